@@ -1,0 +1,1 @@
+//! Scale generator: scenarios and captures of a chosen size, reproducible from a seed.

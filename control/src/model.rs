@@ -1,0 +1,539 @@
+//! The resolved scenario: every reference is an index, every default applied,
+//! every option that does not fit its protocol already dropped (with a
+//! warning from the loader). The reference evaluator and the compiler read
+//! only this; the loader (`crate::load`) is the only place that knows names.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::ids::{
+    GatewayId, NsgId, PolicyId, RouteTableId, SecurityListId, ServiceId, SubnetId, VcnId, VnicId,
+};
+use crate::zpl::ast::Statement;
+
+/// A whole modeled network.
+#[derive(Debug, Clone, Default)]
+pub struct Scenario {
+    /// The scenario's own name, if it gives one.
+    pub name: Option<String>,
+    /// Service CIDR labels (`[services]`).
+    pub services: Vec<ServiceLabel>,
+    /// VCNs.
+    pub vcns: Vec<Vcn>,
+    /// Gateways (internet, NAT, service, DRG, LPG).
+    pub gateways: Vec<Gateway>,
+    /// Route tables.
+    pub route_tables: Vec<RouteTable>,
+    /// Security lists.
+    pub security_lists: Vec<SecurityList>,
+    /// Network security groups.
+    pub nsgs: Vec<Nsg>,
+    /// Subnets.
+    pub subnets: Vec<Subnet>,
+    /// VNICs.
+    pub vnics: Vec<Vnic>,
+    /// ZPR policies.
+    pub zpr_policies: Vec<ZprPolicy>,
+    /// Simulator options (our decisions where Oracle is silent).
+    pub options: Options,
+}
+
+/// Simulator options: the switches behind the `[decision]`s of the semantics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// What `is_zpr_only` on a VCN does.
+    pub zpr_only: ZprOnlyMode,
+    /// Statements per ZPR policy above which the loader warns (OCI: 25).
+    pub max_statements_per_policy: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { zpr_only: ZprOnlyMode::Report, max_statements_per_policy: 25 }
+    }
+}
+
+/// What the `is_zpr_only` flag of a VCN does ([decision]: Oracle does not say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ZprOnlyMode {
+    /// Parse and report the flag; it changes no verdict (the default).
+    #[default]
+    Report,
+    /// Every VNIC in such a VCN is default-deny under ZPR, attributed or not.
+    DefaultDeny,
+}
+
+/// A service CIDR label: a name standing for a set of CIDRs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceLabel {
+    /// The label, e.g. `all-iad-services-in-oracle-services-network`.
+    pub name: String,
+    /// The CIDRs it stands for.
+    pub cidrs: Vec<IpNet>,
+}
+
+/// A security attribute `namespace.key:value`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Attribute {
+    /// Namespace; `oracle-zpr` when ZPL leaves it out.
+    pub namespace: String,
+    /// Key.
+    pub key: String,
+    /// Value (may hold spaces, periods and quotes).
+    pub value: String,
+}
+
+/// The namespace ZPL assumes when an attribute names none.
+pub const DEFAULT_NAMESPACE: &str = "oracle-zpr";
+
+impl Attribute {
+    /// Builds an attribute.
+    pub fn new(namespace: impl Into<String>, key: impl Into<String>, value: impl Into<String>) -> Self {
+        Attribute { namespace: namespace.into(), key: key.into(), value: value.into() }
+    }
+
+    /// Whether the value needs the quoted form in ZPL (spaces, periods, quotes, ...).
+    #[must_use]
+    pub fn needs_quotes(&self) -> bool {
+        !self.value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            || self.value.is_empty()
+    }
+}
+
+impl fmt::Display for Attribute {
+    /// ZPL form: `ns.key:value`, the whole term quoted (with `''` escapes)
+    /// when the value needs it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.needs_quotes() {
+            write!(
+                f,
+                "'{}.{}:{}'",
+                self.namespace.replace('\'', "''"),
+                self.key.replace('\'', "''"),
+                self.value.replace('\'', "''")
+            )
+        } else {
+            write!(f, "{}.{}:{}", self.namespace, self.key, self.value)
+        }
+    }
+}
+
+/// Whether an attribute is enforced or only audited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Mode {
+    /// Enforced: the endpoint is default-deny under ZPR (the default).
+    #[default]
+    Enforce,
+    /// Audited: never drops; a failed check is reported as "would deny".
+    Audit,
+}
+
+/// An attribute carried by a VNIC or VCN, with its mode.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SecurityAttribute {
+    /// The attribute.
+    pub attribute: Attribute,
+    /// Its mode.
+    pub mode: Mode,
+}
+
+/// A VCN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vcn {
+    /// Name (unique among VCNs).
+    pub name: String,
+    /// OCID, when given.
+    pub id: Option<String>,
+    /// CIDR blocks (IPv4 and IPv6).
+    pub cidr_blocks: Vec<IpNet>,
+    /// The one security attribute a VCN may carry (scope of `in <attr> VCN`).
+    pub attribute: Option<Attribute>,
+    /// OCI's `isZprOnly` flag (see [`ZprOnlyMode`]).
+    pub is_zpr_only: bool,
+}
+
+/// The kind of a gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GatewayKind {
+    /// Internet gateway.
+    Internet,
+    /// NAT gateway: outbound only, replies admitted.
+    Nat,
+    /// Service gateway: Oracle Services Network, replies admitted.
+    Service,
+    /// Dynamic routing gateway.
+    Drg,
+    /// Local peering gateway.
+    Lpg,
+}
+
+impl GatewayKind {
+    /// The name used in scenarios and reports.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GatewayKind::Internet => "internet",
+            GatewayKind::Nat => "nat",
+            GatewayKind::Service => "service",
+            GatewayKind::Drg => "drg",
+            GatewayKind::Lpg => "lpg",
+        }
+    }
+
+    /// Whether traffic from outside may enter the VCN through it unsolicited
+    /// (semantics §2: internet gateway, DRG, LPG).
+    #[must_use]
+    pub fn admits_inbound(self) -> bool {
+        matches!(self, GatewayKind::Internet | GatewayKind::Drg | GatewayKind::Lpg)
+    }
+
+    /// Whether it reaches another VCN (semantics §2: DRG, LPG).
+    #[must_use]
+    pub fn reaches_other_vcn(self) -> bool {
+        matches!(self, GatewayKind::Drg | GatewayKind::Lpg)
+    }
+}
+
+/// A gateway of a VCN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gateway {
+    /// Name.
+    pub name: String,
+    /// OCID, when given.
+    pub id: Option<String>,
+    /// The VCN it belongs to.
+    pub vcn: VcnId,
+    /// What it is.
+    pub kind: GatewayKind,
+}
+
+/// A route table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteTable {
+    /// Name.
+    pub name: String,
+    /// OCID, when given.
+    pub id: Option<String>,
+    /// The VCN it belongs to.
+    pub vcn: VcnId,
+    /// Its static rules, in order (the implicit local routes are not listed).
+    pub rules: Vec<RouteRule>,
+}
+
+/// What a route rule matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteDestination {
+    /// A CIDR block.
+    Cidr(IpNet),
+    /// A service CIDR label (only through a service gateway).
+    Service(ServiceId),
+}
+
+/// Where a route rule sends the packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteTarget {
+    /// A gateway.
+    Gateway(GatewayId),
+    /// A private IP (a next-hop appliance: reported, not simulated).
+    PrivateIp {
+        /// The address.
+        ip: IpAddr,
+        /// The VNIC holding it.
+        vnic: VnicId,
+    },
+}
+
+/// A static route rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteRule {
+    /// What it matches.
+    pub destination: RouteDestination,
+    /// Where it sends.
+    pub target: RouteTarget,
+    /// Free text.
+    pub description: Option<String>,
+}
+
+/// Direction of a security rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Ingress: the remote side is the packet's source.
+    Ingress,
+    /// Egress: the remote side is the packet's destination.
+    Egress,
+}
+
+impl Direction {
+    /// `INGRESS` or `EGRESS`, as OCI writes it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Ingress => "INGRESS",
+            Direction::Egress => "EGRESS",
+        }
+    }
+}
+
+/// The protocol a security rule matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// `all`: every protocol; options are ignored.
+    All,
+    /// One IANA protocol number.
+    Number(u8),
+}
+
+/// Well-known IANA protocol numbers.
+pub mod proto {
+    /// ICMP.
+    pub const ICMP: u8 = 1;
+    /// TCP.
+    pub const TCP: u8 = 6;
+    /// UDP.
+    pub const UDP: u8 = 17;
+    /// ICMPv6.
+    pub const ICMPV6: u8 = 58;
+
+    /// Whether the protocol carries ports.
+    #[must_use]
+    pub fn has_ports(p: u8) -> bool {
+        p == TCP || p == UDP
+    }
+
+    /// Whether the protocol carries an ICMP type and code.
+    #[must_use]
+    pub fn is_icmp(p: u8) -> bool {
+        p == ICMP || p == ICMPV6
+    }
+}
+
+/// The remote side of a security rule.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Peer {
+    /// A CIDR block.
+    Cidr(IpNet),
+    /// A service CIDR label.
+    Service(ServiceId),
+    /// Members of an NSG (NSG rules only): matched by membership, not address.
+    Nsg(NsgId),
+}
+
+/// An inclusive port range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PortRange {
+    /// First port.
+    pub min: u16,
+    /// Last port (inclusive).
+    pub max: u16,
+}
+
+impl PortRange {
+    /// Every port.
+    pub const ALL: PortRange = PortRange { min: 0, max: u16::MAX };
+
+    /// Whether `port` is inside.
+    #[must_use]
+    pub fn contains(self, port: u16) -> bool {
+        self.min <= port && port <= self.max
+    }
+}
+
+/// The protocol options of a security rule that fit its protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum RuleOptions {
+    /// No option (or protocol `all`, or options that did not fit).
+    #[default]
+    None,
+    /// TCP or UDP ports; `None` means every port.
+    Ports {
+        /// Source port range.
+        src: Option<PortRange>,
+        /// Destination port range.
+        dst: Option<PortRange>,
+    },
+    /// ICMP or ICMPv6 type and optional code.
+    Icmp {
+        /// Type.
+        icmp_type: u8,
+        /// Code; `None` means every code.
+        code: Option<u8>,
+    },
+}
+
+impl RuleOptions {
+    /// Whether the rule has a port (or ICMP type) condition, so it cannot
+    /// match a non-first IP fragment.
+    #[must_use]
+    pub fn needs_l4(self) -> bool {
+        match self {
+            RuleOptions::None => false,
+            RuleOptions::Ports { src, dst } => src.is_some() || dst.is_some(),
+            RuleOptions::Icmp { .. } => true,
+        }
+    }
+}
+
+/// A security rule of a security list or NSG.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SecurityRule {
+    /// Direction.
+    pub direction: Direction,
+    /// Protocol.
+    pub protocol: Protocol,
+    /// Remote side: source for ingress, destination for egress.
+    pub peer: Peer,
+    /// Stateless rules create no connection tracking.
+    pub stateless: bool,
+    /// Options that fit the protocol.
+    pub options: RuleOptions,
+    /// Free text.
+    pub description: Option<String>,
+}
+
+/// A security list (applies to every VNIC of the subnets using it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityList {
+    /// Name.
+    pub name: String,
+    /// OCID, when given.
+    pub id: Option<String>,
+    /// The VCN it belongs to.
+    pub vcn: VcnId,
+    /// Ingress rules, in order.
+    pub ingress: Vec<SecurityRule>,
+    /// Egress rules, in order.
+    pub egress: Vec<SecurityRule>,
+}
+
+/// A network security group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nsg {
+    /// Name.
+    pub name: String,
+    /// OCID, when given.
+    pub id: Option<String>,
+    /// The VCN it belongs to.
+    pub vcn: VcnId,
+    /// Rules of both directions, in order.
+    pub rules: Vec<SecurityRule>,
+}
+
+/// A subnet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subnet {
+    /// Name.
+    pub name: String,
+    /// OCID, when given.
+    pub id: Option<String>,
+    /// The VCN it belongs to.
+    pub vcn: VcnId,
+    /// `cidr_block` first, then any `ipv6_cidr_blocks`.
+    pub cidrs: Vec<IpNet>,
+    /// Its route table; `None` means only the implicit local routes.
+    pub route_table: Option<RouteTableId>,
+    /// Up to 5 security lists, in order.
+    pub security_lists: Vec<SecurityListId>,
+}
+
+/// A VNIC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vnic {
+    /// Name.
+    pub name: String,
+    /// OCID, when given.
+    pub id: Option<String>,
+    /// The subnet it is in.
+    pub subnet: SubnetId,
+    /// Private IPs (IPv4 and/or IPv6), each inside one of the subnet's CIDRs.
+    pub private_ips: Vec<IpAddr>,
+    /// NSGs it belongs to, in order.
+    pub nsgs: Vec<NsgId>,
+    /// Security attributes with their modes.
+    pub attributes: Vec<SecurityAttribute>,
+    /// Own route table, overriding the subnet's.
+    pub route_table: Option<RouteTableId>,
+    /// What it stands for (instance, node, pod, ...): informative only.
+    pub kind: String,
+}
+
+/// Where a ZPR statement came from, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The file (the scenario itself or a `.zpl` file).
+    pub file: String,
+    /// 1-based line of the statement's first character.
+    pub line: u32,
+    /// 1-based column of the statement's first character.
+    pub column: u32,
+}
+
+/// One statement of a ZPR policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyStatement {
+    /// The statement as written (continuation lines joined).
+    pub text: String,
+    /// The parsed statement.
+    pub statement: Statement,
+    /// Where it came from.
+    pub origin: Origin,
+}
+
+/// A ZPR policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZprPolicy {
+    /// Name.
+    pub name: String,
+    /// OCID, when given.
+    pub id: Option<String>,
+    /// Statements, in order.
+    pub statements: Vec<PolicyStatement>,
+}
+
+/// A statement's address within the scenario: policy and index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StatementRef {
+    /// The policy.
+    pub policy: PolicyId,
+    /// Index of the statement in the policy.
+    pub index: u32,
+}
+
+impl Scenario {
+    /// The route table that applies to a VNIC: its own, else its subnet's.
+    #[must_use]
+    pub fn effective_route_table(&self, vnic: VnicId) -> Option<RouteTableId> {
+        let v = &self.vnics[vnic.index()];
+        v.route_table.or(self.subnets[v.subnet.index()].route_table)
+    }
+
+    /// The VCN a VNIC is in.
+    #[must_use]
+    pub fn vnic_vcn(&self, vnic: VnicId) -> VcnId {
+        self.subnets[self.vnics[vnic.index()].subnet.index()].vcn
+    }
+
+    /// The statement behind a [`StatementRef`].
+    #[must_use]
+    pub fn statement(&self, r: StatementRef) -> &PolicyStatement {
+        &self.zpr_policies[r.policy.index()].statements[r.index as usize]
+    }
+
+    /// Every statement with its reference, in policy order.
+    pub fn statements(&self) -> impl Iterator<Item = (StatementRef, &PolicyStatement)> {
+        self.zpr_policies.iter().enumerate().flat_map(|(p, pol)| {
+            pol.statements.iter().enumerate().filter_map(move |(i, s)| {
+                let policy = PolicyId::new(p).ok()?;
+                let index = u32::try_from(i).ok()?;
+                Some((StatementRef { policy, index }, s))
+            })
+        })
+    }
+
+    /// The CIDRs of a service label.
+    #[must_use]
+    pub fn service_cidrs(&self, s: ServiceId) -> &[IpNet] {
+        &self.services[s.index()].cidrs
+    }
+}

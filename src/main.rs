@@ -1,0 +1,2 @@
+//! The `zprsim` command line.
+fn main() {}
