@@ -1,0 +1,295 @@
+//! Scenario loader: TOML or JSON text in, a resolved [`Scenario`] out.
+//!
+//! The format is described in `docs/scenario-format.md`. Loading runs in
+//! three steps:
+//!
+//! 1. serde reads the text into raw structs ([`raw`]) that mirror the file
+//!    and reject unknown fields; TOML values keep their byte spans.
+//! 2. [`resolve`] checks every name, reference, CIDR and address, turns names
+//!    into index ids, applies defaults, drops protocol options that do not fit
+//!    (with a warning) and parses ZPR statements with [`crate::zpl`].
+//! 3. Warnings for OCI limits exceeded are collected on the way.
+//!
+//! The loader is pure: a `file = "x.zpl"` of a ZPR policy is read through the
+//! [`SourceFiles`] the caller hands in, never from the file system directly.
+//! Every error names the file, the object, the field and, where the format
+//! gives one, the line and column.
+
+mod raw;
+mod resolve;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+
+use crate::model::Scenario;
+
+/// Scenario text larger than this is refused before parsing.
+pub const MAX_SCENARIO_BYTES: usize = 64 * 1024 * 1024;
+
+/// A `.zpl` file larger than this is refused.
+pub const MAX_POLICY_FILE_BYTES: usize = 16 * 1024 * 1024;
+
+/// The syntax a scenario is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// TOML (the native format).
+    Toml,
+    /// JSON with the same field names.
+    Json,
+}
+
+impl Format {
+    /// The format a file name's extension stands for: `.json` is JSON,
+    /// `.toml` is TOML, anything else `None`.
+    #[must_use]
+    pub fn from_file_name(name: &str) -> Option<Format> {
+        let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase())?;
+        match ext.as_str() {
+            "toml" => Some(Format::Toml),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+}
+
+/// Reads the files a scenario refers to (`file = "..."` of a ZPR policy).
+///
+/// The control crate does no I/O; the caller decides where files come from.
+pub trait SourceFiles {
+    /// Reads `relative_path`, relative to the scenario file.
+    ///
+    /// # Errors
+    /// The text of the I/O error when the file cannot be read.
+    fn read(&self, relative_path: &str) -> Result<String, String>;
+}
+
+/// A [`SourceFiles`] that has no files: every read fails.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoFiles;
+
+impl SourceFiles for NoFiles {
+    fn read(&self, _relative_path: &str) -> Result<String, String> {
+        Err("reading files is not available here".to_owned())
+    }
+}
+
+/// A loaded scenario with the warnings the loader produced.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The resolved scenario.
+    pub scenario: Scenario,
+    /// Warnings (OCI limits exceeded, options ignored, ...), in file order
+    /// of the objects they concern.
+    pub warnings: Vec<Warning>,
+}
+
+/// Something in the scenario that loads but deserves attention.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// The file it concerns.
+    pub file: String,
+    /// 1-based line, when known.
+    pub line: Option<u32>,
+    /// 1-based column, when known.
+    pub column: Option<u32>,
+    /// What is wrong, for people.
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_location(f, &self.file, self.line, self.column)?;
+        write!(f, ": warning: {}", self.message)
+    }
+}
+
+/// Why a scenario did not load.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct LoadError {
+    /// The file the error is in (the scenario or a `.zpl` file it names).
+    pub file: String,
+    /// 1-based line, when known.
+    pub line: Option<u32>,
+    /// 1-based column, when known.
+    pub column: Option<u32>,
+    /// The object, e.g. ``vnic `orders-api-pod-1` ``.
+    pub object: Option<String>,
+    /// The field, e.g. `private_ips` or `route_rules[1].network_entity`.
+    pub field: Option<String>,
+    /// What is wrong, for people.
+    pub message: String,
+    /// For ZPL errors: the parser's rendering with the source line and a
+    /// caret, already placed at the right line and column of `file`.
+    pub rendered_zpl: Option<String>,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(r) = &self.rendered_zpl {
+            if let Some(o) = &self.object {
+                write!(f, "in {o}")?;
+                if let Some(field) = &self.field {
+                    write!(f, ", field `{field}`")?;
+                }
+                writeln!(f, ":")?;
+            }
+            return f.write_str(r.trim_end());
+        }
+        write_location(f, &self.file, self.line, self.column)?;
+        f.write_str(": error: ")?;
+        match (&self.object, &self.field) {
+            (Some(o), Some(field)) => write!(f, "in {o}, field `{field}`: ")?,
+            (Some(o), None) => write!(f, "in {o}: ")?,
+            (None, Some(field)) => write!(f, "in field `{field}`: ")?,
+            (None, None) => {}
+        }
+        f.write_str(&self.message)
+    }
+}
+
+fn write_location(
+    f: &mut fmt::Formatter<'_>,
+    file: &str,
+    line: Option<u32>,
+    column: Option<u32>,
+) -> fmt::Result {
+    f.write_str(file)?;
+    if let Some(l) = line {
+        write!(f, ":{l}")?;
+        if let Some(c) = column {
+            write!(f, ":{c}")?;
+        }
+    }
+    Ok(())
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+/// An offset past the end or inside a character is clamped.
+pub(crate) fn line_col(text: &str, offset: usize) -> (u32, u32) {
+    let mut off = offset.min(text.len());
+    while off > 0 && !text.is_char_boundary(off) {
+        off -= 1;
+    }
+    let before = &text[..off];
+    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(column).unwrap_or(u32::MAX),
+    )
+}
+
+/// Loads a scenario.
+///
+/// `file` is the scenario's name as messages should show it; `files` reads
+/// the `.zpl` files its ZPR policies name.
+///
+/// # Errors
+/// A [`LoadError`] naming the file, object, field and position of the first
+/// problem found: syntax, unknown fields, dangling or wrong-kind references,
+/// bad CIDRs or addresses, duplicates, overlaps, unreadable or bad ZPL.
+// The error is large, but the API hands it out by value on purpose:
+// loading fails once per run, and callers match on its fields.
+#[allow(clippy::result_large_err)]
+pub fn load_str(
+    text: &str,
+    file: &str,
+    format: Format,
+    files: &dyn SourceFiles,
+) -> Result<Loaded, LoadError> {
+    if text.len() > MAX_SCENARIO_BYTES {
+        return Err(LoadError {
+            file: file.to_owned(),
+            line: None,
+            column: None,
+            object: None,
+            field: None,
+            message: format!(
+                "the scenario is {} bytes long; at most {MAX_SCENARIO_BYTES} bytes are accepted",
+                text.len()
+            ),
+            rendered_zpl: None,
+        });
+    }
+    let raw = match format {
+        Format::Toml => parse_toml(text, file)?,
+        Format::Json => parse_json(text, file)?,
+    };
+    resolve::resolve(raw, text, file, format, files).map_err(|e| *e)
+}
+
+/// Loads a TOML scenario that names no `.zpl` files.
+///
+/// # Errors
+/// As [`load_str`]; a `file =` in a ZPR policy is an error here.
+// The error is large, but the API hands it out by value on purpose:
+// loading fails once per run, and callers match on its fields.
+#[allow(clippy::result_large_err)]
+pub fn from_toml_str(text: &str, file: &str) -> Result<Loaded, LoadError> {
+    load_str(text, file, Format::Toml, &NoFiles)
+}
+
+/// Loads a JSON scenario that names no `.zpl` files.
+///
+/// # Errors
+/// As [`load_str`]; a `file =` in a ZPR policy is an error here.
+// The error is large, but the API hands it out by value on purpose:
+// loading fails once per run, and callers match on its fields.
+#[allow(clippy::result_large_err)]
+pub fn from_json_str(text: &str, file: &str) -> Result<Loaded, LoadError> {
+    load_str(text, file, Format::Json, &NoFiles)
+}
+
+// The error is large, but the API hands it out by value on purpose:
+// loading fails once per run, and callers match on its fields.
+#[allow(clippy::result_large_err)]
+fn parse_toml(text: &str, file: &str) -> Result<raw::RawScenario, LoadError> {
+    let _mode = raw::SpanMode::enter(true);
+    toml::from_str::<raw::RawScenario>(text).map_err(|e| {
+        let (line, column) = match e.span() {
+            Some(s) => {
+                let (l, c) = line_col(text, s.start);
+                (Some(l), Some(c))
+            }
+            None => (None, None),
+        };
+        LoadError {
+            file: file.to_owned(),
+            line,
+            column,
+            object: None,
+            field: None,
+            message: clean_serde_message(e.message()),
+            rendered_zpl: None,
+        }
+    })
+}
+
+// The error is large, but the API hands it out by value on purpose:
+// loading fails once per run, and callers match on its fields.
+#[allow(clippy::result_large_err)]
+fn parse_json(text: &str, file: &str) -> Result<raw::RawScenario, LoadError> {
+    let _mode = raw::SpanMode::enter(false);
+    serde_json::from_str::<raw::RawScenario>(text).map_err(|e| {
+        let full = e.to_string();
+        let (line, column) = (e.line(), e.column());
+        let suffix = format!(" at line {line} column {column}");
+        let message = full.strip_suffix(&suffix).unwrap_or(&full);
+        LoadError {
+            file: file.to_owned(),
+            line: (line > 0).then(|| u32::try_from(line).unwrap_or(u32::MAX)),
+            column: (line > 0).then(|| u32::try_from(column).unwrap_or(u32::MAX)),
+            object: None,
+            field: None,
+            message: clean_serde_message(message),
+            rendered_zpl: None,
+        }
+    })
+}
+
+/// serde messages end with a newline or a period now and then; ours don't.
+fn clean_serde_message(m: &str) -> String {
+    m.trim().trim_end_matches('.').to_owned()
+}

@@ -1,0 +1,369 @@
+//! The scenario as written: serde structs that mirror the file field by
+//! field, with byte spans on every value a message may point at.
+//!
+//! The same structs read TOML and JSON. TOML gives spans through
+//! `serde_spanned`; serde_json has no such protocol, so [`Sp`] asks for a
+//! span only while a [`SpanMode`] guard says the deserializer can give one.
+
+use std::cell::Cell;
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::Range;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+
+thread_local! {
+    /// Whether the deserializer running on this thread understands
+    /// `serde_spanned`'s span protocol (TOML does, serde_json does not).
+    static WANT_SPANS: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Sets [`WANT_SPANS`] for the lifetime of the guard, restoring the previous
+/// value on drop (also when deserialization unwinds).
+pub(crate) struct SpanMode {
+    previous: bool,
+}
+
+impl SpanMode {
+    /// Enters a mode: `spans` is true for TOML.
+    pub(crate) fn enter(spans: bool) -> Self {
+        let previous = WANT_SPANS.with(|w| w.replace(spans));
+        SpanMode { previous }
+    }
+}
+
+impl Drop for SpanMode {
+    fn drop(&mut self) {
+        WANT_SPANS.with(|w| w.set(self.previous));
+    }
+}
+
+/// A value with the byte range it was written at, when the format gives one.
+#[derive(Debug, Clone)]
+pub(crate) struct Sp<T> {
+    /// The value.
+    pub value: T,
+    /// Byte range in the source text (`None` for JSON).
+    pub span: Option<Range<usize>>,
+}
+
+impl<T> Sp<T> {
+    /// The first byte of the value, if known.
+    pub fn start(&self) -> Option<usize> {
+        self.span.as_ref().map(|s| s.start)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if WANT_SPANS.with(Cell::get) {
+            let s = serde_spanned::Spanned::<T>::deserialize(d)?;
+            let span = s.span();
+            Ok(Sp {
+                value: s.into_inner(),
+                span: Some(span),
+            })
+        } else {
+            Ok(Sp {
+                value: T::deserialize(d)?,
+                span: None,
+            })
+        }
+    }
+}
+
+/// A map that keeps the written order of its keys and rejects a key given
+/// twice (serde_json would silently keep the last one).
+#[derive(Debug, Clone)]
+pub(crate) struct OrderedMap<V>(pub Vec<(Sp<String>, V)>);
+
+impl<V> Default for OrderedMap<V> {
+    fn default() -> Self {
+        OrderedMap(Vec::new())
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V2<V>(PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for V2<V> {
+            type Value = OrderedMap<V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a table")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out: Vec<(Sp<String>, V)> = Vec::new();
+                let mut seen = std::collections::HashSet::new();
+                while let Some(k) = map.next_key::<Sp<String>>()? {
+                    if !seen.insert(k.value.clone()) {
+                        return Err(de::Error::custom(format_args!(
+                            "duplicate key `{}`",
+                            k.value
+                        )));
+                    }
+                    let v = map.next_value::<V>()?;
+                    out.push((k, v));
+                }
+                Ok(OrderedMap(out))
+            }
+        }
+        d.deserialize_map(V2(PhantomData))
+    }
+}
+
+/// A protocol as written: a string (`"all"`, `"6"`, `"tcp"`) or a number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ProtoValue {
+    /// A string.
+    Text(String),
+    /// An integer (any range; checked later for a better message).
+    Number(i128),
+}
+
+impl<'de> Deserialize<'de> for ProtoValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct PV;
+        impl Visitor<'_> for PV {
+            type Value = ProtoValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("`all`, a protocol name or an IANA protocol number")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ProtoValue, E> {
+                Ok(ProtoValue::Text(v.to_owned()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ProtoValue, E> {
+                Ok(ProtoValue::Number(i128::from(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ProtoValue, E> {
+                Ok(ProtoValue::Number(i128::from(v)))
+            }
+        }
+        d.deserialize_any(PV)
+    }
+}
+
+/// Top level of a scenario file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawScenario {
+    pub name: Option<Sp<String>>,
+    #[serde(default)]
+    pub services: Option<Sp<OrderedMap<Vec<Sp<String>>>>>,
+    #[serde(default)]
+    pub vcn: Vec<RawVcn>,
+    #[serde(default)]
+    pub gateway: Vec<RawGateway>,
+    #[serde(default)]
+    pub route_table: Vec<RawRouteTable>,
+    #[serde(default)]
+    pub security_list: Vec<RawSecurityList>,
+    #[serde(default)]
+    pub nsg: Vec<RawNsg>,
+    #[serde(default)]
+    pub subnet: Vec<RawSubnet>,
+    #[serde(default)]
+    pub vnic: Vec<RawVnic>,
+    #[serde(default)]
+    pub zpr_policy: Vec<RawZprPolicy>,
+    pub options: Option<RawOptions>,
+}
+
+/// `[options]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawOptions {
+    pub zpr_only: Option<Sp<String>>,
+    pub max_statements_per_policy: Option<Sp<i64>>,
+}
+
+/// One attribute value: `{ value, mode }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAttrValue {
+    pub value: Sp<String>,
+    pub mode: Option<Sp<String>>,
+}
+
+/// `security_attributes`: namespace -> key -> `{ value, mode }`.
+pub(crate) type RawAttributes = Sp<OrderedMap<OrderedMap<RawAttrValue>>>;
+
+/// `[[vcn]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawVcn {
+    pub name: Sp<String>,
+    pub id: Option<Sp<String>>,
+    #[serde(default)]
+    pub cidr_blocks: Vec<Sp<String>>,
+    pub security_attributes: Option<RawAttributes>,
+    pub is_zpr_only: Option<bool>,
+}
+
+/// `[[gateway]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGateway {
+    pub name: Sp<String>,
+    pub id: Option<Sp<String>>,
+    pub vcn: Sp<String>,
+    pub kind: Sp<String>,
+}
+
+/// One route rule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRouteRule {
+    #[serde(alias = "cidr_block")]
+    pub destination: Sp<String>,
+    pub destination_type: Option<Sp<String>>,
+    #[serde(alias = "network_entity_id")]
+    pub network_entity: Sp<String>,
+    pub description: Option<String>,
+}
+
+/// `[[route_table]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRouteTable {
+    pub name: Sp<String>,
+    pub id: Option<Sp<String>>,
+    pub vcn: Sp<String>,
+    #[serde(default)]
+    pub route_rules: Vec<Sp<RawRouteRule>>,
+}
+
+/// `{ min, max }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPortRange {
+    pub min: Sp<i64>,
+    pub max: Sp<i64>,
+}
+
+/// `tcp_options` / `udp_options`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPortOptions {
+    pub destination_port_range: Option<Sp<RawPortRange>>,
+    pub source_port_range: Option<Sp<RawPortRange>>,
+}
+
+/// `icmp_options`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawIcmpOptions {
+    #[serde(rename = "type")]
+    pub icmp_type: Sp<i64>,
+    pub code: Option<Sp<i64>>,
+}
+
+/// An ingress rule of a security list.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawIngressRule {
+    pub protocol: Sp<ProtoValue>,
+    pub source: Sp<String>,
+    pub source_type: Option<Sp<String>>,
+    pub is_stateless: Option<bool>,
+    pub tcp_options: Option<Sp<RawPortOptions>>,
+    pub udp_options: Option<Sp<RawPortOptions>>,
+    pub icmp_options: Option<Sp<RawIcmpOptions>>,
+    pub description: Option<String>,
+}
+
+/// An egress rule of a security list.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEgressRule {
+    pub protocol: Sp<ProtoValue>,
+    pub destination: Sp<String>,
+    pub destination_type: Option<Sp<String>>,
+    pub is_stateless: Option<bool>,
+    pub tcp_options: Option<Sp<RawPortOptions>>,
+    pub udp_options: Option<Sp<RawPortOptions>>,
+    pub icmp_options: Option<Sp<RawIcmpOptions>>,
+    pub description: Option<String>,
+}
+
+/// `[[security_list]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSecurityList {
+    pub name: Sp<String>,
+    pub id: Option<Sp<String>>,
+    pub vcn: Sp<String>,
+    #[serde(default)]
+    pub ingress_security_rules: Vec<Sp<RawIngressRule>>,
+    #[serde(default)]
+    pub egress_security_rules: Vec<Sp<RawEgressRule>>,
+}
+
+/// A rule of an NSG (either direction).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNsgRule {
+    pub direction: Sp<String>,
+    pub protocol: Sp<ProtoValue>,
+    pub source: Option<Sp<String>>,
+    pub source_type: Option<Sp<String>>,
+    pub destination: Option<Sp<String>>,
+    pub destination_type: Option<Sp<String>>,
+    pub is_stateless: Option<bool>,
+    pub tcp_options: Option<Sp<RawPortOptions>>,
+    pub udp_options: Option<Sp<RawPortOptions>>,
+    pub icmp_options: Option<Sp<RawIcmpOptions>>,
+    pub description: Option<String>,
+}
+
+/// `[[nsg]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNsg {
+    pub name: Sp<String>,
+    pub id: Option<Sp<String>>,
+    pub vcn: Sp<String>,
+    #[serde(default)]
+    pub rules: Vec<Sp<RawNsgRule>>,
+}
+
+/// `[[subnet]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSubnet {
+    pub name: Sp<String>,
+    pub id: Option<Sp<String>>,
+    pub vcn: Sp<String>,
+    pub cidr_block: Sp<String>,
+    #[serde(default)]
+    pub ipv6_cidr_blocks: Vec<Sp<String>>,
+    pub route_table: Option<Sp<String>>,
+    #[serde(default)]
+    pub security_lists: Vec<Sp<String>>,
+}
+
+/// `[[vnic]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawVnic {
+    pub name: Sp<String>,
+    pub id: Option<Sp<String>>,
+    pub subnet: Sp<String>,
+    #[serde(default)]
+    pub private_ips: Vec<Sp<String>>,
+    #[serde(default)]
+    pub nsgs: Vec<Sp<String>>,
+    pub kind: Option<String>,
+    pub security_attributes: Option<RawAttributes>,
+    pub route_table: Option<Sp<String>>,
+}
+
+/// `[[zpr_policy]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawZprPolicy {
+    pub name: Sp<String>,
+    pub id: Option<Sp<String>>,
+    pub statements: Option<Sp<Vec<Sp<String>>>>,
+    pub file: Option<Sp<String>>,
+}

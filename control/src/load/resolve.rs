@@ -1,0 +1,1766 @@
+//! From raw structs to the model: names to ids, defaults, checks, warnings.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::Path;
+
+use ipnet::IpNet;
+
+use super::raw::{
+    OrderedMap, ProtoValue, RawAttrValue, RawAttributes, RawIcmpOptions, RawPortOptions,
+    RawPortRange, RawScenario, Sp,
+};
+use super::{Format, LoadError, Loaded, MAX_POLICY_FILE_BYTES, SourceFiles, Warning, line_col};
+use crate::ids::{
+    GatewayId, IdOverflow, NsgId, PolicyId, RouteTableId, SecurityListId, ServiceId, SubnetId,
+    VcnId, VnicId,
+};
+use crate::model::{
+    Attribute, Direction, Gateway, GatewayKind, Mode, Nsg, Options, Origin, Peer, PolicyStatement,
+    PortRange, Protocol, RouteDestination, RouteRule, RouteTable, RouteTarget, Scenario,
+    SecurityAttribute, SecurityList, SecurityRule, ServiceLabel, Subnet, Vcn, Vnic, ZprOnlyMode,
+    ZprPolicy, proto,
+};
+use crate::zpl;
+
+/// OCI limits the loader warns about.
+mod limits {
+    pub const SECURITY_LISTS_PER_SUBNET: usize = 5;
+    pub const NSGS_PER_VNIC: usize = 5;
+    pub const ATTRIBUTES_PER_VNIC: usize = 5;
+    pub const ATTRIBUTES_PER_VCN: usize = 1;
+    pub const RULES_PER_NSG: usize = 120;
+    pub const RULES_PER_LIST_DIRECTION: usize = 200;
+    pub const RULES_PER_ROUTE_TABLE: usize = 200;
+}
+
+/// The kinds of named objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Vcn,
+    Gateway,
+    RouteTable,
+    SecurityList,
+    Nsg,
+    Subnet,
+    Vnic,
+    Policy,
+}
+
+impl Kind {
+    const ALL: [Kind; 8] = [
+        Kind::Vcn,
+        Kind::Gateway,
+        Kind::RouteTable,
+        Kind::SecurityList,
+        Kind::Nsg,
+        Kind::Subnet,
+        Kind::Vnic,
+        Kind::Policy,
+    ];
+
+    fn word(self) -> &'static str {
+        match self {
+            Kind::Vcn => "vcn",
+            Kind::Gateway => "gateway",
+            Kind::RouteTable => "route table",
+            Kind::SecurityList => "security list",
+            Kind::Nsg => "nsg",
+            Kind::Subnet => "subnet",
+            Kind::Vnic => "vnic",
+            Kind::Policy => "zpr policy",
+        }
+    }
+
+    fn with_article(self) -> &'static str {
+        match self {
+            Kind::Vcn => "a vcn",
+            Kind::Gateway => "a gateway",
+            Kind::RouteTable => "a route table",
+            Kind::SecurityList => "a security list",
+            Kind::Nsg => "an nsg",
+            Kind::Subnet => "a subnet",
+            Kind::Vnic => "a vnic",
+            Kind::Policy => "a zpr policy",
+        }
+    }
+}
+
+/// Names and ids of one kind of object.
+#[derive(Default)]
+struct Index {
+    by_name: HashMap<String, usize>,
+    by_id: HashMap<String, usize>,
+}
+
+impl Index {
+    fn get(&self, key: &str) -> Option<usize> {
+        self.by_name
+            .get(key)
+            .or_else(|| self.by_id.get(key))
+            .copied()
+    }
+}
+
+/// What the resolver carries around: the source for positions, the
+/// warnings, the indexes.
+struct Ctx<'a> {
+    text: &'a str,
+    file: &'a str,
+    format: Format,
+    warnings: Vec<Warning>,
+    indexes: HashMap<Kind, Index>,
+}
+
+/// Error location and context, built up as the resolver descends.
+type Res<T> = Result<T, Box<LoadError>>;
+
+impl Ctx<'_> {
+    fn position(&self, at: Option<usize>) -> (Option<u32>, Option<u32>) {
+        match at {
+            Some(off) => {
+                let (l, c) = line_col(self.text, off);
+                (Some(l), Some(c))
+            }
+            None => (None, None),
+        }
+    }
+
+    fn err(&self, at: Option<usize>, object: &str, field: &str, message: String) -> Box<LoadError> {
+        let (line, column) = self.position(at);
+        Box::new(LoadError {
+            file: self.file.to_owned(),
+            line,
+            column,
+            object: (!object.is_empty()).then(|| object.to_owned()),
+            field: (!field.is_empty()).then(|| field.to_owned()),
+            message,
+            rendered_zpl: None,
+        })
+    }
+
+    fn warn(&mut self, at: Option<usize>, message: String) {
+        let (line, column) = self.position(at);
+        self.warnings.push(Warning {
+            file: self.file.to_owned(),
+            line,
+            column,
+            message,
+        });
+    }
+
+    fn index(&self, kind: Kind) -> Option<&Index> {
+        self.indexes.get(&kind)
+    }
+
+    /// Looks a reference up among objects of `kind`; on failure says whether
+    /// it names an object of another kind.
+    fn lookup(&self, kind: Kind, r: &Sp<String>, object: &str, field: &str) -> Res<usize> {
+        self.lookup_any(&[kind], r, object, field).map(|(_, i)| i)
+    }
+
+    fn lookup_any(
+        &self,
+        kinds: &[Kind],
+        r: &Sp<String>,
+        object: &str,
+        field: &str,
+    ) -> Res<(Kind, usize)> {
+        for &k in kinds {
+            if let Some(i) = self.index(k).and_then(|ix| ix.get(&r.value)) {
+                return Ok((k, i));
+            }
+        }
+        let wanted = kinds
+            .iter()
+            .map(|k| k.word())
+            .collect::<Vec<_>>()
+            .join(" or ");
+        for other in Kind::ALL {
+            if kinds.contains(&other) {
+                continue;
+            }
+            if self.index(other).and_then(|ix| ix.get(&r.value)).is_some() {
+                return Err(self.err(
+                    r.start(),
+                    object,
+                    field,
+                    format!("`{}` is {}, not {}", r.value, other.with_article(), wanted),
+                ));
+            }
+        }
+        Err(self.err(
+            r.start(),
+            object,
+            field,
+            format!("no {wanted} has the name or id `{}`", r.value),
+        ))
+    }
+}
+
+fn label(kind: Kind, name: &str) -> String {
+    format!("{} `{}`", kind.word(), name)
+}
+
+fn id<T>(r: Result<T, IdOverflow>, ctx: &Ctx<'_>) -> Res<T> {
+    r.map_err(|e| ctx.err(None, "", "", e.to_string()))
+}
+
+/// Parses a CIDR block; host bits set is an error ([decision]: a typo more
+/// often than an intent).
+fn parse_cidr(s: &str) -> Result<IpNet, String> {
+    let net: IpNet = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a cidr block"))?;
+    if net.trunc() != net {
+        return Err(format!(
+            "cidr block `{s}` has host bits set (write `{}`; host bits are an error here)",
+            net.trunc()
+        ));
+    }
+    Ok(net)
+}
+
+fn parse_ip(s: &str) -> Result<IpAddr, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not an ip address"))
+}
+
+/// Whether `a` and `b` share an address (for prefixes: one contains the other).
+fn overlaps(a: &IpNet, b: &IpNet) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
+}
+
+/// A CIDR with a tag saying whose it is and its rank in file order.
+type Tagged<T> = (IpNet, T, usize);
+
+/// Two overlapping CIDRs with their tags, earlier in file order first.
+type Overlap<T> = ((IpNet, T), (IpNet, T));
+
+/// A sort key that puts a CIDR right before the CIDRs it contains.
+fn cidr_key(n: &IpNet) -> (bool, u128, u8) {
+    match n {
+        IpNet::V4(v) => (false, u128::from(u32::from(v.network())), v.prefix_len()),
+        IpNet::V6(v) => (true, u128::from(v.network()), v.prefix_len()),
+    }
+}
+
+/// Finds two overlapping CIDRs among `items` (tagged with a group and a
+/// file-order rank) in O(n log n): sorted by start and then by prefix length,
+/// any overlap shows between neighbours. Returns (earlier, later) by rank.
+fn find_overlap<T: Copy>(items: &mut [Tagged<T>]) -> Option<Overlap<T>> {
+    items.sort_by_key(|(n, _, rank)| (cidr_key(n), *rank));
+    items.windows(2).find_map(|w| {
+        let (a, b) = (&w[0], &w[1]);
+        let ordered = if a.2 <= b.2 {
+            ((a.0, a.1), (b.0, b.1))
+        } else {
+            ((b.0, b.1), (a.0, a.1))
+        };
+        overlaps(&a.0, &b.0).then_some(ordered)
+    })
+}
+
+fn list_cidrs(cidrs: &[IpNet]) -> String {
+    cidrs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A namespace or key of a security attribute: `[0-9A-Za-z_-]+`.
+fn valid_attr_word(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn parse_attributes(
+    ctx: &Ctx<'_>,
+    raw: &RawAttributes,
+    object: &str,
+) -> Res<Vec<(SecurityAttribute, Option<usize>)>> {
+    let mut out = Vec::new();
+    let OrderedMap(namespaces) = &raw.value;
+    for (ns, keys) in namespaces {
+        if !valid_attr_word(&ns.value) {
+            return Err(ctx.err(
+                ns.start(),
+                object,
+                "security_attributes",
+                format!(
+                    "namespace `{}` may hold only letters, digits, `-` and `_`",
+                    ns.value
+                ),
+            ));
+        }
+        let OrderedMap(keys) = keys;
+        for (key, RawAttrValue { value, mode }) in keys {
+            if !valid_attr_word(&key.value) {
+                return Err(ctx.err(
+                    key.start(),
+                    object,
+                    "security_attributes",
+                    format!(
+                        "key `{}` may hold only letters, digits, `-` and `_`",
+                        key.value
+                    ),
+                ));
+            }
+            let mode = match mode {
+                None => Mode::Enforce,
+                Some(m) => match m.value.to_ascii_lowercase().as_str() {
+                    "enforce" => Mode::Enforce,
+                    "audit" => Mode::Audit,
+                    _ => {
+                        return Err(ctx.err(
+                            m.start(),
+                            object,
+                            "security_attributes",
+                            format!("mode `{}` is not `enforce` or `audit`", m.value),
+                        ));
+                    }
+                },
+            };
+            out.push((
+                SecurityAttribute {
+                    attribute: Attribute::new(
+                        ns.value.clone(),
+                        key.value.clone(),
+                        value.value.clone(),
+                    ),
+                    mode,
+                },
+                key.start().or(raw.start()),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Registers the names and ids of one kind, rejecting duplicates.
+fn build_index<'r>(
+    ctx: &mut Ctx<'_>,
+    kind: Kind,
+    items: impl Iterator<Item = (&'r Sp<String>, Option<&'r Sp<String>>)>,
+    all_ids: &mut HashMap<String, (Kind, String)>,
+) -> Res<()> {
+    let mut ix = Index::default();
+    let mut name_pos: Vec<Option<usize>> = Vec::new();
+    for (i, (name, oid)) in items.enumerate() {
+        let object = label(kind, &name.value);
+        if name.value.trim().is_empty() {
+            return Err(ctx.err(
+                name.start(),
+                &object,
+                "name",
+                "the name is empty".to_owned(),
+            ));
+        }
+        if let Some(&first) = ix.by_name.get(&name.value) {
+            let at = name_pos
+                .get(first)
+                .copied()
+                .flatten()
+                .map(|p| format!(" (line {})", line_col(ctx.text, p).0))
+                .unwrap_or_default();
+            return Err(ctx.err(
+                name.start(),
+                &object,
+                "name",
+                format!(
+                    "another {} is already named `{}`{at}",
+                    kind.word(),
+                    name.value
+                ),
+            ));
+        }
+        ix.by_name.insert(name.value.clone(), i);
+        name_pos.push(name.start());
+        if let Some(oid) = oid {
+            if oid.value.trim().is_empty() {
+                return Err(ctx.err(oid.start(), &object, "id", "the id is empty".to_owned()));
+            }
+            if let Some((k, n)) = all_ids.get(&oid.value) {
+                return Err(ctx.err(
+                    oid.start(),
+                    &object,
+                    "id",
+                    format!("id `{}` is already the id of {}", oid.value, label(*k, n)),
+                ));
+            }
+            all_ids.insert(oid.value.clone(), (kind, name.value.clone()));
+            ix.by_id.insert(oid.value.clone(), i);
+        }
+    }
+    ctx.indexes.insert(kind, ix);
+    Ok(())
+}
+
+/// Where a security rule's fields came from, for messages.
+struct RuleIn<'r> {
+    direction: Direction,
+    protocol: &'r Sp<ProtoValue>,
+    peer: &'r Sp<String>,
+    peer_field: &'static str,
+    peer_type: Option<&'r Sp<String>>,
+    is_stateless: Option<bool>,
+    tcp: Option<&'r Sp<RawPortOptions>>,
+    udp: Option<&'r Sp<RawPortOptions>>,
+    icmp: Option<&'r Sp<RawIcmpOptions>>,
+    description: Option<&'r String>,
+    /// `ingress_security_rules[3]`, `rules[0]`.
+    path: String,
+}
+
+fn parse_protocol(ctx: &Ctx<'_>, p: &Sp<ProtoValue>, object: &str, field: &str) -> Res<Protocol> {
+    let bad = |shown: String| {
+        ctx.err(
+            p.start(),
+            object,
+            field,
+            format!(
+                "protocol `{shown}` is not `all`, `tcp`, `udp`, `icmp`, `icmpv6` or a number from 0 to 255"
+            ),
+        )
+    };
+    match &p.value {
+        ProtoValue::Number(n) => u8::try_from(*n)
+            .map(Protocol::Number)
+            .map_err(|_| bad(n.to_string())),
+        ProtoValue::Text(t) => {
+            let lower = t.trim().to_ascii_lowercase();
+            match lower.as_str() {
+                "all" => Ok(Protocol::All),
+                "tcp" => Ok(Protocol::Number(proto::TCP)),
+                "udp" => Ok(Protocol::Number(proto::UDP)),
+                "icmp" => Ok(Protocol::Number(proto::ICMP)),
+                "icmpv6" => Ok(Protocol::Number(proto::ICMPV6)),
+                s if !s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit()) => s
+                    .parse::<u8>()
+                    .map(Protocol::Number)
+                    .map_err(|_| bad(t.clone())),
+                _ => Err(bad(t.clone())),
+            }
+        }
+    }
+}
+
+fn port_range(ctx: &Ctx<'_>, r: &Sp<RawPortRange>, object: &str, field: &str) -> Res<PortRange> {
+    let port = |v: &Sp<i64>, which: &str| {
+        u16::try_from(v.value).map_err(|_| {
+            ctx.err(
+                v.start(),
+                object,
+                &format!("{field}.{which}"),
+                format!("port `{}` is outside 0-65535", v.value),
+            )
+        })
+    };
+    let min = port(&r.value.min, "min")?;
+    let max = port(&r.value.max, "max")?;
+    if min > max {
+        return Err(ctx.err(
+            r.start(),
+            object,
+            field,
+            format!("min `{min}` is greater than max `{max}`"),
+        ));
+    }
+    Ok(PortRange { min, max })
+}
+
+fn port_options(
+    ctx: &Ctx<'_>,
+    o: &Sp<RawPortOptions>,
+    object: &str,
+    field: &str,
+) -> Res<crate::model::RuleOptions> {
+    let dst = match &o.value.destination_port_range {
+        Some(r) => Some(port_range(
+            ctx,
+            r,
+            object,
+            &format!("{field}.destination_port_range"),
+        )?),
+        None => None,
+    };
+    let src = match &o.value.source_port_range {
+        Some(r) => Some(port_range(
+            ctx,
+            r,
+            object,
+            &format!("{field}.source_port_range"),
+        )?),
+        None => None,
+    };
+    Ok(crate::model::RuleOptions::Ports { src, dst })
+}
+
+fn icmp_options(
+    ctx: &Ctx<'_>,
+    o: &Sp<RawIcmpOptions>,
+    object: &str,
+    field: &str,
+) -> Res<crate::model::RuleOptions> {
+    let byte = |v: &Sp<i64>, which: &str| {
+        u8::try_from(v.value).map_err(|_| {
+            ctx.err(
+                v.start(),
+                object,
+                &format!("{field}.{which}"),
+                format!("icmp {which} `{}` is outside 0-255", v.value),
+            )
+        })
+    };
+    let icmp_type = byte(&o.value.icmp_type, "type")?;
+    let code = match &o.value.code {
+        Some(c) => Some(byte(c, "code")?),
+        None => None,
+    };
+    Ok(crate::model::RuleOptions::Icmp { icmp_type, code })
+}
+
+/// Peer types.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PeerType {
+    Cidr,
+    Service,
+    Nsg,
+}
+
+fn peer_type(ctx: &Ctx<'_>, t: Option<&Sp<String>>, object: &str, field: &str) -> Res<PeerType> {
+    let Some(t) = t else {
+        return Ok(PeerType::Cidr);
+    };
+    match t.value.to_ascii_uppercase().as_str() {
+        "CIDR_BLOCK" => Ok(PeerType::Cidr),
+        "SERVICE_CIDR_BLOCK" => Ok(PeerType::Service),
+        "NETWORK_SECURITY_GROUP" => Ok(PeerType::Nsg),
+        _ => Err(ctx.err(
+            t.start(),
+            object,
+            field,
+            format!(
+                "`{}` is not `CIDR_BLOCK`, `SERVICE_CIDR_BLOCK` or `NETWORK_SECURITY_GROUP`",
+                t.value
+            ),
+        )),
+    }
+}
+
+/// Resolved bits the rule resolver needs from the rest of the scenario.
+struct World<'w> {
+    services: &'w HashMap<String, ServiceId>,
+    nsg_vcns: &'w [VcnId],
+    nsg_names: &'w [String],
+    vcn_names: &'w [String],
+}
+
+fn resolve_rule(
+    ctx: &mut Ctx<'_>,
+    r: &RuleIn<'_>,
+    object: &str,
+    owner_vcn: VcnId,
+    allow_nsg_peer: bool,
+    world: &World<'_>,
+) -> Res<SecurityRule> {
+    let p = &r.path;
+    let protocol = parse_protocol(ctx, r.protocol, object, &format!("{p}.protocol"))?;
+    let type_field = format!("{p}.{}_type", r.peer_field);
+    let peer_field = format!("{p}.{}", r.peer_field);
+    let peer = match peer_type(ctx, r.peer_type, object, &type_field)? {
+        PeerType::Cidr => Peer::Cidr(
+            parse_cidr(&r.peer.value)
+                .map_err(|m| ctx.err(r.peer.start(), object, &peer_field, m))?,
+        ),
+        PeerType::Service => match world.services.get(&r.peer.value) {
+            Some(&s) => Peer::Service(s),
+            None => {
+                return Err(ctx.err(
+                    r.peer.start(),
+                    object,
+                    &peer_field,
+                    format!(
+                        "service label `{}` is not defined in [services]",
+                        r.peer.value
+                    ),
+                ));
+            }
+        },
+        PeerType::Nsg => {
+            if !allow_nsg_peer {
+                return Err(ctx.err(
+                    r.peer_type.and_then(Sp::start),
+                    object,
+                    &type_field,
+                    "`NETWORK_SECURITY_GROUP` is allowed in nsg rules only".to_owned(),
+                ));
+            }
+            let i = ctx.lookup(Kind::Nsg, r.peer, object, &peer_field)?;
+            let vcn = world.nsg_vcns.get(i).copied().unwrap_or_default();
+            if vcn != owner_vcn {
+                return Err(ctx.err(
+                    r.peer.start(),
+                    object,
+                    &peer_field,
+                    format!(
+                        "nsg `{}` belongs to vcn `{}`, not to vcn `{}` of this nsg",
+                        world.nsg_names.get(i).map_or("", String::as_str),
+                        world.vcn_names.get(vcn.index()).map_or("", String::as_str),
+                        world
+                            .vcn_names
+                            .get(owner_vcn.index())
+                            .map_or("", String::as_str),
+                    ),
+                ));
+            }
+            Peer::Nsg(id(NsgId::new(i), ctx)?)
+        }
+    };
+
+    // Validate every option given, then keep the one that fits the protocol.
+    let tcp = r
+        .tcp
+        .map(|o| port_options(ctx, o, object, &format!("{p}.tcp_options")))
+        .transpose()?;
+    let udp = r
+        .udp
+        .map(|o| port_options(ctx, o, object, &format!("{p}.udp_options")))
+        .transpose()?;
+    let icmp = r
+        .icmp
+        .map(|o| icmp_options(ctx, o, object, &format!("{p}.icmp_options")))
+        .transpose()?;
+    let proto_num = match protocol {
+        Protocol::All => None,
+        Protocol::Number(n) => Some(n),
+    };
+    let shown = match protocol {
+        Protocol::All => "all".to_owned(),
+        Protocol::Number(n) => n.to_string(),
+    };
+    let mut options = crate::model::RuleOptions::None;
+    let candidates = [
+        (
+            "tcp_options",
+            tcp,
+            r.tcp.and_then(Sp::start),
+            proto_num == Some(proto::TCP),
+        ),
+        (
+            "udp_options",
+            udp,
+            r.udp.and_then(Sp::start),
+            proto_num == Some(proto::UDP),
+        ),
+        (
+            "icmp_options",
+            icmp,
+            r.icmp.and_then(Sp::start),
+            proto_num.is_some_and(proto::is_icmp),
+        ),
+    ];
+    for (name, value, at, fits) in candidates {
+        let Some(value) = value else { continue };
+        if fits {
+            options = value;
+        } else {
+            ctx.warn(
+                at,
+                format!(
+                    "in {object}, {p}: `{name}` does not fit protocol `{shown}` and is ignored"
+                ),
+            );
+        }
+    }
+    Ok(SecurityRule {
+        direction: r.direction,
+        protocol,
+        peer,
+        stateless: r.is_stateless.unwrap_or(false),
+        options,
+        description: r.description.cloned(),
+    })
+}
+
+/// The position of byte 0 of an inline statement's text: one past the
+/// opening quote(s) of the TOML string, or, for JSON, where the encoded
+/// string is found in the text (searched from `cursor`).
+fn statement_start(ctx: &Ctx<'_>, s: &Sp<String>, cursor: &mut usize) -> Option<usize> {
+    match ctx.format {
+        Format::Toml => {
+            let span = s.span.as_ref()?;
+            let raw = ctx.text.get(span.clone())?;
+            let mut start = span.start;
+            if raw.starts_with("\"\"\"") || raw.starts_with("'''") {
+                start += 3;
+                // A newline right after the opening delimiter is trimmed.
+                let rest = ctx.text.get(start..).unwrap_or("");
+                if rest.starts_with("\r\n") {
+                    start += 2;
+                } else if rest.starts_with('\n') {
+                    start += 1;
+                }
+            } else if raw.starts_with('"') || raw.starts_with('\'') {
+                start += 1;
+            }
+            Some(start)
+        }
+        Format::Json => {
+            let encoded = serde_json::to_string(&s.value).ok()?;
+            let from = (*cursor).min(ctx.text.len());
+            let found = ctx
+                .text
+                .get(from..)
+                .and_then(|t| t.find(&encoded))
+                .map(|i| i + from)
+                .or_else(|| ctx.text.find(&encoded))?;
+            *cursor = found + encoded.len();
+            Some(found + 1)
+        }
+    }
+}
+
+/// `dir/of/scenario.toml` + `policies/x.zpl` -> `dir/of/policies/x.zpl`.
+fn display_path(scenario_file: &str, relative: &str) -> String {
+    let rel = Path::new(relative);
+    if rel.is_absolute() {
+        return relative.to_owned();
+    }
+    match Path::new(scenario_file).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join(rel).to_string_lossy().into_owned(),
+        _ => relative.to_owned(),
+    }
+}
+
+/// Absolute (line, column) of a statement-relative (line, column).
+fn shift(first: (u32, u32), rel: (u32, u32)) -> (u32, u32) {
+    if rel.0 <= 1 {
+        (first.0, first.1.saturating_add(rel.1.saturating_sub(1)))
+    } else {
+        (first.0.saturating_add(rel.0 - 1), rel.1)
+    }
+}
+
+#[allow(clippy::too_many_lines)]
+pub(crate) fn resolve(
+    raw: RawScenario,
+    text: &str,
+    file: &str,
+    format: Format,
+    files: &dyn SourceFiles,
+) -> Res<Loaded> {
+    let mut ctx = Ctx {
+        text,
+        file,
+        format,
+        warnings: Vec::new(),
+        indexes: HashMap::new(),
+    };
+
+    // Options.
+    let mut options = Options::default();
+    if let Some(o) = &raw.options {
+        if let Some(z) = &o.zpr_only {
+            options.zpr_only = match z.value.to_ascii_lowercase().as_str() {
+                "report" => ZprOnlyMode::Report,
+                "default-deny" => ZprOnlyMode::DefaultDeny,
+                _ => {
+                    return Err(ctx.err(
+                        z.start(),
+                        "[options]",
+                        "zpr_only",
+                        format!("`{}` is not `report` or `default-deny`", z.value),
+                    ));
+                }
+            };
+        }
+        if let Some(m) = &o.max_statements_per_policy {
+            options.max_statements_per_policy = usize::try_from(m.value).map_err(|_| {
+                ctx.err(
+                    m.start(),
+                    "[options]",
+                    "max_statements_per_policy",
+                    format!("`{}` is not a count (0 or more)", m.value),
+                )
+            })?;
+        }
+    }
+
+    // Names and ids of every kind, before any reference is followed.
+    let mut all_ids = HashMap::new();
+    build_index(
+        &mut ctx,
+        Kind::Vcn,
+        raw.vcn.iter().map(|o| (&o.name, o.id.as_ref())),
+        &mut all_ids,
+    )?;
+    build_index(
+        &mut ctx,
+        Kind::Gateway,
+        raw.gateway.iter().map(|o| (&o.name, o.id.as_ref())),
+        &mut all_ids,
+    )?;
+    build_index(
+        &mut ctx,
+        Kind::RouteTable,
+        raw.route_table.iter().map(|o| (&o.name, o.id.as_ref())),
+        &mut all_ids,
+    )?;
+    build_index(
+        &mut ctx,
+        Kind::SecurityList,
+        raw.security_list.iter().map(|o| (&o.name, o.id.as_ref())),
+        &mut all_ids,
+    )?;
+    build_index(
+        &mut ctx,
+        Kind::Nsg,
+        raw.nsg.iter().map(|o| (&o.name, o.id.as_ref())),
+        &mut all_ids,
+    )?;
+    build_index(
+        &mut ctx,
+        Kind::Subnet,
+        raw.subnet.iter().map(|o| (&o.name, o.id.as_ref())),
+        &mut all_ids,
+    )?;
+    build_index(
+        &mut ctx,
+        Kind::Vnic,
+        raw.vnic.iter().map(|o| (&o.name, o.id.as_ref())),
+        &mut all_ids,
+    )?;
+    build_index(
+        &mut ctx,
+        Kind::Policy,
+        raw.zpr_policy.iter().map(|o| (&o.name, o.id.as_ref())),
+        &mut all_ids,
+    )?;
+
+    // Services.
+    let mut services = Vec::new();
+    let mut service_ids: HashMap<String, ServiceId> = HashMap::new();
+    if let Some(sv) = &raw.services {
+        for (i, (name, cidrs)) in sv.value.0.iter().enumerate() {
+            let object = format!("service label `{}`", name.value);
+            let mut out = Vec::new();
+            for c in cidrs {
+                out.push(parse_cidr(&c.value).map_err(|m| ctx.err(c.start(), &object, "", m))?);
+            }
+            service_ids.insert(name.value.clone(), id(ServiceId::new(i), &ctx)?);
+            services.push(ServiceLabel {
+                name: name.value.clone(),
+                cidrs: out,
+            });
+        }
+    }
+
+    // VCNs.
+    let mut vcns = Vec::new();
+    let mut vcn_blocks: Vec<Tagged<(usize, usize)>> = Vec::new();
+    for (vi, v) in raw.vcn.iter().enumerate() {
+        let object = label(Kind::Vcn, &v.name.value);
+        if v.cidr_blocks.is_empty() {
+            return Err(ctx.err(
+                v.name.start(),
+                &object,
+                "cidr_blocks",
+                "a vcn needs at least one cidr block".to_owned(),
+            ));
+        }
+        let mut blocks = Vec::new();
+        for (bi, c) in v.cidr_blocks.iter().enumerate() {
+            let net =
+                parse_cidr(&c.value).map_err(|m| ctx.err(c.start(), &object, "cidr_blocks", m))?;
+            vcn_blocks.push((net, (vi, bi), vcn_blocks.len()));
+            blocks.push(net);
+        }
+        let mut attribute = None;
+        if let Some(a) = &v.security_attributes {
+            let attrs = parse_attributes(&ctx, a, &object)?;
+            if attrs.len() > limits::ATTRIBUTES_PER_VCN {
+                let first = attrs
+                    .first()
+                    .map(|(a, _)| a.attribute.to_string())
+                    .unwrap_or_default();
+                ctx.warn(
+                    a.start(),
+                    format!(
+                        "{object} has {} security attributes; OCI allows at most {}: only the first, `{first}`, is used",
+                        attrs.len(),
+                        limits::ATTRIBUTES_PER_VCN
+                    ),
+                );
+            }
+            attribute = attrs.into_iter().next().map(|(a, _)| a.attribute);
+        }
+        vcns.push(Vcn {
+            name: v.name.value.clone(),
+            id: v.id.as_ref().map(|s| s.value.clone()),
+            cidr_blocks: blocks,
+            attribute,
+            is_zpr_only: v.is_zpr_only.unwrap_or(false),
+        });
+    }
+    if let Some(((a, (av, ab)), (b, (bv, bb)))) = find_overlap(&mut vcn_blocks) {
+        let at = raw
+            .vcn
+            .get(bv)
+            .and_then(|v| v.cidr_blocks.get(bb))
+            .and_then(Sp::start);
+        let _ = ab;
+        let object = label(Kind::Vcn, &vcns[bv].name);
+        let msg = if av == bv {
+            format!("cidr block `{b}` overlaps cidr block `{a}` of the same vcn")
+        } else {
+            format!(
+                "cidr block `{b}` overlaps cidr block `{a}` of vcn `{}`; an address must belong to one vcn",
+                vcns[av].name
+            )
+        };
+        return Err(ctx.err(at, &object, "cidr_blocks", msg));
+    }
+    let vcn_names: Vec<String> = vcns.iter().map(|v| v.name.clone()).collect();
+    let vcn_name = |v: VcnId| {
+        vcn_names
+            .get(v.index())
+            .map_or("", String::as_str)
+            .to_owned()
+    };
+
+    // Gateways.
+    let mut gateways = Vec::new();
+    for g in &raw.gateway {
+        let object = label(Kind::Gateway, &g.name.value);
+        let vcn = id(
+            VcnId::new(ctx.lookup(Kind::Vcn, &g.vcn, &object, "vcn")?),
+            &ctx,
+        )?;
+        let kind = match g.kind.value.to_ascii_lowercase().as_str() {
+            "internet" => GatewayKind::Internet,
+            "nat" => GatewayKind::Nat,
+            "service" => GatewayKind::Service,
+            "drg" => GatewayKind::Drg,
+            "lpg" => GatewayKind::Lpg,
+            _ => {
+                return Err(ctx.err(
+                    g.kind.start(),
+                    &object,
+                    "kind",
+                    format!(
+                        "`{}` is not `internet`, `nat`, `service`, `drg` or `lpg`",
+                        g.kind.value
+                    ),
+                ));
+            }
+        };
+        gateways.push(Gateway {
+            name: g.name.value.clone(),
+            id: g.id.as_ref().map(|s| s.value.clone()),
+            vcn,
+            kind,
+        });
+    }
+
+    // The VCN of every route table, security list and NSG (needed by
+    // subnets and VNICs before their rules are resolved).
+    let mut rt_vcns = Vec::new();
+    for t in &raw.route_table {
+        let object = label(Kind::RouteTable, &t.name.value);
+        rt_vcns.push(id(
+            VcnId::new(ctx.lookup(Kind::Vcn, &t.vcn, &object, "vcn")?),
+            &ctx,
+        )?);
+    }
+    let mut sl_vcns = Vec::new();
+    for s in &raw.security_list {
+        let object = label(Kind::SecurityList, &s.name.value);
+        sl_vcns.push(id(
+            VcnId::new(ctx.lookup(Kind::Vcn, &s.vcn, &object, "vcn")?),
+            &ctx,
+        )?);
+    }
+    let mut nsg_vcns = Vec::new();
+    for n in &raw.nsg {
+        let object = label(Kind::Nsg, &n.name.value);
+        nsg_vcns.push(id(
+            VcnId::new(ctx.lookup(Kind::Vcn, &n.vcn, &object, "vcn")?),
+            &ctx,
+        )?);
+    }
+
+    // Subnets.
+    let mut subnets = Vec::new();
+    let mut subnet_cidrs: Vec<Tagged<(usize, usize)>> = Vec::new();
+    for (si, s) in raw.subnet.iter().enumerate() {
+        let object = label(Kind::Subnet, &s.name.value);
+        let vcn = id(
+            VcnId::new(ctx.lookup(Kind::Vcn, &s.vcn, &object, "vcn")?),
+            &ctx,
+        )?;
+        let vcn_blocks = &vcns[vcn.index()].cidr_blocks;
+        let mut cidrs = Vec::new();
+        let first = parse_cidr(&s.cidr_block.value)
+            .map_err(|m| ctx.err(s.cidr_block.start(), &object, "cidr_block", m))?;
+        let mut all: Vec<(IpNet, &Sp<String>, &str)> = vec![(first, &s.cidr_block, "cidr_block")];
+        for c in &s.ipv6_cidr_blocks {
+            let net = parse_cidr(&c.value)
+                .map_err(|m| ctx.err(c.start(), &object, "ipv6_cidr_blocks", m))?;
+            if !matches!(net, IpNet::V6(_)) {
+                return Err(ctx.err(
+                    c.start(),
+                    &object,
+                    "ipv6_cidr_blocks",
+                    format!("`{}` is not an ipv6 cidr block", c.value),
+                ));
+            }
+            all.push((net, c, "ipv6_cidr_blocks"));
+        }
+        for (ci, (net, src, field)) in all.iter().enumerate() {
+            if !vcn_blocks.iter().any(|b| b.contains(net)) {
+                return Err(ctx.err(
+                    src.start(),
+                    &object,
+                    field,
+                    format!(
+                        "cidr block `{net}` is outside the cidr blocks of vcn `{}` ({})",
+                        vcn_name(vcn),
+                        list_cidrs(vcn_blocks)
+                    ),
+                ));
+            }
+            subnet_cidrs.push((*net, (si, ci), subnet_cidrs.len()));
+            cidrs.push(*net);
+        }
+        let route_table = match &s.route_table {
+            Some(r) => {
+                let i = ctx.lookup(Kind::RouteTable, r, &object, "route_table")?;
+                same_vcn(
+                    &ctx,
+                    rt_vcns[i],
+                    vcn,
+                    Kind::RouteTable,
+                    &raw.route_table[i].name.value,
+                    r,
+                    &object,
+                    "route_table",
+                    &vcn_names,
+                    "subnet",
+                )?;
+                Some(id(RouteTableId::new(i), &ctx)?)
+            }
+            None => None,
+        };
+        let mut security_lists = Vec::new();
+        for r in &s.security_lists {
+            let i = ctx.lookup(Kind::SecurityList, r, &object, "security_lists")?;
+            same_vcn(
+                &ctx,
+                sl_vcns[i],
+                vcn,
+                Kind::SecurityList,
+                &raw.security_list[i].name.value,
+                r,
+                &object,
+                "security_lists",
+                &vcn_names,
+                "subnet",
+            )?;
+            let sid = id(SecurityListId::new(i), &ctx)?;
+            if security_lists.contains(&sid) {
+                return Err(ctx.err(
+                    r.start(),
+                    &object,
+                    "security_lists",
+                    format!(
+                        "security list `{}` is listed twice",
+                        raw.security_list[i].name.value
+                    ),
+                ));
+            }
+            security_lists.push(sid);
+        }
+        if security_lists.len() > limits::SECURITY_LISTS_PER_SUBNET {
+            ctx.warn(
+                s.security_lists
+                    .first()
+                    .and_then(Sp::start)
+                    .or(s.name.start()),
+                format!(
+                    "{object} has {} security lists; OCI allows at most {}",
+                    security_lists.len(),
+                    limits::SECURITY_LISTS_PER_SUBNET
+                ),
+            );
+        }
+        subnets.push(Subnet {
+            name: s.name.value.clone(),
+            id: s.id.as_ref().map(|x| x.value.clone()),
+            vcn,
+            cidrs,
+            route_table,
+            security_lists,
+        });
+    }
+    // Overlapping subnets: group by VCN so neighbours are compared within one VCN.
+    {
+        let mut by_vcn: HashMap<VcnId, Vec<Tagged<(usize, usize)>>> = HashMap::new();
+        for item in &subnet_cidrs {
+            by_vcn.entry(subnets[item.1.0].vcn).or_default().push(*item);
+        }
+        let mut found: Option<Overlap<(usize, usize)>> = None;
+        for items in by_vcn.values_mut() {
+            if let Some(o) = find_overlap(items) {
+                // Keep the overlap whose later element comes first in the file.
+                if found.as_ref().is_none_or(|f| (o.1).1 < (f.1).1) {
+                    found = Some(o);
+                }
+            }
+        }
+        if let Some(((a, (sa, _)), (b, (sb, cb)))) = found {
+            let s = &raw.subnet[sb];
+            let at = if cb == 0 {
+                s.cidr_block.start()
+            } else {
+                s.ipv6_cidr_blocks.get(cb - 1).and_then(Sp::start)
+            };
+            let field = if cb == 0 {
+                "cidr_block"
+            } else {
+                "ipv6_cidr_blocks"
+            };
+            let msg = if sa == sb {
+                format!("cidr block `{b}` overlaps cidr block `{a}` of the same subnet")
+            } else {
+                format!(
+                    "cidr block `{b}` overlaps cidr block `{a}` of subnet `{}`",
+                    subnets[sa].name
+                )
+            };
+            return Err(ctx.err(at, &label(Kind::Subnet, &s.name.value), field, msg));
+        }
+    }
+
+    // VNICs.
+    let mut vnics = Vec::new();
+    let mut ip_owner: HashMap<IpAddr, usize> = HashMap::new();
+    for (ni, v) in raw.vnic.iter().enumerate() {
+        let object = label(Kind::Vnic, &v.name.value);
+        let si = ctx.lookup(Kind::Subnet, &v.subnet, &object, "subnet")?;
+        let subnet = &subnets[si];
+        let vcn = subnet.vcn;
+        if v.private_ips.is_empty() {
+            return Err(ctx.err(
+                v.name.start(),
+                &object,
+                "private_ips",
+                "a vnic needs at least one private ip".to_owned(),
+            ));
+        }
+        let mut ips = Vec::new();
+        for p in &v.private_ips {
+            let ip =
+                parse_ip(&p.value).map_err(|m| ctx.err(p.start(), &object, "private_ips", m))?;
+            if !subnet.cidrs.iter().any(|c| c.contains(&ip)) {
+                return Err(ctx.err(
+                    p.start(),
+                    &object,
+                    "private_ips",
+                    format!(
+                        "address `{ip}` is outside subnet `{}` ({})",
+                        subnet.name,
+                        list_cidrs(&subnet.cidrs)
+                    ),
+                ));
+            }
+            if let Some(&other) = ip_owner.get(&ip) {
+                let msg = if other == ni {
+                    format!("address `{ip}` is listed twice")
+                } else {
+                    format!(
+                        "address `{ip}` is already held by vnic `{}`",
+                        raw.vnic[other].name.value
+                    )
+                };
+                return Err(ctx.err(p.start(), &object, "private_ips", msg));
+            }
+            ip_owner.insert(ip, ni);
+            ips.push(ip);
+        }
+        let mut nsgs = Vec::new();
+        for r in &v.nsgs {
+            let i = ctx.lookup(Kind::Nsg, r, &object, "nsgs")?;
+            same_vcn(
+                &ctx,
+                nsg_vcns[i],
+                vcn,
+                Kind::Nsg,
+                &raw.nsg[i].name.value,
+                r,
+                &object,
+                "nsgs",
+                &vcn_names,
+                "vnic",
+            )?;
+            let nid = id(NsgId::new(i), &ctx)?;
+            if nsgs.contains(&nid) {
+                return Err(ctx.err(
+                    r.start(),
+                    &object,
+                    "nsgs",
+                    format!("nsg `{}` is listed twice", raw.nsg[i].name.value),
+                ));
+            }
+            nsgs.push(nid);
+        }
+        if nsgs.len() > limits::NSGS_PER_VNIC {
+            ctx.warn(
+                v.nsgs.first().and_then(Sp::start).or(v.name.start()),
+                format!(
+                    "{object} is in {} nsgs; OCI allows at most {}",
+                    nsgs.len(),
+                    limits::NSGS_PER_VNIC
+                ),
+            );
+        }
+        let mut attributes = Vec::new();
+        if let Some(a) = &v.security_attributes {
+            let attrs = parse_attributes(&ctx, a, &object)?;
+            if attrs.len() > limits::ATTRIBUTES_PER_VNIC {
+                ctx.warn(
+                    a.start(),
+                    format!(
+                        "{object} has {} security attributes; OCI allows at most {}",
+                        attrs.len(),
+                        limits::ATTRIBUTES_PER_VNIC
+                    ),
+                );
+            }
+            attributes = attrs.into_iter().map(|(a, _)| a).collect();
+        }
+        let route_table = match &v.route_table {
+            Some(r) => {
+                let i = ctx.lookup(Kind::RouteTable, r, &object, "route_table")?;
+                same_vcn(
+                    &ctx,
+                    rt_vcns[i],
+                    vcn,
+                    Kind::RouteTable,
+                    &raw.route_table[i].name.value,
+                    r,
+                    &object,
+                    "route_table",
+                    &vcn_names,
+                    "vnic",
+                )?;
+                Some(id(RouteTableId::new(i), &ctx)?)
+            }
+            None => None,
+        };
+        vnics.push(Vnic {
+            name: v.name.value.clone(),
+            id: v.id.as_ref().map(|x| x.value.clone()),
+            subnet: id(SubnetId::new(si), &ctx)?,
+            private_ips: ips,
+            nsgs,
+            attributes,
+            route_table,
+            kind: v.kind.clone().unwrap_or_else(|| "instance".to_owned()),
+        });
+    }
+
+    // Route tables.
+    let mut route_tables = Vec::new();
+    for (ti, t) in raw.route_table.iter().enumerate() {
+        let object = label(Kind::RouteTable, &t.name.value);
+        let vcn = rt_vcns[ti];
+        if t.route_rules.len() > limits::RULES_PER_ROUTE_TABLE {
+            ctx.warn(
+                t.name.start(),
+                format!(
+                    "{object} has {} rules; OCI allows at most {}",
+                    t.route_rules.len(),
+                    limits::RULES_PER_ROUTE_TABLE
+                ),
+            );
+        }
+        let mut rules = Vec::new();
+        for (ri, rule) in t.route_rules.iter().enumerate() {
+            let r = &rule.value;
+            let path = format!("route_rules[{ri}]");
+            let service = match &r.destination_type {
+                None => false,
+                Some(dt) => match dt.value.to_ascii_uppercase().as_str() {
+                    "CIDR_BLOCK" => false,
+                    "SERVICE_CIDR_BLOCK" => true,
+                    _ => {
+                        return Err(ctx.err(
+                            dt.start(),
+                            &object,
+                            &format!("{path}.destination_type"),
+                            format!("`{}` is not `CIDR_BLOCK` or `SERVICE_CIDR_BLOCK`", dt.value),
+                        ));
+                    }
+                },
+            };
+            let dest_field = format!("{path}.destination");
+            let destination = if service {
+                match service_ids.get(&r.destination.value) {
+                    Some(&s) => RouteDestination::Service(s),
+                    None => {
+                        return Err(ctx.err(
+                            r.destination.start(),
+                            &object,
+                            &dest_field,
+                            format!(
+                                "service label `{}` is not defined in [services]",
+                                r.destination.value
+                            ),
+                        ));
+                    }
+                }
+            } else {
+                RouteDestination::Cidr(
+                    parse_cidr(&r.destination.value)
+                        .map_err(|m| ctx.err(r.destination.start(), &object, &dest_field, m))?,
+                )
+            };
+            let ne = &r.network_entity;
+            let ne_field = format!("{path}.network_entity");
+            let target = if let Some(gi) = ctx.index(Kind::Gateway).and_then(|ix| ix.get(&ne.value))
+            {
+                let g = &gateways[gi];
+                if g.vcn != vcn {
+                    return Err(ctx.err(
+                        ne.start(),
+                        &object,
+                        &ne_field,
+                        format!(
+                            "gateway `{}` belongs to vcn `{}`, not to vcn `{}` of this route table",
+                            g.name,
+                            vcn_name(g.vcn),
+                            vcn_name(vcn)
+                        ),
+                    ));
+                }
+                if service && g.kind != GatewayKind::Service {
+                    return Err(ctx.err(
+                        ne.start(),
+                        &object,
+                        &ne_field,
+                        format!(
+                            "a `SERVICE_CIDR_BLOCK` rule must target a service gateway; `{}` is a {} gateway",
+                            g.name,
+                            g.kind.as_str()
+                        ),
+                    ));
+                }
+                RouteTarget::Gateway(id(GatewayId::new(gi), &ctx)?)
+            } else if let Ok(ip) = ne.value.trim().parse::<IpAddr>() {
+                let Some(&vi) = ip_owner.get(&ip) else {
+                    return Err(ctx.err(
+                        ne.start(),
+                        &object,
+                        &ne_field,
+                        format!("no vnic holds private ip `{ip}`"),
+                    ));
+                };
+                let owner_vcn = subnets[vnics[vi].subnet.index()].vcn;
+                if owner_vcn != vcn {
+                    return Err(ctx.err(
+                        ne.start(),
+                        &object,
+                        &ne_field,
+                        format!(
+                            "private ip `{ip}` of vnic `{}` is in vcn `{}`, not in vcn `{}` of this route table",
+                            vnics[vi].name,
+                            vcn_name(owner_vcn),
+                            vcn_name(vcn)
+                        ),
+                    ));
+                }
+                if service {
+                    return Err(ctx.err(
+                        ne.start(),
+                        &object,
+                        &ne_field,
+                        format!(
+                            "a `SERVICE_CIDR_BLOCK` rule must target a service gateway, not private ip `{ip}`"
+                        ),
+                    ));
+                }
+                RouteTarget::PrivateIp {
+                    ip,
+                    vnic: id(VnicId::new(vi), &ctx)?,
+                }
+            } else {
+                // Not a gateway nor an address: say what it is, if anything.
+                let (k, _) = ctx.lookup_any(&[Kind::Gateway], ne, &object, &ne_field)?;
+                return Err(ctx.err(
+                    ne.start(),
+                    &object,
+                    &ne_field,
+                    format!("`{}` is {}", ne.value, k.word()),
+                ));
+            };
+            rules.push(RouteRule {
+                destination,
+                target,
+                description: r.description.clone(),
+            });
+        }
+        route_tables.push(RouteTable {
+            name: t.name.value.clone(),
+            id: t.id.as_ref().map(|x| x.value.clone()),
+            vcn,
+            rules,
+        });
+    }
+
+    let nsg_names: Vec<String> = raw.nsg.iter().map(|n| n.name.value.clone()).collect();
+    let world = World {
+        services: &service_ids,
+        nsg_vcns: &nsg_vcns,
+        nsg_names: &nsg_names,
+        vcn_names: &vcn_names,
+    };
+
+    // Security lists.
+    let mut security_lists = Vec::new();
+    for (li, l) in raw.security_list.iter().enumerate() {
+        let object = label(Kind::SecurityList, &l.name.value);
+        let vcn = sl_vcns[li];
+        for (n, dir) in [
+            (l.ingress_security_rules.len(), "ingress"),
+            (l.egress_security_rules.len(), "egress"),
+        ] {
+            if n > limits::RULES_PER_LIST_DIRECTION {
+                ctx.warn(
+                    l.name.start(),
+                    format!(
+                        "{object} has {n} {dir} rules; OCI allows at most {}",
+                        limits::RULES_PER_LIST_DIRECTION
+                    ),
+                );
+            }
+        }
+        let mut ingress = Vec::new();
+        for (i, r) in l.ingress_security_rules.iter().enumerate() {
+            let r = &r.value;
+            let rin = RuleIn {
+                direction: Direction::Ingress,
+                protocol: &r.protocol,
+                peer: &r.source,
+                peer_field: "source",
+                peer_type: r.source_type.as_ref(),
+                is_stateless: r.is_stateless,
+                tcp: r.tcp_options.as_ref(),
+                udp: r.udp_options.as_ref(),
+                icmp: r.icmp_options.as_ref(),
+                description: r.description.as_ref(),
+                path: format!("ingress_security_rules[{i}]"),
+            };
+            ingress.push(resolve_rule(&mut ctx, &rin, &object, vcn, false, &world)?);
+        }
+        let mut egress = Vec::new();
+        for (i, r) in l.egress_security_rules.iter().enumerate() {
+            let r = &r.value;
+            let rin = RuleIn {
+                direction: Direction::Egress,
+                protocol: &r.protocol,
+                peer: &r.destination,
+                peer_field: "destination",
+                peer_type: r.destination_type.as_ref(),
+                is_stateless: r.is_stateless,
+                tcp: r.tcp_options.as_ref(),
+                udp: r.udp_options.as_ref(),
+                icmp: r.icmp_options.as_ref(),
+                description: r.description.as_ref(),
+                path: format!("egress_security_rules[{i}]"),
+            };
+            egress.push(resolve_rule(&mut ctx, &rin, &object, vcn, false, &world)?);
+        }
+        security_lists.push(SecurityList {
+            name: l.name.value.clone(),
+            id: l.id.as_ref().map(|x| x.value.clone()),
+            vcn,
+            ingress,
+            egress,
+        });
+    }
+
+    // NSGs.
+    let mut nsgs = Vec::new();
+    for (ni, n) in raw.nsg.iter().enumerate() {
+        let object = label(Kind::Nsg, &n.name.value);
+        let vcn = nsg_vcns[ni];
+        if n.rules.len() > limits::RULES_PER_NSG {
+            ctx.warn(
+                n.name.start(),
+                format!(
+                    "{object} has {} rules; OCI allows at most {}",
+                    n.rules.len(),
+                    limits::RULES_PER_NSG
+                ),
+            );
+        }
+        let mut rules = Vec::new();
+        for (i, rule) in n.rules.iter().enumerate() {
+            let r = &rule.value;
+            let path = format!("rules[{i}]");
+            let direction = match r.direction.value.to_ascii_uppercase().as_str() {
+                "INGRESS" => Direction::Ingress,
+                "EGRESS" => Direction::Egress,
+                _ => {
+                    return Err(ctx.err(
+                        r.direction.start(),
+                        &object,
+                        &format!("{path}.direction"),
+                        format!("`{}` is not `INGRESS` or `EGRESS`", r.direction.value),
+                    ));
+                }
+            };
+            let (peer, peer_type, wrong, peer_field, wrong_field) = match direction {
+                Direction::Ingress => (
+                    &r.source,
+                    &r.source_type,
+                    r.destination.as_ref().or(r.destination_type.as_ref()),
+                    "source",
+                    "destination",
+                ),
+                Direction::Egress => (
+                    &r.destination,
+                    &r.destination_type,
+                    r.source.as_ref().or(r.source_type.as_ref()),
+                    "destination",
+                    "source",
+                ),
+            };
+            if let Some(w) = wrong {
+                return Err(ctx.err(
+                    w.start(),
+                    &object,
+                    &format!("{path}.{wrong_field}"),
+                    format!(
+                        "an {} rule takes `{peer_field}`, not `{wrong_field}`",
+                        direction.as_str().to_ascii_lowercase()
+                    ),
+                ));
+            }
+            let Some(peer) = peer else {
+                return Err(ctx.err(
+                    rule.start(),
+                    &object,
+                    &path,
+                    format!(
+                        "an {} rule needs `{peer_field}`",
+                        direction.as_str().to_ascii_lowercase()
+                    ),
+                ));
+            };
+            let rin = RuleIn {
+                direction,
+                protocol: &r.protocol,
+                peer,
+                peer_field,
+                peer_type: peer_type.as_ref(),
+                is_stateless: r.is_stateless,
+                tcp: r.tcp_options.as_ref(),
+                udp: r.udp_options.as_ref(),
+                icmp: r.icmp_options.as_ref(),
+                description: r.description.as_ref(),
+                path,
+            };
+            rules.push(resolve_rule(&mut ctx, &rin, &object, vcn, true, &world)?);
+        }
+        nsgs.push(Nsg {
+            name: n.name.value.clone(),
+            id: n.id.as_ref().map(|x| x.value.clone()),
+            vcn,
+            rules,
+        });
+    }
+
+    // ZPR policies.
+    let mut zpr_policies = Vec::new();
+    let mut json_cursor = 0usize;
+    for (pi, p) in raw.zpr_policy.iter().enumerate() {
+        let object = label(Kind::Policy, &p.name.value);
+        let _ = id(PolicyId::new(pi), &ctx)?;
+        let statements = match (&p.statements, &p.file) {
+            (Some(_), Some(f)) => {
+                return Err(ctx.err(
+                    f.start(),
+                    &object,
+                    "file",
+                    "give either `statements` or `file`, not both".to_owned(),
+                ));
+            }
+            (None, None) => {
+                return Err(ctx.err(
+                    p.name.start(),
+                    &object,
+                    "",
+                    "a zpr policy needs `statements` or `file`".to_owned(),
+                ));
+            }
+            (Some(list), None) => {
+                let mut out = Vec::new();
+                for (i, s) in list.value.iter().enumerate() {
+                    let field = format!("statements[{i}]");
+                    let start = statement_start(&ctx, s, &mut json_cursor);
+                    let first = start.map_or((0, 0), |o| line_col(text, o));
+                    match zpl::parse_statement(&s.value) {
+                        Ok(statement) => out.push(PolicyStatement {
+                            text: s.value.clone(),
+                            statement,
+                            origin: Origin {
+                                file: file.to_owned(),
+                                line: first.0,
+                                column: first.1,
+                            },
+                        }),
+                        Err(e) => {
+                            let (line, column) = if start.is_some() {
+                                let (l, c) = shift(first, e.line_col(&s.value));
+                                (Some(l), Some(c))
+                            } else {
+                                (None, None)
+                            };
+                            let rendered = if start.is_some() {
+                                e.render_at(file, &s.value, first.0, first.1)
+                            } else {
+                                e.render(file, &s.value)
+                            };
+                            return Err(Box::new(LoadError {
+                                file: file.to_owned(),
+                                line,
+                                column,
+                                object: Some(object),
+                                field: Some(field),
+                                message: e.message(),
+                                rendered_zpl: Some(rendered),
+                            }));
+                        }
+                    }
+                }
+                out
+            }
+            (None, Some(f)) => {
+                let shown = display_path(file, &f.value);
+                let content = files.read(&f.value).map_err(|e| {
+                    ctx.err(
+                        f.start(),
+                        &object,
+                        "file",
+                        format!("cannot read `{shown}`: {e}"),
+                    )
+                })?;
+                if content.len() > MAX_POLICY_FILE_BYTES {
+                    return Err(ctx.err(
+                        f.start(),
+                        &object,
+                        "file",
+                        format!(
+                            "`{shown}` is {} bytes long; at most {MAX_POLICY_FILE_BYTES} bytes are accepted",
+                            content.len()
+                        ),
+                    ));
+                }
+                match zpl::parse_policy_text(&content) {
+                    Ok(parsed) => parsed
+                        .into_iter()
+                        .map(|ps| PolicyStatement {
+                            text: ps.text,
+                            statement: ps.statement,
+                            origin: Origin {
+                                file: shown.clone(),
+                                line: ps.line,
+                                column: ps.column,
+                            },
+                        })
+                        .collect(),
+                    Err(e) => {
+                        let (l, c) = e.line_col(&content);
+                        return Err(Box::new(LoadError {
+                            file: shown.clone(),
+                            line: Some(l),
+                            column: Some(c),
+                            object: Some(object),
+                            field: Some("file".to_owned()),
+                            message: e.message(),
+                            rendered_zpl: Some(e.render(&shown, &content)),
+                        }));
+                    }
+                }
+            }
+        };
+        if statements.len() > options.max_statements_per_policy {
+            ctx.warn(
+                p.name.start(),
+                format!(
+                    "{object} has {} statements; the limit is {}",
+                    statements.len(),
+                    options.max_statements_per_policy
+                ),
+            );
+        }
+        zpr_policies.push(ZprPolicy {
+            name: p.name.value.clone(),
+            id: p.id.as_ref().map(|x| x.value.clone()),
+            statements,
+        });
+    }
+
+    let scenario = Scenario {
+        name: raw.name.map(|n| n.value),
+        services,
+        vcns,
+        gateways,
+        route_tables,
+        security_lists,
+        nsgs,
+        subnets,
+        vnics,
+        zpr_policies,
+        options,
+    };
+    let warnings = std::mem::take(&mut ctx.warnings);
+    Ok(Loaded { scenario, warnings })
+}
+
+/// Checks that a referenced object is in the referrer's VCN.
+#[allow(clippy::too_many_arguments)]
+fn same_vcn(
+    ctx: &Ctx<'_>,
+    target_vcn: VcnId,
+    own_vcn: VcnId,
+    kind: Kind,
+    target_name: &str,
+    r: &Sp<String>,
+    object: &str,
+    field: &str,
+    vcn_names: &[String],
+    own_word: &str,
+) -> Res<()> {
+    if target_vcn == own_vcn {
+        return Ok(());
+    }
+    let name = |v: VcnId| vcn_names.get(v.index()).map_or("", String::as_str);
+    Err(ctx.err(
+        r.start(),
+        object,
+        field,
+        format!(
+            "{} `{target_name}` belongs to vcn `{}`, not to vcn `{}` of this {own_word}",
+            kind.word(),
+            name(target_vcn),
+            name(own_vcn)
+        ),
+    ))
+}
