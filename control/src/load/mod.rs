@@ -127,13 +127,6 @@ pub struct LoadError {
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(r) = &self.rendered_zpl {
-            if let Some(o) = &self.object {
-                write!(f, "in {o}")?;
-                if let Some(field) = &self.field {
-                    write!(f, ", field `{field}`")?;
-                }
-                writeln!(f, ":")?;
-            }
             return f.write_str(r.trim_end());
         }
         write_location(f, &self.file, self.line, self.column)?;

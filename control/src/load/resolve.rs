@@ -153,48 +153,29 @@ impl Ctx<'_> {
         self.indexes.get(&kind)
     }
 
+    /// The kind of object `key` names or is the id of, if any.
+    fn what_is(&self, key: &str) -> Option<Kind> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| self.index(*k).and_then(|ix| ix.get(key)).is_some())
+    }
+
     /// Looks a reference up among objects of `kind`; on failure says whether
     /// it names an object of another kind.
     fn lookup(&self, kind: Kind, r: &Sp<String>, object: &str, field: &str) -> Res<usize> {
-        self.lookup_any(&[kind], r, object, field).map(|(_, i)| i)
-    }
-
-    fn lookup_any(
-        &self,
-        kinds: &[Kind],
-        r: &Sp<String>,
-        object: &str,
-        field: &str,
-    ) -> Res<(Kind, usize)> {
-        for &k in kinds {
-            if let Some(i) = self.index(k).and_then(|ix| ix.get(&r.value)) {
-                return Ok((k, i));
-            }
+        if let Some(i) = self.index(kind).and_then(|ix| ix.get(&r.value)) {
+            return Ok(i);
         }
-        let wanted = kinds
-            .iter()
-            .map(|k| k.word())
-            .collect::<Vec<_>>()
-            .join(" or ");
-        for other in Kind::ALL {
-            if kinds.contains(&other) {
-                continue;
-            }
-            if self.index(other).and_then(|ix| ix.get(&r.value)).is_some() {
-                return Err(self.err(
-                    r.start(),
-                    object,
-                    field,
-                    format!("`{}` is {}, not {}", r.value, other.with_article(), wanted),
-                ));
-            }
-        }
-        Err(self.err(
-            r.start(),
-            object,
-            field,
-            format!("no {wanted} has the name or id `{}`", r.value),
-        ))
+        let message = match self.what_is(&r.value) {
+            Some(other) => format!(
+                "`{}` is {}, not {}",
+                r.value,
+                other.with_article(),
+                kind.with_article()
+            ),
+            None => format!("no {} has the name or id `{}`", kind.word(), r.value),
+        };
+        Err(self.err(r.start(), object, field, message))
     }
 }
 
@@ -1399,14 +1380,19 @@ pub(crate) fn resolve(
                     vnic: id(VnicId::new(vi), &ctx)?,
                 }
             } else {
-                // Not a gateway nor an address: say what it is, if anything.
-                let (k, _) = ctx.lookup_any(&[Kind::Gateway], ne, &object, &ne_field)?;
-                return Err(ctx.err(
-                    ne.start(),
-                    &object,
-                    &ne_field,
-                    format!("`{}` is {}", ne.value, k.word()),
-                ));
+                // Neither a gateway nor an address: say what it is, if anything.
+                let message = match ctx.what_is(&ne.value) {
+                    Some(k) => format!(
+                        "`{}` is {}, not a gateway or a private ip",
+                        ne.value,
+                        k.with_article()
+                    ),
+                    None => format!(
+                        "no gateway has the name or id `{}`, and it is not an ip address",
+                        ne.value
+                    ),
+                };
+                return Err(ctx.err(ne.start(), &object, &ne_field, message));
             };
             rules.push(RouteRule {
                 destination,

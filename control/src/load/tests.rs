@@ -1,1 +1,478 @@
+//! Loader tests: the spec example, every error and warning, JSON
+//! equivalence, `file =` policies, and hostile input.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use super::*;
+
+/// The example of `scenario-format.md`, with the `sgw` gateway and the
+/// `pods-nsg` NSG it refers to but does not define.
+const EXAMPLE: &str = r#"name = "oke-orders"              # optional
+
+# Service CIDR labels. osn-services-ip-addresses in ZPL is the union of all of them.
+[services]
+"all-iad-services-in-oracle-services-network" = ["134.70.0.0/17", "147.154.0.0/16"]
+
+[[vcn]]
+name = "backend-vcn"
+cidr_blocks = ["10.0.0.0/16"]
+security_attributes = { network = { vcn = { value = "backend" } } }   # -> network.vcn:backend
+# is_zpr_only = false
+
+[[gateway]]
+name = "natgw"
+vcn = "backend-vcn"
+kind = "nat"                     # internet | nat | service | drg | lpg
+
+[[gateway]]
+name = "sgw"
+vcn = "backend-vcn"
+kind = "service"
+
+[[route_table]]
+name = "private-rt"
+vcn = "backend-vcn"
+route_rules = [
+  { destination = "0.0.0.0/0", network_entity = "natgw" },
+  { destination = "all-iad-services-in-oracle-services-network", destination_type = "SERVICE_CIDR_BLOCK", network_entity = "sgw" },
+  # network_entity may also name a VNIC private IP: { destination = "10.0.3.0/24", network_entity = "10.0.1.5" }
+]
+
+[[security_list]]
+name = "pods-sl"
+vcn = "backend-vcn"
+ingress_security_rules = [
+  { protocol = "6", source = "10.0.0.0/16", tcp_options = { destination_port_range = { min = 443, max = 443 } } },
+  { protocol = "1", source = "0.0.0.0/0", icmp_options = { type = 3, code = 4 } },
+]
+egress_security_rules = [
+  { protocol = "all", destination = "0.0.0.0/0" },
+  { protocol = "17", destination = "10.0.0.0/16", is_stateless = true, udp_options = { destination_port_range = { min = 53, max = 53 } } },
+]
+
+[[nsg]]
+name = "pods-nsg"
+vcn = "backend-vcn"
+rules = [
+  { direction = "EGRESS", protocol = "all", destination = "0.0.0.0/0" },
+]
+
+[[nsg]]
+name = "fss-nsg"
+vcn = "backend-vcn"
+rules = [
+  { direction = "INGRESS", protocol = "6", source = "pods-nsg", source_type = "NETWORK_SECURITY_GROUP",
+    tcp_options = { destination_port_range = { min = 2049, max = 2050 } } },
+  { direction = "EGRESS", protocol = "all", destination = "0.0.0.0/0" },
+]
+
+[[subnet]]
+name = "pods"
+vcn = "backend-vcn"
+cidr_block = "10.0.10.0/24"       # IPv4 or IPv6
+# ipv6_cidr_blocks = ["fd00:10::/64"]   optional, for dual-stack subnets
+route_table = "private-rt"
+security_lists = ["pods-sl"]
+
+[[vnic]]
+name = "orders-api-pod-1"
+subnet = "pods"
+private_ips = ["10.0.10.11"]
+nsgs = ["pods-nsg"]
+kind = "pod"                     # instance | node | pod | load-balancer | mount-target | api-endpoint | ...
+security_attributes = { app = { workload = { value = "orders-api", mode = "enforce" } } }
+# route_table = "..."            # overrides the subnet's
+
+[[zpr_policy]]
+name = "orders"
+statements = [
+  "in network.vcn:backend VCN allow app.workload:orders-api endpoints to connect to storage.dataset:orders-fss endpoints with protocol='tcp/2049-2050'",
+]
+"#;
+
+/// A VCN and a subnet; cases append objects after it (line 8 onwards).
+const BASE: &str = r#"[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16"]
+[[subnet]]
+name = "s"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+"#;
+
+fn with_base(extra: &str) -> String {
+    format!("{BASE}{extra}")
+}
+
+fn toml_err(text: &str) -> LoadError {
+    match from_toml_str(text, "s.toml") {
+        Ok(l) => panic!("expected an error, loaded {:#?}", l.scenario),
+        Err(e) => e,
+    }
+}
+
+fn toml_warnings(text: &str) -> Vec<String> {
+    match from_toml_str(text, "s.toml") {
+        Ok(l) => l.warnings.iter().map(ToString::to_string).collect(),
+        Err(e) => panic!("expected a scenario, got {e}"),
+    }
+}
+
+/// One test per error: scenario text (appended to [`BASE`]) and the exact
+/// rendered message.
+macro_rules! error_case {
+    ($name:ident, $extra:expr, $expected:expr) => {
+        #[test]
+        fn $name() {
+            let e = toml_err(&with_base($extra));
+            assert_eq!(e.to_string(), $expected);
+        }
+    };
+}
+
+#[test]
+fn example_dump() {
+    let l = from_toml_str(EXAMPLE, "example.toml").unwrap();
+    eprintln!("{:#?}", l);
+}
+
+// --- syntax and shape -------------------------------------------------------
+
+#[test]
+fn unknown_top_level_field() {
+    let e = toml_err(&format!("colour = \"blue\"\n{BASE}"));
+    assert_eq!(
+        e.to_string(),
+        "s.toml:1:1: error: unknown field `colour`, expected one of `name`, `services`, `vcn`, `gateway`, `route_table`, `security_list`, `nsg`, `subnet`, `vnic`, `zpr_policy`, `options`"
+    );
+}
+error_case!(
+    unknown_nested_field,
+    "[[vnic]]\nname = \"a\"\nsubnet = \"s\"\nprivate_ips = [\"10.0.1.5\"]\nprivate_ip = \"10.0.1.6\"\n",
+    "s.toml:12:1: error: unknown field `private_ip`, expected one of `name`, `id`, `subnet`, `private_ips`, `nsgs`, `kind`, `security_attributes`, `route_table`"
+);
+error_case!(
+    unknown_rule_field,
+    "[[security_list]]\nname = \"l\"\nvcn = \"v\"\ningress_security_rules = [{ protocol = \"6\", source = \"10.0.0.0/8\", destination = \"10.0.0.0/8\" }]\n",
+    "s.toml:11:68: error: unknown field `destination`, expected one of `protocol`, `source`, `source_type`, `is_stateless`, `tcp_options`, `udp_options`, `icmp_options`, `description`"
+);
+error_case!(
+    toml_syntax_error,
+    "[[vnic]\nname = \"a\"\n",
+    "s.toml:8:8: error: unclosed array table, expected `]`"
+);
+error_case!(
+    missing_required_field,
+    "[[vnic]]\nname = \"a\"\nprivate_ips = [\"10.0.1.5\"]\n",
+    "s.toml:8:1: error: missing field `subnet`"
+);
+error_case!(
+    wrong_value_type,
+    "[[vnic]]\nname = \"a\"\nsubnet = \"s\"\nprivate_ips = \"10.0.1.5\"\n",
+    "s.toml:11:15: error: invalid type: string \"10.0.1.5\", expected a sequence"
+);
+
+// --- references ------------------------------------------------------------
+
+error_case!(
+    dangling_reference,
+    "[[vnic]]\nname = \"a\"\nsubnet = \"nope\"\nprivate_ips = [\"10.0.1.5\"]\n",
+    "s.toml:10:10: error: in vnic `a`, field `subnet`: no subnet has the name or id `nope`"
+);
+error_case!(
+    wrong_kind_reference,
+    "[[vnic]]\nname = \"a\"\nsubnet = \"v\"\nprivate_ips = [\"10.0.1.5\"]\n",
+    "s.toml:10:10: error: in vnic `a`, field `subnet`: `v` is a vcn, not a subnet"
+);
+error_case!(
+    route_target_wrong_kind,
+    "[[route_table]]\nname = \"rt\"\nvcn = \"v\"\nroute_rules = [{ destination = \"0.0.0.0/0\", network_entity = \"s\" }]\n",
+    "s.toml:11:62: error: in route table `rt`, field `route_rules[0].network_entity`: `s` is a subnet, not a gateway or a private ip"
+);
+error_case!(
+    route_target_dangling,
+    "[[route_table]]\nname = \"rt\"\nvcn = \"v\"\nroute_rules = [{ destination = \"0.0.0.0/0\", network_entity = \"igw\" }]\n",
+    "s.toml:11:62: error: in route table `rt`, field `route_rules[0].network_entity`: no gateway has the name or id `igw`, and it is not an ip address"
+);
+error_case!(
+    duplicate_name,
+    "[[subnet]]\nname = \"s\"\nvcn = \"v\"\ncidr_block = \"10.0.2.0/24\"\n",
+    "s.toml:9:8: error: in subnet `s`, field `name`: another subnet is already named `s` (line 5)"
+);
+error_case!(
+    duplicate_id,
+    "[[gateway]]\nname = \"g\"\nid = \"ocid1.x\"\nvcn = \"v\"\nkind = \"nat\"\n[[nsg]]\nname = \"n\"\nid = \"ocid1.x\"\nvcn = \"v\"\n",
+    "s.toml:15:6: error: in nsg `n`, field `id`: id `ocid1.x` is already the id of gateway `g`"
+);
+error_case!(
+    reference_by_id_of_wrong_kind,
+    "[[gateway]]\nname = \"g\"\nid = \"ocid1.gw\"\nvcn = \"v\"\nkind = \"nat\"\n[[vnic]]\nname = \"a\"\nsubnet = \"ocid1.gw\"\nprivate_ips = [\"10.0.1.5\"]\n",
+    "s.toml:15:10: error: in vnic `a`, field `subnet`: `ocid1.gw` is a gateway, not a subnet"
+);
+
+// --- CIDRs and addresses ----------------------------------------------------
+
+error_case!(
+    bad_cidr,
+    "[[vcn]]\nname = \"w\"\ncidr_blocks = [\"10.1.0.0/33\"]\n",
+    "s.toml:10:16: error: in vcn `w`, field `cidr_blocks`: `10.1.0.0/33` is not a cidr block"
+);
+error_case!(
+    cidr_with_host_bits,
+    "[[vcn]]\nname = \"w\"\ncidr_blocks = [\"10.1.0.1/16\"]\n",
+    "s.toml:10:16: error: in vcn `w`, field `cidr_blocks`: cidr block `10.1.0.1/16` has host bits set (write `10.1.0.0/16`; host bits are an error here)"
+);
+error_case!(
+    vcn_without_cidr,
+    "[[vcn]]\nname = \"w\"\n",
+    "s.toml:9:8: error: in vcn `w`, field `cidr_blocks`: a vcn needs at least one cidr block"
+);
+error_case!(
+    bad_ip,
+    "[[vnic]]\nname = \"a\"\nsubnet = \"s\"\nprivate_ips = [\"10.0.1.300\"]\n",
+    "s.toml:11:16: error: in vnic `a`, field `private_ips`: `10.0.1.300` is not an ip address"
+);
+error_case!(
+    ip_outside_subnet,
+    "[[vnic]]\nname = \"a\"\nsubnet = \"s\"\nprivate_ips = [\"10.0.9.1\"]\n",
+    "s.toml:11:16: error: in vnic `a`, field `private_ips`: address `10.0.9.1` is outside subnet `s` (10.0.1.0/24)"
+);
+error_case!(
+    vnic_without_ip,
+    "[[vnic]]\nname = \"a\"\nsubnet = \"s\"\n",
+    "s.toml:9:8: error: in vnic `a`, field `private_ips`: a vnic needs at least one private ip"
+);
+error_case!(
+    duplicate_ip_across_vnics,
+    "[[vnic]]\nname = \"a\"\nsubnet = \"s\"\nprivate_ips = [\"10.0.1.5\"]\n[[vnic]]\nname = \"b\"\nsubnet = \"s\"\nprivate_ips = [\"10.0.1.6\", \"10.0.1.5\"]\n",
+    "s.toml:15:28: error: in vnic `b`, field `private_ips`: address `10.0.1.5` is already held by vnic `a`"
+);
+error_case!(
+    overlapping_vcns,
+    "[[vcn]]\nname = \"w\"\ncidr_blocks = [\"192.168.0.0/16\", \"10.0.128.0/20\"]\n",
+    "s.toml:10:34: error: in vcn `w`, field `cidr_blocks`: cidr block `10.0.128.0/20` overlaps cidr block `10.0.0.0/16` of vcn `v`; an address must belong to one vcn"
+);
+error_case!(
+    subnet_outside_vcn,
+    "[[subnet]]\nname = \"t\"\nvcn = \"v\"\ncidr_block = \"10.1.0.0/24\"\n",
+    "s.toml:11:14: error: in subnet `t`, field `cidr_block`: cidr block `10.1.0.0/24` is outside the cidr blocks of vcn `v` (10.0.0.0/16)"
+);
+error_case!(
+    overlapping_subnets,
+    "[[subnet]]\nname = \"t\"\nvcn = \"v\"\ncidr_block = \"10.0.0.0/23\"\n",
+    "s.toml:11:14: error: in subnet `t`, field `cidr_block`: cidr block `10.0.0.0/23` overlaps cidr block `10.0.1.0/24` of subnet `s`"
+);
+error_case!(
+    ipv4_in_ipv6_cidr_blocks,
+    "[[subnet]]\nname = \"t\"\nvcn = \"v\"\ncidr_block = \"10.0.2.0/24\"\nipv6_cidr_blocks = [\"10.0.3.0/24\"]\n",
+    "s.toml:12:21: error: in subnet `t`, field `ipv6_cidr_blocks`: `10.0.3.0/24` is not an ipv6 cidr block"
+);
+
+// --- objects of another VCN -------------------------------------------------
+
+/// A second VCN `w` with one of everything, for cross-VCN cases (line 8..).
+const OTHER_VCN: &str = "[[vcn]]\nname = \"w\"\ncidr_blocks = [\"10.1.0.0/16\"]\n[[gateway]]\nname = \"wgw\"\nvcn = \"w\"\nkind = \"drg\"\n[[route_table]]\nname = \"wrt\"\nvcn = \"w\"\n[[security_list]]\nname = \"wsl\"\nvcn = \"w\"\n[[nsg]]\nname = \"wnsg\"\nvcn = \"w\"\n";
+
+error_case!(
+    subnet_route_table_of_other_vcn,
+    &format!(
+        "{OTHER_VCN}[[subnet]]\nname = \"t\"\nvcn = \"v\"\ncidr_block = \"10.0.2.0/24\"\nroute_table = \"wrt\"\n"
+    ),
+    "s.toml:28:15: error: in subnet `t`, field `route_table`: route table `wrt` belongs to vcn `w`, not to vcn `v` of this subnet"
+);
+error_case!(
+    subnet_security_list_of_other_vcn,
+    &format!(
+        "{OTHER_VCN}[[subnet]]\nname = \"t\"\nvcn = \"v\"\ncidr_block = \"10.0.2.0/24\"\nsecurity_lists = [\"wsl\"]\n"
+    ),
+    "s.toml:28:19: error: in subnet `t`, field `security_lists`: security list `wsl` belongs to vcn `w`, not to vcn `v` of this subnet"
+);
+error_case!(
+    vnic_nsg_of_other_vcn,
+    &format!(
+        "{OTHER_VCN}[[vnic]]\nname = \"a\"\nsubnet = \"s\"\nprivate_ips = [\"10.0.1.5\"]\nnsgs = [\"wnsg\"]\n"
+    ),
+    "s.toml:28:9: error: in vnic `a`, field `nsgs`: nsg `wnsg` belongs to vcn `w`, not to vcn `v` of this vnic"
+);
+error_case!(
+    vnic_route_table_of_other_vcn,
+    &format!(
+        "{OTHER_VCN}[[vnic]]\nname = \"a\"\nsubnet = \"s\"\nprivate_ips = [\"10.0.1.5\"]\nroute_table = \"wrt\"\n"
+    ),
+    "s.toml:28:15: error: in vnic `a`, field `route_table`: route table `wrt` belongs to vcn `w`, not to vcn `v` of this vnic"
+);
+error_case!(
+    route_rule_gateway_of_other_vcn,
+    &format!(
+        "{OTHER_VCN}[[route_table]]\nname = \"rt\"\nvcn = \"v\"\nroute_rules = [{{ destination = \"10.1.0.0/16\", network_entity = \"wgw\" }}]\n"
+    ),
+    "s.toml:27:64: error: in route table `rt`, field `route_rules[0].network_entity`: gateway `wgw` belongs to vcn `w`, not to vcn `v` of this route table"
+);
+error_case!(
+    nsg_peer_of_other_vcn,
+    &format!(
+        "{OTHER_VCN}[[nsg]]\nname = \"n\"\nvcn = \"v\"\nrules = [{{ direction = \"INGRESS\", protocol = \"all\", source = \"wnsg\", source_type = \"NETWORK_SECURITY_GROUP\" }}]\n"
+    ),
+    "s.toml:27:62: error: in nsg `n`, field `rules[0].source`: nsg `wnsg` belongs to vcn `w`, not to vcn `v` of this nsg"
+);
+error_case!(
+    route_private_ip_of_other_vcn,
+    &format!(
+        "{OTHER_VCN}[[subnet]]\nname = \"ws\"\nvcn = \"w\"\ncidr_block = \"10.1.1.0/24\"\n[[vnic]]\nname = \"fw\"\nsubnet = \"ws\"\nprivate_ips = [\"10.1.1.5\"]\n[[route_table]]\nname = \"rt\"\nvcn = \"v\"\nroute_rules = [{{ destination = \"0.0.0.0/0\", network_entity = \"10.1.1.5\" }}]\n"
+    ),
+    "s.toml:35:62: error: in route table `rt`, field `route_rules[0].network_entity`: private ip `10.1.1.5` of vnic `fw` is in vcn `w`, not in vcn `v` of this route table"
+);
+
+// --- routes ------------------------------------------------------------------
+
+error_case!(
+    service_route_to_nat_gateway,
+    "[services]\nosn = [\"134.70.0.0/17\"]\n[[gateway]]\nname = \"nat\"\nvcn = \"v\"\nkind = \"nat\"\n[[route_table]]\nname = \"rt\"\nvcn = \"v\"\nroute_rules = [{ destination = \"osn\", destination_type = \"SERVICE_CIDR_BLOCK\", network_entity = \"nat\" }]\n",
+    "s.toml:17:97: error: in route table `rt`, field `route_rules[0].network_entity`: a `SERVICE_CIDR_BLOCK` rule must target a service gateway; `nat` is a nat gateway"
+);
+error_case!(
+    unknown_service_label_in_route,
+    "[[gateway]]\nname = \"sgw\"\nvcn = \"v\"\nkind = \"service\"\n[[route_table]]\nname = \"rt\"\nvcn = \"v\"\nroute_rules = [{ destination = \"osn\", destination_type = \"SERVICE_CIDR_BLOCK\", network_entity = \"sgw\" }]\n",
+    "s.toml:15:32: error: in route table `rt`, field `route_rules[0].destination`: service label `osn` is not defined in [services]"
+);
+error_case!(
+    unknown_service_label_in_rule,
+    "[[security_list]]\nname = \"l\"\nvcn = \"v\"\negress_security_rules = [{ protocol = \"6\", destination = \"osn\", destination_type = \"SERVICE_CIDR_BLOCK\" }]\n",
+    "s.toml:11:58: error: in security list `l`, field `egress_security_rules[0].destination`: service label `osn` is not defined in [services]"
+);
+error_case!(
+    private_ip_target_nobody_holds,
+    "[[route_table]]\nname = \"rt\"\nvcn = \"v\"\nroute_rules = [{ destination = \"0.0.0.0/0\", network_entity = \"10.0.1.5\" }]\n",
+    "s.toml:11:62: error: in route table `rt`, field `route_rules[0].network_entity`: no vnic holds private ip `10.0.1.5`"
+);
+error_case!(
+    bad_destination_type,
+    "[[route_table]]\nname = \"rt\"\nvcn = \"v\"\nroute_rules = [{ destination = \"0.0.0.0/0\", destination_type = \"CIDR\", network_entity = \"10.0.1.5\" }]\n",
+    "s.toml:11:64: error: in route table `rt`, field `route_rules[0].destination_type`: `CIDR` is not `CIDR_BLOCK` or `SERVICE_CIDR_BLOCK`"
+);
+error_case!(
+    bad_gateway_kind,
+    "[[gateway]]\nname = \"g\"\nvcn = \"v\"\nkind = \"vpn\"\n",
+    "s.toml:11:8: error: in gateway `g`, field `kind`: `vpn` is not `internet`, `nat`, `service`, `drg` or `lpg`"
+);
+
+// --- security rules -----------------------------------------------------------
+
+error_case!(
+    bad_protocol,
+    "[[security_list]]\nname = \"l\"\nvcn = \"v\"\ningress_security_rules = [{ protocol = \"sctp\", source = \"0.0.0.0/0\" }]\n",
+    "s.toml:11:40: error: in security list `l`, field `ingress_security_rules[0].protocol`: protocol `sctp` is not `all`, `tcp`, `udp`, `icmp`, `icmpv6` or a number from 0 to 255"
+);
+error_case!(
+    protocol_number_out_of_range,
+    "[[security_list]]\nname = \"l\"\nvcn = \"v\"\ningress_security_rules = [{ protocol = 256, source = \"0.0.0.0/0\" }]\n",
+    "s.toml:11:40: error: in security list `l`, field `ingress_security_rules[0].protocol`: protocol `256` is not `all`, `tcp`, `udp`, `icmp`, `icmpv6` or a number from 0 to 255"
+);
+error_case!(
+    port_out_of_range,
+    "[[security_list]]\nname = \"l\"\nvcn = \"v\"\ningress_security_rules = [{ protocol = \"6\", source = \"0.0.0.0/0\", tcp_options = { destination_port_range = { min = 1, max = 65536 } } }]\n",
+    "s.toml:11:125: error: in security list `l`, field `ingress_security_rules[0].tcp_options.destination_port_range.max`: port `65536` is outside 0-65535"
+);
+error_case!(
+    port_min_above_max,
+    "[[security_list]]\nname = \"l\"\nvcn = \"v\"\ningress_security_rules = [{ protocol = \"6\", source = \"0.0.0.0/0\", tcp_options = { source_port_range = { min = 90, max = 80 } } }]\n",
+    "s.toml:11:103: error: in security list `l`, field `ingress_security_rules[0].tcp_options.source_port_range`: min `90` is greater than max `80`"
+);
+error_case!(
+    icmp_type_out_of_range,
+    "[[security_list]]\nname = \"l\"\nvcn = \"v\"\ningress_security_rules = [{ protocol = \"1\", source = \"0.0.0.0/0\", icmp_options = { type = 300 } }]\n",
+    "s.toml:11:91: error: in security list `l`, field `ingress_security_rules[0].icmp_options.type`: icmp type `300` is outside 0-255"
+);
+error_case!(
+    icmp_without_type,
+    "[[security_list]]\nname = \"l\"\nvcn = \"v\"\ningress_security_rules = [{ protocol = \"1\", source = \"0.0.0.0/0\", icmp_options = { code = 4 } }]\n",
+    "s.toml:11:82: error: missing field `type`"
+);
+error_case!(
+    nsg_peer_in_security_list,
+    "[[nsg]]\nname = \"n\"\nvcn = \"v\"\n[[security_list]]\nname = \"l\"\nvcn = \"v\"\ningress_security_rules = [{ protocol = \"6\", source = \"n\", source_type = \"NETWORK_SECURITY_GROUP\" }]\n",
+    "s.toml:14:73: error: in security list `l`, field `ingress_security_rules[0].source_type`: `NETWORK_SECURITY_GROUP` is allowed in nsg rules only"
+);
+error_case!(
+    nsg_rule_bad_direction,
+    "[[nsg]]\nname = \"n\"\nvcn = \"v\"\nrules = [{ direction = \"IN\", protocol = \"6\", source = \"0.0.0.0/0\" }]\n",
+    "s.toml:11:24: error: in nsg `n`, field `rules[0].direction`: `IN` is not `INGRESS` or `EGRESS`"
+);
+error_case!(
+    nsg_ingress_rule_with_destination,
+    "[[nsg]]\nname = \"n\"\nvcn = \"v\"\nrules = [{ direction = \"INGRESS\", protocol = \"6\", source = \"0.0.0.0/0\", destination = \"10.0.0.0/8\" }]\n",
+    "s.toml:11:87: error: in nsg `n`, field `rules[0].destination`: an ingress rule takes `source`, not `destination`"
+);
+error_case!(
+    nsg_egress_rule_without_destination,
+    "[[nsg]]\nname = \"n\"\nvcn = \"v\"\nrules = [{ direction = \"EGRESS\", protocol = \"6\" }]\n",
+    "s.toml:11:10: error: in nsg `n`, field `rules[0]`: an egress rule needs `destination`"
+);
+error_case!(
+    nsg_peer_dangling,
+    "[[nsg]]\nname = \"n\"\nvcn = \"v\"\nrules = [{ direction = \"EGRESS\", protocol = \"6\", destination = \"m\", destination_type = \"NETWORK_SECURITY_GROUP\" }]\n",
+    "s.toml:11:64: error: in nsg `n`, field `rules[0].destination`: no nsg has the name or id `m`"
+);
+error_case!(
+    bad_source_type,
+    "[[security_list]]\nname = \"l\"\nvcn = \"v\"\ningress_security_rules = [{ protocol = \"6\", source = \"0.0.0.0/0\", source_type = \"CIDR\" }]\n",
+    "s.toml:11:81: error: in security list `l`, field `ingress_security_rules[0].source_type`: `CIDR` is not `CIDR_BLOCK`, `SERVICE_CIDR_BLOCK` or `NETWORK_SECURITY_GROUP`"
+);
+error_case!(
+    rule_cidr_with_host_bits,
+    "[[security_list]]\nname = \"l\"\nvcn = \"v\"\ningress_security_rules = [{ protocol = \"6\", source = \"10.0.1.5/24\" }]\n",
+    "s.toml:11:54: error: in security list `l`, field `ingress_security_rules[0].source`: cidr block `10.0.1.5/24` has host bits set (write `10.0.1.0/24`; host bits are an error here)"
+);
+
+// --- attributes, options, policies -------------------------------------------
+
+error_case!(
+    bad_attribute_mode,
+    "[[vnic]]\nname = \"a\"\nsubnet = \"s\"\nprivate_ips = [\"10.0.1.5\"]\nsecurity_attributes = { app = { tier = { value = \"web\", mode = \"strict\" } } }\n",
+    "s.toml:12:64: error: in vnic `a`, field `security_attributes`: mode `strict` is not `enforce` or `audit`"
+);
+error_case!(
+    bad_attribute_namespace,
+    "[[vnic]]\nname = \"a\"\nsubnet = \"s\"\nprivate_ips = [\"10.0.1.5\"]\nsecurity_attributes = { \"my.ns\" = { tier = { value = \"web\" } } }\n",
+    "s.toml:12:25: error: in vnic `a`, field `security_attributes`: namespace `my.ns` may hold only letters, digits, `-` and `_`"
+);
+error_case!(
+    bad_zpr_only_option,
+    "[options]\nzpr_only = \"strict\"\n",
+    "s.toml:9:12: error: in [options], field `zpr_only`: `strict` is not `report` or `default-deny`"
+);
+error_case!(
+    negative_statement_limit,
+    "[options]\nmax_statements_per_policy = -1\n",
+    "s.toml:9:29: error: in [options], field `max_statements_per_policy`: `-1` is not a count (0 or more)"
+);
+error_case!(
+    policy_with_statements_and_file,
+    "[[zpr_policy]]\nname = \"p\"\nstatements = []\nfile = \"p.zpl\"\n",
+    "s.toml:11:8: error: in zpr policy `p`, field `file`: give either `statements` or `file`, not both"
+);
+error_case!(
+    policy_without_statements_or_file,
+    "[[zpr_policy]]\nname = \"p\"\n",
+    "s.toml:9:8: error: in zpr policy `p`: a zpr policy needs `statements` or `file`"
+);
+error_case!(
+    policy_file_unreadable,
+    "[[zpr_policy]]\nname = \"p\"\nfile = \"policies/p.zpl\"\n",
+    "s.toml:10:8: error: in zpr policy `p`, field `file`: cannot read `policies/p.zpl`: reading files is not available here"
+);
+error_case!(
+    zpl_error_inline,
+    "[[zpr_policy]]\nname = \"p\"\nstatements = [\n  \"in net:prod VCN allow app:web to connnect to app:db\",\n]\n",
+    "error: expected `connect`, found `connnect`\n   --> s.toml:11:37\n    |\n 11 | in net:prod VCN allow app:web to connnect to app:db\n    |                                  ^^^^^^^^"
+);
+error_case!(
+    zpl_error_inline_literal,
+    "[[zpr_policy]]\nname = \"p\"\nstatements = ['in net:prod VCN allow app:web to connect app:db']\n",
+    "error: expected `to`, found `app:db`\n   --> s.toml:10:57\n    |\n 10 | in net:prod VCN allow app:web to connect app:db\n    |                                          ^^^^^^"
+);
+error_case!(
+    zpl_error_triple_quoted,
+    "[[zpr_policy]]\nname = \"p\"\nstatements = [\"\"\"\nin net:prod VCN allow app:web\n  to connnect to app:db\"\"\"]\n",
+    "error: expected `connect`, found `connnect`\n   --> s.toml:12:6\n    |\n 12 |   to connnect to app:db\n    |      ^^^^^^^^"
+);
