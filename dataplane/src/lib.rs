@@ -3,3 +3,8 @@
 //! Reads packets (pcap, pcapng, TAP), parses them without allocating, and
 //! judges them with the tables compiled by `zprsim-control` on lock-free
 //! worker threads with per-worker connection tracking.
+
+pub mod capture;
+pub mod community_id;
+pub mod parse;
+pub mod pcap_out;

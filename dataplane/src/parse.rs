@@ -1,0 +1,426 @@
+//! Frame parsing: exactly the fields a decision needs, without allocating.
+//!
+//! [`parse_frame`] takes a link type and the captured bytes of one frame
+//! and returns the addresses, protocol and transport fields
+//! ([`zprsim_control::packet::Packet`]) plus the TCP flags byte that
+//! connection tracking needs, or says why there are none.
+//!
+//! ```
+//! use zprsim_dataplane::parse::{linktype, parse_frame, Parsed};
+//! use zprsim_control::packet::L4;
+//! // Raw IPv4, UDP 10.0.0.1:5353 -> 10.0.0.2:53, no payload.
+//! let mut frame = vec![0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+//! frame.extend_from_slice(&[0x14, 0xe9, 0, 53, 0, 8, 0, 0]);
+//! let Parsed::Ip(meta) = parse_frame(linktype::RAW, &frame) else { panic!() };
+//! assert_eq!(meta.packet.l4, L4::Ports { sport: 5353, dport: 53 });
+//! ```
+//!
+//! # Why by hand
+//!
+//! etherparse's `SlicedPacket` costs about 80 ns per packet for a 5-tuple
+//! and gives no ports for a first fragment (offset 0, more-fragments set),
+//! which the rules need (semantics §3). This parser reads only the fields it
+//! needs (see the parse bench in `bench/benches/parse.rs` for its cost).
+//! etherparse remains the oracle of the differential tests and the fuzz
+//! target.
+//!
+//! # Rules
+//!
+//! * Link layers: Ethernet with any stack of up to [`MAX_VLAN_TAGS`]
+//!   802.1Q/802.1ad/QinQ tags (0x8100, 0x88a8, 0x9100), Linux cooked SLL
+//!   and SLL2, raw IP (LINKTYPE 101, and DLT_RAW as 12 or 14), raw IPv4
+//!   (228) and IPv6 (229), BSD null (0, host byte order) and loopback (108,
+//!   network byte order) with address families 2 (IPv4) and 24, 28, 30
+//!   (IPv6). Other link types give [`Parsed::UnsupportedLinkType`]; frames
+//!   that carry no IP (ARP, LLDP, 802.3/LLC, netlink, MACsec) give
+//!   [`Parsed::NonIp`].
+//! * IPv4: the header (with options) must be present, version 4, IHL at
+//!   least 5 and total length at least the header; the payload ends at the
+//!   total length (Ethernet padding is ignored) or at the end of the
+//!   capture, whichever comes first. One AH header is stepped over.
+//! * IPv6: the fixed header must be present; extension headers (hop-by-hop,
+//!   routing, destination options, fragment, AH, mobility, HIP, shim6) are
+//!   walked, at most [`MAX_IPV6_EXT`] of them. ESP (50) and no-next-header
+//!   (59) end the walk with that protocol; after a mobility, HIP or shim6
+//!   header with no next header the protocol is that header's.
+//! * Fragments: a first fragment (offset 0) carries the transport header
+//!   and yields its ports; a non-first fragment yields
+//!   [`L4::Fragment`] with the protocol of the fragment.
+//! * Transport: TCP and UDP ports (and the TCP flags byte when captured,
+//!   else 0), ICMP and ICMPv6 type and code (protocols 1 and 58); any other
+//!   protocol is [`L4::Opaque`].
+//! * Truncation: a frame cut short by the snapshot length is judged when the
+//!   headers the decision needs are present (through the ports, or the ICMP
+//!   type and code); when they are not, it is [`Parsed::Malformed`] with the
+//!   layer and the byte offset where that layer starts.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use zprsim_control::packet::{L4, Packet};
+
+/// Link-type numbers (LINKTYPE_ values, as in capture files).
+pub mod linktype {
+    /// BSD loopback: 4-byte address family in the capturing host's order.
+    pub const NULL: u32 = 0;
+    /// Ethernet.
+    pub const ETHERNET: u32 = 1;
+    /// DLT_RAW as most systems number it in files written by old libpcap.
+    pub const RAW_DLT12: u32 = 12;
+    /// DLT_RAW as OpenBSD numbers it.
+    pub const RAW_DLT14: u32 = 14;
+    /// Raw IP (version from the first nibble).
+    pub const RAW: u32 = 101;
+    /// OpenBSD loopback: 4-byte address family in network byte order.
+    pub const LOOP: u32 = 108;
+    /// Linux cooked capture v1.
+    pub const LINUX_SLL: u32 = 113;
+    /// Raw IPv4.
+    pub const IPV4: u32 = 228;
+    /// Raw IPv6.
+    pub const IPV6: u32 = 229;
+    /// Linux cooked capture v2.
+    pub const LINUX_SLL2: u32 = 276;
+}
+
+/// Most VLAN tags stepped over in one Ethernet frame.
+pub const MAX_VLAN_TAGS: usize = 8;
+
+/// Most IPv6 extension headers walked in one packet.
+pub const MAX_IPV6_EXT: usize = 16;
+
+/// What a frame is, for the decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parsed {
+    /// An IP packet with the fields a decision needs.
+    Ip(PacketMeta),
+    /// A frame that carries no IP packet (ARP, LLDP, ...).
+    NonIp,
+    /// A link type this parser does not decode.
+    UnsupportedLinkType(u32),
+    /// A frame too short or inconsistent for a decision.
+    Malformed {
+        /// The layer at fault: `ethernet`, `vlan`, `sll`, `sll2`, `null`,
+        /// `ip`, `ipv4`, `ipv6`, `ipv6-ext`, `ipv6-frag`, `ah`, `tcp`,
+        /// `udp`, `icmp` or `icmpv6`.
+        layer: &'static str,
+        /// Byte offset in the frame where that layer starts.
+        offset: usize,
+    },
+}
+
+/// The decision fields of an IP packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketMeta {
+    /// Addresses, protocol and transport fields.
+    pub packet: Packet,
+    /// The TCP flags byte (FIN 0x01, SYN 0x02, RST 0x04, ...); 0 for other
+    /// protocols and for TCP headers captured only through the ports.
+    pub tcp_flags: u8,
+}
+
+/// TCP flag bits in [`PacketMeta::tcp_flags`].
+pub mod tcp_flags {
+    /// FIN.
+    pub const FIN: u8 = 0x01;
+    /// SYN.
+    pub const SYN: u8 = 0x02;
+    /// RST.
+    pub const RST: u8 = 0x04;
+    /// ACK.
+    pub const ACK: u8 = 0x10;
+}
+
+const ETHERTYPE_IPV4: u16 = 0x0800;
+const ETHERTYPE_IPV6: u16 = 0x86DD;
+const ARPHRD_NETLINK: u16 = 824;
+
+const PROTO_ICMP: u8 = 1;
+const PROTO_TCP: u8 = 6;
+const PROTO_UDP: u8 = 17;
+const PROTO_ICMPV6: u8 = 58;
+const PROTO_AH: u8 = 51;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Net {
+    V4,
+    V6,
+    Either,
+}
+
+#[inline]
+fn be16(d: &[u8], at: usize) -> Option<u16> {
+    let b = d.get(at..at + 2)?;
+    Some(u16::from_be_bytes([b[0], b[1]]))
+}
+
+#[inline]
+fn malformed(layer: &'static str, offset: usize) -> Parsed {
+    Parsed::Malformed { layer, offset }
+}
+
+/// Parses one frame of the given link type (masked LINKTYPE_ value).
+/// Never panics and never allocates.
+#[must_use]
+pub fn parse_frame(linktype: u32, data: &[u8]) -> Parsed {
+    match link(linktype, data) {
+        Ok((net, off)) => ip(data, off, net),
+        Err(p) => p,
+    }
+}
+
+/// Finds the network layer: its family and offset.
+fn link(lt: u32, data: &[u8]) -> Result<(Net, usize), Parsed> {
+    match lt {
+        linktype::ETHERNET => {
+            let Some(et) = be16(data, 12) else {
+                return Err(malformed("ethernet", 0));
+            };
+            ethertype(data, 14, et)
+        }
+        linktype::LINUX_SLL => {
+            if data.len() < 16 {
+                return Err(malformed("sll", 0));
+            }
+            if be16(data, 2) == Some(ARPHRD_NETLINK) {
+                return Err(Parsed::NonIp);
+            }
+            ethertype(data, 16, be16(data, 14).unwrap_or(0))
+        }
+        linktype::LINUX_SLL2 => {
+            if data.len() < 20 {
+                return Err(malformed("sll2", 0));
+            }
+            if be16(data, 8) == Some(ARPHRD_NETLINK) {
+                return Err(Parsed::NonIp);
+            }
+            ethertype(data, 20, be16(data, 0).unwrap_or(0))
+        }
+        linktype::RAW | linktype::RAW_DLT12 | linktype::RAW_DLT14 => Ok((Net::Either, 0)),
+        linktype::IPV4 => Ok((Net::V4, 0)),
+        linktype::IPV6 => Ok((Net::V6, 0)),
+        linktype::NULL | linktype::LOOP => {
+            let Some(b) = data.get(0..4) else {
+                return Err(malformed("null", 0));
+            };
+            let raw = [b[0], b[1], b[2], b[3]];
+            let family = if lt == linktype::LOOP {
+                u32::from_be_bytes(raw)
+            } else {
+                // Host byte order of the capturing machine: libpcap and
+                // tcpdump take a value with high bits set as the other order.
+                let le = u32::from_le_bytes(raw);
+                if le & 0xFFFF_0000 != 0 {
+                    le.swap_bytes()
+                } else {
+                    le
+                }
+            };
+            match family {
+                2 => Ok((Net::V4, 4)),
+                24 | 28 | 30 => Ok((Net::V6, 4)),
+                _ => Err(Parsed::NonIp),
+            }
+        }
+        other => Err(Parsed::UnsupportedLinkType(other)),
+    }
+}
+
+/// Steps over VLAN tags from `off`, where the ethertype `et` applies.
+fn ethertype(data: &[u8], mut off: usize, mut et: u16) -> Result<(Net, usize), Parsed> {
+    for _ in 0..=MAX_VLAN_TAGS {
+        match et {
+            ETHERTYPE_IPV4 => return Ok((Net::V4, off)),
+            ETHERTYPE_IPV6 => return Ok((Net::V6, off)),
+            0x8100 | 0x88a8 | 0x9100 => {
+                let Some(inner) = be16(data, off + 2) else {
+                    return Err(malformed("vlan", off));
+                };
+                et = inner;
+                off += 4;
+            }
+            _ => return Err(Parsed::NonIp),
+        }
+    }
+    Err(malformed("vlan", off))
+}
+
+fn ip(data: &[u8], off: usize, net: Net) -> Parsed {
+    let version = data.get(off).map(|b| b >> 4);
+    match (net, version) {
+        (Net::V4 | Net::Either, Some(4)) => ipv4(data, off),
+        (Net::V6 | Net::Either, Some(6)) => ipv6(data, off),
+        (Net::V4, _) => malformed("ipv4", off),
+        (Net::V6, _) => malformed("ipv6", off),
+        (Net::Either, _) => malformed("ip", off),
+    }
+}
+
+fn ipv4(data: &[u8], off: usize) -> Parsed {
+    let Some(h) = data.get(off..off + 20) else {
+        return malformed("ipv4", off);
+    };
+    let ihl = usize::from(h[0] & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    if ihl < 20 || total < ihl || data.len() < off + ihl {
+        return malformed("ipv4", off);
+    }
+    let src = IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15]));
+    let dst = IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19]));
+    let mut proto = h[9];
+    let frag_offset = u16::from_be_bytes([h[6], h[7]]) & 0x1fff;
+    if frag_offset != 0 {
+        return fragment(src, dst, proto);
+    }
+    // The payload ends at the total length or the end of the capture.
+    let end = (off + total).min(data.len());
+    let mut pos = off + ihl;
+    if proto == PROTO_AH {
+        let Some(len) = ah_len(data, pos, end) else {
+            return malformed("ah", pos);
+        };
+        proto = data[pos];
+        pos += len;
+    }
+    transport(&data[..end], pos, proto, src, dst)
+}
+
+/// Length of the AH header at `pos` when it lies within `end`.
+#[inline]
+fn ah_len(data: &[u8], pos: usize, end: usize) -> Option<usize> {
+    let n = *data.get(pos + 1)?;
+    let len = (usize::from(n) + 2) * 4;
+    (pos + len <= end).then_some(len)
+}
+
+fn ipv6(data: &[u8], off: usize) -> Parsed {
+    let Some(h) = data.get(off..off + 40) else {
+        return malformed("ipv6", off);
+    };
+    let payload_len = usize::from(u16::from_be_bytes([h[4], h[5]]));
+    let mut nh = h[6];
+    let src = IpAddr::V6(Ipv6Addr::from(
+        <[u8; 16]>::try_from(&h[8..24]).unwrap_or([0; 16]),
+    ));
+    let dst = IpAddr::V6(Ipv6Addr::from(
+        <[u8; 16]>::try_from(&h[24..40]).unwrap_or([0; 16]),
+    ));
+    // A zero payload length with a hop-by-hop header is a jumbogram: the
+    // payload runs to the end of the capture.
+    let end = if payload_len == 0 && nh == 0 {
+        data.len()
+    } else {
+        (off + 40 + payload_len).min(data.len())
+    };
+    let mut pos = off + 40;
+    let mut last_ext: Option<u8> = None;
+    for _ in 0..MAX_IPV6_EXT {
+        match nh {
+            0 | 43 | 60 | 135 | 139 | 140 => {
+                let Some(n) = data.get(pos + 1).filter(|_| pos + 2 <= end) else {
+                    return malformed("ipv6-ext", pos);
+                };
+                let len = (usize::from(*n) + 1) * 8;
+                if pos + len > end {
+                    return malformed("ipv6-ext", pos);
+                }
+                if matches!(nh, 135 | 139 | 140) {
+                    last_ext = Some(nh);
+                }
+                nh = data[pos];
+                pos += len;
+            }
+            44 => {
+                if pos + 8 > end {
+                    return malformed("ipv6-frag", pos);
+                }
+                let next = data[pos];
+                let frag_offset = u16::from_be_bytes([data[pos + 2], data[pos + 3]]) >> 3;
+                if frag_offset != 0 {
+                    return fragment(src, dst, next);
+                }
+                nh = next;
+                pos += 8;
+            }
+            PROTO_AH => {
+                let Some(len) = ah_len(data, pos, end) else {
+                    return malformed("ah", pos);
+                };
+                nh = data[pos];
+                pos += len;
+            }
+            59 => {
+                let proto = last_ext.unwrap_or(59);
+                return Parsed::Ip(PacketMeta {
+                    packet: Packet {
+                        src,
+                        dst,
+                        proto,
+                        l4: L4::Opaque,
+                    },
+                    tcp_flags: 0,
+                });
+            }
+            _ => return transport(&data[..end], pos, nh, src, dst),
+        }
+    }
+    malformed("ipv6-ext", pos)
+}
+
+#[inline]
+fn fragment(src: IpAddr, dst: IpAddr, proto: u8) -> Parsed {
+    Parsed::Ip(PacketMeta {
+        packet: Packet {
+            src,
+            dst,
+            proto,
+            l4: L4::Fragment,
+        },
+        tcp_flags: 0,
+    })
+}
+
+/// Reads the transport fields at `pos`; `data` ends where the IP payload
+/// ends.
+#[inline]
+fn transport(data: &[u8], pos: usize, proto: u8, src: IpAddr, dst: IpAddr) -> Parsed {
+    let (l4, tcp_flags) = match proto {
+        PROTO_TCP | PROTO_UDP => {
+            let (Some(sport), Some(dport)) = (be16(data, pos), be16(data, pos + 2)) else {
+                return malformed(if proto == PROTO_TCP { "tcp" } else { "udp" }, pos);
+            };
+            let mut flags = 0;
+            if proto == PROTO_TCP {
+                // A data offset under 5 words is no TCP header; when the
+                // capture stops before it, the ports are enough.
+                if data.get(pos + 12).is_some_and(|b| b >> 4 < 5) {
+                    return malformed("tcp", pos);
+                }
+                flags = data.get(pos + 13).copied().unwrap_or(0);
+            }
+            (L4::Ports { sport, dport }, flags)
+        }
+        PROTO_ICMP | PROTO_ICMPV6 => {
+            let (Some(&icmp_type), Some(&code)) = (data.get(pos), data.get(pos + 1)) else {
+                return malformed(
+                    if proto == PROTO_ICMP {
+                        "icmp"
+                    } else {
+                        "icmpv6"
+                    },
+                    pos,
+                );
+            };
+            (L4::Icmp { icmp_type, code }, 0)
+        }
+        _ => (L4::Opaque, 0),
+    };
+    Parsed::Ip(PacketMeta {
+        packet: Packet {
+            src,
+            dst,
+            proto,
+            l4,
+        },
+        tcp_flags,
+    })
+}
