@@ -1,1 +1,895 @@
-pub fn evaluate(_s: &crate::model::Scenario, _p: &crate::packet::Packet, _c: crate::verdict::Context) -> crate::verdict::Decision { todo!() }
+//! The reference evaluator: a slow, obviously correct interpreter of
+//! `docs/semantics.md` that reads the scenario's rules directly.
+//!
+//! It is the oracle the compiled tables are tested against, and the source
+//! of the per-layer detail `zprsim explain` prints. Every function here
+//! follows one sentence of the semantics; nothing is precomputed, nothing is
+//! clever. Speed does not matter here; being easy to check does.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use ipnet::IpNet;
+
+use crate::ids::{NsgId, RouteTableId, SecurityListId, VcnId, VnicId};
+use crate::model::{
+    Attribute, Direction, Mode, Peer, Protocol, RouteDestination, RouteTarget, RuleOptions,
+    Scenario, SecurityRule, StatementRef, ZprOnlyMode, proto,
+};
+use crate::packet::{L4, Packet};
+use crate::verdict::{
+    Context, Deciders, Decision, Judgement, LayerReport, Outcome, RuleRef, SecurityRuleDetail,
+    Stage, Tracking, Verdict, ZprCheck,
+};
+use crate::zpl::ast::{ConnectionState, Endpoint as Term, StatementKind};
+
+/// What an address is in the scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// A VNIC holds it.
+    Vnic(VnicId),
+    /// Inside a VCN's CIDR blocks, but no VNIC holds it.
+    Unassigned(VcnId),
+    /// Anything else: internet, on-premises, services.
+    External,
+}
+
+/// Finds what an address is (semantics §1).
+#[must_use]
+pub fn endpoint_of(s: &Scenario, ip: IpAddr) -> Endpoint {
+    for (i, v) in s.vnics.iter().enumerate() {
+        if v.private_ips.contains(&ip) {
+            if let Ok(id) = VnicId::new(i) {
+                return Endpoint::Vnic(id);
+            }
+        }
+    }
+    match vcn_containing(s, ip) {
+        Some(vcn) => Endpoint::Unassigned(vcn),
+        None => Endpoint::External,
+    }
+}
+
+/// The VCN whose CIDR blocks hold the address (the loader rejects overlaps).
+#[must_use]
+pub fn vcn_containing(s: &Scenario, ip: IpAddr) -> Option<VcnId> {
+    s.vcns
+        .iter()
+        .position(|v| v.cidr_blocks.iter().any(|c| c.contains(&ip)))
+        .and_then(|i| VcnId::new(i).ok())
+}
+
+/// The VCN an endpoint belongs to, if any.
+#[must_use]
+pub fn endpoint_vcn(s: &Scenario, ep: Endpoint) -> Option<VcnId> {
+    match ep {
+        Endpoint::Vnic(v) => Some(s.vnic_vcn(v)),
+        Endpoint::Unassigned(vcn) => Some(vcn),
+        Endpoint::External => None,
+    }
+}
+
+/// The link-local range that never leaves the host.
+const LINK_LOCAL: Ipv4Addr = Ipv4Addr::new(169, 254, 0, 0);
+
+fn is_link_local(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.octets()[..2] == LINK_LOCAL.octets()[..2],
+        IpAddr::V6(_) => false,
+    }
+}
+
+/// Judges one packet, layer by layer (semantics §2, §2b).
+#[must_use]
+pub fn evaluate(s: &Scenario, p: &Packet, ctx: Context) -> Decision {
+    let src = endpoint_of(s, p.src);
+    let dst = endpoint_of(s, p.dst);
+    let mut layers: Vec<LayerReport> = Vec::with_capacity(4);
+    let mut deciders = Deciders::default();
+
+    // Checked before any layer: 169.254.0.0/16 never leaves the host.
+    if is_link_local(p.src) || is_link_local(p.dst) {
+        for stage in Stage::ALL {
+            layers.push(
+                LayerReport::new(stage, Outcome::NotApplicable)
+                    .with_reason("traffic to or from 169.254.0.0/16 never leaves the host"),
+            );
+        }
+        return Decision {
+            judgement: allowed(Tracking { at_src: false, at_dst: false, zpr: true, zpr_audit: true }, false),
+            deciders,
+            layers,
+        };
+    }
+
+    // 1. route
+    let route = route_layer(s, src, dst, p, ctx);
+    deciders.route = route.decider;
+    let route_ok = route.ok;
+    layers.push(route.report);
+    if !route_ok {
+        return dropped(layers, deciders, Stage::Route);
+    }
+
+    // 2. egress security at the source VNIC
+    let mut tracking = Tracking { at_src: false, at_dst: false, zpr: true, zpr_audit: true };
+    match src {
+        Endpoint::Vnic(v) => {
+            let tracked = matches!(ctx, Context::Reply(t) if t.at_dst);
+            let r = security_layer(s, v, Direction::Egress, p, p.dst, dst, tracked);
+            deciders.egress = r.decider;
+            tracking.at_src = r.track;
+            let ok = r.ok;
+            layers.push(r.report);
+            if !ok {
+                return dropped(layers, deciders, Stage::EgressSecurity);
+            }
+        }
+        _ => layers.push(
+            LayerReport::new(Stage::EgressSecurity, Outcome::Skipped)
+                .with_reason("the source is not a VNIC"),
+        ),
+    }
+
+    // 3. ingress security at the destination VNIC
+    match dst {
+        Endpoint::Vnic(v) => {
+            let tracked = matches!(ctx, Context::Reply(t) if t.at_src);
+            let r = security_layer(s, v, Direction::Ingress, p, p.src, src, tracked);
+            deciders.ingress = r.decider;
+            tracking.at_dst = r.track;
+            let ok = r.ok;
+            layers.push(r.report);
+            if !ok {
+                return dropped(layers, deciders, Stage::IngressSecurity);
+            }
+        }
+        _ => layers.push(
+            LayerReport::new(Stage::IngressSecurity, Outcome::Skipped)
+                .with_reason("the destination is not a VNIC"),
+        ),
+    }
+
+    // 4. zpr
+    let z = zpr_layer(s, src, dst, p, ctx);
+    deciders.zpr_egress = z.egress_decider;
+    deciders.zpr_ingress = z.ingress_decider;
+    tracking.zpr = z.track_enforce;
+    tracking.zpr_audit = z.track_audit;
+    let ok = z.ok;
+    let audit = z.audit_would_deny;
+    layers.push(z.report);
+    if !ok {
+        let mut d = dropped(layers, deciders, Stage::Zpr);
+        d.judgement.zpr_audit = audit;
+        return d;
+    }
+    // Tracking matters only for first packets; keep it normalised otherwise.
+    if matches!(ctx, Context::Reply(_)) {
+        tracking = Tracking::default();
+    }
+    Decision { judgement: allowed(tracking, audit), deciders, layers }
+}
+
+fn allowed(tracking: Tracking, zpr_audit: bool) -> Judgement {
+    Judgement { verdict: Verdict::Allow, stage: None, zpr_audit, tracking }
+}
+
+fn dropped(mut layers: Vec<LayerReport>, deciders: Deciders, stage: Stage) -> Decision {
+    for later in Stage::ALL.iter().filter(|st| **st > stage) {
+        layers.push(
+            LayerReport::new(*later, Outcome::NotEvaluated)
+                .with_reason(format!("{} denied", stage.as_str())),
+        );
+    }
+    Decision {
+        judgement: Judgement {
+            verdict: Verdict::Drop,
+            stage: Some(stage),
+            zpr_audit: false,
+            tracking: Tracking::default(),
+        },
+        deciders,
+        layers,
+    }
+}
+
+// ---------------------------------------------------------------- route --
+
+struct LayerResult {
+    ok: bool,
+    decider: Option<RuleRef>,
+    report: LayerReport,
+}
+
+/// The winner of a longest-prefix match over a route table plus the
+/// implicit local routes of a VCN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RouteMatch {
+    /// The implicit local route of the VCN.
+    Local,
+    /// A static rule, by index.
+    Static(u32),
+}
+
+/// Longest-prefix match of `ip` over `table`'s static rules and the local
+/// routes of `vcn`. At equal prefix length a static rule beats the local
+/// route; among static rules the first written wins.
+fn route_lookup(s: &Scenario, table: Option<RouteTableId>, vcn: VcnId, ip: IpAddr) -> Option<RouteMatch> {
+    // (prefix length, is static, -index) ordered: longer first, static first, lower index first.
+    let mut best: Option<(u8, bool, RouteMatch)> = None;
+    let mut consider = |len: u8, m: RouteMatch| {
+        let is_static = matches!(m, RouteMatch::Static(_));
+        let better = match best {
+            None => true,
+            Some((blen, bstatic, bm)) => {
+                len > blen
+                    || (len == blen && is_static && !bstatic)
+                    || (len == blen
+                        && is_static
+                        && bstatic
+                        && matches!((m, bm), (RouteMatch::Static(a), RouteMatch::Static(b)) if a < b))
+            }
+        };
+        if better {
+            best = Some((len, is_static, m));
+        }
+    };
+    for c in &s.vcns[vcn.index()].cidr_blocks {
+        if c.contains(&ip) {
+            consider(c.prefix_len(), RouteMatch::Local);
+        }
+    }
+    if let Some(t) = table {
+        for (i, rule) in s.route_tables[t.index()].rules.iter().enumerate() {
+            let Ok(index) = u32::try_from(i) else { continue };
+            let prefixes: &[IpNet] = match &rule.destination {
+                RouteDestination::Cidr(c) => std::slice::from_ref(c),
+                RouteDestination::Service(l) => s.service_cidrs(*l),
+            };
+            for c in prefixes {
+                if c.contains(&ip) {
+                    consider(c.prefix_len(), RouteMatch::Static(index));
+                }
+            }
+        }
+    }
+    best.map(|(_, _, m)| m)
+}
+
+fn target_text(s: &Scenario, t: &RouteTarget) -> String {
+    match t {
+        RouteTarget::Gateway(g) => {
+            let g = &s.gateways[g.index()];
+            format!("{} gateway `{}`", g.kind.as_str(), g.name)
+        }
+        RouteTarget::PrivateIp { ip, vnic } => {
+            format!("private IP {ip} (VNIC `{}`)", s.vnics[vnic.index()].name)
+        }
+    }
+}
+
+fn destination_text(s: &Scenario, d: &RouteDestination) -> String {
+    match d {
+        RouteDestination::Cidr(c) => c.to_string(),
+        RouteDestination::Service(l) => s.services[l.index()].name.clone(),
+    }
+}
+
+fn route_layer(s: &Scenario, src: Endpoint, dst: Endpoint, p: &Packet, ctx: Context) -> LayerResult {
+    let mut report = LayerReport::new(Stage::Route, Outcome::NoRoute);
+    let fail = |mut report: LayerReport, reason: String| {
+        report.outcome = Outcome::NoRoute;
+        report.reason = Some(reason);
+        LayerResult { ok: false, decider: None, report }
+    };
+
+    // Neither side is a VNIC: the packet never crosses a modeled VNIC.
+    if !matches!(src, Endpoint::Vnic(_)) && !matches!(dst, Endpoint::Vnic(_)) {
+        return fail(report, "neither side is a VNIC of the scenario".into());
+    }
+
+    if let Endpoint::Vnic(v) = src {
+        let subnet = &s.subnets[s.vnics[v.index()].subnet.index()];
+        if subnet.cidrs.iter().any(|c| c.contains(&p.dst)) {
+            report.outcome = Outcome::Direct;
+            report.reason = Some(format!("same subnet `{}`: delivered without a lookup", subnet.name));
+            return LayerResult { ok: true, decider: None, report };
+        }
+        let vcn = subnet.vcn;
+        let table = s.effective_route_table(v);
+        report.route_table = table.map(|t| s.route_tables[t.index()].name.clone());
+        let dst_vcn = endpoint_vcn(s, dst);
+        match route_lookup(s, table, vcn, p.dst) {
+            None => fail(report, format!("no rule matches {}", p.dst)),
+            Some(RouteMatch::Local) => {
+                report.outcome = Outcome::Forwarded;
+                report.destination = Some("local".into());
+                report.target = Some(format!("VCN `{}`", s.vcns[vcn.index()].name));
+                LayerResult { ok: true, decider: None, report }
+            }
+            Some(RouteMatch::Static(i)) => {
+                let Some(t) = table else {
+                    return fail(report, "internal: static match without a table".into());
+                };
+                let rule = &s.route_tables[t.index()].rules[i as usize];
+                report.route_rule = Some(i);
+                report.destination = Some(destination_text(s, &rule.destination));
+                report.target = Some(target_text(s, &rule.target));
+                let decider = Some(RuleRef::Route { table: t, index: i });
+                // A destination inside another VCN needs a DRG, an LPG or a private IP.
+                if let Some(dv) = dst_vcn.filter(|dv| *dv != vcn) {
+                    let reaches = match &rule.target {
+                        RouteTarget::Gateway(g) => s.gateways[g.index()].kind.reaches_other_vcn(),
+                        RouteTarget::PrivateIp { .. } => true,
+                    };
+                    if !reaches {
+                        let mut r = fail(
+                            report,
+                            format!(
+                                "rule #{i} sends to the {}, which does not reach VCN `{}`",
+                                target_text(s, &rule.target),
+                                s.vcns[dv.index()].name
+                            ),
+                        );
+                        r.decider = decider;
+                        return r;
+                    }
+                }
+                report.outcome = Outcome::Forwarded;
+                LayerResult { ok: true, decider, report }
+            }
+        }
+    } else {
+        // The source is external or an unassigned VCN address: model the return
+        // path in the destination VNIC's route table.
+        let Endpoint::Vnic(d) = dst else {
+            return fail(report, "neither side is a VNIC of the scenario".into());
+        };
+        let vcn = s.vnic_vcn(d);
+        let table = s.effective_route_table(d);
+        report.route_table = table.map(|t| s.route_tables[t.index()].name.clone());
+        let reply = matches!(ctx, Context::Reply(_));
+        match route_lookup(s, table, vcn, p.src) {
+            None => fail(report, format!("no rule of the destination's route table matches the source {}", p.src)),
+            Some(RouteMatch::Local) => {
+                report.outcome = Outcome::Forwarded;
+                report.destination = Some("local".into());
+                report.target = Some(format!("VCN `{}`", s.vcns[vcn.index()].name));
+                LayerResult { ok: true, decider: None, report }
+            }
+            Some(RouteMatch::Static(i)) => {
+                let Some(t) = table else {
+                    return fail(report, "internal: static match without a table".into());
+                };
+                let rule = &s.route_tables[t.index()].rules[i as usize];
+                report.route_rule = Some(i);
+                report.destination = Some(destination_text(s, &rule.destination));
+                report.target = Some(target_text(s, &rule.target));
+                let decider = Some(RuleRef::Route { table: t, index: i });
+                let admits = match &rule.target {
+                    RouteTarget::Gateway(g) => s.gateways[g.index()].kind.admits_inbound(),
+                    RouteTarget::PrivateIp { .. } => false,
+                };
+                if admits || reply {
+                    report.outcome = Outcome::Forwarded;
+                    if !admits {
+                        report.reason = Some("a reply comes back the way its request left".into());
+                    }
+                    LayerResult { ok: true, decider, report }
+                } else {
+                    let mut r = fail(
+                        report,
+                        format!(
+                            "the return path for {} is rule #{i} to the {}, which admits replies only",
+                            p.src,
+                            target_text(s, &rule.target)
+                        ),
+                    );
+                    r.decider = decider;
+                    r
+                }
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------- security --
+
+/// Whether a rule's protocol and options match the packet (semantics §3).
+#[must_use]
+pub fn rule_matches_service(rule: &SecurityRule, p: &Packet) -> bool {
+    match rule.protocol {
+        Protocol::All => return true,
+        Protocol::Number(n) if n != p.proto => return false,
+        Protocol::Number(_) => {}
+    }
+    match rule.options {
+        RuleOptions::None => true,
+        RuleOptions::Ports { src, dst } => match p.l4 {
+            L4::Ports { sport, dport } => {
+                src.is_none_or(|r| r.contains(sport)) && dst.is_none_or(|r| r.contains(dport))
+            }
+            // No ports (non-first fragment): only a rule without port conditions matches.
+            _ => src.is_none() && dst.is_none(),
+        },
+        RuleOptions::Icmp { icmp_type, code } => match p.l4 {
+            L4::Icmp { icmp_type: t, code: c } => t == icmp_type && code.is_none_or(|x| x == c),
+            _ => false,
+        },
+    }
+}
+
+/// Whether a rule's remote side matches the peer (address or NSG membership).
+#[must_use]
+pub fn rule_matches_peer(s: &Scenario, rule: &SecurityRule, peer_ip: IpAddr, peer: Endpoint) -> bool {
+    match &rule.peer {
+        Peer::Cidr(c) => c.contains(&peer_ip),
+        Peer::Service(l) => s.service_cidrs(*l).iter().any(|c| c.contains(&peer_ip)),
+        Peer::Nsg(n) => match peer {
+            Endpoint::Vnic(w) => s.vnics[w.index()].nsgs.contains(n),
+            _ => false,
+        },
+    }
+}
+
+/// A short readable form of a rule.
+#[must_use]
+pub fn describe_rule(s: &Scenario, r: &SecurityRule) -> String {
+    let proto = match r.protocol {
+        Protocol::All => "all".to_string(),
+        Protocol::Number(proto::TCP) => "tcp".into(),
+        Protocol::Number(proto::UDP) => "udp".into(),
+        Protocol::Number(proto::ICMP) => "icmp".into(),
+        Protocol::Number(proto::ICMPV6) => "icmpv6".into(),
+        Protocol::Number(n) => format!("proto {n}"),
+    };
+    let dir = match r.direction {
+        Direction::Ingress => "from",
+        Direction::Egress => "to",
+    };
+    let peer = match &r.peer {
+        Peer::Cidr(c) => c.to_string(),
+        Peer::Service(l) => format!("service `{}`", s.services[l.index()].name),
+        Peer::Nsg(n) => format!("nsg `{}`", s.nsgs[n.index()].name),
+    };
+    let mut out = format!("{} {proto} {dir} {peer}", r.direction.as_str().to_lowercase());
+    match r.options {
+        RuleOptions::None => {}
+        RuleOptions::Ports { src, dst } => {
+            let range = |r: crate::model::PortRange| {
+                if r.min == r.max { r.min.to_string() } else { format!("{}-{}", r.min, r.max) }
+            };
+            if let Some(sr) = src {
+                out.push_str(&format!(" sport {}", range(sr)));
+            }
+            if let Some(dr) = dst {
+                out.push_str(&format!(" dport {}", range(dr)));
+            }
+        }
+        RuleOptions::Icmp { icmp_type, code } => {
+            out.push_str(&format!(" type {icmp_type}"));
+            if let Some(c) = code {
+                out.push_str(&format!(" code {c}"));
+            }
+        }
+    }
+    out.push_str(if r.stateless { " (stateless)" } else { " (stateful)" });
+    out
+}
+
+/// One rule of a VNIC's union of NSGs and security lists, in evaluation order.
+struct UnionRule<'a> {
+    rule: &'a SecurityRule,
+    rref: RuleRef,
+    kind: &'static str,
+    group: &'a str,
+    index: u32,
+}
+
+/// The rules of one direction that apply at a VNIC: its NSGs first (in
+/// order), then its subnet's security lists (in order).
+fn union_rules(s: &Scenario, v: VnicId, dir: Direction) -> Vec<UnionRule<'_>> {
+    let vnic = &s.vnics[v.index()];
+    let mut out = Vec::new();
+    for n in &vnic.nsgs {
+        let nsg = &s.nsgs[n.index()];
+        for (i, rule) in nsg.rules.iter().enumerate() {
+            let Ok(index) = u32::try_from(i) else { continue };
+            if rule.direction == dir {
+                out.push(UnionRule {
+                    rule,
+                    rref: RuleRef::Nsg { nsg: *n, index },
+                    kind: "nsg",
+                    group: &nsg.name,
+                    index,
+                });
+            }
+        }
+    }
+    for l in &s.subnets[vnic.subnet.index()].security_lists {
+        let list = &s.security_lists[l.index()];
+        let rules = match dir {
+            Direction::Ingress => &list.ingress,
+            Direction::Egress => &list.egress,
+        };
+        for (i, rule) in rules.iter().enumerate() {
+            let Ok(index) = u32::try_from(i) else { continue };
+            out.push(UnionRule {
+                rule,
+                rref: RuleRef::SecurityList { list: *l, direction: dir.into(), index },
+                kind: "security_list",
+                group: &list.name,
+                index,
+            });
+        }
+    }
+    out
+}
+
+struct SecurityResult {
+    ok: bool,
+    track: bool,
+    decider: Option<RuleRef>,
+    report: LayerReport,
+}
+
+/// Security check at VNIC `v` in direction `dir`; `peer_ip`/`peer` is the
+/// other side of the packet. `tracked`: the packet is a reply of a
+/// connection tracked at this VNIC.
+fn security_layer(
+    s: &Scenario,
+    v: VnicId,
+    dir: Direction,
+    p: &Packet,
+    peer_ip: IpAddr,
+    peer: Endpoint,
+    tracked: bool,
+) -> SecurityResult {
+    let stage = match dir {
+        Direction::Egress => Stage::EgressSecurity,
+        Direction::Ingress => Stage::IngressSecurity,
+    };
+    let vnic = &s.vnics[v.index()];
+    let mut report = LayerReport::new(stage, Outcome::Denied);
+    report.vnic = Some(vnic.name.clone());
+    report.nsgs_evaluated = vnic.nsgs.iter().map(|n| s.nsgs[n.index()].name.clone()).collect();
+    report.security_lists_evaluated = s.subnets[vnic.subnet.index()]
+        .security_lists
+        .iter()
+        .map(|l| s.security_lists[l.index()].name.clone())
+        .collect();
+    if tracked {
+        report.outcome = Outcome::AllowedTracked;
+        report.reason = Some("reply of a connection tracked at this VNIC".into());
+        return SecurityResult { ok: true, track: false, decider: None, report };
+    }
+    let rules = union_rules(s, v, dir);
+    let matching: Vec<&UnionRule<'_>> = rules
+        .iter()
+        .filter(|u| rule_matches_service(u.rule, p) && rule_matches_peer(s, u.rule, peer_ip, peer))
+        .collect();
+    let Some(first) = matching.first() else {
+        report.reason = Some(if rules.is_empty() {
+            format!("VNIC `{}` has no {} rules: it allows nothing", vnic.name, dir.as_str().to_lowercase())
+        } else {
+            format!("no {} rule matches", dir.as_str().to_lowercase())
+        });
+        return SecurityResult { ok: false, track: false, decider: None, report };
+    };
+    let any_stateful = matching.iter().any(|u| !u.rule.stateless);
+    let any_stateless = matching.iter().any(|u| u.rule.stateless);
+    // Stateless wins: if both match, the packet passes and nothing is tracked.
+    let track = any_stateful && !any_stateless;
+    report.outcome = Outcome::Allowed;
+    report.tracked = Some(track);
+    report.rule = Some(SecurityRuleDetail {
+        kind: first.kind,
+        name: first.group.to_string(),
+        index: first.index,
+        rule: describe_rule(s, first.rule),
+        stateless: first.rule.stateless,
+    });
+    if any_stateful && any_stateless {
+        report.reason = Some("stateful and stateless rules match: stateless wins, not tracked".into());
+    }
+    SecurityResult { ok: true, track, decider: Some(first.rref), report }
+}
+
+// ------------------------------------------------------------------ zpr --
+
+/// How ZPR treats an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZprRole {
+    /// Default-deny: its check is enforced.
+    Enforced,
+    /// Only audit attributes: its check is evaluated, a failure only reported.
+    Audited,
+    /// No attributes: no check of its own.
+    None,
+}
+
+/// The ZPR role of an endpoint (semantics §4.1 and the `is_zpr_only` option).
+#[must_use]
+pub fn zpr_role(s: &Scenario, ep: Endpoint) -> ZprRole {
+    let Endpoint::Vnic(v) = ep else { return ZprRole::None };
+    let vnic = &s.vnics[v.index()];
+    let vcn = &s.vcns[s.vnic_vcn(v).index()];
+    if vnic.attributes.iter().any(|a| a.mode == Mode::Enforce)
+        || (vcn.is_zpr_only && s.options.zpr_only == ZprOnlyMode::DefaultDeny)
+    {
+        ZprRole::Enforced
+    } else if vnic.attributes.iter().any(|a| a.mode == Mode::Audit) {
+        ZprRole::Audited
+    } else {
+        ZprRole::None
+    }
+}
+
+fn has_attribute(s: &Scenario, ep: Endpoint, a: &Attribute) -> bool {
+    match ep {
+        Endpoint::Vnic(v) => s.vnics[v.index()].attributes.iter().any(|x| &x.attribute == a),
+        _ => false,
+    }
+}
+
+fn vcn_attribute(s: &Scenario, ep: Endpoint) -> Option<&Attribute> {
+    endpoint_vcn(s, ep).and_then(|v| s.vcns[v.index()].attribute.as_ref())
+}
+
+/// Whether an endpoint term matches an endpoint, for a form-A statement
+/// scoped to `scope` (semantics §4.3).
+fn term_matches(s: &Scenario, term: &Term, ep: Endpoint, ip: IpAddr, scope: VcnId) -> bool {
+    match term {
+        Term::Attribute(a) => {
+            matches!(ep, Endpoint::Vnic(v) if s.vnic_vcn(v) == scope) && has_attribute(s, ep, a)
+        }
+        Term::Cidr(c) => c.contains(&ip),
+        Term::AllEndpoints => s.vcns[scope.index()].cidr_blocks.iter().any(|c| c.contains(&ip)),
+        Term::OsnServices => s.services.iter().any(|l| l.cidrs.iter().any(|c| c.contains(&ip))),
+    }
+}
+
+/// Whether a statement's conditions match the packet.
+#[must_use]
+pub fn conditions_match(stmt: &crate::zpl::ast::Statement, p: &Packet) -> bool {
+    conditions_hold(&stmt.conditions(), p)
+}
+
+/// Whether flattened conditions match the packet: the protocol (and the
+/// destination port, when ports are given), and the ICMP type and code,
+/// which only ICMP and ICMPv6 packets can satisfy.
+#[must_use]
+pub fn conditions_hold(c: &crate::zpl::ast::Conditions, p: &Packet) -> bool {
+    if let Some(spec) = &c.protocol {
+        if spec.protocol != p.proto {
+            return false;
+        }
+        if !spec.ports.is_empty() {
+            let Some(dport) = p.dport() else { return false };
+            if !spec.ports.iter().any(|r| r.contains(dport)) {
+                return false;
+            }
+        }
+    }
+    if c.icmp_type.is_some() || c.icmp_code.is_some() {
+        let L4::Icmp { icmp_type, code } = p.l4 else { return false };
+        if !proto::is_icmp(p.proto) {
+            return false;
+        }
+        if c.icmp_type.is_some_and(|t| t != icmp_type) || c.icmp_code.is_some_and(|x| x != code) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Which check of a flow a statement is tried for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    Egress,
+    Ingress,
+}
+
+/// Whether a statement satisfies one check of the flow `src -> dst`.
+fn statement_allows(
+    s: &Scenario,
+    stmt: &crate::zpl::ast::Statement,
+    check: Check,
+    src: Endpoint,
+    dst: Endpoint,
+    p: &Packet,
+) -> bool {
+    if !conditions_match(stmt, p) {
+        return false;
+    }
+    match &stmt.kind {
+        StatementKind::Scoped { vcn, src: st, dst: dt } => {
+            let checked = match check {
+                Check::Egress => src,
+                Check::Ingress => dst,
+            };
+            let Some(scope) = endpoint_vcn(s, checked) else { return false };
+            if s.vcns[scope.index()].attribute.as_ref() != Some(&vcn.node) {
+                return false;
+            }
+            term_matches(s, &st.node, src, p.src, scope) && term_matches(s, &dt.node, dst, p.dst, scope)
+        }
+        StatementKind::CrossVcn { src: sa, src_vcn, dst: da, dst_vcn } => {
+            vcn_attribute(s, src) == Some(&src_vcn.node)
+                && vcn_attribute(s, dst) == Some(&dst_vcn.node)
+                && has_attribute(s, src, &sa.node)
+                && has_attribute(s, dst, &da.node)
+        }
+    }
+}
+
+struct CheckResult {
+    ok: bool,
+    stateful: bool,
+    decider: Option<StatementRef>,
+    detail: ZprCheck,
+}
+
+fn run_check(
+    s: &Scenario,
+    check: Check,
+    role: ZprRole,
+    src: Endpoint,
+    dst: Endpoint,
+    p: &Packet,
+    tracked: bool,
+) -> CheckResult {
+    let checked = match check {
+        Check::Egress => src,
+        Check::Ingress => dst,
+    };
+    let name = match checked {
+        Endpoint::Vnic(v) => s.vnics[v.index()].name.clone(),
+        _ => String::new(),
+    };
+    let mut detail = ZprCheck {
+        check: match check {
+            Check::Egress => "egress",
+            Check::Ingress => "ingress",
+        },
+        endpoint: name.clone(),
+        mode: if role == ZprRole::Audited { "audit" } else { "enforce" },
+        outcome: Outcome::Denied,
+        policy: None,
+        statement_index: None,
+        statement: None,
+        reason: None,
+    };
+    if tracked {
+        detail.outcome = Outcome::AllowedTracked;
+        detail.reason = Some("reply of a connection allowed by stateful statements".into());
+        return CheckResult { ok: true, stateful: true, decider: None, detail };
+    }
+    let matching: Vec<(StatementRef, bool)> = s
+        .statements()
+        .filter(|(_, st)| statement_allows(s, &st.statement, check, src, dst, p))
+        .map(|(r, st)| (r, st.statement.conditions().state == ConnectionState::Stateful))
+        .collect();
+    if let Some((first, _)) = matching.first() {
+        let st = s.statement(*first);
+        detail.outcome = Outcome::Allowed;
+        detail.policy = Some(s.zpr_policies[first.policy.index()].name.clone());
+        detail.statement_index = Some(first.index);
+        detail.statement = Some(st.text.clone());
+        let stateful = matching.iter().any(|(_, sf)| *sf);
+        return CheckResult { ok: true, stateful, decider: Some(*first), detail };
+    }
+    // Failed: MISSING_POLICY when no statement names an attribute the checked
+    // endpoint carries; DENIED otherwise.
+    let named = s.statements().any(|(_, st)| {
+        st.statement.endpoint_attributes().any(|a| has_attribute(s, checked, a))
+    });
+    let vcn_attr = vcn_attribute(s, checked);
+    detail.outcome = if named { Outcome::Denied } else { Outcome::MissingPolicy };
+    detail.reason = Some(match (vcn_attr, named) {
+        (None, _) => {
+            let vcn = endpoint_vcn(s, checked).map(|v| s.vcns[v.index()].name.clone()).unwrap_or_default();
+            format!("VCN `{vcn}` has no security attribute: no form A statement can allow `{name}`")
+        }
+        (Some(_), false) => format!("no statement names an attribute of `{name}`"),
+        (Some(_), true) => "statements name its attributes, but none allows this packet".into(),
+    });
+    if role == ZprRole::Audited {
+        detail.outcome = Outcome::AuditWouldDeny;
+    }
+    CheckResult { ok: false, stateful: false, decider: None, detail }
+}
+
+struct ZprResult {
+    ok: bool,
+    audit_would_deny: bool,
+    track_enforce: bool,
+    track_audit: bool,
+    egress_decider: Option<RuleRef>,
+    ingress_decider: Option<RuleRef>,
+    report: LayerReport,
+}
+
+fn zpr_layer(s: &Scenario, src: Endpoint, dst: Endpoint, p: &Packet, ctx: Context) -> ZprResult {
+    let roles = [(Check::Egress, zpr_role(s, src)), (Check::Ingress, zpr_role(s, dst))];
+    let mut report = LayerReport::new(Stage::Zpr, Outcome::NotApplicable);
+    let mut res = ZprResult {
+        ok: true,
+        audit_would_deny: false,
+        track_enforce: true,
+        track_audit: true,
+        egress_decider: None,
+        ingress_decider: None,
+        report: LayerReport::new(Stage::Zpr, Outcome::NotApplicable),
+    };
+    let mut first_enforced_failure: Option<Outcome> = None;
+    let mut any_enforced = false;
+    let mut all_enforced_tracked = true;
+    for (check, role) in roles {
+        if role == ZprRole::None {
+            continue;
+        }
+        let tracked = match ctx {
+            Context::Reply(t) => match role {
+                ZprRole::Enforced => t.zpr,
+                _ => t.zpr_audit,
+            },
+            Context::First => false,
+        };
+        let r = run_check(s, check, role, src, dst, p, tracked);
+        let decider = r.decider.map(RuleRef::Statement);
+        match check {
+            Check::Egress => res.egress_decider = decider,
+            Check::Ingress => res.ingress_decider = decider,
+        }
+        match role {
+            ZprRole::Enforced => {
+                any_enforced = true;
+                res.track_enforce &= r.ok && r.stateful;
+                all_enforced_tracked &= r.detail.outcome == Outcome::AllowedTracked;
+                if !r.ok && first_enforced_failure.is_none() {
+                    first_enforced_failure = Some(r.detail.outcome);
+                }
+            }
+            _ => {
+                res.track_audit &= r.ok && r.stateful;
+                if !r.ok {
+                    res.audit_would_deny = true;
+                }
+            }
+        }
+        report.checks.push(r.detail);
+    }
+    report.outcome = if let Some(o) = first_enforced_failure {
+        res.ok = false;
+        o
+    } else if res.audit_would_deny {
+        Outcome::AuditWouldDeny
+    } else if any_enforced && all_enforced_tracked {
+        Outcome::AllowedTracked
+    } else if any_enforced {
+        Outcome::Allowed
+    } else {
+        Outcome::NotApplicable
+    };
+    if !res.ok || res.audit_would_deny {
+        report.policies_evaluated = s.zpr_policies.iter().map(|p| p.name.clone()).collect();
+    }
+    if report.checks.is_empty() {
+        report.reason = Some("no endpoint carries a security attribute".into());
+    }
+    res.report = report;
+    res
+}
+
+/// The NSGs a VNIC belongs to (for callers that explain membership).
+#[must_use]
+pub fn vnic_nsgs(s: &Scenario, v: VnicId) -> &[NsgId] {
+    &s.vnics[v.index()].nsgs
+}
+
+/// The security lists that apply to a VNIC.
+#[must_use]
+pub fn vnic_security_lists(s: &Scenario, v: VnicId) -> &[SecurityListId] {
+    &s.subnets[s.vnics[v.index()].subnet.index()].security_lists
+}

@@ -44,6 +44,7 @@
 //! assert_eq!(d.judgement.verdict, Verdict::Allow);
 //! ```
 
+pub mod compile;
 pub mod eval;
 pub mod ids;
 pub mod load;

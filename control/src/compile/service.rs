@@ -1,0 +1,241 @@
+//! Service classes: (protocol, ports or ICMP type/code, fragment) -> one id.
+//!
+//! Every protocol number named by a rule or statement gets its own group;
+//! TCP, UDP, ICMP and ICMPv6 always do, and every other protocol shares one
+//! group. Within a TCP/UDP group the destination ports and the source ports
+//! are cut into intervals at every range boundary any rule or statement
+//! mentions (so all ports of one interval are treated alike by every rule),
+//! and the class is `base + sport_class * n_dport_classes + dport_class`.
+//! ICMP groups cut the 16-bit key `type << 8 | code` the same way. A
+//! non-first fragment has a class of its own in each group: it matches no
+//! port or ICMP condition.
+
+use crate::model::{PortRange, Protocol, RuleOptions, proto};
+use crate::packet::L4;
+use crate::zpl::ast::Conditions;
+
+/// One service condition: what a rule or statement asks of the service.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ServiceCond {
+    /// A security rule's protocol and options.
+    Rule(Protocol, RuleOptions),
+    /// A ZPR statement's conditions.
+    Stmt(Conditions),
+}
+
+#[derive(Debug, Clone)]
+enum GroupKind {
+    /// TCP/UDP: two 64 Ki maps.
+    Ports { smap: Box<[u16]>, dmap: Box<[u16]>, nd: u32, frag: u32 },
+    /// ICMP/ICMPv6: one 64 Ki map over `type << 8 | code`.
+    Icmp { map: Box<[u16]>, frag: u32 },
+    /// Any other protocol: one class.
+    Plain,
+}
+
+#[derive(Debug, Clone)]
+struct Group {
+    kind: GroupKind,
+    base: u32,
+}
+
+/// The service classifier. Immutable once built.
+#[derive(Debug, Clone)]
+pub struct ServiceClasses {
+    proto_group: [u8; 256],
+    groups: Vec<Group>,
+    /// A representative (protocol, L4) of every class, by class id.
+    reps: Vec<(u8, L4)>,
+}
+
+/// Cuts `[0, 65536)` at the given boundaries; returns the map and the first
+/// value of each interval.
+fn cut(mut bounds: Vec<u32>) -> (Box<[u16]>, Vec<u16>) {
+    bounds.push(0);
+    bounds.retain(|b| *b < 65536);
+    bounds.sort_unstable();
+    bounds.dedup();
+    let mut map = vec![0u16; 65536];
+    let mut firsts = Vec::with_capacity(bounds.len());
+    for (i, w) in bounds.iter().enumerate() {
+        let end = bounds.get(i + 1).copied().unwrap_or(65536);
+        let class = u16::try_from(i).unwrap_or(u16::MAX);
+        map[*w as usize..end as usize].fill(class);
+        firsts.push(u16::try_from(*w).unwrap_or(u16::MAX));
+    }
+    (map.into_boxed_slice(), firsts)
+}
+
+fn range_bounds(r: PortRange, out: &mut Vec<u32>) {
+    out.push(u32::from(r.min));
+    out.push(u32::from(r.max) + 1);
+}
+
+impl ServiceClasses {
+    /// Builds the classes for a set of conditions.
+    #[must_use]
+    pub fn build<'a>(conds: impl IntoIterator<Item = &'a ServiceCond>) -> ServiceClasses {
+        let mut explicit = [false; 256];
+        for p in [proto::TCP, proto::UDP, proto::ICMP, proto::ICMPV6] {
+            explicit[p as usize] = true;
+        }
+        let mut sb: [Vec<u32>; 256] = std::array::from_fn(|_| Vec::new());
+        let mut db: [Vec<u32>; 256] = std::array::from_fn(|_| Vec::new());
+        let mut ib: [Vec<u32>; 256] = std::array::from_fn(|_| Vec::new());
+        for c in conds {
+            match c {
+                ServiceCond::Rule(Protocol::All, _) => {}
+                ServiceCond::Rule(Protocol::Number(n), opts) => {
+                    explicit[*n as usize] = true;
+                    match *opts {
+                        RuleOptions::None => {}
+                        RuleOptions::Ports { src, dst } => {
+                            if let Some(r) = src {
+                                range_bounds(r, &mut sb[*n as usize]);
+                            }
+                            if let Some(r) = dst {
+                                range_bounds(r, &mut db[*n as usize]);
+                            }
+                        }
+                        RuleOptions::Icmp { icmp_type, code } => {
+                            let t = u32::from(icmp_type) << 8;
+                            match code {
+                                Some(c) => {
+                                    ib[*n as usize].push(t + u32::from(c));
+                                    ib[*n as usize].push(t + u32::from(c) + 1);
+                                }
+                                None => {
+                                    ib[*n as usize].push(t);
+                                    ib[*n as usize].push(t + 256);
+                                }
+                            }
+                        }
+                    }
+                }
+                ServiceCond::Stmt(c) => {
+                    if let Some(spec) = &c.protocol {
+                        explicit[spec.protocol as usize] = true;
+                        for r in &spec.ports {
+                            range_bounds(*r, &mut db[spec.protocol as usize]);
+                        }
+                    }
+                    if c.icmp_type.is_some() || c.icmp_code.is_some() {
+                        for p in [proto::ICMP, proto::ICMPV6] {
+                            let b = &mut ib[p as usize];
+                            match (c.icmp_type, c.icmp_code) {
+                                (Some(t), Some(code)) => {
+                                    let k = (u32::from(t) << 8) | u32::from(code);
+                                    b.push(k);
+                                    b.push(k + 1);
+                                }
+                                (Some(t), None) => {
+                                    b.push(u32::from(t) << 8);
+                                    b.push((u32::from(t) << 8) + 256);
+                                }
+                                (None, Some(code)) => {
+                                    for t in 0..256u32 {
+                                        b.push((t << 8) + u32::from(code));
+                                        b.push((t << 8) + u32::from(code) + 1);
+                                    }
+                                }
+                                (None, None) => {}
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut proto_group = [0u8; 256];
+        let mut groups: Vec<Group> = Vec::new();
+        let mut reps: Vec<(u8, L4)> = Vec::new();
+        // Group 0: every protocol nobody names.
+        let other = (0..=255u8).find(|p| !explicit[*p as usize]);
+        groups.push(Group { kind: GroupKind::Plain, base: 0 });
+        reps.push((other.unwrap_or(255), L4::Opaque));
+        for p in 0..=255u8 {
+            if !explicit[p as usize] {
+                continue;
+            }
+            let gid = u8::try_from(groups.len()).unwrap_or(u8::MAX);
+            proto_group[p as usize] = gid;
+            let base = u32::try_from(reps.len()).unwrap_or(u32::MAX);
+            let kind = if proto::has_ports(p) {
+                let (smap, sfirst) = cut(std::mem::take(&mut sb[p as usize]));
+                let (dmap, dfirst) = cut(std::mem::take(&mut db[p as usize]));
+                for s in &sfirst {
+                    for d in &dfirst {
+                        reps.push((p, L4::Ports { sport: *s, dport: *d }));
+                    }
+                }
+                let frag = u32::try_from(reps.len()).unwrap_or(u32::MAX);
+                reps.push((p, L4::Fragment));
+                let nd = u32::try_from(dfirst.len()).unwrap_or(u32::MAX);
+                GroupKind::Ports { smap, dmap, nd, frag }
+            } else if proto::is_icmp(p) {
+                let (map, firsts) = cut(std::mem::take(&mut ib[p as usize]));
+                for k in &firsts {
+                    let [t, c] = k.to_be_bytes();
+                    reps.push((p, L4::Icmp { icmp_type: t, code: c }));
+                }
+                let frag = u32::try_from(reps.len()).unwrap_or(u32::MAX);
+                reps.push((p, L4::Fragment));
+                GroupKind::Icmp { map, frag }
+            } else {
+                reps.push((p, L4::Opaque));
+                GroupKind::Plain
+            };
+            groups.push(Group { kind, base });
+        }
+        ServiceClasses { proto_group, groups, reps }
+    }
+
+    /// Number of classes.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.reps.len()
+    }
+
+    /// Never true (the "other protocols" class always exists).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.reps.is_empty()
+    }
+
+    /// A representative (protocol, L4) of a class.
+    #[must_use]
+    pub fn rep(&self, class: u32) -> (u8, L4) {
+        self.reps[class as usize]
+    }
+
+    /// Bytes used by the maps.
+    #[must_use]
+    pub fn bytes(&self) -> usize {
+        self.groups
+            .iter()
+            .map(|g| match &g.kind {
+                GroupKind::Ports { .. } => 2 * 65536 * 2,
+                GroupKind::Icmp { .. } => 65536 * 2,
+                GroupKind::Plain => 0,
+            })
+            .sum::<usize>()
+            + self.reps.len() * std::mem::size_of::<(u8, L4)>()
+    }
+
+    /// The class of a packet's service. Constant time.
+    #[inline]
+    #[must_use]
+    pub fn classify(&self, protocol: u8, l4: L4) -> u32 {
+        let g = &self.groups[self.proto_group[protocol as usize] as usize];
+        match (&g.kind, l4) {
+            (GroupKind::Ports { smap, dmap, nd, .. }, L4::Ports { sport, dport }) => {
+                g.base + u32::from(smap[sport as usize]) * nd + u32::from(dmap[dport as usize])
+            }
+            (GroupKind::Ports { frag, .. }, _) => *frag,
+            (GroupKind::Icmp { map, .. }, L4::Icmp { icmp_type, code }) => {
+                g.base + u32::from(map[usize::from(u16::from_be_bytes([icmp_type, code]))])
+            }
+            (GroupKind::Icmp { frag, .. }, _) => *frag,
+            (GroupKind::Plain, _) => g.base,
+        }
+    }
+}
