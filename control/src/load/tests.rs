@@ -130,10 +130,484 @@ macro_rules! error_case {
     };
 }
 
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use crate::ids::{GatewayId, NsgId, RouteTableId, SecurityListId, ServiceId, SubnetId, VcnId};
+use crate::model::{
+    Attribute, Direction, GatewayKind, Mode, Peer, PortRange, Protocol, RouteDestination,
+    RouteTarget, RuleOptions, SecurityAttribute, ZprOnlyMode,
+};
+use crate::zpl::ast::StatementKind;
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn net(s: &str) -> ipnet::IpNet {
+    s.parse().unwrap()
+}
+
 #[test]
-fn example_dump() {
+fn example_round() {
     let l = from_toml_str(EXAMPLE, "example.toml").unwrap();
-    eprintln!("{:#?}", l);
+    assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    let s = &l.scenario;
+    assert_eq!(s.name.as_deref(), Some("oke-orders"));
+    assert_eq!(s.options, crate::model::Options::default());
+
+    assert_eq!(s.services.len(), 1);
+    assert_eq!(
+        s.services[0].name,
+        "all-iad-services-in-oracle-services-network"
+    );
+    assert_eq!(
+        s.services[0].cidrs,
+        vec![net("134.70.0.0/17"), net("147.154.0.0/16")]
+    );
+
+    assert_eq!(s.vcns.len(), 1);
+    let v = &s.vcns[0];
+    assert_eq!(v.name, "backend-vcn");
+    assert_eq!(v.cidr_blocks, vec![net("10.0.0.0/16")]);
+    assert_eq!(
+        v.attribute,
+        Some(Attribute::new("network", "vcn", "backend"))
+    );
+    assert!(!v.is_zpr_only);
+
+    let kinds: Vec<_> = s
+        .gateways
+        .iter()
+        .map(|g| (g.name.as_str(), g.kind, g.vcn))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("natgw", GatewayKind::Nat, VcnId::new(0).unwrap()),
+            ("sgw", GatewayKind::Service, VcnId::new(0).unwrap())
+        ]
+    );
+
+    let rt = &s.route_tables[0];
+    assert_eq!(rt.name, "private-rt");
+    assert_eq!(rt.rules.len(), 2);
+    assert_eq!(
+        rt.rules[0].destination,
+        RouteDestination::Cidr(net("0.0.0.0/0"))
+    );
+    assert_eq!(
+        rt.rules[0].target,
+        RouteTarget::Gateway(GatewayId::new(0).unwrap())
+    );
+    assert_eq!(
+        rt.rules[1].destination,
+        RouteDestination::Service(ServiceId::new(0).unwrap())
+    );
+    assert_eq!(
+        rt.rules[1].target,
+        RouteTarget::Gateway(GatewayId::new(1).unwrap())
+    );
+
+    let sl = &s.security_lists[0];
+    assert_eq!(sl.ingress.len(), 2);
+    assert_eq!(sl.egress.len(), 2);
+    let r = &sl.ingress[0];
+    assert_eq!(r.direction, Direction::Ingress);
+    assert_eq!(r.protocol, Protocol::Number(6));
+    assert_eq!(r.peer, Peer::Cidr(net("10.0.0.0/16")));
+    assert!(!r.stateless);
+    assert_eq!(
+        r.options,
+        RuleOptions::Ports {
+            src: None,
+            dst: Some(PortRange { min: 443, max: 443 })
+        }
+    );
+    assert_eq!(
+        sl.ingress[1].options,
+        RuleOptions::Icmp {
+            icmp_type: 3,
+            code: Some(4)
+        }
+    );
+    assert_eq!(sl.egress[0].protocol, Protocol::All);
+    assert_eq!(sl.egress[0].direction, Direction::Egress);
+    assert_eq!(sl.egress[0].options, RuleOptions::None);
+    assert!(sl.egress[1].stateless);
+    assert_eq!(
+        sl.egress[1].options,
+        RuleOptions::Ports {
+            src: None,
+            dst: Some(PortRange { min: 53, max: 53 })
+        }
+    );
+
+    assert_eq!(s.nsgs.len(), 2);
+    let fss = &s.nsgs[1];
+    assert_eq!(fss.name, "fss-nsg");
+    assert_eq!(fss.rules[0].peer, Peer::Nsg(NsgId::new(0).unwrap()));
+    assert_eq!(
+        fss.rules[0].options,
+        RuleOptions::Ports {
+            src: None,
+            dst: Some(PortRange {
+                min: 2049,
+                max: 2050
+            })
+        }
+    );
+    assert_eq!(fss.rules[1].direction, Direction::Egress);
+
+    let sub = &s.subnets[0];
+    assert_eq!(sub.cidrs, vec![net("10.0.10.0/24")]);
+    assert_eq!(sub.route_table, Some(RouteTableId::new(0).unwrap()));
+    assert_eq!(sub.security_lists, vec![SecurityListId::new(0).unwrap()]);
+
+    let vn = &s.vnics[0];
+    assert_eq!(vn.name, "orders-api-pod-1");
+    assert_eq!(vn.subnet, SubnetId::new(0).unwrap());
+    assert_eq!(vn.private_ips, vec![ip("10.0.10.11")]);
+    assert_eq!(vn.nsgs, vec![NsgId::new(0).unwrap()]);
+    assert_eq!(vn.kind, "pod");
+    assert_eq!(vn.route_table, None);
+    assert_eq!(
+        vn.attributes,
+        vec![SecurityAttribute {
+            attribute: Attribute::new("app", "workload", "orders-api"),
+            mode: Mode::Enforce
+        }]
+    );
+
+    let p = &s.zpr_policies[0];
+    assert_eq!(p.name, "orders");
+    assert_eq!(p.statements.len(), 1);
+    let st = &p.statements[0];
+    assert!(st.text.starts_with("in network.vcn:backend VCN allow"));
+    assert!(matches!(st.statement.kind, StatementKind::Scoped { .. }));
+    // Line 80 is `  "in network...`: the statement starts one past the quote.
+    assert_eq!(
+        (st.origin.file.as_str(), st.origin.line, st.origin.column),
+        ("example.toml", 80, 4)
+    );
+    assert_eq!(EXAMPLE.lines().nth(79).unwrap().find("in network"), Some(3));
+}
+
+#[test]
+fn defaults_are_applied() {
+    let l = from_toml_str(
+        &with_base(
+            "[[vnic]]\nname = \"a\"\nsubnet = \"s\"\nprivate_ips = [\"10.0.1.5\"]\nsecurity_attributes = { app = { tier = { value = \"web\", mode = \"audit\" } } }\n",
+        ),
+        "s.toml",
+    )
+    .unwrap();
+    let s = &l.scenario;
+    assert_eq!(s.vnics[0].kind, "instance");
+    assert_eq!(s.vnics[0].attributes[0].mode, Mode::Audit);
+    assert_eq!(s.subnets[0].route_table, None);
+    assert!(s.subnets[0].security_lists.is_empty());
+    assert_eq!(s.vcns[0].attribute, None);
+    assert_eq!(s.options.max_statements_per_policy, 25);
+    assert_eq!(s.options.zpr_only, ZprOnlyMode::Report);
+    assert!(s.name.is_none());
+}
+
+#[test]
+fn options_references_by_id_aliases_and_protocol_forms() {
+    let text = r#"[options]
+zpr_only = "default-deny"
+max_statements_per_policy = 3
+
+[[vcn]]
+name = "v"
+id = "ocid1.vcn.oc1..v"
+cidr_blocks = ["10.0.0.0/16", "fd00::/48"]
+is_zpr_only = true
+
+[[gateway]]
+name = "igw"
+id = "ocid1.internetgateway.oc1..a"
+vcn = "ocid1.vcn.oc1..v"
+kind = "INTERNET"
+
+[[route_table]]
+name = "rt"
+vcn = "v"
+route_rules = [
+  { cidr_block = "0.0.0.0/0", network_entity_id = "ocid1.internetgateway.oc1..a", description = "default" },
+  { destination = "10.0.9.0/24", network_entity = "fd00:0:0:1::5" },
+]
+
+[[nsg]]
+name = "n"
+id = "ocid1.nsg.oc1..n"
+vcn = "v"
+rules = [
+  { direction = "ingress", protocol = "TCP", source = "ocid1.nsg.oc1..n", source_type = "NETWORK_SECURITY_GROUP" },
+  { direction = "EGRESS", protocol = 17, destination = "::/0" },
+  { direction = "EGRESS", protocol = "icmpv6", destination = "::/0", icmp_options = { type = 128 } },
+  { direction = "EGRESS", protocol = "47", destination = "10.0.0.0/8" },
+]
+
+[[subnet]]
+name = "s"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+ipv6_cidr_blocks = ["fd00:0:0:1::/64"]
+route_table = "rt"
+
+[[vnic]]
+name = "a"
+subnet = "s"
+private_ips = ["10.0.1.5", "fd00:0:0:1::5"]
+nsgs = ["ocid1.nsg.oc1..n"]
+route_table = "rt"
+"#;
+    let l = from_toml_str(text, "s.toml").unwrap();
+    assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    let s = &l.scenario;
+    assert_eq!(s.options.zpr_only, ZprOnlyMode::DefaultDeny);
+    assert_eq!(s.options.max_statements_per_policy, 3);
+    assert!(s.vcns[0].is_zpr_only);
+    assert_eq!(s.vcns[0].id.as_deref(), Some("ocid1.vcn.oc1..v"));
+    assert_eq!(s.gateways[0].kind, GatewayKind::Internet);
+    let rules = &s.route_tables[0].rules;
+    assert_eq!(
+        rules[0].destination,
+        RouteDestination::Cidr(net("0.0.0.0/0"))
+    );
+    assert_eq!(
+        rules[0].target,
+        RouteTarget::Gateway(GatewayId::new(0).unwrap())
+    );
+    assert_eq!(rules[0].description.as_deref(), Some("default"));
+    assert_eq!(
+        rules[1].target,
+        RouteTarget::PrivateIp {
+            ip: ip("fd00:0:0:1::5"),
+            vnic: crate::ids::VnicId::new(0).unwrap()
+        }
+    );
+    let nr = &s.nsgs[0].rules;
+    assert_eq!(nr[0].direction, Direction::Ingress);
+    assert_eq!(nr[0].protocol, Protocol::Number(6));
+    assert_eq!(nr[0].peer, Peer::Nsg(NsgId::new(0).unwrap()));
+    assert_eq!(nr[1].protocol, Protocol::Number(17));
+    assert_eq!(nr[2].protocol, Protocol::Number(58));
+    assert_eq!(
+        nr[2].options,
+        RuleOptions::Icmp {
+            icmp_type: 128,
+            code: None
+        }
+    );
+    assert_eq!(nr[3].protocol, Protocol::Number(47));
+    assert_eq!(
+        s.subnets[0].cidrs,
+        vec![net("10.0.1.0/24"), net("fd00:0:0:1::/64")]
+    );
+    assert_eq!(s.vnics[0].route_table, Some(RouteTableId::new(0).unwrap()));
+    assert_eq!(
+        s.vnics[0].private_ips,
+        vec![ip("10.0.1.5"), ip("fd00:0:0:1::5")]
+    );
+}
+
+#[test]
+fn error_fields_name_object_field_and_position() {
+    let e = toml_err(&with_base(
+        "[[vnic]]\nname = \"orders-api-pod-1\"\nsubnet = \"s\"\nprivate_ips = [\"10.0.1.4\", \"10.0.9.1\"]\n",
+    ));
+    assert_eq!(e.file, "s.toml");
+    assert_eq!((e.line, e.column), (Some(11), Some(28)));
+    assert_eq!(e.object.as_deref(), Some("vnic `orders-api-pod-1`"));
+    assert_eq!(e.field.as_deref(), Some("private_ips"));
+    assert_eq!(
+        e.message,
+        "address `10.0.9.1` is outside subnet `s` (10.0.1.0/24)"
+    );
+    assert_eq!(e.rendered_zpl, None);
+}
+
+#[test]
+fn line_col_counts_characters() {
+    let t = "ab\nçd\n";
+    assert_eq!(line_col(t, 0), (1, 1));
+    assert_eq!(line_col(t, 3), (2, 1));
+    assert_eq!(line_col(t, 5), (2, 2)); // after the two-byte `ç`
+    assert_eq!(line_col(t, 4), (2, 1)); // inside `ç`: clamped to its start
+    assert_eq!(line_col(t, 999), (3, 1));
+}
+
+#[test]
+fn format_from_file_name() {
+    assert_eq!(Format::from_file_name("a/b.TOML"), Some(Format::Toml));
+    assert_eq!(Format::from_file_name("b.json"), Some(Format::Json));
+    assert_eq!(Format::from_file_name("b.yaml"), None);
+    assert_eq!(Format::from_file_name("json"), None);
+}
+
+#[test]
+fn too_large_text_is_refused() {
+    let big = " ".repeat(MAX_SCENARIO_BYTES + 1);
+    let e = from_toml_str(&big, "big.toml").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "big.toml: error: the scenario is {} bytes long; at most 67108864 bytes are accepted",
+            MAX_SCENARIO_BYTES + 1
+        )
+    );
+}
+
+// --- JSON -------------------------------------------------------------------
+
+/// The same model, apart from where statements were written.
+fn assert_same_model(a: &crate::model::Scenario, b: &crate::model::Scenario) {
+    assert_eq!(a.name, b.name);
+    assert_eq!(a.services, b.services);
+    assert_eq!(a.vcns, b.vcns);
+    assert_eq!(a.gateways, b.gateways);
+    assert_eq!(a.route_tables, b.route_tables);
+    assert_eq!(a.security_lists, b.security_lists);
+    assert_eq!(a.nsgs, b.nsgs);
+    assert_eq!(a.subnets, b.subnets);
+    assert_eq!(a.vnics, b.vnics);
+    assert_eq!(a.options, b.options);
+    assert_eq!(a.zpr_policies.len(), b.zpr_policies.len());
+    for (p, q) in a.zpr_policies.iter().zip(&b.zpr_policies) {
+        assert_eq!((&p.name, &p.id), (&q.name, &q.id));
+        assert_eq!(p.statements.len(), q.statements.len());
+        for (x, y) in p.statements.iter().zip(&q.statements) {
+            assert_eq!(x.text, y.text);
+            assert_eq!(x.statement, y.statement);
+        }
+    }
+}
+
+fn toml_to_json(text: &str) -> String {
+    let v: toml::Value = toml::from_str(text).unwrap();
+    serde_json::to_string_pretty(&v).unwrap()
+}
+
+#[test]
+fn json_equals_toml_for_the_example() {
+    let json = toml_to_json(EXAMPLE);
+    let t = from_toml_str(EXAMPLE, "example.toml").unwrap();
+    let j = from_json_str(&json, "example.json").unwrap();
+    assert_same_model(&t.scenario, &j.scenario);
+    assert!(j.warnings.is_empty());
+    // Statement origins point into the JSON text.
+    let st = &j.scenario.zpr_policies[0].statements[0];
+    let line = json.lines().nth(st.origin.line as usize - 1).unwrap();
+    let col = st.origin.column as usize - 1;
+    assert!(
+        line.chars()
+            .skip(col)
+            .collect::<String>()
+            .starts_with("in network.vcn:backend")
+    );
+    assert_eq!(st.origin.file, "example.json");
+}
+
+#[test]
+fn json_cli_style_nulls_are_absent() {
+    let json = r#"{
+  "vcn": [{ "name": "v", "id": null, "cidr_blocks": ["10.0.0.0/16"] }],
+  "security_list": [{
+    "name": "l", "vcn": "v",
+    "ingress_security_rules": [
+      { "description": null, "icmp_options": null, "is_stateless": false, "protocol": "6",
+        "source": "0.0.0.0/0", "source_type": "CIDR_BLOCK",
+        "tcp_options": { "destination_port_range": { "max": 22, "min": 22 }, "source_port_range": null },
+        "udp_options": null },
+      { "description": null, "icmp_options": { "code": null, "type": 3 }, "is_stateless": null,
+        "protocol": "1", "source": "10.0.0.0/16", "source_type": null,
+        "tcp_options": null, "udp_options": null }
+    ],
+    "egress_security_rules": [
+      { "description": null, "destination": "0.0.0.0/0", "destination_type": "CIDR_BLOCK",
+        "icmp_options": null, "is_stateless": false, "protocol": "all",
+        "tcp_options": null, "udp_options": null }
+    ]
+  }]
+}"#;
+    let toml = r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16"]
+[[security_list]]
+name = "l"
+vcn = "v"
+ingress_security_rules = [
+  { protocol = "6", source = "0.0.0.0/0", tcp_options = { destination_port_range = { min = 22, max = 22 } } },
+  { protocol = "1", source = "10.0.0.0/16", icmp_options = { type = 3 } },
+]
+egress_security_rules = [{ protocol = "all", destination = "0.0.0.0/0" }]
+"#;
+    let j = from_json_str(json, "s.json").unwrap();
+    let t = from_toml_str(toml, "s.toml").unwrap();
+    assert!(j.warnings.is_empty(), "{:?}", j.warnings);
+    assert_same_model(&t.scenario, &j.scenario);
+    assert_eq!(
+        j.scenario.security_lists[0].ingress[1].options,
+        RuleOptions::Icmp {
+            icmp_type: 3,
+            code: None
+        }
+    );
+}
+
+#[test]
+fn json_syntax_error_has_line_and_column() {
+    let e = from_json_str(
+        "{\n  \"vcn\": [\n    { \"name\": \"v\", }\n  ]\n}",
+        "s.json",
+    )
+    .unwrap_err();
+    assert_eq!(e.to_string(), "s.json:3:20: error: trailing comma");
+}
+
+#[test]
+fn json_unknown_field_has_line_and_column() {
+    let e = from_json_str("{\n  \"vcns\": []\n}", "s.json").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "s.json:2:8: error: unknown field `vcns`, expected one of `name`, `services`, `vcn`, `gateway`, `route_table`, `security_list`, `nsg`, `subnet`, `vnic`, `zpr_policy`, `options`"
+    );
+}
+
+#[test]
+fn json_semantic_error_names_object_and_field() {
+    let json = toml_to_json(&with_base(
+        "[[vnic]]\nname = \"a\"\nsubnet = \"s\"\nprivate_ips = [\"10.0.9.1\"]\n",
+    ));
+    let e = from_json_str(&json, "s.json").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "s.json: error: in vnic `a`, field `private_ips`: address `10.0.9.1` is outside subnet `s` (10.0.1.0/24)"
+    );
+}
+
+#[test]
+fn json_duplicate_key_is_an_error() {
+    let json = r#"{ "services": { "a": ["10.0.0.0/8"], "a": ["11.0.0.0/8"] } }"#;
+    let e = from_json_str(json, "s.json").unwrap_err();
+    assert_eq!(e.to_string(), "s.json:1:40: error: duplicate key `a`");
+}
+
+#[test]
+fn json_zpl_error_points_into_the_json_text() {
+    let json = "{\n  \"zpr_policy\": [{\n    \"name\": \"p\",\n    \"statements\": [\"in net:prod VCN allow app:web to connnect to app:db\"]\n  }]\n}";
+    let e = from_json_str(json, "s.json").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "error: expected `connect`, found `connnect`\n  --> s.json:4:54\n   |\n 4 | in net:prod VCN allow app:web to connnect to app:db\n   |                                  ^^^^^^^^"
+    );
+    assert_eq!((e.line, e.column), (Some(4), Some(54)));
+    assert_eq!(e.object.as_deref(), Some("zpr policy `p`"));
+    assert_eq!(e.field.as_deref(), Some("statements[0]"));
 }
 
 // --- syntax and shape -------------------------------------------------------
