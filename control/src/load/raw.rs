@@ -75,6 +75,9 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
 
 /// A map that keeps the written order of its keys and rejects a key given
 /// twice (serde_json would silently keep the last one).
+///
+/// Without `preserve_order`, the toml crate hands keys over sorted; their
+/// spans restore the written order.
 #[derive(Debug, Clone)]
 pub(crate) struct OrderedMap<V>(pub Vec<(Sp<String>, V)>);
 
@@ -104,6 +107,11 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
                     }
                     let v = map.next_value::<V>()?;
                     out.push((k, v));
+                }
+                // TOML hands table keys over sorted; spans give back the
+                // written order (JSON keeps it and has no spans).
+                if out.iter().all(|(k, _)| k.span.is_some()) {
+                    out.sort_by_key(|(k, _)| k.start());
                 }
                 Ok(OrderedMap(out))
             }

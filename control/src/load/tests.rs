@@ -950,3 +950,371 @@ error_case!(
     "[[zpr_policy]]\nname = \"p\"\nstatements = [\"\"\"\nin net:prod VCN allow app:web\n  to connnect to app:db\"\"\"]\n",
     "error: expected `connect`, found `connnect`\n   --> s.toml:12:6\n    |\n 12 |   to connnect to app:db\n    |      ^^^^^^^^"
 );
+
+// --- warnings -----------------------------------------------------------------
+
+fn many(n: usize, f: impl Fn(usize) -> String) -> String {
+    (0..n).map(f).collect()
+}
+
+#[test]
+fn warns_on_more_than_five_security_lists_per_subnet() {
+    let text = with_base(&format!(
+        "{}[[subnet]]\nname = \"t\"\nvcn = \"v\"\ncidr_block = \"10.0.2.0/24\"\nsecurity_lists = [{}]\n",
+        many(6, |i| format!(
+            "[[security_list]]\nname = \"l{i}\"\nvcn = \"v\"\n"
+        )),
+        many(6, |i| format!("\"l{i}\", "))
+    ));
+    assert_eq!(
+        toml_warnings(&text),
+        ["s.toml:30:19: warning: subnet `t` has 6 security lists; OCI allows at most 5"]
+    );
+}
+
+#[test]
+fn warns_on_more_than_five_nsgs_per_vnic() {
+    let text = with_base(&format!(
+        "{}[[vnic]]\nname = \"a\"\nsubnet = \"s\"\nprivate_ips = [\"10.0.1.5\"]\nnsgs = [{}]\n",
+        many(6, |i| format!("[[nsg]]\nname = \"n{i}\"\nvcn = \"v\"\n")),
+        many(6, |i| format!("\"n{i}\", "))
+    ));
+    assert_eq!(
+        toml_warnings(&text),
+        ["s.toml:30:9: warning: vnic `a` is in 6 nsgs; OCI allows at most 5"]
+    );
+}
+
+#[test]
+fn warns_on_more_than_five_attributes_per_vnic() {
+    let text = with_base(&format!(
+        "[[vnic]]\nname = \"a\"\nsubnet = \"s\"\nprivate_ips = [\"10.0.1.5\"]\nsecurity_attributes = {{ app = {{ {} }} }}\n",
+        many(6, |i| format!("k{i} = {{ value = \"x\" }}, ")).trim_end_matches(", ")
+    ));
+    let l = from_toml_str(&text, "s.toml").unwrap();
+    assert_eq!(l.scenario.vnics[0].attributes.len(), 6);
+    assert_eq!(
+        l.warnings
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["s.toml:12:23: warning: vnic `a` has 6 security attributes; OCI allows at most 5"]
+    );
+}
+
+#[test]
+fn warns_on_more_than_one_attribute_per_vcn_and_uses_the_first() {
+    let text = "[[vcn]]\nname = \"v\"\ncidr_blocks = [\"10.0.0.0/16\"]\nsecurity_attributes = { net = { zone = { value = \"a\" }, tier = { value = \"b c\" } } }\n";
+    let l = from_toml_str(text, "s.toml").unwrap();
+    assert_eq!(
+        l.scenario.vcns[0].attribute,
+        Some(Attribute::new("net", "zone", "a"))
+    );
+    assert_eq!(
+        l.warnings
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        [
+            "s.toml:4:23: warning: vcn `v` has 2 security attributes; OCI allows at most 1: only the first, `net.zone:a`, is used"
+        ]
+    );
+}
+
+#[test]
+fn warns_on_more_than_120_rules_per_nsg() {
+    let rule = "{ direction = \"EGRESS\", protocol = \"all\", destination = \"0.0.0.0/0\" },";
+    let text = with_base(&format!(
+        "[[nsg]]\nname = \"n\"\nvcn = \"v\"\nrules = [{}]\n",
+        rule.repeat(121)
+    ));
+    assert_eq!(
+        toml_warnings(&text),
+        ["s.toml:9:8: warning: nsg `n` has 121 rules; OCI allows at most 120"]
+    );
+    let ok = with_base(&format!(
+        "[[nsg]]\nname = \"n\"\nvcn = \"v\"\nrules = [{}]\n",
+        rule.repeat(120)
+    ));
+    assert!(toml_warnings(&ok).is_empty());
+}
+
+#[test]
+fn warns_on_more_than_200_rules_per_list_direction() {
+    let rule = "{ protocol = \"all\", source = \"0.0.0.0/0\" },";
+    let text = with_base(&format!(
+        "[[security_list]]\nname = \"l\"\nvcn = \"v\"\ningress_security_rules = [{}]\negress_security_rules = [{}]\n",
+        rule.repeat(201),
+        rule.replace("source", "destination").repeat(200)
+    ));
+    assert_eq!(
+        toml_warnings(&text),
+        ["s.toml:9:8: warning: security list `l` has 201 ingress rules; OCI allows at most 200"]
+    );
+}
+
+#[test]
+fn warns_on_more_than_200_rules_per_route_table() {
+    let rule = "{ destination = \"10.1.0.0/16\", network_entity = \"g\" },";
+    let text = with_base(&format!(
+        "[[gateway]]\nname = \"g\"\nvcn = \"v\"\nkind = \"drg\"\n[[route_table]]\nname = \"rt\"\nvcn = \"v\"\nroute_rules = [{}]\n",
+        rule.repeat(201)
+    ));
+    assert_eq!(
+        toml_warnings(&text),
+        ["s.toml:13:8: warning: route table `rt` has 201 rules; OCI allows at most 200"]
+    );
+}
+
+#[test]
+fn warns_on_more_statements_than_the_limit() {
+    let st = "\"in net:prod VCN allow app:web to connect to app:db\",";
+    let text = with_base(&format!(
+        "[[zpr_policy]]\nname = \"p\"\nstatements = [{}]\n",
+        st.repeat(26)
+    ));
+    assert_eq!(
+        toml_warnings(&text),
+        ["s.toml:9:8: warning: zpr policy `p` has 26 statements; the limit is 25"]
+    );
+    let text = format!(
+        "[options]\nmax_statements_per_policy = 1\n{}",
+        with_base(&format!(
+            "[[zpr_policy]]\nname = \"p\"\nstatements = [{}]\n",
+            st.repeat(2)
+        ))
+    );
+    assert_eq!(
+        toml_warnings(&text),
+        ["s.toml:11:8: warning: zpr policy `p` has 2 statements; the limit is 1"]
+    );
+}
+
+#[test]
+fn warns_on_options_that_do_not_fit_the_protocol() {
+    let text = with_base(
+        r#"[[security_list]]
+name = "l"
+vcn = "v"
+ingress_security_rules = [
+  { protocol = "17", source = "0.0.0.0/0", tcp_options = { destination_port_range = { min = 53, max = 53 } } },
+  { protocol = "all", source = "0.0.0.0/0", icmp_options = { type = 8 } },
+  { protocol = "6", source = "0.0.0.0/0", icmp_options = { type = 8 }, tcp_options = { source_port_range = { min = 1, max = 2 } } },
+]
+"#,
+    );
+    let l = from_toml_str(&text, "s.toml").unwrap();
+    let rules = &l.scenario.security_lists[0].ingress;
+    assert_eq!(rules[0].options, RuleOptions::None);
+    assert_eq!(rules[1].options, RuleOptions::None);
+    assert_eq!(
+        rules[2].options,
+        RuleOptions::Ports {
+            src: Some(PortRange { min: 1, max: 2 }),
+            dst: None
+        }
+    );
+    assert_eq!(
+        l.warnings
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        [
+            "s.toml:12:58: warning: in security list `l`, ingress_security_rules[0]: `tcp_options` does not fit protocol `17` and is ignored",
+            "s.toml:13:60: warning: in security list `l`, ingress_security_rules[1]: `icmp_options` does not fit protocol `all` and is ignored",
+            "s.toml:14:58: warning: in security list `l`, ingress_security_rules[2]: `icmp_options` does not fit protocol `6` and is ignored",
+        ]
+    );
+}
+
+// --- `file =` policies ----------------------------------------------------------
+
+/// Files in memory, by the path the scenario writes.
+struct MemFiles(HashMap<&'static str, &'static str>);
+
+impl SourceFiles for MemFiles {
+    fn read(&self, relative_path: &str) -> Result<String, String> {
+        self.0
+            .get(relative_path)
+            .map(|s| (*s).to_owned())
+            .ok_or_else(|| "No such file or directory (os error 2)".to_owned())
+    }
+}
+
+const ZPL_FILE: &str = "# orders\n\nin net:prod VCN allow app:web to connect to app:db\n  with protocol='tcp/1521'\n\nin net:prod VCN allow app:db to connect to '10.0.1.0/24'\n";
+
+#[test]
+fn policy_file_is_read_through_source_files() {
+    let files = MemFiles(HashMap::from([("policies/orders.zpl", ZPL_FILE)]));
+    let text = with_base("[[zpr_policy]]\nname = \"orders\"\nfile = \"policies/orders.zpl\"\n");
+    let l = load_str(&text, "scenarios/s.toml", Format::Toml, &files).unwrap();
+    let p = &l.scenario.zpr_policies[0];
+    assert_eq!(p.statements.len(), 2);
+    let o: Vec<_> = p
+        .statements
+        .iter()
+        .map(|s| (s.origin.file.as_str(), s.origin.line, s.origin.column))
+        .collect();
+    assert_eq!(
+        o,
+        [
+            ("scenarios/policies/orders.zpl", 3, 1),
+            ("scenarios/policies/orders.zpl", 6, 1)
+        ]
+    );
+    assert_eq!(
+        p.statements[1].statement,
+        crate::zpl::parse_statement("in net:prod VCN allow app:db to connect to '10.0.1.0/24'")
+            .unwrap()
+    );
+}
+
+#[test]
+fn policy_file_that_cannot_be_read() {
+    let files = MemFiles(HashMap::new());
+    let text = with_base("[[zpr_policy]]\nname = \"orders\"\nfile = \"policies/orders.zpl\"\n");
+    let e = load_str(&text, "scenarios/s.toml", Format::Toml, &files).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "scenarios/s.toml:10:8: error: in zpr policy `orders`, field `file`: cannot read `scenarios/policies/orders.zpl`: No such file or directory (os error 2)"
+    );
+}
+
+#[test]
+fn zpl_error_in_policy_file_names_the_zpl_file() {
+    let files = MemFiles(HashMap::from([(
+        "p.zpl",
+        "# x\nin net:prod VCN allow app:web to connect to app:db\nin net:prod VCN allow app:web to connect too app:db\n",
+    )]));
+    let text = with_base("[[zpr_policy]]\nname = \"orders\"\nfile = \"p.zpl\"\n");
+    let e = load_str(&text, "s.toml", Format::Toml, &files).unwrap_err();
+    assert_eq!(e.file, "p.zpl");
+    assert_eq!((e.line, e.column), (Some(3), Some(42)));
+    assert_eq!(e.field.as_deref(), Some("file"));
+    assert_eq!(
+        e.to_string(),
+        "error: expected `to`, found `too`\n  --> p.zpl:3:42\n   |\n 3 | in net:prod VCN allow app:web to connect too app:db\n   |                                          ^^^"
+    );
+}
+
+#[test]
+fn keys_keep_their_written_order() {
+    let text = "[services]\nzeta = [\"134.70.0.0/17\"]\nalpha = [\"147.154.0.0/16\"]\n[[vcn]]\nname = \"v\"\ncidr_blocks = [\"10.0.0.0/16\"]\n[[subnet]]\nname = \"s\"\nvcn = \"v\"\ncidr_block = \"10.0.1.0/24\"\n[[vnic]]\nname = \"a\"\nsubnet = \"s\"\nprivate_ips = [\"10.0.1.5\"]\nsecurity_attributes = { zz = { b = { value = \"1\" }, a = { value = \"2\" } }, aa = { c = { value = \"3\" } } }\n";
+    let t = from_toml_str(text, "s.toml").unwrap();
+    // Written by hand: going through `toml::Value` would sort the keys.
+    let json = r#"{ "services": { "zeta": ["134.70.0.0/17"], "alpha": ["147.154.0.0/16"] },
+      "vcn": [{ "name": "v", "cidr_blocks": ["10.0.0.0/16"] }],
+      "subnet": [{ "name": "s", "vcn": "v", "cidr_block": "10.0.1.0/24" }],
+      "vnic": [{ "name": "a", "subnet": "s", "private_ips": ["10.0.1.5"], "security_attributes":
+        { "zz": { "b": { "value": "1" }, "a": { "value": "2" } }, "aa": { "c": { "value": "3" } } } }] }"#;
+    let j = from_json_str(json, "s.json").unwrap();
+    for s in [&t.scenario, &j.scenario] {
+        let names: Vec<_> = s.services.iter().map(|x| x.name.as_str()).collect();
+        assert_eq!(names, ["zeta", "alpha"]);
+        let attrs: Vec<_> = s.vnics[0]
+            .attributes
+            .iter()
+            .map(|a| a.attribute.to_string())
+            .collect();
+        assert_eq!(attrs, ["zz.b:1", "zz.a:2", "aa.c:3"]);
+    }
+}
+
+// --- hostile input ----------------------------------------------------------------
+
+/// Loads `text` both ways; only the absence of a panic is checked.
+fn load_both(text: &str) {
+    let files = MemFiles(HashMap::from([("p.zpl", ZPL_FILE)]));
+    let _ = load_str(text, "fuzz.toml", Format::Toml, &files);
+    let _ = load_str(text, "fuzz.json", Format::Json, &files);
+}
+
+/// One edit of a text: delete, insert or duplicate a byte range.
+#[derive(Debug, Clone)]
+enum Edit {
+    Delete(usize, usize),
+    Insert(usize, String),
+    Duplicate(usize, usize),
+}
+
+fn apply(text: &str, edits: &[Edit]) -> String {
+    let mut b = text.as_bytes().to_vec();
+    for e in edits {
+        let n = b.len().max(1);
+        match e {
+            Edit::Delete(at, len) => {
+                let at = at % n;
+                let end = (at + len).min(b.len());
+                if at < end {
+                    b.drain(at..end);
+                }
+            }
+            Edit::Insert(at, s) => {
+                let at = (at % n).min(b.len());
+                b.splice(at..at, s.bytes());
+            }
+            Edit::Duplicate(at, len) => {
+                let at = (at % n).min(b.len());
+                let end = (at + len).min(b.len());
+                let piece = b[at..end].to_vec();
+                b.splice(at..at, piece);
+            }
+        }
+    }
+    String::from_utf8_lossy(&b).into_owned()
+}
+
+fn edit() -> impl proptest::strategy::Strategy<Value = Edit> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (any::<usize>(), 0usize..40).prop_map(|(a, l)| Edit::Delete(a, l)),
+        (
+            any::<usize>(),
+            prop_oneof![
+                Just("\"".to_owned()),
+                Just("[".to_owned()),
+                Just("{".to_owned()),
+                Just("}".to_owned()),
+                Just("0".to_owned()),
+                Just("\n[[vnic]]\n".to_owned()),
+                Just("file = \"p.zpl\"\n".to_owned()),
+                Just(":".to_owned()),
+                Just("/".to_owned()),
+                Just("'".to_owned()),
+                Just("\\".to_owned()),
+                ".{0,12}",
+            ]
+        )
+            .prop_map(|(a, s)| Edit::Insert(a, s)),
+        (any::<usize>(), 0usize..200).prop_map(|(a, l)| Edit::Duplicate(a, l)),
+    ]
+}
+
+proptest::proptest! {
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+        load_both(&String::from_utf8_lossy(&bytes));
+    }
+
+    #[test]
+    fn mutated_toml_scenario_never_panics(edits in proptest::collection::vec(edit(), 1..6)) {
+        load_both(&apply(EXAMPLE, &edits));
+    }
+
+    #[test]
+    fn mutated_json_scenario_never_panics(edits in proptest::collection::vec(edit(), 1..6)) {
+        load_both(&apply(&toml_to_json(EXAMPLE), &edits));
+    }
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let deep_json = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    assert!(from_json_str(&deep_json, "d.json").is_err());
+    let deep_toml = format!("x = {}{}", "[".repeat(100_000), "]".repeat(100_000));
+    assert!(from_toml_str(&deep_toml, "d.toml").is_err());
+    let deep_inline = format!("x = {}{}", "{ a = ".repeat(50_000), "}".repeat(50_000));
+    assert!(from_toml_str(&deep_inline, "d.toml").is_err());
+    let dotted = format!("{} = 1", vec!["a"; 100_000].join("."));
+    assert!(from_toml_str(&dotted, "d.toml").is_err());
+}
