@@ -1,1 +1,3 @@
 //! Scale generator: scenarios and captures of a chosen size, reproducible from a seed.
+
+pub mod random;

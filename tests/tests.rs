@@ -1,0 +1,3 @@
+//! zprsim's integration tests: one binary, one module per topic.
+
+mod differential;
