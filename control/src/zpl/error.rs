@@ -22,7 +22,7 @@ pub struct ZplError {
 
 impl ZplError {
     /// An error `expected <expected>, found <found>` at `offset..offset+len`.
-    pub(crate) fn expected(
+    pub(crate) fn new(
         offset: usize,
         len: usize,
         expected: impl Into<String>,
@@ -70,13 +70,13 @@ impl ZplError {
 
     /// What the parser expected, e.g. `` `to` ``.
     #[must_use]
-    pub fn expected_what(&self) -> &str {
+    pub fn expected(&self) -> &str {
         &self.expected
     }
 
     /// What it found, e.g. `` `connnect` `` or `end of statement`.
     #[must_use]
-    pub fn found_what(&self) -> &str {
+    pub fn found(&self) -> &str {
         &self.found
     }
 
@@ -153,9 +153,13 @@ impl ZplError {
         let number = shown_line.to_string();
         let pad = " ".repeat(number.len() + 1);
         format!(
-            "error: {msg}\n{pad}--> {file}:{shown_line}:{shown_col}\n{pad} |\n {number} | {text}\n{pad} | {spaces}{carets}",
+            "error: {msg}\n{pad}--> {file}:{shown_line}:{shown_col}\n{pad} |\n {number} |{text}\n{pad} | {spaces}{carets}",
             msg = self.message(),
-            text = text.trim_end(),
+            text = if text.trim_end().is_empty() {
+                String::new()
+            } else {
+                format!(" {}", text.trim_end())
+            },
             spaces = " ".repeat(lead),
             carets = "^".repeat(span_width.max(1)),
         )

@@ -71,7 +71,7 @@ pub struct ParsedStatement {
 pub fn parse_statement(text: &str) -> Result<Statement, ZplError> {
     if text.len() > MAX_STATEMENT_LEN {
         let at = super::error::floor_char_boundary(text, MAX_STATEMENT_LEN);
-        return Err(ZplError::expected(
+        return Err(ZplError::new(
             at,
             text.len() - at,
             format!("a statement of at most {MAX_STATEMENT_LEN} bytes"),
@@ -90,7 +90,8 @@ pub fn parse_statement(text: &str) -> Result<Statement, ZplError> {
 /// Parses a `.zpl` text: one statement per line; blank lines and lines whose
 /// first non-blank character is `#` are ignored; a line that starts with
 /// blanks continues the statement above it (comment and blank lines between
-/// do not end a statement, only a line starting in column 1 does).
+/// do not end a statement, only a line starting in column 1 does), and so
+/// does a line inside a quote left open on the line above.
 ///
 /// Spans inside each [`ParsedStatement::statement`] are relative to its
 /// `text`; the error's span is relative to the whole `text` given here.
@@ -101,7 +102,7 @@ pub fn parse_statement(text: &str) -> Result<Statement, ZplError> {
 pub fn parse_policy_text(text: &str) -> Result<Vec<ParsedStatement>, ZplError> {
     if text.len() > MAX_FILE_LEN {
         let at = super::error::floor_char_boundary(text, MAX_FILE_LEN);
-        return Err(ZplError::expected(
+        return Err(ZplError::new(
             at,
             text.len() - at,
             format!("a policy text of at most {MAX_FILE_LEN} bytes"),
@@ -131,22 +132,36 @@ struct Chunk {
     column: u32,
 }
 
-/// Splits a `.zpl` text into statements (see [`parse_policy_text`]).
+/// Splits a `.zpl` text into statements (see [`parse_policy_text`]). A
+/// line that starts inside a quote opened on an earlier line (an attribute
+/// value holding a newline) continues the statement whatever its first
+/// character; an unterminated quote runs to the end of the file and is
+/// reported by the parser.
 fn statement_chunks(text: &str) -> Vec<Chunk> {
     let mut chunks: Vec<Chunk> = Vec::new();
-    let mut line_start = usize::from(text.starts_with('\u{feff}')) * '\u{feff}'.len_utf8();
+    let mut line_start = if text.starts_with('\u{feff}') {
+        '\u{feff}'.len_utf8()
+    } else {
+        0
+    };
     let mut line_no: u32 = 1;
+    let mut in_quote = false;
     while line_start < text.len() {
         let line_end = text[line_start..]
             .find('\n')
             .map_or(text.len(), |i| line_start + i);
         let line = &text[line_start..line_end];
         let content = line.trim_start();
-        if !content.is_empty() && !content.starts_with('#') {
-            let indent = line.len() - content.len();
+        let indent = line.len() - content.len();
+        let continues = in_quote || indent > 0;
+        let skip = !in_quote && (content.is_empty() || content.starts_with('#'));
+        if !skip {
+            // Each `'` opens or closes a quote; `''` inside a quote closes
+            // and reopens it, so the parity is right for escapes too.
+            in_quote ^= line.bytes().filter(|&b| b == b'\'').count() % 2 == 1;
             let end = line_start + line.trim_end().len();
             match chunks.last_mut() {
-                Some(last) if indent > 0 => last.end = end,
+                Some(last) if continues => last.end = end,
                 _ => {
                     let column =
                         u32::try_from(line[..indent].chars().count() + 1).unwrap_or(u32::MAX);
@@ -244,16 +259,15 @@ fn tokenize(text: &str) -> Result<Vec<Token<'_>>, ZplError> {
                 loop {
                     match text[i..].find('\'') {
                         None => {
-                            return Err(ZplError::expected(
+                            return Err(ZplError::new(
                                 start,
                                 text.len() - start,
                                 "`'` to close the quote",
                                 "end of statement",
                             )
-                            .with_headline(format!(
-                                "unterminated quote: expected `'` to close {}, found end of statement",
-                                describe(&text[start..])
-                            )));
+                            .with_headline(
+                                "unterminated quote: expected `'` to close the quote, found end of statement",
+                            ));
                         }
                         Some(n) => {
                             i += n + 1;
@@ -348,13 +362,13 @@ impl<'a> Parser<'a> {
     /// The error "expected `expected`, found <the next token>".
     fn error(&self, expected: impl Into<String>) -> ZplError {
         match self.peek() {
-            Some(t) => ZplError::expected(
+            Some(t) => ZplError::new(
                 t.span.start,
                 t.span.end - t.span.start,
                 expected,
                 describe(t.text),
             ),
-            None => ZplError::expected(self.src.len(), 0, expected, "end of statement"),
+            None => ZplError::new(self.src.len(), 0, expected, "end of statement"),
         }
     }
 
@@ -394,11 +408,11 @@ impl<'a> Parser<'a> {
         self.expect_keyword("allow")?;
         let (src, src_attr) = self.endpoint()?;
         let src_text = self.span_text(src.span);
-        self.to_connect_to(src_attr)?;
+        self.expect_to_connect_to(src_attr)?;
         let (dst, dst_attr) = self.endpoint()?;
 
         if src.node == Endpoint::AllEndpoints && dst.node == Endpoint::AllEndpoints {
-            return Err(ZplError::expected(
+            return Err(ZplError::new(
                 dst.span.start,
                 dst.span.end - dst.span.start,
                 "a security attribute, an address or `osn-services-ip-addresses` on one side",
@@ -414,7 +428,7 @@ impl<'a> Parser<'a> {
                 describe(src_text),
                 describe(self.span_text(dst.span))
             );
-            return Err(ZplError::expected(
+            return Err(ZplError::new(
                 dst.span.start,
                 dst.span.end - dst.span.start,
                 "a security attribute or `all-endpoints` on one side",
@@ -453,7 +467,7 @@ impl<'a> Parser<'a> {
         }
         let src_vcn = self.attribute()?;
         self.expect_keyword("VCN")?;
-        self.to_connect_to(false)?;
+        self.expect_to_connect_to(false)?;
         let (dst, bare) = self.cross_vcn_attribute()?;
         let conditions = if self.at_keyword("with") {
             let c = self.conditions()?;
@@ -488,7 +502,7 @@ impl<'a> Parser<'a> {
 
     /// `to connect to`, after a source term (`endpoints` may come first
     /// when the source is an attribute).
-    fn to_connect_to(&mut self, after_attribute: bool) -> Result<(), ZplError> {
+    fn expect_to_connect_to(&mut self, after_attribute: bool) -> Result<(), ZplError> {
         if !self.at_keyword("to") {
             let expected = if after_attribute {
                 "`endpoints` or `to`"
@@ -520,7 +534,7 @@ impl<'a> Parser<'a> {
             Endpoint::Attribute(a) => Ok((Spanned::new(a, term.span), bare)),
             _ => {
                 let found = describe(self.span_text(term.span));
-                Err(ZplError::expected(term.span.start, term.span.end - term.span.start, "a security attribute", found.clone())
+                Err(ZplError::new(term.span.start, term.span.end - term.span.start, "a security attribute", found.clone())
                     .with_headline(format!(
                         "expected a security attribute, found {found} (a cross-VCN statement names attributes only)"
                     )))
@@ -555,7 +569,7 @@ impl<'a> Parser<'a> {
                 if let Some(net) = parse_address(raw) {
                     if net.trunc() != net {
                         let host = IpNet::from(net.addr());
-                        return Err(ZplError::expected(
+                        return Err(ZplError::new(
                             t.span.start,
                             t.span.end - t.span.start,
                             format!("`{}` or `{host}`", net.trunc()),
@@ -607,7 +621,7 @@ impl<'a> Parser<'a> {
             let kind = std::mem::discriminant(&cond.node);
             if out.iter().any(|c| std::mem::discriminant(&c.node) == kind) {
                 let canonical = condition_name(&cond.node);
-                return Err(ZplError::expected(
+                return Err(ZplError::new(
                     name.start,
                     name.end - name.start,
                     format!("`{canonical}` at most once"),
@@ -735,7 +749,7 @@ fn attribute(t: Token<'_>) -> Result<Attribute, ZplError> {
     let raw = t.raw_inner();
     let base = t.span.start + usize::from(quoted);
     let Some(colon) = raw.find(':') else {
-        return Err(ZplError::expected(
+        return Err(ZplError::new(
             t.span.start,
             t.span.end - t.span.start,
             ATTRIBUTE,
@@ -761,26 +775,24 @@ fn attribute(t: Token<'_>) -> Result<Attribute, ZplError> {
         value_raw.to_string()
     };
     if value.is_empty() {
-        return Err(ZplError::expected(
+        return Err(ZplError::new(
             value_at,
             0,
             "an attribute value after `:`",
             "nothing",
         ));
     }
-    if !quoted {
-        if let Some((i, _)) = value.char_indices().find(|&(_, c)| !is_bare_value_char(c)) {
-            return Err(ZplError::expected(
-                value_at + i,
-                value[i..].chars().next().map_or(0, char::len_utf8),
-                "an attribute value of letters, digits, `_`, `-`, `.` and `:` (quote the whole attribute for other characters)",
-                describe(&value),
-            ));
-        }
+    if !quoted && !value.chars().all(is_bare_value_char) {
+        return Err(ZplError::new(
+            value_at,
+            value.len(),
+            "an attribute value of letters, digits, `_`, `-`, `.` and `:` (quote the whole attribute for other characters)",
+            describe(&value),
+        ));
     }
     let n = value.chars().count();
     if n > MAX_VALUE_LEN {
-        return Err(ZplError::expected(
+        return Err(ZplError::new(
             value_at,
             value_raw.len(),
             format!("an attribute value of at most {MAX_VALUE_LEN} characters"),
@@ -793,10 +805,10 @@ fn attribute(t: Token<'_>) -> Result<Attribute, ZplError> {
 /// Checks a namespace or key: `[0-9A-Za-z_-]`, 1 to `max` characters.
 fn check_name(s: &str, at: usize, what: &str, max: usize) -> Result<(), ZplError> {
     if s.is_empty() {
-        return Err(ZplError::expected(at, 0, format!("an {what}"), "nothing"));
+        return Err(ZplError::new(at, 0, format!("an {what}"), "nothing"));
     }
     if !s.chars().all(is_name_char) {
-        return Err(ZplError::expected(
+        return Err(ZplError::new(
             at,
             s.len(),
             format!("an {what} of letters, digits, `_` and `-`"),
@@ -805,7 +817,7 @@ fn check_name(s: &str, at: usize, what: &str, max: usize) -> Result<(), ZplError
     }
     let n = s.chars().count();
     if n > max {
-        return Err(ZplError::expected(
+        return Err(ZplError::new(
             at,
             s.len(),
             format!("an {what} of at most {max} characters"),
@@ -876,7 +888,7 @@ impl<'a> Cursor<'a> {
         } else {
             describe(&self.s[at..at + len])
         };
-        ZplError::expected(self.base + at, len, expected, found)
+        ZplError::new(self.base + at, len, expected, found)
     }
 
     /// An error about the next token-ish run (a word, or one character).
@@ -943,7 +955,7 @@ impl<'a> Value<'a> {
             Some('/') => {
                 if !proto::has_ports(protocol) {
                     let len = self.raw.trim_end().len().saturating_sub(c.i).max(1);
-                    return Err(ZplError::expected(
+                    return Err(ZplError::new(
                         c.base + c.i,
                         len,
                         "ports only after `tcp` or `udp`",
@@ -996,7 +1008,7 @@ impl<'a> Value<'a> {
             } else {
                 describe(t)
             };
-            Err(ZplError::expected(
+            Err(ZplError::new(
                 self.base + at,
                 t.len(),
                 "`stateless` or `stateful`",
@@ -1022,7 +1034,7 @@ fn port_list(c: &mut Cursor<'_>) -> Result<Vec<PortRange>, ZplError> {
             c.skip_blanks();
             let max = port(c)?;
             if max < min {
-                return Err(ZplError::expected(
+                return Err(ZplError::new(
                     c.base + item_at,
                     c.i - item_at,
                     "a port range whose first port is not above its last",
@@ -1034,7 +1046,7 @@ fn port_list(c: &mut Cursor<'_>) -> Result<Vec<PortRange>, ZplError> {
         } else {
             if c.peek() == Some('/') {
                 // `tcp/80,17/53`: a protocol number with ports.
-                return Err(ZplError::expected(
+                return Err(ZplError::new(
                     c.base + item_at,
                     c.i - item_at,
                     "one protocol",
@@ -1075,7 +1087,7 @@ fn second_protocol(c: &mut Cursor<'_>) -> Option<ZplError> {
         .unwrap_or(rest.len());
     let word = &rest[..end];
     protocol_by_name(word)?;
-    Some(ZplError::expected(
+    Some(ZplError::new(
         c.base + c.i,
         end,
         "one protocol",
