@@ -17,7 +17,7 @@ pub struct Span {
 
 /// A node with the span it came from. Spans never take part in equality,
 /// so a statement printed and parsed again compares equal to the original.
-#[derive(Debug, Clone, Copy, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Eq)]
 pub struct Spanned<T> {
     /// The node.
     pub node: T,
@@ -28,6 +28,13 @@ pub struct Spanned<T> {
 impl<T: PartialEq> PartialEq for Spanned<T> {
     fn eq(&self, other: &Self) -> bool {
         self.node == other.node
+    }
+}
+
+// Hash agrees with `PartialEq`: the span takes no part.
+impl<T: std::hash::Hash> std::hash::Hash for Spanned<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.node.hash(state);
     }
 }
 
