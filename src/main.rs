@@ -1,2 +1,84 @@
-//! The `zprsim` command line.
-fn main() {}
+//! The `zprsim` command line: wires the control plane and the dataplane.
+//!
+//! Exit codes (the CLI contract): 0 success; 1 the run worked and found what
+//! the command checks for; 2 bad input or usage; 3 an internal error (the
+//! compiled table and the reference evaluator disagree). Never a panic.
+
+mod check;
+mod explain;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Packet-level enforcement simulator for OCI networks: route tables, NSGs,
+/// security lists and Zero Trust Packet Routing.
+#[derive(Debug, Parser)]
+#[command(name = "zprsim", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Load, validate and compile a scenario; print counts and warnings.
+    Check(check::Args),
+    /// Judge the first packet of a flow layer by layer, like Network Path Analyzer.
+    Explain(explain::Args),
+}
+
+/// An error that maps to an exit code.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad input or usage: exit 2.
+    Input(String),
+    /// A bug: exit 3.
+    Internal(String),
+}
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::Input(e.to_string())
+    }
+}
+
+fn run() -> Result<ExitCode, Failure> {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return Ok(ExitCode::from(code));
+        }
+    };
+    match cli.command {
+        Command::Check(a) => check::run(&a),
+        Command::Explain(a) => explain::run(&a),
+    }
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(Failure::Input(msg)) => {
+            let _ = writeln!(std::io::stderr(), "{}", msg.trim_end());
+            ExitCode::from(2)
+        }
+        Err(Failure::Internal(msg)) => {
+            let _ = writeln!(std::io::stderr(), "internal error: {}", msg.trim_end());
+            ExitCode::from(3)
+        }
+    }
+}
+
+/// Writes to stdout; a closed pipe is not an error.
+pub fn out(text: &str) -> Result<(), Failure> {
+    let mut o = std::io::stdout().lock();
+    match o.write_all(text.as_bytes()).and_then(|()| o.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure::Input(format!("cannot write the output: {e}"))),
+    }
+}

@@ -1,3 +1,4 @@
 //! zprsim's integration tests: one binary, one module per topic.
 
+mod cases;
 mod differential;

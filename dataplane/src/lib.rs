@@ -8,3 +8,4 @@ pub mod capture;
 pub mod community_id;
 pub mod parse;
 pub mod pcap_out;
+pub mod scenario_file;

@@ -1,0 +1,132 @@
+//! `zprsim check SCENARIO [--json]`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde::Serialize;
+use zprsim_control::compile::{Compiled, Config};
+use zprsim_control::model::Scenario;
+use zprsim_dataplane::scenario_file;
+
+use crate::{Failure, out};
+
+/// Arguments of `check`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The scenario (TOML, or JSON when it ends in `.json`).
+    scenario: PathBuf,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    scenario: String,
+    name: Option<String>,
+    vcns: usize,
+    subnets: usize,
+    vnics: usize,
+    gateways: usize,
+    route_tables: usize,
+    route_rules: usize,
+    security_lists: usize,
+    nsgs: usize,
+    rules: usize,
+    security_list_rules: usize,
+    nsg_rules: usize,
+    zpr_policies: usize,
+    statements: usize,
+    prefixes: usize,
+    address_classes: usize,
+    service_classes: usize,
+    route_classes: usize,
+    security_profiles: usize,
+    zpr_profiles: usize,
+    table_entries: usize,
+    table_bytes: usize,
+    compile_s: f64,
+    warnings: Vec<String>,
+}
+
+fn counts(s: &Scenario) -> (usize, usize, usize, usize) {
+    let sl: usize = s.security_lists.iter().map(|l| l.ingress.len() + l.egress.len()).sum();
+    let nsg: usize = s.nsgs.iter().map(|n| n.rules.len()).sum();
+    let route: usize = s.route_tables.iter().map(|t| t.rules.len()).sum();
+    let stmts: usize = s.zpr_policies.iter().map(|p| p.statements.len()).sum();
+    (sl, nsg, route, stmts)
+}
+
+/// Runs `check`.
+pub fn run(a: &Args) -> Result<ExitCode, Failure> {
+    let loaded = scenario_file::load_path(&a.scenario)?;
+    let s = &loaded.scenario;
+    let compiled = Compiled::new(s, &Config::default())
+        .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?;
+    let st = compiled.stats();
+    let (sl, nsg, route, stmts) = counts(s);
+    let r = Report {
+        scenario: a.scenario.display().to_string(),
+        name: s.name.clone(),
+        vcns: s.vcns.len(),
+        subnets: s.subnets.len(),
+        vnics: s.vnics.len(),
+        gateways: s.gateways.len(),
+        route_tables: s.route_tables.len(),
+        route_rules: route,
+        security_lists: s.security_lists.len(),
+        nsgs: s.nsgs.len(),
+        rules: sl + nsg,
+        security_list_rules: sl,
+        nsg_rules: nsg,
+        zpr_policies: s.zpr_policies.len(),
+        statements: stmts,
+        prefixes: st.prefixes,
+        address_classes: st.address_classes,
+        service_classes: st.service_classes,
+        route_classes: st.route_classes,
+        security_profiles: st.security_profiles,
+        zpr_profiles: st.zpr_profiles,
+        table_entries: st.table_entries,
+        table_bytes: st.table_bytes,
+        compile_s: st.compile_s,
+        warnings: loaded.warnings.iter().map(ToString::to_string).collect(),
+    };
+    if a.json {
+        let mut text = serde_json::to_string_pretty(&r)?;
+        text.push('\n');
+        out(&text)?;
+    } else {
+        let mut t = String::new();
+        let name = r.name.as_deref().map(|n| format!(" `{n}`")).unwrap_or_default();
+        t.push_str(&format!("scenario{name} ({}): ok\n", r.scenario));
+        t.push_str(&format!(
+            "  {} VCNs, {} subnets, {} VNICs, {} gateways\n  {} route tables ({} rules), {} security lists ({} rules), {} NSGs ({} rules)\n  {} ZPR policies ({} statements)\n",
+            r.vcns, r.subnets, r.vnics, r.gateways, r.route_tables, r.route_rules, r.security_lists,
+            r.security_list_rules, r.nsgs, r.nsg_rules, r.zpr_policies, r.statements
+        ));
+        t.push_str(&format!(
+            "compiled in {:.3} ms: {} prefixes, {} address classes, {} service classes, {} route classes,\n  {} security profiles, {} ZPR profiles, {} table entries, {} bytes ({:.1} KiB)\n",
+            r.compile_s * 1e3,
+            r.prefixes,
+            r.address_classes,
+            r.service_classes,
+            r.route_classes,
+            r.security_profiles,
+            r.zpr_profiles,
+            r.table_entries,
+            r.table_bytes,
+            r.table_bytes as f64 / 1024.0
+        ));
+        if r.warnings.is_empty() {
+            t.push_str("no warnings\n");
+        } else {
+            t.push_str(&format!("{} warning(s):\n", r.warnings.len()));
+            for w in &r.warnings {
+                t.push_str(&format!("  {w}\n"));
+            }
+        }
+        out(&t)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
