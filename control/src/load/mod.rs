@@ -210,7 +210,7 @@ pub fn load_str(
         Format::Toml => parse_toml(text, file)?,
         Format::Json => parse_json(text, file)?,
     };
-    resolve::resolve(raw, text, file, format, files).map_err(|e| *e)
+    resolve::resolve(&raw, text, file, format, files).map_err(|e| *e)
 }
 
 /// Loads a TOML scenario that names no `.zpl` files.

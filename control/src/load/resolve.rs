@@ -727,997 +727,1139 @@ fn shift(first: (u32, u32), rel: (u32, u32)) -> (u32, u32) {
     }
 }
 
-#[allow(clippy::too_many_lines)]
+/// Resolves a raw scenario: `text` and `file` are its source and name (for
+/// positions), `files` reads the `.zpl` files its policies name.
 pub(crate) fn resolve(
-    raw: RawScenario,
+    raw: &RawScenario,
     text: &str,
     file: &str,
     format: Format,
     files: &dyn SourceFiles,
 ) -> Res<Loaded> {
-    let mut ctx = Ctx {
-        text,
-        file,
-        format,
-        warnings: Vec::new(),
-        indexes: HashMap::new(),
+    let mut r = Resolver {
+        ctx: Ctx {
+            text,
+            file,
+            format,
+            warnings: Vec::new(),
+            indexes: HashMap::new(),
+        },
+        raw,
+        files,
+        s: Scenario {
+            name: raw.name.as_ref().map(|n| n.value.clone()),
+            ..Scenario::default()
+        },
+        service_ids: HashMap::new(),
+        vcn_names: Vec::new(),
+        rt_vcns: Vec::new(),
+        sl_vcns: Vec::new(),
+        nsg_vcns: Vec::new(),
+        ip_owner: HashMap::new(),
     };
+    // Order matters: each step reads what the steps before it built.
+    r.options()?;
+    r.index()?;
+    r.services()?;
+    r.vcns()?;
+    r.gateways()?;
+    r.owners()?;
+    r.subnets()?;
+    r.vnics()?;
+    r.route_tables()?;
+    r.security_lists()?;
+    r.nsgs()?;
+    r.policies()?;
+    Ok(Loaded {
+        scenario: r.s,
+        warnings: r.ctx.warnings,
+    })
+}
 
-    // Options.
-    let mut options = Options::default();
-    if let Some(o) = &raw.options {
-        if let Some(z) = &o.zpr_only {
-            options.zpr_only = match z.value.to_ascii_lowercase().as_str() {
-                "report" => ZprOnlyMode::Report,
-                "default-deny" => ZprOnlyMode::DefaultDeny,
+/// The resolver's state: the scenario being built and the lookups later
+/// steps need.
+struct Resolver<'a> {
+    ctx: Ctx<'a>,
+    raw: &'a RawScenario,
+    files: &'a dyn SourceFiles,
+    /// The scenario, filled step by step.
+    s: Scenario,
+    service_ids: HashMap<String, ServiceId>,
+    vcn_names: Vec<String>,
+    /// The VCN of each route table, security list and NSG, by index.
+    rt_vcns: Vec<VcnId>,
+    sl_vcns: Vec<VcnId>,
+    nsg_vcns: Vec<VcnId>,
+    /// Which VNIC (index) holds each private IP.
+    ip_owner: HashMap<IpAddr, usize>,
+}
+
+impl Resolver<'_> {
+    /// Reads `[options]`.
+    fn options(&mut self) -> Res<()> {
+        let raw = self.raw;
+        let ctx = &self.ctx;
+        let mut options = Options::default();
+        if let Some(o) = &raw.options {
+            if let Some(z) = &o.zpr_only {
+                options.zpr_only = match z.value.to_ascii_lowercase().as_str() {
+                    "report" => ZprOnlyMode::Report,
+                    "default-deny" => ZprOnlyMode::DefaultDeny,
+                    _ => {
+                        return Err(ctx.err(
+                            z.start(),
+                            "[options]",
+                            "zpr_only",
+                            format!("`{}` is not `report` or `default-deny`", z.value),
+                        ));
+                    }
+                };
+            }
+            if let Some(m) = &o.max_statements_per_policy {
+                options.max_statements_per_policy = usize::try_from(m.value).map_err(|_| {
+                    ctx.err(
+                        m.start(),
+                        "[options]",
+                        "max_statements_per_policy",
+                        format!("`{}` is not a count (0 or more)", m.value),
+                    )
+                })?;
+            }
+        }
+        self.s.options = options;
+        Ok(())
+    }
+
+    /// Registers the names and ids of every kind, before any reference is followed.
+    fn index(&mut self) -> Res<()> {
+        let raw = self.raw;
+        let ctx = &mut self.ctx;
+        let mut all_ids = HashMap::new();
+        build_index(
+            ctx,
+            Kind::Vcn,
+            raw.vcn.iter().map(|o| (&o.name, o.id.as_ref())),
+            &mut all_ids,
+        )?;
+        build_index(
+            ctx,
+            Kind::Gateway,
+            raw.gateway.iter().map(|o| (&o.name, o.id.as_ref())),
+            &mut all_ids,
+        )?;
+        build_index(
+            ctx,
+            Kind::RouteTable,
+            raw.route_table.iter().map(|o| (&o.name, o.id.as_ref())),
+            &mut all_ids,
+        )?;
+        build_index(
+            ctx,
+            Kind::SecurityList,
+            raw.security_list.iter().map(|o| (&o.name, o.id.as_ref())),
+            &mut all_ids,
+        )?;
+        build_index(
+            ctx,
+            Kind::Nsg,
+            raw.nsg.iter().map(|o| (&o.name, o.id.as_ref())),
+            &mut all_ids,
+        )?;
+        build_index(
+            ctx,
+            Kind::Subnet,
+            raw.subnet.iter().map(|o| (&o.name, o.id.as_ref())),
+            &mut all_ids,
+        )?;
+        build_index(
+            ctx,
+            Kind::Vnic,
+            raw.vnic.iter().map(|o| (&o.name, o.id.as_ref())),
+            &mut all_ids,
+        )?;
+        build_index(
+            ctx,
+            Kind::Policy,
+            raw.zpr_policy.iter().map(|o| (&o.name, o.id.as_ref())),
+            &mut all_ids,
+        )?;
+        Ok(())
+    }
+
+    /// Reads `[services]`.
+    fn services(&mut self) -> Res<()> {
+        let raw = self.raw;
+        let ctx = &self.ctx;
+        let mut services = Vec::new();
+        let mut service_ids: HashMap<String, ServiceId> = HashMap::new();
+        if let Some(sv) = &raw.services {
+            for (i, (name, cidrs)) in sv.value.0.iter().enumerate() {
+                let object = format!("service label `{}`", name.value);
+                let mut out = Vec::new();
+                for c in cidrs {
+                    out.push(parse_cidr(&c.value).map_err(|m| ctx.err(c.start(), &object, "", m))?);
+                }
+                service_ids.insert(name.value.clone(), id(ServiceId::new(i), ctx)?);
+                services.push(ServiceLabel {
+                    name: name.value.clone(),
+                    cidrs: out,
+                });
+            }
+        }
+        self.s.services = services;
+        self.service_ids = service_ids;
+        Ok(())
+    }
+
+    /// Reads the VCNs and checks that no two share an address.
+    fn vcns(&mut self) -> Res<()> {
+        let raw = self.raw;
+        let ctx = &mut self.ctx;
+        let mut vcns = Vec::new();
+        let mut vcn_blocks: Vec<Tagged<(usize, usize)>> = Vec::new();
+        for (vi, v) in raw.vcn.iter().enumerate() {
+            let object = label(Kind::Vcn, &v.name.value);
+            if v.cidr_blocks.is_empty() {
+                return Err(ctx.err(
+                    v.name.start(),
+                    &object,
+                    "cidr_blocks",
+                    "a vcn needs at least one cidr block".to_owned(),
+                ));
+            }
+            let mut blocks = Vec::new();
+            for (bi, c) in v.cidr_blocks.iter().enumerate() {
+                let net = parse_cidr(&c.value)
+                    .map_err(|m| ctx.err(c.start(), &object, "cidr_blocks", m))?;
+                vcn_blocks.push((net, (vi, bi), vcn_blocks.len()));
+                blocks.push(net);
+            }
+            let mut attribute = None;
+            if let Some(a) = &v.security_attributes {
+                let attrs = parse_attributes(ctx, a, &object)?;
+                if attrs.len() > limits::ATTRIBUTES_PER_VCN {
+                    let first = attrs
+                        .first()
+                        .map(|(a, _)| a.attribute.to_string())
+                        .unwrap_or_default();
+                    ctx.warn(
+                        a.start(),
+                        format!(
+                            "{object} has {} security attributes; OCI allows at most {}: only the first, `{first}`, is used",
+                            attrs.len(),
+                            limits::ATTRIBUTES_PER_VCN
+                        ),
+                    );
+                }
+                attribute = attrs.into_iter().next().map(|(a, _)| a.attribute);
+            }
+            vcns.push(Vcn {
+                name: v.name.value.clone(),
+                id: v.id.as_ref().map(|s| s.value.clone()),
+                cidr_blocks: blocks,
+                attribute,
+                is_zpr_only: v.is_zpr_only.unwrap_or(false),
+            });
+        }
+        if let Some(((a, (av, ab)), (b, (bv, bb)))) = find_overlap(&mut vcn_blocks) {
+            let at = raw
+                .vcn
+                .get(bv)
+                .and_then(|v| v.cidr_blocks.get(bb))
+                .and_then(Sp::start);
+            let _ = ab;
+            let object = label(Kind::Vcn, &vcns[bv].name);
+            let msg = if av == bv {
+                format!("cidr block `{b}` overlaps cidr block `{a}` of the same vcn")
+            } else {
+                format!(
+                    "cidr block `{b}` overlaps cidr block `{a}` of vcn `{}`; an address must belong to one vcn",
+                    vcns[av].name
+                )
+            };
+            return Err(ctx.err(at, &object, "cidr_blocks", msg));
+        }
+        self.vcn_names = vcns.iter().map(|v| v.name.clone()).collect();
+        self.s.vcns = vcns;
+        Ok(())
+    }
+
+    /// Reads the gateways.
+    fn gateways(&mut self) -> Res<()> {
+        let raw = self.raw;
+        let ctx = &self.ctx;
+        let mut gateways = Vec::new();
+        for g in &raw.gateway {
+            let object = label(Kind::Gateway, &g.name.value);
+            let vcn = id(
+                VcnId::new(ctx.lookup(Kind::Vcn, &g.vcn, &object, "vcn")?),
+                ctx,
+            )?;
+            let kind = match g.kind.value.to_ascii_lowercase().as_str() {
+                "internet" => GatewayKind::Internet,
+                "nat" => GatewayKind::Nat,
+                "service" => GatewayKind::Service,
+                "drg" => GatewayKind::Drg,
+                "lpg" => GatewayKind::Lpg,
                 _ => {
                     return Err(ctx.err(
-                        z.start(),
-                        "[options]",
-                        "zpr_only",
-                        format!("`{}` is not `report` or `default-deny`", z.value),
+                        g.kind.start(),
+                        &object,
+                        "kind",
+                        format!(
+                            "`{}` is not `internet`, `nat`, `service`, `drg` or `lpg`",
+                            g.kind.value
+                        ),
                     ));
                 }
             };
-        }
-        if let Some(m) = &o.max_statements_per_policy {
-            options.max_statements_per_policy = usize::try_from(m.value).map_err(|_| {
-                ctx.err(
-                    m.start(),
-                    "[options]",
-                    "max_statements_per_policy",
-                    format!("`{}` is not a count (0 or more)", m.value),
-                )
-            })?;
-        }
-    }
-
-    // Names and ids of every kind, before any reference is followed.
-    let mut all_ids = HashMap::new();
-    build_index(
-        &mut ctx,
-        Kind::Vcn,
-        raw.vcn.iter().map(|o| (&o.name, o.id.as_ref())),
-        &mut all_ids,
-    )?;
-    build_index(
-        &mut ctx,
-        Kind::Gateway,
-        raw.gateway.iter().map(|o| (&o.name, o.id.as_ref())),
-        &mut all_ids,
-    )?;
-    build_index(
-        &mut ctx,
-        Kind::RouteTable,
-        raw.route_table.iter().map(|o| (&o.name, o.id.as_ref())),
-        &mut all_ids,
-    )?;
-    build_index(
-        &mut ctx,
-        Kind::SecurityList,
-        raw.security_list.iter().map(|o| (&o.name, o.id.as_ref())),
-        &mut all_ids,
-    )?;
-    build_index(
-        &mut ctx,
-        Kind::Nsg,
-        raw.nsg.iter().map(|o| (&o.name, o.id.as_ref())),
-        &mut all_ids,
-    )?;
-    build_index(
-        &mut ctx,
-        Kind::Subnet,
-        raw.subnet.iter().map(|o| (&o.name, o.id.as_ref())),
-        &mut all_ids,
-    )?;
-    build_index(
-        &mut ctx,
-        Kind::Vnic,
-        raw.vnic.iter().map(|o| (&o.name, o.id.as_ref())),
-        &mut all_ids,
-    )?;
-    build_index(
-        &mut ctx,
-        Kind::Policy,
-        raw.zpr_policy.iter().map(|o| (&o.name, o.id.as_ref())),
-        &mut all_ids,
-    )?;
-
-    // Services.
-    let mut services = Vec::new();
-    let mut service_ids: HashMap<String, ServiceId> = HashMap::new();
-    if let Some(sv) = &raw.services {
-        for (i, (name, cidrs)) in sv.value.0.iter().enumerate() {
-            let object = format!("service label `{}`", name.value);
-            let mut out = Vec::new();
-            for c in cidrs {
-                out.push(parse_cidr(&c.value).map_err(|m| ctx.err(c.start(), &object, "", m))?);
-            }
-            service_ids.insert(name.value.clone(), id(ServiceId::new(i), &ctx)?);
-            services.push(ServiceLabel {
-                name: name.value.clone(),
-                cidrs: out,
+            gateways.push(Gateway {
+                name: g.name.value.clone(),
+                id: g.id.as_ref().map(|s| s.value.clone()),
+                vcn,
+                kind,
             });
         }
+        self.s.gateways = gateways;
+        Ok(())
     }
 
-    // VCNs.
-    let mut vcns = Vec::new();
-    let mut vcn_blocks: Vec<Tagged<(usize, usize)>> = Vec::new();
-    for (vi, v) in raw.vcn.iter().enumerate() {
-        let object = label(Kind::Vcn, &v.name.value);
-        if v.cidr_blocks.is_empty() {
-            return Err(ctx.err(
-                v.name.start(),
-                &object,
-                "cidr_blocks",
-                "a vcn needs at least one cidr block".to_owned(),
-            ));
+    /// Finds the VCN of every route table, security list and NSG (subnets
+    /// and VNICs need them before the rules are resolved).
+    fn owners(&mut self) -> Res<()> {
+        let raw = self.raw;
+        let ctx = &self.ctx;
+        let mut rt_vcns = Vec::new();
+        for t in &raw.route_table {
+            let object = label(Kind::RouteTable, &t.name.value);
+            rt_vcns.push(id(
+                VcnId::new(ctx.lookup(Kind::Vcn, &t.vcn, &object, "vcn")?),
+                ctx,
+            )?);
         }
-        let mut blocks = Vec::new();
-        for (bi, c) in v.cidr_blocks.iter().enumerate() {
-            let net =
-                parse_cidr(&c.value).map_err(|m| ctx.err(c.start(), &object, "cidr_blocks", m))?;
-            vcn_blocks.push((net, (vi, bi), vcn_blocks.len()));
-            blocks.push(net);
+        let mut sl_vcns = Vec::new();
+        for s in &raw.security_list {
+            let object = label(Kind::SecurityList, &s.name.value);
+            sl_vcns.push(id(
+                VcnId::new(ctx.lookup(Kind::Vcn, &s.vcn, &object, "vcn")?),
+                ctx,
+            )?);
         }
-        let mut attribute = None;
-        if let Some(a) = &v.security_attributes {
-            let attrs = parse_attributes(&ctx, a, &object)?;
-            if attrs.len() > limits::ATTRIBUTES_PER_VCN {
-                let first = attrs
-                    .first()
-                    .map(|(a, _)| a.attribute.to_string())
-                    .unwrap_or_default();
-                ctx.warn(
-                    a.start(),
-                    format!(
-                        "{object} has {} security attributes; OCI allows at most {}: only the first, `{first}`, is used",
-                        attrs.len(),
-                        limits::ATTRIBUTES_PER_VCN
-                    ),
-                );
-            }
-            attribute = attrs.into_iter().next().map(|(a, _)| a.attribute);
+        let mut nsg_vcns = Vec::new();
+        for n in &raw.nsg {
+            let object = label(Kind::Nsg, &n.name.value);
+            nsg_vcns.push(id(
+                VcnId::new(ctx.lookup(Kind::Vcn, &n.vcn, &object, "vcn")?),
+                ctx,
+            )?);
         }
-        vcns.push(Vcn {
-            name: v.name.value.clone(),
-            id: v.id.as_ref().map(|s| s.value.clone()),
-            cidr_blocks: blocks,
-            attribute,
-            is_zpr_only: v.is_zpr_only.unwrap_or(false),
-        });
+        self.rt_vcns = rt_vcns;
+        self.sl_vcns = sl_vcns;
+        self.nsg_vcns = nsg_vcns;
+        Ok(())
     }
-    if let Some(((a, (av, ab)), (b, (bv, bb)))) = find_overlap(&mut vcn_blocks) {
-        let at = raw
-            .vcn
-            .get(bv)
-            .and_then(|v| v.cidr_blocks.get(bb))
-            .and_then(Sp::start);
-        let _ = ab;
-        let object = label(Kind::Vcn, &vcns[bv].name);
-        let msg = if av == bv {
-            format!("cidr block `{b}` overlaps cidr block `{a}` of the same vcn")
-        } else {
-            format!(
-                "cidr block `{b}` overlaps cidr block `{a}` of vcn `{}`; an address must belong to one vcn",
-                vcns[av].name
-            )
+
+    /// Reads the subnets: CIDRs inside their VCN and not overlapping, route
+    /// table and security lists of the same VCN.
+    fn subnets(&mut self) -> Res<()> {
+        let raw = self.raw;
+        let ctx = &mut self.ctx;
+        let vcns = &self.s.vcns;
+        let (rt_vcns, sl_vcns) = (&self.rt_vcns, &self.sl_vcns);
+        let vcn_names = &self.vcn_names;
+        let vcn_name = |v: VcnId| {
+            vcn_names
+                .get(v.index())
+                .map_or("", String::as_str)
+                .to_owned()
         };
-        return Err(ctx.err(at, &object, "cidr_blocks", msg));
-    }
-    let vcn_names: Vec<String> = vcns.iter().map(|v| v.name.clone()).collect();
-    let vcn_name = |v: VcnId| {
-        vcn_names
-            .get(v.index())
-            .map_or("", String::as_str)
-            .to_owned()
-    };
-
-    // Gateways.
-    let mut gateways = Vec::new();
-    for g in &raw.gateway {
-        let object = label(Kind::Gateway, &g.name.value);
-        let vcn = id(
-            VcnId::new(ctx.lookup(Kind::Vcn, &g.vcn, &object, "vcn")?),
-            &ctx,
-        )?;
-        let kind = match g.kind.value.to_ascii_lowercase().as_str() {
-            "internet" => GatewayKind::Internet,
-            "nat" => GatewayKind::Nat,
-            "service" => GatewayKind::Service,
-            "drg" => GatewayKind::Drg,
-            "lpg" => GatewayKind::Lpg,
-            _ => {
-                return Err(ctx.err(
-                    g.kind.start(),
-                    &object,
-                    "kind",
-                    format!(
-                        "`{}` is not `internet`, `nat`, `service`, `drg` or `lpg`",
-                        g.kind.value
-                    ),
-                ));
-            }
-        };
-        gateways.push(Gateway {
-            name: g.name.value.clone(),
-            id: g.id.as_ref().map(|s| s.value.clone()),
-            vcn,
-            kind,
-        });
-    }
-
-    // The VCN of every route table, security list and NSG (needed by
-    // subnets and VNICs before their rules are resolved).
-    let mut rt_vcns = Vec::new();
-    for t in &raw.route_table {
-        let object = label(Kind::RouteTable, &t.name.value);
-        rt_vcns.push(id(
-            VcnId::new(ctx.lookup(Kind::Vcn, &t.vcn, &object, "vcn")?),
-            &ctx,
-        )?);
-    }
-    let mut sl_vcns = Vec::new();
-    for s in &raw.security_list {
-        let object = label(Kind::SecurityList, &s.name.value);
-        sl_vcns.push(id(
-            VcnId::new(ctx.lookup(Kind::Vcn, &s.vcn, &object, "vcn")?),
-            &ctx,
-        )?);
-    }
-    let mut nsg_vcns = Vec::new();
-    for n in &raw.nsg {
-        let object = label(Kind::Nsg, &n.name.value);
-        nsg_vcns.push(id(
-            VcnId::new(ctx.lookup(Kind::Vcn, &n.vcn, &object, "vcn")?),
-            &ctx,
-        )?);
-    }
-
-    // Subnets.
-    let mut subnets = Vec::new();
-    let mut subnet_cidrs: Vec<Tagged<(usize, usize)>> = Vec::new();
-    for (si, s) in raw.subnet.iter().enumerate() {
-        let object = label(Kind::Subnet, &s.name.value);
-        let vcn = id(
-            VcnId::new(ctx.lookup(Kind::Vcn, &s.vcn, &object, "vcn")?),
-            &ctx,
-        )?;
-        let vcn_blocks = &vcns[vcn.index()].cidr_blocks;
-        let mut cidrs = Vec::new();
-        let first = parse_cidr(&s.cidr_block.value)
-            .map_err(|m| ctx.err(s.cidr_block.start(), &object, "cidr_block", m))?;
-        let mut all: Vec<(IpNet, &Sp<String>, &str)> = vec![(first, &s.cidr_block, "cidr_block")];
-        for c in &s.ipv6_cidr_blocks {
-            let net = parse_cidr(&c.value)
-                .map_err(|m| ctx.err(c.start(), &object, "ipv6_cidr_blocks", m))?;
-            if !matches!(net, IpNet::V6(_)) {
-                return Err(ctx.err(
-                    c.start(),
-                    &object,
-                    "ipv6_cidr_blocks",
-                    format!("`{}` is not an ipv6 cidr block", c.value),
-                ));
-            }
-            all.push((net, c, "ipv6_cidr_blocks"));
-        }
-        for (ci, (net, src, field)) in all.iter().enumerate() {
-            if !vcn_blocks.iter().any(|b| b.contains(net)) {
-                return Err(ctx.err(
-                    src.start(),
-                    &object,
-                    field,
-                    format!(
-                        "cidr block `{net}` is outside the cidr blocks of vcn `{}` ({})",
-                        vcn_name(vcn),
-                        list_cidrs(vcn_blocks)
-                    ),
-                ));
-            }
-            subnet_cidrs.push((*net, (si, ci), subnet_cidrs.len()));
-            cidrs.push(*net);
-        }
-        let route_table = match &s.route_table {
-            Some(r) => {
-                let i = ctx.lookup(Kind::RouteTable, r, &object, "route_table")?;
-                same_vcn(
-                    &ctx,
-                    rt_vcns[i],
-                    vcn,
-                    Kind::RouteTable,
-                    &raw.route_table[i].name.value,
-                    r,
-                    &object,
-                    "route_table",
-                    &vcn_names,
-                    "subnet",
-                )?;
-                Some(id(RouteTableId::new(i), &ctx)?)
-            }
-            None => None,
-        };
-        let mut security_lists = Vec::new();
-        for r in &s.security_lists {
-            let i = ctx.lookup(Kind::SecurityList, r, &object, "security_lists")?;
-            same_vcn(
-                &ctx,
-                sl_vcns[i],
-                vcn,
-                Kind::SecurityList,
-                &raw.security_list[i].name.value,
-                r,
-                &object,
-                "security_lists",
-                &vcn_names,
-                "subnet",
+        let mut subnets = Vec::new();
+        let mut subnet_cidrs: Vec<Tagged<(usize, usize)>> = Vec::new();
+        for (si, s) in raw.subnet.iter().enumerate() {
+            let object = label(Kind::Subnet, &s.name.value);
+            let vcn = id(
+                VcnId::new(ctx.lookup(Kind::Vcn, &s.vcn, &object, "vcn")?),
+                ctx,
             )?;
-            let sid = id(SecurityListId::new(i), &ctx)?;
-            if security_lists.contains(&sid) {
-                return Err(ctx.err(
-                    r.start(),
+            let vcn_blocks = &vcns[vcn.index()].cidr_blocks;
+            let mut cidrs = Vec::new();
+            let first = parse_cidr(&s.cidr_block.value)
+                .map_err(|m| ctx.err(s.cidr_block.start(), &object, "cidr_block", m))?;
+            let mut all: Vec<(IpNet, &Sp<String>, &str)> =
+                vec![(first, &s.cidr_block, "cidr_block")];
+            for c in &s.ipv6_cidr_blocks {
+                let net = parse_cidr(&c.value)
+                    .map_err(|m| ctx.err(c.start(), &object, "ipv6_cidr_blocks", m))?;
+                if !matches!(net, IpNet::V6(_)) {
+                    return Err(ctx.err(
+                        c.start(),
+                        &object,
+                        "ipv6_cidr_blocks",
+                        format!("`{}` is not an ipv6 cidr block", c.value),
+                    ));
+                }
+                all.push((net, c, "ipv6_cidr_blocks"));
+            }
+            for (ci, (net, src, field)) in all.iter().enumerate() {
+                if !vcn_blocks.iter().any(|b| b.contains(net)) {
+                    return Err(ctx.err(
+                        src.start(),
+                        &object,
+                        field,
+                        format!(
+                            "cidr block `{net}` is outside the cidr blocks of vcn `{}` ({})",
+                            vcn_name(vcn),
+                            list_cidrs(vcn_blocks)
+                        ),
+                    ));
+                }
+                subnet_cidrs.push((*net, (si, ci), subnet_cidrs.len()));
+                cidrs.push(*net);
+            }
+            let route_table = match &s.route_table {
+                Some(r) => {
+                    let i = ctx.lookup(Kind::RouteTable, r, &object, "route_table")?;
+                    same_vcn(
+                        ctx,
+                        rt_vcns[i],
+                        vcn,
+                        Kind::RouteTable,
+                        &raw.route_table[i].name.value,
+                        r,
+                        &object,
+                        "route_table",
+                        vcn_names,
+                        "subnet",
+                    )?;
+                    Some(id(RouteTableId::new(i), ctx)?)
+                }
+                None => None,
+            };
+            let mut security_lists = Vec::new();
+            for r in &s.security_lists {
+                let i = ctx.lookup(Kind::SecurityList, r, &object, "security_lists")?;
+                same_vcn(
+                    ctx,
+                    sl_vcns[i],
+                    vcn,
+                    Kind::SecurityList,
+                    &raw.security_list[i].name.value,
+                    r,
                     &object,
                     "security_lists",
-                    format!(
-                        "security list `{}` is listed twice",
-                        raw.security_list[i].name.value
-                    ),
-                ));
-            }
-            security_lists.push(sid);
-        }
-        if security_lists.len() > limits::SECURITY_LISTS_PER_SUBNET {
-            ctx.warn(
-                s.security_lists
-                    .first()
-                    .and_then(Sp::start)
-                    .or(s.name.start()),
-                format!(
-                    "{object} has {} security lists; OCI allows at most {}",
-                    security_lists.len(),
-                    limits::SECURITY_LISTS_PER_SUBNET
-                ),
-            );
-        }
-        subnets.push(Subnet {
-            name: s.name.value.clone(),
-            id: s.id.as_ref().map(|x| x.value.clone()),
-            vcn,
-            cidrs,
-            route_table,
-            security_lists,
-        });
-    }
-    // Overlapping subnets: group by VCN so neighbours are compared within one VCN.
-    {
-        let mut by_vcn: HashMap<VcnId, Vec<Tagged<(usize, usize)>>> = HashMap::new();
-        for item in &subnet_cidrs {
-            by_vcn.entry(subnets[item.1.0].vcn).or_default().push(*item);
-        }
-        let mut found: Option<Overlap<(usize, usize)>> = None;
-        for items in by_vcn.values_mut() {
-            if let Some(o) = find_overlap(items) {
-                // Keep the overlap whose later element comes first in the file.
-                if found.as_ref().is_none_or(|f| (o.1).1 < (f.1).1) {
-                    found = Some(o);
+                    vcn_names,
+                    "subnet",
+                )?;
+                let sid = id(SecurityListId::new(i), ctx)?;
+                if security_lists.contains(&sid) {
+                    return Err(ctx.err(
+                        r.start(),
+                        &object,
+                        "security_lists",
+                        format!(
+                            "security list `{}` is listed twice",
+                            raw.security_list[i].name.value
+                        ),
+                    ));
                 }
+                security_lists.push(sid);
             }
-        }
-        if let Some(((a, (sa, _)), (b, (sb, cb)))) = found {
-            let s = &raw.subnet[sb];
-            let at = if cb == 0 {
-                s.cidr_block.start()
-            } else {
-                s.ipv6_cidr_blocks.get(cb - 1).and_then(Sp::start)
-            };
-            let field = if cb == 0 {
-                "cidr_block"
-            } else {
-                "ipv6_cidr_blocks"
-            };
-            let msg = if sa == sb {
-                format!("cidr block `{b}` overlaps cidr block `{a}` of the same subnet")
-            } else {
-                format!(
-                    "cidr block `{b}` overlaps cidr block `{a}` of subnet `{}`",
-                    subnets[sa].name
-                )
-            };
-            return Err(ctx.err(at, &label(Kind::Subnet, &s.name.value), field, msg));
-        }
-    }
-
-    // VNICs.
-    let mut vnics = Vec::new();
-    let mut ip_owner: HashMap<IpAddr, usize> = HashMap::new();
-    for (ni, v) in raw.vnic.iter().enumerate() {
-        let object = label(Kind::Vnic, &v.name.value);
-        let si = ctx.lookup(Kind::Subnet, &v.subnet, &object, "subnet")?;
-        let subnet = &subnets[si];
-        let vcn = subnet.vcn;
-        if v.private_ips.is_empty() {
-            return Err(ctx.err(
-                v.name.start(),
-                &object,
-                "private_ips",
-                "a vnic needs at least one private ip".to_owned(),
-            ));
-        }
-        let mut ips = Vec::new();
-        for p in &v.private_ips {
-            let ip =
-                parse_ip(&p.value).map_err(|m| ctx.err(p.start(), &object, "private_ips", m))?;
-            if !subnet.cidrs.iter().any(|c| c.contains(&ip)) {
-                return Err(ctx.err(
-                    p.start(),
-                    &object,
-                    "private_ips",
-                    format!(
-                        "address `{ip}` is outside subnet `{}` ({})",
-                        subnet.name,
-                        list_cidrs(&subnet.cidrs)
-                    ),
-                ));
-            }
-            if let Some(&other) = ip_owner.get(&ip) {
-                let msg = if other == ni {
-                    format!("address `{ip}` is listed twice")
-                } else {
-                    format!(
-                        "address `{ip}` is already held by vnic `{}`",
-                        raw.vnic[other].name.value
-                    )
-                };
-                return Err(ctx.err(p.start(), &object, "private_ips", msg));
-            }
-            ip_owner.insert(ip, ni);
-            ips.push(ip);
-        }
-        let mut nsgs = Vec::new();
-        for r in &v.nsgs {
-            let i = ctx.lookup(Kind::Nsg, r, &object, "nsgs")?;
-            same_vcn(
-                &ctx,
-                nsg_vcns[i],
-                vcn,
-                Kind::Nsg,
-                &raw.nsg[i].name.value,
-                r,
-                &object,
-                "nsgs",
-                &vcn_names,
-                "vnic",
-            )?;
-            let nid = id(NsgId::new(i), &ctx)?;
-            if nsgs.contains(&nid) {
-                return Err(ctx.err(
-                    r.start(),
-                    &object,
-                    "nsgs",
-                    format!("nsg `{}` is listed twice", raw.nsg[i].name.value),
-                ));
-            }
-            nsgs.push(nid);
-        }
-        if nsgs.len() > limits::NSGS_PER_VNIC {
-            ctx.warn(
-                v.nsgs.first().and_then(Sp::start).or(v.name.start()),
-                format!(
-                    "{object} is in {} nsgs; OCI allows at most {}",
-                    nsgs.len(),
-                    limits::NSGS_PER_VNIC
-                ),
-            );
-        }
-        let mut attributes = Vec::new();
-        if let Some(a) = &v.security_attributes {
-            let attrs = parse_attributes(&ctx, a, &object)?;
-            if attrs.len() > limits::ATTRIBUTES_PER_VNIC {
+            if security_lists.len() > limits::SECURITY_LISTS_PER_SUBNET {
                 ctx.warn(
-                    a.start(),
+                    s.security_lists
+                        .first()
+                        .and_then(Sp::start)
+                        .or(s.name.start()),
                     format!(
-                        "{object} has {} security attributes; OCI allows at most {}",
-                        attrs.len(),
-                        limits::ATTRIBUTES_PER_VNIC
+                        "{object} has {} security lists; OCI allows at most {}",
+                        security_lists.len(),
+                        limits::SECURITY_LISTS_PER_SUBNET
                     ),
                 );
             }
-            attributes = attrs.into_iter().map(|(a, _)| a).collect();
+            subnets.push(Subnet {
+                name: s.name.value.clone(),
+                id: s.id.as_ref().map(|x| x.value.clone()),
+                vcn,
+                cidrs,
+                route_table,
+                security_lists,
+            });
         }
-        let route_table = match &v.route_table {
-            Some(r) => {
-                let i = ctx.lookup(Kind::RouteTable, r, &object, "route_table")?;
-                same_vcn(
-                    &ctx,
-                    rt_vcns[i],
-                    vcn,
-                    Kind::RouteTable,
-                    &raw.route_table[i].name.value,
-                    r,
-                    &object,
-                    "route_table",
-                    &vcn_names,
-                    "vnic",
-                )?;
-                Some(id(RouteTableId::new(i), &ctx)?)
+        // Overlapping subnets: group by VCN so neighbours are compared within one VCN.
+        {
+            let mut by_vcn: HashMap<VcnId, Vec<Tagged<(usize, usize)>>> = HashMap::new();
+            for item in &subnet_cidrs {
+                by_vcn.entry(subnets[item.1.0].vcn).or_default().push(*item);
             }
-            None => None,
-        };
-        vnics.push(Vnic {
-            name: v.name.value.clone(),
-            id: v.id.as_ref().map(|x| x.value.clone()),
-            subnet: id(SubnetId::new(si), &ctx)?,
-            private_ips: ips,
-            nsgs,
-            attributes,
-            route_table,
-            kind: v.kind.clone().unwrap_or_else(|| "instance".to_owned()),
-        });
+            let mut found: Option<Overlap<(usize, usize)>> = None;
+            for items in by_vcn.values_mut() {
+                if let Some(o) = find_overlap(items) {
+                    // Keep the overlap whose later element comes first in the file.
+                    if found.as_ref().is_none_or(|f| (o.1).1 < (f.1).1) {
+                        found = Some(o);
+                    }
+                }
+            }
+            if let Some(((a, (sa, _)), (b, (sb, cb)))) = found {
+                let s = &raw.subnet[sb];
+                let at = if cb == 0 {
+                    s.cidr_block.start()
+                } else {
+                    s.ipv6_cidr_blocks.get(cb - 1).and_then(Sp::start)
+                };
+                let field = if cb == 0 {
+                    "cidr_block"
+                } else {
+                    "ipv6_cidr_blocks"
+                };
+                let msg = if sa == sb {
+                    format!("cidr block `{b}` overlaps cidr block `{a}` of the same subnet")
+                } else {
+                    format!(
+                        "cidr block `{b}` overlaps cidr block `{a}` of subnet `{}`",
+                        subnets[sa].name
+                    )
+                };
+                return Err(ctx.err(at, &label(Kind::Subnet, &s.name.value), field, msg));
+            }
+        }
+        self.s.subnets = subnets;
+        Ok(())
     }
 
-    // Route tables.
-    let mut route_tables = Vec::new();
-    for (ti, t) in raw.route_table.iter().enumerate() {
-        let object = label(Kind::RouteTable, &t.name.value);
-        let vcn = rt_vcns[ti];
-        if t.route_rules.len() > limits::RULES_PER_ROUTE_TABLE {
-            ctx.warn(
-                t.name.start(),
-                format!(
-                    "{object} has {} rules; OCI allows at most {}",
-                    t.route_rules.len(),
-                    limits::RULES_PER_ROUTE_TABLE
-                ),
-            );
-        }
-        let mut rules = Vec::new();
-        for (ri, rule) in t.route_rules.iter().enumerate() {
-            let r = &rule.value;
-            let path = format!("route_rules[{ri}]");
-            let service = match &r.destination_type {
-                None => false,
-                Some(dt) => match dt.value.to_ascii_uppercase().as_str() {
-                    "CIDR_BLOCK" => false,
-                    "SERVICE_CIDR_BLOCK" => true,
-                    _ => {
-                        return Err(ctx.err(
-                            dt.start(),
-                            &object,
-                            &format!("{path}.destination_type"),
-                            format!("`{}` is not `CIDR_BLOCK` or `SERVICE_CIDR_BLOCK`", dt.value),
-                        ));
-                    }
-                },
+    /// Reads the VNICs: addresses inside their subnet and held once, NSGs and
+    /// route table of the same VCN.
+    fn vnics(&mut self) -> Res<()> {
+        let raw = self.raw;
+        let ctx = &mut self.ctx;
+        let subnets = &self.s.subnets;
+        let (rt_vcns, nsg_vcns) = (&self.rt_vcns, &self.nsg_vcns);
+        let vcn_names = &self.vcn_names;
+        let mut vnics = Vec::new();
+        let mut ip_owner: HashMap<IpAddr, usize> = HashMap::new();
+        for (ni, v) in raw.vnic.iter().enumerate() {
+            let object = label(Kind::Vnic, &v.name.value);
+            let si = ctx.lookup(Kind::Subnet, &v.subnet, &object, "subnet")?;
+            let subnet = &subnets[si];
+            let vcn = subnet.vcn;
+            if v.private_ips.is_empty() {
+                return Err(ctx.err(
+                    v.name.start(),
+                    &object,
+                    "private_ips",
+                    "a vnic needs at least one private ip".to_owned(),
+                ));
+            }
+            let mut ips = Vec::new();
+            for p in &v.private_ips {
+                let ip = parse_ip(&p.value)
+                    .map_err(|m| ctx.err(p.start(), &object, "private_ips", m))?;
+                if !subnet.cidrs.iter().any(|c| c.contains(&ip)) {
+                    return Err(ctx.err(
+                        p.start(),
+                        &object,
+                        "private_ips",
+                        format!(
+                            "address `{ip}` is outside subnet `{}` ({})",
+                            subnet.name,
+                            list_cidrs(&subnet.cidrs)
+                        ),
+                    ));
+                }
+                if let Some(&other) = ip_owner.get(&ip) {
+                    let msg = if other == ni {
+                        format!("address `{ip}` is listed twice")
+                    } else {
+                        format!(
+                            "address `{ip}` is already held by vnic `{}`",
+                            raw.vnic[other].name.value
+                        )
+                    };
+                    return Err(ctx.err(p.start(), &object, "private_ips", msg));
+                }
+                ip_owner.insert(ip, ni);
+                ips.push(ip);
+            }
+            let mut nsgs = Vec::new();
+            for r in &v.nsgs {
+                let i = ctx.lookup(Kind::Nsg, r, &object, "nsgs")?;
+                same_vcn(
+                    ctx,
+                    nsg_vcns[i],
+                    vcn,
+                    Kind::Nsg,
+                    &raw.nsg[i].name.value,
+                    r,
+                    &object,
+                    "nsgs",
+                    vcn_names,
+                    "vnic",
+                )?;
+                let nid = id(NsgId::new(i), ctx)?;
+                if nsgs.contains(&nid) {
+                    return Err(ctx.err(
+                        r.start(),
+                        &object,
+                        "nsgs",
+                        format!("nsg `{}` is listed twice", raw.nsg[i].name.value),
+                    ));
+                }
+                nsgs.push(nid);
+            }
+            if nsgs.len() > limits::NSGS_PER_VNIC {
+                ctx.warn(
+                    v.nsgs.first().and_then(Sp::start).or(v.name.start()),
+                    format!(
+                        "{object} is in {} nsgs; OCI allows at most {}",
+                        nsgs.len(),
+                        limits::NSGS_PER_VNIC
+                    ),
+                );
+            }
+            let mut attributes = Vec::new();
+            if let Some(a) = &v.security_attributes {
+                let attrs = parse_attributes(ctx, a, &object)?;
+                if attrs.len() > limits::ATTRIBUTES_PER_VNIC {
+                    ctx.warn(
+                        a.start(),
+                        format!(
+                            "{object} has {} security attributes; OCI allows at most {}",
+                            attrs.len(),
+                            limits::ATTRIBUTES_PER_VNIC
+                        ),
+                    );
+                }
+                attributes = attrs.into_iter().map(|(a, _)| a).collect();
+            }
+            let route_table = match &v.route_table {
+                Some(r) => {
+                    let i = ctx.lookup(Kind::RouteTable, r, &object, "route_table")?;
+                    same_vcn(
+                        ctx,
+                        rt_vcns[i],
+                        vcn,
+                        Kind::RouteTable,
+                        &raw.route_table[i].name.value,
+                        r,
+                        &object,
+                        "route_table",
+                        vcn_names,
+                        "vnic",
+                    )?;
+                    Some(id(RouteTableId::new(i), ctx)?)
+                }
+                None => None,
             };
-            let dest_field = format!("{path}.destination");
-            let destination = if service {
-                match service_ids.get(&r.destination.value) {
-                    Some(&s) => RouteDestination::Service(s),
-                    None => {
+            vnics.push(Vnic {
+                name: v.name.value.clone(),
+                id: v.id.as_ref().map(|x| x.value.clone()),
+                subnet: id(SubnetId::new(si), ctx)?,
+                private_ips: ips,
+                nsgs,
+                attributes,
+                route_table,
+                kind: v.kind.clone().unwrap_or_else(|| "instance".to_owned()),
+            });
+        }
+        self.s.vnics = vnics;
+        self.ip_owner = ip_owner;
+        Ok(())
+    }
+
+    /// Reads the route tables and resolves each rule's destination and target.
+    fn route_tables(&mut self) -> Res<()> {
+        let raw = self.raw;
+        let ctx = &mut self.ctx;
+        let (gateways, subnets, vnics) = (&self.s.gateways, &self.s.subnets, &self.s.vnics);
+        let (rt_vcns, service_ids, ip_owner) = (&self.rt_vcns, &self.service_ids, &self.ip_owner);
+        let vcn_names = &self.vcn_names;
+        let vcn_name = |v: VcnId| {
+            vcn_names
+                .get(v.index())
+                .map_or("", String::as_str)
+                .to_owned()
+        };
+        let mut route_tables = Vec::new();
+        for (ti, t) in raw.route_table.iter().enumerate() {
+            let object = label(Kind::RouteTable, &t.name.value);
+            let vcn = rt_vcns[ti];
+            if t.route_rules.len() > limits::RULES_PER_ROUTE_TABLE {
+                ctx.warn(
+                    t.name.start(),
+                    format!(
+                        "{object} has {} rules; OCI allows at most {}",
+                        t.route_rules.len(),
+                        limits::RULES_PER_ROUTE_TABLE
+                    ),
+                );
+            }
+            let mut rules = Vec::new();
+            for (ri, rule) in t.route_rules.iter().enumerate() {
+                let r = &rule.value;
+                let path = format!("route_rules[{ri}]");
+                let service = match &r.destination_type {
+                    None => false,
+                    Some(dt) => match dt.value.to_ascii_uppercase().as_str() {
+                        "CIDR_BLOCK" => false,
+                        "SERVICE_CIDR_BLOCK" => true,
+                        _ => {
+                            return Err(ctx.err(
+                                dt.start(),
+                                &object,
+                                &format!("{path}.destination_type"),
+                                format!(
+                                    "`{}` is not `CIDR_BLOCK` or `SERVICE_CIDR_BLOCK`",
+                                    dt.value
+                                ),
+                            ));
+                        }
+                    },
+                };
+                let dest_field = format!("{path}.destination");
+                let destination = if service {
+                    match service_ids.get(&r.destination.value) {
+                        Some(&s) => RouteDestination::Service(s),
+                        None => {
+                            return Err(ctx.err(
+                                r.destination.start(),
+                                &object,
+                                &dest_field,
+                                format!(
+                                    "service label `{}` is not defined in [services]",
+                                    r.destination.value
+                                ),
+                            ));
+                        }
+                    }
+                } else {
+                    RouteDestination::Cidr(
+                        parse_cidr(&r.destination.value)
+                            .map_err(|m| ctx.err(r.destination.start(), &object, &dest_field, m))?,
+                    )
+                };
+                let ne = &r.network_entity;
+                let ne_field = format!("{path}.network_entity");
+                let target = if let Some(gi) =
+                    ctx.index(Kind::Gateway).and_then(|ix| ix.get(&ne.value))
+                {
+                    let g = &gateways[gi];
+                    if g.vcn != vcn {
                         return Err(ctx.err(
-                            r.destination.start(),
+                            ne.start(),
                             &object,
-                            &dest_field,
+                            &ne_field,
                             format!(
-                                "service label `{}` is not defined in [services]",
-                                r.destination.value
+                                "gateway `{}` belongs to vcn `{}`, not to vcn `{}` of this route table",
+                                g.name,
+                                vcn_name(g.vcn),
+                                vcn_name(vcn)
                             ),
                         ));
                     }
-                }
-            } else {
-                RouteDestination::Cidr(
-                    parse_cidr(&r.destination.value)
-                        .map_err(|m| ctx.err(r.destination.start(), &object, &dest_field, m))?,
-                )
-            };
-            let ne = &r.network_entity;
-            let ne_field = format!("{path}.network_entity");
-            let target = if let Some(gi) = ctx.index(Kind::Gateway).and_then(|ix| ix.get(&ne.value))
-            {
-                let g = &gateways[gi];
-                if g.vcn != vcn {
-                    return Err(ctx.err(
-                        ne.start(),
-                        &object,
-                        &ne_field,
-                        format!(
-                            "gateway `{}` belongs to vcn `{}`, not to vcn `{}` of this route table",
-                            g.name,
-                            vcn_name(g.vcn),
-                            vcn_name(vcn)
+                    if service && g.kind != GatewayKind::Service {
+                        return Err(ctx.err(
+                            ne.start(),
+                            &object,
+                            &ne_field,
+                            format!(
+                                "a `SERVICE_CIDR_BLOCK` rule must target a service gateway; `{}` is a {} gateway",
+                                g.name,
+                                g.kind.as_str()
+                            ),
+                        ));
+                    }
+                    RouteTarget::Gateway(id(GatewayId::new(gi), ctx)?)
+                } else if let Ok(ip) = ne.value.trim().parse::<IpAddr>() {
+                    let Some(&vi) = ip_owner.get(&ip) else {
+                        return Err(ctx.err(
+                            ne.start(),
+                            &object,
+                            &ne_field,
+                            format!("no vnic holds private ip `{ip}`"),
+                        ));
+                    };
+                    let owner_vcn = subnets[vnics[vi].subnet.index()].vcn;
+                    if owner_vcn != vcn {
+                        return Err(ctx.err(
+                            ne.start(),
+                            &object,
+                            &ne_field,
+                            format!(
+                                "private ip `{ip}` of vnic `{}` is in vcn `{}`, not in vcn `{}` of this route table",
+                                vnics[vi].name,
+                                vcn_name(owner_vcn),
+                                vcn_name(vcn)
+                            ),
+                        ));
+                    }
+                    if service {
+                        return Err(ctx.err(
+                            ne.start(),
+                            &object,
+                            &ne_field,
+                            format!(
+                                "a `SERVICE_CIDR_BLOCK` rule must target a service gateway, not private ip `{ip}`"
+                            ),
+                        ));
+                    }
+                    RouteTarget::PrivateIp {
+                        ip,
+                        vnic: id(VnicId::new(vi), ctx)?,
+                    }
+                } else {
+                    // Neither a gateway nor an address: say what it is, if anything.
+                    let message = match ctx.what_is(&ne.value) {
+                        Some(k) => format!(
+                            "`{}` is {}, not a gateway or a private ip",
+                            ne.value,
+                            k.with_article()
                         ),
-                    ));
-                }
-                if service && g.kind != GatewayKind::Service {
-                    return Err(ctx.err(
-                        ne.start(),
-                        &object,
-                        &ne_field,
-                        format!(
-                            "a `SERVICE_CIDR_BLOCK` rule must target a service gateway; `{}` is a {} gateway",
-                            g.name,
-                            g.kind.as_str()
+                        None => format!(
+                            "no gateway has the name or id `{}`, and it is not an ip address",
+                            ne.value
                         ),
-                    ));
-                }
-                RouteTarget::Gateway(id(GatewayId::new(gi), &ctx)?)
-            } else if let Ok(ip) = ne.value.trim().parse::<IpAddr>() {
-                let Some(&vi) = ip_owner.get(&ip) else {
-                    return Err(ctx.err(
-                        ne.start(),
-                        &object,
-                        &ne_field,
-                        format!("no vnic holds private ip `{ip}`"),
-                    ));
+                    };
+                    return Err(ctx.err(ne.start(), &object, &ne_field, message));
                 };
-                let owner_vcn = subnets[vnics[vi].subnet.index()].vcn;
-                if owner_vcn != vcn {
-                    return Err(ctx.err(
-                        ne.start(),
-                        &object,
-                        &ne_field,
-                        format!(
-                            "private ip `{ip}` of vnic `{}` is in vcn `{}`, not in vcn `{}` of this route table",
-                            vnics[vi].name,
-                            vcn_name(owner_vcn),
-                            vcn_name(vcn)
-                        ),
-                    ));
-                }
-                if service {
-                    return Err(ctx.err(
-                        ne.start(),
-                        &object,
-                        &ne_field,
-                        format!(
-                            "a `SERVICE_CIDR_BLOCK` rule must target a service gateway, not private ip `{ip}`"
-                        ),
-                    ));
-                }
-                RouteTarget::PrivateIp {
-                    ip,
-                    vnic: id(VnicId::new(vi), &ctx)?,
-                }
-            } else {
-                // Neither a gateway nor an address: say what it is, if anything.
-                let message = match ctx.what_is(&ne.value) {
-                    Some(k) => format!(
-                        "`{}` is {}, not a gateway or a private ip",
-                        ne.value,
-                        k.with_article()
-                    ),
-                    None => format!(
-                        "no gateway has the name or id `{}`, and it is not an ip address",
-                        ne.value
-                    ),
-                };
-                return Err(ctx.err(ne.start(), &object, &ne_field, message));
-            };
-            rules.push(RouteRule {
-                destination,
-                target,
-                description: r.description.clone(),
+                rules.push(RouteRule {
+                    destination,
+                    target,
+                    description: r.description.clone(),
+                });
+            }
+            route_tables.push(RouteTable {
+                name: t.name.value.clone(),
+                id: t.id.as_ref().map(|x| x.value.clone()),
+                vcn,
+                rules,
             });
         }
-        route_tables.push(RouteTable {
-            name: t.name.value.clone(),
-            id: t.id.as_ref().map(|x| x.value.clone()),
-            vcn,
-            rules,
-        });
+        self.s.route_tables = route_tables;
+        Ok(())
     }
 
-    let nsg_names: Vec<String> = raw.nsg.iter().map(|n| n.name.value.clone()).collect();
-    let world = World {
-        services: &service_ids,
-        nsg_vcns: &nsg_vcns,
-        nsg_names: &nsg_names,
-        vcn_names: &vcn_names,
-    };
+    /// Reads the security lists.
+    fn security_lists(&mut self) -> Res<()> {
+        let raw = self.raw;
+        let ctx = &mut self.ctx;
+        let sl_vcns = &self.sl_vcns;
+        let nsg_names: Vec<String> = raw.nsg.iter().map(|n| n.name.value.clone()).collect();
+        let world = World {
+            services: &self.service_ids,
+            nsg_vcns: &self.nsg_vcns,
+            nsg_names: &nsg_names,
+            vcn_names: &self.vcn_names,
+        };
+        let mut security_lists = Vec::new();
+        for (li, l) in raw.security_list.iter().enumerate() {
+            let object = label(Kind::SecurityList, &l.name.value);
+            let vcn = sl_vcns[li];
+            for (n, dir) in [
+                (l.ingress_security_rules.len(), "ingress"),
+                (l.egress_security_rules.len(), "egress"),
+            ] {
+                if n > limits::RULES_PER_LIST_DIRECTION {
+                    ctx.warn(
+                        l.name.start(),
+                        format!(
+                            "{object} has {n} {dir} rules; OCI allows at most {}",
+                            limits::RULES_PER_LIST_DIRECTION
+                        ),
+                    );
+                }
+            }
+            let mut ingress = Vec::new();
+            for (i, r) in l.ingress_security_rules.iter().enumerate() {
+                let r = &r.value;
+                let rin = RuleIn {
+                    direction: Direction::Ingress,
+                    protocol: &r.protocol,
+                    peer: &r.source,
+                    peer_field: "source",
+                    peer_type: r.source_type.as_ref(),
+                    is_stateless: r.is_stateless,
+                    tcp: r.tcp_options.as_ref(),
+                    udp: r.udp_options.as_ref(),
+                    icmp: r.icmp_options.as_ref(),
+                    description: r.description.as_ref(),
+                    path: format!("ingress_security_rules[{i}]"),
+                };
+                ingress.push(resolve_rule(ctx, &rin, &object, vcn, false, &world)?);
+            }
+            let mut egress = Vec::new();
+            for (i, r) in l.egress_security_rules.iter().enumerate() {
+                let r = &r.value;
+                let rin = RuleIn {
+                    direction: Direction::Egress,
+                    protocol: &r.protocol,
+                    peer: &r.destination,
+                    peer_field: "destination",
+                    peer_type: r.destination_type.as_ref(),
+                    is_stateless: r.is_stateless,
+                    tcp: r.tcp_options.as_ref(),
+                    udp: r.udp_options.as_ref(),
+                    icmp: r.icmp_options.as_ref(),
+                    description: r.description.as_ref(),
+                    path: format!("egress_security_rules[{i}]"),
+                };
+                egress.push(resolve_rule(ctx, &rin, &object, vcn, false, &world)?);
+            }
+            security_lists.push(SecurityList {
+                name: l.name.value.clone(),
+                id: l.id.as_ref().map(|x| x.value.clone()),
+                vcn,
+                ingress,
+                egress,
+            });
+        }
+        self.s.security_lists = security_lists;
+        Ok(())
+    }
 
-    // Security lists.
-    let mut security_lists = Vec::new();
-    for (li, l) in raw.security_list.iter().enumerate() {
-        let object = label(Kind::SecurityList, &l.name.value);
-        let vcn = sl_vcns[li];
-        for (n, dir) in [
-            (l.ingress_security_rules.len(), "ingress"),
-            (l.egress_security_rules.len(), "egress"),
-        ] {
-            if n > limits::RULES_PER_LIST_DIRECTION {
+    /// Reads the NSGs.
+    fn nsgs(&mut self) -> Res<()> {
+        let raw = self.raw;
+        let ctx = &mut self.ctx;
+        let nsg_names: Vec<String> = raw.nsg.iter().map(|n| n.name.value.clone()).collect();
+        let world = World {
+            services: &self.service_ids,
+            nsg_vcns: &self.nsg_vcns,
+            nsg_names: &nsg_names,
+            vcn_names: &self.vcn_names,
+        };
+        let mut nsgs = Vec::new();
+        for (ni, n) in raw.nsg.iter().enumerate() {
+            let object = label(Kind::Nsg, &n.name.value);
+            let vcn = self.nsg_vcns[ni];
+            if n.rules.len() > limits::RULES_PER_NSG {
                 ctx.warn(
-                    l.name.start(),
+                    n.name.start(),
                     format!(
-                        "{object} has {n} {dir} rules; OCI allows at most {}",
-                        limits::RULES_PER_LIST_DIRECTION
+                        "{object} has {} rules; OCI allows at most {}",
+                        n.rules.len(),
+                        limits::RULES_PER_NSG
                     ),
                 );
             }
-        }
-        let mut ingress = Vec::new();
-        for (i, r) in l.ingress_security_rules.iter().enumerate() {
-            let r = &r.value;
-            let rin = RuleIn {
-                direction: Direction::Ingress,
-                protocol: &r.protocol,
-                peer: &r.source,
-                peer_field: "source",
-                peer_type: r.source_type.as_ref(),
-                is_stateless: r.is_stateless,
-                tcp: r.tcp_options.as_ref(),
-                udp: r.udp_options.as_ref(),
-                icmp: r.icmp_options.as_ref(),
-                description: r.description.as_ref(),
-                path: format!("ingress_security_rules[{i}]"),
-            };
-            ingress.push(resolve_rule(&mut ctx, &rin, &object, vcn, false, &world)?);
-        }
-        let mut egress = Vec::new();
-        for (i, r) in l.egress_security_rules.iter().enumerate() {
-            let r = &r.value;
-            let rin = RuleIn {
-                direction: Direction::Egress,
-                protocol: &r.protocol,
-                peer: &r.destination,
-                peer_field: "destination",
-                peer_type: r.destination_type.as_ref(),
-                is_stateless: r.is_stateless,
-                tcp: r.tcp_options.as_ref(),
-                udp: r.udp_options.as_ref(),
-                icmp: r.icmp_options.as_ref(),
-                description: r.description.as_ref(),
-                path: format!("egress_security_rules[{i}]"),
-            };
-            egress.push(resolve_rule(&mut ctx, &rin, &object, vcn, false, &world)?);
-        }
-        security_lists.push(SecurityList {
-            name: l.name.value.clone(),
-            id: l.id.as_ref().map(|x| x.value.clone()),
-            vcn,
-            ingress,
-            egress,
-        });
-    }
-
-    // NSGs.
-    let mut nsgs = Vec::new();
-    for (ni, n) in raw.nsg.iter().enumerate() {
-        let object = label(Kind::Nsg, &n.name.value);
-        let vcn = nsg_vcns[ni];
-        if n.rules.len() > limits::RULES_PER_NSG {
-            ctx.warn(
-                n.name.start(),
-                format!(
-                    "{object} has {} rules; OCI allows at most {}",
-                    n.rules.len(),
-                    limits::RULES_PER_NSG
-                ),
-            );
-        }
-        let mut rules = Vec::new();
-        for (i, rule) in n.rules.iter().enumerate() {
-            let r = &rule.value;
-            let path = format!("rules[{i}]");
-            let direction = match r.direction.value.to_ascii_uppercase().as_str() {
-                "INGRESS" => Direction::Ingress,
-                "EGRESS" => Direction::Egress,
-                _ => {
+            let mut rules = Vec::new();
+            for (i, rule) in n.rules.iter().enumerate() {
+                let r = &rule.value;
+                let path = format!("rules[{i}]");
+                let direction = match r.direction.value.to_ascii_uppercase().as_str() {
+                    "INGRESS" => Direction::Ingress,
+                    "EGRESS" => Direction::Egress,
+                    _ => {
+                        return Err(ctx.err(
+                            r.direction.start(),
+                            &object,
+                            &format!("{path}.direction"),
+                            format!("`{}` is not `INGRESS` or `EGRESS`", r.direction.value),
+                        ));
+                    }
+                };
+                let (peer, peer_type, wrong, peer_field, wrong_field) = match direction {
+                    Direction::Ingress => (
+                        &r.source,
+                        &r.source_type,
+                        r.destination.as_ref().or(r.destination_type.as_ref()),
+                        "source",
+                        "destination",
+                    ),
+                    Direction::Egress => (
+                        &r.destination,
+                        &r.destination_type,
+                        r.source.as_ref().or(r.source_type.as_ref()),
+                        "destination",
+                        "source",
+                    ),
+                };
+                if let Some(w) = wrong {
                     return Err(ctx.err(
-                        r.direction.start(),
+                        w.start(),
                         &object,
-                        &format!("{path}.direction"),
-                        format!("`{}` is not `INGRESS` or `EGRESS`", r.direction.value),
+                        &format!("{path}.{wrong_field}"),
+                        format!(
+                            "an {} rule takes `{peer_field}`, not `{wrong_field}`",
+                            direction.as_str().to_ascii_lowercase()
+                        ),
                     ));
                 }
-            };
-            let (peer, peer_type, wrong, peer_field, wrong_field) = match direction {
-                Direction::Ingress => (
-                    &r.source,
-                    &r.source_type,
-                    r.destination.as_ref().or(r.destination_type.as_ref()),
-                    "source",
-                    "destination",
-                ),
-                Direction::Egress => (
-                    &r.destination,
-                    &r.destination_type,
-                    r.source.as_ref().or(r.source_type.as_ref()),
-                    "destination",
-                    "source",
-                ),
-            };
-            if let Some(w) = wrong {
-                return Err(ctx.err(
-                    w.start(),
-                    &object,
-                    &format!("{path}.{wrong_field}"),
-                    format!(
-                        "an {} rule takes `{peer_field}`, not `{wrong_field}`",
-                        direction.as_str().to_ascii_lowercase()
-                    ),
-                ));
+                let Some(peer) = peer else {
+                    return Err(ctx.err(
+                        rule.start(),
+                        &object,
+                        &path,
+                        format!(
+                            "an {} rule needs `{peer_field}`",
+                            direction.as_str().to_ascii_lowercase()
+                        ),
+                    ));
+                };
+                let rin = RuleIn {
+                    direction,
+                    protocol: &r.protocol,
+                    peer,
+                    peer_field,
+                    peer_type: peer_type.as_ref(),
+                    is_stateless: r.is_stateless,
+                    tcp: r.tcp_options.as_ref(),
+                    udp: r.udp_options.as_ref(),
+                    icmp: r.icmp_options.as_ref(),
+                    description: r.description.as_ref(),
+                    path,
+                };
+                rules.push(resolve_rule(ctx, &rin, &object, vcn, true, &world)?);
             }
-            let Some(peer) = peer else {
-                return Err(ctx.err(
-                    rule.start(),
-                    &object,
-                    &path,
-                    format!(
-                        "an {} rule needs `{peer_field}`",
-                        direction.as_str().to_ascii_lowercase()
-                    ),
-                ));
-            };
-            let rin = RuleIn {
-                direction,
-                protocol: &r.protocol,
-                peer,
-                peer_field,
-                peer_type: peer_type.as_ref(),
-                is_stateless: r.is_stateless,
-                tcp: r.tcp_options.as_ref(),
-                udp: r.udp_options.as_ref(),
-                icmp: r.icmp_options.as_ref(),
-                description: r.description.as_ref(),
-                path,
-            };
-            rules.push(resolve_rule(&mut ctx, &rin, &object, vcn, true, &world)?);
+            nsgs.push(Nsg {
+                name: n.name.value.clone(),
+                id: n.id.as_ref().map(|x| x.value.clone()),
+                vcn,
+                rules,
+            });
         }
-        nsgs.push(Nsg {
-            name: n.name.value.clone(),
-            id: n.id.as_ref().map(|x| x.value.clone()),
-            vcn,
-            rules,
-        });
+        self.s.nsgs = nsgs;
+        Ok(())
     }
 
-    // ZPR policies.
-    let mut zpr_policies = Vec::new();
-    let mut json_cursor = 0usize;
-    for (pi, p) in raw.zpr_policy.iter().enumerate() {
-        let object = label(Kind::Policy, &p.name.value);
-        let _ = id(PolicyId::new(pi), &ctx)?;
-        let statements = match (&p.statements, &p.file) {
-            (Some(_), Some(f)) => {
-                return Err(ctx.err(
-                    f.start(),
-                    &object,
-                    "file",
-                    "give either `statements` or `file`, not both".to_owned(),
-                ));
-            }
-            (None, None) => {
-                return Err(ctx.err(
-                    p.name.start(),
-                    &object,
-                    "",
-                    "a zpr policy needs `statements` or `file`".to_owned(),
-                ));
-            }
-            (Some(list), None) => {
-                let mut out = Vec::new();
-                for (i, s) in list.value.iter().enumerate() {
-                    let field = format!("statements[{i}]");
-                    let start = statement_start(&ctx, s, &mut json_cursor);
-                    let first = start.map_or((0, 0), |o| line_col(text, o));
-                    match zpl::parse_statement(&s.value) {
-                        Ok(statement) => out.push(PolicyStatement {
-                            text: s.value.clone(),
-                            statement,
-                            origin: Origin {
-                                file: file.to_owned(),
-                                line: first.0,
-                                column: first.1,
-                            },
-                        }),
+    /// Reads the ZPR policies and parses their statements.
+    fn policies(&mut self) -> Res<()> {
+        let raw = self.raw;
+        let ctx = &mut self.ctx;
+        let (text, file, files) = (ctx.text, ctx.file, self.files);
+        let options = &self.s.options;
+        let mut zpr_policies = Vec::new();
+        let mut json_cursor = 0usize;
+        for (pi, p) in raw.zpr_policy.iter().enumerate() {
+            let object = label(Kind::Policy, &p.name.value);
+            let _ = id(PolicyId::new(pi), ctx)?;
+            let statements = match (&p.statements, &p.file) {
+                (Some(_), Some(f)) => {
+                    return Err(ctx.err(
+                        f.start(),
+                        &object,
+                        "file",
+                        "give either `statements` or `file`, not both".to_owned(),
+                    ));
+                }
+                (None, None) => {
+                    return Err(ctx.err(
+                        p.name.start(),
+                        &object,
+                        "",
+                        "a zpr policy needs `statements` or `file`".to_owned(),
+                    ));
+                }
+                (Some(list), None) => {
+                    let mut out = Vec::new();
+                    for (i, s) in list.value.iter().enumerate() {
+                        let field = format!("statements[{i}]");
+                        let start = statement_start(ctx, s, &mut json_cursor);
+                        let first = start.map_or((0, 0), |o| line_col(text, o));
+                        match zpl::parse_statement(&s.value) {
+                            Ok(statement) => out.push(PolicyStatement {
+                                text: s.value.clone(),
+                                statement,
+                                origin: Origin {
+                                    file: file.to_owned(),
+                                    line: first.0,
+                                    column: first.1,
+                                },
+                            }),
+                            Err(e) => {
+                                let (line, column) = if start.is_some() {
+                                    let (l, c) = shift(first, e.line_col(&s.value));
+                                    (Some(l), Some(c))
+                                } else {
+                                    (None, None)
+                                };
+                                let rendered = if start.is_some() {
+                                    e.render_at(file, &s.value, first.0, first.1)
+                                } else {
+                                    e.render(file, &s.value)
+                                };
+                                return Err(Box::new(LoadError {
+                                    file: file.to_owned(),
+                                    line,
+                                    column,
+                                    object: Some(object),
+                                    field: Some(field),
+                                    message: e.message(),
+                                    rendered_zpl: Some(rendered),
+                                }));
+                            }
+                        }
+                    }
+                    out
+                }
+                (None, Some(f)) => {
+                    let shown = display_path(file, &f.value);
+                    let content = files.read(&f.value).map_err(|e| {
+                        ctx.err(
+                            f.start(),
+                            &object,
+                            "file",
+                            format!("cannot read `{shown}`: {e}"),
+                        )
+                    })?;
+                    if content.len() > MAX_POLICY_FILE_BYTES {
+                        return Err(ctx.err(
+                            f.start(),
+                            &object,
+                            "file",
+                            format!(
+                                "`{shown}` is {} bytes long; at most {MAX_POLICY_FILE_BYTES} bytes are accepted",
+                                content.len()
+                            ),
+                        ));
+                    }
+                    match zpl::parse_policy_text(&content) {
+                        Ok(parsed) => parsed
+                            .into_iter()
+                            .map(|ps| PolicyStatement {
+                                text: ps.text,
+                                statement: ps.statement,
+                                origin: Origin {
+                                    file: shown.clone(),
+                                    line: ps.line,
+                                    column: ps.column,
+                                },
+                            })
+                            .collect(),
                         Err(e) => {
-                            let (line, column) = if start.is_some() {
-                                let (l, c) = shift(first, e.line_col(&s.value));
-                                (Some(l), Some(c))
-                            } else {
-                                (None, None)
-                            };
-                            let rendered = if start.is_some() {
-                                e.render_at(file, &s.value, first.0, first.1)
-                            } else {
-                                e.render(file, &s.value)
-                            };
+                            let (l, c) = e.line_col(&content);
                             return Err(Box::new(LoadError {
-                                file: file.to_owned(),
-                                line,
-                                column,
+                                file: shown.clone(),
+                                line: Some(l),
+                                column: Some(c),
                                 object: Some(object),
-                                field: Some(field),
+                                field: Some("file".to_owned()),
                                 message: e.message(),
-                                rendered_zpl: Some(rendered),
+                                rendered_zpl: Some(e.render(&shown, &content)),
                             }));
                         }
                     }
                 }
-                out
+            };
+            if statements.len() > options.max_statements_per_policy {
+                ctx.warn(
+                    p.name.start(),
+                    format!(
+                        "{object} has {} statements; the limit is {}",
+                        statements.len(),
+                        options.max_statements_per_policy
+                    ),
+                );
             }
-            (None, Some(f)) => {
-                let shown = display_path(file, &f.value);
-                let content = files.read(&f.value).map_err(|e| {
-                    ctx.err(
-                        f.start(),
-                        &object,
-                        "file",
-                        format!("cannot read `{shown}`: {e}"),
-                    )
-                })?;
-                if content.len() > MAX_POLICY_FILE_BYTES {
-                    return Err(ctx.err(
-                        f.start(),
-                        &object,
-                        "file",
-                        format!(
-                            "`{shown}` is {} bytes long; at most {MAX_POLICY_FILE_BYTES} bytes are accepted",
-                            content.len()
-                        ),
-                    ));
-                }
-                match zpl::parse_policy_text(&content) {
-                    Ok(parsed) => parsed
-                        .into_iter()
-                        .map(|ps| PolicyStatement {
-                            text: ps.text,
-                            statement: ps.statement,
-                            origin: Origin {
-                                file: shown.clone(),
-                                line: ps.line,
-                                column: ps.column,
-                            },
-                        })
-                        .collect(),
-                    Err(e) => {
-                        let (l, c) = e.line_col(&content);
-                        return Err(Box::new(LoadError {
-                            file: shown.clone(),
-                            line: Some(l),
-                            column: Some(c),
-                            object: Some(object),
-                            field: Some("file".to_owned()),
-                            message: e.message(),
-                            rendered_zpl: Some(e.render(&shown, &content)),
-                        }));
-                    }
-                }
-            }
-        };
-        if statements.len() > options.max_statements_per_policy {
-            ctx.warn(
-                p.name.start(),
-                format!(
-                    "{object} has {} statements; the limit is {}",
-                    statements.len(),
-                    options.max_statements_per_policy
-                ),
-            );
+            zpr_policies.push(ZprPolicy {
+                name: p.name.value.clone(),
+                id: p.id.as_ref().map(|x| x.value.clone()),
+                statements,
+            });
         }
-        zpr_policies.push(ZprPolicy {
-            name: p.name.value.clone(),
-            id: p.id.as_ref().map(|x| x.value.clone()),
-            statements,
-        });
+        self.s.zpr_policies = zpr_policies;
+        Ok(())
     }
-
-    let scenario = Scenario {
-        name: raw.name.map(|n| n.value),
-        services,
-        vcns,
-        gateways,
-        route_tables,
-        security_lists,
-        nsgs,
-        subnets,
-        vnics,
-        zpr_policies,
-        options,
-    };
-    let warnings = std::mem::take(&mut ctx.warnings);
-    Ok(Loaded { scenario, warnings })
 }
 
 /// Checks that a referenced object is in the referrer's VCN.
