@@ -1046,13 +1046,14 @@ fn port_list(c: &mut Cursor<'_>) -> Result<Vec<PortRange>, ZplError> {
         } else {
             if c.peek() == Some('/') {
                 // `tcp/80,17/53`: a protocol number with ports.
+                let number = c.s[item_at..c.i].trim_end();
                 return Err(ZplError::new(
                     c.base + item_at,
-                    c.i - item_at,
+                    number.len(),
                     "one protocol",
                     format!(
                         "a second protocol {} (write one statement per protocol)",
-                        describe(c.s[item_at..c.i].trim_end())
+                        describe(number)
                     ),
                 ));
             }

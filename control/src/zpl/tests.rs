@@ -1147,7 +1147,7 @@ fn condition_value_errors() {
             "expected one protocol, found a second protocol `udp` (write one statement per protocol)",
         ),
         (
-            "protocol='tcp/80,17/53'",
+            "protocol='tcp/80,17 /53'",
             "17",
             "expected one protocol, found a second protocol `17` (write one statement per protocol)",
         ),
@@ -1268,6 +1268,45 @@ fn size_limits() {
         parse_policy_text(&file).unwrap().len(),
         MAX_FILE_LEN / line.len()
     );
+}
+
+#[test]
+fn pathological_inputs_up_to_the_limit_finish() {
+    let max = MAX_STATEMENT_LEN;
+    let head = "in n:v VCN allow a:b to connect to c:d";
+    let inputs = [
+        "'".repeat(max),
+        "''".repeat(max / 2),
+        "a".repeat(max),
+        ",".repeat(max),
+        "=".repeat(max),
+        "\n#".repeat(max / 2),
+        format!(
+            "{head} with protocol='tcp/{}1'",
+            "1,".repeat((max - head.len() - 40) / 2)
+        ),
+        format!(
+            "{head} with protocol='tcp/{}'",
+            " ".repeat(max - head.len() - 40)
+        ),
+        format!("{head} {}", "with connection-state='stateless' ".repeat(10)),
+        format!(
+            "{head} with protocol='tcp'{}",
+            ", and".repeat((max - head.len() - 40) / 5)
+        ),
+        format!("in '{}' VCN", "a:".repeat((max - 10) / 2)),
+    ];
+    for text in &inputs {
+        assert!(text.len() <= max);
+        let _ = parse_checked(text);
+        let _ = parse_policy_text(text);
+    }
+    // The long port list is fine: every port is kept.
+    let s = parse_statement(&inputs[6]).unwrap();
+    let Some(Condition::Protocol(p)) = s.conditions.first().map(|c| &c.node) else {
+        panic!()
+    };
+    assert_eq!(p.ports.len(), (max - head.len() - 40) / 2 + 1);
 }
 
 // ---------------------------------------------------------------------------
@@ -1749,6 +1788,11 @@ proptest! {
         }
         let _ = parse_policy_text(&text);
     }
+}
+
+proptest! {
+    // Quadratic in the statement length: fewer cases.
+    #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
     fn every_prefix_of_a_valid_statement_is_handled(s in statement_strategy()) {
