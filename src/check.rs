@@ -50,7 +50,11 @@ struct Report {
 }
 
 fn counts(s: &Scenario) -> (usize, usize, usize, usize) {
-    let sl: usize = s.security_lists.iter().map(|l| l.ingress.len() + l.egress.len()).sum();
+    let sl: usize = s
+        .security_lists
+        .iter()
+        .map(|l| l.ingress.len() + l.egress.len())
+        .sum();
     let nsg: usize = s.nsgs.iter().map(|n| n.rules.len()).sum();
     let route: usize = s.route_tables.iter().map(|t| t.rules.len()).sum();
     let stmts: usize = s.zpr_policies.iter().map(|p| p.statements.len()).sum();
@@ -98,7 +102,11 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         out(&text)?;
     } else {
         let mut t = String::new();
-        let name = r.name.as_deref().map(|n| format!(" `{n}`")).unwrap_or_default();
+        let name = r
+            .name
+            .as_deref()
+            .map(|n| format!(" `{n}`"))
+            .unwrap_or_default();
         t.push_str(&format!("scenario{name} ({}): ok\n", r.scenario));
         t.push_str(&format!(
             "  {} VCNs, {} subnets, {} VNICs, {} gateways\n  {} route tables ({} rules), {} security lists ({} rules), {} NSGs ({} rules)\n  {} ZPR policies ({} statements)\n",

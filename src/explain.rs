@@ -79,25 +79,46 @@ fn packet(a: &Args) -> Result<Packet, Failure> {
         L4::Fragment
     } else if proto::has_ports(protocol) {
         let dport = a.dport.ok_or_else(|| {
-            Failure::Input(format!("error: `--dport` is required for protocol `{}`", a.proto))
+            Failure::Input(format!(
+                "error: `--dport` is required for protocol `{}`",
+                a.proto
+            ))
         })?;
-        L4::Ports { sport: a.sport.unwrap_or(49152), dport }
+        L4::Ports {
+            sport: a.sport.unwrap_or(49152),
+            dport,
+        }
     } else if proto::is_icmp(protocol) {
         let default = if protocol == proto::ICMP { 8 } else { 128 };
-        L4::Icmp { icmp_type: a.icmp_type.unwrap_or(default), code: a.icmp_code.unwrap_or(0) }
+        L4::Icmp {
+            icmp_type: a.icmp_type.unwrap_or(default),
+            code: a.icmp_code.unwrap_or(0),
+        }
     } else {
         L4::Opaque
     };
-    Ok(Packet { src: a.src, dst: a.dst, proto: protocol, l4 })
+    Ok(Packet {
+        src: a.src,
+        dst: a.dst,
+        proto: protocol,
+        l4,
+    })
 }
 
 fn endpoint_text(s: &Scenario, ep: Endpoint) -> String {
     match ep {
         Endpoint::Vnic(v) => {
             let vn = &s.vnics[v.index()];
-            format!("VNIC `{}` ({}, subnet `{}`)", vn.name, vn.kind, s.subnets[vn.subnet.index()].name)
+            format!(
+                "VNIC `{}` ({}, subnet `{}`)",
+                vn.name,
+                vn.kind,
+                s.subnets[vn.subnet.index()].name
+            )
         }
-        Endpoint::Unassigned(vcn) => format!("unassigned address in VCN `{}`", s.vcns[vcn.index()].name),
+        Endpoint::Unassigned(vcn) => {
+            format!("unassigned address in VCN `{}`", s.vcns[vcn.index()].name)
+        }
         Endpoint::External => "external address".into(),
     }
 }
@@ -151,9 +172,25 @@ pub fn render(s: &Scenario, p: &Packet, d: &zprsim_control::verdict::Decision) -
         (Verdict::Drop, Some(st)) => format!("DROP at {}", st.as_str()),
         (Verdict::Drop, None) => "DROP".to_string(),
     };
-    let _ = writeln!(t, "{p}: {verdict}{}", if j.zpr_audit { " (ZPR audit: would be denied)" } else { "" });
-    let _ = writeln!(t, "  from {}", endpoint_text(s, eval::endpoint_of(s, p.src)));
-    let _ = writeln!(t, "  to   {}", endpoint_text(s, eval::endpoint_of(s, p.dst)));
+    let _ = writeln!(
+        t,
+        "{p}: {verdict}{}",
+        if j.zpr_audit {
+            " (ZPR audit: would be denied)"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(
+        t,
+        "  from {}",
+        endpoint_text(s, eval::endpoint_of(s, p.src))
+    );
+    let _ = writeln!(
+        t,
+        "  to   {}",
+        endpoint_text(s, eval::endpoint_of(s, p.dst))
+    );
     for l in &d.layers {
         let mut what = String::new();
         if let Some(table) = &l.route_table {
@@ -163,17 +200,33 @@ pub fn render(s: &Scenario, p: &Packet, d: &zprsim_control::verdict::Decision) -
             let _ = write!(what, ", rule #{i}");
         }
         if let (Some(dst), Some(target)) = (&l.destination, &l.target) {
-            let _ = write!(what, "{}{dst} -> {target}", if what.is_empty() { "" } else { ": " });
+            let _ = write!(
+                what,
+                "{}{dst} -> {target}",
+                if what.is_empty() { "" } else { ": " }
+            );
         }
         if let Some(r) = &l.rule {
-            let kind = if r.kind == "nsg" { "NSG" } else { "security list" };
+            let kind = if r.kind == "nsg" {
+                "NSG"
+            } else {
+                "security list"
+            };
             let _ = write!(what, "{kind} `{}` rule #{}: {}", r.name, r.index, r.rule);
             if l.tracked == Some(true) {
                 what.push_str(", connection tracked");
             }
         } else if l.outcome == Outcome::Denied && l.layer != Stage::Zpr {
-            let mut evaluated: Vec<String> = l.nsgs_evaluated.iter().map(|n| format!("NSG `{n}`")).collect();
-            evaluated.extend(l.security_lists_evaluated.iter().map(|n| format!("security list `{n}`")));
+            let mut evaluated: Vec<String> = l
+                .nsgs_evaluated
+                .iter()
+                .map(|n| format!("NSG `{n}`"))
+                .collect();
+            evaluated.extend(
+                l.security_lists_evaluated
+                    .iter()
+                    .map(|n| format!("security list `{n}`")),
+            );
             if !evaluated.is_empty() {
                 let _ = write!(what, "evaluated {}", evaluated.join(", "));
             }
@@ -181,9 +234,20 @@ pub fn render(s: &Scenario, p: &Packet, d: &zprsim_control::verdict::Decision) -
         if let Some(reason) = &l.reason {
             let _ = write!(what, "{}{reason}", if what.is_empty() { "" } else { "; " });
         }
-        let _ = writeln!(t, "  {:<17} {:<16} {what}", l.layer.as_str(), outcome_text(l.outcome));
+        let _ = writeln!(
+            t,
+            "  {:<17} {:<16} {what}",
+            l.layer.as_str(),
+            outcome_text(l.outcome)
+        );
         for c in &l.checks {
-            let mut line = format!("{} check at `{}` ({}): {}", c.check, c.endpoint, c.mode, outcome_text(c.outcome));
+            let mut line = format!(
+                "{} check at `{}` ({}): {}",
+                c.check,
+                c.endpoint,
+                c.mode,
+                outcome_text(c.outcome)
+            );
             if let (Some(pol), Some(i), Some(text)) = (&c.policy, c.statement_index, &c.statement) {
                 let _ = write!(line, " by policy `{pol}` statement #{i}: {text}");
             }

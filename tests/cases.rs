@@ -73,32 +73,58 @@ fn packet(p: &PacketSpec) -> Packet {
     let l4 = if p.fragment {
         L4::Fragment
     } else if proto::has_ports(protocol) {
-        L4::Ports { sport: p.sport.unwrap_or(49152), dport: p.dport.expect("dport") }
+        L4::Ports {
+            sport: p.sport.unwrap_or(49152),
+            dport: p.dport.expect("dport"),
+        }
     } else if proto::is_icmp(protocol) {
-        L4::Icmp { icmp_type: p.icmp_type.expect("icmp_type"), code: p.icmp_code.unwrap_or(0) }
+        L4::Icmp {
+            icmp_type: p.icmp_type.expect("icmp_type"),
+            code: p.icmp_code.unwrap_or(0),
+        }
     } else {
         L4::Opaque
     };
-    Packet { src: p.src, dst: p.dst, proto: protocol, l4 }
+    Packet {
+        src: p.src,
+        dst: p.dst,
+        proto: protocol,
+        l4,
+    }
 }
 
 fn rule_name(s: &Scenario, r: RuleRef) -> String {
     match r {
-        RuleRef::Route { table, index } => format!("{}#{index}", s.route_tables[table.index()].name),
+        RuleRef::Route { table, index } => {
+            format!("{}#{index}", s.route_tables[table.index()].name)
+        }
         RuleRef::Nsg { nsg, index } => format!("nsg:{}#{index}", s.nsgs[nsg.index()].name),
-        RuleRef::SecurityList { list, direction, index } => {
+        RuleRef::SecurityList {
+            list,
+            direction,
+            index,
+        } => {
             let d = match direction {
                 zprsim_control::verdict::DirectionKey::Ingress => "ingress",
                 zprsim_control::verdict::DirectionKey::Egress => "egress",
             };
-            format!("security_list:{}/{d}#{index}", s.security_lists[list.index()].name)
+            format!(
+                "security_list:{}/{d}#{index}",
+                s.security_lists[list.index()].name
+            )
         }
-        RuleRef::Statement(st) => format!("{}#{}", s.zpr_policies[st.policy.index()].name, st.index),
+        RuleRef::Statement(st) => {
+            format!("{}#{}", s.zpr_policies[st.policy.index()].name, st.index)
+        }
     }
 }
 
 fn outcome_name(o: Outcome) -> String {
-    serde_json::to_value(o).unwrap().as_str().unwrap().to_string()
+    serde_json::to_value(o)
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// Checks one case; returns the list of mismatches.
@@ -120,7 +146,10 @@ fn check(s: &Scenario, c: &Compiled, case: &Case) -> Vec<String> {
     let d: Decision = eval::evaluate(s, &p, ctx);
     let fast = c.judge(&p, ctx);
     if fast.judgement != d.judgement {
-        errs.push(format!("compiled {:?} != reference {:?}", fast.judgement, d.judgement));
+        errs.push(format!(
+            "compiled {:?} != reference {:?}",
+            fast.judgement, d.judgement
+        ));
     }
     let e = &case.expect;
     let verdict = match d.judgement.verdict {
@@ -161,7 +190,10 @@ fn check(s: &Scenario, c: &Compiled, case: &Case) -> Vec<String> {
         for (layer, want) in o {
             match d.layers.iter().find(|l| l.layer.as_str() == layer) {
                 Some(l) if outcome_name(l.outcome) == *want => {}
-                Some(l) => errs.push(format!("{layer} outcome {}, expected {want}", outcome_name(l.outcome))),
+                Some(l) => errs.push(format!(
+                    "{layer} outcome {}, expected {want}",
+                    outcome_name(l.outcome)
+                )),
                 None => errs.push(format!("no layer {layer}")),
             }
         }
@@ -180,7 +212,9 @@ fn check(s: &Scenario, c: &Compiled, case: &Case) -> Vec<String> {
                     continue;
                 }
             };
-            let got = got.map(|r| rule_name(s, r)).unwrap_or_else(|| "none".into());
+            let got = got
+                .map(|r| rule_name(s, r))
+                .unwrap_or_else(|| "none".into());
             if got != *want {
                 errs.push(format!("rule.{k} {got}, expected {want}"));
             }
@@ -209,7 +243,11 @@ fn shared_cases_hold_for_reference_and_compiled_table() {
         let cf: CaseFile = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         for case in &cf.cases {
             total += 1;
-            let rel = case.scenario.as_ref().or(cf.scenario.as_ref()).expect("a scenario");
+            let rel = case
+                .scenario
+                .as_ref()
+                .or(cf.scenario.as_ref())
+                .expect("a scenario");
             let path = cases_dir().join(rel);
             let (s, c) = cache.entry(path.clone()).or_insert_with(|| {
                 let loaded = load_path(&path).unwrap_or_else(|e| panic!("{e}"));
@@ -218,10 +256,20 @@ fn shared_cases_hold_for_reference_and_compiled_table() {
             });
             let errs = check(s, c, case);
             if !errs.is_empty() {
-                failures.push(format!("{} / {}:\n    {}", f.file_name().unwrap().to_string_lossy(), case.name, errs.join("\n    ")));
+                failures.push(format!(
+                    "{} / {}:\n    {}",
+                    f.file_name().unwrap().to_string_lossy(),
+                    case.name,
+                    errs.join("\n    ")
+                ));
             }
         }
     }
     assert!(total >= 60, "only {total} cases");
-    assert!(failures.is_empty(), "{} of {total} cases fail:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {total} cases fail:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -24,7 +24,8 @@ struct Coverage {
 fn check_seed(seed: u64, packets: usize, cov: &mut Coverage) -> Result<(), String> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let s = random_scenario(&mut rng);
-    let c = Compiled::new(&s, &Config::default()).map_err(|e| format!("seed {seed}: compile: {e}"))?;
+    let c =
+        Compiled::new(&s, &Config::default()).map_err(|e| format!("seed {seed}: compile: {e}"))?;
     let pool = address_pool(&s);
     for i in 0..packets {
         let p = random_packet(&mut rng, &pool);
@@ -51,7 +52,11 @@ fn check_seed(seed: u64, packets: usize, cov: &mut Coverage) -> Result<(), Strin
         }
         cov.audit += usize::from(j.zpr_audit);
         let fast = c.judge(&p, ctx);
-        let fast_rules: Vec<_> = fast.rules.iter().map(|r| r.and_then(|id| c.rule_ref(id))).collect();
+        let fast_rules: Vec<_> = fast
+            .rules
+            .iter()
+            .map(|r| r.and_then(|id| c.rule_ref(id)))
+            .collect();
         let d = &reference.deciders;
         let ref_rules = vec![d.route, d.egress, d.ingress, d.zpr_egress, d.zpr_ingress];
         if reference.judgement != fast.judgement || ref_rules != fast_rules {
@@ -66,7 +71,10 @@ fn check_seed(seed: u64, packets: usize, cov: &mut Coverage) -> Result<(), Strin
 
 #[test]
 fn compiled_equals_reference_on_random_scenarios() {
-    let seeds: u64 = std::env::var("ZPRSIM_DIFF_SEEDS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+    let seeds: u64 = std::env::var("ZPRSIM_DIFF_SEEDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
     let mut failures = Vec::new();
     let mut cov = Coverage::default();
     for seed in 0..seeds {
@@ -77,15 +85,30 @@ fn compiled_equals_reference_on_random_scenarios() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} disagreement(s):\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} disagreement(s):\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
     eprintln!("coverage over {seeds} seeds: {cov:?}");
     // The generator must reach every outcome, or agreement proves little.
     let total = (seeds as usize) * 200;
     for (stage, n) in cov.by_stage.iter().enumerate() {
-        assert!(*n * 100 > total, "stage {stage} decided only {n} of {total} packets");
+        assert!(
+            *n * 100 > total,
+            "stage {stage} decided only {n} of {total} packets"
+        );
     }
-    assert!(cov.allowed * 50 > total, "only {} of {total} allowed", cov.allowed);
-    assert!(cov.audit > 0 && cov.replies_allowed > 0 && cov.tracked_src > 0 && cov.tracked_dst > 0, "{cov:?}");
+    assert!(
+        cov.allowed * 50 > total,
+        "only {} of {total} allowed",
+        cov.allowed
+    );
+    assert!(
+        cov.audit > 0 && cov.replies_allowed > 0 && cov.tracked_src > 0 && cov.tracked_dst > 0,
+        "{cov:?}"
+    );
 }
 
 #[test]
@@ -96,24 +119,57 @@ fn debug_seed() {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let s = random_scenario(&mut rng);
     let pool = address_pool(&s);
-    for (_, st) in s.statements() { eprintln!("STMT {}", st.text); }
-    for v in &s.vnics { eprintln!("VNIC {} {:?} {:?} subnet {:?}", v.name, v.private_ips, v.attributes, v.subnet); }
-    for v in &s.vcns { eprintln!("VCN {} {:?} zo={}", v.name, v.attribute, v.is_zpr_only); }
+    for (_, st) in s.statements() {
+        eprintln!("STMT {}", st.text);
+    }
+    for v in &s.vnics {
+        eprintln!(
+            "VNIC {} {:?} {:?} subnet {:?}",
+            v.name, v.private_ips, v.attributes, v.subnet
+        );
+    }
+    for v in &s.vcns {
+        eprintln!("VCN {} {:?} zo={}", v.name, v.attribute, v.is_zpr_only);
+    }
     eprintln!("options {:?}", s.options);
     let c = Compiled::new(&s, &Config::default()).unwrap();
     for i in 0..=pk {
         let p = random_packet(&mut rng, &pool);
-        let ctx = if rng.random_bool(0.7) { Context::First } else { Context::Reply(Tracking { at_src: rng.random(), at_dst: rng.random(), zpr: rng.random(), zpr_audit: rng.random() }) };
+        let ctx = if rng.random_bool(0.7) {
+            Context::First
+        } else {
+            Context::Reply(Tracking {
+                at_src: rng.random(),
+                at_dst: rng.random(),
+                zpr: rng.random(),
+                zpr_audit: rng.random(),
+            })
+        };
         if i == pk {
             let r = eval::evaluate(&s, &p, ctx);
             eprintln!("{p} {ctx:?}\n{:#?}\n{:?}", r.layers[3], c.judge(&p, ctx));
             let cs = c.address_class(p.src);
             eprintln!("class {:?}", c.class_info(cs));
             eprintln!("first: {:?}", c.judge(&p, Context::First));
-            eprintln!("ref first: {:?}", eval::evaluate(&s, &p, Context::First).judgement);
-            let mut q = p; q.l4 = zprsim_control::packet::L4::Ports{sport: 53, dport: 443};
-            eprintln!("swapped ports: {:?} ref {:?}", c.judge(&q, Context::First), eval::evaluate(&s, &q, Context::First).judgement);
-            eprintln!("svc {} {}", c.service_class(p.proto, p.l4), c.service_class(q.proto, q.l4));
+            eprintln!(
+                "ref first: {:?}",
+                eval::evaluate(&s, &p, Context::First).judgement
+            );
+            let mut q = p;
+            q.l4 = zprsim_control::packet::L4::Ports {
+                sport: 53,
+                dport: 443,
+            };
+            eprintln!(
+                "swapped ports: {:?} ref {:?}",
+                c.judge(&q, Context::First),
+                eval::evaluate(&s, &q, Context::First).judgement
+            );
+            eprintln!(
+                "svc {} {}",
+                c.service_class(p.proto, p.l4),
+                c.service_class(q.proto, q.l4)
+            );
         }
     }
 }

@@ -11,12 +11,14 @@ use ipnet::IpNet;
 use rand::Rng;
 use rand::seq::IndexedRandom;
 
-use zprsim_control::ids::{GatewayId, NsgId, RouteTableId, SecurityListId, ServiceId, SubnetId, VcnId, VnicId};
+use zprsim_control::ids::{
+    GatewayId, NsgId, RouteTableId, SecurityListId, ServiceId, SubnetId, VcnId, VnicId,
+};
 use zprsim_control::model::{
     Attribute, Direction, Gateway, GatewayKind, Mode, Nsg, Options, Origin, Peer, PolicyStatement,
-    PortRange, Protocol, RouteDestination, RouteRule, RouteTable, RouteTarget, RuleOptions, Scenario,
-    SecurityAttribute, SecurityList, SecurityRule, ServiceLabel, Subnet, Vcn, Vnic, ZprOnlyMode, ZprPolicy,
-    proto,
+    PortRange, Protocol, RouteDestination, RouteRule, RouteTable, RouteTarget, RuleOptions,
+    Scenario, SecurityAttribute, SecurityList, SecurityRule, ServiceLabel, Subnet, Vcn, Vnic,
+    ZprOnlyMode, ZprPolicy, proto,
 };
 use zprsim_control::packet::{L4, Packet};
 use zprsim_control::zpl::ast::{
@@ -28,7 +30,8 @@ fn net(s: &str) -> IpNet {
 }
 
 fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+    s.parse()
+        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
 }
 
 fn id<T>(f: impl Fn(usize) -> Result<T, zprsim_control::ids::IdOverflow>, i: usize) -> T
@@ -44,7 +47,14 @@ fn sp<T>(node: T) -> Spanned<T> {
 
 const PORTS: [u16; 9] = [22, 53, 80, 443, 1521, 2049, 6443, 8080, 40000];
 
-const EXTERNAL: [&str; 6] = ["8.8.8.8", "134.70.1.1", "147.154.3.4", "192.168.1.1", "203.0.113.9", "2001:db8::9"];
+const EXTERNAL: [&str; 6] = [
+    "8.8.8.8",
+    "134.70.1.1",
+    "147.154.3.4",
+    "192.168.1.1",
+    "203.0.113.9",
+    "2001:db8::9",
+];
 
 fn attrs_pool() -> Vec<Attribute> {
     vec![
@@ -55,7 +65,10 @@ fn attrs_pool() -> Vec<Attribute> {
 }
 
 fn vcn_attrs_pool() -> Vec<Attribute> {
-    vec![Attribute::new("network", "vcn", "a"), Attribute::new("network", "vcn", "b")]
+    vec![
+        Attribute::new("network", "vcn", "a"),
+        Attribute::new("network", "vcn", "b"),
+    ]
 }
 
 fn random_range(rng: &mut impl Rng) -> PortRange {
@@ -64,24 +77,48 @@ fn random_range(rng: &mut impl Rng) -> PortRange {
         PortRange { min: a, max: a }
     } else {
         let b = *PORTS.choose(rng).unwrap_or(&80);
-        PortRange { min: a.min(b), max: a.max(b) }
+        PortRange {
+            min: a.min(b),
+            max: a.max(b),
+        }
     }
 }
 
 /// Prefixes rules and routes draw from: subnets, VCNs, halves, hosts, outside ranges.
 fn prefix_pool() -> Vec<IpNet> {
     [
-        "0.0.0.0/0", "10.0.0.0/16", "10.1.0.0/16", "10.0.1.0/24", "10.0.2.0/24", "10.1.1.0/24",
-        "10.0.1.0/25", "10.0.1.128/25", "10.0.1.10/32", "10.1.1.11/32", "192.168.0.0/16", "8.8.8.0/24",
-        "134.70.0.0/17", "::/0", "fd00:0::/32", "fd00:1::/32", "fd00:0:1::/64", "fd00:0:1::10/128",
-        "2001:db8::/32", "169.254.0.0/16",
+        "0.0.0.0/0",
+        "10.0.0.0/16",
+        "10.1.0.0/16",
+        "10.0.1.0/24",
+        "10.0.2.0/24",
+        "10.1.1.0/24",
+        "10.0.1.0/25",
+        "10.0.1.128/25",
+        "10.0.1.10/32",
+        "10.1.1.11/32",
+        "192.168.0.0/16",
+        "8.8.8.0/24",
+        "134.70.0.0/17",
+        "::/0",
+        "fd00:0::/32",
+        "fd00:1::/32",
+        "fd00:0:1::/64",
+        "fd00:0:1::10/128",
+        "2001:db8::/32",
+        "169.254.0.0/16",
     ]
     .iter()
     .map(|s| net(s))
     .collect()
 }
 
-fn random_rule(rng: &mut impl Rng, dir: Direction, nsgs_of_vcn: &[NsgId], allow_nsg: bool) -> SecurityRule {
+fn random_rule(
+    rng: &mut impl Rng,
+    dir: Direction,
+    nsgs_of_vcn: &[NsgId],
+    allow_nsg: bool,
+) -> SecurityRule {
     let protocol = match rng.random_range(0..10) {
         0..=1 => Protocol::All,
         2..=4 => Protocol::Number(proto::TCP),
@@ -103,8 +140,16 @@ fn random_rule(rng: &mut impl Rng, dir: Direction, nsgs_of_vcn: &[NsgId], allow_
                 RuleOptions::None
             } else {
                 RuleOptions::Ports {
-                    src: if rng.random_bool(0.2) { Some(random_range(rng)) } else { None },
-                    dst: if rng.random_bool(0.8) { Some(random_range(rng)) } else { None },
+                    src: if rng.random_bool(0.2) {
+                        Some(random_range(rng))
+                    } else {
+                        None
+                    },
+                    dst: if rng.random_bool(0.8) {
+                        Some(random_range(rng))
+                    } else {
+                        None
+                    },
                 }
             }
         }
@@ -114,19 +159,37 @@ fn random_rule(rng: &mut impl Rng, dir: Direction, nsgs_of_vcn: &[NsgId], allow_
             } else {
                 RuleOptions::Icmp {
                     icmp_type: *[0u8, 3, 8, 128, 129].choose(rng).unwrap_or(&8),
-                    code: if rng.random_bool(0.5) { Some(rng.random_range(0..2)) } else { None },
+                    code: if rng.random_bool(0.5) {
+                        Some(rng.random_range(0..2))
+                    } else {
+                        None
+                    },
                 }
             }
         }
         _ => RuleOptions::None,
     };
-    SecurityRule { direction: dir, protocol, peer, stateless: rng.random_bool(0.25), options, description: None }
+    SecurityRule {
+        direction: dir,
+        protocol,
+        peer,
+        stateless: rng.random_bool(0.25),
+        options,
+        description: None,
+    }
 }
 
 fn random_term(rng: &mut impl Rng, attrs: &[Attribute], allow_address: bool) -> Endpoint {
     match rng.random_range(0..10) {
-        0..=5 => Endpoint::Attribute(attrs.choose(rng).cloned().unwrap_or_else(|| Attribute::new("a", "b", "c"))),
-        6 if allow_address => Endpoint::Cidr(*prefix_pool().choose(rng).unwrap_or(&IpNet::default())),
+        0..=5 => Endpoint::Attribute(
+            attrs
+                .choose(rng)
+                .cloned()
+                .unwrap_or_else(|| Attribute::new("a", "b", "c")),
+        ),
+        6 if allow_address => {
+            Endpoint::Cidr(*prefix_pool().choose(rng).unwrap_or(&IpNet::default()))
+        }
         7 if allow_address => Endpoint::OsnServices,
         _ => Endpoint::AllEndpoints,
     }
@@ -135,19 +198,34 @@ fn random_term(rng: &mut impl Rng, attrs: &[Attribute], allow_address: bool) -> 
 fn random_statement(rng: &mut impl Rng) -> Statement {
     let attrs = attrs_pool();
     let vattrs = vcn_attrs_pool();
-    let pick_v = |rng: &mut _| vattrs.choose(rng).cloned().unwrap_or_else(|| Attribute::new("n", "v", "a"));
+    let pick_v = |rng: &mut _| {
+        vattrs
+            .choose(rng)
+            .cloned()
+            .unwrap_or_else(|| Attribute::new("n", "v", "a"))
+    };
     let kind = if rng.random_bool(0.8) {
         let src = random_term(rng, &attrs, true);
         let mut dst = random_term(rng, &attrs, !src.is_address_term());
         if src == Endpoint::AllEndpoints && dst == Endpoint::AllEndpoints {
             dst = Endpoint::Attribute(attrs[0].clone());
         }
-        StatementKind::Scoped { vcn: sp(pick_v(rng)), src: sp(src), dst: sp(dst) }
+        StatementKind::Scoped {
+            vcn: sp(pick_v(rng)),
+            src: sp(src),
+            dst: sp(dst),
+        }
     } else {
         StatementKind::CrossVcn {
-            src: sp(attrs.choose(rng).cloned().unwrap_or_else(|| attrs[0].clone())),
+            src: sp(attrs
+                .choose(rng)
+                .cloned()
+                .unwrap_or_else(|| attrs[0].clone())),
             src_vcn: sp(pick_v(rng)),
-            dst: sp(attrs.choose(rng).cloned().unwrap_or_else(|| attrs[0].clone())),
+            dst: sp(attrs
+                .choose(rng)
+                .cloned()
+                .unwrap_or_else(|| attrs[0].clone())),
             dst_vcn: sp(pick_v(rng)),
         }
     };
@@ -156,17 +234,24 @@ fn random_statement(rng: &mut impl Rng) -> Statement {
         0..=2 => {}
         3..=4 => conditions.push(sp(Condition::Protocol(ProtocolSpec {
             protocol: proto::TCP,
-            ports: (0..rng.random_range(0..3)).map(|_| random_range(rng)).collect(),
+            ports: (0..rng.random_range(0..3))
+                .map(|_| random_range(rng))
+                .collect(),
         }))),
         5 => conditions.push(sp(Condition::Protocol(ProtocolSpec {
             protocol: proto::UDP,
             ports: vec![random_range(rng)],
         }))),
         6 => {
-            conditions.push(sp(Condition::Protocol(ProtocolSpec { protocol: proto::ICMP, ports: vec![] })));
+            conditions.push(sp(Condition::Protocol(ProtocolSpec {
+                protocol: proto::ICMP,
+                ports: vec![],
+            })));
             conditions.push(sp(Condition::IcmpType(*[0u8, 8].choose(rng).unwrap_or(&8))));
         }
-        _ => conditions.push(sp(Condition::IcmpType(*[3u8, 8, 128].choose(rng).unwrap_or(&8)))),
+        _ => conditions.push(sp(Condition::IcmpType(
+            *[3u8, 8, 128].choose(rng).unwrap_or(&8),
+        ))),
     }
     if rng.random_bool(0.25) {
         conditions.push(sp(Condition::ConnectionState(ConnectionState::Stateless)));
@@ -180,23 +265,48 @@ pub fn random_scenario(rng: &mut impl Rng) -> Scenario {
     let mut s = Scenario {
         name: Some("random".into()),
         options: Options {
-            zpr_only: if rng.random_bool(0.2) { ZprOnlyMode::DefaultDeny } else { ZprOnlyMode::Report },
+            zpr_only: if rng.random_bool(0.2) {
+                ZprOnlyMode::DefaultDeny
+            } else {
+                ZprOnlyMode::Report
+            },
             max_statements_per_policy: 25,
         },
         ..Scenario::default()
     };
-    s.services.push(ServiceLabel { name: "osn".into(), cidrs: vec![net("134.70.0.0/17"), net("147.154.0.0/16")] });
+    s.services.push(ServiceLabel {
+        name: "osn".into(),
+        cidrs: vec![net("134.70.0.0/17"), net("147.154.0.0/16")],
+    });
     let vattrs = vcn_attrs_pool();
     for v in 0..2 {
         s.vcns.push(Vcn {
             name: format!("vcn{v}"),
             id: None,
-            cidr_blocks: vec![net(&format!("10.{v}.0.0/16")), net(&format!("fd00:{v}::/32"))],
-            attribute: if rng.random_bool(0.8) { vattrs.choose(rng).cloned() } else { None },
+            cidr_blocks: vec![
+                net(&format!("10.{v}.0.0/16")),
+                net(&format!("fd00:{v}::/32")),
+            ],
+            attribute: if rng.random_bool(0.8) {
+                vattrs.choose(rng).cloned()
+            } else {
+                None
+            },
             is_zpr_only: rng.random_bool(0.2),
         });
-        for kind in [GatewayKind::Internet, GatewayKind::Nat, GatewayKind::Service, GatewayKind::Drg, GatewayKind::Lpg] {
-            s.gateways.push(Gateway { name: format!("{}{v}", kind.as_str()), id: None, vcn: id(VcnId::new, v), kind });
+        for kind in [
+            GatewayKind::Internet,
+            GatewayKind::Nat,
+            GatewayKind::Service,
+            GatewayKind::Drg,
+            GatewayKind::Lpg,
+        ] {
+            s.gateways.push(Gateway {
+                name: format!("{}{v}", kind.as_str()),
+                id: None,
+                vcn: id(VcnId::new, v),
+                kind,
+            });
         }
     }
     // NSGs and lists first (rules may reference NSGs of the same VCN).
@@ -204,7 +314,12 @@ pub fn random_scenario(rng: &mut impl Rng) -> Scenario {
     for v in 0..2 {
         for _ in 0..rng.random_range(1..=3) {
             nsgs_by_vcn[v].push(id(NsgId::new, s.nsgs.len()));
-            s.nsgs.push(Nsg { name: format!("nsg{}", s.nsgs.len()), id: None, vcn: id(VcnId::new, v), rules: vec![] });
+            s.nsgs.push(Nsg {
+                name: format!("nsg{}", s.nsgs.len()),
+                id: None,
+                vcn: id(VcnId::new, v),
+                rules: vec![],
+            });
         }
     }
     for n in 0..s.nsgs.len() {
@@ -212,7 +327,11 @@ pub fn random_scenario(rng: &mut impl Rng) -> Scenario {
         let count = rng.random_range(0..=5);
         let rules = (0..count)
             .map(|_| {
-                let dir = if rng.random_bool(0.5) { Direction::Ingress } else { Direction::Egress };
+                let dir = if rng.random_bool(0.5) {
+                    Direction::Ingress
+                } else {
+                    Direction::Egress
+                };
                 random_rule(rng, dir, &nsgs_by_vcn[v], true)
             })
             .collect();
@@ -222,8 +341,12 @@ pub fn random_scenario(rng: &mut impl Rng) -> Scenario {
     for v in 0..2 {
         for _ in 0..rng.random_range(1..=3) {
             lists_by_vcn[v].push(id(SecurityListId::new, s.security_lists.len()));
-            let ingress = (0..rng.random_range(0..=4)).map(|_| random_rule(rng, Direction::Ingress, &[], false)).collect();
-            let egress = (0..rng.random_range(0..=4)).map(|_| random_rule(rng, Direction::Egress, &[], false)).collect();
+            let ingress = (0..rng.random_range(0..=4))
+                .map(|_| random_rule(rng, Direction::Ingress, &[], false))
+                .collect();
+            let egress = (0..rng.random_range(0..=4))
+                .map(|_| random_rule(rng, Direction::Egress, &[], false))
+                .collect();
             s.security_lists.push(SecurityList {
                 name: format!("sl{}", s.security_lists.len()),
                 id: None,
@@ -238,13 +361,19 @@ pub fn random_scenario(rng: &mut impl Rng) -> Scenario {
     for v in 0..2 {
         for sn in 1..=2 {
             let subnet = id(SubnetId::new, s.subnets.len());
-            let lists: Vec<SecurityListId> =
-                lists_by_vcn[v].iter().copied().filter(|_| rng.random_bool(0.6)).collect();
+            let lists: Vec<SecurityListId> = lists_by_vcn[v]
+                .iter()
+                .copied()
+                .filter(|_| rng.random_bool(0.6))
+                .collect();
             s.subnets.push(Subnet {
                 name: format!("subnet{v}-{sn}"),
                 id: None,
                 vcn: id(VcnId::new, v),
-                cidrs: vec![net(&format!("10.{v}.{sn}.0/24")), net(&format!("fd00:{v}:{sn}::/64"))],
+                cidrs: vec![
+                    net(&format!("10.{v}.{sn}.0/24")),
+                    net(&format!("fd00:{v}:{sn}::/64")),
+                ],
                 route_table: None,
                 security_lists: lists,
             });
@@ -253,13 +382,21 @@ pub fn random_scenario(rng: &mut impl Rng) -> Scenario {
                 if rng.random_bool(0.4) {
                     ips.push(ip(&format!("fd00:{v}:{sn}::{}", 10 + k)));
                 }
-                let nsgs = nsgs_by_vcn[v].iter().copied().filter(|_| rng.random_bool(0.4)).collect();
+                let nsgs = nsgs_by_vcn[v]
+                    .iter()
+                    .copied()
+                    .filter(|_| rng.random_bool(0.4))
+                    .collect();
                 let mut attributes: Vec<SecurityAttribute> = Vec::new();
                 for a in &attrs {
                     if rng.random_bool(0.3) {
                         attributes.push(SecurityAttribute {
                             attribute: a.clone(),
-                            mode: if rng.random_bool(0.3) { Mode::Audit } else { Mode::Enforce },
+                            mode: if rng.random_bool(0.3) {
+                                Mode::Audit
+                            } else {
+                                Mode::Enforce
+                            },
                         });
                     }
                 }
@@ -286,21 +423,42 @@ pub fn random_scenario(rng: &mut impl Rng) -> Scenario {
             let mut rules = Vec::new();
             for _ in 0..rng.random_range(0..=4) {
                 let (destination, target) = if rng.random_bool(0.15) {
-                    (RouteDestination::Service(ServiceId::default()), RouteTarget::Gateway(id(GatewayId::new, v * 5 + 2)))
+                    (
+                        RouteDestination::Service(ServiceId::default()),
+                        RouteTarget::Gateway(id(GatewayId::new, v * 5 + 2)),
+                    )
                 } else {
-                    let d = *prefix_pool().iter().filter(|p| !p.to_string().starts_with("169.254")).collect::<Vec<_>>().choose(rng).copied().unwrap_or(&IpNet::default());
+                    let d = *prefix_pool()
+                        .iter()
+                        .filter(|p| !p.to_string().starts_with("169.254"))
+                        .collect::<Vec<_>>()
+                        .choose(rng)
+                        .copied()
+                        .unwrap_or(&IpNet::default());
                     let target = if rng.random_bool(0.15) && !vnics_here.is_empty() {
                         let w = *vnics_here.choose(rng).unwrap_or(&VnicId::default());
-                        RouteTarget::PrivateIp { ip: s.vnics[w.index()].private_ips[0], vnic: w }
+                        RouteTarget::PrivateIp {
+                            ip: s.vnics[w.index()].private_ips[0],
+                            vnic: w,
+                        }
                     } else {
                         RouteTarget::Gateway(id(GatewayId::new, v * 5 + rng.random_range(0..5)))
                     };
                     (RouteDestination::Cidr(d), target)
                 };
-                rules.push(RouteRule { destination, target, description: None });
+                rules.push(RouteRule {
+                    destination,
+                    target,
+                    description: None,
+                });
             }
             let tid = id(RouteTableId::new, s.route_tables.len());
-            s.route_tables.push(RouteTable { name: format!("rt{v}-{t}"), id: None, vcn: id(VcnId::new, v), rules });
+            s.route_tables.push(RouteTable {
+                name: format!("rt{v}-{t}"),
+                id: None,
+                vcn: id(VcnId::new, v),
+                rules,
+            });
             for sn in 0..s.subnets.len() {
                 if s.subnets[sn].vcn.index() == v && rng.random_bool(0.6) {
                     s.subnets[sn].route_table = Some(tid);
@@ -321,11 +479,19 @@ pub fn random_scenario(rng: &mut impl Rng) -> Scenario {
                 PolicyStatement {
                     text: zprsim_control::zpl::print_statement(&st),
                     statement: st,
-                    origin: Origin { file: "random".into(), line: 1, column: 1 },
+                    origin: Origin {
+                        file: "random".into(),
+                        line: 1,
+                        column: 1,
+                    },
                 }
             })
             .collect();
-        s.zpr_policies.push(ZprPolicy { name: format!("policy{p}"), id: None, statements });
+        s.zpr_policies.push(ZprPolicy {
+            name: format!("policy{p}"),
+            id: None,
+            statements,
+        });
     }
     s
 }
@@ -334,8 +500,24 @@ pub fn random_scenario(rng: &mut impl Rng) -> Scenario {
 /// addresses of its subnets, external and link-local ones.
 #[must_use]
 pub fn address_pool(s: &Scenario) -> Vec<IpAddr> {
-    let mut out: Vec<IpAddr> = s.vnics.iter().flat_map(|v| v.private_ips.iter().copied()).collect();
-    out.extend(["10.0.1.200", "10.0.1.100", "10.1.2.99", "10.0.9.9", "fd00:0:1::99", "fd00:1:2::1", "169.254.169.254"].iter().map(|a| ip(a)));
+    let mut out: Vec<IpAddr> = s
+        .vnics
+        .iter()
+        .flat_map(|v| v.private_ips.iter().copied())
+        .collect();
+    out.extend(
+        [
+            "10.0.1.200",
+            "10.0.1.100",
+            "10.1.2.99",
+            "10.0.9.9",
+            "fd00:0:1::99",
+            "fd00:1:2::1",
+            "169.254.169.254",
+        ]
+        .iter()
+        .map(|a| ip(a)),
+    );
     out.extend(EXTERNAL.iter().map(|a| ip(a)));
     out
 }
@@ -344,20 +526,59 @@ pub fn address_pool(s: &Scenario) -> Vec<IpAddr> {
 pub fn random_packet(rng: &mut impl Rng, pool: &[IpAddr]) -> Packet {
     let fallback = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
     let src = *pool.choose(rng).unwrap_or(&fallback);
-    let same_family: Vec<IpAddr> = pool.iter().copied().filter(|a| a.is_ipv4() == src.is_ipv4()).collect();
+    let same_family: Vec<IpAddr> = pool
+        .iter()
+        .copied()
+        .filter(|a| a.is_ipv4() == src.is_ipv4())
+        .collect();
     let dst = *same_family.choose(rng).unwrap_or(&src);
-    let port = |rng: &mut _| if rng_bool(rng, 0.8) { *PORTS.choose(rng).unwrap_or(&80) } else { rng_range(rng) };
+    let port = |rng: &mut _| {
+        if rng_bool(rng, 0.8) {
+            *PORTS.choose(rng).unwrap_or(&80)
+        } else {
+            rng_range(rng)
+        }
+    };
     let (proto, l4) = match rng.random_range(0..10) {
-        0..=3 => (proto::TCP, L4::Ports { sport: port(rng), dport: port(rng) }),
-        4..=5 => (proto::UDP, L4::Ports { sport: port(rng), dport: port(rng) }),
-        6..=7 => (
-            if src.is_ipv4() { proto::ICMP } else { proto::ICMPV6 },
-            L4::Icmp { icmp_type: *[0u8, 3, 8, 128, 129].choose(rng).unwrap_or(&8), code: rng.random_range(0..2) },
+        0..=3 => (
+            proto::TCP,
+            L4::Ports {
+                sport: port(rng),
+                dport: port(rng),
+            },
         ),
-        8 => (*[proto::TCP, proto::UDP, proto::ICMP].choose(rng).unwrap_or(&6), L4::Fragment),
+        4..=5 => (
+            proto::UDP,
+            L4::Ports {
+                sport: port(rng),
+                dport: port(rng),
+            },
+        ),
+        6..=7 => (
+            if src.is_ipv4() {
+                proto::ICMP
+            } else {
+                proto::ICMPV6
+            },
+            L4::Icmp {
+                icmp_type: *[0u8, 3, 8, 128, 129].choose(rng).unwrap_or(&8),
+                code: rng.random_range(0..2),
+            },
+        ),
+        8 => (
+            *[proto::TCP, proto::UDP, proto::ICMP]
+                .choose(rng)
+                .unwrap_or(&6),
+            L4::Fragment,
+        ),
         _ => (*[47u8, 50, 132].choose(rng).unwrap_or(&47), L4::Opaque),
     };
-    Packet { src, dst, proto, l4 }
+    Packet {
+        src,
+        dst,
+        proto,
+        l4,
+    }
 }
 
 fn rng_bool(rng: &mut impl Rng, p: f64) -> bool {

@@ -37,10 +37,10 @@ pub enum Endpoint {
 #[must_use]
 pub fn endpoint_of(s: &Scenario, ip: IpAddr) -> Endpoint {
     for (i, v) in s.vnics.iter().enumerate() {
-        if v.private_ips.contains(&ip) {
-            if let Ok(id) = VnicId::new(i) {
-                return Endpoint::Vnic(id);
-            }
+        if v.private_ips.contains(&ip)
+            && let Ok(id) = VnicId::new(i)
+        {
+            return Endpoint::Vnic(id);
         }
     }
     match vcn_containing(s, ip) {
@@ -95,7 +95,15 @@ pub fn evaluate(s: &Scenario, p: &Packet, ctx: Context) -> Decision {
             );
         }
         return Decision {
-            judgement: allowed(Tracking { at_src: false, at_dst: false, zpr: true, zpr_audit: true }, false),
+            judgement: allowed(
+                Tracking {
+                    at_src: false,
+                    at_dst: false,
+                    zpr: true,
+                    zpr_audit: true,
+                },
+                false,
+            ),
             deciders,
             layers,
         };
@@ -111,7 +119,12 @@ pub fn evaluate(s: &Scenario, p: &Packet, ctx: Context) -> Decision {
     }
 
     // 2. egress security at the source VNIC
-    let mut tracking = Tracking { at_src: false, at_dst: false, zpr: true, zpr_audit: true };
+    let mut tracking = Tracking {
+        at_src: false,
+        at_dst: false,
+        zpr: true,
+        zpr_audit: true,
+    };
     match src {
         Endpoint::Vnic(v) => {
             let tracked = matches!(ctx, Context::Reply(t) if t.at_dst);
@@ -167,11 +180,20 @@ pub fn evaluate(s: &Scenario, p: &Packet, ctx: Context) -> Decision {
     if matches!(ctx, Context::Reply(_)) {
         tracking = Tracking::default();
     }
-    Decision { judgement: allowed(tracking, audit), deciders, layers }
+    Decision {
+        judgement: allowed(tracking, audit),
+        deciders,
+        layers,
+    }
 }
 
 fn allowed(tracking: Tracking, zpr_audit: bool) -> Judgement {
-    Judgement { verdict: Verdict::Allow, stage: None, zpr_audit, tracking }
+    Judgement {
+        verdict: Verdict::Allow,
+        stage: None,
+        zpr_audit,
+        tracking,
+    }
 }
 
 fn dropped(mut layers: Vec<LayerReport>, deciders: Deciders, stage: Stage) -> Decision {
@@ -214,24 +236,30 @@ enum RouteMatch {
 /// Longest-prefix match of `ip` over `table`'s static rules and the local
 /// routes of `vcn`. At equal prefix length a static rule beats the local
 /// route; among static rules the first written wins.
-fn route_lookup(s: &Scenario, table: Option<RouteTableId>, vcn: VcnId, ip: IpAddr) -> Option<RouteMatch> {
-    // (prefix length, is static, -index) ordered: longer first, static first, lower index first.
-    let mut best: Option<(u8, bool, RouteMatch)> = None;
+fn route_lookup(
+    s: &Scenario,
+    table: Option<RouteTableId>,
+    vcn: VcnId,
+    ip: IpAddr,
+) -> Option<RouteMatch> {
+    let mut best: Option<(u8, RouteMatch)> = None;
     let mut consider = |len: u8, m: RouteMatch| {
-        let is_static = matches!(m, RouteMatch::Static(_));
         let better = match best {
             None => true,
-            Some((blen, bstatic, bm)) => {
+            Some((blen, bm)) => {
+                // Longer prefix first; at equal length a static rule beats
+                // the local route, and the first written static rule wins.
                 len > blen
-                    || (len == blen && is_static && !bstatic)
                     || (len == blen
-                        && is_static
-                        && bstatic
-                        && matches!((m, bm), (RouteMatch::Static(a), RouteMatch::Static(b)) if a < b))
+                        && match (m, bm) {
+                            (RouteMatch::Static(_), RouteMatch::Local) => true,
+                            (RouteMatch::Static(a), RouteMatch::Static(b)) => a < b,
+                            _ => false,
+                        })
             }
         };
         if better {
-            best = Some((len, is_static, m));
+            best = Some((len, m));
         }
     };
     for c in &s.vcns[vcn.index()].cidr_blocks {
@@ -241,7 +269,9 @@ fn route_lookup(s: &Scenario, table: Option<RouteTableId>, vcn: VcnId, ip: IpAdd
     }
     if let Some(t) = table {
         for (i, rule) in s.route_tables[t.index()].rules.iter().enumerate() {
-            let Ok(index) = u32::try_from(i) else { continue };
+            let Ok(index) = u32::try_from(i) else {
+                continue;
+            };
             let prefixes: &[IpNet] = match &rule.destination {
                 RouteDestination::Cidr(c) => std::slice::from_ref(c),
                 RouteDestination::Service(l) => s.service_cidrs(*l),
@@ -253,7 +283,7 @@ fn route_lookup(s: &Scenario, table: Option<RouteTableId>, vcn: VcnId, ip: IpAdd
             }
         }
     }
-    best.map(|(_, _, m)| m)
+    best.map(|(_, m)| m)
 }
 
 fn target_text(s: &Scenario, t: &RouteTarget) -> String {
@@ -275,12 +305,22 @@ fn destination_text(s: &Scenario, d: &RouteDestination) -> String {
     }
 }
 
-fn route_layer(s: &Scenario, src: Endpoint, dst: Endpoint, p: &Packet, ctx: Context) -> LayerResult {
+fn route_layer(
+    s: &Scenario,
+    src: Endpoint,
+    dst: Endpoint,
+    p: &Packet,
+    ctx: Context,
+) -> LayerResult {
     let mut report = LayerReport::new(Stage::Route, Outcome::NoRoute);
     let fail = |mut report: LayerReport, reason: String| {
         report.outcome = Outcome::NoRoute;
         report.reason = Some(reason);
-        LayerResult { ok: false, decider: None, report }
+        LayerResult {
+            ok: false,
+            decider: None,
+            report,
+        }
     };
 
     // Neither side is a VNIC: the packet never crosses a modeled VNIC.
@@ -292,8 +332,15 @@ fn route_layer(s: &Scenario, src: Endpoint, dst: Endpoint, p: &Packet, ctx: Cont
         let subnet = &s.subnets[s.vnics[v.index()].subnet.index()];
         if subnet.cidrs.iter().any(|c| c.contains(&p.dst)) {
             report.outcome = Outcome::Direct;
-            report.reason = Some(format!("same subnet `{}`: delivered without a lookup", subnet.name));
-            return LayerResult { ok: true, decider: None, report };
+            report.reason = Some(format!(
+                "same subnet `{}`: delivered without a lookup",
+                subnet.name
+            ));
+            return LayerResult {
+                ok: true,
+                decider: None,
+                report,
+            };
         }
         let vcn = subnet.vcn;
         let table = s.effective_route_table(v);
@@ -305,7 +352,11 @@ fn route_layer(s: &Scenario, src: Endpoint, dst: Endpoint, p: &Packet, ctx: Cont
                 report.outcome = Outcome::Forwarded;
                 report.destination = Some("local".into());
                 report.target = Some(format!("VCN `{}`", s.vcns[vcn.index()].name));
-                LayerResult { ok: true, decider: None, report }
+                LayerResult {
+                    ok: true,
+                    decider: None,
+                    report,
+                }
             }
             Some(RouteMatch::Static(i)) => {
                 let Some(t) = table else {
@@ -336,7 +387,11 @@ fn route_layer(s: &Scenario, src: Endpoint, dst: Endpoint, p: &Packet, ctx: Cont
                     }
                 }
                 report.outcome = Outcome::Forwarded;
-                LayerResult { ok: true, decider, report }
+                LayerResult {
+                    ok: true,
+                    decider,
+                    report,
+                }
             }
         }
     } else {
@@ -350,12 +405,22 @@ fn route_layer(s: &Scenario, src: Endpoint, dst: Endpoint, p: &Packet, ctx: Cont
         report.route_table = table.map(|t| s.route_tables[t.index()].name.clone());
         let reply = matches!(ctx, Context::Reply(_));
         match route_lookup(s, table, vcn, p.src) {
-            None => fail(report, format!("no rule of the destination's route table matches the source {}", p.src)),
+            None => fail(
+                report,
+                format!(
+                    "no rule of the destination's route table matches the source {}",
+                    p.src
+                ),
+            ),
             Some(RouteMatch::Local) => {
                 report.outcome = Outcome::Forwarded;
                 report.destination = Some("local".into());
                 report.target = Some(format!("VCN `{}`", s.vcns[vcn.index()].name));
-                LayerResult { ok: true, decider: None, report }
+                LayerResult {
+                    ok: true,
+                    decider: None,
+                    report,
+                }
             }
             Some(RouteMatch::Static(i)) => {
                 let Some(t) = table else {
@@ -375,7 +440,11 @@ fn route_layer(s: &Scenario, src: Endpoint, dst: Endpoint, p: &Packet, ctx: Cont
                     if !admits {
                         report.reason = Some("a reply comes back the way its request left".into());
                     }
-                    LayerResult { ok: true, decider, report }
+                    LayerResult {
+                        ok: true,
+                        decider,
+                        report,
+                    }
                 } else {
                     let mut r = fail(
                         report,
@@ -413,7 +482,10 @@ pub fn rule_matches_service(rule: &SecurityRule, p: &Packet) -> bool {
             _ => src.is_none() && dst.is_none(),
         },
         RuleOptions::Icmp { icmp_type, code } => match p.l4 {
-            L4::Icmp { icmp_type: t, code: c } => t == icmp_type && code.is_none_or(|x| x == c),
+            L4::Icmp {
+                icmp_type: t,
+                code: c,
+            } => t == icmp_type && code.is_none_or(|x| x == c),
             _ => false,
         },
     }
@@ -421,7 +493,12 @@ pub fn rule_matches_service(rule: &SecurityRule, p: &Packet) -> bool {
 
 /// Whether a rule's remote side matches the peer (address or NSG membership).
 #[must_use]
-pub fn rule_matches_peer(s: &Scenario, rule: &SecurityRule, peer_ip: IpAddr, peer: Endpoint) -> bool {
+pub fn rule_matches_peer(
+    s: &Scenario,
+    rule: &SecurityRule,
+    peer_ip: IpAddr,
+    peer: Endpoint,
+) -> bool {
     match &rule.peer {
         Peer::Cidr(c) => c.contains(&peer_ip),
         Peer::Service(l) => s.service_cidrs(*l).iter().any(|c| c.contains(&peer_ip)),
@@ -452,12 +529,19 @@ pub fn describe_rule(s: &Scenario, r: &SecurityRule) -> String {
         Peer::Service(l) => format!("service `{}`", s.services[l.index()].name),
         Peer::Nsg(n) => format!("nsg `{}`", s.nsgs[n.index()].name),
     };
-    let mut out = format!("{} {proto} {dir} {peer}", r.direction.as_str().to_lowercase());
+    let mut out = format!(
+        "{} {proto} {dir} {peer}",
+        r.direction.as_str().to_lowercase()
+    );
     match r.options {
         RuleOptions::None => {}
         RuleOptions::Ports { src, dst } => {
             let range = |r: crate::model::PortRange| {
-                if r.min == r.max { r.min.to_string() } else { format!("{}-{}", r.min, r.max) }
+                if r.min == r.max {
+                    r.min.to_string()
+                } else {
+                    format!("{}-{}", r.min, r.max)
+                }
             };
             if let Some(sr) = src {
                 out.push_str(&format!(" sport {}", range(sr)));
@@ -473,7 +557,11 @@ pub fn describe_rule(s: &Scenario, r: &SecurityRule) -> String {
             }
         }
     }
-    out.push_str(if r.stateless { " (stateless)" } else { " (stateful)" });
+    out.push_str(if r.stateless {
+        " (stateless)"
+    } else {
+        " (stateful)"
+    });
     out
 }
 
@@ -494,7 +582,9 @@ fn union_rules(s: &Scenario, v: VnicId, dir: Direction) -> Vec<UnionRule<'_>> {
     for n in &vnic.nsgs {
         let nsg = &s.nsgs[n.index()];
         for (i, rule) in nsg.rules.iter().enumerate() {
-            let Ok(index) = u32::try_from(i) else { continue };
+            let Ok(index) = u32::try_from(i) else {
+                continue;
+            };
             if rule.direction == dir {
                 out.push(UnionRule {
                     rule,
@@ -513,10 +603,16 @@ fn union_rules(s: &Scenario, v: VnicId, dir: Direction) -> Vec<UnionRule<'_>> {
             Direction::Egress => &list.egress,
         };
         for (i, rule) in rules.iter().enumerate() {
-            let Ok(index) = u32::try_from(i) else { continue };
+            let Ok(index) = u32::try_from(i) else {
+                continue;
+            };
             out.push(UnionRule {
                 rule,
-                rref: RuleRef::SecurityList { list: *l, direction: dir.into(), index },
+                rref: RuleRef::SecurityList {
+                    list: *l,
+                    direction: dir.into(),
+                    index,
+                },
                 kind: "security_list",
                 group: &list.name,
                 index,
@@ -552,7 +648,11 @@ fn security_layer(
     let vnic = &s.vnics[v.index()];
     let mut report = LayerReport::new(stage, Outcome::Denied);
     report.vnic = Some(vnic.name.clone());
-    report.nsgs_evaluated = vnic.nsgs.iter().map(|n| s.nsgs[n.index()].name.clone()).collect();
+    report.nsgs_evaluated = vnic
+        .nsgs
+        .iter()
+        .map(|n| s.nsgs[n.index()].name.clone())
+        .collect();
     report.security_lists_evaluated = s.subnets[vnic.subnet.index()]
         .security_lists
         .iter()
@@ -561,7 +661,12 @@ fn security_layer(
     if tracked {
         report.outcome = Outcome::AllowedTracked;
         report.reason = Some("reply of a connection tracked at this VNIC".into());
-        return SecurityResult { ok: true, track: false, decider: None, report };
+        return SecurityResult {
+            ok: true,
+            track: false,
+            decider: None,
+            report,
+        };
     }
     let rules = union_rules(s, v, dir);
     let matching: Vec<&UnionRule<'_>> = rules
@@ -570,11 +675,20 @@ fn security_layer(
         .collect();
     let Some(first) = matching.first() else {
         report.reason = Some(if rules.is_empty() {
-            format!("VNIC `{}` has no {} rules: it allows nothing", vnic.name, dir.as_str().to_lowercase())
+            format!(
+                "VNIC `{}` has no {} rules: it allows nothing",
+                vnic.name,
+                dir.as_str().to_lowercase()
+            )
         } else {
             format!("no {} rule matches", dir.as_str().to_lowercase())
         });
-        return SecurityResult { ok: false, track: false, decider: None, report };
+        return SecurityResult {
+            ok: false,
+            track: false,
+            decider: None,
+            report,
+        };
     };
     let any_stateful = matching.iter().any(|u| !u.rule.stateless);
     let any_stateless = matching.iter().any(|u| u.rule.stateless);
@@ -590,9 +704,15 @@ fn security_layer(
         stateless: first.rule.stateless,
     });
     if any_stateful && any_stateless {
-        report.reason = Some("stateful and stateless rules match: stateless wins, not tracked".into());
+        report.reason =
+            Some("stateful and stateless rules match: stateless wins, not tracked".into());
     }
-    SecurityResult { ok: true, track, decider: Some(first.rref), report }
+    SecurityResult {
+        ok: true,
+        track,
+        decider: Some(first.rref),
+        report,
+    }
 }
 
 // ------------------------------------------------------------------ zpr --
@@ -611,7 +731,9 @@ pub enum ZprRole {
 /// The ZPR role of an endpoint (semantics §4.1 and the `is_zpr_only` option).
 #[must_use]
 pub fn zpr_role(s: &Scenario, ep: Endpoint) -> ZprRole {
-    let Endpoint::Vnic(v) = ep else { return ZprRole::None };
+    let Endpoint::Vnic(v) = ep else {
+        return ZprRole::None;
+    };
     let vnic = &s.vnics[v.index()];
     let vcn = &s.vcns[s.vnic_vcn(v).index()];
     if vnic.attributes.iter().any(|a| a.mode == Mode::Enforce)
@@ -627,7 +749,10 @@ pub fn zpr_role(s: &Scenario, ep: Endpoint) -> ZprRole {
 
 fn has_attribute(s: &Scenario, ep: Endpoint, a: &Attribute) -> bool {
     match ep {
-        Endpoint::Vnic(v) => s.vnics[v.index()].attributes.iter().any(|x| &x.attribute == a),
+        Endpoint::Vnic(v) => s.vnics[v.index()]
+            .attributes
+            .iter()
+            .any(|x| &x.attribute == a),
         _ => false,
     }
 }
@@ -644,8 +769,14 @@ fn term_matches(s: &Scenario, term: &Term, ep: Endpoint, ip: IpAddr, scope: VcnI
             matches!(ep, Endpoint::Vnic(v) if s.vnic_vcn(v) == scope) && has_attribute(s, ep, a)
         }
         Term::Cidr(c) => c.contains(&ip),
-        Term::AllEndpoints => s.vcns[scope.index()].cidr_blocks.iter().any(|c| c.contains(&ip)),
-        Term::OsnServices => s.services.iter().any(|l| l.cidrs.iter().any(|c| c.contains(&ip))),
+        Term::AllEndpoints => s.vcns[scope.index()]
+            .cidr_blocks
+            .iter()
+            .any(|c| c.contains(&ip)),
+        Term::OsnServices => s
+            .services
+            .iter()
+            .any(|l| l.cidrs.iter().any(|c| c.contains(&ip))),
     }
 }
 
@@ -672,7 +803,9 @@ pub fn conditions_hold(c: &crate::zpl::ast::Conditions, p: &Packet) -> bool {
         }
     }
     if c.icmp_type.is_some() || c.icmp_code.is_some() {
-        let L4::Icmp { icmp_type, code } = p.l4 else { return false };
+        let L4::Icmp { icmp_type, code } = p.l4 else {
+            return false;
+        };
         if !proto::is_icmp(p.proto) {
             return false;
         }
@@ -703,18 +836,30 @@ fn statement_allows(
         return false;
     }
     match &stmt.kind {
-        StatementKind::Scoped { vcn, src: st, dst: dt } => {
+        StatementKind::Scoped {
+            vcn,
+            src: st,
+            dst: dt,
+        } => {
             let checked = match check {
                 Check::Egress => src,
                 Check::Ingress => dst,
             };
-            let Some(scope) = endpoint_vcn(s, checked) else { return false };
+            let Some(scope) = endpoint_vcn(s, checked) else {
+                return false;
+            };
             if s.vcns[scope.index()].attribute.as_ref() != Some(&vcn.node) {
                 return false;
             }
-            term_matches(s, &st.node, src, p.src, scope) && term_matches(s, &dt.node, dst, p.dst, scope)
+            term_matches(s, &st.node, src, p.src, scope)
+                && term_matches(s, &dt.node, dst, p.dst, scope)
         }
-        StatementKind::CrossVcn { src: sa, src_vcn, dst: da, dst_vcn } => {
+        StatementKind::CrossVcn {
+            src: sa,
+            src_vcn,
+            dst: da,
+            dst_vcn,
+        } => {
             vcn_attribute(s, src) == Some(&src_vcn.node)
                 && vcn_attribute(s, dst) == Some(&dst_vcn.node)
                 && has_attribute(s, src, &sa.node)
@@ -753,7 +898,11 @@ fn run_check(
             Check::Ingress => "ingress",
         },
         endpoint: name.clone(),
-        mode: if role == ZprRole::Audited { "audit" } else { "enforce" },
+        mode: if role == ZprRole::Audited {
+            "audit"
+        } else {
+            "enforce"
+        },
         outcome: Outcome::Denied,
         policy: None,
         statement_index: None,
@@ -763,12 +912,22 @@ fn run_check(
     if tracked {
         detail.outcome = Outcome::AllowedTracked;
         detail.reason = Some("reply of a connection allowed by stateful statements".into());
-        return CheckResult { ok: true, stateful: true, decider: None, detail };
+        return CheckResult {
+            ok: true,
+            stateful: true,
+            decider: None,
+            detail,
+        };
     }
     let matching: Vec<(StatementRef, bool)> = s
         .statements()
         .filter(|(_, st)| statement_allows(s, &st.statement, check, src, dst, p))
-        .map(|(r, st)| (r, st.statement.conditions().state == ConnectionState::Stateful))
+        .map(|(r, st)| {
+            (
+                r,
+                st.statement.conditions().state == ConnectionState::Stateful,
+            )
+        })
         .collect();
     if let Some((first, _)) = matching.first() {
         let st = s.statement(*first);
@@ -777,18 +936,31 @@ fn run_check(
         detail.statement_index = Some(first.index);
         detail.statement = Some(st.text.clone());
         let stateful = matching.iter().any(|(_, sf)| *sf);
-        return CheckResult { ok: true, stateful, decider: Some(*first), detail };
+        return CheckResult {
+            ok: true,
+            stateful,
+            decider: Some(*first),
+            detail,
+        };
     }
     // Failed: MISSING_POLICY when no statement names an attribute the checked
     // endpoint carries; DENIED otherwise.
     let named = s.statements().any(|(_, st)| {
-        st.statement.endpoint_attributes().any(|a| has_attribute(s, checked, a))
+        st.statement
+            .endpoint_attributes()
+            .any(|a| has_attribute(s, checked, a))
     });
     let vcn_attr = vcn_attribute(s, checked);
-    detail.outcome = if named { Outcome::Denied } else { Outcome::MissingPolicy };
+    detail.outcome = if named {
+        Outcome::Denied
+    } else {
+        Outcome::MissingPolicy
+    };
     detail.reason = Some(match (vcn_attr, named) {
         (None, _) => {
-            let vcn = endpoint_vcn(s, checked).map(|v| s.vcns[v.index()].name.clone()).unwrap_or_default();
+            let vcn = endpoint_vcn(s, checked)
+                .map(|v| s.vcns[v.index()].name.clone())
+                .unwrap_or_default();
             format!("VCN `{vcn}` has no security attribute: no form A statement can allow `{name}`")
         }
         (Some(_), false) => format!("no statement names an attribute of `{name}`"),
@@ -797,7 +969,12 @@ fn run_check(
     if role == ZprRole::Audited {
         detail.outcome = Outcome::AuditWouldDeny;
     }
-    CheckResult { ok: false, stateful: false, decider: None, detail }
+    CheckResult {
+        ok: false,
+        stateful: false,
+        decider: None,
+        detail,
+    }
 }
 
 struct ZprResult {
@@ -811,7 +988,10 @@ struct ZprResult {
 }
 
 fn zpr_layer(s: &Scenario, src: Endpoint, dst: Endpoint, p: &Packet, ctx: Context) -> ZprResult {
-    let roles = [(Check::Egress, zpr_role(s, src)), (Check::Ingress, zpr_role(s, dst))];
+    let roles = [
+        (Check::Egress, zpr_role(s, src)),
+        (Check::Ingress, zpr_role(s, dst)),
+    ];
     let mut report = LayerReport::new(Stage::Zpr, Outcome::NotApplicable);
     let mut res = ZprResult {
         ok: true,

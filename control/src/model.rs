@@ -51,7 +51,10 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { zpr_only: ZprOnlyMode::Report, max_statements_per_policy: 25 }
+        Options {
+            zpr_only: ZprOnlyMode::Report,
+            max_statements_per_policy: 25,
+        }
     }
 }
 
@@ -90,14 +93,25 @@ pub const DEFAULT_NAMESPACE: &str = "oracle-zpr";
 
 impl Attribute {
     /// Builds an attribute.
-    pub fn new(namespace: impl Into<String>, key: impl Into<String>, value: impl Into<String>) -> Self {
-        Attribute { namespace: namespace.into(), key: key.into(), value: value.into() }
+    pub fn new(
+        namespace: impl Into<String>,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        Attribute {
+            namespace: namespace.into(),
+            key: key.into(),
+            value: value.into(),
+        }
     }
 
     /// Whether the value needs the quoted form in ZPL (spaces, periods, quotes, ...).
     #[must_use]
     pub fn needs_quotes(&self) -> bool {
-        !self.value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        !self
+            .value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
             || self.value.is_empty()
     }
 }
@@ -186,7 +200,10 @@ impl GatewayKind {
     /// (semantics §2: internet gateway, DRG, LPG).
     #[must_use]
     pub fn admits_inbound(self) -> bool {
-        matches!(self, GatewayKind::Internet | GatewayKind::Drg | GatewayKind::Lpg)
+        matches!(
+            self,
+            GatewayKind::Internet | GatewayKind::Drg | GatewayKind::Lpg
+        )
     }
 
     /// Whether it reaches another VCN (semantics §2: DRG, LPG).
@@ -331,7 +348,10 @@ pub struct PortRange {
 
 impl PortRange {
     /// Every port.
-    pub const ALL: PortRange = PortRange { min: 0, max: u16::MAX };
+    pub const ALL: PortRange = PortRange {
+        min: 0,
+        max: u16::MAX,
+    };
 
     /// Whether `port` is inside.
     #[must_use]

@@ -48,20 +48,39 @@ impl Packet {
     /// A TCP packet.
     #[must_use]
     pub fn tcp(src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> Self {
-        Packet { src, dst, proto: proto::TCP, l4: L4::Ports { sport, dport } }
+        Packet {
+            src,
+            dst,
+            proto: proto::TCP,
+            l4: L4::Ports { sport, dport },
+        }
     }
 
     /// A UDP packet.
     #[must_use]
     pub fn udp(src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> Self {
-        Packet { src, dst, proto: proto::UDP, l4: L4::Ports { sport, dport } }
+        Packet {
+            src,
+            dst,
+            proto: proto::UDP,
+            l4: L4::Ports { sport, dport },
+        }
     }
 
     /// An ICMP (IPv4) or ICMPv6 (IPv6) packet, by the address family of `src`.
     #[must_use]
     pub fn icmp(src: IpAddr, dst: IpAddr, icmp_type: u8, code: u8) -> Self {
-        let proto = if src.is_ipv6() { proto::ICMPV6 } else { proto::ICMP };
-        Packet { src, dst, proto, l4: L4::Icmp { icmp_type, code } }
+        let proto = if src.is_ipv6() {
+            proto::ICMPV6
+        } else {
+            proto::ICMP
+        };
+        Packet {
+            src,
+            dst,
+            proto,
+            l4: L4::Icmp { icmp_type, code },
+        }
     }
 
     /// The same flow seen in the other direction (ports swapped; ICMP
@@ -69,10 +88,18 @@ impl Packet {
     #[must_use]
     pub fn reversed(self) -> Self {
         let l4 = match self.l4 {
-            L4::Ports { sport, dport } => L4::Ports { sport: dport, dport: sport },
+            L4::Ports { sport, dport } => L4::Ports {
+                sport: dport,
+                dport: sport,
+            },
             other => other,
         };
-        Packet { src: self.dst, dst: self.src, proto: self.proto, l4 }
+        Packet {
+            src: self.dst,
+            dst: self.src,
+            proto: self.proto,
+            l4,
+        }
     }
 
     /// Destination port, when the packet has one.
@@ -108,10 +135,18 @@ impl fmt::Display for Packet {
                 write!(f, "{name} {}:{sport} -> {}:{dport}", self.src, self.dst)
             }
             L4::Icmp { icmp_type, code } => {
-                write!(f, "{name} {} -> {} type {icmp_type} code {code}", self.src, self.dst)
+                write!(
+                    f,
+                    "{name} {} -> {} type {icmp_type} code {code}",
+                    self.src, self.dst
+                )
             }
             L4::Opaque => write!(f, "{name} {} -> {}", self.src, self.dst),
-            L4::Fragment => write!(f, "{name} {} -> {} (non-first fragment)", self.src, self.dst),
+            L4::Fragment => write!(
+                f,
+                "{name} {} -> {} (non-first fragment)",
+                self.src, self.dst
+            ),
         }
     }
 }

@@ -33,8 +33,12 @@ pub enum Stage {
 
 impl Stage {
     /// All stages in pipeline order.
-    pub const ALL: [Stage; 4] =
-        [Stage::Route, Stage::EgressSecurity, Stage::IngressSecurity, Stage::Zpr];
+    pub const ALL: [Stage; 4] = [
+        Stage::Route,
+        Stage::EgressSecurity,
+        Stage::IngressSecurity,
+        Stage::Zpr,
+    ];
 
     /// The name used in reports and the CLI contract.
     #[must_use]

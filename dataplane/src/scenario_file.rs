@@ -52,7 +52,8 @@ pub fn load_path(path: &Path) -> Result<Loaded, LoadError> {
         message,
         rendered_zpl: None,
     };
-    let meta = std::fs::metadata(path).map_err(|e| io_err(format!("cannot read the scenario: {e}")))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| io_err(format!("cannot read the scenario: {e}")))?;
     if meta.len() > load::MAX_SCENARIO_BYTES as u64 {
         return Err(io_err(format!(
             "the scenario is {} bytes long; at most {} bytes are accepted",
@@ -60,7 +61,8 @@ pub fn load_path(path: &Path) -> Result<Loaded, LoadError> {
             load::MAX_SCENARIO_BYTES
         )));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| io_err(format!("cannot read the scenario: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| io_err(format!("cannot read the scenario: {e}")))?;
     let format = Format::from_file_name(&file).unwrap_or(Format::Toml);
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     load::load_str(&text, &file, format, &FsFiles::new(base))

@@ -67,11 +67,19 @@ impl Lpm {
         let top = usize::try_from(p.addr >> (bits - 16)).map_err(|_| LpmFull)?;
         if len <= 16 {
             let span = 1usize << (16 - len);
-            let root = if p.fam == 4 { &mut self.root4 } else { &mut self.root6 };
+            let root = if p.fam == 4 {
+                &mut self.root4
+            } else {
+                &mut self.root6
+            };
             root[top..top + span].fill(class);
             return Ok(());
         }
-        let mut entry = if p.fam == 4 { self.root4[top] } else { self.root6[top] };
+        let mut entry = if p.fam == 4 {
+            self.root4[top]
+        } else {
+            self.root6[top]
+        };
         let mut chunk = if entry & PTR != 0 {
             (entry & !PTR) as usize
         } else {
@@ -163,8 +171,16 @@ mod tests {
     use proptest::prelude::*;
 
     fn pfx4(a: u32, len: u8) -> Pfx {
-        let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
-        Pfx { fam: 4, addr: u128::from(a & mask), len }
+        let mask = if len == 0 {
+            0
+        } else {
+            u32::MAX << (32 - u32::from(len))
+        };
+        Pfx {
+            fam: 4,
+            addr: u128::from(a & mask),
+            len,
+        }
     }
 
     proptest! {

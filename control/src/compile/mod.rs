@@ -181,7 +181,13 @@ impl RouteEntry {
     #[inline]
     #[must_use]
     pub fn passes(self, reply: bool) -> bool {
-        self.0 & if reply { Self::REPLY_OK } else { Self::FIRST_OK } != 0
+        self.0
+            & if reply {
+                Self::REPLY_OK
+            } else {
+                Self::FIRST_OK
+            }
+            != 0
     }
 
     /// The deciding route rule's global id.
@@ -287,8 +293,15 @@ impl SidedBuilder {
                 limit: cfg.max_profile_cells,
             });
         }
-        let too_large = |given| CompileError::TooLarge { given, limit: cfg.max_table_bytes };
-        let pr = intern(&mut self.peer_index, &mut self.layer.peer_remaps, peer_remap);
+        let too_large = |given| CompileError::TooLarge {
+            given,
+            limit: cfg.max_table_bytes,
+        };
+        let pr = intern(
+            &mut self.peer_index,
+            &mut self.layer.peer_remaps,
+            peer_remap,
+        );
         let sr = intern(&mut self.svc_index, &mut self.layer.svc_remaps, svc_remap);
         let offset = u32::try_from(self.layer.entries.len()).map_err(|_| too_large(usize::MAX))?;
         self.layer.entries.extend_from_slice(table);
@@ -336,7 +349,11 @@ fn dense_ids<K: std::hash::Hash + Eq + Clone>(
                     limit: usize::from(u16::MAX),
                 })?;
                 if next >= cfg.max_profile_cells {
-                    return Err(CompileError::ProfileTooLarge { layer, given: next, limit: cfg.max_profile_cells });
+                    return Err(CompileError::ProfileTooLarge {
+                        layer,
+                        given: next,
+                        limit: cfg.max_profile_cells,
+                    });
                 }
                 map.insert(k, id);
                 reps.push(i);
@@ -512,7 +529,12 @@ impl Compiled {
                     verdict: Verdict::Allow,
                     stage: None,
                     zpr_audit: false,
-                    tracking: Tracking { at_src: false, at_dst: false, zpr: true, zpr_audit: true },
+                    tracking: Tracking {
+                        at_src: false,
+                        at_dst: false,
+                        zpr: true,
+                        zpr_audit: true,
+                    },
                 },
                 rules,
             };
@@ -535,7 +557,12 @@ impl Compiled {
         if !r.passes(reply) {
             return drop(Stage::Route, rules);
         }
-        let mut tracking = Tracking { at_src: false, at_dst: false, zpr: true, zpr_audit: true };
+        let mut tracking = Tracking {
+            at_src: false,
+            at_dst: false,
+            zpr: true,
+            zpr_audit: true,
+        };
         if a.sec_profile != ClassInfo::NONE && !(reply && t.at_dst) {
             let e = self.egress.lookup(a.sec_profile, b.eg_peer, svc);
             rules[1] = e.rule();
@@ -554,7 +581,10 @@ impl Compiled {
         }
         let mut zpr_ok = true;
         let mut audit = false;
-        for (check, profile, peer) in [(0usize, a.zpr_profile, b.zpr_peer), (1, b.zpr_profile, a.zpr_peer)] {
+        for (check, profile, peer) in [
+            (0usize, a.zpr_profile, b.zpr_peer),
+            (1, b.zpr_profile, a.zpr_peer),
+        ] {
             if profile == ClassInfo::NONE {
                 continue;
             }
@@ -563,7 +593,11 @@ impl Compiled {
             let (ok, stateful) = if tracked {
                 (true, true)
             } else {
-                let layer = if check == 0 { &self.zpr_egress } else { &self.zpr_ingress };
+                let layer = if check == 0 {
+                    &self.zpr_egress
+                } else {
+                    &self.zpr_ingress
+                };
                 let e = layer.lookup(profile, peer, svc);
                 rules[3 + check] = e.rule();
                 (e.allowed(), e.tracks())
@@ -585,7 +619,12 @@ impl Compiled {
             tracking = Tracking::default();
         }
         Fast {
-            judgement: Judgement { verdict: Verdict::Allow, stage: None, zpr_audit: audit, tracking },
+            judgement: Judgement {
+                verdict: Verdict::Allow,
+                stage: None,
+                zpr_audit: audit,
+                tracking,
+            },
             rules,
         }
     }
@@ -622,16 +661,32 @@ fn sec_rules_of(s: &Scenario) -> Vec<(RuleRef, &SecurityRule)> {
     for (n, nsg) in s.nsgs.iter().enumerate() {
         let Ok(nsg_id) = NsgId::new(n) else { continue };
         for (i, r) in nsg.rules.iter().enumerate() {
-            let Ok(index) = u32::try_from(i) else { continue };
+            let Ok(index) = u32::try_from(i) else {
+                continue;
+            };
             out.push((RuleRef::Nsg { nsg: nsg_id, index }, r));
         }
     }
     for (l, list) in s.security_lists.iter().enumerate() {
-        let Ok(list_id) = SecurityListId::new(l) else { continue };
-        for (dir, rules) in [(Direction::Ingress, &list.ingress), (Direction::Egress, &list.egress)] {
+        let Ok(list_id) = SecurityListId::new(l) else {
+            continue;
+        };
+        for (dir, rules) in [
+            (Direction::Ingress, &list.ingress),
+            (Direction::Egress, &list.egress),
+        ] {
             for (i, r) in rules.iter().enumerate() {
-                let Ok(index) = u32::try_from(i) else { continue };
-                out.push((RuleRef::SecurityList { list: list_id, direction: dir.into(), index }, r));
+                let Ok(index) = u32::try_from(i) else {
+                    continue;
+                };
+                out.push((
+                    RuleRef::SecurityList {
+                        list: list_id,
+                        direction: dir.into(),
+                        index,
+                    },
+                    r,
+                ));
             }
         }
     }
@@ -649,14 +704,26 @@ fn peer_prefixes(s: &Scenario, p: &Peer) -> Vec<Pfx> {
 fn term_prefixes(s: &Scenario, t: &Term) -> Vec<Pfx> {
     match t {
         Term::Cidr(c) => vec![Pfx::from(*c)],
-        Term::OsnServices => s.services.iter().flat_map(|l| l.cidrs.iter().map(|c| Pfx::from(*c))).collect(),
+        Term::OsnServices => s
+            .services
+            .iter()
+            .flat_map(|l| l.cidrs.iter().map(|c| Pfx::from(*c)))
+            .collect(),
         Term::Attribute(_) | Term::AllEndpoints => Vec::new(),
     }
 }
 
 fn link_local() -> Pfx {
-    Pfx { fam: 4, addr: u128::from(u32::from(Ipv4Addr::new(169, 254, 0, 0))), len: 16 }
+    Pfx {
+        fam: 4,
+        addr: u128::from(u32::from(Ipv4Addr::new(169, 254, 0, 0))),
+        len: 16,
+    }
 }
+
+/// Local service ids over the global classes, the global class standing
+/// for each local one, and `matches[condition][global class]`.
+type LocalServices = (Vec<u16>, Vec<usize>, Vec<Vec<bool>>);
 
 /// A rule of a profile's union, in evaluation order.
 struct URule<'a> {
@@ -666,7 +733,11 @@ struct URule<'a> {
 
 /// Sorted attribute set of a VNIC (any mode).
 fn attr_set(s: &Scenario, v: VnicId) -> Vec<Attribute> {
-    let mut a: Vec<Attribute> = s.vnics[v.index()].attributes.iter().map(|x| x.attribute.clone()).collect();
+    let mut a: Vec<Attribute> = s.vnics[v.index()]
+        .attributes
+        .iter()
+        .map(|x| x.attribute.clone())
+        .collect();
     a.sort();
     a.dedup();
     a
@@ -729,9 +800,13 @@ impl<'a> Builder<'a> {
         let mut rules = Vec::new();
         let mut route_rule_gid = HashMap::new();
         for (t, table) in s.route_tables.iter().enumerate() {
-            let Ok(tid) = RouteTableId::new(t) else { continue };
+            let Ok(tid) = RouteTableId::new(t) else {
+                continue;
+            };
             for i in 0..table.rules.len() {
-                let Ok(index) = u32::try_from(i) else { continue };
+                let Ok(index) = u32::try_from(i) else {
+                    continue;
+                };
                 route_rule_gid.insert((tid, index), u32::try_from(rules.len()).unwrap_or(u32::MAX));
                 rules.push(RuleRef::Route { table: tid, index });
             }
@@ -747,7 +822,10 @@ impl<'a> Builder<'a> {
             rules.push(RuleRef::Statement(r));
         }
         if rules.len() > Entry::MAX_ID {
-            return Err(CompileError::TooManyRules { given: rules.len(), limit: Entry::MAX_ID });
+            return Err(CompileError::TooManyRules {
+                given: rules.len(),
+                limit: Entry::MAX_ID,
+            });
         }
         let mut vnic_at = HashMap::new();
         for (i, v) in s.vnics.iter().enumerate() {
@@ -756,7 +834,16 @@ impl<'a> Builder<'a> {
                 vnic_at.insert(node_of(&tree, Pfx::host(*ip)), id);
             }
         }
-        Ok(Builder { s, cfg, tree, rules, route_rule_gid, sec_rule_gid, stmt_gid, vnic_at })
+        Ok(Builder {
+            s,
+            cfg,
+            tree,
+            rules,
+            route_rule_gid,
+            sec_rule_gid,
+            stmt_gid,
+            vnic_at,
+        })
     }
 
     fn marks(&self, prefixes: impl IntoIterator<Item = Pfx>) -> Vec<bool> {
@@ -803,7 +890,11 @@ impl<'a> Builder<'a> {
             s.vcns
                 .iter()
                 .flat_map(|v| v.cidr_blocks.iter().map(|c| Pfx::from(*c)))
-                .chain(s.subnets.iter().flat_map(|sn| sn.cidrs.iter().map(|c| Pfx::from(*c))))
+                .chain(
+                    s.subnets
+                        .iter()
+                        .flat_map(|sn| sn.cidrs.iter().map(|c| Pfx::from(*c))),
+                )
                 .chain(s.route_tables.iter().flat_map(|t| {
                     t.rules.iter().flat_map(|r| match &r.destination {
                         RouteDestination::Cidr(c) => vec![Pfx::from(*c)],
@@ -815,7 +906,11 @@ impl<'a> Builder<'a> {
         );
         let sec = sec_rules_of(s);
         let dir_marks = |dir: Direction| {
-            self.marks(sec.iter().filter(|(_, r)| r.direction == dir).flat_map(|(_, r)| peer_prefixes(s, &r.peer)))
+            self.marks(
+                sec.iter()
+                    .filter(|(_, r)| r.direction == dir)
+                    .flat_map(|(_, r)| peer_prefixes(s, &r.peer)),
+            )
         };
         let eg_marks = dir_marks(Direction::Egress);
         let in_marks = dir_marks(Direction::Ingress);
@@ -834,9 +929,15 @@ impl<'a> Builder<'a> {
             s.vcns
                 .iter()
                 .flat_map(|v| v.cidr_blocks.iter().map(|c| Pfx::from(*c)))
-                .chain(s.services.iter().flat_map(|l| l.cidrs.iter().map(|c| Pfx::from(*c))))
+                .chain(
+                    s.services
+                        .iter()
+                        .flat_map(|l| l.cidrs.iter().map(|c| Pfx::from(*c))),
+                )
                 .chain(s.statements().flat_map(|(_, st)| {
-                    statement_terms(&st.statement).flat_map(|t| term_prefixes(s, t)).collect::<Vec<_>>()
+                    statement_terms(&st.statement)
+                        .flat_map(|t| term_prefixes(s, t))
+                        .collect::<Vec<_>>()
                 })),
         );
 
@@ -860,7 +961,11 @@ impl<'a> Builder<'a> {
         let mut class_index: HashMap<ClassInfo, u32> = HashMap::new();
         let mut node_class: Vec<u32> = vec![0; n_nodes];
 
-        fn get<K: std::hash::Hash + Eq + Clone>(keys: &mut Vec<K>, index: &mut HashMap<K, u32>, k: K) -> u32 {
+        fn get<K: std::hash::Hash + Eq + Clone>(
+            keys: &mut Vec<K>,
+            index: &mut HashMap<K, u32>,
+            k: K,
+        ) -> u32 {
             if let Some(&i) = index.get(&k) {
                 return i;
             }
@@ -870,37 +975,56 @@ impl<'a> Builder<'a> {
             i
         }
 
-        for n in 0..n_nodes {
+        for (n, own) in tree.own_addr.iter().enumerate() {
             let nid = u32::try_from(n).unwrap_or(u32::MAX);
-            if tree.own_addr[n].is_none() {
+            if own.is_none() {
                 continue;
             }
             let ident = self.ident(nid);
-            let exempt = tree.chain(nid).any(|a| a == exempt_node) && tree.nodes[exempt_node as usize].len == 16;
+            let exempt = tree.chain(nid).any(|a| a == exempt_node)
+                && tree.nodes[exempt_node as usize].len == 16;
             let route_region = tree.nearest_marked(nid, &route_marks);
             let route_vnic = match ident {
                 Ident::Vnic(v) => Some((s.effective_route_table(v), s.vnics[v.index()].subnet)),
                 Ident::Other => None,
             };
-            let route = get(&mut route_keys, &mut route_index, (route_region, route_vnic));
+            let route = get(
+                &mut route_keys,
+                &mut route_index,
+                (route_region, route_vnic),
+            );
             let membership = |set: &BTreeSet<NsgId>| match ident {
                 Ident::Vnic(v) => {
-                    let mut m: Vec<NsgId> =
-                        s.vnics[v.index()].nsgs.iter().copied().filter(|x| set.contains(x)).collect();
+                    let mut m: Vec<NsgId> = s.vnics[v.index()]
+                        .nsgs
+                        .iter()
+                        .copied()
+                        .filter(|x| set.contains(x))
+                        .collect();
                     m.sort();
                     m.dedup();
                     m
                 }
                 Ident::Other => Vec::new(),
             };
-            let eg_peer =
-                get(&mut eg_keys, &mut eg_index, (tree.nearest_marked(nid, &eg_marks), membership(&eg_nsgs)));
-            let in_peer =
-                get(&mut in_keys, &mut in_index, (tree.nearest_marked(nid, &in_marks), membership(&in_nsgs)));
+            let eg_peer = get(
+                &mut eg_keys,
+                &mut eg_index,
+                (tree.nearest_marked(nid, &eg_marks), membership(&eg_nsgs)),
+            );
+            let in_peer = get(
+                &mut in_keys,
+                &mut in_index,
+                (tree.nearest_marked(nid, &in_marks), membership(&in_nsgs)),
+            );
             let sec_profile = match ident {
                 Ident::Vnic(v) => {
                     let vn = &s.vnics[v.index()];
-                    get(&mut sec_profiles, &mut sec_index, (vn.nsgs.clone(), vn.subnet))
+                    get(
+                        &mut sec_profiles,
+                        &mut sec_index,
+                        (vn.nsgs.clone(), vn.subnet),
+                    )
                 }
                 Ident::Other => ClassInfo::NONE,
             };
@@ -910,15 +1034,27 @@ impl<'a> Builder<'a> {
                 Ident::Vnic(v) => attr_set(s, v),
                 Ident::Other => Vec::new(),
             };
-            let zpr_peer =
-                get(&mut zpeers, &mut zpeer_index, ZPeer { region: zregion, vcn, attrs: attrs.clone() });
+            let zpr_peer = get(
+                &mut zpeers,
+                &mut zpeer_index,
+                ZPeer {
+                    region: zregion,
+                    vcn,
+                    attrs: attrs.clone(),
+                },
+            );
             let zpr_profile = match ident {
                 Ident::Vnic(v) => match eval::zpr_role(s, eval::Endpoint::Vnic(v)) {
                     ZprRole::None => ClassInfo::NONE,
                     role => get(
                         &mut zselves,
                         &mut zself_index,
-                        ZSelf { audited: role == ZprRole::Audited, attrs, vcn: s.vnic_vcn(v), region: zregion },
+                        ZSelf {
+                            audited: role == ZprRole::Audited,
+                            attrs,
+                            vcn: s.vnic_vcn(v),
+                            region: zregion,
+                        },
                     ),
                 },
                 Ident::Other => ClassInfo::NONE,
@@ -930,7 +1066,15 @@ impl<'a> Builder<'a> {
             if matches!(ident, Ident::Vnic(_)) {
                 flags |= ClassInfo::VNIC;
             }
-            let info = ClassInfo { route, sec_profile, zpr_profile, eg_peer, in_peer, zpr_peer, flags };
+            let info = ClassInfo {
+                route,
+                sec_profile,
+                zpr_profile,
+                eg_peer,
+                in_peer,
+                zpr_peer,
+                flags,
+            };
             node_class[n] = get(&mut classes, &mut class_index, info);
         }
         if classes.len() > cfg.max_address_classes {
@@ -946,13 +1090,21 @@ impl<'a> Builder<'a> {
         order.sort_by_key(|&i| tree.nodes[i].len);
         for i in order {
             lpm.insert(tree.nodes[i], node_class[i])
-                .map_err(|_| CompileError::TooLarge { given: usize::MAX, limit: cfg.max_table_bytes })?;
+                .map_err(|_| CompileError::TooLarge {
+                    given: usize::MAX,
+                    limit: cfg.max_table_bytes,
+                })?;
         }
 
         // ---- services
-        let mut conds: Vec<ServiceCond> =
-            sec.iter().map(|(_, r)| ServiceCond::Rule(r.protocol, r.options)).collect();
-        conds.extend(s.statements().map(|(_, st)| ServiceCond::Stmt(st.statement.conditions())));
+        let mut conds: Vec<ServiceCond> = sec
+            .iter()
+            .map(|(_, r)| ServiceCond::Rule(r.protocol, r.options))
+            .collect();
+        conds.extend(
+            s.statements()
+                .map(|(_, st)| ServiceCond::Stmt(st.statement.conditions())),
+        );
         let services = ServiceClasses::build(conds.iter());
         if services.len() > cfg.max_service_classes {
             return Err(CompileError::TooManyServiceClasses {
@@ -963,7 +1115,12 @@ impl<'a> Builder<'a> {
         let svc_reps: Vec<Packet> = (0..services.len())
             .map(|i| {
                 let (proto, l4) = services.rep(u32::try_from(i).unwrap_or(0));
-                Packet { src: IpAddr::V4(Ipv4Addr::UNSPECIFIED), dst: IpAddr::V4(Ipv4Addr::UNSPECIFIED), proto, l4 }
+                Packet {
+                    src: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                    dst: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                    proto,
+                    l4,
+                }
             })
             .collect();
 
@@ -975,11 +1132,13 @@ impl<'a> Builder<'a> {
         let mut egress = SidedBuilder::new("egress-security");
         let mut ingress = SidedBuilder::new("ingress-security");
         for (nsgs, subnet) in &sec_profiles {
-            for (dir, builder, peers) in
-                [(Direction::Egress, &mut egress, &eg_keys), (Direction::Ingress, &mut ingress, &in_keys)]
-            {
+            for (dir, builder, peers) in [
+                (Direction::Egress, &mut egress, &eg_keys),
+                (Direction::Ingress, &mut ingress, &in_keys),
+            ] {
                 let urules = self.union(nsgs, *subnet, dir);
-                let (peer_remap, svc_remap, n_svc, table) = self.security_table(&urules, peers, &svc_reps)?;
+                let (peer_remap, svc_remap, n_svc, table) =
+                    self.security_table(&urules, peers, &svc_reps)?;
                 builder.push(peer_remap, svc_remap, n_svc, &table, cfg)?;
             }
         }
@@ -988,11 +1147,19 @@ impl<'a> Builder<'a> {
         let mut zpr_egress = SidedBuilder::new("zpr egress");
         let mut zpr_ingress = SidedBuilder::new("zpr ingress");
         let mut zpr_profiles = Vec::new();
-        let stmts: Vec<(u32, &Statement)> =
-            s.statements().zip(self.stmt_gid.iter()).map(|((_, st), g)| (*g, &st.statement)).collect();
+        let stmts: Vec<(u32, &Statement)> = s
+            .statements()
+            .zip(self.stmt_gid.iter())
+            .map(|((_, st), g)| (*g, &st.statement))
+            .collect();
         for zs in &zselves {
-            let named = stmts.iter().any(|(_, st)| st.endpoint_attributes().any(|a| zs.attrs.contains(a)));
-            zpr_profiles.push(ZprProfileInfo { audited: zs.audited, missing_policy: !named });
+            let named = stmts
+                .iter()
+                .any(|(_, st)| st.endpoint_attributes().any(|a| zs.attrs.contains(a)));
+            zpr_profiles.push(ZprProfileInfo {
+                audited: zs.audited,
+                missing_policy: !named,
+            });
             for (egress_check, builder) in [(true, &mut zpr_egress), (false, &mut zpr_ingress)] {
                 let (peer_remap, svc_remap, n_svc, table) =
                     self.zpr_table(zs, egress_check, &stmts, &zpeers, &vcn_marks, &svc_reps)?;
@@ -1004,8 +1171,11 @@ impl<'a> Builder<'a> {
         let ingress = ingress.layer;
         let zpr_egress = zpr_egress.layer;
         let zpr_ingress = zpr_ingress.layer;
-        let table_entries =
-            route.len() + egress.cells() + ingress.cells() + zpr_egress.cells() + zpr_ingress.cells();
+        let table_entries = route.len()
+            + egress.cells()
+            + ingress.cells()
+            + zpr_egress.cells()
+            + zpr_ingress.cells();
         let table_bytes = lpm.bytes()
             + services.bytes()
             + classes.len() * std::mem::size_of::<ClassInfo>()
@@ -1015,7 +1185,10 @@ impl<'a> Builder<'a> {
             + zpr_egress.bytes()
             + zpr_ingress.bytes();
         if table_bytes > cfg.max_table_bytes {
-            return Err(CompileError::TooLarge { given: table_bytes, limit: cfg.max_table_bytes });
+            return Err(CompileError::TooLarge {
+                given: table_bytes,
+                limit: cfg.max_table_bytes,
+            });
         }
         let stats = Stats {
             prefixes: n_nodes,
@@ -1055,19 +1228,26 @@ impl<'a> Builder<'a> {
         let s = self.s;
         let tree = &self.tree;
         let n = keys.len();
-        let cells = n.checked_mul(n).unwrap_or(usize::MAX);
+        let cells = n.saturating_mul(n);
         if cells.saturating_mul(4) > self.cfg.max_table_bytes {
-            return Err(CompileError::TooLarge { given: cells.saturating_mul(4), limit: self.cfg.max_table_bytes });
+            return Err(CompileError::TooLarge {
+                given: cells.saturating_mul(4),
+                limit: self.cfg.max_table_bytes,
+            });
         }
         // Static prefixes of each table: node -> lowest rule index.
         let mut statics: Vec<HashMap<NodeId, u32>> = Vec::with_capacity(s.route_tables.len());
         for t in &s.route_tables {
             let mut m: HashMap<NodeId, u32> = HashMap::new();
             for (i, r) in t.rules.iter().enumerate() {
-                let Ok(index) = u32::try_from(i) else { continue };
+                let Ok(index) = u32::try_from(i) else {
+                    continue;
+                };
                 let ps: Vec<Pfx> = match &r.destination {
                     RouteDestination::Cidr(c) => vec![Pfx::from(*c)],
-                    RouteDestination::Service(l) => s.service_cidrs(*l).iter().map(|c| Pfx::from(*c)).collect(),
+                    RouteDestination::Service(l) => {
+                        s.service_cidrs(*l).iter().map(|c| Pfx::from(*c)).collect()
+                    }
                 };
                 for p in ps {
                     if let Some(node) = tree.find(p) {
@@ -1077,16 +1257,20 @@ impl<'a> Builder<'a> {
             }
             statics.push(m);
         }
-        let vcn_of_region = |r: Option<NodeId>| r.and_then(|r| tree.chain(r).find_map(|a| vcn_marks[a as usize]));
+        let vcn_of_region =
+            |r: Option<NodeId>| r.and_then(|r| tree.chain(r).find_map(|a| vcn_marks[a as usize]));
         // LPM over a table plus the VCN's local routes, for an address whose
         // deepest route-relevant node is `region`.
-        let lookup = |table: Option<RouteTableId>, vcn: VcnId, region: Option<NodeId>| -> Option<Option<u32>> {
+        let lookup = |table: Option<RouteTableId>,
+                      vcn: VcnId,
+                      region: Option<NodeId>|
+         -> Option<Option<u32>> {
             let region = region?;
             for a in tree.chain(region) {
-                if let Some(t) = table {
-                    if let Some(&i) = statics[t.index()].get(&a) {
-                        return Some(Some(i));
-                    }
+                if let Some(t) = table
+                    && let Some(&i) = statics[t.index()].get(&a)
+                {
+                    return Some(Some(i));
                 }
                 if vcn_marks[a as usize] == Some(vcn) {
                     return Some(None);
@@ -1094,7 +1278,8 @@ impl<'a> Builder<'a> {
             }
             None
         };
-        let gid = |t: RouteTableId, i: u32| self.route_rule_gid.get(&(t, i)).copied().unwrap_or(0) + 1;
+        let gid =
+            |t: RouteTableId, i: u32| self.route_rule_gid.get(&(t, i)).copied().unwrap_or(0) + 1;
         let mut out = vec![0u32; cells];
         for (ai, (a_region, a_vnic)) in keys.iter().enumerate() {
             for (bi, (b_region, b_vnic)) in keys.iter().enumerate() {
@@ -1103,7 +1288,9 @@ impl<'a> Builder<'a> {
                     (Some((table, subnet)), _) => {
                         let sn = &s.subnets[subnet.index()];
                         let direct = b_region.is_some_and(|r| {
-                            sn.cidrs.iter().any(|c| Pfx::from(*c).covers(tree.nodes[r as usize]))
+                            sn.cidrs
+                                .iter()
+                                .any(|c| Pfx::from(*c).covers(tree.nodes[r as usize]))
                         });
                         if direct {
                             RouteEntry::FIRST_OK | RouteEntry::REPLY_OK | (2 << 30)
@@ -1115,18 +1302,25 @@ impl<'a> Builder<'a> {
                             };
                             match lookup(*table, vcn, *b_region) {
                                 None => 0,
-                                Some(None) => RouteEntry::FIRST_OK | RouteEntry::REPLY_OK | (1 << 30),
+                                Some(None) => {
+                                    RouteEntry::FIRST_OK | RouteEntry::REPLY_OK | (1 << 30)
+                                }
                                 Some(Some(i)) => {
                                     let Some(t) = table else { return Ok(out) };
                                     let rule = &s.route_tables[t.index()].rules[i as usize];
                                     let reaches = match &rule.target {
-                                        RouteTarget::Gateway(g) => s.gateways[g.index()].kind.reaches_other_vcn(),
+                                        RouteTarget::Gateway(g) => {
+                                            s.gateways[g.index()].kind.reaches_other_vcn()
+                                        }
                                         RouteTarget::PrivateIp { .. } => true,
                                     };
                                     if dst_vcn.is_some_and(|d| d != vcn) && !reaches {
                                         gid(*t, i)
                                     } else {
-                                        gid(*t, i) | RouteEntry::FIRST_OK | RouteEntry::REPLY_OK | (1 << 30)
+                                        gid(*t, i)
+                                            | RouteEntry::FIRST_OK
+                                            | RouteEntry::REPLY_OK
+                                            | (1 << 30)
                                     }
                                 }
                             }
@@ -1141,7 +1335,9 @@ impl<'a> Builder<'a> {
                                 let Some(t) = table else { return Ok(out) };
                                 let rule = &s.route_tables[t.index()].rules[i as usize];
                                 let admits = match &rule.target {
-                                    RouteTarget::Gateway(g) => s.gateways[g.index()].kind.admits_inbound(),
+                                    RouteTarget::Gateway(g) => {
+                                        s.gateways[g.index()].kind.admits_inbound()
+                                    }
                                     RouteTarget::PrivateIp { .. } => false,
                                 };
                                 let first = if admits { RouteEntry::FIRST_OK } else { 0 };
@@ -1163,9 +1359,15 @@ impl<'a> Builder<'a> {
         let mut out = Vec::new();
         for n in nsgs {
             for (i, r) in s.nsgs[n.index()].rules.iter().enumerate() {
-                let Ok(index) = u32::try_from(i) else { continue };
+                let Ok(index) = u32::try_from(i) else {
+                    continue;
+                };
                 if r.direction == dir {
-                    let gid = self.sec_rule_gid.get(&RuleRef::Nsg { nsg: *n, index }).copied().unwrap_or(0);
+                    let gid = self
+                        .sec_rule_gid
+                        .get(&RuleRef::Nsg { nsg: *n, index })
+                        .copied()
+                        .unwrap_or(0);
                     out.push(URule { gid, rule: r });
                 }
             }
@@ -1177,8 +1379,14 @@ impl<'a> Builder<'a> {
                 Direction::Egress => &list.egress,
             };
             for (i, r) in rules.iter().enumerate() {
-                let Ok(index) = u32::try_from(i) else { continue };
-                let key = RuleRef::SecurityList { list: *l, direction: dir.into(), index };
+                let Ok(index) = u32::try_from(i) else {
+                    continue;
+                };
+                let key = RuleRef::SecurityList {
+                    list: *l,
+                    direction: dir.into(),
+                    index,
+                };
                 let gid = self.sec_rule_gid.get(&key).copied().unwrap_or(0);
                 out.push(URule { gid, rule: r });
             }
@@ -1193,14 +1401,15 @@ impl<'a> Builder<'a> {
         conds: &[ServiceCond],
         svc_reps: &[Packet],
         layer: &'static str,
-    ) -> Result<(Vec<u16>, Vec<usize>, Vec<Vec<bool>>), CompileError> {
+    ) -> Result<LocalServices, CompileError> {
         // matches[c][s]
         let matches: Vec<Vec<bool>> = conds
             .iter()
             .map(|c| svc_reps.iter().map(|p| service_matches(c, p)).collect())
             .collect();
-        let sigs: Vec<Vec<bool>> =
-            (0..svc_reps.len()).map(|si| matches.iter().map(|m| m[si]).collect()).collect();
+        let sigs: Vec<Vec<bool>> = (0..svc_reps.len())
+            .map(|si| matches.iter().map(|m| m[si]).collect())
+            .collect();
         let (ids, reps) = dense_ids(&sigs, layer, self.cfg)?;
         Ok((ids, reps, matches))
     }
@@ -1228,7 +1437,8 @@ impl<'a> Builder<'a> {
                 })
             })
             .collect();
-        let (svc_remap, svc_rep_idx, matches) = self.local_services(&conds, svc_reps, "security")?;
+        let (svc_remap, svc_rep_idx, matches) =
+            self.local_services(&conds, svc_reps, "security")?;
         // Local peers: nearest ancestor among this profile's prefixes, and the
         // membership restricted to the NSGs its rules name.
         let marks = self.marks(urules.iter().flat_map(|u| peer_prefixes(s, &u.rule.peer)));
@@ -1253,7 +1463,11 @@ impl<'a> Builder<'a> {
         let n_svc = svc_rep_idx.len();
         let cells = n_peer.saturating_mul(n_svc);
         if cells > self.cfg.max_profile_cells {
-            return Err(CompileError::ProfileTooLarge { layer: "security", given: cells, limit: self.cfg.max_profile_cells });
+            return Err(CompileError::ProfileTooLarge {
+                layer: "security",
+                given: cells,
+                limit: self.cfg.max_profile_cells,
+            });
         }
         let mut table = vec![0u32; cells];
         for (lp, &pi) in peer_rep_idx.iter().enumerate() {
@@ -1264,7 +1478,9 @@ impl<'a> Builder<'a> {
                 .filter(|(_, u)| match &u.rule.peer {
                     Peer::Nsg(n) => members.contains(n),
                     p => anchor.is_some_and(|a| {
-                        peer_prefixes(s, p).iter().any(|q| q.covers(tree.nodes[a as usize]))
+                        peer_prefixes(s, p)
+                            .iter()
+                            .any(|q| q.covers(tree.nodes[a as usize]))
                     }),
                 })
                 .map(|(i, _)| i)
@@ -1278,7 +1494,11 @@ impl<'a> Builder<'a> {
                     if cell & Entry::ID_MASK == 0 {
                         cell |= urules[ri].gid + 1;
                     }
-                    cell |= if urules[ri].rule.stateless { Entry::STATELESS } else { Entry::STATEFUL };
+                    cell |= if urules[ri].rule.stateless {
+                        Entry::STATELESS
+                    } else {
+                        Entry::STATEFUL
+                    };
                 }
                 table[lp * n_svc + ls] = cell;
             }
@@ -1301,16 +1521,24 @@ impl<'a> Builder<'a> {
         let s = self.s;
         let tree = &self.tree;
         let my_vcn_attr = s.vcns[me.vcn.index()].attribute.as_ref();
-        let in_region = |region: Option<NodeId>, p: Pfx| region.is_some_and(|r| p.covers(tree.nodes[r as usize]));
+        let in_region = |region: Option<NodeId>, p: Pfx| {
+            region.is_some_and(|r| p.covers(tree.nodes[r as usize]))
+        };
         // Does a term match an endpoint described by (region, vcn, attrs), scoped to `scope`?
-        let term_ok = |t: &Term, region: Option<NodeId>, vcn: Option<VcnId>, attrs: &[Attribute], scope: VcnId| {
+        let term_ok = |t: &Term,
+                       region: Option<NodeId>,
+                       vcn: Option<VcnId>,
+                       attrs: &[Attribute],
+                       scope: VcnId| {
             match t {
                 Term::Attribute(a) => vcn == Some(scope) && attrs.contains(a),
                 Term::Cidr(c) => in_region(region, Pfx::from(*c)),
-                Term::AllEndpoints => {
-                    region.is_some_and(|r| tree.chain(r).any(|x| vcn_marks[x as usize] == Some(scope)))
-                }
-                Term::OsnServices => s.services.iter().any(|l| l.cidrs.iter().any(|c| in_region(region, Pfx::from(*c)))),
+                Term::AllEndpoints => region
+                    .is_some_and(|r| tree.chain(r).any(|x| vcn_marks[x as usize] == Some(scope))),
+                Term::OsnServices => s
+                    .services
+                    .iter()
+                    .any(|l| l.cidrs.iter().any(|c| in_region(region, Pfx::from(*c)))),
             }
         };
         // Statements whose self side holds for this profile, with a peer test.
@@ -1319,10 +1547,20 @@ impl<'a> Builder<'a> {
             let self_ok = match &st.kind {
                 StatementKind::Scoped { vcn, src, dst } => {
                     let mine = if egress_check { &src.node } else { &dst.node };
-                    my_vcn_attr == Some(&vcn.node) && term_ok(mine, me.region, Some(me.vcn), &me.attrs, me.vcn)
+                    my_vcn_attr == Some(&vcn.node)
+                        && term_ok(mine, me.region, Some(me.vcn), &me.attrs, me.vcn)
                 }
-                StatementKind::CrossVcn { src, src_vcn, dst, dst_vcn } => {
-                    let (a, v) = if egress_check { (src, src_vcn) } else { (dst, dst_vcn) };
+                StatementKind::CrossVcn {
+                    src,
+                    src_vcn,
+                    dst,
+                    dst_vcn,
+                } => {
+                    let (a, v) = if egress_check {
+                        (src, src_vcn)
+                    } else {
+                        (dst, dst_vcn)
+                    };
                     my_vcn_attr == Some(&v.node) && me.attrs.contains(&a.node)
                 }
             };
@@ -1330,7 +1568,10 @@ impl<'a> Builder<'a> {
                 relevant.push((*gid, st));
             }
         }
-        let conds: Vec<ServiceCond> = relevant.iter().map(|(_, st)| ServiceCond::Stmt(st.conditions())).collect();
+        let conds: Vec<ServiceCond> = relevant
+            .iter()
+            .map(|(_, st)| ServiceCond::Stmt(st.conditions()))
+            .collect();
         let (svc_remap, svc_rep_idx, matches) = self.local_services(&conds, svc_reps, "zpr")?;
         let n_svc = svc_rep_idx.len();
         // Rows over the global ZPR peers, then compressed.
@@ -1344,8 +1585,17 @@ impl<'a> Builder<'a> {
                         let other = if egress_check { &dst.node } else { &src.node };
                         term_ok(other, zp.region, zp.vcn, &zp.attrs, me.vcn)
                     }
-                    StatementKind::CrossVcn { src, src_vcn, dst, dst_vcn } => {
-                        let (a, v) = if egress_check { (dst, dst_vcn) } else { (src, src_vcn) };
+                    StatementKind::CrossVcn {
+                        src,
+                        src_vcn,
+                        dst,
+                        dst_vcn,
+                    } => {
+                        let (a, v) = if egress_check {
+                            (dst, dst_vcn)
+                        } else {
+                            (src, src_vcn)
+                        };
                         peer_vcn_attr == Some(&v.node) && zp.attrs.contains(&a.node)
                     }
                 })
@@ -1403,4 +1653,3 @@ fn service_matches(c: &ServiceCond, p: &Packet) -> bool {
         ServiceCond::Stmt(conds) => eval::conditions_hold(conds, p),
     }
 }
-

@@ -41,7 +41,11 @@ impl Pfx {
     #[must_use]
     pub fn last(self) -> u128 {
         let hb = self.host_bits();
-        if hb >= 128 { u128::MAX } else { self.addr | ((1u128 << hb) - 1) }
+        if hb >= 128 {
+            u128::MAX
+        } else {
+            self.addr | ((1u128 << hb) - 1)
+        }
     }
 
     /// Whether `other` lies inside `self` (or equals it).
@@ -62,21 +66,31 @@ impl Pfx {
     /// The root prefix of a family (`0.0.0.0/0` or `::/0`).
     #[must_use]
     pub fn root(fam: u8) -> Pfx {
-        Pfx { fam, addr: 0, len: 0 }
+        Pfx {
+            fam,
+            addr: 0,
+            len: 0,
+        }
     }
 
     /// A host prefix.
     #[must_use]
     pub fn host(ip: IpAddr) -> Pfx {
         let (fam, addr) = addr_key(ip);
-        Pfx { fam, addr, len: if fam == 4 { 32 } else { 128 } }
+        Pfx {
+            fam,
+            addr,
+            len: if fam == 4 { 32 } else { 128 },
+        }
     }
 
     /// The address of an integer in this prefix's family.
     #[must_use]
     pub fn ip(fam: u8, a: u128) -> IpAddr {
         if fam == 4 {
-            IpAddr::V4(std::net::Ipv4Addr::from(u32::try_from(a).unwrap_or(u32::MAX)))
+            IpAddr::V4(std::net::Ipv4Addr::from(
+                u32::try_from(a).unwrap_or(u32::MAX),
+            ))
         } else {
             IpAddr::V6(std::net::Ipv6Addr::from(a))
         }
@@ -87,7 +101,11 @@ impl From<IpNet> for Pfx {
     fn from(n: IpNet) -> Self {
         let n = n.trunc();
         let (fam, addr) = addr_key(n.network());
-        Pfx { fam, addr, len: n.prefix_len() }
+        Pfx {
+            fam,
+            addr,
+            len: n.prefix_len(),
+        }
     }
 }
 
@@ -172,7 +190,9 @@ impl PrefixTree {
             if found.is_none() && cur <= node.last() {
                 // `cur` may equal u128::MAX after an overflow; it is only an own
                 // address if the last child did not end the range.
-                let ended = children[i].last().is_some_and(|&c| nodes[c].last() == node.last());
+                let ended = children[i]
+                    .last()
+                    .is_some_and(|&c| nodes[c].last() == node.last());
                 if !ended {
                     found = Some(cur);
                 }
@@ -184,7 +204,13 @@ impl PrefixTree {
             .enumerate()
             .filter_map(|(i, p)| Some((*p, u32::try_from(i).ok()?)))
             .collect();
-        PrefixTree { nodes, parent, depth, own_addr, index }
+        PrefixTree {
+            nodes,
+            parent,
+            depth,
+            own_addr,
+            index,
+        }
     }
 
     /// The node of an exact prefix, if it is in the tree.

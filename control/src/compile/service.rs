@@ -26,7 +26,12 @@ pub enum ServiceCond {
 #[derive(Debug, Clone)]
 enum GroupKind {
     /// TCP/UDP: two 64 Ki maps.
-    Ports { smap: Box<[u16]>, dmap: Box<[u16]>, nd: u32, frag: u32 },
+    Ports {
+        smap: Box<[u16]>,
+        dmap: Box<[u16]>,
+        nd: u32,
+        frag: u32,
+    },
     /// ICMP/ICMPv6: one 64 Ki map over `type << 8 | code`.
     Icmp { map: Box<[u16]>, frag: u32 },
     /// Any other protocol: one class.
@@ -150,7 +155,10 @@ impl ServiceClasses {
         let mut reps: Vec<(u8, L4)> = Vec::new();
         // Group 0: every protocol nobody names.
         let other = (0..=255u8).find(|p| !explicit[*p as usize]);
-        groups.push(Group { kind: GroupKind::Plain, base: 0 });
+        groups.push(Group {
+            kind: GroupKind::Plain,
+            base: 0,
+        });
         reps.push((other.unwrap_or(255), L4::Opaque));
         for p in 0..=255u8 {
             if !explicit[p as usize] {
@@ -164,18 +172,35 @@ impl ServiceClasses {
                 let (dmap, dfirst) = cut(std::mem::take(&mut db[p as usize]));
                 for s in &sfirst {
                     for d in &dfirst {
-                        reps.push((p, L4::Ports { sport: *s, dport: *d }));
+                        reps.push((
+                            p,
+                            L4::Ports {
+                                sport: *s,
+                                dport: *d,
+                            },
+                        ));
                     }
                 }
                 let frag = u32::try_from(reps.len()).unwrap_or(u32::MAX);
                 reps.push((p, L4::Fragment));
                 let nd = u32::try_from(dfirst.len()).unwrap_or(u32::MAX);
-                GroupKind::Ports { smap, dmap, nd, frag }
+                GroupKind::Ports {
+                    smap,
+                    dmap,
+                    nd,
+                    frag,
+                }
             } else if proto::is_icmp(p) {
                 let (map, firsts) = cut(std::mem::take(&mut ib[p as usize]));
                 for k in &firsts {
                     let [t, c] = k.to_be_bytes();
-                    reps.push((p, L4::Icmp { icmp_type: t, code: c }));
+                    reps.push((
+                        p,
+                        L4::Icmp {
+                            icmp_type: t,
+                            code: c,
+                        },
+                    ));
                 }
                 let frag = u32::try_from(reps.len()).unwrap_or(u32::MAX);
                 reps.push((p, L4::Fragment));
@@ -186,7 +211,11 @@ impl ServiceClasses {
             };
             groups.push(Group { kind, base });
         }
-        ServiceClasses { proto_group, groups, reps }
+        ServiceClasses {
+            proto_group,
+            groups,
+            reps,
+        }
     }
 
     /// Number of classes.
