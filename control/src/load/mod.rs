@@ -174,6 +174,66 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (u32, u32) {
     )
 }
 
+/// Line and column of byte offsets in a text, in bounded time per query
+/// whatever the text (a scenario may be 64 MiB on one line, with an error or
+/// warning for each of a million objects).
+///
+/// Every [`Positions::STRIDE`] bytes it remembers the line and column, so a
+/// query scans at most one stride.
+pub(crate) struct Positions<'a> {
+    text: &'a str,
+    /// (byte offset, line, column) at every stride, on char boundaries.
+    checkpoints: Vec<(usize, u32, u32)>,
+}
+
+impl<'a> Positions<'a> {
+    /// Bytes between checkpoints.
+    pub(crate) const STRIDE: usize = 4096;
+
+    /// Indexes `text` (one pass).
+    pub(crate) fn new(text: &'a str) -> Self {
+        let mut checkpoints = vec![(0, 1, 1)];
+        let (mut line, mut col) = (1u32, 1u32);
+        let mut next = Self::STRIDE;
+        for (i, c) in text.char_indices() {
+            if i >= next {
+                checkpoints.push((i, line, col));
+                next = i + Self::STRIDE;
+            }
+            if c == '\n' {
+                line = line.saturating_add(1);
+                col = 1;
+            } else {
+                col = col.saturating_add(1);
+            }
+        }
+        Positions { text, checkpoints }
+    }
+
+    /// 1-based line and column (in characters) of byte `offset`, clamped to
+    /// the text and to a char boundary.
+    pub(crate) fn line_col(&self, offset: usize) -> (u32, u32) {
+        let mut off = offset.min(self.text.len());
+        while off > 0 && !self.text.is_char_boundary(off) {
+            off -= 1;
+        }
+        let k = self
+            .checkpoints
+            .partition_point(|c| c.0 <= off)
+            .saturating_sub(1);
+        let (start, mut line, mut col) = self.checkpoints.get(k).copied().unwrap_or((0, 1, 1));
+        for c in self.text.get(start..off).unwrap_or("").chars() {
+            if c == '\n' {
+                line = line.saturating_add(1);
+                col = 1;
+            } else {
+                col = col.saturating_add(1);
+            }
+        }
+        (line, col)
+    }
+}
+
 /// Loads a scenario.
 ///
 /// `file` is the scenario's name as messages should show it; `files` reads

@@ -10,7 +10,7 @@ use super::raw::{
     OrderedMap, ProtoValue, RawAttrValue, RawAttributes, RawIcmpOptions, RawPortOptions,
     RawPortRange, RawScenario, Sp,
 };
-use super::{Format, LoadError, Loaded, MAX_POLICY_FILE_BYTES, SourceFiles, Warning, line_col};
+use super::{Format, LoadError, Loaded, MAX_POLICY_FILE_BYTES, Positions, SourceFiles, Warning};
 use crate::ids::{
     GatewayId, IdOverflow, NsgId, PolicyId, RouteTableId, SecurityListId, ServiceId, SubnetId,
     VcnId, VnicId,
@@ -106,11 +106,17 @@ impl Index {
 /// warnings, the indexes.
 struct Ctx<'a> {
     text: &'a str,
+    positions: Positions<'a>,
     file: &'a str,
     format: Format,
     warnings: Vec<Warning>,
+    /// Warnings past [`MAX_WARNINGS`], counted only.
+    dropped_warnings: usize,
     indexes: HashMap<Kind, Index>,
 }
+
+/// Warnings kept; past this many, one more says how many were left out.
+const MAX_WARNINGS: usize = 1000;
 
 /// Error location and context, built up as the resolver descends.
 type Res<T> = Result<T, Box<LoadError>>;
@@ -119,7 +125,7 @@ impl Ctx<'_> {
     fn position(&self, at: Option<usize>) -> (Option<u32>, Option<u32>) {
         match at {
             Some(off) => {
-                let (l, c) = line_col(self.text, off);
+                let (l, c) = self.positions.line_col(off);
                 (Some(l), Some(c))
             }
             None => (None, None),
@@ -140,6 +146,10 @@ impl Ctx<'_> {
     }
 
     fn warn(&mut self, at: Option<usize>, message: String) {
+        if self.warnings.len() >= MAX_WARNINGS {
+            self.dropped_warnings += 1;
+            return;
+        }
         let (line, column) = self.position(at);
         self.warnings.push(Warning {
             file: self.file.to_owned(),
@@ -244,6 +254,27 @@ fn find_overlap<T: Copy>(items: &mut [Tagged<T>]) -> Option<Overlap<T>> {
     })
 }
 
+/// Sorts CIDRs for [`containing`].
+fn sorted_cidrs(cidrs: &[IpNet]) -> Vec<IpNet> {
+    let mut v = cidrs.to_vec();
+    v.sort_by_key(cidr_key);
+    v
+}
+
+/// Whether a CIDR of `sorted` (non-overlapping, sorted by [`cidr_key`])
+/// contains `probe`, in O(log n): only the last block starting at or before
+/// the probe can (any later one would start inside it).
+fn contained(sorted: &[IpNet], probe: &IpNet) -> bool {
+    let (family, start, _) = cidr_key(probe);
+    let i = sorted.partition_point(|b| {
+        let (f, s, _) = cidr_key(b);
+        (f, s) <= (family, start)
+    });
+    i.checked_sub(1)
+        .and_then(|i| sorted.get(i))
+        .is_some_and(|b| b.contains(probe))
+}
+
 fn list_cidrs(cidrs: &[IpNet]) -> String {
     cidrs
         .iter()
@@ -346,7 +377,7 @@ fn build_index<'r>(
                 .get(first)
                 .copied()
                 .flatten()
-                .map(|p| format!(" (line {})", line_col(ctx.text, p).0))
+                .map(|p| format!(" (line {})", ctx.positions.line_col(p).0))
                 .unwrap_or_default();
             return Err(ctx.err(
                 name.start(),
@@ -692,14 +723,20 @@ fn statement_start(ctx: &Ctx<'_>, s: &Sp<String>, cursor: &mut usize) -> Option<
             Some(start)
         }
         Format::Json => {
+            // Statements appear in file order, so each search starts where
+            // the last one ended. After one miss (a statement written with
+            // other escapes) positions stay unknown: searching again could
+            // scan the text once per statement.
+            if *cursor == usize::MAX {
+                return None;
+            }
             let encoded = serde_json::to_string(&s.value).ok()?;
             let from = (*cursor).min(ctx.text.len());
-            let found = ctx
-                .text
-                .get(from..)
-                .and_then(|t| t.find(&encoded))
-                .map(|i| i + from)
-                .or_else(|| ctx.text.find(&encoded))?;
+            let Some(found) = ctx.text.get(from..).and_then(|t| t.find(&encoded)) else {
+                *cursor = usize::MAX;
+                return None;
+            };
+            let found = found + from;
             *cursor = found + encoded.len();
             Some(found + 1)
         }
@@ -739,9 +776,11 @@ pub(crate) fn resolve(
     let mut r = Resolver {
         ctx: Ctx {
             text,
+            positions: Positions::new(text),
             file,
             format,
             warnings: Vec::new(),
+            dropped_warnings: 0,
             indexes: HashMap::new(),
         },
         raw,
@@ -770,9 +809,18 @@ pub(crate) fn resolve(
     r.security_lists()?;
     r.nsgs()?;
     r.policies()?;
+    let mut warnings = r.ctx.warnings;
+    if r.ctx.dropped_warnings > 0 {
+        warnings.push(Warning {
+            file: file.to_owned(),
+            line: None,
+            column: None,
+            message: format!("{} more warnings left out", r.ctx.dropped_warnings),
+        });
+    }
     Ok(Loaded {
         scenario: r.s,
-        warnings: r.ctx.warnings,
+        warnings,
     })
 }
 
@@ -1065,6 +1113,8 @@ impl Resolver<'_> {
         let raw = self.raw;
         let ctx = &mut self.ctx;
         let vcns = &self.s.vcns;
+        let vcn_sorted: Vec<Vec<IpNet>> =
+            vcns.iter().map(|v| sorted_cidrs(&v.cidr_blocks)).collect();
         let (rt_vcns, sl_vcns) = (&self.rt_vcns, &self.sl_vcns);
         let vcn_names = &self.vcn_names;
         let vcn_name = |v: VcnId| {
@@ -1101,7 +1151,7 @@ impl Resolver<'_> {
                 all.push((net, c, "ipv6_cidr_blocks"));
             }
             for (ci, (net, src, field)) in all.iter().enumerate() {
-                if !vcn_blocks.iter().any(|b| b.contains(net)) {
+                if !contained(&vcn_sorted[vcn.index()], net) {
                     return Err(ctx.err(
                         src.start(),
                         &object,
@@ -1136,6 +1186,7 @@ impl Resolver<'_> {
                 None => None,
             };
             let mut security_lists = Vec::new();
+            let mut seen = std::collections::HashSet::new();
             for r in &s.security_lists {
                 let i = ctx.lookup(Kind::SecurityList, r, &object, "security_lists")?;
                 same_vcn(
@@ -1151,7 +1202,7 @@ impl Resolver<'_> {
                     "subnet",
                 )?;
                 let sid = id(SecurityListId::new(i), ctx)?;
-                if security_lists.contains(&sid) {
+                if !seen.insert(sid) {
                     return Err(ctx.err(
                         r.start(),
                         &object,
@@ -1234,6 +1285,9 @@ impl Resolver<'_> {
         let raw = self.raw;
         let ctx = &mut self.ctx;
         let subnets = &self.s.subnets;
+        // Subnet CIDRs were checked not to overlap: `contained` may search them.
+        let subnet_sorted: Vec<Vec<IpNet>> =
+            subnets.iter().map(|s| sorted_cidrs(&s.cidrs)).collect();
         let (rt_vcns, nsg_vcns) = (&self.rt_vcns, &self.nsg_vcns);
         let vcn_names = &self.vcn_names;
         let mut vnics = Vec::new();
@@ -1255,7 +1309,7 @@ impl Resolver<'_> {
             for p in &v.private_ips {
                 let ip = parse_ip(&p.value)
                     .map_err(|m| ctx.err(p.start(), &object, "private_ips", m))?;
-                if !subnet.cidrs.iter().any(|c| c.contains(&ip)) {
+                if !contained(&subnet_sorted[si], &IpNet::from(ip)) {
                     return Err(ctx.err(
                         p.start(),
                         &object,
@@ -1282,6 +1336,7 @@ impl Resolver<'_> {
                 ips.push(ip);
             }
             let mut nsgs = Vec::new();
+            let mut seen = std::collections::HashSet::new();
             for r in &v.nsgs {
                 let i = ctx.lookup(Kind::Nsg, r, &object, "nsgs")?;
                 same_vcn(
@@ -1297,7 +1352,7 @@ impl Resolver<'_> {
                     "vnic",
                 )?;
                 let nid = id(NsgId::new(i), ctx)?;
-                if nsgs.contains(&nid) {
+                if !seen.insert(nid) {
                     return Err(ctx.err(
                         r.start(),
                         &object,
@@ -1726,7 +1781,7 @@ impl Resolver<'_> {
     fn policies(&mut self) -> Res<()> {
         let raw = self.raw;
         let ctx = &mut self.ctx;
-        let (text, file, files) = (ctx.text, ctx.file, self.files);
+        let (file, files) = (ctx.file, self.files);
         let options = &self.s.options;
         let mut zpr_policies = Vec::new();
         let mut json_cursor = 0usize;
@@ -1755,7 +1810,7 @@ impl Resolver<'_> {
                     for (i, s) in list.value.iter().enumerate() {
                         let field = format!("statements[{i}]");
                         let start = statement_start(ctx, s, &mut json_cursor);
-                        let first = start.map_or((0, 0), |o| line_col(text, o));
+                        let first = start.map_or((0, 0), |o| ctx.positions.line_col(o));
                         match zpl::parse_statement(&s.value) {
                             Ok(statement) => out.push(PolicyStatement {
                                 text: s.value.clone(),

@@ -1318,3 +1318,64 @@ fn deep_nesting_is_an_error_not_a_crash() {
     let dotted = format!("{} = 1", vec!["a"; 100_000].join("."));
     assert!(from_toml_str(&dotted, "d.toml").is_err());
 }
+
+#[test]
+fn positions_agree_with_line_col_across_strides() {
+    let unit = "ab\nçd€\n\n  x = \"🦀\"\n";
+    let text = unit.repeat(2 * Positions::STRIDE / unit.len() + 3);
+    let p = Positions::new(&text);
+    for off in (0..=text.len() + 2).step_by(7).chain([text.len()]) {
+        assert_eq!(p.line_col(off), line_col(&text, off), "offset {off}");
+    }
+}
+
+#[test]
+fn warnings_are_capped() {
+    let rule = "{ protocol = \"all\", source = \"0.0.0.0/0\", icmp_options = { type = 8 } },";
+    let text = with_base(&format!(
+        "[[security_list]]\nname = \"l\"\nvcn = \"v\"\ningress_security_rules = [{}]\n",
+        rule.repeat(1100)
+    ));
+    let w = toml_warnings(&text);
+    assert_eq!(w.len(), 1001);
+    assert_eq!(
+        w[0],
+        "s.toml:9:8: warning: security list `l` has 1100 ingress rules; OCI allows at most 200"
+    );
+    assert_eq!(w[1000], "s.toml: warning: 101 more warnings left out");
+}
+
+#[test]
+fn many_objects_load() {
+    let n = 3000;
+    let text = format!(
+        "[[vcn]]\nname = \"v\"\ncidr_blocks = [\"10.0.0.0/8\"]\n[[nsg]]\nname = \"n\"\nvcn = \"v\"\n{}{}",
+        many(n, |i| format!(
+            "[[subnet]]\nname = \"s{i}\"\nvcn = \"v\"\ncidr_block = \"10.{}.{}.0/24\"\n",
+            i / 256,
+            i % 256
+        )),
+        many(n, |i| format!(
+            "[[vnic]]\nname = \"a{i}\"\nsubnet = \"s{i}\"\nprivate_ips = [\"10.{}.{}.7\"]\nnsgs = [\"n\"]\n",
+            i / 256,
+            i % 256
+        ))
+    );
+    let l = from_toml_str(&text, "big.toml").unwrap();
+    assert_eq!(l.scenario.subnets.len(), n);
+    assert_eq!(l.scenario.vnics.len(), n);
+    assert_eq!(
+        l.scenario.vnics[n - 1].subnet,
+        SubnetId::new(n - 1).unwrap()
+    );
+    assert_eq!(l.scenario.vnics[n - 1].private_ips, vec![ip("10.11.183.7")]);
+}
+
+#[test]
+fn json_statement_written_with_other_escapes_has_no_position() {
+    // `\u0069` is `i`: the text cannot be found verbatim in the JSON.
+    let json = r#"{ "zpr_policy": [{ "name": "p", "statements": ["\u0069n net:prod VCN allow app:web to connect to app:db"] }] }"#;
+    let l = from_json_str(json, "s.json").unwrap();
+    let o = &l.scenario.zpr_policies[0].statements[0].origin;
+    assert_eq!((o.line, o.column), (0, 0));
+}
