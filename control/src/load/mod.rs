@@ -1,19 +1,38 @@
 //! Scenario loader: TOML or JSON text in, a resolved [`Scenario`] out.
 //!
 //! The format is described in `docs/scenario-format.md`. Loading runs in
-//! three steps:
+//! two passes:
 //!
-//! 1. serde reads the text into raw structs ([`raw`]) that mirror the file
+//! 1. serde reads the text into raw structs (`raw.rs`) that mirror the file
 //!    and reject unknown fields; TOML values keep their byte spans.
-//! 2. [`resolve`] checks every name, reference, CIDR and address, turns names
-//!    into index ids, applies defaults, drops protocol options that do not fit
-//!    (with a warning) and parses ZPR statements with [`crate::zpl`].
-//! 3. Warnings for OCI limits exceeded are collected on the way.
+//! 2. The resolver (`resolve.rs`), one step per object kind, checks every
+//!    name, reference, CIDR and address, turns names into index ids, applies
+//!    defaults, drops protocol options that do not fit (with a warning),
+//!    parses ZPR statements with [`crate::zpl`] and warns where OCI limits
+//!    are exceeded.
 //!
 //! The loader is pure: a `file = "x.zpl"` of a ZPR policy is read through the
 //! [`SourceFiles`] the caller hands in, never from the file system directly.
 //! Every error names the file, the object, the field and, where the format
-//! gives one, the line and column.
+//! gives one, the line and column (JSON gives them for syntax and shape
+//! errors and for ZPL statements, not for the checks of pass 2).
+//!
+//! Decisions where the format leaves room, each an error unless said:
+//! - a CIDR with host bits set (`10.0.1.5/24`) is an error, not truncated;
+//! - VCN CIDR blocks may not overlap, within a VCN or across VCNs: an
+//!   address belongs to one VCN;
+//! - a VNIC needs at least one private IP; a list naming the same security
+//!   list, NSG or address twice is an error;
+//! - a route rule's private-IP target must be held by a VNIC of the route
+//!   table's VCN;
+//! - an NSG rule gives `source` (ingress) or `destination` (egress), not the
+//!   other one;
+//! - attribute namespaces and keys hold only `[0-9A-Za-z_-]` (OCI's rule;
+//!   ZPL could not name them otherwise);
+//! - more than 200 rules in a route table is warned about too (OCI's limit);
+//! - keys of `[services]` and `security_attributes` keep their written order
+//!   (the first VCN attribute is the one used);
+//! - at most 1000 warnings are kept, then one says how many were left out.
 
 mod raw;
 mod resolve;

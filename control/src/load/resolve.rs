@@ -197,7 +197,7 @@ fn id<T>(r: Result<T, IdOverflow>, ctx: &Ctx<'_>) -> Res<T> {
     r.map_err(|e| ctx.err(None, "", "", e.to_string()))
 }
 
-/// Parses a CIDR block; host bits set is an error ([decision]: a typo more
+/// Parses a CIDR block; host bits set is an error (\[decision\]: a typo more
 /// often than an intent).
 fn parse_cidr(s: &str) -> Result<IpNet, String> {
     let net: IpNet = s
