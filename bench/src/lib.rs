@@ -1,3 +1,4 @@
 //! Scale generator: scenarios and captures of a chosen size, reproducible from a seed.
 
 pub mod random;
+pub mod scale;

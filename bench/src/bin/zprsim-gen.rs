@@ -1,0 +1,217 @@
+//! `zprsim-gen`: writes scale scenarios and captures, reproducible from a seed.
+//!
+//! ```text
+//! zprsim-gen scenario --preset large --seed 1 -o /tmp/big.toml
+//! zprsim-gen scenario --seed 1 --vnics 10000 --sl-rules 100000 --nsg-rules 12000 --statements 400 -o /tmp/big.toml
+//! zprsim-gen capture --scenario /tmp/big.toml --packets 1000000 --seed 1 -o /tmp/big.pcap
+//! ```
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use zprsim_bench::scale::{self, ScaleSpec};
+use zprsim_control::compile::{Compiled, Config};
+use zprsim_control::verdict::{Context, Verdict};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "zprsim-gen",
+    about = "Generate scale scenarios and captures for zprsim"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write a scenario (native TOML).
+    Scenario(ScenarioArgs),
+    /// Write an Ethernet pcap of first packets over a scenario.
+    Capture(CaptureArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ScenarioArgs {
+    /// Start from this preset (small, medium, large, beyond); the counts
+    /// below override it.
+    #[arg(long, default_value = "large")]
+    preset: String,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// VCNs.
+    #[arg(long)]
+    vcns: Option<usize>,
+    /// Subnets.
+    #[arg(long)]
+    subnets: Option<usize>,
+    /// VNICs.
+    #[arg(long)]
+    vnics: Option<usize>,
+    /// Node pools (groups sharing NSGs and attributes).
+    #[arg(long)]
+    node_pools: Option<usize>,
+    /// Security lists.
+    #[arg(long)]
+    security_lists: Option<usize>,
+    /// Security-list rules.
+    #[arg(long)]
+    sl_rules: Option<usize>,
+    /// NSGs.
+    #[arg(long)]
+    nsgs: Option<usize>,
+    /// NSG rules.
+    #[arg(long)]
+    nsg_rules: Option<usize>,
+    /// ZPR policies.
+    #[arg(long)]
+    zpr_policies: Option<usize>,
+    /// ZPR statements.
+    #[arg(long)]
+    statements: Option<usize>,
+    /// Distinct workload attribute values.
+    #[arg(long)]
+    workloads: Option<usize>,
+    /// Distinct external CIDRs in the rule catalogue.
+    #[arg(long)]
+    external_cidrs: Option<usize>,
+    /// Share of dual-stack subnets (0 to 1).
+    #[arg(long)]
+    ipv6_share: Option<f64>,
+    /// Output file.
+    #[arg(short = 'o', long)]
+    output: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+struct CaptureArgs {
+    /// The scenario the traffic runs over.
+    #[arg(long)]
+    scenario: PathBuf,
+    /// Number of packets.
+    #[arg(long, default_value_t = 1_000_000)]
+    packets: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Do not compile the scenario to report the allowed share.
+    #[arg(long)]
+    no_judge: bool,
+    /// Output file.
+    #[arg(short = 'o', long)]
+    output: PathBuf,
+}
+
+fn spec_of(a: &ScenarioArgs) -> Result<ScaleSpec, String> {
+    let mut s = ScaleSpec::preset(&a.preset).ok_or_else(|| {
+        format!(
+            "unknown preset `{}` (expected one of {})",
+            a.preset,
+            ScaleSpec::PRESETS.join(", ")
+        )
+    })?;
+    s.seed = a.seed;
+    let set = |field: &mut usize, v: Option<usize>| {
+        if let Some(v) = v {
+            *field = v;
+        }
+    };
+    set(&mut s.vcns, a.vcns);
+    set(&mut s.subnets, a.subnets);
+    set(&mut s.vnics, a.vnics);
+    set(&mut s.node_pools, a.node_pools);
+    set(&mut s.security_lists, a.security_lists);
+    set(&mut s.sl_rules, a.sl_rules);
+    set(&mut s.nsgs, a.nsgs);
+    set(&mut s.nsg_rules, a.nsg_rules);
+    set(&mut s.zpr_policies, a.zpr_policies);
+    set(&mut s.statements, a.statements);
+    set(&mut s.workloads, a.workloads);
+    set(&mut s.external_cidrs, a.external_cidrs);
+    if let Some(x) = a.ipv6_share {
+        if !(0.0..=1.0).contains(&x) {
+            return Err(format!("`--ipv6-share {x}` is not between 0 and 1"));
+        }
+        s.ipv6_share = x;
+    }
+    Ok(s)
+}
+
+fn scenario_cmd(a: &ScenarioArgs) -> Result<(), String> {
+    let spec = spec_of(a)?;
+    let t0 = Instant::now();
+    let s = scale::scenario(&spec);
+    let text = scale::to_toml(&s);
+    std::fs::write(&a.output, &text)
+        .map_err(|e| format!("cannot write `{}`: {e}", a.output.display()))?;
+    let sl: usize = s
+        .security_lists
+        .iter()
+        .map(|l| l.ingress.len() + l.egress.len())
+        .sum();
+    let nsg: usize = s.nsgs.iter().map(|n| n.rules.len()).sum();
+    let st: usize = s.zpr_policies.iter().map(|p| p.statements.len()).sum();
+    eprintln!(
+        "{}: {} vcns, {} subnets, {} vnics, {} security lists ({sl} rules), {} nsgs ({nsg} rules), {} policies ({st} statements); {} bytes in {:.2} s",
+        a.output.display(),
+        s.vcns.len(),
+        s.subnets.len(),
+        s.vnics.len(),
+        s.security_lists.len(),
+        s.nsgs.len(),
+        s.zpr_policies.len(),
+        text.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn capture_cmd(a: &CaptureArgs) -> Result<(), String> {
+    let loaded =
+        zprsim_dataplane::scenario_file::load_path(&a.scenario).map_err(|e| e.to_string())?;
+    let s = &loaded.scenario;
+    let t0 = Instant::now();
+    let ps = scale::packets(s, a.packets, a.seed);
+    scale::write_capture(&a.output, &ps, a.seed)
+        .map_err(|e| format!("cannot write `{}`: {e}", a.output.display()))?;
+    eprintln!(
+        "{}: {} packets in {:.2} s",
+        a.output.display(),
+        ps.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    if !a.no_judge {
+        let c = Compiled::new(s, &Config::default())
+            .map_err(|e| format!("{}: error: {e}", a.scenario.display()))?;
+        let allowed = ps
+            .iter()
+            .filter(|p| c.judge(p, Context::First).judgement.verdict == Verdict::Allow)
+            .count();
+        #[allow(clippy::cast_precision_loss)]
+        let pct = if ps.is_empty() {
+            0.0
+        } else {
+            100.0 * allowed as f64 / ps.len() as f64
+        };
+        eprintln!("allowed as first packets: {allowed} ({pct:.1}%)");
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match &cli.command {
+        Command::Scenario(a) => scenario_cmd(a),
+        Command::Capture(a) => capture_cmd(a),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("zprsim-gen: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
