@@ -6,6 +6,7 @@
 
 mod check;
 mod explain;
+mod replay;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -27,6 +28,8 @@ enum Command {
     Check(check::Args),
     /// Judge the first packet of a flow layer by layer, like Network Path Analyzer.
     Explain(explain::Args),
+    /// Replay pcap/pcapng captures through the scenario: what would be dropped, where and why.
+    Replay(replay::Args),
 }
 
 /// An error that maps to an exit code.
@@ -56,6 +59,7 @@ fn run() -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Check(a) => check::run(&a),
         Command::Explain(a) => explain::run(&a),
+        Command::Replay(a) => replay::run(&a),
     }
 }
 

@@ -6,6 +6,8 @@
 
 pub mod capture;
 pub mod community_id;
+pub mod conntrack;
 pub mod parse;
 pub mod pcap_out;
+pub mod replay;
 pub mod scenario_file;

@@ -1,0 +1,257 @@
+//! Connection tracking and flow records, sharded so that every result is
+//! the same whatever the number of workers.
+//!
+//! The flow space is cut into [`SHARDS`] shards by a symmetric flow hash;
+//! worker `w` of `n` owns the shards `s` with `s % n == w`. A shard's
+//! behaviour (its capacity, what it evicts and when) depends only on the
+//! packets of that shard, in input order, so one worker or sixteen produce
+//! the same verdicts, counters and flow records.
+//!
+//! Both tables are bounded: a full shard evicts its oldest entry (insertion
+//! order) and counts it. Expiry is lazy, driven by packet timestamps: an
+//! entry whose idle gap exceeds its timeout is forgotten when its key is
+//! next seen, when it reaches the front of the eviction queue, or at the end.
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, Hash};
+use std::net::IpAddr;
+
+use zprsim_control::model::proto;
+use zprsim_control::packet::{L4, Packet};
+use zprsim_control::verdict::Tracking;
+
+/// Number of shards of the flow space (fixed: results must not depend on
+/// the number of workers).
+pub const SHARDS: usize = 256;
+
+/// TCP FIN flag.
+pub const TCP_FIN: u8 = 0x01;
+/// TCP RST flag.
+pub const TCP_RST: u8 = 0x04;
+
+const NS: u64 = 1_000_000_000;
+
+/// Idle timeout of a connection or flow record (semantics §2b), in ns.
+#[must_use]
+pub fn timeout_ns(protocol: u8, both_directions: bool, closing: bool) -> u64 {
+    match protocol {
+        proto::TCP if closing => 120 * NS,
+        proto::TCP if both_directions => 86_400 * NS,
+        proto::TCP => 60 * NS,
+        proto::UDP if both_directions => 180 * NS,
+        proto::UDP => 30 * NS,
+        proto::ICMP | proto::ICMPV6 => 15 * NS,
+        _ => 300 * NS,
+    }
+}
+
+/// The tuple connection tracking keys on, in canonical order (lower
+/// address first), so both directions find one entry: protocol, addresses
+/// and ports for TCP and UDP; protocol and addresses otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConnKey {
+    lo: IpAddr,
+    hi: IpAddr,
+    lo_port: u16,
+    hi_port: u16,
+    proto: u8,
+}
+
+impl ConnKey {
+    /// The key of a packet and whether the packet goes from the key's
+    /// `lo` side to its `hi` side. `None` for a non-first fragment, which
+    /// belongs to no tracked connection.
+    #[must_use]
+    pub fn of(p: &Packet) -> Option<(ConnKey, bool)> {
+        let (sp, dp) = match p.l4 {
+            L4::Ports { sport, dport } => (sport, dport),
+            L4::Icmp { .. } | L4::Opaque => (0, 0),
+            L4::Fragment => return None,
+        };
+        let forward = (p.src, sp) <= (p.dst, dp);
+        let k = if forward {
+            ConnKey {
+                lo: p.src,
+                hi: p.dst,
+                lo_port: sp,
+                hi_port: dp,
+                proto: p.proto,
+            }
+        } else {
+            ConnKey {
+                lo: p.dst,
+                hi: p.src,
+                lo_port: dp,
+                hi_port: sp,
+                proto: p.proto,
+            }
+        };
+        Some((k, forward))
+    }
+
+    /// The key that decides a packet's shard: the connection key, or for a
+    /// non-first fragment its addresses and protocol.
+    #[must_use]
+    pub fn shard_key(p: &Packet) -> ConnKey {
+        match ConnKey::of(p) {
+            Some((k, _)) => k,
+            None => {
+                let (lo, hi) = if p.src <= p.dst {
+                    (p.src, p.dst)
+                } else {
+                    (p.dst, p.src)
+                };
+                ConnKey {
+                    lo,
+                    hi,
+                    lo_port: 0,
+                    hi_port: 0,
+                    proto: p.proto,
+                }
+            }
+        }
+    }
+}
+
+/// The shard of a packet, from a hash with fixed seeds (the same in every
+/// run). ICMP packets of any type land with the rest of their addresses'
+/// protocol, as tracking needs.
+#[must_use]
+pub fn shard_of(p: &Packet) -> usize {
+    let h = ahash::RandomState::with_seeds(0x7a70_7273, 0x696d_0001, 0x0bad_cafe, 0xfeed_f00d);
+    let k = ConnKey::shard_key(p);
+    let mut hasher = h.build_hasher();
+    k.hash(&mut hasher);
+    (std::hash::Hasher::finish(&hasher) % SHARDS as u64) as usize
+}
+
+/// A tracked connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conn {
+    /// What the opening packet left behind.
+    pub tracking: Tracking,
+    /// Direction of the opening packet (lo -> hi).
+    pub initiator_forward: bool,
+    /// Timestamp of the last packet that passed.
+    pub last_ns: u64,
+    /// A packet has passed in each direction.
+    pub both: bool,
+    /// A FIN or RST has passed in either direction.
+    pub closing: bool,
+}
+
+impl Conn {
+    /// Whether the connection has expired at time `now`.
+    #[must_use]
+    pub fn expired(&self, protocol: u8, now: u64) -> bool {
+        now.saturating_sub(self.last_ns) > timeout_ns(protocol, self.both, self.closing)
+    }
+}
+
+/// A bounded map with insertion-order eviction.
+#[derive(Debug)]
+pub struct Bounded<K, V> {
+    map: HashMap<K, (V, u64), ahash::RandomState>,
+    order: VecDeque<(K, u64)>,
+    cap: usize,
+    next_gen: u64,
+}
+
+impl<K: Hash + Eq + Copy, V> Bounded<K, V> {
+    /// An empty map holding at most `cap` entries (at least 1).
+    #[must_use]
+    pub fn new(cap: usize) -> Self {
+        Bounded {
+            map: HashMap::with_hasher(ahash::RandomState::with_seeds(1, 2, 3, 4)),
+            order: VecDeque::new(),
+            cap: cap.max(1),
+            next_gen: 0,
+        }
+    }
+
+    /// The entry of a key.
+    pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
+        self.map.get_mut(k).map(|(v, _)| v)
+    }
+
+    /// Removes a key.
+    pub fn remove(&mut self, k: &K) -> Option<V> {
+        self.map.remove(k).map(|(v, _)| v)
+    }
+
+    /// Inserts (the key must be absent); returns the entry evicted to make
+    /// room, if any.
+    pub fn insert(&mut self, k: K, v: V) -> Option<(K, V)> {
+        let mut evicted = None;
+        while self.map.len() >= self.cap {
+            let Some((old, generation)) = self.order.pop_front() else {
+                break;
+            };
+            if self.map.get(&old).is_some_and(|(_, g)| *g == generation) {
+                evicted = self.map.remove(&old).map(|(v, _)| (old, v));
+                break;
+            }
+        }
+        self.next_gen += 1;
+        self.map.insert(k, (v, self.next_gen));
+        self.order.push_back((k, self.next_gen));
+        // Stale queue entries (keys removed by expiry) are dropped once they
+        // outnumber live ones, so the queue stays O(cap).
+        if self.order.len() > 2 * self.cap + 16 {
+            let map = &self.map;
+            self.order
+                .retain(|(k, g)| map.get(k).is_some_and(|(_, mg)| mg == g));
+        }
+        evicted
+    }
+
+    /// Number of entries.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Takes every entry out, in insertion order.
+    pub fn drain_ordered(&mut self) -> Vec<(K, V)> {
+        let mut out = Vec::with_capacity(self.map.len());
+        while let Some((k, g)) = self.order.pop_front() {
+            if self.map.get(&k).is_some_and(|(_, mg)| *mg == g)
+                && let Some((v, _)) = self.map.remove(&k)
+            {
+                out.push((k, v));
+            }
+        }
+        out
+    }
+}
+
+/// New connection entry.
+#[must_use]
+pub fn new_conn(tracking: Tracking, initiator_forward: bool, now: u64, tcp_flags: u8) -> Conn {
+    Conn {
+        tracking,
+        initiator_forward,
+        last_ns: now,
+        both: false,
+        closing: tcp_flags & (TCP_FIN | TCP_RST) != 0,
+    }
+}
+
+impl Conn {
+    /// Records a packet that passed.
+    pub fn touch(&mut self, now: u64, forward: bool, tcp_flags: u8) {
+        self.last_ns = self.last_ns.max(now);
+        if forward != self.initiator_forward {
+            self.both = true;
+        }
+        if tcp_flags & (TCP_FIN | TCP_RST) != 0 {
+            self.closing = true;
+        }
+    }
+}

@@ -1,0 +1,399 @@
+//! `zprsim replay SCENARIO PCAP... [--workers N] [--report FILE.json]
+//! [--flows FILE.jsonl] [--allowed OUT.pcap] [--dropped OUT.pcap] [--quiet]`.
+
+use std::fmt::Write as _;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+use zprsim_control::compile::{Compiled, Config};
+use zprsim_control::model::Scenario;
+use zprsim_control::verdict::{DirectionKey, RuleRef};
+use zprsim_dataplane::replay::{self, FlowRecord, ReplayConfig, ReplayOutput, Totals};
+use zprsim_dataplane::scenario_file;
+
+use crate::{Failure, out};
+
+/// Arguments of `replay`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The scenario (TOML, or JSON when it ends in `.json`).
+    scenario: PathBuf,
+    /// Captures (pcap or pcapng), read in this order as one stream.
+    #[arg(required = true)]
+    pcaps: Vec<PathBuf>,
+    /// Worker threads.
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+    /// Write the JSON report here.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Write the flow log (JSON lines) here.
+    #[arg(long)]
+    flows: Option<PathBuf>,
+    /// Write the allowed packets here, byte for byte, in input order.
+    #[arg(long)]
+    allowed: Option<PathBuf>,
+    /// Write the dropped packets here, byte for byte, in input order.
+    #[arg(long)]
+    dropped: Option<PathBuf>,
+    /// No summary and no progress bar.
+    #[arg(long)]
+    quiet: bool,
+    /// Connections tracked at most.
+    #[arg(long, default_value_t = 4 << 20)]
+    max_connections: usize,
+}
+
+#[derive(Serialize)]
+struct StageCounts {
+    route: u64,
+    #[serde(rename = "egress-security")]
+    egress_security: u64,
+    #[serde(rename = "ingress-security")]
+    ingress_security: u64,
+    zpr: u64,
+    malformed: u64,
+}
+
+#[derive(Serialize)]
+struct RuleHits {
+    rule: String,
+    hits: u64,
+}
+
+#[derive(Serialize)]
+struct Latency {
+    count: u64,
+    min: u64,
+    p50: u64,
+    p90: u64,
+    p99: u64,
+    max: u64,
+    mean: f64,
+}
+
+#[derive(Serialize)]
+struct Connections {
+    created: u64,
+    evicted: u64,
+    replies_tracked: u64,
+}
+
+#[derive(Serialize)]
+struct Report {
+    scenario: String,
+    pcaps: Vec<String>,
+    packets: Totals,
+    bytes: Totals,
+    dropped_by_stage: StageCounts,
+    zpr_audit_would_drop: u64,
+    flows: u64,
+    flows_evicted: u64,
+    non_ip: u64,
+    warnings: Vec<String>,
+    error: Option<String>,
+    connections: Connections,
+    rules_hit: Vec<RuleHits>,
+    rules_unused: Vec<String>,
+    top_dropped_flows: Vec<FlowRecord>,
+    written: Written,
+    compile_s: f64,
+    duration_s: f64,
+    packets_per_second: f64,
+    batch_latency_ns: Latency,
+    workers: usize,
+}
+
+#[derive(Serialize)]
+struct Written {
+    allowed: u64,
+    dropped: u64,
+}
+
+/// `route-table#0`, `nsg:NAME#i`, `security_list:NAME/ingress#i`, `policy#i`.
+pub fn rule_name(s: &Scenario, r: RuleRef) -> String {
+    match r {
+        RuleRef::Route { table, index } => {
+            format!("route_table:{}#{index}", s.route_tables[table.index()].name)
+        }
+        RuleRef::Nsg { nsg, index } => format!("nsg:{}#{index}", s.nsgs[nsg.index()].name),
+        RuleRef::SecurityList {
+            list,
+            direction,
+            index,
+        } => {
+            let d = match direction {
+                DirectionKey::Ingress => "ingress",
+                DirectionKey::Egress => "egress",
+            };
+            format!(
+                "security_list:{}/{d}#{index}",
+                s.security_lists[list.index()].name
+            )
+        }
+        RuleRef::Statement(st) => format!(
+            "zpr_policy:{}#{}",
+            s.zpr_policies[st.policy.index()].name,
+            st.index
+        ),
+    }
+}
+
+fn report(a: &Args, s: &Scenario, c: &Compiled, o: &ReplayOutput, compile_s: f64) -> Report {
+    let k = &o.counters;
+    let mut hits: Vec<(u64, String)> = Vec::new();
+    let mut unused = Vec::new();
+    for (id, h) in k.rule_hits.iter().enumerate() {
+        let Some(r) = u32::try_from(id).ok().and_then(|i| c.rule_ref(i)) else {
+            continue;
+        };
+        if *h > 0 {
+            hits.push((*h, rule_name(s, r)));
+        } else {
+            unused.push(rule_name(s, r));
+        }
+    }
+    hits.sort_by(|x, y| y.0.cmp(&x.0).then_with(|| x.1.cmp(&y.1)));
+    let h = &o.batch_ns;
+    #[allow(clippy::cast_precision_loss)]
+    let pps = if o.duration_s > 0.0 {
+        k.packets.total as f64 / o.duration_s
+    } else {
+        0.0
+    };
+    Report {
+        scenario: a.scenario.display().to_string(),
+        pcaps: a.pcaps.iter().map(|p| p.display().to_string()).collect(),
+        packets: k.packets,
+        bytes: k.bytes,
+        dropped_by_stage: StageCounts {
+            route: k.dropped_by_stage[0],
+            egress_security: k.dropped_by_stage[1],
+            ingress_security: k.dropped_by_stage[2],
+            zpr: k.dropped_by_stage[3],
+            malformed: k.dropped_by_stage[4],
+        },
+        zpr_audit_would_drop: k.zpr_audit_would_drop,
+        flows: k.flows,
+        flows_evicted: k.flows_evicted,
+        non_ip: k.non_ip,
+        warnings: o.warnings.clone(),
+        error: o.error.clone(),
+        connections: Connections {
+            created: k.connections,
+            evicted: k.connections_evicted,
+            replies_tracked: k.replies_tracked,
+        },
+        rules_hit: hits
+            .into_iter()
+            .map(|(hits, rule)| RuleHits { rule, hits })
+            .collect(),
+        rules_unused: unused,
+        top_dropped_flows: o.top_dropped.clone(),
+        written: Written {
+            allowed: o.written.0,
+            dropped: o.written.1,
+        },
+        compile_s,
+        duration_s: o.duration_s,
+        packets_per_second: pps,
+        batch_latency_ns: Latency {
+            count: h.len(),
+            min: if h.is_empty() { 0 } else { h.min() },
+            p50: h.value_at_quantile(0.5),
+            p90: h.value_at_quantile(0.9),
+            p99: h.value_at_quantile(0.99),
+            max: h.max(),
+            mean: h.mean(),
+        },
+        workers: o.workers,
+    }
+}
+
+fn describe_flow(f: &FlowRecord) -> String {
+    let stage = f.stage.map_or("allowed", |s| s.as_str());
+    match (f.sport, f.dport, f.icmp_type) {
+        (Some(sp), Some(dp), _) => {
+            format!(
+                "proto {} {}:{sp} -> {}:{dp}: {} dropped of {} (first packet: {stage})",
+                f.proto, f.src, f.dst, f.dropped_packets, f.packets
+            )
+        }
+        (_, _, Some(t)) => format!(
+            "proto {} {} -> {} type {t}: {} dropped of {} (first packet: {stage})",
+            f.proto, f.src, f.dst, f.dropped_packets, f.packets
+        ),
+        _ => format!(
+            "proto {} {} -> {}: {} dropped of {} (first packet: {stage})",
+            f.proto, f.src, f.dst, f.dropped_packets, f.packets
+        ),
+    }
+}
+
+fn summary(r: &Report) -> String {
+    let mut t = String::new();
+    let pct = |x: u64, of: u64| {
+        if of == 0 {
+            0.0
+        } else {
+            100.0 * x as f64 / of as f64
+        }
+    };
+    let _ = writeln!(
+        t,
+        "replayed {} packet(s) ({} bytes) against {}",
+        r.packets.total, r.bytes.total, r.scenario
+    );
+    let _ = writeln!(
+        t,
+        "  allowed {:>10} packets {:>6.2}%  {:>12} bytes",
+        r.packets.allowed,
+        pct(r.packets.allowed, r.packets.total),
+        r.bytes.allowed
+    );
+    let _ = writeln!(
+        t,
+        "  dropped {:>10} packets {:>6.2}%  {:>12} bytes",
+        r.packets.dropped,
+        pct(r.packets.dropped, r.packets.total),
+        r.bytes.dropped
+    );
+    let d = &r.dropped_by_stage;
+    let _ = writeln!(
+        t,
+        "  drops by stage: route {}, egress-security {}, ingress-security {}, zpr {}, malformed {}",
+        d.route, d.egress_security, d.ingress_security, d.zpr, d.malformed
+    );
+    if r.zpr_audit_would_drop > 0 {
+        let _ = writeln!(
+            t,
+            "  ZPR audit mode would drop {} more packet(s)",
+            r.zpr_audit_would_drop
+        );
+    }
+    let _ = writeln!(
+        t,
+        "  {} flow(s), {} connection(s) tracked, {} non-IP record(s)",
+        r.flows, r.connections.created, r.non_ip
+    );
+    if !r.top_dropped_flows.is_empty() {
+        let _ = writeln!(t, "top dropped flows:");
+        for f in &r.top_dropped_flows {
+            let _ = writeln!(t, "  {}", describe_flow(f));
+        }
+    }
+    if !r.rules_hit.is_empty() {
+        let _ = writeln!(t, "top rules hit:");
+        for h in r.rules_hit.iter().take(10) {
+            let _ = writeln!(t, "  {:>10}  {}", h.hits, h.rule);
+        }
+    }
+    let _ = writeln!(
+        t,
+        "  {} rule(s) and statement(s) never decided a packet",
+        r.rules_unused.len()
+    );
+    for w in &r.warnings {
+        let _ = writeln!(t, "warning: {w}");
+    }
+    let _ = writeln!(
+        t,
+        "compiled in {:.3} s; packet phase {:.3} s, {:.0} packets/s with {} worker(s)",
+        r.compile_s, r.duration_s, r.packets_per_second, r.workers
+    );
+    t
+}
+
+fn write_json_file<T: Serialize>(path: &PathBuf, v: &T) -> Result<(), Failure> {
+    let f = std::fs::File::create(path)
+        .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
+    let mut w = BufWriter::new(f);
+    serde_json::to_writer_pretty(&mut w, v)
+        .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
+    w.write_all(b"\n")
+        .and_then(|()| w.flush())
+        .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))
+}
+
+fn write_flows(path: &PathBuf, flows: &[FlowRecord]) -> Result<(), Failure> {
+    let err = |e: &dyn std::fmt::Display| Failure::Input(format!("{}: {e}", path.display()));
+    let f = std::fs::File::create(path).map_err(|e| err(&e))?;
+    let mut w = BufWriter::new(f);
+    for r in flows {
+        serde_json::to_writer(&mut w, r).map_err(|e| err(&e))?;
+        w.write_all(b"\n").map_err(|e| err(&e))?;
+    }
+    w.flush().map_err(|e| err(&e))
+}
+
+/// Runs `replay`.
+pub fn run(a: &Args) -> Result<ExitCode, Failure> {
+    if a.workers == 0 || a.workers > 64 {
+        return Err(Failure::Input(format!(
+            "error: `--workers {}`: expected 1 to 64",
+            a.workers
+        )));
+    }
+    let t0 = Instant::now();
+    let loaded = scenario_file::load_path(&a.scenario)?;
+    let s = &loaded.scenario;
+    let compiled = Arc::new(
+        Compiled::new(s, &Config::default())
+            .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?,
+    );
+    let compile_s = t0.elapsed().as_secs_f64();
+    let cfg = ReplayConfig {
+        workers: a.workers,
+        max_connections: a.max_connections,
+        max_flow_records: a.max_connections,
+        keep_flows: a.flows.is_some(),
+        allowed: a.allowed.clone(),
+        dropped: a.dropped.clone(),
+        ..ReplayConfig::default()
+    };
+    let show_progress = !a.quiet && std::io::stderr().is_terminal();
+    let bar = show_progress.then(|| {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let progress = |done: u64, total: u64| {
+        if let Some(b) = &bar {
+            b.set_length(total);
+            b.set_position(done);
+        }
+    };
+    let o = replay::replay(Arc::clone(&compiled), &a.pcaps, &cfg, Some(&progress))
+        .map_err(|e| Failure::Input(e.to_string()))?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let r = report(a, s, &compiled, &o, compile_s);
+    if let Some(p) = &a.report {
+        write_json_file(p, &r)?;
+    }
+    if let Some(p) = &a.flows {
+        write_flows(p, &o.flows)?;
+    }
+    if !a.quiet {
+        let mut text = String::new();
+        for w in &loaded.warnings {
+            let _ = writeln!(text, "{w}");
+        }
+        text.push_str(&summary(&r));
+        out(&text)?;
+    }
+    if let Some(e) = &o.error {
+        return Err(Failure::Input(format!("error: {e}")));
+    }
+    Ok(ExitCode::SUCCESS)
+}
