@@ -1,0 +1,303 @@
+//! Replay against the reference: random scenarios, random flows with
+//! replies and idle gaps that cross the timeouts, written to a capture and
+//! replayed by the engine with 1 and 3 workers. Every packet's verdict (read
+//! back from the allowed and dropped outputs) must equal what the reference
+//! evaluator decides with a plain, unbounded connection tracker written
+//! here from semantics.md §2b.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use zprsim_bench::random::{address_pool, random_packet, random_scenario};
+use zprsim_control::compile::{Compiled, Config};
+use zprsim_control::eval;
+use zprsim_control::model::{Scenario, proto};
+use zprsim_control::packet::{L4, Packet};
+use zprsim_control::verdict::{Context, Stage, Tracking, Verdict};
+use zprsim_dataplane::capture::Capture;
+use zprsim_dataplane::pcap_out::{OutFormat, PcapOut};
+use zprsim_dataplane::replay::{ReplayConfig, replay};
+
+const NS: u64 = 1_000_000_000;
+
+/// A packet of the generated capture.
+#[derive(Debug, Clone, Copy)]
+struct Pkt {
+    p: Packet,
+    flags: u8,
+    ts: u64,
+}
+
+/// An Ethernet frame for a packet (checksums zero; lengths right).
+fn frame(k: &Pkt) -> Vec<u8> {
+    let p = &k.p;
+    let mut l4: Vec<u8> = Vec::new();
+    match p.l4 {
+        L4::Ports { sport, dport } if p.proto == proto::TCP => {
+            l4.extend_from_slice(&sport.to_be_bytes());
+            l4.extend_from_slice(&dport.to_be_bytes());
+            l4.extend_from_slice(&[
+                0, 0, 0, 1, 0, 0, 0, 0, 0x50, k.flags, 0xff, 0xff, 0, 0, 0, 0,
+            ]);
+        }
+        L4::Ports { sport, dport } => {
+            l4.extend_from_slice(&sport.to_be_bytes());
+            l4.extend_from_slice(&dport.to_be_bytes());
+            l4.extend_from_slice(&12u16.to_be_bytes());
+            l4.extend_from_slice(&[0, 0, 1, 2, 3, 4]);
+        }
+        L4::Icmp { icmp_type, code } => l4.extend_from_slice(&[icmp_type, code, 0, 0, 0, 1, 0, 1]),
+        L4::Opaque | L4::Fragment => l4.extend_from_slice(&[0u8; 8]),
+    }
+    let fragment = p.l4 == L4::Fragment;
+    let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1];
+    match (p.src, p.dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            f.extend_from_slice(&[0x08, 0x00]);
+            let total = u16::try_from(20 + l4.len()).unwrap();
+            f.extend_from_slice(&[0x45, 0]);
+            f.extend_from_slice(&total.to_be_bytes());
+            // id, flags/fragment offset: a non-first fragment has offset 185 (1480 bytes).
+            f.extend_from_slice(&[0, 1]);
+            f.extend_from_slice(if fragment {
+                &[0x00, 0xb9]
+            } else {
+                &[0x40, 0x00]
+            });
+            f.extend_from_slice(&[64, p.proto, 0, 0]);
+            f.extend_from_slice(&s.octets());
+            f.extend_from_slice(&d.octets());
+        }
+        (IpAddr::V6(s), IpAddr::V6(d)) => {
+            f.extend_from_slice(&[0x86, 0xdd]);
+            let (next, ext): (u8, Vec<u8>) = if fragment {
+                // Fragment header: next header, reserved, offset 185 << 3, id.
+                (44, vec![p.proto, 0, 0x05, 0xc8, 0, 0, 0, 1])
+            } else {
+                (p.proto, Vec::new())
+            };
+            let plen = u16::try_from(ext.len() + l4.len()).unwrap();
+            f.extend_from_slice(&[0x60, 0, 0, 0]);
+            f.extend_from_slice(&plen.to_be_bytes());
+            f.extend_from_slice(&[next, 64]);
+            f.extend_from_slice(&s.octets());
+            f.extend_from_slice(&d.octets());
+            f.extend_from_slice(&ext);
+        }
+        _ => panic!("mixed families"),
+    }
+    f.extend_from_slice(&l4);
+    f
+}
+
+/// Flows: random opening packets, then replies and forward packets of
+/// earlier flows, with gaps that sometimes cross the idle timeouts.
+fn traffic(rng: &mut ChaCha8Rng, pool: &[IpAddr], n: usize) -> Vec<Pkt> {
+    let mut out: Vec<Pkt> = Vec::with_capacity(n);
+    let mut ts = 1_700_000_000 * NS;
+    while out.len() < n {
+        ts += 1 + match rng.random_range(0..20) {
+            0 => 40 * NS,  // crosses UDP setup (30 s) and ICMP (15 s)
+            1 => 70 * NS,  // crosses TCP setup (60 s)
+            2 => 200 * NS, // crosses UDP established (180 s)
+            _ => rng.random_range(0..2 * NS),
+        };
+        let flags = if rng.random_bool(0.1) { 0x01 } else { 0x10 };
+        let p = if out.is_empty() || rng.random_bool(0.4) {
+            random_packet(rng, pool)
+        } else {
+            let prev = out[rng.random_range(0..out.len())].p;
+            if rng.random_bool(0.6) {
+                prev.reversed()
+            } else {
+                prev
+            }
+        };
+        out.push(Pkt { p, flags, ts });
+    }
+    out
+}
+
+/// The reference replay: eval::evaluate with a plain connection tracker.
+fn reference(
+    s: &Scenario,
+    pkts: &[Pkt],
+    replies_allowed: &mut usize,
+) -> Vec<(Verdict, Option<Stage>)> {
+    struct Entry {
+        init: (IpAddr, u16),
+        tracking: Tracking,
+        last: u64,
+        both: bool,
+        closing: bool,
+    }
+    let timeout = |proto: u8, e: &Entry| -> u64 {
+        match proto {
+            6 if e.closing => 120 * NS,
+            6 if e.both => 86_400 * NS,
+            6 => 60 * NS,
+            17 if e.both => 180 * NS,
+            17 => 30 * NS,
+            1 | 58 => 15 * NS,
+            _ => 300 * NS,
+        }
+    };
+    let mut table: HashMap<(u8, (IpAddr, u16), (IpAddr, u16)), Entry> = HashMap::new();
+    let mut out = Vec::with_capacity(pkts.len());
+    for k in pkts {
+        let p = &k.p;
+        let fin = p.proto == proto::TCP && k.flags & 0x05 != 0;
+        let (sp, dp) = match p.l4 {
+            L4::Ports { sport, dport } => (sport, dport),
+            _ => (0, 0),
+        };
+        if p.l4 == L4::Fragment {
+            let d = eval::evaluate(s, p, Context::First);
+            out.push((d.judgement.verdict, d.judgement.stage));
+            continue;
+        }
+        let a = (p.src, sp);
+        let b = (p.dst, dp);
+        let key = (p.proto, a.min(b), a.max(b));
+        let live = table
+            .get(&key)
+            .is_some_and(|e| k.ts.saturating_sub(e.last) <= timeout(p.proto, e));
+        let d = if live {
+            let e = table.get_mut(&key).unwrap();
+            let reply = a != e.init;
+            let ctx = if reply {
+                Context::Reply(e.tracking)
+            } else {
+                Context::First
+            };
+            let d = eval::evaluate(s, p, ctx);
+            if d.judgement.verdict == Verdict::Allow {
+                *replies_allowed += usize::from(reply);
+                e.last = e.last.max(k.ts);
+                e.both |= reply;
+                e.closing |= fin;
+            }
+            d
+        } else {
+            table.remove(&key);
+            let d = eval::evaluate(s, p, Context::First);
+            if d.judgement.verdict == Verdict::Allow {
+                table.insert(
+                    key,
+                    Entry {
+                        init: a,
+                        tracking: d.judgement.tracking,
+                        last: k.ts,
+                        both: false,
+                        closing: fin,
+                    },
+                );
+            }
+            d
+        };
+        out.push((d.judgement.verdict, d.judgement.stage));
+    }
+    out
+}
+
+fn timestamps(path: &Path) -> Vec<u64> {
+    let cap = Capture::open(path).unwrap();
+    cap.records().map(|r| r.unwrap().ts_ns).collect()
+}
+
+#[test]
+fn replay_equals_reference_with_connection_tracking() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeds: u64 = std::env::var("ZPRSIM_REPLAY_SEEDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
+    let (mut allowed, mut total, mut replies_allowed) = (0usize, 0usize, 0usize);
+    for seed in 0..seeds {
+        let mut rng = ChaCha8Rng::seed_from_u64(1000 + seed);
+        let s = random_scenario(&mut rng);
+        let pool = address_pool(&s);
+        let pkts = traffic(&mut rng, &pool, 400);
+        let input = dir.path().join(format!("in{seed}.pcap"));
+        {
+            let f = std::fs::File::create(&input).unwrap();
+            let mut w =
+                PcapOut::create(std::io::BufWriter::new(f), OutFormat::Pcap { linktype: 1 })
+                    .unwrap();
+            for k in &pkts {
+                let fr = frame(k);
+                w.write(k.ts, 1, u32::try_from(fr.len()).unwrap(), &fr)
+                    .unwrap();
+            }
+            w.finish().unwrap();
+        }
+        let expected = reference(&s, &pkts, &mut replies_allowed);
+        let compiled = Arc::new(Compiled::new(&s, &Config::default()).unwrap());
+        for workers in [1, 3] {
+            let a = dir.path().join(format!("a{seed}-{workers}.pcap"));
+            let d = dir.path().join(format!("d{seed}-{workers}.pcap"));
+            let cfg = ReplayConfig {
+                workers,
+                allowed: Some(a.clone()),
+                dropped: Some(d.clone()),
+                ..ReplayConfig::default()
+            };
+            let o = replay(
+                Arc::clone(&compiled),
+                std::slice::from_ref(&input),
+                &cfg,
+                None,
+            )
+            .unwrap();
+            assert!(o.error.is_none(), "{:?}", o.error);
+            let allowed_ts: std::collections::HashSet<u64> = timestamps(&a).into_iter().collect();
+            let dropped_ts: std::collections::HashSet<u64> = timestamps(&d).into_iter().collect();
+            let mut by_stage = [0u64; 5];
+            for (i, (k, (v, st))) in pkts.iter().zip(&expected).enumerate() {
+                let got = if allowed_ts.contains(&k.ts) {
+                    Verdict::Allow
+                } else {
+                    Verdict::Drop
+                };
+                assert!(
+                    allowed_ts.contains(&k.ts) != dropped_ts.contains(&k.ts),
+                    "seed {seed} packet {i} in both or neither output"
+                );
+                assert_eq!(
+                    got, *v,
+                    "seed {seed}, {workers} worker(s), packet {i} at {}: {} (expected {v:?} at {st:?})",
+                    k.ts, k.p
+                );
+                if let Some(st) = st {
+                    by_stage[*st as usize] += 1;
+                }
+            }
+            assert_eq!(
+                &o.counters.dropped_by_stage[..4],
+                &by_stage[..4],
+                "seed {seed}: drops by stage"
+            );
+            assert_eq!(o.counters.packets.total, pkts.len() as u64);
+        }
+        total += pkts.len();
+        allowed += expected
+            .iter()
+            .filter(|(v, _)| *v == Verdict::Allow)
+            .count();
+    }
+    eprintln!(
+        "{total} packets, {allowed} allowed, {replies_allowed} replies of tracked connections allowed"
+    );
+    assert!(
+        replies_allowed * 100 > total,
+        "too few tracked replies: {replies_allowed}"
+    );
+    assert!(
+        allowed * 20 > total,
+        "too few allowed packets to mean anything: {allowed} of {total}"
+    );
+}
