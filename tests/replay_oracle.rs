@@ -96,8 +96,10 @@ fn frame(k: &Pkt) -> Vec<u8> {
 
 /// Flows: random opening packets, then replies and forward packets of
 /// earlier flows, with gaps that sometimes cross the idle timeouts.
-fn traffic(rng: &mut ChaCha8Rng, pool: &[IpAddr], n: usize) -> Vec<Pkt> {
+fn traffic(rng: &mut ChaCha8Rng, s: &Scenario, pool: &[IpAddr], n: usize) -> Vec<Pkt> {
     let mut out: Vec<Pkt> = Vec::with_capacity(n);
+    // Openers the rules allow, so replies meet tracked connections.
+    let mut allowed_openers: Vec<Packet> = Vec::new();
     let mut ts = 1_700_000_000 * NS;
     while out.len() < n {
         ts += 1 + match rng.random_range(0..20) {
@@ -108,7 +110,22 @@ fn traffic(rng: &mut ChaCha8Rng, pool: &[IpAddr], n: usize) -> Vec<Pkt> {
         };
         let flags = if rng.random_bool(0.1) { 0x01 } else { 0x10 };
         let p = if out.is_empty() || rng.random_bool(0.4) {
-            random_packet(rng, pool)
+            let mut p = random_packet(rng, pool);
+            for _ in 0..30 {
+                if eval::evaluate(s, &p, Context::First).judgement.verdict == Verdict::Allow {
+                    allowed_openers.push(p);
+                    break;
+                }
+                p = random_packet(rng, pool);
+            }
+            p
+        } else if !allowed_openers.is_empty() && rng.random_bool(0.5) {
+            let prev = allowed_openers[rng.random_range(0..allowed_openers.len())];
+            if rng.random_bool(0.7) {
+                prev.reversed()
+            } else {
+                prev
+            }
         } else {
             let prev = out[rng.random_range(0..out.len())].p;
             if rng.random_bool(0.6) {
@@ -221,7 +238,7 @@ fn replay_equals_reference_with_connection_tracking() {
         let mut rng = ChaCha8Rng::seed_from_u64(1000 + seed);
         let s = random_scenario(&mut rng);
         let pool = address_pool(&s);
-        let pkts = traffic(&mut rng, &pool, 400);
+        let pkts = traffic(&mut rng, &s, &pool, 400);
         let input = dir.path().join(format!("in{seed}.pcap"));
         {
             let f = std::fs::File::create(&input).unwrap();
