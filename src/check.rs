@@ -46,6 +46,8 @@ struct Report {
     table_entries: usize,
     table_bytes: usize,
     compile_s: f64,
+    zpr_only_vcns: Vec<String>,
+    zpr_only_mode: &'static str,
     warnings: Vec<String>,
 }
 
@@ -94,6 +96,16 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         table_entries: st.table_entries,
         table_bytes: st.table_bytes,
         compile_s: st.compile_s,
+        zpr_only_vcns: s
+            .vcns
+            .iter()
+            .filter(|v| v.is_zpr_only)
+            .map(|v| v.name.clone())
+            .collect(),
+        zpr_only_mode: match s.options.zpr_only {
+            zprsim_control::model::ZprOnlyMode::Report => "report",
+            zprsim_control::model::ZprOnlyMode::DefaultDeny => "default-deny",
+        },
         warnings: loaded.warnings.iter().map(ToString::to_string).collect(),
     };
     if a.json {
@@ -126,6 +138,18 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             r.table_bytes,
             r.table_bytes as f64 / 1024.0
         ));
+        if !r.zpr_only_vcns.is_empty() {
+            t.push_str(&format!(
+                "VCNs with is_zpr_only: {} (option zpr_only = \"{}\"{})\n",
+                r.zpr_only_vcns.join(", "),
+                r.zpr_only_mode,
+                if r.zpr_only_mode == "report" {
+                    ": the flag changes no verdict"
+                } else {
+                    ": every VNIC there is default-deny under ZPR"
+                }
+            ));
+        }
         if r.warnings.is_empty() {
             t.push_str("no warnings\n");
         } else {

@@ -269,9 +269,22 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?;
     let fast = compiled.judge(&p, Context::First);
     let d = eval::evaluate(s, &p, Context::First);
-    if fast.judgement != d.judgement {
+    let fast_rules: Vec<_> = fast
+        .rules
+        .iter()
+        .map(|r| r.and_then(|id| compiled.rule_ref(id)))
+        .collect();
+    let dd = &d.deciders;
+    let ref_rules = vec![
+        dd.route,
+        dd.egress,
+        dd.ingress,
+        dd.zpr_egress,
+        dd.zpr_ingress,
+    ];
+    if fast.judgement != d.judgement || fast_rules != ref_rules {
         return Err(Failure::Internal(format!(
-            "the compiled table and the reference evaluator disagree on {p}: table {:?}, reference {:?}",
+            "the compiled table and the reference evaluator disagree on {p}: table {:?} {fast_rules:?}, reference {:?} {ref_rules:?}",
             fast.judgement, d.judgement
         )));
     }

@@ -114,6 +114,9 @@ pub enum CompileError {
         /// The limit.
         limit: usize,
     },
+    /// A broken invariant of the compiler (a bug, never the scenario's fault).
+    #[error("internal error: {0}")]
+    Internal(&'static str),
     /// More rules or statements than an entry can name.
     #[error("too many rules and statements: {given} (limit {limit})")]
     TooManyRules {
@@ -1306,7 +1309,11 @@ impl<'a> Builder<'a> {
                                     RouteEntry::FIRST_OK | RouteEntry::REPLY_OK | (1 << 30)
                                 }
                                 Some(Some(i)) => {
-                                    let Some(t) = table else { return Ok(out) };
+                                    let Some(t) = table else {
+                                        return Err(CompileError::Internal(
+                                            "a static route matched without a route table",
+                                        ));
+                                    };
                                     let rule = &s.route_tables[t.index()].rules[i as usize];
                                     let reaches = match &rule.target {
                                         RouteTarget::Gateway(g) => {
@@ -1332,7 +1339,11 @@ impl<'a> Builder<'a> {
                             None => 0,
                             Some(None) => RouteEntry::FIRST_OK | RouteEntry::REPLY_OK | (1 << 30),
                             Some(Some(i)) => {
-                                let Some(t) = table else { return Ok(out) };
+                                let Some(t) = table else {
+                                    return Err(CompileError::Internal(
+                                        "a static route matched without a route table",
+                                    ));
+                                };
                                 let rule = &s.route_tables[t.index()].rules[i as usize];
                                 let admits = match &rule.target {
                                     RouteTarget::Gateway(g) => {

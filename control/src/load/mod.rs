@@ -47,7 +47,7 @@ use crate::model::Scenario;
 pub const MAX_SCENARIO_BYTES: usize = 64 * 1024 * 1024;
 
 /// A `.zpl` file larger than this is refused.
-pub const MAX_POLICY_FILE_BYTES: usize = 16 * 1024 * 1024;
+pub const MAX_POLICY_FILE_BYTES: usize = crate::zpl::MAX_FILE_LEN;
 
 /// The syntax a scenario is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
