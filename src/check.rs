@@ -162,3 +162,19 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// Arguments of `dump-table`.
+#[derive(Debug, clap::Args)]
+pub struct DumpArgs {
+    /// The scenario (TOML, or JSON when it ends in `.json`).
+    scenario: PathBuf,
+}
+
+/// Runs `dump-table`: the compiled classes and tables, readable.
+pub fn dump(a: &DumpArgs) -> Result<ExitCode, Failure> {
+    let loaded = scenario_file::load_path(&a.scenario)?;
+    let compiled = Compiled::new(&loaded.scenario, &Config::default())
+        .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?;
+    out(&compiled.dump(&loaded.scenario))?;
+    Ok(ExitCode::SUCCESS)
+}

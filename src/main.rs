@@ -28,6 +28,8 @@ enum Command {
     Check(check::Args),
     /// Judge the first packet of a flow layer by layer, like Network Path Analyzer.
     Explain(explain::Args),
+    /// Print the compiled classes and tables (a debug view of the compiler).
+    DumpTable(check::DumpArgs),
     /// Replay pcap/pcapng captures through the scenario: what would be dropped, where and why.
     Replay(replay::Args),
 }
@@ -60,6 +62,7 @@ fn run() -> Result<ExitCode, Failure> {
         Command::Check(a) => check::run(&a),
         Command::Explain(a) => explain::run(&a),
         Command::Replay(a) => replay::run(&a),
+        Command::DumpTable(a) => check::dump(&a),
     }
 }
 

@@ -11,7 +11,6 @@ use std::time::Instant;
 use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::model::Scenario;
-use zprsim_control::verdict::{DirectionKey, RuleRef};
 use zprsim_dataplane::replay::{self, FlowRecord, ReplayConfig, ReplayOutput, Totals};
 use zprsim_dataplane::scenario_file;
 
@@ -114,35 +113,6 @@ struct Written {
     dropped: u64,
 }
 
-/// `route-table#0`, `nsg:NAME#i`, `security_list:NAME/ingress#i`, `policy#i`.
-pub fn rule_name(s: &Scenario, r: RuleRef) -> String {
-    match r {
-        RuleRef::Route { table, index } => {
-            format!("route_table:{}#{index}", s.route_tables[table.index()].name)
-        }
-        RuleRef::Nsg { nsg, index } => format!("nsg:{}#{index}", s.nsgs[nsg.index()].name),
-        RuleRef::SecurityList {
-            list,
-            direction,
-            index,
-        } => {
-            let d = match direction {
-                DirectionKey::Ingress => "ingress",
-                DirectionKey::Egress => "egress",
-            };
-            format!(
-                "security_list:{}/{d}#{index}",
-                s.security_lists[list.index()].name
-            )
-        }
-        RuleRef::Statement(st) => format!(
-            "zpr_policy:{}#{}",
-            s.zpr_policies[st.policy.index()].name,
-            st.index
-        ),
-    }
-}
-
 fn report(a: &Args, s: &Scenario, c: &Compiled, o: &ReplayOutput, compile_s: f64) -> Report {
     let k = &o.counters;
     let mut hits: Vec<(u64, String)> = Vec::new();
@@ -152,9 +122,9 @@ fn report(a: &Args, s: &Scenario, c: &Compiled, o: &ReplayOutput, compile_s: f64
             continue;
         };
         if *h > 0 {
-            hits.push((*h, rule_name(s, r)));
+            hits.push((*h, zprsim_control::compile::rule_text(s, r)));
         } else {
-            unused.push(rule_name(s, r));
+            unused.push(zprsim_control::compile::rule_text(s, r));
         }
     }
     hits.sort_by(|x, y| y.0.cmp(&x.0).then_with(|| x.1.cmp(&y.1)));

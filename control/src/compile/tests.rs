@@ -1,0 +1,140 @@
+//! Limits and sizes of the compiled tables.
+
+use super::*;
+use crate::load::from_toml_str;
+
+const SCENARIO: &str = r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16"]
+security_attributes = { network = { vcn = { value = "v" } } }
+[[security_list]]
+name = "sl"
+vcn = "v"
+egress_security_rules = [
+  { protocol = "6", destination = "10.0.2.0/24", tcp_options = { destination_port_range = { min = 443, max = 443 } } },
+  { protocol = "17", destination = "0.0.0.0/0", udp_options = { destination_port_range = { min = 53, max = 53 } } },
+]
+ingress_security_rules = [{ protocol = "all", source = "10.0.0.0/16" }]
+[[subnet]]
+name = "a"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+security_lists = ["sl"]
+[[subnet]]
+name = "b"
+vcn = "v"
+cidr_block = "10.0.2.0/24"
+security_lists = ["sl"]
+[[vnic]]
+name = "x"
+subnet = "a"
+private_ips = ["10.0.1.10"]
+security_attributes = { app = { role = { value = "x" } } }
+[[vnic]]
+name = "y"
+subnet = "b"
+private_ips = ["10.0.2.10"]
+[[zpr_policy]]
+name = "p"
+statements = ["in network.vcn:v VCN allow app.role:x endpoints to connect to '10.0.2.0/24' with protocol='tcp/443'"]
+"#;
+
+fn scenario() -> Scenario {
+    from_toml_str(SCENARIO, "limits.toml").unwrap().scenario
+}
+
+#[test]
+fn default_config_compiles_and_counts() {
+    let c = Compiled::new(&scenario(), &Config::default()).unwrap();
+    let st = c.stats();
+    assert!(st.address_classes >= 5, "{st:?}");
+    assert_eq!(st.security_profiles, 2);
+    assert_eq!(st.zpr_profiles, 1);
+    assert!(st.table_bytes > 0 && st.table_entries > 0);
+    // The size reported is what the parts add up to.
+    let parts = c.lpm.bytes()
+        + c.services.bytes()
+        + c.classes.len() * std::mem::size_of::<ClassInfo>()
+        + c.route.len() * 4
+        + c.egress.bytes()
+        + c.ingress.bytes()
+        + c.zpr_egress.bytes()
+        + c.zpr_ingress.bytes();
+    assert_eq!(st.table_bytes, parts);
+}
+
+#[test]
+fn too_many_address_classes_is_an_error() {
+    let cfg = Config {
+        max_address_classes: 2,
+        ..Config::default()
+    };
+    match Compiled::new(&scenario(), &cfg) {
+        Err(CompileError::TooManyAddressClasses { given, limit: 2 }) => assert!(given > 2),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn too_many_service_classes_is_an_error() {
+    let cfg = Config {
+        max_service_classes: 3,
+        ..Config::default()
+    };
+    match Compiled::new(&scenario(), &cfg) {
+        Err(CompileError::TooManyServiceClasses { given, limit: 3 }) => assert!(given > 3),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn table_bytes_limit_is_an_error() {
+    let cfg = Config {
+        max_table_bytes: 1 << 16,
+        ..Config::default()
+    };
+    match Compiled::new(&scenario(), &cfg) {
+        Err(CompileError::TooLarge { given, limit }) => assert!(given > limit, "{given} {limit}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn profile_cells_limit_is_an_error() {
+    let cfg = Config {
+        max_profile_cells: 1,
+        ..Config::default()
+    };
+    assert!(matches!(
+        Compiled::new(&scenario(), &cfg),
+        Err(CompileError::ProfileTooLarge { .. })
+    ));
+}
+
+#[test]
+fn error_messages_name_the_limit() {
+    let e = CompileError::TooManyAddressClasses {
+        given: 10,
+        limit: 2,
+    };
+    assert_eq!(e.to_string(), "too many address classes: 10 (limit 2)");
+    let e = CompileError::TooLarge {
+        given: 1000,
+        limit: 10,
+    };
+    assert_eq!(
+        e.to_string(),
+        "the compiled tables need 1000 bytes (limit 10)"
+    );
+}
+
+#[test]
+fn dump_names_rules_and_classes() {
+    let s = scenario();
+    let c = Compiled::new(&s, &Config::default()).unwrap();
+    let d = c.dump(&s);
+    assert!(d.contains("security_list:sl/egress#0+track"), "{d}");
+    assert!(d.contains("zpr_policy:p#0"), "{d}");
+    assert!(d.contains("10.0.1.10/32"), "{d}");
+}
