@@ -3,3 +3,4 @@
 mod cases;
 mod differential;
 mod replay_oracle;
+mod replay;
