@@ -31,11 +31,12 @@ use serde::Serialize;
 use zprsim_control::compile::Compiled;
 use zprsim_control::model::proto;
 use zprsim_control::packet::{L4, Packet};
-use zprsim_control::verdict::{Context, Stage, Verdict};
+use zprsim_control::verdict::{Stage, Verdict};
 
 use crate::capture::Capture;
 use crate::community_id::FlowKey;
-use crate::conntrack::{self, Bounded, Conn, ConnKey, SHARDS};
+use crate::conntrack::{self, Bounded, SHARDS};
+use crate::judge::Tracker;
 use crate::parse::{Parsed, parse_frame};
 use crate::pcap_out::{OutFormat, PcapOut};
 
@@ -78,71 +79,7 @@ impl Default for ReplayConfig {
     }
 }
 
-/// Packets and bytes, by verdict.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Totals {
-    /// Every IP packet judged (including malformed ones, which are dropped).
-    pub total: u64,
-    /// Allowed.
-    pub allowed: u64,
-    /// Dropped.
-    pub dropped: u64,
-}
-
-/// Counters, summed over workers.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Counters {
-    /// Packets.
-    pub packets: Totals,
-    /// Bytes (wire length of each record).
-    pub bytes: Totals,
-    /// Drops by stage: route, egress-security, ingress-security, zpr, malformed.
-    pub dropped_by_stage: [u64; 5],
-    /// Packets an audit-mode attribute would have dropped.
-    pub zpr_audit_would_drop: u64,
-    /// Records that are not IP or of a link type not decoded.
-    pub non_ip: u64,
-    /// Hits per rule global id.
-    pub rule_hits: Vec<u64>,
-    /// Connections created.
-    pub connections: u64,
-    /// Connections evicted because their shard was full.
-    pub connections_evicted: u64,
-    /// Packets that passed as replies of tracked connections.
-    pub replies_tracked: u64,
-    /// Flow records (finished, including those still open at the end).
-    pub flows: u64,
-    /// Flow records closed early because their shard was full.
-    pub flows_evicted: u64,
-}
-
-impl Counters {
-    fn add(&mut self, o: &Counters) {
-        let t = |a: &mut Totals, b: &Totals| {
-            a.total += b.total;
-            a.allowed += b.allowed;
-            a.dropped += b.dropped;
-        };
-        t(&mut self.packets, &o.packets);
-        t(&mut self.bytes, &o.bytes);
-        for (a, b) in self.dropped_by_stage.iter_mut().zip(o.dropped_by_stage) {
-            *a += b;
-        }
-        self.zpr_audit_would_drop += o.zpr_audit_would_drop;
-        self.non_ip += o.non_ip;
-        if self.rule_hits.len() < o.rule_hits.len() {
-            self.rule_hits.resize(o.rule_hits.len(), 0);
-        }
-        for (a, b) in self.rule_hits.iter_mut().zip(&o.rule_hits) {
-            *a += b;
-        }
-        self.connections += o.connections;
-        self.connections_evicted += o.connections_evicted;
-        self.replies_tracked += o.replies_tracked;
-        self.flows += o.flows;
-        self.flows_evicted += o.flows_evicted;
-    }
-}
+pub use crate::judge::{Counters, Totals};
 
 /// One flow record of the flow log (CLI contract, `--flows`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -320,9 +257,8 @@ fn stage_code(s: Option<Stage>) -> u8 {
 /// A worker's state: its shards' tables and its counters.
 struct Worker {
     compiled: Arc<Compiled>,
-    conns: Vec<Option<Bounded<ConnKey, Conn>>>,
+    tracker: Tracker,
     flows: Vec<Option<Bounded<FlowKey, FlowRecord>>>,
-    conn_cap: usize,
     flow_cap: usize,
     counters: Counters,
     finished: Vec<FlowRecord>,
@@ -348,14 +284,10 @@ impl Worker {
         let rules = compiled.rule_count();
         Worker {
             compiled,
-            conns: (0..SHARDS).map(|_| None).collect(),
+            tracker: Tracker::new(cfg.max_connections),
             flows: (0..SHARDS).map(|_| None).collect(),
-            conn_cap: (cfg.max_connections / SHARDS).max(1),
             flow_cap: (cfg.max_flow_records / SHARDS).max(1),
-            counters: Counters {
-                rule_hits: vec![0; rules],
-                ..Counters::default()
-            },
+            counters: Counters::with_rules(rules),
             finished: Vec::new(),
             keep_flows: cfg.keep_flows,
             top: Vec::new(),
@@ -366,81 +298,18 @@ impl Worker {
 
     /// Judges one packet with connection tracking; returns its code.
     fn handle(&mut self, it: &Item) -> u8 {
-        let p = &it.packet;
-        let shard = usize::from(it.shard);
-        let conn_cap = self.conn_cap;
-        let fast = match ConnKey::of(p) {
-            None => self.compiled.judge(p, Context::First),
-            Some((key, forward)) => {
-                let table = self.conns[shard].get_or_insert_with(|| Bounded::new(conn_cap));
-                let live = match table.get_mut(&key) {
-                    Some(c) if c.expired(p.proto, it.ts_ns) => {
-                        table.remove(&key);
-                        None
-                    }
-                    Some(c) => Some(*c),
-                    None => None,
-                };
-                match live {
-                    Some(c) => {
-                        let reply = forward != c.initiator_forward;
-                        let ctx = if reply {
-                            Context::Reply(c.tracking)
-                        } else {
-                            Context::First
-                        };
-                        let fast = self.compiled.judge(p, ctx);
-                        if fast.judgement.verdict == Verdict::Allow {
-                            if reply {
-                                self.counters.replies_tracked += 1;
-                            }
-                            if let Some(c) = table.get_mut(&key) {
-                                c.touch(it.ts_ns, forward, it.tcp_flags);
-                            }
-                        }
-                        fast
-                    }
-                    None => {
-                        let fast = self.compiled.judge(p, Context::First);
-                        if fast.judgement.verdict == Verdict::Allow {
-                            self.counters.connections += 1;
-                            let c = conntrack::new_conn(
-                                fast.judgement.tracking,
-                                forward,
-                                it.ts_ns,
-                                it.tcp_flags,
-                            );
-                            if table.insert(key, c).is_some() {
-                                self.counters.connections_evicted += 1;
-                            }
-                        }
-                        fast
-                    }
-                }
-            }
-        };
+        let fast = self.tracker.judge(
+            &self.compiled,
+            &it.packet,
+            usize::from(it.shard),
+            it.ts_ns,
+            it.tcp_flags,
+            &mut self.counters,
+        );
+        self.counters.record(&fast, it.wire_len);
         let j = fast.judgement;
-        let c = &mut self.counters;
-        c.packets.total += 1;
-        c.bytes.total += u64::from(it.wire_len);
         let allowed = j.verdict == Verdict::Allow;
-        if allowed {
-            c.packets.allowed += 1;
-            c.bytes.allowed += u64::from(it.wire_len);
-        } else {
-            c.packets.dropped += 1;
-            c.bytes.dropped += u64::from(it.wire_len);
-        }
         let code = stage_code(j.stage);
-        if code != CODE_ALLOW {
-            c.dropped_by_stage[usize::from(code - 1)] += 1;
-        }
-        c.zpr_audit_would_drop += u64::from(j.zpr_audit);
-        for r in fast.rules.iter().flatten() {
-            if let Some(h) = c.rule_hits.get_mut(*r as usize) {
-                *h += 1;
-            }
-        }
         self.flow(it, allowed, j.stage);
         code
     }

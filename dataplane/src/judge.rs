@@ -1,0 +1,235 @@
+//! One packet through the compiled table with connection tracking: the
+//! step replay and the TAP router share.
+//!
+//! A [`Tracker`] owns the connection tables of the shards one worker
+//! serves; [`Tracker::judge`] looks the packet's connection up, judges it
+//! as a first packet or as a reply of a tracked connection (semantics
+//! §2b), and creates or refreshes the entry when the packet is allowed.
+//! [`Counters::record`] then adds the verdict to the counters. Neither does
+//! I/O, so replay (packet timestamps) and the live router (a monotonic
+//! clock) drive them the same way.
+
+use serde::Serialize;
+use zprsim_control::compile::{Compiled, Fast};
+use zprsim_control::packet::Packet;
+use zprsim_control::verdict::{Context, Stage, Verdict};
+
+use crate::conntrack::{self, Bounded, Conn, ConnKey, SHARDS};
+
+/// Packets and bytes, by verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    /// Every IP packet judged (including malformed ones, which are dropped).
+    pub total: u64,
+    /// Allowed.
+    pub allowed: u64,
+    /// Dropped.
+    pub dropped: u64,
+}
+
+impl Totals {
+    fn add(&mut self, o: &Totals) {
+        self.total += o.total;
+        self.allowed += o.allowed;
+        self.dropped += o.dropped;
+    }
+}
+
+/// Index of the `malformed` entry of [`Counters::dropped_by_stage`].
+pub const STAGE_MALFORMED: usize = 4;
+
+/// Counters, summed over workers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Packets.
+    pub packets: Totals,
+    /// Bytes (wire length of each record).
+    pub bytes: Totals,
+    /// Drops by stage: route, egress-security, ingress-security, zpr, malformed.
+    pub dropped_by_stage: [u64; 5],
+    /// Packets an audit-mode attribute would have dropped.
+    pub zpr_audit_would_drop: u64,
+    /// Records that are not IP or of a link type not decoded.
+    pub non_ip: u64,
+    /// Hits per rule global id.
+    pub rule_hits: Vec<u64>,
+    /// Connections created.
+    pub connections: u64,
+    /// Connections evicted because their shard was full.
+    pub connections_evicted: u64,
+    /// Packets that passed as replies of tracked connections.
+    pub replies_tracked: u64,
+    /// Flow records (finished, including those still open at the end).
+    pub flows: u64,
+    /// Flow records closed early because their shard was full.
+    pub flows_evicted: u64,
+}
+
+impl Counters {
+    /// Counters with room for `rules` rule ids.
+    #[must_use]
+    pub fn with_rules(rules: usize) -> Self {
+        Counters {
+            rule_hits: vec![0; rules],
+            ..Counters::default()
+        }
+    }
+
+    /// Adds another set of counters to this one.
+    pub fn add(&mut self, o: &Counters) {
+        self.packets.add(&o.packets);
+        self.bytes.add(&o.bytes);
+        for (a, b) in self.dropped_by_stage.iter_mut().zip(o.dropped_by_stage) {
+            *a += b;
+        }
+        self.zpr_audit_would_drop += o.zpr_audit_would_drop;
+        self.non_ip += o.non_ip;
+        if self.rule_hits.len() < o.rule_hits.len() {
+            self.rule_hits.resize(o.rule_hits.len(), 0);
+        }
+        for (a, b) in self.rule_hits.iter_mut().zip(&o.rule_hits) {
+            *a += b;
+        }
+        self.connections += o.connections;
+        self.connections_evicted += o.connections_evicted;
+        self.replies_tracked += o.replies_tracked;
+        self.flows += o.flows;
+        self.flows_evicted += o.flows_evicted;
+    }
+
+    /// Counts one judged packet of `wire_len` bytes: totals, the stage of a
+    /// drop, the audit flag and the deciding rules.
+    pub fn record(&mut self, fast: &Fast, wire_len: u32) {
+        let j = fast.judgement;
+        self.packets.total += 1;
+        self.bytes.total += u64::from(wire_len);
+        if j.verdict == Verdict::Allow {
+            self.packets.allowed += 1;
+            self.bytes.allowed += u64::from(wire_len);
+        } else {
+            self.packets.dropped += 1;
+            self.bytes.dropped += u64::from(wire_len);
+        }
+        if let Some(s) = j.stage {
+            self.dropped_by_stage[stage_index(s)] += 1;
+        }
+        self.zpr_audit_would_drop += u64::from(j.zpr_audit);
+        for r in fast.rules.iter().flatten() {
+            if let Some(h) = self.rule_hits.get_mut(*r as usize) {
+                *h += 1;
+            }
+        }
+    }
+
+    /// Counts one malformed packet of `wire_len` bytes (dropped).
+    pub fn record_malformed(&mut self, wire_len: u32) {
+        self.packets.total += 1;
+        self.packets.dropped += 1;
+        self.bytes.total += u64::from(wire_len);
+        self.bytes.dropped += u64::from(wire_len);
+        self.dropped_by_stage[STAGE_MALFORMED] += 1;
+    }
+}
+
+/// Index of a stage in [`Counters::dropped_by_stage`].
+#[must_use]
+pub fn stage_index(s: Stage) -> usize {
+    match s {
+        Stage::Route => 0,
+        Stage::EgressSecurity => 1,
+        Stage::IngressSecurity => 2,
+        Stage::Zpr => 3,
+    }
+}
+
+/// The connection tables of the shards one worker serves, bounded.
+#[derive(Debug)]
+pub struct Tracker {
+    conns: Vec<Option<Bounded<ConnKey, Conn>>>,
+    cap: usize,
+}
+
+impl Tracker {
+    /// Tables for at most `max_connections` connections over all shards
+    /// (each shard holds `max_connections / SHARDS`, at least 1).
+    #[must_use]
+    pub fn new(max_connections: usize) -> Self {
+        Tracker {
+            conns: (0..SHARDS).map(|_| None).collect(),
+            cap: (max_connections / SHARDS).max(1),
+        }
+    }
+
+    /// Connections tracked now (expired ones not yet seen again included).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.conns.iter().flatten().map(Bounded::len).sum()
+    }
+
+    /// Whether nothing is tracked.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Judges `p` (of shard `shard`, at time `ts_ns`, with TCP flags
+    /// `tcp_flags`) with connection tracking, and counts connections
+    /// created and evicted and replies passed in `counters`.
+    pub fn judge(
+        &mut self,
+        compiled: &Compiled,
+        p: &Packet,
+        shard: usize,
+        ts_ns: u64,
+        tcp_flags: u8,
+        counters: &mut Counters,
+    ) -> Fast {
+        let Some((key, forward)) = ConnKey::of(p) else {
+            return compiled.judge(p, Context::First);
+        };
+        let cap = self.cap;
+        let Some(slot) = self.conns.get_mut(shard % SHARDS) else {
+            return compiled.judge(p, Context::First);
+        };
+        let table = slot.get_or_insert_with(|| Bounded::new(cap));
+        let live = match table.get_mut(&key) {
+            Some(c) if c.expired(p.proto, ts_ns) => {
+                table.remove(&key);
+                None
+            }
+            Some(c) => Some(*c),
+            None => None,
+        };
+        match live {
+            Some(c) => {
+                let reply = forward != c.initiator_forward;
+                let ctx = if reply {
+                    Context::Reply(c.tracking)
+                } else {
+                    Context::First
+                };
+                let fast = compiled.judge(p, ctx);
+                if fast.judgement.verdict == Verdict::Allow {
+                    if reply {
+                        counters.replies_tracked += 1;
+                    }
+                    if let Some(c) = table.get_mut(&key) {
+                        c.touch(ts_ns, forward, tcp_flags);
+                    }
+                }
+                fast
+            }
+            None => {
+                let fast = compiled.judge(p, Context::First);
+                if fast.judgement.verdict == Verdict::Allow {
+                    counters.connections += 1;
+                    let c = conntrack::new_conn(fast.judgement.tracking, forward, ts_ns, tcp_flags);
+                    if table.insert(key, c).is_some() {
+                        counters.connections_evicted += 1;
+                    }
+                }
+                fast
+            }
+        }
+    }
+}
