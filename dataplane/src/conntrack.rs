@@ -122,7 +122,8 @@ pub fn shard_of(p: &Packet) -> usize {
     let k = ConnKey::shard_key(p);
     let mut hasher = h.build_hasher();
     k.hash(&mut hasher);
-    (std::hash::Hasher::finish(&hasher) % SHARDS as u64) as usize
+    // The remainder is below SHARDS, so it fits any usize.
+    usize::try_from(std::hash::Hasher::finish(&hasher) % SHARDS as u64).unwrap_or(0)
 }
 
 /// A tracked connection.

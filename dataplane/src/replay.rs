@@ -124,20 +124,21 @@ pub struct FlowRecord {
     closing: bool,
 }
 
+/// Sort key of a flow record: first timestamp, then the 5-tuple.
+type SortKey = (
+    u64,
+    std::net::IpAddr,
+    std::net::IpAddr,
+    u8,
+    Option<u16>,
+    Option<u16>,
+    Option<u8>,
+    Option<u8>,
+);
+
 impl FlowRecord {
     /// Sort key: first timestamp, then the 5-tuple.
-    fn sort_key(
-        &self,
-    ) -> (
-        u64,
-        std::net::IpAddr,
-        std::net::IpAddr,
-        u8,
-        Option<u16>,
-        Option<u16>,
-        Option<u8>,
-        Option<u8>,
-    ) {
+    fn sort_key(&self) -> SortKey {
         (
             self.first_ns,
             self.src,
@@ -151,21 +152,7 @@ impl FlowRecord {
     }
 
     /// Order for "top dropped flows": most dropped packets first, then sort key.
-    fn top_key(
-        &self,
-    ) -> (
-        std::cmp::Reverse<u64>,
-        (
-            u64,
-            std::net::IpAddr,
-            std::net::IpAddr,
-            u8,
-            Option<u16>,
-            Option<u16>,
-            Option<u8>,
-            Option<u8>,
-        ),
-    ) {
+    fn top_key(&self) -> (std::cmp::Reverse<u64>, SortKey) {
         (std::cmp::Reverse(self.dropped_packets), self.sort_key())
     }
 }
@@ -437,7 +424,7 @@ fn key_of(r: &FlowRecord) -> FlowKey {
 }
 
 fn trim_top(v: &mut Vec<FlowRecord>, n: usize) {
-    v.sort_by(|a, b| a.top_key().cmp(&b.top_key()));
+    v.sort_by_key(FlowRecord::top_key);
     v.truncate(n);
 }
 
@@ -470,17 +457,16 @@ fn worker_loop(
             .unwrap_or(u64::MAX)
             .max(1);
         let _ = w.hist.record(ns.min(100_000_000_000));
-        if let Some(tx) = &results {
-            if tx
+        if let Some(tx) = &results
+            && tx
                 .send(ResultBatch {
                     chunk: batch.chunk,
                     worker: id,
                     codes,
                 })
                 .is_err()
-            {
-                break;
-            }
+        {
+            break;
         }
     }
     w
@@ -825,7 +811,7 @@ pub fn replay(
         top.extend(t);
         let _ = hist.add(&h);
     }
-    flows.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    flows.sort_by_key(FlowRecord::sort_key);
     trim_top(&mut top, cfg.top_flows);
     Ok(ReplayOutput {
         counters,
