@@ -6,7 +6,9 @@
 
 mod check;
 mod explain;
+mod lab;
 mod replay;
+mod tap;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -32,6 +34,10 @@ enum Command {
     DumpTable(check::DumpArgs),
     /// Replay pcap/pcapng captures through the scenario: what would be dropped, where and why.
     Replay(replay::Args),
+    /// Play the VCN's virtual router between TAP devices: live enforcement, fail-closed.
+    Tap(tap::Args),
+    /// A lab of network namespaces behind one `zprsim tap`: up, exec, status, down.
+    Lab(lab::Args),
 }
 
 /// An error that maps to an exit code.
@@ -62,6 +68,8 @@ fn run() -> Result<ExitCode, Failure> {
         Command::Check(a) => check::run(&a),
         Command::Explain(a) => explain::run(&a),
         Command::Replay(a) => replay::run(&a),
+        Command::Tap(a) => tap::run(&a),
+        Command::Lab(a) => lab::run(&a),
         Command::DumpTable(a) => check::dump(&a),
     }
 }

@@ -12,3 +12,4 @@ pub mod parse;
 pub mod pcap_out;
 pub mod replay;
 pub mod scenario_file;
+pub mod tap;

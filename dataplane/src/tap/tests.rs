@@ -1,0 +1,275 @@
+//! The router on in-memory links: no devices, no root.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use zprsim_control::compile::{Compiled, Config};
+use zprsim_control::load::{Format, load_str};
+
+use super::*;
+use crate::scenario_file::FsFiles;
+
+const SCENARIO: &str = include_str!("../../../tests/lab/scenario.toml");
+
+struct MemLink {
+    inbox: Receiver<Vec<u8>>,
+    outbox: Sender<Vec<u8>>,
+    mac: [u8; 6],
+}
+
+impl Link for MemLink {
+    fn recv(&self, buf: &mut [u8], timeout_ms: i32) -> io::Result<Option<usize>> {
+        let t = Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(0));
+        match self.inbox.recv_timeout(t) {
+            Ok(f) => {
+                buf[..f.len()].copy_from_slice(&f);
+                Ok(Some(f.len()))
+            }
+            Err(_) => Ok(None),
+        }
+    }
+    fn send(&self, frame: &[u8]) -> io::Result<()> {
+        self.outbox.send(frame.to_vec()).map_err(io::Error::other)
+    }
+    fn host_mac(&self) -> Option<[u8; 6]> {
+        Some(self.mac)
+    }
+}
+
+/// The host side of a port: what it sends in, what comes out to it.
+struct HostEnd {
+    to_router: Sender<Vec<u8>>,
+    from_router: Receiver<Vec<u8>>,
+    mac: [u8; 6],
+}
+
+impl HostEnd {
+    fn next(&self) -> Option<Vec<u8>> {
+        self.from_router.recv_timeout(Duration::from_secs(5)).ok()
+    }
+}
+
+fn plan_of(text: &str, hosts: &[Host]) -> Plan {
+    let loaded = load_str(text, "lab.toml", Format::Toml, &FsFiles::new(".")).unwrap();
+    let compiled = Compiled::new(&loaded.scenario, &Config::default()).unwrap();
+    Plan::router(loaded.scenario, compiled, hosts).unwrap()
+}
+
+fn start(hosts: &[&str]) -> (Engine, Vec<HostEnd>) {
+    let hosts: Vec<Host> = hosts.iter().map(|h| Host::parse(h)).collect();
+    let plan = plan_of(SCENARIO, &hosts);
+    let mut links: Vec<(String, Arc<dyn Link>)> = Vec::new();
+    let mut ends = Vec::new();
+    for (i, h) in hosts.iter().enumerate() {
+        let (a_tx, a_rx) = unbounded();
+        let (b_tx, b_rx) = unbounded();
+        let mac = [2, 0, 0, 0, 0, u8::try_from(i + 1).unwrap()];
+        links.push((
+            format!("mem{i}"),
+            Arc::new(MemLink {
+                inbox: a_rx,
+                outbox: b_tx,
+                mac,
+            }),
+        ));
+        ends.push(HostEnd {
+            to_router: a_tx,
+            from_router: b_rx,
+            mac,
+        });
+        let _ = h;
+    }
+    let cfg = TapConfig {
+        workers: 2,
+        ..TapConfig::default()
+    };
+    (Engine::start(plan, links, &cfg).unwrap(), ends)
+}
+
+fn tcp_frame(
+    from: &HostEnd,
+    src: Ipv4Addr,
+    sport: u16,
+    dst: Ipv4Addr,
+    dport: u16,
+    flags: u8,
+) -> Vec<u8> {
+    let mut f = l2::ROUTER_MAC.to_vec();
+    f.extend_from_slice(&from.mac);
+    f.extend_from_slice(&[0x08, 0x00]);
+    f.extend_from_slice(&[0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0]);
+    f.extend_from_slice(&src.octets());
+    f.extend_from_slice(&dst.octets());
+    f.extend_from_slice(&sport.to_be_bytes());
+    f.extend_from_slice(&dport.to_be_bytes());
+    f.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    f
+}
+
+fn arp_request(from: &HostEnd, sender: Ipv4Addr, target: Ipv4Addr) -> Vec<u8> {
+    let mut f = vec![0xff; 6];
+    f.extend_from_slice(&from.mac);
+    f.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1]);
+    f.extend_from_slice(&from.mac);
+    f.extend_from_slice(&sender.octets());
+    f.extend_from_slice(&[0; 6]);
+    f.extend_from_slice(&target.octets());
+    f
+}
+
+/// Waits (at most 5 s) until the router has read `frames` frames and the
+/// workers have published their counts of them.
+fn settle(e: &Engine, frames: u64, judged: u64) -> TapStats {
+    let t0 = Instant::now();
+    loop {
+        let s = e.stats();
+        let accounted = s.counters.packets.total;
+        if (s.frames >= frames && accounted >= judged) || t0.elapsed() > Duration::from_secs(5) {
+            return s;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+const WEB: Ipv4Addr = Ipv4Addr::new(10, 77, 1, 10);
+const DB: Ipv4Addr = Ipv4Addr::new(10, 77, 2, 10);
+const SYN: u8 = 0x02;
+const SYN_ACK: u8 = 0x12;
+
+#[test]
+fn arp_is_answered_for_everything_but_the_hosts_own_address() {
+    let (e, ends) = start(&["web", "db"]);
+    let web = &ends[0];
+    web.to_router
+        .send(arp_request(web, WEB, Ipv4Addr::new(10, 77, 1, 1)))
+        .unwrap();
+    let r = web.next().expect("an ARP reply for the gateway");
+    assert_eq!(&r[0..6], &web.mac);
+    assert_eq!(&r[22..28], &l2::ROUTER_MAC);
+    assert_eq!(&r[28..32], &[10, 77, 1, 1]);
+    // A same-subnet peer: proxy ARP.
+    web.to_router
+        .send(arp_request(web, WEB, Ipv4Addr::new(10, 77, 1, 99)))
+        .unwrap();
+    let r = web.next().expect("a proxy ARP reply");
+    assert_eq!(&r[28..32], &[10, 77, 1, 99]);
+    // Its own address (duplicate detection): no answer.
+    web.to_router
+        .send(arp_request(web, Ipv4Addr::new(10, 77, 1, 20), WEB))
+        .unwrap();
+    let s = settle(&e, 3, 0);
+    assert_eq!(s.answered, 2);
+    assert_eq!(s.link_local, 3);
+    assert_eq!(s.counters.packets.total, 0);
+    assert!(web.from_router.try_recv().is_err());
+    e.stop().unwrap();
+}
+
+#[test]
+fn allowed_packets_reach_the_destination_with_router_macs() {
+    let (e, ends) = start(&["web", "db"]);
+    let (web, db) = (&ends[0], &ends[1]);
+    let syn = tcp_frame(web, WEB, 40000, DB, 5432, SYN);
+    web.to_router.send(syn.clone()).unwrap();
+    let got = db.next().expect("the SYN at db");
+    assert_eq!(&got[0..6], &db.mac);
+    assert_eq!(&got[6..12], &l2::ROUTER_MAC);
+    assert_eq!(&got[12..], &syn[12..]);
+    // The reply is tracked.
+    db.to_router
+        .send(tcp_frame(db, DB, 5432, WEB, 40000, SYN_ACK))
+        .unwrap();
+    let back = web.next().expect("the SYN-ACK at web");
+    assert_eq!(&back[0..6], &web.mac);
+    let s = settle(&e, 2, 2);
+    assert_eq!(s.counters.packets.allowed, 2);
+    assert_eq!(s.counters.replies_tracked, 1);
+    assert_eq!(s.forwarded, 2);
+    e.stop().unwrap();
+}
+
+#[test]
+fn drops_are_counted_by_stage_and_undeliverable_and_spoofed_apart() {
+    let (e, ends) = start(&["web", "db"]);
+    let (web, db) = (&ends[0], &ends[1]);
+    // egress-security: tcp/22.
+    web.to_router
+        .send(tcp_frame(web, WEB, 40001, DB, 22, SYN))
+        .unwrap();
+    // route: another VCN.
+    web.to_router
+        .send(tcp_frame(
+            web,
+            WEB,
+            40002,
+            Ipv4Addr::new(10, 78, 1, 10),
+            5432,
+            SYN,
+        ))
+        .unwrap();
+    // Allowed by the rules (app-sl tcp/7000 to the data subnet), but no
+    // host holds 10.77.2.99.
+    web.to_router
+        .send(tcp_frame(
+            web,
+            WEB,
+            40003,
+            Ipv4Addr::new(10, 77, 2, 99),
+            7000,
+            SYN,
+        ))
+        .unwrap();
+    // Not web's address: the source check drops it unjudged.
+    web.to_router
+        .send(tcp_frame(web, DB, 40004, WEB, 443, SYN))
+        .unwrap();
+    let s = settle(&e, 4, 3);
+    assert_eq!(s.counters.packets.total, 3);
+    assert_eq!(s.counters.dropped_by_stage[0], 1, "route");
+    assert_eq!(s.counters.dropped_by_stage[1], 1, "egress-security");
+    assert_eq!(s.counters.packets.allowed, 1);
+    assert_eq!(s.undeliverable, 1);
+    assert_eq!(s.spoofed, 1);
+    assert_eq!(s.forwarded, 0);
+    assert!(db.from_router.try_recv().is_err());
+    e.stop().unwrap();
+}
+
+#[test]
+fn a_new_plan_judges_new_connections_and_keeps_tracked_ones() {
+    let (e, ends) = start(&["web", "db"]);
+    let (web, db) = (&ends[0], &ends[1]);
+    web.to_router
+        .send(tcp_frame(web, WEB, 40000, DB, 5432, SYN))
+        .unwrap();
+    db.next().expect("the SYN before the reload");
+    // The new scenario no longer lets tcp/5432 into db.
+    let changed = SCENARIO.replace(
+        "source = \"web-nsg\", source_type = \"NETWORK_SECURITY_GROUP\", tcp_options = { destination_port_range = { min = 5432, max = 5432 } }",
+        "source = \"web-nsg\", source_type = \"NETWORK_SECURITY_GROUP\", tcp_options = { destination_port_range = { min = 5433, max = 5433 } }",
+    );
+    assert_ne!(changed, SCENARIO);
+    let hosts = [Host::parse("web"), Host::parse("db")];
+    assert_eq!(e.publish(plan_of(&changed, &hosts)).unwrap(), 1);
+    // The tracked connection's reply still passes.
+    db.to_router
+        .send(tcp_frame(db, DB, 5432, WEB, 40000, SYN_ACK))
+        .unwrap();
+    web.next().expect("the SYN-ACK after the reload");
+    // A new connection is judged by the new table.
+    web.to_router
+        .send(tcp_frame(web, WEB, 40001, DB, 5432, SYN))
+        .unwrap();
+    let s = settle(&e, 3, 3);
+    assert_eq!(s.generation, 1);
+    assert_eq!(s.counters.packets.allowed, 2);
+    assert_eq!(s.counters.dropped_by_stage[2], 1, "ingress-security");
+    assert!(db.from_router.try_recv().is_err());
+    // A plan for another number of ports is refused.
+    assert!(e.publish(plan_of(SCENARIO, &hosts[..1])).is_err());
+    let fin = e.stop().unwrap();
+    assert_eq!(fin.counters.packets.total, 3);
+}
