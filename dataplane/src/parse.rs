@@ -38,7 +38,10 @@
 //!   least 5 and total length at least the header; the payload ends at the
 //!   total length (Ethernet padding is ignored) or at the end of the
 //!   capture, whichever comes first. One AH header is stepped over.
-//! * IPv6: the fixed header must be present; extension headers (hop-by-hop,
+//! * IPv6: the fixed header must be present; the payload ends at the payload
+//!   length or the end of the capture (a payload length of 0, a jumbogram
+//!   or an offload capture, runs to the end of the capture); extension
+//!   headers (hop-by-hop,
 //!   routing, destination options, fragment, AH, mobility, HIP, shim6) are
 //!   walked, at most [`MAX_IPV6_EXT`] of them. ESP (50) and no-next-header
 //!   (59) end the walk with that protocol; after a mobility, HIP or shim6
@@ -304,9 +307,10 @@ fn ipv6(data: &[u8], off: usize) -> Parsed {
     let dst = IpAddr::V6(Ipv6Addr::from(
         <[u8; 16]>::try_from(&h[24..40]).unwrap_or([0; 16]),
     ));
-    // A zero payload length with a hop-by-hop header is a jumbogram: the
-    // payload runs to the end of the capture.
-    let end = if payload_len == 0 && nh == 0 {
+    // A zero payload length is a jumbogram (RFC 2675) or a segmentation
+    // offload capture (Linux BIG TCP strips the jumbo option): the payload
+    // runs to the end of the capture, as etherparse and Wireshark read it.
+    let end = if payload_len == 0 {
         data.len()
     } else {
         (off + 40 + payload_len).min(data.len())
