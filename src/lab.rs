@@ -43,6 +43,10 @@ enum LabCommand {
         /// Worker threads of the tap.
         #[arg(long, default_value_t = 1)]
         workers: usize,
+        /// Frames queued per worker of the tap at most (more are dropped
+        /// and counted as `overload`).
+        #[arg(long, default_value_t = 1024)]
+        queue: usize,
     },
     /// Run a command inside a host's namespace; exits with its status.
     Exec {
@@ -80,6 +84,8 @@ struct State {
     phase: String,
     tap_pid: Option<u32>,
     workers: usize,
+    #[serde(default)]
+    queue: usize,
     log: String,
     report: String,
     status: String,
@@ -187,7 +193,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             scenario,
             hosts,
             workers,
-        } => up(scenario, hosts, *workers),
+            queue,
+        } => up(scenario, hosts, *workers, *queue),
         LabCommand::Exec { host, command } => exec(host, command),
         LabCommand::Status { json } => status(*json),
         LabCommand::Down => down(),
@@ -195,7 +202,12 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
 }
 
 #[allow(clippy::too_many_lines)]
-fn up(scenario: &Path, hosts: &[String], workers: usize) -> Result<ExitCode, Failure> {
+fn up(
+    scenario: &Path,
+    hosts: &[String],
+    workers: usize,
+    queue: usize,
+) -> Result<ExitCode, Failure> {
     if workers == 0 || workers > 64 {
         return Err(Failure::Input(format!(
             "error: `--workers {workers}`: expected 1 to 64"
@@ -246,6 +258,7 @@ fn up(scenario: &Path, hosts: &[String], workers: usize) -> Result<ExitCode, Fai
         phase: "starting".into(),
         tap_pid: None,
         workers,
+        queue,
         log: path("tap.log"),
         report: path("report.json"),
         status: path("status.json"),
@@ -312,6 +325,7 @@ fn bring_up(state: &mut State) -> Result<(), Failure> {
         cmd.arg("--attach").arg(format!("{}={}", h.name, h.iface));
     }
     cmd.args(["--workers", &state.workers.to_string()])
+        .args(["--queue", &state.queue.max(1).to_string()])
         .args(["--report", &state.report])
         .args(["--status", &state.status])
         .args(["--dropped", &state.dropped])
@@ -427,6 +441,20 @@ fn teardown(state: &State) -> Vec<String> {
     }
     let mut left = Vec::new();
     for h in &state.hosts {
+        // Processes still running inside (servers started with `exec`).
+        if let Ok(o) = Command::new("ip")
+            .args(["netns", "pids", &h.netns])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+        {
+            for pid in String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .filter_map(|p| p.parse::<u32>().ok())
+            {
+                let _ = sys::signal_process(pid, sys::SIGKILL);
+            }
+        }
         let _ = ip(&["-n", &h.netns, "link", "del", &h.iface]);
         let _ = ip(&["link", "del", &h.iface]);
         let _ = ip(&["netns", "del", &h.netns]);

@@ -2,5 +2,6 @@
 
 mod cases;
 mod differential;
+mod lab;
 mod replay_oracle;
 mod replay;
