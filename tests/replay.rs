@@ -7,11 +7,16 @@
 //!   output captures; each fixture's report is snapshotted;
 //! - the contract's invariants hold on every fixture (and tcpdump agrees on
 //!   the output captures when it is installed);
-//! - the drop counts by stage are the ones designed in `pcaps/README.md`;
+//! - the drop counts by stage are the ones designed in `pcaps/README.md`
+//!   (and the OKE demo's flows get the verdicts its table gives);
 //! - a corrupt file exits 2 naming the file and byte offset after writing
 //!   every output; a cut file warns;
 //! - every truncation of every fixture file, replayed in-process, keeps the
 //!   invariants (no panic, no hang).
+
+// clippy.toml allows these in #[test] functions only; the helpers here are
+// test code too.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
@@ -22,7 +27,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 use zprsim_bench::fixtures::{self, Fixture};
 use zprsim_control::compile::{Compiled, Config};
-use zprsim_dataplane::capture::Capture;
+use zprsim_dataplane::capture::{Capture, CaptureFormat};
 use zprsim_dataplane::replay::{ReplayConfig, replay};
 use zprsim_dataplane::scenario_file::load_path;
 
@@ -210,6 +215,7 @@ fn every_fixture_same_for_any_worker_count_and_invariants_hold() {
             );
             assert_eq!(other.report["workers"], workers, "{}", f.name);
         }
+        check_designed_counts(f.name, &one);
         insta::assert_json_snapshot!(
             format!("replay_{}", f.name.replace(['.', '-'], "_")),
             one.stable_report()
@@ -439,41 +445,33 @@ const EXPECTED: &[Expect] = &[
     },
 ];
 
-#[test]
-fn drop_counts_by_stage_are_the_designed_ones() {
-    let dir = tempfile::tempdir().unwrap();
-    let all = fixtures::all();
+/// The designed counts of a fixture's report (`pcaps/README.md`).
+fn check_designed_counts(name: &str, r: &Run) {
+    let e = EXPECTED
+        .iter()
+        .find(|e| e.name == name)
+        .unwrap_or_else(|| panic!("{name} has no expected counts"));
+    let got = [
+        r.n("/dropped_by_stage/route"),
+        r.n("/dropped_by_stage/egress-security"),
+        r.n("/dropped_by_stage/ingress-security"),
+        r.n("/dropped_by_stage/zpr"),
+        r.n("/dropped_by_stage/malformed"),
+    ];
     assert_eq!(
-        EXPECTED.len(),
-        all.len(),
-        "every fixture has its expected counts"
+        (
+            r.n("/packets/total"),
+            r.n("/packets/allowed"),
+            got,
+            r.n("/non_ip")
+        ),
+        (e.total, e.allowed, e.stages, e.non_ip),
+        "{name}: (total, allowed, drops by stage, non_ip) as designed in pcaps/README.md"
     );
-    for e in EXPECTED {
-        let f = all.iter().find(|f| f.name == e.name).unwrap();
-        let r = run(f, 1, dir.path());
-        let got = [
-            r.n("/dropped_by_stage/route"),
-            r.n("/dropped_by_stage/egress-security"),
-            r.n("/dropped_by_stage/ingress-security"),
-            r.n("/dropped_by_stage/zpr"),
-            r.n("/dropped_by_stage/malformed"),
-        ];
-        assert_eq!(
-            (
-                r.n("/packets/total"),
-                r.n("/packets/allowed"),
-                got,
-                r.n("/non_ip")
-            ),
-            (e.total, e.allowed, e.stages, e.non_ip),
-            "{}: (total, allowed, drops by stage, non_ip)",
-            e.name
-        );
-    }
 }
 
 /// Finds the flow record with these ports in a flow log.
-fn flow<'a>(flows: &'a [Value], sport: u64, dport: u64) -> &'a Value {
+fn flow(flows: &[Value], sport: u64, dport: u64) -> &Value {
     flows
         .iter()
         .find(|v| v["sport"] == sport && v["dport"] == dport)
@@ -596,34 +594,34 @@ fn prefix_lengths(len: usize) -> Vec<usize> {
 
 /// Prefix lengths that stand for every truncation class of a capture: the
 /// reader yields the same records for every cut inside one record (header
-/// or data), so cuts at each record's start, inside its header and inside
-/// its data cover them all (plus every cut of the first 64 bytes, where the
-/// file and pcapng section and interface headers are).
+/// or data), so cuts at each record's start, inside its header, inside its
+/// data and one byte short of its end cover them all (plus every cut of the
+/// first 64 bytes, where the file and pcapng section and interface headers
+/// are; a pcapng interface block between packets falls in the cuts of the
+/// packet before it).
 fn class_lengths(bytes: &[u8]) -> Vec<usize> {
-    let mut v: Vec<usize> = (0..64.min(bytes.len())).collect();
     let c = Capture::from_bytes(bytes.to_vec()).unwrap();
+    let head = match c.format() {
+        CaptureFormat::PcapNg => 64,
+        _ => 25,
+    };
+    let mut v: Vec<usize> = (0..head.min(bytes.len())).collect();
     let mut starts: Vec<usize> = Vec::new();
     for r in c.records() {
         let Ok(r) = r else { break };
         starts.push(usize::try_from(r.offset).unwrap());
     }
     starts.push(bytes.len());
-    for w in starts.windows(2) {
+    let n = starts.len() - 1;
+    for (i, w) in starts.windows(2).enumerate() {
         let (start, end) = (w[0], w[1]);
-        for cut in [
-            start,
-            start + 1,
-            start + 7,
-            start + 15,
-            start + 16,
-            start + 17,
-            (start + end) / 2,
-            end - 1,
-        ] {
-            if cut < bytes.len() {
-                v.push(cut);
-            }
-        }
+        // Records far from both ends of a long capture are alike: one cut.
+        let cuts = if n <= 40 || i < 20 || i + 20 >= n {
+            vec![start, start + 8, (start + end) / 2, end - 1]
+        } else {
+            vec![(start + end) / 2]
+        };
+        v.extend(cuts.into_iter().filter(|&c| c < bytes.len()));
     }
     // Cuts after corrupt.pcap's bad record header, and the whole file.
     v.extend([bytes.len().saturating_sub(1), bytes.len()]);
@@ -637,8 +635,8 @@ fn class_lengths(bytes: &[u8]) -> Vec<usize> {
 /// truncation class. Never a panic or a hang, and the invariants hold.
 ///
 /// Every prefix through the engine would be ~18000 replays at 2-9 ms each
-/// in a debug build (thread start-up, per-worker tables and histograms,
-/// output files): minutes, for outcomes the classes already cover.
+/// in a debug build (measured: 1.9 ms with one worker and no output, 9 ms
+/// with output captures): minutes, for outcomes the classes already cover.
 #[test]
 fn every_truncation_of_every_fixture_keeps_the_invariants() {
     let (done_tx, done_rx) = std::sync::mpsc::channel();
@@ -712,8 +710,8 @@ fn truncations() {
         for (i, len) in class_lengths(&f.bytes).into_iter().enumerate() {
             let cut = &f.bytes[..len];
             std::fs::write(&input, cut).unwrap();
-            // Output files cost more than the replay: every 4th cut.
-            let outputs = i % 4 == 0;
+            // Output files cost more than the replay: every 8th cut.
+            let outputs = i % 8 == 0;
             let cfg = if outputs { &with_outputs } else { &plain };
             let o = replay(Arc::clone(c), std::slice::from_ref(&input), cfg, None)
                 .unwrap_or_else(|e| panic!("{} cut at {len}: {e}", f.name));
