@@ -10,7 +10,10 @@ use std::time::Instant;
 
 use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config};
-use zprsim_control::model::Scenario;
+use zprsim_control::eval;
+use zprsim_control::model::{Scenario, proto};
+use zprsim_control::packet::{L4, Packet};
+use zprsim_control::verdict::{Context, Outcome};
 use zprsim_dataplane::replay::{self, FlowRecord, ReplayConfig, ReplayOutput, Totals};
 use zprsim_dataplane::scenario_file;
 
@@ -98,7 +101,7 @@ struct Report {
     connections: Connections,
     rules_hit: Vec<RuleHits>,
     rules_unused: Vec<String>,
-    top_dropped_flows: Vec<FlowRecord>,
+    top_dropped_flows: Vec<TopFlow>,
     written: Written,
     compile_s: f64,
     duration_s: f64,
@@ -163,7 +166,14 @@ fn report(a: &Args, s: &Scenario, c: &Compiled, o: &ReplayOutput, compile_s: f64
             .map(|(hits, rule)| RuleHits { rule, hits })
             .collect(),
         rules_unused: unused,
-        top_dropped_flows: o.top_dropped.clone(),
+        top_dropped_flows: o
+            .top_dropped
+            .iter()
+            .map(|f| TopFlow {
+                reason: why(s, f),
+                flow: f.clone(),
+            })
+            .collect(),
         written: Written {
             allowed: o.written.0,
             dropped: o.written.1,
@@ -184,24 +194,102 @@ fn report(a: &Args, s: &Scenario, c: &Compiled, o: &ReplayOutput, compile_s: f64
     }
 }
 
-fn describe_flow(f: &FlowRecord) -> String {
-    let stage = f.stage.map_or("allowed", |s| s.as_str());
-    match (f.sport, f.dport, f.icmp_type) {
-        (Some(sp), Some(dp), _) => {
-            format!(
-                "proto {} {}:{sp} -> {}:{dp}: {} dropped of {} (first packet: {stage})",
-                f.proto, f.src, f.dst, f.dropped_packets, f.packets
-            )
-        }
-        (_, _, Some(t)) => format!(
-            "proto {} {} -> {} type {t}: {} dropped of {} (first packet: {stage})",
-            f.proto, f.src, f.dst, f.dropped_packets, f.packets
-        ),
-        _ => format!(
-            "proto {} {} -> {}: {} dropped of {} (first packet: {stage})",
-            f.proto, f.src, f.dst, f.dropped_packets, f.packets
-        ),
+/// A top dropped flow with the reason its first packet was dropped.
+#[derive(Serialize)]
+struct TopFlow {
+    #[serde(flatten)]
+    flow: FlowRecord,
+    reason: String,
+}
+
+/// Why the first packet of a flow was dropped, from the reference
+/// evaluator's layer report: the deciding layer, its outcome and reason.
+fn why(s: &Scenario, f: &FlowRecord) -> String {
+    let l4 = match (f.sport, f.dport, f.icmp_type, f.icmp_code) {
+        (Some(sport), Some(dport), _, _) => L4::Ports { sport, dport },
+        (_, _, Some(icmp_type), Some(code)) => L4::Icmp { icmp_type, code },
+        _ if proto::has_ports(f.proto) || proto::is_icmp(f.proto) => L4::Fragment,
+        _ => L4::Opaque,
+    };
+    let p = Packet {
+        src: f.src,
+        dst: f.dst,
+        proto: f.proto,
+        l4,
+    };
+    let d = eval::evaluate(s, &p, Context::First);
+    let Some(stage) = d.judgement.stage else {
+        return "first packet allowed; later packets dropped".into();
+    };
+    let Some(layer) = d.layers.iter().find(|l| l.layer == stage) else {
+        return stage.as_str().into();
+    };
+    let outcome = serde_json::to_value(layer.outcome)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let detail = layer
+        .checks
+        .iter()
+        .find(|c| !matches!(c.outcome, Outcome::Allowed | Outcome::AllowedTracked))
+        .and_then(|c| {
+            c.reason
+                .clone()
+                .map(|r| format!("{} check at `{}`: {r}", c.check, c.endpoint))
+        })
+        .or_else(|| layer.reason.clone())
+        .or_else(|| {
+            layer
+                .vnic
+                .as_ref()
+                .map(|v| format!("no rule of `{v}` matches"))
+        })
+        .unwrap_or_default();
+    let mut evaluated: Vec<String> = layer
+        .nsgs_evaluated
+        .iter()
+        .map(|n| format!("NSG `{n}`"))
+        .collect();
+    evaluated.extend(
+        layer
+            .security_lists_evaluated
+            .iter()
+            .map(|n| format!("security list `{n}`")),
+    );
+    if layer.checks.is_empty() && !evaluated.is_empty() {
+        let vnic = layer.vnic.as_deref().unwrap_or_default();
+        return format!(
+            "{} {outcome}: {detail} at `{vnic}` (evaluated {})",
+            stage.as_str(),
+            evaluated.join(", ")
+        );
     }
+    format!("{} {outcome}: {detail}", stage.as_str())
+}
+
+fn proto_name(p: u8) -> String {
+    match p {
+        proto::TCP => "tcp".into(),
+        proto::UDP => "udp".into(),
+        proto::ICMP => "icmp".into(),
+        proto::ICMPV6 => "icmpv6".into(),
+        n => format!("proto {n}"),
+    }
+}
+
+fn describe_flow(t: &TopFlow) -> String {
+    let f = &t.flow;
+    let what = match (f.sport, f.dport, f.icmp_type) {
+        (Some(sp), Some(dp), _) => {
+            format!("{} {}:{sp} -> {}:{dp}", proto_name(f.proto), f.src, f.dst)
+        }
+        (_, _, Some(ty)) => format!("{} {} -> {} type {ty}", proto_name(f.proto), f.src, f.dst),
+        _ => format!("{} {} -> {}", proto_name(f.proto), f.src, f.dst),
+    };
+    format!(
+        "{what}: {} of {} dropped\n      {}",
+        f.dropped_packets, f.packets, t.reason
+    )
 }
 
 fn summary(r: &Report) -> String {
