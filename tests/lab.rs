@@ -462,3 +462,114 @@ fn overload_is_dropped_and_counted_memory_stays_bounded_and_forwarding_goes_on()
         Some("after-flood")
     );
 }
+
+/// Two namespaces and two TAPs made by the test, removed by name on drop.
+struct Bridge {
+    ns: [&'static str; 2],
+    dev: [&'static str; 2],
+    tap: Option<std::process::Child>,
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.tap.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for (ns, dev) in self.ns.iter().zip(self.dev) {
+            let _ = Command::new("sh")
+                .args(["-c", &format!("ip netns pids {ns} | xargs -r kill -9")])
+                .status();
+            let _ = Command::new("ip")
+                .args(["-n", ns, "link", "del", dev])
+                .output();
+            let _ = Command::new("ip").args(["link", "del", dev]).output();
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+    }
+}
+
+fn ip_ok(args: &[&str]) {
+    let o = Command::new("ip").args(args).output().unwrap();
+    assert!(
+        o.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn bridge_mode_passes_arp_and_judges_ip_between_two_taps() {
+    need_lab!("bridge_mode_passes_arp_and_judges_ip_between_two_taps");
+    let _g = lock();
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = Bridge {
+        ns: ["ztd-a", "ztd-b"],
+        dev: ["ztda", "ztdb"],
+        tap: None,
+    };
+    for (ns, dev) in b.ns.iter().zip(b.dev) {
+        ip_ok(&["netns", "add", ns]);
+        ip_ok(&["tuntap", "add", "dev", dev, "mode", "tap"]);
+    }
+    let status = dir.path().join("status.json");
+    let report = dir.path().join("report.json");
+    b.tap = Some(
+        Command::new(env!("CARGO_BIN_EXE_zprsim"))
+            .args(["tap", SCENARIO, "--bridge", "ztda", "ztdb", "--quiet"])
+            .arg("--status")
+            .arg(&status)
+            .arg("--report")
+            .arg(&report)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let t0 = Instant::now();
+    while !status.exists() && t0.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(status.exists(), "the tap did not start");
+    // web (10.77.1.10) on side a, an unassigned address of its subnet on b.
+    for ((ns, dev), addr) in
+        b.ns.iter()
+            .zip(b.dev)
+            .zip(["10.77.1.10/24", "10.77.1.11/24"])
+    {
+        ip_ok(&["link", "set", dev, "netns", ns]);
+        ip_ok(&["-n", ns, "link", "set", dev, "up"]);
+        ip_ok(&["-n", ns, "addr", "add", addr, "dev", dev]);
+    }
+    let in_a = |script: &str| {
+        Command::new("ip")
+            .args([
+                "netns", "exec", "ztd-a", "timeout", "10", "sh", "-c", script,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    };
+    // ICMP echo: web-nsg allows it, the reply is tracked.
+    assert!(in_a("ping -c 2 -i 0.2 -W 1 10.77.1.11"));
+    // tcp/22: no egress rule at web.
+    Command::new("ip")
+        .args(["netns", "exec", "ztd-b", "timeout", "10", "nc", "-l", "22"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!in_a("nc -z -w 2 10.77.1.11 22"));
+    let mut tap = b.tap.take().unwrap();
+    let _ = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", tap.id())])
+        .status();
+    assert!(tap.wait().unwrap().success());
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["mode"], "bridge");
+    assert_eq!(n(&r, "/packets/allowed"), 4, "report: {r}");
+    assert!(stage(&r, "egress-security") >= 1, "report: {r}");
+    assert!(n(&r, "/link_local") >= 2, "ARP crossed: {r}");
+}
