@@ -3,5 +3,5 @@
 mod cases;
 mod differential;
 mod lab;
-mod replay_oracle;
 mod replay;
+mod replay_oracle;

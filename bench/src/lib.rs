@@ -1,5 +1,5 @@
 //! Scale generator: scenarios and captures of a chosen size, reproducible from a seed.
 
+pub mod fixtures;
 pub mod random;
 pub mod scale;
-pub mod fixtures;
