@@ -29,7 +29,10 @@
 //!   share one. Every VCN carries `network.vcn:<vcn name>`.
 //! - **Security lists**: per subnet the VCN's common list plus up to four
 //!   more, assigned round-robin so every list is used when there are enough
-//!   subnets. Rules are spread evenly over lists, 65% ingress.
+//!   subnets. Rules are spread evenly over lists, 65% ingress. The common
+//!   list's first ingress rule allows everything from the VCN's IPv4 CIDR
+//!   and its first egress rule everything to `0.0.0.0/0` (OKE's defaults),
+//!   so in-cluster IPv4 traffic mostly passes security and ZPR decides.
 //! - **Rule catalogue**: TCP 65% (22, 80, 443, 8080, 8443, 3306, 5432,
 //!   1521-1522, 6379, 9092, 27017, 6443, 10250, 12250, 2049-2050, 111,
 //!   9090-9100, 389, 636, 3389, NodePorts 30000-32767, ephemeral
@@ -772,6 +775,27 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
                 Direction::Ingress => s.security_lists[l].ingress.push(rule),
                 Direction::Egress => s.security_lists[l].egress.push(rule),
             }
+        }
+    }
+    // The common list of each cluster opens the VCN to itself and the
+    // world, as OKE's default lists do: security then passes most
+    // in-cluster traffic and ZPR decides it. The two rules replace the
+    // first generated ones, so the counts stay as asked.
+    for (v, lists) in lists_of.iter().enumerate() {
+        let common = &mut s.security_lists[lists[0]];
+        let all = |direction, peer| SecurityRule {
+            direction,
+            protocol: Protocol::All,
+            peer: Peer::Cidr(peer),
+            stateless: false,
+            options: RuleOptions::None,
+            description: None,
+        };
+        if let Some(r) = common.ingress.first_mut() {
+            *r = all(Direction::Ingress, s.vcns[v].cidr_blocks[0]);
+        }
+        if let Some(r) = common.egress.first_mut() {
+            *r = all(Direction::Egress, v4net(0, 0, 0, 0, 0));
         }
     }
     for v in 0..nv {
