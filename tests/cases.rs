@@ -163,10 +163,10 @@ fn check(s: &Scenario, c: &Compiled, case: &Case) -> Vec<String> {
     if stage != e.stage {
         errs.push(format!("stage {stage}, expected {}", e.stage));
     }
-    if let Some(a) = e.zpr_audit {
-        if a != d.judgement.zpr_audit {
-            errs.push(format!("zpr_audit {}, expected {a}", d.judgement.zpr_audit));
-        }
+    if let Some(a) = e.zpr_audit
+        && a != d.judgement.zpr_audit
+    {
+        errs.push(format!("zpr_audit {}, expected {a}", d.judgement.zpr_audit));
     }
     if let Some(t) = &e.tracking {
         let got = d.judgement.tracking;

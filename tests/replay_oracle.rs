@@ -163,7 +163,8 @@ fn reference(
             _ => 300 * NS,
         }
     };
-    let mut table: HashMap<(u8, (IpAddr, u16), (IpAddr, u16)), Entry> = HashMap::new();
+    type Key = (u8, (IpAddr, u16), (IpAddr, u16));
+    let mut table: HashMap<Key, Entry> = HashMap::new();
     let mut out = Vec::with_capacity(pkts.len());
     for k in pkts {
         let p = &k.p;

@@ -1,5 +1,13 @@
 //! zprsim's integration tests: one binary, one module per topic.
 
+// Test helpers may unwrap and panic: a failure is the report.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)]
+
 mod cases;
 mod differential;
 mod lab;

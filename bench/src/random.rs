@@ -311,9 +311,9 @@ pub fn random_scenario(rng: &mut impl Rng) -> Scenario {
     }
     // NSGs and lists first (rules may reference NSGs of the same VCN).
     let mut nsgs_by_vcn: Vec<Vec<NsgId>> = vec![Vec::new(), Vec::new()];
-    for v in 0..2 {
+    for (v, nsgs) in nsgs_by_vcn.iter_mut().enumerate() {
         for _ in 0..rng.random_range(1..=3) {
-            nsgs_by_vcn[v].push(id(NsgId::new, s.nsgs.len()));
+            nsgs.push(id(NsgId::new, s.nsgs.len()));
             s.nsgs.push(Nsg {
                 name: format!("nsg{}", s.nsgs.len()),
                 id: None,
@@ -338,9 +338,9 @@ pub fn random_scenario(rng: &mut impl Rng) -> Scenario {
         s.nsgs[n].rules = rules;
     }
     let mut lists_by_vcn: Vec<Vec<SecurityListId>> = vec![Vec::new(), Vec::new()];
-    for v in 0..2 {
+    for (v, lists) in lists_by_vcn.iter_mut().enumerate() {
         for _ in 0..rng.random_range(1..=3) {
-            lists_by_vcn[v].push(id(SecurityListId::new, s.security_lists.len()));
+            lists.push(id(SecurityListId::new, s.security_lists.len()));
             let ingress = (0..rng.random_range(0..=4))
                 .map(|_| random_rule(rng, Direction::Ingress, &[], false))
                 .collect();
