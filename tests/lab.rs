@@ -9,6 +9,8 @@
 //! one at a time (one lock) so they do not compete for the 2 cores; a
 //! guard runs `zprsim lab down` even when an assertion fails.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
@@ -65,6 +67,7 @@ macro_rules! need_lab {
 struct Lab {
     dir: tempfile::TempDir,
     prefix: &'static str,
+    servers: std::cell::RefCell<Vec<std::process::Child>>,
 }
 
 impl Lab {
@@ -72,6 +75,7 @@ impl Lab {
         let lab = Lab {
             dir: tempfile::tempdir().unwrap(),
             prefix,
+            servers: std::cell::RefCell::new(Vec::new()),
         };
         let mut args = vec!["lab", "up", scenario.to_str().unwrap()];
         args.extend_from_slice(hosts);
@@ -107,7 +111,7 @@ impl Lab {
     fn listen(&self, host: &str, port: u16, reply: &str) -> PathBuf {
         let got = self.dir.path().join(format!("got-{host}-{port}"));
         let script = format!("echo {reply} | timeout 20 nc -l {port} > {}", got.display());
-        Command::new(env!("CARGO_BIN_EXE_zprsim"))
+        let child = Command::new(env!("CARGO_BIN_EXE_zprsim"))
             .args(["lab", "exec", host, "--", "sh", "-c", &script])
             .env("ZPRSIM_LAB_DIR", self.dir.path())
             .env("ZPRSIM_LAB_PREFIX", self.prefix)
@@ -116,6 +120,7 @@ impl Lab {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        self.servers.borrow_mut().push(child);
         // The listener is up when the port is bound (bounded wait).
         let t0 = Instant::now();
         while t0.elapsed() < Duration::from_secs(5) {
@@ -205,6 +210,11 @@ impl Drop for Lab {
         let o = self.zprsim(&["lab", "down"]);
         if !o.status.success() {
             eprintln!("lab down failed: {}", String::from_utf8_lossy(&o.stderr));
+        }
+        // `down` killed what ran inside; reap the `lab exec` wrappers.
+        for mut c in self.servers.borrow_mut().drain(..) {
+            let _ = c.kill();
+            let _ = c.wait();
         }
     }
 }
@@ -468,11 +478,12 @@ struct Bridge {
     ns: [&'static str; 2],
     dev: [&'static str; 2],
     tap: Option<std::process::Child>,
+    servers: Vec<std::process::Child>,
 }
 
 impl Drop for Bridge {
     fn drop(&mut self) {
-        if let Some(mut c) = self.tap.take() {
+        for mut c in self.tap.take().into_iter().chain(self.servers.drain(..)) {
             let _ = c.kill();
             let _ = c.wait();
         }
@@ -507,6 +518,7 @@ fn bridge_mode_passes_arp_and_judges_ip_between_two_taps() {
         ns: ["ztd-a", "ztd-b"],
         dev: ["ztda", "ztdb"],
         tap: None,
+        servers: Vec::new(),
     };
     for (ns, dev) in b.ns.iter().zip(b.dev) {
         ip_ok(&["netns", "add", ns]);
@@ -554,12 +566,13 @@ fn bridge_mode_passes_arp_and_judges_ip_between_two_taps() {
     // ICMP echo: web-nsg allows it, the reply is tracked.
     assert!(in_a("ping -c 2 -i 0.2 -W 1 10.77.1.11"));
     // tcp/22: no egress rule at web.
-    Command::new("ip")
+    let server = Command::new("ip")
         .args(["netns", "exec", "ztd-b", "timeout", "10", "nc", "-l", "22"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    b.servers.push(server);
     std::thread::sleep(Duration::from_millis(300));
     assert!(!in_a("nc -z -w 2 10.77.1.11 22"));
     let mut tap = b.tap.take().unwrap();
