@@ -1612,38 +1612,69 @@ impl<'a> Builder<'a> {
                 limit: self.cfg.max_profile_cells,
             });
         }
+        // Each rule hangs on the prefix nodes (or the NSGs) it names, so a
+        // peer finds its matching rules by walking its ancestor chain:
+        // O(peers × depth + matches), not O(peers × rules).
+        let mut by_node: HashMap<NodeId, Vec<usize>> = HashMap::new();
+        let mut by_nsg: HashMap<NsgId, Vec<usize>> = HashMap::new();
+        for (i, u) in urules.iter().enumerate() {
+            match &u.rule.peer {
+                Peer::Nsg(n) => by_nsg.entry(*n).or_default().push(i),
+                p => {
+                    for q in peer_prefixes(s, p) {
+                        if let Some(node) = tree.find(q) {
+                            by_node.entry(node).or_default().push(i);
+                        }
+                    }
+                }
+            }
+        }
+        // The local services each condition matches.
+        let cond_svcs: Vec<Vec<usize>> = (0..conds.len())
+            .map(|c| {
+                svc_rep_idx
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, si)| matches[c][**si])
+                    .map(|(ls, _)| ls)
+                    .collect()
+            })
+            .collect();
         let mut table = vec![0u32; cells];
+        let mut matching: Vec<usize> = Vec::new();
         for (lp, &pi) in peer_rep_idx.iter().enumerate() {
             let (anchor, members) = &local_keys[pi];
-            let matching: Vec<usize> = urules
-                .iter()
-                .enumerate()
-                .filter(|(_, u)| match &u.rule.peer {
-                    Peer::Nsg(n) => members.contains(n),
-                    p => anchor.is_some_and(|a| {
-                        peer_prefixes(s, p)
-                            .iter()
-                            .any(|q| q.covers(tree.nodes[a as usize]))
-                    }),
-                })
-                .map(|(i, _)| i)
-                .collect();
-            for (ls, &si) in svc_rep_idx.iter().enumerate() {
-                let mut cell = 0u32;
-                for &ri in &matching {
-                    if !matches[rule_cond[ri]][si] {
-                        continue;
+            matching.clear();
+            if let Some(a) = anchor {
+                for node in tree.chain(*a) {
+                    if let Some(v) = by_node.get(&node) {
+                        matching.extend_from_slice(v);
                     }
-                    if cell & Entry::ID_MASK == 0 {
-                        cell |= urules[ri].gid + 1;
-                    }
-                    cell |= if urules[ri].rule.stateless {
-                        Entry::STATELESS
-                    } else {
-                        Entry::STATEFUL
-                    };
                 }
-                table[lp * n_svc + ls] = cell;
+            }
+            for n in members {
+                if let Some(v) = by_nsg.get(n) {
+                    matching.extend_from_slice(v);
+                }
+            }
+            matching.sort_unstable();
+            matching.dedup();
+            let row = &mut table[lp * n_svc..(lp + 1) * n_svc];
+            // Ascending rule order: the first rule to reach a cell names it.
+            for &ri in &matching {
+                let id = urules[ri].gid + 1;
+                let bit = if urules[ri].rule.stateless {
+                    Entry::STATELESS
+                } else {
+                    Entry::STATEFUL
+                };
+                for &ls in &cond_svcs[rule_cond[ri]] {
+                    let cell = &mut row[ls];
+                    if *cell & Entry::ID_MASK == 0 {
+                        *cell |= id;
+                    }
+                    *cell |= bit;
+                }
             }
         }
         Ok((peer_remap, svc_remap, n_svc, table))
