@@ -46,6 +46,7 @@ struct Report {
     table_entries: usize,
     table_bytes: usize,
     compile_s: f64,
+    compile_phases: std::collections::BTreeMap<&'static str, f64>,
     zpr_only_vcns: Vec<String>,
     zpr_only_mode: &'static str,
     warnings: Vec<String>,
@@ -96,6 +97,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         table_entries: st.table_entries,
         table_bytes: st.table_bytes,
         compile_s: st.compile_s,
+        compile_phases: st.phases.iter().copied().collect(),
         zpr_only_vcns: s
             .vcns
             .iter()

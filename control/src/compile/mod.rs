@@ -38,9 +38,13 @@ pub mod service;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
+
+/// Hash maps of the compiler: ahash with fixed keys (fast, and the same in
+/// every run; nothing here depends on iteration order).
+type HashMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<ahash::AHasher>>;
 
 use crate::eval::{self, ZprRole};
 use crate::ids::{NsgId, RouteTableId, SecurityListId, SubnetId, VcnId, VnicId};
@@ -277,8 +281,8 @@ impl SidedBuilder {
     fn new(name: &'static str) -> Self {
         SidedBuilder {
             layer: SidedLayer::default(),
-            peer_index: HashMap::new(),
-            svc_index: HashMap::new(),
+            peer_index: HashMap::default(),
+            svc_index: HashMap::default(),
             name,
         }
     }
@@ -340,7 +344,7 @@ fn dense_ids<K: std::hash::Hash + Eq + Clone>(
     layer: &'static str,
     cfg: &Config,
 ) -> Result<(Vec<u16>, Vec<usize>), CompileError> {
-    let mut map: HashMap<&K, u16> = HashMap::new();
+    let mut map: HashMap<&K, u16> = HashMap::default();
     let mut ids = Vec::with_capacity(keys.len());
     let mut reps = Vec::new();
     for (i, k) in keys.iter().enumerate() {
@@ -431,6 +435,9 @@ pub struct Stats {
     pub table_bytes: usize,
     /// Seconds spent compiling.
     pub compile_s: f64,
+    /// Seconds per compile phase, in order (prefix tree and classes, LPM,
+    /// services, route table, security tables, ZPR tables).
+    pub phases: Vec<(&'static str, f64)>,
 }
 
 /// The compiled scenario. Immutable, `Send + Sync`, shared by `Arc`.
@@ -929,7 +936,7 @@ impl<'a> Builder<'a> {
         let tree = PrefixTree::build(prefixes);
 
         let mut rules = Vec::new();
-        let mut route_rule_gid = HashMap::new();
+        let mut route_rule_gid = HashMap::default();
         for (t, table) in s.route_tables.iter().enumerate() {
             let Ok(tid) = RouteTableId::new(t) else {
                 continue;
@@ -942,7 +949,7 @@ impl<'a> Builder<'a> {
                 rules.push(RuleRef::Route { table: tid, index });
             }
         }
-        let mut sec_rule_gid = HashMap::new();
+        let mut sec_rule_gid = HashMap::default();
         for (r, _) in &sec {
             sec_rule_gid.insert(*r, u32::try_from(rules.len()).unwrap_or(u32::MAX));
             rules.push(*r);
@@ -958,7 +965,7 @@ impl<'a> Builder<'a> {
                 limit: Entry::MAX_ID,
             });
         }
-        let mut vnic_at = HashMap::new();
+        let mut vnic_at = HashMap::default();
         for (i, v) in s.vnics.iter().enumerate() {
             let Ok(id) = VnicId::new(i) else { continue };
             for ip in &v.private_ips {
@@ -1001,6 +1008,12 @@ impl<'a> Builder<'a> {
 
     #[allow(clippy::too_many_lines)]
     fn build(self) -> Result<Compiled, CompileError> {
+        let mut phases: Vec<(&'static str, f64)> = Vec::new();
+        let mut clock = Instant::now();
+        let mut lap = |name: &'static str| {
+            phases.push((name, clock.elapsed().as_secs_f64()));
+            clock = Instant::now();
+        };
         let s = self.s;
         let cfg = self.cfg;
         let tree = &self.tree;
@@ -1077,19 +1090,19 @@ impl<'a> Builder<'a> {
         type SecPeerKey = (Option<NodeId>, Vec<NsgId>);
         type SecProfileKey = (Vec<NsgId>, SubnetId);
         let mut route_keys: Vec<RouteKey> = Vec::new();
-        let mut route_index: HashMap<RouteKey, u32> = HashMap::new();
+        let mut route_index: HashMap<RouteKey, u32> = HashMap::default();
         let mut eg_keys: Vec<SecPeerKey> = Vec::new();
-        let mut eg_index: HashMap<SecPeerKey, u32> = HashMap::new();
+        let mut eg_index: HashMap<SecPeerKey, u32> = HashMap::default();
         let mut in_keys: Vec<SecPeerKey> = Vec::new();
-        let mut in_index: HashMap<SecPeerKey, u32> = HashMap::new();
+        let mut in_index: HashMap<SecPeerKey, u32> = HashMap::default();
         let mut sec_profiles: Vec<SecProfileKey> = Vec::new();
-        let mut sec_index: HashMap<SecProfileKey, u32> = HashMap::new();
+        let mut sec_index: HashMap<SecProfileKey, u32> = HashMap::default();
         let mut zpeers: Vec<ZPeer> = Vec::new();
-        let mut zpeer_index: HashMap<ZPeer, u32> = HashMap::new();
+        let mut zpeer_index: HashMap<ZPeer, u32> = HashMap::default();
         let mut zselves: Vec<ZSelf> = Vec::new();
-        let mut zself_index: HashMap<ZSelf, u32> = HashMap::new();
+        let mut zself_index: HashMap<ZSelf, u32> = HashMap::default();
         let mut classes: Vec<ClassInfo> = Vec::new();
-        let mut class_index: HashMap<ClassInfo, u32> = HashMap::new();
+        let mut class_index: HashMap<ClassInfo, u32> = HashMap::default();
         let mut node_class: Vec<u32> = vec![0; n_nodes];
 
         fn get<K: std::hash::Hash + Eq + Clone>(
@@ -1215,6 +1228,7 @@ impl<'a> Builder<'a> {
             });
         }
 
+        lap("classes");
         // ---- LPM
         let mut lpm = Lpm::new(node_class[0], node_class[1]);
         let mut order: Vec<usize> = (0..n_nodes).collect();
@@ -1227,6 +1241,7 @@ impl<'a> Builder<'a> {
                 })?;
         }
 
+        lap("lpm");
         // ---- services
         let mut conds: Vec<ServiceCond> = sec
             .iter()
@@ -1255,10 +1270,12 @@ impl<'a> Builder<'a> {
             })
             .collect();
 
+        lap("services");
         // ---- route table
         let route = self.build_route(&route_keys, &vcn_marks)?;
         let n_route = u32::try_from(route_keys.len()).unwrap_or(u32::MAX);
 
+        lap("route");
         // ---- security layers
         let mut egress = SidedBuilder::new("egress-security");
         let mut ingress = SidedBuilder::new("ingress-security");
@@ -1274,6 +1291,7 @@ impl<'a> Builder<'a> {
             }
         }
 
+        lap("security");
         // ---- zpr layers
         let mut zpr_egress = SidedBuilder::new("zpr egress");
         let mut zpr_ingress = SidedBuilder::new("zpr ingress");
@@ -1298,6 +1316,7 @@ impl<'a> Builder<'a> {
             }
         }
 
+        lap("zpr");
         let egress = egress.layer;
         let ingress = ingress.layer;
         let zpr_egress = zpr_egress.layer;
@@ -1331,6 +1350,7 @@ impl<'a> Builder<'a> {
             table_entries,
             table_bytes,
             compile_s: 0.0,
+            phases,
         };
         Ok(Compiled {
             lpm,
@@ -1373,7 +1393,7 @@ impl<'a> Builder<'a> {
         // Static prefixes of each table: node -> lowest rule index.
         let mut statics: Vec<HashMap<NodeId, u32>> = Vec::with_capacity(s.route_tables.len());
         for t in &s.route_tables {
-            let mut m: HashMap<NodeId, u32> = HashMap::new();
+            let mut m: HashMap<NodeId, u32> = HashMap::default();
             for (i, r) in t.rules.iter().enumerate() {
                 let Ok(index) = u32::try_from(i) else {
                     continue;
@@ -1567,7 +1587,7 @@ impl<'a> Builder<'a> {
         let s = self.s;
         let tree = &self.tree;
         // Distinct service conditions of these rules.
-        let mut cond_index: HashMap<ServiceCond, usize> = HashMap::new();
+        let mut cond_index: HashMap<ServiceCond, usize> = HashMap::default();
         let mut conds: Vec<ServiceCond> = Vec::new();
         let rule_cond: Vec<usize> = urules
             .iter()
@@ -1615,8 +1635,8 @@ impl<'a> Builder<'a> {
         // Each rule hangs on the prefix nodes (or the NSGs) it names, so a
         // peer finds its matching rules by walking its ancestor chain:
         // O(peers × depth + matches), not O(peers × rules).
-        let mut by_node: HashMap<NodeId, Vec<usize>> = HashMap::new();
-        let mut by_nsg: HashMap<NsgId, Vec<usize>> = HashMap::new();
+        let mut by_node: HashMap<NodeId, Vec<usize>> = HashMap::default();
+        let mut by_nsg: HashMap<NsgId, Vec<usize>> = HashMap::default();
         for (i, u) in urules.iter().enumerate() {
             match &u.rule.peer {
                 Peer::Nsg(n) => by_nsg.entry(*n).or_default().push(i),

@@ -9,8 +9,12 @@
 //! profile's) sees the address as the nearest ancestor-or-self of that node
 //! which belongs to the subset.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
+
+/// Hash maps of the compiler: ahash with fixed keys (fast, and the same in
+/// every run; nothing here depends on iteration order).
+pub(crate) type HashMap<K, V> =
+    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<ahash::AHasher>>;
 
 use ipnet::IpNet;
 
