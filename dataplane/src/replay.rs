@@ -116,12 +116,6 @@ pub struct FlowRecord {
     pub community_id: String,
     #[serde(skip)]
     first_ns: u64,
-    #[serde(skip)]
-    last_ns: u64,
-    #[serde(skip)]
-    both: bool,
-    #[serde(skip)]
-    closing: bool,
 }
 
 /// Sort key of a flow record: first timestamp, then the 5-tuple.
@@ -245,7 +239,7 @@ fn stage_code(s: Option<Stage>) -> u8 {
 struct Worker {
     compiled: Arc<Compiled>,
     tracker: Tracker,
-    flows: Vec<Option<Bounded<FlowKey, FlowRecord>>>,
+    flows: Vec<Option<Bounded<FlowKey, FlowState>>>,
     flow_cap: usize,
     counters: Counters,
     finished: Vec<FlowRecord>,
@@ -306,97 +300,95 @@ impl Worker {
         let key = FlowKey::of(p);
         let cap = self.flow_cap;
         let table = self.flows[usize::from(it.shard)].get_or_insert_with(|| Bounded::new(cap));
+        let mut done = None;
         let expired = table.get_mut(&key).is_some_and(|r| {
-            it.ts_ns.saturating_sub(r.last_ns) > conntrack::timeout_ns(r.proto, r.both, r.closing)
+            it.ts_ns.saturating_sub(r.last_ns) > conntrack::timeout_ns(p.proto, r.both, r.closing)
         });
-        let mut done = Vec::new();
         if expired && let Some(r) = table.remove(&key) {
-            done.push(r);
+            done = Some(r);
         }
+        let fin = it.tcp_flags & (conntrack::TCP_FIN | conntrack::TCP_RST) != 0;
         match table.get_mut(&key) {
             Some(r) => {
                 r.packets += 1;
                 r.bytes += u64::from(it.wire_len);
                 if allowed {
-                    r.allowed_packets += 1;
+                    r.allowed += 1;
                 } else {
-                    r.dropped_packets += 1;
+                    r.dropped += 1;
                 }
                 r.last_ns = r.last_ns.max(it.ts_ns);
-                let reverse = match (p.sport(), p.dport()) {
-                    (Some(sp), Some(dp)) => {
-                        p.src == r.dst
-                            && p.dst == r.src
-                            && Some(sp) == r.dport
-                            && Some(dp) == r.sport
-                            && !(p.src == r.src && Some(sp) == r.sport)
-                    }
-                    _ => p.src == r.dst && p.dst == r.src && p.src != r.src,
+                // The reverse direction of the first packet: addresses and
+                // ports swapped (a packet to itself is never a reply).
+                let (first_src, first_dst) = if r.src_is_a {
+                    (key.a, key.b)
+                } else {
+                    (key.b, key.a)
                 };
-                if reverse {
-                    r.both = true;
-                }
-                if it.tcp_flags & (conntrack::TCP_FIN | conntrack::TCP_RST) != 0 {
-                    r.closing = true;
-                }
+                let reverse = p.src == first_dst
+                    && p.dst == first_src
+                    && match (p.l4, r.l4) {
+                        (
+                            L4::Ports { sport, dport },
+                            L4::Ports {
+                                sport: fs,
+                                dport: fd,
+                            },
+                        ) => sport == fd && dport == fs && !(p.src == first_src && sport == fs),
+                        _ => p.src != first_src,
+                    };
+                r.both |= reverse;
+                r.closing |= fin;
             }
             None => {
-                let (icmp_type, icmp_code) = match p.l4 {
-                    L4::Icmp { icmp_type, code } => (Some(icmp_type), Some(code)),
-                    _ => (None, None),
-                };
-                let rec = FlowRecord {
-                    src: p.src,
-                    dst: p.dst,
-                    proto: p.proto,
-                    sport: p.sport(),
-                    dport: p.dport(),
-                    icmp_type,
-                    icmp_code,
-                    first_ts: 0.0,
-                    packets: 1,
-                    bytes: u64::from(it.wire_len),
-                    allowed_packets: u64::from(allowed),
-                    dropped_packets: u64::from(!allowed),
-                    verdict: if allowed {
-                        Verdict::Allow
-                    } else {
-                        Verdict::Drop
-                    },
-                    stage,
-                    community_id: String::new(),
+                let st = FlowState {
                     first_ns: it.ts_ns,
                     last_ns: it.ts_ns,
+                    packets: 1,
+                    bytes: u64::from(it.wire_len),
+                    allowed: u64::from(allowed),
+                    dropped: u64::from(!allowed),
+                    l4: p.l4,
+                    src_is_a: p.src == key.a,
+                    code: stage_code(stage),
                     both: false,
-                    closing: p.proto == proto::TCP
-                        && it.tcp_flags & (conntrack::TCP_FIN | conntrack::TCP_RST) != 0,
+                    closing: p.proto == proto::TCP && fin,
                 };
-                if let Some((_, old)) = table.insert(key, rec) {
+                if let Some((k, old)) = table.insert(key, st) {
                     self.counters.flows_evicted += 1;
-                    done.push(old);
+                    self.finish_flow(&k, &old);
                 }
             }
         }
-        for r in done {
-            self.finish_flow(key_of(&r), r);
+        if let Some(r) = done {
+            self.finish_flow(&key, &r);
         }
     }
 
-    fn finish_flow(&mut self, key: FlowKey, mut r: FlowRecord) {
+    /// Closes a flow record: counted, kept for `--flows`, and considered
+    /// for the top dropped flows (Community ID computed only when kept).
+    fn finish_flow(&mut self, key: &FlowKey, st: &FlowState) {
         self.counters.flows += 1;
-        let need_top = r.dropped_packets > 0 && self.top_n > 0;
+        let need_top = st.dropped > 0 && self.top_n > 0;
         if !self.keep_flows && !need_top {
             return;
         }
-        r.community_id = key.community_id(0);
-        r.first_ts = ns_to_s(r.first_ns);
+        let r = flow_record(key, st);
         if need_top {
-            self.top.push(r.clone());
-            if self.top.len() > 4 * self.top_n {
-                trim_top(&mut self.top, self.top_n);
+            let enters = self.top.len() < self.top_n
+                || self
+                    .top
+                    .last()
+                    .is_some_and(|worst| r.top_key() < worst.top_key());
+            if enters {
+                let at = self.top.partition_point(|x| x.top_key() < r.top_key());
+                self.top.insert(at, r.clone());
+                self.top.truncate(self.top_n);
             }
         }
         if self.keep_flows {
+            let mut r = r;
+            r.community_id = key.community_id(0);
             self.finished.push(r);
         }
     }
@@ -405,12 +397,78 @@ impl Worker {
         for s in 0..SHARDS {
             if let Some(mut t) = self.flows[s].take() {
                 for (k, r) in t.drain_ordered() {
-                    self.finish_flow(k, r);
+                    self.finish_flow(&k, &r);
                 }
             }
         }
-        trim_top(&mut self.top, self.top_n);
+        for r in &mut self.top {
+            r.community_id = key_of(r).community_id(0);
+        }
         (self.counters, self.finished, self.top, self.hist)
+    }
+}
+
+/// An open flow record, compact: the key holds the addresses and protocol.
+#[derive(Debug, Clone, Copy)]
+struct FlowState {
+    first_ns: u64,
+    last_ns: u64,
+    packets: u64,
+    bytes: u64,
+    allowed: u64,
+    dropped: u64,
+    /// Transport fields of the first packet.
+    l4: L4,
+    /// The first packet went from the key's `a` to its `b`.
+    src_is_a: bool,
+    /// Verdict code of the first packet (0 allowed, else its stage + 1).
+    code: u8,
+    both: bool,
+    closing: bool,
+}
+
+fn flow_record(key: &FlowKey, st: &FlowState) -> FlowRecord {
+    let (src, dst) = if st.src_is_a {
+        (key.a, key.b)
+    } else {
+        (key.b, key.a)
+    };
+    let (sport, dport, icmp_type, icmp_code) = match st.l4 {
+        L4::Ports { sport, dport } => (Some(sport), Some(dport), None, None),
+        L4::Icmp { icmp_type, code } => (None, None, Some(icmp_type), Some(code)),
+        L4::Opaque | L4::Fragment => (None, None, None, None),
+    };
+    FlowRecord {
+        src,
+        dst,
+        proto: key.proto,
+        sport,
+        dport,
+        icmp_type,
+        icmp_code,
+        first_ts: ns_to_s(st.first_ns),
+        packets: st.packets,
+        bytes: st.bytes,
+        allowed_packets: st.allowed,
+        dropped_packets: st.dropped,
+        verdict: if st.code == CODE_ALLOW {
+            Verdict::Allow
+        } else {
+            Verdict::Drop
+        },
+        stage: code_stage(st.code),
+        community_id: String::new(),
+        first_ns: st.first_ns,
+    }
+}
+
+fn code_stage(code: u8) -> Option<Stage> {
+    match code {
+        1 => Some(Stage::Route),
+        2 => Some(Stage::EgressSecurity),
+        3 => Some(Stage::IngressSecurity),
+        4 => Some(Stage::Zpr),
+        _ => None,
     }
 }
 
