@@ -93,30 +93,15 @@ fn packet(p: &PacketSpec) -> Packet {
     }
 }
 
+/// The case format's names: `TABLE#i`, `nsg:NAME#i`,
+/// `security_list:NAME/DIR#i`, `POLICY#i` (the report's names without the
+/// `route_table:` and `zpr_policy:` kinds).
 fn rule_name(s: &Scenario, r: RuleRef) -> String {
-    match r {
-        RuleRef::Route { table, index } => {
-            format!("{}#{index}", s.route_tables[table.index()].name)
-        }
-        RuleRef::Nsg { nsg, index } => format!("nsg:{}#{index}", s.nsgs[nsg.index()].name),
-        RuleRef::SecurityList {
-            list,
-            direction,
-            index,
-        } => {
-            let d = match direction {
-                zprsim_control::verdict::DirectionKey::Ingress => "ingress",
-                zprsim_control::verdict::DirectionKey::Egress => "egress",
-            };
-            format!(
-                "security_list:{}/{d}#{index}",
-                s.security_lists[list.index()].name
-            )
-        }
-        RuleRef::Statement(st) => {
-            format!("{}#{}", s.zpr_policies[st.policy.index()].name, st.index)
-        }
-    }
+    let t = zprsim_control::compile::rule_text(s, r);
+    t.strip_prefix("route_table:")
+        .or_else(|| t.strip_prefix("zpr_policy:"))
+        .unwrap_or(&t)
+        .to_string()
 }
 
 fn outcome_name(o: Outcome) -> String {

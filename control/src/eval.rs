@@ -305,6 +305,33 @@ fn destination_text(s: &Scenario, d: &RouteDestination) -> String {
     }
 }
 
+/// The report of a packet the implicit local route of `vcn` forwards.
+fn forwarded_locally(s: &Scenario, mut report: LayerReport, vcn: VcnId) -> LayerResult {
+    report.outcome = Outcome::Forwarded;
+    report.destination = Some("local".into());
+    report.target = Some(format!("VCN `{}`", s.vcns[vcn.index()].name));
+    LayerResult {
+        ok: true,
+        decider: None,
+        report,
+    }
+}
+
+/// Notes the static rule `i` of table `t` in the report; returns the rule
+/// and its reference.
+fn note_static<'s>(
+    s: &'s Scenario,
+    report: &mut LayerReport,
+    t: RouteTableId,
+    i: u32,
+) -> (&'s crate::model::RouteRule, Option<RuleRef>) {
+    let rule = &s.route_tables[t.index()].rules[i as usize];
+    report.route_rule = Some(i);
+    report.destination = Some(destination_text(s, &rule.destination));
+    report.target = Some(target_text(s, &rule.target));
+    (rule, Some(RuleRef::Route { table: t, index: i }))
+}
+
 fn route_layer(
     s: &Scenario,
     src: Endpoint,
@@ -348,25 +375,12 @@ fn route_layer(
         let dst_vcn = endpoint_vcn(s, dst);
         match route_lookup(s, table, vcn, p.dst) {
             None => fail(report, format!("no rule matches {}", p.dst)),
-            Some(RouteMatch::Local) => {
-                report.outcome = Outcome::Forwarded;
-                report.destination = Some("local".into());
-                report.target = Some(format!("VCN `{}`", s.vcns[vcn.index()].name));
-                LayerResult {
-                    ok: true,
-                    decider: None,
-                    report,
-                }
-            }
+            Some(RouteMatch::Local) => forwarded_locally(s, report, vcn),
             Some(RouteMatch::Static(i)) => {
                 let Some(t) = table else {
                     return fail(report, "internal: static match without a table".into());
                 };
-                let rule = &s.route_tables[t.index()].rules[i as usize];
-                report.route_rule = Some(i);
-                report.destination = Some(destination_text(s, &rule.destination));
-                report.target = Some(target_text(s, &rule.target));
-                let decider = Some(RuleRef::Route { table: t, index: i });
+                let (rule, decider) = note_static(s, &mut report, t, i);
                 // A destination inside another VCN needs a DRG, an LPG or a private IP.
                 if let Some(dv) = dst_vcn.filter(|dv| *dv != vcn) {
                     let reaches = match &rule.target {
@@ -412,25 +426,12 @@ fn route_layer(
                     p.src
                 ),
             ),
-            Some(RouteMatch::Local) => {
-                report.outcome = Outcome::Forwarded;
-                report.destination = Some("local".into());
-                report.target = Some(format!("VCN `{}`", s.vcns[vcn.index()].name));
-                LayerResult {
-                    ok: true,
-                    decider: None,
-                    report,
-                }
-            }
+            Some(RouteMatch::Local) => forwarded_locally(s, report, vcn),
             Some(RouteMatch::Static(i)) => {
                 let Some(t) = table else {
                     return fail(report, "internal: static match without a table".into());
                 };
-                let rule = &s.route_tables[t.index()].rules[i as usize];
-                report.route_rule = Some(i);
-                report.destination = Some(destination_text(s, &rule.destination));
-                report.target = Some(target_text(s, &rule.target));
-                let decider = Some(RuleRef::Route { table: t, index: i });
+                let (rule, decider) = note_static(s, &mut report, t, i);
                 let admits = match &rule.target {
                     RouteTarget::Gateway(g) => s.gateways[g.index()].kind.admits_inbound(),
                     RouteTarget::PrivateIp { .. } => false,
