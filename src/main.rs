@@ -40,7 +40,10 @@ enum Command {
     Lab(lab::Args),
 }
 
-/// An error that maps to an exit code.
+/// An error that maps to an exit code. (A small enum rather than `anyhow`:
+/// the CLI contract gives bad input and internal errors different codes,
+/// and every message here is already rendered for people by the library
+/// that found the problem.)
 #[derive(Debug)]
 pub enum Failure {
     /// Bad input or usage: exit 2.
