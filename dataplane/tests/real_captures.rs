@@ -8,14 +8,16 @@
 // Test helpers outside #[test] functions unwrap too: a failure is a test failure.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+mod common;
+use common::etherparse_tuple;
 use std::collections::{BTreeMap, HashMap};
-use std::net::IpAddr;
+
 use std::path::{Path, PathBuf};
 
 use pcap_parser::{PcapBlockOwned, PcapError, create_reader};
-use zprsim_control::packet::Packet;
+
 use zprsim_dataplane::capture::Capture;
-use zprsim_dataplane::parse::{Parsed, linktype, parse_frame};
+use zprsim_dataplane::parse::{Parsed, parse_frame};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/captures");
 const COUNTS: &str = include_str!("data/real-capture-counts.tsv");
@@ -62,46 +64,6 @@ fn pcap_parser_count(data: &[u8]) -> Result<u64, String> {
             }
             Err(e) => return Err(format!("after {n} records: {e:?}")),
         }
-    }
-}
-
-/// etherparse's 5-tuple for an unfragmented TCP or UDP packet.
-fn etherparse_tuple(lt: u32, frame: &[u8]) -> Option<Packet> {
-    use etherparse::{LinkExtSlice, NetSlice, SlicedPacket, TransportSlice};
-    let sliced = match lt {
-        linktype::ETHERNET => SlicedPacket::from_ethernet(frame),
-        linktype::LINUX_SLL => SlicedPacket::from_linux_sll(frame),
-        linktype::RAW | linktype::RAW_DLT12 | linktype::RAW_DLT14 => SlicedPacket::from_ip(frame),
-        _ => return None,
-    }
-    .ok()?;
-    if sliced
-        .link_exts
-        .iter()
-        .any(|e| matches!(e, LinkExtSlice::Macsec(_)))
-        || sliced.is_ip_payload_fragmented()
-    {
-        return None;
-    }
-    let (src, dst) = match sliced.net? {
-        NetSlice::Ipv4(h) => (
-            IpAddr::V4(h.header().source_addr()),
-            IpAddr::V4(h.header().destination_addr()),
-        ),
-        NetSlice::Ipv6(h) => (
-            IpAddr::V6(h.header().source_addr()),
-            IpAddr::V6(h.header().destination_addr()),
-        ),
-        NetSlice::Arp(_) => return None,
-    };
-    match sliced.transport? {
-        TransportSlice::Tcp(t) => {
-            Some(Packet::tcp(src, t.source_port(), dst, t.destination_port()))
-        }
-        TransportSlice::Udp(u) => {
-            Some(Packet::udp(src, u.source_port(), dst, u.destination_port()))
-        }
-        _ => None,
     }
 }
 
