@@ -8,6 +8,7 @@ mod check;
 mod explain;
 mod lab;
 mod replay;
+mod report;
 mod tap;
 
 use std::io::Write;

@@ -17,6 +17,7 @@ use zprsim_control::verdict::{Context, Outcome};
 use zprsim_dataplane::replay::{self, FlowRecord, ReplayConfig, ReplayOutput, Totals};
 use zprsim_dataplane::scenario_file;
 
+use crate::report::{RuleHits, StageCounts};
 use crate::{Failure, out};
 
 /// Arguments of `replay`.
@@ -48,23 +49,6 @@ pub struct Args {
     /// Connections tracked at most.
     #[arg(long, default_value_t = 4 << 20)]
     max_connections: usize,
-}
-
-#[derive(Serialize)]
-struct StageCounts {
-    route: u64,
-    #[serde(rename = "egress-security")]
-    egress_security: u64,
-    #[serde(rename = "ingress-security")]
-    ingress_security: u64,
-    zpr: u64,
-    malformed: u64,
-}
-
-#[derive(Serialize)]
-struct RuleHits {
-    rule: String,
-    hits: u64,
 }
 
 #[derive(Serialize)]
@@ -118,38 +102,15 @@ struct Written {
 
 fn report(a: &Args, s: &Scenario, c: &Compiled, o: &ReplayOutput, compile_s: f64) -> Report {
     let k = &o.counters;
-    let mut hits: Vec<(u64, String)> = Vec::new();
-    let mut unused = Vec::new();
-    for (id, h) in k.rule_hits.iter().enumerate() {
-        let Some(r) = u32::try_from(id).ok().and_then(|i| c.rule_ref(i)) else {
-            continue;
-        };
-        if *h > 0 {
-            hits.push((*h, zprsim_control::compile::rule_text(s, r)));
-        } else {
-            unused.push(zprsim_control::compile::rule_text(s, r));
-        }
-    }
-    hits.sort_by(|x, y| y.0.cmp(&x.0).then_with(|| x.1.cmp(&y.1)));
+    let (hits, unused) = crate::report::rule_hits(s, c, k);
     let h = &o.batch_ns;
-    #[allow(clippy::cast_precision_loss)]
-    let pps = if o.duration_s > 0.0 {
-        k.packets.total as f64 / o.duration_s
-    } else {
-        0.0
-    };
+    let pps = crate::report::rate(k.packets.total, o.duration_s);
     Report {
         scenario: a.scenario.display().to_string(),
         pcaps: a.pcaps.iter().map(|p| p.display().to_string()).collect(),
         packets: k.packets,
         bytes: k.bytes,
-        dropped_by_stage: StageCounts {
-            route: k.dropped_by_stage[0],
-            egress_security: k.dropped_by_stage[1],
-            ingress_security: k.dropped_by_stage[2],
-            zpr: k.dropped_by_stage[3],
-            malformed: k.dropped_by_stage[4],
-        },
+        dropped_by_stage: StageCounts::of(k),
         zpr_audit_would_drop: k.zpr_audit_would_drop,
         flows: k.flows,
         flows_evicted: k.flows_evicted,
@@ -161,10 +122,7 @@ fn report(a: &Args, s: &Scenario, c: &Compiled, o: &ReplayOutput, compile_s: f64
             evicted: k.connections_evicted,
             replies_tracked: k.replies_tracked,
         },
-        rules_hit: hits
-            .into_iter()
-            .map(|(hits, rule)| RuleHits { rule, hits })
-            .collect(),
+        rules_hit: hits,
         rules_unused: unused,
         top_dropped_flows: o
             .top_dropped
@@ -320,12 +278,7 @@ fn summary(r: &Report) -> String {
         pct(r.packets.dropped, r.packets.total),
         r.bytes.dropped
     );
-    let d = &r.dropped_by_stage;
-    let _ = writeln!(
-        t,
-        "  drops by stage: route {}, egress-security {}, ingress-security {}, zpr {}, malformed {}",
-        d.route, d.egress_security, d.ingress_security, d.zpr, d.malformed
-    );
+    let _ = writeln!(t, "  drops by stage: {}", r.dropped_by_stage.line());
     if r.zpr_audit_would_drop > 0 {
         let _ = writeln!(
             t,

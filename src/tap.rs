@@ -22,6 +22,7 @@ use zprsim_dataplane::scenario_file;
 use zprsim_dataplane::tap::sys::{self, TapDevice};
 use zprsim_dataplane::tap::{Engine, Host, Link, Plan, PortStats, TapConfig, TapStats};
 
+use crate::report::{RuleHits, StageCounts};
 use crate::{Failure, out};
 
 /// Arguments of `tap`.
@@ -66,28 +67,11 @@ pub struct Args {
 }
 
 #[derive(Serialize)]
-struct StageCounts {
-    route: u64,
-    #[serde(rename = "egress-security")]
-    egress_security: u64,
-    #[serde(rename = "ingress-security")]
-    ingress_security: u64,
-    zpr: u64,
-    malformed: u64,
-}
-
-#[derive(Serialize)]
 struct Connections {
     created: u64,
     evicted: u64,
     replies_tracked: u64,
     tracked: u64,
-}
-
-#[derive(Serialize)]
-struct RuleHits {
-    rule: String,
-    hits: u64,
 }
 
 #[derive(Serialize)]
@@ -149,27 +133,9 @@ struct Ctx<'a> {
 
 fn report(c: &Ctx<'_>, plan: &Plan, s: &TapStats, running: bool) -> Report {
     let k = &s.counters;
-    let mut hits: Vec<RuleHits> = k
-        .rule_hits
-        .iter()
-        .enumerate()
-        .filter(|(_, h)| **h > 0)
-        .filter_map(|(id, h)| {
-            let r = plan.compiled().rule_ref(u32::try_from(id).ok()?)?;
-            Some(RuleHits {
-                rule: zprsim_control::compile::rule_text(plan.scenario(), r),
-                hits: *h,
-            })
-        })
-        .collect();
-    hits.sort_by(|x, y| y.hits.cmp(&x.hits).then_with(|| x.rule.cmp(&y.rule)));
+    let (hits, _) = crate::report::rule_hits(plan.scenario(), plan.compiled(), k);
     let duration_s = c.t0.elapsed().as_secs_f64();
-    #[allow(clippy::cast_precision_loss)]
-    let pps = if duration_s > 0.0 {
-        k.packets.total as f64 / duration_s
-    } else {
-        0.0
-    };
+    let pps = crate::report::rate(k.packets.total, duration_s);
     Report {
         scenario: c.a.scenario.display().to_string(),
         mode: if c.a.bridge.is_some() {
@@ -182,13 +148,7 @@ fn report(c: &Ctx<'_>, plan: &Plan, s: &TapStats, running: bool) -> Report {
         frames: s.frames,
         packets: k.packets,
         bytes: k.bytes,
-        dropped_by_stage: StageCounts {
-            route: k.dropped_by_stage[0],
-            egress_security: k.dropped_by_stage[1],
-            ingress_security: k.dropped_by_stage[2],
-            zpr: k.dropped_by_stage[3],
-            malformed: k.dropped_by_stage[4],
-        },
+        dropped_by_stage: StageCounts::of(k),
         zpr_audit_would_drop: k.zpr_audit_would_drop,
         flows: k.connections,
         non_ip: k.non_ip,
@@ -224,17 +184,12 @@ fn report(c: &Ctx<'_>, plan: &Plan, s: &TapStats, running: bool) -> Report {
 
 /// The one-line live view.
 fn live_line(r: &Report) -> String {
-    let d = &r.dropped_by_stage;
     format!(
-        "packets {} allowed {} dropped {} (route {}, egress {}, ingress {}, zpr {}, malformed {}) undeliverable {} overload {} arp/nd {}",
+        "packets {} allowed {} dropped {} ({}) undeliverable {} overload {} arp/nd {}",
         r.packets.total,
         r.packets.allowed,
         r.packets.dropped,
-        d.route,
-        d.egress_security,
-        d.ingress_security,
-        d.zpr,
-        d.malformed,
+        r.dropped_by_stage.line(),
         r.undeliverable,
         r.overload,
         r.link_local
