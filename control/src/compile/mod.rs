@@ -1416,30 +1416,43 @@ impl<'a> Builder<'a> {
             |r: Option<NodeId>| r.and_then(|r| tree.chain(r).find_map(|a| vcn_marks[a as usize]));
         // LPM over a table plus the VCN's local routes, for an address whose
         // deepest route-relevant node is `region`.
-        let lookup = |table: Option<RouteTableId>,
-                      vcn: VcnId,
-                      region: Option<NodeId>|
-         -> Option<Option<u32>> {
-            let region = region?;
-            for a in tree.chain(region) {
-                if let Some(t) = table
-                    && let Some(&i) = statics[t.index()].get(&a)
-                {
-                    return Some(Some(i));
+        // The longest-prefix winner for an address whose deepest
+        // route-relevant node is `region`: `Local`, a static rule, or nothing.
+        enum Hit<'r> {
+            Local,
+            Static(RouteTableId, u32, &'r RouteTarget),
+        }
+        let lookup =
+            |table: Option<RouteTableId>, vcn: VcnId, region: Option<NodeId>| -> Option<Hit<'_>> {
+                let region = region?;
+                for a in tree.chain(region) {
+                    if let Some(t) = table
+                        && let Some(&i) = statics[t.index()].get(&a)
+                    {
+                        return Some(Hit::Static(
+                            t,
+                            i,
+                            &s.route_tables[t.index()].rules[i as usize].target,
+                        ));
+                    }
+                    if vcn_marks[a as usize] == Some(vcn) {
+                        return Some(Hit::Local);
+                    }
                 }
-                if vcn_marks[a as usize] == Some(vcn) {
-                    return Some(None);
-                }
-            }
-            None
-        };
+                None
+            };
         let gid =
             |t: RouteTableId, i: u32| self.route_rule_gid.get(&(t, i)).copied().unwrap_or(0) + 1;
+        const PASS: u32 = RouteEntry::FIRST_OK | RouteEntry::REPLY_OK;
+        const FORWARDED: u32 = 1 << 30;
+        const DIRECT: u32 = 2 << 30;
         let mut out = vec![0u32; cells];
         for (ai, (a_region, a_vnic)) in keys.iter().enumerate() {
             for (bi, (b_region, b_vnic)) in keys.iter().enumerate() {
                 let cell = match (a_vnic, b_vnic) {
                     (None, None) => 0,
+                    // From a VNIC: same subnet is direct; else the LPM over its
+                    // table and VCN, and another VCN needs a DRG, LPG or private IP.
                     (Some((table, subnet)), _) => {
                         let sn = &s.subnets[subnet.index()];
                         let direct = b_region.is_some_and(|r| {
@@ -1447,64 +1460,44 @@ impl<'a> Builder<'a> {
                                 .iter()
                                 .any(|c| Pfx::from(*c).covers(tree.nodes[r as usize]))
                         });
-                        if direct {
-                            RouteEntry::FIRST_OK | RouteEntry::REPLY_OK | (2 << 30)
-                        } else {
-                            let vcn = sn.vcn;
-                            let dst_vcn = match b_vnic {
-                                Some((_, bs)) => Some(s.subnets[bs.index()].vcn),
-                                None => vcn_of_region(*b_region),
-                            };
-                            match lookup(*table, vcn, *b_region) {
-                                None => 0,
-                                Some(None) => {
-                                    RouteEntry::FIRST_OK | RouteEntry::REPLY_OK | (1 << 30)
-                                }
-                                Some(Some(i)) => {
-                                    let Some(t) = table else {
-                                        return Err(CompileError::Internal(
-                                            "a static route matched without a route table",
-                                        ));
-                                    };
-                                    let rule = &s.route_tables[t.index()].rules[i as usize];
-                                    let reaches = match &rule.target {
-                                        RouteTarget::Gateway(g) => {
-                                            s.gateways[g.index()].kind.reaches_other_vcn()
-                                        }
-                                        RouteTarget::PrivateIp { .. } => true,
-                                    };
-                                    if dst_vcn.is_some_and(|d| d != vcn) && !reaches {
-                                        gid(*t, i)
-                                    } else {
-                                        gid(*t, i)
-                                            | RouteEntry::FIRST_OK
-                                            | RouteEntry::REPLY_OK
-                                            | (1 << 30)
+                        let dst_vcn = match b_vnic {
+                            Some((_, bs)) => Some(s.subnets[bs.index()].vcn),
+                            None => vcn_of_region(*b_region),
+                        };
+                        match lookup(*table, sn.vcn, *b_region) {
+                            _ if direct => PASS | DIRECT,
+                            None => 0,
+                            Some(Hit::Local) => PASS | FORWARDED,
+                            Some(Hit::Static(t, i, target)) => {
+                                let reaches = match target {
+                                    RouteTarget::Gateway(g) => {
+                                        s.gateways[g.index()].kind.reaches_other_vcn()
                                     }
+                                    RouteTarget::PrivateIp { .. } => true,
+                                };
+                                if dst_vcn.is_some_and(|d| d != sn.vcn) && !reaches {
+                                    gid(t, i)
+                                } else {
+                                    gid(t, i) | PASS | FORWARDED
                                 }
                             }
                         }
                     }
+                    // From outside to a VNIC: the return path in its table; NAT
+                    // and service gateways and private IPs admit replies only.
                     (None, Some((table, subnet))) => {
-                        let vcn = s.subnets[subnet.index()].vcn;
-                        match lookup(*table, vcn, *a_region) {
+                        match lookup(*table, s.subnets[subnet.index()].vcn, *a_region) {
                             None => 0,
-                            Some(None) => RouteEntry::FIRST_OK | RouteEntry::REPLY_OK | (1 << 30),
-                            Some(Some(i)) => {
-                                let Some(t) = table else {
-                                    return Err(CompileError::Internal(
-                                        "a static route matched without a route table",
-                                    ));
-                                };
-                                let rule = &s.route_tables[t.index()].rules[i as usize];
-                                let admits = match &rule.target {
+                            Some(Hit::Local) => PASS | FORWARDED,
+                            Some(Hit::Static(t, i, target)) => {
+                                let admits = match target {
                                     RouteTarget::Gateway(g) => {
                                         s.gateways[g.index()].kind.admits_inbound()
                                     }
                                     RouteTarget::PrivateIp { .. } => false,
                                 };
                                 let first = if admits { RouteEntry::FIRST_OK } else { 0 };
-                                gid(*t, i) | first | RouteEntry::REPLY_OK | (1 << 30)
+                                gid(t, i) | first | RouteEntry::REPLY_OK | FORWARDED
                             }
                         }
                     }
