@@ -192,16 +192,10 @@ impl Tracker {
             return compiled.judge(p, Context::First);
         };
         let table = slot.get_or_insert_with(|| Bounded::new(cap));
-        let live = match table.get_mut(&key) {
-            Some(c) if c.expired(p.proto, ts_ns) => {
-                table.remove(&key);
-                None
-            }
-            Some(c) => Some(*c),
-            None => None,
-        };
-        match live {
-            Some(c) => {
+        // One lookup for a live connection; an expired one is forgotten and
+        // the packet judged as a first packet.
+        if let Some(c) = table.get_mut(&key) {
+            if !c.expired(p.proto, ts_ns) {
                 let reply = forward != c.initiator_forward;
                 let ctx = if reply {
                     Context::Reply(c.tracking)
@@ -213,23 +207,20 @@ impl Tracker {
                     if reply {
                         counters.replies_tracked += 1;
                     }
-                    if let Some(c) = table.get_mut(&key) {
-                        c.touch(ts_ns, forward, tcp_flags);
-                    }
+                    c.touch(ts_ns, forward, tcp_flags);
                 }
-                fast
+                return fast;
             }
-            None => {
-                let fast = compiled.judge(p, Context::First);
-                if fast.judgement.verdict == Verdict::Allow {
-                    counters.connections += 1;
-                    let c = conntrack::new_conn(fast.judgement.tracking, forward, ts_ns, tcp_flags);
-                    if table.insert(key, c).is_some() {
-                        counters.connections_evicted += 1;
-                    }
-                }
-                fast
+            table.remove(&key);
+        }
+        let fast = compiled.judge(p, Context::First);
+        if fast.judgement.verdict == Verdict::Allow {
+            counters.connections += 1;
+            let c = conntrack::new_conn(fast.judgement.tracking, forward, ts_ns, tcp_flags);
+            if table.insert(key, c).is_some() {
+                counters.connections_evicted += 1;
             }
         }
+        fast
     }
 }

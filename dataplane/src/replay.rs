@@ -300,16 +300,14 @@ impl Worker {
         let key = FlowKey::of(p);
         let cap = self.flow_cap;
         let table = self.flows[usize::from(it.shard)].get_or_insert_with(|| Bounded::new(cap));
-        let mut done = None;
-        let expired = table.get_mut(&key).is_some_and(|r| {
-            it.ts_ns.saturating_sub(r.last_ns) > conntrack::timeout_ns(p.proto, r.both, r.closing)
-        });
-        if expired && let Some(r) = table.remove(&key) {
-            done = Some(r);
-        }
         let fin = it.tcp_flags & (conntrack::TCP_FIN | conntrack::TCP_RST) != 0;
-        match table.get_mut(&key) {
-            Some(r) => {
+        // One lookup for an open record; an expired one is closed and a new
+        // record started.
+        let mut done = None;
+        if let Some(r) = table.get_mut(&key) {
+            if it.ts_ns.saturating_sub(r.last_ns)
+                <= conntrack::timeout_ns(p.proto, r.both, r.closing)
+            {
                 r.packets += 1;
                 r.bytes += u64::from(it.wire_len);
                 if allowed {
@@ -339,26 +337,26 @@ impl Worker {
                     };
                 r.both |= reverse;
                 r.closing |= fin;
+                return;
             }
-            None => {
-                let st = FlowState {
-                    first_ns: it.ts_ns,
-                    last_ns: it.ts_ns,
-                    packets: 1,
-                    bytes: u64::from(it.wire_len),
-                    allowed: u64::from(allowed),
-                    dropped: u64::from(!allowed),
-                    l4: p.l4,
-                    src_is_a: p.src == key.a,
-                    code: stage_code(stage),
-                    both: false,
-                    closing: p.proto == proto::TCP && fin,
-                };
-                if let Some((k, old)) = table.insert(key, st) {
-                    self.counters.flows_evicted += 1;
-                    self.finish_flow(&k, &old);
-                }
-            }
+            done = table.remove(&key);
+        }
+        let st = FlowState {
+            first_ns: it.ts_ns,
+            last_ns: it.ts_ns,
+            packets: 1,
+            bytes: u64::from(it.wire_len),
+            allowed: u64::from(allowed),
+            dropped: u64::from(!allowed),
+            l4: p.l4,
+            src_is_a: p.src == key.a,
+            code: stage_code(stage),
+            both: false,
+            closing: p.proto == proto::TCP && fin,
+        };
+        if let Some((k, old)) = table.insert(key, st) {
+            self.counters.flows_evicted += 1;
+            self.finish_flow(&k, &old);
         }
         if let Some(r) = done {
             self.finish_flow(&key, &r);
