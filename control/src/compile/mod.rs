@@ -1711,31 +1711,29 @@ impl<'a> Builder<'a> {
         let in_region = |region: Option<NodeId>, p: Pfx| {
             region.is_some_and(|r| p.covers(tree.nodes[r as usize]))
         };
-        // Does a term match an endpoint described by (region, vcn, attrs), scoped to `scope`?
-        let term_ok = |t: &Term,
+        // Does one side of a statement (`src_side`: its source side) hold for
+        // an endpoint described by (region, vcn, attrs)? Form A terms are
+        // scoped to the checked VNIC's VCN; form B sides name their own VCN.
+        let side_ok = |st: &Statement,
+                       src_side: bool,
                        region: Option<NodeId>,
                        vcn: Option<VcnId>,
-                       attrs: &[Attribute],
-                       scope: VcnId| {
-            match t {
-                Term::Attribute(a) => vcn == Some(scope) && attrs.contains(a),
-                Term::Cidr(c) => in_region(region, Pfx::from(*c)),
-                Term::AllEndpoints => region
-                    .is_some_and(|r| tree.chain(r).any(|x| vcn_marks[x as usize] == Some(scope))),
-                Term::OsnServices => s
-                    .services
-                    .iter()
-                    .any(|l| l.cidrs.iter().any(|c| in_region(region, Pfx::from(*c)))),
-            }
-        };
-        // Statements whose self side holds for this profile, with a peer test.
-        let mut relevant: Vec<(u32, &Statement)> = Vec::new();
-        for (gid, st) in stmts {
-            let self_ok = match &st.kind {
-                StatementKind::Scoped { vcn, src, dst } => {
-                    let mine = if egress_check { &src.node } else { &dst.node };
-                    my_vcn_attr == Some(&vcn.node)
-                        && term_ok(mine, me.region, Some(me.vcn), &me.attrs, me.vcn)
+                       attrs: &[Attribute]| {
+            let vcn_attr = vcn.and_then(|v| s.vcns[v.index()].attribute.as_ref());
+            match &st.kind {
+                StatementKind::Scoped { src, dst, .. } => {
+                    let scope = me.vcn;
+                    match if src_side { &src.node } else { &dst.node } {
+                        Term::Attribute(a) => vcn == Some(scope) && attrs.contains(a),
+                        Term::Cidr(c) => in_region(region, Pfx::from(*c)),
+                        Term::AllEndpoints => region.is_some_and(|r| {
+                            tree.chain(r).any(|x| vcn_marks[x as usize] == Some(scope))
+                        }),
+                        Term::OsnServices => s
+                            .services
+                            .iter()
+                            .any(|l| l.cidrs.iter().any(|c| in_region(region, Pfx::from(*c)))),
+                    }
                 }
                 StatementKind::CrossVcn {
                     src,
@@ -1743,15 +1741,24 @@ impl<'a> Builder<'a> {
                     dst,
                     dst_vcn,
                 } => {
-                    let (a, v) = if egress_check {
+                    let (a, v) = if src_side {
                         (src, src_vcn)
                     } else {
                         (dst, dst_vcn)
                     };
-                    my_vcn_attr == Some(&v.node) && me.attrs.contains(&a.node)
+                    vcn_attr == Some(&v.node) && attrs.contains(&a.node)
                 }
+            }
+        };
+        // Statements whose own side holds for this profile (and, for form A,
+        // whose scope is its VCN's attribute).
+        let mut relevant: Vec<(u32, &Statement)> = Vec::new();
+        for (gid, st) in stmts {
+            let scope_ok = match &st.kind {
+                StatementKind::Scoped { vcn, .. } => my_vcn_attr == Some(&vcn.node),
+                StatementKind::CrossVcn { .. } => true,
             };
-            if self_ok {
+            if scope_ok && side_ok(st, egress_check, me.region, Some(me.vcn), &me.attrs) {
                 relevant.push((*gid, st));
             }
         }
@@ -1761,31 +1768,12 @@ impl<'a> Builder<'a> {
             .collect();
         let (svc_remap, svc_rep_idx, matches) = self.local_services(&conds, svc_reps, "zpr")?;
         let n_svc = svc_rep_idx.len();
-        // Rows over the global ZPR peers, then compressed.
+        // Rows over the global ZPR peers (the other side), then compressed.
         let mut rows: Vec<Vec<u32>> = Vec::with_capacity(zpeers.len());
         for zp in zpeers {
-            let peer_vcn_attr = zp.vcn.and_then(|v| s.vcns[v.index()].attribute.as_ref());
             let peer_ok: Vec<bool> = relevant
                 .iter()
-                .map(|(_, st)| match &st.kind {
-                    StatementKind::Scoped { src, dst, .. } => {
-                        let other = if egress_check { &dst.node } else { &src.node };
-                        term_ok(other, zp.region, zp.vcn, &zp.attrs, me.vcn)
-                    }
-                    StatementKind::CrossVcn {
-                        src,
-                        src_vcn,
-                        dst,
-                        dst_vcn,
-                    } => {
-                        let (a, v) = if egress_check {
-                            (dst, dst_vcn)
-                        } else {
-                            (src, src_vcn)
-                        };
-                        peer_vcn_attr == Some(&v.node) && zp.attrs.contains(&a.node)
-                    }
-                })
+                .map(|(_, st)| side_ok(st, !egress_check, zp.region, zp.vcn, &zp.attrs))
                 .collect();
             let mut row = vec![0u32; n_svc];
             for (ls, &si) in svc_rep_idx.iter().enumerate() {
