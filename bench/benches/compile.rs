@@ -14,24 +14,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use zprsim_bench::scale::{self, ScaleSpec};
 use zprsim_control::compile::{Compiled, Config};
 
-fn sizes() -> Vec<String> {
-    if let Ok(v) = std::env::var("ZPRSIM_BENCH_SIZES") {
-        return v
-            .split(',')
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect();
-    }
-    if std::env::args().any(|a| a == "--bench") {
-        vec!["small".into(), "medium".into(), "large".into()]
-    } else {
-        vec!["small".into()]
-    }
-}
-
 fn compile(cr: &mut Criterion) {
     let mut g = cr.benchmark_group("compile");
-    for name in sizes() {
+    for name in scale::bench_presets() {
         let Some(spec) = ScaleSpec::preset(&name) else {
             continue;
         };

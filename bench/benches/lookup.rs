@@ -20,23 +20,6 @@ use zprsim_control::verdict::{Context, Verdict};
 /// misses count as they would on real traffic.
 const PACKETS: usize = 1 << 16;
 
-/// The presets to run: `ZPRSIM_BENCH_SIZES`, else small..large under
-/// `cargo bench`, else (test mode) small only.
-fn sizes() -> Vec<String> {
-    if let Ok(v) = std::env::var("ZPRSIM_BENCH_SIZES") {
-        return v
-            .split(',')
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect();
-    }
-    if std::env::args().any(|a| a == "--bench") {
-        vec!["small".into(), "medium".into(), "large".into()]
-    } else {
-        vec!["small".into()]
-    }
-}
-
 fn build(name: &str) -> Option<(Compiled, Vec<Packet>)> {
     let spec = ScaleSpec::preset(name)?;
     let s = scale::scenario(&spec);
@@ -67,7 +50,7 @@ fn lookup(cr: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1));
     g.throughput(Throughput::Elements(PACKETS as u64));
     let mut built = Vec::new();
-    for name in sizes() {
+    for name in scale::bench_presets() {
         if let Some((c, ps)) = build(&name) {
             g.bench_function(name.as_str(), |b| {
                 b.iter(|| {

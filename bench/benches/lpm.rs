@@ -16,24 +16,9 @@ use zprsim_control::compile::{Compiled, Config};
 
 const PACKETS: usize = 1 << 16;
 
-fn sizes() -> Vec<String> {
-    if let Ok(v) = std::env::var("ZPRSIM_BENCH_SIZES") {
-        return v
-            .split(',')
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect();
-    }
-    if std::env::args().any(|a| a == "--bench") {
-        vec!["small".into(), "medium".into(), "large".into()]
-    } else {
-        vec!["small".into()]
-    }
-}
-
 fn lpm(cr: &mut Criterion) {
     let mut built = Vec::new();
-    for name in sizes() {
+    for name in scale::bench_presets() {
         let Some(spec) = ScaleSpec::preset(&name) else {
             continue;
         };

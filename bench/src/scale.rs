@@ -512,6 +512,25 @@ struct Pool {
 
 // ------------------------------------------------------------ scenario --
 
+/// The presets a criterion bench runs: `ZPRSIM_BENCH_SIZES` (comma
+/// separated), else small, medium and large under `cargo bench`, else (test
+/// mode, `cargo test --benches`) small only.
+#[must_use]
+pub fn bench_presets() -> Vec<String> {
+    if let Ok(v) = std::env::var("ZPRSIM_BENCH_SIZES") {
+        return v
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+    }
+    if std::env::args().any(|a| a == "--bench") {
+        vec!["small".into(), "medium".into(), "large".into()]
+    } else {
+        vec!["small".into()]
+    }
+}
+
 /// Builds the scenario a spec describes. The same spec gives the same
 /// scenario, byte for byte once written with [`to_toml`].
 #[must_use]
