@@ -137,6 +137,8 @@ pub struct ScaleSpec {
     pub random_nsgs: Option<usize>,
     /// Share of NSG rules whose peer is another NSG.
     pub nsg_peer_share: f64,
+    /// Share of security-list rules that are ingress rules.
+    pub sl_ingress_share: f64,
     /// Share of node pools (or of VNICs, with `random_nsgs`) that carry an
     /// `app.workload` attribute.
     pub workload_share: f64,
@@ -164,6 +166,7 @@ impl ScaleSpec {
             ipv6_share: 0.2,
             random_nsgs: None,
             nsg_peer_share: 0.45,
+            sl_ingress_share: 0.65,
             workload_share: 0.85,
             seed: 1,
         }
@@ -188,6 +191,7 @@ impl ScaleSpec {
             ipv6_share: 0.2,
             random_nsgs: None,
             nsg_peer_share: 0.45,
+            sl_ingress_share: 0.65,
             workload_share: 0.85,
             seed: 1,
         }
@@ -215,6 +219,7 @@ impl ScaleSpec {
             ipv6_share: 0.2,
             random_nsgs: None,
             nsg_peer_share: 0.45,
+            sl_ingress_share: 0.65,
             workload_share: 0.85,
             seed: 1,
         }
@@ -240,6 +245,7 @@ impl ScaleSpec {
             ipv6_share: 0.2,
             random_nsgs: None,
             nsg_peer_share: 0.45,
+            sl_ingress_share: 0.65,
             workload_share: 0.85,
             seed: 1,
         }
@@ -269,6 +275,7 @@ impl ScaleSpec {
             ipv6_share: 0.2,
             random_nsgs: Some(2),
             nsg_peer_share: 0.2,
+            sl_ingress_share: 0.5,
             workload_share: 0.3,
             seed: 1,
         }
@@ -871,7 +878,7 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
     for l in 0..n_lists {
         let count = share(spec.sl_rules, n_lists, l);
         for _ in 0..count {
-            let direction = if rng.random_bool(0.65) {
+            let direction = if rng.random_bool(spec.sl_ingress_share.clamp(0.0, 1.0)) {
                 Direction::Ingress
             } else {
                 Direction::Egress

@@ -269,6 +269,77 @@ impl SidedLayer {
     }
 }
 
+/// Egress or ingress security: one table per rule container (each NSG,
+/// each distinct sequence of a subnet's security lists), and for each
+/// security profile (a VNIC's NSGs in its subnet) the list of its
+/// containers' tables, NSGs first in the VNIC's order, then the lists.
+///
+/// A VNIC's verdict is the union of its containers' entries, combined at
+/// lookup time: OCI's rules only allow, so the union allows when any
+/// container does; the deciding rule is the first match in evaluation
+/// order, i.e. the first container (in member order) whose entry names a
+/// rule; the stateful and stateless bits are OR-ed, so "stateless wins"
+/// holds across containers exactly as within one.
+///
+/// INVARIANTS: `starts` is non-decreasing, has one more entry than there
+/// are profiles and ends at `members.len()`; every member is a slot of
+/// `tables`. Containers with no rule in this direction are left out (their
+/// entry would always be 0).
+/// Size: `tables.bytes() + 4 × (profiles + 1 + Σ members)`: the tables grow
+/// with the containers and their own rules, the profiles add a few words
+/// each.
+#[derive(Debug, Clone, Default)]
+pub struct SecurityLayer {
+    tables: SidedLayer,
+    starts: Vec<u32>,
+    members: Vec<u32>,
+}
+
+impl SecurityLayer {
+    /// The combined entry of `profile`'s containers against a peer of
+    /// global class `peer` and a service of class `svc`. At most one table
+    /// read per container (OCI: at most 5 NSGs and one list set).
+    #[inline]
+    #[must_use]
+    pub fn lookup(&self, profile: u32, peer: u32, svc: u32) -> Entry {
+        let p = profile as usize;
+        let (a, b) = (self.starts[p] as usize, self.starts[p + 1] as usize);
+        let mut acc = 0u32;
+        for &slot in &self.members[a..b] {
+            let e = self.tables.lookup(slot, peer, svc).0;
+            if acc & Entry::ID_MASK == 0 {
+                acc |= e & Entry::ID_MASK;
+            }
+            acc |= e & (Entry::STATEFUL | Entry::STATELESS);
+        }
+        Entry(acc)
+    }
+
+    /// Bytes used.
+    #[must_use]
+    pub fn bytes(&self) -> usize {
+        self.tables.bytes() + 4 * (self.starts.len() + self.members.len())
+    }
+
+    /// Cells of all container tables.
+    #[must_use]
+    pub fn cells(&self) -> usize {
+        self.tables.cells()
+    }
+
+    /// Number of security profiles.
+    #[must_use]
+    pub fn profiles(&self) -> usize {
+        self.starts.len().saturating_sub(1)
+    }
+
+    /// Number of container tables.
+    #[must_use]
+    pub fn containers(&self) -> usize {
+        self.tables.profiles()
+    }
+}
+
 /// Builds a [`SidedLayer`] profile by profile, sharing identical remaps.
 struct SidedBuilder {
     layer: SidedLayer,
@@ -294,7 +365,7 @@ impl SidedBuilder {
         n_svc: usize,
         table: &[u32],
         cfg: &Config,
-    ) -> Result<(), CompileError> {
+    ) -> Result<u32, CompileError> {
         if table.len() > cfg.max_profile_cells {
             return Err(CompileError::ProfileTooLarge {
                 layer: self.name,
@@ -317,13 +388,14 @@ impl SidedBuilder {
         if self.layer.entries.len() * 4 > cfg.max_table_bytes {
             return Err(too_large(self.layer.entries.len() * 4));
         }
+        let slot = u32::try_from(self.layer.slots.len()).map_err(|_| too_large(usize::MAX))?;
         self.layer.slots.push(ProfileSlot {
             peer_remap: pr,
             svc_remap: sr,
             offset,
             n_svc: u32::try_from(n_svc).map_err(|_| too_large(usize::MAX))?,
         });
-        Ok(())
+        Ok(slot)
     }
 }
 
@@ -448,8 +520,8 @@ pub struct Compiled {
     services: ServiceClasses,
     n_route: u32,
     route: Vec<u32>,
-    egress: SidedLayer,
-    ingress: SidedLayer,
+    egress: SecurityLayer,
+    ingress: SecurityLayer,
     zpr_egress: SidedLayer,
     zpr_ingress: SidedLayer,
     zpr_profiles: Vec<ZprProfileInfo>,
@@ -579,6 +651,23 @@ impl Compiled {
         for (label, layer) in [
             ("egress security", &self.egress),
             ("ingress security", &self.ingress),
+        ] {
+            let _ = writeln!(
+                t,
+                "\n# {label}: {} profile(s) over {} container table(s), {} cells, {} bytes",
+                layer.profiles(),
+                layer.containers(),
+                layer.cells(),
+                layer.bytes()
+            );
+            for p in 0..layer.profiles() {
+                let m = &layer.members[layer.starts[p] as usize..layer.starts[p + 1] as usize];
+                let m: Vec<String> = m.iter().map(u32::to_string).collect();
+                let _ = writeln!(t, "profile {p}: tables [{}]", m.join(", "));
+            }
+            dump_sided(&mut t, "table", &layer.tables, &name);
+        }
+        for (label, layer) in [
             ("zpr egress check", &self.zpr_egress),
             ("zpr ingress check", &self.zpr_ingress),
         ] {
@@ -589,37 +678,7 @@ impl Compiled {
                 layer.cells(),
                 layer.bytes()
             );
-            for (pi, slot) in layer.slots.iter().enumerate() {
-                let n_peer = layer.peer_remaps[slot.peer_remap as usize]
-                    .iter()
-                    .copied()
-                    .max()
-                    .map_or(0, |m| usize::from(m) + 1);
-                let _ = writeln!(
-                    t,
-                    "profile {pi}: {n_peer} local peer(s) x {} local service(s)",
-                    slot.n_svc
-                );
-                for lp in 0..n_peer {
-                    let row: Vec<String> = (0..slot.n_svc as usize)
-                        .map(|ls| {
-                            let e = Entry(
-                                layer.entries[slot.offset as usize + lp * slot.n_svc as usize + ls],
-                            );
-                            if !e.allowed() {
-                                "deny".to_string()
-                            } else {
-                                format!(
-                                    "{}{}",
-                                    name(e.rule()),
-                                    if e.tracks() { "+track" } else { "" }
-                                )
-                            }
-                        })
-                        .collect();
-                    let _ = writeln!(t, "  peer {lp}: {}", row.join(" | "));
-                }
-            }
+            dump_sided(&mut t, "profile", layer, &name);
         }
         t
     }
@@ -764,6 +823,40 @@ impl Compiled {
                 tracking,
             },
             rules,
+        }
+    }
+}
+
+/// Writes every table of a sided layer, one line per local peer.
+fn dump_sided(t: &mut String, what: &str, layer: &SidedLayer, name: &dyn Fn(Option<u32>) -> String) {
+    use std::fmt::Write as _;
+    for (pi, slot) in layer.slots.iter().enumerate() {
+        let n_peer = layer.peer_remaps[slot.peer_remap as usize]
+            .iter()
+            .copied()
+            .max()
+            .map_or(0, |m| usize::from(m) + 1);
+        let _ = writeln!(
+            t,
+            "{what} {pi}: {n_peer} local peer(s) x {} local service(s)",
+            slot.n_svc
+        );
+        for lp in 0..n_peer {
+            let row: Vec<String> = (0..slot.n_svc as usize)
+                .map(|ls| {
+                    let e = Entry(layer.entries[slot.offset as usize + lp * slot.n_svc as usize + ls]);
+                    if !e.allowed() {
+                        "deny".to_string()
+                    } else {
+                        format!(
+                            "{}{}",
+                            name(e.rule()),
+                            if e.tracks() { "+track" } else { "" }
+                        )
+                    }
+                })
+                .collect();
+            let _ = writeln!(t, "  peer {lp}: {}", row.join(" | "));
         }
     }
 }
@@ -1276,20 +1369,69 @@ impl<'a> Builder<'a> {
         let n_route = u32::try_from(route_keys.len()).unwrap_or(u32::MAX);
 
         lap("route");
-        // ---- security layers
+        // ---- security layers: one table per rule container
         let mut egress = SidedBuilder::new("egress-security");
         let mut ingress = SidedBuilder::new("ingress-security");
-        for (nsgs, subnet) in &sec_profiles {
-            for (dir, builder, peers) in [
-                (Direction::Egress, &mut egress, &eg_keys),
-                (Direction::Ingress, &mut ingress, &in_keys),
+        let mut list_sets: Vec<&[SecurityListId]> = Vec::new();
+        let mut list_set_index: HashMap<&[SecurityListId], usize> = HashMap::default();
+        let subnet_set: Vec<usize> = s
+            .subnets
+            .iter()
+            .map(|sn| {
+                let next = list_sets.len();
+                *list_set_index
+                    .entry(sn.security_lists.as_slice())
+                    .or_insert_with(|| {
+                        list_sets.push(sn.security_lists.as_slice());
+                        next
+                    })
+            })
+            .collect();
+        let n_nsgs = s.nsgs.len();
+        // slot_of[direction][container]: the container's table, if it has rules.
+        let mut slot_of: [Vec<Option<u32>>; 2] = [Vec::new(), Vec::new()];
+        for c in 0..n_nsgs + list_sets.len() {
+            for (k, dir, builder, peers) in [
+                (0usize, Direction::Egress, &mut egress, &eg_keys),
+                (1, Direction::Ingress, &mut ingress, &in_keys),
             ] {
-                let urules = self.union(nsgs, *subnet, dir);
+                let urules = if c < n_nsgs {
+                    self.nsg_rules(NsgId::new(c).map_err(|_| CompileError::Internal("nsg id"))?, dir)
+                } else {
+                    self.list_rules(list_sets[c - n_nsgs], dir)
+                };
+                if urules.is_empty() {
+                    slot_of[k].push(None);
+                    continue;
+                }
                 let (peer_remap, svc_remap, n_svc, table) =
                     self.security_table(&urules, peers, &svc_reps)?;
-                builder.push(peer_remap, svc_remap, n_svc, &table, cfg)?;
+                slot_of[k].push(Some(builder.push(peer_remap, svc_remap, n_svc, &table, cfg)?));
             }
         }
+        let mut layers = [egress.layer, ingress.layer].map(|tables| SecurityLayer {
+            tables,
+            starts: vec![0],
+            members: Vec::new(),
+        });
+        for (nsgs, subnet) in &sec_profiles {
+            for (k, layer) in layers.iter_mut().enumerate() {
+                let containers = nsgs
+                    .iter()
+                    .map(|n| n.index())
+                    .chain(std::iter::once(n_nsgs + subnet_set[subnet.index()]));
+                for c in containers {
+                    if let Some(Some(slot)) = slot_of[k].get(c) {
+                        layer.members.push(*slot);
+                    }
+                }
+                layer.starts.push(
+                    u32::try_from(layer.members.len())
+                        .map_err(|_| CompileError::Internal("profile members"))?,
+                );
+            }
+        }
+        let [egress, ingress] = layers;
 
         lap("security");
         // ---- zpr layers
@@ -1312,13 +1454,14 @@ impl<'a> Builder<'a> {
             for (egress_check, builder) in [(true, &mut zpr_egress), (false, &mut zpr_ingress)] {
                 let (peer_remap, svc_remap, n_svc, table) =
                     self.zpr_table(zs, egress_check, &stmts, &zpeers, &vcn_marks, &svc_reps)?;
-                builder.push(peer_remap, svc_remap, n_svc, &table, cfg)?;
+                let slot = builder.push(peer_remap, svc_remap, n_svc, &table, cfg)?;
+                if slot as usize != zpr_profiles.len() - 1 {
+                    return Err(CompileError::Internal("zpr slot is not the profile"));
+                }
             }
         }
 
         lap("zpr");
-        let egress = egress.layer;
-        let ingress = ingress.layer;
         let zpr_egress = zpr_egress.layer;
         let zpr_ingress = zpr_ingress.layer;
         let table_entries = route.len()
@@ -1510,25 +1653,31 @@ impl<'a> Builder<'a> {
 
     // --------------------------------------------------------- security --
 
-    fn union(&self, nsgs: &[NsgId], subnet: SubnetId, dir: Direction) -> Vec<URule<'a>> {
+    /// An NSG's rules of one direction, in order, with their global ids.
+    fn nsg_rules(&self, n: NsgId, dir: Direction) -> Vec<URule<'a>> {
         let s = self.s;
         let mut out = Vec::new();
-        for n in nsgs {
-            for (i, r) in s.nsgs[n.index()].rules.iter().enumerate() {
-                let Ok(index) = u32::try_from(i) else {
-                    continue;
-                };
-                if r.direction == dir {
-                    let gid = self
-                        .sec_rule_gid
-                        .get(&RuleRef::Nsg { nsg: *n, index })
-                        .copied()
-                        .unwrap_or(0);
-                    out.push(URule { gid, rule: r });
-                }
+        for (i, r) in s.nsgs[n.index()].rules.iter().enumerate() {
+            let Ok(index) = u32::try_from(i) else {
+                continue;
+            };
+            if r.direction == dir {
+                let gid = self
+                    .sec_rule_gid
+                    .get(&RuleRef::Nsg { nsg: n, index })
+                    .copied()
+                    .unwrap_or(0);
+                out.push(URule { gid, rule: r });
             }
         }
-        for l in &s.subnets[subnet.index()].security_lists {
+        out
+    }
+
+    /// The rules of one direction of a sequence of security lists, in order.
+    fn list_rules(&self, lists: &[SecurityListId], dir: Direction) -> Vec<URule<'a>> {
+        let s = self.s;
+        let mut out = Vec::new();
+        for l in lists {
             let list = &s.security_lists[l.index()];
             let rules = match dir {
                 Direction::Ingress => &list.ingress,
