@@ -7,7 +7,28 @@ use rand_chacha::ChaCha8Rng;
 use zprsim_bench::random::{address_pool, random_packet, random_scenario};
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::eval;
-use zprsim_control::verdict::{Context, Tracking};
+use zprsim_control::model::{Peer, Scenario};
+use zprsim_control::verdict::{Context, RuleRef, Tracking};
+
+/// Counts, for the coverage assertion, what the deciding security rule
+/// of a packet says about the union of containers at the checked VNIC.
+fn security_coverage(s: &Scenario, vnic_ip: std::net::IpAddr, r: Option<RuleRef>, cov: &mut Coverage) {
+    let Some(v) = s.vnics.iter().find(|v| v.private_ips.contains(&vnic_ip)) else {
+        return;
+    };
+    match r {
+        Some(RuleRef::Nsg { nsg, index }) => {
+            if v.nsgs.first() != Some(&nsg) {
+                cov.later_container += 1;
+            }
+            if matches!(s.nsgs[nsg.index()].rules[index as usize].peer, Peer::Nsg(_)) {
+                cov.nsg_peer += 1;
+            }
+        }
+        Some(RuleRef::SecurityList { .. }) if !v.nsgs.is_empty() => cov.later_container += 1,
+        _ => {}
+    }
+}
 
 /// How often each outcome was seen, so the test proves it explored every layer.
 #[derive(Default, Debug)]
@@ -18,6 +39,11 @@ struct Coverage {
     replies_allowed: usize,
     tracked_src: usize,
     tracked_dst: usize,
+    /// Security decided by a rule of a VNIC's second or later NSG, or by a
+    /// list although the VNIC has NSGs: the union across containers mattered.
+    later_container: usize,
+    /// Security decided by a rule whose peer is an NSG.
+    nsg_peer: usize,
 }
 
 /// Checks one seed; returns a description of the first disagreement.
@@ -58,6 +84,8 @@ fn check_seed(seed: u64, packets: usize, cov: &mut Coverage) -> Result<(), Strin
             .map(|r| r.and_then(|id| c.rule_ref(id)))
             .collect();
         let d = &reference.deciders;
+        security_coverage(&s, p.src, d.egress, cov);
+        security_coverage(&s, p.dst, d.ingress, cov);
         let ref_rules = vec![d.route, d.egress, d.ingress, d.zpr_egress, d.zpr_ingress];
         if reference.judgement != fast.judgement || ref_rules != fast_rules {
             return Err(format!(
@@ -104,6 +132,10 @@ fn compiled_equals_reference_on_random_scenarios() {
         cov.allowed * 50 > total,
         "only {} of {total} allowed",
         cov.allowed
+    );
+    assert!(
+        cov.later_container * 100 > total && cov.nsg_peer * 100 > total,
+        "the union of containers is barely exercised: {cov:?}"
     );
     assert!(
         cov.audit > 0 && cov.replies_allowed > 0 && cov.tracked_src > 0 && cov.tracked_dst > 0,

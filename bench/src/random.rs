@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 use rand::Rng;
-use rand::seq::IndexedRandom;
+use rand::seq::{IndexedRandom, SliceRandom};
 
 use zprsim_control::ids::{
     GatewayId, NsgId, RouteTableId, SecurityListId, ServiceId, SubnetId, VcnId, VnicId,
@@ -127,7 +127,7 @@ fn random_rule(
         8 => Protocol::Number(proto::ICMPV6),
         _ => Protocol::Number(47),
     };
-    let peer = if allow_nsg && !nsgs_of_vcn.is_empty() && rng.random_bool(0.2) {
+    let peer = if allow_nsg && !nsgs_of_vcn.is_empty() && rng.random_bool(0.35) {
         Peer::Nsg(*nsgs_of_vcn.choose(rng).unwrap_or(&NsgId::default()))
     } else if rng.random_bool(0.1) {
         Peer::Service(ServiceId::default())
@@ -312,7 +312,7 @@ pub fn random_scenario(rng: &mut impl Rng) -> Scenario {
     // NSGs and lists first (rules may reference NSGs of the same VCN).
     let mut nsgs_by_vcn: Vec<Vec<NsgId>> = vec![Vec::new(), Vec::new()];
     for (v, nsgs) in nsgs_by_vcn.iter_mut().enumerate() {
-        for _ in 0..rng.random_range(1..=3) {
+        for _ in 0..rng.random_range(1..=5) {
             nsgs.push(id(NsgId::new, s.nsgs.len()));
             s.nsgs.push(Nsg {
                 name: format!("nsg{}", s.nsgs.len()),
@@ -361,11 +361,13 @@ pub fn random_scenario(rng: &mut impl Rng) -> Scenario {
     for v in 0..2 {
         for sn in 1..=2 {
             let subnet = id(SubnetId::new, s.subnets.len());
-            let lists: Vec<SecurityListId> = lists_by_vcn[v]
+            // Any order: the union is evaluated in the subnet's list order.
+            let mut lists: Vec<SecurityListId> = lists_by_vcn[v]
                 .iter()
                 .copied()
                 .filter(|_| rng.random_bool(0.6))
                 .collect();
+            lists.shuffle(rng);
             s.subnets.push(Subnet {
                 name: format!("subnet{v}-{sn}"),
                 id: None,
@@ -377,16 +379,19 @@ pub fn random_scenario(rng: &mut impl Rng) -> Scenario {
                 route_table: None,
                 security_lists: lists,
             });
-            for k in 0..rng.random_range(1..=3) {
+            for k in 0..rng.random_range(1..=5) {
                 let mut ips = vec![ip(&format!("10.{v}.{sn}.{}", 10 + k))];
                 if rng.random_bool(0.4) {
                     ips.push(ip(&format!("fd00:{v}:{sn}::{}", 10 + k)));
                 }
-                let nsgs = nsgs_by_vcn[v]
-                    .iter()
+                // Many NSGs per VNIC, in any order (NSGs are evaluated in
+                // the VNIC's order), so profiles are many and varied.
+                let want = rng.random_range(0..=nsgs_by_vcn[v].len().min(5));
+                let mut nsgs: Vec<NsgId> = nsgs_by_vcn[v]
+                    .choose_multiple(rng, want)
                     .copied()
-                    .filter(|_| rng.random_bool(0.4))
                     .collect();
+                nsgs.shuffle(rng);
                 let mut attributes: Vec<SecurityAttribute> = Vec::new();
                 for a in &attrs {
                     if rng.random_bool(0.3) {
