@@ -1344,13 +1344,12 @@ impl<'a> Builder<'a> {
             s.statements()
                 .map(|(_, st)| ServiceCond::Stmt(st.statement.conditions())),
         );
-        let services = ServiceClasses::build(conds.iter());
-        if services.len() > cfg.max_service_classes {
-            return Err(CompileError::TooManyServiceClasses {
-                given: services.len(),
+        let services = ServiceClasses::build(conds.iter(), cfg.max_service_classes).map_err(
+            |given| CompileError::TooManyServiceClasses {
+                given,
                 limit: cfg.max_service_classes,
-            });
-        }
+            },
+        )?;
         let svc_reps: Vec<Packet> = (0..services.len())
             .map(|i| {
                 let (proto, l4) = services.rep(u32::try_from(i).unwrap_or(0));
@@ -1443,17 +1442,18 @@ impl<'a> Builder<'a> {
             .zip(self.stmt_gid.iter())
             .map(|((_, st), g)| (*g, &st.statement))
             .collect();
+        let index = StmtIndex::new(&stmts);
+        let named_attrs: std::collections::HashSet<&Attribute> =
+            stmts.iter().flat_map(|(_, st)| st.endpoint_attributes()).collect();
         for zs in &zselves {
-            let named = stmts
-                .iter()
-                .any(|(_, st)| st.endpoint_attributes().any(|a| zs.attrs.contains(a)));
+            let named = zs.attrs.iter().any(|a| named_attrs.contains(a));
             zpr_profiles.push(ZprProfileInfo {
                 audited: zs.audited,
                 missing_policy: !named,
             });
             for (egress_check, builder) in [(true, &mut zpr_egress), (false, &mut zpr_ingress)] {
                 let (peer_remap, svc_remap, n_svc, table) =
-                    self.zpr_table(zs, egress_check, &stmts, &zpeers, &vcn_marks, &svc_reps)?;
+                    self.zpr_table(zs, egress_check, &stmts, &index, &zpeers, &vcn_marks, &svc_reps)?;
                 let slot = builder.push(peer_remap, svc_remap, n_svc, &table, cfg)?;
                 if slot as usize != zpr_profiles.len() - 1 {
                     return Err(CompileError::Internal("zpr slot is not the profile"));
@@ -1850,6 +1850,7 @@ impl<'a> Builder<'a> {
         me: &ZSelf,
         egress_check: bool,
         stmts: &[(u32, &Statement)],
+        index: &StmtIndex<'_>,
         zpeers: &[ZPeer],
         vcn_marks: &[Option<VcnId>],
         svc_reps: &[Packet],
@@ -1901,13 +1902,20 @@ impl<'a> Builder<'a> {
         };
         // Statements whose own side holds for this profile (and, for form A,
         // whose scope is its VCN's attribute).
+        let own_side = usize::from(!egress_check);
+        let mut cand = Vec::new();
+        index.candidates(own_side, &me.attrs, &mut cand);
         let mut relevant: Vec<(u32, &Statement)> = Vec::new();
-        for (gid, st) in stmts {
+        // local_of[statement position]: its place in `relevant`, if relevant.
+        let mut local_of: HashMap<usize, usize> = HashMap::default();
+        for &k in &cand {
+            let (gid, st) = &stmts[k];
             let scope_ok = match &st.kind {
                 StatementKind::Scoped { vcn, .. } => my_vcn_attr == Some(&vcn.node),
                 StatementKind::CrossVcn { .. } => true,
             };
             if scope_ok && side_ok(st, egress_check, me.region, Some(me.vcn), &me.attrs) {
+                local_of.insert(k, relevant.len());
                 relevant.push((*gid, st));
             }
         }
@@ -1918,17 +1926,27 @@ impl<'a> Builder<'a> {
         let (svc_remap, svc_rep_idx, matches) = self.local_services(&conds, svc_reps, "zpr")?;
         let n_svc = svc_rep_idx.len();
         // Rows over the global ZPR peers (the other side), then compressed.
-        let mut rows: Vec<Vec<u32>> = Vec::with_capacity(zpeers.len());
+        // Rows are deduplicated as they are made, so memory is bounded by
+        // the distinct rows (which the cell limit bounds), not peers × services.
+        let mut row_ids: HashMap<Vec<u32>, u16> = HashMap::default();
+        let mut table: Vec<u32> = Vec::new();
+        let mut peer_remap: Vec<u16> = Vec::with_capacity(zpeers.len());
+        let mut peer_cand = Vec::new();
+        let mut peer_ok: Vec<usize> = Vec::new();
         for zp in zpeers {
-            let peer_ok: Vec<bool> = relevant
-                .iter()
-                .map(|(_, st)| side_ok(st, !egress_check, zp.region, zp.vcn, &zp.attrs))
-                .collect();
+            // The relevant statements whose peer side holds, in order.
+            index.candidates(1 - own_side, &zp.attrs, &mut peer_cand);
+            peer_ok.clear();
+            peer_ok.extend(peer_cand.iter().filter_map(|k| local_of.get(k).copied()).filter(|&k| {
+                side_ok(relevant[k].1, !egress_check, zp.region, zp.vcn, &zp.attrs)
+            }));
+            peer_ok.sort_unstable();
             let mut row = vec![0u32; n_svc];
             for (ls, &si) in svc_rep_idx.iter().enumerate() {
                 let mut cell = 0u32;
-                for (k, (gid, st)) in relevant.iter().enumerate() {
-                    if !peer_ok[k] || !matches[k][si] {
+                for &k in &peer_ok {
+                    let (gid, st) = relevant[k];
+                    if !matches[k][si] {
                         continue;
                     }
                     if cell & Entry::ID_MASK == 0 {
@@ -1940,12 +1958,29 @@ impl<'a> Builder<'a> {
                 }
                 row[ls] = cell;
             }
-            rows.push(row);
-        }
-        let (peer_remap, row_reps) = dense_ids(&rows, "zpr", self.cfg)?;
-        let mut table = Vec::with_capacity(row_reps.len() * n_svc);
-        for r in row_reps {
-            table.extend_from_slice(&rows[r]);
+            let next = row_ids.len();
+            let id = match row_ids.get(&row) {
+                Some(id) => *id,
+                None => {
+                    let cells = (next + 1).saturating_mul(n_svc);
+                    if cells > self.cfg.max_profile_cells {
+                        return Err(CompileError::ProfileTooLarge {
+                            layer: "zpr",
+                            given: cells,
+                            limit: self.cfg.max_profile_cells,
+                        });
+                    }
+                    let id = u16::try_from(next).map_err(|_| CompileError::ProfileTooLarge {
+                        layer: "zpr",
+                        given: next + 1,
+                        limit: usize::from(u16::MAX),
+                    })?;
+                    table.extend_from_slice(&row);
+                    row_ids.insert(row, id);
+                    id
+                }
+            };
+            peer_remap.push(id);
         }
         Ok((peer_remap, svc_remap, n_svc, table))
     }
@@ -1978,6 +2013,64 @@ pub fn rule_text(s: &Scenario, r: RuleRef) -> String {
             s.zpr_policies[st.policy.index()].name,
             st.index
         ),
+    }
+}
+
+/// The attribute a statement's source side (`src_side`) or destination
+/// side must carry, if that side is an attribute term: the key the ZPR
+/// statement index files the statement under.
+fn side_attribute(st: &Statement, src_side: bool) -> Option<&Attribute> {
+    match &st.kind {
+        StatementKind::Scoped { src, dst, .. } => {
+            match if src_side { &src.node } else { &dst.node } {
+                Term::Attribute(a) => Some(a),
+                _ => None,
+            }
+        }
+        StatementKind::CrossVcn { src, dst, .. } => Some(if src_side { &src.node } else { &dst.node }),
+    }
+}
+
+/// Statements filed by the attribute one side names, so a profile or a
+/// peer finds the statements that can hold for it from its own attributes
+/// (O(attributes + candidates)), not by trying every statement.
+struct StmtIndex<'s> {
+    /// `by_attr[side][attribute]`: statement positions, ascending.
+    by_attr: [HashMap<&'s Attribute, Vec<usize>>; 2],
+    /// `generic[side]`: statements whose side is an address term or
+    /// `all-endpoints`, ascending.
+    generic: [Vec<usize>; 2],
+}
+
+impl<'s> StmtIndex<'s> {
+    fn new(stmts: &[(u32, &'s Statement)]) -> Self {
+        let mut ix = StmtIndex {
+            by_attr: [HashMap::default(), HashMap::default()],
+            generic: [Vec::new(), Vec::new()],
+        };
+        for (k, (_, st)) in stmts.iter().enumerate() {
+            for side in [0usize, 1] {
+                match side_attribute(st, side == 0) {
+                    Some(a) => ix.by_attr[side].entry(a).or_default().push(k),
+                    None => ix.generic[side].push(k),
+                }
+            }
+        }
+        ix
+    }
+
+    /// Statements whose side (0: source, 1: destination) may hold for an
+    /// endpoint with these attributes, ascending and without duplicates.
+    fn candidates(&self, side: usize, attrs: &[Attribute], out: &mut Vec<usize>) {
+        out.clear();
+        out.extend_from_slice(&self.generic[side]);
+        for a in attrs {
+            if let Some(v) = self.by_attr[side].get(a) {
+                out.extend_from_slice(v);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
     }
 }
 

@@ -77,9 +77,16 @@ fn range_bounds(r: PortRange, out: &mut Vec<u32>) {
 }
 
 impl ServiceClasses {
-    /// Builds the classes for a set of conditions.
-    #[must_use]
-    pub fn build<'a>(conds: impl IntoIterator<Item = &'a ServiceCond>) -> ServiceClasses {
+    /// Builds the classes for a set of conditions, unless there would be
+    /// more than `limit`: the count is predicted from the cut points before
+    /// any map or representative is built, and returned as the error.
+    ///
+    /// # Errors
+    /// The number of classes, when it exceeds `limit`.
+    pub fn build<'a>(
+        conds: impl IntoIterator<Item = &'a ServiceCond>,
+        limit: usize,
+    ) -> Result<ServiceClasses, usize> {
         let mut explicit = [false; 256];
         for p in [proto::TCP, proto::UDP, proto::ICMP, proto::ICMPV6] {
             explicit[p as usize] = true;
@@ -150,6 +157,33 @@ impl ServiceClasses {
                 }
             }
         }
+        // Predict the class count (distinct cut points per group) first.
+        let distinct = |b: &mut Vec<u32>| {
+            b.push(0);
+            b.retain(|x| *x < 65536);
+            b.sort_unstable();
+            b.dedup();
+            b.len()
+        };
+        let mut count = 1usize;
+        for p in 0..=255u8 {
+            let i = p as usize;
+            if !explicit[i] {
+                continue;
+            }
+            count = count.saturating_add(if proto::has_ports(p) {
+                distinct(&mut sb[i])
+                    .saturating_mul(distinct(&mut db[i]))
+                    .saturating_add(1)
+            } else if proto::is_icmp(p) {
+                distinct(&mut ib[i]).saturating_add(1)
+            } else {
+                1
+            });
+        }
+        if count > limit {
+            return Err(count);
+        }
         let mut proto_group = [0u8; 256];
         let mut groups: Vec<Group> = Vec::new();
         let mut reps: Vec<(u8, L4)> = Vec::new();
@@ -211,11 +245,11 @@ impl ServiceClasses {
             };
             groups.push(Group { kind, base });
         }
-        ServiceClasses {
+        Ok(ServiceClasses {
             proto_group,
             groups,
             reps,
-        }
+        })
     }
 
     /// Number of classes.
