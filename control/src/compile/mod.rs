@@ -828,7 +828,12 @@ impl Compiled {
 }
 
 /// Writes every table of a sided layer, one line per local peer.
-fn dump_sided(t: &mut String, what: &str, layer: &SidedLayer, name: &dyn Fn(Option<u32>) -> String) {
+fn dump_sided(
+    t: &mut String,
+    what: &str,
+    layer: &SidedLayer,
+    name: &dyn Fn(Option<u32>) -> String,
+) {
     use std::fmt::Write as _;
     for (pi, slot) in layer.slots.iter().enumerate() {
         let n_peer = layer.peer_remaps[slot.peer_remap as usize]
@@ -844,7 +849,8 @@ fn dump_sided(t: &mut String, what: &str, layer: &SidedLayer, name: &dyn Fn(Opti
         for lp in 0..n_peer {
             let row: Vec<String> = (0..slot.n_svc as usize)
                 .map(|ls| {
-                    let e = Entry(layer.entries[slot.offset as usize + lp * slot.n_svc as usize + ls]);
+                    let e =
+                        Entry(layer.entries[slot.offset as usize + lp * slot.n_svc as usize + ls]);
                     if !e.allowed() {
                         "deny".to_string()
                     } else {
@@ -972,6 +978,15 @@ fn attr_set(s: &Scenario, v: VnicId) -> Vec<Attribute> {
     a.sort();
     a.dedup();
     a
+}
+
+/// A statement as the ZPR tables use it.
+struct ZStmt<'a> {
+    gid: u32,
+    st: &'a Statement,
+    /// Index into the distinct service conditions.
+    cond: usize,
+    stateful: bool,
 }
 
 /// A ZPR peer: what statements can see of the other side.
@@ -1344,12 +1359,13 @@ impl<'a> Builder<'a> {
             s.statements()
                 .map(|(_, st)| ServiceCond::Stmt(st.statement.conditions())),
         );
-        let services = ServiceClasses::build(conds.iter(), cfg.max_service_classes).map_err(
-            |given| CompileError::TooManyServiceClasses {
-                given,
-                limit: cfg.max_service_classes,
-            },
-        )?;
+        let services =
+            ServiceClasses::build(conds.iter(), cfg.max_service_classes).map_err(|given| {
+                CompileError::TooManyServiceClasses {
+                    given,
+                    limit: cfg.max_service_classes,
+                }
+            })?;
         let svc_reps: Vec<Packet> = (0..services.len())
             .map(|i| {
                 let (proto, l4) = services.rep(u32::try_from(i).unwrap_or(0));
@@ -1395,7 +1411,10 @@ impl<'a> Builder<'a> {
                 (1, Direction::Ingress, &mut ingress, &in_keys),
             ] {
                 let urules = if c < n_nsgs {
-                    self.nsg_rules(NsgId::new(c).map_err(|_| CompileError::Internal("nsg id"))?, dir)
+                    self.nsg_rules(
+                        NsgId::new(c).map_err(|_| CompileError::Internal("nsg id"))?,
+                        dir,
+                    )
                 } else {
                     self.list_rules(list_sets[c - n_nsgs], dir)
                 };
@@ -1405,7 +1424,9 @@ impl<'a> Builder<'a> {
                 }
                 let (peer_remap, svc_remap, n_svc, table) =
                     self.security_table(&urules, peers, &svc_reps)?;
-                slot_of[k].push(Some(builder.push(peer_remap, svc_remap, n_svc, &table, cfg)?));
+                slot_of[k].push(Some(
+                    builder.push(peer_remap, svc_remap, n_svc, &table, cfg)?,
+                ));
             }
         }
         let mut layers = [egress.layer, ingress.layer].map(|tables| SecurityLayer {
@@ -1437,14 +1458,36 @@ impl<'a> Builder<'a> {
         let mut zpr_egress = SidedBuilder::new("zpr egress");
         let mut zpr_ingress = SidedBuilder::new("zpr ingress");
         let mut zpr_profiles = Vec::new();
-        let stmts: Vec<(u32, &Statement)> = s
+        // Every statement once: its global id, its service condition (as an
+        // index into the distinct conditions) and whether it is stateful.
+        let mut gconds: Vec<ServiceCond> = Vec::new();
+        let mut gcond_index: HashMap<ServiceCond, usize> = HashMap::default();
+        let stmts: Vec<ZStmt<'_>> = s
             .statements()
             .zip(self.stmt_gid.iter())
-            .map(|((_, st), g)| (*g, &st.statement))
+            .map(|((_, st), g)| {
+                let c = st.statement.conditions();
+                let stateful = c.state == ConnectionState::Stateful;
+                let next = gconds.len();
+                let cond = *gcond_index
+                    .entry(ServiceCond::Stmt(c))
+                    .or_insert_with_key(|k| {
+                        gconds.push(k.clone());
+                        next
+                    });
+                ZStmt {
+                    gid: *g,
+                    st: &st.statement,
+                    cond,
+                    stateful,
+                }
+            })
             .collect();
-        let index = StmtIndex::new(&stmts);
-        let named_attrs: std::collections::HashSet<&Attribute> =
-            stmts.iter().flat_map(|(_, st)| st.endpoint_attributes()).collect();
+        let index = StmtIndex::new(stmts.iter().map(|z| z.st), tree);
+        let named_attrs: std::collections::HashSet<&Attribute> = stmts
+            .iter()
+            .flat_map(|z| z.st.endpoint_attributes())
+            .collect();
         for zs in &zselves {
             let named = zs.attrs.iter().any(|a| named_attrs.contains(a));
             zpr_profiles.push(ZprProfileInfo {
@@ -1452,8 +1495,15 @@ impl<'a> Builder<'a> {
                 missing_policy: !named,
             });
             for (egress_check, builder) in [(true, &mut zpr_egress), (false, &mut zpr_ingress)] {
-                let (peer_remap, svc_remap, n_svc, table) =
-                    self.zpr_table(zs, egress_check, &stmts, &index, &zpeers, &vcn_marks, &svc_reps)?;
+                let (peer_remap, svc_remap, n_svc, table) = self.zpr_table(
+                    zs,
+                    egress_check,
+                    (&stmts, &gconds),
+                    &index,
+                    &zpeers,
+                    &vcn_marks,
+                    &svc_reps,
+                )?;
                 let slot = builder.push(peer_remap, svc_remap, n_svc, &table, cfg)?;
                 if slot as usize != zpr_profiles.len() - 1 {
                     return Err(CompileError::Internal("zpr slot is not the profile"));
@@ -1849,7 +1899,7 @@ impl<'a> Builder<'a> {
         &self,
         me: &ZSelf,
         egress_check: bool,
-        stmts: &[(u32, &Statement)],
+        (stmts, gconds): (&[ZStmt<'_>], &[ServiceCond]),
         index: &StmtIndex<'_>,
         zpeers: &[ZPeer],
         vcn_marks: &[Option<VcnId>],
@@ -1904,27 +1954,58 @@ impl<'a> Builder<'a> {
         // whose scope is its VCN's attribute).
         let own_side = usize::from(!egress_check);
         let mut cand = Vec::new();
-        index.candidates(own_side, &me.attrs, &mut cand);
-        let mut relevant: Vec<(u32, &Statement)> = Vec::new();
-        // local_of[statement position]: its place in `relevant`, if relevant.
-        let mut local_of: HashMap<usize, usize> = HashMap::default();
+        let in_osn = |region: Option<NodeId>| {
+            s.services
+                .iter()
+                .any(|l| l.cidrs.iter().any(|c| in_region(region, Pfx::from(*c))))
+        };
+        let me_at = Whereabouts {
+            attrs: &me.attrs,
+            region: me.region,
+            in_vcn: true,
+            in_osn: in_osn(me.region),
+        };
+        index.candidates(own_side, &me_at, tree, &mut cand);
+        let mut relevant: Vec<&ZStmt<'_>> = Vec::new();
         for &k in &cand {
-            let (gid, st) = &stmts[k];
+            let z = &stmts[k];
+            let st = z.st;
             let scope_ok = match &st.kind {
                 StatementKind::Scoped { vcn, .. } => my_vcn_attr == Some(&vcn.node),
                 StatementKind::CrossVcn { .. } => true,
             };
             if scope_ok && side_ok(st, egress_check, me.region, Some(me.vcn), &me.attrs) {
-                local_of.insert(k, relevant.len());
-                relevant.push((*gid, st));
+                relevant.push(z);
             }
         }
-        let conds: Vec<ServiceCond> = relevant
+        // The relevant statements filed by their peer side.
+        let local = StmtIndex::new(relevant.iter().map(|z| z.st), tree);
+        // The distinct conditions of the relevant statements.
+        let mut local_cond: HashMap<usize, usize> = HashMap::default();
+        let mut conds: Vec<ServiceCond> = Vec::new();
+        let stmt_cond: Vec<usize> = relevant
             .iter()
-            .map(|(_, st)| ServiceCond::Stmt(st.conditions()))
+            .map(|z| {
+                let next = conds.len();
+                *local_cond.entry(z.cond).or_insert_with(|| {
+                    conds.push(gconds[z.cond].clone());
+                    next
+                })
+            })
             .collect();
         let (svc_remap, svc_rep_idx, matches) = self.local_services(&conds, svc_reps, "zpr")?;
         let n_svc = svc_rep_idx.len();
+        // The local services each distinct condition matches.
+        let cond_svcs: Vec<Vec<usize>> = (0..conds.len())
+            .map(|c| {
+                svc_rep_idx
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, si)| matches[c][**si])
+                    .map(|(ls, _)| ls)
+                    .collect()
+            })
+            .collect();
         // Rows over the global ZPR peers (the other side), then compressed.
         // Rows are deduplicated as they are made, so memory is bounded by
         // the distinct rows (which the cell limit bounds), not peers × services.
@@ -1935,28 +2016,36 @@ impl<'a> Builder<'a> {
         let mut peer_ok: Vec<usize> = Vec::new();
         for zp in zpeers {
             // The relevant statements whose peer side holds, in order.
-            index.candidates(1 - own_side, &zp.attrs, &mut peer_cand);
+            let at = Whereabouts {
+                attrs: &zp.attrs,
+                region: zp.region,
+                in_vcn: zp
+                    .region
+                    .is_some_and(|r| tree.chain(r).any(|x| vcn_marks[x as usize].is_some())),
+                in_osn: in_osn(zp.region),
+            };
+            local.candidates(1 - own_side, &at, tree, &mut peer_cand);
             peer_ok.clear();
-            peer_ok.extend(peer_cand.iter().filter_map(|k| local_of.get(k).copied()).filter(|&k| {
-                side_ok(relevant[k].1, !egress_check, zp.region, zp.vcn, &zp.attrs)
-            }));
-            peer_ok.sort_unstable();
+            peer_ok.extend(
+                peer_cand.iter().copied().filter(|&k| {
+                    side_ok(relevant[k].st, !egress_check, zp.region, zp.vcn, &zp.attrs)
+                }),
+            );
             let mut row = vec![0u32; n_svc];
-            for (ls, &si) in svc_rep_idx.iter().enumerate() {
-                let mut cell = 0u32;
-                for &k in &peer_ok {
-                    let (gid, st) = relevant[k];
-                    if !matches[k][si] {
-                        continue;
+            // Ascending statement order: the first to reach a cell names it.
+            for &k in &peer_ok {
+                let bit = if relevant[k].stateful {
+                    Entry::STATEFUL
+                } else {
+                    0
+                };
+                for &ls in &cond_svcs[stmt_cond[k]] {
+                    let cell = &mut row[ls];
+                    if *cell & Entry::ID_MASK == 0 {
+                        *cell |= relevant[k].gid + 1;
                     }
-                    if cell & Entry::ID_MASK == 0 {
-                        cell |= gid + 1;
-                    }
-                    if st.conditions().state == ConnectionState::Stateful {
-                        cell |= Entry::STATEFUL;
-                    }
+                    *cell |= bit;
                 }
-                row[ls] = cell;
             }
             let next = row_ids.len();
             let id = match row_ids.get(&row) {
@@ -2016,58 +2105,100 @@ pub fn rule_text(s: &Scenario, r: RuleRef) -> String {
     }
 }
 
-/// The attribute a statement's source side (`src_side`) or destination
-/// side must carry, if that side is an attribute term: the key the ZPR
-/// statement index files the statement under.
-fn side_attribute(st: &Statement, src_side: bool) -> Option<&Attribute> {
-    match &st.kind {
-        StatementKind::Scoped { src, dst, .. } => {
-            match if src_side { &src.node } else { &dst.node } {
-                Term::Attribute(a) => Some(a),
-                _ => None,
-            }
-        }
-        StatementKind::CrossVcn { src, dst, .. } => Some(if src_side { &src.node } else { &dst.node }),
-    }
-}
-
-/// Statements filed by the attribute one side names, so a profile or a
-/// peer finds the statements that can hold for it from its own attributes
-/// (O(attributes + candidates)), not by trying every statement.
+/// Statements filed by what one side names, so a profile or a peer finds
+/// the statements that can hold for it from its own attributes and its
+/// prefix chain (O(attributes + depth + candidates)), not by trying every
+/// statement.
 struct StmtIndex<'s> {
     /// `by_attr[side][attribute]`: statement positions, ascending.
     by_attr: [HashMap<&'s Attribute, Vec<usize>>; 2],
-    /// `generic[side]`: statements whose side is an address term or
-    /// `all-endpoints`, ascending.
-    generic: [Vec<usize>; 2],
+    /// `by_node[side][node]`: statements whose side is a CIDR, by its node.
+    by_node: [HashMap<NodeId, Vec<usize>>; 2],
+    /// `all_endpoints[side]`: statements whose side is `all-endpoints`.
+    all_endpoints: [Vec<usize>; 2],
+    /// `osn[side]`: statements whose side is `osn-services-ip-addresses`.
+    osn: [Vec<usize>; 2],
+}
+
+/// Where an endpoint is, for [`StmtIndex::candidates`].
+struct Whereabouts<'a> {
+    attrs: &'a [Attribute],
+    region: Option<NodeId>,
+    /// Inside some VCN (`all-endpoints` may hold).
+    in_vcn: bool,
+    /// Inside a service label's CIDR (`osn-services-ip-addresses` may hold).
+    in_osn: bool,
 }
 
 impl<'s> StmtIndex<'s> {
-    fn new(stmts: &[(u32, &'s Statement)]) -> Self {
+    fn new(stmts: impl Iterator<Item = &'s Statement>, tree: &PrefixTree) -> Self {
         let mut ix = StmtIndex {
             by_attr: [HashMap::default(), HashMap::default()],
-            generic: [Vec::new(), Vec::new()],
+            by_node: [HashMap::default(), HashMap::default()],
+            all_endpoints: [Vec::new(), Vec::new()],
+            osn: [Vec::new(), Vec::new()],
         };
-        for (k, (_, st)) in stmts.iter().enumerate() {
+        for (k, st) in stmts.enumerate() {
             for side in [0usize, 1] {
-                match side_attribute(st, side == 0) {
-                    Some(a) => ix.by_attr[side].entry(a).or_default().push(k),
-                    None => ix.generic[side].push(k),
+                let term = match &st.kind {
+                    StatementKind::Scoped { src, dst, .. } => {
+                        if side == 0 {
+                            &src.node
+                        } else {
+                            &dst.node
+                        }
+                    }
+                    StatementKind::CrossVcn { src, dst, .. } => {
+                        let a = if side == 0 { &src.node } else { &dst.node };
+                        ix.by_attr[side].entry(a).or_default().push(k);
+                        continue;
+                    }
+                };
+                match term {
+                    Term::Attribute(a) => ix.by_attr[side].entry(a).or_default().push(k),
+                    Term::Cidr(c) => {
+                        // Every statement CIDR is in the tree; one that were
+                        // not would cover no node, hence no endpoint.
+                        if let Some(n) = tree.find(Pfx::from(*c)) {
+                            ix.by_node[side].entry(n).or_default().push(k);
+                        }
+                    }
+                    Term::AllEndpoints => ix.all_endpoints[side].push(k),
+                    Term::OsnServices => ix.osn[side].push(k),
                 }
             }
         }
         ix
     }
 
-    /// Statements whose side (0: source, 1: destination) may hold for an
-    /// endpoint with these attributes, ascending and without duplicates.
-    fn candidates(&self, side: usize, attrs: &[Attribute], out: &mut Vec<usize>) {
+    /// Statements whose side (0: source, 1: destination) may hold for the
+    /// endpoint, ascending and without duplicates (a superset: the caller
+    /// still checks each).
+    fn candidates(
+        &self,
+        side: usize,
+        at: &Whereabouts<'_>,
+        tree: &PrefixTree,
+        out: &mut Vec<usize>,
+    ) {
         out.clear();
-        out.extend_from_slice(&self.generic[side]);
-        for a in attrs {
+        for a in at.attrs {
             if let Some(v) = self.by_attr[side].get(a) {
                 out.extend_from_slice(v);
             }
+        }
+        if let Some(r) = at.region {
+            for n in tree.chain(r) {
+                if let Some(v) = self.by_node[side].get(&n) {
+                    out.extend_from_slice(v);
+                }
+            }
+        }
+        if at.in_vcn {
+            out.extend_from_slice(&self.all_endpoints[side]);
+        }
+        if at.in_osn {
+            out.extend_from_slice(&self.osn[side]);
         }
         out.sort_unstable();
         out.dedup();
