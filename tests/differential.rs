@@ -12,7 +12,12 @@ use zprsim_control::verdict::{Context, RuleRef, Tracking};
 
 /// Counts, for the coverage assertion, what the deciding security rule
 /// of a packet says about the union of containers at the checked VNIC.
-fn security_coverage(s: &Scenario, vnic_ip: std::net::IpAddr, r: Option<RuleRef>, cov: &mut Coverage) {
+fn security_coverage(
+    s: &Scenario,
+    vnic_ip: std::net::IpAddr,
+    r: Option<RuleRef>,
+    cov: &mut Coverage,
+) {
     let Some(v) = s.vnics.iter().find(|v| v.private_ips.contains(&vnic_ip)) else {
         return;
     };
@@ -141,4 +146,62 @@ fn compiled_equals_reference_on_random_scenarios() {
         cov.audit > 0 && cov.replies_allowed > 0 && cov.tracked_src > 0 && cov.tracked_dst > 0,
         "{cov:?}"
     );
+}
+
+/// The `wide` shape (random NSG membership: profiles grow with VNICs),
+/// scaled down: the compiled tables agree with the reference on the
+/// generator's traffic, first packets and replies.
+#[test]
+fn compiled_equals_reference_on_the_wide_shape() {
+    use zprsim_bench::scale::{ScaleSpec, packets, scenario};
+    let spec = ScaleSpec {
+        subnets: 10,
+        vnics: 800,
+        node_pools: 10,
+        security_lists: 20,
+        sl_rules: 2000,
+        nsgs: 24,
+        nsg_rules: 900,
+        zpr_policies: 3,
+        statements: 60,
+        workloads: 10,
+        external_cidrs: 100,
+        random_nsgs: Some(3),
+        ..ScaleSpec::wide()
+    };
+    let s = scenario(&spec);
+    let c = Compiled::new(&s, &Config::default()).expect("compiles");
+    // Many distinct (subnet, NSG set) profiles: the shape under test.
+    assert!(c.stats().security_profiles > 200, "{:?}", c.stats());
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut cov = Coverage::default();
+    for (i, p) in packets(&s, 4000, 3).iter().enumerate() {
+        let ctx = if rng.random_bool(0.8) {
+            Context::First
+        } else {
+            Context::Reply(Tracking {
+                at_src: rng.random(),
+                at_dst: rng.random(),
+                zpr: rng.random(),
+                zpr_audit: rng.random(),
+            })
+        };
+        let reference = eval::evaluate(&s, p, ctx);
+        let d = &reference.deciders;
+        security_coverage(&s, p.src, d.egress, &mut cov);
+        security_coverage(&s, p.dst, d.ingress, &mut cov);
+        let fast = c.judge(p, ctx);
+        let fast_rules: Vec<_> = fast
+            .rules
+            .iter()
+            .map(|r| r.and_then(|id| c.rule_ref(id)))
+            .collect();
+        let ref_rules = vec![d.route, d.egress, d.ingress, d.zpr_egress, d.zpr_ingress];
+        assert_eq!(
+            (reference.judgement, ref_rules),
+            (fast.judgement, fast_rules),
+            "packet {i}: {p} ({ctx:?})"
+        );
+    }
+    assert!(cov.later_container > 40 && cov.nsg_peer > 10, "{cov:?}");
 }
