@@ -50,5 +50,6 @@ pub mod ids;
 pub mod load;
 pub mod model;
 pub mod packet;
+pub mod shared;
 pub mod verdict;
 pub mod zpl;

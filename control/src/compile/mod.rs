@@ -46,10 +46,10 @@ use std::time::Instant;
 /// every run; nothing here depends on iteration order).
 type HashMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<ahash::AHasher>>;
 
-use crate::eval::{self, ZprRole};
 use crate::ids::{NsgId, RouteTableId, SecurityListId, SubnetId, VcnId, VnicId};
 use crate::model::{
-    Attribute, Direction, Peer, RouteDestination, RouteTarget, Scenario, SecurityRule,
+    Attribute, Direction, Endpoint, Peer, RouteDestination, RouteTarget, Scenario, SecurityRule,
+    ZprRole, zpr_role,
 };
 use crate::packet::{L4, Packet};
 use crate::verdict::{Context, Judgement, RuleRef, Stage, Tracking, Verdict};
@@ -1296,7 +1296,7 @@ impl<'a> Builder<'a> {
                 },
             );
             let zpr_profile = match ident {
-                Ident::Vnic(v) => match eval::zpr_role(s, eval::Endpoint::Vnic(v)) {
+                Ident::Vnic(v) => match zpr_role(s, Endpoint::Vnic(v)) {
                     ZprRole::None => ClassInfo::NONE,
                     role => get(
                         &mut zselves,
@@ -2213,21 +2213,7 @@ fn statement_terms(st: &Statement) -> impl Iterator<Item = &Term> {
     v.into_iter()
 }
 
-/// Whether a service condition matches a representative packet. Uses the
-/// reference evaluator's own matching, so the two cannot drift apart.
+/// Whether a service condition matches a representative packet.
 fn service_matches(c: &ServiceCond, p: &Packet) -> bool {
-    match c {
-        ServiceCond::Rule(protocol, options) => eval::rule_matches_service(
-            &SecurityRule {
-                direction: Direction::Ingress,
-                protocol: *protocol,
-                peer: Peer::Nsg(NsgId::default()),
-                stateless: false,
-                options: *options,
-                description: None,
-            },
-            p,
-        ),
-        ServiceCond::Stmt(conds) => eval::conditions_hold(conds, p),
-    }
+    c.matches(p.proto, p.l4)
 }
