@@ -1,6 +1,7 @@
 //! Limits and sizes of the compiled tables.
 
 use super::*;
+use crate::model::{Direction, Peer, Scenario, SecurityRule};
 use crate::load::from_toml_str;
 
 const SCENARIO: &str = r#"
