@@ -7,6 +7,8 @@
 pub mod capture;
 pub mod community_id;
 pub mod conntrack;
+pub mod drop_reason;
+pub mod engine;
 pub mod judge;
 pub mod parse;
 pub mod pcap_out;

@@ -48,6 +48,7 @@ enum StreamState {
 
 /// A packet found in the buffer, as indices (so no borrow outlives a
 /// refill).
+#[derive(Debug, Clone, Copy)]
 struct Found {
     start: usize,
     len: usize,
@@ -56,6 +57,11 @@ struct Found {
     linktype: u32,
     offset: u64,
 }
+
+/// A handle to the record [`RecordStream::next_ref`] found; valid until
+/// the next call.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordRef(Found);
 
 /// The records of a capture read from a stream, in order.
 ///
@@ -184,6 +190,16 @@ impl<R: Read> RecordStream<R> {
     /// The next record, `None` at the end; at most one `Err`, after which
     /// the stream is finished.
     pub fn next_record(&mut self) -> Option<Result<Record<'_>, CaptureError>> {
+        match self.next_ref()? {
+            Ok(r) => Some(Ok(self.get(r))),
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// Like [`RecordStream::next_record`], but returns a handle to the
+    /// record ([`RecordStream::get`] reads it), so a caller can decide what
+    /// to do next before borrowing the buffer.
+    pub fn next_ref(&mut self) -> Option<Result<RecordRef, CaptureError>> {
         let found = match &self.state {
             StreamState::Done => return None,
             StreamState::Pcap(h) => {
@@ -195,13 +211,7 @@ impl<R: Read> RecordStream<R> {
         match found {
             Ok(Some(f)) => {
                 self.records += 1;
-                Some(Ok(Record {
-                    data: &self.buf[f.start..f.start + f.len],
-                    orig_len: f.orig_len,
-                    ts_ns: f.ts_ns,
-                    linktype: f.linktype,
-                    offset: f.offset,
-                }))
+                Some(Ok(RecordRef(f)))
             }
             Ok(None) => {
                 self.state = StreamState::Done;
@@ -211,6 +221,21 @@ impl<R: Read> RecordStream<R> {
                 self.state = StreamState::Done;
                 Some(Err(e))
             }
+        }
+    }
+
+    /// The record a handle from the last [`RecordStream::next_ref`] names.
+    /// (A stale handle reads whatever the buffer holds now, within bounds.)
+    #[must_use]
+    pub fn get(&self, r: RecordRef) -> Record<'_> {
+        let f = r.0;
+        let data = self.buf.get(f.start..f.start + f.len).unwrap_or_default();
+        Record {
+            data,
+            orig_len: f.orig_len,
+            ts_ns: f.ts_ns,
+            linktype: f.linktype,
+            offset: f.offset,
         }
     }
 
