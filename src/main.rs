@@ -6,6 +6,7 @@
 
 mod check;
 mod explain;
+mod interrupt;
 mod lab;
 mod replay;
 mod report;

@@ -3,20 +3,19 @@
 
 use std::fmt::Write as _;
 use std::io::{BufWriter, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config};
-use zprsim_control::eval;
 use zprsim_control::model::{Scenario, proto};
-use zprsim_control::packet::{L4, Packet};
-use zprsim_control::verdict::{Context, Outcome};
-use zprsim_dataplane::replay::{self, FlowRecord, ReplayConfig, ReplayOutput, Totals};
+use zprsim_dataplane::replay::{self, FlowRecord, ReplayConfig, ReplayError, ReplayOutput, Totals};
 use zprsim_dataplane::scenario_file;
+use zprsim_dataplane::why::why;
 
+use crate::interrupt::Interrupt;
 use crate::report::{RuleHits, StageCounts};
 use crate::{Failure, out};
 
@@ -82,6 +81,9 @@ struct Report {
     non_ip: u64,
     warnings: Vec<String>,
     error: Option<String>,
+    /// A SIGINT or SIGTERM stopped the reading: the counts are of the
+    /// packets judged before it, and every output holds exactly those.
+    interrupted: bool,
     connections: Connections,
     rules_hit: Vec<RuleHits>,
     rules_unused: Vec<String>,
@@ -117,6 +119,7 @@ fn report(a: &Args, s: &Scenario, c: &Compiled, o: &ReplayOutput, compile_s: f64
         non_ip: k.non_ip,
         warnings: o.warnings.clone(),
         error: o.error.clone(),
+        interrupted: o.interrupted,
         connections: Connections {
             created: k.connections,
             evicted: k.connections_evicted,
@@ -158,71 +161,6 @@ struct TopFlow {
     #[serde(flatten)]
     flow: FlowRecord,
     reason: String,
-}
-
-/// Why the first packet of a flow was dropped, from the reference
-/// evaluator's layer report: the deciding layer, its outcome and reason.
-fn why(s: &Scenario, f: &FlowRecord) -> String {
-    let l4 = match (f.sport, f.dport, f.icmp_type, f.icmp_code) {
-        (Some(sport), Some(dport), _, _) => L4::Ports { sport, dport },
-        (_, _, Some(icmp_type), Some(code)) => L4::Icmp { icmp_type, code },
-        _ if proto::has_ports(f.proto) || proto::is_icmp(f.proto) => L4::Fragment,
-        _ => L4::Opaque,
-    };
-    let p = Packet {
-        src: f.src,
-        dst: f.dst,
-        proto: f.proto,
-        l4,
-    };
-    let d = eval::evaluate(s, &p, Context::First);
-    let Some(stage) = d.judgement.stage else {
-        return "first packet allowed; later packets dropped".into();
-    };
-    let Some(layer) = d.layers.iter().find(|l| l.layer == stage) else {
-        return stage.as_str().into();
-    };
-    let outcome = serde_json::to_value(layer.outcome)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    let detail = layer
-        .checks
-        .iter()
-        .find(|c| !matches!(c.outcome, Outcome::Allowed | Outcome::AllowedTracked))
-        .and_then(|c| {
-            c.reason
-                .clone()
-                .map(|r| format!("{} check at `{}`: {r}", c.check, c.endpoint))
-        })
-        .or_else(|| layer.reason.clone())
-        .or_else(|| {
-            layer
-                .vnic
-                .as_ref()
-                .map(|v| format!("no rule of `{v}` matches"))
-        })
-        .unwrap_or_default();
-    let mut evaluated: Vec<String> = layer
-        .nsgs_evaluated
-        .iter()
-        .map(|n| format!("NSG `{n}`"))
-        .collect();
-    evaluated.extend(
-        layer
-            .security_lists_evaluated
-            .iter()
-            .map(|n| format!("security list `{n}`")),
-    );
-    if layer.checks.is_empty() && !evaluated.is_empty() {
-        let vnic = layer.vnic.as_deref().unwrap_or_default();
-        return format!(
-            "{} {outcome}: {detail} at `{vnic}` (evaluated {})",
-            stage.as_str(),
-            evaluated.join(", ")
-        );
-    }
-    format!("{} {outcome}: {detail}", stage.as_str())
 }
 
 fn proto_name(p: u8) -> String {
@@ -319,26 +257,43 @@ fn summary(r: &Report) -> String {
     t
 }
 
-fn write_json_file<T: Serialize>(path: &PathBuf, v: &T) -> Result<(), Failure> {
-    let f = std::fs::File::create(path)
-        .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
-    let mut w = BufWriter::new(f);
-    serde_json::to_writer_pretty(&mut w, v)
-        .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
-    w.write_all(b"\n")
-        .and_then(|()| w.flush())
-        .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))
+/// Whether `path` means standard output.
+fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
 }
 
-fn write_flows(path: &PathBuf, flows: &[FlowRecord]) -> Result<(), Failure> {
-    let err = |e: &dyn std::fmt::Display| Failure::Input(format!("{}: {e}", path.display()));
-    let f = std::fs::File::create(path).map_err(|e| err(&e))?;
-    let mut w = BufWriter::new(f);
-    for r in flows {
-        serde_json::to_writer(&mut w, r).map_err(|e| err(&e))?;
-        w.write_all(b"\n").map_err(|e| err(&e))?;
+/// Opens a text output: `-` is standard output.
+fn open_text(path: &Path) -> std::io::Result<Box<dyn Write>> {
+    if is_stdout(path) {
+        Ok(Box::new(std::io::stdout()))
+    } else {
+        Ok(Box::new(std::fs::File::create(path)?))
     }
-    w.flush().map_err(|e| err(&e))
+}
+
+fn write_json_file<T: Serialize>(path: &Path, v: &T) -> std::io::Result<()> {
+    let mut w = BufWriter::new(open_text(path)?);
+    serde_json::to_writer_pretty(&mut w, v)?;
+    w.write_all(b"\n")?;
+    w.flush()
+}
+
+fn write_flows(path: &Path, flows: &[FlowRecord]) -> std::io::Result<()> {
+    let mut w = BufWriter::new(open_text(path)?);
+    for r in flows {
+        serde_json::to_writer(&mut w, r)?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()
+}
+
+/// What a failed write means: a closed pipe ends the run quietly (exit 0,
+/// as ripgrep does); anything else is an error naming the output.
+fn write_failed(path: &Path, e: &std::io::Error) -> Result<ExitCode, Failure> {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return Ok(ExitCode::SUCCESS);
+    }
+    Err(Failure::Input(format!("error: {}: {e}", path.display())))
 }
 
 /// Runs `replay`.
@@ -349,6 +304,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             a.workers
         )));
     }
+    // Before anything slow: a Ctrl-C from here on ends the run cleanly.
+    let interrupt = Interrupt::install()?;
     let t0 = Instant::now();
     let loaded = scenario_file::load_path(&a.scenario)?;
     let s = &loaded.scenario;
@@ -364,6 +321,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         keep_flows: a.flows.is_some(),
         allowed: a.allowed.clone(),
         dropped: a.dropped.clone(),
+        stop: Some(Arc::clone(&interrupt.stop)),
         ..ReplayConfig::default()
     };
     let show_progress = !a.quiet && std::io::stderr().is_terminal();
@@ -383,28 +341,56 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             b.set_position(done);
         }
     };
-    let o = replay::replay(Arc::clone(&compiled), &a.pcaps, &cfg, Some(&progress))
-        .map_err(|e| Failure::Input(e.to_string()))?;
+    let o = match replay::replay(Arc::clone(&compiled), &a.pcaps, &cfg, Some(&progress)) {
+        Ok(o) => o,
+        Err(ReplayError::Output { source, .. })
+            if source.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            // `--allowed - | head -c 100`: the reader left; not an error.
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => return Err(Failure::Input(format!("error: {e}"))),
+    };
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
     let r = report(a, s, &compiled, &o, compile_s);
-    if let Some(p) = &a.report {
-        write_json_file(p, &r)?;
+    if let Some(p) = &a.report
+        && let Err(e) = write_json_file(p, &r)
+    {
+        return write_failed(p, &e);
     }
-    if let Some(p) = &a.flows {
-        write_flows(p, &o.flows)?;
+    if let Some(p) = &a.flows
+        && let Err(e) = write_flows(p, &o.flows)
+    {
+        return write_failed(p, &e);
     }
+    // Standard output carries an output: the summary goes to stderr.
+    let stdout_taken = [&a.report, &a.flows, &a.allowed, &a.dropped]
+        .iter()
+        .any(|p| p.as_deref().is_some_and(is_stdout));
     if !a.quiet {
         let mut text = String::new();
         for w in &loaded.warnings {
             let _ = writeln!(text, "{w}");
         }
         text.push_str(&summary(&r));
-        out(&text)?;
+        if stdout_taken {
+            let _ = std::io::stderr().write_all(text.as_bytes());
+        } else {
+            out(&text)?;
+        }
     }
     if let Some(e) = &o.error {
         return Err(Failure::Input(format!("error: {e}")));
+    }
+    if o.interrupted {
+        let _ = writeln!(
+            std::io::stderr(),
+            "interrupted: {} packet(s) judged; every output holds exactly those",
+            r.packets.total + r.non_ip
+        );
+        return Ok(ExitCode::from(interrupt.exit_code()));
     }
     Ok(ExitCode::SUCCESS)
 }

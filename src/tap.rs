@@ -22,6 +22,7 @@ use zprsim_dataplane::scenario_file;
 use zprsim_dataplane::tap::sys::{self, TapDevice};
 use zprsim_dataplane::tap::{Engine, Host, Link, Plan, PortStats, TapConfig, TapStats};
 
+use crate::interrupt::Interrupt;
 use crate::report::{RuleHits, StageCounts};
 use crate::{Failure, out};
 
@@ -341,12 +342,10 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         links.push((i.clone(), Arc::new(dev)));
     }
 
-    let term = Arc::new(AtomicBool::new(false));
+    // The first SIGINT or SIGTERM stops the tap cleanly; a second exits
+    // at once.
+    let interrupt = Interrupt::install()?;
     let hup = Arc::new(AtomicBool::new(false));
-    for sig in [sys::SIGINT, sys::SIGTERM] {
-        signal_hook::flag::register(sig, Arc::clone(&term))
-            .map_err(|e| Failure::Input(format!("error: cannot handle signals: {e}")))?;
-    }
     signal_hook::flag::register(sys::SIGHUP, Arc::clone(&hup))
         .map_err(|e| Failure::Input(format!("error: cannot handle signals: {e}")))?;
 
@@ -391,7 +390,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     };
     write_status(&c, &engine)?;
     let mut last_status = Instant::now();
-    while !term.load(Ordering::Relaxed) {
+    while !interrupt.requested() {
         std::thread::sleep(Duration::from_millis(50));
         if hup.swap(false, Ordering::Relaxed) {
             match load_plan(a, &c.hosts).and_then(|(p, w)| {
@@ -446,5 +445,6 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         let v = serde_json::to_value(&r).unwrap_or_default();
         out(&summary_of(&v))?;
     }
-    Ok(ExitCode::SUCCESS)
+    // Stopped by a signal: its status (130 for SIGINT, 143 for SIGTERM).
+    Ok(ExitCode::from(interrupt.exit_code()))
 }

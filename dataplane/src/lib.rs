@@ -15,3 +15,4 @@ pub mod pcap_out;
 pub mod replay;
 pub mod scenario_file;
 pub mod tap;
+pub mod why;

@@ -330,7 +330,10 @@ fn the_dropped_pcap_holds_whole_records_while_the_tap_runs() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(seen, 2, "the dropped pcap was not flushed while the tap ran");
+    assert_eq!(
+        seen, 2,
+        "the dropped pcap was not flushed while the tap ran"
+    );
     e.stop().unwrap();
     assert_eq!(records(&std::fs::read(&pcap).unwrap()), 2);
 }
