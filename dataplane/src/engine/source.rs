@@ -50,6 +50,8 @@ enum Pending {
 /// `/dev/stdin` and `<(...)` are read as streams.
 pub struct CaptureFiles {
     names: Vec<String>,
+    /// Size of each regular file when it was opened.
+    sizes: Vec<Option<u64>>,
     pending: Vec<Option<Pending>>,
     current: Option<(usize, RecordStream<Reader>)>,
     /// Index of the next input to open.
@@ -108,14 +110,21 @@ impl CaptureFiles {
             return Err("`-` (standard input) can be read only once".into());
         }
         let mut pending = Vec::with_capacity(paths.len());
+        let mut sizes = Vec::with_capacity(paths.len());
         let mut link_types = Vec::new();
         let mut total_bytes = 0u64;
         for path in paths {
             let meta = (!is_stdin(path)).then(|| std::fs::metadata(path));
             let regular = matches!(&meta, Some(Ok(m)) if m.is_file());
             let mut s = open_stream(path)?;
+            let size = if regular {
+                meta.and_then(Result::ok).map(|m| m.len())
+            } else {
+                None
+            };
+            sizes.push(size);
             if regular {
-                total_bytes += meta.and_then(Result::ok).map_or(0, |m| m.len());
+                total_bytes += size.unwrap_or(0);
                 link_types.extend(s.link_types_to_end());
                 pending.push(Some(Pending::File(path.clone())));
             } else {
@@ -127,6 +136,7 @@ impl CaptureFiles {
         link_types.dedup();
         Ok(CaptureFiles {
             names: paths.iter().map(|p| p.display().to_string()).collect(),
+            sizes,
             pending,
             current: None,
             next: 0,
@@ -140,13 +150,7 @@ impl CaptureFiles {
 
     /// Opens the next input; `false` at the end or on an error (recorded).
     fn advance(&mut self) -> Result<bool, String> {
-        if let Some((i, s)) = self.current.take() {
-            let name = &self.names[i];
-            for w in s.warnings() {
-                self.warnings.push(format!("{name}: {w}"));
-            }
-            self.done_bytes += s.offset();
-        }
+        self.close_current(true);
         let i = self.next;
         let Some(slot) = self.pending.get_mut(i) else {
             return Ok(false);
@@ -182,7 +186,7 @@ impl PacketSource for CaptureFiles {
                         self.failed = true;
                         let msg = format!("{}: {e}", self.names[*i]);
                         // Keep the warnings and bytes of the failed input.
-                        let _ = self.advance_past_end();
+                        self.advance_past_end();
                         return Some(Err(msg));
                     }
                     None => {}
@@ -221,15 +225,34 @@ impl PacketSource for CaptureFiles {
 
 impl CaptureFiles {
     /// Closes the current input (its warnings kept) without opening more.
-    fn advance_past_end(&mut self) -> Option<()> {
-        let (i, s) = self.current.take()?;
+    fn advance_past_end(&mut self) {
+        self.close_current(false);
+        self.next = self.pending.len();
+    }
+
+    /// Closes the current input: its warnings, and one more when a
+    /// regular file ended before the size it had when opened (it was cut
+    /// while it was read). No such check after a read error, which says
+    /// where reading stopped already.
+    fn close_current(&mut self, check_size: bool) {
+        let Some((i, s)) = self.current.take() else {
+            return;
+        };
         let name = &self.names[i];
         for w in s.warnings() {
             self.warnings.push(format!("{name}: {w}"));
         }
-        self.done_bytes += s.offset();
-        self.next = self.pending.len();
-        Some(())
+        let end = s.offset();
+        if check_size
+            && s.warnings().is_empty()
+            && let Some(Some(size)) = self.sizes.get(i)
+            && end < *size
+        {
+            self.warnings.push(format!(
+                "{name}: byte {end}: the file ends here but had {size} bytes when opened; it changed while it was read"
+            ));
+        }
+        self.done_bytes += end;
     }
 }
 
