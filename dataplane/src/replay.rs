@@ -149,6 +149,7 @@ pub fn replay(
     let sinks = Sinks {
         allowed: cfg.allowed.as_deref().map(create_out).transpose()?,
         dropped: cfg.dropped.as_deref().map(create_out).transpose()?,
+        verdicts: None,
         progress,
     };
     let ecfg = EngineConfig {

@@ -44,6 +44,7 @@ use zprsim_control::compile::Compiled;
 use zprsim_control::packet::Packet;
 
 use crate::conntrack;
+use crate::drop_reason::DropReason;
 use crate::judge::Counters;
 use crate::parse::{Parsed, parse_frame};
 use crate::pcap_out::{OutFormat, PcapOut};
@@ -94,14 +95,48 @@ impl Default for EngineConfig {
 /// Progress: bytes of input read so far, and in all (0 when not known).
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
 
+/// One judged record as a [`VerdictSink`] sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Judged<'r> {
+    /// Position among the records judged (IP and malformed; non-IP records
+    /// are not judged and not numbered), from 0, in input order.
+    pub index: u64,
+    /// Timestamp, nanoseconds.
+    pub ts_ns: u64,
+    /// Link type.
+    pub linktype: u32,
+    /// Length on the wire.
+    pub orig_len: u32,
+    /// The frame's bytes.
+    pub data: &'r [u8],
+    /// Per scenario, in the order given: `None` allowed, else why dropped.
+    pub verdicts: &'r [Option<DropReason>],
+}
+
+/// Sees every judged record with its verdict under each scenario, in
+/// input order, whatever the number of workers.
+pub trait VerdictSink: Send {
+    /// One record.
+    ///
+    /// # Errors
+    /// An I/O error ends the pass ([`EngineError::Output`] names the sink).
+    fn judged(&mut self, r: &Judged<'_>) -> std::io::Result<()>;
+
+    /// The name messages give the sink.
+    fn name(&self) -> String;
+}
+
 /// Where verdicts go besides the counters: the pcap outputs (records of
-/// the first scenario's verdict) and the progress display.
+/// the first scenario's verdict), any other sink of verdicts in input
+/// order, and the progress display.
 #[derive(Default)]
 pub struct Sinks<'a> {
     /// Allowed packets.
     pub allowed: Option<PcapSink>,
     /// Dropped packets.
     pub dropped: Option<PcapSink>,
+    /// Every verdict, in input order.
+    pub verdicts: Option<&'a mut dyn VerdictSink>,
     /// Called after each chunk with the bytes read.
     pub progress: Option<Progress<'a>>,
 }
@@ -406,8 +441,10 @@ pub fn run(
     let writer = Writer {
         allowed: open_out(sinks.allowed, format)?,
         dropped: open_out(sinks.dropped, format)?,
+        verdicts: sinks.verdicts,
+        scenarios: scenarios.len(),
     };
-    let writing = writer.allowed.is_some() || writer.dropped.is_some();
+    let writing = writer.allowed.is_some() || writer.dropped.is_some() || writer.verdicts.is_some();
 
     let t0 = Instant::now();
     let (res_tx, res_rx) = bounded::<ResultBatch>(q * n);

@@ -61,11 +61,10 @@ impl Worker {
         }
     }
 
-    /// Judges one packet against every scenario; returns the verdict code
-    /// of the first ([`DropReason::code`]).
-    fn handle(&mut self, it: &Item) -> u8 {
-        let mut first = 0;
-        for (k, j) in self.judges.iter_mut().enumerate() {
+    /// Judges one packet against every scenario; pushes each verdict code
+    /// ([`DropReason::code`]) to `codes` when given.
+    fn handle(&mut self, it: &Item, mut codes: Option<&mut Vec<u8>>) {
+        for j in &mut self.judges {
             let fast = j.tracker.judge(
                 &j.compiled,
                 &it.packet,
@@ -77,11 +76,10 @@ impl Worker {
             j.counters.record(&fast, it.wire_len);
             let code = DropReason::code(fast.judgement.stage.map(DropReason::of_stage));
             j.flows.packet(it, code, &mut j.counters);
-            if k == 0 {
-                first = code;
+            if let Some(c) = codes.as_deref_mut() {
+                c.push(code);
             }
         }
-        first
     }
 
     pub(crate) fn finish(self) -> WorkerResult {
@@ -113,11 +111,9 @@ pub(crate) fn worker_loop(
         let t0 = Instant::now();
         let mut codes = spare_codes.pop().unwrap_or_default();
         codes.clear();
+        let want = results.is_some();
         for it in &batch.items {
-            let c = w.handle(it);
-            if results.is_some() {
-                codes.push(c);
-            }
+            w.handle(it, want.then_some(&mut codes));
         }
         let ns = u64::try_from(t0.elapsed().as_nanos())
             .unwrap_or(u64::MAX)

@@ -14,7 +14,9 @@ use crossbeam_channel::{Receiver, Sender};
 
 use crate::pcap_out::PcapOut;
 
-use super::{ChunkDesc, EngineError, MALFORMED, NON_IP, ResultBatch};
+use crate::drop_reason::DropReason;
+
+use super::{ChunkDesc, EngineError, Judged, MALFORMED, NON_IP, ResultBatch, VerdictSink};
 
 /// A pcap output the engine writes: its name (for messages) and the
 /// stream (a temporary file, a file, or standard output).
@@ -39,9 +41,12 @@ pub(crate) struct Out {
     pub(crate) pcap: PcapOut<Box<dyn Write + Send>>,
 }
 
-pub(crate) struct Writer {
+pub(crate) struct Writer<'a> {
     pub(crate) allowed: Option<Out>,
     pub(crate) dropped: Option<Out>,
+    pub(crate) verdicts: Option<&'a mut dyn VerdictSink>,
+    /// Scenarios judged: each record has this many codes.
+    pub(crate) scenarios: usize,
 }
 
 fn failed(o: &Out, source: std::io::Error) -> EngineError {
@@ -51,7 +56,7 @@ fn failed(o: &Out, source: std::io::Error) -> EngineError {
     }
 }
 
-impl Writer {
+impl Writer<'_> {
     pub(crate) fn run(
         mut self,
         descs: Receiver<ChunkDesc>,
@@ -61,6 +66,8 @@ impl Writer {
         let mut pending: HashMap<(u64, u8), Vec<u8>> = HashMap::new();
         let mut results_open = true;
         let mut cursors: Vec<(u8, Vec<u8>, usize)> = Vec::new();
+        let mut verdicts: Vec<Option<DropReason>> = Vec::new();
+        let mut judged = 0u64;
         for d in descs {
             // Wait for every worker that judged a record of this chunk.
             let mut needed: Vec<u8> = d
@@ -84,6 +91,7 @@ impl Writer {
                 let v = pending.remove(&(d.chunk, w)).unwrap_or_default();
                 cursors.push((w, v, 0));
             }
+            let k = self.scenarios.max(1);
             let mut frame = 0usize;
             let mut at = 0usize;
             for a in &d.assign {
@@ -95,17 +103,21 @@ impl Writer {
                 let len = m.len as usize;
                 let data = d.bytes.get(at..at + len).unwrap_or_default();
                 at += len;
-                let allowed = match *a {
-                    MALFORMED => false,
+                verdicts.clear();
+                match *a {
+                    MALFORMED => verdicts.resize(k, Some(DropReason::Malformed)),
                     w => {
                         let Some((_, v, i)) = cursors.iter_mut().find(|(cw, _, _)| *cw == w) else {
                             continue;
                         };
-                        let code = v.get(*i).copied();
-                        *i += 1;
-                        code == Some(0)
+                        let codes = v.get(*i..*i + k).unwrap_or_default();
+                        *i += k;
+                        verdicts.extend(codes.iter().map(|c| DropReason::of_code(*c)));
+                        // A code missing (cannot happen): dropped, never allowed.
+                        verdicts.resize(k, Some(DropReason::Malformed));
                     }
-                };
+                }
+                let allowed = verdicts.first().is_some_and(Option::is_none);
                 let out = if allowed {
                     &mut self.allowed
                 } else {
@@ -116,6 +128,21 @@ impl Writer {
                         .write(m.ts_ns, m.linktype, m.orig_len, data)
                         .map_err(|e| failed(o, e))?;
                 }
+                if let Some(sink) = self.verdicts.as_deref_mut() {
+                    let j = Judged {
+                        index: judged,
+                        ts_ns: m.ts_ns,
+                        linktype: m.linktype,
+                        orig_len: m.orig_len,
+                        data,
+                        verdicts: &verdicts,
+                    };
+                    sink.judged(&j).map_err(|source| EngineError::Output {
+                        path: sink.name(),
+                        source,
+                    })?;
+                }
+                judged += 1;
             }
             let _ = recycle.try_send(d);
         }
