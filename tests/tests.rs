@@ -10,6 +10,7 @@
 
 mod cases;
 mod differential;
+mod engine;
 mod lab;
 mod replay;
 mod replay_oracle;
