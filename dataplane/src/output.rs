@@ -82,12 +82,7 @@ struct Entry {
 
 impl Entry {
     fn describe(&self) -> String {
-        if is_std(&self.path) {
-            let side = "standard input or output";
-            format!("{} `-` ({side})", self.flag)
-        } else {
-            format!("{} `{}`", self.flag, self.path.display())
-        }
+        format!("{} `{}`", self.flag, self.path.display())
     }
 }
 
@@ -186,11 +181,30 @@ impl Plan {
     ///
     /// # Errors
     /// Standard input read twice or standard output written twice; an
+    /// input that does not exist or is a directory; an
     /// output that is the same file as an input or another output; an
     /// output that is a directory, or whose directory is missing or not
     /// writable.
     pub fn check(&self) -> Result<(), OutputError> {
         self.check_std()?;
+        for i in self.inputs.iter().filter(|e| !is_std(&e.path)) {
+            match fs::metadata(&i.path) {
+                Ok(m) if m.is_dir() => {
+                    return Err(OutputError::new(format!(
+                        "{} is a directory, not a file",
+                        i.describe()
+                    )));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(OutputError::new(format!(
+                        "{}: {}",
+                        i.describe(),
+                        io_message(&e)
+                    )));
+                }
+            }
+        }
         let ins: Vec<(&Entry, Identity)> = self
             .inputs
             .iter()
@@ -390,6 +404,12 @@ impl OutputFile {
             target,
             sink,
         })
+    }
+
+    /// The flag that named this output.
+    #[must_use]
+    pub fn flag(&self) -> &str {
+        &self.flag
     }
 
     /// The path as the user gave it.

@@ -202,6 +202,12 @@ fn devices_may_repeat() {
 fn missing_or_unusable_directories_are_refused() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let mut p = Plan::new();
+    p.input("PCAP", dir.path().join("missing.pcap"));
+    assert!(err_of(&p).ends_with("missing.pcap`: No such file or directory"));
+    let mut p = Plan::new();
+    p.input("PCAP", dir.path());
+    assert!(err_of(&p).ends_with("is a directory, not a file"));
+    let mut p = Plan::new();
     p.output("--report", "/nonexistent/r.json");
     assert_eq!(
         err_of(&p),
