@@ -358,3 +358,42 @@ fn fail_on_drop_exits_1_when_a_packet_was_dropped() {
     let dropped = r["packets"]["dropped"].as_u64().unwrap();
     assert_eq!(o.code, i32::from(dropped > 0), "{}", o.stderr);
 }
+
+// Defect 8: warnings are data.
+
+#[test]
+fn check_prints_warnings_as_objects_in_json_and_on_stderr_in_text() {
+    let s = Scratch::new();
+    let o = s.zprsim(&["check", "s.toml", "--json"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let r: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    let w = r["warnings"].as_array().unwrap();
+    assert!(!w.is_empty());
+    let first = &w[0];
+    assert_eq!(first["code"], "option-ignored", "{first}");
+    assert_eq!(first["file"], "s.toml");
+    assert!(first["line"].as_u64().unwrap() > 0);
+    assert!(first["column"].as_u64().unwrap() > 0);
+    assert!(
+        first["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not fit protocol"),
+        "{first}"
+    );
+    let o = s.zprsim(&["check", "s.toml"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(!o.stdout.contains("warning:"), "{}", o.stdout);
+    assert!(
+        o.stdout.contains(&format!("{} warning(s)", w.len())),
+        "{}",
+        o.stdout
+    );
+    assert_eq!(
+        o.stderr.matches(": warning: ").count(),
+        w.len(),
+        "{}",
+        o.stderr
+    );
+    assert!(o.stderr.starts_with("s.toml:"), "{}", o.stderr);
+}
