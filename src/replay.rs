@@ -2,8 +2,8 @@
 //! [--flows FILE.jsonl] [--allowed OUT.pcap] [--dropped OUT.pcap] [--quiet]`.
 
 use std::fmt::Write as _;
-use std::io::{BufWriter, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,6 +11,7 @@ use std::time::Instant;
 use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::model::{Scenario, proto};
+use zprsim_dataplane::output::{self, OutputFile, Plan};
 use zprsim_dataplane::replay::{self, FlowRecord, ReplayConfig, ReplayError, ReplayOutput, Totals};
 use zprsim_dataplane::scenario_file;
 use zprsim_dataplane::why::why;
@@ -45,9 +46,12 @@ pub struct Args {
     /// No summary and no progress bar.
     #[arg(long)]
     quiet: bool,
-    /// Connections tracked at most.
+    /// Connections tracked at most (1 to 2^30).
     #[arg(long, default_value_t = 4 << 20)]
     max_connections: usize,
+    /// Exit 1 when any packet was dropped (for CI jobs replaying a known-good capture).
+    #[arg(long)]
+    fail_on_drop: bool,
 }
 
 #[derive(Serialize)]
@@ -246,9 +250,6 @@ fn summary(r: &Report) -> String {
         "  {} rule(s) and statement(s) never decided a packet",
         r.rules_unused.len()
     );
-    for w in &r.warnings {
-        let _ = writeln!(t, "warning: {w}");
-    }
     let _ = writeln!(
         t,
         "compiled in {:.3} s; packet phase {:.3} s, {:.0} packets/s with {} worker(s)",
@@ -257,55 +258,86 @@ fn summary(r: &Report) -> String {
     t
 }
 
-/// Whether `path` means standard output.
-fn is_stdout(path: &Path) -> bool {
-    path.as_os_str() == "-"
-}
-
-/// Opens a text output: `-` is standard output.
-fn open_text(path: &Path) -> std::io::Result<Box<dyn Write>> {
-    if is_stdout(path) {
-        Ok(Box::new(std::io::stdout()))
-    } else {
-        Ok(Box::new(std::fs::File::create(path)?))
-    }
-}
-
-fn write_json_file<T: Serialize>(path: &Path, v: &T) -> std::io::Result<()> {
-    let mut w = BufWriter::new(open_text(path)?);
-    serde_json::to_writer_pretty(&mut w, v)?;
-    w.write_all(b"\n")?;
-    w.flush()
-}
-
-fn write_flows(path: &Path, flows: &[FlowRecord]) -> std::io::Result<()> {
-    let mut w = BufWriter::new(open_text(path)?);
-    for r in flows {
-        serde_json::to_writer(&mut w, r)?;
-        w.write_all(b"\n")?;
-    }
-    w.flush()
-}
-
-/// What a failed write means: a closed pipe ends the run quietly (exit 0,
-/// as ripgrep does); anything else is an error naming the output.
-fn write_failed(path: &Path, e: &std::io::Error) -> Result<ExitCode, Failure> {
+/// A failure to write `flag`'s output. A closed pipe on standard output
+/// ends the run quietly with exit 0, as ripgrep does (`None`).
+fn write_error(out: &OutputFile, e: &std::io::Error) -> Option<Failure> {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
-        return Ok(ExitCode::SUCCESS);
+        return None;
     }
-    Err(Failure::Input(format!("error: {}: {e}", path.display())))
+    Some(Failure::Input(format!(
+        "error: {} `{}`: {e}",
+        out.flag(),
+        out.path().display()
+    )))
 }
 
-/// Runs `replay`.
-pub fn run(a: &Args) -> Result<ExitCode, Failure> {
+fn write_json_file<T: Serialize>(out: &mut OutputFile, v: &T) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, v)?;
+    out.write_all(b"\n")
+}
+
+fn write_flows(out: &mut OutputFile, flows: &[FlowRecord]) -> std::io::Result<()> {
+    for r in flows {
+        serde_json::to_writer(&mut *out, r)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// The most connections `--max-connections` takes (the tables are sized
+/// from it up front).
+const MAX_CONNECTIONS: usize = 1 << 30;
+
+/// Checks the flags and every input and output before any work: bounds,
+/// then [`Plan`] (no output is an input or another output; every output
+/// directory is writable; `-` once per side).
+fn check_args(a: &Args) -> Result<(), Failure> {
     if a.workers == 0 || a.workers > 64 {
         return Err(Failure::Input(format!(
             "error: `--workers {}`: expected 1 to 64",
             a.workers
         )));
     }
+    if a.max_connections == 0 || a.max_connections > MAX_CONNECTIONS {
+        return Err(Failure::Input(format!(
+            "error: `--max-connections {}`: expected 1 to {MAX_CONNECTIONS}",
+            a.max_connections
+        )));
+    }
+    let mut plan = Plan::new();
+    plan.input("SCENARIO", &a.scenario);
+    for p in &a.pcaps {
+        plan.input("PCAP", p);
+    }
+    for (flag, path) in [
+        ("--report", &a.report),
+        ("--flows", &a.flows),
+        ("--allowed", &a.allowed),
+        ("--dropped", &a.dropped),
+    ] {
+        if let Some(p) = path {
+            plan.output(flag, p);
+        }
+    }
+    plan.check()
+        .map_err(|e| Failure::Input(format!("error: {e}")))
+}
+
+/// Opens an optional output through [`OutputFile`]: nothing at its path
+/// changes before the run ends well.
+fn open_output(flag: &str, path: Option<&PathBuf>) -> Result<Option<OutputFile>, Failure> {
+    path.map(|p| OutputFile::create(flag, p))
+        .transpose()
+        .map_err(|e| Failure::Input(format!("error: {e}")))
+}
+
+/// Runs `replay`.
+pub fn run(a: &Args) -> Result<ExitCode, Failure> {
+    check_args(a)?;
     // Before anything slow: a Ctrl-C from here on ends the run cleanly.
     let interrupt = Interrupt::install()?;
+    let mut report_out = open_output("--report", a.report.as_ref())?;
+    let mut flows_out = open_output("--flows", a.flows.as_ref())?;
     let t0 = Instant::now();
     let loaded = scenario_file::load_path(&a.scenario)?;
     let s = &loaded.scenario;
@@ -322,6 +354,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         allowed: a.allowed.clone(),
         dropped: a.dropped.clone(),
         stop: Some(Arc::clone(&interrupt.stop)),
+        // The pcaps are renamed into place with the report and flow log.
+        commit: false,
         ..ReplayConfig::default()
     };
     let show_progress = !a.quiet && std::io::stderr().is_terminal();
@@ -341,7 +375,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             b.set_position(done);
         }
     };
-    let o = match replay::replay(Arc::clone(&compiled), &a.pcaps, &cfg, Some(&progress)) {
+    let mut o = match replay::replay(Arc::clone(&compiled), &a.pcaps, &cfg, Some(&progress)) {
         Ok(o) => o,
         Err(ReplayError::Output { source, .. })
             if source.kind() == std::io::ErrorKind::BrokenPipe =>
@@ -355,28 +389,43 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         b.finish_and_clear();
     }
     let r = report(a, s, &compiled, &o, compile_s);
-    if let Some(p) = &a.report
-        && let Err(e) = write_json_file(p, &r)
+    // Every output is written in full before any is renamed into place: a
+    // failure in one leaves every target as it was (no report saying
+    // `"error": null` beside a flow log that was never written).
+    if let Some(f) = flows_out.as_mut()
+        && let Err(e) = write_flows(f, &o.flows)
     {
-        return write_failed(p, &e);
+        return write_error(f, &e).map_or(Ok(ExitCode::SUCCESS), Err);
     }
-    if let Some(p) = &a.flows
-        && let Err(e) = write_flows(p, &o.flows)
+    if let Some(f) = report_out.as_mut()
+        && let Err(e) = write_json_file(f, &r)
     {
-        return write_failed(p, &e);
+        return write_error(f, &e).map_or(Ok(ExitCode::SUCCESS), Err);
     }
-    // Standard output carries an output: the summary goes to stderr.
-    let stdout_taken = [&a.report, &a.flows, &a.allowed, &a.dropped]
-        .iter()
-        .any(|p| p.as_deref().is_some_and(is_stdout));
+    // Interrupted or not: what was judged is written in full, and the
+    // report says whether it is all of the input.
+    let pcaps = std::mem::take(&mut o.outputs);
+    for f in pcaps.into_iter().chain(flows_out).chain(report_out) {
+        f.commit()
+            .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    }
+    // Warnings go to stderr, even with `--quiet`.
+    let mut warnings = String::new();
+    for w in &loaded.warnings {
+        let _ = writeln!(warnings, "{w}");
+    }
+    for w in &r.warnings {
+        let _ = writeln!(warnings, "warning: {w}");
+    }
+    crate::err(&warnings);
     if !a.quiet {
-        let mut text = String::new();
-        for w in &loaded.warnings {
-            let _ = writeln!(text, "{w}");
-        }
-        text.push_str(&summary(&r));
+        let text = summary(&r);
+        // When a JSON output is standard output, the summary goes to stderr.
+        let stdout_taken = [&a.report, &a.flows, &a.allowed, &a.dropped]
+            .iter()
+            .any(|p| p.as_deref().is_some_and(output::is_std));
         if stdout_taken {
-            let _ = std::io::stderr().write_all(text.as_bytes());
+            crate::err(&text);
         } else {
             out(&text)?;
         }
@@ -385,12 +434,14 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         return Err(Failure::Input(format!("error: {e}")));
     }
     if o.interrupted {
-        let _ = writeln!(
-            std::io::stderr(),
-            "interrupted: {} packet(s) judged; every output holds exactly those",
+        crate::err(&format!(
+            "interrupted: {} record(s) judged; every output holds exactly those\n",
             r.packets.total + r.non_ip
-        );
+        ));
         return Ok(ExitCode::from(interrupt.exit_code()));
+    }
+    if a.fail_on_drop && r.packets.dropped > 0 {
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -14,4 +14,5 @@ mod engine;
 mod lab;
 mod replay;
 mod replay_oracle;
+mod safety;
 mod streams;

@@ -10,6 +10,7 @@ pub mod conntrack;
 pub mod drop_reason;
 pub mod engine;
 pub mod judge;
+pub mod output;
 pub mod parse;
 pub mod pcap_out;
 pub mod replay;

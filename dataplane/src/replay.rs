@@ -5,16 +5,16 @@
 //! engine; see [`crate::engine`] for the reader, the workers and the
 //! ordered writer.
 
-use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use hdrhistogram::Histogram;
 use zprsim_control::compile::Compiled;
 
 use crate::engine::{self, CaptureFiles, EngineConfig, EngineError, PcapSink, Sinks};
+use crate::output::OutputFile;
 
 pub use crate::engine::{FlowRecord, Progress};
 pub use crate::judge::{Counters, Totals};
@@ -41,6 +41,10 @@ pub struct ReplayConfig {
     /// Set to stop reading (the first SIGINT or SIGTERM): what was read is
     /// judged and written, and [`ReplayOutput::interrupted`] says so.
     pub stop: Option<Arc<AtomicBool>>,
+    /// Rename the pcap outputs into place when the replay ends (true), or
+    /// hand them back uncommitted in [`ReplayOutput::outputs`] so the
+    /// caller commits them with its other outputs (false).
+    pub commit: bool,
 }
 
 impl Default for ReplayConfig {
@@ -56,6 +60,7 @@ impl Default for ReplayConfig {
             queue_chunks: e.queue_chunks,
             top_flows: e.top_flows,
             stop: None,
+            commit: true,
         }
     }
 }
@@ -85,6 +90,9 @@ pub struct ReplayOutput {
     pub workers: usize,
     /// Packets written to the allowed and dropped outputs.
     pub written: (u64, u64),
+    /// The pcap outputs, written in full but not renamed into place (only
+    /// when [`ReplayConfig::commit`] is false).
+    pub outputs: Vec<OutputFile>,
 }
 
 /// Why a replay could not run at all.
@@ -93,7 +101,11 @@ pub enum ReplayError {
     /// An input could not be opened or is not a capture.
     #[error("{0}")]
     Input(String),
-    /// An output file could not be created or written.
+    /// An output could not be created or renamed into place (the message
+    /// names the flag and the path).
+    #[error("{0}")]
+    OutputFile(String),
+    /// An output could not be written.
     #[error("{path}: {source}")]
     Output {
         /// The output.
@@ -115,20 +127,55 @@ impl From<EngineError> for ReplayError {
     }
 }
 
-/// Opens an output: `-` is standard output, anything else a new file.
-/// (All output opening of replay is here, so that the switch to
-/// transactional outputs is one change.)
-fn create_out(path: &Path) -> Result<PcapSink, ReplayError> {
+/// An output shared with the engine's writer thread and taken back when
+/// the pass ends, to be committed. (The lock is taken once per buffer of
+/// the pcap writer, 256 KiB, not per packet.)
+#[derive(Clone)]
+struct Shared(Arc<Mutex<OutputFile>>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .write_all(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .flush()
+    }
+}
+
+/// Opens a pcap output through [`OutputFile`] (a temporary file beside
+/// the target, renamed on commit; `-` is standard output). All output
+/// opening of replay is here.
+fn create_out(flag: &str, path: &Path) -> Result<(PcapSink, Shared), ReplayError> {
     let name = path.display().to_string();
-    let out: Box<dyn Write + Send> = if path.as_os_str() == "-" {
-        Box::new(std::io::stdout())
-    } else {
-        Box::new(File::create(path).map_err(|source| ReplayError::Output {
-            path: name.clone(),
-            source,
-        })?)
+    let f = OutputFile::create(flag, path)
+        .map_err(|e| ReplayError::OutputFile(e.message().to_owned()))?;
+    let shared = Shared(Arc::new(Mutex::new(f)));
+    let sink = PcapSink {
+        name: format!("{flag} `{name}`"),
+        out: Box::new(shared.clone()),
     };
-    Ok(PcapSink { name, out })
+    Ok((sink, shared))
+}
+
+/// Takes an output back from the engine.
+fn take_back(s: Shared) -> Result<OutputFile, ReplayError> {
+    Arc::try_unwrap(s.0)
+        .map(|m| m.into_inner().unwrap_or_else(PoisonError::into_inner))
+        .map_err(|_| ReplayError::Internal("an output is still in use after the pass".into()))
 }
 
 /// Replays captures in file order through the compiled tables.
@@ -146,9 +193,26 @@ pub fn replay(
     progress: Option<Progress<'_>>,
 ) -> Result<ReplayOutput, ReplayError> {
     let mut source = CaptureFiles::open(inputs).map_err(ReplayError::Input)?;
+    let allowed = cfg
+        .allowed
+        .as_deref()
+        .map(|p| create_out("--allowed", p))
+        .transpose()?;
+    let dropped = cfg
+        .dropped
+        .as_deref()
+        .map(|p| create_out("--dropped", p))
+        .transpose()?;
+    let mut shared = Vec::new();
+    let mut sink = |o: Option<(PcapSink, Shared)>| {
+        o.map(|(sink, s)| {
+            shared.push(s);
+            sink
+        })
+    };
     let sinks = Sinks {
-        allowed: cfg.allowed.as_deref().map(create_out).transpose()?,
-        dropped: cfg.dropped.as_deref().map(create_out).transpose()?,
+        allowed: sink(allowed),
+        dropped: sink(dropped),
         verdicts: None,
         progress,
     };
@@ -162,6 +226,16 @@ pub fn replay(
         stop: cfg.stop.clone(),
     };
     let o = engine::run(&[compiled], &mut source, &ecfg, sinks)?;
+    let mut outputs = Vec::with_capacity(shared.len());
+    for s in shared {
+        outputs.push(take_back(s)?);
+    }
+    if cfg.commit {
+        for f in outputs.drain(..) {
+            f.commit()
+                .map_err(|e| ReplayError::OutputFile(e.message().to_owned()))?;
+        }
+    }
     let mut scenarios = o.scenarios.into_iter();
     let s = scenarios
         .next()
@@ -177,5 +251,6 @@ pub fn replay(
         batch_ns: o.batch_ns,
         workers: o.workers,
         written: o.written,
+        outputs,
     })
 }
