@@ -397,3 +397,114 @@ fn check_prints_warnings_as_objects_in_json_and_on_stderr_in_text() {
     );
     assert!(o.stderr.starts_with("s.toml:"), "{}", o.stderr);
 }
+
+// Defect 9: untrusted names.
+
+#[test]
+fn names_with_control_or_bidi_characters_are_load_errors_at_the_character() {
+    let s = Scratch::new();
+    let vcn = |name: &str| format!("[[vcn]]\nname = \"{name}\"\ncidr_blocks = [\"10.0.0.0/16\"]\n");
+    for (name, file, shown, kind) in [
+        (
+            "web\u{202e}1",
+            "bidi.toml",
+            "web\\u{202e}1",
+            "a bidirectional control",
+        ),
+        (
+            "web\\u202e1",
+            "bidi2.toml",
+            "web\\u{202e}1",
+            "a bidirectional control",
+        ),
+        (
+            "a\\nforged: ok",
+            "nl.toml",
+            "a\\nforged: ok",
+            "a line break",
+        ),
+        (
+            "bell\\u0007",
+            "bel.toml",
+            "bell\\u{7}",
+            "a control character",
+        ),
+    ] {
+        s.write(file, vcn(name).as_bytes());
+        let o = s.zprsim(&["check", file]);
+        assert_eq!(o.code, 2, "{file}: {}", o.stderr);
+        assert!(
+            o.stderr.starts_with(&format!("{file}:2:")),
+            "{file}: {}",
+            o.stderr
+        );
+        assert!(
+            o.stderr.contains(&format!("in vcn `{shown}`")),
+            "{}",
+            o.stderr
+        );
+        assert!(o.stderr.contains(kind), "{}", o.stderr);
+        assert_eq!(o.stderr.lines().count(), 1, "a forged line: {}", o.stderr);
+        assert!(!o.stderr.contains('\u{202e}') && !o.stderr.contains('\u{7}'));
+        assert_eq!(o.stdout, "");
+    }
+    // Raw, the character itself is placed: `name = "web` is 10 characters.
+    let o = s.zprsim(&["check", "bidi.toml"]);
+    assert!(
+        o.stderr.starts_with("bidi.toml:2:12: error: "),
+        "{}",
+        o.stderr
+    );
+    // JSON too.
+    s.write(
+        "n.json",
+        b"{\"vcn\": [{\"name\": \"ab\\u0007\", \"cidr_blocks\": [\"10.0.0.0/16\"]}]}",
+    );
+    let o = s.zprsim(&["check", "n.json"]);
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr
+            .starts_with("n.json:1:22: error: in vcn `ab\\u{7}`"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn an_unknown_reference_is_shown_escaped() {
+    let s = Scratch::new();
+    s.write(
+        "r.toml",
+        b"[[vcn]]\nname = \"v\"\ncidr_blocks = [\"10.0.0.0/16\"]\n[[subnet]]\nname = \"s\"\nvcn = \"v\\u001b[2Jx\"\ncidr_block = \"10.0.0.0/24\"\n",
+    );
+    let o = s.zprsim(&["check", "r.toml"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("v\\u{1b}[2Jx"), "{}", o.stderr);
+    assert!(!o.stderr.contains('\u{1b}'), "{}", o.stderr);
+}
+
+// Defect 7: JSON syntax errors report the real column.
+
+#[test]
+fn json_syntax_errors_report_the_real_column() {
+    let s = Scratch::new();
+    for (text, at) in [
+        (&b"{\"vcn\": [\n"[..], "e.json:1:10: error: "),
+        (
+            b"{\"vcn\": [\n  {\"name\": \"a\" \"x\"}]}",
+            "e.json:2:16: error: ",
+        ),
+        (b"{\"vcn\": [\n\n", "e.json:2:1: error: "),
+        // Columns count characters, not bytes.
+        (
+            "{\"name\": \"\u{e9}\u{e9}\", !}".as_bytes(),
+            "e.json:1:16: error: ",
+        ),
+    ] {
+        s.write("e.json", text);
+        let o = s.zprsim(&["check", "e.json"]);
+        assert_eq!(o.code, 2);
+        assert!(o.stderr.starts_with(at), "{at}: {}", o.stderr);
+        assert!(!o.stderr.contains(":0:"), "{}", o.stderr);
+    }
+}

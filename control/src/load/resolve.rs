@@ -12,6 +12,7 @@ use super::raw::{
 };
 use super::{
     Format, LoadError, Loaded, MAX_POLICY_FILE_BYTES, Positions, SourceFiles, Warning, WarningCode,
+    names,
 };
 use crate::ids::{
     GatewayId, IdOverflow, NsgId, PolicyId, RouteTableId, SecurityListId, ServiceId, SubnetId,
@@ -374,6 +375,12 @@ fn build_index<'r>(
                 "name",
                 "the name is empty".to_owned(),
             ));
+        }
+        for (field, v) in [("name", Some(name)), ("id", oid)] {
+            if let Some((i, m)) = v.and_then(|v| names::problem(field, &v.value)) {
+                let at = v.and_then(|v| names::locate(ctx.text, v.start(), &v.value, i));
+                return Err(ctx.err(at, &object, field, m));
+            }
         }
         if let Some(&first) = ix.by_name.get(&name.value) {
             let at = name_pos
