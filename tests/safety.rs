@@ -508,3 +508,57 @@ fn json_syntax_errors_report_the_real_column() {
         assert!(!o.stderr.contains(":0:"), "{}", o.stderr);
     }
 }
+
+// Defect 10: typos pass silently.
+
+#[test]
+fn typos_are_warned_or_answered_with_did_you_mean() {
+    let s = Scratch::new();
+    let base = std::fs::read_to_string(root().join("tests/cases/scenarios/zpr.toml")).unwrap();
+    let (attr, typo) = ("app:web", "app:wbe");
+    let statement =
+        "allow app:web endpoints to connect to app:api endpoints with protocol='tcp/8080'";
+    assert!(base.contains(statement));
+    s.write(
+        "z.toml",
+        base.replacen(statement, &statement.replacen(attr, typo, 1), 1)
+            .as_bytes(),
+    );
+    let o = s.zprsim(&["check", "z.toml", "--json"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let r: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    let w: Vec<&serde_json::Value> = r["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["code"] == "unknown-attribute")
+        .collect();
+    assert_eq!(w.len(), 1, "{}", r["warnings"]);
+    let m = w[0]["message"].as_str().unwrap();
+    assert!(m.contains(&format!("`{typo}`")), "{m}");
+    assert!(m.contains(&format!("did you mean `{attr}`?")), "{m}");
+    assert!(w[0]["line"].as_u64().is_some());
+    // An empty scenario is not "ok" without a word.
+    s.write("empty.toml", b"# nothing yet\n");
+    let o = s.zprsim(&["check", "empty.toml"]);
+    assert_eq!(o.code, 0);
+    assert!(
+        o.stderr.contains("warning: the scenario is empty"),
+        "{}",
+        o.stderr
+    );
+    // Field names and references.
+    s.write(
+        "f.toml",
+        b"[[vcn]]\nname = \"v\"\ncidr_block = \"10.0.0.0/16\"\n",
+    );
+    let o = s.zprsim(&["check", "f.toml"]);
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.starts_with(
+            "f.toml:3:1: error: unknown field `cidr_block`; did you mean `cidr_blocks`?"
+        ),
+        "{}",
+        o.stderr
+    );
+}

@@ -34,6 +34,7 @@
 //!   (the first VCN attribute is the one used);
 //! - at most 1000 warnings are kept, then one says how many were left out.
 
+mod lint;
 mod names;
 mod raw;
 mod resolve;
@@ -277,7 +278,9 @@ pub fn load_str(
         Format::Toml => parse_toml(text, file)?,
         Format::Json => parse_json(text, file)?,
     };
-    resolve::resolve(&raw, text, file, format, files).map_err(|e| *e)
+    let mut loaded = resolve::resolve(&raw, text, file, format, files).map_err(|e| *e)?;
+    lint::lint(&mut loaded, file);
+    Ok(loaded)
 }
 
 /// Loads a TOML scenario that names no `.zpl` files.
@@ -366,6 +369,7 @@ fn json_error_offset(text: &str, line: usize, column: usize) -> usize {
 }
 
 /// serde messages end with a newline or a period now and then; ours don't.
+/// An unknown field gets a "did you mean" when a known one is close.
 fn clean_serde_message(m: &str) -> String {
-    m.trim().trim_end_matches('.').to_owned()
+    lint::unknown_field_hint(m.trim().trim_end_matches('.'))
 }

@@ -12,7 +12,7 @@ use super::raw::{
 };
 use super::{
     Format, LoadError, Loaded, MAX_POLICY_FILE_BYTES, Positions, SourceFiles, Warning, WarningCode,
-    names,
+    lint, names,
 };
 use crate::ids::{
     GatewayId, IdOverflow, NsgId, PolicyId, RouteTableId, SecurityListId, ServiceId, SubnetId,
@@ -187,7 +187,14 @@ impl Ctx<'_> {
                 other.with_article(),
                 kind.with_article()
             ),
-            None => format!("no {} has the name or id `{}`", kind.word(), r.value),
+            None => format!(
+                "no {} has the name or id `{}`{}",
+                kind.word(),
+                r.value,
+                self.index(kind).map_or_else(String::new, |ix| {
+                    lint::did_you_mean(&r.value, ix.by_name.keys().map(String::as_str))
+                })
+            ),
         };
         Err(self.err(r.start(), object, field, message))
     }
