@@ -52,6 +52,8 @@ pub enum Failure {
     Input(String),
     /// A bug: exit 3.
     Internal(String),
+    /// A message and the exit status to end with (`lab exec`: 126, 127).
+    Exit(u8, String),
 }
 
 impl<E: std::fmt::Display> From<E> for Failure {
@@ -86,6 +88,11 @@ fn main() -> ExitCode {
             let msg = escape_keep_newlines(msg.trim_end());
             let _ = writeln!(std::io::stderr(), "{msg}");
             ExitCode::from(2)
+        }
+        Err(Failure::Exit(code, msg)) => {
+            let msg = escape_keep_newlines(msg.trim_end());
+            let _ = writeln!(std::io::stderr(), "{msg}");
+            ExitCode::from(code)
         }
         Err(Failure::Internal(msg)) => {
             let msg = escape_keep_newlines(msg.trim_end());
