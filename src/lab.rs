@@ -292,6 +292,11 @@ fn up(
             "error: `--workers {workers}`: expected 1 to 64"
         )));
     }
+    if queue == 0 {
+        return Err(Failure::Input(
+            "error: `--queue 0`: expected at least 1".into(),
+        ));
+    }
     let prefix = prefix()?;
     let loaded = scenario_file::load_path(scenario)?;
     let mut lab_hosts = Vec::new();
@@ -418,7 +423,7 @@ fn bring_up(state: &mut State) -> Result<(), Failure> {
         cmd.arg("--attach").arg(format!("{}={}", h.name, h.iface));
     }
     cmd.args(["--workers", &state.workers.to_string()])
-        .args(["--queue", &state.queue.max(1).to_string()])
+        .args(["--queue", &state.queue.to_string()])
         .args(["--report", &state.report])
         .args(["--status", &state.status])
         .args(["--dropped", &state.dropped])

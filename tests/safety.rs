@@ -73,6 +73,23 @@ impl Scratch {
         }
     }
 
+    /// Runs `zprsim ARGS` with `input` on standard input.
+    fn zprsim_stdin(&self, args: &[&str], input: &[u8]) -> Out {
+        let o = Command::cargo_bin("zprsim")
+            .unwrap()
+            .current_dir(self.dir.path())
+            .args(args)
+            .write_stdin(input.to_vec())
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
     /// Runs `ARGS`, expects exit 2 with every word of `message` on stderr,
     /// nothing on stdout and no file of the directory changed.
     fn refused(&self, args: &[&str], message: &[&str]) {
@@ -560,5 +577,48 @@ fn typos_are_warned_or_answered_with_did_you_mean() {
         ),
         "{}",
         o.stderr
+    );
+}
+
+// `-` wherever a file is taken: the scenario too.
+
+#[test]
+fn the_scenario_can_come_from_standard_input_once() {
+    let s = Scratch::new();
+    let text = s.read("s.toml");
+    let o = s.zprsim_stdin(&["check", "-", "--json"], &text);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let r: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(r["scenario"], "-");
+    assert!(r["vnics"].as_u64().unwrap() > 0);
+    let file = s.zprsim(&["replay", "s.toml", "b.pcap", "--report", "-", "--quiet"]);
+    let piped = s.zprsim_stdin(
+        &["replay", "-", "b.pcap", "--report", "-", "--quiet"],
+        &text,
+    );
+    assert_eq!(piped.code, 0, "{}", piped.stderr);
+    let (a, b): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_str(&file.stdout).unwrap(),
+        serde_json::from_str(&piped.stdout).unwrap(),
+    );
+    assert_eq!(a["packets"], b["packets"]);
+    assert_eq!(a["dropped_by_stage"], b["dropped_by_stage"]);
+    // Standard input read twice is refused before anything is read.
+    s.refused(
+        &["replay", "-", "-"],
+        &["SCENARIO and PCAP both use `-`: standard input can be used once"],
+    );
+}
+
+#[test]
+fn lab_bounds_are_checked_not_replaced() {
+    let s = Scratch::new();
+    s.refused(
+        &["lab", "up", "s.toml", "web", "--queue", "0"],
+        &["`--queue 0`: expected at least 1"],
+    );
+    s.refused(
+        &["lab", "up", "s.toml", "web", "--workers", "0"],
+        &["`--workers 0`: expected 1 to 64"],
     );
 }
