@@ -10,6 +10,7 @@ mod lab;
 mod replay;
 mod report;
 mod tap;
+mod verify;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -39,6 +40,8 @@ enum Command {
     Tap(tap::Args),
     /// A lab of network namespaces behind one `zprsim tap`: up, exec, status, down.
     Lab(lab::Args),
+    /// Check that required paths are open and forbidden ones closed (exit 1 if not).
+    Verify(verify::Args),
 }
 
 /// An error that maps to an exit code. (A small enum rather than `anyhow`:
@@ -75,6 +78,7 @@ fn run() -> Result<ExitCode, Failure> {
         Command::Tap(a) => tap::run(&a),
         Command::Lab(a) => lab::run(&a),
         Command::DumpTable(a) => check::dump(&a),
+        Command::Verify(a) => verify::run(&a),
     }
 }
 

@@ -51,4 +51,5 @@ pub mod load;
 pub mod model;
 pub mod packet;
 pub mod verdict;
+pub mod verify;
 pub mod zpl;
