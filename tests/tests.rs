@@ -13,3 +13,4 @@ mod differential;
 mod lab;
 mod replay;
 mod replay_oracle;
+mod verify;
