@@ -4,6 +4,7 @@
 //! writes the JUnit report.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -11,6 +12,7 @@ use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::verify::{self, Limits, PathResult, Report, RunError};
+use zprsim_dataplane::output::{self, OutputFile, Plan};
 use zprsim_dataplane::scenario_file::{self, FsFiles};
 
 use crate::{Failure, out};
@@ -33,30 +35,22 @@ pub struct Args {
 /// Failing pairs printed per path in the summary (JSON has up to 100).
 const PAIRS_SHOWN: usize = 3;
 
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => a == b,
-    }
-}
-
 /// Runs `verify`.
 pub fn run(a: &Args) -> Result<ExitCode, Failure> {
-    if let Some(j) = &a.junit {
-        if j.as_os_str() == "-" && a.json {
-            return Err(Failure::Input(
-                "error: `--json` and `--junit -` would both write to standard output".into(),
-            ));
-        }
-        for input in [&a.scenario, &a.expect] {
-            if j.as_os_str() != "-" && same_file(j, input) {
-                return Err(Failure::Input(format!(
-                    "error: `--junit {}` is an input file; nothing was written",
-                    j.display()
-                )));
-            }
-        }
+    if a.json && a.junit.as_deref().is_some_and(output::is_std) {
+        return Err(Failure::Input(
+            "error: `--json` and `--junit -` would both write to standard output".into(),
+        ));
     }
+    // Every input and output checked before any work.
+    let mut plan = Plan::new();
+    plan.input("SCENARIO", &a.scenario)
+        .input("EXPECT", &a.expect);
+    if let Some(j) = &a.junit {
+        plan.output("--junit", j);
+    }
+    plan.check()
+        .map_err(|e| Failure::Input(format!("error: {e}")))?;
     let loaded = scenario_file::load_path(&a.scenario)?;
     let s = &loaded.scenario;
     let compiled = Compiled::new(s, &Config::default())
@@ -82,23 +76,25 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     })?;
     if let Some(j) = &a.junit {
         let xml = junit(&report, &file)?;
-        if j.as_os_str() == "-" {
-            out(&xml)?;
-        } else {
-            write_beside(j, xml.as_bytes())?;
-        }
+        let mut f =
+            OutputFile::create("--junit", j).map_err(|e| Failure::Input(format!("error: {e}")))?;
+        let werr = |e: &dyn std::fmt::Display| {
+            Failure::Input(format!("error: --junit `{}`: {e}", j.display()))
+        };
+        f.write_all(xml.as_bytes()).map_err(|e| werr(&e))?;
+        f.commit().map_err(|e| werr(&e))?;
     }
+    let mut warnings = String::new();
+    for w in &loaded.warnings {
+        let _ = writeln!(warnings, "{w}");
+    }
+    crate::err(&warnings);
     if a.json {
         let mut t = serde_json::to_string_pretty(&report)?;
         t.push('\n');
         out(&t)?;
-    } else if a.junit.as_ref().is_none_or(|j| j.as_os_str() != "-") {
-        let mut t = String::new();
-        for w in &loaded.warnings {
-            let _ = writeln!(t, "{w}");
-        }
-        t.push_str(&summary(&report, &a.scenario, &file));
-        out(&t)?;
+    } else if !a.junit.as_deref().is_some_and(output::is_std) {
+        out(&summary(&report, &a.scenario, &file))?;
     }
     Ok(if report.failed == 0 {
         ExitCode::SUCCESS
@@ -292,26 +288,4 @@ fn junit(r: &Report, file: &str) -> Result<String, Failure> {
         .map_err(|e| Failure::Internal(format!("the JUnit XML is not UTF-8: {e}")))?;
     text.push('\n');
     Ok(text)
-}
-
-/// Writes `bytes` to a temporary file beside `target`, then renames it into
-/// place: a reader never sees half a report, and a failed run leaves the
-/// previous file as it was.
-fn write_beside(target: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "junit.xml".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let fail = |e: std::io::Error| {
-        let _ = std::fs::remove_file(&tmp);
-        Failure::Input(format!("error: cannot write `{}`: {e}", target.display()))
-    };
-    std::fs::write(&tmp, bytes).map_err(fail)?;
-    std::fs::rename(&tmp, target).map_err(fail)?;
-    Ok(())
 }

@@ -13,4 +13,5 @@ mod differential;
 mod lab;
 mod replay;
 mod replay_oracle;
+mod safety;
 mod verify;

@@ -8,6 +8,7 @@ pub mod capture;
 pub mod community_id;
 pub mod conntrack;
 pub mod judge;
+pub mod output;
 pub mod parse;
 pub mod pcap_out;
 pub mod replay;
