@@ -1,7 +1,8 @@
-//! `zprsim explain SCENARIO --src IP --dst IP --proto P ...`: the first
-//! packet of a flow, layer by layer. The verdict comes from the compiled
-//! table the dataplane uses; the layer detail from the reference evaluator;
-//! the two must agree or the command fails loudly.
+//! `zprsim explain SCENARIO --src IP|VNIC --dst IP|VNIC --proto P ...`: the
+//! first packet of a flow (or with `--reply`, the reply to it), layer by
+//! layer. The verdict comes from the compiled table the dataplane uses; the
+//! layer detail from the reference evaluator; the two must agree or the
+//! command fails loudly.
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -14,6 +15,7 @@ use zprsim_control::eval::{self, Endpoint};
 use zprsim_control::model::{Scenario, proto};
 use zprsim_control::packet::{L4, Packet};
 use zprsim_control::verdict::{Context, LayerReport, Outcome, Stage, Tracking, Verdict};
+use zprsim_control::warning::Warning;
 use zprsim_dataplane::scenario_file;
 
 use crate::{Failure, out};
@@ -23,12 +25,12 @@ use crate::{Failure, out};
 pub struct Args {
     /// The scenario (TOML, or JSON when it ends in `.json`).
     scenario: PathBuf,
-    /// Source address.
+    /// Source: an address, `vnic:NAME`, or the name of a VNIC.
     #[arg(long)]
-    src: IpAddr,
-    /// Destination address.
+    src: String,
+    /// Destination: an address, `vnic:NAME`, or the name of a VNIC.
     #[arg(long)]
-    dst: IpAddr,
+    dst: String,
     /// Protocol: tcp, udp, icmp, icmpv6 or a number.
     #[arg(long)]
     proto: String,
@@ -47,6 +49,10 @@ pub struct Args {
     /// Judge a non-first IP fragment (no ports or ICMP type).
     #[arg(long)]
     fragment: bool,
+    /// Judge the reply of the flow (destination back to source, ICMP echo
+    /// answered by an echo reply) with the tracking its first packet left.
+    #[arg(long)]
+    reply: bool,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -67,14 +73,85 @@ pub fn parse_proto(p: &str) -> Result<u8, Failure> {
     }
 }
 
-fn packet(a: &Args) -> Result<Packet, Failure> {
-    if a.src.is_ipv4() != a.dst.is_ipv4() {
+/// Checks that every flag given fits the protocol: a flag that would be
+/// silently ignored is a usage error.
+fn check_flags(a: &Args, protocol: u8) -> Result<(), Failure> {
+    let given = |flag: &str, set: bool| set.then(|| flag.to_owned());
+    let port_flags = [
+        given("--sport", a.sport.is_some()),
+        given("--dport", a.dport.is_some()),
+    ];
+    let icmp_flags = [
+        given("--icmp-type", a.icmp_type.is_some()),
+        given("--icmp-code", a.icmp_code.is_some()),
+    ];
+    if a.fragment {
+        if let Some(f) = port_flags.iter().chain(icmp_flags.iter()).flatten().next() {
+            return Err(Failure::Input(format!(
+                "error: `{f}` does not go with `--fragment`: a non-first fragment has no ports or ICMP type"
+            )));
+        }
+        return Ok(());
+    }
+    if !proto::has_ports(protocol)
+        && let Some(f) = port_flags.iter().flatten().next()
+    {
         return Err(Failure::Input(format!(
-            "error: `{}` and `{}` are not of the same address family",
-            a.src, a.dst
+            "error: `{f}` is only for tcp and udp, not `{}`",
+            a.proto
         )));
     }
+    if !proto::is_icmp(protocol)
+        && let Some(f) = icmp_flags.iter().flatten().next()
+    {
+        return Err(Failure::Input(format!(
+            "error: `{f}` is only for icmp and icmpv6, not `{}`",
+            a.proto
+        )));
+    }
+    Ok(())
+}
+
+/// An endpoint of the command line: an address, `vnic:NAME` or a bare VNIC
+/// name. A VNIC stands for its first private IP of the family `want`
+/// (the other side's, when that side is an address), else its first.
+fn resolve(s: &Scenario, flag: &str, text: &str, want: Option<bool>) -> Result<IpAddr, Failure> {
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Ok(ip);
+    }
+    let name = text.strip_prefix("vnic:").unwrap_or(text);
+    let Some(v) = s.vnics.iter().find(|v| v.name == name) else {
+        return Err(Failure::Input(format!(
+            "error: `{flag} {text}`: not an address, and no VNIC is named `{name}`"
+        )));
+    };
+    let pick = want.and_then(|v4| v.private_ips.iter().find(|ip| ip.is_ipv4() == v4));
+    pick.or_else(|| v.private_ips.first())
+        .copied()
+        .ok_or_else(|| {
+            Failure::Input(format!(
+                "error: `{flag} {text}`: VNIC `{name}` has no address"
+            ))
+        })
+}
+
+fn packet(a: &Args, s: &Scenario) -> Result<Packet, Failure> {
     let protocol = parse_proto(&a.proto)?;
+    check_flags(a, protocol)?;
+    let src_ip = a.src.parse::<IpAddr>().ok();
+    let dst_ip = a.dst.parse::<IpAddr>().ok();
+    let src = resolve(s, "--src", &a.src, dst_ip.map(|ip| ip.is_ipv4()))?;
+    let dst = resolve(
+        s,
+        "--dst",
+        &a.dst,
+        Some(src_ip.map_or(src.is_ipv4(), |ip| ip.is_ipv4())),
+    )?;
+    if src.is_ipv4() != dst.is_ipv4() {
+        return Err(Failure::Input(format!(
+            "error: `{src}` and `{dst}` are not of the same address family"
+        )));
+    }
     let l4 = if a.fragment {
         L4::Fragment
     } else if proto::has_ports(protocol) {
@@ -98,11 +175,27 @@ fn packet(a: &Args) -> Result<Packet, Failure> {
         L4::Opaque
     };
     Ok(Packet {
-        src: a.src,
-        dst: a.dst,
+        src,
+        dst,
         proto: protocol,
         l4,
     })
+}
+
+/// The reply to a flow's first packet: addresses and ports swapped; an
+/// ICMP echo request answered by an echo reply (ICMP 8 -> 0, ICMPv6 128 ->
+/// 129); other ICMP types kept.
+fn reply_of(p: &Packet) -> Packet {
+    let mut r = p.reversed();
+    if let L4::Icmp { icmp_type, code } = r.l4 {
+        let t = match (p.proto, icmp_type) {
+            (proto::ICMP, 8) => 0,
+            (proto::ICMPV6, 128) => 129,
+            (_, t) => t,
+        };
+        r.l4 = L4::Icmp { icmp_type: t, code };
+    }
+    r
 }
 
 fn endpoint_text(s: &Scenario, ep: Endpoint) -> String {
@@ -145,6 +238,22 @@ struct JsonExplain<'a> {
     zpr_audit: bool,
     tracking: Tracking,
     layers: &'a [LayerReport],
+    /// `--reply`: the judged packet is the reply.
+    reply: bool,
+    /// `--reply`: the first packet and what it left tracked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_packet: Option<JsonFirst>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'static str>,
+    warnings: &'a [Warning],
+}
+
+#[derive(Serialize)]
+struct JsonFirst {
+    packet: JsonPacket,
+    verdict: Verdict,
+    stage: Option<Stage>,
+    tracking: Tracking,
 }
 
 fn outcome_text(o: Outcome) -> &'static str {
@@ -260,15 +369,15 @@ pub fn render(s: &Scenario, p: &Packet, d: &zprsim_control::verdict::Decision) -
     t
 }
 
-/// Runs `explain`.
-pub fn run(a: &Args) -> Result<ExitCode, Failure> {
-    let p = packet(a)?;
-    let loaded = scenario_file::load_path(&a.scenario)?;
-    let s = &loaded.scenario;
-    let compiled = Compiled::new(s, &Config::default())
-        .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?;
-    let fast = compiled.judge(&p, Context::First);
-    let d = eval::evaluate(s, &p, Context::First);
+/// Judges `p` in `ctx` with both engines; they must agree.
+fn judge_both(
+    s: &Scenario,
+    compiled: &Compiled,
+    p: &Packet,
+    ctx: Context,
+) -> Result<zprsim_control::verdict::Decision, Failure> {
+    let fast = compiled.judge(p, ctx);
+    let d = eval::evaluate(s, p, ctx);
     let fast_rules: Vec<_> = fast
         .rules
         .iter()
@@ -288,42 +397,116 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             fast.judgement, d.judgement
         )));
     }
+    Ok(d)
+}
+
+fn json_packet(p: &Packet) -> JsonPacket {
+    JsonPacket {
+        src: p.src,
+        dst: p.dst,
+        proto: p.proto,
+        sport: p.sport(),
+        dport: p.dport(),
+        icmp_type: match p.l4 {
+            L4::Icmp { icmp_type, .. } => Some(icmp_type),
+            _ => None,
+        },
+        icmp_code: match p.l4 {
+            L4::Icmp { code, .. } => Some(code),
+            _ => None,
+        },
+        fragment: p.l4 == L4::Fragment,
+    }
+}
+
+/// Runs `explain`.
+pub fn run(a: &Args) -> Result<ExitCode, Failure> {
+    // Flags that do not fit the protocol are refused before any file is read.
+    check_flags(a, parse_proto(&a.proto)?)?;
+    let loaded = scenario_file::load_path(&a.scenario)?;
+    let s = &loaded.scenario;
+    let p = packet(a, s)?;
+    let compiled = Compiled::new(s, &Config::default())
+        .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?;
+    let first = judge_both(s, &compiled, &p, Context::First)?;
+    // With `--reply`: the reply, in the context the first packet left (a
+    // dropped first packet tracks nothing: the reply is then a first
+    // packet of its own).
+    let (judged, d, ctx_note) = if a.reply {
+        let r = reply_of(&p);
+        let (ctx, note) = if first.judgement.verdict == Verdict::Allow {
+            (Context::Reply(first.judgement.tracking), None)
+        } else {
+            (
+                Context::First,
+                Some(
+                    "the first packet is dropped, so no connection is tracked: the reply is judged as a first packet",
+                ),
+            )
+        };
+        (r, judge_both(s, &compiled, &r, ctx)?, note)
+    } else {
+        (p, first.clone(), None)
+    };
+    let mut warnings = String::new();
+    for w in &loaded.warnings {
+        let _ = writeln!(warnings, "{w}");
+    }
+    crate::err(&warnings);
     if a.json {
         let j = JsonExplain {
-            packet: JsonPacket {
-                src: p.src,
-                dst: p.dst,
-                proto: p.proto,
-                sport: p.sport(),
-                dport: p.dport(),
-                icmp_type: match p.l4 {
-                    L4::Icmp { icmp_type, .. } => Some(icmp_type),
-                    _ => None,
-                },
-                icmp_code: match p.l4 {
-                    L4::Icmp { code, .. } => Some(code),
-                    _ => None,
-                },
-                fragment: p.l4 == L4::Fragment,
-            },
-            src_endpoint: endpoint_text(s, eval::endpoint_of(s, p.src)),
-            dst_endpoint: endpoint_text(s, eval::endpoint_of(s, p.dst)),
-            verdict: fast.judgement.verdict,
-            stage: fast.judgement.stage,
-            zpr_audit: fast.judgement.zpr_audit,
-            tracking: fast.judgement.tracking,
+            packet: json_packet(&judged),
+            src_endpoint: endpoint_text(s, eval::endpoint_of(s, judged.src)),
+            dst_endpoint: endpoint_text(s, eval::endpoint_of(s, judged.dst)),
+            verdict: d.judgement.verdict,
+            stage: d.judgement.stage,
+            zpr_audit: d.judgement.zpr_audit,
+            tracking: d.judgement.tracking,
             layers: &d.layers,
+            reply: a.reply,
+            first_packet: a.reply.then(|| JsonFirst {
+                packet: json_packet(&p),
+                verdict: first.judgement.verdict,
+                stage: first.judgement.stage,
+                tracking: first.judgement.tracking,
+            }),
+            note: ctx_note,
+            warnings: &loaded.warnings,
         };
         let mut text = serde_json::to_string_pretty(&j)?;
         text.push('\n');
         out(&text)?;
     } else {
         let mut text = String::new();
-        for w in &loaded.warnings {
-            let _ = writeln!(text, "{w}");
+        if a.reply {
+            let fj = &first.judgement;
+            let verdict = match (fj.verdict, fj.stage) {
+                (Verdict::Allow, _) => "ALLOW".to_string(),
+                (Verdict::Drop, Some(st)) => format!("DROP at {}", st.as_str()),
+                (Verdict::Drop, None) => "DROP".to_string(),
+            };
+            let t = fj.tracking;
+            let _ = writeln!(text, "first packet {p}: {verdict}");
+            if fj.verdict == Verdict::Allow {
+                let _ = writeln!(
+                    text,
+                    "  tracked: at the source {}, at the destination {}, by ZPR {}",
+                    yes(t.at_src),
+                    yes(t.at_dst),
+                    yes(t.zpr)
+                );
+            }
+            if let Some(n) = ctx_note {
+                let _ = writeln!(text, "  {n}");
+            }
+            text.push_str("reply ");
         }
-        text.push_str(&render(s, &p, &d));
+        text.push_str(&render(s, &judged, &d));
         out(&text)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn yes(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
 }

@@ -10,6 +10,7 @@
 
 mod cases;
 mod differential;
+mod explain;
 mod lab;
 mod replay;
 mod replay_oracle;
