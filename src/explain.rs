@@ -16,9 +16,11 @@ use zprsim_control::model::{Scenario, proto};
 use zprsim_control::packet::{L4, Packet};
 use zprsim_control::verdict::{Context, LayerReport, Outcome, Stage, Tracking, Verdict};
 use zprsim_control::warning::Warning;
+use zprsim_dataplane::capture::Capture;
+use zprsim_dataplane::output::Plan;
 use zprsim_dataplane::scenario_file;
 
-use crate::{Failure, out};
+use crate::{Failure, capture_state, out};
 
 /// Arguments of `explain`.
 #[derive(Debug, clap::Args)]
@@ -26,14 +28,14 @@ pub struct Args {
     /// The scenario (TOML, or JSON when it ends in `.json`).
     scenario: PathBuf,
     /// Source: an address, `vnic:NAME`, or the name of a VNIC.
-    #[arg(long)]
-    src: String,
+    #[arg(long, required_unless_present = "capture")]
+    src: Option<String>,
     /// Destination: an address, `vnic:NAME`, or the name of a VNIC.
-    #[arg(long)]
-    dst: String,
+    #[arg(long, required_unless_present = "capture")]
+    dst: Option<String>,
     /// Protocol: tcp, udp, icmp, icmpv6 or a number.
-    #[arg(long)]
-    proto: String,
+    #[arg(long, required_unless_present = "capture")]
+    proto: Option<String>,
     /// Source port (TCP/UDP; default 49152, an ephemeral port).
     #[arg(long)]
     sport: Option<u16>,
@@ -53,6 +55,18 @@ pub struct Args {
     /// answered by an echo reply) with the tracking its first packet left.
     #[arg(long)]
     reply: bool,
+    /// Explain packet `--packet N` of this capture, with the connection
+    /// tracking state of the packets before it replayed as `replay` does.
+    #[arg(
+        long,
+        requires = "packet",
+        conflicts_with_all = ["src", "dst", "proto", "sport", "dport", "icmp_type", "icmp_code", "fragment", "reply"]
+    )]
+    capture: Option<PathBuf>,
+    /// With `--capture`: the packet's number (1-based, every record counted,
+    /// as Wireshark numbers frames).
+    #[arg(long, requires = "capture")]
+    packet: Option<u64>,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -76,6 +90,7 @@ pub fn parse_proto(p: &str) -> Result<u8, Failure> {
 /// Checks that every flag given fits the protocol: a flag that would be
 /// silently ignored is a usage error.
 fn check_flags(a: &Args, protocol: u8) -> Result<(), Failure> {
+    let proto_text = a.proto.as_deref().unwrap_or_default();
     let given = |flag: &str, set: bool| set.then(|| flag.to_owned());
     let port_flags = [
         given("--sport", a.sport.is_some()),
@@ -97,16 +112,14 @@ fn check_flags(a: &Args, protocol: u8) -> Result<(), Failure> {
         && let Some(f) = port_flags.iter().flatten().next()
     {
         return Err(Failure::Input(format!(
-            "error: `{f}` is only for tcp and udp, not `{}`",
-            a.proto
+            "error: `{f}` is only for tcp and udp, not `{proto_text}`"
         )));
     }
     if !proto::is_icmp(protocol)
         && let Some(f) = icmp_flags.iter().flatten().next()
     {
         return Err(Failure::Input(format!(
-            "error: `{f}` is only for icmp and icmpv6, not `{}`",
-            a.proto
+            "error: `{f}` is only for icmp and icmpv6, not `{proto_text}`"
         )));
     }
     Ok(())
@@ -136,15 +149,20 @@ fn resolve(s: &Scenario, flag: &str, text: &str, want: Option<bool>) -> Result<I
 }
 
 fn packet(a: &Args, s: &Scenario) -> Result<Packet, Failure> {
-    let protocol = parse_proto(&a.proto)?;
+    let (Some(src_text), Some(dst_text), Some(proto_text)) = (&a.src, &a.dst, &a.proto) else {
+        return Err(Failure::Input(
+            "error: `--src`, `--dst` and `--proto` are required without `--capture`".into(),
+        ));
+    };
+    let protocol = parse_proto(proto_text)?;
     check_flags(a, protocol)?;
-    let src_ip = a.src.parse::<IpAddr>().ok();
-    let dst_ip = a.dst.parse::<IpAddr>().ok();
-    let src = resolve(s, "--src", &a.src, dst_ip.map(|ip| ip.is_ipv4()))?;
+    let src_ip = src_text.parse::<IpAddr>().ok();
+    let dst_ip = dst_text.parse::<IpAddr>().ok();
+    let src = resolve(s, "--src", src_text, dst_ip.map(|ip| ip.is_ipv4()))?;
     let dst = resolve(
         s,
         "--dst",
-        &a.dst,
+        dst_text,
         Some(src_ip.map_or(src.is_ipv4(), |ip| ip.is_ipv4())),
     )?;
     if src.is_ipv4() != dst.is_ipv4() {
@@ -157,8 +175,7 @@ fn packet(a: &Args, s: &Scenario) -> Result<Packet, Failure> {
     } else if proto::has_ports(protocol) {
         let dport = a.dport.ok_or_else(|| {
             Failure::Input(format!(
-                "error: `--dport` is required for protocol `{}`",
-                a.proto
+                "error: `--dport` is required for protocol `{proto_text}`"
             ))
         })?;
         L4::Ports {
@@ -422,12 +439,24 @@ fn json_packet(p: &Packet) -> JsonPacket {
 /// Runs `explain`.
 pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // Flags that do not fit the protocol are refused before any file is read.
-    check_flags(a, parse_proto(&a.proto)?)?;
+    if let Some(pr) = &a.proto {
+        check_flags(a, parse_proto(pr)?)?;
+    }
+    let mut plan = Plan::new();
+    plan.input("SCENARIO", &a.scenario);
+    if let Some(c) = &a.capture {
+        plan.input("--capture", c);
+    }
+    plan.check()
+        .map_err(|e| Failure::Input(format!("error: {e}")))?;
     let loaded = scenario_file::load_path(&a.scenario)?;
     let s = &loaded.scenario;
-    let p = packet(a, s)?;
     let compiled = Compiled::new(s, &Config::default())
         .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?;
+    if let (Some(cap), Some(n)) = (&a.capture, a.packet) {
+        return explain_capture(a, &loaded, &compiled, cap, n);
+    }
+    let p = packet(a, s)?;
     let first = judge_both(s, &compiled, &p, Context::First)?;
     // With `--reply`: the reply, in the context the first packet left (a
     // dropped first packet tracks nothing: the reply is then a first
@@ -505,6 +534,82 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         out(&text)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `explain --capture F --packet N`.
+fn explain_capture(
+    a: &Args,
+    loaded: &zprsim_control::load::Loaded,
+    compiled: &Compiled,
+    capture: &std::path::Path,
+    n: u64,
+) -> Result<ExitCode, Failure> {
+    let s = &loaded.scenario;
+    let file = capture.display().to_string();
+    let cap = Capture::open(capture).map_err(|e| Failure::Input(format!("{file}: error: {e}")))?;
+    let found = capture_state::packet_n(&cap, &file, compiled, n)?;
+    let d = judge_both(s, compiled, &found.packet, found.context)?;
+    let mut warnings = String::new();
+    for w in &loaded.warnings {
+        let _ = writeln!(warnings, "{w}");
+    }
+    crate::err(&warnings);
+    let context = match (found.context, found.opened_by) {
+        (Context::Reply(t), Some(by)) => format!(
+            "reply of the connection packet {by} opened (tracked at its initiator {}, at its responder {}, by ZPR {})",
+            yes(t.at_src),
+            yes(t.at_dst),
+            yes(t.zpr)
+        ),
+        (Context::Reply(_), None) => "reply of a tracked connection".to_owned(),
+        (Context::First, _) => "first packet: no live connection of its flow answers it".to_owned(),
+    };
+    if a.json {
+        let j = JsonCapture {
+            capture: &file,
+            packet_number: n,
+            ts_ns: found.ts_ns,
+            reply: matches!(found.context, Context::Reply(_)),
+            opened_by: found.opened_by,
+            context: &context,
+            packet: json_packet(&found.packet),
+            src_endpoint: endpoint_text(s, eval::endpoint_of(s, found.packet.src)),
+            dst_endpoint: endpoint_text(s, eval::endpoint_of(s, found.packet.dst)),
+            verdict: d.judgement.verdict,
+            stage: d.judgement.stage,
+            zpr_audit: d.judgement.zpr_audit,
+            tracking: d.judgement.tracking,
+            layers: &d.layers,
+            warnings: &loaded.warnings,
+        };
+        let mut text = serde_json::to_string_pretty(&j)?;
+        text.push('\n');
+        out(&text)?;
+    } else {
+        let mut text = format!("packet {n} of {file}: {context}\n");
+        text.push_str(&render(s, &found.packet, &d));
+        out(&text)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Serialize)]
+struct JsonCapture<'a> {
+    capture: &'a str,
+    packet_number: u64,
+    ts_ns: u64,
+    reply: bool,
+    opened_by: Option<u64>,
+    context: &'a str,
+    packet: JsonPacket,
+    src_endpoint: String,
+    dst_endpoint: String,
+    verdict: Verdict,
+    stage: Option<Stage>,
+    zpr_audit: bool,
+    tracking: Tracking,
+    layers: &'a [LayerReport],
+    warnings: &'a [Warning],
 }
 
 fn yes(b: bool) -> &'static str {

@@ -4,6 +4,7 @@
 //! the command checks for; 2 bad input or usage; 3 an internal error (the
 //! compiled table and the reference evaluator disagree). Never a panic.
 
+mod capture_state;
 mod check;
 mod explain;
 mod lab;

@@ -191,3 +191,99 @@ fn flags_that_do_not_fit_the_protocol_are_usage_errors() {
         )
     );
 }
+
+fn explain_packet(n: u64) -> (i32, String, String) {
+    explain(&[
+        "--capture",
+        "pcaps/oke-demo.pcap",
+        "--packet",
+        &n.to_string(),
+        "--json",
+    ])
+}
+
+#[test]
+fn capture_packets_are_judged_with_the_state_replay_gives_them() {
+    // Packet 2 answers packet 1 (SYN-ACK of the first session).
+    let (code, out, _) = explain_packet(2);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (v["reply"].as_bool(), v["opened_by"].as_u64()),
+        (Some(true), Some(1))
+    );
+    assert_eq!(v["verdict"], "allow");
+    // The one-way UDP connection that expired (pcaps/README.md, 65.0 s):
+    // judged as the mount target's first packet, dropped.
+    let v: Value = serde_json::from_str(&explain_packet(158).1).unwrap();
+    assert_eq!(v["packet"]["src"], "10.0.30.10");
+    assert_eq!(
+        (
+            v["reply"].as_bool(),
+            v["verdict"].as_str(),
+            v["stage"].as_str()
+        ),
+        (Some(false), Some("drop"), Some("egress-security"))
+    );
+    // Within the timeout (66.0 s): a tracked reply.
+    let v: Value = serde_json::from_str(&explain_packet(160).1).unwrap();
+    assert_eq!(
+        (
+            v["reply"].as_bool(),
+            v["opened_by"].as_u64(),
+            v["verdict"].as_str()
+        ),
+        (Some(true), Some(159), Some("allow"))
+    );
+    // Every packet of the capture: the verdicts add up to replay's report
+    // (155 allowed, 33 dropped, 2 non-IP records).
+    let (mut allowed, mut dropped, mut non_ip) = (0, 0, 0);
+    for n in 1..=190 {
+        let (code, out, err) = explain_packet(n);
+        if code == 2 && err.contains("is not an IP packet") {
+            non_ip += 1;
+            continue;
+        }
+        assert_eq!(code, 0, "{n}: {err}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        match v["verdict"].as_str() {
+            Some("allow") => allowed += 1,
+            _ => dropped += 1,
+        }
+    }
+    assert_eq!((allowed, dropped, non_ip), (155, 33, 2));
+}
+
+#[test]
+fn capture_packet_errors() {
+    let (code, _, err) = explain_packet(0);
+    assert_eq!(
+        (code, err.as_str()),
+        (2, "error: `--packet 0`: packets are numbered from 1\n")
+    );
+    let (code, _, err) = explain_packet(191);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            2,
+            "error: `--packet 191`: `pcaps/oke-demo.pcap` has 190 record(s)\n"
+        )
+    );
+    let (code, _, err) = explain_packet(41);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            2,
+            "pcaps/oke-demo.pcap: error: packet 41 (byte offset 8311) is not an IP packet (ARP, LLDP, ...)\n"
+        )
+    );
+    let (code, _, _) = explain(&[
+        "--capture",
+        "pcaps/oke-demo.pcap",
+        "--packet",
+        "3",
+        "--src",
+        "10.0.0.1",
+    ]);
+    assert_eq!(code, 2);
+}
