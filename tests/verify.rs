@@ -654,3 +654,89 @@ fn an_empty_selector_fails_its_path_and_limits_stop_before_judging() {
         RunError::Limit("e.toml:1:1: error: path `p` expands to 81 endpoint pairs (limit 5): narrow `from` or `to`".into())
     );
 }
+
+/// On random scenarios (the differential test's generator), the failing
+/// ports `verify` reports for a port range are exactly the ports the
+/// reference evaluator drops, judged one by one.
+#[test]
+fn port_ranges_are_exact_on_random_scenarios() {
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+    use zprsim_bench::random::{address_pool, random_scenario};
+    use zprsim_control::model::{PortRange, proto};
+    use zprsim_control::verify::{Expect, Location, PathSpec, Probe, Scope, Selector};
+
+    let (mut checked, mut mixed) = (0, 0);
+    for seed in 0..40u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let s = random_scenario(&mut rng);
+        let c = Compiled::new(&s, &Config::default()).unwrap();
+        let pool = address_pool(&s);
+        let a = pool[rng.random_range(0..pool.len())];
+        let same: Vec<_> = pool
+            .iter()
+            .filter(|b| b.is_ipv4() == a.is_ipv4() && **b != a)
+            .collect();
+        if same.is_empty() {
+            continue;
+        }
+        let b = *same[rng.random_range(0..same.len())];
+        let protocol = if rng.random_bool(0.5) {
+            proto::TCP
+        } else {
+            proto::UDP
+        };
+        let sport: u16 = rng.random_range(0..=u16::MAX);
+        let lo: u16 = rng.random_range(0..=60_000);
+        let hi = lo.saturating_add(rng.random_range(0..=5_535));
+        let path = PathSpec {
+            name: format!("seed-{seed}"),
+            location: Location {
+                file: "random".into(),
+                line: None,
+                column: None,
+            },
+            from: Selector::Addr(a),
+            to: Selector::Addr(b),
+            from_text: a.to_string(),
+            to_text: b.to_string(),
+            proto: protocol,
+            probe: Probe::Ports {
+                sport,
+                dport: PortRange { min: lo, max: hi },
+            },
+            expect: Expect::Allow,
+            scope: Scope::All,
+            why: None,
+            skipped: false,
+        };
+        let r = verify::run(&s, &c, &[path], &Limits::default()).unwrap();
+        let mut reported = BTreeSet::new();
+        if let Some(f) = r.paths[0].failed.first() {
+            for range in &f.failing_ports {
+                let (x, y) = match range.split_once('-') {
+                    Some((x, y)) => (x.parse::<u16>().unwrap(), y.parse::<u16>().unwrap()),
+                    None => (range.parse().unwrap(), range.parse().unwrap()),
+                };
+                reported.extend(x..=y);
+            }
+        }
+        let brute: BTreeSet<u16> = (lo..=hi)
+            .filter(|&port| {
+                let p = Packet {
+                    src: a,
+                    dst: b,
+                    proto: protocol,
+                    l4: L4::Ports { sport, dport: port },
+                };
+                eval::evaluate(&s, &p, Context::First).judgement.verdict != Verdict::Allow
+            })
+            .collect();
+        assert_eq!(
+            reported, brute,
+            "seed {seed}: {a} -> {b} proto {protocol} ports {lo}-{hi}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 30, "only {checked} seeds had a pair");
+}
