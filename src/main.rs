@@ -4,6 +4,7 @@
 //! the command checks for; 2 bad input or usage; 3 an internal error (the
 //! compiled table and the reference evaluator disagree). Never a panic.
 
+mod capture_state;
 mod check;
 mod explain;
 mod interrupt;
@@ -11,6 +12,7 @@ mod lab;
 mod replay;
 mod report;
 mod tap;
+mod verify;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -41,6 +43,8 @@ enum Command {
     Tap(tap::Args),
     /// A lab of network namespaces behind one `zprsim tap`: up, exec, status, down.
     Lab(lab::Args),
+    /// Check that required paths are open and forbidden ones closed (exit 1 if not).
+    Verify(verify::Args),
 }
 
 /// An error that maps to an exit code. (A small enum rather than `anyhow`:
@@ -79,6 +83,7 @@ fn run() -> Result<ExitCode, Failure> {
         Command::Tap(a) => tap::run(&a),
         Command::Lab(a) => lab::run(&a),
         Command::DumpTable(a) => check::dump(&a),
+        Command::Verify(a) => verify::run(&a),
     }
 }
 

@@ -11,8 +11,10 @@
 mod cases;
 mod differential;
 mod engine;
+mod explain;
 mod lab;
 mod replay;
 mod replay_oracle;
 mod safety;
 mod streams;
+mod verify;

@@ -52,5 +52,6 @@ pub mod load;
 pub mod model;
 pub mod packet;
 pub mod verdict;
+pub mod verify;
 pub mod warning;
 pub mod zpl;
