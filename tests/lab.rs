@@ -57,7 +57,12 @@ fn skip_reason() -> Option<String> {
 macro_rules! need_lab {
     ($name:expr) => {
         if let Some(why) = skip_reason() {
-            eprintln!("skipped {}: {why}", $name);
+            // Straight to stderr, not `eprintln!`: the test harness
+            // captures the macros, so the skip shows in normal output.
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!("SKIPPED {}: {why}\n", $name).as_bytes(),
+            );
             return;
         }
     };
