@@ -7,6 +7,7 @@
 pub mod capture;
 pub mod community_id;
 pub mod conntrack;
+pub mod flowlog;
 pub mod judge;
 pub mod parse;
 pub mod pcap_out;
