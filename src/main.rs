@@ -6,6 +6,7 @@
 
 mod check;
 mod explain;
+mod flowlog;
 mod lab;
 mod replay;
 mod report;

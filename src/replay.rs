@@ -25,7 +25,7 @@ use crate::{Failure, out};
 pub struct Args {
     /// The scenario (TOML, or JSON when it ends in `.json`).
     scenario: PathBuf,
-    /// Captures (pcap or pcapng), read in this order as one stream.
+    /// Captures (pcap or pcapng), read in this order as one stream; or OCI flow-log files (JSON, gzip).
     #[arg(required = true)]
     pcaps: Vec<PathBuf>,
     /// Worker threads.
@@ -348,6 +348,17 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             "error: `--workers {}`: expected 1 to 64",
             a.workers
         )));
+    }
+    // Flow-log files instead of captures: judged record by record.
+    if let Some(code) = crate::flowlog::replay_if_flow_logs(&crate::flowlog::Inputs {
+        scenario: &a.scenario,
+        inputs: &a.pcaps,
+        report: a.report.as_deref(),
+        flows: a.flows.as_deref(),
+        packet_outputs: a.allowed.is_some() || a.dropped.is_some(),
+        quiet: a.quiet,
+    })? {
+        return Ok(code);
     }
     let t0 = Instant::now();
     let loaded = scenario_file::load_path(&a.scenario)?;
