@@ -1,5 +1,6 @@
 //! Scale generator: scenarios and captures of a chosen size, reproducible from a seed.
 
 pub mod fixtures;
+pub mod flowlogs;
 pub mod random;
 pub mod scale;

@@ -12,9 +12,12 @@
 //! whose tuple is the reverse of a live connection at the same VNIC (seen
 //! within the idle timeout of [`conntrack::timeout_ns`], measured from the
 //! end of the last record to the start of this one) is a reply to it.
-//! Records with the same window start are taken with the one whose source
-//! port is the higher first (the ephemeral side opens connections), then in
-//! input order. Every count is weighted by the record's packets and bytes.
+//! Records are taken by window start, then input order, with one tie rule:
+//! when one VNIC logged both directions of a tuple in windows that start in
+//! the same second, the direction that VNIC's rules allow as a first packet
+//! goes first (it opened the connection); if both or neither are allowed,
+//! the one earlier in the input. Every count is weighted by the record's
+//! packets and bytes.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -190,10 +193,13 @@ pub fn judge_records(compiled: &Compiled, s: &Scenario, records: &[LogRecord]) -
         };
         placed.push((i, v, dir));
     }
-    // Order: window start, then the higher source port first, then input order.
-    placed.sort_by_key(|&(i, _, _)| {
+    let opener = openers(compiled, records, &placed);
+    placed.sort_by_key(|&(i, v, _)| {
         let r = &records[i];
-        (r.start, u16::MAX - r.sport, i)
+        let rank = ConnKey::of(&record_packet(r, false)).map_or(0u8, |(key, fwd)| {
+            u8::from(opener.get(&(r.start, v, key)).is_some_and(|&o| o != fwd))
+        });
+        (r.start, rank, i)
     });
     let mut conns: HashMap<(usize, ConnKey), SideConn> = HashMap::new();
     let mut flows: HashMap<ConnKey, (usize, bool)> = HashMap::new();
@@ -302,4 +308,48 @@ fn count(out: &mut FlowLogJudgement, r: &LogRecord, fast: &Fast, reply: bool) {
         (Action::Reject, false) => &mut a.reject_drop,
     };
     cell.add(r);
+}
+
+/// For each (window start, VNIC, tuple) logged in both directions: the
+/// direction (`forward` of [`ConnKey::of`]) that opens, by the tie rule.
+fn openers(
+    compiled: &Compiled,
+    records: &[LogRecord],
+    placed: &[(usize, usize, Direction)],
+) -> HashMap<(u64, usize, ConnKey), bool> {
+    // First record of each direction, in input order.
+    let mut first: HashMap<(u64, usize, ConnKey), [Option<(usize, Direction)>; 2]> = HashMap::new();
+    for &(i, v, dir) in placed {
+        let r = &records[i];
+        let Some((key, fwd)) = ConnKey::of(&record_packet(r, false)) else {
+            continue;
+        };
+        let e = first.entry((r.start, v, key)).or_default();
+        let slot = &mut e[usize::from(fwd)];
+        if slot.is_none() {
+            *slot = Some((i, dir));
+        }
+    }
+    let mut out = HashMap::new();
+    for (k, e) in first {
+        let [Some(back), Some(fwd)] = e else { continue };
+        let opens = |(i, dir): (usize, Direction)| {
+            let side = match dir {
+                Direction::Egress => Side::Source,
+                Direction::Ingress => Side::Destination,
+            };
+            compiled
+                .judge_side(&record_packet(&records[i], false), Context::First, side)
+                .judgement
+                .verdict
+                == Verdict::Allow
+        };
+        let forward_opens = match (opens(fwd), opens(back)) {
+            (true, false) => true,
+            (false, true) => false,
+            _ => fwd.0 < back.0,
+        };
+        out.insert(k, forward_opens);
+    }
+    out
 }
