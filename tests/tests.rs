@@ -10,6 +10,7 @@
 
 mod cases;
 mod differential;
+mod flowlog;
 mod lab;
 mod replay;
 mod replay_oracle;
