@@ -468,10 +468,7 @@ fn summary(r: &Report<'_>) -> String {
         let _ = writeln!(t, "disagreements ({}):", f.disagreements_total);
         for d in f.disagreements.iter().take(MAX_PRINTED) {
             let ports = if d.proto == 6 || d.proto == 17 {
-                format!(
-                    "{}:{} -> {}:{}",
-                    d.src, d.sport, d.dst, d.dport
-                )
+                format!("{}:{} -> {}:{}", d.src, d.sport, d.dst, d.dport)
             } else {
                 format!("{} -> {}", d.src, d.dst)
             };

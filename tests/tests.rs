@@ -11,6 +11,7 @@
 mod cases;
 mod differential;
 mod flowlog;
+mod import;
 mod lab;
 mod replay;
 mod replay_oracle;

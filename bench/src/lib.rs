@@ -2,5 +2,6 @@
 
 pub mod fixtures;
 pub mod flowlogs;
+pub mod oci_export;
 pub mod random;
 pub mod scale;

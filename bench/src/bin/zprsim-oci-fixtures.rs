@@ -1,11 +1,19 @@
-//! `zprsim-oci-fixtures DIR`: writes the OKE example's flow logs (made from
-//! `pcaps/oke-demo.pcap` by `zprsim_bench::flowlogs`) into DIR, as OCI
-//! delivers them: JSON lines (`oke-demo.jsonl`), gzip JSON lines
-//! (`oke-demo.jsonl.gz`, a Connector Hub object) and a JSON array
-//! (`oke-demo.json`). Run from the repository root:
+//! `zprsim-oci-fixtures DIR`: writes the OKE example as OCI would give it
+//! to a user, into DIR (the repository keeps them in `examples/oke-orders/`):
+//!
+//! - `flowlogs/`: its flow logs, made from `pcaps/oke-demo.pcap` by
+//!   `zprsim_bench::flowlogs`, as OCI delivers them: JSON lines
+//!   (`oke-demo.jsonl`), gzip JSON lines (`oke-demo.jsonl.gz`, a Connector
+//!   Hub object) and a JSON array (`oke-demo.json`);
+//! - `oci-export/`: the scenario as OCI CLI JSON (`zprsim_bench::oci_export`),
+//!   with the file names of `examples/export-oci.sh`;
+//! - `oci-public-ip-ranges.json`: its service CIDRs in the shape of OCI's
+//!   published ranges file, for `zprsim import oci --services`.
+//!
+//! Run from the repository root:
 //!
 //! ```text
-//! cargo run -p zprsim-bench --bin zprsim-oci-fixtures -- examples/oke-orders/flowlogs
+//! cargo run -p zprsim-bench --bin zprsim-oci-fixtures -- examples/oke-orders
 //! ```
 
 use std::io::Write;
@@ -33,6 +41,8 @@ fn write(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let c = Compiled::new(s, &Config::default()).map_err(|e| e.to_string())?;
     let demo = fixtures::oke_demo();
     let entries = flowlogs::oke_demo(s, &c, &demo.bytes);
+    let root = dir;
+    let dir = &root.join("flowlogs");
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let lines = flowlogs::json_lines(&entries);
     let array = serde_json::to_string_pretty(&entries).map_err(|e| e.to_string())?;
@@ -51,6 +61,18 @@ fn write(dir: &Path) -> Result<Vec<PathBuf>, String> {
         std::fs::write(&p, bytes).map_err(|e| format!("`{}`: {e}", p.display()))?;
         written.push(p);
     }
+    let export = root.join("oci-export");
+    std::fs::create_dir_all(&export).map_err(|e| e.to_string())?;
+    let (files, _) = zprsim_bench::oci_export::export(s);
+    for (name, text) in files {
+        let p = export.join(name);
+        std::fs::write(&p, text).map_err(|e| format!("`{}`: {e}", p.display()))?;
+        written.push(p);
+    }
+    let p = root.join("oci-public-ip-ranges.json");
+    std::fs::write(&p, zprsim_bench::oci_export::oci_ranges(s))
+        .map_err(|e| format!("`{}`: {e}", p.display()))?;
+    written.push(p);
     Ok(written)
 }
 
