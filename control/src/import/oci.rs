@@ -323,13 +323,16 @@ pub const REGIONS: [(&str, &str); 24] = [
     ("sin", "ap-singapore-1"),
 ];
 
+/// Service label to its CIDRs.
+type LabelCidrs = BTreeMap<String, Vec<String>>;
+
 /// The CIDRs of each label from `--services`: OCI's public IP ranges file
 /// (`{"regions": [{"region", "cidrs": [{"cidr", "tags"}]}]}`), or a plain
 /// object of label to CIDR list.
 fn service_cidrs(
     ranges: Option<&str>,
     labels: &BTreeSet<String>,
-) -> Result<(BTreeMap<String, Vec<String>>, Vec<String>), ImportError> {
+) -> Result<(LabelCidrs, Vec<String>), ImportError> {
     let mut out = BTreeMap::new();
     let mut warnings = Vec::new();
     let Some(text) = ranges else {

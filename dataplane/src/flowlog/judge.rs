@@ -310,15 +310,18 @@ fn count(out: &mut FlowLogJudgement, r: &LogRecord, fast: &Fast, reply: bool) {
     cell.add(r);
 }
 
+/// Window start, VNIC, tuple.
+type GroupKey = (u64, usize, ConnKey);
+
 /// For each (window start, VNIC, tuple) logged in both directions: the
 /// direction (`forward` of [`ConnKey::of`]) that opens, by the tie rule.
 fn openers(
     compiled: &Compiled,
     records: &[LogRecord],
     placed: &[(usize, usize, Direction)],
-) -> HashMap<(u64, usize, ConnKey), bool> {
+) -> HashMap<GroupKey, bool> {
     // First record of each direction, in input order.
-    let mut first: HashMap<(u64, usize, ConnKey), [Option<(usize, Direction)>; 2]> = HashMap::new();
+    let mut first: HashMap<GroupKey, [Option<(usize, Direction)>; 2]> = HashMap::new();
     for &(i, v, dir) in placed {
         let r = &records[i];
         let Some((key, fwd)) = ConnKey::of(&record_packet(r, false)) else {
