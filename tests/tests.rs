@@ -12,6 +12,8 @@ mod cases;
 mod differential;
 mod engine;
 mod explain;
+mod flowlog;
+mod import;
 mod lab;
 mod replay;
 mod replay_oracle;
