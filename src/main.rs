@@ -8,6 +8,8 @@ mod capture_state;
 mod check;
 mod explain;
 mod interrupt;
+mod flowlog;
+mod import;
 mod lab;
 mod replay;
 mod report;
@@ -39,6 +41,8 @@ enum Command {
     DumpTable(check::DumpArgs),
     /// Replay pcap/pcapng captures through the scenario: what would be dropped, where and why.
     Replay(replay::Args),
+    /// Import a network from OCI CLI JSON outputs into a native scenario.
+    Import(import::Args),
     /// Play the VCN's virtual router between TAP devices: live enforcement, fail-closed.
     Tap(tap::Args),
     /// A lab of network namespaces behind one `zprsim tap`: up, exec, status, down.
@@ -81,6 +85,7 @@ fn run() -> Result<ExitCode, Failure> {
         Command::Explain(a) => explain::run(&a),
         Command::Replay(a) => replay::run(&a),
         Command::Tap(a) => tap::run(&a),
+        Command::Import(a) => import::run(&a),
         Command::Lab(a) => lab::run(&a),
         Command::DumpTable(a) => check::dump(&a),
         Command::Verify(a) => verify::run(&a),

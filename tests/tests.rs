@@ -13,6 +13,8 @@ mod differential;
 mod docs;
 mod engine;
 mod explain;
+mod flowlog;
+mod import;
 mod lab;
 mod replay;
 mod replay_oracle;
