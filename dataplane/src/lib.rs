@@ -15,5 +15,6 @@ pub mod parse;
 pub mod pcap_out;
 pub mod replay;
 pub mod scenario_file;
+pub mod synth;
 pub mod tap;
 pub mod why;
