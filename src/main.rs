@@ -7,9 +7,9 @@
 mod capture_state;
 mod check;
 mod explain;
-mod interrupt;
 mod flowlog;
 mod import;
+mod interrupt;
 mod lab;
 mod replay;
 mod report;

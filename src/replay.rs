@@ -265,9 +265,10 @@ fn write_error(out: &OutputFile, e: &std::io::Error) -> Option<Failure> {
         return None;
     }
     Some(Failure::Input(format!(
-        "error: {} `{}`: {e}",
+        "error: {} `{}`: {}",
         out.flag(),
-        out.path().display()
+        out.path().display(),
+        output::io_message(e)
     )))
 }
 

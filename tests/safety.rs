@@ -259,6 +259,30 @@ fn an_unwritable_output_is_found_before_the_replay() {
 }
 
 #[test]
+fn a_full_disk_on_one_output_commits_none() {
+    let s = Scratch::new();
+    s.write("r.json", b"last run");
+    s.refused(
+        &["replay", "s.toml", "b.pcap", "--report", "/dev/full"],
+        &["error: --report `/dev/full`: No space left on device"],
+    );
+    // The flow log fails: the report beside it is not replaced either.
+    s.refused(
+        &[
+            "replay",
+            "s.toml",
+            "b.pcap",
+            "--report",
+            "r.json",
+            "--flows",
+            "/dev/full",
+        ],
+        &["error: --flows `/dev/full`: No space left on device"],
+    );
+    assert_eq!(s.read("r.json"), b"last run");
+}
+
+#[test]
 fn a_good_run_replaces_old_outputs_and_leaves_no_temporary_file() {
     let s = Scratch::new();
     s.write("r.json", b"old");

@@ -10,6 +10,7 @@
 
 mod cases;
 mod differential;
+mod docs;
 mod engine;
 mod explain;
 mod flowlog;
