@@ -97,6 +97,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// Writes to stderr (warnings, and the summary when stdout carries data);
+/// a closed stderr is not worth an error.
+pub fn err(text: &str) {
+    if !text.is_empty() {
+        let mut e = std::io::stderr().lock();
+        let _ = e.write_all(text.as_bytes()).and_then(|()| e.flush());
+    }
+}
+
 /// Writes to stdout; a closed pipe is not an error.
 pub fn out(text: &str) -> Result<(), Failure> {
     let mut o = std::io::stdout().lock();

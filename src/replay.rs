@@ -2,7 +2,7 @@
 //! [--flows FILE.jsonl] [--allowed OUT.pcap] [--dropped OUT.pcap] [--quiet]`.
 
 use std::fmt::Write as _;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -14,6 +14,7 @@ use zprsim_control::eval;
 use zprsim_control::model::{Scenario, proto};
 use zprsim_control::packet::{L4, Packet};
 use zprsim_control::verdict::{Context, Outcome};
+use zprsim_dataplane::output::{self, OutputFile, Plan};
 use zprsim_dataplane::replay::{self, FlowRecord, ReplayConfig, ReplayOutput, Totals};
 use zprsim_dataplane::scenario_file;
 
@@ -46,9 +47,12 @@ pub struct Args {
     /// No summary and no progress bar.
     #[arg(long)]
     quiet: bool,
-    /// Connections tracked at most.
+    /// Connections tracked at most (1 to 2^30).
     #[arg(long, default_value_t = 4 << 20)]
     max_connections: usize,
+    /// Exit 1 when any packet was dropped (for CI jobs replaying a known-good capture).
+    #[arg(long)]
+    fail_on_drop: bool,
 }
 
 #[derive(Serialize)]
@@ -308,9 +312,6 @@ fn summary(r: &Report) -> String {
         "  {} rule(s) and statement(s) never decided a packet",
         r.rules_unused.len()
     );
-    for w in &r.warnings {
-        let _ = writeln!(t, "warning: {w}");
-    }
     let _ = writeln!(
         t,
         "compiled in {:.3} s; packet phase {:.3} s, {:.0} packets/s with {} worker(s)",
@@ -319,36 +320,78 @@ fn summary(r: &Report) -> String {
     t
 }
 
-fn write_json_file<T: Serialize>(path: &PathBuf, v: &T) -> Result<(), Failure> {
-    let f = std::fs::File::create(path)
-        .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
-    let mut w = BufWriter::new(f);
-    serde_json::to_writer_pretty(&mut w, v)
-        .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
-    w.write_all(b"\n")
-        .and_then(|()| w.flush())
-        .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))
+/// A failure to write `flag`'s output.
+fn write_error(out: &OutputFile, e: &dyn std::fmt::Display) -> Failure {
+    Failure::Input(format!(
+        "error: {} `{}`: {e}",
+        out.flag(),
+        out.path().display()
+    ))
 }
 
-fn write_flows(path: &PathBuf, flows: &[FlowRecord]) -> Result<(), Failure> {
-    let err = |e: &dyn std::fmt::Display| Failure::Input(format!("{}: {e}", path.display()));
-    let f = std::fs::File::create(path).map_err(|e| err(&e))?;
-    let mut w = BufWriter::new(f);
+fn write_json_file<T: Serialize>(out: &mut OutputFile, v: &T) -> Result<(), Failure> {
+    serde_json::to_writer_pretty(&mut *out, v).map_err(|e| write_error(out, &e))?;
+    out.write_all(b"\n").map_err(|e| write_error(out, &e))
+}
+
+fn write_flows(out: &mut OutputFile, flows: &[FlowRecord]) -> Result<(), Failure> {
     for r in flows {
-        serde_json::to_writer(&mut w, r).map_err(|e| err(&e))?;
-        w.write_all(b"\n").map_err(|e| err(&e))?;
+        serde_json::to_writer(&mut *out, r).map_err(|e| write_error(out, &e))?;
+        out.write_all(b"\n").map_err(|e| write_error(out, &e))?;
     }
-    w.flush().map_err(|e| err(&e))
+    Ok(())
 }
 
-/// Runs `replay`.
-pub fn run(a: &Args) -> Result<ExitCode, Failure> {
+/// The most connections `--max-connections` takes (the tables are sized
+/// from it up front).
+const MAX_CONNECTIONS: usize = 1 << 30;
+
+/// Checks the flags and every input and output before any work: bounds,
+/// then [`Plan`] (no output is an input or another output; every output
+/// directory is writable; `-` once per side).
+fn check_args(a: &Args) -> Result<(), Failure> {
     if a.workers == 0 || a.workers > 64 {
         return Err(Failure::Input(format!(
             "error: `--workers {}`: expected 1 to 64",
             a.workers
         )));
     }
+    if a.max_connections == 0 || a.max_connections > MAX_CONNECTIONS {
+        return Err(Failure::Input(format!(
+            "error: `--max-connections {}`: expected 1 to {MAX_CONNECTIONS}",
+            a.max_connections
+        )));
+    }
+    let mut plan = Plan::new();
+    plan.input("SCENARIO", &a.scenario);
+    for p in &a.pcaps {
+        plan.input("PCAP", p);
+    }
+    for (flag, path) in [
+        ("--report", &a.report),
+        ("--flows", &a.flows),
+        ("--allowed", &a.allowed),
+        ("--dropped", &a.dropped),
+    ] {
+        if let Some(p) = path {
+            plan.output(flag, p);
+        }
+    }
+    plan.check()
+        .map_err(|e| Failure::Input(format!("error: {e}")))
+}
+
+/// Opens an optional output through [`OutputFile`]: nothing at its path
+/// changes before the run ends well.
+fn open_output(flag: &str, path: Option<&PathBuf>) -> Result<Option<OutputFile>, Failure> {
+    path.map(|p| OutputFile::create(flag, p))
+        .transpose()
+        .map_err(|e| Failure::Input(format!("error: {e}")))
+}
+
+/// Runs `replay`.
+pub fn run(a: &Args) -> Result<ExitCode, Failure> {
+    check_args(a)?;
     // Flow-log files instead of captures: judged record by record.
     if let Some(code) = crate::flowlog::replay_if_flow_logs(&crate::flowlog::Inputs {
         scenario: &a.scenario,
@@ -360,6 +403,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     })? {
         return Ok(code);
     }
+    let mut report_out = open_output("--report", a.report.as_ref())?;
+    let mut flows_out = open_output("--flows", a.flows.as_ref())?;
     let t0 = Instant::now();
     let loaded = scenario_file::load_path(&a.scenario)?;
     let s = &loaded.scenario;
@@ -400,22 +445,45 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         b.finish_and_clear();
     }
     let r = report(a, s, &compiled, &o, compile_s);
-    if let Some(p) = &a.report {
-        write_json_file(p, &r)?;
+    // Every output is written in full before any is renamed into place: a
+    // failure in one leaves every target as it was (no report saying
+    // `"error": null` beside a flow log that was never written).
+    if let Some(f) = flows_out.as_mut() {
+        write_flows(f, &o.flows)?;
     }
-    if let Some(p) = &a.flows {
-        write_flows(p, &o.flows)?;
+    if let Some(f) = report_out.as_mut() {
+        write_json_file(f, &r)?;
     }
+    for f in [flows_out, report_out].into_iter().flatten() {
+        f.commit()
+            .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    }
+    // Warnings go to stderr, even with `--quiet`.
+    let mut warnings = String::new();
+    for w in &loaded.warnings {
+        let _ = writeln!(warnings, "{w}");
+    }
+    for w in &r.warnings {
+        let _ = writeln!(warnings, "warning: {w}");
+    }
+    crate::err(&warnings);
     if !a.quiet {
-        let mut text = String::new();
-        for w in &loaded.warnings {
-            let _ = writeln!(text, "{w}");
+        let text = summary(&r);
+        // When a JSON output is standard output, the summary goes to stderr.
+        let stdout_taken = [&a.report, &a.flows, &a.allowed, &a.dropped]
+            .iter()
+            .any(|p| p.as_deref().is_some_and(output::is_std));
+        if stdout_taken {
+            crate::err(&text);
+        } else {
+            out(&text)?;
         }
-        text.push_str(&summary(&r));
-        out(&text)?;
     }
     if let Some(e) = &o.error {
         return Err(Failure::Input(format!("error: {e}")));
+    }
+    if a.fail_on_drop && r.packets.dropped > 0 {
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -202,5 +202,5 @@ fn the_cli_writes_the_scenario_and_refuses_to_overwrite_an_input() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("is the input"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("must not overwrite an input"));
 }

@@ -15,3 +15,4 @@ mod import;
 mod lab;
 mod replay;
 mod replay_oracle;
+mod safety;

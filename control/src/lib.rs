@@ -52,4 +52,5 @@ pub mod load;
 pub mod model;
 pub mod packet;
 pub mod verdict;
+pub mod warning;
 pub mod zpl;

@@ -9,6 +9,7 @@ pub mod community_id;
 pub mod conntrack;
 pub mod flowlog;
 pub mod judge;
+pub mod output;
 pub mod parse;
 pub mod pcap_out;
 pub mod replay;

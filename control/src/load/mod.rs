@@ -103,25 +103,7 @@ pub struct Loaded {
     pub warnings: Vec<Warning>,
 }
 
-/// Something in the scenario that loads but deserves attention.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Warning {
-    /// The file it concerns.
-    pub file: String,
-    /// 1-based line, when known.
-    pub line: Option<u32>,
-    /// 1-based column, when known.
-    pub column: Option<u32>,
-    /// What is wrong, for people.
-    pub message: String,
-}
-
-impl fmt::Display for Warning {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_location(f, &self.file, self.line, self.column)?;
-        write!(f, ": warning: {}", self.message)
-    }
-}
+pub use crate::warning::{Warning, WarningCode};
 
 /// Why a scenario did not load.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

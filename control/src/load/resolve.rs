@@ -10,7 +10,9 @@ use super::raw::{
     OrderedMap, ProtoValue, RawAttrValue, RawAttributes, RawIcmpOptions, RawPortOptions,
     RawPortRange, RawScenario, Sp,
 };
-use super::{Format, LoadError, Loaded, MAX_POLICY_FILE_BYTES, Positions, SourceFiles, Warning};
+use super::{
+    Format, LoadError, Loaded, MAX_POLICY_FILE_BYTES, Positions, SourceFiles, Warning, WarningCode,
+};
 use crate::ids::{
     GatewayId, IdOverflow, NsgId, PolicyId, RouteTableId, SecurityListId, ServiceId, SubnetId,
     VcnId, VnicId,
@@ -145,13 +147,14 @@ impl Ctx<'_> {
         })
     }
 
-    fn warn(&mut self, at: Option<usize>, message: String) {
+    fn warn(&mut self, code: WarningCode, at: Option<usize>, message: String) {
         if self.warnings.len() >= MAX_WARNINGS {
             self.dropped_warnings += 1;
             return;
         }
         let (line, column) = self.position(at);
         self.warnings.push(Warning {
+            code,
             file: self.file.to_owned(),
             line,
             column,
@@ -682,6 +685,7 @@ fn resolve_rule(
             options = value;
         } else {
             ctx.warn(
+                WarningCode::OptionIgnored,
                 at,
                 format!(
                     "in {object}, {p}: `{name}` does not fit protocol `{shown}` and is ignored"
@@ -812,6 +816,7 @@ pub(crate) fn resolve(
     let mut warnings = r.ctx.warnings;
     if r.ctx.dropped_warnings > 0 {
         warnings.push(Warning {
+            code: WarningCode::WarningsLeftOut,
             file: file.to_owned(),
             line: None,
             column: None,
@@ -991,6 +996,7 @@ impl Resolver<'_> {
                         .map(|(a, _)| a.attribute.to_string())
                         .unwrap_or_default();
                     ctx.warn(
+                        WarningCode::OciLimit,
                         a.start(),
                         format!(
                             "{object} has {} security attributes; OCI allows at most {}: only the first, `{first}`, is used",
@@ -1217,6 +1223,7 @@ impl Resolver<'_> {
             }
             if security_lists.len() > limits::SECURITY_LISTS_PER_SUBNET {
                 ctx.warn(
+                    WarningCode::OciLimit,
                     s.security_lists
                         .first()
                         .and_then(Sp::start)
@@ -1364,6 +1371,7 @@ impl Resolver<'_> {
             }
             if nsgs.len() > limits::NSGS_PER_VNIC {
                 ctx.warn(
+                    WarningCode::OciLimit,
                     v.nsgs.first().and_then(Sp::start).or(v.name.start()),
                     format!(
                         "{object} is in {} nsgs; OCI allows at most {}",
@@ -1377,6 +1385,7 @@ impl Resolver<'_> {
                 let attrs = parse_attributes(ctx, a, &object)?;
                 if attrs.len() > limits::ATTRIBUTES_PER_VNIC {
                     ctx.warn(
+                        WarningCode::OciLimit,
                         a.start(),
                         format!(
                             "{object} has {} security attributes; OCI allows at most {}",
@@ -1441,6 +1450,7 @@ impl Resolver<'_> {
             let vcn = rt_vcns[ti];
             if t.route_rules.len() > limits::RULES_PER_ROUTE_TABLE {
                 ctx.warn(
+                    WarningCode::OciLimit,
                     t.name.start(),
                     format!(
                         "{object} has {} rules; OCI allows at most {}",
@@ -1616,6 +1626,7 @@ impl Resolver<'_> {
             ] {
                 if n > limits::RULES_PER_LIST_DIRECTION {
                     ctx.warn(
+                        WarningCode::OciLimit,
                         l.name.start(),
                         format!(
                             "{object} has {n} {dir} rules; OCI allows at most {}",
@@ -1689,6 +1700,7 @@ impl Resolver<'_> {
             let vcn = self.nsg_vcns[ni];
             if n.rules.len() > limits::RULES_PER_NSG {
                 ctx.warn(
+                    WarningCode::OciLimit,
                     n.name.start(),
                     format!(
                         "{object} has {} rules; OCI allows at most {}",
@@ -1898,6 +1910,7 @@ impl Resolver<'_> {
             };
             if statements.len() > options.max_statements_per_policy {
                 ctx.warn(
+                    WarningCode::OciLimit,
                     p.name.start(),
                     format!(
                         "{object} has {} statements; the limit is {}",
