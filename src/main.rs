@@ -7,6 +7,7 @@
 mod capture_state;
 mod check;
 mod explain;
+mod interrupt;
 mod lab;
 mod replay;
 mod report;
@@ -17,6 +18,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use zprsim_control::escape::escape_keep_newlines;
 
 /// Packet-level enforcement simulator for OCI networks: route tables, NSGs,
 /// security lists and Zero Trust Packet Routing.
@@ -55,6 +57,8 @@ pub enum Failure {
     Input(String),
     /// A bug: exit 3.
     Internal(String),
+    /// A message and the exit status to end with (`lab exec`: 126, 127).
+    Exit(u8, String),
 }
 
 impl<E: std::fmt::Display> From<E> for Failure {
@@ -87,20 +91,29 @@ fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
         Err(Failure::Input(msg)) => {
-            let _ = writeln!(std::io::stderr(), "{}", msg.trim_end());
+            let msg = escape_keep_newlines(msg.trim_end());
+            let _ = writeln!(std::io::stderr(), "{msg}");
             ExitCode::from(2)
         }
+        Err(Failure::Exit(code, msg)) => {
+            let msg = escape_keep_newlines(msg.trim_end());
+            let _ = writeln!(std::io::stderr(), "{msg}");
+            ExitCode::from(code)
+        }
         Err(Failure::Internal(msg)) => {
-            let _ = writeln!(std::io::stderr(), "internal error: {}", msg.trim_end());
+            let msg = escape_keep_newlines(msg.trim_end());
+            let _ = writeln!(std::io::stderr(), "internal error: {msg}");
             ExitCode::from(3)
         }
     }
 }
 
-/// Writes to stderr (warnings, and the summary when stdout carries data);
-/// a closed stderr is not worth an error.
+/// Writes to stderr (warnings, and the summary when stdout carries data),
+/// control characters and bidirectional controls escaped; a closed stderr
+/// is not worth an error.
 pub fn err(text: &str) {
     if !text.is_empty() {
+        let text = escape_keep_newlines(text);
         let mut e = std::io::stderr().lock();
         let _ = e.write_all(text.as_bytes()).and_then(|()| e.flush());
     }

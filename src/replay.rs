@@ -10,14 +10,13 @@ use std::time::Instant;
 
 use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config};
-use zprsim_control::eval;
 use zprsim_control::model::{Scenario, proto};
-use zprsim_control::packet::{L4, Packet};
-use zprsim_control::verdict::{Context, Outcome};
 use zprsim_dataplane::output::{self, OutputFile, Plan};
-use zprsim_dataplane::replay::{self, FlowRecord, ReplayConfig, ReplayOutput, Totals};
+use zprsim_dataplane::replay::{self, FlowRecord, ReplayConfig, ReplayError, ReplayOutput, Totals};
 use zprsim_dataplane::scenario_file;
+use zprsim_dataplane::why::why;
 
+use crate::interrupt::Interrupt;
 use crate::report::{RuleHits, StageCounts};
 use crate::{Failure, out};
 
@@ -86,6 +85,9 @@ struct Report {
     non_ip: u64,
     warnings: Vec<String>,
     error: Option<String>,
+    /// A SIGINT or SIGTERM stopped the reading: the counts are of the
+    /// packets judged before it, and every output holds exactly those.
+    interrupted: bool,
     connections: Connections,
     rules_hit: Vec<RuleHits>,
     rules_unused: Vec<String>,
@@ -121,6 +123,7 @@ fn report(a: &Args, s: &Scenario, c: &Compiled, o: &ReplayOutput, compile_s: f64
         non_ip: k.non_ip,
         warnings: o.warnings.clone(),
         error: o.error.clone(),
+        interrupted: o.interrupted,
         connections: Connections {
             created: k.connections,
             evicted: k.connections_evicted,
@@ -162,71 +165,6 @@ struct TopFlow {
     #[serde(flatten)]
     flow: FlowRecord,
     reason: String,
-}
-
-/// Why the first packet of a flow was dropped, from the reference
-/// evaluator's layer report: the deciding layer, its outcome and reason.
-fn why(s: &Scenario, f: &FlowRecord) -> String {
-    let l4 = match (f.sport, f.dport, f.icmp_type, f.icmp_code) {
-        (Some(sport), Some(dport), _, _) => L4::Ports { sport, dport },
-        (_, _, Some(icmp_type), Some(code)) => L4::Icmp { icmp_type, code },
-        _ if proto::has_ports(f.proto) || proto::is_icmp(f.proto) => L4::Fragment,
-        _ => L4::Opaque,
-    };
-    let p = Packet {
-        src: f.src,
-        dst: f.dst,
-        proto: f.proto,
-        l4,
-    };
-    let d = eval::evaluate(s, &p, Context::First);
-    let Some(stage) = d.judgement.stage else {
-        return "first packet allowed; later packets dropped".into();
-    };
-    let Some(layer) = d.layers.iter().find(|l| l.layer == stage) else {
-        return stage.as_str().into();
-    };
-    let outcome = serde_json::to_value(layer.outcome)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    let detail = layer
-        .checks
-        .iter()
-        .find(|c| !matches!(c.outcome, Outcome::Allowed | Outcome::AllowedTracked))
-        .and_then(|c| {
-            c.reason
-                .clone()
-                .map(|r| format!("{} check at `{}`: {r}", c.check, c.endpoint))
-        })
-        .or_else(|| layer.reason.clone())
-        .or_else(|| {
-            layer
-                .vnic
-                .as_ref()
-                .map(|v| format!("no rule of `{v}` matches"))
-        })
-        .unwrap_or_default();
-    let mut evaluated: Vec<String> = layer
-        .nsgs_evaluated
-        .iter()
-        .map(|n| format!("NSG `{n}`"))
-        .collect();
-    evaluated.extend(
-        layer
-            .security_lists_evaluated
-            .iter()
-            .map(|n| format!("security list `{n}`")),
-    );
-    if layer.checks.is_empty() && !evaluated.is_empty() {
-        let vnic = layer.vnic.as_deref().unwrap_or_default();
-        return format!(
-            "{} {outcome}: {detail} at `{vnic}` (evaluated {})",
-            stage.as_str(),
-            evaluated.join(", ")
-        );
-    }
-    format!("{} {outcome}: {detail}", stage.as_str())
 }
 
 fn proto_name(p: u8) -> String {
@@ -320,24 +258,28 @@ fn summary(r: &Report) -> String {
     t
 }
 
-/// A failure to write `flag`'s output.
-fn write_error(out: &OutputFile, e: &dyn std::fmt::Display) -> Failure {
-    Failure::Input(format!(
+/// A failure to write `flag`'s output. A closed pipe on standard output
+/// ends the run quietly with exit 0, as ripgrep does (`None`).
+fn write_error(out: &OutputFile, e: &std::io::Error) -> Option<Failure> {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return None;
+    }
+    Some(Failure::Input(format!(
         "error: {} `{}`: {e}",
         out.flag(),
         out.path().display()
-    ))
+    )))
 }
 
-fn write_json_file<T: Serialize>(out: &mut OutputFile, v: &T) -> Result<(), Failure> {
-    serde_json::to_writer_pretty(&mut *out, v).map_err(|e| write_error(out, &e))?;
-    out.write_all(b"\n").map_err(|e| write_error(out, &e))
+fn write_json_file<T: Serialize>(out: &mut OutputFile, v: &T) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, v)?;
+    out.write_all(b"\n")
 }
 
-fn write_flows(out: &mut OutputFile, flows: &[FlowRecord]) -> Result<(), Failure> {
+fn write_flows(out: &mut OutputFile, flows: &[FlowRecord]) -> std::io::Result<()> {
     for r in flows {
-        serde_json::to_writer(&mut *out, r).map_err(|e| write_error(out, &e))?;
-        out.write_all(b"\n").map_err(|e| write_error(out, &e))?;
+        serde_json::to_writer(&mut *out, r)?;
+        out.write_all(b"\n")?;
     }
     Ok(())
 }
@@ -392,6 +334,8 @@ fn open_output(flag: &str, path: Option<&PathBuf>) -> Result<Option<OutputFile>,
 /// Runs `replay`.
 pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     check_args(a)?;
+    // Before anything slow: a Ctrl-C from here on ends the run cleanly.
+    let interrupt = Interrupt::install()?;
     let mut report_out = open_output("--report", a.report.as_ref())?;
     let mut flows_out = open_output("--flows", a.flows.as_ref())?;
     let t0 = Instant::now();
@@ -409,6 +353,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         keep_flows: a.flows.is_some(),
         allowed: a.allowed.clone(),
         dropped: a.dropped.clone(),
+        stop: Some(Arc::clone(&interrupt.stop)),
+        // The pcaps are renamed into place with the report and flow log.
+        commit: false,
         ..ReplayConfig::default()
     };
     let show_progress = !a.quiet && std::io::stderr().is_terminal();
@@ -428,8 +375,16 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             b.set_position(done);
         }
     };
-    let o = replay::replay(Arc::clone(&compiled), &a.pcaps, &cfg, Some(&progress))
-        .map_err(|e| Failure::Input(e.to_string()))?;
+    let mut o = match replay::replay(Arc::clone(&compiled), &a.pcaps, &cfg, Some(&progress)) {
+        Ok(o) => o,
+        Err(ReplayError::Output { source, .. })
+            if source.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            // `--allowed - | head -c 100`: the reader left; not an error.
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => return Err(Failure::Input(format!("error: {e}"))),
+    };
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
@@ -437,13 +392,20 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // Every output is written in full before any is renamed into place: a
     // failure in one leaves every target as it was (no report saying
     // `"error": null` beside a flow log that was never written).
-    if let Some(f) = flows_out.as_mut() {
-        write_flows(f, &o.flows)?;
+    if let Some(f) = flows_out.as_mut()
+        && let Err(e) = write_flows(f, &o.flows)
+    {
+        return write_error(f, &e).map_or(Ok(ExitCode::SUCCESS), Err);
     }
-    if let Some(f) = report_out.as_mut() {
-        write_json_file(f, &r)?;
+    if let Some(f) = report_out.as_mut()
+        && let Err(e) = write_json_file(f, &r)
+    {
+        return write_error(f, &e).map_or(Ok(ExitCode::SUCCESS), Err);
     }
-    for f in [flows_out, report_out].into_iter().flatten() {
+    // Interrupted or not: what was judged is written in full, and the
+    // report says whether it is all of the input.
+    let pcaps = std::mem::take(&mut o.outputs);
+    for f in pcaps.into_iter().chain(flows_out).chain(report_out) {
         f.commit()
             .map_err(|e| Failure::Input(format!("error: {e}")))?;
     }
@@ -470,6 +432,13 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     }
     if let Some(e) = &o.error {
         return Err(Failure::Input(format!("error: {e}")));
+    }
+    if o.interrupted {
+        crate::err(&format!(
+            "interrupted: {} record(s) judged; every output holds exactly those\n",
+            r.packets.total + r.non_ip
+        ));
+        return Ok(ExitCode::from(interrupt.exit_code()));
     }
     if a.fail_on_drop && r.packets.dropped > 0 {
         return Ok(ExitCode::from(1));

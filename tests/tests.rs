@@ -10,9 +10,11 @@
 
 mod cases;
 mod differential;
+mod engine;
 mod explain;
 mod lab;
 mod replay;
 mod replay_oracle;
 mod safety;
+mod streams;
 mod verify;

@@ -45,6 +45,7 @@
 //! ```
 
 pub mod compile;
+pub mod escape;
 pub mod eval;
 pub mod ids;
 pub mod load;

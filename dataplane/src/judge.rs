@@ -15,6 +15,7 @@ use zprsim_control::packet::Packet;
 use zprsim_control::verdict::{Context, Stage, Verdict};
 
 use crate::conntrack::{self, Bounded, Conn, ConnKey, SHARDS};
+use crate::drop_reason::DropReason;
 
 /// Packets and bytes, by verdict.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -36,7 +37,7 @@ impl Totals {
 }
 
 /// Index of the `malformed` entry of [`Counters::dropped_by_stage`].
-pub const STAGE_MALFORMED: usize = 4;
+pub const STAGE_MALFORMED: usize = DropReason::Malformed as usize;
 
 /// Counters, summed over workers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,8 +46,8 @@ pub struct Counters {
     pub packets: Totals,
     /// Bytes (wire length of each record).
     pub bytes: Totals,
-    /// Drops by stage: route, egress-security, ingress-security, zpr, malformed.
-    pub dropped_by_stage: [u64; 5],
+    /// Drops by reason, indexed by [`DropReason::index`].
+    pub dropped_by_stage: [u64; DropReason::COUNT],
     /// Packets an audit-mode attribute would have dropped.
     pub zpr_audit_would_drop: u64,
     /// Records that are not IP or of a link type not decoded.
@@ -134,12 +135,7 @@ impl Counters {
 /// Index of a stage in [`Counters::dropped_by_stage`].
 #[must_use]
 pub fn stage_index(s: Stage) -> usize {
-    match s {
-        Stage::Route => 0,
-        Stage::EgressSecurity => 1,
-        Stage::IngressSecurity => 2,
-        Stage::Zpr => 3,
-    }
+    DropReason::of_stage(s).index()
 }
 
 /// The connection tables of the shards one worker serves, bounded.

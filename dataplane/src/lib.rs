@@ -7,6 +7,8 @@
 pub mod capture;
 pub mod community_id;
 pub mod conntrack;
+pub mod drop_reason;
+pub mod engine;
 pub mod judge;
 pub mod output;
 pub mod parse;
@@ -14,3 +16,4 @@ pub mod pcap_out;
 pub mod replay;
 pub mod scenario_file;
 pub mod tap;
+pub mod why;
