@@ -9,6 +9,7 @@
 )]
 
 mod cases;
+mod diff;
 mod differential;
 mod engine;
 mod explain;
