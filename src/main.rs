@@ -9,6 +9,8 @@ mod check;
 mod diff;
 mod explain;
 mod interrupt;
+mod flowlog;
+mod import;
 mod lab;
 mod replay;
 mod report;
@@ -40,6 +42,8 @@ enum Command {
     DumpTable(check::DumpArgs),
     /// Replay pcap/pcapng captures through the scenario: what would be dropped, where and why.
     Replay(replay::Args),
+    /// Import a network from OCI CLI JSON outputs into a native scenario.
+    Import(import::Args),
     /// Play the VCN's virtual router between TAP devices: live enforcement, fail-closed.
     Tap(tap::Args),
     /// A lab of network namespaces behind one `zprsim tap`: up, exec, status, down.
@@ -84,6 +88,7 @@ fn run() -> Result<ExitCode, Failure> {
         Command::Explain(a) => explain::run(&a),
         Command::Replay(a) => replay::run(&a),
         Command::Tap(a) => tap::run(&a),
+        Command::Import(a) => import::run(&a),
         Command::Lab(a) => lab::run(&a),
         Command::DumpTable(a) => check::dump(&a),
         Command::Verify(a) => verify::run(&a),

@@ -13,6 +13,8 @@ mod diff;
 mod differential;
 mod engine;
 mod explain;
+mod flowlog;
+mod import;
 mod lab;
 mod replay;
 mod replay_oracle;

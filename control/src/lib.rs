@@ -48,6 +48,7 @@ pub mod compile;
 pub mod escape;
 pub mod eval;
 pub mod ids;
+pub mod import;
 pub mod load;
 pub mod model;
 pub mod packet;
