@@ -21,6 +21,7 @@ use zprsim_dataplane::flowlog::judge::{
 use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_path};
 use zprsim_dataplane::flowlog::record::{Action, LogRecord};
 use zprsim_dataplane::judge::Totals;
+use zprsim_dataplane::output::{self, OutputFile};
 use zprsim_dataplane::scenario_file;
 
 use crate::report::{RuleHits, StageCounts};
@@ -72,25 +73,8 @@ pub fn replay_if_flow_logs(a: &Inputs<'_>) -> Result<Option<ExitCode>, Failure> 
             "error: `--allowed` and `--dropped` need captures: flow logs hold no packets".into(),
         ));
     }
-    for o in [a.report, a.flows].into_iter().flatten() {
-        for i in a.inputs.iter().map(PathBuf::as_path).chain([a.scenario]) {
-            if same_file(o, i) {
-                return Err(Failure::Input(format!(
-                    "error: output `{}` is the input `{}`",
-                    o.display(),
-                    i.display()
-                )));
-            }
-        }
-    }
+    // `replay` has checked every input and output (`output::Plan`).
     run(a).map(Some)
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
-    }
 }
 
 #[derive(Serialize)]
@@ -261,21 +245,13 @@ fn io_err(p: &Path, e: &dyn std::fmt::Display) -> Failure {
     Failure::Input(format!("error: {}: {e}", p.display()))
 }
 
-/// Writes `bytes` to a temporary file beside `path` and renames it into place.
-fn write_beside(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    if path == Path::new("-") {
-        return out(&String::from_utf8_lossy(bytes));
-    }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut t = tempfile::NamedTempFile::new_in(dir).map_err(|e| io_err(path, &e))?;
-    t.write_all(bytes)
-        .and_then(|()| t.flush())
-        .map_err(|e| io_err(path, &e))?;
-    t.persist(path).map_err(|e| io_err(path, &e.error))?;
-    Ok(())
+/// Writes `bytes` as the output of `flag` through [`OutputFile`] (a
+/// temporary file beside the target, renamed into place on commit).
+fn open_write(flag: &str, path: &Path, bytes: &[u8]) -> Result<OutputFile, Failure> {
+    let mut f =
+        OutputFile::create(flag, path).map_err(|e| Failure::Input(format!("error: {e}")))?;
+    f.write_all(bytes).map_err(|e| io_err(path, &e))?;
+    Ok(f)
 }
 
 fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
@@ -301,10 +277,12 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         records: &read.records,
     };
     let r = report(a, &cx, &read, &j, compile_s, duration_s);
+    // Both outputs are written in full before either is renamed into place.
+    let mut outputs = Vec::new();
     if let Some(p) = a.report {
         let mut text = serde_json::to_vec_pretty(&r).map_err(|e| io_err(p, &e))?;
         text.push(b'\n');
-        write_beside(p, &text)?;
+        outputs.push(open_write("--report", p, &text)?);
     }
     if let Some(p) = a.flows {
         let mut text = Vec::new();
@@ -312,15 +290,33 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             serde_json::to_writer(&mut text, &cx.record(jr)).map_err(|e| io_err(p, &e))?;
             text.push(b'\n');
         }
-        write_beside(p, &text)?;
+        outputs.push(open_write("--flows", p, &text)?);
     }
+    for f in outputs {
+        f.commit()
+            .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    }
+    // Warnings go to stderr, even with `--quiet`.
+    let mut warnings = String::new();
+    for w in &loaded.warnings {
+        let _ = writeln!(warnings, "{w}");
+    }
+    for w in &r.warnings {
+        let _ = writeln!(warnings, "warning: {w}");
+    }
+    crate::err(&warnings);
     if !a.quiet {
-        let mut text = String::new();
-        for w in &loaded.warnings {
-            let _ = writeln!(text, "{w}");
+        let text = summary(&r);
+        // When a JSON output is standard output, the summary goes to stderr.
+        if [a.report, a.flows]
+            .iter()
+            .flatten()
+            .any(|p| output::is_std(p))
+        {
+            crate::err(&text);
+        } else {
+            out(&text)?;
         }
-        text.push_str(&summary(&r));
-        out(&text)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -508,9 +504,6 @@ fn summary(r: &Report<'_>) -> String {
             };
             let _ = writeln!(t, "  {}:{}: {why}", u.file, u.line);
         }
-    }
-    for w in &r.warnings {
-        let _ = writeln!(t, "warning: {w}");
     }
     t
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use zprsim_control::import::oci;
+use zprsim_dataplane::output::{OutputFile, Plan};
 
 use crate::Failure;
 
@@ -52,13 +53,6 @@ fn read_limited(p: &Path) -> Result<String, Failure> {
     std::fs::read_to_string(p).map_err(|e| err(&e))
 }
 
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
-    }
-}
-
 /// Runs `import`.
 pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let Source::Oci(a) = &a.source;
@@ -76,18 +70,17 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             a.dir.display()
         )));
     }
-    let inputs: Vec<&Path> = paths
-        .iter()
-        .map(PathBuf::as_path)
-        .chain(a.services.as_deref())
-        .collect();
-    if let Some(i) = inputs.iter().find(|i| same_file(&a.output, i)) {
-        return Err(Failure::Input(format!(
-            "error: output `{}` is the input `{}`",
-            a.output.display(),
-            i.display()
-        )));
+    // No output may be an input (checked before any work).
+    let mut plan = Plan::new();
+    for p in &paths {
+        plan.input("DIR", p);
     }
+    if let Some(p) = &a.services {
+        plan.input("--services", p);
+    }
+    plan.output("-o", &a.output);
+    plan.check()
+        .map_err(|e| Failure::Input(format!("error: {e}")))?;
     let mut files = BTreeMap::new();
     for p in &paths {
         let name = p
@@ -116,20 +109,11 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes `bytes` to a temporary file beside `path` and renames it into place.
+/// Writes the scenario beside its target and renames it into place.
 fn write_beside(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    if path == Path::new("-") {
-        return crate::out(&String::from_utf8_lossy(bytes));
-    }
-    let err = |e: &dyn std::fmt::Display| Failure::Input(format!("error: {}: {e}", path.display()));
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut t = tempfile::NamedTempFile::new_in(dir).map_err(|e| err(&e))?;
-    t.write_all(bytes)
-        .and_then(|()| t.flush())
-        .map_err(|e| err(&e))?;
-    t.persist(path).map_err(|e| err(&e.error))?;
-    Ok(())
+    let fail = |e: &dyn std::fmt::Display| Failure::Input(format!("error: {e}"));
+    let mut f = OutputFile::create("-o", path).map_err(|e| fail(&e))?;
+    f.write_all(bytes)
+        .map_err(|e| fail(&format!("-o `{}`: {e}", path.display())))?;
+    f.commit().map_err(|e| fail(&e))
 }

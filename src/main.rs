@@ -6,6 +6,7 @@
 
 mod capture_state;
 mod check;
+mod diff;
 mod explain;
 mod flowlog;
 mod import;
@@ -49,6 +50,8 @@ enum Command {
     Lab(lab::Args),
     /// Check that required paths are open and forbidden ones closed (exit 1 if not).
     Verify(verify::Args),
+    /// Replay captures against two scenarios: which flows a change would break or newly allow.
+    Diff(diff::Args),
 }
 
 /// An error that maps to an exit code. (A small enum rather than `anyhow`:
@@ -89,6 +92,7 @@ fn run() -> Result<ExitCode, Failure> {
         Command::Lab(a) => lab::run(&a),
         Command::DumpTable(a) => check::dump(&a),
         Command::Verify(a) => verify::run(&a),
+        Command::Diff(a) => diff::run(&a),
     }
 }
 

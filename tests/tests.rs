@@ -9,6 +9,7 @@
 )]
 
 mod cases;
+mod diff;
 mod differential;
 mod docs;
 mod engine;

@@ -418,6 +418,10 @@ pub fn import(files: &Files, services: Option<&str>) -> Result<Imported, ImportE
     let mut warnings = Vec::new();
     let mut inv = Inventory::default();
     for (name, text) in files {
+        // The CLI prints nothing for an empty list.
+        if text.trim().is_empty() {
+            continue;
+        }
         let v: Value = serde_json::from_str(text).map_err(|e| ImportError {
             file: name.clone(),
             line: Some(e.line()),

@@ -31,6 +31,8 @@
 mod expect;
 pub mod packs;
 pub mod selector;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::net::IpAddr;

@@ -148,6 +148,31 @@ impl CaptureFiles {
         })
     }
 
+    /// A capture held in memory, read as a stream (benches, `zprsim bench`).
+    ///
+    /// # Errors
+    /// The bytes are not a capture.
+    pub fn from_bytes(name: &str, bytes: Vec<u8>) -> Result<CaptureFiles, String> {
+        let total = bytes.len() as u64;
+        let reader: Reader = Box::new(std::io::Cursor::new(bytes));
+        let mut s = RecordStream::new(reader).map_err(|e| format!("{name}: {e}"))?;
+        let mut link_types = s.link_types_ahead();
+        link_types.sort_unstable();
+        link_types.dedup();
+        Ok(CaptureFiles {
+            names: vec![name.to_owned()],
+            sizes: vec![Some(total)],
+            pending: vec![Some(Pending::Stream(s))],
+            current: None,
+            next: 0,
+            link_types,
+            warnings: Vec::new(),
+            done_bytes: 0,
+            total_bytes: total,
+            failed: false,
+        })
+    }
+
     /// Opens the next input; `false` at the end or on an error (recorded).
     fn advance(&mut self) -> Result<bool, String> {
         self.close_current(true);

@@ -52,7 +52,7 @@ impl Worker {
                 .iter()
                 .map(|c| Judge {
                     compiled: Arc::clone(c),
-                    tracker: Tracker::new(cfg.max_connections),
+                    tracker: Tracker::with_memo(cfg.max_connections),
                     flows: Flows::new(cfg.max_flow_records, cfg.keep_flows, cfg.top_flows),
                     counters: Counters::with_rules(c.rule_count()),
                 })

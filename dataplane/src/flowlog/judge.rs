@@ -19,7 +19,6 @@
 //! the one earlier in the input. Every count is weighted by the record's
 //! packets and bytes.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 use serde::Serialize;
@@ -34,6 +33,10 @@ use crate::conntrack::{self, ConnKey};
 use crate::judge::{Counters, stage_index};
 
 const NS: u64 = 1_000_000_000;
+
+/// Hash maps with ahash and fixed keys: fast, and nothing here depends on
+/// iteration order.
+type HashMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<ahash::AHasher>>;
 
 /// Records, packets and bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -194,15 +197,15 @@ pub fn judge_records(compiled: &Compiled, s: &Scenario, records: &[LogRecord]) -
         placed.push((i, v, dir));
     }
     let opener = openers(compiled, records, &placed);
-    placed.sort_by_key(|&(i, v, _)| {
+    placed.sort_by_cached_key(|&(i, v, _)| {
         let r = &records[i];
         let rank = ConnKey::of(&record_packet(r, false)).map_or(0u8, |(key, fwd)| {
             u8::from(opener.get(&(r.start, v, key)).is_some_and(|&o| o != fwd))
         });
         (r.start, rank, i)
     });
-    let mut conns: HashMap<(usize, ConnKey), SideConn> = HashMap::new();
-    let mut flows: HashMap<ConnKey, (usize, bool)> = HashMap::new();
+    let mut conns: HashMap<(usize, ConnKey), SideConn> = HashMap::default();
+    let mut flows: HashMap<ConnKey, (usize, bool)> = HashMap::default();
     for (i, v, dir) in placed {
         let r = &records[i];
         let side = match dir {
@@ -321,7 +324,7 @@ fn openers(
     placed: &[(usize, usize, Direction)],
 ) -> HashMap<GroupKey, bool> {
     // First record of each direction, in input order.
-    let mut first: HashMap<GroupKey, [Option<(usize, Direction)>; 2]> = HashMap::new();
+    let mut first: HashMap<GroupKey, [Option<(usize, Direction)>; 2]> = HashMap::default();
     for &(i, v, dir) in placed {
         let r = &records[i];
         let Some((key, fwd)) = ConnKey::of(&record_packet(r, false)) else {
@@ -333,7 +336,7 @@ fn openers(
             *slot = Some((i, dir));
         }
     }
-    let mut out = HashMap::new();
+    let mut out = HashMap::default();
     for (k, e) in first {
         let [Some(back), Some(fwd)] = e else { continue };
         let opens = |(i, dir): (usize, Direction)| {

@@ -267,22 +267,14 @@ fn read_lines(
                 &format!("line longer than {} bytes", cx.limits.max_line),
             );
         } else if !is_blank(&buf) {
-            let mut entries = Vec::new();
-            let parsed = std::str::from_utf8(&buf)
-                .map_err(|_| "not UTF-8 text".to_owned())
-                .and_then(|t| {
-                    let raw: &RawValue =
-                        serde_json::from_str(t).map_err(|e| format!("not JSON: {e}"))?;
-                    walk(raw, 0, &mut entries).map_err(|e| format!("not JSON: {e}"))
-                });
-            match parsed {
-                Err(e) => cx.problem(out, line_no, &e),
-                Ok(()) => {
-                    for raw in entries {
-                        match serde_json::from_str::<Value>(raw.get()) {
-                            Ok(v) => cx.entry(out, &v, line_no)?,
-                            Err(e) => cx.problem(out, line_no, &format!("not JSON: {e}")),
-                        }
+            // One parse per line; the entries are found in the parsed value.
+            match serde_json::from_slice::<Value>(&buf) {
+                Err(e) => cx.problem(out, line_no, &format!("not JSON: {e}")),
+                Ok(v) => {
+                    let mut entries = Vec::new();
+                    walk_value(&v, 0, &mut entries);
+                    for e in entries {
+                        cx.entry(out, e, line_no)?;
                     }
                 }
             }
@@ -400,4 +392,30 @@ fn bare_data(m: &HashMap<String, &RawValue>) -> bool {
                 inner.contains_key("status") || inner.contains_key("sourceAddress")
             })
     })
+}
+
+/// [`walk`] over a parsed value (JSON lines: one parse per line).
+fn walk_value<'a>(v: &'a Value, depth: u32, out: &mut Vec<&'a Value>) {
+    match v {
+        Value::Array(items) if depth < 6 => {
+            for i in items {
+                walk_value(i, depth + 1, out);
+            }
+        }
+        Value::Object(m) if depth < 6 => {
+            let bare = matches!(m.get("data"), Some(Value::Object(d)) if d.contains_key("status") || d.contains_key("sourceAddress"));
+            if m.contains_key("logContent") || m.contains_key("oracle") || bare {
+                out.push(v);
+            } else if let Some(inner) = m
+                .get("results")
+                .or_else(|| m.get("items"))
+                .or_else(|| m.get("data"))
+            {
+                walk_value(inner, depth + 1, out);
+            } else {
+                out.push(v);
+            }
+        }
+        _ => out.push(v),
+    }
 }
