@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::model::Scenario;
+use zprsim_control::warning::Warning;
 use zprsim_dataplane::scenario_file;
 
 use crate::{Failure, out};
@@ -49,7 +50,7 @@ struct Report {
     compile_phases: std::collections::BTreeMap<&'static str, f64>,
     zpr_only_vcns: Vec<String>,
     zpr_only_mode: &'static str,
-    warnings: Vec<String>,
+    warnings: Vec<Warning>,
 }
 
 fn counts(s: &Scenario) -> (usize, usize, usize, usize) {
@@ -108,7 +109,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             zprsim_control::model::ZprOnlyMode::Report => "report",
             zprsim_control::model::ZprOnlyMode::DefaultDeny => "default-deny",
         },
-        warnings: loaded.warnings.iter().map(ToString::to_string).collect(),
+        warnings: loaded.warnings.clone(),
     };
     if a.json {
         let mut text = serde_json::to_string_pretty(&r)?;
@@ -152,13 +153,16 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
                 }
             ));
         }
+        // The warnings themselves go to stderr, the count to stdout.
+        let mut warnings = String::new();
+        for w in &r.warnings {
+            warnings.push_str(&format!("{w}\n"));
+        }
+        crate::err(&warnings);
         if r.warnings.is_empty() {
             t.push_str("no warnings\n");
         } else {
-            t.push_str(&format!("{} warning(s):\n", r.warnings.len()));
-            for w in &r.warnings {
-                t.push_str(&format!("  {w}\n"));
-            }
+            t.push_str(&format!("{} warning(s), on stderr\n", r.warnings.len()));
         }
         out(&t)?;
     }

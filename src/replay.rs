@@ -2,7 +2,7 @@
 //! [--flows FILE.jsonl] [--allowed OUT.pcap] [--dropped OUT.pcap] [--quiet]`.
 
 use std::fmt::Write as _;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -10,13 +10,13 @@ use std::time::Instant;
 
 use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config};
-use zprsim_control::eval;
 use zprsim_control::model::{Scenario, proto};
-use zprsim_control::packet::{L4, Packet};
-use zprsim_control::verdict::{Context, Outcome};
-use zprsim_dataplane::replay::{self, FlowRecord, ReplayConfig, ReplayOutput, Totals};
+use zprsim_dataplane::output::{self, OutputFile, Plan};
+use zprsim_dataplane::replay::{self, FlowRecord, ReplayConfig, ReplayError, ReplayOutput, Totals};
 use zprsim_dataplane::scenario_file;
+use zprsim_dataplane::why::why;
 
+use crate::interrupt::Interrupt;
 use crate::report::{RuleHits, StageCounts};
 use crate::{Failure, out};
 
@@ -25,7 +25,7 @@ use crate::{Failure, out};
 pub struct Args {
     /// The scenario (TOML, or JSON when it ends in `.json`).
     scenario: PathBuf,
-    /// Captures (pcap or pcapng), read in this order as one stream.
+    /// Captures (pcap or pcapng), read in this order as one stream; or OCI flow-log files (JSON, gzip).
     #[arg(required = true)]
     pcaps: Vec<PathBuf>,
     /// Worker threads.
@@ -46,9 +46,12 @@ pub struct Args {
     /// No summary and no progress bar.
     #[arg(long)]
     quiet: bool,
-    /// Connections tracked at most.
+    /// Connections tracked at most (1 to 2^30).
     #[arg(long, default_value_t = 4 << 20)]
     max_connections: usize,
+    /// Exit 1 when any packet was dropped (for CI jobs replaying a known-good capture).
+    #[arg(long)]
+    fail_on_drop: bool,
 }
 
 #[derive(Serialize)]
@@ -82,6 +85,9 @@ struct Report {
     non_ip: u64,
     warnings: Vec<String>,
     error: Option<String>,
+    /// A SIGINT or SIGTERM stopped the reading: the counts are of the
+    /// packets judged before it, and every output holds exactly those.
+    interrupted: bool,
     connections: Connections,
     rules_hit: Vec<RuleHits>,
     rules_unused: Vec<String>,
@@ -117,6 +123,7 @@ fn report(a: &Args, s: &Scenario, c: &Compiled, o: &ReplayOutput, compile_s: f64
         non_ip: k.non_ip,
         warnings: o.warnings.clone(),
         error: o.error.clone(),
+        interrupted: o.interrupted,
         connections: Connections {
             created: k.connections,
             evicted: k.connections_evicted,
@@ -158,71 +165,6 @@ struct TopFlow {
     #[serde(flatten)]
     flow: FlowRecord,
     reason: String,
-}
-
-/// Why the first packet of a flow was dropped, from the reference
-/// evaluator's layer report: the deciding layer, its outcome and reason.
-fn why(s: &Scenario, f: &FlowRecord) -> String {
-    let l4 = match (f.sport, f.dport, f.icmp_type, f.icmp_code) {
-        (Some(sport), Some(dport), _, _) => L4::Ports { sport, dport },
-        (_, _, Some(icmp_type), Some(code)) => L4::Icmp { icmp_type, code },
-        _ if proto::has_ports(f.proto) || proto::is_icmp(f.proto) => L4::Fragment,
-        _ => L4::Opaque,
-    };
-    let p = Packet {
-        src: f.src,
-        dst: f.dst,
-        proto: f.proto,
-        l4,
-    };
-    let d = eval::evaluate(s, &p, Context::First);
-    let Some(stage) = d.judgement.stage else {
-        return "first packet allowed; later packets dropped".into();
-    };
-    let Some(layer) = d.layers.iter().find(|l| l.layer == stage) else {
-        return stage.as_str().into();
-    };
-    let outcome = serde_json::to_value(layer.outcome)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    let detail = layer
-        .checks
-        .iter()
-        .find(|c| !matches!(c.outcome, Outcome::Allowed | Outcome::AllowedTracked))
-        .and_then(|c| {
-            c.reason
-                .clone()
-                .map(|r| format!("{} check at `{}`: {r}", c.check, c.endpoint))
-        })
-        .or_else(|| layer.reason.clone())
-        .or_else(|| {
-            layer
-                .vnic
-                .as_ref()
-                .map(|v| format!("no rule of `{v}` matches"))
-        })
-        .unwrap_or_default();
-    let mut evaluated: Vec<String> = layer
-        .nsgs_evaluated
-        .iter()
-        .map(|n| format!("NSG `{n}`"))
-        .collect();
-    evaluated.extend(
-        layer
-            .security_lists_evaluated
-            .iter()
-            .map(|n| format!("security list `{n}`")),
-    );
-    if layer.checks.is_empty() && !evaluated.is_empty() {
-        let vnic = layer.vnic.as_deref().unwrap_or_default();
-        return format!(
-            "{} {outcome}: {detail} at `{vnic}` (evaluated {})",
-            stage.as_str(),
-            evaluated.join(", ")
-        );
-    }
-    format!("{} {outcome}: {detail}", stage.as_str())
 }
 
 fn proto_name(p: u8) -> String {
@@ -308,9 +250,6 @@ fn summary(r: &Report) -> String {
         "  {} rule(s) and statement(s) never decided a packet",
         r.rules_unused.len()
     );
-    for w in &r.warnings {
-        let _ = writeln!(t, "warning: {w}");
-    }
     let _ = writeln!(
         t,
         "compiled in {:.3} s; packet phase {:.3} s, {:.0} packets/s with {} worker(s)",
@@ -319,36 +258,98 @@ fn summary(r: &Report) -> String {
     t
 }
 
-fn write_json_file<T: Serialize>(path: &PathBuf, v: &T) -> Result<(), Failure> {
-    let f = std::fs::File::create(path)
-        .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
-    let mut w = BufWriter::new(f);
-    serde_json::to_writer_pretty(&mut w, v)
-        .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
-    w.write_all(b"\n")
-        .and_then(|()| w.flush())
-        .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))
-}
-
-fn write_flows(path: &PathBuf, flows: &[FlowRecord]) -> Result<(), Failure> {
-    let err = |e: &dyn std::fmt::Display| Failure::Input(format!("{}: {e}", path.display()));
-    let f = std::fs::File::create(path).map_err(|e| err(&e))?;
-    let mut w = BufWriter::new(f);
-    for r in flows {
-        serde_json::to_writer(&mut w, r).map_err(|e| err(&e))?;
-        w.write_all(b"\n").map_err(|e| err(&e))?;
+/// A failure to write `flag`'s output. A closed pipe on standard output
+/// ends the run quietly with exit 0, as ripgrep does (`None`).
+fn write_error(out: &OutputFile, e: &std::io::Error) -> Option<Failure> {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return None;
     }
-    w.flush().map_err(|e| err(&e))
+    Some(Failure::Input(format!(
+        "error: {} `{}`: {}",
+        out.flag(),
+        out.path().display(),
+        output::io_message(e)
+    )))
 }
 
-/// Runs `replay`.
-pub fn run(a: &Args) -> Result<ExitCode, Failure> {
+fn write_json_file<T: Serialize>(out: &mut OutputFile, v: &T) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, v)?;
+    out.write_all(b"\n")
+}
+
+fn write_flows(out: &mut OutputFile, flows: &[FlowRecord]) -> std::io::Result<()> {
+    for r in flows {
+        serde_json::to_writer(&mut *out, r)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// The most connections `--max-connections` takes (the tables are sized
+/// from it up front).
+const MAX_CONNECTIONS: usize = 1 << 30;
+
+/// Checks the flags and every input and output before any work: bounds,
+/// then [`Plan`] (no output is an input or another output; every output
+/// directory is writable; `-` once per side).
+fn check_args(a: &Args) -> Result<(), Failure> {
     if a.workers == 0 || a.workers > 64 {
         return Err(Failure::Input(format!(
             "error: `--workers {}`: expected 1 to 64",
             a.workers
         )));
     }
+    if a.max_connections == 0 || a.max_connections > MAX_CONNECTIONS {
+        return Err(Failure::Input(format!(
+            "error: `--max-connections {}`: expected 1 to {MAX_CONNECTIONS}",
+            a.max_connections
+        )));
+    }
+    let mut plan = Plan::new();
+    plan.input("SCENARIO", &a.scenario);
+    for p in &a.pcaps {
+        plan.input("PCAP", p);
+    }
+    for (flag, path) in [
+        ("--report", &a.report),
+        ("--flows", &a.flows),
+        ("--allowed", &a.allowed),
+        ("--dropped", &a.dropped),
+    ] {
+        if let Some(p) = path {
+            plan.output(flag, p);
+        }
+    }
+    plan.check()
+        .map_err(|e| Failure::Input(format!("error: {e}")))
+}
+
+/// Opens an optional output through [`OutputFile`]: nothing at its path
+/// changes before the run ends well.
+fn open_output(flag: &str, path: Option<&PathBuf>) -> Result<Option<OutputFile>, Failure> {
+    path.map(|p| OutputFile::create(flag, p))
+        .transpose()
+        .map_err(|e| Failure::Input(format!("error: {e}")))
+}
+
+/// Runs `replay`.
+pub fn run(a: &Args) -> Result<ExitCode, Failure> {
+    check_args(a)?;
+    // Flow-log files instead of captures: judged record by record.
+    if let Some(code) = crate::flowlog::replay_if_flow_logs(&crate::flowlog::Inputs {
+        scenario: &a.scenario,
+        inputs: &a.pcaps,
+        report: a.report.as_deref(),
+        flows: a.flows.as_deref(),
+        packet_outputs: a.allowed.is_some() || a.dropped.is_some(),
+        quiet: a.quiet,
+    })? {
+        return Ok(code);
+    }
+    // Before anything slow: a Ctrl-C from here on ends the run cleanly.
+    let interrupt = Interrupt::install()?;
+    let mut report_out = open_output("--report", a.report.as_ref())?;
+    let mut flows_out = open_output("--flows", a.flows.as_ref())?;
     let t0 = Instant::now();
     let loaded = scenario_file::load_path(&a.scenario)?;
     let s = &loaded.scenario;
@@ -364,6 +365,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         keep_flows: a.flows.is_some(),
         allowed: a.allowed.clone(),
         dropped: a.dropped.clone(),
+        stop: Some(Arc::clone(&interrupt.stop)),
+        // The pcaps are renamed into place with the report and flow log.
+        commit: false,
         ..ReplayConfig::default()
     };
     let show_progress = !a.quiet && std::io::stderr().is_terminal();
@@ -383,28 +387,73 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             b.set_position(done);
         }
     };
-    let o = replay::replay(Arc::clone(&compiled), &a.pcaps, &cfg, Some(&progress))
-        .map_err(|e| Failure::Input(e.to_string()))?;
+    let mut o = match replay::replay(Arc::clone(&compiled), &a.pcaps, &cfg, Some(&progress)) {
+        Ok(o) => o,
+        Err(ReplayError::Output { source, .. })
+            if source.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            // `--allowed - | head -c 100`: the reader left; not an error.
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => return Err(Failure::Input(format!("error: {e}"))),
+    };
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
     let r = report(a, s, &compiled, &o, compile_s);
-    if let Some(p) = &a.report {
-        write_json_file(p, &r)?;
+    // Every output is written in full before any is renamed into place: a
+    // failure in one leaves every target as it was (no report saying
+    // `"error": null` beside a flow log that was never written).
+    if let Some(f) = flows_out.as_mut()
+        && let Err(e) = write_flows(f, &o.flows)
+    {
+        return write_error(f, &e).map_or(Ok(ExitCode::SUCCESS), Err);
     }
-    if let Some(p) = &a.flows {
-        write_flows(p, &o.flows)?;
+    if let Some(f) = report_out.as_mut()
+        && let Err(e) = write_json_file(f, &r)
+    {
+        return write_error(f, &e).map_or(Ok(ExitCode::SUCCESS), Err);
     }
+    // Interrupted or not: what was judged is written in full, and the
+    // report says whether it is all of the input.
+    let pcaps = std::mem::take(&mut o.outputs);
+    for f in pcaps.into_iter().chain(flows_out).chain(report_out) {
+        f.commit()
+            .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    }
+    // Warnings go to stderr, even with `--quiet`.
+    let mut warnings = String::new();
+    for w in &loaded.warnings {
+        let _ = writeln!(warnings, "{w}");
+    }
+    for w in &r.warnings {
+        let _ = writeln!(warnings, "warning: {w}");
+    }
+    crate::err(&warnings);
     if !a.quiet {
-        let mut text = String::new();
-        for w in &loaded.warnings {
-            let _ = writeln!(text, "{w}");
+        let text = summary(&r);
+        // When a JSON output is standard output, the summary goes to stderr.
+        let stdout_taken = [&a.report, &a.flows, &a.allowed, &a.dropped]
+            .iter()
+            .any(|p| p.as_deref().is_some_and(output::is_std));
+        if stdout_taken {
+            crate::err(&text);
+        } else {
+            out(&text)?;
         }
-        text.push_str(&summary(&r));
-        out(&text)?;
     }
     if let Some(e) = &o.error {
         return Err(Failure::Input(format!("error: {e}")));
+    }
+    if o.interrupted {
+        crate::err(&format!(
+            "interrupted: {} record(s) judged; every output holds exactly those\n",
+            r.packets.total + r.non_ip
+        ));
+        return Ok(ExitCode::from(interrupt.exit_code()));
+    }
+    if a.fail_on_drop && r.packets.dropped > 0 {
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,7 @@
 use serde::Serialize;
 use zprsim_control::compile::{Compiled, rule_text};
 use zprsim_control::model::Scenario;
+use zprsim_dataplane::drop_reason::DropReason;
 use zprsim_dataplane::replay::Counters;
 
 /// `dropped_by_stage` of the CLI contract.
@@ -21,23 +22,32 @@ impl StageCounts {
     /// From the counters' drops by stage.
     #[must_use]
     pub fn of(k: &Counters) -> Self {
-        let d = &k.dropped_by_stage;
+        let d = |r: DropReason| k.dropped_by_stage[r.index()];
         StageCounts {
-            route: d[0],
-            egress_security: d[1],
-            ingress_security: d[2],
-            zpr: d[3],
-            malformed: d[4],
+            route: d(DropReason::Route),
+            egress_security: d(DropReason::EgressSecurity),
+            ingress_security: d(DropReason::IngressSecurity),
+            zpr: d(DropReason::Zpr),
+            malformed: d(DropReason::Malformed),
         }
     }
 
     /// The human line: `route N, egress-security N, ...`.
     #[must_use]
     pub fn line(&self) -> String {
-        format!(
-            "route {}, egress-security {}, ingress-security {}, zpr {}, malformed {}",
-            self.route, self.egress_security, self.ingress_security, self.zpr, self.malformed
-        )
+        let n = [
+            self.route,
+            self.egress_security,
+            self.ingress_security,
+            self.zpr,
+            self.malformed,
+        ];
+        DropReason::STAGES
+            .iter()
+            .zip(n)
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 

@@ -28,7 +28,7 @@ use serde_json::Value;
 use zprsim_bench::fixtures::{self, Fixture};
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_dataplane::capture::{Capture, CaptureFormat};
-use zprsim_dataplane::replay::{ReplayConfig, replay};
+use zprsim_dataplane::replay::{ReplayConfig, ReplayError, replay};
 use zprsim_dataplane::scenario_file::load_path;
 
 /// The repository root (where `pcaps/` is).
@@ -713,11 +713,20 @@ fn truncations() {
             // Output files cost more than the replay: every 8th cut.
             let outputs = i % 8 == 0;
             let cfg = if outputs { &with_outputs } else { &plain };
-            let o = replay(Arc::clone(c), std::slice::from_ref(&input), cfg, None)
-                .unwrap_or_else(|e| panic!("{} cut at {len}: {e}", f.name));
+            let what = format!("{} cut at {len}", f.name);
+            let header_len = if f.name.ends_with(".pcapng") { 28 } else { 24 };
+            // An input that is not a capture is refused before anything is
+            // read or written (issue 8: inputs are checked first).
+            let o = match replay(Arc::clone(c), std::slice::from_ref(&input), cfg, None) {
+                Ok(o) => o,
+                Err(ReplayError::Input(e)) if len < header_len => {
+                    assert!(e.contains("byte 0"), "{what}: {e}");
+                    continue;
+                }
+                Err(e) => panic!("{what}: {e}"),
+            };
             replays += 1;
             let k = &o.counters;
-            let what = format!("{} cut at {len}", f.name);
             assert_eq!(
                 k.packets.total,
                 k.packets.allowed + k.packets.dropped,
@@ -744,7 +753,6 @@ fn truncations() {
             );
             // A cut file is never an error unless the cut leaves no
             // capture header, or it keeps corrupt.pcap's bad record header.
-            let header_len = if f.name.ends_with(".pcapng") { 28 } else { 24 };
             let bad_header_kept =
                 f.name == "corrupt.pcap" && len as u64 >= fixtures::corrupt_offset() + 16;
             if len >= header_len && !bad_header_kept {

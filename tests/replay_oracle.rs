@@ -26,14 +26,14 @@ const NS: u64 = 1_000_000_000;
 
 /// A packet of the generated capture.
 #[derive(Debug, Clone, Copy)]
-struct Pkt {
-    p: Packet,
-    flags: u8,
-    ts: u64,
+pub(crate) struct Pkt {
+    pub(crate) p: Packet,
+    pub(crate) flags: u8,
+    pub(crate) ts: u64,
 }
 
 /// An Ethernet frame for a packet (checksums zero; lengths right).
-fn frame(k: &Pkt) -> Vec<u8> {
+pub(crate) fn frame(k: &Pkt) -> Vec<u8> {
     let p = &k.p;
     let mut l4: Vec<u8> = Vec::new();
     match p.l4 {
@@ -96,7 +96,7 @@ fn frame(k: &Pkt) -> Vec<u8> {
 
 /// Flows: random opening packets, then replies and forward packets of
 /// earlier flows, with gaps that sometimes cross the idle timeouts.
-fn traffic(rng: &mut ChaCha8Rng, s: &Scenario, pool: &[IpAddr], n: usize) -> Vec<Pkt> {
+pub(crate) fn traffic(rng: &mut ChaCha8Rng, s: &Scenario, pool: &[IpAddr], n: usize) -> Vec<Pkt> {
     let mut out: Vec<Pkt> = Vec::with_capacity(n);
     // Openers the rules allow, so replies meet tracked connections.
     let mut allowed_openers: Vec<Packet> = Vec::new();
@@ -140,7 +140,7 @@ fn traffic(rng: &mut ChaCha8Rng, s: &Scenario, pool: &[IpAddr], n: usize) -> Vec
 }
 
 /// The reference replay: eval::evaluate with a plain connection tracker.
-fn reference(
+pub(crate) fn reference(
     s: &Scenario,
     pkts: &[Pkt],
     replies_allowed: &mut usize,

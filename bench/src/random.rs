@@ -387,10 +387,8 @@ pub fn random_scenario(rng: &mut impl Rng) -> Scenario {
                 // Many NSGs per VNIC, in any order (NSGs are evaluated in
                 // the VNIC's order), so profiles are many and varied.
                 let want = rng.random_range(0..=nsgs_by_vcn[v].len().min(5));
-                let mut nsgs: Vec<NsgId> = nsgs_by_vcn[v]
-                    .choose_multiple(rng, want)
-                    .copied()
-                    .collect();
+                let mut nsgs: Vec<NsgId> =
+                    nsgs_by_vcn[v].choose_multiple(rng, want).copied().collect();
                 nsgs.shuffle(rng);
                 let mut attributes: Vec<SecurityAttribute> = Vec::new();
                 for a in &attrs {

@@ -45,11 +45,15 @@
 //! ```
 
 pub mod compile;
+pub mod escape;
 pub mod eval;
 pub mod ids;
+pub mod import;
 pub mod load;
 pub mod model;
 pub mod packet;
 pub mod shared;
 pub mod verdict;
+pub mod verify;
+pub mod warning;
 pub mod zpl;

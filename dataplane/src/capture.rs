@@ -68,6 +68,9 @@ use std::path::Path;
 
 use memmap2::Mmap;
 
+mod stream;
+pub use stream::{RecordRef, RecordStream};
+
 /// The largest captured length accepted in a record (256 KiB, libpcap's
 /// maximum snapshot length for common link types). Larger is an error: the
 /// record header cannot be right.
@@ -400,15 +403,7 @@ impl Capture {
     /// The container format.
     #[must_use]
     pub fn format(&self) -> CaptureFormat {
-        match self.kind {
-            Kind::Pcap(h) => CaptureFormat::Pcap {
-                nanosecond: h.nanosecond,
-                big_endian: h.endian == Endian::Big,
-                linktype: h.linktype,
-                snaplen: h.snaplen,
-            },
-            Kind::PcapNg => CaptureFormat::PcapNg,
-        }
+        format_of(self.kind)
     }
 
     /// The records, in file order.
@@ -438,6 +433,19 @@ impl Capture {
             }
         }
         out
+    }
+}
+
+/// The public description of a file's format.
+fn format_of(kind: Kind) -> CaptureFormat {
+    match kind {
+        Kind::Pcap(h) => CaptureFormat::Pcap {
+            nanosecond: h.nanosecond,
+            big_endian: h.endian == Endian::Big,
+            linktype: h.linktype,
+            snaplen: h.snaplen,
+        },
+        Kind::PcapNg => CaptureFormat::PcapNg,
     }
 }
 
@@ -524,10 +532,18 @@ enum NgBlock<'a> {
     Packet(Record<'a>),
 }
 
-/// Walks pcapng blocks, keeping the section and interface state.
+/// Walks pcapng blocks of a slice, keeping the section and interface state.
 struct NgWalker<'a> {
     buf: &'a [u8],
-    pos: usize,
+    st: NgState,
+}
+
+/// The section and interface state of a pcapng walk, apart from the bytes,
+/// so the slice walker and the streaming reader share it.
+#[derive(Debug, Clone)]
+struct NgState {
+    /// File offset of the next block.
+    pos: u64,
     endian: Endian,
     interfaces: Vec<Interface>,
     sections: u64,
@@ -544,6 +560,26 @@ impl<'a> NgWalker<'a> {
     fn new(buf: &'a [u8]) -> Self {
         NgWalker {
             buf,
+            st: NgState::new(),
+        }
+    }
+
+    /// The next block, `None` at the end of the file.
+    fn next_block(&mut self) -> Option<Result<NgBlock<'a>, Stop>> {
+        // INVARIANT: pos <= buf.len(); every block advances pos by its
+        // length, which is at least 12, so the walk ends.
+        let at = usize::try_from(self.st.pos).ok()?;
+        let rest = self.buf.get(at..)?;
+        if rest.is_empty() {
+            return None;
+        }
+        Some(self.st.block(rest))
+    }
+}
+
+impl NgState {
+    fn new() -> Self {
+        NgState {
             pos: 0,
             endian: Endian::Little,
             interfaces: Vec::new(),
@@ -554,13 +590,13 @@ impl<'a> NgWalker<'a> {
 
     fn error(&self, kind: FormatError) -> Stop {
         Stop::Error(CaptureError::Format {
-            offset: self.pos as u64,
+            offset: self.pos,
             kind,
         })
     }
 
-    fn truncated(&self, needed: u64) -> Stop {
-        let available = (self.buf.len() - self.pos) as u64;
+    fn truncated(&self, needed: u64, available: usize) -> Stop {
+        let available = available as u64;
         if self.sections == 0 {
             // Cut inside the first section header: libpcap cannot open it.
             return Stop::Error(CaptureError::Format {
@@ -569,33 +605,24 @@ impl<'a> NgWalker<'a> {
             });
         }
         Stop::Truncated(CaptureWarning::Truncated {
-            offset: self.pos as u64,
+            offset: self.pos,
             needed,
             available,
         })
     }
 
-    /// The next block, `None` at the end of the file.
-    fn next_block(&mut self) -> Option<Result<NgBlock<'a>, Stop>> {
-        // INVARIANT: pos <= buf.len(); every block advances pos by its
-        // length, which is at least 12, so the walk ends.
-        let rest = self.buf.get(self.pos..)?;
-        if rest.is_empty() {
-            return None;
-        }
-        Some(self.block(rest))
-    }
-
-    fn block(&mut self, rest: &'a [u8]) -> Result<NgBlock<'a>, Stop> {
+    /// The block at the start of `rest` (the bytes from [`NgState::pos`]
+    /// on); advances `pos` past it.
+    fn block<'a>(&mut self, rest: &'a [u8]) -> Result<NgBlock<'a>, Stop> {
         let header_need = 12u64;
         let Some(raw_type) = Endian::Little.u32(rest, 0) else {
-            return Err(self.truncated(header_need));
+            return Err(self.truncated(header_need, rest.len()));
         };
         let is_shb = raw_type == BT_SHB;
         if is_shb {
             // The section header sets the byte order for what follows.
             let Some(bom) = Endian::Little.u32(rest, 8) else {
-                return Err(self.truncated(header_need));
+                return Err(self.truncated(header_need, rest.len()));
             };
             self.endian = if bom == BYTE_ORDER_MAGIC {
                 Endian::Little
@@ -607,7 +634,7 @@ impl<'a> NgWalker<'a> {
         }
         let e = self.endian;
         let (Some(btype), Some(len)) = (e.u32(rest, 0), e.u32(rest, 4)) else {
-            return Err(self.truncated(header_need));
+            return Err(self.truncated(header_need, rest.len()));
         };
         let max = if is_shb && self.sections == 0 {
             MAX_FIRST_SHB_LEN
@@ -619,7 +646,7 @@ impl<'a> NgWalker<'a> {
         }
         let len_usize = len as usize;
         if rest.len() < len_usize {
-            return Err(self.truncated(u64::from(len)));
+            return Err(self.truncated(u64::from(len), rest.len()));
         }
         let tail = e.u32(rest, len_usize - 4).unwrap_or(0);
         if tail != len {
@@ -634,11 +661,11 @@ impl<'a> NgWalker<'a> {
             BT_SPB => self.packet(body, PacketBlock::Simple)?,
             _ => NgBlock::Other,
         };
-        self.pos += len_usize;
+        self.pos += u64::from(len);
         Ok(out)
     }
 
-    fn section_header(&mut self, body: &[u8]) -> Result<NgBlock<'a>, Stop> {
+    fn section_header<'a>(&mut self, body: &[u8]) -> Result<NgBlock<'a>, Stop> {
         let e = self.endian;
         let (Some(major), Some(minor)) = (e.u16(body, 4), e.u16(body, 6)) else {
             return Err(self.error(FormatError::BlockTooShort {
@@ -659,7 +686,7 @@ impl<'a> NgWalker<'a> {
         Ok(NgBlock::Other)
     }
 
-    fn interface(&mut self, body: &[u8]) -> Result<NgBlock<'a>, Stop> {
+    fn interface<'a>(&mut self, body: &[u8]) -> Result<NgBlock<'a>, Stop> {
         let e = self.endian;
         let (Some(linktype), Some(snaplen)) = (e.u16(body, 0), e.u32(body, 4)) else {
             return Err(self.error(FormatError::BlockTooShort {
@@ -683,7 +710,7 @@ impl<'a> NgWalker<'a> {
         Ok(NgBlock::Interface(linktype))
     }
 
-    fn packet(&mut self, body: &'a [u8], kind: PacketBlock) -> Result<NgBlock<'a>, Stop> {
+    fn packet<'a>(&mut self, body: &'a [u8], kind: PacketBlock) -> Result<NgBlock<'a>, Stop> {
         let e = self.endian;
         let name = kind.name();
         let short = || FormatError::BlockTooShort { block: name };
@@ -742,7 +769,7 @@ impl<'a> NgWalker<'a> {
             orig_len,
             ts_ns,
             linktype: iface.linktype,
-            offset: self.pos as u64,
+            offset: self.pos,
         }))
     }
 }

@@ -4,12 +4,19 @@
 //! judges them with the tables compiled by `zprsim-control` on lock-free
 //! worker threads with per-worker connection tracking.
 
+pub mod baseline;
 pub mod capture;
 pub mod community_id;
 pub mod conntrack;
+pub mod drop_reason;
+pub mod engine;
+pub mod flowlog;
 pub mod judge;
+pub mod output;
 pub mod parse;
 pub mod pcap_out;
 pub mod replay;
 pub mod scenario_file;
+pub mod synth;
 pub mod tap;
+pub mod why;

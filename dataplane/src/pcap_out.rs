@@ -223,6 +223,15 @@ impl<W: Write> PcapOut<W> {
         self.packets
     }
 
+    /// Pushes every record written so far to the underlying writer (and
+    /// flushes it), so a reader of the file sees whole records.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     /// Flushes and returns the writer.
     ///
     /// # Errors

@@ -4,6 +4,7 @@
 //! zprsim-gen scenario --preset large --seed 1 -o /tmp/big.toml
 //! zprsim-gen scenario --seed 1 --vnics 10000 --sl-rules 100000 --nsg-rules 12000 --statements 400 -o /tmp/big.toml
 //! zprsim-gen capture --scenario /tmp/big.toml --packets 1000000 --seed 1 -o /tmp/big.pcap
+//! zprsim-gen capture --scenario /tmp/big.toml --packets 1000000 --flows 20000 --realistic -o /tmp/real.pcap
 //! ```
 
 use std::path::PathBuf;
@@ -110,6 +111,14 @@ struct CaptureArgs {
     /// Do not compile the scenario to report the allowed share.
     #[arg(long)]
     no_judge: bool,
+    /// Realistic traffic instead of first packets: flows with handshakes,
+    /// teardowns and replies, Pareto sizes, some IPv6, fragments and VLAN
+    /// tags (`zprsim_dataplane::synth`).
+    #[arg(long)]
+    realistic: bool,
+    /// Flows of the realistic capture.
+    #[arg(long, default_value_t = 20_000)]
+    flows: usize,
     /// Output file.
     #[arg(short = 'o', long)]
     output: PathBuf,
@@ -198,6 +207,30 @@ fn capture_cmd(a: &CaptureArgs) -> Result<(), String> {
         zprsim_dataplane::scenario_file::load_path(&a.scenario).map_err(|e| e.to_string())?;
     let s = &loaded.scenario;
     let t0 = Instant::now();
+    if a.realistic {
+        let cfg = zprsim_dataplane::synth::SynthConfig {
+            packets: a.packets,
+            flows: a.flows,
+            seed: a.seed,
+            ..zprsim_dataplane::synth::SynthConfig::default()
+        };
+        let f = std::fs::File::create(&a.output)
+            .map_err(|e| format!("cannot write `{}`: {e}", a.output.display()))?;
+        let (_, st) = zprsim_dataplane::synth::write_realistic(s, &cfg, std::io::BufWriter::new(f))
+            .map_err(|e| format!("cannot write `{}`: {e}", a.output.display()))?;
+        eprintln!(
+            "{}: {} packets in {} flows ({} replies, {} IPv6, {} fragments, {} VLAN-tagged) in {:.2} s",
+            a.output.display(),
+            st.packets,
+            st.flows,
+            st.replies,
+            st.ipv6,
+            st.fragments,
+            st.vlan,
+            t0.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
     let ps = scale::packets(s, a.packets, a.seed);
     scale::write_capture(&a.output, &ps, a.seed)
         .map_err(|e| format!("cannot write `{}`: {e}", a.output.display()))?;

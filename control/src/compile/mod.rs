@@ -37,6 +37,7 @@ mod dump;
 pub mod lpm;
 pub mod prefix;
 pub mod service;
+pub mod side;
 mod table;
 #[cfg(test)]
 mod tests;

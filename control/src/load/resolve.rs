@@ -10,7 +10,10 @@ use super::raw::{
     OrderedMap, ProtoValue, RawAttrValue, RawAttributes, RawIcmpOptions, RawPortOptions,
     RawPortRange, RawScenario, Sp,
 };
-use super::{Format, LoadError, Loaded, MAX_POLICY_FILE_BYTES, Positions, SourceFiles, Warning};
+use super::{
+    Format, LoadError, Loaded, MAX_POLICY_FILE_BYTES, Positions, SourceFiles, Warning, WarningCode,
+    lint, names,
+};
 use crate::ids::{
     GatewayId, IdOverflow, NsgId, PolicyId, RouteTableId, SecurityListId, ServiceId, SubnetId,
     VcnId, VnicId,
@@ -145,13 +148,14 @@ impl Ctx<'_> {
         })
     }
 
-    fn warn(&mut self, at: Option<usize>, message: String) {
+    fn warn(&mut self, code: WarningCode, at: Option<usize>, message: String) {
         if self.warnings.len() >= MAX_WARNINGS {
             self.dropped_warnings += 1;
             return;
         }
         let (line, column) = self.position(at);
         self.warnings.push(Warning {
+            code,
             file: self.file.to_owned(),
             line,
             column,
@@ -183,7 +187,14 @@ impl Ctx<'_> {
                 other.with_article(),
                 kind.with_article()
             ),
-            None => format!("no {} has the name or id `{}`", kind.word(), r.value),
+            None => format!(
+                "no {} has the name or id `{}`{}",
+                kind.word(),
+                r.value,
+                self.index(kind).map_or_else(String::new, |ix| {
+                    lint::did_you_mean(&r.value, ix.by_name.keys().map(String::as_str))
+                })
+            ),
         };
         Err(self.err(r.start(), object, field, message))
     }
@@ -371,6 +382,12 @@ fn build_index<'r>(
                 "name",
                 "the name is empty".to_owned(),
             ));
+        }
+        for (field, v) in [("name", Some(name)), ("id", oid)] {
+            if let Some((i, m)) = v.and_then(|v| names::problem(field, &v.value)) {
+                let at = v.and_then(|v| names::locate(ctx.text, v.start(), &v.value, i));
+                return Err(ctx.err(at, &object, field, m));
+            }
         }
         if let Some(&first) = ix.by_name.get(&name.value) {
             let at = name_pos
@@ -682,6 +699,7 @@ fn resolve_rule(
             options = value;
         } else {
             ctx.warn(
+                WarningCode::OptionIgnored,
                 at,
                 format!(
                     "in {object}, {p}: `{name}` does not fit protocol `{shown}` and is ignored"
@@ -812,6 +830,7 @@ pub(crate) fn resolve(
     let mut warnings = r.ctx.warnings;
     if r.ctx.dropped_warnings > 0 {
         warnings.push(Warning {
+            code: WarningCode::WarningsLeftOut,
             file: file.to_owned(),
             line: None,
             column: None,
@@ -991,6 +1010,7 @@ impl Resolver<'_> {
                         .map(|(a, _)| a.attribute.to_string())
                         .unwrap_or_default();
                     ctx.warn(
+                        WarningCode::OciLimit,
                         a.start(),
                         format!(
                             "{object} has {} security attributes; OCI allows at most {}: only the first, `{first}`, is used",
@@ -1217,6 +1237,7 @@ impl Resolver<'_> {
             }
             if security_lists.len() > limits::SECURITY_LISTS_PER_SUBNET {
                 ctx.warn(
+                    WarningCode::OciLimit,
                     s.security_lists
                         .first()
                         .and_then(Sp::start)
@@ -1364,6 +1385,7 @@ impl Resolver<'_> {
             }
             if nsgs.len() > limits::NSGS_PER_VNIC {
                 ctx.warn(
+                    WarningCode::OciLimit,
                     v.nsgs.first().and_then(Sp::start).or(v.name.start()),
                     format!(
                         "{object} is in {} nsgs; OCI allows at most {}",
@@ -1377,6 +1399,7 @@ impl Resolver<'_> {
                 let attrs = parse_attributes(ctx, a, &object)?;
                 if attrs.len() > limits::ATTRIBUTES_PER_VNIC {
                     ctx.warn(
+                        WarningCode::OciLimit,
                         a.start(),
                         format!(
                             "{object} has {} security attributes; OCI allows at most {}",
@@ -1441,6 +1464,7 @@ impl Resolver<'_> {
             let vcn = rt_vcns[ti];
             if t.route_rules.len() > limits::RULES_PER_ROUTE_TABLE {
                 ctx.warn(
+                    WarningCode::OciLimit,
                     t.name.start(),
                     format!(
                         "{object} has {} rules; OCI allows at most {}",
@@ -1616,6 +1640,7 @@ impl Resolver<'_> {
             ] {
                 if n > limits::RULES_PER_LIST_DIRECTION {
                     ctx.warn(
+                        WarningCode::OciLimit,
                         l.name.start(),
                         format!(
                             "{object} has {n} {dir} rules; OCI allows at most {}",
@@ -1689,6 +1714,7 @@ impl Resolver<'_> {
             let vcn = self.nsg_vcns[ni];
             if n.rules.len() > limits::RULES_PER_NSG {
                 ctx.warn(
+                    WarningCode::OciLimit,
                     n.name.start(),
                     format!(
                         "{object} has {} rules; OCI allows at most {}",
@@ -1898,6 +1924,7 @@ impl Resolver<'_> {
             };
             if statements.len() > options.max_statements_per_policy {
                 ctx.warn(
+                    WarningCode::OciLimit,
                     p.name.start(),
                     format!(
                         "{object} has {} statements; the limit is {}",

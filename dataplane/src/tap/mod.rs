@@ -792,10 +792,30 @@ fn create_pcap(path: &Path) -> Result<PcapOut<BufWriter<File>>, TapError> {
     PcapOut::create(BufWriter::new(f), OutFormat::Pcap { linktype: 1 }).map_err(err)
 }
 
+/// Writes dropped frames; what is written reaches the file at least once a
+/// second, so `tcpdump -r` reads it while the tap runs (and it survives
+/// the tap dying).
 fn pcap_loop(mut out: PcapOut<BufWriter<File>>, rx: &Receiver<(u64, Vec<u8>)>) -> io::Result<u64> {
-    for (ts, d) in rx {
-        let len = u32::try_from(d.len()).unwrap_or(u32::MAX);
-        out.write(ts, linktype::ETHERNET, len, &d)?;
+    const FLUSH_EVERY: Duration = Duration::from_millis(500);
+    // The file header reaches the file at once.
+    out.flush()?;
+    let mut dirty = false;
+    let mut last_flush = Instant::now();
+    loop {
+        match rx.recv_timeout(FLUSH_EVERY) {
+            Ok((ts, d)) => {
+                let len = u32::try_from(d.len()).unwrap_or(u32::MAX);
+                out.write(ts, linktype::ETHERNET, len, &d)?;
+                dirty = true;
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+        }
+        if dirty && last_flush.elapsed() >= FLUSH_EVERY {
+            out.flush()?;
+            dirty = false;
+            last_flush = Instant::now();
+        }
     }
     let n = out.packets();
     out.finish()?;

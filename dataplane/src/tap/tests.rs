@@ -273,3 +273,67 @@ fn a_new_plan_judges_new_connections_and_keeps_tracked_ones() {
     let fin = e.stop().unwrap();
     assert_eq!(fin.counters.packets.total, 3);
 }
+
+#[test]
+fn the_dropped_pcap_holds_whole_records_while_the_tap_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("dropped.pcap");
+    let hosts: Vec<Host> = ["web", "db"].iter().map(|h| Host::parse(h)).collect();
+    let plan = plan_of(SCENARIO, &hosts);
+    let mut links: Vec<(String, Arc<dyn Link>)> = Vec::new();
+    let mut ends = Vec::new();
+    for i in 0..2u8 {
+        let (a_tx, a_rx) = unbounded();
+        let (b_tx, b_rx) = unbounded();
+        let mac = [2, 0, 0, 0, 0, i + 1];
+        links.push((
+            format!("mem{i}"),
+            Arc::new(MemLink {
+                inbox: a_rx,
+                outbox: b_tx,
+                mac,
+            }),
+        ));
+        ends.push(HostEnd {
+            to_router: a_tx,
+            from_router: b_rx,
+            mac,
+        });
+    }
+    let cfg = TapConfig {
+        workers: 1,
+        dropped: Some(pcap.clone()),
+        ..TapConfig::default()
+    };
+    let e = Engine::start(plan, links, &cfg).unwrap();
+    let web = &ends[0];
+    // Two drops at egress-security (tcp/22).
+    for sport in [40001, 40002] {
+        web.to_router
+            .send(tcp_frame(web, WEB, sport, DB, 22, SYN))
+            .unwrap();
+    }
+    settle(&e, 2, 2);
+    // Without stopping the tap, the file comes to hold both records
+    // (polled for at most 10 s: the writer flushes every half second).
+    let records = |b: &[u8]| {
+        crate::capture::Capture::from_bytes(b.to_vec())
+            .map(|c| c.records().filter(Result::is_ok).count())
+            .unwrap_or(0)
+    };
+    let t0 = Instant::now();
+    let mut seen = 0;
+    while t0.elapsed() < Duration::from_secs(10) {
+        seen = records(&std::fs::read(&pcap).unwrap_or_default());
+        if seen == 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        seen, 2,
+        "the dropped pcap was not flushed while the tap ran"
+    );
+    e.stop().unwrap();
+    assert_eq!(records(&std::fs::read(&pcap).unwrap()), 2);
+}

@@ -1,0 +1,113 @@
+//! `zprsim-baseline`: the engine beside the bare stateful loop
+//! (`zprsim_dataplane::baseline`) on the same capture, in the same run, so
+//! every rate is also a ratio to what this machine can do.
+//!
+//! ```text
+//! zprsim-baseline /tmp/large.toml /tmp/real.pcap --workers 1,2 --runs 3
+//! ```
+//!
+//! The capture is read into memory first; the engine reads it as a stream
+//! (a copy per record, as from a file) and judges every packet with
+//! connection tracking, counters, rule hits and flow records (no output
+//! files). Each figure is the median of the runs.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use zprsim_control::compile::{Compiled, Config};
+use zprsim_dataplane::baseline::bare_loop;
+use zprsim_dataplane::engine::{self, CaptureFiles, EngineConfig, Sinks};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "zprsim-baseline",
+    about = "The engine beside the bare stateful loop"
+)]
+struct Args {
+    /// The scenario.
+    scenario: PathBuf,
+    /// The capture (pcap or pcapng).
+    capture: PathBuf,
+    /// Worker counts to run the engine with.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    workers: Vec<usize>,
+    /// Runs of each (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Keep every flow record (as `--flows` does).
+    #[arg(long)]
+    keep_flows: bool,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn run(a: &Args) -> Result<(), String> {
+    let loaded =
+        zprsim_dataplane::scenario_file::load_path(&a.scenario).map_err(|e| e.to_string())?;
+    let compiled =
+        Arc::new(Compiled::new(&loaded.scenario, &Config::default()).map_err(|e| e.to_string())?);
+    let bytes = std::fs::read(&a.capture).map_err(|e| format!("{}: {e}", a.capture.display()))?;
+    let runs = a.runs.max(1);
+    let mut bare = Vec::new();
+    let mut packets = 0u64;
+    let mut new_flows = 0u64;
+    for _ in 0..runs {
+        let b = bare_loop(&compiled, &bytes, 4 << 20).map_err(|e| e.to_string())?;
+        packets = b.packets;
+        new_flows = b.new_flows;
+        bare.push(b.packets as f64 / b.seconds.max(1e-9));
+    }
+    let bare = median(bare);
+    println!(
+        "capture {}: {packets} IP packets, {new_flows} flows; scenario {}",
+        a.capture.display(),
+        a.scenario.display()
+    );
+    println!("bare stateful loop: {:.2} Mpps", bare / 1e6);
+    let mut one = None;
+    for &w in &a.workers {
+        let mut rates = Vec::new();
+        for _ in 0..runs {
+            let mut src = CaptureFiles::from_bytes("capture", bytes.clone())?;
+            let cfg = EngineConfig {
+                workers: w,
+                keep_flows: a.keep_flows,
+                ..EngineConfig::default()
+            };
+            let o = engine::run(&[Arc::clone(&compiled)], &mut src, &cfg, Sinks::default())
+                .map_err(|e| e.to_string())?;
+            let k = &o.scenarios[0].counters;
+            rates.push((k.packets.total + k.non_ip) as f64 / o.duration_s.max(1e-9));
+        }
+        let r = median(rates);
+        let per_worker = r / w as f64;
+        let scaling = one.map_or(1.0, |o: f64| r / o);
+        if w == 1 {
+            one = Some(r);
+        }
+        println!(
+            "engine, {w} worker(s): {:.2} Mpps ({:.2} Mpps per worker, {:.2} of the bare loop per worker, {:.2}x one worker)",
+            r / 1e6,
+            per_worker / 1e6,
+            per_worker / bare,
+            scaling
+        );
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(&Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("zprsim-baseline: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! Warnings as data: every warning has a code (stable, for scripts), a
+//! message for people and, where it has one, the file, line and column.
+//!
+//! The command line prints them on stderr in text mode (`file:line:col:
+//! warning: message`) and as objects in JSON outputs:
+//!
+//! ```
+//! use zprsim_control::warning::{Warning, WarningCode};
+//! let w = Warning {
+//!     code: WarningCode::UnknownAttribute,
+//!     file: "s.toml".into(),
+//!     line: Some(3),
+//!     column: Some(9),
+//!     message: "no endpoint carries `app.tier:wbe`".into(),
+//! };
+//! assert_eq!(w.to_string(), "s.toml:3:9: warning: no endpoint carries `app.tier:wbe`");
+//! let json = serde_json::to_value(&w).unwrap();
+//! assert_eq!(json["code"], "unknown-attribute");
+//! assert_eq!(json["line"], 3);
+//! ```
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::escape::escape;
+
+/// What kind of warning it is. Serialized in kebab-case; codes are added,
+/// never renamed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WarningCode {
+    /// A protocol option that does not fit the rule's protocol is ignored.
+    OptionIgnored,
+    /// An OCI service limit is exceeded (rules per NSG, attributes, ...).
+    OciLimit,
+    /// A ZPR statement names an attribute no endpoint carries.
+    UnknownAttribute,
+    /// The scenario has nothing to judge (no VCN, or no VNIC).
+    EmptyScenario,
+    /// More warnings than are kept; this one says how many were left out.
+    WarningsLeftOut,
+}
+
+impl WarningCode {
+    /// The code as written in JSON (`oci-limit`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WarningCode::OptionIgnored => "option-ignored",
+            WarningCode::OciLimit => "oci-limit",
+            WarningCode::UnknownAttribute => "unknown-attribute",
+            WarningCode::EmptyScenario => "empty-scenario",
+            WarningCode::WarningsLeftOut => "warnings-left-out",
+        }
+    }
+}
+
+impl fmt::Display for WarningCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Something in the input that loads but deserves attention.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    /// What kind of warning.
+    pub code: WarningCode,
+    /// The file it concerns.
+    pub file: String,
+    /// 1-based line, when known.
+    pub line: Option<u32>,
+    /// 1-based column, when known.
+    pub column: Option<u32>,
+    /// What is wrong, for people (user input in it is escaped).
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&escape(&self.file))?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+            if let Some(c) = self.column {
+                write!(f, ":{c}")?;
+            }
+        }
+        write!(f, ": warning: {}", escape(&self.message))
+    }
+}

@@ -1,0 +1,457 @@
+//! Captures read as a stream: buffered reads from any [`Read`], for files,
+//! pipes, FIFOs and standard input alike.
+//!
+//! Why not the memory map [`super::Capture::open`] uses: a file truncated
+//! while mapped kills the process with SIGBUS, and pipes cannot be mapped.
+//! A buffered read sees a file that shrinks as an early end (a
+//! [`CaptureWarning::Truncated`] naming the byte offset) and costs one
+//! copy of the bytes, which the measurements in docs/benchmarks.md show
+//! is small beside judging them.
+//!
+//! Memory is bounded: the buffer holds at most one record or block (a
+//! pcap record is at most [`MAX_CAPLEN`] bytes plus its header, a pcapng
+//! block at most 16 MiB) beyond its initial 1 MiB.
+//!
+//! ```
+//! use zprsim_dataplane::capture::RecordStream;
+//! let mut file = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
+//! file.extend_from_slice(&[0; 8]);
+//! file.extend_from_slice(&65535u32.to_le_bytes());
+//! file.extend_from_slice(&1u32.to_le_bytes());
+//! for field in [7u32, 500, 4, 60] {
+//!     file.extend_from_slice(&field.to_le_bytes());
+//! }
+//! file.extend_from_slice(&[1, 2, 3, 4]);
+//! let mut records = RecordStream::new(&file[..]).unwrap();
+//! let record = records.next_record().unwrap().unwrap();
+//! assert_eq!((record.data, record.orig_len, record.ts_ns), (&[1u8, 2, 3, 4][..], 60, 7_000_500_000));
+//! assert!(records.next_record().is_none());
+//! assert!(records.warnings().is_empty());
+//! ```
+
+use std::io::{self, Read};
+
+use super::{
+    BT_SHB, BYTE_ORDER_MAGIC, CaptureError, CaptureWarning, Endian, FormatError, Kind, LengthOrder,
+    MAX_BLOCK_LEN, MAX_CAPLEN, MAX_FIRST_SHB_LEN, NS_PER_S, NgBlock, NgState, PcapHeader, Record,
+    Stop, detect,
+};
+
+/// Bytes read per refill.
+const BUF_LEN: usize = 1 << 20;
+
+enum StreamState {
+    Pcap(PcapHeader),
+    PcapNg(NgState),
+    Done,
+}
+
+/// A packet found in the buffer, as indices (so no borrow outlives a
+/// refill).
+#[derive(Debug, Clone, Copy)]
+struct Found {
+    start: usize,
+    len: usize,
+    orig_len: u32,
+    ts_ns: u64,
+    linktype: u32,
+    offset: u64,
+}
+
+/// A handle to the record [`RecordStream::next_ref`] found; valid until
+/// the next call.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordRef(Found);
+
+/// The records of a capture read from a stream, in order.
+///
+/// [`RecordStream::next_record`] lends each record from the buffer, so the
+/// next call reuses it: nothing is allocated per record.
+pub struct RecordStream<R> {
+    src: R,
+    buf: Vec<u8>,
+    /// Unread bytes are `buf[lo..hi]`.
+    lo: usize,
+    hi: usize,
+    /// File offset of `buf[lo]`.
+    base: u64,
+    eof: bool,
+    state: StreamState,
+    format: Kind,
+    warnings: Vec<CaptureWarning>,
+    records: u64,
+}
+
+impl<R> std::fmt::Debug for RecordStream<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordStream")
+            .field("offset", &self.base)
+            .field("records", &self.records)
+            .field("warnings", &self.warnings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Read> RecordStream<R> {
+    /// Reads the file header from `src`.
+    ///
+    /// # Errors
+    /// An I/O error, or a [`FormatError`] at offset 0 when the stream is not
+    /// pcap or pcapng.
+    pub fn new(src: R) -> Result<RecordStream<R>, CaptureError> {
+        let mut s = RecordStream {
+            src,
+            buf: vec![0; BUF_LEN],
+            lo: 0,
+            hi: 0,
+            base: 0,
+            eof: false,
+            state: StreamState::Done,
+            format: Kind::PcapNg,
+            warnings: Vec::new(),
+            records: 0,
+        };
+        s.fill(24)?;
+        let kind = detect(&s.buf[..s.hi])?;
+        s.format = kind;
+        s.state = match kind {
+            Kind::Pcap(h) => {
+                s.consume(24);
+                StreamState::Pcap(h)
+            }
+            Kind::PcapNg => StreamState::PcapNg(NgState::new()),
+        };
+        Ok(s)
+    }
+
+    /// The container format.
+    #[must_use]
+    pub fn format(&self) -> super::CaptureFormat {
+        super::format_of(self.format)
+    }
+
+    /// Why reading stopped before the end of the stream, if it did without
+    /// an error (a stream cut inside a record).
+    #[must_use]
+    pub fn warnings(&self) -> &[CaptureWarning] {
+        &self.warnings
+    }
+
+    /// Records yielded so far.
+    #[must_use]
+    pub fn records_read(&self) -> u64 {
+        self.records
+    }
+
+    /// Bytes of the stream consumed so far (the offset of the next record).
+    #[must_use]
+    pub fn offset(&self) -> u64 {
+        self.base
+    }
+
+    /// Makes at least `need` unread bytes available unless the stream ends
+    /// first; returns how many are.
+    fn fill(&mut self, need: usize) -> io::Result<usize> {
+        while self.hi - self.lo < need && !self.eof {
+            if self.lo + need > self.buf.len() {
+                self.buf.copy_within(self.lo..self.hi, 0);
+                self.hi -= self.lo;
+                self.lo = 0;
+                if need > self.buf.len() {
+                    // Bounded by the callers: a record header plus
+                    // MAX_CAPLEN, or a pcapng block of at most MAX_BLOCK_LEN.
+                    self.buf.resize(need, 0);
+                }
+            }
+            match self.src.read(&mut self.buf[self.hi..]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.hi += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self.hi - self.lo)
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.lo += n;
+        self.base += n as u64;
+    }
+
+    fn cut(&mut self, needed: u64, available: usize) {
+        self.warnings.push(CaptureWarning::Truncated {
+            offset: self.base,
+            needed,
+            available: available as u64,
+        });
+        self.state = StreamState::Done;
+    }
+
+    /// The next record, `None` at the end; at most one `Err`, after which
+    /// the stream is finished.
+    pub fn next_record(&mut self) -> Option<Result<Record<'_>, CaptureError>> {
+        match self.next_ref()? {
+            Ok(r) => Some(Ok(self.get(r))),
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// Like [`RecordStream::next_record`], but returns a handle to the
+    /// record ([`RecordStream::get`] reads it), so a caller can decide what
+    /// to do next before borrowing the buffer.
+    pub fn next_ref(&mut self) -> Option<Result<RecordRef, CaptureError>> {
+        let found = match &self.state {
+            StreamState::Done => return None,
+            StreamState::Pcap(h) => {
+                let h = *h;
+                self.next_pcap(h)
+            }
+            StreamState::PcapNg(_) => self.next_ng(),
+        };
+        match found {
+            Ok(Some(f)) => {
+                self.records += 1;
+                Some(Ok(RecordRef(f)))
+            }
+            Ok(None) => {
+                self.state = StreamState::Done;
+                None
+            }
+            Err(e) => {
+                self.state = StreamState::Done;
+                Some(Err(e))
+            }
+        }
+    }
+
+    /// The record a handle from the last [`RecordStream::next_ref`] names.
+    /// (A stale handle reads whatever the buffer holds now, within bounds.)
+    #[must_use]
+    pub fn get(&self, r: RecordRef) -> Record<'_> {
+        let f = r.0;
+        let data = self.buf.get(f.start..f.start + f.len).unwrap_or_default();
+        Record {
+            data,
+            orig_len: f.orig_len,
+            ts_ns: f.ts_ns,
+            linktype: f.linktype,
+            offset: f.offset,
+        }
+    }
+
+    fn next_pcap(&mut self, h: PcapHeader) -> Result<Option<Found>, CaptureError> {
+        let hl = h.record_header_len;
+        let avail = self.fill(hl)?;
+        if avail == 0 {
+            return Ok(None);
+        }
+        if avail < hl {
+            self.cut(hl as u64, avail);
+            return Ok(None);
+        }
+        let rest = &self.buf[self.lo..self.hi];
+        let e = h.endian;
+        let (Some(sec), Some(frac), Some(a), Some(b)) = (
+            e.u32(rest, 0),
+            e.u32(rest, 4),
+            e.u32(rest, 8),
+            e.u32(rest, 12),
+        ) else {
+            self.cut(hl as u64, avail);
+            return Ok(None);
+        };
+        let swap = match h.lengths {
+            LengthOrder::Normal => false,
+            LengthOrder::Swapped => true,
+            LengthOrder::MaybeSwapped => a > b,
+        };
+        let (caplen, orig_len) = if swap { (b, a) } else { (a, b) };
+        if caplen > MAX_CAPLEN {
+            return Err(CaptureError::Format {
+                offset: self.base,
+                kind: FormatError::CaplenTooLarge { caplen },
+            });
+        }
+        let end = hl + caplen as usize;
+        let avail = self.fill(end)?;
+        if avail < end {
+            self.cut(end as u64, avail);
+            return Ok(None);
+        }
+        let frac_ns = if h.nanosecond {
+            u64::from(frac)
+        } else {
+            u64::from(frac) * 1000
+        };
+        let found = Found {
+            start: self.lo + hl,
+            len: caplen as usize,
+            orig_len,
+            ts_ns: u64::from(sec) * NS_PER_S + frac_ns,
+            linktype: h.linktype,
+            offset: self.base,
+        };
+        self.consume(end);
+        Ok(Some(found))
+    }
+
+    /// Makes the whole block at the read position available (as far as
+    /// the stream has it) when its header gives a plausible length.
+    fn fill_block(&mut self, st: &NgState) -> io::Result<usize> {
+        let avail = self.fill(12)?;
+        match ng_block_len(st, &self.buf[self.lo..self.hi]) {
+            Some(len) => self.fill(len),
+            None => Ok(avail),
+        }
+    }
+
+    fn next_ng(&mut self) -> Result<Option<Found>, CaptureError> {
+        loop {
+            let StreamState::PcapNg(st) = &mut self.state else {
+                return Ok(None);
+            };
+            // The state moves out while the buffer fills (both are fields).
+            let mut ng = std::mem::replace(st, NgState::new());
+            let avail = self.fill_block(&ng)?;
+            if avail == 0 {
+                return Ok(None);
+            }
+            let before = ng.pos;
+            let rest = &self.buf[self.lo..self.hi];
+            let outcome = match ng.block(rest) {
+                Ok(NgBlock::Packet(r)) => {
+                    // Index of the frame in the buffer (the slice lies
+                    // inside `rest`).
+                    let start = self.lo + (r.data.as_ptr() as usize - rest.as_ptr() as usize);
+                    Ok(Some(Found {
+                        start,
+                        len: r.data.len(),
+                        orig_len: r.orig_len,
+                        ts_ns: r.ts_ns,
+                        linktype: r.linktype,
+                        offset: r.offset,
+                    }))
+                }
+                Ok(_) => Ok(None),
+                Err(stop) => Err(stop),
+            };
+            let used = usize::try_from(ng.pos - before).unwrap_or(0);
+            match outcome {
+                Ok(found) => {
+                    self.state = StreamState::PcapNg(ng);
+                    // The frame stays in the buffer until the next call:
+                    // consuming only moves the read position.
+                    self.consume(used);
+                    if let Some(f) = found {
+                        return Ok(Some(f));
+                    }
+                }
+                Err(Stop::Error(e)) => return Err(e),
+                Err(Stop::Truncated(w)) => {
+                    self.warnings.push(w);
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    /// The link types of the interfaces described before the first packet
+    /// (pcapng), or the file header's (pcap), read ahead without consuming
+    /// anything. A pcapng stream may describe more interfaces later; an
+    /// output chosen from this list then refuses their records.
+    pub fn link_types_ahead(&mut self) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut ng = match &self.state {
+            StreamState::Pcap(h) => return vec![h.linktype],
+            StreamState::Done => return out,
+            StreamState::PcapNg(st) => st.clone(),
+        };
+        // Walk a copy of the state over the buffer, growing it as needed,
+        // at most MAX_BLOCK_LEN ahead.
+        let mut ahead = 0usize;
+        while ahead < MAX_BLOCK_LEN as usize {
+            let Ok(avail) = self.fill(ahead + 12) else {
+                break;
+            };
+            if avail <= ahead {
+                break;
+            }
+            let rest = &self.buf[self.lo + ahead..self.hi];
+            let len = match ng_block_len(&ng, rest) {
+                Some(len) => len,
+                None => break,
+            };
+            if self.fill(ahead + len).is_err() {
+                break;
+            }
+            let rest = &self.buf[self.lo + ahead..self.hi];
+            let before = ng.pos;
+            match ng.block(rest) {
+                Ok(NgBlock::Interface(lt)) => {
+                    if !out.contains(&lt) {
+                        out.push(lt);
+                    }
+                }
+                Ok(NgBlock::Packet(_)) | Err(_) => break,
+                Ok(NgBlock::Other) => {}
+            }
+            ahead += usize::try_from(ng.pos - before).unwrap_or(usize::MAX / 2);
+        }
+        out
+    }
+
+    /// Every link type the rest of the stream declares (consumes it): the
+    /// pcap header's, or those of every pcapng interface description block
+    /// up to the first error or cut.
+    pub fn link_types_to_end(mut self) -> Vec<u32> {
+        let mut out = Vec::new();
+        if let StreamState::Pcap(h) = &self.state {
+            return vec![h.linktype];
+        }
+        while let StreamState::PcapNg(st) = &mut self.state {
+            let mut ng = std::mem::replace(st, NgState::new());
+            match self.fill_block(&ng) {
+                Ok(n) if n > 0 => {}
+                _ => break,
+            }
+            let before = ng.pos;
+            let rest = &self.buf[self.lo..self.hi];
+            match ng.block(rest) {
+                Ok(NgBlock::Interface(lt)) => {
+                    if !out.contains(&lt) {
+                        out.push(lt);
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+            let used = usize::try_from(ng.pos - before).unwrap_or(0);
+            self.state = StreamState::PcapNg(ng);
+            self.consume(used);
+        }
+        out
+    }
+}
+
+/// The length of the pcapng block at the start of `rest`, when its header
+/// is there and the length plausible.
+fn ng_block_len(st: &NgState, rest: &[u8]) -> Option<usize> {
+    let raw_type = Endian::Little.u32(rest, 0)?;
+    let bom = Endian::Little.u32(rest, 8)?;
+    let is_shb = raw_type == BT_SHB;
+    let e = if !is_shb {
+        st.endian
+    } else if bom.swap_bytes() == BYTE_ORDER_MAGIC {
+        Endian::Big
+    } else {
+        Endian::Little
+    };
+    let max = if is_shb && st.sections == 0 {
+        MAX_FIRST_SHB_LEN
+    } else {
+        MAX_BLOCK_LEN
+    };
+    e.u32(rest, 4)
+        .filter(|len| (12..=max).contains(len))
+        .map(|len| len as usize)
+}

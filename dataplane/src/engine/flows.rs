@@ -1,0 +1,306 @@
+//! Flow records: one per flow (keyed like Community ID, with the idle
+//! timeouts of connection tracking), for `--flows` and the top dropped
+//! flows.
+
+use serde::Serialize;
+use zprsim_control::model::proto;
+use zprsim_control::packet::L4;
+use zprsim_control::verdict::{Stage, Verdict};
+
+use crate::community_id::FlowKey;
+use crate::conntrack::{self, Bounded, SHARDS};
+use crate::drop_reason::DropReason;
+use crate::judge::Counters;
+
+use super::Item;
+
+/// One flow record of the flow log (CLI contract, `--flows`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlowRecord {
+    /// Source of the first packet.
+    pub src: std::net::IpAddr,
+    /// Destination of the first packet.
+    pub dst: std::net::IpAddr,
+    /// Protocol number.
+    pub proto: u8,
+    /// Source port of the first packet (TCP/UDP).
+    pub sport: Option<u16>,
+    /// Destination port of the first packet (TCP/UDP).
+    pub dport: Option<u16>,
+    /// ICMP type of the first packet.
+    pub icmp_type: Option<u8>,
+    /// ICMP code of the first packet.
+    pub icmp_code: Option<u8>,
+    /// Timestamp of the first packet, seconds since the epoch.
+    pub first_ts: f64,
+    /// Packets.
+    pub packets: u64,
+    /// Bytes.
+    pub bytes: u64,
+    /// Packets allowed.
+    pub allowed_packets: u64,
+    /// Packets dropped.
+    pub dropped_packets: u64,
+    /// Verdict of the first packet.
+    pub verdict: Verdict,
+    /// Stage of the first packet (null if allowed).
+    pub stage: Option<Stage>,
+    /// Community ID v1, seed 0.
+    pub community_id: String,
+    #[serde(skip)]
+    first_ns: u64,
+}
+
+/// Sort key of a flow record: first timestamp, then the 5-tuple.
+pub(crate) type SortKey = (
+    u64,
+    std::net::IpAddr,
+    std::net::IpAddr,
+    u8,
+    Option<u16>,
+    Option<u16>,
+    Option<u8>,
+    Option<u8>,
+);
+
+impl FlowRecord {
+    /// Sort key: first timestamp, then the 5-tuple.
+    pub(crate) fn sort_key(&self) -> SortKey {
+        (
+            self.first_ns,
+            self.src,
+            self.dst,
+            self.proto,
+            self.sport,
+            self.dport,
+            self.icmp_type,
+            self.icmp_code,
+        )
+    }
+
+    /// Order for "top dropped flows": most dropped packets first, then sort key.
+    pub(crate) fn top_key(&self) -> (std::cmp::Reverse<u64>, SortKey) {
+        (std::cmp::Reverse(self.dropped_packets), self.sort_key())
+    }
+}
+
+/// An open flow record, compact: the key holds the addresses and protocol.
+#[derive(Debug, Clone, Copy)]
+struct FlowState {
+    first_ns: u64,
+    last_ns: u64,
+    packets: u64,
+    bytes: u64,
+    allowed: u64,
+    dropped: u64,
+    /// Transport fields of the first packet.
+    l4: L4,
+    /// The first packet went from the key's `a` to its `b`.
+    src_is_a: bool,
+    /// Verdict code of the first packet (0 allowed, else its stage + 1).
+    code: u8,
+    both: bool,
+    closing: bool,
+}
+
+fn flow_record(key: &FlowKey, st: &FlowState) -> FlowRecord {
+    let (src, dst) = if st.src_is_a {
+        (key.a, key.b)
+    } else {
+        (key.b, key.a)
+    };
+    let (sport, dport, icmp_type, icmp_code) = match st.l4 {
+        L4::Ports { sport, dport } => (Some(sport), Some(dport), None, None),
+        L4::Icmp { icmp_type, code } => (None, None, Some(icmp_type), Some(code)),
+        L4::Opaque | L4::Fragment => (None, None, None, None),
+    };
+    FlowRecord {
+        src,
+        dst,
+        proto: key.proto,
+        sport,
+        dport,
+        icmp_type,
+        icmp_code,
+        first_ts: ns_to_s(st.first_ns),
+        packets: st.packets,
+        bytes: st.bytes,
+        allowed_packets: st.allowed,
+        dropped_packets: st.dropped,
+        verdict: if st.code == 0 {
+            Verdict::Allow
+        } else {
+            Verdict::Drop
+        },
+        stage: code_stage(st.code),
+        community_id: String::new(),
+        first_ns: st.first_ns,
+    }
+}
+
+fn code_stage(code: u8) -> Option<Stage> {
+    DropReason::of_code(code).and_then(DropReason::stage)
+}
+
+pub(crate) fn key_of(r: &FlowRecord) -> FlowKey {
+    let ports = match (r.sport, r.dport, r.icmp_type, r.icmp_code) {
+        (Some(s), Some(d), _, _) => Some((s, d)),
+        (_, _, Some(t), Some(c)) => Some((u16::from(t), u16::from(c))),
+        _ => None,
+    };
+    FlowKey::new(r.src, r.dst, r.proto, ports)
+}
+
+pub(crate) fn trim_top(v: &mut Vec<FlowRecord>, n: usize) {
+    v.sort_by_key(FlowRecord::top_key);
+    v.truncate(n);
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn ns_to_s(ns: u64) -> f64 {
+    // Whole seconds and the fraction separately, so microseconds survive.
+    (ns / 1_000_000_000) as f64 + (ns % 1_000_000_000) as f64 / 1e9
+}
+
+/// The open flow records of one scenario's shards (of one worker), and
+/// the finished ones kept.
+pub(crate) struct Flows {
+    tables: Vec<Option<Bounded<FlowKey, FlowState>>>,
+    cap: usize,
+    keep: bool,
+    finished: Vec<FlowRecord>,
+    top: Vec<FlowRecord>,
+    top_n: usize,
+}
+
+impl Flows {
+    /// At most `max_records` open records over all shards; keep finished
+    /// records when `keep`; track the `top_n` flows with most drops.
+    pub(crate) fn new(max_records: usize, keep: bool, top_n: usize) -> Flows {
+        Flows {
+            tables: (0..SHARDS).map(|_| None).collect(),
+            cap: (max_records / SHARDS).max(1),
+            keep,
+            finished: Vec::new(),
+            top: Vec::new(),
+            top_n,
+        }
+    }
+
+    /// Adds a judged packet (verdict code `code`) to its flow record.
+    pub(crate) fn packet(&mut self, it: &Item, code: u8, counters: &mut Counters) {
+        let allowed = code == 0;
+        let p = &it.packet;
+        let key = FlowKey::of(p);
+        let cap = self.cap;
+        let Some(slot) = self.tables.get_mut(usize::from(it.shard)) else {
+            return;
+        };
+        let table = slot.get_or_insert_with(|| Bounded::new(cap));
+        let fin = it.tcp_flags & (conntrack::TCP_FIN | conntrack::TCP_RST) != 0;
+        // One lookup for an open record; an expired one is closed and a new
+        // record started.
+        let mut done = None;
+        if let Some(r) = table.get_mut(&key) {
+            if it.ts_ns.saturating_sub(r.last_ns)
+                <= conntrack::timeout_ns(p.proto, r.both, r.closing)
+            {
+                r.packets += 1;
+                r.bytes += u64::from(it.wire_len);
+                if allowed {
+                    r.allowed += 1;
+                } else {
+                    r.dropped += 1;
+                }
+                r.last_ns = r.last_ns.max(it.ts_ns);
+                // The reverse direction of the first packet: addresses and
+                // ports swapped (a packet to itself is never a reply).
+                let (first_src, first_dst) = if r.src_is_a {
+                    (key.a, key.b)
+                } else {
+                    (key.b, key.a)
+                };
+                let reverse = p.src == first_dst
+                    && p.dst == first_src
+                    && match (p.l4, r.l4) {
+                        (
+                            L4::Ports { sport, dport },
+                            L4::Ports {
+                                sport: fs,
+                                dport: fd,
+                            },
+                        ) => sport == fd && dport == fs && !(p.src == first_src && sport == fs),
+                        _ => p.src != first_src,
+                    };
+                r.both |= reverse;
+                r.closing |= fin;
+                return;
+            }
+            done = table.remove(&key);
+        }
+        let st = FlowState {
+            first_ns: it.ts_ns,
+            last_ns: it.ts_ns,
+            packets: 1,
+            bytes: u64::from(it.wire_len),
+            allowed: u64::from(allowed),
+            dropped: u64::from(!allowed),
+            l4: p.l4,
+            src_is_a: p.src == key.a,
+            code,
+            both: false,
+            closing: p.proto == proto::TCP && fin,
+        };
+        if let Some((k, old)) = table.insert(key, st) {
+            counters.flows_evicted += 1;
+            self.finish_flow(&k, &old, counters);
+        }
+        if let Some(r) = done {
+            self.finish_flow(&key, &r, counters);
+        }
+    }
+
+    /// Closes a flow record: counted, kept for `--flows`, and considered
+    /// for the top dropped flows (Community ID computed only when kept).
+    fn finish_flow(&mut self, key: &FlowKey, st: &FlowState, counters: &mut Counters) {
+        counters.flows += 1;
+        let need_top = st.dropped > 0 && self.top_n > 0;
+        if !self.keep && !need_top {
+            return;
+        }
+        let r = flow_record(key, st);
+        if need_top {
+            let enters = self.top.len() < self.top_n
+                || self
+                    .top
+                    .last()
+                    .is_some_and(|worst| r.top_key() < worst.top_key());
+            if enters {
+                let at = self.top.partition_point(|x| x.top_key() < r.top_key());
+                self.top.insert(at, r.clone());
+                self.top.truncate(self.top_n);
+            }
+        }
+        if self.keep {
+            let mut r = r;
+            r.community_id = key.community_id(0);
+            self.finished.push(r);
+        }
+    }
+
+    /// Closes every open record; returns the kept records and the top
+    /// dropped flows.
+    pub(crate) fn finish(mut self, counters: &mut Counters) -> (Vec<FlowRecord>, Vec<FlowRecord>) {
+        for s in 0..SHARDS {
+            if let Some(mut t) = self.tables[s].take() {
+                for (k, r) in t.drain_ordered() {
+                    self.finish_flow(&k, &r, counters);
+                }
+            }
+        }
+        for r in &mut self.top {
+            r.community_id = key_of(r).community_id(0);
+        }
+        (self.finished, self.top)
+    }
+}

@@ -1,0 +1,355 @@
+//! Where packets come from: the [`PacketSource`] trait and its
+//! implementations for capture files (and standard input, pipes, FIFOs)
+//! and for packets held in memory (tests, benches).
+//!
+//! The engine only calls the trait, so it never knows which source it has.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::capture::{Record, RecordStream};
+
+/// A stream of capture records in input order.
+pub trait PacketSource {
+    /// The link types the records will have, as far as they are known
+    /// before the first record (an output format is chosen from them).
+    fn link_types(&mut self) -> Vec<u32>;
+
+    /// The next record; `Err` is a read error naming the input and the byte
+    /// offset, after which the source yields nothing more.
+    fn next_record(&mut self) -> Option<Result<Record<'_>, String>>;
+
+    /// Index of the input the last record came from.
+    fn input(&self) -> usize;
+
+    /// The name of input `i`, for messages.
+    fn input_name(&self, i: usize) -> String;
+
+    /// Bytes read so far and in all (0 when not known, as for a pipe).
+    fn progress(&self) -> (u64, u64);
+
+    /// Warnings found so far (a file cut inside a record), taken out.
+    fn take_warnings(&mut self) -> Vec<String>;
+}
+
+/// A boxed reader the file source reads from.
+type Reader = Box<dyn Read + Send>;
+
+/// How one input is held before it is read.
+enum Pending {
+    /// A regular file, opened again when its turn comes.
+    File(PathBuf),
+    /// A stream (standard input, a pipe, a FIFO), opened once.
+    Stream(RecordStream<Reader>),
+}
+
+/// Capture files read one after the other as one stream, with buffered
+/// reads (never a memory map: a file cut while it is read ends early with a
+/// warning naming the byte offset). `-` is standard input; pipes, FIFOs,
+/// `/dev/stdin` and `<(...)` are read as streams.
+pub struct CaptureFiles {
+    names: Vec<String>,
+    /// Size of each regular file when it was opened.
+    sizes: Vec<Option<u64>>,
+    pending: Vec<Option<Pending>>,
+    current: Option<(usize, RecordStream<Reader>)>,
+    /// Index of the next input to open.
+    next: usize,
+    link_types: Vec<u32>,
+    warnings: Vec<String>,
+    done_bytes: u64,
+    total_bytes: u64,
+    failed: bool,
+}
+
+impl std::fmt::Debug for CaptureFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptureFiles")
+            .field("inputs", &self.names)
+            .field("next", &self.next)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether `path` names standard input.
+#[must_use]
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+fn open_stdin() -> std::io::Result<Reader> {
+    use std::os::fd::AsFd;
+    // A file of its own on descriptor 0, so the stream does its own
+    // buffering (Stdin would add a second buffer and a lock).
+    let fd = std::io::stdin().as_fd().try_clone_to_owned()?;
+    Ok(Box::new(File::from(fd)))
+}
+
+fn open_stream(path: &Path) -> Result<RecordStream<Reader>, String> {
+    let name = path.display();
+    let reader: Reader = if is_stdin(path) {
+        open_stdin().map_err(|e| format!("standard input: {e}"))?
+    } else {
+        Box::new(File::open(path).map_err(|e| format!("{name}: {e}"))?)
+    };
+    RecordStream::new(reader).map_err(|e| format!("{name}: {e}"))
+}
+
+impl CaptureFiles {
+    /// Opens every input (so a missing or unreadable one is found before
+    /// anything is read or written) and learns the link types: every
+    /// interface of a regular file, those before the first packet of a
+    /// stream. At most one input may be standard input.
+    ///
+    /// # Errors
+    /// The first input that cannot be opened or is not a capture, as
+    /// ``PATH: message``.
+    pub fn open(paths: &[PathBuf]) -> Result<CaptureFiles, String> {
+        if paths.iter().filter(|p| is_stdin(p)).count() > 1 {
+            return Err("`-` (standard input) can be read only once".into());
+        }
+        let mut pending = Vec::with_capacity(paths.len());
+        let mut sizes = Vec::with_capacity(paths.len());
+        let mut link_types = Vec::new();
+        let mut total_bytes = 0u64;
+        for path in paths {
+            let meta = (!is_stdin(path)).then(|| std::fs::metadata(path));
+            let regular = matches!(&meta, Some(Ok(m)) if m.is_file());
+            let mut s = open_stream(path)?;
+            let size = if regular {
+                meta.and_then(Result::ok).map(|m| m.len())
+            } else {
+                None
+            };
+            sizes.push(size);
+            if regular {
+                total_bytes += size.unwrap_or(0);
+                link_types.extend(s.link_types_to_end());
+                pending.push(Some(Pending::File(path.clone())));
+            } else {
+                link_types.extend(s.link_types_ahead());
+                pending.push(Some(Pending::Stream(s)));
+            }
+        }
+        link_types.sort_unstable();
+        link_types.dedup();
+        Ok(CaptureFiles {
+            names: paths.iter().map(|p| p.display().to_string()).collect(),
+            sizes,
+            pending,
+            current: None,
+            next: 0,
+            link_types,
+            warnings: Vec::new(),
+            done_bytes: 0,
+            total_bytes,
+            failed: false,
+        })
+    }
+
+    /// A capture held in memory, read as a stream (benches, `zprsim bench`).
+    ///
+    /// # Errors
+    /// The bytes are not a capture.
+    pub fn from_bytes(name: &str, bytes: Vec<u8>) -> Result<CaptureFiles, String> {
+        let total = bytes.len() as u64;
+        let reader: Reader = Box::new(std::io::Cursor::new(bytes));
+        let mut s = RecordStream::new(reader).map_err(|e| format!("{name}: {e}"))?;
+        let mut link_types = s.link_types_ahead();
+        link_types.sort_unstable();
+        link_types.dedup();
+        Ok(CaptureFiles {
+            names: vec![name.to_owned()],
+            sizes: vec![Some(total)],
+            pending: vec![Some(Pending::Stream(s))],
+            current: None,
+            next: 0,
+            link_types,
+            warnings: Vec::new(),
+            done_bytes: 0,
+            total_bytes: total,
+            failed: false,
+        })
+    }
+
+    /// Opens the next input; `false` at the end or on an error (recorded).
+    fn advance(&mut self) -> Result<bool, String> {
+        self.close_current(true);
+        let i = self.next;
+        let Some(slot) = self.pending.get_mut(i) else {
+            return Ok(false);
+        };
+        self.next += 1;
+        let s = match slot.take() {
+            Some(Pending::Stream(s)) => s,
+            Some(Pending::File(p)) => open_stream(&p)?,
+            None => return Ok(false),
+        };
+        self.current = Some((i, s));
+        Ok(true)
+    }
+}
+
+impl PacketSource for CaptureFiles {
+    fn link_types(&mut self) -> Vec<u32> {
+        self.link_types.clone()
+    }
+
+    fn next_record(&mut self) -> Option<Result<Record<'_>, String>> {
+        if self.failed {
+            return None;
+        }
+        loop {
+            if let Some((i, s)) = &mut self.current {
+                match s.next_ref() {
+                    Some(Ok(r)) => {
+                        let (_, s) = self.current.as_ref()?;
+                        return Some(Ok(s.get(r)));
+                    }
+                    Some(Err(e)) => {
+                        self.failed = true;
+                        let msg = format!("{}: {e}", self.names[*i]);
+                        // Keep the warnings and bytes of the failed input.
+                        self.advance_past_end();
+                        return Some(Err(msg));
+                    }
+                    None => {}
+                }
+            }
+            match self.advance() {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+
+    fn input(&self) -> usize {
+        self.current
+            .as_ref()
+            .map_or(self.next.saturating_sub(1), |(i, _)| *i)
+    }
+
+    fn input_name(&self, i: usize) -> String {
+        self.names.get(i).cloned().unwrap_or_default()
+    }
+
+    fn progress(&self) -> (u64, u64) {
+        let now = self.current.as_ref().map_or(0, |(_, s)| s.offset());
+        (self.done_bytes + now, self.total_bytes)
+    }
+
+    fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+}
+
+impl CaptureFiles {
+    /// Closes the current input (its warnings kept) without opening more.
+    fn advance_past_end(&mut self) {
+        self.close_current(false);
+        self.next = self.pending.len();
+    }
+
+    /// Closes the current input: its warnings, and one more when a
+    /// regular file ended before the size it had when opened (it was cut
+    /// while it was read). No such check after a read error, which says
+    /// where reading stopped already.
+    fn close_current(&mut self, check_size: bool) {
+        let Some((i, s)) = self.current.take() else {
+            return;
+        };
+        let name = &self.names[i];
+        for w in s.warnings() {
+            self.warnings.push(format!("{name}: {w}"));
+        }
+        let end = s.offset();
+        if check_size
+            && s.warnings().is_empty()
+            && let Some(Some(size)) = self.sizes.get(i)
+            && end < *size
+        {
+            self.warnings.push(format!(
+                "{name}: byte {end}: the file ends here but had {size} bytes when opened; it changed while it was read"
+            ));
+        }
+        self.done_bytes += end;
+    }
+}
+
+/// One frame held in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// Timestamp, nanoseconds since the epoch.
+    pub ts_ns: u64,
+    /// Link type (`parse::linktype`).
+    pub linktype: u32,
+    /// Length on the wire.
+    pub orig_len: u32,
+    /// The bytes captured.
+    pub data: Vec<u8>,
+}
+
+/// Frames held in memory, for tests and benches.
+#[derive(Debug, Clone, Default)]
+pub struct MemorySource {
+    frames: Vec<Frame>,
+    pos: usize,
+    bytes: u64,
+}
+
+impl MemorySource {
+    /// A source of these frames, in this order.
+    #[must_use]
+    pub fn new(frames: Vec<Frame>) -> MemorySource {
+        MemorySource {
+            frames,
+            pos: 0,
+            bytes: 0,
+        }
+    }
+}
+
+impl PacketSource for MemorySource {
+    fn link_types(&mut self) -> Vec<u32> {
+        let mut v: Vec<u32> = self.frames.iter().map(|f| f.linktype).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    fn next_record(&mut self) -> Option<Result<Record<'_>, String>> {
+        let f = self.frames.get(self.pos)?;
+        let offset = self.bytes;
+        self.pos += 1;
+        self.bytes += f.data.len() as u64;
+        Some(Ok(Record {
+            data: &f.data,
+            orig_len: f.orig_len,
+            ts_ns: f.ts_ns,
+            linktype: f.linktype,
+            offset,
+        }))
+    }
+
+    fn input(&self) -> usize {
+        0
+    }
+
+    fn input_name(&self, _i: usize) -> String {
+        "memory".into()
+    }
+
+    fn progress(&self) -> (u64, u64) {
+        let total = self.frames.iter().map(|f| f.data.len() as u64).sum();
+        (self.bytes, total)
+    }
+
+    fn take_warnings(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+}

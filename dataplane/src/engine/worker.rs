@@ -1,0 +1,141 @@
+//! A worker: the shards it owns, judged against every scenario of the
+//! pass, each with its own tracker, counters, rule hits and flow records.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, Sender};
+use hdrhistogram::Histogram;
+use zprsim_control::compile::Compiled;
+
+use crate::drop_reason::DropReason;
+use crate::judge::{Counters, Tracker};
+
+use super::flows::{FlowRecord, Flows};
+use super::{EngineConfig, Item, ResultBatch, WorkBatch};
+
+/// One scenario's state in one worker.
+struct Judge {
+    compiled: Arc<Compiled>,
+    tracker: Tracker,
+    flows: Flows,
+    counters: Counters,
+}
+
+/// A worker's state: for each scenario, its shards' tables and counters.
+pub(crate) struct Worker {
+    judges: Vec<Judge>,
+    pub(crate) hist: Histogram<u64>,
+}
+
+/// What a worker hands back at the end, per scenario.
+pub(crate) struct WorkerResult {
+    pub(crate) per_scenario: Vec<(Counters, Vec<FlowRecord>, Vec<FlowRecord>)>,
+    pub(crate) hist: Histogram<u64>,
+}
+
+pub(crate) fn new_hist() -> Histogram<u64> {
+    // 1 ns to 100 s, 3 significant digits: bounds are constants, so this cannot fail.
+    Histogram::new_with_bounds(1, 100_000_000_000, 3)
+        .unwrap_or_else(|_| Histogram::new(3).unwrap_or_else(|_| unreachable_hist()))
+}
+
+#[allow(clippy::panic)]
+fn unreachable_hist() -> Histogram<u64> {
+    panic!("a histogram with constant bounds cannot fail to build")
+}
+
+impl Worker {
+    pub(crate) fn new(scenarios: &[Arc<Compiled>], cfg: &EngineConfig) -> Worker {
+        Worker {
+            judges: scenarios
+                .iter()
+                .map(|c| Judge {
+                    compiled: Arc::clone(c),
+                    tracker: Tracker::with_memo(cfg.max_connections),
+                    flows: Flows::new(cfg.max_flow_records, cfg.keep_flows, cfg.top_flows),
+                    counters: Counters::with_rules(c.rule_count()),
+                })
+                .collect(),
+            hist: new_hist(),
+        }
+    }
+
+    /// Judges one packet against every scenario; pushes each verdict code
+    /// ([`DropReason::code`]) to `codes` when given.
+    fn handle(&mut self, it: &Item, mut codes: Option<&mut Vec<u8>>) {
+        for j in &mut self.judges {
+            let fast = j.tracker.judge(
+                &j.compiled,
+                &it.packet,
+                usize::from(it.shard),
+                it.ts_ns,
+                it.tcp_flags,
+                &mut j.counters,
+            );
+            j.counters.record(&fast, it.wire_len);
+            let code = DropReason::code(fast.judgement.stage.map(DropReason::of_stage));
+            j.flows.packet(it, code, &mut j.counters);
+            if let Some(c) = codes.as_deref_mut() {
+                c.push(code);
+            }
+        }
+    }
+
+    pub(crate) fn finish(self) -> WorkerResult {
+        WorkerResult {
+            per_scenario: self
+                .judges
+                .into_iter()
+                .map(|mut j| {
+                    let (flows, top) = j.flows.finish(&mut j.counters);
+                    (j.counters, flows, top)
+                })
+                .collect(),
+            hist: self.hist,
+        }
+    }
+}
+
+/// A worker's loop: judge each batch, hand the codes to the writer, and
+/// send the emptied batch back to the reader for reuse.
+pub(crate) fn worker_loop(
+    mut w: Worker,
+    id: u8,
+    rx: Receiver<WorkBatch>,
+    results: Option<Sender<ResultBatch>>,
+    recycle: Sender<Vec<Item>>,
+) -> Worker {
+    let mut spare_codes: Vec<Vec<u8>> = Vec::new();
+    for mut batch in rx {
+        let t0 = Instant::now();
+        let mut codes = spare_codes.pop().unwrap_or_default();
+        codes.clear();
+        let want = results.is_some();
+        for it in &batch.items {
+            w.handle(it, want.then_some(&mut codes));
+        }
+        let ns = u64::try_from(t0.elapsed().as_nanos())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let _ = w.hist.record(ns.min(100_000_000_000));
+        batch.items.clear();
+        let _ = recycle.try_send(std::mem::take(&mut batch.items));
+        match &results {
+            Some(tx) => {
+                if tx
+                    .send(ResultBatch {
+                        chunk: batch.chunk,
+                        worker: id,
+                        codes,
+                    })
+                    .is_err()
+                {
+                    break;
+                }
+            }
+            None => spare_codes.push(codes),
+        }
+    }
+    w
+}

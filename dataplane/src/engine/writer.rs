@@ -1,0 +1,168 @@
+//! The writer: verdicts back in input order, frames copied byte for byte
+//! to the allowed and dropped outputs.
+//!
+//! The reader copies the bytes of every IP record of a chunk into the
+//! chunk's descriptor (one buffer per chunk, reused), so the writer needs
+//! no second pass over the input: standard input and pipes work, and a file
+//! that changes while it is read cannot make the outputs disagree with the
+//! verdicts.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::pcap_out::PcapOut;
+
+use crate::drop_reason::DropReason;
+
+use super::{ChunkDesc, EngineError, Judged, MALFORMED, NON_IP, ResultBatch, VerdictSink};
+
+/// A pcap output the engine writes: its name (for messages) and the
+/// stream (a temporary file, a file, or standard output).
+pub struct PcapSink {
+    /// The name messages give it (`--allowed out.pcap`).
+    pub name: String,
+    /// Where the bytes go.
+    pub out: Box<dyn Write + Send>,
+}
+
+impl std::fmt::Debug for PcapSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PcapSink")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+/// An open output: where records go, and its name.
+pub(crate) struct Out {
+    pub(crate) name: String,
+    pub(crate) pcap: PcapOut<Box<dyn Write + Send>>,
+}
+
+pub(crate) struct Writer<'a> {
+    pub(crate) allowed: Option<Out>,
+    pub(crate) dropped: Option<Out>,
+    pub(crate) verdicts: Option<&'a mut dyn VerdictSink>,
+    /// Scenarios judged: each record has this many codes.
+    pub(crate) scenarios: usize,
+}
+
+fn failed(o: &Out, source: std::io::Error) -> EngineError {
+    EngineError::Output {
+        path: o.name.clone(),
+        source,
+    }
+}
+
+impl Writer<'_> {
+    pub(crate) fn run(
+        mut self,
+        descs: Receiver<ChunkDesc>,
+        results: Receiver<ResultBatch>,
+        recycle: Sender<ChunkDesc>,
+    ) -> Result<(u64, u64), EngineError> {
+        let mut pending: HashMap<(u64, u8), Vec<u8>> = HashMap::new();
+        let mut results_open = true;
+        let mut cursors: Vec<(u8, Vec<u8>, usize)> = Vec::new();
+        let mut verdicts: Vec<Option<DropReason>> = Vec::new();
+        let mut judged = 0u64;
+        for d in descs {
+            // Wait for every worker that judged a record of this chunk.
+            let mut needed: Vec<u8> = d
+                .assign
+                .iter()
+                .copied()
+                .filter(|a| *a < MALFORMED)
+                .collect();
+            needed.sort_unstable();
+            needed.dedup();
+            while results_open && needed.iter().any(|w| !pending.contains_key(&(d.chunk, *w))) {
+                match results.recv() {
+                    Ok(r) => {
+                        pending.insert((r.chunk, r.worker), r.codes);
+                    }
+                    Err(_) => results_open = false,
+                }
+            }
+            cursors.clear();
+            for w in needed {
+                let v = pending.remove(&(d.chunk, w)).unwrap_or_default();
+                cursors.push((w, v, 0));
+            }
+            let k = self.scenarios.max(1);
+            let mut frame = 0usize;
+            let mut at = 0usize;
+            for a in &d.assign {
+                if *a == NON_IP {
+                    continue;
+                }
+                let Some(m) = d.metas.get(frame) else { break };
+                frame += 1;
+                let len = m.len as usize;
+                let data = d.bytes.get(at..at + len).unwrap_or_default();
+                at += len;
+                verdicts.clear();
+                match *a {
+                    MALFORMED => verdicts.resize(k, Some(DropReason::Malformed)),
+                    w => {
+                        let Some((_, v, i)) = cursors.iter_mut().find(|(cw, _, _)| *cw == w) else {
+                            continue;
+                        };
+                        let codes = v.get(*i..*i + k).unwrap_or_default();
+                        *i += k;
+                        verdicts.extend(codes.iter().map(|c| DropReason::of_code(*c)));
+                        // A code missing (cannot happen): dropped, never allowed.
+                        verdicts.resize(k, Some(DropReason::Malformed));
+                    }
+                }
+                let allowed = verdicts.first().is_some_and(Option::is_none);
+                let out = if allowed {
+                    &mut self.allowed
+                } else {
+                    &mut self.dropped
+                };
+                if let Some(o) = out {
+                    o.pcap
+                        .write(m.ts_ns, m.linktype, m.orig_len, data)
+                        .map_err(|e| failed(o, e))?;
+                }
+                if let Some(sink) = self.verdicts.as_deref_mut() {
+                    let j = Judged {
+                        index: judged,
+                        ts_ns: m.ts_ns,
+                        linktype: m.linktype,
+                        orig_len: m.orig_len,
+                        data,
+                        verdicts: &verdicts,
+                    };
+                    sink.judged(&j).map_err(|source| EngineError::Output {
+                        path: sink.name(),
+                        source,
+                    })?;
+                }
+                judged += 1;
+            }
+            let _ = recycle.try_send(d);
+        }
+        let mut counts = (0, 0);
+        if let Some(o) = self.allowed.take() {
+            counts.0 = o.pcap.packets();
+            let name = o.name.clone();
+            o.pcap
+                .finish()
+                .and_then(|mut w| w.flush())
+                .map_err(|source| EngineError::Output { path: name, source })?;
+        }
+        if let Some(o) = self.dropped.take() {
+            counts.1 = o.pcap.packets();
+            let name = o.name.clone();
+            o.pcap
+                .finish()
+                .and_then(|mut w| w.flush())
+                .map_err(|source| EngineError::Output { path: name, source })?;
+        }
+        Ok(counts)
+    }
+}

@@ -1,0 +1,486 @@
+//! Outputs that never destroy a user's file.
+//!
+//! Two pieces:
+//!
+//! - [`Plan`]: before any work, every input and output of a command is
+//!   named (flag and path) and checked at once: no output may be the same
+//!   file as an input or as another output (same device and inode, or the
+//!   same normalized path when it does not exist yet), every output's
+//!   directory must exist and be writable, and `-` (standard input or
+//!   output) may be used at most once on each side.
+//! - [`OutputFile`]: writes to a temporary file beside its target (same
+//!   directory, so the rename is atomic) and renames it into place on
+//!   [`OutputFile::commit`]. Dropped without a commit, the temporary file
+//!   is removed and the target is untouched. `-` writes to standard output;
+//!   a target that exists and is not a regular file (`/dev/null`,
+//!   `/dev/stdout`, a FIFO) is written directly, without a rename.
+//!
+//! The temporary files come from the `tempfile` crate (unique names,
+//! removed on drop).
+//!
+//! ```
+//! use std::io::Write;
+//! use zprsim_dataplane::output::{OutputFile, Plan};
+//! let dir = tempfile::tempdir().unwrap();
+//! let target = dir.path().join("r.json");
+//! let mut plan = Plan::new();
+//! plan.input("SCENARIO", "Cargo.toml").output("--report", &target);
+//! plan.check().unwrap();
+//! let mut out = OutputFile::create("--report", &target).unwrap();
+//! out.write_all(b"{}\n").unwrap();
+//! assert!(!target.exists()); // not yet
+//! out.commit().unwrap();
+//! assert_eq!(std::fs::read(&target).unwrap(), b"{}\n");
+//! ```
+
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
+
+/// An error of the plan check or of an output file. The message names the
+/// flag(s) and the path(s) involved; it carries no `error:` prefix (the
+/// command line adds it).
+#[derive(Debug)]
+pub struct OutputError {
+    message: String,
+}
+
+impl OutputError {
+    fn new(message: String) -> OutputError {
+        OutputError { message }
+    }
+
+    /// The message, for people.
+    #[must_use]
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for OutputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for OutputError {}
+
+/// Whether a path means standard input or output.
+#[must_use]
+pub fn is_std(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// One file a command reads or writes, with the flag that named it.
+#[derive(Debug, Clone)]
+struct Entry {
+    flag: String,
+    path: PathBuf,
+}
+
+impl Entry {
+    fn describe(&self) -> String {
+        format!("{} `{}`", self.flag, self.path.display())
+    }
+}
+
+/// What identifies a file: its device and inode when it exists, else its
+/// normalized absolute path.
+#[derive(Debug, PartialEq, Eq)]
+enum Identity {
+    Inode(u64, u64),
+    Path(PathBuf),
+    /// A character device (`/dev/null`, a terminal): writing it twice or
+    /// reading and writing it loses nothing, so it never conflicts.
+    Device,
+}
+
+/// Lexically normalizes an absolute path: drops `.`, resolves `..`
+/// against the previous component.
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// The directory an output is written in (`.` for a bare file name).
+fn parent_dir(p: &Path) -> PathBuf {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn identity(p: &Path) -> Identity {
+    match fs::metadata(p) {
+        Ok(m) if m.file_type().is_char_device() => Identity::Device,
+        Ok(m) => Identity::Inode(m.dev(), m.ino()),
+        Err(_) => {
+            // Not there yet: the real directory (symlinks resolved, when
+            // it exists) and the file name.
+            let abs = absolute(p);
+            let dir = parent_dir(&abs);
+            let dir = fs::canonicalize(&dir).unwrap_or_else(|_| normalize(&dir));
+            match abs.file_name() {
+                Some(name) => Identity::Path(dir.join(name)),
+                None => Identity::Path(normalize(&abs)),
+            }
+        }
+    }
+}
+
+/// Every input and output of one command, checked together before any
+/// work. See the module documentation.
+#[derive(Debug, Default, Clone)]
+pub struct Plan {
+    inputs: Vec<Entry>,
+    outputs: Vec<Entry>,
+}
+
+impl Plan {
+    /// An empty plan.
+    #[must_use]
+    pub fn new() -> Plan {
+        Plan::default()
+    }
+
+    /// Adds an input read from `path` (`-`: standard input), named by
+    /// `flag` in messages (`SCENARIO`, `PCAP`, `--capture`).
+    pub fn input(&mut self, flag: &str, path: impl AsRef<Path>) -> &mut Plan {
+        self.inputs.push(Entry {
+            flag: flag.to_owned(),
+            path: path.as_ref().to_path_buf(),
+        });
+        self
+    }
+
+    /// Adds an output written to `path` (`-`: standard output).
+    pub fn output(&mut self, flag: &str, path: impl AsRef<Path>) -> &mut Plan {
+        self.outputs.push(Entry {
+            flag: flag.to_owned(),
+            path: path.as_ref().to_path_buf(),
+        });
+        self
+    }
+
+    /// Checks the plan; the first problem found is the error.
+    ///
+    /// # Errors
+    /// Standard input read twice or standard output written twice; an
+    /// input that does not exist or is a directory; an
+    /// output that is the same file as an input or another output; an
+    /// output that is a directory, or whose directory is missing or not
+    /// writable.
+    pub fn check(&self) -> Result<(), OutputError> {
+        self.check_std()?;
+        for i in self.inputs.iter().filter(|e| !is_std(&e.path)) {
+            match fs::metadata(&i.path) {
+                Ok(m) if m.is_dir() => {
+                    return Err(OutputError::new(format!(
+                        "{} is a directory, not a file",
+                        i.describe()
+                    )));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(OutputError::new(format!(
+                        "{}: {}",
+                        i.describe(),
+                        io_message(&e)
+                    )));
+                }
+            }
+        }
+        let ins: Vec<(&Entry, Identity)> = self
+            .inputs
+            .iter()
+            .filter(|e| !is_std(&e.path))
+            .map(|e| (e, identity(&e.path)))
+            .collect();
+        let outs: Vec<(&Entry, Identity)> = self
+            .outputs
+            .iter()
+            .filter(|e| !is_std(&e.path))
+            .map(|e| (e, identity(&e.path)))
+            .collect();
+        for (i, (o, oid)) in outs.iter().enumerate() {
+            if *oid == Identity::Device {
+                continue;
+            }
+            if let Some((inp, _)) = ins.iter().find(|(_, iid)| iid == oid) {
+                return Err(OutputError::new(format!(
+                    "{} is the same file as {}: an output must not overwrite an input",
+                    o.describe(),
+                    inp.describe()
+                )));
+            }
+            if let Some((other, _)) = outs[..i].iter().find(|(_, id)| id == oid) {
+                return Err(OutputError::new(format!(
+                    "{} and {} are the same file: each output needs its own file",
+                    other.describe(),
+                    o.describe()
+                )));
+            }
+        }
+        for (o, _) in &outs {
+            check_writable(o)?;
+        }
+        Ok(())
+    }
+
+    fn check_std(&self) -> Result<(), OutputError> {
+        let twice = |entries: &[Entry], what: &str| -> Result<(), OutputError> {
+            let std: Vec<&Entry> = entries.iter().filter(|e| is_std(&e.path)).collect();
+            if let [first, second, ..] = std.as_slice() {
+                return Err(OutputError::new(format!(
+                    "{} and {} both use `-`: standard {what} can be used once",
+                    first.flag, second.flag
+                )));
+            }
+            Ok(())
+        };
+        twice(&self.inputs, "input")?;
+        twice(&self.outputs, "output")
+    }
+}
+
+/// The output's directory exists and a file can be created in it; the
+/// output itself is not a directory.
+fn check_writable(o: &Entry) -> Result<(), OutputError> {
+    let path = &o.path;
+    if let Ok(m) = fs::metadata(path) {
+        if m.is_dir() {
+            return Err(OutputError::new(format!(
+                "{} is a directory, not a file",
+                o.describe()
+            )));
+        }
+        if !m.file_type().is_file() {
+            // A device or FIFO is written in place: no temporary file.
+            return Ok(());
+        }
+    }
+    let dir = parent_dir(&target_path(path));
+    match fs::metadata(&dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(OutputError::new(format!(
+                "{}: `{}` is not a directory",
+                o.describe(),
+                dir.display()
+            )));
+        }
+        Err(e) => {
+            return Err(OutputError::new(format!(
+                "{}: directory `{}`: {}",
+                o.describe(),
+                dir.display(),
+                io_message(&e)
+            )));
+        }
+    }
+    // The honest test of writability (permissions, read-only mounts,
+    // ACLs): create and remove a temporary file where the output will be.
+    tempfile::Builder::new()
+        .prefix(".zprsim-check-")
+        .tempfile_in(&dir)
+        .map(drop)
+        .map_err(|e| {
+            OutputError::new(format!(
+                "{}: cannot write in `{}`: {}",
+                o.describe(),
+                dir.display(),
+                io_message(&e)
+            ))
+        })
+}
+
+/// An I/O error's message without Rust's ` (os error N)` suffix.
+#[must_use]
+pub fn io_message(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_owned(),
+        None => s,
+    }
+}
+
+/// The file actually replaced for `path`: a symlink is followed, so the
+/// link stays and the file it points at is replaced.
+fn target_path(path: &Path) -> PathBuf {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+        }
+        _ => path.to_path_buf(),
+    }
+}
+
+enum Sink {
+    Stdout(BufWriter<io::Stdout>),
+    /// A device or FIFO, written in place.
+    Direct(BufWriter<File>),
+    Temp(BufWriter<tempfile::NamedTempFile>),
+}
+
+/// An output written to a temporary file and renamed into place on
+/// [`commit`](OutputFile::commit). Buffered: callers need no `BufWriter`.
+pub struct OutputFile {
+    flag: String,
+    /// The path the user gave (for messages).
+    shown: PathBuf,
+    /// The file replaced on commit.
+    target: PathBuf,
+    sink: Sink,
+}
+
+impl fmt::Debug for OutputFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OutputFile")
+            .field("flag", &self.flag)
+            .field("target", &self.target)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OutputFile {
+    /// Starts the output named by `flag` at `path` (`-`: standard output).
+    /// Nothing at `path` changes until [`commit`](OutputFile::commit).
+    ///
+    /// # Errors
+    /// The temporary file cannot be created beside the target.
+    pub fn create(flag: &str, path: impl AsRef<Path>) -> Result<OutputFile, OutputError> {
+        let path = path.as_ref();
+        let err = |e: &io::Error| {
+            OutputError::new(format!("{flag} `{}`: {}", path.display(), io_message(e)))
+        };
+        let target = target_path(path);
+        let sink = if is_std(path) {
+            Sink::Stdout(BufWriter::new(io::stdout()))
+        } else {
+            match fs::metadata(&target) {
+                Ok(m) if !m.is_file() && !m.is_dir() => {
+                    let f = fs::OpenOptions::new()
+                        .write(true)
+                        .open(&target)
+                        .map_err(|e| err(&e))?;
+                    Sink::Direct(BufWriter::new(f))
+                }
+                existing => {
+                    let dir = parent_dir(&target);
+                    let name = target
+                        .file_name()
+                        .map(|n| format!(".{}.", n.to_string_lossy()))
+                        .unwrap_or_else(|| ".zprsim.".into());
+                    // 0666 less the umask, as `File::create` would make it;
+                    // an existing file keeps its mode.
+                    let mode = existing.map_or(0o666, |m| m.permissions().mode() & 0o7777);
+                    let tmp = tempfile::Builder::new()
+                        .prefix(&name)
+                        .suffix(".tmp")
+                        .permissions(fs::Permissions::from_mode(mode))
+                        .tempfile_in(&dir)
+                        .map_err(|e| err(&e))?;
+                    Sink::Temp(BufWriter::new(tmp))
+                }
+            }
+        };
+        Ok(OutputFile {
+            flag: flag.to_owned(),
+            shown: path.to_path_buf(),
+            target,
+            sink,
+        })
+    }
+
+    /// The flag that named this output.
+    #[must_use]
+    pub fn flag(&self) -> &str {
+        &self.flag
+    }
+
+    /// The path as the user gave it.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.shown
+    }
+
+    /// Whether this output is standard output.
+    #[must_use]
+    pub fn is_stdout(&self) -> bool {
+        matches!(self.sink, Sink::Stdout(_))
+    }
+
+    /// Finishes the output: flushes it, syncs it and renames it into place.
+    /// A closed pipe on standard output is not an error.
+    ///
+    /// # Errors
+    /// Writing, syncing or renaming failed (a full disk, a removed
+    /// directory); the target is then untouched.
+    pub fn commit(self) -> Result<(), OutputError> {
+        let flag = self.flag;
+        let shown = self.shown;
+        let err = |e: &io::Error| {
+            OutputError::new(format!("{flag} `{}`: {}", shown.display(), io_message(e)))
+        };
+        match self.sink {
+            Sink::Stdout(mut w) => match w.flush() {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(err(&e)),
+                _ => Ok(()),
+            },
+            Sink::Direct(mut w) => match w.flush() {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(err(&e)),
+                _ => Ok(()),
+            },
+            Sink::Temp(w) => {
+                let tmp = w.into_inner().map_err(|e| err(e.error()))?;
+                tmp.as_file().sync_all().map_err(|e| err(&e))?;
+                tmp.persist(&self.target).map_err(|e| err(&e.error))?;
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Write for OutputFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.sink {
+            Sink::Stdout(w) => w.write(buf),
+            Sink::Direct(w) => w.write(buf),
+            Sink::Temp(w) => w.write(buf),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match &mut self.sink {
+            Sink::Stdout(w) => w.write_all(buf),
+            Sink::Direct(w) => w.write_all(buf),
+            Sink::Temp(w) => w.write_all(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.sink {
+            Sink::Stdout(w) => w.flush(),
+            Sink::Direct(w) => w.flush(),
+            Sink::Temp(w) => w.flush(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,238 @@
+use std::io::Write;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+
+use super::{OutputFile, Plan};
+
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn err_of(p: &Plan) -> String {
+    match p.check() {
+        Ok(()) => String::from("<no error>"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn commit_renames_into_place_and_not_before() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let target = dir.path().join("r.json");
+    std::fs::write(&target, b"old")?;
+    let mut out = OutputFile::create("--report", &target)?;
+    out.write_all(b"new contents")?;
+    out.flush()?;
+    assert_eq!(std::fs::read(&target)?, b"old");
+    out.commit()?;
+    assert_eq!(std::fs::read(&target)?, b"new contents");
+    assert_eq!(entries(dir.path()), vec!["r.json".to_owned()]);
+    Ok(())
+}
+
+#[test]
+fn dropped_uncommitted_leaves_the_target_and_no_temp() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let target = dir.path().join("a.pcap");
+    std::fs::write(&target, b"precious")?;
+    {
+        let mut out = OutputFile::create("--allowed", &target)?;
+        out.write_all(&[0u8; 100_000])?;
+        assert_eq!(
+            entries(dir.path()).len(),
+            2,
+            "a temporary file beside the target"
+        );
+    }
+    assert_eq!(std::fs::read(&target)?, b"precious");
+    assert_eq!(entries(dir.path()), vec!["a.pcap".to_owned()]);
+    let fresh = dir.path().join("fresh.pcap");
+    drop(OutputFile::create("--dropped", &fresh)?);
+    assert!(!fresh.exists());
+    Ok(())
+}
+
+#[test]
+fn an_existing_file_keeps_its_mode_a_new_one_gets_the_default()
+-> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let target = dir.path().join("f.jsonl");
+    std::fs::write(&target, b"x")?;
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640))?;
+    OutputFile::create("--flows", &target)?.commit()?;
+    assert_eq!(
+        std::fs::metadata(&target)?.permissions().mode() & 0o777,
+        0o640
+    );
+    let fresh = dir.path().join("new.jsonl");
+    OutputFile::create("--flows", &fresh)?.commit()?;
+    let mode = std::fs::metadata(&fresh)?.permissions().mode() & 0o777;
+    // 0666 less the umask: readable by others unless the umask says no,
+    // never the 0600 of a bare temporary file.
+    assert_eq!(mode & 0o600, 0o600);
+    assert_ne!(mode, 0o600, "temporary-file mode leaked (umask 077?)");
+    Ok(())
+}
+
+#[test]
+fn a_symlinked_target_keeps_the_link_and_replaces_the_file()
+-> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let real = dir.path().join("real.json");
+    let link = dir.path().join("link.json");
+    std::fs::write(&real, b"old")?;
+    std::os::unix::fs::symlink(&real, &link)?;
+    let mut out = OutputFile::create("--report", &link)?;
+    out.write_all(b"new")?;
+    out.commit()?;
+    assert!(std::fs::symlink_metadata(&link)?.file_type().is_symlink());
+    assert_eq!(std::fs::read(&real)?, b"new");
+    Ok(())
+}
+
+#[test]
+fn a_device_is_written_in_place() -> Result<(), Box<dyn std::error::Error>> {
+    let mut out = OutputFile::create("--allowed", "/dev/null")?;
+    out.write_all(b"discarded")?;
+    out.commit()?;
+    assert!(std::fs::metadata("/dev/null")?.file_type().is_char_device());
+    Ok(())
+}
+
+#[test]
+fn an_output_equal_to_an_input_is_refused_naming_both_flags()
+-> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let a = dir.path().join("a.pcap");
+    let b = dir.path().join("b.pcap");
+    std::fs::write(&a, b"a")?;
+    std::fs::write(&b, b"b")?;
+    let mut p = Plan::new();
+    p.input("SCENARIO", "Cargo.toml")
+        .input("PCAP", &a)
+        .input("PCAP", &b)
+        .output("--allowed", &b);
+    let e = err_of(&p);
+    assert!(e.starts_with("--allowed `"), "{e}");
+    assert!(e.contains("is the same file as PCAP `"), "{e}");
+    assert!(e.contains("b.pcap"), "{e}");
+    // Another spelling of the same file: `dir/./x/../b.pcap`.
+    let other = dir.path().join(".").join("x").join("..").join("b.pcap");
+    std::fs::create_dir(dir.path().join("x"))?;
+    let mut p = Plan::new();
+    p.input("PCAP", &b).output("--report", &other);
+    assert!(err_of(&p).contains("is the same file as PCAP"));
+    Ok(())
+}
+
+#[test]
+fn hard_links_and_symlinks_to_an_input_are_the_same_file() -> Result<(), Box<dyn std::error::Error>>
+{
+    let dir = tempfile::tempdir()?;
+    let input = dir.path().join("in.pcap");
+    std::fs::write(&input, b"x")?;
+    let hard = dir.path().join("hard.pcap");
+    let soft = dir.path().join("soft.pcap");
+    std::fs::hard_link(&input, &hard)?;
+    std::os::unix::fs::symlink(&input, &soft)?;
+    for out in [&hard, &soft] {
+        let mut p = Plan::new();
+        p.input("PCAP", &input).output("--dropped", out);
+        let e = err_of(&p);
+        assert!(e.contains("--dropped") && e.contains("PCAP"), "{e}");
+    }
+    Ok(())
+}
+
+#[test]
+fn two_outputs_of_one_new_path_are_refused() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let x = dir.path().join("x.pcap");
+    let same = dir.path().join("sub").join("..").join("x.pcap");
+    std::fs::create_dir(dir.path().join("sub"))?;
+    let mut p = Plan::new();
+    p.input("PCAP", "Cargo.toml")
+        .output("--allowed", &x)
+        .output("--dropped", &same);
+    let e = err_of(&p);
+    assert!(e.starts_with("--allowed `"), "{e}");
+    assert!(e.contains("and --dropped `"), "{e}");
+    assert!(e.contains("are the same file"), "{e}");
+    assert!(!x.exists());
+    Ok(())
+}
+
+#[test]
+fn standard_streams_are_used_once_per_side() {
+    let mut p = Plan::new();
+    p.output("--report", "-").output("--flows", "-");
+    assert_eq!(
+        err_of(&p),
+        "--report and --flows both use `-`: standard output can be used once"
+    );
+    let mut p = Plan::new();
+    p.input("SCENARIO", "-").input("PCAP", "-");
+    assert_eq!(
+        err_of(&p),
+        "SCENARIO and PCAP both use `-`: standard input can be used once"
+    );
+    // One each side is fine: `cat x.pcap | zprsim replay s.toml - --flows -`.
+    let mut p = Plan::new();
+    p.input("PCAP", "-").output("--flows", "-");
+    assert_eq!(err_of(&p), "<no error>");
+}
+
+#[test]
+fn devices_may_repeat() {
+    let mut p = Plan::new();
+    p.input("PCAP", "/dev/null")
+        .output("--allowed", "/dev/null")
+        .output("--dropped", "/dev/null");
+    assert_eq!(err_of(&p), "<no error>");
+}
+
+#[test]
+fn missing_or_unusable_directories_are_refused() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let mut p = Plan::new();
+    p.input("PCAP", dir.path().join("missing.pcap"));
+    assert!(err_of(&p).ends_with("missing.pcap`: No such file or directory"));
+    let mut p = Plan::new();
+    p.input("PCAP", dir.path());
+    assert!(err_of(&p).ends_with("is a directory, not a file"));
+    let mut p = Plan::new();
+    p.output("--report", "/nonexistent/r.json");
+    assert_eq!(
+        err_of(&p),
+        "--report `/nonexistent/r.json`: directory `/nonexistent`: No such file or directory"
+    );
+    let file = dir.path().join("file");
+    std::fs::write(&file, b"")?;
+    let mut p = Plan::new();
+    p.output("--flows", file.join("f.jsonl"));
+    assert!(err_of(&p).ends_with("is not a directory"), "{}", err_of(&p));
+    let mut p = Plan::new();
+    p.output("--flows", dir.path());
+    assert!(err_of(&p).ends_with("is a directory, not a file"));
+    // Not writable even for root: /proc takes no new files.
+    let mut p = Plan::new();
+    p.output("--report", "/proc/r.json");
+    let e = err_of(&p);
+    assert!(
+        e.starts_with("--report `/proc/r.json`: cannot write in `/proc`: "),
+        "{e}"
+    );
+    // The check leaves nothing behind.
+    let mut p = Plan::new();
+    p.output("--report", dir.path().join("r.json"));
+    assert_eq!(err_of(&p), "<no error>");
+    assert_eq!(entries(dir.path()), vec!["file".to_owned()]);
+    Ok(())
+}

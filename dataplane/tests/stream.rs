@@ -1,0 +1,144 @@
+//! The streaming capture reader against the slice reader: the same
+//! records, warnings and errors for every fixture, every cut of it, and
+//! reads that return a few bytes at a time (pipes).
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use zprsim_dataplane::capture::{Capture, RecordStream};
+
+/// One record as both readers report it.
+type Rec = (Vec<u8>, u32, u64, u32, u64);
+
+/// Records, then the warnings and the error, from the slice reader.
+fn by_slice(bytes: &[u8]) -> (Vec<Rec>, Vec<String>, Option<String>) {
+    let cap = match Capture::from_bytes(bytes.to_vec()) {
+        Ok(c) => c,
+        Err(e) => return (Vec::new(), Vec::new(), Some(e.to_string())),
+    };
+    let mut out = Vec::new();
+    let mut err = None;
+    let mut records = cap.records();
+    for r in records.by_ref() {
+        match r {
+            Ok(r) => out.push((r.data.to_vec(), r.orig_len, r.ts_ns, r.linktype, r.offset)),
+            Err(e) => err = Some(e.to_string()),
+        }
+    }
+    let w = records.warnings().iter().map(ToString::to_string).collect();
+    (out, w, err)
+}
+
+fn by_stream<R: Read>(src: R) -> (Vec<Rec>, Vec<String>, Option<String>) {
+    let mut s = match RecordStream::new(src) {
+        Ok(s) => s,
+        Err(e) => return (Vec::new(), Vec::new(), Some(e.to_string())),
+    };
+    let mut out = Vec::new();
+    let mut err = None;
+    while let Some(r) = s.next_record() {
+        match r {
+            Ok(r) => out.push((r.data.to_vec(), r.orig_len, r.ts_ns, r.linktype, r.offset)),
+            Err(e) => err = Some(e.to_string()),
+        }
+    }
+    let w = s.warnings().iter().map(ToString::to_string).collect();
+    (out, w, err)
+}
+
+/// A reader that hands out at most a few bytes per call, like a slow pipe.
+struct Trickle<'a> {
+    bytes: &'a [u8],
+    step: usize,
+    calls: usize,
+}
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.calls += 1;
+        let n = (1 + self.calls % self.step)
+            .min(buf.len())
+            .min(self.bytes.len());
+        buf[..n].copy_from_slice(&self.bytes[..n]);
+        self.bytes = &self.bytes[n..];
+        Ok(n)
+    }
+}
+
+fn fixtures() -> Vec<(String, Vec<u8>)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../pcaps");
+    let mut v: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
+        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .collect();
+    v.sort();
+    assert!(v.len() >= 10, "fixtures not found in {}", dir.display());
+    v
+}
+
+#[test]
+fn stream_equals_slice_reader_on_every_fixture() {
+    for (name, bytes) in fixtures() {
+        let want = by_slice(&bytes);
+        assert!(
+            !want.0.is_empty() || want.2.is_some(),
+            "{name}: nothing read"
+        );
+        assert_eq!(by_stream(&bytes[..]), want, "{name}");
+        for step in [3, 7, 64] {
+            let t = Trickle {
+                bytes: &bytes,
+                step,
+                calls: 0,
+            };
+            assert_eq!(by_stream(t), want, "{name} in pieces of up to {step} bytes");
+        }
+    }
+}
+
+#[test]
+fn stream_equals_slice_reader_on_every_cut() {
+    for (name, bytes) in fixtures() {
+        // Every cut of the small files; of the large ones, every cut in the
+        // first 600 bytes and a stride after it.
+        let cuts: Vec<usize> = if bytes.len() <= 4096 {
+            (0..=bytes.len()).collect()
+        } else {
+            (0..600).chain((600..bytes.len()).step_by(97)).collect()
+        };
+        for cut in cuts {
+            let b = &bytes[..cut];
+            assert_eq!(by_stream(b), by_slice(b), "{name} cut at {cut}");
+        }
+    }
+}
+
+#[test]
+fn link_types_ahead_and_to_end() {
+    for (name, bytes) in fixtures() {
+        let Ok(cap) = Capture::from_bytes(bytes.clone()) else {
+            continue;
+        };
+        let all = cap.link_types();
+        let Ok(s) = RecordStream::new(&bytes[..]) else {
+            panic!("{name}: the stream reader refused what the slice reader opened");
+        };
+        assert_eq!(s.link_types_to_end(), all, "{name}");
+        let mut s = RecordStream::new(&bytes[..]).unwrap();
+        let ahead = s.link_types_ahead();
+        assert!(ahead.iter().all(|lt| all.contains(lt)), "{name}");
+        assert!(
+            !ahead.is_empty(),
+            "{name}: no link type before the first packet"
+        );
+        // Looking ahead consumed nothing.
+        assert_eq!(by_stream(&bytes[..]), by_slice(&bytes), "{name}");
+        let first = s.next_record().and_then(Result::ok).map(|r| r.offset);
+        let want = cap.records().next().and_then(Result::ok).map(|r| r.offset);
+        assert_eq!(first, want, "{name}");
+    }
+}

@@ -1,0 +1,447 @@
+//! `zprsim replay` with the shell's habits: standard input, pipes, FIFOs,
+//! `/dev/stdin`, a closed output pipe, Ctrl-C and SIGTERM, and a capture
+//! cut while it is read (issue 8).
+//!
+//! The large capture is the OKE demo repeated 1,000 times (188,000
+//! packets), each copy 100,000 s after the last so every copy opens new
+//! flows. Signals go through `kill(1)`. Where a run may or may not have
+//! finished before the signal or the cut, the test checks the invariant
+//! that holds either way, and requires that some runs were caught in the
+//! middle.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use zprsim_dataplane::capture::Capture;
+use zprsim_dataplane::pcap_out::{OutFormat, PcapOut};
+
+const SCENARIO: &str = "examples/oke-orders/scenario.toml";
+const DEMO: &str = "pcaps/oke-demo.pcap";
+const COPIES: u64 = 1000;
+const DEMO_PACKETS: u64 = 188;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn zprsim() -> Command {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin!("zprsim"));
+    c.current_dir(root());
+    c
+}
+
+/// The demo capture repeated `copies` times.
+fn big_capture(path: &Path, copies: u64) {
+    let demo = Capture::from_bytes(std::fs::read(root().join(DEMO)).unwrap()).unwrap();
+    let f = std::fs::File::create(path).unwrap();
+    let mut out = PcapOut::create(f, OutFormat::Pcap { linktype: 1 }).unwrap();
+    for c in 0..copies {
+        for r in demo.records() {
+            let r = r.unwrap();
+            let ts = r.ts_ns + c * 100_000 * 1_000_000_000;
+            out.write(ts, r.linktype, r.orig_len, r.data).unwrap();
+        }
+    }
+    out.finish().unwrap();
+}
+
+/// Whole records in a capture file, read with the project's reader, which
+/// must find no cut record.
+fn records(path: &Path) -> u64 {
+    let c = Capture::from_bytes(std::fs::read(path).unwrap()).unwrap();
+    let mut recs = c.records();
+    let n = recs.by_ref().map(Result::unwrap).count() as u64;
+    assert!(
+        recs.warnings().is_empty(),
+        "{}: {:?}",
+        path.display(),
+        recs.warnings()
+    );
+    n
+}
+
+/// Packets tcpdump reads from a file, `None` when tcpdump is absent.
+/// tcpdump must not call the file truncated.
+fn tcpdump(path: &Path) -> Option<u64> {
+    let o = Command::new("tcpdump")
+        .arg("-r")
+        .arg(path)
+        .args(["-n", "-q"])
+        .output()
+        .ok()?;
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !err.contains("truncated"),
+        "{}: tcpdump: {err}",
+        path.display()
+    );
+    Some(
+        o.stdout
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count() as u64,
+    )
+}
+
+struct Outs {
+    dir: PathBuf,
+    tag: String,
+}
+
+impl Outs {
+    fn new(dir: &Path, tag: &str) -> Outs {
+        Outs {
+            dir: dir.to_path_buf(),
+            tag: tag.into(),
+        }
+    }
+    fn path(&self, what: &str) -> PathBuf {
+        self.dir.join(format!("{}-{what}", self.tag))
+    }
+    fn args(&self) -> Vec<String> {
+        let p = |w: &str| self.path(w).display().to_string();
+        vec![
+            "--allowed".into(),
+            p("a.pcap"),
+            "--dropped".into(),
+            p("d.pcap"),
+            "--flows".into(),
+            p("f.jsonl"),
+            "--report".into(),
+            p("r.json"),
+        ]
+    }
+    fn report(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(self.path("r.json")).unwrap()).unwrap()
+    }
+    /// The report without timing and the input names.
+    fn stable_report(&self) -> Value {
+        let mut r = self.report();
+        let o = r.as_object_mut().unwrap();
+        for k in [
+            "compile_s",
+            "duration_s",
+            "packets_per_second",
+            "batch_latency_ns",
+            "pcaps",
+        ] {
+            o.remove(k);
+        }
+        r
+    }
+    fn bytes(&self, what: &str) -> Vec<u8> {
+        std::fs::read(self.path(what)).unwrap()
+    }
+
+    /// The outputs agree with the report: every packet counted was written
+    /// (whole records, tcpdump agreeing), every flow line is JSON.
+    fn check_consistent(&self, what: &str) -> Value {
+        let r = self.report();
+        let n = |p: &str| r.pointer(p).and_then(Value::as_u64).unwrap();
+        let (a, d) = (n("/packets/allowed"), n("/packets/dropped"));
+        assert_eq!(records(&self.path("a.pcap")), a, "{what}");
+        assert_eq!(records(&self.path("d.pcap")), d, "{what}");
+        assert_eq!(n("/written/allowed"), a, "{what}");
+        assert_eq!(n("/written/dropped"), d, "{what}");
+        if let Some(t) = tcpdump(&self.path("a.pcap")) {
+            assert_eq!(t, a, "{what}: tcpdump on the allowed pcap");
+        }
+        if let Some(t) = tcpdump(&self.path("d.pcap")) {
+            assert_eq!(t, d, "{what}: tcpdump on the dropped pcap");
+        }
+        let flows = String::from_utf8(self.bytes("f.jsonl")).unwrap();
+        let mut in_flows = 0;
+        for line in flows.lines() {
+            let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{what}: {e}"));
+            in_flows += v["packets"].as_u64().unwrap();
+        }
+        assert_eq!(
+            in_flows,
+            n("/packets/total") - n("/dropped_by_stage/malformed"),
+            "{what}"
+        );
+        r
+    }
+}
+
+fn wait(child: Child) -> (Option<i32>, String) {
+    let o = child.wait_with_output().unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn stdin_pipes_fifos_and_dev_stdin_replay_like_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = root().join(DEMO);
+    let file = Outs::new(dir.path(), "file");
+    let o = zprsim()
+        .args(["replay", SCENARIO, DEMO, "--quiet", "--workers", "2"])
+        .args(file.args())
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    let same = |other: &Outs, how: &str| {
+        for w in ["a.pcap", "d.pcap", "f.jsonl"] {
+            assert!(file.bytes(w) == other.bytes(w), "{how}: {w} differs");
+        }
+        assert_eq!(file.stable_report(), other.stable_report(), "{how}");
+    };
+
+    // `cat x.pcap | zprsim replay s.toml -`, and `/dev/stdin` on a pipe.
+    for (tag, input) in [("dash", "-"), ("devstdin", "/dev/stdin")] {
+        let outs = Outs::new(dir.path(), tag);
+        let mut cat = Command::new("cat")
+            .arg(&demo)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let child = zprsim()
+            .args(["replay", SCENARIO, input, "--quiet", "--workers", "2"])
+            .args(outs.args())
+            .stdin(Stdio::from(cat.stdout.take().unwrap()))
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (code, err) = wait(child);
+        cat.wait().unwrap();
+        assert_eq!(code, Some(0), "{tag}: {err}");
+        same(&outs, tag);
+    }
+
+    // A FIFO, written by another process.
+    let fifo = dir.path().join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let outs = Outs::new(dir.path(), "fifo");
+    let child = zprsim()
+        .args(["replay", SCENARIO])
+        .arg(&fifo)
+        .args(["--quiet", "--workers", "2"])
+        .args(outs.args())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let writer = Command::new("sh")
+        .arg("-c")
+        .arg(format!("cat '{}' > '{}'", demo.display(), fifo.display()))
+        .status()
+        .unwrap();
+    assert!(writer.success());
+    let (code, err) = wait(child);
+    assert_eq!(code, Some(0), "fifo: {err}");
+    same(&outs, "fifo");
+
+    // Standard input twice is refused before anything is written.
+    let o = zprsim()
+        .args(["replay", SCENARIO, "-", "-", "--quiet"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.starts_with("error: ") && err.contains("standard input can be used once"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_closed_output_pipe_ends_quietly_with_exit_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.pcap");
+    big_capture(&big, 200);
+    // `--flows - | head -1`: 6,400 flow lines, far more than a pipe holds.
+    let mut child = zprsim()
+        .args(["replay", SCENARIO])
+        .arg(&big)
+        .args(["--flows", "-", "--quiet"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    lines.read_line(&mut first).unwrap();
+    drop(lines);
+    let v: Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(v["proto"], 6);
+    let (code, err) = wait(child);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+
+    // The same for a pcap on standard output.
+    let mut child = zprsim()
+        .args(["replay", SCENARIO])
+        .arg(&big)
+        .args(["--allowed", "-", "--quiet"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    let (code, err) = wait(child);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+    // A nanosecond pcap header.
+    assert_eq!(head[..4], [0x4d, 0x3c, 0xb2, 0xa1]);
+}
+
+fn kill(sig: &str, pid: u32) {
+    let s = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(s.success());
+}
+
+#[test]
+fn sigint_and_sigterm_stop_cleanly_at_several_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.pcap");
+    big_capture(&big, COPIES);
+    let all = COPIES * DEMO_PACKETS;
+    let mut interrupted = 0;
+    for (i, (sig, code, after_ms)) in [
+        ("INT", 130, 200),
+        ("TERM", 143, 350),
+        ("INT", 130, 600),
+        ("TERM", 143, 1000),
+        ("INT", 130, 1600),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let outs = Outs::new(dir.path(), &format!("run{i}"));
+        let child = zprsim()
+            .args(["replay", SCENARIO])
+            .arg(&big)
+            .args(["--quiet", "--workers", "2"])
+            .args(outs.args())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(after_ms));
+        kill(sig, child.id());
+        let (got, err) = wait(child);
+        let what = format!("SIG{sig} after {after_ms} ms");
+        let r = outs.check_consistent(&what);
+        let total = r["packets"]["total"].as_u64().unwrap();
+        match got {
+            Some(0) => {
+                // Finished before the signal.
+                assert_eq!(r["interrupted"], false, "{what}");
+                assert_eq!(total, all, "{what}");
+            }
+            Some(c) if c == code => {
+                interrupted += 1;
+                assert_eq!(r["interrupted"], true, "{what}");
+                assert!(total < all, "{what}: {total}");
+                assert!(err.contains("interrupted:"), "{what}: {err}");
+            }
+            other => panic!("{what}: exit {other:?}: {err}"),
+        }
+    }
+    assert!(
+        interrupted >= 2,
+        "only {interrupted} run(s) were caught by the signal"
+    );
+}
+
+#[test]
+fn an_interrupt_while_reading_a_pipe_ends_at_a_record_boundary() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.pcap");
+    big_capture(&big, 400);
+    let bytes = std::fs::read(&big).unwrap();
+    let outs = Outs::new(dir.path(), "pipe");
+    let mut child = zprsim()
+        .args(["replay", SCENARIO, "-", "--quiet", "--workers", "2"])
+        .args(outs.args())
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // Half the capture, cut in the middle of a record: once this write
+    // returns, zprsim is reading (so its handlers are installed).
+    let half = bytes.len() / 2 + 7;
+    stdin.write_all(&bytes[..half]).unwrap();
+    kill("INT", child.id());
+    std::thread::sleep(Duration::from_millis(300));
+    // The rest: zprsim sees the stop flag at the next record and stops.
+    let _ = stdin.write_all(&bytes[half..]);
+    drop(stdin);
+    let (code, err) = wait(child);
+    assert_eq!(code, Some(130), "{err}");
+    let r = outs.check_consistent("SIGINT on a pipe");
+    assert_eq!(r["interrupted"], true);
+    let total = r["packets"]["total"].as_u64().unwrap();
+    assert!(total > 0 && total < 400 * DEMO_PACKETS, "{total}");
+    assert!(r["error"].is_null(), "{}", r["error"]);
+}
+
+#[test]
+fn a_capture_cut_while_it_is_read_warns_with_the_byte_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.pcap");
+    big_capture(&big, COPIES);
+    let all = COPIES * DEMO_PACKETS;
+    let len = std::fs::metadata(&big).unwrap().len();
+    let mut cut_seen = 0;
+    for (i, after_ms) in [150u64, 400, 800].into_iter().enumerate() {
+        let input = dir.path().join(format!("cut{i}.pcap"));
+        std::fs::copy(&big, &input).unwrap();
+        let outs = Outs::new(dir.path(), &format!("cut{i}"));
+        let child = zprsim()
+            .args(["replay", SCENARIO])
+            .arg(&input)
+            .args(["--quiet", "--workers", "2"])
+            .args(outs.args())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(after_ms));
+        // Cut inside a record, 60 % of the way.
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&input)
+            .unwrap();
+        f.set_len(len * 3 / 5 + 5).unwrap();
+        drop(f);
+        let (code, err) = wait(child);
+        let what = format!("cut after {after_ms} ms");
+        // Never a signal (SIGBUS), never an error exit.
+        assert_eq!(code, Some(0), "{what}: {err}");
+        let r = outs.check_consistent(&what);
+        let total = r["packets"]["total"].as_u64().unwrap();
+        let warnings = r["warnings"].as_array().unwrap();
+        if total < all {
+            cut_seen += 1;
+            assert_eq!(warnings.len(), 1, "{what}: {warnings:?}");
+            let w = warnings[0].as_str().unwrap();
+            assert!(w.contains(&format!("cut{i}.pcap: byte ")), "{what}: {w}");
+        } else {
+            assert!(warnings.is_empty(), "{what}: {warnings:?}");
+        }
+    }
+    assert!(
+        cut_seen >= 1,
+        "no replay was still reading when its file was cut"
+    );
+}
