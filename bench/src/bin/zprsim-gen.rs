@@ -29,7 +29,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Write a scenario (native TOML).
-    Scenario(ScenarioArgs),
+    Scenario(Box<ScenarioArgs>),
     /// Write an Ethernet pcap of first packets over a scenario.
     Capture(CaptureArgs),
 }
