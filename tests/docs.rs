@@ -413,7 +413,7 @@ fn check_zprsim(
         return;
     };
     let mut path = vec![sub.clone()];
-    if sub == "lab"
+    if (sub == "lab" || sub == "import")
         && let Some(s2) = args.get(1)
     {
         path.push(s2.clone());
