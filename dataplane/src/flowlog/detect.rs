@@ -39,10 +39,16 @@ pub fn is_flow_log(head: &[u8]) -> bool {
 }
 
 /// Whether the file at `path` is a flow-log file (see [`is_flow_log`]).
+/// Only regular files are looked at: reading the head of standard input, a
+/// pipe or a FIFO would take those bytes from the capture reader, so they
+/// are captures.
 ///
 /// # Errors
 /// When the file cannot be opened or read.
 pub fn is_flow_log_path(path: &Path) -> std::io::Result<bool> {
+    if path == Path::new("-") || !std::fs::metadata(path)?.is_file() {
+        return Ok(false);
+    }
     let f = std::fs::File::open(path)?;
     let mut head = Vec::with_capacity(HEAD);
     f.take(HEAD as u64).read_to_end(&mut head)?;
