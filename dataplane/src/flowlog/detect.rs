@@ -39,14 +39,14 @@ pub fn is_flow_log(head: &[u8]) -> bool {
 }
 
 /// Whether the file at `path` is a flow-log file (see [`is_flow_log`]).
-/// Only regular files are looked at: reading the head of standard input, a
-/// pipe or a FIFO would take those bytes from the capture reader, so they
-/// are captures.
 ///
 /// # Errors
 /// When the file cannot be opened or read.
 pub fn is_flow_log_path(path: &Path) -> std::io::Result<bool> {
-    if path == Path::new("-") || !std::fs::metadata(path)?.is_file() {
+    // Only a regular file can be looked into and read again: sniffing a
+    // pipe, FIFO or `/dev/stdin` would eat the head the capture reader
+    // needs, so a stream is taken as a capture.
+    if !std::fs::metadata(path)?.is_file() {
         return Ok(false);
     }
     let f = std::fs::File::open(path)?;
