@@ -51,6 +51,8 @@ fn default_config_compiles_and_counts() {
     let st = c.stats();
     assert!(st.address_classes >= 5, "{st:?}");
     assert_eq!(st.security_profiles, 2);
+    // One container (the subnets share the list set `sl`), both directions.
+    assert_eq!(st.security_tables, 2);
     assert_eq!(st.zpr_profiles, 1);
     assert!(st.table_bytes > 0 && st.table_entries > 0);
     // The size reported is what the parts add up to.
