@@ -1,8 +1,8 @@
 //! Limits and sizes of the compiled tables.
 
 use super::*;
-use crate::model::{Direction, Peer, Scenario, SecurityRule};
 use crate::load::from_toml_str;
+use crate::model::{Direction, Peer, Scenario, SecurityRule};
 
 const SCENARIO: &str = r#"
 [[vcn]]
