@@ -1,7 +1,8 @@
-//! `zprsim explain SCENARIO --src IP --dst IP --proto P ...`: the first
-//! packet of a flow, layer by layer. The verdict comes from the compiled
-//! table the dataplane uses; the layer detail from the reference evaluator;
-//! the two must agree or the command fails loudly.
+//! `zprsim explain SCENARIO --src IP|VNIC --dst IP|VNIC --proto P ...`: the
+//! first packet of a flow (or with `--reply`, the reply to it), layer by
+//! layer. The verdict comes from the compiled table the dataplane uses; the
+//! layer detail from the reference evaluator; the two must agree or the
+//! command fails loudly.
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -14,24 +15,27 @@ use zprsim_control::eval::{self, Endpoint};
 use zprsim_control::model::{Scenario, proto};
 use zprsim_control::packet::{L4, Packet};
 use zprsim_control::verdict::{Context, LayerReport, Outcome, Stage, Tracking, Verdict};
+use zprsim_control::warning::Warning;
+use zprsim_dataplane::capture::Capture;
+use zprsim_dataplane::output::Plan;
 use zprsim_dataplane::scenario_file;
 
-use crate::{Failure, out};
+use crate::{Failure, capture_state, out};
 
 /// Arguments of `explain`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The scenario (TOML, or JSON when it ends in `.json`).
     scenario: PathBuf,
-    /// Source address.
-    #[arg(long)]
-    src: IpAddr,
-    /// Destination address.
-    #[arg(long)]
-    dst: IpAddr,
+    /// Source: an address, `vnic:NAME`, or the name of a VNIC.
+    #[arg(long, required_unless_present = "capture")]
+    src: Option<String>,
+    /// Destination: an address, `vnic:NAME`, or the name of a VNIC.
+    #[arg(long, required_unless_present = "capture")]
+    dst: Option<String>,
     /// Protocol: tcp, udp, icmp, icmpv6 or a number.
-    #[arg(long)]
-    proto: String,
+    #[arg(long, required_unless_present = "capture")]
+    proto: Option<String>,
     /// Source port (TCP/UDP; default 49152, an ephemeral port).
     #[arg(long)]
     sport: Option<u16>,
@@ -47,6 +51,22 @@ pub struct Args {
     /// Judge a non-first IP fragment (no ports or ICMP type).
     #[arg(long)]
     fragment: bool,
+    /// Judge the reply of the flow (destination back to source, ICMP echo
+    /// answered by an echo reply) with the tracking its first packet left.
+    #[arg(long)]
+    reply: bool,
+    /// Explain packet `--packet N` of this capture, with the connection
+    /// tracking state of the packets before it replayed as `replay` does.
+    #[arg(
+        long,
+        requires = "packet",
+        conflicts_with_all = ["src", "dst", "proto", "sport", "dport", "icmp_type", "icmp_code", "fragment", "reply"]
+    )]
+    capture: Option<PathBuf>,
+    /// With `--capture`: the packet's number (1-based, every record counted,
+    /// as Wireshark numbers frames).
+    #[arg(long, requires = "capture")]
+    packet: Option<u64>,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -67,21 +87,95 @@ pub fn parse_proto(p: &str) -> Result<u8, Failure> {
     }
 }
 
-fn packet(a: &Args) -> Result<Packet, Failure> {
-    if a.src.is_ipv4() != a.dst.is_ipv4() {
+/// Checks that every flag given fits the protocol: a flag that would be
+/// silently ignored is a usage error.
+fn check_flags(a: &Args, protocol: u8) -> Result<(), Failure> {
+    let proto_text = a.proto.as_deref().unwrap_or_default();
+    let given = |flag: &str, set: bool| set.then(|| flag.to_owned());
+    let port_flags = [
+        given("--sport", a.sport.is_some()),
+        given("--dport", a.dport.is_some()),
+    ];
+    let icmp_flags = [
+        given("--icmp-type", a.icmp_type.is_some()),
+        given("--icmp-code", a.icmp_code.is_some()),
+    ];
+    if a.fragment {
+        if let Some(f) = port_flags.iter().chain(icmp_flags.iter()).flatten().next() {
+            return Err(Failure::Input(format!(
+                "error: `{f}` does not go with `--fragment`: a non-first fragment has no ports or ICMP type"
+            )));
+        }
+        return Ok(());
+    }
+    if !proto::has_ports(protocol)
+        && let Some(f) = port_flags.iter().flatten().next()
+    {
         return Err(Failure::Input(format!(
-            "error: `{}` and `{}` are not of the same address family",
-            a.src, a.dst
+            "error: `{f}` is only for tcp and udp, not `{proto_text}`"
         )));
     }
-    let protocol = parse_proto(&a.proto)?;
+    if !proto::is_icmp(protocol)
+        && let Some(f) = icmp_flags.iter().flatten().next()
+    {
+        return Err(Failure::Input(format!(
+            "error: `{f}` is only for icmp and icmpv6, not `{proto_text}`"
+        )));
+    }
+    Ok(())
+}
+
+/// An endpoint of the command line: an address, `vnic:NAME` or a bare VNIC
+/// name. A VNIC stands for its first private IP of the family `want`
+/// (the other side's, when that side is an address), else its first.
+fn resolve(s: &Scenario, flag: &str, text: &str, want: Option<bool>) -> Result<IpAddr, Failure> {
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Ok(ip);
+    }
+    let name = text.strip_prefix("vnic:").unwrap_or(text);
+    let Some(v) = s.vnics.iter().find(|v| v.name == name) else {
+        return Err(Failure::Input(format!(
+            "error: `{flag} {text}`: not an address, and no VNIC is named `{name}`"
+        )));
+    };
+    let pick = want.and_then(|v4| v.private_ips.iter().find(|ip| ip.is_ipv4() == v4));
+    pick.or_else(|| v.private_ips.first())
+        .copied()
+        .ok_or_else(|| {
+            Failure::Input(format!(
+                "error: `{flag} {text}`: VNIC `{name}` has no address"
+            ))
+        })
+}
+
+fn packet(a: &Args, s: &Scenario) -> Result<Packet, Failure> {
+    let (Some(src_text), Some(dst_text), Some(proto_text)) = (&a.src, &a.dst, &a.proto) else {
+        return Err(Failure::Input(
+            "error: `--src`, `--dst` and `--proto` are required without `--capture`".into(),
+        ));
+    };
+    let protocol = parse_proto(proto_text)?;
+    check_flags(a, protocol)?;
+    let src_ip = src_text.parse::<IpAddr>().ok();
+    let dst_ip = dst_text.parse::<IpAddr>().ok();
+    let src = resolve(s, "--src", src_text, dst_ip.map(|ip| ip.is_ipv4()))?;
+    let dst = resolve(
+        s,
+        "--dst",
+        dst_text,
+        Some(src_ip.map_or(src.is_ipv4(), |ip| ip.is_ipv4())),
+    )?;
+    if src.is_ipv4() != dst.is_ipv4() {
+        return Err(Failure::Input(format!(
+            "error: `{src}` and `{dst}` are not of the same address family"
+        )));
+    }
     let l4 = if a.fragment {
         L4::Fragment
     } else if proto::has_ports(protocol) {
         let dport = a.dport.ok_or_else(|| {
             Failure::Input(format!(
-                "error: `--dport` is required for protocol `{}`",
-                a.proto
+                "error: `--dport` is required for protocol `{proto_text}`"
             ))
         })?;
         L4::Ports {
@@ -98,11 +192,27 @@ fn packet(a: &Args) -> Result<Packet, Failure> {
         L4::Opaque
     };
     Ok(Packet {
-        src: a.src,
-        dst: a.dst,
+        src,
+        dst,
         proto: protocol,
         l4,
     })
+}
+
+/// The reply to a flow's first packet: addresses and ports swapped; an
+/// ICMP echo request answered by an echo reply (ICMP 8 -> 0, ICMPv6 128 ->
+/// 129); other ICMP types kept.
+fn reply_of(p: &Packet) -> Packet {
+    let mut r = p.reversed();
+    if let L4::Icmp { icmp_type, code } = r.l4 {
+        let t = match (p.proto, icmp_type) {
+            (proto::ICMP, 8) => 0,
+            (proto::ICMPV6, 128) => 129,
+            (_, t) => t,
+        };
+        r.l4 = L4::Icmp { icmp_type: t, code };
+    }
+    r
 }
 
 fn endpoint_text(s: &Scenario, ep: Endpoint) -> String {
@@ -145,6 +255,22 @@ struct JsonExplain<'a> {
     zpr_audit: bool,
     tracking: Tracking,
     layers: &'a [LayerReport],
+    /// `--reply`: the judged packet is the reply.
+    reply: bool,
+    /// `--reply`: the first packet and what it left tracked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_packet: Option<JsonFirst>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'static str>,
+    warnings: &'a [Warning],
+}
+
+#[derive(Serialize)]
+struct JsonFirst {
+    packet: JsonPacket,
+    verdict: Verdict,
+    stage: Option<Stage>,
+    tracking: Tracking,
 }
 
 fn outcome_text(o: Outcome) -> &'static str {
@@ -260,15 +386,15 @@ pub fn render(s: &Scenario, p: &Packet, d: &zprsim_control::verdict::Decision) -
     t
 }
 
-/// Runs `explain`.
-pub fn run(a: &Args) -> Result<ExitCode, Failure> {
-    let p = packet(a)?;
-    let loaded = scenario_file::load_path(&a.scenario)?;
-    let s = &loaded.scenario;
-    let compiled = Compiled::new(s, &Config::default())
-        .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?;
-    let fast = compiled.judge(&p, Context::First);
-    let d = eval::evaluate(s, &p, Context::First);
+/// Judges `p` in `ctx` with both engines; they must agree.
+fn judge_both(
+    s: &Scenario,
+    compiled: &Compiled,
+    p: &Packet,
+    ctx: Context,
+) -> Result<zprsim_control::verdict::Decision, Failure> {
+    let fast = compiled.judge(p, ctx);
+    let d = eval::evaluate(s, p, ctx);
     let fast_rules: Vec<_> = fast
         .rules
         .iter()
@@ -288,42 +414,204 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             fast.judgement, d.judgement
         )));
     }
+    Ok(d)
+}
+
+fn json_packet(p: &Packet) -> JsonPacket {
+    JsonPacket {
+        src: p.src,
+        dst: p.dst,
+        proto: p.proto,
+        sport: p.sport(),
+        dport: p.dport(),
+        icmp_type: match p.l4 {
+            L4::Icmp { icmp_type, .. } => Some(icmp_type),
+            _ => None,
+        },
+        icmp_code: match p.l4 {
+            L4::Icmp { code, .. } => Some(code),
+            _ => None,
+        },
+        fragment: p.l4 == L4::Fragment,
+    }
+}
+
+/// Runs `explain`.
+pub fn run(a: &Args) -> Result<ExitCode, Failure> {
+    // Flags that do not fit the protocol are refused before any file is read.
+    if let Some(pr) = &a.proto {
+        check_flags(a, parse_proto(pr)?)?;
+    }
+    let mut plan = Plan::new();
+    plan.input("SCENARIO", &a.scenario);
+    if let Some(c) = &a.capture {
+        plan.input("--capture", c);
+    }
+    plan.check()
+        .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    let loaded = scenario_file::load_path(&a.scenario)?;
+    let s = &loaded.scenario;
+    let compiled = Compiled::new(s, &Config::default())
+        .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?;
+    if let (Some(cap), Some(n)) = (&a.capture, a.packet) {
+        return explain_capture(a, &loaded, &compiled, cap, n);
+    }
+    let p = packet(a, s)?;
+    let first = judge_both(s, &compiled, &p, Context::First)?;
+    // With `--reply`: the reply, in the context the first packet left (a
+    // dropped first packet tracks nothing: the reply is then a first
+    // packet of its own).
+    let (judged, d, ctx_note) = if a.reply {
+        let r = reply_of(&p);
+        let (ctx, note) = if first.judgement.verdict == Verdict::Allow {
+            (Context::Reply(first.judgement.tracking), None)
+        } else {
+            (
+                Context::First,
+                Some(
+                    "the first packet is dropped, so no connection is tracked: the reply is judged as a first packet",
+                ),
+            )
+        };
+        (r, judge_both(s, &compiled, &r, ctx)?, note)
+    } else {
+        (p, first.clone(), None)
+    };
+    let mut warnings = String::new();
+    for w in &loaded.warnings {
+        let _ = writeln!(warnings, "{w}");
+    }
+    crate::err(&warnings);
     if a.json {
         let j = JsonExplain {
-            packet: JsonPacket {
-                src: p.src,
-                dst: p.dst,
-                proto: p.proto,
-                sport: p.sport(),
-                dport: p.dport(),
-                icmp_type: match p.l4 {
-                    L4::Icmp { icmp_type, .. } => Some(icmp_type),
-                    _ => None,
-                },
-                icmp_code: match p.l4 {
-                    L4::Icmp { code, .. } => Some(code),
-                    _ => None,
-                },
-                fragment: p.l4 == L4::Fragment,
-            },
-            src_endpoint: endpoint_text(s, eval::endpoint_of(s, p.src)),
-            dst_endpoint: endpoint_text(s, eval::endpoint_of(s, p.dst)),
-            verdict: fast.judgement.verdict,
-            stage: fast.judgement.stage,
-            zpr_audit: fast.judgement.zpr_audit,
-            tracking: fast.judgement.tracking,
+            packet: json_packet(&judged),
+            src_endpoint: endpoint_text(s, eval::endpoint_of(s, judged.src)),
+            dst_endpoint: endpoint_text(s, eval::endpoint_of(s, judged.dst)),
+            verdict: d.judgement.verdict,
+            stage: d.judgement.stage,
+            zpr_audit: d.judgement.zpr_audit,
+            tracking: d.judgement.tracking,
             layers: &d.layers,
+            reply: a.reply,
+            first_packet: a.reply.then(|| JsonFirst {
+                packet: json_packet(&p),
+                verdict: first.judgement.verdict,
+                stage: first.judgement.stage,
+                tracking: first.judgement.tracking,
+            }),
+            note: ctx_note,
+            warnings: &loaded.warnings,
         };
         let mut text = serde_json::to_string_pretty(&j)?;
         text.push('\n');
         out(&text)?;
     } else {
         let mut text = String::new();
-        for w in &loaded.warnings {
-            let _ = writeln!(text, "{w}");
+        if a.reply {
+            let fj = &first.judgement;
+            let verdict = match (fj.verdict, fj.stage) {
+                (Verdict::Allow, _) => "ALLOW".to_string(),
+                (Verdict::Drop, Some(st)) => format!("DROP at {}", st.as_str()),
+                (Verdict::Drop, None) => "DROP".to_string(),
+            };
+            let t = fj.tracking;
+            let _ = writeln!(text, "first packet {p}: {verdict}");
+            if fj.verdict == Verdict::Allow {
+                let _ = writeln!(
+                    text,
+                    "  tracked: at the source {}, at the destination {}, by ZPR {}",
+                    yes(t.at_src),
+                    yes(t.at_dst),
+                    yes(t.zpr)
+                );
+            }
+            if let Some(n) = ctx_note {
+                let _ = writeln!(text, "  {n}");
+            }
+            text.push_str("reply ");
         }
-        text.push_str(&render(s, &p, &d));
+        text.push_str(&render(s, &judged, &d));
         out(&text)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `explain --capture F --packet N`.
+fn explain_capture(
+    a: &Args,
+    loaded: &zprsim_control::load::Loaded,
+    compiled: &Compiled,
+    capture: &std::path::Path,
+    n: u64,
+) -> Result<ExitCode, Failure> {
+    let s = &loaded.scenario;
+    let file = capture.display().to_string();
+    let cap = Capture::open(capture).map_err(|e| Failure::Input(format!("{file}: error: {e}")))?;
+    let found = capture_state::packet_n(&cap, &file, compiled, n)?;
+    let d = judge_both(s, compiled, &found.packet, found.context)?;
+    let mut warnings = String::new();
+    for w in &loaded.warnings {
+        let _ = writeln!(warnings, "{w}");
+    }
+    crate::err(&warnings);
+    let context = match (found.context, found.opened_by) {
+        (Context::Reply(t), Some(by)) => format!(
+            "reply of the connection packet {by} opened (tracked at its initiator {}, at its responder {}, by ZPR {})",
+            yes(t.at_src),
+            yes(t.at_dst),
+            yes(t.zpr)
+        ),
+        (Context::Reply(_), None) => "reply of a tracked connection".to_owned(),
+        (Context::First, _) => "first packet: no live connection of its flow answers it".to_owned(),
+    };
+    if a.json {
+        let j = JsonCapture {
+            capture: &file,
+            packet_number: n,
+            ts_ns: found.ts_ns,
+            reply: matches!(found.context, Context::Reply(_)),
+            opened_by: found.opened_by,
+            context: &context,
+            packet: json_packet(&found.packet),
+            src_endpoint: endpoint_text(s, eval::endpoint_of(s, found.packet.src)),
+            dst_endpoint: endpoint_text(s, eval::endpoint_of(s, found.packet.dst)),
+            verdict: d.judgement.verdict,
+            stage: d.judgement.stage,
+            zpr_audit: d.judgement.zpr_audit,
+            tracking: d.judgement.tracking,
+            layers: &d.layers,
+            warnings: &loaded.warnings,
+        };
+        let mut text = serde_json::to_string_pretty(&j)?;
+        text.push('\n');
+        out(&text)?;
+    } else {
+        let mut text = format!("packet {n} of {file}: {context}\n");
+        text.push_str(&render(s, &found.packet, &d));
+        out(&text)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Serialize)]
+struct JsonCapture<'a> {
+    capture: &'a str,
+    packet_number: u64,
+    ts_ns: u64,
+    reply: bool,
+    opened_by: Option<u64>,
+    context: &'a str,
+    packet: JsonPacket,
+    src_endpoint: String,
+    dst_endpoint: String,
+    verdict: Verdict,
+    stage: Option<Stage>,
+    zpr_audit: bool,
+    tracking: Tracking,
+    layers: &'a [LayerReport],
+    warnings: &'a [Warning],
+}
+
+fn yes(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
 }

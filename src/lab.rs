@@ -4,10 +4,16 @@
 //! Everything the lab makes is named from a fixed prefix (`zl` unless
 //! `ZPRSIM_LAB_PREFIX` says otherwise): namespace `zl-<n>-<host>` and TAP
 //! device `zlt<n>` for host number `n`. The names, the tap's pid and its
-//! file paths are written to a state file (`/run/zprsim-lab/state.json`,
-//! or under `ZPRSIM_LAB_DIR`) *before* anything is created, so `status`,
-//! `exec` and `down` work from any process, and `down` removes everything
-//! by name even after a crash of the tap or of `up` itself.
+//! file paths are written to a state file (`state.json` in the state
+//! directory, see [`lab_dir`]) *before* anything is created, so `status`,
+//! `exec`, `reload` and `down` work from any process, and `down` removes
+//! everything by name even after a crash of the tap or of `up` itself.
+//!
+//! The state directory is the user's own (mode 0700): `ZPRSIM_LAB_DIR`, else
+//! `$XDG_RUNTIME_DIR/zprsim-lab`, else `/run/user/UID/zprsim-lab`, else
+//! `/tmp/zprsim-lab-UID`. `up` empties it of a previous lab's files before
+//! it starts, and `down` shows a final report only when this lab's tap
+//! wrote it.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -62,6 +68,8 @@ enum LabCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Re-read the scenario through the running tap (SIGHUP) and report the result.
+    Reload,
     /// Stop the tap; remove every namespace and device the lab made.
     Down,
 }
@@ -93,9 +101,64 @@ struct State {
     hosts: Vec<LabHost>,
 }
 
+/// The user id of this process (the owner of `/proc/self`), without
+/// `unsafe` libc calls.
+fn uid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").map_or(0, |m| m.uid())
+}
+
+/// The state directory: `ZPRSIM_LAB_DIR`, else one per user (see the
+/// module documentation).
 fn lab_dir() -> PathBuf {
-    std::env::var_os("ZPRSIM_LAB_DIR")
-        .map_or_else(|| PathBuf::from("/run/zprsim-lab"), PathBuf::from)
+    if let Some(d) = std::env::var_os("ZPRSIM_LAB_DIR") {
+        return PathBuf::from(d);
+    }
+    if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("zprsim-lab");
+    }
+    let run_user = PathBuf::from(format!("/run/user/{}", uid()));
+    if run_user.is_dir() {
+        return run_user.join("zprsim-lab");
+    }
+    PathBuf::from(format!("/tmp/zprsim-lab-{}", uid()))
+}
+
+/// Creates the state directory (mode 0700) or checks the one there: a
+/// directory (not a symlink) of this user that nobody else can write, so
+/// another user cannot plant a state file or a report in it.
+fn ensure_lab_dir(dir: &Path) -> Result<(), Failure> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let fail = |e: &dyn std::fmt::Display| {
+        Failure::Input(format!("error: state directory `{}`: {e}", dir.display()))
+    };
+    match std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+    {
+        Ok(()) => {}
+        Err(e) => return Err(fail(&e)),
+    }
+    let m = std::fs::symlink_metadata(dir).map_err(|e| fail(&e))?;
+    if !m.is_dir() {
+        return Err(fail(&"not a directory"));
+    }
+    if m.uid() != uid() {
+        return Err(fail(&format!(
+            "owned by user {}, not by this user ({}); set `ZPRSIM_LAB_DIR` to a directory of yours",
+            m.uid(),
+            uid()
+        )));
+    }
+    if m.mode() & 0o022 != 0 {
+        return Err(fail(&format!(
+            "others may write in it (mode {:o}); run `chmod 700 {}`",
+            m.mode() & 0o777,
+            dir.display()
+        )));
+    }
+    Ok(())
 }
 
 fn prefix() -> Result<String, Failure> {
@@ -124,7 +187,22 @@ fn read_state() -> Result<Option<State>, Failure> {
 }
 
 fn write_state(s: &State) -> Result<(), Failure> {
-    crate::tap::write_json_atomic(&state_path(), s)
+    crate::tap::write_json_atomic("state", &state_path(), s)
+}
+
+/// The files of one lab in the state directory (besides `state.json`).
+const LAB_FILES: [&str; 4] = ["tap.log", "report.json", "status.json", "dropped.pcap"];
+
+/// Reads a JSON file the tap wrote, if it is there and whole.
+fn read_json(path: &str) -> Option<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+}
+
+/// Whether a report or status was written by this lab's tap (its `pid`).
+fn written_by(v: &serde_json::Value, pid: Option<u32>) -> bool {
+    pid.is_some_and(|p| v.get("pid").and_then(serde_json::Value::as_u64) == Some(u64::from(p)))
 }
 
 /// Runs `ip ARGS...`; the error names the command and repeats its stderr.
@@ -197,6 +275,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         } => up(scenario, hosts, *workers, *queue),
         LabCommand::Exec { host, command } => exec(host, command),
         LabCommand::Status { json } => status(*json),
+        LabCommand::Reload => reload(),
         LabCommand::Down => down(),
     }
 }
@@ -212,6 +291,11 @@ fn up(
         return Err(Failure::Input(format!(
             "error: `--workers {workers}`: expected 1 to 64"
         )));
+    }
+    if queue == 0 {
+        return Err(Failure::Input(
+            "error: `--queue 0`: expected at least 1".into(),
+        ));
     }
     let prefix = prefix()?;
     let loaded = scenario_file::load_path(scenario)?;
@@ -234,8 +318,7 @@ fn up(
     let scenario_abs = std::fs::canonicalize(scenario)
         .map_err(|e| Failure::Input(format!("error: {}: {e}", scenario.display())))?;
     let dir = lab_dir();
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Failure::Input(format!("error: {}: {e}", dir.display())))?;
+    ensure_lab_dir(&dir)?;
     // The state file is the lock: created only if absent.
     let sp = state_path();
     match std::fs::OpenOptions::new()
@@ -251,6 +334,21 @@ fn up(
             )));
         }
         Err(e) => return Err(Failure::Input(format!("error: {}: {e}", sp.display()))),
+    }
+    // A clean start: nothing of a previous lab (its report, status, pcap or
+    // log) may pass for this one's.
+    for f in LAB_FILES {
+        match std::fs::remove_file(dir.join(f)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                let _ = std::fs::remove_file(&sp);
+                return Err(Failure::Input(format!(
+                    "error: cannot remove the previous lab's `{}`: {e}",
+                    dir.join(f).display()
+                )));
+            }
+        }
     }
     let path = |n: &str| dir.join(n).display().to_string();
     let mut state = State {
@@ -325,7 +423,7 @@ fn bring_up(state: &mut State) -> Result<(), Failure> {
         cmd.arg("--attach").arg(format!("{}={}", h.name, h.iface));
     }
     cmd.args(["--workers", &state.workers.to_string()])
-        .args(["--queue", &state.queue.max(1).to_string()])
+        .args(["--queue", &state.queue.to_string()])
         .args(["--report", &state.report])
         .args(["--status", &state.status])
         .args(["--dropped", &state.dropped])
@@ -490,10 +588,7 @@ fn down() -> Result<ExitCode, Failure> {
             state.hosts.len()
         );
     }
-    match std::fs::read_to_string(&state.report)
-        .ok()
-        .and_then(|r| serde_json::from_str::<serde_json::Value>(&r).ok())
-    {
+    match read_json(&state.report).filter(|v| written_by(v, state.tap_pid)) {
         Some(v) => {
             t.push_str(&crate::tap::summary_of(&v));
             let _ = writeln!(
@@ -552,6 +647,12 @@ fn exec(host: &str, command: &[String]) -> Result<ExitCode, Failure> {
         ));
     };
     let h = find_host(&state, host)?;
+    if let Some((code, why)) = command.first().and_then(|c| unrunnable(c)) {
+        return Err(Failure::Exit(
+            code,
+            format!("error: `{}`: {why}", command[0]),
+        ));
+    }
     let _ = std::io::stdout().flush();
     let status = Command::new("ip")
         .args(["netns", "exec", &h.netns])
@@ -568,15 +669,101 @@ fn exec(host: &str, command: &[String]) -> Result<ExitCode, Failure> {
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
 }
 
+/// Why a command cannot run, with the shell's exit status for it: 127 when
+/// it is not found (on `PATH`, or at the path given), 126 when it is found
+/// but is not an executable file.
+fn unrunnable(cmd: &str) -> Option<(u8, String)> {
+    use std::os::unix::fs::PermissionsExt;
+    let check = |p: &Path| -> Option<Option<(u8, String)>> {
+        let m = std::fs::metadata(p).ok()?;
+        if m.is_file() && m.permissions().mode() & 0o111 != 0 {
+            Some(None)
+        } else {
+            Some(Some((126, format!("`{}` is not executable", p.display()))))
+        }
+    };
+    if cmd.contains('/') {
+        return check(Path::new(cmd)).unwrap_or_else(|| Some((127, "no such file".into())));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut not_exec = None;
+    for dir in std::env::split_paths(&path) {
+        match check(&dir.join(cmd)) {
+            Some(None) => return None,
+            Some(Some(e)) => not_exec = not_exec.or(Some(e)),
+            None => {}
+        }
+    }
+    Some(not_exec.unwrap_or_else(|| (127, "command not found".into())))
+}
+
+/// `lab reload`: SIGHUP to the tap, then wait until its status shows one
+/// more reload, applied or refused, and say which.
+fn reload() -> Result<ExitCode, Failure> {
+    let Some(state) = read_state()? else {
+        return Err(Failure::Input(
+            "error: no lab is up; start one with `zprsim lab up SCENARIO HOST...`".into(),
+        ));
+    };
+    let Some(pid) = state.tap_pid.filter(|p| tap_alive(*p)) else {
+        return Err(Failure::Input(format!(
+            "error: the lab's tap is not running; see {} and run `zprsim lab down`",
+            state.log
+        )));
+    };
+    let counts = || {
+        read_json(&state.status)
+            .filter(|v| written_by(v, Some(pid)))
+            .map(|v| {
+                let n = |p: &str| {
+                    v.pointer(p)
+                        .and_then(serde_json::Value::as_u64)
+                        .unwrap_or(0)
+                };
+                (n("/reload/reloads"), n("/reload/failures"), v)
+            })
+    };
+    let (reloads, failures, _) = counts().unwrap_or((0, 0, serde_json::Value::Null));
+    sys::signal_process(pid, sys::SIGHUP)
+        .map_err(|e| Failure::Input(format!("error: cannot signal the tap (pid {pid}): {e}")))?;
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+        let Some((r, f, v)) = counts() else { continue };
+        if r > reloads {
+            out(&format!(
+                "reloaded `{}`: the new scenario is in force for new packets\n",
+                state.scenario
+            ))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        if f > failures {
+            let why = v
+                .pointer("/reload/last_error")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("no reason given")
+                .to_owned();
+            return Err(Failure::Input(format!(
+                "error: reload refused, the old scenario stays in force: {why}"
+            )));
+        }
+        if !tap_alive(pid) {
+            break;
+        }
+    }
+    Err(Failure::Input(format!(
+        "error: the tap (pid {pid}) did not report the reload; see {}",
+        state.log
+    )))
+}
+
 fn status(json: bool) -> Result<ExitCode, Failure> {
     let Some(state) = read_state()? else {
         out("no lab is up\n")?;
         return Ok(ExitCode::from(1));
     };
     let alive = state.tap_pid.is_some_and(tap_alive);
-    let live: Option<serde_json::Value> = std::fs::read_to_string(&state.status)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
+    let live = read_json(&state.status).filter(|v| written_by(v, state.tap_pid));
     if json {
         let v = serde_json::json!({
             "state": state,

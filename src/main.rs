@@ -4,18 +4,24 @@
 //! the command checks for; 2 bad input or usage; 3 an internal error (the
 //! compiled table and the reference evaluator disagree). Never a panic.
 
+mod capture_state;
 mod check;
+mod diff;
 mod explain;
+mod flowlog;
+mod import;
 mod interrupt;
 mod lab;
 mod replay;
 mod report;
 mod tap;
+mod verify;
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use zprsim_control::escape::escape_keep_newlines;
 
 /// Packet-level enforcement simulator for OCI networks: route tables, NSGs,
 /// security lists and Zero Trust Packet Routing.
@@ -36,10 +42,16 @@ enum Command {
     DumpTable(check::DumpArgs),
     /// Replay pcap/pcapng captures through the scenario: what would be dropped, where and why.
     Replay(replay::Args),
+    /// Import a network from OCI CLI JSON outputs into a native scenario.
+    Import(import::Args),
     /// Play the VCN's virtual router between TAP devices: live enforcement, fail-closed.
     Tap(tap::Args),
     /// A lab of network namespaces behind one `zprsim tap`: up, exec, status, down.
     Lab(lab::Args),
+    /// Check that required paths are open and forbidden ones closed (exit 1 if not).
+    Verify(verify::Args),
+    /// Replay captures against two scenarios: which flows a change would break or newly allow.
+    Diff(diff::Args),
 }
 
 /// An error that maps to an exit code. (A small enum rather than `anyhow`:
@@ -52,6 +64,8 @@ pub enum Failure {
     Input(String),
     /// A bug: exit 3.
     Internal(String),
+    /// A message and the exit status to end with (`lab exec`: 126, 127).
+    Exit(u8, String),
 }
 
 impl<E: std::fmt::Display> From<E> for Failure {
@@ -74,8 +88,11 @@ fn run() -> Result<ExitCode, Failure> {
         Command::Explain(a) => explain::run(&a),
         Command::Replay(a) => replay::run(&a),
         Command::Tap(a) => tap::run(&a),
+        Command::Import(a) => import::run(&a),
         Command::Lab(a) => lab::run(&a),
         Command::DumpTable(a) => check::dump(&a),
+        Command::Verify(a) => verify::run(&a),
+        Command::Diff(a) => diff::run(&a),
     }
 }
 
@@ -83,20 +100,29 @@ fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
         Err(Failure::Input(msg)) => {
-            let _ = writeln!(std::io::stderr(), "{}", msg.trim_end());
+            let msg = escape_keep_newlines(msg.trim_end());
+            let _ = writeln!(std::io::stderr(), "{msg}");
             ExitCode::from(2)
         }
+        Err(Failure::Exit(code, msg)) => {
+            let msg = escape_keep_newlines(msg.trim_end());
+            let _ = writeln!(std::io::stderr(), "{msg}");
+            ExitCode::from(code)
+        }
         Err(Failure::Internal(msg)) => {
-            let _ = writeln!(std::io::stderr(), "internal error: {}", msg.trim_end());
+            let msg = escape_keep_newlines(msg.trim_end());
+            let _ = writeln!(std::io::stderr(), "internal error: {msg}");
             ExitCode::from(3)
         }
     }
 }
 
-/// Writes to stderr (warnings, and the summary when stdout carries data);
-/// a closed stderr is not worth an error.
+/// Writes to stderr (warnings, and the summary when stdout carries data),
+/// control characters and bidirectional controls escaped; a closed stderr
+/// is not worth an error.
 pub fn err(text: &str) {
     if !text.is_empty() {
+        let text = escape_keep_newlines(text);
         let mut e = std::io::stderr().lock();
         let _ = e.write_all(text.as_bytes()).and_then(|()| e.flush());
     }

@@ -25,7 +25,7 @@ use crate::{Failure, out};
 pub struct Args {
     /// The scenario (TOML, or JSON when it ends in `.json`).
     scenario: PathBuf,
-    /// Captures (pcap or pcapng), read in this order as one stream.
+    /// Captures (pcap or pcapng), read in this order as one stream; or OCI flow-log files (JSON, gzip).
     #[arg(required = true)]
     pcaps: Vec<PathBuf>,
     /// Worker threads.
@@ -265,9 +265,10 @@ fn write_error(out: &OutputFile, e: &std::io::Error) -> Option<Failure> {
         return None;
     }
     Some(Failure::Input(format!(
-        "error: {} `{}`: {e}",
+        "error: {} `{}`: {}",
         out.flag(),
-        out.path().display()
+        out.path().display(),
+        output::io_message(e)
     )))
 }
 
@@ -334,6 +335,17 @@ fn open_output(flag: &str, path: Option<&PathBuf>) -> Result<Option<OutputFile>,
 /// Runs `replay`.
 pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     check_args(a)?;
+    // Flow-log files instead of captures: judged record by record.
+    if let Some(code) = crate::flowlog::replay_if_flow_logs(&crate::flowlog::Inputs {
+        scenario: &a.scenario,
+        inputs: &a.pcaps,
+        report: a.report.as_deref(),
+        flows: a.flows.as_deref(),
+        packet_outputs: a.allowed.is_some() || a.dropped.is_some(),
+        quiet: a.quiet,
+    })? {
+        return Ok(code);
+    }
     // Before anything slow: a Ctrl-C from here on ends the run cleanly.
     let interrupt = Interrupt::install()?;
     let mut report_out = open_output("--report", a.report.as_ref())?;

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_dataplane::judge::Totals;
+use zprsim_dataplane::output::{OutputFile, Plan as OutputPlan};
 use zprsim_dataplane::scenario_file;
 use zprsim_dataplane::tap::sys::{self, TapDevice};
 use zprsim_dataplane::tap::{Engine, Host, Link, Plan, PortStats, TapConfig, TapStats};
@@ -263,15 +264,35 @@ pub fn summary_of(v: &serde_json::Value) -> String {
     t
 }
 
-/// Writes JSON to `path` through a temporary file and a rename, so a
-/// reader never sees half a file.
-pub fn write_json_atomic<T: Serialize>(path: &Path, v: &T) -> Result<(), Failure> {
-    let tmp = path.with_extension("json.tmp");
-    let err = |e: &dyn std::fmt::Display| Failure::Input(format!("{}: {e}", path.display()));
+/// Writes JSON to `path` through a temporary file beside it and a rename
+/// ([`OutputFile`]), so a reader never sees half a file and a failed write
+/// leaves the old one.
+pub fn write_json_atomic<T: Serialize>(flag: &str, path: &Path, v: &T) -> Result<(), Failure> {
+    let err = |e: &dyn std::fmt::Display| Failure::Input(format!("error: {e}"));
     let mut text = serde_json::to_string_pretty(v).map_err(|e| err(&e))?;
     text.push('\n');
-    std::fs::write(&tmp, text).map_err(|e| err(&e))?;
-    std::fs::rename(&tmp, path).map_err(|e| err(&e))
+    let mut f = OutputFile::create(flag, path).map_err(|e| err(&e))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| Failure::Input(format!("error: {flag} `{}`: {e}", path.display())))?;
+    f.commit().map_err(|e| err(&e))
+}
+
+/// Checks every input and output before the tap starts: no output is the
+/// scenario or another output, every output directory is writable.
+fn check_files(a: &Args) -> Result<(), Failure> {
+    let mut plan = OutputPlan::new();
+    plan.input("SCENARIO", &a.scenario);
+    for (flag, p) in [
+        ("--dropped", &a.dropped),
+        ("--report", &a.report),
+        ("--status", &a.status),
+    ] {
+        if let Some(p) = p {
+            plan.output(flag, p);
+        }
+    }
+    plan.check()
+        .map_err(|e| Failure::Input(format!("error: {e}")))
 }
 
 fn load_plan(a: &Args, hosts: &[Host]) -> Result<(Plan, Vec<String>), Failure> {
@@ -306,6 +327,12 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             "error: `--queue 0`: expected at least 1".into(),
         ));
     }
+    if a.max_connections == 0 {
+        return Err(Failure::Input(
+            "error: `--max-connections 0`: expected at least 1".into(),
+        ));
+    }
+    check_files(a)?;
     let mut hosts = Vec::new();
     let mut ifaces = Vec::new();
     if let Some(b) = &a.bridge {
@@ -384,7 +411,11 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     }
     let write_status = |c: &Ctx<'_>, engine: &Engine| -> Result<(), Failure> {
         if let Some(p) = &a.status {
-            write_json_atomic(p, &report(c, &engine.plan(), &engine.stats(), true))?;
+            write_json_atomic(
+                "--status",
+                p,
+                &report(c, &engine.plan(), &engine.stats(), true),
+            )?;
         }
         Ok(())
     };
@@ -407,7 +438,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
                         a.scenario.display()
                     ));
                 }
-                Err(Failure::Input(m) | Failure::Internal(m)) => {
+                Err(Failure::Input(m) | Failure::Internal(m) | Failure::Exit(_, m)) => {
                     c.reload.failures += 1;
                     let m = m.trim_end().to_owned();
                     log(&format!(
@@ -436,10 +467,10 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         .map_err(|e| Failure::Internal(e.to_string()))?;
     let r = report(&c, &plan, &stats, false);
     if let Some(p) = &a.report {
-        write_json_atomic(p, &r)?;
+        write_json_atomic("--report", p, &r)?;
     }
     if let Some(p) = &a.status {
-        write_json_atomic(p, &r)?;
+        write_json_atomic("--status", p, &r)?;
     }
     if !a.quiet {
         let v = serde_json::to_value(&r).unwrap_or_default();

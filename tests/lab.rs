@@ -57,7 +57,12 @@ fn skip_reason() -> Option<String> {
 macro_rules! need_lab {
     ($name:expr) => {
         if let Some(why) = skip_reason() {
-            eprintln!("skipped {}: {why}", $name);
+            // Straight to stderr, not `eprintln!`: the test harness
+            // captures the macros, so the skip shows in normal output.
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!("SKIPPED {}: {why}\n", $name).as_bytes(),
+            );
             return;
         }
     };
@@ -579,10 +584,101 @@ fn bridge_mode_passes_arp_and_judges_ip_between_two_taps() {
     let _ = Command::new("sh")
         .args(["-c", &format!("kill -TERM {}", tap.id())])
         .status();
-    assert!(tap.wait().unwrap().success());
+    // Ended by SIGTERM: 143, after writing its report (the CLI contract).
+    assert_eq!(tap.wait().unwrap().code(), Some(143));
     let r: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(r["mode"], "bridge");
     assert_eq!(n(&r, "/packets/allowed"), 4, "report: {r}");
     assert!(stage(&r, "egress-security") >= 1, "report: {r}");
     assert!(n(&r, "/link_local") >= 2, "ARP crossed: {r}");
+}
+
+/// Issue 8, defect 6: `up` starts clean (no previous lab's report passes
+/// for this one's), `reload` reports the tap's answer, `exec` passes the
+/// command's status through (127 not found, 126 not executable).
+#[test]
+fn lab_starts_clean_reloads_through_the_tap_and_passes_exit_statuses() {
+    need_lab!("lab_starts_clean_reloads_through_the_tap_and_passes_exit_statuses");
+    let _g = lock();
+    let work = tempfile::tempdir().unwrap();
+    let scenario = work.path().join("scenario.toml");
+    let text = std::fs::read_to_string(SCENARIO).unwrap();
+    std::fs::write(&scenario, &text).unwrap();
+    let lab = Lab {
+        dir: tempfile::tempdir().unwrap(),
+        prefix: "ztc",
+        servers: std::cell::RefCell::new(Vec::new()),
+    };
+    // A previous lab's final report, left behind by a crash.
+    let stale = lab.dir.path().join("report.json");
+    std::fs::write(&stale, r#"{"pid": 1, "packets": {"total": 424242}}"#).unwrap();
+    let o = lab.zprsim(&["lab", "up", scenario.to_str().unwrap(), "web", "db"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!stale.exists(), "the previous lab's report is gone");
+    assert!(!lab.status().to_string().contains("424242"));
+
+    // exec: the command's own status.
+    let code = |o: &Output| o.status.code().unwrap_or(-1);
+    let o = lab.zprsim(&["lab", "exec", "web", "--", "sh", "-c", "exit 7"]);
+    assert_eq!(code(&o), 7);
+    let o = lab.zprsim(&["lab", "exec", "web", "--", "nosuchcmd-zprsim"]);
+    assert_eq!(code(&o), 127, "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "error: `nosuchcmd-zprsim`: command not found\n"
+    );
+    let not_exec = work.path().join("script.sh");
+    std::fs::write(&not_exec, "#!/bin/sh\nexit 0\n").unwrap();
+    let o = lab.zprsim(&["lab", "exec", "web", "--", not_exec.to_str().unwrap()]);
+    assert_eq!(code(&o), 126, "{}", String::from_utf8_lossy(&o.stderr));
+
+    // reload: applied, then refused with the reason; the file is unchanged.
+    let o = lab.zprsim(&["lab", "reload"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("reloaded `"));
+    std::fs::write(&scenario, "this is [[ not a scenario").unwrap();
+    let o = lab.zprsim(&["lab", "reload"]);
+    assert_eq!(code(&o), 2);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.starts_with("error: reload refused, the old scenario stays in force: ")
+            && err.contains("scenario.toml"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&scenario).unwrap(),
+        "this is [[ not a scenario"
+    );
+    assert_eq!(n(&lab.report(), "/reload/reloads"), 1);
+    assert_eq!(n(&lab.report(), "/reload/failures"), 1);
+
+    // A crash of the tap, then a stale report: `down` does not show it.
+    let pid = lab.tap_pid();
+    let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(&stale, r#"{"pid": 1, "packets": {"total": 424242}}"#).unwrap();
+    let o = lab.zprsim(&["lab", "down"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(!out.contains("424242"), "{out}");
+    assert!(out.contains("the tap left no final report"), "{out}");
+}
+
+/// The state directory is the user's own: one others may write is refused
+/// before anything is made.
+#[test]
+fn lab_refuses_a_state_directory_others_can_write() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_zprsim"))
+        .args(["lab", "up", SCENARIO, "web"])
+        .env("ZPRSIM_LAB_DIR", dir.path())
+        .env("ZPRSIM_LAB_PREFIX", "ztd")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("others may write in it (mode 777)"), "{err}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }

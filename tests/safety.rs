@@ -73,6 +73,23 @@ impl Scratch {
         }
     }
 
+    /// Runs `zprsim ARGS` with `input` on standard input.
+    fn zprsim_stdin(&self, args: &[&str], input: &[u8]) -> Out {
+        let o = Command::cargo_bin("zprsim")
+            .unwrap()
+            .current_dir(self.dir.path())
+            .args(args)
+            .write_stdin(input.to_vec())
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
     /// Runs `ARGS`, expects exit 2 with every word of `message` on stderr,
     /// nothing on stdout and no file of the directory changed.
     fn refused(&self, args: &[&str], message: &[&str]) {
@@ -242,6 +259,30 @@ fn an_unwritable_output_is_found_before_the_replay() {
 }
 
 #[test]
+fn a_full_disk_on_one_output_commits_none() {
+    let s = Scratch::new();
+    s.write("r.json", b"last run");
+    s.refused(
+        &["replay", "s.toml", "b.pcap", "--report", "/dev/full"],
+        &["error: --report `/dev/full`: No space left on device"],
+    );
+    // The flow log fails: the report beside it is not replaced either.
+    s.refused(
+        &[
+            "replay",
+            "s.toml",
+            "b.pcap",
+            "--report",
+            "r.json",
+            "--flows",
+            "/dev/full",
+        ],
+        &["error: --flows `/dev/full`: No space left on device"],
+    );
+    assert_eq!(s.read("r.json"), b"last run");
+}
+
+#[test]
 fn a_good_run_replaces_old_outputs_and_leaves_no_temporary_file() {
     let s = Scratch::new();
     s.write("r.json", b"old");
@@ -396,4 +437,212 @@ fn check_prints_warnings_as_objects_in_json_and_on_stderr_in_text() {
         o.stderr
     );
     assert!(o.stderr.starts_with("s.toml:"), "{}", o.stderr);
+}
+
+// Defect 9: untrusted names.
+
+#[test]
+fn names_with_control_or_bidi_characters_are_load_errors_at_the_character() {
+    let s = Scratch::new();
+    let vcn = |name: &str| format!("[[vcn]]\nname = \"{name}\"\ncidr_blocks = [\"10.0.0.0/16\"]\n");
+    for (name, file, shown, kind) in [
+        (
+            "web\u{202e}1",
+            "bidi.toml",
+            "web\\u{202e}1",
+            "a bidirectional control",
+        ),
+        (
+            "web\\u202e1",
+            "bidi2.toml",
+            "web\\u{202e}1",
+            "a bidirectional control",
+        ),
+        (
+            "a\\nforged: ok",
+            "nl.toml",
+            "a\\nforged: ok",
+            "a line break",
+        ),
+        (
+            "bell\\u0007",
+            "bel.toml",
+            "bell\\u{7}",
+            "a control character",
+        ),
+    ] {
+        s.write(file, vcn(name).as_bytes());
+        let o = s.zprsim(&["check", file]);
+        assert_eq!(o.code, 2, "{file}: {}", o.stderr);
+        assert!(
+            o.stderr.starts_with(&format!("{file}:2:")),
+            "{file}: {}",
+            o.stderr
+        );
+        assert!(
+            o.stderr.contains(&format!("in vcn `{shown}`")),
+            "{}",
+            o.stderr
+        );
+        assert!(o.stderr.contains(kind), "{}", o.stderr);
+        assert_eq!(o.stderr.lines().count(), 1, "a forged line: {}", o.stderr);
+        assert!(!o.stderr.contains('\u{202e}') && !o.stderr.contains('\u{7}'));
+        assert_eq!(o.stdout, "");
+    }
+    // Raw, the character itself is placed: `name = "web` is 10 characters.
+    let o = s.zprsim(&["check", "bidi.toml"]);
+    assert!(
+        o.stderr.starts_with("bidi.toml:2:12: error: "),
+        "{}",
+        o.stderr
+    );
+    // JSON too.
+    s.write(
+        "n.json",
+        b"{\"vcn\": [{\"name\": \"ab\\u0007\", \"cidr_blocks\": [\"10.0.0.0/16\"]}]}",
+    );
+    let o = s.zprsim(&["check", "n.json"]);
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr
+            .starts_with("n.json:1:22: error: in vcn `ab\\u{7}`"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn an_unknown_reference_is_shown_escaped() {
+    let s = Scratch::new();
+    s.write(
+        "r.toml",
+        b"[[vcn]]\nname = \"v\"\ncidr_blocks = [\"10.0.0.0/16\"]\n[[subnet]]\nname = \"s\"\nvcn = \"v\\u001b[2Jx\"\ncidr_block = \"10.0.0.0/24\"\n",
+    );
+    let o = s.zprsim(&["check", "r.toml"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("v\\u{1b}[2Jx"), "{}", o.stderr);
+    assert!(!o.stderr.contains('\u{1b}'), "{}", o.stderr);
+}
+
+// Defect 7: JSON syntax errors report the real column.
+
+#[test]
+fn json_syntax_errors_report_the_real_column() {
+    let s = Scratch::new();
+    for (text, at) in [
+        (&b"{\"vcn\": [\n"[..], "e.json:1:10: error: "),
+        (
+            b"{\"vcn\": [\n  {\"name\": \"a\" \"x\"}]}",
+            "e.json:2:16: error: ",
+        ),
+        (b"{\"vcn\": [\n\n", "e.json:2:1: error: "),
+        // Columns count characters, not bytes.
+        (
+            "{\"name\": \"\u{e9}\u{e9}\", !}".as_bytes(),
+            "e.json:1:16: error: ",
+        ),
+    ] {
+        s.write("e.json", text);
+        let o = s.zprsim(&["check", "e.json"]);
+        assert_eq!(o.code, 2);
+        assert!(o.stderr.starts_with(at), "{at}: {}", o.stderr);
+        assert!(!o.stderr.contains(":0:"), "{}", o.stderr);
+    }
+}
+
+// Defect 10: typos pass silently.
+
+#[test]
+fn typos_are_warned_or_answered_with_did_you_mean() {
+    let s = Scratch::new();
+    let base = std::fs::read_to_string(root().join("tests/cases/scenarios/zpr.toml")).unwrap();
+    let (attr, typo) = ("app:web", "app:wbe");
+    let statement =
+        "allow app:web endpoints to connect to app:api endpoints with protocol='tcp/8080'";
+    assert!(base.contains(statement));
+    s.write(
+        "z.toml",
+        base.replacen(statement, &statement.replacen(attr, typo, 1), 1)
+            .as_bytes(),
+    );
+    let o = s.zprsim(&["check", "z.toml", "--json"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let r: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    let w: Vec<&serde_json::Value> = r["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["code"] == "unknown-attribute")
+        .collect();
+    assert_eq!(w.len(), 1, "{}", r["warnings"]);
+    let m = w[0]["message"].as_str().unwrap();
+    assert!(m.contains(&format!("`{typo}`")), "{m}");
+    assert!(m.contains(&format!("did you mean `{attr}`?")), "{m}");
+    assert!(w[0]["line"].as_u64().is_some());
+    // An empty scenario is not "ok" without a word.
+    s.write("empty.toml", b"# nothing yet\n");
+    let o = s.zprsim(&["check", "empty.toml"]);
+    assert_eq!(o.code, 0);
+    assert!(
+        o.stderr.contains("warning: the scenario is empty"),
+        "{}",
+        o.stderr
+    );
+    // Field names and references.
+    s.write(
+        "f.toml",
+        b"[[vcn]]\nname = \"v\"\ncidr_block = \"10.0.0.0/16\"\n",
+    );
+    let o = s.zprsim(&["check", "f.toml"]);
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.starts_with(
+            "f.toml:3:1: error: unknown field `cidr_block`; did you mean `cidr_blocks`?"
+        ),
+        "{}",
+        o.stderr
+    );
+}
+
+// `-` wherever a file is taken: the scenario too.
+
+#[test]
+fn the_scenario_can_come_from_standard_input_once() {
+    let s = Scratch::new();
+    let text = s.read("s.toml");
+    let o = s.zprsim_stdin(&["check", "-", "--json"], &text);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let r: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(r["scenario"], "-");
+    assert!(r["vnics"].as_u64().unwrap() > 0);
+    let file = s.zprsim(&["replay", "s.toml", "b.pcap", "--report", "-", "--quiet"]);
+    let piped = s.zprsim_stdin(
+        &["replay", "-", "b.pcap", "--report", "-", "--quiet"],
+        &text,
+    );
+    assert_eq!(piped.code, 0, "{}", piped.stderr);
+    let (a, b): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_str(&file.stdout).unwrap(),
+        serde_json::from_str(&piped.stdout).unwrap(),
+    );
+    assert_eq!(a["packets"], b["packets"]);
+    assert_eq!(a["dropped_by_stage"], b["dropped_by_stage"]);
+    // Standard input read twice is refused before anything is read.
+    s.refused(
+        &["replay", "-", "-"],
+        &["SCENARIO and PCAP both use `-`: standard input can be used once"],
+    );
+}
+
+#[test]
+fn lab_bounds_are_checked_not_replaced() {
+    let s = Scratch::new();
+    s.refused(
+        &["lab", "up", "s.toml", "web", "--queue", "0"],
+        &["`--queue 0`: expected at least 1"],
+    );
+    s.refused(
+        &["lab", "up", "s.toml", "web", "--workers", "0"],
+        &["`--workers 0`: expected 1 to 64"],
+    );
 }

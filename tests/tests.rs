@@ -9,10 +9,16 @@
 )]
 
 mod cases;
+mod diff;
 mod differential;
+mod docs;
 mod engine;
+mod explain;
+mod flowlog;
+mod import;
 mod lab;
 mod replay;
 mod replay_oracle;
 mod safety;
 mod streams;
+mod verify;

@@ -1074,3 +1074,37 @@ pub fn vnic_nsgs(s: &Scenario, v: VnicId) -> &[NsgId] {
 pub fn vnic_security_lists(s: &Scenario, v: VnicId) -> &[SecurityListId] {
     &s.subnets[s.vnics[v.index()].subnet.index()].security_lists
 }
+
+/// Every layer judged on its own, as if the layers before it had allowed
+/// the packet (a first packet): what `verify` reports as "blocked by" for a
+/// path that should be open. `evaluate` stops at the first layer that
+/// denies; this runs all four, so a packet that the route and ZPR both
+/// block shows both. Returns one report per layer, in pipeline order;
+/// traffic to or from 169.254.0.0/16 gets four `NOT_APPLICABLE` reports.
+#[must_use]
+pub fn every_layer(s: &Scenario, p: &Packet) -> Vec<LayerReport> {
+    if is_link_local(p.src) || is_link_local(p.dst) {
+        return Stage::ALL
+            .iter()
+            .map(|st| LayerReport::new(*st, Outcome::NotApplicable))
+            .collect();
+    }
+    let src = endpoint_of(s, p.src);
+    let dst = endpoint_of(s, p.dst);
+    vec![
+        route_layer(s, src, dst, p, Context::First).report,
+        match src {
+            Endpoint::Vnic(v) => {
+                security_layer(s, v, Direction::Egress, p, p.dst, dst, false).report
+            }
+            _ => LayerReport::new(Stage::EgressSecurity, Outcome::Skipped),
+        },
+        match dst {
+            Endpoint::Vnic(v) => {
+                security_layer(s, v, Direction::Ingress, p, p.src, src, false).report
+            }
+            _ => LayerReport::new(Stage::IngressSecurity, Outcome::Skipped),
+        },
+        zpr_layer(s, src, dst, p, Context::First).report,
+    ]
+}

@@ -45,11 +45,14 @@
 //! ```
 
 pub mod compile;
+pub mod escape;
 pub mod eval;
 pub mod ids;
+pub mod import;
 pub mod load;
 pub mod model;
 pub mod packet;
 pub mod verdict;
+pub mod verify;
 pub mod warning;
 pub mod zpl;

@@ -23,6 +23,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::escape::escape;
+
 /// What kind of warning it is. Serialized in kebab-case; codes are added,
 /// never renamed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -77,13 +79,13 @@ pub struct Warning {
 
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.file)?;
+        f.write_str(&escape(&self.file))?;
         if let Some(l) = self.line {
             write!(f, ":{l}")?;
             if let Some(c) = self.column {
                 write!(f, ":{c}")?;
             }
         }
-        write!(f, ": warning: {}", self.message)
+        write!(f, ": warning: {}", escape(&self.message))
     }
 }

@@ -10,6 +10,7 @@ pub mod community_id;
 pub mod conntrack;
 pub mod drop_reason;
 pub mod engine;
+pub mod flowlog;
 pub mod judge;
 pub mod output;
 pub mod parse;

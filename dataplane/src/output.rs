@@ -310,7 +310,8 @@ fn check_writable(o: &Entry) -> Result<(), OutputError> {
 }
 
 /// An I/O error's message without Rust's ` (os error N)` suffix.
-fn io_message(e: &io::Error) -> String {
+#[must_use]
+pub fn io_message(e: &io::Error) -> String {
     let s = e.to_string();
     match s.find(" (os error") {
         Some(i) => s[..i].to_owned(),

@@ -35,7 +35,51 @@ impl SourceFiles for FsFiles {
     }
 }
 
-/// Loads a scenario file (TOML, or JSON when the name ends in `.json`).
+/// Loads a TOML scenario from standard input (`-`), reading at most
+/// [`load::MAX_SCENARIO_BYTES`] and one more byte to tell it was too long;
+/// `file = "..."` policy files are read relative to the working directory.
+#[allow(clippy::result_large_err)]
+fn load_stdin() -> Result<Loaded, LoadError> {
+    use std::io::Read as _;
+    let file = "-".to_owned();
+    let err = |message: String| LoadError {
+        file: file.clone(),
+        line: None,
+        column: None,
+        object: None,
+        field: None,
+        message,
+        rendered_zpl: None,
+    };
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(load::MAX_SCENARIO_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| err(format!("cannot read the scenario from standard input: {e}")))?;
+    if bytes.len() > load::MAX_SCENARIO_BYTES {
+        return Err(err(format!(
+            "the scenario on standard input is longer than {} bytes",
+            load::MAX_SCENARIO_BYTES
+        )));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        err(format!(
+            "byte {}: the scenario is not UTF-8 text",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    // JSON when it looks like JSON (an object); TOML otherwise.
+    let format = if text.trim_start().starts_with('{') {
+        Format::Json
+    } else {
+        Format::Toml
+    };
+    load::load_str(&text, &file, format, &FsFiles::new("."))
+}
+
+/// Loads a scenario file (TOML, or JSON when the name ends in `.json`);
+/// `-` reads it from standard input.
 ///
 /// # Errors
 /// When the file cannot be read or does not load; the error names the file
@@ -52,6 +96,9 @@ pub fn load_path(path: &Path) -> Result<Loaded, LoadError> {
         message,
         rendered_zpl: None,
     };
+    if crate::output::is_std(path) {
+        return load_stdin();
+    }
     let meta =
         std::fs::metadata(path).map_err(|e| io_err(format!("cannot read the scenario: {e}")))?;
     if meta.len() > load::MAX_SCENARIO_BYTES as u64 {

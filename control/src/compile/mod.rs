@@ -35,6 +35,7 @@
 pub mod lpm;
 pub mod prefix;
 pub mod service;
+pub mod side;
 #[cfg(test)]
 mod tests;
 

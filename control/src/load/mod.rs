@@ -34,12 +34,16 @@
 //!   (the first VCN attribute is the one used);
 //! - at most 1000 warnings are kept, then one says how many were left out.
 
+mod lint;
+mod names;
 mod raw;
 mod resolve;
 #[cfg(test)]
 mod tests;
 
 use std::fmt;
+
+use crate::escape::{escape, escape_keep_newlines};
 
 use crate::model::Scenario;
 
@@ -127,18 +131,21 @@ pub struct LoadError {
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Every part may quote the input: shown through the one escaper.
         if let Some(r) = &self.rendered_zpl {
-            return f.write_str(r.trim_end());
+            return f.write_str(&escape_keep_newlines(r.trim_end()));
         }
-        write_location(f, &self.file, self.line, self.column)?;
+        write_location(f, &escape(&self.file), self.line, self.column)?;
         f.write_str(": error: ")?;
-        match (&self.object, &self.field) {
+        let object = self.object.as_deref().map(escape);
+        let field = self.field.as_deref().map(escape);
+        match (object, field) {
             (Some(o), Some(field)) => write!(f, "in {o}, field `{field}`: ")?,
             (Some(o), None) => write!(f, "in {o}: ")?,
             (None, Some(field)) => write!(f, "in field `{field}`: ")?,
             (None, None) => {}
         }
-        f.write_str(&self.message)
+        f.write_str(&escape(&self.message))
     }
 }
 
@@ -271,7 +278,9 @@ pub fn load_str(
         Format::Toml => parse_toml(text, file)?,
         Format::Json => parse_json(text, file)?,
     };
-    resolve::resolve(&raw, text, file, format, files).map_err(|e| *e)
+    let mut loaded = resolve::resolve(&raw, text, file, format, files).map_err(|e| *e)?;
+    lint::lint(&mut loaded, file);
+    Ok(loaded)
 }
 
 /// Loads a TOML scenario that names no `.zpl` files.
@@ -331,10 +340,11 @@ fn parse_json(text: &str, file: &str) -> Result<raw::RawScenario, LoadError> {
         let (line, column) = (e.line(), e.column());
         let suffix = format!(" at line {line} column {column}");
         let message = full.strip_suffix(&suffix).unwrap_or(&full);
+        let at = (line > 0).then(|| line_col(text, json_error_offset(text, line, column)));
         LoadError {
             file: file.to_owned(),
-            line: (line > 0).then(|| u32::try_from(line).unwrap_or(u32::MAX)),
-            column: (line > 0).then(|| u32::try_from(column).unwrap_or(u32::MAX)),
+            line: at.map(|(l, _)| l),
+            column: at.map(|(_, c)| c),
             object: None,
             field: None,
             message: clean_serde_message(message),
@@ -343,7 +353,23 @@ fn parse_json(text: &str, file: &str) -> Result<raw::RawScenario, LoadError> {
     })
 }
 
+/// The byte offset serde_json means by `line` and `column`: its column
+/// counts the bytes of the line read before the error, so it is 0 when the
+/// last byte read was the newline ending the previous line, and it counts
+/// bytes where ours count characters.
+fn json_error_offset(text: &str, line: usize, column: usize) -> usize {
+    let line_start = if line <= 1 {
+        0
+    } else {
+        text.match_indices('\n')
+            .nth(line - 2)
+            .map_or(text.len(), |(i, _)| i + 1)
+    };
+    (line_start + column).saturating_sub(1).min(text.len())
+}
+
 /// serde messages end with a newline or a period now and then; ours don't.
+/// An unknown field gets a "did you mean" when a known one is close.
 fn clean_serde_message(m: &str) -> String {
-    m.trim().trim_end_matches('.').to_owned()
+    lint::unknown_field_hint(m.trim().trim_end_matches('.'))
 }

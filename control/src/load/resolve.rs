@@ -12,6 +12,7 @@ use super::raw::{
 };
 use super::{
     Format, LoadError, Loaded, MAX_POLICY_FILE_BYTES, Positions, SourceFiles, Warning, WarningCode,
+    lint, names,
 };
 use crate::ids::{
     GatewayId, IdOverflow, NsgId, PolicyId, RouteTableId, SecurityListId, ServiceId, SubnetId,
@@ -186,7 +187,14 @@ impl Ctx<'_> {
                 other.with_article(),
                 kind.with_article()
             ),
-            None => format!("no {} has the name or id `{}`", kind.word(), r.value),
+            None => format!(
+                "no {} has the name or id `{}`{}",
+                kind.word(),
+                r.value,
+                self.index(kind).map_or_else(String::new, |ix| {
+                    lint::did_you_mean(&r.value, ix.by_name.keys().map(String::as_str))
+                })
+            ),
         };
         Err(self.err(r.start(), object, field, message))
     }
@@ -374,6 +382,12 @@ fn build_index<'r>(
                 "name",
                 "the name is empty".to_owned(),
             ));
+        }
+        for (field, v) in [("name", Some(name)), ("id", oid)] {
+            if let Some((i, m)) = v.and_then(|v| names::problem(field, &v.value)) {
+                let at = v.and_then(|v| names::locate(ctx.text, v.start(), &v.value, i));
+                return Err(ctx.err(at, &object, field, m));
+            }
         }
         if let Some(&first) = ix.by_name.get(&name.value) {
             let at = name_pos

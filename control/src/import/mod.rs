@@ -1,0 +1,50 @@
+//! Importing a network from OCI CLI JSON (`zprsim import oci`): pure
+//! conversion from file contents to native scenario text. The caller reads
+//! the files and writes the result.
+//!
+//! - [`oci`]: the OCI CLI shapes (`{"data": ...}` envelopes, kebab-case
+//!   keys; REST camelCase accepted) to the scenario.
+//! - [`names`]: display names made unique and valid.
+
+pub mod names;
+pub mod oci;
+
+use std::collections::BTreeMap;
+
+/// Input: file name to its text.
+pub type Files = BTreeMap<String, String>;
+
+/// What an import produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    /// The scenario, as TOML text.
+    pub toml: String,
+    /// Things that could not be resolved or were guessed, each naming the
+    /// object and the OCID.
+    pub warnings: Vec<String>,
+}
+
+/// An input that cannot be imported at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportError {
+    /// The file.
+    pub file: String,
+    /// 1-based line, where known.
+    pub line: Option<usize>,
+    /// 1-based column, where known.
+    pub column: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for ImportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let (Some(l), Some(c)) = (self.line, self.column) {
+            write!(f, ":{l}:{c}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ImportError {}

@@ -1,0 +1,826 @@
+//! OCI CLI JSON to the native scenario.
+//!
+//! Every `*.json` file is read as CLI output: the `data` of the envelope,
+//! a list, a collection (`items`) or one object. What each object is comes
+//! from its OCID (`ocid1.vcn.`, `ocid1.subnet.`, ...): the content wins
+//! over the file name. NSG rules carry no OCID of their NSG; it comes from
+//! the file name `network-nsg-rules-list.<NSG OCID>.json`. Keys are read in
+//! kebab-case (the CLI) or camelCase (REST); missing and extra keys are
+//! tolerated. Every reference is resolved by OCID; what cannot be is a
+//! warning naming the object and the OCID, and the reference is left out.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::{Map, Value, json};
+
+use super::names::Names;
+use super::{Files, ImportError, Imported};
+
+type Obj = Map<String, Value>;
+
+fn camel(kebab: &str) -> String {
+    let mut out = String::with_capacity(kebab.len());
+    let mut up = false;
+    for c in kebab.chars() {
+        if c == '-' {
+            up = true;
+        } else if up {
+            out.extend(c.to_uppercase());
+            up = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A field by its kebab-case name, or its camelCase form; null is absent.
+fn g<'a>(o: &'a Obj, kebab: &str) -> Option<&'a Value> {
+    o.get(kebab)
+        .or_else(|| o.get(&camel(kebab)))
+        .filter(|v| !v.is_null())
+}
+
+fn gs<'a>(o: &'a Obj, kebab: &str) -> Option<&'a str> {
+    g(o, kebab).and_then(Value::as_str)
+}
+
+fn garr<'a>(o: &'a Obj, kebab: &str) -> Vec<&'a Value> {
+    g(o, kebab)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default()
+}
+
+fn gstrs(o: &Obj, kebab: &str) -> Vec<String> {
+    garr(o, kebab)
+        .into_iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+fn id_of(o: &Obj) -> String {
+    gs(o, "id").unwrap_or_default().to_owned()
+}
+
+/// The resource type of an OCID: `vcn` in `ocid1.vcn.oc1...`.
+fn ocid_type(id: &str) -> Option<&str> {
+    let mut parts = id.split('.');
+    (parts.next() == Some("ocid1"))
+        .then(|| parts.next())
+        .flatten()
+}
+
+/// The short tail of an OCID for fallback names.
+fn tail(id: &str) -> String {
+    let t: String = id
+        .rsplit('.')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .rev()
+        .take(6)
+        .collect();
+    t.chars().rev().collect()
+}
+
+#[derive(Default)]
+struct Inventory {
+    vcns: Vec<Obj>,
+    subnets: Vec<Obj>,
+    vnics: Vec<Obj>,
+    private_ips: Vec<Obj>,
+    nsgs: Vec<Obj>,
+    nsg_rules: Vec<(String, Obj)>,
+    lists: Vec<Obj>,
+    tables: Vec<Obj>,
+    gateways: Vec<(&'static str, Obj)>,
+    drg_attachments: Vec<Obj>,
+    services: Vec<Obj>,
+    policies: Vec<Obj>,
+    seen: BTreeSet<String>,
+}
+
+impl Inventory {
+    fn add(&mut self, file: &str, o: Obj, warnings: &mut Vec<String>) {
+        let id = id_of(&o);
+        if g(&o, "direction").is_some() && ocid_type(&id).is_none() {
+            let nsg = file
+                .strip_prefix("network-nsg-rules-list.")
+                .and_then(|f| f.strip_suffix(".json"))
+                .unwrap_or_default();
+            if nsg.is_empty() {
+                warnings.push(format!(
+                    "`{file}`: NSG rule `{id}` left out: the file name does not name its NSG (`network-nsg-rules-list.<NSG OCID>.json`)"
+                ));
+            } else {
+                self.nsg_rules.push((nsg.to_owned(), o));
+            }
+            return;
+        }
+        // The same object from two commands (`vnic get`, `list-vnics`): once.
+        if !id.is_empty() && !self.seen.insert(id.clone()) {
+            return;
+        }
+        match ocid_type(&id) {
+            Some("vcn") => self.vcns.push(o),
+            Some("subnet") => self.subnets.push(o),
+            Some("vnic") => self.vnics.push(o),
+            Some("privateip") => self.private_ips.push(o),
+            Some("networksecuritygroup") => self.nsgs.push(o),
+            Some("securitylist") => self.lists.push(o),
+            Some("routetable") => self.tables.push(o),
+            Some("internetgateway") => self.gateways.push(("internet", o)),
+            Some("natgateway") => self.gateways.push(("nat", o)),
+            Some("servicegateway") => self.gateways.push(("service", o)),
+            Some("localpeeringgateway") => self.gateways.push(("lpg", o)),
+            Some("drgattachment") => self.drg_attachments.push(o),
+            Some("service") => self.services.push(o),
+            Some("zprpolicy") => self.policies.push(o),
+            // Attachments, DRGs, instances...: not needed.
+            Some(_) => {}
+            None => warnings.push(format!(
+                "`{file}`: an object without an OCID `id` was left out"
+            )),
+        }
+    }
+}
+
+fn items(v: Value) -> Vec<Value> {
+    let v = match v {
+        Value::Object(mut o) if o.contains_key("data") => o.remove("data").unwrap_or(Value::Null),
+        other => other,
+    };
+    match v {
+        Value::Array(a) => a,
+        Value::Object(mut o) => {
+            for k in ["items", "security-rules", "securityRules"] {
+                if let Some(Value::Array(a)) = o.remove(k) {
+                    return a;
+                }
+            }
+            vec![Value::Object(o)]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Names per kind, by OCID.
+#[derive(Default)]
+struct Index {
+    vcn: HashMap<String, String>,
+    subnet: HashMap<String, String>,
+    nsg: HashMap<String, String>,
+    list: HashMap<String, String>,
+    table: HashMap<String, String>,
+    gateway: HashMap<String, String>,
+    /// (DRG OCID, VCN OCID) to the attachment's gateway name.
+    drg: HashMap<(String, String), String>,
+    private_ip: HashMap<String, String>,
+    vcn_default_table: HashMap<String, String>,
+}
+
+fn name_all(objs: &[Obj], kind: &str, key: &str, map: &mut HashMap<String, String>) -> Vec<String> {
+    let mut names = Names::default();
+    objs.iter()
+        .map(|o| {
+            let id = id_of(o);
+            let n = names.take(
+                gs(o, key).unwrap_or_default(),
+                &format!("{kind}-{}", tail(&id)),
+            );
+            map.insert(id, n.clone());
+            n
+        })
+        .collect()
+}
+
+fn port_range(o: &Obj, kebab: &str) -> Option<Value> {
+    let r = g(o, kebab)?.as_object()?;
+    Some(json!({ "min": g(r, "min")?, "max": g(r, "max")? }))
+}
+
+/// Converts TCP/UDP/ICMP options.
+fn options(rule: &Obj, out: &mut Obj) {
+    for (kebab, native) in [
+        ("tcp-options", "tcp_options"),
+        ("udp-options", "udp_options"),
+    ] {
+        if let Some(o) = g(rule, kebab).and_then(Value::as_object) {
+            let mut m = Obj::new();
+            if let Some(r) = port_range(o, "destination-port-range") {
+                m.insert("destination_port_range".into(), r);
+            }
+            if let Some(r) = port_range(o, "source-port-range") {
+                m.insert("source_port_range".into(), r);
+            }
+            out.insert(native.into(), Value::Object(m));
+        }
+    }
+    if let Some(o) = g(rule, "icmp-options").and_then(Value::as_object) {
+        let mut m = Obj::new();
+        if let Some(t) = g(o, "type") {
+            m.insert("type".into(), t.clone());
+        }
+        if let Some(c) = g(o, "code") {
+            m.insert("code".into(), c.clone());
+        }
+        out.insert("icmp_options".into(), Value::Object(m));
+    }
+}
+
+struct Cx<'a> {
+    ix: &'a Index,
+    warnings: &'a mut Vec<String>,
+    labels: &'a mut BTreeSet<String>,
+}
+
+impl Cx<'_> {
+    /// A security rule; `owner` names the NSG or list for warnings.
+    fn rule(&mut self, r: &Obj, direction: Option<&str>, owner: &str) -> Option<Value> {
+        let mut out = Obj::new();
+        let dir = direction
+            .map(str::to_owned)
+            .or_else(|| gs(r, "direction").map(str::to_uppercase));
+        if direction.is_none() {
+            out.insert("direction".into(), json!(dir.clone().unwrap_or_default()));
+        }
+        let protocol = match g(r, "protocol") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => "all".into(),
+        };
+        out.insert("protocol".into(), json!(protocol));
+        let (peer_key, type_key) = if dir.as_deref() == Some("EGRESS") {
+            ("destination", "destination-type")
+        } else {
+            ("source", "source-type")
+        };
+        let peer = gs(r, peer_key).unwrap_or("0.0.0.0/0");
+        let kind = gs(r, type_key).unwrap_or("CIDR_BLOCK");
+        let native_type = type_key.replace('-', "_");
+        match kind {
+            "NETWORK_SECURITY_GROUP" => {
+                let Some(n) = self.ix.nsg.get(peer) else {
+                    self.warnings.push(format!(
+                        "{owner}: a rule names NSG `{peer}`, which is not in the export; the rule is left out"
+                    ));
+                    return None;
+                };
+                out.insert(peer_key.into(), json!(n));
+                out.insert(native_type, json!(kind));
+            }
+            "SERVICE_CIDR_BLOCK" => {
+                self.labels.insert(peer.to_owned());
+                out.insert(peer_key.into(), json!(peer));
+                out.insert(native_type, json!(kind));
+            }
+            _ => {
+                out.insert(peer_key.into(), json!(peer));
+            }
+        }
+        if g(r, "is-stateless").and_then(Value::as_bool) == Some(true) {
+            out.insert("is_stateless".into(), json!(true));
+        }
+        options(r, &mut out);
+        Some(Value::Object(out))
+    }
+}
+
+fn attributes(o: &Obj) -> Option<Value> {
+    g(o, "security-attributes")
+        .and_then(Value::as_object)
+        .filter(|m| !m.is_empty())
+        .map(|m| Value::Object(m.clone()))
+}
+
+/// Region keys of service labels (`all-iad-services-...`) to region names
+/// of OCI's public IP ranges file.
+pub const REGIONS: [(&str, &str); 24] = [
+    ("iad", "us-ashburn-1"),
+    ("phx", "us-phoenix-1"),
+    ("sjc", "us-sanjose-1"),
+    ("ord", "us-chicago-1"),
+    ("yyz", "ca-toronto-1"),
+    ("yul", "ca-montreal-1"),
+    ("gru", "sa-saopaulo-1"),
+    ("vcp", "sa-vinhedo-1"),
+    ("scl", "sa-santiago-1"),
+    ("fra", "eu-frankfurt-1"),
+    ("ams", "eu-amsterdam-1"),
+    ("lhr", "uk-london-1"),
+    ("cwl", "uk-cardiff-1"),
+    ("zrh", "eu-zurich-1"),
+    ("cdg", "eu-paris-1"),
+    ("mad", "eu-madrid-1"),
+    ("lin", "eu-milan-1"),
+    ("arn", "eu-stockholm-1"),
+    ("nrt", "ap-tokyo-1"),
+    ("kix", "ap-osaka-1"),
+    ("icn", "ap-seoul-1"),
+    ("syd", "ap-sydney-1"),
+    ("bom", "ap-mumbai-1"),
+    ("sin", "ap-singapore-1"),
+];
+
+/// Service label to its CIDRs.
+type LabelCidrs = BTreeMap<String, Vec<String>>;
+
+/// The CIDRs of each label from `--services`: OCI's public IP ranges file
+/// (`{"regions": [{"region", "cidrs": [{"cidr", "tags"}]}]}`), or a plain
+/// object of label to CIDR list.
+fn service_cidrs(
+    ranges: Option<&str>,
+    labels: &BTreeSet<String>,
+) -> Result<(LabelCidrs, Vec<String>), ImportError> {
+    let mut out = BTreeMap::new();
+    let mut warnings = Vec::new();
+    let Some(text) = ranges else {
+        for l in labels {
+            warnings.push(format!(
+                "service label `{l}` has no CIDRs: give OCI's public IP ranges file with `--services`"
+            ));
+            out.insert(l.clone(), Vec::new());
+        }
+        return Ok((out, warnings));
+    };
+    let v: Value = serde_json::from_str(text).map_err(|e| ImportError {
+        file: "--services".into(),
+        line: Some(e.line()),
+        column: Some(e.column()),
+        message: format!("not JSON: {e}"),
+    })?;
+    let regions = v.get("regions").and_then(Value::as_array);
+    for l in labels {
+        let cidrs: Vec<String> = if let Some(regions) = regions {
+            let key = l
+                .strip_prefix("all-")
+                .and_then(|r| r.strip_suffix("-services-in-oracle-services-network"))
+                .map(|k| (k, "OSN"))
+                .or_else(|| {
+                    l.strip_prefix("oci-")
+                        .and_then(|r| r.strip_suffix("-objectstorage"))
+                        .map(|k| (k, "OBJECT_STORAGE"))
+                });
+            let region = key.and_then(|(k, _)| {
+                REGIONS
+                    .iter()
+                    .find(|(rk, _)| *rk == k)
+                    .map(|(_, name)| *name)
+            });
+            let pick = |r: &&Value| {
+                regions.len() == 1 || r.get("region").and_then(Value::as_str) == region
+            };
+            regions
+                .iter()
+                .filter(pick)
+                .flat_map(|r| {
+                    r.get("cidrs")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .filter(|c| {
+                    key.is_some_and(|(_, tag)| {
+                        c.get("tags")
+                            .and_then(Value::as_array)
+                            .is_some_and(|t| t.iter().any(|x| x.as_str() == Some(tag)))
+                    })
+                })
+                .filter_map(|c| c.get("cidr").and_then(Value::as_str).map(str::to_owned))
+                .collect()
+        } else {
+            v.get(l)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|c| c.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        if cidrs.is_empty() {
+            warnings.push(format!(
+                "service label `{l}` has no CIDRs in the `--services` file"
+            ));
+        }
+        out.insert(l.clone(), cidrs);
+    }
+    Ok((out, warnings))
+}
+
+/// Imports OCI CLI JSON `files` (name to text) into a native scenario;
+/// `services` is the text of the `--services` ranges file.
+///
+/// # Errors
+/// A file that is not JSON, or a `--services` file that is not.
+pub fn import(files: &Files, services: Option<&str>) -> Result<Imported, ImportError> {
+    let mut warnings = Vec::new();
+    let mut inv = Inventory::default();
+    for (name, text) in files {
+        // The CLI prints nothing for an empty list.
+        if text.trim().is_empty() {
+            continue;
+        }
+        let v: Value = serde_json::from_str(text).map_err(|e| ImportError {
+            file: name.clone(),
+            line: Some(e.line()),
+            column: Some(e.column()),
+            message: format!("not JSON: {e}"),
+        })?;
+        for item in items(v) {
+            if let Value::Object(o) = item {
+                inv.add(name, o, &mut warnings);
+            }
+        }
+    }
+    let mut ix = Index::default();
+    let vcn_names = name_all(&inv.vcns, "vcn", "display-name", &mut ix.vcn);
+    let subnet_names = name_all(&inv.subnets, "subnet", "display-name", &mut ix.subnet);
+    let nsg_names = name_all(&inv.nsgs, "nsg", "display-name", &mut ix.nsg);
+    let list_names = name_all(&inv.lists, "security-list", "display-name", &mut ix.list);
+    let table_names = name_all(&inv.tables, "route-table", "display-name", &mut ix.table);
+    for v in &inv.vcns {
+        if let Some(t) = gs(v, "default-route-table-id") {
+            ix.vcn_default_table.insert(id_of(v), t.to_owned());
+        }
+    }
+    for p in &inv.private_ips {
+        if let Some(a) = gs(p, "ip-address") {
+            ix.private_ip.insert(id_of(p), a.to_owned());
+        }
+    }
+    // Gateways (one name space for all kinds, DRG attachments included).
+    let mut gw_names = Names::default();
+    let mut gateways = Vec::new();
+    for (kind, o) in &inv.gateways {
+        let id = id_of(o);
+        let n = gw_names.take(
+            gs(o, "display-name").unwrap_or_default(),
+            &format!("{kind}-{}", tail(&id)),
+        );
+        ix.gateway.insert(id.clone(), n.clone());
+        gateways.push((n, *kind, id, gs(o, "vcn-id").unwrap_or_default().to_owned()));
+    }
+    for o in &inv.drg_attachments {
+        let id = id_of(o);
+        let vcn = g(o, "network-details")
+            .and_then(Value::as_object)
+            .filter(|d| gs(d, "type").is_none_or(|t| t == "VCN"))
+            .and_then(|d| gs(d, "id"))
+            .or_else(|| gs(o, "vcn-id"))
+            .unwrap_or_default()
+            .to_owned();
+        if vcn.is_empty() {
+            continue;
+        }
+        let n = gw_names.take(
+            gs(o, "display-name").unwrap_or_default(),
+            &format!("drg-{}", tail(&id)),
+        );
+        ix.gateway.insert(id.clone(), n.clone());
+        if let Some(drg) = gs(o, "drg-id") {
+            ix.drg.insert((drg.to_owned(), vcn.clone()), n.clone());
+        }
+        gateways.push((n, "drg", id, vcn));
+    }
+    let mut labels = BTreeSet::new();
+    for s in &inv.services {
+        if let Some(l) = gs(s, "cidr-block") {
+            labels.insert(l.to_owned());
+        }
+    }
+    let mut doc = Obj::new();
+    let vcn_ref = |o: &Obj, what: &str, warnings: &mut Vec<String>| -> Option<String> {
+        let id = gs(o, "vcn-id").unwrap_or_default();
+        let n = ix.vcn.get(id).cloned();
+        if n.is_none() {
+            warnings.push(format!(
+                "{what}: its VCN `{id}` is not in the export; left out"
+            ));
+        }
+        n
+    };
+    // VCNs.
+    let mut out_vcns = Vec::new();
+    for (o, name) in inv.vcns.iter().zip(&vcn_names) {
+        let mut cidrs = gstrs(o, "cidr-blocks");
+        if cidrs.is_empty() {
+            cidrs.extend(gs(o, "cidr-block").map(str::to_owned));
+        }
+        for k in ["ipv6-cidr-blocks", "ipv6-private-cidr-blocks"] {
+            for c in gstrs(o, k) {
+                if !cidrs.contains(&c) {
+                    cidrs.push(c);
+                }
+            }
+        }
+        let mut m = Obj::new();
+        m.insert("name".into(), json!(name));
+        m.insert("id".into(), json!(id_of(o)));
+        m.insert("cidr_blocks".into(), json!(cidrs));
+        if let Some(a) = attributes(o) {
+            m.insert("security_attributes".into(), a);
+        }
+        if g(o, "is-zpr-only").and_then(Value::as_bool) == Some(true) {
+            m.insert("is_zpr_only".into(), json!(true));
+        }
+        out_vcns.push(Value::Object(m));
+    }
+    // Gateways.
+    let mut out_gws = Vec::new();
+    for (name, kind, id, vcn) in &gateways {
+        let Some(v) = ix.vcn.get(vcn) else {
+            warnings.push(format!(
+                "gateway `{name}` (`{id}`): its VCN `{vcn}` is not in the export; left out"
+            ));
+            continue;
+        };
+        out_gws.push(json!({ "name": name, "id": id, "vcn": v, "kind": kind }));
+    }
+    let mut cx = Cx {
+        ix: &ix,
+        warnings: &mut warnings,
+        labels: &mut labels,
+    };
+    // Route tables.
+    let mut out_tables = Vec::new();
+    for (o, name) in inv.tables.iter().zip(&table_names) {
+        let what = format!("route table `{name}` (`{}`)", id_of(o));
+        let Some(vcn) = vcn_ref(o, &what, cx.warnings) else {
+            continue;
+        };
+        let vcn_id = gs(o, "vcn-id").unwrap_or_default().to_owned();
+        let mut rules = Vec::new();
+        for (i, r) in garr(o, "route-rules").into_iter().enumerate() {
+            let Some(r) = r.as_object() else { continue };
+            let dest = gs(r, "destination")
+                .or_else(|| gs(r, "cidr-block"))
+                .unwrap_or_default();
+            let target = gs(r, "network-entity-id").unwrap_or_default();
+            let entity = ix
+                .gateway
+                .get(target)
+                .cloned()
+                .or_else(|| ix.drg.get(&(target.to_owned(), vcn_id.clone())).cloned())
+                .or_else(|| ix.private_ip.get(target).cloned());
+            let Some(entity) = entity else {
+                cx.warnings.push(format!(
+                    "{what}: rule #{i} targets `{target}`, which is not in the export; the rule is left out"
+                ));
+                continue;
+            };
+            let mut m = Obj::new();
+            m.insert("destination".into(), json!(dest));
+            if gs(r, "destination-type") == Some("SERVICE_CIDR_BLOCK") {
+                m.insert("destination_type".into(), json!("SERVICE_CIDR_BLOCK"));
+                cx.labels.insert(dest.to_owned());
+            }
+            m.insert("network_entity".into(), json!(entity));
+            rules.push(Value::Object(m));
+        }
+        out_tables.push(json!({ "name": name, "id": id_of(o), "vcn": vcn, "route_rules": rules }));
+    }
+    // Security lists.
+    let mut out_lists = Vec::new();
+    for (o, name) in inv.lists.iter().zip(&list_names) {
+        let what = format!("security list `{name}` (`{}`)", id_of(o));
+        let Some(vcn) = vcn_ref(o, &what, cx.warnings) else {
+            continue;
+        };
+        let mut m = Obj::new();
+        m.insert("name".into(), json!(name));
+        m.insert("id".into(), json!(id_of(o)));
+        m.insert("vcn".into(), json!(vcn));
+        for (kebab, native, dir) in [
+            (
+                "ingress-security-rules",
+                "ingress_security_rules",
+                "INGRESS",
+            ),
+            ("egress-security-rules", "egress_security_rules", "EGRESS"),
+        ] {
+            let rules: Vec<Value> = garr(o, kebab)
+                .into_iter()
+                .filter_map(Value::as_object)
+                .filter_map(|r| cx.rule(r, Some(dir), &what))
+                .collect();
+            m.insert(native.into(), json!(rules));
+        }
+        out_lists.push(Value::Object(m));
+    }
+    // NSGs with their rules.
+    let mut out_nsgs = Vec::new();
+    for (o, name) in inv.nsgs.iter().zip(&nsg_names) {
+        let id = id_of(o);
+        let what = format!("NSG `{name}` (`{id}`)");
+        let Some(vcn) = vcn_ref(o, &what, cx.warnings) else {
+            continue;
+        };
+        let rules: Vec<Value> = inv
+            .nsg_rules
+            .iter()
+            .filter(|(n, _)| *n == id)
+            .filter_map(|(_, r)| cx.rule(r, None, &what))
+            .collect();
+        out_nsgs.push(json!({ "name": name, "id": id, "vcn": vcn, "rules": rules }));
+    }
+    for (nsg, _) in &inv.nsg_rules {
+        if !ix.nsg.contains_key(nsg) {
+            cx.warnings.push(format!(
+                "rules of NSG `{nsg}` left out: the NSG is not in `network-nsg-list.json`"
+            ));
+        }
+    }
+    // Subnets.
+    let mut out_subnets = Vec::new();
+    for (o, name) in inv.subnets.iter().zip(&subnet_names) {
+        let what = format!("subnet `{name}` (`{}`)", id_of(o));
+        let Some(vcn) = vcn_ref(o, &what, cx.warnings) else {
+            continue;
+        };
+        let mut m = Obj::new();
+        m.insert("name".into(), json!(name));
+        m.insert("id".into(), json!(id_of(o)));
+        m.insert("vcn".into(), json!(vcn));
+        let mut v4 = gs(o, "cidr-block").map(str::to_owned);
+        let mut v6 = gstrs(o, "ipv6-cidr-blocks");
+        if v6.is_empty() {
+            v6.extend(gs(o, "ipv6-cidr-block").map(str::to_owned));
+        }
+        if v4.is_none() && !v6.is_empty() {
+            v4 = Some(v6.remove(0));
+        }
+        m.insert("cidr_block".into(), json!(v4.unwrap_or_default()));
+        if !v6.is_empty() {
+            m.insert("ipv6_cidr_blocks".into(), json!(v6));
+        }
+        let vcn_id = gs(o, "vcn-id").unwrap_or_default();
+        let table = gs(o, "route-table-id")
+            .map(str::to_owned)
+            .or_else(|| ix.vcn_default_table.get(vcn_id).cloned());
+        if let Some(t) = table {
+            match ix.table.get(&t) {
+                Some(n) => {
+                    m.insert("route_table".into(), json!(n));
+                }
+                None => cx.warnings.push(format!(
+                    "{what}: its route table `{t}` is not in the export"
+                )),
+            }
+        }
+        let mut lists = Vec::new();
+        for l in gstrs(o, "security-list-ids") {
+            match ix.list.get(&l) {
+                Some(n) => lists.push(n.clone()),
+                None => cx.warnings.push(format!(
+                    "{what}: its security list `{l}` is not in the export"
+                )),
+            }
+        }
+        m.insert("security_lists".into(), json!(lists));
+        out_subnets.push(Value::Object(m));
+    }
+    // VNICs.
+    let mut vnic_names = Names::default();
+    let mut out_vnics = Vec::new();
+    let mut known_vnics = BTreeSet::new();
+    for o in &inv.vnics {
+        let id = id_of(o);
+        known_vnics.insert(id.clone());
+        let display = gs(o, "display-name").unwrap_or_default();
+        let name = vnic_names.take(display, &format!("vnic-{}", tail(&id)));
+        let what = format!("VNIC `{name}` (`{id}`)");
+        let subnet_id = gs(o, "subnet-id").unwrap_or_default();
+        let Some(subnet) = ix.subnet.get(subnet_id) else {
+            cx.warnings.push(format!(
+                "{what}: its subnet `{subnet_id}` is not in the export; left out"
+            ));
+            continue;
+        };
+        let mut ips: Vec<String> = gs(o, "private-ip").map(str::to_owned).into_iter().collect();
+        for p in &inv.private_ips {
+            if gs(p, "vnic-id") == Some(id.as_str())
+                && let Some(a) = gs(p, "ip-address")
+                && !ips.iter().any(|x| x == a)
+            {
+                ips.push(a.to_owned());
+            }
+        }
+        for a in gstrs(o, "ipv6-addresses") {
+            if !ips.contains(&a) {
+                ips.push(a);
+            }
+        }
+        if ips.is_empty() {
+            cx.warnings.push(format!("{what}: no private IP; left out"));
+            continue;
+        }
+        let mut nsgs = Vec::new();
+        for n in gstrs(o, "nsg-ids") {
+            match ix.nsg.get(&n) {
+                Some(x) => nsgs.push(x.clone()),
+                None => cx
+                    .warnings
+                    .push(format!("{what}: its NSG `{n}` is not in the export")),
+            }
+        }
+        let kind = if display.starts_with("VNIC for LB") || display.starts_with("VNIC for NLB") {
+            "load-balancer"
+        } else {
+            "instance"
+        };
+        let mut m = Obj::new();
+        m.insert("name".into(), json!(name));
+        m.insert("id".into(), json!(id));
+        m.insert("subnet".into(), json!(subnet));
+        m.insert("private_ips".into(), json!(ips));
+        m.insert("nsgs".into(), json!(nsgs));
+        m.insert("kind".into(), json!(kind));
+        if let Some(a) = attributes(o) {
+            m.insert("security_attributes".into(), a);
+        }
+        if let Some(t) = gs(o, "route-table-id") {
+            match ix.table.get(t) {
+                Some(n) => {
+                    m.insert("route_table".into(), json!(n));
+                }
+                None => cx.warnings.push(format!(
+                    "{what}: its route table `{t}` is not in the export"
+                )),
+            }
+        }
+        out_vnics.push(Value::Object(m));
+    }
+    for p in &inv.private_ips {
+        let v = gs(p, "vnic-id").unwrap_or_default();
+        if !known_vnics.contains(v) {
+            cx.warnings.push(format!(
+                "private IP `{}` (`{}`): its VNIC `{v}` is not in the export; left out",
+                gs(p, "ip-address").unwrap_or_default(),
+                id_of(p)
+            ));
+        }
+    }
+    // ZPR policies.
+    let mut pol_names = Names::default();
+    let mut out_policies = Vec::new();
+    for o in &inv.policies {
+        let id = id_of(o);
+        let name = pol_names.take(
+            gs(o, "name")
+                .or_else(|| gs(o, "display-name"))
+                .unwrap_or_default(),
+            &format!("zpr-policy-{}", tail(&id)),
+        );
+        out_policies.push(json!({ "name": name, "id": id, "statements": gstrs(o, "statements") }));
+    }
+    let (services_map, w) = service_cidrs(services, &labels)?;
+    warnings.extend(w);
+    if !services_map.is_empty() {
+        doc.insert("services".into(), json!(services_map));
+    }
+    for (k, v) in [
+        ("vcn", out_vcns),
+        ("gateway", out_gws),
+        ("route_table", out_tables),
+        ("security_list", out_lists),
+        ("nsg", out_nsgs),
+        ("subnet", out_subnets),
+        ("vnic", out_vnics),
+        ("zpr_policy", out_policies),
+    ] {
+        if !v.is_empty() {
+            doc.insert(k.into(), Value::Array(v));
+        }
+    }
+    let toml = toml::to_string(&Value::Object(doc)).map_err(|e| ImportError {
+        file: "scenario".into(),
+        line: None,
+        column: None,
+        message: format!("cannot write the scenario: {e}"),
+    })?;
+    Ok(Imported {
+        toml: format!("# Imported from OCI CLI JSON by `zprsim import oci`.\n{toml}"),
+        warnings,
+    })
+}
+
+/// An [`ImportError`] shown with the file's full path.
+#[derive(Debug)]
+pub struct ImportErrorAt {
+    /// The path to show.
+    pub file: String,
+    /// The error.
+    pub e: ImportError,
+}
+
+impl std::fmt::Display for ImportErrorAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let e = ImportError {
+            file: self.file.clone(),
+            ..self.e.clone()
+        };
+        e.fmt(f)
+    }
+}

@@ -1,0 +1,313 @@
+//! Lint-level checks at load: typos that would otherwise pass silently.
+//!
+//! - a ZPR statement names an attribute that no VNIC or VCN carries (the
+//!   statement can never match), with the closest attribute that exists;
+//! - the scenario is empty (no VCN);
+//! - "did you mean" for an unknown field (`cidr_block` for `cidr_blocks`)
+//!   and for a reference that names nothing (`db_nsg` for `db-nsg`).
+//!
+//! Closeness is the optimal-string-alignment edit distance of the `strsim`
+//! crate (typos are mostly one insertion, deletion, substitution or swap).
+
+use std::collections::HashSet;
+
+use super::{Loaded, Warning, WarningCode};
+use crate::model::{Attribute, DEFAULT_NAMESPACE, Scenario};
+use crate::zpl::ast::{Endpoint, StatementKind};
+
+/// Lint warnings kept at most (the loader keeps at most 1000 in all).
+const MAX_LINT_WARNINGS: usize = 1000;
+
+/// The candidate closest to `word`, if one is close enough to be a typo:
+/// at most a third of the word's length in edits (at least 1, at most 3),
+/// and at most half of it (`m` is not a typo of `n`).
+/// Ties go to the smallest candidate, so the answer never depends on order.
+pub(crate) fn closest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).clamp(1, 3);
+    let lower = word.to_lowercase();
+    let len = word.chars().count();
+    candidates
+        .into_iter()
+        .filter(|c| *c != word && c.chars().count().abs_diff(len) <= limit)
+        .map(|c| (strsim::osa_distance(&lower, &c.to_lowercase()), c))
+        .filter(|(d, _)| *d <= limit && d * 2 <= len)
+        .min()
+        .map(|(_, c)| c)
+}
+
+/// `"; did you mean `x`?"`, or nothing when no candidate is close.
+pub(crate) fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> String {
+    closest(word, candidates)
+        .map(|c| format!("; did you mean `{c}`?"))
+        .unwrap_or_default()
+}
+
+/// serde's "unknown field `x`, expected one of `a`, `b`" (or "expected
+/// `a` or `b`", "expected `a`") with "did you mean" when one is close.
+pub(crate) fn unknown_field_hint(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message.to_owned();
+    };
+    let Some((field, expected)) = rest.split_once("`, expected ") else {
+        return message.to_owned();
+    };
+    let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    match closest(field, known) {
+        Some(c) => format!("unknown field `{field}`; did you mean `{c}`? (expected {expected})"),
+        None => message.to_owned(),
+    }
+}
+
+/// An attribute as a statement writes it: the default namespace left out.
+fn written(a: &Attribute) -> String {
+    if a.namespace == DEFAULT_NAMESPACE {
+        let mut short = a.clone();
+        short.namespace.clear();
+        let full = short.to_string();
+        // `'.key:value'` or `.key:value`: drop the empty namespace's dot.
+        full.replacen("'.", "'", 1)
+            .strip_prefix('.')
+            .map(str::to_owned)
+            .unwrap_or_else(|| full.replacen("'.", "'", 1))
+    } else {
+        a.to_string()
+    }
+}
+
+/// 1-based (line, column) of byte `offset` of a statement's text.
+fn relative(text: &str, offset: usize) -> (u32, u32) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(col).unwrap_or(u32::MAX),
+    )
+}
+
+/// Adds the lint warnings of a loaded scenario.
+pub(crate) fn lint(loaded: &mut Loaded, file: &str) {
+    let mut out = Vec::new();
+    empty(&loaded.scenario, file, &mut out);
+    unknown_attributes(&loaded.scenario, &mut out);
+    let room = MAX_LINT_WARNINGS.saturating_sub(loaded.warnings.len());
+    loaded.warnings.extend(out.into_iter().take(room));
+}
+
+fn empty(s: &Scenario, file: &str, out: &mut Vec<Warning>) {
+    if !s.vcns.is_empty() {
+        return;
+    }
+    let message = "the scenario is empty: it defines no VCN, so no packet has a source or destination it knows";
+    out.push(Warning {
+        code: WarningCode::EmptyScenario,
+        file: file.to_owned(),
+        line: None,
+        column: None,
+        message: message.to_owned(),
+    });
+}
+
+fn unknown_attributes(s: &Scenario, out: &mut Vec<Warning>) {
+    let carried: HashSet<&Attribute> = s
+        .vnics
+        .iter()
+        .flat_map(|v| v.attributes.iter().map(|a| &a.attribute))
+        .chain(s.vcns.iter().filter_map(|v| v.attribute.as_ref()))
+        .collect();
+    let mut shown: Vec<String> = carried.iter().map(|a| written(a)).collect();
+    shown.sort();
+    let mut warned: HashSet<&Attribute> = HashSet::new();
+    for policy in &s.zpr_policies {
+        for st in &policy.statements {
+            let mut found: Vec<(&Attribute, usize)> = Vec::new();
+            match &st.statement.kind {
+                StatementKind::Scoped { vcn, src, dst } => {
+                    found.push((&vcn.node, vcn.span.start));
+                    for e in [src, dst] {
+                        if let Endpoint::Attribute(a) = &e.node {
+                            found.push((a, e.span.start));
+                        }
+                    }
+                }
+                StatementKind::CrossVcn {
+                    src,
+                    src_vcn,
+                    dst,
+                    dst_vcn,
+                } => {
+                    for t in [src, src_vcn, dst, dst_vcn] {
+                        found.push((&t.node, t.span.start));
+                    }
+                }
+            }
+            for (a, start) in found {
+                if carried.contains(a) || !warned.insert(a) {
+                    continue;
+                }
+                if out.len() >= MAX_LINT_WARNINGS {
+                    return;
+                }
+                let w = written(a);
+                let hint = did_you_mean(&w, shown.iter().map(String::as_str));
+                let (line, column) = if st.origin.line == 0 {
+                    (None, None)
+                } else {
+                    let (rl, rc) = relative(&st.text, start);
+                    if rl <= 1 {
+                        (Some(st.origin.line), Some(st.origin.column + rc - 1))
+                    } else {
+                        (Some(st.origin.line + rl - 1), Some(rc))
+                    }
+                };
+                out.push(Warning {
+                    code: WarningCode::UnknownAttribute,
+                    file: st.origin.file.clone(),
+                    line,
+                    column,
+                    message: format!(
+                        "in zpr_policy `{}`: no VNIC or VCN carries `{w}`, so this statement never matches it{hint}",
+                        policy.name
+                    ),
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{closest, unknown_field_hint};
+    use crate::load::from_toml_str;
+    use crate::warning::WarningCode;
+
+    const NET: &str = r#"[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16"]
+security_attributes = { network = { vcn = { value = "corp" } } }
+[[subnet]]
+name = "s"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+[[nsg]]
+name = "db-nsg"
+vcn = "v"
+[[vnic]]
+name = "web"
+subnet = "s"
+private_ips = ["10.0.1.10"]
+security_attributes = { app = { tier = { value = "web" } } }
+[[vnic]]
+name = "db"
+subnet = "s"
+private_ips = ["10.0.1.20"]
+security_attributes = { app = { tier = { value = "db" } } }
+"#;
+
+    fn warnings(extra: &str) -> Vec<String> {
+        match from_toml_str(&format!("{NET}{extra}"), "s.toml") {
+            Ok(l) => l.warnings.iter().map(ToString::to_string).collect(),
+            Err(e) => vec![format!("error: {e}")],
+        }
+    }
+
+    #[test]
+    fn an_attribute_no_endpoint_carries_is_warned_at_the_term_with_the_closest() {
+        let w = warnings(
+            "[[zpr_policy]]\nname = \"p\"\nstatements = [\"in network.vcn:crop VCN allow app.tier:wbe to connect to app.tier:db\"]\n",
+        );
+        assert_eq!(
+            w,
+            [
+                "s.toml:24:19: warning: in zpr_policy `p`: no VNIC or VCN carries `network.vcn:crop`, so this statement never matches it; did you mean `network.vcn:corp`?",
+                "s.toml:24:46: warning: in zpr_policy `p`: no VNIC or VCN carries `app.tier:wbe`, so this statement never matches it; did you mean `app.tier:web`?",
+            ]
+        );
+        // Every term carried: nothing to say.
+        let w = warnings(
+            "[[zpr_policy]]\nname = \"p\"\nstatements = [\"in network.vcn:corp VCN allow app.tier:web to connect to app.tier:db\"]\n",
+        );
+        assert!(w.is_empty(), "{w:?}");
+        // One warning per attribute, however many statements name it.
+        let st = "\"in network.vcn:corp VCN allow app.tier:nope to connect to app.tier:db\",";
+        let w = warnings(&format!(
+            "[[zpr_policy]]\nname = \"p\"\nstatements = [{}]\n",
+            st.repeat(5)
+        ));
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(!w[0].contains("did you mean"), "{w:?}");
+    }
+
+    #[test]
+    fn an_empty_scenario_is_warned() {
+        let l = from_toml_str("", "e.toml");
+        let w = l.map(|l| l.warnings).unwrap_or_default();
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].code, WarningCode::EmptyScenario);
+        assert!(
+            w[0].to_string()
+                .starts_with("e.toml: warning: the scenario is empty")
+        );
+    }
+
+    #[test]
+    fn a_reference_to_nothing_says_what_was_meant() {
+        let w = warnings(
+            "[[vnic]]\nname = \"x\"\nsubnet = \"s\"\nprivate_ips = [\"10.0.1.30\"]\nnsgs = [\"db_nsg\"]\n",
+        );
+        assert_eq!(
+            w,
+            [
+                "error: s.toml:26:9: error: in vnic `x`, field `nsgs`: no nsg has the name or id `db_nsg`; did you mean `db-nsg`?"
+            ]
+        );
+        let w = warnings("[[vcn]]\nname = \"w\"\ncidr_block = \"10.1.0.0/16\"\n");
+        assert_eq!(w.len(), 1);
+        assert!(
+            w[0].contains("unknown field `cidr_block`; did you mean `cidr_blocks`?"),
+            "{w:?}"
+        );
+    }
+
+    #[test]
+    fn close_words_are_suggested_far_ones_not() {
+        let c = ["cidr_blocks", "name", "id"];
+        assert_eq!(closest("cidr_block", c), Some("cidr_blocks"));
+        assert_eq!(closest("nmae", c), Some("name"));
+        assert_eq!(closest("zzzz", c), None);
+        assert_eq!(closest("db_nsg", ["db-nsg", "web-nsg"]), Some("db-nsg"));
+        assert_eq!(
+            closest("app.tier:wbe", ["app.tier:web", "app.tier:db"]),
+            Some("app.tier:web")
+        );
+        assert_eq!(
+            closest("network.vcn:crop", ["network.vcn:corp"]),
+            Some("network.vcn:corp")
+        );
+        // Ties: the smallest, whatever the order.
+        assert_eq!(closest("ab", ["ac", "aa"]), Some("aa"));
+        assert_eq!(closest("ab", ["aa", "ac"]), Some("aa"));
+    }
+
+    #[test]
+    fn unknown_fields_get_a_hint() {
+        assert_eq!(
+            unknown_field_hint("unknown field `cidr_block`, expected one of `name`, `cidr_blocks`"),
+            "unknown field `cidr_block`; did you mean `cidr_blocks`? (expected one of `name`, `cidr_blocks`)"
+        );
+        assert_eq!(
+            unknown_field_hint("unknown field `zzz`, expected `name` or `id`"),
+            "unknown field `zzz`, expected `name` or `id`"
+        );
+        assert_eq!(
+            unknown_field_hint("missing field `name`"),
+            "missing field `name`"
+        );
+    }
+}

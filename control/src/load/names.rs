@@ -1,0 +1,86 @@
+//! Names and ids hold no character that could forge a line or reorder
+//! text on a terminal: control characters (newlines and tabs included),
+//! line separators and bidirectional controls are load errors, placed at
+//! the offending character when the source shows it as written.
+
+use crate::escape::{escape, is_unsafe};
+
+/// The byte index in `value` of the first character a name may not hold,
+/// and the message for it.
+pub(crate) fn problem(what: &str, value: &str) -> Option<(usize, String)> {
+    let (i, c) = value.char_indices().find(|&(_, c)| is_unsafe(c))?;
+    let kind = match c {
+        '\n' | '\r' | '\u{2028}' | '\u{2029}' | '\u{85}' => "a line break",
+        c if c.is_control() => "a control character",
+        _ => "a bidirectional control",
+    };
+    let n = value[..i].chars().count() + 1;
+    Some((
+        i,
+        format!(
+            "the {what} holds {kind} (`{}`) at character {n}: names and ids may not hold control characters, line breaks or bidirectional controls",
+            escape(&c.to_string())
+        ),
+    ))
+}
+
+/// The byte offset in `text` of byte `index` of a string value that
+/// starts (at its opening quote) at `start`, when the text between holds
+/// no escape; else `start` itself. Without `start` (JSON keeps no
+/// positions after parsing), the value's JSON form is looked up in the
+/// text.
+pub(crate) fn locate(text: &str, start: Option<usize>, value: &str, index: usize) -> Option<usize> {
+    let Some(start) = start else {
+        let quoted = serde_json::to_string(value).ok()?;
+        let prefix = serde_json::to_string(value.get(..index)?).ok()?;
+        return text.find(&quoted).map(|q| q + prefix.len() - 1);
+    };
+    let quoted = matches!(text.as_bytes().get(start), Some(b'"' | b'\''));
+    let body = start + 1;
+    let written = body.checked_add(index).and_then(|end| text.get(body..end));
+    match (quoted, written, value.get(..index)) {
+        (true, Some(w), Some(v)) if w == v => Some(body + index),
+        _ => Some(start),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{locate, problem};
+
+    #[test]
+    fn unsafe_characters_are_named_and_placed() {
+        let (i, m) = problem("name", "web\u{202e}1").unwrap_or_default();
+        assert_eq!(i, 3);
+        assert!(
+            m.starts_with("the name holds a bidirectional control (`\\u{202e}`) at character 4: "),
+            "{m}"
+        );
+        let (_, m) = problem("id", "a\nb").unwrap_or_default();
+        assert!(m.contains("holds a line break (`\\n`)"), "{m}");
+        let (_, m) = problem("name", "bell\u{7}").unwrap_or_default();
+        assert!(m.contains("holds a control character (`\\u{7}`)"), "{m}");
+        assert_eq!(problem("name", "orders-api_1.x"), None);
+        assert_eq!(problem("name", "naïve"), None);
+    }
+
+    #[test]
+    fn the_offending_character_is_placed_when_written_raw() {
+        let text = "name = \"ab\u{202e}c\"";
+        let v = "ab\u{202e}c";
+        assert_eq!(locate(text, Some(7), v, 2), Some(10));
+        // Written as an escape: where the escape starts.
+        let text = "name = \"a\\u0007b\"";
+        assert_eq!(locate(text, Some(7), "a\u{7}b", 1), Some(9));
+        // An escape before it: the value's start.
+        let text = "name = \"\\tx\\u0007\"";
+        assert_eq!(locate(text, Some(7), "\tx\u{7}", 2), Some(7));
+        let text = "name = \"\\u0007b\"";
+        assert_eq!(locate(text, Some(7), "\u{7}b", 0), Some(8));
+        let text = "name = \"xy\\u0007\"";
+        assert_eq!(locate(text, Some(7), "xy\u{7}", 2), Some(10));
+        // JSON: found by its JSON form.
+        let text = "{\"vnic\": [{\"name\": \"a\\u0007\"}]}";
+        assert_eq!(locate(text, None, "a\u{7}", 1), Some(21));
+    }
+}

@@ -1,0 +1,474 @@
+//! Reading an expectations file (`EXPECT.toml`) and the packs it includes
+//! into resolved [`PathSpec`]s. Every error names the file, line and column
+//! of the value at fault.
+
+use std::collections::{BTreeMap, HashSet};
+use std::ops::Range;
+
+use serde::Deserialize;
+use serde_spanned::Spanned;
+
+use super::packs;
+use super::selector::{self, Selector};
+use super::{Expect, Limits, Location, PathSpec, Probe, Scope, VerifyError};
+use crate::load::{SourceFiles, line_col};
+use crate::model::{PortRange, Scenario, proto};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExpect {
+    #[serde(default)]
+    include: Vec<Spanned<RawInclude>>,
+    #[serde(default)]
+    path: Vec<Spanned<RawPath>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInclude {
+    pack: Spanned<String>,
+    #[serde(default)]
+    roles: BTreeMap<String, Spanned<RoleBinding>>,
+    #[serde(default)]
+    skip: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RoleBinding {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum NumOrText {
+    Num(i64),
+    Text(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPath {
+    name: Spanned<String>,
+    from: Spanned<String>,
+    to: Spanned<String>,
+    proto: Spanned<NumOrText>,
+    dport: Option<Spanned<NumOrText>>,
+    sport: Option<Spanned<i64>>,
+    icmp_type: Option<Spanned<i64>>,
+    icmp_code: Option<Spanned<i64>>,
+    expect: Spanned<String>,
+    scope: Option<Spanned<String>>,
+    why: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPack {
+    /// The pack's name (what `include` names).
+    pack: String,
+    /// What it checks.
+    #[allow(dead_code)]
+    description: Option<String>,
+    /// Where its paths come from.
+    #[allow(dead_code)]
+    #[serde(default)]
+    sources: Vec<String>,
+    /// Role name -> what to bind it to.
+    #[serde(default)]
+    roles: BTreeMap<String, String>,
+    #[serde(default)]
+    path: Vec<Spanned<RawPath>>,
+}
+
+/// One text being read: its name for messages and its content.
+#[derive(Clone, Copy)]
+struct Src<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+impl Src<'_> {
+    fn at(&self, span: Range<usize>) -> Location {
+        let (line, column) = line_col(self.text, span.start);
+        Location {
+            file: self.file.to_owned(),
+            line: Some(line),
+            column: Some(column),
+        }
+    }
+
+    fn err(&self, span: Range<usize>, message: impl Into<String>) -> VerifyError {
+        VerifyError {
+            location: self.at(span),
+            message: message.into(),
+        }
+    }
+}
+
+fn toml_error(src: Src<'_>, e: &toml::de::Error) -> VerifyError {
+    let location = match e.span() {
+        Some(span) => src.at(span),
+        None => Location {
+            file: src.file.to_owned(),
+            line: None,
+            column: None,
+        },
+    };
+    VerifyError {
+        location,
+        message: e.message().trim().trim_end_matches('.').to_owned(),
+    }
+}
+
+/// Reads an expectations file against a scenario.
+pub(super) fn read(
+    s: &Scenario,
+    text: &str,
+    file: &str,
+    files: &dyn SourceFiles,
+    limits: &Limits,
+) -> Result<Vec<PathSpec>, VerifyError> {
+    let src = Src { file, text };
+    if text.len() > limits.max_file_bytes {
+        return Err(VerifyError {
+            location: Location {
+                file: file.to_owned(),
+                line: None,
+                column: None,
+            },
+            message: format!(
+                "the expectations file is {} bytes long; at most {} bytes are accepted",
+                text.len(),
+                limits.max_file_bytes
+            ),
+        });
+    }
+    let raw: RawExpect = toml::from_str(text).map_err(|e| toml_error(src, &e))?;
+    let mut out = Vec::new();
+    let mut names: HashSet<String> = HashSet::new();
+    let mut push = |p: PathSpec, src: Src<'_>, span: Range<usize>| {
+        if !names.insert(p.name.clone()) {
+            return Err(src.err(span, format!("a second path is named `{}`", p.name)));
+        }
+        if names.len() > limits.max_paths {
+            return Err(src.err(
+                span,
+                format!(
+                    "more than {} paths; split the expectations file",
+                    limits.max_paths
+                ),
+            ));
+        }
+        out.push(p);
+        Ok(())
+    };
+    for inc in &raw.include {
+        let span = inc.span();
+        let inc = inc.get_ref();
+        let pack_name = inc.pack.get_ref();
+        // Built-in packs by name; anything ending in `.toml` is a file
+        // relative to the expectations file.
+        let (pack_file, pack_text) = if let Some(t) = packs::builtin(pack_name) {
+            (format!("<built-in pack {pack_name}>"), t.to_owned())
+        } else if pack_name.ends_with(".toml") {
+            let t = files.read(pack_name).map_err(|e| {
+                src.err(
+                    inc.pack.span(),
+                    format!("cannot read pack `{pack_name}`: {e}"),
+                )
+            })?;
+            if t.len() > limits.max_file_bytes {
+                return Err(src.err(
+                    inc.pack.span(),
+                    format!(
+                        "pack `{pack_name}` is {} bytes long; at most {} bytes are accepted",
+                        t.len(),
+                        limits.max_file_bytes
+                    ),
+                ));
+            }
+            (pack_name.clone(), t)
+        } else {
+            return Err(src.err(
+                inc.pack.span(),
+                format!(
+                    "unknown pack `{pack_name}`: the built-in packs are {}; a pack file's name ends in `.toml`",
+                    packs::NAMES
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        };
+        let psrc = Src {
+            file: &pack_file,
+            text: &pack_text,
+        };
+        let pack: RawPack = toml::from_str(&pack_text).map_err(|e| toml_error(psrc, &e))?;
+        // Bindings: every bound role must exist in the pack.
+        let mut bound: BTreeMap<&str, (Selector, String)> = BTreeMap::new();
+        for (role, b) in &inc.roles {
+            if !pack.roles.contains_key(role) {
+                return Err(src.err(
+                    b.span(),
+                    format!(
+                        "pack `{}` has no role `{role}`; its roles are {}",
+                        pack.pack,
+                        pack.roles
+                            .keys()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+            let texts: Vec<&String> = match b.get_ref() {
+                RoleBinding::One(t) => vec![t],
+                RoleBinding::Many(v) => v.iter().collect(),
+            };
+            if texts.is_empty() {
+                return Err(src.err(b.span(), format!("role `{role}` is bound to nothing")));
+            }
+            let shown = texts
+                .iter()
+                .map(|t| t.trim())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut sels = Vec::new();
+            for t in texts {
+                sels.push(
+                    selector::parse(s, t)
+                        .map_err(|e| src.err(b.span(), format!("role `{role}`: {e}")))?,
+                );
+            }
+            let sel = if sels.len() == 1 {
+                sels.remove(0)
+            } else {
+                Selector::Union(sels)
+            };
+            bound.insert(role.as_str(), (sel, shown));
+        }
+        let pack_paths: HashSet<&str> = pack
+            .path
+            .iter()
+            .map(|p| p.get_ref().name.get_ref().as_str())
+            .collect();
+        let mut skip: HashSet<&str> = HashSet::new();
+        for sk in &inc.skip {
+            if !pack_paths.contains(sk.get_ref().as_str()) {
+                return Err(src.err(
+                    sk.span(),
+                    format!("pack `{}` has no path `{}`", pack.pack, sk.get_ref()),
+                ));
+            }
+            skip.insert(sk.get_ref());
+        }
+        for rp in &pack.path {
+            let r = rp.get_ref();
+            let pname = r.name.get_ref();
+            let full = format!("{}/{pname}", pack.pack);
+            let mut p = resolve_path(s, psrc, rp, Some((&bound, src, span.clone(), &pack.pack)))?;
+            p.name = full;
+            if skip.contains(pname.as_str()) {
+                p.skipped = true;
+            }
+            push(p, src, span.clone())?;
+        }
+    }
+    for rp in &raw.path {
+        let p = resolve_path(s, src, rp, None)?;
+        push(p, src, rp.get_ref().name.span())?;
+    }
+    Ok(out)
+}
+
+type Bindings<'a, 'b> = (
+    &'a BTreeMap<&'a str, (Selector, String)>,
+    Src<'b>,
+    Range<usize>,
+    &'a str,
+);
+
+fn endpoint(
+    s: &Scenario,
+    src: Src<'_>,
+    field: &Spanned<String>,
+    roles: Option<&Bindings<'_, '_>>,
+    path_name: &str,
+) -> Result<(Selector, String), VerifyError> {
+    let text = field.get_ref().trim();
+    if let Some(role) = text.strip_prefix("role:") {
+        let Some((bound, inc_src, inc_span, pack)) = roles else {
+            return Err(src.err(
+                field.span(),
+                format!("`{text}`: roles are only for the paths of a pack (bind them with `roles` in `[[include]]`)"),
+            ));
+        };
+        return match bound.get(role) {
+            Some((sel, shown)) => Ok((sel.clone(), shown.clone())),
+            None => Err(inc_src.err(
+                inc_span.clone(),
+                format!(
+                    "pack `{pack}` path `{path_name}` needs role `{role}`: bind it (`roles.{role} = \"subnet:...\"`) or skip the path (`skip = [\"{path_name}\"]`)"
+                ),
+            )),
+        };
+    }
+    selector::parse(s, text)
+        .map(|sel| (sel, text.to_owned()))
+        .map_err(|e| src.err(field.span(), e.0))
+}
+
+fn port(src: Src<'_>, v: &Spanned<i64>, what: &str) -> Result<u16, VerifyError> {
+    u16::try_from(*v.get_ref())
+        .map_err(|_| src.err(v.span(), format!("`{what}` must be a port from 0 to 65535")))
+}
+
+fn byte(src: Src<'_>, v: &Spanned<i64>, what: &str) -> Result<u8, VerifyError> {
+    u8::try_from(*v.get_ref())
+        .map_err(|_| src.err(v.span(), format!("`{what}` must be a number from 0 to 255")))
+}
+
+fn dport_range(src: Src<'_>, v: &Spanned<NumOrText>) -> Result<PortRange, VerifyError> {
+    let bad = || {
+        src.err(
+            v.span(),
+            "`dport` must be a port (0 to 65535) or a range `\"lo-hi\"` with lo <= hi",
+        )
+    };
+    let num = |t: &str| t.trim().parse::<u16>().map_err(|_| bad());
+    match v.get_ref() {
+        NumOrText::Num(n) => {
+            let p = u16::try_from(*n).map_err(|_| bad())?;
+            Ok(PortRange { min: p, max: p })
+        }
+        NumOrText::Text(t) => {
+            let (lo, hi) = match t.split_once('-') {
+                Some((a, b)) => (num(a)?, num(b)?),
+                None => {
+                    let p = num(t)?;
+                    (p, p)
+                }
+            };
+            if lo > hi {
+                return Err(bad());
+            }
+            Ok(PortRange { min: lo, max: hi })
+        }
+    }
+}
+
+fn resolve_path(
+    s: &Scenario,
+    src: Src<'_>,
+    rp: &Spanned<RawPath>,
+    roles: Option<Bindings<'_, '_>>,
+) -> Result<PathSpec, VerifyError> {
+    let r = rp.get_ref();
+    let name = r.name.get_ref().trim().to_owned();
+    if name.is_empty() {
+        return Err(src.err(r.name.span(), "a path needs a name"));
+    }
+    let (from, from_text) = endpoint(s, src, &r.from, roles.as_ref(), &name)?;
+    let (to, to_text) = endpoint(s, src, &r.to, roles.as_ref(), &name)?;
+    let protocol = match r.proto.get_ref() {
+        NumOrText::Num(n) => u8::try_from(*n).ok(),
+        NumOrText::Text(t) => match t.to_ascii_lowercase().as_str() {
+            "tcp" => Some(proto::TCP),
+            "udp" => Some(proto::UDP),
+            "icmp" => Some(proto::ICMP),
+            "icmpv6" => Some(proto::ICMPV6),
+            other => other.parse::<u8>().ok(),
+        },
+    }
+    .ok_or_else(|| {
+        src.err(
+            r.proto.span(),
+            "`proto` must be `tcp`, `udp`, `icmp`, `icmpv6` or a number from 0 to 255",
+        )
+    })?;
+    let probe = if proto::has_ports(protocol) {
+        for (f, v) in [("icmp_type", &r.icmp_type), ("icmp_code", &r.icmp_code)] {
+            if let Some(v) = v {
+                return Err(src.err(v.span(), format!("`{f}` is only for icmp and icmpv6")));
+            }
+        }
+        let dport = r.dport.as_ref().ok_or_else(|| {
+            src.err(
+                rp.span(),
+                format!("path `{name}`: `dport` is required for tcp and udp (a port or a range `\"lo-hi\"`)"),
+            )
+        })?;
+        Probe::Ports {
+            sport: match &r.sport {
+                Some(v) => port(src, v, "sport")?,
+                None => 49152,
+            },
+            dport: dport_range(src, dport)?,
+        }
+    } else {
+        if let Some(v) = &r.dport {
+            return Err(src.err(v.span(), "`dport` is only for tcp and udp"));
+        }
+        if let Some(v) = &r.sport {
+            return Err(src.err(v.span(), "`sport` is only for tcp and udp"));
+        }
+        if proto::is_icmp(protocol) {
+            let default = if protocol == proto::ICMP { 8 } else { 128 };
+            Probe::Icmp {
+                icmp_type: match &r.icmp_type {
+                    Some(v) => byte(src, v, "icmp_type")?,
+                    None => default,
+                },
+                code: match &r.icmp_code {
+                    Some(v) => byte(src, v, "icmp_code")?,
+                    None => 0,
+                },
+            }
+        } else {
+            for (f, v) in [("icmp_type", &r.icmp_type), ("icmp_code", &r.icmp_code)] {
+                if let Some(v) = v {
+                    return Err(src.err(v.span(), format!("`{f}` is only for icmp and icmpv6")));
+                }
+            }
+            Probe::Opaque
+        }
+    };
+    let expect = match r.expect.get_ref().as_str() {
+        "allow" => Expect::Allow,
+        "deny" => Expect::Deny,
+        other => {
+            return Err(src.err(
+                r.expect.span(),
+                format!("`expect` must be `allow` or `deny`, not `{other}`"),
+            ));
+        }
+    };
+    let scope = match r.scope.as_ref().map(|v| (v.get_ref().as_str(), v.span())) {
+        None | Some(("all", _)) => Scope::All,
+        Some(("network", _)) => Scope::Network,
+        Some((other, span)) => {
+            return Err(src.err(
+                span,
+                format!("`scope` must be `all` or `network`, not `{other}`"),
+            ));
+        }
+    };
+    Ok(PathSpec {
+        name,
+        location: src.at(rp.span()),
+        from,
+        to,
+        from_text,
+        to_text,
+        proto: protocol,
+        probe,
+        expect,
+        scope,
+        why: r.why.clone(),
+        skipped: false,
+    })
+}

@@ -1,0 +1,696 @@
+//! `verify`: are the paths a network must keep open still open, and the
+//! ones it must keep closed still closed?
+//!
+//! An expectations file (`EXPECT.toml`, format in `docs/verify.md`) lists
+//! named paths: `from` and `to` selectors, a protocol, ports or ICMP type,
+//! and `expect = "allow" | "deny"`; `[[include]]` adds the paths of a ready
+//! pack ([`packs`]) with its roles bound to selectors. [`read`] resolves
+//! every name against the scenario (errors carry file, line and column);
+//! [`run`] expands each path into endpoint pairs and judges them:
+//!
+//! 1. each selector expands to addresses ([`selector::expand`]); the pair
+//!    count is checked against [`Limits::max_pairs_per_path`] before any
+//!    pair is built; a pair of one address with itself, or of two address
+//!    families, or of a family the protocol does not fit (ICMP is IPv4,
+//!    ICMPv6 is IPv6) is skipped;
+//! 2. a destination port range is judged exactly, without judging every
+//!    port: the compiler cuts ports into service classes at every boundary
+//!    any rule or statement mentions, and every port of one class is judged
+//!    alike; so one probe per run of equal classes inside the range
+//!    ([`port_runs`]) covers the whole range;
+//! 3. each probe is judged by the compiled table and by the reference
+//!    evaluator; any difference is a [`RunError::Disagree`] (exit 3 in the
+//!    CLI), as in `explain`;
+//! 4. a failing pair keeps its first failing probe as the witness, the
+//!    deciding layer and rule (or missing policy), and for a path that
+//!    should be open, every layer that blocks it ([`crate::eval::every_layer`]).
+//!
+//! Pure: the caller reads the files (packs named by file go through
+//! [`SourceFiles`]).
+
+mod expect;
+pub mod packs;
+pub mod selector;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use crate::compile::{Compiled, rule_text};
+use crate::eval;
+use crate::load::SourceFiles;
+use crate::model::{PortRange, Scenario, proto};
+use crate::packet::{L4, Packet};
+use crate::verdict::{Context, Decision, LayerReport, Outcome, RuleRef, Stage, Verdict};
+
+pub use selector::Selector;
+
+/// Limits, each checked before the work it bounds.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Size of the expectations file and of each pack file.
+    pub max_file_bytes: usize,
+    /// Paths, packs included.
+    pub max_paths: usize,
+    /// Endpoint pairs of one path (product of the two expansions).
+    pub max_pairs_per_path: u64,
+    /// Probes judged in one run (pairs × port runs, over every path).
+    pub max_probes: u64,
+    /// Failing pairs kept per path (all are counted).
+    pub max_failures_kept: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 4 * 1024 * 1024,
+            max_paths: 10_000,
+            max_pairs_per_path: 100_000,
+            max_probes: 2_000_000,
+            max_failures_kept: 100,
+        }
+    }
+}
+
+/// Where something was written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    /// File name as messages show it.
+    pub file: String,
+    /// 1-based line.
+    pub line: Option<u32>,
+    /// 1-based column.
+    pub column: Option<u32>,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.file)?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+            if let Some(c) = self.column {
+                write!(f, ":{c}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A problem in an expectations file or a pack.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{location}: error: {message}")]
+pub struct VerifyError {
+    /// Where.
+    pub location: Location,
+    /// What, for people.
+    pub message: String,
+}
+
+/// Why [`run`] stopped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RunError {
+    /// A limit would be exceeded (bad input: exit 2).
+    #[error("{0}")]
+    Limit(String),
+    /// The compiled table and the reference evaluator disagree (a bug: exit 3).
+    #[error("{0}")]
+    Disagree(String),
+}
+
+/// What a path expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Expect {
+    /// Every judged packet is allowed.
+    Allow,
+    /// Every judged packet is dropped.
+    Deny,
+}
+
+impl Expect {
+    /// `allow` or `deny`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Expect::Allow => "allow",
+            Expect::Deny => "deny",
+        }
+    }
+}
+
+/// Which layers a path is judged on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// Every layer: route, security lists and NSGs, ZPR (the default).
+    All,
+    /// Route, security lists and NSGs only: "open" means the packet reaches
+    /// the ZPR stage (ZPR may still drop it), "closed" means an earlier
+    /// layer drops it. For required paths OCI documents as security rules
+    /// while ZPR policy is the workload owner's choice.
+    Network,
+}
+
+/// The packets a path sends, apart from the addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// TCP or UDP: one source port, a destination port range.
+    Ports {
+        /// Source port (49152 when not given).
+        sport: u16,
+        /// Destination ports.
+        dport: PortRange,
+    },
+    /// ICMP or ICMPv6.
+    Icmp {
+        /// Type.
+        icmp_type: u8,
+        /// Code.
+        code: u8,
+    },
+    /// Any other protocol.
+    Opaque,
+}
+
+/// One path, resolved against the scenario.
+#[derive(Debug, Clone)]
+pub struct PathSpec {
+    /// Its name (`PACK/NAME` for a pack's path).
+    pub name: String,
+    /// Where it was written (the pack file for a pack's path).
+    pub location: Location,
+    /// Source selector.
+    pub from: Selector,
+    /// Destination selector.
+    pub to: Selector,
+    /// The source selector as written.
+    pub from_text: String,
+    /// The destination selector as written.
+    pub to_text: String,
+    /// Protocol number.
+    pub proto: u8,
+    /// Ports or ICMP fields.
+    pub probe: Probe,
+    /// Allow or deny.
+    pub expect: Expect,
+    /// Layers judged.
+    pub scope: Scope,
+    /// Why the path matters.
+    pub why: Option<String>,
+    /// Skipped by the expectations file (`skip` of an include).
+    pub skipped: bool,
+}
+
+/// Reads an expectations file against a scenario.
+///
+/// # Errors
+/// A [`VerifyError`] with the file, line and column of the first problem:
+/// syntax, unknown fields, unknown names, packs, roles, bad ports.
+pub fn read(
+    s: &Scenario,
+    text: &str,
+    file: &str,
+    files: &dyn SourceFiles,
+    limits: &Limits,
+) -> Result<Vec<PathSpec>, VerifyError> {
+    expect::read(s, text, file, files, limits)
+}
+
+/// One failing endpoint pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PairFailure {
+    /// Source address.
+    pub src: IpAddr,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// The witness: the first probe of the pair that fails.
+    pub packet: String,
+    /// For a port range: every destination port run of the pair that
+    /// fails, adjacent runs joined, as `lo-hi` (the witness is the first).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failing_ports: Vec<String>,
+    /// The witness's verdict.
+    pub verdict: Verdict,
+    /// The layer that dropped it (null when allowed).
+    pub stage: Option<Stage>,
+    /// The deciding rule text: for a drop, the layer and the rule, the
+    /// missing rule or the missing policy behind it; for an allowed packet
+    /// of a path that should be closed, every rule and statement that let
+    /// it through.
+    pub rule: String,
+    /// For a path that should be open: every layer that blocks the witness
+    /// on its own (`layer: why`), not only the first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub blocked_by: Vec<String>,
+}
+
+/// The result of one path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PathResult {
+    /// Name.
+    pub name: String,
+    /// Allow or deny.
+    pub expect: Expect,
+    /// Layers judged.
+    pub scope: Scope,
+    /// Whether every pair met the expectation (a skipped path is ok).
+    pub ok: bool,
+    /// Skipped by the expectations file.
+    pub skipped: bool,
+    /// Source selector as written.
+    pub from: String,
+    /// Destination selector as written.
+    pub to: String,
+    /// Endpoint pairs judged.
+    pub pairs: u64,
+    /// Probes judged (pairs × destination port runs).
+    pub probes: u64,
+    /// Failing pairs (all of them; `failed` keeps the first ones).
+    pub failed_pairs: u64,
+    /// Allowed probes that an `audit` attribute would deny once enforced.
+    pub audit_would_deny: u64,
+    /// Why the path matters, from the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// A failure that is not about a pair (a selector matched nothing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The failing pairs (at most [`Limits::max_failures_kept`]).
+    pub failed: Vec<PairFailure>,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// One result per path, in file order (included packs first).
+    pub paths: Vec<PathResult>,
+    /// Paths not ok.
+    pub failed: usize,
+    /// Paths skipped.
+    pub skipped: usize,
+    /// The addresses `internet` stood for.
+    pub internet: Vec<IpAddr>,
+}
+
+/// The destination port runs of a range: each `(lo, hi)` is a maximal run
+/// of ports inside `range` that fall in one service class of the compiled
+/// table (for `sport`), so judging `lo` judges every port of the run.
+#[must_use]
+pub fn port_runs(c: &Compiled, protocol: u8, sport: u16, range: PortRange) -> Vec<(u16, u16)> {
+    let mut runs: Vec<(u16, u16)> = Vec::new();
+    let mut last = None;
+    for port in range.min..=range.max {
+        let class = c.service_class(protocol, L4::Ports { sport, dport: port });
+        match runs.last_mut() {
+            Some(run) if last == Some(class) => run.1 = port,
+            _ => runs.push((port, port)),
+        }
+        last = Some(class);
+    }
+    runs
+}
+
+fn family_fits(protocol: u8, a: IpAddr, b: IpAddr) -> bool {
+    if a.is_ipv4() != b.is_ipv4() {
+        return false;
+    }
+    match protocol {
+        proto::ICMP => a.is_ipv4(),
+        proto::ICMPV6 => a.is_ipv6(),
+        _ => true,
+    }
+}
+
+/// Whether a judgement meets an expectation.
+fn meets(expect: Expect, scope: Scope, verdict: Verdict, stage: Option<Stage>) -> bool {
+    let open = match scope {
+        Scope::All => verdict == Verdict::Allow,
+        Scope::Network => verdict == Verdict::Allow || stage == Some(Stage::Zpr),
+    };
+    match expect {
+        Expect::Allow => open,
+        Expect::Deny => !open,
+    }
+}
+
+/// The deciding layer of a drop in words: the layer, the object evaluated
+/// and why.
+#[must_use]
+pub fn layer_text(l: &LayerReport) -> String {
+    let mut t = format!("{} {}", l.layer.as_str(), outcome_name(l.outcome));
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(table) = &l.route_table {
+        let mut p = format!("route table `{table}`");
+        if let Some(i) = l.route_rule {
+            p.push_str(&format!(" rule #{i}"));
+        }
+        if let (Some(d), Some(tg)) = (&l.destination, &l.target) {
+            p.push_str(&format!(" ({d} -> {tg})"));
+        }
+        parts.push(p);
+    }
+    if let Some(v) = &l.vnic {
+        let mut evaluated: Vec<String> = l
+            .nsgs_evaluated
+            .iter()
+            .map(|n| format!("NSG `{n}`"))
+            .collect();
+        evaluated.extend(
+            l.security_lists_evaluated
+                .iter()
+                .map(|n| format!("security list `{n}`")),
+        );
+        let mut p = format!("at VNIC `{v}`");
+        if let Some(r) = &l.rule {
+            let kind = if r.kind == "nsg" {
+                "NSG"
+            } else {
+                "security list"
+            };
+            p.push_str(&format!(
+                ": {kind} `{}` rule #{}: {}",
+                r.name, r.index, r.rule
+            ));
+        } else if !evaluated.is_empty() {
+            p.push_str(&format!(" (evaluated {})", evaluated.join(", ")));
+        }
+        parts.push(p);
+    }
+    for c in &l.checks {
+        if matches!(
+            c.outcome,
+            Outcome::Denied | Outcome::MissingPolicy | Outcome::AuditWouldDeny
+        ) {
+            let mut p = format!(
+                "{} check at `{}` ({}): {}",
+                c.check,
+                c.endpoint,
+                c.mode,
+                outcome_name(c.outcome)
+            );
+            if let Some(r) = &c.reason {
+                p.push_str(&format!(" ({r})"));
+            }
+            parts.push(p);
+        }
+    }
+    if let Some(r) = &l.reason {
+        parts.push(r.clone());
+    }
+    if !parts.is_empty() {
+        t.push_str(": ");
+        t.push_str(&parts.join("; "));
+    }
+    t
+}
+
+/// The name of an outcome as reports write it.
+#[must_use]
+pub fn outcome_name(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Forwarded => "FORWARDED",
+        Outcome::NoRoute => "NO_ROUTE",
+        Outcome::Direct => "DIRECT",
+        Outcome::Allowed => "ALLOWED",
+        Outcome::AllowedTracked => "ALLOWED_TRACKED",
+        Outcome::Denied => "DENIED",
+        Outcome::Skipped => "SKIPPED",
+        Outcome::MissingPolicy => "MISSING_POLICY",
+        Outcome::NotApplicable => "NOT_APPLICABLE",
+        Outcome::NotEvaluated => "NOT_EVALUATED",
+        Outcome::AuditWouldDeny => "AUDIT_WOULD_DENY",
+    }
+}
+
+fn blocks(l: &LayerReport) -> bool {
+    matches!(
+        l.outcome,
+        Outcome::NoRoute | Outcome::Denied | Outcome::MissingPolicy
+    )
+}
+
+fn rule_name(s: &Scenario, r: RuleRef) -> String {
+    match r {
+        RuleRef::Statement(st) => format!("{}: {}", rule_text(s, r), s.statement(st).text),
+        other => rule_text(s, other),
+    }
+}
+
+/// Judges one probe with both engines; they must agree.
+fn judge(s: &Scenario, c: &Compiled, p: &Packet) -> Result<Decision, RunError> {
+    let fast = c.judge(p, Context::First);
+    let d = eval::evaluate(s, p, Context::First);
+    let fast_rules: Vec<Option<RuleRef>> = fast
+        .rules
+        .iter()
+        .map(|r| r.and_then(|id| c.rule_ref(id)))
+        .collect();
+    let dd = &d.deciders;
+    let ref_rules = vec![
+        dd.route,
+        dd.egress,
+        dd.ingress,
+        dd.zpr_egress,
+        dd.zpr_ingress,
+    ];
+    if fast.judgement != d.judgement || fast_rules != ref_rules {
+        return Err(RunError::Disagree(format!(
+            "the compiled table and the reference evaluator disagree on {p}: table {:?} {fast_rules:?}, reference {:?} {ref_rules:?}",
+            fast.judgement, d.judgement
+        )));
+    }
+    Ok(d)
+}
+
+fn failure(s: &Scenario, path: &PathSpec, p: &Packet, d: &Decision) -> PairFailure {
+    let j = d.judgement;
+    let (rule, blocked_by) = match j.stage {
+        Some(stage) if path.expect == Expect::Allow => {
+            let decided = d
+                .layers
+                .iter()
+                .find(|l| l.layer == stage)
+                .map(layer_text)
+                .unwrap_or_default();
+            let blocked = eval::every_layer(s, p)
+                .iter()
+                .filter(|l| blocks(l) && !(path.scope == Scope::Network && l.layer == Stage::Zpr))
+                .map(layer_text)
+                .collect();
+            (decided, blocked)
+        }
+        _ => {
+            // Open while it should be closed (or dropped only by ZPR in the
+            // network scope): what let it through.
+            let dd = &d.deciders;
+            let mut by: Vec<String> = [
+                dd.route,
+                dd.egress,
+                dd.ingress,
+                dd.zpr_egress,
+                dd.zpr_ingress,
+            ]
+            .into_iter()
+            .flatten()
+            .map(|r| rule_name(s, r))
+            .collect();
+            by.dedup();
+            let mut text = if by.is_empty() {
+                "allowed by the implicit local route; no security rule or ZPR statement applies"
+                    .to_owned()
+            } else {
+                format!("allowed by {}", by.join(", "))
+            };
+            if let Some(zpr) = d
+                .layers
+                .iter()
+                .find(|l| l.layer == Stage::Zpr && j.stage == Some(Stage::Zpr))
+            {
+                text = format!(
+                    "route, security lists and NSGs allow it; {}",
+                    layer_text(zpr)
+                );
+            }
+            (text, Vec::new())
+        }
+    };
+    PairFailure {
+        src: p.src,
+        dst: p.dst,
+        packet: p.to_string(),
+        failing_ports: Vec::new(),
+        verdict: j.verdict,
+        stage: j.stage,
+        rule,
+        blocked_by,
+    }
+}
+
+/// Adjacent runs joined, written `lo-hi` (or `p` for one port).
+fn merged_runs(runs: &[(u16, u16)]) -> Vec<String> {
+    let mut merged: Vec<(u16, u16)> = Vec::new();
+    for &(lo, hi) in runs {
+        match merged.last_mut() {
+            Some(last) if u32::from(last.1) + 1 == u32::from(lo) => last.1 = hi,
+            _ => merged.push((lo, hi)),
+        }
+    }
+    merged
+        .into_iter()
+        .map(|(lo, hi)| {
+            if lo == hi {
+                lo.to_string()
+            } else {
+                format!("{lo}-{hi}")
+            }
+        })
+        .collect()
+}
+
+fn no_pairs(path: &PathSpec, error: String) -> PathResult {
+    PathResult {
+        name: path.name.clone(),
+        expect: path.expect,
+        scope: path.scope,
+        ok: false,
+        skipped: false,
+        from: path.from_text.clone(),
+        to: path.to_text.clone(),
+        pairs: 0,
+        probes: 0,
+        failed_pairs: 0,
+        audit_would_deny: 0,
+        why: path.why.clone(),
+        error: Some(error),
+        failed: Vec::new(),
+    }
+}
+
+/// Judges every path.
+///
+/// # Errors
+/// [`RunError::Limit`] before a path whose pairs or probes exceed the
+/// limits is judged; [`RunError::Disagree`] when the two engines differ.
+pub fn run(
+    s: &Scenario,
+    c: &Compiled,
+    paths: &[PathSpec],
+    limits: &Limits,
+) -> Result<Report, RunError> {
+    let mut out = Vec::with_capacity(paths.len());
+    let mut probes_total: u64 = 0;
+    for path in paths {
+        if path.skipped {
+            let mut r = no_pairs(path, String::new());
+            r.ok = true;
+            r.skipped = true;
+            r.error = None;
+            out.push(r);
+            continue;
+        }
+        let srcs = selector::expand(s, &path.from);
+        let dsts = selector::expand(s, &path.to);
+        if srcs.is_empty() || dsts.is_empty() {
+            let empty = if srcs.is_empty() {
+                &path.from_text
+            } else {
+                &path.to_text
+            };
+            out.push(no_pairs(path, format!("`{empty}` matches no endpoint")));
+            continue;
+        }
+        let bound = (srcs.len() as u64).saturating_mul(dsts.len() as u64);
+        if bound > limits.max_pairs_per_path {
+            return Err(RunError::Limit(format!(
+                "{}: error: path `{}` expands to {bound} endpoint pairs (limit {}): narrow `from` or `to`",
+                path.location, path.name, limits.max_pairs_per_path
+            )));
+        }
+        let runs: Vec<Option<(u16, u16)>> = match path.probe {
+            Probe::Ports { sport, dport } => port_runs(c, path.proto, sport, dport)
+                .into_iter()
+                .map(Some)
+                .collect(),
+            _ => vec![None],
+        };
+        probes_total = probes_total.saturating_add(bound.saturating_mul(runs.len() as u64));
+        if probes_total > limits.max_probes {
+            return Err(RunError::Limit(format!(
+                "{}: error: path `{}` brings the probes to judge over {} (pairs × port runs): narrow the paths",
+                path.location, path.name, limits.max_probes
+            )));
+        }
+        let mut r = no_pairs(path, String::new());
+        r.error = None;
+        for &a in &srcs {
+            for &b in &dsts {
+                if a == b || !family_fits(path.proto, a, b) {
+                    continue;
+                }
+                r.pairs += 1;
+                let mut first: Option<PairFailure> = None;
+                let mut failing: Vec<(u16, u16)> = Vec::new();
+                for run in &runs {
+                    let l4 = match (path.probe, run) {
+                        (Probe::Ports { sport, .. }, Some((lo, _))) => {
+                            L4::Ports { sport, dport: *lo }
+                        }
+                        (Probe::Icmp { icmp_type, code }, _) => L4::Icmp { icmp_type, code },
+                        _ => L4::Opaque,
+                    };
+                    let p = Packet {
+                        src: a,
+                        dst: b,
+                        proto: path.proto,
+                        l4,
+                    };
+                    r.probes += 1;
+                    let d = judge(s, c, &p)?;
+                    let j = d.judgement;
+                    if meets(path.expect, path.scope, j.verdict, j.stage) {
+                        if j.verdict == Verdict::Allow && j.zpr_audit {
+                            r.audit_would_deny += 1;
+                        }
+                        continue;
+                    }
+                    if let Some(run) = run {
+                        failing.push(*run);
+                    }
+                    if first.is_none() {
+                        first = Some(failure(s, path, &p, &d));
+                    }
+                }
+                if let Some(mut f) = first {
+                    f.failing_ports = merged_runs(&failing);
+                    r.failed_pairs += 1;
+                    if r.failed.len() < limits.max_failures_kept {
+                        r.failed.push(f);
+                    }
+                }
+            }
+        }
+        if r.pairs == 0 {
+            out.push(no_pairs(
+                path,
+                format!(
+                    "`{}` and `{}` give no pair of two addresses of one family that fits the protocol",
+                    path.from_text, path.to_text
+                ),
+            ));
+            continue;
+        }
+        r.ok = r.failed_pairs == 0;
+        out.push(r);
+    }
+    let failed = out.iter().filter(|p| !p.ok).count();
+    let skipped = out.iter().filter(|p| p.skipped).count();
+    Ok(Report {
+        paths: out,
+        failed,
+        skipped,
+        internet: selector::internet_addresses(s),
+    })
+}

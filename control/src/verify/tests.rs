@@ -1,0 +1,109 @@
+//! Unit tests of selectors: parsing, resolution, expansion.
+
+use std::net::IpAddr;
+
+use super::selector::{Selector, expand, first_host, internet_addresses, parse};
+use crate::load::from_toml_str;
+use crate::model::{Attribute, Scenario};
+
+fn scenario() -> Scenario {
+    from_toml_str(
+        r#"
+[services]
+"osn" = ["8.8.8.0/24", "134.70.0.0/17"]
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16", "fd00::/48"]
+[[nsg]]
+name = "n"
+vcn = "v"
+[[subnet]]
+name = "s"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+ipv6_cidr_blocks = ["fd00:0:0:1::/64"]
+[[vnic]]
+name = "a"
+subnet = "s"
+private_ips = ["10.0.1.10", "fd00:0:0:1::10"]
+nsgs = ["n"]
+security_attributes = { app = { role = { value = "web", mode = "audit" } } }
+[[vnic]]
+name = "b"
+subnet = "s"
+private_ips = ["10.0.1.11"]
+security_attributes = { "oracle-zpr" = { tier = { value = "db" } } }
+"#,
+        "s.toml",
+    )
+    .unwrap()
+    .scenario
+}
+
+fn ips(v: &[&str]) -> Vec<IpAddr> {
+    v.iter().map(|s| s.parse().unwrap()).collect()
+}
+
+#[test]
+fn selectors_resolve_and_expand() {
+    let s = scenario();
+    let e = |t: &str| expand(&s, &parse(&s, t).unwrap());
+    assert_eq!(e("vnic:a"), ips(&["10.0.1.10", "fd00:0:0:1::10"]));
+    assert_eq!(
+        e("subnet:s"),
+        ips(&["10.0.1.10", "fd00:0:0:1::10", "10.0.1.11"])
+    );
+    assert_eq!(e("nsg:n"), ips(&["10.0.1.10", "fd00:0:0:1::10"]));
+    // Either mode; the namespace defaults to oracle-zpr.
+    assert_eq!(
+        e("attr:app.role:web"),
+        ips(&["10.0.1.10", "fd00:0:0:1::10"])
+    );
+    assert_eq!(e("attr:tier:db"), ips(&["10.0.1.11"]));
+    assert_eq!(e("attr:app.role:nobody"), Vec::<IpAddr>::new());
+    // A CIDR: the VNIC addresses inside, or its first host address.
+    assert_eq!(e("10.0.1.0/24"), ips(&["10.0.1.10", "10.0.1.11"]));
+    assert_eq!(e("192.0.2.0/24"), ips(&["192.0.2.1"]));
+    assert_eq!(e("service:osn"), ips(&["8.8.8.1"]));
+    // `internet` avoids VCN and service CIDRs (8.8.8.8 is in `osn` here),
+    // and has an IPv6 address because the VCN has an IPv6 CIDR.
+    assert_eq!(e("internet"), ips(&["1.1.1.1", "2001:4860::8888"]));
+    assert_eq!(internet_addresses(&s).len(), 2);
+    assert_eq!(
+        parse(&s, "attr:app.role:web").unwrap(),
+        Selector::Attr(Attribute::new("app", "role", "web"))
+    );
+}
+
+#[test]
+fn selector_errors() {
+    let s = scenario();
+    let err = |t: &str| parse(&s, t).unwrap_err().0;
+    assert_eq!(err("vnic:z"), "no VNIC is named `z`");
+    assert_eq!(err("subnet:z"), "no subnet is named `z`");
+    assert_eq!(err("nsg:z"), "no NSG is named `z`");
+    assert_eq!(err("service:z"), "no service label is named `z`");
+    assert_eq!(
+        err("10.0.1.5/24"),
+        "`10.0.1.5/24` has host bits set (did you mean `10.0.1.0/24`?)"
+    );
+    assert_eq!(
+        err("attr:web"),
+        "`attr:web` is not an attribute: expected `attr:NS.KEY:VALUE` or `attr:KEY:VALUE`"
+    );
+    assert_eq!(
+        err("attr:a b.c:d"),
+        "`attr:a b.c:d` is not an attribute: expected `attr:NS.KEY:VALUE` or `attr:KEY:VALUE`"
+    );
+    assert!(err("role:x").starts_with("`role:x`: roles are only for the paths of a pack"));
+}
+
+#[test]
+fn first_host_addresses() {
+    let f = |t: &str| first_host(t.parse().unwrap()).to_string();
+    assert_eq!(f("10.0.0.0/24"), "10.0.0.1");
+    assert_eq!(f("10.0.0.4/31"), "10.0.0.4");
+    assert_eq!(f("10.0.0.7/32"), "10.0.0.7");
+    assert_eq!(f("fd00::/64"), "fd00::1");
+    assert_eq!(f("fd00::5/128"), "fd00::5");
+}

@@ -1,0 +1,75 @@
+//! Is an input a capture or a file of OCI flow-log entries? Decided from
+//! the first bytes, as pcap and pcapng are: a flow-log file is JSON (its
+//! first non-blank byte is `{` or `[`), or gzip whose first decompressed
+//! bytes are. No capture format starts with those bytes or gzip's magic.
+
+use std::io::Read;
+use std::path::Path;
+
+use flate2::read::MultiGzDecoder;
+
+/// Bytes read from the start of a file to decide its kind.
+pub const HEAD: usize = 4096;
+
+/// gzip's magic number.
+pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+fn json_start(bytes: &[u8]) -> bool {
+    let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    matches!(
+        b.iter().find(|c| !c.is_ascii_whitespace()),
+        Some(b'{' | b'[')
+    )
+}
+
+/// Whether `head` (the first bytes of a file, up to [`HEAD`]) starts a
+/// flow-log file: JSON, or gzip of JSON.
+#[must_use]
+pub fn is_flow_log(head: &[u8]) -> bool {
+    if head.starts_with(&GZIP_MAGIC) {
+        let mut out = Vec::with_capacity(HEAD);
+        // A head cut inside the stream ends the decoder with an error; what
+        // came out before it is enough.
+        let _ = MultiGzDecoder::new(head)
+            .take(HEAD as u64)
+            .read_to_end(&mut out);
+        return json_start(&out);
+    }
+    json_start(head)
+}
+
+/// Whether the file at `path` is a flow-log file (see [`is_flow_log`]).
+///
+/// # Errors
+/// When the file cannot be opened or read.
+pub fn is_flow_log_path(path: &Path) -> std::io::Result<bool> {
+    let f = std::fs::File::open(path)?;
+    let mut head = Vec::with_capacity(HEAD);
+    f.take(HEAD as u64).read_to_end(&mut head)?;
+    Ok(is_flow_log(&head))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    #[test]
+    fn json_and_gzip_are_flow_logs_and_captures_are_not() {
+        assert!(is_flow_log(b"  \n{\"datetime\": 1}"));
+        assert!(is_flow_log(b"\xEF\xBB\xBF[ ]"));
+        assert!(!is_flow_log(b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00"));
+        assert!(!is_flow_log(b"\x0a\x0d\x0d\x0a"));
+        assert!(!is_flow_log(b""));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(b"{\"a\":1}\n").unwrap_or_default();
+        let bytes = gz.finish().unwrap_or_default();
+        assert!(is_flow_log(&bytes));
+        // A gzip head cut short still decides.
+        assert!(is_flow_log(&bytes[..bytes.len() - 4]));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(b"\xd4\xc3\xb2\xa1").unwrap_or_default();
+        assert!(!is_flow_log(&gz.finish().unwrap_or_default()));
+    }
+}

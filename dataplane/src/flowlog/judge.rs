@@ -1,0 +1,361 @@
+//! Judging flow-log records at the VNIC that logged them.
+//!
+//! A record is placed at its VNIC (`oracle.vnicocid` matched to a VNIC's
+//! `id`); its direction is egress when its source address is one of that
+//! VNIC's private IPs, else ingress when its destination address is, else
+//! it is unplaced. An egress record is judged on what the source side
+//! enforces (route, egress security, the ZPR egress check), an ingress
+//! record on what the destination side enforces (ingress security, the ZPR
+//! ingress check): [`Compiled::judge_side`].
+//!
+//! Tracking runs per VNIC, across records sorted by window start: a record
+//! whose tuple is the reverse of a live connection at the same VNIC (seen
+//! within the idle timeout of [`conntrack::timeout_ns`], measured from the
+//! end of the last record to the start of this one) is a reply to it.
+//! Records are taken by window start, then input order, with one tie rule:
+//! when one VNIC logged both directions of a tuple in windows that start in
+//! the same second, the direction that VNIC's rules allow as a first packet
+//! goes first (it opened the connection); if both or neither are allowed,
+//! the one earlier in the input. Every count is weighted by the record's
+//! packets and bytes.
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+use zprsim_control::compile::side::Side;
+use zprsim_control::compile::{Compiled, Fast};
+use zprsim_control::model::{Scenario, proto};
+use zprsim_control::packet::{L4, Packet};
+use zprsim_control::verdict::{Context, Tracking, Verdict};
+
+use super::record::{Action, LogRecord};
+use crate::conntrack::{self, ConnKey};
+use crate::judge::{Counters, stage_index};
+
+const NS: u64 = 1_000_000_000;
+
+/// Hash maps with ahash and fixed keys: fast, and nothing here depends on
+/// iteration order.
+type HashMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<ahash::AHasher>>;
+
+/// Records, packets and bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Weight {
+    /// Records.
+    pub records: u64,
+    /// Their `packets`.
+    pub packets: u64,
+    /// Their `bytesOut`.
+    pub bytes: u64,
+}
+
+impl Weight {
+    fn add(&mut self, r: &LogRecord) {
+        self.records += 1;
+        self.packets = self.packets.saturating_add(r.packets);
+        self.bytes = self.bytes.saturating_add(r.bytes);
+    }
+}
+
+/// Recorded OCI action against simulated verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Agreement {
+    /// OCI accepted, the scenario allows.
+    pub accept_allow: Weight,
+    /// OCI accepted, the scenario drops.
+    pub accept_drop: Weight,
+    /// OCI rejected, the scenario allows.
+    pub reject_allow: Weight,
+    /// OCI rejected, the scenario drops.
+    pub reject_drop: Weight,
+}
+
+/// Egress or ingress at the logging VNIC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// The VNIC sent it.
+    Egress,
+    /// The VNIC received it.
+    Ingress,
+}
+
+/// Why a record could not be placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Unplaced {
+    /// No VNIC of the scenario has the record's OCID as `id`.
+    UnknownVnic,
+    /// Neither address is one of the VNIC's private IPs.
+    NotTheVnicsAddress,
+}
+
+/// One record judged at its VNIC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Judged {
+    /// Index into the records.
+    pub record: usize,
+    /// The VNIC (index into the scenario's VNICs).
+    pub vnic: usize,
+    /// Its direction at that VNIC.
+    pub direction: Direction,
+    /// Judged as a reply of a connection tracked at that VNIC.
+    pub reply: bool,
+    /// The packet judged (ICMP: an echo request, or echo reply for a reply).
+    pub packet: Packet,
+    /// The side judgement.
+    pub fast: Fast,
+}
+
+/// Everything judging the records produced.
+#[derive(Debug, Clone, Default)]
+pub struct FlowLogJudgement {
+    /// Counters weighted by packets and bytes (`rule_hits` by packets).
+    pub counters: Counters,
+    /// Judged records, in judging order (window start).
+    pub judged: Vec<Judged>,
+    /// Agreement matrix.
+    pub agreement: Agreement,
+    /// Unplaced records (weights).
+    pub unplaced: Weight,
+    /// Unplaced records: index and reason, in input order.
+    pub unplaced_records: Vec<(usize, Unplaced)>,
+    /// Distinct flows (the tuple, both directions as one) among judged records.
+    pub flows: u64,
+    /// Of those, flows logged at two or more VNICs.
+    pub flows_at_two_vnics: u64,
+}
+
+struct SideConn {
+    initiator_forward: bool,
+    tracking: Tracking,
+    last_ns: u64,
+    both: bool,
+}
+
+/// The packet a record stands for. ICMP records carry no type or code:
+/// an opening record is judged as an echo request, a reply as an echo reply.
+#[must_use]
+pub fn record_packet(r: &LogRecord, reply: bool) -> Packet {
+    let l4 = match r.proto {
+        proto::TCP | proto::UDP => L4::Ports {
+            sport: r.sport,
+            dport: r.dport,
+        },
+        proto::ICMP => L4::Icmp {
+            icmp_type: if reply { 0 } else { 8 },
+            code: 0,
+        },
+        proto::ICMPV6 => L4::Icmp {
+            icmp_type: if reply { 129 } else { 128 },
+            code: 0,
+        },
+        _ => L4::Opaque,
+    };
+    Packet {
+        src: r.src,
+        dst: r.dst,
+        proto: r.proto,
+        l4,
+    }
+}
+
+fn holds(s: &Scenario, v: usize, ip: IpAddr) -> bool {
+    s.vnics.get(v).is_some_and(|x| x.private_ips.contains(&ip))
+}
+
+/// Places and judges `records` against `compiled` (built from `s`).
+#[must_use]
+pub fn judge_records(compiled: &Compiled, s: &Scenario, records: &[LogRecord]) -> FlowLogJudgement {
+    let mut out = FlowLogJudgement {
+        counters: Counters::with_rules(compiled.rule_count()),
+        ..FlowLogJudgement::default()
+    };
+    let by_id: HashMap<&str, usize> = s
+        .vnics
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.id.as_deref().map(|id| (id, i)))
+        .collect();
+    // Place.
+    let mut placed: Vec<(usize, usize, Direction)> = Vec::with_capacity(records.len());
+    for (i, r) in records.iter().enumerate() {
+        let Some(&v) = by_id.get(r.vnic.as_str()) else {
+            out.unplaced.add(r);
+            out.unplaced_records.push((i, Unplaced::UnknownVnic));
+            continue;
+        };
+        let dir = if holds(s, v, r.src) {
+            Direction::Egress
+        } else if holds(s, v, r.dst) {
+            Direction::Ingress
+        } else {
+            out.unplaced.add(r);
+            out.unplaced_records.push((i, Unplaced::NotTheVnicsAddress));
+            continue;
+        };
+        placed.push((i, v, dir));
+    }
+    let opener = openers(compiled, records, &placed);
+    placed.sort_by_cached_key(|&(i, v, _)| {
+        let r = &records[i];
+        let rank = ConnKey::of(&record_packet(r, false)).map_or(0u8, |(key, fwd)| {
+            u8::from(opener.get(&(r.start, v, key)).is_some_and(|&o| o != fwd))
+        });
+        (r.start, rank, i)
+    });
+    let mut conns: HashMap<(usize, ConnKey), SideConn> = HashMap::default();
+    let mut flows: HashMap<ConnKey, (usize, bool)> = HashMap::default();
+    for (i, v, dir) in placed {
+        let r = &records[i];
+        let side = match dir {
+            Direction::Egress => Side::Source,
+            Direction::Ingress => Side::Destination,
+        };
+        let start_ns = r.start.saturating_mul(NS);
+        let end_ns = r.end.saturating_mul(NS);
+        let opening = record_packet(r, false);
+        let Some((key, forward)) = ConnKey::of(&opening) else {
+            continue;
+        };
+        let f = flows.entry(key).or_insert((v, false));
+        f.1 |= f.0 != v;
+        let live = conns
+            .get(&(v, key))
+            .filter(|c| {
+                let idle = start_ns.saturating_sub(c.last_ns);
+                idle <= conntrack::timeout_ns(r.proto, c.both, false)
+            })
+            .map(|c| (c.initiator_forward, c.tracking));
+        let (ctx, reply) = match live {
+            Some((initiator, t)) if forward != initiator => (Context::Reply(t), true),
+            _ => (Context::First, false),
+        };
+        let p = if reply {
+            record_packet(r, true)
+        } else {
+            opening
+        };
+        let fast = compiled.judge_side(&p, ctx, side);
+        let allowed = fast.judgement.verdict == Verdict::Allow;
+        if allowed {
+            match conns.get_mut(&(v, key)).filter(|_| live.is_some()) {
+                Some(c) => {
+                    c.last_ns = c.last_ns.max(end_ns);
+                    c.both |= reply;
+                }
+                None => {
+                    out.counters.connections += 1;
+                    conns.insert(
+                        (v, key),
+                        SideConn {
+                            initiator_forward: forward,
+                            tracking: fast.judgement.tracking,
+                            last_ns: end_ns,
+                            both: false,
+                        },
+                    );
+                }
+            }
+        }
+        count(&mut out, r, &fast, reply);
+        out.judged.push(Judged {
+            record: i,
+            vnic: v,
+            direction: dir,
+            reply,
+            packet: p,
+            fast,
+        });
+    }
+    out.flows = flows.len() as u64;
+    out.flows_at_two_vnics = flows.values().filter(|f| f.1).count() as u64;
+    out.counters.flows = out.flows;
+    out
+}
+
+fn count(out: &mut FlowLogJudgement, r: &LogRecord, fast: &Fast, reply: bool) {
+    let k = &mut out.counters;
+    let j = fast.judgement;
+    let (pk, by) = (r.packets, r.bytes);
+    k.packets.total = k.packets.total.saturating_add(pk);
+    k.bytes.total = k.bytes.total.saturating_add(by);
+    let allowed = j.verdict == Verdict::Allow;
+    if allowed {
+        k.packets.allowed = k.packets.allowed.saturating_add(pk);
+        k.bytes.allowed = k.bytes.allowed.saturating_add(by);
+        if reply {
+            k.replies_tracked = k.replies_tracked.saturating_add(pk);
+        }
+    } else {
+        k.packets.dropped = k.packets.dropped.saturating_add(pk);
+        k.bytes.dropped = k.bytes.dropped.saturating_add(by);
+    }
+    if let Some(st) = j.stage {
+        let d = &mut k.dropped_by_stage[stage_index(st)];
+        *d = d.saturating_add(pk);
+    }
+    if j.zpr_audit {
+        k.zpr_audit_would_drop = k.zpr_audit_would_drop.saturating_add(pk);
+    }
+    for id in fast.rules.iter().flatten() {
+        if let Some(h) = k.rule_hits.get_mut(*id as usize) {
+            *h = h.saturating_add(pk);
+        }
+    }
+    let a = &mut out.agreement;
+    let cell = match (r.action, allowed) {
+        (Action::Accept, true) => &mut a.accept_allow,
+        (Action::Accept, false) => &mut a.accept_drop,
+        (Action::Reject, true) => &mut a.reject_allow,
+        (Action::Reject, false) => &mut a.reject_drop,
+    };
+    cell.add(r);
+}
+
+/// Window start, VNIC, tuple.
+type GroupKey = (u64, usize, ConnKey);
+
+/// For each (window start, VNIC, tuple) logged in both directions: the
+/// direction (`forward` of [`ConnKey::of`]) that opens, by the tie rule.
+fn openers(
+    compiled: &Compiled,
+    records: &[LogRecord],
+    placed: &[(usize, usize, Direction)],
+) -> HashMap<GroupKey, bool> {
+    // First record of each direction, in input order.
+    let mut first: HashMap<GroupKey, [Option<(usize, Direction)>; 2]> = HashMap::default();
+    for &(i, v, dir) in placed {
+        let r = &records[i];
+        let Some((key, fwd)) = ConnKey::of(&record_packet(r, false)) else {
+            continue;
+        };
+        let e = first.entry((r.start, v, key)).or_default();
+        let slot = &mut e[usize::from(fwd)];
+        if slot.is_none() {
+            *slot = Some((i, dir));
+        }
+    }
+    let mut out = HashMap::default();
+    for (k, e) in first {
+        let [Some(back), Some(fwd)] = e else { continue };
+        let opens = |(i, dir): (usize, Direction)| {
+            let side = match dir {
+                Direction::Egress => Side::Source,
+                Direction::Ingress => Side::Destination,
+            };
+            compiled
+                .judge_side(&record_packet(&records[i], false), Context::First, side)
+                .judgement
+                .verdict
+                == Verdict::Allow
+        };
+        let forward_opens = match (opens(fwd), opens(back)) {
+            (true, false) => true,
+            (false, true) => false,
+            _ => fwd.0 < back.0,
+        };
+        out.insert(k, forward_opens);
+    }
+    out
+}

@@ -1,0 +1,14 @@
+//! OCI VCN flow logs as a traffic source: each record is one VNIC's view
+//! of one direction of a flow over a one-minute window, with its packets,
+//! bytes and what OCI did (`ACCEPT` or `REJECT`). zprsim judges each record
+//! at that VNIC and compares the two (the CLI contract's "Flow-log input").
+//!
+//! - [`detect`]: is a file a flow-log file (JSON or gzip of JSON)?
+//! - [`read`]: JSON lines, JSON array, Logging search output, gzip; limits.
+//! - [`record`]: one entry's fields, with or without the envelope.
+//! - [`judge`]: placing, ordering, tracking and judging the records.
+
+pub mod detect;
+pub mod judge;
+pub mod read;
+pub mod record;

@@ -1,0 +1,421 @@
+//! Reading flow-log files: JSON lines (Connector Hub objects), a JSON array,
+//! the Logging search output (`{"data": {"results": [{"data": ENTRY}]}}`),
+//! or gzip of any of them, decided from the content.
+//!
+//! Memory is bounded before the work: a JSON-lines file is streamed one
+//! line at a time (a line over [`Limits::max_line`] is skipped without
+//! being held), a whole-document file is read up to
+//! [`Limits::max_document`] bytes (decompressed), and at most
+//! [`Limits::max_records`] records are kept. A record that cannot be read
+//! is a counted skip with its file and line; a document that is not JSON
+//! is an error with its line and column.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use flate2::read::MultiGzDecoder;
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::detect::GZIP_MAGIC;
+use super::record::{Entry, LogRecord, parse_entry};
+
+/// Limits checked before the work they bound.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Longest line of a JSON-lines file, in bytes.
+    pub max_line: usize,
+    /// Largest whole-document file (JSON array, search output), decompressed.
+    pub max_document: u64,
+    /// Most data records kept over all files.
+    pub max_records: usize,
+    /// Most problems kept as messages (the rest are counted).
+    pub max_problems: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_line: 1 << 20,
+            max_document: 256 << 20,
+            max_records: 5_000_000,
+            max_problems: 20,
+        }
+    }
+}
+
+/// What the files held.
+#[derive(Debug, Default, Clone)]
+pub struct ReadOutcome {
+    /// Data records (`status: OK`), in input order.
+    pub records: Vec<LogRecord>,
+    /// `NODATA` records.
+    pub nodata: u64,
+    /// `SKIPDATA` records.
+    pub skipdata: u64,
+    /// Entries that could not be read (counted, skipped).
+    pub malformed: u64,
+    /// The first problems, each naming file and line.
+    pub problems: Vec<String>,
+}
+
+/// A file that cannot be read as flow logs at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowLogError {
+    /// The file.
+    pub file: String,
+    /// 1-based line, where known.
+    pub line: Option<u64>,
+    /// 1-based column, where known.
+    pub column: Option<u64>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for FlowLogError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+            if let Some(c) = self.column {
+                write!(f, ":{c}")?;
+            }
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for FlowLogError {}
+
+struct Ctx<'a> {
+    name: &'a str,
+    file: u32,
+    limits: &'a Limits,
+}
+
+impl Ctx<'_> {
+    fn error(&self, line: Option<u64>, column: Option<u64>, message: String) -> FlowLogError {
+        FlowLogError {
+            file: self.name.to_owned(),
+            line,
+            column,
+            message,
+        }
+    }
+
+    fn problem(&self, out: &mut ReadOutcome, line: u64, message: &str) {
+        out.malformed += 1;
+        if out.problems.len() < self.limits.max_problems {
+            out.problems
+                .push(format!("{}:{line}: skipped: {message}", self.name));
+        }
+    }
+
+    fn entry(&self, out: &mut ReadOutcome, v: &Value, line: u64) -> Result<(), FlowLogError> {
+        match parse_entry(v, self.file, line) {
+            Ok(Entry::Data(r)) => {
+                if out.records.len() >= self.limits.max_records {
+                    return Err(self.error(
+                        Some(line),
+                        None,
+                        format!(
+                            "more than {} flow-log records (the limit)",
+                            self.limits.max_records
+                        ),
+                    ));
+                }
+                out.records.push(r);
+            }
+            Ok(Entry::NoData) => out.nodata += 1,
+            Ok(Entry::SkipData) => out.skipdata += 1,
+            Err(e) => self.problem(out, line, &e.0),
+        }
+        Ok(())
+    }
+}
+
+/// Reads the flow-log file at `path` into `out` (records get file index
+/// `file`).
+///
+/// # Errors
+/// When the file cannot be read, is not JSON, or exceeds a limit.
+pub fn read_path(
+    path: &Path,
+    file: u32,
+    limits: &Limits,
+    out: &mut ReadOutcome,
+) -> Result<(), FlowLogError> {
+    let name = path.display().to_string();
+    let f = std::fs::File::open(path).map_err(|e| FlowLogError {
+        file: name.clone(),
+        line: None,
+        column: None,
+        message: e.to_string(),
+    })?;
+    read_from(&name, file, f, limits, out)
+}
+
+/// Reads flow-log entries from `input` (plain or gzip) into `out`; `name`
+/// is the file name for messages.
+///
+/// # Errors
+/// When the input cannot be read, is not JSON, or exceeds a limit.
+pub fn read_from(
+    name: &str,
+    file: u32,
+    input: impl Read,
+    limits: &Limits,
+    out: &mut ReadOutcome,
+) -> Result<(), FlowLogError> {
+    let cx = Ctx { name, file, limits };
+    let mut r = BufReader::with_capacity(64 << 10, input);
+    let head = r
+        .fill_buf()
+        .map_err(|e| cx.error(None, None, e.to_string()))?;
+    if head.starts_with(&GZIP_MAGIC) {
+        read_plain(&cx, BufReader::new(MultiGzDecoder::new(r)), out)
+    } else {
+        read_plain(&cx, r, out)
+    }
+}
+
+/// Reads one line of at most `max` bytes into `buf` (without the newline).
+/// Returns `None` at the end, else whether the line was longer than `max`
+/// (the rest of it is read and dropped).
+fn read_line(r: &mut impl BufRead, max: usize, buf: &mut Vec<u8>) -> std::io::Result<Option<bool>> {
+    buf.clear();
+    let mut long = false;
+    let mut any = false;
+    loop {
+        let chunk = match r.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok(any.then_some(long));
+        }
+        any = true;
+        let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (i, true),
+            None => (chunk.len(), false),
+        };
+        let room = max.saturating_sub(buf.len());
+        if take > room {
+            long = true;
+        }
+        buf.extend_from_slice(&chunk[..take.min(room)]);
+        r.consume(take + usize::from(done));
+        if done {
+            return Ok(Some(long));
+        }
+    }
+}
+
+fn is_blank(b: &[u8]) -> bool {
+    b.iter().all(u8::is_ascii_whitespace)
+}
+
+fn read_plain(
+    cx: &Ctx<'_>,
+    mut r: impl BufRead,
+    out: &mut ReadOutcome,
+) -> Result<(), FlowLogError> {
+    let io = |e: std::io::Error| cx.error(None, None, format!("cannot read: {e}"));
+    // Blank lines before the first content line.
+    let mut line_no = 0u64;
+    let mut buf = Vec::new();
+    let first_long = loop {
+        match read_line(&mut r, cx.limits.max_line, &mut buf).map_err(io)? {
+            None => return Ok(()),
+            Some(long) => {
+                line_no += 1;
+                if line_no == 1 && buf.starts_with(b"\xEF\xBB\xBF") {
+                    buf.drain(..3);
+                }
+                if !is_blank(&buf) || long {
+                    break long;
+                }
+            }
+        }
+    };
+    let first = String::from_utf8_lossy(&buf).trim().to_owned();
+    let one_value = !first_long && serde_json::from_str::<&RawValue>(&first).is_ok();
+    let looks_like_lines =
+        one_value || (first.starts_with('{') && first.ends_with('}') && first.len() > 1);
+    if looks_like_lines || (first_long && first.starts_with('{')) {
+        read_lines(cx, r, out, buf, first_long, line_no)
+    } else {
+        read_document(cx, r, out, buf, line_no)
+    }
+}
+
+fn read_lines(
+    cx: &Ctx<'_>,
+    mut r: impl BufRead,
+    out: &mut ReadOutcome,
+    mut buf: Vec<u8>,
+    mut long: bool,
+    mut line_no: u64,
+) -> Result<(), FlowLogError> {
+    loop {
+        if long {
+            cx.problem(
+                out,
+                line_no,
+                &format!("line longer than {} bytes", cx.limits.max_line),
+            );
+        } else if !is_blank(&buf) {
+            // One parse per line; the entries are found in the parsed value.
+            match serde_json::from_slice::<Value>(&buf) {
+                Err(e) => cx.problem(out, line_no, &format!("not JSON: {e}")),
+                Ok(v) => {
+                    let mut entries = Vec::new();
+                    walk_value(&v, 0, &mut entries);
+                    for e in entries {
+                        cx.entry(out, e, line_no)?;
+                    }
+                }
+            }
+        }
+        match read_line(&mut r, cx.limits.max_line, &mut buf)
+            .map_err(|e| cx.error(Some(line_no + 1), None, format!("cannot read: {e}")))?
+        {
+            None => return Ok(()),
+            Some(l) => {
+                long = l;
+                line_no += 1;
+            }
+        }
+    }
+}
+
+fn read_document(
+    cx: &Ctx<'_>,
+    r: impl BufRead,
+    out: &mut ReadOutcome,
+    first: Vec<u8>,
+    first_line: u64,
+) -> Result<(), FlowLogError> {
+    let max = cx.limits.max_document;
+    // Lines before the first content line were blank: keep the line count.
+    let mut all = vec![b'\n'; usize::try_from(first_line.saturating_sub(1)).unwrap_or(0)];
+    all.extend_from_slice(&first);
+    all.push(b'\n');
+    let limited = u64::try_from(all.len()).unwrap_or(u64::MAX);
+    r.take((max + 1).saturating_sub(limited))
+        .read_to_end(&mut all)
+        .map_err(|e| cx.error(None, None, format!("cannot read: {e}")))?;
+    if u64::try_from(all.len()).unwrap_or(u64::MAX) > max {
+        return Err(cx.error(
+            None,
+            None,
+            format!(
+                "a JSON document over {max} bytes (the limit); write one entry per line instead"
+            ),
+        ));
+    }
+    let text = std::str::from_utf8(&all).map_err(|e| {
+        let at = e.valid_up_to();
+        let line = 1 + all[..at].iter().filter(|&&b| b == b'\n').count() as u64;
+        cx.error(Some(line), None, "not UTF-8 text".into())
+    })?;
+    let top: &RawValue = serde_json::from_str(text).map_err(|e| {
+        cx.error(
+            Some(e.line() as u64),
+            Some(e.column() as u64),
+            format!("not JSON: {e}"),
+        )
+    })?;
+    let mut entries = Vec::new();
+    walk(top, 0, &mut entries).map_err(|e| cx.error(None, None, format!("not JSON: {e}")))?;
+    // Entries come in document order: count lines incrementally.
+    let base = text.as_ptr() as usize;
+    let (mut at, mut line) = (0usize, 1u64);
+    for raw in entries {
+        let off = (raw.get().as_ptr() as usize)
+            .saturating_sub(base)
+            .min(text.len());
+        if off >= at {
+            line += text.as_bytes()[at..off]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
+            at = off;
+        }
+        match serde_json::from_str::<Value>(raw.get()) {
+            Ok(v) => cx.entry(out, &v, line)?,
+            Err(e) => cx.problem(out, line, &format!("not JSON: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// Collects the entries of a document: array elements, the `results` of a
+/// Logging search output, the `data` of a CLI envelope or search result.
+fn walk<'a>(
+    raw: &'a RawValue,
+    depth: u32,
+    out: &mut Vec<&'a RawValue>,
+) -> Result<(), serde_json::Error> {
+    let t = raw.get().trim_start();
+    if t.starts_with('[') && depth < 6 {
+        let items: Vec<&RawValue> = serde_json::from_str(raw.get())?;
+        for i in items {
+            walk(i, depth + 1, out)?;
+        }
+    } else if t.starts_with('{') && depth < 6 {
+        let m: HashMap<String, &RawValue> = serde_json::from_str(raw.get())?;
+        if m.contains_key("logContent") || m.contains_key("oracle") || bare_data(&m) {
+            out.push(raw);
+        } else if let Some(inner) = m
+            .get("results")
+            .or_else(|| m.get("items"))
+            .or_else(|| m.get("data"))
+        {
+            walk(inner, depth + 1, out)?;
+        } else {
+            out.push(raw);
+        }
+    } else {
+        out.push(raw);
+    }
+    Ok(())
+}
+
+/// A `logContent` without `oracle`: its `data` is the flow data itself.
+fn bare_data(m: &HashMap<String, &RawValue>) -> bool {
+    m.get("data").is_some_and(|d| {
+        d.get().trim_start().starts_with('{')
+            && serde_json::from_str::<HashMap<String, &RawValue>>(d.get()).is_ok_and(|inner| {
+                inner.contains_key("status") || inner.contains_key("sourceAddress")
+            })
+    })
+}
+
+/// [`walk`] over a parsed value (JSON lines: one parse per line).
+fn walk_value<'a>(v: &'a Value, depth: u32, out: &mut Vec<&'a Value>) {
+    match v {
+        Value::Array(items) if depth < 6 => {
+            for i in items {
+                walk_value(i, depth + 1, out);
+            }
+        }
+        Value::Object(m) if depth < 6 => {
+            let bare = matches!(m.get("data"), Some(Value::Object(d)) if d.contains_key("status") || d.contains_key("sourceAddress"));
+            if m.contains_key("logContent") || m.contains_key("oracle") || bare {
+                out.push(v);
+            } else if let Some(inner) = m
+                .get("results")
+                .or_else(|| m.get("items"))
+                .or_else(|| m.get("data"))
+            {
+                walk_value(inner, depth + 1, out);
+            } else {
+                out.push(v);
+            }
+        }
+        _ => out.push(v),
+    }
+}

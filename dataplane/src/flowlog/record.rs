@@ -1,0 +1,289 @@
+//! One OCI VCN flow-log record: the fields zprsim judges, taken from a
+//! parsed JSON entry with or without the `{datetime, logContent}` envelope
+//! (field names in `../shared/reference/oci-inputs.md` §1.2). Unknown keys
+//! are ignored; every field that is missing, null, of the wrong type or out
+//! of range is a [`RecordError`] naming the field.
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// What OCI recorded it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Action {
+    /// `ACCEPT`.
+    Accept,
+    /// `REJECT`.
+    Reject,
+}
+
+/// A record with `status` `OK` (a data record), or a quality record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// `status: OK`.
+    Data(LogRecord),
+    /// `status: NODATA`: nothing was recorded in the window.
+    NoData,
+    /// `status: SKIPDATA`: some traffic was not logged.
+    SkipData,
+}
+
+/// A data record: one VNIC, one direction, one capture window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogRecord {
+    /// Index of the file among the inputs.
+    pub file: u32,
+    /// 1-based line of the entry in its (decompressed) file.
+    pub line: u64,
+    /// `oracle.vnicocid`.
+    pub vnic: String,
+    /// `data.action`.
+    pub action: Action,
+    /// `data.sourceAddress`.
+    pub src: IpAddr,
+    /// `data.destinationAddress`.
+    pub dst: IpAddr,
+    /// `data.protocol`.
+    pub proto: u8,
+    /// `data.sourcePort` (0 when null, as for protocols without ports).
+    pub sport: u16,
+    /// `data.destinationPort` (0 when null).
+    pub dport: u16,
+    /// `data.packets`.
+    pub packets: u64,
+    /// `data.bytesOut`.
+    pub bytes: u64,
+    /// `data.startTime`, epoch seconds.
+    pub start: u64,
+    /// `data.endTime`, epoch seconds.
+    pub end: u64,
+}
+
+/// Why an entry is not a usable record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordError(pub String);
+
+impl std::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn err<T>(msg: impl Into<String>) -> Result<T, RecordError> {
+    Err(RecordError(msg.into()))
+}
+
+/// Longest accepted OCID (OCI's are well under 255 characters).
+pub const MAX_OCID: usize = 255;
+
+/// Largest accepted packet or byte count of one record (2^53: what a JSON
+/// number holds exactly; OCI's one-minute windows are far below it).
+pub const MAX_COUNT: u64 = 1 << 53;
+
+/// The `logContent` object of an entry: the entry itself when it has no
+/// envelope (it then has `data` and `oracle`).
+#[must_use]
+pub fn log_content(entry: &Map<String, Value>) -> Option<&Map<String, Value>> {
+    match entry.get("logContent") {
+        Some(Value::Object(m)) => Some(m),
+        Some(_) => None,
+        None if entry.contains_key("oracle") || entry_has_flow_data(entry) => Some(entry),
+        None => None,
+    }
+}
+
+fn entry_has_flow_data(entry: &Map<String, Value>) -> bool {
+    matches!(entry.get("data"), Some(Value::Object(d)) if d.contains_key("status") || d.contains_key("sourceAddress"))
+}
+
+fn field<'a>(m: &'a Map<String, Value>, path: &str, key: &str) -> Result<&'a Value, RecordError> {
+    match m.get(key) {
+        None => err(format!("missing field `{path}`")),
+        Some(Value::Null) => err(format!("field `{path}` is null")),
+        Some(v) => Ok(v),
+    }
+}
+
+fn string<'a>(m: &'a Map<String, Value>, path: &str, key: &str) -> Result<&'a str, RecordError> {
+    match field(m, path, key)? {
+        Value::String(s) => Ok(s),
+        other => err(format!(
+            "field `{path}`: expected a string, found {}",
+            kind(other)
+        )),
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A whole number in `0..=max`; a string of digits is accepted too (OCI
+/// writes `version` as a string; some exporters quote numbers).
+fn number(m: &Map<String, Value>, path: &str, key: &str, max: u64) -> Result<u64, RecordError> {
+    let v = field(m, path, key)?;
+    let n = match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s)
+            if s.len() <= 20 && !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            s.parse::<u64>().ok()
+        }
+        other => {
+            return err(format!(
+                "field `{path}`: expected a whole number, found {}",
+                kind(other)
+            ));
+        }
+    };
+    match n {
+        Some(n) if n <= max => Ok(n),
+        _ => err(format!(
+            "field `{path}`: `{}` is not a whole number from 0 to {max}",
+            short(v)
+        )),
+    }
+}
+
+/// A value as text, cut to 40 characters for messages.
+fn short(v: &Value) -> String {
+    let t = match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if t.chars().count() > 40 {
+        let cut: String = t.chars().take(40).collect();
+        format!("{cut}...")
+    } else {
+        t
+    }
+}
+
+fn port(d: &Map<String, Value>, path: &str, key: &str) -> Result<u16, RecordError> {
+    match d.get(key) {
+        None | Some(Value::Null) => Ok(0),
+        Some(_) => {
+            let n = number(d, path, key, u64::from(u16::MAX))?;
+            Ok(u16::try_from(n).unwrap_or(0))
+        }
+    }
+}
+
+fn address(d: &Map<String, Value>, path: &str, key: &str) -> Result<IpAddr, RecordError> {
+    let s = string(d, path, key)?;
+    s.parse().or_else(|_| {
+        err(format!(
+            "field `{path}`: `{}` is not an IP address",
+            short(&Value::String(s.to_owned()))
+        ))
+    })
+}
+
+/// Reads one entry (a JSON object). `file` and `line` are stored in the
+/// record for messages.
+///
+/// # Errors
+/// A [`RecordError`] naming the first field that is missing, null, of the
+/// wrong type or out of range.
+pub fn parse_entry(entry: &Value, file: u32, line: u64) -> Result<Entry, RecordError> {
+    let Value::Object(obj) = entry else {
+        return err(format!(
+            "expected a flow-log entry object, found {}",
+            kind(entry)
+        ));
+    };
+    let Some(lc) = log_content(obj) else {
+        return err("not a flow-log entry: no `logContent`, and no `data` and `oracle`");
+    };
+    let d = match field(lc, "data", "data")? {
+        Value::Object(d) => d,
+        other => {
+            return err(format!(
+                "field `data`: expected an object, found {}",
+                kind(other)
+            ));
+        }
+    };
+    let status = string(d, "data.status", "status")?;
+    match status {
+        "OK" => {}
+        "NODATA" => return Ok(Entry::NoData),
+        "SKIPDATA" => return Ok(Entry::SkipData),
+        other => {
+            return err(format!(
+                "field `data.status`: `{}` is not OK, NODATA or SKIPDATA",
+                short(&Value::String(other.to_owned()))
+            ));
+        }
+    }
+    let oracle = match field(lc, "oracle", "oracle")? {
+        Value::Object(o) => o,
+        other => {
+            return err(format!(
+                "field `oracle`: expected an object, found {}",
+                kind(other)
+            ));
+        }
+    };
+    let vnic = string(oracle, "oracle.vnicocid", "vnicocid")?;
+    if vnic.is_empty() || vnic.len() > MAX_OCID {
+        return err(format!(
+            "field `oracle.vnicocid`: expected an OCID of 1 to {MAX_OCID} characters"
+        ));
+    }
+    let action = match string(d, "data.action", "action")? {
+        "ACCEPT" => Action::Accept,
+        "REJECT" => Action::Reject,
+        other => {
+            return err(format!(
+                "field `data.action`: `{}` is not ACCEPT or REJECT",
+                short(&Value::String(other.to_owned()))
+            ));
+        }
+    };
+    let src = address(d, "data.sourceAddress", "sourceAddress")?;
+    let dst = address(d, "data.destinationAddress", "destinationAddress")?;
+    if src.is_ipv4() != dst.is_ipv4() {
+        return err(
+            "`data.sourceAddress` and `data.destinationAddress` are of different IP versions",
+        );
+    }
+    let proto = u8::try_from(number(d, "data.protocol", "protocol", 255)?).unwrap_or(0);
+    let sport = port(d, "data.sourcePort", "sourcePort")?;
+    let dport = port(d, "data.destinationPort", "destinationPort")?;
+    let packets = number(d, "data.packets", "packets", MAX_COUNT)?;
+    let bytes = number(d, "data.bytesOut", "bytesOut", MAX_COUNT)?;
+    // Epoch seconds; the bound keeps nanosecond arithmetic in range.
+    let max_time = u64::MAX / 1_000_000_000 - 1;
+    let start = number(d, "data.startTime", "startTime", max_time)?;
+    let end = number(d, "data.endTime", "endTime", max_time)?;
+    if end < start {
+        return err(format!(
+            "`data.endTime` {end} is before `data.startTime` {start}"
+        ));
+    }
+    Ok(Entry::Data(LogRecord {
+        file,
+        line,
+        vnic: vnic.to_owned(),
+        action,
+        src,
+        dst,
+        proto,
+        sport,
+        dport,
+        packets,
+        bytes,
+        start,
+        end,
+    }))
+}

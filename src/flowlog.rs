@@ -1,0 +1,509 @@
+//! `zprsim replay SCENARIO FLOWLOG...`: OCI VCN flow-log files instead of
+//! captures (detected by content). Each record is judged at the VNIC that
+//! logged it (`zprsim_dataplane::flowlog`); the report adds `flow_log` with
+//! the agreement matrix of OCI's recorded action against the simulated
+//! verdict, the disagreements and the unplaced records.
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use serde::Serialize;
+use zprsim_control::compile::{Compiled, Config, rule_text};
+use zprsim_control::model::Scenario;
+use zprsim_control::verdict::Verdict;
+use zprsim_dataplane::flowlog::detect::is_flow_log_path;
+use zprsim_dataplane::flowlog::judge::{
+    Agreement, Direction, FlowLogJudgement, Judged, Unplaced, judge_records,
+};
+use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_path};
+use zprsim_dataplane::flowlog::record::{Action, LogRecord};
+use zprsim_dataplane::judge::Totals;
+use zprsim_dataplane::output::{self, OutputFile};
+use zprsim_dataplane::scenario_file;
+
+use crate::report::{RuleHits, StageCounts};
+use crate::{Failure, out};
+
+/// Disagreements and unplaced examples kept in the report.
+const MAX_LISTED: usize = 1000;
+/// ... and printed in the summary.
+const MAX_PRINTED: usize = 10;
+
+/// What `replay` hands over.
+pub struct Inputs<'a> {
+    /// The scenario file.
+    pub scenario: &'a Path,
+    /// The inputs given.
+    pub inputs: &'a [PathBuf],
+    /// `--report`.
+    pub report: Option<&'a Path>,
+    /// `--flows`.
+    pub flows: Option<&'a Path>,
+    /// `--allowed` or `--dropped` was given.
+    pub packet_outputs: bool,
+    /// `--quiet`.
+    pub quiet: bool,
+}
+
+/// If the inputs are flow-log files, judges them and returns the exit
+/// code; `None` when they are captures. Mixing the two is a usage error.
+///
+/// # Errors
+/// Bad input or usage.
+pub fn replay_if_flow_logs(a: &Inputs<'_>) -> Result<Option<ExitCode>, Failure> {
+    let mut kinds = Vec::with_capacity(a.inputs.len());
+    for p in a.inputs {
+        // A file that cannot be opened is left to the capture reader's message.
+        kinds.push(is_flow_log_path(p).unwrap_or(false));
+    }
+    if !kinds.iter().any(|k| *k) {
+        return Ok(None);
+    }
+    if let Some(i) = kinds.iter().position(|k| !*k) {
+        return Err(Failure::Input(format!(
+            "error: `{}` is a capture and the other inputs are flow logs: give one kind per run",
+            a.inputs[i].display()
+        )));
+    }
+    if a.packet_outputs {
+        return Err(Failure::Input(
+            "error: `--allowed` and `--dropped` need captures: flow logs hold no packets".into(),
+        ));
+    }
+    // `replay` has checked every input and output (`output::Plan`).
+    run(a).map(Some)
+}
+
+#[derive(Serialize)]
+struct Connections {
+    created: u64,
+    replies_tracked: u64,
+}
+
+#[derive(Serialize)]
+struct Simulated {
+    verdict: Verdict,
+    stage: Option<&'static str>,
+    zpr_audit: bool,
+    rules: Vec<String>,
+    reason: String,
+}
+
+/// One judged record, as in `--flows` and the disagreements.
+#[derive(Serialize)]
+struct RecordOut<'a> {
+    file: String,
+    line: u64,
+    vnic: &'a str,
+    vnic_id: &'a str,
+    direction: Direction,
+    reply: bool,
+    src: std::net::IpAddr,
+    dst: std::net::IpAddr,
+    proto: u8,
+    sport: u16,
+    dport: u16,
+    start_time: u64,
+    end_time: u64,
+    packets: u64,
+    bytes: u64,
+    recorded: Action,
+    simulated: Simulated,
+    agree: bool,
+}
+
+#[derive(Serialize)]
+struct UnplacedOut<'a> {
+    file: String,
+    line: u64,
+    vnic_id: &'a str,
+    src: std::net::IpAddr,
+    dst: std::net::IpAddr,
+    reason: Unplaced,
+}
+
+#[derive(Serialize)]
+struct FlowLogSection<'a> {
+    records: u64,
+    judged: u64,
+    skipped_nodata: u64,
+    skipped_skipdata: u64,
+    skipped_malformed: u64,
+    unplaced: u64,
+    agreement: Agreement,
+    flows: u64,
+    flows_at_two_vnics: u64,
+    disagreements_total: u64,
+    disagreements: Vec<RecordOut<'a>>,
+    unplaced_examples: Vec<UnplacedOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    scenario: String,
+    pcaps: Vec<String>,
+    input_kind: &'static str,
+    packets: Totals,
+    bytes: Totals,
+    dropped_by_stage: StageCounts,
+    zpr_audit_would_drop: u64,
+    flows: u64,
+    non_ip: u64,
+    warnings: Vec<String>,
+    connections: Connections,
+    rules_hit: Vec<RuleHits>,
+    rules_unused: Vec<String>,
+    flow_log: FlowLogSection<'a>,
+    compile_s: f64,
+    duration_s: f64,
+    packets_per_second: f64,
+    workers: usize,
+}
+
+struct Ctx<'a> {
+    s: &'a Scenario,
+    c: &'a Compiled,
+    files: &'a [PathBuf],
+    records: &'a [LogRecord],
+}
+
+impl<'a> Ctx<'a> {
+    fn file(&self, r: &LogRecord) -> String {
+        self.files
+            .get(r.file as usize)
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    }
+
+    fn record(&self, j: &Judged) -> RecordOut<'a> {
+        let r = &self.records[j.record];
+        let v = &self.s.vnics[j.vnic];
+        let jd = j.fast.judgement;
+        let allowed = jd.verdict == Verdict::Allow;
+        let rules: Vec<String> = j
+            .fast
+            .rules
+            .iter()
+            .flatten()
+            .filter_map(|id| self.c.rule_ref(*id))
+            .map(|rr| rule_text(self.s, rr))
+            .collect();
+        let side = match j.direction {
+            Direction::Egress => "egress",
+            Direction::Ingress => "ingress",
+        };
+        let reason = match jd.stage {
+            None if j.reply => format!("reply of a connection tracked at `{}`", v.name),
+            None => format!("allowed at `{}` ({side})", v.name),
+            Some(st) => match st {
+                zprsim_control::verdict::Stage::Route => {
+                    format!("no route from `{}` for this packet", v.name)
+                }
+                zprsim_control::verdict::Stage::Zpr => {
+                    format!("the ZPR {side} check at `{}` fails", v.name)
+                }
+                other => format!(
+                    "no {} rule of `{}` (its NSGs and security lists) allows it",
+                    other.as_str(),
+                    v.name
+                ),
+            },
+        };
+        RecordOut {
+            file: self.file(r),
+            line: r.line,
+            vnic: &v.name,
+            vnic_id: v.id.as_deref().unwrap_or_default(),
+            direction: j.direction,
+            reply: j.reply,
+            src: r.src,
+            dst: r.dst,
+            proto: r.proto,
+            sport: r.sport,
+            dport: r.dport,
+            start_time: r.start,
+            end_time: r.end,
+            packets: r.packets,
+            bytes: r.bytes,
+            recorded: r.action,
+            simulated: Simulated {
+                verdict: jd.verdict,
+                stage: jd.stage.map(zprsim_control::verdict::Stage::as_str),
+                zpr_audit: jd.zpr_audit,
+                rules,
+                reason,
+            },
+            agree: allowed == (r.action == Action::Accept),
+        }
+    }
+}
+
+fn io_err(p: &Path, e: &dyn std::fmt::Display) -> Failure {
+    Failure::Input(format!("error: {}: {e}", p.display()))
+}
+
+/// Writes `bytes` as the output of `flag` through [`OutputFile`] (a
+/// temporary file beside the target, renamed into place on commit).
+fn open_write(flag: &str, path: &Path, bytes: &[u8]) -> Result<OutputFile, Failure> {
+    let mut f =
+        OutputFile::create(flag, path).map_err(|e| Failure::Input(format!("error: {e}")))?;
+    f.write_all(bytes).map_err(|e| io_err(path, &e))?;
+    Ok(f)
+}
+
+fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
+    let t0 = Instant::now();
+    let loaded = scenario_file::load_path(a.scenario)?;
+    let s = &loaded.scenario;
+    let compiled = Compiled::new(s, &Config::default())
+        .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?;
+    let compile_s = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let limits = Limits::default();
+    let mut read = ReadOutcome::default();
+    for (i, p) in a.inputs.iter().enumerate() {
+        let idx = u32::try_from(i).unwrap_or(u32::MAX);
+        read_path(p, idx, &limits, &mut read).map_err(|e| Failure::Input(format!("error: {e}")))?;
+    }
+    let j = judge_records(&compiled, s, &read.records);
+    let duration_s = t1.elapsed().as_secs_f64();
+    let cx = Ctx {
+        s,
+        c: &compiled,
+        files: a.inputs,
+        records: &read.records,
+    };
+    let r = report(a, &cx, &read, &j, compile_s, duration_s);
+    // Both outputs are written in full before either is renamed into place.
+    let mut outputs = Vec::new();
+    if let Some(p) = a.report {
+        let mut text = serde_json::to_vec_pretty(&r).map_err(|e| io_err(p, &e))?;
+        text.push(b'\n');
+        outputs.push(open_write("--report", p, &text)?);
+    }
+    if let Some(p) = a.flows {
+        let mut text = Vec::new();
+        for jr in &j.judged {
+            serde_json::to_writer(&mut text, &cx.record(jr)).map_err(|e| io_err(p, &e))?;
+            text.push(b'\n');
+        }
+        outputs.push(open_write("--flows", p, &text)?);
+    }
+    for f in outputs {
+        f.commit()
+            .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    }
+    // Warnings go to stderr, even with `--quiet`.
+    let mut warnings = String::new();
+    for w in &loaded.warnings {
+        let _ = writeln!(warnings, "{w}");
+    }
+    for w in &r.warnings {
+        let _ = writeln!(warnings, "warning: {w}");
+    }
+    crate::err(&warnings);
+    if !a.quiet {
+        let text = summary(&r);
+        // When a JSON output is standard output, the summary goes to stderr.
+        if [a.report, a.flows]
+            .iter()
+            .flatten()
+            .any(|p| output::is_std(p))
+        {
+            crate::err(&text);
+        } else {
+            out(&text)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report<'a>(
+    a: &Inputs<'_>,
+    cx: &Ctx<'a>,
+    read: &'a ReadOutcome,
+    j: &FlowLogJudgement,
+    compile_s: f64,
+    duration_s: f64,
+) -> Report<'a> {
+    let k = &j.counters;
+    let (hits, unused) = crate::report::rule_hits(cx.s, cx.c, k);
+    let disagreeing: Vec<&Judged> = j
+        .judged
+        .iter()
+        .filter(|x| {
+            let r = &cx.records[x.record];
+            (x.fast.judgement.verdict == Verdict::Allow) != (r.action == Action::Accept)
+        })
+        .collect();
+    let mut warnings = read.problems.clone();
+    if read.malformed > read.problems.len() as u64 {
+        warnings.push(format!(
+            "{} more flow-log entries skipped as malformed",
+            read.malformed - read.problems.len() as u64
+        ));
+    }
+    let unplaced_examples = j
+        .unplaced_records
+        .iter()
+        .take(MAX_LISTED)
+        .map(|&(i, reason)| {
+            let r = &read.records[i];
+            UnplacedOut {
+                file: cx.file(r),
+                line: r.line,
+                vnic_id: &r.vnic,
+                src: r.src,
+                dst: r.dst,
+                reason,
+            }
+        })
+        .collect();
+    Report {
+        scenario: a.scenario.display().to_string(),
+        pcaps: a.inputs.iter().map(|p| p.display().to_string()).collect(),
+        input_kind: "flow-log",
+        packets: k.packets,
+        bytes: k.bytes,
+        dropped_by_stage: StageCounts::of(k),
+        zpr_audit_would_drop: k.zpr_audit_would_drop,
+        flows: j.flows,
+        non_ip: 0,
+        warnings,
+        connections: Connections {
+            created: k.connections,
+            replies_tracked: k.replies_tracked,
+        },
+        rules_hit: hits,
+        rules_unused: unused,
+        flow_log: FlowLogSection {
+            records: read.records.len() as u64 + read.nodata + read.skipdata + read.malformed,
+            judged: j.judged.len() as u64,
+            skipped_nodata: read.nodata,
+            skipped_skipdata: read.skipdata,
+            skipped_malformed: read.malformed,
+            unplaced: j.unplaced.records,
+            agreement: j.agreement,
+            flows: j.flows,
+            flows_at_two_vnics: j.flows_at_two_vnics,
+            disagreements_total: disagreeing.len() as u64,
+            disagreements: disagreeing
+                .iter()
+                .take(MAX_LISTED)
+                .map(|x| cx.record(x))
+                .collect(),
+            unplaced_examples,
+        },
+        compile_s,
+        duration_s,
+        packets_per_second: crate::report::rate(k.packets.total, duration_s),
+        workers: 1,
+    }
+}
+
+fn proto_name(p: u8) -> String {
+    match p {
+        6 => "tcp".into(),
+        17 => "udp".into(),
+        1 => "icmp".into(),
+        58 => "icmpv6".into(),
+        n => format!("proto {n}"),
+    }
+}
+
+fn summary(r: &Report<'_>) -> String {
+    let mut t = String::new();
+    let f = &r.flow_log;
+    let _ = writeln!(
+        t,
+        "judged {} flow-log record(s) ({} packets, {} bytes) against {}",
+        f.judged, r.packets.total, r.bytes.total, r.scenario
+    );
+    let _ = writeln!(
+        t,
+        "  allowed {:>10} packets  {:>12} bytes",
+        r.packets.allowed, r.bytes.allowed
+    );
+    let _ = writeln!(
+        t,
+        "  dropped {:>10} packets  {:>12} bytes",
+        r.packets.dropped, r.bytes.dropped
+    );
+    let _ = writeln!(t, "  drops by stage: {}", r.dropped_by_stage.line());
+    let _ = writeln!(
+        t,
+        "  records: {} read, {} judged, {} NODATA, {} SKIPDATA, {} malformed, {} unplaced",
+        f.records, f.judged, f.skipped_nodata, f.skipped_skipdata, f.skipped_malformed, f.unplaced
+    );
+    let _ = writeln!(
+        t,
+        "  {} flow(s), {} logged at two VNICs; {} connection(s) tracked",
+        f.flows, f.flows_at_two_vnics, r.connections.created
+    );
+    let _ = writeln!(
+        t,
+        "agreement (OCI action / simulated verdict):   records     packets        bytes"
+    );
+    let a = &f.agreement;
+    for (name, w) in [
+        ("ACCEPT / allow", a.accept_allow),
+        ("ACCEPT / drop ", a.accept_drop),
+        ("REJECT / allow", a.reject_allow),
+        ("REJECT / drop ", a.reject_drop),
+    ] {
+        let _ = writeln!(
+            t,
+            "  {name}                             {:>9} {:>11} {:>12}",
+            w.records, w.packets, w.bytes
+        );
+    }
+    if f.disagreements_total > 0 {
+        let _ = writeln!(t, "disagreements ({}):", f.disagreements_total);
+        for d in f.disagreements.iter().take(MAX_PRINTED) {
+            let ports = if d.proto == 6 || d.proto == 17 {
+                format!("{}:{} -> {}:{}", d.src, d.sport, d.dst, d.dport)
+            } else {
+                format!("{} -> {}", d.src, d.dst)
+            };
+            let verdict = match d.simulated.stage {
+                Some(st) => format!("drop at {st}"),
+                None => "allow".into(),
+            };
+            let _ = writeln!(
+                t,
+                "  {}:{}: {} {ports} {} at `{}`: OCI {}, zprsim {verdict}: {}",
+                d.file,
+                d.line,
+                proto_name(d.proto),
+                if d.direction == Direction::Egress {
+                    "egress"
+                } else {
+                    "ingress"
+                },
+                d.vnic,
+                match d.recorded {
+                    Action::Accept => "ACCEPT",
+                    Action::Reject => "REJECT",
+                },
+                d.simulated.reason
+            );
+        }
+    }
+    if f.unplaced > 0 {
+        let _ = writeln!(t, "unplaced records ({}):", f.unplaced);
+        for u in f.unplaced_examples.iter().take(MAX_PRINTED) {
+            let why = match u.reason {
+                Unplaced::UnknownVnic => format!("no VNIC has id `{}`", u.vnic_id),
+                Unplaced::NotTheVnicsAddress => format!(
+                    "neither {} nor {} is an address of VNIC `{}`",
+                    u.src, u.dst, u.vnic_id
+                ),
+            };
+            let _ = writeln!(t, "  {}:{}: {why}", u.file, u.line);
+        }
+    }
+    t
+}

@@ -1,0 +1,119 @@
+//! `zprsim import oci DIR -o SCENARIO.toml [--services RANGES.json]`: a
+//! directory of OCI CLI JSON outputs to a native scenario. The conversion
+//! is `zprsim_control::import` (pure); this file reads the directory and
+//! writes the result beside its target, renamed into place.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use zprsim_control::import::oci;
+use zprsim_dataplane::output::{OutputFile, Plan};
+
+use crate::Failure;
+
+/// Largest JSON file read (OCI CLI outputs of a compartment are far smaller).
+const MAX_FILE: u64 = 256 << 20;
+
+/// Arguments of `import`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    source: Source,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Source {
+    /// A directory of OCI CLI JSON outputs (see examples/export-oci.sh).
+    Oci(OciArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct OciArgs {
+    /// The directory of `*.json` files.
+    dir: PathBuf,
+    /// Where to write the scenario (TOML).
+    #[arg(short = 'o', long = "output")]
+    output: PathBuf,
+    /// OCI's public IP ranges JSON (or an object of service label to CIDRs).
+    #[arg(long)]
+    services: Option<PathBuf>,
+}
+
+fn read_limited(p: &Path) -> Result<String, Failure> {
+    let err = |e: &dyn std::fmt::Display| Failure::Input(format!("error: {}: {e}", p.display()));
+    let meta = std::fs::metadata(p).map_err(|e| err(&e))?;
+    if meta.len() > MAX_FILE {
+        return Err(err(&format!(
+            "{} bytes; at most {MAX_FILE} bytes are read",
+            meta.len()
+        )));
+    }
+    std::fs::read_to_string(p).map_err(|e| err(&e))
+}
+
+/// Runs `import`.
+pub fn run(a: &Args) -> Result<ExitCode, Failure> {
+    let Source::Oci(a) = &a.source;
+    let entries = std::fs::read_dir(&a.dir)
+        .map_err(|e| Failure::Input(format!("error: {}: {e}", a.dir.display())))?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json") && p.is_file())
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        return Err(Failure::Input(format!(
+            "error: `{}` holds no `*.json` file",
+            a.dir.display()
+        )));
+    }
+    // No output may be an input (checked before any work).
+    let mut plan = Plan::new();
+    for p in &paths {
+        plan.input("DIR", p);
+    }
+    if let Some(p) = &a.services {
+        plan.input("--services", p);
+    }
+    plan.output("-o", &a.output);
+    plan.check()
+        .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    let mut files = BTreeMap::new();
+    for p in &paths {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        files.insert(name, read_limited(p)?);
+    }
+    let services = a.services.as_deref().map(read_limited).transpose()?;
+    let imported = oci::import(&files, services.as_deref()).map_err(|e| {
+        let file = if e.file == "--services" {
+            a.services
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        } else {
+            a.dir.join(&e.file).display().to_string()
+        };
+        Failure::Input(format!("error: {}", oci::ImportErrorAt { file, e }))
+    })?;
+    let mut stderr = std::io::stderr().lock();
+    for w in &imported.warnings {
+        let _ = writeln!(stderr, "warning: {w}");
+    }
+    write_beside(&a.output, imported.toml.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the scenario beside its target and renames it into place.
+fn write_beside(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let fail = |e: &dyn std::fmt::Display| Failure::Input(format!("error: {e}"));
+    let mut f = OutputFile::create("-o", path).map_err(|e| fail(&e))?;
+    f.write_all(bytes)
+        .map_err(|e| fail(&format!("-o `{}`: {e}", path.display())))?;
+    f.commit().map_err(|e| fail(&e))
+}

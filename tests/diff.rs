@@ -1,0 +1,351 @@
+//! `zprsim diff`: a scenario against itself changes nothing; the OKE
+//! example against its proposed change gives exactly the documented
+//! classes; on random scenarios with one rule or statement removed, the
+//! changed flows and packets are exactly those the reference evaluator
+//! (with its own connection tracker) says change, for 1 and 3 workers.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::Value;
+use zprsim_bench::random::{address_pool, random_scenario};
+use zprsim_bench::scale::to_toml;
+use zprsim_control::load;
+use zprsim_control::verdict::Verdict;
+use zprsim_dataplane::community_id::FlowKey;
+use zprsim_dataplane::pcap_out::{OutFormat, PcapOut};
+
+use crate::replay_oracle::{Pkt, frame, reference, traffic};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    report: Value,
+    flows: Vec<Value>,
+}
+
+fn diff(dir: &Path, before: &str, after: &str, captures: &[&str], extra: &[&str]) -> Run {
+    let report = dir.join("r.json");
+    let flows = dir.join("f.jsonl");
+    let _ = std::fs::remove_file(&report);
+    let _ = std::fs::remove_file(&flows);
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(root())
+        .arg("diff")
+        .arg(before)
+        .arg(after)
+        .args(captures)
+        .arg("--report")
+        .arg(&report)
+        .arg("--flows")
+        .arg(&flows)
+        .args(extra)
+        .output()
+        .unwrap();
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+    Run {
+        code: o.status.code().unwrap(),
+        stdout: String::from_utf8(o.stdout).unwrap(),
+        stderr: String::from_utf8(o.stderr).unwrap(),
+        report: serde_json::from_str(&read(&report)).unwrap_or(Value::Null),
+        flows: read(&flows)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect(),
+    }
+}
+
+const OKE: &str = "examples/oke-orders/scenario.toml";
+const PROPOSED: &str = "examples/oke-orders/proposed.toml";
+const DEMO: &str = "pcaps/oke-demo.pcap";
+
+#[test]
+fn a_scenario_against_itself_changes_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let r = diff(
+        t.path(),
+        OKE,
+        OKE,
+        &[DEMO],
+        &["--fail-on", "would-break,newly-allowed,reason-changed"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.report["flows"]["unchanged"], 32);
+    for k in ["would_break", "newly_allowed", "reason_changed"] {
+        assert_eq!(r.report["flows"][k], 0, "{k}");
+    }
+    assert_eq!(r.report["packets"]["total"], 188);
+    assert_eq!(r.report["before"], r.report["after"]);
+    assert!(r.flows.is_empty());
+}
+
+#[test]
+fn the_proposed_oke_change_breaks_the_legacy_flow() {
+    let t = tempfile::tempdir().unwrap();
+    let r = diff(t.path(), OKE, PROPOSED, &[DEMO], &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let f = &r.report["flows"];
+    assert_eq!(
+        (
+            f["would_break"].as_u64(),
+            f["newly_allowed"].as_u64(),
+            f["reason_changed"].as_u64(),
+            f["unchanged"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1), Some(29))
+    );
+    assert_eq!(r.report["packets"]["would_break"], 10);
+    assert_eq!(r.report["packets"]["newly_allowed"], 3);
+    let classes: Vec<(String, String, String)> = r
+        .flows
+        .iter()
+        .map(|l| {
+            (
+                l["class"].as_str().unwrap().to_owned(),
+                l["src"].as_str().unwrap().to_owned(),
+                l["dst"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        classes,
+        [
+            (
+                "newly-allowed".into(),
+                "10.0.1.10".into(),
+                "10.0.10.21".into()
+            ),
+            (
+                "reason-changed".into(),
+                "10.0.2.11".into(),
+                "8.8.8.8".into()
+            ),
+            (
+                "would-break".into(),
+                "10.0.20.10".into(),
+                "10.0.10.11".into()
+            ),
+        ]
+    );
+    let wb = &r.flows[2];
+    assert_eq!(wb["before"]["allowed_packets"], 10);
+    assert_eq!(wb["after"]["stage"], "zpr");
+    assert_eq!(wb["community_id"], "1:Ajrb4IuOjcQKMSZEmT0GqGQMOWQ=");
+    // The group says what blocks it after and what allowed it before.
+    let g = &r.report["would_break"][0];
+    assert!(
+        g["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("zpr DENIED: ingress check at `orders-api-pod-1`"),
+        "{g}"
+    );
+    assert!(
+        g["before"].to_string().contains("zpr_policy:transition#0"),
+        "{g}"
+    );
+    assert!(
+        r.stdout
+            .contains("would break            1 flow(s)         10 packet(s)\n"),
+        "{}",
+        r.stdout
+    );
+    // --fail-on picks the classes that fail the run.
+    assert_eq!(
+        diff(
+            t.path(),
+            OKE,
+            PROPOSED,
+            &[DEMO],
+            &["--fail-on", "reason-changed"]
+        )
+        .code,
+        1
+    );
+    let rev = diff(
+        t.path(),
+        PROPOSED,
+        OKE,
+        &[DEMO],
+        &["--fail-on", "reason-changed"],
+    );
+    assert_eq!(rev.code, 1);
+    assert_eq!(rev.report["flows"]["would_break"], 1);
+    assert_eq!(rev.report["flows"]["newly_allowed"], 1);
+    let bad = diff(
+        t.path(),
+        OKE,
+        PROPOSED,
+        &[DEMO],
+        &["--fail-on", "would-brake"],
+    );
+    assert_eq!(bad.code, 2);
+    assert_eq!(
+        bad.stderr,
+        "error: `--fail-on would-brake`: `would-brake` is not a class; expected `would-break`, `newly-allowed` or `reason-changed`\n"
+    );
+}
+
+#[test]
+fn outputs_are_the_same_for_any_number_of_workers() {
+    let t = tempfile::tempdir().unwrap();
+    let strip = |mut v: Value| {
+        let o = v.as_object_mut().unwrap();
+        assert!(o.remove("duration_s").is_some() && o.remove("workers").is_some());
+        v
+    };
+    let one = diff(t.path(), OKE, PROPOSED, &[DEMO], &["--workers", "1"]);
+    for w in ["2", "4"] {
+        let r = diff(t.path(), OKE, PROPOSED, &[DEMO], &["--workers", w]);
+        assert_eq!(
+            strip(r.report.clone()),
+            strip(one.report.clone()),
+            "{w} workers"
+        );
+        assert_eq!(r.flows, one.flows, "{w} workers");
+    }
+}
+
+fn write_capture(path: &Path, pkts: &[Pkt]) {
+    let f = std::fs::File::create(path).unwrap();
+    let mut w =
+        PcapOut::create(std::io::BufWriter::new(f), OutFormat::Pcap { linktype: 1 }).unwrap();
+    for k in pkts {
+        let fr = frame(k);
+        w.write(k.ts, 1, u32::try_from(fr.len()).unwrap(), &fr)
+            .unwrap();
+    }
+    w.finish().unwrap();
+}
+
+/// Removes one security rule or ZPR statement, chosen at random; returns
+/// what was removed.
+fn remove_one(rng: &mut ChaCha8Rng, s: &mut zprsim_control::model::Scenario) -> Option<String> {
+    let mut slots: Vec<(u8, usize, usize)> = Vec::new();
+    for (i, n) in s.nsgs.iter().enumerate() {
+        slots.extend((0..n.rules.len()).map(|j| (0, i, j)));
+    }
+    for (i, l) in s.security_lists.iter().enumerate() {
+        slots.extend((0..l.ingress.len()).map(|j| (1, i, j)));
+        slots.extend((0..l.egress.len()).map(|j| (2, i, j)));
+    }
+    for (i, p) in s.zpr_policies.iter().enumerate() {
+        slots.extend((0..p.statements.len()).map(|j| (3, i, j)));
+    }
+    if slots.is_empty() {
+        return None;
+    }
+    let (k, i, j) = slots[rng.random_range(0..slots.len())];
+    Some(match k {
+        0 => {
+            let name = s.nsgs[i].name.clone();
+            format!("nsg {name} rule {j}: {:?}", s.nsgs[i].rules.remove(j))
+        }
+        1 => {
+            let name = s.security_lists[i].name.clone();
+            format!(
+                "list {name} ingress {j}: {:?}",
+                s.security_lists[i].ingress.remove(j)
+            )
+        }
+        2 => {
+            let name = s.security_lists[i].name.clone();
+            format!(
+                "list {name} egress {j}: {:?}",
+                s.security_lists[i].egress.remove(j)
+            )
+        }
+        _ => {
+            let name = s.zpr_policies[i].name.clone();
+            format!(
+                "policy {name} statement {j}: {}",
+                s.zpr_policies[i].statements.remove(j).text
+            )
+        }
+    })
+}
+
+#[test]
+fn changed_flows_are_exactly_those_the_reference_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeds: u64 = std::env::var("ZPRSIM_DIFF_CMD_SEEDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(20, |n: u64| n.min(500));
+    let (mut changed_total, mut unchanged_total) = (0usize, 0usize);
+    for seed in 0..seeds {
+        let mut rng = ChaCha8Rng::seed_from_u64(7000 + seed);
+        let s = random_scenario(&mut rng);
+        let mut after = s.clone();
+        let Some(what) = remove_one(&mut rng, &mut after) else {
+            continue;
+        };
+        let bp = dir.path().join(format!("b{seed}.toml"));
+        let ap = dir.path().join(format!("a{seed}.toml"));
+        std::fs::write(&bp, to_toml(&s)).unwrap();
+        std::fs::write(&ap, to_toml(&after)).unwrap();
+        // The reference runs on what the files load back to.
+        let sb = load::from_toml_str(&to_toml(&s), "b").unwrap().scenario;
+        let sa = load::from_toml_str(&to_toml(&after), "a").unwrap().scenario;
+        let pool = address_pool(&sb);
+        let pkts = traffic(&mut rng, &sb, &pool, 300);
+        let cap = dir.path().join(format!("c{seed}.pcap"));
+        write_capture(&cap, &pkts);
+        let mut n = 0;
+        let vb = reference(&sb, &pkts, &mut n);
+        let va = reference(&sa, &pkts, &mut n);
+        let (mut wb, mut na) = (0u64, 0u64);
+        let mut expected: BTreeSet<String> = BTreeSet::new();
+        for (k, (b, a)) in pkts.iter().zip(vb.iter().zip(&va)) {
+            match (b.0, a.0) {
+                (Verdict::Allow, Verdict::Drop) => wb += 1,
+                (Verdict::Drop, Verdict::Allow) => na += 1,
+                _ => continue,
+            }
+            expected.insert(FlowKey::of(&k.p).community_id(0));
+        }
+        for workers in ["1", "3"] {
+            let r = diff(
+                dir.path(),
+                bp.to_str().unwrap(),
+                ap.to_str().unwrap(),
+                &[cap.to_str().unwrap()],
+                &["--workers", workers, "--quiet"],
+            );
+            assert!(r.code == 0 || r.code == 1, "seed {seed}: {}", r.stderr);
+            let ctx = format!("seed {seed}, {workers} worker(s), removed {what}");
+            assert_eq!(r.report["packets"]["total"], pkts.len(), "{ctx}");
+            assert_eq!(r.report["packets"]["would_break"], wb, "{ctx}");
+            assert_eq!(r.report["packets"]["newly_allowed"], na, "{ctx}");
+            let got: BTreeSet<String> = r
+                .flows
+                .iter()
+                .filter(|l| l["class"] != "reason-changed")
+                .map(|l| l["community_id"].as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(got, expected, "{ctx}");
+            assert_eq!(
+                r.code == 1,
+                r.report["flows"]["would_break"].as_u64() > Some(0),
+                "{ctx}"
+            );
+            if workers == "1" {
+                changed_total += expected.len();
+                unchanged_total +=
+                    usize::try_from(r.report["flows"]["unchanged"].as_u64().unwrap()).unwrap();
+            }
+        }
+    }
+    // The test means something only if removals change flows, and leave others.
+    assert!(changed_total >= 5, "only {changed_total} changed flows");
+    assert!(unchanged_total > changed_total);
+}

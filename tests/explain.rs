@@ -1,0 +1,289 @@
+//! `zprsim explain`: endpoints by VNIC name, `--reply`, and the flags that
+//! do not fit the protocol (usage errors, exit 2).
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const S: &str = "examples/oke-orders/scenario.toml";
+
+fn explain(args: &[&str]) -> (i32, String, String) {
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .arg("explain")
+        .arg(S)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap(),
+        String::from_utf8(o.stdout).unwrap(),
+        String::from_utf8(o.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn vnic_names_stand_for_their_addresses() {
+    let by_ip = explain(&[
+        "--src",
+        "10.0.10.21",
+        "--dst",
+        "10.0.30.10",
+        "--proto",
+        "tcp",
+        "--dport",
+        "2049",
+    ]);
+    let by_name = explain(&[
+        "--src",
+        "billing-pod-1",
+        "--dst",
+        "vnic:orders-fss-mt",
+        "--proto",
+        "tcp",
+        "--dport",
+        "2049",
+    ]);
+    assert_eq!(by_ip.0, 0);
+    assert_eq!(by_ip, by_name);
+    assert!(
+        by_name
+            .1
+            .starts_with("tcp 10.0.10.21:49152 -> 10.0.30.10:2049: DROP at zpr\n"),
+        "{}",
+        by_name.1
+    );
+    // One side a name, the other an address.
+    let mixed = explain(&[
+        "--src", "worker-1", "--dst", "10.0.0.5", "--proto", "tcp", "--dport", "6443",
+    ]);
+    assert!(
+        mixed
+            .1
+            .starts_with("tcp 10.0.2.11:49152 -> 10.0.0.5:6443: ALLOW\n"),
+        "{}",
+        mixed.1
+    );
+}
+
+#[test]
+fn reply_of_an_allowed_flow_passes_as_tracked() {
+    let (code, out, _) = explain(&[
+        "--src",
+        "orders-api-pod-1",
+        "--dst",
+        "orders-fss-mt",
+        "--proto",
+        "udp",
+        "--sport",
+        "900",
+        "--dport",
+        "111",
+        "--reply",
+        "--json",
+    ]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["reply"], true);
+    assert_eq!(v["packet"]["src"], "10.0.30.10");
+    assert_eq!(v["packet"]["sport"], 111);
+    assert_eq!(v["packet"]["dport"], 900);
+    assert_eq!(v["verdict"], "allow");
+    assert_eq!(v["first_packet"]["verdict"], "allow");
+    assert_eq!(v["first_packet"]["tracking"]["at_dst"], true);
+    let outcomes: Vec<&str> = v["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "FORWARDED",
+            "ALLOWED_TRACKED",
+            "ALLOWED_TRACKED",
+            "ALLOWED_TRACKED"
+        ]
+    );
+    // The same packet as a first packet: the mount target may not send first.
+    let (_, out, _) = explain(&[
+        "--src",
+        "10.0.30.10",
+        "--dst",
+        "10.0.10.11",
+        "--proto",
+        "udp",
+        "--sport",
+        "111",
+        "--dport",
+        "900",
+    ]);
+    assert!(
+        out.starts_with("udp 10.0.30.10:111 -> 10.0.10.11:900: DROP at egress-security\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn reply_of_a_dropped_flow_is_judged_as_a_first_packet() {
+    let (code, out, _) = explain(&[
+        "--src",
+        "10.0.2.11",
+        "--dst",
+        "10.0.0.5",
+        "--proto",
+        "icmp",
+        "--reply",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with(
+        "first packet icmp 10.0.2.11 -> 10.0.0.5 type 8 code 0: DROP at egress-security\n  the first packet is dropped, so no connection is tracked: the reply is judged as a first packet\nreply icmp 10.0.0.5 -> 10.0.2.11 type 0 code 0: DROP at egress-security\n"
+    ), "{out}");
+}
+
+#[test]
+fn flags_that_do_not_fit_the_protocol_are_usage_errors() {
+    for (args, msg) in [
+        (
+            &["--proto", "udp", "--dport", "53", "--icmp-type", "3"][..],
+            "error: `--icmp-type` is only for icmp and icmpv6, not `udp`\n",
+        ),
+        (
+            &["--proto", "icmp", "--dport", "53"][..],
+            "error: `--dport` is only for tcp and udp, not `icmp`\n",
+        ),
+        (
+            &["--proto", "tcp", "--fragment", "--dport", "5"][..],
+            "error: `--dport` does not go with `--fragment`: a non-first fragment has no ports or ICMP type\n",
+        ),
+        (
+            &["--proto", "icmp", "--sport", "5"][..],
+            "error: `--sport` is only for tcp and udp, not `icmp`\n",
+        ),
+        (
+            &["--proto", "47", "--icmp-code", "1"][..],
+            "error: `--icmp-code` is only for icmp and icmpv6, not `47`\n",
+        ),
+    ] {
+        let mut all = vec!["--src", "10.0.10.11", "--dst", "10.0.30.10"];
+        all.extend_from_slice(args);
+        let (code, out, err) = explain(&all);
+        assert_eq!((code, out.as_str(), err.as_str()), (2, "", msg), "{args:?}");
+    }
+    let (code, _, err) = explain(&[
+        "--src",
+        "no-such-vnic",
+        "--dst",
+        "10.0.30.10",
+        "--proto",
+        "tcp",
+        "--dport",
+        "1",
+    ]);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            2,
+            "error: `--src no-such-vnic`: not an address, and no VNIC is named `no-such-vnic`\n"
+        )
+    );
+}
+
+fn explain_packet(n: u64) -> (i32, String, String) {
+    explain(&[
+        "--capture",
+        "pcaps/oke-demo.pcap",
+        "--packet",
+        &n.to_string(),
+        "--json",
+    ])
+}
+
+#[test]
+fn capture_packets_are_judged_with_the_state_replay_gives_them() {
+    // Packet 2 answers packet 1 (SYN-ACK of the first session).
+    let (code, out, _) = explain_packet(2);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (v["reply"].as_bool(), v["opened_by"].as_u64()),
+        (Some(true), Some(1))
+    );
+    assert_eq!(v["verdict"], "allow");
+    // The one-way UDP connection that expired (pcaps/README.md, 65.0 s):
+    // judged as the mount target's first packet, dropped.
+    let v: Value = serde_json::from_str(&explain_packet(158).1).unwrap();
+    assert_eq!(v["packet"]["src"], "10.0.30.10");
+    assert_eq!(
+        (
+            v["reply"].as_bool(),
+            v["verdict"].as_str(),
+            v["stage"].as_str()
+        ),
+        (Some(false), Some("drop"), Some("egress-security"))
+    );
+    // Within the timeout (66.0 s): a tracked reply.
+    let v: Value = serde_json::from_str(&explain_packet(160).1).unwrap();
+    assert_eq!(
+        (
+            v["reply"].as_bool(),
+            v["opened_by"].as_u64(),
+            v["verdict"].as_str()
+        ),
+        (Some(true), Some(159), Some("allow"))
+    );
+    // Every packet of the capture: the verdicts add up to replay's report
+    // (155 allowed, 33 dropped, 2 non-IP records).
+    let (mut allowed, mut dropped, mut non_ip) = (0, 0, 0);
+    for n in 1..=190 {
+        let (code, out, err) = explain_packet(n);
+        if code == 2 && err.contains("is not an IP packet") {
+            non_ip += 1;
+            continue;
+        }
+        assert_eq!(code, 0, "{n}: {err}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        match v["verdict"].as_str() {
+            Some("allow") => allowed += 1,
+            _ => dropped += 1,
+        }
+    }
+    assert_eq!((allowed, dropped, non_ip), (155, 33, 2));
+}
+
+#[test]
+fn capture_packet_errors() {
+    let (code, _, err) = explain_packet(0);
+    assert_eq!(
+        (code, err.as_str()),
+        (2, "error: `--packet 0`: packets are numbered from 1\n")
+    );
+    let (code, _, err) = explain_packet(191);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            2,
+            "error: `--packet 191`: `pcaps/oke-demo.pcap` has 190 record(s)\n"
+        )
+    );
+    let (code, _, err) = explain_packet(41);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            2,
+            "pcaps/oke-demo.pcap: error: packet 41 (byte offset 8311) is not an IP packet (ARP, LLDP, ...)\n"
+        )
+    );
+    let (code, _, _) = explain(&[
+        "--capture",
+        "pcaps/oke-demo.pcap",
+        "--packet",
+        "3",
+        "--src",
+        "10.0.0.1",
+    ]);
+    assert_eq!(code, 2);
+}

@@ -1,0 +1,434 @@
+//! OCI VCN flow logs as traffic (`zprsim replay SCENARIO FLOWLOG...`):
+//!
+//! - `Compiled::judge_side` against the reference evaluator's per-layer
+//!   report, on the differential test's random scenarios and packets;
+//! - the committed OKE flow-log fixtures are what the generator writes, and
+//!   the three forms (JSON lines, gzip, array) give the same report;
+//! - records made from `pcaps/oke-demo.pcap` get, record by record, the
+//!   action the packet engine gave their packets: the only disagreements
+//!   are the two planted ones; the agreement matrix is exact;
+//! - every malformed-record class is a counted skip naming its line, a
+//!   document that is not JSON an error with line and column, never a panic;
+//! - mixing captures and flow logs is a usage error.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::Value;
+use zprsim_bench::random::{address_pool, random_packet, random_scenario};
+use zprsim_bench::{fixtures, flowlogs};
+use zprsim_control::compile::side::Side;
+use zprsim_control::compile::{Compiled, Config};
+use zprsim_control::eval;
+use zprsim_control::verdict::{Context, Outcome, Stage, Tracking, Verdict};
+use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_from};
+use zprsim_dataplane::scenario_file::load_path;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn check_ok(o: Outcome) -> bool {
+    matches!(
+        o,
+        Outcome::Allowed | Outcome::AllowedTracked | Outcome::AuditWouldDeny
+    )
+}
+
+#[test]
+fn judge_side_agrees_with_the_reference_evaluator() {
+    let seeds: u64 = std::env::var("ZPRSIM_DIFF_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(150);
+    let mut seen = [0usize; 6];
+    for seed in 0..seeds {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let s = random_scenario(&mut rng);
+        let c = Compiled::new(&s, &Config::default()).unwrap();
+        let pool = address_pool(&s);
+        for _ in 0..200 {
+            let p = random_packet(&mut rng, &pool);
+            let ctx = if rng.random_bool(0.7) {
+                Context::First
+            } else {
+                Context::Reply(Tracking {
+                    at_src: rng.random(),
+                    at_dst: rng.random(),
+                    zpr: rng.random(),
+                    zpr_audit: rng.random(),
+                })
+            };
+            let r = eval::evaluate(&s, &p, ctx);
+            let e = c.judge_side(&p, ctx, Side::Source).judgement;
+            let i = c.judge_side(&p, ctx, Side::Destination).judgement;
+            let full = c.judge(&p, ctx);
+            let what = format!(
+                "seed {seed}: {p} {ctx:?}: reference {:?}, source {e:?}, destination {i:?}",
+                r.judgement
+            );
+            let both = e.verdict == Verdict::Allow && i.verdict == Verdict::Allow;
+            assert_eq!(both, r.judgement.verdict == Verdict::Allow, "{what}");
+            match r.judgement.stage {
+                None => {
+                    seen[0] += 1;
+                    assert_eq!(r.judgement.zpr_audit, e.zpr_audit || i.zpr_audit, "{what}");
+                    // The deciding rules split between the sides.
+                    assert_eq!(
+                        [full.rules[0], full.rules[1], None, full.rules[3], None],
+                        c.judge_side(&p, ctx, Side::Source).rules,
+                        "{what}"
+                    );
+                    assert_eq!(
+                        [None, None, full.rules[2], None, full.rules[4]],
+                        c.judge_side(&p, ctx, Side::Destination).rules,
+                        "{what}"
+                    );
+                    if ctx == Context::First {
+                        let t = r.judgement.tracking;
+                        assert_eq!(t.at_src, e.tracking.at_src, "{what}");
+                        assert_eq!(t.at_dst, i.tracking.at_dst, "{what}");
+                        assert_eq!(t.zpr, e.tracking.zpr && i.tracking.zpr, "{what}");
+                    }
+                }
+                Some(st @ (Stage::Route | Stage::EgressSecurity)) => {
+                    seen[1] += 1;
+                    assert_eq!(e.stage, Some(st), "{what}");
+                }
+                Some(Stage::IngressSecurity) => {
+                    seen[2] += 1;
+                    assert_eq!(i.stage, Some(Stage::IngressSecurity), "{what}");
+                    assert!(matches!(e.stage, None | Some(Stage::Zpr)), "{what}");
+                }
+                Some(Stage::Zpr) => {
+                    seen[3] += 1;
+                    let layer = r.layers.iter().find(|l| l.layer == Stage::Zpr).unwrap();
+                    for (name, side) in [("egress", e), ("ingress", i)] {
+                        let ok = layer
+                            .checks
+                            .iter()
+                            .find(|ch| ch.check == name)
+                            .is_none_or(|ch| check_ok(ch.outcome));
+                        assert_eq!(ok, side.verdict == Verdict::Allow, "{what}: {name}");
+                        if !ok {
+                            seen[4 + usize::from(name == "ingress")] += 1;
+                            assert_eq!(side.stage, Some(Stage::Zpr), "{what}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // Every branch was exercised.
+    assert!(seen.iter().all(|&n| n > 20), "coverage {seen:?}");
+}
+
+fn oke() -> (zprsim_control::model::Scenario, Compiled) {
+    let s = load_path(&root().join(fixtures::OKE)).unwrap().scenario;
+    let c = Compiled::new(&s, &Config::default()).unwrap();
+    (s, c)
+}
+
+#[test]
+fn committed_flow_log_fixtures_are_what_the_generator_writes() {
+    let (s, c) = oke();
+    let entries = flowlogs::oke_demo(&s, &c, &fixtures::oke_demo().bytes);
+    let dir = root().join("examples/oke-orders/flowlogs");
+    let lines = std::fs::read_to_string(dir.join("oke-demo.jsonl")).unwrap();
+    assert_eq!(
+        lines,
+        flowlogs::json_lines(&entries),
+        "regenerate: cargo run -p zprsim-bench --bin zprsim-oci-fixtures -- examples/oke-orders/flowlogs"
+    );
+    let array: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("oke-demo.json")).unwrap()).unwrap();
+    assert_eq!(array, Value::Array(entries));
+}
+
+fn replay_report(args: &[&str]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.json");
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(root())
+        .arg("replay")
+        .args(args)
+        .arg("--report")
+        .arg(&report)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap()
+}
+
+fn weight(v: &Value) -> [u64; 3] {
+    [
+        v["records"].as_u64().unwrap(),
+        v["packets"].as_u64().unwrap(),
+        v["bytes"].as_u64().unwrap(),
+    ]
+}
+
+#[test]
+fn oke_flow_logs_agree_with_the_capture_except_the_planted_records() {
+    let mut reports = Vec::new();
+    for f in ["oke-demo.jsonl", "oke-demo.jsonl.gz", "oke-demo.json"] {
+        let path = format!("examples/oke-orders/flowlogs/{f}");
+        let mut r = replay_report(&[fixtures::OKE, &path]);
+        for k in ["compile_s", "duration_s", "packets_per_second", "pcaps"] {
+            r.as_object_mut().unwrap().remove(k);
+        }
+        for d in r["flow_log"]["disagreements"].as_array_mut().unwrap() {
+            d.as_object_mut().unwrap().remove("file");
+        }
+        for d in r["flow_log"]["unplaced_examples"].as_array_mut().unwrap() {
+            d.as_object_mut().unwrap().remove("file");
+        }
+        reports.push(r);
+    }
+    assert_eq!(reports[0], reports[1], "gzip");
+    assert_eq!(
+        reports[0]["flow_log"]["agreement"],
+        reports[2]["flow_log"]["agreement"]
+    );
+    let r = &reports[0];
+    let f = &r["flow_log"];
+    assert_eq!(f["records"], 80);
+    assert_eq!(f["judged"], 77);
+    assert_eq!(f["skipped_nodata"], 1);
+    assert_eq!(f["skipped_skipdata"], 1);
+    assert_eq!(f["unplaced"], 1);
+    let a = &f["agreement"];
+    // The two planted records: a ping OCI accepted and the scenario drops,
+    // a health check OCI rejected and the scenario allows.
+    assert_eq!(weight(&a["accept_drop"]), [1, 3, 252]);
+    assert_eq!(weight(&a["reject_allow"]), [1, 2, 120]);
+    let dis = f["disagreements"].as_array().unwrap();
+    assert_eq!(dis.len(), 2);
+    assert_eq!(dis[0]["vnic"], "worker-1");
+    assert_eq!(dis[0]["simulated"]["stage"], "egress-security");
+    assert_eq!(dis[1]["vnic"], "orders-api-pod-1");
+    assert_eq!(dis[1]["recorded"], "REJECT");
+    assert_eq!(dis[1]["simulated"]["verdict"], "allow");
+    assert_eq!(
+        f["unplaced_examples"][0]["vnic_id"],
+        "ocid1.vnic.oc1.iad.notinthescenario"
+    );
+    // Packet and byte totals are the records' sums, split by verdict.
+    let p = &r["packets"];
+    assert_eq!(
+        p["total"].as_u64(),
+        Some(p["allowed"].as_u64().unwrap() + p["dropped"].as_u64().unwrap())
+    );
+    let cells: u64 = ["accept_allow", "accept_drop", "reject_allow", "reject_drop"]
+        .iter()
+        .map(|k| a[k]["packets"].as_u64().unwrap())
+        .sum();
+    assert_eq!(Some(cells), p["total"].as_u64());
+    // Every record made from the capture agrees with the action its
+    // packets got from the packet engine.
+    assert_eq!(
+        weight(&a["accept_allow"])[0] + weight(&a["reject_drop"])[0],
+        f["judged"].as_u64().unwrap() - 2
+    );
+    assert!(weight(&a["reject_drop"])[0] > 5);
+}
+
+fn entry(data: &str) -> String {
+    format!(
+        r#"{{"datetime": 1, "logContent": {{"data": {data}, "oracle": {{"vnicocid": "ocid1.vnic.oc1.iad.okeordersworker1"}}}}}}"#
+    )
+}
+
+const GOOD: &str = r#"{"action": "ACCEPT", "bytesOut": 60, "destinationAddress": "10.0.0.5", "destinationPort": 6443, "endTime": 100, "packets": 1, "protocol": 6, "sourceAddress": "10.0.2.11", "sourcePort": 40000, "startTime": 100, "status": "OK", "version": "2"}"#;
+
+fn read_text(text: &[u8]) -> Result<ReadOutcome, String> {
+    let mut out = ReadOutcome::default();
+    read_from("t.jsonl", 0, text, &Limits::default(), &mut out).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+#[test]
+fn every_malformed_record_class_is_a_counted_skip_with_its_line() {
+    let with = |k: &str, v: &str| {
+        let mut m: serde_json::Map<String, Value> = serde_json::from_str(GOOD).unwrap();
+        if v == "<absent>" {
+            m.remove(k);
+        } else {
+            m.insert(k.into(), serde_json::from_str(v).unwrap());
+        }
+        entry(&Value::Object(m).to_string())
+    };
+    let cases: Vec<(String, &str)> = vec![
+        ("{\"datetime\": 1, \"logContent\": {".into(), "not JSON"),
+        ("[1, 2".into(), "not JSON"),
+        ("\"a string\"".into(), "expected a flow-log entry object"),
+        ("{\"hello\": 1}".into(), "not a flow-log entry"),
+        (with("packets", "<absent>"), "missing field `data.packets`"),
+        (
+            with("sourceAddress", "null"),
+            "field `data.sourceAddress` is null",
+        ),
+        (
+            with("protocol", "\"tcp\""),
+            "expected a whole number, found a string",
+        ),
+        (
+            with("packets", "true"),
+            "expected a whole number, found a boolean",
+        ),
+        (with("bytesOut", "1e300"), "not a whole number from 0"),
+        (
+            with("bytesOut", "123456789012345678901234567890"),
+            "not a whole number from 0",
+        ),
+        (with("packets", "-1"), "not a whole number from 0"),
+        (with("packets", "1.5"), "not a whole number from 0"),
+        (with("destinationPort", "70000"), "from 0 to 65535"),
+        (with("protocol", "256"), "from 0 to 255"),
+        (
+            with("sourceAddress", "\"10.0.2.300\""),
+            "is not an IP address",
+        ),
+        (
+            with("sourceAddress", "\"fd00::1\""),
+            "different IP versions",
+        ),
+        (with("action", "\"MAYBE\""), "is not ACCEPT or REJECT"),
+        (with("status", "\"WEIRD\""), "is not OK, NODATA or SKIPDATA"),
+        (with("startTime", "200"), "is before `data.startTime`"),
+        (with("endTime", "{}"), "found an object"),
+        (
+            entry(GOOD).replace(
+                "\"vnicocid\": \"ocid1.vnic.oc1.iad.okeordersworker1\"",
+                "\"vnicocid\": 7",
+            ),
+            "field `oracle.vnicocid`: expected a string",
+        ),
+        (format!("\u{0}{}", "x"), "not JSON"),
+    ];
+    for (bad, expect) in &cases {
+        let text = format!("{}\n\n{bad}\n{}\n", entry(GOOD), entry(GOOD));
+        let out = read_text(text.as_bytes()).unwrap_or_else(|e| panic!("{bad}: {e}"));
+        assert_eq!(out.records.len(), 2, "{bad}");
+        assert_eq!(out.malformed, 1, "{bad}");
+        assert_eq!(out.records[1].line, 4, "{bad}");
+        let p = &out.problems[0];
+        assert!(p.starts_with("t.jsonl:3: skipped: "), "{bad}: {p}");
+        assert!(p.contains(expect), "{bad}: {p} (expected `{expect}`)");
+    }
+    // A line over the limit is skipped without being held.
+    let long = format!("{}\n{{\"x\": \"{}\"}}\n", entry(GOOD), "a".repeat(2 << 20));
+    let out = read_text(long.as_bytes()).unwrap();
+    assert_eq!((out.records.len(), out.malformed), (1, 1));
+    assert!(out.problems[0].contains("t.jsonl:2: skipped: line longer than"));
+    // NODATA and SKIPDATA are counted, with nulls everywhere else.
+    let q = r#"{"action": null, "bytesOut": null, "destinationAddress": null, "endTime": 5, "packets": null, "protocol": null, "sourceAddress": null, "startTime": 1, "status": "NODATA", "version": 2}"#;
+    let out = read_text(
+        format!(
+            "{}\n{}\n",
+            entry(q),
+            entry(&q.replace("NODATA", "SKIPDATA"))
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!((out.nodata, out.skipdata, out.records.len()), (1, 1, 0));
+}
+
+#[test]
+fn documents_envelopes_and_their_errors() {
+    // A JSON array of bare logContent objects, pretty-printed: lines are
+    // those of each entry's start.
+    let bare = format!(r#"{{"data": {GOOD}, "oracle": {{"vnicocid": "v"}}}}"#);
+    let doc = format!("[\n  {bare},\n\n  {bare}\n]\n");
+    let out = read_text(doc.as_bytes()).unwrap();
+    assert_eq!(out.records.len(), 2);
+    assert_eq!((out.records[0].line, out.records[1].line), (2, 4));
+    // The Logging search output through the CLI.
+    let search = format!(
+        "{{\n \"data\": {{\n  \"results\": [\n   {{\"data\": {}}}\n  ],\n  \"summary\": {{\"result-count\": 1}}\n }}\n}}\n",
+        entry(GOOD)
+    );
+    let out = read_text(search.as_bytes()).unwrap();
+    assert_eq!(out.records.len(), 1);
+    assert_eq!(out.records[0].line, 4);
+    // A document that is not JSON: an error with line and column.
+    let e = read_text(b"[\n  {\"a\": 1},\n  {\"b\": }\n]").unwrap_err();
+    assert!(e.starts_with("t.jsonl:3:"), "{e}");
+    // gzip of JSON lines; a gzip stream cut short is an error, not a panic.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(format!("{}\n{}\n", entry(GOOD), entry(GOOD)).as_bytes())
+        .unwrap();
+    let bytes = gz.finish().unwrap();
+    assert_eq!(read_text(&bytes).unwrap().records.len(), 2);
+    for cut in 0..bytes.len() {
+        let _ = read_text(&bytes[..cut]);
+    }
+    // The record limit is checked before a record is kept.
+    let mut out = ReadOutcome::default();
+    let limits = Limits {
+        max_records: 1,
+        ..Limits::default()
+    };
+    let e = read_from(
+        "t",
+        0,
+        format!("{}\n{}\n", entry(GOOD), entry(GOOD)).as_bytes(),
+        &limits,
+        &mut out,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("more than 1 flow-log records"),
+        "{e}"
+    );
+    // A document over the size limit is refused before it is parsed.
+    let limits = Limits {
+        max_document: 100,
+        ..Limits::default()
+    };
+    let e = read_from("t", 0, doc.as_bytes(), &limits, &mut ReadOutcome::default()).unwrap_err();
+    assert!(e.to_string().contains("over 100 bytes"), "{e}");
+}
+
+#[test]
+fn mixing_captures_and_flow_logs_is_a_usage_error() {
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(root())
+        .args([
+            "replay",
+            fixtures::OKE,
+            "examples/oke-orders/flowlogs/oke-demo.jsonl",
+            "pcaps/oke-demo.pcap",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("error: `pcaps/oke-demo.pcap` is a capture"),
+        "{err}"
+    );
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(root())
+        .args([
+            "replay",
+            fixtures::OKE,
+            "examples/oke-orders/flowlogs/oke-demo.jsonl",
+            "--report",
+            "examples/oke-orders/flowlogs/oke-demo.jsonl",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(Path::new(&root().join("examples/oke-orders/flowlogs/oke-demo.jsonl")).exists());
+}
