@@ -20,8 +20,7 @@ use serde_json::Value;
 use zprsim_dataplane::capture::Capture;
 use zprsim_dataplane::pcap_out::{OutFormat, PcapOut};
 
-const SCENARIO: &str = "examples/oke-orders/scenario.toml";
-const DEMO: &str = "pcaps/oke-demo.pcap";
+const SCENARIO: &str = zprsim_bench::fixtures::OKE;
 const COPIES: u64 = 1000;
 const DEMO_PACKETS: u64 = 188;
 
@@ -35,9 +34,15 @@ fn zprsim() -> Command {
     c
 }
 
+/// The OKE demo capture, built by the fixture generator (not read from
+/// `pcaps/`, which other tests may be rewriting at the same time).
+fn demo_bytes() -> Vec<u8> {
+    zprsim_bench::fixtures::oke_demo().bytes
+}
+
 /// The demo capture repeated `copies` times.
 fn big_capture(path: &Path, copies: u64) {
-    let demo = Capture::from_bytes(std::fs::read(root().join(DEMO)).unwrap()).unwrap();
+    let demo = Capture::from_bytes(demo_bytes()).unwrap();
     let f = std::fs::File::create(path).unwrap();
     let mut out = PcapOut::create(f, OutFormat::Pcap { linktype: 1 }).unwrap();
     for c in 0..copies {
@@ -180,10 +185,13 @@ fn wait(child: Child) -> (Option<i32>, String) {
 #[test]
 fn stdin_pipes_fifos_and_dev_stdin_replay_like_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let demo = root().join(DEMO);
+    let demo = dir.path().join("demo.pcap");
+    std::fs::write(&demo, demo_bytes()).unwrap();
     let file = Outs::new(dir.path(), "file");
     let o = zprsim()
-        .args(["replay", SCENARIO, DEMO, "--quiet", "--workers", "2"])
+        .args(["replay", SCENARIO])
+        .arg(&demo)
+        .args(["--quiet", "--workers", "2"])
         .args(file.args())
         .output()
         .unwrap();
