@@ -335,24 +335,15 @@ fn open_output(flag: &str, path: Option<&PathBuf>) -> Result<Option<OutputFile>,
 /// Runs `replay`.
 pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     check_args(a)?;
-    // Flow-log files instead of captures: judged record by record. Telling
-    // them apart reads the head of each input, which would consume a
-    // stream (`/dev/stdin`, a pipe, a FIFO, `<(...)`): streams are read as
-    // captures, unsniffed.
-    let all_regular = a
-        .pcaps
-        .iter()
-        .all(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()));
-    if all_regular
-        && let Some(code) = crate::flowlog::replay_if_flow_logs(&crate::flowlog::Inputs {
-            scenario: &a.scenario,
-            inputs: &a.pcaps,
-            report: a.report.as_deref(),
-            flows: a.flows.as_deref(),
-            packet_outputs: a.allowed.is_some() || a.dropped.is_some(),
-            quiet: a.quiet,
-        })?
-    {
+    // Flow-log files instead of captures: judged record by record.
+    if let Some(code) = crate::flowlog::replay_if_flow_logs(&crate::flowlog::Inputs {
+        scenario: &a.scenario,
+        inputs: &a.pcaps,
+        report: a.report.as_deref(),
+        flows: a.flows.as_deref(),
+        packet_outputs: a.allowed.is_some() || a.dropped.is_some(),
+        quiet: a.quiet,
+    })? {
         return Ok(code);
     }
     // Before anything slow: a Ctrl-C from here on ends the run cleanly.
