@@ -378,6 +378,11 @@ fn an_interrupt_while_reading_a_pipe_ends_at_a_record_boundary() {
     big_capture(&big, 400);
     let bytes = std::fs::read(&big).unwrap();
     let outs = Outs::new(dir.path(), "pipe");
+    // Outputs of an earlier run: every one is replaced by this run's
+    // (partial, and saying so), none left stale beside the new ones.
+    for w in ["a.pcap", "d.pcap", "f.jsonl", "r.json"] {
+        std::fs::write(outs.path(w), b"an earlier run").unwrap();
+    }
     let mut child = zprsim()
         .args(["replay", SCENARIO, "-", "--quiet", "--workers", "2"])
         .args(outs.args())
@@ -452,4 +457,42 @@ fn a_capture_cut_while_it_is_read_warns_with_the_byte_offset() {
         cut_seen >= 1,
         "no replay was still reading when its file was cut"
     );
+}
+
+#[test]
+fn a_second_signal_exits_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let outs = Outs::new(dir.path(), "twice");
+    std::fs::write(outs.path("r.json"), b"an earlier run").unwrap();
+    let mut child = zprsim()
+        .args(["replay", SCENARIO, "-", "--quiet"])
+        .args(outs.args())
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // The file header and one record: once written, zprsim is reading (its
+    // handlers are installed), then it waits for more input.
+    let demo = demo_bytes();
+    let first_record =
+        24 + 16 + usize::try_from(u32::from_le_bytes(demo[32..36].try_into().unwrap())).unwrap();
+    stdin.write_all(&demo[..first_record]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // The first signal asks for a clean stop, which waits for the blocked
+    // read; the second ends the process at once, input still open.
+    kill("INT", child.id());
+    std::thread::sleep(Duration::from_millis(300));
+    kill("INT", child.id());
+    let status = child.wait().unwrap();
+    drop(stdin);
+    assert_eq!(status.code(), Some(130));
+    // Nothing was committed: the earlier report is untouched and no output
+    // appeared. (An exit at once runs no destructor, so the temporary
+    // files beside the targets stay; docs/cli.md says so.)
+    assert_eq!(
+        std::fs::read(outs.path("r.json")).unwrap(),
+        b"an earlier run"
+    );
+    assert!(!outs.path("a.pcap").exists());
 }
