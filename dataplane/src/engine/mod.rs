@@ -521,11 +521,26 @@ pub fn run(
         })
         .collect();
     let mut hist = new_hist();
-    for w in workers {
-        let r = w.finish();
+    let results: Vec<_> = workers.into_iter().map(Worker::finish).collect();
+    for (k, o) in outs.iter_mut().enumerate() {
+        let n: usize = results
+            .iter()
+            .filter_map(|r| r.per_scenario.get(k))
+            .map(|(_, f, _)| f.len())
+            .sum();
+        o.flows.reserve_exact(n);
+    }
+    for r in results {
         for (o, (c, f, t)) in outs.iter_mut().zip(r.per_scenario) {
             o.counters.add(&c);
-            o.flows.extend(f);
+            if o.flows.is_empty() {
+                // One worker's records: moved, not copied.
+                let room = o.flows.capacity();
+                o.flows = f;
+                o.flows.reserve_exact(room.saturating_sub(o.flows.len()));
+            } else {
+                o.flows.extend(f);
+            }
             o.top_dropped.extend(t);
         }
         let _ = hist.add(&r.hist);
