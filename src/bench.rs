@@ -17,7 +17,7 @@ use zprsim_dataplane::bench::{
 use zprsim_dataplane::output::{self, OutputFile, Plan};
 use zprsim_dataplane::replay::Totals;
 use zprsim_dataplane::scenario_file;
-use zprsim_dataplane::synth::SynthStats;
+use zprsim_dataplane::synth::{Allowed, SynthStats};
 
 use crate::report::StageCounts;
 use crate::{Failure, out};
@@ -42,6 +42,9 @@ pub struct Args {
     /// Seed of the synthetic traffic.
     #[arg(long, default_value_t = 1, conflicts_with = "capture")]
     seed: u64,
+    /// Share of synthetic flows (0 to 1) drawn again until the scenario allows their first packet; the rest are random pairs of hosts.
+    #[arg(long, default_value_t = DEFAULT_ALLOWED_SHARE, value_name = "F", conflicts_with = "capture")]
+    allowed_share: f64,
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
@@ -52,6 +55,9 @@ pub struct Args {
     #[arg(long, default_value_t = 4096, value_name = "MIB")]
     memory_limit: u64,
 }
+
+/// Share of synthetic flows steered onto allowed paths by default.
+const DEFAULT_ALLOWED_SHARE: f64 = 0.8;
 
 /// Most worker threads the engine runs.
 const MAX_WORKERS: usize = 64;
@@ -125,6 +131,12 @@ fn check_args(a: &Args) -> Result<Settings, Failure> {
             "error: `--flows {flows}`: expected 1 to the number of packets ({packets})"
         )));
     }
+    if !(0.0..=1.0).contains(&a.allowed_share) {
+        return Err(Failure::Input(format!(
+            "error: `--allowed-share {}`: expected a share from 0 to 1",
+            a.allowed_share
+        )));
+    }
     if a.memory_limit == 0 {
         return Err(Failure::Input(
             "error: `--memory-limit 0`: expected at least 1 MiB".into(),
@@ -171,6 +183,7 @@ struct JsonRun {
 #[derive(Serialize)]
 struct Synthetic {
     seed: u64,
+    allowed_share: f64,
     flows: u64,
     replies: u64,
     ipv6: u64,
@@ -222,6 +235,7 @@ fn report(
         },
         synthetic: synth.map(|s| Synthetic {
             seed: a.seed,
+            allowed_share: a.allowed_share,
             flows: s.flows,
             replies: s.replies,
             ipv6: s.ipv6,
@@ -288,10 +302,11 @@ fn table(r: &Report) -> String {
     };
     let what = match &r.synthetic {
         Some(s) => format!(
-            "{} synthetic packet(s) in {} flow(s), seed {} ({} IPv6, {} replies)",
+            "{} synthetic packet(s) in {} flow(s), seed {}, {:.0}% of flows on allowed paths ({} IPv6, {} replies)",
             r.packets.total + r.non_ip,
             s.flows,
             s.seed,
+            s.allowed_share * 100.0,
             s.ipv6,
             s.replies
         ),
@@ -421,7 +436,11 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
 
     let (traffic, synth) = if a.capture.is_empty() {
         let cfg = bench::synth_config(s, p.packets, p.flows, a.seed);
-        let (t, st) = bench::synthesize(s, &cfg, p.limit).map_err(load_error)?;
+        let allowed = Allowed {
+            compiled: &compiled,
+            share: a.allowed_share,
+        };
+        let (t, st) = bench::synthesize(s, &cfg, Some(allowed), p.limit).map_err(load_error)?;
         (t, Some(st))
     } else {
         (

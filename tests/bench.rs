@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 use serde_json::Value;
+use zprsim_control::compile::{Compiled, Config};
 use zprsim_dataplane::bench::{synth_config, synthesize};
+use zprsim_dataplane::synth::Allowed;
 
 const OKE: &str = "examples/oke-orders/scenario.toml";
 /// Small enough for a debug build, large enough that every stage decides.
@@ -78,9 +80,9 @@ fn oke() -> zprsim_control::model::Scenario {
 fn synthetic_traffic_is_reproducible_from_the_seed_and_covers_every_stage() {
     let s = oke();
     // The packets themselves: the same seed gives the same bytes.
-    let a = synthesize(&s, &synth_config(&s, 5000, 100, 9), 1 << 30).unwrap();
-    let b = synthesize(&s, &synth_config(&s, 5000, 100, 9), 1 << 30).unwrap();
-    let c = synthesize(&s, &synth_config(&s, 5000, 100, 10), 1 << 30).unwrap();
+    let a = synthesize(&s, &synth_config(&s, 5000, 100, 9), None, 1 << 30).unwrap();
+    let b = synthesize(&s, &synth_config(&s, 5000, 100, 9), None, 1 << 30).unwrap();
+    let c = synthesize(&s, &synth_config(&s, 5000, 100, 10), None, 1 << 30).unwrap();
     assert_eq!(a.0.inputs[0].bytes, b.0.inputs[0].bytes);
     assert_eq!(a.1, b.1);
     assert_ne!(a.0.inputs[0].bytes, c.0.inputs[0].bytes);
@@ -106,12 +108,34 @@ fn synthetic_traffic_is_reproducible_from_the_seed_and_covers_every_stage() {
         n(&one, "/packets/allowed") + n(&one, "/packets/dropped"),
         n(&one, "/packets/total")
     );
+    // Random pairs of hosts only: far fewer allowed (the OKE example is strict).
+    let random = bench_json(&[
+        "--packets",
+        PACKETS,
+        "--seed",
+        "3",
+        "--workers",
+        "1",
+        "--allowed-share",
+        "0",
+    ]);
+    assert!(
+        n(&random, "/packets/allowed") * 2 < n(&one, "/packets/allowed"),
+        "{random}\n{one}"
+    );
 }
 
-/// Writes the packets `bench --seed S --packets N` measures to `path`.
+/// Writes the packets `bench --seed S --packets N` measures to `path`
+/// (its default `--allowed-share` is 0.8).
 fn write_synthetic(path: &Path, packets: usize, seed: u64) {
     let s = oke();
-    let (t, _) = synthesize(&s, &synth_config(&s, packets, packets / 50, seed), 1 << 30).unwrap();
+    let c = Compiled::new(&s, &Config::default()).unwrap();
+    let allowed = Allowed {
+        compiled: &c,
+        share: 0.8,
+    };
+    let cfg = synth_config(&s, packets, packets / 50, seed);
+    let (t, _) = synthesize(&s, &cfg, Some(allowed), 1 << 30).unwrap();
     std::fs::write(path, &t.inputs[0].bytes).unwrap();
 }
 
@@ -258,6 +282,7 @@ fn arguments_and_limits_are_checked_before_any_work() {
         "memory limit",
     );
     usage_error(&["--csv", OKE], "error: ");
+    usage_error(&["--allowed-share", "1.5"], "expected a share from 0 to 1");
     usage_error(&["--json", "--csv", "-"], "give `--csv` a file");
 
     let dir = tempfile::tempdir().unwrap();

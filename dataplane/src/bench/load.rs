@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use zprsim_control::model::Scenario;
 
 use crate::capture::Records;
-use crate::synth::{SynthConfig, SynthStats, write_realistic};
+use crate::synth::{Allowed, SynthConfig, SynthStats, write_realistic_allowed};
 
 use super::{Input, Traffic};
 
@@ -148,13 +148,16 @@ pub fn synth_config(s: &Scenario, packets: usize, flows: usize, seed: u64) -> Sy
     }
 }
 
-/// Synthesizes the traffic of `cfg` (see [`crate::synth`]) into memory.
+/// Synthesizes the traffic of `cfg` (see [`crate::synth`]) into memory,
+/// with a share of the flows on paths the tables allow when `allowed` is
+/// given ([`crate::synth::write_realistic_allowed`]).
 ///
 /// # Errors
 /// Over the memory limit (estimated before anything is generated).
 pub fn synthesize(
     s: &Scenario,
     cfg: &SynthConfig,
+    allowed: Option<Allowed<'_>>,
     limit: u64,
 ) -> Result<(Traffic, SynthStats), LoadError> {
     let need = (cfg.packets as u64).saturating_mul(SYNTH_BYTES_PER_PACKET);
@@ -166,8 +169,9 @@ pub fn synthesize(
             mib(limit)
         )));
     }
-    let (bytes, stats) = write_realistic(s, cfg, Vec::with_capacity(cfg.packets * 96 + 24))
-        .map_err(|e| LoadError::Capture(format!("synthetic traffic: {e}")))?;
+    let (bytes, stats) =
+        write_realistic_allowed(s, cfg, allowed, Vec::with_capacity(cfg.packets * 96 + 24))
+            .map_err(|e| LoadError::Capture(format!("synthetic traffic: {e}")))?;
     let mut warnings = Vec::new();
     let input = index("synthetic".into(), bytes, &mut warnings)?;
     Ok((

@@ -23,7 +23,7 @@
 //! use zprsim_dataplane::bench::{BenchConfig, measure, synth_config, synthesize};
 //! let s = zprsim_control::model::Scenario::default();
 //! let c = Arc::new(Compiled::new(&s, &Config::default()).unwrap());
-//! let (traffic, _) = synthesize(&s, &synth_config(&s, 2000, 40, 7), 1 << 30).unwrap();
+//! let (traffic, _) = synthesize(&s, &synth_config(&s, 2000, 40, 7), None, 1 << 30).unwrap();
 //! let cfg = BenchConfig { workers: vec![1, 2], ..BenchConfig::default() };
 //! let r = measure(&c, &traffic, &cfg, None).unwrap();
 //! assert_eq!(r.counters.packets.total, 2000);
