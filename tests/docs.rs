@@ -413,8 +413,11 @@ fn check_zprsim(
         return;
     };
     let mut path = vec![sub.clone()];
-    if sub == "lab"
-        && let Some(s2) = args.get(1)
+    // A command with subcommands of its own (`lab up`, `import oci`).
+    if let (Some(h), Some(s2)) = (help(helps, &path), args.get(1))
+        && h.contains("Commands:")
+        && h.lines()
+            .any(|l| l.trim_start().starts_with(&format!("{s2} ")))
     {
         path.push(s2.clone());
     }
@@ -564,9 +567,9 @@ fn no_link_leaves_the_repository() {
                     ));
                 }
             }
-            if line.contains("../shared") {
+            if line.contains("../shared") || line.contains("/work/shared") {
                 problems.push(format!(
-                    "{}:{}: names `../shared`, outside the repository",
+                    "{}:{}: names the shared folder, outside the repository",
                     page.display(),
                     i + 1
                 ));

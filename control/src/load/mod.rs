@@ -278,6 +278,7 @@ pub fn load_str(
         Format::Toml => parse_toml(text, file)?,
         Format::Json => parse_json(text, file)?,
     };
+    names::check_raw(&raw, text, file).map_err(|e| *e)?;
     let mut loaded = resolve::resolve(&raw, text, file, format, files).map_err(|e| *e)?;
     lint::lint(&mut loaded, file);
     Ok(loaded)

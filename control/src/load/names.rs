@@ -3,6 +3,8 @@
 //! line separators and bidirectional controls are load errors, placed at
 //! the offending character when the source shows it as written.
 
+use super::LoadError;
+use super::raw::{RawAttributes, RawScenario, Sp};
 use crate::escape::{escape, is_unsafe};
 
 /// The byte index in `value` of the first character a name may not hold,
@@ -44,9 +46,93 @@ pub(crate) fn locate(text: &str, start: Option<usize>, value: &str, index: usize
     }
 }
 
+/// Checks the names that are not objects' (those are checked as they are
+/// indexed): the scenario's `name`, the labels of `[services]`, and the
+/// values of security attributes (namespaces and keys allow only
+/// `[0-9A-Za-z_-]` already).
+///
+/// # Errors
+/// The first such text holding a character [`problem`] refuses.
+pub(crate) fn check_raw(raw: &RawScenario, text: &str, file: &str) -> Result<(), Box<LoadError>> {
+    let fail = |what: &str, object: Option<String>, field: &str, v: &Sp<String>| {
+        problem(what, &v.value).map(|(i, message)| {
+            let at = locate(text, v.start(), &v.value, i);
+            let (line, column) = at.map_or((None, None), |o| {
+                let (l, c) = super::line_col(text, o);
+                (Some(l), Some(c))
+            });
+            Box::new(LoadError {
+                file: file.to_owned(),
+                line,
+                column,
+                object,
+                field: Some(field.to_owned()),
+                message,
+                rendered_zpl: None,
+            })
+        })
+    };
+    let first = |e: Option<Box<LoadError>>| e.map_or(Ok(()), Err);
+    if let Some(n) = &raw.name {
+        first(fail("name", None, "name", n))?;
+    }
+    if let Some(services) = &raw.services {
+        for (label, _) in &services.value.0 {
+            first(fail("service label", None, "services", label))?;
+        }
+    }
+    let attrs =
+        |kind: &str, name: &Sp<String>, a: &Option<RawAttributes>| -> Result<(), Box<LoadError>> {
+            let Some(a) = a else { return Ok(()) };
+            for (_, keys) in &a.value.0 {
+                for (_, v) in &keys.0 {
+                    let object = Some(format!("{kind} `{}`", escape(&name.value)));
+                    first(fail(
+                        "attribute value",
+                        object,
+                        "security_attributes",
+                        &v.value,
+                    ))?;
+                }
+            }
+            Ok(())
+        };
+    for v in &raw.vcn {
+        attrs("vcn", &v.name, &v.security_attributes)?;
+    }
+    for v in &raw.vnic {
+        attrs("vnic", &v.name, &v.security_attributes)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::{locate, problem};
+    use crate::load::from_toml_str;
+
+    #[test]
+    fn scenario_names_services_and_attribute_values_are_checked_too() {
+        let err = |t: &str| from_toml_str(t, "s.toml").err().map(|e| e.to_string());
+        assert_eq!(
+            err("name = \"a\\u0007\"\n").as_deref(),
+            Some(
+                "s.toml:1:10: error: in field `name`: the name holds a control character (`\\u{7}`) at character 2: names and ids may not hold control characters, line breaks or bidirectional controls"
+            )
+        );
+        let e = err("[services]\n\"osn\\n\" = [\"10.0.0.0/8\"]\n").unwrap_or_default();
+        assert!(
+            e.starts_with(
+                "s.toml:2:5: error: in field `services`: the service label holds a line break"
+            ),
+            "{e}"
+        );
+        let e = err("[[vcn]]\nname = \"v\"\ncidr_blocks = [\"10.0.0.0/16\"]\nsecurity_attributes = { app = { tier = { value = \"web\u{202e}x\" } } }\n").unwrap_or_default();
+        assert!(
+            e.starts_with("s.toml:4:54: error: in vcn `v`, field `security_attributes`: the attribute value holds a bidirectional control"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn unsafe_characters_are_named_and_placed() {

@@ -43,6 +43,12 @@ pub fn is_flow_log(head: &[u8]) -> bool {
 /// # Errors
 /// When the file cannot be opened or read.
 pub fn is_flow_log_path(path: &Path) -> std::io::Result<bool> {
+    // Only a regular file can be looked into and read again: sniffing a
+    // pipe, FIFO or `/dev/stdin` would eat the head the capture reader
+    // needs, so a stream is taken as a capture.
+    if !std::fs::metadata(path)?.is_file() {
+        return Ok(false);
+    }
     let f = std::fs::File::open(path)?;
     let mut head = Vec::with_capacity(HEAD);
     f.take(HEAD as u64).read_to_end(&mut head)?;
