@@ -416,12 +416,6 @@ fn load_error(e: LoadError) -> Failure {
 /// Runs `bench`.
 pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let p = check_args(a)?;
-    let mut csv_out = a
-        .csv
-        .as_ref()
-        .map(|f| OutputFile::create("--csv", f))
-        .transpose()
-        .map_err(|e| Failure::Input(format!("error: {e}")))?;
     let t0 = Instant::now();
     let loaded = scenario_file::load_path(&a.scenario)?;
     let load_s = t0.elapsed().as_secs_f64();
@@ -493,6 +487,14 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         table_bytes,
         warnings,
     );
+    // Opened only now (the plan checked it up front): a run stopped by
+    // Ctrl-C leaves nothing beside the target.
+    let mut csv_out = a
+        .csv
+        .as_ref()
+        .map(|f| OutputFile::create("--csv", f))
+        .transpose()
+        .map_err(|e| Failure::Input(format!("error: {e}")))?;
     if let Some(f) = csv_out.as_mut() {
         let res = f.write_all(csv(&rep).as_bytes()).and_then(|()| f.flush());
         if let Err(e) = res {

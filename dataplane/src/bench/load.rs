@@ -42,8 +42,16 @@ fn is_stdin(p: &Path) -> bool {
 }
 
 /// Reads `r` to its end, but at most `room` bytes: more is an error.
-fn read_bounded(name: &str, r: impl Read, room: u64, limit: u64) -> Result<Vec<u8>, LoadError> {
-    let mut buf = Vec::new();
+fn read_bounded(
+    name: &str,
+    r: impl Read,
+    size: Option<u64>,
+    room: u64,
+    limit: u64,
+) -> Result<Vec<u8>, LoadError> {
+    // A regular file's size is known: one allocation, not a doubling one.
+    let cap = size.map_or(0, |s| s.min(room).saturating_add(1));
+    let mut buf = Vec::with_capacity(usize::try_from(cap).unwrap_or(0));
     r.take(room.saturating_add(1))
         .read_to_end(&mut buf)
         .map_err(|e| LoadError::Capture(format!("{name}: {e}")))?;
@@ -111,10 +119,11 @@ pub fn load_captures(paths: &[PathBuf], limit: u64) -> Result<Traffic, LoadError
         let name = p.display().to_string();
         let room = limit.saturating_sub(used);
         let bytes = if is_stdin(p) {
-            read_bounded("standard input", std::io::stdin().lock(), room, limit)?
+            read_bounded("standard input", std::io::stdin().lock(), None, room, limit)?
         } else {
             let f = File::open(p).map_err(|e| LoadError::Capture(format!("{name}: {e}")))?;
-            read_bounded(&name, f, room, limit)?
+            let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+            read_bounded(&name, f, size, room, limit)?
         };
         used += bytes.len() as u64;
         inputs.push(index(name, bytes, &mut warnings)?);
