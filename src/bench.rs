@@ -471,9 +471,13 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     }
 
     let mut warnings: Vec<String> = traffic.warnings.clone();
-    if r.baseline.packets < r.counters.packets.total {
+    if r.baseline.packets == 0 {
+        warnings.push(
+            "the bare loop found no Ethernet IP packet to look up (it parses whole Ethernet frames only): `baseline_pps` and `fraction_of_baseline` are 0".into(),
+        );
+    } else if r.baseline.packets < r.counters.packets.total {
         warnings.push(format!(
-            "the bare loop parses Ethernet only: it looked up {} of {} packet(s), and `baseline_pps` is its rate on those",
+            "the bare loop looked up {} of {} packet(s) (it parses whole Ethernet frames only): `baseline_pps` is its rate on those",
             r.baseline.packets, r.counters.packets.total
         ));
     }

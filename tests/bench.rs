@@ -309,3 +309,65 @@ fn arguments_and_limits_are_checked_before_any_work() {
     let missing = dir.path().join("missing.pcap");
     usage_error(&["--capture", missing.to_str().unwrap()], "missing.pcap");
 }
+
+#[test]
+fn bench_on_every_kind_of_capture_counts_as_replay_does() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "oke-demo.pcap",
+        "linux_sll.pcap",
+        "two_linktypes.pcapng",
+        "truncated_records.pcap",
+        "truncated_file.pcap",
+        "vlan_qinq.pcap",
+        "non_ip.pcap",
+    ] {
+        let pcap = format!("pcaps/{name}");
+        let report = dir.path().join(format!("{name}.json"));
+        let o = zprsim(&[
+            "replay",
+            OKE,
+            &pcap,
+            "--quiet",
+            "--report",
+            report.to_str().unwrap(),
+        ]);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let replay: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        let o = zprsim(&[
+            "bench",
+            OKE,
+            "--capture",
+            &pcap,
+            "--workers",
+            "1,3",
+            "--json",
+        ]);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let b: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(mix(&b), mix(&replay), "{name}");
+        assert_eq!(n(&b, "/non_ip"), n(&replay, "/non_ip"), "{name}");
+        let warnings = b["warnings"].to_string();
+        if name == "truncated_file.pcap" {
+            assert!(warnings.contains("file ends inside a record"), "{b}");
+        }
+        if name == "linux_sll.pcap" {
+            // No Ethernet frame: no baseline, and the user is told.
+            assert_eq!(n(&b, "/baseline_packets"), 0);
+            assert!(f(&b, "/baseline_pps").abs() < f64::EPSILON);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(
+                err.contains("warning: the bare loop found no Ethernet IP packet"),
+                "{err}"
+            );
+        }
+    }
+}
