@@ -416,6 +416,14 @@ fn load_error(e: LoadError) -> Failure {
 /// Runs `bench`.
 pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let p = check_args(a)?;
+    // A spinner while loading, compiling and preparing the packets, then
+    // a bar over the measured runs.
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_message("loading and compiling the scenario");
+        b.enable_steady_tick(std::time::Duration::from_millis(120));
+        b
+    });
     let t0 = Instant::now();
     let loaded = scenario_file::load_path(&a.scenario)?;
     let load_s = t0.elapsed().as_secs_f64();
@@ -428,6 +436,13 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let compile_s = t1.elapsed().as_secs_f64();
     let table_bytes = compiled.stats().table_bytes;
 
+    if let Some(b) = &bar {
+        b.set_message(if a.capture.is_empty() {
+            format!("synthesizing {} packets", p.packets)
+        } else {
+            "reading the captures into memory".to_string()
+        });
+    }
     let (traffic, synth) = if a.capture.is_empty() {
         let cfg = bench::synth_config(s, p.packets, p.flows, a.seed);
         let allowed = Allowed {
@@ -443,15 +458,16 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         )
     };
 
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let b = indicatif::ProgressBar::new(0);
+    if let Some(b) = &bar {
+        b.disable_steady_tick();
         b.set_style(
             indicatif::ProgressStyle::with_template("{prefix} {bar:40} {percent}% eta {eta}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         b.set_prefix("measuring");
-        b
-    });
+        b.set_length(traffic.bytes().max(1));
+        b.set_position(0);
+    }
     let progress = |done: u64, total: u64| {
         if let Some(b) = &bar {
             b.set_length(total);
