@@ -580,6 +580,18 @@ fn first_reason_changed(b: &Scenario, a: &Scenario, o: &Open) -> bool {
 #[allow(clippy::too_many_lines)]
 pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let fail_on = check_args(a)?;
+    // Flow-log files instead of captures: judged record by record.
+    if let Some(code) = crate::flowlog_diff::diff_if_flow_logs(&crate::flowlog_diff::Inputs {
+        before: &a.before,
+        after: &a.after,
+        inputs: &a.captures,
+        report: a.report.as_deref(),
+        flows: a.flows.as_deref(),
+        fail_on: &fail_on,
+        quiet: a.quiet,
+    })? {
+        return Ok(code);
+    }
     let interrupt = Interrupt::install()?;
     let mut report_out = a
         .report

@@ -10,6 +10,7 @@ mod check;
 mod diff;
 mod explain;
 mod flowlog;
+mod flowlog_diff;
 mod import;
 mod interrupt;
 mod lab;

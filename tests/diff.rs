@@ -285,24 +285,38 @@ fn changed_flows_are_exactly_those_the_reference_changes() {
     for seed in 0..seeds {
         let mut rng = ChaCha8Rng::seed_from_u64(7000 + seed);
         let s = random_scenario(&mut rng);
-        let mut after = s.clone();
-        let Some(what) = remove_one(&mut rng, &mut after) else {
-            continue;
-        };
         let bp = dir.path().join(format!("b{seed}.toml"));
         let ap = dir.path().join(format!("a{seed}.toml"));
-        std::fs::write(&bp, to_toml(&s)).unwrap();
-        std::fs::write(&ap, to_toml(&after)).unwrap();
         // The reference runs on what the files load back to.
         let sb = load::from_toml_str(&to_toml(&s), "b").unwrap().scenario;
-        let sa = load::from_toml_str(&to_toml(&after), "a").unwrap().scenario;
         let pool = address_pool(&sb);
         let pkts = traffic(&mut rng, &sb, &pool, 300);
         let cap = dir.path().join(format!("c{seed}.pcap"));
         write_capture(&cap, &pkts);
         let mut n = 0;
         let vb = reference(&sb, &pkts, &mut n);
-        let va = reference(&sa, &pkts, &mut n);
+        // With up to five NSGs per VNIC most single rules are redundant:
+        // draw up to 8 removals and keep the first that the reference says
+        // changes a packet (else the last), so the test compares changes.
+        let mut picked = None;
+        for _ in 0..8 {
+            let mut after = s.clone();
+            let Some(what) = remove_one(&mut rng, &mut after) else {
+                break;
+            };
+            let sa = load::from_toml_str(&to_toml(&after), "a").unwrap().scenario;
+            let va = reference(&sa, &pkts, &mut n);
+            let changes = vb.iter().zip(&va).any(|(b, a)| b.0 != a.0);
+            picked = Some((after, what, va));
+            if changes {
+                break;
+            }
+        }
+        let Some((after, what, va)) = picked else {
+            continue;
+        };
+        std::fs::write(&bp, to_toml(&s)).unwrap();
+        std::fs::write(&ap, to_toml(&after)).unwrap();
         let (mut wb, mut na) = (0u64, 0u64);
         let mut expected: BTreeSet<String> = BTreeSet::new();
         for (k, (b, a)) in pkts.iter().zip(vb.iter().zip(&va)) {
