@@ -169,6 +169,9 @@ pub struct EngineOutput {
     pub duration_s: f64,
     /// Per-batch processing time, nanoseconds.
     pub batch_ns: Histogram<u64>,
+    /// Per-packet time estimated as each batch's time divided by its size,
+    /// recorded once per packet of the batch, nanoseconds.
+    pub packet_ns: Histogram<u64>,
     /// Workers used.
     pub workers: usize,
     /// Packets written to the allowed and dropped outputs.
@@ -521,14 +524,31 @@ pub fn run(
         })
         .collect();
     let mut hist = new_hist();
-    for w in workers {
-        let r = w.finish();
+    let mut packet_hist = new_hist();
+    let results: Vec<_> = workers.into_iter().map(Worker::finish).collect();
+    for (k, o) in outs.iter_mut().enumerate() {
+        let n: usize = results
+            .iter()
+            .filter_map(|r| r.per_scenario.get(k))
+            .map(|(_, f, _)| f.len())
+            .sum();
+        o.flows.reserve_exact(n);
+    }
+    for r in results {
         for (o, (c, f, t)) in outs.iter_mut().zip(r.per_scenario) {
             o.counters.add(&c);
-            o.flows.extend(f);
+            if o.flows.is_empty() {
+                // One worker's records: moved, not copied.
+                let room = o.flows.capacity();
+                o.flows = f;
+                o.flows.reserve_exact(room.saturating_sub(o.flows.len()));
+            } else {
+                o.flows.extend(f);
+            }
             o.top_dropped.extend(t);
         }
         let _ = hist.add(&r.hist);
+        let _ = packet_hist.add(&r.packet_hist);
     }
     for o in &mut outs {
         o.flows.sort_by_key(FlowRecord::sort_key);
@@ -541,6 +561,7 @@ pub fn run(
         interrupted,
         duration_s,
         batch_ns: hist,
+        packet_ns: packet_hist,
         workers: n,
         written,
     })
