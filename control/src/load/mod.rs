@@ -34,6 +34,9 @@
 //!   (the first VCN attribute is the one used);
 //! - at most 1000 warnings are kept, then one says how many were left out.
 
+#[cfg(test)]
+mod chunk_tests;
+mod chunks;
 mod lint;
 mod names;
 mod raw;
@@ -310,6 +313,72 @@ pub fn from_json_str(text: &str, file: &str) -> Result<Loaded, LoadError> {
 // loading fails once per run, and callers match on its fields.
 #[allow(clippy::result_large_err)]
 fn parse_toml(text: &str, file: &str) -> Result<raw::RawScenario, LoadError> {
+    if let Some(raw) = parse_toml_chunked(text, TOML_CHUNK_BYTES) {
+        return Ok(raw);
+    }
+    parse_toml_whole(text, file)
+}
+
+/// Bytes of TOML parsed at once when the text can be split (`chunks.rs`):
+/// the `toml` crate's tree of a chunk takes tens of times its size. Tests
+/// split at every `[[key]]`, so every loader test goes through the split.
+const TOML_CHUNK_BYTES: usize = if cfg!(test) { 1 } else { 1 << 20 };
+
+/// The scenario parsed chunk by chunk, `None` when the text cannot be split
+/// safely or a chunk fails to parse (the whole-text parse then gives the
+/// error, exactly as it would have).
+fn parse_toml_chunked(text: &str, target: usize) -> Option<raw::RawScenario> {
+    let ranges = chunks::split(text, target)?;
+    if ranges.len() < 2 {
+        return None;
+    }
+    let mut out: Option<raw::RawScenario> = None;
+    for r in ranges {
+        let _mode = raw::SpanMode::enter_at(true, r.start);
+        let part = toml::from_str::<raw::RawScenario>(text.get(r)?).ok()?;
+        match &mut out {
+            None => out = Some(part),
+            Some(o) => append(o, part),
+        }
+    }
+    out
+}
+
+/// Adds a later chunk's objects to `into`. A key other than an array of
+/// tables is in one chunk only (`chunks::split` checks), so at most one
+/// chunk gives each `Option`.
+fn append(into: &mut raw::RawScenario, more: raw::RawScenario) {
+    // Destructured so that a new field fails to compile until handled here.
+    let raw::RawScenario {
+        name,
+        services,
+        vcn,
+        gateway,
+        route_table,
+        security_list,
+        nsg,
+        subnet,
+        vnic,
+        zpr_policy,
+        options,
+    } = more;
+    into.name = into.name.take().or(name);
+    into.services = into.services.take().or(services);
+    into.options = into.options.take().or(options);
+    into.vcn.extend(vcn);
+    into.gateway.extend(gateway);
+    into.route_table.extend(route_table);
+    into.security_list.extend(security_list);
+    into.nsg.extend(nsg);
+    into.subnet.extend(subnet);
+    into.vnic.extend(vnic);
+    into.zpr_policy.extend(zpr_policy);
+}
+
+// The error is large, but the API hands it out by value on purpose:
+// loading fails once per run, and callers match on its fields.
+#[allow(clippy::result_large_err)]
+fn parse_toml_whole(text: &str, file: &str) -> Result<raw::RawScenario, LoadError> {
     let _mode = raw::SpanMode::enter(true);
     toml::from_str::<raw::RawScenario>(text).map_err(|e| {
         let (line, column) = match e.span() {

@@ -17,25 +17,40 @@ thread_local! {
     /// Whether the deserializer running on this thread understands
     /// `serde_spanned`'s span protocol (TOML does, serde_json does not).
     static WANT_SPANS: Cell<bool> = const { Cell::new(false) };
+    /// Added to every span: where the text being parsed starts in the whole
+    /// file (a TOML chunk, see `chunks.rs`).
+    static SPAN_OFFSET: Cell<usize> = const { Cell::new(0) };
 }
 
 /// Sets [`WANT_SPANS`] for the lifetime of the guard, restoring the previous
 /// value on drop (also when deserialization unwinds).
 pub(crate) struct SpanMode {
     previous: bool,
+    previous_offset: usize,
 }
 
 impl SpanMode {
     /// Enters a mode: `spans` is true for TOML.
     pub(crate) fn enter(spans: bool) -> Self {
+        Self::enter_at(spans, 0)
+    }
+
+    /// Enters a mode whose spans are shifted by `offset` bytes: the text
+    /// parsed starts at `offset` in the file.
+    pub(crate) fn enter_at(spans: bool, offset: usize) -> Self {
         let previous = WANT_SPANS.with(|w| w.replace(spans));
-        SpanMode { previous }
+        let previous_offset = SPAN_OFFSET.with(|o| o.replace(offset));
+        SpanMode {
+            previous,
+            previous_offset,
+        }
     }
 }
 
 impl Drop for SpanMode {
     fn drop(&mut self) {
         WANT_SPANS.with(|w| w.set(self.previous));
+        SPAN_OFFSET.with(|o| o.set(self.previous_offset));
     }
 }
 
@@ -59,7 +74,9 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         if WANT_SPANS.with(Cell::get) {
             let s = serde_spanned::Spanned::<T>::deserialize(d)?;
+            let off = SPAN_OFFSET.with(Cell::get);
             let span = s.span();
+            let span = span.start.saturating_add(off)..span.end.saturating_add(off);
             Ok(Sp {
                 value: s.into_inner(),
                 span: Some(span),

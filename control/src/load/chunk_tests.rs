@@ -1,0 +1,195 @@
+//! The chunked TOML parse (`chunks.rs`) against the whole-text parse: same
+//! raw scenario, spans included, or a refusal to split.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+
+use super::{chunks, parse_toml_chunked, parse_toml_whole};
+
+/// The whole-text parse, rendered (spans included), or `None` on error.
+fn whole(text: &str) -> Option<String> {
+    parse_toml_whole(text, "s.toml")
+        .ok()
+        .map(|r| format!("{r:?}"))
+}
+
+/// Checks that a chunked parse, when it gives a scenario, gives the whole
+/// parse's; returns whether it split.
+fn agrees(text: &str, target: usize) -> bool {
+    match parse_toml_chunked(text, target) {
+        Some(raw) => {
+            assert_eq!(Some(format!("{raw:?}")), whole(text), "text:\n{text}");
+            true
+        }
+        None => false,
+    }
+}
+
+const SCENARIO: &str = r#"name = "n"   # a comment with [[vcn]]
+
+[services]
+"osn" = ["134.70.0.0/17"]
+
+[[vcn]]
+name = "v"
+cidr_blocks = [
+  "10.0.0.0/16",
+# [[vcn]] in a comment inside an array
+]
+security_attributes = { network = { vcn = { value = "v" } } }
+
+[[subnet]]
+name = "s"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+
+[[vnic]]
+name = "a"
+subnet = "s"
+private_ips = ["10.0.1.5"]
+
+  [[vnic]]   # indented, with a comment
+name = "b"
+subnet = "s"
+private_ips = ['10.0.1.6']
+
+[[zpr_policy]]
+name = "p"
+statements = ["""
+[[vnic]]
+in net:prod VCN allow app:web to connect to app:db""", '''
+[[subnet]]
+allow app:a to connect to app:b''']
+
+[[vnic]]
+name = "c"
+subnet = "s"
+private_ips = ["10.0.1.7"]
+"#;
+
+#[test]
+fn headers_inside_strings_comments_and_arrays_do_not_split() {
+    let chunks = chunks::split(SCENARIO, 1).unwrap();
+    let starts: Vec<&str> = chunks
+        .iter()
+        .map(|r| SCENARIO[r.clone()].lines().next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        starts,
+        [
+            "name = \"n\"   # a comment with [[vcn]]",
+            "[[vcn]]",
+            "[[subnet]]",
+            "[[vnic]]",
+            "  [[vnic]]   # indented, with a comment",
+            "[[zpr_policy]]",
+            "[[vnic]]",
+        ]
+    );
+    let total: usize = chunks.iter().map(ExactSizeIterator::len).sum();
+    assert_eq!(total, SCENARIO.len());
+}
+
+#[test]
+fn chunked_parse_equals_whole_parse_at_every_size() {
+    for target in [1, 10, 100, 200] {
+        assert!(agrees(SCENARIO, target), "target {target}");
+    }
+    assert!(!agrees(SCENARIO, SCENARIO.len()));
+}
+
+#[test]
+fn example_files_parse_the_same_chunked() {
+    for text in [
+        include_str!("../../../examples/shop/shop.toml"),
+        include_str!("../../../examples/oke-orders/scenario.toml"),
+        include_str!("../../../examples/oke-orders/proposed.toml"),
+    ] {
+        assert!(agrees(text, 1));
+    }
+}
+
+#[test]
+fn texts_whose_meaning_a_split_could_change_are_parsed_whole() {
+    for text in [
+        // a sub-table of an element in an earlier chunk
+        "[[vcn]]\nname = \"v\"\n[[subnet]]\nname = \"s\"\n[vcn.x]\n",
+        // a table defined in two chunks
+        "[services]\na = []\n[[vcn]]\n[services]\nb = []\n",
+        // a static array and an array of tables of the same key
+        "vcn = [{ name = \"v\" }]\n[[nsg]]\n[[vcn]]\n",
+        // a root key and a table of the same name
+        "name = \"n\"\n[[vcn]]\n[name]\n",
+        // quoted keys
+        "[[\"vcn\"]]\n[[vcn]]\n",
+        "\"name\" = \"n\"\n[[vcn]]\n",
+        // unterminated string
+        "[[vcn]]\nname = \"\"\"\n[[vcn]]\n",
+    ] {
+        assert_eq!(
+            chunks::split(text, 1).filter(|c| c.len() > 1),
+            None,
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn errors_come_from_the_whole_text() {
+    // Chunk 2 is wrong in type, chunk 3 in syntax: the whole parse reports
+    // the syntax error first, and so does the loader.
+    let text = "[[vcn]]\nname = \"v\"\n[[vnic]]\nname = 5\n[[nsg]]\nname = \"\n";
+    assert!(parse_toml_chunked(text, 1).is_none());
+    let e = super::parse_toml(text, "s.toml").unwrap_err();
+    let w = parse_toml_whole(text, "s.toml").unwrap_err();
+    assert_eq!(e, w);
+}
+
+/// Pieces random texts are made of: objects, valid alone, with strings,
+/// comments and arrays holding header-like lines, plus tables that are
+/// valid once, and sub-tables that refer to the last element of an array.
+const PIECES: &[&str] = &[
+    "[[vcn]]\nname = \"v\"\ncidr_blocks = [\n\"10.0.0.0/16\",\n# [[vcn]]\n]\n",
+    "[[vcn]]\nname = \"w\"\ncidr_blocks = [\n'10.1.0.0/16', # [[nsg]]\n]\n",
+    "[[subnet]]\nname = \"s\"\nvcn = \"v\"\ncidr_block = \"10.0.1.0/24\"\n",
+    "[[vnic]]\nname = \"a\"\nsubnet = \"s\"\nprivate_ips = [\"10.0.1.5\"]\n",
+    "  [[vnic]] # b\nname = \"b\"\nsubnet = \"s\"\nprivate_ips = ['10.0.1.6']\n",
+    "[[zpr_policy]]\nname = \"p\"\nstatements = [\"\"\"\n[[vcn]]\nallow app:a to connect to app:b\"\"\"]\n",
+    "[[zpr_policy]]\nname = \"q\"\nstatements = ['''\n[[vnic]]\n''']\n",
+    "[vcn.security_attributes.network]\nvcn = { value = \"v\" }\n",
+    "[services]\nosn = [\"1.2.3.0/24\"]\n",
+    "[options]\nzpr_only = \"on\"\n",
+    "# [[vnic]]\n\n",
+    "vcn = [{ name = \"x\", cidr_blocks = [] }]\n",
+    "name = \"n\"\n",
+];
+
+proptest! {
+    #[test]
+    fn random_texts_split_only_when_the_meaning_is_kept(
+        picks in proptest::collection::vec(0..PIECES.len(), 0..40),
+        target in 1usize..64,
+    ) {
+        let text: String = picks.iter().map(|&i| PIECES[i]).collect();
+        agrees(&text, target);
+    }
+}
+
+/// The random texts above are not all refused: some split and agree.
+#[test]
+fn random_texts_do_split_now_and_then() {
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = (
+        proptest::collection::vec(0..PIECES.len(), 0..40),
+        1usize..64,
+    );
+    let mut splits = 0;
+    for _ in 0..2000 {
+        let (picks, target) = strategy.new_tree(&mut runner).unwrap().current();
+        let text: String = picks.iter().map(|&i| PIECES[i]).collect();
+        splits += usize::from(agrees(&text, target));
+    }
+    assert!(splits >= 20, "only {splits} of 2000 random texts split");
+}

@@ -1,0 +1,255 @@
+//! Splitting TOML scenario text into chunks that parse on their own, so the
+//! `toml` crate's document tree of only one chunk is alive at a time.
+//!
+//! Written by hand because no TOML crate parses a document piece by piece:
+//! `toml` (and `toml_edit` under it) builds the whole tree before serde
+//! reads it, which for a 15 MB scenario peaks near 670 MiB.
+//!
+//! A chunk starts at a line `[[key]]` (an array-of-tables header with one
+//! bare key) found by a small scanner that knows where such a line can be a
+//! header: not inside a string (basic, literal, multi-line), a comment, an
+//! array or an inline table. Splitting there keeps TOML's meaning when every
+//! top-level key used by more than one chunk is, in each chunk that uses it,
+//! first used by a `[[key]]` header: then each `[[key]]` appends an element
+//! in the same order, and each `[key.sub]` refers to an element of its own
+//! chunk. Anything else (a quoted header key, a key defined in two chunks,
+//! text the scanner does not understand) gives `None`, and the caller
+//! parses the whole text. A chunk that fails to parse makes the caller parse
+//! the whole text too, so every error is the whole-text parser's error.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+/// How one top-level key is used across chunks.
+struct KeyUse {
+    /// The last chunk it was seen in.
+    last_chunk: usize,
+    /// How many chunks use it.
+    chunks: usize,
+    /// Whether, in every chunk using it, its first use is `[[key]]`.
+    array_first: bool,
+}
+
+/// Byte ranges of chunks of `text`, each at least `target` bytes long but
+/// the last, in order and covering the text; `None` when splitting is not
+/// proved to keep the text's meaning (the caller then parses it whole).
+pub(crate) fn split(text: &str, target: usize) -> Option<Vec<Range<usize>>> {
+    let b = text.as_bytes();
+    let mut keys: HashMap<&str, KeyUse> = HashMap::new();
+    let mut chunks = Vec::new();
+    let mut chunk_start = 0;
+    let mut depth = 0usize;
+    let mut seen_header = false;
+    let mut at_line_start = true;
+    let mut i = 0;
+    while i < b.len() {
+        if at_line_start {
+            at_line_start = false;
+            let j = skip_blanks(b, i);
+            if depth == 0 && j < b.len() {
+                let c = b[j];
+                if c == b'[' {
+                    let h = header(b, j)?;
+                    let key = text.get(h.key)?;
+                    if h.array_one_key && i > chunk_start && i - chunk_start >= target {
+                        chunks.push(chunk_start..i);
+                        chunk_start = i;
+                    }
+                    note(&mut keys, key, chunks.len(), h.array_one_key);
+                    seen_header = true;
+                    i = h.end;
+                    at_line_start = true;
+                    continue;
+                }
+                if !seen_header && is_bare(c) {
+                    // A key of the root table (dotted keys use their first part).
+                    let end = bare_end(b, j);
+                    note(&mut keys, text.get(j..end)?, chunks.len(), false);
+                    i = end;
+                    continue;
+                }
+                if !seen_header && (c == b'"' || c == b'\'') {
+                    return None;
+                }
+            }
+            i = j;
+            continue;
+        }
+        match b[i] {
+            b'\n' => {
+                at_line_start = true;
+                i += 1;
+            }
+            b'#' => i = line_end(b, i),
+            b'"' => i = skip_basic(b, i)?,
+            b'\'' => i = skip_literal(b, i)?,
+            b'[' | b'{' => {
+                depth += 1;
+                i += 1;
+            }
+            b']' | b'}' => {
+                depth = depth.checked_sub(1)?;
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    if depth != 0 {
+        return None;
+    }
+    chunks.push(chunk_start..b.len());
+    let safe = keys.values().all(|k| k.chunks <= 1 || k.array_first);
+    safe.then_some(chunks)
+}
+
+/// Records a use of top-level `key` in chunk `chunk`.
+fn note<'a>(keys: &mut HashMap<&'a str, KeyUse>, key: &'a str, chunk: usize, array: bool) {
+    let e = keys.entry(key).or_insert(KeyUse {
+        last_chunk: chunk,
+        chunks: 0,
+        array_first: true,
+    });
+    if e.chunks == 0 || e.last_chunk != chunk {
+        e.chunks += 1;
+        e.array_first &= array;
+        e.last_chunk = chunk;
+    }
+}
+
+/// A table header line.
+struct Header {
+    /// Its first key.
+    key: Range<usize>,
+    /// Whether it is `[[key]]` with a single bare key.
+    array_one_key: bool,
+    /// Where the next line starts.
+    end: usize,
+}
+
+/// Reads the header starting with the `[` at `start`; `None` for anything
+/// but bare keys, so quoted keys fall back to the whole-text parse.
+fn header(b: &[u8], start: usize) -> Option<Header> {
+    let mut i = start + 1;
+    let array = b.get(i) == Some(&b'[');
+    if array {
+        i += 1;
+    }
+    let mut parts = 0;
+    let mut key = 0..0;
+    loop {
+        i = skip_blanks(b, i);
+        let s = i;
+        i = bare_end(b, i);
+        if i == s {
+            return None;
+        }
+        if parts == 0 {
+            key = s..i;
+        }
+        parts += 1;
+        i = skip_blanks(b, i);
+        match b.get(i) {
+            Some(b'.') => i += 1,
+            Some(b']') => break,
+            _ => return None,
+        }
+    }
+    i += 1;
+    if array {
+        if b.get(i) != Some(&b']') {
+            return None;
+        }
+        i += 1;
+    }
+    i = skip_blanks(b, i);
+    let end = match b.get(i) {
+        None => b.len(),
+        Some(b'#') => (line_end(b, i) + 1).min(b.len()),
+        Some(b'\n') => i + 1,
+        Some(b'\r') if b.get(i + 1) == Some(&b'\n') => i + 2,
+        Some(_) => return None,
+    };
+    Some(Header {
+        key,
+        array_one_key: array && parts == 1,
+        end,
+    })
+}
+
+fn is_bare(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'-'
+}
+
+fn bare_end(b: &[u8], mut i: usize) -> usize {
+    while b.get(i).is_some_and(|&c| is_bare(c)) {
+        i += 1;
+    }
+    i
+}
+
+fn skip_blanks(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t')) {
+        i += 1;
+    }
+    i
+}
+
+/// The offset of the newline ending the line at `i` (or the text's end).
+fn line_end(b: &[u8], i: usize) -> usize {
+    b.get(i..)
+        .and_then(|rest| rest.iter().position(|&c| c == b'\n'))
+        .map_or(b.len(), |p| i + p)
+}
+
+/// Past the basic string (`"..."` or `"""..."""`) starting at `i`; `None`
+/// when it does not end.
+fn skip_basic(b: &[u8], i: usize) -> Option<usize> {
+    if b.get(i + 1..i + 3) == Some(b"\"\"".as_slice()) {
+        let mut j = i + 3;
+        loop {
+            match b.get(j)? {
+                b'\\' => j += 2,
+                b'"' if b.get(j..j + 3) == Some(b"\"\"\"".as_slice()) => {
+                    return Some(closing_quotes(b, j + 3, b'"'));
+                }
+                _ => j += 1,
+            }
+        }
+    }
+    let mut j = i + 1;
+    loop {
+        match b.get(j)? {
+            b'\\' => j += 2,
+            b'"' => return Some(j + 1),
+            b'\n' => return None,
+            _ => j += 1,
+        }
+    }
+}
+
+/// Past the literal string (`'...'` or `'''...'''`) starting at `i`.
+fn skip_literal(b: &[u8], i: usize) -> Option<usize> {
+    if b.get(i + 1..i + 3) == Some(b"''".as_slice()) {
+        let mut j = i + 3;
+        loop {
+            if b.get(j..j + 3)? == b"'''" {
+                return Some(closing_quotes(b, j + 3, b'\''));
+            }
+            j += 1;
+        }
+    }
+    let rest = b.get(i + 1..)?;
+    let p = rest.iter().position(|&c| c == b'\'' || c == b'\n')?;
+    (rest[p] == b'\'').then_some(i + 2 + p)
+}
+
+/// A multi-line string may end with one or two more quotes than its closing
+/// delimiter (they belong to the string).
+fn closing_quotes(b: &[u8], mut j: usize, q: u8) -> usize {
+    for _ in 0..2 {
+        if b.get(j) == Some(&q) {
+            j += 1;
+        }
+    }
+    j
+}
