@@ -193,3 +193,21 @@ fn random_texts_do_split_now_and_then() {
     }
     assert!(splits >= 20, "only {splits} of 2000 random texts split");
 }
+
+/// The scale presets (too large to keep in the repository), chunked at the
+/// production size against whole:
+/// `ZPRSIM_CHUNK_FILES=/tmp/wide.toml,/tmp/large.toml cargo test -p
+/// zprsim-control --release chunked_equals_whole_on_files -- --ignored`
+/// (files from `zprsim-gen scenario --preset wide|large`).
+#[test]
+#[ignore = "needs generated scenario files"]
+fn chunked_equals_whole_on_files() {
+    let files = std::env::var("ZPRSIM_CHUNK_FILES").expect("ZPRSIM_CHUNK_FILES");
+    for path in files.split(',') {
+        let text = std::fs::read_to_string(path).unwrap();
+        let chunks = chunks::split(&text, 1 << 20).unwrap();
+        assert!(chunks.len() > 1, "{path}");
+        assert!(agrees(&text, 1 << 20), "{path}");
+        assert!(agrees(&text, 4096), "{path}");
+    }
+}

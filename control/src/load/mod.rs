@@ -4,7 +4,9 @@
 //! two passes:
 //!
 //! 1. serde reads the text into raw structs (`raw.rs`) that mirror the file
-//!    and reject unknown fields; TOML values keep their byte spans.
+//!    and reject unknown fields; TOML values keep their byte spans. Large
+//!    TOML is parsed in chunks split at `[[key]]` lines (`chunks.rs`), so
+//!    the `toml` crate's tree of only one chunk is alive at a time.
 //! 2. The resolver (`resolve.rs`), one step per object kind, checks every
 //!    name, reference, CIDR and address, turns names into index ids, applies
 //!    defaults, drops protocol options that do not fit (with a warning),
