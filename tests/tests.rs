@@ -19,6 +19,7 @@ mod import;
 mod lab;
 mod replay;
 mod replay_oracle;
+mod review;
 mod safety;
 mod streams;
 mod verify;

@@ -45,6 +45,9 @@ enum RoleBinding {
 enum NumOrText {
     Num(i64),
     Text(String),
+    /// Anything else (a float, `nan`, a boolean, an array): refused with the
+    /// field's own message rather than serde's "no variant matched".
+    Other(serde::de::IgnoredAny),
 }
 
 #[derive(Debug, Deserialize)]
@@ -358,6 +361,7 @@ fn dport_range(src: Src<'_>, v: &Spanned<NumOrText>) -> Result<PortRange, Verify
             }
             Ok(PortRange { min: lo, max: hi })
         }
+        NumOrText::Other(_) => Err(bad()),
     }
 }
 
@@ -383,6 +387,7 @@ fn resolve_path(
             "icmpv6" => Some(proto::ICMPV6),
             other => other.parse::<u8>().ok(),
         },
+        NumOrText::Other(_) => None,
     }
     .ok_or_else(|| {
         src.err(

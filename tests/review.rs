@@ -1,0 +1,63 @@
+//! Hostile and careless inputs found in review: each test runs the binary
+//! and asserts the exit code, the message (with its position) and that the
+//! inputs' bytes are unchanged.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn cli(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// A `[[path]]` on the OKE example with `dport` set to `value`.
+fn expect_with_dport(value: &str) -> String {
+    format!(
+        "[[path]]\nname = \"x\"\nfrom = \"subnet:pods\"\nto = \"subnet:workers\"\nproto = \"tcp\"\ndport = {value}\nexpect = \"allow\"\n"
+    )
+}
+
+#[test]
+fn verify_refuses_a_float_port_with_the_fields_own_message() {
+    let t = tempfile::tempdir().unwrap();
+    let scenario = root().join("examples/oke-orders/scenario.toml");
+    for (value, field) in [
+        ("nan", "dport"),
+        ("1e9", "dport"),
+        ("-0.5", "dport"),
+        ("true", "dport"),
+        ("[1, 2]", "dport"),
+    ] {
+        let text = expect_with_dport(value);
+        let expect = t.path().join("e.toml");
+        std::fs::write(&expect, &text).unwrap();
+        let o = cli(t.path(), &["verify", scenario.to_str().unwrap(), "e.toml"]);
+        assert_eq!(o.status.code(), Some(2), "{value}");
+        let err = String::from_utf8(o.stderr).unwrap();
+        assert!(
+            err.starts_with("e.toml:6:9: error: `dport` must be a port"),
+            "{value}: {err}"
+        );
+        assert!(!err.contains("untagged"), "{field}: {err}");
+        assert_eq!(std::fs::read_to_string(&expect).unwrap(), text);
+    }
+    // the same for `proto`
+    let text = "[[path]]\nname = \"x\"\nfrom = \"subnet:pods\"\nto = \"subnet:workers\"\nproto = 6.5\ndport = 1\nexpect = \"allow\"\n";
+    std::fs::write(t.path().join("e.toml"), text).unwrap();
+    let o = cli(t.path(), &["verify", scenario.to_str().unwrap(), "e.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        err.starts_with("e.toml:5:9: error: `proto` must be"),
+        "{err}"
+    );
+}
