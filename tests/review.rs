@@ -61,3 +61,51 @@ fn verify_refuses_a_float_port_with_the_fields_own_message() {
         "{err}"
     );
 }
+
+/// Copies the OKE example's OCI export into a temporary directory.
+fn export_copy() -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::create_dir(t.path().join("exp")).unwrap();
+    let from = root().join("examples/oke-orders/oci-export");
+    for e in std::fs::read_dir(&from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), t.path().join("exp").join(e.file_name())).unwrap();
+    }
+    t
+}
+
+#[test]
+fn import_warns_when_one_ocid_names_two_different_objects() {
+    let t = export_copy();
+    let vcns = t.path().join("exp/network-vcn-list.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&vcns).unwrap()).unwrap();
+    let data = doc["data"].as_array_mut().unwrap();
+    let mut twin = data[0].clone();
+    let id = twin["id"].as_str().unwrap().to_owned();
+    twin["display-name"] = "impostor".into();
+    data.push(twin);
+    let text = serde_json::to_string(&doc).unwrap();
+    std::fs::write(&vcns, &text).unwrap();
+    let o = cli(t.path(), &["import", "oci", "exp", "-o", "out.toml"]);
+    assert_eq!(o.status.code(), Some(0));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        err.contains(&format!(
+            "warning: `network-vcn-list.json`: OCID `{id}` appears again with another `display-name`; the first, from `network-vcn-list.json`, is kept\n"
+        )),
+        "{err}"
+    );
+    let out = std::fs::read_to_string(t.path().join("out.toml")).unwrap();
+    assert!(!out.contains("impostor"), "{out}");
+    assert_eq!(std::fs::read_to_string(&vcns).unwrap(), text);
+
+    // the same object twice (as `vnic get` and `list-vnics` give it) is quiet
+    let t = export_copy();
+    let one = t.path().join("exp/network-vnic-get-0.json");
+    std::fs::copy(&one, t.path().join("exp/network-vnic-get-again.json")).unwrap();
+    let o = cli(t.path(), &["import", "oci", "exp", "-o", "out.toml"]);
+    assert_eq!(o.status.code(), Some(0));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(!err.contains("appears again"), "{err}");
+}
