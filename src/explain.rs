@@ -393,28 +393,7 @@ fn judge_both(
     p: &Packet,
     ctx: Context,
 ) -> Result<zprsim_control::verdict::Decision, Failure> {
-    let fast = compiled.judge(p, ctx);
-    let d = eval::evaluate(s, p, ctx);
-    let fast_rules: Vec<_> = fast
-        .rules
-        .iter()
-        .map(|r| r.and_then(|id| compiled.rule_ref(id)))
-        .collect();
-    let dd = &d.deciders;
-    let ref_rules = vec![
-        dd.route,
-        dd.egress,
-        dd.ingress,
-        dd.zpr_egress,
-        dd.zpr_ingress,
-    ];
-    if fast.judgement != d.judgement || fast_rules != ref_rules {
-        return Err(Failure::Internal(format!(
-            "the compiled table and the reference evaluator disagree on {p}: table {:?} {fast_rules:?}, reference {:?} {ref_rules:?}",
-            fast.judgement, d.judgement
-        )));
-    }
-    Ok(d)
+    zprsim_control::agree::judge_both(s, compiled, p, ctx).map_err(Failure::Internal)
 }
 
 fn json_packet(p: &Packet) -> JsonPacket {
