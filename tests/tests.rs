@@ -22,4 +22,5 @@ mod replay_oracle;
 mod review;
 mod safety;
 mod streams;
+mod support;
 mod verify;
