@@ -32,6 +32,41 @@ pub struct Args {
     junit: Option<PathBuf>,
 }
 
+/// Reads the expectations file (`-`: standard input), refusing one longer
+/// than `max` bytes before reading more than one byte past it.
+fn read_expect(path: &Path, file: &str, max: usize) -> Result<String, Failure> {
+    use std::io::Read as _;
+    let cannot = |e: std::io::Error| {
+        Failure::Input(format!("{file}: error: cannot read the expectations: {e}"))
+    };
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+    if output::is_std(path) {
+        std::io::stdin()
+            .lock()
+            .take(limit)
+            .read_to_end(&mut bytes)
+            .map_err(cannot)?;
+    } else {
+        std::fs::File::open(path)
+            .map_err(cannot)?
+            .take(limit)
+            .read_to_end(&mut bytes)
+            .map_err(cannot)?;
+    }
+    if bytes.len() > max {
+        return Err(Failure::Input(format!(
+            "{file}: error: the expectations file is longer than {max} bytes (the limit)"
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        Failure::Input(format!(
+            "{file}: error: byte {}: the expectations file is not UTF-8 text",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
 /// Failing pairs printed per path in the summary (JSON has up to 100).
 const PAIRS_SHOWN: usize = 3;
 
@@ -57,17 +92,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?;
     let limits = Limits::default();
     let file = a.expect.display().to_string();
-    let meta = std::fs::metadata(&a.expect)
-        .map_err(|e| Failure::Input(format!("{file}: error: cannot read the expectations: {e}")))?;
-    if meta.len() > limits.max_file_bytes as u64 {
-        return Err(Failure::Input(format!(
-            "{file}: error: the expectations file is {} bytes long; at most {} bytes are accepted",
-            meta.len(),
-            limits.max_file_bytes
-        )));
-    }
-    let text = std::fs::read_to_string(&a.expect)
-        .map_err(|e| Failure::Input(format!("{file}: error: cannot read the expectations: {e}")))?;
+    let text = read_expect(&a.expect, &file, limits.max_file_bytes)?;
     let base = a.expect.parent().map(Path::to_path_buf).unwrap_or_default();
     let paths = verify::read(s, &text, &file, &FsFiles::new(base), &limits)?;
     let report = verify::run(s, &compiled, &paths, &limits).map_err(|e| match e {

@@ -109,3 +109,68 @@ fn import_warns_when_one_ocid_names_two_different_objects() {
     let err = String::from_utf8(o.stderr).unwrap();
     assert!(!err.contains("appears again"), "{err}");
 }
+
+/// A small expectations file on the OKE example: one path that passes.
+const ONE_PATH: &str = "[[path]]\nname = \"api\"\nfrom = \"subnet:workers\"\nto = \"vnic:k8s-api-endpoint\"\nproto = \"tcp\"\ndport = 6443\nexpect = \"allow\"\n";
+
+#[test]
+fn verify_reads_the_expectations_from_standard_input() {
+    let scenario = root().join("examples/oke-orders/scenario.toml");
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .args(["verify", scenario.to_str().unwrap(), "-"])
+        .write_stdin(ONE_PATH)
+        .output()
+        .unwrap();
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        out.ends_with("1 path(s): 1 ok, 0 failed, 0 skipped\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn verify_reads_at_most_the_limit_of_an_endless_or_huge_expectations_file() {
+    let scenario = root().join("examples/oke-orders/scenario.toml");
+    // An endless device: refused after the limit, not read until memory runs out.
+    let o = cli(
+        &root(),
+        &["verify", scenario.to_str().unwrap(), "/dev/zero"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(o.stderr).unwrap(),
+        "/dev/zero: error: the expectations file is longer than 4194304 bytes (the limit)\n"
+    );
+    // Too long on standard input.
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .args(["verify", scenario.to_str().unwrap(), "-"])
+        .write_stdin(vec![b'#'; 4 * 1024 * 1024 + 1])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(o.stderr).unwrap(),
+        "-: error: the expectations file is longer than 4194304 bytes (the limit)\n"
+    );
+    // Not UTF-8: the byte offset.
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(t.path().join("e.toml"), b"# ok\n\xff\n").unwrap();
+    let o = cli(t.path(), &["verify", scenario.to_str().unwrap(), "e.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(o.stderr).unwrap(),
+        "e.toml: error: byte 5: the expectations file is not UTF-8 text\n"
+    );
+    assert_eq!(
+        std::fs::read(t.path().join("e.toml")).unwrap(),
+        b"# ok\n\xff\n"
+    );
+}
