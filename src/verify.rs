@@ -12,6 +12,7 @@ use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::verify::{self, Limits, PathResult, Report, RunError};
+use zprsim_dataplane::input::{self, CappedError};
 use zprsim_dataplane::output::{self, OutputFile, Plan};
 use zprsim_dataplane::scenario_file::{self, FsFiles};
 
@@ -35,30 +36,15 @@ pub struct Args {
 /// Reads the expectations file (`-`: standard input), refusing one longer
 /// than `max` bytes before reading more than one byte past it.
 fn read_expect(path: &Path, file: &str, max: usize) -> Result<String, Failure> {
-    use std::io::Read as _;
-    let cannot = |e: std::io::Error| {
-        Failure::Input(format!("{file}: error: cannot read the expectations: {e}"))
-    };
-    let mut bytes = Vec::new();
-    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
-    if output::is_std(path) {
-        std::io::stdin()
-            .lock()
-            .take(limit)
-            .read_to_end(&mut bytes)
-            .map_err(cannot)?;
-    } else {
-        std::fs::File::open(path)
-            .map_err(cannot)?
-            .take(limit)
-            .read_to_end(&mut bytes)
-            .map_err(cannot)?;
-    }
-    if bytes.len() > max {
-        return Err(Failure::Input(format!(
-            "{file}: error: the expectations file is longer than {max} bytes (the limit)"
-        )));
-    }
+    let bytes =
+        input::read_capped(path, u64::try_from(max).unwrap_or(u64::MAX)).map_err(|e| match e {
+            CappedError::Io(e) => {
+                Failure::Input(format!("{file}: error: cannot read the expectations: {e}"))
+            }
+            CappedError::TooLong => Failure::Input(format!(
+                "{file}: error: the expectations file is longer than {max} bytes (the limit)"
+            )),
+        })?;
     String::from_utf8(bytes).map_err(|e| {
         Failure::Input(format!(
             "{file}: error: byte {}: the expectations file is not UTF-8 text",

@@ -174,3 +174,65 @@ fn verify_reads_at_most_the_limit_of_an_endless_or_huge_expectations_file() {
         b"# ok\n\xff\n"
     );
 }
+
+#[test]
+fn import_reads_services_from_standard_input_and_at_most_the_limit() {
+    let t = export_copy();
+    let ranges = root().join("examples/oke-orders/oci-public-ip-ranges.json");
+    let via_file = cli(
+        t.path(),
+        &[
+            "import",
+            "oci",
+            "exp",
+            "-o",
+            "a.toml",
+            "--services",
+            ranges.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(via_file.status.code(), Some(0));
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(t.path())
+        .args(["import", "oci", "exp", "-o", "b.toml", "--services", "-"])
+        .write_stdin(std::fs::read(&ranges).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(t.path().join("a.toml")).unwrap(),
+        std::fs::read_to_string(t.path().join("b.toml")).unwrap()
+    );
+    // An endless device is refused at the limit, not read until memory runs out.
+    let o = cli(
+        t.path(),
+        &[
+            "import",
+            "oci",
+            "exp",
+            "-o",
+            "c.toml",
+            "--services",
+            "/dev/zero",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(o.stderr).unwrap(),
+        "error: /dev/zero: longer than 268435456 bytes (the limit)\n"
+    );
+    assert!(!t.path().join("c.toml").exists());
+    // DIR `-`: said plainly.
+    let o = cli(t.path(), &["import", "oci", "-", "-o", "d.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(o.stderr).unwrap(),
+        "error: DIR is a directory of `*.json` files; `-` (standard input) cannot be one\n"
+    );
+}
