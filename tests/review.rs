@@ -236,3 +236,70 @@ fn import_reads_services_from_standard_input_and_at_most_the_limit() {
         "error: DIR is a directory of `*.json` files; `-` (standard input) cannot be one\n"
     );
 }
+
+#[test]
+fn explain_reads_the_capture_from_standard_input() {
+    let dir = root().join("examples/oke-orders");
+    let pcap = root().join("pcaps/oke-demo.pcap");
+    let bytes = std::fs::read(&pcap).unwrap();
+    let by_file = cli(
+        &dir,
+        &[
+            "explain",
+            "scenario.toml",
+            "--capture",
+            pcap.to_str().unwrap(),
+            "--packet",
+            "3",
+            "--json",
+        ],
+    );
+    assert_eq!(by_file.status.code(), Some(0));
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(&dir)
+        .args([
+            "explain",
+            "scenario.toml",
+            "--capture",
+            "-",
+            "--packet",
+            "3",
+            "--json",
+        ])
+        .write_stdin(bytes.clone())
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let a: serde_json::Value = serde_json::from_slice(&by_file.stdout).unwrap();
+    let mut b: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(b["capture"], "-");
+    b["capture"] = a["capture"].clone();
+    assert_eq!(a, b);
+    // past the end: the count of records, from a stream as from a file
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(&dir)
+        .args([
+            "explain",
+            "scenario.toml",
+            "--capture",
+            "-",
+            "--packet",
+            "99999",
+        ])
+        .write_stdin(bytes.clone())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(o.stderr).unwrap(),
+        "error: `--packet 99999`: `-` has 190 record(s)\n"
+    );
+    assert_eq!(std::fs::read(&pcap).unwrap(), bytes);
+}
