@@ -303,3 +303,23 @@ fn explain_reads_the_capture_from_standard_input() {
     );
     assert_eq!(std::fs::read(&pcap).unwrap(), bytes);
 }
+
+#[test]
+fn a_full_standard_output_is_an_error_with_the_prefix() {
+    let dir = root().join("examples/oke-orders");
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let o = std::process::Command::new(assert_cmd::cargo::cargo_bin("zprsim"))
+        .current_dir(&dir)
+        .args(["verify", "scenario.toml", "expect.toml", "--json"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(o.stderr).unwrap(),
+        "error: cannot write to standard output: No space left on device (os error 28)\n"
+    );
+}
