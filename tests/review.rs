@@ -323,3 +323,36 @@ fn a_full_standard_output_is_an_error_with_the_prefix() {
         "error: cannot write to standard output: No space left on device (os error 28)\n"
     );
 }
+
+#[test]
+fn verify_refuses_control_characters_in_a_path_name_or_why() {
+    let t = tempfile::tempdir().unwrap();
+    let scenario = root().join("examples/oke-orders/scenario.toml");
+    let body = "from = \"vnic:worker-1\"\nto = \"vnic:k8s-api-endpoint\"\nproto = \"icmp\"\nexpect = \"allow\"\n";
+    for (text, want) in [
+        (
+            format!("[[path]]\nname = \"x\\u202e\\u001b[31mred\"\n{body}"),
+            "e.toml:2:8: error: the path name holds a bidirectional control (`\\u{202e}`) at character 2",
+        ),
+        (
+            format!("[[path]]\nname = \"x\"\n{body}why = \"fine\\n  ok    forged\"\n"),
+            "e.toml:1:1: error: path `x`: the `why` holds a line break (`\\n`) at character 5",
+        ),
+    ] {
+        std::fs::write(t.path().join("e.toml"), &text).unwrap();
+        for extra in [&[][..], &["--junit", "j.xml"][..]] {
+            let mut args = vec!["verify", scenario.to_str().unwrap(), "e.toml"];
+            args.extend_from_slice(extra);
+            let o = cli(t.path(), &args);
+            assert_eq!(o.status.code(), Some(2));
+            let err = String::from_utf8(o.stderr).unwrap();
+            assert!(err.starts_with(want), "{err}");
+            assert!(o.stdout.is_empty());
+            assert!(!t.path().join("j.xml").exists());
+        }
+        assert_eq!(
+            std::fs::read_to_string(t.path().join("e.toml")).unwrap(),
+            text
+        );
+    }
+}

@@ -11,7 +11,7 @@ use serde_spanned::Spanned;
 use super::packs;
 use super::selector::{self, Selector};
 use super::{Expect, Limits, Location, PathSpec, Probe, Scope, VerifyError};
-use crate::load::{SourceFiles, line_col};
+use crate::load::{SourceFiles, line_col, names};
 use crate::model::{PortRange, Scenario, proto};
 
 #[derive(Debug, Deserialize)]
@@ -375,6 +375,16 @@ fn resolve_path(
     let name = r.name.get_ref().trim().to_owned();
     if name.is_empty() {
         return Err(src.err(r.name.span(), "a path needs a name"));
+    }
+    // Shown on terminals and in JUnit XML (where control characters are not
+    // even allowed): held to the rule of scenario names.
+    if let Some((_, m)) = names::problem("path name", r.name.get_ref()) {
+        return Err(src.err(r.name.span(), m));
+    }
+    if let Some(why) = &r.why
+        && let Some((_, m)) = names::problem("`why`", why)
+    {
+        return Err(src.err(rp.span(), format!("path `{name}`: {m}")));
     }
     let (from, from_text) = endpoint(s, src, &r.from, roles.as_ref(), &name)?;
     let (to, to_text) = endpoint(s, src, &r.to, roles.as_ref(), &name)?;
