@@ -356,3 +356,41 @@ fn verify_refuses_control_characters_in_a_path_name_or_why() {
         );
     }
 }
+
+#[test]
+fn a_flow_logs_vnic_ocid_reaches_the_summary_escaped() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = root().join("examples/oke-orders");
+    let first_ok = std::fs::read_to_string(dir.join("flowlogs/oke-demo.jsonl"))
+        .unwrap()
+        .lines()
+        .find(|l| l.contains("\"OK\""))
+        .unwrap()
+        .to_owned();
+    let mut v: serde_json::Value = serde_json::from_str(&first_ok).unwrap();
+    v["logContent"]["oracle"]["vnicocid"] = "ocid1.vnic.\u{202e}evil\u{1b}[31m".into();
+    let text = format!("{v}\n");
+    std::fs::write(t.path().join("f.jsonl"), &text).unwrap();
+    let o = cli(
+        t.path(),
+        &[
+            "replay",
+            dir.join("scenario.toml").to_str().unwrap(),
+            "f.jsonl",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let out = String::from_utf8(o.stdout).unwrap() + &String::from_utf8(o.stderr).unwrap();
+    assert!(
+        out.contains("  f.jsonl:1: no VNIC has id `ocid1.vnic.\\u{202e}evil\\u{1b}[31m`\n"),
+        "{out}"
+    );
+    assert!(
+        !out.contains('\u{1b}') && !out.contains('\u{202e}'),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(t.path().join("f.jsonl")).unwrap(),
+        text
+    );
+}
