@@ -498,12 +498,12 @@ fn summary(r: &Report<'_>) -> String {
         for u in f.unplaced_examples.iter().take(MAX_PRINTED) {
             let why = match u.reason {
                 // The OCID and file name come from input: escaped.
-                Unplaced::UnknownVnic => format!("no VNIC has id `{}`", escape(&u.vnic_id)),
+                Unplaced::UnknownVnic => format!("no VNIC has id `{}`", escape(u.vnic_id)),
                 Unplaced::NotTheVnicsAddress => format!(
                     "neither {} nor {} is an address of VNIC `{}`",
                     u.src,
                     u.dst,
-                    escape(&u.vnic_id)
+                    escape(u.vnic_id)
                 ),
             };
             let _ = writeln!(t, "  {}:{}: {why}", escape(&u.file), u.line);
