@@ -29,6 +29,7 @@
 //!   [`EngineOutput::interrupted`] says so.
 
 mod flows;
+pub mod rule_stats;
 pub mod source;
 mod worker;
 mod writer;
@@ -50,6 +51,7 @@ use crate::parse::{Parsed, parse_frame};
 use crate::pcap_out::{OutFormat, PcapOut};
 
 pub use flows::FlowRecord;
+pub use rule_stats::{AuditFlow, RuleStat, RuleStats};
 pub use source::{CaptureFiles, Frame, MemorySource, PacketSource};
 pub use writer::PcapSink;
 
@@ -76,6 +78,9 @@ pub struct EngineConfig {
     pub top_flows: usize,
     /// Set to stop reading (the first SIGINT or SIGTERM).
     pub stop: Option<Arc<AtomicBool>>,
+    /// Count packets, flows and first/last times per rule and list the
+    /// flows audit would have denied ([`ScenarioOutput::rule_stats`]).
+    pub rule_stats: bool,
 }
 
 impl Default for EngineConfig {
@@ -88,6 +93,7 @@ impl Default for EngineConfig {
             queue_chunks: 8,
             top_flows: 10,
             stop: None,
+            rule_stats: false,
         }
     }
 }
@@ -151,6 +157,8 @@ pub struct ScenarioOutput {
     pub flows: Vec<FlowRecord>,
     /// The flows with the most dropped packets.
     pub top_dropped: Vec<FlowRecord>,
+    /// Per-rule statistics (only with [`EngineConfig::rule_stats`]).
+    pub rule_stats: Option<RuleStats>,
 }
 
 /// Everything a pass produced.
@@ -518,11 +526,17 @@ pub fn run(
             counters: reader_counters.clone(),
             flows: Vec::new(),
             top_dropped: Vec::new(),
+            rule_stats: None,
         })
         .collect();
     let mut hist = new_hist();
+    let mut tallies: Vec<Vec<rule_stats::RuleTally>> =
+        scenarios.iter().map(|_| Vec::new()).collect();
     for w in workers {
         let r = w.finish();
+        for (t, rt) in tallies.iter_mut().zip(r.rules) {
+            t.extend(rt);
+        }
         for (o, (c, f, t)) in outs.iter_mut().zip(r.per_scenario) {
             o.counters.add(&c);
             o.flows.extend(f);
@@ -530,7 +544,10 @@ pub fn run(
         }
         let _ = hist.add(&r.hist);
     }
-    for o in &mut outs {
+    for (o, t) in outs.iter_mut().zip(tallies) {
+        if cfg.rule_stats {
+            o.rule_stats = Some(rule_stats::merge(t));
+        }
         o.flows.sort_by_key(FlowRecord::sort_key);
         flows::trim_top(&mut o.top_dropped, cfg.top_flows);
     }

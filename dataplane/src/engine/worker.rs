@@ -12,6 +12,7 @@ use crate::drop_reason::DropReason;
 use crate::judge::{Counters, Tracker};
 
 use super::flows::{FlowRecord, Flows};
+use super::rule_stats::RuleTally;
 use super::{EngineConfig, Item, ResultBatch, WorkBatch};
 
 /// One scenario's state in one worker.
@@ -20,6 +21,8 @@ struct Judge {
     tracker: Tracker,
     flows: Flows,
     counters: Counters,
+    /// Per-rule packets, flows and times (with [`EngineConfig::rule_stats`]).
+    rules: Option<RuleTally>,
 }
 
 /// A worker's state: for each scenario, its shards' tables and counters.
@@ -31,6 +34,7 @@ pub(crate) struct Worker {
 /// What a worker hands back at the end, per scenario.
 pub(crate) struct WorkerResult {
     pub(crate) per_scenario: Vec<(Counters, Vec<FlowRecord>, Vec<FlowRecord>)>,
+    pub(crate) rules: Vec<Option<RuleTally>>,
     pub(crate) hist: Histogram<u64>,
 }
 
@@ -55,6 +59,9 @@ impl Worker {
                     tracker: Tracker::with_memo(cfg.max_connections),
                     flows: Flows::new(cfg.max_flow_records, cfg.keep_flows, cfg.top_flows),
                     counters: Counters::with_rules(c.rule_count()),
+                    rules: cfg
+                        .rule_stats
+                        .then(|| RuleTally::new(c.rule_count(), cfg.max_flow_records)),
                 })
                 .collect(),
             hist: new_hist(),
@@ -74,6 +81,9 @@ impl Worker {
                 &mut j.counters,
             );
             j.counters.record(&fast, it.wire_len);
+            if let Some(t) = &mut j.rules {
+                t.packet(&it.packet, it.ts_ns, &fast);
+            }
             let code = DropReason::code(fast.judgement.stage.map(DropReason::of_stage));
             j.flows.packet(it, code, &mut j.counters);
             if let Some(c) = codes.as_deref_mut() {
@@ -83,15 +93,19 @@ impl Worker {
     }
 
     pub(crate) fn finish(self) -> WorkerResult {
+        let mut rules = Vec::with_capacity(self.judges.len());
+        let per_scenario = self
+            .judges
+            .into_iter()
+            .map(|mut j| {
+                let (flows, top) = j.flows.finish(&mut j.counters);
+                rules.push(j.rules);
+                (j.counters, flows, top)
+            })
+            .collect();
         WorkerResult {
-            per_scenario: self
-                .judges
-                .into_iter()
-                .map(|mut j| {
-                    let (flows, top) = j.flows.finish(&mut j.counters);
-                    (j.counters, flows, top)
-                })
-                .collect(),
+            per_scenario,
+            rules,
             hist: self.hist,
         }
     }
