@@ -293,9 +293,14 @@ fn write_json_file<T: Serialize>(out: &mut OutputFile, v: &T) -> std::io::Result
     out.write_all(b"\n")
 }
 
-fn write_flows(out: &mut OutputFile, flows: &[FlowRecord]) -> std::io::Result<()> {
+fn write_flows(
+    out: &mut OutputFile,
+    s: &Scenario,
+    c: &Compiled,
+    flows: &[FlowRecord],
+) -> std::io::Result<()> {
     for r in flows {
-        serde_json::to_writer(&mut *out, r)?;
+        serde_json::to_writer(&mut *out, &crate::report::flow_line(s, c, r))?;
         out.write_all(b"\n")?;
     }
     Ok(())
@@ -422,7 +427,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // failure in one leaves every target as it was (no report saying
     // `"error": null` beside a flow log that was never written).
     if let Some(f) = flows_out.as_mut()
-        && let Err(e) = write_flows(f, &o.flows)
+        && let Err(e) = write_flows(f, s, &compiled, &o.flows)
     {
         return write_error(f, &e).map_or(Ok(ExitCode::SUCCESS), Err);
     }

@@ -50,7 +50,7 @@ use crate::judge::Counters;
 use crate::parse::{Parsed, parse_frame};
 use crate::pcap_out::{OutFormat, PcapOut};
 
-pub use flows::FlowRecord;
+pub use flows::{Decided, FlowRecord};
 pub use rule_stats::{AuditFlow, RuleStat, RuleStats};
 pub use source::{CaptureFiles, Frame, MemorySource, PacketSource};
 pub use writer::PcapSink;

@@ -11,7 +11,7 @@ use zprsim_control::compile::Compiled;
 use crate::drop_reason::DropReason;
 use crate::judge::{Counters, Tracker};
 
-use super::flows::{FlowRecord, Flows};
+use super::flows::{FlowRecord, Flows, Side};
 use super::rule_stats::RuleTally;
 use super::{EngineConfig, Item, ResultBatch, WorkBatch};
 
@@ -85,7 +85,7 @@ impl Worker {
                 t.packet(&it.packet, it.ts_ns, &fast);
             }
             let code = DropReason::code(fast.judgement.stage.map(DropReason::of_stage));
-            j.flows.packet(it, code, &mut j.counters);
+            j.flows.packet(it, Side::of(code, &fast), &mut j.counters);
             if let Some(c) = codes.as_deref_mut() {
                 c.push(code);
             }
