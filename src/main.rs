@@ -7,6 +7,7 @@
 mod capture_state;
 mod check;
 mod diff;
+mod diff_flowlog;
 mod explain;
 mod flowlog;
 mod import;

@@ -349,3 +349,118 @@ fn changed_flows_are_exactly_those_the_reference_changes() {
     assert!(changed_total >= 5, "only {changed_total} changed flows");
     assert!(unchanged_total > changed_total);
 }
+
+const FLOWLOG: &str = "examples/oke-orders/flowlogs/oke-demo.jsonl";
+
+/// Each flow-log record's verdict under one scenario, from `replay`'s
+/// flow-log output: (file line) -> (allowed, packets).
+fn replay_records(dir: &Path, scenario: &str) -> std::collections::BTreeMap<u64, (bool, u64)> {
+    let flows = dir.join("replay.jsonl");
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(root())
+        .args(["replay", scenario, FLOWLOG, "--quiet", "--flows"])
+        .arg(&flows)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::read_to_string(&flows)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (
+                v["line"].as_u64().unwrap(),
+                (
+                    v["simulated"]["verdict"] == "allow",
+                    v["packets"].as_u64().unwrap(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// `diff` on the OKE flow logs with the proposed change: the same classes
+/// as on the capture, packets weighted by the records' `packets`, equal to
+/// what `replay` says of each record under each scenario.
+#[test]
+fn the_proposed_oke_change_on_flow_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = diff(dir.path(), OKE, PROPOSED, &[FLOWLOG], &[]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let f = &r.report["flows"];
+    assert_eq!(
+        (&f["would_break"], &f["newly_allowed"], &f["reason_changed"]),
+        (&Value::from(1), &Value::from(1), &Value::from(1)),
+        "{:#}",
+        r.report
+    );
+    let fl = &r.report["flow_log"];
+    assert_eq!(fl["judged_before_only"], 0, "{fl}");
+    assert_eq!(fl["judged_after_only"], 0, "{fl}");
+    // Packets: records allowed before and dropped after, by replay.
+    let before = replay_records(dir.path(), OKE);
+    let after = replay_records(dir.path(), PROPOSED);
+    let (mut breaks, mut newly, mut total) = (0u64, 0u64, 0u64);
+    for (line, (ok_b, n)) in &before {
+        let (ok_a, _) = after[line];
+        total += n;
+        breaks += u64::from(*ok_b && !ok_a) * n;
+        newly += u64::from(!*ok_b && ok_a) * n;
+    }
+    let p = &r.report["packets"];
+    assert_eq!(p["total"], total);
+    assert_eq!(p["would_break"], breaks);
+    assert_eq!(p["newly_allowed"], newly);
+    assert!(breaks > 0 && newly > 0);
+    // The changed flows, with both judgements.
+    let wb: Vec<&Value> = r
+        .flows
+        .iter()
+        .filter(|v| v["class"] == "would-break")
+        .collect();
+    assert_eq!(wb.len(), 1);
+    assert_eq!(
+        (wb[0]["src"].as_str(), wb[0]["dport"].as_u64()),
+        (Some("10.0.20.10"), Some(8080))
+    );
+    assert_eq!(wb[0]["before"]["dropped_packets"], 0);
+    assert_eq!(wb[0]["after"]["dropped_packets"], breaks);
+    assert!(wb[0]["community_id"].as_str().unwrap().starts_with("1:"));
+    let g = &r.report["would_break"][0];
+    assert!(
+        g["reason"].as_str().unwrap().contains("orders-api-pod-1"),
+        "{g}"
+    );
+    assert!(
+        g["before"].to_string().contains("zpr_policy:transition#0"),
+        "{g}"
+    );
+    assert!(
+        r.stdout.contains("would break            1 flow(s)"),
+        "{}",
+        r.stdout
+    );
+    // The same records gzipped, and as a JSON array: the same report.
+    for other in [
+        "examples/oke-orders/flowlogs/oke-demo.jsonl.gz",
+        "examples/oke-orders/flowlogs/oke-demo.json",
+    ] {
+        let o = diff(dir.path(), OKE, PROPOSED, &[other], &[]);
+        assert_eq!(o.report["flows"], r.report["flows"], "{other}");
+        assert_eq!(o.report["packets"], r.report["packets"], "{other}");
+    }
+    // A scenario against itself: nothing changes, exit 0.
+    let same = diff(dir.path(), OKE, OKE, &[FLOWLOG], &[]);
+    assert_eq!(same.code, 0, "{}", same.stderr);
+    assert_eq!(same.report["flows"]["unchanged"], 32, "{}", same.report);
+    assert!(same.flows.is_empty());
+    // A capture mixed with flow logs: a usage error.
+    let mixed = diff(dir.path(), OKE, PROPOSED, &[FLOWLOG, DEMO], &[]);
+    assert_eq!(mixed.code, 2);
+    assert!(
+        mixed
+            .stderr
+            .contains("is a capture and the other inputs are flow logs")
+    );
+}
