@@ -81,6 +81,10 @@ pub(crate) struct RuleTally {
     /// Entries at most in each set and map.
     cap: usize,
     exact: bool,
+    /// The previous packet's flow key and deciding rules: a packet with the
+    /// same ones adds nothing to the sets (bursts of one flow skip hashing
+    /// them again).
+    last: Option<(FlowKey, [Option<u32>; 5])>,
 }
 
 fn widen(first: &mut Option<u64>, last: &mut Option<u64>, ts: u64) {
@@ -101,6 +105,7 @@ impl RuleTally {
             last_ns: None,
             cap,
             exact: true,
+            last: None,
         }
     }
 
@@ -109,10 +114,14 @@ impl RuleTally {
         let key = FlowKey::of(p);
         self.packets += 1;
         widen(&mut self.first_ns, &mut self.last_ns, ts_ns);
-        if self.flows.len() < self.cap || self.flows.contains(&key) {
-            self.flows.insert(key);
-        } else {
-            self.exact = false;
+        let repeat = self.last == Some((key, fast.rules));
+        if !repeat {
+            self.last = Some((key, fast.rules));
+            if self.flows.len() < self.cap || self.flows.contains(&key) {
+                self.flows.insert(key);
+            } else {
+                self.exact = false;
+            }
         }
         for &id in fast.rules.iter().flatten() {
             let Some(st) = self.rules.get_mut(id as usize) else {
@@ -120,6 +129,9 @@ impl RuleTally {
             };
             st.packets += 1;
             widen(&mut st.first_ns, &mut st.last_ns, ts_ns);
+            if repeat {
+                continue;
+            }
             if self.seen.len() < self.cap || self.seen.contains(&(key, id)) {
                 self.seen.insert((key, id));
             } else {
