@@ -48,31 +48,31 @@ use crate::{Failure, out};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The scenario as it is.
-    pub(crate) before: PathBuf,
+    before: PathBuf,
     /// The scenario as proposed.
-    pub(crate) after: PathBuf,
+    after: PathBuf,
     /// Captures (pcap or pcapng) or flow logs, read in this order as one stream.
     #[arg(required = true)]
-    pub(crate) captures: Vec<PathBuf>,
+    captures: Vec<PathBuf>,
     /// Worker threads.
     #[arg(long, default_value_t = 1)]
-    pub(crate) workers: usize,
+    workers: usize,
     /// Write the JSON report here.
     #[arg(long)]
-    pub(crate) report: Option<PathBuf>,
+    report: Option<PathBuf>,
     /// Write the changed flows (JSON lines) here.
     #[arg(long)]
-    pub(crate) flows: Option<PathBuf>,
+    flows: Option<PathBuf>,
     /// Exit 1 when a flow of one of these classes exists (comma list of
     /// would-break, newly-allowed, reason-changed).
     #[arg(long, default_value = "would-break")]
-    pub(crate) fail_on: String,
+    fail_on: String,
     /// No summary and no progress bar.
     #[arg(long)]
-    pub(crate) quiet: bool,
+    quiet: bool,
     /// Connections tracked at most per scenario (1 to 2^30).
     #[arg(long, default_value_t = 4 << 20)]
-    pub(crate) max_connections: usize,
+    max_connections: usize,
 }
 
 /// The class of a flow.
@@ -291,7 +291,7 @@ impl VerdictSink for DiffSink {
 
 /// A rule or statement by its content (names and text, not indices), so a
 /// rule removed before another does not make the other look changed.
-pub(crate) fn rule_content(s: &Scenario, r: RuleRef) -> String {
+fn rule_content(s: &Scenario, r: RuleRef) -> String {
     match r {
         RuleRef::Route { table, index } => {
             let t = &s.route_tables[table.index()];
@@ -377,7 +377,7 @@ fn decided(s: &Scenario, p: &Packet) -> (Verdict, String, Vec<String>) {
     }
 }
 
-pub(crate) fn endpoint_name(s: &Scenario, ip: IpAddr) -> String {
+fn endpoint_name(s: &Scenario, ip: IpAddr) -> String {
     match eval::endpoint_of(s, ip) {
         Endpoint::Vnic(v) => {
             let vn = &s.vnics[v.index()];
@@ -401,21 +401,21 @@ pub(crate) fn endpoint_name(s: &Scenario, ip: IpAddr) -> String {
 
 /// A group of changed flows.
 #[derive(Debug, Default, Serialize)]
-pub(crate) struct Group {
+struct Group {
     /// What decides them now: for would-break flows what blocks them after
     /// (layer, rule or missing policy); for newly allowed flows what allows
     /// them after.
-    pub(crate) reason: String,
-    pub(crate) flows: u64,
-    pub(crate) packets: u64,
+    reason: String,
+    flows: u64,
+    packets: u64,
     /// For would-break flows the rules that allowed them before; for newly
     /// allowed flows what blocked them before.
-    pub(crate) before: BTreeSet<String>,
+    before: BTreeSet<String>,
     /// Endpoint pairs (VNIC, subnet, attributes), with their flow counts.
-    pub(crate) endpoints: BTreeMap<String, u64>,
+    endpoints: BTreeMap<String, u64>,
 }
 
-pub(crate) fn add_group(
+fn add_group(
     groups: &mut BTreeMap<String, Group>,
     reason: String,
     packets: u64,
@@ -430,7 +430,7 @@ pub(crate) fn add_group(
     *g.endpoints.entry(pair).or_default() += 1;
 }
 
-pub(crate) fn sorted(groups: BTreeMap<String, Group>) -> Vec<Group> {
+fn sorted(groups: BTreeMap<String, Group>) -> Vec<Group> {
     let mut v: Vec<Group> = groups.into_values().collect();
     v.sort_by(|a, b| b.flows.cmp(&a.flows).then_with(|| a.reason.cmp(&b.reason)));
     v
@@ -439,46 +439,43 @@ pub(crate) fn sorted(groups: BTreeMap<String, Group>) -> Vec<Group> {
 // -------------------------------------------------------------- report --
 
 #[derive(Serialize)]
-pub(crate) struct Side {
-    pub(crate) scenario: String,
-    pub(crate) packets: Totals,
-    pub(crate) bytes: Totals,
-    pub(crate) dropped_by_stage: StageCounts,
-    pub(crate) zpr_audit_would_drop: u64,
+struct Side {
+    scenario: String,
+    packets: Totals,
+    bytes: Totals,
+    dropped_by_stage: StageCounts,
+    zpr_audit_would_drop: u64,
 }
 
 #[derive(Serialize, Default)]
-pub(crate) struct FlowCounts {
-    pub(crate) would_break: u64,
-    pub(crate) newly_allowed: u64,
-    pub(crate) reason_changed: u64,
-    pub(crate) unchanged: u64,
+struct FlowCounts {
+    would_break: u64,
+    newly_allowed: u64,
+    reason_changed: u64,
+    unchanged: u64,
 }
 
 #[derive(Serialize)]
-pub(crate) struct PacketCounts {
-    pub(crate) total: u64,
-    pub(crate) would_break: u64,
-    pub(crate) newly_allowed: u64,
+struct PacketCounts {
+    total: u64,
+    would_break: u64,
+    newly_allowed: u64,
 }
 
 #[derive(Serialize)]
-pub(crate) struct Report {
-    pub(crate) captures: Vec<String>,
-    pub(crate) flows: FlowCounts,
-    pub(crate) packets: PacketCounts,
-    pub(crate) before: Side,
-    pub(crate) after: Side,
-    pub(crate) would_break: Vec<Group>,
-    pub(crate) newly_allowed: Vec<Group>,
-    pub(crate) warnings: Vec<String>,
-    pub(crate) error: Option<String>,
-    pub(crate) interrupted: bool,
-    pub(crate) duration_s: f64,
-    pub(crate) workers: usize,
-    /// Flow-log input: how many records each scenario placed and judged.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) flow_log: Option<crate::diff_flowlog::Section>,
+struct Report {
+    captures: Vec<String>,
+    flows: FlowCounts,
+    packets: PacketCounts,
+    before: Side,
+    after: Side,
+    would_break: Vec<Group>,
+    newly_allowed: Vec<Group>,
+    warnings: Vec<String>,
+    error: Option<String>,
+    interrupted: bool,
+    duration_s: f64,
+    workers: usize,
 }
 
 #[derive(Serialize)]
@@ -512,7 +509,7 @@ struct ChangedFlow<'a> {
 /// The most connections `--max-connections` takes.
 const MAX_CONNECTIONS: usize = 1 << 30;
 
-pub(crate) fn check_args(a: &Args) -> Result<BTreeSet<Class>, Failure> {
+fn check_args(a: &Args) -> Result<BTreeSet<Class>, Failure> {
     if a.workers == 0 || a.workers > 64 {
         return Err(Failure::Input(format!(
             "error: `--workers {}`: expected 1 to 64",
@@ -584,7 +581,15 @@ fn first_reason_changed(b: &Scenario, a: &Scenario, o: &Open) -> bool {
 pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let fail_on = check_args(a)?;
     // Flow-log files instead of captures: judged record by record.
-    if let Some(code) = crate::diff_flowlog::diff_if_flow_logs(a, &fail_on)? {
+    if let Some(code) = crate::flowlog_diff::diff_if_flow_logs(&crate::flowlog_diff::Inputs {
+        before: &a.before,
+        after: &a.after,
+        inputs: &a.captures,
+        report: a.report.as_deref(),
+        flows: a.flows.as_deref(),
+        fail_on: &fail_on,
+        quiet: a.quiet,
+    })? {
         return Ok(code);
     }
     let interrupt = Interrupt::install()?;
@@ -773,7 +778,6 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         interrupted: o.interrupted,
         duration_s: o.duration_s,
         workers: o.workers,
-        flow_log: None,
     };
     let broken_pipe = |e: &std::io::Error| e.kind() == std::io::ErrorKind::BrokenPipe;
     if let Some(f) = flows_out.as_mut()
@@ -847,7 +851,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
 /// Groups printed in the summary (the report has them all).
 const GROUPS_SHOWN: usize = 10;
 
-pub(crate) fn summary(a: &Args, r: &Report) -> String {
+fn summary(a: &Args, r: &Report) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,

@@ -7,9 +7,9 @@
 mod capture_state;
 mod check;
 mod diff;
-mod diff_flowlog;
 mod explain;
 mod flowlog;
+mod flowlog_diff;
 mod import;
 mod interrupt;
 mod lab;

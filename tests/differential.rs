@@ -4,10 +4,36 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use zprsim_bench::random::{address_pool, random_packet, random_scenario};
+use zprsim_bench::random::{Shape, address_pool, random_packet, random_scenario_shaped};
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::eval;
-use zprsim_control::verdict::{Context, Tracking};
+use zprsim_control::model::{Peer, Scenario};
+use zprsim_control::verdict::{Context, RuleRef, Tracking};
+
+/// Counts, for the coverage assertion, what the deciding security rule
+/// of a packet says about the union of containers at the checked VNIC.
+fn security_coverage(
+    s: &Scenario,
+    vnic_ip: std::net::IpAddr,
+    r: Option<RuleRef>,
+    cov: &mut Coverage,
+) {
+    let Some(v) = s.vnics.iter().find(|v| v.private_ips.contains(&vnic_ip)) else {
+        return;
+    };
+    match r {
+        Some(RuleRef::Nsg { nsg, index }) => {
+            if v.nsgs.first() != Some(&nsg) {
+                cov.later_container += 1;
+            }
+            if matches!(s.nsgs[nsg.index()].rules[index as usize].peer, Peer::Nsg(_)) {
+                cov.nsg_peer += 1;
+            }
+        }
+        Some(RuleRef::SecurityList { .. }) if !v.nsgs.is_empty() => cov.later_container += 1,
+        _ => {}
+    }
+}
 
 /// How often each outcome was seen, so the test proves it explored every layer.
 #[derive(Default, Debug)]
@@ -18,12 +44,24 @@ struct Coverage {
     replies_allowed: usize,
     tracked_src: usize,
     tracked_dst: usize,
+    /// Security decided by a rule of a VNIC's second or later NSG, or by a
+    /// list although the VNIC has NSGs: the union across containers mattered.
+    later_container: usize,
+    /// Security decided by a rule whose peer is an NSG.
+    nsg_peer: usize,
 }
 
 /// Checks one seed; returns a description of the first disagreement.
 fn check_seed(seed: u64, packets: usize, cov: &mut Coverage) -> Result<(), String> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let s = random_scenario(&mut rng);
+    // Odd seeds draw many NSGs per VNIC in any order (many profiles, each
+    // the union of several containers); even seeds the classic shape.
+    let shape = if seed % 2 == 1 {
+        Shape::wide()
+    } else {
+        Shape::classic()
+    };
+    let s = random_scenario_shaped(&mut rng, &shape);
     let c =
         Compiled::new(&s, &Config::default()).map_err(|e| format!("seed {seed}: compile: {e}"))?;
     let pool = address_pool(&s);
@@ -58,6 +96,8 @@ fn check_seed(seed: u64, packets: usize, cov: &mut Coverage) -> Result<(), Strin
             .map(|r| r.and_then(|id| c.rule_ref(id)))
             .collect();
         let d = &reference.deciders;
+        security_coverage(&s, p.src, d.egress, cov);
+        security_coverage(&s, p.dst, d.ingress, cov);
         let ref_rules = vec![d.route, d.egress, d.ingress, d.zpr_egress, d.zpr_ingress];
         if reference.judgement != fast.judgement || ref_rules != fast_rules {
             return Err(format!(
@@ -106,7 +146,69 @@ fn compiled_equals_reference_on_random_scenarios() {
         cov.allowed
     );
     assert!(
+        cov.later_container * 100 > total && cov.nsg_peer * 100 > total,
+        "the union of containers is barely exercised: {cov:?}"
+    );
+    assert!(
         cov.audit > 0 && cov.replies_allowed > 0 && cov.tracked_src > 0 && cov.tracked_dst > 0,
         "{cov:?}"
     );
+}
+
+/// The `wide` shape (random NSG membership: profiles grow with VNICs),
+/// scaled down: the compiled tables agree with the reference on the
+/// generator's traffic, first packets and replies.
+#[test]
+fn compiled_equals_reference_on_the_wide_shape() {
+    use zprsim_bench::scale::{ScaleSpec, packets, scenario};
+    let spec = ScaleSpec {
+        subnets: 10,
+        vnics: 800,
+        node_pools: 10,
+        security_lists: 20,
+        sl_rules: 2000,
+        nsgs: 24,
+        nsg_rules: 900,
+        zpr_policies: 3,
+        statements: 60,
+        workloads: 10,
+        external_cidrs: 100,
+        random_nsgs: Some(3),
+        ..ScaleSpec::wide()
+    };
+    let s = scenario(&spec);
+    let c = Compiled::new(&s, &Config::default()).expect("compiles");
+    // Many distinct (subnet, NSG set) profiles: the shape under test.
+    assert!(c.stats().security_profiles > 200, "{:?}", c.stats());
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut cov = Coverage::default();
+    for (i, p) in packets(&s, 4000, 3).iter().enumerate() {
+        let ctx = if rng.random_bool(0.8) {
+            Context::First
+        } else {
+            Context::Reply(Tracking {
+                at_src: rng.random(),
+                at_dst: rng.random(),
+                zpr: rng.random(),
+                zpr_audit: rng.random(),
+            })
+        };
+        let reference = eval::evaluate(&s, p, ctx);
+        let d = &reference.deciders;
+        security_coverage(&s, p.src, d.egress, &mut cov);
+        security_coverage(&s, p.dst, d.ingress, &mut cov);
+        let fast = c.judge(p, ctx);
+        let fast_rules: Vec<_> = fast
+            .rules
+            .iter()
+            .map(|r| r.and_then(|id| c.rule_ref(id)))
+            .collect();
+        let ref_rules = vec![d.route, d.egress, d.ingress, d.zpr_egress, d.zpr_ingress];
+        assert_eq!(
+            (reference.judgement, ref_rules),
+            (fast.judgement, fast_rules),
+            "packet {i}: {p} ({ctx:?})"
+        );
+    }
+    assert!(cov.later_container > 40 && cov.nsg_peer > 10, "{cov:?}");
 }

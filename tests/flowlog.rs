@@ -432,3 +432,53 @@ fn mixing_captures_and_flow_logs_is_a_usage_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(Path::new(&root().join("examples/oke-orders/flowlogs/oke-demo.jsonl")).exists());
 }
+
+/// src, dst, sport, dport, class, stage before, stage after.
+type Changed = (String, String, u64, u64, String, String, String);
+
+fn changed_flows(input: &str) -> (Option<i32>, Vec<Changed>) {
+    let dir = tempfile::tempdir().unwrap();
+    let flows = dir.path().join("f.jsonl");
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(root())
+        .args([
+            "diff",
+            fixtures::OKE,
+            "examples/oke-orders/proposed.toml",
+            input,
+            "--quiet",
+            "--flows",
+        ])
+        .arg(&flows)
+        .output()
+        .unwrap();
+    let lines = std::fs::read_to_string(&flows).unwrap();
+    let mut out: Vec<_> = lines
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (
+                v["src"].as_str().unwrap().to_owned(),
+                v["dst"].as_str().unwrap().to_owned(),
+                v["sport"].as_u64().unwrap_or(0),
+                v["dport"].as_u64().unwrap_or(0),
+                v["class"].as_str().unwrap().to_owned(),
+                v["before"]["stage"].to_string(),
+                v["after"]["stage"].to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    (o.status.code(), out)
+}
+
+#[test]
+fn diff_on_flow_logs_finds_the_flows_the_capture_diff_finds() {
+    let (code_fl, fl) = changed_flows("examples/oke-orders/flowlogs/oke-demo.jsonl.gz");
+    let (code_pcap, pcap) = changed_flows("pcaps/oke-demo.pcap");
+    assert_eq!(code_fl, Some(1), "a flow would break");
+    assert_eq!(code_fl, code_pcap);
+    assert_eq!(fl.len(), 3, "{fl:?}");
+    assert_eq!(fl, pcap);
+}

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 use rand::Rng;
-use rand::seq::IndexedRandom;
+use rand::seq::{IndexedRandom, SliceRandom};
 
 use zprsim_control::ids::{
     GatewayId, NsgId, RouteTableId, SecurityListId, ServiceId, SubnetId, VcnId, VnicId,
@@ -115,6 +115,7 @@ fn prefix_pool() -> Vec<IpNet> {
 
 fn random_rule(
     rng: &mut impl Rng,
+    shape: &Shape,
     dir: Direction,
     nsgs_of_vcn: &[NsgId],
     allow_nsg: bool,
@@ -127,7 +128,7 @@ fn random_rule(
         8 => Protocol::Number(proto::ICMPV6),
         _ => Protocol::Number(47),
     };
-    let peer = if allow_nsg && !nsgs_of_vcn.is_empty() && rng.random_bool(0.2) {
+    let peer = if allow_nsg && !nsgs_of_vcn.is_empty() && rng.random_bool(shape.nsg_peer) {
         Peer::Nsg(*nsgs_of_vcn.choose(rng).unwrap_or(&NsgId::default()))
     } else if rng.random_bool(0.1) {
         Peer::Service(ServiceId::default())
@@ -259,9 +260,55 @@ fn random_statement(rng: &mut impl Rng) -> Statement {
     Statement { kind, conditions }
 }
 
-/// A random, valid, small scenario.
-#[allow(clippy::too_many_lines)]
+/// What [`random_scenario_shaped`] draws besides its fixed skeleton.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shape {
+    /// NSGs per VCN: 1 to this many.
+    pub max_nsgs_per_vcn: i32,
+    /// VNICs per subnet: 1 to this many.
+    pub max_vnics_per_subnet: i32,
+    /// Share of NSG rules whose peer is an NSG.
+    pub nsg_peer: f64,
+    /// Each VNIC joins 0 to 5 of its VCN's NSGs in random order and each
+    /// subnet's lists come in random order (else: each NSG with
+    /// probability 0.4, in id order, lists in id order).
+    pub many_nsgs: bool,
+}
+
+impl Shape {
+    /// The shape [`random_scenario`] draws (other tests depend on it).
+    #[must_use]
+    pub fn classic() -> Shape {
+        Shape {
+            max_nsgs_per_vcn: 3,
+            max_vnics_per_subnet: 3,
+            nsg_peer: 0.2,
+            many_nsgs: false,
+        }
+    }
+
+    /// Many NSGs per VNIC in any order, more NSG peers, more VNICs: many
+    /// distinct (subnet, NSG list) profiles, for the compiler's
+    /// per-container tables.
+    #[must_use]
+    pub fn wide() -> Shape {
+        Shape {
+            max_nsgs_per_vcn: 5,
+            max_vnics_per_subnet: 5,
+            nsg_peer: 0.35,
+            many_nsgs: true,
+        }
+    }
+}
+
+/// A random, valid, small scenario of the classic shape.
 pub fn random_scenario(rng: &mut impl Rng) -> Scenario {
+    random_scenario_shaped(rng, &Shape::classic())
+}
+
+/// A random, valid, small scenario of the given shape.
+#[allow(clippy::too_many_lines)]
+pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
     let mut s = Scenario {
         name: Some("random".into()),
         options: Options {
@@ -312,7 +359,7 @@ pub fn random_scenario(rng: &mut impl Rng) -> Scenario {
     // NSGs and lists first (rules may reference NSGs of the same VCN).
     let mut nsgs_by_vcn: Vec<Vec<NsgId>> = vec![Vec::new(), Vec::new()];
     for (v, nsgs) in nsgs_by_vcn.iter_mut().enumerate() {
-        for _ in 0..rng.random_range(1..=3) {
+        for _ in 0..rng.random_range(1..=shape.max_nsgs_per_vcn.max(1)) {
             nsgs.push(id(NsgId::new, s.nsgs.len()));
             s.nsgs.push(Nsg {
                 name: format!("nsg{}", s.nsgs.len()),
@@ -332,7 +379,7 @@ pub fn random_scenario(rng: &mut impl Rng) -> Scenario {
                 } else {
                     Direction::Egress
                 };
-                random_rule(rng, dir, &nsgs_by_vcn[v], true)
+                random_rule(rng, shape, dir, &nsgs_by_vcn[v], true)
             })
             .collect();
         s.nsgs[n].rules = rules;
@@ -342,10 +389,10 @@ pub fn random_scenario(rng: &mut impl Rng) -> Scenario {
         for _ in 0..rng.random_range(1..=3) {
             lists.push(id(SecurityListId::new, s.security_lists.len()));
             let ingress = (0..rng.random_range(0..=4))
-                .map(|_| random_rule(rng, Direction::Ingress, &[], false))
+                .map(|_| random_rule(rng, shape, Direction::Ingress, &[], false))
                 .collect();
             let egress = (0..rng.random_range(0..=4))
-                .map(|_| random_rule(rng, Direction::Egress, &[], false))
+                .map(|_| random_rule(rng, shape, Direction::Egress, &[], false))
                 .collect();
             s.security_lists.push(SecurityList {
                 name: format!("sl{}", s.security_lists.len()),
@@ -361,11 +408,15 @@ pub fn random_scenario(rng: &mut impl Rng) -> Scenario {
     for v in 0..2 {
         for sn in 1..=2 {
             let subnet = id(SubnetId::new, s.subnets.len());
-            let lists: Vec<SecurityListId> = lists_by_vcn[v]
+            // Any order: the union is evaluated in the subnet's list order.
+            let mut lists: Vec<SecurityListId> = lists_by_vcn[v]
                 .iter()
                 .copied()
                 .filter(|_| rng.random_bool(0.6))
                 .collect();
+            if shape.many_nsgs {
+                lists.shuffle(rng);
+            }
             s.subnets.push(Subnet {
                 name: format!("subnet{v}-{sn}"),
                 id: None,
@@ -377,16 +428,26 @@ pub fn random_scenario(rng: &mut impl Rng) -> Scenario {
                 route_table: None,
                 security_lists: lists,
             });
-            for k in 0..rng.random_range(1..=3) {
+            for k in 0..rng.random_range(1..=shape.max_vnics_per_subnet.max(1)) {
                 let mut ips = vec![ip(&format!("10.{v}.{sn}.{}", 10 + k))];
                 if rng.random_bool(0.4) {
                     ips.push(ip(&format!("fd00:{v}:{sn}::{}", 10 + k)));
                 }
-                let nsgs = nsgs_by_vcn[v]
-                    .iter()
-                    .copied()
-                    .filter(|_| rng.random_bool(0.4))
-                    .collect();
+                let nsgs: Vec<NsgId> = if shape.many_nsgs {
+                    // Many NSGs per VNIC, in any order (NSGs are evaluated
+                    // in the VNIC's order), so profiles are many and varied.
+                    let want = rng.random_range(0..=nsgs_by_vcn[v].len().min(5));
+                    let mut nsgs: Vec<NsgId> =
+                        nsgs_by_vcn[v].choose_multiple(rng, want).copied().collect();
+                    nsgs.shuffle(rng);
+                    nsgs
+                } else {
+                    nsgs_by_vcn[v]
+                        .iter()
+                        .copied()
+                        .filter(|_| rng.random_bool(0.4))
+                        .collect()
+                };
                 let mut attributes: Vec<SecurityAttribute> = Vec::new();
                 for a in &attrs {
                     if rng.random_bool(0.3) {

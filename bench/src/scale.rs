@@ -130,6 +130,18 @@ pub struct ScaleSpec {
     /// Share of subnets that are dual-stack (their VNICs get an IPv6
     /// address too), and of flows that use IPv6 when both ends can.
     pub ipv6_share: f64,
+    /// Random NSG membership: `Some(n)` gives each VNIC 0..=n NSGs drawn
+    /// at random from its VCN's NSGs (and draws its workload attribute per
+    /// VNIC too), so distinct (subnet, NSG set) profiles grow with VNICs;
+    /// `None` keeps the node-pool sharing.
+    pub random_nsgs: Option<usize>,
+    /// Share of NSG rules whose peer is another NSG.
+    pub nsg_peer_share: f64,
+    /// Share of security-list rules that are ingress rules.
+    pub sl_ingress_share: f64,
+    /// Share of node pools (or of VNICs, with `random_nsgs`) that carry an
+    /// `app.workload` attribute.
+    pub workload_share: f64,
     /// The seed; the same spec always gives the same scenario.
     pub seed: u64,
 }
@@ -152,6 +164,10 @@ impl ScaleSpec {
             workloads: 4,
             external_cidrs: 20,
             ipv6_share: 0.2,
+            random_nsgs: None,
+            nsg_peer_share: 0.45,
+            sl_ingress_share: 0.65,
+            workload_share: 0.85,
             seed: 1,
         }
     }
@@ -173,6 +189,10 @@ impl ScaleSpec {
             workloads: 30,
             external_cidrs: 500,
             ipv6_share: 0.2,
+            random_nsgs: None,
+            nsg_peer_share: 0.45,
+            sl_ingress_share: 0.65,
+            workload_share: 0.85,
             seed: 1,
         }
     }
@@ -197,6 +217,10 @@ impl ScaleSpec {
             workloads: 200,
             external_cidrs: 3000,
             ipv6_share: 0.2,
+            random_nsgs: None,
+            nsg_peer_share: 0.45,
+            sl_ingress_share: 0.65,
+            workload_share: 0.85,
             seed: 1,
         }
     }
@@ -219,24 +243,59 @@ impl ScaleSpec {
             workloads: 800,
             external_cidrs: 10_000,
             ipv6_share: 0.2,
+            random_nsgs: None,
+            nsg_peer_share: 0.45,
+            sl_ingress_share: 0.65,
+            workload_share: 0.85,
             seed: 1,
         }
     }
 
-    /// A preset by name: `small`, `medium`, `large` or `beyond`.
+    /// The shape that broke the per-profile compiler (issue 9): 2 VCNs, 50
+    /// subnets of about 200 VNICs, 5 security lists per subnet (about 400
+    /// rules each, 100k in all), 100 NSGs of 120 rules with 20% NSG peers,
+    /// each VNIC in 0, 1 or 2 NSGs drawn at random from its VCN's 50, 30%
+    /// of VNICs with one of 50 `app.workload` values, 400 statements: about
+    /// 5,000 distinct (subnet, NSG set) security profiles.
+    #[must_use]
+    pub fn wide() -> ScaleSpec {
+        ScaleSpec {
+            vcns: 2,
+            subnets: 50,
+            vnics: 10_000,
+            node_pools: 50,
+            security_lists: 250,
+            sl_rules: 100_000,
+            nsgs: 100,
+            nsg_rules: 12_000,
+            zpr_policies: 16,
+            statements: 400,
+            workloads: 50,
+            external_cidrs: 3000,
+            ipv6_share: 0.2,
+            random_nsgs: Some(2),
+            nsg_peer_share: 0.2,
+            sl_ingress_share: 0.5,
+            workload_share: 0.3,
+            seed: 1,
+        }
+    }
+
+    /// A preset by name: `small`, `medium`, `large`, `wide` or `beyond`.
     #[must_use]
     pub fn preset(name: &str) -> Option<ScaleSpec> {
         match name {
             "small" => Some(ScaleSpec::small()),
             "medium" => Some(ScaleSpec::medium()),
             "large" => Some(ScaleSpec::large()),
+            "wide" => Some(ScaleSpec::wide()),
             "beyond" => Some(ScaleSpec::beyond()),
             _ => None,
         }
     }
 
     /// The preset names, smallest first.
-    pub const PRESETS: [&'static str; 4] = ["small", "medium", "large", "beyond"];
+    pub const PRESETS: [&'static str; 5] = ["small", "medium", "large", "wide", "beyond"];
 }
 
 // ------------------------------------------------------------- helpers --
@@ -500,6 +559,45 @@ fn workload_name(k: usize) -> String {
     )
 }
 
+/// A workload attribute with probability `spec.workload_share` (90%
+/// enforce, 10% audit), half of the time with `app.env` too; and the
+/// workload alone.
+fn draw_attributes(
+    rng: &mut impl Rng,
+    spec: &ScaleSpec,
+) -> (Vec<SecurityAttribute>, Option<Attribute>) {
+    let mut attributes = Vec::new();
+    if !rng.random_bool(spec.workload_share.clamp(0.0, 1.0)) {
+        return (attributes, None);
+    }
+    let w = Attribute::new(
+        "app",
+        "workload",
+        workload_name(rng.random_range(0..spec.workloads.max(1))),
+    );
+    let mode = if rng.random_bool(0.1) {
+        Mode::Audit
+    } else {
+        Mode::Enforce
+    };
+    attributes.push(SecurityAttribute {
+        attribute: w.clone(),
+        mode,
+    });
+    if rng.random_bool(0.5) {
+        let env = if rng.random_bool(0.7) {
+            "prod"
+        } else {
+            "staging"
+        };
+        attributes.push(SecurityAttribute {
+            attribute: Attribute::new("app", "env", env),
+            mode,
+        });
+    }
+    (attributes, Some(w))
+}
+
 /// One node pool: where its VNICs go and what they share.
 struct Pool {
     vcn: usize,
@@ -740,14 +838,15 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
             } else {
                 Direction::Egress
             };
-            let roll = rng.random_range(0..100);
-            let peer = if roll < 45 {
+            let roll: i32 = rng.random_range(0..100);
+            let nsg_peer = spec.nsg_peer_share * 100.0;
+            let peer = if f64::from(roll) < nsg_peer {
                 if rng.random_bool(1.0 / 3.0) {
                     Peer::Nsg(nsg_id(n))
                 } else {
                     Peer::Nsg(nsg_id(*nsgs_of[v].choose(&mut rng).unwrap_or(&n)))
                 }
-            } else if roll < 48 && direction == Direction::Egress {
+            } else if f64::from(roll) < nsg_peer + 3.0 && direction == Direction::Egress {
                 Peer::Service(ServiceId::new(0).unwrap_or_default())
             } else {
                 Peer::Cidr(cidr_pool[skewed(&mut rng, cidr_pool.len())])
@@ -779,7 +878,7 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
     for l in 0..n_lists {
         let count = share(spec.sl_rules, n_lists, l);
         for _ in 0..count {
-            let direction = if rng.random_bool(0.65) {
+            let direction = if rng.random_bool(spec.sl_ingress_share.clamp(0.0, 1.0)) {
                 Direction::Ingress
             } else {
                 Direction::Egress
@@ -858,36 +957,7 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
                 nsgs.push(more);
             }
         }
-        let mut attributes = Vec::new();
-        let mut workload = None;
-        if rng.random_bool(0.85) {
-            let w = Attribute::new(
-                "app",
-                "workload",
-                workload_name(rng.random_range(0..spec.workloads.max(1))),
-            );
-            let mode = if rng.random_bool(0.1) {
-                Mode::Audit
-            } else {
-                Mode::Enforce
-            };
-            attributes.push(SecurityAttribute {
-                attribute: w.clone(),
-                mode,
-            });
-            if rng.random_bool(0.5) {
-                let env = if rng.random_bool(0.7) {
-                    "prod"
-                } else {
-                    "staging"
-                };
-                attributes.push(SecurityAttribute {
-                    attribute: Attribute::new("app", "env", env),
-                    mode,
-                });
-            }
-            workload = Some(w);
-        }
+        let (attributes, workload) = draw_attributes(&mut rng, spec);
         let role = s.subnets[subnet].name.split('-').nth(1).unwrap_or("pods");
         let kind = match role {
             "lb" => "load-balancer",
@@ -909,6 +979,10 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
     let weights: Vec<u32> = (0..n_pools).map(|_| rng.random_range(1..=10)).collect();
     let pick = WeightedIndex::new(&weights).ok();
     let mut used = vec![0usize; s.subnets.len()];
+    // Per-VNIC draws (random membership) use their own stream, so the
+    // pool presets stay byte for byte what they were.
+    let mut vnic_rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x9e37_79b9_7f4a_7c15);
+    let mut vnic_workloads: Vec<Vec<Attribute>> = vec![Vec::new(); nv];
     let capacity = s.subnets.len() * HOSTS_PER_SUBNET;
     for k in 0..spec.vnics.min(capacity) {
         let mut p = pick.as_ref().map_or(k % n_pools, |d| d.sample(&mut rng));
@@ -939,13 +1013,32 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
                 }
             }
         }
+        let (nsgs, attributes) = match spec.random_nsgs {
+            None => (pool.nsgs.clone(), pool.attributes.clone()),
+            Some(max) => {
+                // Random membership: 0..=max distinct NSGs of the VCN.
+                let vn = &nsgs_of[pool.vcn];
+                let want = vnic_rng.random_range(0..=max.min(vn.len()));
+                let nsgs: Vec<NsgId> = vn
+                    .choose_multiple(&mut vnic_rng, want)
+                    .map(|&n| nsg_id(n))
+                    .collect();
+                let (attributes, workload) = draw_attributes(&mut vnic_rng, spec);
+                if let Some(w) = workload
+                    && !vnic_workloads[pool.vcn].contains(&w)
+                {
+                    vnic_workloads[pool.vcn].push(w);
+                }
+                (nsgs, attributes)
+            }
+        };
         s.vnics.push(Vnic {
             name: format!("vcn{}-{}-p{p}-{k}", pool.vcn, pool.kind),
             id: None,
             subnet: subnet_id(sn),
             private_ips,
-            nsgs: pool.nsgs.clone(),
-            attributes: pool.attributes.clone(),
+            nsgs,
+            attributes,
             route_table: None,
             kind: pool.kind.to_owned(),
         });
@@ -953,11 +1046,15 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
 
     // ZPR statements over the workloads each VCN holds.
     let mut workloads_of: Vec<Vec<Attribute>> = vec![Vec::new(); nv];
-    for pool in &pools {
-        if let Some(w) = &pool.workload
-            && !workloads_of[pool.vcn].contains(w)
-        {
-            workloads_of[pool.vcn].push(w.clone());
+    if spec.random_nsgs.is_some() {
+        workloads_of = vnic_workloads;
+    } else {
+        for pool in &pools {
+            if let Some(w) = &pool.workload
+                && !workloads_of[pool.vcn].contains(w)
+            {
+                workloads_of[pool.vcn].push(w.clone());
+            }
         }
     }
     let vcns_with_workloads: Vec<usize> =

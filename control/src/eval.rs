@@ -10,10 +10,10 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::IpNet;
 
-use crate::ids::{NsgId, RouteTableId, SecurityListId, VcnId, VnicId};
+use crate::ids::{RouteTableId, SecurityListId, VcnId, VnicId};
 use crate::model::{
-    Attribute, Direction, Mode, Peer, Protocol, RouteDestination, RouteTarget, RuleOptions,
-    Scenario, SecurityRule, StatementRef, ZprOnlyMode, proto,
+    Attribute, Direction, Peer, Protocol, RouteDestination, RouteTarget, RuleOptions, Scenario,
+    SecurityRule, StatementRef, proto,
 };
 use crate::packet::{L4, Packet};
 use crate::verdict::{
@@ -22,41 +22,9 @@ use crate::verdict::{
 };
 use crate::zpl::ast::{ConnectionState, Endpoint as Term, StatementKind};
 
-/// What an address is in the scenario.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Endpoint {
-    /// A VNIC holds it.
-    Vnic(VnicId),
-    /// Inside a VCN's CIDR blocks, but no VNIC holds it.
-    Unassigned(VcnId),
-    /// Anything else: internet, on-premises, services.
-    External,
-}
-
-/// Finds what an address is (semantics §1).
-#[must_use]
-pub fn endpoint_of(s: &Scenario, ip: IpAddr) -> Endpoint {
-    for (i, v) in s.vnics.iter().enumerate() {
-        if v.private_ips.contains(&ip)
-            && let Ok(id) = VnicId::new(i)
-        {
-            return Endpoint::Vnic(id);
-        }
-    }
-    match vcn_containing(s, ip) {
-        Some(vcn) => Endpoint::Unassigned(vcn),
-        None => Endpoint::External,
-    }
-}
-
-/// The VCN whose CIDR blocks hold the address (the loader rejects overlaps).
-#[must_use]
-pub fn vcn_containing(s: &Scenario, ip: IpAddr) -> Option<VcnId> {
-    s.vcns
-        .iter()
-        .position(|v| v.cidr_blocks.iter().any(|c| c.contains(&ip)))
-        .and_then(|i| VcnId::new(i).ok())
-}
+// Model queries the evaluator shares with the compiler and the CLI live in
+// the model; re-exported here so `eval::endpoint_of` and friends still work.
+pub use crate::model::{Endpoint, ZprRole, endpoint_of, vcn_containing, vnic_nsgs, zpr_role};
 
 /// The VCN an endpoint belongs to, if any.
 #[must_use]
@@ -718,36 +686,6 @@ fn security_layer(
 
 // ------------------------------------------------------------------ zpr --
 
-/// How ZPR treats an endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ZprRole {
-    /// Default-deny: its check is enforced.
-    Enforced,
-    /// Only audit attributes: its check is evaluated, a failure only reported.
-    Audited,
-    /// No attributes: no check of its own.
-    None,
-}
-
-/// The ZPR role of an endpoint (semantics §4.1 and the `is_zpr_only` option).
-#[must_use]
-pub fn zpr_role(s: &Scenario, ep: Endpoint) -> ZprRole {
-    let Endpoint::Vnic(v) = ep else {
-        return ZprRole::None;
-    };
-    let vnic = &s.vnics[v.index()];
-    let vcn = &s.vcns[s.vnic_vcn(v).index()];
-    if vnic.attributes.iter().any(|a| a.mode == Mode::Enforce)
-        || (vcn.is_zpr_only && s.options.zpr_only == ZprOnlyMode::DefaultDeny)
-    {
-        ZprRole::Enforced
-    } else if vnic.attributes.iter().any(|a| a.mode == Mode::Audit) {
-        ZprRole::Audited
-    } else {
-        ZprRole::None
-    }
-}
-
 fn has_attribute(s: &Scenario, ep: Endpoint, a: &Attribute) -> bool {
     match ep {
         Endpoint::Vnic(v) => s.vnics[v.index()]
@@ -1061,12 +999,6 @@ fn zpr_layer(s: &Scenario, src: Endpoint, dst: Endpoint, p: &Packet, ctx: Contex
     }
     res.report = report;
     res
-}
-
-/// The NSGs a VNIC belongs to (for callers that explain membership).
-#[must_use]
-pub fn vnic_nsgs(s: &Scenario, v: VnicId) -> &[NsgId] {
-    &s.vnics[v.index()].nsgs
 }
 
 /// The security lists that apply to a VNIC.

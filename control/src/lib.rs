@@ -52,6 +52,7 @@ pub mod import;
 pub mod load;
 pub mod model;
 pub mod packet;
+pub mod shared;
 pub mod verdict;
 pub mod verify;
 pub mod warning;

@@ -3,7 +3,6 @@
 //! warning from the loader). The reference evaluator and the compiler read
 //! only this; the loader (`crate::load`) is the only place that knows names.
 
-use std::fmt;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -77,62 +76,7 @@ pub struct ServiceLabel {
     pub cidrs: Vec<IpNet>,
 }
 
-/// A security attribute `namespace.key:value`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Attribute {
-    /// Namespace; `oracle-zpr` when ZPL leaves it out.
-    pub namespace: String,
-    /// Key.
-    pub key: String,
-    /// Value (may hold spaces, periods and quotes).
-    pub value: String,
-}
-
-/// The namespace ZPL assumes when an attribute names none.
-pub const DEFAULT_NAMESPACE: &str = "oracle-zpr";
-
-impl Attribute {
-    /// Builds an attribute.
-    pub fn new(
-        namespace: impl Into<String>,
-        key: impl Into<String>,
-        value: impl Into<String>,
-    ) -> Self {
-        Attribute {
-            namespace: namespace.into(),
-            key: key.into(),
-            value: value.into(),
-        }
-    }
-
-    /// Whether the value needs the quoted form in ZPL (spaces, periods, quotes, ...).
-    #[must_use]
-    pub fn needs_quotes(&self) -> bool {
-        !self
-            .value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            || self.value.is_empty()
-    }
-}
-
-impl fmt::Display for Attribute {
-    /// ZPL form: `ns.key:value`, the whole term quoted (with `''` escapes)
-    /// when the value needs it.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.needs_quotes() {
-            write!(
-                f,
-                "'{}.{}:{}'",
-                self.namespace.replace('\'', "''"),
-                self.key.replace('\'', "''"),
-                self.value.replace('\'', "''")
-            )
-        } else {
-            write!(f, "{}.{}:{}", self.namespace, self.key, self.value)
-        }
-    }
-}
+pub use crate::shared::{Attribute, DEFAULT_NAMESPACE, PortRange, proto};
 
 /// Whether an attribute is enforced or only audited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -302,30 +246,6 @@ pub enum Protocol {
     Number(u8),
 }
 
-/// Well-known IANA protocol numbers.
-pub mod proto {
-    /// ICMP.
-    pub const ICMP: u8 = 1;
-    /// TCP.
-    pub const TCP: u8 = 6;
-    /// UDP.
-    pub const UDP: u8 = 17;
-    /// ICMPv6.
-    pub const ICMPV6: u8 = 58;
-
-    /// Whether the protocol carries ports.
-    #[must_use]
-    pub fn has_ports(p: u8) -> bool {
-        p == TCP || p == UDP
-    }
-
-    /// Whether the protocol carries an ICMP type and code.
-    #[must_use]
-    pub fn is_icmp(p: u8) -> bool {
-        p == ICMP || p == ICMPV6
-    }
-}
-
 /// The remote side of a security rule.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Peer {
@@ -335,29 +255,6 @@ pub enum Peer {
     Service(ServiceId),
     /// Members of an NSG (NSG rules only): matched by membership, not address.
     Nsg(NsgId),
-}
-
-/// An inclusive port range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PortRange {
-    /// First port.
-    pub min: u16,
-    /// Last port (inclusive).
-    pub max: u16,
-}
-
-impl PortRange {
-    /// Every port.
-    pub const ALL: PortRange = PortRange {
-        min: 0,
-        max: u16::MAX,
-    };
-
-    /// Whether `port` is inside.
-    #[must_use]
-    pub fn contains(self, port: u16) -> bool {
-        self.min <= port && port <= self.max
-    }
 }
 
 /// The protocol options of a security rule that fit its protocol.
@@ -556,4 +453,80 @@ impl Scenario {
     pub fn service_cidrs(&self, s: ServiceId) -> &[IpNet] {
         &self.services[s.index()].cidrs
     }
+}
+
+// ------------------------------------------------------ shared queries --
+// What the reference evaluator, the compiler and the CLI all ask of a
+// scenario; here so that neither engine calls the other.
+
+/// What an address is in the scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// A VNIC holds it.
+    Vnic(VnicId),
+    /// Inside a VCN's CIDR blocks, but no VNIC holds it.
+    Unassigned(VcnId),
+    /// Anything else: internet, on-premises, services.
+    External,
+}
+
+/// Finds what an address is (semantics §1).
+#[must_use]
+pub fn endpoint_of(s: &Scenario, ip: IpAddr) -> Endpoint {
+    for (i, v) in s.vnics.iter().enumerate() {
+        if v.private_ips.contains(&ip)
+            && let Ok(id) = VnicId::new(i)
+        {
+            return Endpoint::Vnic(id);
+        }
+    }
+    match vcn_containing(s, ip) {
+        Some(vcn) => Endpoint::Unassigned(vcn),
+        None => Endpoint::External,
+    }
+}
+
+/// The VCN whose CIDR blocks hold the address (the loader rejects overlaps).
+#[must_use]
+pub fn vcn_containing(s: &Scenario, ip: IpAddr) -> Option<VcnId> {
+    s.vcns
+        .iter()
+        .position(|v| v.cidr_blocks.iter().any(|c| c.contains(&ip)))
+        .and_then(|i| VcnId::new(i).ok())
+}
+
+/// How ZPR treats an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZprRole {
+    /// Default-deny: its check is enforced.
+    Enforced,
+    /// Only audit attributes: its check is evaluated, a failure only reported.
+    Audited,
+    /// No attributes: no check of its own.
+    None,
+}
+
+/// The ZPR role of an endpoint (semantics §4.1 and the `is_zpr_only` option).
+#[must_use]
+pub fn zpr_role(s: &Scenario, ep: Endpoint) -> ZprRole {
+    let Endpoint::Vnic(v) = ep else {
+        return ZprRole::None;
+    };
+    let vnic = &s.vnics[v.index()];
+    let vcn = &s.vcns[s.vnic_vcn(v).index()];
+    if vnic.attributes.iter().any(|a| a.mode == Mode::Enforce)
+        || (vcn.is_zpr_only && s.options.zpr_only == ZprOnlyMode::DefaultDeny)
+    {
+        ZprRole::Enforced
+    } else if vnic.attributes.iter().any(|a| a.mode == Mode::Audit) {
+        ZprRole::Audited
+    } else {
+        ZprRole::None
+    }
+}
+
+/// The NSGs a VNIC belongs to (for callers that explain membership).
+#[must_use]
+pub fn vnic_nsgs(s: &Scenario, v: VnicId) -> &[NsgId] {
+    &s.vnics[v.index()].nsgs
 }

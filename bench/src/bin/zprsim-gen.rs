@@ -29,14 +29,14 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Write a scenario (native TOML).
-    Scenario(ScenarioArgs),
+    Scenario(Box<ScenarioArgs>),
     /// Write an Ethernet pcap of first packets over a scenario.
     Capture(CaptureArgs),
 }
 
 #[derive(Debug, clap::Args)]
 struct ScenarioArgs {
-    /// Start from this preset (small, medium, large, beyond); the counts
+    /// Start from this preset (small, medium, large, wide, beyond); the counts
     /// below override it.
     #[arg(long, default_value = "large")]
     preset: String,
@@ -82,6 +82,16 @@ struct ScenarioArgs {
     /// Share of dual-stack subnets (0 to 1).
     #[arg(long)]
     ipv6_share: Option<f64>,
+    /// Random NSG membership: each VNIC in 0..=N NSGs of its VCN (and its
+    /// workload drawn per VNIC), instead of sharing its node pool's.
+    #[arg(long)]
+    random_nsgs: Option<usize>,
+    /// Share of NSG rules whose peer is an NSG (0 to 1).
+    #[arg(long)]
+    nsg_peer_share: Option<f64>,
+    /// Share of pools (or VNICs, with --random-nsgs) with a workload (0 to 1).
+    #[arg(long)]
+    workload_share: Option<f64>,
     /// Output file.
     #[arg(short = 'o', long)]
     output: PathBuf,
@@ -145,6 +155,20 @@ fn spec_of(a: &ScenarioArgs) -> Result<ScaleSpec, String> {
             return Err(format!("`--ipv6-share {x}` is not between 0 and 1"));
         }
         s.ipv6_share = x;
+    }
+    if a.random_nsgs.is_some() {
+        s.random_nsgs = a.random_nsgs;
+    }
+    for (flag, field, v) in [
+        ("--nsg-peer-share", &mut s.nsg_peer_share, a.nsg_peer_share),
+        ("--workload-share", &mut s.workload_share, a.workload_share),
+    ] {
+        if let Some(x) = v {
+            if !(0.0..=1.0).contains(&x) {
+                return Err(format!("`{flag} {x}` is not between 0 and 1"));
+            }
+            *field = x;
+        }
     }
     Ok(s)
 }

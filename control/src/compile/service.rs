@@ -23,6 +23,78 @@ pub enum ServiceCond {
     Stmt(Conditions),
 }
 
+impl ServiceCond {
+    /// Whether the condition holds for a packet's protocol and L4 fields.
+    ///
+    /// Written here from semantics §3 and §4.3, not borrowed from the
+    /// reference evaluator, so that the compiled == reference tests compare
+    /// two independent readings of the spec: a security rule matches its
+    /// protocol (or `all`), its port ranges (a non-first fragment, which has
+    /// no ports, only when the rule names none) or its ICMP type and
+    /// optional code; a statement's conditions all hold: protocol, one of
+    /// its destination port ranges, ICMP type and code (on ICMP or ICMPv6).
+    #[must_use]
+    pub fn matches(&self, protocol: u8, l4: L4) -> bool {
+        match self {
+            ServiceCond::Rule(p, opts) => {
+                if let Protocol::Number(n) = p
+                    && *n != protocol
+                {
+                    return false;
+                }
+                if matches!(p, Protocol::All) {
+                    return true;
+                }
+                let within = |r: Option<PortRange>, port: u16| {
+                    r.is_none_or(|r| r.min <= port && port <= r.max)
+                };
+                match (*opts, l4) {
+                    (RuleOptions::None, _) => true,
+                    (RuleOptions::Ports { src, dst }, L4::Ports { sport, dport }) => {
+                        within(src, sport) && within(dst, dport)
+                    }
+                    (RuleOptions::Ports { src, dst }, _) => src.is_none() && dst.is_none(),
+                    (
+                        RuleOptions::Icmp { icmp_type, code },
+                        L4::Icmp {
+                            icmp_type: t,
+                            code: c,
+                        },
+                    ) => t == icmp_type && code.is_none_or(|x| x == c),
+                    (RuleOptions::Icmp { .. }, _) => false,
+                }
+            }
+            ServiceCond::Stmt(c) => {
+                if let Some(spec) = &c.protocol {
+                    if spec.protocol != protocol {
+                        return false;
+                    }
+                    if !spec.ports.is_empty() {
+                        let L4::Ports { dport, .. } = l4 else {
+                            return false;
+                        };
+                        if !spec.ports.iter().any(|r| r.min <= dport && dport <= r.max) {
+                            return false;
+                        }
+                    }
+                }
+                if c.icmp_type.is_some() || c.icmp_code.is_some() {
+                    let L4::Icmp { icmp_type, code } = l4 else {
+                        return false;
+                    };
+                    if !proto::is_icmp(protocol)
+                        || c.icmp_type.is_some_and(|t| t != icmp_type)
+                        || c.icmp_code.is_some_and(|x| x != code)
+                    {
+                        return false;
+                    }
+                }
+                true
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 enum GroupKind {
     /// TCP/UDP: two 64 Ki maps.
@@ -77,9 +149,16 @@ fn range_bounds(r: PortRange, out: &mut Vec<u32>) {
 }
 
 impl ServiceClasses {
-    /// Builds the classes for a set of conditions.
-    #[must_use]
-    pub fn build<'a>(conds: impl IntoIterator<Item = &'a ServiceCond>) -> ServiceClasses {
+    /// Builds the classes for a set of conditions, unless there would be
+    /// more than `limit`: the count is predicted from the cut points before
+    /// any map or representative is built, and returned as the error.
+    ///
+    /// # Errors
+    /// The number of classes, when it exceeds `limit`.
+    pub fn build<'a>(
+        conds: impl IntoIterator<Item = &'a ServiceCond>,
+        limit: usize,
+    ) -> Result<ServiceClasses, usize> {
         let mut explicit = [false; 256];
         for p in [proto::TCP, proto::UDP, proto::ICMP, proto::ICMPV6] {
             explicit[p as usize] = true;
@@ -150,6 +229,33 @@ impl ServiceClasses {
                 }
             }
         }
+        // Predict the class count (distinct cut points per group) first.
+        let distinct = |b: &mut Vec<u32>| {
+            b.push(0);
+            b.retain(|x| *x < 65536);
+            b.sort_unstable();
+            b.dedup();
+            b.len()
+        };
+        let mut count = 1usize;
+        for p in 0..=255u8 {
+            let i = p as usize;
+            if !explicit[i] {
+                continue;
+            }
+            count = count.saturating_add(if proto::has_ports(p) {
+                distinct(&mut sb[i])
+                    .saturating_mul(distinct(&mut db[i]))
+                    .saturating_add(1)
+            } else if proto::is_icmp(p) {
+                distinct(&mut ib[i]).saturating_add(1)
+            } else {
+                1
+            });
+        }
+        if count > limit {
+            return Err(count);
+        }
         let mut proto_group = [0u8; 256];
         let mut groups: Vec<Group> = Vec::new();
         let mut reps: Vec<(u8, L4)> = Vec::new();
@@ -211,11 +317,11 @@ impl ServiceClasses {
             };
             groups.push(Group { kind, base });
         }
-        ServiceClasses {
+        Ok(ServiceClasses {
             proto_group,
             groups,
             reps,
-        }
+        })
     }
 
     /// Number of classes.

@@ -1,6 +1,7 @@
 //! Limits and sizes of the compiled tables.
 
 use super::*;
+use crate::model::{Direction, Peer, Scenario, SecurityRule};
 use crate::load::from_toml_str;
 
 const SCENARIO: &str = r#"
@@ -137,4 +138,88 @@ fn dump_names_rules_and_classes() {
     assert!(d.contains("security_list:sl/egress#0+track"), "{d}");
     assert!(d.contains("zpr_policy:p#0"), "{d}");
     assert!(d.contains("10.0.1.10/32"), "{d}");
+}
+
+/// The hostile shape of issue 9: `n` rules on single destination ports and
+/// `n` on single source ports, so the service classes are their product.
+fn port_product(n: u16) -> Scenario {
+    let mut s = scenario();
+    let rule = |src: Option<u16>, dst: Option<u16>| SecurityRule {
+        direction: Direction::Ingress,
+        protocol: crate::model::Protocol::Number(crate::model::proto::TCP),
+        peer: Peer::Cidr("10.0.0.0/16".parse().unwrap()),
+        stateless: false,
+        options: crate::model::RuleOptions::Ports {
+            src: src.map(|p| crate::model::PortRange { min: p, max: p }),
+            dst: dst.map(|p| crate::model::PortRange { min: p, max: p }),
+        },
+        description: None,
+    };
+    let list = &mut s.security_lists[0];
+    for i in 0..n {
+        // Odd ports, so every rule adds two cut points.
+        list.ingress.push(rule(None, Some(2 * i + 1)));
+        list.ingress.push(rule(Some(2 * i + 1), None));
+    }
+    s
+}
+
+#[test]
+fn port_products_are_refused_from_the_count_before_any_class_is_built() {
+    // 32,768 + 32,768 rules: 65,536 × 65,536 TCP classes. Building their
+    // representatives first needed 17 GB and aborted; the count comes from
+    // the cut points alone.
+    let s = port_product(32_768);
+    match Compiled::new(&s, &Config::default()) {
+        Err(CompileError::TooManyServiceClasses { given, limit }) => {
+            assert_eq!(limit, 1 << 20);
+            assert!(given >= 65_536 * 65_536, "{given}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Scaled down under a small limit: the count is exact.
+    let s = port_product(64);
+    let cfg = Config {
+        max_service_classes: 1000,
+        ..Config::default()
+    };
+    match Compiled::new(&s, &cfg) {
+        // TCP: 129 source × 130 destination intervals (the scenario's own
+        // port 443 adds two cuts), plus a fragment class; then UDP (port 53:
+        // 3 intervals + fragment), ICMP, ICMPv6 (1 + fragment each) and the
+        // "other protocols" class.
+        Err(CompileError::TooManyServiceClasses { given, limit: 1000 }) => {
+            assert_eq!(given, 129 * 131 + 1 + 4 + 2 + 2 + 1, "{given}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn many_statements_compile_into_small_tables() {
+    // 20,000 statements between 200 attribute values: the ZPR tables are
+    // filed by attribute, so this compiles (it used to grow quadratically).
+    let mut s = scenario();
+    let base = s.zpr_policies[0].statements[0].clone();
+    let mut statements = Vec::new();
+    for i in 0..20_000 {
+        let text = format!(
+            "in network.vcn:v VCN allow app.role:r{} endpoints to connect to app.role:r{} with protocol='tcp/{}'",
+            i % 200,
+            (i * 7) % 200,
+            1000 + i % 50
+        );
+        let st = crate::zpl::parse_statement(&text).unwrap();
+        statements.push(crate::model::PolicyStatement {
+            statement: st,
+            text,
+            ..base.clone()
+        });
+    }
+    s.zpr_policies[0].statements.extend(statements);
+    let c = Compiled::new(&s, &Config::default()).unwrap();
+    assert_eq!(c.rule_count(), 3 + 20_001);
+    // The one attributed VNIC (`app.role:x`) is named by one statement only.
+    assert_eq!(c.stats().zpr_profiles, 1);
+    assert!(c.stats().table_bytes < 8 << 20, "{:?}", c.stats());
 }

@@ -4,7 +4,7 @@
 
 use ipnet::IpNet;
 
-use crate::model::{Attribute, PortRange};
+use crate::shared::{Attribute, PortRange};
 
 /// A half-open byte range `start..end` into the statement's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -25,7 +25,7 @@ use super::ast::{
     Condition, ConnectionState, Endpoint, ProtocolSpec, Span, Spanned, Statement, StatementKind,
 };
 use super::error::ZplError;
-use crate::model::{Attribute, DEFAULT_NAMESPACE, PortRange, proto};
+use crate::shared::{Attribute, DEFAULT_NAMESPACE, PortRange, proto};
 
 /// The longest statement accepted, in bytes.
 pub const MAX_STATEMENT_LEN: usize = 64 * 1024;

@@ -11,7 +11,7 @@ use std::fmt;
 
 use super::ast::{Condition, ConnectionState, Endpoint, ProtocolSpec, Statement, StatementKind};
 use super::parse::{OSN, condition_name};
-use crate::model::{Attribute, proto};
+use crate::shared::{Attribute, proto};
 
 /// The canonical ZPL text of a statement: `parse_statement(&print_statement(s))`
 /// equals `s` for every statement the parser can produce.

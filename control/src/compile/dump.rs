@@ -1,0 +1,191 @@
+//! The readable dump of the compiled tables (`zprsim dump-table`) and rule
+//! names.
+
+use super::prefix::Pfx;
+use crate::model::Scenario;
+use crate::verdict::RuleRef;
+
+use super::table::*;
+
+impl Compiled {
+    /// A readable dump of the classes and tables, for debugging the
+    /// compiler (`zprsim dump-table`).
+    #[must_use]
+    pub fn dump(&self, s: &Scenario) -> String {
+        use std::fmt::Write as _;
+        let mut t = String::new();
+        let name = |id: Option<u32>| -> String {
+            id.and_then(|i| self.rule_ref(i))
+                .map_or_else(|| "-".to_string(), |r| rule_text(s, r))
+        };
+        let _ = writeln!(t, "# address classes ({})", self.classes.len());
+        for (c, info) in self.classes.iter().enumerate() {
+            let prefixes: Vec<String> = self
+                .prefix_classes
+                .iter()
+                .filter(|(_, pc)| *pc as usize == c)
+                .map(|(p, _)| {
+                    let ip = Pfx::ip(p.fam, p.addr);
+                    format!("{ip}/{}", p.len)
+                })
+                .collect();
+            let none = |v: u32| {
+                if v == ClassInfo::NONE {
+                    "-".to_string()
+                } else {
+                    v.to_string()
+                }
+            };
+            let _ = writeln!(
+                t,
+                "class {c}: route {} sec-profile {} zpr-profile {} eg-peer {} in-peer {} zpr-peer {}{}{} <- {}",
+                info.route,
+                none(info.sec_profile),
+                none(info.zpr_profile),
+                info.eg_peer,
+                info.in_peer,
+                info.zpr_peer,
+                if info.flags & ClassInfo::VNIC != 0 {
+                    " vnic"
+                } else {
+                    ""
+                },
+                if info.flags & ClassInfo::EXEMPT != 0 {
+                    " exempt"
+                } else {
+                    ""
+                },
+                prefixes.join(" ")
+            );
+        }
+        let _ = writeln!(t, "\n# service classes ({})", self.services.len());
+        for c in 0..self.services.len() {
+            let (p, l4) = self.services.rep(u32::try_from(c).unwrap_or(0));
+            let _ = writeln!(t, "service {c}: proto {p} {l4:?}");
+        }
+        let _ = writeln!(
+            t,
+            "\n# route table ({} x {} classes, non-empty cells)",
+            self.n_route, self.n_route
+        );
+        for (i, cell) in self.route.iter().enumerate() {
+            if *cell == 0 {
+                continue;
+            }
+            let e = RouteEntry(*cell);
+            let n = self.n_route as usize;
+            let _ = writeln!(
+                t,
+                "route[{}][{}]: first {} reply {} rule {}",
+                i / n.max(1),
+                i % n.max(1),
+                if e.passes(false) { "pass" } else { "drop" },
+                if e.passes(true) { "pass" } else { "drop" },
+                name(e.rule())
+            );
+        }
+        for (label, layer) in [
+            ("egress security", &self.egress),
+            ("ingress security", &self.ingress),
+        ] {
+            let _ = writeln!(
+                t,
+                "\n# {label}: {} profile(s) over {} container table(s), {} cells, {} bytes",
+                layer.profiles(),
+                layer.containers(),
+                layer.cells(),
+                layer.bytes()
+            );
+            for p in 0..layer.profiles() {
+                let m = &layer.members[layer.starts[p] as usize..layer.starts[p + 1] as usize];
+                let m: Vec<String> = m.iter().map(u32::to_string).collect();
+                let _ = writeln!(t, "profile {p}: tables [{}]", m.join(", "));
+            }
+            dump_sided(&mut t, "table", &layer.tables, &name);
+        }
+        for (label, layer) in [
+            ("zpr egress check", &self.zpr_egress),
+            ("zpr ingress check", &self.zpr_ingress),
+        ] {
+            let _ = writeln!(
+                t,
+                "\n# {label}: {} profile(s), {} cells, {} bytes",
+                layer.profiles(),
+                layer.cells(),
+                layer.bytes()
+            );
+            dump_sided(&mut t, "profile", layer, &name);
+        }
+        t
+    }
+}
+
+/// Writes every table of a sided layer, one line per local peer.
+fn dump_sided(
+    t: &mut String,
+    what: &str,
+    layer: &SidedLayer,
+    name: &dyn Fn(Option<u32>) -> String,
+) {
+    use std::fmt::Write as _;
+    for (pi, slot) in layer.slots.iter().enumerate() {
+        let n_peer = layer.peer_remaps[slot.peer_remap as usize]
+            .iter()
+            .copied()
+            .max()
+            .map_or(0, |m| usize::from(m) + 1);
+        let _ = writeln!(
+            t,
+            "{what} {pi}: {n_peer} local peer(s) x {} local service(s)",
+            slot.n_svc
+        );
+        for lp in 0..n_peer {
+            let row: Vec<String> = (0..slot.n_svc as usize)
+                .map(|ls| {
+                    let e =
+                        Entry(layer.entries[slot.offset as usize + lp * slot.n_svc as usize + ls]);
+                    if !e.allowed() {
+                        "deny".to_string()
+                    } else {
+                        format!(
+                            "{}{}",
+                            name(e.rule()),
+                            if e.tracks() { "+track" } else { "" }
+                        )
+                    }
+                })
+                .collect();
+            let _ = writeln!(t, "  peer {lp}: {}", row.join(" | "));
+        }
+    }
+}
+
+/// `route_table:NAME#i`, `nsg:NAME#i`, `security_list:NAME/ingress#i`, `zpr_policy:NAME#i`.
+#[must_use]
+pub fn rule_text(s: &Scenario, r: RuleRef) -> String {
+    match r {
+        RuleRef::Route { table, index } => {
+            format!("route_table:{}#{index}", s.route_tables[table.index()].name)
+        }
+        RuleRef::Nsg { nsg, index } => format!("nsg:{}#{index}", s.nsgs[nsg.index()].name),
+        RuleRef::SecurityList {
+            list,
+            direction,
+            index,
+        } => {
+            let d = match direction {
+                crate::verdict::DirectionKey::Ingress => "ingress",
+                crate::verdict::DirectionKey::Egress => "egress",
+            };
+            format!(
+                "security_list:{}/{d}#{index}",
+                s.security_lists[list.index()].name
+            )
+        }
+        RuleRef::Statement(st) => format!(
+            "zpr_policy:{}#{}",
+            s.zpr_policies[st.policy.index()].name,
+            st.index
+        ),
+    }
+}

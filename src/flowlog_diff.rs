@@ -1,0 +1,452 @@
+//! `zprsim diff BEFORE AFTER FLOWLOG...`: what a change would do to the
+//! traffic OCI logged. Every record is judged at its VNIC by both
+//! scenarios (`zprsim_dataplane::flowlog::judge`, each with its own
+//! tracking across records); records are grouped into flows by their tuple
+//! (both directions, every VNIC that logged them) and each flow is classed
+//! as `diff` classes packet flows, weighted by the records' packets.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::Write as _;
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use serde::Serialize;
+use zprsim_control::compile::{Compiled, Config, rule_text};
+use zprsim_control::model::Scenario;
+use zprsim_control::verdict::{Stage, Verdict};
+use zprsim_dataplane::conntrack::ConnKey;
+use zprsim_dataplane::flowlog::detect::is_flow_log_path;
+use zprsim_dataplane::flowlog::judge::{Agreement, FlowLogJudgement, judge_records, record_packet};
+use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_path};
+use zprsim_dataplane::flowlog::record::LogRecord;
+use zprsim_dataplane::judge::Totals;
+use zprsim_dataplane::output::{self, OutputFile};
+use zprsim_dataplane::scenario_file;
+
+use crate::diff::Class;
+use crate::report::StageCounts;
+use crate::{Failure, out};
+
+/// What `diff` hands over.
+pub struct Inputs<'a> {
+    /// The scenario as it is.
+    pub before: &'a Path,
+    /// The scenario as proposed.
+    pub after: &'a Path,
+    /// The inputs given.
+    pub inputs: &'a [PathBuf],
+    /// `--report`.
+    pub report: Option<&'a Path>,
+    /// `--flows`.
+    pub flows: Option<&'a Path>,
+    /// `--fail-on`.
+    pub fail_on: &'a BTreeSet<Class>,
+    /// `--quiet`.
+    pub quiet: bool,
+}
+
+/// If the inputs are flow-log files, diffs them and returns the exit code;
+/// `None` when they are captures. Mixing the two is a usage error.
+///
+/// # Errors
+/// Bad input or usage.
+pub fn diff_if_flow_logs(a: &Inputs<'_>) -> Result<Option<ExitCode>, Failure> {
+    let kinds: Vec<bool> = a
+        .inputs
+        .iter()
+        .map(|p| is_flow_log_path(p).unwrap_or(false))
+        .collect();
+    if !kinds.iter().any(|k| *k) {
+        return Ok(None);
+    }
+    if let Some(i) = kinds.iter().position(|k| !*k) {
+        return Err(Failure::Input(format!(
+            "error: `{}` is a capture and the other inputs are flow logs: give one kind per run",
+            a.inputs[i].display()
+        )));
+    }
+    run(a).map(Some)
+}
+
+#[derive(Serialize)]
+struct SideOut {
+    scenario: String,
+    packets: Totals,
+    bytes: Totals,
+    dropped_by_stage: StageCounts,
+    zpr_audit_would_drop: u64,
+    judged: u64,
+    unplaced: u64,
+    agreement: Agreement,
+}
+
+#[derive(Serialize, Default)]
+struct FlowCounts {
+    would_break: u64,
+    newly_allowed: u64,
+    reason_changed: u64,
+    unchanged: u64,
+}
+
+#[derive(Serialize)]
+struct PacketCounts {
+    total: u64,
+    would_break: u64,
+    newly_allowed: u64,
+}
+
+#[derive(Serialize)]
+struct FlowLogCounts {
+    records: u64,
+    skipped_nodata: u64,
+    skipped_skipdata: u64,
+    skipped_malformed: u64,
+}
+
+#[derive(Serialize)]
+struct Report {
+    captures: Vec<String>,
+    input_kind: &'static str,
+    flows: FlowCounts,
+    packets: PacketCounts,
+    before: SideOut,
+    after: SideOut,
+    flow_log: FlowLogCounts,
+    warnings: Vec<String>,
+    interrupted: bool,
+    duration_s: f64,
+    workers: usize,
+}
+
+#[derive(Serialize, Clone, Copy)]
+struct SideFlow {
+    verdict: Verdict,
+    stage: Option<Stage>,
+    allowed_packets: u64,
+    dropped_packets: u64,
+}
+
+/// One changed flow, as `diff --flows` writes it.
+#[derive(Serialize)]
+struct ChangedFlow {
+    src: IpAddr,
+    dst: IpAddr,
+    proto: u8,
+    sport: Option<u16>,
+    dport: Option<u16>,
+    icmp_type: Option<u8>,
+    icmp_code: Option<u8>,
+    first_ts: u64,
+    packets: u64,
+    bytes: u64,
+    records: u64,
+    vnics: Vec<String>,
+    class: Class,
+    before: SideFlow,
+    after: SideFlow,
+}
+
+/// Per record: verdict, stage and deciding rules (by text), or unplaced.
+type Verdicts = Vec<Option<(Verdict, Option<Stage>, Vec<String>)>>;
+
+fn verdicts(s: &Scenario, c: &Compiled, j: &FlowLogJudgement, n: usize) -> Verdicts {
+    let mut v = vec![None; n];
+    for x in &j.judged {
+        let rules = x
+            .fast
+            .rules
+            .iter()
+            .flatten()
+            .filter_map(|id| c.rule_ref(*id))
+            .map(|r| rule_text(s, r))
+            .collect();
+        if let Some(slot) = v.get_mut(x.record) {
+            *slot = Some((x.fast.judgement.verdict, x.fast.judgement.stage, rules));
+        }
+    }
+    v
+}
+
+struct Flow {
+    first: usize,
+    records: u64,
+    packets: u64,
+    bytes: u64,
+    vnics: BTreeSet<String>,
+    would_break: u64,
+    newly_allowed: u64,
+    changed: bool,
+    sides: [SideFlow; 2],
+    drop_start: [u64; 2],
+}
+
+fn side_out(path: &Path, j: &FlowLogJudgement) -> SideOut {
+    let k = &j.counters;
+    SideOut {
+        scenario: path.display().to_string(),
+        packets: k.packets,
+        bytes: k.bytes,
+        dropped_by_stage: StageCounts::of(k),
+        zpr_audit_would_drop: k.zpr_audit_would_drop,
+        judged: j.judged.len() as u64,
+        unplaced: j.unplaced.records,
+        agreement: j.agreement,
+    }
+}
+
+fn load(p: &Path) -> Result<(Scenario, Compiled, Vec<String>), Failure> {
+    let loaded = scenario_file::load_path(p)?;
+    let c = Compiled::new(&loaded.scenario, &Config::default())
+        .map_err(|e| Failure::Input(format!("{}: error: {e}", p.display())))?;
+    let warnings = loaded.warnings.iter().map(ToString::to_string).collect();
+    Ok((loaded.scenario, c, warnings))
+}
+
+fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
+    let t0 = std::time::Instant::now();
+    let (sb, cb, wb) = load(a.before)?;
+    let (sa, ca, wa) = load(a.after)?;
+    let mut read = ReadOutcome::default();
+    for (i, p) in a.inputs.iter().enumerate() {
+        let idx = u32::try_from(i).unwrap_or(u32::MAX);
+        read_path(p, idx, &Limits::default(), &mut read)
+            .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    }
+    let recs = &read.records;
+    let jb = judge_records(&cb, &sb, recs);
+    let ja = judge_records(&ca, &sa, recs);
+    let vb = verdicts(&sb, &cb, &jb, recs.len());
+    let va = verdicts(&sa, &ca, &ja, recs.len());
+    let mut flows: HashMap<ConnKey, Flow> = HashMap::new();
+    let (mut pk_break, mut pk_newly, mut pk_total) = (0u64, 0u64, 0u64);
+    for (i, r) in recs.iter().enumerate() {
+        let (Some(b), Some(af)) = (&vb[i], &va[i]) else {
+            continue;
+        };
+        let Some((key, _)) = ConnKey::of(&record_packet(r, false)) else {
+            continue;
+        };
+        let blank = SideFlow {
+            verdict: Verdict::Allow,
+            stage: None,
+            allowed_packets: 0,
+            dropped_packets: 0,
+        };
+        let f = flows.entry(key).or_insert(Flow {
+            first: i,
+            records: 0,
+            packets: 0,
+            bytes: 0,
+            vnics: BTreeSet::new(),
+            would_break: 0,
+            newly_allowed: 0,
+            changed: false,
+            sides: [blank; 2],
+            drop_start: [u64::MAX; 2],
+        });
+        if recs[f.first].start > r.start {
+            f.first = i;
+        }
+        f.records += 1;
+        f.packets = f.packets.saturating_add(r.packets);
+        f.bytes = f.bytes.saturating_add(r.bytes);
+        f.vnics.insert(r.vnic.clone());
+        pk_total = pk_total.saturating_add(r.packets);
+        let (bok, aok) = (b.0 == Verdict::Allow, af.0 == Verdict::Allow);
+        if bok && !aok {
+            f.would_break = f.would_break.saturating_add(r.packets);
+            pk_break = pk_break.saturating_add(r.packets);
+        }
+        if !bok && aok {
+            f.newly_allowed = f.newly_allowed.saturating_add(r.packets);
+            pk_newly = pk_newly.saturating_add(r.packets);
+        }
+        if !bok && !aok && (b.1 != af.1 || b.2 != af.2) {
+            f.changed = true;
+        }
+        for (n, v) in [b, af].into_iter().enumerate() {
+            let s = &mut f.sides[n];
+            // A flow's verdict on a side: drop (at the stage of its first
+            // dropped record, by window start) when any record is dropped.
+            let earlier = recs[i].start < f.drop_start[n];
+            if v.0 == Verdict::Drop && (s.verdict == Verdict::Allow || earlier) {
+                s.verdict = v.0;
+                s.stage = v.1;
+                f.drop_start[n] = recs[i].start;
+            }
+            if v.0 == Verdict::Allow {
+                s.allowed_packets = s.allowed_packets.saturating_add(r.packets);
+            } else {
+                s.dropped_packets = s.dropped_packets.saturating_add(r.packets);
+            }
+        }
+    }
+    let mut counts = FlowCounts::default();
+    let mut changed = Vec::new();
+    for f in flows.values() {
+        let class = if f.would_break > 0 {
+            counts.would_break += 1;
+            Class::WouldBreak
+        } else if f.newly_allowed > 0 {
+            counts.newly_allowed += 1;
+            Class::NewlyAllowed
+        } else if f.changed {
+            counts.reason_changed += 1;
+            Class::ReasonChanged
+        } else {
+            counts.unchanged += 1;
+            continue;
+        };
+        let r: &LogRecord = &recs[f.first];
+        let p = record_packet(r, false);
+        let (sport, dport) = match p.l4 {
+            zprsim_control::packet::L4::Ports { sport, dport } => (Some(sport), Some(dport)),
+            _ => (None, None),
+        };
+        let (icmp_type, icmp_code) = match p.l4 {
+            zprsim_control::packet::L4::Icmp { icmp_type, code } => (Some(icmp_type), Some(code)),
+            _ => (None, None),
+        };
+        changed.push(ChangedFlow {
+            src: r.src,
+            dst: r.dst,
+            proto: r.proto,
+            sport,
+            dport,
+            icmp_type,
+            icmp_code,
+            first_ts: r.start.saturating_mul(1_000_000_000),
+            packets: f.packets,
+            bytes: f.bytes,
+            records: f.records,
+            vnics: f.vnics.iter().cloned().collect(),
+            class,
+            before: f.sides[0],
+            after: f.sides[1],
+        });
+    }
+    changed.sort_by_key(|c| (c.first_ts, c.src, c.dst, c.proto, c.sport, c.dport));
+    let mut warnings: Vec<String> = wb.into_iter().chain(wa).collect();
+    warnings.extend(read.problems.iter().cloned());
+    let report = Report {
+        captures: a.inputs.iter().map(|p| p.display().to_string()).collect(),
+        input_kind: "flow-log",
+        flows: counts,
+        packets: PacketCounts {
+            total: pk_total,
+            would_break: pk_break,
+            newly_allowed: pk_newly,
+        },
+        before: side_out(a.before, &jb),
+        after: side_out(a.after, &ja),
+        flow_log: FlowLogCounts {
+            records: recs.len() as u64 + read.nodata + read.skipdata + read.malformed,
+            skipped_nodata: read.nodata,
+            skipped_skipdata: read.skipdata,
+            skipped_malformed: read.malformed,
+        },
+        warnings,
+        interrupted: false,
+        duration_s: t0.elapsed().as_secs_f64(),
+        workers: 1,
+    };
+    let fail = |e: &dyn std::fmt::Display| Failure::Input(format!("error: {e}"));
+    let mut outputs = Vec::new();
+    if let Some(p) = a.report {
+        let mut f = OutputFile::create("--report", p).map_err(|e| fail(&e))?;
+        serde_json::to_writer_pretty(&mut f, &report).map_err(|e| fail(&e))?;
+        f.write_all(b"\n").map_err(|e| fail(&e))?;
+        outputs.push(f);
+    }
+    if let Some(p) = a.flows {
+        let mut f = OutputFile::create("--flows", p).map_err(|e| fail(&e))?;
+        for c in &changed {
+            serde_json::to_writer(&mut f, c).map_err(|e| fail(&e))?;
+            f.write_all(b"\n").map_err(|e| fail(&e))?;
+        }
+        outputs.push(f);
+    }
+    for f in outputs {
+        f.commit().map_err(|e| fail(&e))?;
+    }
+    let mut w = String::new();
+    for x in &report.warnings {
+        let _ = writeln!(w, "warning: {x}");
+    }
+    crate::err(&w);
+    if !a.quiet {
+        let text = summary(&report, &changed);
+        if [a.report, a.flows]
+            .iter()
+            .flatten()
+            .any(|p| output::is_std(p))
+        {
+            crate::err(&text);
+        } else {
+            out(&text)?;
+        }
+    }
+    let hit = changed.iter().any(|c| a.fail_on.contains(&c.class));
+    Ok(if hit {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn summary(r: &Report, changed: &[ChangedFlow]) -> String {
+    let mut t = String::new();
+    let f = &r.flows;
+    let _ = writeln!(
+        t,
+        "diffed {} flow-log record(s) ({} packets): {} -> {}",
+        r.before.judged, r.packets.total, r.before.scenario, r.after.scenario
+    );
+    let _ = writeln!(
+        t,
+        "  flows: {} would break, {} newly allowed, {} reason changed, {} unchanged",
+        f.would_break, f.newly_allowed, f.reason_changed, f.unchanged
+    );
+    let _ = writeln!(
+        t,
+        "  packets: {} would break, {} newly allowed",
+        r.packets.would_break, r.packets.newly_allowed
+    );
+    for (name, side) in [("before", &r.before), ("after", &r.after)] {
+        let a = &side.agreement;
+        let _ = writeln!(
+            t,
+            "  {name}: agrees with OCI on {} of {} record(s) ({} unplaced)",
+            a.accept_allow.records + a.reject_drop.records,
+            side.judged,
+            side.unplaced
+        );
+    }
+    for c in changed.iter().take(20) {
+        let ports = match (c.sport, c.dport) {
+            (Some(s), Some(d)) => format!("{}:{s} -> {}:{d}", c.src, c.dst),
+            _ => format!("{} -> {}", c.src, c.dst),
+        };
+        let side = |s: &SideFlow| match s.stage {
+            Some(st) => format!("drop at {}", st.as_str()),
+            None => "allow".into(),
+        };
+        let class = match c.class {
+            Class::WouldBreak => "would break",
+            Class::NewlyAllowed => "newly allowed",
+            Class::ReasonChanged => "reason changed",
+            Class::Unchanged => "unchanged",
+        };
+        let _ = writeln!(
+            t,
+            "  {class}: proto {} {ports} ({} packets): before {}, after {}",
+            c.proto,
+            c.packets,
+            side(&c.before),
+            side(&c.after)
+        );
+    }
+    t
+}
