@@ -390,6 +390,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         // The pcaps are renamed into place with the report and flow log.
         commit: false,
         rule_stats: true,
+        // Flows per rule are in the report only, and cost a hash insert
+        // per packet and rule: counted only when it is asked for.
+        rule_flows: a.report.is_some(),
         ..ReplayConfig::default()
     };
     let show_progress = !a.quiet && std::io::stderr().is_terminal();

@@ -136,6 +136,9 @@ pub struct Window {
     pub flows: u64,
     /// False when a bound was reached (flow counts are lower bounds).
     pub flows_exact: bool,
+    /// Flows were counted (always with `--report`).
+    #[serde(skip)]
+    pub flows_counted: bool,
 }
 
 /// The unused rules of one policy, NSG, security list or route table.
@@ -217,6 +220,7 @@ pub fn rule_use(s: &Scenario, c: &Compiled, st: &RuleStats) -> (Vec<RuleUse>, Un
             packets: st.packets,
             flows: st.flows,
             flows_exact: st.flows_exact,
+            flows_counted: st.flows_counted,
         },
         count,
         by_container: groups,
@@ -338,10 +342,15 @@ pub fn unused_section(u: &Unused) -> String {
         (Some(f), Some(l)) => format!(", {f:.3} to {l:.3} ({:.0} s)", l - f),
         _ => String::new(),
     };
+    let flows = if w.flows_counted {
+        format!(" in {} flow(s)", w.flows)
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         t,
-        "unused rules ({}) over {} packet(s) in {} flow(s){span}:",
-        u.count, w.packets, w.flows
+        "unused rules ({}) over {} packet(s){flows}{span}:",
+        u.count, w.packets
     );
     const SHOWN: usize = 10;
     for g in u.by_container.iter().take(SHOWN) {

@@ -404,6 +404,7 @@ fn rule_stats_equal_a_count_over_the_reference() {
             let cfg = ReplayConfig {
                 workers,
                 rule_stats: true,
+                rule_flows: true,
                 ..ReplayConfig::default()
             };
             let o = replay(

@@ -48,6 +48,9 @@ pub struct ReplayConfig {
     /// Count packets, flows and times per rule, and list the flows audit
     /// would have denied ([`ReplayOutput::rule_stats`]).
     pub rule_stats: bool,
+    /// With `rule_stats`, count distinct flows too (costly: see
+    /// [`EngineConfig::rule_flows`]).
+    pub rule_flows: bool,
 }
 
 impl Default for ReplayConfig {
@@ -65,6 +68,7 @@ impl Default for ReplayConfig {
             stop: None,
             commit: true,
             rule_stats: e.rule_stats,
+            rule_flows: e.rule_flows,
         }
     }
 }
@@ -231,6 +235,7 @@ pub fn replay(
         top_flows: cfg.top_flows,
         stop: cfg.stop.clone(),
         rule_stats: cfg.rule_stats,
+        rule_flows: cfg.rule_flows,
     };
     let o = engine::run(&[compiled], &mut source, &ecfg, sinks)?;
     let mut outputs = Vec::with_capacity(shared.len());

@@ -81,6 +81,9 @@ pub struct EngineConfig {
     /// Count packets, flows and first/last times per rule and list the
     /// flows audit would have denied ([`ScenarioOutput::rule_stats`]).
     pub rule_stats: bool,
+    /// With `rule_stats`, also count distinct flows per rule and in all
+    /// (a hash-set insert per packet and deciding rule: the costly part).
+    pub rule_flows: bool,
 }
 
 impl Default for EngineConfig {
@@ -94,6 +97,7 @@ impl Default for EngineConfig {
             top_flows: 10,
             stop: None,
             rule_stats: false,
+            rule_flows: false,
         }
     }
 }

@@ -61,6 +61,9 @@ pub struct RuleStats {
     /// False when a bound was reached: flow counts are then lower bounds
     /// and the audit listing may miss flows.
     pub flows_exact: bool,
+    /// Flows were counted ([`crate::engine::EngineConfig::rule_flows`]);
+    /// when false every flow count is 0.
+    pub flows_counted: bool,
     /// The flows audit would have denied, most packets first, then by
     /// first time and key (all of them; the report keeps the top N).
     pub audit: Vec<AuditFlow>,
@@ -81,6 +84,8 @@ pub(crate) struct RuleTally {
     /// Entries at most in each set and map.
     cap: usize,
     exact: bool,
+    /// Count distinct flows (the sets); without, only packets and times.
+    count_flows: bool,
     /// The previous packet's flow key and deciding rules: a packet with the
     /// same ones adds nothing to the sets (bursts of one flow skip hashing
     /// them again).
@@ -94,7 +99,9 @@ fn widen(first: &mut Option<u64>, last: &mut Option<u64>, ts: u64) {
 
 impl RuleTally {
     /// A tally for `rules` rules keeping at most `cap` entries per set.
-    pub(crate) fn new(rules: usize, cap: usize) -> Self {
+    /// Without `count_flows` the flow sets are not kept (the costly part:
+    /// a hash insert per packet and rule) and every flow count is 0.
+    pub(crate) fn new(rules: usize, cap: usize, count_flows: bool) -> Self {
         RuleTally {
             rules: vec![RuleStat::default(); rules],
             seen: AHashSet::new(),
@@ -105,15 +112,28 @@ impl RuleTally {
             last_ns: None,
             cap,
             exact: true,
+            count_flows,
             last: None,
         }
     }
 
     /// Counts one judged packet.
     pub(crate) fn packet(&mut self, p: &Packet, ts_ns: u64, fast: &Fast) {
-        let key = FlowKey::of(p);
         self.packets += 1;
         widen(&mut self.first_ns, &mut self.last_ns, ts_ns);
+        if !self.count_flows {
+            for &id in fast.rules.iter().flatten() {
+                if let Some(st) = self.rules.get_mut(id as usize) {
+                    st.packets += 1;
+                    widen(&mut st.first_ns, &mut st.last_ns, ts_ns);
+                }
+            }
+            if fast.judgement.zpr_audit {
+                self.audit_packet(p, ts_ns);
+            }
+            return;
+        }
+        let key = FlowKey::of(p);
         let repeat = self.last == Some((key, fast.rules));
         if !repeat {
             self.last = Some((key, fast.rules));
@@ -139,21 +159,27 @@ impl RuleTally {
             }
         }
         if fast.judgement.zpr_audit {
-            if let Some(a) = self.audit.get_mut(&key) {
-                a.packets += 1;
-            } else if self.audit.len() < self.cap {
-                self.audit.insert(
+            self.audit_packet(p, ts_ns);
+        }
+    }
+
+    /// A packet an audit attribute would have denied.
+    fn audit_packet(&mut self, p: &Packet, ts_ns: u64) {
+        let key = FlowKey::of(p);
+        if let Some(a) = self.audit.get_mut(&key) {
+            a.packets += 1;
+        } else if self.audit.len() < self.cap {
+            self.audit.insert(
+                key,
+                AuditFlow {
                     key,
-                    AuditFlow {
-                        key,
-                        first: *p,
-                        first_ns: ts_ns,
-                        packets: 1,
-                    },
-                );
-            } else {
-                self.exact = false;
-            }
+                    first: *p,
+                    first_ns: ts_ns,
+                    packets: 1,
+                },
+            );
+        } else {
+            self.exact = false;
         }
     }
 }
@@ -163,6 +189,7 @@ impl RuleTally {
 pub(crate) fn merge(tallies: Vec<RuleTally>) -> RuleStats {
     let mut out = RuleStats {
         flows_exact: true,
+        flows_counted: tallies.iter().all(|t| t.count_flows),
         ..RuleStats::default()
     };
     let mut seen: AHashSet<(FlowKey, u32)> = AHashSet::new();

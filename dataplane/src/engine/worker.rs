@@ -59,9 +59,9 @@ impl Worker {
                     tracker: Tracker::with_memo(cfg.max_connections),
                     flows: Flows::new(cfg.max_flow_records, cfg.keep_flows, cfg.top_flows),
                     counters: Counters::with_rules(c.rule_count()),
-                    rules: cfg
-                        .rule_stats
-                        .then(|| RuleTally::new(c.rule_count(), cfg.max_flow_records)),
+                    rules: cfg.rule_stats.then(|| {
+                        RuleTally::new(c.rule_count(), cfg.max_flow_records, cfg.rule_flows)
+                    }),
                 })
                 .collect(),
             hist: new_hist(),
