@@ -180,6 +180,12 @@ fn compiled_equals_reference_on_the_wide_shape() {
     let c = Compiled::new(&s, &Config::default()).expect("compiles");
     // Many distinct (subnet, NSG set) profiles: the shape under test.
     assert!(c.stats().security_profiles > 200, "{:?}", c.stats());
+    // ... over one table per container and direction, not per profile.
+    assert!(
+        c.stats().security_tables <= 2 * (s.nsgs.len() + s.subnets.len()),
+        "{:?}",
+        c.stats()
+    );
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let mut cov = Coverage::default();
     for (i, p) in packets(&s, 4000, 3).iter().enumerate() {

@@ -8,6 +8,7 @@
     clippy::cast_possible_truncation
 )]
 
+mod bench;
 mod cases;
 mod diff;
 mod differential;

@@ -154,6 +154,17 @@ impl FlowKey {
     /// The Community ID v1 string with the given seed.
     #[must_use]
     pub fn community_id(&self, seed: u16) -> String {
+        CommunityId(self.digest(seed)).to_string()
+    }
+
+    /// The Community ID v1 with the given seed, held in 20 bytes (a flow
+    /// log of a million flows keeps a million of them).
+    #[must_use]
+    pub fn community_id_compact(&self, seed: u16) -> CommunityId {
+        CommunityId(self.digest(seed))
+    }
+
+    fn digest(&self, seed: u16) -> [u8; 20] {
         let mut h = Sha1::new();
         h.update(seed.to_be_bytes());
         let (ab, al) = addr_bytes(&self.a);
@@ -165,11 +176,27 @@ impl FlowKey {
             h.update(a.to_be_bytes());
             h.update(b.to_be_bytes());
         }
-        let digest = h.finalize();
+        h.finalize().into()
+    }
+}
+
+/// A Community ID v1 (the SHA-1 digest); displays and serializes as the
+/// string Zeek and Suricata write (`1:` and the digest in base64).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct CommunityId(pub [u8; 20]);
+
+impl std::fmt::Display for CommunityId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut out = String::with_capacity(30);
         out.push_str("1:");
-        STANDARD.encode_string(digest, &mut out);
-        out
+        STANDARD.encode_string(self.0, &mut out);
+        f.write_str(&out)
+    }
+}
+
+impl serde::Serialize for CommunityId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 

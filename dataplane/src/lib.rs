@@ -5,6 +5,7 @@
 //! worker threads with per-worker connection tracking.
 
 pub mod baseline;
+pub mod bench;
 pub mod capture;
 pub mod community_id;
 pub mod conntrack;

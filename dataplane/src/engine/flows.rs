@@ -7,7 +7,7 @@ use zprsim_control::model::proto;
 use zprsim_control::packet::L4;
 use zprsim_control::verdict::{Stage, Verdict};
 
-use crate::community_id::FlowKey;
+use crate::community_id::{CommunityId, FlowKey};
 use crate::conntrack::{self, Bounded, SHARDS};
 use crate::drop_reason::DropReason;
 use crate::judge::Counters;
@@ -46,7 +46,7 @@ pub struct FlowRecord {
     /// Stage of the first packet (null if allowed).
     pub stage: Option<Stage>,
     /// Community ID v1, seed 0.
-    pub community_id: String,
+    pub community_id: CommunityId,
     /// How the first packet was decided (the CLI writes it with rule names).
     #[serde(skip)]
     pub first: Decided,
@@ -194,7 +194,7 @@ fn flow_record(key: &FlowKey, st: &FlowState) -> FlowRecord {
             Verdict::Drop
         },
         stage: code_stage(st.code),
-        community_id: String::new(),
+        community_id: CommunityId::default(),
         first: st.first.decided(),
         reply: st.reply.map(Side::decided),
         first_ns: st.first_ns,
@@ -352,7 +352,7 @@ impl Flows {
         }
         if self.keep {
             let mut r = r;
-            r.community_id = key.community_id(0);
+            r.community_id = key.community_id_compact(0);
             self.finished.push(r);
         }
     }
@@ -360,6 +360,11 @@ impl Flows {
     /// Closes every open record; returns the kept records and the top
     /// dropped flows.
     pub(crate) fn finish(mut self, counters: &mut Counters) -> (Vec<FlowRecord>, Vec<FlowRecord>) {
+        if self.keep {
+            // Room for every open record at once, not a doubling.
+            let open: usize = self.tables.iter().flatten().map(Bounded::len).sum();
+            self.finished.reserve_exact(open);
+        }
         for s in 0..SHARDS {
             if let Some(mut t) = self.tables[s].take() {
                 for (k, r) in t.drain_ordered() {
@@ -368,7 +373,7 @@ impl Flows {
             }
         }
         for r in &mut self.top {
-            r.community_id = key_of(r).community_id(0);
+            r.community_id = key_of(r).community_id_compact(0);
         }
         (self.finished, self.top)
     }

@@ -181,6 +181,9 @@ pub struct EngineOutput {
     pub duration_s: f64,
     /// Per-batch processing time, nanoseconds.
     pub batch_ns: Histogram<u64>,
+    /// Per-packet time estimated as each batch's time divided by its size,
+    /// recorded once per packet of the batch, nanoseconds.
+    pub packet_ns: Histogram<u64>,
     /// Workers used.
     pub workers: usize,
     /// Packets written to the allowed and dropped outputs.
@@ -536,17 +539,36 @@ pub fn run(
     let mut hist = new_hist();
     let mut tallies: Vec<Vec<rule_stats::RuleTally>> =
         scenarios.iter().map(|_| Vec::new()).collect();
-    for w in workers {
-        let r = w.finish();
-        for (t, rt) in tallies.iter_mut().zip(r.rules) {
+    let mut packet_hist = new_hist();
+    let mut results: Vec<_> = workers.into_iter().map(Worker::finish).collect();
+    for r in &mut results {
+        for (t, rt) in tallies.iter_mut().zip(std::mem::take(&mut r.rules)) {
             t.extend(rt);
         }
+    }
+    for (k, o) in outs.iter_mut().enumerate() {
+        let n: usize = results
+            .iter()
+            .filter_map(|r| r.per_scenario.get(k))
+            .map(|(_, f, _)| f.len())
+            .sum();
+        o.flows.reserve_exact(n);
+    }
+    for r in results {
         for (o, (c, f, t)) in outs.iter_mut().zip(r.per_scenario) {
             o.counters.add(&c);
-            o.flows.extend(f);
+            if o.flows.is_empty() {
+                // One worker's records: moved, not copied.
+                let room = o.flows.capacity();
+                o.flows = f;
+                o.flows.reserve_exact(room.saturating_sub(o.flows.len()));
+            } else {
+                o.flows.extend(f);
+            }
             o.top_dropped.extend(t);
         }
         let _ = hist.add(&r.hist);
+        let _ = packet_hist.add(&r.packet_hist);
     }
     for (o, t) in outs.iter_mut().zip(tallies) {
         if cfg.rule_stats {
@@ -562,6 +584,7 @@ pub fn run(
         interrupted,
         duration_s,
         batch_ns: hist,
+        packet_ns: packet_hist,
         workers: n,
         written,
     })

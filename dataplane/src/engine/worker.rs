@@ -29,6 +29,8 @@ struct Judge {
 pub(crate) struct Worker {
     judges: Vec<Judge>,
     pub(crate) hist: Histogram<u64>,
+    /// Per packet: each batch's time over its size, counted once per packet.
+    pub(crate) packet_hist: Histogram<u64>,
 }
 
 /// What a worker hands back at the end, per scenario.
@@ -36,6 +38,7 @@ pub(crate) struct WorkerResult {
     pub(crate) per_scenario: Vec<(Counters, Vec<FlowRecord>, Vec<FlowRecord>)>,
     pub(crate) rules: Vec<Option<RuleTally>>,
     pub(crate) hist: Histogram<u64>,
+    pub(crate) packet_hist: Histogram<u64>,
 }
 
 pub(crate) fn new_hist() -> Histogram<u64> {
@@ -65,6 +68,7 @@ impl Worker {
                 })
                 .collect(),
             hist: new_hist(),
+            packet_hist: new_hist(),
         }
     }
 
@@ -107,6 +111,7 @@ impl Worker {
             per_scenario,
             rules,
             hist: self.hist,
+            packet_hist: self.packet_hist,
         }
     }
 }
@@ -133,6 +138,10 @@ pub(crate) fn worker_loop(
             .unwrap_or(u64::MAX)
             .max(1);
         let _ = w.hist.record(ns.min(100_000_000_000));
+        let len = batch.items.len() as u64;
+        if let Some(per) = ns.checked_div(len) {
+            let _ = w.packet_hist.record_n(per.clamp(1, 100_000_000_000), len);
+        }
         batch.items.clear();
         let _ = recycle.try_send(std::mem::take(&mut batch.items));
         match &results {
