@@ -4,6 +4,7 @@
 //! the command checks for; 2 bad input or usage; 3 an internal error (the
 //! compiled table and the reference evaluator disagree). Never a panic.
 
+mod bench;
 mod capture_state;
 mod check;
 mod diff;
@@ -53,6 +54,8 @@ enum Command {
     Verify(verify::Args),
     /// Replay captures against two scenarios: which flows a change would break or newly allow.
     Diff(diff::Args),
+    /// Measure how fast this scenario is enforced on this machine, beside the bare stateful loop.
+    Bench(bench::Args),
 }
 
 /// An error that maps to an exit code. (A small enum rather than `anyhow`:
@@ -94,6 +97,7 @@ fn run() -> Result<ExitCode, Failure> {
         Command::DumpTable(a) => check::dump(&a),
         Command::Verify(a) => verify::run(&a),
         Command::Diff(a) => diff::run(&a),
+        Command::Bench(a) => bench::run(&a),
     }
 }
 
@@ -135,6 +139,8 @@ pub fn out(text: &str) -> Result<(), Failure> {
     match o.write_all(text.as_bytes()).and_then(|()| o.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Failure::Input(format!("cannot write the output: {e}"))),
+        Err(e) => Err(Failure::Input(format!(
+            "error: cannot write to standard output: {e}"
+        ))),
     }
 }

@@ -8,6 +8,7 @@
     clippy::cast_possible_truncation
 )]
 
+mod bench;
 mod cases;
 mod diff;
 mod differential;
@@ -19,6 +20,8 @@ mod import;
 mod lab;
 mod replay;
 mod replay_oracle;
+mod review;
 mod safety;
 mod streams;
+mod support;
 mod verify;

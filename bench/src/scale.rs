@@ -23,7 +23,13 @@
 //! - **NSGs**: per VCN, NSG 0 is the cluster-wide one (70% of pools join
 //!   it); each pool joins one "own" NSG (pool index modulo the VCN's other
 //!   NSGs) and, with probability 0.3, one more random NSG of its VCN.
-//! - **Attributes**: 85% of pools carry `app.workload:<name>` (90% enforce,
+//! - **Random membership** ([`ScaleSpec::random_nsgs`], the `wide`
+//!   preset): each VNIC instead joins 0..=N NSGs drawn at random from its
+//!   VCN's and draws its own workload attribute
+//!   ([`ScaleSpec::workload_share`]), so distinct (subnet, NSG set)
+//!   profiles grow with the VNICs, as in tenancies that attach NSGs per
+//!   application and tier.
+//! - **Attributes**: 85% of pools (`workload_share`) carry `app.workload:<name>` (90% enforce,
 //!   10% audit), half of those also `app.env:prod|staging`. Workload names
 //!   come from [`ScaleSpec::workloads`] distinct values; several pools may
 //!   share one. Every VCN carries `network.vcn:<vcn name>`.
@@ -226,7 +232,8 @@ impl ScaleSpec {
     }
 
     /// Past OCI's limits: 40k VNICs, 300k list rules, 150 rules per NSG,
-    /// 2000 statements. The TOML stays under the loader's 64 MiB cap.
+    /// 2000 statements. Its TOML (68 MB with seed 1) is over the loader's
+    /// 64 MiB cap; docs/benchmarks.md measures it from compact JSON.
     #[must_use]
     pub fn beyond() -> ScaleSpec {
         ScaleSpec {

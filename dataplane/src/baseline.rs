@@ -156,6 +156,11 @@ pub fn bare_loop(
     for r in Records::from_slice(capture)? {
         let Ok(r) = r else { break };
         out.records += 1;
+        // Ethernet only (LINKTYPE_ETHERNET): other link layers are not
+        // parsed, rather than misread.
+        if r.linktype != 1 {
+            continue;
+        }
         let Some((h, src, dst)) = parse(r.data) else {
             continue;
         };

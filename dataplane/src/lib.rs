@@ -5,12 +5,14 @@
 //! worker threads with per-worker connection tracking.
 
 pub mod baseline;
+pub mod bench;
 pub mod capture;
 pub mod community_id;
 pub mod conntrack;
 pub mod drop_reason;
 pub mod engine;
 pub mod flowlog;
+pub mod input;
 pub mod judge;
 pub mod output;
 pub mod parse;

@@ -811,6 +811,7 @@ impl<'a> Builder<'a> {
             service_classes: services.len(),
             route_classes: route_keys.len(),
             security_profiles: sec_profiles.len(),
+            security_tables: egress.containers() + ingress.containers(),
             zpr_profiles: zselves.len(),
             table_entries,
             table_bytes,

@@ -269,6 +269,9 @@ pub struct Stats {
     pub route_classes: usize,
     /// Security profiles (distinct NSG + security-list sets).
     pub security_profiles: usize,
+    /// Security tables: one per rule container (an NSG or a distinct
+    /// security-list set) with rules in that direction, egress plus ingress.
+    pub security_tables: usize,
     /// ZPR profiles (distinct attribute sets with their VCN).
     pub zpr_profiles: usize,
     /// Table entries (route + every sided layer).

@@ -51,6 +51,8 @@ fn default_config_compiles_and_counts() {
     let st = c.stats();
     assert!(st.address_classes >= 5, "{st:?}");
     assert_eq!(st.security_profiles, 2);
+    // One container (the subnets share the list set `sl`), both directions.
+    assert_eq!(st.security_tables, 2);
     assert_eq!(st.zpr_profiles, 1);
     assert!(st.table_bytes > 0 && st.table_entries > 0);
     // The size reported is what the parts add up to.
@@ -173,7 +175,8 @@ fn port_products_are_refused_from_the_count_before_any_class_is_built() {
     match Compiled::new(&s, &Config::default()) {
         Err(CompileError::TooManyServiceClasses { given, limit }) => {
             assert_eq!(limit, 1 << 20);
-            assert!(given >= 65_536 * 65_536, "{given}");
+            // Every port is a cut point on both sides: 65,536² TCP classes.
+            assert_eq!(given, 65_536 * 65_536 + 1 + 4 + 2 + 2 + 1, "{given}");
         }
         other => panic!("{other:?}"),
     }

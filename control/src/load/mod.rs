@@ -35,7 +35,7 @@
 //! - at most 1000 warnings are kept, then one says how many were left out.
 
 mod lint;
-mod names;
+pub(crate) mod names;
 mod raw;
 mod resolve;
 #[cfg(test)]

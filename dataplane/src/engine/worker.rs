@@ -26,12 +26,15 @@ struct Judge {
 pub(crate) struct Worker {
     judges: Vec<Judge>,
     pub(crate) hist: Histogram<u64>,
+    /// Per packet: each batch's time over its size, counted once per packet.
+    pub(crate) packet_hist: Histogram<u64>,
 }
 
 /// What a worker hands back at the end, per scenario.
 pub(crate) struct WorkerResult {
     pub(crate) per_scenario: Vec<(Counters, Vec<FlowRecord>, Vec<FlowRecord>)>,
     pub(crate) hist: Histogram<u64>,
+    pub(crate) packet_hist: Histogram<u64>,
 }
 
 pub(crate) fn new_hist() -> Histogram<u64> {
@@ -58,6 +61,7 @@ impl Worker {
                 })
                 .collect(),
             hist: new_hist(),
+            packet_hist: new_hist(),
         }
     }
 
@@ -93,6 +97,7 @@ impl Worker {
                 })
                 .collect(),
             hist: self.hist,
+            packet_hist: self.packet_hist,
         }
     }
 }
@@ -119,6 +124,10 @@ pub(crate) fn worker_loop(
             .unwrap_or(u64::MAX)
             .max(1);
         let _ = w.hist.record(ns.min(100_000_000_000));
+        let len = batch.items.len() as u64;
+        if let Some(per) = ns.checked_div(len) {
+            let _ = w.packet_hist.record_n(per.clamp(1, 100_000_000_000), len);
+        }
         batch.items.clear();
         let _ = recycle.try_send(std::mem::take(&mut batch.items));
         match &results {

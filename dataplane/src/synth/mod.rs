@@ -28,7 +28,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use zprsim_control::compile::Compiled;
 use zprsim_control::model::{Peer, RuleOptions, Scenario, proto};
+use zprsim_control::packet::Packet;
+use zprsim_control::verdict::{Context, Verdict};
 
 use crate::pcap_out::{OutFormat, PcapOut};
 use frame::{Frag, Spec, build};
@@ -234,12 +237,82 @@ fn pareto(rng: &mut ChaCha8Rng, alpha: f64) -> f64 {
     u.powf(-1.0 / alpha.max(0.01))
 }
 
+/// Steers a share of the flows onto paths the compiled tables allow.
+#[derive(Clone, Copy)]
+pub struct Allowed<'c> {
+    /// The scenario's compiled tables.
+    pub compiled: &'c Compiled,
+    /// Share of flows (0 to 1) whose ends, protocol and port are drawn
+    /// from the paths the tables allow (when any was found).
+    pub share: f64,
+}
+
+impl Allowed<'_> {
+    /// Paths drawn, each judged once, to find the allowed ones: a strict
+    /// policy allows few random pairs, so this many draws find a pool of
+    /// allowed paths where single flows drawn again a few times would not.
+    pub const CANDIDATES: usize = 1 << 16;
+}
+
+impl std::fmt::Debug for Allowed<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Allowed")
+            .field("share", &self.share)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The ends, protocol and destination port of a flow.
+fn draw_path(pools: &Pools, cfg: &SynthConfig, rng: &mut ChaCha8Rng) -> (IpAddr, IpAddr, u8, u16) {
+    let v6 = rng.random_bool(cfg.ipv6_share.clamp(0.0, 1.0));
+    let (src, dst) = pools.ends(v6, rng);
+    let roll = rng.random_range(0..100);
+    let (proto, dport) = if roll < 80 {
+        (
+            proto::TCP,
+            pools.tcp_ports[rng.random_range(0..pools.tcp_ports.len())],
+        )
+    } else if roll < 95 {
+        (
+            proto::UDP,
+            pools.udp_ports[rng.random_range(0..pools.udp_ports.len())],
+        )
+    } else if src.is_ipv4() {
+        (proto::ICMP, 0)
+    } else {
+        (proto::ICMPV6, 0)
+    };
+    (src, dst, proto, dport)
+}
+
+/// The distinct paths among [`Allowed::CANDIDATES`] draws whose first
+/// packet (source port 49152: few rules name source ports) the tables
+/// allow, in the order found.
+fn allowed_paths(pools: &Pools, cfg: &SynthConfig, c: &Compiled) -> Vec<(IpAddr, IpAddr, u8, u16)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x616c_6c6f_7765_6421);
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for _ in 0..Allowed::CANDIDATES {
+        let path = draw_path(pools, cfg, &mut rng);
+        let (src, dst, pr, dport) = path;
+        let p = match pr {
+            proto::TCP => Packet::tcp(src, 49_152, dst, dport),
+            proto::UDP => Packet::udp(src, 49_152, dst, dport),
+            _ => Packet::icmp(src, dst, if src.is_ipv4() { 8 } else { 128 }, 0),
+        };
+        if c.judge(&p, Context::First).judgement.verdict == Verdict::Allow && seen.insert(path) {
+            out.push(path);
+        }
+    }
+    out
+}
+
 #[allow(
     clippy::cast_possible_truncation,
     clippy::cast_sign_loss,
     clippy::cast_precision_loss
 )]
-fn flows(s: &Scenario, cfg: &SynthConfig) -> Vec<Flow> {
+fn flows(s: &Scenario, cfg: &SynthConfig, allowed: Option<Allowed<'_>>) -> Vec<Flow> {
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x7379_6e74_6866_6c77);
     let pools = Pools::of(s);
     let n = cfg.flows.max(1);
@@ -249,31 +322,20 @@ fn flows(s: &Scenario, cfg: &SynthConfig) -> Vec<Flow> {
     let sum: f64 = raw.iter().sum();
     let scale = cfg.packets as f64 / sum.max(1.0);
     let span = cfg.duration_s.max(1) * 1_000_000_000;
+    let steer = allowed.map(|a| {
+        (
+            a.share.clamp(0.0, 1.0),
+            allowed_paths(&pools, cfg, a.compiled),
+        )
+    });
     let mut out = Vec::with_capacity(n);
     for (i, r) in raw.into_iter().enumerate() {
         let packets = ((r * scale).round() as u32).max(1);
-        let v6 = rng.random_bool(cfg.ipv6_share.clamp(0.0, 1.0));
-        let (src, dst) = pools.ends(v6, &mut rng);
-        let roll = rng.random_range(0..100);
-        let (proto, dport) = if roll < 80 {
-            (
-                proto::TCP,
-                pools.tcp_ports[rng.random_range(0..pools.tcp_ports.len())],
-            )
-        } else if roll < 95 {
-            (
-                proto::UDP,
-                pools.udp_ports[rng.random_range(0..pools.udp_ports.len())],
-            )
-        } else if src.is_ipv4() {
-            (proto::ICMP, 0)
-        } else {
-            (proto::ICMPV6, 0)
-        };
+        let (src, dst, proto, dport) = draw_path(&pools, cfg, &mut rng);
         // Later flows start later; a flow lasts what its packets need.
         let start_ns = rng.random_range(0..span);
         let gap_ns = rng.random_range(20_000..5_000_000);
-        out.push(Flow {
+        let mut flow = Flow {
             src,
             dst,
             proto,
@@ -287,7 +349,20 @@ fn flows(s: &Scenario, cfg: &SynthConfig) -> Vec<Flow> {
                 .then(|| rng.random_range(1..4095)),
             frag: proto == proto::UDP && rng.random_bool(cfg.fragment_share.clamp(0.0, 1.0)),
             seed: cfg.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ i as u64,
-        });
+        };
+        // Only with `allowed`: the draws without it stay as they were.
+        if let Some((share, paths)) = &steer
+            && !paths.is_empty()
+            && rng.random_bool(*share)
+        {
+            let (src, dst, proto, dport) = paths[rng.random_range(0..paths.len())];
+            flow.src = src;
+            flow.dst = dst;
+            flow.proto = proto;
+            flow.dport = dport;
+            flow.frag = proto == proto::UDP && flow.frag;
+        }
+        out.push(flow);
     }
     // Trim or pad the largest flow so the total is exact.
     let total: i64 = out.iter().map(|f| i64::from(f.packets)).sum();
@@ -343,7 +418,23 @@ pub fn write_realistic<W: Write>(
     cfg: &SynthConfig,
     out: W,
 ) -> io::Result<(W, SynthStats)> {
-    let flows = flows(s, cfg);
+    write_realistic_allowed(s, cfg, None, out)
+}
+
+/// As [`write_realistic`], with a share of the flows steered onto paths
+/// the compiled tables allow ([`Allowed`]): traffic that looks like a
+/// network running its policy rather than random pairs of hosts, most of
+/// which a strict policy drops. `None` is [`write_realistic`].
+///
+/// # Errors
+/// I/O errors from the writer.
+pub fn write_realistic_allowed<W: Write>(
+    s: &Scenario,
+    cfg: &SynthConfig,
+    allowed: Option<Allowed<'_>>,
+    out: W,
+) -> io::Result<(W, SynthStats)> {
+    let flows = flows(s, cfg, allowed);
     // Every packet as (timestamp, flow, index), in time order.
     let mut order: Vec<(u64, u32, u32)> = Vec::with_capacity(cfg.packets);
     for (i, f) in flows.iter().enumerate() {

@@ -1,0 +1,193 @@
+//! The packets a benchmark runs on, held in memory before any timing: the
+//! user's captures (bounded by a memory limit checked from the file sizes
+//! before anything is read) or a capture synthesized from the scenario.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use zprsim_control::model::Scenario;
+
+use crate::capture::Records;
+use crate::synth::{Allowed, SynthConfig, SynthStats, write_realistic_allowed};
+
+use super::{Input, Traffic};
+
+/// Bytes a synthesized packet takes at most while it is generated and
+/// held: the frame (at most 78 bytes with a VLAN tag and IPv6) and its
+/// pcap record header, the generator's ordering entry, and headroom for
+/// the buffer's growth.
+pub const SYNTH_BYTES_PER_PACKET: u64 = 256;
+
+/// Why the packets could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Over the memory limit (checked before reading).
+    #[error("{0}")]
+    TooLarge(String),
+    /// A capture could not be read or is not a capture.
+    #[error("{0}")]
+    Capture(String),
+}
+
+fn mib(bytes: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let m = bytes as f64 / f64::from(1u32 << 20);
+    format!("{m:.1} MiB")
+}
+
+/// Whether a path names standard input.
+fn is_stdin(p: &Path) -> bool {
+    p.as_os_str() == "-"
+}
+
+/// Reads `r` to its end, but at most `room` bytes: more is an error.
+fn read_bounded(
+    name: &str,
+    r: impl Read,
+    size: Option<u64>,
+    room: u64,
+    limit: u64,
+) -> Result<Vec<u8>, LoadError> {
+    // A regular file's size is known: one allocation, not a doubling one.
+    let cap = size.map_or(0, |s| s.min(room).saturating_add(1));
+    let mut buf = Vec::with_capacity(usize::try_from(cap).unwrap_or(0));
+    r.take(room.saturating_add(1))
+        .read_to_end(&mut buf)
+        .map_err(|e| LoadError::Capture(format!("{name}: {e}")))?;
+    if buf.len() as u64 > room {
+        return Err(LoadError::TooLarge(format!(
+            "{name}: the captures need more than the memory limit of {} to be held in memory; raise `--memory-limit` or pass fewer captures",
+            mib(limit)
+        )));
+    }
+    Ok(buf)
+}
+
+/// Walks the records once: the link types, the count, the warnings; a
+/// record that cannot be read is an error naming the byte offset.
+fn index(name: String, bytes: Vec<u8>, warnings: &mut Vec<String>) -> Result<Input, LoadError> {
+    let mut records =
+        Records::from_slice(&bytes).map_err(|e| LoadError::Capture(format!("{name}: {e}")))?;
+    let mut link_types = Vec::new();
+    let mut count = 0u64;
+    for r in records.by_ref() {
+        let r = r.map_err(|e| LoadError::Capture(format!("{name}: {e}")))?;
+        count += 1;
+        if !link_types.contains(&r.linktype) {
+            link_types.push(r.linktype);
+        }
+    }
+    for w in records.warnings() {
+        warnings.push(format!("{name}: {w}"));
+    }
+    link_types.sort_unstable();
+    Ok(Input {
+        name,
+        bytes,
+        records: count,
+        link_types,
+    })
+}
+
+/// Loads the captures into memory. Their sizes (regular files) are added
+/// up and checked against `limit` before any is read; a pipe or standard
+/// input is read only up to what the limit leaves.
+///
+/// # Errors
+/// Over the limit, unreadable, or not a capture (with the byte offset).
+pub fn load_captures(paths: &[PathBuf], limit: u64) -> Result<Traffic, LoadError> {
+    let mut total = 0u64;
+    for p in paths.iter().filter(|p| !is_stdin(p)) {
+        let meta = std::fs::metadata(p)
+            .map_err(|e| LoadError::Capture(format!("{}: {e}", p.display())))?;
+        if meta.is_file() {
+            total = total.saturating_add(meta.len());
+        }
+    }
+    if total > limit {
+        return Err(LoadError::TooLarge(format!(
+            "the captures take {} and the memory limit is {}; raise `--memory-limit` or pass fewer captures",
+            mib(total),
+            mib(limit)
+        )));
+    }
+    let mut inputs = Vec::with_capacity(paths.len());
+    let mut warnings = Vec::new();
+    let mut used = 0u64;
+    for p in paths {
+        let name = p.display().to_string();
+        let room = limit.saturating_sub(used);
+        let bytes = if is_stdin(p) {
+            read_bounded("standard input", std::io::stdin().lock(), None, room, limit)?
+        } else {
+            let f = File::open(p).map_err(|e| LoadError::Capture(format!("{name}: {e}")))?;
+            let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+            read_bounded(&name, f, size, room, limit)?
+        };
+        used += bytes.len() as u64;
+        inputs.push(index(name, bytes, &mut warnings)?);
+    }
+    Ok(Traffic { inputs, warnings })
+}
+
+/// The generator's settings for `packets` packets in `flows` flows from
+/// `seed`, with the scenario's own share of IPv6 (its VNICs' addresses).
+#[must_use]
+pub fn synth_config(s: &Scenario, packets: usize, flows: usize, seed: u64) -> SynthConfig {
+    let (mut v4, mut v6) = (0u32, 0u32);
+    for ip in s.vnics.iter().flat_map(|v| v.private_ips.iter()) {
+        if ip.is_ipv4() {
+            v4 += 1;
+        } else {
+            v6 += 1;
+        }
+    }
+    let ipv6_share = if v4 + v6 == 0 {
+        0.0
+    } else {
+        f64::from(v6) / f64::from(v4 + v6)
+    };
+    SynthConfig {
+        packets,
+        flows,
+        seed,
+        ipv6_share,
+        ..SynthConfig::default()
+    }
+}
+
+/// Synthesizes the traffic of `cfg` (see [`crate::synth`]) into memory,
+/// with a share of the flows on paths the tables allow when `allowed` is
+/// given ([`crate::synth::write_realistic_allowed`]).
+///
+/// # Errors
+/// Over the memory limit (estimated before anything is generated).
+pub fn synthesize(
+    s: &Scenario,
+    cfg: &SynthConfig,
+    allowed: Option<Allowed<'_>>,
+    limit: u64,
+) -> Result<(Traffic, SynthStats), LoadError> {
+    let need = (cfg.packets as u64).saturating_mul(SYNTH_BYTES_PER_PACKET);
+    if need > limit {
+        return Err(LoadError::TooLarge(format!(
+            "{} synthetic packets need about {} and the memory limit is {}; pass fewer `--packets` or raise `--memory-limit`",
+            cfg.packets,
+            mib(need),
+            mib(limit)
+        )));
+    }
+    let (bytes, stats) =
+        write_realistic_allowed(s, cfg, allowed, Vec::with_capacity(cfg.packets * 96 + 24))
+            .map_err(|e| LoadError::Capture(format!("synthetic traffic: {e}")))?;
+    let mut warnings = Vec::new();
+    let input = index("synthetic".into(), bytes, &mut warnings)?;
+    Ok((
+        Traffic {
+            inputs: vec![input],
+            warnings,
+        },
+        stats,
+    ))
+}

@@ -1,0 +1,569 @@
+//! `zprsim bench SCENARIO [--capture FILE...] [--packets N] [--flows N]
+//! [--workers LIST] [--seed S] [--json] [--csv F]`: wiring only; the
+//! measurement is `zprsim_dataplane::bench`.
+
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+use zprsim_control::compile::{Compiled, Config};
+use zprsim_dataplane::bench::{
+    self, BenchConfig, BenchError, BenchResult, Latency, LoadError, Traffic,
+};
+use zprsim_dataplane::output::{self, OutputFile, Plan};
+use zprsim_dataplane::replay::Totals;
+use zprsim_dataplane::scenario_file;
+use zprsim_dataplane::synth::{Allowed, SynthStats};
+
+use crate::report::StageCounts;
+use crate::{Failure, out};
+
+/// Arguments of `bench`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The scenario (TOML, or JSON when it ends in `.json`).
+    scenario: PathBuf,
+    /// Measure on these captures (pcap or pcapng, read into memory first) instead of synthetic traffic.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    capture: Vec<PathBuf>,
+    /// Synthetic packets [default: 1000000].
+    #[arg(long, conflicts_with = "capture")]
+    packets: Option<u64>,
+    /// Synthetic flows [default: packets / 50].
+    #[arg(long, conflicts_with = "capture")]
+    flows: Option<u64>,
+    /// Worker counts, comma-separated [default: 1 and every power of two up to the cores].
+    #[arg(long, value_name = "LIST")]
+    workers: Option<String>,
+    /// Seed of the synthetic traffic.
+    #[arg(long, default_value_t = 1, conflicts_with = "capture")]
+    seed: u64,
+    /// Share of synthetic flows (0 to 1) drawn again until the scenario allows their first packet; the rest are random pairs of hosts.
+    #[arg(long, default_value_t = DEFAULT_ALLOWED_SHARE, value_name = "F", conflicts_with = "capture")]
+    allowed_share: f64,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Write one CSV row per worker count here.
+    #[arg(long, value_name = "F")]
+    csv: Option<PathBuf>,
+    /// Memory the packets may take, MiB (captures: checked from the file sizes before reading).
+    #[arg(long, default_value_t = 4096, value_name = "MIB")]
+    memory_limit: u64,
+}
+
+/// Share of synthetic flows steered onto allowed paths by default.
+const DEFAULT_ALLOWED_SHARE: f64 = 0.8;
+
+/// Most worker threads the engine runs.
+const MAX_WORKERS: usize = 64;
+
+/// Parses `--workers`: counts from 1 to 64, comma-separated, each once.
+fn parse_workers(s: &str) -> Result<Vec<usize>, Failure> {
+    let bad = |why: &str| {
+        Failure::Input(format!(
+            "error: `--workers {s}`: {why}; expected worker counts from 1 to {MAX_WORKERS}, comma-separated (e.g. `1,2,4`)"
+        ))
+    };
+    let mut v = Vec::new();
+    for part in s.split(',') {
+        let part = part.trim();
+        let n: usize = part
+            .parse()
+            .map_err(|_| bad(&format!("`{part}` is not a number")))?;
+        if n == 0 || n > MAX_WORKERS {
+            return Err(bad(&format!("{n} is out of range")));
+        }
+        if v.contains(&n) {
+            return Err(bad(&format!("{n} is given twice")));
+        }
+        v.push(n);
+    }
+    Ok(v)
+}
+
+/// 1 and every power of two up to the cores.
+fn default_workers() -> Vec<usize> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let mut v = vec![1];
+    let mut n = 2;
+    while n <= cores.min(MAX_WORKERS) {
+        v.push(n);
+        n *= 2;
+    }
+    v
+}
+
+/// The checked settings.
+struct Settings {
+    workers: Vec<usize>,
+    packets: usize,
+    flows: usize,
+    limit: u64,
+}
+
+fn check_args(a: &Args) -> Result<Settings, Failure> {
+    let mut workers = match &a.workers {
+        Some(s) => parse_workers(s)?,
+        None => default_workers(),
+    };
+    // Scaling is over one worker: it is always measured, first.
+    if !workers.contains(&1) {
+        workers.insert(0, 1);
+    }
+    let packets = a.packets.unwrap_or(1_000_000);
+    if packets == 0 {
+        return Err(Failure::Input(
+            "error: `--packets 0`: expected at least 1 packet".into(),
+        ));
+    }
+    let packets = usize::try_from(packets)
+        .map_err(|_| Failure::Input(format!("error: `--packets {packets}`: too many packets")))?;
+    let flows = a.flows.map_or(Ok((packets / 50).max(1)), |f| {
+        usize::try_from(f).map_err(|_| Failure::Input(format!("error: `--flows {f}`: too many")))
+    })?;
+    if flows == 0 || flows > packets {
+        return Err(Failure::Input(format!(
+            "error: `--flows {flows}`: expected 1 to the number of packets ({packets})"
+        )));
+    }
+    if !(0.0..=1.0).contains(&a.allowed_share) {
+        return Err(Failure::Input(format!(
+            "error: `--allowed-share {}`: expected a share from 0 to 1",
+            a.allowed_share
+        )));
+    }
+    if a.memory_limit == 0 {
+        return Err(Failure::Input(
+            "error: `--memory-limit 0`: expected at least 1 MiB".into(),
+        ));
+    }
+    let limit = a.memory_limit.saturating_mul(1 << 20);
+    if a.json && a.csv.as_deref().is_some_and(output::is_std) {
+        return Err(Failure::Input(
+            "error: `--json` and `--csv -` both write to standard output; give `--csv` a file"
+                .into(),
+        ));
+    }
+    let mut plan = Plan::new();
+    plan.input("SCENARIO", &a.scenario);
+    for p in &a.capture {
+        plan.input("--capture", p);
+    }
+    if let Some(p) = &a.csv {
+        plan.output("--csv", p);
+    }
+    plan.check()
+        .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    Ok(Settings {
+        workers,
+        packets,
+        flows,
+        limit,
+    })
+}
+
+#[derive(Serialize)]
+struct JsonRun {
+    workers: usize,
+    packets_per_second: f64,
+    per_worker_pps: f64,
+    scaling: f64,
+    fraction_of_baseline: f64,
+    latency_ns: Latency,
+    duration_s: f64,
+    connections: u64,
+    flows: u64,
+}
+
+#[derive(Serialize)]
+struct Synthetic {
+    seed: u64,
+    allowed_share: f64,
+    flows: u64,
+    replies: u64,
+    ipv6: u64,
+    fragments: u64,
+    vlan: u64,
+}
+
+#[derive(Serialize)]
+struct Report {
+    scenario: String,
+    /// `synthetic`, or the captures.
+    traffic: Vec<String>,
+    synthetic: Option<Synthetic>,
+    packets: Totals,
+    dropped_by_stage: StageCounts,
+    non_ip: u64,
+    traffic_bytes: u64,
+    load_s: f64,
+    compile_s: f64,
+    table_bytes: usize,
+    baseline_pps: f64,
+    baseline_packets: u64,
+    runs: Vec<JsonRun>,
+    latency_note: &'static str,
+    peak_memory_bytes: Option<u64>,
+    warnings: Vec<String>,
+}
+
+const LATENCY_NOTE: &str = "per-packet latency is each batch's processing time divided by its size (batches of up to 4096 packets), counted once per packet";
+
+#[allow(clippy::too_many_arguments)]
+fn report(
+    a: &Args,
+    traffic: &Traffic,
+    synth: Option<SynthStats>,
+    r: &BenchResult,
+    load_s: f64,
+    compile_s: f64,
+    table_bytes: usize,
+    warnings: Vec<String>,
+) -> Report {
+    let c = &r.counters;
+    Report {
+        scenario: a.scenario.display().to_string(),
+        traffic: if a.capture.is_empty() {
+            vec!["synthetic".into()]
+        } else {
+            a.capture.iter().map(|p| p.display().to_string()).collect()
+        },
+        synthetic: synth.map(|s| Synthetic {
+            seed: a.seed,
+            allowed_share: a.allowed_share,
+            flows: s.flows,
+            replies: s.replies,
+            ipv6: s.ipv6,
+            fragments: s.fragments,
+            vlan: s.vlan,
+        }),
+        packets: c.packets,
+        dropped_by_stage: StageCounts::of(c),
+        non_ip: c.non_ip,
+        traffic_bytes: traffic.bytes(),
+        load_s,
+        compile_s,
+        table_bytes,
+        baseline_pps: r.baseline.packets_per_second,
+        baseline_packets: r.baseline.packets,
+        runs: r
+            .runs
+            .iter()
+            .map(|x| JsonRun {
+                workers: x.workers,
+                packets_per_second: x.packets_per_second,
+                per_worker_pps: x.per_worker_pps,
+                scaling: x.scaling,
+                fraction_of_baseline: x.fraction_of_baseline,
+                latency_ns: x.latency_ns,
+                duration_s: x.duration_s,
+                connections: x.connections,
+                flows: x.flows,
+            })
+            .collect(),
+        latency_note: LATENCY_NOTE,
+        peak_memory_bytes: r.peak_memory_bytes,
+        warnings,
+    }
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn si(x: f64) -> String {
+    if x >= 1e9 {
+        format!("{:.2}G", x / 1e9)
+    } else if x >= 1e6 {
+        format!("{:.2}M", x / 1e6)
+    } else if x >= 1e3 {
+        format!("{:.1}k", x / 1e3)
+    } else {
+        format!("{x:.0}")
+    }
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn mb(b: u64) -> String {
+    format!("{:.1} MB", b as f64 / 1e6)
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn table(r: &Report) -> String {
+    let mut t = String::new();
+    let pct = |x: u64| {
+        if r.packets.total == 0 {
+            0.0
+        } else {
+            100.0 * x as f64 / r.packets.total as f64
+        }
+    };
+    let what = match &r.synthetic {
+        Some(s) => format!(
+            "{} synthetic packet(s) in {} flow(s), seed {}, {:.0}% of flows on allowed paths ({} IPv6, {} replies)",
+            r.packets.total + r.non_ip,
+            s.flows,
+            s.seed,
+            s.allowed_share * 100.0,
+            s.ipv6,
+            s.replies
+        ),
+        None => format!(
+            "{} packet(s) of {}",
+            r.packets.total + r.non_ip,
+            r.traffic.join(", ")
+        ),
+    };
+    let _ = writeln!(t, "bench {}: {what}", r.scenario);
+    let _ = writeln!(
+        t,
+        "  loaded in {:.3} s, compiled in {:.3} s, table {}, packets in memory {}",
+        r.load_s,
+        r.compile_s,
+        mb(r.table_bytes as u64),
+        mb(r.traffic_bytes)
+    );
+    let _ = writeln!(
+        t,
+        "  allowed {} ({:.2}%), dropped {} ({:.2}%), non-IP {}",
+        r.packets.allowed,
+        pct(r.packets.allowed),
+        r.packets.dropped,
+        pct(r.packets.dropped),
+        r.non_ip
+    );
+    let _ = writeln!(t, "  drops by stage: {}", r.dropped_by_stage.line());
+    let _ = writeln!(
+        t,
+        "  bare stateful loop on the same packets: {} packets/s",
+        si(r.baseline_pps)
+    );
+    let _ = writeln!(
+        t,
+        "{:>7} {:>10} {:>10} {:>7} {:>9} {:>7} {:>7} {:>7} {:>8} {:>11} {:>9}",
+        "workers",
+        "packets/s",
+        "per worker",
+        "scaling",
+        "/baseline",
+        "p50 ns",
+        "p90 ns",
+        "p99 ns",
+        "p99.9 ns",
+        "connections",
+        "flows"
+    );
+    for x in &r.runs {
+        let _ = writeln!(
+            t,
+            "{:>7} {:>10} {:>10} {:>6.2}x {:>9.3} {:>7} {:>7} {:>7} {:>8} {:>11} {:>9}",
+            x.workers,
+            si(x.packets_per_second),
+            si(x.per_worker_pps),
+            x.scaling,
+            x.fraction_of_baseline,
+            x.latency_ns.p50,
+            x.latency_ns.p90,
+            x.latency_ns.p99,
+            x.latency_ns.p999,
+            x.connections,
+            x.flows
+        );
+    }
+    let _ = writeln!(t, "  {LATENCY_NOTE}");
+    if let Some(p) = r.peak_memory_bytes {
+        let _ = writeln!(t, "  peak memory {}", mb(p));
+    }
+    t
+}
+
+fn csv(r: &Report) -> String {
+    let mut t = String::from(
+        "workers,packets_per_second,per_worker_pps,scaling,fraction_of_baseline,p50_ns,p90_ns,p99_ns,p999_ns,connections,flows,packets,allowed,dropped,baseline_pps,compile_s,table_bytes\n",
+    );
+    for x in &r.runs {
+        let _ = writeln!(
+            t,
+            "{},{:.1},{:.1},{:.4},{:.4},{},{},{},{},{},{},{},{},{},{:.1},{:.6},{}",
+            x.workers,
+            x.packets_per_second,
+            x.per_worker_pps,
+            x.scaling,
+            x.fraction_of_baseline,
+            x.latency_ns.p50,
+            x.latency_ns.p90,
+            x.latency_ns.p99,
+            x.latency_ns.p999,
+            x.connections,
+            x.flows,
+            r.packets.total,
+            r.packets.allowed,
+            r.packets.dropped,
+            r.baseline_pps,
+            r.compile_s,
+            r.table_bytes
+        );
+    }
+    t
+}
+
+fn load_error(e: LoadError) -> Failure {
+    Failure::Input(format!("error: {e}"))
+}
+
+/// Runs `bench`.
+pub fn run(a: &Args) -> Result<ExitCode, Failure> {
+    let p = check_args(a)?;
+    // A spinner while loading, compiling and preparing the packets, then
+    // a bar over the measured runs.
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_message("loading and compiling the scenario");
+        b.enable_steady_tick(std::time::Duration::from_millis(120));
+        b
+    });
+    let t0 = Instant::now();
+    let loaded = scenario_file::load_path(&a.scenario)?;
+    let load_s = t0.elapsed().as_secs_f64();
+    let s = &loaded.scenario;
+    let t1 = Instant::now();
+    let compiled = Arc::new(
+        Compiled::new(s, &Config::default())
+            .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?,
+    );
+    let compile_s = t1.elapsed().as_secs_f64();
+    let table_bytes = compiled.stats().table_bytes;
+
+    if let Some(b) = &bar {
+        b.set_message(if a.capture.is_empty() {
+            format!("synthesizing {} packets", p.packets)
+        } else {
+            "reading the captures into memory".to_string()
+        });
+    }
+    let (traffic, synth) = if a.capture.is_empty() {
+        let cfg = bench::synth_config(s, p.packets, p.flows, a.seed);
+        let allowed = Allowed {
+            compiled: &compiled,
+            share: a.allowed_share,
+        };
+        let (t, st) = bench::synthesize(s, &cfg, Some(allowed), p.limit).map_err(load_error)?;
+        (t, Some(st))
+    } else {
+        (
+            bench::load_captures(&a.capture, p.limit).map_err(load_error)?,
+            None,
+        )
+    };
+
+    if let Some(b) = &bar {
+        b.disable_steady_tick();
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{prefix} {bar:40} {percent}% eta {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b.set_prefix("measuring");
+        b.set_length(traffic.bytes().max(1));
+        b.set_position(0);
+    }
+    let progress = |done: u64, total: u64| {
+        if let Some(b) = &bar {
+            b.set_length(total);
+            b.set_position(done);
+        }
+    };
+    let cfg = BenchConfig {
+        workers: p.workers,
+        ..BenchConfig::default()
+    };
+    let r = bench::measure(&compiled, &traffic, &cfg, Some(&progress)).map_err(|e| match e {
+        BenchError::Input(m) => Failure::Input(format!("error: {m}")),
+        BenchError::Internal(m) => Failure::Internal(m),
+    })?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+
+    let mut warnings: Vec<String> = traffic.warnings.clone();
+    if r.baseline.packets == 0 {
+        warnings.push(
+            "the bare loop found no Ethernet IP packet to look up (it parses whole Ethernet frames only): `baseline_pps` and `fraction_of_baseline` are 0".into(),
+        );
+    } else if r.baseline.packets < r.counters.packets.total {
+        warnings.push(format!(
+            "the bare loop looked up {} of {} packet(s) (it parses whole Ethernet frames only): `baseline_pps` is its rate on those",
+            r.baseline.packets, r.counters.packets.total
+        ));
+    }
+    let rep = report(
+        a,
+        &traffic,
+        synth,
+        &r,
+        load_s,
+        compile_s,
+        table_bytes,
+        warnings,
+    );
+    // Opened only now (the plan checked it up front): a run stopped by
+    // Ctrl-C leaves nothing beside the target.
+    let mut csv_out = a
+        .csv
+        .as_ref()
+        .map(|f| OutputFile::create("--csv", f))
+        .transpose()
+        .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    if let Some(f) = csv_out.as_mut() {
+        let res = f.write_all(csv(&rep).as_bytes()).and_then(|()| f.flush());
+        if let Err(e) = res {
+            return Err(Failure::Input(format!(
+                "error: --csv `{}`: {}",
+                f.path().display(),
+                output::io_message(&e)
+            )));
+        }
+    }
+    if let Some(f) = csv_out {
+        f.commit()
+            .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    }
+    let mut w = String::new();
+    for x in &loaded.warnings {
+        let _ = writeln!(w, "{x}");
+    }
+    for x in &rep.warnings {
+        let _ = writeln!(w, "warning: {x}");
+    }
+    crate::err(&w);
+    if a.json {
+        let text = serde_json::to_string_pretty(&rep)
+            .map_err(|e| Failure::Internal(format!("cannot render the report: {e}")))?;
+        out(&format!("{text}\n"))?;
+    } else if a.csv.as_deref().is_some_and(output::is_std) {
+        crate::err(&table(&rep));
+    } else {
+        out(&table(&rep))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn worker_lists() {
+        assert_eq!(parse_workers("1,2,4").unwrap(), vec![1, 2, 4]);
+        assert_eq!(parse_workers(" 2 , 1").unwrap(), vec![2, 1]);
+        for bad in ["0", "1,,2", "65", "a", "1,1", ""] {
+            assert!(parse_workers(bad).is_err(), "{bad}");
+        }
+        let d = default_workers();
+        assert_eq!(d[0], 1);
+        assert!(d.windows(2).all(|w| w[1] == w[0] * 2));
+    }
+}
