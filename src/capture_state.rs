@@ -12,7 +12,7 @@
 use zprsim_control::compile::Compiled;
 use zprsim_control::packet::Packet;
 use zprsim_control::verdict::{Context, Verdict};
-use zprsim_dataplane::capture::Capture;
+use zprsim_dataplane::capture::RecordStream;
 use zprsim_dataplane::conntrack::{self, Bounded, Conn, ConnKey, SHARDS};
 use zprsim_dataplane::parse::{Parsed, parse_frame};
 
@@ -44,8 +44,8 @@ struct Entry {
 ///
 /// # Errors
 /// `n` is 0 or past the last record, or record `n` is not an IP packet.
-pub fn packet_n(
-    capture: &Capture,
+pub fn packet_n<R: std::io::Read>(
+    capture: &mut RecordStream<R>,
     file: &str,
     compiled: &Compiled,
     n: u64,
@@ -57,9 +57,8 @@ pub fn packet_n(
     }
     let cap = (MAX_CONNECTIONS / SHARDS).max(1);
     let mut shards: Vec<Option<Bounded<ConnKey, Entry>>> = (0..SHARDS).map(|_| None).collect();
-    let mut records = capture.records();
     let mut index: u64 = 0;
-    for rec in records.by_ref() {
+    while let Some(rec) = capture.next_record() {
         let rec = rec.map_err(|e| Failure::Input(format!("{file}: error: {e}")))?;
         index += 1;
         let meta = match parse_frame(rec.linktype, rec.data) {

@@ -16,7 +16,7 @@ use zprsim_control::model::{Scenario, proto};
 use zprsim_control::packet::{L4, Packet};
 use zprsim_control::verdict::{Context, LayerReport, Outcome, Stage, Tracking, Verdict};
 use zprsim_control::warning::Warning;
-use zprsim_dataplane::capture::Capture;
+use zprsim_dataplane::capture::RecordStream;
 use zprsim_dataplane::output::Plan;
 use zprsim_dataplane::scenario_file;
 
@@ -393,28 +393,7 @@ fn judge_both(
     p: &Packet,
     ctx: Context,
 ) -> Result<zprsim_control::verdict::Decision, Failure> {
-    let fast = compiled.judge(p, ctx);
-    let d = eval::evaluate(s, p, ctx);
-    let fast_rules: Vec<_> = fast
-        .rules
-        .iter()
-        .map(|r| r.and_then(|id| compiled.rule_ref(id)))
-        .collect();
-    let dd = &d.deciders;
-    let ref_rules = vec![
-        dd.route,
-        dd.egress,
-        dd.ingress,
-        dd.zpr_egress,
-        dd.zpr_ingress,
-    ];
-    if fast.judgement != d.judgement || fast_rules != ref_rules {
-        return Err(Failure::Internal(format!(
-            "the compiled table and the reference evaluator disagree on {p}: table {:?} {fast_rules:?}, reference {:?} {ref_rules:?}",
-            fast.judgement, d.judgement
-        )));
-    }
-    Ok(d)
+    zprsim_control::agree::judge_both(s, compiled, p, ctx).map_err(Failure::Internal)
 }
 
 fn json_packet(p: &Packet) -> JsonPacket {
@@ -546,8 +525,16 @@ fn explain_capture(
 ) -> Result<ExitCode, Failure> {
     let s = &loaded.scenario;
     let file = capture.display().to_string();
-    let cap = Capture::open(capture).map_err(|e| Failure::Input(format!("{file}: error: {e}")))?;
-    let found = capture_state::packet_n(&cap, &file, compiled, n)?;
+    let bad = |e: &dyn std::fmt::Display| Failure::Input(format!("{file}: error: {e}"));
+    // Read as a stream (`-`: standard input), one record at a time.
+    let found = if zprsim_dataplane::output::is_std(capture) {
+        let mut cap = RecordStream::new(std::io::stdin().lock()).map_err(|e| bad(&e))?;
+        capture_state::packet_n(&mut cap, &file, compiled, n)?
+    } else {
+        let f = std::fs::File::open(capture).map_err(|e| bad(&e))?;
+        let mut cap = RecordStream::new(f).map_err(|e| bad(&e))?;
+        capture_state::packet_n(&mut cap, &file, compiled, n)?
+    };
     let d = judge_both(s, compiled, &found.packet, found.context)?;
     let mut warnings = String::new();
     for w in &loaded.warnings {

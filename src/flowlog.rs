@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config, rule_text};
+use zprsim_control::escape::escape;
 use zprsim_control::model::Scenario;
 use zprsim_control::verdict::Verdict;
 use zprsim_dataplane::flowlog::detect::is_flow_log_path;
@@ -475,7 +476,7 @@ fn summary(r: &Report<'_>) -> String {
             let _ = writeln!(
                 t,
                 "  {}:{}: {} {ports} {} at `{}`: OCI {}, zprsim {verdict}: {}",
-                d.file,
+                escape(&d.file),
                 d.line,
                 proto_name(d.proto),
                 if d.direction == Direction::Egress {
@@ -496,13 +497,16 @@ fn summary(r: &Report<'_>) -> String {
         let _ = writeln!(t, "unplaced records ({}):", f.unplaced);
         for u in f.unplaced_examples.iter().take(MAX_PRINTED) {
             let why = match u.reason {
-                Unplaced::UnknownVnic => format!("no VNIC has id `{}`", u.vnic_id),
+                // The OCID and file name come from input: escaped.
+                Unplaced::UnknownVnic => format!("no VNIC has id `{}`", escape(u.vnic_id)),
                 Unplaced::NotTheVnicsAddress => format!(
                     "neither {} nor {} is an address of VNIC `{}`",
-                    u.src, u.dst, u.vnic_id
+                    u.src,
+                    u.dst,
+                    escape(u.vnic_id)
                 ),
             };
-            let _ = writeln!(t, "  {}:{}: {why}", u.file, u.line);
+            let _ = writeln!(t, "  {}:{}: {why}", escape(&u.file), u.line);
         }
     }
     t

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use zprsim_control::import::oci;
+use zprsim_dataplane::input::{self, CappedError};
 use zprsim_dataplane::output::{OutputFile, Plan};
 
 use crate::Failure;
@@ -41,21 +42,30 @@ struct OciArgs {
     services: Option<PathBuf>,
 }
 
+/// Reads one input (`-`: standard input) of at most [`MAX_FILE`] bytes.
 fn read_limited(p: &Path) -> Result<String, Failure> {
     let err = |e: &dyn std::fmt::Display| Failure::Input(format!("error: {}: {e}", p.display()));
-    let meta = std::fs::metadata(p).map_err(|e| err(&e))?;
-    if meta.len() > MAX_FILE {
-        return Err(err(&format!(
-            "{} bytes; at most {MAX_FILE} bytes are read",
-            meta.len()
-        )));
-    }
-    std::fs::read_to_string(p).map_err(|e| err(&e))
+    let bytes = input::read_capped(p, MAX_FILE).map_err(|e| match e {
+        CappedError::Io(e) => err(&e),
+        CappedError::TooLong => err(&format!("longer than {MAX_FILE} bytes (the limit)")),
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        err(&format!(
+            "byte {}: not UTF-8 text",
+            e.utf8_error().valid_up_to()
+        ))
+    })
 }
 
 /// Runs `import`.
 pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let Source::Oci(a) = &a.source;
+    if zprsim_dataplane::output::is_std(&a.dir) {
+        return Err(Failure::Input(
+            "error: DIR is a directory of `*.json` files; `-` (standard input) cannot be one"
+                .into(),
+        ));
+    }
     let entries = std::fs::read_dir(&a.dir)
         .map_err(|e| Failure::Input(format!("error: {}: {e}", a.dir.display())))?;
     let mut paths: Vec<PathBuf> = entries

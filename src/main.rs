@@ -139,6 +139,8 @@ pub fn out(text: &str) -> Result<(), Failure> {
     match o.write_all(text.as_bytes()).and_then(|()| o.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Failure::Input(format!("cannot write the output: {e}"))),
+        Err(e) => Err(Failure::Input(format!(
+            "error: cannot write to standard output: {e}"
+        ))),
     }
 }

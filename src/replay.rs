@@ -17,7 +17,7 @@ use zprsim_dataplane::scenario_file;
 use zprsim_dataplane::why::why;
 
 use crate::interrupt::Interrupt;
-use crate::report::{RuleHits, StageCounts};
+use crate::report::{AuditFlows, RuleHits, RuleUse, StageCounts, Unused};
 use crate::{Failure, out};
 
 /// Arguments of `replay`.
@@ -91,6 +91,12 @@ struct Report {
     connections: Connections,
     rules_hit: Vec<RuleHits>,
     rules_unused: Vec<String>,
+    /// Every rule and statement with its packets, flows and times.
+    rules: Vec<RuleUse>,
+    /// The rules that decided no packet, grouped, with the window.
+    unused: Unused,
+    /// The flows an `audit` attribute would have denied.
+    zpr_audit_flows: AuditFlows,
     top_dropped_flows: Vec<TopFlow>,
     written: Written,
     compile_s: f64,
@@ -109,6 +115,8 @@ struct Written {
 fn report(a: &Args, s: &Scenario, c: &Compiled, o: &ReplayOutput, compile_s: f64) -> Report {
     let k = &o.counters;
     let (hits, unused) = crate::report::rule_hits(s, c, k);
+    let stats = o.rule_stats.clone().unwrap_or_default();
+    let (rules, unused_grouped) = crate::report::rule_use(s, c, &stats);
     let h = &o.batch_ns;
     let pps = crate::report::rate(k.packets.total, o.duration_s);
     Report {
@@ -131,6 +139,9 @@ fn report(a: &Args, s: &Scenario, c: &Compiled, o: &ReplayOutput, compile_s: f64
         },
         rules_hit: hits,
         rules_unused: unused,
+        rules,
+        unused: unused_grouped,
+        zpr_audit_flows: crate::report::audit_flows(s, &stats, AUDIT_LISTED),
         top_dropped_flows: o
             .top_dropped
             .iter()
@@ -159,6 +170,9 @@ fn report(a: &Args, s: &Scenario, c: &Compiled, o: &ReplayOutput, compile_s: f64
     }
 }
 
+/// Flows audit would have denied listed in the report (the rest counted).
+const AUDIT_LISTED: usize = 100;
+
 /// A top dropped flow with the reason its first packet was dropped.
 #[derive(Serialize)]
 struct TopFlow {
@@ -167,7 +181,7 @@ struct TopFlow {
     reason: String,
 }
 
-fn proto_name(p: u8) -> String {
+pub(crate) fn proto_name(p: u8) -> String {
     match p {
         proto::TCP => "tcp".into(),
         proto::UDP => "udp".into(),
@@ -250,6 +264,8 @@ fn summary(r: &Report) -> String {
         "  {} rule(s) and statement(s) never decided a packet",
         r.rules_unused.len()
     );
+    t.push_str(&crate::report::unused_section(&r.unused));
+    t.push_str(&crate::report::audit_section(&r.zpr_audit_flows, 10));
     let _ = writeln!(
         t,
         "compiled in {:.3} s; packet phase {:.3} s, {:.0} packets/s with {} worker(s)",
@@ -277,9 +293,14 @@ fn write_json_file<T: Serialize>(out: &mut OutputFile, v: &T) -> std::io::Result
     out.write_all(b"\n")
 }
 
-fn write_flows(out: &mut OutputFile, flows: &[FlowRecord]) -> std::io::Result<()> {
+fn write_flows(
+    out: &mut OutputFile,
+    s: &Scenario,
+    c: &Compiled,
+    flows: &[FlowRecord],
+) -> std::io::Result<()> {
     for r in flows {
-        serde_json::to_writer(&mut *out, r)?;
+        serde_json::to_writer(&mut *out, &crate::report::flow_line(s, c, r))?;
         out.write_all(b"\n")?;
     }
     Ok(())
@@ -368,6 +389,10 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         stop: Some(Arc::clone(&interrupt.stop)),
         // The pcaps are renamed into place with the report and flow log.
         commit: false,
+        rule_stats: true,
+        // Flows per rule are in the report only, and cost a hash insert
+        // per packet and rule: counted only when it is asked for.
+        rule_flows: a.report.is_some(),
         ..ReplayConfig::default()
     };
     let show_progress = !a.quiet && std::io::stderr().is_terminal();
@@ -405,7 +430,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // failure in one leaves every target as it was (no report saying
     // `"error": null` beside a flow log that was never written).
     if let Some(f) = flows_out.as_mut()
-        && let Err(e) = write_flows(f, &o.flows)
+        && let Err(e) = write_flows(f, s, &compiled, &o.flows)
     {
         return write_error(f, &e).map_or(Ok(ExitCode::SUCCESS), Err);
     }

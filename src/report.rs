@@ -2,9 +2,13 @@
 
 use serde::Serialize;
 use zprsim_control::compile::{Compiled, rule_text};
+use zprsim_control::eval;
 use zprsim_control::model::Scenario;
+use zprsim_control::packet::{L4, Packet};
+use zprsim_control::verdict::{Context, Outcome, Stage, Verdict};
 use zprsim_dataplane::drop_reason::DropReason;
-use zprsim_dataplane::replay::Counters;
+use zprsim_dataplane::engine::Decided;
+use zprsim_dataplane::replay::{AuditFlow, Counters, FlowRecord, RuleStats};
 
 /// `dropped_by_stage` of the CLI contract.
 #[derive(Debug, Serialize)]
@@ -91,5 +95,390 @@ pub fn rate(packets: u64, seconds: f64) -> f64 {
         packets as f64 / seconds
     } else {
         0.0
+    }
+}
+
+/// Nanoseconds to seconds since the epoch (as the flow log's `first_ts`).
+#[allow(clippy::cast_precision_loss)]
+fn secs(ns: Option<u64>) -> Option<f64> {
+    ns.map(|n| n as f64 / 1e9)
+}
+
+/// One rule or statement of the report's `rules`: what it decided.
+#[derive(Debug, Serialize)]
+pub struct RuleUse {
+    /// As in `rules_hit` (`nsg:NAME#i`, ...).
+    pub rule: String,
+    /// `route_table`, `nsg`, `security_list` or `zpr_policy`.
+    pub kind: &'static str,
+    /// The policy, NSG, security list (with direction) or route table.
+    pub container: String,
+    /// Packets it decided.
+    pub packets: u64,
+    /// Distinct flows among them.
+    pub flows: u64,
+    /// First packet it decided, seconds since the epoch.
+    pub first_ts: Option<f64>,
+    /// Last packet it decided.
+    pub last_ts: Option<f64>,
+}
+
+/// The coverage window the counts are over.
+#[derive(Debug, Serialize)]
+pub struct Window {
+    /// First packet time, seconds since the epoch.
+    pub first_ts: Option<f64>,
+    /// Last packet time.
+    pub last_ts: Option<f64>,
+    /// Packets judged against the tables.
+    pub packets: u64,
+    /// Distinct flows among them.
+    pub flows: u64,
+    /// False when a bound was reached (flow counts are lower bounds).
+    pub flows_exact: bool,
+    /// Flows were counted (always with `--report`).
+    #[serde(skip)]
+    pub flows_counted: bool,
+}
+
+/// The unused rules of one policy, NSG, security list or route table.
+#[derive(Debug, Serialize)]
+pub struct Container {
+    /// `route_table`, `nsg`, `security_list` or `zpr_policy`.
+    pub kind: &'static str,
+    /// Its name (a security list with `/ingress` or `/egress`).
+    pub name: String,
+    /// Its rules or statements that decided no packet.
+    pub rules: Vec<String>,
+}
+
+/// `unused` of the report.
+#[derive(Debug, Serialize)]
+pub struct Unused {
+    /// The window they were unused over.
+    pub window: Window,
+    /// How many.
+    pub count: usize,
+    /// Grouped per policy, NSG, security list and route table.
+    pub by_container: Vec<Container>,
+}
+
+fn split(text: &str) -> (&'static str, String) {
+    let (kind, rest) = text.split_once(':').unwrap_or(("", text));
+    let kind = match kind {
+        "route_table" => "route_table",
+        "nsg" => "nsg",
+        "security_list" => "security_list",
+        _ => "zpr_policy",
+    };
+    let name = rest.rsplit_once('#').map_or(rest, |(n, _)| n);
+    (kind, name.to_owned())
+}
+
+/// Every rule and statement with what it decided (in the compiled order:
+/// route tables, security rules, statements), and the unused ones grouped.
+#[must_use]
+pub fn rule_use(s: &Scenario, c: &Compiled, st: &RuleStats) -> (Vec<RuleUse>, Unused) {
+    let mut rules = Vec::new();
+    let mut groups: Vec<Container> = Vec::new();
+    let mut index: std::collections::HashMap<(&'static str, String), usize> =
+        std::collections::HashMap::new();
+    for (id, r) in st.rules.iter().enumerate() {
+        let Some(rr) = u32::try_from(id).ok().and_then(|i| c.rule_ref(i)) else {
+            continue;
+        };
+        let text = rule_text(s, rr);
+        let (kind, container) = split(&text);
+        if r.packets == 0 {
+            let at = *index.entry((kind, container.clone())).or_insert_with(|| {
+                groups.push(Container {
+                    kind,
+                    name: container.clone(),
+                    rules: Vec::new(),
+                });
+                groups.len() - 1
+            });
+            if let Some(g) = groups.get_mut(at) {
+                g.rules.push(text.clone());
+            }
+        }
+        rules.push(RuleUse {
+            rule: text,
+            kind,
+            container,
+            packets: r.packets,
+            flows: r.flows,
+            first_ts: secs(r.first_ns),
+            last_ts: secs(r.last_ns),
+        });
+    }
+    let count = groups.iter().map(|g| g.rules.len()).sum();
+    let unused = Unused {
+        window: Window {
+            first_ts: secs(st.first_ns),
+            last_ts: secs(st.last_ns),
+            packets: st.packets,
+            flows: st.flows,
+            flows_exact: st.flows_exact,
+            flows_counted: st.flows_counted,
+        },
+        count,
+        by_container: groups,
+    };
+    (rules, unused)
+}
+
+/// A flow an `audit` attribute would have denied.
+#[derive(Debug, Serialize)]
+pub struct AuditListed {
+    /// Source of the first packet audit would have denied.
+    pub src: std::net::IpAddr,
+    /// Its destination.
+    pub dst: std::net::IpAddr,
+    /// Protocol number.
+    pub proto: u8,
+    /// Ports (TCP/UDP).
+    pub sport: Option<u16>,
+    /// Destination port.
+    pub dport: Option<u16>,
+    /// ICMP type.
+    pub icmp_type: Option<u8>,
+    /// ICMP code.
+    pub icmp_code: Option<u8>,
+    /// Community ID v1, seed 0.
+    pub community_id: String,
+    /// Time of that packet, seconds since the epoch.
+    pub first_ts: f64,
+    /// Packets audit would have denied.
+    pub packets: u64,
+    /// The check, and the statement or missing policy, as the reference
+    /// evaluator reports them.
+    pub reason: String,
+}
+
+/// `zpr_audit_flows` of the report: the top flows, and how many more.
+#[derive(Debug, Serialize)]
+pub struct AuditFlows {
+    /// Flows audit would have denied.
+    pub total: usize,
+    /// The `listed` flows with the most such packets.
+    pub listed: Vec<AuditListed>,
+    /// Flows not listed.
+    pub more: usize,
+}
+
+/// Why audit would have denied the packet: the ZPR checks whose outcome is
+/// `AUDIT_WOULD_DENY`, from the reference evaluator.
+#[must_use]
+pub fn audit_reason(s: &Scenario, p: &Packet) -> String {
+    let d = eval::evaluate(s, p, Context::First);
+    let mut parts = Vec::new();
+    for l in d.layers.iter().filter(|l| l.layer == Stage::Zpr) {
+        for c in &l.checks {
+            if c.outcome != Outcome::AuditWouldDeny {
+                continue;
+            }
+            let what = c.reason.clone().unwrap_or_else(|| "would deny".into());
+            parts.push(format!(
+                "{} check at `{}` (audit): {what}",
+                c.check, c.endpoint
+            ));
+        }
+    }
+    if parts.is_empty() {
+        "audit would deny (judged as a reply of a tracked connection)".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// The flows audit would have denied, the `top` with the most packets.
+#[must_use]
+pub fn audit_flows(s: &Scenario, st: &RuleStats, top: usize) -> AuditFlows {
+    let listed = st
+        .audit
+        .iter()
+        .take(top)
+        .map(|a: &AuditFlow| {
+            let p = a.first;
+            let (sport, dport, icmp_type, icmp_code) = match p.l4 {
+                L4::Ports { sport, dport } => (Some(sport), Some(dport), None, None),
+                L4::Icmp { icmp_type, code } => (None, None, Some(icmp_type), Some(code)),
+                L4::Opaque | L4::Fragment => (None, None, None, None),
+            };
+            AuditListed {
+                src: p.src,
+                dst: p.dst,
+                proto: p.proto,
+                sport,
+                dport,
+                icmp_type,
+                icmp_code,
+                community_id: a.key.community_id(0),
+                first_ts: secs(Some(a.first_ns)).unwrap_or_default(),
+                packets: a.packets,
+                reason: audit_reason(s, &p),
+            }
+        })
+        .collect::<Vec<_>>();
+    AuditFlows {
+        total: st.audit.len(),
+        more: st.audit.len() - listed.len(),
+        listed,
+    }
+}
+
+/// The summary's "unused rules" section (empty when every rule decided a
+/// packet): the window, then per container the unused rule numbers.
+#[must_use]
+pub fn unused_section(u: &Unused) -> String {
+    use std::fmt::Write as _;
+    let mut t = String::new();
+    if u.count == 0 {
+        return t;
+    }
+    let w = &u.window;
+    let span = match (w.first_ts, w.last_ts) {
+        (Some(f), Some(l)) => format!(", {f:.3} to {l:.3} ({:.0} s)", l - f),
+        _ => String::new(),
+    };
+    let flows = if w.flows_counted {
+        format!(" in {} flow(s)", w.flows)
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        t,
+        "unused rules ({}) over {} packet(s){flows}{span}:",
+        u.count, w.packets
+    );
+    const SHOWN: usize = 10;
+    for g in u.by_container.iter().take(SHOWN) {
+        let nums: Vec<&str> = g
+            .rules
+            .iter()
+            .map(|r| r.rsplit_once('#').map_or(r.as_str(), |(_, n)| n))
+            .collect();
+        let _ = writeln!(t, "  {} `{}`: #{}", g.kind, g.name, nums.join(", #"));
+    }
+    if u.by_container.len() > SHOWN {
+        let _ = writeln!(
+            t,
+            "  ... {} more (see `unused` in --report)",
+            u.by_container.len() - SHOWN
+        );
+    }
+    t
+}
+
+/// The summary's audit section: the top `n` flows audit would have denied.
+#[must_use]
+pub fn audit_section(a: &AuditFlows, n: usize) -> String {
+    use std::fmt::Write as _;
+    let mut t = String::new();
+    if a.total == 0 {
+        return t;
+    }
+    let _ = writeln!(t, "flows ZPR audit mode would deny ({}):", a.total);
+    for f in a.listed.iter().take(n) {
+        let ends = match (f.sport, f.dport) {
+            (Some(sp), Some(dp)) => format!("{}:{sp} -> {}:{dp}", f.src, f.dst),
+            _ => format!("{} -> {}", f.src, f.dst),
+        };
+        let _ = writeln!(
+            t,
+            "  {} {ends}: {} packet(s)\n      {}",
+            crate::replay::proto_name(f.proto),
+            f.packets,
+            f.reason
+        );
+    }
+    if a.total > n.min(a.listed.len()) {
+        let _ = writeln!(
+            t,
+            "  ... {} more (see `zpr_audit_flows` in --report)",
+            a.total - n.min(a.listed.len())
+        );
+    }
+    t
+}
+
+/// The deciding rule or statement of each layer (null where none decided:
+/// a layer not reached, a default deny, a missing policy).
+#[derive(Debug, Serialize)]
+pub struct DecidedBy {
+    /// The route rule.
+    pub route: Option<String>,
+    /// The egress security rule.
+    #[serde(rename = "egress-security")]
+    pub egress: Option<String>,
+    /// The ingress security rule.
+    #[serde(rename = "ingress-security")]
+    pub ingress: Option<String>,
+    /// The ZPR statement of the egress check.
+    pub zpr_egress: Option<String>,
+    /// The ZPR statement of the ingress check.
+    pub zpr_ingress: Option<String>,
+}
+
+/// One direction's decision as a flow-log line writes it.
+#[derive(Debug, Serialize)]
+pub struct DecisionLine {
+    /// `allow` or `drop`.
+    pub verdict: Verdict,
+    /// The deciding layer of a drop (null if allowed).
+    pub stage: Option<Stage>,
+    /// An audit attribute would have denied it.
+    pub zpr_audit: bool,
+    /// The rule or statement of each layer.
+    pub decided_by: DecidedBy,
+}
+
+/// A flow-log line: the flow record's fields, then how its first packet and
+/// its first reply were decided.
+#[derive(Debug, Serialize)]
+pub struct FlowLine<'a> {
+    /// The record (the contract's fields).
+    #[serde(flatten)]
+    pub flow: &'a FlowRecord,
+    /// The first packet's audit flag.
+    pub zpr_audit: bool,
+    /// The first packet's deciding rule per layer.
+    pub decided_by: DecidedBy,
+    /// The first packet of the reply direction (null when none came).
+    pub reply: Option<DecisionLine>,
+}
+
+fn decided_by(s: &Scenario, c: &Compiled, rules: &[Option<u32>; 5]) -> DecidedBy {
+    let t = |i: usize| {
+        rules
+            .get(i)
+            .copied()
+            .flatten()
+            .and_then(|id| c.rule_ref(id))
+            .map(|r| rule_text(s, r))
+    };
+    DecidedBy {
+        route: t(0),
+        egress: t(1),
+        ingress: t(2),
+        zpr_egress: t(3),
+        zpr_ingress: t(4),
+    }
+}
+
+/// The flow-log line of a record, rule ids named.
+#[must_use]
+pub fn flow_line<'a>(s: &Scenario, c: &Compiled, f: &'a FlowRecord) -> FlowLine<'a> {
+    FlowLine {
+        flow: f,
+        zpr_audit: f.first.zpr_audit,
+        decided_by: decided_by(s, c, &f.first.rules),
+        reply: f.reply.map(|d: Decided| DecisionLine {
+            verdict: d.verdict,
+            stage: d.stage,
+            zpr_audit: d.zpr_audit,
+            decided_by: decided_by(s, c, &d.rules),
+        }),
     }
 }

@@ -12,6 +12,7 @@ use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::verify::{self, Limits, PathResult, Report, RunError};
+use zprsim_dataplane::input::{self, CappedError};
 use zprsim_dataplane::output::{self, OutputFile, Plan};
 use zprsim_dataplane::scenario_file::{self, FsFiles};
 
@@ -30,6 +31,26 @@ pub struct Args {
     /// Write a JUnit XML report (one test case per path; `-` for standard output).
     #[arg(long, value_name = "F.xml")]
     junit: Option<PathBuf>,
+}
+
+/// Reads the expectations file (`-`: standard input), refusing one longer
+/// than `max` bytes before reading more than one byte past it.
+fn read_expect(path: &Path, file: &str, max: usize) -> Result<String, Failure> {
+    let bytes =
+        input::read_capped(path, u64::try_from(max).unwrap_or(u64::MAX)).map_err(|e| match e {
+            CappedError::Io(e) => {
+                Failure::Input(format!("{file}: error: cannot read the expectations: {e}"))
+            }
+            CappedError::TooLong => Failure::Input(format!(
+                "{file}: error: the expectations file is longer than {max} bytes (the limit)"
+            )),
+        })?;
+    String::from_utf8(bytes).map_err(|e| {
+        Failure::Input(format!(
+            "{file}: error: byte {}: the expectations file is not UTF-8 text",
+            e.utf8_error().valid_up_to()
+        ))
+    })
 }
 
 /// Failing pairs printed per path in the summary (JSON has up to 100).
@@ -57,17 +78,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?;
     let limits = Limits::default();
     let file = a.expect.display().to_string();
-    let meta = std::fs::metadata(&a.expect)
-        .map_err(|e| Failure::Input(format!("{file}: error: cannot read the expectations: {e}")))?;
-    if meta.len() > limits.max_file_bytes as u64 {
-        return Err(Failure::Input(format!(
-            "{file}: error: the expectations file is {} bytes long; at most {} bytes are accepted",
-            meta.len(),
-            limits.max_file_bytes
-        )));
-    }
-    let text = std::fs::read_to_string(&a.expect)
-        .map_err(|e| Failure::Input(format!("{file}: error: cannot read the expectations: {e}")))?;
+    let text = read_expect(&a.expect, &file, limits.max_file_bytes)?;
     let base = a.expect.parent().map(Path::to_path_buf).unwrap_or_default();
     let paths = verify::read(s, &text, &file, &FsFiles::new(base), &limits)?;
     let report = verify::run(s, &compiled, &paths, &limits).map_err(|e| match e {

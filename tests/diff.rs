@@ -363,3 +363,77 @@ fn changed_flows_are_exactly_those_the_reference_changes() {
     assert!(changed_total >= 5, "only {changed_total} changed flows");
     assert!(unchanged_total > changed_total);
 }
+
+const FLOWLOG: &str = "examples/oke-orders/flowlogs/oke-demo.jsonl";
+
+/// Each flow-log record's verdict under one scenario, from `replay`'s
+/// flow-log output: (file line) -> (allowed, packets).
+fn replay_records(dir: &Path, scenario: &str) -> std::collections::BTreeMap<u64, (bool, u64)> {
+    let flows = dir.join("replay.jsonl");
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(root())
+        .args(["replay", scenario, FLOWLOG, "--quiet", "--flows"])
+        .arg(&flows)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::read_to_string(&flows)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (
+                v["line"].as_u64().unwrap(),
+                (
+                    v["simulated"]["verdict"] == "allow",
+                    v["packets"].as_u64().unwrap(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// `diff` on the OKE flow logs with the proposed change: packets weighted
+/// by the records' `packets`, equal to what `replay` says of each record
+/// under each scenario.
+#[test]
+fn flow_log_diff_packets_equal_replays_record_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = diff(dir.path(), OKE, PROPOSED, &[FLOWLOG], &[]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let f = &r.report["flows"];
+    assert_eq!(
+        (&f["would_break"], &f["newly_allowed"], &f["reason_changed"]),
+        (&Value::from(1), &Value::from(1), &Value::from(1)),
+        "{:#}",
+        r.report
+    );
+    // Packets: records allowed before and dropped after, by replay.
+    let before = replay_records(dir.path(), OKE);
+    let after = replay_records(dir.path(), PROPOSED);
+    let (mut breaks, mut newly, mut total) = (0u64, 0u64, 0u64);
+    for (line, (ok_b, n)) in &before {
+        let (ok_a, _) = after[line];
+        total += n;
+        breaks += u64::from(*ok_b && !ok_a) * n;
+        newly += u64::from(!*ok_b && ok_a) * n;
+    }
+    let p = &r.report["packets"];
+    assert_eq!(p["total"], total);
+    assert_eq!(p["would_break"], breaks);
+    assert_eq!(p["newly_allowed"], newly);
+    assert!(breaks > 0 && newly > 0);
+    let wb: Vec<&Value> = r
+        .flows
+        .iter()
+        .filter(|v| v["class"] == "would-break")
+        .collect();
+    assert_eq!(wb.len(), 1);
+    assert_eq!(
+        (wb[0]["src"].as_str(), wb[0]["dport"].as_u64()),
+        (Some("10.0.20.10"), Some(8080))
+    );
+    assert_eq!(wb[0]["before"]["dropped_packets"], 0);
+    assert_eq!(wb[0]["after"]["dropped_packets"], breaks);
+}

@@ -2,13 +2,14 @@
 //! and random packets, for first packets and for replies with every
 //! combination of tracking state.
 
-use rand::{Rng, SeedableRng};
+use crate::support::random_context;
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use zprsim_bench::random::{Shape, address_pool, random_packet, random_scenario_shaped};
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::eval;
 use zprsim_control::model::{Peer, Scenario};
-use zprsim_control::verdict::{Context, RuleRef, Tracking};
+use zprsim_control::verdict::{Context, RuleRef};
 
 /// Counts, for the coverage assertion, what the deciding security rule
 /// of a packet says about the union of containers at the checked VNIC.
@@ -67,16 +68,7 @@ fn check_seed(seed: u64, packets: usize, cov: &mut Coverage) -> Result<(), Strin
     let pool = address_pool(&s);
     for i in 0..packets {
         let p = random_packet(&mut rng, &pool);
-        let ctx = if rng.random_bool(0.7) {
-            Context::First
-        } else {
-            Context::Reply(Tracking {
-                at_src: rng.random(),
-                at_dst: rng.random(),
-                zpr: rng.random(),
-                zpr_audit: rng.random(),
-            })
-        };
+        let ctx = random_context(&mut rng, 0.7);
         let reference = eval::evaluate(&s, &p, ctx);
         let j = reference.judgement;
         match j.stage {
@@ -189,16 +181,7 @@ fn compiled_equals_reference_on_the_wide_shape() {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let mut cov = Coverage::default();
     for (i, p) in packets(&s, 4000, 3).iter().enumerate() {
-        let ctx = if rng.random_bool(0.8) {
-            Context::First
-        } else {
-            Context::Reply(Tracking {
-                at_src: rng.random(),
-                at_dst: rng.random(),
-                zpr: rng.random(),
-                zpr_audit: rng.random(),
-            })
-        };
+        let ctx = random_context(&mut rng, 0.8);
         let reference = eval::evaluate(&s, p, ctx);
         let d = &reference.deciders;
         security_coverage(&s, p.src, d.egress, &mut cov);

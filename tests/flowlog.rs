@@ -16,8 +16,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::support::random_context;
 use assert_cmd::Command;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
 use zprsim_bench::random::{address_pool, random_packet, random_scenario};
@@ -25,7 +26,7 @@ use zprsim_bench::{fixtures, flowlogs};
 use zprsim_control::compile::side::Side;
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::eval;
-use zprsim_control::verdict::{Context, Outcome, Stage, Tracking, Verdict};
+use zprsim_control::verdict::{Context, Outcome, Stage, Verdict};
 use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_from};
 use zprsim_dataplane::scenario_file::load_path;
 
@@ -54,16 +55,7 @@ fn judge_side_agrees_with_the_reference_evaluator() {
         let pool = address_pool(&s);
         for _ in 0..200 {
             let p = random_packet(&mut rng, &pool);
-            let ctx = if rng.random_bool(0.7) {
-                Context::First
-            } else {
-                Context::Reply(Tracking {
-                    at_src: rng.random(),
-                    at_dst: rng.random(),
-                    zpr: rng.random(),
-                    zpr_audit: rng.random(),
-                })
-            };
+            let ctx = random_context(&mut rng, 0.7);
             let r = eval::evaluate(&s, &p, ctx);
             let e = c.judge_side(&p, ctx, Side::Source).judgement;
             let i = c.judge_side(&p, ctx, Side::Destination).judgement;

@@ -8,8 +8,9 @@
 
 use std::path::PathBuf;
 
+use crate::support::random_context;
 use assert_cmd::Command;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use zprsim_bench::random::{address_pool, random_packet, random_scenario};
 use zprsim_bench::{fixtures, oci_export};
@@ -17,7 +18,7 @@ use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::import::oci;
 use zprsim_control::load;
 use zprsim_control::model::Scenario;
-use zprsim_control::verdict::{Context, Tracking};
+use zprsim_control::verdict::Context;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -56,16 +57,7 @@ fn random_scenarios_survive_export_and_import() {
         let pool = address_pool(&s);
         for _ in 0..200 {
             let p = random_packet(&mut rng, &pool);
-            let ctx = if rng.random_bool(0.7) {
-                Context::First
-            } else {
-                Context::Reply(Tracking {
-                    at_src: rng.random(),
-                    at_dst: rng.random(),
-                    zpr: rng.random(),
-                    zpr_audit: rng.random(),
-                })
-            };
+            let ctx = random_context(&mut rng, 0.7);
             assert_eq!(
                 a.judge(&p, ctx).judgement,
                 b.judge(&p, ctx).judgement,

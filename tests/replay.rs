@@ -772,3 +772,78 @@ fn truncations() {
     }
     assert!(replays > 1000, "only {replays} truncations replayed");
 }
+
+/// Each flow-log line names how its first packet and its first reply were
+/// decided: the rule or statement of each layer (equal to the reference
+/// evaluator's deciders for the first packet) and the audit flag.
+#[test]
+fn oke_demo_flow_lines_name_the_deciding_rules() {
+    use zprsim_control::compile::rule_text;
+    use zprsim_control::eval;
+    use zprsim_control::packet::{L4, Packet};
+    use zprsim_control::verdict::Context;
+    let dir = tempfile::tempdir().unwrap();
+    let f = fixtures::oke_demo();
+    let r = run(&f, 2, dir.path());
+    let flows: Vec<Value> = r
+        .flows
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let loaded = zprsim_dataplane::scenario_file::load_path(&root().join(f.scenario)).unwrap();
+    let s = &loaded.scenario;
+    for v in &flows {
+        let l4 = match (
+            v["sport"].as_u64(),
+            v["dport"].as_u64(),
+            v["icmp_type"].as_u64(),
+        ) {
+            (Some(sp), Some(dp), _) => L4::Ports {
+                sport: u16::try_from(sp).unwrap(),
+                dport: u16::try_from(dp).unwrap(),
+            },
+            (_, _, Some(t)) => L4::Icmp {
+                icmp_type: u8::try_from(t).unwrap(),
+                code: u8::try_from(v["icmp_code"].as_u64().unwrap()).unwrap(),
+            },
+            _ => L4::Fragment,
+        };
+        let p = Packet {
+            src: v["src"].as_str().unwrap().parse().unwrap(),
+            dst: v["dst"].as_str().unwrap().parse().unwrap(),
+            proto: u8::try_from(v["proto"].as_u64().unwrap()).unwrap(),
+            l4,
+        };
+        let d = eval::evaluate(s, &p, Context::First);
+        let text = |r: Option<zprsim_control::verdict::RuleRef>| {
+            r.map_or(Value::Null, |r| Value::from(rule_text(s, r)))
+        };
+        let by = &v["decided_by"];
+        assert_eq!(by["route"], text(d.deciders.route), "{v}");
+        assert_eq!(by["egress-security"], text(d.deciders.egress), "{v}");
+        assert_eq!(by["ingress-security"], text(d.deciders.ingress), "{v}");
+        assert_eq!(by["zpr_egress"], text(d.deciders.zpr_egress), "{v}");
+        assert_eq!(by["zpr_ingress"], text(d.deciders.zpr_ingress), "{v}");
+        assert_eq!(v["zpr_audit"], d.judgement.zpr_audit, "{v}");
+    }
+    let api = flow(&flows, 40100, 6443);
+    assert_eq!(api["decided_by"]["egress-security"], "nsg:nodes-nsg#0");
+    assert_eq!(api["decided_by"]["zpr_ingress"], "zpr_policy:oke-cluster#0");
+    // The API server's answers: allowed as replies of the tracked connection.
+    assert_eq!(api["reply"]["verdict"], "allow", "{api}");
+    assert_eq!(api["reply"]["zpr_audit"], false);
+    // A flow whose first packet was dropped has no reply.
+    let denied = flow(&flows, 41500, 8080);
+    assert_eq!(denied["stage"], "zpr");
+    assert_eq!(denied["decided_by"]["zpr_egress"], Value::Null);
+    assert_eq!(denied["reply"], Value::Null);
+    let no_route = flow(&flows, 60001, 8080);
+    assert_eq!(no_route["decided_by"]["route"], "route_table:private-rt#0");
+    // The transition policy admits legacy traffic to the pods.
+    let legacy = flow(&flows, 44100, 8080);
+    assert_eq!(
+        legacy["decided_by"]["zpr_ingress"],
+        "zpr_policy:transition#0"
+    );
+    assert_eq!(legacy["reply"]["verdict"], "allow");
+}

@@ -17,7 +17,7 @@ use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::eval;
 use zprsim_control::model::{Scenario, proto};
 use zprsim_control::packet::{L4, Packet};
-use zprsim_control::verdict::{Context, Stage, Tracking, Verdict};
+use zprsim_control::verdict::{Context, Decision, Stage, Tracking, Verdict};
 use zprsim_dataplane::capture::Capture;
 use zprsim_dataplane::pcap_out::{OutFormat, PcapOut};
 use zprsim_dataplane::replay::{ReplayConfig, replay};
@@ -145,6 +145,19 @@ pub(crate) fn reference(
     pkts: &[Pkt],
     replies_allowed: &mut usize,
 ) -> Vec<(Verdict, Option<Stage>)> {
+    reference_decisions(s, pkts, replies_allowed)
+        .into_iter()
+        .map(|d| (d.judgement.verdict, d.judgement.stage))
+        .collect()
+}
+
+/// The reference replay's full decision for every packet (deciding rules
+/// and audit flag included).
+pub(crate) fn reference_decisions(
+    s: &Scenario,
+    pkts: &[Pkt],
+    replies_allowed: &mut usize,
+) -> Vec<Decision> {
     struct Entry {
         init: (IpAddr, u16),
         tracking: Tracking,
@@ -174,8 +187,7 @@ pub(crate) fn reference(
             _ => (0, 0),
         };
         if p.l4 == L4::Fragment {
-            let d = eval::evaluate(s, p, Context::First);
-            out.push((d.judgement.verdict, d.judgement.stage));
+            out.push(eval::evaluate(s, p, Context::First));
             continue;
         }
         let a = (p.src, sp);
@@ -217,7 +229,7 @@ pub(crate) fn reference(
             }
             d
         };
-        out.push((d.judgement.verdict, d.judgement.stage));
+        out.push(d);
     }
     out
 }
@@ -317,5 +329,223 @@ fn replay_equals_reference_with_connection_tracking() {
     assert!(
         allowed * 20 > total,
         "too few allowed packets to mean anything: {allowed} of {total}"
+    );
+}
+
+/// What the reference says one rule decided: packets, distinct flow keys,
+/// first and last packet time.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct RefRule {
+    packets: u64,
+    flows: std::collections::BTreeSet<zprsim_dataplane::community_id::FlowKey>,
+    first: Option<u64>,
+    last: Option<u64>,
+}
+
+/// Per-rule packets, flows and times, the unused rules and the flows audit
+/// would deny, as `replay` counts them (1 and 3 workers), equal a count
+/// made here over the reference evaluator's decisions.
+#[test]
+fn rule_stats_equal_a_count_over_the_reference() {
+    use std::collections::{BTreeMap, BTreeSet};
+    use zprsim_control::compile::rule_text;
+    use zprsim_dataplane::community_id::FlowKey;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut hit_rules, mut unused_rules, mut audit_flows) = (0usize, 0usize, 0usize);
+    for seed in 0..12u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(5000 + seed);
+        let s = random_scenario(&mut rng);
+        let pool = address_pool(&s);
+        let pkts = traffic(&mut rng, &s, &pool, 300);
+        let input = dir.path().join(format!("rs{seed}.pcap"));
+        {
+            let f = std::fs::File::create(&input).unwrap();
+            let mut w =
+                PcapOut::create(std::io::BufWriter::new(f), OutFormat::Pcap { linktype: 1 })
+                    .unwrap();
+            for k in &pkts {
+                let fr = frame(k);
+                w.write(k.ts, 1, u32::try_from(fr.len()).unwrap(), &fr)
+                    .unwrap();
+            }
+            w.finish().unwrap();
+        }
+        let mut n = 0;
+        let decisions = reference_decisions(&s, &pkts, &mut n);
+        let mut want: BTreeMap<String, RefRule> = BTreeMap::new();
+        let mut want_audit: BTreeMap<FlowKey, u64> = BTreeMap::new();
+        let mut all_flows = BTreeSet::new();
+        for (k, d) in pkts.iter().zip(&decisions) {
+            let key = FlowKey::of(&k.p);
+            all_flows.insert(key);
+            let dd = &d.deciders;
+            for r in [
+                dd.route,
+                dd.egress,
+                dd.ingress,
+                dd.zpr_egress,
+                dd.zpr_ingress,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let e = want.entry(rule_text(&s, r)).or_default();
+                e.packets += 1;
+                e.flows.insert(key);
+                e.first = Some(e.first.map_or(k.ts, |f| f.min(k.ts)));
+                e.last = Some(e.last.map_or(k.ts, |l| l.max(k.ts)));
+            }
+            if d.judgement.zpr_audit {
+                *want_audit.entry(key).or_default() += 1;
+            }
+        }
+        let compiled = Arc::new(Compiled::new(&s, &Config::default()).unwrap());
+        for workers in [1, 3] {
+            let cfg = ReplayConfig {
+                workers,
+                rule_stats: true,
+                rule_flows: true,
+                ..ReplayConfig::default()
+            };
+            let o = replay(
+                Arc::clone(&compiled),
+                std::slice::from_ref(&input),
+                &cfg,
+                None,
+            )
+            .unwrap();
+            let st = o.rule_stats.expect("rule stats asked for");
+            assert!(st.flows_exact);
+            assert_eq!(st.packets, pkts.len() as u64, "seed {seed}");
+            assert_eq!(st.flows, all_flows.len() as u64, "seed {seed}");
+            assert_eq!(st.first_ns, pkts.iter().map(|k| k.ts).min());
+            assert_eq!(st.last_ns, pkts.iter().map(|k| k.ts).max());
+            let mut seen = BTreeSet::new();
+            for (id, r) in st.rules.iter().enumerate() {
+                let text = rule_text(&s, compiled.rule_ref(u32::try_from(id).unwrap()).unwrap());
+                let w = want.get(&text);
+                let ctx = format!("seed {seed}, {workers} worker(s), `{text}`");
+                assert_eq!(r.packets, w.map_or(0, |w| w.packets), "{ctx}: packets");
+                assert_eq!(
+                    r.flows,
+                    w.map_or(0, |w| w.flows.len() as u64),
+                    "{ctx}: flows"
+                );
+                assert_eq!(r.first_ns, w.and_then(|w| w.first), "{ctx}: first");
+                assert_eq!(r.last_ns, w.and_then(|w| w.last), "{ctx}: last");
+                assert_eq!(r.packets, o.counters.rule_hits[id], "{ctx}: rule_hits");
+                if r.packets > 0 {
+                    seen.insert(text);
+                    hit_rules += usize::from(workers == 1);
+                } else {
+                    unused_rules += usize::from(workers == 1);
+                }
+            }
+            // Every rule the reference saw decide a packet is one the report knows.
+            assert_eq!(seen, want.keys().cloned().collect(), "seed {seed}");
+            let got_audit: BTreeMap<FlowKey, u64> =
+                st.audit.iter().map(|a| (a.key, a.packets)).collect();
+            assert_eq!(got_audit, want_audit, "seed {seed}: audit flows");
+            audit_flows += usize::from(workers == 1) * want_audit.len();
+        }
+    }
+    eprintln!("{hit_rules} rules hit, {unused_rules} unused, {audit_flows} audit flows");
+    assert!(
+        hit_rules > 20 && unused_rules > 5,
+        "{hit_rules} hit, {unused_rules} unused"
+    );
+    assert!(
+        audit_flows > 0,
+        "no flow audit would deny: the audit check is untested"
+    );
+}
+
+/// The flows an audit attribute would have denied are listed in the report
+/// and the summary (flow, check and reason, packets), most packets first;
+/// a flow the audit check passes is not.
+#[test]
+fn audit_flows_are_listed_with_their_reason() {
+    use assert_cmd::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let tcp = |src: &str, dst: &str, dport: u16| Packet {
+        src: src.parse().unwrap(),
+        dst: dst.parse().unwrap(),
+        proto: proto::TCP,
+        l4: L4::Ports {
+            sport: 40000,
+            dport,
+        },
+    };
+    let flows = [
+        (tcp("10.10.1.30", "10.10.1.40", 22), 1),
+        (tcp("10.10.1.40", "10.10.1.30", 22), 3),
+        (tcp("10.10.1.40", "10.10.1.30", 6000), 4),
+        (tcp("10.20.1.30", "10.10.1.20", 8080), 2),
+    ];
+    let input = dir.path().join("audit.pcap");
+    {
+        let f = std::fs::File::create(&input).unwrap();
+        let mut w =
+            PcapOut::create(std::io::BufWriter::new(f), OutFormat::Pcap { linktype: 1 }).unwrap();
+        let mut ts = 1_700_000_000 * NS;
+        for (p, n) in flows {
+            for _ in 0..n {
+                ts += NS / 10;
+                let fr = frame(&Pkt { p, flags: 0x10, ts });
+                w.write(ts, 1, u32::try_from(fr.len()).unwrap(), &fr)
+                    .unwrap();
+            }
+        }
+        w.finish().unwrap();
+    }
+    let report = dir.path().join("r.json");
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["replay", "tests/cases/scenarios/zpr.toml"])
+        .arg(&input)
+        .arg("--report")
+        .arg(&report)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["zpr_audit_would_drop"], 6);
+    let a = &r["zpr_audit_flows"];
+    assert_eq!(a["total"], 3, "{a:#}");
+    assert_eq!(a["more"], 0);
+    let listed = a["listed"].as_array().unwrap();
+    let got: Vec<(String, u64, u64)> = listed
+        .iter()
+        .map(|f| {
+            (
+                f["src"].as_str().unwrap().to_owned(),
+                f["dport"].as_u64().unwrap(),
+                f["packets"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("10.10.1.40".to_owned(), 22, 3),
+            ("10.20.1.30".to_owned(), 8080, 2),
+            ("10.10.1.30".to_owned(), 22, 1),
+        ]
+    );
+    for f in listed {
+        let reason = f["reason"].as_str().unwrap();
+        assert!(reason.contains("(audit)"), "{reason}");
+        assert!(f["community_id"].as_str().unwrap().starts_with("1:"));
+    }
+    assert!(
+        stdout.contains("flows ZPR audit mode would deny (3):"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("10.10.1.40:40000 -> 10.10.1.30:22: 3 packet(s)"),
+        "{stdout}"
     );
 }

@@ -20,6 +20,8 @@ mod import;
 mod lab;
 mod replay;
 mod replay_oracle;
+mod review;
 mod safety;
 mod streams;
+mod support;
 mod verify;

@@ -44,6 +44,7 @@
 //! assert_eq!(d.judgement.verdict, Verdict::Allow);
 //! ```
 
+pub mod agree;
 pub mod compile;
 pub mod escape;
 pub mod eval;

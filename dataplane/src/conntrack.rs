@@ -131,7 +131,7 @@ pub fn shard_of(p: &Packet) -> usize {
 
 /// An address as one word (IPv6: both halves folded).
 #[inline]
-fn fold(a: IpAddr) -> u64 {
+pub(crate) fn fold(a: IpAddr) -> u64 {
     match a {
         IpAddr::V4(x) => u64::from(u32::from(x)),
         IpAddr::V6(x) => {
@@ -147,7 +147,7 @@ fn fold(a: IpAddr) -> u64 {
 
 /// MurmurHash3's 64-bit finalizer.
 #[inline]
-fn mix64(mut h: u64) -> u64 {
+pub(crate) fn mix64(mut h: u64) -> u64 {
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
     h ^= h >> 33;

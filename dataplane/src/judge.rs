@@ -11,7 +11,7 @@
 
 use serde::Serialize;
 use zprsim_control::compile::{Compiled, Fast};
-use zprsim_control::packet::Packet;
+use zprsim_control::packet::{L4, Packet};
 use zprsim_control::verdict::{Context, Stage, Verdict};
 
 use crate::conntrack::{self, Bounded, Conn, ConnKey, SHARDS};
@@ -149,7 +149,6 @@ pub fn stage_index(s: Stage) -> usize {
 #[derive(Debug)]
 struct Memo {
     slots: Vec<Option<(Packet, Context, Fast)>>,
-    hasher: ahash::RandomState,
 }
 
 const MEMO_SLOTS: usize = 16_384;
@@ -158,13 +157,12 @@ impl Memo {
     fn new() -> Memo {
         Memo {
             slots: vec![None; MEMO_SLOTS],
-            hasher: ahash::RandomState::with_seeds(5, 6, 7, 8),
         }
     }
 
     #[inline]
     fn judge(&mut self, compiled: &Compiled, p: &Packet, ctx: Context) -> Fast {
-        let h = self.hasher.hash_one((p, ctx));
+        let h = memo_hash(p, ctx);
         // The remainder is below MEMO_SLOTS, so it fits any usize.
         let i = usize::try_from(h % MEMO_SLOTS as u64).unwrap_or(0);
         let Some(slot) = self.slots.get_mut(i) else {
@@ -180,6 +178,35 @@ impl Memo {
         *slot = Some((*p, ctx, fast));
         fast
     }
+}
+
+/// The memo's slot hash of a packet and its context: the fields folded
+/// into one word and finished with MurmurHash3's mixer, as
+/// [`conntrack::shard_of`] does. Feeding the `(Packet, Context)` tuple
+/// field by field to `ahash` was the largest single cost of a worker
+/// (`perf record`, docs/benchmarks.md). Only the slot depends on it: a hit
+/// still compares the whole packet and context, so any hash is exact.
+#[inline]
+fn memo_hash(p: &Packet, ctx: Context) -> u64 {
+    let l4 = match p.l4 {
+        L4::Ports { sport, dport } => (1 << 32) | (u64::from(sport) << 16) | u64::from(dport),
+        L4::Icmp { icmp_type, code } => (2 << 32) | (u64::from(icmp_type) << 8) | u64::from(code),
+        L4::Opaque => 3 << 32,
+        L4::Fragment => 4 << 32,
+    };
+    let c = match ctx {
+        Context::First => 0,
+        Context::Reply(t) => {
+            1 | (u64::from(t.at_src) << 1)
+                | (u64::from(t.at_dst) << 2)
+                | (u64::from(t.zpr) << 3)
+                | (u64::from(t.zpr_audit) << 4)
+        }
+    };
+    let rest = l4 | (u64::from(p.proto) << 40) | (c << 48);
+    conntrack::mix64(
+        conntrack::fold(p.src) ^ conntrack::fold(p.dst).rotate_left(29) ^ rest.rotate_left(47),
+    )
 }
 
 /// The connection tables of the shards one worker serves, bounded.

@@ -12,6 +12,7 @@ pub mod conntrack;
 pub mod drop_reason;
 pub mod engine;
 pub mod flowlog;
+pub mod input;
 pub mod judge;
 pub mod output;
 pub mod parse;

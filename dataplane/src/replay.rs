@@ -16,7 +16,7 @@ use zprsim_control::compile::Compiled;
 use crate::engine::{self, CaptureFiles, EngineConfig, EngineError, PcapSink, Sinks};
 use crate::output::OutputFile;
 
-pub use crate::engine::{FlowRecord, Progress};
+pub use crate::engine::{AuditFlow, FlowRecord, Progress, RuleStat, RuleStats};
 pub use crate::judge::{Counters, Totals};
 
 /// Replay settings.
@@ -45,6 +45,12 @@ pub struct ReplayConfig {
     /// hand them back uncommitted in [`ReplayOutput::outputs`] so the
     /// caller commits them with its other outputs (false).
     pub commit: bool,
+    /// Count packets, flows and times per rule, and list the flows audit
+    /// would have denied ([`ReplayOutput::rule_stats`]).
+    pub rule_stats: bool,
+    /// With `rule_stats`, count distinct flows too (costly: see
+    /// [`EngineConfig::rule_flows`]).
+    pub rule_flows: bool,
 }
 
 impl Default for ReplayConfig {
@@ -61,6 +67,8 @@ impl Default for ReplayConfig {
             top_flows: e.top_flows,
             stop: None,
             commit: true,
+            rule_stats: e.rule_stats,
+            rule_flows: e.rule_flows,
         }
     }
 }
@@ -75,6 +83,8 @@ pub struct ReplayOutput {
     pub flows: Vec<FlowRecord>,
     /// The flows with the most dropped packets.
     pub top_dropped: Vec<FlowRecord>,
+    /// Per-rule statistics (only with [`ReplayConfig::rule_stats`]).
+    pub rule_stats: Option<RuleStats>,
     /// Warnings (truncated files, link types not decoded).
     pub warnings: Vec<String>,
     /// A fatal read error (file and message naming the byte offset): the
@@ -224,6 +234,8 @@ pub fn replay(
         queue_chunks: cfg.queue_chunks,
         top_flows: cfg.top_flows,
         stop: cfg.stop.clone(),
+        rule_stats: cfg.rule_stats,
+        rule_flows: cfg.rule_flows,
     };
     let o = engine::run(&[compiled], &mut source, &ecfg, sinks)?;
     let mut outputs = Vec::with_capacity(shared.len());
@@ -244,6 +256,7 @@ pub fn replay(
         counters: s.counters,
         flows: s.flows,
         top_dropped: s.top_dropped,
+        rule_stats: s.rule_stats,
         warnings: o.warnings,
         error: o.error,
         interrupted: o.interrupted,

@@ -98,7 +98,17 @@ struct Inventory {
     drg_attachments: Vec<Obj>,
     services: Vec<Obj>,
     policies: Vec<Obj>,
-    seen: BTreeSet<String>,
+    /// Every OCID taken, with the file it came from and the object.
+    seen: BTreeMap<String, (String, Obj)>,
+}
+
+/// The first key whose value differs between two copies of one object
+/// (keys only one of them has are not compared: `vnic get` and
+/// `list-vnics` may carry different field sets).
+fn first_difference<'a>(a: &'a Obj, b: &Obj) -> Option<&'a str> {
+    a.iter()
+        .find(|(k, v)| b.get(*k).is_some_and(|w| w != *v))
+        .map(|(k, _)| k.as_str())
 }
 
 impl Inventory {
@@ -119,8 +129,17 @@ impl Inventory {
             return;
         }
         // The same object from two commands (`vnic get`, `list-vnics`): once.
-        if !id.is_empty() && !self.seen.insert(id.clone()) {
-            return;
+        // Two different objects under one OCID: the first is kept, loudly.
+        if !id.is_empty() {
+            if let Some((first_file, first)) = self.seen.get(&id) {
+                if let Some(key) = first_difference(first, &o) {
+                    warnings.push(format!(
+                        "`{file}`: OCID `{id}` appears again with another `{key}`; the first, from `{first_file}`, is kept"
+                    ));
+                }
+                return;
+            }
+            self.seen.insert(id.clone(), (file.to_owned(), o.clone()));
         }
         match ocid_type(&id) {
             Some("vcn") => self.vcns.push(o),

@@ -40,7 +40,7 @@
 mod chunk_tests;
 mod chunks;
 mod lint;
-mod names;
+pub(crate) mod names;
 mod raw;
 mod resolve;
 #[cfg(test)]

@@ -11,7 +11,7 @@ use serde_spanned::Spanned;
 use super::packs;
 use super::selector::{self, Selector};
 use super::{Expect, Limits, Location, PathSpec, Probe, Scope, VerifyError};
-use crate::load::{SourceFiles, line_col};
+use crate::load::{SourceFiles, line_col, names};
 use crate::model::{PortRange, Scenario, proto};
 
 #[derive(Debug, Deserialize)]
@@ -45,6 +45,9 @@ enum RoleBinding {
 enum NumOrText {
     Num(i64),
     Text(String),
+    /// Anything else (a float, `nan`, a boolean, an array): refused with the
+    /// field's own message rather than serde's "no variant matched".
+    Other(serde::de::IgnoredAny),
 }
 
 #[derive(Debug, Deserialize)]
@@ -358,6 +361,7 @@ fn dport_range(src: Src<'_>, v: &Spanned<NumOrText>) -> Result<PortRange, Verify
             }
             Ok(PortRange { min: lo, max: hi })
         }
+        NumOrText::Other(_) => Err(bad()),
     }
 }
 
@@ -372,6 +376,16 @@ fn resolve_path(
     if name.is_empty() {
         return Err(src.err(r.name.span(), "a path needs a name"));
     }
+    // Shown on terminals and in JUnit XML (where control characters are not
+    // even allowed): held to the rule of scenario names.
+    if let Some((_, m)) = names::problem("path name", r.name.get_ref()) {
+        return Err(src.err(r.name.span(), m));
+    }
+    if let Some(why) = &r.why
+        && let Some((_, m)) = names::problem("`why`", why)
+    {
+        return Err(src.err(rp.span(), format!("path `{name}`: {m}")));
+    }
     let (from, from_text) = endpoint(s, src, &r.from, roles.as_ref(), &name)?;
     let (to, to_text) = endpoint(s, src, &r.to, roles.as_ref(), &name)?;
     let protocol = match r.proto.get_ref() {
@@ -383,6 +397,7 @@ fn resolve_path(
             "icmpv6" => Some(proto::ICMPV6),
             other => other.parse::<u8>().ok(),
         },
+        NumOrText::Other(_) => None,
     }
     .ok_or_else(|| {
         src.err(

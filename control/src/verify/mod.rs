@@ -441,28 +441,7 @@ fn rule_name(s: &Scenario, r: RuleRef) -> String {
 
 /// Judges one probe with both engines; they must agree.
 fn judge(s: &Scenario, c: &Compiled, p: &Packet) -> Result<Decision, RunError> {
-    let fast = c.judge(p, Context::First);
-    let d = eval::evaluate(s, p, Context::First);
-    let fast_rules: Vec<Option<RuleRef>> = fast
-        .rules
-        .iter()
-        .map(|r| r.and_then(|id| c.rule_ref(id)))
-        .collect();
-    let dd = &d.deciders;
-    let ref_rules = vec![
-        dd.route,
-        dd.egress,
-        dd.ingress,
-        dd.zpr_egress,
-        dd.zpr_ingress,
-    ];
-    if fast.judgement != d.judgement || fast_rules != ref_rules {
-        return Err(RunError::Disagree(format!(
-            "the compiled table and the reference evaluator disagree on {p}: table {:?} {fast_rules:?}, reference {:?} {ref_rules:?}",
-            fast.judgement, d.judgement
-        )));
-    }
-    Ok(d)
+    crate::agree::judge_both(s, c, p, Context::First).map_err(RunError::Disagree)
 }
 
 fn failure(s: &Scenario, path: &PathSpec, p: &Packet, d: &Decision) -> PairFailure {

@@ -47,8 +47,65 @@ pub struct FlowRecord {
     pub stage: Option<Stage>,
     /// Community ID v1, seed 0.
     pub community_id: CommunityId,
+    /// How the first packet was decided (the CLI writes it with rule names).
+    #[serde(skip)]
+    pub first: Decided,
+    /// How the first packet of the reply direction was decided, if one came.
+    #[serde(skip)]
+    pub reply: Option<Decided>,
     #[serde(skip)]
     first_ns: u64,
+}
+
+/// How one packet of a flow was decided: verdict, stage, the audit flag and
+/// the deciding rule of each layer (global rule ids, as
+/// [`zprsim_control::compile::Fast::rules`]: route, egress, ingress, ZPR
+/// egress, ZPR ingress).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decided {
+    /// Verdict.
+    pub verdict: Verdict,
+    /// Stage of a drop.
+    pub stage: Option<Stage>,
+    /// An audit attribute would have denied it.
+    pub zpr_audit: bool,
+    /// Deciding rule per layer.
+    pub rules: [Option<u32>; 5],
+}
+
+/// A packet's decision as an open record keeps it (ids as `u32`, `NO_RULE`
+/// for none, to keep the record small).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Side {
+    code: u8,
+    audit: bool,
+    rules: [u32; 5],
+}
+
+const NO_RULE: u32 = u32::MAX;
+
+impl Side {
+    /// From a packet's verdict code and fast-path result.
+    pub(crate) fn of(code: u8, fast: &zprsim_control::compile::Fast) -> Side {
+        Side {
+            code,
+            audit: fast.judgement.zpr_audit,
+            rules: fast.rules.map(|r| r.unwrap_or(NO_RULE)),
+        }
+    }
+
+    fn decided(self) -> Decided {
+        Decided {
+            verdict: if self.code == 0 {
+                Verdict::Allow
+            } else {
+                Verdict::Drop
+            },
+            stage: code_stage(self.code),
+            zpr_audit: self.audit,
+            rules: self.rules.map(|r| (r != NO_RULE).then_some(r)),
+        }
+    }
 }
 
 /// Sort key of a flow record: first timestamp, then the 5-tuple.
@@ -99,6 +156,10 @@ struct FlowState {
     src_is_a: bool,
     /// Verdict code of the first packet (0 allowed, else its stage + 1).
     code: u8,
+    /// How the first packet was decided.
+    first: Side,
+    /// How the first reply was decided (none yet: `None`).
+    reply: Option<Side>,
     both: bool,
     closing: bool,
 }
@@ -134,6 +195,8 @@ fn flow_record(key: &FlowKey, st: &FlowState) -> FlowRecord {
         },
         stage: code_stage(st.code),
         community_id: CommunityId::default(),
+        first: st.first.decided(),
+        reply: st.reply.map(Side::decided),
         first_ns: st.first_ns,
     }
 }
@@ -188,7 +251,8 @@ impl Flows {
     }
 
     /// Adds a judged packet (verdict code `code`) to its flow record.
-    pub(crate) fn packet(&mut self, it: &Item, code: u8, counters: &mut Counters) {
+    pub(crate) fn packet(&mut self, it: &Item, side: Side, counters: &mut Counters) {
+        let code = side.code;
         let allowed = code == 0;
         let p = &it.packet;
         let key = FlowKey::of(p);
@@ -232,6 +296,9 @@ impl Flows {
                         ) => sport == fd && dport == fs && !(p.src == first_src && sport == fs),
                         _ => p.src != first_src,
                     };
+                if reverse && r.reply.is_none() {
+                    r.reply = Some(side);
+                }
                 r.both |= reverse;
                 r.closing |= fin;
                 return;
@@ -248,6 +315,8 @@ impl Flows {
             l4: p.l4,
             src_is_a: p.src == key.a,
             code,
+            first: side,
+            reply: None,
             both: false,
             closing: p.proto == proto::TCP && fin,
         };

@@ -29,6 +29,7 @@
 //!   [`EngineOutput::interrupted`] says so.
 
 mod flows;
+pub mod rule_stats;
 pub mod source;
 mod worker;
 mod writer;
@@ -49,7 +50,8 @@ use crate::judge::Counters;
 use crate::parse::{Parsed, parse_frame};
 use crate::pcap_out::{OutFormat, PcapOut};
 
-pub use flows::FlowRecord;
+pub use flows::{Decided, FlowRecord};
+pub use rule_stats::{AuditFlow, RuleStat, RuleStats};
 pub use source::{CaptureFiles, Frame, MemorySource, PacketSource};
 pub use writer::PcapSink;
 
@@ -76,6 +78,12 @@ pub struct EngineConfig {
     pub top_flows: usize,
     /// Set to stop reading (the first SIGINT or SIGTERM).
     pub stop: Option<Arc<AtomicBool>>,
+    /// Count packets, flows and first/last times per rule and list the
+    /// flows audit would have denied ([`ScenarioOutput::rule_stats`]).
+    pub rule_stats: bool,
+    /// With `rule_stats`, also count distinct flows per rule and in all
+    /// (a hash-set insert per packet and deciding rule: the costly part).
+    pub rule_flows: bool,
 }
 
 impl Default for EngineConfig {
@@ -88,6 +96,8 @@ impl Default for EngineConfig {
             queue_chunks: 8,
             top_flows: 10,
             stop: None,
+            rule_stats: false,
+            rule_flows: false,
         }
     }
 }
@@ -151,6 +161,8 @@ pub struct ScenarioOutput {
     pub flows: Vec<FlowRecord>,
     /// The flows with the most dropped packets.
     pub top_dropped: Vec<FlowRecord>,
+    /// Per-rule statistics (only with [`EngineConfig::rule_stats`]).
+    pub rule_stats: Option<RuleStats>,
 }
 
 /// Everything a pass produced.
@@ -521,11 +533,19 @@ pub fn run(
             counters: reader_counters.clone(),
             flows: Vec::new(),
             top_dropped: Vec::new(),
+            rule_stats: None,
         })
         .collect();
     let mut hist = new_hist();
+    let mut tallies: Vec<Vec<rule_stats::RuleTally>> =
+        scenarios.iter().map(|_| Vec::new()).collect();
     let mut packet_hist = new_hist();
-    let results: Vec<_> = workers.into_iter().map(Worker::finish).collect();
+    let mut results: Vec<_> = workers.into_iter().map(Worker::finish).collect();
+    for r in &mut results {
+        for (t, rt) in tallies.iter_mut().zip(std::mem::take(&mut r.rules)) {
+            t.extend(rt);
+        }
+    }
     for (k, o) in outs.iter_mut().enumerate() {
         let n: usize = results
             .iter()
@@ -550,7 +570,10 @@ pub fn run(
         let _ = hist.add(&r.hist);
         let _ = packet_hist.add(&r.packet_hist);
     }
-    for o in &mut outs {
+    for (o, t) in outs.iter_mut().zip(tallies) {
+        if cfg.rule_stats {
+            o.rule_stats = Some(rule_stats::merge(t));
+        }
         o.flows.sort_by_key(FlowRecord::sort_key);
         flows::trim_top(&mut o.top_dropped, cfg.top_flows);
     }

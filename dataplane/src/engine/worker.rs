@@ -11,7 +11,8 @@ use zprsim_control::compile::Compiled;
 use crate::drop_reason::DropReason;
 use crate::judge::{Counters, Tracker};
 
-use super::flows::{FlowRecord, Flows};
+use super::flows::{FlowRecord, Flows, Side};
+use super::rule_stats::RuleTally;
 use super::{EngineConfig, Item, ResultBatch, WorkBatch};
 
 /// One scenario's state in one worker.
@@ -20,6 +21,8 @@ struct Judge {
     tracker: Tracker,
     flows: Flows,
     counters: Counters,
+    /// Per-rule packets, flows and times (with [`EngineConfig::rule_stats`]).
+    rules: Option<RuleTally>,
 }
 
 /// A worker's state: for each scenario, its shards' tables and counters.
@@ -33,6 +36,7 @@ pub(crate) struct Worker {
 /// What a worker hands back at the end, per scenario.
 pub(crate) struct WorkerResult {
     pub(crate) per_scenario: Vec<(Counters, Vec<FlowRecord>, Vec<FlowRecord>)>,
+    pub(crate) rules: Vec<Option<RuleTally>>,
     pub(crate) hist: Histogram<u64>,
     pub(crate) packet_hist: Histogram<u64>,
 }
@@ -58,6 +62,9 @@ impl Worker {
                     tracker: Tracker::with_memo(cfg.max_connections),
                     flows: Flows::new(cfg.max_flow_records, cfg.keep_flows, cfg.top_flows),
                     counters: Counters::with_rules(c.rule_count()),
+                    rules: cfg.rule_stats.then(|| {
+                        RuleTally::new(c.rule_count(), cfg.max_flow_records, cfg.rule_flows)
+                    }),
                 })
                 .collect(),
             hist: new_hist(),
@@ -78,8 +85,11 @@ impl Worker {
                 &mut j.counters,
             );
             j.counters.record(&fast, it.wire_len);
+            if let Some(t) = &mut j.rules {
+                t.packet(&it.packet, it.ts_ns, &fast);
+            }
             let code = DropReason::code(fast.judgement.stage.map(DropReason::of_stage));
-            j.flows.packet(it, code, &mut j.counters);
+            j.flows.packet(it, Side::of(code, &fast), &mut j.counters);
             if let Some(c) = codes.as_deref_mut() {
                 c.push(code);
             }
@@ -87,15 +97,19 @@ impl Worker {
     }
 
     pub(crate) fn finish(self) -> WorkerResult {
+        let mut rules = Vec::with_capacity(self.judges.len());
+        let per_scenario = self
+            .judges
+            .into_iter()
+            .map(|mut j| {
+                let (flows, top) = j.flows.finish(&mut j.counters);
+                rules.push(j.rules);
+                (j.counters, flows, top)
+            })
+            .collect();
         WorkerResult {
-            per_scenario: self
-                .judges
-                .into_iter()
-                .map(|mut j| {
-                    let (flows, top) = j.flows.finish(&mut j.counters);
-                    (j.counters, flows, top)
-                })
-                .collect(),
+            per_scenario,
+            rules,
             hist: self.hist,
             packet_hist: self.packet_hist,
         }

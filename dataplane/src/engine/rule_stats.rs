@@ -1,0 +1,245 @@
+//! Which rules matter: per rule and statement, the packets and flows it
+//! decided and its first and last packet time; the coverage window those
+//! counts are over; and the flows an `audit` attribute would have denied.
+//!
+//! A worker keeps one [`RuleTally`] per scenario beside its tracker (no
+//! lock: a tally sees only its worker's packets); the engine merges them
+//! into one [`RuleStats`] per scenario at the end. A *flow* here is a flow
+//! key as Community ID keys it ([`FlowKey`]): a rule's `flows` is the
+//! number of distinct keys among the packets it decided. The sets behind
+//! the flow counts are bounded ([`RuleTally::new`]); past the bound the
+//! packet counts and times stay exact and [`RuleStats::flows_exact`] says
+//! the flow counts are lower bounds.
+
+use ahash::{AHashMap, AHashSet};
+use zprsim_control::compile::Fast;
+use zprsim_control::packet::Packet;
+
+use crate::community_id::FlowKey;
+
+/// One rule or statement: what it decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RuleStat {
+    /// Packets it decided (as the deciding rule of its layer).
+    pub packets: u64,
+    /// Distinct flows among those packets.
+    pub flows: u64,
+    /// Timestamp of the first packet it decided, nanoseconds (`None` if none).
+    pub first_ns: Option<u64>,
+    /// Timestamp of the last packet it decided, nanoseconds.
+    pub last_ns: Option<u64>,
+}
+
+/// A flow an `audit` attribute would have denied (its packets were
+/// allowed, or dropped by another layer, while enforce would deny them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditFlow {
+    /// The flow key.
+    pub key: FlowKey,
+    /// The first packet audit would have denied.
+    pub first: Packet,
+    /// Its timestamp, nanoseconds.
+    pub first_ns: u64,
+    /// Packets of the flow audit would have denied.
+    pub packets: u64,
+}
+
+/// What one scenario's rules decided over the whole pass.
+#[derive(Debug, Clone, Default)]
+pub struct RuleStats {
+    /// Per global rule id ([`zprsim_control::compile::Compiled::rule_ref`]).
+    pub rules: Vec<RuleStat>,
+    /// Packets judged against the tables (IP records; malformed ones are
+    /// dropped before any rule).
+    pub packets: u64,
+    /// Distinct flows among them.
+    pub flows: u64,
+    /// First packet time of the window, nanoseconds.
+    pub first_ns: Option<u64>,
+    /// Last packet time of the window, nanoseconds.
+    pub last_ns: Option<u64>,
+    /// False when a bound was reached: flow counts are then lower bounds
+    /// and the audit listing may miss flows.
+    pub flows_exact: bool,
+    /// Flows were counted ([`crate::engine::EngineConfig::rule_flows`]);
+    /// when false every flow count is 0.
+    pub flows_counted: bool,
+    /// The flows audit would have denied, most packets first, then by
+    /// first time and key (all of them; the report keeps the top N).
+    pub audit: Vec<AuditFlow>,
+}
+
+/// One worker's tally for one scenario.
+#[derive(Debug)]
+pub(crate) struct RuleTally {
+    rules: Vec<RuleStat>,
+    /// (flow, rule) pairs seen, for the per-rule flow counts.
+    seen: AHashSet<(FlowKey, u32)>,
+    /// Flows seen, for the window.
+    flows: AHashSet<FlowKey>,
+    audit: AHashMap<FlowKey, AuditFlow>,
+    packets: u64,
+    first_ns: Option<u64>,
+    last_ns: Option<u64>,
+    /// Entries at most in each set and map.
+    cap: usize,
+    exact: bool,
+    /// Count distinct flows (the sets); without, only packets and times.
+    count_flows: bool,
+    /// The previous packet's flow key and deciding rules: a packet with the
+    /// same ones adds nothing to the sets (bursts of one flow skip hashing
+    /// them again).
+    last: Option<(FlowKey, [Option<u32>; 5])>,
+}
+
+fn widen(first: &mut Option<u64>, last: &mut Option<u64>, ts: u64) {
+    *first = Some(first.map_or(ts, |f| f.min(ts)));
+    *last = Some(last.map_or(ts, |l| l.max(ts)));
+}
+
+impl RuleTally {
+    /// A tally for `rules` rules keeping at most `cap` entries per set.
+    /// Without `count_flows` the flow sets are not kept (the costly part:
+    /// a hash insert per packet and rule) and every flow count is 0.
+    pub(crate) fn new(rules: usize, cap: usize, count_flows: bool) -> Self {
+        RuleTally {
+            rules: vec![RuleStat::default(); rules],
+            seen: AHashSet::new(),
+            flows: AHashSet::new(),
+            audit: AHashMap::new(),
+            packets: 0,
+            first_ns: None,
+            last_ns: None,
+            cap,
+            exact: true,
+            count_flows,
+            last: None,
+        }
+    }
+
+    /// Counts one judged packet.
+    pub(crate) fn packet(&mut self, p: &Packet, ts_ns: u64, fast: &Fast) {
+        self.packets += 1;
+        widen(&mut self.first_ns, &mut self.last_ns, ts_ns);
+        if !self.count_flows {
+            for &id in fast.rules.iter().flatten() {
+                if let Some(st) = self.rules.get_mut(id as usize) {
+                    st.packets += 1;
+                    widen(&mut st.first_ns, &mut st.last_ns, ts_ns);
+                }
+            }
+            if fast.judgement.zpr_audit {
+                self.audit_packet(p, ts_ns);
+            }
+            return;
+        }
+        let key = FlowKey::of(p);
+        let repeat = self.last == Some((key, fast.rules));
+        if !repeat {
+            self.last = Some((key, fast.rules));
+            if self.flows.len() < self.cap || self.flows.contains(&key) {
+                self.flows.insert(key);
+            } else {
+                self.exact = false;
+            }
+        }
+        for &id in fast.rules.iter().flatten() {
+            let Some(st) = self.rules.get_mut(id as usize) else {
+                continue;
+            };
+            st.packets += 1;
+            widen(&mut st.first_ns, &mut st.last_ns, ts_ns);
+            if repeat {
+                continue;
+            }
+            if self.seen.len() < self.cap || self.seen.contains(&(key, id)) {
+                self.seen.insert((key, id));
+            } else {
+                self.exact = false;
+            }
+        }
+        if fast.judgement.zpr_audit {
+            self.audit_packet(p, ts_ns);
+        }
+    }
+
+    /// A packet an audit attribute would have denied.
+    fn audit_packet(&mut self, p: &Packet, ts_ns: u64) {
+        let key = FlowKey::of(p);
+        if let Some(a) = self.audit.get_mut(&key) {
+            a.packets += 1;
+        } else if self.audit.len() < self.cap {
+            self.audit.insert(
+                key,
+                AuditFlow {
+                    key,
+                    first: *p,
+                    first_ns: ts_ns,
+                    packets: 1,
+                },
+            );
+        } else {
+            self.exact = false;
+        }
+    }
+}
+
+/// Merges the workers' tallies of one scenario (flows as the union of the
+/// workers' sets, so a flow counts once whichever worker saw it).
+pub(crate) fn merge(tallies: Vec<RuleTally>) -> RuleStats {
+    let mut out = RuleStats {
+        flows_exact: true,
+        flows_counted: tallies.iter().all(|t| t.count_flows),
+        ..RuleStats::default()
+    };
+    let mut seen: AHashSet<(FlowKey, u32)> = AHashSet::new();
+    let mut flows: AHashSet<FlowKey> = AHashSet::new();
+    let mut audit: AHashMap<FlowKey, AuditFlow> = AHashMap::new();
+    for t in tallies {
+        if out.rules.len() < t.rules.len() {
+            out.rules.resize(t.rules.len(), RuleStat::default());
+        }
+        for (o, r) in out.rules.iter_mut().zip(&t.rules) {
+            o.packets += r.packets;
+            if let (Some(f), Some(l)) = (r.first_ns, r.last_ns) {
+                widen(&mut o.first_ns, &mut o.last_ns, f);
+                widen(&mut o.first_ns, &mut o.last_ns, l);
+            }
+        }
+        out.packets += t.packets;
+        if let (Some(f), Some(l)) = (t.first_ns, t.last_ns) {
+            widen(&mut out.first_ns, &mut out.last_ns, f);
+            widen(&mut out.first_ns, &mut out.last_ns, l);
+        }
+        out.flows_exact &= t.exact;
+        seen.extend(t.seen);
+        flows.extend(t.flows);
+        for (k, a) in t.audit {
+            audit
+                .entry(k)
+                .and_modify(|m| {
+                    m.packets += a.packets;
+                    if a.first_ns < m.first_ns {
+                        m.first = a.first;
+                        m.first_ns = a.first_ns;
+                    }
+                })
+                .or_insert(a);
+        }
+    }
+    for (_, id) in &seen {
+        if let Some(r) = out.rules.get_mut(*id as usize) {
+            r.flows += 1;
+        }
+    }
+    out.flows = flows.len() as u64;
+    let mut audit: Vec<AuditFlow> = audit.into_values().collect();
+    audit.sort_by(|x, y| {
+        y.packets
+            .cmp(&x.packets)
+            .then(x.first_ns.cmp(&y.first_ns))
+            .then(x.key.cmp(&y.key))
+    });
+    out.audit = audit;
+    out
+}
