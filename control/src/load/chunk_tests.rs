@@ -125,6 +125,7 @@ fn texts_whose_meaning_a_split_could_change_are_parsed_whole() {
         // quoted keys
         "[[\"vcn\"]]\n[[vcn]]\n",
         "\"name\" = \"n\"\n[[vcn]]\n",
+        "\u{feff}vcn = [{ name = \"v\" }]\n[[nsg]]\n[[vcn]]\n",
         // unterminated string
         "[[vcn]]\nname = \"\"\"\n[[vcn]]\n",
     ] {

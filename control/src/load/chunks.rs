@@ -68,7 +68,9 @@ pub(crate) fn split(text: &str, target: usize) -> Option<Vec<Range<usize>>> {
                     i = end;
                     continue;
                 }
-                if !seen_header && (c == b'"' || c == b'\'') {
+                if !seen_header && !matches!(c, b'#' | b'\n' | b'\r') {
+                    // A quoted root key, a byte-order mark, ...: not read
+                    // here, so its key's uses are unknown.
                     return None;
                 }
             }
