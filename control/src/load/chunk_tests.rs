@@ -126,6 +126,8 @@ fn texts_whose_meaning_a_split_could_change_are_parsed_whole() {
         "[[\"vcn\"]]\n[[vcn]]\n",
         "\"name\" = \"n\"\n[[vcn]]\n",
         "\u{feff}vcn = [{ name = \"v\" }]\n[[nsg]]\n[[vcn]]\n",
+        // more top-level keys than a scenario has
+        &(0..100).map(|i| format!("[[k{i}]]\n")).collect::<String>(),
         // unterminated string
         "[[vcn]]\nname = \"\"\"\n[[vcn]]\n",
     ] {

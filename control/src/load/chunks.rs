@@ -55,7 +55,7 @@ pub(crate) fn split(text: &str, target: usize) -> Option<Vec<Range<usize>>> {
                         chunks.push(chunk_start..i);
                         chunk_start = i;
                     }
-                    note(&mut keys, key, chunks.len(), h.array_one_key);
+                    note(&mut keys, key, chunks.len(), h.array_one_key)?;
                     seen_header = true;
                     i = h.end;
                     at_line_start = true;
@@ -64,7 +64,7 @@ pub(crate) fn split(text: &str, target: usize) -> Option<Vec<Range<usize>>> {
                 if !seen_header && is_bare(c) {
                     // A key of the root table (dotted keys use their first part).
                     let end = bare_end(b, j);
-                    note(&mut keys, text.get(j..end)?, chunks.len(), false);
+                    note(&mut keys, text.get(j..end)?, chunks.len(), false)?;
                     i = end;
                     continue;
                 }
@@ -104,8 +104,21 @@ pub(crate) fn split(text: &str, target: usize) -> Option<Vec<Range<usize>>> {
     safe.then_some(chunks)
 }
 
-/// Records a use of top-level `key` in chunk `chunk`.
-fn note<'a>(keys: &mut HashMap<&'a str, KeyUse>, key: &'a str, chunk: usize, array: bool) {
+/// A scenario has a dozen top-level keys; a text with more distinct ones
+/// is parsed whole (and refused), without a map growing with the text.
+const MAX_KEYS: usize = 64;
+
+/// Records a use of top-level `key` in chunk `chunk`; `None` past
+/// [`MAX_KEYS`] keys.
+fn note<'a>(
+    keys: &mut HashMap<&'a str, KeyUse>,
+    key: &'a str,
+    chunk: usize,
+    array: bool,
+) -> Option<()> {
+    if keys.len() >= MAX_KEYS && !keys.contains_key(key) {
+        return None;
+    }
     let e = keys.entry(key).or_insert(KeyUse {
         last_chunk: chunk,
         chunks: 0,
@@ -116,6 +129,7 @@ fn note<'a>(keys: &mut HashMap<&'a str, KeyUse>, key: &'a str, chunk: usize, arr
         e.array_first &= array;
         e.last_chunk = chunk;
     }
+    Some(())
 }
 
 /// A table header line.
