@@ -41,7 +41,7 @@ use zprsim_dataplane::parse::{Parsed, parse_frame};
 use zprsim_dataplane::scenario_file;
 
 use crate::interrupt::Interrupt;
-use crate::report::StageCounts;
+use crate::report::{self, FlowCounts, PacketCounts, StageCounts};
 use crate::{Failure, out};
 
 /// Arguments of `diff`.
@@ -447,21 +447,6 @@ struct Side {
     zpr_audit_would_drop: u64,
 }
 
-#[derive(Serialize, Default)]
-struct FlowCounts {
-    would_break: u64,
-    newly_allowed: u64,
-    reason_changed: u64,
-    unchanged: u64,
-}
-
-#[derive(Serialize)]
-struct PacketCounts {
-    total: u64,
-    would_break: u64,
-    newly_allowed: u64,
-}
-
 #[derive(Serialize)]
 struct Report {
     captures: Vec<String>,
@@ -620,22 +605,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     };
     let mut sink = DiffSink::new(cfg.max_flow_records);
     let show_progress = !a.quiet && std::io::stderr().is_terminal();
-    let bar = show_progress.then(|| {
-        let b = indicatif::ProgressBar::new(0);
-        b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        b
-    });
-    let progress = |done: u64, total: u64| {
-        if let Some(b) = &bar {
-            b.set_length(total);
-            b.set_position(done);
-        }
-    };
+    let bar = report::progress_bar(show_progress);
+    let progress = |done: u64, total: u64| report::progress_to(bar.as_ref(), done, total);
     let sinks = Sinks {
         verdicts: Some(&mut sink),
         progress: Some(&progress),
@@ -809,14 +780,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         f.commit()
             .map_err(|e| Failure::Input(format!("error: {e}")))?;
     }
-    let mut warnings = String::new();
-    for w in lb.warnings.iter().chain(&la.warnings) {
-        let _ = writeln!(warnings, "{w}");
-    }
-    for w in &r.warnings {
-        let _ = writeln!(warnings, "warning: {w}");
-    }
-    crate::err(&warnings);
+    report::print_warnings(lb.warnings.iter().chain(&la.warnings), &r.warnings);
     if !a.quiet {
         let text = summary(a, &r);
         let stdout_taken = [&a.report, &a.flows]

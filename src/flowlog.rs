@@ -298,14 +298,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             .map_err(|e| Failure::Input(format!("error: {e}")))?;
     }
     // Warnings go to stderr, even with `--quiet`.
-    let mut warnings = String::new();
-    for w in &loaded.warnings {
-        let _ = writeln!(warnings, "{w}");
-    }
-    for w in &r.warnings {
-        let _ = writeln!(warnings, "warning: {w}");
-    }
-    crate::err(&warnings);
+    crate::report::print_warnings(&loaded.warnings, &r.warnings);
     if !a.quiet {
         let text = summary(&r);
         // When a JSON output is standard output, the summary goes to stderr.

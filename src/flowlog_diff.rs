@@ -26,7 +26,7 @@ use zprsim_dataplane::output::{self, OutputFile};
 use zprsim_dataplane::scenario_file;
 
 use crate::diff::Class;
-use crate::report::StageCounts;
+use crate::report::{FlowCounts, PacketCounts, StageCounts};
 use crate::{Failure, out};
 
 /// What `diff` hands over.
@@ -80,21 +80,6 @@ struct SideOut {
     judged: u64,
     unplaced: u64,
     agreement: Agreement,
-}
-
-#[derive(Serialize, Default)]
-struct FlowCounts {
-    would_break: u64,
-    newly_allowed: u64,
-    reason_changed: u64,
-    unchanged: u64,
-}
-
-#[derive(Serialize)]
-struct PacketCounts {
-    total: u64,
-    would_break: u64,
-    newly_allowed: u64,
 }
 
 #[derive(Serialize)]

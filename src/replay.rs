@@ -396,22 +396,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         ..ReplayConfig::default()
     };
     let show_progress = !a.quiet && std::io::stderr().is_terminal();
-    let bar = show_progress.then(|| {
-        let b = indicatif::ProgressBar::new(0);
-        b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        b
-    });
-    let progress = |done: u64, total: u64| {
-        if let Some(b) = &bar {
-            b.set_length(total);
-            b.set_position(done);
-        }
-    };
+    let bar = crate::report::progress_bar(show_progress);
+    let progress = |done: u64, total: u64| crate::report::progress_to(bar.as_ref(), done, total);
     let mut o = match replay::replay(Arc::clone(&compiled), &a.pcaps, &cfg, Some(&progress)) {
         Ok(o) => o,
         Err(ReplayError::Output { source, .. })
@@ -447,14 +433,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             .map_err(|e| Failure::Input(format!("error: {e}")))?;
     }
     // Warnings go to stderr, even with `--quiet`.
-    let mut warnings = String::new();
-    for w in &loaded.warnings {
-        let _ = writeln!(warnings, "{w}");
-    }
-    for w in &r.warnings {
-        let _ = writeln!(warnings, "warning: {w}");
-    }
-    crate::err(&warnings);
+    crate::report::print_warnings(&loaded.warnings, &r.warnings);
     if !a.quiet {
         let text = summary(&r);
         // When a JSON output is standard output, the summary goes to stderr.

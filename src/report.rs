@@ -482,3 +482,68 @@ pub fn flow_line<'a>(s: &Scenario, c: &Compiled, f: &'a FlowRecord) -> FlowLine<
         }),
     }
 }
+
+/// Flows by class, `flows` of the `diff` and `flowlog diff` reports.
+#[derive(Debug, Serialize, Default)]
+pub struct FlowCounts {
+    /// Allowed before, dropped after.
+    pub would_break: u64,
+    /// Dropped before, allowed after.
+    pub newly_allowed: u64,
+    /// Same outcome, another deciding reason.
+    pub reason_changed: u64,
+    /// Same outcome and reason.
+    pub unchanged: u64,
+}
+
+/// Packets by class, `packets` of the `diff` and `flowlog diff` reports.
+#[derive(Debug, Serialize)]
+pub struct PacketCounts {
+    /// Every packet judged.
+    pub total: u64,
+    /// Packets of flows that would break.
+    pub would_break: u64,
+    /// Packets of flows newly allowed.
+    pub newly_allowed: u64,
+}
+
+/// The byte progress bar of `replay` and `diff`, when `show` (not quiet,
+/// standard error a terminal).
+#[must_use]
+pub fn progress_bar(show: bool) -> Option<indicatif::ProgressBar> {
+    show.then(|| {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    })
+}
+
+/// Moves `bar`, if any, to `done` of `total` bytes.
+pub fn progress_to(bar: Option<&indicatif::ProgressBar>, done: u64, total: u64) {
+    if let Some(b) = bar {
+        b.set_length(total);
+        b.set_position(done);
+    }
+}
+
+/// Writes the load warnings (as they are) and the report's warnings (with a
+/// `warning: ` prefix) to standard error, even with `--quiet`.
+pub fn print_warnings<W: std::fmt::Display>(
+    loaded: impl IntoIterator<Item = W>,
+    report: &[String],
+) {
+    use std::fmt::Write as _;
+    let mut warnings = String::new();
+    for w in loaded {
+        let _ = writeln!(warnings, "{w}");
+    }
+    for w in report {
+        let _ = writeln!(warnings, "warning: {w}");
+    }
+    crate::err(&warnings);
+}
