@@ -13,9 +13,10 @@
 //! report (`control/src/compile/side_tests.rs`).
 
 use crate::packet::Packet;
-use crate::verdict::{Context, Judgement, Stage, Tracking, Verdict};
+use crate::verdict::{Context, Stage};
 
-use super::{ClassInfo, Compiled, Fast, RouteEntry};
+use super::table::{UNTRACKED, ZprCheck, allowed, dropped, exempt, security_step, split_context};
+use super::{ClassInfo, Compiled, Fast};
 
 /// Which VNIC's enforcement to judge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,102 +40,67 @@ impl Compiled {
         let a = self.class_info(cs);
         let b = self.class_info(cd);
         let mut rules = [None; 5];
-        let full = Tracking {
-            at_src: false,
-            at_dst: false,
-            zpr: true,
-            zpr_audit: true,
-        };
         if (a.flags | b.flags) & ClassInfo::EXEMPT != 0 {
-            return Fast {
-                judgement: Judgement {
-                    verdict: Verdict::Allow,
-                    stage: None,
-                    zpr_audit: false,
-                    tracking: full,
-                },
-                rules,
-            };
+            return exempt();
         }
-        let (reply, t) = match ctx {
-            Context::First => (false, Tracking::default()),
-            Context::Reply(t) => (true, t),
-        };
-        let drop = |stage, rules| Fast {
-            judgement: Judgement {
-                verdict: Verdict::Drop,
-                stage: Some(stage),
-                zpr_audit: false,
-                tracking: Tracking::default(),
-            },
-            rules,
-        };
-        let mut tracking = full;
-        let (profile, peer) = match side {
+        let (reply, t) = split_context(ctx);
+        let mut tracking = UNTRACKED;
+        let (check, profile, peer) = match side {
             Side::Source => {
-                let r = RouteEntry(self.route[(a.route * self.n_route + b.route) as usize]);
+                let r = self.route_cell(a, b);
                 rules[0] = r.rule();
                 if !r.passes(reply) {
-                    return drop(Stage::Route, rules);
+                    return dropped(Stage::Route, rules);
                 }
-                if a.sec_profile != ClassInfo::NONE && !(reply && t.at_dst) {
-                    let e = self.egress.lookup(a.sec_profile, b.eg_peer, svc);
-                    rules[1] = e.rule();
+                if let Some(e) = security_step(
+                    &self.egress,
+                    a.sec_profile,
+                    b.eg_peer,
+                    svc,
+                    reply && t.at_dst,
+                    &mut rules[1],
+                ) {
                     if !e.allowed() {
-                        return drop(Stage::EgressSecurity, rules);
+                        return dropped(Stage::EgressSecurity, rules);
                     }
                     tracking.at_src = e.tracks();
                 }
-                (a.zpr_profile, b.zpr_peer)
+                (ZprCheck::Egress, a.zpr_profile, b.zpr_peer)
             }
             Side::Destination => {
-                if b.sec_profile != ClassInfo::NONE && !(reply && t.at_src) {
-                    let e = self.ingress.lookup(b.sec_profile, a.in_peer, svc);
-                    rules[2] = e.rule();
+                if let Some(e) = security_step(
+                    &self.ingress,
+                    b.sec_profile,
+                    a.in_peer,
+                    svc,
+                    reply && t.at_src,
+                    &mut rules[2],
+                ) {
                     if !e.allowed() {
-                        return drop(Stage::IngressSecurity, rules);
+                        return dropped(Stage::IngressSecurity, rules);
                     }
                     tracking.at_dst = e.tracks();
                 }
-                (b.zpr_profile, a.zpr_peer)
+                (ZprCheck::Ingress, b.zpr_profile, a.zpr_peer)
             }
         };
         let mut audit = false;
-        if profile != ClassInfo::NONE {
-            let info = self.zpr_profiles[profile as usize];
-            let tracked = reply && if info.audited { t.zpr_audit } else { t.zpr };
-            let (ok, stateful) = if tracked {
-                (true, true)
-            } else {
-                let (layer, slot) = match side {
-                    Side::Source => (&self.zpr_egress, 3),
-                    Side::Destination => (&self.zpr_ingress, 4),
-                };
-                let e = layer.lookup(profile, peer, svc);
-                rules[slot] = e.rule();
-                (e.allowed(), e.tracks())
-            };
-            if info.audited {
-                tracking.zpr_audit &= ok && stateful;
+        if let Some((ok, audited)) = self.zpr_step(
+            check,
+            profile,
+            peer,
+            svc,
+            reply,
+            t,
+            &mut rules,
+            &mut tracking,
+        ) {
+            if audited {
                 audit = !ok;
-            } else {
-                tracking.zpr &= ok && stateful;
-                if !ok {
-                    return drop(Stage::Zpr, rules);
-                }
+            } else if !ok {
+                return dropped(Stage::Zpr, rules);
             }
         }
-        if reply {
-            tracking = Tracking::default();
-        }
-        Fast {
-            judgement: Judgement {
-                verdict: Verdict::Allow,
-                stage: None,
-                zpr_audit: audit,
-                tracking,
-            },
-            rules,
-        }
+        allowed(reply, audit, tracking, rules)
     }
 }

@@ -372,108 +372,210 @@ impl Compiled {
         let b = self.classes[cd as usize];
         let mut rules = [None; 5];
         if (a.flags | b.flags) & ClassInfo::EXEMPT != 0 {
-            return Fast {
-                judgement: Judgement {
-                    verdict: Verdict::Allow,
-                    stage: None,
-                    zpr_audit: false,
-                    tracking: Tracking {
-                        at_src: false,
-                        at_dst: false,
-                        zpr: true,
-                        zpr_audit: true,
-                    },
-                },
-                rules,
-            };
+            return exempt();
         }
-        let (reply, t) = match ctx {
-            Context::First => (false, Tracking::default()),
-            Context::Reply(t) => (true, t),
-        };
-        let drop = |stage, rules| Fast {
-            judgement: Judgement {
-                verdict: Verdict::Drop,
-                stage: Some(stage),
-                zpr_audit: false,
-                tracking: Tracking::default(),
-            },
-            rules,
-        };
-        let r = RouteEntry(self.route[(a.route * self.n_route + b.route) as usize]);
+        let (reply, t) = split_context(ctx);
+        let r = self.route_cell(a, b);
         rules[0] = r.rule();
         if !r.passes(reply) {
-            return drop(Stage::Route, rules);
+            return dropped(Stage::Route, rules);
         }
-        let mut tracking = Tracking {
-            at_src: false,
-            at_dst: false,
-            zpr: true,
-            zpr_audit: true,
-        };
-        if a.sec_profile != ClassInfo::NONE && !(reply && t.at_dst) {
-            let e = self.egress.lookup(a.sec_profile, b.eg_peer, svc);
-            rules[1] = e.rule();
+        let mut tracking = UNTRACKED;
+        if let Some(e) = security_step(
+            &self.egress,
+            a.sec_profile,
+            b.eg_peer,
+            svc,
+            reply && t.at_dst,
+            &mut rules[1],
+        ) {
             if !e.allowed() {
-                return drop(Stage::EgressSecurity, rules);
+                return dropped(Stage::EgressSecurity, rules);
             }
             tracking.at_src = e.tracks();
         }
-        if b.sec_profile != ClassInfo::NONE && !(reply && t.at_src) {
-            let e = self.ingress.lookup(b.sec_profile, a.in_peer, svc);
-            rules[2] = e.rule();
+        if let Some(e) = security_step(
+            &self.ingress,
+            b.sec_profile,
+            a.in_peer,
+            svc,
+            reply && t.at_src,
+            &mut rules[2],
+        ) {
             if !e.allowed() {
-                return drop(Stage::IngressSecurity, rules);
+                return dropped(Stage::IngressSecurity, rules);
             }
             tracking.at_dst = e.tracks();
         }
         let mut zpr_ok = true;
         let mut audit = false;
         for (check, profile, peer) in [
-            (0usize, a.zpr_profile, b.zpr_peer),
-            (1, b.zpr_profile, a.zpr_peer),
+            (ZprCheck::Egress, a.zpr_profile, b.zpr_peer),
+            (ZprCheck::Ingress, b.zpr_profile, a.zpr_peer),
         ] {
-            if profile == ClassInfo::NONE {
-                continue;
-            }
-            let info = self.zpr_profiles[profile as usize];
-            let tracked = reply && if info.audited { t.zpr_audit } else { t.zpr };
-            let (ok, stateful) = if tracked {
-                (true, true)
-            } else {
-                let layer = if check == 0 {
-                    &self.zpr_egress
+            if let Some((ok, audited)) = self.zpr_step(
+                check,
+                profile,
+                peer,
+                svc,
+                reply,
+                t,
+                &mut rules,
+                &mut tracking,
+            ) {
+                if audited {
+                    audit |= !ok;
                 } else {
-                    &self.zpr_ingress
-                };
-                let e = layer.lookup(profile, peer, svc);
-                rules[3 + check] = e.rule();
-                (e.allowed(), e.tracks())
-            };
-            if info.audited {
-                tracking.zpr_audit &= ok && stateful;
-                audit |= !ok;
-            } else {
-                tracking.zpr &= ok && stateful;
-                zpr_ok &= ok;
+                    zpr_ok &= ok;
+                }
             }
         }
         if !zpr_ok {
-            let mut d = drop(Stage::Zpr, rules);
+            let mut d = dropped(Stage::Zpr, rules);
             d.judgement.zpr_audit = audit;
             return d;
         }
-        if reply {
-            tracking = Tracking::default();
-        }
-        Fast {
-            judgement: Judgement {
-                verdict: Verdict::Allow,
-                stage: None,
-                zpr_audit: audit,
-                tracking,
-            },
-            rules,
-        }
+        allowed(reply, audit, tracking, rules)
     }
+
+    /// The route table's cell for a source and destination class.
+    #[inline]
+    pub(super) fn route_cell(&self, a: ClassInfo, b: ClassInfo) -> RouteEntry {
+        RouteEntry(self.route[(a.route * self.n_route + b.route) as usize])
+    }
+
+    /// One ZPR check (egress at the source, ingress at the destination) of
+    /// `profile` against `peer`: `None` when the VNIC has no ZPR profile,
+    /// else whether it allows and whether the profile is audit-only. A reply
+    /// the connection already tracks passes without a look-up; the check's
+    /// part of `tracking` (`zpr` or `zpr_audit`) is narrowed in place.
+    #[inline]
+    #[allow(clippy::too_many_arguments)] // the judgement's state, passed by parts to stay on the stack
+    pub(super) fn zpr_step(
+        &self,
+        check: ZprCheck,
+        profile: u32,
+        peer: u32,
+        svc: u32,
+        reply: bool,
+        t: Tracking,
+        rules: &mut [Option<u32>; 5],
+        tracking: &mut Tracking,
+    ) -> Option<(bool, bool)> {
+        if profile == ClassInfo::NONE {
+            return None;
+        }
+        let info = self.zpr_profiles[profile as usize];
+        let tracked = reply && if info.audited { t.zpr_audit } else { t.zpr };
+        let (ok, stateful) = if tracked {
+            (true, true)
+        } else {
+            let (layer, slot) = match check {
+                ZprCheck::Egress => (&self.zpr_egress, 3),
+                ZprCheck::Ingress => (&self.zpr_ingress, 4),
+            };
+            let e = layer.lookup(profile, peer, svc);
+            rules[slot] = e.rule();
+            (e.allowed(), e.tracks())
+        };
+        if info.audited {
+            tracking.zpr_audit &= ok && stateful;
+        } else {
+            tracking.zpr &= ok && stateful;
+        }
+        Some((ok, info.audited))
+    }
+}
+
+/// Which ZPR check: the source's egress or the destination's ingress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ZprCheck {
+    /// At the source VNIC, rule slot 3.
+    Egress,
+    /// At the destination VNIC, rule slot 4.
+    Ingress,
+}
+
+/// Tracking before any layer: nothing tracked by security, ZPR still open.
+pub(super) const UNTRACKED: Tracking = Tracking {
+    at_src: false,
+    at_dst: false,
+    zpr: true,
+    zpr_audit: true,
+};
+
+/// Whether the packet is a reply, and the connection's tracking if so.
+#[inline]
+pub(super) fn split_context(ctx: Context) -> (bool, Tracking) {
+    match ctx {
+        Context::First => (false, Tracking::default()),
+        Context::Reply(t) => (true, t),
+    }
+}
+
+/// The judgement of a packet between exempt classes: allowed, untracked.
+#[inline]
+pub(super) fn exempt() -> Fast {
+    Fast {
+        judgement: Judgement {
+            verdict: Verdict::Allow,
+            stage: None,
+            zpr_audit: false,
+            tracking: UNTRACKED,
+        },
+        rules: [None; 5],
+    }
+}
+
+/// A drop at `stage`, with the rules read so far.
+#[inline]
+pub(super) fn dropped(stage: Stage, rules: [Option<u32>; 5]) -> Fast {
+    Fast {
+        judgement: Judgement {
+            verdict: Verdict::Drop,
+            stage: Some(stage),
+            zpr_audit: false,
+            tracking: Tracking::default(),
+        },
+        rules,
+    }
+}
+
+/// An allow; a reply creates no tracking of its own.
+#[inline]
+pub(super) fn allowed(
+    reply: bool,
+    audit: bool,
+    tracking: Tracking,
+    rules: [Option<u32>; 5],
+) -> Fast {
+    Fast {
+        judgement: Judgement {
+            verdict: Verdict::Allow,
+            stage: None,
+            zpr_audit: audit,
+            tracking: if reply { Tracking::default() } else { tracking },
+        },
+        rules,
+    }
+}
+
+/// One security layer's look-up of `profile` against `peer`, its rule put in
+/// `rule`: `None` when the VNIC has no security profile or `skip` (a reply
+/// the other side's layer tracks).
+#[inline]
+pub(super) fn security_step(
+    layer: &SecurityLayer,
+    profile: u32,
+    peer: u32,
+    svc: u32,
+    skip: bool,
+    rule: &mut Option<u32>,
+) -> Option<Entry> {
+    if profile == ClassInfo::NONE || skip {
+        return None;
+    }
+    let e = layer.lookup(profile, peer, svc);
+    *rule = e.rule();
+    Some(e)
 }
