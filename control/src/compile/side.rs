@@ -15,7 +15,7 @@
 use crate::packet::Packet;
 use crate::verdict::{Context, Stage};
 
-use super::table::{UNTRACKED, ZprCheck, allowed, dropped, exempt, security_step, split_context};
+use super::table::{UNTRACKED, ZprCheck, allowed, dropped, exempt, split_context};
 use super::{ClassInfo, Compiled, Fast};
 
 /// Which VNIC's enforcement to judge.
@@ -47,39 +47,18 @@ impl Compiled {
         let mut tracking = UNTRACKED;
         let (check, profile, peer) = match side {
             Side::Source => {
-                let r = self.route_cell(a, b);
-                rules[0] = r.rule();
-                if !r.passes(reply) {
-                    return dropped(Stage::Route, rules);
-                }
-                if let Some(e) = security_step(
-                    &self.egress,
-                    a.sec_profile,
-                    b.eg_peer,
-                    svc,
-                    reply && t.at_dst,
-                    &mut rules[1],
-                ) {
-                    if !e.allowed() {
-                        return dropped(Stage::EgressSecurity, rules);
-                    }
-                    tracking.at_src = e.tracks();
+                if let Some(stage) =
+                    self.source_layers(a, b, svc, reply, t, &mut rules, &mut tracking)
+                {
+                    return dropped(stage, rules);
                 }
                 (ZprCheck::Egress, a.zpr_profile, b.zpr_peer)
             }
             Side::Destination => {
-                if let Some(e) = security_step(
-                    &self.ingress,
-                    b.sec_profile,
-                    a.in_peer,
-                    svc,
-                    reply && t.at_src,
-                    &mut rules[2],
-                ) {
-                    if !e.allowed() {
-                        return dropped(Stage::IngressSecurity, rules);
-                    }
-                    tracking.at_dst = e.tracks();
+                if let Some(stage) =
+                    self.destination_layer(a, b, svc, reply, t, &mut rules, &mut tracking)
+                {
+                    return dropped(stage, rules);
                 }
                 (ZprCheck::Ingress, b.zpr_profile, a.zpr_peer)
             }

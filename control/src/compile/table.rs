@@ -375,37 +375,13 @@ impl Compiled {
             return exempt();
         }
         let (reply, t) = split_context(ctx);
-        let r = self.route_cell(a, b);
-        rules[0] = r.rule();
-        if !r.passes(reply) {
-            return dropped(Stage::Route, rules);
-        }
         let mut tracking = UNTRACKED;
-        if let Some(e) = security_step(
-            &self.egress,
-            a.sec_profile,
-            b.eg_peer,
-            svc,
-            reply && t.at_dst,
-            &mut rules[1],
-        ) {
-            if !e.allowed() {
-                return dropped(Stage::EgressSecurity, rules);
-            }
-            tracking.at_src = e.tracks();
+        if let Some(stage) = self.source_layers(a, b, svc, reply, t, &mut rules, &mut tracking) {
+            return dropped(stage, rules);
         }
-        if let Some(e) = security_step(
-            &self.ingress,
-            b.sec_profile,
-            a.in_peer,
-            svc,
-            reply && t.at_src,
-            &mut rules[2],
-        ) {
-            if !e.allowed() {
-                return dropped(Stage::IngressSecurity, rules);
-            }
-            tracking.at_dst = e.tracks();
+        if let Some(stage) = self.destination_layer(a, b, svc, reply, t, &mut rules, &mut tracking)
+        {
+            return dropped(stage, rules);
         }
         let mut zpr_ok = true;
         let mut audit = false;
@@ -438,10 +414,70 @@ impl Compiled {
         allowed(reply, audit, tracking, rules)
     }
 
-    /// The route table's cell for a source and destination class.
+    /// The source VNIC's route and egress security, the rules they read put
+    /// in `rules` and the egress tracking in `tracking`: the stage that
+    /// drops, if one does.
     #[inline]
-    pub(super) fn route_cell(&self, a: ClassInfo, b: ClassInfo) -> RouteEntry {
-        RouteEntry(self.route[(a.route * self.n_route + b.route) as usize])
+    #[allow(clippy::too_many_arguments)] // the judgement's state, passed by parts to stay on the stack
+    pub(super) fn source_layers(
+        &self,
+        a: ClassInfo,
+        b: ClassInfo,
+        svc: u32,
+        reply: bool,
+        t: Tracking,
+        rules: &mut [Option<u32>; 5],
+        tracking: &mut Tracking,
+    ) -> Option<Stage> {
+        let r = RouteEntry(self.route[(a.route * self.n_route + b.route) as usize]);
+        rules[0] = r.rule();
+        if !r.passes(reply) {
+            return Some(Stage::Route);
+        }
+        if let Some(e) = security_step(
+            &self.egress,
+            a.sec_profile,
+            b.eg_peer,
+            svc,
+            reply && t.at_dst,
+            &mut rules[1],
+        ) {
+            if !e.allowed() {
+                return Some(Stage::EgressSecurity);
+            }
+            tracking.at_src = e.tracks();
+        }
+        None
+    }
+
+    /// The destination VNIC's ingress security, its rule put in `rules` and
+    /// its tracking in `tracking`: the stage that drops, if it does.
+    #[inline]
+    #[allow(clippy::too_many_arguments)] // the judgement's state, passed by parts to stay on the stack
+    pub(super) fn destination_layer(
+        &self,
+        a: ClassInfo,
+        b: ClassInfo,
+        svc: u32,
+        reply: bool,
+        t: Tracking,
+        rules: &mut [Option<u32>; 5],
+        tracking: &mut Tracking,
+    ) -> Option<Stage> {
+        if let Some(e) = security_step(
+            &self.ingress,
+            b.sec_profile,
+            a.in_peer,
+            svc,
+            reply && t.at_src,
+            &mut rules[2],
+        ) {
+            if !e.allowed() {
+                return Some(Stage::IngressSecurity);
+            }
+            tracking.at_dst = e.tracks();
+        }
+        None
     }
 
     /// One ZPR check (egress at the source, ingress at the destination) of
@@ -564,7 +600,7 @@ pub(super) fn allowed(
 /// `rule`: `None` when the VNIC has no security profile or `skip` (a reply
 /// the other side's layer tracks).
 #[inline]
-pub(super) fn security_step(
+fn security_step(
     layer: &SecurityLayer,
     profile: u32,
     peer: u32,
