@@ -273,22 +273,6 @@ struct JsonFirst {
     tracking: Tracking,
 }
 
-fn outcome_text(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Forwarded => "FORWARDED",
-        Outcome::NoRoute => "NO_ROUTE",
-        Outcome::Direct => "DIRECT",
-        Outcome::Allowed => "ALLOWED",
-        Outcome::AllowedTracked => "ALLOWED_TRACKED",
-        Outcome::Denied => "DENIED",
-        Outcome::Skipped => "SKIPPED",
-        Outcome::MissingPolicy => "MISSING_POLICY",
-        Outcome::NotApplicable => "NOT_APPLICABLE",
-        Outcome::NotEvaluated => "NOT_EVALUATED",
-        Outcome::AuditWouldDeny => "AUDIT_WOULD_DENY",
-    }
-}
-
 /// The human trace of one decision.
 pub fn render(s: &Scenario, p: &Packet, d: &zprsim_control::verdict::Decision) -> String {
     let mut t = String::new();
@@ -364,7 +348,7 @@ pub fn render(s: &Scenario, p: &Packet, d: &zprsim_control::verdict::Decision) -
             t,
             "  {:<17} {:<16} {what}",
             l.layer.as_str(),
-            outcome_text(l.outcome)
+            l.outcome.as_str()
         );
         for c in &l.checks {
             let mut line = format!(
@@ -372,7 +356,7 @@ pub fn render(s: &Scenario, p: &Packet, d: &zprsim_control::verdict::Decision) -
                 c.check,
                 c.endpoint,
                 c.mode,
-                outcome_text(c.outcome)
+                c.outcome.as_str()
             );
             if let (Some(pol), Some(i), Some(text)) = (&c.policy, c.statement_index, &c.statement) {
                 let _ = write!(line, " by policy `{pol}` statement #{i}: {text}");

@@ -255,6 +255,26 @@ pub struct LayerReport {
     pub reason: Option<String>,
 }
 
+impl Outcome {
+    /// The outcome's name as reports write it (the same text serde writes).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Forwarded => "FORWARDED",
+            Outcome::NoRoute => "NO_ROUTE",
+            Outcome::Direct => "DIRECT",
+            Outcome::Allowed => "ALLOWED",
+            Outcome::AllowedTracked => "ALLOWED_TRACKED",
+            Outcome::Denied => "DENIED",
+            Outcome::Skipped => "SKIPPED",
+            Outcome::MissingPolicy => "MISSING_POLICY",
+            Outcome::NotApplicable => "NOT_APPLICABLE",
+            Outcome::NotEvaluated => "NOT_EVALUATED",
+            Outcome::AuditWouldDeny => "AUDIT_WOULD_DENY",
+        }
+    }
+}
+
 impl LayerReport {
     /// A report with only the layer and outcome set.
     #[must_use]
@@ -309,4 +329,29 @@ pub struct Decision {
     pub deciders: Deciders,
     /// One report per layer, in pipeline order.
     pub layers: Vec<LayerReport>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Outcome;
+
+    #[test]
+    fn outcome_names_are_what_serde_writes() {
+        for o in [
+            Outcome::Forwarded,
+            Outcome::NoRoute,
+            Outcome::Direct,
+            Outcome::Allowed,
+            Outcome::AllowedTracked,
+            Outcome::Denied,
+            Outcome::Skipped,
+            Outcome::MissingPolicy,
+            Outcome::NotApplicable,
+            Outcome::NotEvaluated,
+            Outcome::AuditWouldDeny,
+        ] {
+            let serde = serde_json::to_value(o).unwrap_or_default();
+            assert_eq!(serde.as_str(), Some(o.as_str()), "{o:?}");
+        }
+    }
 }

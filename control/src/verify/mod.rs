@@ -340,7 +340,7 @@ fn meets(expect: Expect, scope: Scope, verdict: Verdict, stage: Option<Stage>) -
 /// and why.
 #[must_use]
 pub fn layer_text(l: &LayerReport) -> String {
-    let mut t = format!("{} {}", l.layer.as_str(), outcome_name(l.outcome));
+    let mut t = format!("{} {}", l.layer.as_str(), l.outcome.as_str());
     let mut parts: Vec<String> = Vec::new();
     if let Some(table) = &l.route_table {
         let mut p = format!("route table `{table}`");
@@ -389,7 +389,7 @@ pub fn layer_text(l: &LayerReport) -> String {
                 c.check,
                 c.endpoint,
                 c.mode,
-                outcome_name(c.outcome)
+                c.outcome.as_str()
             );
             if let Some(r) = &c.reason {
                 p.push_str(&format!(" ({r})"));
@@ -405,24 +405,6 @@ pub fn layer_text(l: &LayerReport) -> String {
         t.push_str(&parts.join("; "));
     }
     t
-}
-
-/// The name of an outcome as reports write it.
-#[must_use]
-pub fn outcome_name(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Forwarded => "FORWARDED",
-        Outcome::NoRoute => "NO_ROUTE",
-        Outcome::Direct => "DIRECT",
-        Outcome::Allowed => "ALLOWED",
-        Outcome::AllowedTracked => "ALLOWED_TRACKED",
-        Outcome::Denied => "DENIED",
-        Outcome::Skipped => "SKIPPED",
-        Outcome::MissingPolicy => "MISSING_POLICY",
-        Outcome::NotApplicable => "NOT_APPLICABLE",
-        Outcome::NotEvaluated => "NOT_EVALUATED",
-        Outcome::AuditWouldDeny => "AUDIT_WOULD_DENY",
-    }
 }
 
 fn blocks(l: &LayerReport) -> bool {
