@@ -491,22 +491,8 @@ struct ChangedFlow<'a> {
     after: SideFlow,
 }
 
-/// The most connections `--max-connections` takes.
-const MAX_CONNECTIONS: usize = 1 << 30;
-
 fn check_args(a: &Args) -> Result<BTreeSet<Class>, Failure> {
-    if a.workers == 0 || a.workers > 64 {
-        return Err(Failure::Input(format!(
-            "error: `--workers {}`: expected 1 to 64",
-            a.workers
-        )));
-    }
-    if a.max_connections == 0 || a.max_connections > MAX_CONNECTIONS {
-        return Err(Failure::Input(format!(
-            "error: `--max-connections {}`: expected 1 to {MAX_CONNECTIONS}",
-            a.max_connections
-        )));
-    }
+    crate::replay::check_engine_bounds(a.workers, a.max_connections)?;
     let mut fail_on = BTreeSet::new();
     for t in a.fail_on.split(',').filter(|t| !t.trim().is_empty()) {
         fail_on.insert(Class::parse(t).ok_or_else(|| {

@@ -310,22 +310,27 @@ fn write_flows(
 /// from it up front).
 const MAX_CONNECTIONS: usize = 1 << 30;
 
+/// The engine's bounds as `replay` and `diff` take them: `--workers` 1 to
+/// 64, `--max-connections` 1 to [`MAX_CONNECTIONS`].
+pub(crate) fn check_engine_bounds(workers: usize, max_connections: usize) -> Result<(), Failure> {
+    if workers == 0 || workers > 64 {
+        return Err(Failure::Input(format!(
+            "error: `--workers {workers}`: expected 1 to 64"
+        )));
+    }
+    if max_connections == 0 || max_connections > MAX_CONNECTIONS {
+        return Err(Failure::Input(format!(
+            "error: `--max-connections {max_connections}`: expected 1 to {MAX_CONNECTIONS}"
+        )));
+    }
+    Ok(())
+}
+
 /// Checks the flags and every input and output before any work: bounds,
 /// then [`Plan`] (no output is an input or another output; every output
 /// directory is writable; `-` once per side).
 fn check_args(a: &Args) -> Result<(), Failure> {
-    if a.workers == 0 || a.workers > 64 {
-        return Err(Failure::Input(format!(
-            "error: `--workers {}`: expected 1 to 64",
-            a.workers
-        )));
-    }
-    if a.max_connections == 0 || a.max_connections > MAX_CONNECTIONS {
-        return Err(Failure::Input(format!(
-            "error: `--max-connections {}`: expected 1 to {MAX_CONNECTIONS}",
-            a.max_connections
-        )));
-    }
+    check_engine_bounds(a.workers, a.max_connections)?;
     let mut plan = Plan::new();
     plan.input("SCENARIO", &a.scenario);
     for p in &a.pcaps {
