@@ -142,3 +142,78 @@ fn link_types_ahead_and_to_end() {
         assert_eq!(first, want, "{name}");
     }
 }
+
+/// Reads every record as the engine does: a handle, its span in the shared
+/// block, and a clone of the block kept until the end (so the stream must
+/// never write into a block someone holds).
+fn by_shared_blocks<R: Read>(src: R) -> (Vec<Rec>, usize) {
+    let mut s = RecordStream::new(src).unwrap();
+    let mut held = Vec::new();
+    let mut spans = Vec::new();
+    while let Some(r) = s.next_ref() {
+        let Ok(r) = r else { break };
+        let rec = s.get(r);
+        let block = s.block();
+        if !held
+            .last()
+            .is_some_and(|b| std::sync::Arc::ptr_eq(b, block))
+        {
+            held.push(std::sync::Arc::clone(block));
+        }
+        let (start, len) = r.span();
+        assert_eq!(&block[start..start + len], rec.data);
+        spans.push((
+            held.len() - 1,
+            start,
+            len,
+            rec.orig_len,
+            rec.ts_ns,
+            rec.linktype,
+            rec.offset,
+        ));
+    }
+    // Read back at the end: every held block still has its records.
+    let out = spans
+        .iter()
+        .map(|&(b, start, len, orig, ts, lt, off)| {
+            (held[b][start..start + len].to_vec(), orig, ts, lt, off)
+        })
+        .collect();
+    (out, held.len())
+}
+
+#[test]
+fn shared_blocks_stay_intact_while_held() {
+    // The fixtures one after another, as a capture of its own: big enough
+    // for several blocks.
+    let (_, demo) = fixtures()
+        .into_iter()
+        .find(|(n, _)| n.ends_with("oke-demo.pcap"))
+        .unwrap();
+    let mut big = demo.clone();
+    for _ in 0..80 {
+        big.extend_from_slice(&demo[24..]);
+    }
+    let want = by_slice(&big).0;
+    assert!(want.len() > 10_000);
+    let (got, blocks) = by_shared_blocks(&big[..]);
+    assert_eq!(got, want);
+    assert!(blocks >= 3, "{blocks} block(s)");
+    let t = Trickle {
+        bytes: &big,
+        step: 4000,
+        calls: 0,
+    };
+    let (got, blocks) = by_shared_blocks(t);
+    assert_eq!(got, want, "in pieces");
+    assert!(blocks >= 3, "{blocks} block(s)");
+    for (name, bytes) in fixtures() {
+        let want = by_slice(&bytes).0;
+        let t = Trickle {
+            bytes: &bytes,
+            step: 7,
+            calls: 0,
+        };
+        assert_eq!(by_shared_blocks(t).0, want, "{name}");
+    }
+}

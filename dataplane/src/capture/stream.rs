@@ -12,6 +12,14 @@
 //! pcap record is at most [`MAX_CAPLEN`] bytes plus its header, a pcapng
 //! block at most 16 MiB) beyond its initial 1 MiB.
 //!
+//! **Shared blocks.** The buffer is reference-counted
+//! ([`RecordStream::block`]): the engine hands the records of a block to
+//! its workers and writer as offsets into it, with no copy per record.
+//! While anyone else holds the block, the stream never writes into it:
+//! when it needs more bytes it moves to a fresh buffer (a recycled one when
+//! all holders have dropped theirs), carrying over only the unread tail (at
+//! most one partial record).
+//!
 //! ```
 //! use zprsim_dataplane::capture::RecordStream;
 //! let mut file = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
@@ -30,6 +38,7 @@
 //! ```
 
 use std::io::{self, Read};
+use std::sync::Arc;
 
 use super::{
     BT_SHB, BYTE_ORDER_MAGIC, CaptureError, CaptureWarning, Endian, FormatError, Kind, LengthOrder,
@@ -39,6 +48,10 @@ use super::{
 
 /// Bytes read per refill.
 const BUF_LEN: usize = 1 << 20;
+
+/// Buffers kept for reuse once the engine hands blocks out (each at least
+/// [`BUF_LEN`]): enough for the blocks in flight in the engine's queues.
+const SPARE_BUFFERS: usize = 16;
 
 enum StreamState {
     Pcap(PcapHeader),
@@ -63,13 +76,26 @@ struct Found {
 #[derive(Debug, Clone, Copy)]
 pub struct RecordRef(Found);
 
+impl RecordRef {
+    /// Where the record's bytes lie in [`RecordStream::block`]: the start
+    /// and the length.
+    #[must_use]
+    pub fn span(&self) -> (usize, usize) {
+        (self.0.start, self.0.len)
+    }
+}
+
 /// The records of a capture read from a stream, in order.
 ///
 /// [`RecordStream::next_record`] lends each record from the buffer, so the
 /// next call reuses it: nothing is allocated per record.
 pub struct RecordStream<R> {
     src: R,
-    buf: Vec<u8>,
+    /// The current block; shared with the engine's workers and writer
+    /// while they hold records of it (then never written to).
+    buf: Arc<Vec<u8>>,
+    /// Earlier blocks, reused once nobody else holds them.
+    spare: Vec<Arc<Vec<u8>>>,
     /// Unread bytes are `buf[lo..hi]`.
     lo: usize,
     hi: usize,
@@ -101,7 +127,8 @@ impl<R: Read> RecordStream<R> {
     pub fn new(src: R) -> Result<RecordStream<R>, CaptureError> {
         let mut s = RecordStream {
             src,
-            buf: vec![0; BUF_LEN],
+            buf: Arc::new(vec![0; BUF_LEN]),
+            spare: Vec::new(),
             lo: 0,
             hi: 0,
             base: 0,
@@ -149,21 +176,36 @@ impl<R: Read> RecordStream<R> {
         self.base
     }
 
+    /// The block the last record lies in (its `start` is an offset into
+    /// it). A clone keeps the bytes alive; the stream then reads on into
+    /// another buffer.
+    #[must_use]
+    pub fn block(&self) -> &Arc<Vec<u8>> {
+        &self.buf
+    }
+
     /// Makes at least `need` unread bytes available unless the stream ends
     /// first; returns how many are.
     fn fill(&mut self, need: usize) -> io::Result<usize> {
         while self.hi - self.lo < need && !self.eof {
-            if self.lo + need > self.buf.len() {
-                self.buf.copy_within(self.lo..self.hi, 0);
+            if Arc::get_mut(&mut self.buf).is_none() {
+                self.fresh_block(need);
+            } else if self.lo + need > self.buf.len() {
+                let (lo, hi) = (self.lo, self.hi);
+                let buf = Arc::make_mut(&mut self.buf);
+                buf.copy_within(lo..hi, 0);
                 self.hi -= self.lo;
                 self.lo = 0;
-                if need > self.buf.len() {
+                if need > buf.len() {
                     // Bounded by the callers: a record header plus
                     // MAX_CAPLEN, or a pcapng block of at most MAX_BLOCK_LEN.
-                    self.buf.resize(need, 0);
+                    buf.resize(need, 0);
                 }
             }
-            match self.src.read(&mut self.buf[self.hi..]) {
+            // Unique here (a fresh block or one nobody else holds), so
+            // `make_mut` never copies.
+            let (hi, buf) = (self.hi, Arc::make_mut(&mut self.buf));
+            match self.src.read(&mut buf[hi..]) {
                 Ok(0) => self.eof = true,
                 Ok(n) => self.hi += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -171,6 +213,33 @@ impl<R: Read> RecordStream<R> {
             }
         }
         Ok(self.hi - self.lo)
+    }
+
+    /// Moves the unread bytes to a buffer nobody else holds (a spare one
+    /// when some holder has let go, else a new one), of at least `need`
+    /// bytes; the shared one is kept as a spare.
+    fn fresh_block(&mut self, need: usize) {
+        let free = self
+            .spare
+            .iter_mut()
+            .position(|b| Arc::get_mut(b).is_some());
+        let mut next = match free {
+            Some(i) => self.spare.swap_remove(i),
+            None => Arc::new(vec![0; BUF_LEN]),
+        };
+        let unread = self.buf.get(self.lo..self.hi).unwrap_or_default();
+        let len = next.len().max(need).max(unread.len());
+        let b = Arc::make_mut(&mut next);
+        if b.len() < len {
+            b.resize(len, 0);
+        }
+        b[..unread.len()].copy_from_slice(unread);
+        self.hi -= self.lo;
+        self.lo = 0;
+        let old = std::mem::replace(&mut self.buf, next);
+        if self.spare.len() < SPARE_BUFFERS {
+            self.spare.push(old);
+        }
     }
 
     fn consume(&mut self, n: usize) {

@@ -7,8 +7,38 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use crate::capture::{Record, RecordStream};
+use crate::capture::{Record, RecordRef, RecordStream};
+
+/// A record that lies in a reference-counted block of input bytes
+/// ([`PacketSource::next_shared`]): the engine hands it to its workers and
+/// writer as an offset into the block, with no copy.
+#[derive(Debug, Clone, Copy)]
+pub struct SharedRecord<'a> {
+    /// Timestamp, nanoseconds.
+    pub ts_ns: u64,
+    /// Length on the wire.
+    pub orig_len: u32,
+    /// Link type.
+    pub linktype: u32,
+    /// Where the frame's bytes start in `block`.
+    pub start: usize,
+    /// How many bytes were captured.
+    pub len: usize,
+    /// The block.
+    pub block: &'a Arc<Vec<u8>>,
+}
+
+impl SharedRecord<'_> {
+    /// The frame's bytes.
+    #[must_use]
+    pub fn data(&self) -> &[u8] {
+        self.block
+            .get(self.start..self.start + self.len)
+            .unwrap_or_default()
+    }
+}
 
 /// A stream of capture records in input order.
 pub trait PacketSource {
@@ -31,6 +61,21 @@ pub trait PacketSource {
 
     /// Warnings found so far (a file cut inside a record), taken out.
     fn take_warnings(&mut self) -> Vec<String>;
+
+    /// Whether the source reads into reference-counted blocks and yields
+    /// its records through [`PacketSource::next_shared`] (then the engine
+    /// never calls [`PacketSource::next_record`]). Other sources' records
+    /// are copied into the engine's own blocks.
+    fn shares_blocks(&self) -> bool {
+        false
+    }
+
+    /// The next record as a position in a shared block (same order, errors
+    /// and end as [`PacketSource::next_record`]); called only when
+    /// [`PacketSource::shares_blocks`] says so.
+    fn next_shared(&mut self) -> Option<Result<SharedRecord<'_>, String>> {
+        None
+    }
 }
 
 /// A boxed reader the file source reads from.
@@ -197,34 +242,35 @@ impl PacketSource for CaptureFiles {
     }
 
     fn next_record(&mut self) -> Option<Result<Record<'_>, String>> {
-        if self.failed {
-            return None;
+        match self.next_ref()? {
+            Ok(r) => {
+                let (_, s) = self.current.as_ref()?;
+                Some(Ok(s.get(r)))
+            }
+            Err(e) => Some(Err(e)),
         }
-        loop {
-            if let Some((i, s)) = &mut self.current {
-                match s.next_ref() {
-                    Some(Ok(r)) => {
-                        let (_, s) = self.current.as_ref()?;
-                        return Some(Ok(s.get(r)));
-                    }
-                    Some(Err(e)) => {
-                        self.failed = true;
-                        let msg = format!("{}: {e}", self.names[*i]);
-                        // Keep the warnings and bytes of the failed input.
-                        self.advance_past_end();
-                        return Some(Err(msg));
-                    }
-                    None => {}
-                }
+    }
+
+    fn shares_blocks(&self) -> bool {
+        true
+    }
+
+    fn next_shared(&mut self) -> Option<Result<SharedRecord<'_>, String>> {
+        match self.next_ref()? {
+            Ok(r) => {
+                let (_, s) = self.current.as_ref()?;
+                let rec = s.get(r);
+                let (start, len) = r.span();
+                Some(Ok(SharedRecord {
+                    ts_ns: rec.ts_ns,
+                    orig_len: rec.orig_len,
+                    linktype: rec.linktype,
+                    start,
+                    len,
+                    block: s.block(),
+                }))
             }
-            match self.advance() {
-                Ok(true) => {}
-                Ok(false) => return None,
-                Err(e) => {
-                    self.failed = true;
-                    return Some(Err(e));
-                }
-            }
+            Err(e) => Some(Err(e)),
         }
     }
 
@@ -249,6 +295,37 @@ impl PacketSource for CaptureFiles {
 }
 
 impl CaptureFiles {
+    /// The next record of the current input (opening the next inputs as
+    /// they end), as a handle into the current stream.
+    fn next_ref(&mut self) -> Option<Result<RecordRef, String>> {
+        if self.failed {
+            return None;
+        }
+        loop {
+            if let Some((i, s)) = &mut self.current {
+                match s.next_ref() {
+                    Some(Ok(r)) => return Some(Ok(r)),
+                    Some(Err(e)) => {
+                        self.failed = true;
+                        let msg = format!("{}: {e}", self.names[*i]);
+                        // Keep the warnings and bytes of the failed input.
+                        self.advance_past_end();
+                        return Some(Err(msg));
+                    }
+                    None => {}
+                }
+            }
+            match self.advance() {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+
     /// Closes the current input (its warnings kept) without opening more.
     fn advance_past_end(&mut self) {
         self.close_current(false);

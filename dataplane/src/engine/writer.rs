@@ -1,11 +1,11 @@
 //! The writer: verdicts back in input order, frames copied byte for byte
 //! to the allowed and dropped outputs.
 //!
-//! The reader copies the bytes of every IP record of a chunk into the
-//! chunk's descriptor (one buffer per chunk, reused), so the writer needs
-//! no second pass over the input: standard input and pipes work, and a file
-//! that changes while it is read cannot make the outputs disagree with the
-//! verdicts.
+//! Each chunk's descriptor holds the block its records lie in (shared with
+//! the workers, reference-counted) and each IP or malformed record's place
+//! in it, so the writer needs no second pass over the input: standard
+//! input and pipes work, and a file that changes while it is read cannot
+//! make the outputs disagree with the verdicts.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -93,16 +93,14 @@ impl Writer<'_> {
             }
             let k = self.scenarios.max(1);
             let mut frame = 0usize;
-            let mut at = 0usize;
+            let block: &[u8] = d.block.as_deref().map_or(&[], Vec::as_slice);
             for a in &d.assign {
                 if *a == NON_IP {
                     continue;
                 }
                 let Some(m) = d.metas.get(frame) else { break };
                 frame += 1;
-                let len = m.len as usize;
-                let data = d.bytes.get(at..at + len).unwrap_or_default();
-                at += len;
+                let data = m.data(block);
                 verdicts.clear();
                 match *a {
                     MALFORMED => verdicts.resize(k, Some(DropReason::Malformed)),
@@ -144,6 +142,9 @@ impl Writer<'_> {
                 }
                 judged += 1;
             }
+            let mut d = d;
+            // Let the block go, so the reader can reuse it.
+            d.block = None;
             let _ = recycle.try_send(d);
         }
         let mut counts = (0, 0);
