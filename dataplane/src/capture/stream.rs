@@ -41,9 +41,9 @@ use std::io::{self, Read};
 use std::sync::Arc;
 
 use super::{
-    BT_SHB, BYTE_ORDER_MAGIC, CaptureError, CaptureWarning, Endian, FormatError, Kind, LengthOrder,
-    MAX_BLOCK_LEN, MAX_CAPLEN, MAX_FIRST_SHB_LEN, NS_PER_S, NgBlock, NgState, PcapHeader, Record,
-    Stop, detect,
+    BT_EPB, BT_PB, BT_SHB, BT_SPB, BYTE_ORDER_MAGIC, CaptureError, CaptureWarning, Endian,
+    FormatError, Kind, LengthOrder, MAX_BLOCK_LEN, MAX_CAPLEN, MAX_FIRST_SHB_LEN, NS_PER_S,
+    NgBlock, NgState, PcapHeader, Record, Stop, detect,
 };
 
 /// Bytes read per refill.
@@ -69,6 +69,33 @@ struct Found {
     ts_ns: u64,
     linktype: u32,
     offset: u64,
+}
+
+/// A record's place in [`RecordStream::block`] and its fields
+/// ([`RecordStream::next_spans`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecordSpan {
+    /// Timestamp, nanoseconds.
+    pub ts_ns: u64,
+    /// Where the frame starts in the block.
+    pub start: u32,
+    /// Bytes captured.
+    pub len: u32,
+    /// Length on the wire.
+    pub orig_len: u32,
+    /// Link type.
+    pub linktype: u32,
+}
+
+impl RecordSpan {
+    /// The frame's bytes in `block` (empty if the span is not in it).
+    #[must_use]
+    pub fn data<'b>(&self, block: &'b [u8]) -> &'b [u8] {
+        let start = self.start as usize;
+        block
+            .get(start..start + self.len as usize)
+            .unwrap_or_default()
+    }
 }
 
 /// A handle to the record [`RecordStream::next_ref`] found; valid until
@@ -289,6 +316,63 @@ impl<R: Read> RecordStream<R> {
             Err(e) => {
                 self.state = StreamState::Done;
                 Some(Err(e))
+            }
+        }
+    }
+
+    /// Appends to `out` the next records, at most `max` (at least one
+    /// unless the stream has ended), all lying in one block
+    /// ([`RecordStream::block`], read after this call): it stops before a
+    /// record that would need a read. Returns the error that ended the
+    /// stream, after the records before it.
+    pub fn next_spans(&mut self, out: &mut Vec<RecordSpan>, max: usize) -> Option<CaptureError> {
+        let mut first = true;
+        while out.len() < max {
+            if !first && !self.next_is_buffered() {
+                break;
+            }
+            first = false;
+            match self.next_ref() {
+                None => break,
+                Some(Err(e)) => return Some(e),
+                Some(Ok(RecordRef(f))) => out.push(RecordSpan {
+                    ts_ns: f.ts_ns,
+                    start: u32::try_from(f.start).unwrap_or(u32::MAX),
+                    len: u32::try_from(f.len).unwrap_or(0),
+                    orig_len: f.orig_len,
+                    linktype: f.linktype,
+                }),
+            }
+        }
+        None
+    }
+
+    /// Whether the next record (pcap) or packet block (pcapng) lies whole
+    /// in the buffer, so reading it reads nothing from the source.
+    fn next_is_buffered(&self) -> bool {
+        let rest = self.buf.get(self.lo..self.hi).unwrap_or_default();
+        match &self.state {
+            StreamState::Done => false,
+            StreamState::Pcap(h) => {
+                let hl = h.record_header_len;
+                let (Some(a), Some(b)) = (h.endian.u32(rest, 8), h.endian.u32(rest, 12)) else {
+                    return false;
+                };
+                let swap = match h.lengths {
+                    LengthOrder::Normal => false,
+                    LengthOrder::Swapped => true,
+                    LengthOrder::MaybeSwapped => a > b,
+                };
+                let caplen = if swap { b } else { a };
+                // An impossible length is an error found without a read.
+                caplen > MAX_CAPLEN || rest.len() >= hl + caplen as usize
+            }
+            StreamState::PcapNg(st) => {
+                let Some(len) = ng_block_len(st, rest) else {
+                    return false;
+                };
+                let ty = st.endian.u32(rest, 0);
+                matches!(ty, Some(BT_EPB | BT_PB | BT_SPB)) && rest.len() >= len
             }
         }
     }

@@ -62,7 +62,7 @@ use crate::pcap_out::{OutFormat, PcapOut};
 
 pub use flows::{Decided, FlowRecord};
 pub use rule_stats::{AuditFlow, RuleStat, RuleStats};
-pub use source::{CaptureFiles, Frame, MemorySource, PacketSource, SharedRecord};
+pub use source::{CaptureFiles, Frame, MemorySource, PacketSource, RecordSpan, SharedBlock};
 pub use writer::PcapSink;
 
 use worker::{Worker, new_hist, worker_loop};
@@ -235,23 +235,7 @@ pub(crate) struct Item {
 }
 
 /// A record's place in its block and its fields.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Rec {
-    ts_ns: u64,
-    start: u32,
-    len: u32,
-    orig_len: u32,
-    linktype: u32,
-}
-
-impl Rec {
-    fn data<'b>(&self, block: &'b [u8]) -> &'b [u8] {
-        let start = self.start as usize;
-        block
-            .get(start..start + self.len as usize)
-            .unwrap_or_default()
-    }
-}
+pub(crate) use crate::capture::RecordSpan as Rec;
 
 /// A record handed to a worker: where it is, and its shard.
 #[derive(Debug, Clone, Copy)]
@@ -457,35 +441,12 @@ impl Reader<'_> {
         self.unsupported.retain(|(i, _), _| *i != input);
     }
 
-    /// The next record, in the current block (a new block ends the chunk
-    /// first); `Err(None)` at the end, `Err(Some(e))` on a read error, and
+    /// The next record of a source that does not share blocks, copied
+    /// into the current own block (a full block ends the chunk first);
+    /// `Err(None)` at the end, `Err(Some(e))` on a read error, and
     /// `Ok(None)` when a receiver has gone.
-    fn next(&mut self) -> Result<Option<Rec>, Option<String>> {
+    fn next_copied(&mut self) -> Result<Option<Rec>, Option<String>> {
         let to_u32 = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
-        if self.shared {
-            let (rec, new_block) = match self.source.next_shared() {
-                None => return Err(None),
-                Some(Err(e)) => return Err(Some(e)),
-                Some(Ok(r)) => {
-                    let same = self.block.as_ref().is_some_and(|b| Arc::ptr_eq(b, r.block));
-                    let rec = Rec {
-                        ts_ns: r.ts_ns,
-                        start: to_u32(r.start),
-                        len: to_u32(r.len),
-                        orig_len: r.orig_len,
-                        linktype: r.linktype,
-                    };
-                    (rec, (!same).then(|| Arc::clone(r.block)))
-                }
-            };
-            if let Some(b) = new_block {
-                if !self.flush() {
-                    return Ok(None);
-                }
-                self.block = Some(b);
-            }
-            return Ok(Some(rec));
-        }
         // Other sources: the record is copied into an own block. The
         // current chunk's records are in `self.block`, which nobody else
         // holds until the chunk is sent; an empty chunk starts a block
@@ -548,6 +509,71 @@ impl Reader<'_> {
         Ok(Some(rec))
     }
 
+    /// One record of the current block: classified, to its worker's
+    /// batch, and to the chunk.
+    #[inline]
+    fn take(&mut self, rec: Rec, input: usize, writing: bool) {
+        let class = match &self.block {
+            Some(b) => classify(rec.linktype, rec.data(b)),
+            None => Class::Malformed,
+        };
+        let assign = match class {
+            Class::Ip(shard) => {
+                let w = usize::from(shard) % self.n;
+                self.batches[w].push(WorkRec { rec, shard });
+                u8::try_from(w).unwrap_or(0)
+            }
+            Class::NonIp(lt) => {
+                self.counters.non_ip += 1;
+                if let Some(lt) = lt {
+                    *self.unsupported.entry((input, lt)).or_insert(0) += 1;
+                }
+                NON_IP
+            }
+            Class::Malformed => {
+                self.counters.record_malformed(rec.orig_len);
+                MALFORMED
+            }
+        };
+        if writing && assign != NON_IP {
+            self.desc.metas.push(rec);
+        }
+        self.desc.assign.push(assign);
+    }
+
+    /// The next records into `spans`, all in `self.block` (a new block
+    /// ends the chunk first), and their input; `Err(None)` at the end or
+    /// when a receiver has gone, `Err(Some(e))` on a read error.
+    fn next_records(&mut self, spans: &mut Vec<Rec>) -> Result<usize, Option<String>> {
+        spans.clear();
+        if !self.shared {
+            return match self.next_copied() {
+                Ok(Some(r)) => {
+                    spans.push(r);
+                    Ok(self.source.input())
+                }
+                Ok(None) => Err(None),
+                Err(e) => Err(e),
+            };
+        }
+        let room = CHUNK.saturating_sub(self.desc.assign.len()).max(1);
+        let (new_block, input) = match self.source.next_shared(spans, room) {
+            None => return Err(None),
+            Some(Err(e)) => return Err(Some(e)),
+            Some(Ok(b)) => {
+                let same = self.block.as_ref().is_some_and(|x| Arc::ptr_eq(x, b.block));
+                ((!same).then(|| Arc::clone(b.block)), b.input)
+            }
+        };
+        if let Some(b) = new_block {
+            if !self.flush() {
+                return Err(None);
+            }
+            self.block = Some(b);
+        }
+        Ok(input)
+    }
+
     /// Reads every record; returns the read error, if any, and whether it
     /// stopped on request.
     fn run(
@@ -559,51 +585,30 @@ impl Reader<'_> {
         let mut input = 0usize;
         let mut error = None;
         let mut interrupted = false;
-        loop {
+        let mut spans: Vec<Rec> = Vec::with_capacity(CHUNK);
+        'read: loop {
             if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
                 interrupted = true;
                 break;
             }
-            let rec = match self.next() {
-                Ok(Some(r)) => r,
-                Ok(None) => break,
+            let now = match self.next_records(&mut spans) {
+                Ok(i) => i,
                 Err(e) => {
                     error = e;
                     break;
                 }
             };
-            let class = match &self.block {
-                Some(b) => classify(rec.linktype, rec.data(b)),
-                None => Class::Malformed,
-            };
-            let mut unsupported = None;
-            let assign = match class {
-                Class::Ip(shard) => {
-                    let w = usize::from(shard) % self.n;
-                    self.batches[w].push(WorkRec { rec, shard });
-                    u8::try_from(w).unwrap_or(0)
-                }
-                Class::NonIp(lt) => {
-                    self.counters.non_ip += 1;
-                    unsupported = lt;
-                    NON_IP
-                }
-                Class::Malformed => {
-                    self.counters.record_malformed(rec.orig_len);
-                    MALFORMED
-                }
-            };
-            if writing && assign != NON_IP {
-                self.desc.metas.push(rec);
-            }
-            self.desc.assign.push(assign);
-            let now = self.source.input();
             if now != input {
                 self.input_done(input);
                 input = now;
             }
-            if let Some(lt) = unsupported {
-                *self.unsupported.entry((now, lt)).or_insert(0) += 1;
+            for (k, rec) in spans.iter().enumerate() {
+                // Stop at the next record, as with one record per read.
+                if k > 0 && stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                    interrupted = true;
+                    break 'read;
+                }
+                self.take(*rec, now, writing);
             }
             if self.desc.assign.len() >= CHUNK {
                 if !self.flush() {

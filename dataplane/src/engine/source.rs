@@ -11,33 +11,18 @@ use std::sync::Arc;
 
 use crate::capture::{Record, RecordRef, RecordStream};
 
-/// A record that lies in a reference-counted block of input bytes
-/// ([`PacketSource::next_shared`]): the engine hands it to its workers and
-/// writer as an offset into the block, with no copy.
-#[derive(Debug, Clone, Copy)]
-pub struct SharedRecord<'a> {
-    /// Timestamp, nanoseconds.
-    pub ts_ns: u64,
-    /// Length on the wire.
-    pub orig_len: u32,
-    /// Link type.
-    pub linktype: u32,
-    /// Where the frame's bytes start in `block`.
-    pub start: usize,
-    /// How many bytes were captured.
-    pub len: usize,
-    /// The block.
-    pub block: &'a Arc<Vec<u8>>,
-}
+pub use crate::capture::RecordSpan;
 
-impl SharedRecord<'_> {
-    /// The frame's bytes.
-    #[must_use]
-    pub fn data(&self) -> &[u8] {
-        self.block
-            .get(self.start..self.start + self.len)
-            .unwrap_or_default()
-    }
+/// Records handed out by [`PacketSource::next_shared`]: the
+/// reference-counted block they lie in and the input they came from. The
+/// engine hands them to its workers and writer as offsets into the block,
+/// with no copy.
+#[derive(Debug, Clone, Copy)]
+pub struct SharedBlock<'a> {
+    /// The block ([`RecordSpan::data`] finds each record in it).
+    pub block: &'a Arc<Vec<u8>>,
+    /// Index of the input the records came from.
+    pub input: usize,
 }
 
 /// A stream of capture records in input order.
@@ -70,10 +55,17 @@ pub trait PacketSource {
         false
     }
 
-    /// The next record as a position in a shared block (same order, errors
-    /// and end as [`PacketSource::next_record`]); called only when
+    /// Appends the next records (at least one, at most `max`, all in one
+    /// block and from one input) to `out`, and returns their block; the
+    /// same order, errors and end as [`PacketSource::next_record`] (an
+    /// error comes after the records before it). Called only when
     /// [`PacketSource::shares_blocks`] says so.
-    fn next_shared(&mut self) -> Option<Result<SharedRecord<'_>, String>> {
+    fn next_shared(
+        &mut self,
+        out: &mut Vec<RecordSpan>,
+        max: usize,
+    ) -> Option<Result<SharedBlock<'_>, String>> {
+        let _ = (out, max);
         None
     }
 }
@@ -106,6 +98,8 @@ pub struct CaptureFiles {
     done_bytes: u64,
     total_bytes: u64,
     failed: bool,
+    /// A read error to report after the records before it.
+    pending_error: Option<String>,
 }
 
 impl std::fmt::Debug for CaptureFiles {
@@ -190,6 +184,7 @@ impl CaptureFiles {
             done_bytes: 0,
             total_bytes,
             failed: false,
+            pending_error: None,
         })
     }
 
@@ -215,6 +210,7 @@ impl CaptureFiles {
             done_bytes: 0,
             total_bytes: total,
             failed: false,
+            pending_error: None,
         })
     }
 
@@ -255,22 +251,53 @@ impl PacketSource for CaptureFiles {
         true
     }
 
-    fn next_shared(&mut self) -> Option<Result<SharedRecord<'_>, String>> {
-        match self.next_ref()? {
-            Ok(r) => {
-                let (_, s) = self.current.as_ref()?;
-                let rec = s.get(r);
-                let (start, len) = r.span();
-                Some(Ok(SharedRecord {
-                    ts_ns: rec.ts_ns,
-                    orig_len: rec.orig_len,
-                    linktype: rec.linktype,
-                    start,
-                    len,
-                    block: s.block(),
-                }))
+    fn next_shared(
+        &mut self,
+        out: &mut Vec<RecordSpan>,
+        max: usize,
+    ) -> Option<Result<SharedBlock<'_>, String>> {
+        if let Some(e) = self.pending_error.take() {
+            self.advance_past_end();
+            return Some(Err(e));
+        }
+        if self.failed {
+            return None;
+        }
+        loop {
+            let before = out.len();
+            let read = self
+                .current
+                .as_mut()
+                .map(|(i, s)| (*i, s.next_spans(out, max)));
+            if let Some((i, err)) = read {
+                let got = out.len() > before;
+                if let Some(e) = err {
+                    self.failed = true;
+                    let msg = format!("{}: {e}", self.names[i]);
+                    if !got {
+                        // Keep the warnings and bytes of the failed input.
+                        self.advance_past_end();
+                        return Some(Err(msg));
+                    }
+                    // The records before the error first.
+                    self.pending_error = Some(msg);
+                }
+                if got {
+                    let (i, s) = self.current.as_ref()?;
+                    return Some(Ok(SharedBlock {
+                        block: s.block(),
+                        input: *i,
+                    }));
+                }
             }
-            Err(e) => Some(Err(e)),
+            match self.advance() {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            }
         }
     }
 
