@@ -206,6 +206,34 @@ pub struct EngineOutput {
     pub workers: usize,
     /// Packets written to the allowed and dropped outputs.
     pub written: (u64, u64),
+    /// CPU time of each thread of the pass (where the system tells it).
+    pub cpu: ThreadCpu,
+}
+
+/// CPU seconds each thread of a pass ran (Linux: the scheduler's own
+/// count, `/proc/thread-self/schedstat`; `None` elsewhere): what limits
+/// the pass, whatever else runs on the machine.
+#[derive(Debug, Clone, Default)]
+pub struct ThreadCpu {
+    /// The reader (the calling thread, while it read).
+    pub reader_s: Option<f64>,
+    /// Each worker.
+    pub workers_s: Vec<Option<f64>>,
+    /// The writer, when there was one.
+    pub writer_s: Option<Option<f64>>,
+}
+
+/// Nanoseconds this thread has run on a CPU, from the scheduler's count.
+fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// CPU seconds since `t0` (a [`thread_cpu_ns`] reading of this thread).
+#[allow(clippy::cast_precision_loss)]
+fn cpu_since(t0: Option<u64>) -> Option<f64> {
+    let t1 = thread_cpu_ns()?;
+    Some(t1.saturating_sub(t0?) as f64 / 1e9)
 }
 
 /// Why a pass could not finish.
@@ -680,12 +708,21 @@ pub fn run(
             let results = writing.then(|| res_tx.clone());
             let back = item_back_tx.clone();
             let id8 = u8::try_from(id).unwrap_or(u8::MAX);
-            handles.push(scope.spawn(move || worker_loop(w, id8, rx, results, back)));
+            handles.push(scope.spawn(move || {
+                let t = thread_cpu_ns();
+                let w = worker_loop(w, id8, rx, results, back);
+                (w, cpu_since(t))
+            }));
         }
         drop(res_tx);
         drop(item_back_tx);
-        let writer_handle =
-            writing.then(|| scope.spawn(move || writer.run(desc_rx, res_rx, desc_back_tx)));
+        let writer_handle = writing.then(|| {
+            scope.spawn(move || {
+                let t = thread_cpu_ns();
+                let r = writer.run(desc_rx, res_rx, desc_back_tx);
+                r.map(|w| (w, cpu_since(t)))
+            })
+        });
 
         let mut reader = Reader {
             n,
@@ -704,7 +741,9 @@ pub fn run(
             warnings: Vec::new(),
             source,
         };
+        let t = thread_cpu_ns();
         let (error, interrupted) = reader.run(stop.as_deref(), progress);
+        let reader_cpu = cpu_since(t);
         let Reader {
             txs,
             desc_tx,
@@ -715,21 +754,39 @@ pub fn run(
         drop(txs);
         drop(desc_tx);
         let mut workers = Vec::with_capacity(n);
+        let mut cpu = ThreadCpu {
+            reader_s: reader_cpu,
+            workers_s: Vec::with_capacity(n),
+            writer_s: None,
+        };
         for h in handles {
-            workers.push(
-                h.join()
-                    .map_err(|_| EngineError::Internal("a worker thread panicked".into()))?,
-            );
+            let (w, c) = h
+                .join()
+                .map_err(|_| EngineError::Internal("a worker thread panicked".into()))?;
+            workers.push(w);
+            cpu.workers_s.push(c);
         }
         let written = match writer_handle {
-            Some(h) => h
-                .join()
-                .map_err(|_| EngineError::Internal("the writer thread panicked".into()))??,
+            Some(h) => {
+                let (w, c) = h
+                    .join()
+                    .map_err(|_| EngineError::Internal("the writer thread panicked".into()))??;
+                cpu.writer_s = Some(c);
+                w
+            }
             None => (0, 0),
         };
-        Ok((workers, written, counters, warnings, error, interrupted))
+        Ok((
+            workers,
+            written,
+            counters,
+            warnings,
+            error,
+            interrupted,
+            cpu,
+        ))
     })?;
-    let (workers, written, reader_counters, warnings, error, interrupted) = outcome;
+    let (workers, written, reader_counters, warnings, error, interrupted, cpu) = outcome;
     let duration_s = t0.elapsed().as_secs_f64();
 
     let mut outs: Vec<ScenarioOutput> = scenarios
@@ -792,5 +849,6 @@ pub fn run(
         packet_ns: packet_hist,
         workers: n,
         written,
+        cpu,
     })
 }
