@@ -101,21 +101,22 @@ impl Writer<'_> {
                 let Some(m) = d.metas.get(frame) else { break };
                 frame += 1;
                 let data = m.data(block);
-                verdicts.clear();
-                match *a {
-                    MALFORMED => verdicts.resize(k, Some(DropReason::Malformed)),
+                let codes: &[u8] = match *a {
+                    MALFORMED => &[],
                     w => {
                         let Some((_, v, i)) = cursors.iter_mut().find(|(cw, _, _)| *cw == w) else {
                             continue;
                         };
-                        let codes = v.get(*i..*i + k).unwrap_or_default();
+                        let c = v.get(*i..*i + k).unwrap_or_default();
                         *i += k;
-                        verdicts.extend(codes.iter().map(|c| DropReason::of_code(*c)));
-                        // A code missing (cannot happen): dropped, never allowed.
-                        verdicts.resize(k, Some(DropReason::Malformed));
+                        c
                     }
-                }
-                let allowed = verdicts.first().is_some_and(Option::is_none);
+                };
+                // Allowed by the first scenario; a code missing (cannot
+                // happen) or a malformed record: dropped, never allowed.
+                let allowed = codes
+                    .first()
+                    .is_some_and(|c| DropReason::of_code(*c).is_none());
                 let out = if allowed {
                     &mut self.allowed
                 } else {
@@ -127,6 +128,9 @@ impl Writer<'_> {
                         .map_err(|e| failed(o, e))?;
                 }
                 if let Some(sink) = self.verdicts.as_deref_mut() {
+                    verdicts.clear();
+                    verdicts.extend(codes.iter().map(|c| DropReason::of_code(*c)));
+                    verdicts.resize(k, Some(DropReason::Malformed));
                     let j = Judged {
                         index: judged,
                         ts_ns: m.ts_ns,
