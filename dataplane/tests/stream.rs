@@ -217,3 +217,74 @@ fn shared_blocks_stay_intact_while_held() {
         assert_eq!(by_shared_blocks(t).0, want, "{name}");
     }
 }
+
+/// Records as the engine's reader takes them: runs of spans in one block.
+fn by_spans<R: Read>(src: R, max: usize) -> (Vec<Rec>, Option<String>) {
+    let mut s = match RecordStream::new(src) {
+        Ok(s) => s,
+        Err(e) => return (Vec::new(), Some(e.to_string())),
+    };
+    let mut out = Vec::new();
+    let mut spans = Vec::new();
+    loop {
+        spans.clear();
+        let err = s.next_spans(&mut spans, max);
+        let block = std::sync::Arc::clone(s.block());
+        for r in &spans {
+            out.push((r.data(&block).to_vec(), r.orig_len, r.ts_ns, r.linktype));
+        }
+        if let Some(e) = err {
+            return (
+                out.into_iter()
+                    .map(|(d, o, t, l)| (d, o, t, l, 0))
+                    .collect(),
+                Some(e.to_string()),
+            );
+        }
+        if spans.is_empty() {
+            break;
+        }
+        assert!(spans.len() <= max);
+    }
+    (
+        out.into_iter()
+            .map(|(d, o, t, l)| (d, o, t, l, 0))
+            .collect(),
+        None,
+    )
+}
+
+#[test]
+fn spans_equal_the_slice_reader_on_every_fixture_and_cut() {
+    for (name, bytes) in fixtures() {
+        let strip = |(v, _, e): (Vec<Rec>, Vec<String>, Option<String>)| {
+            (
+                v.into_iter()
+                    .map(|(d, o, t, l, _)| (d, o, t, l, 0))
+                    .collect::<Vec<_>>(),
+                e,
+            )
+        };
+        let cuts: Vec<usize> = if bytes.len() <= 4096 {
+            (0..=bytes.len()).collect()
+        } else {
+            (0..600)
+                .chain((600..bytes.len()).step_by(997))
+                .chain([bytes.len()])
+                .collect()
+        };
+        for cut in cuts {
+            let b = &bytes[..cut];
+            let want = strip(by_slice(b));
+            for max in [1, 5, 4096] {
+                assert_eq!(by_spans(b, max), want, "{name} cut at {cut}, runs of {max}");
+            }
+            let t = Trickle {
+                bytes: b,
+                step: 7,
+                calls: 0,
+            };
+            assert_eq!(by_spans(t, 64), want, "{name} cut at {cut} in pieces");
+        }
+    }
+}

@@ -328,8 +328,11 @@ impl<R: Read> RecordStream<R> {
     pub fn next_spans(&mut self, out: &mut Vec<RecordSpan>, max: usize) -> Option<CaptureError> {
         let mut first = true;
         while out.len() < max {
-            if !first && !self.next_is_buffered() {
-                break;
+            if !first {
+                self.pcap_run(out, max);
+                if out.len() >= max || !self.next_is_buffered() {
+                    break;
+                }
             }
             first = false;
             match self.next_ref() {
@@ -345,6 +348,55 @@ impl<R: Read> RecordStream<R> {
             }
         }
         None
+    }
+
+    /// The pcap records that lie whole in the buffer, read in one tight
+    /// loop (what [`RecordStream::next_ref`] does for each, without its
+    /// refill checks): it stops at the first record that needs a read or
+    /// is in error, which `next_ref` then handles.
+    fn pcap_run(&mut self, out: &mut Vec<RecordSpan>, max: usize) {
+        let StreamState::Pcap(h) = self.state else {
+            return;
+        };
+        let hl = h.record_header_len;
+        while out.len() < max {
+            let Some(rest) = self.buf.get(self.lo..self.hi) else {
+                return;
+            };
+            let Some(head) = rest.get(..16) else { return };
+            let word = |i: usize| {
+                let b = [head[i], head[i + 1], head[i + 2], head[i + 3]];
+                match h.endian {
+                    Endian::Little => u32::from_le_bytes(b),
+                    Endian::Big => u32::from_be_bytes(b),
+                }
+            };
+            let (sec, frac, a, b) = (word(0), word(4), word(8), word(12));
+            let swap = match h.lengths {
+                LengthOrder::Normal => false,
+                LengthOrder::Swapped => true,
+                LengthOrder::MaybeSwapped => a > b,
+            };
+            let (caplen, orig_len) = if swap { (b, a) } else { (a, b) };
+            let end = hl + caplen as usize;
+            if caplen > MAX_CAPLEN || rest.len() < end {
+                return;
+            }
+            let frac_ns = if h.nanosecond {
+                u64::from(frac)
+            } else {
+                u64::from(frac) * 1000
+            };
+            out.push(RecordSpan {
+                ts_ns: u64::from(sec) * NS_PER_S + frac_ns,
+                start: u32::try_from(self.lo + hl).unwrap_or(u32::MAX),
+                len: caplen,
+                orig_len,
+                linktype: h.linktype,
+            });
+            self.consume(end);
+            self.records += 1;
+        }
     }
 
     /// Whether the next record (pcap) or packet block (pcapng) lies whole

@@ -344,6 +344,9 @@ fn open_out(sink: Option<PcapSink>, format: OutFormat) -> Result<Option<Out>, En
 /// The reader's side of the hand-off.
 struct Reader<'s> {
     n: usize,
+    /// The worker of each shard (`shard % n`, looked up: a division per
+    /// packet was the reader's largest single cost).
+    worker_of: [u8; conntrack::SHARDS],
     txs: Vec<Sender<WorkBatch>>,
     desc_tx: Option<Sender<ChunkDesc>>,
     rec_pool: Receiver<Vec<WorkRec>>,
@@ -547,9 +550,11 @@ impl Reader<'_> {
         };
         let assign = match class {
             Class::Ip(shard) => {
-                let w = usize::from(shard) % self.n;
-                self.batches[w].push(WorkRec { rec, shard });
-                u8::try_from(w).unwrap_or(0)
+                let w = self.worker_of[usize::from(shard) % conntrack::SHARDS];
+                if let Some(b) = self.batches.get_mut(usize::from(w)) {
+                    b.push(WorkRec { rec, shard });
+                }
+                w
             }
             Class::NonIp(lt) => {
                 self.counters.non_ip += 1;
@@ -726,6 +731,7 @@ pub fn run(
 
         let mut reader = Reader {
             n,
+            worker_of: std::array::from_fn(|s| u8::try_from(s % n).unwrap_or(0)),
             txs,
             desc_tx: writing.then_some(desc_tx),
             rec_pool: item_back_rx,
