@@ -264,7 +264,10 @@ impl<R: Read> RecordStream<R> {
         self.hi -= self.lo;
         self.lo = 0;
         let old = std::mem::replace(&mut self.buf, next);
-        if self.spare.len() < SPARE_BUFFERS {
+        // A buffer grown for one large pcapng block is not kept: spares
+        // stay at the usual size, so memory stays bounded by what is in
+        // flight.
+        if self.spare.len() < SPARE_BUFFERS && old.len() <= BUF_LEN {
             self.spare.push(old);
         }
     }

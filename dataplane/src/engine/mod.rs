@@ -491,6 +491,7 @@ impl Reader<'_> {
                     let fresh = take_free(&mut self.spare);
                     if let Some(old) = self.block.replace(fresh)
                         && self.spare.len() < SPARE_BLOCKS
+                        && old.capacity() <= 2 * OWN_BLOCK
                     {
                         self.spare.push(old);
                     }
@@ -533,6 +534,7 @@ impl Reader<'_> {
             }
             if let Some(old) = self.block.replace(b)
                 && self.spare.len() < SPARE_BLOCKS
+                && old.capacity() <= 2 * OWN_BLOCK
             {
                 self.spare.push(old);
             }
