@@ -156,3 +156,121 @@ fn shared_blocks_and_copied_records_give_the_same_outputs() {
         }
     }
 }
+
+/// A live source: each record after the first comes only once the
+/// previous one has been judged (as a TAP bump's next frame may depend on
+/// the last one being forwarded), and it says it is idle after each.
+struct Live {
+    frames: Vec<Frame>,
+    pos: usize,
+    judged: Arc<std::sync::atomic::AtomicUsize>,
+    stalled: bool,
+}
+
+impl PacketSource for Live {
+    fn link_types(&mut self) -> Vec<u32> {
+        vec![1]
+    }
+    fn next_record(&mut self) -> Option<Result<zprsim_dataplane::capture::Record<'_>, String>> {
+        let f = self.frames.get(self.pos)?;
+        // Wait (bounded, so a failure ends instead of hanging) for the
+        // verdict of the record before.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !self.stalled && self.judged.load(std::sync::atomic::Ordering::SeqCst) < self.pos {
+            if std::time::Instant::now() > deadline {
+                self.stalled = true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        self.pos += 1;
+        Some(Ok(zprsim_dataplane::capture::Record {
+            data: &f.data,
+            orig_len: f.orig_len,
+            ts_ns: f.ts_ns,
+            linktype: f.linktype,
+            offset: 0,
+        }))
+    }
+    fn input(&self) -> usize {
+        0
+    }
+    fn input_name(&self, _: usize) -> String {
+        "live".into()
+    }
+    fn progress(&self) -> (u64, u64) {
+        (0, 0)
+    }
+    fn take_warnings(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+    fn idle(&self) -> bool {
+        true
+    }
+}
+
+/// Counts the verdicts as they come.
+struct Count(Arc<std::sync::atomic::AtomicUsize>);
+
+impl VerdictSink for Count {
+    fn judged(&mut self, _: &Judged<'_>) -> std::io::Result<()> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+    fn name(&self) -> String {
+        "count".into()
+    }
+}
+
+#[test]
+fn an_idle_live_source_gets_each_verdict_before_its_next_record() {
+    let loaded = zprsim_dataplane::scenario_file::load_path(
+        &root().join("examples/oke-orders/scenario.toml"),
+    )
+    .unwrap();
+    let c = Arc::new(Compiled::new(&loaded.scenario, &Config::default()).unwrap());
+    let demo = std::fs::read(root().join("pcaps/oke-demo.pcap")).unwrap();
+    // IP frames only: every record gets a verdict.
+    let frames: Vec<Frame> = Records::from_slice(&demo)
+        .unwrap()
+        .map(Result::unwrap)
+        .filter(|r| {
+            matches!(
+                zprsim_dataplane::parse::parse_frame(r.linktype, r.data),
+                zprsim_dataplane::parse::Parsed::Ip(_)
+            )
+        })
+        .take(40)
+        .map(|r| Frame {
+            ts_ns: r.ts_ns,
+            linktype: r.linktype,
+            orig_len: r.orig_len,
+            data: r.data.to_vec(),
+        })
+        .collect();
+    let judged = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut src = Live {
+        frames: frames.clone(),
+        pos: 0,
+        judged: Arc::clone(&judged),
+        stalled: false,
+    };
+    let mut sink = Count(Arc::clone(&judged));
+    let sinks = Sinks {
+        verdicts: Some(&mut sink),
+        ..Sinks::default()
+    };
+    let cfg = EngineConfig {
+        workers: 2,
+        ..EngineConfig::default()
+    };
+    let o = engine::run(&[c], &mut src, &cfg, sinks).unwrap();
+    assert!(
+        !src.stalled,
+        "a record waited for a verdict that never came"
+    );
+    assert_eq!(
+        judged.load(std::sync::atomic::Ordering::SeqCst),
+        frames.len()
+    );
+    assert_eq!(o.scenarios[0].counters.packets.total, frames.len() as u64);
+}

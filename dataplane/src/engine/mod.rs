@@ -645,6 +645,10 @@ impl Reader<'_> {
                 }
                 self.take(*rec, now, writing);
             }
+            // A live source with nothing more ready: hand on what is read.
+            if !self.shared && self.source.idle() && !self.flush() {
+                break;
+            }
             if self.desc.assign.len() >= CHUNK {
                 if !self.flush() {
                     break;

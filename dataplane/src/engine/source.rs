@@ -47,6 +47,15 @@ pub trait PacketSource {
     /// Warnings found so far (a file cut inside a record), taken out.
     fn take_warnings(&mut self) -> Vec<String>;
 
+    /// Whether the source has no record ready right now (a live source,
+    /// such as a TAP device, about to wait for the next one): the engine
+    /// then hands on what it has read, so verdicts do not wait for a full
+    /// chunk. Asked after each record of a source that does not share
+    /// blocks; files never are idle.
+    fn idle(&self) -> bool {
+        false
+    }
+
     /// Whether the source reads into reference-counted blocks and yields
     /// its records through [`PacketSource::next_shared`] (then the engine
     /// never calls [`PacketSource::next_record`]). Other sources' records
