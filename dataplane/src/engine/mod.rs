@@ -12,7 +12,7 @@
 //! ```
 //!
 //! - **The reader only finds records.** The source reads big blocks
-//!   (reference-counted; [`SharedRecord`]); the reader finds each record,
+//!   (reference-counted; [`SharedBlock`]); the reader finds each record,
 //!   takes its shard from a fixed-offset look at the headers (`peek.rs`;
 //!   anything unusual gets the full parse), and hands the workers batches
 //!   of record descriptors (offsets into the block). The workers parse the
