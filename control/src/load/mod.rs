@@ -204,32 +204,59 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (u32, u32) {
 /// query scans at most one stride.
 pub(crate) struct Positions<'a> {
     text: &'a str,
-    /// (byte offset, line, column) at every stride, on char boundaries.
-    checkpoints: Vec<(usize, u32, u32)>,
+    /// (byte offset, line, column) at every stride, on char boundaries;
+    /// built on the first query (a scenario that loads without errors or
+    /// positioned warnings never needs it, and the pass costs ~10
+    /// instructions per byte).
+    checkpoints: std::cell::OnceCell<Vec<(usize, u32, u32)>>,
 }
 
 impl<'a> Positions<'a> {
     /// Bytes between checkpoints.
     pub(crate) const STRIDE: usize = 4096;
 
-    /// Indexes `text` (one pass).
+    /// Positions in `text`; the index is built on the first query.
     pub(crate) fn new(text: &'a str) -> Self {
+        Positions {
+            text,
+            checkpoints: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Indexes the text (one pass over its bytes: newlines and the bytes
+    /// that start a character are counted a stride at a time, which the
+    /// compiler vectorizes; decoding every character cost ~16 instructions
+    /// per byte).
+    fn index(text: &str) -> Vec<(usize, u32, u32)> {
+        let b = text.as_bytes();
         let mut checkpoints = vec![(0, 1, 1)];
         let (mut line, mut col) = (1u32, 1u32);
-        let mut next = Self::STRIDE;
-        for (i, c) in text.char_indices() {
-            if i >= next {
-                checkpoints.push((i, line, col));
-                next = i + Self::STRIDE;
+        let mut start = 0usize;
+        loop {
+            let mut next = start.saturating_add(Self::STRIDE);
+            while next < b.len() && !text.is_char_boundary(next) {
+                next += 1;
             }
-            if c == '\n' {
-                line = line.saturating_add(1);
-                col = 1;
-            } else {
-                col = col.saturating_add(1);
+            let Some(seg) = b.get(start..next).filter(|_| next < b.len()) else {
+                break;
+            };
+            let chars = |s: &[u8]| {
+                // Bytes that start a character (not 0b10xx_xxxx).
+                let n = s.iter().filter(|&&c| (c as i8) >= -0x40).count();
+                u32::try_from(n).unwrap_or(u32::MAX)
+            };
+            match seg.iter().rposition(|&c| c == b'\n') {
+                Some(p) => {
+                    let lines = seg.iter().filter(|&&c| c == b'\n').count();
+                    line = line.saturating_add(u32::try_from(lines).unwrap_or(u32::MAX));
+                    col = chars(seg.get(p + 1..).unwrap_or_default()).saturating_add(1);
+                }
+                None => col = col.saturating_add(chars(seg)),
             }
+            checkpoints.push((next, line, col));
+            start = next;
         }
-        Positions { text, checkpoints }
+        checkpoints
     }
 
     /// 1-based line and column (in characters) of byte `offset`, clamped to
@@ -239,11 +266,11 @@ impl<'a> Positions<'a> {
         while off > 0 && !self.text.is_char_boundary(off) {
             off -= 1;
         }
-        let k = self
-            .checkpoints
+        let checkpoints = self.checkpoints.get_or_init(|| Self::index(self.text));
+        let k = checkpoints
             .partition_point(|c| c.0 <= off)
             .saturating_sub(1);
-        let (start, mut line, mut col) = self.checkpoints.get(k).copied().unwrap_or((0, 1, 1));
+        let (start, mut line, mut col) = checkpoints.get(k).copied().unwrap_or((0, 1, 1));
         for c in self.text.get(start..off).unwrap_or("").chars() {
             if c == '\n' {
                 line = line.saturating_add(1);
