@@ -1,6 +1,10 @@
 //! From raw structs to the model: names to ids, defaults, checks, warnings.
 
-use std::collections::HashMap;
+/// The resolver's maps, keyed by names from the input: ahash with random
+/// keys (as resistant to crafted collisions as std's SipHash, and cheaper:
+/// SipHash was about a tenth of the resolver's instructions).
+type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, ahash::RandomState>;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -799,7 +803,7 @@ pub(crate) fn resolve(
             format,
             warnings: Vec::new(),
             dropped_warnings: 0,
-            indexes: HashMap::new(),
+            indexes: HashMap::default(),
         },
         raw,
         files,
@@ -807,12 +811,12 @@ pub(crate) fn resolve(
             name: raw.name.as_ref().map(|n| n.value.clone()),
             ..Scenario::default()
         },
-        service_ids: HashMap::new(),
+        service_ids: HashMap::default(),
         vcn_names: Vec::new(),
         rt_vcns: Vec::new(),
         sl_vcns: Vec::new(),
         nsg_vcns: Vec::new(),
-        ip_owner: HashMap::new(),
+        ip_owner: HashMap::default(),
     };
     // Order matters: each step reads what the steps before it built.
     r.options()?;
@@ -901,7 +905,7 @@ impl Resolver<'_> {
     fn index(&mut self) -> Res<()> {
         let raw = self.raw;
         let ctx = &mut self.ctx;
-        let mut all_ids = HashMap::new();
+        let mut all_ids = HashMap::default();
         build_index(
             ctx,
             Kind::Vcn,
@@ -958,7 +962,7 @@ impl Resolver<'_> {
         let raw = self.raw;
         let ctx = &self.ctx;
         let mut services = Vec::new();
-        let mut service_ids: HashMap<String, ServiceId> = HashMap::new();
+        let mut service_ids: HashMap<String, ServiceId> = HashMap::default();
         if let Some(sv) = &raw.services {
             for (i, (name, cidrs)) in sv.value.0.iter().enumerate() {
                 let object = format!("service label `{}`", name.value);
@@ -1206,7 +1210,7 @@ impl Resolver<'_> {
                 None => None,
             };
             let mut security_lists = Vec::new();
-            let mut seen = std::collections::HashSet::new();
+            let mut seen = HashSet::default();
             for r in &s.security_lists {
                 let i = ctx.lookup(Kind::SecurityList, r, &object, "security_lists")?;
                 same_vcn(
@@ -1260,7 +1264,7 @@ impl Resolver<'_> {
         }
         // Overlapping subnets: group by VCN so neighbours are compared within one VCN.
         {
-            let mut by_vcn: HashMap<VcnId, Vec<Tagged<(usize, usize)>>> = HashMap::new();
+            let mut by_vcn: HashMap<VcnId, Vec<Tagged<(usize, usize)>>> = HashMap::default();
             for item in &subnet_cidrs {
                 by_vcn.entry(subnets[item.1.0].vcn).or_default().push(*item);
             }
@@ -1312,7 +1316,7 @@ impl Resolver<'_> {
         let (rt_vcns, nsg_vcns) = (&self.rt_vcns, &self.nsg_vcns);
         let vcn_names = &self.vcn_names;
         let mut vnics = Vec::new();
-        let mut ip_owner: HashMap<IpAddr, usize> = HashMap::new();
+        let mut ip_owner: HashMap<IpAddr, usize> = HashMap::default();
         for (ni, v) in raw.vnic.iter().enumerate() {
             let object = label(Kind::Vnic, &v.name.value);
             let si = ctx.lookup(Kind::Subnet, &v.subnet, &object, "subnet")?;
@@ -1357,7 +1361,7 @@ impl Resolver<'_> {
                 ips.push(ip);
             }
             let mut nsgs = Vec::new();
-            let mut seen = std::collections::HashSet::new();
+            let mut seen = HashSet::default();
             for r in &v.nsgs {
                 let i = ctx.lookup(Kind::Nsg, r, &object, "nsgs")?;
                 same_vcn(
