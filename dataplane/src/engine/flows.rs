@@ -8,9 +8,10 @@ use zprsim_control::packet::L4;
 use zprsim_control::verdict::{Stage, Verdict};
 
 use crate::community_id::{CommunityId, FlowKey};
-use crate::conntrack::{self, Bounded, SHARDS};
+use crate::conntrack::{self, SHARDS};
 use crate::drop_reason::DropReason;
 use crate::judge::Counters;
+use crate::state_table::{ShardTable, StateKey};
 
 use super::Item;
 
@@ -225,15 +226,30 @@ fn ns_to_s(ns: u64) -> f64 {
     (ns / 1_000_000_000) as f64 + (ns % 1_000_000_000) as f64 / 1e9
 }
 
-/// The open flow records of one scenario's shards (of one worker), and
-/// the finished ones kept.
+/// The open flow records of one scenario's shards (of one worker), in
+/// one compact [`ShardTable`] per shard, and the finished ones kept.
 pub(crate) struct Flows {
-    tables: Vec<Option<Bounded<FlowKey, FlowState>>>,
+    tables: Vec<Option<ShardTable<FlowState>>>,
     cap: usize,
     keep: bool,
     finished: Vec<FlowRecord>,
     top: Vec<FlowRecord>,
     top_n: usize,
+}
+
+/// A flow's key in the tables, from its Community ID key.
+pub(crate) fn state_key(k: &FlowKey) -> StateKey {
+    StateKey::new(k.a, k.b, k.proto, k.ports)
+}
+
+fn flow_key(k: &StateKey) -> FlowKey {
+    let (a, b) = k.addrs();
+    FlowKey {
+        a,
+        b,
+        proto: k.proto(),
+        ports: k.ports(),
+    }
 }
 
 impl Flows {
@@ -250,24 +266,44 @@ impl Flows {
         }
     }
 
-    /// Adds a judged packet (verdict code `code`) to its flow record.
-    pub(crate) fn packet(&mut self, it: &Item, side: Side, counters: &mut Counters) {
+    /// Open records held now, and (index slots, entry room) allocated, over
+    /// all shards (for tests: bounded by the configured maximum).
+    pub(crate) fn sizes(&self) -> (usize, usize, usize) {
+        self.tables
+            .iter()
+            .flatten()
+            .fold((0, 0, 0), |(n, i, e), t| {
+                (n + t.len(), i + t.index_slots(), e + t.entry_capacity())
+            })
+    }
+
+    /// Adds a judged packet (its decision `side`) to its flow record; `key`
+    /// is the packet's flow key and `h` its hash.
+    pub(crate) fn packet(
+        &mut self,
+        it: &Item,
+        key: StateKey,
+        h: u64,
+        side: Side,
+        counters: &mut Counters,
+    ) {
         let code = side.code;
         let allowed = code == 0;
         let p = &it.packet;
-        let key = FlowKey::of(p);
         let cap = self.cap;
         let Some(slot) = self.tables.get_mut(usize::from(it.shard)) else {
             return;
         };
-        let table = slot.get_or_insert_with(|| Bounded::new(cap));
+        let table = slot.get_or_insert_with(|| ShardTable::new(cap));
         let fin = it.tcp_flags & (conntrack::TCP_FIN | conntrack::TCP_RST) != 0;
-        // One lookup for an open record; an expired one is closed and a new
+        let (ka, kb) = key.addrs();
+        // One look-up for an open record; an expired one is closed and a new
         // record started.
         let mut done = None;
-        if let Some(r) = table.get_mut(&key) {
-            if it.ts_ns.saturating_sub(r.last_ns)
-                <= conntrack::timeout_ns(p.proto, r.both, r.closing)
+        if let Some(found) = table.find(&key, h) {
+            if let Some(r) = table.get_mut(found)
+                && it.ts_ns.saturating_sub(r.last_ns)
+                    <= conntrack::timeout_ns(p.proto, r.both, r.closing)
             {
                 r.packets += 1;
                 r.bytes += u64::from(it.wire_len);
@@ -279,11 +315,7 @@ impl Flows {
                 r.last_ns = r.last_ns.max(it.ts_ns);
                 // The reverse direction of the first packet: addresses and
                 // ports swapped (a packet to itself is never a reply).
-                let (first_src, first_dst) = if r.src_is_a {
-                    (key.a, key.b)
-                } else {
-                    (key.b, key.a)
-                };
+                let (first_src, first_dst) = if r.src_is_a { (ka, kb) } else { (kb, ka) };
                 let reverse = p.src == first_dst
                     && p.dst == first_src
                     && match (p.l4, r.l4) {
@@ -303,7 +335,7 @@ impl Flows {
                 r.closing |= fin;
                 return;
             }
-            done = table.remove(&key);
+            done = table.remove(found);
         }
         let st = FlowState {
             first_ns: it.ts_ns,
@@ -313,19 +345,19 @@ impl Flows {
             allowed: u64::from(allowed),
             dropped: u64::from(!allowed),
             l4: p.l4,
-            src_is_a: p.src == key.a,
+            src_is_a: p.src == ka,
             code,
             first: side,
             reply: None,
             both: false,
             closing: p.proto == proto::TCP && fin,
         };
-        if let Some((k, old)) = table.insert(key, st) {
+        if let Some((k, old)) = table.insert(key, h, st) {
             counters.flows_evicted += 1;
-            self.finish_flow(&k, &old, counters);
+            self.finish_flow(&flow_key(&k), &old, counters);
         }
         if let Some(r) = done {
-            self.finish_flow(&key, &r, counters);
+            self.finish_flow(&flow_key(&key), &r, counters);
         }
     }
 
@@ -362,13 +394,13 @@ impl Flows {
     pub(crate) fn finish(mut self, counters: &mut Counters) -> (Vec<FlowRecord>, Vec<FlowRecord>) {
         if self.keep {
             // Room for every open record at once, not a doubling.
-            let open: usize = self.tables.iter().flatten().map(Bounded::len).sum();
+            let open: usize = self.tables.iter().flatten().map(ShardTable::len).sum();
             self.finished.reserve_exact(open);
         }
         for s in 0..SHARDS {
-            if let Some(mut t) = self.tables[s].take() {
+            if let Some(mut t) = self.tables.get_mut(s).and_then(Option::take) {
                 for (k, r) in t.drain_ordered() {
-                    self.finish_flow(&k, &r, counters);
+                    self.finish_flow(&flow_key(&k), &r, counters);
                 }
             }
         }

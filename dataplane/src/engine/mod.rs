@@ -55,6 +55,7 @@ pub use rule_stats::{AuditFlow, RuleStat, RuleStats};
 pub use source::{CaptureFiles, Frame, MemorySource, PacketSource};
 pub use writer::PcapSink;
 
+pub use worker::StateSizes;
 use worker::{Worker, new_hist, worker_loop};
 use writer::{Out, Writer};
 
@@ -163,6 +164,8 @@ pub struct ScenarioOutput {
     pub top_dropped: Vec<FlowRecord>,
     /// Per-rule statistics (only with [`EngineConfig::rule_stats`]).
     pub rule_stats: Option<RuleStats>,
+    /// The state tables' sizes at the end of the pass.
+    pub state: StateSizes,
 }
 
 /// Everything a pass produced.
@@ -534,6 +537,7 @@ pub fn run(
             flows: Vec::new(),
             top_dropped: Vec::new(),
             rule_stats: None,
+            state: StateSizes::default(),
         })
         .collect();
     let mut hist = new_hist();
@@ -555,6 +559,9 @@ pub fn run(
         o.flows.reserve_exact(n);
     }
     for r in results {
+        for (o, z) in outs.iter_mut().zip(&r.sizes) {
+            o.state.add(z);
+        }
         for (o, (c, f, t)) in outs.iter_mut().zip(r.per_scenario) {
             o.counters.add(&c);
             if o.flows.is_empty() {
