@@ -14,7 +14,7 @@ use crate::judge::{Counters, Tracker};
 use crate::community_id::FlowKey;
 use crate::state_table::KeyHasher;
 
-use super::flows::{self, FlowRecord, Flows, Side};
+use super::flows::{self, FlowRecord, Flows, Kept, Side};
 use super::rule_stats::RuleTally;
 use super::{EngineConfig, Item, ResultBatch, WorkBatch};
 
@@ -71,7 +71,7 @@ impl StateSizes {
 /// What a worker hands back at the end, per scenario.
 pub(crate) struct WorkerResult {
     pub(crate) sizes: Vec<StateSizes>,
-    pub(crate) per_scenario: Vec<(Counters, Vec<FlowRecord>, Vec<FlowRecord>)>,
+    pub(crate) per_scenario: Vec<(Counters, Kept, Vec<FlowRecord>)>,
     pub(crate) rules: Vec<Option<RuleTally>>,
     pub(crate) hist: Histogram<u64>,
     pub(crate) packet_hist: Histogram<u64>,
