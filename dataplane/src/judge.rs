@@ -404,3 +404,25 @@ impl Tracker {
         fast
     }
 }
+
+#[cfg(test)]
+mod size_tests {
+    use crate::state_table::{Entry, Key4, Key6};
+
+    /// The entry sizes docs/architecture.md's size formula uses.
+    #[test]
+    fn state_entries_have_the_documented_sizes() {
+        assert_eq!(size_of::<super::CachedFast>(), 28);
+        assert_eq!(size_of::<Entry<Key4, super::ConnEntry>>(), 112);
+        assert_eq!(size_of::<Entry<Key6, super::ConnEntry>>(), 136);
+        assert_eq!(
+            size_of::<Entry<Key4, crate::engine::FlowStateForSize>>(),
+            144
+        );
+        assert_eq!(
+            size_of::<Entry<Key6, crate::engine::FlowStateForSize>>(),
+            168
+        );
+        assert_eq!(size_of::<crate::engine::FinishedForSize>(), 160);
+    }
+}

@@ -144,10 +144,9 @@ impl FlowRecord {
 
 /// An open flow record, compact: the key holds the addresses and protocol.
 #[derive(Debug, Clone, Copy)]
-struct FlowState {
+pub(crate) struct FlowState {
     first_ns: u64,
     last_ns: u64,
-    packets: u64,
     bytes: u64,
     allowed: u64,
     dropped: u64,
@@ -235,7 +234,8 @@ fn flow_record(key: &FlowKey, st: &FlowState) -> FlowRecord {
         icmp_type,
         icmp_code,
         first_ts: ns_to_s(st.first_ns),
-        packets: st.packets,
+        // Every packet is allowed or dropped.
+        packets: st.allowed + st.dropped,
         bytes: st.bytes,
         allowed_packets: st.allowed,
         dropped_packets: st.dropped,
@@ -358,7 +358,6 @@ impl Flows {
                 && it.ts_ns.saturating_sub(r.last_ns)
                     <= conntrack::timeout_ns(p.proto, r.both, r.closing)
             {
-                r.packets += 1;
                 r.bytes += u64::from(it.wire_len);
                 if allowed {
                     r.allowed += 1;
@@ -393,7 +392,6 @@ impl Flows {
         let st = FlowState {
             first_ns: it.ts_ns,
             last_ns: it.ts_ns,
-            packets: 1,
             bytes: u64::from(it.wire_len),
             allowed: u64::from(allowed),
             dropped: u64::from(!allowed),

@@ -51,6 +51,8 @@ use crate::parse::{Parsed, parse_frame};
 use crate::pcap_out::{OutFormat, PcapOut};
 
 pub use flows::{Decided, FlowRecord};
+#[cfg(test)]
+pub(crate) use flows::{Finished as FinishedForSize, FlowState as FlowStateForSize};
 pub use rule_stats::{AuditFlow, RuleStat, RuleStats};
 pub use source::{CaptureFiles, Frame, MemorySource, PacketSource};
 pub use writer::PcapSink;
