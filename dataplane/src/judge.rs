@@ -14,9 +14,9 @@ use zprsim_control::compile::{Compiled, Fast};
 use zprsim_control::packet::{L4, Packet};
 use zprsim_control::verdict::{Context, Stage, Verdict};
 
-use crate::conntrack::{self, Conn, ConnKey, SHARDS};
+use crate::conntrack::{self, Conn, SHARDS};
 use crate::drop_reason::DropReason;
-use crate::state_table::{KeyHasher, ShardTable};
+use crate::state_table::{self, KeyHasher, ShardTable, StateKey};
 
 /// Packets and bytes, by verdict.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -331,7 +331,28 @@ impl Tracker {
         tcp_flags: u8,
         counters: &mut Counters,
     ) -> Fast {
-        let Some((key, forward)) = ConnKey::of(p) else {
+        let conn = state_table::packet_keys(p)
+            .1
+            .map(|(k, forward)| (k, forward, self.hasher.hash(&k)));
+        self.judge_keyed(compiled, p, shard, ts_ns, tcp_flags, counters, conn)
+    }
+
+    /// [`Tracker::judge`] with the packet's connection key, direction and
+    /// key hash already made ([`state_table::packet_keys`], `None` for a
+    /// non-first fragment): the engine's worker makes them once for the
+    /// flow table too.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn judge_keyed(
+        &mut self,
+        compiled: &Compiled,
+        p: &Packet,
+        shard: usize,
+        ts_ns: u64,
+        tcp_flags: u8,
+        counters: &mut Counters,
+        conn: Option<(StateKey, bool, u64)>,
+    ) -> Fast {
+        let Some((skey, forward, h)) = conn else {
             return self.judge_packet(compiled, p, Context::First);
         };
         let cap = self.cap;
@@ -339,8 +360,6 @@ impl Tracker {
             return self.judge_packet(compiled, p, Context::First);
         };
         let table = slot.get_or_insert_with(|| ShardTable::new(cap));
-        let skey = key.state_key();
-        let h = self.hasher.hash(&skey);
         let memo = &mut self.memo;
         // A verdict may be cached for a packet its key and direction fix
         // whole, and only under a table that never changes (the memo's).

@@ -40,6 +40,8 @@
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use zprsim_control::packet::{L4, Packet};
+
 const NIL: u32 = u32::MAX;
 
 /// Entries per table at most (positions are `u32`, `NIL` reserved).
@@ -151,6 +153,94 @@ impl StateKey {
         (flags & HAS_PORTS != 0)
             .then(|| (u16::from_be_bytes([p0, p1]), u16::from_be_bytes([p2, p3])))
     }
+}
+
+/// A packet's keys: its flow key (Community ID's order, ICMP type pairs as
+/// ports), and its connection key with the packet's direction (`true`:
+/// from the key's first side), `None` for a non-first fragment. Built
+/// straight from the packet (no [`FlowKey`](crate::community_id::FlowKey)
+/// or [`ConnKey`](crate::conntrack::ConnKey) on the way) for the common
+/// cases; for TCP and UDP the two keys are one value, so one hash serves
+/// both tables. Equal, by construction and by test, to the keys made
+/// through those types.
+#[must_use]
+pub(crate) fn packet_keys(p: &Packet) -> (StateKey, Option<(StateKey, bool)>) {
+    use zprsim_control::model::proto;
+    let icmp = p.proto == proto::ICMP || p.proto == proto::ICMPV6;
+    // IPv4 TCP and UDP, most packets: the key built in place.
+    if let (IpAddr::V4(a), IpAddr::V4(b), L4::Ports { sport, dport }, false) =
+        (p.src, p.dst, p.l4, icmp)
+    {
+        let (a, b) = (u32::from(a), u32::from(b));
+        let forward = (a, sport) <= (b, dport);
+        let (a, b, sport, dport) = if forward {
+            (a, b, sport, dport)
+        } else {
+            (b, a, dport, sport)
+        };
+        let k = StateKey::V4(Key4 {
+            a,
+            b,
+            ports: (u32::from(sport) << 16) | u32::from(dport),
+            proto: p.proto,
+            flags: HAS_PORTS,
+        });
+        return (k, Some((k, forward)));
+    }
+    let order = match (p.src, p.dst) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => u32::from(a).cmp(&u32::from(b)),
+        (IpAddr::V6(a), IpAddr::V6(b)) => a.octets().cmp(&b.octets()),
+        _ => return slow_keys(p),
+    };
+    match p.l4 {
+        L4::Ports { sport, dport } if !icmp => {
+            // (src, sport) <= (dst, dport): the connection's order, which
+            // for TCP and UDP is also the flow key's.
+            let forward = order.then(sport.cmp(&dport)).is_le();
+            let k = if forward {
+                StateKey::new(p.src, p.dst, p.proto, Some((sport, dport)))
+            } else {
+                StateKey::new(p.dst, p.src, p.proto, Some((dport, sport)))
+            };
+            (k, Some((k, forward)))
+        }
+        L4::Opaque if !icmp => {
+            let forward = order.is_le();
+            let (lo, hi) = if forward {
+                (p.src, p.dst)
+            } else {
+                (p.dst, p.src)
+            };
+            let flow = if order.is_lt() {
+                StateKey::new(p.src, p.dst, p.proto, None)
+            } else {
+                StateKey::new(p.dst, p.src, p.proto, None)
+            };
+            (
+                flow,
+                Some((StateKey::new(lo, hi, p.proto, Some((0, 0))), forward)),
+            )
+        }
+        L4::Fragment => {
+            let flow = if order.is_lt() {
+                StateKey::new(p.src, p.dst, p.proto, None)
+            } else {
+                StateKey::new(p.dst, p.src, p.proto, None)
+            };
+            (flow, None)
+        }
+        _ => slow_keys(p),
+    }
+}
+
+/// [`packet_keys`] through [`FlowKey`](crate::community_id::FlowKey) and
+/// [`ConnKey`](crate::conntrack::ConnKey): ICMP (type pairs) and pairs of
+/// mixed families.
+fn slow_keys(p: &Packet) -> (StateKey, Option<(StateKey, bool)>) {
+    let f = crate::community_id::FlowKey::of(p);
+    let flow = StateKey::new(f.a, f.b, f.proto, f.ports);
+    let conn = crate::conntrack::ConnKey::of(p).map(|(k, fwd)| (k.state_key(), fwd));
+    (flow, conn)
 }
 
 fn v6_bytes(a: IpAddr) -> ([u8; 16], bool) {
@@ -664,6 +754,81 @@ mod tests {
             17,
             None,
         )
+    }
+
+    /// The fast keys equal the ones made through `FlowKey` and `ConnKey`,
+    /// for every transport kind, both families, both directions and equal
+    /// addresses or ports.
+    #[test]
+    fn packet_keys_equal_the_slow_ones() {
+        let v4 = [
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+            IpAddr::V4(Ipv4Addr::new(192, 168, 0, 1)),
+        ];
+        let v6 = [
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+            IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1)),
+            IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2)),
+        ];
+        let l4s = [
+            (
+                6,
+                L4::Ports {
+                    sport: 80,
+                    dport: 443,
+                },
+            ),
+            (
+                17,
+                L4::Ports {
+                    sport: 443,
+                    dport: 80,
+                },
+            ),
+            (6, L4::Ports { sport: 5, dport: 5 }),
+            (47, L4::Opaque),
+            (6, L4::Fragment),
+            (
+                1,
+                L4::Icmp {
+                    icmp_type: 8,
+                    code: 0,
+                },
+            ),
+            (
+                1,
+                L4::Icmp {
+                    icmp_type: 3,
+                    code: 1,
+                },
+            ),
+            (
+                58,
+                L4::Icmp {
+                    icmp_type: 128,
+                    code: 0,
+                },
+            ),
+        ];
+        let mut n = 0;
+        for addrs in [&v4[..], &v6[..], &[v4[0], v6[0]][..]] {
+            for &src in addrs {
+                for &dst in addrs {
+                    for &(proto, l4) in &l4s {
+                        let p = Packet {
+                            src,
+                            dst,
+                            proto,
+                            l4,
+                        };
+                        assert_eq!(packet_keys(&p), slow_keys(&p), "{p:?}");
+                        n += 1;
+                    }
+                }
+            }
+        }
+        assert!(n > 100);
     }
 
     #[test]

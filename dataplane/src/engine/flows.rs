@@ -289,11 +289,6 @@ pub(crate) struct Flows {
     top_n: usize,
 }
 
-/// A flow's key in the tables, from its Community ID key.
-pub(crate) fn state_key(k: &FlowKey) -> StateKey {
-    StateKey::new(k.a, k.b, k.proto, k.ports)
-}
-
 fn flow_key(k: &StateKey) -> FlowKey {
     let (a, b) = k.addrs();
     FlowKey {

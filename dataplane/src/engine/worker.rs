@@ -11,10 +11,9 @@ use zprsim_control::compile::Compiled;
 use crate::drop_reason::DropReason;
 use crate::judge::{Counters, Tracker};
 
-use crate::community_id::FlowKey;
-use crate::state_table::KeyHasher;
+use crate::state_table::{self, KeyHasher};
 
-use super::flows::{self, FlowRecord, Flows, Kept, Side};
+use super::flows::{FlowRecord, Flows, Kept, Side};
 use super::rule_stats::RuleTally;
 use super::{EngineConfig, Item, ResultBatch, WorkBatch};
 
@@ -112,18 +111,24 @@ impl Worker {
     /// Judges one packet against every scenario; pushes each verdict code
     /// ([`DropReason::code`]) to `codes` when given.
     fn handle(&mut self, it: &Item, mut codes: Option<&mut Vec<u8>>) {
-        // The flow key and its hash, once for every scenario, the flow
-        // record and the rule statistics.
-        let fkey = flows::state_key(&FlowKey::of(&it.packet));
+        // The keys and their hashes, once for every scenario, the
+        // connection and flow tables and the rule statistics (for TCP and
+        // UDP the connection key is the flow key: one hash).
+        let (fkey, conn) = state_table::packet_keys(&it.packet);
         let fh = self.hasher.hash(&fkey);
+        let conn = conn.map(|(k, forward)| {
+            let h = if k == fkey { fh } else { self.hasher.hash(&k) };
+            (k, forward, h)
+        });
         for j in &mut self.judges {
-            let fast = j.tracker.judge(
+            let fast = j.tracker.judge_keyed(
                 &j.compiled,
                 &it.packet,
                 usize::from(it.shard),
                 it.ts_ns,
                 it.tcp_flags,
                 &mut j.counters,
+                conn,
             );
             j.counters.record(&fast, it.wire_len);
             if let Some(t) = &mut j.rules {
