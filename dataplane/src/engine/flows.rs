@@ -344,7 +344,6 @@ impl Flows {
         };
         let table = slot.get_or_insert_with(|| ShardTable::new(cap));
         let fin = it.tcp_flags & (conntrack::TCP_FIN | conntrack::TCP_RST) != 0;
-        let (ka, kb) = key.addrs();
         // One look-up for an open record; an expired one is closed and a new
         // record started.
         let mut done = None;
@@ -361,24 +360,29 @@ impl Flows {
                 }
                 r.last_ns = r.last_ns.max(it.ts_ns);
                 // The reverse direction of the first packet: addresses and
-                // ports swapped (a packet to itself is never a reply).
-                let (first_src, first_dst) = if r.src_is_a { (ka, kb) } else { (kb, ka) };
-                let reverse = p.src == first_dst
-                    && p.dst == first_src
-                    && match (p.l4, r.l4) {
-                        (
-                            L4::Ports { sport, dport },
-                            L4::Ports {
-                                sport: fs,
-                                dport: fd,
-                            },
-                        ) => sport == fd && dport == fs && !(p.src == first_src && sport == fs),
-                        _ => p.src != first_src,
-                    };
-                if reverse && r.reply.is_none() {
-                    r.reply = Some(side);
+                // ports swapped (a packet to itself is never a reply). Once
+                // one has come (`both`), it changes nothing more: not
+                // looked at again.
+                if !r.both {
+                    let (ka, kb) = key.addrs();
+                    let (first_src, first_dst) = if r.src_is_a { (ka, kb) } else { (kb, ka) };
+                    let reverse = p.src == first_dst
+                        && p.dst == first_src
+                        && match (p.l4, r.l4) {
+                            (
+                                L4::Ports { sport, dport },
+                                L4::Ports {
+                                    sport: fs,
+                                    dport: fd,
+                                },
+                            ) => sport == fd && dport == fs && !(p.src == first_src && sport == fs),
+                            _ => p.src != first_src,
+                        };
+                    if reverse && r.reply.is_none() {
+                        r.reply = Some(side);
+                    }
+                    r.both |= reverse;
                 }
-                r.both |= reverse;
                 r.closing |= fin;
                 return;
             }
@@ -391,7 +395,7 @@ impl Flows {
             allowed: u64::from(allowed),
             dropped: u64::from(!allowed),
             l4: p.l4,
-            src_is_a: p.src == ka,
+            src_is_a: p.src == key.addrs().0,
             code,
             first: side,
             reply: None,
