@@ -165,16 +165,17 @@ pub(crate) struct FlowState {
 }
 
 /// A closed flow record kept for the flow log, compact (the key and the
-/// open record's state, 160 bytes against about 220 for a [`FlowRecord`]):
+/// open record's state, 160 bytes against 208 for a [`FlowRecord`]):
 /// it becomes a [`FlowRecord`] only when it is handed to the sink, one at
 /// a time, in order.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Finished {
     key: StateKey,
     st: FlowState,
-    /// Position among the records this shard closed: orders records whose
-    /// sort keys are equal (the same flow key closed and reopened at the
-    /// same time), which can only come from one shard.
+    /// Position among the records this worker closed for the scenario
+    /// ([`Tie`]): orders records whose sort keys are equal (the same flow
+    /// key closed and reopened at the same time), which can only come from
+    /// one shard.
     seq: u64,
 }
 
