@@ -19,6 +19,8 @@ pub mod parse;
 pub mod pcap_out;
 pub mod replay;
 pub mod scenario_file;
+pub mod sniff;
+pub(crate) mod state_table;
 pub mod synth;
 pub mod tap;
 pub mod why;
