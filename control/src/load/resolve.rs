@@ -378,11 +378,12 @@ fn build_index<'r>(
     let mut ix = Index::default();
     let mut name_pos: Vec<Option<usize>> = Vec::new();
     for (i, (name, oid)) in items.enumerate() {
-        let object = label(kind, &name.value);
+        // Formatted only for a message: this runs for every object.
+        let object = || label(kind, &name.value);
         if name.value.trim().is_empty() {
             return Err(ctx.err(
                 name.start(),
-                &object,
+                &object(),
                 "name",
                 "the name is empty".to_owned(),
             ));
@@ -390,7 +391,7 @@ fn build_index<'r>(
         for (field, v) in [("name", Some(name)), ("id", oid)] {
             if let Some((i, m)) = v.and_then(|v| names::problem(field, &v.value)) {
                 let at = v.and_then(|v| names::locate(ctx.text, v.start(), &v.value, i));
-                return Err(ctx.err(at, &object, field, m));
+                return Err(ctx.err(at, &object(), field, m));
             }
         }
         if let Some(&first) = ix.by_name.get(&name.value) {
@@ -402,7 +403,7 @@ fn build_index<'r>(
                 .unwrap_or_default();
             return Err(ctx.err(
                 name.start(),
-                &object,
+                &object(),
                 "name",
                 format!(
                     "another {} is already named `{}`{at}",
@@ -415,12 +416,12 @@ fn build_index<'r>(
         name_pos.push(name.start());
         if let Some(oid) = oid {
             if oid.value.trim().is_empty() {
-                return Err(ctx.err(oid.start(), &object, "id", "the id is empty".to_owned()));
+                return Err(ctx.err(oid.start(), &object(), "id", "the id is empty".to_owned()));
             }
             if let Some((k, n)) = all_ids.get(&oid.value) {
                 return Err(ctx.err(
                     oid.start(),
-                    &object,
+                    &object(),
                     "id",
                     format!("id `{}` is already the id of {}", oid.value, label(*k, n)),
                 ));
