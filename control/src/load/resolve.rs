@@ -205,7 +205,18 @@ impl Ctx<'_> {
 }
 
 fn label(kind: Kind, name: &str) -> String {
-    format!("{} `{}`", kind.word(), name)
+    let mut s = String::new();
+    label_into(&mut s, kind, name);
+    s
+}
+
+/// [`label`] into `buf`, replacing what it held.
+fn label_into(buf: &mut String, kind: Kind, name: &str) {
+    buf.clear();
+    buf.push_str(kind.word());
+    buf.push_str(" `");
+    buf.push_str(name);
+    buf.push('`');
 }
 
 fn id<T>(r: Result<T, IdOverflow>, ctx: &Ctx<'_>) -> Res<T> {
@@ -1318,8 +1329,11 @@ impl Resolver<'_> {
         let vcn_names = &self.vcn_names;
         let mut vnics = Vec::new();
         let mut ip_owner: HashMap<IpAddr, usize> = HashMap::default();
+        // One buffer for every vnic's label (10^4 and more of them): built
+        // by pushes, not `format!`, as `label` would.
+        let mut object = String::new();
         for (ni, v) in raw.vnic.iter().enumerate() {
-            let object = label(Kind::Vnic, &v.name.value);
+            label_into(&mut object, Kind::Vnic, &v.name.value);
             let si = ctx.lookup(Kind::Subnet, &v.subnet, &object, "subnet")?;
             let subnet = &subnets[si];
             let vcn = subnet.vcn;
