@@ -70,12 +70,24 @@ impl SidedBuilder {
             given,
             limit: cfg.max_table_bytes,
         };
-        let pr = intern(
-            &mut self.peer_index,
-            &mut self.layer.peer_remaps,
-            peer_remap,
-        );
-        let sr = intern(&mut self.svc_index, &mut self.layer.svc_remaps, svc_remap);
+        let lens = (self.layer.peer_len as usize, self.layer.svc_len as usize);
+        if self.layer.slots.is_empty() {
+            self.layer.peer_len =
+                u32::try_from(peer_remap.len()).map_err(|_| too_large(usize::MAX))?;
+            self.layer.svc_len =
+                u32::try_from(svc_remap.len()).map_err(|_| too_large(usize::MAX))?;
+        } else if lens != (peer_remap.len(), svc_remap.len()) {
+            return Err(CompileError::Internal(
+                "remap rows of one layer differ in length",
+            ));
+        }
+        let pr = intern(&mut self.peer_index, &mut self.layer.remaps, peer_remap)
+            .map_err(|()| too_large(usize::MAX))?;
+        let sr = intern(&mut self.svc_index, &mut self.layer.remaps, svc_remap)
+            .map_err(|()| too_large(usize::MAX))?;
+        if self.layer.remaps.len() * 2 > cfg.max_table_bytes {
+            return Err(too_large(self.layer.remaps.len() * 2));
+        }
         let offset = u32::try_from(self.layer.entries.len()).map_err(|_| too_large(usize::MAX))?;
         self.layer.entries.extend_from_slice(table);
         if self.layer.entries.len() * 4 > cfg.max_table_bytes {
@@ -92,15 +104,23 @@ impl SidedBuilder {
     }
 }
 
-fn intern(index: &mut HashMap<Box<[u16]>, u32>, store: &mut Vec<Box<[u16]>>, v: Vec<u16>) -> u32 {
+/// Stores a remap row once in the flat `store`; returns its start.
+fn intern(
+    index: &mut HashMap<Box<[u16]>, u32>,
+    store: &mut Vec<u16>,
+    v: Vec<u16>,
+) -> Result<u32, ()> {
     let b = v.into_boxed_slice();
     if let Some(&i) = index.get(&b) {
-        return i;
+        return Ok(i);
     }
-    let i = u32::try_from(store.len()).unwrap_or(u32::MAX);
-    store.push(b.clone());
+    let i = u32::try_from(store.len()).map_err(|_| ())?;
+    store.extend_from_slice(&b);
+    if u32::try_from(store.len()).is_err() {
+        return Err(());
+    }
     index.insert(b, i);
-    i
+    Ok(i)
 }
 
 /// Dedups keys into dense u16 ids.
@@ -590,6 +610,11 @@ impl<'a> Builder<'a> {
             if matches!(ident, Ident::Vnic(_)) {
                 flags |= ClassInfo::VNIC;
             }
+            if zpr_profile != ClassInfo::NONE
+                && zselves.get(zpr_profile as usize).is_some_and(|z| z.audited)
+            {
+                flags |= ClassInfo::ZPR_AUDITED;
+            }
             let info = ClassInfo {
                 route,
                 sec_profile,
@@ -703,24 +728,24 @@ impl<'a> Builder<'a> {
         }
         let mut layers = [egress.layer, ingress.layer].map(|tables| SecurityLayer {
             tables,
-            starts: vec![0],
-            members: Vec::new(),
+            ..SecurityLayer::default()
         });
+        let mut members = Vec::new();
         for (nsgs, subnet) in &sec_profiles {
             for (k, layer) in layers.iter_mut().enumerate() {
                 let containers = nsgs
                     .iter()
                     .map(|n| n.index())
                     .chain(std::iter::once(n_nsgs + subnet_set[subnet.index()]));
+                members.clear();
                 for c in containers {
                     if let Some(Some(slot)) = slot_of[k].get(c) {
-                        layer.members.push(*slot);
+                        members.push(*slot);
                     }
                 }
-                layer.starts.push(
-                    u32::try_from(layer.members.len())
-                        .map_err(|_| CompileError::Internal("profile members"))?,
-                );
+                layer
+                    .push_profile(&members)
+                    .map_err(CompileError::Internal)?;
             }
         }
         let [egress, ingress] = layers;

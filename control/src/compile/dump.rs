@@ -97,8 +97,7 @@ impl Compiled {
                 layer.bytes()
             );
             for p in 0..layer.profiles() {
-                let m = &layer.members[layer.starts[p] as usize..layer.starts[p + 1] as usize];
-                let m: Vec<String> = m.iter().map(u32::to_string).collect();
+                let m: Vec<String> = layer.members(p).map(|m| m.to_string()).collect();
                 let _ = writeln!(t, "profile {p}: tables [{}]", m.join(", "));
             }
             dump_sided(&mut t, "table", &layer.tables, &name);
@@ -129,7 +128,8 @@ fn dump_sided(
 ) {
     use std::fmt::Write as _;
     for (pi, slot) in layer.slots.iter().enumerate() {
-        let n_peer = layer.peer_remaps[slot.peer_remap as usize]
+        let n_peer = layer
+            .peer_row(*slot)
             .iter()
             .copied()
             .max()
