@@ -646,6 +646,7 @@ impl<'a> Builder<'a> {
                 })?;
         }
 
+        lpm.finish();
         lap("lpm");
         // ---- services
         let mut conds: Vec<ServiceCond> = sec
