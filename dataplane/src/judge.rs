@@ -116,7 +116,7 @@ impl Counters {
         }
         self.zpr_audit_would_drop += u64::from(j.zpr_audit);
         for r in fast.rules.iter().flatten() {
-            if let Some(h) = self.rule_hits.get_mut(*r as usize) {
+            if let Some(h) = self.rule_hits.get_mut(r.index()) {
                 *h += 1;
             }
         }

@@ -103,7 +103,11 @@ fn fold(h: u64, f: &Fast) -> u64 {
             | u64::from(t.zpr) << 2
             | u64::from(t.zpr_audit) << 3,
     ];
-    words.extend(f.rules.iter().map(|r| r.map_or(u64::MAX, u64::from)));
+    words.extend(
+        f.rules
+            .iter()
+            .map(|r| r.map_or(u64::MAX, |x| u64::from(x.raw()))),
+    );
     words
         .into_iter()
         .fold(h, |h, w| (h ^ w).wrapping_mul(0x100_0000_01b3))
@@ -180,7 +184,7 @@ fn main() -> ExitCode {
             }
             measure(only, name, rp, a.len(), || {
                 a.iter().fold(0u64, |acc, &x| {
-                    acc.wrapping_add(u64::from(c.address_class(x)))
+                    acc.wrapping_add(u64::from(c.address_class(x).raw()))
                 })
             })
         };

@@ -19,6 +19,7 @@ use crate::verdict::RuleRef;
 use crate::zpl::ast::{ConnectionState, Endpoint as Term, Statement, StatementKind};
 
 use super::table::*;
+use crate::ids::ProfileId;
 
 impl Compiled {
     /// Compiles a scenario.
@@ -561,16 +562,19 @@ impl<'a> Builder<'a> {
                 &mut in_index,
                 (tree.nearest_marked(nid, &in_marks), membership(&in_nsgs)),
             );
+            let profile_id = |i: u32| {
+                ProfileId::new(i as usize).map_err(|_| CompileError::Internal("profile id"))
+            };
             let sec_profile = match ident {
                 Ident::Vnic(v) => {
                     let vn = &s.vnics[v.index()];
-                    get(
+                    Some(profile_id(get(
                         &mut sec_profiles,
                         &mut sec_index,
                         (vn.nsgs.clone(), vn.subnet),
-                    )
+                    ))?)
                 }
-                Ident::Other => ClassInfo::NONE,
+                Ident::Other => None,
             };
             let zregion = tree.nearest_marked(nid, &zpr_marks);
             let vcn = self.vcn_of(&vcn_marks, nid);
@@ -589,8 +593,8 @@ impl<'a> Builder<'a> {
             );
             let zpr_profile = match ident {
                 Ident::Vnic(v) => match zpr_role(s, Endpoint::Vnic(v)) {
-                    ZprRole::None => ClassInfo::NONE,
-                    role => get(
+                    ZprRole::None => None,
+                    role => Some(profile_id(get(
                         &mut zselves,
                         &mut zself_index,
                         ZSelf {
@@ -599,9 +603,9 @@ impl<'a> Builder<'a> {
                             vcn: s.vnic_vcn(v),
                             region: zregion,
                         },
-                    ),
+                    ))?),
                 },
-                Ident::Other => ClassInfo::NONE,
+                Ident::Other => None,
             };
             let mut flags = 0;
             if exempt {
@@ -610,9 +614,7 @@ impl<'a> Builder<'a> {
             if matches!(ident, Ident::Vnic(_)) {
                 flags |= ClassInfo::VNIC;
             }
-            if zpr_profile != ClassInfo::NONE
-                && zselves.get(zpr_profile as usize).is_some_and(|z| z.audited)
-            {
+            if zpr_profile.is_some_and(|p| zselves.get(p.index()).is_some_and(|z| z.audited)) {
                 flags |= ClassInfo::ZPR_AUDITED;
             }
             let info = ClassInfo {

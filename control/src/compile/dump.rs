@@ -2,6 +2,7 @@
 //! names.
 
 use super::prefix::Pfx;
+use crate::ids::{ProfileId, RuleId};
 use crate::model::Scenario;
 use crate::verdict::RuleRef;
 
@@ -14,7 +15,7 @@ impl Compiled {
     pub fn dump(&self, s: &Scenario) -> String {
         use std::fmt::Write as _;
         let mut t = String::new();
-        let name = |id: Option<u32>| -> String {
+        let name = |id: Option<RuleId>| -> String {
             id.and_then(|i| self.rule_ref(i))
                 .map_or_else(|| "-".to_string(), |r| rule_text(s, r))
         };
@@ -29,13 +30,7 @@ impl Compiled {
                     format!("{ip}/{}", p.len)
                 })
                 .collect();
-            let none = |v: u32| {
-                if v == ClassInfo::NONE {
-                    "-".to_string()
-                } else {
-                    v.to_string()
-                }
-            };
+            let none = |v: Option<ProfileId>| v.map_or_else(|| "-".to_string(), |p| p.to_string());
             let _ = writeln!(
                 t,
                 "class {c}: route {} sec-profile {} zpr-profile {} eg-peer {} in-peer {} zpr-peer {}{}{} <- {}",
@@ -124,7 +119,7 @@ fn dump_sided(
     t: &mut String,
     what: &str,
     layer: &SidedLayer,
-    name: &dyn Fn(Option<u32>) -> String,
+    name: &dyn Fn(Option<RuleId>) -> String,
 ) {
     use std::fmt::Write as _;
     for (pi, slot) in layer.slots.iter().enumerate() {

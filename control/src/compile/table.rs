@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use super::lpm::Lpm;
 use super::prefix::Pfx;
 use super::service::ServiceClasses;
+use crate::ids::{ClassId, ProfileId, RuleId};
 use crate::packet::{L4, Packet};
 use crate::verdict::{Context, Judgement, RuleRef, Stage, Tracking, Verdict};
 
@@ -14,7 +15,8 @@ use crate::verdict::{Context, Judgement, RuleRef, Stage, Tracking, Verdict};
 /// One cell of a sided layer's table.
 ///
 /// Layout: bits 0-27 hold the deciding rule's or statement's global id plus
-/// one (0: nothing matched, the check denies); bit 31 a stateful rule or
+/// one, i.e. the stored value of its [`RuleId`] (0: nothing matched, the
+/// check denies); bit 31 a stateful rule or
 /// statement matched; bit 30 a stateless one matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Entry(pub u32);
@@ -44,8 +46,8 @@ impl Entry {
     /// The deciding rule's global id.
     #[inline]
     #[must_use]
-    pub fn rule(self) -> Option<u32> {
-        (self.0 & Self::ID_MASK).checked_sub(1)
+    pub fn rule(self) -> Option<RuleId> {
+        RuleId::from_stored(self.0 & Self::ID_MASK)
     }
 }
 
@@ -78,8 +80,8 @@ impl RouteEntry {
     /// The deciding route rule's global id.
     #[inline]
     #[must_use]
-    pub fn rule(self) -> Option<u32> {
-        (self.0 & Entry::ID_MASK).checked_sub(1)
+    pub fn rule(self) -> Option<RuleId> {
+        RuleId::from_stored(self.0 & Entry::ID_MASK)
     }
 }
 
@@ -264,8 +266,8 @@ impl SecurityLayer {
     /// and one list set); the containers' look-ups are independent.
     #[inline]
     #[must_use]
-    pub fn lookup(&self, profile: u32, peer: u32, svc: u32) -> Entry {
-        let m = self.profiles[profile as usize];
+    pub fn lookup(&self, profile: ProfileId, peer: u32, svc: u32) -> Entry {
+        let m = self.profiles[profile.index()];
         let n = usize::from(m.n);
         let mut acc = 0u32;
         // Branch-free (a branch on the loaded entry would make the next
@@ -325,10 +327,10 @@ impl SecurityLayer {
 pub struct ClassInfo {
     /// Route class.
     pub route: u32,
-    /// Security profile when the address is a VNIC, else [`ClassInfo::NONE`].
-    pub sec_profile: u32,
-    /// ZPR profile when the address is a VNIC with a ZPR role, else [`ClassInfo::NONE`].
-    pub zpr_profile: u32,
+    /// Security profile when the address is a VNIC.
+    pub sec_profile: Option<ProfileId>,
+    /// ZPR profile when the address is a VNIC with a ZPR role.
+    pub zpr_profile: Option<ProfileId>,
     /// Peer class for egress security (the address as destination).
     pub eg_peer: u32,
     /// Peer class for ingress security (the address as source).
@@ -341,8 +343,6 @@ pub struct ClassInfo {
 }
 
 impl ClassInfo {
-    /// No profile.
-    pub const NONE: u32 = u32::MAX;
     /// Inside 169.254.0.0/16.
     pub const EXEMPT: u32 = 1;
     /// A VNIC address.
@@ -350,8 +350,8 @@ impl ClassInfo {
     /// A class of nothing (no profile, no flag): a placeholder.
     pub const EMPTY: ClassInfo = ClassInfo {
         route: 0,
-        sec_profile: ClassInfo::NONE,
-        zpr_profile: ClassInfo::NONE,
+        sec_profile: None,
+        zpr_profile: None,
         eg_peer: 0,
         in_peer: 0,
         zpr_peer: 0,
@@ -428,7 +428,7 @@ pub struct Fast {
     pub judgement: Judgement,
     /// Global ids of the deciding route rule, egress rule, ingress rule,
     /// ZPR egress statement and ZPR ingress statement.
-    pub rules: [Option<u32>; 5],
+    pub rules: [Option<RuleId>; 5],
 }
 
 impl Compiled {
@@ -440,14 +440,14 @@ impl Compiled {
 
     /// The facts of a ZPR profile that do not depend on the peer.
     #[must_use]
-    pub fn zpr_profile_info(&self, profile: u32) -> Option<ZprProfileInfo> {
-        self.zpr_profiles.get(profile as usize).copied()
+    pub fn zpr_profile_info(&self, profile: ProfileId) -> Option<ZprProfileInfo> {
+        self.zpr_profiles.get(profile.index()).copied()
     }
 
     /// The rule or statement behind a global id.
     #[must_use]
-    pub fn rule_ref(&self, id: u32) -> Option<RuleRef> {
-        self.rules.get(id as usize).copied()
+    pub fn rule_ref(&self, id: RuleId) -> Option<RuleRef> {
+        self.rules.get(id.index()).copied()
     }
 
     /// Number of global rule ids (route rules, security rules, statements).
@@ -459,14 +459,15 @@ impl Compiled {
     /// Address class of an address.
     #[inline]
     #[must_use]
-    pub fn address_class(&self, ip: IpAddr) -> u32 {
-        self.lpm.lookup(ip)
+    pub fn address_class(&self, ip: IpAddr) -> ClassId {
+        // The trie holds class ids only (below 2^31), so `new` never fails.
+        ClassId::new(self.lpm.lookup(ip) as usize).unwrap_or_default()
     }
 
     /// The class info of an address class.
     #[must_use]
-    pub fn class_info(&self, class: u32) -> ClassInfo {
-        self.classes[class as usize]
+    pub fn class_info(&self, class: ClassId) -> ClassInfo {
+        self.classes[class.index()]
     }
 
     /// Service class of a packet.
@@ -489,13 +490,8 @@ impl Compiled {
     /// Judges a packet given its classes.
     #[inline]
     #[must_use]
-    pub fn judge_classes(&self, cs: u32, cd: u32, svc: u32, ctx: Context) -> Fast {
-        self.judge_infos(
-            self.classes[cs as usize],
-            self.classes[cd as usize],
-            svc,
-            ctx,
-        )
+    pub fn judge_classes(&self, cs: ClassId, cd: ClassId, svc: u32, ctx: Context) -> Fast {
+        self.judge_infos(self.classes[cs.index()], self.classes[cd.index()], svc, ctx)
     }
 
     /// Judges a packet given its classes' infos: every table read after
@@ -546,19 +542,11 @@ impl Compiled {
     /// VNIC has no profile reads nothing (its entry stays 0).
     #[inline]
     pub(super) fn reads(&self, a: ClassInfo, b: ClassInfo, svc: u32) -> Reads {
-        let sec = |layer: &SecurityLayer, profile: u32, peer: u32| {
-            if profile == ClassInfo::NONE {
-                Entry(0)
-            } else {
-                layer.lookup(profile, peer, svc)
-            }
+        let sec = |layer: &SecurityLayer, profile: Option<ProfileId>, peer: u32| {
+            profile.map_or(Entry(0), |p| layer.lookup(p, peer, svc))
         };
-        let zpr = |layer: &SidedLayer, profile: u32, peer: u32| {
-            if profile == ClassInfo::NONE {
-                Entry(0)
-            } else {
-                layer.lookup(profile, peer, svc)
-            }
+        let zpr = |layer: &SidedLayer, profile: Option<ProfileId>, peer: u32| {
+            profile.map_or(Entry(0), |p| layer.lookup(p.raw(), peer, svc))
         };
         Reads {
             route: RouteEntry(self.route[(a.route * self.n_route + b.route) as usize]),
@@ -589,7 +577,7 @@ pub(super) fn source_layers(
     rd: &Reads,
     reply: bool,
     t: Tracking,
-    rules: &mut [Option<u32>; 5],
+    rules: &mut [Option<RuleId>; 5],
     tracking: &mut Tracking,
 ) -> Option<Stage> {
     let r = rd.route;
@@ -614,7 +602,7 @@ pub(super) fn destination_layer(
     rd: &Reads,
     reply: bool,
     t: Tracking,
-    rules: &mut [Option<u32>; 5],
+    rules: &mut [Option<RuleId>; 5],
     tracking: &mut Tracking,
 ) -> Option<Stage> {
     if let Some(e) = security_step(rd.ingress, b.sec_profile, reply && t.at_src, &mut rules[2]) {
@@ -639,12 +627,10 @@ pub(super) fn zpr_step(
     e: Entry,
     reply: bool,
     t: Tracking,
-    rules: &mut [Option<u32>; 5],
+    rules: &mut [Option<RuleId>; 5],
     tracking: &mut Tracking,
 ) -> Option<(bool, bool)> {
-    if me.zpr_profile == ClassInfo::NONE {
-        return None;
-    }
+    me.zpr_profile?;
     let audited = me.flags & ClassInfo::ZPR_AUDITED != 0;
     let tracked = reply && if audited { t.zpr_audit } else { t.zpr };
     let (ok, stateful) = if tracked {
@@ -707,7 +693,7 @@ pub(super) fn exempt() -> Fast {
 
 /// A drop at `stage`, with the rules read so far.
 #[inline]
-pub(super) fn dropped(stage: Stage, rules: [Option<u32>; 5]) -> Fast {
+pub(super) fn dropped(stage: Stage, rules: [Option<RuleId>; 5]) -> Fast {
     Fast {
         judgement: Judgement {
             verdict: Verdict::Drop,
@@ -725,7 +711,7 @@ pub(super) fn allowed(
     reply: bool,
     audit: bool,
     tracking: Tracking,
-    rules: [Option<u32>; 5],
+    rules: [Option<RuleId>; 5],
 ) -> Fast {
     Fast {
         judgement: Judgement {
@@ -742,8 +728,13 @@ pub(super) fn allowed(
 /// `None` when the VNIC has no security profile or `skip` (a reply the
 /// other side's layer tracks).
 #[inline]
-fn security_step(e: Entry, profile: u32, skip: bool, rule: &mut Option<u32>) -> Option<Entry> {
-    if profile == ClassInfo::NONE || skip {
+fn security_step(
+    e: Entry,
+    profile: Option<ProfileId>,
+    skip: bool,
+    rule: &mut Option<RuleId>,
+) -> Option<Entry> {
+    if profile.is_none() || skip {
         return None;
     }
     *rule = e.rule();

@@ -12,7 +12,7 @@
 //! the flow counts are lower bounds.
 
 use ahash::{AHashMap, AHashSet};
-use zprsim_control::compile::Fast;
+use zprsim_control::compile::{Fast, RuleId};
 use zprsim_control::packet::Packet;
 
 use crate::community_id::FlowKey;
@@ -74,7 +74,7 @@ pub struct RuleStats {
 pub(crate) struct RuleTally {
     rules: Vec<RuleStat>,
     /// (flow, rule) pairs seen, for the per-rule flow counts.
-    seen: AHashSet<(FlowKey, u32)>,
+    seen: AHashSet<(FlowKey, RuleId)>,
     /// Flows seen, for the window.
     flows: AHashSet<FlowKey>,
     audit: AHashMap<FlowKey, AuditFlow>,
@@ -89,7 +89,7 @@ pub(crate) struct RuleTally {
     /// The previous packet's flow key and deciding rules: a packet with the
     /// same ones adds nothing to the sets (bursts of one flow skip hashing
     /// them again).
-    last: Option<(FlowKey, [Option<u32>; 5])>,
+    last: Option<(FlowKey, [Option<RuleId>; 5])>,
 }
 
 fn widen(first: &mut Option<u64>, last: &mut Option<u64>, ts: u64) {
@@ -123,7 +123,7 @@ impl RuleTally {
         widen(&mut self.first_ns, &mut self.last_ns, ts_ns);
         if !self.count_flows {
             for &id in fast.rules.iter().flatten() {
-                if let Some(st) = self.rules.get_mut(id as usize) {
+                if let Some(st) = self.rules.get_mut(id.index()) {
                     st.packets += 1;
                     widen(&mut st.first_ns, &mut st.last_ns, ts_ns);
                 }
@@ -144,7 +144,7 @@ impl RuleTally {
             }
         }
         for &id in fast.rules.iter().flatten() {
-            let Some(st) = self.rules.get_mut(id as usize) else {
+            let Some(st) = self.rules.get_mut(id.index()) else {
                 continue;
             };
             st.packets += 1;
@@ -192,7 +192,7 @@ pub(crate) fn merge(tallies: Vec<RuleTally>) -> RuleStats {
         flows_counted: tallies.iter().all(|t| t.count_flows),
         ..RuleStats::default()
     };
-    let mut seen: AHashSet<(FlowKey, u32)> = AHashSet::new();
+    let mut seen: AHashSet<(FlowKey, RuleId)> = AHashSet::new();
     let mut flows: AHashSet<FlowKey> = AHashSet::new();
     let mut audit: AHashMap<FlowKey, AuditFlow> = AHashMap::new();
     for t in tallies {
@@ -228,7 +228,7 @@ pub(crate) fn merge(tallies: Vec<RuleTally>) -> RuleStats {
         }
     }
     for (_, id) in &seen {
-        if let Some(r) = out.rules.get_mut(*id as usize) {
+        if let Some(r) = out.rules.get_mut(id.index()) {
             r.flows += 1;
         }
     }
