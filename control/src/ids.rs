@@ -20,6 +20,7 @@ macro_rules! index_newtype {
             ///
             /// # Errors
             /// When `index` does not fit in the id (more than `u32::MAX - 1` objects).
+            #[inline]
             pub fn new(index: usize) -> Result<Self, IdOverflow> {
                 u32::try_from(index)
                     .ok()
@@ -29,12 +30,14 @@ macro_rules! index_newtype {
             }
 
             /// The `Vec` index this id stands for.
+            #[inline]
             #[must_use]
             pub fn index(self) -> usize {
                 self.0 as usize
             }
 
             /// The raw value, for compact tables.
+            #[inline]
             #[must_use]
             pub fn raw(self) -> u32 {
                 self.0
@@ -114,6 +117,7 @@ macro_rules! niche_newtype {
             ///
             /// # Errors
             /// When `index` does not fit in the id (more than `u32::MAX - 1` objects).
+            #[inline]
             pub fn new(index: usize) -> Result<Self, IdOverflow> {
                 u32::try_from(index)
                     .ok()

@@ -542,11 +542,13 @@ impl Compiled {
     /// VNIC has no profile reads nothing (its entry stays 0).
     #[inline]
     pub(super) fn reads(&self, a: ClassInfo, b: ClassInfo, svc: u32) -> Reads {
-        let sec = |layer: &SecurityLayer, profile: Option<ProfileId>, peer: u32| {
-            profile.map_or(Entry(0), |p| layer.lookup(p, peer, svc))
+        let sec = |layer: &SecurityLayer, profile: Option<ProfileId>, peer: u32| match profile {
+            Some(p) => layer.lookup(p, peer, svc),
+            None => Entry(0),
         };
-        let zpr = |layer: &SidedLayer, profile: Option<ProfileId>, peer: u32| {
-            profile.map_or(Entry(0), |p| layer.lookup(p.raw(), peer, svc))
+        let zpr = |layer: &SidedLayer, profile: Option<ProfileId>, peer: u32| match profile {
+            Some(p) => layer.lookup(p.raw(), peer, svc),
+            None => Entry(0),
         };
         Reads {
             route: RouteEntry(self.route[(a.route * self.n_route + b.route) as usize]),
