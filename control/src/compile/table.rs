@@ -176,22 +176,25 @@ impl SidedLayer {
     }
 }
 
-/// The container tables of one security profile: the first
-/// [`Members::INLINE`] slots inline (OCI allows 5 NSGs per VNIC plus its
-/// subnet's list set, so a valid tenancy never needs more), any further
-/// ones at `spill..spill + n - INLINE` of [`SecurityLayer::spill`].
-/// 32 bytes, aligned, so one profile is one cache-line read.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[repr(C, align(32))]
+/// The container tables of one security profile, hot part: the slots
+/// ([`ProfileSlot`], copied) of its first [`Members::INLINE`] containers
+/// inline, so a look-up reads the profile and then goes straight to the
+/// remap cells, without a read of the container's slot. Profiles with more
+/// containers (OCI allows 5 NSGs per VNIC plus the list set; most VNICs
+/// have 1-3) read the rest through the slot ids at
+/// `start + INLINE..start + n` of [`SecurityLayer::members`].
+/// 64 bytes, aligned: one profile is one cache-line read.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(64))]
 pub(super) struct Members {
-    pub(super) inline: [u32; Members::INLINE],
-    pub(super) n: u8,
-    pub(super) spill: u32,
+    pub(super) inline: [ProfileSlot; Members::INLINE],
+    pub(super) n: u32,
+    pub(super) start: u32,
 }
 
 impl Members {
     /// Slots held inline.
-    pub(super) const INLINE: usize = 6;
+    pub(super) const INLINE: usize = 3;
 }
 
 /// Egress or ingress security: one table per rule container (each NSG,
@@ -206,58 +209,52 @@ impl Members {
 /// rule; the stateful and stateless bits are OR-ed, so "stateless wins"
 /// holds across containers exactly as within one.
 ///
-/// Layout: `profiles[p]` ([`Members`], 32 bytes) holds the container slots
-/// of profile `p` inline; the container tables' [`ProfileSlot`]s are few
-/// (one per container) and stay in cache, so a look-up is one read of the
-/// profile, then per container the remap cells and the entry.
+/// Layout: `profiles[p]` ([`Members`], 64 bytes) holds copies of the first
+/// three container slots of profile `p`, so a look-up is one read of the
+/// profile, then per container the two remap cells and the entry; `members`
+/// holds every profile's container slot ids in order (cold: the dump, and
+/// containers past the third).
 ///
-/// INVARIANTS: every member (inline or spilled) is a slot of `tables`; a
-/// profile with `n > INLINE` members has `spill + n - INLINE <=
-/// spill.len()`. Containers with no rule in this direction are left out
-/// (their entry would always be 0).
-/// Size: `tables.bytes() + 32 × profiles + 4 × spilled members`: the
-/// tables grow with the containers and their own rules, the profiles add
-/// 32 bytes each.
+/// INVARIANTS: `profiles[p].inline[i] == tables.slots[members[start + i]]`
+/// for `i < min(n, INLINE)`; `start + n <= members.len()`; every member is
+/// a slot of `tables`. Containers with no rule in this direction are left
+/// out (their entry would always be 0).
+/// Size: `tables.bytes() + 64 × profiles + 4 × Σ members`: the tables grow
+/// with the containers and their own rules, a profile adds 64 bytes plus 4
+/// per container.
 #[derive(Debug, Clone, Default)]
 pub struct SecurityLayer {
     pub(super) tables: SidedLayer,
     pub(super) profiles: Vec<Members>,
-    pub(super) spill: Vec<u32>,
+    pub(super) members: Vec<u32>,
 }
 
 impl SecurityLayer {
     /// Adds a profile with these container slots.
     pub(super) fn push_profile(&mut self, slots: &[u32]) -> Result<(), &'static str> {
         let mut m = Members {
-            n: u8::try_from(slots.len()).map_err(|_| "more than 255 containers in a profile")?,
+            n: u32::try_from(slots.len()).map_err(|_| "containers in a profile")?,
+            start: u32::try_from(self.members.len()).map_err(|_| "profile members")?,
             ..Members::default()
         };
-        let k = slots.len().min(Members::INLINE);
-        m.inline[..k].copy_from_slice(&slots[..k]);
-        if slots.len() > Members::INLINE {
-            m.spill = u32::try_from(self.spill.len()).map_err(|_| "spilled members")?;
-            self.spill.extend_from_slice(&slots[Members::INLINE..]);
+        for (dst, &slot) in m.inline.iter_mut().zip(slots) {
+            *dst = *self
+                .tables
+                .slots
+                .get(slot as usize)
+                .ok_or("member is not a container slot")?;
         }
+        self.members.extend_from_slice(slots);
+        u32::try_from(self.members.len()).map_err(|_| "profile members")?;
         self.profiles.push(m);
         Ok(())
     }
 
     /// The container slots of a profile, in member order.
     pub(super) fn members(&self, profile: usize) -> impl Iterator<Item = u32> + '_ {
-        let (inline, extra): (&[u32], &[u32]) = match self.profiles.get(profile) {
-            Some(m) => {
-                let n = usize::from(m.n);
-                let extra = if n > Members::INLINE {
-                    let a = m.spill as usize;
-                    self.spill.get(a..a + n - Members::INLINE).unwrap_or(&[])
-                } else {
-                    &[]
-                };
-                (&m.inline[..n.min(Members::INLINE)], extra)
-            }
-            None => (&[], &[]),
-        };
-        inline.iter().chain(extra).copied()
+        let m = self.profiles.get(profile).copied().unwrap_or_default();
+        let (a, n) = (m.start as usize, m.n as usize);
+        self.members.get(a..a + n).unwrap_or(&[]).iter().copied()
     }
 
     /// The combined entry of `profile`'s containers against a peer of
@@ -267,8 +264,8 @@ impl SecurityLayer {
     #[inline]
     #[must_use]
     pub fn lookup(&self, profile: ProfileId, peer: u32, svc: u32) -> Entry {
-        let m = self.profiles[profile.index()];
-        let n = usize::from(m.n);
+        let m = &self.profiles[profile.index()];
+        let n = m.n as usize;
         let mut acc = 0u32;
         // Branch-free (a branch on the loaded entry would make the next
         // container's read wait for this one): the id is taken only while
@@ -277,12 +274,12 @@ impl SecurityLayer {
             let empty = u32::from(acc & Entry::ID_MASK == 0).wrapping_neg();
             acc |= (e & Entry::ID_MASK & empty) | (e & (Entry::STATEFUL | Entry::STATELESS));
         };
-        for &slot in &m.inline[..n.min(Members::INLINE)] {
-            fold(self.tables.lookup(slot, peer, svc).0);
+        for &s in &m.inline[..n.min(Members::INLINE)] {
+            fold(self.tables.lookup_slot(s, peer, svc).0);
         }
         if n > Members::INLINE {
-            let a = m.spill as usize;
-            for &slot in &self.spill[a..a + n - Members::INLINE] {
+            let a = m.start as usize;
+            for &slot in &self.members[a + Members::INLINE..a + n] {
                 fold(self.tables.lookup(slot, peer, svc).0);
             }
         }
@@ -294,7 +291,7 @@ impl SecurityLayer {
     pub fn bytes(&self) -> usize {
         self.tables.bytes()
             + self.profiles.len() * std::mem::size_of::<Members>()
-            + 4 * self.spill.len()
+            + 4 * self.members.len()
     }
 
     /// Cells of all container tables.
