@@ -177,7 +177,18 @@ fn scenario_cmd(a: &ScenarioArgs) -> Result<(), String> {
     let spec = spec_of(a)?;
     let t0 = Instant::now();
     let s = scale::scenario(&spec);
-    let text = scale::to_toml(&s);
+    let mut text = scale::to_toml(&s);
+    // The same scenario in the JSON form when the name says so (the
+    // loader picks the format from the extension).
+    let json = a
+        .output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    if json {
+        let v: serde_json::Value =
+            toml::from_str(&text).map_err(|e| format!("cannot convert to JSON: {e}"))?;
+        text = serde_json::to_string(&v).map_err(|e| format!("cannot convert to JSON: {e}"))?;
+    }
     std::fs::write(&a.output, &text)
         .map_err(|e| format!("cannot write `{}`: {e}", a.output.display()))?;
     let sl: usize = s
