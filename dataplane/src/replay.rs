@@ -236,6 +236,7 @@ pub fn replay(
         stop: cfg.stop.clone(),
         rule_stats: cfg.rule_stats,
         rule_flows: cfg.rule_flows,
+        live: None,
     };
     let o = engine::run(&[compiled], &mut source, &ecfg, sinks)?;
     let mut outputs = Vec::with_capacity(shared.len());

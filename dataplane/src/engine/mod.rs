@@ -29,6 +29,7 @@
 //!   [`EngineOutput::interrupted`] says so.
 
 mod flows;
+pub mod live;
 pub mod rule_stats;
 pub mod source;
 mod worker;
@@ -51,6 +52,7 @@ use crate::parse::{Parsed, parse_frame};
 use crate::pcap_out::{OutFormat, PcapOut};
 
 pub use flows::{Decided, FlowRecord};
+pub use live::{Live, ScenarioSet, Snapshot};
 pub use rule_stats::{AuditFlow, RuleStat, RuleStats};
 pub use source::{CaptureFiles, Frame, MemorySource, PacketSource};
 pub use writer::PcapSink;
@@ -84,6 +86,9 @@ pub struct EngineConfig {
     /// With `rule_stats`, also count distinct flows per rule and in all
     /// (a hash-set insert per packet and deciding rule: the costly part).
     pub rule_flows: bool,
+    /// A pass that runs until its source ends (the TAP bump): tables
+    /// replaced and counters read while it runs ([`Live`]).
+    pub live: Option<Arc<Live>>,
 }
 
 impl Default for EngineConfig {
@@ -98,6 +103,7 @@ impl Default for EngineConfig {
             stop: None,
             rule_stats: false,
             rule_flows: false,
+            live: None,
         }
     }
 }
@@ -113,6 +119,9 @@ pub struct Judged<'r> {
     pub index: u64,
     /// Timestamp, nanoseconds.
     pub ts_ns: u64,
+    /// The input it came from ([`PacketSource::input`]: a file, a TAP
+    /// port).
+    pub input: usize,
     /// Link type.
     pub linktype: u32,
     /// Length on the wire.
@@ -231,6 +240,7 @@ pub(crate) struct ResultBatch {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct FrameMeta {
     ts_ns: u64,
+    input: u32,
     orig_len: u32,
     linktype: u32,
     len: u32,
@@ -352,6 +362,11 @@ impl Reader<'_> {
                 interrupted = true;
                 break;
             }
+            // A live source with nothing ready: hand over what is held
+            // rather than wait for a chunk to fill (latency of the bump).
+            if !self.desc.assign.is_empty() && !self.source.record_ready() && !self.flush() {
+                break;
+            }
             let rec = match self.source.next_record() {
                 None => break,
                 Some(Ok(r)) => r,
@@ -393,6 +408,7 @@ impl Reader<'_> {
                 // Re-borrow: the record still lives in the source's buffer.
                 self.desc.metas.push(FrameMeta {
                     ts_ns,
+                    input: 0,
                     orig_len,
                     linktype,
                     len: u32::try_from(rec.data.len()).unwrap_or(u32::MAX),
@@ -401,6 +417,12 @@ impl Reader<'_> {
             }
             self.desc.assign.push(assign);
             let now = self.source.input();
+            if writing
+                && assign != NON_IP
+                && let Some(m) = self.desc.metas.last_mut()
+            {
+                m.input = u32::try_from(now).unwrap_or(u32::MAX);
+            }
             if now != input {
                 self.input_done(input);
                 input = now;

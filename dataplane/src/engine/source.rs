@@ -31,6 +31,15 @@ pub trait PacketSource {
 
     /// Warnings found so far (a file cut inside a record), taken out.
     fn take_warnings(&mut self) -> Vec<String>;
+
+    /// Whether the next record is there without waiting. A live source
+    /// (a TAP link) answers `false` when [`PacketSource::next_record`]
+    /// would wait; the engine then hands over the records it holds first,
+    /// so none waits for a chunk to fill. Files and memory always have
+    /// the next record (or the end) at hand.
+    fn record_ready(&mut self) -> bool {
+        true
+    }
 }
 
 /// A boxed reader the file source reads from.

@@ -12,6 +12,7 @@ use crate::drop_reason::DropReason;
 use crate::judge::{Counters, Tracker};
 
 use super::flows::{FlowRecord, Flows, Side};
+use super::live::{Live, PUBLISH_EVERY};
 use super::rule_stats::RuleTally;
 use super::{EngineConfig, Item, ResultBatch, WorkBatch};
 
@@ -31,6 +32,9 @@ pub(crate) struct Worker {
     pub(crate) hist: Histogram<u64>,
     /// Per packet: each batch's time over its size, counted once per packet.
     pub(crate) packet_hist: Histogram<u64>,
+    /// A live pass ([`EngineConfig::live`]): the hook, the generation of
+    /// the tables judged with, and when the counters were last published.
+    live: Option<(Arc<Live>, u64, Instant)>,
 }
 
 /// What a worker hands back at the end, per scenario.
@@ -54,12 +58,17 @@ fn unreachable_hist() -> Histogram<u64> {
 
 impl Worker {
     pub(crate) fn new(scenarios: &[Arc<Compiled>], cfg: &EngineConfig) -> Worker {
+        // A live pass swaps tables: no verdict memo (exact only for one table).
+        let tracker = || match cfg.live {
+            Some(_) => Tracker::new(cfg.max_connections),
+            None => Tracker::with_memo(cfg.max_connections),
+        };
         Worker {
             judges: scenarios
                 .iter()
                 .map(|c| Judge {
                     compiled: Arc::clone(c),
-                    tracker: Tracker::with_memo(cfg.max_connections),
+                    tracker: tracker(),
                     flows: Flows::new(cfg.max_flow_records, cfg.keep_flows, cfg.top_flows),
                     counters: Counters::with_rules(c.rule_count()),
                     rules: cfg.rule_stats.then(|| {
@@ -69,7 +78,48 @@ impl Worker {
                 .collect(),
             hist: new_hist(),
             packet_hist: new_hist(),
+            live: cfg
+                .live
+                .as_ref()
+                .map(|l| (Arc::clone(l), 0, Instant::now())),
         }
+    }
+
+    /// A live pass: takes the tables published since the last batch, if
+    /// any (rule hits start again: rule ids belong to one table).
+    fn refresh(&mut self) {
+        let Some((live, generation, _)) = &mut self.live else {
+            return;
+        };
+        if live.generation() == *generation {
+            return;
+        }
+        let set = live.scenarios();
+        for (j, c) in self.judges.iter_mut().zip(&set.scenarios) {
+            j.compiled = Arc::clone(c);
+            j.counters.rule_hits.clear();
+            j.counters.rule_hits.resize(c.rule_count(), 0);
+        }
+        *generation = set.generation;
+    }
+
+    /// A live pass: publishes the counters when `now` or when the last
+    /// publish is [`PUBLISH_EVERY`] old.
+    fn publish(&mut self, id: u8, now: bool) {
+        let Some((live, generation, last)) = &mut self.live else {
+            return;
+        };
+        if !now && last.elapsed() < PUBLISH_EVERY {
+            return;
+        }
+        let judges = &self.judges;
+        live.store(usize::from(id), *generation, judges.len(), |i| {
+            judges.get(i).map(|j| {
+                let tracked = u64::try_from(j.tracker.len()).unwrap_or(u64::MAX);
+                (tracked, &j.counters)
+            })
+        });
+        *last = Instant::now();
     }
 
     /// Judges one packet against every scenario; pushes each verdict code
@@ -126,7 +176,8 @@ pub(crate) fn worker_loop(
     recycle: Sender<Vec<Item>>,
 ) -> Worker {
     let mut spare_codes: Vec<Vec<u8>> = Vec::new();
-    for mut batch in rx {
+    while let Ok(mut batch) = rx.recv() {
+        w.refresh();
         let t0 = Instant::now();
         let mut codes = spare_codes.pop().unwrap_or_default();
         codes.clear();
@@ -144,6 +195,8 @@ pub(crate) fn worker_loop(
         }
         batch.items.clear();
         let _ = recycle.try_send(std::mem::take(&mut batch.items));
+        // Live: counters readable while the pass runs (at once when idle).
+        w.publish(id, rx.is_empty());
         match &results {
             Some(tx) => {
                 if tx
@@ -160,5 +213,6 @@ pub(crate) fn worker_loop(
             None => spare_codes.push(codes),
         }
     }
+    w.publish(id, true);
     w
 }

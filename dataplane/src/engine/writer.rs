@@ -132,6 +132,7 @@ impl Writer<'_> {
                     let j = Judged {
                         index: judged,
                         ts_ns: m.ts_ns,
+                        input: usize::try_from(m.input).unwrap_or(usize::MAX),
                         linktype: m.linktype,
                         orig_len: m.orig_len,
                         data,
