@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 
-use super::{chunks, parse_toml_chunked, parse_toml_whole};
+use super::{Chunked, chunks, parse_toml_chunked, parse_toml_whole};
 
 /// The whole-text parse, rendered (spans included), or `None` on error.
 fn whole(text: &str) -> Option<String> {
@@ -19,11 +19,11 @@ fn whole(text: &str) -> Option<String> {
 /// parse's; returns whether it split.
 fn agrees(text: &str, target: usize) -> bool {
     match parse_toml_chunked(text, target) {
-        Some(raw) => {
+        Chunked::Parsed(raw) => {
             assert_eq!(Some(format!("{raw:?}")), whole(text), "text:\n{text}");
             true
         }
-        None => false,
+        Chunked::Unsplit | Chunked::Failed(..) => false,
     }
 }
 
@@ -144,7 +144,7 @@ fn errors_come_from_the_whole_text() {
     // Chunk 2 is wrong in type, chunk 3 in syntax: the whole parse reports
     // the syntax error first, and so does the loader.
     let text = "[[vcn]]\nname = \"v\"\n[[vnic]]\nname = 5\n[[nsg]]\nname = \"\n";
-    assert!(parse_toml_chunked(text, 1).is_none());
+    assert!(!matches!(parse_toml_chunked(text, 1), Chunked::Parsed(_)));
     let e = super::parse_toml(text, "s.toml").unwrap_err();
     let w = parse_toml_whole(text, "s.toml").unwrap_err();
     assert_eq!(e, w);
@@ -213,4 +213,45 @@ fn chunked_equals_whole_on_files() {
         assert!(agrees(&text, 1 << 20), "{path}");
         assert!(agrees(&text, 4096), "{path}");
     }
+}
+
+#[test]
+fn a_failing_part_is_placed_in_the_whole_text() {
+    // The path taken for TOML too large to parse whole: the failing part
+    // alone, its error at the line and column of the whole file.
+    let text = "[[vcn]]\nname = \"v\"\n[[vnic]]\nname = \"a\"\n[[nsg]]\nname = 5\n";
+    let Chunked::Failed(start, end) = parse_toml_chunked(text, 1) else {
+        panic!("the last part should fail");
+    };
+    assert!(
+        text[start..end].starts_with("[[vnic]]"),
+        "{}",
+        &text[start..end]
+    );
+    let part = &text[start..end];
+    let e = super::parse_toml_part(part, start, text, "s.toml").unwrap_err();
+    let alone = super::parse_toml_part(part, 0, part, "s.toml").unwrap_err();
+    // The part starts on line 3 of the whole text.
+    assert_eq!(e.line, alone.line.map(|l| l + 2));
+    assert_eq!(e.column, alone.column);
+    assert_eq!(e.message, alone.message);
+}
+
+#[test]
+fn unsplittable_toml_past_the_whole_parse_limit_is_refused_before_parsing() {
+    // One inline array of MAX_WHOLE_TOML_BYTES + 1 bytes cannot be split:
+    // refused from its size, in well under a second and without the tree.
+    let mut text = String::from("name = \"n\"\nx = [");
+    text.push_str(&" ".repeat(super::MAX_WHOLE_TOML_BYTES));
+    text.push_str("]\n");
+    let t = std::time::Instant::now();
+    let e = super::parse_toml(&text, "s.toml").unwrap_err();
+    assert!(
+        e.message.contains("cannot be read in parts") && e.message.contains("67108864"),
+        "{}",
+        e.message
+    );
+    // Not a timing assert on speed: a guard that the refusal did not parse
+    // the text whole (which takes tens of seconds and gigabytes here).
+    assert!(t.elapsed() < std::time::Duration::from_secs(60));
 }

@@ -53,7 +53,16 @@ use crate::escape::{escape, escape_keep_newlines};
 use crate::model::Scenario;
 
 /// Scenario text larger than this is refused before parsing.
-pub const MAX_SCENARIO_BYTES: usize = 64 * 1024 * 1024;
+///
+/// JSON is read straight into the scenario's structures, and TOML in parts
+/// of about 1 MiB (`chunks.rs`), so memory grows with the objects, not with
+/// a parse tree of the whole text.
+pub const MAX_SCENARIO_BYTES: usize = 256 * 1024 * 1024;
+
+/// TOML that cannot be split into parts (`chunks.rs`) is parsed whole, and
+/// the `toml` crate's tree takes about 40 times the text: such TOML larger
+/// than this is refused before parsing.
+pub const MAX_WHOLE_TOML_BYTES: usize = 64 * 1024 * 1024;
 
 /// A `.zpl` file larger than this is refused.
 pub const MAX_POLICY_FILE_BYTES: usize = crate::zpl::MAX_FILE_LEN;
@@ -315,10 +324,17 @@ pub fn from_json_str(text: &str, file: &str) -> Result<Loaded, LoadError> {
 // loading fails once per run, and callers match on its fields.
 #[allow(clippy::result_large_err)]
 fn parse_toml(text: &str, file: &str) -> Result<raw::RawScenario, LoadError> {
-    if let Some(raw) = parse_toml_chunked(text, TOML_CHUNK_BYTES) {
-        return Ok(raw);
+    match parse_toml_chunked(text, TOML_CHUNK_BYTES) {
+        Chunked::Parsed(raw) => Ok(raw),
+        _ if text.len() <= MAX_WHOLE_TOML_BYTES => parse_toml_whole(text, file),
+        // Too large to parse whole: the failing part's own error, placed
+        // in the whole file.
+        Chunked::Failed(start, end) => Err(text
+            .get(start..end)
+            .and_then(|part| parse_toml_part(part, start, text, file).err())
+            .unwrap_or_else(|| too_large_whole(text, file))),
+        Chunked::Unsplit => Err(too_large_whole(text, file)),
     }
-    parse_toml_whole(text, file)
 }
 
 /// Bytes of TOML parsed at once when the text can be split (`chunks.rs`):
@@ -326,24 +342,75 @@ fn parse_toml(text: &str, file: &str) -> Result<raw::RawScenario, LoadError> {
 /// split at every `[[key]]`, so every loader test goes through the split.
 const TOML_CHUNK_BYTES: usize = if cfg!(test) { 1 } else { 1 << 20 };
 
-/// The scenario parsed chunk by chunk, `None` when the text cannot be split
-/// safely or a chunk fails to parse (the whole-text parse then gives the
-/// error, exactly as it would have).
-fn parse_toml_chunked(text: &str, target: usize) -> Option<raw::RawScenario> {
-    let ranges = chunks::split(text, target)?;
+/// What the split parse gave.
+// Made once per load and matched at once: boxing the scenario buys nothing.
+#[allow(clippy::large_enum_variant)]
+enum Chunked {
+    /// Every part parsed.
+    Parsed(raw::RawScenario),
+    /// The text cannot be split safely (or is one part).
+    Unsplit,
+    /// The part between these byte offsets does not parse.
+    Failed(usize, usize),
+}
+
+/// The scenario parsed chunk by chunk. When the text cannot be split safely
+/// or a chunk fails to parse, the whole-text parse gives the error exactly
+/// as it would have (for text up to [`MAX_WHOLE_TOML_BYTES`]).
+fn parse_toml_chunked(text: &str, target: usize) -> Chunked {
+    let Some(ranges) = chunks::split(text, target) else {
+        return Chunked::Unsplit;
+    };
     if ranges.len() < 2 {
-        return None;
+        return Chunked::Unsplit;
     }
     let mut out: Option<raw::RawScenario> = None;
     for r in ranges {
-        let _mode = raw::SpanMode::enter_at(true, r.start);
-        let part = toml::from_str::<raw::RawScenario>(text.get(r)?).ok()?;
+        let (start, end) = (r.start, r.end);
+        let Some(part) = text.get(r).and_then(|part| {
+            let _mode = raw::SpanMode::enter_at(true, start);
+            toml::from_str::<raw::RawScenario>(part).ok()
+        }) else {
+            return Chunked::Failed(start, end);
+        };
         match &mut out {
             None => out = Some(part),
             Some(o) => append(o, part),
         }
     }
-    out
+    out.map_or(Chunked::Unsplit, Chunked::Parsed)
+}
+
+/// One part of a split text parsed alone, its error placed in the whole
+/// `text` (the part starts at byte `start`).
+// The error is large, but the API hands it out by value on purpose.
+#[allow(clippy::result_large_err)]
+fn parse_toml_part(
+    part: &str,
+    start: usize,
+    text: &str,
+    file: &str,
+) -> Result<raw::RawScenario, LoadError> {
+    let _mode = raw::SpanMode::enter_at(true, start);
+    toml::from_str::<raw::RawScenario>(part).map_err(|e| toml_error(&e, text, start, file))
+}
+
+/// TOML too large to parse whole that could not be read in parts.
+fn too_large_whole(text: &str, file: &str) -> LoadError {
+    LoadError {
+        file: file.to_owned(),
+        line: None,
+        column: None,
+        object: None,
+        field: None,
+        message: format!(
+            "the scenario is {} bytes of TOML that cannot be read in parts; at most \
+             {MAX_WHOLE_TOML_BYTES} bytes are read whole (write each object as a top-level \
+             `[[table]]`, or use JSON)",
+            text.len()
+        ),
+        rendered_zpl: None,
+    }
 }
 
 /// Adds a later chunk's objects to `into`. A key other than an array of
@@ -382,24 +449,28 @@ fn append(into: &mut raw::RawScenario, more: raw::RawScenario) {
 #[allow(clippy::result_large_err)]
 fn parse_toml_whole(text: &str, file: &str) -> Result<raw::RawScenario, LoadError> {
     let _mode = raw::SpanMode::enter(true);
-    toml::from_str::<raw::RawScenario>(text).map_err(|e| {
-        let (line, column) = match e.span() {
-            Some(s) => {
-                let (l, c) = line_col(text, s.start);
-                (Some(l), Some(c))
-            }
-            None => (None, None),
-        };
-        LoadError {
-            file: file.to_owned(),
-            line,
-            column,
-            object: None,
-            field: None,
-            message: clean_serde_message(e.message()),
-            rendered_zpl: None,
+    toml::from_str::<raw::RawScenario>(text).map_err(|e| toml_error(&e, text, 0, file))
+}
+
+/// A `toml` error of the text starting at byte `start` of `text`, placed
+/// by line and column in `text`.
+fn toml_error(e: &toml::de::Error, text: &str, start: usize, file: &str) -> LoadError {
+    let (line, column) = match e.span() {
+        Some(s) => {
+            let (l, c) = line_col(text, start + s.start);
+            (Some(l), Some(c))
         }
-    })
+        None => (None, None),
+    };
+    LoadError {
+        file: file.to_owned(),
+        line,
+        column,
+        object: None,
+        field: None,
+        message: clean_serde_message(e.message()),
+        rendered_zpl: None,
+    }
 }
 
 // The error is large, but the API hands it out by value on purpose:

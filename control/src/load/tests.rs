@@ -471,7 +471,7 @@ fn too_large_text_is_refused() {
     assert_eq!(
         e.to_string(),
         format!(
-            "big.toml: error: the scenario is {} bytes long; at most 67108864 bytes are accepted",
+            "big.toml: error: the scenario is {} bytes long; at most 268435456 bytes are accepted",
             MAX_SCENARIO_BYTES + 1
         )
     );
