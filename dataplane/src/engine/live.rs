@@ -7,10 +7,10 @@
 //!   its connection and flow tables stay (tracked connections survive a
 //!   new policy) and its rule hits start again from zero (rule ids belong
 //!   to one compiled table);
-//! - publishes a copy of its counters ([`Snapshot`]) when its queue is
-//!   empty and at least every 100 ms under load, and once more when it
-//!   ends, so [`Live::snapshots`] taken after [`super::run`] returns is
-//!   complete.
+//! - publishes a copy of its counters ([`Snapshot`]) every 100 ms while
+//!   it counts, 100 ms after its last batch when it goes idle, and once
+//!   more when it ends, so [`Live::snapshots`] taken after [`super::run`]
+//!   returns is complete.
 //!
 //! Without it (replay, diff, bench) nothing of this runs. Workers of a live
 //! pass judge without the per-worker verdict memo, which is only exact for

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use hdrhistogram::Histogram;
 use zprsim_control::compile::Compiled;
 
@@ -32,9 +32,19 @@ pub(crate) struct Worker {
     pub(crate) hist: Histogram<u64>,
     /// Per packet: each batch's time over its size, counted once per packet.
     pub(crate) packet_hist: Histogram<u64>,
-    /// A live pass ([`EngineConfig::live`]): the hook, the generation of
-    /// the tables judged with, and when the counters were last published.
-    live: Option<(Arc<Live>, u64, Instant)>,
+    /// A live pass ([`EngineConfig::live`]).
+    live: Option<LiveState>,
+}
+
+/// A worker's side of a live pass.
+struct LiveState {
+    hook: Arc<Live>,
+    /// The generation of the tables judged with.
+    generation: u64,
+    /// When the counters were last published.
+    last: Instant,
+    /// Counted since then.
+    dirty: bool,
 }
 
 /// What a worker hands back at the end, per scenario.
@@ -78,48 +88,52 @@ impl Worker {
                 .collect(),
             hist: new_hist(),
             packet_hist: new_hist(),
-            live: cfg
-                .live
-                .as_ref()
-                .map(|l| (Arc::clone(l), 0, Instant::now())),
+            live: cfg.live.as_ref().map(|l| LiveState {
+                hook: Arc::clone(l),
+                generation: 0,
+                last: Instant::now(),
+                dirty: false,
+            }),
         }
     }
 
     /// A live pass: takes the tables published since the last batch, if
     /// any (rule hits start again: rule ids belong to one table).
     fn refresh(&mut self) {
-        let Some((live, generation, _)) = &mut self.live else {
+        let Some(st) = &mut self.live else {
             return;
         };
-        if live.generation() == *generation {
+        if st.hook.generation() == st.generation {
             return;
         }
-        let set = live.scenarios();
+        let set = st.hook.scenarios();
         for (j, c) in self.judges.iter_mut().zip(&set.scenarios) {
             j.compiled = Arc::clone(c);
             j.counters.rule_hits.clear();
             j.counters.rule_hits.resize(c.rule_count(), 0);
         }
-        *generation = set.generation;
+        st.generation = set.generation;
     }
 
-    /// A live pass: publishes the counters when `now` or when the last
-    /// publish is [`PUBLISH_EVERY`] old.
+    /// A live pass: publishes what was counted since the last publish,
+    /// when `now` or when that is [`PUBLISH_EVERY`] old.
     fn publish(&mut self, id: u8, now: bool) {
-        let Some((live, generation, last)) = &mut self.live else {
+        let Some(st) = &mut self.live else {
             return;
         };
-        if !now && last.elapsed() < PUBLISH_EVERY {
+        if !st.dirty || (!now && st.last.elapsed() < PUBLISH_EVERY) {
             return;
         }
         let judges = &self.judges;
-        live.store(usize::from(id), *generation, judges.len(), |i| {
-            judges.get(i).map(|j| {
-                let tracked = u64::try_from(j.tracker.len()).unwrap_or(u64::MAX);
-                (tracked, &j.counters)
-            })
-        });
-        *last = Instant::now();
+        st.hook
+            .store(usize::from(id), st.generation, judges.len(), |i| {
+                judges.get(i).map(|j| {
+                    let tracked = u64::try_from(j.tracker.len()).unwrap_or(u64::MAX);
+                    (tracked, &j.counters)
+                })
+            });
+        st.last = Instant::now();
+        st.dirty = false;
     }
 
     /// Judges one packet against every scenario; pushes each verdict code
@@ -166,6 +180,22 @@ impl Worker {
     }
 }
 
+/// The next batch, `None` at the end. In a live pass, counters not yet
+/// published are published once no batch came for [`PUBLISH_EVERY`], so
+/// what an idle worker counted is readable within that time.
+fn next_batch(w: &mut Worker, id: u8, rx: &Receiver<WorkBatch>) -> Option<WorkBatch> {
+    if w.live.is_none() {
+        return rx.recv().ok();
+    }
+    loop {
+        match rx.recv_timeout(PUBLISH_EVERY) {
+            Ok(b) => return Some(b),
+            Err(RecvTimeoutError::Timeout) => w.publish(id, true),
+            Err(RecvTimeoutError::Disconnected) => return None,
+        }
+    }
+}
+
 /// A worker's loop: judge each batch, hand the codes to the writer, and
 /// send the emptied batch back to the reader for reuse.
 pub(crate) fn worker_loop(
@@ -176,7 +206,7 @@ pub(crate) fn worker_loop(
     recycle: Sender<Vec<Item>>,
 ) -> Worker {
     let mut spare_codes: Vec<Vec<u8>> = Vec::new();
-    while let Ok(mut batch) = rx.recv() {
+    while let Some(mut batch) = next_batch(&mut w, id, &rx) {
         w.refresh();
         let t0 = Instant::now();
         let mut codes = spare_codes.pop().unwrap_or_default();
@@ -195,8 +225,11 @@ pub(crate) fn worker_loop(
         }
         batch.items.clear();
         let _ = recycle.try_send(std::mem::take(&mut batch.items));
-        // Live: counters readable while the pass runs (at once when idle).
-        w.publish(id, rx.is_empty());
+        // Live: counters readable while the pass runs.
+        if let Some(st) = &mut w.live {
+            st.dirty = true;
+        }
+        w.publish(id, false);
         match &results {
             Some(tx) => {
                 if tx

@@ -693,8 +693,7 @@ impl Engine {
         self.shared.plan.load_full()
     }
 
-    /// The counters now (a worker publishes its own when its queue is
-    /// empty, and every 100 ms under load).
+    /// The counters now (the workers' are at most 100 ms old).
     #[must_use]
     pub fn stats(&self) -> TapStats {
         self.collect(&self.live.snapshots())
