@@ -1,7 +1,8 @@
 //! The engine: packets from a [`PacketSource`] through K compiled
 //! scenarios on worker threads, verdicts to sinks in input order. Replay
 //! drives it with capture files (or standard input); tests and benches
-//! with packets in memory.
+//! with packets in memory; the TAP bump with its ports (a live pass:
+//! [`live`]).
 //!
 //! ```text
 //!             +--> worker 0 (shards 0, n, 2n, ...) --+

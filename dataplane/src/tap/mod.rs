@@ -11,8 +11,8 @@
 //!
 //! The packets are judged by [`crate::engine::run`], the engine replay,
 //! diff and bench use: the ports are a [`PacketSource`]
-//! ([`source::TapSource`]) and delivery is a [`crate::engine::VerdictSink`]
-//! ([`forward::Forward`]); the engine does not know it has TAPs. The source
+//! (`source::TapSource`) and delivery is a [`crate::engine::VerdictSink`]
+//! (`forward::Forward`); the engine does not know it has TAPs. The source
 //! says when it has nothing ready, so the engine hands a partial batch to
 //! the workers at once instead of waiting for a chunk to fill.
 //!
