@@ -69,7 +69,7 @@ use std::path::Path;
 use memmap2::Mmap;
 
 mod stream;
-pub use stream::{RecordRef, RecordStream};
+pub use stream::{RecordRef, RecordSpan, RecordStream};
 
 /// The largest captured length accepted in a record (256 KiB, libpcap's
 /// maximum snapshot length for common link types). Larger is an error: the

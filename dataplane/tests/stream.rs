@@ -142,3 +142,149 @@ fn link_types_ahead_and_to_end() {
         assert_eq!(first, want, "{name}");
     }
 }
+
+/// Reads every record as the engine does: a handle, its span in the shared
+/// block, and a clone of the block kept until the end (so the stream must
+/// never write into a block someone holds).
+fn by_shared_blocks<R: Read>(src: R) -> (Vec<Rec>, usize) {
+    let mut s = RecordStream::new(src).unwrap();
+    let mut held = Vec::new();
+    let mut spans = Vec::new();
+    while let Some(r) = s.next_ref() {
+        let Ok(r) = r else { break };
+        let rec = s.get(r);
+        let block = s.block();
+        if !held
+            .last()
+            .is_some_and(|b| std::sync::Arc::ptr_eq(b, block))
+        {
+            held.push(std::sync::Arc::clone(block));
+        }
+        let (start, len) = r.span();
+        assert_eq!(&block[start..start + len], rec.data);
+        spans.push((
+            held.len() - 1,
+            start,
+            len,
+            rec.orig_len,
+            rec.ts_ns,
+            rec.linktype,
+            rec.offset,
+        ));
+    }
+    // Read back at the end: every held block still has its records.
+    let out = spans
+        .iter()
+        .map(|&(b, start, len, orig, ts, lt, off)| {
+            (held[b][start..start + len].to_vec(), orig, ts, lt, off)
+        })
+        .collect();
+    (out, held.len())
+}
+
+#[test]
+fn shared_blocks_stay_intact_while_held() {
+    // The fixtures one after another, as a capture of its own: big enough
+    // for several blocks.
+    let (_, demo) = fixtures()
+        .into_iter()
+        .find(|(n, _)| n.ends_with("oke-demo.pcap"))
+        .unwrap();
+    let mut big = demo.clone();
+    for _ in 0..80 {
+        big.extend_from_slice(&demo[24..]);
+    }
+    let want = by_slice(&big).0;
+    assert!(want.len() > 10_000);
+    let (got, blocks) = by_shared_blocks(&big[..]);
+    assert_eq!(got, want);
+    assert!(blocks >= 3, "{blocks} block(s)");
+    let t = Trickle {
+        bytes: &big,
+        step: 4000,
+        calls: 0,
+    };
+    let (got, blocks) = by_shared_blocks(t);
+    assert_eq!(got, want, "in pieces");
+    assert!(blocks >= 3, "{blocks} block(s)");
+    for (name, bytes) in fixtures() {
+        let want = by_slice(&bytes).0;
+        let t = Trickle {
+            bytes: &bytes,
+            step: 7,
+            calls: 0,
+        };
+        assert_eq!(by_shared_blocks(t).0, want, "{name}");
+    }
+}
+
+/// Records as the engine's reader takes them: runs of spans in one block.
+fn by_spans<R: Read>(src: R, max: usize) -> (Vec<Rec>, Option<String>) {
+    let mut s = match RecordStream::new(src) {
+        Ok(s) => s,
+        Err(e) => return (Vec::new(), Some(e.to_string())),
+    };
+    let mut out = Vec::new();
+    let mut spans = Vec::new();
+    loop {
+        spans.clear();
+        let err = s.next_spans(&mut spans, max);
+        let block = std::sync::Arc::clone(s.block());
+        for r in &spans {
+            out.push((r.data(&block).to_vec(), r.orig_len, r.ts_ns, r.linktype));
+        }
+        if let Some(e) = err {
+            return (
+                out.into_iter()
+                    .map(|(d, o, t, l)| (d, o, t, l, 0))
+                    .collect(),
+                Some(e.to_string()),
+            );
+        }
+        if spans.is_empty() {
+            break;
+        }
+        assert!(spans.len() <= max);
+    }
+    (
+        out.into_iter()
+            .map(|(d, o, t, l)| (d, o, t, l, 0))
+            .collect(),
+        None,
+    )
+}
+
+#[test]
+fn spans_equal_the_slice_reader_on_every_fixture_and_cut() {
+    for (name, bytes) in fixtures() {
+        let strip = |(v, _, e): (Vec<Rec>, Vec<String>, Option<String>)| {
+            (
+                v.into_iter()
+                    .map(|(d, o, t, l, _)| (d, o, t, l, 0))
+                    .collect::<Vec<_>>(),
+                e,
+            )
+        };
+        let cuts: Vec<usize> = if bytes.len() <= 4096 {
+            (0..=bytes.len()).collect()
+        } else {
+            (0..600)
+                .chain((600..bytes.len()).step_by(997))
+                .chain([bytes.len()])
+                .collect()
+        };
+        for cut in cuts {
+            let b = &bytes[..cut];
+            let want = strip(by_slice(b));
+            for max in [1, 5, 4096] {
+                assert_eq!(by_spans(b, max), want, "{name} cut at {cut}, runs of {max}");
+            }
+            let t = Trickle {
+                bytes: b,
+                step: 7,
+                calls: 0,
+            };
+            assert_eq!(by_spans(t, 64), want, "{name} cut at {cut} in pieces");
+        }
+    }
+}

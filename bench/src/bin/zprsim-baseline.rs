@@ -9,7 +9,11 @@
 //! The capture is read into memory first; the engine reads it as a stream
 //! (a copy per record, as from a file) and judges every packet with
 //! connection tracking, counters, rule hits and flow records (no output
-//! files). Each figure is the median of the runs.
+//! files, or with `--write` allowed and dropped pcaps thrown away). Each
+//! figure is the median of the runs. Beside each rate: the CPU time per
+//! packet of the reader, the workers (summed) and the writer, from the
+//! scheduler's own count, which says what limits the engine even on a
+//! shared machine.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,7 +22,7 @@ use std::sync::Arc;
 use clap::Parser;
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_dataplane::baseline::bare_loop;
-use zprsim_dataplane::engine::{self, CaptureFiles, EngineConfig, Sinks};
+use zprsim_dataplane::engine::{self, CaptureFiles, EngineConfig, PcapSink, Sinks};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -39,6 +43,10 @@ struct Args {
     /// Keep every flow record (as `--flows` does).
     #[arg(long)]
     keep_flows: bool,
+    /// Write the allowed and dropped packets (to nowhere), so the writer
+    /// runs as with `--allowed` and `--dropped`.
+    #[arg(long)]
+    write: bool,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -73,6 +81,8 @@ fn run(a: &Args) -> Result<(), String> {
     let mut one = None;
     for &w in &a.workers {
         let mut rates = Vec::new();
+        let (mut reader, mut workers, mut busiest, mut writer) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..runs {
             let mut src = CaptureFiles::from_bytes("capture", bytes.clone())?;
             let cfg = EngineConfig {
@@ -80,23 +90,53 @@ fn run(a: &Args) -> Result<(), String> {
                 keep_flows: a.keep_flows,
                 ..EngineConfig::default()
             };
-            let o = engine::run(&[Arc::clone(&compiled)], &mut src, &cfg, Sinks::default())
+            let nowhere = |name: &str| PcapSink {
+                name: name.into(),
+                out: Box::new(std::io::sink()),
+            };
+            let sinks = Sinks {
+                allowed: a.write.then(|| nowhere("allowed")),
+                dropped: a.write.then(|| nowhere("dropped")),
+                ..Sinks::default()
+            };
+            let o = engine::run(&[Arc::clone(&compiled)], &mut src, &cfg, sinks)
                 .map_err(|e| e.to_string())?;
             let k = &o.scenarios[0].counters;
-            rates.push((k.packets.total + k.non_ip) as f64 / o.duration_s.max(1e-9));
+            let records = (k.packets.total + k.non_ip) as f64;
+            rates.push(records / o.duration_s.max(1e-9));
+            let per = |s: f64| s * 1e9 / records.max(1.0);
+            reader.push(o.cpu.reader_s.map_or(f64::NAN, per));
+            let ws: Vec<f64> = o
+                .cpu
+                .workers_s
+                .iter()
+                .map(|c| c.map_or(f64::NAN, per))
+                .collect();
+            workers.push(ws.iter().sum());
+            busiest.push(ws.iter().copied().fold(0.0, f64::max));
+            writer.push(o.cpu.writer_s.flatten().map_or(0.0, per));
         }
         let r = median(rates);
         let per_worker = r / w as f64;
-        let scaling = one.map_or(1.0, |o: f64| r / o);
+        let scaling = match one {
+            Some(o) => format!(", {:.2}x one worker", r / o),
+            None => String::new(),
+        };
         if w == 1 {
             one = Some(r);
         }
         println!(
-            "engine, {w} worker(s): {:.2} Mpps ({:.2} Mpps per worker, {:.2} of the bare loop per worker, {:.2}x one worker)",
+            "engine, {w} worker(s): {:.2} Mpps ({:.2} Mpps per worker, {:.2} of the bare loop per worker{scaling})",
             r / 1e6,
             per_worker / 1e6,
             per_worker / bare,
-            scaling
+        );
+        println!(
+            "  CPU ns per packet: reader {:.1}, workers {:.1} (busiest {:.1}), writer {:.1}",
+            median(reader),
+            median(workers),
+            median(busiest),
+            median(writer)
         );
     }
     Ok(())

@@ -12,6 +12,14 @@
 //! pcap record is at most [`MAX_CAPLEN`] bytes plus its header, a pcapng
 //! block at most 16 MiB) beyond its initial 1 MiB.
 //!
+//! **Shared blocks.** The buffer is reference-counted
+//! ([`RecordStream::block`]): the engine hands the records of a block to
+//! its workers and writer as offsets into it, with no copy per record.
+//! While anyone else holds the block, the stream never writes into it:
+//! when it needs more bytes it moves to a fresh buffer (a recycled one when
+//! all holders have dropped theirs), carrying over only the unread tail (at
+//! most one partial record).
+//!
 //! ```
 //! use zprsim_dataplane::capture::RecordStream;
 //! let mut file = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
@@ -30,15 +38,20 @@
 //! ```
 
 use std::io::{self, Read};
+use std::sync::Arc;
 
 use super::{
-    BT_SHB, BYTE_ORDER_MAGIC, CaptureError, CaptureWarning, Endian, FormatError, Kind, LengthOrder,
-    MAX_BLOCK_LEN, MAX_CAPLEN, MAX_FIRST_SHB_LEN, NS_PER_S, NgBlock, NgState, PcapHeader, Record,
-    Stop, detect,
+    BT_EPB, BT_PB, BT_SHB, BT_SPB, BYTE_ORDER_MAGIC, CaptureError, CaptureWarning, Endian,
+    FormatError, Kind, LengthOrder, MAX_BLOCK_LEN, MAX_CAPLEN, MAX_FIRST_SHB_LEN, NS_PER_S,
+    NgBlock, NgState, PcapHeader, Record, Stop, detect,
 };
 
 /// Bytes read per refill.
 const BUF_LEN: usize = 1 << 20;
+
+/// Buffers kept for reuse once the engine hands blocks out (each at least
+/// [`BUF_LEN`]): enough for the blocks in flight in the engine's queues.
+const SPARE_BUFFERS: usize = 16;
 
 enum StreamState {
     Pcap(PcapHeader),
@@ -58,10 +71,46 @@ struct Found {
     offset: u64,
 }
 
+/// A record's place in [`RecordStream::block`] and its fields
+/// ([`RecordStream::next_spans`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecordSpan {
+    /// Timestamp, nanoseconds.
+    pub ts_ns: u64,
+    /// Where the frame starts in the block.
+    pub start: u32,
+    /// Bytes captured.
+    pub len: u32,
+    /// Length on the wire.
+    pub orig_len: u32,
+    /// Link type.
+    pub linktype: u32,
+}
+
+impl RecordSpan {
+    /// The frame's bytes in `block` (empty if the span is not in it).
+    #[must_use]
+    pub fn data<'b>(&self, block: &'b [u8]) -> &'b [u8] {
+        let start = self.start as usize;
+        block
+            .get(start..start + self.len as usize)
+            .unwrap_or_default()
+    }
+}
+
 /// A handle to the record [`RecordStream::next_ref`] found; valid until
 /// the next call.
 #[derive(Debug, Clone, Copy)]
 pub struct RecordRef(Found);
+
+impl RecordRef {
+    /// Where the record's bytes lie in [`RecordStream::block`]: the start
+    /// and the length.
+    #[must_use]
+    pub fn span(&self) -> (usize, usize) {
+        (self.0.start, self.0.len)
+    }
+}
 
 /// The records of a capture read from a stream, in order.
 ///
@@ -69,7 +118,11 @@ pub struct RecordRef(Found);
 /// next call reuses it: nothing is allocated per record.
 pub struct RecordStream<R> {
     src: R,
-    buf: Vec<u8>,
+    /// The current block; shared with the engine's workers and writer
+    /// while they hold records of it (then never written to).
+    buf: Arc<Vec<u8>>,
+    /// Earlier blocks, reused once nobody else holds them.
+    spare: Vec<Arc<Vec<u8>>>,
     /// Unread bytes are `buf[lo..hi]`.
     lo: usize,
     hi: usize,
@@ -101,7 +154,8 @@ impl<R: Read> RecordStream<R> {
     pub fn new(src: R) -> Result<RecordStream<R>, CaptureError> {
         let mut s = RecordStream {
             src,
-            buf: vec![0; BUF_LEN],
+            buf: Arc::new(vec![0; BUF_LEN]),
+            spare: Vec::new(),
             lo: 0,
             hi: 0,
             base: 0,
@@ -149,21 +203,36 @@ impl<R: Read> RecordStream<R> {
         self.base
     }
 
+    /// The block the last record lies in (its `start` is an offset into
+    /// it). A clone keeps the bytes alive; the stream then reads on into
+    /// another buffer.
+    #[must_use]
+    pub fn block(&self) -> &Arc<Vec<u8>> {
+        &self.buf
+    }
+
     /// Makes at least `need` unread bytes available unless the stream ends
     /// first; returns how many are.
     fn fill(&mut self, need: usize) -> io::Result<usize> {
         while self.hi - self.lo < need && !self.eof {
-            if self.lo + need > self.buf.len() {
-                self.buf.copy_within(self.lo..self.hi, 0);
+            if Arc::get_mut(&mut self.buf).is_none() {
+                self.fresh_block(need);
+            } else if self.lo + need > self.buf.len() {
+                let (lo, hi) = (self.lo, self.hi);
+                let buf = Arc::make_mut(&mut self.buf);
+                buf.copy_within(lo..hi, 0);
                 self.hi -= self.lo;
                 self.lo = 0;
-                if need > self.buf.len() {
+                if need > buf.len() {
                     // Bounded by the callers: a record header plus
                     // MAX_CAPLEN, or a pcapng block of at most MAX_BLOCK_LEN.
-                    self.buf.resize(need, 0);
+                    buf.resize(need, 0);
                 }
             }
-            match self.src.read(&mut self.buf[self.hi..]) {
+            // Unique here (a fresh block or one nobody else holds), so
+            // `make_mut` never copies.
+            let (hi, buf) = (self.hi, Arc::make_mut(&mut self.buf));
+            match self.src.read(&mut buf[hi..]) {
                 Ok(0) => self.eof = true,
                 Ok(n) => self.hi += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -171,6 +240,36 @@ impl<R: Read> RecordStream<R> {
             }
         }
         Ok(self.hi - self.lo)
+    }
+
+    /// Moves the unread bytes to a buffer nobody else holds (a spare one
+    /// when some holder has let go, else a new one), of at least `need`
+    /// bytes; the shared one is kept as a spare.
+    fn fresh_block(&mut self, need: usize) {
+        let free = self
+            .spare
+            .iter_mut()
+            .position(|b| Arc::get_mut(b).is_some());
+        let mut next = match free {
+            Some(i) => self.spare.swap_remove(i),
+            None => Arc::new(vec![0; BUF_LEN]),
+        };
+        let unread = self.buf.get(self.lo..self.hi).unwrap_or_default();
+        let len = next.len().max(need).max(unread.len());
+        let b = Arc::make_mut(&mut next);
+        if b.len() < len {
+            b.resize(len, 0);
+        }
+        b[..unread.len()].copy_from_slice(unread);
+        self.hi -= self.lo;
+        self.lo = 0;
+        let old = std::mem::replace(&mut self.buf, next);
+        // A buffer grown for one large pcapng block is not kept: spares
+        // stay at the usual size, so memory stays bounded by what is in
+        // flight.
+        if self.spare.len() < SPARE_BUFFERS && old.len() <= BUF_LEN {
+            self.spare.push(old);
+        }
     }
 
     fn consume(&mut self, n: usize) {
@@ -220,6 +319,115 @@ impl<R: Read> RecordStream<R> {
             Err(e) => {
                 self.state = StreamState::Done;
                 Some(Err(e))
+            }
+        }
+    }
+
+    /// Appends to `out` the next records, at most `max` (at least one
+    /// unless the stream has ended), all lying in one block
+    /// ([`RecordStream::block`], read after this call): it stops before a
+    /// record that would need a read. Returns the error that ended the
+    /// stream, after the records before it.
+    pub fn next_spans(&mut self, out: &mut Vec<RecordSpan>, max: usize) -> Option<CaptureError> {
+        let mut first = true;
+        while out.len() < max {
+            if !first {
+                self.pcap_run(out, max);
+                if out.len() >= max || !self.next_is_buffered() {
+                    break;
+                }
+            }
+            first = false;
+            match self.next_ref() {
+                None => break,
+                Some(Err(e)) => return Some(e),
+                Some(Ok(RecordRef(f))) => out.push(RecordSpan {
+                    ts_ns: f.ts_ns,
+                    start: u32::try_from(f.start).unwrap_or(u32::MAX),
+                    len: u32::try_from(f.len).unwrap_or(0),
+                    orig_len: f.orig_len,
+                    linktype: f.linktype,
+                }),
+            }
+        }
+        None
+    }
+
+    /// The pcap records that lie whole in the buffer, read in one tight
+    /// loop (what [`RecordStream::next_ref`] does for each, without its
+    /// refill checks): it stops at the first record that needs a read or
+    /// is in error, which `next_ref` then handles.
+    fn pcap_run(&mut self, out: &mut Vec<RecordSpan>, max: usize) {
+        let StreamState::Pcap(h) = self.state else {
+            return;
+        };
+        let hl = h.record_header_len;
+        while out.len() < max {
+            let Some(rest) = self.buf.get(self.lo..self.hi) else {
+                return;
+            };
+            let Some(head) = rest.get(..16) else { return };
+            let word = |i: usize| {
+                let b = [head[i], head[i + 1], head[i + 2], head[i + 3]];
+                match h.endian {
+                    Endian::Little => u32::from_le_bytes(b),
+                    Endian::Big => u32::from_be_bytes(b),
+                }
+            };
+            let (sec, frac, a, b) = (word(0), word(4), word(8), word(12));
+            let swap = match h.lengths {
+                LengthOrder::Normal => false,
+                LengthOrder::Swapped => true,
+                LengthOrder::MaybeSwapped => a > b,
+            };
+            let (caplen, orig_len) = if swap { (b, a) } else { (a, b) };
+            let end = hl + caplen as usize;
+            if caplen > MAX_CAPLEN || rest.len() < end {
+                return;
+            }
+            let frac_ns = if h.nanosecond {
+                u64::from(frac)
+            } else {
+                u64::from(frac) * 1000
+            };
+            out.push(RecordSpan {
+                ts_ns: u64::from(sec) * NS_PER_S + frac_ns,
+                start: u32::try_from(self.lo + hl).unwrap_or(u32::MAX),
+                len: caplen,
+                orig_len,
+                linktype: h.linktype,
+            });
+            self.consume(end);
+            self.records += 1;
+        }
+    }
+
+    /// Whether the next record (pcap) or packet block (pcapng) lies whole
+    /// in the buffer, so reading it reads nothing from the source.
+    fn next_is_buffered(&self) -> bool {
+        let rest = self.buf.get(self.lo..self.hi).unwrap_or_default();
+        match &self.state {
+            StreamState::Done => false,
+            StreamState::Pcap(h) => {
+                let hl = h.record_header_len;
+                let (Some(a), Some(b)) = (h.endian.u32(rest, 8), h.endian.u32(rest, 12)) else {
+                    return false;
+                };
+                let swap = match h.lengths {
+                    LengthOrder::Normal => false,
+                    LengthOrder::Swapped => true,
+                    LengthOrder::MaybeSwapped => a > b,
+                };
+                let caplen = if swap { b } else { a };
+                // An impossible length is an error found without a read.
+                caplen > MAX_CAPLEN || rest.len() >= hl + caplen as usize
+            }
+            StreamState::PcapNg(st) => {
+                let Some(len) = ng_block_len(st, rest) else {
+                    return false;
+                };
+                let ty = st.endian.u32(rest, 0);
+                matches!(ty, Some(BT_EPB | BT_PB | BT_SPB)) && rest.len() >= len
             }
         }
     }

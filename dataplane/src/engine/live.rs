@@ -230,8 +230,8 @@ mod tests {
                 offset: 0,
             }))
         }
-        fn record_ready(&mut self) -> bool {
-            !self.rx.is_empty()
+        fn idle(&self) -> bool {
+            self.rx.is_empty()
         }
         fn input(&self) -> usize {
             self.current.0

@@ -8,12 +8,20 @@
 //!             +--> worker 0 (shards 0, n, 2n, ...) --+
 //! source -----+--> worker 1 (shards 1, n+1, ...)  ---+--> writer (allowed / dropped pcaps,
 //! (reader:    |        ...                           |     in input order)
-//!  parse,     +--> chunk descriptors + frame bytes --+
+//!  records,   +--> chunk descriptors ----------------+
 //!  shard)
 //! ```
 //!
-//! - **Shards own state.** The reader parses each frame and sends it, in
-//!   batches over bounded channels, to the worker owning its shard
+//! - **The reader only finds records.** The source reads big blocks
+//!   (reference-counted; [`SharedBlock`]); the reader finds each record,
+//!   takes its shard from a fixed-offset look at the headers (`peek.rs`;
+//!   anything unusual gets the full parse), and hands the workers batches
+//!   of record descriptors (offsets into the block). The workers parse the
+//!   frames in full; the writer copies them from the same block. Sources
+//!   that do not read into shared blocks have their records copied into
+//!   the engine's own blocks.
+//! - **Shards own state.** Each packet goes, in batches over bounded
+//!   channels, to the worker owning its shard
 //!   ([`crate::conntrack::shard_of`]): both directions of a connection meet
 //!   the same worker, which owns that shard's connection and flow tables
 //!   for every scenario, with no lock. A shard's behaviour depends only on
@@ -22,8 +30,9 @@
 //! - **K scenarios per pass.** Each packet is judged against every
 //!   scenario; each has its own tracker, counters, rule hits and flow
 //!   records ([`ScenarioOutput`]). The pcap outputs follow the first.
-//! - **No per-packet allocation in the hand-off.** Batches (and the
-//!   writer's chunk buffers) go back to the reader to be refilled.
+//! - **No per-packet allocation or atomic in the hand-off.** Batches and
+//!   chunk descriptors go back to the reader to be refilled; a block's
+//!   reference count changes once per batch, not per packet.
 //! - **Stopping.** [`EngineConfig::stop`] set (by a signal handler) makes
 //!   the reader stop at the next record; everything read is judged and
 //!   written, so the outputs end at a record boundary, and
@@ -31,6 +40,7 @@
 
 mod flows;
 pub mod live;
+mod peek;
 pub mod rule_stats;
 pub mod source;
 mod worker;
@@ -55,14 +65,22 @@ use crate::pcap_out::{OutFormat, PcapOut};
 pub use flows::{Decided, FlowRecord};
 pub use live::{Live, ScenarioSet, Snapshot};
 pub use rule_stats::{AuditFlow, RuleStat, RuleStats};
-pub use source::{CaptureFiles, Frame, MemorySource, PacketSource};
+pub use source::{CaptureFiles, Frame, MemorySource, PacketSource, RecordSpan, SharedBlock};
 pub use writer::PcapSink;
 
 use worker::{Worker, new_hist, worker_loop};
 use writer::{Out, Writer};
 
-/// Records per chunk (the unit of ordering for the writer).
+/// Records per chunk (the unit of ordering for the writer); a chunk also
+/// ends where its block does.
 const CHUNK: usize = 4096;
+
+/// Bytes of the engine's own blocks, for sources whose records are copied
+/// (a block grows past this for one larger record).
+const OWN_BLOCK: usize = 1 << 20;
+
+/// Own blocks kept for reuse.
+const SPARE_BLOCKS: usize = 16;
 
 /// Engine settings.
 #[derive(Debug, Clone)]
@@ -198,6 +216,34 @@ pub struct EngineOutput {
     pub workers: usize,
     /// Packets written to the allowed and dropped outputs.
     pub written: (u64, u64),
+    /// CPU time of each thread of the pass (where the system tells it).
+    pub cpu: ThreadCpu,
+}
+
+/// CPU seconds each thread of a pass ran (Linux: the scheduler's own
+/// count, `/proc/thread-self/schedstat`; `None` elsewhere): what limits
+/// the pass, whatever else runs on the machine.
+#[derive(Debug, Clone, Default)]
+pub struct ThreadCpu {
+    /// The reader (the calling thread, while it read).
+    pub reader_s: Option<f64>,
+    /// Each worker.
+    pub workers_s: Vec<Option<f64>>,
+    /// The writer, when there was one.
+    pub writer_s: Option<Option<f64>>,
+}
+
+/// Nanoseconds this thread has run on a CPU, from the scheduler's count.
+fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// CPU seconds since `t0` (a [`thread_cpu_ns`] reading of this thread).
+#[allow(clippy::cast_precision_loss)]
+fn cpu_since(t0: Option<u64>) -> Option<f64> {
+    let t1 = thread_cpu_ns()?;
+    Some(t1.saturating_sub(t0?) as f64 / 1e9)
 }
 
 /// Why a pass could not finish.
@@ -226,9 +272,55 @@ pub(crate) struct Item {
     pub(crate) shard: u16,
 }
 
+/// A record's place in its block and its fields.
+pub(crate) use crate::capture::RecordSpan as Rec;
+
+/// A record handed to a worker: where it is, and its shard.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WorkRec {
+    rec: Rec,
+    shard: u16,
+}
+
+/// The records of one chunk a worker owns, as offsets into the chunk's
+/// block.
 pub(crate) struct WorkBatch {
     chunk: u64,
-    items: Vec<Item>,
+    block: Arc<Vec<u8>>,
+    recs: Vec<WorkRec>,
+}
+
+impl WorkBatch {
+    /// Parses each record and calls `f` with the packet, in order; `None`
+    /// for a frame that is not an IP packet after all, which the reader
+    /// never sends (it checked or parsed each one).
+    pub(crate) fn each(&self, mut f: impl FnMut(Option<&Item>)) {
+        for r in &self.recs {
+            match parse_frame(r.rec.linktype, r.rec.data(&self.block)) {
+                Parsed::Ip(meta) => f(Some(&Item {
+                    packet: meta.packet,
+                    tcp_flags: meta.tcp_flags,
+                    ts_ns: r.rec.ts_ns,
+                    wire_len: r.rec.orig_len,
+                    shard: r.shard,
+                })),
+                _ => f(None),
+            }
+        }
+    }
+
+    /// Records in the batch.
+    pub(crate) fn len(&self) -> usize {
+        self.recs.len()
+    }
+
+    /// The emptied descriptor list, for the reader to refill (the block is
+    /// let go here).
+    pub(crate) fn into_recs(self) -> Vec<WorkRec> {
+        let mut v = self.recs;
+        v.clear();
+        v
+    }
 }
 
 pub(crate) struct ResultBatch {
@@ -237,24 +329,16 @@ pub(crate) struct ResultBatch {
     codes: Vec<u8>,
 }
 
-/// A frame's fields besides its bytes, for the writer.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct FrameMeta {
-    ts_ns: u64,
-    input: u32,
-    orig_len: u32,
-    linktype: u32,
-    len: u32,
-}
-
 /// Per chunk, for the writer: which worker judged each record, and the
-/// frames of the IP and malformed records.
+/// IP and malformed records' places in the chunk's block.
 #[derive(Default)]
 pub(crate) struct ChunkDesc {
     chunk: u64,
     assign: Vec<u8>,
-    metas: Vec<FrameMeta>,
-    bytes: Vec<u8>,
+    metas: Vec<Rec>,
+    /// The input of each of `metas` ([`Judged::input`]).
+    inputs: Vec<u32>,
+    block: Option<Arc<Vec<u8>>>,
 }
 
 pub(crate) const NON_IP: u8 = 255;
@@ -272,13 +356,23 @@ fn open_out(sink: Option<PcapSink>, format: OutFormat) -> Result<Option<Out>, En
 /// The reader's side of the hand-off.
 struct Reader<'s> {
     n: usize,
+    /// The worker of each shard (`shard % n`, looked up: a division per
+    /// packet was the reader's largest single cost).
+    worker_of: [u8; conntrack::SHARDS],
     txs: Vec<Sender<WorkBatch>>,
     desc_tx: Option<Sender<ChunkDesc>>,
-    item_pool: Receiver<Vec<Item>>,
+    rec_pool: Receiver<Vec<WorkRec>>,
     desc_pool: Receiver<ChunkDesc>,
-    batches: Vec<Vec<Item>>,
+    batches: Vec<Vec<WorkRec>>,
     desc: ChunkDesc,
     chunk: u64,
+    /// The block the current chunk's records lie in: the source's (shared
+    /// blocks) or the reader's own, filled by copying (other sources).
+    block: Option<Arc<Vec<u8>>>,
+    /// Whether the source shares its blocks.
+    shared: bool,
+    /// The reader's own blocks handed out earlier, reused once free.
+    spare: Vec<Arc<Vec<u8>>>,
     counters: Counters,
     /// Records of link types not decoded, per (input, link type).
     unsupported: HashMap<(usize, u32), u64>,
@@ -286,9 +380,46 @@ struct Reader<'s> {
     source: &'s mut dyn PacketSource,
 }
 
+/// What the reader makes of one record.
+enum Class {
+    /// An IP packet for this shard.
+    Ip(u16),
+    NonIp(Option<u32>),
+    Malformed,
+}
+
+#[inline]
+fn classify(linktype: u32, data: &[u8]) -> Class {
+    if let Some(s) = peek::shard(linktype, data) {
+        return Class::Ip(s);
+    }
+    match parse_frame(linktype, data) {
+        Parsed::Ip(meta) => {
+            Class::Ip(u16::try_from(conntrack::shard_of(&meta.packet)).unwrap_or(0))
+        }
+        Parsed::NonIp => Class::NonIp(None),
+        Parsed::UnsupportedLinkType(lt) => Class::NonIp(Some(lt)),
+        Parsed::Malformed { .. } => Class::Malformed,
+    }
+}
+
+/// An own block nobody else holds (a spare one whose holders have let go,
+/// else a new one), empty.
+fn take_free(spare: &mut Vec<Arc<Vec<u8>>>) -> Arc<Vec<u8>> {
+    let free = spare.iter_mut().position(|b| Arc::get_mut(b).is_some());
+    let mut b = match free {
+        Some(i) => spare.swap_remove(i),
+        None => Arc::new(Vec::with_capacity(OWN_BLOCK)),
+    };
+    if let Some(v) = Arc::get_mut(&mut b) {
+        v.clear();
+    }
+    b
+}
+
 impl Reader<'_> {
-    fn fresh_items(&self) -> Vec<Item> {
-        self.item_pool
+    fn fresh_recs(&self) -> Vec<WorkRec> {
+        self.rec_pool
             .try_recv()
             .unwrap_or_else(|_| Vec::with_capacity(CHUNK / self.n + 16))
     }
@@ -298,15 +429,20 @@ impl Reader<'_> {
         if self.desc.assign.is_empty() {
             return true;
         }
+        let block = match &self.block {
+            Some(b) => Arc::clone(b),
+            None => Arc::new(Vec::new()),
+        };
         for w in 0..self.n {
             if self.batches[w].is_empty() {
                 continue;
             }
-            let fresh = self.fresh_items();
-            let items = std::mem::replace(&mut self.batches[w], fresh);
+            let fresh = self.fresh_recs();
+            let recs = std::mem::replace(&mut self.batches[w], fresh);
             let b = WorkBatch {
                 chunk: self.chunk,
-                items,
+                block: Arc::clone(&block),
+                recs,
             };
             if self.txs[w].send(b).is_err() {
                 return false;
@@ -315,13 +451,15 @@ impl Reader<'_> {
         let mut next = self.desc_pool.try_recv().unwrap_or_default();
         next.assign.clear();
         next.metas.clear();
-        next.bytes.clear();
+        next.inputs.clear();
+        next.block = None;
         next.chunk = self.chunk + 1;
-        let d = std::mem::replace(&mut self.desc, next);
-        if let Some(tx) = &self.desc_tx
-            && tx.send(d).is_err()
-        {
-            return false;
+        let mut d = std::mem::replace(&mut self.desc, next);
+        if let Some(tx) = &self.desc_tx {
+            d.block = Some(block);
+            if tx.send(d).is_err() {
+                return false;
+            }
         }
         self.chunk += 1;
         true
@@ -347,6 +485,146 @@ impl Reader<'_> {
         self.unsupported.retain(|(i, _), _| *i != input);
     }
 
+    /// The next record of a source that does not share blocks, copied
+    /// into the current own block (a full block ends the chunk first);
+    /// `Err(None)` at the end, `Err(Some(e))` on a read error, and
+    /// `Ok(None)` when a receiver has gone.
+    fn next_copied(&mut self) -> Result<Option<Rec>, Option<String>> {
+        let to_u32 = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
+        // Other sources: the record is copied into an own block. The
+        // current chunk's records are in `self.block`, which nobody else
+        // holds until the chunk is sent; an empty chunk starts a block
+        // (the last one again, when nobody else holds it any more).
+        let chunk_empty = self.desc.assign.is_empty();
+        if chunk_empty {
+            let reuse = self.block.as_mut().and_then(Arc::get_mut);
+            match reuse {
+                Some(v) => v.clear(),
+                None => {
+                    let fresh = take_free(&mut self.spare);
+                    if let Some(old) = self.block.replace(fresh)
+                        && self.spare.len() < SPARE_BLOCKS
+                        && old.capacity() <= 2 * OWN_BLOCK
+                    {
+                        self.spare.push(old);
+                    }
+                }
+            }
+        }
+        let (rec, switch) = match self.source.next_record() {
+            None => return Err(None),
+            Some(Err(e)) => return Err(Some(e)),
+            Some(Ok(r)) => {
+                let used = self.block.as_ref().map_or(0, |b| b.len());
+                // A full block ends the chunk: this record starts the next
+                // block (it cannot be copied later: it is the source's).
+                let mut switch = (!chunk_empty && used + r.data.len() > OWN_BLOCK)
+                    .then(|| take_free(&mut self.spare));
+                let target = match &mut switch {
+                    Some(b) => Some(b),
+                    None => self.block.as_mut(),
+                };
+                let Some(v) = target.and_then(Arc::get_mut) else {
+                    return Err(Some(
+                        "internal error: a block in use was to be written".into(),
+                    ));
+                };
+                let start = v.len();
+                v.extend_from_slice(r.data);
+                let rec = Rec {
+                    ts_ns: r.ts_ns,
+                    start: to_u32(start),
+                    len: to_u32(r.data.len()),
+                    orig_len: r.orig_len,
+                    linktype: r.linktype,
+                };
+                (rec, switch)
+            }
+        };
+        if let Some(b) = switch {
+            if !self.flush() {
+                return Ok(None);
+            }
+            if let Some(old) = self.block.replace(b)
+                && self.spare.len() < SPARE_BLOCKS
+                && old.capacity() <= 2 * OWN_BLOCK
+            {
+                self.spare.push(old);
+            }
+        }
+        Ok(Some(rec))
+    }
+
+    /// One record of the current block: classified, to its worker's
+    /// batch, and to the chunk.
+    #[inline]
+    fn take(&mut self, rec: Rec, input: usize, writing: bool) {
+        let class = match &self.block {
+            Some(b) => classify(rec.linktype, rec.data(b)),
+            None => Class::Malformed,
+        };
+        let assign = match class {
+            Class::Ip(shard) => {
+                let w = self.worker_of[usize::from(shard) % conntrack::SHARDS];
+                if let Some(b) = self.batches.get_mut(usize::from(w)) {
+                    b.push(WorkRec { rec, shard });
+                }
+                w
+            }
+            Class::NonIp(lt) => {
+                self.counters.non_ip += 1;
+                if let Some(lt) = lt {
+                    *self.unsupported.entry((input, lt)).or_insert(0) += 1;
+                }
+                NON_IP
+            }
+            Class::Malformed => {
+                self.counters.record_malformed(rec.orig_len);
+                MALFORMED
+            }
+        };
+        if writing && assign != NON_IP {
+            self.desc.metas.push(rec);
+            self.desc
+                .inputs
+                .push(u32::try_from(input).unwrap_or(u32::MAX));
+        }
+        self.desc.assign.push(assign);
+    }
+
+    /// The next records into `spans`, all in `self.block` (a new block
+    /// ends the chunk first), and their input; `Err(None)` at the end or
+    /// when a receiver has gone, `Err(Some(e))` on a read error.
+    fn next_records(&mut self, spans: &mut Vec<Rec>) -> Result<usize, Option<String>> {
+        spans.clear();
+        if !self.shared {
+            return match self.next_copied() {
+                Ok(Some(r)) => {
+                    spans.push(r);
+                    Ok(self.source.input())
+                }
+                Ok(None) => Err(None),
+                Err(e) => Err(e),
+            };
+        }
+        let room = CHUNK.saturating_sub(self.desc.assign.len()).max(1);
+        let (new_block, input) = match self.source.next_shared(spans, room) {
+            None => return Err(None),
+            Some(Err(e)) => return Err(Some(e)),
+            Some(Ok(b)) => {
+                let same = self.block.as_ref().is_some_and(|x| Arc::ptr_eq(x, b.block));
+                ((!same).then(|| Arc::clone(b.block)), b.input)
+            }
+        };
+        if let Some(b) = new_block {
+            if !self.flush() {
+                return Err(None);
+            }
+            self.block = Some(b);
+        }
+        Ok(input)
+    }
+
     /// Reads every record; returns the read error, if any, and whether it
     /// stopped on request.
     fn run(
@@ -358,78 +636,34 @@ impl Reader<'_> {
         let mut input = 0usize;
         let mut error = None;
         let mut interrupted = false;
-        loop {
+        let mut spans: Vec<Rec> = Vec::with_capacity(CHUNK);
+        'read: loop {
             if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
                 interrupted = true;
                 break;
             }
-            // A live source with nothing ready: hand over what is held
-            // rather than wait for a chunk to fill (latency of the bump).
-            if !self.desc.assign.is_empty() && !self.source.record_ready() && !self.flush() {
-                break;
-            }
-            let rec = match self.source.next_record() {
-                None => break,
-                Some(Ok(r)) => r,
-                Some(Err(e)) => {
-                    error = Some(e);
+            let now = match self.next_records(&mut spans) {
+                Ok(i) => i,
+                Err(e) => {
+                    error = e;
                     break;
                 }
             };
-            let (ts_ns, orig_len, linktype) = (rec.ts_ns, rec.orig_len, rec.linktype);
-            let mut unsupported = None;
-            let assign = match parse_frame(linktype, rec.data) {
-                Parsed::Ip(meta) => {
-                    let shard = conntrack::shard_of(&meta.packet);
-                    let w = shard % self.n;
-                    self.batches[w].push(Item {
-                        packet: meta.packet,
-                        tcp_flags: meta.tcp_flags,
-                        ts_ns,
-                        wire_len: orig_len,
-                        shard: u16::try_from(shard).unwrap_or(0),
-                    });
-                    u8::try_from(w).unwrap_or(0)
-                }
-                Parsed::NonIp => {
-                    self.counters.non_ip += 1;
-                    NON_IP
-                }
-                Parsed::UnsupportedLinkType(lt) => {
-                    self.counters.non_ip += 1;
-                    unsupported = Some(lt);
-                    NON_IP
-                }
-                Parsed::Malformed { .. } => {
-                    self.counters.record_malformed(orig_len);
-                    MALFORMED
-                }
-            };
-            if writing && assign != NON_IP {
-                // Re-borrow: the record still lives in the source's buffer.
-                self.desc.metas.push(FrameMeta {
-                    ts_ns,
-                    input: 0,
-                    orig_len,
-                    linktype,
-                    len: u32::try_from(rec.data.len()).unwrap_or(u32::MAX),
-                });
-                self.desc.bytes.extend_from_slice(rec.data);
-            }
-            self.desc.assign.push(assign);
-            let now = self.source.input();
-            if writing
-                && assign != NON_IP
-                && let Some(m) = self.desc.metas.last_mut()
-            {
-                m.input = u32::try_from(now).unwrap_or(u32::MAX);
-            }
             if now != input {
                 self.input_done(input);
                 input = now;
             }
-            if let Some(lt) = unsupported {
-                *self.unsupported.entry((now, lt)).or_insert(0) += 1;
+            for (k, rec) in spans.iter().enumerate() {
+                // Stop at the next record, as with one record per read.
+                if k > 0 && stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                    interrupted = true;
+                    break 'read;
+                }
+                self.take(*rec, now, writing);
+            }
+            // A live source with nothing more ready: hand on what is read.
+            if !self.shared && self.source.idle() && !self.flush() {
+                break;
             }
             if self.desc.assign.len() >= CHUNK {
                 if !self.flush() {
@@ -487,7 +721,7 @@ pub fn run(
     let t0 = Instant::now();
     let (res_tx, res_rx) = bounded::<ResultBatch>(q * n);
     let (desc_tx, desc_rx) = bounded::<ChunkDesc>(q * 2);
-    let (item_back_tx, item_back_rx) = bounded::<Vec<Item>>(q * n + 2 * n);
+    let (item_back_tx, item_back_rx) = bounded::<Vec<WorkRec>>(q * n + 2 * n);
     let (desc_back_tx, desc_back_rx) = bounded::<ChunkDesc>(q * 2 + 2);
     let progress = sinks.progress;
     let stop = cfg.stop.clone();
@@ -501,28 +735,43 @@ pub fn run(
             let results = writing.then(|| res_tx.clone());
             let back = item_back_tx.clone();
             let id8 = u8::try_from(id).unwrap_or(u8::MAX);
-            handles.push(scope.spawn(move || worker_loop(w, id8, rx, results, back)));
+            handles.push(scope.spawn(move || {
+                let t = thread_cpu_ns();
+                let w = worker_loop(w, id8, rx, results, back);
+                (w, cpu_since(t))
+            }));
         }
         drop(res_tx);
         drop(item_back_tx);
-        let writer_handle =
-            writing.then(|| scope.spawn(move || writer.run(desc_rx, res_rx, desc_back_tx)));
+        let writer_handle = writing.then(|| {
+            scope.spawn(move || {
+                let t = thread_cpu_ns();
+                let r = writer.run(desc_rx, res_rx, desc_back_tx);
+                r.map(|w| (w, cpu_since(t)))
+            })
+        });
 
         let mut reader = Reader {
             n,
+            worker_of: std::array::from_fn(|s| u8::try_from(s % n).unwrap_or(0)),
             txs,
             desc_tx: writing.then_some(desc_tx),
-            item_pool: item_back_rx,
+            rec_pool: item_back_rx,
             desc_pool: desc_back_rx,
             batches: (0..n).map(|_| Vec::with_capacity(CHUNK / n + 16)).collect(),
             desc: ChunkDesc::default(),
             chunk: 0,
+            block: None,
+            shared: source.shares_blocks(),
+            spare: Vec::new(),
             counters: Counters::default(),
             unsupported: HashMap::new(),
             warnings: Vec::new(),
             source,
         };
+        let t = thread_cpu_ns();
         let (error, interrupted) = reader.run(stop.as_deref(), progress);
+        let reader_cpu = cpu_since(t);
         let Reader {
             txs,
             desc_tx,
@@ -533,21 +782,39 @@ pub fn run(
         drop(txs);
         drop(desc_tx);
         let mut workers = Vec::with_capacity(n);
+        let mut cpu = ThreadCpu {
+            reader_s: reader_cpu,
+            workers_s: Vec::with_capacity(n),
+            writer_s: None,
+        };
         for h in handles {
-            workers.push(
-                h.join()
-                    .map_err(|_| EngineError::Internal("a worker thread panicked".into()))?,
-            );
+            let (w, c) = h
+                .join()
+                .map_err(|_| EngineError::Internal("a worker thread panicked".into()))?;
+            workers.push(w);
+            cpu.workers_s.push(c);
         }
         let written = match writer_handle {
-            Some(h) => h
-                .join()
-                .map_err(|_| EngineError::Internal("the writer thread panicked".into()))??,
+            Some(h) => {
+                let (w, c) = h
+                    .join()
+                    .map_err(|_| EngineError::Internal("the writer thread panicked".into()))??;
+                cpu.writer_s = Some(c);
+                w
+            }
             None => (0, 0),
         };
-        Ok((workers, written, counters, warnings, error, interrupted))
+        Ok((
+            workers,
+            written,
+            counters,
+            warnings,
+            error,
+            interrupted,
+            cpu,
+        ))
     })?;
-    let (workers, written, reader_counters, warnings, error, interrupted) = outcome;
+    let (workers, written, reader_counters, warnings, error, interrupted, cpu) = outcome;
     let duration_s = t0.elapsed().as_secs_f64();
 
     let mut outs: Vec<ScenarioOutput> = scenarios
@@ -610,5 +877,6 @@ pub fn run(
         packet_ns: packet_hist,
         workers: n,
         written,
+        cpu,
     })
 }

@@ -7,8 +7,23 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use crate::capture::{Record, RecordStream};
+use crate::capture::{Record, RecordRef, RecordStream};
+
+pub use crate::capture::RecordSpan;
+
+/// Records handed out by [`PacketSource::next_shared`]: the
+/// reference-counted block they lie in and the input they came from. The
+/// engine hands them to its workers and writer as offsets into the block,
+/// with no copy.
+#[derive(Debug, Clone, Copy)]
+pub struct SharedBlock<'a> {
+    /// The block ([`RecordSpan::data`] finds each record in it).
+    pub block: &'a Arc<Vec<u8>>,
+    /// Index of the input the records came from.
+    pub input: usize,
+}
 
 /// A stream of capture records in input order.
 pub trait PacketSource {
@@ -32,13 +47,35 @@ pub trait PacketSource {
     /// Warnings found so far (a file cut inside a record), taken out.
     fn take_warnings(&mut self) -> Vec<String>;
 
-    /// Whether the next record is there without waiting. A live source
-    /// (a TAP link) answers `false` when [`PacketSource::next_record`]
-    /// would wait; the engine then hands over the records it holds first,
-    /// so none waits for a chunk to fill. Files and memory always have
-    /// the next record (or the end) at hand.
-    fn record_ready(&mut self) -> bool {
-        true
+    /// Whether the source has no record ready right now (a live source,
+    /// such as a TAP device, about to wait for the next one): the engine
+    /// then hands on what it has read, so verdicts do not wait for a full
+    /// chunk. Asked after each record of a source that does not share
+    /// blocks; files never are idle.
+    fn idle(&self) -> bool {
+        false
+    }
+
+    /// Whether the source reads into reference-counted blocks and yields
+    /// its records through [`PacketSource::next_shared`] (then the engine
+    /// never calls [`PacketSource::next_record`]). Other sources' records
+    /// are copied into the engine's own blocks.
+    fn shares_blocks(&self) -> bool {
+        false
+    }
+
+    /// Appends the next records (at least one, at most `max`, all in one
+    /// block and from one input) to `out`, and returns their block; the
+    /// same order, errors and end as [`PacketSource::next_record`] (an
+    /// error comes after the records before it). Called only when
+    /// [`PacketSource::shares_blocks`] says so.
+    fn next_shared(
+        &mut self,
+        out: &mut Vec<RecordSpan>,
+        max: usize,
+    ) -> Option<Result<SharedBlock<'_>, String>> {
+        let _ = (out, max);
+        None
     }
 }
 
@@ -70,6 +107,8 @@ pub struct CaptureFiles {
     done_bytes: u64,
     total_bytes: u64,
     failed: bool,
+    /// A read error to report after the records before it.
+    pending_error: Option<String>,
 }
 
 impl std::fmt::Debug for CaptureFiles {
@@ -154,6 +193,7 @@ impl CaptureFiles {
             done_bytes: 0,
             total_bytes,
             failed: false,
+            pending_error: None,
         })
     }
 
@@ -179,6 +219,7 @@ impl CaptureFiles {
             done_bytes: 0,
             total_bytes: total,
             failed: false,
+            pending_error: None,
         })
     }
 
@@ -206,24 +247,56 @@ impl PacketSource for CaptureFiles {
     }
 
     fn next_record(&mut self) -> Option<Result<Record<'_>, String>> {
+        match self.next_ref()? {
+            Ok(r) => {
+                let (_, s) = self.current.as_ref()?;
+                Some(Ok(s.get(r)))
+            }
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    fn shares_blocks(&self) -> bool {
+        true
+    }
+
+    fn next_shared(
+        &mut self,
+        out: &mut Vec<RecordSpan>,
+        max: usize,
+    ) -> Option<Result<SharedBlock<'_>, String>> {
+        if let Some(e) = self.pending_error.take() {
+            self.advance_past_end();
+            return Some(Err(e));
+        }
         if self.failed {
             return None;
         }
         loop {
-            if let Some((i, s)) = &mut self.current {
-                match s.next_ref() {
-                    Some(Ok(r)) => {
-                        let (_, s) = self.current.as_ref()?;
-                        return Some(Ok(s.get(r)));
-                    }
-                    Some(Err(e)) => {
-                        self.failed = true;
-                        let msg = format!("{}: {e}", self.names[*i]);
+            let before = out.len();
+            let read = self
+                .current
+                .as_mut()
+                .map(|(i, s)| (*i, s.next_spans(out, max)));
+            if let Some((i, err)) = read {
+                let got = out.len() > before;
+                if let Some(e) = err {
+                    self.failed = true;
+                    let msg = format!("{}: {e}", self.names[i]);
+                    if !got {
                         // Keep the warnings and bytes of the failed input.
                         self.advance_past_end();
                         return Some(Err(msg));
                     }
-                    None => {}
+                    // The records before the error first.
+                    self.pending_error = Some(msg);
+                }
+                if got {
+                    let (i, s) = self.current.as_ref()?;
+                    return Some(Ok(SharedBlock {
+                        block: s.block(),
+                        input: *i,
+                    }));
                 }
             }
             match self.advance() {
@@ -258,6 +331,37 @@ impl PacketSource for CaptureFiles {
 }
 
 impl CaptureFiles {
+    /// The next record of the current input (opening the next inputs as
+    /// they end), as a handle into the current stream.
+    fn next_ref(&mut self) -> Option<Result<RecordRef, String>> {
+        if self.failed {
+            return None;
+        }
+        loop {
+            if let Some((i, s)) = &mut self.current {
+                match s.next_ref() {
+                    Some(Ok(r)) => return Some(Ok(r)),
+                    Some(Err(e)) => {
+                        self.failed = true;
+                        let msg = format!("{}: {e}", self.names[*i]);
+                        // Keep the warnings and bytes of the failed input.
+                        self.advance_past_end();
+                        return Some(Err(msg));
+                    }
+                    None => {}
+                }
+            }
+            match self.advance() {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+
     /// Closes the current input (its warnings kept) without opening more.
     fn advance_past_end(&mut self) {
         self.close_current(false);

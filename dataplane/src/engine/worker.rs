@@ -14,7 +14,7 @@ use crate::judge::{Counters, Tracker};
 use super::flows::{FlowRecord, Flows, Side};
 use super::live::{Live, PUBLISH_EVERY};
 use super::rule_stats::RuleTally;
-use super::{EngineConfig, Item, ResultBatch, WorkBatch};
+use super::{EngineConfig, Item, ResultBatch, WorkBatch, WorkRec};
 
 /// One scenario's state in one worker.
 struct Judge {
@@ -196,35 +196,43 @@ fn next_batch(w: &mut Worker, id: u8, rx: &Receiver<WorkBatch>) -> Option<WorkBa
     }
 }
 
-/// A worker's loop: judge each batch, hand the codes to the writer, and
-/// send the emptied batch back to the reader for reuse.
+/// A worker's loop: parse and judge each batch, hand the codes to the
+/// writer, and send the emptied batch back to the reader for reuse.
 pub(crate) fn worker_loop(
     mut w: Worker,
     id: u8,
     rx: Receiver<WorkBatch>,
     results: Option<Sender<ResultBatch>>,
-    recycle: Sender<Vec<Item>>,
+    recycle: Sender<Vec<WorkRec>>,
 ) -> Worker {
     let mut spare_codes: Vec<Vec<u8>> = Vec::new();
-    while let Some(mut batch) = next_batch(&mut w, id, &rx) {
+    let k = w.judges.len();
+    while let Some(batch) = next_batch(&mut w, id, &rx) {
         w.refresh();
         let t0 = Instant::now();
         let mut codes = spare_codes.pop().unwrap_or_default();
         codes.clear();
         let want = results.is_some();
-        for it in &batch.items {
-            w.handle(it, want.then_some(&mut codes));
-        }
+        batch.each(|it| match it {
+            Some(it) => w.handle(it, want.then_some(&mut codes)),
+            // Not an IP packet after all (the reader checked: cannot
+            // happen): dropped, never allowed, so the codes stay aligned.
+            None if want => codes.extend(std::iter::repeat_n(
+                DropReason::code(Some(DropReason::Malformed)),
+                k,
+            )),
+            None => {}
+        });
         let ns = u64::try_from(t0.elapsed().as_nanos())
             .unwrap_or(u64::MAX)
             .max(1);
         let _ = w.hist.record(ns.min(100_000_000_000));
-        let len = batch.items.len() as u64;
+        let len = batch.len() as u64;
         if let Some(per) = ns.checked_div(len) {
             let _ = w.packet_hist.record_n(per.clamp(1, 100_000_000_000), len);
         }
-        batch.items.clear();
-        let _ = recycle.try_send(std::mem::take(&mut batch.items));
+        let chunk = batch.chunk;
+        let _ = recycle.try_send(batch.into_recs());
         // Live: counters readable while the pass runs.
         if let Some(st) = &mut w.live {
             st.dirty = true;
@@ -234,7 +242,7 @@ pub(crate) fn worker_loop(
             Some(tx) => {
                 if tx
                     .send(ResultBatch {
-                        chunk: batch.chunk,
+                        chunk,
                         worker: id,
                         codes,
                     })

@@ -1,11 +1,11 @@
 //! The writer: verdicts back in input order, frames copied byte for byte
 //! to the allowed and dropped outputs.
 //!
-//! The reader copies the bytes of every IP record of a chunk into the
-//! chunk's descriptor (one buffer per chunk, reused), so the writer needs
-//! no second pass over the input: standard input and pipes work, and a file
-//! that changes while it is read cannot make the outputs disagree with the
-//! verdicts.
+//! Each chunk's descriptor holds the block its records lie in (shared with
+//! the workers, reference-counted) and each IP or malformed record's place
+//! in it, so the writer needs no second pass over the input: standard
+//! input and pipes work, and a file that changes while it is read cannot
+//! make the outputs disagree with the verdicts.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -93,31 +93,31 @@ impl Writer<'_> {
             }
             let k = self.scenarios.max(1);
             let mut frame = 0usize;
-            let mut at = 0usize;
+            let block: &[u8] = d.block.as_deref().map_or(&[], Vec::as_slice);
             for a in &d.assign {
                 if *a == NON_IP {
                     continue;
                 }
                 let Some(m) = d.metas.get(frame) else { break };
+                let input = d.inputs.get(frame).copied().unwrap_or(0);
                 frame += 1;
-                let len = m.len as usize;
-                let data = d.bytes.get(at..at + len).unwrap_or_default();
-                at += len;
-                verdicts.clear();
-                match *a {
-                    MALFORMED => verdicts.resize(k, Some(DropReason::Malformed)),
+                let data = m.data(block);
+                let codes: &[u8] = match *a {
+                    MALFORMED => &[],
                     w => {
                         let Some((_, v, i)) = cursors.iter_mut().find(|(cw, _, _)| *cw == w) else {
                             continue;
                         };
-                        let codes = v.get(*i..*i + k).unwrap_or_default();
+                        let c = v.get(*i..*i + k).unwrap_or_default();
                         *i += k;
-                        verdicts.extend(codes.iter().map(|c| DropReason::of_code(*c)));
-                        // A code missing (cannot happen): dropped, never allowed.
-                        verdicts.resize(k, Some(DropReason::Malformed));
+                        c
                     }
-                }
-                let allowed = verdicts.first().is_some_and(Option::is_none);
+                };
+                // Allowed by the first scenario; a code missing (cannot
+                // happen) or a malformed record: dropped, never allowed.
+                let allowed = codes
+                    .first()
+                    .is_some_and(|c| DropReason::of_code(*c).is_none());
                 let out = if allowed {
                     &mut self.allowed
                 } else {
@@ -129,10 +129,13 @@ impl Writer<'_> {
                         .map_err(|e| failed(o, e))?;
                 }
                 if let Some(sink) = self.verdicts.as_deref_mut() {
+                    verdicts.clear();
+                    verdicts.extend(codes.iter().map(|c| DropReason::of_code(*c)));
+                    verdicts.resize(k, Some(DropReason::Malformed));
                     let j = Judged {
                         index: judged,
                         ts_ns: m.ts_ns,
-                        input: usize::try_from(m.input).unwrap_or(usize::MAX),
+                        input: usize::try_from(input).unwrap_or(usize::MAX),
                         linktype: m.linktype,
                         orig_len: m.orig_len,
                         data,
@@ -145,6 +148,9 @@ impl Writer<'_> {
                 }
                 judged += 1;
             }
+            let mut d = d;
+            // Let the block go, so the reader can reuse it.
+            d.block = None;
             let _ = recycle.try_send(d);
         }
         let mut counts = (0, 0);

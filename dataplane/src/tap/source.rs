@@ -6,8 +6,8 @@
 //!
 //! The engine sees Ethernet frames with timestamps and the port each came
 //! from ([`PacketSource::input`]); it never knows they come from TAPs.
-//! [`PacketSource::record_ready`] says `false` when the queue is empty, so
-//! the engine hands what it holds to the workers at once.
+//! [`PacketSource::idle`] says `true` when the queue is empty, so the
+//! engine hands what it holds to the workers at once.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -79,8 +79,8 @@ impl PacketSource for TapSource {
         }))
     }
 
-    fn record_ready(&mut self) -> bool {
-        !self.frames.is_empty()
+    fn idle(&self) -> bool {
+        self.frames.is_empty()
     }
 
     fn input(&self) -> usize {

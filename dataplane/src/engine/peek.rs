@@ -1,0 +1,282 @@
+//! The reader's look at a frame: its shard from a few fixed offsets, so
+//! the full parse ([`crate::parse::parse_frame`]) happens on the workers.
+//!
+//! [`shard`] reads the common shapes only: Ethernet with at most one
+//! 802.1Q tag, IPv4 (any header length, not a fragment, not AH) or IPv6
+//! without extension headers, and the TCP or UDP ports, or the ICMP type
+//! and code's presence. For those it returns exactly the shard
+//! [`crate::conntrack::shard_of`] gives the packet `parse_frame` returns
+//! (and `parse_frame` is sure to return a packet, not a malformed or
+//! non-IP frame); anything else is `None`, and the reader parses the frame
+//! in full. The tests below hold the two equal on random frames.
+//!
+//! Why by hand: it is the reader's whole per-packet work besides finding
+//! the record, and a general parser (or `parse_frame` plus `shard_of`,
+//! which compares `IpAddr`s to order the key) costs several times more.
+
+use std::net::{IpAddr, Ipv6Addr};
+
+use crate::conntrack::{SHARDS, fold, mix64};
+use crate::parse::linktype;
+
+#[inline]
+fn be16(d: &[u8], at: usize) -> Option<u16> {
+    let b = d.get(at..at + 2)?;
+    Some(u16::from_be_bytes([b[0], b[1]]))
+}
+
+/// The shard of the frame's packet, or `None` when the frame is not one
+/// of the shapes read here (the caller then parses it in full).
+#[inline]
+pub(crate) fn shard(lt: u32, d: &[u8]) -> Option<u16> {
+    if lt != linktype::ETHERNET {
+        return None;
+    }
+    let mut et = be16(d, 12)?;
+    let mut off = 14;
+    if et == 0x8100 {
+        et = be16(d, 16)?;
+        off = 18;
+    }
+    match et {
+        0x0800 => v4(d, off),
+        0x86DD => v6(d, off),
+        _ => None,
+    }
+}
+
+#[inline]
+fn v4(d: &[u8], off: usize) -> Option<u16> {
+    let h = d.get(off..off + 20)?;
+    if h[0] >> 4 != 4 {
+        return None;
+    }
+    let ihl = usize::from(h[0] & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    if ihl < 20 || total < ihl || d.len() < off + ihl {
+        return None;
+    }
+    if u16::from_be_bytes([h[6], h[7]]) & 0x1fff != 0 {
+        return None;
+    }
+    let proto = h[9];
+    let src = u32::from_be_bytes([h[12], h[13], h[14], h[15]]);
+    let dst = u32::from_be_bytes([h[16], h[17], h[18], h[19]]);
+    let end = (off + total).min(d.len());
+    let (sp, dp) = ports(d.get(..end)?, off + ihl, proto)?;
+    // Ipv4Addr orders as its big-endian value.
+    let forward = (src, sp) <= (dst, dp);
+    Some(combine(
+        u64::from(src),
+        u64::from(dst),
+        sp,
+        dp,
+        proto,
+        forward,
+    ))
+}
+
+#[inline]
+fn v6(d: &[u8], off: usize) -> Option<u16> {
+    let h = d.get(off..off + 40)?;
+    if h[0] >> 4 != 6 {
+        return None;
+    }
+    let payload_len = usize::from(u16::from_be_bytes([h[4], h[5]]));
+    let nh = h[6];
+    if matches!(nh, 0 | 43 | 44 | 51 | 59 | 60 | 135 | 139 | 140) {
+        return None;
+    }
+    let src = u128::from_be_bytes(h[8..24].try_into().ok()?);
+    let dst = u128::from_be_bytes(h[24..40].try_into().ok()?);
+    let end = if payload_len == 0 {
+        d.len()
+    } else {
+        (off + 40 + payload_len).min(d.len())
+    };
+    let (sp, dp) = ports(d.get(..end)?, off + 40, nh)?;
+    // Ipv6Addr orders as its big-endian value.
+    let forward = (src, sp) <= (dst, dp);
+    let f = |a: u128| fold(IpAddr::V6(Ipv6Addr::from(a)));
+    Some(combine(f(src), f(dst), sp, dp, nh, forward))
+}
+
+/// The ports the connection key uses (0 for ICMP and other protocols),
+/// or `None` where `parse_frame` would call the transport header
+/// malformed. `d` ends where the IP payload ends.
+#[inline]
+fn ports(d: &[u8], pos: usize, proto: u8) -> Option<(u16, u16)> {
+    match proto {
+        6 | 17 => {
+            let sp = be16(d, pos)?;
+            let dp = be16(d, pos + 2)?;
+            if proto == 6 && d.get(pos + 12).is_some_and(|b| b >> 4 < 5) {
+                return None;
+            }
+            Some((sp, dp))
+        }
+        1 | 58 => d.get(pos..pos + 2).map(|_| (0, 0)),
+        51 => None,
+        _ => Some((0, 0)),
+    }
+}
+
+/// `conntrack::shard_of`'s hash of the key in canonical order (lower
+/// address and port first).
+#[inline]
+fn combine(fs: u64, fd: u64, sp: u16, dp: u16, proto: u8, forward: bool) -> u16 {
+    let (lo, hi, lp, hp) = if forward {
+        (fs, fd, sp, dp)
+    } else {
+        (fd, fs, dp, sp)
+    };
+    let ports = (u64::from(lp) << 24) | (u64::from(hp) << 8) | u64::from(proto);
+    let h = lo ^ hi.rotate_left(29) ^ ports.rotate_left(47);
+    let s = usize::from(mix64(h).to_be_bytes()[0]) % SHARDS;
+    u16::try_from(s).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+    use crate::conntrack::shard_of;
+    use crate::parse::{Parsed, parse_frame};
+
+    /// A random frame near the shapes [`shard`] reads, with every field
+    /// that decides between them drawn from its edge cases.
+    fn frame(r: &mut ChaCha8Rng) -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        r.fill(&mut f[..]);
+        let tags = [0usize, 0, 0, 1, 1, 2][r.random_range(0..6)];
+        let tag_types = [0x8100u16, 0x88a8, 0x9100];
+        for _ in 0..tags {
+            f.extend_from_slice(&tag_types[r.random_range(0..3)].to_be_bytes());
+            f.extend_from_slice(&r.random::<u16>().to_be_bytes());
+        }
+        let v6 = r.random_bool(0.3);
+        let et: u16 = match r.random_range(0..20) {
+            0 => 0x0806,
+            1 => r.random(),
+            _ if v6 => 0x86DD,
+            _ => 0x0800,
+        };
+        f.extend_from_slice(&et.to_be_bytes());
+        let protos = [6u8, 17, 1, 58, 51, 47, 0, 43, 44, 59, 60, 135, 6, 17, 6, 17];
+        let proto = if r.random_bool(0.05) {
+            r.random()
+        } else {
+            protos[r.random_range(0..protos.len())]
+        };
+        // Addresses from a small pool, so equal addresses (ordered by
+        // port) and either order occur.
+        let pool = |r: &mut ChaCha8Rng| -> u8 { [1u8, 2, 3, 200][r.random_range(0..4)] };
+        let l4_len = [0usize, 1, 2, 3, 4, 12, 13, 14, 20][r.random_range(0..9)];
+        let mut l4 = vec![0u8; l4_len];
+        r.fill(&mut l4[..]);
+        if l4_len > 12 && r.random_bool(0.8) {
+            l4[12] = 0x50 | (l4[12] & 0x0f);
+        }
+        if l4_len >= 4 && r.random_bool(0.3) {
+            let p = [0u8, 0, 1, 2][r.random_range(0..4)];
+            l4[0] = 0;
+            l4[1] = p;
+            l4[2] = 0;
+            l4[3] = [0u8, 1, 2][r.random_range(0..3)];
+        }
+        if v6 {
+            let mut h = vec![0u8; 40];
+            h[0] = if r.random_bool(0.95) { 0x60 } else { 0x40 };
+            let pl = match r.random_range(0..4) {
+                0 => 0,
+                1 => r.random_range(0..30),
+                _ => l4_len,
+            };
+            h[4..6].copy_from_slice(&u16::try_from(pl).unwrap_or(0).to_be_bytes());
+            h[6] = proto;
+            let (a, b) = (pool(r), pool(r));
+            h[8] = 0xfd;
+            h[23] = a;
+            h[24] = 0xfd;
+            h[39] = b;
+            f.extend_from_slice(&h);
+        } else {
+            let ihl = [5u8, 5, 5, 6, 4, 15][r.random_range(0..6)];
+            let mut h = vec![0u8; usize::from(ihl).max(5) * 4];
+            h[0] = if r.random_bool(0.95) { 0x40 } else { 0x60 } | ihl;
+            let hl = usize::from(ihl) * 4;
+            let total = match r.random_range(0..4) {
+                0 => r.random_range(0..40),
+                _ => hl + l4_len,
+            };
+            h[2..4].copy_from_slice(&u16::try_from(total).unwrap_or(0).to_be_bytes());
+            if r.random_bool(0.1) {
+                h[6] = r.random_range(0..0x40);
+                h[7] = r.random();
+            }
+            h[9] = proto;
+            let (a, b) = (pool(r), pool(r));
+            h[12..16].copy_from_slice(&[10, 0, 0, a]);
+            h[16..20].copy_from_slice(&[10, 0, 0, b]);
+            f.extend_from_slice(&h);
+        }
+        f.extend_from_slice(&l4);
+        if r.random_bool(0.2) {
+            f.extend_from_slice(&[0u8; 6]);
+        }
+        if r.random_bool(0.15) {
+            let cut = r.random_range(0..=f.len());
+            f.truncate(cut);
+        }
+        f
+    }
+
+    #[test]
+    fn the_fast_shard_is_shard_of_the_full_parse() {
+        let mut r = ChaCha8Rng::seed_from_u64(10);
+        let (mut fast, mut ip) = (0u32, 0u32);
+        for _ in 0..200_000 {
+            let f = frame(&mut r);
+            let lt = if r.random_bool(0.02) {
+                linktype::RAW
+            } else {
+                linktype::ETHERNET
+            };
+            let full = parse_frame(lt, &f);
+            if matches!(full, Parsed::Ip(_)) {
+                ip += 1;
+            }
+            let Some(s) = shard(lt, &f) else { continue };
+            fast += 1;
+            let Parsed::Ip(m) = full else {
+                panic!("fast shard {s} for a frame parse_frame calls {full:?}: {f:02x?}");
+            };
+            assert_eq!(usize::from(s), shard_of(&m.packet), "{f:02x?} {m:?}");
+        }
+        // Most IP frames take the fast path, and the others occur.
+        assert!(fast > ip / 2, "{fast} of {ip}");
+        assert!(fast < ip, "{fast} of {ip}");
+    }
+
+    #[test]
+    fn common_frames_take_the_fast_path() {
+        let mut tcp = vec![0u8; 12];
+        tcp.extend_from_slice(&[0x08, 0x00, 0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0]);
+        tcp.extend_from_slice(&[10, 0, 0, 2, 10, 0, 0, 1]);
+        tcp.extend_from_slice(&[0x1f, 0x90, 0x30, 0x39, 0, 0, 0, 0, 0, 0, 0, 0, 0x50, 0x02]);
+        tcp.extend_from_slice(&[0; 6]);
+        let Parsed::Ip(m) = parse_frame(linktype::ETHERNET, &tcp) else {
+            panic!("not IP")
+        };
+        assert_eq!(
+            shard(linktype::ETHERNET, &tcp).map(usize::from),
+            Some(shard_of(&m.packet))
+        );
+        // A second fragment is left to the full parse.
+        let mut frag = tcp.clone();
+        frag[21] = 0x10;
+        assert_eq!(shard(linktype::ETHERNET, &frag), None);
+    }
+}
