@@ -268,6 +268,73 @@ fn stdin_pipes_fifos_and_dev_stdin_replay_like_the_file() {
 }
 
 #[test]
+fn flow_logs_on_stdin_a_pipe_or_a_fifo_replay_like_the_file() {
+    // The kind of a stream (capture or flow logs) is told from its first
+    // bytes, which are then given back to the reader: nothing is lost.
+    let dir = tempfile::tempdir().unwrap();
+    let logs = root().join("examples/oke-orders/flowlogs/oke-demo.jsonl");
+    let plain = std::fs::read(&logs).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&plain).unwrap();
+    let gz = gz.finish().unwrap();
+    let run = |input: &str, stdin: Option<&[u8]>, tag: &str| -> String {
+        let report = dir.path().join(format!("{tag}.json"));
+        let mut child = zprsim()
+            .args(["replay", SCENARIO, input, "--quiet", "--report"])
+            .arg(&report)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(bytes) = stdin {
+            let mut w = child.stdin.take().unwrap();
+            w.write_all(bytes).unwrap();
+        }
+        let (code, err) = wait(child);
+        assert_eq!(code, Some(0), "{tag}: {err}");
+        let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        // What was judged (not where it came from, nor how long it took).
+        let keep = [
+            "input_kind",
+            "packets",
+            "bytes",
+            "dropped_by_stage",
+            "flows",
+            "rules_hit",
+        ];
+        let mut out: Vec<String> = keep.iter().map(|k| format!("{k}={}", r[*k])).collect();
+        for k in ["records", "judged", "skipped_nodata", "unplaced"] {
+            out.push(format!("{k}={}", r["flow_log"][k]));
+        }
+        out.join("\n")
+    };
+    let file = run(logs.to_str().unwrap(), None, "file");
+    assert!(
+        file.contains("input_kind=\"flow-log\"") && file.contains("judged=77"),
+        "the file is read as flow logs: {file}"
+    );
+    assert_eq!(run("-", Some(&plain), "dash"), file, "flow logs on stdin");
+    assert_eq!(run("-", Some(&gz), "gzip"), file, "gzip flow logs on stdin");
+
+    let fifo = dir.path().join("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let (f2, body) = (fifo.clone(), plain.clone());
+    let writer = std::thread::spawn(move || std::fs::write(&f2, &body).unwrap());
+    assert_eq!(run(fifo.to_str().unwrap(), None, "fifo"), file, "a FIFO");
+    writer.join().unwrap();
+}
+
+#[test]
 fn a_closed_output_pipe_ends_quietly_with_exit_0() {
     let dir = tempfile::tempdir().unwrap();
     let big = dir.path().join("big.pcap");

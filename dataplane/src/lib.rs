@@ -19,6 +19,7 @@ pub mod parse;
 pub mod pcap_out;
 pub mod replay;
 pub mod scenario_file;
+pub mod sniff;
 pub mod synth;
 pub mod tap;
 pub mod why;

@@ -4,7 +4,6 @@
 //!
 //! The engine only calls the trait, so it never knows which source it has.
 
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -126,21 +125,17 @@ pub fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
-fn open_stdin() -> std::io::Result<Reader> {
-    use std::os::fd::AsFd;
-    // A file of its own on descriptor 0, so the stream does its own
-    // buffering (Stdin would add a second buffer and a lock).
-    let fd = std::io::stdin().as_fd().try_clone_to_owned()?;
-    Ok(Box::new(File::from(fd)))
-}
-
 fn open_stream(path: &Path) -> Result<RecordStream<Reader>, String> {
     let name = path.display();
-    let reader: Reader = if is_stdin(path) {
-        open_stdin().map_err(|e| format!("standard input: {e}"))?
-    } else {
-        Box::new(File::open(path).map_err(|e| format!("{name}: {e}"))?)
-    };
+    // A stream whose head was looked at (flow logs or a capture?) gets it
+    // back from `sniff`, in front of the rest.
+    let reader: Reader = crate::sniff::open(path).map_err(|e| {
+        if is_stdin(path) {
+            format!("standard input: {e}")
+        } else {
+            format!("{name}: {e}")
+        }
+    })?;
     RecordStream::new(reader).map_err(|e| format!("{name}: {e}"))
 }
 

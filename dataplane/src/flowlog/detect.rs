@@ -9,7 +9,7 @@ use std::path::Path;
 use flate2::read::MultiGzDecoder;
 
 /// Bytes read from the start of a file to decide its kind.
-pub const HEAD: usize = 4096;
+pub const HEAD: usize = crate::sniff::HEAD;
 
 /// gzip's magic number.
 pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -43,16 +43,9 @@ pub fn is_flow_log(head: &[u8]) -> bool {
 /// # Errors
 /// When the file cannot be opened or read.
 pub fn is_flow_log_path(path: &Path) -> std::io::Result<bool> {
-    // Only a regular file can be looked into and read again: sniffing a
-    // pipe, FIFO or `/dev/stdin` would eat the head the capture reader
-    // needs, so a stream is taken as a capture.
-    if !std::fs::metadata(path)?.is_file() {
-        return Ok(false);
-    }
-    let f = std::fs::File::open(path)?;
-    let mut head = Vec::with_capacity(HEAD);
-    f.take(HEAD as u64).read_to_end(&mut head)?;
-    Ok(is_flow_log(&head))
+    // A stream (standard input, a pipe, a FIFO) can be read only once: its
+    // head is kept by `sniff` and given back to whichever reader opens it.
+    Ok(is_flow_log(&crate::sniff::head(path)?))
 }
 
 #[cfg(test)]

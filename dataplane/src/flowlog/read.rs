@@ -147,7 +147,7 @@ pub fn read_path(
     out: &mut ReadOutcome,
 ) -> Result<(), FlowLogError> {
     let name = path.display().to_string();
-    let f = std::fs::File::open(path).map_err(|e| FlowLogError {
+    let f = crate::sniff::open(path).map_err(|e| FlowLogError {
         file: name.clone(),
         line: None,
         column: None,
