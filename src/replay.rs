@@ -293,17 +293,34 @@ fn write_json_file<T: Serialize>(out: &mut OutputFile, v: &T) -> std::io::Result
     out.write_all(b"\n")
 }
 
-fn write_flows(
-    out: &mut OutputFile,
-    s: &Scenario,
-    c: &Compiled,
-    flows: &[FlowRecord],
-) -> std::io::Result<()> {
-    for r in flows {
-        serde_json::to_writer(&mut *out, &crate::report::flow_line(s, c, r))?;
-        out.write_all(b"\n")?;
+/// Writes the flow log as the engine hands the records over (in order,
+/// after the pass), one line each. The first write error is kept, and
+/// reported after the pass like any other output's.
+struct FlowLines<'a> {
+    out: &'a mut OutputFile,
+    s: &'a Scenario,
+    c: &'a Compiled,
+    error: Option<std::io::Error>,
+}
+
+impl zprsim_dataplane::replay::FlowSink for FlowLines<'_> {
+    fn flow(&mut self, _scenario: usize, r: &FlowRecord) -> std::io::Result<()> {
+        if self.error.is_some() {
+            return Ok(());
+        }
+        let line = crate::report::flow_line(self.s, self.c, r);
+        if let Err(e) = serde_json::to_writer(&mut *self.out, &line)
+            .map_err(std::io::Error::from)
+            .and_then(|()| self.out.write_all(b"\n"))
+        {
+            self.error = Some(e);
+        }
+        Ok(())
     }
-    Ok(())
+
+    fn name(&self) -> String {
+        "--flows".into()
+    }
 }
 
 /// The most connections `--max-connections` takes (the tables are sized
@@ -403,7 +420,23 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let show_progress = !a.quiet && std::io::stderr().is_terminal();
     let bar = crate::report::progress_bar(show_progress);
     let progress = |done: u64, total: u64| crate::report::progress_to(bar.as_ref(), done, total);
-    let mut o = match replay::replay(Arc::clone(&compiled), &a.pcaps, &cfg, Some(&progress)) {
+    let mut lines = flows_out.as_mut().map(|out| FlowLines {
+        out,
+        s,
+        c: &compiled,
+        error: None,
+    });
+    let replayed = replay::replay_with_flows(
+        Arc::clone(&compiled),
+        &a.pcaps,
+        &cfg,
+        Some(&progress),
+        lines
+            .as_mut()
+            .map(|l| l as &mut dyn zprsim_dataplane::replay::FlowSink),
+    );
+    let flows_error = lines.and_then(|l| l.error);
+    let mut o = match replayed {
         Ok(o) => o,
         Err(ReplayError::Output { source, .. })
             if source.kind() == std::io::ErrorKind::BrokenPipe =>
@@ -421,7 +454,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // failure in one leaves every target as it was (no report saying
     // `"error": null` beside a flow log that was never written).
     if let Some(f) = flows_out.as_mut()
-        && let Err(e) = write_flows(f, s, &compiled, &o.flows)
+        && let Some(e) = flows_error
     {
         return write_error(f, &e).map_or(Ok(ExitCode::SUCCESS), Err);
     }

@@ -275,3 +275,184 @@ fn flow_and_connection_tables_stay_bounded_under_a_flood() {
         assert!(k1.connections_evicted >= k1.connections - 256);
     }
 }
+
+/// Distinct flows made on the fly (never held as a list): flow `i` is a
+/// TCP SYN between two addresses of the scenario's pool with ports unique
+/// to `i`, 1 µs after the previous one, so nothing expires and only the
+/// bounds limit what stays open.
+struct Flood {
+    pool: Vec<std::net::IpAddr>,
+    n: u64,
+    i: u64,
+    buf: Vec<u8>,
+}
+
+impl Flood {
+    fn pkt(&self, i: u64) -> Pkt {
+        let len = self.pool.len() as u64;
+        let mut src = self.pool[usize::try_from(i % len).unwrap()];
+        let dst = self.pool[usize::try_from((i / len + 1) % len).unwrap()];
+        if src.is_ipv4() != dst.is_ipv4() {
+            src = dst;
+        }
+        // (sport, dport, addresses) differs for every i below 2^32.
+        let sport = u16::try_from(1024 + i % 60_000).unwrap();
+        let dport = u16::try_from(1 + (i / 60_000) % 65_000).unwrap();
+        Pkt {
+            p: zprsim_control::packet::Packet::tcp(src, sport, dst, dport),
+            flags: 0x02,
+            ts: 1_700_000_000_000_000_000 + i * 1000,
+        }
+    }
+}
+
+impl engine::PacketSource for Flood {
+    fn link_types(&mut self) -> Vec<u32> {
+        vec![1]
+    }
+    fn next_record(&mut self) -> Option<Result<zprsim_dataplane::capture::Record<'_>, String>> {
+        if self.i == self.n {
+            return None;
+        }
+        let k = self.pkt(self.i);
+        self.i += 1;
+        self.buf = frame(&k);
+        Some(Ok(zprsim_dataplane::capture::Record {
+            data: &self.buf,
+            orig_len: u32::try_from(self.buf.len()).unwrap(),
+            ts_ns: k.ts,
+            linktype: 1,
+            offset: 0,
+        }))
+    }
+    fn input(&self) -> usize {
+        0
+    }
+    fn input_name(&self, _i: usize) -> String {
+        "flood".into()
+    }
+    fn progress(&self) -> (u64, u64) {
+        (self.i, self.n)
+    }
+    fn take_warnings(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// `n` distinct flows through tables bounded to `max` entries (per
+/// scenario): every flow is counted once, every one not open at the end
+/// was evicted, and the tables' index and entry room never pass what the
+/// bound allows (the state table's size formula, docs/architecture.md).
+fn flood(n: u64, max: usize, workers: usize) -> engine::ScenarioOutput {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let s = random_scenario(&mut rng);
+    let c = Arc::new(Compiled::new(&s, &Config::default()).unwrap());
+    let mut src = Flood {
+        pool: address_pool(&s),
+        n,
+        i: 0,
+        buf: Vec::new(),
+    };
+    let cfg = EngineConfig {
+        workers,
+        max_connections: max,
+        max_flow_records: max,
+        rule_stats: true,
+        rule_flows: true,
+        ..EngineConfig::default()
+    };
+    let o = engine::run(&[c], &mut src, &cfg, Sinks::default()).unwrap();
+    let out = o.scenarios.into_iter().next().unwrap();
+    let (k, st) = (&out.counters, &out.state);
+    let per_shard = (max / 256).max(1);
+    assert_eq!(k.packets.total, n);
+    assert_eq!(k.flows, n, "one record per flow");
+    assert!(st.flows <= 256 * per_shard, "{st:?}");
+    assert_eq!(k.flows_evicted, n - st.flows as u64, "{st:?}");
+    assert!(st.connections <= 256 * per_shard, "{st:?}");
+    assert_eq!(
+        k.connections_evicted,
+        k.connections - st.connections as u64,
+        "{k:?}"
+    );
+    // Each shard: two sub-tables (IPv4, IPv6), each at most
+    // next_power_of_two(2 × cap) index slots and room for cap entries.
+    let slots = 256 * 2 * (2 * per_shard).next_power_of_two();
+    let room = 256 * 2 * per_shard;
+    assert!(
+        st.flow_slots <= slots && st.connection_slots <= slots,
+        "{st:?}"
+    );
+    assert!(st.flow_room <= room && st.connection_room <= room, "{st:?}");
+    // The rule statistics' flow sets are bounded by the same figure.
+    let rs = out.rule_stats.as_ref().unwrap();
+    assert!(!rs.flows_exact);
+    assert!(rs.flows <= (workers * max) as u64, "{}", rs.flows);
+    out
+}
+
+#[test]
+fn a_flood_of_distinct_flows_stays_within_the_bounds_500k() {
+    let one = flood(500_000, 10_000, 1);
+    assert!(one.counters.flows_evicted > 480_000);
+    let two = flood(500_000, 10_000, 2);
+    assert_eq!(one.counters, two.counters);
+    assert_eq!(one.state, two.state);
+}
+
+/// The 5M-flow flood (about a minute in a debug build: run it with
+/// `cargo test --release --test tests engine::a_flood -- --ignored`;
+/// docs/benchmarks.md gives its result).
+#[test]
+#[ignore = "5M packets: slow in debug builds; run in release"]
+fn a_flood_of_distinct_flows_stays_within_the_bounds_5m() {
+    let o = flood(5_000_000, 10_000, 2);
+    assert!(o.counters.flows_evicted > 4_980_000);
+}
+
+/// The flow log of every fixture, written through the flow sink from
+/// compact records, equals the one recorded from the engine that kept
+/// every [`engine::FlowRecord`] in memory and sorted them at the end
+/// (`tests/recorded/flows/`, written by `zprsim replay SCENARIO
+/// pcaps/NAME --flows` before the state tables changed), byte for byte,
+/// with 1 and 3 workers.
+#[test]
+fn flow_logs_equal_the_recorded_all_in_memory_ones() {
+    use assert_cmd::Command;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for f in zprsim_bench::fixtures::all() {
+        let want = std::fs::read(
+            root.join("tests/recorded/flows")
+                .join(format!("{}.jsonl", f.name)),
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", f.name));
+        for workers in [1, 3] {
+            let out = dir.path().join(format!("{}.{workers}.jsonl", f.name));
+            Command::cargo_bin("zprsim")
+                .unwrap()
+                .current_dir(root)
+                .args([
+                    "replay",
+                    f.scenario,
+                    &format!("pcaps/{}", f.name),
+                    "--quiet",
+                ])
+                .args(["--workers", &workers.to_string()])
+                .arg("--flows")
+                .arg(&out)
+                .timeout(std::time::Duration::from_secs(60))
+                .output()
+                .unwrap();
+            let got = std::fs::read(&out).unwrap();
+            assert!(
+                got == want,
+                "{}: flow log with {workers} worker(s) differs",
+                f.name
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 16, "{checked} fixtures");
+}

@@ -89,6 +89,17 @@ impl ConnKey {
         Some((k, forward))
     }
 
+    /// The compact key of the state tables.
+    #[must_use]
+    pub(crate) fn state_key(&self) -> crate::state_table::StateKey {
+        crate::state_table::StateKey::new(
+            self.lo,
+            self.hi,
+            self.proto,
+            Some((self.lo_port, self.hi_port)),
+        )
+    }
+
     /// The key that decides a packet's shard: the connection key, or for a
     /// non-first fragment its addresses and protocol.
     #[must_use]

@@ -14,8 +14,9 @@ use zprsim_control::compile::{Compiled, Fast};
 use zprsim_control::packet::{L4, Packet};
 use zprsim_control::verdict::{Context, Stage, Verdict};
 
-use crate::conntrack::{self, Bounded, Conn, ConnKey, SHARDS};
+use crate::conntrack::{self, Conn, SHARDS};
 use crate::drop_reason::DropReason;
+use crate::state_table::{self, KeyHasher, ShardTable, StateKey};
 
 /// Packets and bytes, by verdict.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -209,13 +210,59 @@ fn memo_hash(p: &Packet, ctx: Context) -> u64 {
     )
 }
 
-/// The connection tables of the shards one worker serves, bounded.
+/// A judged verdict kept in a connection's entry: [`Fast`] with the rule
+/// ids as `u32` (`NO_RULE` for none), 28 bytes instead of 48.
+#[derive(Debug, Clone, Copy)]
+struct CachedFast {
+    judgement: zprsim_control::verdict::Judgement,
+    rules: [u32; 5],
+    /// The packet had ports (`L4::Ports`), not `L4::Opaque`: the key and
+    /// direction then fix every field the table reads.
+    ports: bool,
+}
+
+const NO_RULE: u32 = u32::MAX;
+
+impl CachedFast {
+    fn of(f: &Fast, ports: bool) -> CachedFast {
+        CachedFast {
+            judgement: f.judgement,
+            rules: f.rules.map(|r| r.unwrap_or(NO_RULE)),
+            ports,
+        }
+    }
+
+    fn fast(&self) -> Fast {
+        Fast {
+            judgement: self.judgement,
+            rules: self.rules.map(|r| (r != NO_RULE).then_some(r)),
+        }
+    }
+}
+
+/// A connection's entry: its state, and the verdict of each direction
+/// (0: the initiator's, judged as a first packet; 1: replies, judged with
+/// the connection's tracking) once judged, so later packets of a known
+/// connection skip the table walk. Only with a table that never changes
+/// (see [`Tracker::with_memo`]), and only for packets whose key and
+/// direction fix the whole packet (ports or no transport fields; not
+/// ICMP, whose type and code the key leaves out).
+#[derive(Debug, Clone, Copy)]
+struct ConnEntry {
+    conn: Conn,
+    cache: [Option<CachedFast>; 2],
+}
+
+/// The connection tables of the shards one worker serves, bounded: one
+/// compact [`ShardTable`] per shard.
 #[derive(Debug)]
 pub struct Tracker {
-    conns: Vec<Option<Bounded<ConnKey, Conn>>>,
+    conns: Vec<Option<ShardTable<ConnEntry>>>,
     cap: usize,
+    hasher: KeyHasher,
     /// Only for a table that never changes under the tracker (replay);
-    /// the live router swaps tables and judges without it.
+    /// the live router swaps tables and judges without it (nor the
+    /// verdicts cached in connection entries).
     memo: Option<Memo>,
 }
 
@@ -227,12 +274,14 @@ impl Tracker {
         Tracker {
             conns: (0..SHARDS).map(|_| None).collect(),
             cap: (max_connections / SHARDS).max(1),
+            hasher: KeyHasher::default(),
             memo: None,
         }
     }
 
-    /// Like [`Tracker::new`], with a memo of verdicts: only for a tracker
-    /// always called with the same compiled table.
+    /// Like [`Tracker::new`], with a memo of verdicts and verdicts cached
+    /// in connection entries: only for a tracker always called with the
+    /// same compiled table.
     #[must_use]
     pub fn with_memo(max_connections: usize) -> Self {
         Tracker {
@@ -252,13 +301,22 @@ impl Tracker {
     /// Connections tracked now (expired ones not yet seen again included).
     #[must_use]
     pub fn len(&self) -> usize {
-        self.conns.iter().flatten().map(Bounded::len).sum()
+        self.conns.iter().flatten().map(ShardTable::len).sum()
     }
 
     /// Whether nothing is tracked.
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Index slots and entry room allocated over all shards (bounded by
+    /// the configured maximum; for tests).
+    #[must_use]
+    pub fn allocated(&self) -> (usize, usize) {
+        self.conns.iter().flatten().fold((0, 0), |(i, e), t| {
+            (i + t.index_slots(), e + t.entry_capacity())
+        })
     }
 
     /// Judges `p` (of shard `shard`, at time `ts_ns`, with TCP flags
@@ -273,48 +331,117 @@ impl Tracker {
         tcp_flags: u8,
         counters: &mut Counters,
     ) -> Fast {
-        let Some((key, forward)) = ConnKey::of(p) else {
+        let conn = state_table::packet_keys(p)
+            .1
+            .map(|(k, forward)| (k, forward, self.hasher.hash(&k)));
+        self.judge_keyed(compiled, p, shard, ts_ns, tcp_flags, counters, conn)
+    }
+
+    /// [`Tracker::judge`] with the packet's connection key, direction and
+    /// key hash already made ([`state_table::packet_keys`], `None` for a
+    /// non-first fragment): the engine's worker makes them once for the
+    /// flow table too.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn judge_keyed(
+        &mut self,
+        compiled: &Compiled,
+        p: &Packet,
+        shard: usize,
+        ts_ns: u64,
+        tcp_flags: u8,
+        counters: &mut Counters,
+        conn: Option<(StateKey, bool, u64)>,
+    ) -> Fast {
+        let Some((skey, forward, h)) = conn else {
             return self.judge_packet(compiled, p, Context::First);
         };
         let cap = self.cap;
         let Some(slot) = self.conns.get_mut(shard % SHARDS) else {
             return self.judge_packet(compiled, p, Context::First);
         };
-        let table = slot.get_or_insert_with(|| Bounded::new(cap));
+        let table = slot.get_or_insert_with(|| ShardTable::new(cap));
         let memo = &mut self.memo;
+        // A verdict may be cached for a packet its key and direction fix
+        // whole, and only under a table that never changes (the memo's).
+        let ports = matches!(p.l4, L4::Ports { .. });
+        let cacheable = memo.is_some() && (ports || p.l4 == L4::Opaque);
         let mut judge = |ctx: Context| match memo {
             Some(m) => m.judge(compiled, p, ctx),
             None => compiled.judge(p, ctx),
         };
-        // One lookup for a live connection; an expired one is forgotten and
-        // the packet judged as a first packet.
-        if let Some(c) = table.get_mut(&key) {
-            if !c.expired(p.proto, ts_ns) {
-                let reply = forward != c.initiator_forward;
-                let ctx = if reply {
-                    Context::Reply(c.tracking)
-                } else {
-                    Context::First
+        // One look-up for a live connection; an expired one is forgotten
+        // and the packet judged as a first packet.
+        if let Some(found) = table.find(&skey, h) {
+            if let Some(e) = table.get_mut(found)
+                && !e.conn.expired(p.proto, ts_ns)
+            {
+                let reply = forward != e.conn.initiator_forward;
+                let dir = usize::from(reply);
+                let cached = e
+                    .cache
+                    .get(dir)
+                    .copied()
+                    .flatten()
+                    .filter(|c| cacheable && c.ports == ports);
+                let fast = match cached {
+                    Some(c) => c.fast(),
+                    None => {
+                        let ctx = if reply {
+                            Context::Reply(e.conn.tracking)
+                        } else {
+                            Context::First
+                        };
+                        let fast = judge(ctx);
+                        if cacheable && let Some(c) = e.cache.get_mut(dir) {
+                            *c = Some(CachedFast::of(&fast, ports));
+                        }
+                        fast
+                    }
                 };
-                let fast = judge(ctx);
                 if fast.judgement.verdict == Verdict::Allow {
                     if reply {
                         counters.replies_tracked += 1;
                     }
-                    c.touch(ts_ns, forward, tcp_flags);
+                    e.conn.touch(ts_ns, forward, tcp_flags);
                 }
                 return fast;
             }
-            table.remove(&key);
+            table.remove(found);
         }
         let fast = judge(Context::First);
         if fast.judgement.verdict == Verdict::Allow {
             counters.connections += 1;
-            let c = conntrack::new_conn(fast.judgement.tracking, forward, ts_ns, tcp_flags);
-            if table.insert(key, c).is_some() {
+            let conn = conntrack::new_conn(fast.judgement.tracking, forward, ts_ns, tcp_flags);
+            let e = ConnEntry {
+                conn,
+                cache: [cacheable.then(|| CachedFast::of(&fast, ports)), None],
+            };
+            if table.insert(skey, h, e).is_some() {
                 counters.connections_evicted += 1;
             }
         }
         fast
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use crate::state_table::{Entry, Key4, Key6};
+
+    /// The entry sizes docs/architecture.md's size formula uses.
+    #[test]
+    fn state_entries_have_the_documented_sizes() {
+        assert_eq!(size_of::<super::CachedFast>(), 28);
+        assert_eq!(size_of::<Entry<Key4, super::ConnEntry>>(), 112);
+        assert_eq!(size_of::<Entry<Key6, super::ConnEntry>>(), 136);
+        assert_eq!(
+            size_of::<Entry<Key4, crate::engine::FlowStateForSize>>(),
+            144
+        );
+        assert_eq!(
+            size_of::<Entry<Key6, crate::engine::FlowStateForSize>>(),
+            168
+        );
+        assert_eq!(size_of::<crate::engine::FinishedForSize>(), 160);
     }
 }

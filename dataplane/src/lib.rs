@@ -20,6 +20,7 @@ pub mod pcap_out;
 pub mod replay;
 pub mod scenario_file;
 pub mod sniff;
+pub(crate) mod state_table;
 pub mod synth;
 pub mod tap;
 pub mod why;

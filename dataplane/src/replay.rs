@@ -14,6 +14,8 @@ use hdrhistogram::Histogram;
 use zprsim_control::compile::Compiled;
 
 use crate::engine::{self, CaptureFiles, EngineConfig, EngineError, PcapSink, Sinks};
+
+pub use crate::engine::FlowSink;
 use crate::output::OutputFile;
 
 pub use crate::engine::{AuditFlow, FlowRecord, Progress, RuleStat, RuleStats};
@@ -202,6 +204,23 @@ pub fn replay(
     cfg: &ReplayConfig,
     progress: Option<Progress<'_>>,
 ) -> Result<ReplayOutput, ReplayError> {
+    replay_with_flows(compiled, inputs, cfg, progress, None)
+}
+
+/// [`replay`], handing the flow records (with [`ReplayConfig::keep_flows`])
+/// to `flows` in order instead of returning them in
+/// [`ReplayOutput::flows`]: they are then never all held as
+/// [`FlowRecord`]s at once.
+///
+/// # Errors
+/// As [`replay`]; an error of the flow sink is [`ReplayError::Output`].
+pub fn replay_with_flows<'a>(
+    compiled: Arc<Compiled>,
+    inputs: &[PathBuf],
+    cfg: &ReplayConfig,
+    progress: Option<Progress<'a>>,
+    flows: Option<&'a mut dyn FlowSink>,
+) -> Result<ReplayOutput, ReplayError> {
     let mut source = CaptureFiles::open(inputs).map_err(ReplayError::Input)?;
     let allowed = cfg
         .allowed
@@ -224,6 +243,7 @@ pub fn replay(
         allowed: sink(allowed),
         dropped: sink(dropped),
         verdicts: None,
+        flows,
         progress,
     };
     let ecfg = EngineConfig {

@@ -81,6 +81,7 @@ fn pass(
             out: Box::new(d.clone()),
         }),
         verdicts: Some(&mut seen),
+        flows: None,
         progress: None,
     };
     let o = engine::run(&[Arc::clone(c), Arc::clone(c)], src, &cfg, sinks).unwrap();

@@ -8,9 +8,10 @@ use zprsim_control::packet::L4;
 use zprsim_control::verdict::{Stage, Verdict};
 
 use crate::community_id::{CommunityId, FlowKey};
-use crate::conntrack::{self, Bounded, SHARDS};
+use crate::conntrack::{self, SHARDS};
 use crate::drop_reason::DropReason;
 use crate::judge::Counters;
+use crate::state_table::{Entries, Entry, Key4, Key6, ShardTable, StateKey};
 
 use super::Item;
 
@@ -143,10 +144,9 @@ impl FlowRecord {
 
 /// An open flow record, compact: the key holds the addresses and protocol.
 #[derive(Debug, Clone, Copy)]
-struct FlowState {
+pub(crate) struct FlowState {
     first_ns: u64,
     last_ns: u64,
-    packets: u64,
     bytes: u64,
     allowed: u64,
     dropped: u64,
@@ -164,17 +164,68 @@ struct FlowState {
     closing: bool,
 }
 
+/// A closed flow record kept for the flow log, compact (the key and the
+/// open record's state, 160 bytes against 208 for a [`FlowRecord`]):
+/// it becomes a [`FlowRecord`] only when it is handed to the sink, one at
+/// a time, in order.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Finished {
+    key: StateKey,
+    st: FlowState,
+    /// Position among the records this worker closed for the scenario
+    /// ([`Tie`]): orders records whose sort keys are equal (the same flow
+    /// key closed and reopened at the same time), which can only come from
+    /// one shard.
+    seq: u64,
+}
+
+/// The flow log's sort key of a record: first timestamp, then the 5-tuple.
+fn tuple(key: &StateKey, st: &FlowState) -> SortKey {
+    let (a, b) = key.addrs();
+    let (src, dst) = if st.src_is_a { (a, b) } else { (b, a) };
+    let (sport, dport, icmp_type, icmp_code) = l4_fields(st.l4);
+    (
+        st.first_ns,
+        src,
+        dst,
+        key.proto(),
+        sport,
+        dport,
+        icmp_type,
+        icmp_code,
+    )
+}
+
+/// What orders records whose sort keys are equal (the same flow key closed
+/// and reopened at the same time, so from one shard): those closed during
+/// the pass first, in the order closed, then the one still open at the
+/// end. The flow log was sorted stably from exactly that order.
+type Tie = (u8, u64);
+
+/// The flow log's order: sort key, then [`Tie`] (a total order, so the
+/// result does not depend on how the records were split or sorted).
+fn order(a: (&StateKey, &FlowState, Tie), b: (&StateKey, &FlowState, Tie)) -> std::cmp::Ordering {
+    a.1.first_ns
+        .cmp(&b.1.first_ns)
+        .then_with(|| tuple(a.0, a.1).cmp(&tuple(b.0, b.1)))
+        .then(a.2.cmp(&b.2))
+}
+
+fn l4_fields(l4: L4) -> (Option<u16>, Option<u16>, Option<u8>, Option<u8>) {
+    match l4 {
+        L4::Ports { sport, dport } => (Some(sport), Some(dport), None, None),
+        L4::Icmp { icmp_type, code } => (None, None, Some(icmp_type), Some(code)),
+        L4::Opaque | L4::Fragment => (None, None, None, None),
+    }
+}
+
 fn flow_record(key: &FlowKey, st: &FlowState) -> FlowRecord {
     let (src, dst) = if st.src_is_a {
         (key.a, key.b)
     } else {
         (key.b, key.a)
     };
-    let (sport, dport, icmp_type, icmp_code) = match st.l4 {
-        L4::Ports { sport, dport } => (Some(sport), Some(dport), None, None),
-        L4::Icmp { icmp_type, code } => (None, None, Some(icmp_type), Some(code)),
-        L4::Opaque | L4::Fragment => (None, None, None, None),
-    };
+    let (sport, dport, icmp_type, icmp_code) = l4_fields(st.l4);
     FlowRecord {
         src,
         dst,
@@ -184,7 +235,8 @@ fn flow_record(key: &FlowKey, st: &FlowState) -> FlowRecord {
         icmp_type,
         icmp_code,
         first_ts: ns_to_s(st.first_ns),
-        packets: st.packets,
+        // Every packet is allowed or dropped.
+        packets: st.allowed + st.dropped,
         bytes: st.bytes,
         allowed_packets: st.allowed,
         dropped_packets: st.dropped,
@@ -225,15 +277,27 @@ fn ns_to_s(ns: u64) -> f64 {
     (ns / 1_000_000_000) as f64 + (ns % 1_000_000_000) as f64 / 1e9
 }
 
-/// The open flow records of one scenario's shards (of one worker), and
-/// the finished ones kept.
+/// The open flow records of one scenario's shards (of one worker), in
+/// one compact [`ShardTable`] per shard, and the finished ones kept.
 pub(crate) struct Flows {
-    tables: Vec<Option<Bounded<FlowKey, FlowState>>>,
+    tables: Vec<Option<ShardTable<FlowState>>>,
     cap: usize,
     keep: bool,
-    finished: Vec<FlowRecord>,
+    finished: Vec<Finished>,
+    /// Records closed so far (the next [`Finished::seq`]).
+    closed: u64,
     top: Vec<FlowRecord>,
     top_n: usize,
+}
+
+fn flow_key(k: &StateKey) -> FlowKey {
+    let (a, b) = k.addrs();
+    FlowKey {
+        a,
+        b,
+        proto: k.proto(),
+        ports: k.ports(),
+    }
 }
 
 impl Flows {
@@ -245,31 +309,50 @@ impl Flows {
             cap: (max_records / SHARDS).max(1),
             keep,
             finished: Vec::new(),
+            closed: 0,
             top: Vec::new(),
             top_n,
         }
     }
 
-    /// Adds a judged packet (verdict code `code`) to its flow record.
-    pub(crate) fn packet(&mut self, it: &Item, side: Side, counters: &mut Counters) {
+    /// Open records held now, and (index slots, entry room) allocated, over
+    /// all shards (for tests: bounded by the configured maximum).
+    pub(crate) fn sizes(&self) -> (usize, usize, usize) {
+        self.tables
+            .iter()
+            .flatten()
+            .fold((0, 0, 0), |(n, i, e), t| {
+                (n + t.len(), i + t.index_slots(), e + t.entry_capacity())
+            })
+    }
+
+    /// Adds a judged packet (its decision `side`) to its flow record; `key`
+    /// is the packet's flow key and `h` its hash.
+    pub(crate) fn packet(
+        &mut self,
+        it: &Item,
+        key: StateKey,
+        h: u64,
+        side: Side,
+        counters: &mut Counters,
+    ) {
         let code = side.code;
         let allowed = code == 0;
         let p = &it.packet;
-        let key = FlowKey::of(p);
         let cap = self.cap;
         let Some(slot) = self.tables.get_mut(usize::from(it.shard)) else {
             return;
         };
-        let table = slot.get_or_insert_with(|| Bounded::new(cap));
+        let table = slot.get_or_insert_with(|| ShardTable::new(cap));
         let fin = it.tcp_flags & (conntrack::TCP_FIN | conntrack::TCP_RST) != 0;
-        // One lookup for an open record; an expired one is closed and a new
+        // One look-up for an open record; an expired one is closed and a new
         // record started.
         let mut done = None;
-        if let Some(r) = table.get_mut(&key) {
-            if it.ts_ns.saturating_sub(r.last_ns)
-                <= conntrack::timeout_ns(p.proto, r.both, r.closing)
+        if let Some(found) = table.find(&key, h) {
+            if let Some(r) = table.get_mut(found)
+                && it.ts_ns.saturating_sub(r.last_ns)
+                    <= conntrack::timeout_ns(p.proto, r.both, r.closing)
             {
-                r.packets += 1;
                 r.bytes += u64::from(it.wire_len);
                 if allowed {
                     r.allowed += 1;
@@ -278,67 +361,68 @@ impl Flows {
                 }
                 r.last_ns = r.last_ns.max(it.ts_ns);
                 // The reverse direction of the first packet: addresses and
-                // ports swapped (a packet to itself is never a reply).
-                let (first_src, first_dst) = if r.src_is_a {
-                    (key.a, key.b)
-                } else {
-                    (key.b, key.a)
-                };
-                let reverse = p.src == first_dst
-                    && p.dst == first_src
-                    && match (p.l4, r.l4) {
-                        (
-                            L4::Ports { sport, dport },
-                            L4::Ports {
-                                sport: fs,
-                                dport: fd,
-                            },
-                        ) => sport == fd && dport == fs && !(p.src == first_src && sport == fs),
-                        _ => p.src != first_src,
-                    };
-                if reverse && r.reply.is_none() {
-                    r.reply = Some(side);
+                // ports swapped (a packet to itself is never a reply). Once
+                // one has come (`both`), it changes nothing more: not
+                // looked at again.
+                if !r.both {
+                    let (ka, kb) = key.addrs();
+                    let (first_src, first_dst) = if r.src_is_a { (ka, kb) } else { (kb, ka) };
+                    let reverse = p.src == first_dst
+                        && p.dst == first_src
+                        && match (p.l4, r.l4) {
+                            (
+                                L4::Ports { sport, dport },
+                                L4::Ports {
+                                    sport: fs,
+                                    dport: fd,
+                                },
+                            ) => sport == fd && dport == fs && !(p.src == first_src && sport == fs),
+                            _ => p.src != first_src,
+                        };
+                    if reverse && r.reply.is_none() {
+                        r.reply = Some(side);
+                    }
+                    r.both |= reverse;
                 }
-                r.both |= reverse;
                 r.closing |= fin;
                 return;
             }
-            done = table.remove(&key);
+            done = table.remove(found);
         }
         let st = FlowState {
             first_ns: it.ts_ns,
             last_ns: it.ts_ns,
-            packets: 1,
             bytes: u64::from(it.wire_len),
             allowed: u64::from(allowed),
             dropped: u64::from(!allowed),
             l4: p.l4,
-            src_is_a: p.src == key.a,
+            src_is_a: p.src == key.addrs().0,
             code,
             first: side,
             reply: None,
             both: false,
             closing: p.proto == proto::TCP && fin,
         };
-        if let Some((k, old)) = table.insert(key, st) {
+        if let Some((k, old)) = table.insert(key, h, st) {
             counters.flows_evicted += 1;
-            self.finish_flow(&k, &old, counters);
+            self.finish_flow(k, &old, counters);
         }
         if let Some(r) = done {
-            self.finish_flow(&key, &r, counters);
+            self.finish_flow(key, &r, counters);
         }
     }
 
     /// Closes a flow record: counted, kept for `--flows`, and considered
     /// for the top dropped flows (Community ID computed only when kept).
-    fn finish_flow(&mut self, key: &FlowKey, st: &FlowState, counters: &mut Counters) {
+    fn finish_flow(&mut self, key: StateKey, st: &FlowState, counters: &mut Counters) {
         counters.flows += 1;
-        let need_top = st.dropped > 0 && self.top_n > 0;
-        if !self.keep && !need_top {
-            return;
+        let seq = self.closed;
+        self.closed += 1;
+        if self.keep {
+            self.finished.push(Finished { key, st: *st, seq });
         }
-        let r = flow_record(key, st);
-        if need_top {
+        if st.dropped > 0 && self.top_n > 0 {
+            let r = flow_record(&flow_key(&key), st);
             let enters = self.top.len() < self.top_n
                 || self
                     .top
@@ -346,35 +430,163 @@ impl Flows {
                     .is_some_and(|worst| r.top_key() < worst.top_key());
             if enters {
                 let at = self.top.partition_point(|x| x.top_key() < r.top_key());
-                self.top.insert(at, r.clone());
+                self.top.insert(at, r);
                 self.top.truncate(self.top_n);
             }
-        }
-        if self.keep {
-            let mut r = r;
-            r.community_id = key.community_id_compact(0);
-            self.finished.push(r);
         }
     }
 
     /// Closes every open record; returns the kept records and the top
-    /// dropped flows.
-    pub(crate) fn finish(mut self, counters: &mut Counters) -> (Vec<FlowRecord>, Vec<FlowRecord>) {
-        if self.keep {
-            // Room for every open record at once, not a doubling.
-            let open: usize = self.tables.iter().flatten().map(Bounded::len).sum();
-            self.finished.reserve_exact(open);
-        }
+    /// dropped flows. With `keep`, the records still open stay in their
+    /// tables' entries (no copy: they are sorted in place when the flow
+    /// log is written, [`merge_ordered`]).
+    pub(crate) fn finish(mut self, counters: &mut Counters) -> (Kept, Vec<FlowRecord>) {
+        let mut open = Vec::new();
         for s in 0..SHARDS {
-            if let Some(mut t) = self.tables[s].take() {
-                for (k, r) in t.drain_ordered() {
-                    self.finish_flow(&k, &r, counters);
+            if let Some(mut t) = self.tables.get_mut(s).and_then(Option::take) {
+                if self.keep {
+                    // Counted and considered for the top as if closed now, in
+                    // the order the old drain closed them.
+                    let keep = std::mem::replace(&mut self.keep, false);
+                    let (v4, v6) = t.into_entries();
+                    let mut all: Vec<(u64, StateKey, &FlowState)> = v4
+                        .iter()
+                        .map(|e| (e.generation(), e.key(), e.value()))
+                        .chain(v6.iter().map(|e| (e.generation(), e.key(), e.value())))
+                        .collect();
+                    all.sort_unstable_by_key(|x| x.0);
+                    for (_, k, r) in all {
+                        self.finish_flow(k, r, counters);
+                    }
+                    self.keep = keep;
+                    open.push((v4, v6));
+                } else {
+                    for (k, r) in t.drain_ordered() {
+                        self.finish_flow(k, &r, counters);
+                    }
                 }
             }
         }
         for r in &mut self.top {
             r.community_id = key_of(r).community_id_compact(0);
         }
-        (self.finished, self.top)
+        (
+            Kept {
+                closed: self.finished,
+                open,
+            },
+            self.top,
+        )
     }
+}
+
+/// One worker's kept records of one scenario at the end of the pass: those
+/// closed during it, and the entries of the tables still open.
+pub(crate) struct Kept {
+    closed: Vec<Finished>,
+    open: Vec<OpenEntries>,
+}
+
+type OpenEntries = Entries<FlowState>;
+
+impl Kept {
+    /// Records kept.
+    pub(crate) fn len(&self) -> usize {
+        self.closed.len()
+            + self
+                .open
+                .iter()
+                .map(|(a, b)| a.len() + b.len())
+                .sum::<usize>()
+    }
+}
+
+/// A sorted run of records: the closed ones of a worker, or one
+/// sub-table's open entries.
+enum Run {
+    Closed(Vec<Finished>),
+    V4(Vec<Entry<Key4, FlowState>>),
+    V6(Vec<Entry<Key6, FlowState>>),
+}
+
+impl Run {
+    fn get(&self, i: usize) -> Option<(StateKey, &FlowState, Tie)> {
+        match self {
+            Run::Closed(v) => v.get(i).map(|f| (f.key, &f.st, (0, f.seq))),
+            Run::V4(v) => v.get(i).map(|e| (e.key(), e.value(), (1, e.generation()))),
+            Run::V6(v) => v.get(i).map(|e| (e.key(), e.value(), (1, e.generation()))),
+        }
+    }
+
+    fn sort(&mut self) {
+        match self {
+            Run::Closed(v) => {
+                v.sort_unstable_by(|a, b| {
+                    order((&a.key, &a.st, (0, a.seq)), (&b.key, &b.st, (0, b.seq)))
+                });
+            }
+            Run::V4(v) => v.sort_unstable_by(|a, b| {
+                order(
+                    (&a.key(), a.value(), (1, a.generation())),
+                    (&b.key(), b.value(), (1, b.generation())),
+                )
+            }),
+            Run::V6(v) => v.sort_unstable_by(|a, b| {
+                order(
+                    (&a.key(), a.value(), (1, a.generation())),
+                    (&b.key(), b.value(), (1, b.generation())),
+                )
+            }),
+        }
+    }
+}
+
+/// Hands every kept record of one scenario (one [`Kept`] per worker) to
+/// `emit` as a [`FlowRecord`], in the flow log's order: the runs (closed
+/// records, and each table's open entries) are sorted in place, then
+/// merged through a heap of their heads, so no second copy of the records
+/// is made and each [`FlowRecord`] lives only while `emit` has it.
+///
+/// # Errors
+/// The first error `emit` returns.
+pub(crate) fn merge_ordered<E>(
+    kept: Vec<Kept>,
+    emit: &mut impl FnMut(FlowRecord) -> Result<(), E>,
+) -> Result<(), E> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut runs: Vec<Run> = Vec::new();
+    for k in kept {
+        if !k.closed.is_empty() {
+            runs.push(Run::Closed(k.closed));
+        }
+        for (a, b) in k.open {
+            if !a.is_empty() {
+                runs.push(Run::V4(a));
+            }
+            if !b.is_empty() {
+                runs.push(Run::V6(b));
+            }
+        }
+    }
+    let mut heap = BinaryHeap::with_capacity(runs.len());
+    for (r, run) in runs.iter_mut().enumerate() {
+        run.sort();
+        if let Some((k, st, tie)) = run.get(0) {
+            heap.push(Reverse((tuple(&k, st), tie, r, 0usize)));
+        }
+    }
+    while let Some(Reverse((_, _, r, i))) = heap.pop() {
+        let Some(run) = runs.get(r) else { continue };
+        if let Some((k, st, _)) = run.get(i) {
+            let key = flow_key(&k);
+            let mut rec = flow_record(&key, st);
+            rec.community_id = key.community_id_compact(0);
+            emit(rec)?;
+        }
+        if let Some((k, st, tie)) = run.get(i + 1) {
+            heap.push(Reverse((tuple(&k, st), tie, r, i + 1)));
+        }
+    }
+    Ok(())
 }

@@ -337,16 +337,20 @@ mod tests {
         // The tracked connection's reply still passes...
         in_tx.send((1, tcp(DB, 5432, WEB, 40000, 0x12))).unwrap();
         assert_eq!(next(), (1, 1, None));
+        // ...while its initiator's next packet is judged as a first packet
+        // by the new table (no verdict kept from the old one)...
+        in_tx.send((0, tcp(WEB, 40000, DB, 5432, 0x10))).unwrap();
+        assert_eq!(next(), (2, 0, Some(DropReason::IngressSecurity)));
         // ...and a new connection meets the new table.
         in_tx.send((0, tcp(WEB, 40001, DB, 5432, 0x02))).unwrap();
-        assert_eq!(next(), (2, 0, Some(DropReason::IngressSecurity)));
+        assert_eq!(next(), (3, 0, Some(DropReason::IngressSecurity)));
         drop(in_tx);
         let out = pass.join().unwrap();
         let c = totals(&live);
-        assert_eq!(c.packets.total, 3);
+        assert_eq!(c.packets.total, 4);
         assert_eq!(c.packets.allowed, 2);
         assert_eq!(c.replies_tracked, 1);
-        assert_eq!(c.dropped_by_stage[DropReason::IngressSecurity.index()], 1);
+        assert_eq!(c.dropped_by_stage[DropReason::IngressSecurity.index()], 2);
         assert!(
             live.snapshots()
                 .iter()

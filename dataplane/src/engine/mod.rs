@@ -63,11 +63,14 @@ use crate::parse::{Parsed, parse_frame};
 use crate::pcap_out::{OutFormat, PcapOut};
 
 pub use flows::{Decided, FlowRecord};
+#[cfg(test)]
+pub(crate) use flows::{Finished as FinishedForSize, FlowState as FlowStateForSize};
 pub use live::{Live, ScenarioSet, Snapshot};
 pub use rule_stats::{AuditFlow, RuleStat, RuleStats};
 pub use source::{CaptureFiles, Frame, MemorySource, PacketSource, RecordSpan, SharedBlock};
 pub use writer::PcapSink;
 
+pub use worker::StateSizes;
 use worker::{Worker, new_hist, worker_loop};
 use writer::{Out, Writer};
 
@@ -164,9 +167,27 @@ pub trait VerdictSink: Send {
     fn name(&self) -> String;
 }
 
+/// Sees every flow record of every scenario once the pass is over, in the
+/// flow log's order (scenario by scenario; within one, by first packet
+/// time, then 5-tuple), one record at a time: the records wait in compact
+/// form ([`EngineConfig::keep_flows`]) and each becomes a [`FlowRecord`]
+/// only to be handed here, so a flow log of a million flows never holds a
+/// million [`FlowRecord`]s. Given one, [`ScenarioOutput::flows`] stays
+/// empty.
+pub trait FlowSink: Send {
+    /// One record of scenario `scenario` (an index into the scenarios given).
+    ///
+    /// # Errors
+    /// An I/O error ends the pass ([`EngineError::Output`] names the sink).
+    fn flow(&mut self, scenario: usize, r: &FlowRecord) -> std::io::Result<()>;
+
+    /// The name messages give the sink.
+    fn name(&self) -> String;
+}
+
 /// Where verdicts go besides the counters: the pcap outputs (records of
 /// the first scenario's verdict), any other sink of verdicts in input
-/// order, and the progress display.
+/// order, the flow records, and the progress display.
 #[derive(Default)]
 pub struct Sinks<'a> {
     /// Allowed packets.
@@ -175,6 +196,9 @@ pub struct Sinks<'a> {
     pub dropped: Option<PcapSink>,
     /// Every verdict, in input order.
     pub verdicts: Option<&'a mut dyn VerdictSink>,
+    /// Every flow record, in order, after the pass (with
+    /// [`EngineConfig::keep_flows`]).
+    pub flows: Option<&'a mut dyn FlowSink>,
     /// Called after each chunk with the bytes read.
     pub progress: Option<Progress<'a>>,
 }
@@ -185,12 +209,14 @@ pub struct ScenarioOutput {
     /// Counters and rule hits.
     pub counters: Counters,
     /// Finished flow records sorted by first timestamp then 5-tuple (only
-    /// with [`EngineConfig::keep_flows`]).
+    /// with [`EngineConfig::keep_flows`], and without a [`FlowSink`]).
     pub flows: Vec<FlowRecord>,
     /// The flows with the most dropped packets.
     pub top_dropped: Vec<FlowRecord>,
     /// Per-rule statistics (only with [`EngineConfig::rule_stats`]).
     pub rule_stats: Option<RuleStats>,
+    /// The state tables' sizes at the end of the pass.
+    pub state: StateSizes,
 }
 
 /// Everything a pass produced.
@@ -724,6 +750,7 @@ pub fn run(
     let (item_back_tx, item_back_rx) = bounded::<Vec<WorkRec>>(q * n + 2 * n);
     let (desc_back_tx, desc_back_rx) = bounded::<ChunkDesc>(q * 2 + 2);
     let progress = sinks.progress;
+    let sinks_flows = sinks.flows;
     let stop = cfg.stop.clone();
     let outcome = std::thread::scope(|scope| -> Result<_, EngineError> {
         let mut txs: Vec<Sender<WorkBatch>> = Vec::with_capacity(n);
@@ -824,6 +851,7 @@ pub fn run(
             flows: Vec::new(),
             top_dropped: Vec::new(),
             rule_stats: None,
+            state: StateSizes::default(),
         })
         .collect();
     let mut hist = new_hist();
@@ -836,36 +864,42 @@ pub fn run(
             t.extend(rt);
         }
     }
-    for (k, o) in outs.iter_mut().enumerate() {
-        let n: usize = results
-            .iter()
-            .filter_map(|r| r.per_scenario.get(k))
-            .map(|(_, f, _)| f.len())
-            .sum();
-        o.flows.reserve_exact(n);
-    }
+    let mut kept: Vec<Vec<flows::Kept>> = scenarios.iter().map(|_| Vec::new()).collect();
     for r in results {
-        for (o, (c, f, t)) in outs.iter_mut().zip(r.per_scenario) {
+        for (o, z) in outs.iter_mut().zip(&r.sizes) {
+            o.state.add(z);
+        }
+        for ((o, k), (c, f, t)) in outs.iter_mut().zip(&mut kept).zip(r.per_scenario) {
             o.counters.add(&c);
-            if o.flows.is_empty() {
-                // One worker's records: moved, not copied.
-                let room = o.flows.capacity();
-                o.flows = f;
-                o.flows.reserve_exact(room.saturating_sub(o.flows.len()));
-            } else {
-                o.flows.extend(f);
-            }
+            k.push(f);
             o.top_dropped.extend(t);
         }
         let _ = hist.add(&r.hist);
         let _ = packet_hist.add(&r.packet_hist);
     }
-    for (o, t) in outs.iter_mut().zip(tallies) {
+    let mut flow_sink = sinks_flows;
+    for (i, ((o, t), k)) in outs.iter_mut().zip(tallies).zip(kept).enumerate() {
         if cfg.rule_stats {
             o.rule_stats = Some(rule_stats::merge(t));
         }
-        o.flows.sort_by_key(FlowRecord::sort_key);
         flows::trim_top(&mut o.top_dropped, cfg.top_flows);
+        if flow_sink.is_none() {
+            let n = k.iter().map(flows::Kept::len).sum();
+            o.flows.reserve_exact(n);
+        }
+        let mut emit = |r: FlowRecord| -> Result<(), EngineError> {
+            match flow_sink.as_deref_mut() {
+                Some(sink) => sink.flow(i, &r).map_err(|source| EngineError::Output {
+                    path: sink.name(),
+                    source,
+                }),
+                None => {
+                    o.flows.push(r);
+                    Ok(())
+                }
+            }
+        };
+        flows::merge_ordered(k, &mut emit)?;
     }
     Ok(EngineOutput {
         scenarios: outs,

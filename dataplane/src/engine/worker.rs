@@ -11,7 +11,9 @@ use zprsim_control::compile::Compiled;
 use crate::drop_reason::DropReason;
 use crate::judge::{Counters, Tracker};
 
-use super::flows::{FlowRecord, Flows, Side};
+use crate::state_table::{self, KeyHasher};
+
+use super::flows::{FlowRecord, Flows, Kept, Side};
 use super::live::{Live, PUBLISH_EVERY};
 use super::rule_stats::RuleTally;
 use super::{EngineConfig, Item, ResultBatch, WorkBatch, WorkRec};
@@ -29,6 +31,7 @@ struct Judge {
 /// A worker's state: for each scenario, its shards' tables and counters.
 pub(crate) struct Worker {
     judges: Vec<Judge>,
+    hasher: KeyHasher,
     pub(crate) hist: Histogram<u64>,
     /// Per packet: each batch's time over its size, counted once per packet.
     pub(crate) packet_hist: Histogram<u64>,
@@ -47,9 +50,41 @@ struct LiveState {
     dirty: bool,
 }
 
+/// What one scenario's state tables held and allocated at the end of a
+/// pass (before the open flow records were closed), summed over workers:
+/// the figures the memory bound is about (docs/architecture.md, "State
+/// tables").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StateSizes {
+    /// Connection entries held.
+    pub connections: usize,
+    /// Connection table index slots allocated (8 bytes each).
+    pub connection_slots: usize,
+    /// Connection entries allocated room for.
+    pub connection_room: usize,
+    /// Open flow records held.
+    pub flows: usize,
+    /// Flow table index slots allocated.
+    pub flow_slots: usize,
+    /// Flow records allocated room for.
+    pub flow_room: usize,
+}
+
+impl StateSizes {
+    pub(crate) fn add(&mut self, o: &StateSizes) {
+        self.connections += o.connections;
+        self.connection_slots += o.connection_slots;
+        self.connection_room += o.connection_room;
+        self.flows += o.flows;
+        self.flow_slots += o.flow_slots;
+        self.flow_room += o.flow_room;
+    }
+}
+
 /// What a worker hands back at the end, per scenario.
 pub(crate) struct WorkerResult {
-    pub(crate) per_scenario: Vec<(Counters, Vec<FlowRecord>, Vec<FlowRecord>)>,
+    pub(crate) sizes: Vec<StateSizes>,
+    pub(crate) per_scenario: Vec<(Counters, Kept, Vec<FlowRecord>)>,
     pub(crate) rules: Vec<Option<RuleTally>>,
     pub(crate) hist: Histogram<u64>,
     pub(crate) packet_hist: Histogram<u64>,
@@ -68,7 +103,8 @@ fn unreachable_hist() -> Histogram<u64> {
 
 impl Worker {
     pub(crate) fn new(scenarios: &[Arc<Compiled>], cfg: &EngineConfig) -> Worker {
-        // A live pass swaps tables: no verdict memo (exact only for one table).
+        // A live pass swaps tables: no verdict memo and no verdicts cached
+        // in connection entries (both exact only for one table).
         let tracker = || match cfg.live {
             Some(_) => Tracker::new(cfg.max_connections),
             None => Tracker::with_memo(cfg.max_connections),
@@ -86,6 +122,7 @@ impl Worker {
                     }),
                 })
                 .collect(),
+            hasher: KeyHasher::default(),
             hist: new_hist(),
             packet_hist: new_hist(),
             live: cfg.live.as_ref().map(|l| LiveState {
@@ -139,21 +176,32 @@ impl Worker {
     /// Judges one packet against every scenario; pushes each verdict code
     /// ([`DropReason::code`]) to `codes` when given.
     fn handle(&mut self, it: &Item, mut codes: Option<&mut Vec<u8>>) {
+        // The keys and their hashes, once for every scenario, the
+        // connection and flow tables and the rule statistics (for TCP and
+        // UDP the connection key is the flow key: one hash).
+        let (fkey, conn) = state_table::packet_keys(&it.packet);
+        let fh = self.hasher.hash(&fkey);
+        let conn = conn.map(|(k, forward)| {
+            let h = if k == fkey { fh } else { self.hasher.hash(&k) };
+            (k, forward, h)
+        });
         for j in &mut self.judges {
-            let fast = j.tracker.judge(
+            let fast = j.tracker.judge_keyed(
                 &j.compiled,
                 &it.packet,
                 usize::from(it.shard),
                 it.ts_ns,
                 it.tcp_flags,
                 &mut j.counters,
+                conn,
             );
             j.counters.record(&fast, it.wire_len);
             if let Some(t) = &mut j.rules {
-                t.packet(&it.packet, it.ts_ns, &fast);
+                t.packet(&it.packet, it.ts_ns, &fast, fh);
             }
             let code = DropReason::code(fast.judgement.stage.map(DropReason::of_stage));
-            j.flows.packet(it, Side::of(code, &fast), &mut j.counters);
+            j.flows
+                .packet(it, fkey, fh, Side::of(code, &fast), &mut j.counters);
             if let Some(c) = codes.as_deref_mut() {
                 c.push(code);
             }
@@ -162,16 +210,28 @@ impl Worker {
 
     pub(crate) fn finish(self) -> WorkerResult {
         let mut rules = Vec::with_capacity(self.judges.len());
+        let mut sizes = Vec::with_capacity(self.judges.len());
         let per_scenario = self
             .judges
             .into_iter()
             .map(|mut j| {
+                let (connection_slots, connection_room) = j.tracker.allocated();
+                let (flows, flow_slots, flow_room) = j.flows.sizes();
+                sizes.push(StateSizes {
+                    connections: j.tracker.len(),
+                    connection_slots,
+                    connection_room,
+                    flows,
+                    flow_slots,
+                    flow_room,
+                });
                 let (flows, top) = j.flows.finish(&mut j.counters);
                 rules.push(j.rules);
                 (j.counters, flows, top)
             })
             .collect();
         WorkerResult {
+            sizes,
             per_scenario,
             rules,
             hist: self.hist,

@@ -1,0 +1,906 @@
+//! The compact state table of one shard: connection entries (in
+//! [`crate::judge::Tracker`]) and open flow records (in the engine's flow
+//! log) each live in one of these per shard.
+//!
+//! Layout (docs/architecture.md §6.2, "State tables"):
+//!
+//! - **Compact keys, IPv4 fast path.** A key is the canonical tuple of
+//!   Community ID / connection tracking: two addresses, the ports (or ICMP
+//!   type pair) packed in a `u32`, the protocol and a flag byte. IPv4 keys
+//!   ([`Key4`], 16 bytes) and IPv6 keys ([`Key6`], 40 bytes) live in two
+//!   sub-tables, so an IPv4 entry does not pay for IPv6 addresses.
+//! - **Open addressing.** Each sub-table is an index of `u64` slots (linear
+//!   probing; a slot packs the high 32 bits of the key's hash, which also
+//!   pick its home slot, and the entry's position + 1; 0 is empty) over a
+//!   dense vector of entries. A look-up is one hash and, in the common
+//!   case, one index slot and one entry read; the tag spares reading
+//!   entries whose hash differs. Removal shifts the following slots back
+//!   (no tombstones), and the entry vector stays dense (the last entry
+//!   moves into the hole).
+//! - **Bounded, sized from the bound.** A table holds at most `cap` entries
+//!   (its shard's share of `--max-connections` or `--max-flow-records`);
+//!   the index never exceeds `next_power_of_two(2 × cap)` slots, so its
+//!   load stays at or below 1/2 and every probe ends at an empty slot. The
+//!   index and the entries grow by doubling up to that size rather than
+//!   being allocated whole up front: with the default bounds (4M per
+//!   table) a fully pre-sized index would be 64 MiB per table and scenario,
+//!   made resident as soon as entries scatter over it; grown, memory
+//!   follows the live entries.
+//! - **Intrusive insertion order.** Entries are linked oldest to newest
+//!   (`prev`/`next` positions) and carry a generation number: a full table
+//!   evicts its oldest entry (the older of the two sub-tables' heads), which
+//!   is exactly the insertion-order eviction of [`crate::conntrack::Bounded`]
+//!   it replaces, without a side queue of stale keys.
+//!
+//! INVARIANT: `index.len()` is a power of two and at least `2 × len`;
+//! every entry has exactly one index slot, reachable from its home slot
+//! without crossing an empty one; the list from `head` through `next`
+//! visits every entry once, in increasing generation.
+
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use zprsim_control::packet::{L4, Packet};
+
+const NIL: u32 = u32::MAX;
+
+/// Entries per table at most (positions are `u32`, `NIL` reserved).
+const MAX_CAP: usize = 1 << 30;
+
+/// Index slots a table starts with (grows by doubling up to its bound).
+const INITIAL_INDEX: usize = 64;
+
+/// An IPv4 key: 16 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Key4 {
+    a: u32,
+    b: u32,
+    ports: u32,
+    proto: u8,
+    flags: u8,
+}
+
+/// An IPv6 key (or, never from a parsed frame, a pair of mixed families).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Key6 {
+    a: [u8; 16],
+    b: [u8; 16],
+    ports: u32,
+    proto: u8,
+    flags: u8,
+}
+
+/// `flags`: the key has ports (TCP/UDP ports or an ICMP type pair).
+const HAS_PORTS: u8 = 1;
+/// `flags` of a [`Key6`]: `a` is an IPv4 address (mapped).
+const A_V4: u8 = 2;
+/// `flags` of a [`Key6`]: `b` is an IPv4 address (mapped).
+const B_V4: u8 = 4;
+
+/// A compact, exact key: two addresses in a fixed order, the protocol and
+/// optional ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum StateKey {
+    /// Both addresses IPv4.
+    V4(Key4),
+    /// Otherwise.
+    V6(Key6),
+}
+
+impl StateKey {
+    /// The key of `(a, b, proto, ports)`, in that order (the caller
+    /// canonicalises).
+    #[must_use]
+    pub(crate) fn new(a: IpAddr, b: IpAddr, proto: u8, ports: Option<(u16, u16)>) -> StateKey {
+        let (ports, flags) = match ports {
+            Some((x, y)) => ((u32::from(x) << 16) | u32::from(y), HAS_PORTS),
+            None => (0, 0),
+        };
+        match (a, b) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => StateKey::V4(Key4 {
+                a: u32::from(a),
+                b: u32::from(b),
+                ports,
+                proto,
+                flags,
+            }),
+            _ => {
+                let (a, fa) = v6_bytes(a);
+                let (b, fb) = v6_bytes(b);
+                StateKey::V6(Key6 {
+                    a,
+                    b,
+                    ports,
+                    proto,
+                    flags: flags | if fa { A_V4 } else { 0 } | if fb { B_V4 } else { 0 },
+                })
+            }
+        }
+    }
+
+    /// The addresses, in the key's order.
+    #[must_use]
+    pub(crate) fn addrs(&self) -> (IpAddr, IpAddr) {
+        match self {
+            StateKey::V4(k) => (
+                IpAddr::V4(Ipv4Addr::from(k.a)),
+                IpAddr::V4(Ipv4Addr::from(k.b)),
+            ),
+            StateKey::V6(k) => (
+                from_v6_bytes(k.a, k.flags & A_V4 != 0),
+                from_v6_bytes(k.b, k.flags & B_V4 != 0),
+            ),
+        }
+    }
+
+    /// The protocol.
+    #[must_use]
+    pub(crate) fn proto(&self) -> u8 {
+        match self {
+            StateKey::V4(k) => k.proto,
+            StateKey::V6(k) => k.proto,
+        }
+    }
+
+    /// The ports, in the key's order.
+    #[must_use]
+    pub(crate) fn ports(&self) -> Option<(u16, u16)> {
+        let (ports, flags) = match self {
+            StateKey::V4(k) => (k.ports, k.flags),
+            StateKey::V6(k) => (k.ports, k.flags),
+        };
+        let [p0, p1, p2, p3] = ports.to_be_bytes();
+        (flags & HAS_PORTS != 0)
+            .then(|| (u16::from_be_bytes([p0, p1]), u16::from_be_bytes([p2, p3])))
+    }
+}
+
+/// A packet's keys: its flow key (Community ID's order, ICMP type pairs as
+/// ports), and its connection key with the packet's direction (`true`:
+/// from the key's first side), `None` for a non-first fragment. Built
+/// straight from the packet (no [`FlowKey`](crate::community_id::FlowKey)
+/// or [`ConnKey`](crate::conntrack::ConnKey) on the way) for the common
+/// cases; for TCP and UDP the two keys are one value, so one hash serves
+/// both tables. Equal, by construction and by test, to the keys made
+/// through those types.
+#[must_use]
+pub(crate) fn packet_keys(p: &Packet) -> (StateKey, Option<(StateKey, bool)>) {
+    use zprsim_control::model::proto;
+    let icmp = p.proto == proto::ICMP || p.proto == proto::ICMPV6;
+    // IPv4 TCP and UDP, most packets: the key built in place.
+    if let (IpAddr::V4(a), IpAddr::V4(b), L4::Ports { sport, dport }, false) =
+        (p.src, p.dst, p.l4, icmp)
+    {
+        let (a, b) = (u32::from(a), u32::from(b));
+        let forward = (a, sport) <= (b, dport);
+        let (a, b, sport, dport) = if forward {
+            (a, b, sport, dport)
+        } else {
+            (b, a, dport, sport)
+        };
+        let k = StateKey::V4(Key4 {
+            a,
+            b,
+            ports: (u32::from(sport) << 16) | u32::from(dport),
+            proto: p.proto,
+            flags: HAS_PORTS,
+        });
+        return (k, Some((k, forward)));
+    }
+    let order = match (p.src, p.dst) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => u32::from(a).cmp(&u32::from(b)),
+        (IpAddr::V6(a), IpAddr::V6(b)) => a.octets().cmp(&b.octets()),
+        _ => return slow_keys(p),
+    };
+    match p.l4 {
+        L4::Ports { sport, dport } if !icmp => {
+            // (src, sport) <= (dst, dport): the connection's order, which
+            // for TCP and UDP is also the flow key's.
+            let forward = order.then(sport.cmp(&dport)).is_le();
+            let k = if forward {
+                StateKey::new(p.src, p.dst, p.proto, Some((sport, dport)))
+            } else {
+                StateKey::new(p.dst, p.src, p.proto, Some((dport, sport)))
+            };
+            (k, Some((k, forward)))
+        }
+        L4::Opaque if !icmp => {
+            let forward = order.is_le();
+            let (lo, hi) = if forward {
+                (p.src, p.dst)
+            } else {
+                (p.dst, p.src)
+            };
+            let flow = if order.is_lt() {
+                StateKey::new(p.src, p.dst, p.proto, None)
+            } else {
+                StateKey::new(p.dst, p.src, p.proto, None)
+            };
+            (
+                flow,
+                Some((StateKey::new(lo, hi, p.proto, Some((0, 0))), forward)),
+            )
+        }
+        L4::Fragment => {
+            let flow = if order.is_lt() {
+                StateKey::new(p.src, p.dst, p.proto, None)
+            } else {
+                StateKey::new(p.dst, p.src, p.proto, None)
+            };
+            (flow, None)
+        }
+        _ => slow_keys(p),
+    }
+}
+
+/// [`packet_keys`] through [`FlowKey`](crate::community_id::FlowKey) and
+/// [`ConnKey`](crate::conntrack::ConnKey): ICMP (type pairs) and pairs of
+/// mixed families.
+fn slow_keys(p: &Packet) -> (StateKey, Option<(StateKey, bool)>) {
+    let f = crate::community_id::FlowKey::of(p);
+    let flow = StateKey::new(f.a, f.b, f.proto, f.ports);
+    let conn = crate::conntrack::ConnKey::of(p).map(|(k, fwd)| (k.state_key(), fwd));
+    (flow, conn)
+}
+
+fn v6_bytes(a: IpAddr) -> ([u8; 16], bool) {
+    match a {
+        IpAddr::V4(x) => (x.to_ipv6_mapped().octets(), true),
+        IpAddr::V6(x) => (x.octets(), false),
+    }
+}
+
+fn from_v6_bytes(b: [u8; 16], v4: bool) -> IpAddr {
+    let x = Ipv6Addr::from(b);
+    match x.to_ipv4_mapped() {
+        Some(a) if v4 => IpAddr::V4(a),
+        _ => IpAddr::V6(x),
+    }
+}
+
+impl Hash for Key4 {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        // Two words: cheaper for the hasher than five fields.
+        h.write_u64((u64::from(self.a) << 32) | u64::from(self.b));
+        h.write_u64(
+            (u64::from(self.ports) << 16) | (u64::from(self.proto) << 8) | u64::from(self.flags),
+        );
+    }
+}
+
+impl Hash for Key6 {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        h.write_u128(u128::from_be_bytes(self.a));
+        h.write_u128(u128::from_be_bytes(self.b));
+        h.write_u64(
+            (u64::from(self.ports) << 16) | (u64::from(self.proto) << 8) | u64::from(self.flags),
+        );
+    }
+}
+
+/// The hash of state keys: `ahash` with fixed seeds, the same in every
+/// worker and run (the rule statistics count distinct flows by it, and
+/// the union over workers needs one function). Outputs never depend on it:
+/// a table compares whole keys, and its eviction order is the insertion
+/// order.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyHasher(ahash::RandomState);
+
+impl Default for KeyHasher {
+    fn default() -> Self {
+        KeyHasher(ahash::RandomState::with_seeds(
+            0x243f_6a88_85a3_08d3,
+            0x1319_8a2e_0370_7344,
+            0xa409_3822_299f_31d0,
+            0x082e_fa98_ec4e_6c89,
+        ))
+    }
+}
+
+impl KeyHasher {
+    /// The 64-bit hash of a key.
+    #[inline]
+    #[must_use]
+    pub(crate) fn hash(&self, k: &StateKey) -> u64 {
+        match k {
+            StateKey::V4(k) => self.0.hash_one(k),
+            StateKey::V6(k) => self.0.hash_one(k),
+        }
+    }
+}
+
+/// The high half of a hash: the tag an index slot keeps, and its home.
+#[inline]
+#[allow(clippy::cast_possible_truncation)] // the high 32 bits of a u64 fit a u32
+fn high(h: u64) -> u32 {
+    (h >> 32) as u32
+}
+
+/// The entry position an index slot points to (`slot` non-zero).
+#[inline]
+#[allow(clippy::cast_possible_truncation)] // the low 32 bits, by construction
+fn slot_entry(slot: u64) -> usize {
+    (slot as u32).wrapping_sub(1) as usize
+}
+
+#[inline]
+fn make_slot(hi: u32, entry: usize) -> u64 {
+    // entry < MAX_CAP < u32::MAX, so entry + 1 fits the low half.
+    (u64::from(hi) << 32) | (entry as u64 + 1)
+}
+
+fn to_u32(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(NIL)
+}
+
+/// One entry: its key and value, and its place in the table and in the
+/// insertion order.
+#[derive(Debug)]
+pub(crate) struct Entry<K, V> {
+    key: K,
+    value: V,
+    generation: u64,
+    hi: u32,
+    prev: u32,
+    next: u32,
+}
+
+impl<K: Copy + Into<StateKey>, V> Entry<K, V> {
+    /// The key.
+    pub(crate) fn key(&self) -> StateKey {
+        self.key.into()
+    }
+
+    /// The value.
+    pub(crate) fn value(&self) -> &V {
+        &self.value
+    }
+
+    /// When it was inserted, relative to the table's other entries.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+}
+
+impl From<Key4> for StateKey {
+    fn from(k: Key4) -> StateKey {
+        StateKey::V4(k)
+    }
+}
+
+impl From<Key6> for StateKey {
+    fn from(k: Key6) -> StateKey {
+        StateKey::V6(k)
+    }
+}
+
+/// One sub-table (one key type).
+#[derive(Debug)]
+struct Table<K, V> {
+    index: Vec<u64>,
+    entries: Vec<Entry<K, V>>,
+    head: u32,
+    tail: u32,
+    /// Index slots at most: `next_power_of_two(2 × cap)`.
+    max_index: usize,
+    cap: usize,
+}
+
+impl<K: Copy + Eq, V> Table<K, V> {
+    fn new(cap: usize) -> Self {
+        let max_index = (2 * cap).next_power_of_two();
+        Table {
+            index: vec![0; max_index.min(INITIAL_INDEX)],
+            entries: Vec::new(),
+            head: NIL,
+            tail: NIL,
+            max_index,
+            cap,
+        }
+    }
+
+    #[inline]
+    fn mask(&self) -> usize {
+        self.index.len() - 1
+    }
+
+    /// The position of `key`'s entry.
+    #[inline]
+    fn find(&self, key: &K, h: u64) -> Option<usize> {
+        let hi = high(h);
+        let mask = self.mask();
+        let mut pos = hi as usize & mask;
+        // Ends: the load is at most 1/2, so an empty slot exists.
+        loop {
+            let s = *self.index.get(pos)?;
+            if s == 0 {
+                return None;
+            }
+            if high(s) == hi {
+                let i = slot_entry(s);
+                if self.entries.get(i).is_some_and(|e| e.key == *key) {
+                    return Some(i);
+                }
+            }
+            pos = (pos + 1) & mask;
+        }
+    }
+
+    /// The index slot holding entry `i` (whose tag is `hi`).
+    fn slot_of(&self, i: usize, hi: u32) -> Option<usize> {
+        let mask = self.mask();
+        let mut pos = hi as usize & mask;
+        for _ in 0..self.index.len() {
+            let s = *self.index.get(pos)?;
+            if s == 0 {
+                return None;
+            }
+            if slot_entry(s) == i {
+                return Some(pos);
+            }
+            pos = (pos + 1) & mask;
+        }
+        None
+    }
+
+    fn place(&mut self, hi: u32, i: usize) {
+        let mask = self.mask();
+        let mut pos = hi as usize & mask;
+        for _ in 0..self.index.len() {
+            if let Some(s) = self.index.get_mut(pos)
+                && *s == 0
+            {
+                *s = make_slot(hi, i);
+                return;
+            }
+            pos = (pos + 1) & mask;
+        }
+    }
+
+    /// Doubles the index when one more entry would load it past 1/2.
+    fn grow_for_one(&mut self) {
+        if 2 * (self.entries.len() + 1) <= self.index.len() || self.index.len() >= self.max_index {
+            return;
+        }
+        self.index = vec![0; self.index.len() * 2];
+        for i in 0..self.entries.len() {
+            let hi = self.entries.get(i).map_or(0, |e| e.hi);
+            self.place(hi, i);
+        }
+    }
+
+    /// Appends a new entry (the key must be absent and `len < cap`).
+    fn push(&mut self, key: K, h: u64, generation: u64, value: V) {
+        self.grow_for_one();
+        if self.entries.len() == self.entries.capacity() {
+            // Doubling, but never past the bound.
+            let want = (self.entries.capacity() * 2).max(16).min(self.cap);
+            self.entries
+                .reserve_exact(want.saturating_sub(self.entries.len()));
+        }
+        let i = self.entries.len();
+        let hi = high(h);
+        self.entries.push(Entry {
+            key,
+            value,
+            generation,
+            hi,
+            prev: self.tail,
+            next: NIL,
+        });
+        let i32 = to_u32(i);
+        match self.entries.get_mut(self.tail as usize) {
+            Some(t) => t.next = i32,
+            None => self.head = i32,
+        }
+        self.tail = i32;
+        self.place(hi, i);
+    }
+
+    /// Removes entry `i`: its index slot (shifting the next slots back),
+    /// its links, and the entry (the last one moves into its place).
+    fn remove(&mut self, i: usize) -> Option<(K, V, u64)> {
+        let (hi, prev, next) = {
+            let e = self.entries.get(i)?;
+            (e.hi, e.prev, e.next)
+        };
+        if let Some(pos) = self.slot_of(i, hi) {
+            self.unplace(pos);
+        }
+        // Unlink.
+        match self.entries.get_mut(prev as usize) {
+            Some(p) => p.next = next,
+            None => self.head = next,
+        }
+        match self.entries.get_mut(next as usize) {
+            Some(n) => n.prev = prev,
+            None => self.tail = prev,
+        }
+        let last = self.entries.len() - 1;
+        let e = self.entries.swap_remove(i);
+        if i != last {
+            // The former last entry now sits at `i`: repoint its slot and
+            // its neighbours.
+            let (mhi, mprev, mnext) = match self.entries.get(i) {
+                Some(m) => (m.hi, m.prev, m.next),
+                None => return Some((e.key, e.value, e.generation)),
+            };
+            if let Some(pos) = self.slot_of(last, mhi)
+                && let Some(s) = self.index.get_mut(pos)
+            {
+                *s = make_slot(mhi, i);
+            }
+            let i32 = to_u32(i);
+            match self.entries.get_mut(mprev as usize) {
+                Some(p) => p.next = i32,
+                None => self.head = i32,
+            }
+            match self.entries.get_mut(mnext as usize) {
+                Some(n) => n.prev = i32,
+                None => self.tail = i32,
+            }
+        }
+        Some((e.key, e.value, e.generation))
+    }
+
+    /// Empties slot `hole` and shifts back the slots after it that may
+    /// move (backward-shift deletion for linear probing).
+    fn unplace(&mut self, mut hole: usize) {
+        let mask = self.mask();
+        let mut j = (hole + 1) & mask;
+        loop {
+            let s = self.index.get(j).copied().unwrap_or(0);
+            if s == 0 {
+                break;
+            }
+            let home = high(s) as usize & mask;
+            // The slot at `j` may fill the hole when the hole lies on its
+            // probe path, from its home to `j`.
+            if (j.wrapping_sub(home) & mask) >= (j.wrapping_sub(hole) & mask) {
+                if let Some(h) = self.index.get_mut(hole) {
+                    *h = s;
+                }
+                hole = j;
+            }
+            j = (j + 1) & mask;
+        }
+        if let Some(h) = self.index.get_mut(hole) {
+            *h = 0;
+        }
+    }
+
+    fn oldest(&self) -> Option<(usize, u64)> {
+        let i = self.head as usize;
+        self.entries.get(i).map(|e| (i, e.generation))
+    }
+
+    /// Every entry, oldest first; the table is left empty (and small).
+    fn drain_ordered(&mut self) -> Vec<(K, V, u64)> {
+        let mut all = std::mem::take(&mut self.entries);
+        self.index = vec![0; self.max_index.min(INITIAL_INDEX)];
+        self.head = NIL;
+        self.tail = NIL;
+        // Generations increase along the list: sorting by them is the list
+        // order, without moving values out by position.
+        all.sort_unstable_by_key(|e| e.generation);
+        all.into_iter()
+            .map(|e| (e.key, e.value, e.generation))
+            .collect()
+    }
+}
+
+/// A table's entries: the IPv4 ones and the IPv6 ones.
+pub(crate) type Entries<V> = (Vec<Entry<Key4, V>>, Vec<Entry<Key6, V>>);
+
+/// A handle to an entry found by [`ShardTable::find`], valid until the
+/// table next changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Slot {
+    /// In the IPv4 sub-table.
+    V4(usize),
+    /// In the IPv6 sub-table.
+    V6(usize),
+}
+
+/// One shard's bounded state table: at most `cap` entries over its IPv4
+/// and IPv6 sub-tables, the oldest evicted first.
+#[derive(Debug)]
+pub(crate) struct ShardTable<V> {
+    v4: Table<Key4, V>,
+    v6: Table<Key6, V>,
+    cap: usize,
+    next_generation: u64,
+}
+
+impl<V> ShardTable<V> {
+    /// An empty table for at most `cap` entries (1 to 2^30).
+    #[must_use]
+    pub(crate) fn new(cap: usize) -> Self {
+        let cap = cap.clamp(1, MAX_CAP);
+        ShardTable {
+            v4: Table::new(cap),
+            v6: Table::new(cap),
+            cap,
+            next_generation: 0,
+        }
+    }
+
+    /// Entries held.
+    #[must_use]
+    pub(crate) fn len(&self) -> usize {
+        self.v4.entries.len() + self.v6.entries.len()
+    }
+
+    /// Index slots allocated (for tests: bounded by the cap).
+    #[must_use]
+    pub(crate) fn index_slots(&self) -> usize {
+        self.v4.index.len() + self.v6.index.len()
+    }
+
+    /// Entry room allocated (for tests: bounded by the cap).
+    #[must_use]
+    pub(crate) fn entry_capacity(&self) -> usize {
+        self.v4.entries.capacity() + self.v6.entries.capacity()
+    }
+
+    /// The entry of `key` (`h`: its [`KeyHasher::hash`]).
+    #[inline]
+    #[must_use]
+    pub(crate) fn find(&self, key: &StateKey, h: u64) -> Option<Slot> {
+        match key {
+            StateKey::V4(k) => self.v4.find(k, h).map(Slot::V4),
+            StateKey::V6(k) => self.v6.find(k, h).map(Slot::V6),
+        }
+    }
+
+    /// The value of a found entry.
+    #[inline]
+    pub(crate) fn get_mut(&mut self, s: Slot) -> Option<&mut V> {
+        match s {
+            Slot::V4(i) => self.v4.entries.get_mut(i).map(|e| &mut e.value),
+            Slot::V6(i) => self.v6.entries.get_mut(i).map(|e| &mut e.value),
+        }
+    }
+
+    /// Removes a found entry.
+    pub(crate) fn remove(&mut self, s: Slot) -> Option<V> {
+        match s {
+            Slot::V4(i) => self.v4.remove(i).map(|(_, v, _)| v),
+            Slot::V6(i) => self.v6.remove(i).map(|(_, v, _)| v),
+        }
+    }
+
+    /// Inserts `key` (which must be absent); returns the entry evicted to
+    /// make room, the oldest, if the table was full.
+    pub(crate) fn insert(&mut self, key: StateKey, h: u64, value: V) -> Option<(StateKey, V)> {
+        let evicted = if self.len() >= self.cap {
+            self.pop_oldest()
+        } else {
+            None
+        };
+        let g = self.next_generation;
+        self.next_generation += 1;
+        match key {
+            StateKey::V4(k) => self.v4.push(k, h, g, value),
+            StateKey::V6(k) => self.v6.push(k, h, g, value),
+        }
+        evicted
+    }
+
+    fn pop_oldest(&mut self) -> Option<(StateKey, V)> {
+        match (self.v4.oldest(), self.v6.oldest()) {
+            (Some((i, g4)), Some((_, g6))) if g4 < g6 => {
+                self.v4.remove(i).map(|(k, v, _)| (StateKey::V4(k), v))
+            }
+            (_, Some((i, _))) => self.v6.remove(i).map(|(k, v, _)| (StateKey::V6(k), v)),
+            (Some((i, _)), None) => self.v4.remove(i).map(|(k, v, _)| (StateKey::V4(k), v)),
+            (None, None) => None,
+        }
+    }
+
+    /// The entries, consumed without a copy: the IPv4 and the IPv6 ones,
+    /// each in no particular order (see [`Entry::generation`]).
+    pub(crate) fn into_entries(self) -> Entries<V> {
+        (self.v4.entries, self.v6.entries)
+    }
+
+    /// Takes every entry out, oldest first.
+    pub(crate) fn drain_ordered(&mut self) -> Vec<(StateKey, V)> {
+        let a = self.v4.drain_ordered();
+        let b = self.v6.drain_ordered();
+        let mut out = Vec::with_capacity(a.len() + b.len());
+        let mut a = a.into_iter().peekable();
+        let mut b = b.into_iter().peekable();
+        loop {
+            let take_a = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) => x.2 < y.2,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            if take_a {
+                if let Some((k, v, _)) = a.next() {
+                    out.push((StateKey::V4(k), v));
+                }
+            } else if let Some((k, v, _)) = b.next() {
+                out.push((StateKey::V6(k), v));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::{HashMap, VecDeque};
+
+    fn k4(i: u32) -> StateKey {
+        StateKey::new(
+            IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + (i % 1000))),
+            IpAddr::V4(Ipv4Addr::from(0x0b00_0000 + i / 1000)),
+            6,
+            Some((u16::try_from(i % 7).unwrap(), 80)),
+        )
+    }
+
+    fn k6(i: u32) -> StateKey {
+        let mut a = [0u8; 16];
+        a[0] = 0xfd;
+        a[12..].copy_from_slice(&i.to_be_bytes());
+        StateKey::new(
+            IpAddr::V6(Ipv6Addr::from(a)),
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+            17,
+            None,
+        )
+    }
+
+    /// The fast keys equal the ones made through `FlowKey` and `ConnKey`,
+    /// for every transport kind, both families, both directions and equal
+    /// addresses or ports.
+    #[test]
+    fn packet_keys_equal_the_slow_ones() {
+        let v4 = [
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+            IpAddr::V4(Ipv4Addr::new(192, 168, 0, 1)),
+        ];
+        let v6 = [
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+            IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1)),
+            IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2)),
+        ];
+        let l4s = [
+            (
+                6,
+                L4::Ports {
+                    sport: 80,
+                    dport: 443,
+                },
+            ),
+            (
+                17,
+                L4::Ports {
+                    sport: 443,
+                    dport: 80,
+                },
+            ),
+            (6, L4::Ports { sport: 5, dport: 5 }),
+            (47, L4::Opaque),
+            (6, L4::Fragment),
+            (
+                1,
+                L4::Icmp {
+                    icmp_type: 8,
+                    code: 0,
+                },
+            ),
+            (
+                1,
+                L4::Icmp {
+                    icmp_type: 3,
+                    code: 1,
+                },
+            ),
+            (
+                58,
+                L4::Icmp {
+                    icmp_type: 128,
+                    code: 0,
+                },
+            ),
+        ];
+        let mut n = 0;
+        for addrs in [&v4[..], &v6[..], &[v4[0], v6[0]][..]] {
+            for &src in addrs {
+                for &dst in addrs {
+                    for &(proto, l4) in &l4s {
+                        let p = Packet {
+                            src,
+                            dst,
+                            proto,
+                            l4,
+                        };
+                        assert_eq!(packet_keys(&p), slow_keys(&p), "{p:?}");
+                        n += 1;
+                    }
+                }
+            }
+        }
+        assert!(n > 100);
+    }
+
+    #[test]
+    fn keys_round_trip() {
+        for k in [k4(12345), k6(77)] {
+            let (a, b) = k.addrs();
+            assert_eq!(StateKey::new(a, b, k.proto(), k.ports()), k);
+        }
+        // Mixed families stay distinct from a mapped IPv6 pair.
+        let v4 = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+        let mapped = IpAddr::V6(Ipv4Addr::new(10, 0, 0, 1).to_ipv6_mapped());
+        let six = IpAddr::V6(Ipv6Addr::LOCALHOST);
+        let mixed = StateKey::new(v4, six, 6, None);
+        assert_ne!(mixed, StateKey::new(mapped, six, 6, None));
+        assert_eq!(mixed.addrs(), (v4, six));
+        assert_eq!(
+            StateKey::new(v4, six, 6, Some((0, 0))).ports(),
+            Some((0, 0))
+        );
+        assert_eq!(mixed.ports(), None);
+    }
+
+    /// The table against a plain model: a map plus an insertion-order
+    /// queue, through random inserts, removals and evictions.
+    #[test]
+    fn behaves_like_a_map_with_insertion_order_eviction() {
+        use rand::{Rng, SeedableRng};
+        let hasher = KeyHasher::default();
+        for (seed, cap) in [(1u64, 1usize), (2, 5), (3, 64), (4, 300)] {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let mut t: ShardTable<u32> = ShardTable::new(cap);
+            let mut model: HashMap<StateKey, u32> = HashMap::new();
+            let mut order: VecDeque<StateKey> = VecDeque::new();
+            let mut evictions = 0;
+            for step in 0..20_000u32 {
+                let i = rng.random_range(0..u32::try_from(cap * 3 + 4).unwrap());
+                let key = if rng.random_bool(0.3) { k6(i) } else { k4(i) };
+                let h = hasher.hash(&key);
+                match t.find(&key, h) {
+                    Some(s) => {
+                        assert_eq!(t.get_mut(s).copied(), model.get(&key).copied());
+                        if rng.random_bool(0.5) {
+                            assert_eq!(t.remove(s), model.remove(&key));
+                            order.retain(|k| *k != key);
+                        } else {
+                            *t.get_mut(s).unwrap() = step;
+                            model.insert(key, step);
+                        }
+                    }
+                    None => {
+                        assert!(!model.contains_key(&key), "step {step}: lost {key:?}");
+                        let expect = if model.len() >= cap {
+                            let old = order.pop_front().unwrap();
+                            Some((old, model.remove(&old).unwrap()))
+                        } else {
+                            None
+                        };
+                        let got = t.insert(key, h, step);
+                        evictions += usize::from(got.is_some());
+                        assert_eq!(got, expect);
+                        model.insert(key, step);
+                        order.push_back(key);
+                    }
+                }
+                assert_eq!(t.len(), model.len());
+                assert!(t.index_slots() <= 2 * (2 * cap).next_power_of_two());
+            }
+            assert!(evictions > 0);
+            let drained = t.drain_ordered();
+            let expect: Vec<(StateKey, u32)> = order.iter().map(|k| (*k, model[k])).collect();
+            assert_eq!(drained, expect);
+            assert_eq!(t.len(), 0);
+        }
+    }
+}
