@@ -1,7 +1,7 @@
 //! Report pieces the `replay` and `tap` reports share.
 
 use serde::Serialize;
-use zprsim_control::compile::{Compiled, rule_text};
+use zprsim_control::compile::{Compiled, RuleId, rule_text};
 use zprsim_control::eval;
 use zprsim_control::model::Scenario;
 use zprsim_control::packet::{L4, Packet};
@@ -71,7 +71,7 @@ pub fn rule_hits(s: &Scenario, c: &Compiled, k: &Counters) -> (Vec<RuleHits>, Ve
     let mut hits = Vec::new();
     let mut unused = Vec::new();
     for (id, h) in k.rule_hits.iter().enumerate() {
-        let Some(r) = u32::try_from(id).ok().and_then(|i| c.rule_ref(i)) else {
+        let Some(r) = RuleId::new(id).ok().and_then(|i| c.rule_ref(i)) else {
             continue;
         };
         if *h > 0 {
@@ -184,7 +184,7 @@ pub fn rule_use(s: &Scenario, c: &Compiled, st: &RuleStats) -> (Vec<RuleUse>, Un
     let mut index: std::collections::HashMap<(&'static str, String), usize> =
         std::collections::HashMap::new();
     for (id, r) in st.rules.iter().enumerate() {
-        let Some(rr) = u32::try_from(id).ok().and_then(|i| c.rule_ref(i)) else {
+        let Some(rr) = RuleId::new(id).ok().and_then(|i| c.rule_ref(i)) else {
             continue;
         };
         let text = rule_text(s, rr);
@@ -449,7 +449,7 @@ pub struct FlowLine<'a> {
     pub reply: Option<DecisionLine>,
 }
 
-fn decided_by(s: &Scenario, c: &Compiled, rules: &[Option<u32>; 5]) -> DecidedBy {
+fn decided_by(s: &Scenario, c: &Compiled, rules: &[Option<RuleId>; 5]) -> DecidedBy {
     let t = |i: usize| {
         rules
             .get(i)

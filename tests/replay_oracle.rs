@@ -13,7 +13,7 @@ use std::sync::Arc;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use zprsim_bench::random::{address_pool, random_packet, random_scenario};
-use zprsim_control::compile::{Compiled, Config};
+use zprsim_control::compile::{Compiled, Config, RuleId};
 use zprsim_control::eval;
 use zprsim_control::model::{Scenario, proto};
 use zprsim_control::packet::{L4, Packet};
@@ -422,7 +422,7 @@ fn rule_stats_equal_a_count_over_the_reference() {
             assert_eq!(st.last_ns, pkts.iter().map(|k| k.ts).max());
             let mut seen = BTreeSet::new();
             for (id, r) in st.rules.iter().enumerate() {
-                let text = rule_text(&s, compiled.rule_ref(u32::try_from(id).unwrap()).unwrap());
+                let text = rule_text(&s, compiled.rule_ref(RuleId::new(id).unwrap()).unwrap());
                 let w = want.get(&text);
                 let ctx = format!("seed {seed}, {workers} worker(s), `{text}`");
                 assert_eq!(r.packets, w.map_or(0, |w| w.packets), "{ctx}: packets");

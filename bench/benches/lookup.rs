@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use zprsim_bench::scale::{self, ScaleSpec};
-use zprsim_control::compile::{Compiled, Config};
+use zprsim_control::compile::{ClassId, Compiled, Config};
 use zprsim_control::packet::Packet;
 use zprsim_control::verdict::{Context, Verdict};
 
@@ -74,7 +74,7 @@ fn lookup(cr: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1));
     g.throughput(Throughput::Elements(PACKETS as u64));
     for (name, c, ps) in &built {
-        let classes: Vec<(u32, u32, u32)> = ps
+        let classes: Vec<(ClassId, ClassId, u32)> = ps
             .iter()
             .map(|p| {
                 (

@@ -169,8 +169,10 @@ pub fn bare_loop(
             out.new_flows += 1;
             let cs = compiled.address_class(src);
             let cd = compiled.address_class(dst);
-            let fresh = pairs.probe_insert((u64::from(cs) << 32) | u64::from(cd));
-            out.checksum = out.checksum.wrapping_add(u64::from(fresh) + u64::from(cs));
+            let fresh = pairs.probe_insert((u64::from(cs.raw()) << 32) | u64::from(cd.raw()));
+            out.checksum = out
+                .checksum
+                .wrapping_add(u64::from(fresh) + u64::from(cs.raw()));
         }
     }
     out.seconds = t0.elapsed().as_secs_f64();

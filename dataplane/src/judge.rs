@@ -10,7 +10,7 @@
 //! clock) drive them the same way.
 
 use serde::Serialize;
-use zprsim_control::compile::{Compiled, Fast};
+use zprsim_control::compile::{Compiled, Fast, RuleId};
 use zprsim_control::packet::{L4, Packet};
 use zprsim_control::verdict::{Context, Stage, Verdict};
 
@@ -117,7 +117,7 @@ impl Counters {
         }
         self.zpr_audit_would_drop += u64::from(j.zpr_audit);
         for r in fast.rules.iter().flatten() {
-            if let Some(h) = self.rule_hits.get_mut(*r as usize) {
+            if let Some(h) = self.rule_hits.get_mut(r.index()) {
                 *h += 1;
             }
         }
@@ -210,24 +210,22 @@ fn memo_hash(p: &Packet, ctx: Context) -> u64 {
     )
 }
 
-/// A judged verdict kept in a connection's entry: [`Fast`] with the rule
-/// ids as `u32` (`NO_RULE` for none), 28 bytes instead of 48.
+/// A judged verdict kept in a connection's entry: [`Fast`]'s fields (an
+/// `Option<RuleId>` is 4 bytes, the id's niche holding `None`), 28 bytes.
 #[derive(Debug, Clone, Copy)]
 struct CachedFast {
     judgement: zprsim_control::verdict::Judgement,
-    rules: [u32; 5],
+    rules: [Option<RuleId>; 5],
     /// The packet had ports (`L4::Ports`), not `L4::Opaque`: the key and
     /// direction then fix every field the table reads.
     ports: bool,
 }
 
-const NO_RULE: u32 = u32::MAX;
-
 impl CachedFast {
     fn of(f: &Fast, ports: bool) -> CachedFast {
         CachedFast {
             judgement: f.judgement,
-            rules: f.rules.map(|r| r.unwrap_or(NO_RULE)),
+            rules: f.rules,
             ports,
         }
     }
@@ -235,7 +233,7 @@ impl CachedFast {
     fn fast(&self) -> Fast {
         Fast {
             judgement: self.judgement,
-            rules: self.rules.map(|r| (r != NO_RULE).then_some(r)),
+            rules: self.rules,
         }
     }
 }

@@ -19,6 +19,7 @@ use crate::verdict::RuleRef;
 use crate::zpl::ast::{ConnectionState, Endpoint as Term, Statement, StatementKind};
 
 use super::table::*;
+use crate::ids::ProfileId;
 
 impl Compiled {
     /// Compiles a scenario.
@@ -70,12 +71,24 @@ impl SidedBuilder {
             given,
             limit: cfg.max_table_bytes,
         };
-        let pr = intern(
-            &mut self.peer_index,
-            &mut self.layer.peer_remaps,
-            peer_remap,
-        );
-        let sr = intern(&mut self.svc_index, &mut self.layer.svc_remaps, svc_remap);
+        let lens = (self.layer.peer_len as usize, self.layer.svc_len as usize);
+        if self.layer.slots.is_empty() {
+            self.layer.peer_len =
+                u32::try_from(peer_remap.len()).map_err(|_| too_large(usize::MAX))?;
+            self.layer.svc_len =
+                u32::try_from(svc_remap.len()).map_err(|_| too_large(usize::MAX))?;
+        } else if lens != (peer_remap.len(), svc_remap.len()) {
+            return Err(CompileError::Internal(
+                "remap rows of one layer differ in length",
+            ));
+        }
+        let pr = intern(&mut self.peer_index, &mut self.layer.remaps, peer_remap)
+            .map_err(|()| too_large(usize::MAX))?;
+        let sr = intern(&mut self.svc_index, &mut self.layer.remaps, svc_remap)
+            .map_err(|()| too_large(usize::MAX))?;
+        if self.layer.remaps.len() * 2 > cfg.max_table_bytes {
+            return Err(too_large(self.layer.remaps.len() * 2));
+        }
         let offset = u32::try_from(self.layer.entries.len()).map_err(|_| too_large(usize::MAX))?;
         self.layer.entries.extend_from_slice(table);
         if self.layer.entries.len() * 4 > cfg.max_table_bytes {
@@ -92,15 +105,23 @@ impl SidedBuilder {
     }
 }
 
-fn intern(index: &mut HashMap<Box<[u16]>, u32>, store: &mut Vec<Box<[u16]>>, v: Vec<u16>) -> u32 {
+/// Stores a remap row once in the flat `store`; returns its start.
+fn intern(
+    index: &mut HashMap<Box<[u16]>, u32>,
+    store: &mut Vec<u16>,
+    v: Vec<u16>,
+) -> Result<u32, ()> {
     let b = v.into_boxed_slice();
     if let Some(&i) = index.get(&b) {
-        return i;
+        return Ok(i);
     }
-    let i = u32::try_from(store.len()).unwrap_or(u32::MAX);
-    store.push(b.clone());
+    let i = u32::try_from(store.len()).map_err(|_| ())?;
+    store.extend_from_slice(&b);
+    if u32::try_from(store.len()).is_err() {
+        return Err(());
+    }
     index.insert(b, i);
-    i
+    Ok(i)
 }
 
 /// Dedups keys into dense u16 ids.
@@ -541,16 +562,19 @@ impl<'a> Builder<'a> {
                 &mut in_index,
                 (tree.nearest_marked(nid, &in_marks), membership(&in_nsgs)),
             );
+            let profile_id = |i: u32| {
+                ProfileId::new(i as usize).map_err(|_| CompileError::Internal("profile id"))
+            };
             let sec_profile = match ident {
                 Ident::Vnic(v) => {
                     let vn = &s.vnics[v.index()];
-                    get(
+                    Some(profile_id(get(
                         &mut sec_profiles,
                         &mut sec_index,
                         (vn.nsgs.clone(), vn.subnet),
-                    )
+                    ))?)
                 }
-                Ident::Other => ClassInfo::NONE,
+                Ident::Other => None,
             };
             let zregion = tree.nearest_marked(nid, &zpr_marks);
             let vcn = self.vcn_of(&vcn_marks, nid);
@@ -569,8 +593,8 @@ impl<'a> Builder<'a> {
             );
             let zpr_profile = match ident {
                 Ident::Vnic(v) => match zpr_role(s, Endpoint::Vnic(v)) {
-                    ZprRole::None => ClassInfo::NONE,
-                    role => get(
+                    ZprRole::None => None,
+                    role => Some(profile_id(get(
                         &mut zselves,
                         &mut zself_index,
                         ZSelf {
@@ -579,9 +603,9 @@ impl<'a> Builder<'a> {
                             vcn: s.vnic_vcn(v),
                             region: zregion,
                         },
-                    ),
+                    ))?),
                 },
-                Ident::Other => ClassInfo::NONE,
+                Ident::Other => None,
             };
             let mut flags = 0;
             if exempt {
@@ -589,6 +613,9 @@ impl<'a> Builder<'a> {
             }
             if matches!(ident, Ident::Vnic(_)) {
                 flags |= ClassInfo::VNIC;
+            }
+            if zpr_profile.is_some_and(|p| zselves.get(p.index()).is_some_and(|z| z.audited)) {
+                flags |= ClassInfo::ZPR_AUDITED;
             }
             let info = ClassInfo {
                 route,
@@ -621,6 +648,7 @@ impl<'a> Builder<'a> {
                 })?;
         }
 
+        lpm.finish();
         lap("lpm");
         // ---- services
         let mut conds: Vec<ServiceCond> = sec
@@ -703,24 +731,24 @@ impl<'a> Builder<'a> {
         }
         let mut layers = [egress.layer, ingress.layer].map(|tables| SecurityLayer {
             tables,
-            starts: vec![0],
-            members: Vec::new(),
+            ..SecurityLayer::default()
         });
+        let mut members = Vec::new();
         for (nsgs, subnet) in &sec_profiles {
             for (k, layer) in layers.iter_mut().enumerate() {
                 let containers = nsgs
                     .iter()
                     .map(|n| n.index())
                     .chain(std::iter::once(n_nsgs + subnet_set[subnet.index()]));
+                members.clear();
                 for c in containers {
                     if let Some(Some(slot)) = slot_of[k].get(c) {
-                        layer.members.push(*slot);
+                        members.push(*slot);
                     }
                 }
-                layer.starts.push(
-                    u32::try_from(layer.members.len())
-                        .map_err(|_| CompileError::Internal("profile members"))?,
-                );
+                layer
+                    .push_profile(&members)
+                    .map_err(CompileError::Internal)?;
             }
         }
         let [egress, ingress] = layers;

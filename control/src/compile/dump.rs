@@ -2,6 +2,7 @@
 //! names.
 
 use super::prefix::Pfx;
+use crate::ids::{ProfileId, RuleId};
 use crate::model::Scenario;
 use crate::verdict::RuleRef;
 
@@ -14,7 +15,7 @@ impl Compiled {
     pub fn dump(&self, s: &Scenario) -> String {
         use std::fmt::Write as _;
         let mut t = String::new();
-        let name = |id: Option<u32>| -> String {
+        let name = |id: Option<RuleId>| -> String {
             id.and_then(|i| self.rule_ref(i))
                 .map_or_else(|| "-".to_string(), |r| rule_text(s, r))
         };
@@ -29,13 +30,7 @@ impl Compiled {
                     format!("{ip}/{}", p.len)
                 })
                 .collect();
-            let none = |v: u32| {
-                if v == ClassInfo::NONE {
-                    "-".to_string()
-                } else {
-                    v.to_string()
-                }
-            };
+            let none = |v: Option<ProfileId>| v.map_or_else(|| "-".to_string(), |p| p.to_string());
             let _ = writeln!(
                 t,
                 "class {c}: route {} sec-profile {} zpr-profile {} eg-peer {} in-peer {} zpr-peer {}{}{} <- {}",
@@ -97,8 +92,7 @@ impl Compiled {
                 layer.bytes()
             );
             for p in 0..layer.profiles() {
-                let m = &layer.members[layer.starts[p] as usize..layer.starts[p + 1] as usize];
-                let m: Vec<String> = m.iter().map(u32::to_string).collect();
+                let m: Vec<String> = layer.members(p).map(|m| m.to_string()).collect();
                 let _ = writeln!(t, "profile {p}: tables [{}]", m.join(", "));
             }
             dump_sided(&mut t, "table", &layer.tables, &name);
@@ -125,11 +119,12 @@ fn dump_sided(
     t: &mut String,
     what: &str,
     layer: &SidedLayer,
-    name: &dyn Fn(Option<u32>) -> String,
+    name: &dyn Fn(Option<RuleId>) -> String,
 ) {
     use std::fmt::Write as _;
     for (pi, slot) in layer.slots.iter().enumerate() {
-        let n_peer = layer.peer_remaps[slot.peer_remap as usize]
+        let n_peer = layer
+            .peer_row(*slot)
             .iter()
             .copied()
             .max()

@@ -17,6 +17,19 @@
 //! `entry & !PTR`; otherwise it is a class id.
 //! INVARIANT: every pointer names an existing chunk, and a chunk is only
 //! reached from one parent entry, at the level its depth implies.
+//!
+//! IPv6 /64-first path ([`V6Fast`], built by [`Lpm::finish`]): VNIC
+//! addresses are /128 host prefixes inside /64 subnets, which the byte
+//! trie reaches in 15 and 7 reads. Two open-addressing hash tables answer
+//! them first: `hosts` maps each /128 prefix of the trie to its class, and
+//! `nets` maps the upper 64 bits of every /64 that holds prefixes of length
+//! 64 or more, and no prefix of length 65-127, to the class every non-host
+//! address of it has. Both values are read off the trie itself when the
+//! tables are built, so a hit returns what the walk would; a miss (or a
+//! probe sequence longer than [`V6Fast::MAX_PROBE`], which the builder
+//! never leaves in the table) falls back to the walk. A VNIC's IPv6
+//! address is then one hash probe (usually one cache line), an address of
+//! its subnet two.
 
 use super::prefix::Pfx;
 
@@ -29,6 +42,127 @@ pub struct Lpm {
     root4: Box<[u32]>,
     root6: Box<[u32]>,
     nodes: Vec<u32>,
+    /// IPv6 prefixes of length 64 or more, as inserted (for [`Lpm::finish`]).
+    long6: Vec<Pfx>,
+    v6: V6Fast,
+}
+
+/// One slot of [`V6Fast::hosts`]: a /128 and its class, 32 bytes aligned
+/// so a slot is one cache-line read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C, align(32))]
+struct HostSlot {
+    addr: u128,
+    class: u32,
+}
+
+/// One slot of [`V6Fast::nets`]: the upper 64 bits of a /64 and the class
+/// of its non-host addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C, align(16))]
+struct NetSlot {
+    hi: u64,
+    class: u32,
+}
+
+/// The IPv6 /64-first tables (see the module docs). Empty slots hold
+/// class [`V6Fast::EMPTY`], which no class id reaches (ids are below
+/// `PTR`).
+/// INVARIANTS: the slot counts are powers of two (or zero); every key
+/// sits at most `MAX_PROBE - 1` slots after its hash's home slot; a host's
+/// class is the trie's class of that address, a net's class the trie's
+/// class of every address of the /64 that is not a host of `hosts`.
+/// Size: `32 × host slots + 16 × net slots`, each at most 4 × its keys.
+#[derive(Debug, Clone, Default)]
+struct V6Fast {
+    hosts: Box<[HostSlot]>,
+    nets: Box<[NetSlot]>,
+}
+
+impl V6Fast {
+    const EMPTY: u32 = u32::MAX;
+    /// The longest probe sequence a look-up follows.
+    const MAX_PROBE: usize = 16;
+
+    fn bytes(&self) -> usize {
+        self.hosts.len() * std::mem::size_of::<HostSlot>()
+            + self.nets.len() * std::mem::size_of::<NetSlot>()
+    }
+
+    #[inline]
+    fn host(&self, a: u128) -> Option<u32> {
+        let mask = self.hosts.len().wrapping_sub(1);
+        let h = home(a);
+        for i in 0..Self::MAX_PROBE {
+            let s = self.hosts.get(h.wrapping_add(i) & mask)?;
+            if s.class == Self::EMPTY {
+                return None;
+            }
+            if s.addr == a {
+                return Some(s.class);
+            }
+        }
+        None
+    }
+
+    #[inline]
+    fn net(&self, hi: u64) -> Option<u32> {
+        let mask = self.nets.len().wrapping_sub(1);
+        let h = home(u128::from(hi));
+        for i in 0..Self::MAX_PROBE {
+            let s = self.nets.get(h.wrapping_add(i) & mask)?;
+            if s.class == Self::EMPTY {
+                return None;
+            }
+            if s.hi == hi {
+                return Some(s.class);
+            }
+        }
+        None
+    }
+}
+
+/// The home slot of a key: MurmurHash3's 64-bit finalizer over the folded
+/// address (only the slot depends on it; a hit compares the whole key).
+#[inline]
+#[allow(clippy::cast_possible_truncation)] // a hash: any bits will do
+fn home(a: u128) -> usize {
+    let mut x = (a as u64) ^ ((a >> 64) as u64).rotate_left(29);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^= x >> 33;
+    x as usize
+}
+
+/// Open-addressing table of `keys` (distinct) with load factor at most
+/// 1/2; a key whose probe sequence would exceed `max_probe` (at most
+/// `MAX_PROBE`) is left out
+/// (its look-ups fall back to the trie).
+fn open_table<K: Copy, S: Copy>(
+    keys: &[K],
+    empty: S,
+    max_probe: usize,
+    key_of: impl Fn(K) -> u128,
+    is_empty: impl Fn(&S) -> bool,
+    slot: impl Fn(K) -> S,
+) -> Box<[S]> {
+    if keys.is_empty() {
+        return Box::new([]);
+    }
+    let n = (keys.len() * 2).next_power_of_two();
+    let mut t = vec![empty; n];
+    for &k in keys {
+        let h = home(key_of(k));
+        if let Some(i) = (0..max_probe.min(V6Fast::MAX_PROBE))
+            .map(|i| h.wrapping_add(i) & (n - 1))
+            .find(|&i| is_empty(&t[i]))
+        {
+            t[i] = slot(k);
+        }
+    }
+    t.into_boxed_slice()
 }
 
 /// The trie would need more chunks than a `u32` pointer can name.
@@ -43,13 +177,85 @@ impl Lpm {
             root4: vec![default4; 1 << 16].into_boxed_slice(),
             root6: vec![default6; 1 << 16].into_boxed_slice(),
             nodes: Vec::new(),
+            long6: Vec::new(),
+            v6: V6Fast::default(),
         }
     }
 
     /// Bytes used.
     #[must_use]
     pub fn bytes(&self) -> usize {
-        (self.root4.len() + self.root6.len() + self.nodes.len()) * 4
+        (self.root4.len() + self.root6.len() + self.nodes.len()) * 4 + self.v6.bytes()
+    }
+
+    /// Builds the IPv6 /64-first tables from the prefixes inserted so far
+    /// (call once, after the last [`Lpm::insert`]; look-ups before are
+    /// exact too, only slower). Every class they hold is read from the
+    /// trie, so they change no answer.
+    pub fn finish(&mut self) {
+        self.finish_probing(V6Fast::MAX_PROBE);
+    }
+
+    /// [`Lpm::finish`], placing keys at most `max_probe` slots after their
+    /// home (tests use 1 to exercise keys left out).
+    fn finish_probing(&mut self, max_probe: usize) {
+        let mut long = std::mem::take(&mut self.long6);
+        long.sort_unstable_by_key(|p| (p.addr >> 64, p.len, p.addr));
+        long.dedup();
+        let hosts: Vec<u128> = long
+            .iter()
+            .filter(|p| p.len == 128)
+            .map(|p| p.addr)
+            .collect();
+        self.v6.hosts = open_table(
+            &hosts,
+            HostSlot {
+                addr: 0,
+                class: V6Fast::EMPTY,
+            },
+            max_probe,
+            |a| a,
+            |s| s.class == V6Fast::EMPTY,
+            |a| HostSlot {
+                addr: a,
+                class: self.walk_v6(a),
+            },
+        );
+        let mut nets: Vec<(u64, u32)> = Vec::new();
+        for group in long.chunk_by(|x, y| x.addr >> 64 == y.addr >> 64) {
+            // Only /64s whose longer prefixes are all hosts, and all in
+            // `hosts` (one left out would be answered as a non-host):
+            // every other address of them has one class.
+            if group.iter().any(|p| {
+                (p.len > 64 && p.len < 128) || (p.len == 128 && self.v6.host(p.addr).is_none())
+            }) {
+                continue;
+            }
+            let hi = group[0].addr >> 64;
+            // The smallest low half that is not a host (there are fewer
+            // hosts than low halves, so it exists); hosts come sorted.
+            let mut low = 0u128;
+            for p in group.iter().filter(|p| p.len == 128) {
+                if p.addr & u128::from(u64::MAX) == low {
+                    low += 1;
+                } else if p.addr & u128::from(u64::MAX) > low {
+                    break;
+                }
+            }
+            #[allow(clippy::cast_possible_truncation)] // the upper 64 bits
+            nets.push((hi as u64, self.walk_v6((hi << 64) | low)));
+        }
+        self.v6.nets = open_table(
+            &nets,
+            NetSlot {
+                hi: 0,
+                class: V6Fast::EMPTY,
+            },
+            max_probe,
+            |(hi, _)| u128::from(hi),
+            |s| s.class == V6Fast::EMPTY,
+            |(hi, class)| NetSlot { hi, class },
+        );
     }
 
     /// Writes `class` over every address of `p`.
@@ -61,6 +267,9 @@ impl Lpm {
     /// # Errors
     /// When the trie runs out of chunk ids.
     pub fn insert(&mut self, p: Pfx, class: u32) -> Result<(), LpmFull> {
+        if p.fam == 6 && p.len >= 64 {
+            self.long6.push(p);
+        }
         let bits = u32::from(p.bits());
         let len = u32::from(p.len);
         // Level 0: 16 bits.
@@ -138,11 +347,26 @@ impl Lpm {
         self.nodes[(e & !PTR) as usize * CHUNK + (a & 0xff) as usize]
     }
 
-    /// Class of an IPv6 address.
+    /// Class of an IPv6 address: a VNIC's /128, then its /64, from the
+    /// hash tables, else the trie walk.
+    #[inline]
+    #[allow(clippy::cast_possible_truncation)] // the upper 64 bits
+    #[must_use]
+    pub fn lookup_v6(&self, a: u128) -> u32 {
+        if let Some(c) = self.v6.host(a) {
+            return c;
+        }
+        if let Some(c) = self.v6.net((a >> 64) as u64) {
+            return c;
+        }
+        self.walk_v6(a)
+    }
+
+    /// Class of an IPv6 address by the trie alone.
     #[inline]
     #[allow(clippy::cast_possible_truncation)] // masked to 8 and 16 bits before the cast
     #[must_use]
-    pub fn lookup_v6(&self, a: u128) -> u32 {
+    pub fn walk_v6(&self, a: u128) -> u32 {
         let mut e = self.root6[(a >> 112) as usize];
         let mut shift = 104u32;
         while e & PTR != 0 {
@@ -205,6 +429,132 @@ mod tests {
                 prop_assert_eq!(lpm.lookup(ip), tree.deepest(ip));
             }
         }
+    }
+
+    /// An IPv6 prefix of `len` bits at `addr`.
+    fn pfx6(addr: u128, len: u8) -> Pfx {
+        let mask = if len == 0 {
+            0
+        } else {
+            u128::MAX << (128 - u32::from(len))
+        };
+        Pfx {
+            fam: 6,
+            addr: addr & mask,
+            len,
+        }
+    }
+
+    /// An IPv6 prefix drawn around a few /64 subnets: hosts (/128), the
+    /// /64s themselves, lengths between (65-127) and shorter ones.
+    fn v6_prefix() -> impl Strategy<Value = Pfx> {
+        (0u128..4, 0u128..3, any::<u64>(), 0u64..6, 0u8..8, 0u8..=128).prop_map(
+            |(site, net, low, small_low, kind, any_len)| {
+                let hi = (0xfd00_0000_0000_0000u128 | (site << 16) | net) << 64;
+                let low = if low % 2 == 0 {
+                    u128::from(small_low)
+                } else {
+                    u128::from(low)
+                };
+                let len = match kind {
+                    0..=2 => 128,
+                    3 | 4 => 64,
+                    5 => 65 + any_len % 63,
+                    6 => 48,
+                    _ => any_len,
+                };
+                pfx6(hi | low, len)
+            },
+        )
+    }
+
+    /// The class of the longest prefix holding `a` (prefix `i` has class
+    /// `i + 1`; none: class 0).
+    fn naive6(ps: &[Pfx], a: u128) -> u32 {
+        ps.iter()
+            .enumerate()
+            .filter(|(_, p)| pfx6(a, p.len).addr == p.addr)
+            .max_by_key(|(_, p)| p.len)
+            .map_or(0, |(i, _)| u32::try_from(i + 1).unwrap())
+    }
+
+    proptest! {
+        /// IPv6: the /64-first tables and the trie walk agree with a
+        /// naive longest-prefix search, on the prefixes' own addresses,
+        /// their neighbours and random addresses of their /64s.
+        #[test]
+        fn ipv6_agrees_with_naive_longest_prefix(
+            prefixes in proptest::collection::vec(v6_prefix(), 0..60),
+            lows in proptest::collection::vec(any::<u64>(), 1..30),
+        ) {
+            let mut ps = prefixes;
+            ps.sort_by_key(|p| (p.len, p.addr));
+            ps.dedup();
+            let mut lpm = Lpm::new(0, 0);
+            for (i, p) in ps.iter().enumerate() {
+                lpm.insert(*p, u32::try_from(i + 1).unwrap()).unwrap();
+            }
+            lpm.finish();
+            let mut probes = Vec::new();
+            for p in &ps {
+                for d in [0u128, 1, 2, u128::MAX] {
+                    probes.push(p.addr.wrapping_add(d));
+                }
+                for &l in &lows {
+                    probes.push((p.addr & !u128::from(u64::MAX)) | u128::from(l));
+                }
+            }
+            probes.extend(lows.iter().map(|&l| u128::from(l) << 64 | u128::from(l)));
+            for a in probes {
+                let want = naive6(&ps, a);
+                prop_assert_eq!(lpm.walk_v6(a), want, "walk {:x}", a);
+                prop_assert_eq!(lpm.lookup_v6(a), want, "lookup {:x}", a);
+            }
+        }
+    }
+
+    /// Hosts left out of the host table (here: every one not in its home
+    /// slot) still resolve exactly: their /64 is then left out too.
+    #[test]
+    fn ipv6_hosts_left_out_fall_back_to_the_walk() {
+        let sub: Pfx = "fd00:10::/64".parse::<ipnet::IpNet>().unwrap().into();
+        let mut lpm = Lpm::new(0, 7);
+        lpm.insert(sub, 1).unwrap();
+        for h in 1..=2000u128 {
+            lpm.insert(
+                Pfx::host(std::net::IpAddr::V6((sub.addr | h).into())),
+                100 + u32::try_from(h).unwrap(),
+            )
+            .unwrap();
+        }
+        lpm.finish_probing(1);
+        assert!((1..=2000u128).any(|h| lpm.v6.host(sub.addr | h).is_none()));
+        assert_eq!(lpm.v6.net(u64::try_from(sub.addr >> 64).unwrap()), None);
+        for h in 0..=2001u128 {
+            assert_eq!(lpm.lookup_v6(sub.addr | h), lpm.walk_v6(sub.addr | h));
+        }
+        assert_eq!(lpm.lookup_v6(sub.addr | 5), 105);
+    }
+
+    #[test]
+    fn ipv6_fast_tables_answer_hosts_and_subnets() {
+        let sub: Pfx = "fd00:10::/64".parse::<ipnet::IpNet>().unwrap().into();
+        let mut lpm = Lpm::new(0, 7);
+        lpm.insert(sub, 1).unwrap();
+        for h in 1..=200u128 {
+            lpm.insert(
+                Pfx::host(std::net::IpAddr::V6((sub.addr | h).into())),
+                100 + u32::try_from(h).unwrap(),
+            )
+            .unwrap();
+        }
+        lpm.finish();
+        assert_eq!(lpm.v6.host(sub.addr | 17), Some(117));
+        assert_eq!(lpm.v6.host(sub.addr | 201), None);
+        assert_eq!(lpm.v6.net(u64::try_from(sub.addr >> 64).unwrap()), Some(1));
+        assert_eq!(lpm.lookup_v6(sub.addr | 201), 1);
+        assert_eq!(lpm.lookup_v6(sub.addr | 17), 117);
+        assert_eq!(lpm.lookup_v6(1), 7);
     }
 
     #[test]

@@ -42,6 +42,7 @@ mod table;
 #[cfg(test)]
 mod tests;
 
+pub use crate::ids::{ClassId, ProfileId, RuleId};
 pub use dump::rule_text;
 pub use table::{
     ClassInfo, Compiled, Entry, Fast, RouteEntry, SecurityLayer, SidedLayer, Stats, ZprProfileInfo,

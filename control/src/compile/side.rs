@@ -15,7 +15,10 @@
 use crate::packet::Packet;
 use crate::verdict::{Context, Stage};
 
-use super::table::{UNTRACKED, ZprCheck, allowed, dropped, exempt, split_context};
+use super::table::{
+    UNTRACKED, ZprCheck, allowed, destination_layer, dropped, exempt, source_layers, split_context,
+    zpr_step,
+};
 use super::{ClassInfo, Compiled, Fast};
 
 /// Which VNIC's enforcement to judge.
@@ -45,35 +48,24 @@ impl Compiled {
         }
         let (reply, t) = split_context(ctx);
         let mut tracking = UNTRACKED;
-        let (check, profile, peer) = match side {
+        let rd = self.reads(a, b, svc);
+        let (check, me, e) = match side {
             Side::Source => {
-                if let Some(stage) =
-                    self.source_layers(a, b, svc, reply, t, &mut rules, &mut tracking)
-                {
+                if let Some(stage) = source_layers(a, &rd, reply, t, &mut rules, &mut tracking) {
                     return dropped(stage, rules);
                 }
-                (ZprCheck::Egress, a.zpr_profile, b.zpr_peer)
+                (ZprCheck::Egress, a, rd.zpr_egress)
             }
             Side::Destination => {
-                if let Some(stage) =
-                    self.destination_layer(a, b, svc, reply, t, &mut rules, &mut tracking)
+                if let Some(stage) = destination_layer(b, &rd, reply, t, &mut rules, &mut tracking)
                 {
                     return dropped(stage, rules);
                 }
-                (ZprCheck::Ingress, b.zpr_profile, a.zpr_peer)
+                (ZprCheck::Ingress, b, rd.zpr_ingress)
             }
         };
         let mut audit = false;
-        if let Some((ok, audited)) = self.zpr_step(
-            check,
-            profile,
-            peer,
-            svc,
-            reply,
-            t,
-            &mut rules,
-            &mut tracking,
-        ) {
+        if let Some((ok, audited)) = zpr_step(check, me, e, reply, t, &mut rules, &mut tracking) {
             if audited {
                 audit = !ok;
             } else if !ok {

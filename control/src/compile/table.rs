@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use super::lpm::Lpm;
 use super::prefix::Pfx;
 use super::service::ServiceClasses;
+use crate::ids::{ClassId, ProfileId, RuleId};
 use crate::packet::{L4, Packet};
 use crate::verdict::{Context, Judgement, RuleRef, Stage, Tracking, Verdict};
 
@@ -14,7 +15,8 @@ use crate::verdict::{Context, Judgement, RuleRef, Stage, Tracking, Verdict};
 /// One cell of a sided layer's table.
 ///
 /// Layout: bits 0-27 hold the deciding rule's or statement's global id plus
-/// one (0: nothing matched, the check denies); bit 31 a stateful rule or
+/// one, i.e. the stored value of its [`RuleId`] (0: nothing matched, the
+/// check denies); bit 31 a stateful rule or
 /// statement matched; bit 30 a stateless one matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Entry(pub u32);
@@ -44,8 +46,8 @@ impl Entry {
     /// The deciding rule's global id.
     #[inline]
     #[must_use]
-    pub fn rule(self) -> Option<u32> {
-        (self.0 & Self::ID_MASK).checked_sub(1)
+    pub fn rule(self) -> Option<RuleId> {
+        RuleId::from_stored(self.0 & Self::ID_MASK)
     }
 }
 
@@ -78,36 +80,54 @@ impl RouteEntry {
     /// The deciding route rule's global id.
     #[inline]
     #[must_use]
-    pub fn rule(self) -> Option<u32> {
-        (self.0 & Entry::ID_MASK).checked_sub(1)
+    pub fn rule(self) -> Option<RuleId> {
+        RuleId::from_stored(self.0 & Entry::ID_MASK)
     }
 }
 
 // ------------------------------------------------------------- sided layer --
 
-/// Where one profile's table lives inside a [`SidedLayer`].
-#[derive(Debug, Clone, Copy)]
+/// Where one profile's (or one container's) table lives inside a
+/// [`SidedLayer`]: 16 bytes, four to a cache line.
+#[derive(Debug, Clone, Copy, Default)]
 pub(super) struct ProfileSlot {
+    /// Start of the profile's peer remap row in [`SidedLayer::remaps`].
     pub(super) peer_remap: u32,
+    /// Start of the profile's service remap row in [`SidedLayer::remaps`].
     pub(super) svc_remap: u32,
+    /// Start of the profile's table in [`SidedLayer::entries`].
     pub(super) offset: u32,
+    /// Local service classes (the table's row length).
     pub(super) n_svc: u32,
 }
 
 /// The tables of one check that runs at one VNIC (egress or ingress
 /// security, ZPR egress or ingress check).
 ///
-/// INVARIANTS: `peer_remaps[p.peer_remap]` has one entry per global peer
-/// class of the layer and `svc_remaps[p.svc_remap]` one per service class;
-/// every value they hold is below the profile's local peer / service count,
-/// so `offset + local_peer * n_svc + local_svc` is inside `entries`.
-/// Size: `Σ_remaps (peer classes + service classes) × 2 + Σ_profiles
-/// local peers × local services × 4` bytes.
+/// Layout: `slots[profile]` names two rows of the one flat `remaps` array
+/// (a peer remap row of `peer_len` local peer ids, indexed by global peer
+/// class, and a service remap row of `svc_len` local service ids, indexed
+/// by service class; identical rows are stored once) and the profile's
+/// dense `local peer × local service` table in `entries`. A look-up is
+/// three dependent reads: the slot, the two remap cells (independent of
+/// each other), the entry.
+///
+/// INVARIANTS: every peer remap row starts at an offset `o` with
+/// `o + peer_len <= remaps.len()`, every service row likewise with
+/// `svc_len`; every value in a profile's rows is below its local peer /
+/// service count, so `offset + local_peer * n_svc + local_svc` is inside
+/// `entries`.
+/// Size: `2 × (distinct peer rows × peer_len + distinct service rows ×
+/// svc_len) + 4 × Σ_profiles local peers × local services + 16 × profiles`
+/// bytes.
 #[derive(Debug, Clone, Default)]
 pub struct SidedLayer {
     pub(super) slots: Vec<ProfileSlot>,
-    pub(super) peer_remaps: Vec<Box<[u16]>>,
-    pub(super) svc_remaps: Vec<Box<[u16]>>,
+    pub(super) remaps: Vec<u16>,
+    /// Global peer classes of the layer (the length of a peer remap row).
+    pub(super) peer_len: u32,
+    /// Service classes (the length of a service remap row).
+    pub(super) svc_len: u32,
     pub(super) entries: Vec<u32>,
 }
 
@@ -117,17 +137,28 @@ impl SidedLayer {
     #[inline]
     #[must_use]
     pub fn lookup(&self, profile: u32, peer: u32, svc: u32) -> Entry {
-        let s = self.slots[profile as usize];
-        let lp = u32::from(self.peer_remaps[s.peer_remap as usize][peer as usize]);
-        let ls = u32::from(self.svc_remaps[s.svc_remap as usize][svc as usize]);
+        self.lookup_slot(self.slots[profile as usize], peer, svc)
+    }
+
+    #[inline]
+    pub(super) fn lookup_slot(&self, s: ProfileSlot, peer: u32, svc: u32) -> Entry {
+        let lp = u32::from(self.remaps[(s.peer_remap + peer) as usize]);
+        let ls = u32::from(self.remaps[(s.svc_remap + svc) as usize]);
         Entry(self.entries[(s.offset + lp * s.n_svc + ls) as usize])
+    }
+
+    /// The peer remap row of a slot.
+    pub(super) fn peer_row(&self, s: ProfileSlot) -> &[u16] {
+        let a = s.peer_remap as usize;
+        self.remaps
+            .get(a..a + self.peer_len as usize)
+            .unwrap_or(&[])
     }
 
     /// Bytes used.
     #[must_use]
     pub fn bytes(&self) -> usize {
-        self.peer_remaps.iter().map(|r| r.len() * 2).sum::<usize>()
-            + self.svc_remaps.iter().map(|r| r.len() * 2).sum::<usize>()
+        self.remaps.len() * 2
             + self.entries.len() * 4
             + self.slots.len() * std::mem::size_of::<ProfileSlot>()
     }
@@ -145,6 +176,27 @@ impl SidedLayer {
     }
 }
 
+/// The container tables of one security profile, hot part: the slots
+/// ([`ProfileSlot`], copied) of its first [`Members::INLINE`] containers
+/// inline, so a look-up reads the profile and then goes straight to the
+/// remap cells, without a read of the container's slot. Profiles with more
+/// containers (OCI allows 5 NSGs per VNIC plus the list set; most VNICs
+/// have 1-3) read the rest through the slot ids at
+/// `start + INLINE..start + n` of [`SecurityLayer::members`].
+/// 64 bytes, aligned: one profile is one cache-line read.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(64))]
+pub(super) struct Members {
+    pub(super) inline: [ProfileSlot; Members::INLINE],
+    pub(super) n: u32,
+    pub(super) start: u32,
+}
+
+impl Members {
+    /// Slots held inline.
+    pub(super) const INLINE: usize = 3;
+}
+
 /// Egress or ingress security: one table per rule container (each NSG,
 /// each distinct sequence of a subnet's security lists), and for each
 /// security profile (a VNIC's NSGs in its subnet) the list of its
@@ -157,36 +209,79 @@ impl SidedLayer {
 /// rule; the stateful and stateless bits are OR-ed, so "stateless wins"
 /// holds across containers exactly as within one.
 ///
-/// INVARIANTS: `starts` is non-decreasing, has one more entry than there
-/// are profiles and ends at `members.len()`; every member is a slot of
-/// `tables`. Containers with no rule in this direction are left out (their
-/// entry would always be 0).
-/// Size: `tables.bytes() + 4 × (profiles + 1 + Σ members)`: the tables grow
-/// with the containers and their own rules, the profiles add a few words
-/// each.
+/// Layout: `profiles[p]` ([`Members`], 64 bytes) holds copies of the first
+/// three container slots of profile `p`, so a look-up is one read of the
+/// profile, then per container the two remap cells and the entry; `members`
+/// holds every profile's container slot ids in order (cold: the dump, and
+/// containers past the third).
+///
+/// INVARIANTS: `profiles[p].inline[i] == tables.slots[members[start + i]]`
+/// for `i < min(n, INLINE)`; `start + n <= members.len()`; every member is
+/// a slot of `tables`. Containers with no rule in this direction are left
+/// out (their entry would always be 0).
+/// Size: `tables.bytes() + 64 × profiles + 4 × Σ members`: the tables grow
+/// with the containers and their own rules, a profile adds 64 bytes plus 4
+/// per container.
 #[derive(Debug, Clone, Default)]
 pub struct SecurityLayer {
     pub(super) tables: SidedLayer,
-    pub(super) starts: Vec<u32>,
+    pub(super) profiles: Vec<Members>,
     pub(super) members: Vec<u32>,
 }
 
 impl SecurityLayer {
+    /// Adds a profile with these container slots.
+    pub(super) fn push_profile(&mut self, slots: &[u32]) -> Result<(), &'static str> {
+        let mut m = Members {
+            n: u32::try_from(slots.len()).map_err(|_| "containers in a profile")?,
+            start: u32::try_from(self.members.len()).map_err(|_| "profile members")?,
+            ..Members::default()
+        };
+        for (dst, &slot) in m.inline.iter_mut().zip(slots) {
+            *dst = *self
+                .tables
+                .slots
+                .get(slot as usize)
+                .ok_or("member is not a container slot")?;
+        }
+        self.members.extend_from_slice(slots);
+        u32::try_from(self.members.len()).map_err(|_| "profile members")?;
+        self.profiles.push(m);
+        Ok(())
+    }
+
+    /// The container slots of a profile, in member order.
+    pub(super) fn members(&self, profile: usize) -> impl Iterator<Item = u32> + '_ {
+        let m = self.profiles.get(profile).copied().unwrap_or_default();
+        let (a, n) = (m.start as usize, m.n as usize);
+        self.members.get(a..a + n).unwrap_or(&[]).iter().copied()
+    }
+
     /// The combined entry of `profile`'s containers against a peer of
-    /// global class `peer` and a service of class `svc`. At most one table
-    /// read per container (OCI: at most 5 NSGs and one list set).
+    /// global class `peer` and a service of class `svc`. One read of the
+    /// profile, then one table look-up per container (OCI: at most 5 NSGs
+    /// and one list set); the containers' look-ups are independent.
     #[inline]
     #[must_use]
-    pub fn lookup(&self, profile: u32, peer: u32, svc: u32) -> Entry {
-        let p = profile as usize;
-        let (a, b) = (self.starts[p] as usize, self.starts[p + 1] as usize);
+    pub fn lookup(&self, profile: ProfileId, peer: u32, svc: u32) -> Entry {
+        let m = &self.profiles[profile.index()];
+        let n = m.n as usize;
         let mut acc = 0u32;
-        for &slot in &self.members[a..b] {
-            let e = self.tables.lookup(slot, peer, svc).0;
-            if acc & Entry::ID_MASK == 0 {
-                acc |= e & Entry::ID_MASK;
+        // Branch-free (a branch on the loaded entry would make the next
+        // container's read wait for this one): the id is taken only while
+        // none is held, the flags always.
+        let mut fold = |e: u32| {
+            let empty = u32::from(acc & Entry::ID_MASK == 0).wrapping_neg();
+            acc |= (e & Entry::ID_MASK & empty) | (e & (Entry::STATEFUL | Entry::STATELESS));
+        };
+        for &s in &m.inline[..n.min(Members::INLINE)] {
+            fold(self.tables.lookup_slot(s, peer, svc).0);
+        }
+        if n > Members::INLINE {
+            let a = m.start as usize;
+            for &slot in &self.members[a + Members::INLINE..a + n] {
+                fold(self.tables.lookup(slot, peer, svc).0);
             }
-            acc |= e & (Entry::STATEFUL | Entry::STATELESS);
         }
         Entry(acc)
     }
@@ -194,7 +289,9 @@ impl SecurityLayer {
     /// Bytes used.
     #[must_use]
     pub fn bytes(&self) -> usize {
-        self.tables.bytes() + 4 * (self.starts.len() + self.members.len())
+        self.tables.bytes()
+            + self.profiles.len() * std::mem::size_of::<Members>()
+            + 4 * self.members.len()
     }
 
     /// Cells of all container tables.
@@ -206,7 +303,7 @@ impl SecurityLayer {
     /// Number of security profiles.
     #[must_use]
     pub fn profiles(&self) -> usize {
-        self.starts.len().saturating_sub(1)
+        self.profiles.len()
     }
 
     /// Number of container tables.
@@ -219,31 +316,47 @@ impl SecurityLayer {
 // ------------------------------------------------------------- class info --
 
 /// Per address class: the ids every layer indexes by.
+///
+/// 28 bytes of ids padded and aligned to 32, so a class is always one
+/// cache-line read (never split across two).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(C, align(32))]
 pub struct ClassInfo {
     /// Route class.
     pub route: u32,
-    /// Security profile when the address is a VNIC, else [`ClassInfo::NONE`].
-    pub sec_profile: u32,
-    /// ZPR profile when the address is a VNIC with a ZPR role, else [`ClassInfo::NONE`].
-    pub zpr_profile: u32,
+    /// Security profile when the address is a VNIC.
+    pub sec_profile: Option<ProfileId>,
+    /// ZPR profile when the address is a VNIC with a ZPR role.
+    pub zpr_profile: Option<ProfileId>,
     /// Peer class for egress security (the address as destination).
     pub eg_peer: u32,
     /// Peer class for ingress security (the address as source).
     pub in_peer: u32,
     /// Peer class for ZPR checks.
     pub zpr_peer: u32,
-    /// [`ClassInfo::EXEMPT`] and [`ClassInfo::VNIC`].
+    /// [`ClassInfo::EXEMPT`], [`ClassInfo::VNIC`] and
+    /// [`ClassInfo::ZPR_AUDITED`].
     pub flags: u32,
 }
 
 impl ClassInfo {
-    /// No profile.
-    pub const NONE: u32 = u32::MAX;
     /// Inside 169.254.0.0/16.
     pub const EXEMPT: u32 = 1;
     /// A VNIC address.
     pub const VNIC: u32 = 2;
+    /// A class of nothing (no profile, no flag): a placeholder.
+    pub const EMPTY: ClassInfo = ClassInfo {
+        route: 0,
+        sec_profile: None,
+        zpr_profile: None,
+        eg_peer: 0,
+        in_peer: 0,
+        zpr_peer: 0,
+        flags: 0,
+    };
+    /// The ZPR profile is audit-only (a copy of its
+    /// [`ZprProfileInfo::audited`], so the judgement need not read it).
+    pub const ZPR_AUDITED: u32 = 4;
 }
 
 /// ZPR profile facts that do not depend on the peer.
@@ -312,7 +425,7 @@ pub struct Fast {
     pub judgement: Judgement,
     /// Global ids of the deciding route rule, egress rule, ingress rule,
     /// ZPR egress statement and ZPR ingress statement.
-    pub rules: [Option<u32>; 5],
+    pub rules: [Option<RuleId>; 5],
 }
 
 impl Compiled {
@@ -322,10 +435,16 @@ impl Compiled {
         &self.stats
     }
 
+    /// The facts of a ZPR profile that do not depend on the peer.
+    #[must_use]
+    pub fn zpr_profile_info(&self, profile: ProfileId) -> Option<ZprProfileInfo> {
+        self.zpr_profiles.get(profile.index()).copied()
+    }
+
     /// The rule or statement behind a global id.
     #[must_use]
-    pub fn rule_ref(&self, id: u32) -> Option<RuleRef> {
-        self.rules.get(id as usize).copied()
+    pub fn rule_ref(&self, id: RuleId) -> Option<RuleRef> {
+        self.rules.get(id.index()).copied()
     }
 
     /// Number of global rule ids (route rules, security rules, statements).
@@ -337,14 +456,15 @@ impl Compiled {
     /// Address class of an address.
     #[inline]
     #[must_use]
-    pub fn address_class(&self, ip: IpAddr) -> u32 {
-        self.lpm.lookup(ip)
+    pub fn address_class(&self, ip: IpAddr) -> ClassId {
+        // The trie holds class ids only (below 2^31), so `new` never fails.
+        ClassId::new(self.lpm.lookup(ip) as usize).unwrap_or_default()
     }
 
     /// The class info of an address class.
     #[must_use]
-    pub fn class_info(&self, class: u32) -> ClassInfo {
-        self.classes[class as usize]
+    pub fn class_info(&self, class: ClassId) -> ClassInfo {
+        self.classes[class.index()]
     }
 
     /// Service class of a packet.
@@ -367,38 +487,35 @@ impl Compiled {
     /// Judges a packet given its classes.
     #[inline]
     #[must_use]
-    pub fn judge_classes(&self, cs: u32, cd: u32, svc: u32, ctx: Context) -> Fast {
-        let a = self.classes[cs as usize];
-        let b = self.classes[cd as usize];
+    pub fn judge_classes(&self, cs: ClassId, cd: ClassId, svc: u32, ctx: Context) -> Fast {
+        self.judge_infos(self.classes[cs.index()], self.classes[cd.index()], svc, ctx)
+    }
+
+    /// Judges a packet given its classes' infos: every table read after
+    /// the class infos.
+    #[inline]
+    pub(super) fn judge_infos(&self, a: ClassInfo, b: ClassInfo, svc: u32, ctx: Context) -> Fast {
         let mut rules = [None; 5];
         if (a.flags | b.flags) & ClassInfo::EXEMPT != 0 {
             return exempt();
         }
+        let rd = self.reads(a, b, svc);
         let (reply, t) = split_context(ctx);
         let mut tracking = UNTRACKED;
-        if let Some(stage) = self.source_layers(a, b, svc, reply, t, &mut rules, &mut tracking) {
+        if let Some(stage) = source_layers(a, &rd, reply, t, &mut rules, &mut tracking) {
             return dropped(stage, rules);
         }
-        if let Some(stage) = self.destination_layer(a, b, svc, reply, t, &mut rules, &mut tracking)
-        {
+        if let Some(stage) = destination_layer(b, &rd, reply, t, &mut rules, &mut tracking) {
             return dropped(stage, rules);
         }
         let mut zpr_ok = true;
         let mut audit = false;
-        for (check, profile, peer) in [
-            (ZprCheck::Egress, a.zpr_profile, b.zpr_peer),
-            (ZprCheck::Ingress, b.zpr_profile, a.zpr_peer),
+        for (check, me, e) in [
+            (ZprCheck::Egress, a, rd.zpr_egress),
+            (ZprCheck::Ingress, b, rd.zpr_ingress),
         ] {
-            if let Some((ok, audited)) = self.zpr_step(
-                check,
-                profile,
-                peer,
-                svc,
-                reply,
-                t,
-                &mut rules,
-                &mut tracking,
-            ) {
+            if let Some((ok, audited)) = zpr_step(check, me, e, reply, t, &mut rules, &mut tracking)
+            {
                 if audited {
                     audit |= !ok;
                 } else {
@@ -414,113 +531,123 @@ impl Compiled {
         allowed(reply, audit, tracking, rules)
     }
 
-    /// The source VNIC's route and egress security, the rules they read put
-    /// in `rules` and the egress tracking in `tracking`: the stage that
-    /// drops, if one does.
+    /// Every table cell the judgement of `a -> b` can need, read
+    /// before any of them is looked at: the reads do not depend on one
+    /// another, so their cache misses overlap instead of waiting behind a
+    /// branch on the previous layer's outcome (a mispredicted early exit
+    /// would discard the later reads and start them again). A layer whose
+    /// VNIC has no profile reads nothing (its entry stays 0).
     #[inline]
-    #[allow(clippy::too_many_arguments)] // the judgement's state, passed by parts to stay on the stack
-    pub(super) fn source_layers(
-        &self,
-        a: ClassInfo,
-        b: ClassInfo,
-        svc: u32,
-        reply: bool,
-        t: Tracking,
-        rules: &mut [Option<u32>; 5],
-        tracking: &mut Tracking,
-    ) -> Option<Stage> {
-        let r = RouteEntry(self.route[(a.route * self.n_route + b.route) as usize]);
-        rules[0] = r.rule();
-        if !r.passes(reply) {
-            return Some(Stage::Route);
-        }
-        if let Some(e) = security_step(
-            &self.egress,
-            a.sec_profile,
-            b.eg_peer,
-            svc,
-            reply && t.at_dst,
-            &mut rules[1],
-        ) {
-            if !e.allowed() {
-                return Some(Stage::EgressSecurity);
-            }
-            tracking.at_src = e.tracks();
-        }
-        None
-    }
-
-    /// The destination VNIC's ingress security, its rule put in `rules` and
-    /// its tracking in `tracking`: the stage that drops, if it does.
-    #[inline]
-    #[allow(clippy::too_many_arguments)] // the judgement's state, passed by parts to stay on the stack
-    pub(super) fn destination_layer(
-        &self,
-        a: ClassInfo,
-        b: ClassInfo,
-        svc: u32,
-        reply: bool,
-        t: Tracking,
-        rules: &mut [Option<u32>; 5],
-        tracking: &mut Tracking,
-    ) -> Option<Stage> {
-        if let Some(e) = security_step(
-            &self.ingress,
-            b.sec_profile,
-            a.in_peer,
-            svc,
-            reply && t.at_src,
-            &mut rules[2],
-        ) {
-            if !e.allowed() {
-                return Some(Stage::IngressSecurity);
-            }
-            tracking.at_dst = e.tracks();
-        }
-        None
-    }
-
-    /// One ZPR check (egress at the source, ingress at the destination) of
-    /// `profile` against `peer`: `None` when the VNIC has no ZPR profile,
-    /// else whether it allows and whether the profile is audit-only. A reply
-    /// the connection already tracks passes without a look-up; the check's
-    /// part of `tracking` (`zpr` or `zpr_audit`) is narrowed in place.
-    #[inline]
-    #[allow(clippy::too_many_arguments)] // the judgement's state, passed by parts to stay on the stack
-    pub(super) fn zpr_step(
-        &self,
-        check: ZprCheck,
-        profile: u32,
-        peer: u32,
-        svc: u32,
-        reply: bool,
-        t: Tracking,
-        rules: &mut [Option<u32>; 5],
-        tracking: &mut Tracking,
-    ) -> Option<(bool, bool)> {
-        if profile == ClassInfo::NONE {
-            return None;
-        }
-        let info = self.zpr_profiles[profile as usize];
-        let tracked = reply && if info.audited { t.zpr_audit } else { t.zpr };
-        let (ok, stateful) = if tracked {
-            (true, true)
-        } else {
-            let (layer, slot) = match check {
-                ZprCheck::Egress => (&self.zpr_egress, 3),
-                ZprCheck::Ingress => (&self.zpr_ingress, 4),
-            };
-            let e = layer.lookup(profile, peer, svc);
-            rules[slot] = e.rule();
-            (e.allowed(), e.tracks())
+    pub(super) fn reads(&self, a: ClassInfo, b: ClassInfo, svc: u32) -> Reads {
+        let sec = |layer: &SecurityLayer, profile: Option<ProfileId>, peer: u32| match profile {
+            Some(p) => layer.lookup(p, peer, svc),
+            None => Entry(0),
         };
-        if info.audited {
-            tracking.zpr_audit &= ok && stateful;
-        } else {
-            tracking.zpr &= ok && stateful;
+        let zpr = |layer: &SidedLayer, profile: Option<ProfileId>, peer: u32| match profile {
+            Some(p) => layer.lookup(p.raw(), peer, svc),
+            None => Entry(0),
+        };
+        Reads {
+            route: RouteEntry(self.route[(a.route * self.n_route + b.route) as usize]),
+            egress: sec(&self.egress, a.sec_profile, b.eg_peer),
+            ingress: sec(&self.ingress, b.sec_profile, a.in_peer),
+            zpr_egress: zpr(&self.zpr_egress, a.zpr_profile, b.zpr_peer),
+            zpr_ingress: zpr(&self.zpr_ingress, b.zpr_profile, a.zpr_peer),
         }
-        Some((ok, info.audited))
     }
+}
+
+/// The cells one judgement reads ([`Compiled::reads`]).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Reads {
+    pub(super) route: RouteEntry,
+    pub(super) egress: Entry,
+    pub(super) ingress: Entry,
+    pub(super) zpr_egress: Entry,
+    pub(super) zpr_ingress: Entry,
+}
+
+/// The source VNIC's route and egress security (class `a`), the rules
+/// they read put in `rules` and the egress tracking in `tracking`: the
+/// stage that drops, if one does.
+#[inline]
+pub(super) fn source_layers(
+    a: ClassInfo,
+    rd: &Reads,
+    reply: bool,
+    t: Tracking,
+    rules: &mut [Option<RuleId>; 5],
+    tracking: &mut Tracking,
+) -> Option<Stage> {
+    let r = rd.route;
+    rules[0] = r.rule();
+    if !r.passes(reply) {
+        return Some(Stage::Route);
+    }
+    if let Some(e) = security_step(rd.egress, a.sec_profile, reply && t.at_dst, &mut rules[1]) {
+        if !e.allowed() {
+            return Some(Stage::EgressSecurity);
+        }
+        tracking.at_src = e.tracks();
+    }
+    None
+}
+
+/// The destination VNIC's (class `b`) ingress security, its rule put in
+/// `rules` and its tracking in `tracking`: the stage that drops, if it does.
+#[inline]
+pub(super) fn destination_layer(
+    b: ClassInfo,
+    rd: &Reads,
+    reply: bool,
+    t: Tracking,
+    rules: &mut [Option<RuleId>; 5],
+    tracking: &mut Tracking,
+) -> Option<Stage> {
+    if let Some(e) = security_step(rd.ingress, b.sec_profile, reply && t.at_src, &mut rules[2]) {
+        if !e.allowed() {
+            return Some(Stage::IngressSecurity);
+        }
+        tracking.at_dst = e.tracks();
+    }
+    None
+}
+
+/// One ZPR check (egress at the source, ingress at the destination) of
+/// the checked VNIC's class `me`, its entry `e` against the peer: `None`
+/// when the VNIC has no ZPR profile, else whether it allows and whether
+/// the profile is audit-only. A reply the connection already tracks passes
+/// without using the entry; the check's part of `tracking` (`zpr` or
+/// `zpr_audit`) is narrowed in place.
+#[inline]
+pub(super) fn zpr_step(
+    check: ZprCheck,
+    me: ClassInfo,
+    e: Entry,
+    reply: bool,
+    t: Tracking,
+    rules: &mut [Option<RuleId>; 5],
+    tracking: &mut Tracking,
+) -> Option<(bool, bool)> {
+    me.zpr_profile?;
+    let audited = me.flags & ClassInfo::ZPR_AUDITED != 0;
+    let tracked = reply && if audited { t.zpr_audit } else { t.zpr };
+    let (ok, stateful) = if tracked {
+        (true, true)
+    } else {
+        let slot = match check {
+            ZprCheck::Egress => 3,
+            ZprCheck::Ingress => 4,
+        };
+        rules[slot] = e.rule();
+        (e.allowed(), e.tracks())
+    };
+    if audited {
+        tracking.zpr_audit &= ok && stateful;
+    } else {
+        tracking.zpr &= ok && stateful;
+    }
+    Some((ok, audited))
 }
 
 /// Which ZPR check: the source's egress or the destination's ingress.
@@ -565,7 +692,7 @@ pub(super) fn exempt() -> Fast {
 
 /// A drop at `stage`, with the rules read so far.
 #[inline]
-pub(super) fn dropped(stage: Stage, rules: [Option<u32>; 5]) -> Fast {
+pub(super) fn dropped(stage: Stage, rules: [Option<RuleId>; 5]) -> Fast {
     Fast {
         judgement: Judgement {
             verdict: Verdict::Drop,
@@ -583,7 +710,7 @@ pub(super) fn allowed(
     reply: bool,
     audit: bool,
     tracking: Tracking,
-    rules: [Option<u32>; 5],
+    rules: [Option<RuleId>; 5],
 ) -> Fast {
     Fast {
         judgement: Judgement {
@@ -596,22 +723,19 @@ pub(super) fn allowed(
     }
 }
 
-/// One security layer's look-up of `profile` against `peer`, its rule put in
-/// `rule`: `None` when the VNIC has no security profile or `skip` (a reply
-/// the other side's layer tracks).
+/// One security layer's entry `e` (of `profile`), its rule put in `rule`:
+/// `None` when the VNIC has no security profile or `skip` (a reply the
+/// other side's layer tracks).
 #[inline]
 fn security_step(
-    layer: &SecurityLayer,
-    profile: u32,
-    peer: u32,
-    svc: u32,
+    e: Entry,
+    profile: Option<ProfileId>,
     skip: bool,
-    rule: &mut Option<u32>,
+    rule: &mut Option<RuleId>,
 ) -> Option<Entry> {
-    if profile == ClassInfo::NONE || skip {
+    if profile.is_none() || skip {
         return None;
     }
-    let e = layer.lookup(profile, peer, svc);
     *rule = e.rule();
     Some(e)
 }

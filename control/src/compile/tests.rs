@@ -226,3 +226,18 @@ fn many_statements_compile_into_small_tables() {
     assert_eq!(c.stats().zpr_profiles, 1);
     assert!(c.stats().table_bytes < 8 << 20, "{:?}", c.stats());
 }
+
+/// The judgement the dataplane copies per packet stays small: five
+/// `Option<RuleId>` of 4 bytes each (the id's niche holds `None`), and a
+/// class info is one aligned 32-byte line.
+#[test]
+fn fast_and_class_info_sizes() {
+    assert_eq!(std::mem::size_of::<Option<crate::ids::RuleId>>(), 4);
+    assert!(
+        std::mem::size_of::<Fast>() <= 28,
+        "{}",
+        std::mem::size_of::<Fast>()
+    );
+    assert_eq!(std::mem::size_of::<ClassInfo>(), 32);
+    assert_eq!(std::mem::align_of::<ClassInfo>(), 32);
+}

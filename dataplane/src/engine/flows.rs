@@ -3,6 +3,7 @@
 //! flows.
 
 use serde::Serialize;
+use zprsim_control::compile::RuleId;
 use zprsim_control::model::proto;
 use zprsim_control::packet::L4;
 use zprsim_control::verdict::{Stage, Verdict};
@@ -71,19 +72,17 @@ pub struct Decided {
     /// An audit attribute would have denied it.
     pub zpr_audit: bool,
     /// Deciding rule per layer.
-    pub rules: [Option<u32>; 5],
+    pub rules: [Option<RuleId>; 5],
 }
 
-/// A packet's decision as an open record keeps it (ids as `u32`, `NO_RULE`
-/// for none, to keep the record small).
+/// A packet's decision as an open record keeps it (an `Option<RuleId>` is
+/// 4 bytes: the id's niche holds `None`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Side {
     code: u8,
     audit: bool,
-    rules: [u32; 5],
+    rules: [Option<RuleId>; 5],
 }
-
-const NO_RULE: u32 = u32::MAX;
 
 impl Side {
     /// From a packet's verdict code and fast-path result.
@@ -91,7 +90,7 @@ impl Side {
         Side {
             code,
             audit: fast.judgement.zpr_audit,
-            rules: fast.rules.map(|r| r.unwrap_or(NO_RULE)),
+            rules: fast.rules,
         }
     }
 
@@ -104,7 +103,7 @@ impl Side {
             },
             stage: code_stage(self.code),
             zpr_audit: self.audit,
-            rules: self.rules.map(|r| (r != NO_RULE).then_some(r)),
+            rules: self.rules,
         }
     }
 }

@@ -12,7 +12,7 @@
 //! the flow counts are lower bounds.
 
 use ahash::{AHashMap, AHashSet};
-use zprsim_control::compile::Fast;
+use zprsim_control::compile::{Fast, RuleId};
 use zprsim_control::packet::Packet;
 
 use crate::community_id::FlowKey;
@@ -97,15 +97,15 @@ pub(crate) struct RuleTally {
     /// The previous packet's flow key and deciding rules: a packet with the
     /// same ones adds nothing to the sets (bursts of one flow skip hashing
     /// them again).
-    last: Option<(u64, [Option<u32>; 5])>,
+    last: Option<(u64, [Option<RuleId>; 5])>,
 }
 
 /// A (flow, rule) pair as one word: the flow's hash with a mixed rule id
 /// folded in (the mixer is a bijection, so distinct rules of one flow
 /// never collide).
 #[inline]
-fn pair(flow_hash: u64, id: u32) -> u64 {
-    flow_hash ^ crate::conntrack::mix64(u64::from(id) + 1)
+fn pair(flow_hash: u64, id: RuleId) -> u64 {
+    flow_hash ^ crate::conntrack::mix64(u64::from(id.raw()) + 1)
 }
 
 fn widen(first: &mut Option<u64>, last: &mut Option<u64>, ts: u64) {
@@ -139,7 +139,7 @@ impl RuleTally {
         widen(&mut self.first_ns, &mut self.last_ns, ts_ns);
         if !self.count_flows {
             for &id in fast.rules.iter().flatten() {
-                if let Some(st) = self.rules.get_mut(id as usize) {
+                if let Some(st) = self.rules.get_mut(id.index()) {
                     st.packets += 1;
                     widen(&mut st.first_ns, &mut st.last_ns, ts_ns);
                 }
@@ -160,7 +160,7 @@ impl RuleTally {
             }
         }
         for &id in fast.rules.iter().flatten() {
-            let Some(st) = self.rules.get_mut(id as usize) else {
+            let Some(st) = self.rules.get_mut(id.index()) else {
                 continue;
             };
             st.packets += 1;

@@ -299,7 +299,7 @@ fn count(out: &mut FlowLogJudgement, r: &LogRecord, fast: &Fast, reply: bool) {
         k.zpr_audit_would_drop = k.zpr_audit_would_drop.saturating_add(pk);
     }
     for id in fast.rules.iter().flatten() {
-        if let Some(h) = k.rule_hits.get_mut(*id as usize) {
+        if let Some(h) = k.rule_hits.get_mut(id.index()) {
             *h = h.saturating_add(pk);
         }
     }
