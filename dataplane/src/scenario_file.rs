@@ -3,8 +3,9 @@
 //! read relative to the scenario).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use zprsim_control::load::{self, Format, LoadError, Loaded, SourceFiles};
+use zprsim_control::load::{self, Format, Jobs, LoadError, Loaded, SourceFiles};
 
 /// Reads policy files relative to the scenario's directory.
 #[derive(Debug, Clone)]
@@ -32,6 +33,65 @@ impl SourceFiles for FsFiles {
             ));
         }
         std::fs::read_to_string(&path).map_err(|e| e.to_string())
+    }
+}
+
+/// At most this many threads parse a scenario (the calling one included):
+/// each holds one chunk's parse tree (`toml` takes tens of times a chunk's
+/// 1 MiB at most), so memory stays bounded whatever the machine.
+pub const MAX_LOAD_THREADS: usize = 4;
+
+/// Runs a load's jobs on the calling thread and up to
+/// [`MAX_LOAD_THREADS`]` - 1` scoped helpers, each taking the next job
+/// until none is left. With one core, or when a helper cannot be started,
+/// the calling thread does the rest alone.
+#[derive(Debug, Clone, Copy)]
+pub struct Threads {
+    threads: usize,
+}
+
+impl Threads {
+    /// As many threads as the machine has cores, at most
+    /// [`MAX_LOAD_THREADS`].
+    #[must_use]
+    pub fn available() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        Threads::new(cores)
+    }
+
+    /// `threads` threads (clamped to 1..=[`MAX_LOAD_THREADS`]).
+    #[must_use]
+    pub fn new(threads: usize) -> Self {
+        Threads {
+            threads: threads.clamp(1, MAX_LOAD_THREADS),
+        }
+    }
+}
+
+impl Jobs for Threads {
+    fn run(&self, n: usize, job: &(dyn Fn(usize) + Sync)) {
+        let next = AtomicUsize::new(0);
+        let work = || {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                job(i);
+            }
+        };
+        std::thread::scope(|scope| {
+            for _ in 1..self.threads.min(n) {
+                if std::thread::Builder::new()
+                    .name("zprsim-load".to_owned())
+                    .spawn_scoped(scope, work)
+                    .is_err()
+                {
+                    break;
+                }
+            }
+            work();
+        });
     }
 }
 
@@ -75,7 +135,13 @@ fn load_stdin() -> Result<Loaded, LoadError> {
     } else {
         Format::Toml
     };
-    load::load_str(&text, &file, format, &FsFiles::new("."))
+    load::load_str_with(
+        &text,
+        &file,
+        format,
+        &FsFiles::new("."),
+        &Threads::available(),
+    )
 }
 
 /// Loads a scenario file (TOML, or JSON when the name ends in `.json`);
@@ -112,5 +178,94 @@ pub fn load_path(path: &Path) -> Result<Loaded, LoadError> {
         .map_err(|e| io_err(format!("cannot read the scenario: {e}")))?;
     let format = Format::from_file_name(&file).unwrap_or(Format::Toml);
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    load::load_str(&text, &file, format, &FsFiles::new(base))
+    load::load_str_with(
+        &text,
+        &file,
+        format,
+        &FsFiles::new(base),
+        &Threads::available(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use zprsim_control::load::{self, Format, InOrder, Jobs, NoFiles};
+
+    use super::Threads;
+
+    #[test]
+    fn threads_call_every_job_exactly_once() {
+        for threads in 1..=6 {
+            for n in [0, 1, 2, 3, 17] {
+                let calls: Vec<AtomicUsize> = (0..n).map(|_| AtomicUsize::new(0)).collect();
+                Threads::new(threads).run(n, &|i| {
+                    calls[i].fetch_add(1, Ordering::Relaxed);
+                });
+                assert!(
+                    calls.iter().all(|c| c.load(Ordering::Relaxed) == 1),
+                    "{threads} threads, {n} jobs"
+                );
+            }
+        }
+    }
+
+    /// A scenario of about 1.7 MB: split into parts outside the loader's
+    /// own tests (at least 64 KiB each), so the threads really share it.
+    fn large(last_ip: &str) -> String {
+        let mut t = String::from(
+            "name = \"big\"\n[[vcn]]\nname = \"v\"\ncidr_blocks = [\"10.0.0.0/8\"]\n\
+             [[subnet]]\nname = \"s\"\nvcn = \"v\"\ncidr_block = \"10.0.0.0/8\"\n",
+        );
+        for i in 0..20_000u32 {
+            let ip = if i == 19_999 {
+                last_ip.to_owned()
+            } else {
+                format!("10.{}.{}.{}", i >> 15, (i >> 7) & 255, (i & 127) + 1)
+            };
+            t.push_str(&format!(
+                "[[vnic]]\nname = \"n{i}\"\nsubnet = \"s\"\nprivate_ips = [\"{ip}\"]\n\n"
+            ));
+        }
+        t
+    }
+
+    #[test]
+    fn a_large_scenario_loads_the_same_on_several_threads() {
+        let text = large("10.200.0.1");
+        let one = load::load_str_with(&text, "b.toml", Format::Toml, &NoFiles, &InOrder).unwrap();
+        let four =
+            load::load_str_with(&text, "b.toml", Format::Toml, &NoFiles, &Threads::new(4)).unwrap();
+        assert_eq!(one.scenario.vnics.len(), 20_000);
+        assert_eq!(
+            format!("{:?}", one.scenario),
+            format!("{:?}", four.scenario)
+        );
+        assert_eq!(
+            format!("{:?}", one.warnings),
+            format!("{:?}", four.warnings)
+        );
+    }
+
+    #[test]
+    fn an_error_late_in_a_large_scenario_is_the_same_on_several_threads() {
+        // A type error in the last part and a syntax error in an earlier
+        // one: the earlier one is reported, at its line and column.
+        let mut text = large("10.200.0.1");
+        let at = text.find("name = \"n3000\"").unwrap();
+        text.replace_range(at..at + 14, "name = \"n3000");
+        text.push_str("[[vnic]]\nname = 5\n");
+        let one =
+            load::load_str_with(&text, "b.toml", Format::Toml, &NoFiles, &InOrder).unwrap_err();
+        let four = load::load_str_with(&text, "b.toml", Format::Toml, &NoFiles, &Threads::new(4))
+            .unwrap_err();
+        assert_eq!(one, four);
+        assert_eq!(
+            one.line,
+            Some(u32::try_from(text[..at].lines().count()).unwrap() + 1)
+        );
+    }
 }

@@ -6,7 +6,18 @@
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 
-use super::{Chunked, chunks, parse_toml_chunked, parse_toml_whole};
+use super::{Chunked, InOrder, Jobs, chunks, parse_toml_chunked, parse_toml_whole};
+
+/// Runs jobs last first: the join must not depend on the order they ran in.
+struct Reversed;
+
+impl Jobs for Reversed {
+    fn run(&self, n: usize, job: &(dyn Fn(usize) + Sync)) {
+        for i in (0..n).rev() {
+            job(i);
+        }
+    }
+}
 
 /// The whole-text parse, rendered (spans included), or `None` on error.
 fn whole(text: &str) -> Option<String> {
@@ -18,9 +29,13 @@ fn whole(text: &str) -> Option<String> {
 /// Checks that a chunked parse, when it gives a scenario, gives the whole
 /// parse's; returns whether it split.
 fn agrees(text: &str, target: usize) -> bool {
-    match parse_toml_chunked(text, target) {
+    match parse_toml_chunked(text, target, &InOrder) {
         Chunked::Parsed(raw) => {
             assert_eq!(Some(format!("{raw:?}")), whole(text), "text:\n{text}");
+            let Chunked::Parsed(reversed) = parse_toml_chunked(text, target, &Reversed) else {
+                panic!("parses in order but not reversed:\n{text}");
+            };
+            assert_eq!(format!("{reversed:?}"), format!("{raw:?}"), "text:\n{text}");
             true
         }
         Chunked::Unsplit | Chunked::Failed(..) => false,
@@ -144,8 +159,11 @@ fn errors_come_from_the_whole_text() {
     // Chunk 2 is wrong in type, chunk 3 in syntax: the whole parse reports
     // the syntax error first, and so does the loader.
     let text = "[[vcn]]\nname = \"v\"\n[[vnic]]\nname = 5\n[[nsg]]\nname = \"\n";
-    assert!(!matches!(parse_toml_chunked(text, 1), Chunked::Parsed(_)));
-    let e = super::parse_toml(text, "s.toml").unwrap_err();
+    assert!(!matches!(
+        parse_toml_chunked(text, 1, &InOrder),
+        Chunked::Parsed(_)
+    ));
+    let e = super::parse_toml(text, "s.toml", &InOrder).unwrap_err();
     let w = parse_toml_whole(text, "s.toml").unwrap_err();
     assert_eq!(e, w);
 }
@@ -220,7 +238,7 @@ fn a_failing_part_is_placed_in_the_whole_text() {
     // The path taken for TOML too large to parse whole: the failing part
     // alone, its error at the line and column of the whole file.
     let text = "[[vcn]]\nname = \"v\"\n[[vnic]]\nname = \"a\"\n[[nsg]]\nname = 5\n";
-    let Chunked::Failed(start, end) = parse_toml_chunked(text, 1) else {
+    let Chunked::Failed(start, end) = parse_toml_chunked(text, 1, &InOrder) else {
         panic!("the last part should fail");
     };
     assert!(
@@ -245,7 +263,7 @@ fn unsplittable_toml_past_the_whole_parse_limit_is_refused_before_parsing() {
     text.push_str(&" ".repeat(super::MAX_WHOLE_TOML_BYTES));
     text.push_str("]\n");
     let t = std::time::Instant::now();
-    let e = super::parse_toml(&text, "s.toml").unwrap_err();
+    let e = super::parse_toml(&text, "s.toml", &InOrder).unwrap_err();
     assert!(
         e.message.contains("cannot be read in parts") && e.message.contains("67108864"),
         "{}",
@@ -254,4 +272,20 @@ fn unsplittable_toml_past_the_whole_parse_limit_is_refused_before_parsing() {
     // Not a timing assert on speed: a guard that the refusal did not parse
     // the text whole (which takes tens of seconds and gigabytes here).
     assert!(t.elapsed() < std::time::Duration::from_secs(60));
+}
+
+#[test]
+fn the_first_failing_part_in_the_text_is_reported_whatever_the_order_run() {
+    // Parts 2 and 4 fail; run last first, part 2 is still the one reported,
+    // and the loader's error is the whole parse's.
+    let text =
+        "[[vcn]]\nname = \"v\"\n[[vnic]]\nname = 5\n[[nsg]]\nname = \"a\"\n[[nsg]]\nname = 7\n";
+    for jobs in [&InOrder as &dyn Jobs, &Reversed] {
+        let Chunked::Failed(start, _) = parse_toml_chunked(text, 1, jobs) else {
+            panic!("a part should fail");
+        };
+        assert!(text[start..].starts_with("[[vnic]]"), "{}", &text[start..]);
+        let e = super::parse_toml(text, "s.toml", jobs).unwrap_err();
+        assert_eq!(e, parse_toml_whole(text, "s.toml").unwrap_err());
+    }
 }

@@ -93,7 +93,7 @@ pub(crate) fn split(text: &str, target: usize) -> Option<Vec<Range<usize>>> {
                 depth = depth.checked_sub(1)?;
                 i += 1;
             }
-            _ => i += 1,
+            _ => i = plain_end(b, i + 1),
         }
     }
     if depth != 0 {
@@ -192,6 +192,35 @@ fn header(b: &[u8], start: usize) -> Option<Header> {
     })
 }
 
+/// The bytes the scanner acts on outside strings: a run of other bytes is
+/// skipped in one tight loop (this scan runs before any chunk is parsed,
+/// so it is on the start-up's critical path).
+static ACTS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut k = 0;
+    let acts = b"\n#\"'[]{}";
+    while k < acts.len() {
+        t[acts[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
+
+/// The first byte at or after `i` that [`ACTS`] names (or the text's end).
+fn plain_end(b: &[u8], i: usize) -> usize {
+    b.get(i..)
+        .and_then(|rest| rest.iter().position(|&c| ACTS[usize::from(c)]))
+        .map_or(b.len(), |p| i + p)
+}
+
+/// The first byte at or after `i` that may end a one-line basic string:
+/// a quote, a backslash or a newline (or the text's end).
+fn basic_end(b: &[u8], i: usize) -> usize {
+    b.get(i..)
+        .and_then(|rest| rest.iter().position(|&c| matches!(c, b'"' | b'\\' | b'\n')))
+        .map_or(b.len(), |p| i + p)
+}
+
 fn is_bare(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_' || c == b'-'
 }
@@ -238,7 +267,7 @@ fn skip_basic(b: &[u8], i: usize) -> Option<usize> {
             b'\\' => j += 2,
             b'"' => return Some(j + 1),
             b'\n' => return None,
-            _ => j += 1,
+            _ => j = basic_end(b, j + 1),
         }
     }
 }

@@ -6,7 +6,11 @@
 //! 1. serde reads the text into raw structs (`raw.rs`) that mirror the file
 //!    and reject unknown fields; TOML values keep their byte spans. Large
 //!    TOML is parsed in chunks split at `[[key]]` lines (`chunks.rs`), so
-//!    the `toml` crate's tree of only one chunk is alive at a time.
+//!    the `toml` crate's tree of only one chunk per parsing thread is alive
+//!    at a time. The chunks are independent: [`load_str_with`] hands them to
+//!    a caller's [`Jobs`] runner, which may parse them on several threads;
+//!    they are joined in document order, so the scenario and the first
+//!    error are the same whatever the runner.
 //! 2. The resolver (`resolve.rs`), one step per object kind, checks every
 //!    name, reference, CIDR and address, turns names into index ids, applies
 //!    defaults, drops protocol options that do not fit (with a warning),
@@ -47,6 +51,7 @@ mod resolve;
 mod tests;
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use crate::escape::{escape, escape_keep_newlines};
 
@@ -108,6 +113,30 @@ pub struct NoFiles;
 impl SourceFiles for NoFiles {
     fn read(&self, _relative_path: &str) -> Result<String, String> {
         Err("reading files is not available here".to_owned())
+    }
+}
+
+/// Runs independent jobs of a load, one after another or at the same time:
+/// the caller decides (the control crate starts no threads).
+///
+/// The loader hands it the parts of a split TOML text (`chunks.rs`); each
+/// part parses on its own and the results are joined in document order,
+/// so what loads, and the first error, do not depend on the runner.
+pub trait Jobs: Sync {
+    /// Calls `job(i)` exactly once for every `i` in `0..n`, in any order and
+    /// on any threads, and returns when every call has returned.
+    fn run(&self, n: usize, job: &(dyn Fn(usize) + Sync));
+}
+
+/// A [`Jobs`] that runs every job on the calling thread, in order.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InOrder;
+
+impl Jobs for InOrder {
+    fn run(&self, n: usize, job: &(dyn Fn(usize) + Sync)) {
+        for i in 0..n {
+            job(i);
+        }
     }
 }
 
@@ -204,32 +233,59 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (u32, u32) {
 /// query scans at most one stride.
 pub(crate) struct Positions<'a> {
     text: &'a str,
-    /// (byte offset, line, column) at every stride, on char boundaries.
-    checkpoints: Vec<(usize, u32, u32)>,
+    /// (byte offset, line, column) at every stride, on char boundaries;
+    /// built on the first query (a scenario that loads without errors or
+    /// positioned warnings never needs it, and the pass costs ~10
+    /// instructions per byte).
+    checkpoints: std::cell::OnceCell<Vec<(usize, u32, u32)>>,
 }
 
 impl<'a> Positions<'a> {
     /// Bytes between checkpoints.
     pub(crate) const STRIDE: usize = 4096;
 
-    /// Indexes `text` (one pass).
+    /// Positions in `text`; the index is built on the first query.
     pub(crate) fn new(text: &'a str) -> Self {
+        Positions {
+            text,
+            checkpoints: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Indexes the text (one pass over its bytes: newlines and the bytes
+    /// that start a character are counted a stride at a time, which the
+    /// compiler vectorizes; decoding every character cost ~16 instructions
+    /// per byte).
+    fn index(text: &str) -> Vec<(usize, u32, u32)> {
+        let b = text.as_bytes();
         let mut checkpoints = vec![(0, 1, 1)];
         let (mut line, mut col) = (1u32, 1u32);
-        let mut next = Self::STRIDE;
-        for (i, c) in text.char_indices() {
-            if i >= next {
-                checkpoints.push((i, line, col));
-                next = i + Self::STRIDE;
+        let mut start = 0usize;
+        loop {
+            let mut next = start.saturating_add(Self::STRIDE);
+            while next < b.len() && !text.is_char_boundary(next) {
+                next += 1;
             }
-            if c == '\n' {
-                line = line.saturating_add(1);
-                col = 1;
-            } else {
-                col = col.saturating_add(1);
+            let Some(seg) = b.get(start..next).filter(|_| next < b.len()) else {
+                break;
+            };
+            let chars = |s: &[u8]| {
+                // Bytes that start a character (not 0b10xx_xxxx).
+                let n = s.iter().filter(|&&c| (c as i8) >= -0x40).count();
+                u32::try_from(n).unwrap_or(u32::MAX)
+            };
+            match seg.iter().rposition(|&c| c == b'\n') {
+                Some(p) => {
+                    let lines = seg.iter().filter(|&&c| c == b'\n').count();
+                    line = line.saturating_add(u32::try_from(lines).unwrap_or(u32::MAX));
+                    col = chars(seg.get(p + 1..).unwrap_or_default()).saturating_add(1);
+                }
+                None => col = col.saturating_add(chars(seg)),
             }
+            checkpoints.push((next, line, col));
+            start = next;
         }
-        Positions { text, checkpoints }
+        checkpoints
     }
 
     /// 1-based line and column (in characters) of byte `offset`, clamped to
@@ -239,11 +295,11 @@ impl<'a> Positions<'a> {
         while off > 0 && !self.text.is_char_boundary(off) {
             off -= 1;
         }
-        let k = self
-            .checkpoints
+        let checkpoints = self.checkpoints.get_or_init(|| Self::index(self.text));
+        let k = checkpoints
             .partition_point(|c| c.0 <= off)
             .saturating_sub(1);
-        let (start, mut line, mut col) = self.checkpoints.get(k).copied().unwrap_or((0, 1, 1));
+        let (start, mut line, mut col) = checkpoints.get(k).copied().unwrap_or((0, 1, 1));
         for c in self.text.get(start..off).unwrap_or("").chars() {
             if c == '\n' {
                 line = line.saturating_add(1);
@@ -274,6 +330,26 @@ pub fn load_str(
     format: Format,
     files: &dyn SourceFiles,
 ) -> Result<Loaded, LoadError> {
+    load_str_with(text, file, format, files, &InOrder)
+}
+
+/// Loads a scenario as [`load_str`] does, the parts of a large TOML text
+/// parsed through `jobs` (at the same time, when it runs them so). The
+/// result, warnings and errors are those of [`load_str`] whatever `jobs`
+/// does.
+///
+/// # Errors
+/// As [`load_str`].
+// The error is large, but the API hands it out by value on purpose:
+// loading fails once per run, and callers match on its fields.
+#[allow(clippy::result_large_err)]
+pub fn load_str_with(
+    text: &str,
+    file: &str,
+    format: Format,
+    files: &dyn SourceFiles,
+    jobs: &dyn Jobs,
+) -> Result<Loaded, LoadError> {
     if text.len() > MAX_SCENARIO_BYTES {
         return Err(LoadError {
             file: file.to_owned(),
@@ -289,7 +365,7 @@ pub fn load_str(
         });
     }
     let raw = match format {
-        Format::Toml => parse_toml(text, file)?,
+        Format::Toml => parse_toml(text, file, jobs)?,
         Format::Json => parse_json(text, file)?,
     };
     names::check_raw(&raw, text, file).map_err(|e| *e)?;
@@ -323,8 +399,8 @@ pub fn from_json_str(text: &str, file: &str) -> Result<Loaded, LoadError> {
 // The error is large, but the API hands it out by value on purpose:
 // loading fails once per run, and callers match on its fields.
 #[allow(clippy::result_large_err)]
-fn parse_toml(text: &str, file: &str) -> Result<raw::RawScenario, LoadError> {
-    match parse_toml_chunked(text, TOML_CHUNK_BYTES) {
+fn parse_toml(text: &str, file: &str, jobs: &dyn Jobs) -> Result<raw::RawScenario, LoadError> {
+    match parse_toml_chunked(text, chunk_target(text.len()), jobs) {
         Chunked::Parsed(raw) => Ok(raw),
         _ if text.len() <= MAX_WHOLE_TOML_BYTES => parse_toml_whole(text, file),
         // Too large to parse whole: the failing part's own error, placed
@@ -337,10 +413,25 @@ fn parse_toml(text: &str, file: &str) -> Result<raw::RawScenario, LoadError> {
     }
 }
 
-/// Bytes of TOML parsed at once when the text can be split (`chunks.rs`):
-/// the `toml` crate's tree of a chunk takes tens of times its size. Tests
-/// split at every `[[key]]`, so every loader test goes through the split.
+/// At most this many bytes of TOML are parsed at once when the text can be
+/// split (`chunks.rs`): the `toml` crate's tree of a chunk takes tens of
+/// times its size. Tests split at every `[[key]]`, so every loader test
+/// goes through the split.
 const TOML_CHUNK_BYTES: usize = if cfg!(test) { 1 } else { 1 << 20 };
+
+/// Chunks are at least this long (outside tests), so that the per-chunk
+/// cost stays small beside the parse.
+const TOML_CHUNK_MIN_BYTES: usize = if cfg!(test) { 1 } else { 64 << 10 };
+
+/// The chunk length aimed at for a text of `len` bytes: about 16 chunks,
+/// so that runners with a few threads share the parse evenly (three 1 MiB
+/// chunks would leave one of two threads idle a third of the time).
+fn chunk_target(len: usize) -> usize {
+    (len / 16).clamp(
+        TOML_CHUNK_MIN_BYTES,
+        TOML_CHUNK_BYTES.max(TOML_CHUNK_MIN_BYTES),
+    )
+}
 
 /// What the split parse gave.
 // Made once per load and matched at once: boxing the scenario buys nothing.
@@ -357,21 +448,34 @@ enum Chunked {
 /// The scenario parsed chunk by chunk. When the text cannot be split safely
 /// or a chunk fails to parse, the whole-text parse gives the error exactly
 /// as it would have (for text up to [`MAX_WHOLE_TOML_BYTES`]).
-fn parse_toml_chunked(text: &str, target: usize) -> Chunked {
+fn parse_toml_chunked(text: &str, target: usize, jobs: &dyn Jobs) -> Chunked {
     let Some(ranges) = chunks::split(text, target) else {
         return Chunked::Unsplit;
     };
     if ranges.len() < 2 {
         return Chunked::Unsplit;
     }
-    let mut out: Option<raw::RawScenario> = None;
-    for r in ranges {
-        let (start, end) = (r.start, r.end);
-        let Some(part) = text.get(r).and_then(|part| {
-            let _mode = raw::SpanMode::enter_at(true, start);
+    // One slot per chunk, filled by whichever thread parses it; `None` in a
+    // slot is a chunk that did not parse.
+    let slots: Vec<OnceLock<Option<raw::RawScenario>>> =
+        ranges.iter().map(|_| OnceLock::new()).collect();
+    jobs.run(ranges.len(), &|i| {
+        let (Some(r), Some(slot)) = (ranges.get(i), slots.get(i)) else {
+            return;
+        };
+        let parsed = text.get(r.clone()).and_then(|part| {
+            let _mode = raw::SpanMode::enter_at(true, r.start);
             toml::from_str::<raw::RawScenario>(part).ok()
-        }) else {
-            return Chunked::Failed(start, end);
+        });
+        // A runner calling a job twice would only parse it again.
+        let _ = slot.set(parsed);
+    });
+    let mut out: Option<raw::RawScenario> = None;
+    // Joined in document order: the first chunk that failed is the one
+    // reported, whatever order they ran in.
+    for (r, slot) in ranges.into_iter().zip(slots) {
+        let Some(part) = slot.into_inner().flatten() else {
+            return Chunked::Failed(r.start, r.end);
         };
         match &mut out {
             None => out = Some(part),

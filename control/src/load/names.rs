@@ -54,7 +54,9 @@ pub(crate) fn locate(text: &str, start: Option<usize>, value: &str, index: usize
 /// # Errors
 /// The first such text holding a character [`problem`] refuses.
 pub(crate) fn check_raw(raw: &RawScenario, text: &str, file: &str) -> Result<(), Box<LoadError>> {
-    let fail = |what: &str, object: Option<String>, field: &str, v: &Sp<String>| {
+    // `object` is only formatted for a value that fails: this runs for
+    // every attribute value of every object.
+    let fail = |what: &str, object: &dyn Fn() -> Option<String>, field: &str, v: &Sp<String>| {
         problem(what, &v.value).map(|(i, message)| {
             let at = locate(text, v.start(), &v.value, i);
             let (line, column) = at.map_or((None, None), |o| {
@@ -65,7 +67,7 @@ pub(crate) fn check_raw(raw: &RawScenario, text: &str, file: &str) -> Result<(),
                 file: file.to_owned(),
                 line,
                 column,
-                object,
+                object: object(),
                 field: Some(field.to_owned()),
                 message,
                 rendered_zpl: None,
@@ -74,11 +76,11 @@ pub(crate) fn check_raw(raw: &RawScenario, text: &str, file: &str) -> Result<(),
     };
     let first = |e: Option<Box<LoadError>>| e.map_or(Ok(()), Err);
     if let Some(n) = &raw.name {
-        first(fail("name", None, "name", n))?;
+        first(fail("name", &|| None, "name", n))?;
     }
     if let Some(services) = &raw.services {
         for (label, _) in &services.value.0 {
-            first(fail("service label", None, "services", label))?;
+            first(fail("service label", &|| None, "services", label))?;
         }
     }
     let attrs =
@@ -86,10 +88,10 @@ pub(crate) fn check_raw(raw: &RawScenario, text: &str, file: &str) -> Result<(),
             let Some(a) = a else { return Ok(()) };
             for (_, keys) in &a.value.0 {
                 for (_, v) in &keys.0 {
-                    let object = Some(format!("{kind} `{}`", escape(&name.value)));
+                    let object = || Some(format!("{kind} `{}`", escape(&name.value)));
                     first(fail(
                         "attribute value",
-                        object,
+                        &object,
                         "security_attributes",
                         &v.value,
                     ))?;

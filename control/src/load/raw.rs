@@ -114,7 +114,8 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut out: Vec<(Sp<String>, V)> = Vec::new();
-                let mut seen = std::collections::HashSet::new();
+                // ahash: cheaper than std's SipHash, random keys all the same.
+                let mut seen = std::collections::HashSet::<_, ahash::RandomState>::default();
                 while let Some(k) = map.next_key::<Sp<String>>()? {
                     if !seen.insert(k.value.clone()) {
                         return Err(de::Error::custom(format_args!(

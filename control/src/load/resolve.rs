@@ -1,6 +1,10 @@
 //! From raw structs to the model: names to ids, defaults, checks, warnings.
 
-use std::collections::HashMap;
+/// The resolver's maps, keyed by names from the input: ahash with random
+/// keys (as resistant to crafted collisions as std's SipHash, and cheaper:
+/// SipHash was about a tenth of the resolver's instructions).
+type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, ahash::RandomState>;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -201,7 +205,18 @@ impl Ctx<'_> {
 }
 
 fn label(kind: Kind, name: &str) -> String {
-    format!("{} `{}`", kind.word(), name)
+    let mut s = String::new();
+    label_into(&mut s, kind, name);
+    s
+}
+
+/// [`label`] into `buf`, replacing what it held.
+fn label_into(buf: &mut String, kind: Kind, name: &str) {
+    buf.clear();
+    buf.push_str(kind.word());
+    buf.push_str(" `");
+    buf.push_str(name);
+    buf.push('`');
 }
 
 fn id<T>(r: Result<T, IdOverflow>, ctx: &Ctx<'_>) -> Res<T> {
@@ -374,11 +389,12 @@ fn build_index<'r>(
     let mut ix = Index::default();
     let mut name_pos: Vec<Option<usize>> = Vec::new();
     for (i, (name, oid)) in items.enumerate() {
-        let object = label(kind, &name.value);
+        // Formatted only for a message: this runs for every object.
+        let object = || label(kind, &name.value);
         if name.value.trim().is_empty() {
             return Err(ctx.err(
                 name.start(),
-                &object,
+                &object(),
                 "name",
                 "the name is empty".to_owned(),
             ));
@@ -386,7 +402,7 @@ fn build_index<'r>(
         for (field, v) in [("name", Some(name)), ("id", oid)] {
             if let Some((i, m)) = v.and_then(|v| names::problem(field, &v.value)) {
                 let at = v.and_then(|v| names::locate(ctx.text, v.start(), &v.value, i));
-                return Err(ctx.err(at, &object, field, m));
+                return Err(ctx.err(at, &object(), field, m));
             }
         }
         if let Some(&first) = ix.by_name.get(&name.value) {
@@ -398,7 +414,7 @@ fn build_index<'r>(
                 .unwrap_or_default();
             return Err(ctx.err(
                 name.start(),
-                &object,
+                &object(),
                 "name",
                 format!(
                     "another {} is already named `{}`{at}",
@@ -411,12 +427,12 @@ fn build_index<'r>(
         name_pos.push(name.start());
         if let Some(oid) = oid {
             if oid.value.trim().is_empty() {
-                return Err(ctx.err(oid.start(), &object, "id", "the id is empty".to_owned()));
+                return Err(ctx.err(oid.start(), &object(), "id", "the id is empty".to_owned()));
             }
             if let Some((k, n)) = all_ids.get(&oid.value) {
                 return Err(ctx.err(
                     oid.start(),
-                    &object,
+                    &object(),
                     "id",
                     format!("id `{}` is already the id of {}", oid.value, label(*k, n)),
                 ));
@@ -799,7 +815,7 @@ pub(crate) fn resolve(
             format,
             warnings: Vec::new(),
             dropped_warnings: 0,
-            indexes: HashMap::new(),
+            indexes: HashMap::default(),
         },
         raw,
         files,
@@ -807,12 +823,12 @@ pub(crate) fn resolve(
             name: raw.name.as_ref().map(|n| n.value.clone()),
             ..Scenario::default()
         },
-        service_ids: HashMap::new(),
+        service_ids: HashMap::default(),
         vcn_names: Vec::new(),
         rt_vcns: Vec::new(),
         sl_vcns: Vec::new(),
         nsg_vcns: Vec::new(),
-        ip_owner: HashMap::new(),
+        ip_owner: HashMap::default(),
     };
     // Order matters: each step reads what the steps before it built.
     r.options()?;
@@ -901,7 +917,7 @@ impl Resolver<'_> {
     fn index(&mut self) -> Res<()> {
         let raw = self.raw;
         let ctx = &mut self.ctx;
-        let mut all_ids = HashMap::new();
+        let mut all_ids = HashMap::default();
         build_index(
             ctx,
             Kind::Vcn,
@@ -958,7 +974,7 @@ impl Resolver<'_> {
         let raw = self.raw;
         let ctx = &self.ctx;
         let mut services = Vec::new();
-        let mut service_ids: HashMap<String, ServiceId> = HashMap::new();
+        let mut service_ids: HashMap<String, ServiceId> = HashMap::default();
         if let Some(sv) = &raw.services {
             for (i, (name, cidrs)) in sv.value.0.iter().enumerate() {
                 let object = format!("service label `{}`", name.value);
@@ -1206,7 +1222,7 @@ impl Resolver<'_> {
                 None => None,
             };
             let mut security_lists = Vec::new();
-            let mut seen = std::collections::HashSet::new();
+            let mut seen = HashSet::default();
             for r in &s.security_lists {
                 let i = ctx.lookup(Kind::SecurityList, r, &object, "security_lists")?;
                 same_vcn(
@@ -1260,7 +1276,7 @@ impl Resolver<'_> {
         }
         // Overlapping subnets: group by VCN so neighbours are compared within one VCN.
         {
-            let mut by_vcn: HashMap<VcnId, Vec<Tagged<(usize, usize)>>> = HashMap::new();
+            let mut by_vcn: HashMap<VcnId, Vec<Tagged<(usize, usize)>>> = HashMap::default();
             for item in &subnet_cidrs {
                 by_vcn.entry(subnets[item.1.0].vcn).or_default().push(*item);
             }
@@ -1312,9 +1328,12 @@ impl Resolver<'_> {
         let (rt_vcns, nsg_vcns) = (&self.rt_vcns, &self.nsg_vcns);
         let vcn_names = &self.vcn_names;
         let mut vnics = Vec::new();
-        let mut ip_owner: HashMap<IpAddr, usize> = HashMap::new();
+        let mut ip_owner: HashMap<IpAddr, usize> = HashMap::default();
+        // One buffer for every vnic's label (10^4 and more of them): built
+        // by pushes, not `format!`, as `label` would.
+        let mut object = String::new();
         for (ni, v) in raw.vnic.iter().enumerate() {
-            let object = label(Kind::Vnic, &v.name.value);
+            label_into(&mut object, Kind::Vnic, &v.name.value);
             let si = ctx.lookup(Kind::Subnet, &v.subnet, &object, "subnet")?;
             let subnet = &subnets[si];
             let vcn = subnet.vcn;
@@ -1357,7 +1376,7 @@ impl Resolver<'_> {
                 ips.push(ip);
             }
             let mut nsgs = Vec::new();
-            let mut seen = std::collections::HashSet::new();
+            let mut seen = HashSet::default();
             for r in &v.nsgs {
                 let i = ctx.lookup(Kind::Nsg, r, &object, "nsgs")?;
                 same_vcn(

@@ -1350,6 +1350,21 @@ fn positions_agree_with_line_col_across_strides() {
 }
 
 #[test]
+fn positions_agree_with_line_col_on_long_lines() {
+    // Strides with no newline, a newline as a stride's last byte, and
+    // characters cut by a stride boundary.
+    let mut text = "é€🦀x".repeat(3 * Positions::STRIDE / 10);
+    text.push('\n');
+    text.push_str(&"a".repeat(Positions::STRIDE - 1));
+    text.push('\n');
+    text.push_str(&"€".repeat(Positions::STRIDE));
+    let p = Positions::new(&text);
+    for off in (0..=text.len() + 2).step_by(5).chain([text.len()]) {
+        assert_eq!(p.line_col(off), line_col(&text, off), "offset {off}");
+    }
+}
+
+#[test]
 fn warnings_are_capped() {
     let rule = "{ protocol = \"all\", source = \"0.0.0.0/0\", icmp_options = { type = 8 } },";
     let text = with_base(&format!(
