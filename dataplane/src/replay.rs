@@ -256,6 +256,7 @@ pub fn replay_with_flows<'a>(
         stop: cfg.stop.clone(),
         rule_stats: cfg.rule_stats,
         rule_flows: cfg.rule_flows,
+        live: None,
     };
     let o = engine::run(&[compiled], &mut source, &ecfg, sinks)?;
     let mut outputs = Vec::with_capacity(shared.len());

@@ -1,7 +1,8 @@
 //! The engine: packets from a [`PacketSource`] through K compiled
 //! scenarios on worker threads, verdicts to sinks in input order. Replay
 //! drives it with capture files (or standard input); tests and benches
-//! with packets in memory.
+//! with packets in memory; the TAP bump with its ports (a live pass:
+//! [`live`]).
 //!
 //! ```text
 //!             +--> worker 0 (shards 0, n, 2n, ...) --+
@@ -38,6 +39,7 @@
 //!   [`EngineOutput::interrupted`] says so.
 
 mod flows;
+pub mod live;
 mod peek;
 pub mod rule_stats;
 pub mod source;
@@ -63,6 +65,7 @@ use crate::pcap_out::{OutFormat, PcapOut};
 pub use flows::{Decided, FlowRecord};
 #[cfg(test)]
 pub(crate) use flows::{Finished as FinishedForSize, FlowState as FlowStateForSize};
+pub use live::{Live, ScenarioSet, Snapshot};
 pub use rule_stats::{AuditFlow, RuleStat, RuleStats};
 pub use source::{CaptureFiles, Frame, MemorySource, PacketSource, RecordSpan, SharedBlock};
 pub use writer::PcapSink;
@@ -105,6 +108,9 @@ pub struct EngineConfig {
     /// With `rule_stats`, also count distinct flows per rule and in all
     /// (a hash-set insert per packet and deciding rule: the costly part).
     pub rule_flows: bool,
+    /// A pass that runs until its source ends (the TAP bump): tables
+    /// replaced and counters read while it runs ([`Live`]).
+    pub live: Option<Arc<Live>>,
 }
 
 impl Default for EngineConfig {
@@ -119,6 +125,7 @@ impl Default for EngineConfig {
             stop: None,
             rule_stats: false,
             rule_flows: false,
+            live: None,
         }
     }
 }
@@ -134,6 +141,9 @@ pub struct Judged<'r> {
     pub index: u64,
     /// Timestamp, nanoseconds.
     pub ts_ns: u64,
+    /// The input it came from ([`PacketSource::input`]: a file, a TAP
+    /// port).
+    pub input: usize,
     /// Link type.
     pub linktype: u32,
     /// Length on the wire.
@@ -352,6 +362,8 @@ pub(crate) struct ChunkDesc {
     chunk: u64,
     assign: Vec<u8>,
     metas: Vec<Rec>,
+    /// The input of each of `metas` ([`Judged::input`]).
+    inputs: Vec<u32>,
     block: Option<Arc<Vec<u8>>>,
 }
 
@@ -465,6 +477,7 @@ impl Reader<'_> {
         let mut next = self.desc_pool.try_recv().unwrap_or_default();
         next.assign.clear();
         next.metas.clear();
+        next.inputs.clear();
         next.block = None;
         next.chunk = self.chunk + 1;
         let mut d = std::mem::replace(&mut self.desc, next);
@@ -598,6 +611,9 @@ impl Reader<'_> {
         };
         if writing && assign != NON_IP {
             self.desc.metas.push(rec);
+            self.desc
+                .inputs
+                .push(u32::try_from(input).unwrap_or(u32::MAX));
         }
         self.desc.assign.push(assign);
     }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use hdrhistogram::Histogram;
 use zprsim_control::compile::Compiled;
 
@@ -14,6 +14,7 @@ use crate::judge::{Counters, Tracker};
 use crate::state_table::{self, KeyHasher};
 
 use super::flows::{FlowRecord, Flows, Kept, Side};
+use super::live::{Live, PUBLISH_EVERY};
 use super::rule_stats::RuleTally;
 use super::{EngineConfig, Item, ResultBatch, WorkBatch, WorkRec};
 
@@ -34,6 +35,19 @@ pub(crate) struct Worker {
     pub(crate) hist: Histogram<u64>,
     /// Per packet: each batch's time over its size, counted once per packet.
     pub(crate) packet_hist: Histogram<u64>,
+    /// A live pass ([`EngineConfig::live`]).
+    live: Option<LiveState>,
+}
+
+/// A worker's side of a live pass.
+struct LiveState {
+    hook: Arc<Live>,
+    /// The generation of the tables judged with.
+    generation: u64,
+    /// When the counters were last published.
+    last: Instant,
+    /// Counted since then.
+    dirty: bool,
 }
 
 /// What one scenario's state tables held and allocated at the end of a
@@ -89,12 +103,18 @@ fn unreachable_hist() -> Histogram<u64> {
 
 impl Worker {
     pub(crate) fn new(scenarios: &[Arc<Compiled>], cfg: &EngineConfig) -> Worker {
+        // A live pass swaps tables: no verdict memo and no verdicts cached
+        // in connection entries (both exact only for one table).
+        let tracker = || match cfg.live {
+            Some(_) => Tracker::new(cfg.max_connections),
+            None => Tracker::with_memo(cfg.max_connections),
+        };
         Worker {
             judges: scenarios
                 .iter()
                 .map(|c| Judge {
                     compiled: Arc::clone(c),
-                    tracker: Tracker::with_memo(cfg.max_connections),
+                    tracker: tracker(),
                     flows: Flows::new(cfg.max_flow_records, cfg.keep_flows, cfg.top_flows),
                     counters: Counters::with_rules(c.rule_count()),
                     rules: cfg.rule_stats.then(|| {
@@ -105,7 +125,52 @@ impl Worker {
             hasher: KeyHasher::default(),
             hist: new_hist(),
             packet_hist: new_hist(),
+            live: cfg.live.as_ref().map(|l| LiveState {
+                hook: Arc::clone(l),
+                generation: 0,
+                last: Instant::now(),
+                dirty: false,
+            }),
         }
+    }
+
+    /// A live pass: takes the tables published since the last batch, if
+    /// any (rule hits start again: rule ids belong to one table).
+    fn refresh(&mut self) {
+        let Some(st) = &mut self.live else {
+            return;
+        };
+        if st.hook.generation() == st.generation {
+            return;
+        }
+        let set = st.hook.scenarios();
+        for (j, c) in self.judges.iter_mut().zip(&set.scenarios) {
+            j.compiled = Arc::clone(c);
+            j.counters.rule_hits.clear();
+            j.counters.rule_hits.resize(c.rule_count(), 0);
+        }
+        st.generation = set.generation;
+    }
+
+    /// A live pass: publishes what was counted since the last publish,
+    /// when `now` or when that is [`PUBLISH_EVERY`] old.
+    fn publish(&mut self, id: u8, now: bool) {
+        let Some(st) = &mut self.live else {
+            return;
+        };
+        if !st.dirty || (!now && st.last.elapsed() < PUBLISH_EVERY) {
+            return;
+        }
+        let judges = &self.judges;
+        st.hook
+            .store(usize::from(id), st.generation, judges.len(), |i| {
+                judges.get(i).map(|j| {
+                    let tracked = u64::try_from(j.tracker.len()).unwrap_or(u64::MAX);
+                    (tracked, &j.counters)
+                })
+            });
+        st.last = Instant::now();
+        st.dirty = false;
     }
 
     /// Judges one packet against every scenario; pushes each verdict code
@@ -175,6 +240,22 @@ impl Worker {
     }
 }
 
+/// The next batch, `None` at the end. In a live pass, counters not yet
+/// published are published once no batch came for [`PUBLISH_EVERY`], so
+/// what an idle worker counted is readable within that time.
+fn next_batch(w: &mut Worker, id: u8, rx: &Receiver<WorkBatch>) -> Option<WorkBatch> {
+    if w.live.is_none() {
+        return rx.recv().ok();
+    }
+    loop {
+        match rx.recv_timeout(PUBLISH_EVERY) {
+            Ok(b) => return Some(b),
+            Err(RecvTimeoutError::Timeout) => w.publish(id, true),
+            Err(RecvTimeoutError::Disconnected) => return None,
+        }
+    }
+}
+
 /// A worker's loop: parse and judge each batch, hand the codes to the
 /// writer, and send the emptied batch back to the reader for reuse.
 pub(crate) fn worker_loop(
@@ -186,7 +267,8 @@ pub(crate) fn worker_loop(
 ) -> Worker {
     let mut spare_codes: Vec<Vec<u8>> = Vec::new();
     let k = w.judges.len();
-    for batch in rx {
+    while let Some(batch) = next_batch(&mut w, id, &rx) {
+        w.refresh();
         let t0 = Instant::now();
         let mut codes = spare_codes.pop().unwrap_or_default();
         codes.clear();
@@ -211,6 +293,11 @@ pub(crate) fn worker_loop(
         }
         let chunk = batch.chunk;
         let _ = recycle.try_send(batch.into_recs());
+        // Live: counters readable while the pass runs.
+        if let Some(st) = &mut w.live {
+            st.dirty = true;
+        }
+        w.publish(id, false);
         match &results {
             Some(tx) => {
                 if tx
@@ -227,5 +314,6 @@ pub(crate) fn worker_loop(
             None => spare_codes.push(codes),
         }
     }
+    w.publish(id, true);
     w
 }

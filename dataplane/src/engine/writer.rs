@@ -99,6 +99,7 @@ impl Writer<'_> {
                     continue;
                 }
                 let Some(m) = d.metas.get(frame) else { break };
+                let input = d.inputs.get(frame).copied().unwrap_or(0);
                 frame += 1;
                 let data = m.data(block);
                 let codes: &[u8] = match *a {
@@ -134,6 +135,7 @@ impl Writer<'_> {
                     let j = Judged {
                         index: judged,
                         ts_ns: m.ts_ns,
+                        input: usize::try_from(input).unwrap_or(usize::MAX),
                         linktype: m.linktype,
                         orig_len: m.orig_len,
                         data,

@@ -2,11 +2,19 @@
 //! router.
 //!
 //! ```text
-//!  TAP port 0 --rx thread--+                      +--> worker 0 --+--> TAP of the destination
-//!  TAP port 1 --rx thread--+--(shard of the flow)--+--> worker 1 --+    (MACs rewritten)
-//!     ...   ARP / ND       |   bounded queues:     |     ...       +--> dropped pcap writer
-//!           answered here  |   full = `overload`   |                    (bounded, best effort)
+//!  TAP port 0 --rx thread--+  bounded queue   +------------------------------------+
+//!  TAP port 1 --rx thread--+--------------->  | engine::run (the one replay uses): |--> forwarding sink:
+//!     ...   ARP / ND       | full = overload  | reader -> workers (shards) ->      |    TAP of the destination
+//!           answered here  |  (TapSource)     | writer, verdicts in input order    |    (MACs rewritten), and
+//!                                             +------------------------------------+    the dropped pcap writer
 //! ```
+//!
+//! The packets are judged by [`crate::engine::run`], the engine replay,
+//! diff and bench use: the ports are a [`PacketSource`]
+//! (`source::TapSource`) and delivery is a [`crate::engine::VerdictSink`]
+//! (`forward::Forward`); the engine does not know it has TAPs. The source
+//! says when it has nothing ready, so the engine hands a partial batch to
+//! the workers at once instead of waiting for a chunk to fill.
 //!
 //! One receive thread per port reads frames, answers ARP and IPv6
 //! neighbour solicitations itself (the router's MAC, [`l2::ROUTER_MAC`],
@@ -15,19 +23,22 @@
 //! reach each other through the router, so same-subnet traffic is judged
 //! like the rest), drops other link-scope traffic, checks the source
 //! address belongs to the port's host (the fabric's source check), and
-//! hands IP packets over a bounded queue to the worker that owns the
+//! hands IP packets over a bounded queue to the engine. A full queue drops
+//! the frame and counts it as `overload`: a device is never left unread.
+//! The engine's reader sends each packet to the worker that owns the
 //! flow's shard ([`crate::conntrack::shard_of`]): both directions of a
 //! connection meet one worker, which owns that shard's connection table,
-//! with no lock. A full queue drops the frame and counts it as `overload`:
-//! nothing waits without limit. Workers judge with
-//! [`crate::judge::Tracker`], exactly as replay does, and deliver what is
-//! allowed to the port holding the destination address, or count it
-//! `undeliverable`.
+//! with no lock, and judges exactly as replay does. The sink, on the
+//! engine's writer thread, delivers what is allowed to the port holding the
+//! destination address, or counts it `undeliverable`.
 //!
 //! The compiled table, the scenario and the port addresses form one
-//! [`Plan`], published with `arc-swap`: every packet loads the plan once,
-//! so it sees the old one or the new one, never a mix. Connection tables
-//! belong to the workers and survive a new plan.
+//! [`Plan`], published with `arc-swap`; its table is published to the
+//! workers through the engine's [`Live`] hook, which they load once per
+//! batch, so a packet is judged with the old table or the new one, never a
+//! mix. Connection tables belong to the workers and survive a new plan.
+//! The workers' counters are read through the same hook while the pass
+//! runs.
 //!
 //! In bridge mode ([`Plan::bridge`]) there are two ports and no router:
 //! ARP and neighbour discovery pass unjudged (a bump in the wire must let
@@ -37,38 +48,34 @@
 //! Everything here works on any [`Link`]; [`sys::TapDevice`] is the real
 //! one, and the tests use in-memory links.
 
+mod forward;
 pub mod l2;
+mod source;
 pub mod sys;
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{self, BufWriter};
+use std::io;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounded};
+use crossbeam_channel::bounded;
 use ipnet::IpNet;
 use zprsim_control::compile::Compiled;
 use zprsim_control::model::Scenario;
-use zprsim_control::verdict::Verdict;
 
-use crate::conntrack::shard_of;
-use crate::judge::{Counters, STAGE_MALFORMED, Tracker};
-use crate::parse::{PacketMeta, Parsed, linktype, parse_frame};
-use crate::pcap_out::{OutFormat, PcapOut};
+use crate::engine::{
+    self, EngineConfig, EngineError, EngineOutput, Live, PacketSource, Sinks, Snapshot,
+};
+use crate::judge::{Counters, STAGE_MALFORMED};
 
 /// Largest frame read from a device (a TAP without offloads hands over at
 /// most MTU + 14 bytes; 64 KiB covers any MTU).
 pub const MAX_FRAME: usize = 65_536;
-
-/// How long a blocked receive or queue wait lasts before the thread looks
-/// at the stop flag again.
-const POLL_MS: i32 = 100;
 
 /// A host attached to the router: a VNIC of the scenario by name, or an
 /// address no VNIC holds (an unlisted workload in a subnet, or an external
@@ -274,7 +281,7 @@ struct PortPlan {
 #[derive(Debug)]
 pub struct Plan {
     scenario: Scenario,
-    compiled: Compiled,
+    compiled: Arc<Compiled>,
     mode: Mode,
     ports: Vec<PortPlan>,
     by_addr: HashMap<IpAddr, usize>,
@@ -308,7 +315,7 @@ impl Plan {
         }
         Ok(Plan {
             scenario,
-            compiled,
+            compiled: Arc::new(compiled),
             mode: Mode::Router,
             ports,
             by_addr,
@@ -326,7 +333,7 @@ impl Plan {
         };
         Plan {
             scenario,
-            compiled,
+            compiled: Arc::new(compiled),
             mode: Mode::Bridge,
             ports: vec![port("side a"), port("side b")],
             by_addr: HashMap::new(),
@@ -401,8 +408,8 @@ impl Link for sys::TapDevice {
 pub struct TapConfig {
     /// Worker threads (1 to 64).
     pub workers: usize,
-    /// Frames queued per worker at most; beyond, frames are dropped as
-    /// `overload`.
+    /// Frames waiting for the engine at most, per worker (the queue holds
+    /// `queue × workers`); beyond, frames are dropped as `overload`.
     pub queue: usize,
     /// Connections tracked at most (over all shards).
     pub max_connections: usize,
@@ -439,31 +446,6 @@ struct PortCounters {
     malformed_bytes: AtomicU64,
     rx_errors: AtomicU64,
 }
-
-/// What a worker has counted, published every 100 ms.
-#[derive(Debug, Clone, Default)]
-struct WorkerSnap {
-    counters: Counters,
-    generation: u64,
-    forwarded: u64,
-    undeliverable: u64,
-    tx_errors: u64,
-    pcap_lost: u64,
-    tracked: u64,
-}
-
-struct Shared {
-    plan: ArcSwap<Plan>,
-    links: Vec<Arc<dyn Link>>,
-    names: Vec<String>,
-    host_macs: Vec<AtomicU64>,
-    ports: Vec<PortCounters>,
-    snaps: Vec<Mutex<WorkerSnap>>,
-    stop: AtomicBool,
-    start: Instant,
-    workers: usize,
-}
-
 /// Counters of one port.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PortStats {
@@ -514,20 +496,37 @@ pub struct TapStats {
     pub ports: Vec<PortStats>,
 }
 
-/// A frame on its way to a worker.
-struct Frame {
-    port: usize,
-    data: Vec<u8>,
-    meta: PacketMeta,
-    shard: usize,
-    ts_ns: u64,
+/// What the receive threads, the sink and the handle share.
+struct Shared {
+    plan: ArcSwap<Plan>,
+    links: Vec<Arc<dyn Link>>,
+    names: Vec<String>,
+    host_macs: Vec<AtomicU64>,
+    ports: Vec<PortCounters>,
+    sink: forward::SinkCounters,
+    stop: AtomicBool,
+    start: Instant,
+    /// Wall clock at `start`, nanoseconds since the epoch.
+    start_wall_ns: u64,
+    workers: usize,
+}
+
+impl Shared {
+    /// A frame's timestamp: the wall clock at start plus the monotonic time
+    /// since, so it never goes back (connection timeouts) and reads as a
+    /// date (the dropped pcap).
+    fn now_ns(&self) -> u64 {
+        let since = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.start_wall_ns.saturating_add(since)
+    }
 }
 
 /// The running router.
 pub struct Engine {
     shared: Arc<Shared>,
+    live: Arc<Live>,
     rx: Vec<JoinHandle<()>>,
-    workers: Vec<JoinHandle<WorkerSnap>>,
+    run: Option<JoinHandle<Result<EngineOutput, EngineError>>>,
     pcap: Option<JoinHandle<io::Result<u64>>>,
 }
 
@@ -559,7 +558,9 @@ fn wall_ns() -> u64 {
 
 impl Engine {
     /// Starts the router on `links` (named for reports), one per port of
-    /// `plan`, in order.
+    /// `plan`, in order: a receive thread per port, and
+    /// [`crate::engine::run`] on a thread of its own with the ports as its
+    /// source and the forwarding sink.
     ///
     /// # Errors
     /// A plan and link count that differ, or a dropped pcap that cannot be
@@ -577,7 +578,7 @@ impl Engine {
         }
         let n = cfg.workers.clamp(1, 64);
         let pcap_out = match &cfg.dropped {
-            Some(p) => Some(create_pcap(p)?),
+            Some(p) => Some(forward::create_pcap(p)?),
             None => None,
         };
         let (names, links): (Vec<String>, Vec<Arc<dyn Link>>) = links.into_iter().unzip();
@@ -585,50 +586,79 @@ impl Engine {
             .iter()
             .map(|l| AtomicU64::new(l.host_mac().map_or(0, mac_u64)))
             .collect();
+        let compiled = Arc::clone(&plan.compiled);
         let shared = Arc::new(Shared {
             ports: (0..links.len()).map(|_| PortCounters::default()).collect(),
             plan: ArcSwap::from_pointee(plan),
             links,
-            names,
+            names: names.clone(),
             host_macs,
-            snaps: (0..n).map(|_| Mutex::new(WorkerSnap::default())).collect(),
+            sink: forward::SinkCounters::default(),
             stop: AtomicBool::new(false),
             start: Instant::now(),
+            start_wall_ns: wall_ns(),
             workers: n,
         });
         let (pcap_tx, pcap) = match pcap_out {
             Some(out) => {
-                let (tx, rx) = bounded::<(u64, Vec<u8>)>(cfg.pcap_queue.max(1));
-                let h = spawn("zprsim-pcap", move || pcap_loop(out, &rx))?;
+                let (tx, rx) = bounded::<forward::PcapItem>(cfg.pcap_queue.max(1));
+                let h = spawn("zprsim-pcap", move || forward::pcap_loop(out, &rx))?;
                 (Some(tx), Some(h))
             }
             None => (None, None),
         };
-        let mut txs = Vec::with_capacity(n);
-        let mut workers = Vec::with_capacity(n);
-        for id in 0..n {
-            let (tx, rx) = bounded::<Frame>(cfg.queue.max(1));
-            txs.push(tx);
-            let sh = Arc::clone(&shared);
-            let pc = pcap_tx.clone();
-            let max = cfg.max_connections;
-            workers.push(spawn(&format!("zprsim-w{id}"), move || {
-                worker_loop(&sh, id, &rx, pc.as_ref(), max)
-            })?);
-        }
+        let depth = cfg.queue.max(1).saturating_mul(n);
+        let (frame_tx, frame_rx) = bounded::<source::RxFrame>(depth);
+        // Room for every buffer in flight: queued, held by the engine's
+        // reader, and refused by a full queue.
+        let (pool_tx, pool_rx) = bounded::<Vec<u8>>(depth.saturating_add(64));
+        let live = Arc::new(Live::new(vec![Arc::clone(&compiled)]));
+        let ecfg = EngineConfig {
+            workers: n,
+            max_connections: cfg.max_connections,
+            max_flow_records: cfg.max_connections,
+            keep_flows: false,
+            // A live pass: few chunks in flight (each up to 4,096 frames).
+            queue_chunks: 2,
+            top_flows: 0,
+            stop: None,
+            live: Some(Arc::clone(&live)),
+            ..EngineConfig::default()
+        };
+        let mut source = source::TapSource::new(frame_rx, pool_tx, names);
+        let mut sink = forward::Forward::new(Arc::clone(&shared), pcap_tx);
+        let run = spawn("zprsim-engine", move || {
+            let src: &mut dyn PacketSource = &mut source;
+            let sinks = Sinks {
+                verdicts: Some(&mut sink),
+                ..Sinks::default()
+            };
+            engine::run(&[compiled], src, &ecfg, sinks)
+        })?;
         let mut rx = Vec::with_capacity(shared.links.len());
         for port in 0..shared.links.len() {
-            let sh = Arc::clone(&shared);
-            let txs = txs.clone();
-            let pc = pcap_tx.clone();
-            rx.push(spawn(&format!("zprsim-rx{port}"), move || {
-                rx_loop(&sh, port, &txs, pc.as_ref());
-            })?);
+            let f = source::spawn_rx(&shared, port, &frame_tx, &pool_rx);
+            match spawn(&format!("zprsim-rx{port}"), f) {
+                Ok(h) => rx.push(h),
+                Err(e) => {
+                    // Stop what started: the engine ends with the queue.
+                    shared.stop.store(true, Ordering::Relaxed);
+                    drop(frame_tx);
+                    for h in rx {
+                        let _ = h.join();
+                    }
+                    let _ = run.join();
+                    return Err(e);
+                }
+            }
         }
+        // The engine's source ends when every receive thread has.
+        drop(frame_tx);
         Ok(Engine {
             shared,
+            live,
             rx,
-            workers,
+            run: Some(run),
             pcap,
         })
     }
@@ -648,7 +678,12 @@ impl Engine {
         }
         plan.generation = old.generation + 1;
         let g = plan.generation;
+        let compiled = Arc::clone(&plan.compiled);
         self.shared.plan.store(Arc::new(plan));
+        // One scenario in the pass, one in the set: cannot be refused.
+        self.live
+            .publish(vec![compiled])
+            .map_err(|e| TapError::Internal(e.to_string()))?;
         Ok(g)
     }
 
@@ -658,22 +693,17 @@ impl Engine {
         self.shared.plan.load_full()
     }
 
-    /// The counters now (workers publish theirs every 100 ms).
+    /// The counters now (the workers' are at most 100 ms old).
     #[must_use]
     pub fn stats(&self) -> TapStats {
-        let snaps: Vec<WorkerSnap> = self
-            .shared
-            .snaps
-            .iter()
-            .map(|m| m.lock().map(|g| g.clone()).unwrap_or_default())
-            .collect();
-        self.collect(&snaps)
+        self.collect(&self.live.snapshots())
     }
 
-    fn collect(&self, snaps: &[WorkerSnap]) -> TapStats {
+    fn collect(&self, snaps: &[Snapshot]) -> TapStats {
         let sh = &self.shared;
         let plan = sh.plan.load();
         let mut c = Counters::with_rules(plan.compiled.rule_count());
+        let ld = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let mut s = TapStats {
             counters: Counters::default(),
             frames: 0,
@@ -681,29 +711,30 @@ impl Engine {
             answered: 0,
             overload: 0,
             spoofed: 0,
-            forwarded: 0,
-            undeliverable: 0,
-            tx_errors: 0,
+            forwarded: ld(&sh.sink.forwarded),
+            undeliverable: ld(&sh.sink.undeliverable),
+            tx_errors: ld(&sh.sink.tx_errors),
             rx_errors: 0,
-            pcap_lost: 0,
+            pcap_lost: ld(&sh.sink.pcap_lost),
             connections_tracked: 0,
             generation: plan.generation,
             ports: Vec::new(),
         };
         for w in snaps {
-            let mut wc = w.counters.clone();
+            // One scenario per pass: the first.
+            let Some(wc) = w.counters.first() else {
+                continue;
+            };
+            let mut wc = wc.clone();
             if w.generation != plan.generation {
                 wc.rule_hits.clear();
             }
             c.add(&wc);
-            s.forwarded += w.forwarded;
-            s.undeliverable += w.undeliverable;
-            s.tx_errors += w.tx_errors;
-            s.pcap_lost += w.pcap_lost;
-            s.connections_tracked += w.tracked;
+            s.connections_tracked += w.tracked.first().copied().unwrap_or(0);
         }
-        let ld = |a: &AtomicU64| a.load(Ordering::Relaxed);
         for (i, p) in sh.ports.iter().enumerate() {
+            // Malformed frames are counted by the receive threads (the
+            // engine's own count of them is not read here).
             let malformed = ld(&p.malformed);
             let mbytes = ld(&p.malformed_bytes);
             c.packets.total += malformed;
@@ -733,25 +764,23 @@ impl Engine {
         s
     }
 
-    /// Stops every thread, finishes the dropped pcap and returns the final
-    /// counters.
+    /// Stops every thread (every frame read is judged and delivered
+    /// first), finishes the dropped pcap and returns the final counters.
     ///
     /// # Errors
     /// A thread that panicked, or the pcap that could not be written.
-    pub fn stop(self) -> Result<TapStats, TapError> {
+    pub fn stop(mut self) -> Result<TapStats, TapError> {
         self.shared.stop.store(true, Ordering::Relaxed);
-        for h in self.rx {
+        for h in std::mem::take(&mut self.rx) {
             h.join()
                 .map_err(|_| TapError::Internal("a receive thread panicked".into()))?;
         }
-        let mut snaps = Vec::with_capacity(self.workers.len());
-        for h in self.workers {
-            snaps.push(
-                h.join()
-                    .map_err(|_| TapError::Internal("a worker thread panicked".into()))?,
-            );
+        if let Some(h) = self.run.take() {
+            h.join()
+                .map_err(|_| TapError::Internal("the engine thread panicked".into()))?
+                .map_err(|e| TapError::Internal(e.to_string()))?;
         }
-        if let Some(h) = self.pcap {
+        if let Some(h) = self.pcap.take() {
             h.join()
                 .map_err(|_| TapError::Internal("the pcap thread panicked".into()))?
                 .map_err(|source| TapError::Io {
@@ -759,14 +788,16 @@ impl Engine {
                     source,
                 })?;
         }
-        let shared = Arc::clone(&self.shared);
-        let e = Engine {
-            shared,
-            rx: Vec::new(),
-            workers: Vec::new(),
-            pcap: None,
-        };
-        Ok(e.collect(&snaps))
+        // Every worker published its counters as it ended.
+        Ok(self.collect(&self.live.snapshots()))
+    }
+}
+
+impl Drop for Engine {
+    /// An engine dropped without [`Engine::stop`] still stops its threads
+    /// (they end on their own once the receive threads see the flag).
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
     }
 }
 
@@ -781,244 +812,6 @@ fn spawn<T: Send + 'static>(
             what: "cannot start a thread".into(),
             source,
         })
-}
-
-fn create_pcap(path: &Path) -> Result<PcapOut<BufWriter<File>>, TapError> {
-    let err = |source| TapError::Io {
-        what: path.display().to_string(),
-        source,
-    };
-    let f = File::create(path).map_err(err)?;
-    PcapOut::create(BufWriter::new(f), OutFormat::Pcap { linktype: 1 }).map_err(err)
-}
-
-/// Writes dropped frames; what is written reaches the file at least once a
-/// second, so `tcpdump -r` reads it while the tap runs (and it survives
-/// the tap dying).
-fn pcap_loop(mut out: PcapOut<BufWriter<File>>, rx: &Receiver<(u64, Vec<u8>)>) -> io::Result<u64> {
-    const FLUSH_EVERY: Duration = Duration::from_millis(500);
-    // The file header reaches the file at once.
-    out.flush()?;
-    let mut dirty = false;
-    let mut last_flush = Instant::now();
-    loop {
-        match rx.recv_timeout(FLUSH_EVERY) {
-            Ok((ts, d)) => {
-                let len = u32::try_from(d.len()).unwrap_or(u32::MAX);
-                out.write(ts, linktype::ETHERNET, len, &d)?;
-                dirty = true;
-            }
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
-        }
-        if dirty && last_flush.elapsed() >= FLUSH_EVERY {
-            out.flush()?;
-            dirty = false;
-            last_flush = Instant::now();
-        }
-    }
-    let n = out.packets();
-    out.finish()?;
-    Ok(n)
-}
-
-fn to_pcap(pcap: Option<&Sender<(u64, Vec<u8>)>>, data: Vec<u8>) -> bool {
-    match pcap {
-        Some(tx) => tx.try_send((wall_ns(), data)).is_ok(),
-        None => true,
-    }
-}
-
-fn bump(a: &AtomicU64) {
-    a.fetch_add(1, Ordering::Relaxed);
-}
-
-/// Reads one port until told to stop.
-fn rx_loop(sh: &Shared, port: usize, txs: &[Sender<Frame>], pcap: Option<&Sender<(u64, Vec<u8>)>>) {
-    let mut buf = vec![0u8; MAX_FRAME];
-    let link = &sh.links[port];
-    let pc = &sh.ports[port];
-    let n = txs.len().max(1);
-    while !sh.stop.load(Ordering::Relaxed) {
-        let len = match link.recv(&mut buf, POLL_MS) {
-            Ok(Some(len)) => len.min(buf.len()),
-            Ok(None) => continue,
-            Err(_) => {
-                bump(&pc.rx_errors);
-                std::thread::sleep(Duration::from_millis(50));
-                continue;
-            }
-        };
-        let frame = &buf[..len];
-        bump(&pc.frames_in);
-        pc.bytes_in
-            .fetch_add(u64::try_from(len).unwrap_or(0), Ordering::Relaxed);
-        let plan = sh.plan.load();
-        let kind = l2::classify(frame);
-        if plan.mode == Mode::Router {
-            if let Some(m) = l2::unicast_src_mac(frame) {
-                let v = mac_u64(m);
-                if sh.host_macs[port].load(Ordering::Relaxed) != v {
-                    sh.host_macs[port].store(v, Ordering::Relaxed);
-                }
-            }
-            let own = &plan.ports[port];
-            let reply = match kind {
-                l2::Kind::ArpRequest {
-                    sender,
-                    sender_mac,
-                    target,
-                } => (!own.addrs.contains(&IpAddr::V4(target)))
-                    .then(|| l2::arp_reply(sender, sender_mac, target)),
-                l2::Kind::NeighborSolicitation {
-                    src,
-                    src_mac,
-                    target,
-                } => (!own.addrs.contains(&IpAddr::V6(target)) && !target.is_unspecified()).then(
-                    || {
-                        let router = own.gateways.contains(&IpAddr::V6(target));
-                        l2::neighbor_advertisement(src, src_mac, target, router)
-                    },
-                ),
-                _ => None,
-            };
-            if kind != l2::Kind::Other {
-                bump(&pc.link_local);
-                if let Some(r) = reply
-                    && link.send(&r).is_ok()
-                {
-                    bump(&pc.answered);
-                    bump(&pc.frames_out);
-                }
-                continue;
-            }
-        } else {
-            match kind {
-                l2::Kind::Other => {}
-                l2::Kind::LinkScope => {
-                    bump(&pc.link_local);
-                    continue;
-                }
-                _ => {
-                    // ARP and neighbour discovery cross the bump unjudged.
-                    bump(&pc.link_local);
-                    let other = port ^ 1;
-                    if let Some(l) = sh.links.get(other)
-                        && l.send(frame).is_ok()
-                    {
-                        bump(&sh.ports[other].frames_out);
-                    }
-                    continue;
-                }
-            }
-        }
-        match parse_frame(linktype::ETHERNET, frame) {
-            Parsed::Ip(meta) => {
-                if plan.mode == Mode::Router && !plan.ports[port].addrs.contains(&meta.packet.src) {
-                    bump(&pc.spoofed);
-                    continue;
-                }
-                let shard = shard_of(&meta.packet);
-                let f = Frame {
-                    port,
-                    data: frame.to_vec(),
-                    meta,
-                    shard,
-                    ts_ns: u64::try_from(sh.start.elapsed().as_nanos()).unwrap_or(u64::MAX),
-                };
-                match txs[shard % n].try_send(f) {
-                    Ok(()) => {}
-                    Err(TrySendError::Full(_)) => bump(&pc.overload),
-                    Err(TrySendError::Disconnected(_)) => return,
-                }
-            }
-            Parsed::NonIp | Parsed::UnsupportedLinkType(_) => bump(&pc.non_ip),
-            Parsed::Malformed { .. } => {
-                bump(&pc.malformed);
-                pc.malformed_bytes
-                    .fetch_add(u64::try_from(len).unwrap_or(0), Ordering::Relaxed);
-                let _ = to_pcap(pcap, frame.to_vec());
-            }
-        }
-    }
-}
-
-/// Judges and delivers until every receive thread is gone.
-fn worker_loop(
-    sh: &Shared,
-    id: usize,
-    rx: &Receiver<Frame>,
-    pcap: Option<&Sender<(u64, Vec<u8>)>>,
-    max_connections: usize,
-) -> WorkerSnap {
-    let mut tracker = Tracker::new(max_connections);
-    let mut w = WorkerSnap::default();
-    let mut last = Instant::now();
-    let publish = |w: &mut WorkerSnap, tracker: &Tracker| {
-        w.tracked = u64::try_from(tracker.len()).unwrap_or(u64::MAX);
-        if let Ok(mut g) = sh.snaps[id].lock() {
-            g.clone_from(w);
-        }
-    };
-    loop {
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(mut f) => {
-                let plan = sh.plan.load();
-                if w.generation != plan.generation || w.counters.rule_hits.is_empty() {
-                    w.generation = plan.generation;
-                    w.counters.rule_hits = vec![0; plan.compiled.rule_count()];
-                }
-                let fast = tracker.judge(
-                    &plan.compiled,
-                    &f.meta.packet,
-                    f.shard,
-                    f.ts_ns,
-                    f.meta.tcp_flags,
-                    &mut w.counters,
-                );
-                w.counters
-                    .record(&fast, u32::try_from(f.data.len()).unwrap_or(u32::MAX));
-                if fast.judgement.verdict == Verdict::Allow {
-                    let out = match plan.mode {
-                        Mode::Bridge => Some(f.port ^ 1),
-                        Mode::Router => plan.by_addr.get(&f.meta.packet.dst).copied(),
-                    };
-                    let mac =
-                        out.map(|p| sh.host_macs.get(p).map_or(0, |m| m.load(Ordering::Relaxed)));
-                    match (out, mac) {
-                        (Some(p), Some(m)) if plan.mode == Mode::Bridge || m != 0 => {
-                            if plan.mode == Mode::Router {
-                                l2::rewrite_macs(&mut f.data, u64_mac(m), l2::ROUTER_MAC);
-                            }
-                            match sh.links.get(p).map(|l| l.send(&f.data)) {
-                                Some(Ok(())) => {
-                                    w.forwarded += 1;
-                                    bump(&sh.ports[p].frames_out);
-                                }
-                                _ => w.tx_errors += 1,
-                            }
-                        }
-                        _ => {
-                            w.undeliverable += 1;
-                            if !to_pcap(pcap, f.data) {
-                                w.pcap_lost += 1;
-                            }
-                        }
-                    }
-                } else if !to_pcap(pcap, f.data) {
-                    w.pcap_lost += 1;
-                }
-            }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
-        }
-        if last.elapsed() >= Duration::from_millis(100) {
-            publish(&mut w, &tracker);
-            last = Instant::now();
-        }
-    }
-    publish(&mut w, &tracker);
-    w
 }
 
 #[cfg(test)]
