@@ -182,14 +182,19 @@ impl Lab {
     }
 
     /// The report once it stops changing: two status updates (written
-    /// every second) with the same packet count; at most 8 s.
+    /// every second) with the same frame and judged-packet counts (the
+    /// workers publish theirs a little after the receive threads count
+    /// the frames); at most 8 s.
     fn settled(&self) -> Value {
         let t0 = Instant::now();
         let mut last = self.report();
         loop {
             std::thread::sleep(Duration::from_millis(1100));
             let r = self.report();
-            if n(&r, "/frames") == n(&last, "/frames") || t0.elapsed() > Duration::from_secs(8) {
+            let same = ["/frames", "/packets/total"]
+                .iter()
+                .all(|k| n(&r, k) == n(&last, k));
+            if same || t0.elapsed() > Duration::from_secs(8) {
                 return r;
             }
             last = r;
