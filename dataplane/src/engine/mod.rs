@@ -749,6 +749,8 @@ pub fn run(
     let (desc_tx, desc_rx) = bounded::<ChunkDesc>(q * 2);
     let (item_back_tx, item_back_rx) = bounded::<Vec<WorkRec>>(q * n + 2 * n);
     let (desc_back_tx, desc_back_rx) = bounded::<ChunkDesc>(q * 2 + 2);
+    // The workers' verdict codes, emptied by the writer, back for reuse.
+    let (codes_back_tx, codes_back_rx) = bounded::<Vec<u8>>(q * n + 2 * n);
     let progress = sinks.progress;
     let sinks_flows = sinks.flows;
     let stop = cfg.stop.clone();
@@ -761,10 +763,11 @@ pub fn run(
             let w = Worker::new(scenarios, cfg);
             let results = writing.then(|| res_tx.clone());
             let back = item_back_tx.clone();
+            let codes_pool = codes_back_rx.clone();
             let id8 = u8::try_from(id).unwrap_or(u8::MAX);
             handles.push(scope.spawn(move || {
                 let t = thread_cpu_ns();
-                let w = worker_loop(w, id8, rx, results, back);
+                let w = worker_loop(w, id8, rx, results, back, codes_pool);
                 (w, cpu_since(t))
             }));
         }
@@ -773,7 +776,7 @@ pub fn run(
         let writer_handle = writing.then(|| {
             scope.spawn(move || {
                 let t = thread_cpu_ns();
-                let r = writer.run(desc_rx, res_rx, desc_back_tx);
+                let r = writer.run(desc_rx, res_rx, desc_back_tx, codes_back_tx);
                 r.map(|w| (w, cpu_since(t)))
             })
         });

@@ -257,20 +257,28 @@ fn next_batch(w: &mut Worker, id: u8, rx: &Receiver<WorkBatch>) -> Option<WorkBa
 }
 
 /// A worker's loop: parse and judge each batch, hand the codes to the
-/// writer, and send the emptied batch back to the reader for reuse.
+/// writer, and send the emptied batch back to the reader for reuse (the
+/// writer sends the codes back through `codes_pool`).
 pub(crate) fn worker_loop(
     mut w: Worker,
     id: u8,
     rx: Receiver<WorkBatch>,
     results: Option<Sender<ResultBatch>>,
     recycle: Sender<Vec<WorkRec>>,
+    codes_pool: Receiver<Vec<u8>>,
 ) -> Worker {
     let mut spare_codes: Vec<Vec<u8>> = Vec::new();
     let k = w.judges.len();
     while let Some(batch) = next_batch(&mut w, id, &rx) {
         w.refresh();
         let t0 = Instant::now();
-        let mut codes = spare_codes.pop().unwrap_or_default();
+        // Codes vectors come back from the writer: no allocation per
+        // batch once the pipeline is full (a live pass's batches may be
+        // single frames).
+        let mut codes = spare_codes
+            .pop()
+            .or_else(|| codes_pool.try_recv().ok())
+            .unwrap_or_default();
         codes.clear();
         let want = results.is_some();
         batch.each(|it| match it {

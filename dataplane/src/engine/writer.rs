@@ -62,20 +62,18 @@ impl Writer<'_> {
         descs: Receiver<ChunkDesc>,
         results: Receiver<ResultBatch>,
         recycle: Sender<ChunkDesc>,
+        codes_back: Sender<Vec<u8>>,
     ) -> Result<(u64, u64), EngineError> {
         let mut pending: HashMap<(u64, u8), Vec<u8>> = HashMap::new();
         let mut results_open = true;
+        let mut needed: Vec<u8> = Vec::new();
         let mut cursors: Vec<(u8, Vec<u8>, usize)> = Vec::new();
         let mut verdicts: Vec<Option<DropReason>> = Vec::new();
         let mut judged = 0u64;
         for d in descs {
             // Wait for every worker that judged a record of this chunk.
-            let mut needed: Vec<u8> = d
-                .assign
-                .iter()
-                .copied()
-                .filter(|a| *a < MALFORMED)
-                .collect();
+            needed.clear();
+            needed.extend(d.assign.iter().copied().filter(|a| *a < MALFORMED));
             needed.sort_unstable();
             needed.dedup();
             while results_open && needed.iter().any(|w| !pending.contains_key(&(d.chunk, *w))) {
@@ -86,8 +84,11 @@ impl Writer<'_> {
                     Err(_) => results_open = false,
                 }
             }
-            cursors.clear();
-            for w in needed {
+            // Last chunk's codes go back to the workers for reuse.
+            for (_, v, _) in cursors.drain(..) {
+                let _ = codes_back.try_send(v);
+            }
+            for &w in &needed {
                 let v = pending.remove(&(d.chunk, w)).unwrap_or_default();
                 cursors.push((w, v, 0));
             }
