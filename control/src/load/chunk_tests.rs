@@ -258,20 +258,17 @@ fn a_failing_part_is_placed_in_the_whole_text() {
 #[test]
 fn unsplittable_toml_past_the_whole_parse_limit_is_refused_before_parsing() {
     // One inline array of MAX_WHOLE_TOML_BYTES + 1 bytes cannot be split:
-    // refused from its size, in well under a second and without the tree.
+    // refused from its size. Parsed whole, the same text would load past
+    // this point and fail on the unknown key `x` instead.
     let mut text = String::from("name = \"n\"\nx = [");
     text.push_str(&" ".repeat(super::MAX_WHOLE_TOML_BYTES));
     text.push_str("]\n");
-    let t = std::time::Instant::now();
     let e = super::parse_toml(&text, "s.toml", &InOrder).unwrap_err();
     assert!(
         e.message.contains("cannot be read in parts") && e.message.contains("67108864"),
         "{}",
         e.message
     );
-    // Not a timing assert on speed: a guard that the refusal did not parse
-    // the text whole (which takes tens of seconds and gigabytes here).
-    assert!(t.elapsed() < std::time::Duration::from_secs(60));
 }
 
 #[test]
