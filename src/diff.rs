@@ -36,13 +36,13 @@ use zprsim_dataplane::engine::{
     self, CaptureFiles, EngineConfig, EngineError, FlowRecord, Judged, Sinks, VerdictSink,
 };
 use zprsim_dataplane::judge::Totals;
-use zprsim_dataplane::output::{self, OutputFile, Plan};
+use zprsim_dataplane::output::{OutputFile, Plan};
 use zprsim_dataplane::parse::{Parsed, parse_frame};
 use zprsim_dataplane::scenario_file;
 
+use crate::Failure;
 use crate::interrupt::Interrupt;
 use crate::report::{self, FlowCounts, PacketCounts, StageCounts};
-use crate::{Failure, out};
 
 /// Arguments of `diff`.
 #[derive(Debug, clap::Args)]
@@ -768,15 +768,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     }
     report::print_warnings(lb.warnings.iter().chain(&la.warnings), &r.warnings);
     if !a.quiet {
-        let text = summary(a, &r);
-        let stdout_taken = [&a.report, &a.flows]
-            .iter()
-            .any(|p| p.as_deref().is_some_and(output::is_std));
-        if stdout_taken {
-            crate::err(&text);
-        } else {
-            out(&text)?;
-        }
+        crate::summary_out(&summary(a, &r), &[a.report.as_deref(), a.flows.as_deref()])?;
     }
     if let Some(e) = &o.error {
         return Err(Failure::Input(format!("error: {e}")));

@@ -22,11 +22,11 @@ use zprsim_dataplane::flowlog::judge::{
 use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_path};
 use zprsim_dataplane::flowlog::record::{Action, LogRecord};
 use zprsim_dataplane::judge::Totals;
-use zprsim_dataplane::output::{self, OutputFile};
+use zprsim_dataplane::output::OutputFile;
 use zprsim_dataplane::scenario_file;
 
+use crate::Failure;
 use crate::report::{RuleHits, StageCounts};
-use crate::{Failure, out};
 
 /// Disagreements and unplaced examples kept in the report.
 const MAX_LISTED: usize = 1000;
@@ -300,17 +300,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     // Warnings go to stderr, even with `--quiet`.
     crate::report::print_warnings(&loaded.warnings, &r.warnings);
     if !a.quiet {
-        let text = summary(&r);
-        // When a JSON output is standard output, the summary goes to stderr.
-        if [a.report, a.flows]
-            .iter()
-            .flatten()
-            .any(|p| output::is_std(p))
-        {
-            crate::err(&text);
-        } else {
-            out(&text)?;
-        }
+        crate::summary_out(&summary(&r), &[a.report, a.flows])?;
     }
     Ok(ExitCode::SUCCESS)
 }

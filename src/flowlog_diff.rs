@@ -22,12 +22,12 @@ use zprsim_dataplane::flowlog::judge::{Agreement, FlowLogJudgement, judge_record
 use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_path};
 use zprsim_dataplane::flowlog::record::LogRecord;
 use zprsim_dataplane::judge::Totals;
-use zprsim_dataplane::output::{self, OutputFile};
+use zprsim_dataplane::output::OutputFile;
 use zprsim_dataplane::scenario_file;
 
+use crate::Failure;
 use crate::diff::Class;
 use crate::report::{FlowCounts, PacketCounts, StageCounts};
-use crate::{Failure, out};
 
 /// What `diff` hands over.
 pub struct Inputs<'a> {
@@ -362,16 +362,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     }
     crate::err(&w);
     if !a.quiet {
-        let text = summary(&report, &changed);
-        if [a.report, a.flows]
-            .iter()
-            .flatten()
-            .any(|p| output::is_std(p))
-        {
-            crate::err(&text);
-        } else {
-            out(&text)?;
-        }
+        crate::summary_out(&summary(&report, &changed), &[a.report, a.flows])?;
     }
     let hit = changed.iter().any(|c| a.fail_on.contains(&c.class));
     Ok(if hit {

@@ -133,6 +133,21 @@ pub fn err(text: &str) {
     }
 }
 
+/// Writes a command's summary to stdout, or to stderr when one of
+/// `outputs` is standard output (then stdout carries that data).
+pub fn summary_out(text: &str, outputs: &[Option<&std::path::Path>]) -> Result<(), Failure> {
+    if outputs
+        .iter()
+        .flatten()
+        .any(|p| zprsim_dataplane::output::is_std(p))
+    {
+        err(text);
+        Ok(())
+    } else {
+        out(text)
+    }
+}
+
 /// Writes to stdout; a closed pipe is not an error.
 pub fn out(text: &str) -> Result<(), Failure> {
     let mut o = std::io::stdout().lock();

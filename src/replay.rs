@@ -16,9 +16,9 @@ use zprsim_dataplane::replay::{self, FlowRecord, ReplayConfig, ReplayError, Repl
 use zprsim_dataplane::scenario_file;
 use zprsim_dataplane::why::why;
 
+use crate::Failure;
 use crate::interrupt::Interrupt;
 use crate::report::{AuditFlows, RuleHits, RuleUse, StageCounts, Unused};
-use crate::{Failure, out};
 
 /// Arguments of `replay`.
 #[derive(Debug, clap::Args)]
@@ -473,16 +473,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // Warnings go to stderr, even with `--quiet`.
     crate::report::print_warnings(&loaded.warnings, &r.warnings);
     if !a.quiet {
-        let text = summary(&r);
-        // When a JSON output is standard output, the summary goes to stderr.
-        let stdout_taken = [&a.report, &a.flows, &a.allowed, &a.dropped]
-            .iter()
-            .any(|p| p.as_deref().is_some_and(output::is_std));
-        if stdout_taken {
-            crate::err(&text);
-        } else {
-            out(&text)?;
-        }
+        let outputs = [&a.report, &a.flows, &a.allowed, &a.dropped].map(|p| p.as_deref());
+        crate::summary_out(&summary(&r), &outputs)?;
     }
     if let Some(e) = &o.error {
         return Err(Failure::Input(format!("error: {e}")));
