@@ -375,6 +375,18 @@ fn open_output(flag: &str, path: Option<&PathBuf>) -> Result<Option<OutputFile>,
         .map_err(|e| Failure::Input(format!("error: {e}")))
 }
 
+/// The directory of a flow log's spool files: the flow log's own (`None`
+/// for standard output).
+fn spool_dir(flows: &std::path::Path) -> Option<PathBuf> {
+    if flows.as_os_str() == "-" {
+        return None;
+    }
+    match flows.parent() {
+        Some(d) if !d.as_os_str().is_empty() => Some(d.to_path_buf()),
+        _ => Some(PathBuf::from(".")),
+    }
+}
+
 /// Runs `replay`.
 pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     check_args(a)?;
@@ -406,6 +418,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         max_connections: a.max_connections,
         max_flow_records: a.max_connections,
         keep_flows: a.flows.is_some(),
+        // Runs of closed flow records spilled beside the flow log (that
+        // file system has room for it); `$TMPDIR` for standard output.
+        spool_dir: a.flows.as_deref().and_then(spool_dir),
         allowed: a.allowed.clone(),
         dropped: a.dropped.clone(),
         stop: Some(Arc::clone(&interrupt.stop)),

@@ -47,7 +47,7 @@ impl VerdictSink for Collect {
     }
 }
 
-fn frames(pkts: &[Pkt]) -> Vec<Frame> {
+pub(crate) fn frames(pkts: &[Pkt]) -> Vec<Frame> {
     pkts.iter()
         .map(|k| {
             let data = frame(k);
@@ -340,13 +340,18 @@ impl engine::PacketSource for Flood {
 }
 
 /// `n` distinct flows through tables bounded to `max` entries (per
-/// scenario): every flow is counted once, every one not open at the end
-/// was evicted, and the tables' index and entry room never pass what the
-/// bound allows (the state table's size formula, docs/architecture.md).
-fn flood(n: u64, max: usize, workers: usize) -> engine::ScenarioOutput {
+/// scenario), with the flow log kept (`--flows`) through a spool of at
+/// most `spool` records per worker: every flow is counted once and handed
+/// to the flow sink once, in order; every one not open at the end was
+/// evicted; the tables' index and entry room never pass what the bound
+/// allows (the state table's size formula, docs/architecture.md); the
+/// spools never held more than `spool` records, all but their last runs
+/// went to temporary files, and none is left.
+fn flood(n: u64, max: usize, workers: usize, spool: usize) -> engine::ScenarioOutput {
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let s = random_scenario(&mut rng);
     let c = Arc::new(Compiled::new(&s, &Config::default()).unwrap());
+    let dir = tempfile::tempdir().unwrap();
     let mut src = Flood {
         pool: address_pool(&s),
         n,
@@ -359,10 +364,25 @@ fn flood(n: u64, max: usize, workers: usize) -> engine::ScenarioOutput {
         max_flow_records: max,
         rule_stats: true,
         rule_flows: true,
+        keep_flows: true,
+        flow_spool: spool,
+        spool_dir: Some(dir.path().to_path_buf()),
         ..EngineConfig::default()
     };
-    let o = engine::run(&[c], &mut src, &cfg, Sinks::default()).unwrap();
+    let mut sink = crate::spool::FloodSink::new();
+    let sinks = Sinks {
+        flows: Some(sink.sink()),
+        ..Sinks::default()
+    };
+    let o = engine::run(&[c], &mut src, &cfg, sinks).unwrap();
     let out = o.scenarios.into_iter().next().unwrap();
+    assert_eq!(sink.records(), n, "one flow log line per flow");
+    assert!(out.flows.is_empty(), "handed to the sink, not kept");
+    let sp = out.spool;
+    assert!(sp.peak <= spool, "{sp:?}");
+    assert!(sp.spilled >= n - (workers * spool) as u64, "{sp:?}");
+    assert!(sp.runs >= sp.spilled / spool as u64, "{sp:?}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     let (k, st) = (&out.counters, &out.state);
     let per_shard = (max / 256).max(1);
     assert_eq!(k.packets.total, n);
@@ -393,9 +413,9 @@ fn flood(n: u64, max: usize, workers: usize) -> engine::ScenarioOutput {
 
 #[test]
 fn a_flood_of_distinct_flows_stays_within_the_bounds_500k() {
-    let one = flood(500_000, 10_000, 1);
+    let one = flood(500_000, 10_000, 1, 4096);
     assert!(one.counters.flows_evicted > 480_000);
-    let two = flood(500_000, 10_000, 2);
+    let two = flood(500_000, 10_000, 2, 4096);
     assert_eq!(one.counters, two.counters);
     assert_eq!(one.state, two.state);
 }
@@ -406,7 +426,7 @@ fn a_flood_of_distinct_flows_stays_within_the_bounds_500k() {
 #[test]
 #[ignore = "5M packets: slow in debug builds; run in release"]
 fn a_flood_of_distinct_flows_stays_within_the_bounds_5m() {
-    let o = flood(5_000_000, 10_000, 2);
+    let o = flood(5_000_000, 10_000, 2, 10_000);
     assert!(o.counters.flows_evicted > 4_980_000);
 }
 

@@ -22,6 +22,7 @@ mod replay;
 mod replay_oracle;
 mod review;
 mod safety;
+mod spool;
 mod streams;
 mod support;
 mod verify;

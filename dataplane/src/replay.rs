@@ -18,7 +18,7 @@ use crate::engine::{self, CaptureFiles, EngineConfig, EngineError, PcapSink, Sin
 pub use crate::engine::FlowSink;
 use crate::output::OutputFile;
 
-pub use crate::engine::{AuditFlow, FlowRecord, Progress, RuleStat, RuleStats};
+pub use crate::engine::{AuditFlow, FlowRecord, Progress, RuleStat, RuleStats, SpoolStats};
 pub use crate::judge::{Counters, Totals};
 
 /// Replay settings.
@@ -32,6 +32,11 @@ pub struct ReplayConfig {
     pub max_flow_records: usize,
     /// Keep every finished flow record (for `--flows`).
     pub keep_flows: bool,
+    /// Closed flow records held in memory at most per worker before they
+    /// are spilled to a temporary file ([`EngineConfig::flow_spool`]).
+    pub flow_spool: usize,
+    /// Where those temporary files go (`None`: `$TMPDIR`).
+    pub spool_dir: Option<PathBuf>,
     /// Write allowed packets here (`-`: standard output).
     pub allowed: Option<PathBuf>,
     /// Write dropped packets here (`-`: standard output).
@@ -63,6 +68,8 @@ impl Default for ReplayConfig {
             max_connections: e.max_connections,
             max_flow_records: e.max_flow_records,
             keep_flows: e.keep_flows,
+            flow_spool: e.flow_spool,
+            spool_dir: e.spool_dir,
             allowed: None,
             dropped: None,
             queue_chunks: e.queue_chunks,
@@ -105,6 +112,9 @@ pub struct ReplayOutput {
     /// The pcap outputs, written in full but not renamed into place (only
     /// when [`ReplayConfig::commit`] is false).
     pub outputs: Vec<OutputFile>,
+    /// What the closed flow records' spools did (with
+    /// [`ReplayConfig::keep_flows`]).
+    pub spool: SpoolStats,
 }
 
 /// Why a replay could not run at all.
@@ -134,6 +144,10 @@ impl From<EngineError> for ReplayError {
     fn from(e: EngineError) -> Self {
         match e {
             EngineError::Output { path, source } => ReplayError::Output { path, source },
+            EngineError::Spool { dir, source } => ReplayError::Output {
+                path: format!("flow records' temporary file in {}", dir.display()),
+                source,
+            },
             EngineError::Internal(m) => ReplayError::Internal(m),
         }
     }
@@ -251,6 +265,8 @@ pub fn replay_with_flows<'a>(
         max_connections: cfg.max_connections,
         max_flow_records: cfg.max_flow_records,
         keep_flows: cfg.keep_flows,
+        flow_spool: cfg.flow_spool,
+        spool_dir: cfg.spool_dir.clone(),
         queue_chunks: cfg.queue_chunks,
         top_flows: cfg.top_flows,
         stop: cfg.stop.clone(),
@@ -277,6 +293,7 @@ pub fn replay_with_flows<'a>(
         counters: s.counters,
         flows: s.flows,
         top_dropped: s.top_dropped,
+        spool: s.spool,
         rule_stats: s.rule_stats,
         warnings: o.warnings,
         error: o.error,

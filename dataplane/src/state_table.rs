@@ -345,23 +345,6 @@ pub(crate) struct Entry<K, V> {
     next: u32,
 }
 
-impl<K: Copy + Into<StateKey>, V> Entry<K, V> {
-    /// The key.
-    pub(crate) fn key(&self) -> StateKey {
-        self.key.into()
-    }
-
-    /// The value.
-    pub(crate) fn value(&self) -> &V {
-        &self.value
-    }
-
-    /// When it was inserted, relative to the table's other entries.
-    pub(crate) fn generation(&self) -> u64 {
-        self.generation
-    }
-}
-
 impl From<Key4> for StateKey {
     fn from(k: Key4) -> StateKey {
         StateKey::V4(k)
@@ -589,9 +572,6 @@ impl<K: Copy + Eq, V> Table<K, V> {
     }
 }
 
-/// A table's entries: the IPv4 ones and the IPv6 ones.
-pub(crate) type Entries<V> = (Vec<Entry<Key4, V>>, Vec<Entry<Key6, V>>);
-
 /// A handle to an entry found by [`ShardTable::find`], valid until the
 /// table next changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -696,12 +676,6 @@ impl<V> ShardTable<V> {
             (Some((i, _)), None) => self.v4.remove(i).map(|(k, v, _)| (StateKey::V4(k), v)),
             (None, None) => None,
         }
-    }
-
-    /// The entries, consumed without a copy: the IPv4 and the IPv6 ones,
-    /// each in no particular order (see [`Entry::generation`]).
-    pub(crate) fn into_entries(self) -> Entries<V> {
-        (self.v4.entries, self.v6.entries)
     }
 
     /// Takes every entry out, oldest first.

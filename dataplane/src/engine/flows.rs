@@ -12,9 +12,10 @@ use crate::community_id::{CommunityId, FlowKey};
 use crate::conntrack::{self, SHARDS};
 use crate::drop_reason::DropReason;
 use crate::judge::Counters;
-use crate::state_table::{Entries, Entry, Key4, Key6, ShardTable, StateKey};
+use crate::state_table::{ShardTable, StateKey};
 
 use super::Item;
+use super::spool::{Cursor, Spool, SpoolError, SpoolStats, Spooled};
 
 /// One flow record of the flow log (CLI contract, `--flows`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -164,9 +165,9 @@ pub(crate) struct FlowState {
 }
 
 /// A closed flow record kept for the flow log, compact (the key and the
-/// open record's state, 160 bytes against 208 for a [`FlowRecord`]):
-/// it becomes a [`FlowRecord`] only when it is handed to the sink, one at
-/// a time, in order.
+/// open record's state, 160 bytes against 208 for a [`FlowRecord`]; 143
+/// in a spool's file, [`Spooled`]): it becomes a [`FlowRecord`] only when
+/// it is handed to the sink, one at a time, in order.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Finished {
     key: StateKey,
@@ -176,6 +177,208 @@ pub(crate) struct Finished {
     /// key closed and reopened at the same time), which can only come from
     /// one shard.
     seq: u64,
+}
+
+impl Spooled for Finished {
+    const SIZE: usize = 143;
+
+    fn encode(&self, out: &mut [u8]) {
+        let mut w = Put { b: out, at: 0 };
+        let (a, b) = self.key.addrs();
+        w.addr(a);
+        w.addr(b);
+        w.bytes(&[self.key.proto()]);
+        match self.key.ports() {
+            Some((x, y)) => {
+                w.bytes(&[1]);
+                w.bytes(&x.to_le_bytes());
+                w.bytes(&y.to_le_bytes());
+            }
+            None => w.bytes(&[0; 5]),
+        }
+        let st = &self.st;
+        for v in [st.first_ns, st.last_ns, st.bytes, st.allowed, st.dropped] {
+            w.bytes(&v.to_le_bytes());
+        }
+        match st.l4 {
+            L4::Ports { sport, dport } => {
+                w.bytes(&[0]);
+                w.bytes(&sport.to_le_bytes());
+                w.bytes(&dport.to_le_bytes());
+            }
+            L4::Icmp { icmp_type, code } => w.bytes(&[1, icmp_type, code, 0, 0]),
+            L4::Opaque => w.bytes(&[2, 0, 0, 0, 0]),
+            L4::Fragment => w.bytes(&[3, 0, 0, 0, 0]),
+        }
+        w.bytes(&[
+            u8::from(st.src_is_a),
+            st.code,
+            u8::from(st.both),
+            u8::from(st.closing),
+        ]);
+        w.side(Some(st.first));
+        w.side(st.reply);
+        w.bytes(&self.seq.to_le_bytes());
+    }
+
+    fn decode(b: &[u8]) -> Option<Self> {
+        let mut r = Get { b, at: 0 };
+        let a = r.addr()?;
+        let bb = r.addr()?;
+        let proto = r.u8()?;
+        let has_ports = r.u8()?;
+        let ports = (r.u16()?, r.u16()?);
+        let key = StateKey::new(a, bb, proto, (has_ports == 1).then_some(ports));
+        let [first_ns, last_ns, bytes, allowed, dropped] =
+            [r.u64()?, r.u64()?, r.u64()?, r.u64()?, r.u64()?];
+        let tag = r.u8()?;
+        let l4 = match tag {
+            0 => L4::Ports {
+                sport: r.u16()?,
+                dport: r.u16()?,
+            },
+            1 => {
+                let (icmp_type, code) = (r.u8()?, r.u8()?);
+                r.u16()?;
+                L4::Icmp { icmp_type, code }
+            }
+            2 | 3 => {
+                r.u16()?;
+                r.u16()?;
+                if tag == 2 { L4::Opaque } else { L4::Fragment }
+            }
+            _ => return None,
+        };
+        let (src_is_a, code, both, closing) = (r.u8()? == 1, r.u8()?, r.u8()? == 1, r.u8()? == 1);
+        let first = r.side()??;
+        let reply = r.side()?;
+        let seq = r.u64()?;
+        Some(Finished {
+            key,
+            st: FlowState {
+                first_ns,
+                last_ns,
+                bytes,
+                allowed,
+                dropped,
+                l4,
+                src_is_a,
+                code,
+                first,
+                reply,
+                both,
+                closing,
+            },
+            seq,
+        })
+    }
+
+    fn order(&self, other: &Self) -> std::cmp::Ordering {
+        order(
+            (&self.key, &self.st, self.seq),
+            (&other.key, &other.st, other.seq),
+        )
+    }
+}
+
+/// Writes a [`Finished`]'s binary form (the buffer is exactly
+/// [`Spooled::SIZE`] bytes, so every write fits: bytes past it would be
+/// dropped, never a panic).
+struct Put<'a> {
+    b: &'a mut [u8],
+    at: usize,
+}
+
+impl Put<'_> {
+    fn bytes(&mut self, v: &[u8]) {
+        if let Some(d) = self.b.get_mut(self.at..self.at + v.len()) {
+            d.copy_from_slice(v);
+        }
+        self.at += v.len();
+    }
+
+    /// A family byte (4 or 6) and 16 address bytes.
+    fn addr(&mut self, a: std::net::IpAddr) {
+        match a {
+            std::net::IpAddr::V4(v) => {
+                self.bytes(&[4]);
+                self.bytes(&v.octets());
+                self.bytes(&[0; 12]);
+            }
+            std::net::IpAddr::V6(v) => {
+                self.bytes(&[6]);
+                self.bytes(&v.octets());
+            }
+        }
+    }
+
+    /// A presence byte, the code, the audit flag and five stored rule ids.
+    fn side(&mut self, s: Option<Side>) {
+        match s {
+            Some(s) => {
+                self.bytes(&[1, s.code, u8::from(s.audit)]);
+                for r in s.rules {
+                    self.bytes(&r.map_or(0, |r| r.raw() + 1).to_le_bytes());
+                }
+            }
+            None => self.bytes(&[0; 23]),
+        }
+    }
+}
+
+/// Reads what [`Put`] wrote (`None` past the end or on a bad tag).
+struct Get<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl Get<'_> {
+    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let v = self.b.get(self.at..self.at + N)?.try_into().ok()?;
+        self.at += N;
+        Some(v)
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        self.take::<1>().map(|[b]| b)
+    }
+
+    fn u16(&mut self) -> Option<u16> {
+        self.take().map(u16::from_le_bytes)
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        self.take().map(u64::from_le_bytes)
+    }
+
+    fn addr(&mut self) -> Option<std::net::IpAddr> {
+        let fam = self.u8()?;
+        let b: [u8; 16] = self.take()?;
+        match fam {
+            4 => Some(std::net::IpAddr::from([b[0], b[1], b[2], b[3]])),
+            6 => Some(std::net::IpAddr::from(b)),
+            _ => None,
+        }
+    }
+
+    /// `Some(None)` for an absent side, `None` for a bad one.
+    fn side(&mut self) -> Option<Option<Side>> {
+        let present = self.u8()?;
+        let (code, audit) = (self.u8()?, self.u8()?);
+        let mut rules = [None; 5];
+        for r in &mut rules {
+            *r = RuleId::from_stored(u32::from_le_bytes(self.take()?));
+        }
+        match present {
+            0 => Some(None),
+            1 => Some(Some(Side {
+                code,
+                audit: audit == 1,
+                rules,
+            })),
+            _ => None,
+        }
+    }
 }
 
 /// The flow log's sort key of a record: first timestamp, then the 5-tuple.
@@ -196,10 +399,10 @@ fn tuple(key: &StateKey, st: &FlowState) -> SortKey {
 }
 
 /// What orders records whose sort keys are equal (the same flow key closed
-/// and reopened at the same time, so from one shard): those closed during
-/// the pass first, in the order closed, then the one still open at the
-/// end. The flow log was sorted stably from exactly that order.
-type Tie = (u8, u64);
+/// and reopened at the same time, so from one shard, one worker): the
+/// order closed ([`Finished::seq`]; those still open at the end are closed
+/// last). The flow log was sorted stably from exactly that order.
+type Tie = u64;
 
 /// The flow log's order: sort key, then [`Tie`] (a total order, so the
 /// result does not depend on how the records were split or sorted).
@@ -282,7 +485,8 @@ pub(crate) struct Flows {
     tables: Vec<Option<ShardTable<FlowState>>>,
     cap: usize,
     keep: bool,
-    finished: Vec<Finished>,
+    /// The closed records kept (with `keep`), bounded in memory.
+    finished: Spool<Finished>,
     /// Records closed so far (the next [`Finished::seq`]).
     closed: u64,
     top: Vec<FlowRecord>,
@@ -301,13 +505,21 @@ fn flow_key(k: &StateKey) -> FlowKey {
 
 impl Flows {
     /// At most `max_records` open records over all shards; keep finished
-    /// records when `keep`; track the `top_n` flows with most drops.
-    pub(crate) fn new(max_records: usize, keep: bool, top_n: usize) -> Flows {
+    /// records when `keep` (at most `spool` in memory, the rest in sorted
+    /// runs in a temporary file in `spool_dir`, [`Spool`]); track the
+    /// `top_n` flows with most drops.
+    pub(crate) fn new(
+        max_records: usize,
+        keep: bool,
+        spool: usize,
+        spool_dir: Option<&std::path::Path>,
+        top_n: usize,
+    ) -> Flows {
         Flows {
             tables: (0..SHARDS).map(|_| None).collect(),
             cap: (max_records / SHARDS).max(1),
             keep,
-            finished: Vec::new(),
+            finished: Spool::new(spool, spool_dir),
             closed: 0,
             top: Vec::new(),
             top_n,
@@ -435,156 +647,87 @@ impl Flows {
         }
     }
 
-    /// Closes every open record; returns the kept records and the top
-    /// dropped flows. With `keep`, the records still open stay in their
-    /// tables' entries (no copy: they are sorted in place when the flow
-    /// log is written, [`merge_ordered`]).
+    /// Closes every open record (into the spool too, with `keep`: a shard's
+    /// table is freed once drained); returns the kept records and the top
+    /// dropped flows.
     pub(crate) fn finish(mut self, counters: &mut Counters) -> (Kept, Vec<FlowRecord>) {
-        let mut open = Vec::new();
         for s in 0..SHARDS {
             if let Some(mut t) = self.tables.get_mut(s).and_then(Option::take) {
-                if self.keep {
-                    // Counted and considered for the top as if closed now, in
-                    // the order the old drain closed them.
-                    let keep = std::mem::replace(&mut self.keep, false);
-                    let (v4, v6) = t.into_entries();
-                    let mut all: Vec<(u64, StateKey, &FlowState)> = v4
-                        .iter()
-                        .map(|e| (e.generation(), e.key(), e.value()))
-                        .chain(v6.iter().map(|e| (e.generation(), e.key(), e.value())))
-                        .collect();
-                    all.sort_unstable_by_key(|x| x.0);
-                    for (_, k, r) in all {
-                        self.finish_flow(k, r, counters);
-                    }
-                    self.keep = keep;
-                    open.push((v4, v6));
-                } else {
-                    for (k, r) in t.drain_ordered() {
-                        self.finish_flow(k, &r, counters);
-                    }
+                // Counted and considered for the top as if closed now, oldest
+                // first; each one's [`Finished::seq`] is past every record
+                // closed during the pass, so a record closed and reopened
+                // with an equal sort key keeps its place.
+                for (k, r) in t.drain_ordered() {
+                    self.finish_flow(k, &r, counters);
                 }
             }
         }
         for r in &mut self.top {
             r.community_id = key_of(r).community_id_compact(0);
         }
+        let spool = self.finished.stats();
         (
             Kept {
-                closed: self.finished,
-                open,
+                closed: self.finished.finish(),
+                spool,
             },
             self.top,
         )
     }
 }
 
-/// One worker's kept records of one scenario at the end of the pass: those
-/// closed during it, and the entries of the tables still open.
+/// One worker's kept records of one scenario at the end of the pass: its
+/// spool's sorted runs (or the spool's error).
 pub(crate) struct Kept {
-    closed: Vec<Finished>,
-    open: Vec<OpenEntries>,
+    closed: Result<Vec<Cursor<Finished>>, SpoolError>,
+    /// What the spool did.
+    pub(crate) spool: SpoolStats,
 }
-
-type OpenEntries = Entries<FlowState>;
 
 impl Kept {
     /// Records kept.
     pub(crate) fn len(&self) -> usize {
-        self.closed.len()
-            + self
-                .open
-                .iter()
-                .map(|(a, b)| a.len() + b.len())
-                .sum::<usize>()
-    }
-}
-
-/// A sorted run of records: the closed ones of a worker, or one
-/// sub-table's open entries.
-enum Run {
-    Closed(Vec<Finished>),
-    V4(Vec<Entry<Key4, FlowState>>),
-    V6(Vec<Entry<Key6, FlowState>>),
-}
-
-impl Run {
-    fn get(&self, i: usize) -> Option<(StateKey, &FlowState, Tie)> {
-        match self {
-            Run::Closed(v) => v.get(i).map(|f| (f.key, &f.st, (0, f.seq))),
-            Run::V4(v) => v.get(i).map(|e| (e.key(), e.value(), (1, e.generation()))),
-            Run::V6(v) => v.get(i).map(|e| (e.key(), e.value(), (1, e.generation()))),
-        }
-    }
-
-    fn sort(&mut self) {
-        match self {
-            Run::Closed(v) => {
-                v.sort_unstable_by(|a, b| {
-                    order((&a.key, &a.st, (0, a.seq)), (&b.key, &b.st, (0, b.seq)))
-                });
-            }
-            Run::V4(v) => v.sort_unstable_by(|a, b| {
-                order(
-                    (&a.key(), a.value(), (1, a.generation())),
-                    (&b.key(), b.value(), (1, b.generation())),
-                )
-            }),
-            Run::V6(v) => v.sort_unstable_by(|a, b| {
-                order(
-                    (&a.key(), a.value(), (1, a.generation())),
-                    (&b.key(), b.value(), (1, b.generation())),
-                )
-            }),
-        }
+        self.closed
+            .as_ref()
+            .map_or(0, |c| c.iter().map(Cursor::remaining).sum::<usize>())
     }
 }
 
 /// Hands every kept record of one scenario (one [`Kept`] per worker) to
-/// `emit` as a [`FlowRecord`], in the flow log's order: the runs (closed
-/// records, and each table's open entries) are sorted in place, then
-/// merged through a heap of their heads, so no second copy of the records
-/// is made and each [`FlowRecord`] lives only while `emit` has it.
+/// `emit` as a [`FlowRecord`], in the flow log's order: the spools' sorted
+/// runs (most in temporary files, the last of each in memory) are merged
+/// through a heap of their heads, so each [`FlowRecord`] lives only while
+/// `emit` has it.
 ///
 /// # Errors
-/// The first error `emit` returns.
-pub(crate) fn merge_ordered<E>(
+/// The first error `emit` returns, or a spool's I/O error.
+pub(crate) fn merge_ordered<E: From<SpoolError>>(
     kept: Vec<Kept>,
     emit: &mut impl FnMut(FlowRecord) -> Result<(), E>,
 ) -> Result<(), E> {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
-    let mut runs: Vec<Run> = Vec::new();
+    let mut runs: Vec<Cursor<Finished>> = Vec::new();
     for k in kept {
-        if !k.closed.is_empty() {
-            runs.push(Run::Closed(k.closed));
-        }
-        for (a, b) in k.open {
-            if !a.is_empty() {
-                runs.push(Run::V4(a));
-            }
-            if !b.is_empty() {
-                runs.push(Run::V6(b));
-            }
-        }
+        runs.extend(k.closed?);
     }
     let mut heap = BinaryHeap::with_capacity(runs.len());
-    for (r, run) in runs.iter_mut().enumerate() {
-        run.sort();
-        if let Some((k, st, tie)) = run.get(0) {
-            heap.push(Reverse((tuple(&k, st), tie, r, 0usize)));
+    for (r, run) in runs.iter().enumerate() {
+        if let Some(f) = run.head() {
+            heap.push(Reverse((tuple(&f.key, &f.st), f.seq, r)));
         }
     }
-    while let Some(Reverse((_, _, r, i))) = heap.pop() {
-        let Some(run) = runs.get(r) else { continue };
-        if let Some((k, st, _)) = run.get(i) {
-            let key = flow_key(&k);
-            let mut rec = flow_record(&key, st);
+    while let Some(Reverse((_, _, r))) = heap.pop() {
+        let Some(run) = runs.get_mut(r) else { continue };
+        if let Some(f) = run.head() {
+            let key = flow_key(&f.key);
+            let mut rec = flow_record(&key, &f.st);
             rec.community_id = key.community_id_compact(0);
             emit(rec)?;
         }
-        if let Some((k, st, tie)) = run.get(i + 1) {
-            heap.push(Reverse((tuple(&k, st), tie, r, i + 1)));
+        run.advance()?;
+        if let Some(f) = run.head() {
+            heap.push(Reverse((tuple(&f.key, &f.st), f.seq, r)));
         }
     }
     Ok(())

@@ -43,6 +43,7 @@ pub mod live;
 mod peek;
 pub mod rule_stats;
 pub mod source;
+mod spool;
 mod worker;
 mod writer;
 
@@ -68,6 +69,7 @@ pub(crate) use flows::{Finished as FinishedForSize, FlowState as FlowStateForSiz
 pub use live::{Live, ScenarioSet, Snapshot};
 pub use rule_stats::{AuditFlow, RuleStat, RuleStats};
 pub use source::{CaptureFiles, Frame, MemorySource, PacketSource, RecordSpan, SharedBlock};
+pub use spool::SpoolStats;
 pub use writer::PcapSink;
 
 pub use worker::StateSizes;
@@ -85,6 +87,10 @@ const OWN_BLOCK: usize = 1 << 20;
 /// Own blocks kept for reuse.
 const SPARE_BLOCKS: usize = 16;
 
+/// Closed flow records held in memory at most per worker and scenario by
+/// default (143 bytes each on disk, 160 in memory: 10 MiB).
+pub const DEFAULT_FLOW_SPOOL: usize = 64 << 10;
+
 /// Engine settings.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -96,6 +102,13 @@ pub struct EngineConfig {
     pub max_flow_records: usize,
     /// Keep every finished flow record (for `--flows`).
     pub keep_flows: bool,
+    /// With `keep_flows`, closed flow records held in memory at most per
+    /// worker and scenario: a full run is sorted and written to a
+    /// temporary file, and the runs are merged at the end (at least 1).
+    pub flow_spool: usize,
+    /// Where those temporary files go (`None`: `$TMPDIR`). They are
+    /// unnamed: nothing is left there after the pass, whatever happens.
+    pub spool_dir: Option<std::path::PathBuf>,
     /// Chunks in flight per channel (memory bound: chunks × 4096 packets).
     pub queue_chunks: usize,
     /// How many top dropped flows to keep for the summary.
@@ -120,6 +133,8 @@ impl Default for EngineConfig {
             max_connections: 4 << 20,
             max_flow_records: 4 << 20,
             keep_flows: false,
+            flow_spool: DEFAULT_FLOW_SPOOL,
+            spool_dir: None,
             queue_chunks: 8,
             top_flows: 10,
             stop: None,
@@ -217,6 +232,9 @@ pub struct ScenarioOutput {
     pub rule_stats: Option<RuleStats>,
     /// The state tables' sizes at the end of the pass.
     pub state: StateSizes,
+    /// What the closed flow records' spools did (with
+    /// [`EngineConfig::keep_flows`]).
+    pub spool: SpoolStats,
 }
 
 /// Everything a pass produced.
@@ -283,9 +301,26 @@ pub enum EngineError {
         /// The error.
         source: std::io::Error,
     },
+    /// A temporary file of the flow records could not be written or read.
+    #[error("flow records' temporary file in {}: {source}", dir.display())]
+    Spool {
+        /// Its directory.
+        dir: std::path::PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
     /// A thread failed.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<spool::SpoolError> for EngineError {
+    fn from(e: spool::SpoolError) -> Self {
+        EngineError::Spool {
+            dir: e.dir,
+            source: e.source,
+        }
+    }
 }
 
 /// A packet handed to a worker.
@@ -855,6 +890,7 @@ pub fn run(
             top_dropped: Vec::new(),
             rule_stats: None,
             state: StateSizes::default(),
+            spool: SpoolStats::default(),
         })
         .collect();
     let mut hist = new_hist();
@@ -874,6 +910,7 @@ pub fn run(
         }
         for ((o, k), (c, f, t)) in outs.iter_mut().zip(&mut kept).zip(r.per_scenario) {
             o.counters.add(&c);
+            o.spool.add(&f.spool);
             k.push(f);
             o.top_dropped.extend(t);
         }

@@ -115,7 +115,13 @@ impl Worker {
                 .map(|c| Judge {
                     compiled: Arc::clone(c),
                     tracker: tracker(),
-                    flows: Flows::new(cfg.max_flow_records, cfg.keep_flows, cfg.top_flows),
+                    flows: Flows::new(
+                        cfg.max_flow_records,
+                        cfg.keep_flows,
+                        cfg.flow_spool,
+                        cfg.spool_dir.as_deref(),
+                        cfg.top_flows,
+                    ),
                     counters: Counters::with_rules(c.rule_count()),
                     rules: cfg.rule_stats.then(|| {
                         RuleTally::new(c.rule_count(), cfg.max_flow_records, cfg.rule_flows)

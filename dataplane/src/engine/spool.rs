@@ -1,0 +1,393 @@
+//! A bounded spool of finished records: an external sort in one
+//! temporary file.
+//!
+//! Records are pushed in any order into an in-memory run of at most
+//! `bound` records; a full run is sorted (by [`Spooled::order`], a total
+//! order) and appended to the spool's temporary file in a fixed-size binary
+//! form ([`Spooled::SIZE`] bytes each). At the end, [`Spool::finish`]
+//! sorts the last run and hands back one [`Cursor`] per run, which the
+//! caller merges (with its own further runs) through a heap of their heads.
+//! So the records held in memory are at most `bound` while the pass runs,
+//! and at most `runs × min(bound, READ_BLOCK)` while they are merged.
+//!
+//! The file is unnamed (`tempfile::tempfile_in`: `O_TMPFILE`, or created
+//! and unlinked at once), so it is gone when the spool and its cursors are
+//! dropped, and also when the process is interrupted or killed: nothing is
+//! left behind to remove. An I/O error (a full disk) is kept, the records
+//! of that run are counted as lost, later ones are dropped, and
+//! [`Spool::finish`] returns the error: the caller reports it, never a
+//! partial flow log as if it were whole.
+//!
+//! Written here rather than taken from a crate: the external-sort crates
+//! (`extsort`, `ext-sort`) serialize with serde into named files and sort
+//! on threads of their own, while this spool must keep the worker's order
+//! exact (a total order given by the caller), hold a hard bound, and
+//! leave no file even on `SIGKILL`.
+
+use std::cmp::Ordering;
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A record the spool can hold: a fixed-size binary form and a total order.
+pub(crate) trait Spooled: Sized {
+    /// Bytes of the binary form.
+    const SIZE: usize;
+    /// Writes the binary form into `out` (exactly [`Self::SIZE`] bytes).
+    fn encode(&self, out: &mut [u8]);
+    /// Reads a binary form written by [`Self::encode`]; `None` if it is
+    /// not one.
+    fn decode(b: &[u8]) -> Option<Self>;
+    /// The order runs are sorted and merged in (total: equal only for
+    /// records that are the same).
+    fn order(&self, other: &Self) -> Ordering;
+}
+
+/// Records read from a run's part of the file at a time.
+const READ_BLOCK: usize = 256;
+
+/// Records encoded before one write.
+const WRITE_BLOCK: usize = 256;
+
+/// What a spool did (summed or maxed over workers by the engine).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SpoolStats {
+    /// The most records one spool held in memory at once (each worker's
+    /// spool is bounded by [`super::EngineConfig::flow_spool`]).
+    pub peak: usize,
+    /// Records written to temporary files.
+    pub spilled: u64,
+    /// Sorted runs written to temporary files.
+    pub runs: u64,
+}
+
+impl SpoolStats {
+    /// Adds another spool's figures: counts summed, peak the larger.
+    pub(crate) fn add(&mut self, o: &SpoolStats) {
+        self.peak = self.peak.max(o.peak);
+        self.spilled += o.spilled;
+        self.runs += o.runs;
+    }
+}
+
+/// A spool's I/O error, with the directory its file was in.
+#[derive(Debug)]
+pub struct SpoolError {
+    /// The directory of the temporary file.
+    pub dir: PathBuf,
+    /// The error.
+    pub source: io::Error,
+}
+
+/// Records waiting to be merged: at most `bound` in memory, the rest in
+/// sorted runs in one unnamed temporary file.
+pub(crate) struct Spool<T> {
+    mem: Vec<T>,
+    bound: usize,
+    dir: PathBuf,
+    file: Option<Arc<File>>,
+    /// Each run's first record and length, in records.
+    runs: Vec<(u64, u64)>,
+    /// Records in the file.
+    end: u64,
+    buf: Vec<u8>,
+    error: Option<io::Error>,
+    stats: SpoolStats,
+}
+
+impl<T: Spooled> Spool<T> {
+    /// A spool holding at most `bound` records (at least 1) in memory,
+    /// spilling to a file in `dir` (`None`: the system's temporary
+    /// directory, `$TMPDIR`).
+    pub(crate) fn new(bound: usize, dir: Option<&Path>) -> Spool<T> {
+        Spool {
+            mem: Vec::new(),
+            bound: bound.max(1),
+            dir: dir.map_or_else(std::env::temp_dir, Path::to_path_buf),
+            file: None,
+            runs: Vec::new(),
+            end: 0,
+            buf: Vec::new(),
+            error: None,
+            stats: SpoolStats::default(),
+        }
+    }
+
+    /// Adds a record; a full in-memory run is sorted and written first.
+    pub(crate) fn push(&mut self, r: T) {
+        if self.error.is_some() {
+            return;
+        }
+        if self.mem.len() >= self.bound
+            && let Err(e) = self.spill()
+        {
+            self.error = Some(e);
+            self.mem = Vec::new();
+            return;
+        }
+        self.mem.push(r);
+        self.stats.peak = self.stats.peak.max(self.mem.len());
+    }
+
+    /// What the spool did so far.
+    pub(crate) fn stats(&self) -> SpoolStats {
+        self.stats
+    }
+
+    /// Sorts the in-memory run and appends it to the file.
+    fn spill(&mut self) -> io::Result<()> {
+        self.mem.sort_unstable_by(T::order);
+        let file = match &self.file {
+            Some(f) => Arc::clone(f),
+            None => {
+                let f = Arc::new(tempfile::tempfile_in(&self.dir)?);
+                self.file = Some(Arc::clone(&f));
+                f
+            }
+        };
+        let mut w: &File = &file;
+        self.buf
+            .resize(T::SIZE * WRITE_BLOCK.min(self.mem.len()), 0);
+        for chunk in self.mem.chunks(WRITE_BLOCK) {
+            let bytes = &mut self.buf[..chunk.len() * T::SIZE];
+            for (r, out) in chunk.iter().zip(bytes.chunks_exact_mut(T::SIZE)) {
+                r.encode(out);
+            }
+            w.write_all(bytes)?;
+        }
+        let n = self.mem.len() as u64;
+        self.runs.push((self.end, n));
+        self.end += n;
+        self.stats.spilled += n;
+        self.stats.runs += 1;
+        self.mem.clear();
+        Ok(())
+    }
+
+    /// The sorted runs: the ones in the file, then the last in-memory one
+    /// (empty runs left out).
+    ///
+    /// # Errors
+    /// The first I/O error writing or reading the file.
+    pub(crate) fn finish(mut self) -> Result<Vec<Cursor<T>>, SpoolError> {
+        let dir = std::mem::take(&mut self.dir);
+        let fail = |source| SpoolError {
+            dir: dir.clone(),
+            source,
+        };
+        if let Some(e) = self.error.take() {
+            return Err(fail(e));
+        }
+        let mut out = Vec::with_capacity(self.runs.len() + 1);
+        if let Some(file) = &self.file {
+            let dir = Arc::new(dir.clone());
+            for &(first, len) in &self.runs {
+                let mut c = Cursor::File(FileRun {
+                    file: Arc::clone(file),
+                    dir: Arc::clone(&dir),
+                    next: first,
+                    end: first + len,
+                    block: Vec::new(),
+                    pos: 0,
+                    raw: Vec::new(),
+                });
+                c.fill().map_err(fail)?;
+                out.push(c);
+            }
+        }
+        if !self.mem.is_empty() {
+            self.mem.sort_unstable_by(T::order);
+            out.push(Cursor::Mem(std::mem::take(&mut self.mem), 0));
+        }
+        Ok(out)
+    }
+}
+
+/// A run of a spool's file being read, a block of records at a time.
+pub(crate) struct FileRun<T> {
+    file: Arc<File>,
+    /// The file's directory, for messages.
+    dir: Arc<PathBuf>,
+    /// The next record of the run to read from the file.
+    next: u64,
+    end: u64,
+    block: Vec<T>,
+    pos: usize,
+    raw: Vec<u8>,
+}
+
+/// One sorted run of a spool, read in order.
+pub(crate) enum Cursor<T> {
+    /// The last run, still in memory, and the position in it.
+    Mem(Vec<T>, usize),
+    /// A run in the file.
+    File(FileRun<T>),
+}
+
+impl<T: Spooled> Cursor<T> {
+    /// The run's next record (`None`: the run is over).
+    pub(crate) fn head(&self) -> Option<&T> {
+        match self {
+            Cursor::Mem(v, i) => v.get(*i),
+            Cursor::File(f) => f.block.get(f.pos),
+        }
+    }
+
+    /// Records not yet moved past.
+    pub(crate) fn remaining(&self) -> usize {
+        match self {
+            Cursor::Mem(v, i) => v.len().saturating_sub(*i),
+            Cursor::File(f) => {
+                f.block.len().saturating_sub(f.pos)
+                    + usize::try_from(f.end - f.next).unwrap_or(usize::MAX)
+            }
+        }
+    }
+
+    /// Moves past the head.
+    ///
+    /// # Errors
+    /// Reading the file failed, or it did not hold what was written.
+    pub(crate) fn advance(&mut self) -> Result<(), SpoolError> {
+        match self {
+            Cursor::Mem(_, i) => {
+                *i += 1;
+                Ok(())
+            }
+            Cursor::File(f) => {
+                f.pos += 1;
+                if f.pos < f.block.len() {
+                    return Ok(());
+                }
+                let dir = Arc::clone(&f.dir);
+                self.fill().map_err(|source| SpoolError {
+                    dir: dir.as_ref().clone(),
+                    source,
+                })
+            }
+        }
+    }
+
+    /// Reads a file run's next block (nothing once the run is read).
+    fn fill(&mut self) -> io::Result<()> {
+        let Cursor::File(f) = self else {
+            return Ok(());
+        };
+        f.block.clear();
+        f.pos = 0;
+        let n = usize::try_from((f.end - f.next).min(READ_BLOCK as u64)).unwrap_or(READ_BLOCK);
+        if n == 0 {
+            f.raw = Vec::new();
+            f.block = Vec::new();
+            return Ok(());
+        }
+        f.raw.resize(n * T::SIZE, 0);
+        f.file.read_exact_at(&mut f.raw, f.next * T::SIZE as u64)?;
+        for b in f.raw.chunks_exact(T::SIZE) {
+            let r = T::decode(b).ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "a spooled record could not be read back",
+                )
+            })?;
+            f.block.push(r);
+        }
+        f.next += n as u64;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    struct R(u64, u32);
+
+    impl Spooled for R {
+        const SIZE: usize = 12;
+        fn encode(&self, out: &mut [u8]) {
+            out[..8].copy_from_slice(&self.0.to_le_bytes());
+            out[8..12].copy_from_slice(&self.1.to_le_bytes());
+        }
+        fn decode(b: &[u8]) -> Option<Self> {
+            Some(R(
+                u64::from_le_bytes(b.get(..8)?.try_into().ok()?),
+                u32::from_le_bytes(b.get(8..12)?.try_into().ok()?),
+            ))
+        }
+        fn order(&self, o: &Self) -> Ordering {
+            (self.0, self.1).cmp(&(o.0, o.1))
+        }
+    }
+
+    fn drain(mut runs: Vec<Cursor<R>>) -> Vec<R> {
+        let mut out = Vec::new();
+        loop {
+            let best = runs
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| c.head().map(|h| (*h, i)))
+                .min_by(|a, b| a.0.order(&b.0));
+            let Some((r, i)) = best else { break };
+            out.push(r);
+            runs[i].advance().unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn runs_merge_to_the_sorted_input_for_any_bound() {
+        // Pseudo-random keys with repeats, pushed out of order.
+        let input: Vec<R> = (0..2000u64)
+            .map(|i| R((i * 7919) % 613, u32::try_from(i % 5).unwrap()))
+            .collect();
+        let mut want = input.clone();
+        want.sort_unstable_by(R::order);
+        for bound in [1, 3, 255, 256, 257, 1999, 2000, 5000] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut s = Spool::new(bound, Some(dir.path()));
+            for r in &input {
+                s.push(*r);
+                assert!(s.stats().peak <= bound);
+            }
+            let st = s.stats();
+            assert_eq!(st.runs, (input.len() as u64 - 1) / bound as u64);
+            assert_eq!(st.spilled, st.runs * bound as u64);
+            let runs = s.finish().unwrap();
+            assert_eq!(drain(runs), want, "bound {bound}");
+            // The file is unnamed: nothing in the directory, during or after.
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        }
+    }
+
+    #[test]
+    fn an_unwritable_directory_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("no such directory");
+        let mut s = Spool::new(2, Some(&missing));
+        for i in 0..10 {
+            s.push(R(i, 0));
+        }
+        assert!(s.stats().peak <= 2);
+        let e = s.finish().err().unwrap();
+        assert_eq!(e.dir, missing);
+        assert_eq!(e.source.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn nothing_spilled_means_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("never made");
+        let mut s = Spool::new(100, Some(&missing));
+        for i in (0..100).rev() {
+            s.push(R(i, 0));
+        }
+        let runs = s.finish().unwrap();
+        assert_eq!(drain(runs), (0..100).map(|i| R(i, 0)).collect::<Vec<_>>());
+    }
+}
