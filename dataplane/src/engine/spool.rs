@@ -8,7 +8,9 @@
 //! sorts the last run and hands back one [`Cursor`] per run, which the
 //! caller merges (with its own further runs) through a heap of their heads.
 //! So the records held in memory are at most `bound` while the pass runs,
-//! and at most `runs × min(bound, READ_BLOCK)` while they are merged.
+//! and at most `FAN_IN × READ_BLOCK` (+ the last run) per spool while they
+//! are merged: past `FAN_IN` runs, the oldest are first merged into longer
+//! runs in the same file.
 //!
 //! The file is unnamed (`tempfile::tempfile_in`: `O_TMPFILE`, or created
 //! and unlinked at once), so it is gone when the spool and its cursors are
@@ -32,7 +34,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// A record the spool can hold: a fixed-size binary form and a total order.
-pub(crate) trait Spooled: Sized {
+pub(crate) trait Spooled: Copy {
     /// Bytes of the binary form.
     const SIZE: usize;
     /// Writes the binary form into `out` (exactly [`Self::SIZE`] bytes).
@@ -50,6 +52,12 @@ const READ_BLOCK: usize = 256;
 
 /// Records encoded before one write.
 const WRITE_BLOCK: usize = 256;
+
+/// File runs handed back at most: past this, [`Spool::finish`] first
+/// merges the oldest runs into longer ones (appended to the file), so the
+/// final merge reads at most `FAN_IN × READ_BLOCK` records at a time
+/// whatever the number of records and the bound.
+const FAN_IN: usize = 128;
 
 /// What a spool did (summed or maxed over workers by the engine).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -166,6 +174,60 @@ impl<T: Spooled> Spool<T> {
         Ok(())
     }
 
+    /// Merges the file runs `group` into one run appended to the file.
+    fn merge_runs(&mut self, group: &[(u64, u64)]) -> io::Result<()> {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        let Some(file) = self.file.clone() else {
+            return Ok(());
+        };
+        let dir = Arc::new(PathBuf::new());
+        let mut cursors: Vec<Cursor<T>> = Vec::with_capacity(group.len());
+        for &(first, len) in group {
+            let mut c = Cursor::File(FileRun {
+                file: Arc::clone(&file),
+                dir: Arc::clone(&dir),
+                next: first,
+                end: first + len,
+                block: Vec::new(),
+                pos: 0,
+                raw: Vec::new(),
+            });
+            c.fill()?;
+            cursors.push(c);
+        }
+        let mut heap = BinaryHeap::with_capacity(cursors.len());
+        for (i, c) in cursors.iter_mut().enumerate() {
+            if let Some(r) = c.take_head() {
+                heap.push(Reverse(Head(r, i)));
+            }
+        }
+        let mut w: &File = &file;
+        self.buf.clear();
+        let mut n = 0u64;
+        while let Some(Reverse(Head(r, i))) = heap.pop() {
+            let at = self.buf.len();
+            self.buf.resize(at + T::SIZE, 0);
+            r.encode(&mut self.buf[at..]);
+            n += 1;
+            if self.buf.len() >= WRITE_BLOCK * T::SIZE {
+                w.write_all(&self.buf)?;
+                self.buf.clear();
+            }
+            if let Some(c) = cursors.get_mut(i) {
+                c.advance().map_err(|e| e.source)?;
+                if let Some(next) = c.take_head() {
+                    heap.push(Reverse(Head(next, i)));
+                }
+            }
+        }
+        w.write_all(&self.buf)?;
+        self.buf.clear();
+        self.runs.push((self.end, n));
+        self.end += n;
+        Ok(())
+    }
+
     /// The sorted runs: the ones in the file, then the last in-memory one
     /// (empty runs left out).
     ///
@@ -179,6 +241,10 @@ impl<T: Spooled> Spool<T> {
         };
         if let Some(e) = self.error.take() {
             return Err(fail(e));
+        }
+        while self.runs.len() > FAN_IN {
+            let group: Vec<(u64, u64)> = self.runs.drain(..FAN_IN).collect();
+            self.merge_runs(&group).map_err(fail)?;
         }
         let mut out = Vec::with_capacity(self.runs.len() + 1);
         if let Some(file) = &self.file {
@@ -226,7 +292,37 @@ pub(crate) enum Cursor<T> {
     File(FileRun<T>),
 }
 
+/// A run's head in the merge of [`Spool::merge_runs`]: ordered by the
+/// record, then by run (equal records never come from two runs: the order
+/// is total).
+struct Head<T>(T, usize);
+
+impl<T: Spooled> PartialEq for Head<T> {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+
+impl<T: Spooled> Eq for Head<T> {}
+
+impl<T: Spooled> PartialOrd for Head<T> {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl<T: Spooled> Ord for Head<T> {
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.0.order(&o.0).then(self.1.cmp(&o.1))
+    }
+}
+
 impl<T: Spooled> Cursor<T> {
+    /// A copy of the head, for [`Spool::merge_runs`].
+    fn take_head(&self) -> Option<T> {
+        self.head().copied()
+    }
+
     /// The run's next record (`None`: the run is over).
     pub(crate) fn head(&self) -> Option<&T> {
         match self {
@@ -359,6 +455,12 @@ mod tests {
             assert_eq!(st.runs, (input.len() as u64 - 1) / bound as u64);
             assert_eq!(st.spilled, st.runs * bound as u64);
             let runs = s.finish().unwrap();
+            // Past FAN_IN runs, the oldest were merged first.
+            assert!(runs.len() <= FAN_IN + 1, "{}", runs.len());
+            assert_eq!(
+                runs.iter().map(Cursor::remaining).sum::<usize>(),
+                input.len()
+            );
             assert_eq!(drain(runs), want, "bound {bound}");
             // The file is unnamed: nothing in the directory, during or after.
             assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
