@@ -185,10 +185,12 @@ pub trait VerdictSink: Send {
 /// Sees every flow record of every scenario once the pass is over, in the
 /// flow log's order (scenario by scenario; within one, by first packet
 /// time, then 5-tuple), one record at a time: the records wait in compact
-/// form ([`EngineConfig::keep_flows`]) and each becomes a [`FlowRecord`]
-/// only to be handed here, so a flow log of a million flows never holds a
-/// million [`FlowRecord`]s. Given one, [`ScenarioOutput::flows`] stays
-/// empty.
+/// form ([`EngineConfig::keep_flows`]), at most
+/// [`EngineConfig::flow_spool`] per worker in memory and the rest in sorted
+/// runs in temporary files, and each becomes a [`FlowRecord`] only to be
+/// handed here, so a flow log of millions of flows holds neither a
+/// [`FlowRecord`] nor a compact record per flow. Given one,
+/// [`ScenarioOutput::flows`] stays empty.
 pub trait FlowSink: Send {
     /// One record of scenario `scenario` (an index into the scenarios given).
     ///
