@@ -8,7 +8,7 @@
 //! | 34-39 | protocol, has-ports flag, the key's two ports |
 //! | 40-79 | first and last packet time, bytes, allowed and dropped packets |
 //! | 80-84 | transport fields of the first packet: a tag and 4 bytes |
-//! | 85-88 | `src_is_a`, verdict code, `both`, `closing` |
+//! | 85-88 | flags (bit 0 `src_is_a`, 1 `both`, 2 `closing`), verdict code, two spare bytes |
 //! | 89-134 | how the first packet and the first reply were decided: presence, code, audit, five rule ids (stored value, 0 for none) |
 //! | 135-142 | the close order ([`Finished::seq`]) |
 
@@ -50,12 +50,8 @@ impl Spooled for Finished {
             L4::Opaque => w.bytes(&[2, 0, 0, 0, 0]),
             L4::Fragment => w.bytes(&[3, 0, 0, 0, 0]),
         }
-        w.bytes(&[
-            u8::from(st.src_is_a),
-            st.code,
-            u8::from(st.both),
-            u8::from(st.closing),
-        ]);
+        let flags = u8::from(st.src_is_a) | u8::from(st.both) << 1 | u8::from(st.closing) << 2;
+        w.bytes(&[flags, st.code, 0, 0]);
         w.side(Some(st.first));
         w.side(st.reply);
         w.bytes(&self.seq.to_le_bytes());
@@ -90,7 +86,9 @@ impl Spooled for Finished {
             }
             _ => return None,
         };
-        let (src_is_a, code, both, closing) = (r.u8()? == 1, r.u8()?, r.u8()? == 1, r.u8()? == 1);
+        let (flags, code) = (r.u8()?, r.u8()?);
+        r.u16()?;
+        let (src_is_a, both, closing) = (flags & 1 != 0, flags & 2 != 0, flags & 4 != 0);
         let first = r.side()??;
         let reply = r.side()?;
         let seq = r.u64()?;
