@@ -14,28 +14,29 @@
 //! the record, and a general parser (or `parse_frame` plus `shard_of`,
 //! which compares `IpAddr`s to order the key) costs several times more.
 
-use std::net::{IpAddr, Ipv6Addr};
-
-use crate::conntrack::{SHARDS, fold, mix64};
+#[cfg(doc)]
+use crate::conntrack::fold;
+use crate::conntrack::{SHARDS, mix64};
 use crate::parse::linktype;
-
-#[inline]
-fn be16(d: &[u8], at: usize) -> Option<u16> {
-    let b = d.get(at..at + 2)?;
-    Some(u16::from_be_bytes([b[0], b[1]]))
-}
 
 /// The shard of the frame's packet, or `None` when the frame is not one
 /// of the shapes read here (the caller then parses it in full).
+///
+/// A few loads at fixed offsets: one bounds check for the Ethernet header
+/// (and a tag), one for the IP header, one for the ports; the checks that
+/// send a frame to the full parse are folded into one branch each.
 #[inline]
 pub(crate) fn shard(lt: u32, d: &[u8]) -> Option<u16> {
     if lt != linktype::ETHERNET {
         return None;
     }
-    let mut et = be16(d, 12)?;
+    // Any frame this reads is longer than 18 bytes (14 + a 20-byte IPv4
+    // header at least), so one check covers the tag too.
+    let e: &[u8; 18] = d.get(..18)?.try_into().ok()?;
+    let mut et = u16::from_be_bytes([e[12], e[13]]);
     let mut off = 14;
     if et == 0x8100 {
-        et = be16(d, 16)?;
+        et = u16::from_be_bytes([e[16], e[17]]);
         off = 18;
     }
     match et {
@@ -47,25 +48,24 @@ pub(crate) fn shard(lt: u32, d: &[u8]) -> Option<u16> {
 
 #[inline]
 fn v4(d: &[u8], off: usize) -> Option<u16> {
-    let h = d.get(off..off + 20)?;
-    if h[0] >> 4 != 4 {
-        return None;
-    }
+    let h: &[u8; 20] = d.get(off..off + 20)?.try_into().ok()?;
     let ihl = usize::from(h[0] & 0x0f) * 4;
     let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
-    if ihl < 20 || total < ihl || d.len() < off + ihl {
-        return None;
-    }
-    if u16::from_be_bytes([h[6], h[7]]) & 0x1fff != 0 {
+    let frag = u16::from_be_bytes([h[6], h[7]]) & 0x1fff;
+    // Not version 4, a bad header length, or a later fragment: the full
+    // parse decides (`|`, not `||`: one branch).
+    if (h[0] >> 4 != 4) | (ihl < 20) | (total < ihl) | (frag != 0) | (d.len() < off + ihl) {
         return None;
     }
     let proto = h[9];
     let src = u32::from_be_bytes([h[12], h[13], h[14], h[15]]);
     let dst = u32::from_be_bytes([h[16], h[17], h[18], h[19]]);
     let end = (off + total).min(d.len());
-    let (sp, dp) = ports(d.get(..end)?, off + ihl, proto)?;
-    // Ipv4Addr orders as its big-endian value.
-    let forward = (src, sp) <= (dst, dp);
+    let (sp, dp) = ports(d, end, off + ihl, proto)?;
+    // The key's order: Ipv4Addr orders as its big-endian value, then the
+    // port; both in one word.
+    let forward =
+        ((u64::from(src) << 16) | u64::from(sp)) <= ((u64::from(dst) << 16) | u64::from(dp));
     Some(combine(
         u64::from(src),
         u64::from(dst),
@@ -78,7 +78,7 @@ fn v4(d: &[u8], off: usize) -> Option<u16> {
 
 #[inline]
 fn v6(d: &[u8], off: usize) -> Option<u16> {
-    let h = d.get(off..off + 40)?;
+    let h: &[u8; 40] = d.get(off..off + 40)?.try_into().ok()?;
     if h[0] >> 4 != 6 {
         return None;
     }
@@ -87,35 +87,64 @@ fn v6(d: &[u8], off: usize) -> Option<u16> {
     if matches!(nh, 0 | 43 | 44 | 51 | 59 | 60 | 135 | 139 | 140) {
         return None;
     }
-    let src = u128::from_be_bytes(h[8..24].try_into().ok()?);
-    let dst = u128::from_be_bytes(h[24..40].try_into().ok()?);
+    let word = |i: usize| {
+        u64::from_be_bytes([
+            h[i],
+            h[i + 1],
+            h[i + 2],
+            h[i + 3],
+            h[i + 4],
+            h[i + 5],
+            h[i + 6],
+            h[i + 7],
+        ])
+    };
+    let (s_hi, s_lo, d_hi, d_lo) = (word(8), word(16), word(24), word(32));
     let end = if payload_len == 0 {
         d.len()
     } else {
         (off + 40 + payload_len).min(d.len())
     };
-    let (sp, dp) = ports(d.get(..end)?, off + 40, nh)?;
+    let (sp, dp) = ports(d, end, off + 40, nh)?;
     // Ipv6Addr orders as its big-endian value.
-    let forward = (src, sp) <= (dst, dp);
-    let f = |a: u128| fold(IpAddr::V6(Ipv6Addr::from(a)));
-    Some(combine(f(src), f(dst), sp, dp, nh, forward))
+    let forward = (s_hi, s_lo, sp) <= (d_hi, d_lo, dp);
+    Some(combine(
+        fold6(s_hi, s_lo),
+        fold6(d_hi, d_lo),
+        sp,
+        dp,
+        nh,
+        forward,
+    ))
+}
+
+/// [`fold`] of an IPv6 address given as its two big-endian halves.
+#[inline]
+fn fold6(hi: u64, lo: u64) -> u64 {
+    hi ^ lo.rotate_left(32) ^ 0x6a09_e667_f3bc_c909
 }
 
 /// The ports the connection key uses (0 for ICMP and other protocols),
 /// or `None` where `parse_frame` would call the transport header
-/// malformed. `d` ends where the IP payload ends.
+/// malformed. The IP payload ends at `end` (at most `d.len()`).
 #[inline]
-fn ports(d: &[u8], pos: usize, proto: u8) -> Option<(u16, u16)> {
+fn ports(d: &[u8], end: usize, pos: usize, proto: u8) -> Option<(u16, u16)> {
     match proto {
         6 | 17 => {
-            let sp = be16(d, pos)?;
-            let dp = be16(d, pos + 2)?;
-            if proto == 6 && d.get(pos + 12).is_some_and(|b| b >> 4 < 5) {
+            if pos + 4 > end {
                 return None;
             }
-            Some((sp, dp))
+            let p: &[u8; 4] = d.get(pos..pos + 4)?.try_into().ok()?;
+            // A TCP data offset below 5 words, where the header holds it.
+            if proto == 6 && pos + 12 < end && d.get(pos + 12).is_some_and(|b| b >> 4 < 5) {
+                return None;
+            }
+            Some((
+                u16::from_be_bytes([p[0], p[1]]),
+                u16::from_be_bytes([p[2], p[3]]),
+            ))
         }
-        1 | 58 => d.get(pos..pos + 2).map(|_| (0, 0)),
+        1 | 58 => (pos + 2 <= end).then_some((0, 0)),
         51 => None,
         _ => Some((0, 0)),
     }
@@ -132,8 +161,9 @@ fn combine(fs: u64, fd: u64, sp: u16, dp: u16, proto: u8, forward: bool) -> u16 
     };
     let ports = (u64::from(lp) << 24) | (u64::from(hp) << 8) | u64::from(proto);
     let h = lo ^ hi.rotate_left(29) ^ ports.rotate_left(47);
-    let s = usize::from(mix64(h).to_be_bytes()[0]) % SHARDS;
-    u16::try_from(s).unwrap_or(0)
+    // The top byte of the mixed word: below SHARDS (256).
+    const _: () = assert!(SHARDS == 256);
+    u16::from(mix64(h).to_be_bytes()[0])
 }
 
 #[cfg(test)]
