@@ -34,7 +34,7 @@
 //!   chunk descriptors go back to the reader to be refilled; a block's
 //!   reference count changes once per batch, not per packet.
 //! - **Stopping.** [`EngineConfig::stop`] set (by a signal handler) makes
-//!   the reader stop at the next record; everything read is judged and
+//!   the reader stop within [`STOP_EVERY`] records (at the next one for a live source); everything read is judged and
 //!   written, so the outputs end at a record boundary, and
 //!   [`EngineOutput::interrupted`] says so.
 
@@ -81,6 +81,11 @@ const CHUNK: usize = 4096;
 /// Bytes of the engine's own blocks, for sources whose records are copied
 /// (a block grows past this for one larger record).
 const OWN_BLOCK: usize = 1 << 20;
+
+/// Records the reader takes between two looks at the stop flag
+/// ([`EngineConfig::stop`]): a stop ends the input at most this many
+/// records later, still at a record boundary.
+const STOP_EVERY: usize = 64;
 
 /// Own blocks kept for reuse.
 const SPARE_BLOCKS: usize = 16;
@@ -559,53 +564,53 @@ impl Reader<'_> {
     }
 
     /// The records of `spans`, all in `block` (the current one): each
-    /// classified, to its worker's batch, and to the chunk. Returns
-    /// `false` when `stop` was seen before the last of them (the records
-    /// before it are taken).
+    /// classified, to its worker's batch, and to the chunk (with its place
+    /// and input, for the writer, when `WRITING`). Returns `false` when
+    /// `stop` was seen before the last of them (the records before it are
+    /// taken; it is looked at every [`STOP_EVERY`] records).
     ///
     /// The hot loop of the reader: per record a fixed-offset peek
     /// (`peek.rs`), a table lookup for the worker, and stores into
     /// descriptor arrays reused from chunk to chunk (the chunk's are
     /// reserved here once per call; the workers' batches keep the capacity
     /// they grew to), so nothing grows in steady state.
-    fn take_all(
+    fn take_all<const WRITING: bool>(
         &mut self,
         block: &[u8],
         spans: &[Rec],
         input: usize,
-        writing: bool,
         stop: Option<&AtomicBool>,
     ) -> bool {
         let n = spans.len();
         self.desc.assign.reserve(n);
-        if writing {
+        if WRITING {
             self.desc.metas.reserve(n);
             self.desc.inputs.reserve(n);
         }
         let input32 = u32::try_from(input).unwrap_or(u32::MAX);
-        for (k, rec) in spans.iter().enumerate() {
-            // Stop at the next record, as with one record per read.
+        for (k, group) in spans.chunks(STOP_EVERY).enumerate() {
             if k > 0 && stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
                 return false;
             }
-            let rec = *rec;
-            let data = rec.data(block);
-            let assign = match peek::shard(rec.linktype, data) {
-                Some(shard) => self.to_worker(rec, shard),
-                None => self.take_slow(rec, data, input),
-            };
-            if writing && assign != NON_IP {
-                self.desc.metas.push(rec);
-                self.desc.inputs.push(input32);
+            for rec in group {
+                let data = rec.data(block);
+                let assign = match peek::shard(rec.linktype, data) {
+                    Some(shard) => self.send_to_worker(*rec, shard),
+                    None => self.take_slow(*rec, data, input),
+                };
+                if WRITING && assign != NON_IP {
+                    self.desc.metas.push(*rec);
+                    self.desc.inputs.push(input32);
+                }
+                self.desc.assign.push(assign);
             }
-            self.desc.assign.push(assign);
         }
         true
     }
 
     /// An IP record of `shard` to its worker's batch; returns the worker.
     #[inline]
-    fn to_worker(&mut self, rec: Rec, shard: u16) -> u8 {
+    fn send_to_worker(&mut self, rec: Rec, shard: u16) -> u8 {
         let w = self.worker_of[usize::from(shard) % conntrack::SHARDS];
         if let Some(b) = self.batches.get_mut(usize::from(w)) {
             b.push(WorkRec { rec, shard });
@@ -620,7 +625,7 @@ impl Reader<'_> {
         match parse_frame(rec.linktype, data) {
             Parsed::Ip(meta) => {
                 let shard = u16::try_from(conntrack::shard_of(&meta.packet)).unwrap_or(0);
-                self.to_worker(rec, shard)
+                self.send_to_worker(rec, shard)
             }
             Parsed::NonIp => {
                 self.counters.non_ip += 1;
@@ -703,7 +708,11 @@ impl Reader<'_> {
             // change) and back.
             let block = self.block.take();
             let bytes = block.as_deref().map_or(&[][..], Vec::as_slice);
-            let whole = self.take_all(bytes, &spans, now, writing, stop);
+            let whole = if writing {
+                self.take_all::<true>(bytes, &spans, now, stop)
+            } else {
+                self.take_all::<false>(bytes, &spans, now, stop)
+            };
             self.block = block;
             if !whole {
                 interrupted = true;
