@@ -34,9 +34,9 @@
 //!   chunk descriptors go back to the reader to be refilled; a block's
 //!   reference count changes once per batch, not per packet.
 //! - **Stopping.** [`EngineConfig::stop`] set (by a signal handler) makes
-//!   the reader stop within [`STOP_EVERY`] records (at the next one for a live source); everything read is judged and
-//!   written, so the outputs end at a record boundary, and
-//!   [`EngineOutput::interrupted`] says so.
+//!   the reader stop within `STOP_EVERY` (64) records, at the next one for
+//!   a live source; everything read is judged and written, so the outputs
+//!   end at a record boundary, and [`EngineOutput::interrupted`] says so.
 
 mod flows;
 pub mod live;
