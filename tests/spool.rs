@@ -348,3 +348,59 @@ fn an_interrupted_pass_spills_and_merges_what_it_read() {
         assert_eq!(entries(dir.path()), 0);
     }
 }
+
+/// Through the command line, byte for byte: 70,000 distinct flows, more
+/// than one worker's default spool holds (so one worker spills its run
+/// to a file beside the flow log) and fewer than each of three workers
+/// gets (so three keep everything in memory), give the same flow log; and
+/// nothing is left beside it.
+#[test]
+fn the_cli_flow_log_is_the_same_spilled_or_not() {
+    use assert_cmd::Command;
+    let n = 70_000;
+    assert!(n > engine::DEFAULT_FLOW_SPOOL);
+    let scenario = root().join(fixtures::OKE);
+    let s = zprsim_dataplane::scenario_file::load_path(&scenario)
+        .unwrap()
+        .scenario;
+    let dir = tempfile::tempdir().unwrap();
+    let cap = dir.path().join("distinct.pcap");
+    zprsim_dataplane::synth::write_distinct_first_packets(
+        &s,
+        n,
+        7,
+        std::io::BufWriter::new(std::fs::File::create(&cap).unwrap()),
+    )
+    .unwrap();
+    // In process: one worker spills, three do not.
+    let c = Arc::new(Compiled::new(&s, &Config::default()).unwrap());
+    for (workers, spills) in [(1, true), (3, false)] {
+        let cfg = ReplayConfig {
+            workers,
+            keep_flows: true,
+            ..ReplayConfig::default()
+        };
+        let o = replay::replay(Arc::clone(&c), std::slice::from_ref(&cap), &cfg, None).unwrap();
+        assert_eq!(o.spool.runs > 0, spills, "{workers} workers: {:?}", o.spool);
+    }
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let mut logs = Vec::new();
+    for workers in [1, 3] {
+        let f = out.join(format!("flows{workers}.jsonl"));
+        Command::cargo_bin("zprsim")
+            .unwrap()
+            .arg("replay")
+            .arg(&scenario)
+            .arg(&cap)
+            .args(["--quiet", "--workers", &workers.to_string(), "--flows"])
+            .arg(&f)
+            .timeout(std::time::Duration::from_secs(120))
+            .assert()
+            .success();
+        logs.push(std::fs::read(&f).unwrap());
+    }
+    assert_eq!(logs[0].iter().filter(|b| **b == b'\n').count(), n);
+    assert!(logs[0] == logs[1], "the spilled flow log differs");
+    assert_eq!(entries(&out), 2, "only the two flow logs are left");
+}
