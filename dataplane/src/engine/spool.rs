@@ -16,15 +16,16 @@
 //! and unlinked at once), so it is gone when the spool and its cursors are
 //! dropped, and also when the process is interrupted or killed: nothing is
 //! left behind to remove. An I/O error (a full disk) is kept, the records
-//! of that run are counted as lost, later ones are dropped, and
-//! [`Spool::finish`] returns the error: the caller reports it, never a
-//! partial flow log as if it were whole.
+//! of that run and every later one are dropped, and [`Spool::finish`]
+//! returns the error: the caller reports it, never a partial flow log as
+//! if it were whole.
 //!
 //! Written here rather than taken from a crate: the external-sort crates
-//! (`extsort`, `ext-sort`) serialize with serde into named files and sort
-//! on threads of their own, while this spool must keep the worker's order
-//! exact (a total order given by the caller), hold a hard bound, and
-//! leave no file even on `SIGKILL`.
+//! (`extsort`, `external_sort`, `extsort-lily`) sort an iterator they pull
+//! from to its end, writing one named file per run in a temporary
+//! directory (left behind by a kill); here records are pushed one at a
+//! time from a worker's packet loop, the runs of all workers are merged
+//! together by the caller, and the file must vanish even on `SIGKILL`.
 
 use std::cmp::Ordering;
 use std::fs::File;
