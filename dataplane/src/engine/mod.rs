@@ -30,6 +30,11 @@
 //! - **K scenarios per pass.** Each packet is judged against every
 //!   scenario; each has its own tracker, counters, rule hits and flow
 //!   records ([`ScenarioOutput`]). The pcap outputs follow the first.
+//! - **Flow records in bounded memory.** With [`EngineConfig::keep_flows`]
+//!   each worker's closed records go through a spool (`spool.rs`) of at
+//!   most [`EngineConfig::flow_spool`] records, spilled in sorted runs to
+//!   an unnamed temporary file, and merged in order into the
+//!   [`FlowSink`] at the end.
 //! - **No per-packet allocation or atomic in the hand-off.** Batches and
 //!   chunk descriptors go back to the reader to be refilled; a block's
 //!   reference count changes once per batch, not per packet.
