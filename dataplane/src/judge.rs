@@ -333,12 +333,14 @@ impl Tracker {
             .1
             .map(|(k, forward)| (k, forward, self.hasher.hash(&k)));
         self.judge_keyed(compiled, p, shard, ts_ns, tcp_flags, counters, conn)
+            .0
     }
 
     /// [`Tracker::judge`] with the packet's connection key, direction and
     /// key hash already made ([`state_table::packet_keys`], `None` for a
     /// non-first fragment): the engine's worker makes them once for the
-    /// flow table too.
+    /// flow table too. Also returns whether a connection is held under
+    /// that key after the packet (found live, or created by it).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn judge_keyed(
         &mut self,
@@ -349,13 +351,13 @@ impl Tracker {
         tcp_flags: u8,
         counters: &mut Counters,
         conn: Option<(StateKey, bool, u64)>,
-    ) -> Fast {
+    ) -> (Fast, bool) {
         let Some((skey, forward, h)) = conn else {
-            return self.judge_packet(compiled, p, Context::First);
+            return (self.judge_packet(compiled, p, Context::First), false);
         };
         let cap = self.cap;
         let Some(slot) = self.conns.get_mut(shard % SHARDS) else {
-            return self.judge_packet(compiled, p, Context::First);
+            return (self.judge_packet(compiled, p, Context::First), false);
         };
         let table = slot.get_or_insert_with(|| ShardTable::new(cap));
         let memo = &mut self.memo;
@@ -402,12 +404,13 @@ impl Tracker {
                     }
                     e.conn.touch(ts_ns, forward, tcp_flags);
                 }
-                return fast;
+                return (fast, true);
             }
             table.remove(found);
         }
         let fast = judge(Context::First);
-        if fast.judgement.verdict == Verdict::Allow {
+        let allowed = fast.judgement.verdict == Verdict::Allow;
+        if allowed {
             counters.connections += 1;
             let conn = conntrack::new_conn(fast.judgement.tracking, forward, ts_ns, tcp_flags);
             let e = ConnEntry {
@@ -418,7 +421,7 @@ impl Tracker {
                 counters.connections_evicted += 1;
             }
         }
-        fast
+        (fast, allowed)
     }
 }
 

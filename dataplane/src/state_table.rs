@@ -168,10 +168,13 @@ pub(crate) fn packet_keys(p: &Packet) -> (StateKey, Option<(StateKey, bool)>) {
     use zprsim_control::model::proto;
     let icmp = p.proto == proto::ICMP || p.proto == proto::ICMPV6;
     // IPv4 TCP and UDP, most packets: the key built in place.
-    if let (IpAddr::V4(a), IpAddr::V4(b), L4::Ports { sport, dport }, false) =
-        (p.src, p.dst, p.l4, icmp)
+    // Matched through references: a tuple of the values made the
+    // compiler copy both `IpAddr`s and the `L4` first (~75 instructions a
+    // packet under callgrind, docs/benchmarks.md).
+    if let (IpAddr::V4(a), IpAddr::V4(b), &L4::Ports { sport, dport }, false) =
+        (&p.src, &p.dst, &p.l4, icmp)
     {
-        let (a, b) = (u32::from(a), u32::from(b));
+        let (a, b) = (u32::from(*a), u32::from(*b));
         let forward = (a, sport) <= (b, dport);
         let (a, b, sport, dport) = if forward {
             (a, b, sport, dport)
@@ -654,6 +657,15 @@ impl<V> ShardTable<V> {
     }
 
     /// The value of a found entry.
+    #[inline]
+    pub(crate) fn get(&self, s: Slot) -> Option<&V> {
+        match s {
+            Slot::V4(i) => self.v4.entries.get(i).map(|e| &e.value),
+            Slot::V6(i) => self.v6.entries.get(i).map(|e| &e.value),
+        }
+    }
+
+    /// The value of a found entry, to change.
     #[inline]
     pub(crate) fn get_mut(&mut self, s: Slot) -> Option<&mut V> {
         match s {
