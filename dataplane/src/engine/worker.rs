@@ -223,6 +223,7 @@ impl Worker {
                     it.tcp_flags,
                     &mut j.counters,
                     conn,
+                    found.is_none(),
                 ),
             };
             j.counters.record(&fast, it.wire_len);
