@@ -403,6 +403,7 @@ impl Flows {
     /// `key`; `conn`: the tracker holds a connection under that key after
     /// this packet.
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub(crate) fn packet(
         &mut self,
         it: &Item,
