@@ -349,6 +349,7 @@ impl Tracker {
     /// compare and 100-byte slot write were ~100 instructions a packet
     /// and 1.6 MiB of cache lines pulled in for nothing.
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub(crate) fn judge_keyed(
         &mut self,
         compiled: &Compiled,
