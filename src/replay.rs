@@ -426,7 +426,10 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         stop: Some(Arc::clone(&interrupt.stop)),
         // The pcaps are renamed into place with the report and flow log.
         commit: false,
-        rule_stats: true,
+        // Rule statistics feed the report and the summary only (its audit
+        // flows and unused rules): a `--quiet` run without `--report`
+        // skips their per-packet work.
+        rule_stats: a.report.is_some() || !a.quiet,
         // Flows per rule are in the report only, and cost a hash insert
         // per packet and rule: counted only when it is asked for.
         rule_flows: a.report.is_some(),

@@ -476,3 +476,75 @@ fn flow_logs_equal_the_recorded_all_in_memory_ones() {
     }
     assert!(checked >= 16, "{checked} fixtures");
 }
+
+/// A flow record serves the verdicts of its dropped first packets while
+/// its scenario holds no connection under its key (the worker's one-probe
+/// path): a TCP or UDP flow dropped one way whose other way is allowed
+/// must switch to the connection as soon as the other way opens one, and
+/// the reuse must stop at the idle timeout. Pairs found in random
+/// scenarios; every verdict equals the reference's, for 1 and 2 workers
+/// and with tables small enough to evict.
+#[test]
+fn dropped_flows_served_from_their_record_switch_to_a_connection_opened_the_other_way() {
+    use zprsim_bench::random::random_packet;
+    use zprsim_control::eval;
+    use zprsim_control::packet::L4;
+    use zprsim_control::verdict::Context;
+    let first = |s: &Scenario, p: &zprsim_control::packet::Packet| {
+        eval::evaluate(s, p, Context::First).judgement.verdict
+    };
+    let (mut pairs, mut telling) = (0, 0);
+    for seed in 0..200u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(9100 + seed);
+        let s = random_scenario(&mut rng);
+        let pool = address_pool(&s);
+        // Dropped as a first packet one way, allowed the other way.
+        let Some(p) = (0..400).map(|_| random_packet(&mut rng, &pool)).find(|p| {
+            matches!(p.l4, L4::Ports { .. })
+                && first(&s, p) == Verdict::Drop
+                && first(&s, &p.reversed()) == Verdict::Allow
+        }) else {
+            continue;
+        };
+        pairs += 1;
+        let r = p.reversed();
+        let ns = 1_000_000_000u64;
+        let mut ts = 1_700_000_000 * ns;
+        let mut pkts = Vec::new();
+        // Dropped twice (the second from the record), the other way opens
+        // a connection, then both ways again; after an idle gap past every
+        // timeout, the same again.
+        for round in 0..2 {
+            for (q, gap) in [(p, 1), (p, 1), (r, 1), (p, 1), (r, 1), (p, 1), (p, 1)] {
+                ts += gap * 1000;
+                pkts.push(Pkt {
+                    p: q,
+                    flags: 0x10,
+                    ts,
+                });
+            }
+            if round == 0 {
+                ts += 100_000 * ns;
+            }
+        }
+        let mut n = 0;
+        let want: Vec<_> = reference(&s, &pkts, &mut n)
+            .into_iter()
+            .map(|(v, st)| as_reason(v, st))
+            .collect();
+        assert!(want[0].is_some() && want[1].is_some() && want[2].is_none());
+        // The case meant: once the other way opened a connection, the first
+        // way passes as its reply where its first packets were dropped.
+        telling += usize::from(want[3].is_none());
+        let c = Arc::new(Compiled::new(&s, &Config::default()).unwrap());
+        for (workers, max) in [(1, 4 << 20), (2, 4 << 20), (1, 256), (2, 256)] {
+            let (_, got) = run(&[Arc::clone(&c)], &pkts, workers, max);
+            let v: Vec<_> = got.verdicts.iter().map(|v| v[0]).collect();
+            assert_eq!(v, want, "seed {seed}, {workers} worker(s), max {max}");
+        }
+    }
+    assert!(
+        pairs >= 5 && telling >= 3,
+        "too few flows dropped one way and allowed the other: {pairs} ({telling} passing as replies)"
+    );
+}

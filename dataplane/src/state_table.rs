@@ -50,6 +50,10 @@ const MAX_CAP: usize = 1 << 30;
 /// Index slots a table starts with (grows by doubling up to its bound).
 const INITIAL_INDEX: usize = 64;
 
+/// Entries a sub-table reserves room for at its first insert (at most its
+/// bound): 4,096 covers a million live flows over the 256 shards.
+const PRESIZED_ENTRIES: usize = 4096;
+
 /// An IPv4 key: 16 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Key4 {
@@ -168,10 +172,13 @@ pub(crate) fn packet_keys(p: &Packet) -> (StateKey, Option<(StateKey, bool)>) {
     use zprsim_control::model::proto;
     let icmp = p.proto == proto::ICMP || p.proto == proto::ICMPV6;
     // IPv4 TCP and UDP, most packets: the key built in place.
-    if let (IpAddr::V4(a), IpAddr::V4(b), L4::Ports { sport, dport }, false) =
-        (p.src, p.dst, p.l4, icmp)
+    // Matched through references: a tuple of the values made the
+    // compiler copy both `IpAddr`s and the `L4` first (~75 instructions a
+    // packet under callgrind, docs/benchmarks.md).
+    if let (IpAddr::V4(a), IpAddr::V4(b), &L4::Ports { sport, dport }, false) =
+        (&p.src, &p.dst, &p.l4, icmp)
     {
-        let (a, b) = (u32::from(a), u32::from(b));
+        let (a, b) = (u32::from(*a), u32::from(*b));
         let forward = (a, sport) <= (b, dport);
         let (a, b, sport, dport) = if forward {
             (a, b, sport, dport)
@@ -445,10 +452,15 @@ impl<K: Copy + Eq, V> Table<K, V> {
         if 2 * (self.entries.len() + 1) <= self.index.len() || self.index.len() >= self.max_index {
             return;
         }
-        self.index = vec![0; self.index.len() * 2];
-        for i in 0..self.entries.len() {
-            let hi = self.entries.get(i).map_or(0, |e| e.hi);
-            self.place(hi, i);
+        // Re-placed from the old slots, which hold each entry's tag and
+        // position: a sequential read of 8 bytes per slot instead of a
+        // read of every entry.
+        let doubled = vec![0; self.index.len() * 2];
+        let old = std::mem::replace(&mut self.index, doubled);
+        for s in old {
+            if s != 0 {
+                self.place(high(s), slot_entry(s));
+            }
         }
     }
 
@@ -456,8 +468,16 @@ impl<K: Copy + Eq, V> Table<K, V> {
     fn push(&mut self, key: K, h: u64, generation: u64, value: V) {
         self.grow_for_one();
         if self.entries.len() == self.entries.capacity() {
-            // Doubling, but never past the bound.
-            let want = (self.entries.capacity() * 2).max(16).min(self.cap);
+            // The first room is for PRESIZED_ENTRIES (or the bound): address
+            // space only until entries are written, which they are densely,
+            // so the resident memory still follows the live entries while a
+            // shard of up to that many flows never copies its entries
+            // (growth by doubling copied every entry about once more: 17%
+            // of a worker's instructions on distinct first packets,
+            // docs/benchmarks.md). Past it, doubling, never past the bound.
+            let want = (self.entries.capacity() * 2)
+                .max(PRESIZED_ENTRIES)
+                .min(self.cap);
             self.entries
                 .reserve_exact(want.saturating_sub(self.entries.len()));
         }
@@ -634,6 +654,15 @@ impl<V> ShardTable<V> {
     }
 
     /// The value of a found entry.
+    #[inline]
+    pub(crate) fn get(&self, s: Slot) -> Option<&V> {
+        match s {
+            Slot::V4(i) => self.v4.entries.get(i).map(|e| &e.value),
+            Slot::V6(i) => self.v6.entries.get(i).map(|e| &e.value),
+        }
+    }
+
+    /// The value of a found entry, to change.
     #[inline]
     pub(crate) fn get_mut(&mut self, s: Slot) -> Option<&mut V> {
         match s {

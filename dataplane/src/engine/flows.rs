@@ -3,16 +3,16 @@
 //! flows.
 
 use serde::Serialize;
-use zprsim_control::compile::RuleId;
+use zprsim_control::compile::{Fast, RuleId};
 use zprsim_control::model::proto;
 use zprsim_control::packet::L4;
-use zprsim_control::verdict::{Stage, Verdict};
+use zprsim_control::verdict::{Judgement, Stage, Tracking, Verdict};
 
 use crate::community_id::{CommunityId, FlowKey};
 use crate::conntrack::{self, SHARDS};
 use crate::drop_reason::DropReason;
 use crate::judge::Counters;
-use crate::state_table::{ShardTable, StateKey};
+use crate::state_table::{ShardTable, Slot, StateKey};
 
 use super::Item;
 use super::spool::{Cursor, Spool, SpoolError, SpoolStats};
@@ -97,6 +97,21 @@ impl Side {
         }
     }
 
+    /// The verdict this side records, as the worker counts it: only for a
+    /// drop, whose [`Judgement::tracking`] nothing reads (it is meaningful
+    /// only for an allowed first packet), so it is left at its default.
+    fn dropped_fast(self) -> Option<Fast> {
+        (self.code != 0).then(|| Fast {
+            judgement: Judgement {
+                verdict: Verdict::Drop,
+                stage: code_stage(self.code),
+                zpr_audit: self.audit,
+                tracking: Tracking::default(),
+            },
+            rules: self.rules,
+        })
+    }
+
     fn decided(self) -> Decided {
         Decided {
             verdict: if self.code == 0 {
@@ -156,6 +171,17 @@ pub(crate) struct FlowState {
     l4: L4,
     /// The first packet went from the key's `a` to its `b`.
     src_is_a: bool,
+    /// The first packet's direction as its connection key orders it
+    /// ([`crate::state_table::packet_keys`]): for an exact record, a packet
+    /// with the same direction is the same packet.
+    first_forward: bool,
+    /// Exact record (TCP or UDP with ports, its connection key equal to its
+    /// flow key) whose scenario's tracker has held no connection under
+    /// that key since the record opened: every packet of it so far was
+    /// judged as a first packet and dropped. Its first and reply sides are
+    /// then the verdicts of any later packet in their directions
+    /// ([`Flows::cached_drop`]).
+    no_conn: bool,
     /// Verdict code of the first packet (0 allowed, else its stage + 1).
     code: u8,
     /// How the first packet was decided.
@@ -337,14 +363,67 @@ impl Flows {
             })
     }
 
-    /// Adds a judged packet (its decision `side`) to its flow record; `key`
-    /// is the packet's flow key and `h` its hash.
+    /// The open record of `key` (`h` its hash) in `shard`, live or
+    /// expired: found once per packet, before the packet is judged, and
+    /// handed to [`Flows::cached_drop`] and [`Flows::packet`] (valid
+    /// until this table changes: the tracker's tables are others).
+    #[inline]
+    pub(crate) fn find(&self, shard: u16, key: &StateKey, h: u64) -> Option<Slot> {
+        self.tables.get(usize::from(shard))?.as_ref()?.find(key, h)
+    }
+
+    /// The verdict of a packet of an exact record that holds no connection
+    /// (see [`FlowState::no_conn`]), when the record already has it: the
+    /// first packet's when `forward` is the first packet's direction, the
+    /// first reply's otherwise. `None` when the record is not live, not
+    /// such a record, or has no verdict for that direction yet: the
+    /// tracker judges the packet.
+    ///
+    /// Exact because the table never changes under a tracker with a memo
+    /// (the only one the worker asks this for): the same packet judged as
+    /// a first packet gets the same verdict, and a dropped one creates no
+    /// connection.
+    #[inline]
+    pub(crate) fn cached_drop(
+        &self,
+        it: &Item,
+        found: Option<Slot>,
+        forward: bool,
+    ) -> Option<Fast> {
+        let r = self
+            .tables
+            .get(usize::from(it.shard))?
+            .as_ref()?
+            .get(found?)?;
+        if !r.no_conn
+            || it.ts_ns.saturating_sub(r.last_ns)
+                > conntrack::timeout_ns(it.packet.proto, r.both, r.closing)
+        {
+            return None;
+        }
+        if forward == r.first_forward {
+            r.first.dropped_fast()
+        } else {
+            r.reply.and_then(Side::dropped_fast)
+        }
+    }
+
+    /// Adds a judged packet (its decision `side`) to its flow record, found
+    /// by [`Flows::find`] as `found`; `key` is the packet's flow key and
+    /// `h` its hash, `forward` its direction in the connection key's
+    /// order. `exact`: the packet has ports and its connection key is
+    /// `key`; `conn`: the tracker holds a connection under that key after
+    /// this packet.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub(crate) fn packet(
         &mut self,
         it: &Item,
         key: StateKey,
         h: u64,
+        found: Option<Slot>,
         side: Side,
+        (forward, exact, conn): (bool, bool, bool),
         counters: &mut Counters,
     ) {
         let code = side.code;
@@ -356,10 +435,10 @@ impl Flows {
         };
         let table = slot.get_or_insert_with(|| ShardTable::new(cap));
         let fin = it.tcp_flags & (conntrack::TCP_FIN | conntrack::TCP_RST) != 0;
-        // One look-up for an open record; an expired one is closed and a new
-        // record started.
+        // The record found before the packet was judged; an expired one is
+        // closed and a new record started.
         let mut done = None;
-        if let Some(found) = table.find(&key, h) {
+        if let Some(found) = found {
             if let Some(r) = table.get_mut(found)
                 && it.ts_ns.saturating_sub(r.last_ns)
                     <= conntrack::timeout_ns(p.proto, r.both, r.closing)
@@ -371,6 +450,7 @@ impl Flows {
                     r.dropped += 1;
                 }
                 r.last_ns = r.last_ns.max(it.ts_ns);
+                r.no_conn &= !conn;
                 // The reverse direction of the first packet: addresses and
                 // ports swapped (a packet to itself is never a reply). Once
                 // one has come (`both`), it changes nothing more: not
@@ -408,6 +488,8 @@ impl Flows {
             dropped: u64::from(!allowed),
             l4: p.l4,
             src_is_a: p.src == key.addrs().0,
+            first_forward: forward,
+            no_conn: exact && !conn,
             code,
             first: side,
             reply: None,

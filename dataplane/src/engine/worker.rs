@@ -7,6 +7,8 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use hdrhistogram::Histogram;
 use zprsim_control::compile::Compiled;
+use zprsim_control::model::proto;
+use zprsim_control::packet::L4;
 
 use crate::drop_reason::DropReason;
 use crate::judge::{Counters, Tracker};
@@ -181,6 +183,14 @@ impl Worker {
 
     /// Judges one packet against every scenario; pushes each verdict code
     /// ([`DropReason::code`]) to `codes` when given.
+    ///
+    /// Per scenario, the packet's open flow record is found first (one
+    /// probe). A TCP or UDP packet of a record that has only ever seen
+    /// dropped first packets and no connection takes its verdict from the
+    /// record ([`Flows::cached_drop`]): no connection-table probe, no memo.
+    /// Otherwise the tracker judges it (connection probe, cached or memo
+    /// verdict, or the table walk), and the record is updated through the
+    /// slot found.
     fn handle(&mut self, it: &Item, mut codes: Option<&mut Vec<u8>>) {
         // The keys and their hashes, once for every scenario, the
         // connection and flow tables and the rule statistics (for TCP and
@@ -191,23 +201,51 @@ impl Worker {
             let h = if k == fkey { fh } else { self.hasher.hash(&k) };
             (k, forward, h)
         });
+        let forward = conn.is_some_and(|c| c.1);
+        // A verdict from the flow record needs a table that never changes
+        // (not a live pass) and a packet its key and direction fix whole,
+        // whose connection key is its flow key. Ports 0 and 0 are left out:
+        // an opaque packet's connection key has them too, and such a
+        // connection would not be seen by this flow record.
+        let exact = self.live.is_none()
+            && matches!(it.packet.l4, L4::Ports { sport, dport } if sport | dport != 0)
+            && it.packet.proto != proto::ICMP
+            && it.packet.proto != proto::ICMPV6
+            && conn.is_some_and(|c| c.0 == fkey);
         for j in &mut self.judges {
-            let fast = j.tracker.judge_keyed(
-                &j.compiled,
-                &it.packet,
-                usize::from(it.shard),
-                it.ts_ns,
-                it.tcp_flags,
-                &mut j.counters,
-                conn,
-            );
+            let found = j.flows.find(it.shard, &fkey, fh);
+            let cached = if exact {
+                j.flows.cached_drop(it, found, forward)
+            } else {
+                None
+            };
+            let (fast, held) = match cached {
+                Some(fast) => (fast, false),
+                None => j.tracker.judge_keyed(
+                    &j.compiled,
+                    &it.packet,
+                    usize::from(it.shard),
+                    it.ts_ns,
+                    it.tcp_flags,
+                    &mut j.counters,
+                    conn,
+                    found.is_none(),
+                ),
+            };
             j.counters.record(&fast, it.wire_len);
             if let Some(t) = &mut j.rules {
                 t.packet(&it.packet, it.ts_ns, &fast, fh);
             }
             let code = DropReason::code(fast.judgement.stage.map(DropReason::of_stage));
-            j.flows
-                .packet(it, fkey, fh, Side::of(code, &fast), &mut j.counters);
+            j.flows.packet(
+                it,
+                fkey,
+                fh,
+                found,
+                Side::of(code, &fast),
+                (forward, exact, held),
+                &mut j.counters,
+            );
             if let Some(c) = codes.as_deref_mut() {
                 c.push(code);
             }

@@ -8,7 +8,7 @@
 //! | 34-39 | protocol, has-ports flag, the key's two ports |
 //! | 40-79 | first and last packet time, bytes, allowed and dropped packets |
 //! | 80-84 | transport fields of the first packet: a tag and 4 bytes |
-//! | 85-88 | flags (bit 0 `src_is_a`, 1 `both`, 2 `closing`), verdict code, two spare bytes |
+//! | 85-88 | flags (bit 0 `src_is_a`, 1 `both`, 2 `closing`, 3 `first_forward`, 4 `no_conn`), verdict code, two spare bytes |
 //! | 89-134 | how the first packet and the first reply were decided: presence, code, audit, five rule ids (stored value, 0 for none) |
 //! | 135-142 | the close order ([`Finished::seq`]) |
 
@@ -50,7 +50,11 @@ impl Spooled for Finished {
             L4::Opaque => w.bytes(&[2, 0, 0, 0, 0]),
             L4::Fragment => w.bytes(&[3, 0, 0, 0, 0]),
         }
-        let flags = u8::from(st.src_is_a) | u8::from(st.both) << 1 | u8::from(st.closing) << 2;
+        let flags = u8::from(st.src_is_a)
+            | u8::from(st.both) << 1
+            | u8::from(st.closing) << 2
+            | u8::from(st.first_forward) << 3
+            | u8::from(st.no_conn) << 4;
         w.bytes(&[flags, st.code, 0, 0]);
         w.side(Some(st.first));
         w.side(st.reply);
@@ -89,6 +93,7 @@ impl Spooled for Finished {
         let (flags, code) = (r.u8()?, r.u8()?);
         r.u16()?;
         let (src_is_a, both, closing) = (flags & 1 != 0, flags & 2 != 0, flags & 4 != 0);
+        let (first_forward, no_conn) = (flags & 8 != 0, flags & 16 != 0);
         let first = r.side()??;
         let reply = r.side()?;
         let seq = r.u64()?;
@@ -102,6 +107,8 @@ impl Spooled for Finished {
                 dropped,
                 l4,
                 src_is_a,
+                first_forward,
+                no_conn,
                 code,
                 first,
                 reply,
@@ -285,6 +292,8 @@ mod tests {
                             dropped: 7,
                             l4,
                             src_is_a: n.is_multiple_of(2),
+                            first_forward: n.is_multiple_of(5),
+                            no_conn: n.is_multiple_of(7),
                             code: u8::try_from(n % 6).unwrap(),
                             first: side(0, false, 2),
                             reply,
@@ -299,8 +308,20 @@ mod tests {
                     assert_eq!(g.key, f.key);
                     assert_eq!(g.seq, f.seq);
                     assert_eq!(
-                        (g.st.last_ns, g.st.both, g.st.closing),
-                        (f.st.last_ns, f.st.both, f.st.closing)
+                        (
+                            g.st.last_ns,
+                            g.st.both,
+                            g.st.closing,
+                            g.st.first_forward,
+                            g.st.no_conn
+                        ),
+                        (
+                            f.st.last_ns,
+                            f.st.both,
+                            f.st.closing,
+                            f.st.first_forward,
+                            f.st.no_conn
+                        )
                     );
                     let k = flow_key(&f.key);
                     assert_eq!(flow_record(&k, &g.st), flow_record(&k, &f.st));
