@@ -251,6 +251,21 @@ impl PrefixTree {
         self.nodes.is_empty()
     }
 
+    /// For every node, whether it or one of its ancestors is marked: one
+    /// pass in node order (parents come before children), so that "does
+    /// any of these prefixes cover node `n`" is one read instead of a scan
+    /// of the prefixes (which are in the tree: a prefix of the tree covers
+    /// exactly its subtree).
+    #[must_use]
+    pub fn covered(&self, marked: &[bool]) -> Vec<bool> {
+        let mut out: Vec<bool> = Vec::with_capacity(self.nodes.len());
+        for (i, &p) in self.parent.iter().enumerate() {
+            let by_parent = out.get(p as usize).copied().unwrap_or(false);
+            out.push(marked.get(i).copied().unwrap_or(false) || by_parent);
+        }
+        out
+    }
+
     /// The nearest ancestor-or-self of `n` for which `marked` is true.
     #[must_use]
     pub fn nearest_marked(&self, mut n: NodeId, marked: &[bool]) -> Option<NodeId> {
