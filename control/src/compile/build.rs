@@ -1382,6 +1382,8 @@ impl<'a> Builder<'a> {
         let mut peer_remap: Vec<u16> = Vec::with_capacity(zpeers.len());
         let mut peer_cand = Vec::new();
         let mut peer_ok: Vec<usize> = Vec::new();
+        let mut ok_ids: HashMap<Vec<usize>, u16> = HashMap::default();
+        let mut row: Vec<u32> = Vec::new();
         for zp in zpeers {
             // The relevant statements whose peer side holds, in order.
             let at = Whereabouts {
@@ -1399,7 +1401,15 @@ impl<'a> Builder<'a> {
                     side_ok(relevant[k].st, !egress_check, zp.region, zp.vcn, &zp.attrs)
                 }),
             );
-            let mut row = vec![0u32; n_svc];
+            // The row is a function of the statements that hold: peers with
+            // the same ones (most peers, often none) share the row's id
+            // without building and hashing it again.
+            if let Some(&id) = ok_ids.get(peer_ok.as_slice()) {
+                peer_remap.push(id);
+                continue;
+            }
+            row.clear();
+            row.resize(n_svc, 0);
             // Ascending statement order: the first to reach a cell names it.
             for &k in &peer_ok {
                 let bit = if relevant[k].stateful {
@@ -1433,10 +1443,14 @@ impl<'a> Builder<'a> {
                         limit: usize::from(u16::MAX),
                     })?;
                     table.extend_from_slice(&row);
-                    row_ids.insert(row, id);
+                    row_ids.insert(row.clone(), id);
                     id
                 }
             };
+            // Bounded: a key of at most 64 statements per peer.
+            if peer_ok.len() <= 64 {
+                ok_ids.insert(peer_ok.clone(), id);
+            }
             peer_remap.push(id);
         }
         Ok((peer_remap, svc_remap, n_svc, table))
