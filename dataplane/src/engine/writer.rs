@@ -176,9 +176,8 @@ impl Writer<'_> {
                     continue;
                 }
                 let Some(m) = d.metas.get(frame) else { break };
-                let input = d.inputs.get(frame).copied().unwrap_or(0);
+                let at = frame;
                 frame += 1;
-                let data = m.data(block);
                 let codes: &[u8] = match *a {
                     MALFORMED => &[],
                     w => {
@@ -201,9 +200,11 @@ impl Writer<'_> {
                     (&mut self.dropped, &mut runs.1)
                 };
                 if let Some(o) = out {
-                    put(o, run, block, m, data)?;
+                    put(o, run, block, m, m.data(block))?;
                 }
                 if let Some(sink) = self.verdicts.as_deref_mut() {
+                    let input = d.inputs.get(at).copied().unwrap_or(0);
+                    let data = m.data(block);
                     verdicts.clear();
                     verdicts.extend(codes.iter().map(|c| DropReason::of_code(*c)));
                     verdicts.resize(k, Some(DropReason::Malformed));
