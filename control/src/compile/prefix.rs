@@ -295,7 +295,7 @@ impl PrefixTree {
 
 #[cfg(test)]
 mod tests {
-    use super::{PrefixTree, Pfx};
+    use super::{Pfx, PrefixTree};
 
     /// `covered` agrees with asking every marked prefix whether it covers
     /// the node, on nested, disjoint and duplicate prefixes of both families.
