@@ -71,6 +71,19 @@ const EPB: u32 = 0x0000_0006;
 const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
 const NS_PER_S: u64 = 1_000_000_000;
 
+/// A classic pcap record header with a nanosecond timestamp.
+fn pcap_header(ts_ns: u64, caplen: u32, orig_len: u32) -> [u8; 16] {
+    let secs = ts_ns / NS_PER_S;
+    let nanos = u32::try_from(ts_ns % NS_PER_S).unwrap_or(0);
+    let mut h = [0u8; 16];
+    // pcap seconds are 32 bits: later than 2106 saturates.
+    h[0..4].copy_from_slice(&u32::try_from(secs).unwrap_or(u32::MAX).to_le_bytes());
+    h[4..8].copy_from_slice(&nanos.to_le_bytes());
+    h[8..12].copy_from_slice(&caplen.to_le_bytes());
+    h[12..16].copy_from_slice(&orig_len.to_le_bytes());
+    h
+}
+
 fn invalid(msg: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg)
 }
@@ -140,8 +153,6 @@ impl<W: Write> PcapOut<W> {
                 data.len()
             ))
         })?;
-        let secs = ts_ns / NS_PER_S;
-        let nanos = u32::try_from(ts_ns % NS_PER_S).unwrap_or(0);
         match self.format {
             OutFormat::Pcap { linktype: file_lt } => {
                 if linktype != file_lt {
@@ -149,12 +160,7 @@ impl<W: Write> PcapOut<W> {
                         "record of link type {linktype} in a pcap output of link type {file_lt}"
                     )));
                 }
-                let mut h = [0u8; 16];
-                // pcap seconds are 32 bits: later than 2106 saturates.
-                h[0..4].copy_from_slice(&u32::try_from(secs).unwrap_or(u32::MAX).to_le_bytes());
-                h[4..8].copy_from_slice(&nanos.to_le_bytes());
-                h[8..12].copy_from_slice(&caplen.to_le_bytes());
-                h[12..16].copy_from_slice(&orig_len.to_le_bytes());
+                let h = pcap_header(ts_ns, caplen, orig_len);
                 self.out.write_all(&h)?;
                 self.out.write_all(data)?;
             }
@@ -185,6 +191,38 @@ impl<W: Write> PcapOut<W> {
             }
         }
         self.packets += 1;
+        Ok(())
+    }
+
+    /// The 16 bytes [`PcapOut::write`] puts before a frame of `caplen`
+    /// bytes, when this output is classic pcap of `linktype` (`None`
+    /// otherwise: pcapng, or a link type it would refuse).
+    #[must_use]
+    pub fn record_header(
+        &self,
+        ts_ns: u64,
+        linktype: u32,
+        orig_len: u32,
+        caplen: u32,
+    ) -> Option<[u8; 16]> {
+        match self.format {
+            OutFormat::Pcap { linktype: file_lt } if file_lt == linktype => {
+                Some(pcap_header(ts_ns, caplen, orig_len))
+            }
+            _ => None,
+        }
+    }
+
+    /// Writes `records` records that `bytes` holds exactly as
+    /// [`PcapOut::write`] would write them, one after the other (each a
+    /// [`PcapOut::record_header`] and its frame): a run of records that a
+    /// nanosecond pcap input holds back to back goes out in one copy.
+    ///
+    /// # Errors
+    /// I/O errors from the writer.
+    pub fn write_verbatim(&mut self, bytes: &[u8], records: u64) -> io::Result<()> {
+        self.out.write_all(bytes)?;
+        self.packets += records;
         Ok(())
     }
 
@@ -243,5 +281,54 @@ impl<W: Write> PcapOut<W> {
             .map_err(io::IntoInnerError::into_error)?;
         inner.flush()?;
         Ok(inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{OutFormat, PcapOut};
+
+    /// Records as `write` writes them, copied verbatim in runs, give the
+    /// same file and count; a pcapng output or another link type has no
+    /// verbatim header.
+    #[test]
+    fn verbatim_runs_equal_record_by_record_writes() {
+        let format = OutFormat::Pcap { linktype: 1 };
+        let records: Vec<(u64, u32, Vec<u8>)> = (0..50u8)
+            .map(|i| {
+                let ts = 1_700_000_000_000_000_000 + u64::from(i) * 1_000_003;
+                (ts, 60 + u32::from(i), vec![i; usize::from(i % 7) + 14])
+            })
+            .collect();
+        let mut one = PcapOut::create(Vec::new(), format).unwrap();
+        for (ts, orig, data) in &records {
+            one.write(*ts, 1, *orig, data).unwrap();
+        }
+        assert_eq!(one.packets(), 50);
+        let one = one.finish().unwrap();
+        // The body after the file header, split in runs of 1, 2, 3, ...
+        let mut runs = PcapOut::create(Vec::new(), format).unwrap();
+        let body = &one[24..];
+        let (mut at, mut i, mut len) = (0usize, 0usize, 1usize);
+        while i < records.len() {
+            let n = len.min(records.len() - i);
+            let mut end = at;
+            for (ts, orig, data) in &records[i..i + n] {
+                let caplen = u32::try_from(data.len()).unwrap();
+                let h = runs.record_header(*ts, 1, *orig, caplen).unwrap();
+                assert_eq!(&body[end..end + 16], h.as_slice());
+                end += 16 + data.len();
+            }
+            runs.write_verbatim(&body[at..end], n as u64).unwrap();
+            at = end;
+            i += n;
+            len += 1;
+        }
+        assert_eq!(runs.packets(), 50);
+        assert_eq!(runs.finish().unwrap(), one);
+        let other = PcapOut::create(Vec::new(), format).unwrap();
+        assert!(other.record_header(0, 113, 60, 60).is_none());
+        let ng = PcapOut::create(Vec::new(), OutFormat::PcapNg).unwrap();
+        assert!(ng.record_header(0, 1, 60, 60).is_none());
     }
 }

@@ -180,6 +180,9 @@ struct Builder<'a> {
     stmt_gid: Vec<u32>,
     /// VNIC holding each host node.
     vnic_at: HashMap<NodeId, VnicId>,
+    /// Whether a service label's CIDR covers each node (the ZPR tables ask
+    /// it of every peer of every profile).
+    osn_cover: Vec<bool>,
 }
 
 fn node_of(tree: &PrefixTree, p: Pfx) -> NodeId {
@@ -373,6 +376,15 @@ impl<'a> Builder<'a> {
                 vnic_at.insert(node_of(&tree, Pfx::host(*ip)), id);
             }
         }
+        let mut osn_marks = vec![false; tree.len()];
+        for l in &s.services {
+            for c in &l.cidrs {
+                if let Some(n) = tree.find(Pfx::from(*c)) {
+                    osn_marks[n as usize] = true;
+                }
+            }
+        }
+        let osn_cover = tree.covered(&osn_marks);
         Ok(Builder {
             s,
             cfg,
@@ -382,6 +394,7 @@ impl<'a> Builder<'a> {
             sec_rule_gid,
             stmt_gid,
             vnic_at,
+            osn_cover,
         })
     }
 
@@ -908,61 +921,110 @@ impl<'a> Builder<'a> {
         }
         let vcn_of_region =
             |r: Option<NodeId>| r.and_then(|r| tree.chain(r).find_map(|a| vcn_marks[a as usize]));
-        // LPM over a table plus the VCN's local routes, for an address whose
-        // deepest route-relevant node is `region`.
         // The longest-prefix winner for an address whose deepest
-        // route-relevant node is `region`: `Local`, a static rule, or nothing.
+        // route-relevant node is `region`: `Local`, a static rule (with its
+        // cell bits' rule id), or nothing.
         enum Hit<'r> {
             Local,
-            Static(RouteTableId, u32, &'r RouteTarget),
+            Static(u32, &'r RouteTarget),
         }
-        let lookup =
-            |table: Option<RouteTableId>, vcn: VcnId, region: Option<NodeId>| -> Option<Hit<'_>> {
-                let region = region?;
-                for a in tree.chain(region) {
-                    if let Some(t) = table
-                        && let Some(&i) = statics[t.index()].get(&a)
-                    {
-                        return Some(Hit::Static(
-                            t,
-                            i,
-                            &s.route_tables[t.index()].rules[i as usize].target,
-                        ));
-                    }
-                    if vcn_marks[a as usize] == Some(vcn) {
-                        return Some(Hit::Local);
-                    }
-                }
-                None
+        // Every route rule by its position over all tables, for the memo.
+        let mut table_start: Vec<usize> = Vec::with_capacity(s.route_tables.len());
+        let mut static_rules: Vec<(u32, &RouteTarget)> = Vec::new();
+        for (t, table) in s.route_tables.iter().enumerate() {
+            table_start.push(static_rules.len());
+            let Ok(tid) = RouteTableId::new(t) else {
+                continue;
             };
-        let gid =
-            |t: RouteTableId, i: u32| self.route_rule_gid.get(&(t, i)).copied().unwrap_or(0) + 1;
+            for (i, r) in table.rules.iter().enumerate() {
+                let Ok(index) = u32::try_from(i) else {
+                    continue;
+                };
+                let id = self.route_rule_gid.get(&(tid, index)).copied().unwrap_or(0) + 1;
+                static_rules.push((id, &r.target));
+            }
+        }
+        // The winner as a memo cell: 0 nothing, 1 local, 2 + the rule's
+        // position in `static_rules`.
+        let lookup = |table: Option<RouteTableId>, vcn: VcnId, region: Option<NodeId>| -> u32 {
+            let Some(region) = region else { return 0 };
+            for a in tree.chain(region) {
+                if let Some(t) = table
+                    && let Some(&i) = statics[t.index()].get(&a)
+                {
+                    let at = table_start[t.index()] + i as usize;
+                    return u32::try_from(at).map_or(0, |x| x.saturating_add(2));
+                }
+                if vcn_marks[a as usize] == Some(vcn) {
+                    return 1;
+                }
+            }
+            0
+        };
+        let hit = |m: u32| -> Option<Hit<'_>> {
+            match m {
+                0 => None,
+                1 => Some(Hit::Local),
+                k => static_rules
+                    .get((k - 2) as usize)
+                    .map(|&(id, target)| Hit::Static(id, target)),
+            }
+        };
+        // The lookup depends on the key's (table, VCN) and the other key's
+        // region only: done once per distinct (table, VCN) and key, not per
+        // cell (a few route tables, hundreds of keys). At most as many
+        // cells as the table itself, whose size was checked above.
+        let mut memo_of: HashMap<(Option<RouteTableId>, VcnId), usize> = HashMap::default();
+        let mut memo: Vec<Vec<u32>> = Vec::new();
+        let key_memo: Vec<Option<usize>> = keys
+            .iter()
+            .map(|(_, vnic)| {
+                let (table, subnet) = (*vnic)?;
+                let vcn = s.subnets[subnet.index()].vcn;
+                let next = memo.len();
+                Some(*memo_of.entry((table, vcn)).or_insert_with(|| {
+                    memo.push(keys.iter().map(|(r, _)| lookup(table, vcn, *r)).collect());
+                    next
+                }))
+            })
+            .collect();
+        // Each key's VCN as a destination, and each subnet's prefixes.
+        let dst_vcns: Vec<Option<VcnId>> = keys
+            .iter()
+            .map(|(region, vnic)| match vnic {
+                Some((_, bs)) => Some(s.subnets[bs.index()].vcn),
+                None => vcn_of_region(*region),
+            })
+            .collect();
+        let subnet_pfx: Vec<Vec<Pfx>> = s
+            .subnets
+            .iter()
+            .map(|sn| sn.cidrs.iter().map(|c| Pfx::from(*c)).collect())
+            .collect();
         const PASS: u32 = RouteEntry::FIRST_OK | RouteEntry::REPLY_OK;
         const FORWARDED: u32 = 1 << 30;
         const DIRECT: u32 = 2 << 30;
         let mut out = vec![0u32; cells];
-        for (ai, (a_region, a_vnic)) in keys.iter().enumerate() {
+        for (ai, (_, a_vnic)) in keys.iter().enumerate() {
+            let a_memo = key_memo[ai].map(|m| &memo[m]);
             for (bi, (b_region, b_vnic)) in keys.iter().enumerate() {
                 let cell = match (a_vnic, b_vnic) {
                     (None, None) => 0,
                     // From a VNIC: same subnet is direct; else the LPM over its
                     // table and VCN, and another VCN needs a DRG, LPG or private IP.
-                    (Some((table, subnet)), _) => {
+                    (Some((_, subnet)), _) => {
                         let sn = &s.subnets[subnet.index()];
                         let direct = b_region.is_some_and(|r| {
-                            sn.cidrs
+                            subnet_pfx[subnet.index()]
                                 .iter()
-                                .any(|c| Pfx::from(*c).covers(tree.nodes[r as usize]))
+                                .any(|p| p.covers(tree.nodes[r as usize]))
                         });
-                        let dst_vcn = match b_vnic {
-                            Some((_, bs)) => Some(s.subnets[bs.index()].vcn),
-                            None => vcn_of_region(*b_region),
-                        };
-                        match lookup(*table, sn.vcn, *b_region) {
+                        let dst_vcn = dst_vcns[bi];
+                        match a_memo.and_then(|m| hit(m[bi])) {
                             _ if direct => PASS | DIRECT,
                             None => 0,
                             Some(Hit::Local) => PASS | FORWARDED,
-                            Some(Hit::Static(t, i, target)) => {
+                            Some(Hit::Static(id, target)) => {
                                 let reaches = match target {
                                     RouteTarget::Gateway(g) => {
                                         s.gateways[g.index()].kind.reaches_other_vcn()
@@ -970,31 +1032,29 @@ impl<'a> Builder<'a> {
                                     RouteTarget::PrivateIp { .. } => true,
                                 };
                                 if dst_vcn.is_some_and(|d| d != sn.vcn) && !reaches {
-                                    gid(t, i)
+                                    id
                                 } else {
-                                    gid(t, i) | PASS | FORWARDED
+                                    id | PASS | FORWARDED
                                 }
                             }
                         }
                     }
                     // From outside to a VNIC: the return path in its table; NAT
                     // and service gateways and private IPs admit replies only.
-                    (None, Some((table, subnet))) => {
-                        match lookup(*table, s.subnets[subnet.index()].vcn, *a_region) {
-                            None => 0,
-                            Some(Hit::Local) => PASS | FORWARDED,
-                            Some(Hit::Static(t, i, target)) => {
-                                let admits = match target {
-                                    RouteTarget::Gateway(g) => {
-                                        s.gateways[g.index()].kind.admits_inbound()
-                                    }
-                                    RouteTarget::PrivateIp { .. } => false,
-                                };
-                                let first = if admits { RouteEntry::FIRST_OK } else { 0 };
-                                gid(t, i) | first | RouteEntry::REPLY_OK | FORWARDED
-                            }
+                    (None, Some(_)) => match key_memo[bi].and_then(|m| hit(memo[m][ai])) {
+                        None => 0,
+                        Some(Hit::Local) => PASS | FORWARDED,
+                        Some(Hit::Static(id, target)) => {
+                            let admits = match target {
+                                RouteTarget::Gateway(g) => {
+                                    s.gateways[g.index()].kind.admits_inbound()
+                                }
+                                RouteTarget::PrivateIp { .. } => false,
+                            };
+                            let first = if admits { RouteEntry::FIRST_OK } else { 0 };
+                            id | first | RouteEntry::REPLY_OK | FORWARDED
                         }
-                    }
+                    },
                 };
                 out[ai * n + bi] = cell;
             }
@@ -1063,8 +1123,19 @@ impl<'a> Builder<'a> {
             .iter()
             .map(|c| svc_reps.iter().map(|p| service_matches(c, p)).collect())
             .collect();
-        let sigs: Vec<Vec<bool>> = (0..svc_reps.len())
-            .map(|si| matches.iter().map(|m| m[si]).collect())
+        // Each service's signature (which conditions it matches) as bits,
+        // all in one buffer: one allocation, not one per service.
+        let words = conds.len().div_ceil(64);
+        let mut bits = vec![0u64; svc_reps.len().saturating_mul(words)];
+        for (c, m) in matches.iter().enumerate() {
+            for (si, &hit) in m.iter().enumerate() {
+                if hit {
+                    bits[si * words + c / 64] |= 1 << (c % 64);
+                }
+            }
+        }
+        let sigs: Vec<&[u64]> = (0..svc_reps.len())
+            .map(|si| &bits[si * words..(si + 1) * words])
             .collect();
         let (ids, reps) = dense_ids(&sigs, layer, self.cfg)?;
         Ok((ids, reps, matches))
@@ -1212,6 +1283,10 @@ impl<'a> Builder<'a> {
         let in_region = |region: Option<NodeId>, p: Pfx| {
             region.is_some_and(|r| p.covers(tree.nodes[r as usize]))
         };
+        // Inside some service label's CIDR (every one is a node of the tree).
+        let in_osn = |region: Option<NodeId>| {
+            region.is_some_and(|r| self.osn_cover.get(r as usize).copied().unwrap_or(false))
+        };
         // Does one side of a statement (`src_side`: its source side) hold for
         // an endpoint described by (region, vcn, attrs)? Form A terms are
         // scoped to the checked VNIC's VCN; form B sides name their own VCN.
@@ -1230,10 +1305,7 @@ impl<'a> Builder<'a> {
                         Term::AllEndpoints => region.is_some_and(|r| {
                             tree.chain(r).any(|x| vcn_marks[x as usize] == Some(scope))
                         }),
-                        Term::OsnServices => s
-                            .services
-                            .iter()
-                            .any(|l| l.cidrs.iter().any(|c| in_region(region, Pfx::from(*c)))),
+                        Term::OsnServices => in_osn(region),
                     }
                 }
                 StatementKind::CrossVcn {
@@ -1255,11 +1327,6 @@ impl<'a> Builder<'a> {
         // whose scope is its VCN's attribute).
         let own_side = usize::from(!egress_check);
         let mut cand = Vec::new();
-        let in_osn = |region: Option<NodeId>| {
-            s.services
-                .iter()
-                .any(|l| l.cidrs.iter().any(|c| in_region(region, Pfx::from(*c))))
-        };
         let me_at = Whereabouts {
             attrs: &me.attrs,
             region: me.region,
@@ -1315,6 +1382,8 @@ impl<'a> Builder<'a> {
         let mut peer_remap: Vec<u16> = Vec::with_capacity(zpeers.len());
         let mut peer_cand = Vec::new();
         let mut peer_ok: Vec<usize> = Vec::new();
+        let mut ok_ids: HashMap<Vec<usize>, u16> = HashMap::default();
+        let mut row: Vec<u32> = Vec::new();
         for zp in zpeers {
             // The relevant statements whose peer side holds, in order.
             let at = Whereabouts {
@@ -1332,7 +1401,15 @@ impl<'a> Builder<'a> {
                     side_ok(relevant[k].st, !egress_check, zp.region, zp.vcn, &zp.attrs)
                 }),
             );
-            let mut row = vec![0u32; n_svc];
+            // The row is a function of the statements that hold: peers with
+            // the same ones (most peers, often none) share the row's id
+            // without building and hashing it again.
+            if let Some(&id) = ok_ids.get(peer_ok.as_slice()) {
+                peer_remap.push(id);
+                continue;
+            }
+            row.clear();
+            row.resize(n_svc, 0);
             // Ascending statement order: the first to reach a cell names it.
             for &k in &peer_ok {
                 let bit = if relevant[k].stateful {
@@ -1366,10 +1443,14 @@ impl<'a> Builder<'a> {
                         limit: usize::from(u16::MAX),
                     })?;
                     table.extend_from_slice(&row);
-                    row_ids.insert(row, id);
+                    row_ids.insert(row.clone(), id);
                     id
                 }
             };
+            // Bounded: a key of at most 64 statements per peer.
+            if peer_ok.len() <= 64 {
+                ok_ids.insert(peer_ok.clone(), id);
+            }
             peer_remap.push(id);
         }
         Ok((peer_remap, svc_remap, n_svc, table))

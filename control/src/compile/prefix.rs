@@ -251,6 +251,21 @@ impl PrefixTree {
         self.nodes.is_empty()
     }
 
+    /// For every node, whether it or one of its ancestors is marked: one
+    /// pass in node order (parents come before children), so that "does
+    /// any of these prefixes cover node `n`" is one read instead of a scan
+    /// of the prefixes (which are in the tree: a prefix of the tree covers
+    /// exactly its subtree).
+    #[must_use]
+    pub fn covered(&self, marked: &[bool]) -> Vec<bool> {
+        let mut out: Vec<bool> = Vec::with_capacity(self.nodes.len());
+        for (i, &p) in self.parent.iter().enumerate() {
+            let by_parent = out.get(p as usize).copied().unwrap_or(false);
+            out.push(marked.get(i).copied().unwrap_or(false) || by_parent);
+        }
+        out
+    }
+
     /// The nearest ancestor-or-self of `n` for which `marked` is true.
     #[must_use]
     pub fn nearest_marked(&self, mut n: NodeId, marked: &[bool]) -> Option<NodeId> {
@@ -275,5 +290,42 @@ impl PrefixTree {
             cur = if p == u32::MAX { None } else { Some(p) };
             Some(c)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Pfx, PrefixTree};
+
+    /// `covered` agrees with asking every marked prefix whether it covers
+    /// the node, on nested, disjoint and duplicate prefixes of both families.
+    #[test]
+    fn covered_is_any_marked_prefix_covering_the_node() {
+        let p = |fam: u8, addr: u128, len: u8| Pfx { fam, addr, len };
+        let v4 = |a: [u8; 4], len: u8| p(4, u128::from(u32::from_be_bytes(a)), len);
+        let prefixes = vec![
+            v4([10, 0, 0, 0], 8),
+            v4([10, 1, 0, 0], 16),
+            v4([10, 1, 2, 0], 24),
+            v4([10, 1, 2, 3], 32),
+            v4([10, 2, 0, 0], 16),
+            v4([10, 2, 0, 0], 16),
+            v4([192, 168, 0, 0], 16),
+            v4([192, 168, 1, 0], 24),
+            p(6, 0xfd00 << 112, 8),
+            p(6, 0xfd00_0001 << 96, 32),
+        ];
+        let tree = PrefixTree::build(prefixes);
+        // Every subset of the nodes as the marked set.
+        let n = tree.len();
+        assert!(n <= 16);
+        for mask in 0u32..(1 << n) {
+            let marked: Vec<bool> = (0..n).map(|i| mask & (1 << i) != 0).collect();
+            let covered = tree.covered(&marked);
+            for (i, node) in tree.nodes.iter().enumerate() {
+                let want = (0..n).any(|m| marked[m] && tree.nodes[m].covers(*node));
+                assert_eq!(covered[i], want, "mask {mask:b}, node {node:?}");
+            }
+        }
     }
 }

@@ -217,7 +217,7 @@ fn plain_end(b: &[u8], i: usize) -> usize {
 /// a quote, a backslash or a newline (or the text's end).
 fn basic_end(b: &[u8], i: usize) -> usize {
     b.get(i..)
-        .and_then(|rest| rest.iter().position(|&c| matches!(c, b'"' | b'\\' | b'\n')))
+        .and_then(|rest| memchr::memchr3(b'"', b'\\', b'\n', rest))
         .map_or(b.len(), |p| i + p)
 }
 
@@ -242,7 +242,7 @@ fn skip_blanks(b: &[u8], mut i: usize) -> usize {
 /// The offset of the newline ending the line at `i` (or the text's end).
 fn line_end(b: &[u8], i: usize) -> usize {
     b.get(i..)
-        .and_then(|rest| rest.iter().position(|&c| c == b'\n'))
+        .and_then(|rest| memchr::memchr(b'\n', rest))
         .map_or(b.len(), |p| i + p)
 }
 
@@ -284,7 +284,7 @@ fn skip_literal(b: &[u8], i: usize) -> Option<usize> {
         }
     }
     let rest = b.get(i + 1..)?;
-    let p = rest.iter().position(|&c| c == b'\'' || c == b'\n')?;
+    let p = memchr::memchr2(b'\'', b'\n', rest)?;
     (rest[p] == b'\'').then_some(i + 2 + p)
 }
 

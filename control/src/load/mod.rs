@@ -274,9 +274,11 @@ impl<'a> Positions<'a> {
                 let n = s.iter().filter(|&&c| (c as i8) >= -0x40).count();
                 u32::try_from(n).unwrap_or(u32::MAX)
             };
-            match seg.iter().rposition(|&c| c == b'\n') {
+            // memchr counts and finds newlines with SIMD (the byte loop
+            // it replaced was ~5 instructions per byte of the scenario).
+            match memchr::memrchr(b'\n', seg) {
                 Some(p) => {
-                    let lines = seg.iter().filter(|&&c| c == b'\n').count();
+                    let lines = memchr::memchr_iter(b'\n', seg).count();
                     line = line.saturating_add(u32::try_from(lines).unwrap_or(u32::MAX));
                     col = chars(seg.get(p + 1..).unwrap_or_default()).saturating_add(1);
                 }

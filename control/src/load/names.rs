@@ -10,6 +10,12 @@ use crate::escape::{escape, is_unsafe};
 /// The byte index in `value` of the first character a name may not hold,
 /// and the message for it.
 pub(crate) fn problem(what: &str, value: &str) -> Option<(usize, String)> {
+    // Printable ASCII holds no control, line break or bidirectional
+    // control: most names are answered by this byte loop, not by decoding
+    // every character.
+    if value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return None;
+    }
     let (i, c) = value.char_indices().find(|&(_, c)| is_unsafe(c))?;
     let kind = match c {
         '\n' | '\r' | '\u{2028}' | '\u{2029}' | '\u{85}' => "a line break",
@@ -150,6 +156,12 @@ mod tests {
         assert!(m.contains("holds a control character (`\\u{7}`)"), "{m}");
         assert_eq!(problem("name", "orders-api_1.x"), None);
         assert_eq!(problem("name", "naïve"), None);
+        // The printable-ASCII shortcut's edges: space and `~` pass; tab,
+        // DEL and C1 controls do not.
+        assert_eq!(problem("name", " ~"), None);
+        for bad in ["a\tb", "a\u{7f}b", "a\u{85}b", "a\u{9b}b"] {
+            assert!(problem("name", bad).is_some(), "{bad:?}");
+        }
     }
 
     #[test]

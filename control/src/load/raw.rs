@@ -114,10 +114,21 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut out: Vec<(Sp<String>, V)> = Vec::new();
-                // ahash: cheaper than std's SipHash, random keys all the same.
+                // Duplicates: a scan while the map is small (attribute maps
+                // hold a few keys: no set and no key copies), a hash set
+                // (ahash: cheaper than std's SipHash) past that.
+                const SCAN: usize = 16;
                 let mut seen = std::collections::HashSet::<_, ahash::RandomState>::default();
                 while let Some(k) = map.next_key::<Sp<String>>()? {
-                    if !seen.insert(k.value.clone()) {
+                    let duplicate = if out.len() < SCAN {
+                        out.iter().any(|(o, _)| o.value == k.value)
+                    } else {
+                        if seen.is_empty() {
+                            seen.extend(out.iter().map(|(o, _)| o.value.clone()));
+                        }
+                        !seen.insert(k.value.clone())
+                    };
+                    if duplicate {
                         return Err(de::Error::custom(format_args!(
                             "duplicate key `{}`",
                             k.value

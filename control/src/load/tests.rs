@@ -617,6 +617,28 @@ fn json_duplicate_key_is_an_error() {
     assert_eq!(e.to_string(), "s.json:1:40: error: duplicate key `a`");
 }
 
+/// Past the small maps' scan the duplicate check is a hash set: a key
+/// repeated at any place of a long map is still found, the first repeat.
+#[test]
+fn json_duplicate_key_in_a_long_map_is_an_error() {
+    for (n, dup) in [(15, 3), (16, 0), (17, 16), (40, 39), (40, 7)] {
+        let mut keys: Vec<String> = (0..n).map(|i| format!("k{i}")).collect();
+        keys.push(format!("k{dup}"));
+        keys.push("k0".to_owned());
+        let body: Vec<String> = keys
+            .iter()
+            .map(|k| format!(r#""{k}": ["10.0.0.0/8"]"#))
+            .collect();
+        let json = format!(r#"{{ "services": {{ {} }} }}"#, body.join(", "));
+        let e = from_json_str(&json, "s.json").unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with(&format!("error: duplicate key `k{dup}`")),
+            "{n} keys, repeat of k{dup}: {e}"
+        );
+    }
+}
+
 #[test]
 fn json_zpl_error_points_into_the_json_text() {
     let json = "{\n  \"zpr_policy\": [{\n    \"name\": \"p\",\n    \"statements\": [\"in net:prod VCN allow app:web to connnect to app:db\"]\n  }]\n}";

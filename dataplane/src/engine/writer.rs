@@ -56,6 +56,66 @@ fn failed(o: &Out, source: std::io::Error) -> EngineError {
     }
 }
 
+/// Records of one output that lie back to back in the chunk's block
+/// exactly as the output writes them (`PcapOut::record_header`): written
+/// in one copy when the run breaks or the chunk ends.
+#[derive(Default)]
+struct Run {
+    from: usize,
+    to: usize,
+    records: u64,
+}
+
+impl Run {
+    /// Writes the run (if any) from `block` and empties it.
+    fn flush(&mut self, o: &mut Out, block: &[u8]) -> Result<(), EngineError> {
+        if self.records > 0 {
+            let bytes = block.get(self.from..self.to).unwrap_or_default();
+            o.pcap
+                .write_verbatim(bytes, self.records)
+                .map_err(|e| failed(o, e))?;
+        }
+        self.records = 0;
+        Ok(())
+    }
+}
+
+/// Writes one record to `o`: added to `run` when the block holds it as
+/// the output would write it (its header right before the frame, and
+/// right after the run's end), else the run first, then the record.
+fn put(
+    o: &mut Out,
+    run: &mut Run,
+    block: &[u8],
+    m: &super::Rec,
+    data: &[u8],
+) -> Result<(), EngineError> {
+    let start = m.start as usize;
+    let verbatim = data.len() == m.len as usize
+        && start >= 16
+        && o.pcap
+            .record_header(m.ts_ns, m.linktype, m.orig_len, m.len)
+            .is_some_and(|h| block.get(start - 16..start) == Some(h.as_slice()));
+    if verbatim {
+        if run.records > 0 && run.to == start - 16 {
+            run.to = start + data.len();
+            run.records += 1;
+        } else {
+            run.flush(o, block)?;
+            *run = Run {
+                from: start - 16,
+                to: start + data.len(),
+                records: 1,
+            };
+        }
+        return Ok(());
+    }
+    run.flush(o, block)?;
+    o.pcap
+        .write(m.ts_ns, m.linktype, m.orig_len, data)
+        .map_err(|e| failed(o, e))
+}
+
 impl Writer<'_> {
     pub(crate) fn run(
         mut self,
@@ -66,17 +126,25 @@ impl Writer<'_> {
     ) -> Result<(u64, u64), EngineError> {
         let mut pending: HashMap<(u64, u8), Vec<u8>> = HashMap::new();
         let mut results_open = true;
-        let mut needed: Vec<u8> = Vec::new();
-        let mut cursors: Vec<(u8, Vec<u8>, usize)> = Vec::new();
+        // Each worker's codes of the current chunk and the read position
+        // in them, by worker id (the engine has at most 64 workers).
+        let mut cursors: Vec<Option<(Vec<u8>, usize)>> = Vec::new();
         let mut verdicts: Vec<Option<DropReason>> = Vec::new();
         let mut judged = 0u64;
+        let mut runs = (Run::default(), Run::default());
         for d in descs {
-            // Wait for every worker that judged a record of this chunk.
-            needed.clear();
-            needed.extend(d.assign.iter().copied().filter(|a| *a < MALFORMED));
-            needed.sort_unstable();
-            needed.dedup();
-            while results_open && needed.iter().any(|w| !pending.contains_key(&(d.chunk, *w))) {
+            // Wait for every worker that judged a record of this chunk: a
+            // bit per worker, not a sorted list of the chunk's records.
+            let mut needed = 0u64;
+            for &a in &d.assign {
+                if a < 64 {
+                    needed |= 1 << a;
+                }
+            }
+            let waits = |p: &HashMap<(u64, u8), Vec<u8>>| {
+                (0..64u8).any(|w| needed & (1 << w) != 0 && !p.contains_key(&(d.chunk, w)))
+            };
+            while results_open && waits(&pending) {
                 match results.recv() {
                     Ok(r) => {
                         pending.insert((r.chunk, r.worker), r.codes);
@@ -85,12 +153,20 @@ impl Writer<'_> {
                 }
             }
             // Last chunk's codes go back to the workers for reuse.
-            for (_, v, _) in cursors.drain(..) {
-                let _ = codes_back.try_send(v);
+            for c in &mut cursors {
+                if let Some((v, _)) = c.take() {
+                    let _ = codes_back.try_send(v);
+                }
             }
-            for &w in &needed {
-                let v = pending.remove(&(d.chunk, w)).unwrap_or_default();
-                cursors.push((w, v, 0));
+            for w in 0..64u8 {
+                if needed & (1 << w) != 0 {
+                    let v = pending.remove(&(d.chunk, w)).unwrap_or_default();
+                    let w = usize::from(w);
+                    if cursors.len() <= w {
+                        cursors.resize_with(w + 1, || None);
+                    }
+                    cursors[w] = Some((v, 0));
+                }
             }
             let k = self.scenarios.max(1);
             let mut frame = 0usize;
@@ -100,13 +176,12 @@ impl Writer<'_> {
                     continue;
                 }
                 let Some(m) = d.metas.get(frame) else { break };
-                let input = d.inputs.get(frame).copied().unwrap_or(0);
+                let at = frame;
                 frame += 1;
-                let data = m.data(block);
                 let codes: &[u8] = match *a {
                     MALFORMED => &[],
                     w => {
-                        let Some((_, v, i)) = cursors.iter_mut().find(|(cw, _, _)| *cw == w) else {
+                        let Some(Some((v, i))) = cursors.get_mut(usize::from(w)) else {
                             continue;
                         };
                         let c = v.get(*i..*i + k).unwrap_or_default();
@@ -119,17 +194,17 @@ impl Writer<'_> {
                 let allowed = codes
                     .first()
                     .is_some_and(|c| DropReason::of_code(*c).is_none());
-                let out = if allowed {
-                    &mut self.allowed
+                let (out, run) = if allowed {
+                    (&mut self.allowed, &mut runs.0)
                 } else {
-                    &mut self.dropped
+                    (&mut self.dropped, &mut runs.1)
                 };
                 if let Some(o) = out {
-                    o.pcap
-                        .write(m.ts_ns, m.linktype, m.orig_len, data)
-                        .map_err(|e| failed(o, e))?;
+                    put(o, run, block, m, m.data(block))?;
                 }
                 if let Some(sink) = self.verdicts.as_deref_mut() {
+                    let input = d.inputs.get(at).copied().unwrap_or(0);
+                    let data = m.data(block);
                     verdicts.clear();
                     verdicts.extend(codes.iter().map(|c| DropReason::of_code(*c)));
                     verdicts.resize(k, Some(DropReason::Malformed));
@@ -148,6 +223,13 @@ impl Writer<'_> {
                     })?;
                 }
                 judged += 1;
+            }
+            // The runs lie in this chunk's block: out before it goes.
+            if let Some(o) = &mut self.allowed {
+                runs.0.flush(o, block)?;
+            }
+            if let Some(o) = &mut self.dropped {
+                runs.1.flush(o, block)?;
             }
             let mut d = d;
             // Let the block go, so the reader can reuse it.
