@@ -34,25 +34,87 @@ impl Compiled {
     }
 }
 
-/// Builds a [`SidedLayer`] profile by profile, sharing identical remaps.
-struct SidedBuilder {
-    layer: SidedLayer,
+/// Builds a [`SidedLayer`] profile by profile, sharing identical remaps;
+/// the tables are collected wide (`u32`) and made narrow by
+/// [`SidedBuilder::finish`] when every slot's ids fit.
+pub(super) struct SidedBuilder {
+    pub(super) layer: SidedLayer,
     peer_index: HashMap<Box<[u16]>, u32>,
     svc_index: HashMap<Box<[u16]>, u32>,
+    /// Per slot: its table's length.
+    lens: Vec<u32>,
+    /// Per slot: the distinct stored ids its table names, ascending.
+    distinct: Vec<Vec<u32>>,
+    /// Whether every table so far fits narrow cells.
+    fits_narrow: bool,
     name: &'static str,
 }
 
 impl SidedBuilder {
-    fn new(name: &'static str) -> Self {
+    pub(super) fn new(name: &'static str) -> Self {
         SidedBuilder {
             layer: SidedLayer::default(),
             peer_index: HashMap::default(),
             svc_index: HashMap::default(),
+            lens: Vec::new(),
+            distinct: Vec::new(),
+            fits_narrow: true,
             name,
         }
     }
 
-    fn push(
+    /// The finished layer: narrow when no slot's table names more than
+    /// [`Entry::NARROW_MAX`] distinct ids ([`SidedLayer`]), else wide as
+    /// built.
+    pub(super) fn finish(self) -> Result<SidedLayer, CompileError> {
+        let mut layer = self.layer;
+        layer.n_cells = layer.entries.len();
+        if !self.fits_narrow || layer.entries.is_empty() {
+            return Ok(layer);
+        }
+        let internal = CompileError::Internal;
+        let mut cells: Vec<u16> = Vec::with_capacity(layer.entries.len() + 2 * self.lens.len());
+        let mut ids: Vec<u32> = Vec::new();
+        let mut local: HashMap<u32, u32> = HashMap::default();
+        for ((slot, &len), mine) in layer.slots.iter_mut().zip(&self.lens).zip(&self.distinct) {
+            let o = slot.offset as usize;
+            let table = layer
+                .entries
+                .get(o..o + len as usize)
+                .ok_or(internal("slot table outside the entries"))?;
+            let list = u32::try_from(ids.len()).map_err(|_| internal("id lists past u32"))?;
+            local.clear();
+            ids.push(0);
+            for (k, &id) in mine.iter().enumerate() {
+                local.insert(id, u32::try_from(k + 1).map_err(|_| internal("local id"))?);
+                ids.push(id);
+            }
+            cells.push((list & 0xffff) as u16);
+            cells.push((list >> 16) as u16);
+            slot.offset =
+                u32::try_from(cells.len()).map_err(|_| internal("narrow cells past u32"))?;
+            for &e in table {
+                let id = e & Entry::ID_MASK;
+                let k = if id == 0 {
+                    0
+                } else {
+                    *local.get(&id).ok_or(internal("id not in the list"))?
+                };
+                cells.push(
+                    Entry(e)
+                        .narrow(k)
+                        .ok_or(internal("narrow cell does not fit"))?,
+                );
+            }
+        }
+        layer.cells = cells;
+        layer.ids = ids;
+        layer.entries = Vec::new();
+        layer.narrow = true;
+        Ok(layer)
+    }
+
+    pub(super) fn push(
         &mut self,
         peer_remap: Vec<u16>,
         svc_remap: Vec<u16>,
@@ -90,6 +152,21 @@ impl SidedBuilder {
             return Err(too_large(self.layer.remaps.len() * 2));
         }
         let offset = u32::try_from(self.layer.entries.len()).map_err(|_| too_large(usize::MAX))?;
+        // The distinct deciding ids (cells repeat in runs: skip repeats
+        // before the sort).
+        let mut prev = 0;
+        let mut distinct: Vec<u32> = table
+            .iter()
+            .map(|&e| e & Entry::ID_MASK)
+            .filter(|&i| i != 0 && std::mem::replace(&mut prev, i) != i)
+            .collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        self.fits_narrow &= distinct.len() <= Entry::NARROW_MAX as usize
+            && table.iter().all(|&e| Entry(e).narrow(0).is_some());
+        self.lens
+            .push(u32::try_from(table.len()).map_err(|_| too_large(usize::MAX))?);
+        self.distinct.push(distinct);
         self.layer.entries.extend_from_slice(table);
         if self.layer.entries.len() * 4 > cfg.max_table_bytes {
             return Err(too_large(self.layer.entries.len() * 4));
@@ -729,7 +806,7 @@ impl<'a> Builder<'a> {
                 ));
             }
         }
-        let mut layers = [egress.layer, ingress.layer].map(|tables| SecurityLayer {
+        let mut layers = [egress.finish()?, ingress.finish()?].map(|tables| SecurityLayer {
             tables,
             ..SecurityLayer::default()
         });
@@ -812,8 +889,8 @@ impl<'a> Builder<'a> {
         }
 
         lap("zpr");
-        let zpr_egress = zpr_egress.layer;
-        let zpr_ingress = zpr_ingress.layer;
+        let zpr_egress = zpr_egress.finish()?;
+        let zpr_ingress = zpr_ingress.finish()?;
         let table_entries = route.len()
             + egress.cells()
             + ingress.cells()
