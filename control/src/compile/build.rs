@@ -133,6 +133,9 @@ impl SidedBuilder {
             given,
             limit: cfg.max_table_bytes,
         };
+        let (mut peer_remap, mut svc_remap) = (peer_remap, svc_remap);
+        let (table, n_svc) = squeeze(&mut peer_remap, &mut svc_remap, n_svc, table);
+        let table = table.as_slice();
         let lens = (self.layer.peer_len as usize, self.layer.svc_len as usize);
         if self.layer.slots.is_empty() {
             self.layer.peer_len =
@@ -180,6 +183,58 @@ impl SidedBuilder {
         });
         Ok(slot)
     }
+}
+
+/// Merges the local services whose columns are equal and then the local
+/// peers whose rows are equal, renumbering the remap rows to match: the
+/// table a look-up reads is smaller and no look-up reads more (the remap
+/// cell names the shared row or column directly). Returns the table and
+/// its row length. Ids are given in first-occurrence order, so the result
+/// is the same in every run.
+fn squeeze(
+    peer_remap: &mut [u16],
+    svc_remap: &mut [u16],
+    n_svc: usize,
+    table: &[u32],
+) -> (Vec<u32>, usize) {
+    if n_svc == 0 || table.is_empty() {
+        return (table.to_vec(), n_svc);
+    }
+    let n_peer = table.len() / n_svc;
+    // Columns: local service -> distinct column.
+    let mut col_index: HashMap<Vec<u32>, u16> = HashMap::default();
+    let mut col_of = Vec::with_capacity(n_svc);
+    let mut keep_cols = Vec::new();
+    for c in 0..n_svc {
+        let col: Vec<u32> = (0..n_peer).map(|p| table[p * n_svc + c]).collect();
+        let next = u16::try_from(keep_cols.len()).unwrap_or(u16::MAX);
+        let id = *col_index.entry(col).or_insert_with(|| {
+            keep_cols.push(c);
+            next
+        });
+        col_of.push(id);
+    }
+    let w = keep_cols.len();
+    // Rows of the narrowed table: local peer -> distinct row.
+    let mut row_index: HashMap<Vec<u32>, u16> = HashMap::default();
+    let mut row_of = Vec::with_capacity(n_peer);
+    let mut out: Vec<u32> = Vec::new();
+    for p in 0..n_peer {
+        let row: Vec<u32> = keep_cols.iter().map(|&c| table[p * n_svc + c]).collect();
+        let next = u16::try_from(out.len() / w).unwrap_or(u16::MAX);
+        let id = *row_index.entry(row).or_insert_with_key(|r| {
+            out.extend_from_slice(r);
+            next
+        });
+        row_of.push(id);
+    }
+    for v in svc_remap.iter_mut() {
+        *v = col_of.get(usize::from(*v)).copied().unwrap_or(0);
+    }
+    for v in peer_remap.iter_mut() {
+        *v = row_of.get(usize::from(*v)).copied().unwrap_or(0);
+    }
+    (out, w)
 }
 
 /// Stores a remap row once in the flat `store`; returns its start.
