@@ -73,8 +73,7 @@ impl SidedBuilder {
             return Ok(layer);
         }
         let internal = CompileError::Internal;
-        let mut cells: Vec<u16> = Vec::with_capacity(layer.entries.len() + 2 * self.lens.len());
-        let mut ids: Vec<u32> = Vec::new();
+        let mut cells: Vec<u16> = Vec::with_capacity(layer.entries.len() + 4 * self.lens.len());
         let mut local: HashMap<u32, u32> = HashMap::default();
         for ((slot, &len), mine) in layer.slots.iter_mut().zip(&self.lens).zip(&self.distinct) {
             let o = slot.offset as usize;
@@ -82,15 +81,18 @@ impl SidedBuilder {
                 .entries
                 .get(o..o + len as usize)
                 .ok_or(internal("slot table outside the entries"))?;
-            let list = u32::try_from(ids.len()).map_err(|_| internal("id lists past u32"))?;
-            local.clear();
-            ids.push(0);
-            for (k, &id) in mine.iter().enumerate() {
-                local.insert(id, u32::try_from(k + 1).map_err(|_| internal("local id"))?);
-                ids.push(id);
+            // The id list, backwards, ending with the pair of zeros; the
+            // table starts at an even cell.
+            if cells.len() % 2 == 1 {
+                cells.push(0);
             }
-            cells.push((list & 0xffff) as u16);
-            cells.push((list >> 16) as u16);
+            local.clear();
+            for (k, &id) in mine.iter().enumerate().rev() {
+                local.insert(id, u32::try_from(k + 1).map_err(|_| internal("local id"))?);
+                cells.push((id & 0xffff) as u16);
+                cells.push((id >> 16) as u16);
+            }
+            cells.extend([0, 0]);
             slot.offset =
                 u32::try_from(cells.len()).map_err(|_| internal("narrow cells past u32"))?;
             for &e in table {
@@ -108,7 +110,6 @@ impl SidedBuilder {
             }
         }
         layer.cells = cells;
-        layer.ids = ids;
         layer.entries = Vec::new();
         layer.narrow = true;
         Ok(layer)

@@ -142,26 +142,28 @@ pub(super) struct ProfileSlot {
 /// [`Entry::narrow`]) when no slot's table names more than 16,383
 /// distinct rules: a table of container `c` names only `c`'s own rules
 /// (an NSG's, a list set's, a ZPR profile's candidate statements). A
-/// narrow cell holds the flags and a slot-local id; the slot's sorted list
-/// of the stored ids it names lives in `ids` (after a 0 for "nothing"),
-/// and the two cells before the slot's table hold where (low half, high
-/// half). The deciding id is then `ids[list + local]`: one read more,
-/// after the cell, into a small array (4 bytes per distinct deciding rule
-/// of each container) that stays in cache, while the cells, the bulk of
-/// the bytes, halve. Otherwise the layer is **wide**: `u32` [`Entry`]s in
-/// `entries`, `cells` and `ids` empty.
+/// narrow cell holds the flags and a slot-local id `k`; the slot's stored
+/// ids are laid out right before its table, as `u16` pairs (low, high)
+/// counted backwards from it: the pair at `offset - 2 - 2k` is id `k`, and
+/// the pair at `offset - 2` is 0 ("nothing matched"), so the look-up reads
+/// it without a branch. That is one read more, after the cell, into a few
+/// cache lines beside the table's start (4 bytes per distinct deciding
+/// rule of each container), while the cells, the bulk of the bytes, halve.
+/// Otherwise the layer is **wide**: `u32` [`Entry`]s in `entries`, `cells`
+/// empty.
 ///
 /// INVARIANTS: every peer remap row starts at an offset `o` with
 /// `o + peer_len <= remaps.len()`, every service row likewise with
 /// `svc_len`; every value in a profile's rows is below its local peer /
 /// service count, so `offset + local_peer * n_svc + local_svc` is inside
-/// `cells` (narrow) or `entries` (wide). Narrow: `offset >= 2`,
-/// `cells[offset - 2 .. offset]` is the start `l` of the slot's id list,
-/// `ids[l] == 0`, and every cell's local id `k` has `l + k < ids.len()`.
+/// `cells` (narrow) or `entries` (wide). Narrow: `offset` is even (a
+/// pair never straddles a cache line), `cells[offset - 2 .. offset]` is
+/// `[0, 0]`, and every cell's local id `k` has `2k + 2 <= offset` with the
+/// pair at `offset - 2 - 2k` inside the slot's own list.
 /// Size: `2 × (distinct peer rows × peer_len + distinct service rows ×
 /// svc_len) + 16 × profiles` plus, narrow, `2 × Σ_profiles (local peers ×
-/// local services + 2) + 4 × Σ_profiles (distinct deciding ids + 1)`, or,
-/// wide, `4 × Σ_profiles local peers × local services` bytes.
+/// local services + 2 × (distinct deciding ids + 1) + (0 or 1 padding))`,
+/// or, wide, `4 × Σ_profiles local peers × local services` bytes.
 #[derive(Debug, Clone, Default)]
 pub struct SidedLayer {
     pub(super) slots: Vec<ProfileSlot>,
@@ -170,10 +172,8 @@ pub struct SidedLayer {
     pub(super) peer_len: u32,
     /// Service classes (the length of a service remap row).
     pub(super) svc_len: u32,
-    /// Narrow tables, each after its two-cell id base.
+    /// Narrow tables, each after its id list.
     pub(super) cells: Vec<u16>,
-    /// Narrow: every slot's id list (a 0, then its deciding stored ids).
-    pub(super) ids: Vec<u32>,
     /// Wide tables (when some slot's ids do not fit a narrow cell).
     pub(super) entries: Vec<u32>,
     /// Whether the tables are in `cells`.
@@ -203,12 +203,12 @@ impl SidedLayer {
     pub(super) fn cell(&self, s: ProfileSlot, i: usize) -> Entry {
         let o = s.offset as usize;
         if self.narrow {
-            // The list's start does not depend on the remap reads: its
-            // miss overlaps with those.
-            let list = u32::from(self.cells[o - 2]) | u32::from(self.cells[o - 1]) << 16;
             let c = self.cells[o + i];
-            let local = u32::from(c) & Entry::NARROW_MAX;
-            Entry::from_narrow(c, self.ids[(list + local) as usize])
+            // The pair of local id k (0: the pair of zeros right before
+            // the table).
+            let p = o - 2 - 2 * (usize::from(c) & Entry::NARROW_MAX as usize);
+            let id = u32::from(self.cells[p]) | u32::from(self.cells[p + 1]) << 16;
+            Entry::from_narrow(c, id)
         } else {
             Entry(self.entries[o + i])
         }
@@ -245,9 +245,13 @@ impl SidedLayer {
             ("remaps", self.remaps.len() * 2),
             (
                 if self.narrow { "cells16" } else { "cells32" },
-                self.cells.len() * 2 + self.entries.len() * 4,
+                if self.narrow {
+                    self.n_cells * 2
+                } else {
+                    self.entries.len() * 4
+                },
             ),
-            ("ids", self.ids.len() * 4),
+            ("ids", (self.cells.len().saturating_sub(self.n_cells)) * 2),
         ]
     }
 

@@ -295,12 +295,19 @@ fn narrow_cells_read_back_every_entry() {
     let layer = layer_of(&[t0, t1, t2], 3, 2);
     assert!(layer.is_narrow());
     // t0's rows and columns all differ (6 cells); t1 and t2 are one value
-    // each, so their equal rows and columns shrink to one cell. Each table
-    // has 2 cells for its id list's start, and the lists hold a 0 and the
-    // distinct ids of each slot.
+    // each, so their equal rows and columns shrink to one cell. Before
+    // each table: its distinct ids and a zero, as u16 pairs (t0: 3 ids;
+    // t1: none; t2: 1), and a padding cell before t1's list and before
+    // t2's (the tables before them have odd lengths).
     assert_eq!(layer.cells(), 6 + 1 + 1);
-    assert_eq!(layer.cells.len(), 6 + 1 + 1 + 3 * 2);
-    assert_eq!(layer.ids.len(), (1 + 3) + 1 + (1 + 1));
+    assert_eq!(layer.cells.len(), (8 + 6) + (2 + 1) + (1 + 4 + 1));
+    for s in &layer.slots {
+        assert_eq!(s.offset % 2, 0);
+        assert_eq!(
+            &layer.cells[s.offset as usize - 2..s.offset as usize],
+            &[0, 0]
+        );
+    }
 }
 
 #[test]
@@ -315,7 +322,7 @@ fn a_table_past_the_narrow_ids_makes_the_layer_wide() {
     let small = vec![5 | Entry::STATELESS, 0];
     let layer = layer_of(&[wide, small.clone()], n, 1);
     assert!(!layer.is_narrow());
-    assert!(layer.cells.is_empty() && layer.ids.is_empty());
+    assert!(layer.cells.is_empty());
     assert_eq!(layer.entries.len(), n + 2);
     // Exactly at the limit it stays narrow.
     let at_limit: Vec<u32> = (0..n - 1)
