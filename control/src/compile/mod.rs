@@ -63,6 +63,11 @@ pub struct Config {
     pub max_service_classes: usize,
     /// Cells of one profile's table (local peers × local services).
     pub max_profile_cells: usize,
+    /// A sided layer whose `u32` cells would take fewer bytes than this
+    /// keeps them; larger ones store `u16` cells (see `SidedLayer`). A
+    /// layout choice, never a verdict change: tests set 0 to run the
+    /// narrow layout on small scenarios.
+    pub narrow_cells_from_bytes: usize,
 }
 
 impl Default for Config {
@@ -72,6 +77,7 @@ impl Default for Config {
             max_address_classes: 1 << 22,
             max_service_classes: 1 << 20,
             max_profile_cells: 1 << 24,
+            narrow_cells_from_bytes: 1 << 20,
         }
     }
 }

@@ -191,7 +191,10 @@ impl SidedLayer {
         self.lookup_slot(self.slots[profile as usize], peer, svc)
     }
 
-    #[inline]
+    // Always inlined: called once per container of every layer, and as a
+    // call it costs more instructions than its body (measured: twice the
+    // security look-up's instructions under callgrind).
+    #[inline(always)]
     pub(super) fn lookup_slot(&self, s: ProfileSlot, peer: u32, svc: u32) -> Entry {
         let lp = u32::from(self.remaps[(s.peer_remap + peer) as usize]);
         let ls = u32::from(self.remaps[(s.svc_remap + svc) as usize]);
@@ -199,7 +202,7 @@ impl SidedLayer {
     }
 
     /// Cell `i` (local peer × `n_svc` + local service) of a slot's table.
-    #[inline]
+    #[inline(always)]
     pub(super) fn cell(&self, s: ProfileSlot, i: usize) -> Entry {
         let o = s.offset as usize;
         if self.narrow {

@@ -247,7 +247,11 @@ fn fast_and_class_info_sizes() {
 /// Pushes `tables` (each `n_peer × n_svc`, identity remaps) into one layer
 /// and checks every cell reads back as pushed; returns the layer.
 fn layer_of(tables: &[Vec<u32>], n_peer: usize, n_svc: usize) -> SidedLayer {
-    let mut b = build::SidedBuilder::new("test");
+    let narrow = Config {
+        narrow_cells_from_bytes: 0,
+        ..Config::default()
+    };
+    let mut b = build::SidedBuilder::new("test", &narrow);
     let peer_remap: Vec<u16> = (0..n_peer).map(|i| u16::try_from(i).unwrap()).collect();
     let svc_remap: Vec<u16> = (0..n_svc).map(|i| u16::try_from(i).unwrap()).collect();
     for t in tables {
@@ -308,6 +312,22 @@ fn narrow_cells_read_back_every_entry() {
             &[0, 0]
         );
     }
+}
+
+#[test]
+fn small_layers_stay_wide() {
+    let mut b = build::SidedBuilder::new("test", &Config::default());
+    b.push(
+        vec![0],
+        vec![0],
+        1,
+        &[3 | Entry::STATEFUL],
+        &Config::default(),
+    )
+    .unwrap();
+    let layer = b.finish().unwrap();
+    assert!(!layer.is_narrow());
+    assert_eq!(layer.lookup(0, 0, 0), Entry(3 | Entry::STATEFUL));
 }
 
 #[test]
