@@ -47,6 +47,11 @@ struct Args {
     /// instead of measuring.
     #[arg(long)]
     sizes: bool,
+    /// Layers whose u32 cells take at least this many bytes get u16 cells
+    /// (`Config::narrow_cells_from_bytes`; 0: every layer, a huge value:
+    /// none), to compare the layouts.
+    #[arg(long)]
+    narrow_from: Option<usize>,
 }
 
 /// Prints the byte breakdown of a compiled preset, largest first within
@@ -152,7 +157,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         };
         let s = scale::scenario(&spec);
-        let c = match Compiled::new(&s, &Config::default()) {
+        let mut cfg = Config::default();
+        if let Some(n) = args.narrow_from {
+            cfg.narrow_cells_from_bytes = n;
+        }
+        let c = match Compiled::new(&s, &cfg) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("{name}: {e}");

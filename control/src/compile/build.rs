@@ -64,10 +64,7 @@ impl SidedBuilder {
             fits_narrow: true,
             // Below this many bytes of `u32` cells a layer stays wide:
             // narrow cells save bytes at the price of a decode and one
-            // more (dependent) read per look-up, which pays only when the
-            // cells do not stay in cache (the default is half the 2 MiB L2
-            // of the machines measured; on `small`, whose layers are a few
-            // KB, narrow cells cost ~5 ns per judgement).
+            // more (dependent) read per look-up (see the Config field).
             narrow_from_bytes: cfg.narrow_cells_from_bytes,
             name,
         }

@@ -30,14 +30,6 @@
 //! never leaves in the table) falls back to the walk. A VNIC's IPv6
 //! address is then one hash probe (usually one cache line), an address of
 //! its subnet two.
-//!
-//! IPv4 hosts first ([`Hosts4`], also built by [`Lpm::finish`]): a VNIC's
-//! IPv4 address is a /32, three dependent reads down the DIR-16-8-8 (the
-//! 256 KiB root and two chunks, cold under random traffic). An
-//! open-addressing table of every /32 of the trie (8-byte slots, eight to
-//! a cache line, class read off the trie) answers it in one probe; any
-//! other address misses (an empty slot, usually in the same line) and
-//! walks the trie.
 
 use super::prefix::Pfx;
 
@@ -53,46 +45,6 @@ pub struct Lpm {
     /// IPv6 prefixes of length 64 or more, as inserted (for [`Lpm::finish`]).
     long6: Vec<Pfx>,
     v6: V6Fast,
-    /// IPv4 /32 prefixes, as inserted (for [`Lpm::finish`]).
-    hosts4_in: Vec<u32>,
-    hosts4: Hosts4,
-}
-
-/// One slot of [`Hosts4`]: a /32 and its class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(C, align(8))]
-struct Host4Slot {
-    addr: u32,
-    class: u32,
-}
-
-/// The IPv4 host table (see the module docs). Empty slots hold class
-/// [`V6Fast::EMPTY`].
-/// INVARIANTS: the slot count is a power of two (or zero); every key sits
-/// at most `MAX_PROBE - 1` slots after its home slot; a host's class is
-/// the trie's class of that address.
-/// Size: `8 × slots`, at most 4 × the /32 prefixes.
-#[derive(Debug, Clone, Default)]
-struct Hosts4 {
-    slots: Box<[Host4Slot]>,
-}
-
-impl Hosts4 {
-    #[inline]
-    fn get(&self, a: u32) -> Option<u32> {
-        let mask = self.slots.len().wrapping_sub(1);
-        let h = home4(a);
-        for i in 0..V6Fast::MAX_PROBE {
-            let s = self.slots.get(h.wrapping_add(i) & mask)?;
-            if s.class == V6Fast::EMPTY {
-                return None;
-            }
-            if s.addr == a {
-                return Some(s.class);
-            }
-        }
-        None
-    }
 }
 
 /// One slot of [`V6Fast::hosts`]: a /128 and its class, 32 bytes aligned
@@ -184,19 +136,6 @@ fn home(a: u128) -> usize {
     x as usize
 }
 
-/// The home slot of an IPv4 host: Fibonacci (multiplicative) hashing,
-/// one multiply, where the MurmurHash3 finalizer of [`home`] costs five
-/// dependent operations (measured: 3.5 vs 6.3 ns per address with the
-/// tables in cache). VNIC addresses of a subnet are consecutive, which
-/// multiplicative hashing spreads evenly; the slot is taken from bits 32
-/// and up of the 64-bit product, where every bit of the address is mixed
-/// in.
-#[inline]
-#[allow(clippy::cast_possible_truncation)] // a hash: any bits will do
-fn home4(a: u32) -> usize {
-    (u64::from(a).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize
-}
-
 /// Open-addressing table of `keys` (distinct) with load factor at most
 /// 1/2; a key whose probe sequence would exceed `max_probe` (at most
 /// `MAX_PROBE`) is left out
@@ -205,7 +144,7 @@ fn open_table<K: Copy, S: Copy>(
     keys: &[K],
     empty: S,
     max_probe: usize,
-    home_of: impl Fn(K) -> usize,
+    key_of: impl Fn(K) -> u128,
     is_empty: impl Fn(&S) -> bool,
     slot: impl Fn(K) -> S,
 ) -> Box<[S]> {
@@ -215,7 +154,7 @@ fn open_table<K: Copy, S: Copy>(
     let n = (keys.len() * 2).next_power_of_two();
     let mut t = vec![empty; n];
     for &k in keys {
-        let h = home_of(k);
+        let h = home(key_of(k));
         if let Some(i) = (0..max_probe.min(V6Fast::MAX_PROBE))
             .map(|i| h.wrapping_add(i) & (n - 1))
             .find(|&i| is_empty(&t[i]))
@@ -240,17 +179,13 @@ impl Lpm {
             nodes: Vec::new(),
             long6: Vec::new(),
             v6: V6Fast::default(),
-            hosts4_in: Vec::new(),
-            hosts4: Hosts4::default(),
         }
     }
 
     /// Bytes used.
     #[must_use]
     pub fn bytes(&self) -> usize {
-        (self.root4.len() + self.root6.len() + self.nodes.len()) * 4
-            + self.v6.bytes()
-            + self.hosts4.slots.len() * std::mem::size_of::<Host4Slot>()
+        (self.root4.len() + self.root6.len() + self.nodes.len()) * 4 + self.v6.bytes()
     }
 
     /// Builds the IPv6 /64-first tables from the prefixes inserted so far
@@ -264,23 +199,6 @@ impl Lpm {
     /// [`Lpm::finish`], placing keys at most `max_probe` slots after their
     /// home (tests use 1 to exercise keys left out).
     fn finish_probing(&mut self, max_probe: usize) {
-        let mut hosts4 = std::mem::take(&mut self.hosts4_in);
-        hosts4.sort_unstable();
-        hosts4.dedup();
-        self.hosts4.slots = open_table(
-            &hosts4,
-            Host4Slot {
-                addr: 0,
-                class: V6Fast::EMPTY,
-            },
-            max_probe,
-            home4,
-            |s| s.class == V6Fast::EMPTY,
-            |a| Host4Slot {
-                addr: a,
-                class: self.walk_v4(a),
-            },
-        );
         let mut long = std::mem::take(&mut self.long6);
         long.sort_unstable_by_key(|p| (p.addr >> 64, p.len, p.addr));
         long.dedup();
@@ -296,7 +214,7 @@ impl Lpm {
                 class: V6Fast::EMPTY,
             },
             max_probe,
-            home,
+            |a| a,
             |s| s.class == V6Fast::EMPTY,
             |a| HostSlot {
                 addr: a,
@@ -334,7 +252,7 @@ impl Lpm {
                 class: V6Fast::EMPTY,
             },
             max_probe,
-            |(hi, _)| home(u128::from(hi)),
+            |(hi, _)| u128::from(hi),
             |s| s.class == V6Fast::EMPTY,
             |(hi, class)| NetSlot { hi, class },
         );
@@ -351,10 +269,6 @@ impl Lpm {
     pub fn insert(&mut self, p: Pfx, class: u32) -> Result<(), LpmFull> {
         if p.fam == 6 && p.len >= 64 {
             self.long6.push(p);
-        }
-        if p.fam == 4 && p.len == 32 {
-            self.hosts4_in
-                .push(u32::try_from(p.addr).map_err(|_| LpmFull)?);
         }
         let bits = u32::from(p.bits());
         let len = u32::from(p.len);
@@ -418,21 +332,10 @@ impl Lpm {
         Ok(c)
     }
 
-    /// Class of an IPv4 address: a /32 from the host table, else the
-    /// trie walk.
+    /// Class of an IPv4 address.
     #[inline]
     #[must_use]
     pub fn lookup_v4(&self, a: u32) -> u32 {
-        if let Some(c) = self.hosts4.get(a) {
-            return c;
-        }
-        self.walk_v4(a)
-    }
-
-    /// Class of an IPv4 address by the trie alone.
-    #[inline]
-    #[must_use]
-    pub fn walk_v4(&self, a: u32) -> u32 {
         let mut e = self.root4[(a >> 16) as usize];
         if e & PTR == 0 {
             return e;
@@ -526,64 +429,6 @@ mod tests {
                 prop_assert_eq!(lpm.lookup(ip), tree.deepest(ip));
             }
         }
-    }
-
-    proptest! {
-        /// With the host table built (and with every /32 but those in
-        /// their home slot left out of it), the look-up still agrees with
-        /// the trie walk and a linear scan, on /32s, their neighbours and
-        /// random addresses.
-        #[test]
-        fn ipv4_hosts_first_agrees_with_linear_scan(
-            prefixes in proptest::collection::vec((0u32..4096, 8u8..=32, any::<bool>()), 0..60),
-            probes in proptest::collection::vec(0u32..4096, 1..50),
-            max_probe in 1usize..=16,
-        ) {
-            // Addresses in one /20, half of them hosts.
-            let base = 0x0a00_0000u32;
-            let ps: Vec<Pfx> = prefixes
-                .iter()
-                .map(|&(a, l, host)| pfx4(base | a, if host { 32 } else { l }))
-                .collect();
-            let tree = PrefixTree::build(ps.iter().copied());
-            let mut lpm = Lpm::new(0, 0);
-            let mut order: Vec<usize> = (0..tree.nodes.len()).collect();
-            order.sort_by_key(|&i| tree.nodes[i].len);
-            for i in order {
-                if tree.nodes[i].fam == 4 {
-                    lpm.insert(tree.nodes[i], u32::try_from(i).unwrap()).unwrap();
-                }
-            }
-            lpm.finish_probing(max_probe);
-            let addrs = probes.iter().map(|&a| base | a).chain(
-                ps.iter()
-                    .flat_map(|p| {
-                        let a = u32::try_from(p.addr).unwrap();
-                        [a, a.wrapping_add(1), a.wrapping_sub(1)]
-                    }),
-            );
-            for a in addrs {
-                let ip = std::net::IpAddr::V4(a.into());
-                prop_assert_eq!(lpm.lookup(ip), tree.deepest(ip), "{:x}", a);
-                prop_assert_eq!(lpm.lookup_v4(a), lpm.walk_v4(a));
-            }
-        }
-    }
-
-    #[test]
-    fn ipv4_host_table_answers_hosts_only() {
-        let mut lpm = Lpm::new(0, 0);
-        lpm.insert(pfx4(0x0a00_0100, 24), 1).unwrap();
-        for h in 1..=100u32 {
-            lpm.insert(pfx4(0x0a00_0100 | h, 32), 100 + h).unwrap();
-        }
-        lpm.finish();
-        assert_eq!(lpm.hosts4.get(0x0a00_0111), Some(117));
-        assert_eq!(lpm.hosts4.get(0x0a00_01ff), None);
-        assert_eq!(lpm.lookup_v4(0x0a00_0111), 117);
-        assert_eq!(lpm.lookup_v4(0x0a00_01ff), 1);
-        assert_eq!(lpm.lookup_v4(0x0b00_0001), 0);
-        assert!(lpm.bytes() >= 4 * (2 << 16) + 8 * 128);
     }
 
     /// An IPv6 prefix of `len` bits at `addr`.
