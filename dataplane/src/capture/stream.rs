@@ -357,49 +357,32 @@ impl<R: Read> RecordStream<R> {
     /// loop (what [`RecordStream::next_ref`] does for each, without its
     /// refill checks): it stops at the first record that needs a read or
     /// is in error, which `next_ref` then handles.
+    ///
+    /// Per record: one bounds check for the 16-byte header, one for the
+    /// frame, and a store into `out`, which is reserved once beforehand.
     fn pcap_run(&mut self, out: &mut Vec<RecordSpan>, max: usize) {
         let StreamState::Pcap(h) = self.state else {
             return;
         };
-        let hl = h.record_header_len;
-        while out.len() < max {
-            let Some(rest) = self.buf.get(self.lo..self.hi) else {
-                return;
-            };
-            let Some(head) = rest.get(..16) else { return };
-            let word = |i: usize| {
-                let b = [head[i], head[i + 1], head[i + 2], head[i + 3]];
-                match h.endian {
-                    Endian::Little => u32::from_le_bytes(b),
-                    Endian::Big => u32::from_be_bytes(b),
-                }
-            };
-            let (sec, frac, a, b) = (word(0), word(4), word(8), word(12));
-            let swap = match h.lengths {
-                LengthOrder::Normal => false,
-                LengthOrder::Swapped => true,
-                LengthOrder::MaybeSwapped => a > b,
-            };
-            let (caplen, orig_len) = if swap { (b, a) } else { (a, b) };
-            let end = hl + caplen as usize;
-            if caplen > MAX_CAPLEN || rest.len() < end {
-                return;
-            }
-            let frac_ns = if h.nanosecond {
-                u64::from(frac)
-            } else {
-                u64::from(frac) * 1000
-            };
-            out.push(RecordSpan {
-                ts_ns: u64::from(sec) * NS_PER_S + frac_ns,
-                start: u32::try_from(self.lo + hl).unwrap_or(u32::MAX),
-                len: caplen,
-                orig_len,
-                linktype: h.linktype,
-            });
-            self.consume(end);
-            self.records += 1;
+        let room = max.saturating_sub(out.len());
+        if room == 0 {
+            return;
         }
+        out.reserve(room);
+        let buf = self.buf.get(..self.hi).unwrap_or_default();
+        let walk = match (h.endian, h.lengths) {
+            (Endian::Little, LengthOrder::Normal) => walk_pcap::<false, 0>,
+            (Endian::Little, LengthOrder::Swapped) => walk_pcap::<false, 1>,
+            (Endian::Little, LengthOrder::MaybeSwapped) => walk_pcap::<false, 2>,
+            (Endian::Big, LengthOrder::Normal) => walk_pcap::<true, 0>,
+            (Endian::Big, LengthOrder::Swapped) => walk_pcap::<true, 1>,
+            (Endian::Big, LengthOrder::MaybeSwapped) => walk_pcap::<true, 2>,
+        };
+        let before = out.len();
+        let lo = walk(buf, self.lo, &h, out, room);
+        self.records += (out.len() - before) as u64;
+        self.base += (lo - self.lo) as u64;
+        self.lo = lo;
     }
 
     /// Whether the next record (pcap) or packet block (pcapng) lies whole
@@ -662,4 +645,55 @@ fn ng_block_len(st: &NgState, rest: &[u8]) -> Option<usize> {
     e.u32(rest, 4)
         .filter(|len| (12..=max).contains(len))
         .map(|len| len as usize)
+}
+
+/// [`RecordStream::pcap_run`]'s loop for one byte order (`BIG`) and one
+/// [`LengthOrder`] (`LENGTHS`: 0 normal, 1 swapped, 2 maybe swapped), so
+/// neither is decided per record: appends to `out` (reserved for `room`
+/// more) the whole records of `buf` from `lo`, and returns where the
+/// first one not taken starts.
+#[inline]
+fn walk_pcap<const BIG: bool, const LENGTHS: u8>(
+    buf: &[u8],
+    mut lo: usize,
+    h: &PcapHeader,
+    out: &mut Vec<RecordSpan>,
+    room: usize,
+) -> usize {
+    let word = |b: [u8; 4]| {
+        if BIG {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    };
+    let hl = h.record_header_len;
+    let unit: u64 = if h.nanosecond { 1 } else { 1000 };
+    let linktype = h.linktype;
+    for _ in 0..room {
+        let Some(head) = buf.get(lo..lo + 16) else {
+            break;
+        };
+        let w = |i: usize| word([head[i], head[i + 1], head[i + 2], head[i + 3]]);
+        let (a, b) = (w(8), w(12));
+        let swap = match LENGTHS {
+            0 => false,
+            1 => true,
+            _ => a > b,
+        };
+        let (caplen, orig_len) = if swap { (b, a) } else { (a, b) };
+        let end = lo + hl + caplen as usize;
+        if caplen > MAX_CAPLEN || end > buf.len() {
+            break;
+        }
+        out.push(RecordSpan {
+            ts_ns: u64::from(w(0)) * NS_PER_S + u64::from(w(4)) * unit,
+            start: u32::try_from(lo + hl).unwrap_or(u32::MAX),
+            len: caplen,
+            orig_len,
+            linktype,
+        });
+        lo = end;
+    }
+    lo
 }

@@ -34,9 +34,9 @@
 //!   chunk descriptors go back to the reader to be refilled; a block's
 //!   reference count changes once per batch, not per packet.
 //! - **Stopping.** [`EngineConfig::stop`] set (by a signal handler) makes
-//!   the reader stop at the next record; everything read is judged and
-//!   written, so the outputs end at a record boundary, and
-//!   [`EngineOutput::interrupted`] says so.
+//!   the reader stop within `STOP_EVERY` (64) records, at the next one for
+//!   a live source; everything read is judged and written, so the outputs
+//!   end at a record boundary, and [`EngineOutput::interrupted`] says so.
 
 mod flows;
 pub mod live;
@@ -81,6 +81,11 @@ const CHUNK: usize = 4096;
 /// Bytes of the engine's own blocks, for sources whose records are copied
 /// (a block grows past this for one larger record).
 const OWN_BLOCK: usize = 1 << 20;
+
+/// Records the reader takes between two looks at the stop flag
+/// ([`EngineConfig::stop`]): a stop ends the input at most this many
+/// records later, still at a record boundary.
+const STOP_EVERY: usize = 64;
 
 /// Own blocks kept for reuse.
 const SPARE_BLOCKS: usize = 16;
@@ -406,29 +411,6 @@ struct Reader<'s> {
     source: &'s mut dyn PacketSource,
 }
 
-/// What the reader makes of one record.
-enum Class {
-    /// An IP packet for this shard.
-    Ip(u16),
-    NonIp(Option<u32>),
-    Malformed,
-}
-
-#[inline]
-fn classify(linktype: u32, data: &[u8]) -> Class {
-    if let Some(s) = peek::shard(linktype, data) {
-        return Class::Ip(s);
-    }
-    match parse_frame(linktype, data) {
-        Parsed::Ip(meta) => {
-            Class::Ip(u16::try_from(conntrack::shard_of(&meta.packet)).unwrap_or(0))
-        }
-        Parsed::NonIp => Class::NonIp(None),
-        Parsed::UnsupportedLinkType(lt) => Class::NonIp(Some(lt)),
-        Parsed::Malformed { .. } => Class::Malformed,
-    }
-}
-
 /// An own block nobody else holds (a spare one whose holders have let go,
 /// else a new one), empty.
 fn take_free(spare: &mut Vec<Arc<Vec<u8>>>) -> Arc<Vec<u8>> {
@@ -581,41 +563,84 @@ impl Reader<'_> {
         Ok(Some(rec))
     }
 
-    /// One record of the current block: classified, to its worker's
-    /// batch, and to the chunk.
-    #[inline]
-    fn take(&mut self, rec: Rec, input: usize, writing: bool) {
-        let class = match &self.block {
-            Some(b) => classify(rec.linktype, rec.data(b)),
-            None => Class::Malformed,
-        };
-        let assign = match class {
-            Class::Ip(shard) => {
-                let w = self.worker_of[usize::from(shard) % conntrack::SHARDS];
-                if let Some(b) = self.batches.get_mut(usize::from(w)) {
-                    b.push(WorkRec { rec, shard });
-                }
-                w
+    /// The records of `spans`, all in `block` (the current one): each
+    /// classified, to its worker's batch, and to the chunk (with its place
+    /// and input, for the writer, when `WRITING`). Returns `false` when
+    /// `stop` was seen before the last of them (the records before it are
+    /// taken; it is looked at every [`STOP_EVERY`] records).
+    ///
+    /// The hot loop of the reader: per record a fixed-offset peek
+    /// (`peek.rs`), a table lookup for the worker, and stores into
+    /// descriptor arrays reused from chunk to chunk (the chunk's are
+    /// reserved here once per call; the workers' batches keep the capacity
+    /// they grew to), so nothing grows in steady state.
+    fn take_all<const WRITING: bool>(
+        &mut self,
+        block: &[u8],
+        spans: &[Rec],
+        input: usize,
+        stop: Option<&AtomicBool>,
+    ) -> bool {
+        let n = spans.len();
+        self.desc.assign.reserve(n);
+        if WRITING {
+            self.desc.metas.reserve(n);
+            self.desc.inputs.reserve(n);
+        }
+        let input32 = u32::try_from(input).unwrap_or(u32::MAX);
+        for (k, group) in spans.chunks(STOP_EVERY).enumerate() {
+            if k > 0 && stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                return false;
             }
-            Class::NonIp(lt) => {
-                self.counters.non_ip += 1;
-                if let Some(lt) = lt {
-                    *self.unsupported.entry((input, lt)).or_insert(0) += 1;
+            for rec in group {
+                let data = rec.data(block);
+                let assign = match peek::shard(rec.linktype, data) {
+                    Some(shard) => self.send_to_worker(*rec, shard),
+                    None => self.take_slow(*rec, data, input),
+                };
+                if WRITING && assign != NON_IP {
+                    self.desc.metas.push(*rec);
+                    self.desc.inputs.push(input32);
                 }
+                self.desc.assign.push(assign);
+            }
+        }
+        true
+    }
+
+    /// An IP record of `shard` to its worker's batch; returns the worker.
+    #[inline]
+    fn send_to_worker(&mut self, rec: Rec, shard: u16) -> u8 {
+        let w = self.worker_of[usize::from(shard) % conntrack::SHARDS];
+        if let Some(b) = self.batches.get_mut(usize::from(w)) {
+            b.push(WorkRec { rec, shard });
+        }
+        w
+    }
+
+    /// A record the peek does not read: the full parse decides.
+    #[cold]
+    #[inline(never)]
+    fn take_slow(&mut self, rec: Rec, data: &[u8], input: usize) -> u8 {
+        match parse_frame(rec.linktype, data) {
+            Parsed::Ip(meta) => {
+                let shard = u16::try_from(conntrack::shard_of(&meta.packet)).unwrap_or(0);
+                self.send_to_worker(rec, shard)
+            }
+            Parsed::NonIp => {
+                self.counters.non_ip += 1;
                 NON_IP
             }
-            Class::Malformed => {
+            Parsed::UnsupportedLinkType(lt) => {
+                self.counters.non_ip += 1;
+                *self.unsupported.entry((input, lt)).or_insert(0) += 1;
+                NON_IP
+            }
+            Parsed::Malformed { .. } => {
                 self.counters.record_malformed(rec.orig_len);
                 MALFORMED
             }
-        };
-        if writing && assign != NON_IP {
-            self.desc.metas.push(rec);
-            self.desc
-                .inputs
-                .push(u32::try_from(input).unwrap_or(u32::MAX));
         }
-        self.desc.assign.push(assign);
     }
 
     /// The next records into `spans`, all in `self.block` (a new block
@@ -679,13 +704,19 @@ impl Reader<'_> {
                 self.input_done(input);
                 input = now;
             }
-            for (k, rec) in spans.iter().enumerate() {
-                // Stop at the next record, as with one record per read.
-                if k > 0 && stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
-                    interrupted = true;
-                    break 'read;
-                }
-                self.take(*rec, now, writing);
+            // The block is moved out for the loop (no reference count
+            // change) and back.
+            let block = self.block.take();
+            let bytes = block.as_deref().map_or(&[][..], Vec::as_slice);
+            let whole = if writing {
+                self.take_all::<true>(bytes, &spans, now, stop)
+            } else {
+                self.take_all::<false>(bytes, &spans, now, stop)
+            };
+            self.block = block;
+            if !whole {
+                interrupted = true;
+                break 'read;
             }
             // A live source with nothing more ready: hand on what is read.
             if !self.shared && self.source.idle() && !self.flush() {
