@@ -67,9 +67,11 @@ pub struct Config {
     /// keeps them; larger ones store `u16` cells (see `SidedLayer`). A
     /// layout choice, never a verdict change: narrow cells halve the bytes
     /// but add a decode and a dependent read per look-up, which measured
-    /// slower on `large` and `wide` (4-9 MB layers), so by default only
-    /// layers of 64 MiB or more, where the table-bytes budget matters more
-    /// than a few ns, are narrow. Tests set 0 to run the narrow layout.
+    /// slower on `large` and `wide` (1-17 MB of cells per layer), so by
+    /// default only layers of 64 MiB or more, where resident memory
+    /// matters more than a few ns, are narrow (`max_table_bytes` is still
+    /// checked on the `u32` size while building). Tests set 0 to run the
+    /// narrow layout.
     pub narrow_cells_from_bytes: usize,
 }
 
