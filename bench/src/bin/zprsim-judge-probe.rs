@@ -43,6 +43,29 @@ struct Args {
     /// Passes over the packets per round.
     #[arg(long, default_value_t = 8)]
     passes: usize,
+    /// Print the bytes of each table part (layer, part) per preset
+    /// instead of measuring.
+    #[arg(long)]
+    sizes: bool,
+    /// Layers whose u32 cells take at least this many bytes get u16 cells
+    /// (`Config::narrow_cells_from_bytes`; 0: every layer, a huge value:
+    /// none), to compare the layouts.
+    #[arg(long)]
+    narrow_from: Option<usize>,
+}
+
+/// Prints the byte breakdown of a compiled preset, largest first within
+/// the fixed layer order, with the share of the total.
+fn print_sizes(name: &str, c: &Compiled) {
+    let parts = c.byte_breakdown();
+    let total: usize = parts.iter().map(|p| p.2).sum();
+    println!("{name}: {total} bytes ({:.1} MB)", total as f64 / 1e6);
+    for (layer, part, b) in parts {
+        println!(
+            "  {layer:12} {part:9} {b:>12}  {:5.1}%",
+            100.0 * b as f64 / total.max(1) as f64
+        );
+    }
 }
 
 /// This thread's CPU time in ns (`CLOCK_THREAD_CPUTIME_ID`: exact, unlike
@@ -122,23 +145,33 @@ fn judge_all(c: &Compiled, ps: &[Packet]) -> u64 {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    println!(
-        "{:8} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8}  checksum",
-        "preset", "judge", "judge v4", "judge v6", "classes", "addr v4", "addr v6"
-    );
+    if !args.sizes {
+        println!(
+            "{:8} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8}  checksum",
+            "preset", "judge", "judge v4", "judge v6", "classes", "addr v4", "addr v6"
+        );
+    }
     for name in &args.presets {
         let Some(spec) = ScaleSpec::preset(name) else {
             eprintln!("unknown preset {name}");
             return ExitCode::FAILURE;
         };
         let s = scale::scenario(&spec);
-        let c = match Compiled::new(&s, &Config::default()) {
+        let mut cfg = Config::default();
+        if let Some(n) = args.narrow_from {
+            cfg.narrow_cells_from_bytes = n;
+        }
+        let c = match Compiled::new(&s, &cfg) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("{name}: {e}");
                 return ExitCode::FAILURE;
             }
         };
+        if args.sizes {
+            print_sizes(name, &c);
+            continue;
+        }
         let ps = scale::packets(&s, 1 << 16, 1);
         let (v4, v6): (Vec<Packet>, Vec<Packet>) = ps.iter().partition(|p| p.src.is_ipv4());
         let classes: Vec<_> = ps

@@ -34,25 +34,98 @@ impl Compiled {
     }
 }
 
-/// Builds a [`SidedLayer`] profile by profile, sharing identical remaps.
-struct SidedBuilder {
-    layer: SidedLayer,
+/// Builds a [`SidedLayer`] profile by profile, sharing identical remaps;
+/// the tables are collected wide (`u32`) and made narrow by
+/// [`SidedBuilder::finish`] when every slot's ids fit.
+pub(super) struct SidedBuilder {
+    pub(super) layer: SidedLayer,
     peer_index: HashMap<Box<[u16]>, u32>,
     svc_index: HashMap<Box<[u16]>, u32>,
+    /// Per slot: its table's length.
+    lens: Vec<u32>,
+    /// Per slot: the distinct stored ids its table names, ascending.
+    distinct: Vec<Vec<u32>>,
+    /// Whether every table so far fits narrow cells.
+    fits_narrow: bool,
+    /// Narrow only when the wide cells would take at least this many
+    /// bytes ([`Config::narrow_cells_from_bytes`]).
+    narrow_from_bytes: usize,
     name: &'static str,
 }
 
 impl SidedBuilder {
-    fn new(name: &'static str) -> Self {
+    pub(super) fn new(name: &'static str, cfg: &Config) -> Self {
         SidedBuilder {
             layer: SidedLayer::default(),
             peer_index: HashMap::default(),
             svc_index: HashMap::default(),
+            lens: Vec::new(),
+            distinct: Vec::new(),
+            fits_narrow: true,
+            // Below this many bytes of `u32` cells a layer stays wide:
+            // narrow cells save bytes at the price of a decode and one
+            // more (dependent) read per look-up (see the Config field).
+            narrow_from_bytes: cfg.narrow_cells_from_bytes,
             name,
         }
     }
 
-    fn push(
+    /// The finished layer: narrow when no slot's table names more than
+    /// [`Entry::NARROW_MAX`] distinct ids ([`SidedLayer`]), else wide as
+    /// built.
+    pub(super) fn finish(self) -> Result<SidedLayer, CompileError> {
+        let mut layer = self.layer;
+        layer.n_cells = layer.entries.len();
+        if !self.fits_narrow
+            || layer.entries.is_empty()
+            || layer.entries.len() * 4 < self.narrow_from_bytes
+        {
+            return Ok(layer);
+        }
+        let internal = CompileError::Internal;
+        let mut cells: Vec<u16> = Vec::with_capacity(layer.entries.len() + 4 * self.lens.len());
+        let mut local: HashMap<u32, u32> = HashMap::default();
+        for ((slot, &len), mine) in layer.slots.iter_mut().zip(&self.lens).zip(&self.distinct) {
+            let o = slot.offset as usize;
+            let table = layer
+                .entries
+                .get(o..o + len as usize)
+                .ok_or(internal("slot table outside the entries"))?;
+            // The id list, backwards, ending with the pair of zeros; the
+            // table starts at an even cell.
+            if cells.len() % 2 == 1 {
+                cells.push(0);
+            }
+            local.clear();
+            for (k, &id) in mine.iter().enumerate().rev() {
+                local.insert(id, u32::try_from(k + 1).map_err(|_| internal("local id"))?);
+                cells.push((id & 0xffff) as u16);
+                cells.push((id >> 16) as u16);
+            }
+            cells.extend([0, 0]);
+            slot.offset =
+                u32::try_from(cells.len()).map_err(|_| internal("narrow cells past u32"))?;
+            for &e in table {
+                let id = e & Entry::ID_MASK;
+                let k = if id == 0 {
+                    0
+                } else {
+                    *local.get(&id).ok_or(internal("id not in the list"))?
+                };
+                cells.push(
+                    Entry(e)
+                        .narrow(k)
+                        .ok_or(internal("narrow cell does not fit"))?,
+                );
+            }
+        }
+        layer.cells = cells;
+        layer.entries = Vec::new();
+        layer.narrow = true;
+        Ok(layer)
+    }
+
+    pub(super) fn push(
         &mut self,
         peer_remap: Vec<u16>,
         svc_remap: Vec<u16>,
@@ -71,6 +144,9 @@ impl SidedBuilder {
             given,
             limit: cfg.max_table_bytes,
         };
+        let (mut peer_remap, mut svc_remap) = (peer_remap, svc_remap);
+        let (table, n_svc) = squeeze(&mut peer_remap, &mut svc_remap, n_svc, table);
+        let table = table.as_slice();
         let lens = (self.layer.peer_len as usize, self.layer.svc_len as usize);
         if self.layer.slots.is_empty() {
             self.layer.peer_len =
@@ -90,6 +166,21 @@ impl SidedBuilder {
             return Err(too_large(self.layer.remaps.len() * 2));
         }
         let offset = u32::try_from(self.layer.entries.len()).map_err(|_| too_large(usize::MAX))?;
+        // The distinct deciding ids (cells repeat in runs: skip repeats
+        // before the sort).
+        let mut prev = 0;
+        let mut distinct: Vec<u32> = table
+            .iter()
+            .map(|&e| e & Entry::ID_MASK)
+            .filter(|&i| i != 0 && std::mem::replace(&mut prev, i) != i)
+            .collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        self.fits_narrow &= distinct.len() <= Entry::NARROW_MAX as usize
+            && table.iter().all(|&e| Entry(e).narrow(0).is_some());
+        self.lens
+            .push(u32::try_from(table.len()).map_err(|_| too_large(usize::MAX))?);
+        self.distinct.push(distinct);
         self.layer.entries.extend_from_slice(table);
         if self.layer.entries.len() * 4 > cfg.max_table_bytes {
             return Err(too_large(self.layer.entries.len() * 4));
@@ -103,6 +194,58 @@ impl SidedBuilder {
         });
         Ok(slot)
     }
+}
+
+/// Merges the local services whose columns are equal and then the local
+/// peers whose rows are equal, renumbering the remap rows to match: the
+/// table a look-up reads is smaller and no look-up reads more (the remap
+/// cell names the shared row or column directly). Returns the table and
+/// its row length. Ids are given in first-occurrence order, so the result
+/// is the same in every run.
+fn squeeze(
+    peer_remap: &mut [u16],
+    svc_remap: &mut [u16],
+    n_svc: usize,
+    table: &[u32],
+) -> (Vec<u32>, usize) {
+    if n_svc == 0 || table.is_empty() {
+        return (table.to_vec(), n_svc);
+    }
+    let n_peer = table.len() / n_svc;
+    // Columns: local service -> distinct column.
+    let mut col_index: HashMap<Vec<u32>, u16> = HashMap::default();
+    let mut col_of = Vec::with_capacity(n_svc);
+    let mut keep_cols = Vec::new();
+    for c in 0..n_svc {
+        let col: Vec<u32> = (0..n_peer).map(|p| table[p * n_svc + c]).collect();
+        let next = u16::try_from(keep_cols.len()).unwrap_or(u16::MAX);
+        let id = *col_index.entry(col).or_insert_with(|| {
+            keep_cols.push(c);
+            next
+        });
+        col_of.push(id);
+    }
+    let w = keep_cols.len();
+    // Rows of the narrowed table: local peer -> distinct row.
+    let mut row_index: HashMap<Vec<u32>, u16> = HashMap::default();
+    let mut row_of = Vec::with_capacity(n_peer);
+    let mut out: Vec<u32> = Vec::new();
+    for p in 0..n_peer {
+        let row: Vec<u32> = keep_cols.iter().map(|&c| table[p * n_svc + c]).collect();
+        let next = u16::try_from(out.len() / w).unwrap_or(u16::MAX);
+        let id = *row_index.entry(row).or_insert_with_key(|r| {
+            out.extend_from_slice(r);
+            next
+        });
+        row_of.push(id);
+    }
+    for v in svc_remap.iter_mut() {
+        *v = col_of.get(usize::from(*v)).copied().unwrap_or(0);
+    }
+    for v in peer_remap.iter_mut() {
+        *v = row_of.get(usize::from(*v)).copied().unwrap_or(0);
+    }
+    (out, w)
 }
 
 /// Stores a remap row once in the flat `store`; returns its start.
@@ -698,8 +841,8 @@ impl<'a> Builder<'a> {
 
         lap("route");
         // ---- security layers: one table per rule container
-        let mut egress = SidedBuilder::new("egress-security");
-        let mut ingress = SidedBuilder::new("ingress-security");
+        let mut egress = SidedBuilder::new("egress-security", cfg);
+        let mut ingress = SidedBuilder::new("ingress-security", cfg);
         let mut list_sets: Vec<&[SecurityListId]> = Vec::new();
         let mut list_set_index: HashMap<&[SecurityListId], usize> = HashMap::default();
         let subnet_set: Vec<usize> = s
@@ -742,7 +885,7 @@ impl<'a> Builder<'a> {
                 ));
             }
         }
-        let mut layers = [egress.layer, ingress.layer].map(|tables| SecurityLayer {
+        let mut layers = [egress.finish()?, ingress.finish()?].map(|tables| SecurityLayer {
             tables,
             ..SecurityLayer::default()
         });
@@ -768,8 +911,8 @@ impl<'a> Builder<'a> {
 
         lap("security");
         // ---- zpr layers
-        let mut zpr_egress = SidedBuilder::new("zpr egress");
-        let mut zpr_ingress = SidedBuilder::new("zpr ingress");
+        let mut zpr_egress = SidedBuilder::new("zpr egress", cfg);
+        let mut zpr_ingress = SidedBuilder::new("zpr ingress", cfg);
         let mut zpr_profiles = Vec::new();
         // Every statement once: its global id, its service condition (as an
         // index into the distinct conditions) and whether it is stateful.
@@ -825,8 +968,8 @@ impl<'a> Builder<'a> {
         }
 
         lap("zpr");
-        let zpr_egress = zpr_egress.layer;
-        let zpr_ingress = zpr_ingress.layer;
+        let zpr_egress = zpr_egress.finish()?;
+        let zpr_ingress = zpr_ingress.finish()?;
         let table_entries = route.len()
             + egress.cells()
             + ingress.cells()

@@ -137,8 +137,7 @@ fn dump_sided(
         for lp in 0..n_peer {
             let row: Vec<String> = (0..slot.n_svc as usize)
                 .map(|ls| {
-                    let e =
-                        Entry(layer.entries[slot.offset as usize + lp * slot.n_svc as usize + ls]);
+                    let e = layer.cell(*slot, lp * slot.n_svc as usize + ls);
                     if !e.allowed() {
                         "deny".to_string()
                     } else {

@@ -63,6 +63,16 @@ pub struct Config {
     pub max_service_classes: usize,
     /// Cells of one profile's table (local peers × local services).
     pub max_profile_cells: usize,
+    /// A sided layer whose `u32` cells would take fewer bytes than this
+    /// keeps them; larger ones store `u16` cells (see `SidedLayer`). A
+    /// layout choice, never a verdict change: narrow cells halve the bytes
+    /// but add a decode and a dependent read per look-up, which measured
+    /// slower on `large` and `wide` (1-17 MB of cells per layer), so by
+    /// default only layers of 64 MiB or more, where resident memory
+    /// matters more than a few ns, are narrow (`max_table_bytes` is still
+    /// checked on the `u32` size while building). Tests set 0 to run the
+    /// narrow layout.
+    pub narrow_cells_from_bytes: usize,
 }
 
 impl Default for Config {
@@ -72,6 +82,7 @@ impl Default for Config {
             max_address_classes: 1 << 22,
             max_service_classes: 1 << 20,
             max_profile_cells: 1 << 24,
+            narrow_cells_from_bytes: 64 << 20,
         }
     }
 }

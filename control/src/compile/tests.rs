@@ -241,3 +241,140 @@ fn fast_and_class_info_sizes() {
     assert_eq!(std::mem::size_of::<ClassInfo>(), 32);
     assert_eq!(std::mem::align_of::<ClassInfo>(), 32);
 }
+
+// ------------------------------------------------------ narrow / wide cells --
+
+/// Pushes `tables` (each `n_peer × n_svc`, identity remaps) into one layer
+/// and checks every cell reads back as pushed; returns the layer.
+fn layer_of(tables: &[Vec<u32>], n_peer: usize, n_svc: usize) -> SidedLayer {
+    let narrow = Config {
+        narrow_cells_from_bytes: 0,
+        ..Config::default()
+    };
+    let mut b = build::SidedBuilder::new("test", &narrow);
+    let peer_remap: Vec<u16> = (0..n_peer).map(|i| u16::try_from(i).unwrap()).collect();
+    let svc_remap: Vec<u16> = (0..n_svc).map(|i| u16::try_from(i).unwrap()).collect();
+    for t in tables {
+        b.push(
+            peer_remap.clone(),
+            svc_remap.clone(),
+            n_svc,
+            t,
+            &Config::default(),
+        )
+        .unwrap();
+    }
+    let layer = b.finish().unwrap();
+    // Equal rows and columns are stored once.
+    assert!(layer.cells() <= tables.iter().map(Vec::len).sum::<usize>());
+    for (slot, t) in tables.iter().enumerate() {
+        for (i, &e) in t.iter().enumerate() {
+            let (p, s) = (i / n_svc, i % n_svc);
+            let got = layer.lookup(
+                u32::try_from(slot).unwrap(),
+                u32::try_from(p).unwrap(),
+                u32::try_from(s).unwrap(),
+            );
+            assert_eq!(got, Entry(e), "slot {slot} peer {p} svc {s}");
+        }
+    }
+    layer
+}
+
+#[test]
+fn narrow_cells_read_back_every_entry() {
+    // Ids far apart (a shared list numbered apart from the others), both
+    // flags, empty cells, and a slot that names nothing.
+    let big = u32::try_from(Entry::MAX_ID).unwrap();
+    let t0 = vec![
+        0,
+        1 | Entry::STATEFUL,
+        big | Entry::STATELESS,
+        big | Entry::STATEFUL | Entry::STATELESS,
+        7 | Entry::STATEFUL,
+        1 | Entry::STATEFUL,
+    ];
+    let t1 = vec![0; 6];
+    let t2 = vec![300_000 | Entry::STATEFUL; 6];
+    let layer = layer_of(&[t0, t1, t2], 3, 2);
+    assert!(layer.is_narrow());
+    // t0's rows and columns all differ (6 cells); t1 and t2 are one value
+    // each, so their equal rows and columns shrink to one cell. Before
+    // each table: its distinct ids and a zero, as u16 pairs (t0: 3 ids;
+    // t1: none; t2: 1), and a padding cell before t1's list and before
+    // t2's (the tables before them have odd lengths).
+    assert_eq!(layer.cells(), 6 + 1 + 1);
+    assert_eq!(layer.cells.len(), (8 + 6) + (2 + 1) + (1 + 4 + 1));
+    for s in &layer.slots {
+        assert_eq!(s.offset % 2, 0);
+        assert_eq!(
+            &layer.cells[s.offset as usize - 2..s.offset as usize],
+            &[0, 0]
+        );
+    }
+}
+
+#[test]
+fn small_layers_stay_wide() {
+    let mut b = build::SidedBuilder::new("test", &Config::default());
+    b.push(
+        vec![0],
+        vec![0],
+        1,
+        &[3 | Entry::STATEFUL],
+        &Config::default(),
+    )
+    .unwrap();
+    let layer = b.finish().unwrap();
+    assert!(!layer.is_narrow());
+    assert_eq!(layer.lookup(0, 0, 0), Entry(3 | Entry::STATEFUL));
+}
+
+#[test]
+fn a_table_past_the_narrow_ids_makes_the_layer_wide() {
+    // One slot naming 16,384 distinct rules (more than 14 bits of local
+    // id), another small one: the layer falls back to u32 entries, and
+    // both read back exactly.
+    let n = Entry::NARROW_MAX as usize + 1;
+    let wide: Vec<u32> = (0..n)
+        .map(|i| (u32::try_from(i).unwrap() + 1) | Entry::STATEFUL)
+        .collect();
+    let small = vec![5 | Entry::STATELESS, 0];
+    let layer = layer_of(&[wide, small.clone()], n, 1);
+    assert!(!layer.is_narrow());
+    assert!(layer.cells.is_empty());
+    assert_eq!(layer.entries.len(), n + 2);
+    // Exactly at the limit it stays narrow.
+    let at_limit: Vec<u32> = (0..n - 1)
+        .map(|i| (u32::try_from(i).unwrap() + 1) | Entry::STATEFUL)
+        .collect();
+    let layer = layer_of(&[at_limit, small], n - 1, 1);
+    assert!(layer.is_narrow());
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Any tables of valid entries read back through the narrow or wide
+    /// layout unchanged.
+    #[test]
+    fn any_tables_read_back(
+        tables in proptest::collection::vec(
+            proptest::collection::vec(
+                (0u32..=u32::try_from(Entry::MAX_ID + 1).unwrap(), 0u32..4),
+                12,
+            ),
+            1..6,
+        )
+    ) {
+        let tables: Vec<Vec<u32>> = tables
+            .into_iter()
+            .map(|t| {
+                t.into_iter()
+                    .map(|(id, f)| if id == 0 { 0 } else { id | f << 30 })
+                    .collect()
+            })
+            .collect();
+        let layer = layer_of(&tables, 4, 3);
+        proptest::prop_assert!(layer.is_narrow());
+    }
+}
