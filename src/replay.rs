@@ -375,10 +375,12 @@ fn open_output(flag: &str, path: Option<&PathBuf>) -> Result<Option<OutputFile>,
         .map_err(|e| Failure::Input(format!("error: {e}")))
 }
 
-/// The directory of a flow log's spool files: the flow log's own (`None`
-/// for standard output).
+/// The directory of a flow log's spool files: the flow log's own (`None`,
+/// `$TMPDIR`, for standard output and for a device or FIFO, which is
+/// written in place: `/dev/fd/N`, `/dev/stdout` name no directory a file
+/// can be made in).
 fn spool_dir(flows: &std::path::Path) -> Option<PathBuf> {
-    if flows.as_os_str() == "-" {
+    if flows.as_os_str() == "-" || std::fs::metadata(flows).is_ok_and(|m| !m.is_file()) {
         return None;
     }
     match flows.parent() {

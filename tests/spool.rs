@@ -404,3 +404,61 @@ fn the_cli_flow_log_is_the_same_spilled_or_not() {
     assert!(logs[0] == logs[1], "the spilled flow log differs");
     assert_eq!(entries(&out), 2, "only the two flow logs are left");
 }
+
+/// Review: a flow log written to a device or pipe (`--flows /dev/fd/N`,
+/// `--flows /dev/stdout`, a FIFO: written in place, `output.rs`) has no
+/// directory of its own to spill into; a pass that spills (one worker,
+/// more closed records than `DEFAULT_FLOW_SPOOL`) must still write the
+/// whole log there, spilling to `$TMPDIR`, not fail on `/dev/fd`.
+#[test]
+fn a_flow_log_to_a_pipe_spills_to_the_temporary_directory() {
+    use assert_cmd::Command;
+    let n = 70_000;
+    assert!(n > engine::DEFAULT_FLOW_SPOOL);
+    let scenario = root().join(fixtures::OKE);
+    let s = zprsim_dataplane::scenario_file::load_path(&scenario)
+        .unwrap()
+        .scenario;
+    let dir = tempfile::tempdir().unwrap();
+    let cap = dir.path().join("distinct.pcap");
+    zprsim_dataplane::synth::write_distinct_first_packets(
+        &s,
+        n,
+        7,
+        std::io::BufWriter::new(std::fs::File::create(&cap).unwrap()),
+    )
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let file = dir.path().join("flows.jsonl");
+    let mut want = None;
+    for flows in [file.clone(), PathBuf::from("/dev/fd/1")] {
+        let out = Command::cargo_bin("zprsim")
+            .unwrap()
+            .env("TMPDIR", tmp.path())
+            .arg("replay")
+            .arg(&scenario)
+            .arg(&cap)
+            .args(["--quiet", "--workers", "1", "--flows"])
+            .arg(&flows)
+            .timeout(std::time::Duration::from_secs(120))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "--flows {}: {}",
+            flows.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let log = if flows == file {
+            std::fs::read(&file).unwrap()
+        } else {
+            out.stdout
+        };
+        assert_eq!(log.iter().filter(|b| **b == b'\n').count(), n);
+        match &want {
+            None => want = Some(log),
+            Some(w) => assert!(*w == log, "the flow log on a pipe differs"),
+        }
+    }
+    assert_eq!(entries(tmp.path()), 0, "nothing left in $TMPDIR");
+}
