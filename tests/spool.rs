@@ -349,16 +349,16 @@ fn an_interrupted_pass_spills_and_merges_what_it_read() {
     }
 }
 
-/// Through the command line, byte for byte: 70,000 distinct flows, more
-/// than one worker's default spool holds (so one worker spills its run
-/// to a file beside the flow log) and fewer than each of three workers
-/// gets (so three keep everything in memory), give the same flow log; and
-/// nothing is left beside it.
-#[test]
-fn the_cli_flow_log_is_the_same_spilled_or_not() {
-    use assert_cmd::Command;
-    let n = 70_000;
-    assert!(n > engine::DEFAULT_FLOW_SPOOL);
+/// The OKE fixture (its path and scenario) and a capture of `n` distinct
+/// first packets drawn from it, in a new temporary directory.
+fn distinct_capture(
+    n: usize,
+) -> (
+    std::path::PathBuf,
+    zprsim_control::model::Scenario,
+    tempfile::TempDir,
+    std::path::PathBuf,
+) {
     let scenario = root().join(fixtures::OKE);
     let s = zprsim_dataplane::scenario_file::load_path(&scenario)
         .unwrap()
@@ -372,6 +372,20 @@ fn the_cli_flow_log_is_the_same_spilled_or_not() {
         std::io::BufWriter::new(std::fs::File::create(&cap).unwrap()),
     )
     .unwrap();
+    (scenario, s, dir, cap)
+}
+
+/// Through the command line, byte for byte: 70,000 distinct flows, more
+/// than one worker's default spool holds (so one worker spills its run
+/// to a file beside the flow log) and fewer than each of three workers
+/// gets (so three keep everything in memory), give the same flow log; and
+/// nothing is left beside it.
+#[test]
+fn the_cli_flow_log_is_the_same_spilled_or_not() {
+    use assert_cmd::Command;
+    let n = 70_000;
+    assert!(n > engine::DEFAULT_FLOW_SPOOL);
+    let (scenario, s, dir, cap) = distinct_capture(n);
     // In process: one worker spills, three do not.
     let c = Arc::new(Compiled::new(&s, &Config::default()).unwrap());
     for (workers, spills) in [(1, true), (3, false)] {
@@ -415,19 +429,7 @@ fn a_flow_log_to_a_pipe_spills_to_the_temporary_directory() {
     use assert_cmd::Command;
     let n = 70_000;
     assert!(n > engine::DEFAULT_FLOW_SPOOL);
-    let scenario = root().join(fixtures::OKE);
-    let s = zprsim_dataplane::scenario_file::load_path(&scenario)
-        .unwrap()
-        .scenario;
-    let dir = tempfile::tempdir().unwrap();
-    let cap = dir.path().join("distinct.pcap");
-    zprsim_dataplane::synth::write_distinct_first_packets(
-        &s,
-        n,
-        7,
-        std::io::BufWriter::new(std::fs::File::create(&cap).unwrap()),
-    )
-    .unwrap();
+    let (scenario, _, dir, cap) = distinct_capture(n);
     let tmp = tempfile::tempdir().unwrap();
     let file = dir.path().join("flows.jsonl");
     let mut want = None;

@@ -185,15 +185,7 @@ impl<T: Spooled> Spool<T> {
         let dir = Arc::new(PathBuf::new());
         let mut cursors: Vec<Cursor<T>> = Vec::with_capacity(group.len());
         for &(first, len) in group {
-            let mut c = Cursor::File(FileRun {
-                file: Arc::clone(&file),
-                dir: Arc::clone(&dir),
-                next: first,
-                end: first + len,
-                block: Vec::new(),
-                pos: 0,
-                raw: Vec::new(),
-            });
+            let mut c = Cursor::File(FileRun::new(&file, &dir, first, len));
             c.fill()?;
             cursors.push(c);
         }
@@ -251,15 +243,7 @@ impl<T: Spooled> Spool<T> {
         if let Some(file) = &self.file {
             let dir = Arc::new(dir.clone());
             for &(first, len) in &self.runs {
-                let mut c = Cursor::File(FileRun {
-                    file: Arc::clone(file),
-                    dir: Arc::clone(&dir),
-                    next: first,
-                    end: first + len,
-                    block: Vec::new(),
-                    pos: 0,
-                    raw: Vec::new(),
-                });
+                let mut c = Cursor::File(FileRun::new(file, &dir, first, len));
                 c.fill().map_err(fail)?;
                 out.push(c);
             }
@@ -283,6 +267,21 @@ pub(crate) struct FileRun<T> {
     block: Vec<T>,
     pos: usize,
     raw: Vec<u8>,
+}
+
+impl<T> FileRun<T> {
+    /// The run of `len` records from record `first` of `file`, nothing read yet.
+    fn new(file: &Arc<File>, dir: &Arc<PathBuf>, first: u64, len: u64) -> FileRun<T> {
+        FileRun {
+            file: Arc::clone(file),
+            dir: Arc::clone(dir),
+            next: first,
+            end: first + len,
+            block: Vec::new(),
+            pos: 0,
+            raw: Vec::new(),
+        }
+    }
 }
 
 /// One sorted run of a spool, read in order.
