@@ -200,18 +200,7 @@ impl DiffSink {
                 } else {
                     (key.b, key.a)
                 };
-                let reverse = p.src == first_dst
-                    && p.dst == first_src
-                    && match (p.l4, r.first.l4) {
-                        (
-                            L4::Ports { sport, dport },
-                            L4::Ports {
-                                sport: fs,
-                                dport: fd,
-                            },
-                        ) => sport == fd && dport == fs && !(p.src == first_src && sport == fs),
-                        _ => p.src != first_src,
-                    };
+                let reverse = conntrack::reverses(&p, first_src, first_dst, r.first.l4);
                 r.both |= reverse;
                 r.closing |= fin;
                 note(r, &p, v, breaks, newly);

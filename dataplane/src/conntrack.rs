@@ -45,6 +45,27 @@ pub fn timeout_ns(protocol: u8, both_directions: bool, closing: bool) -> u64 {
     }
 }
 
+/// Whether `p` goes the reverse way of a flow's first packet (from
+/// `first_src` to `first_dst`, transport `first_l4`): addresses swapped,
+/// and for ports their ports swapped; a packet to itself is never a
+/// reply. What makes a flow record (and `diff`'s flows) "both ways".
+#[must_use]
+#[inline]
+pub fn reverses(p: &Packet, first_src: IpAddr, first_dst: IpAddr, first_l4: L4) -> bool {
+    p.src == first_dst
+        && p.dst == first_src
+        && match (p.l4, first_l4) {
+            (
+                L4::Ports { sport, dport },
+                L4::Ports {
+                    sport: fs,
+                    dport: fd,
+                },
+            ) => sport == fd && dport == fs && !(p.src == first_src && sport == fs),
+            _ => p.src != first_src,
+        }
+}
+
 /// The tuple connection tracking keys on, in canonical order (lower
 /// address first), so both directions find one entry: protocol, addresses
 /// and ports for TCP and UDP; protocol and addresses otherwise.

@@ -458,18 +458,7 @@ impl Flows {
                 if !r.both {
                     let (ka, kb) = key.addrs();
                     let (first_src, first_dst) = if r.src_is_a { (ka, kb) } else { (kb, ka) };
-                    let reverse = p.src == first_dst
-                        && p.dst == first_src
-                        && match (p.l4, r.l4) {
-                            (
-                                L4::Ports { sport, dport },
-                                L4::Ports {
-                                    sport: fs,
-                                    dport: fd,
-                                },
-                            ) => sport == fd && dport == fs && !(p.src == first_src && sport == fs),
-                            _ => p.src != first_src,
-                        };
+                    let reverse = conntrack::reverses(p, first_src, first_dst, r.l4);
                     if reverse && r.reply.is_none() {
                         r.reply = Some(side);
                     }
