@@ -375,20 +375,6 @@ fn open_output(flag: &str, path: Option<&PathBuf>) -> Result<Option<OutputFile>,
         .map_err(|e| Failure::Input(format!("error: {e}")))
 }
 
-/// The directory of a flow log's spool files: the flow log's own (`None`,
-/// `$TMPDIR`, for standard output and for a device or FIFO, which is
-/// written in place: `/dev/fd/N`, `/dev/stdout` name no directory a file
-/// can be made in).
-fn spool_dir(flows: &std::path::Path) -> Option<PathBuf> {
-    if flows.as_os_str() == "-" || std::fs::metadata(flows).is_ok_and(|m| !m.is_file()) {
-        return None;
-    }
-    match flows.parent() {
-        Some(d) if !d.as_os_str().is_empty() => Some(d.to_path_buf()),
-        _ => Some(PathBuf::from(".")),
-    }
-}
-
 /// Runs `replay`.
 pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     check_args(a)?;
@@ -425,7 +411,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         keep_flows: a.flows.is_some(),
         // Runs of closed flow records spilled beside the flow log (that
         // file system has room for it); `$TMPDIR` for standard output.
-        spool_dir: a.flows.as_deref().and_then(spool_dir),
+        // Beside the flow log, or `$TMPDIR` (`None`) when it is written in place.
+        spool_dir: flows_out.as_ref().and_then(OutputFile::scratch_dir),
         allowed: a.allowed.clone(),
         dropped: a.dropped.clone(),
         stop: Some(Arc::clone(&interrupt.stop)),

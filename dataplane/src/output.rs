@@ -419,6 +419,19 @@ impl OutputFile {
         &self.shown
     }
 
+    /// The directory this output's temporary file is written in (the
+    /// target's own), where other scratch files of the run belong too;
+    /// `None` for standard output and for a device or FIFO, which are
+    /// written in place (`/dev/fd/N` names no directory a file can be
+    /// made in).
+    #[must_use]
+    pub fn scratch_dir(&self) -> Option<PathBuf> {
+        match self.sink {
+            Sink::Temp(_) => Some(parent_dir(&self.target)),
+            Sink::Stdout(_) | Sink::Direct(_) => None,
+        }
+    }
+
     /// Whether this output is standard output.
     #[must_use]
     pub fn is_stdout(&self) -> bool {

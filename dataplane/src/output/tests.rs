@@ -236,3 +236,14 @@ fn missing_or_unusable_directories_are_refused() -> Result<(), Box<dyn std::erro
     assert_eq!(entries(dir.path()), vec!["file".to_owned()]);
     Ok(())
 }
+
+#[test]
+fn scratch_files_go_beside_a_file_and_never_into_a_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = OutputFile::create("--flows", dir.path().join("f.jsonl")).unwrap();
+    assert_eq!(f.scratch_dir().as_deref(), Some(dir.path()));
+    let null = OutputFile::create("--flows", "/dev/null").unwrap();
+    assert_eq!(null.scratch_dir(), None);
+    let out = OutputFile::create("--flows", "-").unwrap();
+    assert_eq!(out.scratch_dir(), None);
+}
