@@ -38,7 +38,7 @@ impl SourceFiles for FsFiles {
 
 /// At most this many threads parse a scenario (the calling one included):
 /// each holds one chunk's parse tree (`toml` takes tens of times a chunk's
-/// 1 MiB at most), so memory stays bounded whatever the machine.
+/// ~16 KiB), so memory stays bounded whatever the machine.
 pub const MAX_LOAD_THREADS: usize = 4;
 
 /// Runs a load's jobs on the calling thread and up to
@@ -92,6 +92,20 @@ impl Jobs for Threads {
             }
             work();
         });
+    }
+
+    /// With a second core, the raw structs are freed on a thread of their
+    /// own while the caller goes on to compile (it is not waited for: the
+    /// process may end before it is done, which only skips frees). When
+    /// the thread cannot start, `spawn` drops the closure, and with it the
+    /// garbage, here.
+    fn discard(&self, garbage: Box<dyn Send>) {
+        if self.threads < 2 {
+            return;
+        }
+        let _ = std::thread::Builder::new()
+            .name("zprsim-free".to_owned())
+            .spawn(move || drop(garbage));
     }
 }
 
@@ -211,6 +225,31 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Sends the id of the thread that drops it.
+    struct Where(std::sync::mpsc::Sender<std::thread::ThreadId>);
+
+    impl Drop for Where {
+        fn drop(&mut self) {
+            let _ = self.0.send(std::thread::current().id());
+        }
+    }
+
+    #[test]
+    fn discarded_garbage_is_freed_here_with_one_thread_and_elsewhere_with_two() {
+        let here = std::thread::current().id();
+        let (tx, rx) = std::sync::mpsc::channel();
+        Threads::new(1).discard(Box::new(Where(tx.clone())));
+        // Freed here, before `discard` returned.
+        assert_eq!(rx.try_recv().ok(), Some(here));
+        Threads::new(2).discard(Box::new(Where(tx)));
+        // A generous bound for a loaded machine, not a timing assertion:
+        // the garbage only has to be freed, on another thread.
+        let freed_on = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the garbage is freed");
+        assert_ne!(freed_on, here);
     }
 
     /// A scenario of about 1.7 MB: split into parts outside the loader's

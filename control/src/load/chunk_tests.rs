@@ -286,3 +286,33 @@ fn the_first_failing_part_in_the_text_is_reported_whatever_the_order_run() {
         assert_eq!(e, parse_toml_whole(text, "s.toml").unwrap_err());
     }
 }
+
+/// Counts the garbage the loader hands back, and keeps it.
+#[derive(Default)]
+struct Keeps(std::sync::Mutex<Vec<Box<dyn Send>>>);
+
+impl Jobs for Keeps {
+    fn run(&self, n: usize, job: &(dyn Fn(usize) + Sync)) {
+        InOrder.run(n, job);
+    }
+    fn discard(&self, garbage: Box<dyn Send>) {
+        self.0.lock().unwrap().push(garbage);
+    }
+}
+
+#[test]
+fn a_load_hands_its_raw_structs_to_the_runner_once_and_only_on_success() {
+    let text = "[[vcn]]\nname = \"v\"\ncidr_blocks = [\"10.0.0.0/16\"]\n";
+    let jobs = Keeps::default();
+    let l =
+        super::load_str_with(text, "s.toml", super::Format::Toml, &super::NoFiles, &jobs).unwrap();
+    assert_eq!(l.scenario.vcns.len(), 1);
+    assert_eq!(jobs.0.lock().unwrap().len(), 1);
+    // A scenario that does not resolve: the error, and nothing handed over.
+    let bad = "[[vcn]]\nname = \"v\"\n";
+    let jobs = Keeps::default();
+    assert!(
+        super::load_str_with(bad, "s.toml", super::Format::Toml, &super::NoFiles, &jobs).is_err()
+    );
+    assert!(jobs.0.lock().unwrap().is_empty());
+}
