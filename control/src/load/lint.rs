@@ -9,7 +9,10 @@
 //! Closeness is the optimal-string-alignment edit distance of the `strsim`
 //! crate (typos are mostly one insertion, deletion, substitution or swap).
 
-use std::collections::HashSet;
+/// ahash (random keys) instead of std's SipHash: the set of carried
+/// attributes hashes every VNIC's attributes (2 × 10^4 on a 10k-VNIC
+/// scenario) on each load.
+type HashSet<K> = std::collections::HashSet<K, ahash::RandomState>;
 
 use super::{Loaded, Warning, WarningCode};
 use crate::model::{Attribute, DEFAULT_NAMESPACE, Scenario};
@@ -123,7 +126,7 @@ fn unknown_attributes(s: &Scenario, out: &mut Vec<Warning>) {
         .collect();
     let mut shown: Vec<String> = carried.iter().map(|a| written(a)).collect();
     shown.sort();
-    let mut warned: HashSet<&Attribute> = HashSet::new();
+    let mut warned: HashSet<&Attribute> = HashSet::default();
     for policy in &s.zpr_policies {
         for st in &policy.statements {
             let mut found: Vec<(&Attribute, usize)> = Vec::new();
