@@ -386,8 +386,14 @@ fn build_index<'r>(
     items: impl Iterator<Item = (&'r Sp<String>, Option<&'r Sp<String>>)>,
     all_ids: &mut HashMap<String, (Kind, String)>,
 ) -> Res<()> {
-    let mut ix = Index::default();
-    let mut name_pos: Vec<Option<usize>> = Vec::new();
+    // Sized once from the objects' count (the slice iterators give it
+    // exactly), not grown and rehashed as names arrive.
+    let n = items.size_hint().0;
+    let mut ix = Index {
+        by_name: HashMap::with_capacity_and_hasher(n, ahash::RandomState::default()),
+        by_id: HashMap::default(),
+    };
+    let mut name_pos: Vec<Option<usize>> = Vec::with_capacity(n);
     for (i, (name, oid)) in items.enumerate() {
         // Formatted only for a message: this runs for every object.
         let object = || label(kind, &name.value);
@@ -1328,7 +1334,9 @@ impl Resolver<'_> {
         let (rt_vcns, nsg_vcns) = (&self.rt_vcns, &self.nsg_vcns);
         let vcn_names = &self.vcn_names;
         let mut vnics = Vec::with_capacity(raw.vnic.len());
-        let mut ip_owner: HashMap<IpAddr, usize> = HashMap::default();
+        // At least one address per vnic.
+        let mut ip_owner: HashMap<IpAddr, usize> =
+            HashMap::with_capacity_and_hasher(raw.vnic.len(), ahash::RandomState::default());
         // One buffer for every vnic's label (10^4 and more of them): built
         // by pushes, not `format!`, as `label` would.
         let mut object = String::new();
