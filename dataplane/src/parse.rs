@@ -171,6 +171,84 @@ pub fn parse_frame(linktype: u32, data: &[u8]) -> Parsed {
     }
 }
 
+/// The numbers of a plain IPv4 TCP or UDP packet ([`plain_v4`]): what
+/// the state tables' keys are made of, without going through `IpAddr`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PlainV4 {
+    /// Source address.
+    pub(crate) src: u32,
+    /// Destination address.
+    pub(crate) dst: u32,
+    /// Source port.
+    pub(crate) sport: u16,
+    /// Destination port.
+    pub(crate) dport: u16,
+    /// 6 or 17.
+    pub(crate) proto: u8,
+}
+
+/// The most common frame, read at fixed offsets: untagged Ethernet, IPv4
+/// with a 20-byte header, not a later fragment, TCP or UDP with the ports
+/// inside the IP payload, in a frame of at least 48 bytes (every Ethernet
+/// frame padded to the minimum is). `Some` with exactly what
+/// [`parse_frame`] returns for it (and its numbers); `None` for anything
+/// else, which [`parse_frame`] then reads (the tests hold the two equal on
+/// random frames).
+///
+/// The engine's worker calls it before [`parse_frame`]: one bounds check
+/// and one branch instead of the general walk (link type, tag loop,
+/// version, AH, transport match), about a hundred instructions a packet
+/// under callgrind (docs/benchmarks.md, ninth pass). The reader's peek
+/// (`engine/peek.rs`) reads the same shape for the shard.
+#[inline(always)]
+pub(crate) fn plain_v4(lt: u32, d: &[u8]) -> Option<(PacketMeta, PlainV4)> {
+    if lt != linktype::ETHERNET {
+        return None;
+    }
+    let f: &[u8; 48] = d.get(..48)?.try_into().ok()?;
+    let shape = u32::from_be_bytes([f[12], f[13], f[14], f[23]]);
+    let total = usize::from(u16::from_be_bytes([f[16], f[17]]));
+    // The IP payload's end: the ports lie at 34..38, TCP's data offset at
+    // 46 and its flags at 47. `end >= 38` also makes the total length at
+    // least the header's.
+    let end = (14 + total).min(d.len());
+    if !matches!(shape, 0x0800_4506 | 0x0800_4511) | (f[20] & 0x1f | f[21] != 0) | (end < 38) {
+        return None;
+    }
+    let proto = f[23];
+    let tcp_flags = if proto == PROTO_TCP {
+        // A data offset under 5 words is malformed: the full parse says so.
+        if end > 46 && f[46] >> 4 < 5 {
+            return None;
+        }
+        if end > 47 { f[47] } else { 0 }
+    } else {
+        0
+    };
+    let t = PlainV4 {
+        src: u32::from_be_bytes([f[26], f[27], f[28], f[29]]),
+        dst: u32::from_be_bytes([f[30], f[31], f[32], f[33]]),
+        sport: u16::from_be_bytes([f[34], f[35]]),
+        dport: u16::from_be_bytes([f[36], f[37]]),
+        proto,
+    };
+    Some((
+        PacketMeta {
+            packet: Packet {
+                src: IpAddr::V4(Ipv4Addr::from(t.src)),
+                dst: IpAddr::V4(Ipv4Addr::from(t.dst)),
+                proto,
+                l4: L4::Ports {
+                    sport: t.sport,
+                    dport: t.dport,
+                },
+            },
+            tcp_flags,
+        },
+        t,
+    ))
+}
+
 /// Finds the network layer: its family and offset.
 fn link(lt: u32, data: &[u8]) -> Result<(Net, usize), Parsed> {
     match lt {
@@ -427,4 +505,105 @@ fn transport(data: &[u8], pos: usize, proto: u8, src: IpAddr, dst: IpAddr) -> Pa
         },
         tcp_flags,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+
+    /// Random frames around the plain shape, each deciding field drawn
+    /// from its edges (other ethertypes, versions and header lengths,
+    /// protocols, fragments, total lengths ending before, inside and past
+    /// the ports, the TCP data offset and flags, frames cut short, other
+    /// link types): whenever [`plain_v4`] reads a frame, it returns what
+    /// [`parse_frame`] does, and its numbers are the packet's.
+    #[test]
+    fn the_plain_ipv4_path_is_the_full_parse() {
+        let mut r = ChaCha8Rng::seed_from_u64(21);
+        let (mut plain, mut ip) = (0u32, 0u32);
+        for _ in 0..300_000 {
+            let len = r.random_range(30..90);
+            let mut f = vec![0u8; len];
+            r.fill(&mut f[..]);
+            if r.random_bool(0.9) {
+                f[12..14].copy_from_slice(&[0x08, 0x00]);
+            }
+            if len > 14 && r.random_bool(0.9) {
+                f[14] = 0x45;
+            }
+            if len > 23 && r.random_bool(0.9) {
+                f[23] = [6u8, 17, 6, 17, 1, 51][r.random_range(0..6)];
+            }
+            if len > 17 {
+                let total: u16 = match r.random_range(0..5) {
+                    0 => r.random_range(0..40),
+                    1 => r.random_range(0..1500),
+                    _ => u16::try_from(len - 14).unwrap_or(0),
+                };
+                f[16..18].copy_from_slice(&total.to_be_bytes());
+            }
+            if len > 21 && r.random_bool(0.8) {
+                f[20] &= 0x40;
+                f[21] = 0;
+            }
+            if len > 46 && r.random_bool(0.7) {
+                f[46] = 0x50 | (f[46] & 0x0f);
+            }
+            let lt = if r.random_bool(0.03) {
+                linktype::RAW
+            } else {
+                linktype::ETHERNET
+            };
+            let full = parse_frame(lt, &f);
+            ip += u32::from(matches!(full, Parsed::Ip(_)));
+            let Some((meta, t)) = plain_v4(lt, &f) else {
+                continue;
+            };
+            plain += 1;
+            assert_eq!(full, Parsed::Ip(meta), "{f:02x?}");
+            assert_eq!(
+                meta.packet,
+                Packet {
+                    src: IpAddr::V4(Ipv4Addr::from(t.src)),
+                    dst: IpAddr::V4(Ipv4Addr::from(t.dst)),
+                    proto: t.proto,
+                    l4: L4::Ports {
+                        sport: t.sport,
+                        dport: t.dport
+                    },
+                }
+            );
+        }
+        // Most IP frames drawn take the plain path, and not all.
+        assert!(plain > 50_000, "{plain} of {ip}");
+        assert!(plain < ip, "{plain} of {ip}");
+    }
+
+    #[test]
+    fn a_plain_tcp_frame_keeps_its_flags() {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00, 0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0]);
+        f.extend_from_slice(&[10, 0, 0, 2, 10, 0, 0, 1]);
+        f.extend_from_slice(&[0x1f, 0x90, 0x30, 0x39, 0, 0, 0, 0, 0, 0, 0, 0, 0x50, 0x12]);
+        f.extend_from_slice(&[0; 6]);
+        let (meta, t) = plain_v4(linktype::ETHERNET, &f).expect("plain");
+        assert_eq!(Parsed::Ip(meta), parse_frame(linktype::ETHERNET, &f));
+        assert_eq!(meta.tcp_flags, 0x12);
+        assert_eq!((t.sport, t.dport, t.proto), (8080, 12345, 6));
+        // A VLAN tag, or a later fragment, is left to the full parse.
+        let mut frag = f.clone();
+        frag[21] = 0x10;
+        assert_eq!(plain_v4(linktype::ETHERNET, &frag), None);
+        let mut tagged = f[..12].to_vec();
+        tagged.extend_from_slice(&[0x81, 0x00, 0, 5]);
+        tagged.extend_from_slice(&f[12..]);
+        assert_eq!(plain_v4(linktype::ETHERNET, &tagged), None);
+        assert!(matches!(
+            parse_frame(linktype::ETHERNET, &tagged),
+            Parsed::Ip(_)
+        ));
+    }
 }

@@ -178,21 +178,7 @@ pub(crate) fn packet_keys(p: &Packet) -> (StateKey, Option<(StateKey, bool)>) {
     if let (IpAddr::V4(a), IpAddr::V4(b), &L4::Ports { sport, dport }, false) =
         (&p.src, &p.dst, &p.l4, icmp)
     {
-        let (a, b) = (u32::from(*a), u32::from(*b));
-        let forward = (a, sport) <= (b, dport);
-        let (a, b, sport, dport) = if forward {
-            (a, b, sport, dport)
-        } else {
-            (b, a, dport, sport)
-        };
-        let k = StateKey::V4(Key4 {
-            a,
-            b,
-            ports: (u32::from(sport) << 16) | u32::from(dport),
-            proto: p.proto,
-            flags: HAS_PORTS,
-        });
-        return (k, Some((k, forward)));
+        return v4_ports_keys(u32::from(*a), u32::from(*b), sport, dport, p.proto);
     }
     let order = match (p.src, p.dst) {
         (IpAddr::V4(a), IpAddr::V4(b)) => u32::from(a).cmp(&u32::from(b)),
@@ -238,6 +224,36 @@ pub(crate) fn packet_keys(p: &Packet) -> (StateKey, Option<(StateKey, bool)>) {
         }
         _ => slow_keys(p),
     }
+}
+
+/// [`packet_keys`] of an IPv4 TCP or UDP packet from its numbers
+/// (`proto` not ICMP): the flow key is the connection key. The engine's
+/// worker calls it with a plain frame's numbers
+/// ([`crate::parse::plain_v4`]), without making the packet's `IpAddr`s
+/// first.
+#[inline]
+#[must_use]
+pub(crate) fn v4_ports_keys(
+    src: u32,
+    dst: u32,
+    sport: u16,
+    dport: u16,
+    proto: u8,
+) -> (StateKey, Option<(StateKey, bool)>) {
+    let forward = (src, sport) <= (dst, dport);
+    let (a, b, sport, dport) = if forward {
+        (src, dst, sport, dport)
+    } else {
+        (dst, src, dport, sport)
+    };
+    let k = StateKey::V4(Key4 {
+        a,
+        b,
+        ports: (u32::from(sport) << 16) | u32::from(dport),
+        proto,
+        flags: HAS_PORTS,
+    });
+    (k, Some((k, forward)))
 }
 
 /// [`packet_keys`] through [`FlowKey`](crate::community_id::FlowKey) and

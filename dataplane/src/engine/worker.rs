@@ -13,7 +13,7 @@ use zprsim_control::packet::L4;
 use crate::drop_reason::DropReason;
 use crate::judge::{Counters, Tracker};
 
-use crate::state_table::{self, KeyHasher};
+use crate::state_table::KeyHasher;
 
 use super::flows::{FlowRecord, Flows, Kept, Side};
 use super::live::{Live, PUBLISH_EVERY};
@@ -195,7 +195,7 @@ impl Worker {
         // The keys and their hashes, once for every scenario, the
         // connection and flow tables and the rule statistics (for TCP and
         // UDP the connection key is the flow key: one hash).
-        let (fkey, conn) = state_table::packet_keys(&it.packet);
+        let (fkey, conn) = it.keys;
         let fh = self.hasher.hash(&fkey);
         let conn = conn.map(|(k, forward)| {
             let h = if k == fkey { fh } else { self.hasher.hash(&k) };
