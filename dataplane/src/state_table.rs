@@ -42,6 +42,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use zprsim_control::packet::{L4, Packet};
 
+use crate::parse::{Plain, PlainAddrs};
+
 const NIL: u32 = u32::MAX;
 
 /// Entries per table at most (positions are `u32`, `NIL` reserved).
@@ -55,13 +57,26 @@ const INITIAL_INDEX: usize = 64;
 const PRESIZED_ENTRIES: usize = 4096;
 
 /// An IPv4 key: 16 bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Eq)]
 pub(crate) struct Key4 {
     a: u32,
     b: u32,
     ports: u32,
     proto: u8,
     flags: u8,
+}
+
+impl PartialEq for Key4 {
+    /// Every field, without a branch per field (the derived comparison
+    /// branched five times on every probe that met a tag).
+    #[inline]
+    fn eq(&self, o: &Key4) -> bool {
+        (self.a == o.a)
+            & (self.b == o.b)
+            & (self.ports == o.ports)
+            & (self.proto == o.proto)
+            & (self.flags == o.flags)
+    }
 }
 
 /// An IPv6 key (or, never from a parsed frame, a pair of mixed families).
@@ -227,13 +242,9 @@ pub(crate) fn packet_keys(p: &Packet) -> (StateKey, Option<(StateKey, bool)>) {
 }
 
 /// [`packet_keys`] of an IPv4 TCP or UDP packet from its numbers
-/// (`proto` not ICMP): the flow key is the connection key. The engine's
-/// worker calls it with a plain frame's numbers
-/// ([`crate::parse::plain_v4`]), without making the packet's `IpAddr`s
-/// first.
+/// (`proto` not ICMP): the flow key is the connection key.
 #[inline]
-#[must_use]
-pub(crate) fn v4_ports_keys(
+fn v4_ports_keys(
     src: u32,
     dst: u32,
     sport: u16,
@@ -254,6 +265,66 @@ pub(crate) fn v4_ports_keys(
         flags: HAS_PORTS,
     });
     (k, Some((k, forward)))
+}
+
+/// A packet's keys as the engine's worker uses them: [`packet_keys`], and
+/// whether the connection key is the flow key (TCP and UDP), so one hash
+/// serves both tables and no key is compared to find that out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Keys {
+    /// The flow key.
+    pub(crate) flow: StateKey,
+    /// The connection key and the packet's direction (`None`: a non-first
+    /// fragment).
+    pub(crate) conn: Option<(StateKey, bool)>,
+    /// `conn`'s key is `flow`.
+    pub(crate) same: bool,
+}
+
+impl Keys {
+    /// The keys of any packet.
+    #[must_use]
+    pub(crate) fn of(p: &Packet) -> Keys {
+        let (flow, conn) = packet_keys(p);
+        Keys {
+            flow,
+            conn,
+            same: conn.is_some_and(|c| c.0 == flow),
+        }
+    }
+
+    /// The keys of a plain TCP or UDP packet ([`crate::parse::plain`]),
+    /// from its numbers, without making its `IpAddr`s: equal to
+    /// [`Keys::of`] its packet (by construction and by test).
+    #[inline]
+    #[must_use]
+    pub(crate) fn plain(t: &Plain) -> Keys {
+        let (flow, conn) = match t.addrs {
+            PlainAddrs::V4(src, dst) => v4_ports_keys(src, dst, t.sport, t.dport, t.proto),
+            PlainAddrs::V6(src, dst) => {
+                // u128 of the big-endian octets orders as the octets do.
+                let forward = (src, t.sport) <= (dst, t.dport);
+                let (a, b, sport, dport) = if forward {
+                    (src, dst, t.sport, t.dport)
+                } else {
+                    (dst, src, t.dport, t.sport)
+                };
+                let k = StateKey::V6(Key6 {
+                    a: a.to_be_bytes(),
+                    b: b.to_be_bytes(),
+                    ports: (u32::from(sport) << 16) | u32::from(dport),
+                    proto: t.proto,
+                    flags: HAS_PORTS,
+                });
+                (k, Some((k, forward)))
+            }
+        };
+        Keys {
+            flow,
+            conn,
+            same: true,
+        }
+    }
 }
 
 /// [`packet_keys`] through [`FlowKey`](crate::community_id::FlowKey) and
@@ -848,6 +919,57 @@ mod tests {
             }
         }
         assert!(n > 100);
+    }
+
+    /// A plain packet's keys made from its numbers equal the keys of its
+    /// packet, both families, both directions, equal addresses and ports.
+    #[test]
+    fn plain_keys_equal_the_packets() {
+        use crate::parse::{Plain, PlainAddrs};
+        let v4 = [0x0a00_0001u32, 0x0a00_0002, 0xc0a8_0001];
+        let v6 = [1u128, 0xfd00 << 112 | 1, 0xfd00 << 112 | 2, u128::MAX];
+        let ports = [(80u16, 443u16), (443, 80), (5, 5), (0, 0)];
+        let mut n = 0;
+        for proto in [6u8, 17] {
+            for &(sport, dport) in &ports {
+                let mut addrs = Vec::new();
+                for &a in &v4 {
+                    for &b in &v4 {
+                        addrs.push(PlainAddrs::V4(a, b));
+                    }
+                }
+                for &a in &v6 {
+                    for &b in &v6 {
+                        addrs.push(PlainAddrs::V6(a, b));
+                    }
+                }
+                for addrs in addrs {
+                    let (src, dst) = match addrs {
+                        PlainAddrs::V4(a, b) => {
+                            (IpAddr::V4(Ipv4Addr::from(a)), IpAddr::V4(Ipv4Addr::from(b)))
+                        }
+                        PlainAddrs::V6(a, b) => {
+                            (IpAddr::V6(Ipv6Addr::from(a)), IpAddr::V6(Ipv6Addr::from(b)))
+                        }
+                    };
+                    let p = Packet {
+                        src,
+                        dst,
+                        proto,
+                        l4: L4::Ports { sport, dport },
+                    };
+                    let t = Plain {
+                        addrs,
+                        sport,
+                        dport,
+                        proto,
+                    };
+                    assert_eq!(Keys::plain(&t), Keys::of(&p), "{p:?}");
+                    n += 1;
+                }
+            }
+        }
+        assert_eq!(n, 2 * 4 * (9 + 16));
     }
 
     #[test]

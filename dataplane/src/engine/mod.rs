@@ -67,7 +67,7 @@ use crate::drop_reason::DropReason;
 use crate::judge::Counters;
 use crate::parse::{self, Parsed, parse_frame};
 use crate::pcap_out::{OutFormat, PcapOut};
-use crate::state_table::{self, StateKey};
+use crate::state_table::Keys;
 
 pub use flows::{Decided, FlowRecord};
 #[cfg(test)]
@@ -344,9 +344,9 @@ pub(crate) struct Item {
     pub(crate) ts_ns: u64,
     pub(crate) wire_len: u32,
     pub(crate) shard: u16,
-    /// The packet's flow key and connection key with its direction
-    /// ([`state_table::packet_keys`]), made with the parse.
-    pub(crate) keys: (StateKey, Option<(StateKey, bool)>),
+    /// The packet's flow key and connection key with its direction,
+    /// made with the parse.
+    pub(crate) keys: Keys,
 }
 
 /// A record's place in its block and its fields.
@@ -376,14 +376,14 @@ impl WorkBatch {
             let data = r.rec.data(&self.block);
             // The common shape at fixed offsets, its keys straight from
             // the numbers; anything else through the full parse.
-            if let Some((meta, t)) = parse::plain_v4(r.rec.linktype, data) {
+            if let Some((meta, t)) = parse::plain(r.rec.linktype, data) {
                 f(Some(&Item {
                     packet: meta.packet,
                     tcp_flags: meta.tcp_flags,
                     ts_ns: r.rec.ts_ns,
                     wire_len: r.rec.orig_len,
                     shard: r.shard,
-                    keys: state_table::v4_ports_keys(t.src, t.dst, t.sport, t.dport, t.proto),
+                    keys: Keys::plain(&t),
                 }));
                 continue;
             }
@@ -394,7 +394,7 @@ impl WorkBatch {
                     ts_ns: r.rec.ts_ns,
                     wire_len: r.rec.orig_len,
                     shard: r.shard,
-                    keys: state_table::packet_keys(&meta.packet),
+                    keys: Keys::of(&meta.packet),
                 })),
                 _ => f(None),
             }

@@ -195,10 +195,11 @@ impl Worker {
         // The keys and their hashes, once for every scenario, the
         // connection and flow tables and the rule statistics (for TCP and
         // UDP the connection key is the flow key: one hash).
-        let (fkey, conn) = it.keys;
+        let keys = &it.keys;
+        let fkey = keys.flow;
         let fh = self.hasher.hash(&fkey);
-        let conn = conn.map(|(k, forward)| {
-            let h = if k == fkey { fh } else { self.hasher.hash(&k) };
+        let conn = keys.conn.map(|(k, forward)| {
+            let h = if keys.same { fh } else { self.hasher.hash(&k) };
             (k, forward, h)
         });
         let forward = conn.is_some_and(|c| c.1);
@@ -211,7 +212,7 @@ impl Worker {
             && matches!(it.packet.l4, L4::Ports { sport, dport } if sport | dport != 0)
             && it.packet.proto != proto::ICMP
             && it.packet.proto != proto::ICMPV6
-            && conn.is_some_and(|c| c.0 == fkey);
+            && keys.same;
         for j in &mut self.judges {
             let found = j.flows.find(it.shard, &fkey, fh);
             let cached = if exact {
