@@ -270,14 +270,19 @@ fn v4_ports_keys(
 /// A packet's keys as the engine's worker uses them: [`packet_keys`], and
 /// whether the connection key is the flow key (TCP and UDP), so one hash
 /// serves both tables and no key is compared to find that out.
+///
+/// Compact (the engine's worker keeps a few packets in flight): the
+/// connection key itself is kept only as "it is the flow key"; when it is
+/// not (ICMP, other protocols), [`Keys::conn`] makes it again from the
+/// packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Keys {
     /// The flow key.
     pub(crate) flow: StateKey,
-    /// The connection key and the packet's direction (`None`: a non-first
-    /// fragment).
-    pub(crate) conn: Option<(StateKey, bool)>,
-    /// `conn`'s key is `flow`.
+    /// The packet's direction in its connection key's order (`None`: it
+    /// has no connection key, a non-first fragment).
+    forward: Option<bool>,
+    /// The connection key is `flow`.
     pub(crate) same: bool,
 }
 
@@ -288,8 +293,21 @@ impl Keys {
         let (flow, conn) = packet_keys(p);
         Keys {
             flow,
-            conn,
+            forward: conn.map(|c| c.1),
             same: conn.is_some_and(|c| c.0 == flow),
+        }
+    }
+
+    /// The connection key and direction of `p`, the packet these are the
+    /// keys of ([`packet_keys`]`(p).1`), with the key `None` when it is
+    /// [`Keys::flow`] (not copied).
+    #[inline]
+    #[must_use]
+    pub(crate) fn conn(&self, p: &Packet) -> Option<(Option<StateKey>, bool)> {
+        if self.same {
+            self.forward.map(|f| (None, f))
+        } else {
+            crate::conntrack::ConnKey::of(p).map(|(k, f)| (Some(k.state_key()), f))
         }
     }
 
@@ -321,7 +339,7 @@ impl Keys {
         };
         Keys {
             flow,
-            conn,
+            forward: conn.map(|c| c.1),
             same: true,
         }
     }
@@ -401,6 +419,27 @@ impl KeyHasher {
             StateKey::V6(k) => self.0.hash_one(k),
         }
     }
+}
+
+/// Asks the CPU to bring the cache line at `p` in, without waiting for
+/// it: a hint that changes nothing the program sees (a no-op off x86_64).
+///
+/// By hand because no maintained crate wraps the one intrinsic; used by
+/// [`ShardTable::prefetch`], which the engine's worker calls a few packets
+/// ahead so that the index misses of new flows overlap.
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    #[allow(unsafe_code)]
+    // SAFETY: `_mm_prefetch` is only a hint to the cache: it never faults
+    // and reads nothing the program observes, whatever the address (here
+    // always within or one past a live allocation). Its one requirement is
+    // the SSE target feature, part of every x86_64 CPU's baseline.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// The high half of a hash: the tag an index slot keeps, and its home.
@@ -501,6 +540,15 @@ impl<K: Copy + Eq, V> Table<K, V> {
             }
             pos = (pos + 1) & mask;
         }
+    }
+
+    /// Hints the cache: `h`'s home index slot, and where the next entry
+    /// would be written.
+    #[inline(always)]
+    fn prefetch(&self, h: u64) {
+        let pos = high(h) as usize & self.mask();
+        prefetch(self.index.as_ptr().wrapping_add(pos));
+        prefetch(self.entries.as_ptr().wrapping_add(self.entries.len()));
     }
 
     /// The index slot holding entry `i` (whose tag is `hi`).
@@ -740,6 +788,17 @@ impl<V> ShardTable<V> {
         }
     }
 
+    /// Hints the cache about a coming [`ShardTable::find`] of `key` (and
+    /// insert): its home index slot and where a new entry would go. Only a
+    /// hint: nothing changes.
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, key: &StateKey, h: u64) {
+        match key {
+            StateKey::V4(_) => self.v4.prefetch(h),
+            StateKey::V6(_) => self.v6.prefetch(h),
+        }
+    }
+
     /// The value of a found entry.
     #[inline]
     pub(crate) fn get(&self, s: Slot) -> Option<&V> {
@@ -913,6 +972,9 @@ mod tests {
                             l4,
                         };
                         assert_eq!(packet_keys(&p), slow_keys(&p), "{p:?}");
+                        let k = Keys::of(&p);
+                        let conn = k.conn(&p).map(|(c, f)| (c.unwrap_or(k.flow), f));
+                        assert_eq!((k.flow, conn), packet_keys(&p), "{p:?}");
                         n += 1;
                     }
                 }
@@ -965,6 +1027,10 @@ mod tests {
                         proto,
                     };
                     assert_eq!(Keys::plain(&t), Keys::of(&p), "{p:?}");
+                    assert_eq!(
+                        Keys::plain(&t).conn(&p),
+                        packet_keys(&p).1.map(|c| (None, c.1))
+                    );
                     n += 1;
                 }
             }

@@ -20,6 +20,10 @@ use super::live::{Live, PUBLISH_EVERY};
 use super::rule_stats::RuleTally;
 use super::{EngineConfig, Item, ResultBatch, WorkBatch, WorkRec};
 
+/// How many packets ahead of the one judged a worker parses, hashes and
+/// prefetches the table slots of (docs/benchmarks.md, ninth pass).
+const AHEAD: usize = 8;
+
 /// One scenario's state in one worker.
 struct Judge {
     compiled: Arc<Compiled>,
@@ -191,17 +195,24 @@ impl Worker {
     /// Otherwise the tracker judges it (connection probe, cached or memo
     /// verdict, or the table walk), and the record is updated through the
     /// slot found.
-    fn handle(&mut self, it: &Item, mut codes: Option<&mut Vec<u8>>) {
+    fn handle(&mut self, it: &Item, fh: u64, mut codes: Option<&mut Vec<u8>>) {
         // The keys and their hashes, once for every scenario, the
         // connection and flow tables and the rule statistics (for TCP and
-        // UDP the connection key is the flow key: one hash).
+        // UDP the connection key is the flow key: one hash; `fh`, the flow
+        // key's, made when the packet was prefetched).
         let keys = &it.keys;
-        let fkey = keys.flow;
-        let fh = self.hasher.hash(&fkey);
-        let conn = keys.conn.map(|(k, forward)| {
-            let h = if keys.same { fh } else { self.hasher.hash(&k) };
-            (k, forward, h)
-        });
+        let fkey = &keys.flow;
+        // The connection key: the flow key itself (TCP, UDP), or made
+        // again from the packet (ICMP, other protocols).
+        let other;
+        let conn = match keys.conn(&it.packet) {
+            Some((None, forward)) => Some((fkey, forward, fh)),
+            Some((Some(k), forward)) => {
+                other = k;
+                Some((&other, forward, self.hasher.hash(&other)))
+            }
+            None => None,
+        };
         let forward = conn.is_some_and(|c| c.1);
         // A verdict from the flow record needs a table that never changes
         // (not a live pass) and a packet its key and direction fix whole,
@@ -214,7 +225,7 @@ impl Worker {
             && it.packet.proto != proto::ICMPV6
             && keys.same;
         for j in &mut self.judges {
-            let found = j.flows.find(it.shard, &fkey, fh);
+            let found = j.flows.find(it.shard, fkey, fh);
             let cached = if exact {
                 j.flows.cached_drop(it, found, forward)
             } else {
@@ -249,6 +260,20 @@ impl Worker {
             );
             if let Some(c) = codes.as_deref_mut() {
                 c.push(code);
+            }
+        }
+    }
+
+    /// Hints the cache about the coming look-ups of a packet (flow key
+    /// hash `fh`) in every scenario's flow and connection tables
+    /// ([`crate::state_table::ShardTable::prefetch`]): nothing changes.
+    #[inline]
+    fn prefetch(&self, it: &Item, fh: u64) {
+        let keys = &it.keys;
+        for j in &self.judges {
+            j.flows.prefetch(it.shard, &keys.flow, fh);
+            if keys.same {
+                j.tracker.prefetch(usize::from(it.shard), &keys.flow, fh);
             }
         }
     }
@@ -326,8 +351,14 @@ pub(crate) fn worker_loop(
             .unwrap_or_default();
         codes.clear();
         let want = results.is_some();
-        batch.each(|it| match it {
-            Some(it) => w.handle(it, want.then_some(&mut codes)),
+        // A packet is parsed, hashed and its table slots prefetched
+        // AHEAD packets before it is judged (a ring of the packets in
+        // between, judged in input order), so the cache misses of new
+        // flows overlap instead of stalling one after the other.
+        let mut ring: [Option<(Item, u64)>; AHEAD] = [None; AHEAD];
+        let mut n = 0usize;
+        let mut judge = |w: &mut Worker, at: &Option<(Item, u64)>| match at {
+            Some((it, fh)) => w.handle(it, *fh, want.then_some(&mut codes)),
             // Not an IP packet after all (the reader checked: cannot
             // happen): dropped, never allowed, so the codes stay aligned.
             None if want => codes.extend(std::iter::repeat_n(
@@ -335,7 +366,28 @@ pub(crate) fn worker_loop(
                 k,
             )),
             None => {}
+        };
+        batch.each(|it| {
+            let Some(slot) = ring.get_mut(n % AHEAD) else {
+                return;
+            };
+            if n >= AHEAD {
+                judge(&mut w, slot);
+            }
+            n += 1;
+            let Some(it) = it else {
+                *slot = None;
+                return;
+            };
+            let fh = w.hasher.hash(&it.keys.flow);
+            w.prefetch(it, fh);
+            *slot = Some((*it, fh));
         });
+        for m in n.saturating_sub(AHEAD)..n {
+            if let Some(slot) = ring.get(m % AHEAD) {
+                judge(&mut w, slot);
+            }
+        }
         let ns = u64::try_from(t0.elapsed().as_nanos())
             .unwrap_or(u64::MAX)
             .max(1);
