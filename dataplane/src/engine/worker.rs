@@ -43,7 +43,18 @@ pub(crate) struct Worker {
     pub(crate) packet_hist: Histogram<u64>,
     /// A live pass ([`EngineConfig::live`]).
     live: Option<LiveState>,
+    /// Whether packets are prefetched ahead ([`Worker::prefetch`]): when
+    /// at least one in [`PREFETCH_WHEN`] of the last batch's packets
+    /// opened a flow record (where the misses are); a batch of known flows
+    /// finds its tables in cache and would pay the hints for nothing. Only
+    /// a hint either way: outputs do not depend on it.
+    prefetching: bool,
+    /// Packets of the current batch that opened a flow record.
+    opened: usize,
 }
+
+/// See [`Worker::prefetching`].
+const PREFETCH_WHEN: usize = 8;
 
 /// A worker's side of a live pass.
 struct LiveState {
@@ -143,6 +154,8 @@ impl Worker {
                 last: Instant::now(),
                 dirty: false,
             }),
+            prefetching: true,
+            opened: 0,
         }
     }
 
@@ -226,6 +239,7 @@ impl Worker {
             && keys.same;
         for j in &mut self.judges {
             let found = j.flows.find(it.shard, fkey, fh);
+            self.opened += usize::from(found.is_none());
             let cached = if exact {
                 j.flows.cached_drop(it, found, forward)
             } else {
@@ -380,7 +394,9 @@ pub(crate) fn worker_loop(
                 return;
             };
             let fh = w.hasher.hash(&it.keys.flow);
-            w.prefetch(it, fh);
+            if w.prefetching {
+                w.prefetch(it, fh);
+            }
             *slot = Some((*it, fh));
         });
         for m in n.saturating_sub(AHEAD)..n {
@@ -388,6 +404,8 @@ pub(crate) fn worker_loop(
                 judge(&mut w, slot);
             }
         }
+        w.prefetching = w.opened * PREFETCH_WHEN >= batch.len() * k;
+        w.opened = 0;
         let ns = u64::try_from(t0.elapsed().as_nanos())
             .unwrap_or(u64::MAX)
             .max(1);
