@@ -365,14 +365,8 @@ pub(crate) fn worker_loop(
             .unwrap_or_default();
         codes.clear();
         let want = results.is_some();
-        // A packet is parsed, hashed and its table slots prefetched
-        // AHEAD packets before it is judged (a ring of the packets in
-        // between, judged in input order), so the cache misses of new
-        // flows overlap instead of stalling one after the other.
-        let mut ring: [Option<(Item, u64)>; AHEAD] = [None; AHEAD];
-        let mut n = 0usize;
-        let mut judge = |w: &mut Worker, at: &Option<(Item, u64)>| match at {
-            Some((it, fh)) => w.handle(it, *fh, want.then_some(&mut codes)),
+        let mut judge = |w: &mut Worker, it: Option<&Item>, fh: u64| match it {
+            Some(it) => w.handle(it, fh, want.then_some(&mut codes)),
             // Not an IP packet after all (the reader checked: cannot
             // happen): dropped, never allowed, so the codes stay aligned.
             None if want => codes.extend(std::iter::repeat_n(
@@ -381,28 +375,39 @@ pub(crate) fn worker_loop(
             )),
             None => {}
         };
-        batch.each(|it| {
-            let Some(slot) = ring.get_mut(n % AHEAD) else {
-                return;
-            };
-            if n >= AHEAD {
-                judge(&mut w, slot);
+        if w.prefetching {
+            // A packet is parsed, hashed and its table slots prefetched
+            // AHEAD packets before it is judged (a ring of the packets in
+            // between, judged in input order), so the cache misses of new
+            // flows overlap instead of stalling one after the other.
+            let mut ring: [Option<(Item, u64)>; AHEAD] = [None; AHEAD];
+            let mut n = 0usize;
+            batch.each(|it| {
+                let Some(slot) = ring.get_mut(n % AHEAD) else {
+                    return;
+                };
+                if n >= AHEAD {
+                    judge(&mut w, slot.as_ref().map(|s| &s.0), slot.map_or(0, |s| s.1));
+                }
+                n += 1;
+                *slot = it.map(|it| {
+                    let fh = w.hasher.hash(&it.keys.flow);
+                    w.prefetch(it, fh);
+                    (*it, fh)
+                });
+            });
+            for m in n.saturating_sub(AHEAD)..n {
+                if let Some(slot) = ring.get(m % AHEAD) {
+                    judge(&mut w, slot.as_ref().map(|s| &s.0), slot.map_or(0, |s| s.1));
+                }
             }
-            n += 1;
-            let Some(it) = it else {
-                *slot = None;
-                return;
-            };
-            let fh = w.hasher.hash(&it.keys.flow);
-            if w.prefetching {
-                w.prefetch(it, fh);
-            }
-            *slot = Some((*it, fh));
-        });
-        for m in n.saturating_sub(AHEAD)..n {
-            if let Some(slot) = ring.get(m % AHEAD) {
-                judge(&mut w, slot);
-            }
+        } else {
+            // Known flows: their tables are in cache; each packet judged
+            // as it is parsed, without the ring's copies.
+            batch.each(|it| {
+                let fh = it.map_or(0, |it| w.hasher.hash(&it.keys.flow));
+                judge(&mut w, it, fh);
+            });
         }
         w.prefetching = w.opened * PREFETCH_WHEN >= batch.len() * k;
         w.opened = 0;
