@@ -207,7 +207,7 @@ pub(crate) struct Plain {
 /// checks and branches instead of the general walk (link type, tag loop,
 /// version, AH, extension headers, transport match), and the keys made
 /// from the numbers: about 90 fewer instructions a packet on the
-/// realistic capture under callgrind (docs/benchmarks.md, ninth pass).
+/// realistic capture under callgrind (docs/benchmarks.md, tenth pass).
 /// The reader's peek (`engine/peek.rs`) reads the same shapes for the
 /// shard.
 #[inline(always)]

@@ -21,7 +21,7 @@ use super::rule_stats::RuleTally;
 use super::{EngineConfig, Item, ResultBatch, WorkBatch, WorkRec};
 
 /// How many packets ahead of the one judged a worker parses, hashes and
-/// prefetches the table slots of (docs/benchmarks.md, ninth pass).
+/// prefetches the table slots of (docs/benchmarks.md, tenth pass).
 const AHEAD: usize = 8;
 
 /// One scenario's state in one worker.
