@@ -101,6 +101,7 @@ impl Counters {
 
     /// Counts one judged packet of `wire_len` bytes: totals, the stage of a
     /// drop, the audit flag and the deciding rules.
+    #[inline]
     pub fn record(&mut self, fast: &Fast, wire_len: u32) {
         let j = fast.judgement;
         self.packets.total += 1;
