@@ -42,6 +42,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use zprsim_control::packet::{L4, Packet};
 
+use crate::parse::{Plain, PlainAddrs};
+
 const NIL: u32 = u32::MAX;
 
 /// Entries per table at most (positions are `u32`, `NIL` reserved).
@@ -55,13 +57,26 @@ const INITIAL_INDEX: usize = 64;
 const PRESIZED_ENTRIES: usize = 4096;
 
 /// An IPv4 key: 16 bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Eq)]
 pub(crate) struct Key4 {
     a: u32,
     b: u32,
     ports: u32,
     proto: u8,
     flags: u8,
+}
+
+impl PartialEq for Key4 {
+    /// Every field, without a branch per field (the derived comparison
+    /// branched five times on every probe that met a tag).
+    #[inline]
+    fn eq(&self, o: &Key4) -> bool {
+        (self.a == o.a)
+            & (self.b == o.b)
+            & (self.ports == o.ports)
+            & (self.proto == o.proto)
+            & (self.flags == o.flags)
+    }
 }
 
 /// An IPv6 key (or, never from a parsed frame, a pair of mixed families).
@@ -178,21 +193,7 @@ pub(crate) fn packet_keys(p: &Packet) -> (StateKey, Option<(StateKey, bool)>) {
     if let (IpAddr::V4(a), IpAddr::V4(b), &L4::Ports { sport, dport }, false) =
         (&p.src, &p.dst, &p.l4, icmp)
     {
-        let (a, b) = (u32::from(*a), u32::from(*b));
-        let forward = (a, sport) <= (b, dport);
-        let (a, b, sport, dport) = if forward {
-            (a, b, sport, dport)
-        } else {
-            (b, a, dport, sport)
-        };
-        let k = StateKey::V4(Key4 {
-            a,
-            b,
-            ports: (u32::from(sport) << 16) | u32::from(dport),
-            proto: p.proto,
-            flags: HAS_PORTS,
-        });
-        return (k, Some((k, forward)));
+        return v4_ports_keys(u32::from(*a), u32::from(*b), sport, dport, p.proto);
     }
     let order = match (p.src, p.dst) {
         (IpAddr::V4(a), IpAddr::V4(b)) => u32::from(a).cmp(&u32::from(b)),
@@ -237,6 +238,110 @@ pub(crate) fn packet_keys(p: &Packet) -> (StateKey, Option<(StateKey, bool)>) {
             (flow, None)
         }
         _ => slow_keys(p),
+    }
+}
+
+/// [`packet_keys`] of an IPv4 TCP or UDP packet from its numbers
+/// (`proto` not ICMP): the flow key is the connection key.
+#[inline]
+fn v4_ports_keys(
+    src: u32,
+    dst: u32,
+    sport: u16,
+    dport: u16,
+    proto: u8,
+) -> (StateKey, Option<(StateKey, bool)>) {
+    let forward = (src, sport) <= (dst, dport);
+    let (a, b, sport, dport) = if forward {
+        (src, dst, sport, dport)
+    } else {
+        (dst, src, dport, sport)
+    };
+    let k = StateKey::V4(Key4 {
+        a,
+        b,
+        ports: (u32::from(sport) << 16) | u32::from(dport),
+        proto,
+        flags: HAS_PORTS,
+    });
+    (k, Some((k, forward)))
+}
+
+/// A packet's keys as the engine's worker uses them: [`packet_keys`], and
+/// whether the connection key is the flow key (TCP and UDP), so one hash
+/// serves both tables and no key is compared to find that out.
+///
+/// Compact (the engine's worker keeps a few packets in flight): the
+/// connection key itself is kept only as "it is the flow key"; when it is
+/// not (ICMP, other protocols), [`Keys::conn`] makes it again from the
+/// packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Keys {
+    /// The flow key.
+    pub(crate) flow: StateKey,
+    /// The packet's direction in its connection key's order (`None`: it
+    /// has no connection key, a non-first fragment).
+    forward: Option<bool>,
+    /// The connection key is `flow`.
+    pub(crate) same: bool,
+}
+
+impl Keys {
+    /// The keys of any packet.
+    #[must_use]
+    pub(crate) fn of(p: &Packet) -> Keys {
+        let (flow, conn) = packet_keys(p);
+        Keys {
+            flow,
+            forward: conn.map(|c| c.1),
+            same: conn.is_some_and(|c| c.0 == flow),
+        }
+    }
+
+    /// The connection key and direction of `p`, the packet these are the
+    /// keys of ([`packet_keys`]`(p).1`), with the key `None` when it is
+    /// [`Keys::flow`] (not copied).
+    #[inline]
+    #[must_use]
+    pub(crate) fn conn(&self, p: &Packet) -> Option<(Option<StateKey>, bool)> {
+        if self.same {
+            self.forward.map(|f| (None, f))
+        } else {
+            crate::conntrack::ConnKey::of(p).map(|(k, f)| (Some(k.state_key()), f))
+        }
+    }
+
+    /// The keys of a plain TCP or UDP packet ([`crate::parse::plain`]),
+    /// from its numbers, without making its `IpAddr`s: equal to
+    /// [`Keys::of`] its packet (by construction and by test).
+    #[inline]
+    #[must_use]
+    pub(crate) fn plain(t: &Plain) -> Keys {
+        let (flow, conn) = match t.addrs {
+            PlainAddrs::V4(src, dst) => v4_ports_keys(src, dst, t.sport, t.dport, t.proto),
+            PlainAddrs::V6(src, dst) => {
+                // u128 of the big-endian octets orders as the octets do.
+                let forward = (src, t.sport) <= (dst, t.dport);
+                let (a, b, sport, dport) = if forward {
+                    (src, dst, t.sport, t.dport)
+                } else {
+                    (dst, src, t.dport, t.sport)
+                };
+                let k = StateKey::V6(Key6 {
+                    a: a.to_be_bytes(),
+                    b: b.to_be_bytes(),
+                    ports: (u32::from(sport) << 16) | u32::from(dport),
+                    proto: t.proto,
+                    flags: HAS_PORTS,
+                });
+                (k, Some((k, forward)))
+            }
+        };
+        Keys {
+            flow,
+            forward: conn.map(|c| c.1),
+            same: true,
+        }
     }
 }
 
@@ -314,6 +419,27 @@ impl KeyHasher {
             StateKey::V6(k) => self.0.hash_one(k),
         }
     }
+}
+
+/// Asks the CPU to bring the cache line at `p` in, without waiting for
+/// it: a hint that changes nothing the program sees (a no-op off x86_64).
+///
+/// By hand because no maintained crate wraps the one intrinsic; used by
+/// [`ShardTable::prefetch`], which the engine's worker calls a few packets
+/// ahead so that the index misses of new flows overlap.
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    #[allow(unsafe_code)]
+    // SAFETY: `_mm_prefetch` is only a hint to the cache: it never faults
+    // and reads nothing the program observes, whatever the address (here
+    // always within or one past a live allocation). Its one requirement is
+    // the SSE target feature, part of every x86_64 CPU's baseline.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// The high half of a hash: the tag an index slot keeps, and its home.
@@ -414,6 +540,15 @@ impl<K: Copy + Eq, V> Table<K, V> {
             }
             pos = (pos + 1) & mask;
         }
+    }
+
+    /// Hints the cache: `h`'s home index slot, and where the next entry
+    /// would be written.
+    #[inline(always)]
+    fn prefetch(&self, h: u64) {
+        let pos = high(h) as usize & self.mask();
+        prefetch(self.index.as_ptr().wrapping_add(pos));
+        prefetch(self.entries.as_ptr().wrapping_add(self.entries.len()));
     }
 
     /// The index slot holding entry `i` (whose tag is `hi`).
@@ -653,6 +788,17 @@ impl<V> ShardTable<V> {
         }
     }
 
+    /// Hints the cache about a coming [`ShardTable::find`] of `key` (and
+    /// insert): its home index slot and where a new entry would go. Only a
+    /// hint: nothing changes.
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, key: &StateKey, h: u64) {
+        match key {
+            StateKey::V4(_) => self.v4.prefetch(h),
+            StateKey::V6(_) => self.v6.prefetch(h),
+        }
+    }
+
     /// The value of a found entry.
     #[inline]
     pub(crate) fn get(&self, s: Slot) -> Option<&V> {
@@ -826,12 +972,70 @@ mod tests {
                             l4,
                         };
                         assert_eq!(packet_keys(&p), slow_keys(&p), "{p:?}");
+                        let k = Keys::of(&p);
+                        let conn = k.conn(&p).map(|(c, f)| (c.unwrap_or(k.flow), f));
+                        assert_eq!((k.flow, conn), packet_keys(&p), "{p:?}");
                         n += 1;
                     }
                 }
             }
         }
         assert!(n > 100);
+    }
+
+    /// A plain packet's keys made from its numbers equal the keys of its
+    /// packet, both families, both directions, equal addresses and ports.
+    #[test]
+    fn plain_keys_equal_the_packets() {
+        use crate::parse::{Plain, PlainAddrs};
+        let v4 = [0x0a00_0001u32, 0x0a00_0002, 0xc0a8_0001];
+        let v6 = [1u128, 0xfd00 << 112 | 1, 0xfd00 << 112 | 2, u128::MAX];
+        let ports = [(80u16, 443u16), (443, 80), (5, 5), (0, 0)];
+        let mut n = 0;
+        for proto in [6u8, 17] {
+            for &(sport, dport) in &ports {
+                let mut addrs = Vec::new();
+                for &a in &v4 {
+                    for &b in &v4 {
+                        addrs.push(PlainAddrs::V4(a, b));
+                    }
+                }
+                for &a in &v6 {
+                    for &b in &v6 {
+                        addrs.push(PlainAddrs::V6(a, b));
+                    }
+                }
+                for addrs in addrs {
+                    let (src, dst) = match addrs {
+                        PlainAddrs::V4(a, b) => {
+                            (IpAddr::V4(Ipv4Addr::from(a)), IpAddr::V4(Ipv4Addr::from(b)))
+                        }
+                        PlainAddrs::V6(a, b) => {
+                            (IpAddr::V6(Ipv6Addr::from(a)), IpAddr::V6(Ipv6Addr::from(b)))
+                        }
+                    };
+                    let p = Packet {
+                        src,
+                        dst,
+                        proto,
+                        l4: L4::Ports { sport, dport },
+                    };
+                    let t = Plain {
+                        addrs,
+                        sport,
+                        dport,
+                        proto,
+                    };
+                    assert_eq!(Keys::plain(&t), Keys::of(&p), "{p:?}");
+                    assert_eq!(
+                        Keys::plain(&t).conn(&p),
+                        packet_keys(&p).1.map(|c| (None, c.1))
+                    );
+                    n += 1;
+                }
+            }
+        }
+        assert_eq!(n, 2 * 4 * (9 + 16));
     }
 
     #[test]

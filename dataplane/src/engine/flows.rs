@@ -372,6 +372,15 @@ impl Flows {
         self.tables.get(usize::from(shard))?.as_ref()?.find(key, h)
     }
 
+    /// Hints the cache about a coming [`Flows::find`] of `key` in `shard`
+    /// ([`ShardTable::prefetch`]).
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, shard: u16, key: &StateKey, h: u64) {
+        if let Some(Some(t)) = self.tables.get(usize::from(shard)) {
+            t.prefetch(key, h);
+        }
+    }
+
     /// The verdict of a packet of an exact record that holds no connection
     /// (see [`FlowState::no_conn`]), when the record already has it: the
     /// first packet's when `forward` is the first packet's direction, the
@@ -419,7 +428,7 @@ impl Flows {
     pub(crate) fn packet(
         &mut self,
         it: &Item,
-        key: StateKey,
+        key: &StateKey,
         h: u64,
         found: Option<Slot>,
         side: Side,
@@ -485,12 +494,12 @@ impl Flows {
             both: false,
             closing: p.proto == proto::TCP && fin,
         };
-        if let Some((k, old)) = table.insert(key, h, st) {
+        if let Some((k, old)) = table.insert(*key, h, st) {
             counters.flows_evicted += 1;
             self.finish_flow(k, &old, counters);
         }
         if let Some(r) = done {
-            self.finish_flow(key, &r, counters);
+            self.finish_flow(*key, &r, counters);
         }
     }
 

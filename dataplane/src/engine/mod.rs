@@ -65,8 +65,9 @@ use zprsim_control::packet::Packet;
 use crate::conntrack;
 use crate::drop_reason::DropReason;
 use crate::judge::Counters;
-use crate::parse::{Parsed, parse_frame};
+use crate::parse::{self, Parsed, parse_frame};
 use crate::pcap_out::{OutFormat, PcapOut};
+use crate::state_table::Keys;
 
 pub use flows::{Decided, FlowRecord};
 #[cfg(test)]
@@ -343,6 +344,9 @@ pub(crate) struct Item {
     pub(crate) ts_ns: u64,
     pub(crate) wire_len: u32,
     pub(crate) shard: u16,
+    /// The packet's flow key and connection key with its direction,
+    /// made with the parse.
+    pub(crate) keys: Keys,
 }
 
 /// A record's place in its block and its fields.
@@ -369,13 +373,28 @@ impl WorkBatch {
     /// never sends (it checked or parsed each one).
     pub(crate) fn each(&self, mut f: impl FnMut(Option<&Item>)) {
         for r in &self.recs {
-            match parse_frame(r.rec.linktype, r.rec.data(&self.block)) {
+            let data = r.rec.data(&self.block);
+            // The common shape at fixed offsets, its keys straight from
+            // the numbers; anything else through the full parse.
+            if let Some((meta, t)) = parse::plain(r.rec.linktype, data) {
+                f(Some(&Item {
+                    packet: meta.packet,
+                    tcp_flags: meta.tcp_flags,
+                    ts_ns: r.rec.ts_ns,
+                    wire_len: r.rec.orig_len,
+                    shard: r.shard,
+                    keys: Keys::plain(&t),
+                }));
+                continue;
+            }
+            match parse_frame(r.rec.linktype, data) {
                 Parsed::Ip(meta) => f(Some(&Item {
                     packet: meta.packet,
                     tcp_flags: meta.tcp_flags,
                     ts_ns: r.rec.ts_ns,
                     wire_len: r.rec.orig_len,
                     shard: r.shard,
+                    keys: Keys::of(&meta.packet),
                 })),
                 _ => f(None),
             }

@@ -13,12 +13,16 @@ use zprsim_control::packet::L4;
 use crate::drop_reason::DropReason;
 use crate::judge::{Counters, Tracker};
 
-use crate::state_table::{self, KeyHasher};
+use crate::state_table::KeyHasher;
 
 use super::flows::{FlowRecord, Flows, Kept, Side};
 use super::live::{Live, PUBLISH_EVERY};
 use super::rule_stats::RuleTally;
 use super::{EngineConfig, Item, ResultBatch, WorkBatch, WorkRec};
+
+/// How many packets ahead of the one judged a worker parses, hashes and
+/// prefetches the table slots of (docs/benchmarks.md, tenth pass).
+const AHEAD: usize = 8;
 
 /// One scenario's state in one worker.
 struct Judge {
@@ -39,7 +43,18 @@ pub(crate) struct Worker {
     pub(crate) packet_hist: Histogram<u64>,
     /// A live pass ([`EngineConfig::live`]).
     live: Option<LiveState>,
+    /// Whether packets are prefetched ahead ([`Worker::prefetch`]): when
+    /// at least one in [`PREFETCH_WHEN`] of the last batch's packets
+    /// opened a flow record (where the misses are); a batch of known flows
+    /// finds its tables in cache and would pay the hints for nothing. Only
+    /// a hint either way: outputs do not depend on it.
+    prefetching: bool,
+    /// Packets of the current batch that opened a flow record.
+    opened: usize,
 }
+
+/// See [`Worker::prefetching`].
+const PREFETCH_WHEN: usize = 8;
 
 /// A worker's side of a live pass.
 struct LiveState {
@@ -139,6 +154,8 @@ impl Worker {
                 last: Instant::now(),
                 dirty: false,
             }),
+            prefetching: true,
+            opened: 0,
         }
     }
 
@@ -191,16 +208,24 @@ impl Worker {
     /// Otherwise the tracker judges it (connection probe, cached or memo
     /// verdict, or the table walk), and the record is updated through the
     /// slot found.
-    fn handle(&mut self, it: &Item, mut codes: Option<&mut Vec<u8>>) {
+    fn handle(&mut self, it: &Item, fh: u64, mut codes: Option<&mut Vec<u8>>) {
         // The keys and their hashes, once for every scenario, the
         // connection and flow tables and the rule statistics (for TCP and
-        // UDP the connection key is the flow key: one hash).
-        let (fkey, conn) = state_table::packet_keys(&it.packet);
-        let fh = self.hasher.hash(&fkey);
-        let conn = conn.map(|(k, forward)| {
-            let h = if k == fkey { fh } else { self.hasher.hash(&k) };
-            (k, forward, h)
-        });
+        // UDP the connection key is the flow key: one hash; `fh`, the flow
+        // key's, made when the packet was prefetched).
+        let keys = &it.keys;
+        let fkey = &keys.flow;
+        // The connection key: the flow key itself (TCP, UDP), or made
+        // again from the packet (ICMP, other protocols).
+        let other;
+        let conn = match keys.conn(&it.packet) {
+            Some((None, forward)) => Some((fkey, forward, fh)),
+            Some((Some(k), forward)) => {
+                other = k;
+                Some((&other, forward, self.hasher.hash(&other)))
+            }
+            None => None,
+        };
         let forward = conn.is_some_and(|c| c.1);
         // A verdict from the flow record needs a table that never changes
         // (not a live pass) and a packet its key and direction fix whole,
@@ -211,9 +236,10 @@ impl Worker {
             && matches!(it.packet.l4, L4::Ports { sport, dport } if sport | dport != 0)
             && it.packet.proto != proto::ICMP
             && it.packet.proto != proto::ICMPV6
-            && conn.is_some_and(|c| c.0 == fkey);
+            && keys.same;
         for j in &mut self.judges {
-            let found = j.flows.find(it.shard, &fkey, fh);
+            let found = j.flows.find(it.shard, fkey, fh);
+            self.opened += usize::from(found.is_none());
             let cached = if exact {
                 j.flows.cached_drop(it, found, forward)
             } else {
@@ -248,6 +274,20 @@ impl Worker {
             );
             if let Some(c) = codes.as_deref_mut() {
                 c.push(code);
+            }
+        }
+    }
+
+    /// Hints the cache about the coming look-ups of a packet (flow key
+    /// hash `fh`) in every scenario's flow and connection tables
+    /// ([`crate::state_table::ShardTable::prefetch`]): nothing changes.
+    #[inline]
+    fn prefetch(&self, it: &Item, fh: u64) {
+        let keys = &it.keys;
+        for j in &self.judges {
+            j.flows.prefetch(it.shard, &keys.flow, fh);
+            if keys.same {
+                j.tracker.prefetch(usize::from(it.shard), &keys.flow, fh);
             }
         }
     }
@@ -325,8 +365,8 @@ pub(crate) fn worker_loop(
             .unwrap_or_default();
         codes.clear();
         let want = results.is_some();
-        batch.each(|it| match it {
-            Some(it) => w.handle(it, want.then_some(&mut codes)),
+        let mut judge = |w: &mut Worker, it: Option<&Item>, fh: u64| match it {
+            Some(it) => w.handle(it, fh, want.then_some(&mut codes)),
             // Not an IP packet after all (the reader checked: cannot
             // happen): dropped, never allowed, so the codes stay aligned.
             None if want => codes.extend(std::iter::repeat_n(
@@ -334,7 +374,43 @@ pub(crate) fn worker_loop(
                 k,
             )),
             None => {}
-        });
+        };
+        if w.prefetching {
+            // A packet is parsed, hashed and its table slots prefetched
+            // AHEAD packets before it is judged (a ring of the packets in
+            // between, judged in input order), so the cache misses of new
+            // flows overlap instead of stalling one after the other.
+            let mut ring: [Option<(Item, u64)>; AHEAD] = [None; AHEAD];
+            let mut n = 0usize;
+            batch.each(|it| {
+                let Some(slot) = ring.get_mut(n % AHEAD) else {
+                    return;
+                };
+                if n >= AHEAD {
+                    judge(&mut w, slot.as_ref().map(|s| &s.0), slot.map_or(0, |s| s.1));
+                }
+                n += 1;
+                *slot = it.map(|it| {
+                    let fh = w.hasher.hash(&it.keys.flow);
+                    w.prefetch(it, fh);
+                    (*it, fh)
+                });
+            });
+            for m in n.saturating_sub(AHEAD)..n {
+                if let Some(slot) = ring.get(m % AHEAD) {
+                    judge(&mut w, slot.as_ref().map(|s| &s.0), slot.map_or(0, |s| s.1));
+                }
+            }
+        } else {
+            // Known flows: their tables are in cache; each packet judged
+            // as it is parsed, without the ring's copies.
+            batch.each(|it| {
+                let fh = it.map_or(0, |it| w.hasher.hash(&it.keys.flow));
+                judge(&mut w, it, fh);
+            });
+        }
+        w.prefetching = w.opened * PREFETCH_WHEN >= batch.len() * k;
+        w.opened = 0;
         let ns = u64::try_from(t0.elapsed().as_nanos())
             .unwrap_or(u64::MAX)
             .max(1);
