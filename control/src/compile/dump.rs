@@ -183,3 +183,73 @@ pub fn rule_text(s: &Scenario, r: RuleRef) -> String {
         ),
     }
 }
+
+impl Compiled {
+    /// Layout statistics of the security layers (temporary experiment).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn layout_stats(&self) -> String {
+        use std::collections::{HashMap, HashSet};
+        use std::fmt::Write as _;
+        let mut t = String::new();
+        for (name, l) in [
+            ("egress", &self.egress.tables),
+            ("ingress", &self.ingress.tables),
+        ] {
+            let mut tables: HashSet<(u32, Vec<u32>)> = HashSet::new();
+            let mut rows: HashSet<Vec<u32>> = HashSet::new();
+            let mut row_cells = 0usize;
+            let mut npeers = Vec::new();
+            let mut nsvc = Vec::new();
+            let mut peers_distinct_per_row: HashMap<u32, usize> = HashMap::new();
+            let ends: Vec<usize> = {
+                let mut o: Vec<usize> = l.slots.iter().map(|s| s.offset as usize).collect();
+                o.push(l.entries.len());
+                o.sort_unstable();
+                o
+            };
+            for s in &l.slots {
+                let o = s.offset as usize;
+                let end = ends.iter().copied().find(|&e| e > o).unwrap_or(o);
+                let tab = l.entries[o..end].to_vec();
+                let n = s.n_svc.max(1) as usize;
+                npeers.push(tab.len() / n);
+                nsvc.push(n);
+                *peers_distinct_per_row.entry(s.peer_remap).or_default() += 1;
+                for r in tab.chunks(n) {
+                    if rows.insert(r.to_vec()) {
+                        row_cells += r.len();
+                    }
+                }
+                tables.insert((s.n_svc, tab));
+            }
+            let tab_cells: usize = tables.iter().map(|t| t.1.len()).sum();
+            npeers.sort_unstable();
+            nsvc.sort_unstable();
+            let q = |v: &Vec<usize>| {
+                format!(
+                    "min {} med {} p90 {} max {}",
+                    v.first().unwrap_or(&0),
+                    v.get(v.len() / 2).unwrap_or(&0),
+                    v.get(v.len() * 9 / 10).unwrap_or(&0),
+                    v.last().unwrap_or(&0)
+                )
+            };
+            let _ = writeln!(
+                t,
+                "{name}: slots {} cells {} distinct-tables {} ({} cells) distinct-rows-global {} cells; peer_len {} svc_len {} distinct peer rows {}; local peers {}; local svcs {}",
+                l.slots.len(),
+                l.entries.len(),
+                tables.len(),
+                tab_cells,
+                row_cells,
+                l.peer_len,
+                l.svc_len,
+                peers_distinct_per_row.len(),
+                q(&npeers),
+                q(&nsvc)
+            );
+        }
+        t
+    }
+}
