@@ -13,10 +13,6 @@
 //! (classes precomputed), `address_class` of IPv4 and of IPv6 addresses, and
 //! a checksum of every judgement (verdict, stage, tracking, audit, rule
 //! ids): two builds that print the same checksum judged every packet alike.
-//! The last two columns, `batch` and `batch v4`, are the same judgements
-//! made by `Compiled::judge_many` (groups of `BATCH` packets, stage by
-//! stage), in ns per packet, all packets and IPv4 packets; the probe
-//! fails if they differ from `judge`'s in any packet.
 //! Run an old and a new build alternately to compare them under the same
 //! load.
 
@@ -41,7 +37,7 @@ struct Args {
     #[arg(long, default_value_t = 7)]
     rounds: usize,
     /// Measure only this column (judge, judge-v4, judge-v6, classes,
-    /// addr-v4, addr-v6, batch, batch-v4), e.g. under `perf stat`; the others print NaN.
+    /// addr-v4, addr-v6), e.g. under `perf stat`; the others print NaN.
     #[arg(long)]
     only: Option<String>,
     /// Passes over the packets per round.
@@ -140,19 +136,6 @@ fn fold(h: u64, f: &Fast) -> u64 {
         .fold(h, |h, w| (h ^ w).wrapping_mul(0x100_0000_01b3))
 }
 
-/// Judges every packet as a first packet with `judge_many`, into `out`;
-/// counts those with a route rule.
-fn judge_batched(c: &Compiled, ps: &[Packet], out: &mut [Fast]) -> u64 {
-    let d = std::env::var("ZPRSIM_BATCH_DEPTH")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
-    c.judge_many_depth(ps, Context::First, out, d);
-    std::hint::black_box(&*out)
-        .iter()
-        .fold(0u64, |acc, f| acc + u64::from(f.rules[0].is_some()))
-}
-
 /// Judges every packet as a first packet; counts those with a route rule.
 fn judge_all(c: &Compiled, ps: &[Packet]) -> u64 {
     ps.iter().fold(0u64, |acc, p| {
@@ -164,16 +147,8 @@ fn main() -> ExitCode {
     let args = Args::parse();
     if !args.sizes {
         println!(
-            "{:8} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8}  checksum          {:>8} {:>8}",
-            "preset",
-            "judge",
-            "judge v4",
-            "judge v6",
-            "classes",
-            "addr v4",
-            "addr v6",
-            "batch",
-            "batch v4"
+            "{:8} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8}  checksum",
+            "preset", "judge", "judge v4", "judge v6", "classes", "addr v4", "addr v6"
         );
     }
     for name in &args.presets {
@@ -195,7 +170,6 @@ fn main() -> ExitCode {
         };
         if args.sizes {
             print_sizes(name, &c);
-            print!("{}", c.layout_stats());
             continue;
         }
         let ps = scale::packets(&s, 1 << 16, 1);
@@ -248,25 +222,12 @@ fn main() -> ExitCode {
             })
         };
         let (addr4, addr6) = (addr("addr-v4", &a4), addr("addr-v6", &a6));
-        let mut out = vec![c.judge(&ps[0], Context::First); ps.len()];
-        let batch = measure(only, "batch", rp, ps.len(), || {
-            judge_batched(&c, &ps, &mut out)
-        });
-        let batch4 = measure(only, "batch-v4", rp, v4.len(), || {
-            judge_batched(&c, &v4, &mut out)
-        });
-        c.judge_many(&ps, Context::First, &mut out);
         let mut sum = 0xcbf2_9ce4_8422_2325u64;
-        for (i, pk) in ps.iter().enumerate() {
-            let f = c.judge(pk, Context::First);
-            if out[i] != f {
-                eprintln!("{name}: judge_many differs from judge on packet {i}: {pk}");
-                return ExitCode::FAILURE;
-            }
-            sum = fold(sum, &f);
+        for pk in &ps {
+            sum = fold(sum, &c.judge(pk, Context::First));
         }
         println!(
-            "{name:8} {judge:9.1} {judge4:9.1} {judge6:9.1} {judge_classes:9.1} {addr4:8.1} {addr6:8.1}  {sum:016x} {batch:8.1} {batch4:8.1}"
+            "{name:8} {judge:9.1} {judge4:9.1} {judge6:9.1} {judge_classes:9.1} {addr4:8.1} {addr6:8.1}  {sum:016x}"
         );
     }
     ExitCode::SUCCESS

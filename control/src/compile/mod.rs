@@ -32,7 +32,6 @@
 //! rules. [`Compiled::judge`] combines them with connection-tracking state
 //! exactly as the reference evaluator does.
 
-mod batch;
 mod build;
 mod dump;
 pub mod lpm;
@@ -44,7 +43,6 @@ mod table;
 mod tests;
 
 pub use crate::ids::{ClassId, ProfileId, RuleId};
-pub use batch::BATCH;
 pub use dump::rule_text;
 pub use table::{
     ClassInfo, Compiled, Entry, Fast, RouteEntry, SecurityLayer, SidedLayer, Stats, ZprProfileInfo,

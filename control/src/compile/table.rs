@@ -3,7 +3,6 @@
 
 use std::net::IpAddr;
 
-use super::batch::prefetch;
 use super::lpm::Lpm;
 use super::prefix::Pfx;
 use super::service::ServiceClasses;
@@ -218,34 +217,6 @@ impl SidedLayer {
         }
     }
 
-    /// Prefetches the two remap cells [`SidedLayer::lookup_slot`] reads
-    /// for slot `s` (batched judgement).
-    #[inline(always)]
-    pub(super) fn prefetch_remaps(&self, s: ProfileSlot, peer: u32, svc: u32) {
-        prefetch(self.remaps.get((s.peer_remap + peer) as usize));
-        prefetch(self.remaps.get((s.svc_remap + svc) as usize));
-    }
-
-    /// Prefetches the cell [`SidedLayer::lookup_slot`] reads for slot
-    /// `s`, reading the remap cells (batched judgement; call after
-    /// [`SidedLayer::prefetch_remaps`]). Narrow layers: the cell only (its
-    /// id pair depends on the cell's value).
-    #[inline(always)]
-    pub(super) fn prefetch_cell(&self, s: ProfileSlot, peer: u32, svc: u32) {
-        let (Some(&lp), Some(&ls)) = (
-            self.remaps.get((s.peer_remap + peer) as usize),
-            self.remaps.get((s.svc_remap + svc) as usize),
-        ) else {
-            return;
-        };
-        let i = s.offset as usize + (u32::from(lp) * s.n_svc + u32::from(ls)) as usize;
-        if self.narrow {
-            prefetch(self.cells.get(i));
-        } else {
-            prefetch(self.entries.get(i));
-        }
-    }
-
     /// The peer remap row of a slot.
     pub(super) fn peer_row(&self, s: ProfileSlot) -> &[u16] {
         let a = s.peer_remap as usize;
@@ -408,27 +379,6 @@ impl SecurityLayer {
             }
         }
         Entry(acc)
-    }
-
-    /// Calls `f` with each container slot of `profile`, in member order
-    /// (batched judgement's prefetches).
-    #[inline(always)]
-    pub(super) fn for_each_slot(&self, profile: ProfileId, mut f: impl FnMut(ProfileSlot)) {
-        let Some(m) = self.profiles.get(profile.index()) else {
-            return;
-        };
-        let n = m.n as usize;
-        for &s in &m.inline[..n.min(Members::INLINE)] {
-            f(s);
-        }
-        if n > Members::INLINE {
-            let a = m.start as usize;
-            for &slot in self.members.get(a + Members::INLINE..a + n).unwrap_or(&[]) {
-                if let Some(&s) = self.tables.slots.get(slot as usize) {
-                    f(s);
-                }
-            }
-        }
     }
 
     /// Bytes used.
@@ -743,72 +693,6 @@ impl Compiled {
             ingress: sec(&self.ingress, b.sec_profile, a.in_peer),
             zpr_egress: zpr(&self.zpr_egress, a.zpr_profile, b.zpr_peer),
             zpr_ingress: zpr(&self.zpr_ingress, b.zpr_profile, a.zpr_peer),
-        }
-    }
-}
-
-impl Compiled {
-    /// Prefetches what [`Compiled::reads`] reads first for `a -> b`: the
-    /// route cell, both security profiles' lines and both ZPR slots.
-    #[inline(always)]
-    pub(super) fn prefetch_profiles(&self, a: ClassInfo, b: ClassInfo) {
-        prefetch(self.route.get((a.route * self.n_route + b.route) as usize));
-        if let Some(p) = a.sec_profile {
-            prefetch(self.egress.profiles.get(p.index()));
-        }
-        if let Some(p) = b.sec_profile {
-            prefetch(self.ingress.profiles.get(p.index()));
-        }
-        if let Some(p) = a.zpr_profile {
-            prefetch(self.zpr_egress.slots.get(p.index()));
-        }
-        if let Some(p) = b.zpr_profile {
-            prefetch(self.zpr_ingress.slots.get(p.index()));
-        }
-    }
-
-    /// Prefetches every remap cell [`Compiled::reads`] reads for `a -> b`
-    /// (reads the profile lines and slots).
-    #[inline(always)]
-    pub(super) fn prefetch_remaps(&self, a: ClassInfo, b: ClassInfo, svc: u32) {
-        self.each_slot(a, b, |layer, s, peer| layer.prefetch_remaps(s, peer, svc));
-    }
-
-    /// Prefetches every table cell [`Compiled::reads`] reads for `a -> b`
-    /// (reads the remap cells).
-    #[inline(always)]
-    pub(super) fn prefetch_cells(&self, a: ClassInfo, b: ClassInfo, svc: u32) {
-        self.each_slot(a, b, |layer, s, peer| layer.prefetch_cell(s, peer, svc));
-    }
-
-    /// Calls `f` with every (layer, slot, peer class) [`Compiled::reads`]
-    /// looks up for `a -> b`.
-    #[inline(always)]
-    fn each_slot(
-        &self,
-        a: ClassInfo,
-        b: ClassInfo,
-        mut f: impl FnMut(&SidedLayer, ProfileSlot, u32),
-    ) {
-        if let Some(p) = a.sec_profile {
-            self.egress
-                .for_each_slot(p, |s| f(&self.egress.tables, s, b.eg_peer));
-        }
-        if let Some(p) = b.sec_profile {
-            self.ingress
-                .for_each_slot(p, |s| f(&self.ingress.tables, s, a.in_peer));
-        }
-        if let Some(&s) = a
-            .zpr_profile
-            .and_then(|p| self.zpr_egress.slots.get(p.index()))
-        {
-            f(&self.zpr_egress, s, b.zpr_peer);
-        }
-        if let Some(&s) = b
-            .zpr_profile
-            .and_then(|p| self.zpr_ingress.slots.get(p.index()))
-        {
-            f(&self.zpr_ingress, s, a.zpr_peer);
         }
     }
 }
