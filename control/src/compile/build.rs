@@ -975,21 +975,9 @@ impl<'a> Builder<'a> {
             + ingress.cells()
             + zpr_egress.cells()
             + zpr_ingress.cells();
-        // Layout: each class's line per side, its profile's first
-        // containers copied in (`SideLine`).
-        let lines = |layer: &SecurityLayer, peer: fn(&ClassInfo) -> u32| {
-            classes
-                .iter()
-                .map(|c| layer.side_line(c, peer(c)))
-                .collect::<Option<Vec<SideLine>>>()
-                .ok_or(CompileError::Internal("class profile is not a profile"))
-        };
-        let src_lines = lines(&egress, |c| c.in_peer)?;
-        let dst_lines = lines(&ingress, |c| c.eg_peer)?;
         let table_bytes = lpm.bytes()
             + services.bytes()
             + classes.len() * std::mem::size_of::<ClassInfo>()
-            + (src_lines.len() + dst_lines.len()) * std::mem::size_of::<SideLine>()
             + route.len() * 4
             + egress.bytes()
             + ingress.bytes()
@@ -1017,8 +1005,6 @@ impl<'a> Builder<'a> {
         Ok(Compiled {
             lpm,
             classes,
-            src_lines,
-            dst_lines,
             services,
             n_route,
             route,

@@ -40,8 +40,8 @@ impl Compiled {
         let cs = self.address_class(p.src);
         let cd = self.address_class(p.dst);
         let svc = self.service_class(p.proto, p.l4);
-        let a = self.src_lines[cs.index()];
-        let b = self.dst_lines[cd.index()];
+        let a = self.class_info(cs);
+        let b = self.class_info(cd);
         let mut rules = [None; 5];
         if (a.flags | b.flags) & ClassInfo::EXEMPT != 0 {
             return exempt();

@@ -113,7 +113,7 @@ impl RouteEntry {
 
 /// Where one profile's (or one container's) table lives inside a
 /// [`SidedLayer`]: 16 bytes, four to a cache line.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default)]
 pub(super) struct ProfileSlot {
     /// Start of the profile's peer remap row in [`SidedLayer::remaps`].
     pub(super) peer_remap: u32,
@@ -426,102 +426,6 @@ impl SecurityLayer {
     }
 }
 
-// -------------------------------------------------------------- side lines --
-
-/// What the judgement reads of an address class on one side of a packet,
-/// in one 64-byte line: the class's [`ClassInfo`] fields that side needs
-/// and the start of its security profile's container list in that side's
-/// [`SecurityLayer`], with the first [`SideLine::INLINE`] container slots
-/// copied in. [`Compiled`] holds one line per class for each side: the
-/// source line (the class as a packet's source: egress security, its
-/// peer class `in_peer` for the destination's ingress) and the destination
-/// line (ingress security, peer class `eg_peer`). So the class and its
-/// profile's [`Members`] are one read instead of two dependent ones, and a
-/// packet touches two class lines (one per side), not four.
-///
-/// INVARIANTS (checked by `side_lines_match_class_infos_and_profiles`):
-/// for class `c` and the side's layer `l`, `route`, `flags`,
-/// `sec_profile`, `zpr_profile` and `zpr_peer` are `classes[c]`'s; `peer`
-/// is its `in_peer` (source line) or `eg_peer` (destination line); with a
-/// security profile `p`, `n` and `start` are `l.profiles[p]`'s and
-/// `inline[i] == l.tables.slots[l.members[start + i]]` for `i < min(n,
-/// INLINE)`; without one `n == 0`. Containers past the inline ones are
-/// read through `l.members[start + INLINE..start + n]` (OCI allows five
-/// NSGs and the list set; most VNICs have one to three containers).
-/// Size: `2 × 64 × address classes` bytes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[repr(C, align(64))]
-pub(super) struct SideLine {
-    pub(super) route: u32,
-    pub(super) flags: u32,
-    /// The class's peer class in the other side's security layer.
-    pub(super) peer: u32,
-    pub(super) zpr_peer: u32,
-    pub(super) sec_profile: Option<ProfileId>,
-    pub(super) zpr_profile: Option<ProfileId>,
-    /// Containers of `sec_profile` in this side's layer.
-    pub(super) n: u32,
-    /// Start of their slot ids in the layer's `members`.
-    pub(super) start: u32,
-    pub(super) inline: [ProfileSlot; SideLine::INLINE],
-}
-
-impl SideLine {
-    /// Container slots held inline.
-    pub(super) const INLINE: usize = 2;
-}
-
-impl SecurityLayer {
-    /// The side line of class `info` in this layer (the source side for
-    /// egress, the destination side for ingress), `peer` being the class's
-    /// peer class as the other side sees it. `None` when the class's
-    /// profile is not a profile of this layer.
-    pub(super) fn side_line(&self, info: &ClassInfo, peer: u32) -> Option<SideLine> {
-        let mut line = SideLine {
-            route: info.route,
-            flags: info.flags,
-            peer,
-            zpr_peer: info.zpr_peer,
-            sec_profile: info.sec_profile,
-            zpr_profile: info.zpr_profile,
-            ..SideLine::default()
-        };
-        if let Some(p) = info.sec_profile {
-            let m = self.profiles.get(p.index())?;
-            line.n = m.n;
-            line.start = m.start;
-            for (dst, src) in line.inline.iter_mut().zip(&m.inline) {
-                *dst = *src;
-            }
-        }
-        Some(line)
-    }
-
-    /// [`SecurityLayer::lookup`] for the profile of a side line: the
-    /// first containers' slots come from the line itself.
-    #[inline]
-    #[must_use]
-    pub(super) fn lookup_line(&self, line: &SideLine, peer: u32, svc: u32) -> Entry {
-        let n = line.n as usize;
-        let mut acc = 0u32;
-        // Branch-free, as in `lookup`.
-        let mut fold = |e: u32| {
-            let empty = u32::from(acc & Entry::ID_MASK == 0).wrapping_neg();
-            acc |= (e & Entry::ID_MASK & empty) | (e & (Entry::STATEFUL | Entry::STATELESS));
-        };
-        for &s in &line.inline[..n.min(SideLine::INLINE)] {
-            fold(self.tables.lookup_slot(s, peer, svc).0);
-        }
-        if n > SideLine::INLINE {
-            let a = line.start as usize;
-            for &slot in &self.members[a + SideLine::INLINE..a + n] {
-                fold(self.tables.lookup(slot, peer, svc).0);
-            }
-        }
-        Entry(acc)
-    }
-}
-
 // ------------------------------------------------------------- class info --
 
 /// Per address class: the ids every layer indexes by.
@@ -611,12 +515,7 @@ pub struct Stats {
 #[derive(Debug, Clone)]
 pub struct Compiled {
     pub(super) lpm: Lpm,
-    /// Per class: its ids (the dump, [`Compiled::class_info`]).
     pub(super) classes: Vec<ClassInfo>,
-    /// Per class: its line as a packet's source ([`SideLine`]).
-    pub(super) src_lines: Vec<SideLine>,
-    /// Per class: its line as a packet's destination.
-    pub(super) dst_lines: Vec<SideLine>,
     pub(super) services: ServiceClasses,
     pub(super) n_route: u32,
     pub(super) route: Vec<u32>,
@@ -661,11 +560,6 @@ impl Compiled {
                 "classes",
                 "info",
                 self.classes.len() * std::mem::size_of::<ClassInfo>(),
-            ),
-            (
-                "classes",
-                "lines",
-                (self.src_lines.len() + self.dst_lines.len()) * std::mem::size_of::<SideLine>(),
             ),
             ("route", "entries", self.route.len() * 4),
         ];
@@ -734,19 +628,13 @@ impl Compiled {
     #[inline]
     #[must_use]
     pub fn judge_classes(&self, cs: ClassId, cd: ClassId, svc: u32, ctx: Context) -> Fast {
-        self.judge_lines(
-            &self.src_lines[cs.index()],
-            &self.dst_lines[cd.index()],
-            svc,
-            ctx,
-        )
+        self.judge_infos(self.classes[cs.index()], self.classes[cd.index()], svc, ctx)
     }
 
-    /// Judges a packet given its source class's source line and its
-    /// destination class's destination line: every table read after them.
+    /// Judges a packet given its classes' infos: every table read after
+    /// the class infos.
     #[inline]
-    pub(super) fn judge_lines(&self, a: &SideLine, b: &SideLine, svc: u32, ctx: Context) -> Fast {
-        let (a, b) = (*a, *b);
+    pub(super) fn judge_infos(&self, a: ClassInfo, b: ClassInfo, svc: u32, ctx: Context) -> Fast {
         let mut rules = [None; 5];
         if (a.flags | b.flags) & ClassInfo::EXEMPT != 0 {
             return exempt();
@@ -790,9 +678,9 @@ impl Compiled {
     /// would discard the later reads and start them again). A layer whose
     /// VNIC has no profile reads nothing (its entry stays 0).
     #[inline]
-    pub(super) fn reads(&self, a: SideLine, b: SideLine, svc: u32) -> Reads {
-        let sec = |layer: &SecurityLayer, line: &SideLine, peer: u32| match line.sec_profile {
-            Some(_) => layer.lookup_line(line, peer, svc),
+    pub(super) fn reads(&self, a: ClassInfo, b: ClassInfo, svc: u32) -> Reads {
+        let sec = |layer: &SecurityLayer, profile: Option<ProfileId>, peer: u32| match profile {
+            Some(p) => layer.lookup(p, peer, svc),
             None => Entry(0),
         };
         let zpr = |layer: &SidedLayer, profile: Option<ProfileId>, peer: u32| match profile {
@@ -801,8 +689,8 @@ impl Compiled {
         };
         Reads {
             route: RouteEntry(self.route[(a.route * self.n_route + b.route) as usize]),
-            egress: sec(&self.egress, &a, b.peer),
-            ingress: sec(&self.ingress, &b, a.peer),
+            egress: sec(&self.egress, a.sec_profile, b.eg_peer),
+            ingress: sec(&self.ingress, b.sec_profile, a.in_peer),
             zpr_egress: zpr(&self.zpr_egress, a.zpr_profile, b.zpr_peer),
             zpr_ingress: zpr(&self.zpr_ingress, b.zpr_profile, a.zpr_peer),
         }
@@ -824,7 +712,7 @@ pub(super) struct Reads {
 /// stage that drops, if one does.
 #[inline]
 pub(super) fn source_layers(
-    a: SideLine,
+    a: ClassInfo,
     rd: &Reads,
     reply: bool,
     t: Tracking,
@@ -849,7 +737,7 @@ pub(super) fn source_layers(
 /// `rules` and its tracking in `tracking`: the stage that drops, if it does.
 #[inline]
 pub(super) fn destination_layer(
-    b: SideLine,
+    b: ClassInfo,
     rd: &Reads,
     reply: bool,
     t: Tracking,
@@ -874,7 +762,7 @@ pub(super) fn destination_layer(
 #[inline]
 pub(super) fn zpr_step(
     check: ZprCheck,
-    me: SideLine,
+    me: ClassInfo,
     e: Entry,
     reply: bool,
     t: Tracking,

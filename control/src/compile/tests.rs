@@ -3,7 +3,6 @@
 use super::*;
 use crate::load::from_toml_str;
 use crate::model::{Direction, Peer, Scenario, SecurityRule};
-use crate::verdict::Context;
 
 const SCENARIO: &str = r#"
 [[vcn]]
@@ -60,7 +59,6 @@ fn default_config_compiles_and_counts() {
     let parts = c.lpm.bytes()
         + c.services.bytes()
         + c.classes.len() * std::mem::size_of::<ClassInfo>()
-        + (c.src_lines.len() + c.dst_lines.len()) * std::mem::size_of::<table::SideLine>()
         + c.route.len() * 4
         + c.egress.bytes()
         + c.ingress.bytes()
@@ -242,121 +240,6 @@ fn fast_and_class_info_sizes() {
     );
     assert_eq!(std::mem::size_of::<ClassInfo>(), 32);
     assert_eq!(std::mem::align_of::<ClassInfo>(), 32);
-    // A side line is one cache line.
-    assert_eq!(std::mem::size_of::<table::SideLine>(), 64);
-    assert_eq!(std::mem::align_of::<table::SideLine>(), 64);
-}
-
-// ------------------------------------------------------------ side lines --
-
-/// Checks the [`table::SideLine`] invariants of every class of `c`;
-/// returns the largest container count of a line.
-fn check_side_lines(c: &Compiled) -> usize {
-    assert_eq!(c.src_lines.len(), c.classes.len());
-    assert_eq!(c.dst_lines.len(), c.classes.len());
-    let mut most = 0;
-    for (i, info) in c.classes.iter().enumerate() {
-        for (line, layer, peer) in [
-            (&c.src_lines[i], &c.egress, info.in_peer),
-            (&c.dst_lines[i], &c.ingress, info.eg_peer),
-        ] {
-            assert_eq!(
-                (line.route, line.flags, line.peer, line.zpr_peer),
-                (info.route, info.flags, peer, info.zpr_peer),
-                "class {i}"
-            );
-            assert_eq!(line.sec_profile, info.sec_profile, "class {i}");
-            assert_eq!(line.zpr_profile, info.zpr_profile, "class {i}");
-            let Some(p) = info.sec_profile else {
-                assert_eq!(line.n, 0, "class {i}");
-                continue;
-            };
-            let m = layer.profiles[p.index()];
-            assert_eq!((line.n, line.start), (m.n, m.start), "class {i}");
-            let members: Vec<u32> = layer.members(p.index()).collect();
-            assert_eq!(members.len(), line.n as usize);
-            for (k, &slot) in members.iter().enumerate().take(table::SideLine::INLINE) {
-                assert_eq!(
-                    line.inline[k], layer.tables.slots[slot as usize],
-                    "class {i}"
-                );
-            }
-            most = most.max(line.n as usize);
-        }
-    }
-    most
-}
-
-#[test]
-fn side_lines_match_class_infos_and_profiles() {
-    let c = Compiled::new(&scenario(), &Config::default()).unwrap();
-    check_side_lines(&c);
-}
-
-/// A VNIC in three NSGs plus its subnet's list set has four ingress
-/// containers: two in its side line, two read through the member list.
-/// Each NSG allows one port, the list another: every container decides
-/// its own port, and the judgement agrees with the reference evaluator.
-#[test]
-fn containers_past_the_side_line_are_read_through_the_members() {
-    let mut t = String::from(
-        r#"
-[[vcn]]
-name = "v"
-cidr_blocks = ["10.0.0.0/16"]
-[[security_list]]
-name = "sl"
-vcn = "v"
-egress_security_rules = [{ protocol = "all", destination = "0.0.0.0/0" }]
-ingress_security_rules = [{ protocol = "6", source = "10.0.0.0/16", tcp_options = { destination_port_range = { min = 1000, max = 1000 } } }]
-[[subnet]]
-name = "a"
-vcn = "v"
-cidr_block = "10.0.1.0/24"
-security_lists = ["sl"]
-[[vnic]]
-name = "x"
-subnet = "a"
-private_ips = ["10.0.1.10"]
-[[vnic]]
-name = "y"
-subnet = "a"
-private_ips = ["10.0.1.20"]
-nsgs = ["n1", "n2", "n3"]
-"#,
-    );
-    for k in 1..=3 {
-        t.push_str(&format!(
-            "[[nsg]]\nname = \"n{k}\"\nvcn = \"v\"\nrules = [{{ direction = \"INGRESS\", protocol = \"6\", source = \"10.0.0.0/16\", tcp_options = {{ destination_port_range = {{ min = {k}, max = {k} }} }} }}]\n"
-        ));
-    }
-    let s = from_toml_str(&t, "lines.toml").unwrap().scenario;
-    for cfg in [
-        Config::default(),
-        Config {
-            narrow_cells_from_bytes: 0,
-            ..Config::default()
-        },
-    ] {
-        let c = Compiled::new(&s, &cfg).unwrap();
-        assert_eq!(check_side_lines(&c), 4);
-        for port in [1u16, 2, 3, 1000, 4] {
-            let p = crate::packet::Packet::tcp(
-                "10.0.1.10".parse().unwrap(),
-                40000,
-                "10.0.1.20".parse().unwrap(),
-                port,
-            );
-            for ctx in [Context::First] {
-                let fast = c.judge(&p, ctx);
-                let reference = crate::eval::evaluate(&s, &p, ctx);
-                assert_eq!(fast.judgement, reference.judgement, "port {port}");
-                let got = fast.rules[2].and_then(|id| c.rule_ref(id));
-                assert_eq!(got, reference.deciders.ingress, "port {port}");
-                assert_eq!(got.is_some(), port != 4, "port {port}: {got:?}");
-            }
-        }
-    }
 }
 
 // ------------------------------------------------------ narrow / wide cells --
