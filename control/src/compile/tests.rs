@@ -294,8 +294,12 @@ nsgs = ["n1", "n2", "n3"]
         let c = Compiled::new(&s, &cfg).unwrap();
         let y = c.class_info(c.address_class("10.0.1.20".parse().unwrap()));
         let p = y.sec_profile.unwrap();
-        assert_eq!(c.ingress.members(p.index()).count(), 4);
-        assert!(4 > table::Members::INLINE);
+        let n = c.ingress.members(p.index()).count();
+        assert_eq!(n, 4);
+        assert!(
+            n > table::Members::INLINE,
+            "the fourth container is not inline"
+        );
         let mut seen = std::collections::HashSet::new();
         for port in [1u16, 2, 3, 1000, 4] {
             let pk = crate::packet::Packet::tcp(
