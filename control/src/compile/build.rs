@@ -83,14 +83,6 @@ impl SidedBuilder {
             return Ok(layer);
         }
         let internal = CompileError::Internal;
-        // Based when every slot's ids lie within NARROW_MAX of each other
-        // (an NSG's rules have consecutive ids): the cell's local id is
-        // then `id - base`, and the base, read beside the table, does not
-        // wait for the cell.
-        let based = self.distinct.iter().all(|d| match (d.first(), d.last()) {
-            (Some(&lo), Some(&hi)) => hi - lo < Entry::NARROW_MAX,
-            _ => true,
-        });
         let mut cells: Vec<u16> = Vec::with_capacity(layer.entries.len() + 4 * self.lens.len());
         let mut local: HashMap<u32, u32> = HashMap::default();
         for ((slot, &len), mine) in layer.slots.iter_mut().zip(&self.lens).zip(&self.distinct) {
@@ -99,27 +91,6 @@ impl SidedBuilder {
                 .entries
                 .get(o..o + len as usize)
                 .ok_or(internal("slot table outside the entries"))?;
-            if based {
-                if cells.len() % 2 == 1 {
-                    cells.push(0);
-                }
-                // The base: one less than the slot's smallest id.
-                let base = mine.first().map_or(0, |&lo| lo - 1);
-                cells.push((base & 0xffff) as u16);
-                cells.push((base >> 16) as u16);
-                slot.offset =
-                    u32::try_from(cells.len()).map_err(|_| internal("narrow cells past u32"))?;
-                for &e in table {
-                    let id = e & Entry::ID_MASK;
-                    let k = if id == 0 { 0 } else { id - base };
-                    cells.push(
-                        Entry(e)
-                            .narrow(k)
-                            .ok_or(internal("based cell does not fit"))?,
-                    );
-                }
-                continue;
-            }
             // The id list, backwards, ending with the pair of zeros; the
             // table starts at an even cell.
             if cells.len() % 2 == 1 {
@@ -151,7 +122,6 @@ impl SidedBuilder {
         layer.cells = cells;
         layer.entries = Vec::new();
         layer.narrow = true;
-        layer.based = based;
         Ok(layer)
     }
 

@@ -178,9 +178,6 @@ pub struct SidedLayer {
     pub(super) entries: Vec<u32>,
     /// Whether the tables are in `cells`.
     pub(super) narrow: bool,
-    /// Narrow, and each slot's local ids count from a base stored right
-    /// before its table (instead of an id list).
-    pub(super) based: bool,
     /// Cells of all tables (without the bases).
     pub(super) n_cells: usize,
 }
@@ -210,12 +207,6 @@ impl SidedLayer {
         let o = s.offset as usize;
         if self.narrow {
             let c = self.cells[o + i];
-            if self.based {
-                // The base's read does not depend on the cell's.
-                let base = u32::from(self.cells[o - 2]) | u32::from(self.cells[o - 1]) << 16;
-                let k = u32::from(c) & Entry::NARROW_MAX;
-                return Entry::from_narrow(c, (base + k) & u32::from(k != 0).wrapping_neg());
-            }
             // The pair of local id k (0: the pair of zeros right before
             // the table).
             let p = o - 2 - 2 * (usize::from(c) & Entry::NARROW_MAX as usize);
