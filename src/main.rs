@@ -25,6 +25,14 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use zprsim_control::escape::escape_keep_newlines;
 
+/// mimalloc instead of the system allocator: loading a scenario makes
+/// millions of small allocations (the TOML parser's tables and strings, the
+/// model's names), and glibc's malloc and free cost a fifth of a
+/// `check`'s instructions (docs/benchmarks.md, "Start-up"). The packet phase
+/// does not allocate per packet, so it does not depend on this choice.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Packet-level enforcement simulator for OCI networks: route tables, NSGs,
 /// security lists and Zero Trust Packet Routing.
 #[derive(Debug, Parser)]

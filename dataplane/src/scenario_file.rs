@@ -214,7 +214,7 @@ mod tests {
     }
 
     /// A scenario of about 1.7 MB: split into parts outside the loader's
-    /// own tests (at least 64 KiB each), so the threads really share it.
+    /// own tests (about 16 KiB each), so the threads really share it.
     fn large(last_ip: &str) -> String {
         let mut t = String::from(
             "name = \"big\"\n[[vcn]]\nname = \"v\"\ncidr_blocks = [\"10.0.0.0/8\"]\n\
@@ -247,6 +247,55 @@ mod tests {
         assert_eq!(
             format!("{:?}", one.warnings),
             format!("{:?}", four.warnings)
+        );
+    }
+
+    /// The loader's own chunk size (not the tests' one-`[[key]]` chunks):
+    /// a ~0.5 MB scenario in many chunks loads the scenario and warnings
+    /// that the whole-text parse gives. Quoting the first root key makes
+    /// the splitter refuse (`chunks.rs`), so that text is parsed whole.
+    #[test]
+    fn the_loaders_chunks_load_what_the_whole_text_loads() {
+        let mut t = String::from(
+            "name = \"big\"\n[[vcn]]\nname = \"v\"\ncidr_blocks = [\"10.0.0.0/8\"]\n\
+             [[subnet]]\nname = \"s\"\nvcn = \"v\"\ncidr_block = \"10.0.0.0/8\"\n",
+        );
+        for n in 0..6 {
+            t.push_str(&format!(
+                "[[nsg]]\nname = \"g{n}\"\nvcn = \"v\"\nrules = []\n"
+            ));
+        }
+        for i in 0..3_000u32 {
+            let ip = format!("10.{}.{}.{}", i >> 15, (i >> 7) & 255, (i & 127) + 1);
+            // Every 700th VNIC is in 6 NSGs: a warning with a position.
+            let nsgs = if i % 700 == 0 {
+                "\"g0\", \"g1\", \"g2\", \"g3\", \"g4\", \"g5\""
+            } else {
+                "\"g1\""
+            };
+            // Attribute keys written out of sorted order: the loader keeps
+            // the written order from their spans.
+            t.push_str(&format!(
+                "[[vnic]]\nname = \"n{i}\"\nsubnet = \"s\"\nprivate_ips = [\"{ip}\"]\n\
+                 nsgs = [{nsgs}]\nsecurity_attributes = {{ \"zz\" = {{ \"w\" = {{ value = \"a{i}\" }}, \
+                 \"b\" = {{ value = \"x\", mode = \"audit\" }} }}, \"app\" = {{ \"env\" = {{ value = \"p\" }} }} }}\n\n"
+            ));
+        }
+        assert!(t.len() > 400 << 10, "{} bytes: many chunks", t.len());
+        let whole_text = t.replacen("name = ", "\"name\" = ", 1);
+        let split =
+            load::load_str_with(&t, "c.toml", Format::Toml, &NoFiles, &Threads::new(2)).unwrap();
+        let whole =
+            load::load_str_with(&whole_text, "c.toml", Format::Toml, &NoFiles, &InOrder).unwrap();
+        assert_eq!(split.scenario.vnics.len(), 3_000);
+        assert_eq!(split.warnings.len(), 5, "{:?}", split.warnings);
+        assert_eq!(
+            format!("{:?}", split.scenario),
+            format!("{:?}", whole.scenario)
+        );
+        assert_eq!(
+            format!("{:?}", split.warnings),
+            format!("{:?}", whole.warnings)
         );
     }
 

@@ -24,6 +24,11 @@ use zprsim_control::compile::{Compiled, Config};
 use zprsim_dataplane::baseline::bare_loop;
 use zprsim_dataplane::engine::{self, CaptureFiles, EngineConfig, PcapSink, Sinks};
 
+/// The allocator `zprsim` itself uses (src/main.rs), so the engine measured
+/// here sets up its tables and buffers the way `zprsim replay` does.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "zprsim-baseline",

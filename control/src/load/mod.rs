@@ -402,7 +402,7 @@ pub fn from_json_str(text: &str, file: &str) -> Result<Loaded, LoadError> {
 // loading fails once per run, and callers match on its fields.
 #[allow(clippy::result_large_err)]
 fn parse_toml(text: &str, file: &str, jobs: &dyn Jobs) -> Result<raw::RawScenario, LoadError> {
-    match parse_toml_chunked(text, chunk_target(text.len()), jobs) {
+    match parse_toml_chunked(text, TOML_CHUNK_BYTES, jobs) {
         Chunked::Parsed(raw) => Ok(raw),
         _ if text.len() <= MAX_WHOLE_TOML_BYTES => parse_toml_whole(text, file),
         // Too large to parse whole: the failing part's own error, placed
@@ -415,25 +415,16 @@ fn parse_toml(text: &str, file: &str, jobs: &dyn Jobs) -> Result<raw::RawScenari
     }
 }
 
-/// At most this many bytes of TOML are parsed at once when the text can be
-/// split (`chunks.rs`): the `toml` crate's tree of a chunk takes tens of
-/// times its size. Tests split at every `[[key]]`, so every loader test
-/// goes through the split.
-const TOML_CHUNK_BYTES: usize = if cfg!(test) { 1 } else { 1 << 20 };
-
-/// Chunks are at least this long (outside tests), so that the per-chunk
-/// cost stays small beside the parse.
-const TOML_CHUNK_MIN_BYTES: usize = if cfg!(test) { 1 } else { 64 << 10 };
-
-/// The chunk length aimed at for a text of `len` bytes: about 16 chunks,
-/// so that runners with a few threads share the parse evenly (three 1 MiB
-/// chunks would leave one of two threads idle a third of the time).
-fn chunk_target(len: usize) -> usize {
-    (len / 16).clamp(
-        TOML_CHUNK_MIN_BYTES,
-        TOML_CHUNK_BYTES.max(TOML_CHUNK_MIN_BYTES),
-    )
-}
+/// The chunk length aimed at when the text can be split (`chunks.rs`):
+/// small, so that the `toml` crate's tree of a chunk (tens of times its
+/// size) stays in the core's cache while it is built, read and freed. With
+/// 16 KiB chunks, `check` of the 10k-VNIC scenario takes ~20% less CPU
+/// than with 150 KiB ones and `large` from TOML ~25% less, for the same
+/// instructions (docs/benchmarks.md, "Start-up"); 4-32 KiB measure alike.
+/// Many chunks also share the parse evenly between a runner's threads.
+/// Tests split at every `[[key]]`, so every loader test goes through the
+/// split.
+const TOML_CHUNK_BYTES: usize = if cfg!(test) { 1 } else { 16 << 10 };
 
 /// What the split parse gave.
 // Made once per load and matched at once: boxing the scenario buys nothing.
@@ -472,19 +463,38 @@ fn parse_toml_chunked(text: &str, target: usize, jobs: &dyn Jobs) -> Chunked {
         // A runner calling a job twice would only parse it again.
         let _ = slot.set(parsed);
     });
-    let mut out: Option<raw::RawScenario> = None;
+    let mut parts = Vec::with_capacity(slots.len());
     // Joined in document order: the first chunk that failed is the one
     // reported, whatever order they ran in.
     for (r, slot) in ranges.into_iter().zip(slots) {
         let Some(part) = slot.into_inner().flatten() else {
             return Chunked::Failed(r.start, r.end);
         };
-        match &mut out {
-            None => out = Some(part),
-            Some(o) => append(o, part),
-        }
+        parts.push(part);
     }
-    out.map_or(Chunked::Unsplit, Chunked::Parsed)
+    let mut parts = parts.into_iter();
+    let Some(mut out) = parts.next() else {
+        return Chunked::Unsplit;
+    };
+    reserve_for(&mut out, parts.as_slice());
+    for part in parts {
+        append(&mut out, part);
+    }
+    Chunked::Parsed(out)
+}
+
+/// Makes room in `into` for the arrays of tables of the later chunks
+/// `rest`, so that joining thousands of chunks moves each object once.
+fn reserve_for(into: &mut raw::RawScenario, rest: &[raw::RawScenario]) {
+    let sum = |len: fn(&raw::RawScenario) -> usize| rest.iter().map(len).sum::<usize>();
+    into.vcn.reserve(sum(|p| p.vcn.len()));
+    into.gateway.reserve(sum(|p| p.gateway.len()));
+    into.route_table.reserve(sum(|p| p.route_table.len()));
+    into.security_list.reserve(sum(|p| p.security_list.len()));
+    into.nsg.reserve(sum(|p| p.nsg.len()));
+    into.subnet.reserve(sum(|p| p.subnet.len()));
+    into.vnic.reserve(sum(|p| p.vnic.len()));
+    into.zpr_policy.reserve(sum(|p| p.zpr_policy.len()));
 }
 
 /// One part of a split text parsed alone, its error placed in the whole

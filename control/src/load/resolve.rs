@@ -1327,11 +1327,14 @@ impl Resolver<'_> {
             subnets.iter().map(|s| sorted_cidrs(&s.cidrs)).collect();
         let (rt_vcns, nsg_vcns) = (&self.rt_vcns, &self.nsg_vcns);
         let vcn_names = &self.vcn_names;
-        let mut vnics = Vec::new();
+        let mut vnics = Vec::with_capacity(raw.vnic.len());
         let mut ip_owner: HashMap<IpAddr, usize> = HashMap::default();
         // One buffer for every vnic's label (10^4 and more of them): built
         // by pushes, not `format!`, as `label` would.
         let mut object = String::new();
+        // One set for every vnic's nsgs, emptied for each: not a new
+        // set (its seed and first allocation) per vnic.
+        let mut seen = HashSet::default();
         for (ni, v) in raw.vnic.iter().enumerate() {
             label_into(&mut object, Kind::Vnic, &v.name.value);
             let si = ctx.lookup(Kind::Subnet, &v.subnet, &object, "subnet")?;
@@ -1345,7 +1348,7 @@ impl Resolver<'_> {
                     "a vnic needs at least one private ip".to_owned(),
                 ));
             }
-            let mut ips = Vec::new();
+            let mut ips = Vec::with_capacity(v.private_ips.len());
             for p in &v.private_ips {
                 let ip = parse_ip(&p.value)
                     .map_err(|m| ctx.err(p.start(), &object, "private_ips", m))?;
@@ -1375,8 +1378,8 @@ impl Resolver<'_> {
                 ip_owner.insert(ip, ni);
                 ips.push(ip);
             }
-            let mut nsgs = Vec::new();
-            let mut seen = HashSet::default();
+            let mut nsgs = Vec::with_capacity(v.nsgs.len());
+            seen.clear();
             for r in &v.nsgs {
                 let i = ctx.lookup(Kind::Nsg, r, &object, "nsgs")?;
                 same_vcn(

@@ -1027,6 +1027,36 @@ fn warns_on_more_than_five_nsgs_per_vnic() {
     );
 }
 
+/// The resolver keeps one set of a vnic's nsgs for all vnics, emptied for
+/// each: an nsg in two vnics is fine, twice in one is an error, at the
+/// second mention.
+#[test]
+fn an_nsg_twice_in_one_vnic_is_an_error_once_in_each_of_two_is_not() {
+    let vnic = |name: &str, ip: &str, nsgs: &str| {
+        format!(
+            "[[vnic]]\nname = \"{name}\"\nsubnet = \"s\"\nprivate_ips = [\"{ip}\"]\nnsgs = [{nsgs}]\n"
+        )
+    };
+    let nsg = "[[nsg]]\nname = \"g\"\nvcn = \"v\"\n[[nsg]]\nname = \"h\"\nvcn = \"v\"\n";
+    let ok = with_base(&format!(
+        "{nsg}{}{}",
+        vnic("a", "10.0.1.5", "\"g\", \"h\""),
+        vnic("b", "10.0.1.6", "\"h\", \"g\"")
+    ));
+    let l = from_toml_str(&ok, "s.toml").unwrap();
+    assert_eq!(l.scenario.vnics[0].nsgs.len(), 2);
+    assert_eq!(l.scenario.vnics[1].nsgs.len(), 2);
+    let twice = with_base(&format!(
+        "{nsg}{}{}",
+        vnic("a", "10.0.1.5", "\"g\""),
+        vnic("b", "10.0.1.6", "\"g\", \"h\", \"g\"")
+    ));
+    assert_eq!(
+        toml_err(&twice).to_string(),
+        "s.toml:23:19: error: in vnic `b`, field `nsgs`: nsg `g` is listed twice"
+    );
+}
+
 #[test]
 fn warns_on_more_than_five_attributes_per_vnic() {
     let text = with_base(&format!(
