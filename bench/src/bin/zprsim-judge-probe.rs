@@ -14,7 +14,9 @@
 //! a checksum of every judgement (verdict, stage, tracking, audit, rule
 //! ids): two builds that print the same checksum judged every packet alike.
 //! Run an old and a new build alternately to compare them under the same
-//! load.
+//! load. `--hot N` judges only the packets between the first N distinct
+//! addresses (repeated to the same count): the same code over a smaller
+//! part of the tables, to see how the time follows the footprint.
 
 use std::process::ExitCode;
 
@@ -47,6 +49,11 @@ struct Args {
     /// instead of measuring.
     #[arg(long)]
     sizes: bool,
+    /// Judge only packets between the first N distinct addresses of the
+    /// random packets (repeated to the same count), to see how the time
+    /// grows with the part of the tables the traffic touches (0: all).
+    #[arg(long, default_value_t = 0)]
+    hot: usize,
     /// Layers whose u32 cells take at least this many bytes get u16 cells
     /// (`Config::narrow_cells_from_bytes`; 0: every layer, a huge value:
     /// none), to compare the layouts.
@@ -136,6 +143,32 @@ fn fold(h: u64, f: &Fast) -> u64 {
         .fold(h, |h, w| (h ^ w).wrapping_mul(0x100_0000_01b3))
 }
 
+/// The packets whose source and destination are both among the first
+/// `hot` distinct addresses of `ps` (in packet order), repeated to the
+/// length of `ps`; all of `ps` when `hot` is 0 or no packet qualifies.
+fn hot_packets(ps: Vec<Packet>, hot: usize) -> Vec<Packet> {
+    if hot == 0 {
+        return ps;
+    }
+    let mut seen = std::collections::HashSet::new();
+    for p in &ps {
+        for a in [p.src, p.dst] {
+            if seen.len() < hot {
+                seen.insert(a);
+            }
+        }
+    }
+    let keep: Vec<Packet> = ps
+        .iter()
+        .filter(|p| seen.contains(&p.src) && seen.contains(&p.dst))
+        .copied()
+        .collect();
+    if keep.is_empty() {
+        return ps;
+    }
+    keep.iter().cycle().take(ps.len()).copied().collect()
+}
+
 /// Judges every packet as a first packet; counts those with a route rule.
 fn judge_all(c: &Compiled, ps: &[Packet]) -> u64 {
     ps.iter().fold(0u64, |acc, p| {
@@ -172,7 +205,7 @@ fn main() -> ExitCode {
             print_sizes(name, &c);
             continue;
         }
-        let ps = scale::packets(&s, 1 << 16, 1);
+        let ps = hot_packets(scale::packets(&s, 1 << 16, 1), args.hot);
         let (v4, v6): (Vec<Packet>, Vec<Packet>) = ps.iter().partition(|p| p.src.is_ipv4());
         let classes: Vec<_> = ps
             .iter()

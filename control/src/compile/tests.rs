@@ -3,6 +3,7 @@
 use super::*;
 use crate::load::from_toml_str;
 use crate::model::{Direction, Peer, Scenario, SecurityRule};
+use crate::verdict::Context;
 
 const SCENARIO: &str = r#"
 [[vcn]]
@@ -240,6 +241,84 @@ fn fast_and_class_info_sizes() {
     );
     assert_eq!(std::mem::size_of::<ClassInfo>(), 32);
     assert_eq!(std::mem::align_of::<ClassInfo>(), 32);
+}
+
+// -------------------------------------------- containers past the inline --
+
+/// A VNIC in three NSGs plus its subnet's list set has four ingress
+/// containers: three held inline in its profile's `Members` line, the
+/// fourth read through the member list. Each NSG allows one port, the list
+/// another: every container decides its own port, in both cell layouts,
+/// and the judgement agrees with the reference evaluator.
+#[test]
+fn containers_past_the_inline_slots_are_read_through_the_members() {
+    let mut t = String::from(
+        r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16"]
+[[security_list]]
+name = "sl"
+vcn = "v"
+egress_security_rules = [{ protocol = "all", destination = "0.0.0.0/0" }]
+ingress_security_rules = [{ protocol = "6", source = "10.0.0.0/16", tcp_options = { destination_port_range = { min = 1000, max = 1000 } } }]
+[[subnet]]
+name = "a"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+security_lists = ["sl"]
+[[vnic]]
+name = "x"
+subnet = "a"
+private_ips = ["10.0.1.10"]
+[[vnic]]
+name = "y"
+subnet = "a"
+private_ips = ["10.0.1.20"]
+nsgs = ["n1", "n2", "n3"]
+"#,
+    );
+    for k in 1..=3 {
+        t.push_str(&format!(
+            "[[nsg]]\nname = \"n{k}\"\nvcn = \"v\"\nrules = [{{ direction = \"INGRESS\", protocol = \"6\", source = \"10.0.0.0/16\", tcp_options = {{ destination_port_range = {{ min = {k}, max = {k} }} }} }}]\n"
+        ));
+    }
+    let s = from_toml_str(&t, "members.toml").unwrap().scenario;
+    for cfg in [
+        Config::default(),
+        Config {
+            narrow_cells_from_bytes: 0,
+            ..Config::default()
+        },
+    ] {
+        let c = Compiled::new(&s, &cfg).unwrap();
+        let y = c.class_info(c.address_class("10.0.1.20".parse().unwrap()));
+        let p = y.sec_profile.unwrap();
+        let n = c.ingress.members(p.index()).count();
+        assert_eq!(n, 4);
+        assert!(
+            n > table::Members::INLINE,
+            "the fourth container is not inline"
+        );
+        let mut seen = std::collections::HashSet::new();
+        for port in [1u16, 2, 3, 1000, 4] {
+            let pk = crate::packet::Packet::tcp(
+                "10.0.1.10".parse().unwrap(),
+                40000,
+                "10.0.1.20".parse().unwrap(),
+                port,
+            );
+            let fast = c.judge(&pk, Context::First);
+            let reference = crate::eval::evaluate(&s, &pk, Context::First);
+            assert_eq!(fast.judgement, reference.judgement, "port {port}");
+            let got = fast.rules[2].and_then(|id| c.rule_ref(id));
+            assert_eq!(got, reference.deciders.ingress, "port {port}");
+            assert_eq!(got.is_some(), port != 4, "port {port}: {got:?}");
+            seen.insert(got);
+        }
+        // Four containers, four deciding rules, and none for port 4.
+        assert_eq!(seen.len(), 5);
+    }
 }
 
 // ------------------------------------------------------ narrow / wide cells --
