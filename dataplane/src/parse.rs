@@ -756,3 +756,171 @@ mod tests {
         ));
     }
 }
+
+/// Review (s5): [`plain`] against [`parse_frame`] on hand-made odd frames,
+/// each cut at every length and padded past its IP length.
+#[cfg(test)]
+mod plain_review_tests {
+    use super::*;
+
+    fn eth(tags: &[u16], et: u16) -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        for &t in tags {
+            f.extend_from_slice(&t.to_be_bytes());
+            f.extend_from_slice(&[0, 7]);
+        }
+        f.extend_from_slice(&et.to_be_bytes());
+        f
+    }
+
+    fn l4(proto: u8, sport: u16, dport: u16, doff: u8) -> Vec<u8> {
+        let mut t = Vec::new();
+        t.extend_from_slice(&sport.to_be_bytes());
+        t.extend_from_slice(&dport.to_be_bytes());
+        if proto == 6 {
+            t.extend_from_slice(&[0; 8]);
+            t.extend_from_slice(&[doff << 4, 0x12, 0, 0, 0, 0, 0, 0]);
+        } else {
+            t.extend_from_slice(&[0, 8, 0, 0]);
+        }
+        t
+    }
+
+    /// IPv4 with `ihl` words (options zero), `total` (None: exact), the
+    /// flags/offset word, then `payload`.
+    fn v4(ihl: u8, total: Option<u16>, frag: u16, proto: u8, payload: &[u8]) -> Vec<u8> {
+        let hl = usize::from(ihl.max(5)) * 4;
+        let mut h = vec![0u8; hl];
+        h[0] = 0x40 | ihl;
+        let t = total.unwrap_or(u16::try_from(hl + payload.len()).unwrap_or(0));
+        h[2..4].copy_from_slice(&t.to_be_bytes());
+        h[6..8].copy_from_slice(&frag.to_be_bytes());
+        h[8] = 64;
+        h[9] = proto;
+        h[12..16].copy_from_slice(&[10, 0, 0, 2]);
+        h[16..20].copy_from_slice(&[10, 0, 0, 1]);
+        h.extend_from_slice(payload);
+        h
+    }
+
+    /// IPv6 with payload length `pl` (None: exact), next header `nh`.
+    fn v6(pl: Option<u16>, nh: u8, payload: &[u8]) -> Vec<u8> {
+        let mut h = vec![0u8; 40];
+        h[0] = 0x60;
+        let p = pl.unwrap_or(u16::try_from(payload.len()).unwrap_or(0));
+        h[4..6].copy_from_slice(&p.to_be_bytes());
+        h[6] = nh;
+        h[7] = 64;
+        h[8] = 0xfd;
+        h[23] = 2;
+        h[24] = 0xfd;
+        h[39] = 1;
+        h.extend_from_slice(payload);
+        h
+    }
+
+    fn cat(a: &[u8], b: &[u8]) -> Vec<u8> {
+        let mut v = a.to_vec();
+        v.extend_from_slice(b);
+        v
+    }
+
+    /// `plain` agrees with the full parse on `f`, on every prefix of it and
+    /// with 32 bytes of trailer; returns whether it read `f` itself.
+    fn agrees(f: &[u8]) -> bool {
+        for lt in [linktype::ETHERNET, linktype::RAW, linktype::LINUX_SLL] {
+            let mut padded = f.to_vec();
+            padded.extend_from_slice(&[0xee; 32]);
+            for g in [f, &padded[..]] {
+                for cut in 0..=g.len() {
+                    let d = &g[..cut];
+                    if let Some((m, _)) = plain(lt, d) {
+                        assert_eq!(Parsed::Ip(m), parse_frame(lt, d), "{lt} {d:02x?}");
+                    }
+                }
+            }
+        }
+        plain(linktype::ETHERNET, f).is_some()
+    }
+
+    #[test]
+    fn the_plain_path_agrees_with_the_full_parse_on_odd_frames() {
+        let tcp = l4(6, 40000, 443, 5);
+        let udp = l4(17, 53, 0, 0);
+        let zero = l4(6, 0, 0, 5);
+        let mut read = 0;
+        let mut cases: Vec<(Vec<u8>, bool)> = Vec::new();
+        for tags in [
+            &[][..],
+            &[0x8100],
+            &[0x8100, 0x8100],
+            &[0x88a8],
+            &[0x9100, 0x8100],
+        ] {
+            let plain_tags = tags.len() <= 1 && tags.first().is_none_or(|&t| t == 0x8100);
+            let e4 = eth(tags, 0x0800);
+            let e6 = eth(tags, 0x86DD);
+            // Plain shapes (the MF flag with offset 0 is a first fragment).
+            for (p, l) in [(6, &tcp), (17, &udp), (6, &zero)] {
+                cases.push((cat(&e4, &v4(5, None, 0, p, l)), plain_tags));
+                cases.push((cat(&e4, &v4(5, None, 0x4000, p, l)), plain_tags));
+                cases.push((cat(&e4, &v4(5, None, 0x2000, p, l)), plain_tags));
+                cases.push((cat(&e6, &v6(None, p, l)), plain_tags));
+                cases.push((cat(&e6, &v6(Some(0), p, l)), plain_tags));
+            }
+            // Not plain: options, IHL under 5, later fragments, short and
+            // long total lengths, extension headers, AH, data offset < 5.
+            cases.push((cat(&e4, &v4(6, None, 0, 6, &tcp)), false));
+            cases.push((cat(&e4, &v4(4, None, 0, 6, &tcp)), false));
+            cases.push((cat(&e4, &v4(5, None, 0x0001, 6, &tcp)), false));
+            cases.push((cat(&e4, &v4(5, None, 0x2001, 17, &udp)), false));
+            cases.push((cat(&e4, &v4(5, Some(0), 0, 6, &tcp)), false));
+            cases.push((cat(&e4, &v4(5, Some(19), 0, 6, &tcp)), false));
+            cases.push((cat(&e4, &v4(5, Some(22), 0, 6, &tcp)), false));
+            cases.push((cat(&e4, &v4(5, Some(24), 0, 6, &tcp)), plain_tags));
+            cases.push((cat(&e4, &v4(5, Some(33), 0, 6, &tcp)), plain_tags));
+            cases.push((cat(&e4, &v4(5, Some(65535), 0, 6, &tcp)), plain_tags));
+            cases.push((cat(&e4, &v4(5, None, 0, 6, &l4(6, 1, 2, 4))), false));
+            cases.push((cat(&e4, &v4(5, None, 0, 6, &l4(6, 1, 2, 0))), false));
+            cases.push((
+                cat(
+                    &e4,
+                    &v4(
+                        5,
+                        None,
+                        0,
+                        51,
+                        &cat(&[6, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], &tcp),
+                    ),
+                ),
+                false,
+            ));
+            cases.push((cat(&e4, &v4(5, None, 0, 1, &[8, 0, 0, 0])), false));
+            cases.push((cat(&e6, &v6(Some(2), 6, &tcp)), false));
+            cases.push((cat(&e6, &v6(Some(4), 6, &tcp)), plain_tags));
+            cases.push((
+                cat(&e6, &v6(None, 0, &cat(&[6, 0, 1, 4, 0, 0, 0, 0], &tcp))),
+                false,
+            ));
+            cases.push((
+                cat(&e6, &v6(None, 44, &cat(&[6, 0, 0, 0, 0, 0, 0, 1], &tcp))),
+                false,
+            ));
+            cases.push((
+                cat(&e6, &v6(None, 44, &cat(&[17, 0, 0, 8, 0, 0, 0, 1], &udp))),
+                false,
+            ));
+            cases.push((cat(&e6, &v6(None, 58, &[128, 0, 0, 0])), false));
+            cases.push((cat(&e6, &v6(None, 6, &l4(6, 1, 2, 3))), false));
+            // An IPv4 ethertype over an IPv6 header and the reverse.
+            cases.push((cat(&e4, &v6(None, 6, &tcp)), false));
+            cases.push((cat(&e6, &v4(5, None, 0, 6, &tcp)), false));
+        }
+        for (f, want) in &cases {
+            let got = agrees(f);
+            assert_eq!(got, *want, "{f:02x?}");
+            read += usize::from(got);
+        }
+        assert!(read > 20, "{read}");
+    }
+}
