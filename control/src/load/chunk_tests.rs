@@ -316,3 +316,54 @@ fn a_load_hands_its_raw_structs_to_the_runner_once_and_only_on_success() {
     );
     assert!(jobs.0.lock().unwrap().is_empty());
 }
+
+/// Review (s5): CRLF line ends, escapes next to quotes, quotes of the other
+/// kind inside strings and multi-line strings ending in extra quotes, all
+/// holding header-like lines: the split at the finest and the production
+/// sizes gives the whole parse, and an error after them keeps the whole
+/// parse's line and column.
+#[test]
+fn crlf_escapes_and_quote_runs_split_as_the_whole_text_parses() {
+    let lf = concat!(
+        "name = \"n\\\\\" # [[vnic]]\n",
+        "[[vcn]]\n",
+        "name = \"v\"\n",
+        "cidr_blocks = [\"10.0.0.0/16\"] # [[nsg]]\n",
+        "[[zpr_policy]]\n",
+        "name = \"p\"\n",
+        "statements = [\"\"\"\n[[vnic]]\n\\\"\"\"\n[[vcn]]\nallow app:a to connect to app:b\"\"\"\"\", '''\n[[subnet]]\n\"'''''",
+        ", \"it's [[vnic]]\", 'say \"[[vnic]]\"', \"\"\"\\\n  [[vnic]]\"\"\"]\n",
+        "[[subnet]]\n",
+        "name = \"s\"\n",
+        "vcn = \"v\"\n",
+        "cidr_block = \"10.0.1.0/24\"\n",
+        "[[vnic]]\n",
+        "name = \"a\"\n",
+        "subnet = \"s\"\n",
+        "private_ips = [\"10.0.1.5\"]\n",
+    );
+    let crlf = lf.replace('\n', "\r\n");
+    for text in [lf.to_owned(), crlf] {
+        let whole_raw = whole(&text);
+        assert!(whole_raw.is_some(), "valid TOML:\n{text}");
+        let chunks = chunks::split(&text, 1).expect("splits");
+        assert_eq!(chunks.len(), 5, "{chunks:?}");
+        for target in [1, 7, 100, 16 << 10] {
+            agrees(&text, target);
+        }
+        assert!(agrees(&text, 1));
+        // An error in the last part, placed as the whole parse places it.
+        let bad = format!("{text}nsgs = [\"g\",, ]\n");
+        let e = super::parse_toml(&bad, "s.toml", &InOrder).unwrap_err();
+        assert_eq!(e, parse_toml_whole(&bad, "s.toml").unwrap_err());
+        assert_eq!(
+            e.line.and_then(|l| usize::try_from(l).ok()),
+            Some(bad.lines().count()),
+            "{e}"
+        );
+        // And through the too-large path: the part alone, placed in the file.
+        let last = chunks.last().unwrap().start;
+        let part = super::parse_toml_part(&bad[last..], last, &bad, "s.toml").unwrap_err();
+        assert_eq!((part.line, part.column), (e.line, e.column));
+    }
+}
