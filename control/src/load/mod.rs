@@ -60,8 +60,8 @@ use crate::model::Scenario;
 /// Scenario text larger than this is refused before parsing.
 ///
 /// JSON is read straight into the scenario's structures, and TOML in parts
-/// of about 1 MiB (`chunks.rs`), so memory grows with the objects, not with
-/// a parse tree of the whole text.
+/// of about 16 KiB (`chunks.rs`, `TOML_CHUNK_BYTES`), so memory grows
+/// with the objects, not with a parse tree of the whole text.
 pub const MAX_SCENARIO_BYTES: usize = 256 * 1024 * 1024;
 
 /// TOML that cannot be split into parts (`chunks.rs`) is parsed whole, and
