@@ -433,8 +433,10 @@ fn prefetch<T>(p: *const T) {
     #[allow(unsafe_code)]
     // SAFETY: `_mm_prefetch` is only a hint to the cache: it never faults
     // and reads nothing the program observes, whatever the address (here
-    // always within or one past a live allocation). Its one requirement is
-    // the SSE target feature, part of every x86_64 CPU's baseline.
+    // within or one past a live allocation, or the dangling non-null
+    // pointer of an empty `Vec`: the pointer is only made with
+    // `wrapping_add`, never dereferenced). Its one requirement is the SSE
+    // target feature, part of every x86_64 CPU's baseline.
     unsafe {
         core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast::<i8>());
     }
