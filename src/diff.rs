@@ -575,6 +575,13 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         max_connections: a.max_connections,
         max_flow_records: a.max_connections,
         keep_flows: true,
+        // Runs of closed flow records spill beside the flow log, else
+        // beside the report (where the user has room for outputs), else in
+        // `$TMPDIR`, as `replay` does.
+        spool_dir: flows_out
+            .as_ref()
+            .and_then(OutputFile::scratch_dir)
+            .or_else(|| report_out.as_ref().and_then(OutputFile::scratch_dir)),
         stop: Some(Arc::clone(&interrupt.stop)),
         ..EngineConfig::default()
     };
