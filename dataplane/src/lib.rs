@@ -10,6 +10,8 @@ pub mod capture;
 pub mod community_id;
 pub mod conntrack;
 pub mod drop_reason;
+#[cfg(test)]
+mod edge_frames;
 pub mod engine;
 pub mod flowlog;
 pub mod input;
