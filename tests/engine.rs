@@ -97,6 +97,15 @@ fn as_reason(v: Verdict, st: Option<Stage>) -> Option<DropReason> {
     }
 }
 
+/// The reference's drop reason for each packet (`None`: allowed).
+fn reasons(s: &Scenario, pkts: &[Pkt]) -> Vec<Option<DropReason>> {
+    let mut replies_allowed = 0;
+    reference(s, pkts, &mut replies_allowed)
+        .into_iter()
+        .map(|(v, st)| as_reason(v, st))
+        .collect()
+}
+
 /// The scenario without one security rule (NSG or security list), chosen
 /// so that the reference judges some packet differently; `None` if no
 /// such rule was found.
@@ -125,11 +134,7 @@ fn without_one_rule(
             1 => drop(s2.security_lists[i].ingress.remove(j)),
             _ => drop(s2.security_lists[i].egress.remove(j)),
         }
-        let mut n = 0;
-        let after: Vec<_> = reference(&s2, pkts, &mut n)
-            .into_iter()
-            .map(|(v, st)| as_reason(v, st))
-            .collect();
+        let after = reasons(&s2, pkts);
         if after != before {
             return Some((s2, after));
         }
@@ -150,11 +155,7 @@ fn k_scenarios_equal_the_reference_packet_by_packet_for_any_worker_count() {
         let s = random_scenario(&mut rng);
         let pool = address_pool(&s);
         let pkts = traffic(&mut rng, &s, &pool, 400);
-        let mut n = 0;
-        let want: Vec<_> = reference(&s, &pkts, &mut n)
-            .into_iter()
-            .map(|(v, st)| as_reason(v, st))
-            .collect();
+        let want = reasons(&s, &pkts);
         let c = Arc::new(Compiled::new(&s, &Config::default()).unwrap());
 
         // K = 1, then the scenario against itself.
@@ -527,11 +528,7 @@ fn dropped_flows_served_from_their_record_switch_to_a_connection_opened_the_othe
                 ts += 100_000 * ns;
             }
         }
-        let mut n = 0;
-        let want: Vec<_> = reference(&s, &pkts, &mut n)
-            .into_iter()
-            .map(|(v, st)| as_reason(v, st))
-            .collect();
+        let want = reasons(&s, &pkts);
         assert!(want[0].is_some() && want[1].is_some() && want[2].is_none());
         // The case meant: once the other way opened a connection, the first
         // way passes as its reply where its first packets were dropped.
@@ -585,11 +582,7 @@ fn batches_with_and_without_the_prefetch_ring_equal_the_reference() {
             ts += 1_000_000;
             pkts.push(Pkt { ts, ..*k });
         }
-        let mut n = 0;
-        let want: Vec<_> = reference(&s, &pkts, &mut n)
-            .into_iter()
-            .map(|(v, st)| as_reason(v, st))
-            .collect();
+        let want = reasons(&s, &pkts);
         let c = Arc::new(Compiled::new(&s, &Config::default()).unwrap());
         for workers in 1..=3 {
             let (_, got) = run(&[Arc::clone(&c)], &pkts, workers, 4 << 20);
