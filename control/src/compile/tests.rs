@@ -339,6 +339,7 @@ fn layer_of(tables: &[Vec<u32>], n_peer: usize, n_svc: usize) -> SidedLayer {
             svc_remap.clone(),
             n_svc,
             t,
+            None,
             &Config::default(),
         )
         .unwrap();
@@ -401,6 +402,7 @@ fn small_layers_stay_wide() {
         vec![0],
         1,
         &[3 | Entry::STATEFUL],
+        None,
         &Config::default(),
     )
     .unwrap();
@@ -455,5 +457,215 @@ proptest::proptest! {
             .collect();
         let layer = layer_of(&tables, 4, 3);
         proptest::prop_assert!(layer.is_narrow());
+    }
+}
+
+// ------------------------------------------------------------ rule masks --
+
+/// One container rule for [`mask_layer`]: the local peers and services it
+/// matches, and whether it is stateless.
+#[derive(Debug, Clone)]
+struct TRule {
+    peers: Vec<usize>,
+    svcs: Vec<usize>,
+    stateless: bool,
+}
+
+/// The cells of a container as `security_table` fills them (rules in
+/// order: the first match names a cell, every match ORs its flag) and its
+/// rule sets; rule `r` has stored id `base + r`.
+fn container(
+    rules: &[TRule],
+    n_peer: usize,
+    n_svc: usize,
+    base: u32,
+) -> (Vec<u32>, build::RuleSets) {
+    let words = rules.len().div_ceil(64);
+    let mut sets = build::RuleSets {
+        words,
+        peers: vec![0; n_peer * words],
+        svcs: vec![0; n_svc * words],
+        ids: (0..rules.len())
+            .map(|r| base + u32::try_from(r).unwrap())
+            .collect(),
+        stateless: vec![0; words],
+    };
+    let mut table = vec![0u32; n_peer * n_svc];
+    for (r, rule) in rules.iter().enumerate() {
+        let bit = 1u64 << (r % 64);
+        if rule.stateless {
+            sets.stateless[r / 64] |= bit;
+        }
+        for &p in &rule.peers {
+            sets.peers[p * words + r / 64] |= bit;
+        }
+        for &s in &rule.svcs {
+            sets.svcs[s * words + r / 64] |= bit;
+        }
+        for &p in &rule.peers {
+            for &s in &rule.svcs {
+                let c = &mut table[p * n_svc + s];
+                if *c & Entry::ID_MASK == 0 {
+                    *c |= sets.ids[r];
+                }
+                *c |= if rule.stateless {
+                    Entry::STATELESS
+                } else {
+                    Entry::STATEFUL
+                };
+            }
+        }
+    }
+    (table, sets)
+}
+
+/// Pushes each container (`n_peer × n_svc`, identity remaps, with its rule
+/// sets) into one layer and checks every entry reads back as its cell;
+/// returns the layer.
+fn mask_layer(containers: &[Vec<TRule>], n_peer: usize, n_svc: usize) -> SidedLayer {
+    let cfg = Config::default();
+    let mut b = build::SidedBuilder::new("test", &cfg);
+    let peer_remap: Vec<u16> = (0..n_peer).map(|i| u16::try_from(i).unwrap()).collect();
+    let svc_remap: Vec<u16> = (0..n_svc).map(|i| u16::try_from(i).unwrap()).collect();
+    let mut tables = Vec::new();
+    for (c, rules) in containers.iter().enumerate() {
+        let (t, sets) = container(rules, n_peer, n_svc, 1 + 1000 * u32::try_from(c).unwrap());
+        b.push(
+            peer_remap.clone(),
+            svc_remap.clone(),
+            n_svc,
+            &t,
+            Some(&sets),
+            &cfg,
+        )
+        .unwrap();
+        tables.push(t);
+    }
+    let layer = b.finish().unwrap();
+    for (slot, t) in tables.iter().enumerate() {
+        for (i, &e) in t.iter().enumerate() {
+            let (p, s) = (i / n_svc, i % n_svc);
+            let got = layer.lookup(
+                u32::try_from(slot).unwrap(),
+                u32::try_from(p).unwrap(),
+                u32::try_from(s).unwrap(),
+            );
+            assert_eq!(got, Entry(e), "slot {slot} peer {p} svc {s}");
+        }
+    }
+    layer
+}
+
+fn trule(
+    peers: impl IntoIterator<Item = usize>,
+    svcs: impl IntoIterator<Item = usize>,
+    stateless: bool,
+) -> TRule {
+    TRule {
+        peers: peers.into_iter().collect(),
+        svcs: svcs.into_iter().collect(),
+        stateless,
+    }
+}
+
+#[test]
+fn mask_and_cell_containers_in_one_layer() {
+    // A: three rules over 40 peers x 30 services, all distinct rows and
+    // columns (160 cells' worth of bytes > masks): masks. B: one rule over
+    // one cell: its masks would not be smaller than its 4 bytes: cells.
+    let mut a: Vec<TRule> = (0..40)
+        .map(|p| trule([p], (0..30).filter(|s| s % 40 != p % 30), false))
+        .collect();
+    a.truncate(3);
+    a.push(trule(0..40, [7, 11], true));
+    a.push(trule(5..9, 0..30, false));
+    for p in 0..40 {
+        a.push(trule([p], [p % 30], p % 3 == 0));
+    }
+    let b = vec![trule([0], [0], false)];
+    let layer = mask_layer(&[a, b], 40, 30);
+    assert!(layer.slots[0].is_masks());
+    assert!(!layer.slots[1].is_masks());
+    assert!(!layer.masks.is_empty() && !layer.entries.is_empty());
+    // Its dump names the kind and prints the same entries as cells would.
+    let mut t = String::new();
+    super::dump::dump_sided_for_test(&mut t, &layer);
+    assert!(
+        t.contains("table 0: 38 local peer(s) x 30 local service(s) (rule masks, 1 word(s))"),
+        "{t}"
+    );
+    assert!(
+        t.contains("table 1: 2 local peer(s) x 2 local service(s)\n"),
+        "{t}"
+    );
+}
+
+#[test]
+fn masks_of_more_than_64_rules() {
+    // 100 rules, each deciding its own peer: 2-word masks.
+    let rules: Vec<TRule> = (0..100)
+        .map(|r| trule([r], (0..50).filter(|s| s % 7 != r % 7), r % 5 == 0))
+        .collect();
+    let layer = mask_layer(&[rules], 100, 50);
+    let s = layer.slots[0];
+    assert!(s.is_masks());
+    assert_eq!(s.mask_words(), 2);
+}
+
+#[test]
+fn more_than_512_deciding_rules_keep_cells() {
+    let rules: Vec<TRule> = (0..600).map(|r| trule([r], 0..3, false)).collect();
+    let layer = mask_layer(&[rules], 600, 3);
+    assert!(!layer.slots[0].is_masks());
+    assert!(layer.masks.is_empty());
+}
+
+#[test]
+fn stateless_wins_through_masks() {
+    // Rule 0 (stateful) decides services 0-9 of every peer; rule 1
+    // (stateless) decides nothing but makes the cells it matches
+    // stateless: it must be a bit of the masks. Rules 2-21 (stateful)
+    // decide one service 10-19 of one peer each; rule 22 (stateful) decides
+    // nothing and adds no flag: it is left out.
+    let mut rules = vec![trule(0..20, 0..10, false), trule(3..9, 4..6, true)];
+    rules.extend((0..20).map(|p| trule([p], [10 + p % 10], false)));
+    rules.push(trule(0..20, 0..10, false));
+    let layer = mask_layer(&[rules], 20, 20);
+    let s = layer.slots[0];
+    assert!(s.is_masks());
+    let e = layer.lookup(0, 4, 5);
+    assert!(e.allowed() && !e.tracks());
+    assert_eq!(
+        e.0 & (Entry::STATELESS | Entry::STATEFUL),
+        Entry::STATELESS | Entry::STATEFUL
+    );
+    let e = layer.lookup(0, 2, 5);
+    assert!(e.allowed() && e.tracks());
+    // 22 bits (ids) and the stateless mask (bit 1) before the table.
+    let o = s.offset as usize;
+    assert_eq!(o, 22 + 1);
+    assert_eq!(layer.masks[o - 1], 0b10, "the stateless mask");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Any rules read back through rule masks (or the cells they fall back
+    /// to) exactly as their cells.
+    #[test]
+    fn any_rules_read_back_through_masks(
+        rules in proptest::collection::vec(
+            (
+                proptest::collection::btree_set(0usize..24, 0..8),
+                proptest::collection::btree_set(0usize..16, 0..6),
+                proptest::bool::ANY,
+            ),
+            1..90,
+        )
+    ) {
+        let rules: Vec<TRule> = rules
+            .into_iter()
+            .map(|(p, s, st)| trule(p, s, st))
+            .collect();
+        mask_layer(&[rules], 24, 16);
     }
 }
