@@ -59,11 +59,6 @@ struct Args {
     /// none), to compare the layouts.
     #[arg(long)]
     narrow_from: Option<usize>,
-    /// Security containers whose rule masks fit this many `u64` words
-    /// store masks (`Config::mask_words`; 0: cells everywhere), to
-    /// compare the layouts in the same binary.
-    #[arg(long)]
-    mask_words: Option<usize>,
 }
 
 /// Prints the byte breakdown of a compiled preset, largest first within
@@ -196,9 +191,6 @@ fn main() -> ExitCode {
         };
         let s = scale::scenario(&spec);
         let mut cfg = Config::default();
-        if let Some(w) = args.mask_words {
-            cfg.mask_words = w;
-        }
         if let Some(n) = args.narrow_from {
             cfg.narrow_cells_from_bytes = n;
         }

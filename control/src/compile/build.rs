@@ -86,9 +86,6 @@ impl SidedBuilder {
         let mut cells: Vec<u16> = Vec::with_capacity(layer.entries.len() + 4 * self.lens.len());
         let mut local: HashMap<u32, u32> = HashMap::default();
         for ((slot, &len), mine) in layer.slots.iter_mut().zip(&self.lens).zip(&self.distinct) {
-            if slot.is_masks() {
-                continue;
-            }
             let o = slot.offset as usize;
             let table = layer
                 .entries
@@ -128,17 +125,12 @@ impl SidedBuilder {
         Ok(layer)
     }
 
-    /// Adds a slot for `table` (`local peers × n_svc` entries, the remap
-    /// rows naming its local peers and services). With the container's
-    /// `rules` (security), the slot stores rule masks instead of cells
-    /// when they are smaller ([`mask_table`]).
     pub(super) fn push(
         &mut self,
         peer_remap: Vec<u16>,
         svc_remap: Vec<u16>,
         n_svc: usize,
         table: &[u32],
-        rules: Option<&RuleSets>,
         cfg: &Config,
     ) -> Result<u32, CompileError> {
         if table.len() > cfg.max_profile_cells {
@@ -153,12 +145,8 @@ impl SidedBuilder {
             limit: cfg.max_table_bytes,
         };
         let (mut peer_remap, mut svc_remap) = (peer_remap, svc_remap);
-        let sq = squeeze(&mut peer_remap, &mut svc_remap, n_svc, table);
-        let (table, n_svc) = (sq.table.as_slice(), sq.n_svc);
-        let masks = match rules {
-            Some(r) if cfg.mask_words > 0 => mask_table(&sq, r, cfg.mask_words),
-            _ => None,
-        };
+        let (table, n_svc) = squeeze(&mut peer_remap, &mut svc_remap, n_svc, table);
+        let table = table.as_slice();
         let lens = (self.layer.peer_len as usize, self.layer.svc_len as usize);
         if self.layer.slots.is_empty() {
             self.layer.peer_len =
@@ -176,9 +164,6 @@ impl SidedBuilder {
             .map_err(|()| too_large(usize::MAX))?;
         if self.layer.remaps.len() * 2 > cfg.max_table_bytes {
             return Err(too_large(self.layer.remaps.len() * 2));
-        }
-        if let Some(m) = masks {
-            return self.push_masks(pr, sr, &m, cfg);
         }
         let offset = u32::try_from(self.layer.entries.len()).map_err(|_| too_large(usize::MAX))?;
         // The distinct deciding ids (cells repeat in runs: skip repeats
@@ -209,222 +194,22 @@ impl SidedBuilder {
         });
         Ok(slot)
     }
-
-    /// Adds a rule-mask slot (see [`SidedLayer`] for the layout): ids
-    /// backwards, the stateless mask, then the service masks and the peer
-    /// masks.
-    fn push_masks(
-        &mut self,
-        peer_remap: u32,
-        svc_remap: u32,
-        m: &MaskTable,
-        cfg: &Config,
-    ) -> Result<u32, CompileError> {
-        let too_large = |given| CompileError::TooLarge {
-            given,
-            limit: cfg.max_table_bytes,
-        };
-        let v = &mut self.layer.masks;
-        v.extend(m.ids.iter().rev().map(|&id| u64::from(id)));
-        v.extend_from_slice(&m.stateless);
-        let offset = u32::try_from(v.len()).map_err(|_| too_large(usize::MAX))?;
-        v.extend_from_slice(&m.svcs);
-        v.extend_from_slice(&m.peers);
-        if v.len() * 8 + self.layer.entries.len() * 4 > cfg.max_table_bytes {
-            return Err(too_large(v.len() * 8 + self.layer.entries.len() * 4));
-        }
-        let w = u32::try_from(m.words - 1).map_err(|_| CompileError::Internal("mask words"))?;
-        let n_svc = u32::try_from(m.svcs.len() / m.words)
-            .ok()
-            .filter(|&n| n <= ProfileSlot::N_SVC)
-            .ok_or(too_large(usize::MAX))?;
-        let slot = u32::try_from(self.layer.slots.len()).map_err(|_| too_large(usize::MAX))?;
-        self.layer.slots.push(ProfileSlot {
-            peer_remap,
-            svc_remap,
-            offset,
-            n_svc: ProfileSlot::MASKS | w << 28 | n_svc,
-        });
-        self.lens.push(0);
-        self.distinct.push(Vec::new());
-        Ok(slot)
-    }
-}
-
-/// The rules of one security container as bit sets over its rules in
-/// precedence order (bit `r`: rule `r`), `words` `u64`s each: which
-/// rules match each local peer, which match each local service (before
-/// the squeeze), and which are stateless. A cell's entry is made of the
-/// rules in both its peer's and its service's set: the first names it,
-/// each one's flag is OR-ed in.
-pub(super) struct RuleSets {
-    pub(super) words: usize,
-    /// `words` per local peer.
-    pub(super) peers: Vec<u64>,
-    /// `words` per local service.
-    pub(super) svcs: Vec<u64>,
-    /// Stored id (global id + 1) of each rule.
-    pub(super) ids: Vec<u32>,
-    /// `words`: the stateless rules.
-    pub(super) stateless: Vec<u64>,
-}
-
-/// A container's table as rule masks, over the rules that matter (see
-/// [`mask_table`]); `words` `u64`s per mask.
-struct MaskTable {
-    words: usize,
-    /// Stored id of each bit.
-    ids: Vec<u32>,
-    stateless: Vec<u64>,
-    /// Per squeezed service column.
-    svcs: Vec<u64>,
-    /// Per squeezed peer row.
-    peers: Vec<u64>,
-}
-
-/// The squeezed table `sq` of a security container as rule masks, when
-/// they take fewer bytes than its `u32` cells and a mask fits one cache
-/// line ([`ProfileSlot::MAX_MASK_WORDS`] words), else `None`.
-///
-/// Bits: the rules that decide some cell (a rule matches the product of
-/// its peers and its services, so among the deciding rules the first one
-/// in a cell's peer set and service set is the cell's own), plus, where
-/// a cell's flag comes only from rules that decide nothing, those rules
-/// (after every deciding rule of their cells, they never come first).
-/// Each row and column takes the sets of the peer or service it stands
-/// for: rows and columns were merged only when their cells are equal.
-/// Every cell is checked against the masks before they are used.
-/// Size: `8 × (bits + words × (1 + rows + columns))` bytes.
-fn mask_table(sq: &Squeezed, r: &RuleSets, max_words: usize) -> Option<MaskTable> {
-    let words = r.words;
-    let (rows, cols) = (sq.rep_peers.len(), sq.rep_svcs.len());
-    let cell_bytes = 4 * sq.table.len();
-    if sq.table.len() != rows * cols || rows == 0 || cols == 0 {
-        return None;
-    }
-    fn set(v: &[u64], words: usize, i: usize) -> Option<&[u64]> {
-        v.get(i * words..(i + 1) * words)
-    }
-    // A rule listed twice (a list repeated in a set) matches where its
-    // first copy does, which decides: the first copy's bit.
-    let mut id_rule: HashMap<u32, usize> = HashMap::default();
-    for (i, &id) in r.ids.iter().enumerate() {
-        id_rule.entry(id).or_insert(i);
-    }
-    let mut chosen = vec![0u64; words];
-    let mut prev = 0;
-    for &e in &sq.table {
-        let id = e & Entry::ID_MASK;
-        if id != 0 && std::mem::replace(&mut prev, id) != id {
-            let k = *id_rule.get(&id)?;
-            *chosen.get_mut(k / 64)? |= 1 << (k % 64);
-        }
-    }
-    let bits = |v: &[u64]| v.iter().map(|w| w.count_ones() as usize).sum::<usize>();
-    let size = |n: usize| 8 * (n + n.div_ceil(64) * (1 + rows + cols));
-    let max_bits = 64 * max_words.min(ProfileSlot::MAX_MASK_WORDS);
-    let fits = |n: usize| n > 0 && n <= max_bits && size(n) < cell_bytes;
-    if !fits(bits(&chosen)) {
-        return None;
-    }
-    // Flags the deciding rules do not give: add the rules that do.
-    let mut extra = vec![0u64; words];
-    for (i, &p) in sq.rep_peers.iter().enumerate() {
-        let pm = set(&r.peers, words, p)?;
-        for (j, &s) in sq.rep_svcs.iter().enumerate() {
-            let sm = set(&r.svcs, words, s)?;
-            let e = sq.table[i * cols + j];
-            let (mut sl, mut sf) = (false, false);
-            for x in 0..words {
-                let c = pm[x] & sm[x] & chosen[x];
-                sl |= c & r.stateless[x] != 0;
-                sf |= c & !r.stateless[x] != 0;
-            }
-            let need_sl = e & Entry::STATELESS != 0 && !sl;
-            let need_sf = e & Entry::STATEFUL != 0 && !sf;
-            if need_sl || need_sf {
-                for x in 0..words {
-                    let a = pm[x] & sm[x] & !chosen[x];
-                    if need_sl {
-                        extra[x] |= a & r.stateless[x];
-                    }
-                    if need_sf {
-                        extra[x] |= a & !r.stateless[x];
-                    }
-                }
-            }
-        }
-    }
-    for (c, x) in chosen.iter_mut().zip(&extra) {
-        *c |= x;
-    }
-    let n = bits(&chosen);
-    if !fits(n) {
-        return None;
-    }
-    // The chosen rules, in order, become bits 0..n.
-    let sel: Vec<usize> = (0..words * 64)
-        .filter(|&k| chosen[k / 64] >> (k % 64) & 1 != 0)
-        .collect();
-    let w = n.div_ceil(64);
-    let compact = |src: &[u64], out: &mut Vec<u64>| {
-        let base = out.len();
-        out.resize(base + w, 0);
-        for (b, &k) in sel.iter().enumerate() {
-            if src[k / 64] >> (k % 64) & 1 != 0 {
-                out[base + b / 64] |= 1 << (b % 64);
-            }
-        }
-    };
-    let mut m = MaskTable {
-        words: w,
-        ids: sel
-            .iter()
-            .map(|&k| r.ids.get(k).copied())
-            .collect::<Option<_>>()?,
-        stateless: Vec::with_capacity(w),
-        svcs: Vec::with_capacity(cols * w),
-        peers: Vec::with_capacity(rows * w),
-    };
-    compact(&r.stateless, &mut m.stateless);
-    for &s in &sq.rep_svcs {
-        compact(set(&r.svcs, words, s)?, &mut m.svcs);
-    }
-    for &p in &sq.rep_peers {
-        compact(set(&r.peers, words, p)?, &mut m.peers);
-    }
-    // Every cell, read back through the masks.
-    for i in 0..rows {
-        for j in 0..cols {
-            let got = super::table::fold_masks(
-                &m.peers[i * w..(i + 1) * w],
-                &m.svcs[j * w..(j + 1) * w],
-                &m.stateless,
-                |k| m.ids.get(k).map_or(0, |&id| u64::from(id)),
-            );
-            if got != Entry(sq.table[i * cols + j]) {
-                debug_assert!(false, "rule masks disagree with the cells");
-                return None;
-            }
-        }
-    }
-    Some(m)
 }
 
 /// Merges the local services whose columns are equal and then the local
 /// peers whose rows are equal, renumbering the remap rows to match: the
 /// table a look-up reads is smaller and no look-up reads more (the remap
-/// cell names the shared row or column directly). Returns the table, its
-/// row length and the peer and service each row and column stands for. Ids are given in first-occurrence order, so the result
+/// cell names the shared row or column directly). Returns the table and
+/// its row length. Ids are given in first-occurrence order, so the result
 /// is the same in every run.
-fn squeeze(peer_remap: &mut [u16], svc_remap: &mut [u16], n_svc: usize, table: &[u32]) -> Squeezed {
+fn squeeze(
+    peer_remap: &mut [u16],
+    svc_remap: &mut [u16],
+    n_svc: usize,
+    table: &[u32],
+) -> (Vec<u32>, usize) {
     if n_svc == 0 || table.is_empty() {
-        return Squeezed {
-            table: table.to_vec(),
-            n_svc,
-            rep_peers: (0..table.len().checked_div(n_svc).unwrap_or(0)).collect(),
-            rep_svcs: (0..n_svc).collect(),
-        };
+        return (table.to_vec(), n_svc);
     }
     let n_peer = table.len() / n_svc;
     // Columns: local service -> distinct column.
@@ -445,13 +230,11 @@ fn squeeze(peer_remap: &mut [u16], svc_remap: &mut [u16], n_svc: usize, table: &
     let mut row_index: HashMap<Vec<u32>, u16> = HashMap::default();
     let mut row_of = Vec::with_capacity(n_peer);
     let mut out: Vec<u32> = Vec::new();
-    let mut rep_peers = Vec::new();
     for p in 0..n_peer {
         let row: Vec<u32> = keep_cols.iter().map(|&c| table[p * n_svc + c]).collect();
         let next = u16::try_from(out.len() / w).unwrap_or(u16::MAX);
         let id = *row_index.entry(row).or_insert_with_key(|r| {
             out.extend_from_slice(r);
-            rep_peers.push(p);
             next
         });
         row_of.push(id);
@@ -462,23 +245,7 @@ fn squeeze(peer_remap: &mut [u16], svc_remap: &mut [u16], n_svc: usize, table: &
     for v in peer_remap.iter_mut() {
         *v = row_of.get(usize::from(*v)).copied().unwrap_or(0);
     }
-    Squeezed {
-        table: out,
-        n_svc: w,
-        rep_peers,
-        rep_svcs: keep_cols,
-    }
-}
-
-/// A table after [`squeeze`].
-struct Squeezed {
-    /// Distinct rows × `n_svc` distinct columns.
-    table: Vec<u32>,
-    n_svc: usize,
-    /// Per row: the first local peer (before the squeeze) it stands for.
-    rep_peers: Vec<usize>,
-    /// Per column: the first local service it stands for.
-    rep_svcs: Vec<usize>,
+    (out, w)
 }
 
 /// Stores a remap row once in the flat `store`; returns its start.
@@ -1111,16 +878,11 @@ impl<'a> Builder<'a> {
                     slot_of[k].push(None);
                     continue;
                 }
-                let (peer_remap, svc_remap, n_svc, table, sets) =
+                let (peer_remap, svc_remap, n_svc, table) =
                     self.security_table(&urules, peers, &svc_reps)?;
-                slot_of[k].push(Some(builder.push(
-                    peer_remap,
-                    svc_remap,
-                    n_svc,
-                    &table,
-                    sets.as_ref(),
-                    cfg,
-                )?));
+                slot_of[k].push(Some(
+                    builder.push(peer_remap, svc_remap, n_svc, &table, cfg)?,
+                ));
             }
         }
         let mut layers = [egress.finish()?, ingress.finish()?].map(|tables| SecurityLayer {
@@ -1198,7 +960,7 @@ impl<'a> Builder<'a> {
                     &vcn_marks,
                     &svc_reps,
                 )?;
-                let slot = builder.push(peer_remap, svc_remap, n_svc, &table, None, cfg)?;
+                let slot = builder.push(peer_remap, svc_remap, n_svc, &table, cfg)?;
                 if slot as usize != zpr_profiles.len() - 1 {
                     return Err(CompileError::Internal("zpr slot is not the profile"));
                 }
@@ -1528,7 +1290,7 @@ impl<'a> Builder<'a> {
         urules: &[URule<'_>],
         peers: &[(Option<NodeId>, Vec<NsgId>)],
         svc_reps: &[Packet],
-    ) -> Result<(Vec<u16>, Vec<u16>, usize, Vec<u32>, Option<RuleSets>), CompileError> {
+    ) -> Result<(Vec<u16>, Vec<u16>, usize, Vec<u32>), CompileError> {
         let s = self.s;
         let tree = &self.tree;
         // Distinct service conditions of these rules.
@@ -1606,30 +1368,6 @@ impl<'a> Builder<'a> {
             })
             .collect();
         let mut table = vec![0u32; cells];
-        // The rule sets of the mask layout, when the container may need
-        // at most 512 bits and the sets stay small (bounded before they
-        // are allocated: 2^22 words, 32 MiB).
-        let words = urules.len().div_ceil(64);
-        let mut sets = (self.cfg.mask_words > 0
-            && (n_peer + n_svc).saturating_mul(words) <= 1 << 22)
-            .then(|| RuleSets {
-                words,
-                peers: vec![0; n_peer * words],
-                svcs: vec![0; n_svc * words],
-                ids: urules.iter().map(|u| u.gid + 1).collect(),
-                stateless: vec![0; words],
-            });
-        if let Some(sets) = &mut sets {
-            for (ri, u) in urules.iter().enumerate() {
-                let bit = 1u64 << (ri % 64);
-                if u.rule.stateless {
-                    sets.stateless[ri / 64] |= bit;
-                }
-                for &ls in &cond_svcs[rule_cond[ri]] {
-                    sets.svcs[ls * words + ri / 64] |= bit;
-                }
-            }
-        }
         let mut matching: Vec<usize> = Vec::new();
         for (lp, &pi) in peer_rep_idx.iter().enumerate() {
             let (anchor, members) = &local_keys[pi];
@@ -1648,11 +1386,6 @@ impl<'a> Builder<'a> {
             }
             matching.sort_unstable();
             matching.dedup();
-            if let Some(sets) = &mut sets {
-                for &ri in &matching {
-                    sets.peers[lp * words + ri / 64] |= 1 << (ri % 64);
-                }
-            }
             let row = &mut table[lp * n_svc..(lp + 1) * n_svc];
             // Ascending rule order: the first rule to reach a cell names it.
             for &ri in &matching {
@@ -1671,7 +1404,7 @@ impl<'a> Builder<'a> {
                 }
             }
         }
-        Ok((peer_remap, svc_remap, n_svc, table, sets))
+        Ok((peer_remap, svc_remap, n_svc, table))
     }
 
     // -------------------------------------------------------------- zpr --

@@ -114,12 +114,6 @@ impl Compiled {
     }
 }
 
-/// [`dump_sided`] of a layer's tables, for the layout tests.
-#[cfg(test)]
-pub(super) fn dump_sided_for_test(t: &mut String, layer: &SidedLayer) {
-    dump_sided(t, "table", layer, &|id| format!("{id:?}"));
-}
-
 /// Writes every table of a sided layer, one line per local peer.
 fn dump_sided(
     t: &mut String,
@@ -135,20 +129,15 @@ fn dump_sided(
             .copied()
             .max()
             .map_or(0, |m| usize::from(m) + 1);
-        let n_svc = slot.local_services() as usize;
-        let kind = if slot.is_masks() {
-            format!(" (rule masks, {} word(s))", slot.mask_words())
-        } else {
-            String::new()
-        };
         let _ = writeln!(
             t,
-            "{what} {pi}: {n_peer} local peer(s) x {n_svc} local service(s){kind}"
+            "{what} {pi}: {n_peer} local peer(s) x {} local service(s)",
+            slot.n_svc
         );
         for lp in 0..n_peer {
-            let row: Vec<String> = (0..n_svc)
+            let row: Vec<String> = (0..slot.n_svc as usize)
                 .map(|ls| {
-                    let e = layer.local(*slot, lp, ls);
+                    let e = layer.cell(*slot, lp * slot.n_svc as usize + ls);
                     if !e.allowed() {
                         "deny".to_string()
                     } else {

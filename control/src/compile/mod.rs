@@ -73,13 +73,6 @@ pub struct Config {
     /// checked on the `u32` size while building). Tests set 0 to run the
     /// narrow layout.
     pub narrow_cells_from_bytes: usize,
-    /// Security containers whose rule masks (one bit set per local peer
-    /// and per local service over the rules that decide something, see
-    /// `SidedLayer`) take fewer bytes than their `u32` cells and fit this
-    /// many `u64` words a mask (at most 8, one cache line) store them
-    /// instead. A layout choice, never a verdict change; 0 keeps cells
-    /// everywhere (to compare the layouts).
-    pub mask_words: usize,
 }
 
 impl Default for Config {
@@ -90,7 +83,6 @@ impl Default for Config {
             max_service_classes: 1 << 20,
             max_profile_cells: 1 << 24,
             narrow_cells_from_bytes: 64 << 20,
-            mask_words: 8,
         }
     }
 }

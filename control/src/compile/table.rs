@@ -123,37 +123,8 @@ pub(super) struct ProfileSlot {
     /// layer; its id base is in the two cells before) or
     /// [`SidedLayer::entries`] (wide layer).
     pub(super) offset: u32,
-    /// Local service classes (the table's row length) in bits 0-27; a
-    /// rule-mask slot ([`SidedLayer::masks`]) has bit 31 set and its mask
-    /// words minus one in bits 28-30.
+    /// Local service classes (the table's row length).
     pub(super) n_svc: u32,
-}
-
-impl ProfileSlot {
-    /// Bit of [`ProfileSlot::n_svc`]: the slot's table is rule masks.
-    pub(super) const MASKS: u32 = 1 << 31;
-    /// Bits of [`ProfileSlot::n_svc`] that hold the local service count.
-    pub(super) const N_SVC: u32 = (1 << 28) - 1;
-    /// The most `u64` words of one rule mask (512 rules: one cache line).
-    pub(super) const MAX_MASK_WORDS: usize = 8;
-
-    /// Local service classes.
-    #[inline(always)]
-    pub(super) fn local_services(self) -> u32 {
-        self.n_svc & Self::N_SVC
-    }
-
-    /// Whether the slot's table is rule masks.
-    #[inline(always)]
-    pub(super) fn is_masks(self) -> bool {
-        self.n_svc & Self::MASKS != 0
-    }
-
-    /// Words of each of the slot's rule masks (1-8; masks slots only).
-    #[inline(always)]
-    pub(super) fn mask_words(self) -> usize {
-        (self.n_svc >> 28 & 7) as usize + 1
-    }
 }
 
 /// The tables of one check that runs at one VNIC (egress or ingress
@@ -181,19 +152,6 @@ impl ProfileSlot {
 /// Otherwise the layer is **wide**: `u32` [`Entry`]s in `entries`, `cells`
 /// empty.
 ///
-/// **Rule-mask slots** (security only, [`ProfileSlot::is_masks`]): a
-/// container whose masks are smaller than its `u32` cells and fit
-/// `Config::mask_words` words stores, in `masks`, one bit set per local
-/// peer and one per local service over its `n` rules that matter (those
-/// that decide some cell, then those that alone give a cell its flag), in
-/// precedence order, `w = ⌈n / 64⌉ ≤ 8` words each: the entry is
-/// [`fold_masks`] of the two (lowest common bit: the deciding rule; the
-/// stateless mask splits the flags). At `offset - w - 1 - k`: the stored
-/// id of bit `k`; at `offset - w .. offset`: the stateless mask; at
-/// `offset + ls × w`: local service `ls`'s mask; at `offset + (n_svc +
-/// lp) × w`: local peer `lp`'s. Every cell is checked against the masks
-/// when they are built.
-///
 /// INVARIANTS: every peer remap row starts at an offset `o` with
 /// `o + peer_len <= remaps.len()`, every service row likewise with
 /// `svc_len`; every value in a profile's rows is below its local peer /
@@ -205,10 +163,7 @@ impl ProfileSlot {
 /// Size: `2 × (distinct peer rows × peer_len + distinct service rows ×
 /// svc_len) + 16 × profiles` plus, narrow, `2 × Σ_profiles (local peers ×
 /// local services + 2 × (distinct deciding ids + 1) + (0 or 1 padding))`,
-/// or, wide, `4 × Σ_profiles local peers × local services` bytes; a
-/// rule-mask slot takes `8 × (n + w × (1 + local peers + local
-/// services))` instead (mask slots: `offset >= w + n`, every bit below
-/// `n`).
+/// or, wide, `4 × Σ_profiles local peers × local services` bytes.
 #[derive(Debug, Clone, Default)]
 pub struct SidedLayer {
     pub(super) slots: Vec<ProfileSlot>,
@@ -221,9 +176,6 @@ pub struct SidedLayer {
     pub(super) cells: Vec<u16>,
     /// Wide tables (when some slot's ids do not fit a narrow cell).
     pub(super) entries: Vec<u32>,
-    /// Rule-mask tables (security containers whose masks take fewer
-    /// bytes than their cells), each after its ids and stateless mask.
-    pub(super) masks: Vec<u64>,
     /// Whether the tables are in `cells`.
     pub(super) narrow: bool,
     /// Cells of all tables (without the bases).
@@ -246,37 +198,10 @@ impl SidedLayer {
     pub(super) fn lookup_slot(&self, s: ProfileSlot, peer: u32, svc: u32) -> Entry {
         let lp = u32::from(self.remaps[(s.peer_remap + peer) as usize]);
         let ls = u32::from(self.remaps[(s.svc_remap + svc) as usize]);
-        self.local(s, lp as usize, ls as usize)
+        self.cell(s, (lp * s.n_svc + ls) as usize)
     }
 
-    /// The entry of local peer `lp` and local service `ls` of a slot, in
-    /// either kind of table.
-    #[inline(always)]
-    pub(super) fn local(&self, s: ProfileSlot, lp: usize, ls: usize) -> Entry {
-        if s.is_masks() {
-            self.mask_entry(s, lp, ls)
-        } else {
-            self.cell(s, lp * s.n_svc as usize + ls)
-        }
-    }
-
-    /// The entry of a rule-mask slot: the AND of the local peer's and the
-    /// local service's masks holds the slot's rules that match both, in
-    /// precedence order; the lowest names the deciding id, the stateless
-    /// mask splits the flags. The three mask reads are independent.
-    #[inline(always)]
-    fn mask_entry(&self, s: ProfileSlot, lp: usize, ls: usize) -> Entry {
-        let w = s.mask_words();
-        let o = s.offset as usize;
-        let n_svc = s.local_services() as usize;
-        let m = &self.masks;
-        let sm = &m[o + ls * w..][..w];
-        let pm = &m[o + (n_svc + lp) * w..][..w];
-        let st = &m[o - w..o];
-        fold_masks(pm, sm, st, |k| m[o - w - 1 - k])
-    }
-
-    /// Cell `i` (local peer × `n_svc` + local service) of a cells slot.
+    /// Cell `i` (local peer × `n_svc` + local service) of a slot's table.
     #[inline(always)]
     pub(super) fn cell(&self, s: ProfileSlot, i: usize) -> Entry {
         let o = s.offset as usize;
@@ -312,10 +237,9 @@ impl SidedLayer {
         self.byte_parts().iter().map(|p| p.1).sum()
     }
 
-    /// Bytes per part: slots, remap rows, cells (narrow or wide), narrow
-    /// ids, rule masks (with their ids).
+    /// Bytes per part: slots, remap rows, cells (narrow or wide).
     #[must_use]
-    pub fn byte_parts(&self) -> [(&'static str, usize); 5] {
+    pub fn byte_parts(&self) -> [(&'static str, usize); 4] {
         [
             (
                 "slots",
@@ -331,7 +255,6 @@ impl SidedLayer {
                 },
             ),
             ("ids", (self.cells.len().saturating_sub(self.n_cells)) * 2),
-            ("masks", self.masks.len() * 8),
         ]
     }
 
@@ -346,32 +269,6 @@ impl SidedLayer {
     pub fn profiles(&self) -> usize {
         self.slots.len()
     }
-}
-
-/// The entry a rule-mask table gives for a peer mask `pm` and a service
-/// mask `sm` (equal lengths): bit `k` of both is set when the slot's rule
-/// `k` (in precedence order) matches, so the lowest bit of `pm & sm` is
-/// the first matching rule, whose stored id `id(k)` returns; a stateless
-/// rule (bit set in `st`) among the matches sets the stateless flag,
-/// another one the stateful flag, exactly as the cells OR them. Nothing
-/// in common: entry 0 (`id(0)` is read and discarded, so the lowest-bit
-/// search needs no branch on the outcome).
-#[inline(always)]
-pub(super) fn fold_masks(pm: &[u64], sm: &[u64], st: &[u64], id: impl Fn(usize) -> u64) -> Entry {
-    let (mut k, mut any, mut sl, mut sf) = (0usize, 0u64, 0u64, 0u64);
-    for i in (0..pm.len().min(sm.len()).min(st.len())).rev() {
-        let a = pm[i] & sm[i];
-        sl |= a & st[i];
-        sf |= a & !st[i];
-        any |= a;
-        // Branch-free: a branch on the masks would wait for their reads.
-        let keep = usize::from(a == 0).wrapping_neg();
-        k = (k & keep) | ((i * 64 + a.trailing_zeros() as usize) & !keep);
-    }
-    // Stored ids are below 2^28, so the masked value always fits.
-    let stored = u32::try_from(id(k) & u64::from(Entry::ID_MASK)).unwrap_or(0)
-        & u32::from(any != 0).wrapping_neg();
-    Entry(stored | (u32::from(sl != 0) * Entry::STATELESS) | (u32::from(sf != 0) * Entry::STATEFUL))
 }
 
 /// The container tables of one security profile, hot part: the slots
@@ -501,14 +398,13 @@ impl SecurityLayer {
     /// Bytes per part: the container tables' slots, remap rows and
     /// entries, then the profiles and their member lists.
     #[must_use]
-    pub fn byte_parts(&self) -> [(&'static str, usize); 7] {
-        let [a, b, c, d, e] = self.tables.byte_parts();
+    pub fn byte_parts(&self) -> [(&'static str, usize); 6] {
+        let [a, b, c, d] = self.tables.byte_parts();
         [
             a,
             b,
             c,
             d,
-            e,
             (
                 "profiles",
                 self.profiles.len() * std::mem::size_of::<Members>(),
