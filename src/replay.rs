@@ -489,15 +489,17 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     if let Some(e) = &o.error {
         return Err(Failure::Input(format!("error: {e}")));
     }
-    if o.interrupted {
+    let code = if o.interrupted {
         crate::err(&format!(
             "interrupted: {} record(s) judged; every output holds exactly those\n",
             r.packets.total + r.non_ip
         ));
-        return Ok(ExitCode::from(interrupt.exit_code()));
-    }
-    if a.fail_on_drop && r.packets.dropped > 0 {
-        return Ok(ExitCode::from(1));
-    }
-    Ok(ExitCode::SUCCESS)
+        interrupt.exit_code()
+    } else {
+        u8::from(a.fail_on_drop && r.packets.dropped > 0)
+    };
+    // Every output is committed and the summary printed: end here rather
+    // than free the compiled tables, the engine's output and the report
+    // (and run the allocator's exit hook) only for the process to exit.
+    crate::leave::leave(code)
 }
