@@ -738,15 +738,19 @@ impl<'a> Builder<'a> {
                 Ident::Vnic(v) => attr_set(s, v),
                 Ident::Other => Vec::new(),
             };
-            let zpr_peer = get(
-                &mut zpeers,
-                &mut zpeer_index,
-                ZPeer {
-                    region: zregion,
-                    vcn,
-                    attrs: attrs.clone(),
-                },
-            );
+            // Looked up by reference and cloned only when new (a few hundred
+            // distinct peers over 10^4 VNICs), then its attributes moved on
+            // to the profile's key: one copy of a VNIC's attributes, not two.
+            let zpeer = ZPeer {
+                region: zregion,
+                vcn,
+                attrs,
+            };
+            let zpr_peer = match zpeer_index.get(&zpeer) {
+                Some(&i) => i,
+                None => get(&mut zpeers, &mut zpeer_index, zpeer.clone()),
+            };
+            let attrs = zpeer.attrs;
             let zpr_profile = match ident {
                 Ident::Vnic(v) => match zpr_role(s, Endpoint::Vnic(v)) {
                     ZprRole::None => None,
@@ -1268,7 +1272,9 @@ impl<'a> Builder<'a> {
             .collect();
         // Each service's signature (which conditions it matches) as bits,
         // all in one buffer: one allocation, not one per service.
-        let words = conds.len().div_ceil(64);
+        // At least one word: with no conditions (a profile no statement
+        // holds for, most of them) every service's signature is 0.
+        let words = conds.len().div_ceil(64).max(1);
         let mut bits = vec![0u64; svc_reps.len().saturating_mul(words)];
         for (c, m) in matches.iter().enumerate() {
             for (si, &hit) in m.iter().enumerate() {
@@ -1278,7 +1284,7 @@ impl<'a> Builder<'a> {
             }
         }
         // At most 64 conditions (most tables): one word per service, keyed
-        // as a number rather than a slice (no compare through `memcmp`).
+        // as a number rather than a slice (no `memcmp` call per compare).
         let (ids, reps) = if words == 1 {
             dense_ids(&bits, layer, self.cfg)?
         } else {
