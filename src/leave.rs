@@ -6,10 +6,10 @@ use std::io::Write;
 /// flushed, without running destructors or the allocator's exit hook.
 ///
 /// Why: after `replay` of the 10k-VNIC scenario had renamed its outputs into
-/// place and printed its summary, 6-12 ms went to freeing the compiled
+/// place and printed its summary, 5-11 ms went to freeing the compiled
 /// tables, the engine's output and the report one allocation at a time, and
 /// to mimalloc's exit hook (`mi_process_done` collects every heap and hands
-/// each free segment back with one `madvise` per 4 MiB, ~450 calls) --
+/// each free segment back with `madvise`, hundreds of calls) --
 /// memory the kernel reclaims at exit anyway (docs/benchmarks.md, "The
 /// whole command's start and end").
 /// `std::process::exit` would still run the exit hook; `_exit` does not.
