@@ -483,8 +483,11 @@ impl<'a> Builder<'a> {
         }
         let tree = PrefixTree::build(prefixes);
 
-        let mut rules = Vec::new();
-        let mut route_rule_gid = HashMap::default();
+        // The rule maps are sized up front, not grown and rehashed as the
+        // rules (10^5 on large scenarios) arrive.
+        let n_route: usize = s.route_tables.iter().map(|t| t.rules.len()).sum();
+        let mut rules = Vec::with_capacity(n_route + sec.len());
+        let mut route_rule_gid = HashMap::with_capacity_and_hasher(n_route, Default::default());
         for (t, table) in s.route_tables.iter().enumerate() {
             let Ok(tid) = RouteTableId::new(t) else {
                 continue;
@@ -497,7 +500,7 @@ impl<'a> Builder<'a> {
                 rules.push(RuleRef::Route { table: tid, index });
             }
         }
-        let mut sec_rule_gid = HashMap::default();
+        let mut sec_rule_gid = HashMap::with_capacity_and_hasher(sec.len(), Default::default());
         for (r, _) in &sec {
             sec_rule_gid.insert(*r, u32::try_from(rules.len()).unwrap_or(u32::MAX));
             rules.push(*r);
@@ -513,7 +516,8 @@ impl<'a> Builder<'a> {
                 limit: Entry::MAX_ID,
             });
         }
-        let mut vnic_at = HashMap::default();
+        let n_ips = s.vnics.iter().map(|v| v.private_ips.len()).sum();
+        let mut vnic_at = HashMap::with_capacity_and_hasher(n_ips, Default::default());
         for (i, v) in s.vnics.iter().enumerate() {
             let Ok(id) = VnicId::new(i) else { continue };
             for ip in &v.private_ips {
