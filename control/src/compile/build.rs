@@ -1550,7 +1550,22 @@ impl<'a> Builder<'a> {
         let masked = relevant.len() <= 64;
         let mut ok_masks: HashMap<u64, u16> = HashMap::default();
         let mut row: Vec<u32> = Vec::new();
+        // No relevant statement names a peer (most profiles: none holds for
+        // them): every peer's candidates are empty, not looked up 10^2 times.
+        let no_peer_side = local.side_is_empty(1 - own_side);
         for zp in zpeers {
+            if no_peer_side {
+                // The memo of the empty set, once the first peer made it.
+                let known = if masked {
+                    ok_masks.get(&0)
+                } else {
+                    ok_ids.get(&[][..])
+                };
+                if let Some(&id) = known {
+                    peer_remap.push(id);
+                    continue;
+                }
+            }
             // The relevant statements whose peer side holds, in order.
             let at = Whereabouts {
                 attrs: &zp.attrs,
@@ -1699,6 +1714,15 @@ impl<'s> StmtIndex<'s> {
             }
         }
         ix
+    }
+
+    /// Whether no statement is filed under `side`: then
+    /// [`StmtIndex::candidates`] is empty for every endpoint.
+    fn side_is_empty(&self, side: usize) -> bool {
+        self.by_attr[side].is_empty()
+            && self.by_node[side].is_empty()
+            && self.all_endpoints[side].is_empty()
+            && self.osn[side].is_empty()
     }
 
     /// Statements whose side (0: source, 1: destination) may hold for the
