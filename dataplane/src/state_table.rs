@@ -284,18 +284,39 @@ pub(crate) struct Keys {
     forward: Option<bool>,
     /// The connection key is `flow`.
     pub(crate) same: bool,
+    /// The key and direction fix every field of the packet the compiled
+    /// table reads, and the connection key is the flow key: TCP or UDP
+    /// with ports not both 0 (an opaque packet's connection key has ports
+    /// 0 and 0 too, and such a connection would not be the flow record's).
+    /// What lets a flow record serve the packet's verdict
+    /// (`engine/flows.rs`, `Flows::known_drop`).
+    pub(crate) exact: bool,
 }
 
 impl Keys {
     /// The keys of any packet.
     #[must_use]
     pub(crate) fn of(p: &Packet) -> Keys {
+        use zprsim_control::model::proto;
         let (flow, conn) = packet_keys(p);
+        let same = conn.is_some_and(|c| c.0 == flow);
         Keys {
             flow,
             forward: conn.map(|c| c.1),
-            same: conn.is_some_and(|c| c.0 == flow),
+            same,
+            exact: same
+                && matches!(p.l4, L4::Ports { sport, dport } if sport | dport != 0)
+                && p.proto != proto::ICMP
+                && p.proto != proto::ICMPV6,
         }
+    }
+
+    /// The packet's direction in its connection key's order (`false` when
+    /// it has none: a non-first fragment).
+    #[inline]
+    #[must_use]
+    pub(crate) fn forward(&self) -> bool {
+        self.forward.unwrap_or(false)
     }
 
     /// The connection key and direction of `p`, the packet these are the
@@ -341,6 +362,8 @@ impl Keys {
             flow,
             forward: conn.map(|c| c.1),
             same: true,
+            // `plain` reads only TCP and UDP.
+            exact: t.sport | t.dport != 0,
         }
     }
 }
@@ -798,15 +821,6 @@ impl<V> ShardTable<V> {
         match key {
             StateKey::V4(_) => self.v4.prefetch(h),
             StateKey::V6(_) => self.v6.prefetch(h),
-        }
-    }
-
-    /// The value of a found entry.
-    #[inline]
-    pub(crate) fn get(&self, s: Slot) -> Option<&V> {
-        match s {
-            Slot::V4(i) => self.v4.entries.get(i).map(|e| &e.value),
-            Slot::V6(i) => self.v6.entries.get(i).map(|e| &e.value),
         }
     }
 

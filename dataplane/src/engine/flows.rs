@@ -97,10 +97,15 @@ impl Side {
         }
     }
 
+    /// The verdict code (0 allowed, else [`DropReason::code`]).
+    pub(crate) fn code(self) -> u8 {
+        self.code
+    }
+
     /// The verdict this side records, as the worker counts it: only for a
     /// drop, whose [`Judgement::tracking`] nothing reads (it is meaningful
     /// only for an allowed first packet), so it is left at its default.
-    fn dropped_fast(self) -> Option<Fast> {
+    pub(crate) fn dropped_fast(self) -> Option<Fast> {
         (self.code != 0).then(|| Fast {
             judgement: Judgement {
                 verdict: Verdict::Drop,
@@ -180,7 +185,7 @@ pub(crate) struct FlowState {
     /// that key since the record opened: every packet of it so far was
     /// judged as a first packet and dropped. Its first and reply sides are
     /// then the verdicts of any later packet in their directions
-    /// ([`Flows::cached_drop`]).
+    /// ([`Flows::known_drop`]).
     no_conn: bool,
     /// Verdict code of the first packet (0 allowed, else its stage + 1).
     code: u8,
@@ -365,7 +370,7 @@ impl Flows {
 
     /// The open record of `key` (`h` its hash) in `shard`, live or
     /// expired: found once per packet, before the packet is judged, and
-    /// handed to [`Flows::cached_drop`] and [`Flows::packet`] (valid
+    /// handed to [`Flows::known_drop`] and [`Flows::packet`] (valid
     /// until this table changes: the tracker's tables are others).
     #[inline]
     pub(crate) fn find(&self, shard: u16, key: &StateKey, h: u64) -> Option<Slot> {
@@ -382,39 +387,59 @@ impl Flows {
     }
 
     /// The verdict of a packet of an exact record that holds no connection
-    /// (see [`FlowState::no_conn`]), when the record already has it: the
-    /// first packet's when `forward` is the first packet's direction, the
-    /// first reply's otherwise. `None` when the record is not live, not
-    /// such a record, or has no verdict for that direction yet: the
-    /// tracker judges the packet.
+    /// (see [`FlowState::no_conn`]), when the record already has it, counted
+    /// and added to the record: the first packet's verdict when `forward`
+    /// is the first packet's direction, the first reply's otherwise (most
+    /// packets of generated and scanned traffic). Exact because the table
+    /// never changes under a tracker with a memo (the only one the worker
+    /// asks this for): the same packet judged as a first packet gets the
+    /// same verdict, and a dropped one creates no connection.
     ///
-    /// Exact because the table never changes under a tracker with a memo
-    /// (the only one the worker asks this for): the same packet judged as
-    /// a first packet gets the same verdict, and a dropped one creates no
-    /// connection.
+    /// What the tracker, [`Counters::record`] and [`Flows::packet`] would
+    /// do for it, in one step: the record is read and updated through one look-up, its timeout
+    /// looked at once, the drop counted from the record's [`Side`] (no
+    /// [`Fast`] built and taken apart), and the direction is the
+    /// connection key's (`forward` against the first packet's), which for
+    /// an exact record is [`conntrack::reverses`] without comparing
+    /// addresses. Returns the packet's verdict code and how it was decided,
+    /// or `None` (nothing changed) when the slow path must judge it.
+    ///
+    /// Only for a packet whose flow key is its connection key, with ports
+    /// not both 0, under a table that never changes (the worker's `exact`).
     #[inline]
-    pub(crate) fn cached_drop(
-        &self,
+    pub(crate) fn known_drop(
+        &mut self,
         it: &Item,
-        found: Option<Slot>,
+        found: Slot,
         forward: bool,
-    ) -> Option<Fast> {
+        counters: &mut Counters,
+    ) -> Option<Side> {
         let r = self
             .tables
-            .get(usize::from(it.shard))?
-            .as_ref()?
-            .get(found?)?;
+            .get_mut(usize::from(it.shard))?
+            .as_mut()?
+            .get_mut(found)?;
         if !r.no_conn
             || it.ts_ns.saturating_sub(r.last_ns)
                 > conntrack::timeout_ns(it.packet.proto, r.both, r.closing)
         {
             return None;
         }
-        if forward == r.first_forward {
-            r.first.dropped_fast()
-        } else {
-            r.reply.and_then(Side::dropped_fast)
+        // Same key, other direction: the first packet's reverse (a packet
+        // to itself has one direction, never a reply).
+        let reverse = forward != r.first_forward;
+        let side = if reverse { r.reply? } else { r.first };
+        if side.code == 0 {
+            return None;
         }
+        r.bytes += u64::from(it.wire_len);
+        r.dropped += 1;
+        r.last_ns = r.last_ns.max(it.ts_ns);
+        // A reply side is set: `reply` stays as it is.
+        r.both |= reverse;
+        r.closing |= it.tcp_flags & (conntrack::TCP_FIN | conntrack::TCP_RST) != 0;
+        counters.record_drop(side.code, side.audit, &side.rules, it.wire_len);
+        Some(side)
     }
 
     /// Adds a judged packet (its decision `side`) to its flow record, found
