@@ -133,7 +133,7 @@ impl Counters {
     /// what [`Counters::record`] counts for the same drop, without a
     /// [`Fast`] to take apart (the engine's known-dropped-flow path keeps
     /// the drop in this form).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn record_drop(
         &mut self,
         code: u8,
