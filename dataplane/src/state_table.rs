@@ -195,6 +195,14 @@ pub(crate) fn packet_keys(p: &Packet) -> (StateKey, Option<(StateKey, bool)>) {
     {
         return v4_ports_keys(u32::from(*a), u32::from(*b), sport, dport, p.proto);
     }
+    // IPv4 ICMP: FlowKey's and ConnKey's rules on the numbers (their
+    // general form compares `IpAddr`s byte by byte: ~490 instructions a
+    // packet, docs/benchmarks.md, eleventh pass).
+    if let (IpAddr::V4(a), IpAddr::V4(b), &L4::Icmp { icmp_type, code }, true) =
+        (&p.src, &p.dst, &p.l4, icmp)
+    {
+        return v4_icmp_keys(u32::from(*a), u32::from(*b), icmp_type, code, p.proto);
+    }
     let order = match (p.src, p.dst) {
         (IpAddr::V4(a), IpAddr::V4(b)) => u32::from(a).cmp(&u32::from(b)),
         (IpAddr::V6(a), IpAddr::V6(b)) => a.octets().cmp(&b.octets()),
@@ -267,6 +275,62 @@ fn v4_ports_keys(
     (k, Some((k, forward)))
 }
 
+/// [`packet_keys`] of an IPv4 ICMP or ICMPv6 packet from its numbers:
+/// the flow key is Community ID's (a request/reply type pair as ports,
+/// else type and code, one-way, in the packet's order), the connection
+/// key the addresses in order with ports 0 and 0.
+#[inline]
+fn v4_icmp_keys(
+    src: u32,
+    dst: u32,
+    icmp_type: u8,
+    code: u8,
+    proto: u8,
+) -> (StateKey, Option<(StateKey, bool)>) {
+    use zprsim_control::model::proto as p;
+    let counterpart = if proto == p::ICMP {
+        crate::community_id::icmp4_counterpart(icmp_type)
+    } else {
+        crate::community_id::icmp6_counterpart(icmp_type)
+    };
+    let ((x, y), one_way) = match counterpart {
+        Some(c) => ((u16::from(icmp_type), u16::from(c)), false),
+        None => ((u16::from(icmp_type), u16::from(code)), true),
+    };
+    let ordered = one_way || src < dst || (src == dst && x < y);
+    let (a, b, x, y) = if ordered {
+        (src, dst, x, y)
+    } else {
+        (dst, src, y, x)
+    };
+    let flow = StateKey::V4(Key4 {
+        a,
+        b,
+        ports: (u32::from(x) << 16) | u32::from(y),
+        proto,
+        flags: HAS_PORTS,
+    });
+    let (conn, forward) = v4_portless_conn(src, dst, proto);
+    (flow, Some((conn, forward)))
+}
+
+/// The connection key of an IPv4 packet without ports (ICMP, or a
+/// protocol without them: [`ConnKey`](crate::conntrack::ConnKey) gives it
+/// ports 0 and 0) and the packet's direction in it.
+#[inline]
+fn v4_portless_conn(src: u32, dst: u32, proto: u8) -> (StateKey, bool) {
+    let forward = src <= dst;
+    let (a, b) = if forward { (src, dst) } else { (dst, src) };
+    let k = StateKey::V4(Key4 {
+        a,
+        b,
+        ports: 0,
+        proto,
+        flags: HAS_PORTS,
+    });
+    (k, forward)
+}
+
 /// A packet's keys as the engine's worker uses them: [`packet_keys`], and
 /// whether the connection key is the flow key (TCP and UDP), so one hash
 /// serves both tables and no key is compared to find that out.
@@ -326,9 +390,14 @@ impl Keys {
     #[must_use]
     pub(crate) fn conn(&self, p: &Packet) -> Option<(Option<StateKey>, bool)> {
         if self.same {
-            self.forward.map(|f| (None, f))
-        } else {
-            crate::conntrack::ConnKey::of(p).map(|(k, f)| (Some(k.state_key()), f))
+            return self.forward.map(|f| (None, f));
+        }
+        match (&p.src, &p.dst, &p.l4) {
+            (IpAddr::V4(a), IpAddr::V4(b), L4::Icmp { .. } | L4::Opaque) => {
+                let (k, f) = v4_portless_conn(u32::from(*a), u32::from(*b), p.proto);
+                Some((Some(k), f))
+            }
+            _ => crate::conntrack::ConnKey::of(p).map(|(k, f)| (Some(k.state_key()), f)),
         }
     }
 
@@ -997,6 +1066,29 @@ mod tests {
             }
         }
         assert!(n > 100);
+        // Every ICMP and ICMPv6 type (pairs, one-way types), a few codes,
+        // over IPv4 addresses in both orders and equal.
+        let mut m = 0;
+        for proto in [1u8, 58] {
+            for icmp_type in 0..=255u8 {
+                for code in [0u8, 1, 8, 255] {
+                    for (src, dst) in [(v4[0], v4[1]), (v4[1], v4[0]), (v4[2], v4[2])] {
+                        let p = Packet {
+                            src,
+                            dst,
+                            proto,
+                            l4: L4::Icmp { icmp_type, code },
+                        };
+                        assert_eq!(packet_keys(&p), slow_keys(&p), "{p:?}");
+                        let k = Keys::of(&p);
+                        let conn = k.conn(&p).map(|(c, f)| (c.unwrap_or(k.flow), f));
+                        assert_eq!((k.flow, conn), packet_keys(&p), "{p:?}");
+                        m += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(m, 2 * 256 * 4 * 3);
     }
 
     /// A plain packet's keys made from its numbers equal the keys of its
