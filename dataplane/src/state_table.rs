@@ -152,6 +152,17 @@ impl StateKey {
         }
     }
 
+    /// Whether `ip` is the key's first address: `addrs().0 == *ip`, without
+    /// making the `IpAddr`s of an IPv4 key.
+    #[inline]
+    #[must_use]
+    pub(crate) fn first_is(&self, ip: &IpAddr) -> bool {
+        match (self, ip) {
+            (StateKey::V4(k), IpAddr::V4(x)) => k.a == u32::from(*x),
+            _ => self.addrs().0 == *ip,
+        }
+    }
+
     /// The protocol.
     #[must_use]
     pub(crate) fn proto(&self) -> u8 {
@@ -1151,6 +1162,8 @@ mod tests {
         for k in [k4(12345), k6(77)] {
             let (a, b) = k.addrs();
             assert_eq!(StateKey::new(a, b, k.proto(), k.ports()), k);
+            assert!(k.first_is(&a));
+            assert_eq!(k.first_is(&b), a == b);
         }
         // Mixed families stay distinct from a mapped IPv6 pair.
         let v4 = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
@@ -1159,6 +1172,9 @@ mod tests {
         let mixed = StateKey::new(v4, six, 6, None);
         assert_ne!(mixed, StateKey::new(mapped, six, 6, None));
         assert_eq!(mixed.addrs(), (v4, six));
+        assert!(mixed.first_is(&v4));
+        assert!(!mixed.first_is(&mapped));
+        assert!(!k4(1).first_is(&mapped));
         assert_eq!(
             StateKey::new(v4, six, 6, Some((0, 0))).ports(),
             Some((0, 0))

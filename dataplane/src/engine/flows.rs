@@ -510,7 +510,7 @@ impl Flows {
             allowed: u64::from(allowed),
             dropped: u64::from(!allowed),
             l4: p.l4,
-            src_is_a: p.src == key.addrs().0,
+            src_is_a: key.first_is(&p.src),
             first_forward: forward,
             no_conn: exact && !conn,
             code,
