@@ -647,6 +647,13 @@ impl<K: Copy + Eq, V> Table<K, V> {
         }
     }
 
+    /// The position of `key`'s entry, and the entry to change.
+    #[inline]
+    fn find_mut(&mut self, key: &K, h: u64) -> Option<(usize, &mut V)> {
+        let i = self.find(key, h)?;
+        self.entries.get_mut(i).map(|e| (i, &mut e.value))
+    }
+
     /// Hints the cache: `h`'s home index slot, and where the next entry
     /// would be written.
     #[inline(always)]
@@ -890,6 +897,15 @@ impl<V> ShardTable<V> {
         match key {
             StateKey::V4(k) => self.v4.find(k, h).map(Slot::V4),
             StateKey::V6(k) => self.v6.find(k, h).map(Slot::V6),
+        }
+    }
+
+    /// [`ShardTable::find`] and [`ShardTable::get_mut`] in one.
+    #[inline]
+    pub(crate) fn find_mut(&mut self, key: &StateKey, h: u64) -> Option<(Slot, &mut V)> {
+        match key {
+            StateKey::V4(k) => self.v4.find_mut(k, h).map(|(i, v)| (Slot::V4(i), v)),
+            StateKey::V6(k) => self.v6.find_mut(k, h).map(|(i, v)| (Slot::V6(i), v)),
         }
     }
 

@@ -368,16 +368,7 @@ impl Flows {
             })
     }
 
-    /// The open record of `key` (`h` its hash) in `shard`, live or
-    /// expired: found once per packet, before the packet is judged, and
-    /// handed to [`Flows::known_drop`] and [`Flows::packet`] (valid
-    /// until this table changes: the tracker's tables are others).
-    #[inline]
-    pub(crate) fn find(&self, shard: u16, key: &StateKey, h: u64) -> Option<Slot> {
-        self.tables.get(usize::from(shard))?.as_ref()?.find(key, h)
-    }
-
-    /// Hints the cache about a coming [`Flows::find`] of `key` in `shard`
+    /// Hints the cache about a coming [`Flows::known_drop`] of `key` in `shard`
     /// ([`ShardTable::prefetch`]).
     #[inline(always)]
     pub(crate) fn prefetch(&self, shard: u16, key: &StateKey, h: u64) {
@@ -386,51 +377,62 @@ impl Flows {
         }
     }
 
-    /// The verdict of a packet of an exact record that holds no connection
-    /// (see [`FlowState::no_conn`]), when the record already has it, counted
-    /// and added to the record: the first packet's verdict when `forward`
-    /// is the first packet's direction, the first reply's otherwise (most
-    /// packets of generated and scanned traffic). Exact because the table
-    /// never changes under a tracker with a memo (the only one the worker
-    /// asks this for): the same packet judged as a first packet gets the
-    /// same verdict, and a dropped one creates no connection.
+    /// Finds the packet's open record (`key`, `h` its hash) and, when it
+    /// can, serves the packet from it: the verdict of a packet of an
+    /// exact record that holds no connection (see [`FlowState::no_conn`]),
+    /// when the record already has it, counted and added to the record:
+    /// the first packet's verdict when `forward` is the first packet's
+    /// direction, the first reply's otherwise (most packets of generated
+    /// and scanned traffic). Exact because the table never changes under
+    /// a tracker with a memo (the only one the worker asks this for): the
+    /// same packet judged as a first packet gets the same verdict, and a
+    /// dropped one creates no connection.
     ///
     /// What the tracker, [`Counters::record`] and [`Flows::packet`] would
-    /// do for it, in one step: the record is read and updated through one look-up, its timeout
-    /// looked at once, the drop counted from the record's [`Side`] (no
-    /// [`Fast`] built and taken apart), and the direction is the
-    /// connection key's (`forward` against the first packet's), which for
-    /// an exact record is [`conntrack::reverses`] without comparing
-    /// addresses. Returns the packet's verdict code and how it was decided,
-    /// or `None` (nothing changed) when the slow path must judge it.
+    /// do for it, in one step: the record is found, read and updated
+    /// through one look-up, its timeout looked at once, the drop counted
+    /// from the record's [`Side`] (no [`Fast`] built and taken apart), and
+    /// the direction is the connection key's (`forward` against the first
+    /// packet's), which for an exact record is [`conntrack::reverses`]
+    /// without comparing addresses.
     ///
-    /// Only for a packet whose flow key is its connection key, with ports
-    /// not both 0, under a table that never changes (the worker's `exact`).
+    /// `Ok` with how the packet was decided; else nothing changed and
+    /// `Err` has the record's slot, if one is open (live or expired), for
+    /// the slow path ([`Flows::packet`]; valid until this table changes:
+    /// the tracker's tables are others). `exact`: the packet's flow key
+    /// is its connection key, with ports not both 0, under a table that
+    /// never changes (the worker's `exact`); otherwise only found.
     #[inline]
     pub(crate) fn known_drop(
         &mut self,
         it: &Item,
-        found: Slot,
-        forward: bool,
+        (key, h): (&StateKey, u64),
+        (exact, forward): (bool, bool),
         counters: &mut Counters,
-    ) -> Option<Side> {
-        let r = self
-            .tables
-            .get_mut(usize::from(it.shard))?
-            .as_mut()?
-            .get_mut(found)?;
-        if !r.no_conn
+    ) -> Result<Side, Option<Slot>> {
+        let Some(Some(t)) = self.tables.get_mut(usize::from(it.shard)) else {
+            return Err(None);
+        };
+        let Some((slot, r)) = t.find_mut(key, h) else {
+            return Err(None);
+        };
+        if !exact
+            || !r.no_conn
             || it.ts_ns.saturating_sub(r.last_ns)
                 > conntrack::timeout_ns(it.packet.proto, r.both, r.closing)
         {
-            return None;
+            return Err(Some(slot));
         }
         // Same key, other direction: the first packet's reverse (a packet
         // to itself has one direction, never a reply).
         let reverse = forward != r.first_forward;
-        let side = if reverse { r.reply? } else { r.first };
+        let side = match (reverse, r.reply) {
+            (false, _) => r.first,
+            (true, Some(s)) => s,
+            (true, None) => return Err(Some(slot)),
+        };
         if side.code == 0 {
-            return None;
+            return Err(Some(slot));
         }
         r.bytes += u64::from(it.wire_len);
         r.dropped += 1;
@@ -439,11 +441,11 @@ impl Flows {
         r.both |= reverse;
         r.closing |= it.tcp_flags & (conntrack::TCP_FIN | conntrack::TCP_RST) != 0;
         counters.record_drop(side.code, side.audit, &side.rules, it.wire_len);
-        Some(side)
+        Ok(side)
     }
 
     /// Adds a judged packet (its decision `side`) to its flow record, found
-    /// by [`Flows::find`] as `found`; `key` is the packet's flow key and
+    /// by [`Flows::known_drop`] as `found`; `key` is the packet's flow key and
     /// `h` its hash, `forward` its direction in the connection key's
     /// order. `exact`: the packet has ports and its connection key is
     /// `key`; `conn`: the tracker holds a connection under that key after

@@ -37,27 +37,22 @@ impl Judge {
     /// verdict code, and whether it found no open flow record.
     #[inline(always)]
     fn packet(&mut self, it: &Item, fh: u64, exact: bool, hasher: &KeyHasher) -> (u8, bool) {
-        let found = self.flows.find(it.shard, &it.keys.flow, fh);
-        let code = match found {
-            Some(f) if exact => {
-                match self
-                    .flows
-                    .known_drop(it, f, it.keys.forward(), &mut self.counters)
+        match self.flows.known_drop(
+            it,
+            (&it.keys.flow, fh),
+            (exact, it.keys.forward()),
+            &mut self.counters,
+        ) {
+            Ok(side) => {
+                if let Some(t) = &mut self.rules
+                    && let Some(fast) = side.dropped_fast()
                 {
-                    Some(side) => {
-                        if let Some(t) = &mut self.rules
-                            && let Some(fast) = side.dropped_fast()
-                        {
-                            t.packet(&it.packet, it.ts_ns, &fast, fh);
-                        }
-                        side.code()
-                    }
-                    None => self.judge(it, fh, found, exact, hasher),
+                    t.packet(&it.packet, it.ts_ns, &fast, fh);
                 }
+                (side.code(), false)
             }
-            _ => self.judge(it, fh, found, exact, hasher),
-        };
-        (code, found.is_none())
+            Err(found) => (self.judge(it, fh, found, exact, hasher), found.is_none()),
+        }
     }
 
     /// Judges a packet the flow record could not serve (its record `found`
