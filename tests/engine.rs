@@ -599,3 +599,219 @@ fn batches_with_and_without_the_prefetch_ring_equal_the_reference() {
         }
     }
 }
+
+/// Every flow record (packets, bytes, allowed and dropped counts, first
+/// packet's tuple, time and verdict) equals a plain model of the flow log
+/// written from semantics §2b: one record per Community ID flow key, closed
+/// when its next packet comes after the idle timeout (which depends on
+/// whether a reply came and on FIN or RST), over the reference's verdicts.
+/// Random scenarios and flows with replies, FINs and idle gaps across every
+/// timeout, so most dropped packets take the worker's record path
+/// (`Flows::known_drop`), which updates the record's counters, "both ways"
+/// and "closing" itself; 1 and 3 workers.
+#[test]
+fn flow_records_equal_a_plain_model_of_the_flow_log() {
+    use std::collections::HashMap;
+    use std::net::IpAddr;
+    use zprsim_control::packet::L4;
+    use zprsim_dataplane::community_id::FlowKey;
+    use zprsim_dataplane::conntrack;
+
+    struct Open {
+        first_ns: u64,
+        last_ns: u64,
+        src: IpAddr,
+        dst: IpAddr,
+        l4: L4,
+        packets: u64,
+        bytes: u64,
+        allowed: u64,
+        dropped: u64,
+        verdict: Verdict,
+        both: bool,
+        closing: bool,
+    }
+    // What a record is compared on: tuple, first time, counts, verdict.
+    type Row = (
+        u64,
+        IpAddr,
+        IpAddr,
+        u8,
+        Option<(u16, u16)>,
+        Option<(u8, u8)>,
+        [u64; 4],
+        Verdict,
+    );
+    let ns_to_s = |ns: u64| (ns / 1_000_000_000) as f64 + (ns % 1_000_000_000) as f64 / 1e9;
+    // The first time as the flow log has it (seconds, `f64`), by its bits.
+    let row = |o: &Open, first_s: f64, proto: u8| -> Row {
+        let (ports, icmp) = match o.l4 {
+            L4::Ports { sport, dport } => (Some((sport, dport)), None),
+            L4::Icmp { icmp_type, code } => (None, Some((icmp_type, code))),
+            L4::Opaque | L4::Fragment => (None, None),
+        };
+        (
+            first_s.to_bits(),
+            o.src,
+            o.dst,
+            proto,
+            ports,
+            icmp,
+            [o.packets, o.bytes, o.allowed, o.dropped],
+            o.verdict,
+        )
+    };
+    let (mut served, mut both_ways, mut split) = (0, 0, 0);
+    for seed in 0..12u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(9300 + seed);
+        let s = random_scenario(&mut rng);
+        let pool = address_pool(&s);
+        // Fifty flows at a time, each packet one of them either way
+        // (mostly the first packet's), short gaps with some past every
+        // timeout (UDP 30 s and 180 s, TCP 60 s and 120 s after FIN or
+        // RST); a flow is sometimes replaced by a new one.
+        let mut flows: Vec<zprsim_control::packet::Packet> = (0..50)
+            .map(|_| zprsim_bench::random::random_packet(&mut rng, &pool))
+            .collect();
+        let ns = 1_000_000_000u64;
+        let mut ts = 1_700_000_000 * ns;
+        let mut pkts = Vec::with_capacity(3000);
+        for _ in 0..3000 {
+            ts += match rng.random_range(0..40) {
+                0 => 40 * ns,
+                1 => 70 * ns,
+                2 => 130 * ns,
+                3 => 200 * ns,
+                _ => rng.random_range(0..ns / 10),
+            };
+            let i = rng.random_range(0..flows.len());
+            if rng.random_bool(0.02) {
+                flows[i] = zprsim_bench::random::random_packet(&mut rng, &pool);
+            }
+            let p = if rng.random_bool(0.3) {
+                flows[i].reversed()
+            } else {
+                flows[i]
+            };
+            let flags = match rng.random_range(0..40) {
+                0 => 0x01,
+                1 => 0x04,
+                _ => 0x10,
+            };
+            pkts.push(Pkt { p, flags, ts });
+        }
+        let verdicts = reasons(&s, &pkts);
+        let lens: Vec<u64> = frames(&pkts)
+            .iter()
+            .map(|f| u64::from(f.orig_len))
+            .collect();
+        // The model.
+        let mut open: HashMap<FlowKey, Open> = HashMap::new();
+        let mut want: Vec<Row> = Vec::new();
+        for ((k, v), len) in pkts.iter().zip(&verdicts).zip(&lens) {
+            let p = &k.p;
+            let key = FlowKey::of(p);
+            // Only a TCP header carries the flags (not a later fragment's
+            // frame).
+            let fin = p.proto == 6
+                && matches!(p.l4, L4::Ports { .. })
+                && k.flags & (conntrack::TCP_FIN | conntrack::TCP_RST) != 0;
+            let allowed = v.is_none();
+            if let Some(o) = open.get_mut(&key)
+                && k.ts.saturating_sub(o.last_ns)
+                    <= conntrack::timeout_ns(p.proto, o.both, o.closing)
+            {
+                o.packets += 1;
+                o.bytes += len;
+                o.allowed += u64::from(allowed);
+                o.dropped += u64::from(!allowed);
+                o.last_ns = o.last_ns.max(k.ts);
+                if !o.both && conntrack::reverses(p, o.src, o.dst, o.l4) {
+                    o.both = true;
+                    both_ways += 1;
+                }
+                o.closing |= fin;
+                served += usize::from(!allowed);
+                continue;
+            }
+            if let Some(o) = open.remove(&key) {
+                want.push(row(&o, ns_to_s(o.first_ns), key.proto));
+                split += 1;
+            }
+            open.insert(
+                key,
+                Open {
+                    first_ns: k.ts,
+                    last_ns: k.ts,
+                    src: p.src,
+                    dst: p.dst,
+                    l4: p.l4,
+                    packets: 1,
+                    bytes: *len,
+                    allowed: u64::from(allowed),
+                    dropped: u64::from(!allowed),
+                    verdict: if allowed {
+                        Verdict::Allow
+                    } else {
+                        Verdict::Drop
+                    },
+                    both: false,
+                    closing: p.proto == 6 && fin,
+                },
+            );
+        }
+        want.extend(
+            open.iter()
+                .map(|(key, o)| row(o, ns_to_s(o.first_ns), key.proto)),
+        );
+        want.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+        let c = Arc::new(Compiled::new(&s, &Config::default()).unwrap());
+        for workers in [1, 3] {
+            let (o, _) = run(&[Arc::clone(&c)], &pkts, workers, 4 << 20);
+            let mut got: Vec<Row> = o.scenarios[0]
+                .flows
+                .iter()
+                .map(|r| {
+                    let l4 = match (r.sport, r.dport, r.icmp_type, r.icmp_code) {
+                        (Some(sport), Some(dport), _, _) => L4::Ports { sport, dport },
+                        (_, _, Some(icmp_type), Some(code)) => L4::Icmp { icmp_type, code },
+                        _ => L4::Opaque,
+                    };
+                    row(
+                        &Open {
+                            first_ns: 0,
+                            last_ns: 0,
+                            src: r.src,
+                            dst: r.dst,
+                            l4,
+                            packets: r.packets,
+                            bytes: r.bytes,
+                            allowed: r.allowed_packets,
+                            dropped: r.dropped_packets,
+                            verdict: r.verdict,
+                            both: false,
+                            closing: false,
+                        },
+                        r.first_ts,
+                        r.proto,
+                    )
+                })
+                .collect();
+            got.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+            if got != want {
+                // The records that differ, not two lists of thousands.
+                let extra: Vec<_> = got.iter().filter(|g| !want.contains(g)).collect();
+                let missing: Vec<_> = want.iter().filter(|w| !got.contains(w)).collect();
+                panic!(
+                    "seed {seed}, {workers} worker(s): engine only {extra:#?}\nmodel only {missing:#?}"
+                );
+            }
+        }
+    }
+    // The cases meant: dropped packets of open records, records both ways,
+    // records closed by an idle gap and opened again.
+    assert!(
+        served > 5_000 && both_ways > 500 && split > 200,
+        "served {served}, both ways {both_ways}, split {split}"
+    );
+}

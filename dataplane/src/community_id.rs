@@ -47,7 +47,7 @@ pub struct FlowKey {
 }
 
 /// Zeek's ICMPv4 request/reply pairs (`ICMP4_counterpart`).
-fn icmp4_counterpart(t: u8) -> Option<u8> {
+pub(crate) fn icmp4_counterpart(t: u8) -> Option<u8> {
     Some(match t {
         8 => 0,   // echo -> echo reply
         0 => 8,   // echo reply -> echo
@@ -64,7 +64,7 @@ fn icmp4_counterpart(t: u8) -> Option<u8> {
 }
 
 /// Zeek's ICMPv6 request/reply pairs (`ICMP6_counterpart`).
-fn icmp6_counterpart(t: u8) -> Option<u8> {
+pub(crate) fn icmp6_counterpart(t: u8) -> Option<u8> {
     Some(match t {
         128 => 129, // echo request -> reply
         129 => 128,

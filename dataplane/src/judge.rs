@@ -128,6 +128,40 @@ impl Counters {
         }
     }
 
+    /// Counts one dropped packet of `wire_len` bytes from its verdict code
+    /// (`code` ≥ 1: [`DropReason::code`]), audit flag and deciding rules:
+    /// what [`Counters::record`] counts for the same drop, without a
+    /// [`Fast`] to take apart (the engine's known-dropped-flow path keeps
+    /// the drop in this form).
+    #[inline(always)]
+    pub(crate) fn record_drop(
+        &mut self,
+        code: u8,
+        audit: bool,
+        rules: &[Option<RuleId>; 5],
+        wire_len: u32,
+    ) {
+        self.packets.total += 1;
+        self.packets.dropped += 1;
+        self.bytes.total += u64::from(wire_len);
+        self.bytes.dropped += u64::from(wire_len);
+        // A code's drop reason is at index code - 1.
+        if let Some(n) = self
+            .dropped_by_stage
+            .get_mut(usize::from(code.wrapping_sub(1)))
+        {
+            *n += 1;
+        }
+        self.zpr_audit_would_drop += u64::from(audit);
+        for r in *rules {
+            if let Some(r) = r
+                && let Some(h) = self.rule_hits.get_mut(r.index())
+            {
+                *h += 1;
+            }
+        }
+    }
+
     /// Counts one malformed packet of `wire_len` bytes (dropped).
     pub fn record_malformed(&mut self, wire_len: u32) {
         self.packets.total += 1;

@@ -152,6 +152,17 @@ impl StateKey {
         }
     }
 
+    /// Whether `ip` is the key's first address: `addrs().0 == *ip`, without
+    /// making the `IpAddr`s of an IPv4 key.
+    #[inline]
+    #[must_use]
+    pub(crate) fn first_is(&self, ip: &IpAddr) -> bool {
+        match (self, ip) {
+            (StateKey::V4(k), IpAddr::V4(x)) => k.a == u32::from(*x),
+            _ => self.addrs().0 == *ip,
+        }
+    }
+
     /// The protocol.
     #[must_use]
     pub(crate) fn proto(&self) -> u8 {
@@ -194,6 +205,14 @@ pub(crate) fn packet_keys(p: &Packet) -> (StateKey, Option<(StateKey, bool)>) {
         (&p.src, &p.dst, &p.l4, icmp)
     {
         return v4_ports_keys(u32::from(*a), u32::from(*b), sport, dport, p.proto);
+    }
+    // IPv4 ICMP: FlowKey's and ConnKey's rules on the numbers (their
+    // general form compares `IpAddr`s byte by byte: ~490 instructions a
+    // packet, docs/benchmarks.md, eleventh pass).
+    if let (IpAddr::V4(a), IpAddr::V4(b), &L4::Icmp { icmp_type, code }, true) =
+        (&p.src, &p.dst, &p.l4, icmp)
+    {
+        return v4_icmp_keys(u32::from(*a), u32::from(*b), icmp_type, code, p.proto);
     }
     let order = match (p.src, p.dst) {
         (IpAddr::V4(a), IpAddr::V4(b)) => u32::from(a).cmp(&u32::from(b)),
@@ -267,6 +286,62 @@ fn v4_ports_keys(
     (k, Some((k, forward)))
 }
 
+/// [`packet_keys`] of an IPv4 ICMP or ICMPv6 packet from its numbers:
+/// the flow key is Community ID's (a request/reply type pair as ports,
+/// else type and code, one-way, in the packet's order), the connection
+/// key the addresses in order with ports 0 and 0.
+#[inline]
+fn v4_icmp_keys(
+    src: u32,
+    dst: u32,
+    icmp_type: u8,
+    code: u8,
+    proto: u8,
+) -> (StateKey, Option<(StateKey, bool)>) {
+    use zprsim_control::model::proto as p;
+    let counterpart = if proto == p::ICMP {
+        crate::community_id::icmp4_counterpart(icmp_type)
+    } else {
+        crate::community_id::icmp6_counterpart(icmp_type)
+    };
+    let ((x, y), one_way) = match counterpart {
+        Some(c) => ((u16::from(icmp_type), u16::from(c)), false),
+        None => ((u16::from(icmp_type), u16::from(code)), true),
+    };
+    let ordered = one_way || src < dst || (src == dst && x < y);
+    let (a, b, x, y) = if ordered {
+        (src, dst, x, y)
+    } else {
+        (dst, src, y, x)
+    };
+    let flow = StateKey::V4(Key4 {
+        a,
+        b,
+        ports: (u32::from(x) << 16) | u32::from(y),
+        proto,
+        flags: HAS_PORTS,
+    });
+    let (conn, forward) = v4_portless_conn(src, dst, proto);
+    (flow, Some((conn, forward)))
+}
+
+/// The connection key of an IPv4 packet without ports (ICMP, or a
+/// protocol without them: [`ConnKey`](crate::conntrack::ConnKey) gives it
+/// ports 0 and 0) and the packet's direction in it.
+#[inline]
+fn v4_portless_conn(src: u32, dst: u32, proto: u8) -> (StateKey, bool) {
+    let forward = src <= dst;
+    let (a, b) = if forward { (src, dst) } else { (dst, src) };
+    let k = StateKey::V4(Key4 {
+        a,
+        b,
+        ports: 0,
+        proto,
+        flags: HAS_PORTS,
+    });
+    (k, forward)
+}
+
 /// A packet's keys as the engine's worker uses them: [`packet_keys`], and
 /// whether the connection key is the flow key (TCP and UDP), so one hash
 /// serves both tables and no key is compared to find that out.
@@ -284,18 +359,39 @@ pub(crate) struct Keys {
     forward: Option<bool>,
     /// The connection key is `flow`.
     pub(crate) same: bool,
+    /// The key and direction fix every field of the packet the compiled
+    /// table reads, and the connection key is the flow key: TCP or UDP
+    /// with ports not both 0 (an opaque packet's connection key has ports
+    /// 0 and 0 too, and such a connection would not be the flow record's).
+    /// What lets a flow record serve the packet's verdict
+    /// (`engine/flows.rs`, `Flows::known_drop`).
+    pub(crate) exact: bool,
 }
 
 impl Keys {
     /// The keys of any packet.
     #[must_use]
     pub(crate) fn of(p: &Packet) -> Keys {
+        use zprsim_control::model::proto;
         let (flow, conn) = packet_keys(p);
+        let same = conn.is_some_and(|c| c.0 == flow);
         Keys {
             flow,
             forward: conn.map(|c| c.1),
-            same: conn.is_some_and(|c| c.0 == flow),
+            same,
+            exact: same
+                && matches!(p.l4, L4::Ports { sport, dport } if sport | dport != 0)
+                && p.proto != proto::ICMP
+                && p.proto != proto::ICMPV6,
         }
+    }
+
+    /// The packet's direction in its connection key's order (`false` when
+    /// it has none: a non-first fragment).
+    #[inline]
+    #[must_use]
+    pub(crate) fn forward(&self) -> bool {
+        self.forward.unwrap_or(false)
     }
 
     /// The connection key and direction of `p`, the packet these are the
@@ -305,9 +401,14 @@ impl Keys {
     #[must_use]
     pub(crate) fn conn(&self, p: &Packet) -> Option<(Option<StateKey>, bool)> {
         if self.same {
-            self.forward.map(|f| (None, f))
-        } else {
-            crate::conntrack::ConnKey::of(p).map(|(k, f)| (Some(k.state_key()), f))
+            return self.forward.map(|f| (None, f));
+        }
+        match (&p.src, &p.dst, &p.l4) {
+            (IpAddr::V4(a), IpAddr::V4(b), L4::Icmp { .. } | L4::Opaque) => {
+                let (k, f) = v4_portless_conn(u32::from(*a), u32::from(*b), p.proto);
+                Some((Some(k), f))
+            }
+            _ => crate::conntrack::ConnKey::of(p).map(|(k, f)| (Some(k.state_key()), f)),
         }
     }
 
@@ -341,6 +442,8 @@ impl Keys {
             flow,
             forward: conn.map(|c| c.1),
             same: true,
+            // `plain` reads only TCP and UDP.
+            exact: t.sport | t.dport != 0,
         }
     }
 }
@@ -542,6 +645,13 @@ impl<K: Copy + Eq, V> Table<K, V> {
             }
             pos = (pos + 1) & mask;
         }
+    }
+
+    /// The position of `key`'s entry, and the entry to change.
+    #[inline]
+    fn find_mut(&mut self, key: &K, h: u64) -> Option<(usize, &mut V)> {
+        let i = self.find(key, h)?;
+        self.entries.get_mut(i).map(|e| (i, &mut e.value))
     }
 
     /// Hints the cache: `h`'s home index slot, and where the next entry
@@ -790,6 +900,15 @@ impl<V> ShardTable<V> {
         }
     }
 
+    /// [`ShardTable::find`] and [`ShardTable::get_mut`] in one.
+    #[inline]
+    pub(crate) fn find_mut(&mut self, key: &StateKey, h: u64) -> Option<(Slot, &mut V)> {
+        match key {
+            StateKey::V4(k) => self.v4.find_mut(k, h).map(|(i, v)| (Slot::V4(i), v)),
+            StateKey::V6(k) => self.v6.find_mut(k, h).map(|(i, v)| (Slot::V6(i), v)),
+        }
+    }
+
     /// Hints the cache about a coming [`ShardTable::find`] of `key` (and
     /// insert): its home index slot and where a new entry would go. Only a
     /// hint: nothing changes.
@@ -798,15 +917,6 @@ impl<V> ShardTable<V> {
         match key {
             StateKey::V4(_) => self.v4.prefetch(h),
             StateKey::V6(_) => self.v6.prefetch(h),
-        }
-    }
-
-    /// The value of a found entry.
-    #[inline]
-    pub(crate) fn get(&self, s: Slot) -> Option<&V> {
-        match s {
-            Slot::V4(i) => self.v4.entries.get(i).map(|e| &e.value),
-            Slot::V6(i) => self.v6.entries.get(i).map(|e| &e.value),
         }
     }
 
@@ -983,6 +1093,29 @@ mod tests {
             }
         }
         assert!(n > 100);
+        // Every ICMP and ICMPv6 type (pairs, one-way types), a few codes,
+        // over IPv4 addresses in both orders and equal.
+        let mut m = 0;
+        for proto in [1u8, 58] {
+            for icmp_type in 0..=255u8 {
+                for code in [0u8, 1, 8, 255] {
+                    for (src, dst) in [(v4[0], v4[1]), (v4[1], v4[0]), (v4[2], v4[2])] {
+                        let p = Packet {
+                            src,
+                            dst,
+                            proto,
+                            l4: L4::Icmp { icmp_type, code },
+                        };
+                        assert_eq!(packet_keys(&p), slow_keys(&p), "{p:?}");
+                        let k = Keys::of(&p);
+                        let conn = k.conn(&p).map(|(c, f)| (c.unwrap_or(k.flow), f));
+                        assert_eq!((k.flow, conn), packet_keys(&p), "{p:?}");
+                        m += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(m, 2 * 256 * 4 * 3);
     }
 
     /// A plain packet's keys made from its numbers equal the keys of its
@@ -1045,6 +1178,8 @@ mod tests {
         for k in [k4(12345), k6(77)] {
             let (a, b) = k.addrs();
             assert_eq!(StateKey::new(a, b, k.proto(), k.ports()), k);
+            assert!(k.first_is(&a));
+            assert_eq!(k.first_is(&b), a == b);
         }
         // Mixed families stay distinct from a mapped IPv6 pair.
         let v4 = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
@@ -1053,6 +1188,9 @@ mod tests {
         let mixed = StateKey::new(v4, six, 6, None);
         assert_ne!(mixed, StateKey::new(mapped, six, 6, None));
         assert_eq!(mixed.addrs(), (v4, six));
+        assert!(mixed.first_is(&v4));
+        assert!(!mixed.first_is(&mapped));
+        assert!(!k4(1).first_is(&mapped));
         assert_eq!(
             StateKey::new(v4, six, 6, Some((0, 0))).ports(),
             Some((0, 0))

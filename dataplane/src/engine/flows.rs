@@ -97,10 +97,15 @@ impl Side {
         }
     }
 
+    /// The verdict code (0 allowed, else [`DropReason::code`]).
+    pub(crate) fn code(self) -> u8 {
+        self.code
+    }
+
     /// The verdict this side records, as the worker counts it: only for a
     /// drop, whose [`Judgement::tracking`] nothing reads (it is meaningful
     /// only for an allowed first packet), so it is left at its default.
-    fn dropped_fast(self) -> Option<Fast> {
+    pub(crate) fn dropped_fast(self) -> Option<Fast> {
         (self.code != 0).then(|| Fast {
             judgement: Judgement {
                 verdict: Verdict::Drop,
@@ -180,7 +185,7 @@ pub(crate) struct FlowState {
     /// that key since the record opened: every packet of it so far was
     /// judged as a first packet and dropped. Its first and reply sides are
     /// then the verdicts of any later packet in their directions
-    /// ([`Flows::cached_drop`]).
+    /// ([`Flows::known_drop`]).
     no_conn: bool,
     /// Verdict code of the first packet (0 allowed, else its stage + 1).
     code: u8,
@@ -363,16 +368,7 @@ impl Flows {
             })
     }
 
-    /// The open record of `key` (`h` its hash) in `shard`, live or
-    /// expired: found once per packet, before the packet is judged, and
-    /// handed to [`Flows::cached_drop`] and [`Flows::packet`] (valid
-    /// until this table changes: the tracker's tables are others).
-    #[inline]
-    pub(crate) fn find(&self, shard: u16, key: &StateKey, h: u64) -> Option<Slot> {
-        self.tables.get(usize::from(shard))?.as_ref()?.find(key, h)
-    }
-
-    /// Hints the cache about a coming [`Flows::find`] of `key` in `shard`
+    /// Hints the cache about a coming [`Flows::known_drop`] of `key` in `shard`
     /// ([`ShardTable::prefetch`]).
     #[inline(always)]
     pub(crate) fn prefetch(&self, shard: u16, key: &StateKey, h: u64) {
@@ -381,44 +377,75 @@ impl Flows {
         }
     }
 
-    /// The verdict of a packet of an exact record that holds no connection
-    /// (see [`FlowState::no_conn`]), when the record already has it: the
-    /// first packet's when `forward` is the first packet's direction, the
-    /// first reply's otherwise. `None` when the record is not live, not
-    /// such a record, or has no verdict for that direction yet: the
-    /// tracker judges the packet.
+    /// Finds the packet's open record (`key`, `h` its hash) and, when it
+    /// can, serves the packet from it: the verdict of a packet of an
+    /// exact record that holds no connection (see [`FlowState::no_conn`]),
+    /// when the record already has it, counted and added to the record:
+    /// the first packet's verdict when `forward` is the first packet's
+    /// direction, the first reply's otherwise (most packets of generated
+    /// and scanned traffic). Exact because the table never changes under
+    /// a tracker with a memo (the only one the worker asks this for): the
+    /// same packet judged as a first packet gets the same verdict, and a
+    /// dropped one creates no connection.
     ///
-    /// Exact because the table never changes under a tracker with a memo
-    /// (the only one the worker asks this for): the same packet judged as
-    /// a first packet gets the same verdict, and a dropped one creates no
-    /// connection.
+    /// What the tracker, [`Counters::record`] and [`Flows::packet`] would
+    /// do for it, in one step: the record is found, read and updated
+    /// through one look-up, its timeout looked at once, the drop counted
+    /// from the record's [`Side`] (no [`Fast`] built and taken apart), and
+    /// the direction is the connection key's (`forward` against the first
+    /// packet's), which for an exact record is [`conntrack::reverses`]
+    /// without comparing addresses.
+    ///
+    /// `Ok` with how the packet was decided; else nothing changed and
+    /// `Err` has the record's slot, if one is open (live or expired), for
+    /// the slow path ([`Flows::packet`]; valid until this table changes:
+    /// the tracker's tables are others). `exact`: the packet's flow key
+    /// is its connection key, with ports not both 0, under a table that
+    /// never changes (the worker's `exact`); otherwise only found.
     #[inline]
-    pub(crate) fn cached_drop(
-        &self,
+    pub(crate) fn known_drop(
+        &mut self,
         it: &Item,
-        found: Option<Slot>,
-        forward: bool,
-    ) -> Option<Fast> {
-        let r = self
-            .tables
-            .get(usize::from(it.shard))?
-            .as_ref()?
-            .get(found?)?;
-        if !r.no_conn
+        (key, h): (&StateKey, u64),
+        (exact, forward): (bool, bool),
+        counters: &mut Counters,
+    ) -> Result<Side, Option<Slot>> {
+        let Some(Some(t)) = self.tables.get_mut(usize::from(it.shard)) else {
+            return Err(None);
+        };
+        let Some((slot, r)) = t.find_mut(key, h) else {
+            return Err(None);
+        };
+        if !exact
+            || !r.no_conn
             || it.ts_ns.saturating_sub(r.last_ns)
                 > conntrack::timeout_ns(it.packet.proto, r.both, r.closing)
         {
-            return None;
+            return Err(Some(slot));
         }
-        if forward == r.first_forward {
-            r.first.dropped_fast()
-        } else {
-            r.reply.and_then(Side::dropped_fast)
+        // Same key, other direction: the first packet's reverse (a packet
+        // to itself has one direction, never a reply).
+        let reverse = forward != r.first_forward;
+        let side = match (reverse, r.reply) {
+            (false, _) => r.first,
+            (true, Some(s)) => s,
+            (true, None) => return Err(Some(slot)),
+        };
+        if side.code == 0 {
+            return Err(Some(slot));
         }
+        r.bytes += u64::from(it.wire_len);
+        r.dropped += 1;
+        r.last_ns = r.last_ns.max(it.ts_ns);
+        // A reply side is set: `reply` stays as it is.
+        r.both |= reverse;
+        r.closing |= it.tcp_flags & (conntrack::TCP_FIN | conntrack::TCP_RST) != 0;
+        counters.record_drop(side.code, side.audit, &side.rules, it.wire_len);
+        Ok(side)
     }
 
     /// Adds a judged packet (its decision `side`) to its flow record, found
-    /// by [`Flows::find`] as `found`; `key` is the packet's flow key and
+    /// by [`Flows::known_drop`] as `found`; `key` is the packet's flow key and
     /// `h` its hash, `forward` its direction in the connection key's
     /// order. `exact`: the packet has ports and its connection key is
     /// `key`; `conn`: the tracker holds a connection under that key after
@@ -485,7 +512,7 @@ impl Flows {
             allowed: u64::from(allowed),
             dropped: u64::from(!allowed),
             l4: p.l4,
-            src_is_a: p.src == key.addrs().0,
+            src_is_a: key.first_is(&p.src),
             first_forward: forward,
             no_conn: exact && !conn,
             code,

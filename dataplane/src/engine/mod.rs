@@ -376,7 +376,7 @@ impl WorkBatch {
             let data = r.rec.data(&self.block);
             // The common shape at fixed offsets, its keys straight from
             // the numbers; anything else through the full parse.
-            if let Some((meta, t)) = parse::plain(r.rec.linktype, data) {
+            let plain = parse::plain_then(r.rec.linktype, data, |meta, t| {
                 f(Some(&Item {
                     packet: meta.packet,
                     tcp_flags: meta.tcp_flags,
@@ -385,6 +385,8 @@ impl WorkBatch {
                     shard: r.shard,
                     keys: Keys::plain(&t),
                 }));
+            });
+            if plain.is_some() {
                 continue;
             }
             match parse_frame(r.rec.linktype, data) {

@@ -7,13 +7,11 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use hdrhistogram::Histogram;
 use zprsim_control::compile::Compiled;
-use zprsim_control::model::proto;
-use zprsim_control::packet::L4;
 
 use crate::drop_reason::DropReason;
 use crate::judge::{Counters, Tracker};
 
-use crate::state_table::KeyHasher;
+use crate::state_table::{KeyHasher, Slot};
 
 use super::flows::{FlowRecord, Flows, Kept, Side};
 use super::live::{Live, PUBLISH_EVERY};
@@ -32,6 +30,94 @@ struct Judge {
     counters: Counters,
     /// Per-rule packets, flows and times (with [`EngineConfig::rule_stats`]).
     rules: Option<RuleTally>,
+}
+
+impl Judge {
+    /// One packet against this scenario (see [`Worker::handle`]): its
+    /// verdict code, and whether it found no open flow record.
+    #[inline(always)]
+    fn packet(&mut self, it: &Item, fh: u64, exact: bool, hasher: &KeyHasher) -> (u8, bool) {
+        match self.flows.known_drop(
+            it,
+            (&it.keys.flow, fh),
+            (exact, it.keys.forward()),
+            &mut self.counters,
+        ) {
+            Ok(side) => {
+                if let Some(t) = &mut self.rules
+                    && let Some(fast) = side.dropped_fast()
+                {
+                    t.packet(&it.packet, it.ts_ns, &fast, fh);
+                }
+                (side.code(), false)
+            }
+            Err(found) => (self.judge(it, fh, found, exact, hasher), found.is_none()),
+        }
+    }
+
+    /// Judges a packet the flow record could not serve (its record `found`
+    /// before, `fh` its flow key's hash): the tracker (connection probe,
+    /// cached or memo verdict, or the table walk), counters, rule
+    /// statistics and the flow record. Returns the verdict code.
+    ///
+    /// Out of line: most packets of a known flow take
+    /// [`Flows::known_drop`] instead, and with this inlined beside it the
+    /// worker's per-packet function kept some 70 loads and stores of
+    /// the packet's fields that only this path needs (callgrind,
+    /// docs/benchmarks.md, eleventh pass).
+    #[inline(never)]
+    fn judge(
+        &mut self,
+        it: &Item,
+        fh: u64,
+        found: Option<Slot>,
+        exact: bool,
+        hasher: &KeyHasher,
+    ) -> u8 {
+        // The keys and their hashes, once for the connection and flow
+        // tables and the rule statistics (for TCP and UDP the connection
+        // key is the flow key: one hash, `fh`, made when the packet was
+        // prefetched).
+        let keys = &it.keys;
+        let fkey = &keys.flow;
+        // The connection key: the flow key itself (TCP, UDP), or made
+        // again from the packet (ICMP, other protocols).
+        let other;
+        let conn = match keys.conn(&it.packet) {
+            Some((None, forward)) => Some((fkey, forward, fh)),
+            Some((Some(k), forward)) => {
+                other = k;
+                Some((&other, forward, hasher.hash(&other)))
+            }
+            None => None,
+        };
+        let forward = conn.is_some_and(|c| c.1);
+        let (fast, held) = self.tracker.judge_keyed(
+            &self.compiled,
+            &it.packet,
+            usize::from(it.shard),
+            it.ts_ns,
+            it.tcp_flags,
+            &mut self.counters,
+            conn,
+            found.is_none(),
+        );
+        self.counters.record(&fast, it.wire_len);
+        if let Some(t) = &mut self.rules {
+            t.packet(&it.packet, it.ts_ns, &fast, fh);
+        }
+        let code = DropReason::code(fast.judgement.stage.map(DropReason::of_stage));
+        self.flows.packet(
+            it,
+            fkey,
+            fh,
+            found,
+            Side::of(code, &fast),
+            (forward, exact, held),
+            &mut self.counters,
+        );
+        code
+    }
 }
 
 /// A worker's state: for each scenario, its shards' tables and counters.
@@ -204,77 +290,32 @@ impl Worker {
     /// Per scenario, the packet's open flow record is found first (one
     /// probe). A TCP or UDP packet of a record that has only ever seen
     /// dropped first packets and no connection takes its verdict from the
-    /// record ([`Flows::cached_drop`]): no connection-table probe, no memo.
-    /// Otherwise the tracker judges it (connection probe, cached or memo
-    /// verdict, or the table walk), and the record is updated through the
-    /// slot found.
+    /// record and is counted and added to it in the same step
+    /// ([`Flows::known_drop`]): no connection-table probe, no memo, no
+    /// second look at the record. Otherwise [`Judge::judge`] (kept out of
+    /// line, so that the common path stays small) has the tracker judge
+    /// it and updates the record through the slot found.
+    #[inline]
     fn handle(&mut self, it: &Item, fh: u64, mut codes: Option<&mut Vec<u8>>) {
-        // The keys and their hashes, once for every scenario, the
-        // connection and flow tables and the rule statistics (for TCP and
-        // UDP the connection key is the flow key: one hash; `fh`, the flow
-        // key's, made when the packet was prefetched).
-        let keys = &it.keys;
-        let fkey = &keys.flow;
-        // The connection key: the flow key itself (TCP, UDP), or made
-        // again from the packet (ICMP, other protocols).
-        let other;
-        let conn = match keys.conn(&it.packet) {
-            Some((None, forward)) => Some((fkey, forward, fh)),
-            Some((Some(k), forward)) => {
-                other = k;
-                Some((&other, forward, self.hasher.hash(&other)))
-            }
-            None => None,
-        };
-        let forward = conn.is_some_and(|c| c.1);
         // A verdict from the flow record needs a table that never changes
         // (not a live pass) and a packet its key and direction fix whole,
-        // whose connection key is its flow key. Ports 0 and 0 are left out:
-        // an opaque packet's connection key has them too, and such a
-        // connection would not be seen by this flow record.
-        let exact = self.live.is_none()
-            && matches!(it.packet.l4, L4::Ports { sport, dport } if sport | dport != 0)
-            && it.packet.proto != proto::ICMP
-            && it.packet.proto != proto::ICMPV6
-            && keys.same;
-        for j in &mut self.judges {
-            let found = j.flows.find(it.shard, fkey, fh);
-            self.opened += usize::from(found.is_none());
-            let cached = if exact {
-                j.flows.cached_drop(it, found, forward)
-            } else {
-                None
-            };
-            let (fast, held) = match cached {
-                Some(fast) => (fast, false),
-                None => j.tracker.judge_keyed(
-                    &j.compiled,
-                    &it.packet,
-                    usize::from(it.shard),
-                    it.ts_ns,
-                    it.tcp_flags,
-                    &mut j.counters,
-                    conn,
-                    found.is_none(),
-                ),
-            };
-            j.counters.record(&fast, it.wire_len);
-            if let Some(t) = &mut j.rules {
-                t.packet(&it.packet, it.ts_ns, &fast, fh);
-            }
-            let code = DropReason::code(fast.judgement.stage.map(DropReason::of_stage));
-            j.flows.packet(
-                it,
-                fkey,
-                fh,
-                found,
-                Side::of(code, &fast),
-                (forward, exact, held),
-                &mut j.counters,
-            );
+        // whose connection key is its flow key (`Keys::exact`).
+        let exact = self.live.is_none() && it.keys.exact;
+        let hasher = &self.hasher;
+        let mut one = |j: &mut Judge| {
+            let (code, opened) = j.packet(it, fh, exact, hasher);
+            self.opened += usize::from(opened);
             if let Some(c) = codes.as_deref_mut() {
                 c.push(code);
             }
+        };
+        // One scenario (replay, bench) without the loop: over a loop the
+        // compiler loaded the packet's fields once before it and kept them
+        // on the stack, ~40 loads and stores a packet for nothing when the
+        // loop runs once.
+        match self.judges.as_mut_slice() {
+            [j] => one(j),
+            js => js.iter_mut().for_each(one),
         }
     }
 
@@ -343,6 +384,11 @@ fn next_batch(w: &mut Worker, id: u8, rx: &Receiver<WorkBatch>) -> Option<WorkBa
 /// A worker's loop: parse and judge each batch, hand the codes to the
 /// writer, and send the emptied batch back to the reader for reuse (the
 /// writer sends the codes back through `codes_pool`).
+///
+/// Never inlined into the thread's closure: a function of its own is what
+/// profiles measure the worker by (`callgrind --toggle-collect`,
+/// docs/benchmarks.md).
+#[inline(never)]
 pub(crate) fn worker_loop(
     mut w: Worker,
     id: u8,
