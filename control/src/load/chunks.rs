@@ -41,6 +41,7 @@ pub(crate) fn split(text: &str, target: usize) -> Option<Vec<Range<usize>>> {
     let mut depth = 0usize;
     let mut seen_header = false;
     let mut at_line_start = true;
+    let mut last_header: Option<(&str, usize)> = None;
     let mut i = 0;
     while i < b.len() {
         if at_line_start {
@@ -55,7 +56,13 @@ pub(crate) fn split(text: &str, target: usize) -> Option<Vec<Range<usize>>> {
                         chunks.push(chunk_start..i);
                         chunk_start = i;
                     }
-                    note(&mut keys, key, chunks.len(), h.array_one_key)?;
+                    // A run of the same header in one chunk (`[[vnic]]`
+                    // 10^4 times) changes nothing after its first use:
+                    // noted once, not hashed per header.
+                    if last_header != Some((key, chunks.len())) {
+                        note(&mut keys, key, chunks.len(), h.array_one_key)?;
+                        last_header = Some((key, chunks.len()));
+                    }
                     seen_header = true;
                     i = h.end;
                     at_line_start = true;
