@@ -168,7 +168,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         }
         out(&t)?;
     }
-    Ok(ExitCode::SUCCESS)
+    // Printed in full: end without freeing the scenario and the tables
+    // (src/leave.rs says why).
+    crate::leave::leave(0)
 }
 
 /// Arguments of `dump-table`.

@@ -14,6 +14,7 @@ mod flowlog_diff;
 mod import;
 mod interrupt;
 mod lab;
+mod leave;
 mod replay;
 mod report;
 mod tap;

@@ -459,7 +459,10 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let r = report(a, s, &compiled, &o, compile_s);
+    // The report feeds `--report` and the summary only: a `--quiet` run
+    // without `--report` skips it (the top dropped flows' reasons are
+    // re-judged by the reference evaluator, every rule's text is formatted).
+    let r = (a.report.is_some() || !a.quiet).then(|| report(a, s, &compiled, &o, compile_s));
     // Every output is written in full before any is renamed into place: a
     // failure in one leaves every target as it was (no report saying
     // `"error": null` beside a flow log that was never written).
@@ -469,7 +472,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         return write_error(f, &e).map_or(Ok(ExitCode::SUCCESS), Err);
     }
     if let Some(f) = report_out.as_mut()
-        && let Err(e) = write_json_file(f, &r)
+        && let Some(r) = &r
+        && let Err(e) = write_json_file(f, r)
     {
         return write_error(f, &e).map_or(Ok(ExitCode::SUCCESS), Err);
     }
@@ -481,23 +485,26 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             .map_err(|e| Failure::Input(format!("error: {e}")))?;
     }
     // Warnings go to stderr, even with `--quiet`.
-    crate::report::print_warnings(&loaded.warnings, &r.warnings);
-    if !a.quiet {
+    crate::report::print_warnings(&loaded.warnings, &o.warnings);
+    if let Some(r) = r.as_ref().filter(|_| !a.quiet) {
         let outputs = [&a.report, &a.flows, &a.allowed, &a.dropped].map(|p| p.as_deref());
-        crate::summary_out(&summary(&r), &outputs)?;
+        crate::summary_out(&summary(r), &outputs)?;
     }
+    let k = &o.counters;
     if let Some(e) = &o.error {
         return Err(Failure::Input(format!("error: {e}")));
     }
-    if o.interrupted {
+    let code = if o.interrupted {
         crate::err(&format!(
             "interrupted: {} record(s) judged; every output holds exactly those\n",
-            r.packets.total + r.non_ip
+            k.packets.total + k.non_ip
         ));
-        return Ok(ExitCode::from(interrupt.exit_code()));
-    }
-    if a.fail_on_drop && r.packets.dropped > 0 {
-        return Ok(ExitCode::from(1));
-    }
-    Ok(ExitCode::SUCCESS)
+        interrupt.exit_code()
+    } else {
+        u8::from(a.fail_on_drop && k.packets.dropped > 0)
+    };
+    // Every output is committed and the summary printed: end here rather
+    // than free the compiled tables, the engine's output and the report
+    // (and run the allocator's exit hook) only for the process to exit.
+    crate::leave::leave(code)
 }
