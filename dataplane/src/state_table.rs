@@ -658,6 +658,11 @@ impl<K: Copy + Eq, V> Table<K, V> {
     /// would be written.
     #[inline(always)]
     fn prefetch(&self, h: u64) {
+        // An empty table (a tracker's, when nothing is allowed) has no
+        // slot to find and its first insert allocates: nothing to fetch.
+        if self.entries.is_empty() {
+            return;
+        }
         let pos = high(h) as usize & self.mask();
         prefetch(self.index.as_ptr().wrapping_add(pos));
         prefetch(self.entries.as_ptr().wrapping_add(self.entries.len()));

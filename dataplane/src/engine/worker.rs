@@ -325,11 +325,16 @@ impl Worker {
     #[inline]
     fn prefetch(&self, it: &Item, fh: u64) {
         let keys = &it.keys;
-        for j in &self.judges {
+        let one = |j: &Judge| {
             j.flows.prefetch(it.shard, &keys.flow, fh);
             if keys.same {
                 j.tracker.prefetch(usize::from(it.shard), &keys.flow, fh);
             }
+        };
+        // One scenario without the loop, as in `handle`.
+        match self.judges.as_slice() {
+            [j] => one(j),
+            js => js.iter().for_each(one),
         }
     }
 
