@@ -5,6 +5,7 @@
 //! zprsim-gen scenario --seed 1 --vnics 10000 --sl-rules 100000 --nsg-rules 12000 --statements 400 -o /tmp/big.toml
 //! zprsim-gen capture --scenario /tmp/big.toml --packets 1000000 --seed 1 -o /tmp/big.pcap
 //! zprsim-gen capture --scenario /tmp/big.toml --packets 1000000 --flows 20000 --realistic -o /tmp/real.pcap
+//! zprsim-gen capture --scenario /tmp/big.toml --packets 1000000 --flows 20000 --realistic --allowed-share 0.9 -o /tmp/real-allowed.pcap
 //! ```
 
 use std::path::PathBuf;
@@ -119,6 +120,12 @@ struct CaptureArgs {
     /// Flows of the realistic capture.
     #[arg(long, default_value_t = 20_000)]
     flows: usize,
+    /// With `--realistic`: share of the flows (0 to 1) steered onto paths
+    /// the compiled scenario allows (`synth::Allowed`), so the capture
+    /// looks like a network running its policy; 0 (the default) draws
+    /// random pairs of hosts, most of which a strict policy drops.
+    #[arg(long, default_value_t = 0.0, requires = "realistic")]
+    allowed_share: f64,
     /// Output file.
     #[arg(short = 'o', long)]
     output: PathBuf,
@@ -225,10 +232,35 @@ fn capture_cmd(a: &CaptureArgs) -> Result<(), String> {
             seed: a.seed,
             ..zprsim_dataplane::synth::SynthConfig::default()
         };
+        if !(0.0..=1.0).contains(&a.allowed_share) {
+            return Err(format!(
+                "`--allowed-share {}` is not between 0 and 1",
+                a.allowed_share
+            ));
+        }
+        let compiled = if a.allowed_share > 0.0 {
+            Some(
+                Compiled::new(s, &Config::default())
+                    .map_err(|e| format!("{}: error: {e}", a.scenario.display()))?,
+            )
+        } else {
+            None
+        };
+        let allowed = compiled
+            .as_ref()
+            .map(|compiled| zprsim_dataplane::synth::Allowed {
+                compiled,
+                share: a.allowed_share,
+            });
         let f = std::fs::File::create(&a.output)
             .map_err(|e| format!("cannot write `{}`: {e}", a.output.display()))?;
-        let (_, st) = zprsim_dataplane::synth::write_realistic(s, &cfg, std::io::BufWriter::new(f))
-            .map_err(|e| format!("cannot write `{}`: {e}", a.output.display()))?;
+        let (_, st) = zprsim_dataplane::synth::write_realistic_allowed(
+            s,
+            &cfg,
+            allowed,
+            std::io::BufWriter::new(f),
+        )
+        .map_err(|e| format!("cannot write `{}`: {e}", a.output.display()))?;
         eprintln!(
             "{}: {} packets in {} flows ({} replies, {} IPv6, {} fragments, {} VLAN-tagged) in {:.2} s",
             a.output.display(),
