@@ -815,3 +815,108 @@ fn flow_records_equal_a_plain_model_of_the_flow_log() {
         "served {served}, both ways {both_ways}, split {split}"
     );
 }
+
+/// Review (s6): the counters of packets served from their flow record
+/// (`Flows::known_drop`, counted by `Counters::record_drop` rather than
+/// `Counters::record`) equal counts over the reference's decisions:
+/// packets and bytes allowed and dropped, drops by stage, audit
+/// would-drops; K = 2 (the scenario beside itself), 1 to 3 workers; and
+/// with tables of 16 (evictions) every worker count gives the same
+/// counters and flows.
+#[test]
+fn counters_of_packets_served_from_their_flow_record_equal_the_reference() {
+    use crate::replay_oracle::reference_decisions;
+    use zprsim_control::packet::L4;
+    let mut repeated_drops = 0;
+    for seed in 0..10u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(8800 + seed);
+        let s = random_scenario(&mut rng);
+        let pool = address_pool(&s);
+        // The reference's traffic (replies to allowed openers), then
+        // thirty flows picked again and again either way with gaps past
+        // the timeouts (most of them dropped: packets the record serves).
+        let mut pkts = traffic(&mut rng, &s, &pool, 300);
+        let flows: Vec<_> = (0..30)
+            .map(|_| zprsim_bench::random::random_packet(&mut rng, &pool))
+            .collect();
+        let ns = 1_000_000_000u64;
+        let mut ts = pkts.last().map_or(0, |k| k.ts);
+        for _ in 0..900 {
+            ts += match rng.random_range(0..30) {
+                0 => 40 * ns,
+                1 => 70 * ns,
+                2 => 200 * ns,
+                _ => rng.random_range(0..ns / 10),
+            };
+            let f = flows[rng.random_range(0..flows.len())];
+            let p = if rng.random_bool(0.3) {
+                f.reversed()
+            } else {
+                f
+            };
+            let flags = if rng.random_bool(0.05) { 0x01 } else { 0x10 };
+            pkts.push(Pkt { p, flags, ts });
+        }
+        let lens: Vec<u64> = frames(&pkts)
+            .iter()
+            .map(|f| u64::from(f.orig_len))
+            .collect();
+        let mut n = 0;
+        let decisions = reference_decisions(&s, &pkts, &mut n);
+        let (mut total, mut dropped, mut bytes, mut bytes_dropped) = (0u64, 0u64, 0u64, 0u64);
+        let mut by_stage = [0u64; DropReason::COUNT];
+        let mut audit = 0u64;
+        let mut seen = std::collections::HashSet::new();
+        for ((k, d), len) in pkts.iter().zip(&decisions).zip(&lens) {
+            total += 1;
+            bytes += len;
+            let j = d.judgement;
+            if j.verdict == Verdict::Drop {
+                dropped += 1;
+                bytes_dropped += len;
+                let r = as_reason(j.verdict, j.stage).unwrap();
+                by_stage[r.index()] += 1;
+                let key = zprsim_dataplane::community_id::FlowKey::of(&k.p);
+                if matches!(k.p.l4, L4::Ports { .. }) && !seen.insert(key) {
+                    repeated_drops += 1;
+                }
+            }
+            audit += u64::from(j.zpr_audit);
+        }
+        let c = Arc::new(Compiled::new(&s, &Config::default()).unwrap());
+        for workers in 1..=3 {
+            let (o, _) = run(&[Arc::clone(&c), Arc::clone(&c)], &pkts, workers, 4 << 20);
+            for sc in &o.scenarios {
+                let k = &sc.counters;
+                let ctx = format!("seed {seed}, {workers} worker(s)");
+                assert_eq!(
+                    (k.packets.total, k.packets.dropped),
+                    (total, dropped),
+                    "{ctx}"
+                );
+                assert_eq!(
+                    (k.bytes.total, k.bytes.dropped),
+                    (bytes, bytes_dropped),
+                    "{ctx}"
+                );
+                assert_eq!(k.dropped_by_stage, by_stage, "{ctx}");
+                assert_eq!(k.zpr_audit_would_drop, audit, "{ctx}");
+            }
+        }
+        let (one, _) = run(&[Arc::clone(&c), Arc::clone(&c)], &pkts, 1, 16);
+        assert!(one.scenarios[0].counters.flows_evicted > 0, "seed {seed}");
+        for workers in 2..=3 {
+            let (o, _) = run(&[Arc::clone(&c), Arc::clone(&c)], &pkts, workers, 16);
+            for (x, y) in one.scenarios.iter().zip(&o.scenarios) {
+                assert_eq!(
+                    x.counters, y.counters,
+                    "seed {seed}, {workers} workers, max 16"
+                );
+                assert_eq!(x.flows, y.flows, "seed {seed}, {workers} workers, max 16");
+            }
+        }
+    }
+    // Dropped TCP and UDP packets of a flow seen before: what the record
+    // path serves (when the record is still open).
+    assert!(repeated_drops > 300, "{repeated_drops}");
+}
