@@ -305,3 +305,120 @@ fn closing_quotes(b: &[u8], mut j: usize, q: u8) -> usize {
     }
     j
 }
+
+#[cfg(test)]
+mod review_tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use super::*;
+
+    /// [`split`] as it was before a run of one header was noted once
+    /// (every header noted): the reference the shortcut must equal.
+    fn split_before(text: &str, target: usize) -> Option<Vec<Range<usize>>> {
+        let b = text.as_bytes();
+        let mut keys: HashMap<&str, KeyUse> = HashMap::new();
+        let mut chunks = Vec::new();
+        let mut chunk_start = 0;
+        let mut depth = 0usize;
+        let mut seen_header = false;
+        let mut at_line_start = true;
+        let mut i = 0;
+        while i < b.len() {
+            if at_line_start {
+                at_line_start = false;
+                let j = skip_blanks(b, i);
+                if depth == 0 && j < b.len() {
+                    let c = b[j];
+                    if c == b'[' {
+                        let h = header(b, j)?;
+                        let key = text.get(h.key)?;
+                        if h.array_one_key && i > chunk_start && i - chunk_start >= target {
+                            chunks.push(chunk_start..i);
+                            chunk_start = i;
+                        }
+                        note(&mut keys, key, chunks.len(), h.array_one_key)?;
+                        seen_header = true;
+                        i = h.end;
+                        at_line_start = true;
+                        continue;
+                    }
+                    if !seen_header && is_bare(c) {
+                        let end = bare_end(b, j);
+                        note(&mut keys, text.get(j..end)?, chunks.len(), false)?;
+                        i = end;
+                        continue;
+                    }
+                    if !seen_header && !matches!(c, b'#' | b'\n' | b'\r') {
+                        return None;
+                    }
+                }
+                i = j;
+                continue;
+            }
+            match b[i] {
+                b'\n' => {
+                    at_line_start = true;
+                    i += 1;
+                }
+                b'#' => i = line_end(b, i),
+                b'"' => i = skip_basic(b, i)?,
+                b'\'' => i = skip_literal(b, i)?,
+                b'[' | b'{' => {
+                    depth += 1;
+                    i += 1;
+                }
+                b']' | b'}' => {
+                    depth = depth.checked_sub(1)?;
+                    i += 1;
+                }
+                _ => i = plain_end(b, i + 1),
+            }
+        }
+        if depth != 0 {
+            return None;
+        }
+        chunks.push(chunk_start..b.len());
+        let safe = keys.values().all(|k| k.chunks <= 1 || k.array_first);
+        safe.then_some(chunks)
+    }
+
+    /// Review (s6): every text of up to six lines drawn from runs of one
+    /// header (`[[vnic]]`), its sub-tables and arrays, a table of the same
+    /// key, another array, a root key and a key-value line splits exactly
+    /// as before the shortcut, at targets that split inside and between
+    /// runs (so the loader's errors, warnings and positions, which follow
+    /// the chunks, are as before too).
+    #[test]
+    fn runs_of_one_header_split_exactly_as_before() {
+        let lines = [
+            "[[vnic]]\n",
+            "n = 1\n",
+            "[vnic.x]\n",
+            "[vnic]\n",
+            "[[vnic.y]]\n",
+            "[[vcn]]\n",
+            "vnic = 2\n",
+        ];
+        let (mut some, mut none) = (0, 0);
+        let mut text = String::new();
+        for len in 1..=6u32 {
+            for mut code in 0..lines.len().pow(len) {
+                text.clear();
+                for _ in 0..len {
+                    text.push_str(lines[code % lines.len()]);
+                    code /= lines.len();
+                }
+                for target in [1, 9, 20, 1 << 20] {
+                    let got = split(&text, target);
+                    assert_eq!(got, split_before(&text, target), "target {target}:\n{text}");
+                    if got.is_some_and(|c| c.len() > 1) {
+                        some += 1;
+                    } else {
+                        none += 1;
+                    }
+                }
+            }
+        }
+        assert!(some > 10_000 && none > 10_000, "{some} {none}");
+    }
+}
