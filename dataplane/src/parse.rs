@@ -171,7 +171,7 @@ pub fn parse_frame(linktype: u32, data: &[u8]) -> Parsed {
     }
 }
 
-/// The addresses of a plain packet ([`plain`]) as numbers (big-endian
+/// The addresses of a plain packet ([`plain_then`]) as numbers (big-endian
 /// values, so they order as `IpAddr` does within a family).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PlainAddrs {
@@ -181,7 +181,7 @@ pub(crate) enum PlainAddrs {
     V6(u128, u128),
 }
 
-/// The numbers of a plain TCP or UDP packet ([`plain`]): what the state
+/// The numbers of a plain TCP or UDP packet ([`plain_then`]): what the state
 /// tables' keys are made of, without going through `IpAddr`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Plain {
@@ -216,7 +216,8 @@ pub(crate) fn plain(lt: u32, d: &[u8]) -> Option<(PacketMeta, Plain)> {
     plain_then(lt, d, |m, t| (m, t))
 }
 
-/// [`plain`], handing its result to `k` in each family's branch: `k`
+/// `plain` (the form the tests call), handing its result to `k` in each
+/// family's branch: `k`
 /// inlined into both, an IPv4 packet's fields never share registers with
 /// an IPv6 packet's 128-bit addresses (the engine's worker calls it; the
 /// merged form cost ~20 instructions a packet, docs/benchmarks.md,
@@ -242,7 +243,7 @@ pub(crate) fn plain_then<R>(
     }
 }
 
-/// [`plain`]'s IPv4 header at `off`.
+/// [`plain_then`]'s IPv4 header at `off`.
 #[inline(always)]
 fn plain_v4(d: &[u8], off: usize) -> Option<(PacketMeta, Plain)> {
     // Through the ports (a 20-byte header).
@@ -277,7 +278,7 @@ fn plain_v4(d: &[u8], off: usize) -> Option<(PacketMeta, Plain)> {
     ))
 }
 
-/// [`plain`]'s IPv6 header at `off`.
+/// [`plain_then`]'s IPv6 header at `off`.
 #[inline(always)]
 fn plain_v6(d: &[u8], off: usize) -> Option<(PacketMeta, Plain)> {
     // The fixed header and the ports.

@@ -412,7 +412,7 @@ impl Keys {
         }
     }
 
-    /// The keys of a plain TCP or UDP packet ([`crate::parse::plain`]),
+    /// The keys of a plain TCP or UDP packet ([`crate::parse::plain_then`]),
     /// from its numbers, without making its `IpAddr`s: equal to
     /// [`Keys::of`] its packet (by construction and by test).
     #[inline]
