@@ -1542,29 +1542,16 @@ impl<'a> Builder<'a> {
         let mut peer_remap: Vec<u16> = Vec::with_capacity(zpeers.len());
         let mut peer_cand = Vec::new();
         let mut peer_ok: Vec<usize> = Vec::new();
-        let mut ok_ids: HashMap<Vec<usize>, u16> = HashMap::default();
-        // With at most 64 relevant statements (most profiles), the
-        // statements that hold for a peer are a bit mask: a key with no
-        // heap copy to hash or compare (a slice key's compare was ~7% of a
-        // `check`'s time, cache misses on the keys' heap copies).
-        let masked = relevant.len() <= 64;
-        let mut ok_masks: HashMap<u64, u16> = HashMap::default();
+        let mut ok_rows = OkRows::new(relevant.len());
         let mut row: Vec<u32> = Vec::new();
         // No relevant statement names a peer (most profiles: none holds for
         // them): every peer's candidates are empty, not looked up 10^2 times.
         let no_peer_side = local.side_is_empty(1 - own_side);
         for zp in zpeers {
-            if no_peer_side {
-                // The memo of the empty set, once the first peer made it.
-                let known = if masked {
-                    ok_masks.get(&0)
-                } else {
-                    ok_ids.get(&[][..])
-                };
-                if let Some(&id) = known {
-                    peer_remap.push(id);
-                    continue;
-                }
+            // The memo of the empty set, once the first peer made it.
+            if no_peer_side && let Some(id) = ok_rows.get(&[]) {
+                peer_remap.push(id);
+                continue;
             }
             // The relevant statements whose peer side holds, in order.
             let at = Whereabouts {
@@ -1585,17 +1572,7 @@ impl<'a> Builder<'a> {
             // The row is a function of the statements that hold: peers with
             // the same ones (most peers, often none) share the row's id
             // without building and hashing it again.
-            let mask = if masked {
-                peer_ok.iter().fold(0u64, |m, &k| m | 1 << k)
-            } else {
-                0
-            };
-            let known = if masked {
-                ok_masks.get(&mask)
-            } else {
-                ok_ids.get(peer_ok.as_slice())
-            };
-            if let Some(&id) = known {
+            if let Some(id) = ok_rows.get(&peer_ok) {
                 peer_remap.push(id);
                 continue;
             }
@@ -1638,15 +1615,56 @@ impl<'a> Builder<'a> {
                     id
                 }
             };
-            if masked {
-                ok_masks.insert(mask, id);
-            } else if peer_ok.len() <= 64 {
-                // Bounded: a key of at most 64 statements per peer.
-                ok_ids.insert(peer_ok.clone(), id);
-            }
+            ok_rows.insert(&peer_ok, id);
             peer_remap.push(id);
         }
         Ok((peer_remap, svc_remap, n_svc, table))
+    }
+}
+
+/// The ZPR row id of each set of a profile's relevant statements that hold
+/// for a peer (their positions among the relevant statements, ascending):
+/// the row is a function of that set, so peers with the same one share its
+/// id without building and hashing the row again.
+///
+/// With at most 64 relevant statements (most profiles) a set is keyed as a
+/// bit mask: no heap copy to hash or compare (a slice key's compare was ~7%
+/// of a `check`'s time, cache misses on the keys' heap copies). Past that,
+/// sets of at most 64 statements are kept as lists (bounded keys).
+struct OkRows {
+    masked: bool,
+    masks: HashMap<u64, u16>,
+    lists: HashMap<Vec<usize>, u16>,
+}
+
+impl OkRows {
+    fn new(relevant: usize) -> OkRows {
+        OkRows {
+            masked: relevant <= 64,
+            masks: HashMap::default(),
+            lists: HashMap::default(),
+        }
+    }
+
+    /// The set's bit mask (positions are below 64 when `masked`).
+    fn mask(ok: &[usize]) -> u64 {
+        ok.iter().fold(0u64, |m, &k| m | 1u64 << (k & 63))
+    }
+
+    fn get(&self, ok: &[usize]) -> Option<u16> {
+        if self.masked {
+            self.masks.get(&Self::mask(ok)).copied()
+        } else {
+            self.lists.get(ok).copied()
+        }
+    }
+
+    fn insert(&mut self, ok: &[usize], id: u16) {
+        if self.masked {
+            self.masks.insert(Self::mask(ok), id);
+        } else if ok.len() <= 64 {
+            self.lists.insert(ok.to_vec(), id);
+        }
     }
 }
 
