@@ -290,6 +290,32 @@ fn v4_ports_keys(
 /// the flow key is Community ID's (a request/reply type pair as ports,
 /// else type and code, one-way, in the packet's order), the connection
 /// key the addresses in order with ports 0 and 0.
+/// [`v4_ports_keys`] for IPv6 addresses given as numbers (the big-endian
+/// octets as a `u128`, which orders as the octets do).
+#[inline]
+fn v6_ports_keys(
+    src: u128,
+    dst: u128,
+    sport: u16,
+    dport: u16,
+    proto: u8,
+) -> (StateKey, Option<(StateKey, bool)>) {
+    let forward = (src, sport) <= (dst, dport);
+    let (a, b, sport, dport) = if forward {
+        (src, dst, sport, dport)
+    } else {
+        (dst, src, dport, sport)
+    };
+    let k = StateKey::V6(Key6 {
+        a: a.to_be_bytes(),
+        b: b.to_be_bytes(),
+        ports: (u32::from(sport) << 16) | u32::from(dport),
+        proto,
+        flags: HAS_PORTS,
+    });
+    (k, Some((k, forward)))
+}
+
 #[inline]
 fn v4_icmp_keys(
     src: u32,
@@ -420,23 +446,7 @@ impl Keys {
     pub(crate) fn plain(t: &Plain) -> Keys {
         let (flow, conn) = match t.addrs {
             PlainAddrs::V4(src, dst) => v4_ports_keys(src, dst, t.sport, t.dport, t.proto),
-            PlainAddrs::V6(src, dst) => {
-                // u128 of the big-endian octets orders as the octets do.
-                let forward = (src, t.sport) <= (dst, t.dport);
-                let (a, b, sport, dport) = if forward {
-                    (src, dst, t.sport, t.dport)
-                } else {
-                    (dst, src, t.dport, t.sport)
-                };
-                let k = StateKey::V6(Key6 {
-                    a: a.to_be_bytes(),
-                    b: b.to_be_bytes(),
-                    ports: (u32::from(sport) << 16) | u32::from(dport),
-                    proto: t.proto,
-                    flags: HAS_PORTS,
-                });
-                (k, Some((k, forward)))
-            }
+            PlainAddrs::V6(src, dst) => v6_ports_keys(src, dst, t.sport, t.dport, t.proto),
         };
         Keys {
             flow,
