@@ -385,6 +385,35 @@ fn kill(sig: &str, pid: u32) {
     assert!(s.success());
 }
 
+/// `replay` of `bytes` through a pipe into `outs`, sent SIG`sig` once the
+/// first `cut` bytes are written (once that write returns, zprsim has read
+/// all but a pipe buffer of them, so its handlers are installed), then
+/// `pause`, then the rest (zprsim sees the stop flag at its next record
+/// and stops reading: this write may meet a closed pipe). Its exit code
+/// and standard error.
+fn replay_piped_with_signal(
+    outs: &Outs,
+    bytes: &[u8],
+    cut: usize,
+    sig: &str,
+    pause: Duration,
+) -> (Option<i32>, String) {
+    let mut child = zprsim()
+        .args(["replay", SCENARIO, "-", "--quiet", "--workers", "2"])
+        .args(outs.args())
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&bytes[..cut]).unwrap();
+    kill(sig, child.id());
+    std::thread::sleep(pause);
+    let _ = stdin.write_all(&bytes[cut..]);
+    drop(stdin);
+    wait(child)
+}
+
 #[test]
 fn sigint_and_sigterm_stop_cleanly_at_several_points() {
     // The capture comes through a pipe that this test fills, so the signal
@@ -406,25 +435,10 @@ fn sigint_and_sigterm_stop_cleanly_at_several_points() {
     .enumerate()
     {
         let outs = Outs::new(dir.path(), &format!("run{i}"));
-        let mut child = zprsim()
-            .args(["replay", SCENARIO, "-", "--quiet", "--workers", "2"])
-            .args(outs.args())
-            .stdin(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        // Cut inside a record. Once this write returns, zprsim has read
-        // all but a pipe buffer of it, so its handlers are installed.
+        // Cut inside a record.
         let cut = bytes.len() * percent / 100 + 7;
-        stdin.write_all(&bytes[..cut]).unwrap();
-        kill(sig, child.id());
-        std::thread::sleep(Duration::from_millis(100));
-        // The rest: zprsim sees the stop flag at its next record and stops
-        // reading (this write may then meet a closed pipe).
-        let _ = stdin.write_all(&bytes[cut..]);
-        drop(stdin);
-        let (got, err) = wait(child);
+        let (got, err) =
+            replay_piped_with_signal(&outs, &bytes, cut, sig, Duration::from_millis(100));
         let what = format!("SIG{sig} after {percent}% of the capture");
         assert_eq!(got, Some(code), "{what}: {err}");
         let r = outs.check_consistent(&what);
@@ -447,24 +461,10 @@ fn an_interrupt_while_reading_a_pipe_ends_at_a_record_boundary() {
     for w in ["a.pcap", "d.pcap", "f.jsonl", "r.json"] {
         std::fs::write(outs.path(w), b"an earlier run").unwrap();
     }
-    let mut child = zprsim()
-        .args(["replay", SCENARIO, "-", "--quiet", "--workers", "2"])
-        .args(outs.args())
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    // Half the capture, cut in the middle of a record: once this write
-    // returns, zprsim is reading (so its handlers are installed).
+    // Half the capture, cut in the middle of a record.
     let half = bytes.len() / 2 + 7;
-    stdin.write_all(&bytes[..half]).unwrap();
-    kill("INT", child.id());
-    std::thread::sleep(Duration::from_millis(300));
-    // The rest: zprsim sees the stop flag at the next record and stops.
-    let _ = stdin.write_all(&bytes[half..]);
-    drop(stdin);
-    let (code, err) = wait(child);
+    let (code, err) =
+        replay_piped_with_signal(&outs, &bytes, half, "INT", Duration::from_millis(300));
     assert_eq!(code, Some(130), "{err}");
     let r = outs.check_consistent("SIGINT on a pipe");
     assert_eq!(r["interrupted"], true);
@@ -629,21 +629,9 @@ fn every_path_through_leave_commits_every_output_and_leaves_no_temporary() {
     big_capture(&big, 400);
     let bytes = std::fs::read(&big).unwrap();
     let outs = Outs::new(dir.path(), "term");
-    let mut child = zprsim()
-        .args(["replay", SCENARIO, "-", "--quiet", "--workers", "2"])
-        .args(outs.args())
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
     let cut = bytes.len() / 2 + 7;
-    stdin.write_all(&bytes[..cut]).unwrap();
-    kill("TERM", child.id());
-    std::thread::sleep(Duration::from_millis(100));
-    let _ = stdin.write_all(&bytes[cut..]);
-    drop(stdin);
-    let (got, err) = wait(child);
+    let (got, err) =
+        replay_piped_with_signal(&outs, &bytes, cut, "TERM", Duration::from_millis(100));
     assert_eq!(got, Some(143), "{err}");
     let r = outs.check_consistent("SIGTERM");
     assert_eq!(r["interrupted"], true);
