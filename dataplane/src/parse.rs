@@ -217,11 +217,10 @@ pub(crate) fn plain(lt: u32, d: &[u8]) -> Option<(PacketMeta, Plain)> {
 }
 
 /// `plain` (the form the tests call), handing its result to `k` in each
-/// family's branch: `k`
-/// inlined into both, an IPv4 packet's fields never share registers with
-/// an IPv6 packet's 128-bit addresses (the engine's worker calls it; the
-/// merged form cost ~20 instructions a packet, docs/benchmarks.md,
-/// eleventh pass).
+/// family's branch: with `k` inlined into both, an IPv4 packet's fields
+/// never share registers with an IPv6 packet's 128-bit addresses (the
+/// engine's worker calls it; the merged form cost ~20 instructions a
+/// packet, docs/benchmarks.md, eleventh pass).
 #[inline(always)]
 pub(crate) fn plain_then<R>(
     lt: u32,
