@@ -260,6 +260,21 @@ pub(crate) fn packet_keys(p: &Packet) -> (StateKey, Option<(StateKey, bool)>) {
     }
 }
 
+/// A TCP or UDP packet's addresses and ports in the connection's order,
+/// `(src, sport) <= (dst, dport)`, which for TCP and UDP is also the flow
+/// key's: the lower end, the higher end, both ports as one word, and
+/// whether the packet goes forward.
+#[inline(always)]
+fn port_order<A: Ord + Copy>(src: A, dst: A, sport: u16, dport: u16) -> (A, A, u32, bool) {
+    let forward = (src, sport) <= (dst, dport);
+    let (a, b, sport, dport) = if forward {
+        (src, dst, sport, dport)
+    } else {
+        (dst, src, dport, sport)
+    };
+    (a, b, (u32::from(sport) << 16) | u32::from(dport), forward)
+}
+
 /// [`packet_keys`] of an IPv4 TCP or UDP packet from its numbers
 /// (`proto` not ICMP): the flow key is the connection key.
 #[inline]
@@ -270,26 +285,17 @@ fn v4_ports_keys(
     dport: u16,
     proto: u8,
 ) -> (StateKey, Option<(StateKey, bool)>) {
-    let forward = (src, sport) <= (dst, dport);
-    let (a, b, sport, dport) = if forward {
-        (src, dst, sport, dport)
-    } else {
-        (dst, src, dport, sport)
-    };
+    let (a, b, ports, forward) = port_order(src, dst, sport, dport);
     let k = StateKey::V4(Key4 {
         a,
         b,
-        ports: (u32::from(sport) << 16) | u32::from(dport),
+        ports,
         proto,
         flags: HAS_PORTS,
     });
     (k, Some((k, forward)))
 }
 
-/// [`packet_keys`] of an IPv4 ICMP or ICMPv6 packet from its numbers:
-/// the flow key is Community ID's (a request/reply type pair as ports,
-/// else type and code, one-way, in the packet's order), the connection
-/// key the addresses in order with ports 0 and 0.
 /// [`v4_ports_keys`] for IPv6 addresses given as numbers (the big-endian
 /// octets as a `u128`, which orders as the octets do).
 #[inline]
@@ -300,22 +306,21 @@ fn v6_ports_keys(
     dport: u16,
     proto: u8,
 ) -> (StateKey, Option<(StateKey, bool)>) {
-    let forward = (src, sport) <= (dst, dport);
-    let (a, b, sport, dport) = if forward {
-        (src, dst, sport, dport)
-    } else {
-        (dst, src, dport, sport)
-    };
+    let (a, b, ports, forward) = port_order(src, dst, sport, dport);
     let k = StateKey::V6(Key6 {
         a: a.to_be_bytes(),
         b: b.to_be_bytes(),
-        ports: (u32::from(sport) << 16) | u32::from(dport),
+        ports,
         proto,
         flags: HAS_PORTS,
     });
     (k, Some((k, forward)))
 }
 
+/// [`packet_keys`] of an IPv4 ICMP or ICMPv6 packet from its numbers:
+/// the flow key is Community ID's (a request/reply type pair as ports,
+/// else type and code, one-way, in the packet's order), the connection
+/// key the addresses in order with ports 0 and 0.
 #[inline]
 fn v4_icmp_keys(
     src: u32,
