@@ -273,6 +273,7 @@ pub fn replay_with_flows<'a>(
         rule_stats: cfg.rule_stats,
         rule_flows: cfg.rule_flows,
         live: None,
+        reader_share: engine::ReaderShare::Auto,
     };
     let o = engine::run(&[compiled], &mut source, &ecfg, sinks)?;
     let mut outputs = Vec::with_capacity(shared.len());

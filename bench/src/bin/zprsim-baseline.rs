@@ -13,7 +13,10 @@
 //! figure is the median of the runs. Beside each rate: the CPU time per
 //! packet of the reader, the workers (summed) and the writer, from the
 //! scheduler's own count, which says what limits the engine even on a
-//! shared machine.
+//! shared machine. With `--reader-shards` the reader's thread judges that
+//! many of the 256 shards itself (`auto`: what `zprsim replay` does, `off`:
+//! none; a list runs each, worker count by worker count, alternated), and
+//! the reader's figure shows what of it went to judging.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,7 +25,7 @@ use std::sync::Arc;
 use clap::Parser;
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_dataplane::baseline::bare_loop;
-use zprsim_dataplane::engine::{self, CaptureFiles, EngineConfig, PcapSink, Sinks};
+use zprsim_dataplane::engine::{self, CaptureFiles, EngineConfig, PcapSink, ReaderShare, Sinks};
 
 /// The allocator `zprsim` itself uses (src/main.rs), so the engine measured
 /// here sets up its tables and buffers the way `zprsim replay` does.
@@ -52,6 +55,22 @@ struct Args {
     /// runs as with `--allowed` and `--dropped`.
     #[arg(long)]
     write: bool,
+    /// Shards of 256 the reader's thread judges itself beside the worker
+    /// threads: `auto` (as `zprsim replay`), `off`, or a number; a list
+    /// runs each with every worker count.
+    #[arg(long, value_delimiter = ',', default_value = "auto", value_parser = share)]
+    reader_shards: Vec<ReaderShare>,
+}
+
+fn share(s: &str) -> Result<ReaderShare, String> {
+    match s {
+        "auto" => Ok(ReaderShare::Auto),
+        "off" => Ok(ReaderShare::Off),
+        k => k
+            .parse()
+            .map(ReaderShare::Shards)
+            .map_err(|_| format!("{k}: auto, off or a number of shards (0-255)")),
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -85,64 +104,77 @@ fn run(a: &Args) -> Result<(), String> {
     println!("bare stateful loop: {:.2} Mpps", bare / 1e6);
     let mut one = None;
     for &w in &a.workers {
-        let mut rates = Vec::new();
-        let (mut reader, mut workers, mut busiest, mut writer) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..runs {
-            let mut src = CaptureFiles::from_bytes("capture", bytes.clone())?;
-            let cfg = EngineConfig {
-                workers: w,
-                keep_flows: a.keep_flows,
-                ..EngineConfig::default()
+        for &rs in &a.reader_shards {
+            let mut rates = Vec::new();
+            let (mut reader, mut judging, mut workers, mut busiest, mut writer) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            let mut plan = None;
+            for _ in 0..runs {
+                let mut src = CaptureFiles::from_bytes("capture", bytes.clone())?;
+                let cfg = EngineConfig {
+                    workers: w,
+                    keep_flows: a.keep_flows,
+                    reader_share: rs,
+                    ..EngineConfig::default()
+                };
+                let nowhere = |name: &str| PcapSink {
+                    name: name.into(),
+                    out: Box::new(std::io::sink()),
+                };
+                let sinks = Sinks {
+                    allowed: a.write.then(|| nowhere("allowed")),
+                    dropped: a.write.then(|| nowhere("dropped")),
+                    ..Sinks::default()
+                };
+                let o = engine::run(&[Arc::clone(&compiled)], &mut src, &cfg, sinks)
+                    .map_err(|e| e.to_string())?;
+                let k = &o.scenarios[0].counters;
+                let records = (k.packets.total + k.non_ip) as f64;
+                rates.push(records / o.duration_s.max(1e-9));
+                let per = |s: f64| s * 1e9 / records.max(1.0);
+                plan = Some(o.plan);
+                reader.push(o.cpu.reader_s.map_or(f64::NAN, per));
+                judging.push(o.cpu.reader_judging_s.map_or(0.0, per));
+                let ws: Vec<f64> = o
+                    .cpu
+                    .workers_s
+                    .iter()
+                    .map(|c| c.map_or(f64::NAN, per))
+                    .collect();
+                workers.push(ws.iter().sum());
+                busiest.push(ws.iter().copied().fold(0.0, f64::max));
+                writer.push(o.cpu.writer_s.flatten().map_or(0.0, per));
+            }
+            let r = median(rates);
+            let per_worker = r / w as f64;
+            let scaling = match one {
+                Some(o) => format!(", {:.2}x one worker", r / o),
+                None => String::new(),
             };
-            let nowhere = |name: &str| PcapSink {
-                name: name.into(),
-                out: Box::new(std::io::sink()),
-            };
-            let sinks = Sinks {
-                allowed: a.write.then(|| nowhere("allowed")),
-                dropped: a.write.then(|| nowhere("dropped")),
-                ..Sinks::default()
-            };
-            let o = engine::run(&[Arc::clone(&compiled)], &mut src, &cfg, sinks)
-                .map_err(|e| e.to_string())?;
-            let k = &o.scenarios[0].counters;
-            let records = (k.packets.total + k.non_ip) as f64;
-            rates.push(records / o.duration_s.max(1e-9));
-            let per = |s: f64| s * 1e9 / records.max(1.0);
-            reader.push(o.cpu.reader_s.map_or(f64::NAN, per));
-            let ws: Vec<f64> = o
-                .cpu
-                .workers_s
-                .iter()
-                .map(|c| c.map_or(f64::NAN, per))
-                .collect();
-            workers.push(ws.iter().sum());
-            busiest.push(ws.iter().copied().fold(0.0, f64::max));
-            writer.push(o.cpu.writer_s.flatten().map_or(0.0, per));
+            if w == 1 && one.is_none() {
+                one = Some(r);
+            }
+            let split = plan.map_or(String::new(), |p| {
+                format!(
+                    "{} thread(s), reader's shards {}/256",
+                    p.threads, p.reader_shards
+                )
+            });
+            println!(
+                "engine, {w} worker(s) [{split}]: {:.2} Mpps ({:.2} Mpps per worker, {:.2} of the bare loop per worker{scaling})",
+                r / 1e6,
+                per_worker / 1e6,
+                per_worker / bare,
+            );
+            println!(
+                "  CPU ns per packet: reader {:.1} (judging {:.1}), worker threads {:.1} (busiest {:.1}), writer {:.1}",
+                median(reader),
+                median(judging),
+                median(workers),
+                median(busiest),
+                median(writer)
+            );
         }
-        let r = median(rates);
-        let per_worker = r / w as f64;
-        let scaling = match one {
-            Some(o) => format!(", {:.2}x one worker", r / o),
-            None => String::new(),
-        };
-        if w == 1 {
-            one = Some(r);
-        }
-        println!(
-            "engine, {w} worker(s): {:.2} Mpps ({:.2} Mpps per worker, {:.2} of the bare loop per worker{scaling})",
-            r / 1e6,
-            per_worker / 1e6,
-            per_worker / bare,
-        );
-        println!(
-            "  CPU ns per packet: reader {:.1}, workers {:.1} (busiest {:.1}), writer {:.1}",
-            median(reader),
-            median(workers),
-            median(busiest),
-            median(writer)
-        );
     }
     Ok(())
 }

@@ -26,7 +26,7 @@ use zprsim_control::compile::Compiled;
 use crate::judge::Counters;
 
 /// The most workers a pass runs (see [`super::EngineConfig::workers`]).
-const MAX_WORKERS: usize = 64;
+pub(crate) const MAX_WORKERS: usize = 64;
 
 /// How often a busy worker publishes its counters at least.
 pub(crate) const PUBLISH_EVERY: Duration = Duration::from_millis(100);

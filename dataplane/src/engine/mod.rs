@@ -79,7 +79,7 @@ pub use spool::SpoolStats;
 pub use writer::PcapSink;
 
 pub use worker::StateSizes;
-use worker::{Worker, new_hist, worker_loop};
+use worker::{OnReader, Worker, new_hist, worker_loop};
 use writer::{Out, Writer};
 
 /// Records per chunk (the unit of ordering for the writer); a chunk also
@@ -135,6 +135,97 @@ pub struct EngineConfig {
     /// A pass that runs until its source ends (the TAP bump): tables
     /// replaced and counters read while it runs ([`Live`]).
     pub live: Option<Arc<Live>>,
+    /// Shards the reader's own thread judges itself ([`ReaderShare`]).
+    pub reader_share: ReaderShare,
+}
+
+/// Whether the reader's thread judges a share of the shards itself, as
+/// one more worker fed by the same batches: on a machine with fewer cores
+/// than busy threads, two threads doing all the work instead of three
+/// fighting for two cores (docs/benchmarks.md, thirteenth pass). Outputs
+/// are the same either way (a shard's behaviour depends only on its own
+/// packets, in input order, whoever judges them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReaderShare {
+    /// [`ReaderShare::Shards`] with [`AUTO_READER_SHARDS`] and one worker
+    /// thread fewer than [`EngineConfig::workers`] when that many workers
+    /// and the reader would be more threads than the machine has cores
+    /// (`available_parallelism`) and `workers` is at least 2; else
+    /// [`ReaderShare::Off`]. Never in a live pass (the reader stays
+    /// responsive to its ports).
+    #[default]
+    Auto,
+    /// Every shard to a worker thread.
+    Off,
+    /// This many of the 256 shards (at most 255: a worker thread keeps at
+    /// least one) judged on the reader's thread, beside
+    /// [`EngineConfig::workers`] worker threads (at most 63 then).
+    Shards(u16),
+}
+
+/// The reader's shards of 256 under [`ReaderShare::Auto`] (one worker
+/// thread beside it): balances a reader's R of ~30 ns a packet against a
+/// worker's W of 70-385 ns, f = (W - R) / 2W, without starving the
+/// worker where W is large (docs/benchmarks.md, thirteenth pass).
+pub const AUTO_READER_SHARDS: u16 = 96;
+
+/// How a pass splits its shards: worker threads, and shards the reader
+/// judges itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    /// Worker threads.
+    pub threads: usize,
+    /// Shards (of 256) judged on the reader's thread.
+    pub reader_shards: usize,
+}
+
+impl Plan {
+    /// The plan of `cfg` on a machine of `cores` cores.
+    #[must_use]
+    pub fn of(cfg: &EngineConfig, cores: usize) -> Plan {
+        let n = cfg.workers.clamp(1, live::MAX_WORKERS);
+        let off = Plan {
+            threads: n,
+            reader_shards: 0,
+        };
+        if cfg.live.is_some() {
+            return off;
+        }
+        match cfg.reader_share {
+            ReaderShare::Off => off,
+            ReaderShare::Auto if n >= 2 && n + 1 > cores => Plan {
+                threads: n - 1,
+                reader_shards: usize::from(AUTO_READER_SHARDS),
+            },
+            ReaderShare::Auto => off,
+            ReaderShare::Shards(0) => off,
+            ReaderShare::Shards(k) => Plan {
+                threads: n.min(live::MAX_WORKERS - 1),
+                reader_shards: usize::from(k).min(conntrack::SHARDS - 1),
+            },
+        }
+    }
+
+    /// The worker of each shard: the reader's `reader_shards` spread evenly
+    /// over the 256 (id `threads`), the rest dealt in turn to the worker
+    /// threads (ids `0..threads`).
+    fn owners(&self) -> [u8; conntrack::SHARDS] {
+        let (n, k) = (self.threads.max(1), self.reader_shards);
+        let reader = u8::try_from(n).unwrap_or(u8::MAX);
+        let mut owners = [0u8; conntrack::SHARDS];
+        let mut next = 0usize;
+        for (s, o) in owners.iter_mut().enumerate() {
+            // Shard s is the reader's when k * s / 256 steps up at s + 1:
+            // k of the 256, evenly apart.
+            *o = if k * (s + 1) / conntrack::SHARDS == k * s / conntrack::SHARDS {
+                next += 1;
+                u8::try_from((next - 1) % n).unwrap_or(0)
+            } else {
+                reader
+            };
+        }
+        owners
+    }
 }
 
 impl Default for EngineConfig {
@@ -152,6 +243,7 @@ impl Default for EngineConfig {
             rule_stats: false,
             rule_flows: false,
             live: None,
+            reader_share: ReaderShare::Auto,
         }
     }
 }
@@ -269,8 +361,11 @@ pub struct EngineOutput {
     /// Per-packet time estimated as each batch's time divided by its size,
     /// recorded once per packet of the batch, nanoseconds.
     pub packet_ns: Histogram<u64>,
-    /// Workers used.
+    /// Workers used: the worker threads, and the reader's share counted
+    /// as one ([`EngineConfig::workers`] under [`ReaderShare::Auto`]).
     pub workers: usize,
+    /// How the shards were split.
+    pub plan: Plan,
     /// Packets written to the allowed and dropped outputs.
     pub written: (u64, u64),
     /// CPU time of each thread of the pass (where the system tells it).
@@ -282,8 +377,13 @@ pub struct EngineOutput {
 /// the pass, whatever else runs on the machine.
 #[derive(Debug, Clone, Default)]
 pub struct ThreadCpu {
-    /// The reader (the calling thread, while it read).
+    /// The reader (the calling thread, while it read), its own share's
+    /// judging included.
     pub reader_s: Option<f64>,
+    /// Of which judging its own share of the shards (wall time of its
+    /// batches: the thread's CPU time while judging, short of any time it
+    /// was not scheduled), when it had one.
+    pub reader_judging_s: Option<f64>,
     /// Each worker.
     pub workers_s: Vec<Option<f64>>,
     /// The writer, when there was one.
@@ -449,11 +549,14 @@ fn open_out(sink: Option<PcapSink>, format: OutFormat) -> Result<Option<Out>, En
 
 /// The reader's side of the hand-off.
 struct Reader<'s> {
+    /// Worker threads.
     n: usize,
-    /// The worker of each shard (`shard % n`, looked up: a division per
-    /// packet was the reader's largest single cost).
+    /// The worker of each shard ([`Plan::owners`], looked up: a division
+    /// per packet was the reader's largest single cost).
     worker_of: [u8; conntrack::SHARDS],
     txs: Vec<Sender<WorkBatch>>,
+    /// The reader's own share of the shards, judged on its thread.
+    own: Option<OnReader>,
     desc_tx: Option<Sender<ChunkDesc>>,
     rec_pool: Receiver<Vec<WorkRec>>,
     desc_pool: Receiver<ChunkDesc>,
@@ -516,6 +619,22 @@ impl Reader<'_> {
                 recs,
             };
             if self.txs[w].send(b).is_err() {
+                return false;
+            }
+        }
+        // The reader's own share, once the worker threads have theirs.
+        if let Some(own) = &mut self.own
+            && let Some(batch) = self.batches.get_mut(usize::from(own.id))
+            && !batch.is_empty()
+        {
+            let b = WorkBatch {
+                chunk: self.chunk,
+                block: Arc::clone(&block),
+                recs: std::mem::take(batch),
+            };
+            let (recs, ok) = own.judge(b);
+            *batch = recs;
+            if !ok {
                 return false;
             }
         }
@@ -824,7 +943,12 @@ pub fn run(
     if scenarios.is_empty() {
         return Err(EngineError::Internal("no scenario to judge against".into()));
     }
-    let n = cfg.workers.clamp(1, 64);
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let plan = Plan::of(cfg, cores);
+    let n = plan.threads;
+    let owned = usize::from(plan.reader_shards > 0);
+    // Judging units: the worker threads and the reader's share.
+    let m = n + owned;
     let q = cfg.queue_chunks.max(1);
     let mut link_types = source.link_types();
     link_types.sort_unstable();
@@ -839,12 +963,14 @@ pub fn run(
     let writing = writer.allowed.is_some() || writer.dropped.is_some() || writer.verdicts.is_some();
 
     let t0 = Instant::now();
-    let (res_tx, res_rx) = bounded::<ResultBatch>(q * n);
+    // Room for every unit's codes of a chunk: the reader sends its own
+    // before the chunk's descriptor, which the writer waits for.
+    let (res_tx, res_rx) = bounded::<ResultBatch>(q * m);
     let (desc_tx, desc_rx) = bounded::<ChunkDesc>(q * 2);
     let (item_back_tx, item_back_rx) = bounded::<Vec<WorkRec>>(q * n + 2 * n);
     let (desc_back_tx, desc_back_rx) = bounded::<ChunkDesc>(q * 2 + 2);
     // The workers' verdict codes, emptied by the writer, back for reuse.
-    let (codes_back_tx, codes_back_rx) = bounded::<Vec<u8>>(q * n + 2 * n);
+    let (codes_back_tx, codes_back_rx) = bounded::<Vec<u8>>(q * m + 2 * m);
     let progress = sinks.progress;
     let sinks_flows = sinks.flows;
     let stop = cfg.stop.clone();
@@ -865,6 +991,14 @@ pub fn run(
                 (w, cpu_since(t))
             }));
         }
+        let own = (owned > 0).then(|| {
+            OnReader::new(
+                Worker::new(scenarios, cfg),
+                u8::try_from(n).unwrap_or(u8::MAX),
+                writing.then(|| res_tx.clone()),
+                codes_back_rx.clone(),
+            )
+        });
         drop(res_tx);
         drop(item_back_tx);
         let writer_handle = writing.then(|| {
@@ -877,12 +1011,13 @@ pub fn run(
 
         let mut reader = Reader {
             n,
-            worker_of: std::array::from_fn(|s| u8::try_from(s % n).unwrap_or(0)),
+            worker_of: plan.owners(),
             txs,
+            own,
             desc_tx: writing.then_some(desc_tx),
             rec_pool: item_back_rx,
             desc_pool: desc_back_rx,
-            batches: (0..n).map(|_| Vec::with_capacity(CHUNK / n + 16)).collect(),
+            batches: (0..m).map(|_| Vec::with_capacity(CHUNK / m + 16)).collect(),
             desc: ChunkDesc::default(),
             chunk: 0,
             block: None,
@@ -899,18 +1034,26 @@ pub fn run(
         let Reader {
             txs,
             desc_tx,
+            own,
             counters,
             warnings,
             ..
         } = reader;
         drop(txs);
         drop(desc_tx);
-        let mut workers = Vec::with_capacity(n);
+        let mut workers = Vec::with_capacity(m);
         let mut cpu = ThreadCpu {
             reader_s: reader_cpu,
+            reader_judging_s: None,
             workers_s: Vec::with_capacity(n),
             writer_s: None,
         };
+        if let Some(o) = own {
+            #[allow(clippy::cast_precision_loss)]
+            let s = o.worker.busy_ns as f64 / 1e9;
+            cpu.reader_judging_s = Some(s);
+            workers.push(o.worker);
+        }
         for h in handles {
             let (w, c) = h
                 .join()
@@ -1008,7 +1151,8 @@ pub fn run(
         duration_s,
         batch_ns: hist,
         packet_ns: packet_hist,
-        workers: n,
+        workers: m,
+        plan,
         written,
         cpu,
     })

@@ -137,6 +137,8 @@ pub(crate) struct Worker {
     prefetching: bool,
     /// Packets of the current batch that opened a flow record.
     opened: usize,
+    /// Wall time spent judging batches, nanoseconds.
+    pub(crate) busy_ns: u64,
 }
 
 /// See [`Worker::prefetching`].
@@ -242,6 +244,7 @@ impl Worker {
             }),
             prefetching: true,
             opened: 0,
+            busy_ns: 0,
         }
     }
 
@@ -386,6 +389,141 @@ fn next_batch(w: &mut Worker, id: u8, rx: &Receiver<WorkBatch>) -> Option<WorkBa
     }
 }
 
+/// A codes vector for the next batch: one the writer sent back, else a
+/// new one (no allocation per batch once the pipeline is full; a live
+/// pass's batches may be single frames).
+fn take_codes(spare: &mut Vec<Vec<u8>>, pool: &Receiver<Vec<u8>>) -> Vec<u8> {
+    let mut codes = spare
+        .pop()
+        .or_else(|| pool.try_recv().ok())
+        .unwrap_or_default();
+    codes.clear();
+    codes
+}
+
+impl Worker {
+    /// Parses and judges every record of `batch` in order; pushes each
+    /// verdict code to `codes` when given (`k` a record, `k` the
+    /// scenarios), and records the batch's time.
+    fn judge_batch(&mut self, batch: &WorkBatch, mut codes: Option<&mut Vec<u8>>) {
+        let t0 = Instant::now();
+        let k = self.judges.len();
+        let mut judge = |w: &mut Worker, it: Option<&Item>, fh: u64| match it {
+            Some(it) => w.handle(it, fh, codes.as_deref_mut()),
+            // Not an IP packet after all (the reader checked: cannot
+            // happen): dropped, never allowed, so the codes stay aligned.
+            None => {
+                if let Some(c) = codes.as_deref_mut() {
+                    c.extend(std::iter::repeat_n(
+                        DropReason::code(Some(DropReason::Malformed)),
+                        k,
+                    ));
+                }
+            }
+        };
+        if self.prefetching {
+            // A packet is parsed, hashed and its table slots prefetched
+            // AHEAD packets before it is judged (a ring of the packets in
+            // between, judged in input order), so the cache misses of new
+            // flows overlap instead of stalling one after the other.
+            let mut ring: [Option<(Item, u64)>; AHEAD] = [None; AHEAD];
+            let mut n = 0usize;
+            batch.each(|it| {
+                let Some(slot) = ring.get_mut(n % AHEAD) else {
+                    return;
+                };
+                if n >= AHEAD {
+                    judge(self, slot.as_ref().map(|s| &s.0), slot.map_or(0, |s| s.1));
+                }
+                n += 1;
+                *slot = it.map(|it| {
+                    let fh = self.hasher.hash(&it.keys.flow);
+                    self.prefetch(it, fh);
+                    (*it, fh)
+                });
+            });
+            for m in n.saturating_sub(AHEAD)..n {
+                if let Some(slot) = ring.get(m % AHEAD) {
+                    judge(self, slot.as_ref().map(|s| &s.0), slot.map_or(0, |s| s.1));
+                }
+            }
+        } else {
+            // Known flows: their tables are in cache; each packet judged
+            // as it is parsed, without the ring's copies.
+            batch.each(|it| {
+                let fh = it.map_or(0, |it| self.hasher.hash(&it.keys.flow));
+                judge(self, it, fh);
+            });
+        }
+        self.prefetching = self.opened * PREFETCH_WHEN >= batch.len() * k;
+        self.opened = 0;
+        let ns = u64::try_from(t0.elapsed().as_nanos())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        self.busy_ns = self.busy_ns.saturating_add(ns);
+        let _ = self.hist.record(ns.min(100_000_000_000));
+        let len = batch.len() as u64;
+        if let Some(per) = ns.checked_div(len) {
+            let _ = self
+                .packet_hist
+                .record_n(per.clamp(1, 100_000_000_000), len);
+        }
+    }
+}
+
+/// The reader's own share of the shards ([`super::ReaderShare`]): a
+/// [`Worker`] living on the reader's thread, fed by the reader's `flush`
+/// like one more worker, its codes to the writer as a worker thread's are.
+pub(crate) struct OnReader {
+    pub(crate) worker: Worker,
+    /// Its worker id (the one after the worker threads').
+    pub(crate) id: u8,
+    results: Option<Sender<ResultBatch>>,
+    codes_pool: Receiver<Vec<u8>>,
+    spare_codes: Vec<Vec<u8>>,
+}
+
+impl OnReader {
+    pub(crate) fn new(
+        worker: Worker,
+        id: u8,
+        results: Option<Sender<ResultBatch>>,
+        codes_pool: Receiver<Vec<u8>>,
+    ) -> OnReader {
+        OnReader {
+            worker,
+            id,
+            results,
+            codes_pool,
+            spare_codes: Vec::new(),
+        }
+    }
+
+    /// Judges `batch` and hands its codes to the writer; returns the
+    /// emptied record list for reuse, and `false` when the writer has gone.
+    pub(crate) fn judge(&mut self, batch: WorkBatch) -> (Vec<WorkRec>, bool) {
+        let mut codes = take_codes(&mut self.spare_codes, &self.codes_pool);
+        let want = self.results.is_some();
+        self.worker.judge_batch(&batch, want.then_some(&mut codes));
+        let chunk = batch.chunk;
+        let recs = batch.into_recs();
+        let ok = match &self.results {
+            Some(tx) => tx
+                .send(ResultBatch {
+                    chunk,
+                    worker: self.id,
+                    codes,
+                })
+                .is_ok(),
+            None => {
+                self.spare_codes.push(codes);
+                true
+            }
+        };
+        (recs, ok)
+    }
+}
+
 /// A worker's loop: parse and judge each batch, hand the codes to the
 /// writer, and send the emptied batch back to the reader for reuse (the
 /// writer sends the codes back through `codes_pool`).
@@ -403,73 +541,10 @@ pub(crate) fn worker_loop(
     codes_pool: Receiver<Vec<u8>>,
 ) -> Worker {
     let mut spare_codes: Vec<Vec<u8>> = Vec::new();
-    let k = w.judges.len();
     while let Some(batch) = next_batch(&mut w, id, &rx) {
         w.refresh();
-        let t0 = Instant::now();
-        // Codes vectors come back from the writer: no allocation per
-        // batch once the pipeline is full (a live pass's batches may be
-        // single frames).
-        let mut codes = spare_codes
-            .pop()
-            .or_else(|| codes_pool.try_recv().ok())
-            .unwrap_or_default();
-        codes.clear();
-        let want = results.is_some();
-        let mut judge = |w: &mut Worker, it: Option<&Item>, fh: u64| match it {
-            Some(it) => w.handle(it, fh, want.then_some(&mut codes)),
-            // Not an IP packet after all (the reader checked: cannot
-            // happen): dropped, never allowed, so the codes stay aligned.
-            None if want => codes.extend(std::iter::repeat_n(
-                DropReason::code(Some(DropReason::Malformed)),
-                k,
-            )),
-            None => {}
-        };
-        if w.prefetching {
-            // A packet is parsed, hashed and its table slots prefetched
-            // AHEAD packets before it is judged (a ring of the packets in
-            // between, judged in input order), so the cache misses of new
-            // flows overlap instead of stalling one after the other.
-            let mut ring: [Option<(Item, u64)>; AHEAD] = [None; AHEAD];
-            let mut n = 0usize;
-            batch.each(|it| {
-                let Some(slot) = ring.get_mut(n % AHEAD) else {
-                    return;
-                };
-                if n >= AHEAD {
-                    judge(&mut w, slot.as_ref().map(|s| &s.0), slot.map_or(0, |s| s.1));
-                }
-                n += 1;
-                *slot = it.map(|it| {
-                    let fh = w.hasher.hash(&it.keys.flow);
-                    w.prefetch(it, fh);
-                    (*it, fh)
-                });
-            });
-            for m in n.saturating_sub(AHEAD)..n {
-                if let Some(slot) = ring.get(m % AHEAD) {
-                    judge(&mut w, slot.as_ref().map(|s| &s.0), slot.map_or(0, |s| s.1));
-                }
-            }
-        } else {
-            // Known flows: their tables are in cache; each packet judged
-            // as it is parsed, without the ring's copies.
-            batch.each(|it| {
-                let fh = it.map_or(0, |it| w.hasher.hash(&it.keys.flow));
-                judge(&mut w, it, fh);
-            });
-        }
-        w.prefetching = w.opened * PREFETCH_WHEN >= batch.len() * k;
-        w.opened = 0;
-        let ns = u64::try_from(t0.elapsed().as_nanos())
-            .unwrap_or(u64::MAX)
-            .max(1);
-        let _ = w.hist.record(ns.min(100_000_000_000));
-        let len = batch.len() as u64;
-        if let Some(per) = ns.checked_div(len) {
-            let _ = w.packet_hist.record_n(per.clamp(1, 100_000_000_000), len);
-        }
+        let mut codes = take_codes(&mut spare_codes, &codes_pool);
+        w.judge_batch(&batch, results.is_some().then_some(&mut codes));
         let chunk = batch.chunk;
         let _ = recycle.try_send(batch.into_recs());
         // Live: counters readable while the pass runs.
