@@ -23,7 +23,7 @@ use zprsim_control::model::Scenario;
 use zprsim_control::verdict::{Stage, Verdict};
 use zprsim_dataplane::drop_reason::DropReason;
 use zprsim_dataplane::engine::{
-    self, EngineConfig, EngineOutput, Frame, Judged, MemorySource, Sinks, VerdictSink,
+    self, EngineConfig, EngineOutput, Frame, Judged, MemorySource, ReaderShare, Sinks, VerdictSink,
 };
 
 use crate::replay_oracle::{Pkt, frame, reference, traffic};
@@ -67,6 +67,17 @@ fn run(
     workers: usize,
     max: usize,
 ) -> (EngineOutput, Collect) {
+    run_split(scenarios, pkts, workers, max, ReaderShare::Auto)
+}
+
+/// [`run`] with the reader's share of the shards given.
+fn run_split(
+    scenarios: &[Arc<Compiled>],
+    pkts: &[Pkt],
+    workers: usize,
+    max: usize,
+    reader_share: ReaderShare,
+) -> (EngineOutput, Collect) {
     let mut src = MemorySource::new(frames(pkts));
     let mut sink = Collect::default();
     let cfg = EngineConfig {
@@ -74,6 +85,7 @@ fn run(
         keep_flows: true,
         max_connections: max,
         max_flow_records: max,
+        reader_share,
         ..EngineConfig::default()
     };
     let o = engine::run(
@@ -222,6 +234,67 @@ fn k_scenarios_equal_the_reference_packet_by_packet_for_any_worker_count() {
         changed_runs * 2 > usize::try_from(seeds).unwrap(),
         "too few seeds where removing a rule changed anything: {changed_runs}"
     );
+}
+
+/// The reader's thread judging a share of the shards itself changes
+/// nothing: for K = 1 and 2, with the reader owning no shard, one, a
+/// third, half, or all but one (the worker threads then own one shard
+/// between them, and some none), beside 1 to 3 worker threads, every
+/// verdict equals the reference's and every output equals the plain
+/// split's (no share, one worker). Small bounds, so that evictions happen
+/// too.
+#[test]
+fn a_reader_share_of_the_shards_gives_the_plain_split_outputs() {
+    for seed in 0..6u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(7500 + seed);
+        let s = random_scenario(&mut rng);
+        let pool = address_pool(&s);
+        let pkts = traffic(&mut rng, &s, &pool, 600);
+        let want = reasons(&s, &pkts);
+        let c = Arc::new(Compiled::new(&s, &Config::default()).unwrap());
+        for k in [1, 2] {
+            let sc: Vec<Arc<Compiled>> = (0..k).map(|_| Arc::clone(&c)).collect();
+            let (plain, pgot) = run_split(&sc, &pkts, 1, 4 << 20, ReaderShare::Off);
+            let (small, sgot) = run_split(&sc, &pkts, 1, 40, ReaderShare::Off);
+            assert_eq!(plain.plan.reader_shards, 0);
+            for v in &pgot.verdicts {
+                assert_eq!(v.len(), k);
+            }
+            let v0: Vec<_> = pgot.verdicts.iter().map(|v| v[0]).collect();
+            assert_eq!(v0, want, "seed {seed}, K = {k}: the plain split");
+            for shards in [0u16, 1, 85, 128, 255] {
+                for workers in 1..=3 {
+                    let what =
+                        format!("seed {seed}, K = {k}, {workers} worker(s), {shards} shards");
+                    let share = ReaderShare::Shards(shards);
+                    let (o, got) = run_split(&sc, &pkts, workers, 4 << 20, share);
+                    assert_eq!(o.plan.threads, workers, "{what}");
+                    assert_eq!(o.plan.reader_shards, usize::from(shards), "{what}");
+                    // The reader judged packets of its own (the traffic has
+                    // hundreds of flows over the 256 shards).
+                    assert_eq!(o.cpu.reader_judging_s.is_some(), shards > 0, "{what}");
+                    assert_eq!(got.verdicts, pgot.verdicts, "{what}");
+                    for (x, y) in plain.scenarios.iter().zip(&o.scenarios) {
+                        assert_eq!(x.counters, y.counters, "{what}");
+                        assert_eq!(x.flows, y.flows, "{what}");
+                        assert_eq!(x.top_dropped, y.top_dropped, "{what}");
+                        assert_eq!(
+                            (x.state.connections, x.state.flows),
+                            (y.state.connections, y.state.flows),
+                            "{what}"
+                        );
+                    }
+                    // Under small bounds (evictions) too.
+                    let (o, got) = run_split(&sc, &pkts, workers, 40, share);
+                    assert_eq!(got.verdicts, sgot.verdicts, "{what}, small bounds");
+                    for (x, y) in small.scenarios.iter().zip(&o.scenarios) {
+                        assert_eq!(x.counters, y.counters, "{what}, small bounds");
+                        assert_eq!(x.flows, y.flows, "{what}, small bounds");
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[test]

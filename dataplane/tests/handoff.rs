@@ -1,7 +1,9 @@
 //! The reader's two hand-offs give the same results: a capture read as a
 //! stream of shared blocks (records handed on as offsets, no copy) and
 //! the same frames from memory (copied into the engine's own blocks), over
-//! many blocks and chunks, for several worker counts.
+//! many blocks and chunks, for several worker counts; and the reader's
+//! thread judging a share of the shards itself gives the plain split's
+//! outputs, byte for byte, also when the pass is stopped.
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
@@ -13,8 +15,8 @@ use zprsim_control::compile::{Compiled, Config};
 use zprsim_dataplane::capture::Records;
 use zprsim_dataplane::drop_reason::DropReason;
 use zprsim_dataplane::engine::{
-    self, CaptureFiles, EngineConfig, Frame, Judged, MemorySource, PacketSource, PcapSink, Sinks,
-    VerdictSink,
+    self, CaptureFiles, EngineConfig, EngineOutput, Frame, Judged, MemorySource, PacketSource,
+    PcapSink, ReaderShare, Sinks, VerdictSink,
 };
 
 fn root() -> PathBuf {
@@ -64,11 +66,31 @@ fn pass(
     src: &mut dyn PacketSource,
     workers: usize,
 ) -> (String, Seen, Vec<u8>, Vec<u8>) {
+    let (o, seen, a, d) = pass_split(c, src, workers, ReaderShare::Auto, None);
+    assert!(o.error.is_none() && !o.interrupted);
+    let text = format!(
+        "{:?}\n{:?}\n{:?}\n{:?}",
+        o.scenarios[0].counters, o.scenarios[1].counters, o.scenarios[0].flows, o.warnings
+    );
+    (text, seen, a, d)
+}
+
+/// One pass against the scenario twice, the reader's share and the stop
+/// flag given: its output, verdicts and the two pcaps' bytes.
+fn pass_split(
+    c: &Arc<Compiled>,
+    src: &mut dyn PacketSource,
+    workers: usize,
+    reader_share: ReaderShare,
+    stop: Option<Arc<std::sync::atomic::AtomicBool>>,
+) -> (EngineOutput, Seen, Vec<u8>, Vec<u8>) {
     let (a, d) = (Shared::default(), Shared::default());
     let mut seen = Seen::default();
     let cfg = EngineConfig {
         workers,
         keep_flows: true,
+        reader_share,
+        stop,
         ..EngineConfig::default()
     };
     let sinks = Sinks {
@@ -85,25 +107,20 @@ fn pass(
         progress: None,
     };
     let o = engine::run(&[Arc::clone(c), Arc::clone(c)], src, &cfg, sinks).unwrap();
-    assert!(o.error.is_none() && !o.interrupted);
-    let text = format!(
-        "{:?}\n{:?}\n{:?}\n{:?}",
-        o.scenarios[0].counters, o.scenarios[1].counters, o.scenarios[0].flows, o.warnings
-    );
     let a = a.0.lock().unwrap().clone();
     let d = d.0.lock().unwrap().clone();
-    (text, seen, a, d)
+    (o, seen, a, d)
 }
 
-#[test]
-fn shared_blocks_and_copied_records_give_the_same_outputs() {
+/// The demo scenario, compiled, and its capture 80 times over (3 MiB:
+/// several blocks of either kind, and chunks cut by blocks as well as by
+/// count), as bytes and as frames.
+fn demo_big() -> (Arc<Compiled>, Vec<u8>, Vec<Frame>) {
     let loaded = zprsim_dataplane::scenario_file::load_path(
         &root().join("examples/oke-orders/scenario.toml"),
     )
     .unwrap();
     let c = Arc::new(Compiled::new(&loaded.scenario, &Config::default()).unwrap());
-    // The demo capture 80 times over (3 MiB: several blocks of either
-    // kind, and chunks cut by blocks as well as by count).
     let demo = std::fs::read(root().join("pcaps/oke-demo.pcap")).unwrap();
     let mut big = demo.clone();
     for _ in 0..80 {
@@ -122,6 +139,12 @@ fn shared_blocks_and_copied_records_give_the_same_outputs() {
         })
         .collect();
     assert!(frames.len() > 10_000);
+    (c, big, frames)
+}
+
+#[test]
+fn shared_blocks_and_copied_records_give_the_same_outputs() {
+    let (c, big, frames) = demo_big();
     let mut want = None;
     for workers in [1, 2, 3] {
         let mut shared = CaptureFiles::from_bytes("big", big.clone()).unwrap();
@@ -155,6 +178,145 @@ fn shared_blocks_and_copied_records_give_the_same_outputs() {
                 );
             }
         }
+    }
+}
+
+/// The splits the reader-share tests run: worker count and the reader's
+/// share (none, one shard, a third, half, all but one: the worker threads
+/// then own one shard between them and some none; and the default).
+const SPLITS: [(usize, ReaderShare); 8] = [
+    (1, ReaderShare::Shards(1)),
+    (1, ReaderShare::Shards(96)),
+    (1, ReaderShare::Shards(255)),
+    (2, ReaderShare::Shards(128)),
+    (3, ReaderShare::Shards(255)),
+    (2, ReaderShare::Shards(0)),
+    (2, ReaderShare::Auto),
+    (4, ReaderShare::Auto),
+];
+
+/// Text of everything a pass produced but its timings.
+fn text(o: &EngineOutput) -> String {
+    format!(
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        o.scenarios[0].counters,
+        o.scenarios[1].counters,
+        o.scenarios[0].flows,
+        o.scenarios[1].top_dropped,
+        o.warnings,
+        o.written
+    )
+}
+
+/// The reader's thread judging a share of the shards gives the plain
+/// split's outputs byte for byte (counters, flow records, every verdict,
+/// both pcaps), from shared blocks and from copied records.
+#[test]
+fn a_reader_share_gives_the_plain_split_outputs_byte_for_byte() {
+    let (c, big, frames) = demo_big();
+    let mut shared = CaptureFiles::from_bytes("big", big.clone()).unwrap();
+    let (o, seen, a, d) = pass_split(&c, &mut shared, 1, ReaderShare::Off, None);
+    assert_eq!(o.plan.reader_shards, 0);
+    let want = (text(&o), seen.0, a, d);
+    assert!(!want.2.is_empty() && !want.3.is_empty());
+    for (workers, share) in SPLITS {
+        for copied in [false, true] {
+            let what = format!("{workers} worker(s), {share:?}, copied {copied}");
+            let mut src: Box<dyn PacketSource> = if copied {
+                Box::new(MemorySource::new(frames.clone()))
+            } else {
+                Box::new(CaptureFiles::from_bytes("big", big.clone()).unwrap())
+            };
+            let (o, seen, a, d) = pass_split(&c, src.as_mut(), workers, share, None);
+            assert!(o.error.is_none() && !o.interrupted, "{what}");
+            if let ReaderShare::Shards(k) = share {
+                assert_eq!(o.plan.reader_shards, usize::from(k), "{what}");
+                assert_eq!(o.plan.threads, workers, "{what}");
+            }
+            assert_eq!(
+                o.cpu.reader_judging_s.is_some(),
+                o.plan.reader_shards > 0,
+                "{what}"
+            );
+            assert_eq!(text(&o), want.0, "{what}");
+            assert!(seen.0 == want.1, "{what}: verdict streams differ");
+            assert!(a == want.2 && d == want.3, "{what}: pcaps differ");
+        }
+    }
+}
+
+/// A source that asks the pass to stop (as the first SIGINT does) once it
+/// has handed out `after` records.
+struct StopAfter {
+    inner: MemorySource,
+    after: usize,
+    given: usize,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl PacketSource for StopAfter {
+    fn link_types(&mut self) -> Vec<u32> {
+        self.inner.link_types()
+    }
+    fn next_record(&mut self) -> Option<Result<zprsim_dataplane::capture::Record<'_>, String>> {
+        self.given += 1;
+        if self.given >= self.after {
+            self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        self.inner.next_record()
+    }
+    fn input(&self) -> usize {
+        self.inner.input()
+    }
+    fn input_name(&self, i: usize) -> String {
+        self.inner.input_name(i)
+    }
+    fn progress(&self) -> (u64, u64) {
+        self.inner.progress()
+    }
+    fn take_warnings(&mut self) -> Vec<String> {
+        self.inner.take_warnings()
+    }
+}
+
+/// Stopped after 7,000 of the records, a pass with a reader's share ends
+/// where the plain split does, at a record boundary: it says it was
+/// interrupted, and its pcaps (whole records, as many as it says it
+/// wrote), verdicts and counters are the plain split's.
+#[test]
+fn a_stopped_pass_with_a_reader_share_ends_at_the_same_record() {
+    let (c, _, frames) = demo_big();
+    let run = |workers: usize, share: ReaderShare| {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut src = StopAfter {
+            inner: MemorySource::new(frames.clone()),
+            after: 7000,
+            given: 0,
+            stop: Arc::clone(&stop),
+        };
+        pass_split(&c, &mut src, workers, share, Some(stop))
+    };
+    let (o, seen, a, d) = run(1, ReaderShare::Off);
+    assert!(o.interrupted);
+    assert!(seen.0.len() < frames.len() - 2 * 81);
+    assert!(seen.0.len() > 6000);
+    for (bytes, written) in [(&a, o.written.0), (&d, o.written.1)] {
+        let records: Vec<_> = Records::from_slice(bytes)
+            .unwrap()
+            .map(Result::unwrap)
+            .map(|r| r.data.len())
+            .collect();
+        assert_eq!(records.len() as u64, written);
+    }
+    assert_eq!(o.written.0 + o.written.1, seen.0.len() as u64);
+    let want = (text(&o), seen.0, a, d);
+    for (workers, share) in SPLITS {
+        let what = format!("{workers} worker(s), {share:?}");
+        let (o, seen, a, d) = run(workers, share);
+        assert!(o.interrupted, "{what}");
+        assert_eq!(text(&o), want.0, "{what}");
+        assert!(seen.0 == want.1, "{what}: verdict streams differ");
+        assert!(a == want.2 && d == want.3, "{what}: pcaps differ");
     }
 }
 

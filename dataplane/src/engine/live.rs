@@ -307,9 +307,12 @@ mod tests {
         let live = Arc::new(Live::new(vec![Arc::clone(&first)]));
         let (in_tx, in_rx) = unbounded();
         let (out_tx, out_rx) = unbounded();
+        // A share for the reader asked for: a live pass runs without one
+        // (its reader stays free for the ports), as it did before.
         let cfg = EngineConfig {
             workers: 2,
             live: Some(Arc::clone(&live)),
+            reader_share: engine::ReaderShare::Shards(128),
             ..EngineConfig::default()
         };
         let pass = std::thread::spawn(move || {
@@ -346,6 +349,14 @@ mod tests {
         assert_eq!(next(), (3, 0, Some(DropReason::IngressSecurity)));
         drop(in_tx);
         let out = pass.join().unwrap();
+        assert_eq!(
+            out.plan,
+            engine::Plan {
+                threads: 2,
+                reader_shards: 0
+            }
+        );
+        assert!(out.cpu.reader_judging_s.is_none());
         let c = totals(&live);
         assert_eq!(c.packets.total, 4);
         assert_eq!(c.packets.allowed, 2);

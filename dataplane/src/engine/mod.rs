@@ -46,6 +46,7 @@
 mod flows;
 pub mod live;
 mod peek;
+mod plan;
 pub mod rule_stats;
 pub mod source;
 mod spool;
@@ -73,6 +74,7 @@ pub use flows::{Decided, FlowRecord};
 #[cfg(test)]
 pub(crate) use flows::{Finished as FinishedForSize, FlowState as FlowStateForSize};
 pub use live::{Live, ScenarioSet, Snapshot};
+pub use plan::{AUTO_READER_SHARDS, Plan, ReaderShare};
 pub use rule_stats::{AuditFlow, RuleStat, RuleStats};
 pub use source::{CaptureFiles, Frame, MemorySource, PacketSource, RecordSpan, SharedBlock};
 pub use spool::SpoolStats;
@@ -137,95 +139,6 @@ pub struct EngineConfig {
     pub live: Option<Arc<Live>>,
     /// Shards the reader's own thread judges itself ([`ReaderShare`]).
     pub reader_share: ReaderShare,
-}
-
-/// Whether the reader's thread judges a share of the shards itself, as
-/// one more worker fed by the same batches: on a machine with fewer cores
-/// than busy threads, two threads doing all the work instead of three
-/// fighting for two cores (docs/benchmarks.md, thirteenth pass). Outputs
-/// are the same either way (a shard's behaviour depends only on its own
-/// packets, in input order, whoever judges them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ReaderShare {
-    /// [`ReaderShare::Shards`] with [`AUTO_READER_SHARDS`] and one worker
-    /// thread fewer than [`EngineConfig::workers`] when that many workers
-    /// and the reader would be more threads than the machine has cores
-    /// (`available_parallelism`) and `workers` is at least 2; else
-    /// [`ReaderShare::Off`]. Never in a live pass (the reader stays
-    /// responsive to its ports).
-    #[default]
-    Auto,
-    /// Every shard to a worker thread.
-    Off,
-    /// This many of the 256 shards (at most 255: a worker thread keeps at
-    /// least one) judged on the reader's thread, beside
-    /// [`EngineConfig::workers`] worker threads (at most 63 then).
-    Shards(u16),
-}
-
-/// The reader's shards of 256 under [`ReaderShare::Auto`] (one worker
-/// thread beside it): balances a reader's R of ~30 ns a packet against a
-/// worker's W of 70-385 ns, f = (W - R) / 2W, without starving the
-/// worker where W is large (docs/benchmarks.md, thirteenth pass).
-pub const AUTO_READER_SHARDS: u16 = 96;
-
-/// How a pass splits its shards: worker threads, and shards the reader
-/// judges itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Plan {
-    /// Worker threads.
-    pub threads: usize,
-    /// Shards (of 256) judged on the reader's thread.
-    pub reader_shards: usize,
-}
-
-impl Plan {
-    /// The plan of `cfg` on a machine of `cores` cores.
-    #[must_use]
-    pub fn of(cfg: &EngineConfig, cores: usize) -> Plan {
-        let n = cfg.workers.clamp(1, live::MAX_WORKERS);
-        let off = Plan {
-            threads: n,
-            reader_shards: 0,
-        };
-        if cfg.live.is_some() {
-            return off;
-        }
-        match cfg.reader_share {
-            ReaderShare::Off => off,
-            ReaderShare::Auto if n >= 2 && n + 1 > cores => Plan {
-                threads: n - 1,
-                reader_shards: usize::from(AUTO_READER_SHARDS),
-            },
-            ReaderShare::Auto => off,
-            ReaderShare::Shards(0) => off,
-            ReaderShare::Shards(k) => Plan {
-                threads: n.min(live::MAX_WORKERS - 1),
-                reader_shards: usize::from(k).min(conntrack::SHARDS - 1),
-            },
-        }
-    }
-
-    /// The worker of each shard: the reader's `reader_shards` spread evenly
-    /// over the 256 (id `threads`), the rest dealt in turn to the worker
-    /// threads (ids `0..threads`).
-    fn owners(&self) -> [u8; conntrack::SHARDS] {
-        let (n, k) = (self.threads.max(1), self.reader_shards);
-        let reader = u8::try_from(n).unwrap_or(u8::MAX);
-        let mut owners = [0u8; conntrack::SHARDS];
-        let mut next = 0usize;
-        for (s, o) in owners.iter_mut().enumerate() {
-            // Shard s is the reader's when k * s / 256 steps up at s + 1:
-            // k of the 256, evenly apart.
-            *o = if k * (s + 1) / conntrack::SHARDS == k * s / conntrack::SHARDS {
-                next += 1;
-                u8::try_from((next - 1) % n).unwrap_or(0)
-            } else {
-                reader
-            };
-        }
-        owners
-    }
 }
 
 impl Default for EngineConfig {
