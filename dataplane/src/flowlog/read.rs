@@ -234,7 +234,7 @@ fn read_line(r: &mut impl BufRead, max: usize, buf: &mut Vec<u8>) -> std::io::Re
             return Ok(any.then_some(long));
         }
         any = true;
-        let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+        let (take, done) = match memchr::memchr(b'\n', chunk) {
             Some(i) => (i, true),
             None => (chunk.len(), false),
         };
