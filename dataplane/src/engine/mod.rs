@@ -5,11 +5,11 @@
 //! [`live`]).
 //!
 //! ```text
-//!             +--> worker 0 (shards 0, n, 2n, ...) --+
-//! source -----+--> worker 1 (shards 1, n+1, ...)  ---+--> writer (allowed / dropped pcaps,
+//!             +--> worker 0 (its shards: Plan) -----+
+//! source -----+--> worker 1                      ----+--> writer (allowed / dropped pcaps,
 //! (reader:    |        ...                           |     in input order)
-//!  records,   +--> chunk descriptors ----------------+
-//!  shard)
+//!  records,   +--> [its own share, judged here] ----+
+//!  shard)     +--> chunk descriptors ----------------+
 //! ```
 //!
 //! - **The reader only finds records.** The source reads big blocks
@@ -27,6 +27,9 @@
 //!   for every scenario, with no lock. A shard's behaviour depends only on
 //!   its own packets in input order, so every output is the same for any
 //!   number of workers.
+//! - **The reader's share.** With fewer cores than busy threads the
+//!   reader's thread judges a share of the shards itself, one more
+//!   consumer of its batches (`plan.rs`, [`ReaderShare`]).
 //! - **K scenarios per pass.** Each packet is judged against every
 //!   scenario; each has its own tracker, counters, rule hits and flow
 //!   records ([`ScenarioOutput`]). The pcap outputs follow the first.
