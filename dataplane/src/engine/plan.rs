@@ -31,10 +31,14 @@ pub enum ReaderShare {
 }
 
 /// The reader's shards of 256 under [`ReaderShare::Auto`] (one worker
-/// thread beside it): balances a reader's R of ~30 ns a packet against a
-/// worker's W of 70-385 ns, f = (W - R) / 2W, without starving the
-/// worker where W is large (docs/benchmarks.md, thirteenth pass).
-pub const AUTO_READER_SHARDS: u16 = 96;
+/// thread beside it). The reader's thread does R per packet plus W for
+/// its share f, the worker W for the rest: balanced at f = (W - R) / 2W,
+/// with R ~25 ns: 0.31 where W ~65 ns (known dropped flows), 0.36 at ~90
+/// (mostly allowed), 0.45 at ~300 (distinct first packets). 112 / 256 =
+/// 0.44 keeps the costly case from regressing and still takes most of the
+/// gain in the cheap ones (measured among 96, 112 and 128:
+/// docs/benchmarks.md, thirteenth pass).
+pub const AUTO_READER_SHARDS: u16 = 112;
 
 /// How a pass splits its shards: worker threads, and shards the reader
 /// judges itself.
