@@ -245,6 +245,7 @@ fn k_scenarios_equal_the_reference_packet_by_packet_for_any_worker_count() {
 /// too.
 #[test]
 fn a_reader_share_of_the_shards_gives_the_plain_split_outputs() {
+    let mut evicted = 0;
     for seed in 0..6u64 {
         let mut rng = ChaCha8Rng::seed_from_u64(7500 + seed);
         let s = random_scenario(&mut rng);
@@ -256,6 +257,7 @@ fn a_reader_share_of_the_shards_gives_the_plain_split_outputs() {
             let sc: Vec<Arc<Compiled>> = (0..k).map(|_| Arc::clone(&c)).collect();
             let (plain, pgot) = run_split(&sc, &pkts, 1, 4 << 20, ReaderShare::Off);
             let (small, sgot) = run_split(&sc, &pkts, 1, 40, ReaderShare::Off);
+            evicted += small.scenarios[0].counters.flows_evicted;
             assert_eq!(plain.plan.reader_shards, 0);
             for v in &pgot.verdicts {
                 assert_eq!(v.len(), k);
@@ -284,6 +286,20 @@ fn a_reader_share_of_the_shards_gives_the_plain_split_outputs() {
                             "{what}"
                         );
                     }
+                    // Without a sink of verdicts (no writer thread: the
+                    // codes are not handed on).
+                    let mut src = MemorySource::new(frames(&pkts));
+                    let cfg = EngineConfig {
+                        workers,
+                        keep_flows: true,
+                        reader_share: share,
+                        ..EngineConfig::default()
+                    };
+                    let bare = engine::run(&sc, &mut src, &cfg, Sinks::default()).unwrap();
+                    for (x, y) in plain.scenarios.iter().zip(&bare.scenarios) {
+                        assert_eq!(x.counters, y.counters, "{what}, no sink");
+                        assert_eq!(x.flows, y.flows, "{what}, no sink");
+                    }
                     // Under small bounds (evictions) too.
                     let (o, got) = run_split(&sc, &pkts, workers, 40, share);
                     assert_eq!(got.verdicts, sgot.verdicts, "{what}, small bounds");
@@ -295,6 +311,7 @@ fn a_reader_share_of_the_shards_gives_the_plain_split_outputs() {
             }
         }
     }
+    assert!(evicted > 0, "the small bounds evicted nothing");
 }
 
 #[test]
