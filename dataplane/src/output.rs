@@ -7,7 +7,10 @@
 //!   file as an input or as another output (same device and inode, or the
 //!   same normalized path when it does not exist yet), every output's
 //!   directory must exist and be writable, and `-` (standard input or
-//!   output) may be used at most once on each side.
+//!   output) may be used at most once on each side. `-` is identified by
+//!   what the stream is (device and inode of descriptor 0 or 1), so
+//!   `/dev/stdout` beside `-`, or standard output redirected onto an
+//!   input, is caught like any other pair.
 //! - [`OutputFile`]: writes to a temporary file beside its target (same
 //!   directory, so the rename is atomic) and renames it into place on
 //!   [`OutputFile::commit`]. Dropped without a commit, the temporary file
@@ -143,6 +146,27 @@ fn identity(p: &Path) -> Identity {
     }
 }
 
+/// What standard input (`output` false) or output (`output` true) is: a
+/// file or pipe by its device and inode, so `-` and `/dev/stdout` (or
+/// `/dev/fd/1`, or a file both redirected to and named) are seen as the
+/// same file. A terminal or a socket never conflicts (a socket may be read
+/// and written at once); `None` when the stream is closed.
+fn std_identity(output: bool) -> Option<Identity> {
+    use std::os::fd::AsFd;
+    let fd = if output {
+        io::stdout().as_fd().try_clone_to_owned()
+    } else {
+        io::stdin().as_fd().try_clone_to_owned()
+    };
+    let m = File::from(fd.ok()?).metadata().ok()?;
+    let ft = m.file_type();
+    if ft.is_char_device() || ft.is_socket() {
+        Some(Identity::Device)
+    } else {
+        Some(Identity::Inode(m.dev(), m.ino()))
+    }
+}
+
 /// Every input and output of one command, checked together before any
 /// work. See the module documentation.
 #[derive(Debug, Default, Clone)]
@@ -185,7 +209,7 @@ impl Plan {
     /// output that is the same file as an input or another output; an
     /// output that is a directory, or whose directory is missing or not
     /// writable.
-    pub fn check(&self) -> Result<(), OutputError> {
+    pub fn check<'a>(&'a self) -> Result<(), OutputError> {
         self.check_std()?;
         for i in self.inputs.iter().filter(|e| !is_std(&e.path)) {
             match fs::metadata(&i.path) {
@@ -205,18 +229,23 @@ impl Plan {
                 }
             }
         }
-        let ins: Vec<(&Entry, Identity)> = self
-            .inputs
-            .iter()
-            .filter(|e| !is_std(&e.path))
-            .map(|e| (e, identity(&e.path)))
-            .collect();
-        let outs: Vec<(&Entry, Identity)> = self
-            .outputs
-            .iter()
-            .filter(|e| !is_std(&e.path))
-            .map(|e| (e, identity(&e.path)))
-            .collect();
+        // `-` by what the stream is, so a path naming the same file (or
+        // pipe) is caught like any other pair.
+        let with_std = |entries: &'a [Entry], output: bool| -> Vec<(&'a Entry, Identity)> {
+            entries
+                .iter()
+                .filter_map(|e| {
+                    if is_std(&e.path) {
+                        std_identity(output).map(|id| (e, id))
+                    } else {
+                        Some((e, identity(&e.path)))
+                    }
+                })
+                .collect()
+        };
+        let ins = with_std(&self.inputs, false);
+        let outs = with_std(&self.outputs, true);
+        check_stdin_once(&ins)?;
         for (i, (o, oid)) in outs.iter().enumerate() {
             if *oid == Identity::Device {
                 continue;
@@ -236,7 +265,7 @@ impl Plan {
                 )));
             }
         }
-        for (o, _) in &outs {
+        for (o, _) in outs.iter().filter(|(o, _)| !is_std(&o.path)) {
             check_writable(o)?;
         }
         Ok(())
@@ -256,6 +285,30 @@ impl Plan {
         twice(&self.inputs, "input")?;
         twice(&self.outputs, "output")
     }
+}
+
+/// Standard input read as `-` and again by a path (`/dev/stdin`,
+/// `/dev/fd/0`, the FIFO it comes from): a pipe gives its bytes once, so
+/// the second read would see nothing. A regular file can be read twice.
+fn check_stdin_once(ins: &[(&Entry, Identity)]) -> Result<(), OutputError> {
+    let Some((std, Identity::Inode(dev, ino))) = ins.iter().find(|(e, _)| is_std(&e.path)) else {
+        return Ok(());
+    };
+    let Some((other, _)) = ins
+        .iter()
+        .find(|(e, id)| !is_std(&e.path) && *id == Identity::Inode(*dev, *ino))
+    else {
+        return Ok(());
+    };
+    let is_stream = fs::metadata(&other.path).is_ok_and(|m| !m.is_file());
+    if !is_stream {
+        return Ok(());
+    }
+    Err(OutputError::new(format!(
+        "{} is standard input, which {} `-` reads already: standard input can be used once",
+        other.describe(),
+        std.flag
+    )))
 }
 
 /// The output's directory exists and a file can be created in it; the
