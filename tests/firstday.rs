@@ -191,3 +191,160 @@ fn a_piped_standard_input_named_twice_is_refused() {
         "error: PCAP `/dev/stdin` is standard input, which PCAP `-` reads already: standard input can be used once\n"
     );
 }
+
+/// The OKE example's OCI export, file name to text.
+fn oke_export() -> zprsim_control::import::Files {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/oke-orders/oci-export");
+    std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read_to_string(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+const LB_NSG_RULES: &str =
+    "network-nsg-rules-list.ocid1.networksecuritygroup.oc1.iad.gen000000.json";
+
+#[test]
+fn an_export_missing_a_rule_field_never_imports_a_wider_rule() {
+    use serde_json::{Value, json};
+    use zprsim_control::import::oci;
+    let files = oke_export();
+    let rules_of = |toml: &str| {
+        let s = zprsim_control::load::from_toml_str(toml, "i.toml")
+            .unwrap()
+            .scenario;
+        s.nsgs
+            .iter()
+            .find(|n| n.name == "lb-nsg")
+            .map(|n| n.rules.len())
+            .unwrap()
+    };
+    let base = oci::import(&files, None).unwrap();
+    let all = rules_of(&base.toml);
+    assert_eq!(all, 3);
+    // The first rule of `lb-nsg`: egress tcp to an NSG, dport 8080.
+    type Edit = fn(&mut serde_json::Map<String, Value>);
+    let cases: [(&str, Edit, &str); 7] = [
+        // Before: `protocol = "all"` (every protocol and port).
+        (
+            "no protocol",
+            |r| {
+                r.remove("protocol");
+            },
+            "no `protocol`",
+        ),
+        (
+            "null protocol",
+            |r| {
+                r.insert("protocol".into(), Value::Null);
+            },
+            "no `protocol`",
+        ),
+        // Before: `0.0.0.0/0`, read as an NSG name, left out with a wrong reason.
+        (
+            "no destination",
+            |r| {
+                r.remove("destination");
+            },
+            "no `destination`",
+        ),
+        // Before: every destination port.
+        (
+            "half a port range",
+            |r| {
+                r.insert(
+                    "tcp-options".into(),
+                    json!({"destination-port-range": {"min": 8080}}),
+                );
+            },
+            "`destination-port-range` without a whole `min` and `max`",
+        ),
+        (
+            "a port range that is a string",
+            |r| {
+                r.insert(
+                    "tcp-options".into(),
+                    json!({"destination-port-range": "8080"}),
+                );
+            },
+            "`destination-port-range` without a whole `min` and `max`",
+        ),
+        // Before: every ICMP type.
+        (
+            "icmp options without a type",
+            |r| {
+                r.insert("protocol".into(), json!("1"));
+                r.insert("tcp-options".into(), Value::Null);
+                r.insert("icmp-options".into(), json!({"code": 4}));
+            },
+            "`icmp-options` without a `type`",
+        ),
+        // Before: an empty direction, which the scenario then refused to load.
+        (
+            "an unknown direction",
+            |r| {
+                r.insert("direction".into(), json!("SIDEWAYS"));
+            },
+            "direction `SIDEWAYS` is not `INGRESS` or `EGRESS`",
+        ),
+    ];
+    for (what, edit, why) in cases {
+        let mut f = files.clone();
+        let mut v: Value = serde_json::from_str(&f[LB_NSG_RULES]).unwrap();
+        edit(v["data"][0].as_object_mut().unwrap());
+        f.insert(LB_NSG_RULES.into(), v.to_string());
+        let out = oci::import(&f, None).unwrap();
+        let expected = format!(
+            "NSG `lb-nsg` (`ocid1.networksecuritygroup.oc1.iad.gen000000`): rule `04ABEC`: {why}; the rule is left out"
+        );
+        assert!(
+            out.warnings.contains(&expected),
+            "{what}: {:?}",
+            out.warnings
+        );
+        assert_eq!(rules_of(&out.toml), all - 1, "{what}: the rule is left out");
+    }
+    // A null port range is OCI's "every port": kept as it is.
+    let mut f = files.clone();
+    let mut v: Value = serde_json::from_str(&f[LB_NSG_RULES]).unwrap();
+    v["data"][0]["tcp-options"]["destination-port-range"] = Value::Null;
+    f.insert(LB_NSG_RULES.into(), v.to_string());
+    let out = oci::import(&f, None).unwrap();
+    assert_eq!(rules_of(&out.toml), all);
+}
+
+#[test]
+fn import_warnings_cannot_forge_a_line() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("exp");
+    std::fs::create_dir(&dir).unwrap();
+    for (name, text) in oke_export() {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    let vnic = dir.join("network-vnic-get-0.json");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&vnic).unwrap()).unwrap();
+    v["data"]["subnet-id"] = "ocid1.subnet.x\nwarning: all good\u{202e}".into();
+    std::fs::write(&vnic, v.to_string()).unwrap();
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(t.path())
+        .args(["import", "oci", "exp", "-o", "s.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "its subnet `ocid1.subnet.x\\nwarning: all good\\u{202e}` is not in the export"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("\nwarning: all good"), "{err}");
+}
