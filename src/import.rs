@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use zprsim_control::escape::escape;
 use zprsim_control::import::oci;
 use zprsim_dataplane::input::{self, CappedError};
 use zprsim_dataplane::output::{OutputFile, Plan};
@@ -113,7 +114,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     })?;
     let mut stderr = std::io::stderr().lock();
     for w in &imported.warnings {
-        let _ = writeln!(stderr, "warning: {w}");
+        // Warnings quote OCIDs and names from the export: escaped, so a
+        // line break or a bidirectional control cannot forge a line.
+        let _ = writeln!(stderr, "warning: {}", escape(w));
     }
     write_beside(&a.output, imported.toml.as_bytes())?;
     Ok(ExitCode::SUCCESS)
