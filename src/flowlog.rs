@@ -19,7 +19,7 @@ use zprsim_dataplane::flowlog::detect::is_flow_log_path;
 use zprsim_dataplane::flowlog::judge::{
     Agreement, Direction, FlowLogJudgement, Judged, Unplaced, judge_records,
 };
-use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_path};
+use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_path_until};
 use zprsim_dataplane::flowlog::record::{Action, LogRecord};
 use zprsim_dataplane::judge::Totals;
 use zprsim_dataplane::output::OutputFile;
@@ -154,6 +154,9 @@ struct Report<'a> {
     flows: u64,
     non_ip: u64,
     warnings: Vec<String>,
+    /// A SIGINT or SIGTERM stopped the reading: the counts are of the
+    /// records read before it, and every output holds exactly those.
+    interrupted: bool,
     connections: Connections,
     rules_hit: Vec<RuleHits>,
     rules_unused: Vec<String>,
@@ -256,6 +259,9 @@ fn open_write(flag: &str, path: &Path, bytes: &[u8]) -> Result<OutputFile, Failu
 }
 
 fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
+    // Before anything slow: a Ctrl-C from here on stops the reading at a
+    // line, and what was read is judged and written (as `replay` does).
+    let interrupt = crate::interrupt::Interrupt::install()?;
     let t0 = Instant::now();
     let loaded = scenario_file::load_path(a.scenario)?;
     let s = &loaded.scenario;
@@ -267,7 +273,11 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     let mut read = ReadOutcome::default();
     for (i, p) in a.inputs.iter().enumerate() {
         let idx = u32::try_from(i).unwrap_or(u32::MAX);
-        read_path(p, idx, &limits, &mut read).map_err(|e| Failure::Input(format!("error: {e}")))?;
+        read_path_until(p, idx, &limits, Some(&interrupt.stop), &mut read)
+            .map_err(|e| Failure::Input(format!("error: {e}")))?;
+        if read.stopped {
+            break;
+        }
     }
     let j = judge_records(&compiled, s, &read.records);
     let duration_s = t1.elapsed().as_secs_f64();
@@ -301,6 +311,13 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     crate::report::print_warnings(&loaded.warnings, &r.warnings);
     if !a.quiet {
         crate::summary_out(&summary(&r), &[a.report, a.flows])?;
+    }
+    if read.stopped {
+        crate::err(&format!(
+            "interrupted: {} flow-log record(s) read; every output holds exactly those\n",
+            r.flow_log.records
+        ));
+        return Ok(ExitCode::from(interrupt.exit_code()));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -357,6 +374,7 @@ fn report<'a>(
         flows: j.flows,
         non_ip: 0,
         warnings,
+        interrupted: read.stopped,
         connections: Connections {
             created: k.connections,
             replies_tracked: k.replies_tracked,
