@@ -451,3 +451,40 @@ fn ctrl_c_stops_a_flow_log_replay_and_diff_cleanly() {
         assert!(records < all, "diff: {records} of {all}");
     }
 }
+
+#[test]
+fn a_flow_log_field_cannot_forge_a_warning_line() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let scenario = root.join("examples/oke-orders/scenario.toml");
+    let text =
+        std::fs::read_to_string(root.join("examples/oke-orders/flowlogs/oke-demo.jsonl")).unwrap();
+    let line = text.lines().nth(1).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+    v["logContent"]["data"]["action"] = "NOPE\nwarning: all good".into();
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(t.path().join("f.jsonl"), format!("{v}\n{line}\n")).unwrap();
+    for args in [
+        vec!["replay", scenario.to_str().unwrap(), "f.jsonl", "--quiet"],
+        vec![
+            "diff",
+            scenario.to_str().unwrap(),
+            scenario.to_str().unwrap(),
+            "f.jsonl",
+            "--quiet",
+        ],
+    ] {
+        let o = Command::cargo_bin("zprsim")
+            .unwrap()
+            .current_dir(t.path())
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains("f.jsonl:1: skipped: field `data.action`: `NOPE\\nwarning: all good` is not ACCEPT or REJECT"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("\nwarning: all good"), "{args:?}: {err}");
+    }
+}
