@@ -134,8 +134,9 @@ fn identity(p: &Path) -> Identity {
         Ok(m) => Identity::Inode(m.dev(), m.ino()),
         Err(_) => {
             // Not there yet: the real directory (symlinks resolved, when
-            // it exists) and the file name.
-            let abs = absolute(p);
+            // it exists) and the file name; a dangling link by the file it
+            // points at.
+            let abs = absolute(&target_path(p));
             let dir = parent_dir(&abs);
             let dir = fs::canonicalize(&dir).unwrap_or_else(|_| normalize(&dir));
             match abs.file_name() {
@@ -327,7 +328,14 @@ fn check_writable(o: &Entry) -> Result<(), OutputError> {
             return Ok(());
         }
     }
-    let dir = parent_dir(&target_path(path));
+    let target = target_path(path);
+    if fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(OutputError::new(format!(
+            "{}: too many levels of symbolic links",
+            o.describe()
+        )));
+    }
+    let dir = parent_dir(&target);
     match fs::metadata(&dir) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => {
@@ -372,15 +380,44 @@ pub fn io_message(e: &io::Error) -> String {
     }
 }
 
+/// Most symbolic links followed from an output path (as Linux's
+/// `MAXSYMLINKS`).
+const MAX_LINKS: usize = 40;
+
 /// The file actually replaced for `path`: a symlink is followed, so the
-/// link stays and the file it points at is replaced.
+/// link stays and the file it points at is replaced, even when that file
+/// does not exist yet (a dangling link is written through, not replaced by
+/// a regular file). A loop of links ends after [`MAX_LINKS`] with a path
+/// that is still a link, which [`check_writable`] refuses.
 fn target_path(path: &Path) -> PathBuf {
     match fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => {
-            fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
-        }
-        _ => path.to_path_buf(),
+        Ok(m) if m.file_type().is_symlink() => {}
+        _ => return path.to_path_buf(),
     }
+    if fs::metadata(path).is_ok() {
+        // The link leads to something: the kernel's resolution (a
+        // `/proc/self/fd/N` link to a pipe reads as `pipe:[N]`, which
+        // names no file, so it stays as given).
+        return fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    }
+    // Dangling (or a loop): followed link by link.
+    let mut p = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let Ok(link) = fs::read_link(&p) else {
+                    return p;
+                };
+                p = if link.is_absolute() {
+                    link
+                } else {
+                    parent_dir(&p).join(link)
+                };
+            }
+            _ => return p,
+        }
+    }
+    p
 }
 
 enum Sink {
