@@ -488,3 +488,37 @@ fn a_flow_log_field_cannot_forge_a_warning_line() {
         assert!(!err.contains("\nwarning: all good"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_byte_order_mark_is_accepted_in_json_scenarios_and_oci_exports() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    // The docs' ZPR-only scenario as JSON, written by a Windows editor.
+    let toml = std::fs::read_to_string(root.join("examples/docs/zonly.toml")).unwrap();
+    let value: toml::Value = toml::from_str(&toml).unwrap();
+    let json = format!("\u{feff}{}", serde_json::to_string_pretty(&value).unwrap());
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(t.path().join("s.json"), &json).unwrap();
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(t.path())
+        .args(["check", "s.json"])
+        .output()
+        .unwrap();
+    // Before: `s.json:1:1: error: expected value`.
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // On standard input too (before: taken for TOML).
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .args(["check", "-"])
+        .write_stdin(json.clone())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // An OCI export file with a BOM imports as without.
+    let mut files = oke_export();
+    let plain = zprsim_control::import::oci::import(&files, None).unwrap();
+    let vcns = files.get_mut("network-vcn-list.json").unwrap();
+    vcns.insert(0, '\u{feff}');
+    let with_bom = zprsim_control::import::oci::import(&files, None).unwrap();
+    assert_eq!(with_bom, plain);
+}

@@ -149,7 +149,10 @@ fn load_stdin() -> Result<Loaded, LoadError> {
     };
     let text = read_text(Path::new("-"), load::MAX_SCENARIO_BYTES, "the scenario").map_err(err)?;
     // JSON when it looks like JSON (an object); TOML otherwise.
-    let format = if text.trim_start().starts_with('{') {
+    let format = if text
+        .trim_start_matches(|c: char| c == '\u{feff}' || c.is_whitespace())
+        .starts_with('{')
+    {
         Format::Json
     } else {
         Format::Toml

@@ -41,6 +41,13 @@ fn g<'a>(o: &'a Obj, kebab: &str) -> Option<&'a Value> {
         .filter(|v| !v.is_null())
 }
 
+/// The text without a leading UTF-8 byte order mark, which Windows tools
+/// (PowerShell's `Out-File -Encoding utf8`, Notepad) write and JSON does
+/// not allow.
+fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
 fn gs<'a>(o: &'a Obj, kebab: &str) -> Option<&'a str> {
     g(o, kebab).and_then(Value::as_str)
 }
@@ -411,7 +418,7 @@ fn service_cidrs(
         }
         return Ok((out, warnings));
     };
-    let v: Value = serde_json::from_str(text).map_err(|e| ImportError {
+    let v: Value = serde_json::from_str(without_bom(text)).map_err(|e| ImportError {
         file: "--services".into(),
         line: Some(e.line()),
         column: Some(e.column()),
@@ -489,7 +496,7 @@ pub fn import(files: &Files, services: Option<&str>) -> Result<Imported, ImportE
         if text.trim().is_empty() {
             continue;
         }
-        let v: Value = serde_json::from_str(text).map_err(|e| ImportError {
+        let v: Value = serde_json::from_str(without_bom(text)).map_err(|e| ImportError {
             file: name.clone(),
             line: Some(e.line()),
             column: Some(e.column()),
