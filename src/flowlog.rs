@@ -296,12 +296,14 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         outputs.push(open_write("--report", p, &text)?);
     }
     if let Some(p) = a.flows {
-        let mut text = Vec::new();
+        // Streamed to the temporary file (buffered there), not built in
+        // memory first: one line per judged record, ~480 bytes each.
+        let mut f = open_write("--flows", p, &[])?;
         for jr in &j.judged {
-            serde_json::to_writer(&mut text, &cx.record(jr)).map_err(|e| io_err(p, &e))?;
-            text.push(b'\n');
+            serde_json::to_writer(&mut f, &cx.record(jr)).map_err(|e| io_err(p, &e))?;
+            f.write_all(b"\n").map_err(|e| io_err(p, &e))?;
         }
-        outputs.push(open_write("--flows", p, &text)?);
+        outputs.push(f);
     }
     for f in outputs {
         f.commit()

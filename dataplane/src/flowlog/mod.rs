@@ -6,9 +6,12 @@
 //! - [`detect`]: is a file a flow-log file (JSON or gzip of JSON)?
 //! - [`read`]: JSON lines, JSON array, Logging search output, gzip; limits.
 //! - [`record`]: one entry's fields, with or without the envelope.
+//! - [`fast`]: the common data record read without a JSON tree (a
+//!   shortcut to [`record`]'s result).
 //! - [`judge`]: placing, ordering, tracking and judging the records.
 
 pub mod detect;
+pub mod fast;
 pub mod judge;
 pub mod read;
 pub mod record;

@@ -20,7 +20,8 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::detect::GZIP_MAGIC;
-use super::record::{Entry, LogRecord, parse_entry};
+use super::fast;
+use super::record::{Entry, LogRecord, RecordError, parse_entry};
 
 /// Limits checked before the work they bound.
 #[derive(Debug, Clone, Copy)]
@@ -126,8 +127,44 @@ impl Ctx<'_> {
         }
     }
 
-    fn entry(&self, out: &mut ReadOutcome, v: &Value, line: u64) -> Result<(), FlowLogError> {
-        match parse_entry(v, self.file, line) {
+    /// One JSON value, `text`: read by the shortcut when it is a
+    /// well-formed data record ([`fast`]), else parsed whole and read by
+    /// [`parse_entry`]: as one entry, or (`walk`, a JSON line) as the
+    /// entries [`walk_value`] finds in it.
+    fn text(
+        &self,
+        out: &mut ReadOutcome,
+        text: &[u8],
+        line: u64,
+        walk: bool,
+    ) -> Result<(), FlowLogError> {
+        if let Some(e) = std::str::from_utf8(text)
+            .ok()
+            .and_then(|t| fast::data_record(t, self.file, line))
+        {
+            return self.take(out, Ok(e), line);
+        }
+        match serde_json::from_slice::<Value>(text) {
+            Err(e) => self.problem(out, line, &format!("not JSON: {e}")),
+            Ok(v) if walk => {
+                let mut entries = Vec::new();
+                walk_value(&v, 0, &mut entries);
+                for e in entries {
+                    self.take(out, parse_entry(e, self.file, line), line)?;
+                }
+            }
+            Ok(v) => self.take(out, parse_entry(&v, self.file, line), line)?,
+        }
+        Ok(())
+    }
+
+    fn take(
+        &self,
+        out: &mut ReadOutcome,
+        entry: Result<Entry, RecordError>,
+        line: u64,
+    ) -> Result<(), FlowLogError> {
+        match entry {
             Ok(Entry::Data(r)) => {
                 if out.records.len() >= self.limits.max_records {
                     return Err(self.error(
@@ -243,7 +280,7 @@ fn read_line(r: &mut impl BufRead, max: usize, buf: &mut Vec<u8>) -> std::io::Re
             return Ok(any.then_some(long));
         }
         any = true;
-        let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+        let (take, done) = match memchr::memchr(b'\n', chunk) {
             Some(i) => (i, true),
             None => (chunk.len(), false),
         };
@@ -316,17 +353,7 @@ fn read_lines(
                 &format!("line longer than {} bytes", cx.limits.max_line),
             );
         } else if !is_blank(&buf) {
-            // One parse per line; the entries are found in the parsed value.
-            match serde_json::from_slice::<Value>(&buf) {
-                Err(e) => cx.problem(out, line_no, &format!("not JSON: {e}")),
-                Ok(v) => {
-                    let mut entries = Vec::new();
-                    walk_value(&v, 0, &mut entries);
-                    for e in entries {
-                        cx.entry(out, e, line_no)?;
-                    }
-                }
-            }
+            cx.text(out, &buf, line_no, true)?;
         }
         match read_line(&mut r, cx.limits.max_line, &mut buf)
             .map_err(|e| cx.error(Some(line_no + 1), None, format!("cannot read: {e}")))?
@@ -396,10 +423,7 @@ fn read_document(
                 .count() as u64;
             at = off;
         }
-        match serde_json::from_str::<Value>(raw.get()) {
-            Ok(v) => cx.entry(out, &v, line)?,
-            Err(e) => cx.problem(out, line, &format!("not JSON: {e}")),
-        }
+        cx.text(out, raw.get().as_bytes(), line, false)?;
     }
     Ok(())
 }
@@ -447,7 +471,7 @@ fn bare_data(m: &HashMap<String, &RawValue>) -> bool {
 }
 
 /// [`walk`] over a parsed value (JSON lines: one parse per line).
-fn walk_value<'a>(v: &'a Value, depth: u32, out: &mut Vec<&'a Value>) {
+pub(super) fn walk_value<'a>(v: &'a Value, depth: u32, out: &mut Vec<&'a Value>) {
     match v {
         Value::Array(items) if depth < 6 => {
             for i in items {

@@ -82,6 +82,10 @@ pub const MAX_OCID: usize = 255;
 /// number holds exactly; OCI's one-minute windows are far below it).
 pub const MAX_COUNT: u64 = 1 << 53;
 
+/// Latest accepted `startTime` or `endTime`, in epoch seconds: the bound
+/// keeps nanosecond arithmetic in range.
+pub const MAX_TIME: u64 = u64::MAX / 1_000_000_000 - 1;
+
 /// The `logContent` object of an entry: the entry itself when it has no
 /// envelope (it then has `data` and `oracle`).
 #[must_use]
@@ -264,10 +268,8 @@ pub fn parse_entry(entry: &Value, file: u32, line: u64) -> Result<Entry, RecordE
     let dport = port(d, "data.destinationPort", "destinationPort")?;
     let packets = number(d, "data.packets", "packets", MAX_COUNT)?;
     let bytes = number(d, "data.bytesOut", "bytesOut", MAX_COUNT)?;
-    // Epoch seconds; the bound keeps nanosecond arithmetic in range.
-    let max_time = u64::MAX / 1_000_000_000 - 1;
-    let start = number(d, "data.startTime", "startTime", max_time)?;
-    let end = number(d, "data.endTime", "endTime", max_time)?;
+    let start = number(d, "data.startTime", "startTime", MAX_TIME)?;
+    let end = number(d, "data.endTime", "endTime", MAX_TIME)?;
     if end < start {
         return err(format!(
             "`data.endTime` {end} is before `data.startTime` {start}"

@@ -1,0 +1,773 @@
+//! The builder: a scenario becomes the tables of [`super::table`].
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Instant;
+
+use super::HashMap;
+use super::lpm::Lpm;
+use super::prefix::{NodeId, Pfx, PrefixTree};
+use super::service::{ServiceClasses, ServiceCond};
+use super::{CompileError, Config};
+use crate::ids::{NsgId, RouteTableId, SecurityListId, SubnetId, VcnId, VnicId};
+use crate::model::{
+    Attribute, Direction, Endpoint, Peer, RouteDestination, RouteTarget, Scenario, SecurityRule,
+    ZprRole, zpr_role,
+};
+use crate::packet::Packet;
+use crate::verdict::RuleRef;
+use crate::zpl::ast::{ConnectionState, Endpoint as Term, Statement, StatementKind};
+
+use super::table::*;
+use crate::ids::ProfileId;
+
+impl Compiled {
+    /// Compiles a scenario.
+    ///
+    /// # Errors
+    /// When a [`Config`] limit is exceeded.
+    pub fn new(s: &Scenario, cfg: &Config) -> Result<Compiled, CompileError> {
+        let t0 = Instant::now();
+        let mut c = Builder::new(s, cfg)?.build()?;
+        c.stats.compile_s = t0.elapsed().as_secs_f64();
+        Ok(c)
+    }
+}
+
+mod route;
+mod security;
+mod sided;
+mod zpr;
+
+pub(super) use sided::SidedBuilder;
+use sided::dense_ids;
+use zpr::{StmtIndex, service_matches, statement_terms};
+
+// ----------------------------------------------------------------- builder --
+
+/// What an address node is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Ident {
+    Vnic(VnicId),
+    Other,
+}
+
+struct Builder<'a> {
+    s: &'a Scenario,
+    cfg: &'a Config,
+    tree: PrefixTree,
+    /// Global rule ids.
+    rules: Vec<RuleRef>,
+    route_rule_gid: HashMap<(RouteTableId, u32), u32>,
+    sec_rule_gid: HashMap<RuleRef, u32>,
+    stmt_gid: Vec<u32>,
+    /// VNIC holding each host node.
+    vnic_at: HashMap<NodeId, VnicId>,
+    /// Whether a service label's CIDR covers each node (the ZPR tables ask
+    /// it of every peer of every profile).
+    osn_cover: Vec<bool>,
+}
+
+fn node_of(tree: &PrefixTree, p: Pfx) -> NodeId {
+    tree.find(p).unwrap_or(0)
+}
+
+fn sec_rules_of(s: &Scenario) -> Vec<(RuleRef, &SecurityRule)> {
+    let mut out = Vec::new();
+    for (n, nsg) in s.nsgs.iter().enumerate() {
+        let Ok(nsg_id) = NsgId::new(n) else { continue };
+        for (i, r) in nsg.rules.iter().enumerate() {
+            let Ok(index) = u32::try_from(i) else {
+                continue;
+            };
+            out.push((RuleRef::Nsg { nsg: nsg_id, index }, r));
+        }
+    }
+    for (l, list) in s.security_lists.iter().enumerate() {
+        let Ok(list_id) = SecurityListId::new(l) else {
+            continue;
+        };
+        for (dir, rules) in [
+            (Direction::Ingress, &list.ingress),
+            (Direction::Egress, &list.egress),
+        ] {
+            for (i, r) in rules.iter().enumerate() {
+                let Ok(index) = u32::try_from(i) else {
+                    continue;
+                };
+                out.push((
+                    RuleRef::SecurityList {
+                        list: list_id,
+                        direction: dir.into(),
+                        index,
+                    },
+                    r,
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn peer_prefixes(s: &Scenario, p: &Peer) -> Vec<Pfx> {
+    match p {
+        Peer::Cidr(c) => vec![Pfx::from(*c)],
+        Peer::Service(l) => s.service_cidrs(*l).iter().map(|c| Pfx::from(*c)).collect(),
+        Peer::Nsg(_) => Vec::new(),
+    }
+}
+
+fn term_prefixes(s: &Scenario, t: &Term) -> Vec<Pfx> {
+    match t {
+        Term::Cidr(c) => vec![Pfx::from(*c)],
+        Term::OsnServices => s
+            .services
+            .iter()
+            .flat_map(|l| l.cidrs.iter().map(|c| Pfx::from(*c)))
+            .collect(),
+        Term::Attribute(_) | Term::AllEndpoints => Vec::new(),
+    }
+}
+
+fn link_local() -> Pfx {
+    Pfx {
+        fam: 4,
+        addr: u128::from(u32::from(Ipv4Addr::new(169, 254, 0, 0))),
+        len: 16,
+    }
+}
+
+/// Local service ids over the global classes, the global class standing
+/// for each local one, and `matches[condition][global class]`.
+type LocalServices = (Vec<u16>, Vec<usize>, Vec<Vec<bool>>);
+
+/// A rule of a profile's union, in evaluation order.
+struct URule<'a> {
+    gid: u32,
+    rule: &'a SecurityRule,
+}
+
+/// Sorted attribute set of a VNIC (any mode), borrowed from the scenario:
+/// no copy of its strings per VNIC (the copies were ~3% of a `check`).
+fn attr_set(s: &Scenario, v: VnicId) -> Vec<&Attribute> {
+    let mut a: Vec<&Attribute> = s.vnics[v.index()]
+        .attributes
+        .iter()
+        .map(|x| &x.attribute)
+        .collect();
+    a.sort();
+    a.dedup();
+    a
+}
+
+/// A statement as the ZPR tables use it.
+struct ZStmt<'a> {
+    gid: u32,
+    st: &'a Statement,
+    /// Index into the distinct service conditions.
+    cond: usize,
+    stateful: bool,
+}
+
+/// A ZPR peer: what statements can see of the other side.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ZPeer<'s> {
+    region: Option<NodeId>,
+    vcn: Option<VcnId>,
+    attrs: Vec<&'s Attribute>,
+}
+
+/// A ZPR profile: what statements can see of the checked VNIC.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ZSelf<'s> {
+    audited: bool,
+    attrs: Vec<&'s Attribute>,
+    vcn: VcnId,
+    region: Option<NodeId>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(s: &'a Scenario, cfg: &'a Config) -> Result<Self, CompileError> {
+        let mut prefixes: Vec<Pfx> = vec![link_local()];
+        for v in &s.vcns {
+            prefixes.extend(v.cidr_blocks.iter().map(|c| Pfx::from(*c)));
+        }
+        for sn in &s.subnets {
+            prefixes.extend(sn.cidrs.iter().map(|c| Pfx::from(*c)));
+        }
+        for l in &s.services {
+            prefixes.extend(l.cidrs.iter().map(|c| Pfx::from(*c)));
+        }
+        for v in &s.vnics {
+            prefixes.extend(v.private_ips.iter().map(|ip| Pfx::host(*ip)));
+        }
+        for t in &s.route_tables {
+            for r in &t.rules {
+                if let RouteDestination::Cidr(c) = r.destination {
+                    prefixes.push(Pfx::from(c));
+                }
+            }
+        }
+        let sec = sec_rules_of(s);
+        for (_, r) in &sec {
+            if let Peer::Cidr(c) = r.peer {
+                prefixes.push(Pfx::from(c));
+            }
+        }
+        for (_, st) in s.statements() {
+            for t in statement_terms(&st.statement) {
+                if let Term::Cidr(c) = t {
+                    prefixes.push(Pfx::from(*c));
+                }
+            }
+        }
+        let tree = PrefixTree::build(prefixes);
+
+        // The rule maps are sized up front, not grown and rehashed as the
+        // rules (10^5 on large scenarios) arrive.
+        let n_route: usize = s.route_tables.iter().map(|t| t.rules.len()).sum();
+        let mut rules = Vec::with_capacity(n_route + sec.len());
+        let mut route_rule_gid = HashMap::with_capacity_and_hasher(n_route, Default::default());
+        for (t, table) in s.route_tables.iter().enumerate() {
+            let Ok(tid) = RouteTableId::new(t) else {
+                continue;
+            };
+            for i in 0..table.rules.len() {
+                let Ok(index) = u32::try_from(i) else {
+                    continue;
+                };
+                route_rule_gid.insert((tid, index), u32::try_from(rules.len()).unwrap_or(u32::MAX));
+                rules.push(RuleRef::Route { table: tid, index });
+            }
+        }
+        let mut sec_rule_gid = HashMap::with_capacity_and_hasher(sec.len(), Default::default());
+        for (r, _) in &sec {
+            sec_rule_gid.insert(*r, u32::try_from(rules.len()).unwrap_or(u32::MAX));
+            rules.push(*r);
+        }
+        let mut stmt_gid = Vec::new();
+        for (r, _) in s.statements() {
+            stmt_gid.push(u32::try_from(rules.len()).unwrap_or(u32::MAX));
+            rules.push(RuleRef::Statement(r));
+        }
+        if rules.len() > Entry::MAX_ID {
+            return Err(CompileError::TooManyRules {
+                given: rules.len(),
+                limit: Entry::MAX_ID,
+            });
+        }
+        let n_ips = s.vnics.iter().map(|v| v.private_ips.len()).sum();
+        let mut vnic_at = HashMap::with_capacity_and_hasher(n_ips, Default::default());
+        for (i, v) in s.vnics.iter().enumerate() {
+            let Ok(id) = VnicId::new(i) else { continue };
+            for ip in &v.private_ips {
+                vnic_at.insert(node_of(&tree, Pfx::host(*ip)), id);
+            }
+        }
+        let mut osn_marks = vec![false; tree.len()];
+        for l in &s.services {
+            for c in &l.cidrs {
+                if let Some(n) = tree.find(Pfx::from(*c)) {
+                    osn_marks[n as usize] = true;
+                }
+            }
+        }
+        let osn_cover = tree.covered(&osn_marks);
+        Ok(Builder {
+            s,
+            cfg,
+            tree,
+            rules,
+            route_rule_gid,
+            sec_rule_gid,
+            stmt_gid,
+            vnic_at,
+            osn_cover,
+        })
+    }
+
+    fn marks(&self, prefixes: impl IntoIterator<Item = Pfx>) -> Vec<bool> {
+        let mut m = vec![false; self.tree.len()];
+        for p in prefixes {
+            if let Some(n) = self.tree.find(p) {
+                m[n as usize] = true;
+            }
+        }
+        m
+    }
+
+    fn ident(&self, n: NodeId) -> Ident {
+        match self.vnic_at.get(&n) {
+            Some(v) => Ident::Vnic(*v),
+            None => Ident::Other,
+        }
+    }
+
+    /// The VCN whose CIDR blocks hold node `n`.
+    fn vcn_of(&self, vcn_marks: &[Option<VcnId>], n: NodeId) -> Option<VcnId> {
+        self.tree.chain(n).find_map(|a| vcn_marks[a as usize])
+    }
+
+    #[allow(clippy::too_many_lines)]
+    fn build(self) -> Result<Compiled, CompileError> {
+        let mut phases: Vec<(&'static str, f64)> = Vec::new();
+        let mut clock = Instant::now();
+        let mut lap = |name: &'static str| {
+            phases.push((name, clock.elapsed().as_secs_f64()));
+            clock = Instant::now();
+        };
+        let s = self.s;
+        let cfg = self.cfg;
+        let tree = &self.tree;
+        let n_nodes = tree.len();
+
+        // VCN of every VCN CIDR node.
+        let mut vcn_marks: Vec<Option<VcnId>> = vec![None; n_nodes];
+        for (i, v) in s.vcns.iter().enumerate() {
+            let Ok(id) = VcnId::new(i) else { continue };
+            for c in &v.cidr_blocks {
+                vcn_marks[node_of(tree, Pfx::from(*c)) as usize] = Some(id);
+            }
+        }
+        let exempt_node = node_of(tree, link_local());
+
+        // ---- layer marks
+        let route_marks = self.marks(
+            s.vcns
+                .iter()
+                .flat_map(|v| v.cidr_blocks.iter().map(|c| Pfx::from(*c)))
+                .chain(
+                    s.subnets
+                        .iter()
+                        .flat_map(|sn| sn.cidrs.iter().map(|c| Pfx::from(*c))),
+                )
+                .chain(s.route_tables.iter().flat_map(|t| {
+                    t.rules.iter().flat_map(|r| match &r.destination {
+                        RouteDestination::Cidr(c) => vec![Pfx::from(*c)],
+                        RouteDestination::Service(l) => {
+                            s.service_cidrs(*l).iter().map(|c| Pfx::from(*c)).collect()
+                        }
+                    })
+                })),
+        );
+        let sec = sec_rules_of(s);
+        let dir_marks = |dir: Direction| {
+            self.marks(
+                sec.iter()
+                    .filter(|(_, r)| r.direction == dir)
+                    .flat_map(|(_, r)| peer_prefixes(s, &r.peer)),
+            )
+        };
+        let eg_marks = dir_marks(Direction::Egress);
+        let in_marks = dir_marks(Direction::Ingress);
+        let referenced_nsgs = |dir: Direction| -> BTreeSet<NsgId> {
+            sec.iter()
+                .filter(|(_, r)| r.direction == dir)
+                .filter_map(|(_, r)| match r.peer {
+                    Peer::Nsg(n) => Some(n),
+                    _ => None,
+                })
+                .collect()
+        };
+        let eg_nsgs = referenced_nsgs(Direction::Egress);
+        let in_nsgs = referenced_nsgs(Direction::Ingress);
+        let zpr_marks = self.marks(
+            s.vcns
+                .iter()
+                .flat_map(|v| v.cidr_blocks.iter().map(|c| Pfx::from(*c)))
+                .chain(
+                    s.services
+                        .iter()
+                        .flat_map(|l| l.cidrs.iter().map(|c| Pfx::from(*c))),
+                )
+                .chain(s.statements().flat_map(|(_, st)| {
+                    statement_terms(&st.statement)
+                        .flat_map(|t| term_prefixes(s, t))
+                        .collect::<Vec<_>>()
+                })),
+        );
+
+        // ---- per node keys
+        type RouteKey = (Option<NodeId>, Option<(Option<RouteTableId>, SubnetId)>);
+        type SecPeerKey = (Option<NodeId>, Vec<NsgId>);
+        type SecProfileKey = (Vec<NsgId>, SubnetId);
+        let mut route_keys: Vec<RouteKey> = Vec::new();
+        let mut route_index: HashMap<RouteKey, u32> = HashMap::default();
+        let mut eg_keys: Vec<SecPeerKey> = Vec::new();
+        let mut eg_index: HashMap<SecPeerKey, u32> = HashMap::default();
+        let mut in_keys: Vec<SecPeerKey> = Vec::new();
+        let mut in_index: HashMap<SecPeerKey, u32> = HashMap::default();
+        let mut sec_profiles: Vec<SecProfileKey> = Vec::new();
+        let mut sec_index: HashMap<SecProfileKey, u32> = HashMap::default();
+        let mut zpeers: Vec<ZPeer> = Vec::new();
+        let mut zpeer_index: HashMap<ZPeer, u32> = HashMap::default();
+        let mut zselves: Vec<ZSelf> = Vec::new();
+        let mut zself_index: HashMap<ZSelf, u32> = HashMap::default();
+        let mut classes: Vec<ClassInfo> = Vec::new();
+        let mut class_index: HashMap<ClassInfo, u32> = HashMap::default();
+        let mut node_class: Vec<u32> = vec![0; n_nodes];
+
+        fn get<K: std::hash::Hash + Eq + Clone>(
+            keys: &mut Vec<K>,
+            index: &mut HashMap<K, u32>,
+            k: K,
+        ) -> u32 {
+            if let Some(&i) = index.get(&k) {
+                return i;
+            }
+            let i = u32::try_from(keys.len()).unwrap_or(u32::MAX);
+            keys.push(k.clone());
+            index.insert(k, i);
+            i
+        }
+
+        for (n, own) in tree.own_addr.iter().enumerate() {
+            let nid = u32::try_from(n).unwrap_or(u32::MAX);
+            if own.is_none() {
+                continue;
+            }
+            let ident = self.ident(nid);
+            let exempt = tree.chain(nid).any(|a| a == exempt_node)
+                && tree.nodes[exempt_node as usize].len == 16;
+            let route_region = tree.nearest_marked(nid, &route_marks);
+            let route_vnic = match ident {
+                Ident::Vnic(v) => Some((s.effective_route_table(v), s.vnics[v.index()].subnet)),
+                Ident::Other => None,
+            };
+            let route = get(
+                &mut route_keys,
+                &mut route_index,
+                (route_region, route_vnic),
+            );
+            let membership = |set: &BTreeSet<NsgId>| match ident {
+                Ident::Vnic(v) => {
+                    let mut m: Vec<NsgId> = s.vnics[v.index()]
+                        .nsgs
+                        .iter()
+                        .copied()
+                        .filter(|x| set.contains(x))
+                        .collect();
+                    m.sort();
+                    m.dedup();
+                    m
+                }
+                Ident::Other => Vec::new(),
+            };
+            let eg_peer = get(
+                &mut eg_keys,
+                &mut eg_index,
+                (tree.nearest_marked(nid, &eg_marks), membership(&eg_nsgs)),
+            );
+            let in_peer = get(
+                &mut in_keys,
+                &mut in_index,
+                (tree.nearest_marked(nid, &in_marks), membership(&in_nsgs)),
+            );
+            let profile_id = |i: u32| {
+                ProfileId::new(i as usize).map_err(|_| CompileError::Internal("profile id"))
+            };
+            let sec_profile = match ident {
+                Ident::Vnic(v) => {
+                    let vn = &s.vnics[v.index()];
+                    Some(profile_id(get(
+                        &mut sec_profiles,
+                        &mut sec_index,
+                        (vn.nsgs.clone(), vn.subnet),
+                    ))?)
+                }
+                Ident::Other => None,
+            };
+            let zregion = tree.nearest_marked(nid, &zpr_marks);
+            let vcn = self.vcn_of(&vcn_marks, nid);
+            let attrs = match ident {
+                Ident::Vnic(v) => attr_set(s, v),
+                Ident::Other => Vec::new(),
+            };
+            // Looked up by reference and cloned only when new (a few hundred
+            // distinct peers over 10^4 VNICs), then its attribute list moved
+            // on to the profile's key: one list per VNIC, not two.
+            let zpeer = ZPeer {
+                region: zregion,
+                vcn,
+                attrs,
+            };
+            let zpr_peer = match zpeer_index.get(&zpeer) {
+                Some(&i) => i,
+                None => get(&mut zpeers, &mut zpeer_index, zpeer.clone()),
+            };
+            let attrs = zpeer.attrs;
+            let zpr_profile = match ident {
+                Ident::Vnic(v) => match zpr_role(s, Endpoint::Vnic(v)) {
+                    ZprRole::None => None,
+                    role => Some(profile_id(get(
+                        &mut zselves,
+                        &mut zself_index,
+                        ZSelf {
+                            audited: role == ZprRole::Audited,
+                            attrs,
+                            vcn: s.vnic_vcn(v),
+                            region: zregion,
+                        },
+                    ))?),
+                },
+                Ident::Other => None,
+            };
+            let mut flags = 0;
+            if exempt {
+                flags |= ClassInfo::EXEMPT;
+            }
+            if matches!(ident, Ident::Vnic(_)) {
+                flags |= ClassInfo::VNIC;
+            }
+            if zpr_profile.is_some_and(|p| zselves.get(p.index()).is_some_and(|z| z.audited)) {
+                flags |= ClassInfo::ZPR_AUDITED;
+            }
+            let info = ClassInfo {
+                route,
+                sec_profile,
+                zpr_profile,
+                eg_peer,
+                in_peer,
+                zpr_peer,
+                flags,
+            };
+            node_class[n] = get(&mut classes, &mut class_index, info);
+        }
+        if classes.len() > cfg.max_address_classes {
+            return Err(CompileError::TooManyAddressClasses {
+                given: classes.len(),
+                limit: cfg.max_address_classes,
+            });
+        }
+
+        lap("classes");
+        // ---- LPM
+        let mut lpm = Lpm::new(node_class[0], node_class[1]);
+        let mut order: Vec<usize> = (0..n_nodes).collect();
+        order.sort_by_key(|&i| tree.nodes[i].len);
+        for i in order {
+            lpm.insert(tree.nodes[i], node_class[i])
+                .map_err(|_| CompileError::TooLarge {
+                    given: usize::MAX,
+                    limit: cfg.max_table_bytes,
+                })?;
+        }
+
+        lpm.finish();
+        lap("lpm");
+        // ---- services
+        let mut conds: Vec<ServiceCond> = sec
+            .iter()
+            .map(|(_, r)| ServiceCond::Rule(r.protocol, r.options))
+            .collect();
+        conds.extend(
+            s.statements()
+                .map(|(_, st)| ServiceCond::Stmt(st.statement.conditions())),
+        );
+        let services =
+            ServiceClasses::build(conds.iter(), cfg.max_service_classes).map_err(|given| {
+                CompileError::TooManyServiceClasses {
+                    given,
+                    limit: cfg.max_service_classes,
+                }
+            })?;
+        let svc_reps: Vec<Packet> = (0..services.len())
+            .map(|i| {
+                let (proto, l4) = services.rep(u32::try_from(i).unwrap_or(0));
+                Packet {
+                    src: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                    dst: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                    proto,
+                    l4,
+                }
+            })
+            .collect();
+
+        lap("services");
+        // ---- route table
+        let route = self.build_route(&route_keys, &vcn_marks)?;
+        let n_route = u32::try_from(route_keys.len()).unwrap_or(u32::MAX);
+
+        lap("route");
+        // ---- security layers: one table per rule container
+        let mut egress = SidedBuilder::new("egress-security", cfg);
+        let mut ingress = SidedBuilder::new("ingress-security", cfg);
+        let mut list_sets: Vec<&[SecurityListId]> = Vec::new();
+        let mut list_set_index: HashMap<&[SecurityListId], usize> = HashMap::default();
+        let subnet_set: Vec<usize> = s
+            .subnets
+            .iter()
+            .map(|sn| {
+                let next = list_sets.len();
+                *list_set_index
+                    .entry(sn.security_lists.as_slice())
+                    .or_insert_with(|| {
+                        list_sets.push(sn.security_lists.as_slice());
+                        next
+                    })
+            })
+            .collect();
+        let n_nsgs = s.nsgs.len();
+        // slot_of[direction][container]: the container's table, if it has rules.
+        let mut slot_of: [Vec<Option<u32>>; 2] = [Vec::new(), Vec::new()];
+        for c in 0..n_nsgs + list_sets.len() {
+            for (k, dir, builder, peers) in [
+                (0usize, Direction::Egress, &mut egress, &eg_keys),
+                (1, Direction::Ingress, &mut ingress, &in_keys),
+            ] {
+                let urules = if c < n_nsgs {
+                    self.nsg_rules(
+                        NsgId::new(c).map_err(|_| CompileError::Internal("nsg id"))?,
+                        dir,
+                    )
+                } else {
+                    self.list_rules(list_sets[c - n_nsgs], dir)
+                };
+                if urules.is_empty() {
+                    slot_of[k].push(None);
+                    continue;
+                }
+                let (peer_remap, svc_remap, n_svc, table) =
+                    self.security_table(&urules, peers, &svc_reps)?;
+                slot_of[k].push(Some(
+                    builder.push(peer_remap, svc_remap, n_svc, &table, cfg)?,
+                ));
+            }
+        }
+        let mut layers = [egress.finish()?, ingress.finish()?].map(|tables| SecurityLayer {
+            tables,
+            ..SecurityLayer::default()
+        });
+        let mut members = Vec::new();
+        for (nsgs, subnet) in &sec_profiles {
+            for (k, layer) in layers.iter_mut().enumerate() {
+                let containers = nsgs
+                    .iter()
+                    .map(|n| n.index())
+                    .chain(std::iter::once(n_nsgs + subnet_set[subnet.index()]));
+                members.clear();
+                for c in containers {
+                    if let Some(Some(slot)) = slot_of[k].get(c) {
+                        members.push(*slot);
+                    }
+                }
+                layer
+                    .push_profile(&members)
+                    .map_err(CompileError::Internal)?;
+            }
+        }
+        let [egress, ingress] = layers;
+
+        lap("security");
+        // ---- zpr layers
+        let mut zpr_egress = SidedBuilder::new("zpr egress", cfg);
+        let mut zpr_ingress = SidedBuilder::new("zpr ingress", cfg);
+        let mut zpr_profiles = Vec::new();
+        // Every statement once: its global id, its service condition (as an
+        // index into the distinct conditions) and whether it is stateful.
+        let mut gconds: Vec<ServiceCond> = Vec::new();
+        let mut gcond_index: HashMap<ServiceCond, usize> = HashMap::default();
+        let stmts: Vec<ZStmt<'_>> = s
+            .statements()
+            .zip(self.stmt_gid.iter())
+            .map(|((_, st), g)| {
+                let c = st.statement.conditions();
+                let stateful = c.state == ConnectionState::Stateful;
+                let next = gconds.len();
+                let cond = *gcond_index
+                    .entry(ServiceCond::Stmt(c))
+                    .or_insert_with_key(|k| {
+                        gconds.push(k.clone());
+                        next
+                    });
+                ZStmt {
+                    gid: *g,
+                    st: &st.statement,
+                    cond,
+                    stateful,
+                }
+            })
+            .collect();
+        let index = StmtIndex::new(stmts.iter().map(|z| z.st), tree);
+        let named_attrs: std::collections::HashSet<&Attribute> = stmts
+            .iter()
+            .flat_map(|z| z.st.endpoint_attributes())
+            .collect();
+        for zs in &zselves {
+            let named = zs.attrs.iter().any(|a| named_attrs.contains(a));
+            zpr_profiles.push(ZprProfileInfo {
+                audited: zs.audited,
+                missing_policy: !named,
+            });
+            for (egress_check, builder) in [(true, &mut zpr_egress), (false, &mut zpr_ingress)] {
+                let (peer_remap, svc_remap, n_svc, table) = self.zpr_table(
+                    zs,
+                    egress_check,
+                    (&stmts, &gconds),
+                    &index,
+                    &zpeers,
+                    &vcn_marks,
+                    &svc_reps,
+                )?;
+                let slot = builder.push(peer_remap, svc_remap, n_svc, &table, cfg)?;
+                if slot as usize != zpr_profiles.len() - 1 {
+                    return Err(CompileError::Internal("zpr slot is not the profile"));
+                }
+            }
+        }
+
+        lap("zpr");
+        let zpr_egress = zpr_egress.finish()?;
+        let zpr_ingress = zpr_ingress.finish()?;
+        let table_entries = route.len()
+            + egress.cells()
+            + ingress.cells()
+            + zpr_egress.cells()
+            + zpr_ingress.cells();
+        let table_bytes = lpm.bytes()
+            + services.bytes()
+            + classes.len() * std::mem::size_of::<ClassInfo>()
+            + route.len() * 4
+            + egress.bytes()
+            + ingress.bytes()
+            + zpr_egress.bytes()
+            + zpr_ingress.bytes();
+        if table_bytes > cfg.max_table_bytes {
+            return Err(CompileError::TooLarge {
+                given: table_bytes,
+                limit: cfg.max_table_bytes,
+            });
+        }
+        let stats = Stats {
+            prefixes: n_nodes,
+            address_classes: classes.len(),
+            service_classes: services.len(),
+            route_classes: route_keys.len(),
+            security_profiles: sec_profiles.len(),
+            security_tables: egress.containers() + ingress.containers(),
+            zpr_profiles: zselves.len(),
+            table_entries,
+            table_bytes,
+            compile_s: 0.0,
+            phases,
+        };
+        Ok(Compiled {
+            lpm,
+            classes,
+            services,
+            n_route,
+            route,
+            egress,
+            ingress,
+            zpr_egress,
+            zpr_ingress,
+            zpr_profiles,
+            rules: self.rules,
+            stats,
+            prefix_classes: (0..n_nodes)
+                .filter(|&i| tree.own_addr[i].is_some())
+                .map(|i| (tree.nodes[i], node_class[i]))
+                .collect(),
+        })
+    }
+}

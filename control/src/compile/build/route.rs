@@ -1,0 +1,186 @@
+//! The route layer's table.
+
+use super::*;
+
+impl Builder<'_> {
+    #[allow(clippy::type_complexity)]
+    pub(super) fn build_route(
+        &self,
+        keys: &[(Option<NodeId>, Option<(Option<RouteTableId>, SubnetId)>)],
+        vcn_marks: &[Option<VcnId>],
+    ) -> Result<Vec<u32>, CompileError> {
+        let s = self.s;
+        let tree = &self.tree;
+        let n = keys.len();
+        let cells = n.saturating_mul(n);
+        if cells.saturating_mul(4) > self.cfg.max_table_bytes {
+            return Err(CompileError::TooLarge {
+                given: cells.saturating_mul(4),
+                limit: self.cfg.max_table_bytes,
+            });
+        }
+        // Static prefixes of each table: node -> lowest rule index.
+        let mut statics: Vec<HashMap<NodeId, u32>> = Vec::with_capacity(s.route_tables.len());
+        for t in &s.route_tables {
+            let mut m: HashMap<NodeId, u32> = HashMap::default();
+            for (i, r) in t.rules.iter().enumerate() {
+                let Ok(index) = u32::try_from(i) else {
+                    continue;
+                };
+                let ps: Vec<Pfx> = match &r.destination {
+                    RouteDestination::Cidr(c) => vec![Pfx::from(*c)],
+                    RouteDestination::Service(l) => {
+                        s.service_cidrs(*l).iter().map(|c| Pfx::from(*c)).collect()
+                    }
+                };
+                for p in ps {
+                    if let Some(node) = tree.find(p) {
+                        m.entry(node).or_insert(index);
+                    }
+                }
+            }
+            statics.push(m);
+        }
+        let vcn_of_region =
+            |r: Option<NodeId>| r.and_then(|r| tree.chain(r).find_map(|a| vcn_marks[a as usize]));
+        // The longest-prefix winner for an address whose deepest
+        // route-relevant node is `region`: `Local`, a static rule (with its
+        // cell bits' rule id), or nothing.
+        enum Hit<'r> {
+            Local,
+            Static(u32, &'r RouteTarget),
+        }
+        // Every route rule by its position over all tables, for the memo.
+        let mut table_start: Vec<usize> = Vec::with_capacity(s.route_tables.len());
+        let mut static_rules: Vec<(u32, &RouteTarget)> = Vec::new();
+        for (t, table) in s.route_tables.iter().enumerate() {
+            table_start.push(static_rules.len());
+            let Ok(tid) = RouteTableId::new(t) else {
+                continue;
+            };
+            for (i, r) in table.rules.iter().enumerate() {
+                let Ok(index) = u32::try_from(i) else {
+                    continue;
+                };
+                let id = self.route_rule_gid.get(&(tid, index)).copied().unwrap_or(0) + 1;
+                static_rules.push((id, &r.target));
+            }
+        }
+        // The winner as a memo cell: 0 nothing, 1 local, 2 + the rule's
+        // position in `static_rules`.
+        let lookup = |table: Option<RouteTableId>, vcn: VcnId, region: Option<NodeId>| -> u32 {
+            let Some(region) = region else { return 0 };
+            for a in tree.chain(region) {
+                if let Some(t) = table
+                    && let Some(&i) = statics[t.index()].get(&a)
+                {
+                    let at = table_start[t.index()] + i as usize;
+                    return u32::try_from(at).map_or(0, |x| x.saturating_add(2));
+                }
+                if vcn_marks[a as usize] == Some(vcn) {
+                    return 1;
+                }
+            }
+            0
+        };
+        let hit = |m: u32| -> Option<Hit<'_>> {
+            match m {
+                0 => None,
+                1 => Some(Hit::Local),
+                k => static_rules
+                    .get((k - 2) as usize)
+                    .map(|&(id, target)| Hit::Static(id, target)),
+            }
+        };
+        // The lookup depends on the key's (table, VCN) and the other key's
+        // region only: done once per distinct (table, VCN) and key, not per
+        // cell (a few route tables, hundreds of keys). At most as many
+        // cells as the table itself, whose size was checked above.
+        let mut memo_of: HashMap<(Option<RouteTableId>, VcnId), usize> = HashMap::default();
+        let mut memo: Vec<Vec<u32>> = Vec::new();
+        let key_memo: Vec<Option<usize>> = keys
+            .iter()
+            .map(|(_, vnic)| {
+                let (table, subnet) = (*vnic)?;
+                let vcn = s.subnets[subnet.index()].vcn;
+                let next = memo.len();
+                Some(*memo_of.entry((table, vcn)).or_insert_with(|| {
+                    memo.push(keys.iter().map(|(r, _)| lookup(table, vcn, *r)).collect());
+                    next
+                }))
+            })
+            .collect();
+        // Each key's VCN as a destination, and each subnet's prefixes.
+        let dst_vcns: Vec<Option<VcnId>> = keys
+            .iter()
+            .map(|(region, vnic)| match vnic {
+                Some((_, bs)) => Some(s.subnets[bs.index()].vcn),
+                None => vcn_of_region(*region),
+            })
+            .collect();
+        let subnet_pfx: Vec<Vec<Pfx>> = s
+            .subnets
+            .iter()
+            .map(|sn| sn.cidrs.iter().map(|c| Pfx::from(*c)).collect())
+            .collect();
+        const PASS: u32 = RouteEntry::FIRST_OK | RouteEntry::REPLY_OK;
+        const FORWARDED: u32 = 1 << 30;
+        const DIRECT: u32 = 2 << 30;
+        let mut out = vec![0u32; cells];
+        for (ai, (_, a_vnic)) in keys.iter().enumerate() {
+            let a_memo = key_memo[ai].map(|m| &memo[m]);
+            for (bi, (b_region, b_vnic)) in keys.iter().enumerate() {
+                let cell = match (a_vnic, b_vnic) {
+                    (None, None) => 0,
+                    // From a VNIC: same subnet is direct; else the LPM over its
+                    // table and VCN, and another VCN needs a DRG, LPG or private IP.
+                    (Some((_, subnet)), _) => {
+                        let sn = &s.subnets[subnet.index()];
+                        let direct = b_region.is_some_and(|r| {
+                            subnet_pfx[subnet.index()]
+                                .iter()
+                                .any(|p| p.covers(tree.nodes[r as usize]))
+                        });
+                        let dst_vcn = dst_vcns[bi];
+                        match a_memo.and_then(|m| hit(m[bi])) {
+                            _ if direct => PASS | DIRECT,
+                            None => 0,
+                            Some(Hit::Local) => PASS | FORWARDED,
+                            Some(Hit::Static(id, target)) => {
+                                let reaches = match target {
+                                    RouteTarget::Gateway(g) => {
+                                        s.gateways[g.index()].kind.reaches_other_vcn()
+                                    }
+                                    RouteTarget::PrivateIp { .. } => true,
+                                };
+                                if dst_vcn.is_some_and(|d| d != sn.vcn) && !reaches {
+                                    id
+                                } else {
+                                    id | PASS | FORWARDED
+                                }
+                            }
+                        }
+                    }
+                    // From outside to a VNIC: the return path in its table; NAT
+                    // and service gateways and private IPs admit replies only.
+                    (None, Some(_)) => match key_memo[bi].and_then(|m| hit(memo[m][ai])) {
+                        None => 0,
+                        Some(Hit::Local) => PASS | FORWARDED,
+                        Some(Hit::Static(id, target)) => {
+                            let admits = match target {
+                                RouteTarget::Gateway(g) => {
+                                    s.gateways[g.index()].kind.admits_inbound()
+                                }
+                                RouteTarget::PrivateIp { .. } => false,
+                            };
+                            let first = if admits { RouteEntry::FIRST_OK } else { 0 };
+                            id | first | RouteEntry::REPLY_OK | FORWARDED
+                        }
+                    },
+                };
+                out[ai * n + bi] = cell;
+            }
+        }
+        Ok(out)
+    }
+}
