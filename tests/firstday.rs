@@ -522,3 +522,48 @@ fn a_byte_order_mark_is_accepted_in_json_scenarios_and_oci_exports() {
     let with_bom = zprsim_control::import::oci::import(&files, None).unwrap();
     assert_eq!(with_bom, plain);
 }
+
+#[test]
+fn a_full_disk_is_said_once_and_plainly() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let scenario = root.join("examples/oke-orders/scenario.toml");
+    let expect = root.join("examples/oke-orders/expect.toml");
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .args([
+            "verify",
+            scenario.to_str().unwrap(),
+            expect.to_str().unwrap(),
+            "--junit",
+            "/dev/full",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    // Before: "error: --junit `/dev/full`: --junit `/dev/full`: No space left on device".
+    assert_eq!(
+        stderr(&o),
+        "error: --junit `/dev/full`: No space left on device\n"
+    );
+}
+
+#[test]
+fn a_full_standard_output_is_said_plainly() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let scenario = root.join("examples/oke-orders/scenario.toml");
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let o = std::process::Command::new(bin())
+        .args(["check", scenario.to_str().unwrap()])
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    // Before: "... No space left on device (os error 28)".
+    assert_eq!(
+        stderr(&o),
+        "error: cannot write to standard output: No space left on device\n"
+    );
+}
