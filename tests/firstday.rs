@@ -567,3 +567,35 @@ fn a_full_standard_output_is_said_plainly() {
         "error: cannot write to standard output: No space left on device\n"
     );
 }
+
+#[test]
+fn a_route_rule_without_destination_is_left_out_with_a_warning() {
+    use zprsim_control::import::oci;
+    let mut files = oke_export();
+    let name = "network-route-table-list.json";
+    let mut v: serde_json::Value = serde_json::from_str(&files[name]).unwrap();
+    v["data"][0]["route-rules"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("destination");
+    files.insert(name.into(), v.to_string());
+    let out = oci::import(&files, None).unwrap();
+    assert!(
+        out.warnings
+            .iter()
+            .any(|w| w.starts_with("route table `public-rt` (`")
+                && w.ends_with("`): rule #0 has no `destination`; the rule is left out")),
+        "{:?}",
+        out.warnings
+    );
+    // Before: `destination = ""`, which the scenario then refused to load.
+    let s = zprsim_control::load::from_toml_str(&out.toml, "i.toml")
+        .unwrap()
+        .scenario;
+    let t = s
+        .route_tables
+        .iter()
+        .find(|t| t.name == "public-rt")
+        .unwrap();
+    assert!(t.rules.is_empty());
+}

@@ -628,9 +628,12 @@ pub fn import(files: &Files, services: Option<&str>) -> Result<Imported, ImportE
         let mut rules = Vec::new();
         for (i, r) in garr(o, "route-rules").into_iter().enumerate() {
             let Some(r) = r.as_object() else { continue };
-            let dest = gs(r, "destination")
-                .or_else(|| gs(r, "cidr-block"))
-                .unwrap_or_default();
+            let Some(dest) = gs(r, "destination").or_else(|| gs(r, "cidr-block")) else {
+                cx.warnings.push(format!(
+                    "{what}: rule #{i} has no `destination`; the rule is left out"
+                ));
+                continue;
+            };
             let target = gs(r, "network-entity-id").unwrap_or_default();
             let entity = ix
                 .gateway
