@@ -118,6 +118,18 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         // line break or a bidirectional control cannot forge a line.
         let _ = writeln!(stderr, "warning: {}", escape(w));
     }
+    drop(stderr);
+    // What is written must load: an export holding what no scenario can (a
+    // port range with min over max, a CIDR that is not one) is bad input,
+    // said here rather than by the next command on a file the user did not
+    // write. Nothing is written then.
+    let shown = format!("{} (as it would be written)", a.output.display());
+    if let Err(e) = zprsim_control::load::from_toml_str(&imported.toml, &shown) {
+        return Err(Failure::Input(format!(
+            "{e}\nerror: the export does not make a valid scenario; `{}` is not written",
+            a.output.display()
+        )));
+    }
     write_beside(&a.output, imported.toml.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }

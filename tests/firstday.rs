@@ -599,3 +599,43 @@ fn a_route_rule_without_destination_is_left_out_with_a_warning() {
         .unwrap();
     assert!(t.rules.is_empty());
 }
+
+#[test]
+fn import_refuses_an_export_that_makes_no_valid_scenario_and_writes_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("exp");
+    std::fs::create_dir(&dir).unwrap();
+    for (name, text) in oke_export() {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    let rules = dir.join(LB_NSG_RULES);
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&rules).unwrap()).unwrap();
+    v["data"][0]["tcp-options"]["destination-port-range"] =
+        serde_json::json!({"min": 9000, "max": 80});
+    std::fs::write(&rules, v.to_string()).unwrap();
+    std::fs::write(t.path().join("s.toml"), "# keep me\n").unwrap();
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(t.path())
+        .args(["import", "oci", "exp", "-o", "s.toml"])
+        .output()
+        .unwrap();
+    // Before: exit 0, and `s.toml` replaced by a scenario `check` refused.
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("s.toml (as it would be written):") && err.contains(": error: in nsg `lb-nsg`, field `rules[0].tcp_options.destination_port_range`: min `9000` is greater than max `80`\n"),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(
+            "error: the export does not make a valid scenario; `s.toml` is not written\n"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(t.path().join("s.toml")).unwrap(),
+        "# keep me\n"
+    );
+}
