@@ -47,6 +47,8 @@ pub struct Inputs<'a> {
     pub packet_outputs: bool,
     /// `--quiet`.
     pub quiet: bool,
+    /// `--fail-on-drop`: exit 1 when a record's packets were dropped.
+    pub fail_on_drop: bool,
 }
 
 /// If the inputs are flow-log files, judges them and returns the exit
@@ -321,7 +323,9 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         ));
         return Ok(ExitCode::from(interrupt.exit_code()));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::from(u8::from(
+        a.fail_on_drop && r.packets.dropped > 0,
+    )))
 }
 
 fn report<'a>(

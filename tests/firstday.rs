@@ -639,3 +639,33 @@ fn import_refuses_an_export_that_makes_no_valid_scenario_and_writes_nothing() {
         "# keep me\n"
     );
 }
+
+#[test]
+fn fail_on_drop_holds_for_flow_logs_too() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let scenario = root.join("examples/oke-orders/scenario.toml");
+    let logs = root.join("examples/oke-orders/flowlogs/oke-demo.jsonl");
+    let run = |input: &str, body: Option<Vec<u8>>| {
+        let mut c = Command::cargo_bin("zprsim").unwrap();
+        c.args([
+            "replay",
+            scenario.to_str().unwrap(),
+            input,
+            "--quiet",
+            "--fail-on-drop",
+        ]);
+        if let Some(b) = body {
+            c.write_stdin(b);
+        }
+        c.output().unwrap()
+    };
+    // The fixture's records include drops: a CI gate must fail. Before:
+    // the flag was ignored for flow logs and the exit was 0.
+    let o = run(logs.to_str().unwrap(), None);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    // Only allowed records: 0.
+    let text = std::fs::read_to_string(&logs).unwrap();
+    let allowed: String = text.lines().take(3).map(|l| format!("{l}\n")).collect();
+    let o = run("-", Some(allowed.into_bytes()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
