@@ -548,27 +548,6 @@ fn a_full_disk_is_said_once_and_plainly() {
 }
 
 #[test]
-fn a_full_standard_output_is_said_plainly() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let scenario = root.join("examples/oke-orders/scenario.toml");
-    let full = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/full")
-        .unwrap();
-    let o = std::process::Command::new(bin())
-        .args(["check", scenario.to_str().unwrap()])
-        .stdout(full)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    // Before: "... No space left on device (os error 28)".
-    assert_eq!(
-        stderr(&o),
-        "error: cannot write to standard output: No space left on device\n"
-    );
-}
-
-#[test]
 fn a_route_rule_without_destination_is_left_out_with_a_warning() {
     use zprsim_control::import::oci;
     let mut files = oke_export();
