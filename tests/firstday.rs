@@ -648,3 +648,26 @@ fn fail_on_drop_holds_for_flow_logs_too() {
     let o = run("-", Some(allowed.into_bytes()));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+#[test]
+fn a_policy_file_that_cannot_be_read_says_so_once() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(
+        t.path().join("s.toml"),
+        "[[zpr_policy]]\nname = \"p\"\nfile = \".\"\n",
+    )
+    .unwrap();
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(t.path())
+        .args(["check", "s.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    // As before the capped read came in (62cae2b said "cannot read `.`:
+    // cannot read the file: ...").
+    assert_eq!(
+        stderr(&o),
+        "s.toml:3:8: error: in zpr policy `p`, field `file`: cannot read `.`: Is a directory (os error 21)\n"
+    );
+}
