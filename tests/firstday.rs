@@ -671,3 +671,27 @@ fn a_policy_file_that_cannot_be_read_says_so_once() {
         "s.toml:3:8: error: in zpr policy `p`, field `file`: cannot read `.`: Is a directory (os error 21)\n"
     );
 }
+
+#[test]
+fn a_compressed_capture_is_named_as_such() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let scenario = root.join("examples/oke-orders/scenario.toml");
+    let pcap = std::fs::read(root.join("pcaps/oke-demo.pcap")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &pcap).unwrap();
+    let gz = gz.finish().unwrap();
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(t.path().join("c.pcap.gz"), &gz).unwrap();
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(t.path())
+        .args(["replay", scenario.to_str().unwrap(), "c.pcap.gz", "--quiet"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    // Before: "not a pcap or pcapng file", with no word of the gzip.
+    assert_eq!(
+        stderr(&o),
+        "error: c.pcap.gz: byte 0: gzip-compressed data, not a pcap or pcapng file: decompress it first (`zcat FILE > capture.pcap`, or pipe `zcat FILE` into `-`)\n"
+    );
+}
