@@ -18,6 +18,12 @@ use crate::Failure;
 /// Largest JSON file read (OCI CLI outputs of a compartment are far smaller).
 const MAX_FILE: u64 = 256 << 20;
 
+/// Most bytes of `*.json` read from DIR in all: every file is held until
+/// the scenario is written, and a scenario is at most 256 MiB
+/// (`load::MAX_SCENARIO_BYTES`), which the CLI's JSON takes at most a few
+/// times over. Checked from the files' sizes before any is read.
+const MAX_TOTAL: u64 = 1 << 30;
+
 /// Arguments of `import`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -92,6 +98,18 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     plan.output("-o", &a.output);
     plan.check()
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    // The sizes the file system gives (regular files only: `paths` holds
+    // no FIFO or device), before any is read; each read is capped too.
+    let total = paths
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .fold(0u64, |t, m| t.saturating_add(m.len()));
+    if total > MAX_TOTAL {
+        return Err(Failure::Input(format!(
+            "error: `{}` holds {total} bytes of `*.json` files; at most {MAX_TOTAL} bytes are read (the limit)",
+            a.dir.display()
+        )));
+    }
     let mut files = BTreeMap::new();
     for p in &paths {
         let name = p

@@ -695,3 +695,29 @@ fn a_compressed_capture_is_named_as_such() {
         "error: c.pcap.gz: byte 0: gzip-compressed data, not a pcap or pcapng file: decompress it first (`zcat FILE > capture.pcap`, or pipe `zcat FILE` into `-`)\n"
     );
 }
+
+#[test]
+fn import_refuses_a_directory_of_more_json_than_it_can_hold() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("exp");
+    std::fs::create_dir(&dir).unwrap();
+    for (name, text) in oke_export() {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    // Five sparse files of 250 MiB each: under the per-file limit, 1.2 GiB
+    // in all. Before: each was read (and held) in turn, 1.2 GiB of memory.
+    for i in 0..5 {
+        let f = std::fs::File::create(dir.join(format!("big-{i}.json"))).unwrap();
+        f.set_len(250 << 20).unwrap();
+    }
+    let o = capped(t.path(), &["import", "oci", "exp", "-o", "s.toml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "error: `exp` holds {} bytes of `*.json` files; at most 1073741824 bytes are read (the limit)\n",
+            5 * (250u64 << 20) + oke_export().values().map(|t| t.len() as u64).sum::<u64>()
+        )
+    );
+    assert!(!t.path().join("s.toml").exists());
+}
