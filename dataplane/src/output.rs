@@ -420,6 +420,25 @@ fn target_path(path: &Path) -> PathBuf {
     p
 }
 
+/// Longest part of the target's name kept in its temporary file's name:
+/// `.NAME.` plus tempfile's 6 random characters and `.tmp` must fit a file
+/// name of 255 bytes, so a target whose own name is valid (up to 255
+/// bytes) always gets a temporary file.
+const TEMP_STEM_BYTES: usize = 200;
+
+/// The target's name, cut at a character boundary to
+/// [`TEMP_STEM_BYTES`].
+fn temp_stem(name: &str) -> &str {
+    if name.len() <= TEMP_STEM_BYTES {
+        return name;
+    }
+    let mut end = TEMP_STEM_BYTES;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
+}
+
 enum Sink {
     Stdout(BufWriter<io::Stdout>),
     /// A device or FIFO, written in place.
@@ -474,7 +493,7 @@ impl OutputFile {
                     let dir = parent_dir(&target);
                     let name = target
                         .file_name()
-                        .map(|n| format!(".{}.", n.to_string_lossy()))
+                        .map(|n| format!(".{}.", temp_stem(&n.to_string_lossy())))
                         .unwrap_or_else(|| ".zprsim.".into());
                     // 0666 less the umask, as `File::create` would make it;
                     // an existing file keeps its mode.

@@ -302,3 +302,23 @@ fn a_loop_of_symlinks_is_refused() -> Result<(), Box<dyn std::error::Error>> {
     assert!(std::fs::symlink_metadata(&a)?.file_type().is_symlink());
     Ok(())
 }
+
+#[test]
+fn a_target_with_a_long_name_still_gets_a_temporary_file() -> Result<(), Box<dyn std::error::Error>>
+{
+    let dir = tempfile::tempdir()?;
+    // A valid name of 250 bytes (multi-byte characters included): the
+    // temporary file's `.NAME.XXXXXX.tmp` was 263 bytes, "File name too long".
+    let name = format!("{}é.jsonl", "r".repeat(242));
+    assert_eq!(name.len(), 250);
+    let target = dir.path().join(&name);
+    let mut p = Plan::new();
+    p.output("--flows", &target);
+    assert_eq!(err_of(&p), "<no error>");
+    let mut out = OutputFile::create("--flows", &target)?;
+    out.write_all(b"{}\n")?;
+    out.commit()?;
+    assert_eq!(std::fs::read(&target)?, b"{}\n");
+    assert_eq!(entries(dir.path()), vec![name]);
+    Ok(())
+}
