@@ -19,7 +19,7 @@ use zprsim_dataplane::flowlog::detect::is_flow_log_path;
 use zprsim_dataplane::flowlog::judge::{
     Agreement, Direction, FlowLogJudgement, Judged, Unplaced, judge_records,
 };
-use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_path};
+use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_path_until};
 use zprsim_dataplane::flowlog::record::{Action, LogRecord};
 use zprsim_dataplane::judge::Totals;
 use zprsim_dataplane::output::OutputFile;
@@ -47,6 +47,8 @@ pub struct Inputs<'a> {
     pub packet_outputs: bool,
     /// `--quiet`.
     pub quiet: bool,
+    /// `--fail-on-drop`: exit 1 when a record's packets were dropped.
+    pub fail_on_drop: bool,
 }
 
 /// If the inputs are flow-log files, judges them and returns the exit
@@ -154,6 +156,9 @@ struct Report<'a> {
     flows: u64,
     non_ip: u64,
     warnings: Vec<String>,
+    /// A SIGINT or SIGTERM stopped the reading: the counts are of the
+    /// records read before it, and every output holds exactly those.
+    interrupted: bool,
     connections: Connections,
     rules_hit: Vec<RuleHits>,
     rules_unused: Vec<String>,
@@ -256,6 +261,9 @@ fn open_write(flag: &str, path: &Path, bytes: &[u8]) -> Result<OutputFile, Failu
 }
 
 fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
+    // Before anything slow: a Ctrl-C from here on stops the reading at a
+    // line, and what was read is judged and written (as `replay` does).
+    let interrupt = crate::interrupt::Interrupt::install()?;
     let t0 = Instant::now();
     let loaded = scenario_file::load_path(a.scenario)?;
     let s = &loaded.scenario;
@@ -267,7 +275,11 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     let mut read = ReadOutcome::default();
     for (i, p) in a.inputs.iter().enumerate() {
         let idx = u32::try_from(i).unwrap_or(u32::MAX);
-        read_path(p, idx, &limits, &mut read).map_err(|e| Failure::Input(format!("error: {e}")))?;
+        read_path_until(p, idx, &limits, Some(&interrupt.stop), &mut read)
+            .map_err(|e| Failure::Input(format!("error: {e}")))?;
+        if read.stopped {
+            break;
+        }
     }
     let j = judge_records(&compiled, s, &read.records);
     let duration_s = t1.elapsed().as_secs_f64();
@@ -304,7 +316,16 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     if !a.quiet {
         crate::summary_out(&summary(&r), &[a.report, a.flows])?;
     }
-    Ok(ExitCode::SUCCESS)
+    if read.stopped {
+        crate::err(&format!(
+            "interrupted: {} flow-log record(s) read; every output holds exactly those\n",
+            r.flow_log.records
+        ));
+        return Ok(ExitCode::from(interrupt.exit_code()));
+    }
+    Ok(ExitCode::from(u8::from(
+        a.fail_on_drop && r.packets.dropped > 0,
+    )))
 }
 
 fn report<'a>(
@@ -359,6 +380,7 @@ fn report<'a>(
         flows: j.flows,
         non_ip: 0,
         warnings,
+        interrupted: read.stopped,
         connections: Connections {
             created: k.connections,
             replies_tracked: k.replies_tracked,

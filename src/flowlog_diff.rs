@@ -19,7 +19,7 @@ use zprsim_control::verdict::{Stage, Verdict};
 use zprsim_dataplane::conntrack::ConnKey;
 use zprsim_dataplane::flowlog::detect::is_flow_log_path;
 use zprsim_dataplane::flowlog::judge::{Agreement, FlowLogJudgement, judge_records, record_packet};
-use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_path};
+use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_path_until};
 use zprsim_dataplane::flowlog::record::LogRecord;
 use zprsim_dataplane::judge::Totals;
 use zprsim_dataplane::output::OutputFile;
@@ -190,14 +190,20 @@ fn load(p: &Path) -> Result<(Scenario, Compiled, Vec<String>), Failure> {
 }
 
 fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
+    // Before anything slow: a Ctrl-C from here on stops the reading at a
+    // line, and what was read is judged and written (as `diff` does).
+    let interrupt = crate::interrupt::Interrupt::install()?;
     let t0 = std::time::Instant::now();
     let (sb, cb, wb) = load(a.before)?;
     let (sa, ca, wa) = load(a.after)?;
     let mut read = ReadOutcome::default();
     for (i, p) in a.inputs.iter().enumerate() {
         let idx = u32::try_from(i).unwrap_or(u32::MAX);
-        read_path(p, idx, &Limits::default(), &mut read)
+        read_path_until(p, idx, &Limits::default(), Some(&interrupt.stop), &mut read)
             .map_err(|e| Failure::Input(format!("error: {e}")))?;
+        if read.stopped {
+            break;
+        }
     }
     let recs = &read.records;
     let jb = judge_records(&cb, &sb, recs);
@@ -333,7 +339,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             skipped_malformed: read.malformed,
         },
         warnings,
-        interrupted: false,
+        interrupted: read.stopped,
         duration_s: t0.elapsed().as_secs_f64(),
         workers: 1,
     };
@@ -363,6 +369,10 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     crate::err(&w);
     if !a.quiet {
         crate::summary_out(&summary(&report, &changed), &[a.report, a.flows])?;
+    }
+    if read.stopped {
+        crate::err("interrupted: the outputs hold the flow-log records read before it\n");
+        return Ok(ExitCode::from(interrupt.exit_code()));
     }
     let hit = changed.iter().any(|c| a.fail_on.contains(&c.class));
     Ok(if hit {

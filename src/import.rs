@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use zprsim_control::escape::escape;
 use zprsim_control::import::oci;
 use zprsim_dataplane::input::{self, CappedError};
 use zprsim_dataplane::output::{OutputFile, Plan};
@@ -16,6 +17,12 @@ use crate::Failure;
 
 /// Largest JSON file read (OCI CLI outputs of a compartment are far smaller).
 const MAX_FILE: u64 = 256 << 20;
+
+/// Most bytes of `*.json` read from DIR in all: every file is held until
+/// the scenario is written, and a scenario is at most 256 MiB
+/// (`load::MAX_SCENARIO_BYTES`), which the CLI's JSON takes at most a few
+/// times over. Checked from the files' sizes before any is read.
+const MAX_TOTAL: u64 = 1 << 30;
 
 /// Arguments of `import`.
 #[derive(Debug, clap::Args)]
@@ -91,6 +98,18 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     plan.output("-o", &a.output);
     plan.check()
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    // The sizes the file system gives (regular files only: `paths` holds
+    // no FIFO or device), before any is read; each read is capped too.
+    let total = paths
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .fold(0u64, |t, m| t.saturating_add(m.len()));
+    if total > MAX_TOTAL {
+        return Err(Failure::Input(format!(
+            "error: `{}` holds {total} bytes of `*.json` files; at most {MAX_TOTAL} bytes are read (the limit)",
+            a.dir.display()
+        )));
+    }
     let mut files = BTreeMap::new();
     for p in &paths {
         let name = p
@@ -113,7 +132,21 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     })?;
     let mut stderr = std::io::stderr().lock();
     for w in &imported.warnings {
-        let _ = writeln!(stderr, "warning: {w}");
+        // Warnings quote OCIDs and names from the export: escaped, so a
+        // line break or a bidirectional control cannot forge a line.
+        let _ = writeln!(stderr, "warning: {}", escape(w));
+    }
+    drop(stderr);
+    // What is written must load: an export holding what no scenario can (a
+    // port range with min over max, a CIDR that is not one) is bad input,
+    // said here rather than by the next command on a file the user did not
+    // write. Nothing is written then.
+    let shown = format!("{} (as it would be written)", a.output.display());
+    if let Err(e) = zprsim_control::load::from_toml_str(&imported.toml, &shown) {
+        return Err(Failure::Input(format!(
+            "{e}\nerror: the export does not make a valid scenario; `{}` is not written",
+            a.output.display()
+        )));
     }
     write_beside(&a.output, imported.toml.as_bytes())?;
     Ok(ExitCode::SUCCESS)

@@ -386,6 +386,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         flows: a.flows.as_deref(),
         packet_outputs: a.allowed.is_some() || a.dropped.is_some(),
         quiet: a.quiet,
+        fail_on_drop: a.fail_on_drop,
     })? {
         return Ok(code);
     }

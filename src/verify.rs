@@ -92,8 +92,11 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         let werr = |e: &dyn std::fmt::Display| {
             Failure::Input(format!("error: --junit `{}`: {e}", j.display()))
         };
-        f.write_all(xml.as_bytes()).map_err(|e| werr(&e))?;
-        f.commit().map_err(|e| werr(&e))?;
+        f.write_all(xml.as_bytes())
+            .map_err(|e| werr(&output::io_message(&e)))?;
+        // The commit's error names the flag and path already.
+        f.commit()
+            .map_err(|e| Failure::Input(format!("error: {e}")))?;
     }
     let mut warnings = String::new();
     for w in &loaded.warnings {

@@ -15,6 +15,7 @@ mod differential;
 mod docs;
 mod engine;
 mod explain;
+mod firstday;
 mod flowlog;
 mod import;
 mod lab;

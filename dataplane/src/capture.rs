@@ -187,6 +187,17 @@ pub enum FormatError {
     /// Neither pcap nor pcapng magic.
     #[error("not a pcap or pcapng file")]
     NotCapture,
+    /// A compressed file (gzip, xz, zstd, bzip2) that is not a flow log:
+    /// most likely a compressed capture, which is to be decompressed first.
+    #[error(
+        "{format}-compressed data, not a pcap or pcapng file: decompress it first (`{cat} FILE > capture.pcap`, or pipe `{cat} FILE` into `-`)"
+    )]
+    Compressed {
+        /// The compression format.
+        format: &'static str,
+        /// The command that decompresses it to standard output.
+        cat: &'static str,
+    },
     /// The file ends inside the pcap file header or the first pcapng
     /// section header block.
     #[error("file ends inside the file header")]
@@ -453,7 +464,17 @@ fn format_of(kind: Kind) -> CaptureFormat {
 fn detect(bytes: &[u8]) -> Result<Kind, CaptureError> {
     let not_capture = || CaptureError::Format {
         offset: 0,
-        kind: FormatError::NotCapture,
+        kind: [
+            (&b"\x1f\x8b"[..], "gzip", "zcat"),
+            (b"\xfd7zXZ\x00", "xz", "xzcat"),
+            (b"\x28\xb5\x2f\xfd", "zstd", "zstdcat"),
+            (b"BZh", "bzip2", "bzcat"),
+        ]
+        .iter()
+        .find(|(magic, ..)| bytes.starts_with(magic))
+        .map_or(FormatError::NotCapture, |&(_, format, cat)| {
+            FormatError::Compressed { format, cat }
+        }),
     };
     let magic_le = Endian::Little.u32(bytes, 0).ok_or_else(not_capture)?;
     if magic_le == BT_SHB {

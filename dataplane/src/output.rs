@@ -7,7 +7,10 @@
 //!   file as an input or as another output (same device and inode, or the
 //!   same normalized path when it does not exist yet), every output's
 //!   directory must exist and be writable, and `-` (standard input or
-//!   output) may be used at most once on each side.
+//!   output) may be used at most once on each side. `-` is identified by
+//!   what the stream is (device and inode of descriptor 0 or 1), so
+//!   `/dev/stdout` beside `-`, or standard output redirected onto an
+//!   input, is caught like any other pair.
 //! - [`OutputFile`]: writes to a temporary file beside its target (same
 //!   directory, so the rename is atomic) and renames it into place on
 //!   [`OutputFile::commit`]. Dropped without a commit, the temporary file
@@ -131,8 +134,9 @@ fn identity(p: &Path) -> Identity {
         Ok(m) => Identity::Inode(m.dev(), m.ino()),
         Err(_) => {
             // Not there yet: the real directory (symlinks resolved, when
-            // it exists) and the file name.
-            let abs = absolute(p);
+            // it exists) and the file name; a dangling link by the file it
+            // points at.
+            let abs = absolute(&target_path(p));
             let dir = parent_dir(&abs);
             let dir = fs::canonicalize(&dir).unwrap_or_else(|_| normalize(&dir));
             match abs.file_name() {
@@ -140,6 +144,27 @@ fn identity(p: &Path) -> Identity {
                 None => Identity::Path(normalize(&abs)),
             }
         }
+    }
+}
+
+/// What standard input (`output` false) or output (`output` true) is: a
+/// file or pipe by its device and inode, so `-` and `/dev/stdout` (or
+/// `/dev/fd/1`, or a file both redirected to and named) are seen as the
+/// same file. A terminal or a socket never conflicts (a socket may be read
+/// and written at once); `None` when the stream is closed.
+fn std_identity(output: bool) -> Option<Identity> {
+    use std::os::fd::AsFd;
+    let fd = if output {
+        io::stdout().as_fd().try_clone_to_owned()
+    } else {
+        io::stdin().as_fd().try_clone_to_owned()
+    };
+    let m = File::from(fd.ok()?).metadata().ok()?;
+    let ft = m.file_type();
+    if ft.is_char_device() || ft.is_socket() {
+        Some(Identity::Device)
+    } else {
+        Some(Identity::Inode(m.dev(), m.ino()))
     }
 }
 
@@ -185,7 +210,7 @@ impl Plan {
     /// output that is the same file as an input or another output; an
     /// output that is a directory, or whose directory is missing or not
     /// writable.
-    pub fn check(&self) -> Result<(), OutputError> {
+    pub fn check<'a>(&'a self) -> Result<(), OutputError> {
         self.check_std()?;
         for i in self.inputs.iter().filter(|e| !is_std(&e.path)) {
             match fs::metadata(&i.path) {
@@ -205,18 +230,23 @@ impl Plan {
                 }
             }
         }
-        let ins: Vec<(&Entry, Identity)> = self
-            .inputs
-            .iter()
-            .filter(|e| !is_std(&e.path))
-            .map(|e| (e, identity(&e.path)))
-            .collect();
-        let outs: Vec<(&Entry, Identity)> = self
-            .outputs
-            .iter()
-            .filter(|e| !is_std(&e.path))
-            .map(|e| (e, identity(&e.path)))
-            .collect();
+        // `-` by what the stream is, so a path naming the same file (or
+        // pipe) is caught like any other pair.
+        let with_std = |entries: &'a [Entry], output: bool| -> Vec<(&'a Entry, Identity)> {
+            entries
+                .iter()
+                .filter_map(|e| {
+                    if is_std(&e.path) {
+                        std_identity(output).map(|id| (e, id))
+                    } else {
+                        Some((e, identity(&e.path)))
+                    }
+                })
+                .collect()
+        };
+        let ins = with_std(&self.inputs, false);
+        let outs = with_std(&self.outputs, true);
+        check_stdin_once(&ins)?;
         for (i, (o, oid)) in outs.iter().enumerate() {
             if *oid == Identity::Device {
                 continue;
@@ -236,7 +266,7 @@ impl Plan {
                 )));
             }
         }
-        for (o, _) in &outs {
+        for (o, _) in outs.iter().filter(|(o, _)| !is_std(&o.path)) {
             check_writable(o)?;
         }
         Ok(())
@@ -258,6 +288,30 @@ impl Plan {
     }
 }
 
+/// Standard input read as `-` and again by a path (`/dev/stdin`,
+/// `/dev/fd/0`, the FIFO it comes from): a pipe gives its bytes once, so
+/// the second read would see nothing. A regular file can be read twice.
+fn check_stdin_once(ins: &[(&Entry, Identity)]) -> Result<(), OutputError> {
+    let Some((std, Identity::Inode(dev, ino))) = ins.iter().find(|(e, _)| is_std(&e.path)) else {
+        return Ok(());
+    };
+    let Some((other, _)) = ins
+        .iter()
+        .find(|(e, id)| !is_std(&e.path) && *id == Identity::Inode(*dev, *ino))
+    else {
+        return Ok(());
+    };
+    let is_stream = fs::metadata(&other.path).is_ok_and(|m| !m.is_file());
+    if !is_stream {
+        return Ok(());
+    }
+    Err(OutputError::new(format!(
+        "{} is standard input, which {} `-` reads already: standard input can be used once",
+        other.describe(),
+        std.flag
+    )))
+}
+
 /// The output's directory exists and a file can be created in it; the
 /// output itself is not a directory.
 fn check_writable(o: &Entry) -> Result<(), OutputError> {
@@ -274,7 +328,14 @@ fn check_writable(o: &Entry) -> Result<(), OutputError> {
             return Ok(());
         }
     }
-    let dir = parent_dir(&target_path(path));
+    let target = target_path(path);
+    if fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(OutputError::new(format!(
+            "{}: too many levels of symbolic links",
+            o.describe()
+        )));
+    }
+    let dir = parent_dir(&target);
     match fs::metadata(&dir) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => {
@@ -319,15 +380,63 @@ pub fn io_message(e: &io::Error) -> String {
     }
 }
 
+/// Most symbolic links followed from an output path (as Linux's
+/// `MAXSYMLINKS`).
+const MAX_LINKS: usize = 40;
+
 /// The file actually replaced for `path`: a symlink is followed, so the
-/// link stays and the file it points at is replaced.
+/// link stays and the file it points at is replaced, even when that file
+/// does not exist yet (a dangling link is written through, not replaced by
+/// a regular file). A loop of links ends after [`MAX_LINKS`] with a path
+/// that is still a link, which [`check_writable`] refuses.
 fn target_path(path: &Path) -> PathBuf {
     match fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => {
-            fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
-        }
-        _ => path.to_path_buf(),
+        Ok(m) if m.file_type().is_symlink() => {}
+        _ => return path.to_path_buf(),
     }
+    if fs::metadata(path).is_ok() {
+        // The link leads to something: the kernel's resolution (a
+        // `/proc/self/fd/N` link to a pipe reads as `pipe:[N]`, which
+        // names no file, so it stays as given).
+        return fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    }
+    // Dangling (or a loop): followed link by link.
+    let mut p = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let Ok(link) = fs::read_link(&p) else {
+                    return p;
+                };
+                p = if link.is_absolute() {
+                    link
+                } else {
+                    parent_dir(&p).join(link)
+                };
+            }
+            _ => return p,
+        }
+    }
+    p
+}
+
+/// Longest part of the target's name kept in its temporary file's name:
+/// `.NAME.` plus tempfile's 6 random characters and `.tmp` must fit a file
+/// name of 255 bytes, so a target whose own name is valid (up to 255
+/// bytes) always gets a temporary file.
+const TEMP_STEM_BYTES: usize = 200;
+
+/// The target's name, cut at a character boundary to
+/// [`TEMP_STEM_BYTES`].
+fn temp_stem(name: &str) -> &str {
+    if name.len() <= TEMP_STEM_BYTES {
+        return name;
+    }
+    let mut end = TEMP_STEM_BYTES;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
 }
 
 enum Sink {
@@ -384,7 +493,7 @@ impl OutputFile {
                     let dir = parent_dir(&target);
                     let name = target
                         .file_name()
-                        .map(|n| format!(".{}.", n.to_string_lossy()))
+                        .map(|n| format!(".{}.", temp_stem(&n.to_string_lossy())))
                         .unwrap_or_else(|| ".zprsim.".into());
                     // 0666 less the umask, as `File::create` would make it;
                     // an existing file keeps its mode.

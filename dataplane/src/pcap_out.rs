@@ -270,11 +270,17 @@ impl<W: Write> PcapOut<W> {
         self.out.flush()
     }
 
-    /// Flushes and returns the writer.
+    /// Flushes and returns the writer. A pcapng file that received no
+    /// record gets one (Ethernet) interface description block: libpcap
+    /// refuses a section without any ("the capture file has no Interface
+    /// Description Blocks"), and an empty output must read as empty.
     ///
     /// # Errors
     /// The I/O error of the final flush.
-    pub fn finish(self) -> io::Result<W> {
+    pub fn finish(mut self) -> io::Result<W> {
+        if self.format == OutFormat::PcapNg && self.interfaces.is_empty() {
+            self.interface(1)?;
+        }
         let mut inner = self
             .out
             .into_inner()
@@ -287,6 +293,28 @@ impl<W: Write> PcapOut<W> {
 #[cfg(test)]
 mod tests {
     use super::{OutFormat, PcapOut};
+
+    /// An empty pcapng output still has an interface description block:
+    /// libpcap (tcpdump) refuses a section with none, so an empty
+    /// `--allowed` of a capture with two link types could not be read.
+    #[test]
+    fn an_empty_pcapng_output_has_an_interface() {
+        let out = PcapOut::create(Vec::new(), OutFormat::PcapNg).unwrap();
+        let bytes = out.finish().unwrap();
+        assert_eq!(bytes.len(), 28 + 32);
+        assert_eq!(&bytes[28..32], &1u32.to_le_bytes(), "an IDB");
+        assert_eq!(&bytes[36..38], &1u16.to_le_bytes(), "Ethernet");
+        // With records, no extra block: the first record's IDB is the only one.
+        let mut out = PcapOut::create(Vec::new(), OutFormat::PcapNg).unwrap();
+        out.write(1, 101, 20, &[0x45; 20]).unwrap();
+        let bytes = out.finish().unwrap();
+        assert_eq!(&bytes[36..38], &101u16.to_le_bytes());
+        let idbs = bytes
+            .windows(8)
+            .filter(|w| w == &[1, 0, 0, 0, 32, 0, 0, 0])
+            .count();
+        assert_eq!(idbs, 1);
+    }
 
     /// Records as `write` writes them, copied verbatim in runs, give the
     /// same file and count; a pcapng output or another link type has no

@@ -32,8 +32,43 @@ impl SourceFiles for FsFiles {
                 load::MAX_POLICY_FILE_BYTES
             ));
         }
-        std::fs::read_to_string(&path).map_err(|e| e.to_string())
+        // The size above is what the file system says; a FIFO or a device
+        // (`/dev/zero`) says 0, so the read itself is capped too.
+        read_text(&path, load::MAX_POLICY_FILE_BYTES, "the file").map_err(|e| match e {
+            TextError::Io(e) => e.to_string(),
+            TextError::Bad(m) => m,
+        })
     }
+}
+
+/// Reads a whole text file (`-`: standard input), at most `max` bytes
+/// whatever the file system says its size is: a FIFO, `/dev/zero` or an
+/// endless pipe is refused at the limit, never read until memory runs out.
+/// `what` names the file in messages (`the scenario`); an I/O error is
+/// [`TextError::Io`], for the caller to word.
+fn read_text(path: &Path, max: usize, what: &str) -> Result<String, TextError> {
+    let bytes = crate::input::read_capped(path, u64::try_from(max).unwrap_or(u64::MAX)).map_err(
+        |e| match e {
+            crate::input::CappedError::Io(e) => TextError::Io(e),
+            crate::input::CappedError::TooLong => TextError::Bad(format!(
+                "{what} is longer than {max} bytes; at most {max} bytes are accepted"
+            )),
+        },
+    )?;
+    String::from_utf8(bytes).map_err(|e| {
+        TextError::Bad(format!(
+            "byte {}: {what} is not UTF-8 text",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+/// Why [`read_text`] failed.
+enum TextError {
+    /// The file could not be opened or read.
+    Io(std::io::Error),
+    /// Too long, or not UTF-8: the message says which.
+    Bad(String),
 }
 
 /// At most this many threads parse a scenario (the calling one included):
@@ -110,11 +145,10 @@ impl Jobs for Threads {
 }
 
 /// Loads a TOML scenario from standard input (`-`), reading at most
-/// [`load::MAX_SCENARIO_BYTES`] and one more byte to tell it was too long;
+/// [`load::MAX_SCENARIO_BYTES`] (see [`read_text`]);
 /// `file = "..."` policy files are read relative to the working directory.
 #[allow(clippy::result_large_err)]
 fn load_stdin() -> Result<Loaded, LoadError> {
-    use std::io::Read as _;
     let file = "-".to_owned();
     let err = |message: String| LoadError {
         file: file.clone(),
@@ -125,26 +159,17 @@ fn load_stdin() -> Result<Loaded, LoadError> {
         message,
         rendered_zpl: None,
     };
-    let mut bytes = Vec::new();
-    std::io::stdin()
-        .lock()
-        .take(load::MAX_SCENARIO_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| err(format!("cannot read the scenario from standard input: {e}")))?;
-    if bytes.len() > load::MAX_SCENARIO_BYTES {
-        return Err(err(format!(
-            "the scenario on standard input is longer than {} bytes",
-            load::MAX_SCENARIO_BYTES
-        )));
-    }
-    let text = String::from_utf8(bytes).map_err(|e| {
-        err(format!(
-            "byte {}: the scenario is not UTF-8 text",
-            e.utf8_error().valid_up_to()
-        ))
-    })?;
+    let text = read_text(Path::new("-"), load::MAX_SCENARIO_BYTES, "the scenario").map_err(
+        |e| match e {
+            TextError::Io(e) => err(format!("cannot read the scenario from standard input: {e}")),
+            TextError::Bad(m) => err(m),
+        },
+    )?;
     // JSON when it looks like JSON (an object); TOML otherwise.
-    let format = if text.trim_start().starts_with('{') {
+    let format = if text
+        .trim_start_matches(|c: char| c == '\u{feff}' || c.is_whitespace())
+        .starts_with('{')
+    {
         Format::Json
     } else {
         Format::Toml
@@ -188,8 +213,10 @@ pub fn load_path(path: &Path) -> Result<Loaded, LoadError> {
             load::MAX_SCENARIO_BYTES
         )));
     }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| io_err(format!("cannot read the scenario: {e}")))?;
+    let text = read_text(path, load::MAX_SCENARIO_BYTES, "the scenario").map_err(|e| match e {
+        TextError::Io(e) => io_err(format!("cannot read the scenario: {e}")),
+        TextError::Bad(m) => io_err(m),
+    })?;
     let format = Format::from_file_name(&file).unwrap_or(Format::Toml);
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     load::load_str_with(

@@ -41,6 +41,13 @@ fn g<'a>(o: &'a Obj, kebab: &str) -> Option<&'a Value> {
         .filter(|v| !v.is_null())
 }
 
+/// The text without a leading UTF-8 byte order mark, which Windows tools
+/// (PowerShell's `Out-File -Encoding utf8`, Notepad) write and JSON does
+/// not allow.
+fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
 fn gs<'a>(o: &'a Obj, kebab: &str) -> Option<&'a str> {
     g(o, kebab).and_then(Value::as_str)
 }
@@ -214,38 +221,56 @@ fn name_all(objs: &[Obj], kind: &str, key: &str, map: &mut HashMap<String, Strin
         .collect()
 }
 
-fn port_range(o: &Obj, kebab: &str) -> Option<Value> {
-    let r = g(o, kebab)?.as_object()?;
-    Some(json!({ "min": g(r, "min")?, "max": g(r, "max")? }))
+/// A port range: `Ok(None)` when absent or null (every port, as OCI
+/// means it); an error naming the field when present but without a whole
+/// `min` and `max` (leaving it out would widen the rule to every port).
+fn port_range(o: &Obj, kebab: &str) -> Result<Option<Value>, String> {
+    let Some(r) = g(o, kebab) else {
+        return Ok(None);
+    };
+    let bound = |k: &str| g(r.as_object()?, k).filter(|v| v.is_u64()).cloned();
+    match (bound("min"), bound("max")) {
+        (Some(min), Some(max)) => Ok(Some(json!({ "min": min, "max": max }))),
+        _ => Err(format!("`{kebab}` without a whole `min` and `max`")),
+    }
 }
 
-/// Converts TCP/UDP/ICMP options.
-fn options(rule: &Obj, out: &mut Obj) {
+/// Converts TCP/UDP/ICMP options; an error names a field that cannot be
+/// converted without widening the rule.
+fn options(rule: &Obj, out: &mut Obj) -> Result<(), String> {
     for (kebab, native) in [
         ("tcp-options", "tcp_options"),
         ("udp-options", "udp_options"),
     ] {
-        if let Some(o) = g(rule, kebab).and_then(Value::as_object) {
+        if let Some(v) = g(rule, kebab) {
+            let o = v
+                .as_object()
+                .ok_or_else(|| format!("`{kebab}` is not an object"))?;
             let mut m = Obj::new();
-            if let Some(r) = port_range(o, "destination-port-range") {
+            if let Some(r) = port_range(o, "destination-port-range")? {
                 m.insert("destination_port_range".into(), r);
             }
-            if let Some(r) = port_range(o, "source-port-range") {
+            if let Some(r) = port_range(o, "source-port-range")? {
                 m.insert("source_port_range".into(), r);
             }
             out.insert(native.into(), Value::Object(m));
         }
     }
-    if let Some(o) = g(rule, "icmp-options").and_then(Value::as_object) {
+    if let Some(v) = g(rule, "icmp-options") {
+        let o = v
+            .as_object()
+            .ok_or_else(|| "`icmp-options` is not an object".to_owned())?;
         let mut m = Obj::new();
-        if let Some(t) = g(o, "type") {
-            m.insert("type".into(), t.clone());
-        }
+        // OCI requires the type when the options are given; without it the
+        // rule would match every ICMP type.
+        let t = g(o, "type").ok_or_else(|| "`icmp-options` without a `type`".to_owned())?;
+        m.insert("type".into(), t.clone());
         if let Some(c) = g(o, "code") {
             m.insert("code".into(), c.clone());
         }
         out.insert("icmp_options".into(), Value::Object(m));
     }
+    Ok(())
 }
 
 struct Cx<'a> {
@@ -256,26 +281,53 @@ struct Cx<'a> {
 
 impl Cx<'_> {
     /// A security rule; `owner` names the NSG or list for warnings.
+    ///
+    /// Rules allow: a field the export lacks is never filled with a value
+    /// that allows more (a missing `protocol` is not `all`, a missing peer
+    /// not `0.0.0.0/0`, a port range without `max` not every port). Such a
+    /// rule is left out with a warning, so the scenario allows at most what
+    /// the network does.
     fn rule(&mut self, r: &Obj, direction: Option<&str>, owner: &str) -> Option<Value> {
+        let leave_out = |why: &str| {
+            let which = gs(r, "id").map_or_else(String::new, |id| format!(" `{id}`"));
+            format!("{owner}: rule{which}: {why}; the rule is left out")
+        };
         let mut out = Obj::new();
         let dir = direction
             .map(str::to_owned)
             .or_else(|| gs(r, "direction").map(str::to_uppercase));
+        let Some(dir) = dir else {
+            self.warnings.push(leave_out("no `direction`"));
+            return None;
+        };
+        if dir != "INGRESS" && dir != "EGRESS" {
+            self.warnings.push(leave_out(&format!(
+                "direction `{}` is not `INGRESS` or `EGRESS`",
+                crate::escape::escape(&dir)
+            )));
+            return None;
+        }
         if direction.is_none() {
-            out.insert("direction".into(), json!(dir.clone().unwrap_or_default()));
+            out.insert("direction".into(), json!(dir));
         }
         let protocol = match g(r, "protocol") {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Number(n)) => n.to_string(),
-            _ => "all".into(),
+            _ => {
+                self.warnings.push(leave_out("no `protocol`"));
+                return None;
+            }
         };
         out.insert("protocol".into(), json!(protocol));
-        let (peer_key, type_key) = if dir.as_deref() == Some("EGRESS") {
+        let (peer_key, type_key) = if dir == "EGRESS" {
             ("destination", "destination-type")
         } else {
             ("source", "source-type")
         };
-        let peer = gs(r, peer_key).unwrap_or("0.0.0.0/0");
+        let Some(peer) = gs(r, peer_key) else {
+            self.warnings.push(leave_out(&format!("no `{peer_key}`")));
+            return None;
+        };
         let kind = gs(r, type_key).unwrap_or("CIDR_BLOCK");
         let native_type = type_key.replace('-', "_");
         match kind {
@@ -301,7 +353,10 @@ impl Cx<'_> {
         if g(r, "is-stateless").and_then(Value::as_bool) == Some(true) {
             out.insert("is_stateless".into(), json!(true));
         }
-        options(r, &mut out);
+        if let Err(why) = options(r, &mut out) {
+            self.warnings.push(leave_out(&why));
+            return None;
+        }
         Some(Value::Object(out))
     }
 }
@@ -363,7 +418,7 @@ fn service_cidrs(
         }
         return Ok((out, warnings));
     };
-    let v: Value = serde_json::from_str(text).map_err(|e| ImportError {
+    let v: Value = serde_json::from_str(without_bom(text)).map_err(|e| ImportError {
         file: "--services".into(),
         line: Some(e.line()),
         column: Some(e.column()),
@@ -441,7 +496,7 @@ pub fn import(files: &Files, services: Option<&str>) -> Result<Imported, ImportE
         if text.trim().is_empty() {
             continue;
         }
-        let v: Value = serde_json::from_str(text).map_err(|e| ImportError {
+        let v: Value = serde_json::from_str(without_bom(text)).map_err(|e| ImportError {
             file: name.clone(),
             line: Some(e.line()),
             column: Some(e.column()),
@@ -573,9 +628,12 @@ pub fn import(files: &Files, services: Option<&str>) -> Result<Imported, ImportE
         let mut rules = Vec::new();
         for (i, r) in garr(o, "route-rules").into_iter().enumerate() {
             let Some(r) = r.as_object() else { continue };
-            let dest = gs(r, "destination")
-                .or_else(|| gs(r, "cidr-block"))
-                .unwrap_or_default();
+            let Some(dest) = gs(r, "destination").or_else(|| gs(r, "cidr-block")) else {
+                cx.warnings.push(format!(
+                    "{what}: rule #{i} has no `destination`; the rule is left out"
+                ));
+                continue;
+            };
             let target = gs(r, "network-entity-id").unwrap_or_default();
             let entity = ix
                 .gateway

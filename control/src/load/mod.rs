@@ -360,6 +360,10 @@ pub fn load_str_with(
     files: &dyn SourceFiles,
     jobs: &dyn Jobs,
 ) -> Result<Loaded, LoadError> {
+    // A UTF-8 byte order mark (Windows editors write one) is not part of
+    // the text: TOML skips it, JSON would refuse it. Positions are counted
+    // without it, as editors show the file.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.len() > MAX_SCENARIO_BYTES {
         return Err(LoadError {
             file: file.to_owned(),

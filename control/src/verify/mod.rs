@@ -8,9 +8,10 @@
 //! every name against the scenario (errors carry file, line and column);
 //! [`run`] expands each path into endpoint pairs and judges them:
 //!
-//! 1. each selector expands to addresses ([`selector::expand`]); the pair
-//!    count is checked against [`Limits::max_pairs_per_path`] before any
-//!    pair is built; a pair of one address with itself, or of two address
+//! 1. each selector expands to addresses ([`selector::expand`]); every
+//!    path's pair count ([`Limits::max_pairs_per_path`]) and the probes of
+//!    all paths ([`Limits::max_probes`]) are checked before any path is
+//!    judged; a pair of one address with itself, or of two address
 //!    families, or of a family the protocol does not fit (ICMP is IPv4,
 //!    ICMPv6 is IPv6) is skipped;
 //! 2. a destination port range is judged exactly, without judging every
@@ -530,26 +531,40 @@ fn no_pairs(path: &PathSpec, error: String) -> PathResult {
     }
 }
 
+/// What [`run`] found a path to need, before judging any.
+enum Planned {
+    /// `skip = true`.
+    Skipped,
+    /// A selector that matches no endpoint: the message.
+    Empty(String),
+    /// Sources, destinations and port runs to judge.
+    Judge {
+        srcs: Vec<IpAddr>,
+        dsts: Vec<IpAddr>,
+        runs: Vec<Option<(u16, u16)>>,
+    },
+}
+
 /// Judges every path.
 ///
 /// # Errors
-/// [`RunError::Limit`] before a path whose pairs or probes exceed the
-/// limits is judged; [`RunError::Disagree`] when the two engines differ.
+/// [`RunError::Limit`] before any path is judged, when one path's pairs or
+/// all paths' probes exceed the limits; [`RunError::Disagree`] when the two
+/// engines differ.
 pub fn run(
     s: &Scenario,
     c: &Compiled,
     paths: &[PathSpec],
     limits: &Limits,
 ) -> Result<Report, RunError> {
-    let mut out = Vec::with_capacity(paths.len());
+    // Every limit is checked for every path before any is judged: a file
+    // whose tenth path is too wide is refused at once, not after the nine
+    // before it were judged.
+    let mut planned = Vec::with_capacity(paths.len());
     let mut probes_total: u64 = 0;
     for path in paths {
         if path.skipped {
-            let mut r = no_pairs(path, String::new());
-            r.ok = true;
-            r.skipped = true;
-            r.error = None;
-            out.push(r);
+            planned.push(Planned::Skipped);
             continue;
         }
         let srcs = selector::expand(s, &path.from);
@@ -560,7 +575,7 @@ pub fn run(
             } else {
                 &path.to_text
             };
-            out.push(no_pairs(path, format!("`{empty}` matches no endpoint")));
+            planned.push(Planned::Empty(format!("`{empty}` matches no endpoint")));
             continue;
         }
         let bound = (srcs.len() as u64).saturating_mul(dsts.len() as u64);
@@ -584,6 +599,25 @@ pub fn run(
                 path.location, path.name, limits.max_probes
             )));
         }
+        planned.push(Planned::Judge { srcs, dsts, runs });
+    }
+    let mut out = Vec::with_capacity(paths.len());
+    for (path, plan) in paths.iter().zip(planned) {
+        let (srcs, dsts, runs) = match plan {
+            Planned::Skipped => {
+                let mut r = no_pairs(path, String::new());
+                r.ok = true;
+                r.skipped = true;
+                r.error = None;
+                out.push(r);
+                continue;
+            }
+            Planned::Empty(why) => {
+                out.push(no_pairs(path, why));
+                continue;
+            }
+            Planned::Judge { srcs, dsts, runs } => (srcs, dsts, runs),
+        };
         let mut r = no_pairs(path, String::new());
         r.error = None;
         for &a in &srcs {

@@ -58,6 +58,12 @@ fn find<T>(items: &[T], name: &str, get: impl Fn(&T) -> &str) -> Option<usize> {
 /// # Errors
 /// An unknown form, or a name the scenario does not have.
 pub fn parse(s: &Scenario, text: &str) -> Result<Selector, SelectorError> {
+    // The messages quote the selector as written: escaped, so a line break
+    // in an expectations file cannot forge a line of the report.
+    resolve(s, text).map_err(|e| SelectorError(crate::escape::escape(&e.0).into_owned()))
+}
+
+fn resolve(s: &Scenario, text: &str) -> Result<Selector, SelectorError> {
     let t = text.trim();
     let err = |m: String| Err(SelectorError(m));
     if t == "internet" {

@@ -80,6 +80,9 @@ fn selector_errors() {
     let s = scenario();
     let err = |t: &str| parse(&s, t).unwrap_err().0;
     assert_eq!(err("vnic:z"), "no VNIC is named `z`");
+    // Quoted as written, escaped: no forged line.
+    assert_eq!(err("vnic:z\nok"), "no VNIC is named `z\\nok`");
+    assert_eq!(err("subnet:\u{202e}x"), "no subnet is named `\\u{202e}x`");
     assert_eq!(err("subnet:z"), "no subnet is named `z`");
     assert_eq!(err("nsg:z"), "no NSG is named `z`");
     assert_eq!(err("service:z"), "no service label is named `z`");

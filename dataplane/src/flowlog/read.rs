@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use flate2::read::MultiGzDecoder;
 use serde_json::Value;
@@ -59,6 +60,9 @@ pub struct ReadOutcome {
     pub malformed: u64,
     /// The first problems, each naming file and line.
     pub problems: Vec<String>,
+    /// Reading stopped early because the stop flag was set
+    /// ([`read_path_until`]): the records are those before it.
+    pub stopped: bool,
 }
 
 /// A file that cannot be read as flow logs at all.
@@ -93,6 +97,16 @@ struct Ctx<'a> {
     name: &'a str,
     file: u32,
     limits: &'a Limits,
+    /// Set (by a signal handler) to stop at the next line.
+    stop: Option<&'a AtomicBool>,
+}
+
+impl Ctx<'_> {
+    fn stop_requested(&self, out: &mut ReadOutcome) -> bool {
+        let stop = self.stop.is_some_and(|s| s.load(Ordering::Relaxed));
+        out.stopped |= stop;
+        stop
+    }
 }
 
 impl Ctx<'_> {
@@ -183,6 +197,23 @@ pub fn read_path(
     limits: &Limits,
     out: &mut ReadOutcome,
 ) -> Result<(), FlowLogError> {
+    read_path_until(path, file, limits, None, out)
+}
+
+/// As [`read_path`], but stops at a line boundary once `stop` is set (the
+/// first Ctrl-C of a run): [`ReadOutcome::stopped`] says so, and the
+/// records read before it are kept. A whole-document file is checked
+/// before it is parsed.
+///
+/// # Errors
+/// As [`read_path`].
+pub fn read_path_until(
+    path: &Path,
+    file: u32,
+    limits: &Limits,
+    stop: Option<&AtomicBool>,
+    out: &mut ReadOutcome,
+) -> Result<(), FlowLogError> {
     let name = path.display().to_string();
     let f = crate::sniff::open(path).map_err(|e| FlowLogError {
         file: name.clone(),
@@ -190,7 +221,13 @@ pub fn read_path(
         column: None,
         message: e.to_string(),
     })?;
-    read_from(&name, file, f, limits, out)
+    let cx = Ctx {
+        name: &name,
+        file,
+        limits,
+        stop,
+    };
+    read_with(&cx, f, out)
 }
 
 /// Reads flow-log entries from `input` (plain or gzip) into `out`; `name`
@@ -205,15 +242,24 @@ pub fn read_from(
     limits: &Limits,
     out: &mut ReadOutcome,
 ) -> Result<(), FlowLogError> {
-    let cx = Ctx { name, file, limits };
+    let cx = Ctx {
+        name,
+        file,
+        limits,
+        stop: None,
+    };
+    read_with(&cx, input, out)
+}
+
+fn read_with(cx: &Ctx<'_>, input: impl Read, out: &mut ReadOutcome) -> Result<(), FlowLogError> {
     let mut r = BufReader::with_capacity(64 << 10, input);
     let head = r
         .fill_buf()
         .map_err(|e| cx.error(None, None, e.to_string()))?;
     if head.starts_with(&GZIP_MAGIC) {
-        read_plain(&cx, BufReader::new(MultiGzDecoder::new(r)), out)
+        read_plain(cx, BufReader::new(MultiGzDecoder::new(r)), out)
     } else {
-        read_plain(&cx, r, out)
+        read_plain(cx, r, out)
     }
 }
 
@@ -297,6 +343,9 @@ fn read_lines(
     mut line_no: u64,
 ) -> Result<(), FlowLogError> {
     loop {
+        if cx.stop_requested(out) {
+            return Ok(());
+        }
         if long {
             cx.problem(
                 out,
@@ -342,6 +391,9 @@ fn read_document(
                 "a JSON document over {max} bytes (the limit); write one entry per line instead"
             ),
         ));
+    }
+    if cx.stop_requested(out) {
+        return Ok(());
     }
     let text = std::str::from_utf8(&all).map_err(|e| {
         let at = e.valid_up_to();

@@ -159,6 +159,8 @@ fn number(m: &Map<String, Value>, path: &str, key: &str, max: u64) -> Result<u64
 }
 
 /// A value as text, cut to 40 characters for messages.
+/// A value from the input as messages quote it: at most 40 characters,
+/// escaped (a line break in a field must not forge a warning line).
 fn short(v: &Value) -> String {
     let t = match v {
         Value::String(s) => s.clone(),
@@ -166,9 +168,9 @@ fn short(v: &Value) -> String {
     };
     if t.chars().count() > 40 {
         let cut: String = t.chars().take(40).collect();
-        format!("{cut}...")
+        format!("{}...", zprsim_control::escape::escape(&cut))
     } else {
-        t
+        zprsim_control::escape::escape(&t).into_owned()
     }
 }
 

@@ -247,3 +247,78 @@ fn scratch_files_go_beside_a_file_and_never_into_a_device() {
     let out = OutputFile::create("--flows", "-").unwrap();
     assert_eq!(out.scratch_dir(), None);
 }
+
+#[test]
+fn a_dangling_symlink_is_written_through_and_kept() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    std::fs::create_dir(dir.path().join("out"))?;
+    let link = dir.path().join("r.json");
+    // Relative, to a file that does not exist yet.
+    std::os::unix::fs::symlink("out/new.json", &link)?;
+    let mut p = Plan::new();
+    p.output("--report", &link);
+    assert_eq!(err_of(&p), "<no error>");
+    let mut out = OutputFile::create("--report", &link)?;
+    out.write_all(b"{}")?;
+    out.commit()?;
+    // Before: the link was replaced by a regular file.
+    assert!(std::fs::symlink_metadata(&link)?.file_type().is_symlink());
+    assert_eq!(std::fs::read(dir.path().join("out/new.json"))?, b"{}");
+    // Its target's directory is checked, and two names of one file conflict.
+    let mut p = Plan::new();
+    p.output("--report", &link)
+        .output("--flows", dir.path().join("out/new2.json"));
+    assert_eq!(err_of(&p), "<no error>");
+    std::fs::remove_file(dir.path().join("out/new.json"))?;
+    let mut p = Plan::new();
+    p.output("--report", &link)
+        .output("--flows", dir.path().join("out/new.json"));
+    assert!(err_of(&p).contains("are the same file"), "{}", err_of(&p));
+    let gone = dir.path().join("gone.json");
+    std::os::unix::fs::symlink("/nonexistent/x.json", &gone)?;
+    let mut p = Plan::new();
+    p.output("--report", &gone);
+    assert!(
+        err_of(&p).ends_with("directory `/nonexistent`: No such file or directory"),
+        "{}",
+        err_of(&p)
+    );
+    Ok(())
+}
+
+#[test]
+fn a_loop_of_symlinks_is_refused() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    std::os::unix::fs::symlink(&b, &a)?;
+    std::os::unix::fs::symlink(&a, &b)?;
+    let mut p = Plan::new();
+    p.output("--report", &a);
+    assert!(
+        err_of(&p).ends_with("`: too many levels of symbolic links"),
+        "{}",
+        err_of(&p)
+    );
+    assert!(std::fs::symlink_metadata(&a)?.file_type().is_symlink());
+    Ok(())
+}
+
+#[test]
+fn a_target_with_a_long_name_still_gets_a_temporary_file() -> Result<(), Box<dyn std::error::Error>>
+{
+    let dir = tempfile::tempdir()?;
+    // A valid name of 250 bytes (multi-byte characters included): the
+    // temporary file's `.NAME.XXXXXX.tmp` was 263 bytes, "File name too long".
+    let name = format!("{}é.jsonl", "r".repeat(242));
+    assert_eq!(name.len(), 250);
+    let target = dir.path().join(&name);
+    let mut p = Plan::new();
+    p.output("--flows", &target);
+    assert_eq!(err_of(&p), "<no error>");
+    let mut out = OutputFile::create("--flows", &target)?;
+    out.write_all(b"{}\n")?;
+    out.commit()?;
+    assert_eq!(std::fs::read(&target)?, b"{}\n");
+    assert_eq!(entries(dir.path()), vec![name]);
+    Ok(())
+}
