@@ -46,7 +46,9 @@ pub struct Args {
     /// No summary and no progress bar.
     #[arg(long)]
     quiet: bool,
-    /// Connections tracked at most (1 to 2^30).
+    /// Connections tracked at most (1 to 2^30), also the bound on open flow
+    /// records: spread over 256 shards of at least one entry each, so below
+    /// 256 it acts as 256.
     #[arg(long, default_value_t = 4 << 20)]
     max_connections: usize,
     /// Exit 1 when any packet was dropped (for CI jobs replaying a known-good capture).

@@ -60,7 +60,8 @@ pub struct Args {
     /// Frames queued per worker at most; more are dropped as `overload`.
     #[arg(long, default_value_t = 1024)]
     queue: usize,
-    /// Connections tracked at most.
+    /// Connections tracked at most: spread over 256 shards of at least one
+    /// entry each, so below 256 it acts as 256.
     #[arg(long, default_value_t = 1 << 20)]
     max_connections: usize,
     /// No live counters and no summary.
