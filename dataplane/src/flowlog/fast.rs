@@ -30,11 +30,32 @@ use super::record::{self, Action, Entry, LogRecord, MAX_COUNT};
 #[derive(Deserialize)]
 struct Top<'a> {
     #[serde(rename = "logContent", borrow, default, deserialize_with = "present")]
-    log_content: Option<Content<'a>>,
+    log_content: Option<Obj<Content<'a>>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    data: Option<Data<'a>>,
+    data: Option<Obj<Data<'a>>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    oracle: Option<Oracle<'a>>,
+    oracle: Option<Obj<Oracle<'a>>>,
+}
+
+/// A struct read only from a JSON object: serde's derived structs also
+/// read an array (fields by position), which the general path does not
+/// take as an entry (a line `[entry, entry]` would lose its second one).
+struct Obj<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Obj<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Obj<T>, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Obj)
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
 }
 
 /// A key's value read as `T` (a `null` fails, unlike `Option<T>`).
@@ -46,9 +67,9 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
 #[derive(Deserialize)]
 struct Content<'a> {
     #[serde(borrow)]
-    data: Option<Data<'a>>,
+    data: Option<Obj<Data<'a>>>,
     #[serde(borrow)]
-    oracle: Option<Oracle<'a>>,
+    oracle: Option<Obj<Oracle<'a>>>,
 }
 
 #[derive(Deserialize)]
@@ -104,9 +125,9 @@ impl<'de> Deserialize<'de> for Whole {
 /// record of a shape above; `None` sends it to the general path.
 #[must_use]
 pub fn data_record(text: &str, file: u32, line: u64) -> Option<Entry> {
-    let top: Top<'_> = serde_json::from_str(text).ok()?;
-    let (d, o) = match top.log_content {
-        Some(lc) => (lc.data?, lc.oracle?),
+    let Obj(top): Obj<Top<'_>> = serde_json::from_str(text).ok()?;
+    let (Obj(d), Obj(o)) = match top.log_content {
+        Some(Obj(lc)) => (lc.data?, lc.oracle?),
         // The bare content: the general path takes it when `oracle` is
         // there or `data` holds flow fields; a data record has both.
         None => (top.data?, top.oracle?),
@@ -334,6 +355,45 @@ mod tests {
             assert_ne!(twice, t);
             assert_eq!(data_record(&twice, 3, 9), None, "{twice}");
         }
+    }
+
+    #[test]
+    fn arrays_in_place_of_objects_go_to_the_general_path() {
+        // serde's derived structs also read a JSON array (fields by
+        // position): an array of entries on one line, or an array where an
+        // object belongs, must not be read as one record.
+        let b = bare(&base());
+        let (e, bs) = (base().to_string(), b.to_string());
+        let d = b["data"].clone();
+        let data_seq = json!([
+            d["status"],
+            d["action"],
+            d["sourceAddress"],
+            d["destinationAddress"],
+            d["protocol"],
+            d["sourcePort"],
+            d["destinationPort"],
+            d["packets"],
+            d["bytesOut"],
+            d["startTime"],
+            d["endTime"]
+        ]);
+        let texts = [
+            format!("[{bs}]"),
+            format!("[{bs},{bs}]"),
+            format!("[{bs},{e}]"),
+            format!("[{e},{bs}]"),
+            format!("[{bs},{{}},{{}}]"),
+            json!({"logContent": [b["data"], b["oracle"]]}).to_string(),
+            json!([b["data"], b["oracle"]]).to_string(),
+            json!({"data": data_seq, "oracle": b["oracle"]}).to_string(),
+            json!({"data": b["data"], "oracle": [b["oracle"]["vnicocid"]]}).to_string(),
+        ];
+        for t in &texts {
+            assert_eq!(data_record(t, 3, 9), None, "{t}");
+        }
+        // The general path reads both entries of a two-entry line.
+        assert_eq!(general(&texts[1]).len(), 2);
     }
 
     #[test]
