@@ -394,3 +394,60 @@ fn a_flow_logs_vnic_ocid_reaches_the_summary_escaped() {
         text
     );
 }
+
+/// The OKE example's OCI export, file name to text.
+fn oke_files() -> zprsim_control::import::Files {
+    std::fs::read_dir(root().join("examples/oke-orders/oci-export"))
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read_to_string(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The imported VNIC `k8s-api-endpoint`'s attributes (ZPR default-deny
+/// holds for a VNIC only while it has them).
+/// `None`: the imported scenario does not load (the CLI then refuses the
+/// export and writes nothing).
+fn k8s_api_attributes(files: &zprsim_control::import::Files) -> Option<(bool, Vec<String>)> {
+    let out = zprsim_control::import::oci::import(files, None).unwrap();
+    let s = zprsim_control::load::from_toml_str(&out.toml, "i.toml")
+        .ok()?
+        .scenario;
+    let v = s
+        .vnics
+        .iter()
+        .find(|v| v.name == "k8s-api-endpoint")
+        .unwrap();
+    Some((!v.attributes.is_empty(), out.warnings))
+}
+
+#[test]
+fn import_never_drops_a_vnics_attributes_silently() {
+    const F: &str = "network-vnic-get-0.json";
+    let files = oke_files();
+    assert!(k8s_api_attributes(&files).unwrap().0);
+    // An empty object is no attributes, as before.
+    let mut f = files.clone();
+    let mut v: serde_json::Value = serde_json::from_str(&f[F]).unwrap();
+    v["data"]["security-attributes"] = serde_json::json!({});
+    f.insert(F.into(), v.to_string());
+    assert!(!k8s_api_attributes(&f).unwrap().0);
+    for bad in [
+        serde_json::json!("app.role=k8s-api"),
+        serde_json::json!([{"app": {"role": {"value": "k8s-api"}}}]),
+        serde_json::json!(true),
+    ] {
+        let mut f = files.clone();
+        let mut v: serde_json::Value = serde_json::from_str(&f[F]).unwrap();
+        v["data"]["security-attributes"] = bad.clone();
+        f.insert(F.into(), v.to_string());
+        // Before: imported without attributes and without a word, so ZPR
+        // no longer held the VNIC to its policy.
+        assert_eq!(k8s_api_attributes(&f), None, "{bad}: imported");
+    }
+}

@@ -361,11 +361,14 @@ impl Cx<'_> {
     }
 }
 
+/// The security attributes, as given: an empty object is none; any other
+/// value is kept, so a value that is not an object reaches the loader,
+/// which refuses it (dropping it would make an attributed VNIC one that
+/// ZPR does not hold to its policy: a wider scenario).
 fn attributes(o: &Obj) -> Option<Value> {
     g(o, "security-attributes")
-        .and_then(Value::as_object)
-        .filter(|m| !m.is_empty())
-        .map(|m| Value::Object(m.clone()))
+        .filter(|v| v.as_object().is_none_or(|m| !m.is_empty()))
+        .cloned()
 }
 
 /// Region keys of service labels (`all-iad-services-...`) to region names
