@@ -451,3 +451,23 @@ fn import_never_drops_a_vnics_attributes_silently() {
         assert_eq!(k8s_api_attributes(&f), None, "{bad}: imported");
     }
 }
+
+#[test]
+fn a_vnic_seen_first_without_its_attributes_keeps_them() {
+    // `compute instance list-vnics` (older CLIs: no `security-attributes`)
+    // sorts before `network-vnic-get-*.json`; the copies differ only by the
+    // key one of them lacks, so one is kept.
+    const F: &str = "network-vnic-get-0.json";
+    let mut f = oke_files();
+    let mut v: serde_json::Value = serde_json::from_str(&f[F]).unwrap();
+    v["data"]
+        .as_object_mut()
+        .unwrap()
+        .remove("security-attributes");
+    f.insert(
+        "compute-instance-list-vnics.json".into(),
+        serde_json::json!({"data": [v["data"]]}).to_string(),
+    );
+    let (attributed, warnings) = k8s_api_attributes(&f).unwrap();
+    assert!(attributed, "attributes lost: {warnings:?}");
+}

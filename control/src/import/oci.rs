@@ -119,6 +119,30 @@ fn first_difference<'a>(a: &'a Obj, b: &Obj) -> Option<&'a str> {
 }
 
 impl Inventory {
+    /// The object kept under `id`, in its kind's list.
+    fn kept_mut(&mut self, id: &str) -> Option<&mut Obj> {
+        let list: &mut Vec<Obj> = match ocid_type(id)? {
+            "vcn" => &mut self.vcns,
+            "subnet" => &mut self.subnets,
+            "vnic" => &mut self.vnics,
+            "privateip" => &mut self.private_ips,
+            "networksecuritygroup" => &mut self.nsgs,
+            "securitylist" => &mut self.lists,
+            "routetable" => &mut self.tables,
+            "drgattachment" => &mut self.drg_attachments,
+            "service" => &mut self.services,
+            "zprpolicy" => &mut self.policies,
+            _ => {
+                return self
+                    .gateways
+                    .iter_mut()
+                    .map(|(_, o)| o)
+                    .find(|o| id_of(o) == id);
+            }
+        };
+        list.iter_mut().find(|o| id_of(o) == id)
+    }
+
     fn add(&mut self, file: &str, o: Obj, warnings: &mut Vec<String>) {
         let id = id_of(&o);
         if g(&o, "direction").is_some() && ocid_type(&id).is_none() {
@@ -143,6 +167,20 @@ impl Inventory {
                     warnings.push(format!(
                         "`{file}`: OCID `{id}` appears again with another `{key}`; the first, from `{first_file}`, is kept"
                     ));
+                    return;
+                }
+                // The copies agree: the keys only this one has are taken
+                // too (an older `list-vnics` lacks `security-attributes`;
+                // keeping only its copy would drop them, a wider scenario).
+                let extra: Vec<(String, Value)> = o
+                    .into_iter()
+                    .filter(|(k, _)| !first.contains_key(k))
+                    .collect();
+                if let Some((_, kept)) = self.seen.get_mut(&id) {
+                    kept.extend(extra.iter().cloned());
+                }
+                if let Some(kept) = self.kept_mut(&id) {
+                    kept.extend(extra);
                 }
                 return;
             }
