@@ -437,3 +437,44 @@ fn an_idle_live_source_gets_each_verdict_before_its_next_record() {
     );
     assert_eq!(o.scenarios[0].counters.packets.total, frames.len() as u64);
 }
+
+/// Rule statistics and their flows (`--rule-stats`, the audit) with a
+/// reader's share: the reader's worker is merged first, whatever its id,
+/// so they must not depend on the order of the merge.
+#[test]
+fn a_reader_share_gives_the_plain_split_rule_stats() {
+    let (c, _, frames) = demo_big();
+    let run = |workers: usize, reader_share: ReaderShare| {
+        let mut src = MemorySource::new(frames.clone());
+        let cfg = EngineConfig {
+            workers,
+            keep_flows: true,
+            rule_stats: true,
+            rule_flows: true,
+            reader_share,
+            ..EngineConfig::default()
+        };
+        let o = engine::run(
+            &[Arc::clone(&c), Arc::clone(&c)],
+            &mut src,
+            &cfg,
+            Sinks::default(),
+        )
+        .unwrap();
+        assert!(o.error.is_none());
+        let stats: Vec<String> = o
+            .scenarios
+            .iter()
+            .map(|s| format!("{:?}", s.rule_stats))
+            .collect();
+        stats
+    };
+    let want = run(1, ReaderShare::Off);
+    assert!(want[0].contains("RuleStat"), "{}", want[0]);
+    for (workers, share) in SPLITS {
+        assert!(
+            run(workers, share) == want,
+            "{workers} worker(s), {share:?}"
+        );
+    }
+}
