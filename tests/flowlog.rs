@@ -474,3 +474,42 @@ fn diff_on_flow_logs_finds_the_flows_the_capture_diff_finds() {
     assert_eq!(fl.len(), 3, "{fl:?}");
     assert_eq!(fl, pcap);
 }
+
+/// Several entries in a JSON array on one line: each is a record (the
+/// typed shortcut must not read the array as one entry).
+#[test]
+fn an_array_of_entries_on_one_line_gives_every_record() {
+    let bare = |port: u16| {
+        format!(
+            r#"{{"data": {}, "oracle": {{"vnicocid": "ocid1.vnic.oc1.iad.okeordersworker1"}}}}"#,
+            GOOD.replace("40000", &port.to_string())
+        )
+    };
+    for line in [
+        format!("[{},{}]\n", bare(1), bare(2)),
+        format!("[{},{}]\n", entry(GOOD), bare(2)),
+        format!("{}\n[{},{},{}]\n", entry(GOOD), bare(1), bare(2), bare(3)),
+    ] {
+        let out = read_text(line.as_bytes()).unwrap();
+        let n = line.matches("sourcePort").count();
+        assert_eq!(out.records.len(), n, "{line}");
+        assert_eq!(out.malformed, 0, "{line}");
+    }
+}
+
+/// A whole document on one line longer than `max_line` (a minified
+/// export) but within `max_document`: read as a document, not cut.
+#[test]
+fn a_one_line_document_over_the_line_limit_is_read_whole() {
+    let entries: Vec<String> = (0..40).map(|_| entry(GOOD)).collect();
+    let text = format!("[{}]\n", entries.join(","));
+    let limits = Limits {
+        max_line: 1000,
+        ..Limits::default()
+    };
+    assert!(text.len() > 1000);
+    let mut out = ReadOutcome::default();
+    let r = read_from("t.json", 0, text.as_bytes(), &limits, &mut out);
+    assert!(r.is_ok(), "{:?}", r.err().map(|e| e.to_string()));
+    assert_eq!(out.records.len(), 40);
+}

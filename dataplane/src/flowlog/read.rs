@@ -4,7 +4,9 @@
 //!
 //! Memory is bounded before the work: a JSON-lines file is streamed one
 //! line at a time (a line over [`Limits::max_line`] is skipped without
-//! being held), a whole-document file is read up to
+//! being held, but the first content line, which tells a document from
+//! lines, is held up to [`Limits::max_document`]: a minified document is
+//! one line), a whole-document file is read up to
 //! [`Limits::max_document`] bytes (decompressed), and at most
 //! [`Limits::max_records`] records are kept. A record that cannot be read
 //! is a counted skip with its file and line; a document that is not JSON
@@ -309,25 +311,43 @@ fn read_plain(
     // Blank lines before the first content line.
     let mut line_no = 0u64;
     let mut buf = Vec::new();
+    // The first content line is kept up to the document limit, not the
+    // line limit: a minified document is one long line, and read_document
+    // needs all of it (cut at `max_line`, it was refused as "not JSON").
+    let first_max = usize::try_from(cx.limits.max_document)
+        .unwrap_or(usize::MAX)
+        .max(cx.limits.max_line);
     let first_long = loop {
-        match read_line(&mut r, cx.limits.max_line, &mut buf).map_err(io)? {
+        match read_line(&mut r, first_max, &mut buf).map_err(io)? {
             None => return Ok(()),
             Some(long) => {
                 line_no += 1;
                 if line_no == 1 && buf.starts_with(b"\xEF\xBB\xBF") {
                     buf.drain(..3);
                 }
+                let long = long || buf.len() > cx.limits.max_line;
                 if !is_blank(&buf) || long {
                     break long;
                 }
             }
         }
     };
+    if first_long {
+        // A JSON line over the limit is skipped (read_lines says so);
+        // anything else is a document, read whole or refused at its limit.
+        let brace = buf.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        return if brace {
+            buf.clear();
+            read_lines(cx, r, out, buf, true, line_no)
+        } else {
+            read_document(cx, r, out, buf, line_no)
+        };
+    }
     let first = String::from_utf8_lossy(&buf).trim().to_owned();
-    let one_value = !first_long && serde_json::from_str::<&RawValue>(&first).is_ok();
+    let one_value = serde_json::from_str::<&RawValue>(&first).is_ok();
     let looks_like_lines =
         one_value || (first.starts_with('{') && first.ends_with('}') && first.len() > 1);
-    if looks_like_lines || (first_long && first.starts_with('{')) {
+    if looks_like_lines {
         read_lines(cx, r, out, buf, first_long, line_no)
     } else {
         read_document(cx, r, out, buf, line_no)
