@@ -181,6 +181,11 @@ fn the_proposed_oke_change_breaks_the_legacy_flow() {
     assert_eq!(rev.code, 1);
     assert_eq!(rev.report["flows"]["would_break"], 1);
     assert_eq!(rev.report["flows"]["newly_allowed"], 1);
+    // An empty list never fails the run (a job that only wants the
+    // report), though a flow would break.
+    let never = diff(t.path(), OKE, PROPOSED, &[DEMO], &["--fail-on", ""]);
+    assert_eq!(never.code, 0, "{}", never.stderr);
+    assert_eq!(never.report["flows"]["would_break"], 1);
     let bad = diff(
         t.path(),
         OKE,
