@@ -471,3 +471,49 @@ fn a_vnic_seen_first_without_its_attributes_keeps_them() {
     let (attributed, warnings) = k8s_api_attributes(&f).unwrap();
     assert!(attributed, "attributes lost: {warnings:?}");
 }
+
+#[test]
+fn a_rule_whose_statelessness_is_unreadable_is_not_imported_stateful() {
+    // A stateful rule also lets the replies through: reading an
+    // `is-stateless` that is not a boolean as stateful widens the rule.
+    const F: &str = "network-nsg-rules-list.ocid1.networksecuritygroup.oc1.iad.gen000000.json";
+    let files = oke_files();
+    let rules = |f: &zprsim_control::import::Files| {
+        let out = zprsim_control::import::oci::import(f, None).unwrap();
+        let s = zprsim_control::load::from_toml_str(&out.toml, "i.toml")
+            .unwrap()
+            .scenario;
+        let n = s.nsgs.iter().find(|n| n.name == "lb-nsg").unwrap();
+        (
+            n.rules.len(),
+            n.rules.iter().filter(|r| r.stateless).count(),
+            out.warnings,
+        )
+    };
+    let (all, stateless, _) = rules(&files);
+    for bad in [
+        serde_json::json!("true"),
+        serde_json::json!(1),
+        serde_json::json!({}),
+    ] {
+        let mut f = files.clone();
+        let mut v: serde_json::Value = serde_json::from_str(&f[F]).unwrap();
+        v["data"][0]["is-stateless"] = bad.clone();
+        f.insert(F.into(), v.to_string());
+        let (n, s, warnings) = rules(&f);
+        assert_eq!(n, all - 1, "{bad}: kept: {warnings:?}");
+        assert_eq!(s, stateless, "{bad}");
+        assert!(
+            warnings.iter().any(|w| w.contains("`is-stateless`")),
+            "{bad}: {warnings:?}"
+        );
+    }
+    // `false` and null (OCI's default: stateful) keep the rule.
+    for ok in [serde_json::json!(false), serde_json::Value::Null] {
+        let mut f = files.clone();
+        let mut v: serde_json::Value = serde_json::from_str(&f[F]).unwrap();
+        v["data"][0]["is-stateless"] = ok;
+        f.insert(F.into(), v.to_string());
+        assert_eq!(rules(&f).0, all);
+    }
+}

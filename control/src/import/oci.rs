@@ -388,8 +388,18 @@ impl Cx<'_> {
                 out.insert(peer_key.into(), json!(peer));
             }
         }
-        if g(r, "is-stateless").and_then(Value::as_bool) == Some(true) {
-            out.insert("is_stateless".into(), json!(true));
+        // Absent or null is OCI's default, stateful; a value that is not a
+        // boolean cannot be read as stateful, which also lets replies in.
+        match g(r, "is-stateless").map(Value::as_bool) {
+            None | Some(Some(false)) => {}
+            Some(Some(true)) => {
+                out.insert("is_stateless".into(), json!(true));
+            }
+            Some(None) => {
+                self.warnings
+                    .push(leave_out("`is-stateless` is not `true` or `false`"));
+                return None;
+            }
         }
         if let Err(why) = options(r, &mut out) {
             self.warnings.push(leave_out(&why));
