@@ -517,3 +517,54 @@ fn a_rule_whose_statelessness_is_unreadable_is_not_imported_stateful() {
         assert_eq!(rules(&f).0, all);
     }
 }
+
+#[test]
+fn icmp_options_of_another_type_are_refused_not_widened() {
+    const F: &str = "network-nsg-rules-list.ocid1.networksecuritygroup.oc1.iad.gen000000.json";
+    let files = oke_files();
+    for (t, c) in [
+        (serde_json::json!("8"), serde_json::Value::Null),
+        (serde_json::json!(3), serde_json::json!("4")),
+        (serde_json::json!(3.5), serde_json::Value::Null),
+        (serde_json::json!(-1), serde_json::Value::Null),
+        (serde_json::json!(3), serde_json::json!(-1)),
+    ] {
+        let mut f = files.clone();
+        let mut v: serde_json::Value = serde_json::from_str(&f[F]).unwrap();
+        let r = &mut v["data"][0];
+        r["protocol"] = serde_json::json!("1");
+        r["tcp-options"] = serde_json::Value::Null;
+        r["icmp-options"] = serde_json::json!({"type": t, "code": c});
+        f.insert(F.into(), v.to_string());
+        let out = zprsim_control::import::oci::import(&f, None).unwrap();
+        let loaded = zprsim_control::load::from_toml_str(&out.toml, "i.toml");
+        if let Ok(l) = loaded {
+            let n = l.scenario.nsgs.iter().find(|n| n.name == "lb-nsg").unwrap();
+            let icmp: Vec<String> = n
+                .rules
+                .iter()
+                .map(|r| format!("{:?} {:?}", r.protocol, r.options))
+                .collect();
+            panic!("{t} {c}: imported as {icmp:?}; warnings {:?}", out.warnings);
+        }
+    }
+}
+
+#[test]
+fn port_ranges_out_of_range_are_refused_not_widened() {
+    const F: &str = "network-nsg-rules-list.ocid1.networksecuritygroup.oc1.iad.gen000000.json";
+    let files = oke_files();
+    for (min, max) in [(8080, 70000), (9000, 8080), (65536, 65536)] {
+        let mut f = files.clone();
+        let mut v: serde_json::Value = serde_json::from_str(&f[F]).unwrap();
+        v["data"][0]["tcp-options"] =
+            serde_json::json!({"destination-port-range": {"min": min, "max": max}});
+        f.insert(F.into(), v.to_string());
+        let out = zprsim_control::import::oci::import(&f, None).unwrap();
+        assert!(
+            zprsim_control::load::from_toml_str(&out.toml, "i.toml").is_err(),
+            "{min}-{max}: imported; warnings {:?}",
+            out.warnings
+        );
+    }
+}
