@@ -34,6 +34,12 @@ struct KeyUse {
 /// the last, in order and covering the text; `None` when splitting is not
 /// proved to keep the text's meaning (the caller then parses it whole).
 pub(crate) fn split(text: &str, target: usize) -> Option<Vec<Range<usize>>> {
+    split_noting(text, target, true)
+}
+
+/// [`split`]; `runs_once`: a run of one header in one chunk is noted at
+/// its first header only (false, every header: the tests' reference).
+fn split_noting(text: &str, target: usize, runs_once: bool) -> Option<Vec<Range<usize>>> {
     let b = text.as_bytes();
     let mut keys: HashMap<&str, KeyUse> = HashMap::new();
     let mut chunks = Vec::new();
@@ -59,7 +65,7 @@ pub(crate) fn split(text: &str, target: usize) -> Option<Vec<Range<usize>>> {
                     // A run of the same header in one chunk (`[[vnic]]`
                     // 10^4 times) changes nothing after its first use:
                     // noted once, not hashed per header.
-                    if last_header != Some((key, chunks.len())) {
+                    if !runs_once || last_header != Some((key, chunks.len())) {
                         note(&mut keys, key, chunks.len(), h.array_one_key)?;
                         last_header = Some((key, chunks.len()));
                     }
@@ -312,76 +318,6 @@ mod review_tests {
 
     use super::*;
 
-    /// [`split`] as it was before a run of one header was noted once
-    /// (every header noted): the reference the shortcut must equal.
-    fn split_before(text: &str, target: usize) -> Option<Vec<Range<usize>>> {
-        let b = text.as_bytes();
-        let mut keys: HashMap<&str, KeyUse> = HashMap::new();
-        let mut chunks = Vec::new();
-        let mut chunk_start = 0;
-        let mut depth = 0usize;
-        let mut seen_header = false;
-        let mut at_line_start = true;
-        let mut i = 0;
-        while i < b.len() {
-            if at_line_start {
-                at_line_start = false;
-                let j = skip_blanks(b, i);
-                if depth == 0 && j < b.len() {
-                    let c = b[j];
-                    if c == b'[' {
-                        let h = header(b, j)?;
-                        let key = text.get(h.key)?;
-                        if h.array_one_key && i > chunk_start && i - chunk_start >= target {
-                            chunks.push(chunk_start..i);
-                            chunk_start = i;
-                        }
-                        note(&mut keys, key, chunks.len(), h.array_one_key)?;
-                        seen_header = true;
-                        i = h.end;
-                        at_line_start = true;
-                        continue;
-                    }
-                    if !seen_header && is_bare(c) {
-                        let end = bare_end(b, j);
-                        note(&mut keys, text.get(j..end)?, chunks.len(), false)?;
-                        i = end;
-                        continue;
-                    }
-                    if !seen_header && !matches!(c, b'#' | b'\n' | b'\r') {
-                        return None;
-                    }
-                }
-                i = j;
-                continue;
-            }
-            match b[i] {
-                b'\n' => {
-                    at_line_start = true;
-                    i += 1;
-                }
-                b'#' => i = line_end(b, i),
-                b'"' => i = skip_basic(b, i)?,
-                b'\'' => i = skip_literal(b, i)?,
-                b'[' | b'{' => {
-                    depth += 1;
-                    i += 1;
-                }
-                b']' | b'}' => {
-                    depth = depth.checked_sub(1)?;
-                    i += 1;
-                }
-                _ => i = plain_end(b, i + 1),
-            }
-        }
-        if depth != 0 {
-            return None;
-        }
-        chunks.push(chunk_start..b.len());
-        let safe = keys.values().all(|k| k.chunks <= 1 || k.array_first);
-        safe.then_some(chunks)
-    }
-
     /// Review (s6): every text of up to six lines drawn from runs of one
     /// header (`[[vnic]]`), its sub-tables and arrays, a table of the same
     /// key, another array, a root key and a key-value line splits exactly
@@ -410,7 +346,8 @@ mod review_tests {
                 }
                 for target in [1, 9, 20, 1 << 20] {
                     let got = split(&text, target);
-                    assert_eq!(got, split_before(&text, target), "target {target}:\n{text}");
+                    let every = split_noting(&text, target, false);
+                    assert_eq!(got, every, "target {target}:\n{text}");
                     if got.is_some_and(|c| c.len() > 1) {
                         some += 1;
                     } else {
