@@ -389,16 +389,58 @@ fn next_batch(w: &mut Worker, id: u8, rx: &Receiver<WorkBatch>) -> Option<WorkBa
     }
 }
 
-/// A codes vector for the next batch: one the writer sent back, else a
-/// new one (no allocation per batch once the pipeline is full; a live
-/// pass's batches may be single frames).
-fn take_codes(spare: &mut Vec<Vec<u8>>, pool: &Receiver<Vec<u8>>) -> Vec<u8> {
-    let mut codes = spare
-        .pop()
-        .or_else(|| pool.try_recv().ok())
-        .unwrap_or_default();
-    codes.clear();
-    codes
+/// Where a judging unit's verdict codes go: to the writer, when there is
+/// one, a vector per batch; the writer sends emptied vectors back through
+/// `pool`, so no batch allocates once the pipeline is full (a live pass's
+/// batches may be single frames).
+struct CodesOut {
+    results: Option<Sender<ResultBatch>>,
+    pool: Receiver<Vec<u8>>,
+    spare: Vec<Vec<u8>>,
+}
+
+impl CodesOut {
+    fn new(results: Option<Sender<ResultBatch>>, pool: Receiver<Vec<u8>>) -> CodesOut {
+        CodesOut {
+            results,
+            pool,
+            spare: Vec::new(),
+        }
+    }
+
+    /// An empty codes vector for the next batch.
+    fn take(&mut self) -> Vec<u8> {
+        let mut codes = self
+            .spare
+            .pop()
+            .or_else(|| self.pool.try_recv().ok())
+            .unwrap_or_default();
+        codes.clear();
+        codes
+    }
+
+    /// Whether codes are wanted at all (a writer runs).
+    fn wanted(&self) -> bool {
+        self.results.is_some()
+    }
+
+    /// Hands the codes of `chunk` judged by unit `worker` to the writer;
+    /// `false` when the writer has gone.
+    fn give(&mut self, chunk: u64, worker: u8, codes: Vec<u8>) -> bool {
+        match &self.results {
+            Some(tx) => tx
+                .send(ResultBatch {
+                    chunk,
+                    worker,
+                    codes,
+                })
+                .is_ok(),
+            None => {
+                self.spare.push(codes);
+                true
+            }
+        }
+    }
 }
 
 impl Worker {
@@ -478,9 +520,7 @@ pub(crate) struct OnReader {
     pub(crate) worker: Worker,
     /// Its worker id (the one after the worker threads').
     pub(crate) id: u8,
-    results: Option<Sender<ResultBatch>>,
-    codes_pool: Receiver<Vec<u8>>,
-    spare_codes: Vec<Vec<u8>>,
+    out: CodesOut,
 }
 
 impl OnReader {
@@ -493,33 +533,19 @@ impl OnReader {
         OnReader {
             worker,
             id,
-            results,
-            codes_pool,
-            spare_codes: Vec::new(),
+            out: CodesOut::new(results, codes_pool),
         }
     }
 
     /// Judges `batch` and hands its codes to the writer; returns the
     /// emptied record list for reuse, and `false` when the writer has gone.
     pub(crate) fn judge(&mut self, batch: WorkBatch) -> (Vec<WorkRec>, bool) {
-        let mut codes = take_codes(&mut self.spare_codes, &self.codes_pool);
-        let want = self.results.is_some();
+        let mut codes = self.out.take();
+        let want = self.out.wanted();
         self.worker.judge_batch(&batch, want.then_some(&mut codes));
         let chunk = batch.chunk;
         let recs = batch.into_recs();
-        let ok = match &self.results {
-            Some(tx) => tx
-                .send(ResultBatch {
-                    chunk,
-                    worker: self.id,
-                    codes,
-                })
-                .is_ok(),
-            None => {
-                self.spare_codes.push(codes);
-                true
-            }
-        };
+        let ok = self.out.give(chunk, self.id, codes);
         (recs, ok)
     }
 }
@@ -540,11 +566,11 @@ pub(crate) fn worker_loop(
     recycle: Sender<Vec<WorkRec>>,
     codes_pool: Receiver<Vec<u8>>,
 ) -> Worker {
-    let mut spare_codes: Vec<Vec<u8>> = Vec::new();
+    let mut out = CodesOut::new(results, codes_pool);
     while let Some(batch) = next_batch(&mut w, id, &rx) {
         w.refresh();
-        let mut codes = take_codes(&mut spare_codes, &codes_pool);
-        w.judge_batch(&batch, results.is_some().then_some(&mut codes));
+        let mut codes = out.take();
+        w.judge_batch(&batch, out.wanted().then_some(&mut codes));
         let chunk = batch.chunk;
         let _ = recycle.try_send(batch.into_recs());
         // Live: counters readable while the pass runs.
@@ -552,20 +578,8 @@ pub(crate) fn worker_loop(
             st.dirty = true;
         }
         w.publish(id, false);
-        match &results {
-            Some(tx) => {
-                if tx
-                    .send(ResultBatch {
-                        chunk,
-                        worker: id,
-                        codes,
-                    })
-                    .is_err()
-                {
-                    break;
-                }
-            }
-            None => spare_codes.push(codes),
+        if !out.give(chunk, id, codes) {
+            break;
         }
     }
     w.publish(id, true);
