@@ -105,8 +105,39 @@ struct Inventory {
     drg_attachments: Vec<Obj>,
     services: Vec<Obj>,
     policies: Vec<Obj>,
-    /// Every OCID taken, with the file it came from and the object.
-    seen: BTreeMap<String, (String, Obj)>,
+    /// Every OCID taken, with the file it came from, the object, and its
+    /// index in its kind's list when it is kept there.
+    seen: BTreeMap<String, (String, Obj, Option<usize>)>,
+}
+
+/// The list an object of OCID type `ty` is kept in.
+enum ListMut<'a> {
+    Objs(&'a mut Vec<Obj>),
+    /// Gateways of every kind in one list, each with its kind.
+    Gateways(&'static str, &'a mut Vec<(&'static str, Obj)>),
+}
+
+impl<'a> ListMut<'a> {
+    /// Keeps `o`; returns its index.
+    fn push(self, o: Obj) -> usize {
+        match self {
+            ListMut::Objs(v) => {
+                v.push(o);
+                v.len() - 1
+            }
+            ListMut::Gateways(kind, v) => {
+                v.push((kind, o));
+                v.len() - 1
+            }
+        }
+    }
+
+    fn get_mut(self, i: usize) -> Option<&'a mut Obj> {
+        match self {
+            ListMut::Objs(v) => v.get_mut(i),
+            ListMut::Gateways(_, v) => v.get_mut(i).map(|(_, o)| o),
+        }
+    }
 }
 
 /// The first key whose value differs between two copies of one object
@@ -119,28 +150,28 @@ fn first_difference<'a>(a: &'a Obj, b: &Obj) -> Option<&'a str> {
 }
 
 impl Inventory {
-    /// The object kept under `id`, in its kind's list.
-    fn kept_mut(&mut self, id: &str) -> Option<&mut Obj> {
-        let list: &mut Vec<Obj> = match ocid_type(id)? {
-            "vcn" => &mut self.vcns,
-            "subnet" => &mut self.subnets,
-            "vnic" => &mut self.vnics,
-            "privateip" => &mut self.private_ips,
-            "networksecuritygroup" => &mut self.nsgs,
-            "securitylist" => &mut self.lists,
-            "routetable" => &mut self.tables,
-            "drgattachment" => &mut self.drg_attachments,
-            "service" => &mut self.services,
-            "zprpolicy" => &mut self.policies,
-            _ => {
-                return self
-                    .gateways
-                    .iter_mut()
-                    .map(|(_, o)| o)
-                    .find(|o| id_of(o) == id);
-            }
-        };
-        list.iter_mut().find(|o| id_of(o) == id)
+    /// The list objects of OCID type `ty` are kept in (`None`: attachments,
+    /// DRGs, instances...: not needed).
+    fn list_mut(&mut self, ty: &str) -> Option<ListMut<'_>> {
+        let objs = |v| Some(ListMut::Objs(v));
+        let gateway = |kind, v| Some(ListMut::Gateways(kind, v));
+        match ty {
+            "vcn" => objs(&mut self.vcns),
+            "subnet" => objs(&mut self.subnets),
+            "vnic" => objs(&mut self.vnics),
+            "privateip" => objs(&mut self.private_ips),
+            "networksecuritygroup" => objs(&mut self.nsgs),
+            "securitylist" => objs(&mut self.lists),
+            "routetable" => objs(&mut self.tables),
+            "internetgateway" => gateway("internet", &mut self.gateways),
+            "natgateway" => gateway("nat", &mut self.gateways),
+            "servicegateway" => gateway("service", &mut self.gateways),
+            "localpeeringgateway" => gateway("lpg", &mut self.gateways),
+            "drgattachment" => objs(&mut self.drg_attachments),
+            "service" => objs(&mut self.services),
+            "zprpolicy" => objs(&mut self.policies),
+            _ => None,
+        }
     }
 
     fn add(&mut self, file: &str, o: Obj, warnings: &mut Vec<String>) {
@@ -161,52 +192,40 @@ impl Inventory {
         }
         // The same object from two commands (`vnic get`, `list-vnics`): once.
         // Two different objects under one OCID: the first is kept, loudly.
-        if !id.is_empty() {
-            if let Some((first_file, first)) = self.seen.get(&id) {
-                if let Some(key) = first_difference(first, &o) {
-                    warnings.push(format!(
-                        "`{file}`: OCID `{id}` appears again with another `{key}`; the first, from `{first_file}`, is kept"
-                    ));
-                    return;
-                }
-                // The copies agree: the keys only this one has are taken
-                // too (an older `list-vnics` lacks `security-attributes`;
-                // keeping only its copy would drop them, a wider scenario).
-                let extra: Vec<(String, Value)> = o
-                    .into_iter()
-                    .filter(|(k, _)| !first.contains_key(k))
-                    .collect();
-                if let Some((_, kept)) = self.seen.get_mut(&id) {
-                    kept.extend(extra.iter().cloned());
-                }
-                if let Some(kept) = self.kept_mut(&id) {
-                    kept.extend(extra);
-                }
+        // (An empty id is never in `seen`.)
+        if let Some((first_file, first, _)) = self.seen.get(&id) {
+            if let Some(key) = first_difference(first, &o) {
+                warnings.push(format!(
+                    "`{file}`: OCID `{id}` appears again with another `{key}`; the first, from `{first_file}`, is kept"
+                ));
                 return;
             }
-            self.seen.insert(id.clone(), (file.to_owned(), o.clone()));
+            // The copies agree: the keys only this one has are taken
+            // too (an older `list-vnics` lacks `security-attributes`;
+            // keeping only its copy would drop them, a wider scenario).
+            let extra: Vec<(String, Value)> = o
+                .into_iter()
+                .filter(|(k, _)| !first.contains_key(k))
+                .collect();
+            let at = self.seen.get_mut(&id).and_then(|(_, kept, at)| {
+                kept.extend(extra.iter().cloned());
+                *at
+            });
+            let ty = ocid_type(&id).unwrap_or_default();
+            if let Some(kept) = at.and_then(|i| self.list_mut(ty)?.get_mut(i)) {
+                kept.extend(extra);
+            }
+            return;
         }
-        match ocid_type(&id) {
-            Some("vcn") => self.vcns.push(o),
-            Some("subnet") => self.subnets.push(o),
-            Some("vnic") => self.vnics.push(o),
-            Some("privateip") => self.private_ips.push(o),
-            Some("networksecuritygroup") => self.nsgs.push(o),
-            Some("securitylist") => self.lists.push(o),
-            Some("routetable") => self.tables.push(o),
-            Some("internetgateway") => self.gateways.push(("internet", o)),
-            Some("natgateway") => self.gateways.push(("nat", o)),
-            Some("servicegateway") => self.gateways.push(("service", o)),
-            Some("localpeeringgateway") => self.gateways.push(("lpg", o)),
-            Some("drgattachment") => self.drg_attachments.push(o),
-            Some("service") => self.services.push(o),
-            Some("zprpolicy") => self.policies.push(o),
-            // Attachments, DRGs, instances...: not needed.
-            Some(_) => {}
-            None => warnings.push(format!(
+        let Some(ty) = ocid_type(&id) else {
+            warnings.push(format!(
                 "`{file}`: an object without an OCID `id` was left out"
-            )),
-        }
+            ));
+            return;
+        };
+        let copy = o.clone();
+        let at = self.list_mut(ty).map(|l| l.push(o));
+        self.seen.insert(id, (file.to_owned(), copy, at));
     }
 }
 
