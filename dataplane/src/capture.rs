@@ -465,7 +465,7 @@ fn detect(bytes: &[u8]) -> Result<Kind, CaptureError> {
     let not_capture = || CaptureError::Format {
         offset: 0,
         kind: [
-            (&b"\x1f\x8b"[..], "gzip", "zcat"),
+            (&crate::flowlog::detect::GZIP_MAGIC[..], "gzip", "zcat"),
             (b"\xfd7zXZ\x00", "xz", "xzcat"),
             (b"\x28\xb5\x2f\xfd", "zstd", "zstdcat"),
             (b"BZh", "bzip2", "bzcat"),

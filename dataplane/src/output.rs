@@ -292,17 +292,13 @@ impl Plan {
 /// `/dev/fd/0`, the FIFO it comes from): a pipe gives its bytes once, so
 /// the second read would see nothing. A regular file can be read twice.
 fn check_stdin_once(ins: &[(&Entry, Identity)]) -> Result<(), OutputError> {
-    let Some((std, Identity::Inode(dev, ino))) = ins.iter().find(|(e, _)| is_std(&e.path)) else {
+    let Some((std, sid @ Identity::Inode(..))) = ins.iter().find(|(e, _)| is_std(&e.path)) else {
         return Ok(());
     };
-    let Some((other, _)) = ins
-        .iter()
-        .find(|(e, id)| !is_std(&e.path) && *id == Identity::Inode(*dev, *ino))
-    else {
+    let Some((other, _)) = ins.iter().find(|(e, id)| !is_std(&e.path) && id == sid) else {
         return Ok(());
     };
-    let is_stream = fs::metadata(&other.path).is_ok_and(|m| !m.is_file());
-    if !is_stream {
+    if !crate::sniff::is_stream(&other.path) {
         return Ok(());
     }
     Err(OutputError::new(format!(
