@@ -7,6 +7,8 @@ use std::process::Output;
 
 use assert_cmd::Command;
 
+use crate::support::{LB_NSG_RULES, oke_export};
+
 fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("zprsim")
 }
@@ -191,24 +193,6 @@ fn a_piped_standard_input_named_twice_is_refused() {
         "error: PCAP `/dev/stdin` is standard input, which PCAP `-` reads already: standard input can be used once\n"
     );
 }
-
-/// The OKE example's OCI export, file name to text.
-fn oke_export() -> zprsim_control::import::Files {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/oke-orders/oci-export");
-    std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read_to_string(e.path()).unwrap(),
-            )
-        })
-        .collect()
-}
-
-const LB_NSG_RULES: &str =
-    "network-nsg-rules-list.ocid1.networksecuritygroup.oc1.iad.gen000000.json";
 
 #[test]
 fn an_export_missing_a_rule_field_never_imports_a_wider_rule() {

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+use crate::support::{LB_NSG_RULES, oke_export};
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -395,20 +397,6 @@ fn a_flow_logs_vnic_ocid_reaches_the_summary_escaped() {
     );
 }
 
-/// The OKE example's OCI export, file name to text.
-fn oke_files() -> zprsim_control::import::Files {
-    std::fs::read_dir(root().join("examples/oke-orders/oci-export"))
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read_to_string(e.path()).unwrap(),
-            )
-        })
-        .collect()
-}
-
 /// The imported VNIC `k8s-api-endpoint`'s attributes (ZPR default-deny
 /// holds for a VNIC only while it has them).
 /// `None`: the imported scenario does not load (the CLI then refuses the
@@ -429,7 +417,7 @@ fn k8s_api_attributes(files: &zprsim_control::import::Files) -> Option<(bool, Ve
 #[test]
 fn import_never_drops_a_vnics_attributes_silently() {
     const F: &str = "network-vnic-get-0.json";
-    let files = oke_files();
+    let files = oke_export();
     assert!(k8s_api_attributes(&files).unwrap().0);
     // An empty object is no attributes, as before.
     let mut f = files.clone();
@@ -458,7 +446,7 @@ fn a_vnic_seen_first_without_its_attributes_keeps_them() {
     // sorts before `network-vnic-get-*.json`; the copies differ only by the
     // key one of them lacks, so one is kept.
     const F: &str = "network-vnic-get-0.json";
-    let mut f = oke_files();
+    let mut f = oke_export();
     let mut v: serde_json::Value = serde_json::from_str(&f[F]).unwrap();
     v["data"]
         .as_object_mut()
@@ -476,8 +464,8 @@ fn a_vnic_seen_first_without_its_attributes_keeps_them() {
 fn a_rule_whose_statelessness_is_unreadable_is_not_imported_stateful() {
     // A stateful rule also lets the replies through: reading an
     // `is-stateless` that is not a boolean as stateful widens the rule.
-    const F: &str = "network-nsg-rules-list.ocid1.networksecuritygroup.oc1.iad.gen000000.json";
-    let files = oke_files();
+    const F: &str = LB_NSG_RULES;
+    let files = oke_export();
     let rules = |f: &zprsim_control::import::Files| {
         let out = zprsim_control::import::oci::import(f, None).unwrap();
         let s = zprsim_control::load::from_toml_str(&out.toml, "i.toml")
@@ -520,8 +508,8 @@ fn a_rule_whose_statelessness_is_unreadable_is_not_imported_stateful() {
 
 #[test]
 fn icmp_options_of_another_type_are_refused_not_widened() {
-    const F: &str = "network-nsg-rules-list.ocid1.networksecuritygroup.oc1.iad.gen000000.json";
-    let files = oke_files();
+    const F: &str = LB_NSG_RULES;
+    let files = oke_export();
     for (t, c) in [
         (serde_json::json!("8"), serde_json::Value::Null),
         (serde_json::json!(3), serde_json::json!("4")),
@@ -552,8 +540,8 @@ fn icmp_options_of_another_type_are_refused_not_widened() {
 
 #[test]
 fn port_ranges_out_of_range_are_refused_not_widened() {
-    const F: &str = "network-nsg-rules-list.ocid1.networksecuritygroup.oc1.iad.gen000000.json";
-    let files = oke_files();
+    const F: &str = LB_NSG_RULES;
+    let files = oke_export();
     for (min, max) in [(8080, 70000), (9000, 8080), (65536, 65536)] {
         let mut f = files.clone();
         let mut v: serde_json::Value = serde_json::from_str(&f[F]).unwrap();

@@ -18,3 +18,23 @@ pub fn random_context(rng: &mut impl Rng, first: f64) -> Context {
         })
     }
 }
+
+/// The OKE example's OCI export, file name to text.
+pub fn oke_export() -> zprsim_control::import::Files {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/oke-orders/oci-export");
+    std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read_to_string(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The rules file of the OKE export's load-balancer NSG.
+pub const LB_NSG_RULES: &str =
+    "network-nsg-rules-list.ocid1.networksecuritygroup.oc1.iad.gen000000.json";
