@@ -109,9 +109,7 @@ impl Ctx<'_> {
         out.stopped |= stop;
         stop
     }
-}
 
-impl Ctx<'_> {
     fn error(&self, line: Option<u64>, column: Option<u64>, message: String) -> FlowLogError {
         FlowLogError {
             file: self.name.to_owned(),
@@ -348,7 +346,7 @@ fn read_plain(
     let looks_like_lines =
         one_value || (first.starts_with('{') && first.ends_with('}') && first.len() > 1);
     if looks_like_lines {
-        read_lines(cx, r, out, buf, first_long, line_no)
+        read_lines(cx, r, out, buf, false, line_no)
     } else {
         read_document(cx, r, out, buf, line_no)
     }
