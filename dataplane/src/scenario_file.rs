@@ -24,51 +24,48 @@ impl FsFiles {
 impl SourceFiles for FsFiles {
     fn read(&self, relative_path: &str) -> Result<String, String> {
         let path = self.base.join(relative_path);
-        let meta = std::fs::metadata(&path).map_err(|e| e.to_string())?;
-        if meta.len() > load::MAX_POLICY_FILE_BYTES as u64 {
-            return Err(format!(
-                "the file is {} bytes long; at most {} bytes are accepted",
-                meta.len(),
-                load::MAX_POLICY_FILE_BYTES
-            ));
-        }
-        // The size above is what the file system says; a FIFO or a device
-        // (`/dev/zero`) says 0, so the read itself is capped too.
-        read_text(&path, load::MAX_POLICY_FILE_BYTES, "the file").map_err(|e| match e {
-            TextError::Io(e) => e.to_string(),
-            TextError::Bad(m) => m,
+        read_text(Some(&path), load::MAX_POLICY_FILE_BYTES, "the file", |e| {
+            e.to_string()
         })
     }
 }
 
-/// Reads a whole text file (`-`: standard input), at most `max` bytes
-/// whatever the file system says its size is: a FIFO, `/dev/zero` or an
-/// endless pipe is refused at the limit, never read until memory runs out.
-/// `what` names the file in messages (`the scenario`); an I/O error is
-/// [`TextError::Io`], for the caller to word.
-fn read_text(path: &Path, max: usize, what: &str) -> Result<String, TextError> {
-    let bytes = crate::input::read_capped(path, u64::try_from(max).unwrap_or(u64::MAX)).map_err(
-        |e| match e {
-            crate::input::CappedError::Io(e) => TextError::Io(e),
-            crate::input::CappedError::TooLong => TextError::Bad(format!(
-                "{what} is longer than {max} bytes; at most {max} bytes are accepted"
-            )),
-        },
-    )?;
+/// Reads a whole text file (`None`: standard input), at most `max` bytes:
+/// a file the file system says is longer is refused before it is read,
+/// and the read itself is capped too (a FIFO, `/dev/zero` or an endless
+/// pipe says 0), so nothing is read until memory runs out. `what` names
+/// the file in messages (`the scenario`); `io` words an I/O error.
+fn read_text(
+    path: Option<&Path>,
+    max: usize,
+    what: &str,
+    io: impl Fn(std::io::Error) -> String,
+) -> Result<String, String> {
+    if let Some(path) = path {
+        let meta = std::fs::metadata(path).map_err(&io)?;
+        if meta.len() > max as u64 {
+            return Err(format!(
+                "{what} is {} bytes long; at most {max} bytes are accepted",
+                meta.len()
+            ));
+        }
+    }
+    let bytes = crate::input::read_capped(
+        path.unwrap_or(Path::new("-")),
+        u64::try_from(max).unwrap_or(u64::MAX),
+    )
+    .map_err(|e| match e {
+        crate::input::CappedError::Io(e) => io(e),
+        crate::input::CappedError::TooLong => {
+            format!("{what} is longer than {max} bytes; at most {max} bytes are accepted")
+        }
+    })?;
     String::from_utf8(bytes).map_err(|e| {
-        TextError::Bad(format!(
+        format!(
             "byte {}: {what} is not UTF-8 text",
             e.utf8_error().valid_up_to()
-        ))
+        )
     })
-}
-
-/// Why [`read_text`] failed.
-enum TextError {
-    /// The file could not be opened or read.
-    Io(std::io::Error),
-    /// Too long, or not UTF-8: the message says which.
-    Bad(String),
 }
 
 /// At most this many threads parse a scenario (the calling one included):
@@ -159,12 +156,10 @@ fn load_stdin() -> Result<Loaded, LoadError> {
         message,
         rendered_zpl: None,
     };
-    let text = read_text(Path::new("-"), load::MAX_SCENARIO_BYTES, "the scenario").map_err(
-        |e| match e {
-            TextError::Io(e) => err(format!("cannot read the scenario from standard input: {e}")),
-            TextError::Bad(m) => err(m),
-        },
-    )?;
+    let text = read_text(None, load::MAX_SCENARIO_BYTES, "the scenario", |e| {
+        format!("cannot read the scenario from standard input: {e}")
+    })
+    .map_err(err)?;
     // JSON when it looks like JSON (an object); TOML otherwise.
     let format = if text
         .trim_start_matches(|c: char| c == '\u{feff}' || c.is_whitespace())
@@ -204,19 +199,10 @@ pub fn load_path(path: &Path) -> Result<Loaded, LoadError> {
     if crate::output::is_std(path) {
         return load_stdin();
     }
-    let meta =
-        std::fs::metadata(path).map_err(|e| io_err(format!("cannot read the scenario: {e}")))?;
-    if meta.len() > load::MAX_SCENARIO_BYTES as u64 {
-        return Err(io_err(format!(
-            "the scenario is {} bytes long; at most {} bytes are accepted",
-            meta.len(),
-            load::MAX_SCENARIO_BYTES
-        )));
-    }
-    let text = read_text(path, load::MAX_SCENARIO_BYTES, "the scenario").map_err(|e| match e {
-        TextError::Io(e) => io_err(format!("cannot read the scenario: {e}")),
-        TextError::Bad(m) => io_err(m),
-    })?;
+    let text = read_text(Some(path), load::MAX_SCENARIO_BYTES, "the scenario", |e| {
+        format!("cannot read the scenario: {e}")
+    })
+    .map_err(io_err)?;
     let format = Format::from_file_name(&file).unwrap_or(Format::Toml);
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     load::load_str_with(
