@@ -533,10 +533,9 @@ fn no_pairs(path: &PathSpec, error: String) -> PathResult {
 
 /// What [`run`] found a path to need, before judging any.
 enum Planned {
-    /// `skip = true`.
-    Skipped,
-    /// A selector that matches no endpoint: the message.
-    Empty(String),
+    /// Its result already (skipped, or a selector that matches no
+    /// endpoint): nothing to judge.
+    Done(PathResult),
     /// Sources, destinations and port runs to judge.
     Judge {
         srcs: Vec<IpAddr>,
@@ -564,7 +563,11 @@ pub fn run(
     let mut probes_total: u64 = 0;
     for path in paths {
         if path.skipped {
-            planned.push(Planned::Skipped);
+            let mut r = no_pairs(path, String::new());
+            r.ok = true;
+            r.skipped = true;
+            r.error = None;
+            planned.push(Planned::Done(r));
             continue;
         }
         let srcs = selector::expand(s, &path.from);
@@ -575,7 +578,10 @@ pub fn run(
             } else {
                 &path.to_text
             };
-            planned.push(Planned::Empty(format!("`{empty}` matches no endpoint")));
+            planned.push(Planned::Done(no_pairs(
+                path,
+                format!("`{empty}` matches no endpoint"),
+            )));
             continue;
         }
         let bound = (srcs.len() as u64).saturating_mul(dsts.len() as u64);
@@ -604,16 +610,8 @@ pub fn run(
     let mut out = Vec::with_capacity(paths.len());
     for (path, plan) in paths.iter().zip(planned) {
         let (srcs, dsts, runs) = match plan {
-            Planned::Skipped => {
-                let mut r = no_pairs(path, String::new());
-                r.ok = true;
-                r.skipped = true;
-                r.error = None;
+            Planned::Done(r) => {
                 out.push(r);
-                continue;
-            }
-            Planned::Empty(why) => {
-                out.push(no_pairs(path, why));
                 continue;
             }
             Planned::Judge { srcs, dsts, runs } => (srcs, dsts, runs),
