@@ -385,6 +385,46 @@ impl Tracker {
         }
     }
 
+    /// The cached allowed verdict of a packet of a live connection, with
+    /// what [`Tracker::judge_keyed`] does for it in that case (the reply
+    /// counted, the connection touched), or `None` with nothing changed:
+    /// no connection under `key` (hash `h`, in `shard`), an expired one,
+    /// no verdict cached for the packet's direction (`forward` in the key's
+    /// order), or a cached drop. For a packet with ports (`L4::Ports`) of
+    /// protocol `proto`, at `ts_ns` with TCP flags `tcp_flags`, whose
+    /// connection key is `key`: the engine's known-flow path
+    /// ([`crate::engine`]'s `Judge::packet`), which then counts it and
+    /// adds it to its flow record as the slow path would.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub(crate) fn known_allowed(
+        &mut self,
+        shard: usize,
+        key: &StateKey,
+        h: u64,
+        forward: bool,
+        (proto, ts_ns, tcp_flags): (u8, u64, u8),
+        counters: &mut Counters,
+    ) -> Option<Fast> {
+        // Verdicts are cached only under a table that never changes.
+        self.memo.as_ref()?;
+        let table = self.conns.get_mut(shard % SHARDS)?.as_mut()?;
+        let (_, e) = table.find_mut(key, h)?;
+        if e.conn.expired(proto, ts_ns) {
+            return None;
+        }
+        let reply = forward != e.conn.initiator_forward;
+        let c = e.cache.get(usize::from(reply)).copied().flatten()?;
+        if !c.ports || c.judgement.verdict != Verdict::Allow {
+            return None;
+        }
+        if reply {
+            counters.replies_tracked += 1;
+        }
+        e.conn.touch(ts_ns, forward, tcp_flags);
+        Some(c.fast())
+    }
+
     /// [`Tracker::judge`] with the packet's connection key, direction and
     /// key hash already made ([`state_table::packet_keys`], `None` for a
     /// non-first fragment): the engine's worker makes them once for the
