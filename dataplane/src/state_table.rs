@@ -869,6 +869,19 @@ pub(crate) enum Slot {
     V6(usize),
 }
 
+/// Where an entry was last found in its sub-table, kept by another table's
+/// record to find it again without a probe ([`ShardTable::find_hinted_mut`]).
+/// Only a hint: entries move when others are removed, so a hinted position
+/// is used only when the entry there has the key looked for (keys are
+/// unique in a table), and otherwise the key is probed as usual.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hint(u32);
+
+impl Hint {
+    /// No position known.
+    pub(crate) const NONE: Hint = Hint(u32::MAX);
+}
+
 /// One shard's bounded state table: at most `cap` entries over its IPv4
 /// and IPv6 sub-tables, the oldest evicted first.
 #[derive(Debug)]
@@ -926,6 +939,38 @@ impl<V> ShardTable<V> {
         match key {
             StateKey::V4(k) => self.v4.find_mut(k, h).map(|(i, v)| (Slot::V4(i), v)),
             StateKey::V6(k) => self.v6.find_mut(k, h).map(|(i, v)| (Slot::V6(i), v)),
+        }
+    }
+
+    /// [`ShardTable::find_mut`], looking first at the position `hint`
+    /// (where the entry was last found): the entry's value, and its
+    /// position now.
+    #[inline]
+    pub(crate) fn find_hinted_mut(
+        &mut self,
+        key: &StateKey,
+        h: u64,
+        hint: Hint,
+    ) -> Option<(Hint, &mut V)> {
+        fn at<'a, K: Copy + Eq, V>(
+            t: &'a mut Table<K, V>,
+            k: &K,
+            h: u64,
+            hint: Hint,
+        ) -> Option<(Hint, &'a mut V)> {
+            let hinted = t.entries.get(hint.0 as usize).is_some_and(|e| e.key == *k);
+            let i = if hinted {
+                hint.0 as usize
+            } else {
+                t.find(k, h)?
+            };
+            // Entries are fewer than 2^30 (`MAX_CAP`): the position fits.
+            let pos = Hint(u32::try_from(i).ok()?);
+            t.entries.get_mut(i).map(|e| (pos, &mut e.value))
+        }
+        match key {
+            StateKey::V4(k) => at(&mut self.v4, k, h, hint),
+            StateKey::V6(k) => at(&mut self.v6, k, h, hint),
         }
     }
 

@@ -12,7 +12,7 @@ use crate::community_id::{CommunityId, FlowKey};
 use crate::conntrack::{self, SHARDS};
 use crate::drop_reason::DropReason;
 use crate::judge::Counters;
-use crate::state_table::{ShardTable, Slot, StateKey};
+use crate::state_table::{Hint, ShardTable, Slot, StateKey};
 
 use super::Item;
 use super::spool::{Cursor, Spool, SpoolError, SpoolStats};
@@ -84,11 +84,12 @@ pub struct Decided {
 pub(crate) enum Open {
     /// No record is open under the key.
     None,
-    /// A record of an exact packet, live (within its timeout): its slot.
-    /// A packet of a connection its scenario's tracker holds, whose
-    /// verdict the connection caches, is added with
+    /// A record of an exact packet, live (within its timeout): its slot,
+    /// and where the tracker last held its connection
+    /// ([`FlowState::conn_at`]). A packet of a connection its scenario's
+    /// tracker holds, whose verdict the connection caches, is added with
     /// [`Flows::allowed_live`].
-    Live(Slot),
+    Live(Slot, Hint),
     /// A record timed out, or the packet is not exact: its slot.
     Other(Slot),
 }
@@ -98,7 +99,7 @@ impl Open {
     pub(crate) fn slot(self) -> Option<Slot> {
         match self {
             Open::None => None,
-            Open::Live(s) | Open::Other(s) => Some(s),
+            Open::Live(s, _) | Open::Other(s) => Some(s),
         }
     }
 }
@@ -212,6 +213,9 @@ pub(crate) struct FlowState {
     /// then the verdicts of any later packet in their directions
     /// ([`Flows::known_drop`]).
     no_conn: bool,
+    /// Where the scenario's tracker last held this record's connection
+    /// ([`Flows::allowed_live`]; only a hint).
+    conn_at: Hint,
     /// Verdict code of the first packet (0 allowed, else its stage + 1).
     code: u8,
     /// How the first packet was decided.
@@ -448,7 +452,7 @@ impl Flows {
             return Err(Open::Other(slot));
         }
         if !r.no_conn {
-            return Err(Open::Live(slot));
+            return Err(Open::Live(slot, r.conn_at));
         }
         // Same key, other direction: the first packet's reverse (a packet
         // to itself has one direction, never a reply).
@@ -456,10 +460,10 @@ impl Flows {
         let side = match (reverse, r.reply) {
             (false, _) => r.first,
             (true, Some(s)) => s,
-            (true, None) => return Err(Open::Live(slot)),
+            (true, None) => return Err(Open::Live(slot, r.conn_at)),
         };
         if side.code == 0 {
-            return Err(Open::Live(slot));
+            return Err(Open::Live(slot, r.conn_at));
         }
         r.bytes += u64::from(it.wire_len);
         r.dropped += 1;
@@ -478,8 +482,16 @@ impl Flows {
     /// steps (the record is known live and exact, so the timeout is not
     /// looked at again and the direction is `forward` against the first
     /// packet's, which for an exact record is [`conntrack::reverses`]).
+    /// `conn_at`: where the tracker holds the connection now.
     #[inline]
-    pub(crate) fn allowed_live(&mut self, it: &Item, slot: Slot, forward: bool, side: Side) {
+    pub(crate) fn allowed_live(
+        &mut self,
+        it: &Item,
+        slot: Slot,
+        forward: bool,
+        side: Side,
+        conn_at: Hint,
+    ) {
         let Some(Some(t)) = self.tables.get_mut(usize::from(it.shard)) else {
             return;
         };
@@ -490,6 +502,7 @@ impl Flows {
         r.allowed += 1;
         r.last_ns = r.last_ns.max(it.ts_ns);
         r.no_conn = false;
+        r.conn_at = conn_at;
         if !r.both {
             // A packet to itself has one direction, never a reply.
             let reverse = forward != r.first_forward;
@@ -572,6 +585,7 @@ impl Flows {
             src_is_a: key.first_is(&p.src),
             first_forward: forward,
             no_conn: exact && !conn,
+            conn_at: Hint::NONE,
             code,
             first: side,
             reply: None,

@@ -51,24 +51,23 @@ impl Judge {
                 }
                 (side.code(), false)
             }
-            Err(Open::Live(slot)) => {
+            Err(Open::Live(slot, hint)) => {
                 let forward = it.keys.forward();
                 let p = &it.packet;
                 match self.tracker.known_allowed(
                     usize::from(it.shard),
-                    &it.keys.flow,
-                    fh,
+                    (&it.keys.flow, fh, hint),
                     forward,
                     (p.proto, it.ts_ns, it.tcp_flags),
                     &mut self.counters,
                 ) {
-                    Some(fast) => {
+                    Some((fast, at)) => {
                         self.counters.record(&fast, it.wire_len);
                         if let Some(t) = &mut self.rules {
                             t.packet(p, it.ts_ns, &fast, fh);
                         }
                         self.flows
-                            .allowed_live(it, slot, forward, Side::of(0, &fast));
+                            .allowed_live(it, slot, forward, Side::of(0, &fast), at);
                         (0, false)
                     }
                     None => (self.judge(it, fh, Some(slot), exact, hasher), false),
