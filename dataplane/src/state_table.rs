@@ -1263,6 +1263,59 @@ mod tests {
         assert_eq!(mixed.ports(), None);
     }
 
+    /// A hinted look-up finds exactly what a probe finds, whatever the
+    /// hint: the position last returned for the key (gone stale as other
+    /// entries were removed and evicted, moving entries), another key's
+    /// position, or a position past the end.
+    #[test]
+    fn hinted_lookups_find_what_a_probe_finds() {
+        use rand::{Rng, SeedableRng};
+        let hasher = KeyHasher::default();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let mut t: ShardTable<u32> = ShardTable::new(40);
+        let mut hints: HashMap<StateKey, Hint> = HashMap::new();
+        let (mut hinted, mut stale) = (0, 0);
+        for step in 0..30_000u32 {
+            let i = rng.random_range(0..100u32);
+            let key = if rng.random_bool(0.3) { k6(i) } else { k4(i) };
+            let h = hasher.hash(&key);
+            let hint = match rng.random_range(0..4) {
+                0 => Hint(rng.random_range(0..50)),
+                1 => Hint::NONE,
+                _ => hints.get(&key).copied().unwrap_or(Hint::NONE),
+            };
+            let expect = t.find(&key, h).map(|s| {
+                let i = match s {
+                    Slot::V4(i) | Slot::V6(i) => i,
+                };
+                (Hint(u32::try_from(i).unwrap()), *t.get_mut(s).unwrap())
+            });
+            if let Some((at, _)) = expect {
+                hinted += usize::from(at == hint);
+                stale += usize::from(at != hint && hints.get(&key) == Some(&hint));
+            }
+            let got = t.find_hinted_mut(&key, h, hint).map(|(at, v)| (at, *v));
+            assert_eq!(got, expect, "step {step}, hint {hint:?}");
+            match got {
+                Some((at, _)) if rng.random_bool(0.3) => {
+                    let s = match key {
+                        StateKey::V4(_) => Slot::V4(at.0 as usize),
+                        StateKey::V6(_) => Slot::V6(at.0 as usize),
+                    };
+                    t.remove(s);
+                }
+                Some((at, _)) => {
+                    hints.insert(key, at);
+                }
+                None => {
+                    t.insert(key, h, step);
+                }
+            }
+        }
+        // Both kinds of hint were met: right ones, and stale ones.
+        assert!(hinted > 200 && stale > 200, "{hinted} {stale}");
+    }
+
     /// The table against a plain model: a map plus an insertion-order
     /// queue, through random inserts, removals and evictions.
     #[test]
