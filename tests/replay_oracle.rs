@@ -588,12 +588,13 @@ fn replay_equals_reference_on_edge_shapes() {
     let (mut total, mut replies_allowed) = (0usize, 0usize);
     let (mut v6_allowed, mut vlan_allowed, mut icmp_errors_allowed, mut fragments) =
         (0usize, 0usize, 0usize, 0usize);
+    let mut mutated_icmp = 0usize;
     for seed in 0..seeds {
         let mut rng = ChaCha8Rng::seed_from_u64(7000 + seed);
         let s = random_scenario_shaped(&mut rng, &shape);
         let pool = address_pool_shaped(&s, &shape);
         let vnics = vnic_addresses(&s);
-        let pkts = traffic_with(&mut rng, &s, 400, |rng| {
+        let mut pkts = traffic_with(&mut rng, &s, 400, |rng| {
             loop {
                 let p = random_packet_shaped(rng, &pool, &vnics, &shape);
                 if !v6_header_proto(&p) {
@@ -601,6 +602,22 @@ fn replay_equals_reference_on_edge_shapes() {
                 }
             }
         });
+        // ICMP connections are tracked by protocol and addresses alone: a
+        // later packet of one may carry another type or code (an error
+        // after an echo, an echo of another code), which the rules judge
+        // anew in the forward direction.
+        let mut seen = std::collections::HashSet::new();
+        for k in &mut pkts {
+            let key = (k.p.proto, k.p.src.min(k.p.dst), k.p.src.max(k.p.dst));
+            if let L4::Icmp { icmp_type, code } = &mut k.p.l4
+                && !seen.insert(key)
+                && rng.random_bool(0.4)
+            {
+                *icmp_type = [0u8, 3, 8, 11, 128, 129][rng.random_range(0..6)];
+                *code = rng.random_range(0..3);
+                mutated_icmp += 1;
+            }
+        }
         let vlan: Vec<bool> = pkts.iter().map(|_| rng.random_bool(0.33)).collect();
         let input = dir.path().join(format!("edge{seed}.pcap"));
         {
@@ -683,8 +700,9 @@ fn replay_equals_reference_on_edge_shapes() {
         }
     }
     eprintln!(
-        "{total} packets: {replies_allowed} tracked replies allowed, {v6_allowed} IPv6 allowed, {vlan_allowed} tagged allowed, {icmp_errors_allowed} ICMP errors allowed, {fragments} fragments"
+        "{total} packets: {replies_allowed} tracked replies allowed, {v6_allowed} IPv6 allowed, {vlan_allowed} tagged allowed, {icmp_errors_allowed} ICMP errors allowed, {fragments} fragments, {mutated_icmp} ICMP packets of another type in a tracked tuple"
     );
+    assert!(mutated_icmp > 0);
     assert!(replies_allowed * 100 > total, "{replies_allowed} replies");
     assert!(
         v6_allowed > 0 && vlan_allowed > 0 && icmp_errors_allowed > 0 && fragments > 0,
