@@ -393,10 +393,20 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
         s.vcns.push(Vcn {
             name: format!("vcn{v}"),
             id: None,
-            cidr_blocks: vec![
-                net(&format!("10.{v}.0.0/16")),
-                net(&format!("fd00:{v}::/32")),
-            ],
+            cidr_blocks: if shape.edges {
+                // A second IPv4 block no subnet uses: unassigned
+                // addresses reached by the local route, in `all-endpoints`.
+                vec![
+                    net(&format!("10.{v}.0.0/16")),
+                    net(&format!("fd00:{v}::/32")),
+                    net(&format!("172.16.{v}.0/24")),
+                ]
+            } else {
+                vec![
+                    net(&format!("10.{v}.0.0/16")),
+                    net(&format!("fd00:{v}::/32")),
+                ]
+            },
             attribute: if rng.random_bool(0.8) {
                 vattrs.choose(rng).cloned()
             } else {
@@ -759,12 +769,16 @@ const EDGE_PORTS: [u16; 13] = [
     0, 1, 22, 53, 80, 443, 1023, 1024, 2049, 8080, 40000, 65534, 65535,
 ];
 
-/// Prefixes [`Shape::edges`] adds: halves of the address space, a /8 over
+/// Prefixes [`Shape::edges`] adds: the VCNs' second blocks and a /12
+/// over both, IPv6 link-local, halves of the address space, a /8 over
 /// both VCNs, /31, /30 and /32 around VNIC addresses, a /17 cutting a VCN,
 /// a /23 over two subnets, the broadcast and all-ones hosts, IPv6 /1, /16,
 /// /120, /125 and /128 around VNIC addresses, IPv4-mapped IPv6 and
 /// multicast, and host routes inside the service labels.
-const EDGE_PREFIXES: [&str; 24] = [
+const EDGE_PREFIXES: [&str; 27] = [
+    "172.16.0.0/12",
+    "172.16.1.0/24",
+    "fe80::/10",
     "0.0.0.0/1",
     "128.0.0.0/1",
     "10.0.0.0/8",
@@ -913,8 +927,13 @@ fn edge_conditions(rng: &mut impl Rng) -> Vec<Spanned<Condition>> {
 /// Addresses [`address_pool_shaped`] adds for [`Shape::edges`]: second
 /// VNIC addresses and their neighbours, subnet and VCN ends, addresses of
 /// a VCN outside every subnet, the all-zero and all-ones addresses, the
-/// service labels' ends, IPv4-mapped and link-local IPv6, multicast.
-const EDGE_ADDRESSES: [&str; 24] = [
+/// service labels' ends, IPv4-mapped (169.254.169.254 too: not the IPv4
+/// link-local range) and link-local IPv6, multicast, the VCNs' second
+/// blocks.
+const EDGE_ADDRESSES: [&str; 27] = [
+    "172.16.0.5",
+    "172.16.1.5",
+    "::ffff:169.254.169.254",
     "10.0.1.11",
     "10.0.1.51",
     "10.0.1.255",
