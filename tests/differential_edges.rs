@@ -280,3 +280,89 @@ fn compiled_equals_reference_on_edge_shapes() {
         assert!(n > 0, "the edge generator never reached {name}: {cov:#?}");
     }
 }
+
+/// The scale generator's `wide` shape (random NSG membership), scaled
+/// down, over many seeds: 3 VCNs, up to 5 NSGs per VNIC (past the inline
+/// container slots), more IPv6, narrow and wide cells; the generator's
+/// traffic plus edge packets (ICMP errors, fragments, numbered protocols,
+/// ports at the ends) between its addresses, first packets and replies.
+/// `ZPRSIM_WIDE_SEEDS` runs more seeds.
+#[test]
+fn compiled_equals_reference_on_scaled_wide_shapes() {
+    use zprsim_bench::scale::{ScaleSpec, packets, scenario};
+    let seeds: u64 = std::env::var("ZPRSIM_WIDE_SEEDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    let shape = Shape::edges();
+    let (mut past_inline, mut v6_allowed, mut checked) = (0usize, 0usize, 0usize);
+    for seed in 0..seeds {
+        let spec = ScaleSpec {
+            vcns: 3,
+            subnets: 9,
+            vnics: 300,
+            node_pools: 9,
+            security_lists: 12,
+            sl_rules: 600,
+            nsgs: 18,
+            nsg_rules: 360,
+            zpr_policies: 3,
+            statements: 40,
+            workloads: 6,
+            external_cidrs: 40,
+            ipv6_share: 0.5,
+            random_nsgs: Some(5),
+            seed: 100 + seed,
+            ..ScaleSpec::wide()
+        };
+        let s = scenario(&spec);
+        let cfg = if seed % 2 == 1 {
+            Config {
+                narrow_cells_from_bytes: 0,
+                ..Config::default()
+            }
+        } else {
+            Config::default()
+        };
+        let c = Compiled::new(&s, &cfg).expect("compiles");
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let vnics = vnic_addresses(&s);
+        let mut pool = vnics.clone();
+        pool.extend(address_pool_shaped(&s, &shape));
+        let mut pkts = packets(&s, 600, seed);
+        pkts.extend((0..600).map(|_| random_packet_shaped(&mut rng, &pool, &vnics, &shape)));
+        for (i, p) in pkts.iter().enumerate() {
+            let ctx = random_context(&mut rng, 0.7);
+            let reference = eval::evaluate(&s, p, ctx);
+            let d = &reference.deciders;
+            let fast = c.judge(p, ctx);
+            let fast_rules: Vec<_> = fast
+                .rules
+                .iter()
+                .map(|r| r.and_then(|id| c.rule_ref(id)))
+                .collect();
+            let ref_rules = vec![d.route, d.egress, d.ingress, d.zpr_egress, d.zpr_ingress];
+            assert_eq!(
+                (reference.judgement, &ref_rules),
+                (fast.judgement, &fast_rules),
+                "seed {seed}, packet {i}: {p} ({ctx:?})"
+            );
+            checked += 1;
+            v6_allowed += usize::from(p.src.is_ipv6() && reference.judgement.stage.is_none());
+            for (ip, r) in [(p.src, d.egress), (p.dst, d.ingress)] {
+                if let Some(RuleRef::Nsg { nsg, .. }) = r
+                    && let Some(v) = s.vnics.iter().find(|v| v.private_ips.contains(&ip))
+                {
+                    past_inline += usize::from(v.nsgs.iter().position(|n| *n == nsg) >= Some(3));
+                }
+            }
+        }
+    }
+    eprintln!(
+        "scaled wide: {seeds} seeds, {checked} packets, {past_inline} decided past the inline slots, {v6_allowed} IPv6 allowed"
+    );
+    assert!(
+        past_inline > 0 && v6_allowed > 0,
+        "{past_inline} {v6_allowed}"
+    );
+}
