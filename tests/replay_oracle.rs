@@ -568,6 +568,36 @@ fn v6_header_proto(p: &Packet) -> bool {
     p.src.is_ipv6() && matches!(p.proto, 0 | 43 | 44 | 51 | 59 | 60 | 135 | 139 | 140)
 }
 
+/// Every idle timeout of semantics §2b, in ns.
+const TIMEOUTS: [u64; 6] = [15 * NS, 30 * NS, 60 * NS, 120 * NS, 180 * NS, 300 * NS];
+
+/// `pkts` again with new times: short gaps mostly, and after a quarter of
+/// the packets a second packet of the same flow (either direction, TCP
+/// flags from SYN to RST) exactly one timeout later or 1 ns past it, so
+/// connections are seen live at the boundary ("expired when the gap
+/// exceeds the timeout") and expired just past it.
+fn at_the_boundaries(rng: &mut ChaCha8Rng, pkts: &[Pkt], followups: &mut usize) -> Vec<Pkt> {
+    const FLAGS: [u8; 8] = [0x02, 0x12, 0x10, 0x18, 0x01, 0x11, 0x04, 0x14];
+    let mut out = Vec::with_capacity(pkts.len() * 5 / 4);
+    let mut ts = 1_700_000_000 * NS;
+    for k in pkts {
+        ts += 1 + rng.random_range(0..2 * NS);
+        out.push(Pkt { ts, ..*k });
+        if rng.random_bool(0.25) {
+            ts += TIMEOUTS[rng.random_range(0..TIMEOUTS.len())] + u64::from(rng.random_bool(0.5));
+            let p = if rng.random_bool(0.5) {
+                k.p.reversed()
+            } else {
+                k.p
+            };
+            let flags = FLAGS[rng.random_range(0..FLAGS.len())];
+            out.push(Pkt { p, flags, ts });
+            *followups += 1;
+        }
+    }
+    out
+}
+
 /// The engine against the reference and a plain tracker on the edge shapes
 /// (`Shape::edges`: IPv6 and mixed scenarios, ICMP errors and ICMP of the
 /// other family, fragments of every protocol, numbered protocols, ports at
@@ -588,7 +618,7 @@ fn replay_equals_reference_on_edge_shapes() {
     let (mut total, mut replies_allowed) = (0usize, 0usize);
     let (mut v6_allowed, mut vlan_allowed, mut icmp_errors_allowed, mut fragments) =
         (0usize, 0usize, 0usize, 0usize);
-    let mut mutated_icmp = 0usize;
+    let (mut mutated_icmp, mut boundary_followups) = (0usize, 0usize);
     for seed in 0..seeds {
         let mut rng = ChaCha8Rng::seed_from_u64(7000 + seed);
         let s = random_scenario_shaped(&mut rng, &shape);
@@ -618,6 +648,7 @@ fn replay_equals_reference_on_edge_shapes() {
                 mutated_icmp += 1;
             }
         }
+        let pkts = at_the_boundaries(&mut rng, &pkts, &mut boundary_followups);
         let vlan: Vec<bool> = pkts.iter().map(|_| rng.random_bool(0.33)).collect();
         let input = dir.path().join(format!("edge{seed}.pcap"));
         {
@@ -700,9 +731,9 @@ fn replay_equals_reference_on_edge_shapes() {
         }
     }
     eprintln!(
-        "{total} packets: {replies_allowed} tracked replies allowed, {v6_allowed} IPv6 allowed, {vlan_allowed} tagged allowed, {icmp_errors_allowed} ICMP errors allowed, {fragments} fragments, {mutated_icmp} ICMP packets of another type in a tracked tuple"
+        "{total} packets: {replies_allowed} tracked replies allowed, {v6_allowed} IPv6 allowed, {vlan_allowed} tagged allowed, {icmp_errors_allowed} ICMP errors allowed, {fragments} fragments, {mutated_icmp} ICMP packets of another type in a tracked tuple, {boundary_followups} packets exactly at or 1 ns past a timeout"
     );
-    assert!(mutated_icmp > 0);
+    assert!(mutated_icmp > 0 && boundary_followups > 0);
     assert!(replies_allowed * 100 > total, "{replies_allowed} replies");
     assert!(
         v6_allowed > 0 && vlan_allowed > 0 && icmp_errors_allowed > 0 && fragments > 0,
