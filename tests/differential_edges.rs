@@ -366,3 +366,55 @@ fn compiled_equals_reference_on_scaled_wide_shapes() {
         "{past_inline} {v6_allowed}"
     );
 }
+
+/// The edge scenarios survive the scenario format: written as TOML
+/// (`scale::to_toml`), loaded back, every statement prints and parses
+/// back to itself, and the reloaded scenario's reference and compiled
+/// judgements equal the original's on edge packets (`ZPRSIM_EDGE_RT_SEEDS`
+/// for more seeds).
+#[test]
+fn edge_scenarios_round_trip_through_toml() {
+    use zprsim_bench::scale::to_toml;
+    use zprsim_control::load::from_toml_str;
+    use zprsim_control::zpl::{parse_statement, print_statement};
+    let shape = Shape::edges();
+    let seeds: u64 = std::env::var("ZPRSIM_EDGE_RT_SEEDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
+    let mut compared = 0usize;
+    for seed in 0..seeds {
+        let mut rng = ChaCha8Rng::seed_from_u64(90_000 + seed);
+        let s = random_scenario_shaped(&mut rng, &shape);
+        for (_, st) in s.statements() {
+            let text = print_statement(&st.statement);
+            let back = parse_statement(&text).unwrap_or_else(|e| panic!("{text}: {e:?}"));
+            assert_eq!(
+                print_statement(&back),
+                text,
+                "seed {seed}: a statement does not print back to itself"
+            );
+        }
+        let text = to_toml(&s);
+        let loaded = from_toml_str(&text, "edges.toml")
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}\n{text}"))
+            .scenario;
+        let c = Compiled::new(&loaded, &Config::default()).unwrap();
+        let pool = address_pool_shaped(&s, &shape);
+        let vnics = vnic_addresses(&s);
+        for _ in 0..300 {
+            let p = random_packet_shaped(&mut rng, &pool, &vnics, &shape);
+            let ctx = random_context(&mut rng, 0.7);
+            let a = eval::evaluate(&s, &p, ctx);
+            let b = eval::evaluate(&loaded, &p, ctx);
+            assert_eq!(a.judgement, b.judgement, "seed {seed}: {p} ({ctx:?})");
+            assert_eq!(
+                c.judge(&p, ctx).judgement,
+                b.judgement,
+                "seed {seed}: {p} ({ctx:?})"
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 0);
+}

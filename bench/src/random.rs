@@ -280,7 +280,13 @@ fn random_statement(rng: &mut impl Rng, shape: &Shape) -> Statement {
             ))),
         }
     }
-    if rng.random_bool(0.25) {
+    // At most one `connection-state` (the edge conditions may hold an
+    // explicit `stateful`).
+    if rng.random_bool(0.25)
+        && !conditions
+            .iter()
+            .any(|c| matches!(c.node, Condition::ConnectionState(_)))
+    {
         conditions.push(sp(Condition::ConnectionState(ConnectionState::Stateless)));
     }
     Statement { kind, conditions }
@@ -531,7 +537,13 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                     vnic_attrs.extend(edge_attrs());
                 }
                 for a in &vnic_attrs {
-                    if rng.random_bool(0.3) {
+                    // Edges: one value per key, as the scenario format
+                    // writes attributes (so edge scenarios round-trip).
+                    let key_taken = shape.edges
+                        && attributes.iter().any(|x| {
+                            x.attribute.namespace == a.namespace && x.attribute.key == a.key
+                        });
+                    if rng.random_bool(0.3) && !key_taken {
                         attributes.push(SecurityAttribute {
                             attribute: a.clone(),
                             mode: if rng.random_bool(0.3) {
@@ -572,12 +584,16 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                 {
                     // A tie: the same destination again, another target
                     // (the first written wins).
+                    // A service label is reached through the service
+                    // gateway only.
+                    let gateway = if matches!(destination, RouteDestination::Service(_)) {
+                        2
+                    } else {
+                        rng.random_range(0..5)
+                    };
                     rules.push(RouteRule {
                         destination,
-                        target: RouteTarget::Gateway(id(
-                            GatewayId::new,
-                            v * 5 + rng.random_range(0..5),
-                        )),
+                        target: RouteTarget::Gateway(id(GatewayId::new, v * 5 + gateway)),
                         description: None,
                     });
                     continue;
