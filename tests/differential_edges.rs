@@ -58,8 +58,9 @@ struct EdgeCoverage {
     route_tie: usize,
     /// Decided by the second service label (security peer or route).
     second_label: usize,
-    /// ZPR decided by a statement with an ICMP code, ICMPv6, or a
-    /// numbered protocol condition.
+    /// ZPR decided by a statement with an ICMP type or code, a protocol
+    /// without ports (ICMP, ICMPv6, numbered), or a port range touching 0
+    /// or 65535.
     zpr_cond_edges: usize,
     /// Non-first fragments allowed.
     fragments_allowed: usize,
@@ -169,12 +170,19 @@ fn count(s: &Scenario, p: &Packet, ctx: Context, d: &Decision, cov: &mut EdgeCov
     }
     for r in [dd.zpr_egress, dd.zpr_ingress] {
         if let Some(RuleRef::Statement(st)) = r {
-            let edge = s.statement(st).statement.conditions.iter().any(|c| {
-                matches!(
-                    c.node,
-                    Condition::IcmpCode(_)
-                ) || matches!(&c.node, Condition::Protocol(ps) if ps.protocol == proto::ICMPV6 || matches!(ps.protocol, 47 | 50 | 132))
-            });
+            let edge = s
+                .statement(st)
+                .statement
+                .conditions
+                .iter()
+                .any(|c| match &c.node {
+                    Condition::IcmpCode(_) | Condition::IcmpType(_) => true,
+                    Condition::Protocol(ps) => {
+                        !proto::has_ports(ps.protocol)
+                            || ps.ports.iter().any(|r| r.min == 0 || r.max == u16::MAX)
+                    }
+                    Condition::ConnectionState(_) => false,
+                });
             cov.zpr_cond_edges += usize::from(edge);
         }
     }
@@ -225,7 +233,7 @@ fn compiled_equals_reference_on_edge_shapes() {
     let seeds: u64 = std::env::var("ZPRSIM_EDGE_SEEDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(150);
+        .unwrap_or(300);
     let mut failures = Vec::new();
     let mut cov = EdgeCoverage::default();
     for seed in 0..seeds {
