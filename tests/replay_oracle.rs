@@ -569,7 +569,15 @@ fn v6_header_proto(p: &Packet) -> bool {
 }
 
 /// Every idle timeout of semantics §2b, in ns.
-const TIMEOUTS: [u64; 6] = [15 * NS, 30 * NS, 60 * NS, 120 * NS, 180 * NS, 300 * NS];
+const TIMEOUTS: [u64; 7] = [
+    15 * NS,
+    30 * NS,
+    60 * NS,
+    120 * NS,
+    180 * NS,
+    300 * NS,
+    86_400 * NS,
+];
 
 /// `pkts` again with new times: short gaps mostly, and after a quarter of
 /// the packets a second packet of the same flow (either direction, TCP
