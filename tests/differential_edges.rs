@@ -71,7 +71,7 @@ struct EdgeCoverage {
     replies_allowed: usize,
 }
 
-fn security_rule<'s>(s: &'s Scenario, r: Option<RuleRef>) -> Option<&'s SecurityRule> {
+fn security_rule(s: &Scenario, r: Option<RuleRef>) -> Option<&SecurityRule> {
     match r? {
         RuleRef::Nsg { nsg, index } => s.nsgs[nsg.index()].rules.get(index as usize),
         RuleRef::SecurityList {
