@@ -1,0 +1,150 @@
+//! A rollout engineer's week: the import -> policy -> check -> diff ->
+//! verify -> explain loop scripted in CI, with pipes and exit codes. Each
+//! test runs the binary the way a script does and asserts what the script
+//! relies on (the exit status, the files it reads afterwards).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+use zprsim_dataplane::capture::Capture;
+use zprsim_dataplane::pcap_out::{OutFormat, PcapOut};
+
+const SCENARIO: &str = "examples/oke-orders/scenario.toml";
+const PROPOSED: &str = "examples/oke-orders/proposed.toml";
+const FLOW_LOG: &str = "examples/oke-orders/flowlogs/oke-demo.jsonl";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn zprsim() -> Command {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin!("zprsim"));
+    c.current_dir(root());
+    c
+}
+
+/// The OKE demo capture repeated `copies` times, each copy 100,000 s after
+/// the last so every copy opens new flows.
+fn big_capture(path: &Path, copies: u64) {
+    let demo = Capture::from_bytes(zprsim_bench::fixtures::oke_demo().bytes).unwrap();
+    let f = std::fs::File::create(path).unwrap();
+    let mut out = PcapOut::create(f, OutFormat::Pcap { linktype: 1 }).unwrap();
+    for c in 0..copies {
+        for r in demo.records() {
+            let r = r.unwrap();
+            let ts = r.ts_ns + c * 100_000 * 1_000_000_000;
+            out.write(ts, r.linktype, r.orig_len, r.data).unwrap();
+        }
+    }
+    out.finish().unwrap();
+}
+
+/// The OKE flow log repeated `copies` times (the same records again: enough
+/// lines to fill any pipe).
+fn big_flow_log(path: &Path, copies: usize) {
+    let one = std::fs::read_to_string(root().join(FLOW_LOG)).unwrap();
+    std::fs::write(path, one.repeat(copies)).unwrap();
+}
+
+/// Spawns `zprsim ARGS` with standard output piped, reads one line of it,
+/// closes the pipe (`| head -1`) and waits: the line, the exit code and
+/// standard error.
+fn first_line_then_close(args: &[&str]) -> (String, Option<i32>, String) {
+    let mut child: Child = zprsim()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    lines.read_line(&mut first).unwrap();
+    drop(lines);
+    let o = child.wait_with_output().unwrap();
+    (
+        first,
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// `| head -1` on a JSON output must not change the exit status a CI gate
+/// reads, nor cost the run's other outputs: the reader leaving is not the
+/// answer to "did anything drop / break".
+#[test]
+fn a_closed_output_pipe_keeps_the_exit_status_and_the_other_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.pcap");
+    big_capture(&big, 200);
+    let big = big.to_str().unwrap();
+    let report = dir.path().join("r.json");
+    let report_s = report.to_str().unwrap();
+
+    // replay --fail-on-drop: the demo drops packets, so exit 1 whoever
+    // reads the flow lines; the report file is written in full.
+    let (first, code, err) = first_line_then_close(&[
+        "replay",
+        SCENARIO,
+        big,
+        "--flows",
+        "-",
+        "--report",
+        report_s,
+        "--quiet",
+        "--fail-on-drop",
+    ]);
+    assert!(serde_json::from_str::<Value>(&first).is_ok(), "{first}");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.is_empty(), "{err}");
+    let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["packets"]["total"], 188 * 200);
+    assert_eq!(r["interrupted"], false);
+    std::fs::remove_file(&report).unwrap();
+
+    // diff: flows would break, so exit 1 (the default --fail-on).
+    let (first, code, err) = first_line_then_close(&[
+        "diff", SCENARIO, PROPOSED, big, "--flows", "-", "--report", report_s, "--quiet",
+    ]);
+    assert!(serde_json::from_str::<Value>(&first).is_ok(), "{first}");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.is_empty(), "{err}");
+    let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["packets"]["total"], 188 * 200);
+    std::fs::remove_file(&report).unwrap();
+}
+
+#[test]
+fn a_closed_output_pipe_ends_a_flow_log_run_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.jsonl");
+    big_flow_log(&big, 100);
+    let big = big.to_str().unwrap();
+    let report = dir.path().join("r.json");
+    let report_s = report.to_str().unwrap();
+
+    // `replay FLOWLOG --flows - | head -1`: one line per judged record.
+    let (first, code, err) =
+        first_line_then_close(&["replay", SCENARIO, big, "--flows", "-", "--quiet"]);
+    assert!(serde_json::from_str::<Value>(&first).is_ok(), "{first}");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+
+    // With --fail-on-drop and a report beside it: exit 1, report written.
+    let (_, code, err) = first_line_then_close(&[
+        "replay",
+        SCENARIO,
+        big,
+        "--flows",
+        "-",
+        "--report",
+        report_s,
+        "--quiet",
+        "--fail-on-drop",
+    ]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.is_empty(), "{err}");
+    let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["flow_log"]["records"], 80 * 100);
+}
