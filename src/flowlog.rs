@@ -15,7 +15,7 @@ use zprsim_control::compile::{Compiled, Config, rule_text};
 use zprsim_control::escape::escape;
 use zprsim_control::model::Scenario;
 use zprsim_control::verdict::Verdict;
-use zprsim_dataplane::flowlog::detect::is_flow_log_path;
+use zprsim_dataplane::flowlog::detect::{Kind, kind_of_path};
 use zprsim_dataplane::flowlog::judge::{
     Agreement, Direction, FlowLogJudgement, Judged, Unplaced, judge_records,
 };
@@ -57,19 +57,8 @@ pub struct Inputs<'a> {
 /// # Errors
 /// Bad input or usage.
 pub fn replay_if_flow_logs(a: &Inputs<'_>) -> Result<Option<ExitCode>, Failure> {
-    let mut kinds = Vec::with_capacity(a.inputs.len());
-    for p in a.inputs {
-        // A file that cannot be opened is left to the capture reader's message.
-        kinds.push(is_flow_log_path(p).unwrap_or(false));
-    }
-    if !kinds.iter().any(|k| *k) {
+    if !are_flow_logs(a.inputs)? {
         return Ok(None);
-    }
-    if let Some(i) = kinds.iter().position(|k| !*k) {
-        return Err(Failure::Input(format!(
-            "error: `{}` is a capture and the other inputs are flow logs: give one kind per run",
-            a.inputs[i].display()
-        )));
     }
     if a.packet_outputs {
         return Err(Failure::Input(
@@ -78,6 +67,31 @@ pub fn replay_if_flow_logs(a: &Inputs<'_>) -> Result<Option<ExitCode>, Failure> 
     }
     // `replay` has checked every input and output (`output::Plan`).
     run(a).map(Some)
+}
+
+/// Whether `inputs` are flow-log files (`replay`, `diff`): some input is
+/// one, and every other is one too or blank (an empty Connector Hub
+/// object: no records). `false` when none is: they go to the capture
+/// reader, which also names a file that cannot be opened.
+///
+/// # Errors
+/// A capture among flow logs: one kind per run.
+pub fn are_flow_logs(inputs: &[PathBuf]) -> Result<bool, Failure> {
+    // A file that cannot be opened is left to the capture reader's message.
+    let kinds: Vec<Kind> = inputs
+        .iter()
+        .map(|p| kind_of_path(p).unwrap_or(Kind::Capture))
+        .collect();
+    if !kinds.contains(&Kind::FlowLog) {
+        return Ok(false);
+    }
+    if let Some(i) = kinds.iter().position(|k| *k == Kind::Capture) {
+        return Err(Failure::Input(format!(
+            "error: `{}` is a capture and the other inputs are flow logs: give one kind per run",
+            inputs[i].display()
+        )));
+    }
+    Ok(true)
 }
 
 #[derive(Serialize)]

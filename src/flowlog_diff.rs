@@ -17,7 +17,6 @@ use zprsim_control::compile::{Compiled, Config, rule_text};
 use zprsim_control::model::Scenario;
 use zprsim_control::verdict::{Stage, Verdict};
 use zprsim_dataplane::conntrack::ConnKey;
-use zprsim_dataplane::flowlog::detect::is_flow_log_path;
 use zprsim_dataplane::flowlog::judge::{Agreement, FlowLogJudgement, judge_records, record_packet};
 use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_path_until};
 use zprsim_dataplane::flowlog::record::LogRecord;
@@ -53,19 +52,8 @@ pub struct Inputs<'a> {
 /// # Errors
 /// Bad input or usage.
 pub fn diff_if_flow_logs(a: &Inputs<'_>) -> Result<Option<ExitCode>, Failure> {
-    let kinds: Vec<bool> = a
-        .inputs
-        .iter()
-        .map(|p| is_flow_log_path(p).unwrap_or(false))
-        .collect();
-    if !kinds.iter().any(|k| *k) {
+    if !crate::flowlog::are_flow_logs(a.inputs)? {
         return Ok(None);
-    }
-    if let Some(i) = kinds.iter().position(|k| !*k) {
-        return Err(Failure::Input(format!(
-            "error: `{}` is a capture and the other inputs are flow logs: give one kind per run",
-            a.inputs[i].display()
-        )));
     }
     run(a).map(Some)
 }

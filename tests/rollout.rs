@@ -148,3 +148,47 @@ fn a_closed_output_pipe_ends_a_flow_log_run_quietly() {
     let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     assert_eq!(r["flow_log"]["records"], 80 * 100);
 }
+
+/// A day of Connector Hub objects fetched with a glob: a window with no
+/// traffic gives an empty object (or a gzip of nothing, or blank lines).
+/// Beside flow logs it is a flow-log file with no records, not "a capture".
+#[test]
+fn an_empty_file_among_flow_logs_is_a_flow_log_with_no_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.log");
+    std::fs::write(&empty, b"").unwrap();
+    let blank = dir.path().join("blank.log");
+    std::fs::write(&blank, b"\n  \r\n\n").unwrap();
+    let gz = dir.path().join("nothing.log.gz");
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut e, b"").unwrap();
+    std::fs::write(&gz, e.finish().unwrap()).unwrap();
+    let (empty, blank, gz) = (
+        empty.to_str().unwrap(),
+        blank.to_str().unwrap(),
+        gz.to_str().unwrap(),
+    );
+    let inputs = [empty, FLOW_LOG, blank, gz];
+    // replay --fail-on-drop and diff (default --fail-on would-break): both
+    // find what they check for in the OKE flow log, so exit 1.
+    let replay = [&["replay", SCENARIO][..], &inputs, &["--fail-on-drop"]].concat();
+    let diff = [&["diff", SCENARIO, PROPOSED][..], &inputs].concat();
+    for args in [replay, diff] {
+        let o = zprsim()
+            .args(&args)
+            .args(["--report", "-", "--quiet"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{}: {err}", args[0]);
+        let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(r["flow_log"]["records"], 80, "{}", args[0]);
+    }
+    // Alone, an empty file is still refused (nothing says what it is).
+    let o = zprsim()
+        .args(["replay", SCENARIO])
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
