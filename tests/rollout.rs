@@ -187,7 +187,7 @@ fn an_empty_file_among_flow_logs_is_a_flow_log_with_no_records() {
     // Alone, an empty file is still refused (nothing says what it is).
     let o = zprsim()
         .args(["replay", SCENARIO])
-        .arg(&empty)
+        .arg(empty)
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
