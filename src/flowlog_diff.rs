@@ -16,6 +16,7 @@ use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config, rule_text};
 use zprsim_control::model::Scenario;
 use zprsim_control::verdict::{Stage, Verdict};
+use zprsim_dataplane::community_id::community_id;
 use zprsim_dataplane::conntrack::ConnKey;
 use zprsim_dataplane::flowlog::judge::{Agreement, FlowLogJudgement, judge_records, record_packet};
 use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_path_until};
@@ -101,7 +102,9 @@ struct SideFlow {
     dropped_packets: u64,
 }
 
-/// One changed flow, as `diff --flows` writes it.
+/// One changed flow, as `diff --flows` writes it: the fields of a capture
+/// diff's line (the replay flow fields, with `verdict`, `stage` and the
+/// packet counts of the before side, as there), then the flow log's own.
 #[derive(Serialize)]
 struct ChangedFlow {
     src: IpAddr,
@@ -111,9 +114,16 @@ struct ChangedFlow {
     dport: Option<u16>,
     icmp_type: Option<u8>,
     icmp_code: Option<u8>,
-    first_ts: u64,
+    /// Seconds since the epoch, as in every other flow line (the first
+    /// record's window start).
+    first_ts: f64,
     packets: u64,
     bytes: u64,
+    allowed_packets: u64,
+    dropped_packets: u64,
+    verdict: Verdict,
+    stage: Option<Stage>,
+    community_id: String,
     records: u64,
     vnics: Vec<String>,
     class: Class,
@@ -296,9 +306,15 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             dport,
             icmp_type,
             icmp_code,
-            first_ts: r.start.saturating_mul(1_000_000_000),
+            #[allow(clippy::cast_precision_loss)] // epoch seconds: exact below 2^53
+            first_ts: r.start as f64,
             packets: f.packets,
             bytes: f.bytes,
+            allowed_packets: f.sides[0].allowed_packets,
+            dropped_packets: f.sides[0].dropped_packets,
+            verdict: f.sides[0].verdict,
+            stage: f.sides[0].stage,
+            community_id: community_id(&p),
             records: f.records,
             vnics: f.vnics.iter().cloned().collect(),
             class,
@@ -306,7 +322,12 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             after: f.sides[1],
         });
     }
-    changed.sort_by_key(|c| (c.first_ts, c.src, c.dst, c.proto, c.sport, c.dport));
+    changed.sort_by(|x, y| {
+        x.first_ts.total_cmp(&y.first_ts).then_with(|| {
+            (x.src, x.dst, x.proto, x.sport, x.dport)
+                .cmp(&(y.src, y.dst, y.proto, y.sport, y.dport))
+        })
+    });
     let mut warnings: Vec<String> = wb.into_iter().chain(wa).collect();
     warnings.extend(read.problems.iter().cloned());
     let report = Report {
