@@ -14,10 +14,12 @@ use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config, rule_text};
 use zprsim_control::escape::escape;
 use zprsim_control::model::Scenario;
+use zprsim_control::packet::L4;
 use zprsim_control::verdict::Verdict;
+use zprsim_dataplane::community_id::community_id;
 use zprsim_dataplane::flowlog::detect::{Kind, kind_of_path};
 use zprsim_dataplane::flowlog::judge::{
-    Agreement, Direction, FlowLogJudgement, Judged, Unplaced, judge_records,
+    Agreement, Direction, FlowLogJudgement, Judged, Unplaced, judge_records, record_packet,
 };
 use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_path_until};
 use zprsim_dataplane::flowlog::record::{Action, LogRecord};
@@ -123,6 +125,18 @@ struct RecordOut<'a> {
     proto: u8,
     sport: u16,
     dport: u16,
+    /// The contract's flow fields, as `replay --flows` writes them for
+    /// captures: ICMP type and code as judged (echo request, or reply),
+    /// the window start in seconds, the simulated verdict applied to the
+    /// record's packets, and the tuple's Community ID.
+    icmp_type: Option<u8>,
+    icmp_code: Option<u8>,
+    first_ts: f64,
+    allowed_packets: u64,
+    dropped_packets: u64,
+    verdict: Verdict,
+    stage: Option<&'static str>,
+    community_id: String,
     start_time: u64,
     end_time: u64,
     packets: u64,
@@ -232,6 +246,14 @@ impl<'a> Ctx<'a> {
                 ),
             },
         };
+        // As judged: an ICMP reply record is an echo reply, whose Community
+        // ID is its request's.
+        let packet = record_packet(r, j.reply);
+        let (icmp_type, icmp_code) = match packet.l4 {
+            L4::Icmp { icmp_type, code } => (Some(icmp_type), Some(code)),
+            _ => (None, None),
+        };
+        let stage = jd.stage.map(zprsim_control::verdict::Stage::as_str);
         RecordOut {
             file: self.file(r),
             line: r.line,
@@ -244,6 +266,15 @@ impl<'a> Ctx<'a> {
             proto: r.proto,
             sport: r.sport,
             dport: r.dport,
+            icmp_type,
+            icmp_code,
+            #[allow(clippy::cast_precision_loss)] // epoch seconds: exact below 2^53
+            first_ts: r.start as f64,
+            allowed_packets: if allowed { r.packets } else { 0 },
+            dropped_packets: if allowed { 0 } else { r.packets },
+            verdict: jd.verdict,
+            stage,
+            community_id: community_id(&packet),
             start_time: r.start,
             end_time: r.end,
             packets: r.packets,
@@ -251,7 +282,7 @@ impl<'a> Ctx<'a> {
             recorded: r.action,
             simulated: Simulated {
                 verdict: jd.verdict,
-                stage: jd.stage.map(zprsim_control::verdict::Stage::as_str),
+                stage,
                 zpr_audit: jd.zpr_audit,
                 rules,
                 reason,

@@ -254,3 +254,75 @@ fn diff_flow_lines_have_the_same_fields_on_flow_logs_and_captures() {
         assert_eq!(l["allowed_packets"], l["before"]["allowed_packets"], "{k}");
     }
 }
+
+/// `replay --flows` on flow logs: one line per record (docs/flow-logs.md),
+/// with the contract's flow fields beside the record's own, so a script's
+/// `select(.verdict == "drop")` or join on `community_id` works whatever
+/// the input. They were missing: such a filter silently matched nothing.
+#[test]
+fn flow_log_replay_lines_carry_the_contracts_flow_fields() {
+    let lines = |input: &str| -> Vec<Value> {
+        let o = zprsim()
+            .args(["replay", SCENARIO, input, "--flows", "-", "--quiet"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0));
+        String::from_utf8(o.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let pcap = lines("pcaps/oke-demo.pcap");
+    let ids: std::collections::BTreeMap<String, Value> = pcap
+        .iter()
+        .map(|v| {
+            (
+                format!("{} {} {} {}", v["src"], v["dst"], v["sport"], v["dport"]),
+                v["community_id"].clone(),
+            )
+        })
+        .collect();
+    let logs = lines(FLOW_LOG);
+    assert_eq!(logs.len(), 77);
+    let mut joined = 0;
+    for l in &logs {
+        for field in [
+            "src",
+            "dst",
+            "proto",
+            "sport",
+            "dport",
+            "icmp_type",
+            "icmp_code",
+            "first_ts",
+            "packets",
+            "bytes",
+            "allowed_packets",
+            "dropped_packets",
+            "verdict",
+            "stage",
+            "community_id",
+        ] {
+            assert!(l.get(field).is_some(), "lacks `{field}`: {l}");
+        }
+        assert_eq!(l["verdict"], l["simulated"]["verdict"], "{l}");
+        assert_eq!(l["stage"], l["simulated"]["stage"], "{l}");
+        assert_eq!(l["first_ts"].as_f64(), l["start_time"].as_f64(), "{l}");
+        let (a, d) = (l["allowed_packets"].as_u64(), l["dropped_packets"].as_u64());
+        assert_eq!(
+            a.unwrap() + d.unwrap(),
+            l["packets"].as_u64().unwrap(),
+            "{l}"
+        );
+        assert_eq!(a.unwrap() > 0, l["verdict"] == "allow", "{l}");
+        if let Some(id) = ids.get(&format!(
+            "{} {} {} {}",
+            l["src"], l["dst"], l["sport"], l["dport"]
+        )) {
+            assert_eq!(&l["community_id"], id, "{l}");
+            joined += 1;
+        }
+    }
+    assert!(joined > 20, "{joined} records joined a capture flow");
+}
