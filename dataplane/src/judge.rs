@@ -16,7 +16,7 @@ use zprsim_control::verdict::{Context, Stage, Verdict};
 
 use crate::conntrack::{self, Conn, SHARDS};
 use crate::drop_reason::DropReason;
-use crate::state_table::{self, KeyHasher, ShardTable, StateKey};
+use crate::state_table::{self, Hint, KeyHasher, ShardTable, StateKey};
 
 /// Packets and bytes, by verdict.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -383,6 +383,47 @@ impl Tracker {
         if let Some(Some(t)) = self.conns.get(shard % SHARDS) {
             t.prefetch(key, h);
         }
+    }
+
+    /// The cached allowed verdict of a packet of a live connection, with
+    /// what [`Tracker::judge_keyed`] does for it in that case (the reply
+    /// counted, the connection touched), or `None` with nothing changed:
+    /// no connection under `key` (hash `h`, in `shard`), an expired one,
+    /// no verdict cached for the packet's direction (`forward` in the key's
+    /// order), or a cached drop. For a packet with ports (`L4::Ports`) of
+    /// protocol `proto`, at `ts_ns` with TCP flags `tcp_flags`, whose
+    /// connection key is `key`: the engine's known-flow path
+    /// ([`crate::engine`]'s `Judge::packet`), which then counts it and
+    /// adds it to its flow record as the slow path would. `hint`: where
+    /// the flow record last found the connection; returned with the
+    /// connection's position now.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub(crate) fn known_allowed(
+        &mut self,
+        shard: usize,
+        (key, h, hint): (&StateKey, u64, Hint),
+        forward: bool,
+        (proto, ts_ns, tcp_flags): (u8, u64, u8),
+        counters: &mut Counters,
+    ) -> Option<(Fast, Hint)> {
+        // Verdicts are cached only under a table that never changes.
+        self.memo.as_ref()?;
+        let table = self.conns.get_mut(shard % SHARDS)?.as_mut()?;
+        let (at, e) = table.find_hinted_mut(key, h, hint)?;
+        if e.conn.expired(proto, ts_ns) {
+            return None;
+        }
+        let reply = forward != e.conn.initiator_forward;
+        let c = e.cache.get(usize::from(reply)).copied().flatten()?;
+        if !c.ports || c.judgement.verdict != Verdict::Allow {
+            return None;
+        }
+        if reply {
+            counters.replies_tracked += 1;
+        }
+        e.conn.touch(ts_ns, forward, tcp_flags);
+        Some((c.fast(), at))
     }
 
     /// [`Tracker::judge`] with the packet's connection key, direction and

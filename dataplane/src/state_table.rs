@@ -869,6 +869,19 @@ pub(crate) enum Slot {
     V6(usize),
 }
 
+/// Where an entry was last found in its sub-table, kept by another table's
+/// record to find it again without a probe ([`ShardTable::find_hinted_mut`]).
+/// Only a hint: entries move when others are removed, so a hinted position
+/// is used only when the entry there has the key looked for (keys are
+/// unique in a table), and otherwise the key is probed as usual.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hint(u32);
+
+impl Hint {
+    /// No position known.
+    pub(crate) const NONE: Hint = Hint(u32::MAX);
+}
+
 /// One shard's bounded state table: at most `cap` entries over its IPv4
 /// and IPv6 sub-tables, the oldest evicted first.
 #[derive(Debug)]
@@ -926,6 +939,38 @@ impl<V> ShardTable<V> {
         match key {
             StateKey::V4(k) => self.v4.find_mut(k, h).map(|(i, v)| (Slot::V4(i), v)),
             StateKey::V6(k) => self.v6.find_mut(k, h).map(|(i, v)| (Slot::V6(i), v)),
+        }
+    }
+
+    /// [`ShardTable::find_mut`], looking first at the position `hint`
+    /// (where the entry was last found): the entry's value, and its
+    /// position now.
+    #[inline]
+    pub(crate) fn find_hinted_mut(
+        &mut self,
+        key: &StateKey,
+        h: u64,
+        hint: Hint,
+    ) -> Option<(Hint, &mut V)> {
+        fn at<'a, K: Copy + Eq, V>(
+            t: &'a mut Table<K, V>,
+            k: &K,
+            h: u64,
+            hint: Hint,
+        ) -> Option<(Hint, &'a mut V)> {
+            let hinted = t.entries.get(hint.0 as usize).is_some_and(|e| e.key == *k);
+            let i = if hinted {
+                hint.0 as usize
+            } else {
+                t.find(k, h)?
+            };
+            // Entries are fewer than 2^30 (`MAX_CAP`): the position fits.
+            let pos = Hint(u32::try_from(i).ok()?);
+            t.entries.get_mut(i).map(|e| (pos, &mut e.value))
+        }
+        match key {
+            StateKey::V4(k) => at(&mut self.v4, k, h, hint),
+            StateKey::V6(k) => at(&mut self.v6, k, h, hint),
         }
     }
 
@@ -1216,6 +1261,59 @@ mod tests {
             Some((0, 0))
         );
         assert_eq!(mixed.ports(), None);
+    }
+
+    /// A hinted look-up finds exactly what a probe finds, whatever the
+    /// hint: the position last returned for the key (gone stale as other
+    /// entries were removed and evicted, moving entries), another key's
+    /// position, or a position past the end.
+    #[test]
+    fn hinted_lookups_find_what_a_probe_finds() {
+        use rand::{Rng, SeedableRng};
+        let hasher = KeyHasher::default();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let mut t: ShardTable<u32> = ShardTable::new(40);
+        let mut hints: HashMap<StateKey, Hint> = HashMap::new();
+        let (mut hinted, mut stale) = (0, 0);
+        for step in 0..30_000u32 {
+            let i = rng.random_range(0..100u32);
+            let key = if rng.random_bool(0.3) { k6(i) } else { k4(i) };
+            let h = hasher.hash(&key);
+            let hint = match rng.random_range(0..4) {
+                0 => Hint(rng.random_range(0..50)),
+                1 => Hint::NONE,
+                _ => hints.get(&key).copied().unwrap_or(Hint::NONE),
+            };
+            let expect = t.find(&key, h).map(|s| {
+                let i = match s {
+                    Slot::V4(i) | Slot::V6(i) => i,
+                };
+                (Hint(u32::try_from(i).unwrap()), *t.get_mut(s).unwrap())
+            });
+            if let Some((at, _)) = expect {
+                hinted += usize::from(at == hint);
+                stale += usize::from(at != hint && hints.get(&key) == Some(&hint));
+            }
+            let got = t.find_hinted_mut(&key, h, hint).map(|(at, v)| (at, *v));
+            assert_eq!(got, expect, "step {step}, hint {hint:?}");
+            match got {
+                Some((at, _)) if rng.random_bool(0.3) => {
+                    let s = match key {
+                        StateKey::V4(_) => Slot::V4(at.0 as usize),
+                        StateKey::V6(_) => Slot::V6(at.0 as usize),
+                    };
+                    t.remove(s);
+                }
+                Some((at, _)) => {
+                    hints.insert(key, at);
+                }
+                None => {
+                    t.insert(key, h, step);
+                }
+            }
+        }
+        // Both kinds of hint were met: right ones, and stale ones.
+        assert!(hinted > 200 && stale > 200, "{hinted} {stale}");
     }
 
     /// The table against a plain model: a map plus an insertion-order

@@ -12,7 +12,7 @@ use crate::community_id::{CommunityId, FlowKey};
 use crate::conntrack::{self, SHARDS};
 use crate::drop_reason::DropReason;
 use crate::judge::Counters;
-use crate::state_table::{ShardTable, Slot, StateKey};
+use crate::state_table::{Hint, ShardTable, Slot, StateKey};
 
 use super::Item;
 use super::spool::{Cursor, Spool, SpoolError, SpoolStats};
@@ -76,6 +76,32 @@ pub struct Decided {
     pub zpr_audit: bool,
     /// Deciding rule per layer.
     pub rules: [Option<RuleId>; 5],
+}
+
+/// What [`Flows::known_drop`] found under a packet's key when it could not
+/// serve the packet itself.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Open {
+    /// No record is open under the key.
+    None,
+    /// A record of an exact packet, live (within its timeout): its slot,
+    /// and where the tracker last held its connection
+    /// ([`FlowState::conn_at`]). A packet of a connection its scenario's
+    /// tracker holds, whose verdict the connection caches, is added with
+    /// [`Flows::allowed_live`].
+    Live(Slot, Hint),
+    /// A record timed out, or the packet is not exact: its slot.
+    Other(Slot),
+}
+
+impl Open {
+    /// The record's slot, if one is open.
+    pub(crate) fn slot(self) -> Option<Slot> {
+        match self {
+            Open::None => None,
+            Open::Live(s, _) | Open::Other(s) => Some(s),
+        }
+    }
 }
 
 /// A packet's decision as an open record keeps it (an `Option<RuleId>` is
@@ -187,6 +213,9 @@ pub(crate) struct FlowState {
     /// then the verdicts of any later packet in their directions
     /// ([`Flows::known_drop`]).
     no_conn: bool,
+    /// Where the scenario's tracker last held this record's connection
+    /// ([`Flows::allowed_live`]; only a hint).
+    conn_at: Hint,
     /// Verdict code of the first packet (0 allowed, else its stage + 1).
     code: u8,
     /// How the first packet was decided.
@@ -397,11 +426,11 @@ impl Flows {
     /// without comparing addresses.
     ///
     /// `Ok` with how the packet was decided; else nothing changed and
-    /// `Err` has the record's slot, if one is open (live or expired), for
-    /// the slow path ([`Flows::packet`]; valid until this table changes:
-    /// the tracker's tables are others). `exact`: the packet's flow key
-    /// is its connection key, with ports not both 0, under a table that
-    /// never changes (the worker's `exact`); otherwise only found.
+    /// `Err` says what was found, for the slow path ([`Open`]: the slot is
+    /// valid until this table changes; the tracker's tables are others).
+    /// `exact`: the packet's flow key is its connection key, with ports
+    /// not both 0, under a table that never changes (the worker's
+    /// `exact`); otherwise only found.
     #[inline]
     pub(crate) fn known_drop(
         &mut self,
@@ -409,19 +438,21 @@ impl Flows {
         (key, h): (&StateKey, u64),
         (exact, forward): (bool, bool),
         counters: &mut Counters,
-    ) -> Result<Side, Option<Slot>> {
+    ) -> Result<Side, Open> {
         let Some(Some(t)) = self.tables.get_mut(usize::from(it.shard)) else {
-            return Err(None);
+            return Err(Open::None);
         };
         let Some((slot, r)) = t.find_mut(key, h) else {
-            return Err(None);
+            return Err(Open::None);
         };
         if !exact
-            || !r.no_conn
             || it.ts_ns.saturating_sub(r.last_ns)
                 > conntrack::timeout_ns(it.packet.proto, r.both, r.closing)
         {
-            return Err(Some(slot));
+            return Err(Open::Other(slot));
+        }
+        if !r.no_conn {
+            return Err(Open::Live(slot, r.conn_at));
         }
         // Same key, other direction: the first packet's reverse (a packet
         // to itself has one direction, never a reply).
@@ -429,10 +460,10 @@ impl Flows {
         let side = match (reverse, r.reply) {
             (false, _) => r.first,
             (true, Some(s)) => s,
-            (true, None) => return Err(Some(slot)),
+            (true, None) => return Err(Open::Live(slot, r.conn_at)),
         };
         if side.code == 0 {
-            return Err(Some(slot));
+            return Err(Open::Live(slot, r.conn_at));
         }
         r.bytes += u64::from(it.wire_len);
         r.dropped += 1;
@@ -442,6 +473,45 @@ impl Flows {
         r.closing |= it.tcp_flags & (conntrack::TCP_FIN | conntrack::TCP_RST) != 0;
         counters.record_drop(side.code, side.audit, &side.rules, it.wire_len);
         Ok(side)
+    }
+
+    /// Adds an allowed packet (its decision `side`, `forward` its
+    /// direction in the connection key's order) to the live record
+    /// [`Flows::known_drop`] found as [`Open::Live`]: what
+    /// [`Flows::packet`] does for it with a connection held, in fewer
+    /// steps (the record is known live and exact, so the timeout is not
+    /// looked at again and the direction is `forward` against the first
+    /// packet's, which for an exact record is [`conntrack::reverses`]).
+    /// `conn_at`: where the tracker holds the connection now.
+    #[inline]
+    pub(crate) fn allowed_live(
+        &mut self,
+        it: &Item,
+        slot: Slot,
+        forward: bool,
+        side: Side,
+        conn_at: Hint,
+    ) {
+        let Some(Some(t)) = self.tables.get_mut(usize::from(it.shard)) else {
+            return;
+        };
+        let Some(r) = t.get_mut(slot) else {
+            return;
+        };
+        r.bytes += u64::from(it.wire_len);
+        r.allowed += 1;
+        r.last_ns = r.last_ns.max(it.ts_ns);
+        r.no_conn = false;
+        r.conn_at = conn_at;
+        if !r.both {
+            // A packet to itself has one direction, never a reply.
+            let reverse = forward != r.first_forward;
+            if reverse && r.reply.is_none() {
+                r.reply = Some(side);
+            }
+            r.both |= reverse;
+        }
+        r.closing |= it.tcp_flags & (conntrack::TCP_FIN | conntrack::TCP_RST) != 0;
     }
 
     /// Adds a judged packet (its decision `side`) to its flow record, found
@@ -515,6 +585,7 @@ impl Flows {
             src_is_a: key.first_is(&p.src),
             first_forward: forward,
             no_conn: exact && !conn,
+            conn_at: Hint::NONE,
             code,
             first: side,
             reply: None,

@@ -13,7 +13,7 @@ use crate::judge::{Counters, Tracker};
 
 use crate::state_table::{KeyHasher, Slot};
 
-use super::flows::{FlowRecord, Flows, Kept, Side};
+use super::flows::{FlowRecord, Flows, Kept, Open, Side};
 use super::live::{Live, PUBLISH_EVERY};
 use super::rule_stats::RuleTally;
 use super::{EngineConfig, Item, ResultBatch, WorkBatch, WorkRec};
@@ -51,7 +51,32 @@ impl Judge {
                 }
                 (side.code(), false)
             }
-            Err(found) => (self.judge(it, fh, found, exact, hasher), found.is_none()),
+            Err(Open::Live(slot, hint)) => {
+                let forward = it.keys.forward();
+                let p = &it.packet;
+                match self.tracker.known_allowed(
+                    usize::from(it.shard),
+                    (&it.keys.flow, fh, hint),
+                    forward,
+                    (p.proto, it.ts_ns, it.tcp_flags),
+                    &mut self.counters,
+                ) {
+                    Some((fast, at)) => {
+                        self.counters.record(&fast, it.wire_len);
+                        if let Some(t) = &mut self.rules {
+                            t.packet(p, it.ts_ns, &fast, fh);
+                        }
+                        self.flows
+                            .allowed_live(it, slot, forward, Side::of(0, &fast), at);
+                        (0, false)
+                    }
+                    None => (self.judge(it, fh, Some(slot), exact, hasher), false),
+                }
+            }
+            Err(found) => {
+                let found = found.slot();
+                (self.judge(it, fh, found, exact, hasher), found.is_none())
+            }
         }
     }
 

@@ -17,7 +17,7 @@ use zprsim_control::packet::L4;
 
 use super::super::spool::Spooled;
 use super::{Finished, FlowState, Side, order};
-use crate::state_table::StateKey;
+use crate::state_table::{Hint, StateKey};
 
 impl Spooled for Finished {
     const SIZE: usize = 143;
@@ -109,6 +109,9 @@ impl Spooled for Finished {
                 src_is_a,
                 first_forward,
                 no_conn,
+                // Only a hint into a tracker's table, of no use once the
+                // record is closed.
+                conn_at: Hint::NONE,
                 code,
                 first,
                 reply,
@@ -294,6 +297,7 @@ mod tests {
                             src_is_a: n.is_multiple_of(2),
                             first_forward: n.is_multiple_of(5),
                             no_conn: n.is_multiple_of(7),
+                            conn_at: Hint::NONE,
                             code: u8::try_from(n % 6).unwrap(),
                             first: side(0, false, 2),
                             reply,
