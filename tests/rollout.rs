@@ -326,3 +326,35 @@ fn flow_log_replay_lines_carry_the_contracts_flow_fields() {
     }
     assert!(joined > 20, "{joined} records joined a capture flow");
 }
+
+/// `oci ... list` without `--all` prints one page and `opc-next-page`.
+/// A ZPR policy list cut that way imports without a dangling reference
+/// (nothing points at a policy): the scenario silently lacks policies and
+/// every `diff` against it is wrong. The importer says so.
+#[test]
+fn import_warns_about_an_export_of_one_page_of_a_longer_list() {
+    let mut files = crate::support::oke_export();
+    let clean = zprsim_control::import::oci::import(&files, None).unwrap();
+    assert!(
+        !clean.warnings.iter().any(|w| w.contains("opc-next-page")),
+        "{:?}",
+        clean.warnings
+    );
+    for (name, next) in [
+        ("zpr-zpr-policy-list.json", "opc-next-page"),
+        ("network-nsg-list.json", "opcNextPage"),
+    ] {
+        let mut v: Value = serde_json::from_str(&files[name]).unwrap();
+        v[next] = Value::from("AAAApage2");
+        files.insert(name.to_owned(), v.to_string());
+        let imported = zprsim_control::import::oci::import(&files, None).unwrap();
+        assert!(
+            imported
+                .warnings
+                .iter()
+                .any(|w| w.contains(name) && w.contains("--all")),
+            "{name}: {:?}",
+            imported.warnings
+        );
+    }
+}
