@@ -358,3 +358,22 @@ fn import_warns_about_an_export_of_one_page_of_a_longer_list() {
         );
     }
 }
+
+/// The loop's last step on a flow-log diff: `explain --capture` given the
+/// flow log. The gzip one was "gzip-compressed data ... decompress it
+/// first (`zcat FILE > capture.pcap`)", advice that cannot work; both say
+/// what the file is and what to do instead.
+#[test]
+fn explain_on_a_flow_log_says_it_is_one() {
+    for input in [FLOW_LOG, "examples/oke-orders/flowlogs/oke-demo.jsonl.gz"] {
+        let o = zprsim()
+            .args(["explain", SCENARIO, "--capture", input, "--packet", "3"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("an OCI flow-log file"), "{err}");
+        assert!(err.contains("--src"), "{err}");
+        assert!(!err.contains("zcat"), "{err}");
+    }
+}
