@@ -210,10 +210,21 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     let va = verdicts(&sa, &ca, &ja, recs.len());
     let mut flows: HashMap<ConnKey, Flow> = HashMap::new();
     let (mut pk_break, mut pk_newly, mut pk_total) = (0u64, 0u64, 0u64);
+    // Records one scenario places and the other does not (a VNIC without
+    // the record's `id` on one side): not compared, and said.
+    let (mut compared, mut one_side) = (0u64, [(0u64, 0u64); 2]);
     for (i, r) in recs.iter().enumerate() {
-        let (Some(b), Some(af)) = (&vb[i], &va[i]) else {
-            continue;
+        let (b, af) = match (&vb[i], &va[i]) {
+            (Some(b), Some(af)) => (b, af),
+            (Some(_), None) | (None, Some(_)) => {
+                let n = usize::from(vb[i].is_none());
+                one_side[n].0 += 1;
+                one_side[n].1 = one_side[n].1.saturating_add(r.packets);
+                continue;
+            }
+            (None, None) => continue,
         };
+        compared += 1;
         let Some((key, _)) = ConnKey::of(&record_packet(r, false)) else {
             continue;
         };
@@ -328,7 +339,28 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
                 .cmp(&(y.src, y.dst, y.proto, y.sport, y.dport))
         })
     });
+    if compared == 0 && one_side != [(0, 0); 2] {
+        let (placed_by, none_by) = if one_side[0].0 > 0 {
+            (a.before, a.after)
+        } else {
+            (a.after, a.before)
+        };
+        return Err(Failure::Input(format!(
+            "error: `{}` places none of the {} flow-log record(s) `{}` places: none of its VNICs has the `id` (OCID) a record names, so nothing was compared; give its VNICs their `id`s (`zprsim import oci` sets them)",
+            none_by.display(),
+            one_side[0].0.max(one_side[1].0),
+            placed_by.display(),
+        )));
+    }
     let mut warnings: Vec<String> = wb.into_iter().chain(wa).collect();
+    for (n, side) in ["BEFORE", "AFTER"].into_iter().enumerate() {
+        let (records, packets) = one_side[n];
+        if records > 0 {
+            warnings.push(format!(
+                "{records} flow-log record(s) ({packets} packets) are placed by {side} only (the other scenario has no VNIC with their `id`): they are not compared"
+            ));
+        }
+    }
     warnings.extend(read.problems.iter().cloned());
     let report = Report {
         captures: a.inputs.iter().map(|p| p.display().to_string()).collect(),

@@ -377,3 +377,58 @@ fn explain_on_a_flow_log_says_it_is_one() {
         assert!(!err.contains("zcat"), "{err}");
     }
 }
+
+/// `diff BEFORE AFTER FLOWLOG` where AFTER's VNICs lack the `id`s the
+/// records name (a hand-edited copy, a re-import that lost them): no record
+/// was compared, and the gate said "0 would break", exit 0. Nothing
+/// compared is bad input; some records placed by one side only is a
+/// warning naming how many.
+#[test]
+fn a_flow_log_diff_whose_after_places_no_record_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let proposed = std::fs::read_to_string(root().join(PROPOSED)).unwrap();
+    std::fs::create_dir(dir.path().join("policies")).unwrap();
+    std::fs::copy(
+        root().join("examples/oke-orders/policies/orders.zpl"),
+        dir.path().join("policies/orders.zpl"),
+    )
+    .unwrap();
+    let without = |keep: &dyn Fn(&str) -> bool| -> String {
+        proposed
+            .lines()
+            .filter(|l| !l.starts_with("id = \"ocid1.vnic.") || keep(l))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    let no_ids = dir.path().join("no-ids.toml");
+    std::fs::write(&no_ids, without(&|_| false)).unwrap();
+    let o = zprsim()
+        .args(["diff", SCENARIO])
+        .arg(&no_ids)
+        .args([FLOW_LOG, "--quiet"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("no-ids.toml") && err.contains("`id`"), "{err}");
+
+    // One VNIC's id gone (worker-2): the rest is compared, with a warning.
+    let one = dir.path().join("one.toml");
+    std::fs::write(&one, without(&|l| !l.contains("okeordersworker2"))).unwrap();
+    let o = zprsim()
+        .args(["diff", SCENARIO])
+        .arg(&one)
+        .args([FLOW_LOG, "--quiet", "--report", "-"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let warned = r["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w.as_str().unwrap().contains("placed by BEFORE only"));
+    assert!(warned, "{}", r["warnings"]);
+    assert!(err.contains("placed by BEFORE only"), "{err}");
+}
