@@ -327,6 +327,22 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         }
     }
     let j = judge_records(&compiled, s, &read.records);
+    // Records, none of them placed, by a scenario whose VNICs have no
+    // `id` at all (written by hand): nothing can ever be judged, and a
+    // `--fail-on-drop` gate would pass having judged nothing. (With ids,
+    // logs of VNICs outside the scenario are reported as unplaced, and a
+    // warning says when no record was placed.)
+    if j.judged.is_empty()
+        && j.unplaced.records > 0
+        && !read.stopped
+        && s.vnics.iter().all(|v| v.id.is_none())
+    {
+        return Err(Failure::Input(format!(
+            "error: `{}` places none of the {} flow-log record(s): none of its VNICs has an `id` (the OCID a record names), so nothing was judged; give its VNICs their `id`s (`zprsim import oci` sets them)",
+            a.scenario.display(),
+            j.unplaced.records
+        )));
+    }
     let duration_s = t1.elapsed().as_secs_f64();
     let cx = Ctx {
         s,
@@ -392,6 +408,12 @@ fn report<'a>(
         })
         .collect();
     let mut warnings = read.problems.clone();
+    if j.judged.is_empty() && j.unplaced.records > 0 {
+        warnings.push(format!(
+            "none of the {} flow-log record(s) was placed at a VNIC of the scenario: nothing was judged",
+            j.unplaced.records
+        ));
+    }
     if read.malformed > read.problems.len() as u64 {
         warnings.push(format!(
             "{} more flow-log entries skipped as malformed",

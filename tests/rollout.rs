@@ -432,3 +432,70 @@ fn a_flow_log_diff_whose_after_places_no_record_is_refused() {
     assert!(warned, "{}", r["warnings"]);
     assert!(err.contains("placed by BEFORE only"), "{err}");
 }
+
+/// The same for `replay`: a scenario without the VNIC `id`s judged none of
+/// the records, and `--fail-on-drop` passed (exit 0, nothing on stderr
+/// with `--quiet`).
+#[test]
+fn a_flow_log_replay_that_places_no_record_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario: String = std::fs::read_to_string(root().join(SCENARIO))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("id = \"ocid1.vnic."))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let path = dir.path().join("no-ids.toml");
+    std::fs::write(&path, scenario).unwrap();
+    std::fs::create_dir(dir.path().join("policies")).unwrap();
+    std::fs::copy(
+        root().join("examples/oke-orders/policies/orders.zpl"),
+        dir.path().join("policies/orders.zpl"),
+    )
+    .unwrap();
+    let o = zprsim()
+        .arg("replay")
+        .arg(&path)
+        .args([FLOW_LOG, "--quiet", "--fail-on-drop"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("places none of the 78"), "{err}");
+    // With ids, records of VNICs outside the scenario are unplaced: a
+    // warning (even with --quiet) when none was placed, exit 0.
+    let other = dir.path().join("other.jsonl");
+    let line = std::fs::read_to_string(root().join(FLOW_LOG))
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .replace("okeordersworker1", "elsewhere");
+    std::fs::write(&other, line).unwrap();
+    let o = zprsim()
+        .args(["replay", SCENARIO])
+        .arg(&other)
+        .args(["--quiet", "--fail-on-drop"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("nothing was judged"), "{err}");
+    // A log of nothing but NODATA records is no such case.
+    let nodata = dir.path().join("nodata.jsonl");
+    let first = std::fs::read_to_string(root().join(FLOW_LOG)).unwrap();
+    std::fs::write(&nodata, first.lines().next().unwrap()).unwrap();
+    let o = zprsim()
+        .arg("replay")
+        .arg(&path)
+        .arg(&nodata)
+        .args(["--quiet", "--fail-on-drop"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
