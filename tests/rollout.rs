@@ -499,3 +499,41 @@ fn a_flow_log_replay_that_places_no_record_is_refused() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// A Connector Hub object cut by an interrupted download: the gzip stream
+/// ends early. As for a capture that ends inside a record, that is a
+/// warning naming the file, and the whole lines before the cut count; it
+/// failed the whole run (exit 2, no report) over one bad object of a day.
+#[test]
+fn a_cut_gzip_flow_log_is_a_warning_and_its_lines_before_the_cut_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join(FLOW_LOG))
+        .unwrap()
+        .repeat(50);
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut e, text.as_bytes()).unwrap();
+    let gz = e.finish().unwrap();
+    let cut = dir.path().join("cut.log.gz");
+    std::fs::write(&cut, &gz[..gz.len() / 2]).unwrap();
+    let o = zprsim()
+        .args(["replay", SCENARIO])
+        .arg(&cut)
+        .args([FLOW_LOG, "--quiet", "--report", "-"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let records = r["flow_log"]["records"].as_u64().unwrap();
+    // Some of the cut file's 4,000 lines, and all 80 of the whole one.
+    assert!(records > 80 + 100 && records < 80 + 4000, "{records}");
+    assert_eq!(
+        r["flow_log"]["skipped_malformed"], 0,
+        "a cut line is no record"
+    );
+    let warned = r["warnings"].as_array().unwrap().iter().any(|w| {
+        w.as_str().unwrap().contains("cut.log.gz") && w.as_str().unwrap().contains("ends early")
+    });
+    assert!(warned, "{}", r["warnings"]);
+    assert!(err.contains("ends early"), "{err}");
+}
