@@ -339,7 +339,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
                 .cmp(&(y.src, y.dst, y.proto, y.sport, y.dport))
         })
     });
-    if compared == 0 && one_side != [(0, 0); 2] {
+    if compared == 0 && one_side != [(0, 0); 2] && !read.stopped {
         let (placed_by, none_by) = if one_side[0].0 > 0 {
             (a.before, a.after)
         } else {
