@@ -479,7 +479,8 @@ fn report<'a>(
     }
 }
 
-fn proto_name(p: u8) -> String {
+/// A protocol as summaries name it (`tcp`, `proto 47`).
+pub(crate) fn proto_name(p: u8) -> String {
     match p {
         6 => "tcp".into(),
         17 => "udp".into(),

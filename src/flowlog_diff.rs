@@ -468,8 +468,8 @@ fn summary(r: &Report, changed: &[ChangedFlow]) -> String {
         };
         let _ = writeln!(
             t,
-            "  {class}: proto {} {ports} ({} packets): before {}, after {}",
-            c.proto,
+            "  {class}: {} {ports} ({} packets): before {}, after {}",
+            crate::flowlog::proto_name(c.proto),
             c.packets,
             side(&c.before),
             side(&c.after)

@@ -537,3 +537,19 @@ fn a_cut_gzip_flow_log_is_a_warning_and_its_lines_before_the_cut_count() {
     assert!(warned, "{}", r["warnings"]);
     assert!(err.contains("ends early"), "{err}");
 }
+
+/// The flow-log diff's summary names protocols as every other summary
+/// does (`tcp`), not `proto 6`.
+#[test]
+fn the_flow_log_diff_summary_names_the_protocol() {
+    let o = zprsim()
+        .args(["diff", SCENARIO, PROPOSED, FLOW_LOG])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("would break: tcp 10.0.20.10:44100 -> 10.0.10.11:8080"),
+        "{out}"
+    );
+    assert!(!out.contains("proto 6"), "{out}");
+}
