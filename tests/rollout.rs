@@ -553,3 +553,29 @@ fn the_flow_log_diff_summary_names_the_protocol() {
     );
     assert!(!out.contains("proto 6"), "{out}");
 }
+
+/// `explain`'s layer lines end without blanks (the ZPR line had 11
+/// trailing spaces), so `grep -x`, `diff` and editors see what is shown.
+#[test]
+fn explain_lines_have_no_trailing_blanks() {
+    let o = zprsim()
+        .args([
+            "explain",
+            SCENARIO,
+            "--src",
+            "10.0.10.21",
+            "--dst",
+            "10.0.30.10",
+        ])
+        .args(["--proto", "tcp", "--dport", "2049"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        out.contains("\n  zpr               MISSING_POLICY\n"),
+        "{out}"
+    );
+    for l in out.lines() {
+        assert_eq!(l, l.trim_end(), "{out}");
+    }
+}
