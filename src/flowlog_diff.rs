@@ -252,7 +252,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         f.records += 1;
         f.packets = f.packets.saturating_add(r.packets);
         f.bytes = f.bytes.saturating_add(r.bytes);
-        f.vnics.insert(r.vnic.clone());
+        f.vnics.insert(r.vnic.to_string());
         pk_total = pk_total.saturating_add(r.packets);
         let (bok, aok) = (b.0 == Verdict::Allow, af.0 == Verdict::Allow);
         if bok && !aok {

@@ -246,6 +246,26 @@ fn read_text(text: &[u8]) -> Result<ReadOutcome, String> {
     Ok(out)
 }
 
+/// The records of one VNIC share one copy of its OCID, whichever path
+/// read them (the fast typed parse, or the general one for an escaped
+/// string), and records of another VNIC have their own.
+#[test]
+fn records_of_a_vnic_share_one_ocid() {
+    let other = entry(GOOD).replace("okeordersworker1", "other");
+    // `\u006f` is `o`: the general path reads this one.
+    let escaped = entry(GOOD).replace("okeordersworker1", "\\u006fkeordersworker1");
+    let text = [entry(GOOD), other.clone(), entry(GOOD), escaped, other].join("\n");
+    let out = read_text(text.as_bytes()).unwrap();
+    let v: Vec<_> = out.records.iter().map(|r| r.vnic.clone()).collect();
+    assert_eq!(v.len(), 5);
+    assert_eq!(&*v[0], "ocid1.vnic.oc1.iad.okeordersworker1");
+    assert_eq!(&*v[3], "ocid1.vnic.oc1.iad.okeordersworker1");
+    assert_eq!(&*v[1], "ocid1.vnic.oc1.iad.other");
+    assert!(std::sync::Arc::ptr_eq(&v[0], &v[2]) && std::sync::Arc::ptr_eq(&v[0], &v[3]));
+    assert!(std::sync::Arc::ptr_eq(&v[1], &v[4]));
+    assert!(!std::sync::Arc::ptr_eq(&v[0], &v[1]));
+}
+
 #[test]
 fn every_malformed_record_class_is_a_counted_skip_with_its_line() {
     let with = |k: &str, v: &str| {

@@ -105,6 +105,9 @@ use zprsim_control::zpl::ast::{
     Condition, ConnectionState, Endpoint, ProtocolSpec, Span, Spanned, Statement, StatementKind,
 };
 
+/// Rules of one direction OCI allows in a security list.
+const OCI_LIST_RULES: usize = 200;
+
 /// The size and shape of a generated scenario. See the module docs for the
 /// distributions behind each count.
 #[derive(Debug, Clone, PartialEq)]
@@ -884,12 +887,30 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
     let n_lists = s.security_lists.len();
     for l in 0..n_lists {
         let count = share(spec.sl_rules, n_lists, l);
+        let (mut n_in, mut n_out) = (0usize, 0usize);
         for _ in 0..count {
-            let direction = if rng.random_bool(spec.sl_ingress_share.clamp(0.0, 1.0)) {
+            let mut direction = if rng.random_bool(spec.sl_ingress_share.clamp(0.0, 1.0)) {
                 Direction::Ingress
             } else {
                 Direction::Egress
             };
+            // OCI allows 200 rules of each direction in a list: a rule
+            // drawn for a full direction goes to the other one while that
+            // has room (the draws, and so every preset whose lists stay
+            // within the limit, are unchanged).
+            match direction {
+                Direction::Ingress if n_in >= OCI_LIST_RULES && n_out < OCI_LIST_RULES => {
+                    direction = Direction::Egress;
+                }
+                Direction::Egress if n_out >= OCI_LIST_RULES && n_in < OCI_LIST_RULES => {
+                    direction = Direction::Ingress;
+                }
+                _ => {}
+            }
+            match direction {
+                Direction::Ingress => n_in += 1,
+                Direction::Egress => n_out += 1,
+            }
             let peer = if direction == Direction::Egress && rng.random_bool(0.02) {
                 Peer::Service(ServiceId::new(0).unwrap_or_default())
             } else {
@@ -2092,6 +2113,27 @@ mod tests {
         }));
         assert_eq!(a, b);
         assert_ne!(a, c);
+    }
+
+    /// `wide` asks for 400 rules per list, half of each direction: every
+    /// list stays within OCI's 200 rules per direction (a preset meant to
+    /// look like a real tenancy must not load with limit warnings), with
+    /// the counts asked for.
+    #[test]
+    fn wide_lists_stay_within_oci_limits() {
+        let spec = ScaleSpec::wide();
+        let s = scenario(&spec);
+        let sl: usize = s
+            .security_lists
+            .iter()
+            .map(|l| l.ingress.len() + l.egress.len())
+            .sum();
+        assert_eq!(sl, spec.sl_rules);
+        assert!(
+            s.security_lists
+                .iter()
+                .all(|l| { l.ingress.len() <= OCI_LIST_RULES && l.egress.len() <= OCI_LIST_RULES })
+        );
     }
 
     #[test]

@@ -606,13 +606,18 @@ fn toml_error(e: &toml::de::Error, text: &str, start: usize, file: &str) -> Load
 // loading fails once per run, and callers match on its fields.
 #[allow(clippy::result_large_err)]
 fn parse_json(text: &str, file: &str) -> Result<raw::RawScenario, LoadError> {
-    let _mode = raw::SpanMode::enter(false);
+    let _mode = raw::SpanMode::enter_json(text);
     serde_json::from_str::<raw::RawScenario>(text).map_err(|e| {
         let full = e.to_string();
         let (line, column) = (e.line(), e.column());
         let suffix = format!(" at line {line} column {column}");
         let message = full.strip_suffix(&suffix).unwrap_or(&full);
-        let at = (line > 0).then(|| line_col(text, json_error_offset(text, line, column)));
+        // Inside a value read with its span, where that read failed.
+        let inner = raw::take_json_error_at();
+        let at = match inner {
+            Some(off) => Some(line_col(text, off.min(text.len()))),
+            None => (line > 0).then(|| line_col(text, json_error_offset(text, line, column))),
+        };
         LoadError {
             file: file.to_owned(),
             line: at.map(|(l, _)| l),
@@ -629,7 +634,7 @@ fn parse_json(text: &str, file: &str) -> Result<raw::RawScenario, LoadError> {
 /// counts the bytes of the line read before the error, so it is 0 when the
 /// last byte read was the newline ending the previous line, and it counts
 /// bytes where ours count characters.
-fn json_error_offset(text: &str, line: usize, column: usize) -> usize {
+pub(crate) fn json_error_offset(text: &str, line: usize, column: usize) -> usize {
     let line_start = if line <= 1 {
         0
     } else {

@@ -34,9 +34,8 @@ pub(crate) fn problem(what: &str, value: &str) -> Option<(usize, String)> {
 
 /// The byte offset in `text` of byte `index` of a string value that
 /// starts (at its opening quote) at `start`, when the text between holds
-/// no escape; else `start` itself. Without `start` (JSON keeps no
-/// positions after parsing), the value's JSON form is looked up in the
-/// text.
+/// no escape; else `start` itself. Without `start` (a value read without
+/// its span), the value's JSON form is looked up in the text.
 pub(crate) fn locate(text: &str, start: Option<usize>, value: &str, index: usize) -> Option<usize> {
     let Some(start) = start else {
         let quoted = serde_json::to_string(value).ok()?;

@@ -2,8 +2,11 @@
 //! field, with byte spans on every value a message may point at.
 //!
 //! The same structs read TOML and JSON. TOML gives spans through
-//! `serde_spanned`; serde_json has no such protocol, so [`Sp`] asks for a
-//! span only while a [`SpanMode`] guard says the deserializer can give one.
+//! `serde_spanned`. serde_json has no span protocol, but it lends a value's
+//! text as a borrowed `RawValue`, a slice of the document: under a JSON
+//! [`SpanMode`], [`Sp`] takes that slice, gets the span from where it sits
+//! in the document, and reads the value from it. [`Sp`] asks for either
+//! only while a [`SpanMode`] guard says the deserializer can give it.
 
 use std::cell::Cell;
 use std::fmt;
@@ -20,6 +23,22 @@ thread_local! {
     /// Added to every span: where the text being parsed starts in the whole
     /// file (a TOML chunk, see `chunks.rs`).
     static SPAN_OFFSET: Cell<usize> = const { Cell::new(0) };
+    /// The JSON document being read by `serde_json::from_str` on this
+    /// thread (address of its first byte, length), when spans are wanted
+    /// from it: see [`SpanMode::enter_json`].
+    static JSON_TEXT: Cell<Option<(usize, usize)>> = const { Cell::new(None) };
+    /// Where in the JSON document the innermost [`Sp`] value that failed
+    /// to read failed (serde's errors carry no position of their own
+    /// across the re-read: see [`take_json_error_at`]).
+    static JSON_ERROR_AT: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// Where in the document the JSON read that just failed on this thread
+/// failed, when the failure was inside an [`Sp`] value (which reads its
+/// value from its own slice, so serde_json's position is only where that
+/// slice ends).
+pub(crate) fn take_json_error_at() -> Option<usize> {
+    JSON_ERROR_AT.with(Cell::take)
 }
 
 /// Sets [`WANT_SPANS`] for the lifetime of the guard, restoring the previous
@@ -27,6 +46,7 @@ thread_local! {
 pub(crate) struct SpanMode {
     previous: bool,
     previous_offset: usize,
+    previous_json: Option<(usize, usize)>,
 }
 
 impl SpanMode {
@@ -40,10 +60,24 @@ impl SpanMode {
     pub(crate) fn enter_at(spans: bool, offset: usize) -> Self {
         let previous = WANT_SPANS.with(|w| w.replace(spans));
         let previous_offset = SPAN_OFFSET.with(|o| o.replace(offset));
+        let previous_json = JSON_TEXT.with(|j| j.replace(None));
         SpanMode {
             previous,
             previous_offset,
+            previous_json,
         }
+    }
+
+    /// Enters JSON mode for `text`, which must be the very string handed
+    /// to `serde_json::from_str` (spans are where the borrowed values sit
+    /// in it).
+    pub(crate) fn enter_json(text: &str) -> Self {
+        let mode = Self::enter(false);
+        // An address, only compared with the addresses of slices of the
+        // same string: never turned back into a pointer.
+        JSON_TEXT.with(|j| j.set(Some((text.as_ptr() as usize, text.len()))));
+        JSON_ERROR_AT.with(|e| e.set(None));
+        mode
     }
 }
 
@@ -51,7 +85,16 @@ impl Drop for SpanMode {
     fn drop(&mut self) {
         WANT_SPANS.with(|w| w.set(self.previous));
         SPAN_OFFSET.with(|o| o.set(self.previous_offset));
+        JSON_TEXT.with(|j| j.set(self.previous_json));
     }
+}
+
+/// The span of `slice` in the JSON document `(address, length)`, when it
+/// is a slice of it.
+fn json_span(slice: &str, (base, len): (usize, usize)) -> Option<Range<usize>> {
+    let start = (slice.as_ptr() as usize).checked_sub(base)?;
+    let end = start.checked_add(slice.len())?;
+    (end <= len).then_some(start..end)
 }
 
 /// A value with the byte range it was written at, when the format gives one.
@@ -59,7 +102,7 @@ impl Drop for SpanMode {
 pub(crate) struct Sp<T> {
     /// The value.
     pub value: T,
-    /// Byte range in the source text (`None` for JSON).
+    /// Byte range in the source text (`None` when the reader gives none).
     pub span: Option<Range<usize>>,
 }
 
@@ -81,6 +124,31 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
                 value: s.into_inner(),
                 span: Some(span),
             })
+        } else if let Some(doc) = JSON_TEXT.with(Cell::get) {
+            // The value's own text, borrowed from the document; then the
+            // value read from it (a second pass over a few bytes: the
+            // leaves carry most spans).
+            let raw = <&'de serde_json::value::RawValue>::deserialize(d)?;
+            let text = raw.get();
+            let span = json_span(text, doc);
+            let value = serde_json::from_str::<T>(text).map_err(|e| {
+                // serde_json adds where in `text` it stopped: kept for the
+                // caller (the innermost failure's), as a document offset.
+                let full = e.to_string();
+                let suffix = format!(" at line {} column {}", e.line(), e.column());
+                if let Some(span) = &span
+                    && e.line() > 0
+                    && JSON_ERROR_AT.with(|a| a.get().is_none())
+                {
+                    let at = span.start + super::json_error_offset(text, e.line(), e.column());
+                    JSON_ERROR_AT.with(|a| a.set(Some(at)));
+                }
+                de::Error::custom(full.strip_suffix(&suffix).unwrap_or(&full).to_owned())
+            })?;
+            // A failure an enclosing read recovered from says nothing of a
+            // later one.
+            JSON_ERROR_AT.with(|a| a.set(None));
+            Ok(Sp { value, span })
         } else {
             Ok(Sp {
                 value: T::deserialize(d)?,
@@ -138,7 +206,7 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
                     out.push((k, v));
                 }
                 // TOML hands table keys over sorted; spans give back the
-                // written order (JSON keeps it and has no spans).
+                // written order (JSON keeps it, and its spans agree).
                 if out.iter().all(|(k, _)| k.span.is_some()) {
                     out.sort_by_key(|(k, _)| k.start());
                 }

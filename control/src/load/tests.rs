@@ -604,10 +604,35 @@ fn json_semantic_error_names_object_and_field() {
         "[[vnic]]\nname = \"a\"\nsubnet = \"s\"\nprivate_ips = [\"10.0.9.1\"]\n",
     ));
     let e = from_json_str(&json, "s.json").unwrap_err();
+    // The position of the value, as for TOML: spans are where serde_json's
+    // borrowed raw values sit in the document.
+    let at = json.find("\"10.0.9.1\"").unwrap();
+    let line = json[..at].matches('\n').count() + 1;
+    let column = at - json[..at].rfind('\n').map_or(0, |n| n + 1) + 1;
     assert_eq!(
         e.to_string(),
-        "s.json: error: in vnic `a`, field `private_ips`: address `10.0.9.1` is outside subnet `s` (10.0.1.0/24)"
+        format!(
+            "s.json:{line}:{column}: error: in vnic `a`, field `private_ips`: address `10.0.9.1` is outside subnet `s` (10.0.1.0/24)"
+        )
     );
+}
+
+/// A value that fails to read inside a value read with its span is
+/// placed where it fails, not where the outer value ends; nested too.
+#[test]
+fn json_errors_inside_spanned_values_have_their_own_position() {
+    // A duplicate attribute namespace key inside `security_attributes`
+    // (an `Sp` map of maps), on line 3, at the closing quote of the
+    // repeated key as for a duplicate key at the top level.
+    let json = "{\"vcn\": [{\"name\": \"v\", \"cidr_blocks\": [\"10.0.0.0/16\"],\n\"security_attributes\": {\"app\": {\"k\": {\"value\": \"x\"}},\n  \"app\": {}}}]}";
+    let e = from_json_str(json, "s.json").unwrap_err();
+    assert_eq!(e.to_string(), "s.json:3:7: error: duplicate key `app`");
+    // A value of the wrong type inside an attribute value (`value` must be
+    // a string), on line 2.
+    let json = "{\"vcn\": [{\"name\": \"v\", \"cidr_blocks\": [\"10.0.0.0/16\"],\n\"security_attributes\": {\"app\": {\"k\": {\"value\": 5}}}}]}";
+    let e = from_json_str(json, "s.json").unwrap_err().to_string();
+    assert!(e.starts_with("s.json:2:"), "{e}");
+    assert!(e.contains("expected a string"), "{e}");
 }
 
 #[test]

@@ -160,7 +160,7 @@ pub fn data_record(text: &str, file: u32, line: u64) -> Option<Entry> {
     Some(Entry::Data(LogRecord {
         file,
         line,
-        vnic: vnic.to_owned(),
+        vnic: std::sync::Arc::from(vnic),
         action,
         src,
         dst,

@@ -180,7 +180,7 @@ pub fn judge_records(compiled: &Compiled, s: &Scenario, records: &[LogRecord]) -
     // Place.
     let mut placed: Vec<(usize, usize, Direction)> = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
-        let Some(&v) = by_id.get(r.vnic.as_str()) else {
+        let Some(&v) = by_id.get(&*r.vnic) else {
             out.unplaced.add(r);
             out.unplaced_records.push((i, Unplaced::UnknownVnic));
             continue;

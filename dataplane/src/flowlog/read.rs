@@ -12,9 +12,10 @@
 //! is a counted skip with its file and line; a document that is not JSON
 //! is an error with its line and column.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use flate2::read::MultiGzDecoder;
@@ -65,6 +66,8 @@ pub struct ReadOutcome {
     /// Reading stopped early because the stop flag was set
     /// ([`read_path_until`]): the records are those before it.
     pub stopped: bool,
+    /// One copy of each VNIC OCID the records name, which they share.
+    ocids: HashSet<Arc<str>, ahash::RandomState>,
 }
 
 /// A file that cannot be read as flow logs at all.
@@ -178,6 +181,15 @@ impl Ctx<'_> {
                             self.limits.max_records
                         ),
                     ));
+                }
+                let mut r = r;
+                // The records of a VNIC share one copy of its OCID (a
+                // flow log names few VNICs, each in many records).
+                match out.ocids.get(&r.vnic) {
+                    Some(shared) => r.vnic = Arc::clone(shared),
+                    None => {
+                        out.ocids.insert(Arc::clone(&r.vnic));
+                    }
                 }
                 out.records.push(r);
             }
