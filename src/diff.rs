@@ -733,13 +733,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         duration_s: o.duration_s,
         workers: o.workers,
     };
-    let broken_pipe = |e: &std::io::Error| e.kind() == std::io::ErrorKind::BrokenPipe;
     if let Some(f) = flows_out.as_mut()
         && let Err(e) = f.write_all(lines.as_bytes())
     {
-        if broken_pipe(&e) {
-            return Ok(ExitCode::SUCCESS);
-        }
         return Err(Failure::Input(format!(
             "error: --flows `{}`: {e}",
             f.path().display()
@@ -750,9 +746,6 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             .map_err(std::io::Error::from)
             .and_then(|()| f.write_all(b"\n"));
         if let Err(e) = res {
-            if broken_pipe(&e) {
-                return Ok(ExitCode::SUCCESS);
-            }
             return Err(Failure::Input(format!(
                 "error: --report `{}`: {e}",
                 f.path().display()

@@ -344,12 +344,14 @@ pub fn render(s: &Scenario, p: &Packet, d: &zprsim_control::verdict::Decision) -
         if let Some(reason) = &l.reason {
             let _ = write!(what, "{}{reason}", if what.is_empty() { "" } else { "; " });
         }
-        let _ = writeln!(
-            t,
+        // No trailing blanks when the layer has nothing more to say (the
+        // ZPR layer: its checks follow on their own lines).
+        let line = format!(
             "  {:<17} {:<16} {what}",
             l.layer.as_str(),
             l.outcome.as_str()
         );
+        let _ = writeln!(t, "{}", line.trim_end());
         for c in &l.checks {
             let mut line = format!(
                 "{} check at `{}` ({}): {}",

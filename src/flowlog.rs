@@ -14,10 +14,12 @@ use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config, rule_text};
 use zprsim_control::escape::escape;
 use zprsim_control::model::Scenario;
+use zprsim_control::packet::L4;
 use zprsim_control::verdict::Verdict;
-use zprsim_dataplane::flowlog::detect::is_flow_log_path;
+use zprsim_dataplane::community_id::community_id;
+use zprsim_dataplane::flowlog::detect::{Kind, kind_of_path};
 use zprsim_dataplane::flowlog::judge::{
-    Agreement, Direction, FlowLogJudgement, Judged, Unplaced, judge_records,
+    Agreement, Direction, FlowLogJudgement, Judged, Unplaced, judge_records, record_packet,
 };
 use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_path_until};
 use zprsim_dataplane::flowlog::record::{Action, LogRecord};
@@ -57,19 +59,8 @@ pub struct Inputs<'a> {
 /// # Errors
 /// Bad input or usage.
 pub fn replay_if_flow_logs(a: &Inputs<'_>) -> Result<Option<ExitCode>, Failure> {
-    let mut kinds = Vec::with_capacity(a.inputs.len());
-    for p in a.inputs {
-        // A file that cannot be opened is left to the capture reader's message.
-        kinds.push(is_flow_log_path(p).unwrap_or(false));
-    }
-    if !kinds.iter().any(|k| *k) {
+    if !are_flow_logs(a.inputs)? {
         return Ok(None);
-    }
-    if let Some(i) = kinds.iter().position(|k| !*k) {
-        return Err(Failure::Input(format!(
-            "error: `{}` is a capture and the other inputs are flow logs: give one kind per run",
-            a.inputs[i].display()
-        )));
     }
     if a.packet_outputs {
         return Err(Failure::Input(
@@ -78,6 +69,31 @@ pub fn replay_if_flow_logs(a: &Inputs<'_>) -> Result<Option<ExitCode>, Failure> 
     }
     // `replay` has checked every input and output (`output::Plan`).
     run(a).map(Some)
+}
+
+/// Whether `inputs` are flow-log files (`replay`, `diff`): some input is
+/// one, and every other is one too or blank (an empty Connector Hub
+/// object: no records). `false` when none is: they go to the capture
+/// reader, which also names a file that cannot be opened.
+///
+/// # Errors
+/// A capture among flow logs: one kind per run.
+pub fn are_flow_logs(inputs: &[PathBuf]) -> Result<bool, Failure> {
+    // A file that cannot be opened is left to the capture reader's message.
+    let kinds: Vec<Kind> = inputs
+        .iter()
+        .map(|p| kind_of_path(p).unwrap_or(Kind::Capture))
+        .collect();
+    if !kinds.contains(&Kind::FlowLog) {
+        return Ok(false);
+    }
+    if let Some(i) = kinds.iter().position(|k| *k == Kind::Capture) {
+        return Err(Failure::Input(format!(
+            "error: `{}` is a capture and the other inputs are flow logs: give one kind per run",
+            inputs[i].display()
+        )));
+    }
+    Ok(true)
 }
 
 #[derive(Serialize)]
@@ -109,6 +125,18 @@ struct RecordOut<'a> {
     proto: u8,
     sport: u16,
     dport: u16,
+    /// The contract's flow fields, as `replay --flows` writes them for
+    /// captures: ICMP type and code as judged (echo request, or reply),
+    /// the window start in seconds, the simulated verdict applied to the
+    /// record's packets, and the tuple's Community ID.
+    icmp_type: Option<u8>,
+    icmp_code: Option<u8>,
+    first_ts: f64,
+    allowed_packets: u64,
+    dropped_packets: u64,
+    verdict: Verdict,
+    stage: Option<&'static str>,
+    community_id: String,
     start_time: u64,
     end_time: u64,
     packets: u64,
@@ -218,6 +246,14 @@ impl<'a> Ctx<'a> {
                 ),
             },
         };
+        // As judged: an ICMP reply record is an echo reply, whose Community
+        // ID is its request's.
+        let packet = record_packet(r, j.reply);
+        let (icmp_type, icmp_code) = match packet.l4 {
+            L4::Icmp { icmp_type, code } => (Some(icmp_type), Some(code)),
+            _ => (None, None),
+        };
+        let stage = jd.stage.map(zprsim_control::verdict::Stage::as_str);
         RecordOut {
             file: self.file(r),
             line: r.line,
@@ -230,6 +266,15 @@ impl<'a> Ctx<'a> {
             proto: r.proto,
             sport: r.sport,
             dport: r.dport,
+            icmp_type,
+            icmp_code,
+            #[allow(clippy::cast_precision_loss)] // epoch seconds: exact below 2^53
+            first_ts: r.start as f64,
+            allowed_packets: if allowed { r.packets } else { 0 },
+            dropped_packets: if allowed { 0 } else { r.packets },
+            verdict: jd.verdict,
+            stage,
+            community_id: community_id(&packet),
             start_time: r.start,
             end_time: r.end,
             packets: r.packets,
@@ -237,7 +282,7 @@ impl<'a> Ctx<'a> {
             recorded: r.action,
             simulated: Simulated {
                 verdict: jd.verdict,
-                stage: jd.stage.map(zprsim_control::verdict::Stage::as_str),
+                stage,
                 zpr_audit: jd.zpr_audit,
                 rules,
                 reason,
@@ -282,6 +327,22 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         }
     }
     let j = judge_records(&compiled, s, &read.records);
+    // Records, none of them placed, by a scenario whose VNICs have no
+    // `id` at all (written by hand): nothing can ever be judged, and a
+    // `--fail-on-drop` gate would pass having judged nothing. (With ids,
+    // logs of VNICs outside the scenario are reported as unplaced, and a
+    // warning says when no record was placed.)
+    if j.judged.is_empty()
+        && j.unplaced.records > 0
+        && !read.stopped
+        && s.vnics.iter().all(|v| v.id.is_none())
+    {
+        return Err(Failure::Input(format!(
+            "error: `{}` places none of the {} flow-log record(s): none of its VNICs has an `id` (the OCID a record names), so nothing was judged; give its VNICs their `id`s (`zprsim import oci` sets them)",
+            a.scenario.display(),
+            j.unplaced.records
+        )));
+    }
     let duration_s = t1.elapsed().as_secs_f64();
     let cx = Ctx {
         s,
@@ -347,6 +408,12 @@ fn report<'a>(
         })
         .collect();
     let mut warnings = read.problems.clone();
+    if j.judged.is_empty() && j.unplaced.records > 0 {
+        warnings.push(format!(
+            "none of the {} flow-log record(s) was placed at a VNIC of the scenario: nothing was judged",
+            j.unplaced.records
+        ));
+    }
     if read.malformed > read.problems.len() as u64 {
         warnings.push(format!(
             "{} more flow-log entries skipped as malformed",
@@ -412,7 +479,8 @@ fn report<'a>(
     }
 }
 
-fn proto_name(p: u8) -> String {
+/// A protocol as summaries name it (`tcp`, `proto 47`).
+pub(crate) fn proto_name(p: u8) -> String {
     match p {
         6 => "tcp".into(),
         17 => "udp".into(),

@@ -16,8 +16,8 @@ use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config, rule_text};
 use zprsim_control::model::Scenario;
 use zprsim_control::verdict::{Stage, Verdict};
+use zprsim_dataplane::community_id::community_id;
 use zprsim_dataplane::conntrack::ConnKey;
-use zprsim_dataplane::flowlog::detect::is_flow_log_path;
 use zprsim_dataplane::flowlog::judge::{Agreement, FlowLogJudgement, judge_records, record_packet};
 use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_path_until};
 use zprsim_dataplane::flowlog::record::LogRecord;
@@ -53,19 +53,8 @@ pub struct Inputs<'a> {
 /// # Errors
 /// Bad input or usage.
 pub fn diff_if_flow_logs(a: &Inputs<'_>) -> Result<Option<ExitCode>, Failure> {
-    let kinds: Vec<bool> = a
-        .inputs
-        .iter()
-        .map(|p| is_flow_log_path(p).unwrap_or(false))
-        .collect();
-    if !kinds.iter().any(|k| *k) {
+    if !crate::flowlog::are_flow_logs(a.inputs)? {
         return Ok(None);
-    }
-    if let Some(i) = kinds.iter().position(|k| !*k) {
-        return Err(Failure::Input(format!(
-            "error: `{}` is a capture and the other inputs are flow logs: give one kind per run",
-            a.inputs[i].display()
-        )));
     }
     run(a).map(Some)
 }
@@ -113,7 +102,9 @@ struct SideFlow {
     dropped_packets: u64,
 }
 
-/// One changed flow, as `diff --flows` writes it.
+/// One changed flow, as `diff --flows` writes it: the fields of a capture
+/// diff's line (the replay flow fields, with `verdict`, `stage` and the
+/// packet counts of the before side, as there), then the flow log's own.
 #[derive(Serialize)]
 struct ChangedFlow {
     src: IpAddr,
@@ -123,9 +114,16 @@ struct ChangedFlow {
     dport: Option<u16>,
     icmp_type: Option<u8>,
     icmp_code: Option<u8>,
-    first_ts: u64,
+    /// Seconds since the epoch, as in every other flow line (the first
+    /// record's window start).
+    first_ts: f64,
     packets: u64,
     bytes: u64,
+    allowed_packets: u64,
+    dropped_packets: u64,
+    verdict: Verdict,
+    stage: Option<Stage>,
+    community_id: String,
     records: u64,
     vnics: Vec<String>,
     class: Class,
@@ -212,10 +210,21 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     let va = verdicts(&sa, &ca, &ja, recs.len());
     let mut flows: HashMap<ConnKey, Flow> = HashMap::new();
     let (mut pk_break, mut pk_newly, mut pk_total) = (0u64, 0u64, 0u64);
+    // Records one scenario places and the other does not (a VNIC without
+    // the record's `id` on one side): not compared, and said.
+    let (mut compared, mut one_side) = (0u64, [(0u64, 0u64); 2]);
     for (i, r) in recs.iter().enumerate() {
-        let (Some(b), Some(af)) = (&vb[i], &va[i]) else {
-            continue;
+        let (b, af) = match (&vb[i], &va[i]) {
+            (Some(b), Some(af)) => (b, af),
+            (Some(_), None) | (None, Some(_)) => {
+                let n = usize::from(vb[i].is_none());
+                one_side[n].0 += 1;
+                one_side[n].1 = one_side[n].1.saturating_add(r.packets);
+                continue;
+            }
+            (None, None) => continue,
         };
+        compared += 1;
         let Some((key, _)) = ConnKey::of(&record_packet(r, false)) else {
             continue;
         };
@@ -308,9 +317,15 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             dport,
             icmp_type,
             icmp_code,
-            first_ts: r.start.saturating_mul(1_000_000_000),
+            #[allow(clippy::cast_precision_loss)] // epoch seconds: exact below 2^53
+            first_ts: r.start as f64,
             packets: f.packets,
             bytes: f.bytes,
+            allowed_packets: f.sides[0].allowed_packets,
+            dropped_packets: f.sides[0].dropped_packets,
+            verdict: f.sides[0].verdict,
+            stage: f.sides[0].stage,
+            community_id: community_id(&p),
             records: f.records,
             vnics: f.vnics.iter().cloned().collect(),
             class,
@@ -318,8 +333,34 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             after: f.sides[1],
         });
     }
-    changed.sort_by_key(|c| (c.first_ts, c.src, c.dst, c.proto, c.sport, c.dport));
+    changed.sort_by(|x, y| {
+        x.first_ts.total_cmp(&y.first_ts).then_with(|| {
+            (x.src, x.dst, x.proto, x.sport, x.dport)
+                .cmp(&(y.src, y.dst, y.proto, y.sport, y.dport))
+        })
+    });
+    if compared == 0 && one_side != [(0, 0); 2] && !read.stopped {
+        let (placed_by, none_by) = if one_side[0].0 > 0 {
+            (a.before, a.after)
+        } else {
+            (a.after, a.before)
+        };
+        return Err(Failure::Input(format!(
+            "error: `{}` places none of the {} flow-log record(s) `{}` places: none of its VNICs has the `id` (OCID) a record names, so nothing was compared; give its VNICs their `id`s (`zprsim import oci` sets them)",
+            none_by.display(),
+            one_side[0].0.max(one_side[1].0),
+            placed_by.display(),
+        )));
+    }
     let mut warnings: Vec<String> = wb.into_iter().chain(wa).collect();
+    for (n, side) in ["BEFORE", "AFTER"].into_iter().enumerate() {
+        let (records, packets) = one_side[n];
+        if records > 0 {
+            warnings.push(format!(
+                "{records} flow-log record(s) ({packets} packets) are placed by {side} only (the other scenario has no VNIC with their `id`): they are not compared"
+            ));
+        }
+    }
     warnings.extend(read.problems.iter().cloned());
     let report = Report {
         captures: a.inputs.iter().map(|p| p.display().to_string()).collect(),
@@ -427,8 +468,8 @@ fn summary(r: &Report, changed: &[ChangedFlow]) -> String {
         };
         let _ = writeln!(
             t,
-            "  {class}: proto {} {ports} ({} packets): before {}, after {}",
-            c.proto,
+            "  {class}: {} {ports} ({} packets): before {}, after {}",
+            crate::flowlog::proto_name(c.proto),
             c.packets,
             side(&c.before),
             side(&c.after)

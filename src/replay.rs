@@ -12,7 +12,7 @@ use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::model::{Scenario, proto};
 use zprsim_dataplane::output::{self, OutputFile, Plan};
-use zprsim_dataplane::replay::{self, FlowRecord, ReplayConfig, ReplayError, ReplayOutput, Totals};
+use zprsim_dataplane::replay::{self, FlowRecord, ReplayConfig, ReplayOutput, Totals};
 use zprsim_dataplane::scenario_file;
 use zprsim_dataplane::why::why;
 
@@ -276,18 +276,16 @@ fn summary(r: &Report) -> String {
     t
 }
 
-/// A failure to write `flag`'s output. A closed pipe on standard output
-/// ends the run quietly with exit 0, as ripgrep does (`None`).
-fn write_error(out: &OutputFile, e: &std::io::Error) -> Option<Failure> {
-    if e.kind() == std::io::ErrorKind::BrokenPipe {
-        return None;
-    }
-    Some(Failure::Input(format!(
+/// A failure to write `flag`'s output. (A closed pipe on standard output
+/// is none: [`OutputFile`] discards the rest of that output and the run
+/// goes on to its other outputs and its exit status.)
+fn write_error(out: &OutputFile, e: &std::io::Error) -> Failure {
+    Failure::Input(format!(
         "error: {} `{}`: {}",
         out.flag(),
         out.path().display(),
         output::io_message(e)
-    )))
+    ))
 }
 
 fn write_json_file<T: Serialize>(out: &mut OutputFile, v: &T) -> std::io::Result<()> {
@@ -451,12 +449,6 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let flows_error = lines.and_then(|l| l.error);
     let mut o = match replayed {
         Ok(o) => o,
-        Err(ReplayError::Output { source, .. })
-            if source.kind() == std::io::ErrorKind::BrokenPipe =>
-        {
-            // `--allowed - | head -c 100`: the reader left; not an error.
-            return Ok(ExitCode::SUCCESS);
-        }
         Err(e) => return Err(Failure::Input(format!("error: {e}"))),
     };
     if let Some(b) = &bar {
@@ -472,13 +464,13 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     if let Some(f) = flows_out.as_mut()
         && let Some(e) = flows_error
     {
-        return write_error(f, &e).map_or(Ok(ExitCode::SUCCESS), Err);
+        return Err(write_error(f, &e));
     }
     if let Some(f) = report_out.as_mut()
         && let Some(r) = &r
         && let Err(e) = write_json_file(f, r)
     {
-        return write_error(f, &e).map_or(Ok(ExitCode::SUCCESS), Err);
+        return Err(write_error(f, &e));
     }
     // Interrupted or not: what was judged is written in full, and the
     // report says whether it is all of the input.

@@ -23,6 +23,7 @@ mod lab;
 mod replay;
 mod replay_oracle;
 mod review;
+mod rollout;
 mod safety;
 mod spool;
 mod streams;

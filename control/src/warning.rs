@@ -40,6 +40,9 @@ pub enum WarningCode {
     EmptyScenario,
     /// More warnings than are kept; this one says how many were left out.
     WarningsLeftOut,
+    /// An IPv4-mapped IPv6 block (`::ffff:10.0.0.0/104`) where the IPv4
+    /// one was likely meant: it never matches IPv4 traffic.
+    Ipv4Mapped,
 }
 
 impl WarningCode {
@@ -52,6 +55,7 @@ impl WarningCode {
             WarningCode::UnknownAttribute => "unknown-attribute",
             WarningCode::EmptyScenario => "empty-scenario",
             WarningCode::WarningsLeftOut => "warnings-left-out",
+            WarningCode::Ipv4Mapped => "ipv4-mapped",
         }
     }
 }

@@ -187,6 +187,13 @@ pub enum FormatError {
     /// Neither pcap nor pcapng magic.
     #[error("not a pcap or pcapng file")]
     NotCapture,
+    /// An OCI flow-log file (JSON, or gzip of JSON) where a capture is
+    /// needed (`explain --capture`, `bench --capture`): decompressing it
+    /// would not make it one.
+    #[error(
+        "an OCI flow-log file, not a pcap or pcapng file: `replay` and `diff` read flow logs; here a capture is needed (to explain one record, give its addresses, protocol and ports with `--src`, `--dst`, `--proto`, `--dport`)"
+    )]
+    FlowLog,
     /// A compressed file (gzip, xz, zstd, bzip2) that is not a flow log:
     /// most likely a compressed capture, which is to be decompressed first.
     #[error(
@@ -460,21 +467,31 @@ fn format_of(kind: Kind) -> CaptureFormat {
     }
 }
 
+/// Why bytes that are neither a capture nor a flow log are not a capture:
+/// compressed (named, with the command that decompresses it), or not.
+fn not_capture_kind(bytes: &[u8]) -> FormatError {
+    [
+        (&crate::flowlog::detect::GZIP_MAGIC[..], "gzip", "zcat"),
+        (b"\xfd7zXZ\x00", "xz", "xzcat"),
+        (b"\x28\xb5\x2f\xfd", "zstd", "zstdcat"),
+        (b"BZh", "bzip2", "bzcat"),
+    ]
+    .iter()
+    .find(|(magic, ..)| bytes.starts_with(magic))
+    .map_or(FormatError::NotCapture, |&(_, format, cat)| {
+        FormatError::Compressed { format, cat }
+    })
+}
+
 /// Recognises the file header.
 fn detect(bytes: &[u8]) -> Result<Kind, CaptureError> {
     let not_capture = || CaptureError::Format {
         offset: 0,
-        kind: [
-            (&crate::flowlog::detect::GZIP_MAGIC[..], "gzip", "zcat"),
-            (b"\xfd7zXZ\x00", "xz", "xzcat"),
-            (b"\x28\xb5\x2f\xfd", "zstd", "zstdcat"),
-            (b"BZh", "bzip2", "bzcat"),
-        ]
-        .iter()
-        .find(|(magic, ..)| bytes.starts_with(magic))
-        .map_or(FormatError::NotCapture, |&(_, format, cat)| {
-            FormatError::Compressed { format, cat }
-        }),
+        kind: if crate::flowlog::detect::is_flow_log(bytes) {
+            FormatError::FlowLog
+        } else {
+            not_capture_kind(bytes)
+        },
     };
     let magic_le = Endian::Little.u32(bytes, 0).ok_or_else(not_capture)?;
     if magic_le == BT_SHB {

@@ -16,7 +16,10 @@
 //!   [`OutputFile::commit`]. Dropped without a commit, the temporary file
 //!   is removed and the target is untouched. `-` writes to standard output;
 //!   a target that exists and is not a regular file (`/dev/null`,
-//!   `/dev/stdout`, a FIFO) is written directly, without a rename.
+//!   `/dev/stdout`, a FIFO) is written directly, without a rename. When
+//!   the reader of standard output or of a FIFO leaves (`| head -1`), the
+//!   rest of that output is discarded and the run goes on: its other
+//!   outputs and its exit status do not depend on how much a reader read.
 //!
 //! The temporary files come from the `tempfile` crate (unique names,
 //! removed on drop).
@@ -451,6 +454,9 @@ pub struct OutputFile {
     /// The file replaced on commit.
     target: PathBuf,
     sink: Sink,
+    /// Standard output or a FIFO whose reader left (a write met a closed
+    /// pipe): later writes are discarded.
+    reader_gone: bool,
 }
 
 impl fmt::Debug for OutputFile {
@@ -509,6 +515,7 @@ impl OutputFile {
             shown: path.to_path_buf(),
             target,
             sink,
+            reader_gone: false,
         })
     }
 
@@ -543,6 +550,21 @@ impl OutputFile {
         matches!(self.sink, Sink::Stdout(_))
     }
 
+    /// `r`, or `done` when `r` is a closed pipe of standard output or a
+    /// FIFO: the reader left (`| head -1`), which ends that output, not
+    /// the run. A temporary file never meets a closed pipe.
+    fn unless_reader_gone<T>(&mut self, r: io::Result<T>, done: T) -> io::Result<T> {
+        match r {
+            Err(e)
+                if e.kind() == io::ErrorKind::BrokenPipe && !matches!(self.sink, Sink::Temp(_)) =>
+            {
+                self.reader_gone = true;
+                Ok(done)
+            }
+            r => r,
+        }
+    }
+
     /// Finishes the output: flushes it, syncs it and renames it into place.
     /// A closed pipe on standard output is not an error.
     ///
@@ -556,6 +578,7 @@ impl OutputFile {
             OutputError::new(format!("{flag} `{}`: {}", shown.display(), io_message(e)))
         };
         match self.sink {
+            Sink::Stdout(_) | Sink::Direct(_) if self.reader_gone => Ok(()),
             Sink::Stdout(mut w) => match w.flush() {
                 Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(err(&e)),
                 _ => Ok(()),
@@ -576,27 +599,39 @@ impl OutputFile {
 
 impl Write for OutputFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match &mut self.sink {
+        if self.reader_gone {
+            return Ok(buf.len());
+        }
+        let r = match &mut self.sink {
             Sink::Stdout(w) => w.write(buf),
             Sink::Direct(w) => w.write(buf),
             Sink::Temp(w) => w.write(buf),
-        }
+        };
+        self.unless_reader_gone(r, buf.len())
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        match &mut self.sink {
+        if self.reader_gone {
+            return Ok(());
+        }
+        let r = match &mut self.sink {
             Sink::Stdout(w) => w.write_all(buf),
             Sink::Direct(w) => w.write_all(buf),
             Sink::Temp(w) => w.write_all(buf),
-        }
+        };
+        self.unless_reader_gone(r, ())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match &mut self.sink {
+        if self.reader_gone {
+            return Ok(());
+        }
+        let r = match &mut self.sink {
             Sink::Stdout(w) => w.flush(),
             Sink::Direct(w) => w.flush(),
             Sink::Temp(w) => w.flush(),
-        }
+        };
+        self.unless_reader_gone(r, ())
     }
 }
 

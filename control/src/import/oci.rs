@@ -229,6 +229,16 @@ impl Inventory {
     }
 }
 
+/// The page token of an OCI CLI list printed without `--all` (CLI
+/// `opc-next-page`, REST `opcNextPage`): more objects exist than the file
+/// holds.
+fn next_page(v: &Value) -> Option<&str> {
+    ["opc-next-page", "opcNextPage"]
+        .iter()
+        .find_map(|k| v.get(*k)?.as_str())
+        .filter(|p| !p.is_empty())
+}
+
 fn items(v: Value) -> Vec<Value> {
     let v = match v {
         Value::Object(mut o) if o.contains_key("data") => o.remove("data").unwrap_or(Value::Null),
@@ -573,6 +583,11 @@ pub fn import(files: &Files, services: Option<&str>) -> Result<Imported, ImportE
             column: Some(e.column()),
             message: format!("not JSON: {e}"),
         })?;
+        if let Some(page) = next_page(&v) {
+            warnings.push(format!(
+                "`{name}`: one page of a longer list (`opc-next-page` is `{page}`): the objects of the other pages are missing; export with `--all`"
+            ));
+        }
         for item in items(v) {
             if let Value::Object(o) = item {
                 inv.add(name, o, &mut warnings);

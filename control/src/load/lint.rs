@@ -14,9 +14,28 @@
 /// scenario) on each load.
 type HashSet<K> = std::collections::HashSet<K, ahash::RandomState>;
 
+use ipnet::{IpNet, Ipv4Net};
+
 use super::{Loaded, Warning, WarningCode};
 use crate::model::{Attribute, DEFAULT_NAMESPACE, Scenario};
 use crate::zpl::ast::{Endpoint, StatementKind};
+
+/// The IPv4 block an IPv4-mapped IPv6 block (inside `::ffff:0:0/96`)
+/// stands for; `None` for any other block.
+pub(crate) fn ipv4_mapped(n: &IpNet) -> Option<Ipv4Net> {
+    let IpNet::V6(n) = n else { return None };
+    let v4 = n.addr().to_ipv4_mapped()?;
+    n.prefix_len()
+        .checked_sub(96)
+        .and_then(|len| Ipv4Net::new(v4, len).ok())
+}
+
+/// The warning for an IPv4-mapped block, `in {what}: ...`.
+pub(crate) fn ipv4_mapped_message(what: &str, n: &IpNet, v4: &Ipv4Net) -> String {
+    format!(
+        "in {what}: `{n}` is an IPv4-mapped IPv6 block: it matches IPv6 packets only, never IPv4 traffic; write `{v4}`"
+    )
+}
 
 /// Lint warnings kept at most (the loader keeps at most 1000 in all).
 const MAX_LINT_WARNINGS: usize = 1000;
@@ -94,11 +113,52 @@ fn relative(text: &str, offset: usize) -> (u32, u32) {
     )
 }
 
+/// Line and column in its file of byte `start` of a statement's text.
+fn place(st: &crate::model::PolicyStatement, start: usize) -> (Option<u32>, Option<u32>) {
+    if st.origin.line == 0 {
+        return (None, None);
+    }
+    let (rl, rc) = relative(&st.text, start);
+    if rl <= 1 {
+        (Some(st.origin.line), Some(st.origin.column + rc - 1))
+    } else {
+        (Some(st.origin.line + rl - 1), Some(rc))
+    }
+}
+
+/// IPv4-mapped blocks in statements (rules are warned as they resolve).
+fn mapped_blocks(s: &Scenario, out: &mut Vec<Warning>) {
+    for policy in &s.zpr_policies {
+        for st in &policy.statements {
+            let ends = match &st.statement.kind {
+                StatementKind::Scoped { src, dst, .. } => [src, dst],
+                StatementKind::CrossVcn { .. } => continue,
+            };
+            for e in ends {
+                let Endpoint::Cidr(n) = &e.node else { continue };
+                let Some(v4) = ipv4_mapped(n) else { continue };
+                if out.len() >= MAX_LINT_WARNINGS {
+                    return;
+                }
+                let (line, column) = place(st, e.span.start);
+                out.push(Warning {
+                    code: WarningCode::Ipv4Mapped,
+                    file: st.origin.file.clone(),
+                    line,
+                    column,
+                    message: ipv4_mapped_message(&format!("zpr_policy `{}`", policy.name), n, &v4),
+                });
+            }
+        }
+    }
+}
+
 /// Adds the lint warnings of a loaded scenario.
 pub(crate) fn lint(loaded: &mut Loaded, file: &str) {
     let mut out = Vec::new();
     empty(&loaded.scenario, file, &mut out);
     unknown_attributes(&loaded.scenario, &mut out);
+    mapped_blocks(&loaded.scenario, &mut out);
     let room = MAX_LINT_WARNINGS.saturating_sub(loaded.warnings.len());
     loaded.warnings.extend(out.into_iter().take(room));
 }
@@ -159,16 +219,7 @@ fn unknown_attributes(s: &Scenario, out: &mut Vec<Warning>) {
                 }
                 let w = written(a);
                 let hint = did_you_mean(&w, shown.iter().map(String::as_str));
-                let (line, column) = if st.origin.line == 0 {
-                    (None, None)
-                } else {
-                    let (rl, rc) = relative(&st.text, start);
-                    if rl <= 1 {
-                        (Some(st.origin.line), Some(st.origin.column + rc - 1))
-                    } else {
-                        (Some(st.origin.line + rl - 1), Some(rc))
-                    }
-                };
+                let (line, column) = place(st, start);
                 out.push(Warning {
                     code: WarningCode::UnknownAttribute,
                     file: st.origin.file.clone(),
@@ -245,6 +296,38 @@ security_attributes = { app = { tier = { value = "db" } } }
         ));
         assert_eq!(w.len(), 1, "{w:?}");
         assert!(!w[0].contains("did you mean"), "{w:?}");
+    }
+
+    /// `::ffff:10.0.1.0/120` reads like the IPv4 block but is an IPv6
+    /// one: it never matches IPv4 traffic. Loaded silently, a rule or a
+    /// statement written so never allowed what it seemed to.
+    #[test]
+    fn an_ipv4_mapped_block_is_warned_with_the_ipv4_one() {
+        let w = warnings(
+            "[[zpr_policy]]\nname = \"p\"\nstatements = [\"in network.vcn:corp VCN allow '::ffff:10.0.1.0/120' to connect to app.tier:db\"]\n",
+        );
+        assert_eq!(
+            w,
+            [
+                "s.toml:24:46: warning: in zpr_policy `p`: `::ffff:10.0.1.0/120` is an IPv4-mapped IPv6 block: it matches IPv6 packets only, never IPv4 traffic; write `10.0.1.0/24`"
+            ]
+        );
+        let w = warnings(
+            "[[security_list]]\nname = \"sl\"\nvcn = \"v\"\ningress_security_rules = [ { protocol = \"6\", source = \"::ffff:10.0.0.0/104\" } ]\n",
+        );
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].starts_with("s.toml:25:55: warning: in security list `sl`")
+                && w[0].contains("`::ffff:10.0.0.0/104` is an IPv4-mapped IPv6 block")
+                && w[0].ends_with("write `10.0.0.0/8`"),
+            "{w:?}"
+        );
+        // Other IPv6 blocks, and ::/0 (which holds more than the mapped
+        // range), are what they say.
+        let w = warnings(
+            "[[security_list]]\nname = \"sl\"\nvcn = \"v\"\ningress_security_rules = [ { protocol = \"6\", source = \"::/0\" }, { protocol = \"6\", source = \"fd00::/8\" } ]\n",
+        );
+        assert!(w.is_empty(), "{w:?}");
     }
 
     #[test]

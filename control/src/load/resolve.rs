@@ -624,10 +624,22 @@ fn resolve_rule(
     let type_field = format!("{p}.{}_type", r.peer_field);
     let peer_field = format!("{p}.{}", r.peer_field);
     let peer = match peer_type(ctx, r.peer_type, object, &type_field)? {
-        PeerType::Cidr => Peer::Cidr(
-            parse_cidr(&r.peer.value)
-                .map_err(|m| ctx.err(r.peer.start(), object, &peer_field, m))?,
-        ),
+        PeerType::Cidr => {
+            let n = parse_cidr(&r.peer.value)
+                .map_err(|m| ctx.err(r.peer.start(), object, &peer_field, m))?;
+            if let Some(v4) = super::lint::ipv4_mapped(&n) {
+                ctx.warn(
+                    WarningCode::Ipv4Mapped,
+                    r.peer.start(),
+                    super::lint::ipv4_mapped_message(
+                        &format!("{object}, field `{peer_field}`"),
+                        &n,
+                        &v4,
+                    ),
+                );
+            }
+            Peer::Cidr(n)
+        }
         PeerType::Service => match world.services.get(&r.peer.value) {
             Some(&s) => Peer::Service(s),
             None => {

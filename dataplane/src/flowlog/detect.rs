@@ -14,18 +14,32 @@ pub const HEAD: usize = crate::sniff::HEAD;
 /// gzip's magic number.
 pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
-fn json_start(bytes: &[u8]) -> bool {
-    let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    matches!(
-        b.iter().find(|c| !c.is_ascii_whitespace()),
-        Some(b'{' | b'[')
-    )
+/// What the first bytes of an input say it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// JSON, or gzip of JSON: a flow-log file.
+    FlowLog,
+    /// Nothing but blanks (an empty file, blank lines, a gzip of those):
+    /// a flow-log file with no records beside flow logs (a Connector Hub
+    /// window with no traffic); alone, no kind (the capture reader
+    /// refuses it).
+    Blank,
+    /// Anything else: left to the capture reader.
+    Capture,
 }
 
-/// Whether `head` (the first bytes of a file, up to [`HEAD`]) starts a
-/// flow-log file: JSON, or gzip of JSON.
+fn text_kind(bytes: &[u8]) -> Kind {
+    let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match b.iter().find(|c| !c.is_ascii_whitespace()) {
+        Some(b'{' | b'[') => Kind::FlowLog,
+        Some(_) => Kind::Capture,
+        None => Kind::Blank,
+    }
+}
+
+/// What `head` (the first bytes of a file, up to [`HEAD`]) starts.
 #[must_use]
-pub fn is_flow_log(head: &[u8]) -> bool {
+pub fn kind(head: &[u8]) -> Kind {
     if head.starts_with(&GZIP_MAGIC) {
         let mut out = Vec::with_capacity(HEAD);
         // A head cut inside the stream ends the decoder with an error; what
@@ -33,9 +47,26 @@ pub fn is_flow_log(head: &[u8]) -> bool {
         let _ = MultiGzDecoder::new(head)
             .take(HEAD as u64)
             .read_to_end(&mut out);
-        return json_start(&out);
+        return text_kind(&out);
     }
-    json_start(head)
+    text_kind(head)
+}
+
+/// Whether `head` (the first bytes of a file, up to [`HEAD`]) starts a
+/// flow-log file: JSON, or gzip of JSON.
+#[must_use]
+pub fn is_flow_log(head: &[u8]) -> bool {
+    kind(head) == Kind::FlowLog
+}
+
+/// What the file at `path` is (see [`kind`]).
+///
+/// # Errors
+/// When the file cannot be opened or read.
+pub fn kind_of_path(path: &Path) -> std::io::Result<Kind> {
+    // A stream (standard input, a pipe, a FIFO) can be read only once: its
+    // head is kept by `sniff` and given back to whichever reader opens it.
+    Ok(kind(&crate::sniff::head(path)?))
 }
 
 /// Whether the file at `path` is a flow-log file (see [`is_flow_log`]).
@@ -43,9 +74,7 @@ pub fn is_flow_log(head: &[u8]) -> bool {
 /// # Errors
 /// When the file cannot be opened or read.
 pub fn is_flow_log_path(path: &Path) -> std::io::Result<bool> {
-    // A stream (standard input, a pipe, a FIFO) can be read only once: its
-    // head is kept by `sniff` and given back to whichever reader opens it.
-    Ok(is_flow_log(&crate::sniff::head(path)?))
+    Ok(kind_of_path(path)? == Kind::FlowLog)
 }
 
 #[cfg(test)]
@@ -70,5 +99,14 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(b"\xd4\xc3\xb2\xa1").unwrap_or_default();
         assert!(!is_flow_log(&gz.finish().unwrap_or_default()));
+    }
+
+    #[test]
+    fn blanks_and_a_gzip_of_nothing_are_blank() {
+        assert_eq!(kind(b""), Kind::Blank);
+        assert_eq!(kind(b"\xEF\xBB\xBF \r\n\n"), Kind::Blank);
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        assert_eq!(kind(&gz.finish().unwrap_or_default()), Kind::Blank);
+        assert_eq!(kind(b"\n x"), Kind::Capture);
     }
 }

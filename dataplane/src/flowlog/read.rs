@@ -98,12 +98,15 @@ impl std::fmt::Display for FlowLogError {
 
 impl std::error::Error for FlowLogError {}
 
+#[derive(Clone, Copy)]
 struct Ctx<'a> {
     name: &'a str,
     file: u32,
     limits: &'a Limits,
     /// Set (by a signal handler) to stop at the next line.
     stop: Option<&'a AtomicBool>,
+    /// The input is gzip: a stream that ends early is a cut download.
+    gzip: bool,
 }
 
 impl Ctx<'_> {
@@ -238,6 +241,7 @@ pub fn read_path_until(
         file,
         limits,
         stop,
+        gzip: false,
     };
     read_with(&cx, f, out)
 }
@@ -259,6 +263,7 @@ pub fn read_from(
         file,
         limits,
         stop: None,
+        gzip: false,
     };
     read_with(&cx, input, out)
 }
@@ -269,7 +274,8 @@ fn read_with(cx: &Ctx<'_>, input: impl Read, out: &mut ReadOutcome) -> Result<()
         .fill_buf()
         .map_err(|e| cx.error(None, None, e.to_string()))?;
     if head.starts_with(&GZIP_MAGIC) {
-        read_plain(cx, BufReader::new(MultiGzDecoder::new(r)), out)
+        let cx = Ctx { gzip: true, ..*cx };
+        read_plain(&cx, BufReader::new(MultiGzDecoder::new(r)), out)
     } else {
         read_plain(cx, r, out)
     }
@@ -385,9 +391,22 @@ fn read_lines(
         } else if !is_blank(&buf) {
             cx.text(out, &buf, line_no, true)?;
         }
-        match read_line(&mut r, cx.limits.max_line, &mut buf)
-            .map_err(|e| cx.error(Some(line_no + 1), None, format!("cannot read: {e}")))?
-        {
+        let next = match read_line(&mut r, cx.limits.max_line, &mut buf) {
+            // A gzip stream that ends early (a cut download; trailing
+            // bytes that are no gzip member): as for a capture that ends
+            // inside a record, a warning, and the whole lines before it
+            // count. The cut line is dropped.
+            Err(e) if cx.gzip && e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                out.problems.push(format!(
+                    "{}:{}: the gzip stream ends early ({e}): the {line_no} line(s) before it are read",
+                    cx.name,
+                    line_no + 1
+                ));
+                return Ok(());
+            }
+            r => r.map_err(|e| cx.error(Some(line_no + 1), None, format!("cannot read: {e}")))?,
+        };
+        match next {
             None => return Ok(()),
             Some(l) => {
                 long = l;
