@@ -579,3 +579,33 @@ fn explain_lines_have_no_trailing_blanks() {
         assert_eq!(l, l.trim_end(), "{out}");
     }
 }
+
+/// A disagreement or an unplaced record names the VNIC by its OCID
+/// (`vnic_id`), and so does the console: `explain --src OCID` takes it as
+/// the scenario's own references do (by name or id).
+#[test]
+fn explain_takes_a_vnic_by_its_ocid() {
+    let run = |src: &str| {
+        zprsim()
+            .args(["explain", SCENARIO, "--src", src, "--dst", "10.0.0.5"])
+            .args(["--proto", "tcp", "--dport", "6443", "--json"])
+            .output()
+            .unwrap()
+    };
+    let by_name = run("worker-1");
+    let by_id = run("ocid1.vnic.oc1.iad.okeordersworker1");
+    assert_eq!(
+        by_id.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&by_id.stderr)
+    );
+    assert_eq!(by_id.stdout, by_name.stdout);
+    let nothing = run("ocid1.vnic.oc1.iad.nosuch");
+    let err = String::from_utf8_lossy(&nothing.stderr);
+    assert_eq!(nothing.status.code(), Some(2));
+    assert!(
+        err.contains("no VNIC is named `ocid1.vnic.oc1.iad.nosuch`"),
+        "{err}"
+    );
+}
