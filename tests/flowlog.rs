@@ -21,7 +21,9 @@ use assert_cmd::Command;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
-use zprsim_bench::random::{address_pool, random_packet, random_scenario};
+use zprsim_bench::random::{
+    Shape, address_pool_shaped, random_packet_shaped, random_scenario_shaped, vnic_addresses,
+};
 use zprsim_bench::{fixtures, flowlogs};
 use zprsim_control::compile::side::Side;
 use zprsim_control::compile::{Compiled, Config};
@@ -43,18 +45,30 @@ fn check_ok(o: Outcome) -> bool {
 
 #[test]
 fn judge_side_agrees_with_the_reference_evaluator() {
-    let seeds: u64 = std::env::var("ZPRSIM_DIFF_SEEDS")
+    judge_side_agrees_on(&Shape::classic(), "ZPRSIM_DIFF_SEEDS", 150);
+}
+
+/// The same on the edge shapes (`Shape::edges`: IPv6, ICMP errors,
+/// fragments, numbered protocols, VNICs in up to 6 NSGs, ...).
+#[test]
+fn judge_side_agrees_with_the_reference_evaluator_on_edge_shapes() {
+    judge_side_agrees_on(&Shape::edges(), "ZPRSIM_EDGE_SEEDS", 150);
+}
+
+fn judge_side_agrees_on(shape: &Shape, seeds_var: &str, default_seeds: u64) {
+    let seeds: u64 = std::env::var(seeds_var)
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(150);
+        .unwrap_or(default_seeds);
     let mut seen = [0usize; 6];
     for seed in 0..seeds {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let s = random_scenario(&mut rng);
+        let s = random_scenario_shaped(&mut rng, shape);
         let c = Compiled::new(&s, &Config::default()).unwrap();
-        let pool = address_pool(&s);
+        let pool = address_pool_shaped(&s, shape);
+        let vnics = vnic_addresses(&s);
         for _ in 0..200 {
-            let p = random_packet(&mut rng, &pool);
+            let p = random_packet_shaped(&mut rng, &pool, &vnics, shape);
             let ctx = random_context(&mut rng, 0.7);
             let r = eval::evaluate(&s, &p, ctx);
             let e = c.judge_side(&p, ctx, Side::Source).judgement;

@@ -12,6 +12,7 @@ mod bench;
 mod cases;
 mod diff;
 mod differential;
+mod differential_edges;
 mod docs;
 mod engine;
 mod explain;

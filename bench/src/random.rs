@@ -71,7 +71,10 @@ fn vcn_attrs_pool() -> Vec<Attribute> {
     ]
 }
 
-fn random_range(rng: &mut impl Rng) -> PortRange {
+fn random_range(rng: &mut impl Rng, shape: &Shape) -> PortRange {
+    if shape.edges {
+        return edge_range(rng);
+    }
     let a = *PORTS.choose(rng).unwrap_or(&80);
     if rng.random_bool(0.7) {
         PortRange { min: a, max: a }
@@ -85,8 +88,8 @@ fn random_range(rng: &mut impl Rng) -> PortRange {
 }
 
 /// Prefixes rules and routes draw from: subnets, VCNs, halves, hosts, outside ranges.
-fn prefix_pool() -> Vec<IpNet> {
-    [
+fn prefix_pool(shape: &Shape) -> Vec<IpNet> {
+    let mut out: Vec<IpNet> = [
         "0.0.0.0/0",
         "10.0.0.0/16",
         "10.1.0.0/16",
@@ -110,7 +113,11 @@ fn prefix_pool() -> Vec<IpNet> {
     ]
     .iter()
     .map(|s| net(s))
-    .collect()
+    .collect();
+    if shape.edges {
+        out.extend(EDGE_PREFIXES.iter().map(|s| net(s)));
+    }
+    out
 }
 
 fn random_rule(
@@ -120,20 +127,24 @@ fn random_rule(
     nsgs_of_vcn: &[NsgId],
     allow_nsg: bool,
 ) -> SecurityRule {
-    let protocol = match rng.random_range(0..10) {
-        0..=1 => Protocol::All,
-        2..=4 => Protocol::Number(proto::TCP),
-        5..=6 => Protocol::Number(proto::UDP),
-        7 => Protocol::Number(proto::ICMP),
-        8 => Protocol::Number(proto::ICMPV6),
-        _ => Protocol::Number(47),
+    let protocol = if shape.edges {
+        edge_protocol(rng)
+    } else {
+        match rng.random_range(0..10) {
+            0..=1 => Protocol::All,
+            2..=4 => Protocol::Number(proto::TCP),
+            5..=6 => Protocol::Number(proto::UDP),
+            7 => Protocol::Number(proto::ICMP),
+            8 => Protocol::Number(proto::ICMPV6),
+            _ => Protocol::Number(47),
+        }
     };
     let peer = if allow_nsg && !nsgs_of_vcn.is_empty() && rng.random_bool(shape.nsg_peer) {
         Peer::Nsg(*nsgs_of_vcn.choose(rng).unwrap_or(&NsgId::default()))
     } else if rng.random_bool(0.1) {
-        Peer::Service(ServiceId::default())
+        Peer::Service(random_service(rng, shape))
     } else {
-        Peer::Cidr(*prefix_pool().choose(rng).unwrap_or(&IpNet::default()))
+        Peer::Cidr(*prefix_pool(shape).choose(rng).unwrap_or(&IpNet::default()))
     };
     let options = match protocol {
         Protocol::Number(p) if proto::has_ports(p) => {
@@ -142,12 +153,12 @@ fn random_rule(
             } else {
                 RuleOptions::Ports {
                     src: if rng.random_bool(0.2) {
-                        Some(random_range(rng))
+                        Some(random_range(rng, shape))
                     } else {
                         None
                     },
                     dst: if rng.random_bool(0.8) {
-                        Some(random_range(rng))
+                        Some(random_range(rng, shape))
                     } else {
                         None
                     },
@@ -159,9 +170,9 @@ fn random_rule(
                 RuleOptions::None
             } else {
                 RuleOptions::Icmp {
-                    icmp_type: *[0u8, 3, 8, 128, 129].choose(rng).unwrap_or(&8),
+                    icmp_type: icmp_type(rng, shape),
                     code: if rng.random_bool(0.5) {
-                        Some(rng.random_range(0..2))
+                        Some(icmp_code(rng, shape))
                     } else {
                         None
                     },
@@ -180,7 +191,12 @@ fn random_rule(
     }
 }
 
-fn random_term(rng: &mut impl Rng, attrs: &[Attribute], allow_address: bool) -> Endpoint {
+fn random_term(
+    rng: &mut impl Rng,
+    shape: &Shape,
+    attrs: &[Attribute],
+    allow_address: bool,
+) -> Endpoint {
     match rng.random_range(0..10) {
         0..=5 => Endpoint::Attribute(
             attrs
@@ -189,16 +205,22 @@ fn random_term(rng: &mut impl Rng, attrs: &[Attribute], allow_address: bool) -> 
                 .unwrap_or_else(|| Attribute::new("a", "b", "c")),
         ),
         6 if allow_address => {
-            Endpoint::Cidr(*prefix_pool().choose(rng).unwrap_or(&IpNet::default()))
+            Endpoint::Cidr(*prefix_pool(shape).choose(rng).unwrap_or(&IpNet::default()))
         }
         7 if allow_address => Endpoint::OsnServices,
         _ => Endpoint::AllEndpoints,
     }
 }
 
-fn random_statement(rng: &mut impl Rng) -> Statement {
-    let attrs = attrs_pool();
-    let vattrs = vcn_attrs_pool();
+fn random_statement(rng: &mut impl Rng, shape: &Shape) -> Statement {
+    let mut attrs = attrs_pool();
+    let mut vattrs = vcn_attrs_pool();
+    if shape.edges {
+        // Attributes and a VCN attribute no endpoint carries.
+        attrs.extend(edge_attrs());
+        attrs.push(Attribute::new("app", "ghost", "z"));
+        vattrs.push(Attribute::new("network", "vcn", "c"));
+    }
     let pick_v = |rng: &mut _| {
         vattrs
             .choose(rng)
@@ -206,8 +228,8 @@ fn random_statement(rng: &mut impl Rng) -> Statement {
             .unwrap_or_else(|| Attribute::new("n", "v", "a"))
     };
     let kind = if rng.random_bool(0.8) {
-        let src = random_term(rng, &attrs, true);
-        let mut dst = random_term(rng, &attrs, !src.is_address_term());
+        let src = random_term(rng, shape, &attrs, true);
+        let mut dst = random_term(rng, shape, &attrs, !src.is_address_term());
         if src == Endpoint::AllEndpoints && dst == Endpoint::AllEndpoints {
             dst = Endpoint::Attribute(attrs[0].clone());
         }
@@ -231,30 +253,40 @@ fn random_statement(rng: &mut impl Rng) -> Statement {
         }
     };
     let mut conditions = Vec::new();
-    match rng.random_range(0..8) {
-        0..=2 => {}
-        3..=4 => conditions.push(sp(Condition::Protocol(ProtocolSpec {
-            protocol: proto::TCP,
-            ports: (0..rng.random_range(0..3))
-                .map(|_| random_range(rng))
-                .collect(),
-        }))),
-        5 => conditions.push(sp(Condition::Protocol(ProtocolSpec {
-            protocol: proto::UDP,
-            ports: vec![random_range(rng)],
-        }))),
-        6 => {
-            conditions.push(sp(Condition::Protocol(ProtocolSpec {
-                protocol: proto::ICMP,
-                ports: vec![],
-            })));
-            conditions.push(sp(Condition::IcmpType(*[0u8, 8].choose(rng).unwrap_or(&8))));
+    if shape.edges {
+        conditions = edge_conditions(rng);
+    } else {
+        match rng.random_range(0..8) {
+            0..=2 => {}
+            3..=4 => conditions.push(sp(Condition::Protocol(ProtocolSpec {
+                protocol: proto::TCP,
+                ports: (0..rng.random_range(0..3))
+                    .map(|_| random_range(rng, shape))
+                    .collect(),
+            }))),
+            5 => conditions.push(sp(Condition::Protocol(ProtocolSpec {
+                protocol: proto::UDP,
+                ports: vec![random_range(rng, shape)],
+            }))),
+            6 => {
+                conditions.push(sp(Condition::Protocol(ProtocolSpec {
+                    protocol: proto::ICMP,
+                    ports: vec![],
+                })));
+                conditions.push(sp(Condition::IcmpType(*[0u8, 8].choose(rng).unwrap_or(&8))));
+            }
+            _ => conditions.push(sp(Condition::IcmpType(
+                *[3u8, 8, 128].choose(rng).unwrap_or(&8),
+            ))),
         }
-        _ => conditions.push(sp(Condition::IcmpType(
-            *[3u8, 8, 128].choose(rng).unwrap_or(&8),
-        ))),
     }
-    if rng.random_bool(0.25) {
+    // At most one `connection-state` (the edge conditions may hold an
+    // explicit `stateful`).
+    if rng.random_bool(0.25)
+        && !conditions
+            .iter()
+            .any(|c| matches!(c.node, Condition::ConnectionState(_)))
+    {
         conditions.push(sp(Condition::ConnectionState(ConnectionState::Stateless)));
     }
     Statement { kind, conditions }
@@ -273,6 +305,18 @@ pub struct Shape {
     /// subnet's lists come in random order (else: each NSG with
     /// probability 0.4, in id order, lists in id order).
     pub many_nsgs: bool,
+    /// The edge shapes the classic pools never draw: port ranges touching
+    /// 0 and 65535, source-port ranges, /0, /1, /8, /31, /32, /125, /128
+    /// and IPv4-mapped prefixes nested across layers, ICMP and ICMPv6
+    /// types and codes of errors, protocols 0, 50, 132 and 255, a second
+    /// (overlapping, dual-stack) service label, VNICs with two IPv4
+    /// addresses and up to 6 NSGs, tied route prefixes, more attributes
+    /// per endpoint (some no statement names, some named by no endpoint),
+    /// ZPR conditions on ICMPv6, protocol numbers, ICMP codes and explicit
+    /// `stateful`; see [`random_packet_shaped`] and [`address_pool_shaped`]
+    /// for the packets. Off in `classic` and `wide`, which keep drawing
+    /// exactly what they drew before.
+    pub edges: bool,
 }
 
 impl Shape {
@@ -284,6 +328,7 @@ impl Shape {
             max_vnics_per_subnet: 3,
             nsg_peer: 0.2,
             many_nsgs: false,
+            edges: false,
         }
     }
 
@@ -297,6 +342,19 @@ impl Shape {
             max_vnics_per_subnet: 5,
             nsg_peer: 0.35,
             many_nsgs: true,
+            edges: false,
+        }
+    }
+
+    /// The `wide` shape with [`Shape::edges`] on and up to 7 NSGs per VCN
+    /// (so VNICs in 4, 5 and 6 NSGs, past the compiler's 3 inline
+    /// container slots).
+    #[must_use]
+    pub fn edges() -> Shape {
+        Shape {
+            max_nsgs_per_vcn: 7,
+            edges: true,
+            ..Shape::wide()
         }
     }
 }
@@ -325,15 +383,36 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
         name: "osn".into(),
         cidrs: vec![net("134.70.0.0/17"), net("147.154.0.0/16")],
     });
+    if shape.edges {
+        // Overlaps the first label and an external prefix; dual-stack.
+        s.services.push(ServiceLabel {
+            name: "svc2".into(),
+            cidrs: vec![
+                net("134.70.1.0/24"),
+                net("8.8.8.0/24"),
+                net("2001:db8::/48"),
+            ],
+        });
+    }
     let vattrs = vcn_attrs_pool();
     for v in 0..2 {
         s.vcns.push(Vcn {
             name: format!("vcn{v}"),
             id: None,
-            cidr_blocks: vec![
-                net(&format!("10.{v}.0.0/16")),
-                net(&format!("fd00:{v}::/32")),
-            ],
+            cidr_blocks: if shape.edges {
+                // A second IPv4 block no subnet uses: unassigned
+                // addresses reached by the local route, in `all-endpoints`.
+                vec![
+                    net(&format!("10.{v}.0.0/16")),
+                    net(&format!("fd00:{v}::/32")),
+                    net(&format!("172.16.{v}.0/24")),
+                ]
+            } else {
+                vec![
+                    net(&format!("10.{v}.0.0/16")),
+                    net(&format!("fd00:{v}::/32")),
+                ]
+            },
             attribute: if rng.random_bool(0.8) {
                 vattrs.choose(rng).cloned()
             } else {
@@ -371,7 +450,7 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
     }
     for n in 0..s.nsgs.len() {
         let v = s.nsgs[n].vcn.index();
-        let count = rng.random_range(0..=5);
+        let count = rng.random_range(0..=if shape.edges { 7 } else { 5 });
         let rules = (0..count)
             .map(|_| {
                 let dir = if rng.random_bool(0.5) {
@@ -388,10 +467,10 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
     for (v, lists) in lists_by_vcn.iter_mut().enumerate() {
         for _ in 0..rng.random_range(1..=3) {
             lists.push(id(SecurityListId::new, s.security_lists.len()));
-            let ingress = (0..rng.random_range(0..=4))
+            let ingress = (0..rng.random_range(0..=if shape.edges { 6 } else { 4 }))
                 .map(|_| random_rule(rng, shape, Direction::Ingress, &[], false))
                 .collect();
-            let egress = (0..rng.random_range(0..=4))
+            let egress = (0..rng.random_range(0..=if shape.edges { 6 } else { 4 }))
                 .map(|_| random_rule(rng, shape, Direction::Egress, &[], false))
                 .collect();
             s.security_lists.push(SecurityList {
@@ -430,13 +509,17 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
             });
             for k in 0..rng.random_range(1..=shape.max_vnics_per_subnet.max(1)) {
                 let mut ips = vec![ip(&format!("10.{v}.{sn}.{}", 10 + k))];
+                if shape.edges && rng.random_bool(0.2) {
+                    ips.push(ip(&format!("10.{v}.{sn}.{}", 50 + k)));
+                }
                 if rng.random_bool(0.4) {
                     ips.push(ip(&format!("fd00:{v}:{sn}::{}", 10 + k)));
                 }
                 let nsgs: Vec<NsgId> = if shape.many_nsgs {
                     // Many NSGs per VNIC, in any order (NSGs are evaluated
                     // in the VNIC's order), so profiles are many and varied.
-                    let want = rng.random_range(0..=nsgs_by_vcn[v].len().min(5));
+                    let most = if shape.edges { 6 } else { 5 };
+                    let want = rng.random_range(0..=nsgs_by_vcn[v].len().min(most));
                     let mut nsgs: Vec<NsgId> =
                         nsgs_by_vcn[v].choose_multiple(rng, want).copied().collect();
                     nsgs.shuffle(rng);
@@ -449,8 +532,18 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                         .collect()
                 };
                 let mut attributes: Vec<SecurityAttribute> = Vec::new();
-                for a in &attrs {
-                    if rng.random_bool(0.3) {
+                let mut vnic_attrs = attrs.clone();
+                if shape.edges {
+                    vnic_attrs.extend(edge_attrs());
+                }
+                for a in &vnic_attrs {
+                    // Edges: one value per key, as the scenario format
+                    // writes attributes (so edge scenarios round-trip).
+                    let key_taken = shape.edges
+                        && attributes.iter().any(|x| {
+                            x.attribute.namespace == a.namespace && x.attribute.key == a.key
+                        });
+                    if rng.random_bool(0.3) && !key_taken {
                         attributes.push(SecurityAttribute {
                             attribute: a.clone(),
                             mode: if rng.random_bool(0.3) {
@@ -483,13 +576,35 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                 .collect();
             let mut rules = Vec::new();
             for _ in 0..rng.random_range(0..=4) {
+                if shape.edges
+                    && !rules.is_empty()
+                    && rng.random_bool(0.25)
+                    && let Some(destination) =
+                        rules.choose(rng).map(|r: &RouteRule| r.destination.clone())
+                {
+                    // A tie: the same destination again, another target
+                    // (the first written wins).
+                    // A service label is reached through the service
+                    // gateway only.
+                    let gateway = if matches!(destination, RouteDestination::Service(_)) {
+                        2
+                    } else {
+                        rng.random_range(0..5)
+                    };
+                    rules.push(RouteRule {
+                        destination,
+                        target: RouteTarget::Gateway(id(GatewayId::new, v * 5 + gateway)),
+                        description: None,
+                    });
+                    continue;
+                }
                 let (destination, target) = if rng.random_bool(0.15) {
                     (
-                        RouteDestination::Service(ServiceId::default()),
+                        RouteDestination::Service(random_service(rng, shape)),
                         RouteTarget::Gateway(id(GatewayId::new, v * 5 + 2)),
                     )
                 } else {
-                    let d = *prefix_pool()
+                    let d = *prefix_pool(shape)
                         .iter()
                         .filter(|p| !p.to_string().starts_with("169.254"))
                         .collect::<Vec<_>>()
@@ -513,6 +628,17 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                     description: None,
                 });
             }
+            if shape.edges && rng.random_bool(0.5) {
+                // Default routes through the DRG last (more packets pass
+                // the route layer; earlier rules still win or tie).
+                for d in ["0.0.0.0/0", "::/0"] {
+                    rules.push(RouteRule {
+                        destination: RouteDestination::Cidr(net(d)),
+                        target: RouteTarget::Gateway(id(GatewayId::new, v * 5 + 3)),
+                        description: None,
+                    });
+                }
+            }
             let tid = id(RouteTableId::new, s.route_tables.len());
             s.route_tables.push(RouteTable {
                 name: format!("rt{v}-{t}"),
@@ -533,10 +659,11 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
         }
     }
     // ZPR.
-    for p in 0..rng.random_range(0..=2) {
-        let statements = (0..rng.random_range(1..=4))
+    let (policies, statements) = if shape.edges { (3, 8) } else { (2, 4) };
+    for p in 0..rng.random_range(0..=policies) {
+        let statements = (0..rng.random_range(1..=statements))
             .map(|_| {
-                let st = random_statement(rng);
+                let st = random_statement(rng, shape);
                 PolicyStatement {
                     text: zprsim_control::zpl::print_statement(&st),
                     statement: st,
@@ -648,4 +775,338 @@ fn rng_bool(rng: &mut impl Rng, p: f64) -> bool {
 
 fn rng_range(rng: &mut impl Rng) -> u16 {
     rng.random()
+}
+
+// ------------------------------------------------------------- edges --
+
+/// Ports of [`Shape::edges`]: the ends of the range and both sides of the
+/// privileged boundary, beside the classic pool.
+const EDGE_PORTS: [u16; 13] = [
+    0, 1, 22, 53, 80, 443, 1023, 1024, 2049, 8080, 40000, 65534, 65535,
+];
+
+/// Prefixes [`Shape::edges`] adds: the VCNs' second blocks and a /12
+/// over both, IPv6 link-local, halves of the address space, a /8 over
+/// both VCNs, /31, /30 and /32 around VNIC addresses, a /17 cutting a VCN,
+/// a /23 over two subnets, the broadcast and all-ones hosts, IPv6 /1, /16,
+/// /120, /125 and /128 around VNIC addresses, IPv4-mapped IPv6 and
+/// multicast, and host routes inside the service labels.
+const EDGE_PREFIXES: [&str; 27] = [
+    "172.16.0.0/12",
+    "172.16.1.0/24",
+    "fe80::/10",
+    "0.0.0.0/1",
+    "128.0.0.0/1",
+    "10.0.0.0/8",
+    "10.0.1.10/31",
+    "10.0.1.12/30",
+    "10.0.1.11/32",
+    "10.1.1.50/32",
+    "10.1.0.0/17",
+    "10.0.2.0/23",
+    "255.255.255.255/32",
+    "134.70.1.1/32",
+    "147.154.0.0/16",
+    "8.8.8.8/32",
+    "::/1",
+    "8000::/1",
+    "fd00::/16",
+    "fd00:0:1::/120",
+    "fd00:0:1::8/125",
+    "fd00:1:1::10/128",
+    "fd00:1:2::/64",
+    "2001:db8::9/128",
+    "::ffff:0:0/96",
+    "ff00::/8",
+    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128",
+];
+
+/// A port range of [`Shape::edges`]: single ports, ranges from 0, ranges
+/// to 65535, every port written as a range, and arbitrary ranges.
+fn edge_range(rng: &mut impl Rng) -> PortRange {
+    let a = *EDGE_PORTS.choose(rng).unwrap_or(&80);
+    let b = *EDGE_PORTS.choose(rng).unwrap_or(&80);
+    match rng.random_range(0..10) {
+        0..=3 => PortRange { min: a, max: a },
+        4..=5 => PortRange { min: 0, max: a },
+        6..=7 => PortRange { min: a, max: 65535 },
+        8 => PortRange::ALL,
+        _ => PortRange {
+            min: a.min(b),
+            max: a.max(b),
+        },
+    }
+}
+
+/// A rule protocol of [`Shape::edges`]: `all`, the four with options, and
+/// numbered protocols without (GRE, ESP, SCTP, 0, 255).
+fn edge_protocol(rng: &mut impl Rng) -> Protocol {
+    match rng.random_range(0..12) {
+        0..=1 => Protocol::All,
+        2..=3 => Protocol::Number(proto::TCP),
+        4..=5 => Protocol::Number(proto::UDP),
+        6 => Protocol::Number(proto::ICMP),
+        7 => Protocol::Number(proto::ICMPV6),
+        8 => Protocol::Number(47),
+        9 => Protocol::Number(50),
+        10 => Protocol::Number(132),
+        _ => Protocol::Number(*[0u8, 255].choose(rng).unwrap_or(&0)),
+    }
+}
+
+/// One of the scenario's service labels.
+fn random_service(rng: &mut impl Rng, shape: &Shape) -> ServiceId {
+    if shape.edges && rng.random_bool(0.5) {
+        id(ServiceId::new, 1)
+    } else {
+        ServiceId::default()
+    }
+}
+
+/// ICMP types: echo and reply, the error messages (unreachable, redirect,
+/// time exceeded, parameter problem), ICMPv6 echo, neighbour discovery,
+/// and 255.
+const EDGE_ICMP_TYPES: [u8; 12] = [0, 1, 3, 5, 8, 11, 12, 128, 129, 133, 135, 255];
+
+fn icmp_type(rng: &mut impl Rng, shape: &Shape) -> u8 {
+    if shape.edges {
+        *EDGE_ICMP_TYPES.choose(rng).unwrap_or(&8)
+    } else {
+        *[0u8, 3, 8, 128, 129].choose(rng).unwrap_or(&8)
+    }
+}
+
+fn icmp_code(rng: &mut impl Rng, shape: &Shape) -> u8 {
+    if shape.edges {
+        *[0u8, 1, 3, 4, 255].choose(rng).unwrap_or(&0)
+    } else {
+        rng.random_range(0..2)
+    }
+}
+
+/// Attributes [`Shape::edges`] gives VNICs besides the classic pool: a
+/// second key, so endpoints carry several attributes, one of which no
+/// statement may name.
+fn edge_attrs() -> Vec<Attribute> {
+    vec![
+        Attribute::new("app", "tier", "front"),
+        Attribute::new("oracle-zpr", "env", "prod"),
+    ]
+}
+
+/// ZPR conditions of [`Shape::edges`]: none, TCP/UDP with port lists
+/// (edge ranges), a protocol without ports, ICMP and ICMPv6 with type,
+/// type and code, or code only, a numbered protocol, an ICMP type alone,
+/// an explicit `stateful`.
+fn edge_conditions(rng: &mut impl Rng) -> Vec<Spanned<Condition>> {
+    let mut c = Vec::new();
+    let protocol = |protocol: u8, ports: Vec<PortRange>| {
+        sp(Condition::Protocol(ProtocolSpec { protocol, ports }))
+    };
+    match rng.random_range(0..12) {
+        0..=2 => {}
+        3..=4 => {
+            let p = *[proto::TCP, proto::UDP].choose(rng).unwrap_or(&6);
+            let ports = (0..rng.random_range(0..4))
+                .map(|_| edge_range(rng))
+                .collect();
+            c.push(protocol(p, ports));
+        }
+        5..=6 => {
+            let p = *[proto::ICMP, proto::ICMPV6].choose(rng).unwrap_or(&1);
+            c.push(protocol(p, vec![]));
+            match rng.random_range(0..4) {
+                0 => {}
+                1 => c.push(sp(Condition::IcmpType(icmp_type(rng, &Shape::edges())))),
+                2 => {
+                    c.push(sp(Condition::IcmpType(icmp_type(rng, &Shape::edges()))));
+                    c.push(sp(Condition::IcmpCode(icmp_code(rng, &Shape::edges()))));
+                }
+                _ => c.push(sp(Condition::IcmpCode(icmp_code(rng, &Shape::edges())))),
+            }
+        }
+        7 => c.push(protocol(
+            *[47u8, 50, 132].choose(rng).unwrap_or(&47),
+            vec![],
+        )),
+        8 => c.push(sp(Condition::IcmpType(icmp_type(rng, &Shape::edges())))),
+        9 => {
+            c.push(sp(Condition::IcmpType(icmp_type(rng, &Shape::edges()))));
+            c.push(sp(Condition::IcmpCode(icmp_code(rng, &Shape::edges()))));
+        }
+        10 => c.push(protocol(proto::TCP, vec![PortRange::ALL])),
+        _ => c.push(sp(Condition::ConnectionState(ConnectionState::Stateful))),
+    }
+    c
+}
+
+/// Addresses [`address_pool_shaped`] adds for [`Shape::edges`]: second
+/// VNIC addresses and their neighbours, subnet and VCN ends, addresses of
+/// a VCN outside every subnet, the all-zero and all-ones addresses, the
+/// service labels' ends, IPv4-mapped (169.254.169.254 too: not the IPv4
+/// link-local range) and link-local IPv6, multicast, the VCNs' second
+/// blocks.
+const EDGE_ADDRESSES: [&str; 27] = [
+    "172.16.0.5",
+    "172.16.1.5",
+    "::ffff:169.254.169.254",
+    "10.0.1.11",
+    "10.0.1.51",
+    "10.0.1.255",
+    "10.0.2.0",
+    "10.0.255.255",
+    "10.1.0.0",
+    "10.1.1.50",
+    "10.2.0.1",
+    "0.0.0.0",
+    "255.255.255.255",
+    "128.0.0.1",
+    "134.70.1.1",
+    "134.70.127.255",
+    "147.154.255.255",
+    "8.8.8.9",
+    "fd00:0:1::ffff",
+    "fd00:1:1::10",
+    "fd00:0:ffff::1",
+    "::",
+    "::ffff:10.0.1.10",
+    "fe80::1",
+    "ff02::1",
+    "2001:db8::1",
+    "2001:db8:1::1",
+];
+
+/// Every VNIC address of a scenario.
+#[must_use]
+pub fn vnic_addresses(s: &Scenario) -> Vec<IpAddr> {
+    s.vnics
+        .iter()
+        .flat_map(|v| v.private_ips.iter().copied())
+        .collect()
+}
+
+/// [`address_pool`], plus [`EDGE_ADDRESSES`] for [`Shape::edges`].
+#[must_use]
+pub fn address_pool_shaped(s: &Scenario, shape: &Shape) -> Vec<IpAddr> {
+    let mut out = address_pool(s);
+    if shape.edges {
+        out.extend(EDGE_ADDRESSES.iter().map(|a| ip(a)));
+        out.sort_unstable();
+        out.dedup();
+    }
+    out
+}
+
+/// [`random_packet`], or for [`Shape::edges`]: ports from the edge pool,
+/// ICMP error types and codes, ICMP over IPv6 and ICMPv6 over IPv4 (a
+/// capture can hold either), fragments of every protocol, opaque
+/// protocols 0, 2, 41, 47, 50, 132, 255.
+/// `vnics`: the scenario's VNIC addresses (see [`vnic_addresses`]).
+pub fn random_packet_shaped(
+    rng: &mut impl Rng,
+    pool: &[IpAddr],
+    vnics: &[IpAddr],
+    shape: &Shape,
+) -> Packet {
+    if !shape.edges {
+        return random_packet(rng, pool);
+    }
+    let fallback = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    // Most packets touch a VNIC (the pool's many outside addresses would
+    // otherwise end most packets at the route layer): one side, either,
+    // from the VNIC addresses, the other from the whole pool.
+    let (src, dst) = if rng.random_bool(0.75) && !vnics.is_empty() {
+        let v = *vnics.choose(rng).unwrap_or(&fallback);
+        let same: Vec<IpAddr> = pool
+            .iter()
+            .copied()
+            .filter(|a| a.is_ipv4() == v.is_ipv4())
+            .collect();
+        let other = if rng.random_bool(0.5) {
+            *vnics
+                .iter()
+                .filter(|a| a.is_ipv4() == v.is_ipv4())
+                .collect::<Vec<_>>()
+                .choose(rng)
+                .copied()
+                .unwrap_or(&v)
+        } else {
+            *same.choose(rng).unwrap_or(&v)
+        };
+        if rng.random_bool(0.5) {
+            (v, other)
+        } else {
+            (other, v)
+        }
+    } else {
+        let src = *pool.choose(rng).unwrap_or(&fallback);
+        let same_family: Vec<IpAddr> = pool
+            .iter()
+            .copied()
+            .filter(|a| a.is_ipv4() == src.is_ipv4())
+            .collect();
+        (src, *same_family.choose(rng).unwrap_or(&src))
+    };
+    let port = |rng: &mut _| {
+        if rng_bool(rng, 0.8) {
+            *EDGE_PORTS.choose(rng).unwrap_or(&80)
+        } else {
+            rng_range(rng)
+        }
+    };
+    let (proto, l4) = match rng.random_range(0..10) {
+        0..=2 => (
+            proto::TCP,
+            L4::Ports {
+                sport: port(rng),
+                dport: port(rng),
+            },
+        ),
+        3..=4 => (
+            proto::UDP,
+            L4::Ports {
+                sport: port(rng),
+                dport: port(rng),
+            },
+        ),
+        5..=6 => {
+            let native = if src.is_ipv4() {
+                proto::ICMP
+            } else {
+                proto::ICMPV6
+            };
+            let other = if native == proto::ICMP {
+                proto::ICMPV6
+            } else {
+                proto::ICMP
+            };
+            (
+                if rng.random_bool(0.85) { native } else { other },
+                L4::Icmp {
+                    icmp_type: icmp_type(rng, shape),
+                    code: if rng.random_bool(0.2) {
+                        rng.random()
+                    } else {
+                        icmp_code(rng, shape)
+                    },
+                },
+            )
+        }
+        7 => (
+            *[proto::TCP, proto::UDP, proto::ICMP, proto::ICMPV6, 47, 50]
+                .choose(rng)
+                .unwrap_or(&6),
+            L4::Fragment,
+        ),
+        _ => (
+            *[0u8, 2, 41, 47, 50, 132, 255].choose(rng).unwrap_or(&47),
+            L4::Opaque,
+        ),
+    };
+    Packet {
+        src,
+        dst,
+        proto,
+        l4,
+    }
 }

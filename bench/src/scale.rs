@@ -2123,28 +2123,30 @@ mod tests {
     fn wide_lists_stay_within_oci_limits() {
         let spec = ScaleSpec::wide();
         let s = scenario(&spec);
-        let sl: usize = s
-            .security_lists
+        assert_eq!(list_rules(&s), spec.sl_rules);
+        assert!(lists_within_oci_limits(&s));
+    }
+
+    /// Rules over all security lists.
+    fn list_rules(s: &Scenario) -> usize {
+        s.security_lists
             .iter()
             .map(|l| l.ingress.len() + l.egress.len())
-            .sum();
-        assert_eq!(sl, spec.sl_rules);
-        assert!(
-            s.security_lists
-                .iter()
-                .all(|l| { l.ingress.len() <= OCI_LIST_RULES && l.egress.len() <= OCI_LIST_RULES })
-        );
+            .sum()
+    }
+
+    /// Every list holds at most OCI's 200 rules of each direction.
+    fn lists_within_oci_limits(s: &Scenario) -> bool {
+        s.security_lists
+            .iter()
+            .all(|l| l.ingress.len() <= OCI_LIST_RULES && l.egress.len() <= OCI_LIST_RULES)
     }
 
     #[test]
     fn large_has_the_counts_asked_for_and_a_realistic_shape() {
         let spec = ScaleSpec::large();
         let s = scenario(&spec);
-        let sl: usize = s
-            .security_lists
-            .iter()
-            .map(|l| l.ingress.len() + l.egress.len())
-            .sum();
+        let sl = list_rules(&s);
         let nsg: usize = s.nsgs.iter().map(|n| n.rules.len()).sum();
         let st: usize = s.zpr_policies.iter().map(|p| p.statements.len()).sum();
         assert_eq!((s.vnics.len(), sl, nsg, st), (10_000, 100_000, 12_000, 400));
@@ -2153,11 +2155,7 @@ mod tests {
             (600, 400, 160)
         );
         // OCI per-object limits hold for the large preset.
-        assert!(
-            s.security_lists
-                .iter()
-                .all(|l| l.ingress.len() <= 200 && l.egress.len() <= 200)
-        );
+        assert!(lists_within_oci_limits(&s));
         assert!(s.nsgs.iter().all(|n| n.rules.len() <= 120));
         assert!(s.zpr_policies.iter().all(|p| p.statements.len() <= 25));
         assert!(

@@ -1319,11 +1319,26 @@ fn keys_keep_their_written_order() {
 
 // --- hostile input ----------------------------------------------------------------
 
-/// Loads `text` both ways; only the absence of a panic is checked.
+/// Loads `text` both ways: no panic, and an error in the scenario file
+/// names a line of it and a column of that line (or one past its end).
 fn load_both(text: &str) {
     let files = MemFiles(HashMap::from([("p.zpl", ZPL_FILE)]));
-    let _ = load_str(text, "fuzz.toml", Format::Toml, &files);
-    let _ = load_str(text, "fuzz.json", Format::Json, &files);
+    for (name, format) in [("fuzz.toml", Format::Toml), ("fuzz.json", Format::Json)] {
+        let Err(e) = load_str(text, name, format, &files) else {
+            continue;
+        };
+        if e.file != name {
+            continue;
+        }
+        if let (Some(line), Some(column)) = (e.line, e.column) {
+            let lines: Vec<&str> = text.split('\n').collect();
+            let at = lines.get(line as usize - 1);
+            assert!(
+                at.is_some_and(|l| column as usize <= l.chars().count() + 1),
+                "{name}: {line}:{column} is outside the text ({e})"
+            );
+        }
+    }
 }
 
 /// One edit of a text: delete, insert or duplicate a byte range.
