@@ -680,3 +680,23 @@ fn verify_selectors_take_an_ocid() {
         run(expect("nsg:nodes-nsg", "vnic:k8s-api-endpoint"))
     );
 }
+
+/// `import oci DIR -o scenario.json` wrote TOML into a file every other
+/// command reads as JSON (by its name): `check` then failed at 1:1 with
+/// "expected value". Refused before anything is read or written.
+#[test]
+fn import_refuses_a_json_name_for_its_toml_output() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["scenario.json", "S.JSON"] {
+        let out = dir.path().join(name);
+        let o = zprsim()
+            .args(["import", "oci", "examples/oke-orders/oci-export", "-o"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(".toml"), "{err}");
+        assert!(!out.exists());
+    }
+}
