@@ -63,6 +63,13 @@ pub struct Config {
     pub max_service_classes: usize,
     /// Cells of one profile's table (local peers × local services).
     pub max_profile_cells: usize,
+    /// Condition × service-class pairs one table's service classes are
+    /// made from (each distinct service condition of the table's rules or
+    /// statements, tried on each global service class): checked before
+    /// any is tried. Distinct ports in many statements make both grow
+    /// together, so this bounds a square (1 << 28: about 2 s of matching
+    /// and 32 MiB of bits at the limit).
+    pub max_condition_pairs: usize,
     /// A sided layer whose `u32` cells would take fewer bytes than this
     /// keeps them; larger ones store `u16` cells (see `SidedLayer`). A
     /// layout choice, never a verdict change: narrow cells halve the bytes
@@ -82,6 +89,7 @@ impl Default for Config {
             max_address_classes: 1 << 22,
             max_service_classes: 1 << 20,
             max_profile_cells: 1 << 24,
+            max_condition_pairs: 1 << 28,
             narrow_cells_from_bytes: 64 << 20,
         }
     }
@@ -115,6 +123,23 @@ pub enum CompileError {
         given: usize,
         /// The limit.
         limit: usize,
+    },
+    /// One table's conditions × service classes exceed
+    /// [`Config::max_condition_pairs`].
+    #[error(
+        "the {layer} conditions of one profile need {given} condition-service pairs (limit {limit}): {conditions} distinct service conditions over {services} service classes"
+    )]
+    TooManyConditionPairs {
+        /// Which layer.
+        layer: &'static str,
+        /// Pairs needed.
+        given: usize,
+        /// The limit.
+        limit: usize,
+        /// Distinct service conditions.
+        conditions: usize,
+        /// Global service classes.
+        services: usize,
     },
     /// All tables together exceed [`Config::max_table_bytes`].
     #[error("the compiled tables need {given} bytes (limit {limit})")]

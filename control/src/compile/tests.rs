@@ -228,6 +228,72 @@ fn many_statements_compile_into_small_tables() {
     assert!(c.stats().table_bytes < 8 << 20, "{:?}", c.stats());
 }
 
+/// `n` statements naming the scenario's attributed VNIC (`app.role:x`)
+/// on `n` distinct TCP ports: `n` service conditions over about `n`
+/// service classes in one ZPR profile.
+fn distinct_port_statements(n: usize) -> Scenario {
+    let mut s = scenario();
+    let base = s.zpr_policies[0].statements[0].clone();
+    let statements: Vec<_> = (0..n)
+        .map(|i| {
+            let text = format!(
+                "in network.vcn:v VCN allow app.role:x endpoints to connect to app.role:x endpoints with protocol='tcp/{}'",
+                i + 1
+            );
+            let st = crate::zpl::parse_statement(&text).unwrap();
+            crate::model::PolicyStatement {
+                statement: st,
+                text,
+                ..base.clone()
+            }
+        })
+        .collect();
+    s.zpr_policies[0].statements.extend(statements);
+    s
+}
+
+#[test]
+fn condition_pairs_are_refused_from_the_counts_before_any_is_tried() {
+    // 29,000 statements on distinct ports: 29,000 conditions over ~29,000
+    // classes, 841M pairs; matching them took 7 s and 1.1 GB (two such
+    // policies aborted at 3 GB). Refused from the counts.
+    match Compiled::new(&distinct_port_statements(29_000), &Config::default()) {
+        Err(CompileError::TooManyConditionPairs {
+            layer: "zpr",
+            given,
+            limit,
+            conditions,
+            services,
+        }) => {
+            assert_eq!(limit, 1 << 28);
+            assert_eq!(given, conditions * services);
+            assert!(
+                conditions >= 29_000 && services > 29_000,
+                "{conditions} {services}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // Scaled down, under a small limit: refused past it, compiled at it.
+    let s = distinct_port_statements(100);
+    let cfg = |max_condition_pairs| Config {
+        max_condition_pairs,
+        ..Config::default()
+    };
+    let given = match Compiled::new(&s, &cfg(1000)) {
+        Err(CompileError::TooManyConditionPairs {
+            given, limit: 1000, ..
+        }) => given,
+        other => panic!("{other:?}"),
+    };
+    assert!(given > 100 * 100, "{given}");
+    let c = Compiled::new(&s, &cfg(given)).unwrap();
+    assert_eq!(
+        c.rule_count(),
+        Compiled::new(&s, &Config::default()).unwrap().rule_count()
+    );
+}
+
 /// The judgement the dataplane copies per packet stays small: five
 /// `Option<RuleId>` of 4 bytes each (the id's niche holds `None`), and a
 /// class info is one aligned 32-byte line.

@@ -138,8 +138,26 @@ fn link_local() -> Pfx {
 }
 
 /// Local service ids over the global classes, the global class standing
-/// for each local one, and `matches[condition][global class]`.
-type LocalServices = (Vec<u16>, Vec<usize>, Vec<Vec<bool>>);
+/// for each local one, and which conditions each global class matches.
+type LocalServices = (Vec<u16>, Vec<usize>, CondMatches);
+
+/// Which service conditions each global service class matches: one bit per
+/// (class, condition), a class's bits in `words` consecutive words (the
+/// class's signature). An eighth of a `bool` matrix, which at the limit
+/// ([`Config::max_condition_pairs`]) would be 256 MiB.
+struct CondMatches {
+    bits: Vec<u64>,
+    words: usize,
+}
+
+impl CondMatches {
+    /// Whether global service class `svc` matches condition `cond`.
+    fn hit(&self, cond: usize, svc: usize) -> bool {
+        self.bits
+            .get(svc * self.words + cond / 64)
+            .is_some_and(|w| w >> (cond % 64) & 1 == 1)
+    }
+}
 
 /// A rule of a profile's union, in evaluation order.
 struct URule<'a> {

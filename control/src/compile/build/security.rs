@@ -57,20 +57,26 @@ impl<'a> Builder<'a> {
         svc_reps: &[Packet],
         layer: &'static str,
     ) -> Result<LocalServices, CompileError> {
-        // matches[c][s]
-        let matches: Vec<Vec<bool>> = conds
-            .iter()
-            .map(|c| svc_reps.iter().map(|p| service_matches(c, p)).collect())
-            .collect();
+        // Every condition is tried on every class: bounded before the first.
+        let pairs = conds.len().saturating_mul(svc_reps.len());
+        if pairs > self.cfg.max_condition_pairs {
+            return Err(CompileError::TooManyConditionPairs {
+                layer,
+                given: pairs,
+                limit: self.cfg.max_condition_pairs,
+                conditions: conds.len(),
+                services: svc_reps.len(),
+            });
+        }
         // Each service's signature (which conditions it matches) as bits,
         // all in one buffer: one allocation, not one per service.
         // At least one word: with no conditions (a profile no statement
         // holds for, most of them) every service's signature is 0.
         let words = conds.len().div_ceil(64).max(1);
         let mut bits = vec![0u64; svc_reps.len().saturating_mul(words)];
-        for (c, m) in matches.iter().enumerate() {
-            for (si, &hit) in m.iter().enumerate() {
-                if hit {
+        for (c, cond) in conds.iter().enumerate() {
+            for (si, p) in svc_reps.iter().enumerate() {
+                if service_matches(cond, p) {
                     bits[si * words + c / 64] |= 1 << (c % 64);
                 }
             }
@@ -85,7 +91,7 @@ impl<'a> Builder<'a> {
                 .collect();
             dense_ids(&sigs, layer, self.cfg)?
         };
-        Ok((ids, reps, matches))
+        Ok((ids, reps, CondMatches { bits, words }))
     }
 
     #[allow(clippy::type_complexity)]
@@ -166,7 +172,7 @@ impl<'a> Builder<'a> {
                 svc_rep_idx
                     .iter()
                     .enumerate()
-                    .filter(|(_, si)| matches[c][**si])
+                    .filter(|(_, si)| matches.hit(c, **si))
                     .map(|(ls, _)| ls)
                     .collect()
             })

@@ -107,7 +107,7 @@ impl Builder<'_> {
                 svc_rep_idx
                     .iter()
                     .enumerate()
-                    .filter(|(_, si)| matches[c][**si])
+                    .filter(|(_, si)| matches.hit(c, **si))
                     .map(|(ls, _)| ls)
                     .collect()
             })
