@@ -123,8 +123,9 @@ struct RecordOut<'a> {
     src: std::net::IpAddr,
     dst: std::net::IpAddr,
     proto: u8,
-    sport: u16,
-    dport: u16,
+    /// Null for protocols without ports, as for captures (the contract).
+    sport: Option<u16>,
+    dport: Option<u16>,
     /// The contract's flow fields, as `replay --flows` writes them for
     /// captures: ICMP type and code as judged (echo request, or reply),
     /// the window start in seconds, the simulated verdict applied to the
@@ -253,6 +254,10 @@ impl<'a> Ctx<'a> {
             L4::Icmp { icmp_type, code } => (Some(icmp_type), Some(code)),
             _ => (None, None),
         };
+        let (sport, dport) = match packet.l4 {
+            L4::Ports { sport, dport } => (Some(sport), Some(dport)),
+            _ => (None, None),
+        };
         let stage = jd.stage.map(zprsim_control::verdict::Stage::as_str);
         RecordOut {
             file: self.file(r),
@@ -264,8 +269,8 @@ impl<'a> Ctx<'a> {
             src: r.src,
             dst: r.dst,
             proto: r.proto,
-            sport: r.sport,
-            dport: r.dport,
+            sport,
+            dport,
             icmp_type,
             icmp_code,
             #[allow(clippy::cast_precision_loss)] // epoch seconds: exact below 2^53
@@ -539,10 +544,9 @@ fn summary(r: &Report<'_>) -> String {
     if f.disagreements_total > 0 {
         let _ = writeln!(t, "disagreements ({}):", f.disagreements_total);
         for d in f.disagreements.iter().take(MAX_PRINTED) {
-            let ports = if d.proto == 6 || d.proto == 17 {
-                format!("{}:{} -> {}:{}", d.src, d.sport, d.dst, d.dport)
-            } else {
-                format!("{} -> {}", d.src, d.dst)
+            let ports = match (d.sport, d.dport) {
+                (Some(s), Some(p)) => format!("{}:{} -> {}:{}", d.src, s, d.dst, p),
+                _ => format!("{} -> {}", d.src, d.dst),
             };
             let verdict = match d.simulated.stage {
                 Some(st) => format!("drop at {st}"),

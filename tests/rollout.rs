@@ -286,6 +286,7 @@ fn flow_log_replay_lines_carry_the_contracts_flow_fields() {
     let logs = lines(FLOW_LOG);
     assert_eq!(logs.len(), 77);
     let mut joined = 0;
+    let mut portless = 0;
     for l in &logs {
         for field in [
             "src",
@@ -306,6 +307,12 @@ fn flow_log_replay_lines_carry_the_contracts_flow_fields() {
         ] {
             assert!(l.get(field).is_some(), "lacks `{field}`: {l}");
         }
+        // Ports as captures write them: numbers for TCP and UDP, null for
+        // protocols without ports (the contract's `--flows`).
+        let ports = matches!(l["proto"].as_u64(), Some(6 | 17));
+        assert_eq!(l["sport"].is_u64(), ports, "{l}");
+        assert_eq!(l["dport"].is_null(), !ports, "{l}");
+        portless += usize::from(!ports);
         assert_eq!(l["verdict"], l["simulated"]["verdict"], "{l}");
         assert_eq!(l["stage"], l["simulated"]["stage"], "{l}");
         assert_eq!(l["first_ts"].as_f64(), l["start_time"].as_f64(), "{l}");
@@ -325,6 +332,7 @@ fn flow_log_replay_lines_carry_the_contracts_flow_fields() {
         }
     }
     assert!(joined > 20, "{joined} records joined a capture flow");
+    assert!(portless > 0, "no ICMP record in {FLOW_LOG}");
 }
 
 /// `oci ... list` without `--all` prints one page and `opc-next-page`.
