@@ -164,6 +164,8 @@ struct FlowLogSection<'a> {
     skipped_nodata: u64,
     skipped_skipdata: u64,
     skipped_malformed: u64,
+    /// Entries whose `id` an earlier one had (counted once).
+    skipped_duplicate: u64,
     unplaced: u64,
     agreement: Agreement,
     flows: u64,
@@ -413,6 +415,7 @@ fn report<'a>(
         })
         .collect();
     let mut warnings = read.problems.clone();
+    warnings.extend(read.duplicate_warning());
     if j.judged.is_empty() && j.unplaced.records > 0 {
         warnings.push(format!(
             "none of the {} flow-log record(s) was placed at a VNIC of the scenario: nothing was judged",
@@ -460,11 +463,16 @@ fn report<'a>(
         rules_hit: hits,
         rules_unused: unused,
         flow_log: FlowLogSection {
-            records: read.records.len() as u64 + read.nodata + read.skipdata + read.malformed,
+            records: read.records.len() as u64
+                + read.nodata
+                + read.skipdata
+                + read.malformed
+                + read.duplicates,
             judged: j.judged.len() as u64,
             skipped_nodata: read.nodata,
             skipped_skipdata: read.skipdata,
             skipped_malformed: read.malformed,
+            skipped_duplicate: read.duplicates,
             unplaced: j.unplaced.records,
             agreement: j.agreement,
             flows: j.flows,

@@ -77,6 +77,8 @@ struct FlowLogCounts {
     skipped_nodata: u64,
     skipped_skipdata: u64,
     skipped_malformed: u64,
+    /// Entries whose `id` an earlier one had (counted once).
+    skipped_duplicate: u64,
 }
 
 #[derive(Serialize)]
@@ -362,6 +364,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         }
     }
     warnings.extend(read.problems.iter().cloned());
+    warnings.extend(read.duplicate_warning());
     let report = Report {
         captures: a.inputs.iter().map(|p| p.display().to_string()).collect(),
         input_kind: "flow-log",
@@ -374,10 +377,15 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         before: side_out(a.before, &jb),
         after: side_out(a.after, &ja),
         flow_log: FlowLogCounts {
-            records: recs.len() as u64 + read.nodata + read.skipdata + read.malformed,
+            records: recs.len() as u64
+                + read.nodata
+                + read.skipdata
+                + read.malformed
+                + read.duplicates,
             skipped_nodata: read.nodata,
             skipped_skipdata: read.skipdata,
             skipped_malformed: read.malformed,
+            skipped_duplicate: read.duplicates,
         },
         warnings,
         interrupted: read.stopped,

@@ -260,6 +260,63 @@ fn read_text(text: &[u8]) -> Result<ReadOutcome, String> {
     Ok(out)
 }
 
+/// An entry whose `id` an earlier entry had is the same entry read again
+/// (OCI: "Random UUID, unique to each log entry"): skipped and counted,
+/// whichever path read either copy; entries without an id are all kept.
+#[test]
+fn entries_read_twice_are_counted_once() {
+    let with_id =
+        |id: &str| entry(GOOD).replacen("\"oracle\"", &format!("\"id\": \"{id}\", \"oracle\""), 1);
+    // The second copy of `a` escapes a character: the general path reads it.
+    let escaped = with_id("a").replace("\"id\": \"a\"", "\"id\": \"\\u0061\"");
+    let text = [
+        with_id("a"),
+        with_id("b"),
+        escaped,
+        entry(GOOD),
+        entry(GOOD),
+        with_id("a"),
+    ]
+    .join("\n");
+    let out = read_text(text.as_bytes()).unwrap();
+    assert_eq!((out.records.len(), out.duplicates), (4, 2));
+    assert_eq!(out.first_duplicate.as_deref(), Some("t.jsonl:3"));
+    assert_eq!(out.malformed, 0);
+    let w = out.duplicate_warning().unwrap();
+    assert!(
+        w.starts_with("t.jsonl:3: 2 flow-log entries skipped"),
+        "{w}"
+    );
+}
+
+/// A flow log and its gzip copy given together: every entry is judged
+/// once, as from one of them, and the report counts the copies.
+#[test]
+fn a_flow_log_beside_its_gzip_copy_is_judged_once() {
+    let plain = "examples/oke-orders/flowlogs/oke-demo.jsonl";
+    let gz = "examples/oke-orders/flowlogs/oke-demo.jsonl.gz";
+    let one = replay_report(&[fixtures::OKE, plain]);
+    let both = replay_report(&[fixtures::OKE, plain, gz]);
+    let fl = |r: &Value, k: &str| r["flow_log"][k].as_u64().unwrap();
+    assert_eq!(fl(&both, "judged"), fl(&one, "judged"));
+    assert_eq!(both["packets"], one["packets"]);
+    // Every data entry of the second file (its malformed ones stay
+    // malformed: they are not entries the first file had).
+    let data = fl(&one, "records")
+        - fl(&one, "skipped_nodata")
+        - fl(&one, "skipped_skipdata")
+        - fl(&one, "skipped_malformed");
+    assert_eq!(fl(&both, "skipped_duplicate"), data);
+    assert_eq!(fl(&one, "skipped_duplicate"), 0);
+    let warned = both["warnings"].as_array().unwrap();
+    assert!(
+        warned
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("same `id`")),
+        "{warned:?}"
+    );
+}
+
 /// The records of one VNIC share one copy of its OCID, whichever path
 /// read them (the fast typed parse, or the general one for an escaped
 /// string), and records of another VNIC have their own.

@@ -45,7 +45,12 @@ fn big_capture(path: &Path, copies: u64) {
 /// lines to fill any pipe).
 fn big_flow_log(path: &Path, copies: usize) {
     let one = std::fs::read_to_string(root().join(FLOW_LOG)).unwrap();
-    std::fs::write(path, one.repeat(copies)).unwrap();
+    // Each copy's entries get ids of their own: entries with the same id
+    // are the same entry read twice, and would be skipped.
+    let all: String = (0..copies)
+        .map(|k| one.replace("\"id\":\"", &format!("\"id\":\"{k}-")))
+        .collect();
+    std::fs::write(path, all).unwrap();
 }
 
 /// Spawns `zprsim ARGS` with standard output piped, reads one line of it,

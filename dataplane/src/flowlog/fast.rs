@@ -21,7 +21,7 @@ use std::net::IpAddr;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
-use super::record::{self, Action, Entry, LogRecord, MAX_COUNT};
+use super::record::{self, Action, Entry, EntryId, LogRecord, MAX_COUNT};
 
 /// A top-level entry: the envelope's `logContent`, or the bare content.
 /// One pass over the text; a key that is there must hold what its type
@@ -31,6 +31,9 @@ use super::record::{self, Action, Entry, LogRecord, MAX_COUNT};
 struct Top<'a> {
     #[serde(rename = "logContent", borrow, default, deserialize_with = "present")]
     log_content: Option<Obj<Content<'a>>>,
+    /// A bare entry's `id` (a string; null or absent: none).
+    #[serde(borrow, default)]
+    id: Option<&'a str>,
     #[serde(borrow, default, deserialize_with = "present")]
     data: Option<Obj<Data<'a>>>,
     #[serde(borrow, default, deserialize_with = "present")]
@@ -66,6 +69,9 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
 /// `logContent`, or a bare entry's content.
 #[derive(Deserialize)]
 struct Content<'a> {
+    /// The entry's `id` (a string; null or absent: none).
+    #[serde(borrow, default)]
+    id: Option<&'a str>,
     #[serde(borrow)]
     data: Option<Obj<Data<'a>>>,
     #[serde(borrow)]
@@ -126,11 +132,11 @@ impl<'de> Deserialize<'de> for Whole {
 #[must_use]
 pub fn data_record(text: &str, file: u32, line: u64) -> Option<Entry> {
     let Obj(top): Obj<Top<'_>> = serde_json::from_str(text).ok()?;
-    let (Obj(d), Obj(o)) = match top.log_content {
-        Some(Obj(lc)) => (lc.data?, lc.oracle?),
+    let (Obj(d), Obj(o), id) = match top.log_content {
+        Some(Obj(lc)) => (lc.data?, lc.oracle?, lc.id),
         // The bare content: the general path takes it when `oracle` is
         // there or `data` holds flow fields; a data record has both.
-        None => (top.data?, top.oracle?),
+        None => (top.data?, top.oracle?, top.id),
     };
     if d.status? != "OK" {
         return None;
@@ -157,27 +163,30 @@ pub fn data_record(text: &str, file: u32, line: u64) -> Option<Entry> {
     if end < start {
         return None;
     }
-    Some(Entry::Data(LogRecord {
-        file,
-        line,
-        vnic: std::sync::Arc::from(vnic),
-        action,
-        src,
-        dst,
-        proto: u8::try_from(upto(d.protocol, 255)?).ok()?,
-        sport: match d.source_port {
-            None => 0,
-            w => port(w)?,
+    Some(Entry::Data(
+        LogRecord {
+            file,
+            line,
+            vnic: std::sync::Arc::from(vnic),
+            action,
+            src,
+            dst,
+            proto: u8::try_from(upto(d.protocol, 255)?).ok()?,
+            sport: match d.source_port {
+                None => 0,
+                w => port(w)?,
+            },
+            dport: match d.destination_port {
+                None => 0,
+                w => port(w)?,
+            },
+            packets: upto(d.packets, MAX_COUNT)?,
+            bytes: upto(d.bytes_out, MAX_COUNT)?,
+            start,
+            end,
         },
-        dport: match d.destination_port {
-            None => 0,
-            w => port(w)?,
-        },
-        packets: upto(d.packets, MAX_COUNT)?,
-        bytes: upto(d.bytes_out, MAX_COUNT)?,
-        start,
-        end,
-    }))
+        id.map(EntryId::of),
+    ))
 }
 
 #[cfg(test)]
@@ -228,6 +237,8 @@ mod tests {
         (&[], "oracle"),
         (&["logContent"], "data"),
         (&["logContent"], "oracle"),
+        (&["logContent"], "id"),
+        (&[], "id"),
         (&["logContent", "oracle"], "vnicocid"),
         (&["logContent", "data"], "status"),
         (&["logContent", "data"], "action"),
@@ -336,7 +347,7 @@ mod tests {
             assert_ne!(escaped, t);
             check(&escaped);
             assert!(
-                matches!(general(&escaped)[..], [Ok(Entry::Data(_))]),
+                matches!(general(&escaped)[..], [Ok(Entry::Data(..))]),
                 "{escaped}"
             );
         }

@@ -24,7 +24,7 @@ use serde_json::value::RawValue;
 
 use super::detect::GZIP_MAGIC;
 use super::fast;
-use super::record::{Entry, LogRecord, RecordError, parse_entry};
+use super::record::{Entry, EntryId, LogRecord, RecordError, parse_entry};
 
 /// Limits checked before the work they bound.
 #[derive(Debug, Clone, Copy)]
@@ -66,8 +66,28 @@ pub struct ReadOutcome {
     /// Reading stopped early because the stop flag was set
     /// ([`read_path_until`]): the records are those before it.
     pub stopped: bool,
+    /// Data records whose entry `id` an earlier record had (the same
+    /// entry read twice: counted once, these skipped).
+    pub duplicates: u64,
+    /// Where the first of them is (`file:line`).
+    pub first_duplicate: Option<String>,
     /// One copy of each VNIC OCID the records name, which they share.
     ocids: HashSet<Arc<str>, ahash::RandomState>,
+    /// The ids of the entries read ([`EntryId`]).
+    ids: HashSet<EntryId, ahash::RandomState>,
+}
+
+impl ReadOutcome {
+    /// The warning about the entries skipped as duplicates, if any.
+    #[must_use]
+    pub fn duplicate_warning(&self) -> Option<String> {
+        let at = self.first_duplicate.as_deref()?;
+        Some(format!(
+            "{at}: {} flow-log entr{} skipped: an earlier entry has the same `id` (the same entry read twice, e.g. a file and its .gz copy); each entry is counted once",
+            self.duplicates,
+            if self.duplicates == 1 { "y" } else { "ies" }
+        ))
+    }
 }
 
 /// A file that cannot be read as flow logs at all.
@@ -171,7 +191,16 @@ impl Ctx<'_> {
         line: u64,
     ) -> Result<(), FlowLogError> {
         match entry {
-            Ok(Entry::Data(r)) => {
+            Ok(Entry::Data(r, id)) => {
+                if let Some(id) = id
+                    && !out.ids.insert(id)
+                {
+                    out.duplicates += 1;
+                    if out.first_duplicate.is_none() {
+                        out.first_duplicate = Some(format!("{}:{line}", self.name));
+                    }
+                    return Ok(());
+                }
                 if out.records.len() >= self.limits.max_records {
                     return Err(self.error(
                         Some(line),

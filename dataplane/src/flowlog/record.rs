@@ -23,12 +23,36 @@ pub enum Action {
 /// A record with `status` `OK` (a data record), or a quality record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
-    /// `status: OK`.
-    Data(LogRecord),
+    /// `status: OK`, with the entry's `id` when it has one (a string).
+    Data(LogRecord, Option<EntryId>),
     /// `status: NODATA`: nothing was recorded in the window.
     NoData,
     /// `status: SKIPDATA`: some traffic was not logged.
     SkipData,
+}
+
+/// An entry's `id` ("Random UUID, unique to each log entry"), as a 128-bit
+/// hash: the reader counts an entry whose id it has seen as a duplicate
+/// (the same object downloaded twice, a `.jsonl` beside its `.jsonl.gz`)
+/// without keeping the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EntryId(pub u128);
+
+impl EntryId {
+    /// The id of an entry whose `id` is `text`.
+    #[must_use]
+    pub fn of(text: &str) -> EntryId {
+        // Two fixed-seed hashes: the same on every run and machine. A
+        // collision (two ids taken for one) would lose a record; at 128
+        // bits over millions of entries it does not happen.
+        let h = |a: u64, b: u64| {
+            ahash::RandomState::with_seeds(a, b, a ^ 0x5bd1, b ^ 0x2f1e).hash_one(text)
+        };
+        EntryId(
+            u128::from(h(0x243f_6a88_85a3_08d3, 0x1319_8a2e_0370_7344)) << 64
+                | u128::from(h(0xa409_3822_299f_31d0, 0x082e_fa98_ec4e_6c89)),
+        )
+    }
 }
 
 /// A data record: one VNIC, one direction, one capture window.
@@ -278,19 +302,23 @@ pub fn parse_entry(entry: &Value, file: u32, line: u64) -> Result<Entry, RecordE
             "`data.endTime` {end} is before `data.startTime` {start}"
         ));
     }
-    Ok(Entry::Data(LogRecord {
-        file,
-        line,
-        vnic: Arc::from(vnic),
-        action,
-        src,
-        dst,
-        proto,
-        sport,
-        dport,
-        packets,
-        bytes,
-        start,
-        end,
-    }))
+    let id = lc.get("id").and_then(Value::as_str).map(EntryId::of);
+    Ok(Entry::Data(
+        LogRecord {
+            file,
+            line,
+            vnic: Arc::from(vnic),
+            action,
+            src,
+            dst,
+            proto,
+            sport,
+            dport,
+            packets,
+            bytes,
+            start,
+            end,
+        },
+        id,
+    ))
 }
