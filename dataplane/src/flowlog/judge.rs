@@ -99,10 +99,10 @@ pub struct Judged {
     pub vnic: usize,
     /// Its direction at that VNIC.
     pub direction: Direction,
-    /// Judged as a reply of a connection tracked at that VNIC.
+    /// Judged as a reply of a connection tracked at that VNIC. The packet
+    /// judged is [`record_packet`]`(record, reply)` (not kept: 44 bytes a
+    /// record, and every record is kept).
     pub reply: bool,
-    /// The packet judged (ICMP: an echo request, or echo reply for a reply).
-    pub packet: Packet,
     /// The side judgement.
     pub fast: Fast,
 }
@@ -264,7 +264,6 @@ pub fn judge_records(compiled: &Compiled, s: &Scenario, records: &[LogRecord]) -
             vnic: v,
             direction: dir,
             reply,
-            packet: p,
             fast,
         });
     }
