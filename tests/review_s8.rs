@@ -273,3 +273,52 @@ fn a_record_reopened_by_a_reply_gets_its_reply_side_on_the_served_path() {
     }
     assert!(openers >= 1200, "{openers} flows");
 }
+
+/// A gzip flow log followed by bytes that are no gzip member (a download
+/// with trailing junk): the commit that made a cut gzip a warning names
+/// "trailing bytes" too. Every whole line before the junk counts, with a
+/// warning naming the file, whatever the junk's length.
+#[test]
+fn a_gzip_flow_log_with_trailing_junk_is_read_up_to_the_junk() {
+    use std::io::Write;
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let log = root.join("examples/oke-orders/flowlogs/oke-demo.jsonl");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines = text.lines().filter(|l| !l.trim().is_empty()).count();
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(text.as_bytes()).unwrap();
+    let gz = e.finish().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for junk in [
+        &b"\0\0\0"[..],
+        b"0123456789abcdef0123456789abcdef",
+        b"\x1f\x8b\x08junkjunkjunkjunk",
+        &[0u8; 512],
+    ] {
+        let f = dir.path().join("junk.log.gz");
+        let mut bytes = gz.clone();
+        bytes.extend_from_slice(junk);
+        std::fs::write(&f, &bytes).unwrap();
+        let o = std::process::Command::new(assert_cmd::cargo::cargo_bin!("zprsim"))
+            .current_dir(&root)
+            .args(["replay", "examples/oke-orders/scenario.toml"])
+            .arg(&f)
+            .args(["--quiet", "--report", "-"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{} junk bytes: {err}", junk.len());
+        let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(
+            r["flow_log"]["records"].as_u64(),
+            Some(lines as u64),
+            "{} junk bytes",
+            junk.len()
+        );
+        assert!(
+            err.contains("junk.log.gz"),
+            "{} junk bytes: {err}",
+            junk.len()
+        );
+    }
+}

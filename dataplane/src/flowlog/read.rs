@@ -314,6 +314,17 @@ fn read_line(r: &mut impl BufRead, max: usize, buf: &mut Vec<u8>) -> std::io::Re
     }
 }
 
+/// Whether a read error of a gzip input past its first line is the
+/// stream ending early: cut inside a member (`UnexpectedEof`), or bytes
+/// after a whole member that are no gzip member (trailing junk: the
+/// decoder then reads them as the next member's header and refuses it).
+/// flate2 tells that refusal only by its message; the first member's
+/// header was read before any line, so here it is always a later one.
+fn gzip_ends_early(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::UnexpectedEof
+        || (e.kind() == std::io::ErrorKind::InvalidInput && e.to_string() == "invalid gzip header")
+}
+
 fn is_blank(b: &[u8]) -> bool {
     b.iter().all(u8::is_ascii_whitespace)
 }
@@ -396,7 +407,7 @@ fn read_lines(
             // bytes that are no gzip member): as for a capture that ends
             // inside a record, a warning, and the whole lines before it
             // count. The cut line is dropped.
-            Err(e) if cx.gzip && e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Err(e) if cx.gzip && gzip_ends_early(&e) => {
                 out.problems.push(format!(
                     "{}:{}: the gzip stream ends early ({e}): the {line_no} line(s) before it are read",
                     cx.name,
