@@ -82,14 +82,10 @@ fn edge_traffic(rng: &mut ChaCha8Rng, shape: &Shape, n: usize) -> (Vec<Pkt>, usi
             ..*k
         })
         .collect();
-    let mut ts = pkts.last().map_or(0, |k| k.ts);
-    for k in again {
-        ts += 1;
-        pkts.push(Pkt { ts, ..k });
-    }
+    pkts.extend(again);
+    // New times: short gaps, and follow-ups at and 1 ns past the timeouts.
     let mut followups = 0;
     let pkts = at_the_boundaries(rng, &pkts, &mut followups);
-    let _ = s;
     (pkts, selfish)
 }
 
