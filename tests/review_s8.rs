@@ -318,3 +318,37 @@ fn a_gzip_flow_log_with_trailing_junk_is_read_up_to_the_junk() {
         );
     }
 }
+
+/// A gzip flow log cut before the end of its first line (an object whose
+/// download stopped in its first few hundred bytes) beside a whole one:
+/// as for a cut later on, a warning naming the file, and the other file's
+/// records are judged; it failed the run (exit 2).
+#[test]
+fn a_gzip_flow_log_cut_inside_its_first_line_is_a_warning() {
+    use std::io::Write;
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let log = "examples/oke-orders/flowlogs/oke-demo.jsonl";
+    let text = std::fs::read_to_string(root.join(log)).unwrap();
+    let lines = text.lines().filter(|l| !l.trim().is_empty()).count();
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(text.as_bytes()).unwrap();
+    let gz = e.finish().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("early.log.gz");
+    std::fs::write(&f, &gz[..60]).unwrap();
+    let o = std::process::Command::new(assert_cmd::cargo::cargo_bin!("zprsim"))
+        .current_dir(&root)
+        .args(["replay", "examples/oke-orders/scenario.toml"])
+        .arg(&f)
+        .args([log, "--quiet", "--report", "-"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["flow_log"]["records"].as_u64(), Some(lines as u64));
+    assert!(
+        err.contains("early.log.gz") && err.contains("ends early"),
+        "{err}"
+    );
+}

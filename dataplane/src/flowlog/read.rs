@@ -345,7 +345,20 @@ fn read_plain(
         .unwrap_or(usize::MAX)
         .max(cx.limits.max_line);
     let first_long = loop {
-        match read_line(&mut r, first_max, &mut buf).map_err(io)? {
+        let next = match read_line(&mut r, first_max, &mut buf) {
+            // Cut before its first line ends: as in `read_lines`, a
+            // warning (not a header refused: that is the first member's).
+            Err(e) if cx.gzip && e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                out.problems.push(format!(
+                    "{}:{}: the gzip stream ends early ({e}): the {line_no} line(s) before it are read",
+                    cx.name,
+                    line_no + 1
+                ));
+                return Ok(());
+            }
+            r => r.map_err(io)?,
+        };
+        match next {
             None => return Ok(()),
             Some(long) => {
                 line_no += 1;
