@@ -352,3 +352,81 @@ fn a_gzip_flow_log_cut_inside_its_first_line_is_a_warning() {
         "{err}"
     );
 }
+
+/// Allowed TCP connections closed by a FIN the record serves (the
+/// initiator's third packet), then a reply 121 s later: past the closing
+/// timeout (120 s), so the connection must have taken the FIN from the
+/// served path (`Tracker::known_allowed` touches it with the packet's
+/// flags) for the reply to meet an expired connection, as on the old path.
+/// And the same at exactly 120 s, where it is still live.
+#[test]
+fn a_fin_on_the_served_path_closes_the_connection() {
+    use zprsim_control::eval;
+    use zprsim_control::model::proto;
+    use zprsim_control::verdict::{Context, Verdict};
+    const NS: u64 = 1_000_000_000;
+    let shape = Shape::edges();
+    let mut flows_total = 0;
+    for seed in 0..6u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(9100 + seed);
+        let s = random_scenario_shaped(&mut rng, &shape);
+        let pool = address_pool_shaped(&s, &shape);
+        let vnics = vnic_addresses(&s);
+        let mut allowed = Vec::new();
+        for _ in 0..20_000 {
+            let p = random_packet_shaped(&mut rng, &pool, &vnics, &shape);
+            if matches!(p.l4, L4::Ports { sport, dport } if sport != 0 && dport != 0)
+                && p.proto == proto::TCP
+                && !v6_header_proto(&p)
+                && p.src != p.dst
+                && eval::evaluate(&s, &p, Context::First).judgement.verdict == Verdict::Allow
+            {
+                allowed.push(p);
+                if allowed.len() == 20 {
+                    break;
+                }
+            }
+        }
+        if allowed.is_empty() {
+            continue;
+        }
+        let c = Arc::new(Compiled::new(&s, &Config::default()).unwrap());
+        for gap in [120 * NS, 120 * NS + 1] {
+            let mut pkts = Vec::new();
+            let mut ts = 1_700_000_000 * NS;
+            for (i, p) in allowed.iter().enumerate() {
+                let mut p = *p;
+                if let L4::Ports { sport, .. } = &mut p.l4 {
+                    *sport = 20_000 + u16::try_from(i).unwrap();
+                }
+                for (q, flags) in [(p, 0x02), (p.reversed(), 0x12), (p, 0x10), (p, 0x11)] {
+                    ts += 1000;
+                    pkts.push(Pkt { p: q, flags, ts });
+                }
+                flows_total += 1;
+            }
+            // The replies, each `gap` after its flow's FIN.
+            let fins: Vec<u64> = pkts.iter().skip(3).step_by(4).map(|k| k.ts).collect();
+            for fin in fins {
+                let k = pkts[pkts.iter().position(|k| k.ts == fin).unwrap()];
+                pkts.push(Pkt {
+                    p: k.p.reversed(),
+                    flags: 0x10,
+                    ts: fin + gap,
+                });
+            }
+            pkts.sort_by_key(|k| k.ts);
+            let sc = [Arc::clone(&c)];
+            let old = pass(&sc, &pkts, 2, (4 << 20, 4 << 20), true);
+            for workers in [1, 3] {
+                let new = pass(&sc, &pkts, workers, (4 << 20, 4 << 20), false);
+                same(
+                    &format!("seed {seed}, gap {gap}, {workers} worker(s)"),
+                    &old,
+                    &new,
+                );
+            }
+        }
+    }
+    assert!(flows_total > 40, "{flows_total}");
+}
