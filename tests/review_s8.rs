@@ -208,7 +208,7 @@ fn a_record_reopened_by_a_reply_gets_its_reply_side_on_the_served_path() {
             continue;
         }
         // 600 flows: an opener (source port varied) and its reply, then
-        // later a reply again and an initiator packet.
+        // later a reply again and two initiator packets.
         let flows: Vec<_> = (0..600u16)
             .map(|i| {
                 let mut p = allowed[usize::from(i) % allowed.len()];
@@ -242,8 +242,10 @@ fn a_record_reopened_by_a_reply_gets_its_reply_side_on_the_served_path() {
                 flags: 0x10,
                 ts,
             });
-            for _ in 0..2 {
-                ts += 1000;
+            // The second one past TCP's one-way timeout (60 s): still the
+            // record's only when the first made it both ways.
+            for gap in [1000, 61_000_000_000] {
+                ts += gap;
                 pkts.push(Pkt {
                     p: *p,
                     flags: 0x10,
