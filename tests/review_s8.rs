@@ -432,3 +432,75 @@ fn a_fin_on_the_served_path_closes_the_connection() {
     }
     assert!(flows_total > 40, "{flows_total}");
 }
+
+/// Connections evicted (one per shard) under live flow records whose
+/// served packets left a hint: the hinted position then holds another
+/// connection, which must not be taken for the record's (its key differs);
+/// the record's next packets are judged as the old path judges them.
+#[test]
+fn a_stale_hint_to_another_connection_is_not_followed() {
+    use zprsim_control::eval;
+    use zprsim_control::model::proto;
+    use zprsim_control::verdict::{Context, Verdict};
+    let shape = Shape::edges();
+    let mut evicted = 0;
+    for seed in 0..6u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(9300 + seed);
+        let s = random_scenario_shaped(&mut rng, &shape);
+        let pool = address_pool_shaped(&s, &shape);
+        let vnics = vnic_addresses(&s);
+        let mut allowed = Vec::new();
+        for _ in 0..20_000 {
+            let p = random_packet_shaped(&mut rng, &pool, &vnics, &shape);
+            if matches!(p.l4, L4::Ports { sport, dport } if sport != 0 && dport != 0)
+                && (p.proto == proto::TCP || p.proto == proto::UDP)
+                && !v6_header_proto(&p)
+                && p.src != p.dst
+                && eval::evaluate(&s, &p, Context::First).judgement.verdict == Verdict::Allow
+            {
+                allowed.push(p);
+                if allowed.len() == 40 {
+                    break;
+                }
+            }
+        }
+        if allowed.is_empty() {
+            continue;
+        }
+        let flows: Vec<_> = (0..600u16)
+            .map(|i| {
+                let mut p = allowed[usize::from(i) % allowed.len()];
+                if let L4::Ports { sport, .. } = &mut p.l4 {
+                    *sport = 1024 + i;
+                }
+                p
+            })
+            .collect();
+        let mut pkts = Vec::new();
+        let mut ts = 1_700_000_000_000_000_000u64;
+        let mut push = |p, flags| {
+            ts += 1000;
+            pkts.push(Pkt { p, flags, ts });
+        };
+        // Opener, reply, and a served packet (the hint) of each flow...
+        for p in &flows {
+            push(*p, 0x02);
+            push(p.reversed(), 0x12);
+            push(*p, 0x10);
+        }
+        // ...then each again, after later flows took its shard's one slot.
+        for p in &flows {
+            push(*p, 0x10);
+            push(p.reversed(), 0x10);
+        }
+        let c = Arc::new(Compiled::new(&s, &Config::default()).unwrap());
+        let sc = [c];
+        let old = pass(&sc, &pkts, 2, (256, 4 << 20), true);
+        evicted += old.scenarios[0].counters.connections_evicted;
+        for workers in [1, 3] {
+            let new = pass(&sc, &pkts, workers, (256, 4 << 20), false);
+            same(&format!("seed {seed}, {workers} worker(s)"), &old, &new);
+        }
+    }
+    assert!(evicted > 500, "{evicted} connections evicted");
+}
