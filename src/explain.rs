@@ -27,10 +27,10 @@ use crate::{Failure, capture_state, out};
 pub struct Args {
     /// The scenario (TOML, or JSON when it ends in `.json`).
     scenario: PathBuf,
-    /// Source: an address, `vnic:NAME`, or the name of a VNIC.
+    /// Source: an address, `vnic:NAME`, or the name or id (OCID) of a VNIC.
     #[arg(long, required_unless_present = "capture")]
     src: Option<String>,
-    /// Destination: an address, `vnic:NAME`, or the name of a VNIC.
+    /// Destination: an address, `vnic:NAME`, or the name or id (OCID) of a VNIC.
     #[arg(long, required_unless_present = "capture")]
     dst: Option<String>,
     /// Protocol: tcp, udp, icmp, icmpv6 or a number.
@@ -126,14 +126,16 @@ fn check_flags(a: &Args, protocol: u8) -> Result<(), Failure> {
 }
 
 /// An endpoint of the command line: an address, `vnic:NAME` or a bare VNIC
-/// name. A VNIC stands for its first private IP of the family `want`
+/// name or id (the OCID a flow log names). A VNIC stands for its first
+/// private IP of the family `want`
 /// (the other side's, when that side is an address), else its first.
 fn resolve(s: &Scenario, flag: &str, text: &str, want: Option<bool>) -> Result<IpAddr, Failure> {
     if let Ok(ip) = text.parse::<IpAddr>() {
         return Ok(ip);
     }
     let name = text.strip_prefix("vnic:").unwrap_or(text);
-    let Some(v) = s.vnics.iter().find(|v| v.name == name) else {
+    let named = s.vnics.iter().find(|v| v.name == name);
+    let Some(v) = named.or_else(|| s.vnics.iter().find(|v| v.id.as_deref() == Some(name))) else {
         return Err(Failure::Input(format!(
             "error: `{flag} {text}`: not an address, and no VNIC is named `{name}`"
         )));

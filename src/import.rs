@@ -98,6 +98,19 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     plan.output("-o", &a.output);
     plan.check()
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    // The output is TOML; a `.json` name makes every command read it as
+    // JSON (`check` fails at 1:1).
+    let out_name = a.output.file_name().map(|n| n.to_string_lossy());
+    if out_name
+        .as_deref()
+        .and_then(zprsim_control::load::Format::from_file_name)
+        == Some(zprsim_control::load::Format::Json)
+    {
+        return Err(Failure::Input(format!(
+            "error: -o `{}`: the imported scenario is TOML, and a `.json` name makes every command read it as JSON; name it `.toml`",
+            a.output.display()
+        )));
+    }
     // The sizes the file system gives (regular files only: `paths` holds
     // no FIFO or device), before any is read; each read is capped too.
     let total = paths

@@ -219,8 +219,14 @@ fn check_seed(seed: u64, packets: usize, cov: &mut EdgeCoverage) -> Result<(), S
         let d = &reference.deciders;
         let ref_rules = vec![d.route, d.egress, d.ingress, d.zpr_egress, d.zpr_ingress];
         if reference.judgement != fast.judgement || ref_rules != fast_rules {
+            // The scenario as TOML, to minimize into a case of tests/cases/.
+            let path = std::env::temp_dir().join(format!("zprsim-edge-seed-{seed}.toml"));
+            let saved = std::fs::write(&path, zprsim_bench::scale::to_toml(&s)).map_or_else(
+                |e| format!("not saved: {e}"),
+                |()| path.display().to_string(),
+            );
             return Err(format!(
-                "seed {seed}, packet {i}: {p} ({ctx:?})\n reference: {:?} {ref_rules:?}\n compiled:  {:?} {fast_rules:?}\n layers: {:#?}",
+                "seed {seed}, packet {i}: {p} ({ctx:?})\n reference: {:?} {ref_rules:?}\n compiled:  {:?} {fast_rules:?}\n scenario: {saved}\n layers: {:#?}",
                 reference.judgement, fast.judgement, reference.layers
             ));
         }

@@ -236,6 +236,50 @@ fn k_scenarios_equal_the_reference_packet_by_packet_for_any_worker_count() {
     );
 }
 
+/// K = 2 on the edge shapes (`Shape::edges` scenarios, edge traffic with
+/// ICMP types changing within a tuple and packets exactly at and just past
+/// every idle timeout): a scenario and the same without one security rule,
+/// 1 to 4 workers, every verdict of each equal to the reference's with a
+/// plain tracker. `ZPRSIM_ENGINE_EDGE_SEEDS` runs more seeds.
+#[test]
+fn k_scenarios_equal_the_reference_on_edge_shapes() {
+    use crate::replay_oracle::edge_traffic;
+    use zprsim_bench::random::{Shape, random_scenario_shaped};
+    let seeds: u64 = std::env::var("ZPRSIM_ENGINE_EDGE_SEEDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(12);
+    let shape = Shape::edges();
+    let (mut pairs, mut changed, mut icmp, mut boundary) = (0usize, 0usize, 0usize, 0usize);
+    for seed in 0..seeds {
+        let mut rng = ChaCha8Rng::seed_from_u64(17_000 + seed);
+        let s = random_scenario_shaped(&mut rng, &shape);
+        let pkts = edge_traffic(&mut rng, &s, &shape, 400, &mut icmp, &mut boundary);
+        let want = reasons(&s, &pkts);
+        let Some((s2, want2)) = without_one_rule(&mut rng, &s, &pkts, &want) else {
+            continue;
+        };
+        let c = Arc::new(Compiled::new(&s, &Config::default()).unwrap());
+        let c2 = Arc::new(Compiled::new(&s2, &Config::default()).unwrap());
+        for workers in 1..=4 {
+            let (_, got) = run(&[Arc::clone(&c), Arc::clone(&c2)], &pkts, workers, 4 << 20);
+            let g0: Vec<_> = got.verdicts.iter().map(|v| v[0]).collect();
+            let g1: Vec<_> = got.verdicts.iter().map(|v| v[1]).collect();
+            assert_eq!(g0, want, "seed {seed}, {workers} worker(s): the scenario");
+            assert_eq!(
+                g1, want2,
+                "seed {seed}, {workers} worker(s): one rule removed"
+            );
+        }
+        pairs += 1;
+        changed += (0..want.len()).filter(|&i| want[i] != want2[i]).count();
+    }
+    eprintln!(
+        "{pairs} edge scenario pairs, {changed} packets changed by a removed rule, {icmp} ICMP type changes, {boundary} packets at a timeout"
+    );
+    assert!(pairs * 2 > usize::try_from(seeds).unwrap() && changed > 0 && icmp > 0 && boundary > 0);
+}
+
 /// The reader's thread judging a share of the shards itself changes
 /// nothing: for K = 1 and 2, with the reader owning no shard, one, a
 /// third, half, or all but one (the worker threads then own one shard

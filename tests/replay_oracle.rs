@@ -610,6 +610,48 @@ pub(crate) fn at_the_boundaries(
     out
 }
 
+/// [`traffic_with`] on the edge shapes: openers from
+/// `random_packet_shaped` (no IPv6 extension-header protocols), later ICMP
+/// packets of a tracked tuple sometimes of another type or code (counted in
+/// `mutated_icmp`), and [`at_the_boundaries`] (counted in `followups`).
+pub(crate) fn edge_traffic(
+    rng: &mut ChaCha8Rng,
+    s: &Scenario,
+    shape: &zprsim_bench::random::Shape,
+    n: usize,
+    mutated_icmp: &mut usize,
+    followups: &mut usize,
+) -> Vec<Pkt> {
+    use zprsim_bench::random::{address_pool_shaped, random_packet_shaped, vnic_addresses};
+    let pool = address_pool_shaped(s, shape);
+    let vnics = vnic_addresses(s);
+    let mut pkts = traffic_with(rng, s, n, |rng| {
+        loop {
+            let p = random_packet_shaped(rng, &pool, &vnics, shape);
+            if !v6_header_proto(&p) {
+                break p;
+            }
+        }
+    });
+    // ICMP connections are tracked by protocol and addresses alone: a
+    // later packet of one may carry another type or code (an error after
+    // an echo, an echo of another code), which the rules judge anew in the
+    // forward direction.
+    let mut seen = std::collections::HashSet::new();
+    for k in &mut pkts {
+        let key = (k.p.proto, k.p.src.min(k.p.dst), k.p.src.max(k.p.dst));
+        if let L4::Icmp { icmp_type, code } = &mut k.p.l4
+            && !seen.insert(key)
+            && rng.random_bool(0.4)
+        {
+            *icmp_type = [0u8, 3, 8, 11, 128, 129][rng.random_range(0..6)];
+            *code = rng.random_range(0..3);
+            *mutated_icmp += 1;
+        }
+    }
+    at_the_boundaries(rng, &pkts, followups)
+}
+
 /// The engine against the reference and a plain tracker on the edge shapes
 /// (`Shape::edges`: IPv6 and mixed scenarios, ICMP errors and ICMP of the
 /// other family, fragments of every protocol, numbered protocols, ports at
@@ -618,9 +660,7 @@ pub(crate) fn at_the_boundaries(
 /// workers. `ZPRSIM_REPLAY_EDGE_SEEDS` runs more seeds.
 #[test]
 fn replay_equals_reference_on_edge_shapes() {
-    use zprsim_bench::random::{
-        Shape, address_pool_shaped, random_packet_shaped, random_scenario_shaped, vnic_addresses,
-    };
+    use zprsim_bench::random::{Shape, random_scenario_shaped};
     let dir = tempfile::tempdir().unwrap();
     let seeds: u64 = std::env::var("ZPRSIM_REPLAY_EDGE_SEEDS")
         .ok()
@@ -634,33 +674,14 @@ fn replay_equals_reference_on_edge_shapes() {
     for seed in 0..seeds {
         let mut rng = ChaCha8Rng::seed_from_u64(7000 + seed);
         let s = random_scenario_shaped(&mut rng, &shape);
-        let pool = address_pool_shaped(&s, &shape);
-        let vnics = vnic_addresses(&s);
-        let mut pkts = traffic_with(&mut rng, &s, 400, |rng| {
-            loop {
-                let p = random_packet_shaped(rng, &pool, &vnics, &shape);
-                if !v6_header_proto(&p) {
-                    break p;
-                }
-            }
-        });
-        // ICMP connections are tracked by protocol and addresses alone: a
-        // later packet of one may carry another type or code (an error
-        // after an echo, an echo of another code), which the rules judge
-        // anew in the forward direction.
-        let mut seen = std::collections::HashSet::new();
-        for k in &mut pkts {
-            let key = (k.p.proto, k.p.src.min(k.p.dst), k.p.src.max(k.p.dst));
-            if let L4::Icmp { icmp_type, code } = &mut k.p.l4
-                && !seen.insert(key)
-                && rng.random_bool(0.4)
-            {
-                *icmp_type = [0u8, 3, 8, 11, 128, 129][rng.random_range(0..6)];
-                *code = rng.random_range(0..3);
-                mutated_icmp += 1;
-            }
-        }
-        let pkts = at_the_boundaries(&mut rng, &pkts, &mut boundary_followups);
+        let pkts = edge_traffic(
+            &mut rng,
+            &s,
+            &shape,
+            400,
+            &mut mutated_icmp,
+            &mut boundary_followups,
+        );
         let vlan: Vec<bool> = pkts.iter().map(|_| rng.random_bool(0.33)).collect();
         let input = dir.path().join(format!("edge{seed}.pcap"));
         {

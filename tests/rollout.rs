@@ -579,3 +579,124 @@ fn explain_lines_have_no_trailing_blanks() {
         assert_eq!(l, l.trim_end(), "{out}");
     }
 }
+
+/// A disagreement or an unplaced record names the VNIC by its OCID
+/// (`vnic_id`), and so does the console: `explain --src OCID` takes it as
+/// the scenario's own references do (by name or id).
+#[test]
+fn explain_takes_a_vnic_by_its_ocid() {
+    let run = |src: &str| {
+        zprsim()
+            .args(["explain", SCENARIO, "--src", src, "--dst", "10.0.0.5"])
+            .args(["--proto", "tcp", "--dport", "6443", "--json"])
+            .output()
+            .unwrap()
+    };
+    let by_name = run("worker-1");
+    let by_id = run("ocid1.vnic.oc1.iad.okeordersworker1");
+    assert_eq!(
+        by_id.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&by_id.stderr)
+    );
+    assert_eq!(by_id.stdout, by_name.stdout);
+    let nothing = run("ocid1.vnic.oc1.iad.nosuch");
+    let err = String::from_utf8_lossy(&nothing.stderr);
+    assert_eq!(nothing.status.code(), Some(2));
+    assert!(
+        err.contains("no VNIC is named `ocid1.vnic.oc1.iad.nosuch`"),
+        "{err}"
+    );
+}
+
+/// `verify`'s `vnic:`, `subnet:` and `nsg:` selectors take the object's id
+/// (OCID) too, as the scenario's own references do: an imported tenancy's
+/// expectations can be written from the console's OCIDs.
+#[test]
+fn verify_selectors_take_an_ocid() {
+    let dir = tempfile::tempdir().unwrap();
+    let imported = dir.path().join("imported.toml");
+    let o = zprsim()
+        .args(["import", "oci", "examples/oke-orders/oci-export", "-o"])
+        .arg(&imported)
+        .args([
+            "--services",
+            "examples/oke-orders/oci-public-ip-ranges.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = std::fs::read_to_string(&imported).unwrap();
+    let id_of = |kind: &str, name: &str| -> String {
+        // The `id` line of the `[[kind]]` table whose name is `name`.
+        let at = text
+            .split(&format!("[[{kind}]]\n"))
+            .find(|t| t.contains(&format!("name = \"{name}\"\n")))
+            .unwrap();
+        at.lines()
+            .find_map(|l| l.strip_prefix("id = \""))
+            .unwrap()
+            .trim_end_matches('"')
+            .to_owned()
+    };
+    let expect = |from: &str, to: &str| {
+        format!(
+            "[[path]]\nname = \"p\"\nfrom = \"{from}\"\nto = \"{to}\"\nproto = \"tcp\"\ndport = 6443\nexpect = \"allow\"\n"
+        )
+    };
+    let run = |body: String| {
+        let p = dir.path().join("e.toml");
+        std::fs::write(&p, body).unwrap();
+        let o = zprsim()
+            .arg("verify")
+            .arg(&imported)
+            .arg(&p)
+            .arg("--json")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(o.status.code(), Some(0), "{err}");
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["paths"][0]["pairs"].clone()
+    };
+    let by_name = run(expect("subnet:workers", "vnic:k8s-api-endpoint"));
+    let by_id = run(expect(
+        &format!("subnet:{}", id_of("subnet", "workers")),
+        &format!("vnic:{}", id_of("vnic", "k8s-api-endpoint")),
+    ));
+    assert_eq!(by_id, by_name);
+    let by_nsg = run(expect(
+        &format!("nsg:{}", id_of("nsg", "nodes-nsg")),
+        "vnic:k8s-api-endpoint",
+    ));
+    assert_eq!(
+        by_nsg,
+        run(expect("nsg:nodes-nsg", "vnic:k8s-api-endpoint"))
+    );
+}
+
+/// `import oci DIR -o scenario.json` wrote TOML into a file every other
+/// command reads as JSON (by its name): `check` then failed at 1:1 with
+/// "expected value". Refused before anything is read or written.
+#[test]
+fn import_refuses_a_json_name_for_its_toml_output() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["scenario.json", "S.JSON"] {
+        let out = dir.path().join(name);
+        let o = zprsim()
+            .args(["import", "oci", "examples/oke-orders/oci-export", "-o"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(".toml"), "{err}");
+        assert!(!out.exists());
+    }
+}

@@ -53,6 +53,16 @@ fn find<T>(items: &[T], name: &str, get: impl Fn(&T) -> &str) -> Option<usize> {
     items.iter().position(|i| get(i) == name)
 }
 
+/// As [`find`], then by id (the OCID), as the scenario's own references
+/// resolve: a name wins over another object's id.
+fn find_or_id<T>(
+    items: &[T],
+    name: &str,
+    get: impl Fn(&T) -> (&str, Option<&str>),
+) -> Option<usize> {
+    find(items, name, |i| get(i).0).or_else(|| items.iter().position(|i| get(i).1 == Some(name)))
+}
+
 /// Parses and resolves one selector.
 ///
 /// # Errors
@@ -73,19 +83,19 @@ fn resolve(s: &Scenario, text: &str) -> Result<Selector, SelectorError> {
         let id_err = |_| SelectorError(format!("too many objects to address `{t}`"));
         match kind {
             "vnic" => {
-                return match find(&s.vnics, name, |v| &v.name) {
+                return match find_or_id(&s.vnics, name, |v| (&v.name, v.id.as_deref())) {
                     Some(i) => Ok(Selector::Vnic(VnicId::new(i).map_err(id_err)?)),
                     None => err(format!("no VNIC is named `{name}`")),
                 };
             }
             "subnet" => {
-                return match find(&s.subnets, name, |v| &v.name) {
+                return match find_or_id(&s.subnets, name, |v| (&v.name, v.id.as_deref())) {
                     Some(i) => Ok(Selector::Subnet(SubnetId::new(i).map_err(id_err)?)),
                     None => err(format!("no subnet is named `{name}`")),
                 };
             }
             "nsg" => {
-                return match find(&s.nsgs, name, |v| &v.name) {
+                return match find_or_id(&s.nsgs, name, |v| (&v.name, v.id.as_deref())) {
                     Some(i) => Ok(Selector::Nsg(NsgId::new(i).map_err(id_err)?)),
                     None => err(format!("no NSG is named `{name}`")),
                 };
