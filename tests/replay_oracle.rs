@@ -564,7 +564,7 @@ fn audit_flows_are_listed_with_their_reason() {
 /// next header"): the parser walks them, so a packet the generator calls
 /// opaque protocol 0 is, on the wire, something else. Left out of IPv6
 /// frames here; the parser's own tests cover them.
-fn v6_header_proto(p: &Packet) -> bool {
+pub(crate) fn v6_header_proto(p: &Packet) -> bool {
     p.src.is_ipv6() && matches!(p.proto, 0 | 43 | 44 | 51 | 59 | 60 | 135 | 139 | 140)
 }
 
@@ -584,7 +584,11 @@ const TIMEOUTS: [u64; 7] = [
 /// flags from SYN to RST) exactly one timeout later or 1 ns past it, so
 /// connections are seen live at the boundary ("expired when the gap
 /// exceeds the timeout") and expired just past it.
-fn at_the_boundaries(rng: &mut ChaCha8Rng, pkts: &[Pkt], followups: &mut usize) -> Vec<Pkt> {
+pub(crate) fn at_the_boundaries(
+    rng: &mut ChaCha8Rng,
+    pkts: &[Pkt],
+    followups: &mut usize,
+) -> Vec<Pkt> {
     const FLAGS: [u8; 8] = [0x02, 0x12, 0x10, 0x18, 0x01, 0x11, 0x04, 0x14];
     let mut out = Vec::with_capacity(pkts.len() * 5 / 4);
     let mut ts = 1_700_000_000 * NS;

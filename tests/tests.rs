@@ -23,6 +23,7 @@ mod lab;
 mod replay;
 mod replay_oracle;
 mod review;
+mod review_s8;
 mod rollout;
 mod safety;
 mod spool;

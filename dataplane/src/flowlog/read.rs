@@ -343,6 +343,17 @@ fn read_line(r: &mut impl BufRead, max: usize, buf: &mut Vec<u8>) -> std::io::Re
     }
 }
 
+/// Whether a read error of a gzip input past its first line is the
+/// stream ending early: cut inside a member (`UnexpectedEof`), or bytes
+/// after a whole member that are no gzip member (trailing junk: the
+/// decoder then reads them as the next member's header and refuses it).
+/// flate2 tells that refusal only by its message; the first member's
+/// header was read before any line, so here it is always a later one.
+fn gzip_ends_early(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::UnexpectedEof
+        || (e.kind() == std::io::ErrorKind::InvalidInput && e.to_string() == "invalid gzip header")
+}
+
 fn is_blank(b: &[u8]) -> bool {
     b.iter().all(u8::is_ascii_whitespace)
 }
@@ -363,7 +374,20 @@ fn read_plain(
         .unwrap_or(usize::MAX)
         .max(cx.limits.max_line);
     let first_long = loop {
-        match read_line(&mut r, first_max, &mut buf).map_err(io)? {
+        let next = match read_line(&mut r, first_max, &mut buf) {
+            // Cut before its first line ends: as in `read_lines`, a
+            // warning (not a header refused: that is the first member's).
+            Err(e) if cx.gzip && e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                out.problems.push(format!(
+                    "{}:{}: the gzip stream ends early ({e}): the {line_no} line(s) before it are read",
+                    cx.name,
+                    line_no + 1
+                ));
+                return Ok(());
+            }
+            r => r.map_err(io)?,
+        };
+        match next {
             None => return Ok(()),
             Some(long) => {
                 line_no += 1;
@@ -425,7 +449,7 @@ fn read_lines(
             // bytes that are no gzip member): as for a capture that ends
             // inside a record, a warning, and the whole lines before it
             // count. The cut line is dropped.
-            Err(e) if cx.gzip && e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Err(e) if cx.gzip && gzip_ends_early(&e) => {
                 out.problems.push(format!(
                     "{}:{}: the gzip stream ends early ({e}): the {line_no} line(s) before it are read",
                     cx.name,
