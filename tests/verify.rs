@@ -327,6 +327,25 @@ fn cli(dir: &Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// An expectations file that names no path (empty, comments only) is bad
+/// input: exit 2, not a pass that checked nothing.
+#[test]
+fn an_expectations_file_without_paths_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let scenario = root().join(OKE_DIR).join("scenario.toml");
+    for (name, text) in [("empty.toml", ""), ("comments.toml", "# paths: TODO\n\n")] {
+        std::fs::write(t.path().join(name), text).unwrap();
+        let o = cli(t.path(), &["verify", scenario.to_str().unwrap(), name]);
+        assert_eq!(o.status.code(), Some(2), "{name}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(&format!("{name}: error: no `[[path]]`")),
+            "{name}: {err}"
+        );
+        assert!(o.stdout.is_empty(), "{name}");
+    }
+}
+
 /// Copies the example with one rule removed into a temporary directory.
 fn broken_example() -> tempfile::TempDir {
     let t = tempfile::tempdir().unwrap();

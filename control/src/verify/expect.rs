@@ -285,6 +285,19 @@ pub(super) fn read(
         let p = resolve_path(s, src, rp, None)?;
         push(p, src, rp.get_ref().name.span())?;
     }
+    // A file that names no path (empty, all comments, a template that
+    // rendered nothing) would pass with exit 0 having checked nothing.
+    if out.is_empty() {
+        return Err(VerifyError {
+            location: Location {
+                file: file.to_owned(),
+                line: None,
+                column: None,
+            },
+            message: "no `[[path]]` and no `[[include]]` of a pack with paths: nothing to verify"
+                .to_owned(),
+        });
+    }
     Ok(out)
 }
 
