@@ -374,6 +374,14 @@ fn every_malformed_record_class_is_a_counted_skip_with_its_line() {
         (with("packets", "-1"), "not a whole number from 0"),
         (with("packets", "1.5"), "not a whole number from 0"),
         (with("destinationPort", "70000"), "from 0 to 65535"),
+        (
+            with("sourcePort", "null"),
+            "field `data.sourcePort`: missing or null in a TCP record",
+        ),
+        (
+            with("destinationPort", "<absent>"),
+            "field `data.destinationPort`: missing or null in a TCP record",
+        ),
         (with("protocol", "256"), "from 0 to 255"),
         (
             with("sourceAddress", "\"10.0.2.300\""),

@@ -21,6 +21,8 @@ use std::net::IpAddr;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
+use zprsim_control::model::proto;
+
 use super::record::{self, Action, Entry, EntryId, LogRecord, MAX_COUNT};
 
 /// A top-level entry: the envelope's `logContent`, or the bare content.
@@ -158,6 +160,13 @@ pub fn data_record(text: &str, file: u32, line: u64) -> Option<Entry> {
     let upto = |w: Option<Whole>, max: u64| w.map(|w| w.0).filter(|&n| n <= max);
     // A port may be missing or null (0); one that is there must be valid.
     let port = |w: Option<Whole>| upto(w, u64::from(u16::MAX)).and_then(|n| u16::try_from(n).ok());
+    // A TCP or UDP record without its ports: the general path refuses it.
+    let proto = u8::try_from(upto(d.protocol, 255)?).ok()?;
+    if matches!(proto, proto::TCP | proto::UDP)
+        && (d.source_port.is_none() || d.destination_port.is_none())
+    {
+        return None;
+    }
     let start = upto(d.start_time, record::MAX_TIME)?;
     let end = upto(d.end_time, record::MAX_TIME)?;
     if end < start {
@@ -171,7 +180,7 @@ pub fn data_record(text: &str, file: u32, line: u64) -> Option<Entry> {
             action,
             src,
             dst,
-            proto: u8::try_from(upto(d.protocol, 255)?).ok()?,
+            proto,
             sport: match d.source_port {
                 None => 0,
                 w => port(w)?,
@@ -314,8 +323,10 @@ mod tests {
         let b = base();
         assert!(check(&b.to_string()));
         assert!(check(&bare(&b).to_string()));
-        // Unknown keys anywhere, a missing or null port, a digit string.
+        // Unknown keys anywhere, a missing or null port (of a protocol
+        // without ports), a digit string.
         let mut v = b.clone();
+        set(&mut v, &["logContent", "data"], "protocol", Some(json!(1)));
         set(&mut v, &["logContent", "data"], "sourcePort", None);
         set(
             &mut v,

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
+use zprsim_control::model::proto as ip_proto;
 
 /// What OCI recorded it did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -293,6 +294,21 @@ pub fn parse_entry(entry: &Value, file: u32, line: u64) -> Result<Entry, RecordE
     let proto = u8::try_from(number(d, "data.protocol", "protocol", 255)?).unwrap_or(0);
     let sport = port(d, "data.sourcePort", "sourcePort")?;
     let dport = port(d, "data.destinationPort", "destinationPort")?;
+    // OCI leaves the ports null for protocols without ports only: a TCP or
+    // UDP record without them would be judged as port 0, which it is not.
+    if matches!(proto, ip_proto::TCP | ip_proto::UDP) {
+        for (path, key) in [
+            ("data.sourcePort", "sourcePort"),
+            ("data.destinationPort", "destinationPort"),
+        ] {
+            if matches!(d.get(key), None | Some(Value::Null)) {
+                return err(format!(
+                    "field `{path}`: missing or null in a {} record, which has ports",
+                    if proto == ip_proto::TCP { "TCP" } else { "UDP" }
+                ));
+            }
+        }
+    }
     let packets = number(d, "data.packets", "packets", MAX_COUNT)?;
     let bytes = number(d, "data.bytesOut", "bytesOut", MAX_COUNT)?;
     let start = number(d, "data.startTime", "startTime", MAX_TIME)?;
