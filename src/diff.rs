@@ -25,6 +25,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config, rule_text};
 use zprsim_control::eval::{self, Endpoint};
+use zprsim_control::load::Warning;
 use zprsim_control::model::{RouteDestination, Scenario, proto};
 use zprsim_control::packet::{L4, Packet};
 use zprsim_control::verdict::{Context, Deciders, RuleRef, Stage, Verdict};
@@ -447,6 +448,9 @@ struct Report {
     would_break: Vec<Group>,
     newly_allowed: Vec<Group>,
     warnings: Vec<String>,
+    /// Both scenarios' own warnings, BEFORE's first (as `check --json`
+    /// gives them; each names its file), also printed on standard error.
+    scenario_warnings: Vec<Warning>,
     error: Option<String>,
     interrupted: bool,
     duration_s: f64,
@@ -728,6 +732,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         would_break: sorted(wb_groups),
         newly_allowed: sorted(na_groups),
         warnings: o.warnings.clone(),
+        scenario_warnings: lb.warnings.iter().chain(&la.warnings).cloned().collect(),
         error: o.error.clone(),
         interrupted: o.interrupted,
         duration_s: o.duration_s,

@@ -13,6 +13,7 @@ use std::time::Instant;
 use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config, rule_text};
 use zprsim_control::escape::escape;
+use zprsim_control::load::Warning;
 use zprsim_control::model::Scenario;
 use zprsim_control::packet::L4;
 use zprsim_control::verdict::Verdict;
@@ -187,6 +188,9 @@ struct Report<'a> {
     flows: u64,
     non_ip: u64,
     warnings: Vec<String>,
+    /// The scenario's own warnings (as `check --json` gives them), also
+    /// printed on standard error.
+    scenario_warnings: &'a [Warning],
     /// A SIGINT or SIGTERM stopped the reading: the counts are of the
     /// records read before it, and every output holds exactly those.
     interrupted: bool,
@@ -202,6 +206,8 @@ struct Report<'a> {
 
 struct Ctx<'a> {
     s: &'a Scenario,
+    /// The scenario's load warnings.
+    warnings: &'a [Warning],
     c: &'a Compiled,
     files: &'a [PathBuf],
     records: &'a [LogRecord],
@@ -353,6 +359,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     let duration_s = t1.elapsed().as_secs_f64();
     let cx = Ctx {
         s,
+        warnings: &loaded.warnings,
         c: &compiled,
         files: a.inputs,
         records: &read.records,
@@ -455,6 +462,7 @@ fn report<'a>(
         flows: j.flows,
         non_ip: 0,
         warnings,
+        scenario_warnings: cx.warnings,
         interrupted: read.stopped,
         connections: Connections {
             created: k.connections,

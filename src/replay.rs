@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config};
+use zprsim_control::load::{Loaded, Warning};
 use zprsim_control::model::{Scenario, proto};
 use zprsim_dataplane::output::{self, OutputFile, Plan};
 use zprsim_dataplane::replay::{self, FlowRecord, ReplayConfig, ReplayOutput, Totals};
@@ -86,6 +87,9 @@ struct Report {
     flows_evicted: u64,
     non_ip: u64,
     warnings: Vec<String>,
+    /// The scenario's own warnings (as `check --json` gives them), also
+    /// printed on standard error: a CI job keeping only the report sees them.
+    scenario_warnings: Vec<Warning>,
     error: Option<String>,
     /// A SIGINT or SIGTERM stopped the reading: the counts are of the
     /// packets judged before it, and every output holds exactly those.
@@ -114,7 +118,8 @@ struct Written {
     dropped: u64,
 }
 
-fn report(a: &Args, s: &Scenario, c: &Compiled, o: &ReplayOutput, compile_s: f64) -> Report {
+fn report(a: &Args, loaded: &Loaded, c: &Compiled, o: &ReplayOutput, compile_s: f64) -> Report {
+    let s = &loaded.scenario;
     let k = &o.counters;
     let (hits, unused) = crate::report::rule_hits(s, c, k);
     let stats = o.rule_stats.clone().unwrap_or_default();
@@ -132,6 +137,7 @@ fn report(a: &Args, s: &Scenario, c: &Compiled, o: &ReplayOutput, compile_s: f64
         flows_evicted: k.flows_evicted,
         non_ip: k.non_ip,
         warnings: o.warnings.clone(),
+        scenario_warnings: loaded.warnings.clone(),
         error: o.error.clone(),
         interrupted: o.interrupted,
         connections: Connections {
@@ -457,7 +463,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // The report feeds `--report` and the summary only: a `--quiet` run
     // without `--report` skips it (the top dropped flows' reasons are
     // re-judged by the reference evaluator, every rule's text is formatted).
-    let r = (a.report.is_some() || !a.quiet).then(|| report(a, s, &compiled, &o, compile_s));
+    let r = (a.report.is_some() || !a.quiet).then(|| report(a, &loaded, &compiled, &o, compile_s));
     // Every output is written in full before any is renamed into place: a
     // failure in one leaves every target as it was (no report saying
     // `"error": null` beside a flow log that was never written).

@@ -713,3 +713,40 @@ fn import_refuses_a_json_name_for_its_toml_output() {
         assert!(!out.exists());
     }
 }
+
+/// The scenario's own warnings reach the JSON report of `replay` (on a
+/// capture and on flow logs) and of `diff`, as `check --json` gives them:
+/// a CI job that keeps only the report sees them.
+#[test]
+fn reports_carry_the_scenarios_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let warn = "examples/docs/warn.toml";
+    let json = |args: &[&str]| -> Value {
+        let report = dir.path().join("r.json");
+        let o = zprsim()
+            .args(args)
+            .arg("--report")
+            .arg(&report)
+            .arg("--quiet")
+            .output()
+            .unwrap();
+        assert!(o.status.code().is_some_and(|c| c < 2), "{args:?}: {o:?}");
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap()
+    };
+    let check = zprsim().args(["check", warn, "--json"]).output().unwrap();
+    let expected: Value = serde_json::from_slice(&check.stdout).unwrap();
+    let expected = &expected["warnings"];
+    assert!(
+        expected.as_array().is_some_and(|w| w.len() >= 3),
+        "{expected}"
+    );
+    let r = json(&["replay", warn, "pcaps/oke-demo.pcap"]);
+    assert_eq!(&r["scenario_warnings"], expected);
+    let r = json(&["diff", warn, warn, "pcaps/oke-demo.pcap"]);
+    let one = expected.as_array().unwrap();
+    let both: Vec<Value> = one.iter().chain(one).cloned().collect();
+    assert_eq!(r["scenario_warnings"], Value::Array(both));
+    // No warnings: an empty list, not a missing field.
+    let r = json(&["replay", SCENARIO, FLOW_LOG]);
+    assert_eq!(r["scenario_warnings"], Value::Array(Vec::new()));
+}
