@@ -14,6 +14,7 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config, rule_text};
+use zprsim_control::load::Warning;
 use zprsim_control::model::Scenario;
 use zprsim_control::verdict::{Stage, Verdict};
 use zprsim_dataplane::community_id::community_id;
@@ -91,6 +92,9 @@ struct Report {
     after: SideOut,
     flow_log: FlowLogCounts,
     warnings: Vec<String>,
+    /// Both scenarios' own warnings as objects, BEFORE's first (they are
+    /// in `warnings` too, as text, as they were before this field).
+    scenario_warnings: Vec<Warning>,
     interrupted: bool,
     duration_s: f64,
     workers: usize,
@@ -181,12 +185,11 @@ fn side_out(path: &Path, j: &FlowLogJudgement) -> SideOut {
     }
 }
 
-fn load(p: &Path) -> Result<(Scenario, Compiled, Vec<String>), Failure> {
+fn load(p: &Path) -> Result<(Scenario, Compiled, Vec<Warning>), Failure> {
     let loaded = scenario_file::load_path(p)?;
     let c = Compiled::new(&loaded.scenario, &Config::default())
         .map_err(|e| Failure::Input(format!("{}: error: {e}", p.display())))?;
-    let warnings = loaded.warnings.iter().map(ToString::to_string).collect();
-    Ok((loaded.scenario, c, warnings))
+    Ok((loaded.scenario, c, loaded.warnings))
 }
 
 fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
@@ -354,7 +357,8 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             placed_by.display(),
         )));
     }
-    let mut warnings: Vec<String> = wb.into_iter().chain(wa).collect();
+    let scenario_warnings: Vec<Warning> = wb.into_iter().chain(wa).collect();
+    let mut warnings: Vec<String> = scenario_warnings.iter().map(ToString::to_string).collect();
     for (n, side) in ["BEFORE", "AFTER"].into_iter().enumerate() {
         let (records, packets) = one_side[n];
         if records > 0 {
@@ -388,6 +392,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             skipped_duplicate: read.duplicates,
         },
         warnings,
+        scenario_warnings,
         interrupted: read.stopped,
         duration_s: t0.elapsed().as_secs_f64(),
         workers: 1,

@@ -745,6 +745,8 @@ fn reports_carry_the_scenarios_warnings() {
     let r = json(&["diff", warn, warn, "pcaps/oke-demo.pcap"]);
     let one = expected.as_array().unwrap();
     let both: Vec<Value> = one.iter().chain(one).cloned().collect();
+    assert_eq!(r["scenario_warnings"], Value::Array(both.clone()));
+    let r = json(&["diff", warn, warn, FLOW_LOG]);
     assert_eq!(r["scenario_warnings"], Value::Array(both));
     // No warnings: an empty list, not a missing field.
     let r = json(&["replay", SCENARIO, FLOW_LOG]);
