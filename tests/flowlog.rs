@@ -375,6 +375,10 @@ fn every_malformed_record_class_is_a_counted_skip_with_its_line() {
         (with("packets", "1.5"), "not a whole number from 0"),
         (with("destinationPort", "70000"), "from 0 to 65535"),
         (
+            with("protocol", "58"),
+            "field `data.protocol`: 58 (ICMPv6) with IPv4 addresses",
+        ),
+        (
             with("sourcePort", "null"),
             "field `data.sourcePort`: missing or null in a TCP record",
         ),

@@ -160,8 +160,12 @@ pub fn data_record(text: &str, file: u32, line: u64) -> Option<Entry> {
     let upto = |w: Option<Whole>, max: u64| w.map(|w| w.0).filter(|&n| n <= max);
     // A port may be missing or null (0); one that is there must be valid.
     let port = |w: Option<Whole>| upto(w, u64::from(u16::MAX)).and_then(|n| u16::try_from(n).ok());
-    // A TCP or UDP record without its ports: the general path refuses it.
+    // A TCP or UDP record without its ports, ICMP of the other IP version:
+    // the general path refuses it.
     let proto = u8::try_from(upto(d.protocol, 255)?).ok()?;
+    if (proto == proto::ICMP && src.is_ipv6()) || (proto == proto::ICMPV6 && src.is_ipv4()) {
+        return None;
+    }
     if matches!(proto, proto::TCP | proto::UDP)
         && (d.source_port.is_none() || d.destination_port.is_none())
     {

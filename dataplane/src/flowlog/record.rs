@@ -294,6 +294,19 @@ pub fn parse_entry(entry: &Value, file: u32, line: u64) -> Result<Entry, RecordE
     let proto = u8::try_from(number(d, "data.protocol", "protocol", 255)?).unwrap_or(0);
     let sport = port(d, "data.sourcePort", "sourcePort")?;
     let dport = port(d, "data.destinationPort", "destinationPort")?;
+    // ICMP travels over IPv4 and ICMPv6 over IPv6: the other pairing is no
+    // packet any VNIC sent (judged, it would match the wrong rules).
+    if (proto == ip_proto::ICMP && src.is_ipv6()) || (proto == ip_proto::ICMPV6 && src.is_ipv4()) {
+        return err(format!(
+            "field `data.protocol`: {proto} ({}) with IPv{} addresses",
+            if proto == ip_proto::ICMP {
+                "ICMP"
+            } else {
+                "ICMPv6"
+            },
+            if src.is_ipv4() { 4 } else { 6 }
+        ));
+    }
     // OCI leaves the ports null for protocols without ports only: a TCP or
     // UDP record without them would be judged as port 0, which it is not.
     if matches!(proto, ip_proto::TCP | ip_proto::UDP) {
