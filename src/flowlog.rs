@@ -15,7 +15,6 @@ use zprsim_control::compile::{Compiled, Config, rule_text};
 use zprsim_control::escape::escape;
 use zprsim_control::load::Warning;
 use zprsim_control::model::Scenario;
-use zprsim_control::packet::L4;
 use zprsim_control::verdict::Verdict;
 use zprsim_dataplane::community_id::community_id;
 use zprsim_dataplane::flowlog::detect::{Kind, kind_of_path};
@@ -258,14 +257,7 @@ impl<'a> Ctx<'a> {
         // As judged: an ICMP reply record is an echo reply, whose Community
         // ID is its request's.
         let packet = record_packet(r, j.reply);
-        let (icmp_type, icmp_code) = match packet.l4 {
-            L4::Icmp { icmp_type, code } => (Some(icmp_type), Some(code)),
-            _ => (None, None),
-        };
-        let (sport, dport) = match packet.l4 {
-            L4::Ports { sport, dport } => (Some(sport), Some(dport)),
-            _ => (None, None),
-        };
+        let (sport, dport, icmp_type, icmp_code) = packet.l4.fields();
         let stage = jd.stage.map(zprsim_control::verdict::Stage::as_str);
         RecordOut {
             file: self.file(r),

@@ -306,14 +306,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         };
         let r: &LogRecord = &recs[f.first];
         let p = record_packet(r, false);
-        let (sport, dport) = match p.l4 {
-            zprsim_control::packet::L4::Ports { sport, dport } => (Some(sport), Some(dport)),
-            _ => (None, None),
-        };
-        let (icmp_type, icmp_code) = match p.l4 {
-            zprsim_control::packet::L4::Icmp { icmp_type, code } => (Some(icmp_type), Some(code)),
-            _ => (None, None),
-        };
+        let (sport, dport, icmp_type, icmp_code) = p.l4.fields();
         changed.push(ChangedFlow {
             src: r.src,
             dst: r.dst,

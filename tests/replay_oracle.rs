@@ -277,52 +277,7 @@ fn replay_equals_reference_with_connection_tracking() {
         }
         let expected = reference(&s, &pkts, &mut replies_allowed);
         let compiled = Arc::new(Compiled::new(&s, &Config::default()).unwrap());
-        for workers in [1, 3] {
-            let a = dir.path().join(format!("a{seed}-{workers}.pcap"));
-            let d = dir.path().join(format!("d{seed}-{workers}.pcap"));
-            let cfg = ReplayConfig {
-                workers,
-                allowed: Some(a.clone()),
-                dropped: Some(d.clone()),
-                ..ReplayConfig::default()
-            };
-            let o = replay(
-                Arc::clone(&compiled),
-                std::slice::from_ref(&input),
-                &cfg,
-                None,
-            )
-            .unwrap();
-            assert!(o.error.is_none(), "{:?}", o.error);
-            let allowed_ts: std::collections::HashSet<u64> = timestamps(&a).into_iter().collect();
-            let dropped_ts: std::collections::HashSet<u64> = timestamps(&d).into_iter().collect();
-            let mut by_stage = [0u64; 5];
-            for (i, (k, (v, st))) in pkts.iter().zip(&expected).enumerate() {
-                let got = if allowed_ts.contains(&k.ts) {
-                    Verdict::Allow
-                } else {
-                    Verdict::Drop
-                };
-                assert!(
-                    allowed_ts.contains(&k.ts) != dropped_ts.contains(&k.ts),
-                    "seed {seed} packet {i} in both or neither output"
-                );
-                assert_eq!(
-                    got, *v,
-                    "seed {seed}, {workers} worker(s), packet {i} at {}: {} (expected {v:?} at {st:?})",
-                    k.ts, k.p
-                );
-                if let Some(st) = st {
-                    by_stage[*st as usize] += 1;
-                }
-            }
-            assert_eq!(
-                &o.counters.dropped_by_stage[..4],
-                &by_stage[..4],
-                "seed {seed}: drops by stage"
-            );
-            assert_eq!(o.counters.packets.total, pkts.len() as u64);
-        }
+        replay_agrees(dir.path(), "", seed, &compiled, &input, &pkts, &expected);
         total += pkts.len();
         allowed += expected
             .iter()
@@ -701,52 +656,7 @@ fn replay_equals_reference_on_edge_shapes() {
         }
         let expected = reference(&s, &pkts, &mut replies_allowed);
         let compiled = Arc::new(Compiled::new(&s, &Config::default()).unwrap());
-        for workers in [1, 3] {
-            let a = dir.path().join(format!("ea{seed}-{workers}.pcap"));
-            let d = dir.path().join(format!("ed{seed}-{workers}.pcap"));
-            let cfg = ReplayConfig {
-                workers,
-                allowed: Some(a.clone()),
-                dropped: Some(d.clone()),
-                ..ReplayConfig::default()
-            };
-            let o = replay(
-                Arc::clone(&compiled),
-                std::slice::from_ref(&input),
-                &cfg,
-                None,
-            )
-            .unwrap();
-            assert!(o.error.is_none(), "{:?}", o.error);
-            let allowed_ts: std::collections::HashSet<u64> = timestamps(&a).into_iter().collect();
-            let dropped_ts: std::collections::HashSet<u64> = timestamps(&d).into_iter().collect();
-            let mut by_stage = [0u64; 5];
-            for (i, (k, (v, st))) in pkts.iter().zip(&expected).enumerate() {
-                let got = if allowed_ts.contains(&k.ts) {
-                    Verdict::Allow
-                } else {
-                    Verdict::Drop
-                };
-                assert!(
-                    allowed_ts.contains(&k.ts) != dropped_ts.contains(&k.ts),
-                    "seed {seed} packet {i} in both or neither output"
-                );
-                assert_eq!(
-                    got, *v,
-                    "seed {seed}, {workers} worker(s), packet {i} at {}: {} (expected {v:?} at {st:?})",
-                    k.ts, k.p
-                );
-                if let Some(st) = st {
-                    by_stage[*st as usize] += 1;
-                }
-            }
-            assert_eq!(
-                &o.counters.dropped_by_stage[..4],
-                &by_stage[..4],
-                "seed {seed}: drops by stage"
-            );
-            assert_eq!(o.counters.packets.total, pkts.len() as u64);
-        }
+        replay_agrees(dir.path(), "e", seed, &compiled, &input, &pkts, &expected);
         total += pkts.len();
         for ((k, (v, _)), tagged) in pkts.iter().zip(&expected).zip(&vlan) {
             fragments += usize::from(k.p.l4 == L4::Fragment);
@@ -772,4 +682,65 @@ fn replay_equals_reference_on_edge_shapes() {
         v6_allowed > 0 && vlan_allowed > 0 && icmp_errors_allowed > 0 && fragments > 0,
         "{v6_allowed} {vlan_allowed} {icmp_errors_allowed} {fragments}"
     );
+}
+
+/// Replays `input` (the packets `pkts`) with 1 and 3 workers and holds
+/// every packet's verdict, read back from the allowed and dropped
+/// captures (named with `tag` in `dir`), and the drops by stage, to the
+/// reference's `expected`.
+fn replay_agrees(
+    dir: &Path,
+    tag: &str,
+    seed: u64,
+    compiled: &Arc<Compiled>,
+    input: &Path,
+    pkts: &[Pkt],
+    expected: &[(Verdict, Option<Stage>)],
+) {
+    for workers in [1, 3] {
+        let a = dir.join(format!("{tag}a{seed}-{workers}.pcap"));
+        let d = dir.join(format!("{tag}d{seed}-{workers}.pcap"));
+        let cfg = ReplayConfig {
+            workers,
+            allowed: Some(a.clone()),
+            dropped: Some(d.clone()),
+            ..ReplayConfig::default()
+        };
+        let o = replay(
+            Arc::clone(compiled),
+            std::slice::from_ref(&input.to_path_buf()),
+            &cfg,
+            None,
+        )
+        .unwrap();
+        assert!(o.error.is_none(), "{:?}", o.error);
+        let allowed_ts: std::collections::HashSet<u64> = timestamps(&a).into_iter().collect();
+        let dropped_ts: std::collections::HashSet<u64> = timestamps(&d).into_iter().collect();
+        let mut by_stage = [0u64; 5];
+        for (i, (k, (v, st))) in pkts.iter().zip(expected).enumerate() {
+            let got = if allowed_ts.contains(&k.ts) {
+                Verdict::Allow
+            } else {
+                Verdict::Drop
+            };
+            assert!(
+                allowed_ts.contains(&k.ts) != dropped_ts.contains(&k.ts),
+                "seed {seed} packet {i} in both or neither output"
+            );
+            assert_eq!(
+                got, *v,
+                "seed {seed}, {workers} worker(s), packet {i} at {}: {} (expected {v:?} at {st:?})",
+                k.ts, k.p
+            );
+            if let Some(st) = st {
+                by_stage[*st as usize] += 1;
+            }
+        }
+        assert_eq!(
+            &o.counters.dropped_by_stage[..4],
+            &by_stage[..4],
+            "seed {seed}: drops by stage"
+        );
+        assert_eq!(o.counters.packets.total, pkts.len() as u64);
+    }
 }

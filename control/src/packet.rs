@@ -31,6 +31,19 @@ pub enum L4 {
     Fragment,
 }
 
+impl L4 {
+    /// The fields a flow record names, each `None` where the transport has
+    /// none: source port, destination port, ICMP type, ICMP code.
+    #[must_use]
+    pub fn fields(self) -> (Option<u16>, Option<u16>, Option<u8>, Option<u8>) {
+        match self {
+            L4::Ports { sport, dport } => (Some(sport), Some(dport), None, None),
+            L4::Icmp { icmp_type, code } => (None, None, Some(icmp_type), Some(code)),
+            L4::Opaque | L4::Fragment => (None, None, None, None),
+        }
+    }
+}
+
 /// The packet fields every layer decides on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Packet {

@@ -245,7 +245,7 @@ pub(crate) struct Finished {
 fn tuple(key: &StateKey, st: &FlowState) -> SortKey {
     let (a, b) = key.addrs();
     let (src, dst) = if st.src_is_a { (a, b) } else { (b, a) };
-    let (sport, dport, icmp_type, icmp_code) = l4_fields(st.l4);
+    let (sport, dport, icmp_type, icmp_code) = st.l4.fields();
     (
         st.first_ns,
         src,
@@ -273,21 +273,13 @@ fn order(a: (&StateKey, &FlowState, Tie), b: (&StateKey, &FlowState, Tie)) -> st
         .then(a.2.cmp(&b.2))
 }
 
-fn l4_fields(l4: L4) -> (Option<u16>, Option<u16>, Option<u8>, Option<u8>) {
-    match l4 {
-        L4::Ports { sport, dport } => (Some(sport), Some(dport), None, None),
-        L4::Icmp { icmp_type, code } => (None, None, Some(icmp_type), Some(code)),
-        L4::Opaque | L4::Fragment => (None, None, None, None),
-    }
-}
-
 fn flow_record(key: &FlowKey, st: &FlowState) -> FlowRecord {
     let (src, dst) = if st.src_is_a {
         (key.a, key.b)
     } else {
         (key.b, key.a)
     };
-    let (sport, dport, icmp_type, icmp_code) = l4_fields(st.l4);
+    let (sport, dport, icmp_type, icmp_code) = st.l4.fields();
     FlowRecord {
         src,
         dst,
