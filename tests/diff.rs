@@ -282,10 +282,7 @@ fn remove_one(rng: &mut ChaCha8Rng, s: &mut zprsim_control::model::Scenario) -> 
 #[test]
 fn changed_flows_are_exactly_those_the_reference_changes() {
     let dir = tempfile::tempdir().unwrap();
-    let seeds: u64 = std::env::var("ZPRSIM_DIFF_CMD_SEEDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map_or(20, |n: u64| n.min(500));
+    let seeds = crate::support::seeds("ZPRSIM_DIFF_CMD_SEEDS", 20).min(500);
     let (mut changed_total, mut unchanged_total) = (0usize, 0usize);
     for seed in 0..seeds {
         let mut rng = ChaCha8Rng::seed_from_u64(7000 + seed);

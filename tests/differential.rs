@@ -113,10 +113,7 @@ fn check_seed(seed: u64, packets: usize, cov: &mut Coverage) -> Result<(), Strin
 
 #[test]
 fn compiled_equals_reference_on_random_scenarios() {
-    let seeds: u64 = std::env::var("ZPRSIM_DIFF_SEEDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(300);
+    let seeds = crate::support::seeds("ZPRSIM_DIFF_SEEDS", 300);
     let mut failures = Vec::new();
     let mut cov = Coverage::default();
     for seed in 0..seeds {

@@ -236,10 +236,7 @@ fn check_seed(seed: u64, packets: usize, cov: &mut EdgeCoverage) -> Result<(), S
 
 #[test]
 fn compiled_equals_reference_on_edge_shapes() {
-    let seeds: u64 = std::env::var("ZPRSIM_EDGE_SEEDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(300);
+    let seeds = crate::support::seeds("ZPRSIM_EDGE_SEEDS", 300);
     let mut failures = Vec::new();
     let mut cov = EdgeCoverage::default();
     for seed in 0..seeds {
@@ -304,10 +301,7 @@ fn compiled_equals_reference_on_edge_shapes() {
 #[test]
 fn compiled_equals_reference_on_scaled_wide_shapes() {
     use zprsim_bench::scale::{ScaleSpec, packets, scenario};
-    let seeds: u64 = std::env::var("ZPRSIM_WIDE_SEEDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2);
+    let seeds = crate::support::seeds("ZPRSIM_WIDE_SEEDS", 2);
     let shape = Shape::edges();
     let (mut past_inline, mut v6_allowed, mut checked) = (0usize, 0usize, 0usize);
     for seed in 0..seeds {
@@ -392,10 +386,7 @@ fn edge_scenarios_round_trip_through_toml() {
     use zprsim_control::load::from_toml_str;
     use zprsim_control::zpl::{parse_statement, print_statement};
     let shape = Shape::edges();
-    let seeds: u64 = std::env::var("ZPRSIM_EDGE_RT_SEEDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(40);
+    let seeds = crate::support::seeds("ZPRSIM_EDGE_RT_SEEDS", 40);
     let mut compared = 0usize;
     for seed in 0..seeds {
         let mut rng = ChaCha8Rng::seed_from_u64(90_000 + seed);

@@ -156,10 +156,7 @@ fn without_one_rule(
 
 #[test]
 fn k_scenarios_equal_the_reference_packet_by_packet_for_any_worker_count() {
-    let seeds: u64 = std::env::var("ZPRSIM_ENGINE_SEEDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(25);
+    let seeds = crate::support::seeds("ZPRSIM_ENGINE_SEEDS", 25);
     let mut changed_runs = 0;
     let mut changed_packets = 0;
     for seed in 0..seeds {
@@ -245,10 +242,7 @@ fn k_scenarios_equal_the_reference_packet_by_packet_for_any_worker_count() {
 fn k_scenarios_equal_the_reference_on_edge_shapes() {
     use crate::replay_oracle::edge_traffic;
     use zprsim_bench::random::{Shape, random_scenario_shaped};
-    let seeds: u64 = std::env::var("ZPRSIM_ENGINE_EDGE_SEEDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(12);
+    let seeds = crate::support::seeds("ZPRSIM_ENGINE_EDGE_SEEDS", 12);
     let shape = Shape::edges();
     let (mut pairs, mut changed, mut icmp, mut boundary) = (0usize, 0usize, 0usize, 0usize);
     for seed in 0..seeds {

@@ -34,10 +34,7 @@ fn round_trip(s: &Scenario) -> (Scenario, Vec<String>) {
 
 #[test]
 fn random_scenarios_survive_export_and_import() {
-    let seeds: u64 = std::env::var("ZPRSIM_DIFF_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100);
+    let seeds = crate::support::seeds("ZPRSIM_DIFF_SEEDS", 100);
     for seed in 0..seeds {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut s = random_scenario(&mut rng);

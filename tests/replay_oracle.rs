@@ -252,10 +252,7 @@ fn timestamps(path: &Path) -> Vec<u64> {
 #[test]
 fn replay_equals_reference_with_connection_tracking() {
     let dir = tempfile::tempdir().unwrap();
-    let seeds: u64 = std::env::var("ZPRSIM_REPLAY_SEEDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(40);
+    let seeds = crate::support::seeds("ZPRSIM_REPLAY_SEEDS", 40);
     let (mut allowed, mut total, mut replies_allowed) = (0usize, 0usize, 0usize);
     for seed in 0..seeds {
         let mut rng = ChaCha8Rng::seed_from_u64(1000 + seed);
@@ -617,10 +614,7 @@ pub(crate) fn edge_traffic(
 fn replay_equals_reference_on_edge_shapes() {
     use zprsim_bench::random::{Shape, random_scenario_shaped};
     let dir = tempfile::tempdir().unwrap();
-    let seeds: u64 = std::env::var("ZPRSIM_REPLAY_EDGE_SEEDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(16);
+    let seeds = crate::support::seeds("ZPRSIM_REPLAY_EDGE_SEEDS", 16);
     let shape = Shape::edges();
     let (mut total, mut replies_allowed) = (0usize, 0usize);
     let (mut v6_allowed, mut vlan_allowed, mut icmp_errors_allowed, mut fragments) =

@@ -132,10 +132,7 @@ fn same(what: &str, a: &EngineOutput, b: &EngineOutput) {
 #[test]
 fn the_allowed_connection_path_ends_as_the_old_path() {
     let shape = Shape::edges();
-    let seeds: u64 = std::env::var("ZPRSIM_REVIEW_SEEDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(6);
+    let seeds = crate::support::seeds("ZPRSIM_REVIEW_SEEDS", 6);
     let (mut replies, mut evicted, mut selfish, mut allowed) = (0, 0, 0, 0);
     for seed in 0..seeds {
         let mut rng = ChaCha8Rng::seed_from_u64(8800 + seed);
@@ -179,45 +176,14 @@ fn the_allowed_connection_path_ends_as_the_old_path() {
 /// first reverse packet, which sets its reply side and makes it both ways.
 #[test]
 fn a_record_reopened_by_a_reply_gets_its_reply_side_on_the_served_path() {
-    use zprsim_control::eval;
-    use zprsim_control::model::proto;
-    use zprsim_control::verdict::{Context, Verdict};
     let shape = Shape::edges();
     let mut openers = 0;
     for seed in 0..8u64 {
-        let mut rng = ChaCha8Rng::seed_from_u64(8900 + seed);
-        let s = random_scenario_shaped(&mut rng, &shape);
-        let pool = address_pool_shaped(&s, &shape);
-        let vnics = vnic_addresses(&s);
-        let mut allowed = Vec::new();
-        for _ in 0..20_000 {
-            let p = random_packet_shaped(&mut rng, &pool, &vnics, &shape);
-            if matches!(p.l4, L4::Ports { sport, dport } if sport != 0 && dport != 0)
-                && (p.proto == proto::TCP || p.proto == proto::UDP)
-                && !v6_header_proto(&p)
-                && p.src != p.dst
-                && eval::evaluate(&s, &p, Context::First).judgement.verdict == Verdict::Allow
-            {
-                allowed.push(p);
-                if allowed.len() == 40 {
-                    break;
-                }
-            }
-        }
-        if allowed.is_empty() {
+        let Some((s, flows)) = allowed_flows(&shape, 8900 + seed) else {
             continue;
-        }
+        };
         // 600 flows: an opener (source port varied) and its reply, then
         // later a reply again and two initiator packets.
-        let flows: Vec<_> = (0..600u16)
-            .map(|i| {
-                let mut p = allowed[usize::from(i) % allowed.len()];
-                if let L4::Ports { sport, .. } = &mut p.l4 {
-                    *sport = 1024 + i;
-                }
-                p
-            })
-            .collect();
         openers += flows.len();
         let mut pkts = Vec::new();
         let mut ts = 1_700_000_000_000_000_000u64;
@@ -439,43 +405,12 @@ fn a_fin_on_the_served_path_closes_the_connection() {
 /// the record's next packets are judged as the old path judges them.
 #[test]
 fn a_stale_hint_to_another_connection_is_not_followed() {
-    use zprsim_control::eval;
-    use zprsim_control::model::proto;
-    use zprsim_control::verdict::{Context, Verdict};
     let shape = Shape::edges();
     let mut evicted = 0;
     for seed in 0..6u64 {
-        let mut rng = ChaCha8Rng::seed_from_u64(9300 + seed);
-        let s = random_scenario_shaped(&mut rng, &shape);
-        let pool = address_pool_shaped(&s, &shape);
-        let vnics = vnic_addresses(&s);
-        let mut allowed = Vec::new();
-        for _ in 0..20_000 {
-            let p = random_packet_shaped(&mut rng, &pool, &vnics, &shape);
-            if matches!(p.l4, L4::Ports { sport, dport } if sport != 0 && dport != 0)
-                && (p.proto == proto::TCP || p.proto == proto::UDP)
-                && !v6_header_proto(&p)
-                && p.src != p.dst
-                && eval::evaluate(&s, &p, Context::First).judgement.verdict == Verdict::Allow
-            {
-                allowed.push(p);
-                if allowed.len() == 40 {
-                    break;
-                }
-            }
-        }
-        if allowed.is_empty() {
+        let Some((s, flows)) = allowed_flows(&shape, 9300 + seed) else {
             continue;
-        }
-        let flows: Vec<_> = (0..600u16)
-            .map(|i| {
-                let mut p = allowed[usize::from(i) % allowed.len()];
-                if let L4::Ports { sport, .. } = &mut p.l4 {
-                    *sport = 1024 + i;
-                }
-                p
-            })
-            .collect();
+        };
         let mut pkts = Vec::new();
         let mut ts = 1_700_000_000_000_000_000u64;
         let mut push = |p, flags| {
@@ -503,4 +438,52 @@ fn a_stale_hint_to_another_connection_is_not_followed() {
         }
     }
     assert!(evicted > 500, "{evicted} connections evicted");
+}
+
+/// A random edge-shaped scenario (seed `seed`) and 600 flows in it: up to
+/// 40 allowed TCP or UDP first packets with both ports set (not to
+/// itself, no IPv6 extension header), cycled with source ports 1024 + i.
+/// `None` when the scenario allows none of its random packets.
+fn allowed_flows(
+    shape: &Shape,
+    seed: u64,
+) -> Option<(
+    zprsim_control::model::Scenario,
+    Vec<zprsim_control::packet::Packet>,
+)> {
+    use zprsim_control::eval;
+    use zprsim_control::model::proto;
+    use zprsim_control::verdict::{Context, Verdict};
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let s = random_scenario_shaped(&mut rng, shape);
+    let pool = address_pool_shaped(&s, shape);
+    let vnics = vnic_addresses(&s);
+    let mut allowed = Vec::new();
+    for _ in 0..20_000 {
+        let p = random_packet_shaped(&mut rng, &pool, &vnics, shape);
+        if matches!(p.l4, L4::Ports { sport, dport } if sport != 0 && dport != 0)
+            && (p.proto == proto::TCP || p.proto == proto::UDP)
+            && !v6_header_proto(&p)
+            && p.src != p.dst
+            && eval::evaluate(&s, &p, Context::First).judgement.verdict == Verdict::Allow
+        {
+            allowed.push(p);
+            if allowed.len() == 40 {
+                break;
+            }
+        }
+    }
+    if allowed.is_empty() {
+        return None;
+    }
+    let flows = (0..600u16)
+        .map(|i| {
+            let mut p = allowed[usize::from(i) % allowed.len()];
+            if let L4::Ports { sport, .. } = &mut p.l4 {
+                *sport = 1024 + i;
+            }
+            p
+        })
+        .collect();
+    Some((s, flows))
 }

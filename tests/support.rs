@@ -38,3 +38,12 @@ pub fn oke_export() -> zprsim_control::import::Files {
 /// The rules file of the OKE export's load-balancer NSG.
 pub const LB_NSG_RULES: &str =
     "network-nsg-rules-list.ocid1.networksecuritygroup.oc1.iad.gen000000.json";
+
+/// How many seeds a property test runs: the environment variable `var`
+/// when it holds a number (long runs), else `default` (CI).
+pub fn seeds(var: &str, default: u64) -> u64 {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
