@@ -114,22 +114,8 @@ fn check_seed(seed: u64, packets: usize, cov: &mut Coverage) -> Result<(), Strin
 #[test]
 fn compiled_equals_reference_on_random_scenarios() {
     let seeds = crate::support::seeds("ZPRSIM_DIFF_SEEDS", 300);
-    let mut failures = Vec::new();
     let mut cov = Coverage::default();
-    for seed in 0..seeds {
-        if let Err(e) = check_seed(seed, 200, &mut cov) {
-            failures.push(e);
-            if failures.len() >= 3 {
-                break;
-            }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} disagreement(s):\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
+    crate::support::no_disagreement(seeds, |seed| check_seed(seed, 200, &mut cov));
     eprintln!("coverage over {seeds} seeds: {cov:?}");
     // The generator must reach every outcome, or agreement proves little.
     let total = (seeds as usize) * 200;

@@ -237,22 +237,8 @@ fn check_seed(seed: u64, packets: usize, cov: &mut EdgeCoverage) -> Result<(), S
 #[test]
 fn compiled_equals_reference_on_edge_shapes() {
     let seeds = crate::support::seeds("ZPRSIM_EDGE_SEEDS", 300);
-    let mut failures = Vec::new();
     let mut cov = EdgeCoverage::default();
-    for seed in 0..seeds {
-        if let Err(e) = check_seed(seed, 200, &mut cov) {
-            failures.push(e);
-            if failures.len() >= 3 {
-                break;
-            }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} disagreement(s):\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
+    crate::support::no_disagreement(seeds, |seed| check_seed(seed, 200, &mut cov));
     eprintln!("edge coverage over {seeds} seeds: {cov:#?}");
     let total = cov.packets;
     for (stage, n) in cov.by_stage.iter().enumerate() {

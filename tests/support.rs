@@ -47,3 +47,23 @@ pub fn seeds(var: &str, default: u64) -> u64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// Runs `check` on seeds `0..seeds`, stopping after the third failure,
+/// and fails the test listing the failures found.
+pub fn no_disagreement(seeds: u64, mut check: impl FnMut(u64) -> Result<(), String>) {
+    let mut failures = Vec::new();
+    for seed in 0..seeds {
+        if let Err(e) = check(seed) {
+            failures.push(e);
+            if failures.len() >= 3 {
+                break;
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} disagreement(s):\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
