@@ -531,11 +531,26 @@ const TIMEOUTS: [u64; 7] = [
     86_400 * NS,
 ];
 
+/// The idle timeouts of semantics §2b that can apply to a connection of
+/// `protocol` (TCP: new, closing, established; UDP: one way, both ways;
+/// ICMP and ICMPv6; any other protocol), in ns.
+fn timeouts_of(protocol: u8) -> &'static [u64] {
+    match protocol {
+        proto::TCP => &[60 * NS, 120 * NS, 86_400 * NS],
+        proto::UDP => &[30 * NS, 180 * NS],
+        proto::ICMP | proto::ICMPV6 => &[15 * NS],
+        _ => &[300 * NS],
+    }
+}
+
 /// `pkts` again with new times: short gaps mostly, and after a quarter of
 /// the packets a second packet of the same flow (either direction, TCP
 /// flags from SYN to RST) exactly one timeout later or 1 ns past it, so
 /// connections are seen live at the boundary ("expired when the gap
-/// exceeds the timeout") and expired just past it.
+/// exceeds the timeout") and expired just past it. The timeout is one
+/// that can apply to the flow's protocol ([`timeouts_of`]: which one
+/// depends on the connection's state so far) four times in five, else any
+/// of them.
 pub(crate) fn at_the_boundaries(
     rng: &mut ChaCha8Rng,
     pkts: &[Pkt],
@@ -548,7 +563,13 @@ pub(crate) fn at_the_boundaries(
         ts += 1 + rng.random_range(0..2 * NS);
         out.push(Pkt { ts, ..*k });
         if rng.random_bool(0.25) {
-            ts += TIMEOUTS[rng.random_range(0..TIMEOUTS.len())] + u64::from(rng.random_bool(0.5));
+            let own = timeouts_of(k.p.proto);
+            let gap = if rng.random_bool(0.8) {
+                own[rng.random_range(0..own.len())]
+            } else {
+                TIMEOUTS[rng.random_range(0..TIMEOUTS.len())]
+            };
+            ts += gap + u64::from(rng.random_bool(0.5));
             let p = if rng.random_bool(0.5) {
                 k.p.reversed()
             } else {
