@@ -273,40 +273,6 @@ impl FloodSink {
     }
 }
 
-/// A source that asks the pass to stop (as the first SIGINT does) once it
-/// has handed out `after` records.
-struct StopAfter {
-    inner: MemorySource,
-    after: u64,
-    given: u64,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl engine::PacketSource for StopAfter {
-    fn link_types(&mut self) -> Vec<u32> {
-        self.inner.link_types()
-    }
-    fn next_record(&mut self) -> Option<Result<zprsim_dataplane::capture::Record<'_>, String>> {
-        self.given += 1;
-        if self.given >= self.after {
-            self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-        self.inner.next_record()
-    }
-    fn input(&self) -> usize {
-        self.inner.input()
-    }
-    fn input_name(&self, i: usize) -> String {
-        self.inner.input_name(i)
-    }
-    fn progress(&self) -> (u64, u64) {
-        self.inner.progress()
-    }
-    fn take_warnings(&mut self) -> Vec<String> {
-        self.inner.take_warnings()
-    }
-}
-
 /// An interrupted pass (stopped after 1,500 of 2,000 packets) says so, and
 /// its flow log, spilled or not, holds the same records, for 1 to 4
 /// workers.
@@ -316,12 +282,7 @@ fn an_interrupted_pass_spills_and_merges_what_it_read() {
     let dir = tempfile::tempdir().unwrap();
     let run = |workers: usize, spool: usize| {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let mut src = StopAfter {
-            inner: MemorySource::new(frames(&pkts)),
-            after: 1500,
-            given: 0,
-            stop: Arc::clone(&stop),
-        };
+        let mut src = MemorySource::new(frames(&pkts)).stopping_after(1500, Arc::clone(&stop));
         let cfg = EngineConfig {
             workers,
             keep_flows: true,

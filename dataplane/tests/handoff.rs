@@ -245,40 +245,6 @@ fn a_reader_share_gives_the_plain_split_outputs_byte_for_byte() {
     }
 }
 
-/// A source that asks the pass to stop (as the first SIGINT does) once it
-/// has handed out `after` records.
-struct StopAfter {
-    inner: MemorySource,
-    after: usize,
-    given: usize,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl PacketSource for StopAfter {
-    fn link_types(&mut self) -> Vec<u32> {
-        self.inner.link_types()
-    }
-    fn next_record(&mut self) -> Option<Result<zprsim_dataplane::capture::Record<'_>, String>> {
-        self.given += 1;
-        if self.given >= self.after {
-            self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-        self.inner.next_record()
-    }
-    fn input(&self) -> usize {
-        self.inner.input()
-    }
-    fn input_name(&self, i: usize) -> String {
-        self.inner.input_name(i)
-    }
-    fn progress(&self) -> (u64, u64) {
-        self.inner.progress()
-    }
-    fn take_warnings(&mut self) -> Vec<String> {
-        self.inner.take_warnings()
-    }
-}
-
 /// Stopped after 7,000 of the records, a pass with a reader's share ends
 /// where the plain split does, at a record boundary: it says it was
 /// interrupted, and its pcaps (whole records, as many as it says it
@@ -288,12 +254,7 @@ fn a_stopped_pass_with_a_reader_share_ends_at_the_same_record() {
     let (c, _, frames) = demo_big();
     let run = |workers: usize, share: ReaderShare| {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let mut src = StopAfter {
-            inner: MemorySource::new(frames.clone()),
-            after: 7000,
-            given: 0,
-            stop: Arc::clone(&stop),
-        };
+        let mut src = MemorySource::new(frames.clone()).stopping_after(7000, Arc::clone(&stop));
         pass_split(&c, &mut src, workers, share, Some(stop))
     };
     let (o, seen, a, d) = run(1, ReaderShare::Off);

@@ -7,6 +7,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::capture::{Record, RecordRef, RecordStream};
 
@@ -408,6 +409,11 @@ pub struct MemorySource {
     frames: Vec<Frame>,
     pos: usize,
     bytes: u64,
+    /// Raise this flag at the n-th record asked for: a Ctrl-C in the
+    /// middle of a pass, for tests ([`MemorySource::stopping_after`]).
+    stop: Option<(usize, Arc<AtomicBool>)>,
+    /// Records asked for so far.
+    asked: usize,
 }
 
 impl MemorySource {
@@ -416,9 +422,16 @@ impl MemorySource {
     pub fn new(frames: Vec<Frame>) -> MemorySource {
         MemorySource {
             frames,
-            pos: 0,
-            bytes: 0,
+            ..MemorySource::default()
         }
+    }
+
+    /// The same source, which raises `stop` when the `after`-th record is
+    /// asked for (what an interrupt does to a pass that reads a file).
+    #[must_use]
+    pub fn stopping_after(mut self, after: usize, stop: Arc<AtomicBool>) -> MemorySource {
+        self.stop = Some((after, stop));
+        self
     }
 }
 
@@ -431,6 +444,12 @@ impl PacketSource for MemorySource {
     }
 
     fn next_record(&mut self) -> Option<Result<Record<'_>, String>> {
+        self.asked += 1;
+        if let Some((after, stop)) = &self.stop
+            && self.asked >= *after
+        {
+            stop.store(true, Ordering::Relaxed);
+        }
         let f = self.frames.get(self.pos)?;
         let offset = self.bytes;
         self.pos += 1;
