@@ -66,12 +66,7 @@ fn a_policy_file_on_an_endless_device_is_refused_at_the_limit() {
 fn a_scenario_that_is_not_utf8_names_the_byte() {
     let t = tempfile::tempdir().unwrap();
     std::fs::write(t.path().join("s.toml"), b"name = \"x\"\n# \xff\n").unwrap();
-    let o = Command::cargo_bin("zprsim")
-        .unwrap()
-        .current_dir(t.path())
-        .args(["check", "s.toml"])
-        .output()
-        .unwrap();
+    let o = crate::support::run_in(t.path(), ["check", "s.toml"]);
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(
         stderr(&o),
@@ -316,12 +311,7 @@ fn import_warnings_cannot_forge_a_line() {
         serde_json::from_str(&std::fs::read_to_string(&vnic).unwrap()).unwrap();
     v["data"]["subnet-id"] = "ocid1.subnet.x\nwarning: all good\u{202e}".into();
     std::fs::write(&vnic, v.to_string()).unwrap();
-    let o = Command::cargo_bin("zprsim")
-        .unwrap()
-        .current_dir(t.path())
-        .args(["import", "oci", "exp", "-o", "s.toml"])
-        .output()
-        .unwrap();
+    let o = crate::support::run_in(t.path(), ["import", "oci", "exp", "-o", "s.toml"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
@@ -457,12 +447,7 @@ fn a_flow_log_field_cannot_forge_a_warning_line() {
             "--quiet",
         ],
     ] {
-        let o = Command::cargo_bin("zprsim")
-            .unwrap()
-            .current_dir(t.path())
-            .args(&args)
-            .output()
-            .unwrap();
+        let o = crate::support::run_in(t.path(), &args);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         let err = stderr(&o);
         assert!(
@@ -482,12 +467,7 @@ fn a_byte_order_mark_is_accepted_in_json_scenarios_and_oci_exports() {
     let json = format!("\u{feff}{}", serde_json::to_string_pretty(&value).unwrap());
     let t = tempfile::tempdir().unwrap();
     std::fs::write(t.path().join("s.json"), &json).unwrap();
-    let o = Command::cargo_bin("zprsim")
-        .unwrap()
-        .current_dir(t.path())
-        .args(["check", "s.json"])
-        .output()
-        .unwrap();
+    let o = crate::support::run_in(t.path(), ["check", "s.json"]);
     // Before: `s.json:1:1: error: expected value`.
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // On standard input too (before: taken for TOML).
@@ -578,12 +558,7 @@ fn import_refuses_an_export_that_makes_no_valid_scenario_and_writes_nothing() {
         serde_json::json!({"min": 9000, "max": 80});
     std::fs::write(&rules, v.to_string()).unwrap();
     std::fs::write(t.path().join("s.toml"), "# keep me\n").unwrap();
-    let o = Command::cargo_bin("zprsim")
-        .unwrap()
-        .current_dir(t.path())
-        .args(["import", "oci", "exp", "-o", "s.toml"])
-        .output()
-        .unwrap();
+    let o = crate::support::run_in(t.path(), ["import", "oci", "exp", "-o", "s.toml"]);
     // Before: exit 0, and `s.toml` replaced by a scenario `check` refused.
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);
@@ -641,12 +616,7 @@ fn a_policy_file_that_cannot_be_read_says_so_once() {
         "[[zpr_policy]]\nname = \"p\"\nfile = \".\"\n",
     )
     .unwrap();
-    let o = Command::cargo_bin("zprsim")
-        .unwrap()
-        .current_dir(t.path())
-        .args(["check", "s.toml"])
-        .output()
-        .unwrap();
+    let o = crate::support::run_in(t.path(), ["check", "s.toml"]);
     assert_eq!(o.status.code(), Some(2));
     // As before the capped read came in (62cae2b said "cannot read `.`:
     // cannot read the file: ...").
@@ -666,12 +636,10 @@ fn a_compressed_capture_is_named_as_such() {
     let gz = gz.finish().unwrap();
     let t = tempfile::tempdir().unwrap();
     std::fs::write(t.path().join("c.pcap.gz"), &gz).unwrap();
-    let o = Command::cargo_bin("zprsim")
-        .unwrap()
-        .current_dir(t.path())
-        .args(["replay", scenario.to_str().unwrap(), "c.pcap.gz", "--quiet"])
-        .output()
-        .unwrap();
+    let o = crate::support::run_in(
+        t.path(),
+        ["replay", scenario.to_str().unwrap(), "c.pcap.gz", "--quiet"],
+    );
     assert_eq!(o.status.code(), Some(2));
     // Before: "not a pcap or pcapng file", with no word of the gzip.
     assert_eq!(

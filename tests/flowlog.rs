@@ -495,35 +495,31 @@ fn documents_envelopes_and_their_errors() {
 
 #[test]
 fn mixing_captures_and_flow_logs_is_a_usage_error() {
-    let o = Command::cargo_bin("zprsim")
-        .unwrap()
-        .current_dir(root())
-        .args([
+    let o = crate::support::run_in(
+        root(),
+        [
             "replay",
             fixtures::OKE,
             "examples/oke-orders/flowlogs/oke-demo.jsonl",
             "pcaps/oke-demo.pcap",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("error: `pcaps/oke-demo.pcap` is a capture"),
         "{err}"
     );
-    let o = Command::cargo_bin("zprsim")
-        .unwrap()
-        .current_dir(root())
-        .args([
+    let o = crate::support::run_in(
+        root(),
+        [
             "replay",
             fixtures::OKE,
             "examples/oke-orders/flowlogs/oke-demo.jsonl",
             "--report",
             "examples/oke-orders/flowlogs/oke-demo.jsonl",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(Path::new(&root().join("examples/oke-orders/flowlogs/oke-demo.jsonl")).exists());
 }

@@ -13,12 +13,7 @@ fn root() -> PathBuf {
 }
 
 fn cli(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::cargo_bin("zprsim")
-        .unwrap()
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap()
+    crate::support::run_in(dir, args)
 }
 
 /// A `[[path]]` on the OKE example with `dport` set to `value`.

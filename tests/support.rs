@@ -67,3 +67,18 @@ pub fn no_disagreement(seeds: u64, mut check: impl FnMut(u64) -> Result<(), Stri
         failures.join("\n\n")
     );
 }
+
+/// Runs `zprsim ARGS` in `dir` and waits for it: its exit status and
+/// outputs.
+pub fn run_in<I, S>(dir: impl AsRef<std::path::Path>, args: I) -> std::process::Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    assert_cmd::Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}

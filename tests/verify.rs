@@ -4,9 +4,8 @@
 //! structure, errors with positions, limits.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use assert_cmd::Command;
 use quick_xml::events::Event;
 use quick_xml::{Reader, XmlVersion};
 use serde_json::Value;
@@ -94,17 +93,15 @@ fn oke_example_passes_every_pack_path() {
 
 #[test]
 fn the_cli_passes_on_the_example_and_prints_json() {
-    let o = Command::cargo_bin("zprsim")
-        .unwrap()
-        .current_dir(root())
-        .args([
+    let o = crate::support::run_in(
+        root(),
+        [
             "verify",
             "examples/oke-orders/scenario.toml",
             "examples/oke-orders/expect.toml",
             "--json",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -318,15 +315,6 @@ fn base_db_pack_passes_and_a_removed_listener_rule_fails_it() {
 }
 
 /// Runs the CLI in `dir` with `args`.
-fn cli(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::cargo_bin("zprsim")
-        .unwrap()
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 /// An expectations file that names no path (empty, comments only) is bad
 /// input: exit 2, not a pass that checked nothing.
 #[test]
@@ -335,7 +323,7 @@ fn an_expectations_file_without_paths_is_refused() {
     let scenario = root().join(OKE_DIR).join("scenario.toml");
     for (name, text) in [("empty.toml", ""), ("comments.toml", "# paths: TODO\n\n")] {
         std::fs::write(t.path().join(name), text).unwrap();
-        let o = cli(t.path(), &["verify", scenario.to_str().unwrap(), name]);
+        let o = crate::support::run_in(t.path(), ["verify", scenario.to_str().unwrap(), name]);
         assert_eq!(o.status.code(), Some(2), "{name}");
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(
@@ -368,7 +356,7 @@ fn broken_example() -> tempfile::TempDir {
 #[test]
 fn a_failure_exits_1_and_names_witness_rule_and_blocking_layers() {
     let t = broken_example();
-    let o = cli(t.path(), &["verify", "scenario.toml", "expect.toml"]);
+    let o = crate::support::run_in(t.path(), ["verify", "scenario.toml", "expect.toml"]);
     assert_eq!(o.status.code(), Some(1));
     let out = String::from_utf8(o.stdout).unwrap();
     assert!(out.contains("  FAIL  oke/lb-to-nodeports: vnic:orders-lb -> subnet:workers, expect allow, network layers (2 pair(s), 2 failing)\n"), "{out}");
@@ -500,9 +488,9 @@ fn check_junit(xml: &str) -> BTreeMap<String, Option<String>> {
 #[test]
 fn junit_report_follows_the_schema_and_is_written_beside_its_target() {
     let t = broken_example();
-    let o = cli(
+    let o = crate::support::run_in(
         t.path(),
-        &[
+        [
             "verify",
             "scenario.toml",
             "expect.toml",
@@ -516,9 +504,9 @@ fn junit_report_follows_the_schema_and_is_written_beside_its_target() {
         String::from_utf8_lossy(&o.stderr),
         "error: --junit `out/junit.xml`: directory `out`: No such file or directory\n"
     );
-    let o = cli(
+    let o = crate::support::run_in(
         t.path(),
-        &[
+        [
             "verify",
             "scenario.toml",
             "expect.toml",
@@ -548,9 +536,9 @@ fn junit_report_follows_the_schema_and_is_written_beside_its_target() {
         .collect();
     assert_eq!(names.len(), 4, "{names:?}");
     // An output that is an input: refused before anything is written.
-    let o = cli(
+    let o = crate::support::run_in(
         t.path(),
-        &[
+        [
             "verify",
             "scenario.toml",
             "expect.toml",
