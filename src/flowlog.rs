@@ -421,12 +421,7 @@ fn report<'a>(
             j.unplaced.records
         ));
     }
-    if read.malformed > read.problems.len() as u64 {
-        warnings.push(format!(
-            "{} more flow-log entries skipped as malformed",
-            read.malformed - read.problems.len() as u64
-        ));
-    }
+    warnings.extend(read.unlisted_warning());
     let unplaced_examples = j
         .unplaced_records
         .iter()

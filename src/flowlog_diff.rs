@@ -361,6 +361,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         }
     }
     warnings.extend(read.problems.iter().cloned());
+    warnings.extend(read.unlisted_warning());
     warnings.extend(read.duplicate_warning());
     let report = Report {
         captures: a.inputs.iter().map(|p| p.display().to_string()).collect(),

@@ -260,6 +260,32 @@ fn read_text(text: &[u8]) -> Result<ReadOutcome, String> {
     Ok(out)
 }
 
+/// 25 malformed entries in a gzip file cut at its end: 20 are listed, the
+/// warning counts the 5 others, and the cut is a warning of its own (it
+/// was counted among the listed malformed ones, so "4 more").
+#[test]
+fn unlisted_malformed_entries_are_counted_beside_a_cut_gzip() {
+    use std::io::Write as _;
+    let text: String = (0..25).map(|i| format!("{{\"bad\": {i}}}\n")).collect();
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(text.as_bytes()).unwrap();
+    let gz = e.finish().unwrap();
+    let cut = &gz[..gz.len() - 4];
+    let mut out = ReadOutcome::default();
+    read_from("t.jsonl.gz", 0, cut, &Limits::default(), &mut out).unwrap();
+    assert_eq!(out.malformed, 25);
+    assert_eq!(out.problems.len(), 21, "{:?}", out.problems);
+    assert!(
+        out.problems[20].contains("the gzip stream ends early"),
+        "{:?}",
+        out.problems
+    );
+    assert_eq!(
+        out.unlisted_warning().as_deref(),
+        Some("5 more flow-log entries skipped as malformed")
+    );
+}
+
 /// An entry whose `id` an earlier entry had is the same entry read again
 /// (OCI: "Random UUID, unique to each log entry"): skipped and counted,
 /// whichever path read either copy; entries without an id are all kept.

@@ -71,6 +71,9 @@ pub struct ReadOutcome {
     pub duplicates: u64,
     /// Where the first of them is (`file:line`).
     pub first_duplicate: Option<String>,
+    /// Malformed entries listed in `problems` (which holds other warnings
+    /// too: a gzip stream that ends early).
+    malformed_listed: u64,
     /// One copy of each VNIC OCID the records name, which they share.
     ocids: HashSet<Arc<str>, ahash::RandomState>,
     /// The ids of the entries read ([`EntryId`]).
@@ -78,6 +81,18 @@ pub struct ReadOutcome {
 }
 
 impl ReadOutcome {
+    /// The warning counting the malformed entries `problems` does not list
+    /// (past the first [`Limits::max_problems`]), if any.
+    #[must_use]
+    pub fn unlisted_warning(&self) -> Option<String> {
+        (self.malformed > self.malformed_listed).then(|| {
+            format!(
+                "{} more flow-log entries skipped as malformed",
+                self.malformed - self.malformed_listed
+            )
+        })
+    }
+
     /// The warning about the entries skipped as duplicates, if any.
     #[must_use]
     pub fn duplicate_warning(&self) -> Option<String> {
@@ -150,7 +165,19 @@ impl Ctx<'_> {
         if out.problems.len() < self.limits.max_problems {
             out.problems
                 .push(format!("{}:{line}: skipped: {message}", self.name));
+            out.malformed_listed += 1;
         }
+    }
+
+    /// A gzip stream that ends early after `lines` lines (a cut download;
+    /// trailing bytes that are no gzip member): as for a capture that ends
+    /// inside a record, a warning, and the whole lines before it count.
+    fn ends_early(&self, out: &mut ReadOutcome, lines: u64, e: &std::io::Error) {
+        out.problems.push(format!(
+            "{}:{}: the gzip stream ends early ({e}): the {lines} line(s) before it are read",
+            self.name,
+            lines + 1
+        ));
     }
 
     /// One JSON value, `text`: read by the shortcut when it is a
@@ -378,11 +405,7 @@ fn read_plain(
             // Cut before its first line ends: as in `read_lines`, a
             // warning (not a header refused: that is the first member's).
             Err(e) if cx.gzip && e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                out.problems.push(format!(
-                    "{}:{}: the gzip stream ends early ({e}): the {line_no} line(s) before it are read",
-                    cx.name,
-                    line_no + 1
-                ));
+                cx.ends_early(out, line_no, &e);
                 return Ok(());
             }
             r => r.map_err(io)?,
@@ -445,16 +468,9 @@ fn read_lines(
             cx.text(out, &buf, line_no, true)?;
         }
         let next = match read_line(&mut r, cx.limits.max_line, &mut buf) {
-            // A gzip stream that ends early (a cut download; trailing
-            // bytes that are no gzip member): as for a capture that ends
-            // inside a record, a warning, and the whole lines before it
-            // count. The cut line is dropped.
+            // The cut line is dropped.
             Err(e) if cx.gzip && gzip_ends_early(&e) => {
-                out.problems.push(format!(
-                    "{}:{}: the gzip stream ends early ({e}): the {line_no} line(s) before it are read",
-                    cx.name,
-                    line_no + 1
-                ));
+                cx.ends_early(out, line_no, &e);
                 return Ok(());
             }
             r => r.map_err(|e| cx.error(Some(line_no + 1), None, format!("cannot read: {e}")))?,
