@@ -43,7 +43,8 @@ impl EntryId {
     /// The id of an entry whose `id` is `text`.
     #[must_use]
     pub fn of(text: &str) -> EntryId {
-        // Two fixed-seed hashes: the same on every run and machine. A
+        // Two hashes with different fixed seeds, compared only within one
+        // run (ahash's output may differ between CPUs: never stored). A
         // collision (two ids taken for one) would lose a record; at 128
         // bits over millions of entries it does not happen.
         let h = |a: u64, b: u64| {
