@@ -20,6 +20,7 @@ mod firstday;
 mod flowlog;
 mod import;
 mod lab;
+mod platform;
 mod replay;
 mod replay_oracle;
 mod review;

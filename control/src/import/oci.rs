@@ -772,7 +772,12 @@ pub fn import(files: &Files, services: Option<&str>) -> Result<Imported, ImportE
         }
         out_lists.push(Value::Object(m));
     }
-    // NSGs with their rules.
+    // NSGs with their rules. Each NSG's rules, in file order, looked up
+    // once (a filter over every rule per NSG was NSGs x rules).
+    let mut rules_of: HashMap<&str, Vec<&Obj>> = HashMap::new();
+    for (nsg, r) in &inv.nsg_rules {
+        rules_of.entry(nsg.as_str()).or_default().push(r);
+    }
     let mut out_nsgs = Vec::new();
     for (o, name) in inv.nsgs.iter().zip(&nsg_names) {
         let id = id_of(o);
@@ -780,11 +785,11 @@ pub fn import(files: &Files, services: Option<&str>) -> Result<Imported, ImportE
         let Some(vcn) = vcn_ref(o, &what, cx.warnings) else {
             continue;
         };
-        let rules: Vec<Value> = inv
-            .nsg_rules
-            .iter()
-            .filter(|(n, _)| *n == id)
-            .filter_map(|(_, r)| cx.rule(r, None, &what))
+        let rules: Vec<Value> = rules_of
+            .get(id.as_str())
+            .into_iter()
+            .flatten()
+            .filter_map(|r| cx.rule(r, None, &what))
             .collect();
         out_nsgs.push(json!({ "name": name, "id": id, "vcn": vcn, "rules": rules }));
     }
@@ -844,7 +849,16 @@ pub fn import(files: &Files, services: Option<&str>) -> Result<Imported, ImportE
         m.insert("security_lists".into(), json!(lists));
         out_subnets.push(Value::Object(m));
     }
-    // VNICs.
+    // VNICs. Each VNIC's private IPs, in file order, looked up once: a scan
+    // of every private IP per VNIC took 29 s on 3,020 VNICs with 40,000
+    // private IPs (OKE pods hold up to 31 each), minutes on a larger
+    // tenancy.
+    let mut ips_of: HashMap<&str, Vec<&str>> = HashMap::new();
+    for p in &inv.private_ips {
+        if let (Some(v), Some(a)) = (gs(p, "vnic-id"), gs(p, "ip-address")) {
+            ips_of.entry(v).or_default().push(a);
+        }
+    }
     let mut vnic_names = Names::default();
     let mut out_vnics = Vec::new();
     let mut known_vnics = BTreeSet::new();
@@ -862,11 +876,8 @@ pub fn import(files: &Files, services: Option<&str>) -> Result<Imported, ImportE
             continue;
         };
         let mut ips: Vec<String> = gs(o, "private-ip").map(str::to_owned).into_iter().collect();
-        for p in &inv.private_ips {
-            if gs(p, "vnic-id") == Some(id.as_str())
-                && let Some(a) = gs(p, "ip-address")
-                && !ips.iter().any(|x| x == a)
-            {
+        for &a in ips_of.get(id.as_str()).into_iter().flatten() {
+            if !ips.iter().any(|x| x == a) {
                 ips.push(a.to_owned());
             }
         }
