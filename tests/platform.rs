@@ -125,3 +125,52 @@ fn pod_vnics_get_their_own_secondary_ips_in_order() {
         assert_eq!(ips.get(&name), Some(&want), "{name}");
     }
 }
+
+/// `oci network private-ip list --subnet-id S >> ips.json` once per subnet
+/// (or `--page` in a loop) writes several CLI outputs one after another.
+/// That was "not JSON: trailing characters", exit 2, and nothing imported.
+/// Each output is read; a page token followed by its next page is no
+/// missing page, one on the last output still is.
+#[test]
+fn outputs_appended_to_one_file_are_all_read() {
+    let (nodes, pods) = (6, 4);
+    let whole = oke_export(nodes, pods);
+    let want = imported_ips(&whole);
+    let list: Value = serde_json::from_str(&whole["network-private-ip-list.json"]).unwrap();
+    let ips = list["data"].as_array().unwrap();
+    let (a, b) = ips.split_at(ips.len() / 2);
+    let page = |data: &[Value], next: Option<&str>| {
+        let mut o = json!({ "data": data });
+        if let Some(t) = next {
+            o["opc-next-page"] = json!(t);
+        }
+        serde_json::to_string_pretty(&o).unwrap()
+    };
+    let mut appended = whole.clone();
+    appended.insert(
+        "network-private-ip-list.json".into(),
+        format!("{}\n{}\n", page(a, Some("AAAA2")), page(b, None)),
+    );
+    assert_eq!(imported_ips(&appended), want);
+
+    let mut cut = whole.clone();
+    cut.insert(
+        "network-private-ip-list.json".into(),
+        format!("{}\n{}", page(a, None), page(b, Some("AAAA3"))),
+    );
+    let imported = oci::import(&cut, None).unwrap();
+    assert!(
+        imported.warnings.len() == 1 && imported.warnings[0].contains("`AAAA3`"),
+        "{:?}",
+        imported.warnings
+    );
+
+    let mut broken = whole;
+    broken.insert(
+        "network-private-ip-list.json".into(),
+        format!("{}\n{{\"data\": [", page(a, None)),
+    );
+    let e = oci::import(&broken, None).unwrap_err();
+    assert_eq!(e.file, "network-private-ip-list.json");
+    assert!(e.line.is_some() && e.message.starts_with("not JSON"), "{e}");
+}

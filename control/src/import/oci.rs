@@ -577,21 +577,29 @@ pub fn import(files: &Files, services: Option<&str>) -> Result<Imported, ImportE
         if text.trim().is_empty() {
             continue;
         }
-        let v: Value = serde_json::from_str(without_bom(text)).map_err(|e| ImportError {
-            file: name.clone(),
-            line: Some(e.line()),
-            column: Some(e.column()),
-            message: format!("not JSON: {e}"),
-        })?;
-        if let Some(page) = next_page(&v) {
+        // One CLI output, or several one after the other: a script's
+        // `>>` per subnet, or the pages of `--page` in order. A page
+        // token on the last of them means pages are missing; one followed
+        // by the next page is not.
+        let mut last_page = None;
+        for v in serde_json::Deserializer::from_str(without_bom(text)).into_iter::<Value>() {
+            let v = v.map_err(|e| ImportError {
+                file: name.clone(),
+                line: Some(e.line()),
+                column: Some(e.column()),
+                message: format!("not JSON: {e}"),
+            })?;
+            last_page = next_page(&v).map(str::to_owned);
+            for item in items(v) {
+                if let Value::Object(o) = item {
+                    inv.add(name, o, &mut warnings);
+                }
+            }
+        }
+        if let Some(page) = last_page {
             warnings.push(format!(
                 "`{name}`: one page of a longer list (`opc-next-page` is `{page}`): the objects of the other pages are missing; export with `--all`"
             ));
-        }
-        for item in items(v) {
-            if let Value::Object(o) = item {
-                inv.add(name, o, &mut warnings);
-            }
         }
     }
     let mut ix = Index::default();
