@@ -174,3 +174,59 @@ fn outputs_appended_to_one_file_are_all_read() {
     assert_eq!(e.file, "network-private-ip-list.json");
     assert!(e.line.is_some() && e.message.starts_with("not JSON"), "{e}");
 }
+
+/// `oci network subnet list` prints a deleted subnet for a while. A subnet
+/// recreated with the same CIDR then overlapped its terminated self: the
+/// whole export was refused (exit 2), and the live subnet would have been
+/// named `app-2`. Deleted and deleting objects are left out with a warning
+/// naming them; a reserved private IP assigned to no VNIC is no "VNIC ``
+/// not in the export" warning.
+#[test]
+fn deleted_objects_and_unassigned_ips_are_not_the_network() {
+    let mut files = oke_export(2, 2);
+    let mut subnets: Value = serde_json::from_str(&files["network-subnet-list.json"]).unwrap();
+    let live = subnets["data"][1].clone();
+    let mut old = live.clone();
+    old["id"] = json!("ocid1.subnet.oc1.iad.oldpods");
+    old["lifecycle-state"] = json!("TERMINATED");
+    subnets["data"] = json!([subnets["data"][0].clone(), old, live]);
+    files.insert("network-subnet-list.json".into(), subnets.to_string());
+    files.insert(
+        "zpr-zpr-policy-list.json".into(),
+        file(
+            &json!({ "items": [{ "id": "ocid1.zprpolicy.oc1.iad.p", "name": "going",
+            "lifecycle-state": "DELETING",
+            "statements": ["allow 'any' endpoints to connect to 'any' endpoints"] }] }),
+        ),
+    );
+    let mut ips: Value = serde_json::from_str(&files["network-private-ip-list.json"]).unwrap();
+    ips["data"].as_array_mut().unwrap().push(json!({
+        "id": "ocid1.privateip.oc1.iad.reserved", "ip-address": "10.0.64.200",
+        "vnic-id": null, "ip-state": "AVAILABLE", "lifetime": "RESERVED" }));
+    files.insert("network-private-ip-list.json".into(), ips.to_string());
+
+    let imported = oci::import(&files, None).unwrap();
+    let s = load::from_toml_str(&imported.toml, "imported.toml")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .scenario;
+    let subnets: Vec<(&str, Option<&str>)> = s
+        .subnets
+        .iter()
+        .map(|x| (x.name.as_str(), x.id.as_deref()))
+        .collect();
+    assert_eq!(
+        subnets,
+        [
+            ("workers", Some("ocid1.subnet.oc1.iad.workers")),
+            ("pods", Some("ocid1.subnet.oc1.iad.pods"))
+        ]
+    );
+    assert!(s.zpr_policies.is_empty());
+    assert_eq!(
+        imported.warnings,
+        [
+            "`network-subnet-list.json`: subnet `pods` (`ocid1.subnet.oc1.iad.oldpods`) is TERMINATED; left out",
+            "`zpr-zpr-policy-list.json`: zprpolicy `going` (`ocid1.zprpolicy.oc1.iad.p`) is DELETING; left out",
+        ]
+    );
+}

@@ -223,11 +223,36 @@ impl Inventory {
             ));
             return;
         };
+        // List commands print deleted objects for a while: a subnet
+        // recreated with the same CIDR then overlapped its old self and the
+        // whole export was refused.
+        if let Some(state) = gs(&o, "lifecycle-state").filter(|s| GONE.contains(s)) {
+            let name = gs(&o, "display-name")
+                .or_else(|| gs(&o, "name"))
+                .map_or_else(String::new, |n| format!(" `{n}`"));
+            warnings.push(format!(
+                "`{file}`: {ty}{name} (`{id}`) is {state}; left out"
+            ));
+            return;
+        }
         let copy = o.clone();
         let at = self.list_mut(ty).map(|l| l.push(o));
         self.seen.insert(id, (file.to_owned(), copy, at));
     }
 }
+
+/// The `lifecycle-state`s of an object that is deleted or being deleted
+/// (networking objects: `TERMINATING`, `TERMINATED`; ZPR policies:
+/// `DELETING`, `DELETED`; attachments: `DETACHING`, `DETACHED`): not part
+/// of the network, so not imported.
+const GONE: [&str; 6] = [
+    "TERMINATING",
+    "TERMINATED",
+    "DELETING",
+    "DELETED",
+    "DETACHING",
+    "DETACHED",
+];
 
 /// The page token of an OCI CLI list printed without `--all` (CLI
 /// `opc-next-page`, REST `opcNextPage`): more objects exist than the file
@@ -935,7 +960,11 @@ pub fn import(files: &Files, services: Option<&str>) -> Result<Imported, ImportE
         out_vnics.push(Value::Object(m));
     }
     for p in &inv.private_ips {
-        let v = gs(p, "vnic-id").unwrap_or_default();
+        // A reserved private IP assigned to no VNIC (`vnic-id` null,
+        // `ip-state` `AVAILABLE`) belongs to nothing: nothing is left out.
+        let Some(v) = gs(p, "vnic-id") else {
+            continue;
+        };
         if !known_vnics.contains(v) {
             cx.warnings.push(format!(
                 "private IP `{}` (`{}`): its VNIC `{v}` is not in the export; left out",
