@@ -43,6 +43,10 @@ run network-service-gateway-list.json oci network service-gateway list --compart
 run network-local-peering-gateway-list.json oci network local-peering-gateway list --compartment-id "$C" --all
 run network-drg-attachment-list.json oci network drg-attachment list --compartment-id "$C" --all
 run network-service-list.json oci network service list --all
+# Load balancers carry the NSGs and security attributes of their VNICs
+# (an OKE service's annotations set them on the balancer).
+run lb-load-balancer-list.json oci lb load-balancer list --compartment-id "$C" --all
+run nlb-network-load-balancer-list.json oci nlb network-load-balancer list --compartment-id "$C" --all
 
 # Private IPs of every subnet (secondary IPs and service-managed VNICs such
 # as load balancers appear only here), merged into one list.

@@ -230,3 +230,109 @@ fn deleted_objects_and_unassigned_ips_are_not_the_network() {
         ]
     );
 }
+
+/// An OKE `LoadBalancer` service's NSGs and security attributes are set on
+/// the load balancer (`oci.oraclecloud.com/oci-network-security-groups`,
+/// `oci.oraclecloud.com/security-attributes`); its VNIC (`VNIC for LB
+/// <OCID>`) may show `"nsg-ids": []` and `"security-attributes": {}`.
+/// The importer read only the VNIC: the load balancer lost its NSGs (its
+/// allowed traffic judged dropped) and, worse, its attributes, so ZPR's
+/// default deny no longer held for it (a wider scenario than the network). The balancers' own list outputs are
+/// read now (joined by the OCID in the VNIC's name, else by address), and
+/// a balancer VNIC without its balancer in the export is a warning.
+#[test]
+fn a_load_balancers_nsgs_and_attributes_reach_its_vnic() {
+    let mut files = oke_export(1, 1);
+    let vcn = "ocid1.vcn.oc1.iad.v1";
+    let lb_subnet = "ocid1.subnet.oc1.iad.lb";
+    let mut subnets: Value = serde_json::from_str(&files["network-subnet-list.json"]).unwrap();
+    subnets["data"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "id": lb_subnet, "vcn-id": vcn,
+        "display-name": "lb", "cidr-block": "10.0.0.0/24", "security-list-ids": [] }));
+    files.insert("network-subnet-list.json".into(), subnets.to_string());
+    files.insert(
+        "network-nsg-list.json".into(),
+        file(&json!([
+            { "id": "ocid1.networksecuritygroup.oc1.iad.lbnsg", "vcn-id": vcn, "display-name": "lb-nsg" },
+            { "id": "ocid1.networksecuritygroup.oc1.iad.nlbnsg", "vcn-id": vcn, "display-name": "nlb-nsg" },
+        ])),
+    );
+    let attrs = json!({ "oracle-zpr": { "app": { "mode": "enforce", "value": "orders-lb" } } });
+    for (i, (display, ip)) in [
+        ("VNIC for LB ocid1.loadbalancer.oc1.iad.lb1", "10.0.0.10"),
+        ("VNIC for NLB", "10.0.0.20"),
+        ("VNIC for LB ocid1.loadbalancer.oc1.iad.gone", "10.0.0.30"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        files.insert(
+            format!("network-vnic-get-lb{i}.json"),
+            file(
+                &json!({ "id": format!("ocid1.vnic.oc1.iad.lb{i}"), "subnet-id": lb_subnet,
+                "display-name": display, "private-ip": ip, "nsg-ids": [],
+                "security-attributes": {} }),
+            ),
+        );
+    }
+    // `oci lb load-balancer list`: a list; `oci nlb network-load-balancer
+    // list`: a collection.
+    files.insert(
+        "lb-load-balancer-list.json".into(),
+        file(
+            &json!([{ "id": "ocid1.loadbalancer.oc1.iad.lb1", "display-name": "orders",
+            "ip-addresses": [{ "ip-address": "129.80.1.1", "is-public": true }],
+            "network-security-group-ids": ["ocid1.networksecuritygroup.oc1.iad.lbnsg"],
+            "security-attributes": attrs, "subnet-ids": [lb_subnet] }]),
+        ),
+    );
+    files.insert(
+        "nlb-network-load-balancer-list.json".into(),
+        file(&json!({ "items": [{ "id": "ocid1.networkloadbalancer.oc1.iad.nlb1",
+            "display-name": "ingress", "subnet-id": lb_subnet,
+            "ip-addresses": [{ "ip-address": "10.0.0.20", "is-public": false, "ip-version": "IPV4" }],
+            "network-security-group-ids": ["ocid1.networksecuritygroup.oc1.iad.nlbnsg"] }] })),
+    );
+
+    let imported = oci::import(&files, None).unwrap();
+    let s = load::from_toml_str(&imported.toml, "imported.toml")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .scenario;
+    let vnic = |ip: &str| {
+        s.vnics
+            .iter()
+            .find(|v| v.private_ips.iter().any(|a| a.to_string() == ip))
+            .unwrap()
+    };
+    let nsgs = |ip: &str| -> Vec<&str> {
+        vnic(ip)
+            .nsgs
+            .iter()
+            .map(|&n| s.nsgs[n.index()].name.as_str())
+            .collect()
+    };
+    assert_eq!(nsgs("10.0.0.10"), ["lb-nsg"]);
+    let lb_attrs: Vec<String> = vnic("10.0.0.10")
+        .attributes
+        .iter()
+        .map(|a| {
+            format!(
+                "{}.{}:{}",
+                a.attribute.namespace, a.attribute.key, a.attribute.value
+            )
+        })
+        .collect();
+    assert_eq!(lb_attrs, ["oracle-zpr.app:orders-lb"]);
+    assert_eq!(nsgs("10.0.0.20"), ["nlb-nsg"]);
+    assert!(vnic("10.0.0.20").attributes.is_empty());
+    assert!(nsgs("10.0.0.30").is_empty());
+    assert_eq!(imported.warnings.len(), 1, "{:?}", imported.warnings);
+    assert!(
+        imported.warnings[0]
+            .starts_with("1 load balancer VNIC(s) (`VNIC-for-LB-ocid1.loadbalancer.oc1.iad.gone`)"),
+        "{:?}",
+        imported.warnings
+    );
+}

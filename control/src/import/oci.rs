@@ -103,6 +103,10 @@ struct Inventory {
     tables: Vec<Obj>,
     gateways: Vec<(&'static str, Obj)>,
     drg_attachments: Vec<Obj>,
+    /// Load balancers and network load balancers (`oci lb load-balancer
+    /// list`, `oci nlb network-load-balancer list`): their NSGs and
+    /// security attributes are set on them, not on their VNICs.
+    balancers: Vec<Obj>,
     services: Vec<Obj>,
     policies: Vec<Obj>,
     /// Every OCID taken, with the file it came from, the object, and its
@@ -168,6 +172,7 @@ impl Inventory {
             "servicegateway" => gateway("service", &mut self.gateways),
             "localpeeringgateway" => gateway("lpg", &mut self.gateways),
             "drgattachment" => objs(&mut self.drg_attachments),
+            "loadbalancer" | "networkloadbalancer" => objs(&mut self.balancers),
             "service" => objs(&mut self.services),
             "zprpolicy" => objs(&mut self.policies),
             _ => None,
@@ -892,6 +897,24 @@ pub fn import(files: &Files, services: Option<&str>) -> Result<Imported, ImportE
             ips_of.entry(v).or_default().push(a);
         }
     }
+    // Load balancers by OCID (a balancer's VNIC is named `VNIC for LB
+    // <OCID>`) and by their private addresses.
+    let mut balancer_by_id: HashMap<String, &Obj> = HashMap::new();
+    let mut balancer_by_ip: HashMap<&str, &Obj> = HashMap::new();
+    for b in &inv.balancers {
+        balancer_by_id.insert(id_of(b), b);
+        for a in garr(b, "ip-addresses")
+            .into_iter()
+            .filter_map(Value::as_object)
+        {
+            if g(a, "is-public").and_then(Value::as_bool) != Some(true)
+                && let Some(ip) = gs(a, "ip-address")
+            {
+                balancer_by_ip.insert(ip, b);
+            }
+        }
+    }
+    let mut lone_balancer_vnics = Vec::new();
     let mut vnic_names = Names::default();
     let mut out_vnics = Vec::new();
     let mut known_vnics = BTreeSet::new();
@@ -923,8 +946,35 @@ pub fn import(files: &Files, services: Option<&str>) -> Result<Imported, ImportE
             cx.warnings.push(format!("{what}: no private IP; left out"));
             continue;
         }
+        let is_balancer = display.starts_with("VNIC for LB") || display.starts_with("VNIC for NLB");
+        // A load balancer's NSGs and security attributes are the
+        // balancer's (OKE sets them from the service's annotations); its
+        // VNIC may show none. Without them the VNIC would drop what its
+        // NSGs allow and, worse, escape ZPR's default deny.
+        let balancer = is_balancer
+            .then(|| {
+                display
+                    .split_whitespace()
+                    .last()
+                    .and_then(|b| balancer_by_id.get(b))
+                    .or_else(|| ips.iter().find_map(|a| balancer_by_ip.get(a.as_str())))
+                    .copied()
+            })
+            .flatten();
+        if is_balancer && balancer.is_none() {
+            lone_balancer_vnics.push(name.clone());
+        }
+        let mut nsg_ids = gstrs(o, "nsg-ids");
+        for n in balancer
+            .map(|b| gstrs(b, "network-security-group-ids"))
+            .unwrap_or_default()
+        {
+            if !nsg_ids.contains(&n) {
+                nsg_ids.push(n);
+            }
+        }
         let mut nsgs = Vec::new();
-        for n in gstrs(o, "nsg-ids") {
+        for n in nsg_ids {
             match ix.nsg.get(&n) {
                 Some(x) => nsgs.push(x.clone()),
                 None => cx
@@ -932,7 +982,7 @@ pub fn import(files: &Files, services: Option<&str>) -> Result<Imported, ImportE
                     .push(format!("{what}: its NSG `{n}` is not in the export")),
             }
         }
-        let kind = if display.starts_with("VNIC for LB") || display.starts_with("VNIC for NLB") {
+        let kind = if is_balancer {
             "load-balancer"
         } else {
             "instance"
@@ -944,7 +994,7 @@ pub fn import(files: &Files, services: Option<&str>) -> Result<Imported, ImportE
         m.insert("private_ips".into(), json!(ips));
         m.insert("nsgs".into(), json!(nsgs));
         m.insert("kind".into(), json!(kind));
-        if let Some(a) = attributes(o) {
+        if let Some(a) = attributes(o).or_else(|| balancer.and_then(attributes)) {
             m.insert("security_attributes".into(), a);
         }
         if let Some(t) = gs(o, "route-table-id") {
@@ -958,6 +1008,13 @@ pub fn import(files: &Files, services: Option<&str>) -> Result<Imported, ImportE
             }
         }
         out_vnics.push(Value::Object(m));
+    }
+    if let Some(first) = lone_balancer_vnics.first() {
+        cx.warnings.push(format!(
+            "{} load balancer VNIC(s) (`{first}`{}) without their load balancer in the export (`oci lb load-balancer list`, `oci nlb network-load-balancer list`): NSGs and security attributes set on a load balancer are missing from its VNIC",
+            lone_balancer_vnics.len(),
+            if lone_balancer_vnics.len() > 1 { ", ..." } else { "" }
+        ));
     }
     for p in &inv.private_ips {
         // A reserved private IP assigned to no VNIC (`vnic-id` null,
