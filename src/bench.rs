@@ -157,6 +157,7 @@ fn check_args(a: &Args) -> Result<Settings, Failure> {
     if let Some(p) = &a.csv {
         plan.output("--csv", p);
     }
+    plan.standard_output();
     plan.check()
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
     Ok(Settings {

@@ -1,12 +1,13 @@
 //! `zprsim check SCENARIO [--json]`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::model::Scenario;
 use zprsim_control::warning::Warning;
+use zprsim_dataplane::output::{self, Plan};
 use zprsim_dataplane::scenario_file;
 
 use crate::{Failure, out};
@@ -66,8 +67,23 @@ fn counts(s: &Scenario) -> (usize, usize, usize, usize) {
     (sl, nsg, route, stmts)
 }
 
+/// Refuses standard output redirected onto the scenario (`zprsim check
+/// s.toml >> s.toml`) before anything is read or written.
+/// (A scenario that cannot be read is left to the loader's message.)
+fn stdout_is_no_input(scenario: &Path) -> Result<(), Failure> {
+    if !output::is_std(scenario) && !scenario.is_file() {
+        return Ok(());
+    }
+    Plan::new()
+        .input("SCENARIO", scenario)
+        .standard_output()
+        .check()
+        .map_err(|e| Failure::Input(format!("error: {e}")))
+}
+
 /// Runs `check`.
 pub fn run(a: &Args) -> Result<ExitCode, Failure> {
+    stdout_is_no_input(&a.scenario)?;
     let loaded = scenario_file::load_path(&a.scenario)?;
     let s = &loaded.scenario;
     let compiled = Compiled::new(s, &Config::default())
@@ -182,6 +198,7 @@ pub struct DumpArgs {
 
 /// Runs `dump-table`: the compiled classes and tables, readable.
 pub fn dump(a: &DumpArgs) -> Result<ExitCode, Failure> {
+    stdout_is_no_input(&a.scenario)?;
     let loaded = scenario_file::load_path(&a.scenario)?;
     let compiled = Compiled::new(&loaded.scenario, &Config::default())
         .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?;

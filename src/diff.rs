@@ -507,6 +507,9 @@ fn check_args(a: &Args) -> Result<BTreeSet<Class>, Failure> {
             plan.output(flag, p);
         }
     }
+    if !a.quiet {
+        plan.standard_output();
+    }
     plan.check()
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
     Ok(fail_on)

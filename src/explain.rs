@@ -414,6 +414,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     if let Some(c) = &a.capture {
         plan.input("--capture", c);
     }
+    plan.standard_output();
     plan.check()
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
     let loaded = scenario_file::load_path(&a.scenario)?;

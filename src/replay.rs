@@ -369,6 +369,9 @@ fn check_args(a: &Args) -> Result<(), Failure> {
             plan.output(flag, p);
         }
     }
+    if !a.quiet {
+        plan.standard_output();
+    }
     plan.check()
         .map_err(|e| Failure::Input(format!("error: {e}")))
 }

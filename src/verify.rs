@@ -70,6 +70,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     if let Some(j) = &a.junit {
         plan.output("--junit", j);
     }
+    plan.standard_output();
     plan.check()
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
     let loaded = scenario_file::load_path(&a.scenario)?;

@@ -336,3 +336,146 @@ fn a_load_balancers_nsgs_and_attributes_reach_its_vnic() {
         imported.warnings
     );
 }
+
+/// Copies the OKE example (scenario, policies, expectations) and its demo
+/// capture into a temporary directory.
+fn oke_copy() -> tempfile::TempDir {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let ex = root.join("examples/oke-orders");
+    for f in ["scenario.toml", "expect.toml"] {
+        std::fs::copy(ex.join(f), dir.path().join(f)).unwrap();
+    }
+    std::fs::create_dir(dir.path().join("policies")).unwrap();
+    for e in std::fs::read_dir(ex.join("policies")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.path().join("policies").join(e.file_name())).unwrap();
+    }
+    std::fs::copy(root.join("pcaps/oke-demo.pcap"), dir.path().join("in.pcap")).unwrap();
+    dir
+}
+
+/// `zprsim replay s.toml in.pcap >> in.pcap`, `zprsim check s.toml >>
+/// s.toml`: a script's log redirected onto an input. `--report - >>
+/// in.pcap` was refused (docs/cli.md), but a command's own standard
+/// output (the summary, `explain`'s and `verify`'s result, `check`'s
+/// counts, `bench`'s table) was appended to the capture, scenario or
+/// expectations, which then no longer read. Each is refused before
+/// anything is written, naming the input; the input is unchanged.
+#[test]
+fn standard_output_appended_onto_an_input_is_refused() {
+    let dir = oke_copy();
+    let d = dir.path();
+    let explain = [
+        "explain",
+        "scenario.toml",
+        "--src",
+        "10.0.10.11",
+        "--dst",
+        "10.0.30.10",
+        "--proto",
+        "tcp",
+        "--dport",
+        "2049",
+    ];
+    let cases: [(&[&str], &str, &str); 9] = [
+        (
+            &["replay", "scenario.toml", "in.pcap"],
+            "in.pcap",
+            "PCAP `in.pcap`",
+        ),
+        (
+            &["diff", "scenario.toml", "scenario.toml", "in.pcap"],
+            "in.pcap",
+            "CAPTURE `in.pcap`",
+        ),
+        (
+            &["check", "scenario.toml"],
+            "scenario.toml",
+            "SCENARIO `scenario.toml`",
+        ),
+        (
+            &["check", "scenario.toml", "--json"],
+            "scenario.toml",
+            "SCENARIO `scenario.toml`",
+        ),
+        (
+            &["dump-table", "scenario.toml"],
+            "scenario.toml",
+            "SCENARIO `scenario.toml`",
+        ),
+        (&explain, "scenario.toml", "SCENARIO `scenario.toml`"),
+        (
+            &[
+                "explain",
+                "scenario.toml",
+                "--capture",
+                "in.pcap",
+                "--packet",
+                "1",
+                "--json",
+            ],
+            "in.pcap",
+            "--capture `in.pcap`",
+        ),
+        (
+            &["verify", "scenario.toml", "expect.toml"],
+            "expect.toml",
+            "EXPECT `expect.toml`",
+        ),
+        (
+            &["bench", "scenario.toml", "--packets", "100"],
+            "scenario.toml",
+            "SCENARIO `scenario.toml`",
+        ),
+    ];
+    for (args, target, named) in cases {
+        let before = std::fs::read(d.join(target)).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(d.join(target))
+            .unwrap();
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("zprsim"))
+            .current_dir(d)
+            .args(args)
+            .stdout(log)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.trim_end(),
+            format!(
+                "error: standard output is the same file as {named}: an output must not overwrite an input"
+            ),
+            "{args:?}"
+        );
+        assert_eq!(std::fs::read(d.join(target)).unwrap(), before, "{args:?}");
+    }
+    // `--quiet` writes nothing there, and a log beside the inputs is fine.
+    let log = std::fs::File::create(d.join("log.txt")).unwrap();
+    let quiet = std::process::Command::new(assert_cmd::cargo::cargo_bin("zprsim"))
+        .current_dir(d)
+        .args(["replay", "scenario.toml", "in.pcap", "--quiet"])
+        .stdout(
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(d.join("in.pcap"))
+                .unwrap(),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(quiet.status.code(), Some(0));
+    let ok = std::process::Command::new(assert_cmd::cargo::cargo_bin("zprsim"))
+        .current_dir(d)
+        .args(["check", "scenario.toml"])
+        .stdout(log)
+        .output()
+        .unwrap();
+    assert_eq!(ok.status.code(), Some(0));
+    assert!(
+        std::fs::read_to_string(d.join("log.txt"))
+            .unwrap()
+            .contains(": ok")
+    );
+}

@@ -88,6 +88,10 @@ struct Entry {
 
 impl Entry {
     fn describe(&self) -> String {
+        if self.flag.is_empty() {
+            // The command's own standard output ([`Plan::standard_output`]).
+            return "standard output".to_owned();
+        }
         format!("{} `{}`", self.flag, self.path.display())
     }
 }
@@ -177,6 +181,9 @@ fn std_identity(output: bool) -> Option<Identity> {
 pub struct Plan {
     inputs: Vec<Entry>,
     outputs: Vec<Entry>,
+    /// The command writes its summary or result to standard output
+    /// ([`Plan::standard_output`]).
+    stdout: Option<Entry>,
 }
 
 impl Plan {
@@ -201,6 +208,18 @@ impl Plan {
         self.outputs.push(Entry {
             flag: flag.to_owned(),
             path: path.as_ref().to_path_buf(),
+        });
+        self
+    }
+
+    /// Says that the command writes to standard output (its summary, its
+    /// result) even where no output is named `-`: standard output
+    /// redirected onto an input (`zprsim check s.toml >> s.toml`) is then
+    /// refused like `--report - >> in.pcap`, before anything is written.
+    pub fn standard_output(&mut self) -> &mut Plan {
+        self.stdout = Some(Entry {
+            flag: String::new(),
+            path: PathBuf::from("-"),
         });
         self
     }
@@ -248,7 +267,15 @@ impl Plan {
                 .collect()
         };
         let ins = with_std(&self.inputs, false);
-        let outs = with_std(&self.outputs, true);
+        let mut outs = with_std(&self.outputs, true);
+        // The command's own standard output, unless an output named `-`
+        // already stands for it.
+        if let Some(e) = &self.stdout
+            && !self.outputs.iter().any(|o| is_std(&o.path))
+            && let Some(id) = std_identity(true)
+        {
+            outs.push((e, id));
+        }
         check_stdin_once(&ins)?;
         for (i, (o, oid)) in outs.iter().enumerate() {
             if *oid == Identity::Device {
