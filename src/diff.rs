@@ -52,7 +52,7 @@ pub struct Args {
     before: PathBuf,
     /// The scenario as proposed.
     after: PathBuf,
-    /// Captures (pcap or pcapng) or flow logs, read in this order as one stream.
+    /// Captures (pcap or pcapng) or flow logs, read in this order as one stream. A directory stands for the files under it, in name order.
     #[arg(required = true)]
     captures: Vec<PathBuf>,
     /// Worker threads.
@@ -75,6 +75,16 @@ pub struct Args {
     /// shards of at least one entry each, so below 256 it acts as 256.
     #[arg(long, default_value_t = 4 << 20)]
     max_connections: usize,
+}
+
+impl Args {
+    /// Puts the files under each directory among the inputs in its place.
+    ///
+    /// # Errors
+    /// A directory that cannot be read, holds no file or is past a limit.
+    pub fn expand_inputs(&mut self) -> Result<(), Failure> {
+        crate::replay::expand_dirs(&mut self.captures)
+    }
 }
 
 /// The class of a flow.

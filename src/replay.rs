@@ -12,6 +12,7 @@ use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::load::{Loaded, Warning};
 use zprsim_control::model::{Scenario, proto};
+use zprsim_dataplane::input_dir;
 use zprsim_dataplane::output::{self, OutputFile, Plan};
 use zprsim_dataplane::replay::{self, FlowRecord, ReplayConfig, ReplayOutput, Totals};
 use zprsim_dataplane::scenario_file;
@@ -26,7 +27,7 @@ use crate::report::{AuditFlows, RuleHits, RuleUse, StageCounts, Unused};
 pub struct Args {
     /// The scenario (TOML, or JSON when it ends in `.json`).
     scenario: PathBuf,
-    /// Captures (pcap or pcapng), read in this order as one stream; or OCI flow-log files (JSON, gzip).
+    /// Captures (pcap or pcapng), read in this order as one stream; or OCI flow-log files (JSON, gzip). A directory stands for the files under it, in name order.
     #[arg(required = true)]
     pcaps: Vec<PathBuf>,
     /// Worker threads.
@@ -346,6 +347,24 @@ pub(crate) fn check_engine_bounds(workers: usize, max_connections: usize) -> Res
             "error: `--max-connections {max_connections}`: expected 1 to {MAX_CONNECTIONS}"
         )));
     }
+    Ok(())
+}
+
+impl Args {
+    /// Puts the files under each directory among the inputs in its place.
+    ///
+    /// # Errors
+    /// A directory that cannot be read, holds no file or is past a limit.
+    pub fn expand_inputs(&mut self) -> Result<(), Failure> {
+        expand_dirs(&mut self.pcaps)
+    }
+}
+
+/// Each directory among `inputs` replaced by the files under it
+/// ([`zprsim_dataplane::input_dir`]), for `replay` and `diff`.
+pub(crate) fn expand_dirs(inputs: &mut Vec<PathBuf>) -> Result<(), Failure> {
+    *inputs = input_dir::expand(inputs, input_dir::Limits::default())
+        .map_err(|e| Failure::Input(format!("error: {e}")))?;
     Ok(())
 }
 
