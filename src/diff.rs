@@ -55,6 +55,9 @@ pub struct Args {
     /// Captures (pcap or pcapng) or flow logs, read in this order as one stream. A directory stands for the files under it, in name order.
     #[arg(required = true)]
     captures: Vec<PathBuf>,
+    /// Warnings of [`Args::expand_inputs`] (inputs read once).
+    #[arg(skip)]
+    input_warnings: Vec<String>,
     /// Worker threads.
     #[arg(long, default_value_t = 1)]
     workers: usize,
@@ -83,7 +86,8 @@ impl Args {
     /// # Errors
     /// A directory that cannot be read, holds no file or is past a limit.
     pub fn expand_inputs(&mut self) -> Result<(), Failure> {
-        crate::replay::expand_dirs(&mut self.captures)
+        self.input_warnings = crate::replay::expand_dirs(&mut self.captures)?;
+        Ok(())
     }
 }
 
@@ -560,6 +564,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         before: &a.before,
         after: &a.after,
         inputs: &a.captures,
+        input_warnings: &a.input_warnings,
         report: a.report.as_deref(),
         flows: a.flows.as_deref(),
         fail_on: &fail_on,
@@ -741,7 +746,12 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         after: side(&a.after, &after.counters),
         would_break: sorted(wb_groups),
         newly_allowed: sorted(na_groups),
-        warnings: o.warnings.clone(),
+        warnings: a
+            .input_warnings
+            .iter()
+            .chain(&o.warnings)
+            .cloned()
+            .collect(),
         scenario_warnings: lb.warnings.iter().chain(&la.warnings).cloned().collect(),
         error: o.error.clone(),
         interrupted: o.interrupted,

@@ -41,6 +41,8 @@ pub struct Inputs<'a> {
     pub scenario: &'a Path,
     /// The inputs given.
     pub inputs: &'a [PathBuf],
+    /// Warnings about the inputs (a file given twice, read once).
+    pub input_warnings: &'a [String],
     /// `--report`.
     pub report: Option<&'a Path>,
     /// `--flows`.
@@ -413,7 +415,8 @@ fn report<'a>(
             (x.fast.judgement.verdict == Verdict::Allow) != (r.action == Action::Accept)
         })
         .collect();
-    let mut warnings = read.problems.clone();
+    let mut warnings = a.input_warnings.to_vec();
+    warnings.extend(read.problems.iter().cloned());
     warnings.extend(read.duplicate_warning());
     if j.judged.is_empty() && j.unplaced.records > 0 {
         warnings.push(format!(

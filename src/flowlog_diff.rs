@@ -38,6 +38,8 @@ pub struct Inputs<'a> {
     pub after: &'a Path,
     /// The inputs given.
     pub inputs: &'a [PathBuf],
+    /// Warnings about the inputs (a file given twice, read once).
+    pub input_warnings: &'a [String],
     /// `--report`.
     pub report: Option<&'a Path>,
     /// `--flows`.
@@ -360,6 +362,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             ));
         }
     }
+    warnings.extend(a.input_warnings.iter().cloned());
     warnings.extend(read.problems.iter().cloned());
     warnings.extend(read.unlisted_warning());
     warnings.extend(read.duplicate_warning());

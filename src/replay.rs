@@ -30,6 +30,9 @@ pub struct Args {
     /// Captures (pcap or pcapng), read in this order as one stream; or OCI flow-log files (JSON, gzip). A directory stands for the files under it, in name order.
     #[arg(required = true)]
     pcaps: Vec<PathBuf>,
+    /// Warnings of [`Args::expand_inputs`] (inputs read once).
+    #[arg(skip)]
+    input_warnings: Vec<String>,
     /// Worker threads.
     #[arg(long, default_value_t = 1)]
     workers: usize,
@@ -356,16 +359,19 @@ impl Args {
     /// # Errors
     /// A directory that cannot be read, holds no file or is past a limit.
     pub fn expand_inputs(&mut self) -> Result<(), Failure> {
-        expand_dirs(&mut self.pcaps)
+        self.input_warnings = expand_dirs(&mut self.pcaps)?;
+        Ok(())
     }
 }
 
-/// Each directory among `inputs` replaced by the files under it
-/// ([`zprsim_dataplane::input_dir`]), for `replay` and `diff`.
-pub(crate) fn expand_dirs(inputs: &mut Vec<PathBuf>) -> Result<(), Failure> {
-    *inputs = input_dir::expand(inputs, input_dir::Limits::default())
+/// Each directory among `inputs` replaced by the files under it, and a
+/// file found twice kept once ([`zprsim_dataplane::input_dir`]), for
+/// `replay` and `diff`; returns a warning per file left out.
+pub(crate) fn expand_dirs(inputs: &mut Vec<PathBuf>) -> Result<Vec<String>, Failure> {
+    let e = input_dir::expand(inputs, input_dir::Limits::default())
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
-    Ok(())
+    *inputs = e.paths;
+    Ok(e.warnings)
 }
 
 /// Checks the flags and every input and output before any work: bounds,
@@ -407,6 +413,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     if let Some(code) = crate::flowlog::replay_if_flow_logs(&crate::flowlog::Inputs {
         scenario: &a.scenario,
         inputs: &a.pcaps,
+        input_warnings: &a.input_warnings,
         report: a.report.as_deref(),
         flows: a.flows.as_deref(),
         packet_outputs: a.allowed.is_some() || a.dropped.is_some(),
@@ -476,6 +483,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         Ok(o) => o,
         Err(e) => return Err(Failure::Input(format!("error: {e}"))),
     };
+    o.warnings.splice(0..0, a.input_warnings.iter().cloned());
     if let Some(b) = &bar {
         b.finish_and_clear();
     }

@@ -8,7 +8,9 @@
 //! - a directory of captures, with hidden files beside them, gives the
 //!   report of the capture;
 //! - a directory with no input file, and an output written into an input
-//!   directory over one of its files, are refused (exit 2).
+//!   directory over one of its files, are refused (exit 2);
+//! - a file given twice (two spellings, or beside its directory) is read
+//!   once, with a warning in the report.
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
@@ -174,4 +176,57 @@ fn an_empty_directory_and_an_output_over_a_file_inside_one_are_refused() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert_eq!(std::fs::read(&inside).unwrap(), before);
+}
+
+/// The warnings of a report, as text.
+fn warnings(args: &[&str]) -> (Value, Vec<String>) {
+    let mut r = report(args);
+    let w = r["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap().to_string())
+        .collect();
+    r.as_object_mut().unwrap().remove("warnings");
+    (r, w)
+}
+
+#[test]
+fn a_file_given_twice_is_read_once_with_a_warning() {
+    // A capture under two spellings: 188 packets, not 376.
+    let cap = "pcaps/oke-demo.pcap";
+    let (once, none) = warnings(&["replay", fixtures::OKE, cap]);
+    let (twice, w) = warnings(&[
+        "replay",
+        fixtures::OKE,
+        cap,
+        "./pcaps/../pcaps/oke-demo.pcap",
+    ]);
+    assert!(none.is_empty(), "{none:?}");
+    assert_eq!(twice["packets"]["total"].as_u64(), Some(188));
+    assert_eq!(once, twice);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("same file") && w[0].contains("read once"),
+        "{w:?}"
+    );
+    // A flow-log directory and a file inside it, for `diff`.
+    let d = tempfile::tempdir().unwrap();
+    flow_log_tree(d.path());
+    let tree = d.path().to_str().unwrap();
+    let inside = d.path().join("2026-11-29T10:00Z/1.log");
+    let diff = ["diff", fixtures::OKE, "examples/oke-orders/proposed.toml"];
+    let (a, _) = warnings(&[&diff[..], &[tree]].concat());
+    let (b, w) = warnings(&[&diff[..], &[tree, inside.to_str().unwrap()]].concat());
+    assert_eq!(a, b);
+    assert_eq!(
+        w.iter().filter(|w| w.contains("same file")).count(),
+        1,
+        "{w:?}"
+    );
+    // And for a capture `diff`.
+    let (a, _) = warnings(&[&diff[..], &[cap]].concat());
+    let (b, w) = warnings(&[&diff[..], &[cap, cap]].concat());
+    assert_eq!(a, b);
+    assert_eq!(w.len(), 1, "{w:?}");
 }

@@ -7,6 +7,12 @@
 //! Where `replay` and `diff` take input files they take such a directory
 //! too: [`expand`] puts its files in place of it.
 //!
+//! A file found twice (typed twice under two spellings, or named beside
+//! the directory holding it) is read once, where it first appears, with a
+//! warning: read twice, every packet or record of it would count twice.
+//! Files are the same when their device and inode are; standard input,
+//! pipes and devices are never merged.
+//!
 //! What is taken: regular files (a symlink to a file is followed), in
 //! byte order of their names at each level, depth first; names starting
 //! with `.` are skipped (`.DS_Store`, editors' swap files, `.snapshot`),
@@ -40,13 +46,61 @@ impl Default for Limits {
     }
 }
 
-/// The inputs with each directory replaced by its files (see the module's
-/// docs); other paths, `-` included, stay as given and in place.
+/// The inputs to read, and what was left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expanded {
+    /// The files, in reading order.
+    pub paths: Vec<PathBuf>,
+    /// One warning per file left out as found before.
+    pub warnings: Vec<String>,
+}
+
+/// The inputs with each directory replaced by its files and each file
+/// found twice kept once (see the module's docs); other paths, `-`
+/// included, stay as given and in place.
 ///
 /// # Errors
 /// A directory that cannot be read, that holds no file, or past a limit:
 /// the message names it.
-pub fn expand(inputs: &[PathBuf], limits: Limits) -> Result<Vec<PathBuf>, String> {
+pub fn expand(inputs: &[PathBuf], limits: Limits) -> Result<Expanded, String> {
+    let all = walk_all(inputs, limits)?;
+    let mut seen: std::collections::HashMap<(u64, u64), usize> = std::collections::HashMap::new();
+    let mut out = Expanded::default();
+    for p in all {
+        if let Some(id) = file_id(&p) {
+            if let Some(&first) = seen.get(&id) {
+                out.warnings.push(format!(
+                    "`{}` is the same file as `{}`, given before: read once",
+                    p.display(),
+                    out.paths[first].display()
+                ));
+                continue;
+            }
+            seen.insert(id, out.paths.len());
+        }
+        out.paths.push(p);
+    }
+    Ok(out)
+}
+
+/// A regular file's device and inode; `None` for `-`, pipes, devices and
+/// what cannot be looked at (the reader names it).
+#[cfg(unix)]
+fn file_id(p: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    if is_std(p) {
+        return None;
+    }
+    let m = std::fs::metadata(p).ok()?;
+    m.is_file().then(|| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(_: &Path) -> Option<(u64, u64)> {
+    None
+}
+
+fn walk_all(inputs: &[PathBuf], limits: Limits) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::with_capacity(inputs.len());
     let mut from_dirs = 0usize;
     for p in inputs {
@@ -156,15 +210,26 @@ mod tests {
             Limits::default(),
         )
         .unwrap_or_default();
+        // `a.log` again after the directory that holds it: read once.
+        assert_eq!(got.warnings.len(), 1, "{:?}", got.warnings);
+        assert!(got.warnings[0].contains("same file"), "{:?}", got.warnings);
         let want: Vec<PathBuf> = vec![
             PathBuf::from("-"),
             r.join("a.log"),
             r.join("b/10.log.gz"),
             r.join("b/2.log.gz"),
             r.join("c/x/1.pcap"),
-            plain,
         ];
-        assert_eq!(got, want);
+        assert_eq!(got.paths, want);
+        // Under another spelling, and `-` twice (not a file: left to the
+        // output plan, which refuses standard input twice).
+        let dotted = r.join("b/../a.log");
+        let got = expand(
+            &[plain.clone(), dotted, "-".into(), "-".into()],
+            Limits::default(),
+        )
+        .unwrap_or_default();
+        assert_eq!(got.paths, vec![plain, "-".into(), "-".into()]);
     }
 
     #[test]
@@ -200,13 +265,15 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn a_symlink_loop_is_not_followed_and_a_link_to_a_file_is() {
+    fn a_symlink_loop_is_not_followed_and_a_link_to_a_file_is_that_file() {
         let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let r = d.path();
         touch(&r.join("sub/f.pcap"));
         std::os::unix::fs::symlink(r, r.join("sub/loop")).unwrap_or_default();
         std::os::unix::fs::symlink(r.join("sub/f.pcap"), r.join("link.pcap")).unwrap_or_default();
         let got = expand(&[r.to_path_buf()], Limits::default()).unwrap_or_default();
-        assert_eq!(got, vec![r.join("link.pcap"), r.join("sub/f.pcap")]);
+        // The link and its target are one file: read once, as the link.
+        assert_eq!(got.paths, vec![r.join("link.pcap")]);
+        assert_eq!(got.warnings.len(), 1);
     }
 }
