@@ -78,6 +78,11 @@ pub struct Args {
     /// shards of at least one entry each, so below 256 it acts as 256.
     #[arg(long, default_value_t = 4 << 20)]
     max_connections: usize,
+    /// Flow-log records kept at most (flow-log input only): a record takes
+    /// about 400 bytes while the run lasts, so the default, 5,000,000, is
+    /// about 2 GB.
+    #[arg(long, default_value_t = zprsim_dataplane::flowlog::read::Limits::default().max_records)]
+    max_flow_log_records: usize,
 }
 
 impl Args {
@@ -565,6 +570,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         after: &a.after,
         inputs: &a.captures,
         input_warnings: &a.input_warnings,
+        max_records: a.max_flow_log_records,
         report: a.report.as_deref(),
         flows: a.flows.as_deref(),
         fail_on: &fail_on,

@@ -43,6 +43,8 @@ pub struct Inputs<'a> {
     pub inputs: &'a [PathBuf],
     /// Warnings about the inputs (a file given twice, read once).
     pub input_warnings: &'a [String],
+    /// `--max-flow-log-records`.
+    pub max_records: usize,
     /// `--report`.
     pub report: Option<&'a Path>,
     /// `--flows`.
@@ -323,7 +325,10 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?;
     let compile_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    let limits = Limits::default();
+    let limits = Limits {
+        max_records: a.max_records,
+        ..Limits::default()
+    };
     let mut read = ReadOutcome::default();
     for (i, p) in a.inputs.iter().enumerate() {
         let idx = u32::try_from(i).unwrap_or(u32::MAX);

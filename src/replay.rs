@@ -56,6 +56,11 @@ pub struct Args {
     /// 256 it acts as 256.
     #[arg(long, default_value_t = 4 << 20)]
     max_connections: usize,
+    /// Flow-log records kept at most (flow-log input only): a record takes
+    /// about 400 bytes while the run lasts, so the default, 5,000,000, is
+    /// about 2 GB.
+    #[arg(long, default_value_t = zprsim_dataplane::flowlog::read::Limits::default().max_records)]
+    max_flow_log_records: usize,
     /// Exit 1 when any packet was dropped (for CI jobs replaying a known-good capture).
     #[arg(long)]
     fail_on_drop: bool,
@@ -414,6 +419,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         scenario: &a.scenario,
         inputs: &a.pcaps,
         input_warnings: &a.input_warnings,
+        max_records: a.max_flow_log_records,
         report: a.report.as_deref(),
         flows: a.flows.as_deref(),
         packet_outputs: a.allowed.is_some() || a.dropped.is_some(),
