@@ -5,8 +5,9 @@
 //!
 //! - a tree of flow-log pieces, gzip and plain, gives the report of the
 //!   one file they were cut from (`replay` and `diff`);
-//! - a directory of captures, with hidden files beside them, gives the
-//!   report of the capture;
+//! - a directory of captures, with hidden files, a README and an empty file
+//!   beside them, gives the report of the capture (and a warning for the
+//!   README and the empty file);
 //! - a directory with no input file, and an output written into an input
 //!   directory over one of its files, are refused (exit 2);
 //! - a file given twice (two spellings, or beside its directory) is read
@@ -135,11 +136,21 @@ fn a_directory_of_captures_is_its_captures_in_name_order() {
     std::fs::create_dir_all(d.path().join("rotated")).unwrap();
     std::fs::write(d.path().join("rotated/00.pcap"), &cap).unwrap();
     std::fs::write(d.path().join(".00.pcap.swp"), b"not a capture").unwrap();
+    std::fs::write(d.path().join("rotated/README"), b"tcpdump -G 3600\n").unwrap();
+    std::fs::write(d.path().join("rotated/01.pcap"), b"").unwrap();
     let dir = d.path().to_str().unwrap();
-    let a = report(&["replay", fixtures::OKE, "pcaps/oke-demo.pcap"]);
-    let b = report(&["replay", fixtures::OKE, dir]);
+    let (a, none) = warnings(&["replay", fixtures::OKE, "pcaps/oke-demo.pcap"]);
+    let (b, w) = warnings(&["replay", fixtures::OKE, dir]);
     assert_eq!(a["packets"]["total"].as_u64(), Some(188));
     assert_eq!(a, b);
+    assert!(none.is_empty(), "{none:?}");
+    // The README and the empty file beside the capture: skipped, said.
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(
+        w[0].contains("README`: neither a capture nor flow logs"),
+        "{w:?}"
+    );
+    assert!(w[1].contains("1 empty or blank file"), "{w:?}");
 }
 
 #[test]
@@ -153,7 +164,7 @@ fn an_empty_directory_and_an_output_over_a_file_inside_one_are_refused() {
     );
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("no input file"), "{err}");
+    assert!(err.contains("no capture or flow-log file"), "{err}");
     // A report written into the directory over one of its files: that file
     // is an input, and stays as it was.
     flow_log_tree(d.path());

@@ -7,6 +7,14 @@
 //! Where `replay` and `diff` take input files they take such a directory
 //! too: [`expand`] puts its files in place of it.
 //!
+//! A file found in a directory is taken only when its first bytes are a
+//! capture's, a compressed file's or flow logs' (a `README`, a checksum
+//! list or an image beside the captures is skipped, each named in a
+//! warning), and not when it is empty or blank (an archived window with no
+//! traffic: no records either way; one warning counts them). A file named
+//! on the command line is always taken, and the reader says what is wrong
+//! with it.
+//!
 //! A file found twice (typed twice under two spellings, or named beside
 //! the directory holding it) is read once, where it first appears, with a
 //! warning: read twice, every packet or record of it would count twice.
@@ -66,7 +74,29 @@ pub fn expand(inputs: &[PathBuf], limits: Limits) -> Result<Expanded, String> {
     let all = walk_all(inputs, limits)?;
     let mut seen: std::collections::HashMap<(u64, u64), usize> = std::collections::HashMap::new();
     let mut out = Expanded::default();
-    for p in all {
+    let (mut blank, mut unknown) = (0usize, 0usize);
+    // Per input, the files found in it that are inputs.
+    let mut taken = vec![0usize; inputs.len()];
+    for (p, found) in all {
+        if let Some(dir) = found {
+            match what_is(&p) {
+                Found::Input => taken[dir] += 1,
+                Found::Blank => {
+                    blank += 1;
+                    continue;
+                }
+                Found::Other => {
+                    unknown += 1;
+                    if unknown <= MAX_NAMED {
+                        out.warnings.push(format!(
+                            "`{}`: neither a capture nor flow logs: skipped (found in a directory given)",
+                            p.display()
+                        ));
+                    }
+                    continue;
+                }
+            }
+        }
         if let Some(id) = file_id(&p) {
             if let Some(&first) = seen.get(&id) {
                 out.warnings.push(format!(
@@ -80,7 +110,49 @@ pub fn expand(inputs: &[PathBuf], limits: Limits) -> Result<Expanded, String> {
         }
         out.paths.push(p);
     }
+    if let Some(dir) = (0..inputs.len()).find(|&i| taken[i] == 0 && is_dir(&inputs[i])) {
+        return Err(format!(
+            "`{}` is a directory with no capture or flow-log file in it (names starting with `.`, empty files and files of other kinds are skipped)",
+            inputs[dir].display()
+        ));
+    }
+    if unknown > MAX_NAMED {
+        out.warnings.push(format!(
+            "{} more files neither captures nor flow logs skipped in the directories given",
+            unknown - MAX_NAMED
+        ));
+    }
+    if blank > 0 {
+        out.warnings.push(format!(
+            "{blank} empty or blank file(s) in the directories given skipped (no records)"
+        ));
+    }
     Ok(out)
+}
+
+/// Files skipped as not inputs named one by one at most.
+const MAX_NAMED: usize = 10;
+
+enum Found {
+    Input,
+    Blank,
+    Other,
+}
+
+/// What a file found in a directory is, by its first bytes; one that
+/// cannot be read is taken (the reader names the error).
+fn what_is(p: &Path) -> Found {
+    let Ok(head) = crate::sniff::head(p) else {
+        return Found::Input;
+    };
+    match crate::flowlog::detect::kind(&head) {
+        crate::flowlog::detect::Kind::Blank => Found::Blank,
+        crate::flowlog::detect::Kind::FlowLog => Found::Input,
+        crate::flowlog::detect::Kind::Capture if crate::capture::is_input_like(&head) => {
+            Found::Input
+        }
+        crate::flowlog::detect::Kind::Capture => Found::Other,
+    }
 }
 
 /// A regular file's device and inode; `None` for `-`, pipes, devices and
@@ -100,22 +172,23 @@ fn file_id(_: &Path) -> Option<(u64, u64)> {
     None
 }
 
-fn walk_all(inputs: &[PathBuf], limits: Limits) -> Result<Vec<PathBuf>, String> {
+fn is_dir(p: &Path) -> bool {
+    !is_std(p) && p.is_dir()
+}
+
+/// Every input, a directory's files in its place, each found in a
+/// directory with the index of that input.
+fn walk_all(inputs: &[PathBuf], limits: Limits) -> Result<Vec<(PathBuf, Option<usize>)>, String> {
     let mut out = Vec::with_capacity(inputs.len());
     let mut from_dirs = 0usize;
-    for p in inputs {
-        if is_std(p) || !p.is_dir() {
-            out.push(p.clone());
+    for (i, p) in inputs.iter().enumerate() {
+        if !is_dir(p) {
+            out.push((p.clone(), None));
             continue;
         }
-        let before = out.len();
-        walk(p, 0, limits, &mut from_dirs, &mut out)?;
-        if out.len() == before {
-            return Err(format!(
-                "`{}` is a directory with no input file in it (names starting with `.` are skipped)",
-                p.display()
-            ));
-        }
+        let mut files = Vec::new();
+        walk(p, 0, limits, &mut from_dirs, &mut files)?;
+        out.extend(files.into_iter().map(|f| (f, Some(i))));
     }
     Ok(out)
 }
@@ -183,9 +256,58 @@ fn too_many(dir: &Path, limits: Limits) -> String {
 mod tests {
     use super::*;
 
+    /// A file that reads as flow logs (its first byte is `{`).
     fn touch(p: &Path) {
+        write(p, b"{}\n");
+    }
+
+    fn write(p: &Path, bytes: &[u8]) {
         std::fs::create_dir_all(p.parent().unwrap_or(Path::new("."))).unwrap_or_default();
-        std::fs::write(p, b"x").unwrap_or_default();
+        std::fs::write(p, bytes).unwrap_or_default();
+    }
+
+    #[test]
+    fn in_a_directory_only_captures_and_flow_logs_are_taken() {
+        let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let r = d.path();
+        let pcap = [0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
+        write(&r.join("a.pcap"), &pcap);
+        write(
+            &r.join("b.pcapng"),
+            &[0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a],
+        );
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, b"{\"a\": 1}\n").unwrap_or_default();
+        write(&r.join("c.log.gz"), &gz.finish().unwrap_or_default());
+        write(&r.join("d.pcap.xz"), &[0xfd, b'7', b'z', b'X', b'Z', 0]);
+        touch(&r.join("e.jsonl"));
+        write(&r.join("README.md"), b"# captures of Tuesday\n");
+        write(&r.join("SHA256SUMS"), b"e3b0c442  a.pcap\n");
+        write(&r.join("empty.log"), b"");
+        write(&r.join("blank.log"), b"  \n\n");
+        let got = expand(&[r.to_path_buf()], Limits::default()).unwrap_or_default();
+        let names: Vec<String> = got
+            .paths
+            .iter()
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        assert_eq!(
+            names,
+            ["a.pcap", "b.pcapng", "c.log.gz", "d.pcap.xz", "e.jsonl"]
+        );
+        let w = got.warnings.join("\n");
+        assert!(
+            w.contains("README.md`: neither a capture nor flow logs"),
+            "{w}"
+        );
+        assert!(w.contains("SHA256SUMS`: neither"), "{w}");
+        assert!(w.contains("2 empty or blank file(s)"), "{w}");
+        // Named on the command line, the same README is taken: the reader
+        // says what it is.
+        let readme = r.join("README.md");
+        let got = expand(std::slice::from_ref(&readme), Limits::default()).unwrap_or_default();
+        assert_eq!(got.paths, vec![readme]);
+        assert!(got.warnings.is_empty());
     }
 
     #[test]
@@ -260,7 +382,15 @@ mod tests {
         let e = expand(&[empty], Limits::default())
             .err()
             .unwrap_or_default();
-        assert!(e.contains("no input file"), "{e}");
+        assert!(e.contains("no capture or flow-log file"), "{e}");
+        // Files, none of them an input: the same.
+        let notes = r.join("notes");
+        write(&notes.join("README"), b"text");
+        write(&notes.join("empty.log"), b"");
+        let e = expand(&[notes], Limits::default())
+            .err()
+            .unwrap_or_default();
+        assert!(e.contains("no capture or flow-log file"), "{e}");
     }
 
     #[cfg(unix)]
