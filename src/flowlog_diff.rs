@@ -216,6 +216,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             break;
         }
     }
+    read.end_reading();
     let recs = &read.records;
     let jb = judge_records(&cb, &sb, recs);
     let ja = judge_records(&ca, &sa, recs);
