@@ -479,3 +479,62 @@ fn standard_output_appended_onto_an_input_is_refused() {
             .contains(": ok")
     );
 }
+
+/// A tenancy in Hyderabad, Melbourne or Jeddah with OCI's whole
+/// `public_ip_ranges.json`: the service gateway's label
+/// (`all-hyd-services-in-oracle-services-network`) got no CIDRs, since
+/// the importer knew 24 region keys, and the warning blamed the file
+/// ("has no CIDRs in the `--services` file") though it holds them. Every
+/// traffic to Oracle services through the gateway then matched nothing.
+/// The commercial regions' keys are known now, and a key that is not
+/// says so.
+#[test]
+fn service_labels_of_every_commercial_region_get_their_cidrs() {
+    let ranges = json!({ "regions": [
+        { "region": "us-ashburn-1", "cidrs": [{ "cidr": "134.70.0.0/17", "tags": ["OCI", "OSN"] }] },
+        { "region": "ap-hyderabad-1", "cidrs": [
+            { "cidr": "134.70.80.0/22", "tags": ["OCI", "OSN", "OBJECT_STORAGE"] },
+            { "cidr": "192.29.0.0/20", "tags": ["OCI"] } ] },
+        { "region": "me-jeddah-1", "cidrs": [{ "cidr": "134.70.100.0/22", "tags": ["OSN"] }] },
+    ] })
+    .to_string();
+    let mut files = oke_export(1, 1);
+    files.insert(
+        "network-service-list.json".into(),
+        file(&json!([
+            { "id": "ocid1.service.oc1.ap-hyderabad-1.osn", "cidr-block": "all-hyd-services-in-oracle-services-network" },
+            { "id": "ocid1.service.oc1.ap-hyderabad-1.os", "cidr-block": "oci-hyd-objectstorage" },
+            { "id": "ocid1.service.oc1.me-jeddah-1.osn", "cidr-block": "all-jed-services-in-oracle-services-network" },
+            { "id": "ocid1.service.oc1.xx-nowhere-1.osn", "cidr-block": "all-zzz-services-in-oracle-services-network" },
+        ])),
+    );
+    let imported = oci::import(&files, Some(&ranges)).unwrap();
+    let s = load::from_toml_str(&imported.toml, "imported.toml")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .scenario;
+    let cidrs = |label: &str| -> Vec<String> {
+        s.services
+            .iter()
+            .find(|l| l.name == label)
+            .unwrap()
+            .cidrs
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    };
+    assert_eq!(
+        cidrs("all-hyd-services-in-oracle-services-network"),
+        ["134.70.80.0/22"]
+    );
+    assert_eq!(cidrs("oci-hyd-objectstorage"), ["134.70.80.0/22"]);
+    assert_eq!(
+        cidrs("all-jed-services-in-oracle-services-network"),
+        ["134.70.100.0/22"]
+    );
+    assert_eq!(
+        imported.warnings,
+        [
+            "service label `all-zzz-services-in-oracle-services-network` has no CIDRs: its region key `zzz` is not one zprsim knows; give `--services` the ranges of that region alone, or an object of label to CIDRs"
+        ]
+    );
+}
