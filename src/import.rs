@@ -47,6 +47,11 @@ struct OciArgs {
     /// OCI's public IP ranges JSON (or an object of service label to CIDRs).
     #[arg(long)]
     services: Option<PathBuf>,
+    /// Import only this VCN (display name or OCID) and what is in it;
+    /// repeat for several. A scenario's VCNs have distinct addresses, so
+    /// compartments that reuse a CIDR are imported one at a time.
+    #[arg(long = "vcn", value_name = "NAME|OCID")]
+    vcns: Vec<String>,
 }
 
 /// Reads one input (`-`: standard input) of at most [`MAX_FILE`] bytes.
@@ -132,14 +137,11 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         files.insert(name, read_limited(p)?);
     }
     let services = a.services.as_deref().map(read_limited).transpose()?;
-    let imported = oci::import(&files, services.as_deref()).map_err(|e| {
-        let file = if e.file == "--services" {
-            a.services
-                .as_deref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default()
-        } else {
-            a.dir.join(&e.file).display().to_string()
+    let imported = oci::import_vcns(&files, services.as_deref(), &a.vcns).map_err(|e| {
+        let file = match (e.file.as_str(), a.services.as_deref()) {
+            ("--services", Some(p)) => p.display().to_string(),
+            ("--vcn", _) => e.file.clone(),
+            _ => a.dir.join(&e.file).display().to_string(),
         };
         Failure::Input(format!("error: {}", oci::ImportErrorAt { file, e }))
     })?;
@@ -156,8 +158,16 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // write. Nothing is written then.
     let shown = format!("{} (as it would be written)", a.output.display());
     if let Err(e) = zprsim_control::load::from_toml_str(&imported.toml, &shown) {
+        // Compartments that reuse a VCN CIDR (every console wizard's
+        // `10.0.0.0/16`): said with the way out.
+        let e = e.to_string();
+        let hint = if e.contains("an address must belong to one vcn") {
+            "; VCNs with the same addresses go in separate scenarios: import one at a time with `--vcn NAME`"
+        } else {
+            ""
+        };
         return Err(Failure::Input(format!(
-            "{e}\nerror: the export does not make a valid scenario; `{}` is not written",
+            "{e}\nerror: the export does not make a valid scenario; `{}` is not written{hint}",
             a.output.display()
         )));
     }

@@ -538,3 +538,91 @@ fn service_labels_of_every_commercial_region_get_their_cidrs() {
         ]
     );
 }
+
+/// A tenancy export over several compartments where dev and prod both use
+/// the console wizard's `10.0.0.0/16`: a scenario holds VCNs of distinct
+/// addresses, so the import was refused with the loader's overlap error
+/// and no way out short of editing the export. `--vcn` imports one VCN
+/// (by display name or OCID) and what is in it, named as if alone; the
+/// overlap error says so; a `--vcn` naming nothing is bad input.
+#[test]
+fn overlapping_vcns_import_one_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = |name: &str, v: Value| {
+        std::fs::write(d.join(name), file(&v)).unwrap();
+    };
+    data(
+        "network-vcn-list.json",
+        json!([
+            { "id": "ocid1.vcn.oc1.iad.dev", "display-name": "dev", "cidr-blocks": ["10.0.0.0/16"] },
+            { "id": "ocid1.vcn.oc1.iad.prod", "display-name": "prod", "cidr-blocks": ["10.0.0.0/16"] },
+        ]),
+    );
+    data(
+        "network-subnet-list.json",
+        json!([
+            { "id": "ocid1.subnet.oc1.iad.dev", "vcn-id": "ocid1.vcn.oc1.iad.dev", "display-name": "app", "cidr-block": "10.0.1.0/24" },
+            { "id": "ocid1.subnet.oc1.iad.prod", "vcn-id": "ocid1.vcn.oc1.iad.prod", "display-name": "app", "cidr-block": "10.0.1.0/24" },
+        ]),
+    );
+    data(
+        "network-private-ip-list.json",
+        json!([
+            { "id": "ocid1.privateip.oc1.iad.d", "ip-address": "10.0.1.5", "vnic-id": "ocid1.vnic.oc1.iad.dev" },
+            { "id": "ocid1.privateip.oc1.iad.p", "ip-address": "10.0.1.5", "vnic-id": "ocid1.vnic.oc1.iad.prod" },
+        ]),
+    );
+    for env in ["dev", "prod"] {
+        data(
+            &format!("network-vnic-get-{env}.json"),
+            json!({ "id": format!("ocid1.vnic.oc1.iad.{env}"), "display-name": format!("{env}-vm"),
+                "subnet-id": format!("ocid1.subnet.oc1.iad.{env}"), "private-ip": "10.0.1.5" }),
+        );
+    }
+    let run = |extra: &[&str]| {
+        let mut args = vec!["import", "oci", d.to_str().unwrap(), "-o", "out.toml"];
+        args.extend_from_slice(extra);
+        crate::support::run_in(d, args)
+    };
+    let all = run(&[]);
+    assert_eq!(all.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&all.stderr).contains("import one at a time with `--vcn NAME`"),
+        "{}",
+        String::from_utf8_lossy(&all.stderr)
+    );
+    assert!(!d.join("out.toml").exists());
+
+    let prod = run(&["--vcn", "prod"]);
+    assert_eq!(
+        prod.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&prod.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&prod.stderr),
+        "warning: --vcn: 4 object(s) of the other VCNs left out\n"
+    );
+    let s = load::from_toml_str(
+        &std::fs::read_to_string(d.join("out.toml")).unwrap(),
+        "out.toml",
+    )
+    .unwrap()
+    .scenario;
+    let vcns: Vec<Option<&str>> = s.vcns.iter().map(|v| v.id.as_deref()).collect();
+    assert_eq!(vcns, [Some("ocid1.vcn.oc1.iad.prod")]);
+    assert_eq!(s.subnets[0].name, "app");
+    let vnics: Vec<Option<&str>> = s.vnics.iter().map(|v| v.id.as_deref()).collect();
+    assert_eq!(vnics, [Some("ocid1.vnic.oc1.iad.prod")]);
+
+    let dev = run(&["--vcn", "ocid1.vcn.oc1.iad.dev"]);
+    assert_eq!(dev.status.code(), Some(0));
+    let none = run(&["--vcn", "staging"]);
+    assert_eq!(none.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&none.stderr),
+        "error: --vcn: no VCN in the export has the display name or OCID `staging`\n"
+    );
+}

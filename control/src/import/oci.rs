@@ -288,6 +288,95 @@ fn items(v: Value) -> Vec<Value> {
     }
 }
 
+/// Keeps the VCNs named in `names` (display name or OCID) and the objects
+/// in them; the others are left out with one warning counting them
+/// (they are not missing: the user chose them out).
+fn keep_vcns(
+    inv: &mut Inventory,
+    names: &[String],
+    warnings: &mut Vec<String>,
+) -> Result<(), ImportError> {
+    for n in names {
+        if !inv
+            .vcns
+            .iter()
+            .any(|v| id_of(v) == *n || gs(v, "display-name") == Some(n.as_str()))
+        {
+            return Err(ImportError {
+                file: "--vcn".into(),
+                line: None,
+                column: None,
+                message: format!("no VCN in the export has the display name or OCID `{n}`"),
+            });
+        }
+    }
+    let before = inv.vcns.len()
+        + inv.subnets.len()
+        + inv.vnics.len()
+        + inv.private_ips.len()
+        + inv.nsgs.len()
+        + inv.nsg_rules.len()
+        + inv.lists.len()
+        + inv.tables.len()
+        + inv.gateways.len()
+        + inv.drg_attachments.len()
+        + inv.balancers.len();
+    inv.vcns.retain(|v| {
+        names
+            .iter()
+            .any(|n| id_of(v) == *n || gs(v, "display-name") == Some(n.as_str()))
+    });
+    let vcn_ids: BTreeSet<String> = inv.vcns.iter().map(id_of).collect();
+    let in_vcn = |o: &Obj| gs(o, "vcn-id").is_some_and(|v| vcn_ids.contains(v));
+    inv.subnets.retain(in_vcn);
+    inv.nsgs.retain(in_vcn);
+    inv.lists.retain(in_vcn);
+    inv.tables.retain(in_vcn);
+    inv.gateways.retain(|(_, o)| in_vcn(o));
+    inv.drg_attachments.retain(|o| {
+        g(o, "network-details")
+            .and_then(Value::as_object)
+            .and_then(|d| gs(d, "id"))
+            .or_else(|| gs(o, "vcn-id"))
+            .is_some_and(|v| vcn_ids.contains(v))
+    });
+    let subnet_ids: BTreeSet<String> = inv.subnets.iter().map(id_of).collect();
+    let in_subnet = |o: &Obj| gs(o, "subnet-id").is_some_and(|s| subnet_ids.contains(s));
+    inv.vnics.retain(in_subnet);
+    let vnic_ids: BTreeSet<String> = inv.vnics.iter().map(id_of).collect();
+    inv.private_ips.retain(|p| match gs(p, "vnic-id") {
+        Some(v) => vnic_ids.contains(v),
+        None => in_subnet(p),
+    });
+    let nsg_ids: BTreeSet<String> = inv.nsgs.iter().map(id_of).collect();
+    inv.nsg_rules.retain(|(n, _)| nsg_ids.contains(n));
+    inv.balancers.retain(|b| {
+        gstrs(b, "subnet-ids")
+            .iter()
+            .map(String::as_str)
+            .chain(gs(b, "subnet-id"))
+            .any(|s| subnet_ids.contains(s))
+    });
+    let after = inv.vcns.len()
+        + inv.subnets.len()
+        + inv.vnics.len()
+        + inv.private_ips.len()
+        + inv.nsgs.len()
+        + inv.nsg_rules.len()
+        + inv.lists.len()
+        + inv.tables.len()
+        + inv.gateways.len()
+        + inv.drg_attachments.len()
+        + inv.balancers.len();
+    if before > after {
+        warnings.push(format!(
+            "--vcn: {} object(s) of the other VCNs left out",
+            before - after
+        ));
+    }
+    Ok(())
+}
+
 /// Names per kind, by OCID.
 #[derive(Default)]
 struct Index {
@@ -635,6 +724,21 @@ fn service_cidrs(
 /// # Errors
 /// A file that is not JSON, or a `--services` file that is not.
 pub fn import(files: &Files, services: Option<&str>) -> Result<Imported, ImportError> {
+    import_vcns(files, services, &[])
+}
+
+/// [`import`] of only the VCNs named in `vcns` (display name or OCID;
+/// all when empty) and what is in them. A scenario holds VCNs of distinct
+/// addresses, so a tenancy whose compartments reuse `10.0.0.0/16` is
+/// imported one VCN (or one group of distinct VCNs) at a time.
+///
+/// # Errors
+/// As [`import`]; a name in `vcns` that is no VCN of the export.
+pub fn import_vcns(
+    files: &Files,
+    services: Option<&str>,
+    vcns: &[String],
+) -> Result<Imported, ImportError> {
     let mut warnings = Vec::new();
     let mut inv = Inventory::default();
     for (name, text) in files {
@@ -666,6 +770,9 @@ pub fn import(files: &Files, services: Option<&str>) -> Result<Imported, ImportE
                 "`{name}`: one page of a longer list (`opc-next-page` is `{page}`): the objects of the other pages are missing; export with `--all`"
             ));
         }
+    }
+    if !vcns.is_empty() {
+        keep_vcns(&mut inv, vcns, &mut warnings)?;
     }
     let mut ix = Index::default();
     let vcn_names = name_all(&inv.vcns, "vcn", "display-name", &mut ix.vcn);
