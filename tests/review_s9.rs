@@ -159,3 +159,174 @@ fn rule_stats_are_the_same_for_any_split_past_their_per_shard_bound() {
     assert!(exact_small > 0, "no small bound was exact");
     assert!(audited > 0, "no audit flows: the audit map is untested");
 }
+
+/// The flow-log judging order of `judge_records` is the old one: a plain
+/// re-implementation of the session-8 code (placing, the tie rule's
+/// openers, `sort_by_cached_key` on (start, rank, input index)) on random
+/// records with many ties in `start`, both directions of a tuple in one
+/// second at one VNIC (logged at the source, the destination, or both),
+/// several VNICs, unplaced records and protocols without ports.
+#[test]
+fn flow_log_judging_order_is_the_old_sort() {
+    use std::collections::HashMap;
+    use std::net::IpAddr;
+    use zprsim_control::compile::side::Side;
+    use zprsim_control::verdict::{Context, Verdict};
+    use zprsim_dataplane::conntrack::ConnKey;
+    use zprsim_dataplane::flowlog::judge::{Direction, judge_records, record_packet};
+    use zprsim_dataplane::flowlog::record::{Action, LogRecord};
+
+    let (mut ties, mut both_open, mut judged) = (0usize, 0usize, 0usize);
+    for seed in 0..40u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(9950 + seed);
+        let mut s = random_scenario(&mut rng);
+        for (i, v) in s.vnics.iter_mut().enumerate() {
+            // One VNIC without an id: its records are unplaced.
+            v.id = (i != 1).then(|| format!("ocid1.vnic.oc1..v{i}"));
+        }
+        let c = Compiled::new(&s, &Config::default()).unwrap();
+        let pool = address_pool(&s);
+        let ocids: Vec<Arc<str>> = (0..=s.vnics.len())
+            .map(|i| Arc::from(format!("ocid1.vnic.oc1..v{i}")))
+            .collect();
+        let mut records: Vec<LogRecord> = Vec::new();
+        for line in 0..300u64 {
+            let v = rng.random_range(0..s.vnics.len());
+            let Some(&mine) = s.vnics[v].private_ips.first() else {
+                continue;
+            };
+            let other: IpAddr = pool[rng.random_range(0..pool.len())];
+            let proto = [6u8, 17, 1, 47][rng.random_range(0..4)];
+            let (sport, dport) = if matches!(proto, 6 | 17) {
+                (
+                    [1024u16, 40000, 443][rng.random_range(0..3)],
+                    [22u16, 443, 80][rng.random_range(0..3)],
+                )
+            } else {
+                (0, 0)
+            };
+            let (src, dst) = if rng.random_bool(0.5) {
+                (mine, other)
+            } else {
+                (other, mine)
+            };
+            let start = 1_700_000_000 + rng.random_range(0..4u64) * 30;
+            let r = LogRecord {
+                file: 0,
+                line,
+                // Now and then a VNIC's OCID no VNIC has.
+                vnic: Arc::clone(
+                    &ocids[if rng.random_bool(0.05) {
+                        s.vnics.len()
+                    } else {
+                        v
+                    }],
+                ),
+                action: if rng.random_bool(0.8) {
+                    Action::Accept
+                } else {
+                    Action::Reject
+                },
+                src,
+                dst,
+                proto,
+                sport,
+                dport,
+                packets: rng.random_range(1..10),
+                bytes: rng.random_range(40..1000),
+                start,
+                end: start + 60,
+            };
+            // The other direction in the same window, at the same VNIC,
+            // sometimes before it in the input.
+            if rng.random_bool(0.35) {
+                let back = LogRecord {
+                    src: r.dst,
+                    dst: r.src,
+                    sport: r.dport,
+                    dport: r.sport,
+                    line: line + 10_000,
+                    ..r.clone()
+                };
+                if rng.random_bool(0.5) {
+                    records.push(back);
+                    records.push(r);
+                } else {
+                    records.push(r);
+                    records.push(back);
+                }
+            } else {
+                records.push(r);
+            }
+        }
+        // The old code: place, openers, sort_by_cached_key.
+        let mut placed: Vec<(usize, usize, Direction)> = Vec::new();
+        for (i, r) in records.iter().enumerate() {
+            let Some(v) = s
+                .vnics
+                .iter()
+                .position(|x| x.id.as_deref() == Some(&*r.vnic))
+            else {
+                continue;
+            };
+            let dir = if s.vnics[v].private_ips.contains(&r.src) {
+                Direction::Egress
+            } else if s.vnics[v].private_ips.contains(&r.dst) {
+                Direction::Ingress
+            } else {
+                continue;
+            };
+            placed.push((i, v, dir));
+        }
+        let mut first: HashMap<(u64, usize, ConnKey), [Option<(usize, Direction)>; 2]> =
+            HashMap::new();
+        for &(i, v, dir) in &placed {
+            let r = &records[i];
+            let Some((key, fwd)) = ConnKey::of(&record_packet(r, false)) else {
+                continue;
+            };
+            let slot = &mut first.entry((r.start, v, key)).or_default()[usize::from(fwd)];
+            if slot.is_none() {
+                *slot = Some((i, dir));
+            }
+        }
+        let mut opener: HashMap<(u64, usize, ConnKey), bool> = HashMap::new();
+        for (k, e) in first {
+            let [Some(back), Some(fwd)] = e else { continue };
+            let opens = |(i, dir): (usize, Direction)| {
+                let side = match dir {
+                    Direction::Egress => Side::Source,
+                    Direction::Ingress => Side::Destination,
+                };
+                c.judge_side(&record_packet(&records[i], false), Context::First, side)
+                    .judgement
+                    .verdict
+                    == Verdict::Allow
+            };
+            let (f, b) = (opens(fwd), opens(back));
+            both_open += usize::from(f == b);
+            opener.insert(k, if f == b { fwd.0 < back.0 } else { f });
+        }
+        placed.sort_by_cached_key(|&(i, v, _)| {
+            let r = &records[i];
+            let rank = ConnKey::of(&record_packet(r, false)).map_or(0u8, |(key, fwd)| {
+                u8::from(opener.get(&(r.start, v, key)).is_some_and(|&o| o != fwd))
+            });
+            ties += usize::from(rank == 1);
+            (r.start, rank, i)
+        });
+        let j = judge_records(&c, &s, &records);
+        let got: Vec<(usize, usize, Direction)> = j
+            .judged
+            .iter()
+            .map(|x| (x.record, x.vnic, x.direction))
+            .collect();
+        assert_eq!(got, placed, "seed {seed}");
+        judged += got.len();
+    }
+    // The tie rule moved records, both ways of deciding it were taken, and
+    // most records were placed.
+    assert!(ties > 50, "{ties} records moved by the tie rule");
+    assert!(both_open > 10, "{both_open}");
+    assert!(judged > 5000, "{judged} judged");
+}
