@@ -330,3 +330,151 @@ fn flow_log_judging_order_is_the_old_sort() {
     assert!(both_open > 10, "{both_open}");
     assert!(judged > 5000, "{judged} judged");
 }
+
+fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `zprsim ARGS` from the project root, standard input an empty pipe, and
+/// killed after a minute (a hang fails the test instead of stalling it).
+fn zprsim(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    assert_cmd::Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(root())
+        .args(args)
+        .write_stdin("")
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap()
+}
+
+/// `zprsim ARGS --report R --quiet`: the exit code and the report with
+/// its run times and input names removed, and its warnings apart.
+fn report_of(args: &[&std::ffi::OsStr]) -> (Option<i32>, serde_json::Value, Vec<String>) {
+    let d = tempfile::tempdir().unwrap();
+    let r = d.path().join("r.json");
+    let mut all = args.to_vec();
+    all.extend([
+        std::ffi::OsStr::new("--report"),
+        r.as_os_str(),
+        std::ffi::OsStr::new("--quiet"),
+    ]);
+    let o = zprsim(&all);
+    let code = o.status.code();
+    assert!(
+        code.is_some_and(|c| c <= 1),
+        "{all:?}: {:?} {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&r).unwrap()).unwrap();
+    let w = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap().to_string())
+        .collect();
+    let m = v.as_object_mut().unwrap();
+    for k in [
+        "warnings",
+        "pcaps",
+        "captures",
+        "duration_s",
+        "compile_s",
+        "packets_per_second",
+        "batch_latency_ns",
+        "cpu",
+    ] {
+        m.remove(k);
+    }
+    (code, v, w)
+}
+
+/// A directory of captures holding, beside the capture: a FIFO with no
+/// writer (reading it would block forever), a symlink to standard input,
+/// a symlink to the directory itself (a loop), a dangling symlink, and
+/// text files named with a newline and with bytes that are not UTF-8.
+/// The run does not hang, reads the capture once, and names the two text
+/// files; given twice, the directory is read once (one warning); the
+/// flow-log twin (a flow-log directory given twice) warns in `replay`'s
+/// flow-log report too.
+#[cfg(unix)]
+#[test]
+fn a_directory_with_fifos_loops_and_odd_names_is_read_once_without_hanging() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let d = tempfile::tempdir().unwrap();
+    let caps = d.path().join("caps");
+    std::fs::create_dir_all(&caps).unwrap();
+    std::fs::copy(root().join("pcaps/oke-demo.pcap"), caps.join("00.pcap")).unwrap();
+    let fifo = caps.join("01.pcap");
+    let st = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    std::os::unix::fs::symlink("/dev/stdin", caps.join("02.pcap")).unwrap();
+    std::os::unix::fs::symlink(&caps, caps.join("03-loop")).unwrap();
+    std::os::unix::fs::symlink(caps.join("nowhere"), caps.join("04-dangling")).unwrap();
+    std::fs::write(caps.join("notes\nline two.txt"), b"hello\n").unwrap();
+    std::fs::write(
+        caps.join(OsStr::from_bytes(b"bad-\xff\xfe.txt")),
+        b"hello\n",
+    )
+    .unwrap();
+    let oke = OsStr::new(zprsim_bench::fixtures::OKE);
+    let one = root().join("pcaps/oke-demo.pcap");
+    let (_, want, none) = report_of(&[OsStr::new("replay"), oke, one.as_os_str()]);
+    assert!(none.is_empty(), "{none:?}");
+    let (_, got, w) = report_of(&[OsStr::new("replay"), oke, caps.as_os_str()]);
+    assert_eq!(got, want);
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(
+        w.iter()
+            .all(|w| w.contains("neither a capture nor flow logs")),
+        "{w:?}"
+    );
+    assert!(w.iter().any(|w| w.contains("notes\nline two.txt")), "{w:?}");
+    assert!(
+        w.iter().any(|w| w.contains("bad-\u{fffd}\u{fffd}.txt")),
+        "{w:?}"
+    );
+    // The directory twice, and once more as `caps/.`: read once.
+    let dot = caps.join(".");
+    let (_, twice, w) = report_of(&[
+        OsStr::new("replay"),
+        oke,
+        caps.as_os_str(),
+        caps.as_os_str(),
+        dot.as_os_str(),
+    ]);
+    assert_eq!(twice, want);
+    assert_eq!(
+        w.iter().filter(|w| w.contains("same file")).count(),
+        2,
+        "{w:?}"
+    );
+    // Flow logs: a directory given twice, in `replay`'s flow-log report.
+    let logs = d.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::copy(
+        root().join("examples/oke-orders/flowlogs/oke-demo.jsonl"),
+        logs.join("a.jsonl"),
+    )
+    .unwrap();
+    let (_, a, none) = report_of(&[OsStr::new("replay"), oke, logs.as_os_str()]);
+    let (_, b, w) = report_of(&[
+        OsStr::new("replay"),
+        oke,
+        logs.as_os_str(),
+        logs.as_os_str(),
+    ]);
+    assert!(none.is_empty(), "{none:?}");
+    assert!(a["flow_log"]["judged"].as_u64().unwrap() > 0);
+    assert_eq!(a, b);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("same file") && w[0].contains("read once"),
+        "{w:?}"
+    );
+}
