@@ -545,3 +545,48 @@ fn a_flow_log_starting_with_more_than_a_head_of_blank_lines_is_read() {
         );
     }
 }
+
+/// A report (or `--flows`) written into a directory of captures is, on the
+/// next run over that directory, one of its files: JSON, it reads as flow
+/// logs. The next run is refused (exit 2: one kind per run), every file
+/// left as it was, and the error names the report, the file to move (it
+/// named only the capture).
+#[test]
+fn a_report_left_in_a_capture_directory_is_named_on_the_next_run() {
+    use std::ffi::OsStr;
+    let d = tempfile::tempdir().unwrap();
+    let caps = d.path().join("caps");
+    std::fs::create_dir_all(&caps).unwrap();
+    std::fs::copy(root().join("pcaps/oke-demo.pcap"), caps.join("00.pcap")).unwrap();
+    let report = caps.join("report.json");
+    let oke = OsStr::new(zprsim_bench::fixtures::OKE);
+    let args = [
+        OsStr::new("replay"),
+        oke,
+        caps.as_os_str(),
+        OsStr::new("--report"),
+        report.as_os_str(),
+        OsStr::new("--quiet"),
+    ];
+    let o = zprsim(&args);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let first = std::fs::read(&report).unwrap();
+    // Again, same report path (an output over an input), then another.
+    let o = zprsim(&args);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read(&report).unwrap(), first);
+    let other = d.path().join("r2.json");
+    let mut args2 = args;
+    args2[4] = other.as_os_str();
+    let o = zprsim(&args2);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("00.pcap` is a capture"), "{err}");
+    assert!(err.contains("report.json` reads as one"), "{err}");
+    assert!(!other.exists());
+}
