@@ -18,8 +18,9 @@
 //! A file found twice (typed twice under two spellings, or named beside
 //! the directory holding it) is read once, where it first appears, with a
 //! warning: read twice, every packet or record of it would count twice.
-//! Files are the same when their device and inode are; standard input,
-//! pipes and devices are never merged.
+//! Files are the same when their device and inode are (standard input
+//! too, when a file is redirected into it); pipes and devices are never
+//! merged.
 //!
 //! What is taken: regular files (a symlink to a file is followed), in
 //! byte order of their names at each level, depth first; names starting
@@ -193,15 +194,19 @@ fn all_blank(head: &[u8]) -> bool {
     }
 }
 
-/// A regular file's device and inode; `None` for `-`, pipes, devices and
-/// what cannot be looked at (the reader names it).
+/// A regular file's device and inode (`-`: standard input's, when it is a
+/// file redirected in: `replay - cap.pcap < cap.pcap`); `None` for pipes,
+/// devices and what cannot be looked at (the reader names it).
 #[cfg(unix)]
 fn file_id(p: &Path) -> Option<(u64, u64)> {
+    use std::os::fd::AsFd;
     use std::os::unix::fs::MetadataExt;
-    if is_std(p) {
-        return None;
-    }
-    let m = std::fs::metadata(p).ok()?;
+    let m = if is_std(p) {
+        let fd = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
+        std::fs::File::from(fd).metadata().ok()?
+    } else {
+        std::fs::metadata(p).ok()?
+    };
     m.is_file().then(|| (m.dev(), m.ino()))
 }
 
