@@ -626,3 +626,41 @@ fn overlapping_vcns_import_one_at_a_time() {
         "error: --vcn: no VCN in the export has the display name or OCID `staging`\n"
     );
 }
+
+/// The importer keeps one copy of each object (it cloned every object to
+/// compare later copies: 453 MB for a 69 MB export of 9,030 VNICs, 319 MB
+/// now): later copies are still compared and merged, for objects kept in
+/// a list (a VNIC from `list-vnics` then `vnic get`) and for kinds kept in
+/// none (a VNIC attachment listed twice).
+#[test]
+fn repeated_objects_are_compared_with_the_one_kept_copy() {
+    let mut files = oke_export(1, 1);
+    // `list-vnics` (older: no attributes) after `vnic get` (with them).
+    let node: Value = serde_json::from_str(&files["network-vnic-get-0.json"]).unwrap();
+    let mut with = node["data"].clone();
+    with["security-attributes"] = json!({ "oracle-zpr": { "app": { "value": "oke-node" } } });
+    files.insert("network-vnic-get-0.json".into(), file(&with));
+    files.insert(
+        "compute-instance-list-vnics-0.json".into(),
+        file(&json!([node["data"]])),
+    );
+    let attachment = json!({ "id": "ocid1.vnicattachment.oc1.iad.a", "vnic-id": "x", "lifecycle-state": "ATTACHED" });
+    let mut moved = attachment.clone();
+    moved["vnic-id"] = json!("y");
+    files.insert(
+        "compute-vnic-attachment-list.json".into(),
+        file(&json!([attachment, moved])),
+    );
+    let imported = oci::import(&files, None).unwrap();
+    assert_eq!(
+        imported.warnings,
+        [
+            "`compute-vnic-attachment-list.json`: OCID `ocid1.vnicattachment.oc1.iad.a` appears again with another `vnic-id`; the first, from `compute-vnic-attachment-list.json`, is kept"
+        ]
+    );
+    let s = load::from_toml_str(&imported.toml, "imported.toml")
+        .unwrap()
+        .scenario;
+    let node = s.vnics.iter().find(|v| v.name == "node-0").unwrap();
+    assert_eq!(node.attributes.len(), 1);
+}

@@ -109,9 +109,19 @@ struct Inventory {
     balancers: Vec<Obj>,
     services: Vec<Obj>,
     policies: Vec<Obj>,
-    /// Every OCID taken, with the file it came from, the object, and its
-    /// index in its kind's list when it is kept there.
-    seen: BTreeMap<String, (String, Obj, Option<usize>)>,
+    /// Every OCID taken, with the file it came from and where the object
+    /// is: its index in its kind's list, or (a kind kept in no list) the
+    /// object itself. One copy of each object: a clone of every object
+    /// here doubled the import's memory.
+    seen: BTreeMap<String, (String, Kept)>,
+}
+
+/// Where [`Inventory::seen`] finds an object.
+enum Kept {
+    /// At this index of its kind's list.
+    At(usize),
+    /// Here (a kind no list keeps).
+    Here(Obj),
 }
 
 /// The list an object of OCID type `ty` is kept in.
@@ -198,7 +208,23 @@ impl Inventory {
         // The same object from two commands (`vnic get`, `list-vnics`): once.
         // Two different objects under one OCID: the first is kept, loudly.
         // (An empty id is never in `seen`.)
-        if let Some((first_file, first, _)) = self.seen.get(&id) {
+        if let Some((first_file, kept)) = self.seen.get(&id) {
+            let first_file = first_file.clone();
+            let at = match kept {
+                Kept::At(i) => Some(*i),
+                Kept::Here(_) => None,
+            };
+            let ty = ocid_type(&id).unwrap_or_default();
+            let first = match at {
+                Some(i) => self.list_mut(ty).and_then(|l| l.get_mut(i)),
+                None => match self.seen.get_mut(&id) {
+                    Some((_, Kept::Here(o))) => Some(o),
+                    _ => None,
+                },
+            };
+            let Some(first) = first else {
+                return;
+            };
             if let Some(key) = first_difference(first, &o) {
                 warnings.push(format!(
                     "`{file}`: OCID `{id}` appears again with another `{key}`; the first, from `{first_file}`, is kept"
@@ -212,14 +238,7 @@ impl Inventory {
                 .into_iter()
                 .filter(|(k, _)| !first.contains_key(k))
                 .collect();
-            let at = self.seen.get_mut(&id).and_then(|(_, kept, at)| {
-                kept.extend(extra.iter().cloned());
-                *at
-            });
-            let ty = ocid_type(&id).unwrap_or_default();
-            if let Some(kept) = at.and_then(|i| self.list_mut(ty)?.get_mut(i)) {
-                kept.extend(extra);
-            }
+            first.extend(extra);
             return;
         }
         let Some(ty) = ocid_type(&id) else {
@@ -240,9 +259,11 @@ impl Inventory {
             ));
             return;
         }
-        let copy = o.clone();
-        let at = self.list_mut(ty).map(|l| l.push(o));
-        self.seen.insert(id, (file.to_owned(), copy, at));
+        let kept = match self.list_mut(ty) {
+            Some(l) => Kept::At(l.push(o)),
+            None => Kept::Here(o),
+        };
+        self.seen.insert(id, (file.to_owned(), kept));
     }
 }
 
