@@ -54,6 +54,40 @@ struct OciArgs {
     vcns: Vec<String>,
 }
 
+/// Most directory levels below DIR searched for `*.json`.
+const MAX_DEPTH: usize = 8;
+
+/// The `*.json` files under `dir` (`depth` levels below DIR), in name
+/// order at each level, subdirectories included: an export made per
+/// compartment keeps each in a folder of its own, and its files were
+/// silently not read. Names starting with `.` are skipped; a symlink to a
+/// directory is not followed (no loops).
+fn json_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), Failure> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Failure::Input(format!("error: {}: {e}", dir.display())))?;
+    let mut here: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| e.path())
+        .collect();
+    here.sort();
+    for p in here {
+        let is_link = std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink());
+        if p.is_dir() && !is_link {
+            if depth >= MAX_DEPTH {
+                return Err(Failure::Input(format!(
+                    "error: `{}` is more than {MAX_DEPTH} levels below DIR (the limit)",
+                    p.display()
+                )));
+            }
+            json_files(&p, depth + 1, out)?;
+        } else if p.extension().is_some_and(|x| x == "json") && p.is_file() {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
 /// Reads one input (`-`: standard input) of at most [`MAX_FILE`] bytes.
 fn read_limited(p: &Path) -> Result<String, Failure> {
     let err = |e: &dyn std::fmt::Display| Failure::Input(format!("error: {}: {e}", p.display()));
@@ -78,14 +112,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
                 .into(),
         ));
     }
-    let entries = std::fs::read_dir(&a.dir)
-        .map_err(|e| Failure::Input(format!("error: {}: {e}", a.dir.display())))?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json") && p.is_file())
-        .collect();
-    paths.sort();
+    let mut paths = Vec::new();
+    json_files(&a.dir, 0, &mut paths)?;
     if paths.is_empty() {
         return Err(Failure::Input(format!(
             "error: `{}` holds no `*.json` file",
@@ -128,12 +156,17 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             a.dir.display()
         )));
     }
+    // Each file by its path under DIR (`compartment-b/network-vcn-list.json`),
+    // so two subdirectories' files of one name are both read.
     let mut files = BTreeMap::new();
     for p in &paths {
         let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+            .strip_prefix(&a.dir)
+            .unwrap_or(p)
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/");
         files.insert(name, read_limited(p)?);
     }
     let services = a.services.as_deref().map(read_limited).transpose()?;

@@ -664,3 +664,70 @@ fn repeated_objects_are_compared_with_the_one_kept_copy() {
     let node = s.vnics.iter().find(|v| v.name == "node-0").unwrap();
     assert_eq!(node.attributes.len(), 1);
 }
+
+/// An export made per compartment, one folder each (`prod/`, `dev/`),
+/// every folder with its own `network-vcn-list.json`: the subfolders were
+/// not read and the import ended with exit 0, no warning, and none of
+/// their objects. They are read now, by their path under DIR (two files
+/// of one name both count; NSG rules still find their NSG by the file's
+/// own name), hidden folders and symlinked folders (a loop) excepted.
+#[test]
+fn an_export_in_one_folder_per_compartment_is_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let vcn = "ocid1.vcn.oc1.iad.v1";
+    let nsg = "ocid1.networksecuritygroup.oc1.iad.n1";
+    let put = |path: &str, v: Value| {
+        let p = d.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, file(&v)).unwrap();
+    };
+    put(
+        "network/network-vcn-list.json",
+        json!([{ "id": vcn, "display-name": "v", "cidr-blocks": ["10.0.0.0/16"] }]),
+    );
+    put(
+        "prod/network-subnet-list.json",
+        json!([{ "id": "ocid1.subnet.oc1.iad.p", "vcn-id": vcn, "display-name": "prod", "cidr-block": "10.0.1.0/24" }]),
+    );
+    put(
+        "dev/network-subnet-list.json",
+        json!([{ "id": "ocid1.subnet.oc1.iad.d", "vcn-id": vcn, "display-name": "dev", "cidr-block": "10.0.2.0/24" }]),
+    );
+    put(
+        "prod/nsgs/network-nsg-list.json",
+        json!([{ "id": nsg, "vcn-id": vcn, "display-name": "web" }]),
+    );
+    put(
+        &format!("prod/nsgs/network-nsg-rules-list.{nsg}.json"),
+        json!([{ "direction": "INGRESS", "protocol": "6", "source": "10.0.0.0/16", "source-type": "CIDR_BLOCK" }]),
+    );
+    // Skipped: a hidden folder (an editor's, a sync tool's) and a loop.
+    put(
+        ".trash/network-subnet-list.json",
+        json!([{ "id": "ocid1.subnet.oc1.iad.x", "vcn-id": vcn, "display-name": "x", "cidr-block": "10.0.1.0/24" }]),
+    );
+    std::os::unix::fs::symlink(d, d.join("prod/loop")).unwrap();
+    let out = crate::support::run_in(d, ["import", "oci", ".", "-o", "out.toml"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = load::from_toml_str(
+        &std::fs::read_to_string(d.join("out.toml")).unwrap(),
+        "out.toml",
+    )
+    .unwrap()
+    .scenario;
+    let subnets: Vec<&str> = s.subnets.iter().map(|x| x.name.as_str()).collect();
+    assert_eq!(subnets, ["dev", "prod"]);
+    assert_eq!(s.nsgs.len(), 1);
+    assert_eq!(s.nsgs[0].rules.len(), 1);
+}

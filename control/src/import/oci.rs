@@ -192,7 +192,11 @@ impl Inventory {
     fn add(&mut self, file: &str, o: Obj, warnings: &mut Vec<String>) {
         let id = id_of(&o);
         if g(&o, "direction").is_some() && ocid_type(&id).is_none() {
+            // The file's own name, without the folders above it.
             let nsg = file
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
                 .strip_prefix("network-nsg-rules-list.")
                 .and_then(|f| f.strip_suffix(".json"))
                 .unwrap_or_default();
