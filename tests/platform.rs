@@ -731,3 +731,57 @@ fn an_export_in_one_folder_per_compartment_is_read_whole() {
     assert_eq!(s.nsgs.len(), 1);
     assert_eq!(s.nsgs[0].rules.len(), 1);
 }
+
+/// NSG rules have no OCID, only an `id` within their NSG: two copies of
+/// one rules file (two snapshots of an export under DIR, now that
+/// subfolders are read, or a file appended twice) gave every rule twice,
+/// so the console's rule `#3` became `#43` as well and the NSG looked over
+/// OCI's 120-rule limit. A rule another file already gave (same NSG,
+/// `id` and fields) is taken once; one `id` with other fields is a
+/// warning, the first kept. (Within one file every rule counts.)
+#[test]
+fn an_nsg_rule_given_twice_is_taken_once() {
+    let mut files = oke_export(1, 1);
+    let vcn = "ocid1.vcn.oc1.iad.v1";
+    let nsg = "ocid1.networksecuritygroup.oc1.iad.n1";
+    files.insert(
+        "network-nsg-list.json".into(),
+        file(&json!([{ "id": nsg, "vcn-id": vcn, "display-name": "web" }])),
+    );
+    let rule = |id: &str, port: u16| {
+        json!({ "id": id, "direction": "INGRESS", "protocol": "6", "source": "10.0.0.0/16",
+            "source-type": "CIDR_BLOCK",
+            "tcp-options": { "destination-port-range": { "min": port, "max": port } } })
+    };
+    let rules = json!([rule("A1B2C3", 443), rule("D4E5F6", 8080)]);
+    files.insert(
+        format!("day1/network-nsg-rules-list.{nsg}.json"),
+        file(&rules),
+    );
+    files.insert(
+        format!("day2/network-nsg-rules-list.{nsg}.json"),
+        file(&rules),
+    );
+    let imported = oci::import(&files, None).unwrap();
+    assert!(imported.warnings.is_empty(), "{:?}", imported.warnings);
+    let s = load::from_toml_str(&imported.toml, "imported.toml")
+        .unwrap()
+        .scenario;
+    assert_eq!(s.nsgs[0].rules.len(), 2);
+
+    files.insert(
+        format!("day2/network-nsg-rules-list.{nsg}.json"),
+        file(&json!([rule("A1B2C3", 22), rule("D4E5F6", 8080)])),
+    );
+    let imported = oci::import(&files, None).unwrap();
+    assert_eq!(
+        imported.warnings,
+        [format!(
+            "`day2/network-nsg-rules-list.{nsg}.json`: NSG `{nsg}` rule `A1B2C3` appears again with other fields; the first, from `day1/network-nsg-rules-list.{nsg}.json`, is kept"
+        )]
+    );
+    let s = load::from_toml_str(&imported.toml, "imported.toml")
+        .unwrap()
+        .scenario;
+    assert_eq!(s.nsgs[0].rules.len(), 2);
+}

@@ -99,6 +99,9 @@ struct Inventory {
     private_ips: Vec<Obj>,
     nsgs: Vec<Obj>,
     nsg_rules: Vec<(String, Obj)>,
+    /// Each NSG rule taken, by (NSG, rule `id`), with the file it came
+    /// from and its index in `nsg_rules`.
+    nsg_rule_ids: HashMap<(String, String), (String, usize)>,
     lists: Vec<Obj>,
     tables: Vec<Obj>,
     gateways: Vec<(&'static str, Obj)>,
@@ -204,7 +207,26 @@ impl Inventory {
                 warnings.push(format!(
                     "`{file}`: NSG rule `{id}` left out: the file name does not name its NSG (`network-nsg-rules-list.<NSG OCID>.json`)"
                 ));
+            } else if !id.is_empty()
+                && let Some((first_file, at)) = self.nsg_rule_ids.get(&(nsg.to_owned(), id.clone()))
+                && first_file != file
+            {
+                // The same rule from another file (two snapshots of one
+                // export under DIR): once, as the console numbers it; a
+                // different rule under one id is kept as first seen. (Within
+                // one file every rule counts: ids are unique per NSG in
+                // OCI's output, not always in hand-made or generated ones.)
+                if self.nsg_rules.get(*at).is_none_or(|(_, r)| *r != o) {
+                    warnings.push(format!(
+                        "`{file}`: NSG `{nsg}` rule `{id}` appears again with other fields; the first, from `{first_file}`, is kept"
+                    ));
+                }
             } else {
+                if !id.is_empty() {
+                    self.nsg_rule_ids
+                        .entry((nsg.to_owned(), id.clone()))
+                        .or_insert((file.to_owned(), self.nsg_rules.len()));
+                }
                 self.nsg_rules.push((nsg.to_owned(), o));
             }
             return;
