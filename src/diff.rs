@@ -299,8 +299,33 @@ impl VerdictSink for DiffSink {
 
 // ---------------------------------------------------- explaining flows --
 
-/// A rule or statement by its content (names and text, not indices), so a
-/// rule removed before another does not make the other look changed.
+/// An object by its `id` (OCID) when it has one, else by its name: two
+/// imports of one tenancy may name an object differently (a new NSG with
+/// the same display name takes `lb-nsg` and the old one becomes
+/// `lb-nsg-2`), and its rules must not look changed for that.
+fn key<'a>(id: Option<&'a str>, name: &'a str) -> &'a str {
+    id.unwrap_or(name)
+}
+
+/// A rule's text with its NSG peer by [`key`].
+fn rule_described(s: &Scenario, rule: &zprsim_control::model::SecurityRule) -> String {
+    let text = eval::describe_rule(s, rule);
+    match rule.peer {
+        zprsim_control::model::Peer::Nsg(p) => {
+            let n = &s.nsgs[p.index()];
+            text.replacen(
+                &format!("nsg `{}`", n.name),
+                &format!("nsg `{}`", key(n.id.as_deref(), &n.name)),
+                1,
+            )
+        }
+        _ => text,
+    }
+}
+
+/// A rule or statement by its content (containers by [`key`] and text, not
+/// indices), so a rule removed before another does not make the other look
+/// changed, nor does a re-import that renamed its container.
 fn rule_content(s: &Scenario, r: RuleRef) -> String {
     match r {
         RuleRef::Route { table, index } => {
@@ -311,7 +336,7 @@ fn rule_content(s: &Scenario, r: RuleRef) -> String {
                         RouteDestination::Cidr(c) => c.to_string(),
                         RouteDestination::Service(l) => s.services[l.index()].name.clone(),
                     };
-                    format!("route_table:{}: {dst}", t.name)
+                    format!("route_table:{}: {dst}", key(t.id.as_deref(), &t.name))
                 }
                 None => rule_text(s, r),
             }
@@ -319,7 +344,11 @@ fn rule_content(s: &Scenario, r: RuleRef) -> String {
         RuleRef::Nsg { nsg, index } => {
             let n = &s.nsgs[nsg.index()];
             match n.rules.get(index as usize) {
-                Some(rule) => format!("nsg:{}: {}", n.name, eval::describe_rule(s, rule)),
+                Some(rule) => format!(
+                    "nsg:{}: {}",
+                    key(n.id.as_deref(), &n.name),
+                    rule_described(s, rule)
+                ),
                 None => rule_text(s, r),
             }
         }
@@ -336,15 +365,22 @@ fn rule_content(s: &Scenario, r: RuleRef) -> String {
                 _ => 0,
             };
             match rules.get(index) {
-                Some(rule) => format!("security_list:{}: {}", l.name, eval::describe_rule(s, rule)),
+                Some(rule) => format!(
+                    "security_list:{}: {}",
+                    key(l.id.as_deref(), &l.name),
+                    rule_described(s, rule)
+                ),
                 None => rule_text(s, r),
             }
         }
-        RuleRef::Statement(st) => format!(
-            "zpr_policy:{}: {}",
-            s.zpr_policies[st.policy.index()].name,
-            s.statement(st).text
-        ),
+        RuleRef::Statement(st) => {
+            let p = &s.zpr_policies[st.policy.index()];
+            format!(
+                "zpr_policy:{}: {}",
+                key(p.id.as_deref(), &p.name),
+                s.statement(st).text
+            )
+        }
     }
 }
 

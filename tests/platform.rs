@@ -785,3 +785,66 @@ fn an_nsg_rule_given_twice_is_taken_once() {
         .scenario;
     assert_eq!(s.nsgs[0].rules.len(), 2);
 }
+
+/// The nightly loop: re-import the tenancy, `diff` yesterday's scenario
+/// against today's on a capture, `--fail-on reason-changed`. Someone
+/// added an (empty) NSG with the same display name as the load
+/// balancer's: the import names it `lb-nsg` and the old one `lb-nsg-2`.
+/// Nothing changed for any flow, but 13 of the demo's 32 flows were
+/// "reason changed" (their NSG, or the NSG a rule names as peer, had
+/// another name) and the gate failed. Rules are compared by their
+/// containers' ids (OCIDs) when the scenarios have them; a real change
+/// (the load balancer's rule to the pods moved to another port) is still
+/// one.
+#[test]
+fn a_reimport_that_renames_an_nsg_changes_no_reason() {
+    let services = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/oke-orders/oci-public-ip-ranges.json"),
+    )
+    .unwrap();
+    let before = crate::support::oke_export();
+    let mut after = before.clone();
+    let mut nsgs: Value = serde_json::from_str(&after["network-nsg-list.json"]).unwrap();
+    let lb = nsgs["data"][0].clone();
+    assert_eq!(lb["display-name"], "lb-nsg");
+    let mut twin = lb.clone();
+    twin["id"] = json!("ocid1.networksecuritygroup.oc1.iad.aaanew");
+    nsgs["data"].as_array_mut().unwrap().insert(0, twin);
+    after.insert("network-nsg-list.json".into(), nsgs.to_string());
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (name, files) in [("before.toml", &before), ("after.toml", &after)] {
+        let imported = oci::import(files, Some(&services)).unwrap();
+        std::fs::write(d.join(name), imported.toml).unwrap();
+    }
+    let after_toml = std::fs::read_to_string(d.join("after.toml")).unwrap();
+    assert!(after_toml.contains("name = \"lb-nsg-2\""));
+    let capture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pcaps/oke-demo.pcap");
+    let diff = |after: &str| {
+        let out = crate::support::run_in(
+            d,
+            [
+                "diff",
+                "before.toml",
+                after,
+                capture.to_str().unwrap(),
+                "--quiet",
+                "--fail-on",
+                "reason-changed",
+                "--report",
+                "-",
+            ],
+        );
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let n = |k: &str| r["flows"][k].as_u64().unwrap();
+        (out.status.code(), n("reason_changed"), n("would_break"))
+    };
+    assert_eq!(diff("after.toml"), (Some(0), 0, 0));
+    // A real change: the load balancer's egress to the pods' 8080 moved.
+    let moved = after_toml.replacen("max = 8080\nmin = 8080", "max = 8081\nmin = 8081", 1);
+    assert_ne!(moved, after_toml);
+    std::fs::write(d.join("moved.toml"), moved).unwrap();
+    let (_, changed, broken) = diff("moved.toml");
+    assert!(changed + broken > 0, "{changed} {broken}");
+}
