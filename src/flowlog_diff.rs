@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use serde::Serialize;
-use zprsim_control::compile::{Compiled, Config, rule_text};
+use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::load::Warning;
 use zprsim_control::model::Scenario;
-use zprsim_control::verdict::{Stage, Verdict};
+use zprsim_control::verdict::{RuleRef, Stage, Verdict};
 use zprsim_dataplane::community_id::community_id;
 use zprsim_dataplane::conntrack::ConnKey;
 use zprsim_dataplane::flowlog::judge::{Agreement, FlowLogJudgement, judge_records, record_packet};
@@ -141,9 +141,43 @@ struct ChangedFlow {
     after: SideFlow,
 }
 
-/// Rule texts as numbers shared by both scenarios: two deciding rules are
-/// the same rule when their texts (`nsg:web#0`) are, whichever scenario's
-/// ids they have.
+/// A deciding rule across the two scenarios: its container (route table,
+/// list, NSG, policy) by its `id` (OCID) when it has one, else by name,
+/// and its position. Two imports of one tenancy may name a container
+/// differently (a new NSG taking an old one's display name makes it
+/// `lb-nsg-2`); by name its rules looked changed.
+fn rule_key(s: &Scenario, r: RuleRef) -> String {
+    let key = |id: Option<&str>, name: &str| id.unwrap_or(name).to_owned();
+    match r {
+        RuleRef::Route { table, index } => {
+            let t = &s.route_tables[table.index()];
+            format!("route_table:{}#{index}", key(t.id.as_deref(), &t.name))
+        }
+        RuleRef::SecurityList {
+            list,
+            direction,
+            index,
+        } => {
+            let l = &s.security_lists[list.index()];
+            format!(
+                "security_list:{}/{direction:?}#{index}",
+                key(l.id.as_deref(), &l.name)
+            )
+        }
+        RuleRef::Nsg { nsg, index } => {
+            let n = &s.nsgs[nsg.index()];
+            format!("nsg:{}#{index}", key(n.id.as_deref(), &n.name))
+        }
+        RuleRef::Statement(st) => {
+            let p = &s.zpr_policies[st.policy.index()];
+            format!("zpr_policy:{}#{}", key(p.id.as_deref(), &p.name), st.index)
+        }
+    }
+}
+
+/// Rule keys ([`rule_key`]) as numbers shared by both scenarios: two
+/// deciding rules are the same rule when their keys are, whichever
+/// scenario's ids they have.
 #[derive(Default)]
 struct RuleNames(HashMap<String, u32>);
 
@@ -177,7 +211,7 @@ fn verdicts(
             Some(
                 *known
                     .entry(id.raw())
-                    .or_insert_with(|| *names.0.entry(rule_text(s, r)).or_insert(next)),
+                    .or_insert_with(|| *names.0.entry(rule_key(s, r)).or_insert(next)),
             )
         });
         for (slot, t) in rules.iter_mut().zip(texts) {
