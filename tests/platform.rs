@@ -853,3 +853,42 @@ fn a_reimport_that_renames_an_nsg_changes_no_reason() {
     let (_, changed, broken) = diff("moved.toml", &capture);
     assert!(changed + broken > 0, "{changed} {broken}");
 }
+
+/// OKE pods on prefix delegation: the node's pod VNIC holds a /28
+/// (`oci network private-ip list` shows `ip-address` 10.0.64.16 with
+/// `cidr-prefix-length` 28), and its pods use every address of it. Only
+/// the first address was imported: the others were no VNIC's, so a pod's
+/// egress rules and ZPR's egress check at its VNIC were skipped (a wider
+/// scenario than the network). Every address of an IPv4 prefix of at most
+/// 256 is imported now; a wider or IPv6 prefix is a warning.
+#[test]
+fn a_delegated_prefix_gives_the_vnic_every_address_of_it() {
+    let mut files = oke_export(1, 1);
+    let mut ips: Value = serde_json::from_str(&files["network-private-ip-list.json"]).unwrap();
+    let list = ips["data"].as_array_mut().unwrap();
+    list.push(
+        json!({ "id": "ocid1.privateip.oc1.iad.prefix", "ip-address": "10.0.64.16",
+        "cidr-prefix-length": 28, "vnic-id": "ocid1.vnic.oc1.iad.pods0" }),
+    );
+    list.push(
+        json!({ "id": "ocid1.privateip.oc1.iad.wide", "ip-address": "10.0.96.0",
+        "cidr-prefix-length": 20, "vnic-id": "ocid1.vnic.oc1.iad.pods0" }),
+    );
+    files.insert("network-private-ip-list.json".into(), ips.to_string());
+    let imported = oci::import(&files, None).unwrap();
+    assert_eq!(
+        imported.warnings,
+        [
+            "private IP `10.0.96.0` (`ocid1.privateip.oc1.iad.wide`) of VNIC `ocid1.vnic.oc1.iad.pods0`: a prefix of /20 holds more than 256 addresses; only `10.0.96.0` is imported, and the prefix's other addresses are judged as no VNIC's"
+        ]
+    );
+    let s = load::from_toml_str(&imported.toml, "imported.toml")
+        .unwrap()
+        .scenario;
+    let pods = s.vnics.iter().find(|v| v.name == "vnic-pods0").unwrap();
+    let got: Vec<String> = pods.private_ips.iter().map(ToString::to_string).collect();
+    let mut want = vec![pod_ip(0, 0, 1)];
+    want.extend((16..32).map(|i| format!("10.0.64.{i}")));
+    want.push("10.0.96.0".into());
+    assert_eq!(got, want);
+}

@@ -424,6 +424,45 @@ fn keep_vcns(
     Ok(())
 }
 
+/// Most addresses of a delegated prefix imported one by one (a /24).
+const MAX_PREFIX_ADDRESSES: u32 = 256;
+
+/// The addresses a private IP object stands for: its `ip-address`, or,
+/// with a `cidr-prefix-length` (a prefix delegated to the VNIC, as OKE
+/// gives pods), every address of the prefix. Without them the pods'
+/// addresses were no VNIC's, so their egress rules and ZPR's egress check
+/// were skipped. An error says why a prefix cannot be listed (IPv6, or
+/// wider than [`MAX_PREFIX_ADDRESSES`]).
+fn prefix_addresses(address: &str, len: Option<u64>) -> Result<Vec<String>, String> {
+    let Some(len) = len else {
+        return Ok(vec![address.to_owned()]);
+    };
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(a)) if len == 32 => Ok(vec![a.to_string()]),
+        Ok(std::net::IpAddr::V6(a)) if len == 128 => Ok(vec![a.to_string()]),
+        Ok(std::net::IpAddr::V4(a)) => {
+            let net = u8::try_from(len)
+                .ok()
+                .and_then(|l| ipnet::Ipv4Net::new(a, l).ok())
+                .ok_or_else(|| {
+                    format!("`cidr-prefix-length` {len} is not an IPv4 prefix length")
+                })?;
+            if 32 - u32::from(net.prefix_len()) > MAX_PREFIX_ADDRESSES.trailing_zeros() {
+                return Err(format!(
+                    "a prefix of /{len} holds more than {MAX_PREFIX_ADDRESSES} addresses"
+                ));
+            }
+            Ok(ipnet::Ipv4AddrRange::new(net.network(), net.broadcast())
+                .map(|x| x.to_string())
+                .collect())
+        }
+        Ok(std::net::IpAddr::V6(_)) => Err(format!(
+            "an IPv6 prefix (/{len}) is not listed address by address"
+        )),
+        Err(_) => Ok(vec![address.to_owned()]),
+    }
+}
+
 /// Names per kind, by OCID.
 #[derive(Default)]
 struct Index {
@@ -1080,10 +1119,18 @@ pub fn import_vcns(
     // of every private IP per VNIC took 29 s on 3,020 VNICs with 40,000
     // private IPs (OKE pods hold up to 31 each), minutes on a larger
     // tenancy.
-    let mut ips_of: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut ips_of: HashMap<&str, Vec<String>> = HashMap::new();
     for p in &inv.private_ips {
         if let (Some(v), Some(a)) = (gs(p, "vnic-id"), gs(p, "ip-address")) {
-            ips_of.entry(v).or_default().push(a);
+            let len = g(p, "cidr-prefix-length").and_then(Value::as_u64);
+            let addresses = prefix_addresses(a, len).unwrap_or_else(|why| {
+                cx.warnings.push(format!(
+                    "private IP `{a}` (`{}`) of VNIC `{v}`: {why}; only `{a}` is imported, and the prefix's other addresses are judged as no VNIC's",
+                    id_of(p)
+                ));
+                vec![a.to_owned()]
+            });
+            ips_of.entry(v).or_default().extend(addresses);
         }
     }
     // Load balancers by OCID (a balancer's VNIC is named `VNIC for LB
@@ -1121,9 +1168,9 @@ pub fn import_vcns(
             continue;
         };
         let mut ips: Vec<String> = gs(o, "private-ip").map(str::to_owned).into_iter().collect();
-        for &a in ips_of.get(id.as_str()).into_iter().flatten() {
-            if !ips.iter().any(|x| x == a) {
-                ips.push(a.to_owned());
+        for a in ips_of.get(id.as_str()).into_iter().flatten() {
+            if !ips.contains(a) {
+                ips.push(a.clone());
             }
         }
         for a in gstrs(o, "ipv6-addresses") {
