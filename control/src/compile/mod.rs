@@ -63,13 +63,14 @@ pub struct Config {
     pub max_service_classes: usize,
     /// Cells of one profile's table (local peers × local services).
     pub max_profile_cells: usize,
-    /// Condition × service-class pairs one table's service classes are
-    /// made from (each distinct service condition of the table's rules or
-    /// statements, tried on each global service class): checked before
-    /// any is tried. Distinct ports in many statements make both grow
-    /// together, so this bounds a square (1 << 28: about 2 s of matching
-    /// and 32 MiB of bits at the limit).
-    pub max_condition_pairs: usize,
+    /// Work of one table's local service classes (`build/local_svc.rs`):
+    /// the set operations of its sweep, predicted from its distinct
+    /// service conditions before any is made, plus the (condition, local
+    /// service) entries it lists, checked before each new local service
+    /// lists its conditions. Linear in the conditions on every shape but
+    /// nested ranges (n statements on ports 1..=k for k = 1..n list n²/2
+    /// entries), which this is what bounds.
+    pub max_condition_work: usize,
     /// A sided layer whose `u32` cells would take fewer bytes than this
     /// keeps them; larger ones store `u16` cells (see `SidedLayer`). A
     /// layout choice, never a verdict change: narrow cells halve the bytes
@@ -89,7 +90,7 @@ impl Default for Config {
             max_address_classes: 1 << 22,
             max_service_classes: 1 << 20,
             max_profile_cells: 1 << 24,
-            max_condition_pairs: 1 << 28,
+            max_condition_work: 1 << 25,
             narrow_cells_from_bytes: 64 << 20,
         }
     }
@@ -124,22 +125,22 @@ pub enum CompileError {
         /// The limit.
         limit: usize,
     },
-    /// One table's conditions × service classes exceed
-    /// [`Config::max_condition_pairs`].
+    /// One table's service matching needs more than
+    /// [`Config::max_condition_work`] steps.
     #[error(
-        "the {layer} conditions of one profile need {given} condition-service pairs (limit {limit}): {conditions} distinct service conditions over {services} service classes"
+        "the {layer} conditions of one profile need {given} steps of service matching (limit {limit}, max_condition_work): {conditions} distinct service conditions, {events} sweep events, the rest listed entries"
     )]
-    TooManyConditionPairs {
+    TooMuchConditionWork {
         /// Which layer.
         layer: &'static str,
-        /// Pairs needed.
+        /// Steps needed (so far, when the listed entries crossed the limit).
         given: usize,
         /// The limit.
         limit: usize,
         /// Distinct service conditions.
         conditions: usize,
-        /// Global service classes.
-        services: usize,
+        /// Sweep events (set operations), predicted before the sweep.
+        events: usize,
     },
     /// All tables together exceed [`Config::max_table_bytes`].
     #[error("the compiled tables need {given} bytes (limit {limit})")]
