@@ -66,10 +66,12 @@ pub struct Config {
     /// Work of one table's local service classes (`build/local_svc.rs`):
     /// the set operations of its sweep, predicted from its distinct
     /// service conditions before any is made, plus the (condition, local
-    /// service) entries it lists, checked before each new local service
-    /// lists its conditions. Linear in the conditions on every shape but
-    /// nested ranges (n statements on ports 1..=k for k = 1..n list n²/2
-    /// entries), which this is what bounds.
+    /// service) entries it lists (2 bytes each), checked per row of
+    /// classes before the row's new local services list their
+    /// conditions. Linear in the conditions on every shape but nested
+    /// ranges (n statements on ports 1..=k for k = 1..n list n²/2
+    /// entries), which this is what bounds (1 << 26: nested n ≈ 11,500,
+    /// about a second and 128 MiB of lists at the limit).
     pub max_condition_work: usize,
     /// A sided layer whose `u32` cells would take fewer bytes than this
     /// keeps them; larger ones store `u16` cells (see `SidedLayer`). A
@@ -90,7 +92,7 @@ impl Default for Config {
             max_address_classes: 1 << 22,
             max_service_classes: 1 << 20,
             max_profile_cells: 1 << 24,
-            max_condition_work: 1 << 25,
+            max_condition_work: 1 << 26,
             narrow_cells_from_bytes: 64 << 20,
         }
     }

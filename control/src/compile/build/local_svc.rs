@@ -347,6 +347,8 @@ struct Ids<'c> {
     local: HashMap<u32, u16>,
     out: LocalServices,
     stack: Vec<u32>,
+    /// Scratch of [`Ids::charge`]: the new sets of one row.
+    fresh: std::collections::HashSet<u32, std::hash::BuildHasherDefault<ahash::AHasher>>,
     /// Work so far against [`Config::max_condition_work`].
     work: usize,
     events: usize,
@@ -374,13 +376,7 @@ impl Ids<'_> {
                 limit: self.cfg.max_profile_cells,
             });
         }
-        // The set is listed once, into its conditions' lists: bounded
-        // before it is.
-        let size = self.sets.size(root) as usize;
-        self.work = self.work.saturating_add(size);
-        if self.work > self.cfg.max_condition_work {
-            return Err(self.too_much());
-        }
+        // Listed once, into its conditions' lists (`charge` counted it).
         let Self {
             sets, out, stack, ..
         } = self;
@@ -392,6 +388,21 @@ impl Ids<'_> {
         self.local.insert(root, id);
         self.out.reps.push(class);
         Ok(id)
+    }
+
+    /// Counts the entries the sets among `roots` not listed yet will
+    /// list, against [`Config::max_condition_work`], before any is.
+    fn charge(&mut self, roots: &[u32]) -> Result<(), CompileError> {
+        self.fresh.clear();
+        for &r in roots {
+            if !self.local.contains_key(&r) && self.fresh.insert(r) {
+                self.work = self.work.saturating_add(self.sets.size(r) as usize);
+            }
+        }
+        if self.work > self.cfg.max_condition_work {
+            return Err(self.too_much());
+        }
+        Ok(())
     }
 
     fn too_much(&self) -> CompileError {
@@ -433,7 +444,8 @@ fn merge_ranges(v: &mut Vec<(u32, u32)>) {
 /// # Errors
 /// [`CompileError::TooMuchConditionWork`] past
 /// [`Config::max_condition_work`] (the events predicted before any set is
-/// made), and the id limits `dense_ids` checks.
+/// made, then each row's listed entries before they are listed), and the
+/// id limits `dense_ids` checks.
 pub(super) fn local_services(
     conds: &[ServiceCond],
     services: &ServiceClasses,
@@ -506,6 +518,7 @@ pub(super) fn local_services(
             cond_svcs: vec![Vec::new(); conds.len()],
         },
         stack: Vec::new(),
+        fresh: Default::default(),
         work: events,
         events,
         layer,
@@ -524,6 +537,7 @@ pub(super) fn local_services(
                 root = ids.sets.insert(root, ci);
             }
         }
+        ids.charge(&[root])?;
         let id = ids.id(root, class as usize)?;
         if let Some(x) = ids.out.remap.get_mut(class as usize) {
             *x = id;
@@ -625,6 +639,7 @@ pub(super) fn local_services(
                 }
                 let next = row_events.get(e).map_or(ns, |x| x.0).min(ns);
                 let first = (g.base + s * nd) as usize;
+                ids.charge(&roots)?;
                 for d in 0..nd {
                     let class = first + d as usize;
                     let id = ids.id(roots[d as usize], class)?;
@@ -794,6 +809,40 @@ mod tests {
             agree(&global, &distinct(local));
             agree(&global, &distinct(global.clone()));
         }
+    }
+
+    /// Every shipped scenario compiles under test, where each table's
+    /// local services are asserted equal to the matrix oracle's
+    /// (`Builder::local_services`).
+    #[test]
+    fn shipped_scenarios_agree_with_the_matrix() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut compiled = 0;
+        for dir in [
+            "tests/cases/scenarios",
+            "examples/shop",
+            "examples/oke-orders",
+            "examples/docs",
+        ] {
+            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let path = e.path();
+                if path.extension().is_none_or(|x| x != "toml") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                // Not every TOML there is a valid scenario (expectations,
+                // a deliberately broken example).
+                let Ok(loaded) = crate::load::from_toml_str(&text, "t.toml") else {
+                    continue;
+                };
+                crate::compile::Compiled::new(&loaded.scenario, &Config::default()).unwrap();
+                compiled += 1;
+            }
+        }
+        assert!(compiled >= 6, "{compiled}");
     }
 
     #[test]
