@@ -394,7 +394,14 @@ impl Ids<'_> {
     /// list, against [`Config::max_condition_work`], before any is.
     fn charge(&mut self, roots: &[u32]) -> Result<(), CompileError> {
         self.fresh.clear();
+        let mut prev = None;
         for &r in roots {
+            // Columns come in runs of one set (it changes only at events):
+            // one look-up per run.
+            if prev == Some(r) {
+                continue;
+            }
+            prev = Some(r);
             if !self.local.contains_key(&r) && self.fresh.insert(r) {
                 self.work = self.work.saturating_add(self.sets.size(r) as usize);
             }
@@ -640,9 +647,16 @@ pub(super) fn local_services(
                 let next = row_events.get(e).map_or(ns, |x| x.0).min(ns);
                 let first = (g.base + s * nd) as usize;
                 ids.charge(&roots)?;
+                // One id look-up per run of equal sets.
+                let mut prev = None;
                 for d in 0..nd {
                     let class = first + d as usize;
-                    let id = ids.id(roots[d as usize], class)?;
+                    let root = roots[d as usize];
+                    let id = match prev {
+                        Some((r, id)) if r == root => id,
+                        _ => ids.id(root, class)?,
+                    };
+                    prev = Some((root, id));
                     ids.out.remap[class] = id;
                 }
                 let row = first..first + nd as usize;
