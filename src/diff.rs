@@ -52,9 +52,12 @@ pub struct Args {
     before: PathBuf,
     /// The scenario as proposed.
     after: PathBuf,
-    /// Captures (pcap or pcapng) or flow logs, read in this order as one stream.
+    /// Captures (pcap or pcapng) or flow logs, read in this order as one stream. A directory stands for the files under it, in name order.
     #[arg(required = true)]
     captures: Vec<PathBuf>,
+    /// Warnings of [`Args::expand_inputs`] (inputs read once).
+    #[arg(skip)]
+    input_warnings: Vec<String>,
     /// Worker threads.
     #[arg(long, default_value_t = 1)]
     workers: usize,
@@ -75,6 +78,22 @@ pub struct Args {
     /// shards of at least one entry each, so below 256 it acts as 256.
     #[arg(long, default_value_t = 4 << 20)]
     max_connections: usize,
+    /// Flow-log records kept at most (flow-log input only): a record takes
+    /// about 400 bytes while the run lasts, so the default, 5,000,000, is
+    /// about 2 GB.
+    #[arg(long, default_value_t = zprsim_dataplane::flowlog::read::Limits::default().max_records)]
+    max_flow_log_records: usize,
+}
+
+impl Args {
+    /// Puts the files under each directory among the inputs in its place.
+    ///
+    /// # Errors
+    /// A directory that cannot be read, holds no file or is past a limit.
+    pub fn expand_inputs(&mut self) -> Result<(), Failure> {
+        self.input_warnings = crate::replay::expand_dirs(&mut self.captures)?;
+        Ok(())
+    }
 }
 
 /// The class of a flow.
@@ -550,6 +569,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         before: &a.before,
         after: &a.after,
         inputs: &a.captures,
+        input_warnings: &a.input_warnings,
+        max_records: a.max_flow_log_records,
         report: a.report.as_deref(),
         flows: a.flows.as_deref(),
         fail_on: &fail_on,
@@ -731,7 +752,12 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         after: side(&a.after, &after.counters),
         would_break: sorted(wb_groups),
         newly_allowed: sorted(na_groups),
-        warnings: o.warnings.clone(),
+        warnings: a
+            .input_warnings
+            .iter()
+            .chain(&o.warnings)
+            .cloned()
+            .collect(),
         scenario_warnings: lb.warnings.iter().chain(&la.warnings).cloned().collect(),
         error: o.error.clone(),
         interrupted: o.interrupted,

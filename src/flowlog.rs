@@ -41,6 +41,10 @@ pub struct Inputs<'a> {
     pub scenario: &'a Path,
     /// The inputs given.
     pub inputs: &'a [PathBuf],
+    /// Warnings about the inputs (a file given twice, read once).
+    pub input_warnings: &'a [String],
+    /// `--max-flow-log-records`.
+    pub max_records: usize,
     /// `--report`.
     pub report: Option<&'a Path>,
     /// `--flows`.
@@ -321,7 +325,10 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?;
     let compile_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    let limits = Limits::default();
+    let limits = Limits {
+        max_records: a.max_records,
+        ..Limits::default()
+    };
     let mut read = ReadOutcome::default();
     for (i, p) in a.inputs.iter().enumerate() {
         let idx = u32::try_from(i).unwrap_or(u32::MAX);
@@ -413,7 +420,8 @@ fn report<'a>(
             (x.fast.judgement.verdict == Verdict::Allow) != (r.action == Action::Accept)
         })
         .collect();
-    let mut warnings = read.problems.clone();
+    let mut warnings = a.input_warnings.to_vec();
+    warnings.extend(read.problems.iter().cloned());
     warnings.extend(read.duplicate_warning());
     if j.judged.is_empty() && j.unplaced.records > 0 {
         warnings.push(format!(

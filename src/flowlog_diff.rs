@@ -38,6 +38,10 @@ pub struct Inputs<'a> {
     pub after: &'a Path,
     /// The inputs given.
     pub inputs: &'a [PathBuf],
+    /// Warnings about the inputs (a file given twice, read once).
+    pub input_warnings: &'a [String],
+    /// `--max-flow-log-records`.
+    pub max_records: usize,
     /// `--report`.
     pub report: Option<&'a Path>,
     /// `--flows`.
@@ -199,10 +203,14 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     let t0 = std::time::Instant::now();
     let (sb, cb, wb) = load(a.before)?;
     let (sa, ca, wa) = load(a.after)?;
+    let limits = Limits {
+        max_records: a.max_records,
+        ..Limits::default()
+    };
     let mut read = ReadOutcome::default();
     for (i, p) in a.inputs.iter().enumerate() {
         let idx = u32::try_from(i).unwrap_or(u32::MAX);
-        read_path_until(p, idx, &Limits::default(), Some(&interrupt.stop), &mut read)
+        read_path_until(p, idx, &limits, Some(&interrupt.stop), &mut read)
             .map_err(|e| Failure::Input(format!("error: {e}")))?;
         if read.stopped {
             break;
@@ -360,6 +368,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             ));
         }
     }
+    warnings.extend(a.input_warnings.iter().cloned());
     warnings.extend(read.problems.iter().cloned());
     warnings.extend(read.unlisted_warning());
     warnings.extend(read.duplicate_warning());

@@ -99,13 +99,19 @@ fn run() -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Check(a) => check::run(&a),
         Command::Explain(a) => explain::run(&a),
-        Command::Replay(a) => replay::run(&a),
+        Command::Replay(mut a) => {
+            a.expand_inputs()?;
+            replay::run(&a)
+        }
         Command::Tap(a) => tap::run(&a),
         Command::Import(a) => import::run(&a),
         Command::Lab(a) => lab::run(&a),
         Command::DumpTable(a) => check::dump(&a),
         Command::Verify(a) => verify::run(&a),
-        Command::Diff(a) => diff::run(&a),
+        Command::Diff(mut a) => {
+            a.expand_inputs()?;
+            diff::run(&a)
+        }
         Command::Bench(a) => bench::run(&a),
     }
 }

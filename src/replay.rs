@@ -12,6 +12,7 @@ use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::load::{Loaded, Warning};
 use zprsim_control::model::{Scenario, proto};
+use zprsim_dataplane::input_dir;
 use zprsim_dataplane::output::{self, OutputFile, Plan};
 use zprsim_dataplane::replay::{self, FlowRecord, ReplayConfig, ReplayOutput, Totals};
 use zprsim_dataplane::scenario_file;
@@ -26,9 +27,12 @@ use crate::report::{AuditFlows, RuleHits, RuleUse, StageCounts, Unused};
 pub struct Args {
     /// The scenario (TOML, or JSON when it ends in `.json`).
     scenario: PathBuf,
-    /// Captures (pcap or pcapng), read in this order as one stream; or OCI flow-log files (JSON, gzip).
+    /// Captures (pcap or pcapng), read in this order as one stream; or OCI flow-log files (JSON, gzip). A directory stands for the files under it, in name order.
     #[arg(required = true)]
     pcaps: Vec<PathBuf>,
+    /// Warnings of [`Args::expand_inputs`] (inputs read once).
+    #[arg(skip)]
+    input_warnings: Vec<String>,
     /// Worker threads.
     #[arg(long, default_value_t = 1)]
     workers: usize,
@@ -52,6 +56,11 @@ pub struct Args {
     /// 256 it acts as 256.
     #[arg(long, default_value_t = 4 << 20)]
     max_connections: usize,
+    /// Flow-log records kept at most (flow-log input only): a record takes
+    /// about 400 bytes while the run lasts, so the default, 5,000,000, is
+    /// about 2 GB.
+    #[arg(long, default_value_t = zprsim_dataplane::flowlog::read::Limits::default().max_records)]
+    max_flow_log_records: usize,
     /// Exit 1 when any packet was dropped (for CI jobs replaying a known-good capture).
     #[arg(long)]
     fail_on_drop: bool,
@@ -349,6 +358,27 @@ pub(crate) fn check_engine_bounds(workers: usize, max_connections: usize) -> Res
     Ok(())
 }
 
+impl Args {
+    /// Puts the files under each directory among the inputs in its place.
+    ///
+    /// # Errors
+    /// A directory that cannot be read, holds no file or is past a limit.
+    pub fn expand_inputs(&mut self) -> Result<(), Failure> {
+        self.input_warnings = expand_dirs(&mut self.pcaps)?;
+        Ok(())
+    }
+}
+
+/// Each directory among `inputs` replaced by the files under it, and a
+/// file found twice kept once ([`zprsim_dataplane::input_dir`]), for
+/// `replay` and `diff`; returns a warning per file left out.
+pub(crate) fn expand_dirs(inputs: &mut Vec<PathBuf>) -> Result<Vec<String>, Failure> {
+    let e = input_dir::expand(inputs, input_dir::Limits::default())
+        .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    *inputs = e.paths;
+    Ok(e.warnings)
+}
+
 /// Checks the flags and every input and output before any work: bounds,
 /// then [`Plan`] (no output is an input or another output; every output
 /// directory is writable; `-` once per side).
@@ -388,6 +418,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     if let Some(code) = crate::flowlog::replay_if_flow_logs(&crate::flowlog::Inputs {
         scenario: &a.scenario,
         inputs: &a.pcaps,
+        input_warnings: &a.input_warnings,
+        max_records: a.max_flow_log_records,
         report: a.report.as_deref(),
         flows: a.flows.as_deref(),
         packet_outputs: a.allowed.is_some() || a.dropped.is_some(),
@@ -457,6 +489,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         Ok(o) => o,
         Err(e) => return Err(Failure::Input(format!("error: {e}"))),
     };
+    o.warnings.splice(0..0, a.input_warnings.iter().cloned());
     if let Some(b) = &bar {
         b.finish_and_clear();
     }

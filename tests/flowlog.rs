@@ -638,3 +638,41 @@ fn a_one_line_document_over_the_line_limit_is_read_whole() {
     assert!(r.is_ok(), "{:?}", r.err().map(|e| e.to_string()));
     assert_eq!(out.records.len(), 40);
 }
+
+/// `--max-flow-log-records` bounds the records kept, for `replay` and
+/// `diff`: one past it is an error naming the file, the line and the flag.
+#[test]
+fn the_record_limit_is_a_flag_and_its_error_names_it() {
+    let log = "examples/oke-orders/flowlogs/oke-demo.jsonl";
+    for cmd in [
+        vec!["replay", fixtures::OKE, log],
+        vec![
+            "diff",
+            fixtures::OKE,
+            "examples/oke-orders/proposed.toml",
+            log,
+        ],
+    ] {
+        let o = crate::support::run_in(
+            root(),
+            [&cmd[..], &["--quiet", "--max-flow-log-records", "10"]].concat(),
+        );
+        assert_eq!(o.status.code(), Some(2), "{cmd:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("more than 10 flow-log records")
+                && err.contains("--max-flow-log-records")
+                && err.contains("oke-demo.jsonl:"),
+            "{err}"
+        );
+        let o = crate::support::run_in(
+            root(),
+            [&cmd[..], &["--quiet", "--max-flow-log-records", "1000"]].concat(),
+        );
+        assert!(
+            o.status.code().is_some_and(|c| c <= 1),
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}

@@ -19,6 +19,7 @@ mod explain;
 mod firstday;
 mod flowlog;
 mod import;
+mod input_dirs;
 mod lab;
 mod replay;
 mod replay_oracle;

@@ -483,6 +483,21 @@ fn not_capture_kind(bytes: &[u8]) -> FormatError {
     })
 }
 
+/// Whether a file starting with `head` is something `replay` reads or
+/// names precisely: a capture (or a pcap with a header it refuses, which
+/// the reader names), a compressed file, or flow logs. False for text and
+/// anything else without a capture's magic.
+#[must_use]
+pub fn is_input_like(head: &[u8]) -> bool {
+    !matches!(
+        detect(head),
+        Err(CaptureError::Format {
+            kind: FormatError::NotCapture,
+            ..
+        })
+    )
+}
+
 /// Recognises the file header.
 fn detect(bytes: &[u8]) -> Result<Kind, CaptureError> {
     let not_capture = || CaptureError::Format {

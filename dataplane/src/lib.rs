@@ -15,6 +15,7 @@ mod edge_frames;
 pub mod engine;
 pub mod flowlog;
 pub mod input;
+pub mod input_dir;
 pub mod judge;
 pub mod output;
 pub mod parse;

@@ -7,15 +7,19 @@
 //! into one [`RuleStats`] per scenario at the end. A *flow* here is a flow
 //! key as Community ID keys it ([`FlowKey`]): a rule's `flows` is the
 //! number of distinct keys among the packets it decided. The sets behind
-//! the flow counts are bounded ([`RuleTally::new`]); past the bound the
-//! packet counts and times stay exact and [`RuleStats::flows_exact`] says
-//! the flow counts are lower bounds.
+//! the flow counts are bounded per shard ([`RuleTally::new`]), as the flow
+//! records and connections are; past the bound the packet counts and times
+//! stay exact and [`RuleStats::flows_exact`] says the flow counts are lower
+//! bounds. Because the bound is a shard's, and a shard's packets reach one
+//! thread in input order, what is counted past it is the same for any
+//! number of workers.
 
 use ahash::{AHashMap, AHashSet};
 use zprsim_control::compile::{Fast, RuleId};
 use zprsim_control::packet::Packet;
 
 use crate::community_id::FlowKey;
+use crate::conntrack::SHARDS;
 
 /// One rule or statement: what it decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -89,8 +93,8 @@ pub(crate) struct RuleTally {
     packets: u64,
     first_ns: Option<u64>,
     last_ns: Option<u64>,
-    /// Entries at most in each set and map.
-    cap: usize,
+    /// Entries at most in each set and map, per shard.
+    room: [ShardRoom; 3],
     exact: bool,
     /// Count distinct flows (the sets); without, only packets and times.
     count_flows: bool,
@@ -98,6 +102,47 @@ pub(crate) struct RuleTally {
     /// same ones adds nothing to the sets (bursts of one flow skip hashing
     /// them again).
     last: Option<(u64, [Option<RuleId>; 5])>,
+}
+
+/// Which bound of [`RuleTally::room`]: the flows, the (flow, rule) pairs
+/// and the audit flows.
+const FLOWS: usize = 0;
+const PAIRS: usize = 1;
+const AUDIT: usize = 2;
+
+/// What is left of one set's bound in each shard.
+///
+/// The bound is per shard, not per tally: a tally's shards depend on how
+/// many workers share them, a shard's packets do not (they reach one
+/// thread, in input order), so which entries are kept, and the counts past
+/// the bound, are the same for any number of workers.
+#[derive(Debug)]
+struct ShardRoom {
+    used: Box<[u32]>,
+    cap: u32,
+}
+
+impl ShardRoom {
+    fn new(total: usize) -> Self {
+        ShardRoom {
+            used: vec![0; SHARDS].into_boxed_slice(),
+            cap: u32::try_from((total / SHARDS).max(1)).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// Whether `shard` has room for one more entry.
+    #[inline]
+    fn has(&self, shard: usize) -> bool {
+        self.used.get(shard % SHARDS).is_some_and(|u| *u < self.cap)
+    }
+
+    /// Counts one more entry of `shard` (after [`ShardRoom::has`]).
+    #[inline]
+    fn take(&mut self, shard: usize) {
+        if let Some(u) = self.used.get_mut(shard % SHARDS) {
+            *u = u.saturating_add(1);
+        }
+    }
 }
 
 /// A (flow, rule) pair as one word: the flow's hash with a mixed rule id
@@ -114,7 +159,8 @@ fn widen(first: &mut Option<u64>, last: &mut Option<u64>, ts: u64) {
 }
 
 impl RuleTally {
-    /// A tally for `rules` rules keeping at most `cap` entries per set.
+    /// A tally for `rules` rules keeping at most `cap` entries per set over
+    /// all shards: `cap / SHARDS` (at least 1) for each shard.
     /// Without `count_flows` the flow sets are not kept (the costly part:
     /// a hash insert per packet and rule) and every flow count is 0.
     pub(crate) fn new(rules: usize, cap: usize, count_flows: bool) -> Self {
@@ -126,15 +172,22 @@ impl RuleTally {
             packets: 0,
             first_ns: None,
             last_ns: None,
-            cap,
+            room: std::array::from_fn(|_| ShardRoom::new(cap)),
             exact: true,
             count_flows,
             last: None,
         }
     }
 
-    /// Counts one judged packet; `flow_hash` is its flow key's hash.
-    pub(crate) fn packet(&mut self, p: &Packet, ts_ns: u64, fast: &Fast, flow_hash: u64) {
+    /// Counts one judged packet; `flow_hash` is its flow key's hash and
+    /// `shard` the flow's shard.
+    pub(crate) fn packet(
+        &mut self,
+        p: &Packet,
+        ts_ns: u64,
+        fast: &Fast,
+        (flow_hash, shard): (u64, usize),
+    ) {
         self.packets += 1;
         widen(&mut self.first_ns, &mut self.last_ns, ts_ns);
         if !self.count_flows {
@@ -145,7 +198,7 @@ impl RuleTally {
                 }
             }
             if fast.judgement.zpr_audit {
-                self.audit_packet(p, ts_ns);
+                self.audit_packet(p, ts_ns, shard);
             }
             return;
         }
@@ -153,9 +206,11 @@ impl RuleTally {
         let repeat = self.last == Some((key, fast.rules));
         if !repeat {
             self.last = Some((key, fast.rules));
-            if self.flows.len() < self.cap || self.flows.contains(&key) {
-                self.flows.insert(key);
-            } else {
+            if self.room[FLOWS].has(shard) {
+                if self.flows.insert(key) {
+                    self.room[FLOWS].take(shard);
+                }
+            } else if !self.flows.contains(&key) {
                 self.exact = false;
             }
         }
@@ -169,23 +224,27 @@ impl RuleTally {
                 continue;
             }
             let pair = pair(key, id);
-            if self.seen.len() < self.cap || self.seen.contains(&pair) {
-                st.flows += u64::from(self.seen.insert(pair));
-            } else {
+            if self.room[PAIRS].has(shard) {
+                if self.seen.insert(pair) {
+                    self.room[PAIRS].take(shard);
+                    st.flows += 1;
+                }
+            } else if !self.seen.contains(&pair) {
                 self.exact = false;
             }
         }
         if fast.judgement.zpr_audit {
-            self.audit_packet(p, ts_ns);
+            self.audit_packet(p, ts_ns, shard);
         }
     }
 
     /// A packet an audit attribute would have denied.
-    fn audit_packet(&mut self, p: &Packet, ts_ns: u64) {
+    fn audit_packet(&mut self, p: &Packet, ts_ns: u64, shard: usize) {
         let key = FlowKey::of(p);
         if let Some(a) = self.audit.get_mut(&key) {
             a.packets += 1;
-        } else if self.audit.len() < self.cap {
+        } else if self.room[AUDIT].has(shard) {
+            self.room[AUDIT].take(shard);
             self.audit.insert(
                 key,
                 AuditFlow {

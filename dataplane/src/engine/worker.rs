@@ -47,7 +47,7 @@ impl Judge {
                 if let Some(t) = &mut self.rules
                     && let Some(fast) = side.dropped_fast()
                 {
-                    t.packet(&it.packet, it.ts_ns, &fast, fh);
+                    t.packet(&it.packet, it.ts_ns, &fast, (fh, usize::from(it.shard)));
                 }
                 (side.code(), false)
             }
@@ -64,7 +64,7 @@ impl Judge {
                     Some((fast, at)) => {
                         self.counters.record(&fast, it.wire_len);
                         if let Some(t) = &mut self.rules {
-                            t.packet(p, it.ts_ns, &fast, fh);
+                            t.packet(p, it.ts_ns, &fast, (fh, usize::from(it.shard)));
                         }
                         self.flows
                             .allowed_live(it, slot, forward, Side::of(0, &fast), at);
@@ -129,7 +129,7 @@ impl Judge {
         );
         self.counters.record(&fast, it.wire_len);
         if let Some(t) = &mut self.rules {
-            t.packet(&it.packet, it.ts_ns, &fast, fh);
+            t.packet(&it.packet, it.ts_ns, &fast, (fh, usize::from(it.shard)));
         }
         let code = DropReason::code(fast.judgement.stage.map(DropReason::of_stage));
         self.flows.packet(

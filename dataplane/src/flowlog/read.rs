@@ -233,7 +233,7 @@ impl Ctx<'_> {
                         Some(line),
                         None,
                         format!(
-                            "more than {} flow-log records (the limit)",
+                            "more than {} flow-log records (the limit, `--max-flow-log-records`: each takes about 400 bytes while the run lasts)",
                             self.limits.max_records
                         ),
                     ));

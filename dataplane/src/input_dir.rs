@@ -1,0 +1,409 @@
+//! Directories as inputs: the files under a directory, in a fixed order.
+//!
+//! OCI archives flow logs to Object Storage as one object per log and time
+//! slice, under prefixes by date and hour; `oci os object bulk-download`
+//! makes that a directory tree of `.log.gz` files, and capture tools that
+//! rotate files (`tcpdump -G`, `dumpcap -b`) leave a directory of captures.
+//! Where `replay` and `diff` take input files they take such a directory
+//! too: [`expand`] puts its files in place of it.
+//!
+//! A file found in a directory is taken only when its first bytes are a
+//! capture's, a compressed file's or flow logs' (a `README`, a checksum
+//! list or an image beside the captures is skipped, each named in a
+//! warning), and not when it is empty or blank (an archived window with no
+//! traffic: no records either way; one warning counts them). A file named
+//! on the command line is always taken, and the reader says what is wrong
+//! with it.
+//!
+//! A file found twice (typed twice under two spellings, or named beside
+//! the directory holding it) is read once, where it first appears, with a
+//! warning: read twice, every packet or record of it would count twice.
+//! Files are the same when their device and inode are; standard input,
+//! pipes and devices are never merged.
+//!
+//! What is taken: regular files (a symlink to a file is followed), in
+//! byte order of their names at each level, depth first; names starting
+//! with `.` are skipped (`.DS_Store`, editors' swap files, `.snapshot`),
+//! and a symlink to a directory is not followed (no loops). Bounded before
+//! the work: at most [`Limits::max_files`] files and
+//! [`Limits::max_depth`] levels, or an error naming the directory.
+//!
+//! Written by hand: `walkdir` would do the walk, but the two rules that
+//! matter here (a sort of each level, and limits checked as it grows) are
+//! most of these lines either way.
+
+use std::path::{Path, PathBuf};
+
+use crate::output::is_std;
+
+/// Bounds of one expansion.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Most files over all the directories given.
+    pub max_files: usize,
+    /// Most levels below a directory given.
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_files: 100_000,
+            max_depth: 32,
+        }
+    }
+}
+
+/// The inputs to read, and what was left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expanded {
+    /// The files, in reading order.
+    pub paths: Vec<PathBuf>,
+    /// One warning per file left out as found before.
+    pub warnings: Vec<String>,
+}
+
+/// The inputs with each directory replaced by its files and each file
+/// found twice kept once (see the module's docs); other paths, `-`
+/// included, stay as given and in place.
+///
+/// # Errors
+/// A directory that cannot be read, that holds no file, or past a limit:
+/// the message names it.
+pub fn expand(inputs: &[PathBuf], limits: Limits) -> Result<Expanded, String> {
+    let all = walk_all(inputs, limits)?;
+    let mut seen: std::collections::HashMap<(u64, u64), usize> = std::collections::HashMap::new();
+    let mut out = Expanded::default();
+    let (mut blank, mut unknown) = (0usize, 0usize);
+    // Per input, the files found in it that are inputs.
+    let mut taken = vec![0usize; inputs.len()];
+    for (p, found) in all {
+        if let Some(dir) = found {
+            match what_is(&p) {
+                Found::Input => taken[dir] += 1,
+                Found::Blank => {
+                    blank += 1;
+                    continue;
+                }
+                Found::Other => {
+                    unknown += 1;
+                    if unknown <= MAX_NAMED {
+                        out.warnings.push(format!(
+                            "`{}`: neither a capture nor flow logs: skipped (found in a directory given)",
+                            p.display()
+                        ));
+                    }
+                    continue;
+                }
+            }
+        }
+        if let Some(id) = file_id(&p) {
+            if let Some(&first) = seen.get(&id) {
+                out.warnings.push(format!(
+                    "`{}` is the same file as `{}`, given before: read once",
+                    p.display(),
+                    out.paths[first].display()
+                ));
+                continue;
+            }
+            seen.insert(id, out.paths.len());
+        }
+        out.paths.push(p);
+    }
+    if let Some(dir) = (0..inputs.len()).find(|&i| taken[i] == 0 && is_dir(&inputs[i])) {
+        return Err(format!(
+            "`{}` is a directory with no capture or flow-log file in it (names starting with `.`, empty files and files of other kinds are skipped)",
+            inputs[dir].display()
+        ));
+    }
+    if unknown > MAX_NAMED {
+        out.warnings.push(format!(
+            "{} more files neither captures nor flow logs skipped in the directories given",
+            unknown - MAX_NAMED
+        ));
+    }
+    if blank > 0 {
+        out.warnings.push(format!(
+            "{blank} empty or blank file(s) in the directories given skipped (no records)"
+        ));
+    }
+    Ok(out)
+}
+
+/// Files skipped as not inputs named one by one at most.
+const MAX_NAMED: usize = 10;
+
+enum Found {
+    Input,
+    Blank,
+    Other,
+}
+
+/// What a file found in a directory is, by its first bytes; one that
+/// cannot be read is taken (the reader names the error).
+fn what_is(p: &Path) -> Found {
+    let Ok(head) = crate::sniff::head(p) else {
+        return Found::Input;
+    };
+    match crate::flowlog::detect::kind(&head) {
+        crate::flowlog::detect::Kind::Blank => Found::Blank,
+        crate::flowlog::detect::Kind::FlowLog => Found::Input,
+        crate::flowlog::detect::Kind::Capture if crate::capture::is_input_like(&head) => {
+            Found::Input
+        }
+        crate::flowlog::detect::Kind::Capture => Found::Other,
+    }
+}
+
+/// A regular file's device and inode; `None` for `-`, pipes, devices and
+/// what cannot be looked at (the reader names it).
+#[cfg(unix)]
+fn file_id(p: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    if is_std(p) {
+        return None;
+    }
+    let m = std::fs::metadata(p).ok()?;
+    m.is_file().then(|| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(_: &Path) -> Option<(u64, u64)> {
+    None
+}
+
+fn is_dir(p: &Path) -> bool {
+    !is_std(p) && p.is_dir()
+}
+
+/// Every input, a directory's files in its place, each found in a
+/// directory with the index of that input.
+fn walk_all(inputs: &[PathBuf], limits: Limits) -> Result<Vec<(PathBuf, Option<usize>)>, String> {
+    let mut out = Vec::with_capacity(inputs.len());
+    let mut from_dirs = 0usize;
+    for (i, p) in inputs.iter().enumerate() {
+        if !is_dir(p) {
+            out.push((p.clone(), None));
+            continue;
+        }
+        let mut files = Vec::new();
+        walk(p, 0, limits, &mut from_dirs, &mut files)?;
+        out.extend(files.into_iter().map(|f| (f, Some(i))));
+    }
+    Ok(out)
+}
+
+fn walk(
+    dir: &Path,
+    depth: usize,
+    limits: Limits,
+    count: &mut usize,
+    out: &mut Vec<PathBuf>,
+) -> Result<(), String> {
+    if depth > limits.max_depth {
+        return Err(format!(
+            "`{}`: more than {} directory levels (the limit)",
+            dir.display(),
+            limits.max_depth
+        ));
+    }
+    let err = |e: std::io::Error| format!("`{}`: {e}", dir.display());
+    let mut entries = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(err)? {
+        let e = e.map_err(err)?;
+        if e.file_name().as_encoded_bytes().starts_with(b".") {
+            continue;
+        }
+        // The entry itself: a symlink is not a directory here (no loops).
+        let ty = e.file_type().map_err(err)?;
+        let path = e.path();
+        let is_dir = ty.is_dir();
+        // A symlink is taken when it leads to a regular file.
+        let is_file = ty.is_file() || (ty.is_symlink() && path.is_file());
+        if is_dir || is_file {
+            entries.push((e.file_name(), path, is_dir));
+        }
+        // Bounded as it grows: a directory of millions of entries is
+        // refused before they are all listed.
+        if entries.len() > limits.max_files {
+            return Err(too_many(dir, limits));
+        }
+    }
+    entries.sort_by(|a, b| a.0.as_encoded_bytes().cmp(b.0.as_encoded_bytes()));
+    for (_, path, is_dir) in entries {
+        if is_dir {
+            walk(&path, depth + 1, limits, count, out)?;
+        } else {
+            *count += 1;
+            if *count > limits.max_files {
+                return Err(too_many(dir, limits));
+            }
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn too_many(dir: &Path, limits: Limits) -> String {
+    format!(
+        "`{}`: more than {} input files in the directories given (the limit)",
+        dir.display(),
+        limits.max_files
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file that reads as flow logs (its first byte is `{`).
+    fn touch(p: &Path) {
+        write(p, b"{}\n");
+    }
+
+    fn write(p: &Path, bytes: &[u8]) {
+        std::fs::create_dir_all(p.parent().unwrap_or(Path::new("."))).unwrap_or_default();
+        std::fs::write(p, bytes).unwrap_or_default();
+    }
+
+    #[test]
+    fn in_a_directory_only_captures_and_flow_logs_are_taken() {
+        let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let r = d.path();
+        let pcap = [0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
+        write(&r.join("a.pcap"), &pcap);
+        write(
+            &r.join("b.pcapng"),
+            &[0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a],
+        );
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, b"{\"a\": 1}\n").unwrap_or_default();
+        write(&r.join("c.log.gz"), &gz.finish().unwrap_or_default());
+        write(&r.join("d.pcap.xz"), &[0xfd, b'7', b'z', b'X', b'Z', 0]);
+        touch(&r.join("e.jsonl"));
+        write(&r.join("README.md"), b"# captures of Tuesday\n");
+        write(&r.join("SHA256SUMS"), b"e3b0c442  a.pcap\n");
+        write(&r.join("empty.log"), b"");
+        write(&r.join("blank.log"), b"  \n\n");
+        let got = expand(&[r.to_path_buf()], Limits::default()).unwrap_or_default();
+        let names: Vec<String> = got
+            .paths
+            .iter()
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        assert_eq!(
+            names,
+            ["a.pcap", "b.pcapng", "c.log.gz", "d.pcap.xz", "e.jsonl"]
+        );
+        let w = got.warnings.join("\n");
+        assert!(
+            w.contains("README.md`: neither a capture nor flow logs"),
+            "{w}"
+        );
+        assert!(w.contains("SHA256SUMS`: neither"), "{w}");
+        assert!(w.contains("2 empty or blank file(s)"), "{w}");
+        // Named on the command line, the same README is taken: the reader
+        // says what it is.
+        let readme = r.join("README.md");
+        let got = expand(std::slice::from_ref(&readme), Limits::default()).unwrap_or_default();
+        assert_eq!(got.paths, vec![readme]);
+        assert!(got.warnings.is_empty());
+    }
+
+    #[test]
+    fn a_tree_is_its_files_in_name_order_depth_first_hidden_skipped() {
+        let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let r = d.path();
+        for f in [
+            "b/2.log.gz",
+            "b/10.log.gz",
+            "a.log",
+            "c/x/1.pcap",
+            ".hidden",
+            "b/.swp",
+            ".git/config",
+        ] {
+            touch(&r.join(f));
+        }
+        std::fs::create_dir_all(r.join("empty")).unwrap_or_default();
+        let plain = r.join("a.log");
+        let got = expand(
+            &[PathBuf::from("-"), r.to_path_buf(), plain.clone()],
+            Limits::default(),
+        )
+        .unwrap_or_default();
+        // `a.log` again after the directory that holds it: read once.
+        assert_eq!(got.warnings.len(), 1, "{:?}", got.warnings);
+        assert!(got.warnings[0].contains("same file"), "{:?}", got.warnings);
+        let want: Vec<PathBuf> = vec![
+            PathBuf::from("-"),
+            r.join("a.log"),
+            r.join("b/10.log.gz"),
+            r.join("b/2.log.gz"),
+            r.join("c/x/1.pcap"),
+        ];
+        assert_eq!(got.paths, want);
+        // Under another spelling, and `-` twice (not a file: left to the
+        // output plan, which refuses standard input twice).
+        let dotted = r.join("b/../a.log");
+        let got = expand(
+            &[plain.clone(), dotted, "-".into(), "-".into()],
+            Limits::default(),
+        )
+        .unwrap_or_default();
+        assert_eq!(got.paths, vec![plain, "-".into(), "-".into()]);
+    }
+
+    #[test]
+    fn limits_and_empty_directories_are_errors_that_name_the_directory() {
+        let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let r = d.path();
+        for i in 0..5 {
+            touch(&r.join(format!("f{i}")));
+        }
+        let few = Limits {
+            max_files: 4,
+            max_depth: 32,
+        };
+        let e = expand(&[r.to_path_buf()], few).err().unwrap_or_default();
+        assert!(e.contains("more than 4 input files"), "{e}");
+        assert!(e.contains(&r.display().to_string()), "{e}");
+        touch(&r.join("a/b/c/f"));
+        let shallow = Limits {
+            max_files: 100,
+            max_depth: 1,
+        };
+        let e = expand(&[r.to_path_buf()], shallow)
+            .err()
+            .unwrap_or_default();
+        assert!(e.contains("more than 1 directory levels"), "{e}");
+        let empty = r.join("e");
+        std::fs::create_dir_all(empty.join(".only-hidden")).unwrap_or_default();
+        let e = expand(&[empty], Limits::default())
+            .err()
+            .unwrap_or_default();
+        assert!(e.contains("no capture or flow-log file"), "{e}");
+        // Files, none of them an input: the same.
+        let notes = r.join("notes");
+        write(&notes.join("README"), b"text");
+        write(&notes.join("empty.log"), b"");
+        let e = expand(&[notes], Limits::default())
+            .err()
+            .unwrap_or_default();
+        assert!(e.contains("no capture or flow-log file"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_loop_is_not_followed_and_a_link_to_a_file_is_that_file() {
+        let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let r = d.path();
+        touch(&r.join("sub/f.pcap"));
+        std::os::unix::fs::symlink(r, r.join("sub/loop")).unwrap_or_default();
+        std::os::unix::fs::symlink(r.join("sub/f.pcap"), r.join("link.pcap")).unwrap_or_default();
+        let got = expand(&[r.to_path_buf()], Limits::default()).unwrap_or_default();
+        // The link and its target are one file: read once, as the link.
+        assert_eq!(got.paths, vec![r.join("link.pcap")]);
+        assert_eq!(got.warnings.len(), 1);
+    }
+}
