@@ -338,6 +338,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             break;
         }
     }
+    read.end_reading();
     let j = judge_records(&compiled, s, &read.records);
     // Records, none of them placed, by a scenario whose VNICs have no
     // `id` at all (written by hand): nothing can ever be judged, and a

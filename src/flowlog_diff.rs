@@ -141,20 +141,48 @@ struct ChangedFlow {
     after: SideFlow,
 }
 
-/// Per record: verdict, stage and deciding rules (by text), or unplaced.
-type Verdicts = Vec<Option<(Verdict, Option<Stage>, Vec<String>)>>;
+/// Rule texts as numbers shared by both scenarios: two deciding rules are
+/// the same rule when their texts (`nsg:web#0`) are, whichever scenario's
+/// ids they have.
+#[derive(Default)]
+struct RuleNames(HashMap<String, u32>);
 
-fn verdicts(s: &Scenario, c: &Compiled, j: &FlowLogJudgement, n: usize) -> Verdicts {
+/// No rule in that slot of [`Rules`].
+const NO_RULE: u32 = u32::MAX;
+
+/// A record's deciding rules as [`RuleNames`] numbers, in layer order,
+/// packed to the front ([`NO_RULE`] after the last): equal exactly when
+/// the lists of texts are. 20 bytes a record and side, where the texts
+/// were a `Vec<String>` (~140 bytes with two rules).
+type Rules = [u32; 5];
+
+/// Per record: verdict, stage and deciding rules, or unplaced.
+type Verdicts = Vec<Option<(Verdict, Option<Stage>, Rules)>>;
+
+fn verdicts(
+    s: &Scenario,
+    c: &Compiled,
+    j: &FlowLogJudgement,
+    n: usize,
+    names: &mut RuleNames,
+) -> Verdicts {
     let mut v = vec![None; n];
+    // Each rule's text is made and looked up once, not once a record.
+    let mut known: HashMap<u32, u32> = HashMap::new();
     for x in &j.judged {
-        let rules = x
-            .fast
-            .rules
-            .iter()
-            .flatten()
-            .filter_map(|id| c.rule_ref(*id))
-            .map(|r| rule_text(s, r))
-            .collect();
+        let mut rules = [NO_RULE; 5];
+        let texts = x.fast.rules.iter().flatten().filter_map(|id| {
+            let r = c.rule_ref(*id)?;
+            let next = u32::try_from(names.0.len()).unwrap_or(NO_RULE - 1);
+            Some(
+                *known
+                    .entry(id.raw())
+                    .or_insert_with(|| *names.0.entry(rule_text(s, r)).or_insert(next)),
+            )
+        });
+        for (slot, t) in rules.iter_mut().zip(texts) {
+            *slot = t;
+        }
         if let Some(slot) = v.get_mut(x.record) {
             *slot = Some((x.fast.judgement.verdict, x.fast.judgement.stage, rules));
         }
@@ -175,7 +203,9 @@ struct Flow {
     drop_start: [u64; 2],
 }
 
-fn side_out(path: &Path, j: &FlowLogJudgement) -> SideOut {
+/// A scenario's side of the report; `judged` is the count of its judged
+/// records (their list is freed once their verdicts are taken).
+fn side_out(path: &Path, j: &FlowLogJudgement, judged: u64) -> SideOut {
     let k = &j.counters;
     SideOut {
         scenario: path.display().to_string(),
@@ -183,7 +213,7 @@ fn side_out(path: &Path, j: &FlowLogJudgement) -> SideOut {
         bytes: k.bytes,
         dropped_by_stage: StageCounts::of(k),
         zpr_audit_would_drop: k.zpr_audit_would_drop,
-        judged: j.judged.len() as u64,
+        judged,
         unplaced: j.unplaced.records,
         agreement: j.agreement,
     }
@@ -216,11 +246,20 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             break;
         }
     }
+    read.end_reading();
     let recs = &read.records;
-    let jb = judge_records(&cb, &sb, recs);
-    let ja = judge_records(&ca, &sa, recs);
-    let vb = verdicts(&sb, &cb, &jb, recs.len());
-    let va = verdicts(&sa, &ca, &ja, recs.len());
+    // One side at a time, its judged list freed once its verdicts are
+    // taken: at most one such list is held.
+    let mut names = RuleNames::default();
+    let mut side = |s: &Scenario, c: &Compiled| {
+        let mut j = judge_records(c, s, recs);
+        let v = verdicts(s, c, &j, recs.len(), &mut names);
+        let judged = j.judged.len() as u64;
+        j.judged = Vec::new();
+        (j, judged, v)
+    };
+    let (jb, nb, vb) = side(&sb, &cb);
+    let (ja, na, va) = side(&sa, &ca);
     let mut flows: HashMap<ConnKey, Flow> = HashMap::new();
     let (mut pk_break, mut pk_newly, mut pk_total) = (0u64, 0u64, 0u64);
     // Records one scenario places and the other does not (a VNIC without
@@ -381,8 +420,8 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             would_break: pk_break,
             newly_allowed: pk_newly,
         },
-        before: side_out(a.before, &jb),
-        after: side_out(a.after, &ja),
+        before: side_out(a.before, &jb, nb),
+        after: side_out(a.after, &ja, na),
         flow_log: FlowLogCounts {
             records: recs.len() as u64
                 + read.nodata

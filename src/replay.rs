@@ -57,8 +57,8 @@ pub struct Args {
     #[arg(long, default_value_t = 4 << 20)]
     max_connections: usize,
     /// Flow-log records kept at most (flow-log input only): a record takes
-    /// about 400 bytes while the run lasts, so the default, 5,000,000, is
-    /// about 2 GB.
+    /// about 300 bytes while the run lasts, so the default, 5,000,000, is
+    /// about 1.5 GB.
     #[arg(long, default_value_t = zprsim_dataplane::flowlog::read::Limits::default().max_records)]
     max_flow_log_records: usize,
     /// Exit 1 when any packet was dropped (for CI jobs replaying a known-good capture).

@@ -93,6 +93,15 @@ impl ReadOutcome {
         })
     }
 
+    /// Frees what only the reading needs (the set of entry ids that finds
+    /// duplicates, 16 bytes and more an entry): call it after the last
+    /// file, before judging. A file read after it may repeat an entry of
+    /// the files before.
+    pub fn end_reading(&mut self) {
+        self.ids = HashSet::default();
+        self.ocids = HashSet::default();
+    }
+
     /// The warning about the entries skipped as duplicates, if any.
     #[must_use]
     pub fn duplicate_warning(&self) -> Option<String> {
@@ -233,7 +242,7 @@ impl Ctx<'_> {
                         Some(line),
                         None,
                         format!(
-                            "more than {} flow-log records (the limit, `--max-flow-log-records`: each takes about 400 bytes while the run lasts)",
+                            "more than {} flow-log records (the limit, `--max-flow-log-records`: each takes about 300 bytes while the run lasts)",
                             self.limits.max_records
                         ),
                     ));
