@@ -92,9 +92,14 @@ pub fn are_flow_logs(inputs: &[PathBuf]) -> Result<bool, Failure> {
         return Ok(false);
     }
     if let Some(i) = kinds.iter().position(|k| *k == Kind::Capture) {
+        // Named too, the flow-log file: found in a directory of captures
+        // (a report or `--flows` written there by an earlier run) it is
+        // what to move.
+        let log = kinds.iter().position(|k| *k == Kind::FlowLog).unwrap_or(i);
         return Err(Failure::Input(format!(
-            "error: `{}` is a capture and the other inputs are flow logs: give one kind per run",
-            inputs[i].display()
+            "error: `{}` is a capture and the other inputs are flow logs (`{}` reads as one): give one kind per run",
+            inputs[i].display(),
+            inputs[log].display()
         )));
     }
     Ok(true)

@@ -241,3 +241,29 @@ fn a_file_given_twice_is_read_once_with_a_warning() {
     assert_eq!(a, b);
     assert_eq!(w.len(), 1, "{w:?}");
 }
+
+/// `replay - cap.pcap < cap.pcap`: standard input is that file, read once.
+#[test]
+fn standard_input_redirected_from_a_file_given_too_is_read_once() {
+    let d = tempfile::tempdir().unwrap();
+    let r = d.path().join("r.json");
+    let o = std::process::Command::new(assert_cmd::cargo::cargo_bin("zprsim"))
+        .current_dir(root())
+        .args([
+            "replay",
+            fixtures::OKE,
+            "-",
+            "pcaps/oke-demo.pcap",
+            "--quiet",
+            "--report",
+        ])
+        .arg(&r)
+        .stdin(std::fs::File::open(root().join("pcaps/oke-demo.pcap")).unwrap())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&std::fs::read(&r).unwrap()).unwrap();
+    assert_eq!(v["packets"]["total"].as_u64(), Some(188));
+    let w = v["warnings"].to_string();
+    assert!(w.contains("same file as `-`"), "{w}");
+}

@@ -25,6 +25,7 @@ mod replay;
 mod replay_oracle;
 mod review;
 mod review_s8;
+mod review_s9;
 mod rollout;
 mod safety;
 mod spool;

@@ -18,8 +18,9 @@
 //! A file found twice (typed twice under two spellings, or named beside
 //! the directory holding it) is read once, where it first appears, with a
 //! warning: read twice, every packet or record of it would count twice.
-//! Files are the same when their device and inode are; standard input,
-//! pipes and devices are never merged.
+//! Files are the same when their device and inode are (standard input
+//! too, when a file is redirected into it); pipes and devices are never
+//! merged.
 //!
 //! What is taken: regular files (a symlink to a file is followed), in
 //! byte order of their names at each level, depth first; names starting
@@ -146,7 +147,8 @@ fn what_is(p: &Path) -> Found {
         return Found::Input;
     };
     match crate::flowlog::detect::kind(&head) {
-        crate::flowlog::detect::Kind::Blank => Found::Blank,
+        crate::flowlog::detect::Kind::Blank if all_blank(&head) => Found::Blank,
+        crate::flowlog::detect::Kind::Blank => Found::Input,
         crate::flowlog::detect::Kind::FlowLog => Found::Input,
         crate::flowlog::detect::Kind::Capture if crate::capture::is_input_like(&head) => {
             Found::Input
@@ -155,15 +157,56 @@ fn what_is(p: &Path) -> Found {
     }
 }
 
-/// A regular file's device and inode; `None` for `-`, pipes, devices and
-/// what cannot be looked at (the reader names it).
+/// Whether a file whose head is blank is blank to its end: the head is
+/// the whole file (shorter than [`crate::sniff::HEAD`]) and, gzip, all it
+/// decompresses to is blank (the head's kind looked at its first
+/// [`crate::sniff::HEAD`] decompressed bytes only). Records after 4 KiB of
+/// blank lines are records: such a file is taken, not skipped.
+fn all_blank(head: &[u8]) -> bool {
+    use std::io::Read;
+    if head.len() >= crate::sniff::HEAD {
+        return false;
+    }
+    if !head.starts_with(&crate::flowlog::detect::GZIP_MAGIC) {
+        return true;
+    }
+    // At most a few MB out of a head of 4 KiB (deflate's ratio is at most
+    // about 1032:1), looked at in a fixed buffer. A cut or corrupt stream
+    // is taken: the reader names what is wrong with it.
+    let mut d = flate2::read::MultiGzDecoder::new(head);
+    let mut buf = [0u8; 4096];
+    let mut at = 0usize;
+    loop {
+        let n = match d.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return false,
+        };
+        for (i, &b) in buf.iter().take(n).enumerate() {
+            // A byte-order mark may open the text.
+            let bom = at + i < 3 && b == b"\xEF\xBB\xBF"[at + i];
+            if !b.is_ascii_whitespace() && !bom {
+                return false;
+            }
+        }
+        at = at.saturating_add(n);
+    }
+}
+
+/// A regular file's device and inode (`-`: standard input's, when it is a
+/// file redirected in: `replay - cap.pcap < cap.pcap`); `None` for pipes,
+/// devices and what cannot be looked at (the reader names it).
 #[cfg(unix)]
 fn file_id(p: &Path) -> Option<(u64, u64)> {
+    use std::os::fd::AsFd;
     use std::os::unix::fs::MetadataExt;
-    if is_std(p) {
-        return None;
-    }
-    let m = std::fs::metadata(p).ok()?;
+    let m = if is_std(p) {
+        let fd = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
+        std::fs::File::from(fd).metadata().ok()?
+    } else {
+        std::fs::metadata(p).ok()?
+    };
     m.is_file().then(|| (m.dev(), m.ino()))
 }
 
@@ -308,6 +351,28 @@ mod tests {
         let got = expand(std::slice::from_ref(&readme), Limits::default()).unwrap_or_default();
         assert_eq!(got.paths, vec![readme]);
         assert!(got.warnings.is_empty());
+    }
+
+    #[test]
+    fn blank_means_blank_to_the_end_not_just_in_the_head() {
+        let gz = |b: &[u8]| {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            std::io::Write::write_all(&mut e, b).unwrap_or_default();
+            e.finish().unwrap_or_default()
+        };
+        let head = crate::sniff::HEAD;
+        assert!(all_blank(b""));
+        assert!(all_blank(b"\xEF\xBB\xBF \n\r\n"));
+        assert!(all_blank(&gz(b"")));
+        assert!(all_blank(&gz(&vec![b'\n'; 100_000])));
+        let mut late = vec![b'\n'; head + 10];
+        late.extend_from_slice(b"{}\n");
+        assert!(!all_blank(&gz(&late)));
+        // A head as long as the head looked at: more may follow.
+        assert!(!all_blank(&vec![b' '; head]));
+        // A cut gzip: taken, the reader names the cut.
+        let cut = gz(&vec![b'\n'; 100_000]);
+        assert!(!all_blank(&cut[..cut.len() - 6]));
     }
 
     #[test]
