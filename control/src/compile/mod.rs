@@ -117,6 +117,19 @@ pub enum CompileError {
         /// The limit.
         limit: usize,
     },
+    /// One table's local classes (its services, or its peers) do not fit
+    /// the 16-bit ids its cells are indexed by.
+    #[error(
+        "one {layer} table needs more than {limit} local {what} classes (ids are 16-bit): split the rules or statements over more containers"
+    )]
+    TooManyLocalClasses {
+        /// Which layer.
+        layer: &'static str,
+        /// `service` or `peer`.
+        what: &'static str,
+        /// The limit (65,535).
+        limit: usize,
+    },
     /// One profile's table is larger than [`Config::max_profile_cells`].
     #[error("the {layer} table of one profile needs {given} cells (limit {limit})")]
     ProfileTooLarge {

@@ -569,3 +569,28 @@ proptest::proptest! {
         proptest::prop_assert!(layer.is_narrow());
     }
 }
+
+#[test]
+fn more_local_services_than_16_bit_ids_is_named_as_such() {
+    // TCP ports 1..=65535, each its own statement, and UDP port 53: 65,536
+    // single-port local services plus the one no statement matches (TCP
+    // port 0 and every other service): one past the 16-bit ids.
+    let mut s = distinct_port_statements(65_535);
+    let mut udp = s.zpr_policies[0].statements[0].clone();
+    udp.text = "in network.vcn:v VCN allow app.role:x endpoints to connect to app.role:x endpoints with protocol='udp/53'".into();
+    udp.statement = crate::zpl::parse_statement(&udp.text).unwrap();
+    s.zpr_policies[0].statements.push(udp);
+    match Compiled::new(&s, &Config::default()) {
+        Err(
+            e @ CompileError::TooManyLocalClasses {
+                layer: "zpr",
+                what: "service",
+                ..
+            },
+        ) => {
+            let m = e.to_string();
+            assert!(m.contains("more than 65535 local service classes"), "{m}");
+        }
+        other => panic!("{:?}", other.map(|c| c.stats().service_classes)),
+    }
+}

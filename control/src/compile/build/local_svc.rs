@@ -364,9 +364,9 @@ impl Ids<'_> {
         }
         // As `dense_ids` checks: the id must fit, and the profile's cells.
         let next = self.local.len();
-        let id = u16::try_from(next).map_err(|_| CompileError::ProfileTooLarge {
+        let id = u16::try_from(next).map_err(|_| CompileError::TooManyLocalClasses {
             layer: self.layer,
-            given: next + 1,
+            what: "service",
             limit: usize::from(u16::MAX),
         })?;
         if next >= self.cfg.max_profile_cells {
