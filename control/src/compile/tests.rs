@@ -228,17 +228,17 @@ fn many_statements_compile_into_small_tables() {
     assert!(c.stats().table_bytes < 8 << 20, "{:?}", c.stats());
 }
 
-/// `n` statements naming the scenario's attributed VNIC (`app.role:x`)
-/// on `n` distinct TCP ports: `n` service conditions over about `n`
-/// service classes in one ZPR profile.
-fn distinct_port_statements(n: usize) -> Scenario {
-    let mut s = scenario();
+/// The scenario's first statement again with each of `protocols` (the
+/// attributed VNIC, `app.role:x`, to itself, `with protocol='P'`).
+fn statements_on(
+    s: &Scenario,
+    protocols: impl Iterator<Item = String>,
+) -> Vec<crate::model::PolicyStatement> {
     let base = s.zpr_policies[0].statements[0].clone();
-    let statements: Vec<_> = (0..n)
-        .map(|i| {
+    protocols
+        .map(|p| {
             let text = format!(
-                "in network.vcn:v VCN allow app.role:x endpoints to connect to app.role:x endpoints with protocol='tcp/{}'",
-                i + 1
+                "in network.vcn:v VCN allow app.role:x endpoints to connect to app.role:x endpoints with protocol='{p}'"
             );
             let st = crate::zpl::parse_statement(&text).unwrap();
             crate::model::PolicyStatement {
@@ -247,8 +247,16 @@ fn distinct_port_statements(n: usize) -> Scenario {
                 ..base.clone()
             }
         })
-        .collect();
-    s.zpr_policies[0].statements.extend(statements);
+        .collect()
+}
+
+/// `n` statements naming the scenario's attributed VNIC (`app.role:x`)
+/// on `n` distinct TCP ports: `n` service conditions over about `n`
+/// service classes in one ZPR profile.
+fn distinct_port_statements(n: usize) -> Scenario {
+    let mut s = scenario();
+    let more = statements_on(&s, (1..=n).map(|p| format!("tcp/{p}")));
+    s.zpr_policies[0].statements.extend(more);
     s
 }
 
@@ -258,20 +266,7 @@ fn distinct_port_statements(n: usize) -> Scenario {
 /// output is quadratic).
 fn nested_port_statements(n: usize) -> Scenario {
     let mut s = scenario();
-    let base = s.zpr_policies[0].statements[0].clone();
-    s.zpr_policies[0].statements = (1..=n)
-        .map(|k| {
-            let text = format!(
-                "in network.vcn:v VCN allow app.role:x endpoints to connect to app.role:x endpoints with protocol='tcp/1-{k}'"
-            );
-            let st = crate::zpl::parse_statement(&text).unwrap();
-            crate::model::PolicyStatement {
-                statement: st,
-                text,
-                ..base.clone()
-            }
-        })
-        .collect();
+    s.zpr_policies[0].statements = statements_on(&s, (1..=n).map(|k| format!("tcp/1-{k}")));
     s
 }
 
@@ -576,10 +571,8 @@ fn more_local_services_than_16_bit_ids_is_named_as_such() {
     // single-port local services plus the one no statement matches (TCP
     // port 0 and every other service): one past the 16-bit ids.
     let mut s = distinct_port_statements(65_535);
-    let mut udp = s.zpr_policies[0].statements[0].clone();
-    udp.text = "in network.vcn:v VCN allow app.role:x endpoints to connect to app.role:x endpoints with protocol='udp/53'".into();
-    udp.statement = crate::zpl::parse_statement(&udp.text).unwrap();
-    s.zpr_policies[0].statements.push(udp);
+    let udp = statements_on(&s, std::iter::once("udp/53".to_string()));
+    s.zpr_policies[0].statements.extend(udp);
     match Compiled::new(&s, &Config::default()) {
         Err(
             e @ CompileError::TooManyLocalClasses {
