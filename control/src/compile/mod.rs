@@ -63,13 +63,16 @@ pub struct Config {
     pub max_service_classes: usize,
     /// Cells of one profile's table (local peers × local services).
     pub max_profile_cells: usize,
-    /// Condition × service-class pairs one table's service classes are
-    /// made from (each distinct service condition of the table's rules or
-    /// statements, tried on each global service class): checked before
-    /// any is tried. Distinct ports in many statements make both grow
-    /// together, so this bounds a square (1 << 28: about 2 s of matching
-    /// and 32 MiB of bits at the limit).
-    pub max_condition_pairs: usize,
+    /// Work of one table's local service classes (`build/local_svc.rs`):
+    /// the set operations of its sweep, predicted from its distinct
+    /// service conditions before any is made, plus the (condition, local
+    /// service) entries it lists (2 bytes each), checked per row of
+    /// classes before the row's new local services list their
+    /// conditions. Linear in the conditions on every shape but nested
+    /// ranges (n statements on ports 1..=k for k = 1..n list n²/2
+    /// entries), which this is what bounds (1 << 26: nested n ≈ 11,500,
+    /// about a second and 128 MiB of lists at the limit).
+    pub max_condition_work: usize,
     /// A sided layer whose `u32` cells would take fewer bytes than this
     /// keeps them; larger ones store `u16` cells (see `SidedLayer`). A
     /// layout choice, never a verdict change: narrow cells halve the bytes
@@ -89,7 +92,7 @@ impl Default for Config {
             max_address_classes: 1 << 22,
             max_service_classes: 1 << 20,
             max_profile_cells: 1 << 24,
-            max_condition_pairs: 1 << 28,
+            max_condition_work: 1 << 26,
             narrow_cells_from_bytes: 64 << 20,
         }
     }
@@ -114,6 +117,19 @@ pub enum CompileError {
         /// The limit.
         limit: usize,
     },
+    /// One table's local classes (its services, or its peers) do not fit
+    /// the 16-bit ids its cells are indexed by.
+    #[error(
+        "one {layer} table needs more than {limit} local {what} classes (ids are 16-bit): split the rules or statements over more containers"
+    )]
+    TooManyLocalClasses {
+        /// Which layer.
+        layer: &'static str,
+        /// `service` or `peer`.
+        what: &'static str,
+        /// The limit (65,535).
+        limit: usize,
+    },
     /// One profile's table is larger than [`Config::max_profile_cells`].
     #[error("the {layer} table of one profile needs {given} cells (limit {limit})")]
     ProfileTooLarge {
@@ -124,22 +140,22 @@ pub enum CompileError {
         /// The limit.
         limit: usize,
     },
-    /// One table's conditions × service classes exceed
-    /// [`Config::max_condition_pairs`].
+    /// One table's service matching needs more than
+    /// [`Config::max_condition_work`] steps.
     #[error(
-        "the {layer} conditions of one profile need {given} condition-service pairs (limit {limit}): {conditions} distinct service conditions over {services} service classes"
+        "the {layer} conditions of one profile need {given} steps of service matching (limit {limit}, max_condition_work): {conditions} distinct service conditions, {events} sweep events, the rest listed entries"
     )]
-    TooManyConditionPairs {
+    TooMuchConditionWork {
         /// Which layer.
         layer: &'static str,
-        /// Pairs needed.
+        /// Steps needed (so far, when the listed entries crossed the limit).
         given: usize,
         /// The limit.
         limit: usize,
         /// Distinct service conditions.
         conditions: usize,
-        /// Global service classes.
-        services: usize,
+        /// Sweep events (set operations), predicted before the sweep.
+        events: usize,
     },
     /// All tables together exceed [`Config::max_table_bytes`].
     #[error("the compiled tables need {given} bytes (limit {limit})")]

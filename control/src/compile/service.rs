@@ -114,6 +114,32 @@ enum GroupKind {
 struct Group {
     kind: GroupKind,
     base: u32,
+    /// The protocol of the group; `None` for group 0 (every protocol
+    /// nobody names).
+    proto: Option<u8>,
+}
+
+/// The layout of one group's classes, for the builder's sweep
+/// (`build/local_svc.rs`): a grid of `ns × nd` classes
+/// `base + s * nd + d` followed by one *tail* class at `base + ns * nd`.
+/// A TCP/UDP group's grid is sport interval × dport interval and its tail
+/// the fragment class; an ICMP group's grid is one row of `type << 8 |
+/// code` intervals and its tail the fragment class; any other group has
+/// an empty grid and its one class as the tail.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupLayout<'a> {
+    /// The group's protocol; `None` for the "other protocols" group 0.
+    pub proto: Option<u8>,
+    /// The first class id of the group.
+    pub base: u32,
+    /// Rows of the grid (source-port intervals; 1 for ICMP, 0 for plain).
+    pub ns: u32,
+    /// Columns of the grid (destination-port or ICMP key intervals).
+    pub nd: u32,
+    /// Value -> row (TCP/UDP source ports), when the grid has port rows.
+    pub smap: Option<&'a [u16]>,
+    /// Value -> column (destination port, or ICMP `type << 8 | code`).
+    pub dmap: Option<&'a [u16]>,
 }
 
 /// The service classifier. Immutable once built.
@@ -264,6 +290,7 @@ impl ServiceClasses {
         groups.push(Group {
             kind: GroupKind::Plain,
             base: 0,
+            proto: None,
         });
         reps.push((other.unwrap_or(255), L4::Opaque));
         for p in 0..=255u8 {
@@ -315,7 +342,11 @@ impl ServiceClasses {
                 reps.push((p, L4::Opaque));
                 GroupKind::Plain
             };
-            groups.push(Group { kind, base });
+            groups.push(Group {
+                kind,
+                base,
+                proto: Some(p),
+            });
         }
         Ok(ServiceClasses {
             proto_group,
@@ -340,6 +371,30 @@ impl ServiceClasses {
     #[must_use]
     pub fn rep(&self, class: u32) -> (u8, L4) {
         self.reps[class as usize]
+    }
+
+    /// The layout of every group, in class order (group 0 first).
+    pub fn layouts(&self) -> impl Iterator<Item = GroupLayout<'_>> {
+        // An interval count is its map's last value + 1 (every map covers
+        // all 65,536 values, the last interval included).
+        let count = |m: &[u16]| m.last().map_or(0, |&x| u32::from(x) + 1);
+        self.groups.iter().map(move |g| {
+            let (ns, nd, smap, dmap) = match &g.kind {
+                GroupKind::Ports { smap, dmap, nd, .. } => {
+                    (count(smap), *nd, Some(&smap[..]), Some(&dmap[..]))
+                }
+                GroupKind::Icmp { map, .. } => (1, count(map), None, Some(&map[..])),
+                GroupKind::Plain => (0, 0, None, None),
+            };
+            GroupLayout {
+                proto: g.proto,
+                base: g.base,
+                ns,
+                nd,
+                smap,
+                dmap,
+            }
+        })
     }
 
     /// Bytes used by the maps.

@@ -228,17 +228,17 @@ fn many_statements_compile_into_small_tables() {
     assert!(c.stats().table_bytes < 8 << 20, "{:?}", c.stats());
 }
 
-/// `n` statements naming the scenario's attributed VNIC (`app.role:x`)
-/// on `n` distinct TCP ports: `n` service conditions over about `n`
-/// service classes in one ZPR profile.
-fn distinct_port_statements(n: usize) -> Scenario {
-    let mut s = scenario();
+/// The scenario's first statement again with each of `protocols` (the
+/// attributed VNIC, `app.role:x`, to itself, `with protocol='P'`).
+fn statements_on(
+    s: &Scenario,
+    protocols: impl Iterator<Item = String>,
+) -> Vec<crate::model::PolicyStatement> {
     let base = s.zpr_policies[0].statements[0].clone();
-    let statements: Vec<_> = (0..n)
-        .map(|i| {
+    protocols
+        .map(|p| {
             let text = format!(
-                "in network.vcn:v VCN allow app.role:x endpoints to connect to app.role:x endpoints with protocol='tcp/{}'",
-                i + 1
+                "in network.vcn:v VCN allow app.role:x endpoints to connect to app.role:x endpoints with protocol='{p}'"
             );
             let st = crate::zpl::parse_statement(&text).unwrap();
             crate::model::PolicyStatement {
@@ -247,51 +247,92 @@ fn distinct_port_statements(n: usize) -> Scenario {
                 ..base.clone()
             }
         })
-        .collect();
-    s.zpr_policies[0].statements.extend(statements);
+        .collect()
+}
+
+/// `n` statements naming the scenario's attributed VNIC (`app.role:x`)
+/// on `n` distinct TCP ports: `n` service conditions over about `n`
+/// service classes in one ZPR profile.
+fn distinct_port_statements(n: usize) -> Scenario {
+    let mut s = scenario();
+    let more = statements_on(&s, (1..=n).map(|p| format!("tcp/{p}")));
+    s.zpr_policies[0].statements.extend(more);
+    s
+}
+
+/// `n` statements naming the attributed VNIC on nested port ranges
+/// `1..=k` for k = 1..=n: n local services, the k-th matched by n-k+1
+/// statements, so the listed entries are n(n+1)/2 (the one shape whose
+/// output is quadratic).
+fn nested_port_statements(n: usize) -> Scenario {
+    let mut s = scenario();
+    s.zpr_policies[0].statements = statements_on(&s, (1..=n).map(|k| format!("tcp/1-{k}")));
     s
 }
 
 #[test]
-fn condition_pairs_are_refused_from_the_counts_before_any_is_tried() {
+fn distinct_port_statements_compile_in_linear_work() {
     // 29,000 statements on distinct ports: 29,000 conditions over ~29,000
-    // classes, 841M pairs; matching them took 7 s and 1.1 GB (two such
-    // policies aborted at 3 GB). Refused from the counts.
-    match Compiled::new(&distinct_port_statements(29_000), &Config::default()) {
-        Err(CompileError::TooManyConditionPairs {
+    // classes. The matrix this replaced tried 841 M pairs (7 s, 1.1 GB)
+    // and was refused by a limit; the sweep makes ~2 events per statement.
+    let s = distinct_port_statements(29_000);
+    let c = Compiled::new(&s, &Config::default()).unwrap();
+    assert_eq!(c.rule_count(), 3 + 29_001);
+    assert!(c.stats().service_classes > 29_000, "{:?}", c.stats());
+}
+
+#[test]
+fn condition_work_is_refused_from_the_conditions_before_any_set_is_made() {
+    let cfg = |max_condition_work| Config {
+        max_condition_work,
+        ..Config::default()
+    };
+    // Distinct ports: the predicted events alone pass a small limit, and
+    // that is what the error gives (nothing was listed yet).
+    let s = distinct_port_statements(100);
+    match Compiled::new(&s, &cfg(150)) {
+        Err(CompileError::TooMuchConditionWork {
             layer: "zpr",
             given,
-            limit,
+            limit: 150,
             conditions,
-            services,
+            events,
         }) => {
-            assert_eq!(limit, 1 << 28);
-            assert_eq!(given, conditions * services);
-            assert!(
-                conditions >= 29_000 && services > 29_000,
-                "{conditions} {services}"
-            );
+            assert_eq!(given, events);
+            // Class 0, the TCP tail and two events per statement's range.
+            assert!(events > 2 * 100, "{events}");
+            assert!(conditions > 100, "{conditions}");
         }
         other => panic!("{other:?}"),
     }
-    // Scaled down, under a small limit: refused past it, compiled at it.
-    let s = distinct_port_statements(100);
-    let cfg = |max_condition_pairs| Config {
-        max_condition_pairs,
-        ..Config::default()
-    };
-    let given = match Compiled::new(&s, &cfg(1000)) {
-        Err(CompileError::TooManyConditionPairs {
-            given, limit: 1000, ..
-        }) => given,
+    assert!(Compiled::new(&s, &cfg(10_000)).is_ok());
+    // Nested ranges: few events, quadratic listed entries; refused as the
+    // entries cross the limit, before the set that crosses it is listed.
+    let s = nested_port_statements(200);
+    match Compiled::new(&s, &cfg(5_000)) {
+        Err(CompileError::TooMuchConditionWork {
+            layer: "zpr",
+            given,
+            limit: 5_000,
+            events,
+            ..
+        }) => {
+            assert!(events < 5_000 && given > 5_000, "{events} {given}");
+        }
         other => panic!("{other:?}"),
+    }
+    // 200·201/2 entries plus the events fit a limit of 30,000.
+    let c = Compiled::new(&s, &cfg(30_000)).unwrap();
+    assert_eq!(c.rule_count(), 3 + 200);
+    let e = CompileError::TooMuchConditionWork {
+        layer: "zpr",
+        given: 9,
+        limit: 8,
+        conditions: 3,
+        events: 4,
     };
-    assert!(given > 100 * 100, "{given}");
-    let c = Compiled::new(&s, &cfg(given)).unwrap();
-    assert_eq!(
-        c.rule_count(),
-        Compiled::new(&s, &Config::default()).unwrap().rule_count()
-    );
+    assert!(e.to_string().contains("max_condition_work"), "{e}");
+    assert!(e.to_string().contains("(limit 8"), "{e}");
 }
 
 /// The judgement the dataplane copies per packet stays small: five
@@ -521,5 +562,28 @@ proptest::proptest! {
             .collect();
         let layer = layer_of(&tables, 4, 3);
         proptest::prop_assert!(layer.is_narrow());
+    }
+}
+
+#[test]
+fn more_local_services_than_16_bit_ids_is_named_as_such() {
+    // TCP ports 1..=65535, each its own statement, and UDP port 53: 65,536
+    // single-port local services plus the one no statement matches (TCP
+    // port 0 and every other service): one past the 16-bit ids.
+    let mut s = distinct_port_statements(65_535);
+    let udp = statements_on(&s, std::iter::once("udp/53".to_string()));
+    s.zpr_policies[0].statements.extend(udp);
+    match Compiled::new(&s, &Config::default()) {
+        Err(
+            e @ CompileError::TooManyLocalClasses {
+                layer: "zpr",
+                what: "service",
+                ..
+            },
+        ) => {
+            let m = e.to_string();
+            assert!(m.contains("more than 65535 local service classes"), "{m}");
+        }
+        other => panic!("{:?}", other.map(|c| c.stats().service_classes)),
     }
 }

@@ -1,7 +1,7 @@
 //! The builder: a scenario becomes the tables of [`super::table`].
 
 use std::collections::BTreeSet;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 use std::time::Instant;
 
 use super::HashMap;
@@ -14,7 +14,6 @@ use crate::model::{
     Attribute, Direction, Endpoint, Peer, RouteDestination, RouteTarget, Scenario, SecurityRule,
     ZprRole, zpr_role,
 };
-use crate::packet::Packet;
 use crate::verdict::RuleRef;
 use crate::zpl::ast::{ConnectionState, Endpoint as Term, Statement, StatementKind};
 
@@ -34,14 +33,16 @@ impl Compiled {
     }
 }
 
+mod local_svc;
 mod route;
 mod security;
 mod sided;
 mod zpr;
 
+use local_svc::LocalServices;
 pub(super) use sided::SidedBuilder;
 use sided::dense_ids;
-use zpr::{StmtIndex, service_matches, statement_terms};
+use zpr::{StmtIndex, statement_terms};
 
 // ----------------------------------------------------------------- builder --
 
@@ -134,28 +135,6 @@ fn link_local() -> Pfx {
         fam: 4,
         addr: u128::from(u32::from(Ipv4Addr::new(169, 254, 0, 0))),
         len: 16,
-    }
-}
-
-/// Local service ids over the global classes, the global class standing
-/// for each local one, and which conditions each global class matches.
-type LocalServices = (Vec<u16>, Vec<usize>, CondMatches);
-
-/// Which service conditions each global service class matches: one bit per
-/// (class, condition), a class's bits in `words` consecutive words (the
-/// class's signature). An eighth of a `bool` matrix, which at the limit
-/// ([`Config::max_condition_pairs`]) would be 256 MiB.
-struct CondMatches {
-    bits: Vec<u64>,
-    words: usize,
-}
-
-impl CondMatches {
-    /// Whether global service class `svc` matches condition `cond`.
-    fn hit(&self, cond: usize, svc: usize) -> bool {
-        self.bits
-            .get(svc * self.words + cond / 64)
-            .is_some_and(|w| w >> (cond % 64) & 1 == 1)
     }
 }
 
@@ -589,17 +568,6 @@ impl<'a> Builder<'a> {
                     limit: cfg.max_service_classes,
                 }
             })?;
-        let svc_reps: Vec<Packet> = (0..services.len())
-            .map(|i| {
-                let (proto, l4) = services.rep(u32::try_from(i).unwrap_or(0));
-                Packet {
-                    src: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                    dst: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                    proto,
-                    l4,
-                }
-            })
-            .collect();
 
         lap("services");
         // ---- route table
@@ -646,7 +614,7 @@ impl<'a> Builder<'a> {
                     continue;
                 }
                 let (peer_remap, svc_remap, n_svc, table) =
-                    self.security_table(&urules, peers, &svc_reps)?;
+                    self.security_table(&urules, peers, &services)?;
                 slot_of[k].push(Some(
                     builder.push(peer_remap, svc_remap, n_svc, &table, cfg)?,
                 ));
@@ -725,7 +693,7 @@ impl<'a> Builder<'a> {
                     &index,
                     &zpeers,
                     &vcn_marks,
-                    &svc_reps,
+                    &services,
                 )?;
                 let slot = builder.push(peer_remap, svc_remap, n_svc, &table, cfg)?;
                 if slot as usize != zpr_profiles.len() - 1 {

@@ -50,48 +50,22 @@ impl<'a> Builder<'a> {
     }
 
     /// Local service classes of a set of conditions: the services that every
-    /// condition treats alike share one.
+    /// condition treats alike share one (see `local_svc.rs`).
     pub(super) fn local_services(
         &self,
         conds: &[ServiceCond],
-        svc_reps: &[Packet],
+        services: &ServiceClasses,
         layer: &'static str,
     ) -> Result<LocalServices, CompileError> {
-        // Every condition is tried on every class: bounded before the first.
-        let pairs = conds.len().saturating_mul(svc_reps.len());
-        if pairs > self.cfg.max_condition_pairs {
-            return Err(CompileError::TooManyConditionPairs {
-                layer,
-                given: pairs,
-                limit: self.cfg.max_condition_pairs,
-                conditions: conds.len(),
-                services: svc_reps.len(),
-            });
+        let out = local_svc::local_services(conds, services, layer, self.cfg)?;
+        // Under test, every table small enough is checked against the
+        // matrix the sweep replaced: the same ids, the same lists.
+        #[cfg(test)]
+        if conds.len().saturating_mul(services.len()) <= 1 << 22 {
+            let want = local_svc::oracle::local_services(conds, services, self.cfg)?;
+            assert_eq!(out, want, "local services differ from the matrix oracle");
         }
-        // Each service's signature (which conditions it matches) as bits,
-        // all in one buffer: one allocation, not one per service.
-        // At least one word: with no conditions (a profile no statement
-        // holds for, most of them) every service's signature is 0.
-        let words = conds.len().div_ceil(64).max(1);
-        let mut bits = vec![0u64; svc_reps.len().saturating_mul(words)];
-        for (c, cond) in conds.iter().enumerate() {
-            for (si, p) in svc_reps.iter().enumerate() {
-                if service_matches(cond, p) {
-                    bits[si * words + c / 64] |= 1 << (c % 64);
-                }
-            }
-        }
-        // At most 64 conditions (most tables): one word per service, keyed
-        // as a number rather than a slice (no `memcmp` call per compare).
-        let (ids, reps) = if words == 1 {
-            dense_ids(&bits, layer, self.cfg)?
-        } else {
-            let sigs: Vec<&[u64]> = (0..svc_reps.len())
-                .map(|si| &bits[si * words..(si + 1) * words])
-                .collect();
-            dense_ids(&sigs, layer, self.cfg)?
-        };
-        Ok((ids, reps, CondMatches { bits, words }))
+        Ok(out)
     }
 
     #[allow(clippy::type_complexity)]
@@ -99,7 +73,7 @@ impl<'a> Builder<'a> {
         &self,
         urules: &[URule<'_>],
         peers: &[(Option<NodeId>, Vec<NsgId>)],
-        svc_reps: &[Packet],
+        services: &ServiceClasses,
     ) -> Result<(Vec<u16>, Vec<u16>, usize, Vec<u32>), CompileError> {
         let s = self.s;
         let tree = &self.tree;
@@ -117,8 +91,11 @@ impl<'a> Builder<'a> {
                 })
             })
             .collect();
-        let (svc_remap, svc_rep_idx, matches) =
-            self.local_services(&conds, svc_reps, "security")?;
+        let LocalServices {
+            remap: svc_remap,
+            reps: svc_rep_idx,
+            cond_svcs,
+        } = self.local_services(&conds, services, "security")?;
         // Local peers: nearest ancestor among this profile's prefixes, and the
         // membership restricted to the NSGs its rules name.
         let marks = self.marks(urules.iter().flat_map(|u| peer_prefixes(s, &u.rule.peer)));
@@ -166,17 +143,6 @@ impl<'a> Builder<'a> {
                 }
             }
         }
-        // The local services each condition matches.
-        let cond_svcs: Vec<Vec<usize>> = (0..conds.len())
-            .map(|c| {
-                svc_rep_idx
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, si)| matches.hit(c, **si))
-                    .map(|(ls, _)| ls)
-                    .collect()
-            })
-            .collect();
         let mut table = vec![0u32; cells];
         let mut matching: Vec<usize> = Vec::new();
         for (lp, &pi) in peer_rep_idx.iter().enumerate() {
@@ -206,7 +172,7 @@ impl<'a> Builder<'a> {
                     Entry::STATEFUL
                 };
                 for &ls in &cond_svcs[rule_cond[ri]] {
-                    let cell = &mut row[ls];
+                    let cell = &mut row[usize::from(ls)];
                     if *cell & Entry::ID_MASK == 0 {
                         *cell |= id;
                     }

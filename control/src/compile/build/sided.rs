@@ -236,7 +236,8 @@ pub(super) fn intern(
     Ok(i)
 }
 
-/// Dedups keys into dense u16 ids.
+/// Dedups keys into dense u16 ids (the peers of a security table; the
+/// local-service oracle under test).
 pub(super) fn dense_ids<K: std::hash::Hash + Eq + Clone>(
     keys: &[K],
     layer: &'static str,
@@ -250,9 +251,9 @@ pub(super) fn dense_ids<K: std::hash::Hash + Eq + Clone>(
         let id = match map.get(k) {
             Some(id) => *id,
             None => {
-                let id = u16::try_from(next).map_err(|_| CompileError::ProfileTooLarge {
+                let id = u16::try_from(next).map_err(|_| CompileError::TooManyLocalClasses {
                     layer,
-                    given: next + 1,
+                    what: "peer",
                     limit: usize::from(u16::MAX),
                 })?;
                 if next >= cfg.max_profile_cells {

@@ -13,7 +13,7 @@ impl Builder<'_> {
         index: &StmtIndex<'_>,
         zpeers: &[ZPeer<'_>],
         vcn_marks: &[Option<VcnId>],
-        svc_reps: &[Packet],
+        services: &ServiceClasses,
     ) -> Result<(Vec<u16>, Vec<u16>, usize, Vec<u32>), CompileError> {
         let s = self.s;
         let tree = &self.tree;
@@ -99,19 +99,12 @@ impl Builder<'_> {
                 })
             })
             .collect();
-        let (svc_remap, svc_rep_idx, matches) = self.local_services(&conds, svc_reps, "zpr")?;
+        let LocalServices {
+            remap: svc_remap,
+            reps: svc_rep_idx,
+            cond_svcs,
+        } = self.local_services(&conds, services, "zpr")?;
         let n_svc = svc_rep_idx.len();
-        // The local services each distinct condition matches.
-        let cond_svcs: Vec<Vec<usize>> = (0..conds.len())
-            .map(|c| {
-                svc_rep_idx
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, si)| matches.hit(c, **si))
-                    .map(|(ls, _)| ls)
-                    .collect()
-            })
-            .collect();
         // Rows over the global ZPR peers (the other side), then compressed.
         // Rows are deduplicated as they are made, so memory is bounded by
         // the distinct rows (which the cell limit bounds), not peers × services.
@@ -164,7 +157,7 @@ impl Builder<'_> {
                     0
                 };
                 for &ls in &cond_svcs[stmt_cond[k]] {
-                    let cell = &mut row[ls];
+                    let cell = &mut row[usize::from(ls)];
                     if *cell & Entry::ID_MASK == 0 {
                         *cell |= relevant[k].gid + 1;
                     }
@@ -361,9 +354,4 @@ pub(super) fn statement_terms(st: &Statement) -> impl Iterator<Item = &Term> {
         StatementKind::CrossVcn { .. } => Vec::new(),
     };
     v.into_iter()
-}
-
-/// Whether a service condition matches a representative packet.
-pub(super) fn service_matches(c: &ServiceCond, p: &Packet) -> bool {
-    c.matches(p.proto, p.l4)
 }
