@@ -238,7 +238,8 @@ fn deleted_objects_and_unassigned_ips_are_not_the_network() {
 /// The importer read only the VNIC: the load balancer lost its NSGs (its
 /// allowed traffic judged dropped) and, worse, its attributes, so ZPR's
 /// default deny no longer held for it (a wider scenario than the network). The balancers' own list outputs are
-/// read now (joined by the OCID in the VNIC's name, else by address), and
+/// read now (joined by the OCID in the VNIC's name, else by address,
+/// whatever the VNIC's name), and
 /// a balancer VNIC without its balancer in the export is a warning.
 #[test]
 fn a_load_balancers_nsgs_and_attributes_reach_its_vnic() {
@@ -262,7 +263,7 @@ fn a_load_balancers_nsgs_and_attributes_reach_its_vnic() {
     let attrs = json!({ "oracle-zpr": { "app": { "mode": "enforce", "value": "orders-lb" } } });
     for (i, (display, ip)) in [
         ("VNIC for LB ocid1.loadbalancer.oc1.iad.lb1", "10.0.0.10"),
-        ("VNIC for NLB", "10.0.0.20"),
+        ("ingress-nlb-vnic", "10.0.0.20"),
         ("VNIC for LB ocid1.loadbalancer.oc1.iad.gone", "10.0.0.30"),
     ]
     .into_iter()
@@ -326,6 +327,7 @@ fn a_load_balancers_nsgs_and_attributes_reach_its_vnic() {
         .collect();
     assert_eq!(lb_attrs, ["oracle-zpr.app:orders-lb"]);
     assert_eq!(nsgs("10.0.0.20"), ["nlb-nsg"]);
+    assert_eq!(vnic("10.0.0.20").kind, "load-balancer");
     assert!(vnic("10.0.0.20").attributes.is_empty());
     assert!(nsgs("10.0.0.30").is_empty());
     assert_eq!(imported.warnings.len(), 1, "{:?}", imported.warnings);

@@ -1182,22 +1182,26 @@ pub fn import_vcns(
             cx.warnings.push(format!("{what}: no private IP; left out"));
             continue;
         }
-        let is_balancer = display.starts_with("VNIC for LB") || display.starts_with("VNIC for NLB");
+        let named_balancer =
+            display.starts_with("VNIC for LB") || display.starts_with("VNIC for NLB");
         // A load balancer's NSGs and security attributes are the
         // balancer's (OKE sets them from the service's annotations); its
         // VNIC may show none. Without them the VNIC would drop what its
-        // NSGs allow and, worse, escape ZPR's default deny.
-        let balancer = is_balancer
+        // NSGs allow and, worse, escape ZPR's default deny. Its VNIC is
+        // the one named after it, or (whatever its name) the one holding
+        // one of its private addresses.
+        let balancer = named_balancer
             .then(|| {
                 display
                     .split_whitespace()
                     .last()
                     .and_then(|b| balancer_by_id.get(b))
-                    .or_else(|| ips.iter().find_map(|a| balancer_by_ip.get(a.as_str())))
-                    .copied()
             })
-            .flatten();
-        if is_balancer && balancer.is_none() {
+            .flatten()
+            .or_else(|| ips.iter().find_map(|a| balancer_by_ip.get(a.as_str())))
+            .copied();
+        let is_balancer = named_balancer || balancer.is_some();
+        if named_balancer && balancer.is_none() {
             lone_balancer_vnics.push(name.clone());
         }
         let mut nsg_ids = gstrs(o, "nsg-ids");
