@@ -119,6 +119,23 @@ struct Inventory {
     seen: BTreeMap<String, (String, Kept)>,
 }
 
+impl Inventory {
+    /// Objects of every kind held (what `--vcn` counts as left out).
+    fn objects(&self) -> usize {
+        self.vcns.len()
+            + self.subnets.len()
+            + self.vnics.len()
+            + self.private_ips.len()
+            + self.nsgs.len()
+            + self.nsg_rules.len()
+            + self.lists.len()
+            + self.tables.len()
+            + self.gateways.len()
+            + self.drg_attachments.len()
+            + self.balancers.len()
+    }
+}
+
 /// Where [`Inventory::seen`] finds an object.
 enum Kept {
     /// At this index of its kind's list.
@@ -357,17 +374,7 @@ fn keep_vcns(
             });
         }
     }
-    let before = inv.vcns.len()
-        + inv.subnets.len()
-        + inv.vnics.len()
-        + inv.private_ips.len()
-        + inv.nsgs.len()
-        + inv.nsg_rules.len()
-        + inv.lists.len()
-        + inv.tables.len()
-        + inv.gateways.len()
-        + inv.drg_attachments.len()
-        + inv.balancers.len();
+    let before = inv.objects();
     inv.vcns.retain(|v| {
         names
             .iter()
@@ -404,17 +411,7 @@ fn keep_vcns(
             .chain(gs(b, "subnet-id"))
             .any(|s| subnet_ids.contains(s))
     });
-    let after = inv.vcns.len()
-        + inv.subnets.len()
-        + inv.vnics.len()
-        + inv.private_ips.len()
-        + inv.nsgs.len()
-        + inv.nsg_rules.len()
-        + inv.lists.len()
-        + inv.tables.len()
-        + inv.gateways.len()
-        + inv.drg_attachments.len()
-        + inv.balancers.len();
+    let after = inv.objects();
     if before > after {
         warnings.push(format!(
             "--vcn: {} object(s) of the other VCNs left out",
