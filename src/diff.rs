@@ -55,7 +55,7 @@ pub struct Args {
     /// Captures (pcap or pcapng) or flow logs, read in this order as one stream. A directory stands for the files under it, in name order.
     #[arg(required = true)]
     captures: Vec<PathBuf>,
-    /// Warnings of [`Args::expand_inputs`] (inputs read once).
+    /// Warnings of [`Args::expand_inputs`] (inputs read once, `--fail-on` with no class).
     #[arg(skip)]
     input_warnings: Vec<String>,
     /// Worker threads.
@@ -68,7 +68,8 @@ pub struct Args {
     #[arg(long)]
     flows: Option<PathBuf>,
     /// Exit 1 when a flow of one of these classes exists (comma list of
-    /// would-break, newly-allowed, reason-changed).
+    /// would-break, newly-allowed, reason-changed; `none` for a run that
+    /// never exits 1).
     #[arg(long, default_value = "would-break")]
     fail_on: String,
     /// No summary and no progress bar.
@@ -92,6 +93,15 @@ impl Args {
     /// A directory that cannot be read, holds no file or is past a limit.
     pub fn expand_inputs(&mut self) -> Result<(), Failure> {
         self.input_warnings = crate::replay::expand_dirs(&mut self.captures)?;
+        // An empty list (an unset variable in `--fail-on "$KINDS"`) turns
+        // the gate off as `none` does: kept, and said, since a CI job would
+        // otherwise pass whatever breaks.
+        if self.fail_on.split(',').all(|t| t.trim().is_empty()) {
+            self.input_warnings.insert(
+                0,
+                "`--fail-on` names no class: this run never exits 1 (write `--fail-on none` to mean it)".into(),
+            );
+        }
         Ok(())
     }
 }
@@ -543,10 +553,15 @@ struct ChangedFlow<'a> {
 fn check_args(a: &Args) -> Result<BTreeSet<Class>, Failure> {
     crate::replay::check_engine_bounds(a.workers, a.max_connections)?;
     let mut fail_on = BTreeSet::new();
-    for t in a.fail_on.split(',').filter(|t| !t.trim().is_empty()) {
+    let none = a.fail_on.trim() == "none";
+    for t in a
+        .fail_on
+        .split(',')
+        .filter(|t| !none && !t.trim().is_empty())
+    {
         fail_on.insert(Class::parse(t).ok_or_else(|| {
             Failure::Input(format!(
-                "error: `--fail-on {}`: `{}` is not a class; expected `would-break`, `newly-allowed` or `reason-changed`",
+                "error: `--fail-on {}`: `{}` is not a class; expected `would-break`, `newly-allowed` or `reason-changed` (or `none` alone)",
                 a.fail_on,
                 t.trim()
             ))

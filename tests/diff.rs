@@ -181,11 +181,28 @@ fn the_proposed_oke_change_breaks_the_legacy_flow() {
     assert_eq!(rev.code, 1);
     assert_eq!(rev.report["flows"]["would_break"], 1);
     assert_eq!(rev.report["flows"]["newly_allowed"], 1);
-    // An empty list never fails the run (a job that only wants the
-    // report), though a flow would break.
+    // `none` never fails the run (a job that only wants the report),
+    // though a flow would break; an empty list does the same and says so
+    // (an unset `$KINDS` in a CI job would pass whatever breaks).
+    let none = diff(t.path(), OKE, PROPOSED, &[DEMO], &["--fail-on", "none"]);
+    assert_eq!(none.code, 0, "{}", none.stderr);
+    assert_eq!(none.report["flows"]["would_break"], 1);
+    assert!(!none.stderr.contains("names no class"), "{}", none.stderr);
     let never = diff(t.path(), OKE, PROPOSED, &[DEMO], &["--fail-on", ""]);
     assert_eq!(never.code, 0, "{}", never.stderr);
     assert_eq!(never.report["flows"]["would_break"], 1);
+    assert!(
+        never.stderr.contains("`--fail-on` names no class"),
+        "{}",
+        never.stderr
+    );
+    assert!(
+        never.report["warnings"]
+            .to_string()
+            .contains("names no class"),
+        "{}",
+        never.report
+    );
     let bad = diff(
         t.path(),
         OKE,
@@ -196,7 +213,7 @@ fn the_proposed_oke_change_breaks_the_legacy_flow() {
     assert_eq!(bad.code, 2);
     assert_eq!(
         bad.stderr,
-        "error: `--fail-on would-brake`: `would-brake` is not a class; expected `would-break`, `newly-allowed` or `reason-changed`\n"
+        "error: `--fail-on would-brake`: `would-brake` is not a class; expected `would-break`, `newly-allowed` or `reason-changed` (or `none` alone)\n"
     );
 }
 
