@@ -552,7 +552,7 @@ fn a_flow_log_starting_with_more_than_a_head_of_blank_lines_is_read() {
 /// left as it was, and the error names the report, the file to move (it
 /// named only the capture).
 #[test]
-fn a_report_left_in_a_capture_directory_is_named_on_the_next_run() {
+fn outputs_left_in_an_input_directory_are_skipped_on_the_next_run() {
     use std::ffi::OsStr;
     let d = tempfile::tempdir().unwrap();
     let caps = d.path().join("caps");
@@ -575,18 +575,68 @@ fn a_report_left_in_a_capture_directory_is_named_on_the_next_run() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let first = std::fs::read(&report).unwrap();
-    // Again, same report path (an output over an input), then another.
+    // Again, with the same report path, then another: the report left in
+    // the directory is skipped as an earlier run's output (named in a
+    // warning), not read as flow logs (which failed every later run).
     let o = zprsim(&args);
-    assert_eq!(o.status.code(), Some(2));
-    assert_eq!(std::fs::read(&report).unwrap(), first);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let other = d.path().join("r2.json");
     let mut args2 = args;
     args2[4] = other.as_os_str();
     let o = zprsim(&args2);
-    assert_eq!(o.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("00.pcap` is a capture"), "{err}");
-    assert!(err.contains("report.json` reads as one"), "{err}");
-    assert!(!other.exists());
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&other).unwrap()).unwrap();
+    assert_eq!(r["packets"]["total"].as_u64(), Some(188));
+    let w = r["warnings"].to_string();
+    assert!(w.contains("report.json`: a zprsim report"), "{w}");
+    // A flow log beside flow lines an earlier run wrote: the same.
+    let logs = d.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::copy(
+        root().join("examples/oke-orders/flowlogs/oke-demo.jsonl"),
+        logs.join("a.jsonl"),
+    )
+    .unwrap();
+    let flows = logs.join("flows.jsonl");
+    let run = |out: &std::path::Path| {
+        zprsim(&[
+            OsStr::new("replay"),
+            oke,
+            logs.as_os_str(),
+            OsStr::new("--flows"),
+            flows.as_os_str(),
+            OsStr::new("--report"),
+            out.as_os_str(),
+            OsStr::new("--quiet"),
+        ])
+    };
+    let r1 = d.path().join("f1.json");
+    let r2 = d.path().join("f2.json");
+    assert_eq!(run(&r1).status.code(), Some(0));
+    assert_eq!(run(&r2).status.code(), Some(0));
+    let judged = |p: &std::path::Path| {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+        (
+            v["flow_log"]["judged"].as_u64(),
+            v["flow_log"]["skipped_malformed"].as_u64(),
+            v["warnings"].to_string(),
+        )
+    };
+    let (a, b) = (judged(&r1), judged(&r2));
+    assert_eq!((a.0, a.1), (b.0, b.1), "{b:?}");
+    assert!(
+        b.2.contains("flows.jsonl`: a zprsim report or flow lines"),
+        "{}",
+        b.2
+    );
 }

@@ -86,6 +86,13 @@ pub fn expand(inputs: &[PathBuf], limits: Limits) -> Result<Expanded, String> {
                     blank += 1;
                     continue;
                 }
+                Found::Ours => {
+                    out.warnings.push(format!(
+                        "`{}`: a zprsim report or flow lines (an earlier run's output), not flow logs: skipped (found in a directory given)",
+                        p.display()
+                    ));
+                    continue;
+                }
                 Found::Other => {
                     unknown += 1;
                     if unknown <= MAX_NAMED {
@@ -137,6 +144,8 @@ const MAX_NAMED: usize = 10;
 enum Found {
     Input,
     Blank,
+    /// A report or flow lines zprsim wrote ([`is_our_output`]).
+    Ours,
     Other,
 }
 
@@ -149,12 +158,33 @@ fn what_is(p: &Path) -> Found {
     match crate::flowlog::detect::kind(&head) {
         crate::flowlog::detect::Kind::Blank if all_blank(&head) => Found::Blank,
         crate::flowlog::detect::Kind::Blank => Found::Input,
+        crate::flowlog::detect::Kind::FlowLog if is_our_output(&head) => Found::Ours,
         crate::flowlog::detect::Kind::FlowLog => Found::Input,
         crate::flowlog::detect::Kind::Capture if crate::capture::is_input_like(&head) => {
             Found::Input
         }
         crate::flowlog::detect::Kind::Capture => Found::Other,
     }
+}
+
+/// Whether a JSON file is one zprsim writes (a `--report` left in the
+/// directory by an earlier run, or `--flows` lines), not flow logs: read
+/// as flow logs it would fail the run or add malformed records. A report
+/// of `replay` or `diff` is pretty JSON whose first key is `scenario` or
+/// `captures` (no OCI document starts so: theirs start with `data`,
+/// `datetime` or `logContent`); every flow line has `"community_id"`, a
+/// key no OCI flow-log entry has.
+fn is_our_output(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(head);
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or_default();
+    let second = lines.next().unwrap_or_default();
+    let report = first == "{"
+        && (second.starts_with("  \"scenario\": ") || second.starts_with("  \"captures\": "));
+    let flow_line = first.contains("\"community_id\":")
+        && !first.contains("\"logContent\"")
+        && !first.contains("\"sourceAddress\"");
+    report || flow_line
 }
 
 /// Whether a file whose head is blank is blank to its end: the head is
@@ -307,6 +337,30 @@ mod tests {
     fn write(p: &Path, bytes: &[u8]) {
         std::fs::create_dir_all(p.parent().unwrap_or(Path::new("."))).unwrap_or_default();
         std::fs::write(p, bytes).unwrap_or_default();
+    }
+
+    #[test]
+    fn our_reports_and_flow_lines_are_told_from_oci_documents() {
+        // Ours: `replay` and `diff` reports, flow lines of captures and of
+        // flow logs.
+        assert!(is_our_output(
+            b"{\n  \"scenario\": \"s.toml\",\n  \"pcaps\": ["
+        ));
+        assert!(is_our_output(b"{\n  \"captures\": [\n"));
+        assert!(is_our_output(
+            b"{\"src\":\"10.0.0.1\",\"dst\":\"10.0.0.2\",\"proto\":6,\"community_id\":\"1:x\"}\n"
+        ));
+        // OCI's: Logging search output (pretty or not), entries with and
+        // without the envelope, an array.
+        for oci in [
+            &b"{\n  \"data\": {\n    \"results\": ["[..],
+            b"{\"data\": {\"results\": [{\"data\": {}}]}}",
+            b"{\"datetime\": 1, \"logContent\": {\"data\": {\"sourceAddress\": \"10.0.0.1\"}}}\n",
+            b"{\"data\": {\"sourceAddress\": \"10.0.0.1\", \"action\": \"ACCEPT\"}}\n",
+            b"[\n  {\n    \"datetime\": 1",
+        ] {
+            assert!(!is_our_output(oci), "{}", String::from_utf8_lossy(oci));
+        }
     }
 
     #[test]
