@@ -168,8 +168,17 @@ fn packet(a: &Args, s: &Scenario) -> Result<Packet, Failure> {
         Some(src_ip.map_or(src.is_ipv4(), |ip| ip.is_ipv4())),
     )?;
     if src.is_ipv4() != dst.is_ipv4() {
+        // An IPv4-mapped IPv6 address (`::ffff:10.0.1.10`, as some tools
+        // print IPv4 peers) is never on a VCN's wire: say which to write.
+        let mapped = [src, dst].into_iter().find_map(|ip| match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(|v4| (v6, v4)),
+            IpAddr::V4(_) => None,
+        });
+        let hint = mapped.map_or(String::new(), |(v6, v4)| {
+            format!(" (`{v6}` is IPv4-mapped: for IPv4 traffic write `{v4}`)")
+        });
         return Err(Failure::Input(format!(
-            "error: `{src}` and `{dst}` are not of the same address family"
+            "error: `{src}` and `{dst}` are not of the same address family{hint}"
         )));
     }
     let l4 = if a.fragment {

@@ -287,3 +287,20 @@ fn capture_packet_errors() {
     ]);
     assert_eq!(code, 2);
 }
+
+#[test]
+fn an_ipv4_mapped_address_beside_an_ipv4_one_names_the_ipv4_form() {
+    let (code, _, err) = explain(&[
+        "--src",
+        "::ffff:10.0.1.10",
+        "--dst",
+        "10.0.10.11",
+        "--proto",
+        "tcp",
+        "--dport",
+        "8080",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not of the same address family"), "{err}");
+    assert!(err.contains("for IPv4 traffic write `10.0.1.10`"), "{err}");
+}
