@@ -418,9 +418,7 @@ fn a_directory_with_fifos_loops_and_odd_names_is_read_once_without_hanging() {
     use std::ffi::OsStr;
     use std::os::unix::ffi::OsStrExt;
     let d = tempfile::tempdir().unwrap();
-    let caps = d.path().join("caps");
-    std::fs::create_dir_all(&caps).unwrap();
-    std::fs::copy(root().join("pcaps/oke-demo.pcap"), caps.join("00.pcap")).unwrap();
+    let caps = capture_dir(d.path());
     let fifo = caps.join("01.pcap");
     let st = std::process::Command::new("mkfifo")
         .arg(&fifo)
@@ -546,18 +544,24 @@ fn a_flow_log_starting_with_more_than_a_head_of_blank_lines_is_read() {
     }
 }
 
-/// A report (or `--flows`) written into a directory of captures is, on the
-/// next run over that directory, one of its files: JSON, it reads as flow
-/// logs. The next run is refused (exit 2: one kind per run), every file
-/// left as it was, and the error names the report, the file to move (it
-/// named only the capture).
+/// `DIR/caps/00.pcap`, the OKE demo capture: a directory of captures.
+fn capture_dir(dir: &std::path::Path) -> std::path::PathBuf {
+    let caps = dir.join("caps");
+    std::fs::create_dir_all(&caps).unwrap();
+    std::fs::copy(root().join("pcaps/oke-demo.pcap"), caps.join("00.pcap")).unwrap();
+    caps
+}
+
+/// A report (or `--flows` lines) written into an input directory is, on
+/// the next run over that directory, one of its files. JSON, it read as
+/// flow logs and failed every later run (one kind per run). It is now
+/// skipped as an earlier run's output, named in a warning, and the run
+/// reads what it read the first time.
 #[test]
 fn outputs_left_in_an_input_directory_are_skipped_on_the_next_run() {
     use std::ffi::OsStr;
     let d = tempfile::tempdir().unwrap();
-    let caps = d.path().join("caps");
-    std::fs::create_dir_all(&caps).unwrap();
-    std::fs::copy(root().join("pcaps/oke-demo.pcap"), caps.join("00.pcap")).unwrap();
+    let caps = capture_dir(d.path());
     let report = caps.join("report.json");
     let oke = OsStr::new(zprsim_bench::fixtures::OKE);
     let args = [
