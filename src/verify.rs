@@ -82,7 +82,11 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let text = read_expect(&a.expect, &file, limits.max_file_bytes)?;
     let base = a.expect.parent().map(Path::to_path_buf).unwrap_or_default();
     let paths = verify::read(s, &text, &file, &FsFiles::new(base), &limits)?;
-    let report = verify::run(s, &compiled, &paths, &limits).map_err(|e| match e {
+    // From here on a Ctrl-C stops the run between pairs, and the paths
+    // judged whole are written, said to be partial.
+    let interrupt = crate::interrupt::Interrupt::install()?;
+    let stop = || interrupt.stop.load(std::sync::atomic::Ordering::Relaxed);
+    let report = verify::run_until(s, &compiled, &paths, &limits, &stop).map_err(|e| match e {
         RunError::Limit(m) => Failure::Input(m),
         RunError::Disagree(m) => Failure::Internal(m),
     })?;
@@ -110,6 +114,14 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         out(&t)?;
     } else if !a.junit.as_deref().is_some_and(output::is_std) {
         out(&summary(&report, &a.scenario, &file))?;
+    }
+    if report.interrupted {
+        crate::err(&format!(
+            "interrupted: {} of {} path(s) judged; every output holds exactly those\n",
+            report.paths.len(),
+            paths.len()
+        ));
+        return Ok(ExitCode::from(interrupt.exit_code()));
     }
     Ok(if report.failed == 0 {
         ExitCode::SUCCESS
@@ -264,6 +276,17 @@ fn junit(r: &Report, file: &str) -> Result<String, Failure> {
     suite.push_attribute(("errors", "0"));
     suite.push_attribute(("skipped", skipped.as_str()));
     w.write_event(Event::Start(suite)).map_err(xml_err)?;
+    if r.interrupted {
+        // A stopped run: its test cases are the paths judged whole.
+        w.write_event(Event::Start(BytesStart::new("properties")))
+            .map_err(xml_err)?;
+        let mut prop = BytesStart::new("property");
+        prop.push_attribute(("name", "interrupted"));
+        prop.push_attribute(("value", "true"));
+        w.write_event(Event::Empty(prop)).map_err(xml_err)?;
+        w.write_event(Event::End(BytesEnd::new("properties")))
+            .map_err(xml_err)?;
+    }
     for p in &r.paths {
         let class = match p.name.split_once('/') {
             Some((pack, _)) => format!("verify.{pack}"),

@@ -785,3 +785,77 @@ fn port_ranges_are_exact_on_random_scenarios() {
     // The test means something only if ranges that are partly open occur.
     assert!(mixed >= 10, "only {mixed} ranges were partly open");
 }
+
+/// SIGINT in the middle of a long `verify`: exit 130, and both outputs
+/// hold the paths judged whole, saying the run was interrupted (the JSON's
+/// `interrupted`, the JUnit suite's `interrupted` property).
+#[cfg(unix)]
+#[test]
+fn an_interrupted_verify_writes_the_paths_judged_and_says_so() {
+    use std::fmt::Write as _;
+    let d = tempfile::tempdir().unwrap();
+    // 300 VNICs in one subnet: a subnet-to-subnet path is 89,700 pairs,
+    // and 20 of them take far longer than the signal's delay.
+    let mut sc = String::from(
+        "[[vcn]]\nname = \"v\"\ncidr_blocks = [\"10.0.0.0/16\"]\n[[subnet]]\nname = \"s\"\nvcn = \"v\"\ncidr_block = \"10.0.0.0/16\"\n",
+    );
+    for i in 0..300 {
+        let _ = write!(
+            sc,
+            "[[vnic]]\nname = \"n{i}\"\nsubnet = \"s\"\nprivate_ips = [\"10.0.{}.{}\"]\n",
+            i / 200 + 1,
+            i % 200 + 10
+        );
+    }
+    let mut ex = String::new();
+    for i in 0..20 {
+        let _ = write!(
+            ex,
+            "[[path]]\nname = \"p{i}\"\nfrom = \"subnet:s\"\nto = \"subnet:s\"\nproto = \"tcp\"\ndport = {}\nexpect = \"deny\"\n",
+            1000 + i
+        );
+    }
+    let (s, e, j) = (
+        d.path().join("s.toml"),
+        d.path().join("e.toml"),
+        d.path().join("j.xml"),
+    );
+    std::fs::write(&s, sc).unwrap();
+    std::fs::write(&e, ex).unwrap();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("zprsim"))
+        .args([
+            "verify",
+            s.to_str().unwrap(),
+            e.to_str().unwrap(),
+            "--json",
+            "--junit",
+        ])
+        .arg(&j)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let st = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("interrupted:") && err.contains("of 20 path(s) judged"),
+        "{err}"
+    );
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["interrupted"], true);
+    let judged = r["paths"].as_array().unwrap().len();
+    assert!(judged < 20, "{judged}");
+    let xml = std::fs::read_to_string(&j).unwrap();
+    assert!(
+        xml.contains("<property name=\"interrupted\" value=\"true\"/>"),
+        "{xml}"
+    );
+    assert_eq!(xml.matches("<testcase ").count(), judged, "{xml}");
+}

@@ -294,6 +294,9 @@ pub struct Report {
     pub skipped: usize,
     /// The addresses `internet` stood for.
     pub internet: Vec<IpAddr>,
+    /// The run was stopped ([`run_until`]) before every path was judged:
+    /// `paths` holds the ones judged whole, in file order, and no more.
+    pub interrupted: bool,
 }
 
 /// The destination port runs of a range: each `(lo, hi)` is a maximal run
@@ -556,6 +559,26 @@ pub fn run(
     paths: &[PathSpec],
     limits: &Limits,
 ) -> Result<Report, RunError> {
+    run_until(s, c, paths, limits, &|| false)
+}
+
+/// Pairs judged between two looks at the stop request.
+const PAIRS_BETWEEN_STOP_CHECKS: u64 = 256;
+
+/// [`run`], looking at `stop` before each path and every
+/// [`PAIRS_BETWEEN_STOP_CHECKS`] pairs (a Ctrl-C in the CLI): once it says
+/// stop, the report holds the paths judged whole and says it is
+/// [`Report::interrupted`].
+///
+/// # Errors
+/// As [`run`].
+pub fn run_until(
+    s: &Scenario,
+    c: &Compiled,
+    paths: &[PathSpec],
+    limits: &Limits,
+    stop: &dyn Fn() -> bool,
+) -> Result<Report, RunError> {
     // Every limit is checked for every path before any is judged: a file
     // whose tenth path is too wide is refused at once, not after the nine
     // before it were judged.
@@ -608,7 +631,12 @@ pub fn run(
         planned.push(Planned::Judge { srcs, dsts, runs });
     }
     let mut out = Vec::with_capacity(paths.len());
-    for (path, plan) in paths.iter().zip(planned) {
+    let mut interrupted = false;
+    'paths: for (path, plan) in paths.iter().zip(planned) {
+        if stop() {
+            interrupted = true;
+            break;
+        }
         let (srcs, dsts, runs) = match plan {
             Planned::Done(r) => {
                 out.push(r);
@@ -622,6 +650,11 @@ pub fn run(
             for &b in &dsts {
                 if a == b || !family_fits(path.proto, a, b) {
                     continue;
+                }
+                if r.pairs % PAIRS_BETWEEN_STOP_CHECKS == PAIRS_BETWEEN_STOP_CHECKS - 1 && stop() {
+                    // This path is not whole: left out.
+                    interrupted = true;
+                    break 'paths;
                 }
                 r.pairs += 1;
                 let mut first: Option<PairFailure> = None;
@@ -685,5 +718,6 @@ pub fn run(
         failed,
         skipped,
         internet: selector::internet_addresses(s),
+        interrupted,
     })
 }

@@ -110,3 +110,42 @@ fn first_host_addresses() {
     assert_eq!(f("fd00::/64"), "fd00::1");
     assert_eq!(f("fd00::5/128"), "fd00::5");
 }
+
+/// A run stopped after `k` looks at the stop request holds the paths
+/// judged whole before it, says it was interrupted, and agrees with the
+/// whole run on them; a run never stopped is the whole run.
+#[test]
+fn a_stopped_run_holds_the_paths_judged_whole_and_says_so() {
+    use crate::compile::{Compiled, Config};
+    let s = scenario();
+    let c = Compiled::new(&s, &Config::default()).unwrap();
+    let text = (0..6)
+        .map(|i| {
+            format!(
+                "[[path]]\nname = \"p{i}\"\nfrom = \"vnic:a\"\nto = \"vnic:b\"\nproto = \"tcp\"\ndport = {}\nexpect = \"allow\"\n",
+                8000 + i
+            )
+        })
+        .collect::<String>();
+    let limits = super::Limits::default();
+    let paths = super::read(&s, &text, "e.toml", &crate::load::NoFiles, &limits).unwrap();
+    let whole = super::run(&s, &c, &paths, &limits).unwrap();
+    assert_eq!(whole.paths.len(), 6);
+    assert!(!whole.interrupted);
+    for k in 0..4 {
+        let looks = std::cell::Cell::new(0);
+        let stop = || {
+            looks.set(looks.get() + 1);
+            looks.get() > k
+        };
+        let r = super::run_until(&s, &c, &paths, &limits, &stop).unwrap();
+        assert!(r.interrupted);
+        assert_eq!(r.paths.len(), k, "stopped at look {}", k + 1);
+        for (x, y) in r.paths.iter().zip(&whole.paths) {
+            assert_eq!(
+                serde_json::to_string(x).unwrap(),
+                serde_json::to_string(y).unwrap()
+            );
+        }
+    }
+}
