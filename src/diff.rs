@@ -336,7 +336,7 @@ fn rule_described(s: &Scenario, rule: &zprsim_control::model::SecurityRule) -> S
 /// A rule or statement by its content (containers by [`key`] and text, not
 /// indices), so a rule removed before another does not make the other look
 /// changed, nor does a re-import that renamed its container.
-fn rule_content(s: &Scenario, r: RuleRef) -> String {
+pub(crate) fn rule_content(s: &Scenario, r: RuleRef) -> String {
     match r {
         RuleRef::Route { table, index } => {
             let t = &s.route_tables[table.index()];

@@ -16,7 +16,7 @@ use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::load::Warning;
 use zprsim_control::model::Scenario;
-use zprsim_control::verdict::{RuleRef, Stage, Verdict};
+use zprsim_control::verdict::{Stage, Verdict};
 use zprsim_dataplane::community_id::community_id;
 use zprsim_dataplane::conntrack::ConnKey;
 use zprsim_dataplane::flowlog::judge::{Agreement, FlowLogJudgement, judge_records, record_packet};
@@ -141,43 +141,10 @@ struct ChangedFlow {
     after: SideFlow,
 }
 
-/// A deciding rule across the two scenarios: its container (route table,
-/// list, NSG, policy) by its `id` (OCID) when it has one, else by name,
-/// and its position. Two imports of one tenancy may name a container
-/// differently (a new NSG taking an old one's display name makes it
-/// `lb-nsg-2`); by name its rules looked changed.
-fn rule_key(s: &Scenario, r: RuleRef) -> String {
-    let key = |id: Option<&str>, name: &str| id.unwrap_or(name).to_owned();
-    match r {
-        RuleRef::Route { table, index } => {
-            let t = &s.route_tables[table.index()];
-            format!("route_table:{}#{index}", key(t.id.as_deref(), &t.name))
-        }
-        RuleRef::SecurityList {
-            list,
-            direction,
-            index,
-        } => {
-            let l = &s.security_lists[list.index()];
-            format!(
-                "security_list:{}/{direction:?}#{index}",
-                key(l.id.as_deref(), &l.name)
-            )
-        }
-        RuleRef::Nsg { nsg, index } => {
-            let n = &s.nsgs[nsg.index()];
-            format!("nsg:{}#{index}", key(n.id.as_deref(), &n.name))
-        }
-        RuleRef::Statement(st) => {
-            let p = &s.zpr_policies[st.policy.index()];
-            format!("zpr_policy:{}#{}", key(p.id.as_deref(), &p.name), st.index)
-        }
-    }
-}
-
-/// Rule keys ([`rule_key`]) as numbers shared by both scenarios: two
-/// deciding rules are the same rule when their keys are, whichever
-/// scenario's ids they have.
+/// Deciding rules as numbers shared by both scenarios: two are the same
+/// rule when their contents are ([`crate::diff::rule_content`], as the
+/// capture diff compares them: container by `id` and the rule's text, not
+/// its position), whichever scenario's ids they have.
 #[derive(Default)]
 struct RuleNames(HashMap<String, u32>);
 
@@ -208,11 +175,12 @@ fn verdicts(
         let texts = x.fast.rules.iter().flatten().filter_map(|id| {
             let r = c.rule_ref(*id)?;
             let next = u32::try_from(names.0.len()).unwrap_or(NO_RULE - 1);
-            Some(
-                *known
-                    .entry(id.raw())
-                    .or_insert_with(|| *names.0.entry(rule_key(s, r)).or_insert(next)),
-            )
+            Some(*known.entry(id.raw()).or_insert_with(|| {
+                *names
+                    .0
+                    .entry(crate::diff::rule_content(s, r))
+                    .or_insert(next)
+            }))
         });
         for (slot, t) in rules.iter_mut().zip(texts) {
             *slot = t;

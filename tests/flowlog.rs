@@ -554,19 +554,16 @@ fn mixing_captures_and_flow_logs_is_a_usage_error() {
 type Changed = (String, String, u64, u64, String, String, String);
 
 fn changed_flows(input: &str) -> (Option<i32>, Vec<Changed>) {
+    changed_flows_to("examples/oke-orders/proposed.toml", input)
+}
+
+fn changed_flows_to(after: &str, input: &str) -> (Option<i32>, Vec<Changed>) {
     let dir = tempfile::tempdir().unwrap();
     let flows = dir.path().join("f.jsonl");
     let o = Command::cargo_bin("zprsim")
         .unwrap()
         .current_dir(root())
-        .args([
-            "diff",
-            fixtures::OKE,
-            "examples/oke-orders/proposed.toml",
-            input,
-            "--quiet",
-            "--flows",
-        ])
+        .args(["diff", fixtures::OKE, after, input, "--quiet", "--flows"])
         .arg(&flows)
         .output()
         .unwrap();
@@ -598,6 +595,36 @@ fn diff_on_flow_logs_finds_the_flows_the_capture_diff_finds() {
     assert_eq!(code_fl, code_pcap);
     assert_eq!(fl.len(), 3, "{fl:?}");
     assert_eq!(fl, pcap);
+}
+
+/// A rule that matches no packet, put first in an NSG, shifts the
+/// positions of all its rules; the flows they decide did not change, and
+/// neither diff may call them `reason-changed` (both compare rules by
+/// their container and content, not their position).
+#[test]
+fn a_rule_added_before_the_deciding_ones_changes_no_flow_in_either_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join(fixtures::OKE)).unwrap();
+    let head = "name = \"pods-nsg\"\nvcn = \"backend-vcn\"\nrules = [\n";
+    assert_eq!(text.matches(head).count(), 1);
+    let never = "  { direction = \"INGRESS\", protocol = \"6\", source = \"192.0.2.0/24\", tcp_options = { destination_port_range = { min = 1, max = 1 } } },\n";
+    let after = dir.path().join("after.toml");
+    std::fs::write(&after, text.replacen(head, &format!("{head}{never}"), 1)).unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    for e in std::fs::read_dir(root().join("examples/oke-orders/policies")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), policies.join(e.file_name())).unwrap();
+    }
+    let after = after.to_str().unwrap();
+    for input in [
+        "pcaps/oke-demo.pcap",
+        "examples/oke-orders/flowlogs/oke-demo.jsonl",
+    ] {
+        let (code, changed) = changed_flows_to(after, input);
+        assert_eq!(code, Some(0), "{input}");
+        assert!(changed.is_empty(), "{input}: {changed:?}");
+    }
 }
 
 /// Several entries in a JSON array on one line: each is a record (the
