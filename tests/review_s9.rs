@@ -467,13 +467,7 @@ fn a_directory_with_fifos_loops_and_odd_names_is_read_once_without_hanging() {
         "{w:?}"
     );
     // Flow logs: a directory given twice, in `replay`'s flow-log report.
-    let logs = d.path().join("logs");
-    std::fs::create_dir_all(&logs).unwrap();
-    std::fs::copy(
-        root().join("examples/oke-orders/flowlogs/oke-demo.jsonl"),
-        logs.join("a.jsonl"),
-    )
-    .unwrap();
+    let logs = flow_log_dir(d.path());
     let (_, a, none) = report_of(&[OsStr::new("replay"), oke, logs.as_os_str()]);
     let (_, b, w) = report_of(&[
         OsStr::new("replay"),
@@ -544,6 +538,18 @@ fn a_flow_log_starting_with_more_than_a_head_of_blank_lines_is_read() {
     }
 }
 
+/// `DIR/logs/a.jsonl`, the OKE demo flow log: a directory of flow logs.
+fn flow_log_dir(dir: &std::path::Path) -> std::path::PathBuf {
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::copy(
+        root().join("examples/oke-orders/flowlogs/oke-demo.jsonl"),
+        logs.join("a.jsonl"),
+    )
+    .unwrap();
+    logs
+}
+
 /// `DIR/caps/00.pcap`, the OKE demo capture: a directory of captures.
 fn capture_dir(dir: &std::path::Path) -> std::path::PathBuf {
     let caps = dir.join("caps");
@@ -604,13 +610,7 @@ fn outputs_left_in_an_input_directory_are_skipped_on_the_next_run() {
     let w = r["warnings"].to_string();
     assert!(w.contains("report.json`: a zprsim report"), "{w}");
     // A flow log beside flow lines an earlier run wrote: the same.
-    let logs = d.path().join("logs");
-    std::fs::create_dir_all(&logs).unwrap();
-    std::fs::copy(
-        root().join("examples/oke-orders/flowlogs/oke-demo.jsonl"),
-        logs.join("a.jsonl"),
-    )
-    .unwrap();
+    let logs = flow_log_dir(d.path());
     let flows = logs.join("flows.jsonl");
     let run = |out: &std::path::Path| {
         zprsim(&[
