@@ -651,27 +651,51 @@ fn an_empty_selector_fails_its_path_and_limits_stop_before_judging() {
     let loaded = load::load_str(&oke_text(), "scenario.toml", Format::Toml, &files).unwrap();
     let s = &loaded.scenario;
     let c = Compiled::new(s, &Config::default()).unwrap();
+    // A path is judged once per pair of address classes (of one family)
+    // and port run, plus a sample of 16 endpoint pairs: the 9 addresses
+    // of 10.0.0.0/16 in the example fall in 7 classes, so 7 × 7 + 16 = 65
+    // judgements for one port.
     let limits = Limits {
-        max_pairs_per_path: 5,
+        max_judgements: 60,
         ..Limits::default()
     };
     let paths = verify::read(s, "[[path]]\nname = \"p\"\nfrom = \"10.0.0.0/16\"\nto = \"10.0.0.0/16\"\nproto = \"tcp\"\ndport = 1\nexpect = \"deny\"\n", "e.toml", &files, &limits).unwrap();
     assert_eq!(
         verify::run(s, &c, &paths, &limits).unwrap_err(),
-        RunError::Limit("e.toml:1:1: error: path `p` expands to 81 endpoint pairs (limit 5): narrow `from` or `to`".into())
+        RunError::Limit("e.toml:1:1: error: path `p` brings the judgements to 65 (limit 60; one per pair of address classes, or sampled pair, and port run, over every path): narrow `from`, `to` or the ports".into())
     );
     // Every path's limits are checked before the first is judged: the
     // second path's error comes without judging the first (on the `wide`
     // preset, a first path of 40,000 pairs over a whole port range took
-    // 44 s before the second was refused; now 0.8 s). The order of work is
-    // not observable here without timing; the error is.
+    // 44 s before the second was refused; now 0.8 s). The stop request is
+    // looked at before each path is judged: never looked at, nothing was.
+    // The first path is one class pair and one sampled pair at 20 port
+    // runs (40), the second 65.
     let two = "[[path]]\nname = \"ok\"\nfrom = \"vnic:worker-1\"\nto = \"vnic:k8s-api-endpoint\"\nproto = \"tcp\"\ndport = \"1-65535\"\nexpect = \"deny\"\n\
                [[path]]\nname = \"wide\"\nfrom = \"10.0.0.0/16\"\nto = \"10.0.0.0/16\"\nproto = \"tcp\"\ndport = 1\nexpect = \"deny\"\n";
+    let limits = Limits {
+        max_judgements: 100,
+        ..Limits::default()
+    };
     let paths = verify::read(s, two, "e.toml", &files, &limits).unwrap();
+    let looks = std::cell::Cell::new(0);
+    let stop = || {
+        looks.set(looks.get() + 1);
+        false
+    };
     assert_eq!(
-        verify::run(s, &c, &paths, &limits).unwrap_err(),
-        RunError::Limit("e.toml:8:1: error: path `wide` expands to 81 endpoint pairs (limit 5): narrow `from` or `to`".into())
+        verify::run_until(s, &c, &paths, &limits, &stop).unwrap_err(),
+        RunError::Limit("e.toml:8:1: error: path `wide` brings the judgements to 105 (limit 100; one per pair of address classes, or sampled pair, and port run, over every path): narrow `from`, `to` or the ports".into())
     );
+    assert_eq!(looks.get(), 0);
+    // Each alone fits.
+    for one in [&paths[..1], &paths[1..]] {
+        let limits = Limits {
+            max_judgements: 65,
+            ..Limits::default()
+        };
+        assert!(verify::run(s, &c, one, &limits).is_ok());
+    }
 }
 
 /// On random scenarios (the differential test's generator), the failing
@@ -794,15 +818,18 @@ fn port_ranges_are_exact_on_random_scenarios() {
 fn an_interrupted_verify_writes_the_paths_judged_and_says_so() {
     use std::fmt::Write as _;
     let d = tempfile::tempdir().unwrap();
-    // 300 VNICs in one subnet: a subnet-to-subnet path is 89,700 pairs,
-    // and 20 of them take far longer than the signal's delay.
+    // 300 VNICs in one subnet, each with an attribute of its own (so an
+    // address class of its own: verify judges once per pair of classes,
+    // and 300 VNICs without attributes would be one class, judged at
+    // once): a subnet-to-subnet path is 89,700 pairs of classes, and 20
+    // of them take far longer than the signal's delay.
     let mut sc = String::from(
         "[[vcn]]\nname = \"v\"\ncidr_blocks = [\"10.0.0.0/16\"]\n[[subnet]]\nname = \"s\"\nvcn = \"v\"\ncidr_block = \"10.0.0.0/16\"\n",
     );
     for i in 0..300 {
         let _ = write!(
             sc,
-            "[[vnic]]\nname = \"n{i}\"\nsubnet = \"s\"\nprivate_ips = [\"10.0.{}.{}\"]\n",
+            "[[vnic]]\nname = \"n{i}\"\nsubnet = \"s\"\nprivate_ips = [\"10.0.{}.{}\"]\nsecurity_attributes = {{ app = {{ id = {{ value = \"n{i}\" }} }} }}\n",
             i / 200 + 1,
             i % 200 + 10
         );

@@ -6,37 +6,52 @@
 //! and `expect = "allow" | "deny"`; `[[include]]` adds the paths of a ready
 //! pack ([`packs`]) with its roles bound to selectors. [`read`] resolves
 //! every name against the scenario (errors carry file, line and column);
-//! [`run`] expands each path into endpoint pairs and judges them:
+//! [`run`] judges each path over every pair of a source and a destination
+//! address, with work that grows with the distinct behaviours, not the
+//! pairs:
 //!
-//! 1. each selector expands to addresses ([`selector::expand`]); every
-//!    path's pair count ([`Limits::max_pairs_per_path`]) and the probes of
-//!    all paths ([`Limits::max_probes`]) are checked before any path is
-//!    judged; a pair of one address with itself, or of two address
-//!    families, or of a family the protocol does not fit (ICMP is IPv4,
-//!    ICMPv6 is IPv6) is skipped;
+//! 1. each selector expands to addresses ([`selector::expand`], once per
+//!    distinct selector), grouped by the compiled table's address class and
+//!    family ([`group`]); the addresses expanded ([`Limits::max_endpoints`])
+//!    and the judgements of all paths ([`Limits::max_judgements`]: pairs of
+//!    groups, plus a sample, times port runs) are checked before any path
+//!    is judged; endpoint pairs are counted (`u64`), never listed. A pair of
+//!    one address with itself, or of two address families, or of a family
+//!    the protocol does not fit (ICMP is IPv4, ICMPv6 is IPv6) is skipped;
 //! 2. a destination port range is judged exactly, without judging every
 //!    port: the compiler cuts ports into service classes at every boundary
 //!    any rule or statement mentions, and every port of one class is judged
 //!    alike; so one probe per run of equal classes inside the range
 //!    ([`port_runs`]) covers the whole range;
-//! 3. each probe is judged by the compiled table and by the reference
-//!    evaluator; any difference is a [`RunError::Disagree`] (exit 3 in the
-//!    CLI), as in `explain`;
-//! 4. a failing pair keeps its first failing probe as the witness, the
-//!    deciding layer and rule (or missing policy), and for a path that
-//!    should be open, every layer that blocks it ([`crate::eval::every_layer`]).
+//! 3. each pair of groups is judged once per run, on a representative
+//!    pair, by the compiled table and by the reference evaluator; every
+//!    endpoint pair of the two groups gets that judgement (the compiled
+//!    judgement is a function of the two address classes and the service
+//!    class), so the counts are exact sums. Any difference between the
+//!    engines is a [`RunError::Disagree`] (exit 3 in the CLI), as in
+//!    `explain`; a sample of [`SAMPLED_PAIRS`] endpoint pairs per path,
+//!    chosen by position alone, is judged by both engines too;
+//! 4. the first [`Limits::max_failures_kept`] failing pairs, in source-major
+//!    expansion order, are judged again one by one: each keeps its first
+//!    failing probe as the witness, the deciding layer and rule (or
+//!    missing policy), and for a path that should be open, every layer that
+//!    blocks it ([`crate::eval::every_layer`]): texts that name the pair's
+//!    own VNICs, so never shared within a class.
 //!
 //! Pure: the caller reads the files (packs named by file go through
 //! [`SourceFiles`]).
 
 mod expect;
+mod group;
 pub mod packs;
 pub mod selector;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
+use std::rc::Rc;
 
 use serde::Serialize;
 
@@ -47,6 +62,7 @@ use crate::model::{PortRange, Scenario, proto};
 use crate::packet::{L4, Packet};
 use crate::verdict::{Context, Decision, LayerReport, Outcome, RuleRef, Stage, Verdict};
 
+use group::Endpoints;
 pub use selector::Selector;
 
 /// Limits, each checked before the work it bounds.
@@ -56,10 +72,14 @@ pub struct Limits {
     pub max_file_bytes: usize,
     /// Paths, packs included.
     pub max_paths: usize,
-    /// Endpoint pairs of one path (product of the two expansions).
-    pub max_pairs_per_path: u64,
-    /// Probes judged in one run (pairs × port runs, over every path).
-    pub max_probes: u64,
+    /// Addresses the selectors expand to, over every path (a selector
+    /// used by several paths counted once); checked as each is expanded.
+    pub max_endpoints: usize,
+    /// Judgements of one run, each by both engines, over every path:
+    /// (pairs of address classes + sampled endpoint pairs) × port runs.
+    /// Endpoint pairs are counted, not judged one by one, so they have no
+    /// limit of their own.
+    pub max_judgements: u64,
     /// Failing pairs kept per path (all are counted).
     pub max_failures_kept: usize,
 }
@@ -69,8 +89,8 @@ impl Default for Limits {
         Limits {
             max_file_bytes: 4 * 1024 * 1024,
             max_paths: 10_000,
-            max_pairs_per_path: 100_000,
-            max_probes: 2_000_000,
+            max_endpoints: 2_000_000,
+            max_judgements: 2_000_000,
             max_failures_kept: 100,
         }
     }
@@ -269,6 +289,10 @@ pub struct PathResult {
     pub pairs: u64,
     /// Probes judged (pairs × destination port runs).
     pub probes: u64,
+    /// Pairs of address classes judged (of one family each): every
+    /// endpoint pair of a class pair gets the same judgements, so each is
+    /// judged once per port run (see [`run_until`]).
+    pub class_pairs: u64,
     /// Failing pairs (all of them; `failed` keeps the first ones).
     pub failed_pairs: u64,
     /// Allowed probes that an `audit` attribute would deny once enforced.
@@ -430,7 +454,12 @@ fn judge(s: &Scenario, c: &Compiled, p: &Packet) -> Result<Decision, RunError> {
     crate::agree::judge_both(s, c, p, Context::First).map_err(RunError::Disagree)
 }
 
-fn failure(s: &Scenario, path: &PathSpec, p: &Packet, d: &Decision) -> PairFailure {
+/// What `verify` says of one failing pair: `p` is its witness probe and
+/// `d` its decision (by the reference evaluator, [`crate::agree`]); the
+/// packet, the deciding rule text and, for a path that should be open,
+/// every layer that blocks it. `failing_ports` is left empty.
+#[must_use]
+pub fn pair_failure(s: &Scenario, path: &PathSpec, p: &Packet, d: &Decision) -> PairFailure {
     let j = d.judgement;
     let (rule, blocked_by) = match j.stage {
         Some(stage) if path.expect == Expect::Allow => {
@@ -526,6 +555,7 @@ fn no_pairs(path: &PathSpec, error: String) -> PathResult {
         to: path.to_text.clone(),
         pairs: 0,
         probes: 0,
+        class_pairs: 0,
         failed_pairs: 0,
         audit_would_deny: 0,
         why: path.why.clone(),
@@ -541,8 +571,8 @@ enum Planned {
     Done(PathResult),
     /// Sources, destinations and port runs to judge.
     Judge {
-        srcs: Vec<IpAddr>,
-        dsts: Vec<IpAddr>,
+        srcs: Rc<Endpoints>,
+        dsts: Rc<Endpoints>,
         runs: Vec<Option<(u16, u16)>>,
     },
 }
@@ -550,9 +580,10 @@ enum Planned {
 /// Judges every path.
 ///
 /// # Errors
-/// [`RunError::Limit`] before any path is judged, when one path's pairs or
-/// all paths' probes exceed the limits; [`RunError::Disagree`] when the two
-/// engines differ.
+/// [`RunError::Limit`] before any path is judged, when the selectors
+/// expand to too many addresses or the judgements of all paths exceed
+/// [`Limits::max_judgements`]; [`RunError::Disagree`] when the two engines
+/// differ.
 pub fn run(
     s: &Scenario,
     c: &Compiled,
@@ -562,13 +593,129 @@ pub fn run(
     run_until(s, c, paths, limits, &|| false)
 }
 
-/// Pairs judged between two looks at the stop request.
-const PAIRS_BETWEEN_STOP_CHECKS: u64 = 256;
+/// Judgements made between two looks at the stop request.
+const JUDGEMENTS_BETWEEN_STOP_CHECKS: u64 = 256;
+
+/// Endpoint pairs of a path judged by both engines at every port run,
+/// spread evenly over all its pairs, whatever their classes: the check of
+/// the reference evaluator that does not rest on the compiler's classes.
+pub const SAMPLED_PAIRS: u64 = 16;
+
+/// The probe of a path at one port run, between two addresses.
+fn probe(path: &PathSpec, a: IpAddr, b: IpAddr, run: Option<(u16, u16)>) -> Packet {
+    let l4 = match (path.probe, run) {
+        (Probe::Ports { sport, .. }, Some((lo, _))) => L4::Ports { sport, dport: lo },
+        (Probe::Icmp { icmp_type, code }, _) => L4::Icmp { icmp_type, code },
+        _ => L4::Opaque,
+    };
+    Packet {
+        src: a,
+        dst: b,
+        proto: path.proto,
+        l4,
+    }
+}
+
+/// The families a path judges: IPv4, IPv6, or both (never across them).
+fn families(protocol: u8) -> &'static [bool] {
+    match protocol {
+        proto::ICMP => &[true],
+        proto::ICMPV6 => &[false],
+        _ => &[true, false],
+    }
+}
+
+/// The pairs the sample of a path judges: [`SAMPLED_PAIRS`] positions
+/// evenly spaced over the grid of all `(source, destination)` positions,
+/// in grid order; positions that are not judged pairs (one address with
+/// itself, two families, a family the protocol does not fit) are dropped.
+fn sample(path: &PathSpec, srcs: &Endpoints, dsts: &Endpoints) -> Vec<(IpAddr, IpAddr)> {
+    let (ns, nd) = (srcs.addrs.len() as u128, dsts.addrs.len() as u128);
+    let grid = ns * nd;
+    let n = grid.min(u128::from(SAMPLED_PAIRS));
+    let mut out = Vec::new();
+    for k in 0..n {
+        let t = k * grid / n;
+        // t < ns × nd, so both indices are in range.
+        let (i, j) = ((t / nd) as usize, (t % nd) as usize);
+        let (a, b) = (srcs.addrs[i], dsts.addrs[j]);
+        if a != b && family_fits(path.proto, a, b) {
+            out.push((a, b));
+        }
+    }
+    out
+}
+
+/// The endpoints of a selector, expanded and grouped once per run;
+/// `None` when the addresses expanded so far pass `max`.
+fn expand_once<'p>(
+    s: &Scenario,
+    c: &Compiled,
+    expanded: &mut HashMap<&'p Selector, Rc<Endpoints>>,
+    sel: &'p Selector,
+    endpoints: &mut usize,
+    max: usize,
+) -> Option<Rc<Endpoints>> {
+    if let Some(e) = expanded.get(sel) {
+        return Some(Rc::clone(e));
+    }
+    let addrs = selector::expand(s, sel);
+    *endpoints = endpoints.saturating_add(addrs.len());
+    if *endpoints > max {
+        return None;
+    }
+    let e = Rc::new(Endpoints::new(c, addrs));
+    expanded.insert(sel, Rc::clone(&e));
+    Some(e)
+}
+
+/// Counts the judgements made and looks at the stop request every
+/// [`JUDGEMENTS_BETWEEN_STOP_CHECKS`] of them.
+struct Pace<'a> {
+    judged: u64,
+    stop: &'a dyn Fn() -> bool,
+}
+
+impl Pace<'_> {
+    /// One more judgement; whether to stop.
+    fn tick(&mut self) -> bool {
+        self.judged += 1;
+        self.judged.is_multiple_of(JUDGEMENTS_BETWEEN_STOP_CHECKS) && (self.stop)()
+    }
+}
+
+/// One failing pair of groups: its witness run and failing runs.
+struct GroupFailure {
+    /// Index in the path's runs of the first failing probe.
+    witness: usize,
+    /// The failing runs, adjacent ones joined.
+    failing_ports: Vec<String>,
+    /// The witness's judgement (every pair of the groups gets it).
+    judgement: crate::verdict::Judgement,
+}
 
 /// [`run`], looking at `stop` before each path and every
-/// [`PAIRS_BETWEEN_STOP_CHECKS`] pairs (a Ctrl-C in the CLI): once it says
-/// stop, the report holds the paths judged whole and says it is
-/// [`Report::interrupted`].
+/// [`JUDGEMENTS_BETWEEN_STOP_CHECKS`] judgements (a Ctrl-C in the CLI):
+/// once it says stop, the report holds the paths judged whole and says it
+/// is [`Report::interrupted`].
+///
+/// # How a path is judged
+/// Its sources and destinations are grouped by (address class of the
+/// compiled table, family) ([`group`]). For every pair of groups of one
+/// family that fits the protocol, each port run is judged once, on a
+/// representative pair of the groups, by both engines: the compiled table
+/// gives every endpoint pair of the two groups that judgement (its
+/// judgement is a function of the two classes and the service class), so
+/// the counts (`pairs`, `probes`, `failed_pairs`, `audit_would_deny`) are
+/// sums over pairs of groups, each weighted by the endpoint pairs it
+/// stands for. The failing pairs listed are the first
+/// [`Limits::max_failures_kept`] in source-major order (sources in
+/// expansion order, then destinations in expansion order, as a loop over
+/// every pair would meet them); each is judged again on its own witness
+/// probe, by both engines, so its packet, deciding rule text and blocking
+/// layers are its own (they name VNICs, not classes). Besides, a sample of
+/// [`SAMPLED_PAIRS`] endpoint pairs per path, spread over all pairs
+/// whatever their classes, is judged by both engines at every run.
 ///
 /// # Errors
 /// As [`run`].
@@ -581,9 +728,12 @@ pub fn run_until(
 ) -> Result<Report, RunError> {
     // Every limit is checked for every path before any is judged: a file
     // whose tenth path is too wide is refused at once, not after the nine
-    // before it were judged.
+    // before it were judged. A selector used by several paths is expanded
+    // and grouped once.
     let mut planned = Vec::with_capacity(paths.len());
-    let mut probes_total: u64 = 0;
+    let mut expanded: HashMap<&Selector, Rc<Endpoints>> = HashMap::new();
+    let mut endpoints: usize = 0;
+    let mut judgements_total: u64 = 0;
     for path in paths {
         if path.skipped {
             let mut r = no_pairs(path, String::new());
@@ -593,10 +743,27 @@ pub fn run_until(
             planned.push(Planned::Done(r));
             continue;
         }
-        let srcs = selector::expand(s, &path.from);
-        let dsts = selector::expand(s, &path.to);
-        if srcs.is_empty() || dsts.is_empty() {
-            let empty = if srcs.is_empty() {
+        let too_many = || {
+            RunError::Limit(format!(
+                "{}: error: path `{}`: the selectors expand to over {} addresses in all (each distinct selector counted once; the limit): narrow `from` or `to`",
+                path.location, path.name, limits.max_endpoints
+            ))
+        };
+        let mut side = |sel| {
+            expand_once(
+                s,
+                c,
+                &mut expanded,
+                sel,
+                &mut endpoints,
+                limits.max_endpoints,
+            )
+            .ok_or_else(too_many)
+        };
+        let srcs = side(&path.from)?;
+        let dsts = side(&path.to)?;
+        if srcs.addrs.is_empty() || dsts.addrs.is_empty() {
+            let empty = if srcs.addrs.is_empty() {
                 &path.from_text
             } else {
                 &path.to_text
@@ -607,13 +774,6 @@ pub fn run_until(
             )));
             continue;
         }
-        let bound = (srcs.len() as u64).saturating_mul(dsts.len() as u64);
-        if bound > limits.max_pairs_per_path {
-            return Err(RunError::Limit(format!(
-                "{}: error: path `{}` expands to {bound} endpoint pairs (limit {}): narrow `from` or `to`",
-                path.location, path.name, limits.max_pairs_per_path
-            )));
-        }
         let runs: Vec<Option<(u16, u16)>> = match path.probe {
             Probe::Ports { sport, dport } => port_runs(c, path.proto, sport, dport)
                 .into_iter()
@@ -621,18 +781,29 @@ pub fn run_until(
                 .collect(),
             _ => vec![None],
         };
-        probes_total = probes_total.saturating_add(bound.saturating_mul(runs.len() as u64));
-        if probes_total > limits.max_probes {
+        // Pairs of groups (an upper bound: a pair of groups standing only
+        // for one address with itself is not judged), plus the sample.
+        let group_pairs: u64 = families(path.proto)
+            .iter()
+            .map(|&v4| srcs.groups_of(v4).saturating_mul(dsts.groups_of(v4)))
+            .fold(0, u64::saturating_add);
+        let grid = (srcs.addrs.len() as u64).saturating_mul(dsts.addrs.len() as u64);
+        let judgements = group_pairs
+            .saturating_add(grid.min(SAMPLED_PAIRS))
+            .saturating_mul(runs.len() as u64);
+        judgements_total = judgements_total.saturating_add(judgements);
+        if judgements_total > limits.max_judgements {
             return Err(RunError::Limit(format!(
-                "{}: error: path `{}` brings the probes to judge over {} (pairs × port runs): narrow the paths",
-                path.location, path.name, limits.max_probes
+                "{}: error: path `{}` brings the judgements to {judgements_total} (limit {}; one per pair of address classes, or sampled pair, and port run, over every path): narrow `from`, `to` or the ports",
+                path.location, path.name, limits.max_judgements
             )));
         }
         planned.push(Planned::Judge { srcs, dsts, runs });
     }
     let mut out = Vec::with_capacity(paths.len());
+    let mut pace = Pace { judged: 0, stop };
     let mut interrupted = false;
-    'paths: for (path, plan) in paths.iter().zip(planned) {
+    for (path, plan) in paths.iter().zip(planned) {
         if stop() {
             interrupted = true;
             break;
@@ -644,72 +815,14 @@ pub fn run_until(
             }
             Planned::Judge { srcs, dsts, runs } => (srcs, dsts, runs),
         };
-        let mut r = no_pairs(path, String::new());
-        r.error = None;
-        for &a in &srcs {
-            for &b in &dsts {
-                if a == b || !family_fits(path.proto, a, b) {
-                    continue;
-                }
-                if r.pairs % PAIRS_BETWEEN_STOP_CHECKS == PAIRS_BETWEEN_STOP_CHECKS - 1 && stop() {
-                    // This path is not whole: left out.
-                    interrupted = true;
-                    break 'paths;
-                }
-                r.pairs += 1;
-                let mut first: Option<PairFailure> = None;
-                let mut failing: Vec<(u16, u16)> = Vec::new();
-                for run in &runs {
-                    let l4 = match (path.probe, run) {
-                        (Probe::Ports { sport, .. }, Some((lo, _))) => {
-                            L4::Ports { sport, dport: *lo }
-                        }
-                        (Probe::Icmp { icmp_type, code }, _) => L4::Icmp { icmp_type, code },
-                        _ => L4::Opaque,
-                    };
-                    let p = Packet {
-                        src: a,
-                        dst: b,
-                        proto: path.proto,
-                        l4,
-                    };
-                    r.probes += 1;
-                    let d = judge(s, c, &p)?;
-                    let j = d.judgement;
-                    if meets(path.expect, path.scope, j.verdict, j.stage) {
-                        if j.verdict == Verdict::Allow && j.zpr_audit {
-                            r.audit_would_deny += 1;
-                        }
-                        continue;
-                    }
-                    if let Some(run) = run {
-                        failing.push(*run);
-                    }
-                    if first.is_none() {
-                        first = Some(failure(s, path, &p, &d));
-                    }
-                }
-                if let Some(mut f) = first {
-                    f.failing_ports = merged_runs(&failing);
-                    r.failed_pairs += 1;
-                    if r.failed.len() < limits.max_failures_kept {
-                        r.failed.push(f);
-                    }
-                }
+        match judge_path(s, c, path, &srcs, &dsts, &runs, limits, &mut pace)? {
+            Some(r) => out.push(r),
+            None => {
+                // This path is not whole: left out.
+                interrupted = true;
+                break;
             }
         }
-        if r.pairs == 0 {
-            out.push(no_pairs(
-                path,
-                format!(
-                    "`{}` and `{}` give no pair of two addresses of one family that fits the protocol",
-                    path.from_text, path.to_text
-                ),
-            ));
-            continue;
-        }
-        r.ok = r.failed_pairs == 0;
-        out.push(r);
     }
     let failed = out.iter().filter(|p| !p.ok).count();
     let skipped = out.iter().filter(|p| p.skipped).count();
@@ -720,4 +833,110 @@ pub fn run_until(
         internet: selector::internet_addresses(s),
         interrupted,
     })
+}
+
+/// Judges one path ([`run_until`]); `None` when stopped before the end.
+#[allow(clippy::too_many_arguments)]
+fn judge_path(
+    s: &Scenario,
+    c: &Compiled,
+    path: &PathSpec,
+    srcs: &Endpoints,
+    dsts: &Endpoints,
+    runs: &[Option<(u16, u16)>],
+    limits: &Limits,
+    pace: &mut Pace<'_>,
+) -> Result<Option<PathResult>, RunError> {
+    let mut r = no_pairs(path, String::new());
+    r.error = None;
+    let shared = group::shared(srcs, dsts);
+    let mut failing: Vec<Vec<u32>> = vec![Vec::new(); srcs.groups.len()];
+    let mut failures: HashMap<(u32, u32), GroupFailure> = HashMap::new();
+    let n_runs = runs.len() as u64;
+    for (g, sg) in (0u32..).zip(&srcs.groups) {
+        if !families(path.proto).contains(&sg.v4) {
+            continue;
+        }
+        for (h, dh) in (0u32..).zip(&dsts.groups) {
+            if dh.v4 != sg.v4 {
+                continue;
+            }
+            let n = group::pairs(srcs, dsts, &shared, g, h);
+            if n == 0 {
+                continue;
+            }
+            let Some((a, b)) = group::representative(srcs, dsts, g, h) else {
+                continue;
+            };
+            r.class_pairs += 1;
+            r.pairs += n;
+            r.probes = r.probes.saturating_add(n.saturating_mul(n_runs));
+            let mut first: Option<GroupFailure> = None;
+            let mut failing_runs: Vec<(u16, u16)> = Vec::new();
+            for (k, run) in runs.iter().enumerate() {
+                if pace.tick() {
+                    return Ok(None);
+                }
+                let d = judge(s, c, &probe(path, a, b, *run))?;
+                let j = d.judgement;
+                if meets(path.expect, path.scope, j.verdict, j.stage) {
+                    if j.verdict == Verdict::Allow && j.zpr_audit {
+                        r.audit_would_deny += n;
+                    }
+                    continue;
+                }
+                if let Some(run) = run {
+                    failing_runs.push(*run);
+                }
+                first.get_or_insert(GroupFailure {
+                    witness: k,
+                    failing_ports: Vec::new(),
+                    judgement: j,
+                });
+            }
+            if let Some(mut f) = first {
+                f.failing_ports = merged_runs(&failing_runs);
+                r.failed_pairs += n;
+                failing[g as usize].push(h);
+                failures.insert((g, h), f);
+            }
+        }
+    }
+    // The sample: endpoint pairs chosen by position alone, judged by both
+    // engines at every run.
+    for (a, b) in sample(path, srcs, dsts) {
+        for run in runs {
+            if pace.tick() {
+                return Ok(None);
+            }
+            judge(s, c, &probe(path, a, b, *run))?;
+        }
+    }
+    if r.pairs == 0 {
+        return Ok(Some(no_pairs(
+            path,
+            format!(
+                "`{}` and `{}` give no pair of two addresses of one family that fits the protocol",
+                path.from_text, path.to_text
+            ),
+        )));
+    }
+    for (a, b, g, h) in group::first_failing(srcs, dsts, &failing, limits.max_failures_kept) {
+        let Some(gf) = failures.get(&(g, h)) else {
+            continue;
+        };
+        let p = probe(path, a, b, runs.get(gf.witness).copied().flatten());
+        let d = judge(s, c, &p)?;
+        if d.judgement != gf.judgement {
+            return Err(RunError::Disagree(format!(
+                "{p} is judged {:?}, another pair of its address classes {:?}: the compiled table's classes do not hold",
+                d.judgement, gf.judgement
+            )));
+        }
+        let mut f = pair_failure(s, path, &p, &d);
+        f.failing_ports.clone_from(&gf.failing_ports);
+        r.failed.push(f);
+    }
+    r.ok = r.failed_pairs == 0;
+    Ok(Some(r))
 }

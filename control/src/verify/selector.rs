@@ -16,7 +16,7 @@ use crate::ids::{NsgId, ServiceId, SubnetId, VnicId};
 use crate::model::{Attribute, DEFAULT_NAMESPACE, Scenario};
 
 /// A resolved selector.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Selector {
     /// One address.
     Addr(IpAddr),
