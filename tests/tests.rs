@@ -33,3 +33,4 @@ mod spool;
 mod streams;
 mod support;
 mod verify;
+mod verify_grouped;

@@ -1,0 +1,403 @@
+//! `verify` judges once per pair of address classes; these tests hold it
+//! to a plain pair-by-pair expansion (the oracle below, written without
+//! classes: every endpoint pair, every port run, both engines), on random
+//! scenarios with VNICs cloned so that classes hold many endpoints.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use zprsim_bench::random::{Shape, address_pool_shaped, random_scenario_shaped};
+use zprsim_control::agree::judge_both;
+use zprsim_control::compile::{Compiled, Config};
+use zprsim_control::ids::{NsgId, ServiceId, SubnetId, VnicId};
+use zprsim_control::model::{PortRange, Scenario, proto};
+use zprsim_control::packet::{L4, Packet};
+use zprsim_control::verdict::{Context, Stage, Verdict};
+use zprsim_control::verify::{
+    self, Expect, Limits, Location, PathResult, PathSpec, Probe, Report, Scope, Selector, selector,
+};
+
+/// Whether a judgement meets an expectation (docs/verify.md, "Scope").
+fn meets(expect: Expect, scope: Scope, verdict: Verdict, stage: Option<Stage>) -> bool {
+    let open = verdict == Verdict::Allow || (scope == Scope::Network && stage == Some(Stage::Zpr));
+    (expect == Expect::Allow) == open
+}
+
+/// Failing runs written `lo-hi`, adjacent runs joined.
+fn joined(runs: &[(u16, u16)]) -> Vec<String> {
+    let mut m: Vec<(u16, u16)> = Vec::new();
+    for &(lo, hi) in runs {
+        match m.last_mut() {
+            Some(l) if u32::from(l.1) + 1 == u32::from(lo) => l.1 = hi,
+            _ => m.push((lo, hi)),
+        }
+    }
+    m.into_iter()
+        .map(|(lo, hi)| {
+            if lo == hi {
+                lo.to_string()
+            } else {
+                format!("{lo}-{hi}")
+            }
+        })
+        .collect()
+}
+
+fn blank(path: &PathSpec) -> PathResult {
+    PathResult {
+        name: path.name.clone(),
+        expect: path.expect,
+        scope: path.scope,
+        ok: false,
+        skipped: false,
+        from: path.from_text.clone(),
+        to: path.to_text.clone(),
+        pairs: 0,
+        probes: 0,
+        class_pairs: 0,
+        failed_pairs: 0,
+        audit_would_deny: 0,
+        why: path.why.clone(),
+        error: None,
+        failed: Vec::new(),
+    }
+}
+
+/// The oracle: every endpoint pair, in source-major expansion order, every
+/// port run, judged by both engines; the first `kept` failing pairs listed.
+/// `class_pairs` is left 0 (the oracle knows no classes).
+fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report {
+    let mut out = Vec::new();
+    for path in paths {
+        let mut r = blank(path);
+        if path.skipped {
+            r.ok = true;
+            r.skipped = true;
+            out.push(r);
+            continue;
+        }
+        let srcs = selector::expand(s, &path.from);
+        let dsts = selector::expand(s, &path.to);
+        if srcs.is_empty() || dsts.is_empty() {
+            let e = if srcs.is_empty() {
+                &path.from_text
+            } else {
+                &path.to_text
+            };
+            r.error = Some(format!("`{e}` matches no endpoint"));
+            out.push(r);
+            continue;
+        }
+        let runs: Vec<Option<(u16, u16)>> = match path.probe {
+            Probe::Ports { sport, dport } => verify::port_runs(c, path.proto, sport, dport)
+                .into_iter()
+                .map(Some)
+                .collect(),
+            _ => vec![None],
+        };
+        for &a in &srcs {
+            for &b in &dsts {
+                let family = a.is_ipv4() == b.is_ipv4()
+                    && match path.proto {
+                        proto::ICMP => a.is_ipv4(),
+                        proto::ICMPV6 => a.is_ipv6(),
+                        _ => true,
+                    };
+                if a == b || !family {
+                    continue;
+                }
+                r.pairs += 1;
+                let mut first = None;
+                let mut failing = Vec::new();
+                for run in &runs {
+                    let l4 = match (path.probe, run) {
+                        (Probe::Ports { sport, .. }, Some((lo, _))) => {
+                            L4::Ports { sport, dport: *lo }
+                        }
+                        (Probe::Icmp { icmp_type, code }, _) => L4::Icmp { icmp_type, code },
+                        _ => L4::Opaque,
+                    };
+                    let p = Packet {
+                        src: a,
+                        dst: b,
+                        proto: path.proto,
+                        l4,
+                    };
+                    r.probes += 1;
+                    let d = judge_both(s, c, &p, Context::First).unwrap();
+                    let j = d.judgement;
+                    if meets(path.expect, path.scope, j.verdict, j.stage) {
+                        if j.verdict == Verdict::Allow && j.zpr_audit {
+                            r.audit_would_deny += 1;
+                        }
+                        continue;
+                    }
+                    if let Some(run) = run {
+                        failing.push(*run);
+                    }
+                    if first.is_none() {
+                        first = Some(verify::pair_failure(s, path, &p, &d));
+                    }
+                }
+                if let Some(mut f) = first {
+                    f.failing_ports = joined(&failing);
+                    r.failed_pairs += 1;
+                    if r.failed.len() < kept {
+                        r.failed.push(f);
+                    }
+                }
+            }
+        }
+        if r.pairs == 0 {
+            let mut e = blank(path);
+            e.error = Some(format!(
+                "`{}` and `{}` give no pair of two addresses of one family that fits the protocol",
+                path.from_text, path.to_text
+            ));
+            out.push(e);
+            continue;
+        }
+        r.ok = r.failed_pairs == 0;
+        out.push(r);
+    }
+    Report {
+        failed: out.iter().filter(|p| !p.ok).count(),
+        skipped: out.iter().filter(|p| p.skipped).count(),
+        paths: out,
+        internet: selector::internet_addresses(s),
+        interrupted: false,
+    }
+}
+
+/// Adds copies of some VNICs (same subnet, NSGs, attributes, route
+/// table; a new name and free IPv4 addresses of the subnet), so that an
+/// address class holds several VNICs whose names the failure texts show.
+fn clone_vnics(rng: &mut ChaCha8Rng, s: &mut Scenario) {
+    let mut used: BTreeSet<IpAddr> = s.vnics.iter().flat_map(|v| v.private_ips.clone()).collect();
+    let n = s.vnics.len();
+    for i in 0..n {
+        if !rng.random_bool(0.5) {
+            continue;
+        }
+        let v = s.vnics[i].clone();
+        let Some(net) = s.subnets[v.subnet.index()]
+            .cidrs
+            .iter()
+            .find(|c| c.network().is_ipv4())
+            .copied()
+        else {
+            continue;
+        };
+        for k in 0..rng.random_range(1..=3) {
+            let free = net
+                .hosts()
+                .skip(rng.random_range(0..8))
+                .find(|ip| !used.contains(ip));
+            let Some(ip) = free else { break };
+            used.insert(ip);
+            let mut w = v.clone();
+            w.name = format!("{}-copy{k}", v.name);
+            w.id = None;
+            w.private_ips = vec![ip];
+            s.vnics.push(w);
+        }
+    }
+}
+
+/// A random selector of the scenario, with its text.
+fn random_selector(rng: &mut ChaCha8Rng, s: &Scenario, pool: &[IpAddr]) -> (Selector, String) {
+    loop {
+        let pick = rng.random_range(0..9);
+        let sel = match pick {
+            0 => {
+                let i = rng.random_range(0..s.subnets.len());
+                Selector::Subnet(SubnetId::new(i).unwrap())
+            }
+            1 if !s.nsgs.is_empty() => {
+                let i = rng.random_range(0..s.nsgs.len());
+                Selector::Nsg(NsgId::new(i).unwrap())
+            }
+            2 => {
+                let i = rng.random_range(0..s.vnics.len());
+                Selector::Vnic(VnicId::new(i).unwrap())
+            }
+            3 => {
+                let attrs: Vec<_> = s
+                    .vnics
+                    .iter()
+                    .flat_map(|v| v.attributes.iter().map(|a| a.attribute.clone()))
+                    .collect();
+                match attrs.choose(rng) {
+                    Some(a) => Selector::Attr(a.clone()),
+                    None => continue,
+                }
+            }
+            4 => {
+                let cidrs: Vec<_> = s.vcns.iter().flat_map(|v| v.cidr_blocks.clone()).collect();
+                match cidrs.choose(rng) {
+                    Some(n) => Selector::Cidr(*n),
+                    None => continue,
+                }
+            }
+            5 => Selector::Internet,
+            6 if !s.services.is_empty() => {
+                let i = rng.random_range(0..s.services.len());
+                if s.services[i].cidrs.is_empty() {
+                    continue;
+                }
+                Selector::Service(ServiceId::new(i).unwrap())
+            }
+            7 => Selector::Addr(pool[rng.random_range(0..pool.len())]),
+            8 => {
+                let (a, _) = random_selector(rng, s, pool);
+                let (b, _) = random_selector(rng, s, pool);
+                Selector::Union(vec![a, b])
+            }
+            _ => continue,
+        };
+        let text = format!("{sel:?}");
+        return (sel, text);
+    }
+}
+
+fn random_path(rng: &mut ChaCha8Rng, s: &Scenario, pool: &[IpAddr], i: usize) -> PathSpec {
+    let (from, from_text) = random_selector(rng, s, pool);
+    let (to, to_text) = random_selector(rng, s, pool);
+    let ports = [0u16, 22, 53, 80, 443, 1521, 2049, 6443, 8080, 40000, 65535];
+    let (protocol, probe) = match rng.random_range(0..10) {
+        0..=5 => {
+            let protocol = if rng.random_bool(0.6) {
+                proto::TCP
+            } else {
+                proto::UDP
+            };
+            let a = *ports.choose(rng).unwrap();
+            let b = *ports.choose(rng).unwrap();
+            let dport = match rng.random_range(0..4) {
+                0 => PortRange { min: a, max: a },
+                1 => PortRange { min: 1, max: 65535 },
+                _ => PortRange {
+                    min: a.min(b),
+                    max: a.max(b),
+                },
+            };
+            let sport = *[49152u16, 53, 1521, 40000].choose(rng).unwrap();
+            (protocol, Probe::Ports { sport, dport })
+        }
+        6 => (
+            proto::ICMP,
+            Probe::Icmp {
+                icmp_type: *[8u8, 3].choose(rng).unwrap(),
+                code: *[0u8, 4].choose(rng).unwrap(),
+            },
+        ),
+        7 => (
+            proto::ICMPV6,
+            Probe::Icmp {
+                icmp_type: 128,
+                code: 0,
+            },
+        ),
+        _ => (*[50u8, 132].choose(rng).unwrap(), Probe::Opaque),
+    };
+    PathSpec {
+        name: format!("p{i}"),
+        location: Location {
+            file: "random".into(),
+            line: None,
+            column: None,
+        },
+        from,
+        to,
+        from_text,
+        to_text,
+        proto: protocol,
+        probe,
+        expect: if rng.random_bool(0.5) {
+            Expect::Allow
+        } else {
+            Expect::Deny
+        },
+        scope: if rng.random_bool(0.7) {
+            Scope::All
+        } else {
+            Scope::Network
+        },
+        why: None,
+        skipped: rng.random_bool(0.05),
+    }
+}
+
+/// What the seeds covered, so the test means something.
+#[derive(Debug, Default)]
+struct Coverage {
+    paths: usize,
+    grouped: usize,
+    truncated: usize,
+    audit: usize,
+    texts_differ: usize,
+    no_pair: usize,
+}
+
+#[test]
+fn grouped_verify_equals_the_plain_pair_by_pair_expansion() {
+    let seeds = crate::support::seeds("ZPRSIM_VERIFY_SEEDS", 100);
+    let mut cov = Coverage::default();
+    for seed in 0..seeds {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let shape = match seed % 3 {
+            0 => Shape::classic(),
+            1 => Shape::wide(),
+            _ => Shape::edges(),
+        };
+        let mut s = random_scenario_shaped(&mut rng, &shape);
+        clone_vnics(&mut rng, &mut s);
+        let c = Compiled::new(&s, &Config::default()).unwrap();
+        let pool = address_pool_shaped(&s, &shape);
+        let paths: Vec<PathSpec> = (0..8)
+            .map(|i| random_path(&mut rng, &s, &pool, i))
+            .collect();
+        let kept = *[1usize, 2, 5, 100].choose(&mut rng).unwrap();
+        let limits = Limits {
+            max_failures_kept: kept,
+            ..Limits::default()
+        };
+        let mut got = verify::run(&s, &c, &paths, &limits).unwrap();
+        let want = plain(&s, &c, &paths, kept);
+        for p in &mut got.paths {
+            assert!(p.class_pairs <= p.pairs, "seed {seed} {}: {p:?}", p.name);
+            cov.paths += 1;
+            cov.grouped += usize::from(p.class_pairs < p.pairs);
+            cov.truncated +=
+                usize::from(p.failed_pairs > p.failed.len() as u64 && p.failed.len() > 1);
+            cov.audit += usize::from(p.audit_would_deny > 0);
+            cov.no_pair += usize::from(p.error.is_some());
+            // Two listed pairs of one class pair whose texts differ: the
+            // texts are per pair, not per class.
+            let classes =
+                |f: &verify::PairFailure| (c.address_class(f.src), c.address_class(f.dst));
+            let differ = p.failed.iter().enumerate().any(|(i, f)| {
+                p.failed[..i].iter().any(|e| {
+                    classes(e) == classes(f) && (e.rule != f.rule || e.blocked_by != f.blocked_by)
+                })
+            });
+            cov.texts_differ += usize::from(differ);
+            p.class_pairs = 0;
+        }
+        assert_eq!(
+            serde_json::to_string_pretty(&got).unwrap(),
+            serde_json::to_string_pretty(&want).unwrap(),
+            "seed {seed}"
+        );
+    }
+    // The comparison means something only if these occur.
+    eprintln!("{cov:?}");
+    assert!(cov.grouped * 3 >= cov.paths, "{cov:?}");
+    assert!(cov.truncated >= 5, "{cov:?}");
+    assert!(cov.audit >= 3, "{cov:?}");
+    assert!(cov.texts_differ >= 3, "{cov:?}");
+    assert!(cov.no_pair >= 1, "{cov:?}");
+}
