@@ -401,3 +401,202 @@ fn grouped_verify_equals_the_plain_pair_by_pair_expansion() {
     assert!(cov.texts_differ >= 3, "{cov:?}");
     assert!(cov.no_pair >= 1, "{cov:?}");
 }
+
+/// Loads a generated OKE cluster (`zprsim_bench::oke`; its policy file is
+/// the example's) and runs the example's expectations.
+fn oke_cluster(text: &str, kept: usize) -> (Scenario, Report) {
+    let files = zprsim_dataplane::scenario_file::FsFiles::new(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/oke-orders"),
+    );
+    let loaded = zprsim_control::load::load_str(
+        text,
+        "scenario.toml",
+        zprsim_control::load::Format::Toml,
+        &files,
+    )
+    .unwrap();
+    let s = loaded.scenario;
+    let c = Compiled::new(&s, &Config::default()).unwrap();
+    let limits = Limits {
+        max_failures_kept: kept,
+        ..Limits::default()
+    };
+    let paths = verify::read(
+        &s,
+        zprsim_bench::oke::EXPECT,
+        "expect.toml",
+        &files,
+        &limits,
+    )
+    .unwrap();
+    let r = verify::run(&s, &c, &paths, &limits).unwrap();
+    (s, r)
+}
+
+fn path<'a>(r: &'a Report, name: &str) -> &'a PathResult {
+    r.paths.iter().find(|p| p.name == name).unwrap()
+}
+
+/// A real cluster's size: 250 dual-stack nodes (500 addresses, so 124,500
+/// node-to-node pairs, which the old per-pair limit of 100,000 refused)
+/// and 3,000 pod IPs. Every path of the `oke` pack and the example's own
+/// is judged, with the counts a pair-by-pair expansion would give.
+#[test]
+fn an_oke_cluster_of_250_dual_stack_nodes_is_verified_whole() {
+    let (nodes, pods) = (250u64, 3_000u64);
+    let text = zprsim_bench::oke::scenario(nodes as usize, pods as usize).unwrap();
+    let (_, r) = oke_cluster(&text, 100);
+    assert_eq!(
+        r.failed,
+        0,
+        "{:?}",
+        r.paths.iter().filter(|p| !p.ok).collect::<Vec<_>>()
+    );
+    assert_eq!(r.paths.len(), 36);
+    // Every tenth pod VNIC (31 pod IPs each) runs billing.
+    let vnics = pods.div_ceil(31);
+    let billing: u64 = (0..vnics)
+        .filter(|m| m % 10 == 9)
+        .map(|m| (pods - m * 31).min(31))
+        .sum();
+    let want: [(&str, u64); 12] = [
+        // IPv4 to IPv4 and IPv6 to IPv6, never across, never a node to itself.
+        ("oke/workers-to-workers-tcp", 2 * nodes * (nodes - 1)),
+        ("oke/workers-to-workers-udp", 2 * nodes * (nodes - 1)),
+        ("oke/pods-to-pods-tcp", pods * (pods - 1)),
+        // Pods are IPv4 only: the nodes' IPv6 addresses have no peer.
+        ("oke/workers-to-pods-tcp", nodes * pods),
+        ("oke/pods-to-workers-tcp", pods * nodes),
+        ("oke/workers-to-api-6443", nodes),
+        ("oke/fss-tcp-111", nodes + pods),
+        // `internet` has an IPv6 address too (the VCN has an IPv6 CIDR).
+        ("oke/internet-to-kubelet", 2 * nodes),
+        ("oke/internet-to-pods", pods),
+        ("lb-to-orders-api", pods - billing),
+        ("billing-to-orders-data", billing),
+        ("nodes-to-internet", 2 * nodes),
+    ];
+    for (name, pairs) in want {
+        let p = path(&r, name);
+        assert_eq!(p.pairs, pairs, "{name}");
+        assert!(p.probes >= p.pairs, "{name}");
+    }
+    // The work is per pair of classes: the nodes are one class per family.
+    assert_eq!(path(&r, "oke/workers-to-workers-tcp").class_pairs, 2);
+    assert!(path(&r, "oke/pods-to-pods-tcp").class_pairs <= 4);
+}
+
+/// The same cluster with the nodes' NSG no longer admitting the other
+/// nodes: every node-to-node pair fails and is counted; the first 100 are
+/// listed in source-major order, each with its own witness and its own
+/// deciding rule text (the VNIC it names is the pair's destination).
+#[test]
+fn a_broken_rule_on_the_oke_cluster_lists_each_pair_with_its_own_text() {
+    let rule = "  { direction = \"INGRESS\", protocol = \"all\", source = \"nodes-nsg\", source_type = \"NETWORK_SECURITY_GROUP\" },\n";
+    let text = zprsim_bench::oke::scenario(250, 600).unwrap();
+    let at = text.find("name = \"nodes-nsg\"").unwrap();
+    let (head, tail) = text.split_at(at);
+    assert!(tail.contains(rule));
+    let text = format!("{head}{}", tail.replacen(rule, "", 1));
+    let (s, r) = oke_cluster(&text, 100);
+    let p = path(&r, "oke/workers-to-workers-tcp");
+    assert!(!p.ok);
+    assert_eq!(p.failed_pairs, 2 * 250 * 249);
+    assert_eq!(p.failed.len(), 100);
+    // worker-0's IPv4 address to worker-1 .. worker-100's.
+    for (k, f) in p.failed.iter().enumerate() {
+        let dst = format!("10.0.64.{}", 11 + k);
+        assert_eq!(f.src.to_string(), "10.0.64.10");
+        assert_eq!(f.dst.to_string(), dst);
+        assert_eq!(f.packet, format!("tcp 10.0.64.10:49152 -> {dst}:1"));
+        assert_eq!(f.stage, Some(Stage::IngressSecurity));
+        let vnic = &s.vnics[s
+            .vnics
+            .iter()
+            .position(|v| v.private_ips.contains(&f.dst))
+            .unwrap()]
+        .name;
+        assert_eq!(vnic, &format!("worker-{}", k + 1));
+        assert!(
+            f.rule
+                .starts_with(&format!("ingress-security DENIED: at VNIC `{vnic}`")),
+            "{}",
+            f.rule
+        );
+    }
+}
+
+/// A hostile expectations file: wide CIDRs over a scenario where every
+/// VNIC is a class of its own, over every port of a scenario that cuts
+/// ports finely. Refused by the judgement limit before anything is judged
+/// (the stop request, looked at before each path is judged, is never
+/// looked at), with the numbers in the message; and a low endpoint limit
+/// refuses the expansion itself.
+#[test]
+fn a_hostile_expectations_file_is_refused_before_any_judgement() {
+    use std::fmt::Write as _;
+    let mut sc = String::from(
+        "[[vcn]]\nname = \"v\"\ncidr_blocks = [\"10.0.0.0/16\"]\n[[nsg]]\nname = \"n\"\nvcn = \"v\"\nrules = [\n",
+    );
+    // 200 single-port rules: about 400 port runs over 1-65535.
+    for i in 0..200 {
+        let port = 1000 + 7 * i;
+        let _ = writeln!(
+            sc,
+            "  {{ direction = \"INGRESS\", protocol = \"6\", source = \"10.0.0.0/16\", tcp_options = {{ destination_port_range = {{ min = {port}, max = {port} }} }} }},"
+        );
+    }
+    sc.push_str("]\n[[subnet]]\nname = \"s\"\nvcn = \"v\"\ncidr_block = \"10.0.0.0/16\"\n");
+    for i in 0..2_000 {
+        let _ = write!(
+            sc,
+            "[[vnic]]\nname = \"n{i}\"\nsubnet = \"s\"\nprivate_ips = [\"10.0.{}.{}\"]\nnsgs = [\"n\"]\nsecurity_attributes = {{ app = {{ id = {{ value = \"n{i}\" }} }} }}\n",
+            i / 200 + 1,
+            i % 200 + 10
+        );
+    }
+    let s = zprsim_control::load::from_toml_str(&sc, "s.toml")
+        .unwrap()
+        .scenario;
+    let c = Compiled::new(&s, &Config::default()).unwrap();
+    let mut ex = String::new();
+    for i in 0..50 {
+        let _ = write!(
+            ex,
+            "[[path]]\nname = \"p{i}\"\nfrom = \"10.0.0.0/8\"\nto = \"10.0.0.0/16\"\nproto = \"tcp\"\ndport = \"1-65535\"\nexpect = \"deny\"\n"
+        );
+    }
+    let limits = Limits::default();
+    let paths = verify::read(&s, &ex, "e.toml", &zprsim_control::load::NoFiles, &limits).unwrap();
+    let runs =
+        verify::port_runs(&c, proto::TCP, 49152, PortRange { min: 1, max: 65535 }).len() as u64;
+    assert!(runs > 300, "{runs}");
+    let looks = std::cell::Cell::new(0);
+    let stop = || {
+        looks.set(looks.get() + 1);
+        false
+    };
+    // 2,000 classes on each side: 4,000,000 class pairs (+ 16 sampled) at
+    // every run of the first path already.
+    let err = verify::run_until(&s, &c, &paths, &limits, &stop).unwrap_err();
+    assert_eq!(
+        err,
+        verify::RunError::Limit(format!(
+            "e.toml:1:1: error: path `p0` brings the judgements to {} (limit 2000000; one per pair of address classes, or sampled pair, and port run, over every path): narrow `from`, `to` or the ports",
+            (4_000_000 + 16) * runs
+        ))
+    );
+    assert_eq!(looks.get(), 0);
+    let few = Limits {
+        max_endpoints: 3_000,
+        ..Limits::default()
+    };
+    let err = verify::run_until(&s, &c, &paths, &few, &stop).unwrap_err();
+    assert_eq!(
+        err,
+        verify::RunError::Limit(
+            "e.toml:1:1: error: path `p0`: the selectors expand to over 3000 addresses in all (each distinct selector counted once; the limit): narrow `from` or `to`".into()
+        )
+    );
+    assert_eq!(looks.get(), 0);
+}

@@ -3,5 +3,6 @@
 pub mod fixtures;
 pub mod flowlogs;
 pub mod oci_export;
+pub mod oke;
 pub mod random;
 pub mod scale;

@@ -6,6 +6,7 @@
 //! zprsim-gen capture --scenario /tmp/big.toml --packets 1000000 --seed 1 -o /tmp/big.pcap
 //! zprsim-gen capture --scenario /tmp/big.toml --packets 1000000 --flows 20000 --realistic -o /tmp/real.pcap
 //! zprsim-gen capture --scenario /tmp/big.toml --packets 1000000 --flows 20000 --realistic --allowed-share 0.9 -o /tmp/real-allowed.pcap
+//! zprsim-gen oke --nodes 250 --pods 4000 -o /tmp/oke-250
 //! ```
 
 use std::path::PathBuf;
@@ -33,6 +34,45 @@ enum Command {
     Scenario(Box<ScenarioArgs>),
     /// Write an Ethernet pcap of first packets over a scenario.
     Capture(CaptureArgs),
+    /// Write the OKE example grown to a cluster of the given size into a
+    /// directory: `scenario.toml`, `policies/orders.zpl`, `expect.toml`
+    /// (`zprsim_bench::oke`).
+    Oke(OkeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct OkeArgs {
+    /// Dual-stack worker nodes.
+    #[arg(long, default_value_t = 250)]
+    nodes: usize,
+    /// Pod IPs (31 to a secondary VNIC).
+    #[arg(long, default_value_t = 4_000)]
+    pods: usize,
+    /// Output directory (created if missing).
+    #[arg(short = 'o', long)]
+    output: PathBuf,
+}
+
+fn oke_cmd(a: &OkeArgs) -> Result<(), String> {
+    let text = zprsim_bench::oke::scenario(a.nodes, a.pods)?;
+    let dir = &a.output;
+    let write = |name: &str, body: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, body).map_err(|e| format!("cannot write `{}`: {e}", p.display()))
+    };
+    std::fs::create_dir_all(dir.join("policies"))
+        .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+    write("scenario.toml", &text)?;
+    write("policies/orders.zpl", zprsim_bench::oke::POLICY)?;
+    write("expect.toml", zprsim_bench::oke::EXPECT)?;
+    eprintln!(
+        "{}: OKE cluster of {} dual-stack nodes and {} pod IPs ({} bytes of scenario)",
+        dir.display(),
+        a.nodes,
+        a.pods,
+        text.len()
+    );
+    Ok(())
 }
 
 #[derive(Debug, clap::Args)]
@@ -306,6 +346,7 @@ fn main() -> ExitCode {
     let r = match &cli.command {
         Command::Scenario(a) => scenario_cmd(a),
         Command::Capture(a) => capture_cmd(a),
+        Command::Oke(a) => oke_cmd(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
