@@ -14,10 +14,15 @@
 //! address with itself (an address in both expansions is in the groups of
 //! one key on both sides).
 
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::net::IpAddr;
 
 use crate::compile::{ClassId, Compiled};
+
+/// Hash maps keyed by addresses and classes: ahash with fixed keys, as in
+/// the compiler (SipHash took a third of the grouping's time; nothing here
+/// depends on iteration order).
+type HashMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<ahash::AHasher>>;
 
 /// The addresses of one expansion, in expansion order, grouped.
 #[derive(Debug)]
@@ -45,10 +50,10 @@ impl Endpoints {
     /// Groups `addrs` by the compiled table's address class and family.
     /// Linear in the addresses.
     pub fn new(c: &Compiled, addrs: Vec<IpAddr>) -> Self {
-        let mut key_of: HashMap<(ClassId, bool), u32> = HashMap::new();
+        let mut key_of: HashMap<(ClassId, bool), u32> = HashMap::default();
         let mut groups: Vec<Group> = Vec::new();
         let mut group_of = Vec::with_capacity(addrs.len());
-        let mut position = HashMap::with_capacity(addrs.len());
+        let mut position = HashMap::with_capacity_and_hasher(addrs.len(), Default::default());
         for (i, &a) in addrs.iter().enumerate() {
             // Positions fit u32: the expansion of a selector is at most the
             // scenario's private IPs (plus a few), and `Limits` bounds them
