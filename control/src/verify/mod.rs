@@ -564,6 +564,10 @@ fn no_pairs(path: &PathSpec, error: String) -> PathResult {
     }
 }
 
+/// The port runs of a path ([`port_runs`]; one `None` for a path without
+/// ports), shared by the paths of one protocol, source port and range.
+type Runs = Rc<Vec<Option<(u16, u16)>>>;
+
 /// What [`run`] found a path to need, before judging any.
 enum Planned {
     /// Its result already (skipped, or a selector that matches no
@@ -573,7 +577,7 @@ enum Planned {
     Judge {
         srcs: Rc<Endpoints>,
         dsts: Rc<Endpoints>,
-        runs: Vec<Option<(u16, u16)>>,
+        runs: Runs,
     },
 }
 
@@ -732,6 +736,7 @@ pub fn run_until(
     // and grouped once.
     let mut planned = Vec::with_capacity(paths.len());
     let mut expanded: HashMap<&Selector, Rc<Endpoints>> = HashMap::new();
+    let mut walked: HashMap<(u8, u16, u16, u16), Runs> = HashMap::new();
     let mut endpoints: usize = 0;
     let mut judgements_total: u64 = 0;
     for path in paths {
@@ -774,12 +779,22 @@ pub fn run_until(
             )));
             continue;
         }
-        let runs: Vec<Option<(u16, u16)>> = match path.probe {
-            Probe::Ports { sport, dport } => port_runs(c, path.proto, sport, dport)
-                .into_iter()
-                .map(Some)
-                .collect(),
-            _ => vec![None],
+        // A walk over the range's ports, once per distinct (protocol,
+        // source port, range): the OKE pack has a dozen paths on 1-65535.
+        let runs: Runs = match path.probe {
+            Probe::Ports { sport, dport } => Rc::clone(
+                walked
+                    .entry((path.proto, sport, dport.min, dport.max))
+                    .or_insert_with(|| {
+                        Rc::new(
+                            port_runs(c, path.proto, sport, dport)
+                                .into_iter()
+                                .map(Some)
+                                .collect(),
+                        )
+                    }),
+            ),
+            _ => Rc::new(vec![None]),
         };
         // Pairs of groups (an upper bound: a pair of groups standing only
         // for one address with itself is not judged), plus the sample.
