@@ -84,6 +84,10 @@ pub struct Args {
     /// about 1.5 GB.
     #[arg(long, default_value_t = zprsim_dataplane::flowlog::read::Limits::default().max_records)]
     max_flow_log_records: usize,
+    /// Count a packet captured on several interfaces once, as `replay
+    /// --dedup` does (captures only).
+    #[arg(long)]
+    dedup: bool,
 }
 
 impl Args {
@@ -518,6 +522,9 @@ struct Report {
     scenario_warnings: Vec<Warning>,
     error: Option<String>,
     interrupted: bool,
+    /// Records left out as copies of a packet seen on another interface
+    /// (`--dedup`; 0 without it).
+    copies: u64,
     duration_s: f64,
     workers: usize,
 }
@@ -628,6 +635,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         report: a.report.as_deref(),
         flows: a.flows.as_deref(),
         fail_on: &fail_on,
+        dedup: a.dedup,
         quiet: a.quiet,
     })? {
         return Ok(code);
@@ -663,6 +671,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             .and_then(OutputFile::scratch_dir)
             .or_else(|| report_out.as_ref().and_then(OutputFile::scratch_dir)),
         stop: Some(Arc::clone(&interrupt.stop)),
+        dedup: a.dedup,
         ..EngineConfig::default()
     };
     let mut sink = DiffSink::new(cfg.max_flow_records);
@@ -815,6 +824,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         scenario_warnings: lb.warnings.iter().chain(&la.warnings).cloned().collect(),
         error: o.error.clone(),
         interrupted: o.interrupted,
+        copies: before.counters.copies,
         duration_s: o.duration_s,
         workers: o.workers,
     };

@@ -10,6 +10,7 @@
 
 mod bench;
 mod cases;
+mod dedup;
 mod diff;
 mod differential;
 mod differential_edges;

@@ -53,6 +53,9 @@ pub struct Counters {
     pub zpr_audit_would_drop: u64,
     /// Records that are not IP or of a link type not decoded.
     pub non_ip: u64,
+    /// Records left out as copies of a packet seen on another interface
+    /// (`--dedup`): neither packets nor `non_ip`.
+    pub copies: u64,
     /// Hits per rule global id.
     pub rule_hits: Vec<u64>,
     /// Connections created.
@@ -86,6 +89,7 @@ impl Counters {
         }
         self.zpr_audit_would_drop += o.zpr_audit_would_drop;
         self.non_ip += o.non_ip;
+        self.copies += o.copies;
         if self.rule_hits.len() < o.rule_hits.len() {
             self.rule_hits.resize(o.rule_hits.len(), 0);
         }

@@ -46,6 +46,7 @@
 //!   a live source; everything read is judged and written, so the outputs
 //!   end at a record boundary, and [`EngineOutput::interrupted`] says so.
 
+mod copies;
 mod flows;
 pub mod live;
 mod peek;
@@ -142,6 +143,9 @@ pub struct EngineConfig {
     pub live: Option<Arc<Live>>,
     /// Shards the reader's own thread judges itself ([`ReaderShare`]).
     pub reader_share: ReaderShare,
+    /// Count a packet seen on several interfaces once (`--dedup`, see
+    /// `engine/copies.rs`).
+    pub dedup: bool,
 }
 
 impl Default for EngineConfig {
@@ -160,6 +164,7 @@ impl Default for EngineConfig {
             rule_flows: false,
             live: None,
             reader_share: ReaderShare::Auto,
+            dedup: false,
         }
     }
 }
@@ -487,6 +492,8 @@ struct Reader<'s> {
     /// The reader's own blocks handed out earlier, reused once free.
     spare: Vec<Arc<Vec<u8>>>,
     counters: Counters,
+    /// `--dedup`: the packets of the last millisecond ([`copies`]).
+    copies: Option<copies::Copies>,
     /// Records of link types not decoded, per (input, link type).
     unsupported: HashMap<(usize, u32), u64>,
     warnings: Vec<String>,
@@ -692,6 +699,15 @@ impl Reader<'_> {
             }
             for rec in group {
                 let data = rec.data(block);
+                if let Some(c) = &mut self.copies
+                    && c.is_copy(rec.linktype, data, rec.orig_len, rec.ts_ns)
+                {
+                    // Counted, and nothing else: not in the chunk the
+                    // writer sees, as a record that is not IP.
+                    self.counters.copies += 1;
+                    self.desc.assign.push(NON_IP);
+                    continue;
+                }
                 let assign = match peek::shard(rec.linktype, data) {
                     Some(shard) => self.send_to_worker(*rec, shard),
                     None => self.take_slow(*rec, data, input),
@@ -940,6 +956,7 @@ pub fn run(
             shared: source.shares_blocks(),
             spare: Vec::new(),
             counters: Counters::default(),
+            copies: cfg.dedup.then(copies::Copies::new),
             unsupported: HashMap::new(),
             warnings: Vec::new(),
             source,

@@ -1,0 +1,198 @@
+//! `--dedup`: a capture on Linux's `any` device (`tcpdump -i any` on an
+//! OKE node) holds a forwarded packet once per interface it crossed. The
+//! demo capture is turned into such a capture, each IP packet followed
+//! 15 µs later by its forwarded copy (TTL or hop limit one less, header
+//! checksum changed, on an SLL2 interface), and replayed with and without
+//! `--dedup`.
+
+use std::path::Path;
+
+use serde_json::Value;
+use tempfile::TempDir;
+use zprsim_dataplane::capture::Capture;
+use zprsim_dataplane::parse;
+use zprsim_dataplane::pcap_out::{OutFormat, PcapOut};
+
+const SLL2: u32 = 276;
+
+/// The demo capture, as `pcaps/oke-demo.pcap` holds it.
+fn demo(dir: &Path) -> std::path::PathBuf {
+    let p = dir.join("demo.pcap");
+    std::fs::write(&p, zprsim_bench::fixtures::oke_demo().bytes).unwrap();
+    p
+}
+
+/// The demo with each IP record followed by its forwarded copy on an SLL2
+/// interface; returns how many copies it holds.
+fn with_copies(demo: &Path, out: &Path) -> u64 {
+    let c = Capture::from_bytes(std::fs::read(demo).unwrap()).unwrap();
+    let f = std::fs::File::create(out).unwrap();
+    let mut w = PcapOut::create(f, OutFormat::for_link_types(&[1, SLL2])).unwrap();
+    let mut copies = 0;
+    for r in c.records() {
+        let r = r.unwrap();
+        w.write(r.ts_ns, r.linktype, r.orig_len, r.data).unwrap();
+        let Some(at) = parse::ip_start(r.linktype, r.data) else {
+            continue;
+        };
+        let mut ip = r.data[at..].to_vec();
+        match ip.first().map(|b| b >> 4) {
+            Some(4) if ip.len() >= 20 => {
+                ip[8] = ip[8].wrapping_sub(1);
+                ip[10] ^= 0x01;
+            }
+            Some(6) if ip.len() >= 40 => ip[7] = ip[7].wrapping_sub(1),
+            _ => continue,
+        }
+        // SLL2: protocol, reserved, interface index 7, ARPHRD_ETHER,
+        // outgoing, address length 6, address.
+        let proto: [u8; 2] = if ip[0] >> 4 == 4 {
+            [8, 0]
+        } else {
+            [0x86, 0xdd]
+        };
+        let mut frame = vec![proto[0], proto[1], 0, 0, 0, 0, 0, 7, 0, 1, 4, 6];
+        frame.extend_from_slice(&[2, 0, 0, 0, 0, 1, 0, 0]);
+        frame.extend_from_slice(&ip);
+        let orig = r.orig_len - u32::try_from(at).unwrap() + 20;
+        w.write(r.ts_ns + 15_000, SLL2, orig, &frame).unwrap();
+        copies += 1;
+    }
+    w.finish().unwrap();
+    copies
+}
+
+/// `zprsim replay` in `dir` with these extra arguments: its report.
+fn replay(dir: &Path, capture: &str, extra: &[&str]) -> Value {
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/oke-orders/scenario.toml");
+    let mut args = vec![
+        "replay".to_owned(),
+        scenario.display().to_string(),
+        capture.to_owned(),
+        "--quiet".to_owned(),
+        "--report".to_owned(),
+        "r.json".to_owned(),
+    ];
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    let o = crate::support::run_in(dir, &args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap()
+}
+
+/// What a report says about the traffic (no paths, times or rates).
+fn counts(r: &Value) -> Value {
+    let mut v = serde_json::Map::new();
+    for k in [
+        "packets",
+        "bytes",
+        "dropped_by_stage",
+        "zpr_audit_would_drop",
+        "flows",
+        "non_ip",
+        "connections",
+        "rules_hit",
+        "top_dropped_flows",
+        "rules",
+    ] {
+        v.insert(k.into(), r[k].clone());
+    }
+    Value::Object(v)
+}
+
+/// Every record of a capture: (time, bytes).
+fn frames(path: &Path) -> Vec<(u64, Vec<u8>)> {
+    let c = Capture::from_bytes(std::fs::read(path).unwrap()).unwrap();
+    c.records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r.ts_ns, r.data.to_vec())
+        })
+        .collect()
+}
+
+#[test]
+fn a_capture_on_every_interface_counts_each_packet_once_with_dedup() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    demo(d);
+    let n = with_copies(&d.join("demo.pcap"), &d.join("any.pcapng"));
+    assert!(n > 100, "{n}");
+
+    let plain = replay(d, "demo.pcap", &["--allowed", "plain-allowed.pcap"]);
+    // The demo holds no copy of its own: --dedup leaves it as it is.
+    let demo_dedup = replay(d, "demo.pcap", &["--dedup"]);
+    assert_eq!(demo_dedup["copies"], 0);
+    assert_eq!(counts(&demo_dedup), counts(&plain));
+
+    // Without --dedup every copy is a packet of its own.
+    let twice = replay(d, "any.pcapng", &[]);
+    assert_eq!(twice["copies"], 0);
+    assert_eq!(
+        twice["packets"]["total"].as_u64().unwrap(),
+        plain["packets"]["total"].as_u64().unwrap() + n
+    );
+
+    // With it, the same counts as the capture of one interface, for any
+    // number of workers, and the same allowed packets written.
+    for workers in ["1", "3"] {
+        let once = replay(
+            d,
+            "any.pcapng",
+            &[
+                "--dedup",
+                "--workers",
+                workers,
+                "--allowed",
+                "allowed.pcapng",
+            ],
+        );
+        assert_eq!(once["copies"].as_u64(), Some(n), "{workers} workers");
+        assert_eq!(counts(&once), counts(&plain), "{workers} workers");
+        assert_eq!(
+            frames(&d.join("allowed.pcapng")),
+            frames(&d.join("plain-allowed.pcap"))
+        );
+    }
+}
+
+#[test]
+fn dedup_is_refused_on_flow_logs_and_diff_takes_it() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/oke-orders");
+    let logs = examples.join("flowlogs.json");
+    if logs.exists() {
+        let o = crate::support::run_in(
+            d,
+            [
+                "replay".as_ref(),
+                examples.join("scenario.toml").as_os_str(),
+                logs.as_os_str(),
+                "--dedup".as_ref(),
+            ],
+        );
+        assert_eq!(o.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("`--dedup` needs captures"));
+    }
+    demo(d);
+    let n = with_copies(&d.join("demo.pcap"), &d.join("any.pcapng"));
+    let scenario = examples.join("scenario.toml");
+    let o = crate::support::run_in(
+        d,
+        [
+            "diff".as_ref(),
+            scenario.as_os_str(),
+            scenario.as_os_str(),
+            "any.pcapng".as_ref(),
+            "--dedup".as_ref(),
+            "--quiet".as_ref(),
+            "--report".as_ref(),
+            "d.json".as_ref(),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: Value = serde_json::from_slice(&std::fs::read(d.join("d.json")).unwrap()).unwrap();
+    assert_eq!(r["copies"].as_u64(), Some(n));
+    let plain = replay(d, "demo.pcap", &[]);
+    assert_eq!(r["packets"]["total"], plain["packets"]["total"]);
+}
