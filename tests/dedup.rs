@@ -22,19 +22,51 @@ fn demo(dir: &Path) -> std::path::PathBuf {
     p
 }
 
+/// An SLL2 frame (interface `ifindex`, outgoing) of this IP packet.
+fn sll2(ifindex: u8, ip: &[u8]) -> Vec<u8> {
+    // Protocol, reserved, interface index, ARPHRD_ETHER, outgoing,
+    // address length 6, address.
+    let proto: [u8; 2] = if ip[0] >> 4 == 4 {
+        [8, 0]
+    } else {
+        [0x86, 0xdd]
+    };
+    let mut frame = vec![proto[0], proto[1], 0, 0, 0, 0, 0, ifindex, 0, 1, 4, 6];
+    frame.extend_from_slice(&[2, 0, 0, 0, 0, 1, 0, 0]);
+    frame.extend_from_slice(ip);
+    frame
+}
+
 /// The demo with each IP record followed by its forwarded copy on an SLL2
 /// interface; returns how many copies it holds.
 fn with_copies(demo: &Path, out: &Path) -> u64 {
+    copies_of(demo, out, false)
+}
+
+/// As [`with_copies`]; `cooked`: the originals on an SLL2 interface too,
+/// as the whole of a `tcpdump -i any` capture is.
+fn copies_of(demo: &Path, out: &Path, cooked: bool) -> u64 {
     let c = Capture::from_bytes(std::fs::read(demo).unwrap()).unwrap();
     let f = std::fs::File::create(out).unwrap();
-    let mut w = PcapOut::create(f, OutFormat::for_link_types(&[1, SLL2])).unwrap();
+    let lts: &[u32] = if cooked { &[SLL2] } else { &[1, SLL2] };
+    let mut w = PcapOut::create(f, OutFormat::for_link_types(lts)).unwrap();
     let mut copies = 0;
     for r in c.records() {
         let r = r.unwrap();
-        w.write(r.ts_ns, r.linktype, r.orig_len, r.data).unwrap();
         let Some(at) = parse::ip_start(r.linktype, r.data) else {
+            // Not IP: as it is, or left out of an all-SLL2 capture.
+            if !cooked {
+                w.write(r.ts_ns, r.linktype, r.orig_len, r.data).unwrap();
+            }
             continue;
         };
+        let orig = r.orig_len - u32::try_from(at).unwrap() + 20;
+        if cooked {
+            w.write(r.ts_ns, SLL2, orig, &sll2(3, &r.data[at..]))
+                .unwrap();
+        } else {
+            w.write(r.ts_ns, r.linktype, r.orig_len, r.data).unwrap();
+        }
         let mut ip = r.data[at..].to_vec();
         match ip.first().map(|b| b >> 4) {
             Some(4) if ip.len() >= 20 => {
@@ -44,18 +76,8 @@ fn with_copies(demo: &Path, out: &Path) -> u64 {
             Some(6) if ip.len() >= 40 => ip[7] = ip[7].wrapping_sub(1),
             _ => continue,
         }
-        // SLL2: protocol, reserved, interface index 7, ARPHRD_ETHER,
-        // outgoing, address length 6, address.
-        let proto: [u8; 2] = if ip[0] >> 4 == 4 {
-            [8, 0]
-        } else {
-            [0x86, 0xdd]
-        };
-        let mut frame = vec![proto[0], proto[1], 0, 0, 0, 0, 0, 7, 0, 1, 4, 6];
-        frame.extend_from_slice(&[2, 0, 0, 0, 0, 1, 0, 0]);
-        frame.extend_from_slice(&ip);
-        let orig = r.orig_len - u32::try_from(at).unwrap() + 20;
-        w.write(r.ts_ns + 15_000, SLL2, orig, &frame).unwrap();
+        w.write(r.ts_ns + 15_000, SLL2, orig, &sll2(7, &ip))
+            .unwrap();
         copies += 1;
     }
     w.finish().unwrap();
@@ -124,9 +146,11 @@ fn a_capture_on_every_interface_counts_each_packet_once_with_dedup() {
     assert_eq!(demo_dedup["copies"], 0);
     assert_eq!(counts(&demo_dedup), counts(&plain));
 
-    // Without --dedup every copy is a packet of its own.
+    // Without --dedup every copy is a packet of its own; a capture that
+    // is not all of Linux's `any` device is not looked at for copies.
     let twice = replay(d, "any.pcapng", &[]);
     assert_eq!(twice["copies"], 0);
+    assert_eq!(twice["warnings"], serde_json::json!([]));
     assert_eq!(
         twice["packets"]["total"].as_u64().unwrap(),
         plain["packets"]["total"].as_u64().unwrap() + n
@@ -195,4 +219,26 @@ fn dedup_is_refused_on_flow_logs_and_diff_takes_it() {
     assert_eq!(r["copies"].as_u64(), Some(n));
     let plain = replay(d, "demo.pcap", &[]);
     assert_eq!(r["packets"]["total"], plain["packets"]["total"]);
+}
+
+/// A whole `tcpdump -i any` capture (every record SLL2) replayed without
+/// `--dedup`: the copies are judged, and the report says `--dedup` would
+/// count each packet once. The same capture with `--dedup` warns nothing.
+#[test]
+fn a_capture_of_the_any_device_with_copies_says_dedup_is_wanted() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    demo(d);
+    let n = copies_of(&d.join("demo.pcap"), &d.join("any.pcap"), true);
+    let r = replay(d, "any.pcap", &[]);
+    assert_eq!(r["packets"]["total"].as_u64(), Some(2 * n));
+    let w = r["warnings"].to_string();
+    assert!(
+        w.contains(&format!("{n} of the first {} record(s)", 2 * n)) && w.contains("--dedup"),
+        "{w}"
+    );
+    let r = replay(d, "any.pcap", &["--dedup"]);
+    assert_eq!(r["packets"]["total"].as_u64(), Some(n));
+    assert_eq!(r["copies"].as_u64(), Some(n));
+    assert_eq!(r["warnings"], serde_json::json!([]));
 }

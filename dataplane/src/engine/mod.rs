@@ -492,8 +492,9 @@ struct Reader<'s> {
     /// The reader's own blocks handed out earlier, reused once free.
     spare: Vec<Arc<Vec<u8>>>,
     counters: Counters,
-    /// `--dedup`: the packets of the last millisecond ([`copies`]).
-    copies: Option<copies::Copies>,
+    /// Copies of a packet seen on several interfaces: left out with
+    /// `--dedup`, else looked for to warn ([`copies`]).
+    copies: copies::Watch,
     /// Records of link types not decoded, per (input, link type).
     unsupported: HashMap<(usize, u32), u64>,
     warnings: Vec<String>,
@@ -699,8 +700,9 @@ impl Reader<'_> {
             }
             for rec in group {
                 let data = rec.data(block);
-                if let Some(c) = &mut self.copies
-                    && c.is_copy(rec.linktype, data, rec.orig_len, rec.ts_ns)
+                if self
+                    .copies
+                    .leave_out(rec.linktype, data, rec.orig_len, rec.ts_ns)
                 {
                     // Counted, and nothing else: not in the chunk the
                     // writer sees, as a record that is not IP.
@@ -850,6 +852,7 @@ impl Reader<'_> {
         // The inputs still open: their warnings, and the link types of
         // the last one.
         self.input_done(input);
+        self.warnings.extend(self.copies.warning());
         if let Some(p) = progress {
             let (done, total) = self.source.progress();
             p(done, total.max(done));
@@ -956,7 +959,7 @@ pub fn run(
             shared: source.shares_blocks(),
             spare: Vec::new(),
             counters: Counters::default(),
-            copies: cfg.dedup.then(copies::Copies::new),
+            copies: copies::Watch::new(cfg.dedup),
             unsupported: HashMap::new(),
             warnings: Vec::new(),
             source,
