@@ -88,6 +88,10 @@ pub struct Args {
     /// --dedup` does (captures only).
     #[arg(long)]
     dedup: bool,
+    /// Judge the frame inside each record's tunnel header, as `replay
+    /// --decap` does (captures only).
+    #[arg(long, value_enum)]
+    decap: Option<crate::replay::Decap>,
 }
 
 impl Args {
@@ -525,6 +529,9 @@ struct Report {
     /// Records left out as copies of a packet seen on another interface
     /// (`--dedup`; 0 without it).
     copies: u64,
+    /// Records judged by the frame inside their VXLAN header (`--decap
+    /// vxlan`; 0 without it).
+    decapsulated: u64,
     duration_s: f64,
     workers: usize,
 }
@@ -635,7 +642,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         report: a.report.as_deref(),
         flows: a.flows.as_deref(),
         fail_on: &fail_on,
-        dedup: a.dedup,
+        dedup: a.dedup || a.decap.is_some(),
         quiet: a.quiet,
     })? {
         return Ok(code);
@@ -672,6 +679,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             .or_else(|| report_out.as_ref().and_then(OutputFile::scratch_dir)),
         stop: Some(Arc::clone(&interrupt.stop)),
         dedup: a.dedup,
+        decap_vxlan: a.decap == Some(crate::replay::Decap::Vxlan),
         ..EngineConfig::default()
     };
     let mut sink = DiffSink::new(cfg.max_flow_records);
@@ -825,6 +833,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         error: o.error.clone(),
         interrupted: o.interrupted,
         copies: before.counters.copies,
+        decapsulated: before.counters.decapsulated,
         duration_s: o.duration_s,
         workers: o.workers,
     };

@@ -51,7 +51,7 @@ pub struct Inputs<'a> {
     pub flows: Option<&'a Path>,
     /// `--allowed` or `--dropped` was given.
     pub packet_outputs: bool,
-    /// `--dedup` was given.
+    /// `--dedup` or `--decap` was given.
     pub dedup: bool,
     /// `--quiet`.
     pub quiet: bool,
@@ -75,7 +75,7 @@ pub fn replay_if_flow_logs(a: &Inputs<'_>) -> Result<Option<ExitCode>, Failure> 
     }
     if a.dedup {
         return Err(Failure::Input(
-            "error: `--dedup` needs captures: it leaves out copies of a captured packet, and flow logs hold no packets".into(),
+            "error: `--dedup` and `--decap` need captures: they look at captured packets, and flow logs hold none".into(),
         ));
     }
     // `replay` has checked every input and output (`output::Plan`).

@@ -48,7 +48,7 @@ pub struct Inputs<'a> {
     pub flows: Option<&'a Path>,
     /// `--fail-on`.
     pub fail_on: &'a BTreeSet<Class>,
-    /// `--dedup` was given.
+    /// `--dedup` or `--decap` was given.
     pub dedup: bool,
     /// `--quiet`.
     pub quiet: bool,
@@ -65,7 +65,7 @@ pub fn diff_if_flow_logs(a: &Inputs<'_>) -> Result<Option<ExitCode>, Failure> {
     }
     if a.dedup {
         return Err(Failure::Input(
-            "error: `--dedup` needs captures: it leaves out copies of a captured packet, and flow logs hold no packets".into(),
+            "error: `--dedup` and `--decap` need captures: they look at captured packets, and flow logs hold none".into(),
         ));
     }
     run(a).map(Some)

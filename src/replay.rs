@@ -71,6 +71,18 @@ pub struct Args {
     /// aside) is left out and counted in `copies` (captures only).
     #[arg(long)]
     dedup: bool,
+    /// Judge the frame inside each record's tunnel header: `vxlan` for the
+    /// capture of an OCI VTAP's target (mirrored frames in VXLAN on UDP
+    /// 4789). Other records are judged as captured, and counted.
+    #[arg(long, value_enum)]
+    decap: Option<Decap>,
+}
+
+/// The tunnel `--decap` opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Decap {
+    /// VXLAN on UDP 4789 (RFC 7348), as an OCI VTAP sends its mirror.
+    Vxlan,
 }
 
 #[derive(Serialize)]
@@ -105,6 +117,9 @@ struct Report {
     /// Records left out as copies of a packet seen on another interface
     /// (`--dedup`; 0 without it).
     copies: u64,
+    /// Records judged by the frame inside their VXLAN header (`--decap
+    /// vxlan`; 0 without it).
+    decapsulated: u64,
     warnings: Vec<String>,
     /// The scenario's own warnings (as `check --json` gives them), also
     /// printed on standard error: a CI job keeping only the report sees them.
@@ -156,6 +171,7 @@ fn report(a: &Args, loaded: &Loaded, c: &Compiled, o: &ReplayOutput, compile_s: 
         flows_evicted: k.flows_evicted,
         non_ip: k.non_ip,
         copies: k.copies,
+        decapsulated: k.decapsulated,
         warnings: o.warnings.clone(),
         scenario_warnings: loaded.warnings.clone(),
         error: o.error.clone(),
@@ -275,6 +291,13 @@ fn summary(r: &Report) -> String {
         "  {} flow(s), {} connection(s) tracked, {} non-IP record(s)",
         r.flows, r.connections.created, r.non_ip
     );
+    if r.decapsulated > 0 {
+        let _ = writeln!(
+            t,
+            "  {} record(s) judged by the frame inside their VXLAN header (--decap vxlan)",
+            r.decapsulated
+        );
+    }
     if r.copies > 0 {
         let _ = writeln!(
             t,
@@ -444,7 +467,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         report: a.report.as_deref(),
         flows: a.flows.as_deref(),
         packet_outputs: a.allowed.is_some() || a.dropped.is_some(),
-        dedup: a.dedup,
+        dedup: a.dedup || a.decap.is_some(),
         quiet: a.quiet,
         fail_on_drop: a.fail_on_drop,
     })? {
@@ -487,6 +510,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         // per packet and rule: counted only when it is asked for.
         rule_flows: a.report.is_some(),
         dedup: a.dedup,
+        decap_vxlan: a.decap == Some(Decap::Vxlan),
         ..ReplayConfig::default()
     };
     let show_progress = !a.quiet && std::io::stderr().is_terminal();

@@ -9,8 +9,8 @@
 )]
 
 mod bench;
+mod capture_shapes;
 mod cases;
-mod dedup;
 mod diff;
 mod differential;
 mod differential_edges;

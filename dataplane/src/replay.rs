@@ -61,6 +61,8 @@ pub struct ReplayConfig {
     /// Count a packet seen on several interfaces once
     /// ([`EngineConfig::dedup`]).
     pub dedup: bool,
+    /// Judge the frames inside VXLAN ([`EngineConfig::decap_vxlan`]).
+    pub decap_vxlan: bool,
 }
 
 impl Default for ReplayConfig {
@@ -82,6 +84,7 @@ impl Default for ReplayConfig {
             rule_stats: e.rule_stats,
             rule_flows: e.rule_flows,
             dedup: e.dedup,
+            decap_vxlan: e.decap_vxlan,
         }
     }
 }
@@ -279,6 +282,7 @@ pub fn replay_with_flows<'a>(
         live: None,
         reader_share: engine::ReaderShare::Auto,
         dedup: cfg.dedup,
+        decap_vxlan: cfg.decap_vxlan,
     };
     let o = engine::run(&[compiled], &mut source, &ecfg, sinks)?;
     let mut outputs = Vec::with_capacity(shared.len());

@@ -175,6 +175,7 @@ fn copy_counters(dst: &mut Counters, src: &Counters) {
         zpr_audit_would_drop: src.zpr_audit_would_drop,
         non_ip: src.non_ip,
         copies: src.copies,
+        decapsulated: src.decapsulated,
         rule_hits,
         connections: src.connections,
         connections_evicted: src.connections_evicted,

@@ -47,6 +47,7 @@
 //!   end at a record boundary, and [`EngineOutput::interrupted`] says so.
 
 mod copies;
+pub mod decap;
 mod flows;
 pub mod live;
 mod peek;
@@ -146,6 +147,9 @@ pub struct EngineConfig {
     /// Count a packet seen on several interfaces once (`--dedup`, see
     /// `engine/copies.rs`).
     pub dedup: bool,
+    /// Judge the frame inside each VXLAN record (`--decap vxlan`: an OCI
+    /// VTAP's mirror, see `engine/decap.rs`).
+    pub decap_vxlan: bool,
 }
 
 impl Default for EngineConfig {
@@ -165,6 +169,7 @@ impl Default for EngineConfig {
             live: None,
             reader_share: ReaderShare::Auto,
             dedup: false,
+            decap_vxlan: false,
         }
     }
 }
@@ -495,6 +500,9 @@ struct Reader<'s> {
     /// Copies of a packet seen on several interfaces: left out with
     /// `--dedup`, else looked for to warn ([`copies`]).
     copies: copies::Watch,
+    /// `--decap vxlan` ([`decap`]), and the records that were not VXLAN.
+    decap_vxlan: bool,
+    not_vxlan: u64,
     /// Records of link types not decoded, per (input, link type).
     unsupported: HashMap<(usize, u32), u64>,
     warnings: Vec<String>,
@@ -699,6 +707,17 @@ impl Reader<'_> {
                 return false;
             }
             for rec in group {
+                let mut rec = *rec;
+                if self.decap_vxlan {
+                    match decap::decap(&rec, rec.data(block)) {
+                        Some(inner) => {
+                            rec = inner;
+                            self.counters.decapsulated += 1;
+                        }
+                        None => self.not_vxlan += 1,
+                    }
+                }
+                let rec = &rec;
                 let data = rec.data(block);
                 if self
                     .copies
@@ -853,6 +872,13 @@ impl Reader<'_> {
         // the last one.
         self.input_done(input);
         self.warnings.extend(self.copies.warning());
+        if self.not_vxlan > 0 {
+            self.warnings.push(format!(
+                "--decap vxlan: {} record(s) were not VXLAN on UDP {} and were judged as captured",
+                self.not_vxlan,
+                decap::VXLAN_PORT
+            ));
+        }
         if let Some(p) = progress {
             let (done, total) = self.source.progress();
             p(done, total.max(done));
@@ -886,6 +912,10 @@ pub fn run(
     let m = n + owned;
     let q = cfg.queue_chunks.max(1);
     let mut link_types = source.link_types();
+    if cfg.decap_vxlan {
+        // Inner frames are Ethernet, whatever the outer link type.
+        link_types.push(crate::parse::linktype::ETHERNET);
+    }
     link_types.sort_unstable();
     link_types.dedup();
     let format = OutFormat::for_link_types(&link_types);
@@ -960,6 +990,8 @@ pub fn run(
             spare: Vec::new(),
             counters: Counters::default(),
             copies: copies::Watch::new(cfg.dedup),
+            decap_vxlan: cfg.decap_vxlan,
+            not_vxlan: 0,
             unsupported: HashMap::new(),
             warnings: Vec::new(),
             source,

@@ -1,9 +1,14 @@
+//! Captures as users take them, beyond one interface of one host.
+//!
 //! `--dedup`: a capture on Linux's `any` device (`tcpdump -i any` on an
 //! OKE node) holds a forwarded packet once per interface it crossed. The
 //! demo capture is turned into such a capture, each IP packet followed
 //! 15 µs later by its forwarded copy (TTL or hop limit one less, header
 //! checksum changed, on an SLL2 interface), and replayed with and without
 //! `--dedup`.
+//!
+//! `--decap vxlan`: an OCI VTAP mirrors its source's frames to its target
+//! inside VXLAN. The demo wrapped so is judged as the demo.
 
 use std::path::Path;
 
@@ -196,7 +201,9 @@ fn dedup_is_refused_on_flow_logs_and_diff_takes_it() {
             ],
         );
         assert_eq!(o.status.code(), Some(2));
-        assert!(String::from_utf8_lossy(&o.stderr).contains("`--dedup` needs captures"));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("`--dedup` and `--decap` need captures")
+        );
     }
     demo(d);
     let n = with_copies(&d.join("demo.pcap"), &d.join("any.pcapng"));
@@ -241,4 +248,97 @@ fn a_capture_of_the_any_device_with_copies_says_dedup_is_wanted() {
     assert_eq!(r["packets"]["total"].as_u64(), Some(n));
     assert_eq!(r["copies"].as_u64(), Some(n));
     assert_eq!(r["warnings"], serde_json::json!([]));
+}
+
+/// The demo as a VTAP's target captures it: each frame inside outer
+/// Ethernet, IPv4 from the VTAP's source host to the target, UDP 4789,
+/// VXLAN (VNI 42); plus one frame of the target's own traffic (SSH).
+fn vtap_capture(demo: &Path, out: &Path) -> u64 {
+    let c = Capture::from_bytes(std::fs::read(demo).unwrap()).unwrap();
+    let f = std::fs::File::create(out).unwrap();
+    let mut w = PcapOut::create(f, OutFormat::for_link_types(&[1])).unwrap();
+    let mut n = 0;
+    for r in c.records() {
+        let r = r.unwrap();
+        let inner = r.data;
+        let udp_len = u16::try_from(inner.len() + 16).unwrap();
+        let ip_len = udp_len + 20;
+        let mut frame = vec![2, 0, 0, 0, 0, 9, 2, 0, 0, 0, 0, 8, 0x08, 0x00];
+        frame.extend_from_slice(&[0x45, 0]);
+        frame.extend_from_slice(&ip_len.to_be_bytes());
+        frame.extend_from_slice(&[0, 1, 0x40, 0, 64, 17, 0, 0, 10, 0, 200, 5, 10, 0, 200, 9]);
+        frame.extend_from_slice(&[0xd4, 0x31, 0x12, 0xb5]);
+        frame.extend_from_slice(&udp_len.to_be_bytes());
+        frame.extend_from_slice(&[0, 0, 0x08, 0, 0, 0, 0, 0, 42, 0]);
+        frame.extend_from_slice(inner);
+        let extra = u32::try_from(frame.len() - inner.len()).unwrap();
+        w.write(r.ts_ns, 1, r.orig_len + extra, &frame).unwrap();
+        n += 1;
+    }
+    // The target's own SSH session: not VXLAN, judged as captured.
+    let mut ssh = vec![2, 0, 0, 0, 0, 9, 2, 0, 0, 0, 0, 8, 0x08, 0x00];
+    ssh.extend_from_slice(&[
+        0x45, 0, 0, 40, 0, 2, 0x40, 0, 64, 6, 0, 0, 10, 0, 200, 7, 10, 0, 200, 9,
+    ]);
+    ssh.extend_from_slice(&[
+        0xc3, 0x50, 0, 22, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 2, 0xff, 0xff, 0, 0, 0, 0,
+    ]);
+    w.write(4_000_000_000_000_000_000, 1, 54, &ssh).unwrap();
+    w.finish().unwrap();
+    n
+}
+
+#[test]
+fn a_vtap_capture_is_judged_as_the_mirrored_traffic_with_decap_vxlan() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    demo(d);
+    let n = vtap_capture(&d.join("demo.pcap"), &d.join("vtap.pcap"));
+    let plain = replay(d, "demo.pcap", &["--allowed", "plain-allowed.pcap"]);
+
+    // As captured: n + 1 packets, the mirror a single flow.
+    let mirror = replay(d, "vtap.pcap", &[]);
+    assert_eq!(mirror["packets"]["total"].as_u64(), Some(n + 1));
+    assert_eq!(mirror["decapsulated"], 0);
+
+    for workers in ["1", "2"] {
+        let r = replay(
+            d,
+            "vtap.pcap",
+            &[
+                "--decap",
+                "vxlan",
+                "--workers",
+                workers,
+                "--allowed",
+                "inner.pcap",
+            ],
+        );
+        assert_eq!(r["decapsulated"].as_u64(), Some(n));
+        // The demo's verdicts, plus the one SSH packet judged as captured.
+        assert_eq!(
+            r["packets"]["total"].as_u64(),
+            plain["packets"]["total"].as_u64().map(|t| t + 1)
+        );
+        // The SSH packet is between two unassigned addresses of the VCN:
+        // dropped at route ("neither side is a VNIC").
+        let stage = |x: &Value, k: &str| x["dropped_by_stage"][k].as_u64().unwrap();
+        assert_eq!(stage(&r, "route"), stage(&plain, "route") + 1);
+        for k in ["egress-security", "ingress-security", "zpr", "malformed"] {
+            assert_eq!(stage(&r, k), stage(&plain, k), "{k}");
+        }
+        assert_eq!(r["flows"].as_u64(), plain["flows"].as_u64().map(|f| f + 1));
+        let w = r["warnings"].to_string();
+        assert!(w.contains("1 record(s) were not VXLAN on UDP 4789"), "{w}");
+        // The allowed inner frames are the demo's allowed frames.
+        let inner: Vec<_> = frames(&d.join("inner.pcap"))
+            .into_iter()
+            .filter(|(ts, _)| *ts < 4_000_000_000_000_000_000)
+            .collect();
+        assert_eq!(
+            inner,
+            frames(&d.join("plain-allowed.pcap")),
+            "{workers} workers"
+        );
+    }
 }
