@@ -84,6 +84,14 @@ pub struct Args {
     /// about 1.5 GB.
     #[arg(long, default_value_t = zprsim_dataplane::flowlog::read::Limits::default().max_records)]
     max_flow_log_records: usize,
+    /// Count a packet captured on several interfaces once, as `replay
+    /// --dedup` does (captures only).
+    #[arg(long)]
+    dedup: bool,
+    /// Judge the frame inside each record's tunnel header, as `replay
+    /// --decap` does (captures only).
+    #[arg(long, value_enum)]
+    decap: Option<crate::replay::Decap>,
 }
 
 impl Args {
@@ -518,6 +526,12 @@ struct Report {
     scenario_warnings: Vec<Warning>,
     error: Option<String>,
     interrupted: bool,
+    /// Records left out as copies of a packet seen on another interface
+    /// (`--dedup`; 0 without it).
+    copies: u64,
+    /// Records judged by the frame inside their VXLAN header (`--decap
+    /// vxlan`; 0 without it).
+    decapsulated: u64,
     duration_s: f64,
     workers: usize,
 }
@@ -628,6 +642,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         report: a.report.as_deref(),
         flows: a.flows.as_deref(),
         fail_on: &fail_on,
+        dedup: a.dedup || a.decap.is_some(),
         quiet: a.quiet,
     })? {
         return Ok(code);
@@ -663,6 +678,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             .and_then(OutputFile::scratch_dir)
             .or_else(|| report_out.as_ref().and_then(OutputFile::scratch_dir)),
         stop: Some(Arc::clone(&interrupt.stop)),
+        dedup: a.dedup,
+        decap_vxlan: a.decap == Some(crate::replay::Decap::Vxlan),
         ..EngineConfig::default()
     };
     let mut sink = DiffSink::new(cfg.max_flow_records);
@@ -815,6 +832,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         scenario_warnings: lb.warnings.iter().chain(&la.warnings).cloned().collect(),
         error: o.error.clone(),
         interrupted: o.interrupted,
+        copies: before.counters.copies,
+        decapsulated: before.counters.decapsulated,
         duration_s: o.duration_s,
         workers: o.workers,
     };

@@ -51,6 +51,8 @@ pub struct Inputs<'a> {
     pub flows: Option<&'a Path>,
     /// `--allowed` or `--dropped` was given.
     pub packet_outputs: bool,
+    /// `--dedup` or `--decap` was given.
+    pub dedup: bool,
     /// `--quiet`.
     pub quiet: bool,
     /// `--fail-on-drop`: exit 1 when a record's packets were dropped.
@@ -69,6 +71,11 @@ pub fn replay_if_flow_logs(a: &Inputs<'_>) -> Result<Option<ExitCode>, Failure> 
     if a.packet_outputs {
         return Err(Failure::Input(
             "error: `--allowed` and `--dropped` need captures: flow logs hold no packets".into(),
+        ));
+    }
+    if a.dedup {
+        return Err(Failure::Input(
+            "error: `--dedup` and `--decap` need captures: they look at captured packets, and flow logs hold none".into(),
         ));
     }
     // `replay` has checked every input and output (`output::Plan`).

@@ -64,6 +64,25 @@ pub struct Args {
     /// Exit 1 when any packet was dropped (for CI jobs replaying a known-good capture).
     #[arg(long)]
     fail_on_drop: bool,
+    /// Count a packet captured on several interfaces once: a capture on
+    /// Linux's `any` device (`tcpdump -i any` on a node) sees a forwarded
+    /// packet on each interface it crosses. A record holding the same IP
+    /// packet as one read less than 1 ms before (TTL and IPv4 checksum
+    /// aside) is left out and counted in `copies` (captures only).
+    #[arg(long)]
+    dedup: bool,
+    /// Judge the frame inside each record's tunnel header: `vxlan` for the
+    /// capture of an OCI VTAP's target (mirrored frames in VXLAN on UDP
+    /// 4789). Other records are judged as captured, and counted.
+    #[arg(long, value_enum)]
+    decap: Option<Decap>,
+}
+
+/// The tunnel `--decap` opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Decap {
+    /// VXLAN on UDP 4789 (RFC 7348), as an OCI VTAP sends its mirror.
+    Vxlan,
 }
 
 #[derive(Serialize)]
@@ -95,6 +114,12 @@ struct Report {
     flows: u64,
     flows_evicted: u64,
     non_ip: u64,
+    /// Records left out as copies of a packet seen on another interface
+    /// (`--dedup`; 0 without it).
+    copies: u64,
+    /// Records judged by the frame inside their VXLAN header (`--decap
+    /// vxlan`; 0 without it).
+    decapsulated: u64,
     warnings: Vec<String>,
     /// The scenario's own warnings (as `check --json` gives them), also
     /// printed on standard error: a CI job keeping only the report sees them.
@@ -145,6 +170,8 @@ fn report(a: &Args, loaded: &Loaded, c: &Compiled, o: &ReplayOutput, compile_s: 
         flows: k.flows,
         flows_evicted: k.flows_evicted,
         non_ip: k.non_ip,
+        copies: k.copies,
+        decapsulated: k.decapsulated,
         warnings: o.warnings.clone(),
         scenario_warnings: loaded.warnings.clone(),
         error: o.error.clone(),
@@ -264,6 +291,20 @@ fn summary(r: &Report) -> String {
         "  {} flow(s), {} connection(s) tracked, {} non-IP record(s)",
         r.flows, r.connections.created, r.non_ip
     );
+    if r.decapsulated > 0 {
+        let _ = writeln!(
+            t,
+            "  {} record(s) judged by the frame inside their VXLAN header (--decap vxlan)",
+            r.decapsulated
+        );
+    }
+    if r.copies > 0 {
+        let _ = writeln!(
+            t,
+            "  {} copy record(s) of packets seen on another interface left out (--dedup)",
+            r.copies
+        );
+    }
     if !r.top_dropped_flows.is_empty() {
         let _ = writeln!(t, "top dropped flows:");
         for f in &r.top_dropped_flows {
@@ -426,6 +467,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         report: a.report.as_deref(),
         flows: a.flows.as_deref(),
         packet_outputs: a.allowed.is_some() || a.dropped.is_some(),
+        dedup: a.dedup || a.decap.is_some(),
         quiet: a.quiet,
         fail_on_drop: a.fail_on_drop,
     })? {
@@ -467,6 +509,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         // Flows per rule are in the report only, and cost a hash insert
         // per packet and rule: counted only when it is asked for.
         rule_flows: a.report.is_some(),
+        dedup: a.dedup,
+        decap_vxlan: a.decap == Some(Decap::Vxlan),
         ..ReplayConfig::default()
     };
     let show_progress = !a.quiet && std::io::stderr().is_terminal();
@@ -534,7 +578,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let code = if o.interrupted {
         crate::err(&format!(
             "interrupted: {} record(s) judged; every output holds exactly those\n",
-            k.packets.total + k.non_ip
+            k.packets.total + k.non_ip + k.copies
         ));
         interrupt.exit_code()
     } else {

@@ -46,6 +46,8 @@
 //!   a live source; everything read is judged and written, so the outputs
 //!   end at a record boundary, and [`EngineOutput::interrupted`] says so.
 
+mod copies;
+pub mod decap;
 mod flows;
 pub mod live;
 mod peek;
@@ -142,6 +144,12 @@ pub struct EngineConfig {
     pub live: Option<Arc<Live>>,
     /// Shards the reader's own thread judges itself ([`ReaderShare`]).
     pub reader_share: ReaderShare,
+    /// Count a packet seen on several interfaces once (`--dedup`, see
+    /// `engine/copies.rs`).
+    pub dedup: bool,
+    /// Judge the frame inside each VXLAN record (`--decap vxlan`: an OCI
+    /// VTAP's mirror, see `engine/decap.rs`).
+    pub decap_vxlan: bool,
 }
 
 impl Default for EngineConfig {
@@ -160,6 +168,8 @@ impl Default for EngineConfig {
             rule_flows: false,
             live: None,
             reader_share: ReaderShare::Auto,
+            dedup: false,
+            decap_vxlan: false,
         }
     }
 }
@@ -487,6 +497,12 @@ struct Reader<'s> {
     /// The reader's own blocks handed out earlier, reused once free.
     spare: Vec<Arc<Vec<u8>>>,
     counters: Counters,
+    /// Copies of a packet seen on several interfaces: left out with
+    /// `--dedup`, else looked for to warn ([`copies`]).
+    copies: copies::Watch,
+    /// `--decap vxlan` ([`decap`]), and the records that were not VXLAN.
+    decap_vxlan: bool,
+    not_vxlan: u64,
     /// Records of link types not decoded, per (input, link type).
     unsupported: HashMap<(usize, u32), u64>,
     warnings: Vec<String>,
@@ -691,7 +707,28 @@ impl Reader<'_> {
                 return false;
             }
             for rec in group {
+                let mut rec = *rec;
+                if self.decap_vxlan {
+                    match decap::decap(&rec, rec.data(block)) {
+                        Some(inner) => {
+                            rec = inner;
+                            self.counters.decapsulated += 1;
+                        }
+                        None => self.not_vxlan += 1,
+                    }
+                }
+                let rec = &rec;
                 let data = rec.data(block);
+                if self
+                    .copies
+                    .leave_out(rec.linktype, data, rec.orig_len, rec.ts_ns)
+                {
+                    // Counted, and nothing else: not in the chunk the
+                    // writer sees, as a record that is not IP.
+                    self.counters.copies += 1;
+                    self.desc.assign.push(NON_IP);
+                    continue;
+                }
                 let assign = match peek::shard(rec.linktype, data) {
                     Some(shard) => self.send_to_worker(*rec, shard),
                     None => self.take_slow(*rec, data, input),
@@ -834,6 +871,14 @@ impl Reader<'_> {
         // The inputs still open: their warnings, and the link types of
         // the last one.
         self.input_done(input);
+        self.warnings.extend(self.copies.warning());
+        if self.not_vxlan > 0 {
+            self.warnings.push(format!(
+                "--decap vxlan: {} record(s) were not VXLAN on UDP {} and were judged as captured",
+                self.not_vxlan,
+                decap::VXLAN_PORT
+            ));
+        }
         if let Some(p) = progress {
             let (done, total) = self.source.progress();
             p(done, total.max(done));
@@ -867,6 +912,10 @@ pub fn run(
     let m = n + owned;
     let q = cfg.queue_chunks.max(1);
     let mut link_types = source.link_types();
+    if cfg.decap_vxlan {
+        // Inner frames are Ethernet, whatever the outer link type.
+        link_types.push(crate::parse::linktype::ETHERNET);
+    }
     link_types.sort_unstable();
     link_types.dedup();
     let format = OutFormat::for_link_types(&link_types);
@@ -940,6 +989,9 @@ pub fn run(
             shared: source.shares_blocks(),
             spare: Vec::new(),
             counters: Counters::default(),
+            copies: copies::Watch::new(cfg.dedup),
+            decap_vxlan: cfg.decap_vxlan,
+            not_vxlan: 0,
             unsupported: HashMap::new(),
             warnings: Vec::new(),
             source,
