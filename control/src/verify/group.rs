@@ -35,6 +35,8 @@ pub(super) struct Endpoints {
     pub groups: Vec<Group>,
     /// The position of each address in `addrs`.
     position: HashMap<IpAddr, u32>,
+    /// Groups of IPv4 addresses and of IPv6 addresses.
+    n_groups: [u64; 2],
 }
 
 /// One (address class, family) of an expansion.
@@ -72,25 +74,32 @@ impl Endpoints {
             group_of.push(g);
             position.insert(a, pos);
         }
+        let v4 = groups.iter().filter(|g| g.v4).count() as u64;
+        let n_groups = [v4, groups.len() as u64 - v4];
         Endpoints {
             addrs,
             group_of,
             groups,
             position,
+            n_groups,
         }
     }
 
     /// The groups of one family.
     pub fn groups_of(&self, v4: bool) -> u64 {
-        self.groups.iter().filter(|g| g.v4 == v4).count() as u64
+        self.n_groups[usize::from(!v4)]
     }
 }
+
+/// What [`shared`] finds: per source group, the destination group of its
+/// key and how many addresses they share.
+pub(super) type Shared = Vec<Option<(u32, u64)>>;
 
 /// For each source group, the destination group holding the same
 /// addresses (one key: same class and family) and how many addresses the
 /// two share: the pairs of one address with itself, which are not judged.
-pub(super) fn shared(srcs: &Endpoints, dsts: &Endpoints) -> Vec<Option<(u32, u64)>> {
-    let mut out: Vec<Option<(u32, u64)>> = vec![None; srcs.groups.len()];
+pub(super) fn shared(srcs: &Endpoints, dsts: &Endpoints) -> Shared {
+    let mut out: Shared = vec![None; srcs.groups.len()];
     for (i, a) in srcs.addrs.iter().enumerate() {
         if let Some(&pos) = dsts.position.get(a) {
             let h = dsts.group_of[pos as usize];

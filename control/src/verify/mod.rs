@@ -817,6 +817,9 @@ pub fn run_until(
     }
     let mut out = Vec::with_capacity(paths.len());
     let mut pace = Pace { judged: 0, stop };
+    // Keyed by the two sides' addresses: `expanded` holds every side until
+    // the end, so an address names one side only.
+    let mut counted: HashMap<(usize, usize), Rc<group::Shared>> = HashMap::new();
     let mut interrupted = false;
     for (path, plan) in paths.iter().zip(planned) {
         if stop() {
@@ -830,7 +833,20 @@ pub fn run_until(
             }
             Planned::Judge { srcs, dsts, runs } => (srcs, dsts, runs),
         };
-        match judge_path(s, c, path, &srcs, &dsts, &runs, limits, &mut pace)? {
+        // Paths between the same two selectors share the self-pair count
+        // (linear in the sources).
+        let key = (Rc::as_ptr(&srcs) as usize, Rc::as_ptr(&dsts) as usize);
+        let shared = Rc::clone(
+            counted
+                .entry(key)
+                .or_insert_with(|| Rc::new(group::shared(&srcs, &dsts))),
+        );
+        let sides = Sides {
+            srcs: &srcs,
+            dsts: &dsts,
+            shared: &shared,
+        };
+        match judge_path(s, c, path, &sides, &runs, limits, &mut pace)? {
             Some(r) => out.push(r),
             None => {
                 // This path is not whole: left out.
@@ -850,21 +866,27 @@ pub fn run_until(
     })
 }
 
+/// The two sides of a path: its grouped sources and destinations, and
+/// the addresses they share ([`group::shared`]).
+struct Sides<'a> {
+    srcs: &'a Endpoints,
+    dsts: &'a Endpoints,
+    shared: &'a [Option<(u32, u64)>],
+}
+
 /// Judges one path ([`run_until`]); `None` when stopped before the end.
-#[allow(clippy::too_many_arguments)]
 fn judge_path(
     s: &Scenario,
     c: &Compiled,
     path: &PathSpec,
-    srcs: &Endpoints,
-    dsts: &Endpoints,
+    sides: &Sides<'_>,
     runs: &[Option<(u16, u16)>],
     limits: &Limits,
     pace: &mut Pace<'_>,
 ) -> Result<Option<PathResult>, RunError> {
+    let Sides { srcs, dsts, shared } = *sides;
     let mut r = no_pairs(path, String::new());
     r.error = None;
-    let shared = group::shared(srcs, dsts);
     let mut failing: Vec<Vec<u32>> = vec![Vec::new(); srcs.groups.len()];
     let mut failures: HashMap<(u32, u32), GroupFailure> = HashMap::new();
     let n_runs = runs.len() as u64;
@@ -876,7 +898,7 @@ fn judge_path(
             if dh.v4 != sg.v4 {
                 continue;
             }
-            let n = group::pairs(srcs, dsts, &shared, g, h);
+            let n = group::pairs(srcs, dsts, shared, g, h);
             if n == 0 {
                 continue;
             }
