@@ -1,0 +1,498 @@
+//! Judging the paths ([`run`], [`run_until`]): the limits checked before
+//! any path is judged, then each path judged once per pair of address
+//! classes and port run (module docs of `verify`, and [`run_until`]).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::rc::Rc;
+
+use crate::compile::Compiled;
+use crate::model::{PortRange, Scenario, proto};
+use crate::packet::{L4, Packet};
+use crate::verdict::{Context, Decision, Stage, Verdict};
+
+use super::group::{self, Endpoints};
+use super::text::{merged_runs, pair_failure};
+use super::{
+    Expect, Limits, PathResult, PathSpec, Probe, Report, RunError, Scope, Selector, selector,
+};
+
+/// The destination port runs of a range: each `(lo, hi)` is a maximal run
+/// of ports inside `range` that fall in one service class of the compiled
+/// table (for `sport`), so judging `lo` judges every port of the run.
+#[must_use]
+pub fn port_runs(c: &Compiled, protocol: u8, sport: u16, range: PortRange) -> Vec<(u16, u16)> {
+    let mut runs: Vec<(u16, u16)> = Vec::new();
+    let mut last = None;
+    for port in range.min..=range.max {
+        let class = c.service_class(protocol, L4::Ports { sport, dport: port });
+        match runs.last_mut() {
+            Some(run) if last == Some(class) => run.1 = port,
+            _ => runs.push((port, port)),
+        }
+        last = Some(class);
+    }
+    runs
+}
+
+fn family_fits(protocol: u8, a: IpAddr, b: IpAddr) -> bool {
+    if a.is_ipv4() != b.is_ipv4() {
+        return false;
+    }
+    match protocol {
+        proto::ICMP => a.is_ipv4(),
+        proto::ICMPV6 => a.is_ipv6(),
+        _ => true,
+    }
+}
+
+/// Whether a judgement meets an expectation.
+fn meets(expect: Expect, scope: Scope, verdict: Verdict, stage: Option<Stage>) -> bool {
+    let open = match scope {
+        Scope::All => verdict == Verdict::Allow,
+        Scope::Network => verdict == Verdict::Allow || stage == Some(Stage::Zpr),
+    };
+    match expect {
+        Expect::Allow => open,
+        Expect::Deny => !open,
+    }
+}
+
+/// Judges one probe with both engines; they must agree.
+fn judge(s: &Scenario, c: &Compiled, p: &Packet) -> Result<Decision, RunError> {
+    crate::agree::judge_both(s, c, p, Context::First).map_err(RunError::Disagree)
+}
+
+fn no_pairs(path: &PathSpec, error: String) -> PathResult {
+    PathResult {
+        name: path.name.clone(),
+        expect: path.expect,
+        scope: path.scope,
+        ok: false,
+        skipped: false,
+        from: path.from_text.clone(),
+        to: path.to_text.clone(),
+        pairs: 0,
+        probes: 0,
+        class_pairs: 0,
+        failed_pairs: 0,
+        audit_would_deny: 0,
+        why: path.why.clone(),
+        error: Some(error),
+        failed: Vec::new(),
+    }
+}
+
+/// The port runs of a path ([`port_runs`]; one `None` for a path without
+/// ports), shared by the paths of one protocol, source port and range.
+type Runs = Rc<Vec<Option<(u16, u16)>>>;
+
+/// What [`run`] found a path to need, before judging any.
+enum Planned {
+    /// Its result already (skipped, or a selector that matches no
+    /// endpoint): nothing to judge.
+    Done(PathResult),
+    /// Sources, destinations and port runs to judge.
+    Judge {
+        srcs: Rc<Endpoints>,
+        dsts: Rc<Endpoints>,
+        runs: Runs,
+    },
+}
+
+/// Judges every path.
+///
+/// # Errors
+/// [`RunError::Limit`] before any path is judged, when the selectors
+/// expand to too many addresses or the judgements of all paths exceed
+/// [`Limits::max_judgements`]; [`RunError::Disagree`] when the two engines
+/// differ.
+pub fn run(
+    s: &Scenario,
+    c: &Compiled,
+    paths: &[PathSpec],
+    limits: &Limits,
+) -> Result<Report, RunError> {
+    run_until(s, c, paths, limits, &|| false)
+}
+
+/// Judgements made between two looks at the stop request.
+const JUDGEMENTS_BETWEEN_STOP_CHECKS: u64 = 256;
+
+/// Endpoint pairs of a path judged by both engines at every port run,
+/// spread evenly over all its pairs, whatever their classes: the check of
+/// the reference evaluator that does not rest on the compiler's classes.
+pub const SAMPLED_PAIRS: u64 = 16;
+
+/// The probe of a path at one port run, between two addresses.
+fn probe(path: &PathSpec, a: IpAddr, b: IpAddr, run: Option<(u16, u16)>) -> Packet {
+    let l4 = match (path.probe, run) {
+        (Probe::Ports { sport, .. }, Some((lo, _))) => L4::Ports { sport, dport: lo },
+        (Probe::Icmp { icmp_type, code }, _) => L4::Icmp { icmp_type, code },
+        _ => L4::Opaque,
+    };
+    Packet {
+        src: a,
+        dst: b,
+        proto: path.proto,
+        l4,
+    }
+}
+
+/// The families a path judges: IPv4, IPv6, or both (never across them).
+fn families(protocol: u8) -> &'static [bool] {
+    match protocol {
+        proto::ICMP => &[true],
+        proto::ICMPV6 => &[false],
+        _ => &[true, false],
+    }
+}
+
+/// The pairs the sample of a path judges: [`SAMPLED_PAIRS`] positions
+/// evenly spaced over the grid of all `(source, destination)` positions,
+/// in grid order; positions that are not judged pairs (one address with
+/// itself, two families, a family the protocol does not fit) are dropped.
+fn sample(path: &PathSpec, srcs: &Endpoints, dsts: &Endpoints) -> Vec<(IpAddr, IpAddr)> {
+    let (ns, nd) = (srcs.addrs.len() as u128, dsts.addrs.len() as u128);
+    let grid = ns * nd;
+    let n = grid.min(u128::from(SAMPLED_PAIRS));
+    let mut out = Vec::new();
+    for k in 0..n {
+        let t = k * grid / n;
+        // t < ns × nd, so both indices are in range.
+        let (i, j) = ((t / nd) as usize, (t % nd) as usize);
+        let (a, b) = (srcs.addrs[i], dsts.addrs[j]);
+        if a != b && family_fits(path.proto, a, b) {
+            out.push((a, b));
+        }
+    }
+    out
+}
+
+/// The endpoints of a selector, expanded and grouped once per run;
+/// `None` when the addresses expanded so far pass `max`.
+fn expand_once<'p>(
+    s: &Scenario,
+    c: &Compiled,
+    expanded: &mut HashMap<&'p Selector, Rc<Endpoints>>,
+    sel: &'p Selector,
+    endpoints: &mut usize,
+    max: usize,
+) -> Option<Rc<Endpoints>> {
+    if let Some(e) = expanded.get(sel) {
+        return Some(Rc::clone(e));
+    }
+    let addrs = selector::expand(s, sel);
+    *endpoints = endpoints.saturating_add(addrs.len());
+    if *endpoints > max {
+        return None;
+    }
+    let e = Rc::new(Endpoints::new(c, addrs));
+    expanded.insert(sel, Rc::clone(&e));
+    Some(e)
+}
+
+/// Counts the judgements made and looks at the stop request every
+/// [`JUDGEMENTS_BETWEEN_STOP_CHECKS`] of them.
+struct Pace<'a> {
+    judged: u64,
+    stop: &'a dyn Fn() -> bool,
+}
+
+impl Pace<'_> {
+    /// One more judgement; whether to stop.
+    fn tick(&mut self) -> bool {
+        self.judged += 1;
+        self.judged.is_multiple_of(JUDGEMENTS_BETWEEN_STOP_CHECKS) && (self.stop)()
+    }
+}
+
+/// One failing pair of groups: its witness run and failing runs.
+struct GroupFailure {
+    /// Index in the path's runs of the first failing probe.
+    witness: usize,
+    /// The failing runs, adjacent ones joined.
+    failing_ports: Vec<String>,
+    /// The witness's judgement (every pair of the groups gets it).
+    judgement: crate::verdict::Judgement,
+}
+
+/// [`run`], looking at `stop` before each path and every
+/// 256 judgements (a Ctrl-C in the CLI):
+/// once it says stop, the report holds the paths judged whole and says it
+/// is [`Report::interrupted`].
+///
+/// # How a path is judged
+/// Its sources and destinations are grouped by (address class of the
+/// compiled table, family) (`group.rs`). For every pair of groups of one
+/// family that fits the protocol, each port run is judged once, on a
+/// representative pair of the groups, by both engines: the compiled table
+/// gives every endpoint pair of the two groups that judgement (its
+/// judgement is a function of the two classes and the service class), so
+/// the counts (`pairs`, `probes`, `failed_pairs`, `audit_would_deny`) are
+/// sums over pairs of groups, each weighted by the endpoint pairs it
+/// stands for. The failing pairs listed are the first
+/// [`Limits::max_failures_kept`] in source-major order (sources in
+/// expansion order, then destinations in expansion order, as a loop over
+/// every pair would meet them); each is judged again on its own witness
+/// probe, by both engines, so its packet, deciding rule text and blocking
+/// layers are its own (they name VNICs, not classes). Besides, a sample of
+/// [`SAMPLED_PAIRS`] endpoint pairs per path, spread over all pairs
+/// whatever their classes, is judged by both engines at every run.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_until(
+    s: &Scenario,
+    c: &Compiled,
+    paths: &[PathSpec],
+    limits: &Limits,
+    stop: &dyn Fn() -> bool,
+) -> Result<Report, RunError> {
+    // Every limit is checked for every path before any is judged: a file
+    // whose tenth path is too wide is refused at once, not after the nine
+    // before it were judged. A selector used by several paths is expanded
+    // and grouped once.
+    let mut planned = Vec::with_capacity(paths.len());
+    let mut expanded: HashMap<&Selector, Rc<Endpoints>> = HashMap::new();
+    let mut walked: HashMap<(u8, u16, u16, u16), Runs> = HashMap::new();
+    let mut endpoints: usize = 0;
+    let mut judgements_total: u64 = 0;
+    for path in paths {
+        if path.skipped {
+            let mut r = no_pairs(path, String::new());
+            r.ok = true;
+            r.skipped = true;
+            r.error = None;
+            planned.push(Planned::Done(r));
+            continue;
+        }
+        let too_many = || {
+            RunError::Limit(format!(
+                "{}: error: path `{}`: the selectors expand to over {} addresses in all (each distinct selector counted once; the limit): narrow `from` or `to`",
+                path.location, path.name, limits.max_endpoints
+            ))
+        };
+        let mut side = |sel| {
+            expand_once(
+                s,
+                c,
+                &mut expanded,
+                sel,
+                &mut endpoints,
+                limits.max_endpoints,
+            )
+            .ok_or_else(too_many)
+        };
+        let srcs = side(&path.from)?;
+        let dsts = side(&path.to)?;
+        if srcs.addrs.is_empty() || dsts.addrs.is_empty() {
+            let empty = if srcs.addrs.is_empty() {
+                &path.from_text
+            } else {
+                &path.to_text
+            };
+            planned.push(Planned::Done(no_pairs(
+                path,
+                format!("`{empty}` matches no endpoint"),
+            )));
+            continue;
+        }
+        // A walk over the range's ports, once per distinct (protocol,
+        // source port, range): the OKE pack has a dozen paths on 1-65535.
+        let runs: Runs = match path.probe {
+            Probe::Ports { sport, dport } => Rc::clone(
+                walked
+                    .entry((path.proto, sport, dport.min, dport.max))
+                    .or_insert_with(|| {
+                        Rc::new(
+                            port_runs(c, path.proto, sport, dport)
+                                .into_iter()
+                                .map(Some)
+                                .collect(),
+                        )
+                    }),
+            ),
+            _ => Rc::new(vec![None]),
+        };
+        // Pairs of groups (an upper bound: a pair of groups standing only
+        // for one address with itself is not judged), plus the sample.
+        let group_pairs: u64 = families(path.proto)
+            .iter()
+            .map(|&v4| srcs.groups_of(v4).saturating_mul(dsts.groups_of(v4)))
+            .fold(0, u64::saturating_add);
+        let grid = (srcs.addrs.len() as u64).saturating_mul(dsts.addrs.len() as u64);
+        let judgements = group_pairs
+            .saturating_add(grid.min(SAMPLED_PAIRS))
+            .saturating_mul(runs.len() as u64);
+        judgements_total = judgements_total.saturating_add(judgements);
+        if judgements_total > limits.max_judgements {
+            return Err(RunError::Limit(format!(
+                "{}: error: path `{}` brings the judgements to {judgements_total} (limit {}; one per pair of address classes, or sampled pair, and port run, over every path): narrow `from`, `to` or the ports",
+                path.location, path.name, limits.max_judgements
+            )));
+        }
+        planned.push(Planned::Judge { srcs, dsts, runs });
+    }
+    let mut out = Vec::with_capacity(paths.len());
+    let mut pace = Pace { judged: 0, stop };
+    // Keyed by the two sides' addresses: `expanded` holds every side until
+    // the end, so an address names one side only.
+    let mut counted: HashMap<(usize, usize), Rc<group::Shared>> = HashMap::new();
+    let mut interrupted = false;
+    for (path, plan) in paths.iter().zip(planned) {
+        if stop() {
+            interrupted = true;
+            break;
+        }
+        let (srcs, dsts, runs) = match plan {
+            Planned::Done(r) => {
+                out.push(r);
+                continue;
+            }
+            Planned::Judge { srcs, dsts, runs } => (srcs, dsts, runs),
+        };
+        // Paths between the same two selectors share the self-pair count
+        // (linear in the sources).
+        let key = (Rc::as_ptr(&srcs) as usize, Rc::as_ptr(&dsts) as usize);
+        let shared = Rc::clone(
+            counted
+                .entry(key)
+                .or_insert_with(|| Rc::new(group::shared(&srcs, &dsts))),
+        );
+        let sides = Sides {
+            srcs: &srcs,
+            dsts: &dsts,
+            shared: &shared,
+        };
+        match judge_path(s, c, path, &sides, &runs, limits, &mut pace)? {
+            Some(r) => out.push(r),
+            None => {
+                // This path is not whole: left out.
+                interrupted = true;
+                break;
+            }
+        }
+    }
+    let failed = out.iter().filter(|p| !p.ok).count();
+    let skipped = out.iter().filter(|p| p.skipped).count();
+    Ok(Report {
+        paths: out,
+        failed,
+        skipped,
+        internet: selector::internet_addresses(s),
+        interrupted,
+    })
+}
+
+/// The two sides of a path: its grouped sources and destinations, and
+/// the addresses they share ([`group::shared`]).
+struct Sides<'a> {
+    srcs: &'a Endpoints,
+    dsts: &'a Endpoints,
+    shared: &'a [Option<(u32, u64)>],
+}
+
+/// Judges one path ([`run_until`]); `None` when stopped before the end.
+fn judge_path(
+    s: &Scenario,
+    c: &Compiled,
+    path: &PathSpec,
+    sides: &Sides<'_>,
+    runs: &[Option<(u16, u16)>],
+    limits: &Limits,
+    pace: &mut Pace<'_>,
+) -> Result<Option<PathResult>, RunError> {
+    let Sides { srcs, dsts, shared } = *sides;
+    let mut r = no_pairs(path, String::new());
+    r.error = None;
+    let mut failing: Vec<Vec<u32>> = vec![Vec::new(); srcs.groups.len()];
+    let mut failures: HashMap<(u32, u32), GroupFailure> = HashMap::new();
+    let n_runs = runs.len() as u64;
+    for (g, sg) in (0u32..).zip(&srcs.groups) {
+        if !families(path.proto).contains(&sg.v4) {
+            continue;
+        }
+        for (h, dh) in (0u32..).zip(&dsts.groups) {
+            if dh.v4 != sg.v4 {
+                continue;
+            }
+            let n = group::pairs(srcs, dsts, shared, g, h);
+            if n == 0 {
+                continue;
+            }
+            let Some((a, b)) = group::representative(srcs, dsts, g, h) else {
+                continue;
+            };
+            r.class_pairs += 1;
+            r.pairs += n;
+            r.probes = r.probes.saturating_add(n.saturating_mul(n_runs));
+            let mut first: Option<GroupFailure> = None;
+            let mut failing_runs: Vec<(u16, u16)> = Vec::new();
+            for (k, run) in runs.iter().enumerate() {
+                if pace.tick() {
+                    return Ok(None);
+                }
+                let d = judge(s, c, &probe(path, a, b, *run))?;
+                let j = d.judgement;
+                if meets(path.expect, path.scope, j.verdict, j.stage) {
+                    if j.verdict == Verdict::Allow && j.zpr_audit {
+                        r.audit_would_deny += n;
+                    }
+                    continue;
+                }
+                if let Some(run) = run {
+                    failing_runs.push(*run);
+                }
+                first.get_or_insert(GroupFailure {
+                    witness: k,
+                    failing_ports: Vec::new(),
+                    judgement: j,
+                });
+            }
+            if let Some(mut f) = first {
+                f.failing_ports = merged_runs(&failing_runs);
+                r.failed_pairs += n;
+                failing[g as usize].push(h);
+                failures.insert((g, h), f);
+            }
+        }
+    }
+    // The sample: endpoint pairs chosen by position alone, judged by both
+    // engines at every run.
+    for (a, b) in sample(path, srcs, dsts) {
+        for run in runs {
+            if pace.tick() {
+                return Ok(None);
+            }
+            judge(s, c, &probe(path, a, b, *run))?;
+        }
+    }
+    if r.pairs == 0 {
+        return Ok(Some(no_pairs(
+            path,
+            format!(
+                "`{}` and `{}` give no pair of two addresses of one family that fits the protocol",
+                path.from_text, path.to_text
+            ),
+        )));
+    }
+    for (a, b, g, h) in group::first_failing(srcs, dsts, &failing, limits.max_failures_kept) {
+        let Some(gf) = failures.get(&(g, h)) else {
+            continue;
+        };
+        let p = probe(path, a, b, runs.get(gf.witness).copied().flatten());
+        let d = judge(s, c, &p)?;
+        if d.judgement != gf.judgement {
+            return Err(RunError::Disagree(format!(
+                "{p} is judged {:?}, another pair of its address classes {:?}: the compiled table's classes do not hold",
+                d.judgement, gf.judgement
+            )));
+        }
+        let mut f = pair_failure(s, path, &p, &d);
+        f.failing_ports.clone_from(&gf.failing_ports);
+        r.failed.push(f);
+    }
+    r.ok = r.failed_pairs == 0;
+    Ok(Some(r))
+}

@@ -1,0 +1,188 @@
+//! What `verify` says of a failing pair: the deciding layer and rule in
+//! words, every layer that blocks it, what let a closed path's packet
+//! through, and the failing port runs. Each text names the pair's own
+//! VNICs, NSGs and ZPR endpoints, so it is made per pair, never shared by
+//! the pairs of one address class.
+
+use crate::compile::rule_text;
+use crate::eval;
+use crate::model::Scenario;
+use crate::packet::Packet;
+use crate::verdict::{Decision, LayerReport, Outcome, RuleRef, Stage};
+
+use super::{Expect, PairFailure, PathSpec, Scope};
+
+/// The deciding layer of a drop in words: the layer, the object evaluated
+/// and why.
+#[must_use]
+pub fn layer_text(l: &LayerReport) -> String {
+    let mut t = format!("{} {}", l.layer.as_str(), l.outcome.as_str());
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(table) = &l.route_table {
+        let mut p = format!("route table `{table}`");
+        if let Some(i) = l.route_rule {
+            p.push_str(&format!(" rule #{i}"));
+        }
+        if let (Some(d), Some(tg)) = (&l.destination, &l.target) {
+            p.push_str(&format!(" ({d} -> {tg})"));
+        }
+        parts.push(p);
+    }
+    if let Some(v) = &l.vnic {
+        let mut evaluated: Vec<String> = l
+            .nsgs_evaluated
+            .iter()
+            .map(|n| format!("NSG `{n}`"))
+            .collect();
+        evaluated.extend(
+            l.security_lists_evaluated
+                .iter()
+                .map(|n| format!("security list `{n}`")),
+        );
+        let mut p = format!("at VNIC `{v}`");
+        if let Some(r) = &l.rule {
+            let kind = if r.kind == "nsg" {
+                "NSG"
+            } else {
+                "security list"
+            };
+            p.push_str(&format!(
+                ": {kind} `{}` rule #{}: {}",
+                r.name, r.index, r.rule
+            ));
+        } else if !evaluated.is_empty() {
+            p.push_str(&format!(" (evaluated {})", evaluated.join(", ")));
+        }
+        parts.push(p);
+    }
+    for c in &l.checks {
+        if matches!(
+            c.outcome,
+            Outcome::Denied | Outcome::MissingPolicy | Outcome::AuditWouldDeny
+        ) {
+            let mut p = format!(
+                "{} check at `{}` ({}): {}",
+                c.check,
+                c.endpoint,
+                c.mode,
+                c.outcome.as_str()
+            );
+            if let Some(r) = &c.reason {
+                p.push_str(&format!(" ({r})"));
+            }
+            parts.push(p);
+        }
+    }
+    if let Some(r) = &l.reason {
+        parts.push(r.clone());
+    }
+    if !parts.is_empty() {
+        t.push_str(": ");
+        t.push_str(&parts.join("; "));
+    }
+    t
+}
+
+fn blocks(l: &LayerReport) -> bool {
+    matches!(
+        l.outcome,
+        Outcome::NoRoute | Outcome::Denied | Outcome::MissingPolicy
+    )
+}
+
+fn rule_name(s: &Scenario, r: RuleRef) -> String {
+    match r {
+        RuleRef::Statement(st) => format!("{}: {}", rule_text(s, r), s.statement(st).text),
+        other => rule_text(s, other),
+    }
+}
+
+/// What `verify` says of one failing pair: `p` is its witness probe and
+/// `d` its decision (by the reference evaluator, [`crate::agree`]); the
+/// packet, the deciding rule text and, for a path that should be open,
+/// every layer that blocks it. `failing_ports` is left empty.
+#[must_use]
+pub fn pair_failure(s: &Scenario, path: &PathSpec, p: &Packet, d: &Decision) -> PairFailure {
+    let j = d.judgement;
+    let (rule, blocked_by) = match j.stage {
+        Some(stage) if path.expect == Expect::Allow => {
+            let decided = d
+                .layers
+                .iter()
+                .find(|l| l.layer == stage)
+                .map(layer_text)
+                .unwrap_or_default();
+            let blocked = eval::every_layer(s, p)
+                .iter()
+                .filter(|l| blocks(l) && !(path.scope == Scope::Network && l.layer == Stage::Zpr))
+                .map(layer_text)
+                .collect();
+            (decided, blocked)
+        }
+        _ => {
+            // Open while it should be closed (or dropped only by ZPR in the
+            // network scope): what let it through.
+            let dd = &d.deciders;
+            let mut by: Vec<String> = [
+                dd.route,
+                dd.egress,
+                dd.ingress,
+                dd.zpr_egress,
+                dd.zpr_ingress,
+            ]
+            .into_iter()
+            .flatten()
+            .map(|r| rule_name(s, r))
+            .collect();
+            by.dedup();
+            let mut text = if by.is_empty() {
+                "allowed by the implicit local route; no security rule or ZPR statement applies"
+                    .to_owned()
+            } else {
+                format!("allowed by {}", by.join(", "))
+            };
+            if let Some(zpr) = d
+                .layers
+                .iter()
+                .find(|l| l.layer == Stage::Zpr && j.stage == Some(Stage::Zpr))
+            {
+                text = format!(
+                    "route, security lists and NSGs allow it; {}",
+                    layer_text(zpr)
+                );
+            }
+            (text, Vec::new())
+        }
+    };
+    PairFailure {
+        src: p.src,
+        dst: p.dst,
+        packet: p.to_string(),
+        failing_ports: Vec::new(),
+        verdict: j.verdict,
+        stage: j.stage,
+        rule,
+        blocked_by,
+    }
+}
+
+/// Adjacent runs joined, written `lo-hi` (or `p` for one port).
+pub(super) fn merged_runs(runs: &[(u16, u16)]) -> Vec<String> {
+    let mut merged: Vec<(u16, u16)> = Vec::new();
+    for &(lo, hi) in runs {
+        match merged.last_mut() {
+            Some(last) if u32::from(last.1) + 1 == u32::from(lo) => last.1 = hi,
+            _ => merged.push((lo, hi)),
+        }
+    }
+    merged
+        .into_iter()
+        .map(|(lo, hi)| {
+            if lo == hi {
+                lo.to_string()
+            } else {
+                format!("{lo}-{hi}")
+            }
+        })
+        .collect()
+}
