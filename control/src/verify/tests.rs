@@ -149,3 +149,69 @@ fn a_stopped_run_holds_the_paths_judged_whole_and_says_so() {
         }
     }
 }
+
+/// Grouping by (class, family): the scenario's `a` (IPv4 and IPv6) and
+/// `b` (IPv4) fall in groups of one family each; the pairs of two groups
+/// leave out each address with itself; the first failing pairs come in
+/// source-major order and skip a source's own address.
+#[test]
+fn groups_count_pairs_without_self_pairs_and_list_failures_in_order() {
+    use super::group::{Endpoints, first_failing, pairs, representative, shared};
+    use crate::compile::{Compiled, Config};
+    let s = scenario();
+    let c = Compiled::new(&s, &Config::default()).unwrap();
+    let all = ips(&["10.0.1.10", "fd00:0:0:1::10", "10.0.1.11"]);
+    let e = Endpoints::new(&c, all.clone());
+    assert!(e.groups.iter().all(|g| {
+        g.members
+            .iter()
+            .all(|&m| e.addrs[m as usize].is_ipv4() == g.v4)
+    }));
+    let v4: u64 = e.groups_of(true);
+    let v6: u64 = e.groups_of(false);
+    assert_eq!(v4 + v6, e.groups.len() as u64);
+    assert_eq!(v6, 1);
+    let sh = shared(&e, &e);
+    // Every pair of groups of one family: the endpoint pairs they stand
+    // for add up to the ordered pairs of two different addresses of one
+    // family (2 IPv4: 2 pairs; 1 IPv6: none).
+    let mut total = 0;
+    for g in 0..e.groups.len() as u32 {
+        for h in 0..e.groups.len() as u32 {
+            if e.groups[g as usize].v4 != e.groups[h as usize].v4 {
+                continue;
+            }
+            let n = pairs(&e, &e, &sh, g, h);
+            total += n;
+            match representative(&e, &e, g, h) {
+                Some((x, y)) => assert_ne!(x, y),
+                None => assert_eq!(n, 0),
+            }
+        }
+    }
+    assert_eq!(total, 2);
+    // Every pair of groups fails: the pairs in source-major order, no
+    // address with itself, across families never (the lists only name
+    // groups of the source's family).
+    let failing: Vec<Vec<u32>> = e
+        .groups
+        .iter()
+        .map(|g| {
+            (0..e.groups.len() as u32)
+                .filter(|&h| e.groups[h as usize].v4 == g.v4)
+                .collect()
+        })
+        .collect();
+    let got: Vec<(IpAddr, IpAddr)> = first_failing(&e, &e, &failing, 10)
+        .into_iter()
+        .map(|(a, b, _, _)| (a, b))
+        .collect();
+    assert_eq!(
+        got,
+        vec![(all[0], all[2]), (all[2], all[0])],
+        "{:?}",
+        e.groups
+    );
+    assert_eq!(first_failing(&e, &e, &failing, 1).len(), 1);
+    assert!(first_failing(&e, &e, &failing, 0).is_empty());
+}
