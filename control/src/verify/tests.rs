@@ -172,12 +172,13 @@ fn groups_count_pairs_without_self_pairs_and_list_failures_in_order() {
     assert_eq!(v4 + v6, e.groups.len() as u64);
     assert_eq!(v6, 1);
     let sh = shared(&e, &e);
+    let n_groups = u32::try_from(e.groups.len()).unwrap();
     // Every pair of groups of one family: the endpoint pairs they stand
     // for add up to the ordered pairs of two different addresses of one
     // family (2 IPv4: 2 pairs; 1 IPv6: none).
     let mut total = 0;
-    for g in 0..e.groups.len() as u32 {
-        for h in 0..e.groups.len() as u32 {
+    for g in 0..n_groups {
+        for h in 0..n_groups {
             if e.groups[g as usize].v4 != e.groups[h as usize].v4 {
                 continue;
             }
@@ -197,7 +198,7 @@ fn groups_count_pairs_without_self_pairs_and_list_failures_in_order() {
         .groups
         .iter()
         .map(|g| {
-            (0..e.groups.len() as u32)
+            (0..n_groups)
                 .filter(|&h| e.groups[h as usize].v4 == g.v4)
                 .collect()
         })
