@@ -342,3 +342,43 @@ fn a_vtap_capture_is_judged_as_the_mirrored_traffic_with_decap_vxlan() {
         );
     }
 }
+
+/// `explain --capture --packet N --decap vxlan` on the VTAP capture
+/// explains the demo's packet N: the same packet, context and layers.
+#[test]
+fn explain_opens_the_vtap_frame_too() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    demo(d);
+    vtap_capture(&d.join("demo.pcap"), &d.join("vtap.pcap"));
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/oke-orders/scenario.toml");
+    let explain = |capture: &str, n: u64, extra: &[&str]| {
+        let mut args = vec![
+            "explain".to_owned(),
+            scenario.display().to_string(),
+            "--capture".to_owned(),
+            capture.to_owned(),
+            "--packet".to_owned(),
+            n.to_string(),
+            "--json".to_owned(),
+        ];
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let o = crate::support::run_in(d, &args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        v.as_object_mut().unwrap().remove("capture");
+        v
+    };
+    let mut differs = 0;
+    for n in [1, 2, 3, 20, 57, 120, 188] {
+        let want = explain("demo.pcap", n, &[]);
+        assert_eq!(
+            explain("vtap.pcap", n, &["--decap", "vxlan"]),
+            want,
+            "packet {n}"
+        );
+        differs += usize::from(explain("vtap.pcap", n, &[]) != want);
+    }
+    // Without --decap it is the mirror that is explained.
+    assert_eq!(differs, 7);
+}
