@@ -688,7 +688,7 @@ impl Reader<'_> {
     /// descriptor arrays reused from chunk to chunk (the chunk's are
     /// reserved here once per call; the workers' batches keep the capacity
     /// they grew to), so nothing grows in steady state.
-    fn take_all<const WRITING: bool>(
+    fn take_all<const WRITING: bool, const WATCHING: bool>(
         &mut self,
         block: &[u8],
         spans: &[Rec],
@@ -707,28 +707,25 @@ impl Reader<'_> {
                 return false;
             }
             for rec in group {
-                let mut rec = *rec;
-                if self.decap_vxlan {
-                    match decap::decap(&rec, rec.data(block)) {
-                        Some(inner) => {
-                            rec = inner;
-                            self.counters.decapsulated += 1;
+                let watched;
+                let rec = if WATCHING {
+                    match self.watch(*rec, block) {
+                        Some(r) => {
+                            watched = r;
+                            &watched
                         }
-                        None => self.not_vxlan += 1,
+                        None => {
+                            // A copy: counted, and nothing else: not in
+                            // the chunk the writer sees, as a record that
+                            // is not IP.
+                            self.desc.assign.push(NON_IP);
+                            continue;
+                        }
                     }
-                }
-                let rec = &rec;
+                } else {
+                    rec
+                };
                 let data = rec.data(block);
-                if self
-                    .copies
-                    .leave_out(rec.linktype, data, rec.orig_len, rec.ts_ns)
-                {
-                    // Counted, and nothing else: not in the chunk the
-                    // writer sees, as a record that is not IP.
-                    self.counters.copies += 1;
-                    self.desc.assign.push(NON_IP);
-                    continue;
-                }
                 let assign = match peek::shard(rec.linktype, data) {
                     Some(shard) => self.send_to_worker(*rec, shard),
                     None => self.take_slow(*rec, data, input),
@@ -741,6 +738,38 @@ impl Reader<'_> {
             }
         }
         true
+    }
+
+    /// `--decap vxlan` and `--dedup` on one record: the record to judge
+    /// (its inner frame when it is VXLAN), or `None` for a copy (counted).
+    #[inline(never)]
+    fn watch(&mut self, rec: Rec, block: &[u8]) -> Option<Rec> {
+        let mut rec = rec;
+        if self.decap_vxlan {
+            match decap::decap(&rec, rec.data(block)) {
+                Some(inner) => {
+                    rec = inner;
+                    self.counters.decapsulated += 1;
+                }
+                None => self.not_vxlan += 1,
+            }
+        }
+        if self
+            .copies
+            .leave_out(rec.linktype, rec.data(block), rec.orig_len, rec.ts_ns)
+        {
+            self.counters.copies += 1;
+            return None;
+        }
+        Some(rec)
+    }
+
+    /// Whether records are looked at before their shard: `--decap`,
+    /// `--dedup`, or copies still looked for in an `any`-device capture.
+    /// Otherwise [`Reader::take_all`] runs without those steps (measured:
+    /// 28 instructions a record more with them, callgrind).
+    fn watching(&self) -> bool {
+        self.decap_vxlan || self.copies.active()
     }
 
     /// An IP record of `shard` to its worker's batch; returns the worker.
@@ -844,9 +873,15 @@ impl Reader<'_> {
             let block = self.block.take();
             let bytes = block.as_deref().map_or(&[][..], Vec::as_slice);
             let whole = if writing {
-                self.take_all::<true>(bytes, &spans, now, stop)
+                if self.watching() {
+                    self.take_all::<true, true>(bytes, &spans, now, stop)
+                } else {
+                    self.take_all::<true, false>(bytes, &spans, now, stop)
+                }
+            } else if self.watching() {
+                self.take_all::<false, true>(bytes, &spans, now, stop)
             } else {
-                self.take_all::<false>(bytes, &spans, now, stop)
+                self.take_all::<false, false>(bytes, &spans, now, stop)
             };
             self.block = block;
             if !whole {
@@ -989,7 +1024,15 @@ pub fn run(
             shared: source.shares_blocks(),
             spare: Vec::new(),
             counters: Counters::default(),
-            copies: copies::Watch::new(cfg.dedup),
+            copies: copies::Watch::new(
+                cfg.dedup,
+                link_types.iter().any(|&lt| {
+                    matches!(
+                        lt,
+                        crate::parse::linktype::LINUX_SLL | crate::parse::linktype::LINUX_SLL2
+                    )
+                }),
+            ),
             decap_vxlan: cfg.decap_vxlan,
             not_vxlan: 0,
             unsupported: HashMap::new(),
