@@ -202,6 +202,10 @@ struct Report<'a> {
     zpr_audit_would_drop: u64,
     flows: u64,
     non_ip: u64,
+    /// As in the capture report; always 0 here (no packets to compare).
+    copies: u64,
+    /// As in the capture report; always 0 here.
+    decapsulated: u64,
     warnings: Vec<String>,
     /// The scenario's own warnings (as `check --json` gives them), also
     /// printed on standard error.
@@ -469,6 +473,8 @@ fn report<'a>(
         zpr_audit_would_drop: k.zpr_audit_would_drop,
         flows: j.flows,
         non_ip: 0,
+        copies: 0,
+        decapsulated: 0,
         warnings,
         scenario_warnings: cx.warnings,
         interrupted: read.stopped,
