@@ -90,11 +90,11 @@ pub struct Args {
     dedup: bool,
     /// Judge the frame inside each record's tunnel header, as `replay
     /// --decap` does (captures only).
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     decap: Option<crate::replay::Decap>,
     /// Leave out packets to or from this prefix, as `replay --node-local`
     /// does (captures only; repeatable).
-    #[arg(long, value_name = "CIDR", value_parser = crate::replay::parse_prefix)]
+    #[arg(long, value_name = "CIDR", value_parser = crate::replay::parse_prefix, value_delimiter = ',')]
     node_local: Vec<ipnet::IpNet>,
 }
 

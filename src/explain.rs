@@ -69,7 +69,7 @@ pub struct Args {
     packet: Option<u64>,
     /// With `--capture`: judge a VXLAN record by its inner frame, as
     /// `replay --decap vxlan` does (an OCI VTAP's mirror).
-    #[arg(long, value_enum, requires = "capture")]
+    #[arg(long, value_enum, ignore_case = true, requires = "capture")]
     decap: Option<crate::replay::Decap>,
     /// Print one JSON object.
     #[arg(long)]

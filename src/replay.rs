@@ -74,14 +74,14 @@ pub struct Args {
     /// Judge the frame inside each record's tunnel header: `vxlan` for the
     /// capture of an OCI VTAP's target (mirrored frames in VXLAN on UDP
     /// 4789). Other records are judged as captured, and counted.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     decap: Option<Decap>,
     /// Leave out packets to or from this prefix: traffic that never
     /// reaches the VCN, as a Kubernetes service range (OKE's default
     /// 10.96.0.0/16) in a capture on a node, where kube-proxy rewrites the
     /// ClusterIP before the packet leaves. Repeatable; counted in
     /// `node_local` (captures only).
-    #[arg(long, value_name = "CIDR", value_parser = parse_prefix)]
+    #[arg(long, value_name = "CIDR", value_parser = parse_prefix, value_delimiter = ',')]
     node_local: Vec<ipnet::IpNet>,
 }
 
