@@ -90,8 +90,12 @@ pub struct Args {
     dedup: bool,
     /// Judge the frame inside each record's tunnel header, as `replay
     /// --decap` does (captures only).
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     decap: Option<crate::replay::Decap>,
+    /// Leave out packets to or from this prefix, as `replay --node-local`
+    /// does (captures only; repeatable).
+    #[arg(long, value_name = "CIDR", value_parser = crate::replay::parse_prefix, value_delimiter = ',')]
+    node_local: Vec<ipnet::IpNet>,
 }
 
 impl Args {
@@ -532,6 +536,9 @@ struct Report {
     /// Records judged by the frame inside their VXLAN header (`--decap
     /// vxlan`; 0 without it).
     decapsulated: u64,
+    /// Records left out as traffic that stays on the node
+    /// (`--node-local`; 0 without it).
+    node_local: u64,
     duration_s: f64,
     workers: usize,
 }
@@ -642,7 +649,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         report: a.report.as_deref(),
         flows: a.flows.as_deref(),
         fail_on: &fail_on,
-        dedup: a.dedup || a.decap.is_some(),
+        dedup: a.dedup || a.decap.is_some() || !a.node_local.is_empty(),
         quiet: a.quiet,
     })? {
         return Ok(code);
@@ -680,6 +687,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         stop: Some(Arc::clone(&interrupt.stop)),
         dedup: a.dedup,
         decap_vxlan: a.decap == Some(crate::replay::Decap::Vxlan),
+        node_local: a.node_local.clone(),
         ..EngineConfig::default()
     };
     let mut sink = DiffSink::new(cfg.max_flow_records);
@@ -834,6 +842,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         interrupted: o.interrupted,
         copies: before.counters.copies,
         decapsulated: before.counters.decapsulated,
+        node_local: before.counters.node_local,
         duration_s: o.duration_s,
         workers: o.workers,
     };

@@ -48,7 +48,7 @@ pub struct Inputs<'a> {
     pub flows: Option<&'a Path>,
     /// `--fail-on`.
     pub fail_on: &'a BTreeSet<Class>,
-    /// `--dedup` or `--decap` was given.
+    /// `--dedup`, `--decap` or `--node-local` was given.
     pub dedup: bool,
     /// `--quiet`.
     pub quiet: bool,
@@ -65,7 +65,7 @@ pub fn diff_if_flow_logs(a: &Inputs<'_>) -> Result<Option<ExitCode>, Failure> {
     }
     if a.dedup {
         return Err(Failure::Input(
-            "error: `--dedup` and `--decap` need captures: they look at captured packets, and flow logs hold none".into(),
+            "error: `--dedup`, `--decap` and `--node-local` need captures: they look at captured packets, and flow logs hold none".into(),
         ));
     }
     run(a).map(Some)

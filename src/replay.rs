@@ -74,8 +74,28 @@ pub struct Args {
     /// Judge the frame inside each record's tunnel header: `vxlan` for the
     /// capture of an OCI VTAP's target (mirrored frames in VXLAN on UDP
     /// 4789). Other records are judged as captured, and counted.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     decap: Option<Decap>,
+    /// Leave out packets to or from this prefix: traffic that never
+    /// reaches the VCN, as a Kubernetes service range (OKE's default
+    /// 10.96.0.0/16) in a capture on a node, where kube-proxy rewrites the
+    /// ClusterIP before the packet leaves. Repeatable; counted in
+    /// `node_local` (captures only).
+    #[arg(long, value_name = "CIDR", value_parser = parse_prefix, value_delimiter = ',')]
+    node_local: Vec<ipnet::IpNet>,
+}
+
+/// A `--node-local` prefix: a CIDR (host bits cleared) or one address.
+///
+/// # Errors
+/// Neither a CIDR nor an address.
+pub fn parse_prefix(s: &str) -> Result<ipnet::IpNet, String> {
+    if let Ok(n) = s.parse::<ipnet::IpNet>() {
+        return Ok(n.trunc());
+    }
+    s.parse::<std::net::IpAddr>()
+        .map(ipnet::IpNet::from)
+        .map_err(|_| format!("`{s}` is neither a CIDR (10.96.0.0/16) nor an address"))
 }
 
 /// The tunnel `--decap` opens.
@@ -120,6 +140,9 @@ struct Report {
     /// Records judged by the frame inside their VXLAN header (`--decap
     /// vxlan`; 0 without it).
     decapsulated: u64,
+    /// Records left out as traffic that stays on the node
+    /// (`--node-local`; 0 without it).
+    node_local: u64,
     warnings: Vec<String>,
     /// The scenario's own warnings (as `check --json` gives them), also
     /// printed on standard error: a CI job keeping only the report sees them.
@@ -172,6 +195,7 @@ fn report(a: &Args, loaded: &Loaded, c: &Compiled, o: &ReplayOutput, compile_s: 
         non_ip: k.non_ip,
         copies: k.copies,
         decapsulated: k.decapsulated,
+        node_local: k.node_local,
         warnings: o.warnings.clone(),
         scenario_warnings: loaded.warnings.clone(),
         error: o.error.clone(),
@@ -296,6 +320,13 @@ fn summary(r: &Report) -> String {
             t,
             "  {} record(s) judged by the frame inside their VXLAN header (--decap vxlan)",
             r.decapsulated
+        );
+    }
+    if r.node_local > 0 {
+        let _ = writeln!(
+            t,
+            "  {} record(s) to or from a --node-local prefix left out",
+            r.node_local
         );
     }
     if r.copies > 0 {
@@ -467,7 +498,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         report: a.report.as_deref(),
         flows: a.flows.as_deref(),
         packet_outputs: a.allowed.is_some() || a.dropped.is_some(),
-        dedup: a.dedup || a.decap.is_some(),
+        dedup: a.dedup || a.decap.is_some() || !a.node_local.is_empty(),
         quiet: a.quiet,
         fail_on_drop: a.fail_on_drop,
     })? {
@@ -511,6 +542,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         rule_flows: a.report.is_some(),
         dedup: a.dedup,
         decap_vxlan: a.decap == Some(Decap::Vxlan),
+        node_local: a.node_local.clone(),
         ..ReplayConfig::default()
     };
     let show_progress = !a.quiet && std::io::stderr().is_terminal();
@@ -578,7 +610,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let code = if o.interrupted {
         crate::err(&format!(
             "interrupted: {} record(s) judged; every output holds exactly those\n",
-            k.packets.total + k.non_ip + k.copies
+            k.packets.total + k.non_ip + k.copies + k.node_local
         ));
         interrupt.exit_code()
     } else {

@@ -342,3 +342,103 @@ fn a_vtap_capture_is_judged_as_the_mirrored_traffic_with_decap_vxlan() {
         );
     }
 }
+
+/// `explain --capture --packet N --decap vxlan` on the VTAP capture
+/// explains the demo's packet N: the same packet, context and layers.
+#[test]
+fn explain_opens_the_vtap_frame_too() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    demo(d);
+    vtap_capture(&d.join("demo.pcap"), &d.join("vtap.pcap"));
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/oke-orders/scenario.toml");
+    let explain = |capture: &str, n: u64, extra: &[&str]| {
+        let mut args = vec![
+            "explain".to_owned(),
+            scenario.display().to_string(),
+            "--capture".to_owned(),
+            capture.to_owned(),
+            "--packet".to_owned(),
+            n.to_string(),
+            "--json".to_owned(),
+        ];
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let o = crate::support::run_in(d, &args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        v.as_object_mut().unwrap().remove("capture");
+        v
+    };
+    let mut differs = 0;
+    for n in [1, 2, 3, 20, 57, 120, 188] {
+        let want = explain("demo.pcap", n, &[]);
+        assert_eq!(
+            explain("vtap.pcap", n, &["--decap", "vxlan"]),
+            want,
+            "packet {n}"
+        );
+        differs += usize::from(explain("vtap.pcap", n, &[]) != want);
+    }
+    // Without --decap it is the mirror that is explained.
+    assert_eq!(differs, 7);
+}
+
+/// `--node-local`: a capture on a node holds a pod's packets to a
+/// service's ClusterIP (before kube-proxy rewrites them) beside the
+/// rewritten ones. The demo with a ClusterIP twin before each IPv4
+/// packet of a pod: with `--node-local 10.96.0.0/16` the same counts as
+/// the demo; without it, the twins are judged (and routed out of the VCN).
+#[test]
+fn node_local_leaves_out_the_cluster_ip_side_of_a_node_capture() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    demo(d);
+    let c = Capture::from_bytes(std::fs::read(d.join("demo.pcap")).unwrap()).unwrap();
+    let f = std::fs::File::create(d.join("node.pcap")).unwrap();
+    let mut w = PcapOut::create(f, OutFormat::for_link_types(&[1])).unwrap();
+    let mut twins = 0u64;
+    for r in c.records() {
+        let r = r.unwrap();
+        if let Some(at) = parse::ip_start(r.linktype, r.data)
+            && r.data[at] >> 4 == 4
+            && r.data.len() >= at + 20
+        {
+            let mut twin = r.data.to_vec();
+            twin[at + 16..at + 20].copy_from_slice(&[10, 96, 0, 10]);
+            w.write(r.ts_ns.saturating_sub(5_000), 1, r.orig_len, &twin)
+                .unwrap();
+            twins += 1;
+        }
+        w.write(r.ts_ns, r.linktype, r.orig_len, r.data).unwrap();
+    }
+    w.finish().unwrap();
+    assert!(twins > 50);
+    let plain = replay(d, "demo.pcap", &[]);
+    let judged = replay(d, "node.pcap", &[]);
+    assert_eq!(
+        judged["packets"]["total"].as_u64(),
+        plain["packets"]["total"].as_u64().map(|t| t + twins)
+    );
+    for workers in ["1", "2"] {
+        let r = replay(
+            d,
+            "node.pcap",
+            &["--node-local", "10.96.0.0/16", "--workers", workers],
+        );
+        assert_eq!(r["node_local"].as_u64(), Some(twins));
+        assert_eq!(counts(&r), counts(&plain), "{workers} workers");
+    }
+    // A prefix that is not one: a usage error.
+    let o = crate::support::run_in(
+        d,
+        [
+            "replay",
+            "../x.toml",
+            "node.pcap",
+            "--node-local",
+            "10.96.0.0/99",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("neither a CIDR"));
+}

@@ -59,6 +59,9 @@ pub struct Counters {
     /// Records judged by the frame inside their VXLAN header
     /// (`--decap vxlan`).
     pub decapsulated: u64,
+    /// Records left out as traffic that stays on the node
+    /// (`--node-local`).
+    pub node_local: u64,
     /// Hits per rule global id.
     pub rule_hits: Vec<u64>,
     /// Connections created.
@@ -94,6 +97,7 @@ impl Counters {
         self.non_ip += o.non_ip;
         self.copies += o.copies;
         self.decapsulated += o.decapsulated;
+        self.node_local += o.node_local;
         if self.rule_hits.len() < o.rule_hits.len() {
             self.rule_hits.resize(o.rule_hits.len(), 0);
         }

@@ -63,6 +63,8 @@ pub struct ReplayConfig {
     pub dedup: bool,
     /// Judge the frames inside VXLAN ([`EngineConfig::decap_vxlan`]).
     pub decap_vxlan: bool,
+    /// Leave out traffic of these prefixes ([`EngineConfig::node_local`]).
+    pub node_local: Vec<ipnet::IpNet>,
 }
 
 impl Default for ReplayConfig {
@@ -85,6 +87,7 @@ impl Default for ReplayConfig {
             rule_flows: e.rule_flows,
             dedup: e.dedup,
             decap_vxlan: e.decap_vxlan,
+            node_local: e.node_local,
         }
     }
 }
@@ -283,6 +286,7 @@ pub fn replay_with_flows<'a>(
         reader_share: engine::ReaderShare::Auto,
         dedup: cfg.dedup,
         decap_vxlan: cfg.decap_vxlan,
+        node_local: cfg.node_local.clone(),
     };
     let o = engine::run(&[compiled], &mut source, &ecfg, sinks)?;
     let mut outputs = Vec::with_capacity(shared.len());

@@ -62,14 +62,20 @@ pub(crate) struct Watch {
 }
 
 impl Watch {
-    pub(crate) fn new(dedup: bool) -> Watch {
+    /// `probe`: the input holds records of Linux's `any` device.
+    pub(crate) fn new(dedup: bool, probe: bool) -> Watch {
         Watch {
             copies: Copies::new(),
             dedup,
-            probe_left: PROBE,
+            probe_left: if probe && !dedup { PROBE } else { 0 },
             probed: 0,
             found: 0,
         }
+    }
+
+    /// Whether records still need [`Watch::leave_out`].
+    pub(crate) fn active(&self) -> bool {
+        self.dedup || self.probe_left > 0
     }
 
     /// Whether the record is to be left out: a copy, under `--dedup`.

@@ -130,6 +130,20 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any bytes of any link type: no panic, and an inner frame, when
+        /// found, lies inside the record with room for its header.
+        #[test]
+        fn any_bytes_never_panic(lt in 0u32..300, data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            if let Some(at) = vxlan_inner(lt, &data) {
+                proptest::prop_assert!(at + ETHERNET_HEADER <= data.len());
+            }
+            let mut c = super::super::copies::Copies::new();
+            let _ = c.is_copy(lt, &data, 0, 0);
+            let _ = c.is_copy(lt, &data, u32::MAX, u64::MAX);
+        }
+    }
+
     #[test]
     fn other_udp_no_vni_a_fragment_or_a_cut_frame_stay_as_they_are() {
         assert!(vxlan_inner(linktype::ETHERNET, &vtap(false, 4790, 0x08, 0).0).is_none());

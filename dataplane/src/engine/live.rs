@@ -176,6 +176,7 @@ fn copy_counters(dst: &mut Counters, src: &Counters) {
         non_ip: src.non_ip,
         copies: src.copies,
         decapsulated: src.decapsulated,
+        node_local: src.node_local,
         rule_hits,
         connections: src.connections,
         connections_evicted: src.connections_evicted,
