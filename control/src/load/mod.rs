@@ -40,9 +40,13 @@
 //!   (the first VCN attribute is the one used);
 //! - at most 1000 warnings are kept, then one says how many were left out.
 
+mod arena;
 #[cfg(test)]
 mod chunk_tests;
 mod chunks;
+mod fast_toml;
+#[cfg(test)]
+mod fast_toml_tests;
 mod lint;
 pub(crate) mod names;
 mod raw;
@@ -417,7 +421,10 @@ pub fn from_json_str(text: &str, file: &str) -> Result<Loaded, LoadError> {
 fn parse_toml(text: &str, file: &str, jobs: &dyn Jobs) -> Result<raw::RawScenario, LoadError> {
     match parse_toml_chunked(text, TOML_CHUNK_BYTES, jobs) {
         Chunked::Parsed(raw) => Ok(raw),
-        _ if text.len() <= MAX_WHOLE_TOML_BYTES => parse_toml_whole(text, file),
+        // Read as the `toml` crate would, or by it (`fast_toml.rs`).
+        _ if text.len() <= MAX_WHOLE_TOML_BYTES => {
+            fast_toml::parse(text, 0).map_or_else(|| parse_toml_whole(text, file), Ok)
+        }
         // Too large to parse whole: the failing part's own error, placed
         // in the whole file.
         Chunked::Failed(start, end) => Err(text
@@ -470,8 +477,12 @@ fn parse_toml_chunked(text: &str, target: usize, jobs: &dyn Jobs) -> Chunked {
             return;
         };
         let parsed = text.get(r.clone()).and_then(|part| {
-            let _mode = raw::SpanMode::enter_at(true, r.start);
-            toml::from_str::<raw::RawScenario>(part).ok()
+            // The plain TOML of most chunks is read without the `toml`
+            // crate's tree (`fast_toml.rs`), anything else by the crate.
+            fast_toml::parse(part, r.start).or_else(|| {
+                let _mode = raw::SpanMode::enter_at(true, r.start);
+                toml::from_str::<raw::RawScenario>(part).ok()
+            })
         });
         // A runner calling a job twice would only parse it again.
         let _ = slot.set(parsed);

@@ -1,0 +1,470 @@
+//! A reader for the plain TOML scenarios are written in, with the `toml`
+//! crate behind it for everything else.
+//!
+//! Written by hand because the `toml` crate was ~80% of loading a large
+//! scenario (a token vector, a tree of spanned keys and `Cow` strings,
+//! then serde's walk of it, every span through a three-entry map) and no
+//! well-kept TOML crate reads into serde without that tree. This reader
+//! takes only a strict subset of TOML, reads it into an
+//! [`arena::Doc`](super::arena::Doc) (flat arrays, strings as ranges of the
+//! text) and lets the raw structs' `Deserialize` read that. It gives no
+//! errors: on anything outside the subset, and on any text the raw structs
+//! do not take, it returns `None` and the caller parses the text with the
+//! `toml` crate as before, so every error, with its message, line and
+//! column, is the `toml` crate's. What it does take it reads exactly as
+//! the `toml` crate does, spans included (tests: `fast_toml_tests.rs`
+//! compares both on every scenario of the repository and on random
+//! mutations of them).
+//!
+//! The subset, line by line (`\n` ends lines; a text with `\r` is not
+//! taken):
+//! - blank lines and `#` comments;
+//! - `[[key]]` headers with one bare key, nothing inside the brackets but
+//!   the key;
+//! - `key = value`, the key bare or a basic string, not dotted.
+//!
+//! Values: basic strings without escapes on one line, decimal integers
+//! (`-` allowed, no `+`, no `_`, no leading zero) that fit in `i64`,
+//! `true`, `false`, arrays (over lines, with comments and a trailing
+//! comma), inline tables on one line without a trailing comma, nested at
+//! most [`MAX_DEPTH`] deep. A table holds at most [`MAX_KEYS`] keys, none
+//! twice; a header's key is not also a key of the root table.
+
+use serde::Deserialize;
+
+use super::arena::{At, Doc, Entry, Node, Val};
+use super::raw::{RawScenario, SpanMode};
+
+/// Deepest nesting of arrays and inline tables taken.
+const MAX_DEPTH: usize = 32;
+
+/// Most keys in one table taken (duplicates are found by a scan).
+const MAX_KEYS: usize = 64;
+
+/// The raw scenario of `part`, a text that starts at byte `base` of the
+/// file (spans are the file's), or `None` when the `toml` crate must read
+/// it.
+pub(crate) fn parse(part: &str, base: usize) -> Option<RawScenario> {
+    let doc = read(part, base)?;
+    let root = doc.nodes.len().checked_sub(1)?;
+    let _mode = SpanMode::enter_arena();
+    RawScenario::deserialize(At {
+        doc: &doc,
+        node: root,
+    })
+    .ok()
+}
+
+/// The document of `text`, its root table the last node; `None` outside
+/// the subset.
+pub(crate) fn read(text: &str, base: usize) -> Option<Doc<'_>> {
+    if memchr::memchr(b'\r', text.as_bytes()).is_some() {
+        return None;
+    }
+    let mut r = Reader {
+        b: text.as_bytes(),
+        i: 0,
+        base,
+        doc: Doc {
+            text,
+            // About one value per 12 bytes in scenarios.
+            nodes: Vec::with_capacity(text.len() / 12),
+            items: Vec::with_capacity(text.len() / 40),
+            entries: Vec::with_capacity(text.len() / 16),
+        },
+        open: Vec::new(),
+        open_items: Vec::new(),
+    };
+    // The root table's own keys, once the first header is read.
+    let mut root: Option<Vec<Entry>> = None;
+    // Per header key, in order of first use: the key, its first span and
+    // the node ids of its tables.
+    let mut groups: Vec<Group> = Vec::new();
+    // The group of the header table being read.
+    let mut current: Option<usize> = None;
+    loop {
+        r.skip_ws();
+        let Some(c) = r.peek() else { break };
+        match c {
+            b'\n' => r.i += 1,
+            b'#' => {
+                r.comment()?;
+            }
+            b'[' => {
+                let root_keys = match &root {
+                    Some(keys) => {
+                        r.close_table(current, &mut groups)?;
+                        keys
+                    }
+                    None => root.insert(std::mem::take(&mut r.open)),
+                };
+                let (key, key_span) = r.header()?;
+                let name = r.doc.text.get(key.0..key.1)?;
+                let known = groups
+                    .iter()
+                    .position(|g| r.doc.text.get(g.key.0..g.key.1) == Some(name));
+                current = Some(match known {
+                    Some(g) => g,
+                    None => {
+                        // A key both of the root and of a header: an error
+                        // (the `toml` crate says which).
+                        if root_keys
+                            .iter()
+                            .any(|e| r.doc.text.get(e.key.0..e.key.1) == Some(name))
+                        {
+                            return None;
+                        }
+                        groups.push(Group {
+                            key,
+                            key_span,
+                            tables: Vec::new(),
+                        });
+                        groups.len() - 1
+                    }
+                });
+                r.line_end()?;
+            }
+            _ => {
+                r.key_value(0, 0)?;
+                r.line_end()?;
+            }
+        }
+    }
+    let root_entries = match root {
+        Some(keys) => {
+            r.close_table(current, &mut groups)?;
+            keys
+        }
+        None => std::mem::take(&mut r.open),
+    };
+    let first = r.doc.entries.len();
+    r.doc.entries.extend(root_entries);
+    for g in groups {
+        let items = r.doc.items.len();
+        r.doc.items.extend_from_slice(&g.tables);
+        let node = r.push_node(
+            Val::Arr {
+                first: items,
+                len: g.tables.len(),
+            },
+            g.key_span,
+        );
+        r.doc.entries.push(Entry {
+            key: g.key,
+            key_span: g.key_span,
+            node,
+        });
+    }
+    let len = r.doc.entries.len() - first;
+    r.push_node(Val::Tab { first, len }, (base, base + text.len()));
+    Some(r.doc)
+}
+
+/// The tables of one `[[key]]`.
+struct Group {
+    key: (usize, usize),
+    key_span: (usize, usize),
+    tables: Vec<usize>,
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+    i: usize,
+    /// Where the text starts in the file.
+    base: usize,
+    doc: Doc<'a>,
+    /// Entries of the tables being read, innermost last.
+    open: Vec<Entry>,
+    /// Elements of the arrays being read, innermost last.
+    open_items: Vec<usize>,
+}
+
+impl Reader<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn peek_at(&self, ahead: usize) -> Option<u8> {
+        self.b.get(self.i.checked_add(ahead)?).copied()
+    }
+
+    /// A node for `val` written at local bytes `start..end`.
+    fn push_node(&mut self, val: Val, span: (usize, usize)) -> usize {
+        self.doc.nodes.push(Node { val, span });
+        self.doc.nodes.len() - 1
+    }
+
+    fn span_from(&self, start: usize) -> (usize, usize) {
+        (self.base + start, self.base + self.i)
+    }
+
+    fn skip_ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t')) {
+            self.i += 1;
+        }
+    }
+
+    /// Spaces, newlines and comments (inside an array).
+    fn skip_ws_lines(&mut self) -> Option<()> {
+        loop {
+            match self.peek() {
+                Some(b' ' | b'\t' | b'\n') => self.i += 1,
+                Some(b'#') => self.comment()?,
+                _ => return Some(()),
+            }
+        }
+    }
+
+    /// A comment from its `#` to the end of the line (the newline not
+    /// read); `None` on a control character TOML forbids there.
+    fn comment(&mut self) -> Option<()> {
+        self.i += 1;
+        while let Some(c) = self.peek() {
+            match c {
+                b'\n' => break,
+                b'\t' => {}
+                0..0x20 | 0x7f => return None,
+                _ => {}
+            }
+            self.i += 1;
+        }
+        Some(())
+    }
+
+    /// The end of a line: spaces, a comment, then a newline or the end.
+    fn line_end(&mut self) -> Option<()> {
+        self.skip_ws();
+        if self.peek() == Some(b'#') {
+            self.comment()?;
+        }
+        match self.peek() {
+            None => Some(()),
+            Some(b'\n') => {
+                self.i += 1;
+                Some(())
+            }
+            Some(_) => None,
+        }
+    }
+
+    /// `[[key]]` at `i`: the key's text range and span.
+    fn header(&mut self) -> Option<((usize, usize), (usize, usize))> {
+        if self.peek_at(1) != Some(b'[') {
+            return None;
+        }
+        self.i += 2;
+        let start = self.i;
+        while self.peek().is_some_and(is_bare) {
+            self.i += 1;
+        }
+        if self.i == start || self.peek() != Some(b']') || self.peek_at(1) != Some(b']') {
+            return None;
+        }
+        let key = (start, self.i);
+        let span = self.span_from(start);
+        self.i += 2;
+        Some((key, span))
+    }
+
+    /// The header table being read (its entries from `open`) added to its
+    /// group.
+    fn close_table(&mut self, current: Option<usize>, groups: &mut [Group]) -> Option<()> {
+        let Some(g) = current else {
+            // Only blank lines and comments before the first header.
+            return self.open.is_empty().then_some(());
+        };
+        let first = self.doc.entries.len();
+        self.doc.entries.append(&mut self.open);
+        let len = self.doc.entries.len() - first;
+        let node = self.push_node(Val::Tab { first, len }, (self.base, self.base));
+        groups.get_mut(g)?.tables.push(node);
+        Some(())
+    }
+
+    /// `key = value` at `i`, added to the table whose entries start at
+    /// `open[mark]`.
+    fn key_value(&mut self, mark: usize, depth: usize) -> Option<()> {
+        let key_start = self.i;
+        let key = match self.peek()? {
+            b'"' => self.basic()?,
+            c if is_bare(c) => {
+                while self.peek().is_some_and(is_bare) {
+                    self.i += 1;
+                }
+                (key_start, self.i)
+            }
+            _ => return None,
+        };
+        let key_span = self.span_from(key_start);
+        self.skip_ws();
+        if self.peek()? != b'=' {
+            // A dotted key, or no `=`.
+            return None;
+        }
+        self.i += 1;
+        self.skip_ws();
+        let node = self.value(depth)?;
+        let siblings = self.open.get(mark..)?;
+        let name = self.doc.text.get(key.0..key.1)?;
+        if siblings.len() >= MAX_KEYS
+            || siblings
+                .iter()
+                .any(|e| self.doc.text.get(e.key.0..e.key.1) == Some(name))
+        {
+            return None;
+        }
+        self.open.push(Entry {
+            key,
+            key_span,
+            node,
+        });
+        Some(())
+    }
+
+    /// A value at `i`: its node.
+    fn value(&mut self, depth: usize) -> Option<usize> {
+        let start = self.i;
+        let val = match self.peek()? {
+            b'"' => {
+                let (s, e) = self.basic()?;
+                Val::Str(s, e)
+            }
+            b'[' => return self.array(depth + 1),
+            b'{' => return self.inline_table(depth + 1),
+            b't' if self.b.get(self.i..self.i + 4) == Some(b"true") => {
+                self.i += 4;
+                Val::Bool(true)
+            }
+            b'f' if self.b.get(self.i..self.i + 5) == Some(b"false") => {
+                self.i += 5;
+                Val::Bool(false)
+            }
+            b'-' | b'0'..=b'9' => self.integer()?,
+            _ => return None,
+        };
+        // What follows (a letter, `.`, `:`, `_`, ...) is checked by the
+        // caller, which takes only spaces, a comment, a newline, `,`, `]`
+        // or `}` after a value: `1.5`, `1e3`, `1_000`, `0x1f`, `2024-01-01`,
+        // `01` and `truex` are all refused there.
+        let span = self.span_from(start);
+        Some(self.push_node(val, span))
+    }
+
+    /// A basic string at `i` (on its `"`): the range of its text.
+    fn basic(&mut self) -> Option<(usize, usize)> {
+        if self.peek_at(1) == Some(b'"') && self.peek_at(2) == Some(b'"') {
+            // A multi-line string.
+            return None;
+        }
+        self.i += 1;
+        let start = self.i;
+        loop {
+            match self.peek()? {
+                b'"' => break,
+                // Escapes are left to the `toml` crate; control characters
+                // (a newline among them) are errors there.
+                b'\\' | 0x00..=0x08 | 0x0a..=0x1f | 0x7f => return None,
+                _ => self.i += 1,
+            }
+        }
+        let end = self.i;
+        self.i += 1;
+        Some((start, end))
+    }
+
+    /// A decimal integer at `i`.
+    fn integer(&mut self) -> Option<Val> {
+        let start = self.i;
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        let digits = self.i;
+        if self.peek() == Some(b'0') {
+            // `0` alone: a digit after it is the caller's refusal.
+            self.i += 1;
+        } else {
+            while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                self.i += 1;
+            }
+        }
+        if self.i == digits {
+            return None;
+        }
+        let text = self.doc.text.get(start..self.i)?;
+        text.parse::<i64>().ok().map(Val::Int)
+    }
+
+    /// An array at `i` (on its `[`).
+    fn array(&mut self, depth: usize) -> Option<usize> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let start = self.i;
+        self.i += 1;
+        let mark = self.open_items.len();
+        loop {
+            self.skip_ws_lines()?;
+            if self.peek()? == b']' {
+                break;
+            }
+            let v = self.value(depth)?;
+            self.open_items.push(v);
+            self.skip_ws_lines()?;
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => break,
+                _ => return None,
+            }
+        }
+        self.i += 1;
+        let first = self.doc.items.len();
+        self.doc.items.extend(self.open_items.drain(mark..));
+        let len = self.doc.items.len() - first;
+        let span = self.span_from(start);
+        Some(self.push_node(Val::Arr { first, len }, span))
+    }
+
+    /// An inline table at `i` (on its `{`), on one line.
+    fn inline_table(&mut self, depth: usize) -> Option<usize> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let start = self.i;
+        self.i += 1;
+        let mark = self.open.len();
+        self.skip_ws();
+        if self.peek()? == b'}' {
+            self.i += 1;
+        } else {
+            loop {
+                self.key_value(mark, depth)?;
+                self.skip_ws();
+                match self.peek()? {
+                    b',' => {
+                        self.i += 1;
+                        self.skip_ws();
+                        // A trailing comma (TOML 1.1) is left to the crate.
+                        if self.peek()? == b'}' {
+                            return None;
+                        }
+                    }
+                    b'}' => {
+                        self.i += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        let first = self.doc.entries.len();
+        self.doc.entries.extend(self.open.drain(mark..));
+        let len = self.doc.entries.len() - first;
+        let span = self.span_from(start);
+        Some(self.push_node(Val::Tab { first, len }, span))
+    }
+}
+
+/// A character of a bare key.
+fn is_bare(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'-'
+}

@@ -1,0 +1,188 @@
+//! The fast TOML reader (`fast_toml.rs`) against the `toml` crate: what it
+//! takes, it reads exactly as the crate does, spans included.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use super::{chunks, fast_toml, parse_toml_part};
+
+/// The crate's reading of `part` (at `base` of `text`), rendered.
+fn by_crate(part: &str, base: usize, text: &str) -> Option<String> {
+    parse_toml_part(part, base, text, "s.toml")
+        .ok()
+        .map(|r| format!("{r:?}"))
+}
+
+/// Checks one text: when the fast reader takes it, the crate reads the
+/// same. Returns whether it was taken.
+fn same(part: &str, base: usize, text: &str) -> bool {
+    match fast_toml::parse(part, base) {
+        Some(raw) => {
+            assert_eq!(
+                Some(format!("{raw:?}")),
+                by_crate(part, base, text),
+                "text:\n{part}"
+            );
+            true
+        }
+        None => false,
+    }
+}
+
+fn repo_scenarios() -> Vec<(String, String)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut out = Vec::new();
+    let mut dirs = vec![
+        root.join("examples"),
+        root.join("tests"),
+        root.join("packs"),
+    ];
+    while let Some(dir) = dirs.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "toml")
+                && let Ok(t) = std::fs::read_to_string(&p)
+            {
+                out.push((p.display().to_string(), t));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn the_repositorys_scenarios_read_as_the_crate_reads_them() {
+    let mut taken = 0;
+    let mut chunks_taken = 0;
+    for (_, text) in repo_scenarios() {
+        taken += usize::from(same(&text, 0, &text));
+        if let Some(ranges) = chunks::split(&text, 1) {
+            for r in ranges {
+                chunks_taken += usize::from(same(&text[r.clone()], r.start, &text));
+            }
+        }
+    }
+    eprintln!("taken whole: {taken}, chunks: {chunks_taken}");
+    // Most files open with `[services]` or `[options]` (left to the
+    // crate), so few are taken whole; their `[[key]]` chunks are.
+    assert!(taken >= 3 && chunks_taken >= 200, "{taken} {chunks_taken}");
+}
+
+/// Every `[[key]]` chunk of the repository's scenarios.
+fn repo_chunks() -> Vec<String> {
+    let mut out = Vec::new();
+    for (_, text) in repo_scenarios() {
+        if let Some(ranges) = chunks::split(&text, 1) {
+            out.extend(ranges.into_iter().map(|r| text[r].to_owned()));
+        }
+    }
+    out
+}
+
+/// Bytes that mean something to TOML, or to the reader's refusals.
+const EDITS: &[&str] = &[
+    "\"",
+    "'",
+    "\\",
+    "[",
+    "]",
+    "[[",
+    "]]",
+    "{",
+    "}",
+    "=",
+    ",",
+    ".",
+    "#",
+    "\n",
+    " ",
+    "\t",
+    "-",
+    "+",
+    "0",
+    "1",
+    "9",
+    "e",
+    "_",
+    ":",
+    "x",
+    "true",
+    "false",
+    "\r",
+    "\u{7f}",
+    "\u{1}",
+    "é",
+    "\"\"\"",
+    "a = 1",
+    "name",
+    "inf",
+    "1.5",
+    "2024-01-01",
+];
+
+/// `text` with `edits` applied: (where, what, delete how many bytes).
+fn mutate(text: &str, edits: &[(usize, usize, usize)]) -> String {
+    let mut t = text.to_owned();
+    for &(at, what, del) in edits {
+        let mut at = at % (t.len() + 1);
+        while !t.is_char_boundary(at) {
+            at -= 1;
+        }
+        let mut end = (at + del % 3).min(t.len());
+        while !t.is_char_boundary(end) {
+            end += 1;
+        }
+        t.replace_range(at..end, EDITS[what % EDITS.len()]);
+    }
+    t
+}
+
+#[test]
+fn mutated_scenarios_are_read_as_the_crate_reads_them_or_left_to_it() {
+    use proptest::strategy::{Strategy, ValueTree};
+    let chunks = repo_chunks();
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = (
+        0..chunks.len(),
+        proptest::collection::vec((0usize..4096, 0usize..64, 0usize..3), 1..4),
+    );
+    let (mut taken, mut runs) = (0, 0);
+    for _ in 0..20_000 {
+        let (i, edits) = strategy.new_tree(&mut runner).unwrap().current();
+        let text = mutate(&chunks[i], &edits);
+        // Alone, and after another chunk (spans shifted).
+        taken += usize::from(same(&text, 0, &text));
+        let two = format!("{}{text}", chunks[(i + 1) % chunks.len()]);
+        let base = two.len() - text.len();
+        same(&two[base..], base, &two);
+        runs += 1;
+    }
+    // Not all refused: many edits keep the text in the subset (a changed
+    // name, number or spacing).
+    assert!(taken * 20 >= runs, "only {taken} of {runs} taken");
+}
+
+/// The scale presets (too large to keep in the repository), every chunk
+/// at the production size: `ZPRSIM_CHUNK_FILES=/tmp/wide.toml,/tmp/large.toml
+/// cargo test -p zprsim-control --release fast_reader_on_files -- --ignored`.
+#[test]
+#[ignore = "needs generated scenario files"]
+fn fast_reader_on_files() {
+    let files = std::env::var("ZPRSIM_CHUNK_FILES").expect("ZPRSIM_CHUNK_FILES");
+    for path in files.split(',') {
+        let text = std::fs::read_to_string(path).unwrap();
+        let ranges = chunks::split(&text, 16 << 10).unwrap();
+        let n = ranges.len();
+        let taken = ranges
+            .into_iter()
+            .filter(|r| same(&text[r.clone()], r.start, &text))
+            .count();
+        eprintln!("{path}: {taken} of {n} chunks taken");
+        assert!(taken + 1 >= n, "{path}: {taken} of {n}");
+    }
+}
