@@ -19,8 +19,8 @@
 //! The subset, line by line (`\n` ends lines; a text with `\r` is not
 //! taken):
 //! - blank lines and `#` comments;
-//! - `[[key]]` headers with one bare key, nothing inside the brackets but
-//!   the key;
+//! - `[key]` and `[[key]]` headers with one bare key, nothing inside the
+//!   brackets but the key;
 //! - `key = value`, the key bare or a basic string, not dotted.
 //!
 //! Values: basic strings without escapes on one line, decimal integers
@@ -28,7 +28,8 @@
 //! `true`, `false`, arrays (over lines, with comments and a trailing
 //! comma), inline tables on one line without a trailing comma, nested at
 //! most [`MAX_DEPTH`] deep. A table holds at most [`MAX_KEYS`] keys, none
-//! twice; a header's key is not also a key of the root table.
+//! twice; a header's key is not also a key of the root table, and a
+//! `[key]` is used once, not as a `[[key]]` too.
 
 use serde::Deserialize;
 
@@ -45,19 +46,57 @@ const MAX_KEYS: usize = 64;
 /// file (spans are the file's), or `None` when the `toml` crate must read
 /// it.
 pub(crate) fn parse(part: &str, base: usize) -> Option<RawScenario> {
-    let doc = read(part, base)?;
+    parse_part(part, base).map(|p| p.raw)
+}
+
+/// A part of a text read by [`parse_part`].
+pub(crate) struct Part<'a> {
+    /// Its raw scenario.
+    pub raw: RawScenario,
+    /// Its top-level keys, each once, and whether each is an array of
+    /// tables (`[[key]]`): parts of one text join as the whole text reads
+    /// only when no key but those of arrays of tables is in two parts.
+    pub keys: Vec<(&'a str, bool)>,
+}
+
+/// [`parse`], with the part's top-level keys.
+pub(crate) fn parse_part(part: &str, base: usize) -> Option<Part<'_>> {
+    let (doc, keys) = read(part, base)?;
     let root = doc.nodes.len().checked_sub(1)?;
     let _mode = SpanMode::enter_arena();
-    RawScenario::deserialize(At {
+    let raw = RawScenario::deserialize(At {
         doc: &doc,
         node: root,
     })
-    .ok()
+    .ok()?;
+    Some(Part { raw, keys })
 }
 
-/// The document of `text`, its root table the last node; `None` outside
-/// the subset.
-pub(crate) fn read(text: &str, base: usize) -> Option<Doc<'_>> {
+/// Where `text` may be cut into parts of at least `target` bytes (the
+/// last aside) for [`parse_part`]: before lines that start with `[[`.
+/// A cut inside an array leaves a part the reader refuses (arrays are its
+/// only values over several lines), so parts it takes all end where the
+/// whole text is at its top level.
+pub(crate) fn cuts(text: &str, target: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::with_capacity(text.len() / target.max(1) + 1);
+    let mut start = 0;
+    for at in memchr::memmem::find_iter(text.as_bytes(), b"\n[[") {
+        let cut = at + 1;
+        if cut - start >= target {
+            out.push(start..cut);
+            start = cut;
+        }
+    }
+    out.push(start..text.len());
+    out
+}
+
+/// The top-level keys of a text: each once, and whether it is `[[key]]`.
+type Keys<'a> = Vec<(&'a str, bool)>;
+
+/// The document of `text`, its root table the last node, and its top-level
+/// keys; `None` outside the subset.
+fn read(text: &str, base: usize) -> Option<(Doc<'_>, Keys<'_>)> {
     if memchr::memchr(b'\r', text.as_bytes()).is_some() {
         return None;
     }
@@ -98,16 +137,20 @@ pub(crate) fn read(text: &str, base: usize) -> Option<Doc<'_>> {
                     }
                     None => root.insert(std::mem::take(&mut r.open)),
                 };
-                let (key, key_span) = r.header()?;
+                let header_start = r.i;
+                let (key, key_span, array) = r.header()?;
                 let name = r.doc.text.get(key.0..key.1)?;
                 let known = groups
                     .iter()
                     .position(|g| r.doc.text.get(g.key.0..g.key.1) == Some(name));
                 current = Some(match known {
-                    Some(g) => g,
+                    // `[[key]]` again: one more element.
+                    Some(g) if array && groups.get(g)?.array => g,
+                    // A table defined twice, or both a table and an array
+                    // of tables: an error (the `toml` crate says which).
+                    Some(_) => return None,
                     None => {
-                        // A key both of the root and of a header: an error
-                        // (the `toml` crate says which).
+                        // A key both of the root and of a header: an error.
                         if root_keys
                             .iter()
                             .any(|e| r.doc.text.get(e.key.0..e.key.1) == Some(name))
@@ -117,6 +160,8 @@ pub(crate) fn read(text: &str, base: usize) -> Option<Doc<'_>> {
                         groups.push(Group {
                             key,
                             key_span,
+                            array,
+                            header: r.span_from(header_start),
                             tables: Vec::new(),
                         });
                         groups.len() - 1
@@ -137,18 +182,34 @@ pub(crate) fn read(text: &str, base: usize) -> Option<Doc<'_>> {
         }
         None => std::mem::take(&mut r.open),
     };
+    let mut keys = Vec::with_capacity(root_entries.len() + groups.len());
+    for e in &root_entries {
+        keys.push((text.get(e.key.0..e.key.1)?, false));
+    }
+    for g in &groups {
+        keys.push((text.get(g.key.0..g.key.1)?, g.array));
+    }
     let first = r.doc.entries.len();
     r.doc.entries.extend(root_entries);
     for g in groups {
-        let items = r.doc.items.len();
-        r.doc.items.extend_from_slice(&g.tables);
-        let node = r.push_node(
-            Val::Arr {
-                first: items,
-                len: g.tables.len(),
-            },
-            g.key_span,
-        );
+        let node = if g.array {
+            let items = r.doc.items.len();
+            r.doc.items.extend_from_slice(&g.tables);
+            r.push_node(
+                Val::Arr {
+                    first: items,
+                    len: g.tables.len(),
+                },
+                g.key_span,
+            )
+        } else {
+            let &[table] = g.tables.as_slice() else {
+                return None;
+            };
+            // The span the `toml` crate gives a `[key]` table.
+            r.doc.nodes.get_mut(table)?.span = g.header;
+            table
+        };
         r.doc.entries.push(Entry {
             key: g.key,
             key_span: g.key_span,
@@ -157,13 +218,17 @@ pub(crate) fn read(text: &str, base: usize) -> Option<Doc<'_>> {
     }
     let len = r.doc.entries.len() - first;
     r.push_node(Val::Tab { first, len }, (base, base + text.len()));
-    Some(r.doc)
+    Some((r.doc, keys))
 }
 
-/// The tables of one `[[key]]`.
+/// The table of one `[key]`, or the tables of one `[[key]]`.
 struct Group {
     key: (usize, usize),
     key_span: (usize, usize),
+    /// `[[key]]`.
+    array: bool,
+    /// The span of the first header.
+    header: (usize, usize),
     tables: Vec<usize>,
 }
 
@@ -247,23 +312,29 @@ impl Reader<'_> {
         }
     }
 
-    /// `[[key]]` at `i`: the key's text range and span.
-    fn header(&mut self) -> Option<((usize, usize), (usize, usize))> {
-        if self.peek_at(1) != Some(b'[') {
-            return None;
-        }
-        self.i += 2;
+    /// `[key]` or `[[key]]` at `i`: the key's text range and span, and
+    /// whether it is `[[key]]`.
+    #[allow(clippy::type_complexity)]
+    fn header(&mut self) -> Option<((usize, usize), (usize, usize), bool)> {
+        let array = self.peek_at(1) == Some(b'[');
+        self.i += if array { 2 } else { 1 };
         let start = self.i;
         while self.peek().is_some_and(is_bare) {
             self.i += 1;
         }
-        if self.i == start || self.peek() != Some(b']') || self.peek_at(1) != Some(b']') {
-            return None;
-        }
         let key = (start, self.i);
         let span = self.span_from(start);
-        self.i += 2;
-        Some((key, span))
+        if self.i == start || self.peek() != Some(b']') {
+            return None;
+        }
+        self.i += 1;
+        if array {
+            if self.peek() != Some(b']') {
+                return None;
+            }
+            self.i += 1;
+        }
+        Some((key, span, array))
     }
 
     /// The header table being read (its entries from `open`) added to its

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use super::{chunks, fast_toml, parse_toml_part};
+use super::{InOrder, chunks, fast_toml, parse_toml_fast, parse_toml_part, parse_toml_whole};
 
 /// The crate's reading of `part` (at `base` of `text`), rendered.
 fn by_crate(part: &str, base: usize, text: &str) -> Option<String> {
@@ -70,7 +70,42 @@ fn the_repositorys_scenarios_read_as_the_crate_reads_them() {
     eprintln!("taken whole: {taken}, chunks: {chunks_taken}");
     // Most files open with `[services]` or `[options]` (left to the
     // crate), so few are taken whole; their `[[key]]` chunks are.
-    assert!(taken >= 3 && chunks_taken >= 200, "{taken} {chunks_taken}");
+    // (The others are expectation files of tests/cases, not scenarios.)
+    assert!(taken >= 12 && chunks_taken >= 200, "{taken} {chunks_taken}");
+}
+
+#[test]
+fn tables_arrays_of_tables_and_their_errors() {
+    let ok = "name = \"n\" # c\n\n[services]\n\"osn\" = [\"1.2.3.0/24\",\n # c\n ]\nb = []\n\n\
+              [options]\nzpr_only = \"on\"\n[[vcn]]\nname = \"v\"\n\
+              security_attributes = { \"n\" = { k = { value = \"x\", mode = \"audit\" } } }\n\
+              [[vcn]]\nname = \"w\"\ncidr_blocks = []\nis_zpr_only = false\n";
+    assert!(same(ok, 0, ok));
+    // Each of these is an error or is outside the subset: never taken.
+    for bad in [
+        "[services]\na = []\n[services]\nb = []\n",
+        "[[services]]\n[services]\n",
+        "[options]\n[[options]]\n",
+        "services = {}\n[services]\n",
+        "vcn = []\n[[vcn]]\nname = \"v\"\n",
+        "[ services ]\n",
+        "[[ vcn ]]\nname = \"v\"\n",
+        "[services.x]\n",
+        "[[vcn]]\nname = \"v\"\nname = \"w\"\n",
+        "[[vcn]]\nname = \"v\\u0041\"\n",
+        "[[vcn]]\nname = \"v\"\r\n",
+        "[[vcn]]\nname = 'v'\n",
+        "[[vcn]]\nname = \"v\" x\n",
+        "[[vcn]]\nname.x = \"v\"\n",
+        "[[vcn]]\nsecurity_attributes = { a = { b = { value = \"x\" }, } }\n",
+        "[[vcn]]\nsecurity_attributes = { a = { b = { value = \"x\", value = \"y\" } } }\n",
+        "[[vcn]]\nname = \"v\"\nbogus = 1\n",
+        "[[nsg]]\nname = \"n\"\nvcn = \"v\"\nrules = [{ direction = \"ingress\", protocol = 1.5 }]\n",
+        "[[nsg]]\nname = \"n\"\nvcn = \"v\"\nrules = [{ direction = \"ingress\", protocol = 06 }]\n",
+        "[[nsg]]\nname = \"n\"\nvcn = \"v\"\nrules = [{ direction = \"ingress\", protocol = 9223372036854775808 }]\n",
+    ] {
+        assert!(fast_toml::parse(bad, 0).is_none(), "{bad}");
+    }
 }
 
 /// Every `[[key]]` chunk of the repository's scenarios.
@@ -185,4 +220,56 @@ fn fast_reader_on_files() {
         eprintln!("{path}: {taken} of {n} chunks taken");
         assert!(taken + 1 >= n, "{path}: {taken} of {n}");
     }
+}
+
+/// Pieces a text may hold before and between `[[key]]` chunks.
+const TOPS: &[&str] = &[
+    "name = \"n\"\n",
+    "[services]\n\"osn\" = [\"134.70.0.0/17\"]\n",
+    "[options]\nzpr_only = \"on\"\n",
+    "options = { zpr_only = \"on\" }\n",
+    "vcn = []\n",
+    "# a comment\n\n",
+    "x = [\n[[1]],\n]\n",
+];
+
+#[test]
+fn parts_read_apart_join_as_the_whole_text_reads() {
+    use proptest::strategy::{Strategy, ValueTree};
+    let chunks = repo_chunks();
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let piece = (
+        0..chunks.len() + TOPS.len(),
+        proptest::collection::vec((0usize..4096, 0usize..64, 0usize..3), 0..2),
+        proptest::bool::weighted(0.8),
+    );
+    let strategy = (proptest::collection::vec(piece, 1..6), 1usize..400);
+    let (mut taken, mut runs) = (0, 0);
+    for _ in 0..5_000 {
+        let (pieces, target) = strategy.new_tree(&mut runner).unwrap().current();
+        let mut text = String::new();
+        for (i, edits, clean) in pieces {
+            let base = chunks
+                .get(i)
+                .map_or_else(|| TOPS[i - chunks.len()], String::as_str);
+            text += &if clean {
+                base.to_owned()
+            } else {
+                mutate(base, &edits)
+            };
+        }
+        runs += 1;
+        if let Some(raw) = parse_toml_fast(&text, target, &InOrder) {
+            let whole = parse_toml_whole(&text, "s.toml")
+                .ok()
+                .map(|r| format!("{r:?}"));
+            assert_eq!(
+                Some(format!("{raw:?}")),
+                whole,
+                "target {target}, text:\n{text}"
+            );
+            taken += 1;
+        }
+    }
+    assert!(taken * 10 >= runs, "only {taken} of {runs} taken");
 }

@@ -419,12 +419,18 @@ pub fn from_json_str(text: &str, file: &str) -> Result<Loaded, LoadError> {
 // loading fails once per run, and callers match on its fields.
 #[allow(clippy::result_large_err)]
 fn parse_toml(text: &str, file: &str, jobs: &dyn Jobs) -> Result<raw::RawScenario, LoadError> {
+    if let Some(raw) = parse_toml_fast(text, TOML_CHUNK_BYTES, jobs)
+        // Larger TOML that `chunks::split` cannot split is refused below,
+        // and stays refused.
+        .filter(|_| {
+            text.len() <= MAX_WHOLE_TOML_BYTES || chunks::split(text, TOML_CHUNK_BYTES).is_some()
+        })
+    {
+        return Ok(raw);
+    }
     match parse_toml_chunked(text, TOML_CHUNK_BYTES, jobs) {
         Chunked::Parsed(raw) => Ok(raw),
-        // Read as the `toml` crate would, or by it (`fast_toml.rs`).
-        _ if text.len() <= MAX_WHOLE_TOML_BYTES => {
-            fast_toml::parse(text, 0).map_or_else(|| parse_toml_whole(text, file), Ok)
-        }
+        _ if text.len() <= MAX_WHOLE_TOML_BYTES => parse_toml_whole(text, file),
         // Too large to parse whole: the failing part's own error, placed
         // in the whole file.
         Chunked::Failed(start, end) => Err(text
@@ -445,6 +451,52 @@ fn parse_toml(text: &str, file: &str, jobs: &dyn Jobs) -> Result<raw::RawScenari
 /// Tests split at every `[[key]]`, so every loader test goes through the
 /// split.
 const TOML_CHUNK_BYTES: usize = if cfg!(test) { 1 } else { 16 << 10 };
+
+/// The scenario read by the fast reader (`fast_toml.rs`) in parts cut
+/// before `[[` lines (`fast_toml::cuts`), read through `jobs`; `None` when
+/// a part is outside the reader's subset or a top-level key other than an
+/// array of tables is in two parts (the caller then goes the `toml`
+/// crate's way, which gives the error if there is one). What it gives is
+/// what the `toml` crate reads from the whole text: each part is read as
+/// the crate reads it, each part the reader takes ends at the text's top
+/// level, and the parts' arrays of tables are joined in document order.
+/// Cutting costs a `memmem` pass instead of `chunks::split`'s scan.
+fn parse_toml_fast(text: &str, target: usize, jobs: &dyn Jobs) -> Option<raw::RawScenario> {
+    let ranges = fast_toml::cuts(text, target);
+    let slots: Vec<OnceLock<Option<fast_toml::Part<'_>>>> =
+        ranges.iter().map(|_| OnceLock::new()).collect();
+    jobs.run(ranges.len(), &|i| {
+        let (Some(r), Some(slot)) = (ranges.get(i), slots.get(i)) else {
+            return;
+        };
+        let part = text
+            .get(r.clone())
+            .and_then(|t| fast_toml::parse_part(t, r.start));
+        let _ = slot.set(part);
+    });
+    let mut parts = Vec::with_capacity(slots.len());
+    // A top-level key (at most a dozen: the raw scenario's fields) and
+    // whether it is an array of tables.
+    let mut seen: Vec<(&str, bool)> = Vec::new();
+    for slot in slots {
+        let part = slot.into_inner().flatten()?;
+        for &(key, array) in &part.keys {
+            match seen.iter().find(|(k, _)| *k == key) {
+                Some(&(_, was_array)) if array && was_array => {}
+                Some(_) => return None,
+                None => seen.push((key, array)),
+            }
+        }
+        parts.push(part.raw);
+    }
+    let mut parts = parts.into_iter();
+    let mut out = parts.next()?;
+    reserve_for(&mut out, parts.as_slice());
+    for part in parts {
+        append(&mut out, part);
+    }
+    Some(out)
+}
 
 /// What the split parse gave.
 // Made once per load and matched at once: boxing the scenario buys nothing.
