@@ -69,6 +69,10 @@ struct EdgeCoverage {
     own_nsg_peer: usize,
     audit: usize,
     replies_allowed: usize,
+    /// Decided between two VNICs of one subnet in different IPv4 blocks
+    /// of it (OCI's `ipv4-cidr-blocks`: delivered directly, as within one
+    /// block).
+    across_blocks: usize,
 }
 
 fn security_rule(s: &Scenario, r: Option<RuleRef>) -> Option<&SecurityRule> {
@@ -152,6 +156,19 @@ fn count(s: &Scenario, p: &Packet, ctx: Context, d: &Decision, cov: &mut EdgeCov
     }
     cov.audit += usize::from(j.zpr_audit);
     let first = ctx == Context::First && j.stage.is_none();
+    let block = |a: std::net::IpAddr| {
+        s.subnets
+            .iter()
+            .enumerate()
+            .find_map(|(i, sn)| sn.cidrs.iter().position(|c| c.contains(&a)).map(|b| (i, b)))
+    };
+    if let (Some((x, bx)), Some((y, by))) = (block(p.src), block(p.dst))
+        && x == y
+        && bx != by
+        && p.src.is_ipv4()
+    {
+        cov.across_blocks += 1;
+    }
     let dd = &d.deciders;
     count_security(s, p.src, dd.egress, j.tracking.at_src, first, cov);
     count_security(s, p.dst, dd.ingress, j.tracking.at_dst, first, cov);
@@ -272,6 +289,7 @@ fn compiled_equals_reference_on_edge_shapes() {
         ("own_nsg_peer", cov.own_nsg_peer),
         ("audit", cov.audit),
         ("replies_allowed", cov.replies_allowed),
+        ("across_blocks", cov.across_blocks),
     ];
     for (name, n) in shapes {
         assert!(n > 0, "the edge generator never reached {name}: {cov:#?}");

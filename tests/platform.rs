@@ -894,3 +894,45 @@ fn a_delegated_prefix_gives_the_vnic_every_address_of_it() {
     want.push("10.0.96.0".into());
     assert_eq!(got, want);
 }
+
+/// A pod subnet grown with a second IPv4 block (`oci network subnet
+/// add-ipv4-subnet-cidr`: the subnet lists both in `ipv4-cidr-blocks`,
+/// the primary `cidr-block` among them). Before, the importer kept only
+/// `cidr-block`, so the import of every such tenancy failed to load:
+/// "address `10.0.128.2` is outside subnet `pods`".
+#[test]
+fn a_subnet_with_a_second_ipv4_block_imports_with_its_pods_in_either() {
+    let mut files = oke_export(2, 1);
+    files.insert(
+        "network-subnet-list.json".into(),
+        file(&json!([
+            { "id": "ocid1.subnet.oc1.iad.workers", "vcn-id": "ocid1.vcn.oc1.iad.v1", "display-name": "workers",
+              "cidr-block": "10.0.8.0/21", "security-list-ids": [] },
+            { "id": "ocid1.subnet.oc1.iad.pods", "vcn-id": "ocid1.vcn.oc1.iad.v1", "display-name": "pods",
+              "cidr-block": "10.0.64.0/18", "ipv4-cidr-blocks": ["10.0.64.0/18", "10.0.128.0/20"],
+              "security-list-ids": [] },
+        ])),
+    );
+    // One more pod of node 0, in the second block.
+    let list: Value = serde_json::from_str(&files["network-private-ip-list.json"]).unwrap();
+    let mut ips = list["data"].as_array().unwrap().clone();
+    ips.push(
+        json!({ "id": "ocid1.privateip.oc1.iad.extra", "ip-address": "10.0.128.2",
+        "vnic-id": "ocid1.vnic.oc1.iad.pods0", "is-primary": false }),
+    );
+    files.insert(
+        "network-private-ip-list.json".into(),
+        file(&Value::Array(ips)),
+    );
+    let imported = oci::import(&files, None).unwrap();
+    assert!(
+        imported
+            .toml
+            .contains(r#"ipv4_cidr_blocks = ["10.0.128.0/20"]"#),
+        "{}",
+        imported.toml
+    );
+    let ips = imported_ips(&files);
+    let pods0 = ips.values().find(|v| v.contains(&"10.0.128.2".to_owned()));
+    assert!(pods0.is_some_and(|v| v.len() == 2), "{ips:?}");
+}

@@ -487,6 +487,10 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
     for v in 0..2 {
         for sn in 1..=2 {
             let subnet = id(SubnetId::new, s.subnets.len());
+            // Edges: the second subnet of each VCN has a second IPv4 block
+            // (OCI's `ipv4-cidr-blocks`); chosen without a draw, so the
+            // random stream is the one it was before.
+            let multi = shape.edges && sn == 2;
             // Any order: the union is evaluated in the subnet's list order.
             let mut lists: Vec<SecurityListId> = lists_by_vcn[v]
                 .iter()
@@ -500,15 +504,26 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                 name: format!("subnet{v}-{sn}"),
                 id: None,
                 vcn: id(VcnId::new, v),
-                cidrs: vec![
-                    net(&format!("10.{v}.{sn}.0/24")),
-                    net(&format!("fd00:{v}:{sn}::/64")),
-                ],
+                cidrs: if multi {
+                    vec![
+                        net(&format!("10.{v}.{sn}.0/24")),
+                        net(&format!("10.{v}.{}.0/24", 100 + sn)),
+                        net(&format!("fd00:{v}:{sn}::/64")),
+                    ]
+                } else {
+                    vec![
+                        net(&format!("10.{v}.{sn}.0/24")),
+                        net(&format!("fd00:{v}:{sn}::/64")),
+                    ]
+                },
                 route_table: None,
                 security_lists: lists,
             });
             for k in 0..rng.random_range(1..=shape.max_vnics_per_subnet.max(1)) {
-                let mut ips = vec![ip(&format!("10.{v}.{sn}.{}", 10 + k))];
+                // A subnet with a second IPv4 block (OCI's
+                // `ipv4-cidr-blocks`) puts some VNICs in it.
+                let third = if multi && k % 2 == 1 { 100 + sn } else { sn };
+                let mut ips = vec![ip(&format!("10.{v}.{third}.{}", 10 + k))];
                 if shape.edges && rng.random_bool(0.2) {
                     ips.push(ip(&format!("10.{v}.{sn}.{}", 50 + k)));
                 }

@@ -1935,12 +1935,17 @@ pub fn to_toml(s: &Scenario) -> String {
         if let Some(first) = sn.cidrs.first() {
             let _ = writeln!(o, "cidr_block = \"{first}\"");
         }
-        if sn.cidrs.len() > 1 {
-            let _ = writeln!(
-                o,
-                "ipv6_cidr_blocks = {}",
-                list_of(sn.cidrs[1..].iter().map(|c| format!("\"{c}\"")))
-            );
+        for (field, v6) in [("ipv4_cidr_blocks", false), ("ipv6_cidr_blocks", true)] {
+            let more: Vec<String> = sn
+                .cidrs
+                .iter()
+                .skip(1)
+                .filter(|c| matches!(c, ipnet::IpNet::V6(_)) == v6)
+                .map(|c| format!("\"{c}\""))
+                .collect();
+            if !more.is_empty() {
+                let _ = writeln!(o, "{field} = {}", list_of(more.into_iter()));
+            }
         }
         if let Some(rt) = sn.route_table {
             let _ = writeln!(

@@ -346,7 +346,8 @@ pub struct Subnet {
     pub id: Option<String>,
     /// The VCN it belongs to.
     pub vcn: VcnId,
-    /// `cidr_block` first, then any `ipv6_cidr_blocks`.
+    /// `cidr_block` first, then any further `ipv4_cidr_blocks`, then any
+    /// `ipv6_cidr_blocks`.
     pub cidrs: Vec<IpNet>,
     /// Its route table; `None` means only the implicit local routes.
     pub route_table: Option<RouteTableId>,

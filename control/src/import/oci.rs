@@ -1074,7 +1074,13 @@ pub fn import_vcns(
         m.insert("name".into(), json!(name));
         m.insert("id".into(), json!(id_of(o)));
         m.insert("vcn".into(), json!(vcn));
-        let mut v4 = gs(o, "cidr-block").map(str::to_owned);
+        // OCI's `ipv4-cidr-blocks` lists every IPv4 block of a subnet,
+        // the primary `cidr-block` among them.
+        let mut more_v4 = gstrs(o, "ipv4-cidr-blocks");
+        let mut v4 = gs(o, "cidr-block")
+            .map(str::to_owned)
+            .or_else(|| (!more_v4.is_empty()).then(|| more_v4.remove(0)));
+        more_v4.retain(|c| Some(c) != v4.as_ref());
         let mut v6 = gstrs(o, "ipv6-cidr-blocks");
         if v6.is_empty() {
             v6.extend(gs(o, "ipv6-cidr-block").map(str::to_owned));
@@ -1083,6 +1089,9 @@ pub fn import_vcns(
             v4 = Some(v6.remove(0));
         }
         m.insert("cidr_block".into(), json!(v4.unwrap_or_default()));
+        if !more_v4.is_empty() {
+            m.insert("ipv4_cidr_blocks".into(), json!(more_v4));
+        }
         if !v6.is_empty() {
             m.insert("ipv6_cidr_blocks".into(), json!(v6));
         }

@@ -485,6 +485,10 @@ pub(crate) struct RawSubnet {
     pub id: Option<Sp<String>>,
     pub vcn: Sp<String>,
     pub cidr_block: Sp<String>,
+    /// Further IPv4 blocks (OCI's `ipv4-cidr-blocks`, which lists the
+    /// primary `cidr_block` too: a block equal to it is taken once).
+    #[serde(default)]
+    pub ipv4_cidr_blocks: Vec<Sp<String>>,
     #[serde(default)]
     pub ipv6_cidr_blocks: Vec<Sp<String>>,
     pub route_table: Option<Sp<String>>,

@@ -1179,6 +1179,8 @@ impl Resolver<'_> {
         };
         let mut subnets = Vec::new();
         let mut subnet_cidrs: Vec<Tagged<(usize, usize)>> = Vec::new();
+        // Per subnet, per block (in `cidrs` order): where it was written.
+        let mut cidr_fields: Vec<Vec<(Option<usize>, &'static str)>> = Vec::new();
         for (si, s) in raw.subnet.iter().enumerate() {
             let object = label(Kind::Subnet, &s.name.value);
             let vcn = id(
@@ -1189,20 +1191,33 @@ impl Resolver<'_> {
             let mut cidrs = Vec::new();
             let first = parse_cidr(&s.cidr_block.value)
                 .map_err(|m| ctx.err(s.cidr_block.start(), &object, "cidr_block", m))?;
-            let mut all: Vec<(IpNet, &Sp<String>, &str)> =
+            let mut all: Vec<(IpNet, &Sp<String>, &'static str)> =
                 vec![(first, &s.cidr_block, "cidr_block")];
-            for c in &s.ipv6_cidr_blocks {
-                let net = parse_cidr(&c.value)
-                    .map_err(|m| ctx.err(c.start(), &object, "ipv6_cidr_blocks", m))?;
-                if !matches!(net, IpNet::V6(_)) {
-                    return Err(ctx.err(
-                        c.start(),
-                        &object,
-                        "ipv6_cidr_blocks",
-                        format!("`{}` is not an ipv6 cidr block", c.value),
-                    ));
+            for (field, list, v6) in [
+                ("ipv4_cidr_blocks", &s.ipv4_cidr_blocks, false),
+                ("ipv6_cidr_blocks", &s.ipv6_cidr_blocks, true),
+            ] {
+                for c in list {
+                    let net =
+                        parse_cidr(&c.value).map_err(|m| ctx.err(c.start(), &object, field, m))?;
+                    if matches!(net, IpNet::V6(_)) != v6 {
+                        return Err(ctx.err(
+                            c.start(),
+                            &object,
+                            field,
+                            format!(
+                                "`{}` is not an {} cidr block",
+                                c.value,
+                                if v6 { "ipv6" } else { "ipv4" }
+                            ),
+                        ));
+                    }
+                    // OCI lists the primary block among `ipv4-cidr-blocks`.
+                    if !v6 && net == first {
+                        continue;
+                    }
+                    all.push((net, c, field));
                 }
-                all.push((net, c, "ipv6_cidr_blocks"));
             }
             for (ci, (net, src, field)) in all.iter().enumerate() {
                 if !contained(&vcn_sorted[vcn.index()], net) {
@@ -1220,6 +1235,11 @@ impl Resolver<'_> {
                 subnet_cidrs.push((*net, (si, ci), subnet_cidrs.len()));
                 cidrs.push(*net);
             }
+            cidr_fields.push(
+                all.iter()
+                    .map(|(_, src, field)| (src.start(), *field))
+                    .collect(),
+            );
             let route_table = match &s.route_table {
                 Some(r) => {
                     let i = ctx.lookup(Kind::RouteTable, r, &object, "route_table")?;
@@ -1309,16 +1329,11 @@ impl Resolver<'_> {
             }
             if let Some(((a, (sa, _)), (b, (sb, cb)))) = found {
                 let s = &raw.subnet[sb];
-                let at = if cb == 0 {
-                    s.cidr_block.start()
-                } else {
-                    s.ipv6_cidr_blocks.get(cb - 1).and_then(Sp::start)
-                };
-                let field = if cb == 0 {
-                    "cidr_block"
-                } else {
-                    "ipv6_cidr_blocks"
-                };
+                let (at, field) = cidr_fields
+                    .get(sb)
+                    .and_then(|f| f.get(cb))
+                    .copied()
+                    .unwrap_or((s.cidr_block.start(), "cidr_block"));
                 let msg = if sa == sb {
                     format!("cidr block `{b}` overlaps cidr block `{a}` of the same subnet")
                 } else {

@@ -1648,3 +1648,37 @@ fn json_error_positions_do_not_leak_between_loads() {
         assert_eq!(got, want);
     }
 }
+
+/// A subnet with several IPv4 blocks (OCI's `ipv4-cidr-blocks`): its
+/// VNICs may sit in any of them; the primary block listed again is taken
+/// once; JSON loads the same model.
+#[test]
+fn a_subnet_takes_several_ipv4_blocks() {
+    let text = with_base(
+        "[[subnet]]\nname = \"multi\"\nvcn = \"v\"\ncidr_block = \"10.0.2.0/24\"\n\
+         ipv4_cidr_blocks = [\"10.0.2.0/24\", \"10.0.8.0/22\"]\n\
+         [[vnic]]\nname = \"n\"\nsubnet = \"multi\"\nprivate_ips = [\"10.0.9.7\"]\n",
+    );
+    let l = from_toml_str(&text, "s.toml").unwrap();
+    assert_eq!(
+        l.scenario.subnets[1].cidrs,
+        vec![net("10.0.2.0/24"), net("10.0.8.0/22")]
+    );
+    let j = from_json_str(&toml_to_json(&text), "s.json").unwrap();
+    assert_same_model(&l.scenario, &j.scenario);
+    // Without the block, the same VNIC is outside its subnet.
+    let e = toml_err(&text.replace(", \"10.0.8.0/22\"", ""));
+    assert!(e.to_string().contains("is outside subnet `multi`"), "{e}");
+}
+
+error_case!(
+    ipv4_cidr_blocks_take_no_ipv6_block,
+    "[[subnet]]\nname = \"m\"\nvcn = \"v\"\ncidr_block = \"10.0.2.0/24\"\nipv4_cidr_blocks = [\"fd00::/64\"]\n",
+    "s.toml:12:21: error: in subnet `m`, field `ipv4_cidr_blocks`: `fd00::/64` is not an ipv4 cidr block"
+);
+
+error_case!(
+    an_overlapping_further_ipv4_block_is_named_where_written,
+    "[[subnet]]\nname = \"m\"\nvcn = \"v\"\ncidr_block = \"10.0.2.0/24\"\nipv4_cidr_blocks = [\"10.0.3.0/24\", \"10.0.1.128/25\"]\n",
+    "s.toml:12:36: error: in subnet `m`, field `ipv4_cidr_blocks`: cidr block `10.0.1.128/25` overlaps cidr block `10.0.1.0/24` of subnet `s`"
+);
