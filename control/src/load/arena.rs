@@ -1,7 +1,7 @@
 //! A parsed document as flat arrays, and the serde `Deserializer` that
 //! reads the raw structs (`raw.rs`) out of it, spans included.
 //!
-//! The fast readers (`fast_toml.rs`) fill a [`Doc`]: one [`Node`] per
+//! The fast readers (`fast_toml.rs`, `fast_json.rs`) fill a [`Doc`]: one [`Node`] per
 //! value, with its byte span; arrays and tables point at runs of
 //! `items` and `entries`. Strings are ranges of the text (the readers take
 //! only strings without escapes), so a value costs no allocation until the
@@ -15,6 +15,13 @@ use std::fmt;
 use std::ops::Range;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+/// How many bytes of `b` from `at` satisfy `keep` (a scan without a
+/// bounds check per byte: the readers' inner loops).
+pub(crate) fn run_len(b: &[u8], at: usize, keep: impl Fn(u8) -> bool) -> usize {
+    let rest = b.get(at..).unwrap_or_default();
+    rest.iter().position(|&c| !keep(c)).unwrap_or(rest.len())
+}
 
 /// A value of the document.
 #[derive(Debug, Clone, Copy)]
@@ -60,6 +67,23 @@ pub(crate) struct Doc<'a> {
 }
 
 impl Doc<'_> {
+    /// Whether no two of `entries` (keys of one table) have the same key.
+    pub(crate) fn keys_unique(&self, entries: &[Entry]) -> bool {
+        let key = |e: &Entry| self.text.get(e.key.0..e.key.1);
+        // Tables hold a few keys: a scan, no allocation.
+        const SCAN: usize = 16;
+        if entries.len() <= SCAN {
+            return entries.iter().enumerate().all(|(i, a)| {
+                entries
+                    .get(i + 1..)
+                    .is_some_and(|rest| rest.iter().all(|b| key(a) != key(b)))
+            });
+        }
+        let mut keys: Vec<Option<&str>> = entries.iter().map(key).collect();
+        keys.sort_unstable();
+        keys.windows(2).all(|w| w.first() != w.get(1))
+    }
+
     fn str_at(&self, (start, end): (usize, usize)) -> Result<&str, Refused> {
         self.text.get(start..end).ok_or(Refused)
     }
@@ -163,6 +187,20 @@ impl<'de> Deserializer<'de> for At<'_, '_> {
         visitor.visit_newtype_struct(self)
     }
 
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Refused> {
+        // A struct from a table only: serde_json would also read one from
+        // an array, field by field; refused, the full parsers decide.
+        match self.doc.node(self.node)?.val {
+            Val::Tab { .. } => self.deserialize_any(visitor),
+            _ => Err(Refused),
+        }
+    }
+
     fn deserialize_enum<V: Visitor<'de>>(
         self,
         _name: &'static str,
@@ -174,7 +212,7 @@ impl<'de> Deserializer<'de> for At<'_, '_> {
 
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map
         identifier ignored_any
     }
 }

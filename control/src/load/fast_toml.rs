@@ -27,20 +27,16 @@
 //! (`-` allowed, no `+`, no `_`, no leading zero) that fit in `i64`,
 //! `true`, `false`, arrays (over lines, with comments and a trailing
 //! comma), inline tables on one line without a trailing comma, nested at
-//! most [`MAX_DEPTH`] deep. A table holds at most [`MAX_KEYS`] keys, none
-//! twice; a header's key is not also a key of the root table, and a
+//! most [`MAX_DEPTH`] deep. A table holds no key twice; a header's key is not also a key of the root table, and a
 //! `[key]` is used once, not as a `[[key]]` too.
 
 use serde::Deserialize;
 
-use super::arena::{At, Doc, Entry, Node, Val};
+use super::arena::{At, Doc, Entry, Node, Val, run_len};
 use super::raw::{RawScenario, SpanMode};
 
 /// Deepest nesting of arrays and inline tables taken.
 const MAX_DEPTH: usize = 32;
-
-/// Most keys in one table taken (duplicates are found by a scan).
-const MAX_KEYS: usize = 64;
 
 /// The raw scenario of `part`, a text that starts at byte `base` of the
 /// file (spans are the file's), or `None` when the `toml` crate must read
@@ -170,7 +166,7 @@ fn read(text: &str, base: usize) -> Option<(Doc<'_>, Keys<'_>)> {
                 r.line_end()?;
             }
             _ => {
-                r.key_value(0, 0)?;
+                r.key_value(0)?;
                 r.line_end()?;
             }
         }
@@ -182,6 +178,9 @@ fn read(text: &str, base: usize) -> Option<(Doc<'_>, Keys<'_>)> {
         }
         None => std::mem::take(&mut r.open),
     };
+    if !r.doc.keys_unique(&root_entries) {
+        return None;
+    }
     let mut keys = Vec::with_capacity(root_entries.len() + groups.len());
     for e in &root_entries {
         keys.push((text.get(e.key.0..e.key.1)?, false));
@@ -264,9 +263,7 @@ impl Reader<'_> {
     }
 
     fn skip_ws(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t')) {
-            self.i += 1;
-        }
+        self.i += run_len(self.b, self.i, |c| matches!(c, b' ' | b'\t'));
     }
 
     /// Spaces, newlines and comments (inside an array).
@@ -284,16 +281,12 @@ impl Reader<'_> {
     /// read); `None` on a control character TOML forbids there.
     fn comment(&mut self) -> Option<()> {
         self.i += 1;
-        while let Some(c) = self.peek() {
-            match c {
-                b'\n' => break,
-                b'\t' => {}
-                0..0x20 | 0x7f => return None,
-                _ => {}
-            }
-            self.i += 1;
+        self.i += run_len(self.b, self.i, |c| c == b'\t' || (c >= 0x20 && c != 0x7f));
+        match self.peek() {
+            None | Some(b'\n') => Some(()),
+            // A control character TOML forbids in comments.
+            Some(_) => None,
         }
-        Some(())
     }
 
     /// The end of a line: spaces, a comment, then a newline or the end.
@@ -319,9 +312,7 @@ impl Reader<'_> {
         let array = self.peek_at(1) == Some(b'[');
         self.i += if array { 2 } else { 1 };
         let start = self.i;
-        while self.peek().is_some_and(is_bare) {
-            self.i += 1;
-        }
+        self.i += run_len(self.b, self.i, is_bare);
         let key = (start, self.i);
         let span = self.span_from(start);
         if self.i == start || self.peek() != Some(b']') {
@@ -346,22 +337,27 @@ impl Reader<'_> {
         };
         let first = self.doc.entries.len();
         self.doc.entries.append(&mut self.open);
+        self.close_keys(first)?;
         let len = self.doc.entries.len() - first;
         let node = self.push_node(Val::Tab { first, len }, (self.base, self.base));
         groups.get_mut(g)?.tables.push(node);
         Some(())
     }
 
-    /// `key = value` at `i`, added to the table whose entries start at
-    /// `open[mark]`.
-    fn key_value(&mut self, mark: usize, depth: usize) -> Option<()> {
+    /// `None` when a key of the table whose entries start at
+    /// `doc.entries[first]` is given twice (an error).
+    fn close_keys(&self, first: usize) -> Option<()> {
+        let entries = self.doc.entries.get(first..)?;
+        self.doc.keys_unique(entries).then_some(())
+    }
+
+    /// `key = value` at `i`, added to the innermost table being read.
+    fn key_value(&mut self, depth: usize) -> Option<()> {
         let key_start = self.i;
         let key = match self.peek()? {
             b'"' => self.basic()?,
             c if is_bare(c) => {
-                while self.peek().is_some_and(is_bare) {
-                    self.i += 1;
-                }
+                self.i += run_len(self.b, self.i, is_bare);
                 (key_start, self.i)
             }
             _ => return None,
@@ -375,15 +371,7 @@ impl Reader<'_> {
         self.i += 1;
         self.skip_ws();
         let node = self.value(depth)?;
-        let siblings = self.open.get(mark..)?;
-        let name = self.doc.text.get(key.0..key.1)?;
-        if siblings.len() >= MAX_KEYS
-            || siblings
-                .iter()
-                .any(|e| self.doc.text.get(e.key.0..e.key.1) == Some(name))
-        {
-            return None;
-        }
+        // (A key given twice is found when the table closes.)
         self.open.push(Entry {
             key,
             key_span,
@@ -429,14 +417,15 @@ impl Reader<'_> {
         }
         self.i += 1;
         let start = self.i;
-        loop {
-            match self.peek()? {
-                b'"' => break,
-                // Escapes are left to the `toml` crate; control characters
-                // (a newline among them) are errors there.
-                b'\\' | 0x00..=0x08 | 0x0a..=0x1f | 0x7f => return None,
-                _ => self.i += 1,
-            }
+        // Escapes are left to the `toml` crate; control characters (a
+        // newline among them) are errors there.
+        self.i += run_len(
+            self.b,
+            self.i,
+            |c| !matches!(c, b'"' | b'\\' | 0x00..=0x08 | 0x0a..=0x1f | 0x7f),
+        );
+        if self.peek()? != b'"' {
+            return None;
         }
         let end = self.i;
         self.i += 1;
@@ -454,9 +443,7 @@ impl Reader<'_> {
             // `0` alone: a digit after it is the caller's refusal.
             self.i += 1;
         } else {
-            while self.peek().is_some_and(|c| c.is_ascii_digit()) {
-                self.i += 1;
-            }
+            self.i += run_len(self.b, self.i, |c| c.is_ascii_digit());
         }
         if self.i == digits {
             return None;
@@ -508,7 +495,7 @@ impl Reader<'_> {
             self.i += 1;
         } else {
             loop {
-                self.key_value(mark, depth)?;
+                self.key_value(depth)?;
                 self.skip_ws();
                 match self.peek()? {
                     b',' => {
@@ -529,6 +516,7 @@ impl Reader<'_> {
         }
         let first = self.doc.entries.len();
         self.doc.entries.extend(self.open.drain(mark..));
+        self.close_keys(first)?;
         let len = self.doc.entries.len() - first;
         let span = self.span_from(start);
         Some(self.push_node(Val::Tab { first, len }, span))

@@ -28,7 +28,7 @@ fn same(part: &str, base: usize, text: &str) -> bool {
     }
 }
 
-fn repo_scenarios() -> Vec<(String, String)> {
+pub(super) fn repo_scenarios() -> Vec<(String, String)> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut out = Vec::new();
     let mut dirs = vec![
@@ -160,8 +160,15 @@ const EDITS: &[&str] = &[
     "2024-01-01",
 ];
 
-/// `text` with `edits` applied: (where, what, delete how many bytes).
+/// `text` with `edits` applied: (where, what of [`EDITS`], delete how many
+/// bytes).
 fn mutate(text: &str, edits: &[(usize, usize, usize)]) -> String {
+    mutate_with(text, edits, EDITS)
+}
+
+/// `text` with `edits` applied: (where, what of `pieces`, delete how many
+/// bytes).
+pub(super) fn mutate_with(text: &str, edits: &[(usize, usize, usize)], pieces: &[&str]) -> String {
     let mut t = text.to_owned();
     for &(at, what, del) in edits {
         let mut at = at % (t.len() + 1);
@@ -172,7 +179,7 @@ fn mutate(text: &str, edits: &[(usize, usize, usize)]) -> String {
         while !t.is_char_boundary(end) {
             end += 1;
         }
-        t.replace_range(at..end, EDITS[what % EDITS.len()]);
+        t.replace_range(at..end, pieces[what % pieces.len()]);
     }
     t
 }

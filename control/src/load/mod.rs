@@ -44,6 +44,9 @@ mod arena;
 #[cfg(test)]
 mod chunk_tests;
 mod chunks;
+mod fast_json;
+#[cfg(test)]
+mod fast_json_tests;
 mod fast_toml;
 #[cfg(test)]
 mod fast_toml_tests;
@@ -669,6 +672,18 @@ fn toml_error(e: &toml::de::Error, text: &str, start: usize, file: &str) -> Load
 // loading fails once per run, and callers match on its fields.
 #[allow(clippy::result_large_err)]
 fn parse_json(text: &str, file: &str) -> Result<raw::RawScenario, LoadError> {
+    // Plain JSON is read without a second pass per span (`fast_json.rs`);
+    // anything else, and every error, by serde_json.
+    if let Some(raw) = fast_json::parse(text) {
+        return Ok(raw);
+    }
+    parse_json_serde(text, file)
+}
+
+/// [`parse_json`] by serde_json alone.
+// The error is large, but the API hands it out by value on purpose.
+#[allow(clippy::result_large_err)]
+fn parse_json_serde(text: &str, file: &str) -> Result<raw::RawScenario, LoadError> {
     let _mode = raw::SpanMode::enter_json(text);
     serde_json::from_str::<raw::RawScenario>(text).map_err(|e| {
         let full = e.to_string();
