@@ -69,19 +69,28 @@ pub(crate) struct Doc<'a> {
 impl Doc<'_> {
     /// Whether no two of `entries` (keys of one table) have the same key.
     pub(crate) fn keys_unique(&self, entries: &[Entry]) -> bool {
-        let key = |e: &Entry| self.text.get(e.key.0..e.key.1);
-        // Tables hold a few keys: a scan, no allocation.
+        // Tables hold a few keys: a scan of their texts taken once, no
+        // allocation.
         const SCAN: usize = 16;
+        let b = self.text.as_bytes();
+        let key = |e: &Entry| b.get(e.key.0..e.key.1);
         if entries.len() <= SCAN {
-            return entries.iter().enumerate().all(|(i, a)| {
-                entries
-                    .get(i + 1..)
-                    .is_some_and(|rest| rest.iter().all(|b| key(a) != key(b)))
-            });
+            let mut keys: [&[u8]; SCAN] = [&[]; SCAN];
+            for (k, e) in keys.iter_mut().zip(entries) {
+                match key(e) {
+                    Some(t) => *k = t,
+                    None => return false,
+                }
+            }
+            let keys = keys.get(..entries.len()).unwrap_or_default();
+            return keys
+                .iter()
+                .enumerate()
+                .all(|(i, a)| keys.get(i + 1..).unwrap_or_default().iter().all(|b| a != b));
         }
-        let mut keys: Vec<Option<&str>> = entries.iter().map(key).collect();
+        let mut keys: Vec<Option<&[u8]>> = entries.iter().map(key).collect();
         keys.sort_unstable();
-        keys.windows(2).all(|w| w.first() != w.get(1))
+        keys.iter().all(Option::is_some) && keys.windows(2).all(|w| w.first() != w.get(1))
     }
 
     fn str_at(&self, (start, end): (usize, usize)) -> Result<&str, Refused> {

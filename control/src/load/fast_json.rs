@@ -26,39 +26,105 @@ use super::raw::{RawScenario, SpanMode};
 /// Deepest nesting of arrays and objects taken.
 const MAX_DEPTH: usize = 32;
 
+/// Elements of a top-level array are read and handed to serde in batches
+/// of about this much text: the document of one batch is alive at a time
+/// (reading the whole text first took ~50 MiB more on `large`), and it
+/// stays in the core's cache while serde reads it.
+pub(crate) const BATCH_BYTES: usize = 16 << 10;
+
 /// The raw scenario of `text`, a whole JSON file, or `None` when
 /// serde_json must read it.
+///
+/// The top-level object is read key by key: every value but an array is
+/// read alone as a one-key scenario; an array is read in batches of
+/// elements, each a one-key scenario holding a run of the array. The
+/// parts are joined in document order as the TOML parts are (`append`):
+/// the raw scenario's fields are independent and an array's elements are
+/// read one by one, so that is what the whole object reads as, given no
+/// top-level key twice (checked). An empty array is one part, so that a
+/// key that wants no array is still refused.
 pub(crate) fn parse(text: &str) -> Option<RawScenario> {
-    let doc = read(text)?;
-    let root = doc.nodes.len().checked_sub(1)?;
-    let _mode = SpanMode::enter_arena();
-    RawScenario::deserialize(At {
-        doc: &doc,
-        node: root,
-    })
-    .ok()
-}
-
-/// The document of `text`, its root value the last node; `None` outside
-/// the subset.
-fn read(text: &str) -> Option<Doc<'_>> {
     let mut r = Reader {
         b: text.as_bytes(),
         i: 0,
         doc: Doc {
             text,
-            // About one value per 16 bytes in scenarios.
-            nodes: Vec::with_capacity(text.len() / 16),
-            items: Vec::with_capacity(text.len() / 64),
-            entries: Vec::with_capacity(text.len() / 20),
+            nodes: Vec::new(),
+            items: Vec::new(),
+            entries: Vec::new(),
         },
         open: Vec::new(),
         open_items: Vec::new(),
     };
+    let _mode = SpanMode::enter_arena();
+    let mut out: Option<RawScenario> = None;
+    let mut merge = |part: RawScenario| match out.as_mut() {
+        Some(o) => super::append(o, part),
+        None => out = Some(part),
+    };
+    let mut keys: Vec<&str> = Vec::new();
     r.skip_ws();
-    r.value(0)?;
+    if r.peek()? != b'{' {
+        return None;
+    }
+    r.i += 1;
     r.skip_ws();
-    (r.i == r.b.len()).then_some(r.doc)
+    if r.peek()? == b'}' {
+        r.i += 1;
+        r.doc.entries.clear();
+        merge(r.root(0)?);
+    } else {
+        loop {
+            if r.peek()? != b'"' {
+                return None;
+            }
+            let key_start = r.i;
+            let key = r.string()?;
+            let key_span = (key_start, r.i);
+            let name = text.get(key.0..key.1)?;
+            if keys.contains(&name) {
+                return None;
+            }
+            keys.push(name);
+            r.skip_ws();
+            if r.peek()? != b':' {
+                return None;
+            }
+            r.i += 1;
+            r.skip_ws();
+            if r.peek()? == b'[' {
+                r.array_in_batches(key, key_span, &mut merge)?;
+            } else {
+                r.clear();
+                let node = r.value(1)?;
+                r.doc.entries.push(Entry {
+                    key,
+                    key_span,
+                    node,
+                });
+                // The entry is the last one: its value's own entries are
+                // before it.
+                merge(r.root(r.doc.entries.len() - 1)?);
+            }
+            r.skip_ws();
+            match r.peek()? {
+                b',' => {
+                    r.i += 1;
+                    r.skip_ws();
+                }
+                b'}' => {
+                    r.i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    r.skip_ws();
+    if r.i != r.b.len() {
+        return None;
+    }
+    out
 }
 
 struct Reader<'a> {
@@ -72,6 +138,80 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// Forgets the document read so far (its buffers are kept).
+    fn clear(&mut self) {
+        self.doc.nodes.clear();
+        self.doc.items.clear();
+        self.doc.entries.clear();
+    }
+
+    /// The raw scenario of a top-level object whose entries are
+    /// `doc.entries[first..]`.
+    fn root(&mut self, first: usize) -> Option<RawScenario> {
+        let len = self.doc.entries.len().checked_sub(first)?;
+        let node = self.push_node(Val::Tab { first, len }, 0);
+        RawScenario::deserialize(At {
+            doc: &self.doc,
+            node,
+        })
+        .ok()
+    }
+
+    /// The top-level array at `i` (on its `[`), the value of `key`, read
+    /// and handed to `merge` in batches of [`BATCH_BYTES`] of text.
+    fn array_in_batches(
+        &mut self,
+        key: (usize, usize),
+        key_span: (usize, usize),
+        merge: &mut impl FnMut(RawScenario),
+    ) -> Option<()> {
+        let start = self.i;
+        self.i += 1;
+        self.skip_ws();
+        let mut done = self.peek()? == b']';
+        if done {
+            self.i += 1;
+        }
+        // The batch's elements (their own arrays' elements go to `items`
+        // as they are read).
+        let mut elements = Vec::new();
+        loop {
+            self.clear();
+            let batch = self.i;
+            while !done && self.i - batch < BATCH_BYTES {
+                // Depth 2: inside the top-level object and this array.
+                let v = self.value(2)?;
+                elements.push(v);
+                self.skip_ws();
+                match self.peek()? {
+                    b',' => {
+                        self.i += 1;
+                        self.skip_ws();
+                    }
+                    b']' => {
+                        self.i += 1;
+                        done = true;
+                    }
+                    _ => return None,
+                }
+            }
+            let first = self.doc.items.len();
+            let len = elements.len();
+            self.doc.items.append(&mut elements);
+            let node = self.push_node(Val::Arr { first, len }, start);
+            self.doc.entries.push(Entry {
+                key,
+                key_span,
+                node,
+            });
+            let first = self.doc.entries.len() - 1;
+            merge(self.root(first)?);
+            if done {
+                return Some(());
+            }
+        }
+    }
+
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }

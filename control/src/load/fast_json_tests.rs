@@ -112,12 +112,43 @@ fn json_the_reader_must_leave_to_serde_json() {
         r#"{"name": "a",}"#,
         r#"{"name": "a"} x"#,
         r#"{"bogus": 1}"#,
+        r#"{"name": []}"#,
+        r#"{"vcn": [], "vcn": []}"#,
+        r#"{"vcn": [{"name": "v"}, 5]}"#,
     ] {
         assert!(fast_json::parse(bad).is_none(), "{bad}");
     }
     assert!(same(
         r#" {"name": "a", "options": {"max_statements_per_policy": -3}} "#
     ));
+    assert!(same(r#"{"vcn": [], "name": "a", "vnic": []}"#));
+    assert!(same("{}"));
+}
+
+/// Top-level arrays longer than a batch: read in several batches, joined
+/// as serde_json reads the whole array.
+#[test]
+fn long_arrays_read_in_batches_as_serde_json_reads_them() {
+    let mut taken = 0;
+    for text in repo_json() {
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let Some(root) = v.as_object_mut() else {
+            continue;
+        };
+        for value in root.values_mut() {
+            if let Some(a) = value.as_array_mut() {
+                let one = a.clone();
+                for _ in 0..40 {
+                    a.extend(one.iter().cloned());
+                }
+            }
+        }
+        let long = serde_json::to_string_pretty(&v).unwrap();
+        if long.len() > 2 * fast_json::BATCH_BYTES {
+            taken += usize::from(same(&long));
+        }
+    }
+    assert!(taken >= 10, "{taken}");
 }
 
 /// The scale presets as JSON (too large to keep in the repository):
