@@ -4,13 +4,20 @@
 //! two passes:
 //!
 //! 1. serde reads the text into raw structs (`raw.rs`) that mirror the file
-//!    and reject unknown fields; TOML values keep their byte spans. Large
-//!    TOML is parsed in chunks split at `[[key]]` lines (`chunks.rs`), so
-//!    the `toml` crate's tree of only one chunk per parsing thread is alive
-//!    at a time. The chunks are independent: [`load_str_with`] hands them to
-//!    a caller's [`Jobs`] runner, which may parse them on several threads;
+//!    and reject unknown fields; values keep their byte spans. The plain
+//!    TOML and JSON scenarios are written in are read by small readers of
+//!    our own (`fast_toml.rs`, `fast_json.rs`) into flat arrays
+//!    (`arena.rs`) that the raw structs' serde reads; anything else, and
+//!    every error, goes to the `toml` crate or serde_json as before. TOML
+//!    is read in parts of ~16 KiB: cut before `[[` lines when the fast
+//!    reader takes every part, else split at `[[key]]` lines
+//!    (`chunks.rs`), each chunk read by the fast reader or the `toml`
+//!    crate, so only one part's tree per parsing thread is alive at a
+//!    time. The parts are independent: [`load_str_with`] hands them to a
+//!    caller's [`Jobs`] runner, which may parse them on several threads;
 //!    they are joined in document order, so the scenario and the first
-//!    error are the same whatever the runner.
+//!    error are the same whatever the runner. JSON is read in batches of
+//!    top-level array elements, joined the same way.
 //! 2. The resolver (`resolve.rs`), one step per object kind, checks every
 //!    name, reference, CIDR and address, turns names into index ids, applies
 //!    defaults, drops protocol options that do not fit (with a warning),
@@ -66,9 +73,10 @@ use crate::model::Scenario;
 
 /// Scenario text larger than this is refused before parsing.
 ///
-/// JSON is read straight into the scenario's structures, and TOML in parts
-/// of about 16 KiB (`chunks.rs`, `TOML_CHUNK_BYTES`), so memory grows
-/// with the objects, not with a parse tree of the whole text.
+/// JSON is read straight into the scenario's structures (or in batches
+/// of about 16 KiB, `fast_json.rs`), and TOML in parts of about 16 KiB
+/// (`TOML_CHUNK_BYTES`), so memory grows with the objects, not with a
+/// parse tree of the whole text.
 pub const MAX_SCENARIO_BYTES: usize = 256 * 1024 * 1024;
 
 /// TOML that cannot be split into parts (`chunks.rs`) is parsed whole, and
