@@ -14,7 +14,8 @@ use zprsim_control::packet::Packet;
 use zprsim_control::verdict::{Context, Verdict};
 use zprsim_dataplane::capture::RecordStream;
 use zprsim_dataplane::conntrack::{self, Bounded, Conn, ConnKey, SHARDS};
-use zprsim_dataplane::parse::{Parsed, parse_frame};
+use zprsim_dataplane::engine::decap::vxlan_inner;
+use zprsim_dataplane::parse::{Parsed, linktype, parse_frame};
 
 use crate::Failure;
 
@@ -41,6 +42,8 @@ struct Entry {
 
 /// Replays `capture` through `compiled` up to record `n` (1-based, every
 /// record counted, as Wireshark numbers frames) and returns record `n`.
+/// With `decap_vxlan`, a VXLAN record is judged by its inner frame, as
+/// `replay --decap vxlan` judges it.
 ///
 /// # Errors
 /// `n` is 0 or past the last record, or record `n` is not an IP packet.
@@ -49,6 +52,7 @@ pub fn packet_n<R: std::io::Read>(
     file: &str,
     compiled: &Compiled,
     n: u64,
+    decap_vxlan: bool,
 ) -> Result<Found, Failure> {
     if n == 0 {
         return Err(Failure::Input(
@@ -61,7 +65,14 @@ pub fn packet_n<R: std::io::Read>(
     while let Some(rec) = capture.next_record() {
         let rec = rec.map_err(|e| Failure::Input(format!("{file}: error: {e}")))?;
         index += 1;
-        let meta = match parse_frame(rec.linktype, rec.data) {
+        let inner = decap_vxlan
+            .then(|| vxlan_inner(rec.linktype, rec.data))
+            .flatten();
+        let (linktype, data) = match inner.and_then(|at| rec.data.get(at..)) {
+            Some(d) => (linktype::ETHERNET, d),
+            None => (rec.linktype, rec.data),
+        };
+        let meta = match parse_frame(linktype, data) {
             Parsed::Ip(m) => m,
             other if index == n => {
                 let what = match other {

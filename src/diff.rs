@@ -84,6 +84,18 @@ pub struct Args {
     /// about 1.5 GB.
     #[arg(long, default_value_t = zprsim_dataplane::flowlog::read::Limits::default().max_records)]
     max_flow_log_records: usize,
+    /// Count a packet captured on several interfaces once, as `replay
+    /// --dedup` does (captures only).
+    #[arg(long)]
+    dedup: bool,
+    /// Judge the frame inside each record's tunnel header, as `replay
+    /// --decap` does (captures only).
+    #[arg(long, value_enum, ignore_case = true)]
+    decap: Option<crate::replay::Decap>,
+    /// Leave out packets to or from this prefix, as `replay --node-local`
+    /// does (captures only; repeatable).
+    #[arg(long, value_name = "CIDR", value_parser = crate::replay::parse_prefix, value_delimiter = ',')]
+    node_local: Vec<ipnet::IpNet>,
 }
 
 impl Args {
@@ -518,6 +530,15 @@ struct Report {
     scenario_warnings: Vec<Warning>,
     error: Option<String>,
     interrupted: bool,
+    /// Records left out as copies of a packet seen on another interface
+    /// (`--dedup`; 0 without it).
+    copies: u64,
+    /// Records judged by the frame inside their VXLAN header (`--decap
+    /// vxlan`; 0 without it).
+    decapsulated: u64,
+    /// Records left out as traffic that stays on the node
+    /// (`--node-local`; 0 without it).
+    node_local: u64,
     duration_s: f64,
     workers: usize,
 }
@@ -628,6 +649,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         report: a.report.as_deref(),
         flows: a.flows.as_deref(),
         fail_on: &fail_on,
+        dedup: a.dedup || a.decap.is_some() || !a.node_local.is_empty(),
         quiet: a.quiet,
     })? {
         return Ok(code);
@@ -663,6 +685,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             .and_then(OutputFile::scratch_dir)
             .or_else(|| report_out.as_ref().and_then(OutputFile::scratch_dir)),
         stop: Some(Arc::clone(&interrupt.stop)),
+        dedup: a.dedup,
+        decap_vxlan: a.decap == Some(crate::replay::Decap::Vxlan),
+        node_local: a.node_local.clone(),
         ..EngineConfig::default()
     };
     let mut sink = DiffSink::new(cfg.max_flow_records);
@@ -815,6 +840,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         scenario_warnings: lb.warnings.iter().chain(&la.warnings).cloned().collect(),
         error: o.error.clone(),
         interrupted: o.interrupted,
+        copies: before.counters.copies,
+        decapsulated: before.counters.decapsulated,
+        node_local: before.counters.node_local,
         duration_s: o.duration_s,
         workers: o.workers,
     };

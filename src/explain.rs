@@ -67,6 +67,10 @@ pub struct Args {
     /// as Wireshark numbers frames).
     #[arg(long, requires = "capture")]
     packet: Option<u64>,
+    /// With `--capture`: judge a VXLAN record by its inner frame, as
+    /// `replay --decap vxlan` does (an OCI VTAP's mirror).
+    #[arg(long, value_enum, ignore_case = true, requires = "capture")]
+    decap: Option<crate::replay::Decap>,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -523,15 +527,16 @@ fn explain_capture(
 ) -> Result<ExitCode, Failure> {
     let s = &loaded.scenario;
     let file = capture.display().to_string();
+    let decap = a.decap == Some(crate::replay::Decap::Vxlan);
     let bad = |e: &dyn std::fmt::Display| Failure::Input(format!("{file}: error: {e}"));
     // Read as a stream (`-`: standard input), one record at a time.
     let found = if zprsim_dataplane::output::is_std(capture) {
         let mut cap = RecordStream::new(std::io::stdin().lock()).map_err(|e| bad(&e))?;
-        capture_state::packet_n(&mut cap, &file, compiled, n)?
+        capture_state::packet_n(&mut cap, &file, compiled, n, decap)?
     } else {
         let f = std::fs::File::open(capture).map_err(|e| bad(&e))?;
         let mut cap = RecordStream::new(f).map_err(|e| bad(&e))?;
-        capture_state::packet_n(&mut cap, &file, compiled, n)?
+        capture_state::packet_n(&mut cap, &file, compiled, n, decap)?
     };
     let d = judge_both(s, compiled, &found.packet, found.context)?;
     let mut warnings = String::new();

@@ -51,6 +51,8 @@ pub struct Inputs<'a> {
     pub flows: Option<&'a Path>,
     /// `--allowed` or `--dropped` was given.
     pub packet_outputs: bool,
+    /// `--dedup`, `--decap` or `--node-local` was given.
+    pub dedup: bool,
     /// `--quiet`.
     pub quiet: bool,
     /// `--fail-on-drop`: exit 1 when a record's packets were dropped.
@@ -69,6 +71,11 @@ pub fn replay_if_flow_logs(a: &Inputs<'_>) -> Result<Option<ExitCode>, Failure> 
     if a.packet_outputs {
         return Err(Failure::Input(
             "error: `--allowed` and `--dropped` need captures: flow logs hold no packets".into(),
+        ));
+    }
+    if a.dedup {
+        return Err(Failure::Input(
+            "error: `--dedup`, `--decap` and `--node-local` need captures: they look at captured packets, and flow logs hold none".into(),
         ));
     }
     // `replay` has checked every input and output (`output::Plan`).
@@ -195,6 +202,12 @@ struct Report<'a> {
     zpr_audit_would_drop: u64,
     flows: u64,
     non_ip: u64,
+    /// As in the capture report; always 0 here (no packets to compare).
+    copies: u64,
+    /// As in the capture report; always 0 here.
+    decapsulated: u64,
+    /// As in the capture report; always 0 here.
+    node_local: u64,
     warnings: Vec<String>,
     /// The scenario's own warnings (as `check --json` gives them), also
     /// printed on standard error.
@@ -462,6 +475,9 @@ fn report<'a>(
         zpr_audit_would_drop: k.zpr_audit_would_drop,
         flows: j.flows,
         non_ip: 0,
+        copies: 0,
+        decapsulated: 0,
+        node_local: 0,
         warnings,
         scenario_warnings: cx.warnings,
         interrupted: read.stopped,

@@ -48,6 +48,8 @@ pub struct Inputs<'a> {
     pub flows: Option<&'a Path>,
     /// `--fail-on`.
     pub fail_on: &'a BTreeSet<Class>,
+    /// `--dedup`, `--decap` or `--node-local` was given.
+    pub dedup: bool,
     /// `--quiet`.
     pub quiet: bool,
 }
@@ -60,6 +62,11 @@ pub struct Inputs<'a> {
 pub fn diff_if_flow_logs(a: &Inputs<'_>) -> Result<Option<ExitCode>, Failure> {
     if !crate::flowlog::are_flow_logs(a.inputs)? {
         return Ok(None);
+    }
+    if a.dedup {
+        return Err(Failure::Input(
+            "error: `--dedup`, `--decap` and `--node-local` need captures: they look at captured packets, and flow logs hold none".into(),
+        ));
     }
     run(a).map(Some)
 }

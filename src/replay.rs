@@ -64,6 +64,45 @@ pub struct Args {
     /// Exit 1 when any packet was dropped (for CI jobs replaying a known-good capture).
     #[arg(long)]
     fail_on_drop: bool,
+    /// Count a packet captured on several interfaces once: a capture on
+    /// Linux's `any` device (`tcpdump -i any` on a node) sees a forwarded
+    /// packet on each interface it crosses. A record holding the same IP
+    /// packet as one read less than 1 ms before (TTL and IPv4 checksum
+    /// aside) is left out and counted in `copies` (captures only).
+    #[arg(long)]
+    dedup: bool,
+    /// Judge the frame inside each record's tunnel header: `vxlan` for the
+    /// capture of an OCI VTAP's target (mirrored frames in VXLAN on UDP
+    /// 4789). Other records are judged as captured, and counted.
+    #[arg(long, value_enum, ignore_case = true)]
+    decap: Option<Decap>,
+    /// Leave out packets to or from this prefix: traffic that never
+    /// reaches the VCN, as a Kubernetes service range (OKE's default
+    /// 10.96.0.0/16) in a capture on a node, where kube-proxy rewrites the
+    /// ClusterIP before the packet leaves. Repeatable; counted in
+    /// `node_local` (captures only).
+    #[arg(long, value_name = "CIDR", value_parser = parse_prefix, value_delimiter = ',')]
+    node_local: Vec<ipnet::IpNet>,
+}
+
+/// A `--node-local` prefix: a CIDR (host bits cleared) or one address.
+///
+/// # Errors
+/// Neither a CIDR nor an address.
+pub fn parse_prefix(s: &str) -> Result<ipnet::IpNet, String> {
+    if let Ok(n) = s.parse::<ipnet::IpNet>() {
+        return Ok(n.trunc());
+    }
+    s.parse::<std::net::IpAddr>()
+        .map(ipnet::IpNet::from)
+        .map_err(|_| format!("`{s}` is neither a CIDR (10.96.0.0/16) nor an address"))
+}
+
+/// The tunnel `--decap` opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Decap {
+    /// VXLAN on UDP 4789 (RFC 7348), as an OCI VTAP sends its mirror.
+    Vxlan,
 }
 
 #[derive(Serialize)]
@@ -95,6 +134,15 @@ struct Report {
     flows: u64,
     flows_evicted: u64,
     non_ip: u64,
+    /// Records left out as copies of a packet seen on another interface
+    /// (`--dedup`; 0 without it).
+    copies: u64,
+    /// Records judged by the frame inside their VXLAN header (`--decap
+    /// vxlan`; 0 without it).
+    decapsulated: u64,
+    /// Records left out as traffic that stays on the node
+    /// (`--node-local`; 0 without it).
+    node_local: u64,
     warnings: Vec<String>,
     /// The scenario's own warnings (as `check --json` gives them), also
     /// printed on standard error: a CI job keeping only the report sees them.
@@ -145,6 +193,9 @@ fn report(a: &Args, loaded: &Loaded, c: &Compiled, o: &ReplayOutput, compile_s: 
         flows: k.flows,
         flows_evicted: k.flows_evicted,
         non_ip: k.non_ip,
+        copies: k.copies,
+        decapsulated: k.decapsulated,
+        node_local: k.node_local,
         warnings: o.warnings.clone(),
         scenario_warnings: loaded.warnings.clone(),
         error: o.error.clone(),
@@ -264,6 +315,27 @@ fn summary(r: &Report) -> String {
         "  {} flow(s), {} connection(s) tracked, {} non-IP record(s)",
         r.flows, r.connections.created, r.non_ip
     );
+    if r.decapsulated > 0 {
+        let _ = writeln!(
+            t,
+            "  {} record(s) judged by the frame inside their VXLAN header (--decap vxlan)",
+            r.decapsulated
+        );
+    }
+    if r.node_local > 0 {
+        let _ = writeln!(
+            t,
+            "  {} record(s) to or from a --node-local prefix left out",
+            r.node_local
+        );
+    }
+    if r.copies > 0 {
+        let _ = writeln!(
+            t,
+            "  {} copy record(s) of packets seen on another interface left out (--dedup)",
+            r.copies
+        );
+    }
     if !r.top_dropped_flows.is_empty() {
         let _ = writeln!(t, "top dropped flows:");
         for f in &r.top_dropped_flows {
@@ -426,6 +498,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         report: a.report.as_deref(),
         flows: a.flows.as_deref(),
         packet_outputs: a.allowed.is_some() || a.dropped.is_some(),
+        dedup: a.dedup || a.decap.is_some() || !a.node_local.is_empty(),
         quiet: a.quiet,
         fail_on_drop: a.fail_on_drop,
     })? {
@@ -467,6 +540,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         // Flows per rule are in the report only, and cost a hash insert
         // per packet and rule: counted only when it is asked for.
         rule_flows: a.report.is_some(),
+        dedup: a.dedup,
+        decap_vxlan: a.decap == Some(Decap::Vxlan),
+        node_local: a.node_local.clone(),
         ..ReplayConfig::default()
     };
     let show_progress = !a.quiet && std::io::stderr().is_terminal();
@@ -534,7 +610,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let code = if o.interrupted {
         crate::err(&format!(
             "interrupted: {} record(s) judged; every output holds exactly those\n",
-            k.packets.total + k.non_ip
+            k.packets.total + k.non_ip + k.copies + k.node_local
         ));
         interrupt.exit_code()
     } else {

@@ -936,3 +936,37 @@ fn a_subnet_with_a_second_ipv4_block_imports_with_its_pods_in_either() {
     let pods0 = ips.values().find(|v| v.contains(&"10.0.128.2".to_owned()));
     assert!(pods0.is_some_and(|v| v.len() == 2), "{ips:?}");
 }
+
+/// A dual-stack VCN on brought IPv6 addresses (BYOIPv6): its prefix is
+/// in `byoipv6-cidr-blocks`, its subnets' /64s inside it. Before, the
+/// importer read only `ipv6-cidr-blocks` and `ipv6-private-cidr-blocks`,
+/// so the subnet's block was "outside the cidr blocks of vcn" and the
+/// import failed to load.
+#[test]
+fn a_vcn_on_byoipv6_imports_with_its_ipv6_subnets() {
+    let mut files = oke_export(1, 1);
+    files.insert(
+        "network-vcn-list.json".into(),
+        file(&json!([{ "id": "ocid1.vcn.oc1.iad.v1", "display-name": "oke-vcn",
+            "cidr-blocks": ["10.0.0.0/16"], "byoipv6-cidr-blocks": ["2001:db8:100::/48"],
+            "default-route-table-id": "ocid1.routetable.oc1.iad.rt1", "lifecycle-state": "AVAILABLE" }])),
+    );
+    files.insert(
+        "network-subnet-list.json".into(),
+        file(&json!([
+            { "id": "ocid1.subnet.oc1.iad.workers", "vcn-id": "ocid1.vcn.oc1.iad.v1", "display-name": "workers",
+              "cidr-block": "10.0.8.0/21", "ipv6-cidr-blocks": ["2001:db8:100:8::/64"], "security-list-ids": [] },
+            { "id": "ocid1.subnet.oc1.iad.pods", "vcn-id": "ocid1.vcn.oc1.iad.v1", "display-name": "pods",
+              "cidr-block": "10.0.64.0/18", "security-list-ids": [] },
+        ])),
+    );
+    let imported = oci::import(&files, None).unwrap();
+    let s = load::from_toml_str(&imported.toml, "imported.toml")
+        .unwrap_or_else(|e| panic!("{e}\n{}", imported.toml))
+        .scenario;
+    assert!(
+        s.vcns[0]
+            .cidr_blocks
+            .contains(&"2001:db8:100::/48".parse().unwrap())
+    );
+}

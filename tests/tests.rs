@@ -9,6 +9,7 @@
 )]
 
 mod bench;
+mod capture_shapes;
 mod cases;
 mod diff;
 mod differential;

@@ -53,6 +53,15 @@ pub struct Counters {
     pub zpr_audit_would_drop: u64,
     /// Records that are not IP or of a link type not decoded.
     pub non_ip: u64,
+    /// Records left out as copies of a packet seen on another interface
+    /// (`--dedup`): neither packets nor `non_ip`.
+    pub copies: u64,
+    /// Records judged by the frame inside their VXLAN header
+    /// (`--decap vxlan`).
+    pub decapsulated: u64,
+    /// Records left out as traffic that stays on the node
+    /// (`--node-local`).
+    pub node_local: u64,
     /// Hits per rule global id.
     pub rule_hits: Vec<u64>,
     /// Connections created.
@@ -86,6 +95,9 @@ impl Counters {
         }
         self.zpr_audit_would_drop += o.zpr_audit_would_drop;
         self.non_ip += o.non_ip;
+        self.copies += o.copies;
+        self.decapsulated += o.decapsulated;
+        self.node_local += o.node_local;
         if self.rule_hits.len() < o.rule_hits.len() {
             self.rule_hits.resize(o.rule_hits.len(), 0);
         }

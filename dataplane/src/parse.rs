@@ -161,6 +161,13 @@ fn malformed(layer: &'static str, offset: usize) -> Parsed {
     Parsed::Malformed { layer, offset }
 }
 
+/// Where the IP header starts in a frame of this link type, when the
+/// frame carries IP (after VLAN tags and the like).
+#[must_use]
+pub fn ip_start(linktype: u32, data: &[u8]) -> Option<usize> {
+    link(linktype, data).ok().map(|(_, off)| off)
+}
+
 /// Parses one frame of the given link type (masked LINKTYPE_ value).
 /// Never panics and never allocates.
 #[must_use]

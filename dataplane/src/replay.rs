@@ -58,6 +58,13 @@ pub struct ReplayConfig {
     /// With `rule_stats`, count distinct flows too (costly: see
     /// [`EngineConfig::rule_flows`]).
     pub rule_flows: bool,
+    /// Count a packet seen on several interfaces once
+    /// ([`EngineConfig::dedup`]).
+    pub dedup: bool,
+    /// Judge the frames inside VXLAN ([`EngineConfig::decap_vxlan`]).
+    pub decap_vxlan: bool,
+    /// Leave out traffic of these prefixes ([`EngineConfig::node_local`]).
+    pub node_local: Vec<ipnet::IpNet>,
 }
 
 impl Default for ReplayConfig {
@@ -78,6 +85,9 @@ impl Default for ReplayConfig {
             commit: true,
             rule_stats: e.rule_stats,
             rule_flows: e.rule_flows,
+            dedup: e.dedup,
+            decap_vxlan: e.decap_vxlan,
+            node_local: e.node_local,
         }
     }
 }
@@ -274,6 +284,9 @@ pub fn replay_with_flows<'a>(
         rule_flows: cfg.rule_flows,
         live: None,
         reader_share: engine::ReaderShare::Auto,
+        dedup: cfg.dedup,
+        decap_vxlan: cfg.decap_vxlan,
+        node_local: cfg.node_local.clone(),
     };
     let o = engine::run(&[compiled], &mut source, &ecfg, sinks)?;
     let mut outputs = Vec::with_capacity(shared.len());

@@ -931,7 +931,13 @@ pub fn import_vcns(
         if cidrs.is_empty() {
             cidrs.extend(gs(o, "cidr-block").map(str::to_owned));
         }
-        for k in ["ipv6-cidr-blocks", "ipv6-private-cidr-blocks"] {
+        // A VCN's IPv6 prefixes: Oracle-allocated, private (ULA) and
+        // brought (BYOIPv6); its subnets' /64s lie in any of them.
+        for k in [
+            "ipv6-cidr-blocks",
+            "ipv6-private-cidr-blocks",
+            "byoipv6-cidr-blocks",
+        ] {
             for c in gstrs(o, k) {
                 if !cidrs.contains(&c) {
                     cidrs.push(c);
