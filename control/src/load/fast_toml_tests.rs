@@ -280,3 +280,11 @@ fn parts_read_apart_join_as_the_whole_text_reads() {
     }
     assert!(taken * 10 >= runs, "only {taken} of {runs} taken");
 }
+
+/// The fuzz target's check holds on the repository's scenarios.
+#[test]
+fn the_fuzz_targets_check_holds_on_the_repositorys_scenarios() {
+    for (path, text) in repo_scenarios() {
+        assert!(super::fast_readers_agree(&text), "{path}");
+    }
+}

@@ -426,6 +426,25 @@ pub fn from_json_str(text: &str, file: &str) -> Result<Loaded, LoadError> {
     load_str(text, file, Format::Json, &NoFiles)
 }
 
+/// Whether the fast readers (`fast_toml.rs`, `fast_json.rs`) read `text`
+/// exactly as the `toml` crate and serde_json do whenever they take it
+/// (true also when they leave it to the crates): TOML whole, TOML cut in
+/// parts of 64 bytes, and JSON. For the `fast_readers` fuzz target; not
+/// part of the loader's API.
+#[doc(hidden)]
+#[must_use]
+pub fn fast_readers_agree(text: &str) -> bool {
+    let render = |r: &raw::RawScenario| format!("{r:?}");
+    let by_toml = || parse_toml_whole(text, "f.toml").ok().map(|r| render(&r));
+    let toml_whole = fast_toml::parse(text, 0).is_none_or(|r| Some(render(&r)) == by_toml());
+    let toml_parts =
+        parse_toml_fast(text, 64, &InOrder).is_none_or(|r| Some(render(&r)) == by_toml());
+    let json = fast_json::parse(text).is_none_or(|r| {
+        Some(render(&r)) == parse_json_serde(text, "f.json").ok().map(|r| render(&r))
+    });
+    toml_whole && toml_parts && json
+}
+
 // The error is large, but the API hands it out by value on purpose:
 // loading fails once per run, and callers match on its fields.
 #[allow(clippy::result_large_err)]
