@@ -16,6 +16,14 @@ use std::ops::Range;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
+/// Most values in one document: a part of a TOML text, or a batch of a
+/// JSON one (a few thousand values each in scenarios). Every array of a
+/// [`Doc`] grows with its nodes (an item or an entry per node at most), so
+/// this bounds a document's memory (~100 bytes a node, ~25 MiB) whatever
+/// the text: a text with more values in one part is read by the `toml`
+/// crate or serde_json, under their own limits.
+pub(crate) const MAX_NODES: usize = 1 << 18;
+
 /// How many bytes of `b` from `at` satisfy `keep` (a scan without a
 /// bounds check per byte: the readers' inner loops).
 pub(crate) fn run_len(b: &[u8], at: usize, keep: impl Fn(u8) -> bool) -> usize {

@@ -20,7 +20,7 @@
 
 use serde::Deserialize;
 
-use super::arena::{At, Doc, Entry, Node, Val, run_len};
+use super::arena::{At, Doc, Entry, MAX_NODES, Node, Val, run_len};
 use super::raw::{RawScenario, SpanMode};
 
 /// Deepest nesting of arrays and objects taken.
@@ -149,7 +149,7 @@ impl Reader<'_> {
     /// `doc.entries[first..]`.
     fn root(&mut self, first: usize) -> Option<RawScenario> {
         let len = self.doc.entries.len().checked_sub(first)?;
-        let node = self.push_node(Val::Tab { first, len }, 0);
+        let node = self.push_node(Val::Tab { first, len }, 0)?;
         RawScenario::deserialize(At {
             doc: &self.doc,
             node,
@@ -198,7 +198,7 @@ impl Reader<'_> {
             let first = self.doc.items.len();
             let len = elements.len();
             self.doc.items.append(&mut elements);
-            let node = self.push_node(Val::Arr { first, len }, start);
+            let node = self.push_node(Val::Arr { first, len }, start)?;
             self.doc.entries.push(Entry {
                 key,
                 key_span,
@@ -222,12 +222,16 @@ impl Reader<'_> {
         });
     }
 
-    fn push_node(&mut self, val: Val, start: usize) -> usize {
+    /// `None` past [`MAX_NODES`] nodes: serde_json reads such a text.
+    fn push_node(&mut self, val: Val, start: usize) -> Option<usize> {
+        if self.doc.nodes.len() >= MAX_NODES {
+            return None;
+        }
         self.doc.nodes.push(Node {
             val,
             span: (start, self.i),
         });
-        self.doc.nodes.len() - 1
+        Some(self.doc.nodes.len() - 1)
     }
 
     /// A value at `i`: its node.
@@ -254,7 +258,7 @@ impl Reader<'_> {
         // What follows is checked by the caller, which takes only
         // whitespace, `,`, `]`, `}` or the end: `1.5`, `1e3`, `01` and
         // `truex` are refused there.
-        Some(self.push_node(val, start))
+        self.push_node(val, start)
     }
 
     /// A string at `i` (on its `"`): the range of its text.
@@ -321,7 +325,7 @@ impl Reader<'_> {
         let first = self.doc.items.len();
         self.doc.items.extend(self.open_items.drain(mark..));
         let len = self.doc.items.len() - first;
-        Some(self.push_node(Val::Arr { first, len }, start))
+        self.push_node(Val::Arr { first, len }, start)
     }
 
     /// An object at `i` (on its `{`).
@@ -376,6 +380,6 @@ impl Reader<'_> {
             return None;
         }
         let len = entries.len();
-        Some(self.push_node(Val::Tab { first, len }, start))
+        self.push_node(Val::Tab { first, len }, start)
     }
 }

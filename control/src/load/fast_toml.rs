@@ -32,7 +32,7 @@
 
 use serde::Deserialize;
 
-use super::arena::{At, Doc, Entry, Node, Val, run_len};
+use super::arena::{At, Doc, Entry, MAX_NODES, Node, Val, run_len};
 use super::raw::{RawScenario, SpanMode};
 
 /// Deepest nesting of arrays and inline tables taken.
@@ -74,7 +74,7 @@ pub(crate) fn parse_part(part: &str, base: usize) -> Option<Part<'_>> {
 /// only values over several lines), so parts it takes all end where the
 /// whole text is at its top level.
 pub(crate) fn cuts(text: &str, target: usize) -> Vec<std::ops::Range<usize>> {
-    let mut out = Vec::with_capacity(text.len() / target.max(1) + 1);
+    let mut out = Vec::with_capacity((text.len() / target.max(1)).min(1 << 16) + 1);
     let mut start = 0;
     for at in memchr::memmem::find_iter(text.as_bytes(), b"\n[[") {
         let cut = at + 1;
@@ -200,7 +200,7 @@ fn read(text: &str, base: usize) -> Option<(Doc<'_>, Keys<'_>)> {
                     len: g.tables.len(),
                 },
                 g.key_span,
-            )
+            )?
         } else {
             let &[table] = g.tables.as_slice() else {
                 return None;
@@ -216,7 +216,7 @@ fn read(text: &str, base: usize) -> Option<(Doc<'_>, Keys<'_>)> {
         });
     }
     let len = r.doc.entries.len() - first;
-    r.push_node(Val::Tab { first, len }, (base, base + text.len()));
+    r.push_node(Val::Tab { first, len }, (base, base + text.len()))?;
     Some((r.doc, keys))
 }
 
@@ -253,9 +253,13 @@ impl Reader<'_> {
     }
 
     /// A node for `val` written at local bytes `start..end`.
-    fn push_node(&mut self, val: Val, span: (usize, usize)) -> usize {
+    /// `None` past [`MAX_NODES`] nodes: the crate reads such a text.
+    fn push_node(&mut self, val: Val, span: (usize, usize)) -> Option<usize> {
+        if self.doc.nodes.len() >= MAX_NODES {
+            return None;
+        }
         self.doc.nodes.push(Node { val, span });
-        self.doc.nodes.len() - 1
+        Some(self.doc.nodes.len() - 1)
     }
 
     fn span_from(&self, start: usize) -> (usize, usize) {
@@ -339,7 +343,7 @@ impl Reader<'_> {
         self.doc.entries.append(&mut self.open);
         self.close_keys(first)?;
         let len = self.doc.entries.len() - first;
-        let node = self.push_node(Val::Tab { first, len }, (self.base, self.base));
+        let node = self.push_node(Val::Tab { first, len }, (self.base, self.base))?;
         groups.get_mut(g)?.tables.push(node);
         Some(())
     }
@@ -406,7 +410,7 @@ impl Reader<'_> {
         // or `}` after a value: `1.5`, `1e3`, `1_000`, `0x1f`, `2024-01-01`,
         // `01` and `truex` are all refused there.
         let span = self.span_from(start);
-        Some(self.push_node(val, span))
+        self.push_node(val, span)
     }
 
     /// A basic string at `i` (on its `"`): the range of its text.
@@ -479,7 +483,7 @@ impl Reader<'_> {
         self.doc.items.extend(self.open_items.drain(mark..));
         let len = self.doc.items.len() - first;
         let span = self.span_from(start);
-        Some(self.push_node(Val::Arr { first, len }, span))
+        self.push_node(Val::Arr { first, len }, span)
     }
 
     /// An inline table at `i` (on its `{`), on one line.
@@ -519,7 +523,7 @@ impl Reader<'_> {
         self.close_keys(first)?;
         let len = self.doc.entries.len() - first;
         let span = self.span_from(start);
-        Some(self.push_node(Val::Tab { first, len }, span))
+        self.push_node(Val::Tab { first, len }, span)
     }
 }
 

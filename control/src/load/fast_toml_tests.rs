@@ -288,3 +288,31 @@ fn the_fuzz_targets_check_holds_on_the_repositorys_scenarios() {
         assert!(super::fast_readers_agree(&text), "{path}");
     }
 }
+
+/// A part with more values than a document may hold is left to the crate
+/// (memory stays bounded whatever the text); one value fewer is taken.
+#[test]
+fn a_part_past_the_node_limit_is_left_to_the_crate() {
+    let with = |n: usize| {
+        format!(
+            "[[vcn]]\nname = \"v\"\ncidr_blocks = [{}\"a\"]\n",
+            "\"a\",".repeat(n - 1)
+        )
+    };
+    // Nodes: the root, the array of tables, the table, the name, the array
+    // and its `n` strings.
+    let fits = super::arena::MAX_NODES - 5;
+    assert!(fast_toml::parse(&with(fits), 0).is_some());
+    assert!(fast_toml::parse(&with(fits + 1), 0).is_none());
+    let json = |n: usize| {
+        format!(
+            "{{\"vcn\": [{{\"name\": \"v\", \"cidr_blocks\": [{}\"a\"]}}]}}",
+            "\"a\",".repeat(n - 1)
+        )
+    };
+    // A batch's nodes: the strings, the array, the name, the table, the
+    // batch's array and its root.
+    let fits = super::arena::MAX_NODES - 5;
+    assert!(super::fast_json::parse(&json(fits)).is_some());
+    assert!(super::fast_json::parse(&json(fits + 1)).is_none());
+}
