@@ -20,7 +20,7 @@
 
 use serde::Deserialize;
 
-use super::arena::{At, Doc, Entry, MAX_NODES, Node, Val, run_len};
+use super::arena::{At, Doc, Entry, MAX_NODES, Node, Val, run_len, string_body};
 use super::raw::{RawScenario, SpanMode};
 
 /// Deepest nesting of arrays and objects taken.
@@ -265,12 +265,9 @@ impl Reader<'_> {
     fn string(&mut self) -> Option<(usize, usize)> {
         self.i += 1;
         let start = self.i;
-        self.i += run_len(self.b, self.i, |c| {
-            !matches!(c, b'"' | b'\\' | 0x00..=0x1f | 0x7f)
-        });
-        if self.peek()? != b'"' {
-            return None;
-        }
+        // No control character is allowed (0 is not one: it stands for
+        // "none" here).
+        self.i += string_body(self.b, self.i, 0)?;
         let end = self.i;
         self.i += 1;
         Some((start, end))

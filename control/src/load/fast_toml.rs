@@ -32,7 +32,7 @@
 
 use serde::Deserialize;
 
-use super::arena::{At, Doc, Entry, MAX_NODES, Node, Val, run_len};
+use super::arena::{At, Doc, Entry, MAX_NODES, Node, Val, run_len, string_body};
 use super::raw::{RawScenario, SpanMode};
 
 /// Deepest nesting of arrays and inline tables taken.
@@ -422,15 +422,8 @@ impl Reader<'_> {
         self.i += 1;
         let start = self.i;
         // Escapes are left to the `toml` crate; control characters (a
-        // newline among them) are errors there.
-        self.i += run_len(
-            self.b,
-            self.i,
-            |c| !matches!(c, b'"' | b'\\' | 0x00..=0x08 | 0x0a..=0x1f | 0x7f),
-        );
-        if self.peek()? != b'"' {
-            return None;
-        }
+        // newline among them) are errors there. Tab is allowed.
+        self.i += string_body(self.b, self.i, b'\t')?;
         let end = self.i;
         self.i += 1;
         Some((start, end))
