@@ -115,6 +115,11 @@ fn json_the_reader_must_leave_to_serde_json() {
         r#"{"name": []}"#,
         r#"{"vcn": [], "vcn": []}"#,
         r#"{"vcn": [{"name": "v"}, 5]}"#,
+        r#"{"vcn": [{"name": "v"},]}"#,
+        r#"{"vcn": [{"name": "v"} {"name": "w"}]}"#,
+        r#"{"vcn": [{"name": "v"]}]}"#,
+        r#"{"vcn": [{"name": "v"}}"#,
+        r#"{"name": "a" "vcn": []}"#,
     ] {
         assert!(fast_json::parse(bad).is_none(), "{bad}");
     }
