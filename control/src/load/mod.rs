@@ -4,13 +4,20 @@
 //! two passes:
 //!
 //! 1. serde reads the text into raw structs (`raw.rs`) that mirror the file
-//!    and reject unknown fields; TOML values keep their byte spans. Large
-//!    TOML is parsed in chunks split at `[[key]]` lines (`chunks.rs`), so
-//!    the `toml` crate's tree of only one chunk per parsing thread is alive
-//!    at a time. The chunks are independent: [`load_str_with`] hands them to
-//!    a caller's [`Jobs`] runner, which may parse them on several threads;
+//!    and reject unknown fields; values keep their byte spans. The plain
+//!    TOML and JSON scenarios are written in are read by small readers of
+//!    our own (`fast_toml.rs`, `fast_json.rs`) into flat arrays
+//!    (`arena.rs`) that the raw structs' serde reads; anything else, and
+//!    every error, goes to the `toml` crate or serde_json as before. TOML
+//!    is read in parts of ~16 KiB: cut before `[[` lines when the fast
+//!    reader takes every part, else split at `[[key]]` lines
+//!    (`chunks.rs`), each chunk read by the fast reader or the `toml`
+//!    crate, so only one part's tree per parsing thread is alive at a
+//!    time. The parts are independent: [`load_str_with`] hands them to a
+//!    caller's [`Jobs`] runner, which may parse them on several threads;
 //!    they are joined in document order, so the scenario and the first
-//!    error are the same whatever the runner.
+//!    error are the same whatever the runner. JSON is read in batches of
+//!    top-level array elements, joined the same way.
 //! 2. The resolver (`resolve.rs`), one step per object kind, checks every
 //!    name, reference, CIDR and address, turns names into index ids, applies
 //!    defaults, drops protocol options that do not fit (with a warning),
@@ -40,9 +47,16 @@
 //!   (the first VCN attribute is the one used);
 //! - at most 1000 warnings are kept, then one says how many were left out.
 
+mod arena;
 #[cfg(test)]
 mod chunk_tests;
 mod chunks;
+mod fast_json;
+#[cfg(test)]
+mod fast_json_tests;
+mod fast_toml;
+#[cfg(test)]
+mod fast_toml_tests;
 mod lint;
 pub(crate) mod names;
 mod raw;
@@ -59,9 +73,10 @@ use crate::model::Scenario;
 
 /// Scenario text larger than this is refused before parsing.
 ///
-/// JSON is read straight into the scenario's structures, and TOML in parts
-/// of about 16 KiB (`chunks.rs`, `TOML_CHUNK_BYTES`), so memory grows
-/// with the objects, not with a parse tree of the whole text.
+/// JSON is read straight into the scenario's structures (or in batches
+/// of about 16 KiB, `fast_json.rs`), and TOML in parts of about 16 KiB
+/// (`TOML_CHUNK_BYTES`), so memory grows with the objects, not with a
+/// parse tree of the whole text.
 pub const MAX_SCENARIO_BYTES: usize = 256 * 1024 * 1024;
 
 /// TOML that cannot be split into parts (`chunks.rs`) is parsed whole, and
@@ -411,10 +426,38 @@ pub fn from_json_str(text: &str, file: &str) -> Result<Loaded, LoadError> {
     load_str(text, file, Format::Json, &NoFiles)
 }
 
+/// Whether the fast readers (`fast_toml.rs`, `fast_json.rs`) read `text`
+/// exactly as the `toml` crate and serde_json do whenever they take it
+/// (true also when they leave it to the crates): TOML whole, TOML cut in
+/// parts of 64 bytes, and JSON. For the `fast_readers` fuzz target; not
+/// part of the loader's API.
+#[doc(hidden)]
+#[must_use]
+pub fn fast_readers_agree(text: &str) -> bool {
+    let render = |r: &raw::RawScenario| format!("{r:?}");
+    let by_toml = || parse_toml_whole(text, "f.toml").ok().map(|r| render(&r));
+    let toml_whole = fast_toml::parse(text, 0).is_none_or(|r| Some(render(&r)) == by_toml());
+    let toml_parts =
+        parse_toml_fast(text, 64, &InOrder).is_none_or(|r| Some(render(&r)) == by_toml());
+    let json = fast_json::parse(text).is_none_or(|r| {
+        Some(render(&r)) == parse_json_serde(text, "f.json").ok().map(|r| render(&r))
+    });
+    toml_whole && toml_parts && json
+}
+
 // The error is large, but the API hands it out by value on purpose:
 // loading fails once per run, and callers match on its fields.
 #[allow(clippy::result_large_err)]
 fn parse_toml(text: &str, file: &str, jobs: &dyn Jobs) -> Result<raw::RawScenario, LoadError> {
+    if let Some(raw) = parse_toml_fast(text, TOML_CHUNK_BYTES, jobs)
+        // Larger TOML that `chunks::split` cannot split is refused below,
+        // and stays refused.
+        .filter(|_| {
+            text.len() <= MAX_WHOLE_TOML_BYTES || chunks::split(text, TOML_CHUNK_BYTES).is_some()
+        })
+    {
+        return Ok(raw);
+    }
     match parse_toml_chunked(text, TOML_CHUNK_BYTES, jobs) {
         Chunked::Parsed(raw) => Ok(raw),
         _ if text.len() <= MAX_WHOLE_TOML_BYTES => parse_toml_whole(text, file),
@@ -438,6 +481,52 @@ fn parse_toml(text: &str, file: &str, jobs: &dyn Jobs) -> Result<raw::RawScenari
 /// Tests split at every `[[key]]`, so every loader test goes through the
 /// split.
 const TOML_CHUNK_BYTES: usize = if cfg!(test) { 1 } else { 16 << 10 };
+
+/// The scenario read by the fast reader (`fast_toml.rs`) in parts cut
+/// before `[[` lines (`fast_toml::cuts`), read through `jobs`; `None` when
+/// a part is outside the reader's subset or a top-level key other than an
+/// array of tables is in two parts (the caller then goes the `toml`
+/// crate's way, which gives the error if there is one). What it gives is
+/// what the `toml` crate reads from the whole text: each part is read as
+/// the crate reads it, each part the reader takes ends at the text's top
+/// level, and the parts' arrays of tables are joined in document order.
+/// Cutting costs a `memmem` pass instead of `chunks::split`'s scan.
+fn parse_toml_fast(text: &str, target: usize, jobs: &dyn Jobs) -> Option<raw::RawScenario> {
+    let ranges = fast_toml::cuts(text, target);
+    let slots: Vec<OnceLock<Option<fast_toml::Part<'_>>>> =
+        ranges.iter().map(|_| OnceLock::new()).collect();
+    jobs.run(ranges.len(), &|i| {
+        let (Some(r), Some(slot)) = (ranges.get(i), slots.get(i)) else {
+            return;
+        };
+        let part = text
+            .get(r.clone())
+            .and_then(|t| fast_toml::parse_part(t, r.start));
+        let _ = slot.set(part);
+    });
+    let mut parts = Vec::with_capacity(slots.len());
+    // A top-level key (at most a dozen: the raw scenario's fields) and
+    // whether it is an array of tables.
+    let mut seen: Vec<(&str, bool)> = Vec::new();
+    for slot in slots {
+        let part = slot.into_inner().flatten()?;
+        for &(key, array) in &part.keys {
+            match seen.iter().find(|(k, _)| *k == key) {
+                Some(&(_, was_array)) if array && was_array => {}
+                Some(_) => return None,
+                None => seen.push((key, array)),
+            }
+        }
+        parts.push(part.raw);
+    }
+    let mut parts = parts.into_iter();
+    let mut out = parts.next()?;
+    reserve_for(&mut out, parts.as_slice());
+    for part in parts {
+        append(&mut out, part);
+    }
+    Some(out)
+}
 
 /// What the split parse gave.
 // Made once per load and matched at once: boxing the scenario buys nothing.
@@ -470,8 +559,12 @@ fn parse_toml_chunked(text: &str, target: usize, jobs: &dyn Jobs) -> Chunked {
             return;
         };
         let parsed = text.get(r.clone()).and_then(|part| {
-            let _mode = raw::SpanMode::enter_at(true, r.start);
-            toml::from_str::<raw::RawScenario>(part).ok()
+            // The plain TOML of most chunks is read without the `toml`
+            // crate's tree (`fast_toml.rs`), anything else by the crate.
+            fast_toml::parse(part, r.start).or_else(|| {
+                let _mode = raw::SpanMode::enter_at(true, r.start);
+                toml::from_str::<raw::RawScenario>(part).ok()
+            })
         });
         // A runner calling a job twice would only parse it again.
         let _ = slot.set(parsed);
@@ -606,6 +699,18 @@ fn toml_error(e: &toml::de::Error, text: &str, start: usize, file: &str) -> Load
 // loading fails once per run, and callers match on its fields.
 #[allow(clippy::result_large_err)]
 fn parse_json(text: &str, file: &str) -> Result<raw::RawScenario, LoadError> {
+    // Plain JSON is read without a second pass per span (`fast_json.rs`);
+    // anything else, and every error, by serde_json.
+    if let Some(raw) = fast_json::parse(text) {
+        return Ok(raw);
+    }
+    parse_json_serde(text, file)
+}
+
+/// [`parse_json`] by serde_json alone.
+// The error is large, but the API hands it out by value on purpose.
+#[allow(clippy::result_large_err)]
+fn parse_json_serde(text: &str, file: &str) -> Result<raw::RawScenario, LoadError> {
     let _mode = raw::SpanMode::enter_json(text);
     serde_json::from_str::<raw::RawScenario>(text).map_err(|e| {
         let full = e.to_string();

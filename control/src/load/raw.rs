@@ -31,6 +31,19 @@ thread_local! {
     /// to read failed (serde's errors carry no position of their own
     /// across the re-read: see [`take_json_error_at`]).
     static JSON_ERROR_AT: Cell<Option<usize>> = const { Cell::new(None) };
+    /// Whether the deserializer running on this thread reads an
+    /// [`arena::Doc`](super::arena::Doc), which gives spans through
+    /// [`ARENA_SPAN`].
+    static ARENA: Cell<bool> = const { Cell::new(false) };
+    /// The span of the value an arena deserializer is about to hand to an
+    /// [`Sp`] (set just before, read at once).
+    static ARENA_SPAN: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+}
+
+/// Called by the arena deserializer with the span of the value it hands to
+/// the [`Sp`] that asked for it.
+pub(crate) fn set_arena_span(span: Range<usize>) {
+    ARENA_SPAN.with(|s| s.set((span.start, span.end)));
 }
 
 /// Where in the document the JSON read that just failed on this thread
@@ -47,6 +60,7 @@ pub(crate) struct SpanMode {
     previous: bool,
     previous_offset: usize,
     previous_json: Option<(usize, usize)>,
+    previous_arena: bool,
 }
 
 impl SpanMode {
@@ -61,11 +75,21 @@ impl SpanMode {
         let previous = WANT_SPANS.with(|w| w.replace(spans));
         let previous_offset = SPAN_OFFSET.with(|o| o.replace(offset));
         let previous_json = JSON_TEXT.with(|j| j.replace(None));
+        let previous_arena = ARENA.with(|a| a.replace(false));
         SpanMode {
             previous,
             previous_offset,
             previous_json,
+            previous_arena,
         }
+    }
+
+    /// Enters the mode of the arena deserializer (`arena.rs`), whose spans
+    /// are already those of the whole file.
+    pub(crate) fn enter_arena() -> Self {
+        let mode = Self::enter(false);
+        ARENA.with(|a| a.set(true));
+        mode
     }
 
     /// Enters JSON mode for `text`, which must be the very string handed
@@ -86,6 +110,7 @@ impl Drop for SpanMode {
         WANT_SPANS.with(|w| w.set(self.previous));
         SPAN_OFFSET.with(|o| o.set(self.previous_offset));
         JSON_TEXT.with(|j| j.set(self.previous_json));
+        ARENA.with(|a| a.set(self.previous_arena));
     }
 }
 
@@ -115,7 +140,27 @@ impl<T> Sp<T> {
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        if WANT_SPANS.with(Cell::get) {
+        if ARENA.with(Cell::get) {
+            // The arena deserializer sets the span, then hands the value.
+            struct Arena<T>(PhantomData<T>);
+            impl<'de, T: Deserialize<'de>> Visitor<'de> for Arena<T> {
+                type Value = Sp<T>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a value")
+                }
+                fn visit_newtype_struct<D: Deserializer<'de>>(
+                    self,
+                    d: D,
+                ) -> Result<Sp<T>, D::Error> {
+                    let (start, end) = ARENA_SPAN.with(Cell::get);
+                    Ok(Sp {
+                        value: T::deserialize(d)?,
+                        span: Some(start..end),
+                    })
+                }
+            }
+            d.deserialize_newtype_struct(super::arena::SPAN_TOKEN, Arena(PhantomData))
+        } else if WANT_SPANS.with(Cell::get) {
             let s = serde_spanned::Spanned::<T>::deserialize(d)?;
             let off = SPAN_OFFSET.with(Cell::get);
             let span = s.span();

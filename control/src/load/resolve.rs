@@ -463,16 +463,36 @@ struct RuleIn<'r> {
     udp: Option<&'r Sp<RawPortOptions>>,
     icmp: Option<&'r Sp<RawIcmpOptions>>,
     description: Option<&'r String>,
-    /// `ingress_security_rules[3]`, `rules[0]`.
-    path: String,
+    /// The list the rule is in (`ingress_security_rules`, `rules`) and its
+    /// index there: `ingress_security_rules[3]`, formatted only for a
+    /// message (10^5 rules, field names for errors only).
+    list: &'static str,
+    index: usize,
 }
 
-fn parse_protocol(ctx: &Ctx<'_>, p: &Sp<ProtoValue>, object: &str, field: &str) -> Res<Protocol> {
+impl RuleIn<'_> {
+    /// `ingress_security_rules[3]`, `rules[0]`.
+    fn path(&self) -> String {
+        format!("{}[{}]", self.list, self.index)
+    }
+
+    /// A field of the rule: `ingress_security_rules[3].protocol`.
+    fn field(&self, name: &str) -> String {
+        format!("{}[{}].{name}", self.list, self.index)
+    }
+}
+
+fn parse_protocol(
+    ctx: &Ctx<'_>,
+    p: &Sp<ProtoValue>,
+    object: &str,
+    field: &dyn Fn() -> String,
+) -> Res<Protocol> {
     let bad = |shown: String| {
         ctx.err(
             p.start(),
             object,
-            field,
+            &field(),
             format!(
                 "protocol `{shown}` is not `all`, `tcp`, `udp`, `icmp`, `icmpv6` or a number from 0 to 255"
             ),
@@ -500,13 +520,18 @@ fn parse_protocol(ctx: &Ctx<'_>, p: &Sp<ProtoValue>, object: &str, field: &str) 
     }
 }
 
-fn port_range(ctx: &Ctx<'_>, r: &Sp<RawPortRange>, object: &str, field: &str) -> Res<PortRange> {
+fn port_range(
+    ctx: &Ctx<'_>,
+    r: &Sp<RawPortRange>,
+    object: &str,
+    field: &dyn Fn() -> String,
+) -> Res<PortRange> {
     let port = |v: &Sp<i64>, which: &str| {
         u16::try_from(v.value).map_err(|_| {
             ctx.err(
                 v.start(),
                 object,
-                &format!("{field}.{which}"),
+                &format!("{}.{which}", field()),
                 format!("port `{}` is outside 0-65535", v.value),
             )
         })
@@ -517,7 +542,7 @@ fn port_range(ctx: &Ctx<'_>, r: &Sp<RawPortRange>, object: &str, field: &str) ->
         return Err(ctx.err(
             r.start(),
             object,
-            field,
+            &field(),
             format!("min `{min}` is greater than max `{max}`"),
         ));
     }
@@ -528,24 +553,18 @@ fn port_options(
     ctx: &Ctx<'_>,
     o: &Sp<RawPortOptions>,
     object: &str,
-    field: &str,
+    field: &dyn Fn() -> String,
 ) -> Res<crate::model::RuleOptions> {
     let dst = match &o.value.destination_port_range {
-        Some(r) => Some(port_range(
-            ctx,
-            r,
-            object,
-            &format!("{field}.destination_port_range"),
-        )?),
+        Some(r) => Some(port_range(ctx, r, object, &|| {
+            format!("{}.destination_port_range", field())
+        })?),
         None => None,
     };
     let src = match &o.value.source_port_range {
-        Some(r) => Some(port_range(
-            ctx,
-            r,
-            object,
-            &format!("{field}.source_port_range"),
-        )?),
+        Some(r) => Some(port_range(ctx, r, object, &|| {
+            format!("{}.source_port_range", field())
+        })?),
         None => None,
     };
     Ok(crate::model::RuleOptions::Ports { src, dst })
@@ -555,14 +574,14 @@ fn icmp_options(
     ctx: &Ctx<'_>,
     o: &Sp<RawIcmpOptions>,
     object: &str,
-    field: &str,
+    field: &dyn Fn() -> String,
 ) -> Res<crate::model::RuleOptions> {
     let byte = |v: &Sp<i64>, which: &str| {
         u8::try_from(v.value).map_err(|_| {
             ctx.err(
                 v.start(),
                 object,
-                &format!("{field}.{which}"),
+                &format!("{}.{which}", field()),
                 format!("icmp {which} `{}` is outside 0-255", v.value),
             )
         })
@@ -583,7 +602,12 @@ enum PeerType {
     Nsg,
 }
 
-fn peer_type(ctx: &Ctx<'_>, t: Option<&Sp<String>>, object: &str, field: &str) -> Res<PeerType> {
+fn peer_type(
+    ctx: &Ctx<'_>,
+    t: Option<&Sp<String>>,
+    object: &str,
+    field: &dyn Fn() -> String,
+) -> Res<PeerType> {
     let Some(t) = t else {
         return Ok(PeerType::Cidr);
     };
@@ -594,7 +618,7 @@ fn peer_type(ctx: &Ctx<'_>, t: Option<&Sp<String>>, object: &str, field: &str) -
         _ => Err(ctx.err(
             t.start(),
             object,
-            field,
+            &field(),
             format!(
                 "`{}` is not `CIDR_BLOCK`, `SERVICE_CIDR_BLOCK` or `NETWORK_SECURITY_GROUP`",
                 t.value
@@ -619,15 +643,15 @@ fn resolve_rule(
     allow_nsg_peer: bool,
     world: &World<'_>,
 ) -> Res<SecurityRule> {
-    let p = &r.path;
-    let protocol = parse_protocol(ctx, r.protocol, object, &format!("{p}.protocol"))?;
-    let type_field = format!("{p}.{}_type", r.peer_field);
-    let peer_field = format!("{p}.{}", r.peer_field);
+    let protocol = parse_protocol(ctx, r.protocol, object, &|| r.field("protocol"))?;
+    let type_field = || r.field(&format!("{}_type", r.peer_field));
+    let peer_field = || r.field(r.peer_field);
     let peer = match peer_type(ctx, r.peer_type, object, &type_field)? {
         PeerType::Cidr => {
             let n = parse_cidr(&r.peer.value)
-                .map_err(|m| ctx.err(r.peer.start(), object, &peer_field, m))?;
+                .map_err(|m| ctx.err(r.peer.start(), object, &peer_field(), m))?;
             if let Some(v4) = super::lint::ipv4_mapped(&n) {
+                let peer_field = peer_field();
                 ctx.warn(
                     WarningCode::Ipv4Mapped,
                     r.peer.start(),
@@ -646,7 +670,7 @@ fn resolve_rule(
                 return Err(ctx.err(
                     r.peer.start(),
                     object,
-                    &peer_field,
+                    &peer_field(),
                     format!(
                         "service label `{}` is not defined in [services]",
                         r.peer.value
@@ -659,10 +683,11 @@ fn resolve_rule(
                 return Err(ctx.err(
                     r.peer_type.and_then(Sp::start),
                     object,
-                    &type_field,
+                    &type_field(),
                     "`NETWORK_SECURITY_GROUP` is allowed in nsg rules only".to_owned(),
                 ));
             }
+            let peer_field = peer_field();
             let i = ctx.lookup(Kind::Nsg, r.peer, object, &peer_field)?;
             let vcn = world.nsg_vcns.get(i).copied().unwrap_or_default();
             if vcn != owner_vcn {
@@ -688,21 +713,21 @@ fn resolve_rule(
     // Validate every option given, then keep the one that fits the protocol.
     let tcp = r
         .tcp
-        .map(|o| port_options(ctx, o, object, &format!("{p}.tcp_options")))
+        .map(|o| port_options(ctx, o, object, &|| r.field("tcp_options")))
         .transpose()?;
     let udp = r
         .udp
-        .map(|o| port_options(ctx, o, object, &format!("{p}.udp_options")))
+        .map(|o| port_options(ctx, o, object, &|| r.field("udp_options")))
         .transpose()?;
     let icmp = r
         .icmp
-        .map(|o| icmp_options(ctx, o, object, &format!("{p}.icmp_options")))
+        .map(|o| icmp_options(ctx, o, object, &|| r.field("icmp_options")))
         .transpose()?;
     let proto_num = match protocol {
         Protocol::All => None,
         Protocol::Number(n) => Some(n),
     };
-    let shown = match protocol {
+    let shown = || match protocol {
         Protocol::All => "all".to_owned(),
         Protocol::Number(n) => n.to_string(),
     };
@@ -736,7 +761,9 @@ fn resolve_rule(
                 WarningCode::OptionIgnored,
                 at,
                 format!(
-                    "in {object}, {p}: `{name}` does not fit protocol `{shown}` and is ignored"
+                    "in {object}, {}: `{name}` does not fit protocol `{}` and is ignored",
+                    r.path(),
+                    shown()
                 ),
             );
         }
@@ -1720,7 +1747,8 @@ impl Resolver<'_> {
                     udp: r.udp_options.as_ref(),
                     icmp: r.icmp_options.as_ref(),
                     description: r.description.as_ref(),
-                    path: format!("ingress_security_rules[{i}]"),
+                    list: "ingress_security_rules",
+                    index: i,
                 };
                 ingress.push(resolve_rule(ctx, &rin, &object, vcn, false, &world)?);
             }
@@ -1738,7 +1766,8 @@ impl Resolver<'_> {
                     udp: r.udp_options.as_ref(),
                     icmp: r.icmp_options.as_ref(),
                     description: r.description.as_ref(),
-                    path: format!("egress_security_rules[{i}]"),
+                    list: "egress_security_rules",
+                    index: i,
                 };
                 egress.push(resolve_rule(ctx, &rin, &object, vcn, false, &world)?);
             }
@@ -1783,7 +1812,8 @@ impl Resolver<'_> {
             let mut rules = Vec::new();
             for (i, rule) in n.rules.iter().enumerate() {
                 let r = &rule.value;
-                let path = format!("rules[{i}]");
+                // Formatted for a message only.
+                let path = || format!("rules[{i}]");
                 let direction = match r.direction.value.to_ascii_uppercase().as_str() {
                     "INGRESS" => Direction::Ingress,
                     "EGRESS" => Direction::Egress,
@@ -1791,7 +1821,7 @@ impl Resolver<'_> {
                         return Err(ctx.err(
                             r.direction.start(),
                             &object,
-                            &format!("{path}.direction"),
+                            &format!("{}.direction", path()),
                             format!("`{}` is not `INGRESS` or `EGRESS`", r.direction.value),
                         ));
                     }
@@ -1816,7 +1846,7 @@ impl Resolver<'_> {
                     return Err(ctx.err(
                         w.start(),
                         &object,
-                        &format!("{path}.{wrong_field}"),
+                        &format!("{}.{wrong_field}", path()),
                         format!(
                             "an {} rule takes `{peer_field}`, not `{wrong_field}`",
                             direction.as_str().to_ascii_lowercase()
@@ -1827,7 +1857,7 @@ impl Resolver<'_> {
                     return Err(ctx.err(
                         rule.start(),
                         &object,
-                        &path,
+                        &path(),
                         format!(
                             "an {} rule needs `{peer_field}`",
                             direction.as_str().to_ascii_lowercase()
@@ -1845,7 +1875,8 @@ impl Resolver<'_> {
                     udp: r.udp_options.as_ref(),
                     icmp: r.icmp_options.as_ref(),
                     description: r.description.as_ref(),
-                    path,
+                    list: "rules",
+                    index: i,
                 };
                 rules.push(resolve_rule(ctx, &rin, &object, vcn, true, &world)?);
             }
