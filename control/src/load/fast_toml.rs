@@ -38,6 +38,12 @@ use super::raw::{RawScenario, SpanMode};
 /// Deepest nesting of arrays and inline tables taken.
 const MAX_DEPTH: usize = 32;
 
+/// Most header keys (`[key]`, `[[key]]`) in one text: a raw scenario has
+/// a dozen top-level fields and refuses any other key, so a text with more
+/// is refused as soon as it shows them (each new key is compared with the
+/// others: bounded, that stays linear in the text).
+const MAX_HEADER_KEYS: usize = 16;
+
 /// The raw scenario of `part`, a text that starts at byte `base` of the
 /// file (spans are the file's), or `None` when the `toml` crate must read
 /// it.
@@ -145,6 +151,8 @@ fn read(text: &str, base: usize) -> Option<(Doc<'_>, Keys<'_>)> {
                     // A table defined twice, or both a table and an array
                     // of tables: an error (the `toml` crate says which).
                     Some(_) => return None,
+                    // More keys than a raw scenario has fields.
+                    None if groups.len() >= MAX_HEADER_KEYS => return None,
                     None => {
                         // A key both of the root and of a header: an error.
                         if root_keys

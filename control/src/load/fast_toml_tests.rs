@@ -316,3 +316,26 @@ fn a_part_past_the_node_limit_is_left_to_the_crate() {
     assert!(super::fast_json::parse(&json(fits)).is_some());
     assert!(super::fast_json::parse(&json(fits + 1)).is_none());
 }
+
+/// Many header keys (every one but a raw scenario's dozen fields is
+/// refused anyway) or many root keys with headers after them: the reader
+/// gives up in time linear in the text. It looked each header's key up in
+/// every key before it (and in every root key), quadratic: 40,000 `[kN]`
+/// headers (300 KB) took 18 s in a debug build where the crate takes
+/// 0.2 s; this text (about 1.5 MB each) took many minutes. No timing is
+/// asserted: before the fix this test does not finish.
+#[test]
+fn many_header_keys_are_refused_in_linear_time() {
+    let n = 150_000;
+    let mut headers = String::from("name = \"x\"\n");
+    let mut roots = String::new();
+    for i in 0..n {
+        headers.push_str(&format!("[k{i}]\n"));
+        roots.push_str(&format!("r{i} = 1\n"));
+    }
+    for i in 0..n {
+        roots.push_str(&format!("[[k{i}]]\n"));
+    }
+    assert!(fast_toml::parse(&headers, 0).is_none());
+    assert!(fast_toml::parse(&roots, 0).is_none());
+}
