@@ -21,7 +21,7 @@ use zprsim_dataplane::pcap_out::{OutFormat, PcapOut};
 const SLL2: u32 = 276;
 
 /// The demo capture, as `pcaps/oke-demo.pcap` holds it.
-fn demo(dir: &Path) -> std::path::PathBuf {
+pub(crate) fn demo(dir: &Path) -> std::path::PathBuf {
     let p = dir.join("demo.pcap");
     std::fs::write(&p, zprsim_bench::fixtures::oke_demo().bytes).unwrap();
     p
@@ -44,7 +44,7 @@ fn sll2(ifindex: u8, ip: &[u8]) -> Vec<u8> {
 
 /// The demo with each IP record followed by its forwarded copy on an SLL2
 /// interface; returns how many copies it holds.
-fn with_copies(demo: &Path, out: &Path) -> u64 {
+pub(crate) fn with_copies(demo: &Path, out: &Path) -> u64 {
     copies_of(demo, out, false)
 }
 
@@ -90,7 +90,7 @@ fn copies_of(demo: &Path, out: &Path, cooked: bool) -> u64 {
 }
 
 /// `zprsim replay` in `dir` with these extra arguments: its report.
-fn replay(dir: &Path, capture: &str, extra: &[&str]) -> Value {
+pub(crate) fn replay(dir: &Path, capture: &str, extra: &[&str]) -> Value {
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/oke-orders/scenario.toml");
     let mut args = vec![
         "replay".to_owned(),
@@ -107,7 +107,7 @@ fn replay(dir: &Path, capture: &str, extra: &[&str]) -> Value {
 }
 
 /// What a report says about the traffic (no paths, times or rates).
-fn counts(r: &Value) -> Value {
+pub(crate) fn counts(r: &Value) -> Value {
     let mut v = serde_json::Map::new();
     for k in [
         "packets",
@@ -127,7 +127,7 @@ fn counts(r: &Value) -> Value {
 }
 
 /// Every record of a capture: (time, bytes).
-fn frames(path: &Path) -> Vec<(u64, Vec<u8>)> {
+pub(crate) fn frames(path: &Path) -> Vec<(u64, Vec<u8>)> {
     let c = Capture::from_bytes(std::fs::read(path).unwrap()).unwrap();
     c.records()
         .map(|r| {
@@ -253,7 +253,7 @@ fn a_capture_of_the_any_device_with_copies_says_dedup_is_wanted() {
 /// The demo as a VTAP's target captures it: each frame inside outer
 /// Ethernet, IPv4 from the VTAP's source host to the target, UDP 4789,
 /// VXLAN (VNI 42); plus one frame of the target's own traffic (SSH).
-fn vtap_capture(demo: &Path, out: &Path) -> u64 {
+pub(crate) fn vtap_capture(demo: &Path, out: &Path) -> u64 {
     let c = Capture::from_bytes(std::fs::read(demo).unwrap()).unwrap();
     let f = std::fs::File::create(out).unwrap();
     let mut w = PcapOut::create(f, OutFormat::for_link_types(&[1])).unwrap();

@@ -26,6 +26,7 @@ mod platform;
 mod replay;
 mod replay_oracle;
 mod review;
+mod review_s10;
 mod review_s8;
 mod review_s9;
 mod rollout;
