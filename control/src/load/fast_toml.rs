@@ -98,7 +98,7 @@ type Keys<'a> = Vec<(&'a str, bool)>;
 
 /// The document of `text`, its root table the last node, and its top-level
 /// keys; `None` outside the subset.
-fn read(text: &str, base: usize) -> Option<(Doc<'_>, Keys<'_>)> {
+pub(super) fn read(text: &str, base: usize) -> Option<(Doc<'_>, Keys<'_>)> {
     if memchr::memchr(b'\r', text.as_bytes()).is_some() {
         return None;
     }
@@ -108,10 +108,11 @@ fn read(text: &str, base: usize) -> Option<(Doc<'_>, Keys<'_>)> {
         base,
         doc: Doc {
             text,
-            // About one value per 12 bytes in scenarios.
-            nodes: Vec::with_capacity(text.len() / 12),
-            items: Vec::with_capacity(text.len() / 40),
-            entries: Vec::with_capacity(text.len() / 16),
+            // About one value per 12 bytes in scenarios; never more room
+            // than the node limit allows (past it the text is refused).
+            nodes: Vec::with_capacity((text.len() / 12).min(MAX_NODES)),
+            items: Vec::with_capacity((text.len() / 40).min(MAX_NODES)),
+            entries: Vec::with_capacity((text.len() / 16).min(MAX_NODES)),
         },
         open: Vec::new(),
         open_items: Vec::new(),

@@ -339,3 +339,17 @@ fn many_header_keys_are_refused_in_linear_time() {
     assert!(fast_toml::parse(&headers, 0).is_none());
     assert!(fast_toml::parse(&roots, 0).is_none());
 }
+
+/// A document's arrays stay within [`MAX_NODES`](super::arena::MAX_NODES)
+/// entries whatever the text's length, reserved room included: they were
+/// reserved in proportion to the text (a 256 MiB part reserved ~1.6 GB,
+/// which a host that does not overcommit refuses: an abort).
+#[test]
+fn a_long_part_reserves_no_more_than_the_node_limit() {
+    let max = super::arena::MAX_NODES;
+    let text = "# a comment line of forty bytes or so..\n".repeat(200_000);
+    let (doc, _) = fast_toml::read(&text, 0).unwrap();
+    assert!(doc.nodes.capacity() <= max, "{}", doc.nodes.capacity());
+    assert!(doc.items.capacity() <= max, "{}", doc.items.capacity());
+    assert!(doc.entries.capacity() <= max, "{}", doc.entries.capacity());
+}
