@@ -342,16 +342,7 @@ pub fn render(s: &Scenario, p: &Packet, d: &zprsim_control::verdict::Decision) -
                 what.push_str(", connection tracked");
             }
         } else if l.outcome == Outcome::Denied && l.layer != Stage::Zpr {
-            let mut evaluated: Vec<String> = l
-                .nsgs_evaluated
-                .iter()
-                .map(|n| format!("NSG `{n}`"))
-                .collect();
-            evaluated.extend(
-                l.security_lists_evaluated
-                    .iter()
-                    .map(|n| format!("security list `{n}`")),
-            );
+            let evaluated = l.containers_evaluated();
             if !evaluated.is_empty() {
                 let _ = write!(what, "evaluated {}", evaluated.join(", "));
             }

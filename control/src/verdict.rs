@@ -297,6 +297,18 @@ impl LayerReport {
         }
     }
 
+    /// The rule containers this security layer evaluated, as messages
+    /// name them: "NSG `a`", then "security list `b`".
+    #[must_use]
+    pub fn containers_evaluated(&self) -> Vec<String> {
+        let nsgs = self.nsgs_evaluated.iter().map(|n| format!("NSG `{n}`"));
+        let lists = self
+            .security_lists_evaluated
+            .iter()
+            .map(|n| format!("security list `{n}`"));
+        nsgs.chain(lists).collect()
+    }
+
     /// Sets the reason.
     #[must_use]
     pub fn with_reason(mut self, reason: impl Into<String>) -> Self {

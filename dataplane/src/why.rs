@@ -54,17 +54,7 @@ pub fn why(s: &Scenario, f: &FlowRecord) -> String {
                 .map(|v| format!("no rule of `{v}` matches"))
         })
         .unwrap_or_default();
-    let mut evaluated: Vec<String> = layer
-        .nsgs_evaluated
-        .iter()
-        .map(|n| format!("NSG `{n}`"))
-        .collect();
-    evaluated.extend(
-        layer
-            .security_lists_evaluated
-            .iter()
-            .map(|n| format!("security list `{n}`")),
-    );
+    let evaluated = layer.containers_evaluated();
     if layer.checks.is_empty() && !evaluated.is_empty() {
         let vnic = layer.vnic.as_deref().unwrap_or_default();
         return format!(

@@ -29,16 +29,7 @@ pub fn layer_text(l: &LayerReport) -> String {
         parts.push(p);
     }
     if let Some(v) = &l.vnic {
-        let mut evaluated: Vec<String> = l
-            .nsgs_evaluated
-            .iter()
-            .map(|n| format!("NSG `{n}`"))
-            .collect();
-        evaluated.extend(
-            l.security_lists_evaluated
-                .iter()
-                .map(|n| format!("security list `{n}`")),
-        );
+        let evaluated = l.containers_evaluated();
         let mut p = format!("at VNIC `{v}`");
         if let Some(r) = &l.rule {
             let kind = if r.kind == "nsg" {
