@@ -649,7 +649,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         report: a.report.as_deref(),
         flows: a.flows.as_deref(),
         fail_on: &fail_on,
-        dedup: a.dedup || a.decap.is_some() || !a.node_local.is_empty(),
+        capture_flags: a.dedup || a.decap.is_some() || !a.node_local.is_empty(),
         quiet: a.quiet,
     })? {
         return Ok(code);

@@ -51,8 +51,9 @@ pub struct Inputs<'a> {
     pub flows: Option<&'a Path>,
     /// `--allowed` or `--dropped` was given.
     pub packet_outputs: bool,
-    /// `--dedup`, `--decap` or `--node-local` was given.
-    pub dedup: bool,
+    /// A flag that looks at captured packets (`--dedup`, `--decap`,
+    /// `--node-local`) was given.
+    pub capture_flags: bool,
     /// `--quiet`.
     pub quiet: bool,
     /// `--fail-on-drop`: exit 1 when a record's packets were dropped.
@@ -73,13 +74,23 @@ pub fn replay_if_flow_logs(a: &Inputs<'_>) -> Result<Option<ExitCode>, Failure> 
             "error: `--allowed` and `--dropped` need captures: flow logs hold no packets".into(),
         ));
     }
-    if a.dedup {
+    refuse_capture_flags(a.capture_flags)?;
+    // `replay` has checked every input and output (`output::Plan`).
+    run(a).map(Some)
+}
+
+/// The usage error of a flag that looks at captured packets (`--dedup`,
+/// `--decap`, `--node-local`) given with flow logs (`replay`, `diff`).
+///
+/// # Errors
+/// When `given`.
+pub fn refuse_capture_flags(given: bool) -> Result<(), Failure> {
+    if given {
         return Err(Failure::Input(
             "error: `--dedup`, `--decap` and `--node-local` need captures: they look at captured packets, and flow logs hold none".into(),
         ));
     }
-    // `replay` has checked every input and output (`output::Plan`).
-    run(a).map(Some)
+    Ok(())
 }
 
 /// Whether `inputs` are flow-log files (`replay`, `diff`): some input is

@@ -48,8 +48,9 @@ pub struct Inputs<'a> {
     pub flows: Option<&'a Path>,
     /// `--fail-on`.
     pub fail_on: &'a BTreeSet<Class>,
-    /// `--dedup`, `--decap` or `--node-local` was given.
-    pub dedup: bool,
+    /// A flag that looks at captured packets was given
+    /// ([`crate::flowlog::refuse_capture_flags`]).
+    pub capture_flags: bool,
     /// `--quiet`.
     pub quiet: bool,
 }
@@ -63,11 +64,7 @@ pub fn diff_if_flow_logs(a: &Inputs<'_>) -> Result<Option<ExitCode>, Failure> {
     if !crate::flowlog::are_flow_logs(a.inputs)? {
         return Ok(None);
     }
-    if a.dedup {
-        return Err(Failure::Input(
-            "error: `--dedup`, `--decap` and `--node-local` need captures: they look at captured packets, and flow logs hold none".into(),
-        ));
-    }
+    crate::flowlog::refuse_capture_flags(a.capture_flags)?;
     run(a).map(Some)
 }
 

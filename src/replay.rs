@@ -498,7 +498,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         report: a.report.as_deref(),
         flows: a.flows.as_deref(),
         packet_outputs: a.allowed.is_some() || a.dropped.is_some(),
-        dedup: a.dedup || a.decap.is_some() || !a.node_local.is_empty(),
+        capture_flags: a.dedup || a.decap.is_some() || !a.node_local.is_empty(),
         quiet: a.quiet,
         fail_on_drop: a.fail_on_drop,
     })? {

@@ -189,25 +189,28 @@ fn dedup_is_refused_on_flow_logs_and_diff_takes_it() {
     let dir = TempDir::new().unwrap();
     let d = dir.path();
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/oke-orders");
-    let logs = examples.join("flowlogs.json");
-    if logs.exists() {
-        let o = crate::support::run_in(
-            d,
-            [
-                "replay".as_ref(),
-                examples.join("scenario.toml").as_os_str(),
-                logs.as_os_str(),
-                "--dedup".as_ref(),
-            ],
-        );
-        assert_eq!(o.status.code(), Some(2));
-        assert!(
-            String::from_utf8_lossy(&o.stderr).contains("`--dedup` and `--decap` need captures")
-        );
+    // Each capture-only flag, with flow logs, on replay and on diff: a
+    // usage error before anything is read. (This check once named a file
+    // that does not exist and was skipped.)
+    let logs = examples.join("flowlogs/oke-demo.jsonl");
+    let scenario = examples.join("scenario.toml");
+    for flag in [
+        &["--dedup"][..],
+        &["--decap", "vxlan"],
+        &["--node-local", "10.96.0.0/16"],
+    ] {
+        for cmd in [&["replay"][..], &["diff", scenario.to_str().unwrap()]] {
+            let mut args: Vec<&str> = cmd.to_vec();
+            args.extend([scenario.to_str().unwrap(), logs.to_str().unwrap()]);
+            args.extend(flag);
+            let o = crate::support::run_in(d, &args);
+            assert_eq!(o.status.code(), Some(2), "{args:?}");
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(err.contains("need captures"), "{args:?}: {err}");
+        }
     }
     demo(d);
     let n = with_copies(&d.join("demo.pcap"), &d.join("any.pcapng"));
-    let scenario = examples.join("scenario.toml");
     let o = crate::support::run_in(
         d,
         [
