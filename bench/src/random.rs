@@ -432,6 +432,7 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                 id: None,
                 vcn: id(VcnId::new, v),
                 kind,
+                blocked: false,
             });
         }
     }
@@ -695,6 +696,18 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
             id: None,
             statements,
         });
+    }
+    // Gateways that drop everything (a disabled internet gateway, a NAT or
+    // service gateway blocking traffic), drawn last so that the draws above
+    // make the same scenarios as before.
+    if shape.edges {
+        for g in &mut s.gateways {
+            let switch = matches!(
+                g.kind,
+                GatewayKind::Internet | GatewayKind::Nat | GatewayKind::Service
+            );
+            g.blocked = switch && rng.random_bool(0.2);
+        }
     }
     s
 }

@@ -688,6 +688,7 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
                 id: None,
                 vcn: vcn_id(v),
                 kind,
+                blocked: false,
             });
         }
     }
@@ -1850,7 +1851,14 @@ pub fn to_toml(s: &Scenario) -> String {
             let _ = writeln!(o, "id = {}", q(id));
         }
         let _ = writeln!(o, "vcn = {}", name_of(&s.vcns, g.vcn.index(), |v| &v.name));
-        let _ = writeln!(o, "kind = \"{}\"\n", g.kind.as_str());
+        let _ = writeln!(o, "kind = \"{}\"", g.kind.as_str());
+        if g.blocked {
+            o.push_str(match g.kind {
+                GatewayKind::Internet => "is_enabled = false\n",
+                _ => "block_traffic = true\n",
+            });
+        }
+        o.push('\n');
     }
     for t in &s.route_tables {
         o.push_str("[[route_table]]\n");

@@ -266,6 +266,22 @@ fn target_text(s: &Scenario, t: &RouteTarget) -> String {
     }
 }
 
+/// Why a route target drops every packet, when it does: a disabled internet
+/// gateway, a NAT or service gateway blocking traffic.
+fn blocked_text(s: &Scenario, t: &RouteTarget) -> Option<&'static str> {
+    match t {
+        RouteTarget::Gateway(g) if s.gateways[g.index()].blocked => {
+            Some(match s.gateways[g.index()].kind {
+                crate::model::GatewayKind::Internet => {
+                    "which is disabled (`is_enabled = false`): no traffic passes it"
+                }
+                _ => "which blocks traffic (`block_traffic = true`): no traffic passes it",
+            })
+        }
+        _ => None,
+    }
+}
+
 fn destination_text(s: &Scenario, d: &RouteDestination) -> String {
     match d {
         RouteDestination::Cidr(c) => c.to_string(),
@@ -349,6 +365,17 @@ fn route_layer(
                     return fail(report, "internal: static match without a table".into());
                 };
                 let (rule, decider) = note_static(s, &mut report, t, i);
+                if let Some(why) = blocked_text(s, &rule.target) {
+                    let mut r = fail(
+                        report,
+                        format!(
+                            "rule #{i} sends to the {}, {why}",
+                            target_text(s, &rule.target)
+                        ),
+                    );
+                    r.decider = decider;
+                    return r;
+                }
                 // A destination inside another VCN needs a DRG, an LPG or a private IP.
                 if let Some(dv) = dst_vcn.filter(|dv| *dv != vcn) {
                     let reaches = match &rule.target {
@@ -400,6 +427,18 @@ fn route_layer(
                     return fail(report, "internal: static match without a table".into());
                 };
                 let (rule, decider) = note_static(s, &mut report, t, i);
+                if let Some(why) = blocked_text(s, &rule.target) {
+                    let mut r = fail(
+                        report,
+                        format!(
+                            "the return path for {} is rule #{i} to the {}, {why}",
+                            p.src,
+                            target_text(s, &rule.target)
+                        ),
+                    );
+                    r.decider = decider;
+                    return r;
+                }
                 let admits = match &rule.target {
                     RouteTarget::Gateway(g) => s.gateways[g.index()].kind.admits_inbound(),
                     RouteTarget::PrivateIp { .. } => false,

@@ -883,7 +883,37 @@ pub fn import_vcns(
             &format!("{kind}-{}", tail(&id)),
         );
         ix.gateway.insert(id.clone(), n.clone());
-        gateways.push((n, *kind, id, gs(o, "vcn-id").unwrap_or_default().to_owned()));
+        // OCI's switch that makes a gateway drop everything: a disabled
+        // internet gateway, a NAT or service gateway blocking traffic.
+        // Left out, the gateway would forward what the network drops; one
+        // that is not a boolean is read as blocking (never widened).
+        let switch = match *kind {
+            "internet" => Some(("is-enabled", "is_enabled", false)),
+            "nat" | "service" => Some(("block-traffic", "block_traffic", true)),
+            _ => None,
+        };
+        let mut blocked = None;
+        if let Some((key, field, when_blocked)) = switch {
+            match g(o, key) {
+                Some(Value::Bool(b)) if *b == when_blocked => {
+                    blocked = Some((field, when_blocked));
+                }
+                None | Some(Value::Bool(_)) => {}
+                Some(_) => {
+                    warnings.push(format!(
+                        "gateway `{n}` (`{id}`): `{key}` is not a boolean; imported as dropping every packet"
+                    ));
+                    blocked = Some((field, when_blocked));
+                }
+            }
+        }
+        gateways.push((
+            n,
+            *kind,
+            id,
+            gs(o, "vcn-id").unwrap_or_default().to_owned(),
+            blocked,
+        ));
     }
     for o in &inv.drg_attachments {
         let id = id_of(o);
@@ -905,7 +935,7 @@ pub fn import_vcns(
         if let Some(drg) = gs(o, "drg-id") {
             ix.drg.insert((drg.to_owned(), vcn.clone()), n.clone());
         }
-        gateways.push((n, "drg", id, vcn));
+        gateways.push((n, "drg", id, vcn, None));
     }
     let mut labels = BTreeSet::new();
     for s in &inv.services {
@@ -958,14 +988,18 @@ pub fn import_vcns(
     }
     // Gateways.
     let mut out_gws = Vec::new();
-    for (name, kind, id, vcn) in &gateways {
+    for (name, kind, id, vcn, blocked) in &gateways {
         let Some(v) = ix.vcn.get(vcn) else {
             warnings.push(format!(
                 "gateway `{name}` (`{id}`): its VCN `{vcn}` is not in the export; left out"
             ));
             continue;
         };
-        out_gws.push(json!({ "name": name, "id": id, "vcn": v, "kind": kind }));
+        let mut gw = json!({ "name": name, "id": id, "vcn": v, "kind": kind });
+        if let (Some((field, value)), Some(m)) = (blocked, gw.as_object_mut()) {
+            m.insert((*field).into(), json!(value));
+        }
+        out_gws.push(gw);
     }
     let mut cx = Cx {
         ix: &ix,

@@ -358,6 +358,10 @@ pub(crate) struct RawGateway {
     pub id: Option<Sp<String>>,
     pub vcn: Sp<String>,
     pub kind: Sp<String>,
+    /// OCI's `isEnabled` (internet gateways).
+    pub is_enabled: Option<Sp<bool>>,
+    /// OCI's `blockTraffic` (NAT and service gateways).
+    pub block_traffic: Option<Sp<bool>>,
 }
 
 /// One route rule.

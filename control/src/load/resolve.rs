@@ -1142,11 +1142,33 @@ impl Resolver<'_> {
                     ));
                 }
             };
+            // OCI's switches, each on the kinds that have it: a disabled
+            // internet gateway, a NAT or service gateway blocking traffic.
+            let mut blocked = false;
+            for (field, flag, kinds, when_blocked) in [
+                ("is_enabled", &g.is_enabled, "internet", false),
+                ("block_traffic", &g.block_traffic, "nat` and `service", true),
+            ] {
+                let Some(flag) = flag else { continue };
+                if !kinds.split("` and `").any(|k| k == kind.as_str()) {
+                    return Err(ctx.err(
+                        flag.start(),
+                        &object,
+                        field,
+                        format!(
+                            "`{field}` is a field of `{kinds}` gateways, not of a `{}` gateway",
+                            kind.as_str()
+                        ),
+                    ));
+                }
+                blocked |= flag.value == when_blocked;
+            }
             gateways.push(Gateway {
                 name: g.name.value.clone(),
                 id: g.id.as_ref().map(|s| s.value.clone()),
                 vcn,
                 kind,
+                blocked,
             });
         }
         self.s.gateways = gateways;

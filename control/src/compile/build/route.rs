@@ -123,6 +123,11 @@ impl Builder<'_> {
             .iter()
             .map(|sn| sn.cidrs.iter().map(|c| Pfx::from(*c)).collect())
             .collect();
+        // A disabled or blocking gateway: its rule decides, and nothing passes.
+        let blocked = |target: &RouteTarget| match target {
+            RouteTarget::Gateway(g) => s.gateways[g.index()].blocked,
+            RouteTarget::PrivateIp { .. } => false,
+        };
         const PASS: u32 = RouteEntry::FIRST_OK | RouteEntry::REPLY_OK;
         const FORWARDED: u32 = 1 << 30;
         const DIRECT: u32 = 2 << 30;
@@ -146,6 +151,7 @@ impl Builder<'_> {
                             _ if direct => PASS | DIRECT,
                             None => 0,
                             Some(Hit::Local) => PASS | FORWARDED,
+                            Some(Hit::Static(id, target)) if blocked(target) => id,
                             Some(Hit::Static(id, target)) => {
                                 let reaches = match target {
                                     RouteTarget::Gateway(g) => {
@@ -166,6 +172,7 @@ impl Builder<'_> {
                     (None, Some(_)) => match key_memo[bi].and_then(|m| hit(memo[m][ai])) {
                         None => 0,
                         Some(Hit::Local) => PASS | FORWARDED,
+                        Some(Hit::Static(id, target)) if blocked(target) => id,
                         Some(Hit::Static(id, target)) => {
                             let admits = match target {
                                 RouteTarget::Gateway(g) => {

@@ -1,0 +1,179 @@
+//! Defects found in the eleventh session's review, as real users would
+//! meet them: each test fails on the code before its fix.
+
+use std::net::IpAddr;
+
+use zprsim_control::agree::judge_both;
+use zprsim_control::compile::{Compiled, Config};
+use zprsim_control::packet::Packet;
+use zprsim_control::verdict::{Context, Outcome, Stage, Tracking, Verdict};
+
+use crate::support::oke_export;
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// The OKE export with `key` set to `value` on the one gateway of `file`.
+fn export_with(file: &str, key: &str, value: serde_json::Value) -> zprsim_control::import::Files {
+    let mut f = oke_export();
+    let mut v: serde_json::Value = serde_json::from_str(&f[file]).unwrap();
+    v["data"][0][key] = value;
+    f.insert(file.into(), v.to_string());
+    f
+}
+
+/// The route layer's outcome and the judgement of `p` (both engines agree)
+/// in the scenario imported from `files`.
+fn route_of(
+    files: &zprsim_control::import::Files,
+    p: &Packet,
+    ctx: Context,
+) -> (Outcome, Verdict, Option<Stage>) {
+    let out = zprsim_control::import::oci::import(files, None).unwrap();
+    let s = zprsim_control::load::from_toml_str(&out.toml, "i.toml")
+        .unwrap_or_else(|e| panic!("{e}\n{}", out.toml))
+        .scenario;
+    let c = Compiled::new(&s, &Config::default()).unwrap();
+    let d = judge_both(&s, &c, p, ctx).unwrap();
+    (d.layers[0].outcome, d.judgement.verdict, d.judgement.stage)
+}
+
+const REPLY: Context = Context::Reply(Tracking {
+    at_src: true,
+    at_dst: true,
+    zpr: true,
+    zpr_audit: true,
+});
+
+/// A disabled internet gateway (`is-enabled: false`) and a NAT gateway that
+/// blocks traffic (`block-traffic: true`) drop every packet in OCI. The
+/// import read neither, so the imported scenario forwarded through them:
+/// it allowed what the network drops.
+#[test]
+fn import_keeps_a_disabled_or_blocking_gateway_closed() {
+    // The internet reaches the public load balancer through `igw`.
+    let inbound = Packet::tcp(ip("203.0.113.50"), 60001, ip("10.0.1.10"), 443);
+    // A pod reaches the internet through `natgw`, and the reply comes back.
+    let outbound = Packet::tcp(ip("10.0.10.11"), 41000, ip("93.184.216.34"), 443);
+    let cases = [
+        (
+            "network-internet-gateway-list.json",
+            "is-enabled",
+            inbound,
+            Context::First,
+        ),
+        (
+            "network-internet-gateway-list.json",
+            "is-enabled",
+            inbound.reversed(),
+            REPLY,
+        ),
+        (
+            "network-nat-gateway-list.json",
+            "block-traffic",
+            outbound,
+            Context::First,
+        ),
+        (
+            "network-nat-gateway-list.json",
+            "block-traffic",
+            outbound.reversed(),
+            REPLY,
+        ),
+    ];
+    for (file, key, p, ctx) in cases {
+        let open_value = serde_json::json!(key == "is-enabled");
+        let open = route_of(&export_with(file, key, open_value.clone()), &p, ctx);
+        assert_eq!(
+            open.0,
+            Outcome::Forwarded,
+            "{file} {key}={open_value}: {p} {ctx:?}"
+        );
+        assert_eq!(
+            route_of(&oke_export(), &p, ctx),
+            open,
+            "{file}: the key's absence"
+        );
+        let closed_value = serde_json::json!(key != "is-enabled");
+        let closed = route_of(&export_with(file, key, closed_value.clone()), &p, ctx);
+        assert_eq!(
+            closed,
+            (Outcome::NoRoute, Verdict::Drop, Some(Stage::Route)),
+            "{file} {key}={closed_value}: {p} {ctx:?}"
+        );
+    }
+    // A value that is not a boolean is read as blocking, with a warning.
+    let f = export_with(
+        "network-nat-gateway-list.json",
+        "blockTraffic",
+        serde_json::json!("yes"),
+    );
+    let out = zprsim_control::import::oci::import(&f, None).unwrap();
+    assert!(
+        out.warnings
+            .iter()
+            .any(|w| w.contains("`block-traffic` is not a boolean")),
+        "{:?}",
+        out.warnings
+    );
+    assert_eq!(
+        route_of(&f, &outbound, Context::First).2,
+        Some(Stage::Route)
+    );
+}
+
+/// A scenario says so with the fields OCI names; a field of the wrong kind
+/// of gateway is a load error at the field.
+#[test]
+fn scenario_gateway_switches_load_and_are_checked() {
+    let base = "[[vcn]]\nname = \"v\"\ncidr_blocks = [\"10.0.0.0/16\"]\n\n\
+                [[gateway]]\nname = \"igw\"\nvcn = \"v\"\nkind = \"internet\"\n\n\
+                [[gateway]]\nname = \"natgw\"\nvcn = \"v\"\nkind = \"nat\"\n";
+    let with = |from: &str, to: &str| {
+        assert!(base.contains(from));
+        base.replacen(from, to, 1)
+    };
+    let igw = "name = \"igw\"\nvcn = \"v\"\nkind = \"internet\"\n";
+    let nat = "name = \"natgw\"\nvcn = \"v\"\nkind = \"nat\"\n";
+    let load =
+        |text: &str| zprsim_control::load::from_toml_str(text, "s.toml").map_err(|e| e.to_string());
+    let blocked = |text: &str, name: &str| {
+        load(text)
+            .unwrap()
+            .scenario
+            .gateways
+            .iter()
+            .find(|g| g.name == name)
+            .unwrap()
+            .blocked
+    };
+    assert!(!blocked(base, "igw"));
+    assert!(blocked(
+        &with(igw, &format!("{igw}is_enabled = false\n")),
+        "igw"
+    ));
+    assert!(!blocked(
+        &with(igw, &format!("{igw}is_enabled = true\n")),
+        "igw"
+    ));
+    assert!(blocked(
+        &with(nat, &format!("{nat}block_traffic = true\n")),
+        "natgw"
+    ));
+    assert!(!blocked(
+        &with(nat, &format!("{nat}block_traffic = false\n")),
+        "natgw"
+    ));
+    let e = load(&with(nat, &format!("{nat}is_enabled = false\n"))).unwrap_err();
+    assert!(
+        e.contains("`is_enabled` is a field of `internet` gateways, not of a `nat` gateway")
+            && e.contains("s.toml:"),
+        "{e}"
+    );
+    let e = load(&with(igw, &format!("{igw}block_traffic = true\n"))).unwrap_err();
+    assert!(
+        e.contains("`block_traffic` is a field of `nat` and `service` gateways"),
+        "{e}"
+    );
+}
