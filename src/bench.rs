@@ -16,7 +16,6 @@ use zprsim_dataplane::bench::{
 };
 use zprsim_dataplane::output::{self, OutputFile, Plan};
 use zprsim_dataplane::replay::Totals;
-use zprsim_dataplane::scenario_file;
 use zprsim_dataplane::synth::{Allowed, SynthStats};
 
 use crate::report::StageCounts;
@@ -104,6 +103,9 @@ struct Settings {
     packets: usize,
     flows: usize,
     limit: u64,
+    /// The inputs and outputs, checked; the scenario's policy files are
+    /// checked against it once it is loaded.
+    plan: Plan,
 }
 
 fn check_args(a: &Args) -> Result<Settings, Failure> {
@@ -165,6 +167,7 @@ fn check_args(a: &Args) -> Result<Settings, Failure> {
         packets,
         flows,
         limit,
+        plan,
     })
 }
 
@@ -426,7 +429,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         b
     });
     let t0 = Instant::now();
-    let loaded = scenario_file::load_path(&a.scenario)?;
+    let loaded = crate::load_scenario(&p.plan, "SCENARIO", &a.scenario)?;
     let load_s = t0.elapsed().as_secs_f64();
     let s = &loaded.scenario;
     let t1 = Instant::now();

@@ -8,7 +8,6 @@ use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::model::Scenario;
 use zprsim_control::warning::Warning;
 use zprsim_dataplane::output::{self, Plan};
-use zprsim_dataplane::scenario_file;
 
 use crate::{Failure, out};
 
@@ -70,21 +69,22 @@ fn counts(s: &Scenario) -> (usize, usize, usize, usize) {
 /// Refuses standard output redirected onto the scenario (`zprsim check
 /// s.toml >> s.toml`) before anything is read or written.
 /// (A scenario that cannot be read is left to the loader's message.)
-fn stdout_is_no_input(scenario: &Path) -> Result<(), Failure> {
+fn stdout_is_no_input(scenario: &Path) -> Result<Plan, Failure> {
+    let mut plan = Plan::new();
+    plan.standard_output();
     if !output::is_std(scenario) && !scenario.is_file() {
-        return Ok(());
+        return Ok(plan);
     }
-    Plan::new()
-        .input("SCENARIO", scenario)
-        .standard_output()
-        .check()
-        .map_err(|e| Failure::Input(format!("error: {e}")))
+    plan.input("SCENARIO", scenario);
+    plan.check()
+        .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    Ok(plan)
 }
 
 /// Runs `check`.
 pub fn run(a: &Args) -> Result<ExitCode, Failure> {
-    stdout_is_no_input(&a.scenario)?;
-    let loaded = scenario_file::load_path(&a.scenario)?;
+    let plan = stdout_is_no_input(&a.scenario)?;
+    let loaded = crate::load_scenario(&plan, "SCENARIO", &a.scenario)?;
     let s = &loaded.scenario;
     let compiled = Compiled::new(s, &Config::default())
         .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?;
@@ -198,8 +198,8 @@ pub struct DumpArgs {
 
 /// Runs `dump-table`: the compiled classes and tables, readable.
 pub fn dump(a: &DumpArgs) -> Result<ExitCode, Failure> {
-    stdout_is_no_input(&a.scenario)?;
-    let loaded = scenario_file::load_path(&a.scenario)?;
+    let plan = stdout_is_no_input(&a.scenario)?;
+    let loaded = crate::load_scenario(&plan, "SCENARIO", &a.scenario)?;
     let compiled = Compiled::new(&loaded.scenario, &Config::default())
         .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?;
     out(&compiled.dump(&loaded.scenario))?;

@@ -39,7 +39,6 @@ use zprsim_dataplane::engine::{
 use zprsim_dataplane::judge::Totals;
 use zprsim_dataplane::output::{OutputFile, Plan};
 use zprsim_dataplane::parse::{Parsed, parse_frame};
-use zprsim_dataplane::scenario_file;
 
 use crate::Failure;
 use crate::interrupt::Interrupt;
@@ -571,7 +570,7 @@ struct ChangedFlow<'a> {
     after: SideFlow,
 }
 
-fn check_args(a: &Args) -> Result<BTreeSet<Class>, Failure> {
+fn check_args(a: &Args) -> Result<(BTreeSet<Class>, Plan), Failure> {
     crate::replay::check_engine_bounds(a.workers, a.max_connections)?;
     let mut fail_on = BTreeSet::new();
     let none = a.fail_on.trim() == "none";
@@ -603,11 +602,15 @@ fn check_args(a: &Args) -> Result<BTreeSet<Class>, Failure> {
     }
     plan.check()
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
-    Ok(fail_on)
+    Ok((fail_on, plan))
 }
 
-fn load(path: &std::path::Path) -> Result<(zprsim_control::load::Loaded, Arc<Compiled>), Failure> {
-    let loaded = scenario_file::load_path(path)?;
+fn load(
+    plan: &Plan,
+    flag: &str,
+    path: &std::path::Path,
+) -> Result<(zprsim_control::load::Loaded, Arc<Compiled>), Failure> {
+    let loaded = crate::load_scenario(plan, flag, path)?;
     let c = Compiled::new(&loaded.scenario, &Config::default())
         .map_err(|e| Failure::Input(format!("{}: error: {e}", path.display())))?;
     Ok((loaded, Arc::new(c)))
@@ -638,9 +641,10 @@ fn first_reason_changed(b: &Scenario, a: &Scenario, o: &Open) -> bool {
 /// Runs `diff`.
 #[allow(clippy::too_many_lines)]
 pub fn run(a: &Args) -> Result<ExitCode, Failure> {
-    let fail_on = check_args(a)?;
+    let (fail_on, plan) = check_args(a)?;
     // Flow-log files instead of captures: judged record by record.
     if let Some(code) = crate::flowlog_diff::diff_if_flow_logs(&crate::flowlog_diff::Inputs {
+        plan: &plan,
         before: &a.before,
         after: &a.after,
         inputs: &a.captures,
@@ -667,8 +671,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         .map(|p| OutputFile::create("--flows", p))
         .transpose()
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
-    let (lb, cb) = load(&a.before)?;
-    let (la, ca) = load(&a.after)?;
+    let (lb, cb) = load(&plan, "BEFORE", &a.before)?;
+    let (la, ca) = load(&plan, "AFTER", &a.after)?;
     let (sb, sa) = (&lb.scenario, &la.scenario);
     let mut source =
         CaptureFiles::open(&a.captures).map_err(|e| Failure::Input(format!("error: {e}")))?;

@@ -18,7 +18,6 @@ use zprsim_control::verdict::{Context, LayerReport, Outcome, Stage, Tracking, Ve
 use zprsim_control::warning::Warning;
 use zprsim_dataplane::capture::RecordStream;
 use zprsim_dataplane::output::Plan;
-use zprsim_dataplane::scenario_file;
 
 use crate::{Failure, capture_state, out};
 
@@ -421,7 +420,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     plan.standard_output();
     plan.check()
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
-    let loaded = scenario_file::load_path(&a.scenario)?;
+    let loaded = crate::load_scenario(&plan, "SCENARIO", &a.scenario)?;
     let s = &loaded.scenario;
     let compiled = Compiled::new(s, &Config::default())
         .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?;

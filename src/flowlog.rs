@@ -25,7 +25,6 @@ use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_path_until};
 use zprsim_dataplane::flowlog::record::{Action, LogRecord};
 use zprsim_dataplane::judge::Totals;
 use zprsim_dataplane::output::OutputFile;
-use zprsim_dataplane::scenario_file;
 
 use crate::Failure;
 use crate::report::{RuleHits, StageCounts};
@@ -37,6 +36,9 @@ const MAX_PRINTED: usize = 10;
 
 /// What `replay` hands over.
 pub struct Inputs<'a> {
+    /// The command's inputs and outputs, checked (the scenario's policy
+    /// files are checked against it once it is loaded).
+    pub plan: &'a zprsim_dataplane::output::Plan,
     /// The scenario file.
     pub scenario: &'a Path,
     /// The inputs given.
@@ -348,7 +350,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     // line, and what was read is judged and written (as `replay` does).
     let interrupt = crate::interrupt::Interrupt::install()?;
     let t0 = Instant::now();
-    let loaded = scenario_file::load_path(a.scenario)?;
+    let loaded = crate::load_scenario(a.plan, "SCENARIO", a.scenario)?;
     let s = &loaded.scenario;
     let compiled = Compiled::new(s, &Config::default())
         .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?;

@@ -24,7 +24,6 @@ use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_path_until};
 use zprsim_dataplane::flowlog::record::LogRecord;
 use zprsim_dataplane::judge::Totals;
 use zprsim_dataplane::output::OutputFile;
-use zprsim_dataplane::scenario_file;
 
 use crate::Failure;
 use crate::diff::Class;
@@ -32,6 +31,9 @@ use crate::report::{FlowCounts, PacketCounts, StageCounts};
 
 /// What `diff` hands over.
 pub struct Inputs<'a> {
+    /// The command's inputs and outputs, checked (the scenarios' policy
+    /// files are checked against it once they are loaded).
+    pub plan: &'a zprsim_dataplane::output::Plan,
     /// The scenario as it is.
     pub before: &'a Path,
     /// The scenario as proposed.
@@ -225,8 +227,12 @@ fn side_out(path: &Path, j: &FlowLogJudgement, judged: u64) -> SideOut {
     }
 }
 
-fn load(p: &Path) -> Result<(Scenario, Compiled, Vec<Warning>), Failure> {
-    let loaded = scenario_file::load_path(p)?;
+fn load(
+    plan: &zprsim_dataplane::output::Plan,
+    flag: &str,
+    p: &Path,
+) -> Result<(Scenario, Compiled, Vec<Warning>), Failure> {
+    let loaded = crate::load_scenario(plan, flag, p)?;
     let c = Compiled::new(&loaded.scenario, &Config::default())
         .map_err(|e| Failure::Input(format!("{}: error: {e}", p.display())))?;
     Ok((loaded.scenario, c, loaded.warnings))
@@ -237,8 +243,8 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     // line, and what was read is judged and written (as `diff` does).
     let interrupt = crate::interrupt::Interrupt::install()?;
     let t0 = std::time::Instant::now();
-    let (sb, cb, wb) = load(a.before)?;
-    let (sa, ca, wa) = load(a.after)?;
+    let (sb, cb, wb) = load(a.plan, "BEFORE", a.before)?;
+    let (sa, ca, wa) = load(a.plan, "AFTER", a.after)?;
     let limits = Limits {
         max_records: a.max_records,
         ..Limits::default()

@@ -87,6 +87,22 @@ impl<E: std::fmt::Display> From<E> for Failure {
     }
 }
 
+/// Loads the scenario at `path` (named `flag` in messages) and checks the
+/// policy files it names against `plan`'s outputs: they are inputs too,
+/// known only once the scenario is parsed. Outputs are renamed into place
+/// only when a run ends, so a conflict found here still writes nothing.
+#[allow(clippy::result_large_err)]
+pub(crate) fn load_scenario(
+    plan: &zprsim_dataplane::output::Plan,
+    flag: &str,
+    path: &std::path::Path,
+) -> Result<zprsim_control::load::Loaded, Failure> {
+    let (loaded, policies) = zprsim_dataplane::scenario_file::load_path_reading(path)?;
+    plan.check_late_inputs(&format!("policy file of {flag}"), &policies)
+        .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    Ok(loaded)
+}
+
 fn run() -> Result<ExitCode, Failure> {
     let cli = match Cli::try_parse() {
         Ok(c) => c,

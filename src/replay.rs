@@ -15,7 +15,6 @@ use zprsim_control::model::{Scenario, proto};
 use zprsim_dataplane::input_dir;
 use zprsim_dataplane::output::{self, OutputFile, Plan};
 use zprsim_dataplane::replay::{self, FlowRecord, ReplayConfig, ReplayOutput, Totals};
-use zprsim_dataplane::scenario_file;
 use zprsim_dataplane::why::why;
 
 use crate::Failure;
@@ -454,7 +453,7 @@ pub(crate) fn expand_dirs(inputs: &mut Vec<PathBuf>) -> Result<Vec<String>, Fail
 /// Checks the flags and every input and output before any work: bounds,
 /// then [`Plan`] (no output is an input or another output; every output
 /// directory is writable; `-` once per side).
-fn check_args(a: &Args) -> Result<(), Failure> {
+fn check_args(a: &Args) -> Result<Plan, Failure> {
     check_engine_bounds(a.workers, a.max_connections)?;
     let mut plan = Plan::new();
     plan.input("SCENARIO", &a.scenario);
@@ -475,7 +474,8 @@ fn check_args(a: &Args) -> Result<(), Failure> {
         plan.standard_output();
     }
     plan.check()
-        .map_err(|e| Failure::Input(format!("error: {e}")))
+        .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    Ok(plan)
 }
 
 /// Opens an optional output through [`OutputFile`]: nothing at its path
@@ -488,9 +488,10 @@ fn open_output(flag: &str, path: Option<&PathBuf>) -> Result<Option<OutputFile>,
 
 /// Runs `replay`.
 pub fn run(a: &Args) -> Result<ExitCode, Failure> {
-    check_args(a)?;
+    let plan = check_args(a)?;
     // Flow-log files instead of captures: judged record by record.
     if let Some(code) = crate::flowlog::replay_if_flow_logs(&crate::flowlog::Inputs {
+        plan: &plan,
         scenario: &a.scenario,
         inputs: &a.pcaps,
         input_warnings: &a.input_warnings,
@@ -512,7 +513,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // Never dropped: the process ends with this run, and freeing the
     // scenario's ~10^5 small allocations one by one at the end cost ~18 M
     // instructions (~5 ms on the 10k-VNIC scenario) after the last packet.
-    let loaded = std::mem::ManuallyDrop::new(scenario_file::load_path(&a.scenario)?);
+    let loaded = std::mem::ManuallyDrop::new(crate::load_scenario(&plan, "SCENARIO", &a.scenario)?);
     let s = &loaded.scenario;
     let compiled = Arc::new(
         Compiled::new(s, &Config::default())

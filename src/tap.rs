@@ -19,7 +19,6 @@ use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_dataplane::judge::Totals;
 use zprsim_dataplane::output::{OutputFile, Plan as OutputPlan};
-use zprsim_dataplane::scenario_file;
 use zprsim_dataplane::tap::sys::{self, TapDevice};
 use zprsim_dataplane::tap::{Engine, Host, Link, Plan, PortStats, TapConfig, TapStats};
 
@@ -280,7 +279,7 @@ pub fn write_json_atomic<T: Serialize>(flag: &str, path: &Path, v: &T) -> Result
 
 /// Checks every input and output before the tap starts: no output is the
 /// scenario or another output, every output directory is writable.
-fn check_files(a: &Args) -> Result<(), Failure> {
+fn check_files(a: &Args) -> Result<OutputPlan, Failure> {
     let mut plan = OutputPlan::new();
     plan.input("SCENARIO", &a.scenario);
     for (flag, p) in [
@@ -293,11 +292,12 @@ fn check_files(a: &Args) -> Result<(), Failure> {
         }
     }
     plan.check()
-        .map_err(|e| Failure::Input(format!("error: {e}")))
+        .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    Ok(plan)
 }
 
-fn load_plan(a: &Args, hosts: &[Host]) -> Result<(Plan, Vec<String>), Failure> {
-    let loaded = scenario_file::load_path(&a.scenario)?;
+fn load_plan(files: &OutputPlan, a: &Args, hosts: &[Host]) -> Result<(Plan, Vec<String>), Failure> {
+    let loaded = crate::load_scenario(files, "SCENARIO", &a.scenario)?;
     let warnings = loaded.warnings.iter().map(ToString::to_string).collect();
     let compiled = Compiled::new(&loaded.scenario, &Config::default())
         .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?;
@@ -333,7 +333,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             "error: `--max-connections 0`: expected at least 1".into(),
         ));
     }
-    check_files(a)?;
+    let files = check_files(a)?;
     let mut hosts = Vec::new();
     let mut ifaces = Vec::new();
     if let Some(b) = &a.bridge {
@@ -360,7 +360,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         )));
     }
     let t0 = Instant::now();
-    let (plan, warnings) = load_plan(a, &hosts)?;
+    let (plan, warnings) = load_plan(&files, a, &hosts)?;
     let compile_s = t0.elapsed().as_secs_f64();
 
     let mut links: Vec<(String, Arc<dyn Link>)> = Vec::new();
@@ -425,7 +425,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     while !interrupt.requested() {
         std::thread::sleep(Duration::from_millis(50));
         if hup.swap(false, Ordering::Relaxed) {
-            match load_plan(a, &c.hosts).and_then(|(p, w)| {
+            match load_plan(&files, a, &c.hosts).and_then(|(p, w)| {
                 engine
                     .publish(p)
                     .map(|g| (g, w))

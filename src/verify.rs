@@ -14,7 +14,7 @@ use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::verify::{self, Limits, PathResult, Report, RunError};
 use zprsim_dataplane::input::{self, CappedError};
 use zprsim_dataplane::output::{self, OutputFile, Plan};
-use zprsim_dataplane::scenario_file::{self, FsFiles};
+use zprsim_dataplane::scenario_file::FsFiles;
 
 use crate::{Failure, out};
 
@@ -73,7 +73,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     plan.standard_output();
     plan.check()
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
-    let loaded = scenario_file::load_path(&a.scenario)?;
+    let loaded = crate::load_scenario(&plan, "SCENARIO", &a.scenario)?;
     let s = &loaded.scenario;
     let compiled = Compiled::new(s, &Config::default())
         .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?;
@@ -81,7 +81,11 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let file = a.expect.display().to_string();
     let text = read_expect(&a.expect, &file, limits.max_file_bytes)?;
     let base = a.expect.parent().map(Path::to_path_buf).unwrap_or_default();
-    let paths = verify::read(s, &text, &file, &FsFiles::new(base), &limits)?;
+    let packs = FsFiles::new(base);
+    let paths = verify::read(s, &text, &file, &packs, &limits)?;
+    // The pack files EXPECT includes are inputs too.
+    plan.check_late_inputs("pack file of EXPECT", &packs.paths_read())
+        .map_err(|e| Failure::Input(format!("error: {e}")))?;
     // From here on a Ctrl-C stops the run between pairs, and the paths
     // judged whole are written, said to be partial.
     let interrupt = crate::interrupt::Interrupt::install()?;

@@ -177,3 +177,184 @@ fn scenario_gateway_switches_load_and_are_checked() {
         "{e}"
     );
 }
+
+/// A copy of the OKE example (scenario, policy file, expectations, flow
+/// logs) and the demo capture in a fresh directory.
+fn oke_copy() -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let from = root.join("examples/oke-orders");
+    for dir in ["", "policies", "flowlogs"] {
+        std::fs::create_dir_all(t.path().join(dir)).unwrap();
+        for e in std::fs::read_dir(from.join(dir)).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_file() {
+                std::fs::copy(e.path(), t.path().join(dir).join(e.file_name())).unwrap();
+            }
+        }
+    }
+    std::fs::copy(root.join("pcaps/oke-demo.pcap"), t.path().join("in.pcap")).unwrap();
+    t
+}
+
+/// The `.zpl` file a scenario names (`file = "policies/orders.zpl"`) is an
+/// input of every command that loads the scenario, but only the files
+/// named on the command line were checked: `--report` onto it replaced
+/// the policy with a JSON report, and `check s.toml >> policy.zpl`
+/// appended to it. Also a pack file an expectations file includes.
+#[test]
+fn no_output_overwrites_a_policy_or_pack_file_the_inputs_name() {
+    let t = oke_copy();
+    let dir = t.path();
+    let zpl = "policies/orders.zpl";
+    let before = std::fs::read(dir.join(zpl)).unwrap();
+    let runs: [&[&str]; 8] = [
+        &[
+            "replay",
+            "scenario.toml",
+            "in.pcap",
+            "--report",
+            zpl,
+            "--quiet",
+        ],
+        &[
+            "replay",
+            "scenario.toml",
+            "in.pcap",
+            "--flows",
+            "./policies/../policies/orders.zpl",
+            "--quiet",
+        ],
+        &[
+            "replay",
+            "scenario.toml",
+            "in.pcap",
+            "--dropped",
+            zpl,
+            "--quiet",
+        ],
+        &[
+            "replay",
+            "scenario.toml",
+            "flowlogs",
+            "--report",
+            zpl,
+            "--quiet",
+        ],
+        &[
+            "diff",
+            "proposed.toml",
+            "scenario.toml",
+            "in.pcap",
+            "--report",
+            zpl,
+            "--quiet",
+        ],
+        &[
+            "diff",
+            "scenario.toml",
+            "proposed.toml",
+            "flowlogs",
+            "--flows",
+            zpl,
+            "--quiet",
+        ],
+        &["verify", "scenario.toml", "expect.toml", "--junit", zpl],
+        &["bench", "scenario.toml", "--packets", "100", "--csv", zpl],
+    ];
+    for args in runs {
+        let out = crate::support::run_in(dir, args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("is the same file as policy file of ") && err.contains("orders.zpl`"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(
+            std::fs::read(dir.join(zpl)).unwrap(),
+            before,
+            "{args:?} wrote the policy"
+        );
+    }
+    // Standard output appended onto the policy file.
+    for args in [
+        &["check", "scenario.toml"][..],
+        &[
+            "explain",
+            "scenario.toml",
+            "--src",
+            "10.0.10.21",
+            "--dst",
+            "10.0.30.10",
+            "--proto",
+            "tcp",
+            "--dport",
+            "2049",
+        ][..],
+    ] {
+        let sink = std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.join(zpl))
+            .unwrap();
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("zprsim"))
+            .current_dir(dir)
+            .args(args)
+            .stdout(sink)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("standard output is the same file as policy file of SCENARIO"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read(dir.join(zpl)).unwrap(),
+            before,
+            "{args:?} appended"
+        );
+    }
+    // A pack file the expectations include.
+    let pack = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("packs/oke.toml"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("mine.toml"),
+        pack.replacen("pack = \"oke\"", "pack = \"mine\"", 1),
+    )
+    .unwrap();
+    let expect = std::fs::read_to_string(dir.join("expect.toml")).unwrap();
+    assert!(expect.contains("pack = \"oke\""));
+    std::fs::write(
+        dir.join("e2.toml"),
+        expect.replace("pack = \"oke\"", "pack = \"mine.toml\""),
+    )
+    .unwrap();
+    let pack_before = std::fs::read(dir.join("mine.toml")).unwrap();
+    let ok = crate::support::run_in(dir, ["verify", "scenario.toml", "e2.toml"]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let out = crate::support::run_in(
+        dir,
+        ["verify", "scenario.toml", "e2.toml", "--junit", "mine.toml"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("is the same file as pack file of EXPECT `mine.toml`"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(dir.join("mine.toml")).unwrap(), pack_before);
+    // Nothing else was left behind (no temporary file beside a target).
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("policies"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["orders.zpl"]);
+}

@@ -302,6 +302,53 @@ impl Plan {
         Ok(())
     }
 
+    /// Checks inputs known only once the work started (the `.zpl` files a
+    /// scenario names, known once it is parsed) against the outputs and
+    /// the command's standard output, as [`Plan::check`] checks the inputs
+    /// named up front. `flag` names them in messages (`policy file of
+    /// SCENARIO`). Outputs are renamed into place only when the run ends,
+    /// so a conflict found here still leaves every file as it was.
+    ///
+    /// # Errors
+    /// An output that is the same file as one of `paths`.
+    pub fn check_late_inputs(&self, flag: &str, paths: &[PathBuf]) -> Result<(), OutputError> {
+        let mut outs: Vec<(&Entry, Identity)> = self
+            .outputs
+            .iter()
+            .filter_map(|e| {
+                if is_std(&e.path) {
+                    std_identity(true).map(|id| (e, id))
+                } else {
+                    Some((e, identity(&e.path)))
+                }
+            })
+            .collect();
+        if let Some(e) = &self.stdout
+            && !self.outputs.iter().any(|o| is_std(&o.path))
+            && let Some(id) = std_identity(true)
+        {
+            outs.push((e, id));
+        }
+        for path in paths {
+            let id = identity(path);
+            if let Some((o, _)) = outs
+                .iter()
+                .find(|(_, oid)| *oid != Identity::Device && *oid == id)
+            {
+                let input = Entry {
+                    flag: flag.to_owned(),
+                    path: path.clone(),
+                };
+                return Err(OutputError::new(format!(
+                    "{} is the same file as {}: an output must not overwrite an input",
+                    o.describe(),
+                    input.describe()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn check_std(&self) -> Result<(), OutputError> {
         let twice = |entries: &[Entry], what: &str| -> Result<(), OutputError> {
             let std: Vec<&Entry> = entries.iter().filter(|e| is_std(&e.path)).collect();

@@ -7,23 +7,47 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use zprsim_control::load::{self, Format, Jobs, LoadError, Loaded, SourceFiles};
 
-/// Reads policy files relative to the scenario's directory.
-#[derive(Debug, Clone)]
+/// Reads policy files relative to the scenario's directory, and remembers
+/// which (they are inputs too: no output may overwrite one, see
+/// [`crate::output::Plan::check_late_inputs`]).
+#[derive(Debug, Default)]
 pub struct FsFiles {
     base: PathBuf,
+    /// Every path read, in the order read (loads may read from several
+    /// threads: a lock taken once per file, never per packet).
+    read: std::sync::Mutex<Vec<PathBuf>>,
 }
 
 impl FsFiles {
     /// Files relative to `base`.
     #[must_use]
     pub fn new(base: impl Into<PathBuf>) -> Self {
-        FsFiles { base: base.into() }
+        FsFiles {
+            base: base.into(),
+            read: std::sync::Mutex::default(),
+        }
+    }
+
+    /// The paths read so far (each once), whether the read worked or not.
+    #[must_use]
+    pub fn paths_read(&self) -> Vec<PathBuf> {
+        let mut paths = self
+            .read
+            .lock()
+            .map_or_else(|e| e.into_inner().clone(), |p| p.clone());
+        let mut seen = std::collections::HashSet::new();
+        paths.retain(|p| seen.insert(p.clone()));
+        paths
     }
 }
 
 impl SourceFiles for FsFiles {
     fn read(&self, relative_path: &str) -> Result<String, String> {
         let path = self.base.join(relative_path);
+        match self.read.lock() {
+            Ok(mut read) => read.push(path.clone()),
+            Err(poisoned) => poisoned.into_inner().push(path.clone()),
+        }
         read_text(Some(&path), load::MAX_POLICY_FILE_BYTES, "the file", |e| {
             e.to_string()
         })
@@ -145,7 +169,7 @@ impl Jobs for Threads {
 /// [`load::MAX_SCENARIO_BYTES`] (see [`read_text`]);
 /// `file = "..."` policy files are read relative to the working directory.
 #[allow(clippy::result_large_err)]
-fn load_stdin() -> Result<Loaded, LoadError> {
+fn load_stdin(files: &FsFiles) -> Result<Loaded, LoadError> {
     let file = "-".to_owned();
     let err = |message: String| LoadError {
         file: file.clone(),
@@ -169,13 +193,7 @@ fn load_stdin() -> Result<Loaded, LoadError> {
     } else {
         Format::Toml
     };
-    load::load_str_with(
-        &text,
-        &file,
-        format,
-        &FsFiles::new("."),
-        &Threads::available(),
-    )
+    load::load_str_with(&text, &file, format, files, &Threads::available())
 }
 
 /// Loads a scenario file (TOML, or JSON when the name ends in `.json`);
@@ -186,6 +204,30 @@ fn load_stdin() -> Result<Loaded, LoadError> {
 /// (and line and column where there is one).
 #[allow(clippy::result_large_err)]
 pub fn load_path(path: &Path) -> Result<Loaded, LoadError> {
+    load_path_reading(path).map(|(loaded, _)| loaded)
+}
+
+/// [`load_path`], and the policy files the scenario named (read relative
+/// to it, or to the working directory for `-`): inputs that no output may
+/// overwrite ([`crate::output::Plan::check_late_inputs`]).
+///
+/// # Errors
+/// As [`load_path`].
+#[allow(clippy::result_large_err)]
+pub fn load_path_reading(path: &Path) -> Result<(Loaded, Vec<PathBuf>), LoadError> {
+    if crate::output::is_std(path) {
+        let files = FsFiles::new(".");
+        let loaded = load_stdin(&files)?;
+        return Ok((loaded, files.paths_read()));
+    }
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let files = FsFiles::new(base);
+    let loaded = load_file(path, &files)?;
+    Ok((loaded, files.paths_read()))
+}
+
+#[allow(clippy::result_large_err)]
+fn load_file(path: &Path, files: &FsFiles) -> Result<Loaded, LoadError> {
     let file = path.display().to_string();
     let io_err = |message: String| LoadError {
         file: file.clone(),
@@ -196,22 +238,12 @@ pub fn load_path(path: &Path) -> Result<Loaded, LoadError> {
         message,
         rendered_zpl: None,
     };
-    if crate::output::is_std(path) {
-        return load_stdin();
-    }
     let text = read_text(Some(path), load::MAX_SCENARIO_BYTES, "the scenario", |e| {
         format!("cannot read the scenario: {e}")
     })
     .map_err(io_err)?;
     let format = Format::from_file_name(&file).unwrap_or(Format::Toml);
-    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    load::load_str_with(
-        &text,
-        &file,
-        format,
-        &FsFiles::new(base),
-        &Threads::available(),
-    )
+    load::load_str_with(&text, &file, format, files, &Threads::available())
 }
 
 #[cfg(test)]
