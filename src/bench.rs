@@ -433,10 +433,12 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let load_s = t0.elapsed().as_secs_f64();
     let s = &loaded.scenario;
     let t1 = Instant::now();
-    let compiled = Arc::new(
-        Compiled::new(s, &Config::default())
-            .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?,
-    );
+    let compiled = Arc::new(Compiled::new(s, &Config::default()).map_err(|e| {
+        Failure::Input(format!(
+            "{}: error: {e}",
+            zprsim_dataplane::output::shown(&a.scenario)
+        ))
+    })?);
     let compile_s = t1.elapsed().as_secs_f64();
     let table_bytes = compiled.stats().table_bytes;
 
@@ -538,7 +540,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         let _ = writeln!(w, "{x}");
     }
     for x in &rep.warnings {
-        let _ = writeln!(w, "warning: {x}");
+        let _ = writeln!(w, "warning: {}", zprsim_control::escape::escape(x));
     }
     crate::err(&w);
     if a.json {

@@ -86,8 +86,12 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let plan = stdout_is_no_input(&a.scenario)?;
     let loaded = crate::load_scenario(&plan, "SCENARIO", &a.scenario)?;
     let s = &loaded.scenario;
-    let compiled = Compiled::new(s, &Config::default())
-        .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?;
+    let compiled = Compiled::new(s, &Config::default()).map_err(|e| {
+        Failure::Input(format!(
+            "{}: error: {e}",
+            zprsim_dataplane::output::shown(&a.scenario)
+        ))
+    })?;
     let st = compiled.stats();
     let (sl, nsg, route, stmts) = counts(s);
     let r = Report {
@@ -200,8 +204,12 @@ pub struct DumpArgs {
 pub fn dump(a: &DumpArgs) -> Result<ExitCode, Failure> {
     let plan = stdout_is_no_input(&a.scenario)?;
     let loaded = crate::load_scenario(&plan, "SCENARIO", &a.scenario)?;
-    let compiled = Compiled::new(&loaded.scenario, &Config::default())
-        .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?;
+    let compiled = Compiled::new(&loaded.scenario, &Config::default()).map_err(|e| {
+        Failure::Input(format!(
+            "{}: error: {e}",
+            zprsim_dataplane::output::shown(&a.scenario)
+        ))
+    })?;
     out(&compiled.dump(&loaded.scenario))?;
     Ok(ExitCode::SUCCESS)
 }

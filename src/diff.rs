@@ -611,8 +611,12 @@ fn load(
     path: &std::path::Path,
 ) -> Result<(zprsim_control::load::Loaded, Arc<Compiled>), Failure> {
     let loaded = crate::load_scenario(plan, flag, path)?;
-    let c = Compiled::new(&loaded.scenario, &Config::default())
-        .map_err(|e| Failure::Input(format!("{}: error: {e}", path.display())))?;
+    let c = Compiled::new(&loaded.scenario, &Config::default()).map_err(|e| {
+        Failure::Input(format!(
+            "{}: error: {e}",
+            zprsim_dataplane::output::shown(path)
+        ))
+    })?;
     Ok((loaded, Arc::new(c)))
 }
 

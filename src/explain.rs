@@ -422,8 +422,12 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
     let loaded = crate::load_scenario(&plan, "SCENARIO", &a.scenario)?;
     let s = &loaded.scenario;
-    let compiled = Compiled::new(s, &Config::default())
-        .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?;
+    let compiled = Compiled::new(s, &Config::default()).map_err(|e| {
+        Failure::Input(format!(
+            "{}: error: {e}",
+            zprsim_dataplane::output::shown(&a.scenario)
+        ))
+    })?;
     if let (Some(cap), Some(n)) = (&a.capture, a.packet) {
         return explain_capture(a, &loaded, &compiled, cap, n);
     }
@@ -516,7 +520,7 @@ fn explain_capture(
     n: u64,
 ) -> Result<ExitCode, Failure> {
     let s = &loaded.scenario;
-    let file = capture.display().to_string();
+    let file = zprsim_dataplane::output::shown(capture);
     let decap = a.decap == Some(crate::replay::Decap::Vxlan);
     let bad = |e: &dyn std::fmt::Display| Failure::Input(format!("{file}: error: {e}"));
     // Read as a stream (`-`: standard input), one record at a time.

@@ -352,8 +352,12 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     let t0 = Instant::now();
     let loaded = crate::load_scenario(a.plan, "SCENARIO", a.scenario)?;
     let s = &loaded.scenario;
-    let compiled = Compiled::new(s, &Config::default())
-        .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?;
+    let compiled = Compiled::new(s, &Config::default()).map_err(|e| {
+        Failure::Input(format!(
+            "{}: error: {e}",
+            zprsim_dataplane::output::shown(a.scenario)
+        ))
+    })?;
     let compile_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let limits = Limits {

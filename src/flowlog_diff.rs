@@ -472,7 +472,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     }
     let mut w = String::new();
     for x in &report.warnings {
-        let _ = writeln!(w, "warning: {x}");
+        let _ = writeln!(w, "warning: {}", zprsim_control::escape::escape(x));
     }
     crate::err(&w);
     if !a.quiet {

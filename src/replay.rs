@@ -515,10 +515,12 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // instructions (~5 ms on the 10k-VNIC scenario) after the last packet.
     let loaded = std::mem::ManuallyDrop::new(crate::load_scenario(&plan, "SCENARIO", &a.scenario)?);
     let s = &loaded.scenario;
-    let compiled = Arc::new(
-        Compiled::new(s, &Config::default())
-            .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?,
-    );
+    let compiled = Arc::new(Compiled::new(s, &Config::default()).map_err(|e| {
+        Failure::Input(format!(
+            "{}: error: {e}",
+            zprsim_dataplane::output::shown(&a.scenario)
+        ))
+    })?);
     let compile_s = t0.elapsed().as_secs_f64();
     let cfg = ReplayConfig {
         workers: a.workers,

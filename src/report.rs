@@ -543,7 +543,9 @@ pub fn print_warnings<W: std::fmt::Display>(
         let _ = writeln!(warnings, "{w}");
     }
     for w in report {
-        let _ = writeln!(warnings, "warning: {w}");
+        // One line each: a file name in it is escaped whole (the report
+        // keeps the text as it is).
+        let _ = writeln!(warnings, "warning: {}", zprsim_control::escape::escape(w));
     }
     crate::err(&warnings);
 }

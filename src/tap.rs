@@ -299,13 +299,21 @@ fn check_files(a: &Args) -> Result<OutputPlan, Failure> {
 fn load_plan(files: &OutputPlan, a: &Args, hosts: &[Host]) -> Result<(Plan, Vec<String>), Failure> {
     let loaded = crate::load_scenario(files, "SCENARIO", &a.scenario)?;
     let warnings = loaded.warnings.iter().map(ToString::to_string).collect();
-    let compiled = Compiled::new(&loaded.scenario, &Config::default())
-        .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?;
+    let compiled = Compiled::new(&loaded.scenario, &Config::default()).map_err(|e| {
+        Failure::Input(format!(
+            "{}: error: {e}",
+            zprsim_dataplane::output::shown(&a.scenario)
+        ))
+    })?;
     let plan = if a.bridge.is_some() {
         Plan::bridge(loaded.scenario, compiled)
     } else {
-        Plan::router(loaded.scenario, compiled, hosts)
-            .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?
+        Plan::router(loaded.scenario, compiled, hosts).map_err(|e| {
+            Failure::Input(format!(
+                "{}: error: {e}",
+                zprsim_dataplane::output::shown(&a.scenario)
+            ))
+        })?
     };
     Ok((plan, warnings))
 }

@@ -75,8 +75,12 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
     let loaded = crate::load_scenario(&plan, "SCENARIO", &a.scenario)?;
     let s = &loaded.scenario;
-    let compiled = Compiled::new(s, &Config::default())
-        .map_err(|e| Failure::Input(format!("{}: error: {e}", a.scenario.display())))?;
+    let compiled = Compiled::new(s, &Config::default()).map_err(|e| {
+        Failure::Input(format!(
+            "{}: error: {e}",
+            zprsim_dataplane::output::shown(&a.scenario)
+        ))
+    })?;
     let limits = Limits::default();
     let file = a.expect.display().to_string();
     let text = read_expect(&a.expect, &file, limits.max_file_bytes)?;

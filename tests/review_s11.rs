@@ -358,3 +358,50 @@ fn no_output_overwrites_a_policy_or_pack_file_the_inputs_name() {
     names.sort();
     assert_eq!(names, ["orders.zpl"]);
 }
+
+/// A file name is input: a newline in it was printed raw in the messages
+/// about capture files, directories' files and outputs (the final escaper
+/// keeps newlines, for messages of several lines), so a name could forge
+/// a line of zprsim's output (docs/cli.md, "Untrusted text").
+#[test]
+fn a_newline_in_a_file_name_cannot_forge_a_line() {
+    let t = oke_copy();
+    let dir = t.path();
+    let forged = "x\nwarning: forged";
+    std::fs::write(dir.join(format!("{forged}.pcap")), b"not a capture").unwrap();
+    std::fs::create_dir(dir.join("d")).unwrap();
+    std::fs::copy(dir.join("in.pcap"), dir.join("d/a.pcap")).unwrap();
+    std::os::unix::fs::symlink("a.pcap", dir.join(format!("d/{forged}.pcap"))).unwrap();
+    let bad = format!("{forged}.pcap");
+    let missing_dir = format!("{forged}/out.pcap");
+    let runs: [Vec<&str>; 6] = [
+        vec!["replay", "scenario.toml", &bad],
+        vec!["replay", "scenario.toml", "d", "--quiet"],
+        vec![
+            "replay",
+            "scenario.toml",
+            "in.pcap",
+            "--allowed",
+            &missing_dir,
+        ],
+        vec!["replay", "scenario.toml", &bad, "--dropped", &bad],
+        vec![
+            "explain",
+            "scenario.toml",
+            "--capture",
+            &bad,
+            "--packet",
+            "1",
+        ],
+        vec!["bench", "scenario.toml", "--capture", &bad],
+    ];
+    for args in runs {
+        let out = crate::support::run_in(dir, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("x\\nwarning: forged"), "{args:?}: {err}");
+        assert!(
+            !err.lines().any(|l| l.starts_with("warning: forged")),
+            "{args:?}: a forged line: {err}"
+        );
+    }
+}

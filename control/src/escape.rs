@@ -46,6 +46,19 @@ pub fn escape_keep_newlines(s: &str) -> Cow<'_, str> {
     escape_with(s, true)
 }
 
+/// A path as [`escape`] shows it (bytes that are not UTF-8 as U+FFFD): for
+/// a path put in a message, where `Path::display` would let a newline in a
+/// file name forge a line.
+///
+/// ```
+/// use zprsim_control::escape::path;
+/// assert_eq!(path(std::path::Path::new("a\nb.pcap")), "a\\nb.pcap");
+/// ```
+#[must_use]
+pub fn path(p: &std::path::Path) -> String {
+    escape(&p.to_string_lossy()).into_owned()
+}
+
 fn escape_with(s: &str, keep_newlines: bool) -> Cow<'_, str> {
     let bad = |c: char| is_unsafe(c) && !(keep_newlines && c == '\n');
     if !s.chars().any(bad) {

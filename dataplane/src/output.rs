@@ -92,7 +92,7 @@ impl Entry {
             // The command's own standard output ([`Plan::standard_output`]).
             return "standard output".to_owned();
         }
-        format!("{} `{}`", self.flag, self.path.display())
+        format!("{} `{}`", self.flag, shown(&self.path))
     }
 }
 
@@ -415,14 +415,14 @@ fn check_writable(o: &Entry) -> Result<(), OutputError> {
             return Err(OutputError::new(format!(
                 "{}: `{}` is not a directory",
                 o.describe(),
-                dir.display()
+                shown(&dir)
             )));
         }
         Err(e) => {
             return Err(OutputError::new(format!(
                 "{}: directory `{}`: {}",
                 o.describe(),
-                dir.display(),
+                shown(&dir),
                 io_message(&e)
             )));
         }
@@ -437,10 +437,17 @@ fn check_writable(o: &Entry) -> Result<(), OutputError> {
             OutputError::new(format!(
                 "{}: cannot write in `{}`: {}",
                 o.describe(),
-                dir.display(),
+                shown(&dir),
                 io_message(&e)
             ))
         })
+}
+
+/// A path for a message: escaped ([`zprsim_control::escape::path`]), so a
+/// newline or a terminal control in a file name cannot forge a line.
+#[must_use]
+pub fn shown(p: &Path) -> String {
+    zprsim_control::escape::path(p)
 }
 
 /// An I/O error's message without Rust's ` (os error N)` suffix.
@@ -551,7 +558,7 @@ impl OutputFile {
     pub fn create(flag: &str, path: impl AsRef<Path>) -> Result<OutputFile, OutputError> {
         let path = path.as_ref();
         let err = |e: &io::Error| {
-            OutputError::new(format!("{flag} `{}`: {}", path.display(), io_message(e)))
+            OutputError::new(format!("{flag} `{}`: {}", shown(path), io_message(e)))
         };
         let target = target_path(path);
         let sink = if is_std(path) {
@@ -649,7 +656,11 @@ impl OutputFile {
         let flag = self.flag;
         let shown = self.shown;
         let err = |e: &io::Error| {
-            OutputError::new(format!("{flag} `{}`: {}", shown.display(), io_message(e)))
+            OutputError::new(format!(
+                "{flag} `{}`: {}",
+                crate::output::shown(&shown),
+                io_message(e)
+            ))
         };
         match self.sink {
             Sink::Stdout(_) | Sink::Direct(_) if self.reader_gone => Ok(()),

@@ -196,7 +196,7 @@ impl Write for Shared {
 /// the target, renamed on commit; `-` is standard output). All output
 /// opening of replay is here.
 fn create_out(flag: &str, path: &Path) -> Result<(PcapSink, Shared), ReplayError> {
-    let name = path.display().to_string();
+    let name = crate::output::shown(path);
     let f = OutputFile::create(flag, path)
         .map_err(|e| ReplayError::OutputFile(e.message().to_owned()))?;
     let shared = Shared(Arc::new(Mutex::new(f)));

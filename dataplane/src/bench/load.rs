@@ -100,7 +100,7 @@ pub fn load_captures(paths: &[PathBuf], limit: u64) -> Result<Traffic, LoadError
     let mut total = 0u64;
     for p in paths.iter().filter(|p| !is_stdin(p)) {
         let meta = std::fs::metadata(p)
-            .map_err(|e| LoadError::Capture(format!("{}: {e}", p.display())))?;
+            .map_err(|e| LoadError::Capture(format!("{}: {e}", crate::output::shown(p))))?;
         if meta.is_file() {
             total = total.saturating_add(meta.len());
         }
@@ -116,7 +116,7 @@ pub fn load_captures(paths: &[PathBuf], limit: u64) -> Result<Traffic, LoadError
     let mut warnings = Vec::new();
     let mut used = 0u64;
     for p in paths {
-        let name = p.display().to_string();
+        let name = crate::output::shown(p);
         let room = limit.saturating_sub(used);
         let bytes = if is_stdin(p) {
             read_bounded("standard input", std::io::stdin().lock(), None, room, limit)?

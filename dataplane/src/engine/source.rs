@@ -127,7 +127,7 @@ pub fn is_stdin(path: &Path) -> bool {
 }
 
 fn open_stream(path: &Path) -> Result<RecordStream<Reader>, String> {
-    let name = path.display();
+    let name = crate::output::shown(path);
     // A stream whose head was looked at (flow logs or a capture?) gets it
     // back from `sniff`, in front of the rest.
     let reader: Reader = crate::sniff::open(path).map_err(|e| {
