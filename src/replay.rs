@@ -84,13 +84,23 @@ pub struct Args {
     node_local: Vec<ipnet::IpNet>,
 }
 
-/// A `--node-local` prefix: a CIDR (host bits cleared) or one address.
+/// A `--node-local` prefix: a CIDR or one address. A CIDR with host bits
+/// set is refused, as everywhere else (docs/scenario-format.md): cleared,
+/// the typo `10.0.0.1/8` for `10.96.0.1/32` would leave out every packet of
+/// the VCN without a word.
 ///
 /// # Errors
-/// Neither a CIDR nor an address.
+/// Neither a CIDR nor an address, or a CIDR with host bits set.
 pub fn parse_prefix(s: &str) -> Result<ipnet::IpNet, String> {
     if let Ok(n) = s.parse::<ipnet::IpNet>() {
-        return Ok(n.trunc());
+        if n.trunc() != n {
+            return Err(format!(
+                "`{s}` has host bits set (did you mean `{}`, or the address `{}`?)",
+                n.trunc(),
+                n.addr()
+            ));
+        }
+        return Ok(n);
     }
     s.parse::<std::net::IpAddr>()
         .map(ipnet::IpNet::from)

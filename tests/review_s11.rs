@@ -405,3 +405,42 @@ fn a_newline_in_a_file_name_cannot_forge_a_line() {
         );
     }
 }
+
+/// `--node-local` cleared a CIDR's host bits where every other CIDR of
+/// zprsim is refused with them: `10.0.0.1/8` (a typo) silently left out
+/// every packet of the OKE example's VCN, and the run said 0 packets.
+#[test]
+fn node_local_refuses_host_bits_as_every_cidr_does() {
+    let t = oke_copy();
+    for cmd in [
+        &["replay", "scenario.toml", "in.pcap", "--quiet"][..],
+        &[
+            "diff",
+            "scenario.toml",
+            "proposed.toml",
+            "in.pcap",
+            "--quiet",
+            "--fail-on",
+            "none",
+        ][..],
+    ] {
+        let mut args = cmd.to_vec();
+        args.extend(["--node-local", "10.96.0.0/16,10.0.0.1/8"]);
+        let out = crate::support::run_in(t.path(), &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("`10.0.0.1/8` has host bits set (did you mean `10.0.0.0/8`, or the address `10.0.0.1`?)"),
+            "{err}"
+        );
+        let mut ok = cmd.to_vec();
+        ok.extend(["--node-local", "10.96.0.0/16,10.0.0.1"]);
+        let out = crate::support::run_in(t.path(), &ok);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{ok:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
