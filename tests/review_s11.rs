@@ -444,3 +444,104 @@ fn node_local_refuses_host_bits_as_every_cidr_does() {
         );
     }
 }
+
+/// A local peering gateway whose `peering-status` is not `PEERED` (a new
+/// LPG, a revoked or pending peering) carries nothing, but was imported as
+/// a peering that forwards to the other VCN.
+#[test]
+fn import_keeps_an_unpeered_local_peering_gateway_closed() {
+    let vcn = "ocid1.vcn.oc1.iad.a";
+    let lpg = "ocid1.localpeeringgateway.oc1.iad.l";
+    let export = |status: serde_json::Value| -> zprsim_control::import::Files {
+        let data = |v: serde_json::Value| serde_json::json!({ "data": v }).to_string();
+        let mut f = zprsim_control::import::Files::new();
+        f.insert(
+            "vcn.json".into(),
+            data(serde_json::json!([{"id": vcn, "display-name": "a", "cidr-blocks": ["10.0.0.0/16"]}])),
+        );
+        f.insert(
+            "subnet.json".into(),
+            data(serde_json::json!([{"id": "ocid1.subnet.oc1.iad.s", "vcn-id": vcn, "display-name": "s",
+                "cidr-block": "10.0.1.0/24", "route-table-id": "ocid1.routetable.oc1.iad.r"}])),
+        );
+        f.insert(
+            "rt.json".into(),
+            data(serde_json::json!([{"id": "ocid1.routetable.oc1.iad.r", "vcn-id": vcn, "display-name": "r",
+                "route-rules": [{"destination": "10.1.0.0/16", "network-entity-id": lpg}]}])),
+        );
+        let mut g = serde_json::json!({"id": lpg, "vcn-id": vcn, "display-name": "to-b"});
+        if !status.is_null() {
+            g["peering-status"] = status;
+        }
+        f.insert("lpg.json".into(), data(serde_json::json!([g])));
+        f.insert(
+            "vnic.json".into(),
+            data(serde_json::json!([{"id": "ocid1.vnic.oc1.iad.v", "subnet-id": "ocid1.subnet.oc1.iad.s",
+                "display-name": "v", "private-ip": "10.0.1.5"}])),
+        );
+        f
+    };
+    let out = Packet::tcp(ip("10.0.1.5"), 40000, ip("10.1.2.3"), 22);
+    let inbound = out.reversed();
+    for (status, open) in [
+        (serde_json::Value::Null, true),
+        (serde_json::json!("PEERED"), true),
+        (serde_json::json!("NEW"), false),
+        (serde_json::json!("pending"), false),
+        (serde_json::json!("REVOKED"), false),
+        (serde_json::json!(7), false),
+    ] {
+        for (p, ctx) in [
+            (out, Context::First),
+            (inbound, Context::First),
+            (inbound, REPLY),
+        ] {
+            let got = route_of(&export(status.clone()), &p, ctx);
+            if open {
+                assert_eq!(got.0, Outcome::Forwarded, "{status}: {p} {ctx:?}");
+            } else {
+                assert_eq!(
+                    got,
+                    (Outcome::NoRoute, Verdict::Drop, Some(Stage::Route)),
+                    "{status}: {p} {ctx:?}"
+                );
+            }
+        }
+    }
+}
+
+/// `peering_status` loads on a local peering gateway only, with OCI's
+/// values (any case); anything but `PEERED` blocks it.
+#[test]
+fn scenario_peering_status_loads_and_is_checked() {
+    let with = |extra: &str, kind: &str| {
+        format!(
+            "[[vcn]]\nname = \"v\"\ncidr_blocks = [\"10.0.0.0/16\"]\n\n[[gateway]]\nname = \"g\"\nvcn = \"v\"\nkind = \"{kind}\"\n{extra}"
+        )
+    };
+    let load = |text: &str| {
+        zprsim_control::load::from_toml_str(text, "s.toml")
+            .map(|l| l.scenario.gateways[0].blocked)
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(load(&with("", "lpg")), Ok(false));
+    assert_eq!(
+        load(&with("peering_status = \"peered\"\n", "lpg")),
+        Ok(false)
+    );
+    assert_eq!(load(&with("peering_status = \"NEW\"\n", "lpg")), Ok(true));
+    assert_eq!(
+        load(&with("peering_status = \"REVOKED\"\n", "lpg")),
+        Ok(true)
+    );
+    let e = load(&with("peering_status = \"UP\"\n", "lpg")).unwrap_err();
+    assert!(
+        e.contains("`UP` is not `PEERED`, `NEW`, `PENDING`, `REVOKED` or `INVALID`"),
+        "{e}"
+    );
+    let e = load(&with("peering_status = \"PEERED\"\n", "drg")).unwrap_err();
+    assert!(
+        e.contains("`peering_status` is a field of `lpg` gateways, not of a `drg` gateway"),
+        "{e}"
+    );
+}

@@ -698,13 +698,14 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
         });
     }
     // Gateways that drop everything (a disabled internet gateway, a NAT or
-    // service gateway blocking traffic), drawn last so that the draws above
+    // service gateway blocking traffic, a local peering gateway not
+    // peered), drawn last so that the draws above
     // make the same scenarios as before.
     if shape.edges {
         for g in &mut s.gateways {
             let switch = matches!(
                 g.kind,
-                GatewayKind::Internet | GatewayKind::Nat | GatewayKind::Service
+                GatewayKind::Internet | GatewayKind::Nat | GatewayKind::Service | GatewayKind::Lpg
             );
             g.blocked = switch && rng.random_bool(0.2);
         }

@@ -1855,7 +1855,10 @@ pub fn to_toml(s: &Scenario) -> String {
         if g.blocked {
             o.push_str(match g.kind {
                 GatewayKind::Internet => "is_enabled = false\n",
-                _ => "block_traffic = true\n",
+                GatewayKind::Lpg => "peering_status = \"PENDING\"\n",
+                GatewayKind::Nat | GatewayKind::Service => "block_traffic = true\n",
+                // No OCI switch: never drawn blocked (`random.rs`).
+                GatewayKind::Drg => "",
             });
         }
         o.push('\n');

@@ -275,6 +275,9 @@ fn blocked_text(s: &Scenario, t: &RouteTarget) -> Option<&'static str> {
                 crate::model::GatewayKind::Internet => {
                     "which is disabled (`is_enabled = false`): no traffic passes it"
                 }
+                crate::model::GatewayKind::Lpg => {
+                    "which is not peered (`peering_status` is not `PEERED`): no traffic passes it"
+                }
                 _ => "which blocks traffic (`block_traffic = true`): no traffic passes it",
             })
         }

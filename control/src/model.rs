@@ -169,7 +169,8 @@ pub struct Gateway {
     /// What it is.
     pub kind: GatewayKind,
     /// Whether it drops every packet: an internet gateway with OCI's
-    /// `isEnabled` false, a NAT or service gateway with `blockTraffic` true.
+    /// `isEnabled` false, a NAT or service gateway with `blockTraffic` true,
+    /// a local peering gateway whose `peeringStatus` is not `PEERED`.
     /// A route rule that targets it still matches (its destination is not
     /// handed to a less specific rule), and the packet is dropped at the
     /// route layer, in both directions and for replies too.

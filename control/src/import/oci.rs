@@ -892,18 +892,38 @@ pub fn import_vcns(
             "nat" | "service" => Some(("block-traffic", "block_traffic", true)),
             _ => None,
         };
-        let mut blocked = None;
+        let mut blocked: Option<(&str, Value)> = None;
+        // A local peering gateway carries nothing until it is peered.
+        if *kind == "lpg" {
+            match g(o, "peering-status") {
+                None => {}
+                Some(Value::String(st)) if st.eq_ignore_ascii_case("PEERED") => {}
+                Some(Value::String(st))
+                    if ["NEW", "PENDING", "REVOKED", "INVALID"]
+                        .iter()
+                        .any(|s| s.eq_ignore_ascii_case(st)) =>
+                {
+                    blocked = Some(("peering_status", json!(st.to_ascii_uppercase())));
+                }
+                Some(other) => {
+                    warnings.push(format!(
+                        "gateway `{n}` (`{id}`): `peering-status` {other} is not one OCI gives; imported as not peered"
+                    ));
+                    blocked = Some(("peering_status", json!("INVALID")));
+                }
+            }
+        }
         if let Some((key, field, when_blocked)) = switch {
             match g(o, key) {
                 Some(Value::Bool(b)) if *b == when_blocked => {
-                    blocked = Some((field, when_blocked));
+                    blocked = Some((field, json!(when_blocked)));
                 }
                 None | Some(Value::Bool(_)) => {}
                 Some(_) => {
                     warnings.push(format!(
                         "gateway `{n}` (`{id}`): `{key}` is not a boolean; imported as dropping every packet"
                     ));
-                    blocked = Some((field, when_blocked));
+                    blocked = Some((field, json!(when_blocked)));
                 }
             }
         }

@@ -362,6 +362,8 @@ pub(crate) struct RawGateway {
     pub is_enabled: Option<Sp<bool>>,
     /// OCI's `blockTraffic` (NAT and service gateways).
     pub block_traffic: Option<Sp<bool>>,
+    /// OCI's `peeringStatus` (local peering gateways).
+    pub peering_status: Option<Sp<String>>,
 }
 
 /// One route rule.

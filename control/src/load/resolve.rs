@@ -1163,6 +1163,33 @@ impl Resolver<'_> {
                 }
                 blocked |= flag.value == when_blocked;
             }
+            // A local peering gateway carries traffic only once peered.
+            if let Some(st) = &g.peering_status {
+                if kind != GatewayKind::Lpg {
+                    return Err(ctx.err(
+                        st.start(),
+                        &object,
+                        "peering_status",
+                        format!(
+                            "`peering_status` is a field of `lpg` gateways, not of a `{}` gateway",
+                            kind.as_str()
+                        ),
+                    ));
+                }
+                const STATES: [&str; 5] = ["PEERED", "NEW", "PENDING", "REVOKED", "INVALID"];
+                let Some(state) = STATES.iter().find(|s| s.eq_ignore_ascii_case(&st.value)) else {
+                    return Err(ctx.err(
+                        st.start(),
+                        &object,
+                        "peering_status",
+                        format!(
+                            "`{}` is not `PEERED`, `NEW`, `PENDING`, `REVOKED` or `INVALID`",
+                            st.value
+                        ),
+                    ));
+                };
+                blocked |= *state != "PEERED";
+            }
             gateways.push(Gateway {
                 name: g.name.value.clone(),
                 id: g.id.as_ref().map(|s| s.value.clone()),
