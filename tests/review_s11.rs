@@ -545,3 +545,45 @@ fn scenario_peering_status_loads_and_is_checked() {
         "{e}"
     );
 }
+
+/// A ZPL error showed its whole source line: a 2 MB statement printed 4 MB
+/// of error (the line, then a line of spaces to the caret). Now the line
+/// is shown around the error, the cuts marked, and the caret still under
+/// the error.
+#[test]
+fn a_zpl_error_on_a_huge_line_shows_the_line_around_the_error() {
+    let long = " with protocol='tcp/1'".repeat(100_000);
+    let head = "in a.b:c VCN allow a.b:c endpoints to connect to a.b:c endpoints";
+    let ports = (1..9000)
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    for (statement, what) in [
+        (format!("{head}{long}"), "at most 65536 bytes"),
+        (
+            format!("{head} with protocol='tcp/1' whith x"),
+            "found `whith`",
+        ),
+        (
+            format!("{head} with protocol='tcp/{ports}' whith x"),
+            "found `whith`",
+        ),
+    ] {
+        let toml = format!(
+            "[[vcn]]\nname = \"v\"\ncidr_blocks = [\"10.0.0.0/16\"]\n\n[[zpr_policy]]\nname = \"p\"\nstatements = [\"{statement}\"]\n"
+        );
+        let e = zprsim_control::load::from_toml_str(&toml, "s.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(what), "{}", &e[..e.len().min(500)]);
+        assert!(e.len() < 2_000, "{} bytes of error", e.len());
+        // The caret sits under the first character the error points at.
+        let lines: Vec<&str> = e.lines().collect();
+        let (text, carets) = (lines[lines.len() - 2], lines[lines.len() - 1]);
+        let col = carets.find('^').unwrap();
+        let pointed: String = text.chars().skip(col).take(5).collect();
+        if what.starts_with("found") {
+            assert_eq!(pointed, "whith", "{e}");
+        }
+    }
+}

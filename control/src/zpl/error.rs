@@ -145,9 +145,22 @@ impl ZplError {
         }
         let end =
             floor_char_boundary(source, self.offset.saturating_add(self.len)).clamp(at, line_end);
-        let (before, lead) = display_text(&source[line_start..at]);
-        let (after, _) = display_text(&source[at..line_end]);
+        // A long line is shown around the error only (a statement may be
+        // up to 64 KiB, a line of a file longer): at most `SHOWN_CHARS`
+        // characters on each side, the cut marked with `...`.
+        let (before_src, cut_before) = last_chars(&source[line_start..at], SHOWN_CHARS);
+        let (after_src, cut_after) = first_chars(&source[at..line_end], SHOWN_CHARS);
+        let (mut before, mut lead) = display_text(before_src);
+        if cut_before {
+            before.insert_str(0, "...");
+            lead += 3;
+        }
+        let (mut after, after_width) = display_text(after_src);
+        if cut_after {
+            after.push_str("...");
+        }
         let (_, span_width) = display_text(&source[at..end]);
+        let span_width = span_width.min(after_width.max(1));
         let text = before + &after;
 
         let number = shown_line.to_string();
@@ -173,6 +186,26 @@ impl fmt::Display for ZplError {
 }
 
 impl std::error::Error for ZplError {}
+
+/// Characters of the error's line shown on each side of the error (more
+/// than an attribute value, 255 characters, and its context).
+const SHOWN_CHARS: usize = 300;
+
+/// The last `n` characters of `s`, and whether some were cut.
+fn last_chars(s: &str, n: usize) -> (&str, bool) {
+    match s.char_indices().rev().nth(n.saturating_sub(1)) {
+        Some((i, _)) if i > 0 => (&s[i..], true),
+        _ => (s, false),
+    }
+}
+
+/// The first `n` characters of `s`, and whether some were cut.
+fn first_chars(s: &str, n: usize) -> (&str, bool) {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => (&s[..i], true),
+        None => (s, false),
+    }
+}
 
 /// Text as shown in a rendered error, and its width in columns: a tab is
 /// four spaces, other control characters (a stray `\r`, NUL) show as `�`.
