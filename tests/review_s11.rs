@@ -587,3 +587,83 @@ fn a_zpl_error_on_a_huge_line_shows_the_line_around_the_error() {
         }
     }
 }
+
+/// A route rule to a private IP (a firewall appliance) blackholes in OCI
+/// while that VNIC checks source and destination (`skip-source-dest-check`
+/// false, OCI's default); the import read no such key, so the imported
+/// scenario forwarded through the appliance.
+#[test]
+fn import_keeps_a_route_through_a_checking_appliance_closed() {
+    let vcn = "ocid1.vcn.oc1.iad.a";
+    let sn = "ocid1.subnet.oc1.iad.s";
+    let export = |skip: serde_json::Value| -> zprsim_control::import::Files {
+        let data = |v: serde_json::Value| serde_json::json!({ "data": v }).to_string();
+        let mut f = zprsim_control::import::Files::new();
+        f.insert(
+            "vcn.json".into(),
+            data(serde_json::json!([{"id": vcn, "display-name": "a", "cidr-blocks": ["10.0.0.0/16"]}])),
+        );
+        f.insert(
+            "subnet.json".into(),
+            data(
+                serde_json::json!([{"id": sn, "vcn-id": vcn, "display-name": "s",
+                "cidr-block": "10.0.1.0/24", "route-table-id": "ocid1.routetable.oc1.iad.r"},
+                {"id": "ocid1.subnet.oc1.iad.fw", "vcn-id": vcn, "display-name": "fw",
+                "cidr-block": "10.0.9.0/24"}]),
+            ),
+        );
+        f.insert(
+            "rt.json".into(),
+            data(serde_json::json!([{"id": "ocid1.routetable.oc1.iad.r", "vcn-id": vcn, "display-name": "r",
+                "route-rules": [{"destination": "0.0.0.0/0", "network-entity-id": "ocid1.privateip.oc1.iad.p"}]}])),
+        );
+        let mut fw = serde_json::json!({"id": "ocid1.vnic.oc1.iad.fw", "subnet-id": "ocid1.subnet.oc1.iad.fw",
+            "display-name": "firewall", "private-ip": "10.0.9.4"});
+        if !skip.is_null() {
+            fw["skip-source-dest-check"] = skip;
+        }
+        f.insert(
+            "vnic.json".into(),
+            data(
+                serde_json::json!([{"id": "ocid1.vnic.oc1.iad.v", "subnet-id": sn,
+                "display-name": "v", "private-ip": "10.0.1.5"}, fw]),
+            ),
+        );
+        f.insert(
+            "pip.json".into(),
+            data(
+                serde_json::json!([{"id": "ocid1.privateip.oc1.iad.p", "ip-address": "10.0.9.4",
+                "vnic-id": "ocid1.vnic.oc1.iad.fw", "subnet-id": "ocid1.subnet.oc1.iad.fw"}]),
+            ),
+        );
+        f
+    };
+    let out = Packet::tcp(ip("10.0.1.5"), 40000, ip("192.168.1.1"), 443);
+    for (skip, open) in [
+        (serde_json::Value::Null, true),
+        (serde_json::json!(true), true),
+        (serde_json::json!(false), false),
+        (serde_json::json!("no"), false),
+    ] {
+        for (p, ctx) in [(out, Context::First), (out.reversed(), REPLY)] {
+            let got = route_of(&export(skip.clone()), &p, ctx);
+            if open {
+                assert_eq!(got.0, Outcome::Forwarded, "{skip}: {p} {ctx:?}");
+            } else {
+                assert_eq!(
+                    got,
+                    (Outcome::NoRoute, Verdict::Drop, Some(Stage::Route)),
+                    "{skip}: {p} {ctx:?}"
+                );
+            }
+        }
+    }
+    let out = zprsim_control::import::oci::import(&export(serde_json::json!("no")), None).unwrap();
+    assert!(
+        out.warnings
+            .iter()
+            .any(|w| w.contains("`skip-source-dest-check` is not a boolean")),
+        "{:?}",
+        out.warnings
+    );
+}

@@ -579,6 +579,7 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                     attributes,
                     route_table: None,
                     kind: "instance".into(),
+                    skip_source_dest_check: None,
                 });
             }
         }
@@ -708,6 +709,14 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                 GatewayKind::Internet | GatewayKind::Nat | GatewayKind::Service | GatewayKind::Lpg
             );
             g.blocked = switch && rng.random_bool(0.2);
+        }
+        // Next-hop appliances whose VNIC checks source and destination.
+        for v in &mut s.vnics {
+            v.skip_source_dest_check = match rng.random_range(0..4) {
+                0 => Some(false),
+                1 => Some(true),
+                _ => None,
+            };
         }
     }
     s

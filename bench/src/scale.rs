@@ -1070,6 +1070,7 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
             attributes,
             route_table: None,
             kind: pool.kind.to_owned(),
+            skip_source_dest_check: None,
         });
     }
 
@@ -2011,6 +2012,9 @@ pub fn to_toml(s: &Scenario) -> String {
         }
         if !v.kind.is_empty() {
             let _ = writeln!(o, "kind = {}", q(&v.kind));
+        }
+        if let Some(skip) = v.skip_source_dest_check {
+            let _ = writeln!(o, "skip_source_dest_check = {skip}");
         }
         if !v.attributes.is_empty() {
             let _ = writeln!(

@@ -267,9 +267,18 @@ fn target_text(s: &Scenario, t: &RouteTarget) -> String {
 }
 
 /// Why a route target drops every packet, when it does: a disabled internet
-/// gateway, a NAT or service gateway blocking traffic.
+/// gateway, a NAT or service gateway blocking traffic, a local peering
+/// gateway not peered, a private IP whose VNIC checks source and
+/// destination.
 fn blocked_text(s: &Scenario, t: &RouteTarget) -> Option<&'static str> {
     match t {
+        RouteTarget::PrivateIp { vnic, .. }
+            if s.vnics[vnic.index()].skip_source_dest_check == Some(false) =>
+        {
+            Some(
+                "whose VNIC checks source and destination (`skip_source_dest_check = false`): it drops what is not addressed to it",
+            )
+        }
         RouteTarget::Gateway(g) if s.gateways[g.index()].blocked => {
             Some(match s.gateways[g.index()].kind {
                 crate::model::GatewayKind::Internet => {

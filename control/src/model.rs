@@ -381,6 +381,11 @@ pub struct Vnic {
     pub route_table: Option<RouteTableId>,
     /// What it stands for (instance, node, pod, ...): informative only.
     pub kind: String,
+    /// OCI's `skipSourceDestCheck`, when given. `Some(false)`: the VNIC drops
+    /// what is not addressed to it, so a route rule that targets one of its
+    /// private IPs (a next-hop appliance) blackholes; `None` or `Some(true)`:
+    /// such a rule forwards.
+    pub skip_source_dest_check: Option<bool>,
 }
 
 /// Where a ZPR statement came from, for messages.

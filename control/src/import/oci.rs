@@ -1303,6 +1303,21 @@ pub fn import_vcns(
         if let Some(a) = attributes(o).or_else(|| balancer.and_then(attributes)) {
             m.insert("security_attributes".into(), a);
         }
+        // A route to one of its private IPs blackholes while the VNIC checks
+        // source and destination; a value that is not a boolean is read
+        // so (never widened).
+        match g(o, "skip-source-dest-check") {
+            None => {}
+            Some(Value::Bool(b)) => {
+                m.insert("skip_source_dest_check".into(), json!(b));
+            }
+            Some(_) => {
+                cx.warnings.push(format!(
+                    "{what}: `skip-source-dest-check` is not a boolean; imported as false (a route to its private IPs drops)"
+                ));
+                m.insert("skip_source_dest_check".into(), json!(false));
+            }
+        }
         if let Some(t) = gs(o, "route-table-id") {
             match ix.table.get(t) {
                 Some(n) => {

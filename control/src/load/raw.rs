@@ -516,6 +516,8 @@ pub(crate) struct RawVnic {
     pub kind: Option<String>,
     pub security_attributes: Option<RawAttributes>,
     pub route_table: Option<Sp<String>>,
+    /// OCI's `skipSourceDestCheck`.
+    pub skip_source_dest_check: Option<bool>,
 }
 
 /// `[[zpr_policy]]`.

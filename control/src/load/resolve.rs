@@ -1571,6 +1571,7 @@ impl Resolver<'_> {
                 attributes,
                 route_table,
                 kind: v.kind.clone().unwrap_or_else(|| "instance".to_owned()),
+                skip_source_dest_check: v.skip_source_dest_check,
             });
         }
         self.s.vnics = vnics;

@@ -126,7 +126,9 @@ impl Builder<'_> {
         // A disabled or blocking gateway: its rule decides, and nothing passes.
         let blocked = |target: &RouteTarget| match target {
             RouteTarget::Gateway(g) => s.gateways[g.index()].blocked,
-            RouteTarget::PrivateIp { .. } => false,
+            RouteTarget::PrivateIp { vnic, .. } => {
+                s.vnics[vnic.index()].skip_source_dest_check == Some(false)
+            }
         };
         const PASS: u32 = RouteEntry::FIRST_OK | RouteEntry::REPLY_OK;
         const FORWARDED: u32 = 1 << 30;
