@@ -95,12 +95,7 @@ fn read_limited(p: &Path) -> Result<String, Failure> {
         CappedError::Io(e) => err(&e),
         CappedError::TooLong => err(&format!("longer than {MAX_FILE} bytes (the limit)")),
     })?;
-    String::from_utf8(bytes).map_err(|e| {
-        err(&format!(
-            "byte {}: not UTF-8 text",
-            e.utf8_error().valid_up_to()
-        ))
-    })
+    input::text_of(bytes).map_err(|e| err(&e))
 }
 
 /// Runs `import`.
