@@ -50,10 +50,16 @@ run nlb-network-load-balancer-list.json oci nlb network-load-balancer list --com
 
 # Private IPs of every subnet (secondary IPs and service-managed VNICs such
 # as load balancers appear only here), merged into one list.
+# (A compartment without subnets of its own has no part: an empty list.)
 for s in $(jq -r '.data[].id' "$D/network-subnet-list.json"); do
     run "private-ip-$s.part" oci network private-ip list --subnet-id "$s" --all
 done
-jq -s '{data: map(.data) | add // []}' "$D"/private-ip-*.part > "$D/network-private-ip-list.json"
+parts=("$D"/private-ip-*.part)
+if [ -e "${parts[0]}" ]; then
+    jq -s '{data: (map(.data) | add // [])}' "${parts[@]}" > "$D/network-private-ip-list.json"
+else
+    printf '{"data": []}\n' > "$D/network-private-ip-list.json"
+fi
 rm -f "$D"/private-ip-*.part
 
 # Every VNIC attached to an instance or holding a private IP.
