@@ -320,23 +320,41 @@ impl VerdictSink for DiffSink {
 
 // ---------------------------------------------------- explaining flows --
 
-/// An object by its `id` (OCID) when it has one, else by its name: two
-/// imports of one tenancy may name an object differently (a new NSG with
-/// the same display name takes `lb-nsg` and the old one becomes
-/// `lb-nsg-2`), and its rules must not look changed for that.
-fn key<'a>(id: Option<&'a str>, name: &'a str) -> &'a str {
-    id.unwrap_or(name)
+/// An object by its `id` (OCID) when it has one and `by_id` (both
+/// scenarios carry ids, [`ids_compared`]), else by its name: two imports
+/// of one tenancy may name an object differently (a new NSG with the same
+/// display name takes `lb-nsg` and the old one becomes `lb-nsg-2`), and
+/// its rules must not look changed for that; a hand-written scenario
+/// against its import has ids on one side only, and the names are what the
+/// two have in common.
+fn key<'a>(id: Option<&'a str>, name: &'a str, by_id: bool) -> &'a str {
+    match id {
+        Some(id) if by_id => id,
+        _ => name,
+    }
+}
+
+/// Whether [`rule_content`] keys containers by `id`: when both scenarios
+/// give some container (NSG, security list, route table, ZPR policy) one.
+pub(crate) fn ids_compared(b: &Scenario, a: &Scenario) -> bool {
+    let carries = |s: &Scenario| {
+        s.nsgs.iter().any(|x| x.id.is_some())
+            || s.security_lists.iter().any(|x| x.id.is_some())
+            || s.route_tables.iter().any(|x| x.id.is_some())
+            || s.zpr_policies.iter().any(|x| x.id.is_some())
+    };
+    carries(b) && carries(a)
 }
 
 /// A rule's text with its NSG peer by [`key`].
-fn rule_described(s: &Scenario, rule: &zprsim_control::model::SecurityRule) -> String {
+fn rule_described(s: &Scenario, rule: &zprsim_control::model::SecurityRule, by_id: bool) -> String {
     let text = eval::describe_rule(s, rule);
     match rule.peer {
         zprsim_control::model::Peer::Nsg(p) => {
             let n = &s.nsgs[p.index()];
             text.replacen(
                 &format!("nsg `{}`", n.name),
-                &format!("nsg `{}`", key(n.id.as_deref(), &n.name)),
+                &format!("nsg `{}`", key(n.id.as_deref(), &n.name, by_id)),
                 1,
             )
         }
@@ -347,7 +365,7 @@ fn rule_described(s: &Scenario, rule: &zprsim_control::model::SecurityRule) -> S
 /// A rule or statement by its content (containers by [`key`] and text, not
 /// indices), so a rule removed before another does not make the other look
 /// changed, nor does a re-import that renamed its container.
-pub(crate) fn rule_content(s: &Scenario, r: RuleRef) -> String {
+pub(crate) fn rule_content(s: &Scenario, r: RuleRef, by_id: bool) -> String {
     match r {
         RuleRef::Route { table, index } => {
             let t = &s.route_tables[table.index()];
@@ -357,7 +375,10 @@ pub(crate) fn rule_content(s: &Scenario, r: RuleRef) -> String {
                         RouteDestination::Cidr(c) => c.to_string(),
                         RouteDestination::Service(l) => s.services[l.index()].name.clone(),
                     };
-                    format!("route_table:{}: {dst}", key(t.id.as_deref(), &t.name))
+                    format!(
+                        "route_table:{}: {dst}",
+                        key(t.id.as_deref(), &t.name, by_id)
+                    )
                 }
                 None => rule_text(s, r),
             }
@@ -367,8 +388,8 @@ pub(crate) fn rule_content(s: &Scenario, r: RuleRef) -> String {
             match n.rules.get(index as usize) {
                 Some(rule) => format!(
                     "nsg:{}: {}",
-                    key(n.id.as_deref(), &n.name),
-                    rule_described(s, rule)
+                    key(n.id.as_deref(), &n.name, by_id),
+                    rule_described(s, rule, by_id)
                 ),
                 None => rule_text(s, r),
             }
@@ -388,8 +409,8 @@ pub(crate) fn rule_content(s: &Scenario, r: RuleRef) -> String {
             match rules.get(index) {
                 Some(rule) => format!(
                     "security_list:{}: {}",
-                    key(l.id.as_deref(), &l.name),
-                    rule_described(s, rule)
+                    key(l.id.as_deref(), &l.name, by_id),
+                    rule_described(s, rule, by_id)
                 ),
                 None => rule_text(s, r),
             }
@@ -398,7 +419,7 @@ pub(crate) fn rule_content(s: &Scenario, r: RuleRef) -> String {
             let p = &s.zpr_policies[st.policy.index()];
             format!(
                 "zpr_policy:{}: {}",
-                key(p.id.as_deref(), &p.name),
+                key(p.id.as_deref(), &p.name, by_id),
                 s.statement(st).text
             )
         }
@@ -623,7 +644,7 @@ fn load(
 /// The first packet's reason in each scenario is compared by content;
 /// only when both re-judged verdicts are the ones the pass gave (the
 /// first packet of a record can be a reply of a tracked connection).
-fn first_reason_changed(b: &Scenario, a: &Scenario, o: &Open) -> bool {
+fn first_reason_changed(b: &Scenario, a: &Scenario, o: &Open, by_id: bool) -> bool {
     let p = &o.first;
     let db = eval::evaluate(b, p, Context::First);
     let da = eval::evaluate(a, p, Context::First);
@@ -636,7 +657,7 @@ fn first_reason_changed(b: &Scenario, a: &Scenario, o: &Open) -> bool {
     let names = |s: &Scenario, d: &Deciders| -> Vec<Option<String>> {
         deciders(d)
             .into_iter()
-            .map(|r| r.map(|r| rule_content(s, r)))
+            .map(|r| r.map(|r| rule_content(s, r, by_id)))
             .collect()
     };
     names(b, &db.deciders) != names(a, &da.deciders)
@@ -738,6 +759,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let mut wb_groups: BTreeMap<String, Group> = BTreeMap::new();
     let mut na_groups: BTreeMap<String, Group> = BTreeMap::new();
     let mut lines = String::new();
+    let by_id = ids_compared(sb, sa);
     for ((fb, fa), d) in before.flows.iter().zip(&after.flows).zip(&sink.done) {
         let k = &d.key;
         if (
@@ -761,7 +783,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             Class::WouldBreak
         } else if o.newly_allowed > 0 {
             Class::NewlyAllowed
-        } else if o.stage_changed || first_reason_changed(sb, sa, o) {
+        } else if o.stage_changed || first_reason_changed(sb, sa, o, by_id) {
             Class::ReasonChanged
         } else {
             Class::Unchanged

@@ -172,6 +172,7 @@ fn verdicts(
     j: &FlowLogJudgement,
     n: usize,
     names: &mut RuleNames,
+    by_id: bool,
 ) -> Verdicts {
     let mut v = vec![None; n];
     // Each rule's text is made and looked up once, not once a record.
@@ -184,7 +185,7 @@ fn verdicts(
             Some(*known.entry(id.raw()).or_insert_with(|| {
                 *names
                     .0
-                    .entry(crate::diff::rule_content(s, r))
+                    .entry(crate::diff::rule_content(s, r, by_id))
                     .or_insert(next)
             }))
         });
@@ -263,9 +264,10 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     // One side at a time, its judged list freed once its verdicts are
     // taken: at most one such list is held.
     let mut names = RuleNames::default();
+    let by_id = crate::diff::ids_compared(&sb, &sa);
     let mut side = |s: &Scenario, c: &Compiled| {
         let mut j = judge_records(c, s, recs);
-        let v = verdicts(s, c, &j, recs.len(), &mut names);
+        let v = verdicts(s, c, &j, recs.len(), &mut names, by_id);
         let judged = j.judged.len() as u64;
         j.judged = Vec::new();
         (j, judged, v)
