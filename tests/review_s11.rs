@@ -899,3 +899,116 @@ fn diff_of_a_scenario_and_its_import_changes_nothing() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The usual mistake with ZPR between two VCNs: one `in <vcn> VCN`
+/// statement per VCN naming the other VCN's workload by its attribute.
+/// Such a term names VNICs of the statement's own VCNs, so neither
+/// statement ever matches and the flow is denied, and the scenario loaded
+/// with "no warnings". It is now warned at the term (both engines agree
+/// the statements never allow the flow).
+#[test]
+fn a_one_vcn_statement_naming_another_vcns_workload_is_warned() {
+    let scenario = |statements: &str| {
+        format!(
+            r#"[[vcn]]
+name = "a"
+cidr_blocks = ["10.1.0.0/16"]
+security_attributes = {{ network = {{ vcn = {{ value = "a" }} }} }}
+[[vcn]]
+name = "b"
+cidr_blocks = ["10.2.0.0/16"]
+security_attributes = {{ network = {{ vcn = {{ value = "b" }} }} }}
+[[gateway]]
+name = "drg-a"
+vcn = "a"
+kind = "drg"
+[[gateway]]
+name = "drg-b"
+vcn = "b"
+kind = "drg"
+[[route_table]]
+name = "ra"
+vcn = "a"
+route_rules = [{{ destination = "10.2.0.0/16", network_entity = "drg-a" }}]
+[[route_table]]
+name = "rb"
+vcn = "b"
+route_rules = [{{ destination = "10.1.0.0/16", network_entity = "drg-b" }}]
+[[security_list]]
+name = "open-a"
+vcn = "a"
+ingress_security_rules = [{{ protocol = "all", source = "0.0.0.0/0" }}]
+egress_security_rules = [{{ protocol = "all", destination = "0.0.0.0/0" }}]
+[[security_list]]
+name = "open-b"
+vcn = "b"
+ingress_security_rules = [{{ protocol = "all", source = "0.0.0.0/0" }}]
+egress_security_rules = [{{ protocol = "all", destination = "0.0.0.0/0" }}]
+[[subnet]]
+name = "sa"
+vcn = "a"
+cidr_block = "10.1.1.0/24"
+route_table = "ra"
+security_lists = ["open-a"]
+[[subnet]]
+name = "sb"
+vcn = "b"
+cidr_block = "10.2.1.0/24"
+route_table = "rb"
+security_lists = ["open-b"]
+[[vnic]]
+name = "web"
+subnet = "sa"
+private_ips = ["10.1.1.5"]
+security_attributes = {{ app = {{ role = {{ value = "web" }} }} }}
+[[vnic]]
+name = "db"
+subnet = "sb"
+private_ips = ["10.2.1.5"]
+security_attributes = {{ app = {{ role = {{ value = "db" }} }} }}
+[[zpr_policy]]
+name = "p"
+statements = [
+{statements}
+]
+"#
+        )
+    };
+    let one_vcn = "\"in network.vcn:a VCN allow app.role:web endpoints to connect to app.role:db endpoints\",\n\
+                   \"in network.vcn:b VCN allow app.role:web endpoints to connect to app.role:db endpoints\",";
+    let loaded = zprsim_control::load::from_toml_str(&scenario(one_vcn), "s.toml").unwrap();
+    let w: Vec<String> = loaded
+        .warnings
+        .iter()
+        .filter(|w| w.code.as_str() == "attribute-outside-scope")
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(w.len(), 2, "{:?}", loaded.warnings);
+    assert!(
+        w[0].starts_with(
+            "s.toml:60:66: warning: in zpr_policy `p`: only VNICs of VCN `b` carry `app.role:db`"
+        ),
+        "{w:?}"
+    );
+    assert!(
+        w[1].contains("only VNICs of VCN `a` carry `app.role:web`"),
+        "{w:?}"
+    );
+    // Neither statement allows web -> db, at either check.
+    let web_to_db = Packet::tcp(ip("10.1.1.5"), 40000, ip("10.2.1.5"), 5432);
+    let judged = |loaded: &zprsim_control::load::Loaded| {
+        let s = &loaded.scenario;
+        let c = Compiled::new(s, &Config::default()).unwrap();
+        judge_both(s, &c, &web_to_db, Context::First)
+            .unwrap()
+            .judgement
+    };
+    assert_eq!(judged(&loaded).stage, Some(Stage::Zpr));
+    // The two-VCN form, and CIDRs for the other side, are not warned.
+    let fixed = "\"allow app.role:web endpoints in network.vcn:a VCN to connect to app.role:db endpoints in network.vcn:b VCN\",\n\
+                 \"in network.vcn:a VCN allow app.role:web endpoints to connect to '10.2.1.0/24'\",\n\
+                 \"in network.vcn:b VCN allow '10.1.1.0/24' to connect to app.role:db endpoints\",";
+    let loaded = zprsim_control::load::from_toml_str(&scenario(fixed), "s.toml").unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert_eq!(judged(&loaded).verdict, Verdict::Allow);
+}

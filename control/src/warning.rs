@@ -43,6 +43,10 @@ pub enum WarningCode {
     /// An IPv4-mapped IPv6 block (`::ffff:10.0.0.0/104`) where the IPv4
     /// one was likely meant: it never matches IPv4 traffic.
     Ipv4Mapped,
+    /// A one-VCN statement (`in <vcn> VCN allow ...`) names an attribute
+    /// carried only by VNICs outside the VCNs it applies to: it never
+    /// matches them (the two-VCN form or a CIDR was meant).
+    AttributeOutsideScope,
 }
 
 impl WarningCode {
@@ -56,6 +60,7 @@ impl WarningCode {
             WarningCode::EmptyScenario => "empty-scenario",
             WarningCode::WarningsLeftOut => "warnings-left-out",
             WarningCode::Ipv4Mapped => "ipv4-mapped",
+            WarningCode::AttributeOutsideScope => "attribute-outside-scope",
         }
     }
 }

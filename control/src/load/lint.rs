@@ -2,6 +2,9 @@
 //!
 //! - a ZPR statement names an attribute that no VNIC or VCN carries (the
 //!   statement can never match), with the closest attribute that exists;
+//! - a one-VCN statement names an attribute only VNICs of other VCNs carry
+//!   (it can never match them: a flow between two VCNs written in the
+//!   one-VCN form);
 //! - the scenario is empty (no VCN);
 //! - "did you mean" for an unknown field (`cidr_block` for `cidr_blocks`)
 //!   and for a reference that names nothing (`db_nsg` for `db-nsg`).
@@ -158,9 +161,80 @@ pub(crate) fn lint(loaded: &mut Loaded, file: &str) {
     let mut out = Vec::new();
     empty(&loaded.scenario, file, &mut out);
     unknown_attributes(&loaded.scenario, &mut out);
+    outside_scope(&loaded.scenario, &mut out);
     mapped_blocks(&loaded.scenario, &mut out);
     let room = MAX_LINT_WARNINGS.saturating_sub(loaded.warnings.len());
     loaded.warnings.extend(out.into_iter().take(room));
+}
+
+/// One-VCN statements whose endpoint attribute only VNICs outside the
+/// statement's VCNs carry (semantics: such a term names a VNIC in the
+/// scoped VCN). An attribute nothing carries, or a scope no VCN carries, is
+/// [`unknown_attributes`]' warning, not this one.
+fn outside_scope(s: &Scenario, out: &mut Vec<Warning>) {
+    // Each VNIC attribute with the VCNs of the VNICs carrying it.
+    let mut vcns_of: std::collections::HashMap<&Attribute, Vec<usize>, ahash::RandomState> =
+        std::collections::HashMap::default();
+    for v in &s.vnics {
+        let vcn = s.subnets[v.subnet.index()].vcn.index();
+        for a in &v.attributes {
+            let e = vcns_of.entry(&a.attribute).or_default();
+            if !e.contains(&vcn) {
+                e.push(vcn);
+            }
+        }
+    }
+    let mut warned: HashSet<(&Attribute, &Attribute)> = HashSet::default();
+    for policy in &s.zpr_policies {
+        for st in &policy.statements {
+            let StatementKind::Scoped { vcn, src, dst } = &st.statement.kind else {
+                continue;
+            };
+            let scoped: Vec<usize> = s
+                .vcns
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.attribute.as_ref() == Some(&vcn.node))
+                .map(|(i, _)| i)
+                .collect();
+            if scoped.is_empty() {
+                continue;
+            }
+            for e in [src, dst] {
+                let Endpoint::Attribute(a) = &e.node else {
+                    continue;
+                };
+                let Some(found) = vcns_of.get(a) else {
+                    continue;
+                };
+                if found.iter().any(|v| scoped.contains(v)) || !warned.insert((&vcn.node, a)) {
+                    continue;
+                }
+                if out.len() >= MAX_LINT_WARNINGS {
+                    return;
+                }
+                let elsewhere: Vec<String> = found
+                    .iter()
+                    .map(|v| format!("`{}`", s.vcns[*v].name))
+                    .collect();
+                let (line, column) = place(st, e.span.start);
+                out.push(Warning {
+                    code: WarningCode::AttributeOutsideScope,
+                    file: st.origin.file.clone(),
+                    line,
+                    column,
+                    message: format!(
+                        "in zpr_policy `{}`: only VNICs of VCN {} carry `{}`, and in `in {} VCN` it names VNICs of the VCNs carrying `{}` only, so this statement never matches it; for a flow between two VCNs write `allow ... in ... VCN to connect to ... in ... VCN`, or name the other side by its CIDR",
+                        policy.name,
+                        elsewhere.join(", "),
+                        written(a),
+                        written(&vcn.node),
+                        written(&vcn.node)
+                    ),
+                });
+            }
+        }
+    }
 }
 
 fn empty(s: &Scenario, file: &str, out: &mut Vec<Warning>) {
