@@ -184,22 +184,23 @@ fn outside_scope(s: &Scenario, out: &mut Vec<Warning>) {
             }
         }
     }
+    // The VCNs carrying each VCN attribute: once, not once a statement.
+    let mut vcns_with: std::collections::HashMap<&Attribute, Vec<usize>, ahash::RandomState> =
+        std::collections::HashMap::default();
+    for (i, v) in s.vcns.iter().enumerate() {
+        if let Some(a) = &v.attribute {
+            vcns_with.entry(a).or_default().push(i);
+        }
+    }
     let mut warned: HashSet<(&Attribute, &Attribute)> = HashSet::default();
     for policy in &s.zpr_policies {
         for st in &policy.statements {
             let StatementKind::Scoped { vcn, src, dst } = &st.statement.kind else {
                 continue;
             };
-            let scoped: Vec<usize> = s
-                .vcns
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| v.attribute.as_ref() == Some(&vcn.node))
-                .map(|(i, _)| i)
-                .collect();
-            if scoped.is_empty() {
+            let Some(scoped) = vcns_with.get(&vcn.node) else {
                 continue;
-            }
+            };
             for e in [src, dst] {
                 let Endpoint::Attribute(a) = &e.node else {
                     continue;
