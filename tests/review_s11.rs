@@ -1011,4 +1011,15 @@ statements = [
     let loaded = zprsim_control::load::from_toml_str(&scenario(fixed), "s.toml").unwrap();
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     assert_eq!(judged(&loaded).verdict, Verdict::Allow);
+    // The two-VCN form with the VCNs swapped never matches either.
+    let swapped = "\"allow app.role:web endpoints in network.vcn:b VCN to connect to app.role:db endpoints in network.vcn:a VCN\",";
+    let loaded = zprsim_control::load::from_toml_str(&scenario(swapped), "s.toml").unwrap();
+    let w: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(
+        w[0].contains("only VNICs of VCN `a` carry `app.role:web`, and in `in network.vcn:b VCN`")
+            && w[0].ends_with("is that end's `in ... VCN` the other one's?"),
+        "{w:?}"
+    );
+    assert_eq!(judged(&loaded).stage, Some(Stage::Zpr));
 }

@@ -2,9 +2,9 @@
 //!
 //! - a ZPR statement names an attribute that no VNIC or VCN carries (the
 //!   statement can never match), with the closest attribute that exists;
-//! - a one-VCN statement names an attribute only VNICs of other VCNs carry
-//!   (it can never match them: a flow between two VCNs written in the
-//!   one-VCN form);
+//! - a statement names an attribute only VNICs outside the VCNs that scope
+//!   it carry (it can never match them: a flow between two VCNs written in
+//!   the one-VCN form, or the two-VCN form with its VCNs swapped);
 //! - the scenario is empty (no VCN);
 //! - "did you mean" for an unknown field (`cidr_block` for `cidr_blocks`)
 //!   and for a reference that names nothing (`db_nsg` for `db-nsg`).
@@ -195,20 +195,38 @@ fn outside_scope(s: &Scenario, out: &mut Vec<Warning>) {
     let mut warned: HashSet<(&Attribute, &Attribute)> = HashSet::default();
     for policy in &s.zpr_policies {
         for st in &policy.statements {
-            let StatementKind::Scoped { vcn, src, dst } = &st.statement.kind else {
-                continue;
+            // Each attribute term with the VCN attribute that scopes it
+            // (form A: the statement's VCN for both ends; form B: each
+            // end's own `in ... VCN`).
+            let mut terms: Vec<(&Attribute, usize, &Attribute)> = Vec::new();
+            let one_vcn = match &st.statement.kind {
+                StatementKind::Scoped { vcn, src, dst } => {
+                    for e in [src, dst] {
+                        if let Endpoint::Attribute(a) = &e.node {
+                            terms.push((a, e.span.start, &vcn.node));
+                        }
+                    }
+                    true
+                }
+                StatementKind::CrossVcn {
+                    src,
+                    src_vcn,
+                    dst,
+                    dst_vcn,
+                } => {
+                    terms.push((&src.node, src.span.start, &src_vcn.node));
+                    terms.push((&dst.node, dst.span.start, &dst_vcn.node));
+                    false
+                }
             };
-            let Some(scoped) = vcns_with.get(&vcn.node) else {
-                continue;
-            };
-            for e in [src, dst] {
-                let Endpoint::Attribute(a) = &e.node else {
+            for (a, start, scope) in terms {
+                let Some(scoped) = vcns_with.get(scope) else {
                     continue;
                 };
                 let Some(found) = vcns_of.get(a) else {
                     continue;
                 };
-                if found.iter().any(|v| scoped.contains(v)) || !warned.insert((&vcn.node, a)) {
+                if found.iter().any(|v| scoped.contains(v)) || !warned.insert((scope, a)) {
                     continue;
                 }
                 if out.len() >= MAX_LINT_WARNINGS {
@@ -218,19 +236,24 @@ fn outside_scope(s: &Scenario, out: &mut Vec<Warning>) {
                     .iter()
                     .map(|v| format!("`{}`", s.vcns[*v].name))
                     .collect();
-                let (line, column) = place(st, e.span.start);
+                let (line, column) = place(st, start);
+                let hint = if one_vcn {
+                    "; for a flow between two VCNs write `allow ... in ... VCN to connect to ... in ... VCN`, or name the other side by its CIDR"
+                } else {
+                    ": is that end's `in ... VCN` the other one's?"
+                };
                 out.push(Warning {
                     code: WarningCode::AttributeOutsideScope,
                     file: st.origin.file.clone(),
                     line,
                     column,
                     message: format!(
-                        "in zpr_policy `{}`: only VNICs of VCN {} carry `{}`, and in `in {} VCN` it names VNICs of the VCNs carrying `{}` only, so this statement never matches it; for a flow between two VCNs write `allow ... in ... VCN to connect to ... in ... VCN`, or name the other side by its CIDR",
+                        "in zpr_policy `{}`: only VNICs of VCN {} carry `{}`, and in `in {} VCN` it names VNICs of the VCNs carrying `{}` only, so this statement never matches it{hint}",
                         policy.name,
                         elsewhere.join(", "),
                         written(a),
-                        written(&vcn.node),
-                        written(&vcn.node)
+                        written(scope),
+                        written(scope)
                     ),
                 });
             }
