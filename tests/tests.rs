@@ -17,6 +17,7 @@ mod differential_edges;
 mod docs;
 mod engine;
 mod explain;
+mod explain_shapes;
 mod firstday;
 mod flowlog;
 mod import;
