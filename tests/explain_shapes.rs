@@ -25,7 +25,7 @@ use crate::capture_shapes::{demo, sll2};
 const SLL2: u32 = 276;
 
 /// A reshaped demo: where each demo record went, and the records added.
-struct Shaped {
+pub(crate) struct Shaped {
     /// Demo record k (1-based) is record `at[&k]` of the reshaped capture.
     at: HashMap<u64, u64>,
     /// (copy's record, the record it copies), both numbered in the
@@ -37,7 +37,7 @@ struct Shaped {
 
 /// The demo with copies after its IP records (`copies`) and ClusterIP
 /// twins before its IPv4 records (`twins`), written to `out`.
-fn reshape(demo: &Path, out: &Path, copies: bool, twins: bool) -> Shaped {
+pub(crate) fn reshape(demo: &Path, out: &Path, copies: bool, twins: bool) -> Shaped {
     let c = Capture::from_bytes(std::fs::read(demo).unwrap()).unwrap();
     let f = std::fs::File::create(out).unwrap();
     let lts: &[u32] = if copies { &[1, SLL2] } else { &[1] };
