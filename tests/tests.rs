@@ -8,6 +8,7 @@
     clippy::cast_possible_truncation
 )]
 
+mod address_index;
 mod bench;
 mod capture_shapes;
 mod cases;
