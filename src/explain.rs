@@ -17,11 +17,12 @@ use zprsim_control::packet::{L4, Packet};
 use zprsim_control::verdict::{Context, LayerReport, Outcome, Stage, Tracking, Verdict};
 use zprsim_control::warning::Warning;
 use zprsim_dataplane::capture::RecordStream;
+use zprsim_dataplane::capture_state;
 use zprsim_dataplane::engine::shape::Shape;
 use zprsim_dataplane::output::Plan;
 use zprsim_dataplane::scenario_file;
 
-use crate::{Failure, capture_state, out};
+use crate::{Failure, out};
 
 /// Arguments of `explain`.
 #[derive(Debug, clap::Args)]
@@ -542,11 +543,11 @@ fn explain_capture(
     // Read as a stream (`-`: standard input), one record at a time.
     let found = if zprsim_dataplane::output::is_std(capture) {
         let mut cap = RecordStream::new(std::io::stdin().lock()).map_err(|e| bad(&e))?;
-        capture_state::packet_n(&mut cap, &file, compiled, n, &mut shape)?
+        capture_state::packet_n(&mut cap, &file, compiled, n, &mut shape).map_err(from_state)?
     } else {
         let f = std::fs::File::open(capture).map_err(|e| bad(&e))?;
         let mut cap = RecordStream::new(f).map_err(|e| bad(&e))?;
-        capture_state::packet_n(&mut cap, &file, compiled, n, &mut shape)?
+        capture_state::packet_n(&mut cap, &file, compiled, n, &mut shape).map_err(from_state)?
     };
     let d = judge_both(s, compiled, &found.packet, found.context)?;
     let mut warnings = String::new();
@@ -591,6 +592,14 @@ fn explain_capture(
         out(&text)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// [`capture_state::Failure`] as the command's.
+fn from_state(e: capture_state::Failure) -> Failure {
+    match e {
+        capture_state::Failure::Input(m) => Failure::Input(m),
+        capture_state::Failure::Internal(m) => Failure::Internal(m),
+    }
 }
 
 #[derive(Serialize)]

@@ -15,12 +15,23 @@
 use zprsim_control::compile::Compiled;
 use zprsim_control::packet::Packet;
 use zprsim_control::verdict::{Context, Verdict};
-use zprsim_dataplane::capture::RecordStream;
-use zprsim_dataplane::conntrack::{self, Bounded, Conn, ConnKey, SHARDS};
-use zprsim_dataplane::engine::shape::{Look, Shape};
-use zprsim_dataplane::parse::{Parsed, linktype, parse_frame};
 
-use crate::Failure;
+use crate::capture::RecordStream;
+use crate::conntrack::{self, Bounded, Conn, ConnKey, SHARDS};
+use crate::engine::shape::{Look, Shape};
+use crate::parse::{Parsed, linktype, parse_frame};
+
+/// Why packet N cannot be explained.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Failure {
+    /// The capture, the number or the packet: the message says which
+    /// (`error: ` included, the file first where it is about the file).
+    #[error("{0}")]
+    Input(String),
+    /// A bug.
+    #[error("{0}")]
+    Internal(String),
+}
 
 /// Connections tracked at most, over all shards: `replay`'s default.
 const MAX_CONNECTIONS: usize = 4 << 20;
