@@ -166,7 +166,7 @@ fn explains_as_the_demo(copies: bool, twins: bool, flags: &[&str]) {
         let e = explain(d, "shaped.pcapng", copy, flags).unwrap_err();
         assert!(
             e.contains(&format!(
-                "packet {copy} is a copy of packet {of}, read 15 µs after it"
+                "packet {copy} is a copy of packet {of}, 15 µs apart"
             )),
             "{e}"
         );

@@ -101,9 +101,14 @@ pub fn packet_n<R: std::io::Read>(
                 )));
             }
             Look::CopyOf { packet, ts_ns } if index == n => {
-                let us = rec.ts_ns.abs_diff(ts_ns) / 1_000;
+                // Capture times may go back within 1 ms: "apart", not
+                // "after".
+                let apart = match rec.ts_ns.abs_diff(ts_ns) {
+                    0..1_000 => "less than 1 µs".to_owned(),
+                    ns => format!("{} µs", ns / 1_000),
+                };
                 return Err(Failure::Input(format!(
-                    "{file}: error: packet {n} is a copy of packet {packet}, read {us} µs after it (the same IP packet, TTL aside, captured on another interface): `--dedup` leaves it out, as `replay --dedup` does, so it is not judged; explain packet {packet}"
+                    "{file}: error: packet {n} is a copy of packet {packet}, {apart} apart (the same IP packet, TTL aside, captured on another interface): `--dedup` leaves it out, as `replay --dedup` does, so it is not judged; explain packet {packet}"
                 )));
             }
             Look::NodeLocal { .. } | Look::CopyOf { .. } => continue,
