@@ -1,5 +1,6 @@
-//! `zprsim bench SCENARIO [--capture FILE...] [--packets N] [--flows N]
-//! [--workers LIST] [--seed S] [--json] [--csv F]`: wiring only; the
+//! `zprsim bench SCENARIO [--capture FILE... [--dedup] [--decap vxlan]
+//! [--node-local CIDR]] [--packets N] [--flows N] [--workers LIST]
+//! [--seed S] [--json] [--csv F]`: wiring only; the
 //! measurement is `zprsim_dataplane::bench`.
 
 use std::fmt::Write as _;
@@ -53,6 +54,20 @@ pub struct Args {
     /// Memory the packets may take, MiB (captures: checked from the file sizes before reading).
     #[arg(long, default_value_t = 4096, value_name = "MIB")]
     memory_limit: u64,
+    /// With `--capture`: count a packet captured on several interfaces
+    /// once, as `replay --dedup` does (copies are left out, counted in
+    /// `copies`).
+    #[arg(long)]
+    dedup: bool,
+    /// With `--capture`: judge the frame inside each VXLAN record, as
+    /// `replay --decap vxlan` does (an OCI VTAP's mirror).
+    #[arg(long, value_enum, ignore_case = true)]
+    decap: Option<crate::replay::Decap>,
+    /// With `--capture`: leave out packets to or from this prefix, as
+    /// `replay --node-local` does (repeatable or comma-separated; counted
+    /// in `node_local`).
+    #[arg(long, value_name = "CIDR", value_parser = crate::replay::parse_prefix, value_delimiter = ',')]
+    node_local: Vec<ipnet::IpNet>,
 }
 
 /// Share of synthetic flows steered onto allowed paths by default.
@@ -116,6 +131,21 @@ fn check_args(a: &Args) -> Result<Settings, Failure> {
     // Scaling is over one worker: it is always measured, first.
     if !workers.contains(&1) {
         workers.insert(0, 1);
+    }
+    // Checked here: clap's `requires = "capture"` let `bench --packets
+    // 100 --dedup` through (tried, clap 4.6).
+    if a.capture.is_empty()
+        && let Some(flag) = [
+            (a.dedup, "--dedup"),
+            (a.decap.is_some(), "--decap"),
+            (!a.node_local.is_empty(), "--node-local"),
+        ]
+        .iter()
+        .find_map(|&(given, flag)| given.then_some(flag))
+    {
+        return Err(Failure::Input(format!(
+            "error: `{flag}` needs `--capture`: it looks at captured packets, and synthetic traffic holds none of the kind"
+        )));
     }
     let packets = a.packets.unwrap_or(1_000_000);
     if packets == 0 {
@@ -204,6 +234,13 @@ struct Report {
     packets: Totals,
     dropped_by_stage: StageCounts,
     non_ip: u64,
+    /// Copy records left out (`--dedup`; 0 without it).
+    copies: u64,
+    /// Records judged by the frame inside their VXLAN header (`--decap
+    /// vxlan`; 0 without it).
+    decapsulated: u64,
+    /// Records to or from a `--node-local` prefix left out (0 without it).
+    node_local: u64,
     traffic_bytes: u64,
     load_s: f64,
     compile_s: f64,
@@ -249,6 +286,9 @@ fn report(
         packets: c.packets,
         dropped_by_stage: StageCounts::of(c),
         non_ip: c.non_ip,
+        copies: c.copies,
+        decapsulated: c.decapsulated,
+        node_local: c.node_local,
         traffic_bytes: traffic.bytes(),
         load_s,
         compile_s,
@@ -316,10 +356,29 @@ fn table(r: &Report) -> String {
         ),
         None => format!(
             "{} packet(s) of {}",
-            r.packets.total + r.non_ip,
+            r.packets.total + r.non_ip + r.copies + r.node_local,
             r.traffic.join(", ")
         ),
     };
+    let mut shaped = Vec::new();
+    if r.decapsulated > 0 {
+        shaped.push(format!(
+            "{} record(s) judged by the frame inside their VXLAN header (--decap vxlan)",
+            r.decapsulated
+        ));
+    }
+    if r.node_local > 0 {
+        shaped.push(format!(
+            "{} record(s) to or from a --node-local prefix left out",
+            r.node_local
+        ));
+    }
+    if r.copies > 0 {
+        shaped.push(format!(
+            "{} copy record(s) of packets seen on another interface left out (--dedup)",
+            r.copies
+        ));
+    }
     let _ = writeln!(t, "bench {}: {what}", r.scenario);
     let _ = writeln!(
         t,
@@ -339,6 +398,9 @@ fn table(r: &Report) -> String {
         r.non_ip
     );
     let _ = writeln!(t, "  drops by stage: {}", r.dropped_by_stage.line());
+    for line in shaped {
+        let _ = writeln!(t, "  {line}");
+    }
     let _ = writeln!(
         t,
         "  bare stateful loop on the same packets: {} packets/s",
@@ -482,6 +544,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     };
     let cfg = BenchConfig {
         workers: p.workers,
+        dedup: a.dedup,
+        decap_vxlan: a.decap == Some(crate::replay::Decap::Vxlan),
+        node_local: a.node_local.clone(),
         ..BenchConfig::default()
     };
     let r = bench::measure(&compiled, &traffic, &cfg, Some(&progress)).map_err(|e| match e {
@@ -493,6 +558,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     }
 
     let mut warnings: Vec<String> = traffic.warnings.clone();
+    warnings.extend(r.warnings.iter().cloned());
     if r.baseline.packets == 0 {
         warnings.push(
             "the bare loop found no Ethernet IP packet to look up (it parses whole Ethernet frames only): `baseline_pps` and `fraction_of_baseline` are 0".into(),

@@ -26,7 +26,7 @@ use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config, rule_text};
 use zprsim_control::eval::{self, Endpoint};
 use zprsim_control::load::Warning;
-use zprsim_control::model::{RouteDestination, Scenario, proto};
+use zprsim_control::model::{AddressIndex, RouteDestination, Scenario, proto};
 use zprsim_control::packet::{L4, Packet};
 use zprsim_control::verdict::{Context, Deciders, RuleRef, Stage, Verdict};
 use zprsim_control::verify::layer_text;
@@ -449,8 +449,8 @@ fn allowed_by(s: &Scenario, d: &Deciders) -> Vec<String> {
 
 /// What decides a packet in a scenario, judged as a first packet: the
 /// deciding layer in words for a drop, the rules for an allowed one.
-fn decided(s: &Scenario, p: &Packet) -> (Verdict, String, Vec<String>) {
-    let d = eval::evaluate(s, p, Context::First);
+fn decided(s: &Scenario, ix: &AddressIndex, p: &Packet) -> (Verdict, String, Vec<String>) {
+    let d = eval::evaluate_with(s, ix, p, Context::First);
     match d.judgement.stage {
         Some(stage) => {
             let text = d
@@ -465,8 +465,8 @@ fn decided(s: &Scenario, p: &Packet) -> (Verdict, String, Vec<String>) {
     }
 }
 
-fn endpoint_name(s: &Scenario, ip: IpAddr) -> String {
-    match eval::endpoint_of(s, ip) {
+fn endpoint_name(s: &Scenario, ix: &AddressIndex, ip: IpAddr) -> String {
+    match ix.endpoint_of(s, ip) {
         Endpoint::Vnic(v) => {
             let vn = &s.vnics[v.index()];
             let mut t = format!(
@@ -644,10 +644,15 @@ fn load(
 /// The first packet's reason in each scenario is compared by content;
 /// only when both re-judged verdicts are the ones the pass gave (the
 /// first packet of a record can be a reply of a tracked connection).
-fn first_reason_changed(b: &Scenario, a: &Scenario, o: &Open, by_id: bool) -> bool {
+fn first_reason_changed(
+    (b, ib): (&Scenario, &AddressIndex),
+    (a, ia): (&Scenario, &AddressIndex),
+    o: &Open,
+    by_id: bool,
+) -> bool {
     let p = &o.first;
-    let db = eval::evaluate(b, p, Context::First);
-    let da = eval::evaluate(a, p, Context::First);
+    let db = eval::evaluate_with(b, ib, p, Context::First);
+    let da = eval::evaluate_with(a, ia, p, Context::First);
     let agrees = |d: &zprsim_control::verdict::Decision, v: Option<DropReason>| {
         d.judgement.stage.map(DropReason::of_stage) == v
     };
@@ -699,6 +704,11 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let (lb, cb) = load(&plan, "BEFORE", &a.before)?;
     let (la, ca) = load(&plan, "AFTER", &a.after)?;
     let (sb, sa) = (&lb.scenario, &la.scenario);
+    // Each flow's endpoints and first packet are looked up in both
+    // scenarios: through the model's address index, not a scan of every
+    // VNIC's addresses per look-up (86% of a diff of 100,000 flows on
+    // 10,000 VNICs, perf).
+    let (ib, ia) = (AddressIndex::new(sb), AddressIndex::new(sa));
     let mut source =
         CaptureFiles::open(&a.captures).map_err(|e| Failure::Input(format!("error: {e}")))?;
     let cfg = EngineConfig {
@@ -783,27 +793,27 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             Class::WouldBreak
         } else if o.newly_allowed > 0 {
             Class::NewlyAllowed
-        } else if o.stage_changed || first_reason_changed(sb, sa, o, by_id) {
+        } else if o.stage_changed || first_reason_changed((sb, &ib), (sa, &ia), o, by_id) {
             Class::ReasonChanged
         } else {
             Class::Unchanged
         };
         let pair = format!(
             "{} -> {}",
-            endpoint_name(sb, fb.src),
-            endpoint_name(sb, fb.dst)
+            endpoint_name(sb, &ib, fb.src),
+            endpoint_name(sb, &ib, fb.dst)
         );
         match class {
             Class::WouldBreak => {
                 counts.would_break += 1;
                 let p = o.breaking.unwrap_or(o.first);
-                let (va, why_after, _) = decided(sa, &p);
+                let (va, why_after, _) = decided(sa, &ia, &p);
                 let reason = if va == Verdict::Drop {
                     why_after
                 } else {
                     "dropped as a later packet: allowed on its own, but its connection is not tracked after the change".to_owned()
                 };
-                let (vb, _, by) = decided(sb, &p);
+                let (vb, _, by) = decided(sb, &ib, &p);
                 let before_by = if vb == Verdict::Allow {
                     by
                 } else {
@@ -814,13 +824,13 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             Class::NewlyAllowed => {
                 counts.newly_allowed += 1;
                 let p = o.newly.unwrap_or(o.first);
-                let (va, _, by) = decided(sa, &p);
+                let (va, _, by) = decided(sa, &ia, &p);
                 let reason = if va == Verdict::Allow {
                     format!("allowed by {}", by.join(", "))
                 } else {
                     "allowed as a reply of a connection tracked after the change".to_owned()
                 };
-                let (vb, why_before, _) = decided(sb, &p);
+                let (vb, why_before, _) = decided(sb, &ib, &p);
                 let before = if vb == Verdict::Drop {
                     vec![why_before]
                 } else {

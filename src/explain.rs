@@ -17,9 +17,11 @@ use zprsim_control::packet::{L4, Packet};
 use zprsim_control::verdict::{Context, LayerReport, Outcome, Stage, Tracking, Verdict};
 use zprsim_control::warning::Warning;
 use zprsim_dataplane::capture::RecordStream;
+use zprsim_dataplane::capture_state;
+use zprsim_dataplane::engine::shape::Shape;
 use zprsim_dataplane::output::Plan;
 
-use crate::{Failure, capture_state, out};
+use crate::{Failure, out};
 
 /// Arguments of `explain`.
 #[derive(Debug, clap::Args)]
@@ -70,6 +72,17 @@ pub struct Args {
     /// `replay --decap vxlan` does (an OCI VTAP's mirror).
     #[arg(long, value_enum, ignore_case = true, requires = "capture")]
     decap: Option<crate::replay::Decap>,
+    /// With `--capture`: leave out a copy of a packet read less than 1 ms
+    /// before (a capture on several interfaces), as `replay --dedup` does;
+    /// packets keep their numbers, and a copy's number is refused, naming
+    /// the packet it copies.
+    #[arg(long, requires = "capture")]
+    dedup: bool,
+    /// With `--capture`: leave out packets to or from this prefix, as
+    /// `replay --node-local` does (repeatable or comma-separated); such a
+    /// packet's number is refused.
+    #[arg(long, value_name = "CIDR", value_parser = crate::replay::parse_prefix, value_delimiter = ',', requires = "capture")]
+    node_local: Vec<ipnet::IpNet>,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -521,16 +534,23 @@ fn explain_capture(
 ) -> Result<ExitCode, Failure> {
     let s = &loaded.scenario;
     let file = zprsim_dataplane::output::shown(capture);
-    let decap = a.decap == Some(crate::replay::Decap::Vxlan);
+    // The reader's steps of `replay` with the same flags: packet N is
+    // judged with the state of the packets replay would have judged
+    // before it.
+    let mut shape = Shape::new(
+        a.decap == Some(crate::replay::Decap::Vxlan),
+        &a.node_local,
+        a.dedup,
+    );
     let bad = |e: &dyn std::fmt::Display| Failure::Input(format!("{file}: error: {e}"));
     // Read as a stream (`-`: standard input), one record at a time.
     let found = if zprsim_dataplane::output::is_std(capture) {
         let mut cap = RecordStream::new(std::io::stdin().lock()).map_err(|e| bad(&e))?;
-        capture_state::packet_n(&mut cap, &file, compiled, n, decap)?
+        capture_state::packet_n(&mut cap, &file, compiled, n, &mut shape).map_err(from_state)?
     } else {
         let f = std::fs::File::open(capture).map_err(|e| bad(&e))?;
         let mut cap = RecordStream::new(f).map_err(|e| bad(&e))?;
-        capture_state::packet_n(&mut cap, &file, compiled, n, decap)?
+        capture_state::packet_n(&mut cap, &file, compiled, n, &mut shape).map_err(from_state)?
     };
     let d = judge_both(s, compiled, &found.packet, found.context)?;
     let mut warnings = String::new();
@@ -575,6 +595,14 @@ fn explain_capture(
         out(&text)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// [`capture_state::Failure`] as the command's.
+fn from_state(e: capture_state::Failure) -> Failure {
+    match e {
+        capture_state::Failure::Input(m) => Failure::Input(m),
+        capture_state::Failure::Internal(m) => Failure::Internal(m),
+    }
 }
 
 #[derive(Serialize)]

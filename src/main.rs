@@ -5,7 +5,6 @@
 //! compiled table and the reference evaluator disagree). Never a panic.
 
 mod bench;
-mod capture_state;
 mod check;
 mod diff;
 mod explain;

@@ -371,3 +371,72 @@ fn bench_on_every_kind_of_capture_counts_as_replay_does() {
         }
     }
 }
+
+/// `bench --capture F` with `--dedup`, `--decap vxlan` or `--node-local`
+/// judges what `replay` with the same flag judges: the same verdicts,
+/// drops by stage and records left out or opened, for 1 and 2 workers;
+/// and the flag changes what is judged (the plain bench counts more).
+#[test]
+fn bench_with_capture_flags_counts_as_replay_with_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    crate::capture_shapes::demo(d);
+    let demo = d.join("demo.pcap");
+    crate::capture_shapes::with_copies(&demo, &d.join("copies.pcapng"));
+    crate::capture_shapes::vtap_capture(&demo, &d.join("vtap.pcap"));
+    crate::explain_shapes::reshape(&demo, &d.join("node.pcapng"), true, true);
+    let cases: [(&str, &[&str], &str); 4] = [
+        ("copies.pcapng", &["--dedup"], "/copies"),
+        ("vtap.pcap", &["--decap", "vxlan"], "/decapsulated"),
+        (
+            "node.pcapng",
+            &["--node-local", "10.96.0.0/16"],
+            "/node_local",
+        ),
+        (
+            "node.pcapng",
+            &["--dedup", "--node-local", "10.96.0.0/16"],
+            "/node_local",
+        ),
+    ];
+    for (capture, flags, field) in cases {
+        let path = d.join(capture);
+        let report = d.join("r.json");
+        let mut args = vec![
+            "replay",
+            OKE,
+            path.to_str().unwrap(),
+            "--quiet",
+            "--report",
+            report.to_str().unwrap(),
+        ];
+        args.extend_from_slice(flags);
+        let o = zprsim(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let replay: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        assert!(n(&replay, field) > 0, "{capture} {flags:?}");
+        let mut args = vec!["--capture", path.to_str().unwrap(), "--workers", "1,2"];
+        args.extend_from_slice(flags);
+        let b = bench_json(&args);
+        assert_eq!(mix(&b), mix(&replay), "{capture} {flags:?}");
+        for k in ["/non_ip", "/copies", "/decapsulated", "/node_local"] {
+            assert_eq!(n(&b, k), n(&replay, k), "{capture} {flags:?} {k}");
+        }
+        let plain = bench_json(&["--capture", path.to_str().unwrap(), "--workers", "1"]);
+        assert!(
+            mix(&plain) != mix(&b),
+            "{capture} {flags:?}: the flag changed nothing"
+        );
+        assert_eq!(n(&plain, field), 0);
+    }
+    // Synthetic traffic has no capture to shape: a usage error.
+    for flag in [
+        &["--dedup"][..],
+        &["--decap", "vxlan"],
+        &["--node-local", "10.96.0.0/16"],
+    ] {
+        let mut args = vec!["bench", OKE, "--packets", "100"];
+        args.extend_from_slice(flag);
+        assert_eq!(zprsim(&args).status.code(), Some(2), "{flag:?}");
+    }
+}

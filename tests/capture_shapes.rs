@@ -28,7 +28,7 @@ pub(crate) fn demo(dir: &Path) -> std::path::PathBuf {
 }
 
 /// An SLL2 frame (interface `ifindex`, outgoing) of this IP packet.
-fn sll2(ifindex: u8, ip: &[u8]) -> Vec<u8> {
+pub(crate) fn sll2(ifindex: u8, ip: &[u8]) -> Vec<u8> {
     // Protocol, reserved, interface index, ARPHRD_ETHER, outgoing,
     // address length 6, address.
     let proto: [u8; 2] = if ip[0] >> 4 == 4 {

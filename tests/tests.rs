@@ -8,6 +8,7 @@
     clippy::cast_possible_truncation
 )]
 
+mod address_index;
 mod bench;
 mod capture_shapes;
 mod cases;
@@ -17,6 +18,7 @@ mod differential_edges;
 mod docs;
 mod engine;
 mod explain;
+mod explain_shapes;
 mod firstday;
 mod flowlog;
 mod import;

@@ -4,7 +4,7 @@
 
 use crate::compile::Compiled;
 use crate::eval;
-use crate::model::Scenario;
+use crate::model::{AddressIndex, Scenario};
 use crate::packet::Packet;
 use crate::verdict::{Context, Decision};
 
@@ -19,8 +19,28 @@ pub fn judge_both(
     p: &Packet,
     ctx: Context,
 ) -> Result<Decision, String> {
+    agree(c, p, ctx, eval::evaluate(s, p, ctx))
+}
+
+/// [`judge_both`] with the reference evaluator finding endpoints through
+/// `index`, built from `s` (the model's index: the compiled table plays
+/// no part in it).
+///
+/// # Errors
+/// As [`judge_both`].
+pub fn judge_both_with(
+    s: &Scenario,
+    index: &AddressIndex,
+    c: &Compiled,
+    p: &Packet,
+    ctx: Context,
+) -> Result<Decision, String> {
+    agree(c, p, ctx, eval::evaluate_with(s, index, p, ctx))
+}
+
+/// The reference's decision `d`, when the compiled table agrees with it.
+fn agree(c: &Compiled, p: &Packet, ctx: Context, d: Decision) -> Result<Decision, String> {
     let fast = c.judge(p, ctx);
-    let d = eval::evaluate(s, p, ctx);
     let fast_rules: Vec<_> = fast
         .rules
         .iter()

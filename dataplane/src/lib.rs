@@ -7,6 +7,7 @@
 pub mod baseline;
 pub mod bench;
 pub mod capture;
+pub mod capture_state;
 pub mod community_id;
 pub mod conntrack;
 pub mod drop_reason;

@@ -7,12 +7,12 @@ use std::net::IpAddr;
 use std::rc::Rc;
 
 use crate::compile::Compiled;
-use crate::model::{PortRange, Scenario, proto};
+use crate::model::{AddressIndex, PortRange, Scenario, proto};
 use crate::packet::{L4, Packet};
 use crate::verdict::{Context, Decision, Stage, Verdict};
 
 use super::group::{self, Endpoints};
-use super::text::{merged_runs, pair_failure};
+use super::text::{merged_runs, pair_failure_with};
 use super::{
     Expect, Limits, PathResult, PathSpec, Probe, Report, RunError, Scope, Selector, selector,
 };
@@ -58,9 +58,18 @@ fn meets(expect: Expect, scope: Scope, verdict: Verdict, stage: Option<Stage>) -
     }
 }
 
+/// What a probe is judged against: the scenario with its address index
+/// (the reference evaluator) and the compiled table.
+#[derive(Clone, Copy)]
+struct Engines<'a> {
+    s: &'a Scenario,
+    ix: &'a AddressIndex,
+    c: &'a Compiled,
+}
+
 /// Judges one probe with both engines; they must agree.
-fn judge(s: &Scenario, c: &Compiled, p: &Packet) -> Result<Decision, RunError> {
-    crate::agree::judge_both(s, c, p, Context::First).map_err(RunError::Disagree)
+fn judge(s: &Scenario, ix: &AddressIndex, c: &Compiled, p: &Packet) -> Result<Decision, RunError> {
+    crate::agree::judge_both_with(s, ix, c, p, Context::First).map_err(RunError::Disagree)
 }
 
 fn no_pairs(path: &PathSpec, error: String) -> PathResult {
@@ -339,6 +348,11 @@ pub fn run_until(
     // Keyed by the two sides' addresses: `expanded` holds every side until
     // the end, so an address names one side only.
     let mut counted: HashMap<(usize, usize), Rc<group::Shared>> = HashMap::new();
+    // The reference evaluator finds each probe's endpoints through the
+    // model's address index (built once: a scan over every VNIC's
+    // addresses per probe was most of a large verify).
+    let ix = AddressIndex::new(s);
+    let engines = Engines { s, ix: &ix, c };
     let mut interrupted = false;
     for (path, plan) in paths.iter().zip(planned) {
         if stop() {
@@ -365,7 +379,7 @@ pub fn run_until(
             dsts: &dsts,
             shared: &shared,
         };
-        match judge_path(s, c, path, &sides, &runs, limits, &mut pace)? {
+        match judge_path(&engines, path, &sides, &runs, limits, &mut pace)? {
             Some(r) => out.push(r),
             None => {
                 // This path is not whole: left out.
@@ -395,8 +409,7 @@ struct Sides<'a> {
 
 /// Judges one path ([`run_until`]); `None` when stopped before the end.
 fn judge_path(
-    s: &Scenario,
-    c: &Compiled,
+    engines: &Engines<'_>,
     path: &PathSpec,
     sides: &Sides<'_>,
     runs: &[Option<(u16, u16)>],
@@ -404,6 +417,7 @@ fn judge_path(
     pace: &mut Pace<'_>,
 ) -> Result<Option<PathResult>, RunError> {
     let Sides { srcs, dsts, shared } = *sides;
+    let Engines { s, ix, c } = *engines;
     let mut r = no_pairs(path, String::new());
     r.error = None;
     let mut failing: Vec<Vec<u32>> = vec![Vec::new(); srcs.groups.len()];
@@ -433,7 +447,7 @@ fn judge_path(
                 if pace.tick() {
                     return Ok(None);
                 }
-                let d = judge(s, c, &probe(path, a, b, *run))?;
+                let d = judge(s, ix, c, &probe(path, a, b, *run))?;
                 let j = d.judgement;
                 if meets(path.expect, path.scope, j.verdict, j.stage) {
                     if j.verdict == Verdict::Allow && j.zpr_audit {
@@ -465,7 +479,7 @@ fn judge_path(
             if pace.tick() {
                 return Ok(None);
             }
-            judge(s, c, &probe(path, a, b, *run))?;
+            judge(s, ix, c, &probe(path, a, b, *run))?;
         }
     }
     if r.pairs == 0 {
@@ -482,14 +496,14 @@ fn judge_path(
             continue;
         };
         let p = probe(path, a, b, runs.get(gf.witness).copied().flatten());
-        let d = judge(s, c, &p)?;
+        let d = judge(s, ix, c, &p)?;
         if d.judgement != gf.judgement {
             return Err(RunError::Disagree(format!(
                 "{p} is judged {:?}, another pair of its address classes {:?}: the compiled table's classes do not hold",
                 d.judgement, gf.judgement
             )));
         }
-        let mut f = pair_failure(s, path, &p, &d);
+        let mut f = pair_failure_with(s, ix, path, &p, &d);
         f.failing_ports.clone_from(&gf.failing_ports);
         r.failed.push(f);
     }

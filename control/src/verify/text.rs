@@ -6,7 +6,7 @@
 
 use crate::compile::rule_text;
 use crate::eval;
-use crate::model::Scenario;
+use crate::model::{AddressIndex, Scenario};
 use crate::packet::Packet;
 use crate::verdict::{Decision, LayerReport, Outcome, RuleRef, Stage};
 
@@ -94,6 +94,31 @@ fn rule_name(s: &Scenario, r: RuleRef) -> String {
 /// every layer that blocks it. `failing_ports` is left empty.
 #[must_use]
 pub fn pair_failure(s: &Scenario, path: &PathSpec, p: &Packet, d: &Decision) -> PairFailure {
+    failure(s, path, p, d, || eval::every_layer(s, p))
+}
+
+/// [`pair_failure`] with the endpoints found through `ix`, the address
+/// index of `s`.
+#[must_use]
+pub fn pair_failure_with(
+    s: &Scenario,
+    ix: &AddressIndex,
+    path: &PathSpec,
+    p: &Packet,
+    d: &Decision,
+) -> PairFailure {
+    failure(s, path, p, d, || eval::every_layer_with(s, ix, p))
+}
+
+/// [`pair_failure`], with `every_layer` giving [`eval::every_layer`]'s
+/// reports of `p`.
+fn failure(
+    s: &Scenario,
+    path: &PathSpec,
+    p: &Packet,
+    d: &Decision,
+    every_layer: impl FnOnce() -> Vec<LayerReport>,
+) -> PairFailure {
     let j = d.judgement;
     let (rule, blocked_by) = match j.stage {
         Some(stage) if path.expect == Expect::Allow => {
@@ -103,7 +128,7 @@ pub fn pair_failure(s: &Scenario, path: &PathSpec, p: &Packet, d: &Decision) -> 
                 .find(|l| l.layer == stage)
                 .map(layer_text)
                 .unwrap_or_default();
-            let blocked = eval::every_layer(s, p)
+            let blocked = every_layer()
                 .iter()
                 .filter(|l| blocks(l) && !(path.scope == Scope::Network && l.layer == Stage::Zpr))
                 .map(layer_text)

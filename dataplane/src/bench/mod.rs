@@ -91,6 +91,15 @@ pub struct BenchConfig {
     pub max_connections: usize,
     /// Runs of the bare loop (the median is kept).
     pub baseline_runs: usize,
+    /// The reader's steps of `replay --dedup`, `--decap vxlan` and
+    /// `--node-local` (see [`EngineConfig`]): the engine runs judge what
+    /// `replay` with those flags would (the bare loop sees every record
+    /// as captured).
+    pub dedup: bool,
+    /// `--decap vxlan`.
+    pub decap_vxlan: bool,
+    /// `--node-local` prefixes.
+    pub node_local: Vec<ipnet::IpNet>,
 }
 
 impl Default for BenchConfig {
@@ -99,6 +108,9 @@ impl Default for BenchConfig {
             workers: vec![1],
             max_connections: EngineConfig::default().max_connections,
             baseline_runs: 3,
+            dedup: false,
+            decap_vxlan: false,
+            node_local: Vec::new(),
         }
     }
 }
@@ -164,6 +176,9 @@ pub struct BenchResult {
     pub baseline: Baseline,
     /// Peak resident memory of the process so far, where known.
     pub peak_memory_bytes: Option<u64>,
+    /// The engine's warnings of the first run (records that were not
+    /// VXLAN under `--decap vxlan`, copies found without `--dedup`).
+    pub warnings: Vec<String>,
 }
 
 /// Why a benchmark could not finish.
@@ -241,6 +256,7 @@ pub fn measure(
     let all = total.saturating_mul(cfg.workers.len() as u64);
     let mut runs: Vec<Run> = Vec::with_capacity(cfg.workers.len());
     let mut first: Option<Counters> = None;
+    let mut warnings = Vec::new();
     for (k, &w) in cfg.workers.iter().enumerate() {
         let before = total.saturating_mul(k as u64);
         let step = |done: u64, _: u64| {
@@ -252,6 +268,9 @@ pub fn measure(
             workers: w,
             max_connections: cfg.max_connections,
             max_flow_records: cfg.max_connections,
+            dedup: cfg.dedup,
+            decap_vxlan: cfg.decap_vxlan,
+            node_local: cfg.node_local.clone(),
             ..EngineConfig::default()
         };
         let mut src = source::SliceSource::new(&traffic.inputs);
@@ -263,6 +282,9 @@ pub fn measure(
             .map_err(|e| BenchError::Internal(e.to_string()))?;
         if let Some(e) = o.error {
             return Err(BenchError::Input(e));
+        }
+        if k == 0 {
+            warnings = o.warnings;
         }
         let Some(out) = o.scenarios.into_iter().next() else {
             return Err(BenchError::Internal("the engine gave no result".into()));
@@ -315,6 +337,7 @@ pub fn measure(
         runs,
         baseline: base,
         peak_memory_bytes: peak_rss_bytes(),
+        warnings,
     })
 }
 
@@ -322,6 +345,7 @@ pub fn measure(
 fn same_verdicts(a: &Counters, b: &Counters, wa: usize, wb: usize) -> Result<(), BenchError> {
     if a.packets == b.packets
         && a.dropped_by_stage == b.dropped_by_stage
+        && (a.copies, a.decapsulated, a.node_local) == (b.copies, b.decapsulated, b.node_local)
         && a.connections == b.connections
         && a.flows == b.flows
     {

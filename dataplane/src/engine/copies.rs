@@ -128,16 +128,34 @@ impl Watch {
 /// and its original length.
 type Key = (u64, u64, u32);
 
-/// The packets of the last [`WINDOW_NS`], in reading order.
+/// The packets of the last [`WINDOW_NS`], in reading order, each with a
+/// tag of the caller's: nothing for the engine, the record number for
+/// `explain --capture --dedup` (which packet a copy copies).
 #[derive(Debug)]
-pub(crate) struct Copies {
-    seen: HashMap<Key, u64, ahash::RandomState>,
+pub(crate) struct Copies<T = ()> {
+    seen: HashMap<Key, (u64, T), ahash::RandomState>,
     order: VecDeque<(Key, u64)>,
     hashers: [ahash::RandomState; 2],
 }
 
 impl Copies {
-    pub(crate) fn new() -> Copies {
+    /// Whether the record (`linktype`, captured `data`, original length,
+    /// time) is a copy of one read less than [`WINDOW_NS`] before; if not,
+    /// it is remembered. Records that are not IP are never copies.
+    #[inline]
+    pub(crate) fn is_copy(
+        &mut self,
+        linktype: u32,
+        data: &[u8],
+        orig_len: u32,
+        ts_ns: u64,
+    ) -> bool {
+        self.copy_of(linktype, data, orig_len, ts_ns, ()).is_some()
+    }
+}
+
+impl<T: Copy> Copies<T> {
+    pub(crate) fn new() -> Copies<T> {
         // Fixed seeds: the same decisions in every run.
         Copies {
             seen: HashMap::with_capacity_and_hasher(
@@ -152,19 +170,19 @@ impl Copies {
         }
     }
 
-    /// Whether the record (`linktype`, captured `data`, original length,
-    /// time) is a copy of one read less than [`WINDOW_NS`] before; if not,
-    /// it is remembered. Records that are not IP are never copies.
-    pub(crate) fn is_copy(
+    /// The tag of the record this one copies (`linktype`, captured
+    /// `data`, original length, time): one read less than [`WINDOW_NS`]
+    /// before holding the same IP packet. If it is no copy, `None`, and it
+    /// is remembered with `tag`. Records that are not IP are never copies.
+    pub(crate) fn copy_of(
         &mut self,
         linktype: u32,
         data: &[u8],
         orig_len: u32,
         ts_ns: u64,
-    ) -> bool {
-        let Some(key) = self.key(linktype, data, orig_len) else {
-            return false;
-        };
+        tag: T,
+    ) -> Option<T> {
+        let key = self.key(linktype, data, orig_len)?;
         // Forget what is out of the window (capture time goes forward
         // within a file; a later file may start earlier: then the cap
         // alone forgets).
@@ -173,18 +191,18 @@ impl Copies {
                 break;
             }
             self.order.pop_front();
-            if self.seen.get(&k) == Some(&t) {
+            if self.seen.get(&k).map(|e| e.0) == Some(t) {
                 self.seen.remove(&k);
             }
         }
-        if let Some(&t) = self.seen.get(&key)
+        if let Some(&(t, first)) = self.seen.get(&key)
             && t.abs_diff(ts_ns) <= WINDOW_NS
         {
-            return true;
+            return Some(first);
         }
-        self.seen.insert(key, ts_ns);
+        self.seen.insert(key, (ts_ns, tag));
         self.order.push_back((key, ts_ns));
-        false
+        None
     }
 
     /// The compared bytes' identity, or `None` for a record that is not IP.

@@ -54,6 +54,7 @@ mod node_local;
 mod peek;
 mod plan;
 pub mod rule_stats;
+pub mod shape;
 pub mod source;
 mod spool;
 mod worker;
@@ -749,7 +750,8 @@ impl Reader<'_> {
 
     /// `--decap vxlan`, `--node-local` and `--dedup` on one record: the
     /// record to judge (its inner frame when it is VXLAN), or `None` for
-    /// a record left out (counted).
+    /// a record left out (counted). [`shape::Shape`] takes the same steps
+    /// in the same order for `explain --capture` (keep them alike).
     #[inline(never)]
     fn watch(&mut self, rec: Rec, block: &[u8]) -> Option<Rec> {
         let mut rec = rec;

@@ -8,16 +8,30 @@
 //! the context `replay` would give it: a first packet, or a reply of a
 //! connection some earlier packet opened. The loop mirrors
 //! `judge::Tracker::judge`, which does not say which context it used.
+//! Before that, each record goes through the reader's steps
+//! (`engine::shape`: `--decap vxlan`, `--node-local`, `--dedup`), so the
+//! records replay leaves out are left out here too, keeping their numbers.
 
 use zprsim_control::compile::Compiled;
 use zprsim_control::packet::Packet;
 use zprsim_control::verdict::{Context, Verdict};
-use zprsim_dataplane::capture::RecordStream;
-use zprsim_dataplane::conntrack::{self, Bounded, Conn, ConnKey, SHARDS};
-use zprsim_dataplane::engine::decap::vxlan_inner;
-use zprsim_dataplane::parse::{Parsed, linktype, parse_frame};
 
-use crate::Failure;
+use crate::capture::RecordStream;
+use crate::conntrack::{self, Bounded, Conn, ConnKey, SHARDS};
+use crate::engine::shape::{Look, Shape};
+use crate::parse::{Parsed, linktype, parse_frame};
+
+/// Why packet N cannot be explained.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Failure {
+    /// The capture, the number or the packet: the message says which
+    /// (`error: ` included, the file first where it is about the file).
+    #[error("{0}")]
+    Input(String),
+    /// A bug.
+    #[error("{0}")]
+    Internal(String),
+}
 
 /// Connections tracked at most, over all shards: `replay`'s default.
 const MAX_CONNECTIONS: usize = 4 << 20;
@@ -42,17 +56,21 @@ struct Entry {
 
 /// Replays `capture` through `compiled` up to record `n` (1-based, every
 /// record counted, as Wireshark numbers frames) and returns record `n`.
-/// With `decap_vxlan`, a VXLAN record is judged by its inner frame, as
-/// `replay --decap vxlan` judges it.
+/// Each record first goes through `shape`, the reader's steps of `replay`
+/// with the same flags: with `--decap vxlan` a VXLAN record is judged by
+/// its inner frame; a node-local record or (`--dedup`) a copy is not
+/// judged and leaves no tracking state, as in `replay`.
 ///
 /// # Errors
-/// `n` is 0 or past the last record, or record `n` is not an IP packet.
+/// `n` is 0 or past the last record, or record `n` is not judged: not an
+/// IP packet, node-local, or a copy (the message names the record it
+/// copies).
 pub fn packet_n<R: std::io::Read>(
     capture: &mut RecordStream<R>,
     file: &str,
     compiled: &Compiled,
     n: u64,
-    decap_vxlan: bool,
+    shape: &mut Shape,
 ) -> Result<Found, Failure> {
     if n == 0 {
         return Err(Failure::Input(
@@ -65,9 +83,36 @@ pub fn packet_n<R: std::io::Read>(
     while let Some(rec) = capture.next_record() {
         let rec = rec.map_err(|e| Failure::Input(format!("{file}: error: {e}")))?;
         index += 1;
-        let inner = decap_vxlan
-            .then(|| vxlan_inner(rec.linktype, rec.data))
-            .flatten();
+        let inner = match shape.look(rec.linktype, rec.data, rec.orig_len, rec.ts_ns, index) {
+            Look::Judge { inner } => inner,
+            Look::NodeLocal { inner } if index == n => {
+                let data = inner.and_then(|at| rec.data.get(at..));
+                let lt = if data.is_some() {
+                    linktype::ETHERNET
+                } else {
+                    rec.linktype
+                };
+                let what = match parse_frame(lt, data.unwrap_or(rec.data)) {
+                    Parsed::Ip(m) => format!(" ({} -> {})", m.packet.src, m.packet.dst),
+                    _ => String::new(),
+                };
+                return Err(Failure::Input(format!(
+                    "{file}: error: packet {n}{what} is to or from a `--node-local` prefix: left out, as `replay` leaves it out, so it is not judged"
+                )));
+            }
+            Look::CopyOf { packet, ts_ns } if index == n => {
+                // Capture times may go back within 1 ms: "apart", not
+                // "after".
+                let apart = match rec.ts_ns.abs_diff(ts_ns) {
+                    0..1_000 => "less than 1 µs".to_owned(),
+                    ns => format!("{} µs", ns / 1_000),
+                };
+                return Err(Failure::Input(format!(
+                    "{file}: error: packet {n} is a copy of packet {packet}, {apart} apart (the same IP packet, TTL aside, captured on another interface): `--dedup` leaves it out, as `replay --dedup` does, so it is not judged; explain packet {packet}"
+                )));
+            }
+            Look::NodeLocal { .. } | Look::CopyOf { .. } => continue,
+        };
         let (linktype, data) = match inner.and_then(|at| rec.data.get(at..)) {
             Some(d) => (linktype::ETHERNET, d),
             None => (rec.linktype, rec.data),
