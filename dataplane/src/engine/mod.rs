@@ -55,7 +55,7 @@ mod peek;
 mod plan;
 pub mod rule_stats;
 pub mod source;
-mod spool;
+pub(crate) mod spool;
 mod worker;
 mod writer;
 

@@ -1,0 +1,516 @@
+//! Flow-log records kept outside memory: each data record, placed at its
+//! VNIC as it is read, becomes a fixed-size [`Spilled`] (122 bytes: no
+//! strings, the VNIC as an index) pushed into a [`Spool`] that holds at
+//! most [`SpillConfig::buffer`] of them in memory and writes the rest as
+//! sorted runs (window start, then input order) to one unnamed temporary
+//! file (gone when the run ends, however it ends: `engine/spool.rs`).
+//! [`super::stream`] merges the runs back in judging order.
+//!
+//! The OCID of a record whose VNIC is not in the scenario (only the
+//! unplaced examples show it) is written once to a second unnamed file
+//! ([`OcidStore`]); the record keeps its offset.
+
+use std::fs::File;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use zprsim_control::model::Scenario;
+
+use super::judge::{Direction, HashMap, Unplaced};
+use super::record::{Action, EntryId, LogRecord};
+use crate::engine::spool::{Spool, Spooled};
+
+/// Records held in memory before a sorted run is written, by default
+/// (~250 MB at [`Spilled::SIZE`] bytes each, the vector's room aside).
+pub const DEFAULT_BUFFER: usize = 2_000_000;
+
+/// Bytes of temporary files at most, by default (64 GiB: ~540 million
+/// records).
+pub const DEFAULT_MAX_SPILL: u64 = 64 << 30;
+
+/// Records starting in one second at most, by default: the tie rule and
+/// duplicate detection hold one second's records at once (~300 bytes each
+/// with their working maps, so ~300 MB at the default).
+pub const DEFAULT_MAX_GROUP: usize = 1_000_000;
+
+/// OCIDs of VNICs outside the scenario remembered (each written once to
+/// the OCID file); past this many distinct ones, each further record of
+/// an unremembered one writes its OCID again.
+const MAX_INTERNED_OCIDS: usize = 65_536;
+
+/// Bounds of the spilled path.
+#[derive(Debug, Clone)]
+pub struct SpillConfig {
+    /// Records held in memory before a sorted run is written (at least 1).
+    pub buffer: usize,
+    /// Bytes of temporary files at most (checked before each run is
+    /// written).
+    pub max_spill: u64,
+    /// Records whose window starts in one second, at most.
+    pub max_group: usize,
+    /// The directory of the temporary files (`None`: `$TMPDIR`).
+    pub dir: Option<PathBuf>,
+}
+
+impl Default for SpillConfig {
+    fn default() -> Self {
+        SpillConfig {
+            buffer: DEFAULT_BUFFER,
+            max_spill: DEFAULT_MAX_SPILL,
+            max_group: DEFAULT_MAX_GROUP,
+            dir: None,
+        }
+    }
+}
+
+/// Where a record was placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placed {
+    /// At VNIC `vnic`, in that direction.
+    At(Direction),
+    /// Not placed.
+    Not(Unplaced),
+}
+
+/// A data record in fixed-size form: what judging and every output need,
+/// the VNIC as its index in the scenario (or, unplaced for an unknown
+/// VNIC, its OCID's offset in the [`OcidStore`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Spilled {
+    pub start: u64,
+    /// Position among the data records read (duplicates included).
+    pub seq: u64,
+    pub end: u64,
+    pub packets: u64,
+    pub bytes: u64,
+    pub line: u64,
+    /// The entry id, when it has one.
+    pub id: Option<u128>,
+    pub file: u32,
+    /// The scenario's VNIC (placed, or not the VNIC's address).
+    pub vnic: u32,
+    /// The OCID's offset in the [`OcidStore`] (unknown VNIC).
+    pub ocid: u64,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub sport: u16,
+    pub dport: u16,
+    pub proto: u8,
+    pub action: Action,
+    pub placed: Placed,
+}
+
+/// Writes `v` at `*at` and moves past it.
+fn put(out: &mut [u8], at: &mut usize, v: &[u8]) {
+    if let Some(d) = out.get_mut(*at..*at + v.len()) {
+        d.copy_from_slice(v);
+    }
+    *at += v.len();
+}
+
+fn put_ip(out: &mut [u8], at: &mut usize, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(a) => {
+            put(out, at, &[4]);
+            let mut b = [0u8; 16];
+            b[..4].copy_from_slice(&a.octets());
+            put(out, at, &b);
+        }
+        IpAddr::V6(a) => {
+            put(out, at, &[6]);
+            put(out, at, &a.octets());
+        }
+    }
+}
+
+/// Reads `N` bytes at `*at` and moves past them.
+fn get<const N: usize>(b: &[u8], at: &mut usize) -> Option<[u8; N]> {
+    let v = b.get(*at..*at + N)?.try_into().ok()?;
+    *at += N;
+    Some(v)
+}
+
+fn get_u64(b: &[u8], at: &mut usize) -> Option<u64> {
+    get::<8>(b, at).map(u64::from_le_bytes)
+}
+
+fn get_ip(b: &[u8], at: &mut usize) -> Option<IpAddr> {
+    let [fam] = get::<1>(b, at)?;
+    let a = get::<16>(b, at)?;
+    match fam {
+        4 => Some(IpAddr::V4(Ipv4Addr::new(a[0], a[1], a[2], a[3]))),
+        6 => Some(IpAddr::V6(Ipv6Addr::from(a))),
+        _ => None,
+    }
+}
+
+impl Spooled for Spilled {
+    /// 7 × 8 (times, seq, counts, line, OCID offset) + 17 (id and
+    /// its presence) + 8 (file, VNIC) + 2 × 17 (addresses) + 5 (ports,
+    /// protocol) + 2 (action, placement).
+    const SIZE: usize = 122;
+
+    fn encode(&self, out: &mut [u8]) {
+        let mut at = 0;
+        for v in [
+            self.start,
+            self.seq,
+            self.end,
+            self.packets,
+            self.bytes,
+            self.line,
+            self.ocid,
+        ] {
+            put(out, &mut at, &v.to_le_bytes());
+        }
+        put(out, &mut at, &[u8::from(self.id.is_some())]);
+        put(out, &mut at, &self.id.unwrap_or(0).to_le_bytes());
+        put(out, &mut at, &self.file.to_le_bytes());
+        put(out, &mut at, &self.vnic.to_le_bytes());
+        put_ip(out, &mut at, self.src);
+        put_ip(out, &mut at, self.dst);
+        put(out, &mut at, &self.sport.to_le_bytes());
+        put(out, &mut at, &self.dport.to_le_bytes());
+        put(out, &mut at, &[self.proto]);
+        put(
+            out,
+            &mut at,
+            &[
+                u8::from(self.action == Action::Reject),
+                match self.placed {
+                    Placed::At(Direction::Egress) => 0,
+                    Placed::At(Direction::Ingress) => 1,
+                    Placed::Not(Unplaced::UnknownVnic) => 2,
+                    Placed::Not(Unplaced::NotTheVnicsAddress) => 3,
+                },
+            ],
+        );
+        debug_assert_eq!(at, Self::SIZE);
+    }
+
+    fn decode(b: &[u8]) -> Option<Self> {
+        let mut at = 0;
+        let at = &mut at;
+        let start = get_u64(b, at)?;
+        let seq = get_u64(b, at)?;
+        let end = get_u64(b, at)?;
+        let packets = get_u64(b, at)?;
+        let bytes = get_u64(b, at)?;
+        let line = get_u64(b, at)?;
+        let ocid = get_u64(b, at)?;
+        let [has_id] = get::<1>(b, at)?;
+        let id = u128::from_le_bytes(get::<16>(b, at)?);
+        let file = u32::from_le_bytes(get::<4>(b, at)?);
+        let vnic = u32::from_le_bytes(get::<4>(b, at)?);
+        let src = get_ip(b, at)?;
+        let dst = get_ip(b, at)?;
+        let sport = u16::from_le_bytes(get::<2>(b, at)?);
+        let dport = u16::from_le_bytes(get::<2>(b, at)?);
+        let [proto, action, placed] = get::<3>(b, at)?;
+        Some(Spilled {
+            start,
+            seq,
+            end,
+            packets,
+            bytes,
+            line,
+            id: (has_id == 1).then_some(id),
+            file,
+            vnic,
+            ocid,
+            src,
+            dst,
+            sport,
+            dport,
+            proto,
+            action: if action == 1 {
+                Action::Reject
+            } else {
+                Action::Accept
+            },
+            placed: match placed {
+                0 => Placed::At(Direction::Egress),
+                1 => Placed::At(Direction::Ingress),
+                2 => Placed::Not(Unplaced::UnknownVnic),
+                3 => Placed::Not(Unplaced::NotTheVnicsAddress),
+                _ => return None,
+            },
+        })
+    }
+
+    /// Window start, then input order: the merge gives each second's
+    /// records together, in input order (total: `seq` is unique).
+    fn order(&self, o: &Self) -> std::cmp::Ordering {
+        (self.start, self.seq).cmp(&(o.start, o.seq))
+    }
+}
+
+impl Spilled {
+    /// The record, its VNIC's OCID `vnic` (shared).
+    pub(crate) fn record(&self, vnic: Arc<str>) -> LogRecord {
+        LogRecord {
+            file: self.file,
+            line: self.line,
+            vnic,
+            action: self.action,
+            src: self.src,
+            dst: self.dst,
+            proto: self.proto,
+            sport: self.sport,
+            dport: self.dport,
+            packets: self.packets,
+            bytes: self.bytes,
+            start: self.start,
+            end: self.end,
+        }
+    }
+}
+
+/// OCIDs of VNICs outside the scenario, each as a length byte and its
+/// text in an unnamed temporary file.
+pub(crate) struct OcidStore {
+    file: Option<File>,
+    dir: PathBuf,
+    /// Bytes written.
+    pub len: u64,
+    known: HashMap<Box<str>, u64>,
+}
+
+impl OcidStore {
+    fn new(dir: PathBuf) -> OcidStore {
+        OcidStore {
+            file: None,
+            dir,
+            len: 0,
+            known: HashMap::default(),
+        }
+    }
+
+    /// The offset of `ocid`'s text (written now if not remembered).
+    fn put(&mut self, ocid: &str) -> std::io::Result<u64> {
+        if let Some(&at) = self.known.get(ocid) {
+            return Ok(at);
+        }
+        let file = match &mut self.file {
+            Some(f) => f,
+            None => self.file.insert(tempfile::tempfile_in(&self.dir)?),
+        };
+        // An OCID is at most MAX_OCID (255) bytes: the reader refuses longer.
+        let n = u8::try_from(ocid.len()).unwrap_or(u8::MAX);
+        let mut b = Vec::with_capacity(1 + usize::from(n));
+        b.push(n);
+        b.extend_from_slice(ocid.as_bytes().get(..usize::from(n)).unwrap_or_default());
+        let at = self.len;
+        file.write_all_at(&b, at)?;
+        self.len += b.len() as u64;
+        if self.known.len() < MAX_INTERNED_OCIDS {
+            self.known.insert(ocid.into(), at);
+        }
+        Ok(at)
+    }
+
+    /// The OCID written at `at`.
+    pub(crate) fn get(&self, at: u64) -> std::io::Result<String> {
+        let Some(f) = &self.file else {
+            return Ok(String::new());
+        };
+        let mut n = [0u8; 1];
+        f.read_exact_at(&mut n, at)?;
+        let mut b = vec![0u8; usize::from(n[0])];
+        f.read_exact_at(&mut b, at + 1)?;
+        Ok(String::from_utf8_lossy(&b).into_owned())
+    }
+}
+
+/// The data records of a run, placed and spooled as they are read
+/// ([`super::read::ReadOutcome::spilling`]).
+pub struct FlowLogSpool {
+    pub(crate) spool: Spool<Spilled>,
+    pub(crate) cfg: SpillConfig,
+    by_id: HashMap<Arc<str>, u32>,
+    /// Each VNIC's private IPs.
+    ips: Vec<Vec<IpAddr>>,
+    /// Each VNIC's `id` (empty when it has none).
+    pub(crate) vnic_ids: Vec<Arc<str>>,
+    pub(crate) ocids: OcidStore,
+    /// Data records pushed.
+    pub(crate) seq: u64,
+}
+
+impl std::fmt::Debug for FlowLogSpool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowLogSpool")
+            .field("records", &self.seq)
+            .field("cfg", &self.cfg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FlowLogSpool {
+    /// An empty spool placing records at `s`'s VNICs.
+    #[must_use]
+    pub fn new(s: &Scenario, cfg: SpillConfig) -> FlowLogSpool {
+        let vnic_ids: Vec<Arc<str>> = s
+            .vnics
+            .iter()
+            .map(|v| Arc::from(v.id.as_deref().unwrap_or_default()))
+            .collect();
+        let by_id: HashMap<Arc<str>, u32> = s
+            .vnics
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| Some((Arc::from(v.id.as_deref()?), u32::try_from(i).ok()?)))
+            // As `judge_records`'s map: of two VNICs with one id, the later.
+            .collect();
+        let dir = cfg.dir.clone().unwrap_or_else(std::env::temp_dir);
+        FlowLogSpool {
+            spool: Spool::new(cfg.buffer, cfg.dir.as_deref()),
+            by_id,
+            ips: s.vnics.iter().map(|v| v.private_ips.clone()).collect(),
+            vnic_ids,
+            ocids: OcidStore::new(dir),
+            cfg,
+            seq: 0,
+        }
+    }
+
+    /// Data records pushed so far.
+    #[must_use]
+    pub fn records(&self) -> u64 {
+        self.seq
+    }
+
+    /// Sorted runs written so far.
+    #[must_use]
+    pub fn runs(&self) -> u64 {
+        self.spool.stats().runs
+    }
+
+    /// Bytes of temporary files written so far.
+    #[must_use]
+    pub fn spilled_bytes(&self) -> u64 {
+        self.spool.stats().spilled * Spilled::SIZE as u64 + self.ocids.len
+    }
+
+    /// Places `r` (with entry id `id`) and spools it.
+    ///
+    /// # Errors
+    /// The next run would take the temporary files past
+    /// [`SpillConfig::max_spill`], or the OCID file cannot be written.
+    pub fn push(&mut self, r: &LogRecord, id: Option<EntryId>) -> Result<(), String> {
+        if self.spool.full() {
+            let next = self.spilled_bytes() + (self.spool.bound() * Spilled::SIZE) as u64;
+            if next > self.cfg.max_spill {
+                return Err(format!(
+                    "the flow-log records need more than {} MiB of temporary files (the limit, `--max-flow-log-spill`, in {})",
+                    self.cfg.max_spill >> 20,
+                    self.ocids.dir.display()
+                ));
+            }
+        }
+        let holds = |v: u32, ip: IpAddr| self.ips.get(v as usize).is_some_and(|x| x.contains(&ip));
+        let (vnic, placed, ocid) = match self.by_id.get(&*r.vnic) {
+            None => {
+                let at = self.ocids.put(&r.vnic).map_err(|e| {
+                    format!(
+                        "cannot write a temporary file in {}: {e}",
+                        self.ocids.dir.display()
+                    )
+                })?;
+                (0, Placed::Not(Unplaced::UnknownVnic), at)
+            }
+            Some(&v) if holds(v, r.src) => (v, Placed::At(Direction::Egress), 0),
+            Some(&v) if holds(v, r.dst) => (v, Placed::At(Direction::Ingress), 0),
+            Some(&v) => (v, Placed::Not(Unplaced::NotTheVnicsAddress), 0),
+        };
+        self.spool.push(Spilled {
+            start: r.start,
+            seq: self.seq,
+            end: r.end,
+            packets: r.packets,
+            bytes: r.bytes,
+            line: r.line,
+            id: id.map(|i| i.0),
+            file: r.file,
+            vnic,
+            ocid,
+            src: r.src,
+            dst: r.dst,
+            sport: r.sport,
+            dport: r.dport,
+            proto: r.proto,
+            action: r.action,
+            placed,
+        });
+        self.seq += 1;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_spilled_record_reads_back_as_written() {
+        let mut r = Spilled {
+            start: 1_717_083_045,
+            seq: 7,
+            end: 1_717_083_104,
+            packets: 1 << 53,
+            bytes: 12345,
+            line: 99,
+            id: Some(u128::MAX - 3),
+            file: 2,
+            vnic: 5,
+            ocid: 77,
+            src: "10.0.1.10".parse().unwrap(),
+            dst: "fd00::1:2".parse().unwrap(),
+            sport: 41999,
+            dport: 8080,
+            proto: 6,
+            action: Action::Reject,
+            placed: Placed::At(Direction::Ingress),
+        };
+        let mut b = vec![0u8; Spilled::SIZE];
+        for placed in [
+            Placed::At(Direction::Egress),
+            Placed::At(Direction::Ingress),
+            Placed::Not(Unplaced::UnknownVnic),
+            Placed::Not(Unplaced::NotTheVnicsAddress),
+        ] {
+            for id in [None, Some(0), Some(u128::MAX)] {
+                r.placed = placed;
+                r.id = id;
+                r.action = if id.is_some() {
+                    Action::Accept
+                } else {
+                    Action::Reject
+                };
+                r.encode(&mut b);
+                assert_eq!(Spilled::decode(&b), Some(r));
+            }
+        }
+        // A placement byte that is none.
+        b[Spilled::SIZE - 1] = 9;
+        assert_eq!(Spilled::decode(&b), None);
+    }
+
+    #[test]
+    fn ocids_read_back_and_are_written_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = OcidStore::new(dir.path().to_path_buf());
+        let a = s.put("ocid1.vnic.a").unwrap();
+        let b = s.put("ocid1.vnic.bb").unwrap();
+        assert_eq!(s.put("ocid1.vnic.a").unwrap(), a);
+        assert_eq!(s.len, 13 + 14);
+        assert_eq!(s.get(a).unwrap(), "ocid1.vnic.a");
+        assert_eq!(s.get(b).unwrap(), "ocid1.vnic.bb");
+        // Unnamed: nothing in the directory.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}

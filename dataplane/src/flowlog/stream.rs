@@ -1,0 +1,416 @@
+//! Judging spooled records ([`super::spill`]) in bounded memory, with the
+//! results [`super::judge::judge_records`] gives on the same records.
+//!
+//! The runs are merged back in window-start order, then input order, and
+//! taken one start second at a time (a *group*, at most
+//! [`super::spill::SpillConfig::max_group`] records): within a group, an
+//! entry whose `id` an earlier one of the group had is a duplicate (a
+//! duplicate entry has its copy's `startTime`, so this is the reader's
+//! rule, which keys on id and start); unplaced records are counted; the
+//! tie rule ranks the placed ones ([`super::judge::openers`], which only
+//! ever compares records of one second) and they are judged by
+//! [`super::judge::judge_one`], in the order `judge_records` gives.
+//!
+//! What is held besides the group: the connections tracked at each VNIC,
+//! dropped once idle past their timeout (exact: records come in start
+//! order, so a connection not live at one record's start is never live
+//! again); the distinct (tuple, VNIC) pairs that count `flows` and
+//! `flows_at_two_vnics`, in a set of at most half the record buffer,
+//! spilled as sorted runs when full and counted by a merge at the end;
+//! the first unplaced records (a heap of the earliest in input order).
+
+use std::collections::{BinaryHeap, HashSet};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use zprsim_control::compile::Compiled;
+
+use super::judge::{
+    Conns, Direction, FlowLogJudgement, Judged, NS, Unplaced, Weight, judge_one, live_at, openers,
+    rank,
+};
+use super::record::LogRecord;
+use super::spill::{FlowLogSpool, Placed, Spilled};
+use crate::conntrack::ConnKey;
+use crate::engine::spool::{Merge, Spool, SpoolError, Spooled};
+use crate::judge::Counters;
+
+/// What judging the spooled records gave.
+#[derive(Debug, Clone, Default)]
+pub struct StreamOutcome {
+    /// Counters, agreement, unplaced weights, flows, as
+    /// [`super::judge::judge_records`] gives them (its `judged` and
+    /// `unplaced_records` lists stay empty: see `judged` and
+    /// `unplaced_examples`).
+    pub judgement: FlowLogJudgement,
+    /// Data records read (duplicates included).
+    pub records: u64,
+    /// Records judged.
+    pub judged: u64,
+    /// The first unplaced records in input order (at most the number
+    /// asked for), each with its reason; a record's `vnic` is its OCID.
+    pub unplaced_examples: Vec<(LogRecord, Unplaced)>,
+    /// Entries skipped as duplicates.
+    pub duplicates: u64,
+    /// The first of them in input order: file index and line.
+    pub first_duplicate: Option<(u32, u64)>,
+    /// What the spilling did.
+    pub stats: StreamStats,
+}
+
+/// What the spilled path did (for tests and benchmarks).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamStats {
+    /// Sorted runs of records written to the temporary file.
+    pub runs: u64,
+    /// Bytes of temporary files for records and OCIDs.
+    pub spilled_bytes: u64,
+    /// Records of the largest start-second group.
+    pub largest_group: usize,
+    /// Tracked connections dropped once idle past their timeout.
+    pub connections_dropped: u64,
+    /// The most tracked connections held at once.
+    pub peak_connections: usize,
+    /// Sorted runs of (tuple, VNIC) pairs written.
+    pub flow_runs: u64,
+}
+
+/// A tuple and a VNIC, as bytes whose order groups a tuple's pairs:
+/// lower and higher address (family byte and 16 bytes each), their ports,
+/// protocol, then the VNIC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct FlowPair([u8; FlowPair::SIZE]);
+
+/// Bytes of the tuple in a [`FlowPair`].
+const TUPLE: usize = 39;
+
+impl FlowPair {
+    const SIZE: usize = TUPLE + 4;
+
+    fn of(key: &ConnKey, vnic: usize) -> FlowPair {
+        let (lo, hi, lp, hp, proto) = key.parts();
+        let mut b = [0u8; FlowPair::SIZE];
+        let ip = |ip: IpAddr, out: &mut [u8]| match ip {
+            IpAddr::V4(a) => {
+                out[0] = 4;
+                out[1..5].copy_from_slice(&a.octets());
+            }
+            IpAddr::V6(a) => {
+                out[0] = 6;
+                out[1..17].copy_from_slice(&a.octets());
+            }
+        };
+        ip(lo, &mut b[..17]);
+        ip(hi, &mut b[17..34]);
+        b[34..36].copy_from_slice(&lp.to_be_bytes());
+        b[36..38].copy_from_slice(&hp.to_be_bytes());
+        b[38] = proto;
+        b[TUPLE..].copy_from_slice(&u32::try_from(vnic).unwrap_or(u32::MAX).to_be_bytes());
+        FlowPair(b)
+    }
+}
+
+impl Spooled for FlowPair {
+    const SIZE: usize = FlowPair::SIZE;
+    fn encode(&self, out: &mut [u8]) {
+        out.copy_from_slice(&self.0);
+    }
+    fn decode(b: &[u8]) -> Option<Self> {
+        Some(FlowPair(b.try_into().ok()?))
+    }
+    fn order(&self, o: &Self) -> std::cmp::Ordering {
+        self.0.cmp(&o.0)
+    }
+}
+
+/// The distinct (tuple, VNIC) pairs: a set of at most `cap`, emptied into
+/// a spool when full.
+struct FlowSet {
+    set: HashSet<FlowPair, ahash::RandomState>,
+    cap: usize,
+    spool: Spool<FlowPair>,
+}
+
+impl FlowSet {
+    fn add(&mut self, p: FlowPair) {
+        if self.set.len() >= self.cap && !self.set.contains(&p) {
+            for x in self.set.drain() {
+                self.spool.push(x);
+            }
+        }
+        self.set.insert(p);
+    }
+
+    /// Distinct tuples, and those with two or more VNICs; runs written.
+    fn count(mut self) -> Result<(u64, u64, u64), SpoolError> {
+        for x in self.set.drain() {
+            self.spool.push(x);
+        }
+        let runs = self.spool.stats().runs;
+        let mut m = Merge::new(self.spool.finish()?);
+        let (mut flows, mut two) = (0u64, 0u64);
+        let mut prev: Option<FlowPair> = None;
+        let mut counted_two = false;
+        while let Some(p) = m.next_record()? {
+            match prev {
+                Some(q) if q.0[..TUPLE] == p.0[..TUPLE] => {
+                    if q != p && !counted_two {
+                        two += 1;
+                        counted_two = true;
+                    }
+                }
+                _ => {
+                    flows += 1;
+                    counted_two = false;
+                }
+            }
+            prev = Some(p);
+        }
+        Ok((flows, two, runs))
+    }
+}
+
+/// An unplaced record kept as an example, ordered by input order.
+#[derive(Clone, Copy)]
+struct Example(Spilled, Unplaced);
+
+impl PartialEq for Example {
+    fn eq(&self, o: &Self) -> bool {
+        self.0.seq == o.0.seq
+    }
+}
+impl Eq for Example {}
+impl PartialOrd for Example {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Example {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.0.seq.cmp(&o.0.seq)
+    }
+}
+
+fn spool_error(e: &SpoolError) -> String {
+    format!(
+        "cannot use a temporary file in {}: {}",
+        e.dir.display(),
+        e.source
+    )
+}
+
+/// The state carried from one start second to the next.
+struct Judging<'a> {
+    compiled: &'a Compiled,
+    vnic_ids: &'a [Arc<str>],
+    out: StreamOutcome,
+    conns: Conns,
+    /// Sweep the connections for idle ones when there are this many.
+    next_sweep: usize,
+    flows: FlowSet,
+    examples: BinaryHeap<Example>,
+    max_examples: usize,
+    ids: HashSet<u128, ahash::RandomState>,
+    /// Input position of `out.first_duplicate`.
+    first_dup_seq: Option<u64>,
+}
+
+/// Connections held before the first sweep for idle ones.
+const FIRST_SWEEP: usize = 4096;
+
+impl Judging<'_> {
+    fn weight_unplaced(&mut self, x: &Spilled, why: Unplaced) {
+        let w: &mut Weight = &mut self.out.judgement.unplaced;
+        w.records += 1;
+        w.packets = w.packets.saturating_add(x.packets);
+        w.bytes = w.bytes.saturating_add(x.bytes);
+        if self.max_examples > 0 {
+            self.examples.push(Example(*x, why));
+            if self.examples.len() > self.max_examples {
+                self.examples.pop();
+            }
+        }
+    }
+
+    /// One start second's records, in input order.
+    fn group(
+        &mut self,
+        g: &[Spilled],
+        each: &mut impl FnMut(&LogRecord, &Judged) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let Some(first) = g.first() else {
+            return Ok(());
+        };
+        self.out.stats.largest_group = self.out.stats.largest_group.max(g.len());
+        let start_ns = first.start.saturating_mul(NS);
+        if self.conns.len() >= self.next_sweep {
+            let before = self.conns.len();
+            self.conns.retain(|_, c| live_at(c, start_ns));
+            self.out.stats.connections_dropped += (before - self.conns.len()) as u64;
+            self.next_sweep = (self.conns.len() * 2).max(FIRST_SWEEP);
+        }
+        self.ids.clear();
+        let mut keep: Vec<(LogRecord, usize, Direction, u64)> = Vec::with_capacity(g.len());
+        for x in g {
+            if let Some(id) = x.id
+                && !self.ids.insert(id)
+            {
+                self.out.duplicates += 1;
+                if self.first_dup_seq.is_none_or(|s| x.seq < s) {
+                    self.first_dup_seq = Some(x.seq);
+                    self.out.first_duplicate = Some((x.file, x.line));
+                }
+                continue;
+            }
+            match x.placed {
+                Placed::Not(why) => self.weight_unplaced(x, why),
+                Placed::At(dir) => {
+                    let v = x.vnic as usize;
+                    let ocid = self
+                        .vnic_ids
+                        .get(v)
+                        .cloned()
+                        .unwrap_or_else(|| Arc::from(""));
+                    keep.push((x.record(ocid), v, dir, x.seq));
+                }
+            }
+        }
+        let opener = openers(
+            self.compiled,
+            keep.iter().enumerate().map(|(i, k)| (i, k.1, k.2)),
+            |i| &keep[i].0,
+        );
+        let mut order: Vec<(u8, usize)> = keep
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (rank(&opener, &k.0, k.1), i))
+            .collect();
+        drop(opener);
+        order.sort_unstable();
+        for (_, i) in order {
+            let (r, v, dir, seq) = &keep[i];
+            let Some((key, reply, fast)) = judge_one(
+                self.compiled,
+                &mut self.conns,
+                &mut self.out.judgement,
+                r,
+                *v,
+                *dir,
+            ) else {
+                continue;
+            };
+            self.flows.add(FlowPair::of(&key, *v));
+            self.out.judged += 1;
+            each(
+                r,
+                &Judged {
+                    record: usize::try_from(*seq).unwrap_or(usize::MAX),
+                    vnic: *v,
+                    direction: *dir,
+                    reply,
+                    fast,
+                },
+            )?;
+        }
+        self.out.stats.peak_connections = self.out.stats.peak_connections.max(self.conns.len());
+        Ok(())
+    }
+}
+
+/// Judges the records of `spool` against `compiled` (built from the
+/// scenario the spool placed them with), calling `each` with every judged
+/// record in judging order; keeps the first `max_examples` unplaced
+/// records. `file_name` names a file index in messages.
+///
+/// # Errors
+/// A start second with more than [`super::spill::SpillConfig::max_group`]
+/// records, a temporary file that cannot be written or read, or an error
+/// of `each` (returned as it is).
+pub fn judge_spooled(
+    compiled: &Compiled,
+    spool: FlowLogSpool,
+    max_examples: usize,
+    file_name: &dyn Fn(u32) -> String,
+    mut each: impl FnMut(&LogRecord, &Judged) -> Result<(), String>,
+) -> Result<StreamOutcome, String> {
+    let runs = spool.runs();
+    let read = spool.records();
+    let spilled_bytes = spool.spilled_bytes();
+    let FlowLogSpool {
+        spool: records,
+        cfg,
+        vnic_ids,
+        ocids,
+        ..
+    } = spool;
+    let cap = (cfg.buffer / 2).max(1);
+    let mut j = Judging {
+        compiled,
+        vnic_ids: &vnic_ids,
+        out: StreamOutcome {
+            judgement: FlowLogJudgement {
+                counters: Counters::with_rules(compiled.rule_count()),
+                ..FlowLogJudgement::default()
+            },
+            ..StreamOutcome::default()
+        },
+        conns: Conns::default(),
+        next_sweep: FIRST_SWEEP,
+        flows: FlowSet {
+            set: HashSet::default(),
+            cap,
+            spool: Spool::new(cap, cfg.dir.as_deref()),
+        },
+        examples: BinaryHeap::new(),
+        max_examples,
+        ids: HashSet::default(),
+        first_dup_seq: None,
+    };
+    let mut merge = Merge::new(records.finish().map_err(|e| spool_error(&e))?);
+    let mut group: Vec<Spilled> = Vec::new();
+    while let Some(x) = merge.next_record().map_err(|e| spool_error(&e))? {
+        if group.first().is_some_and(|g| g.start != x.start) {
+            j.group(&group, &mut each)?;
+            group.clear();
+        }
+        if group.len() >= cfg.max_group {
+            return Err(format!(
+                "{}:{}: more than {} flow-log records start in the second {} (the limit, `--max-flow-log-group`: one second's records are held at once for the tie rule and to find duplicates)",
+                file_name(x.file),
+                x.line,
+                cfg.max_group,
+                x.start
+            ));
+        }
+        group.push(x);
+    }
+    j.group(&group, &mut each)?;
+    drop(group);
+    drop(merge);
+    let mut out = j.out;
+    let (flows, two, flow_runs) = j.flows.count().map_err(|e| spool_error(&e))?;
+    out.judgement.flows = flows;
+    out.judgement.flows_at_two_vnics = two;
+    out.judgement.counters.flows = flows;
+    let mut examples: Vec<Example> = j.examples.into_vec();
+    examples.sort_unstable();
+    for Example(x, why) in examples {
+        let ocid: Arc<str> = match why {
+            Unplaced::UnknownVnic => Arc::from(
+                ocids
+                    .get(x.ocid)
+                    .map_err(|e| format!("cannot read a temporary file: {e}"))?,
+            ),
+            Unplaced::NotTheVnicsAddress => vnic_ids
+                .get(x.vnic as usize)
+                .cloned()
+                .unwrap_or_else(|| Arc::from("")),
+        };
+        out.unplaced_examples.push((x.record(ocid), why));
+    }
+    out.records = read;
+    out.stats.runs = runs;
+    out.stats.spilled_bytes = spilled_bytes;
+    out.stats.flow_runs = flow_runs;
+    Ok(out)
+}
