@@ -703,3 +703,95 @@ fn the_record_limit_is_a_flag_and_its_error_names_it() {
         );
     }
 }
+
+/// `replay`'s report, `--flows` lines, summary and warnings are the same
+/// whether every record stays in memory or each is spilled in a run of
+/// its own (`--flow-log-buffer 1`), with duplicates (the log beside its
+/// gzip copy), NODATA, SKIPDATA and unplaced records; TMPDIR is left
+/// empty.
+#[test]
+fn replay_of_flow_logs_is_the_same_for_any_buffer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |buffer: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let (report, flows) = (dir.path().join("r.json"), dir.path().join("f.jsonl"));
+        let o = Command::cargo_bin("zprsim")
+            .unwrap()
+            .current_dir(root())
+            .env("TMPDIR", tmp.path())
+            .args([
+                "replay",
+                fixtures::OKE,
+                "examples/oke-orders/flowlogs/oke-demo.jsonl",
+                "examples/oke-orders/flowlogs/oke-demo.jsonl.gz",
+                "--flow-log-buffer",
+                buffer,
+                "--report",
+            ])
+            .arg(&report)
+            .arg("--flows")
+            .arg(&flows)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        for k in ["compile_s", "duration_s", "packets_per_second"] {
+            r[k] = Value::Null;
+        }
+        (r, std::fs::read(&flows).unwrap(), o.stdout, o.stderr)
+    };
+    let all = run("1000000");
+    let one = run("1");
+    assert_eq!(one.0, all.0);
+    assert_eq!(one.1, all.1);
+    assert_eq!(one.2, all.2);
+    assert_eq!(one.3, all.3);
+    assert!(all.0["flow_log"]["skipped_duplicate"].as_u64().unwrap() > 0);
+    assert!(all.0["flow_log"]["unplaced"].as_u64().unwrap() > 0);
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
+
+/// More records in one second than `--max-flow-log-group`: exit 2 naming
+/// the flag, the file and the line; the limit of temporary files, too.
+#[test]
+fn replay_limits_on_one_second_and_on_temporary_files_are_flags() {
+    let log = "examples/oke-orders/flowlogs/oke-demo.jsonl";
+    let o = crate::support::run_in(
+        root(),
+        [
+            "replay",
+            fixtures::OKE,
+            log,
+            "--quiet",
+            "--max-flow-log-group",
+            "2",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("oke-demo.jsonl:")
+            && err.contains("more than 2 flow-log records start in the second")
+            && err.contains("`--max-flow-log-group`"),
+        "{err}"
+    );
+    let o = crate::support::run_in(
+        root(),
+        [
+            "replay",
+            fixtures::OKE,
+            log,
+            "--quiet",
+            "--flow-log-buffer",
+            "3",
+            "--max-flow-log-spill",
+            "0",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("oke-demo.jsonl:5:") && err.contains("`--max-flow-log-spill`"),
+        "{err}"
+    );
+}

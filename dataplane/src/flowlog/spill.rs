@@ -23,10 +23,10 @@ use super::record::{Action, EntryId, LogRecord};
 use crate::engine::spool::{Spool, Spooled};
 
 /// Records held in memory before a sorted run is written, by default
-/// (~250 MB at [`Spilled::SIZE`] bytes each, the vector's room aside).
-pub const DEFAULT_BUFFER: usize = 2_000_000;
+/// (~122 MB at [`Spilled::SIZE`] bytes each, the vector's room aside).
+pub const DEFAULT_BUFFER: usize = 1_000_000;
 
-/// Bytes of temporary files at most, by default (64 GiB: ~540 million
+/// Bytes of temporary files at most, by default (64 GiB: ~560 million
 /// records).
 pub const DEFAULT_MAX_SPILL: u64 = 64 << 30;
 
