@@ -86,8 +86,9 @@ pub(crate) struct Spilled {
     pub packets: u64,
     pub bytes: u64,
     pub line: u64,
-    /// The entry id, when it has one.
-    pub id: Option<u128>,
+    /// The entry id ([`EntryId`]), when it has one: bytes, not a `u128`,
+    /// whose 16-byte alignment made the record 144 bytes in memory, not 128.
+    pub id: Option<[u8; 16]>,
     pub file: u32,
     /// The scenario's VNIC (placed, or not the VNIC's address).
     pub vnic: u32,
@@ -166,7 +167,7 @@ impl Spooled for Spilled {
             put(out, &mut at, &v.to_le_bytes());
         }
         put(out, &mut at, &[u8::from(self.id.is_some())]);
-        put(out, &mut at, &self.id.unwrap_or(0).to_le_bytes());
+        put(out, &mut at, &self.id.unwrap_or([0; 16]));
         put(out, &mut at, &self.file.to_le_bytes());
         put(out, &mut at, &self.vnic.to_le_bytes());
         put_ip(out, &mut at, self.src);
@@ -201,7 +202,7 @@ impl Spooled for Spilled {
         let line = get_u64(b, at)?;
         let ocid = get_u64(b, at)?;
         let [has_id] = get::<1>(b, at)?;
-        let id = u128::from_le_bytes(get::<16>(b, at)?);
+        let id = get::<16>(b, at)?;
         let file = u32::from_le_bytes(get::<4>(b, at)?);
         let vnic = u32::from_le_bytes(get::<4>(b, at)?);
         let src = get_ip(b, at)?;
@@ -432,7 +433,7 @@ impl FlowLogSpool {
             packets: r.packets,
             bytes: r.bytes,
             line: r.line,
-            id: id.map(|i| i.0),
+            id: id.map(|i| i.0.to_le_bytes()),
             file: r.file,
             vnic,
             ocid,
@@ -464,7 +465,7 @@ mod tests {
             packets: 1 << 53,
             bytes: 12345,
             line: 99,
-            id: Some(u128::MAX - 3),
+            id: Some([7; 16]),
             file: 2,
             vnic: 5,
             ocid: 77,
@@ -483,7 +484,7 @@ mod tests {
             Placed::Not(Unplaced::UnknownVnic),
             Placed::Not(Unplaced::NotTheVnicsAddress),
         ] {
-            for id in [None, Some(0), Some(u128::MAX)] {
+            for id in [None, Some([0; 16]), Some([255; 16])] {
                 r.placed = placed;
                 r.id = id;
                 r.action = if id.is_some() {
@@ -495,6 +496,8 @@ mod tests {
                 assert_eq!(Spilled::decode(&b), Some(r));
             }
         }
+        // 128 bytes in memory.
+        assert_eq!(std::mem::size_of::<Spilled>(), 128);
         // A placement byte that is none.
         b[Spilled::SIZE - 1] = 9;
         assert_eq!(Spilled::decode(&b), None);

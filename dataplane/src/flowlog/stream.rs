@@ -212,7 +212,7 @@ struct Judging<'a> {
     flows: FlowSet,
     examples: BinaryHeap<Example>,
     max_examples: usize,
-    ids: HashSet<u128, ahash::RandomState>,
+    ids: HashSet<[u8; 16], ahash::RandomState>,
     /// Input position of `out.first_duplicate`.
     first_dup_seq: Option<u64>,
 }
