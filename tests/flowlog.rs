@@ -795,3 +795,55 @@ fn replay_limits_on_one_second_and_on_temporary_files_are_flags() {
         "{err}"
     );
 }
+
+/// A `$TMPDIR` that cannot hold the temporary file: exit 2 naming the
+/// directory, not a panic and not a partial report.
+#[test]
+fn replay_with_an_unwritable_temporary_directory_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no such directory");
+    let report = dir.path().join("r.json");
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(root())
+        .env("TMPDIR", &missing)
+        .args([
+            "replay",
+            fixtures::OKE,
+            "examples/oke-orders/flowlogs/oke-demo.jsonl",
+            "--quiet",
+            "--flow-log-buffer",
+            "2",
+            "--report",
+        ])
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no such directory"), "{err}");
+    assert!(!report.exists());
+    // A log that fits the buffer writes nothing there (its unplaced
+    // record's OCID included): the same directory is no obstacle.
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(root())
+        .env("TMPDIR", &missing)
+        .args([
+            "replay",
+            fixtures::OKE,
+            "examples/oke-orders/flowlogs/oke-demo.jsonl",
+            "--quiet",
+            "--report",
+        ])
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(report.exists());
+}

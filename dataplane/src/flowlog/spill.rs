@@ -7,8 +7,9 @@
 //! [`super::stream`] merges the runs back in judging order.
 //!
 //! The OCID of a record whose VNIC is not in the scenario (only the
-//! unplaced examples show it) is written once to a second unnamed file
-//! ([`OcidStore`]); the record keeps its offset.
+//! unplaced examples show it) is kept once in memory, or past 65,536 of
+//! them in a second unnamed file ([`OcidStore`]); the record keeps a
+//! reference.
 
 use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -35,10 +36,14 @@ pub const DEFAULT_MAX_SPILL: u64 = 64 << 30;
 /// with their working maps, so ~300 MB at the default).
 pub const DEFAULT_MAX_GROUP: usize = 1_000_000;
 
-/// OCIDs of VNICs outside the scenario remembered (each written once to
-/// the OCID file); past this many distinct ones, each further record of
-/// an unremembered one writes its OCID again.
+/// OCIDs of VNICs outside the scenario held in memory (at most ~17 MB of
+/// text); past this many distinct ones, each record of a further one
+/// writes its OCID to a temporary file.
+#[cfg(not(test))]
 const MAX_INTERNED_OCIDS: usize = 65_536;
+/// Small in the unit tests, so they reach the file.
+#[cfg(test)]
+const MAX_INTERNED_OCIDS: usize = 2;
 
 /// Bounds of the spilled path.
 #[derive(Debug, Clone)]
@@ -269,15 +274,22 @@ impl Spilled {
     }
 }
 
-/// OCIDs of VNICs outside the scenario, each as a length byte and its
-/// text in an unnamed temporary file.
+/// OCIDs of VNICs outside the scenario: the first [`MAX_INTERNED_OCIDS`]
+/// distinct ones in memory (a reference is their index), any further one
+/// as a length byte and its text in an unnamed temporary file, written for
+/// each record that names it (a reference is its offset, with the top bit
+/// set). A run that fits in memory writes nothing.
 pub(crate) struct OcidStore {
     file: Option<File>,
     dir: PathBuf,
-    /// Bytes written.
+    /// Bytes written to the file.
     pub len: u64,
     known: HashMap<Box<str>, u64>,
+    texts: Vec<Box<str>>,
 }
+
+/// The top bit of a reference into the [`OcidStore`]'s file.
+const IN_FILE: u64 = 1 << 63;
 
 impl OcidStore {
     fn new(dir: PathBuf) -> OcidStore {
@@ -286,12 +298,19 @@ impl OcidStore {
             dir,
             len: 0,
             known: HashMap::default(),
+            texts: Vec::new(),
         }
     }
 
-    /// The offset of `ocid`'s text (written now if not remembered).
+    /// A reference to `ocid`'s text.
     fn put(&mut self, ocid: &str) -> std::io::Result<u64> {
         if let Some(&at) = self.known.get(ocid) {
+            return Ok(at);
+        }
+        if self.texts.len() < MAX_INTERNED_OCIDS {
+            let at = self.texts.len() as u64;
+            self.texts.push(ocid.into());
+            self.known.insert(ocid.into(), at);
             return Ok(at);
         }
         let file = match &mut self.file {
@@ -306,17 +325,22 @@ impl OcidStore {
         let at = self.len;
         file.write_all_at(&b, at)?;
         self.len += b.len() as u64;
-        if self.known.len() < MAX_INTERNED_OCIDS {
-            self.known.insert(ocid.into(), at);
-        }
-        Ok(at)
+        Ok(at | IN_FILE)
     }
 
-    /// The OCID written at `at`.
+    /// The OCID `at` refers to.
     pub(crate) fn get(&self, at: u64) -> std::io::Result<String> {
+        if at & IN_FILE == 0 {
+            return Ok(usize::try_from(at)
+                .ok()
+                .and_then(|i| self.texts.get(i))
+                .map(ToString::to_string)
+                .unwrap_or_default());
+        }
         let Some(f) = &self.file else {
             return Ok(String::new());
         };
+        let at = at & !IN_FILE;
         let mut n = [0u8; 1];
         f.read_exact_at(&mut n, at)?;
         let mut b = vec![0u8; usize::from(n[0])];
@@ -395,6 +419,14 @@ impl FlowLogSpool {
         self.spool.stats().spilled * Spilled::SIZE as u64 + self.ocids.len
     }
 
+    fn spill_limit(&self) -> String {
+        format!(
+            "the flow-log records need more than {} MiB of temporary files (the limit, `--max-flow-log-spill`, in {})",
+            self.cfg.max_spill >> 20,
+            self.ocids.dir.display()
+        )
+    }
+
     /// Places `r` (with entry id `id`) and spools it.
     ///
     /// # Errors
@@ -404,11 +436,7 @@ impl FlowLogSpool {
         if self.spool.full() {
             let next = self.spilled_bytes() + (self.spool.bound() * Spilled::SIZE) as u64;
             if next > self.cfg.max_spill {
-                return Err(format!(
-                    "the flow-log records need more than {} MiB of temporary files (the limit, `--max-flow-log-spill`, in {})",
-                    self.cfg.max_spill >> 20,
-                    self.ocids.dir.display()
-                ));
+                return Err(self.spill_limit());
             }
         }
         let holds = |v: u32, ip: IpAddr| self.ips.get(v as usize).is_some_and(|x| x.contains(&ip));
@@ -420,6 +448,11 @@ impl FlowLogSpool {
                         self.ocids.dir.display()
                     )
                 })?;
+                // OCIDs not remembered are written again for each record:
+                // bounded too, as they are written.
+                if self.spilled_bytes() > self.cfg.max_spill {
+                    return Err(self.spill_limit());
+                }
                 (0, Placed::Not(Unplaced::UnknownVnic), at)
             }
             Some(&v) if holds(v, r.src) => (v, Placed::At(Direction::Egress), 0),
@@ -504,15 +537,25 @@ mod tests {
     }
 
     #[test]
-    fn ocids_read_back_and_are_written_once() {
+    fn ocids_read_back_from_memory_and_from_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = OcidStore::new(dir.path().to_path_buf());
         let a = s.put("ocid1.vnic.a").unwrap();
         let b = s.put("ocid1.vnic.bb").unwrap();
         assert_eq!(s.put("ocid1.vnic.a").unwrap(), a);
-        assert_eq!(s.len, 13 + 14);
-        assert_eq!(s.get(a).unwrap(), "ocid1.vnic.a");
-        assert_eq!(s.get(b).unwrap(), "ocid1.vnic.bb");
+        // Two held in memory: nothing written yet.
+        assert_eq!(s.len, 0);
+        let c = s.put("ocid1.vnic.ccc").unwrap();
+        let c2 = s.put("ocid1.vnic.ccc").unwrap();
+        assert_eq!(s.len, 2 * 15);
+        for (at, want) in [
+            (a, "ocid1.vnic.a"),
+            (b, "ocid1.vnic.bb"),
+            (c, "ocid1.vnic.ccc"),
+            (c2, "ocid1.vnic.ccc"),
+        ] {
+            assert_eq!(s.get(at).unwrap(), want);
+        }
         // Unnamed: nothing in the directory.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
