@@ -450,3 +450,57 @@ fn the_spill_limit_is_checked_before_a_run_is_written() {
         "{e}"
     );
 }
+
+/// Past 128 runs the spool merges runs into the same file before the end,
+/// writing the records again: the limit counts them twice from then on.
+#[test]
+fn past_128_runs_the_spill_limit_counts_the_merges() {
+    let (s, c) = oke();
+    let dir = tempfile::tempdir().unwrap();
+    let a: IpAddr = "10.0.2.11".parse().unwrap();
+    let b: IpAddr = "10.0.0.5".parse().unwrap();
+    let mut text = String::new();
+    for i in 0..200u64 {
+        let _ = writeln!(
+            text,
+            "{}",
+            entry(
+                None,
+                "ocid1.vnic.oc1.iad.okeordersworker1",
+                "ACCEPT",
+                a,
+                b,
+                6,
+                (40000, 6443),
+                1,
+                1_717_000_000 + i,
+                1_717_000_000 + i
+            )
+        );
+    }
+    let limit = |max_spill| {
+        spilled_outcome(
+            &s,
+            &c,
+            &text,
+            SpillConfig {
+                max_spill,
+                ..cfg(1, dir.path())
+            },
+        )
+    };
+    // Record k (line k + 1) writes run k; the 129th run counts twice.
+    let e = limit(140 * 122).err().unwrap();
+    assert!(
+        e.starts_with("t.jsonl:130: ") && e.contains("`--max-flow-log-spill`"),
+        "{e}"
+    );
+    let e = limit(128 * 122).err().unwrap();
+    assert!(e.starts_with("t.jsonl:130: "), "{e}");
+    let e = limit(128 * 122 - 1).err().unwrap();
+    assert!(e.starts_with("t.jsonl:129: "), "{e}");
+    // Room for all of it, merges included: judged as in memory.
+    let (st, _) = limit(2 * 200 * 122).unwrap();
+    assert_eq!(st.judged, 200);
+    assert_eq!(st.stats.runs, 199);
+}

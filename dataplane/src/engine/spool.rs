@@ -58,7 +58,7 @@ const WRITE_BLOCK: usize = 256;
 /// merges the oldest runs into longer ones (appended to the file), so the
 /// final merge reads at most `FAN_IN × READ_BLOCK` records at a time
 /// whatever the number of records and the bound.
-const FAN_IN: usize = 128;
+pub(crate) const FAN_IN: usize = 128;
 
 /// What a spool did (summed or maxed over workers by the engine).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

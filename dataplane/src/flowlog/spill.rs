@@ -21,14 +21,15 @@ use zprsim_control::model::Scenario;
 
 use super::judge::{Direction, HashMap, Unplaced};
 use super::record::{Action, EntryId, LogRecord};
-use crate::engine::spool::{Spool, Spooled};
+use crate::engine::spool::{FAN_IN, Spool, Spooled};
 
 /// Records held in memory before a sorted run is written, by default
 /// (~122 MB at [`Spilled::SIZE`] bytes each, the vector's room aside).
 pub const DEFAULT_BUFFER: usize = 1_000_000;
 
-/// Bytes of temporary files at most, by default (64 GiB: ~560 million
-/// records).
+/// Bytes of temporary files at most, by default (64 GiB: ~280 million
+/// records, which past 128 runs count twice: the spool's intermediate
+/// merges write them again).
 pub const DEFAULT_MAX_SPILL: u64 = 64 << 30;
 
 /// Records starting in one second at most, by default: the tie rule and
@@ -419,6 +420,22 @@ impl FlowLogSpool {
         self.spool.stats().spilled * Spilled::SIZE as u64 + self.ocids.len
     }
 
+    /// The most bytes the temporary files reach with one more run: past
+    /// [`FAN_IN`] runs, the spool merges the oldest into longer runs
+    /// appended to the same file before the final merge, which writes the
+    /// records once more at most (a merged run is merged again only after
+    /// every first run), so the records count twice.
+    fn bytes_with_next_run(&self) -> u64 {
+        let st = self.spool.stats();
+        let records = (st.spilled + self.spool.bound() as u64) * Spilled::SIZE as u64;
+        let merged = if st.runs + 1 > FAN_IN as u64 {
+            records
+        } else {
+            0
+        };
+        records + merged + self.ocids.len
+    }
+
     fn spill_limit(&self) -> String {
         format!(
             "the flow-log records need more than {} MiB of temporary files (the limit, `--max-flow-log-spill`, in {})",
@@ -434,8 +451,7 @@ impl FlowLogSpool {
     /// [`SpillConfig::max_spill`], or the OCID file cannot be written.
     pub fn push(&mut self, r: &LogRecord, id: Option<EntryId>) -> Result<(), String> {
         if self.spool.full() {
-            let next = self.spilled_bytes() + (self.spool.bound() * Spilled::SIZE) as u64;
-            if next > self.cfg.max_spill {
+            if self.bytes_with_next_run() > self.cfg.max_spill {
                 return Err(self.spill_limit());
             }
         }
