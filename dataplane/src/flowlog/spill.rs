@@ -450,10 +450,8 @@ impl FlowLogSpool {
     /// The next run would take the temporary files past
     /// [`SpillConfig::max_spill`], or the OCID file cannot be written.
     pub fn push(&mut self, r: &LogRecord, id: Option<EntryId>) -> Result<(), String> {
-        if self.spool.full() {
-            if self.bytes_with_next_run() > self.cfg.max_spill {
-                return Err(self.spill_limit());
-            }
+        if self.spool.full() && self.bytes_with_next_run() > self.cfg.max_spill {
+            return Err(self.spill_limit());
         }
         let holds = |v: u32, ip: IpAddr| self.ips.get(v as usize).is_some_and(|x| x.contains(&ip));
         let (vnic, placed, ocid) = match self.by_id.get(&*r.vnic) {
