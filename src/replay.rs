@@ -512,6 +512,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             buffer: a.flow_log_buffer.max(1),
             max_spill: a.max_flow_log_spill.saturating_mul(1 << 20),
             max_group: a.max_flow_log_group.max(1),
+            max_connections: a.max_connections,
             dir: None,
         },
         report: a.report.as_deref(),

@@ -504,3 +504,62 @@ fn past_128_runs_the_spill_limit_counts_the_merges() {
     assert_eq!(st.judged, 200);
     assert_eq!(st.stats.runs, 199);
 }
+
+/// More live connections than `max_connections`: a named error with the
+/// file and line; idle ones do not count (dropped first), so a long log
+/// of short connections passes the same bound.
+#[test]
+fn live_connections_past_the_bound_are_a_named_error() {
+    let (s, c) = oke();
+    let dir = tempfile::tempdir().unwrap();
+    let a: IpAddr = "10.0.2.11".parse().unwrap();
+    let b: IpAddr = "10.0.0.5".parse().unwrap();
+    // 40 allowed connections (worker-1 to the API endpoint, port 6443),
+    // `gap` seconds apart.
+    let log = |gap: u64| {
+        let mut text = String::new();
+        for i in 0..40u16 {
+            let t = 1_717_000_000 + u64::from(i) * gap;
+            let _ = writeln!(
+                text,
+                "{}",
+                entry(
+                    None,
+                    "ocid1.vnic.oc1.iad.okeordersworker1",
+                    "ACCEPT",
+                    a,
+                    b,
+                    6,
+                    (40000 + i, 6443),
+                    1,
+                    t,
+                    t
+                )
+            );
+        }
+        text
+    };
+    let bounded = |text: &str| {
+        spilled_outcome(
+            &s,
+            &c,
+            text,
+            SpillConfig {
+                max_connections: 10,
+                ..cfg(3, dir.path())
+            },
+        )
+    };
+    // One a second: all live together (a TCP opening lives 60 s).
+    let e = bounded(&log(1)).err().unwrap();
+    assert!(
+        e.starts_with("t.jsonl:11: more than 10 connections live at once")
+            && e.contains("`--max-connections`"),
+        "{e}"
+    );
+    // One every 61 s: at most one live at a time; every other dropped.
+    let (st, _) = bounded(&log(61)).unwrap();
+    assert_eq!(st.judgement.counters.connections, 40);
+    assert_eq!(st.stats.connections_dropped, 39);
+    assert_eq!(st.stats.peak_connections, 1);
+}

@@ -262,6 +262,13 @@ pub(super) fn live_at(c: &SideConn, start_ns: u64) -> bool {
     start_ns.saturating_sub(c.last_ns) <= conntrack::timeout_ns(c.proto, c.both, false)
 }
 
+/// The last time (ns) a record may start and find `c` live
+/// ([`live_at`] holds exactly up to it).
+pub(super) fn expiry(c: &SideConn) -> u64 {
+    c.last_ns
+        .saturating_add(conntrack::timeout_ns(c.proto, c.both, false))
+}
+
 /// Judges `r`, the next placed record in judging order, at VNIC `v` in
 /// direction `dir`: as a reply when it reverses a live connection tracked
 /// at that VNIC, else as an opening packet; an allowed record opens or

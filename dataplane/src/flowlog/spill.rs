@@ -37,6 +37,10 @@ pub const DEFAULT_MAX_SPILL: u64 = 64 << 30;
 /// with their working maps, so ~300 MB at the default).
 pub const DEFAULT_MAX_GROUP: usize = 1_000_000;
 
+/// Connections tracked at once at most, by default (`replay`'s
+/// `--max-connections` default: ~100 bytes each, ~400 MB).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4 << 20;
+
 /// OCIDs of VNICs outside the scenario held in memory (at most ~17 MB of
 /// text); past this many distinct ones, each record of a further one
 /// writes its OCID to a temporary file.
@@ -56,6 +60,9 @@ pub struct SpillConfig {
     pub max_spill: u64,
     /// Records whose window starts in one second, at most.
     pub max_group: usize,
+    /// Connections tracked at once, at most (live ones: idle ones are
+    /// dropped first).
+    pub max_connections: usize,
     /// The directory of the temporary files (`None`: `$TMPDIR`).
     pub dir: Option<PathBuf>,
 }
@@ -66,6 +73,7 @@ impl Default for SpillConfig {
             buffer: DEFAULT_BUFFER,
             max_spill: DEFAULT_MAX_SPILL,
             max_group: DEFAULT_MAX_GROUP,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             dir: None,
         }
     }

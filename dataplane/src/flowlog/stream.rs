@@ -12,13 +12,15 @@
 //! [`super::judge::judge_one`], in the order `judge_records` gives.
 //!
 //! What is held besides the group: the connections tracked at each VNIC,
-//! dropped once idle past their timeout (exact: records come in start
+//! each dropped at the first second that starts after it went idle past
+//! its timeout (a heap of expiry times; exact: records come in start
 //! order, so a connection not live at one record's start is never live
-//! again); the distinct (tuple, VNIC) pairs that count `flows` and
+//! again), so the table holds the live ones, at most `max_connections`; the distinct (tuple, VNIC) pairs that count `flows` and
 //! `flows_at_two_vnics`, in a set of at most half the record buffer,
 //! spilled as sorted runs when full and counted by a merge at the end;
 //! the first unplaced records (a heap of the earliest in input order).
 
+use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -26,7 +28,7 @@ use std::sync::Arc;
 use zprsim_control::compile::Compiled;
 
 use super::judge::{
-    Conns, Direction, FlowLogJudgement, Judged, NS, Unplaced, Weight, judge_one, live_at, openers,
+    Conns, Direction, FlowLogJudgement, Judged, NS, Unplaced, Weight, expiry, judge_one, openers,
     rank,
 };
 use super::record::LogRecord;
@@ -199,27 +201,48 @@ fn spool_error(e: &SpoolError) -> String {
     )
 }
 
+/// When a tracked connection (VNIC, tuple) goes idle, in ns; ordered by
+/// the time alone (which of two equal ones goes first does not matter:
+/// both are handled before the next second).
+#[derive(Clone, Copy)]
+struct Expiry(u64, usize, ConnKey);
+
+impl PartialEq for Expiry {
+    fn eq(&self, o: &Self) -> bool {
+        self.0 == o.0
+    }
+}
+impl Eq for Expiry {}
+impl PartialOrd for Expiry {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Expiry {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.0.cmp(&o.0)
+    }
+}
+
 /// The state carried from one start second to the next.
 struct Judging<'a> {
     compiled: &'a Compiled,
     vnic_ids: &'a [Arc<str>],
     out: StreamOutcome,
     conns: Conns,
-    /// Sweep the connections for idle ones when there are this many.
-    next_sweep: usize,
-    /// The first value of `next_sweep`, and its least.
-    first_sweep: usize,
+    /// When each tracked connection goes idle past its timeout, earliest
+    /// first: (time in ns, VNIC, tuple), one entry per connection, moved
+    /// later when it finds its connection extended.
+    expiries: BinaryHeap<Reverse<Expiry>>,
     flows: FlowSet,
     examples: BinaryHeap<Example>,
     max_examples: usize,
     ids: HashSet<[u8; 16], ahash::RandomState>,
     /// Input position of `out.first_duplicate`.
     first_dup_seq: Option<u64>,
+    max_connections: usize,
+    file_name: &'a dyn Fn(u32) -> String,
 }
-
-/// Connections held before the first sweep for idle ones (or the record
-/// buffer, when smaller: a small buffer sweeps often, which the tests use).
-const FIRST_SWEEP: usize = 4096;
 
 impl Judging<'_> {
     fn weight_unplaced(&mut self, x: &Spilled, why: Unplaced) {
@@ -246,18 +269,21 @@ impl Judging<'_> {
         };
         self.out.stats.largest_group = self.out.stats.largest_group.max(g.len());
         let start_ns = first.start.saturating_mul(NS);
-        if self.conns.len() >= self.next_sweep {
-            let before = self.conns.len();
-            self.conns.retain(|_, c| live_at(c, start_ns));
-            self.out.stats.connections_dropped += (before - self.conns.len()) as u64;
-            // Twice the live ones: the sweeps cost O(1) a connection made.
-            // A buffer of under 8 records (tests) sweeps every second, so
-            // the differential tests drop every idle connection at once.
-            self.next_sweep = if self.first_sweep < 8 {
-                0
-            } else {
-                (self.conns.len() * 2).max(self.first_sweep)
-            };
+        // Every connection idle past its timeout at this second's start
+        // is dropped: the table then holds exactly the live ones.
+        while let Some(&Reverse(Expiry(at, v, key))) = self.expiries.peek() {
+            if at >= start_ns {
+                break;
+            }
+            self.expiries.pop();
+            match self.conns.get(&(v, key)).map(expiry) {
+                Some(now) if now >= start_ns => self.expiries.push(Reverse(Expiry(now, v, key))),
+                Some(_) => {
+                    self.conns.remove(&(v, key));
+                    self.out.stats.connections_dropped += 1;
+                }
+                None => {}
+            }
         }
         self.ids.clear();
         let mut keep: Vec<(LogRecord, usize, Direction, u64)> = Vec::with_capacity(g.len());
@@ -299,6 +325,7 @@ impl Judging<'_> {
         order.sort_unstable();
         for (_, i) in order {
             let (r, v, dir, seq) = &keep[i];
+            let before = self.conns.len();
             let Some((key, reply, fast)) = judge_one(
                 self.compiled,
                 &mut self.conns,
@@ -309,6 +336,21 @@ impl Judging<'_> {
             ) else {
                 continue;
             };
+            if self.conns.len() > before {
+                if let Some(c) = self.conns.get(&(*v, key)) {
+                    self.expiries.push(Reverse(Expiry(expiry(c), *v, key)));
+                }
+                // The table holds live connections only: past the bound,
+                // an error, not memory without end.
+                if self.conns.len() > self.max_connections {
+                    return Err(format!(
+                        "{}:{}: more than {} connections live at once (the limit, `--max-connections`)",
+                        (self.file_name)(r.file),
+                        r.line,
+                        self.max_connections
+                    ));
+                }
+            }
             self.flows.add(FlowPair::of(&key, *v));
             self.out.judged += 1;
             each(
@@ -365,8 +407,7 @@ pub fn judge_spooled(
             ..StreamOutcome::default()
         },
         conns: Conns::default(),
-        next_sweep: 0,
-        first_sweep: cfg.buffer.clamp(1, FIRST_SWEEP),
+        expiries: BinaryHeap::new(),
         flows: FlowSet {
             set: HashSet::default(),
             cap,
@@ -376,6 +417,8 @@ pub fn judge_spooled(
         max_examples,
         ids: HashSet::default(),
         first_dup_seq: None,
+        max_connections: cfg.max_connections.max(1),
+        file_name,
     };
     let mut merge = Merge::new(records.finish().map_err(|e| spool_error(&e))?);
     let mut group: Vec<Spilled> = Vec::new();
