@@ -372,11 +372,13 @@ impl Judging<'_> {
 /// Judges the records of `spool` against `compiled` (built from the
 /// scenario the spool placed them with), calling `each` with every judged
 /// record in judging order; keeps the first `max_examples` unplaced
-/// records. `file_name` names a file index in messages.
+/// records. `file_name` names a file index in messages. A [`Judged`]'s
+/// `record` is the record's position among the data records read
+/// (duplicates included), there being no list of records to index.
 ///
 /// # Errors
 /// A start second with more than [`super::spill::SpillConfig::max_group`]
-/// records, a temporary file that cannot be written or read, or an error
+/// records, more than `max_connections` live connections, a temporary file that cannot be written or read, or an error
 /// of `each` (returned as it is).
 pub fn judge_spooled(
     compiled: &Compiled,
