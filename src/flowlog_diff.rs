@@ -19,9 +19,11 @@ use zprsim_control::model::Scenario;
 use zprsim_control::verdict::{Stage, Verdict};
 use zprsim_dataplane::community_id::community_id;
 use zprsim_dataplane::conntrack::ConnKey;
-use zprsim_dataplane::flowlog::judge::{Agreement, FlowLogJudgement, judge_records, record_packet};
+use zprsim_dataplane::flowlog::judge::{Agreement, FlowLogJudgement, Judged, record_packet};
 use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_path_until};
 use zprsim_dataplane::flowlog::record::LogRecord;
+use zprsim_dataplane::flowlog::spill::{FlowLogSpool, SpillConfig};
+use zprsim_dataplane::flowlog::stream::{PairEvent, judge_spooled_pair};
 use zprsim_dataplane::judge::Totals;
 use zprsim_dataplane::output::OutputFile;
 use zprsim_dataplane::scenario_file;
@@ -42,6 +44,9 @@ pub struct Inputs<'a> {
     pub input_warnings: &'a [String],
     /// `--max-flow-log-records`.
     pub max_records: usize,
+    /// `--flow-log-buffer`, `--max-flow-log-spill`, `--max-flow-log-group`,
+    /// `--max-connections`.
+    pub spill: SpillConfig,
     /// `--report`.
     pub report: Option<&'a Path>,
     /// `--flows`.
@@ -161,43 +166,40 @@ const NO_RULE: u32 = u32::MAX;
 /// were a `Vec<String>` (~140 bytes with two rules).
 type Rules = [u32; 5];
 
-/// Per record: verdict, stage and deciding rules, or unplaced.
-type Verdicts = Vec<Option<(Verdict, Option<Stage>, Rules)>>;
+/// A record's verdict, stage and deciding rules under one scenario.
+type Verdicts = (Verdict, Option<Stage>, Rules);
 
+/// `x`'s verdict, stage and rules as [`RuleNames`] numbers (`known`
+/// caches each rule id's number for this scenario: a rule's text is made
+/// and looked up once, not once a record).
 fn verdicts(
     s: &Scenario,
     c: &Compiled,
-    j: &FlowLogJudgement,
-    n: usize,
+    x: &Judged,
     names: &mut RuleNames,
+    known: &mut HashMap<u32, u32>,
 ) -> Verdicts {
-    let mut v = vec![None; n];
-    // Each rule's text is made and looked up once, not once a record.
-    let mut known: HashMap<u32, u32> = HashMap::new();
-    for x in &j.judged {
-        let mut rules = [NO_RULE; 5];
-        let texts = x.fast.rules.iter().flatten().filter_map(|id| {
-            let r = c.rule_ref(*id)?;
-            let next = u32::try_from(names.0.len()).unwrap_or(NO_RULE - 1);
-            Some(*known.entry(id.raw()).or_insert_with(|| {
-                *names
-                    .0
-                    .entry(crate::diff::rule_content(s, r))
-                    .or_insert(next)
-            }))
-        });
-        for (slot, t) in rules.iter_mut().zip(texts) {
-            *slot = t;
-        }
-        if let Some(slot) = v.get_mut(x.record) {
-            *slot = Some((x.fast.judgement.verdict, x.fast.judgement.stage, rules));
-        }
+    let mut rules = [NO_RULE; 5];
+    let texts = x.fast.rules.iter().flatten().filter_map(|id| {
+        let r = c.rule_ref(*id)?;
+        let next = u32::try_from(names.0.len()).unwrap_or(NO_RULE - 1);
+        Some(*known.entry(id.raw()).or_insert_with(|| {
+            *names
+                .0
+                .entry(crate::diff::rule_content(s, r))
+                .or_insert(next)
+        }))
+    });
+    for (slot, t) in rules.iter_mut().zip(texts) {
+        *slot = t;
     }
-    v
+    (x.fast.judgement.verdict, x.fast.judgement.stage, rules)
 }
 
 struct Flow {
-    first: usize,
+    /// The first record (window start, then input order) and its place.
+    first: (u64, u64),
+    first_rec: LogRecord,
     records: u64,
     packets: u64,
     bytes: u64,
@@ -206,7 +208,9 @@ struct Flow {
     newly_allowed: u64,
     changed: bool,
     sides: [SideFlow; 2],
-    drop_start: [u64; 2],
+    /// The (window start, input position) of each side's first dropped
+    /// record, whose stage is the flow's.
+    drop_start: [(u64, u64); 2],
 }
 
 /// A scenario's side of the report; `judged` is the count of its judged
@@ -243,7 +247,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         max_records: a.max_records,
         ..Limits::default()
     };
-    let mut read = ReadOutcome::default();
+    let mut read = ReadOutcome::spilling(FlowLogSpool::new_pair(&sb, &sa, a.spill.clone()));
     for (i, p) in a.inputs.iter().enumerate() {
         let idx = u32::try_from(i).unwrap_or(u32::MAX);
         read_path_until(p, idx, &limits, Some(&interrupt.stop), &mut read)
@@ -253,38 +257,32 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         }
     }
     read.end_reading();
-    let recs = &read.records;
-    // One side at a time, its judged list freed once its verdicts are
-    // taken: at most one such list is held.
-    let mut names = RuleNames::default();
-    let mut side = |s: &Scenario, c: &Compiled| {
-        let mut j = judge_records(c, s, recs);
-        let v = verdicts(s, c, &j, recs.len(), &mut names);
-        let judged = j.judged.len() as u64;
-        j.judged = Vec::new();
-        (j, judged, v)
+    let spool = read
+        .spool
+        .take()
+        .unwrap_or_else(|| FlowLogSpool::new_pair(&sb, &sa, a.spill.clone()));
+    let name = |f: u32| {
+        a.inputs
+            .get(f as usize)
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
     };
-    let (jb, nb, vb) = side(&sb, &cb);
-    let (ja, na, va) = side(&sa, &ca);
+    // Each record is judged by both scenarios (each with its own tracking
+    // and tie order), one start second at a time: BEFORE's verdicts of the
+    // second wait here for AFTER's, and a record only one of them placed
+    // is counted at the second's end.
+    let mut names = RuleNames::default();
+    let mut known: [HashMap<u32, u32>; 2] = [HashMap::new(), HashMap::new()];
+    let mut waiting: HashMap<usize, (LogRecord, Verdicts)> = HashMap::new();
     let mut flows: HashMap<ConnKey, Flow> = HashMap::new();
     let (mut pk_break, mut pk_newly, mut pk_total) = (0u64, 0u64, 0u64);
     // Records one scenario places and the other does not (a VNIC without
     // the record's `id` on one side): not compared, and said.
     let (mut compared, mut one_side) = (0u64, [(0u64, 0u64); 2]);
-    for (i, r) in recs.iter().enumerate() {
-        let (b, af) = match (&vb[i], &va[i]) {
-            (Some(b), Some(af)) => (b, af),
-            (Some(_), None) | (None, Some(_)) => {
-                let n = usize::from(vb[i].is_none());
-                one_side[n].0 += 1;
-                one_side[n].1 = one_side[n].1.saturating_add(r.packets);
-                continue;
-            }
-            (None, None) => continue,
-        };
+    let mut pair = |r: &LogRecord, seq: u64, b: &Verdicts, af: &Verdicts| {
         compared += 1;
         let Some((key, _)) = ConnKey::of(&record_packet(r, false)) else {
-            continue;
+            return;
         };
         let blank = SideFlow {
             verdict: Verdict::Allow,
@@ -292,8 +290,10 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             allowed_packets: 0,
             dropped_packets: 0,
         };
-        let f = flows.entry(key).or_insert(Flow {
-            first: i,
+        let at = (r.start, seq);
+        let f = flows.entry(key).or_insert_with(|| Flow {
+            first: at,
+            first_rec: r.clone(),
             records: 0,
             packets: 0,
             bytes: 0,
@@ -302,10 +302,11 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             newly_allowed: 0,
             changed: false,
             sides: [blank; 2],
-            drop_start: [u64::MAX; 2],
+            drop_start: [(u64::MAX, u64::MAX); 2],
         });
-        if recs[f.first].start > r.start {
-            f.first = i;
+        if at < f.first {
+            f.first = at;
+            f.first_rec = r.clone();
         }
         f.records += 1;
         f.packets = f.packets.saturating_add(r.packets);
@@ -327,12 +328,12 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         for (n, v) in [b, af].into_iter().enumerate() {
             let s = &mut f.sides[n];
             // A flow's verdict on a side: drop (at the stage of its first
-            // dropped record, by window start) when any record is dropped.
-            let earlier = recs[i].start < f.drop_start[n];
-            if v.0 == Verdict::Drop && (s.verdict == Verdict::Allow || earlier) {
+            // dropped record, by window start, then input order) when any
+            // record is dropped.
+            if v.0 == Verdict::Drop && at < f.drop_start[n] {
                 s.verdict = v.0;
                 s.stage = v.1;
-                f.drop_start[n] = recs[i].start;
+                f.drop_start[n] = at;
             }
             if v.0 == Verdict::Allow {
                 s.allowed_packets = s.allowed_packets.saturating_add(r.packets);
@@ -340,7 +341,38 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
                 s.dropped_packets = s.dropped_packets.saturating_add(r.packets);
             }
         }
-    }
+    };
+    let [ob, oa] = judge_spooled_pair([&cb, &ca], spool, &name, |ev| {
+        match ev {
+            PairEvent::Judged(0, r, x) => {
+                let v = verdicts(&sb, &cb, x, &mut names, &mut known[0]);
+                waiting.insert(x.record, (r.clone(), v));
+            }
+            PairEvent::Judged(_, r, x) => {
+                let v = verdicts(&sa, &ca, x, &mut names, &mut known[1]);
+                match waiting.remove(&x.record) {
+                    Some((_, b)) => pair(r, x.record as u64, &b, &v),
+                    None => {
+                        one_side[1].0 += 1;
+                        one_side[1].1 = one_side[1].1.saturating_add(r.packets);
+                    }
+                }
+            }
+            PairEvent::SecondEnd => {
+                for (_, (r, _)) in waiting.drain() {
+                    one_side[0].0 += 1;
+                    one_side[0].1 = one_side[0].1.saturating_add(r.packets);
+                }
+            }
+        }
+        Ok(())
+    })
+    .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    read.duplicates = ob.duplicates;
+    read.first_duplicate = ob
+        .first_duplicate
+        .map(|(f, line)| format!("{}:{line}", name(f)));
+    let (jb, nb, ja, na) = (&ob.judgement, ob.judged, &oa.judgement, oa.judged);
     let mut counts = FlowCounts::default();
     let mut changed = Vec::new();
     for f in flows.values() {
@@ -357,7 +389,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             counts.unchanged += 1;
             continue;
         };
-        let r: &LogRecord = &recs[f.first];
+        let r: &LogRecord = &f.first_rec;
         let p = record_packet(r, false);
         let (sport, dport, icmp_type, icmp_code) = p.l4.fields();
         changed.push(ChangedFlow {
@@ -426,14 +458,11 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             would_break: pk_break,
             newly_allowed: pk_newly,
         },
-        before: side_out(a.before, &jb, nb),
-        after: side_out(a.after, &ja, na),
+        before: side_out(a.before, jb, nb),
+        after: side_out(a.after, ja, na),
         flow_log: FlowLogCounts {
-            records: recs.len() as u64
-                + read.nodata
-                + read.skipdata
-                + read.malformed
-                + read.duplicates,
+            // The data records read (duplicates among them) and the rest.
+            records: ob.records + read.nodata + read.skipdata + read.malformed,
             skipped_nodata: read.nodata,
             skipped_skipdata: read.skipdata,
             skipped_malformed: read.malformed,

@@ -847,3 +847,68 @@ fn replay_with_an_unwritable_temporary_directory_is_an_error() {
     );
     assert!(report.exists());
 }
+
+/// `diff` on flow logs: report, `--flows` lines and summary the same
+/// whether the records stay in memory or each is spilled in a run of its
+/// own, with duplicates (a log beside its gzip copy) and a scenario that
+/// places some records the other does not.
+#[test]
+fn diff_of_flow_logs_is_the_same_for_any_buffer() {
+    let tmp = tempfile::tempdir().unwrap();
+    // AFTER without worker-1's id: its records are placed by BEFORE only.
+    let after = tmp.path().join("after.toml");
+    let text = std::fs::read_to_string(root().join("examples/oke-orders/proposed.toml")).unwrap();
+    std::fs::write(
+        &after,
+        text.replace("okeordersworker1\"", "okeordersworkerX\""),
+    )
+    .unwrap();
+    // Its ZPR policy files, which it names relative to itself.
+    std::fs::create_dir(tmp.path().join("policies")).unwrap();
+    for e in std::fs::read_dir(root().join("examples/oke-orders/policies")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), tmp.path().join("policies").join(e.file_name())).unwrap();
+    }
+    let spill = tempfile::tempdir().unwrap();
+    let run = |after: &Path, buffer: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let (report, flows) = (dir.path().join("r.json"), dir.path().join("f.jsonl"));
+        let o = Command::cargo_bin("zprsim")
+            .unwrap()
+            .current_dir(root())
+            .env("TMPDIR", spill.path())
+            .args(["diff", fixtures::OKE])
+            .arg(after)
+            .args([
+                "examples/oke-orders/flowlogs/oke-demo.jsonl",
+                "examples/oke-orders/flowlogs/oke-demo.jsonl.gz",
+                "--flow-log-buffer",
+                buffer,
+                "--report",
+            ])
+            .arg(&report)
+            .arg("--flows")
+            .arg(&flows)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.code().is_some_and(|c| c <= 1),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let mut r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        r["duration_s"] = Value::Null;
+        (r, std::fs::read(&flows).unwrap(), o.stdout, o.stderr)
+    };
+    for after in [root().join("examples/oke-orders/proposed.toml"), after] {
+        let all = run(&after, "1000000");
+        let one = run(&after, "1");
+        assert_eq!(one.0, all.0);
+        assert_eq!(one.1, all.1);
+        assert_eq!(one.2, all.2);
+        assert_eq!(one.3, all.3);
+        assert!(all.0["flow_log"]["skipped_duplicate"].as_u64().unwrap() > 0);
+        assert!(!all.1.is_empty());
+    }
+    assert_eq!(std::fs::read_dir(spill.path()).unwrap().count(), 0);
+}

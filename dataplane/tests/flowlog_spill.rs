@@ -354,7 +354,7 @@ fn a_small_buffer_spills_and_bounds_the_tracking() {
     same(&got, &want, "20,000 records, buffer 50");
     assert!(st.stats.runs >= 400, "{:?}", st.stats);
     assert!(
-        st.stats.spilled_bytes >= st.stats.runs * 50 * 122,
+        st.stats.spilled_bytes >= st.stats.runs * 50 * 127,
         "{:?}",
         st.stats
     );
@@ -439,7 +439,7 @@ fn the_spill_limit_is_checked_before_a_run_is_written() {
         &c,
         &text,
         SpillConfig {
-            max_spill: 2 * 10 * 122 + 400,
+            max_spill: 2 * 10 * 127 + 400,
             ..cfg(10, dir.path())
         },
     )
@@ -490,17 +490,17 @@ fn past_128_runs_the_spill_limit_counts_the_merges() {
         )
     };
     // Record k (line k + 1) writes run k; the 129th run counts twice.
-    let e = limit(140 * 122).err().unwrap();
+    let e = limit(140 * 127).err().unwrap();
     assert!(
         e.starts_with("t.jsonl:130: ") && e.contains("`--max-flow-log-spill`"),
         "{e}"
     );
-    let e = limit(128 * 122).err().unwrap();
+    let e = limit(128 * 127).err().unwrap();
     assert!(e.starts_with("t.jsonl:130: "), "{e}");
-    let e = limit(128 * 122 - 1).err().unwrap();
+    let e = limit(128 * 127 - 1).err().unwrap();
     assert!(e.starts_with("t.jsonl:129: "), "{e}");
     // Room for all of it, merges included: judged as in memory.
-    let (st, _) = limit(2 * 200 * 122).unwrap();
+    let (st, _) = limit(2 * 200 * 127).unwrap();
     assert_eq!(st.judged, 200);
     assert_eq!(st.stats.runs, 199);
 }

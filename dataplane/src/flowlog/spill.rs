@@ -1,5 +1,5 @@
 //! Flow-log records kept outside memory: each data record, placed at its
-//! VNIC as it is read, becomes a fixed-size [`Spilled`] (122 bytes: no
+//! VNIC as it is read, becomes a fixed-size [`Spilled`] (127 bytes: no
 //! strings, the VNIC as an index) pushed into a [`Spool`] that holds at
 //! most [`SpillConfig::buffer`] of them in memory and writes the rest as
 //! sorted runs (window start, then input order) to one unnamed temporary
@@ -114,7 +114,14 @@ pub(crate) struct Spilled {
     pub dport: u16,
     pub proto: u8,
     pub action: Action,
-    pub placed: Placed,
+    /// Where it was placed ([`placed_code`]: one byte, where a `Placed`
+    /// takes two and the record would pass 128 bytes).
+    pub placed: u8,
+    /// Its placement by the second scenario of a pair
+    /// ([`FlowLogSpool::new_pair`]: `diff`), VNIC and where; the first's
+    /// again otherwise.
+    pub vnic2: u32,
+    pub placed2: u8,
 }
 
 /// Writes `v` at `*at` and moves past it.
@@ -161,11 +168,31 @@ fn get_ip(b: &[u8], at: &mut usize) -> Option<IpAddr> {
     }
 }
 
+/// A placement as one byte.
+pub(crate) fn placed_code(p: Placed) -> u8 {
+    match p {
+        Placed::At(Direction::Egress) => 0,
+        Placed::At(Direction::Ingress) => 1,
+        Placed::Not(Unplaced::UnknownVnic) => 2,
+        Placed::Not(Unplaced::NotTheVnicsAddress) => 3,
+    }
+}
+
+fn placed_from(code: u8) -> Option<Placed> {
+    Some(match code {
+        0 => Placed::At(Direction::Egress),
+        1 => Placed::At(Direction::Ingress),
+        2 => Placed::Not(Unplaced::UnknownVnic),
+        3 => Placed::Not(Unplaced::NotTheVnicsAddress),
+        _ => return None,
+    })
+}
+
 impl Spooled for Spilled {
     /// 7 × 8 (times, seq, counts, line, OCID offset) + 17 (id and
-    /// its presence) + 8 (file, VNIC) + 2 × 17 (addresses) + 5 (ports,
-    /// protocol) + 2 (action, placement).
-    const SIZE: usize = 122;
+    /// its presence) + 12 (file, two VNICs) + 2 × 17 (addresses) + 5
+    /// (ports, protocol) + 3 (action, two placements).
+    const SIZE: usize = 127;
 
     fn encode(&self, out: &mut [u8]) {
         let mut at = 0;
@@ -184,6 +211,7 @@ impl Spooled for Spilled {
         put(out, &mut at, &self.id.unwrap_or([0; 16]));
         put(out, &mut at, &self.file.to_le_bytes());
         put(out, &mut at, &self.vnic.to_le_bytes());
+        put(out, &mut at, &self.vnic2.to_le_bytes());
         put_ip(out, &mut at, self.src);
         put_ip(out, &mut at, self.dst);
         put(out, &mut at, &self.sport.to_le_bytes());
@@ -194,12 +222,8 @@ impl Spooled for Spilled {
             &mut at,
             &[
                 u8::from(self.action == Action::Reject),
-                match self.placed {
-                    Placed::At(Direction::Egress) => 0,
-                    Placed::At(Direction::Ingress) => 1,
-                    Placed::Not(Unplaced::UnknownVnic) => 2,
-                    Placed::Not(Unplaced::NotTheVnicsAddress) => 3,
-                },
+                self.placed,
+                self.placed2,
             ],
         );
         debug_assert_eq!(at, Self::SIZE);
@@ -219,11 +243,12 @@ impl Spooled for Spilled {
         let id = get::<16>(b, at)?;
         let file = u32::from_le_bytes(get::<4>(b, at)?);
         let vnic = u32::from_le_bytes(get::<4>(b, at)?);
+        let vnic2 = u32::from_le_bytes(get::<4>(b, at)?);
         let src = get_ip(b, at)?;
         let dst = get_ip(b, at)?;
         let sport = u16::from_le_bytes(get::<2>(b, at)?);
         let dport = u16::from_le_bytes(get::<2>(b, at)?);
-        let [proto, action, placed] = get::<3>(b, at)?;
+        let [proto, action, placed, placed2] = get::<4>(b, at)?;
         Some(Spilled {
             start,
             seq,
@@ -245,13 +270,9 @@ impl Spooled for Spilled {
             } else {
                 Action::Accept
             },
-            placed: match placed {
-                0 => Placed::At(Direction::Egress),
-                1 => Placed::At(Direction::Ingress),
-                2 => Placed::Not(Unplaced::UnknownVnic),
-                3 => Placed::Not(Unplaced::NotTheVnicsAddress),
-                _ => return None,
-            },
+            placed: placed_from(placed).map(placed_code)?,
+            vnic2,
+            placed2: placed_from(placed2).map(placed_code)?,
         })
     }
 
@@ -263,6 +284,20 @@ impl Spooled for Spilled {
 }
 
 impl Spilled {
+    /// Its VNIC and placement by scenario `side` (0, or 1 of a pair).
+    pub(crate) fn placement(&self, side: usize) -> (u32, Placed) {
+        let (v, code) = if side == 0 {
+            (self.vnic, self.placed)
+        } else {
+            (self.vnic2, self.placed2)
+        };
+        // Codes are made by `placed_code` and checked when read back.
+        (
+            v,
+            placed_from(code).unwrap_or(Placed::Not(Unplaced::UnknownVnic)),
+        )
+    }
+
     /// The record, its VNIC's OCID `vnic` (shared).
     pub(crate) fn record(&self, vnic: Arc<str>) -> LogRecord {
         LogRecord {
@@ -358,16 +393,55 @@ impl OcidStore {
     }
 }
 
-/// The data records of a run, placed and spooled as they are read
-/// ([`super::read::ReadOutcome::spilling`]).
-pub struct FlowLogSpool {
-    pub(crate) spool: Spool<Spilled>,
-    pub(crate) cfg: SpillConfig,
+/// Placing records at one scenario's VNICs.
+pub(crate) struct Placer {
     by_id: HashMap<Arc<str>, u32>,
     /// Each VNIC's private IPs.
     ips: Vec<Vec<IpAddr>>,
     /// Each VNIC's `id` (empty when it has none).
     pub(crate) vnic_ids: Vec<Arc<str>>,
+}
+
+impl Placer {
+    fn new(s: &Scenario) -> Placer {
+        Placer {
+            by_id: s
+                .vnics
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| Some((Arc::from(v.id.as_deref()?), u32::try_from(i).ok()?)))
+                // As `judge_records`'s map: of two VNICs with one id, the later.
+                .collect(),
+            ips: s.vnics.iter().map(|v| v.private_ips.clone()).collect(),
+            vnic_ids: s
+                .vnics
+                .iter()
+                .map(|v| Arc::from(v.id.as_deref().unwrap_or_default()))
+                .collect(),
+        }
+    }
+
+    /// `r`'s VNIC and placement; `None` when no VNIC has its OCID.
+    fn place(&self, r: &LogRecord) -> Option<(u32, Placed)> {
+        let v = *self.by_id.get(&*r.vnic)?;
+        let holds = |ip: IpAddr| self.ips.get(v as usize).is_some_and(|x| x.contains(&ip));
+        Some(if holds(r.src) {
+            (v, Placed::At(Direction::Egress))
+        } else if holds(r.dst) {
+            (v, Placed::At(Direction::Ingress))
+        } else {
+            (v, Placed::Not(Unplaced::NotTheVnicsAddress))
+        })
+    }
+}
+
+/// The data records of a run, placed and spooled as they are read
+/// ([`super::read::ReadOutcome::spilling`]).
+pub struct FlowLogSpool {
+    pub(crate) spool: Spool<Spilled>,
+    pub(crate) cfg: SpillConfig,
+    /// The scenario's placer, and the second one's of a pair.
+    pub(crate) placers: Vec<Placer>,
     pub(crate) ocids: OcidStore,
     /// Data records pushed.
     pub(crate) seq: u64,
@@ -386,28 +460,23 @@ impl FlowLogSpool {
     /// An empty spool placing records at `s`'s VNICs.
     #[must_use]
     pub fn new(s: &Scenario, cfg: SpillConfig) -> FlowLogSpool {
-        let vnic_ids: Vec<Arc<str>> = s
-            .vnics
-            .iter()
-            .map(|v| Arc::from(v.id.as_deref().unwrap_or_default()))
-            .collect();
-        let by_id: HashMap<Arc<str>, u32> = s
-            .vnics
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| Some((Arc::from(v.id.as_deref()?), u32::try_from(i).ok()?)))
-            // As `judge_records`'s map: of two VNICs with one id, the later.
-            .collect();
         let dir = cfg.dir.clone().unwrap_or_else(std::env::temp_dir);
         FlowLogSpool {
             spool: Spool::new(cfg.buffer, cfg.dir.as_deref()),
-            by_id,
-            ips: s.vnics.iter().map(|v| v.private_ips.clone()).collect(),
-            vnic_ids,
+            placers: vec![Placer::new(s)],
             ocids: OcidStore::new(dir),
             cfg,
             seq: 0,
         }
+    }
+
+    /// An empty spool placing records at the VNICs of `before` and of
+    /// `after` (`diff`: [`super::stream::judge_spooled_pair`]).
+    #[must_use]
+    pub fn new_pair(before: &Scenario, after: &Scenario, cfg: SpillConfig) -> FlowLogSpool {
+        let mut sp = FlowLogSpool::new(before, cfg);
+        sp.placers.push(Placer::new(after));
+        sp
     }
 
     /// Data records pushed so far.
@@ -461,8 +530,8 @@ impl FlowLogSpool {
         if self.spool.full() && self.bytes_with_next_run() > self.cfg.max_spill {
             return Err(self.spill_limit());
         }
-        let holds = |v: u32, ip: IpAddr| self.ips.get(v as usize).is_some_and(|x| x.contains(&ip));
-        let (vnic, placed, ocid) = match self.by_id.get(&*r.vnic) {
+        let (vnic, placed, ocid) = match self.placers.first().and_then(|p| p.place(r)) {
+            Some((v, placed)) => (v, placed, 0),
             None => {
                 let at = self.ocids.put(&r.vnic).map_err(|e| {
                     format!(
@@ -477,9 +546,12 @@ impl FlowLogSpool {
                 }
                 (0, Placed::Not(Unplaced::UnknownVnic), at)
             }
-            Some(&v) if holds(v, r.src) => (v, Placed::At(Direction::Egress), 0),
-            Some(&v) if holds(v, r.dst) => (v, Placed::At(Direction::Ingress), 0),
-            Some(&v) => (v, Placed::Not(Unplaced::NotTheVnicsAddress), 0),
+        };
+        let (vnic2, placed2) = match self.placers.get(1) {
+            None => (vnic, placed),
+            Some(p) => p
+                .place(r)
+                .unwrap_or((0, Placed::Not(Unplaced::UnknownVnic))),
         };
         self.spool.push(Spilled {
             start: r.start,
@@ -498,7 +570,9 @@ impl FlowLogSpool {
             dport: r.dport,
             proto: r.proto,
             action: r.action,
-            placed,
+            placed: placed_code(placed),
+            vnic2,
+            placed2: placed_code(placed2),
         });
         self.seq += 1;
         Ok(())
@@ -530,7 +604,9 @@ mod tests {
             dport: 8080,
             proto: 6,
             action: Action::Reject,
-            placed: Placed::At(Direction::Ingress),
+            placed: 1,
+            vnic2: 9,
+            placed2: 2,
         };
         let mut b = vec![0u8; Spilled::SIZE];
         for placed in [
@@ -540,7 +616,8 @@ mod tests {
             Placed::Not(Unplaced::NotTheVnicsAddress),
         ] {
             for id in [None, Some([0; 16]), Some([255; 16])] {
-                r.placed = placed;
+                r.placed = placed_code(placed);
+                r.placed2 = placed_code(placed);
                 r.id = id;
                 r.action = if id.is_some() {
                     Action::Accept
@@ -554,7 +631,7 @@ mod tests {
         // 128 bytes in memory.
         assert_eq!(std::mem::size_of::<Spilled>(), 128);
         // A placement byte that is none.
-        b[Spilled::SIZE - 1] = 9;
+        b[Spilled::SIZE - 2] = 9;
         assert_eq!(Spilled::decode(&b), None);
     }
 

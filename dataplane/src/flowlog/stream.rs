@@ -227,6 +227,8 @@ impl Ord for Expiry {
 /// The state carried from one start second to the next.
 struct Judging<'a> {
     compiled: &'a Compiled,
+    /// Which placement of the records this scenario's is (0, or 1 of a pair).
+    side: usize,
     vnic_ids: &'a [Arc<str>],
     out: StreamOutcome,
     conns: Conns,
@@ -298,10 +300,11 @@ impl Judging<'_> {
                 }
                 continue;
             }
-            match x.placed {
+            let (vnic, placed) = x.placement(self.side);
+            match placed {
                 Placed::Not(why) => self.weight_unplaced(x, why),
                 Placed::At(dir) => {
-                    let v = x.vnic as usize;
+                    let v = vnic as usize;
                     let ocid = self
                         .vnic_ids
                         .get(v)
@@ -387,67 +390,15 @@ pub fn judge_spooled(
     file_name: &dyn Fn(u32) -> String,
     mut each: impl FnMut(&LogRecord, &Judged) -> Result<(), String>,
 ) -> Result<StreamOutcome, String> {
-    let runs = spool.runs();
-    let read = spool.records();
-    let spilled_bytes = spool.spilled_bytes();
-    let FlowLogSpool {
-        spool: records,
-        cfg,
-        vnic_ids,
-        ocids,
-        ..
-    } = spool;
-    let cap = (cfg.buffer / 2).max(1);
-    let mut j = Judging {
-        compiled,
-        vnic_ids: &vnic_ids,
-        out: StreamOutcome {
-            judgement: FlowLogJudgement {
-                counters: Counters::with_rules(compiled.rule_count()),
-                ..FlowLogJudgement::default()
-            },
-            ..StreamOutcome::default()
-        },
-        conns: Conns::default(),
-        expiries: BinaryHeap::new(),
-        flows: FlowSet {
-            set: HashSet::default(),
-            cap,
-            spool: Spool::new(cap, cfg.dir.as_deref()),
-        },
-        examples: BinaryHeap::new(),
-        max_examples,
-        ids: HashSet::default(),
-        first_dup_seq: None,
-        max_connections: cfg.max_connections.max(1),
-        file_name,
-    };
-    let mut merge = Merge::new(records.finish().map_err(|e| spool_error(&e))?);
-    let mut group: Vec<Spilled> = Vec::new();
-    while let Some(x) = merge.next_record().map_err(|e| spool_error(&e))? {
-        if group.first().is_some_and(|g| g.start != x.start) {
-            j.group(&group, &mut each)?;
-            group.clear();
-        }
-        if group.len() >= cfg.max_group {
-            return Err(format!(
-                "{}:{}: more than {} flow-log records start in the second {} (the limit, `--max-flow-log-group`: one second's records are held at once for the tie rule and to find duplicates)",
-                file_name(x.file),
-                x.line,
-                cfg.max_group,
-                x.start
-            ));
-        }
-        group.push(x);
-    }
-    j.group(&group, &mut each)?;
-    drop(group);
-    drop(merge);
-    let mut out = j.out;
-    let (flows, two, flow_runs) = j.flows.count().map_err(|e| spool_error(&e))?;
-    out.judgement.flows = flows;
-    out.judgement.flows_at_two_vnics = two;
-    out.judgement.counters.flows = flows;
+    let (stats, records, cfg, placers, ocids) = open(spool);
+    let vnic_ids = placers
+        .into_iter()
+        .next()
+        .map(|p| p.vnic_ids)
+        .unwrap_or_default();
+    let mut j = Judging::new(compiled, 0, &vnic_ids, &cfg, max_examples, file_name);
+    merge_groups(records, &cfg, file_name, |g| j.group(g, &mut each))?;
+    let mut out = j.finish(stats)?;
     let mut examples: Vec<Example> = j.examples.into_vec();
     examples.sort_unstable();
     for Example(x, why) in examples {
@@ -464,11 +415,158 @@ pub fn judge_spooled(
         };
         out.unplaced_examples.push((x.record(ocid), why));
     }
-    out.records = read;
-    out.stats.runs = runs;
-    out.stats.spilled_bytes = spilled_bytes;
-    out.stats.flow_runs = flow_runs;
     Ok(out)
+}
+
+/// What the spool did, taken before its records are merged: data records,
+/// runs, bytes.
+type SpoolFigures = (u64, u64, u64);
+
+/// The spool's parts, its runs finished.
+fn open(
+    spool: FlowLogSpool,
+) -> (
+    SpoolFigures,
+    Spool<Spilled>,
+    super::spill::SpillConfig,
+    Vec<super::spill::Placer>,
+    super::spill::OcidStore,
+) {
+    let figures = (spool.records(), spool.runs(), spool.spilled_bytes());
+    let FlowLogSpool {
+        spool: records,
+        cfg,
+        placers,
+        ocids,
+        ..
+    } = spool;
+    (figures, records, cfg, placers, ocids)
+}
+
+/// Merges the runs and hands each start second's records, in input
+/// order, to `group`.
+fn merge_groups(
+    records: Spool<Spilled>,
+    cfg: &super::spill::SpillConfig,
+    file_name: &dyn Fn(u32) -> String,
+    mut group: impl FnMut(&[Spilled]) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut merge = Merge::new(records.finish().map_err(|e| spool_error(&e))?);
+    let mut g: Vec<Spilled> = Vec::new();
+    while let Some(x) = merge.next_record().map_err(|e| spool_error(&e))? {
+        if g.first().is_some_and(|f| f.start != x.start) {
+            group(&g)?;
+            g.clear();
+        }
+        if g.len() >= cfg.max_group {
+            return Err(format!(
+                "{}:{}: more than {} flow-log records start in the second {} (the limit, `--max-flow-log-group`: one second's records are held at once for the tie rule and to find duplicates)",
+                file_name(x.file),
+                x.line,
+                cfg.max_group,
+                x.start
+            ));
+        }
+        g.push(x);
+    }
+    group(&g)
+}
+
+impl<'a> Judging<'a> {
+    fn new(
+        compiled: &'a Compiled,
+        side: usize,
+        vnic_ids: &'a [Arc<str>],
+        cfg: &super::spill::SpillConfig,
+        max_examples: usize,
+        file_name: &'a dyn Fn(u32) -> String,
+    ) -> Judging<'a> {
+        let cap = (cfg.buffer / 2).max(1);
+        Judging {
+            compiled,
+            side,
+            vnic_ids,
+            out: StreamOutcome {
+                judgement: FlowLogJudgement {
+                    counters: Counters::with_rules(compiled.rule_count()),
+                    ..FlowLogJudgement::default()
+                },
+                ..StreamOutcome::default()
+            },
+            conns: Conns::default(),
+            expiries: BinaryHeap::new(),
+            flows: FlowSet {
+                set: HashSet::default(),
+                cap,
+                spool: Spool::new(cap, cfg.dir.as_deref()),
+            },
+            examples: BinaryHeap::new(),
+            max_examples,
+            ids: HashSet::default(),
+            first_dup_seq: None,
+            max_connections: cfg.max_connections.max(1),
+            file_name,
+        }
+    }
+
+    /// The outcome but for the unplaced examples: the flows counted.
+    fn finish(&mut self, (read, runs, bytes): SpoolFigures) -> Result<StreamOutcome, String> {
+        let mut out = std::mem::take(&mut self.out);
+        let flows = std::mem::replace(
+            &mut self.flows,
+            FlowSet {
+                set: HashSet::default(),
+                cap: 1,
+                spool: Spool::new(1, None),
+            },
+        );
+        let (n, two, flow_runs) = flows.count().map_err(|e| spool_error(&e))?;
+        out.judgement.flows = n;
+        out.judgement.flows_at_two_vnics = two;
+        out.judgement.counters.flows = n;
+        out.records = read;
+        out.stats.runs = runs;
+        out.stats.spilled_bytes = bytes;
+        out.stats.flow_runs = flow_runs;
+        Ok(out)
+    }
+}
+
+/// What [`judge_spooled_pair`] hands over, in order: each start second's
+/// records judged by the first scenario, then by the second, then the
+/// end of the second.
+pub enum PairEvent<'r> {
+    /// A record judged by scenario `0` or `1`.
+    Judged(usize, &'r LogRecord, &'r Judged),
+    /// Every record of one start second was judged by both.
+    SecondEnd,
+}
+
+/// As [`judge_spooled`], for a spool of [`FlowLogSpool::new_pair`]: every
+/// record judged by both scenarios (`compiled[0]` placing by the first
+/// placement, `compiled[1]` by the second), each with its own tracking
+/// and tie order; no unplaced examples.
+///
+/// # Errors
+/// As [`judge_spooled`].
+pub fn judge_spooled_pair(
+    compiled: [&Compiled; 2],
+    spool: FlowLogSpool,
+    file_name: &dyn Fn(u32) -> String,
+    mut each: impl FnMut(PairEvent<'_>) -> Result<(), String>,
+) -> Result<[StreamOutcome; 2], String> {
+    let (stats, records, cfg, placers, _) = open(spool);
+    let ids: Vec<Vec<Arc<str>>> = placers.into_iter().map(|p| p.vnic_ids).collect();
+    let second = ids.get(1).or(ids.first()).map_or(&[][..], Vec::as_slice);
+    let first = ids.first().map_or(&[][..], Vec::as_slice);
+    let mut a = Judging::new(compiled[0], 0, first, &cfg, 0, file_name);
+    let mut b = Judging::new(compiled[1], 1, second, &cfg, 0, file_name);
+    merge_groups(records, &cfg, file_name, |g| {
+        a.group(g, &mut |r, j| each(PairEvent::Judged(0, r, j)))?;
+        b.group(g, &mut |r, j| each(PairEvent::Judged(1, r, j)))?;
+        each(PairEvent::SecondEnd)
+    })?;
+    Ok([a.finish(stats)?, b.finish(stats)?])
 }
 
 #[cfg(test)]
