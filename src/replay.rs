@@ -61,7 +61,7 @@ pub struct Args {
     /// memory, so this bounds the run's length and disk, not its memory.
     #[arg(long, default_value_t = zprsim_dataplane::flowlog::read::MAX_RECORDS_SPILLED)]
     max_flow_log_records: usize,
-    /// Flow-log records held in memory (122 bytes each) before a sorted run
+    /// Flow-log records held in memory (128 bytes each) before a sorted run
     /// of them is written to a temporary file in `$TMPDIR` (flow-log input
     /// only; at least 1).
     #[arg(long, default_value_t = zprsim_dataplane::flowlog::spill::DEFAULT_BUFFER)]

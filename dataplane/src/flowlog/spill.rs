@@ -24,7 +24,7 @@ use super::record::{Action, EntryId, LogRecord};
 use crate::engine::spool::{FAN_IN, Spool, Spooled};
 
 /// Records held in memory before a sorted run is written, by default
-/// (~122 MB at [`Spilled::SIZE`] bytes each, the vector's room aside).
+/// (~128 MB in memory at 128 bytes each, the vector's room aside).
 pub const DEFAULT_BUFFER: usize = 1_000_000;
 
 /// Bytes of temporary files at most, by default (64 GiB: ~280 million
