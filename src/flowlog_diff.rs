@@ -30,7 +30,12 @@ use zprsim_dataplane::scenario_file;
 
 use crate::Failure;
 use crate::diff::Class;
+use crate::flowlog_diff_sort::{Changed, INLINE_VNICS, Part, key_bytes, side_code, side_of};
 use crate::report::{FlowCounts, PacketCounts, StageCounts};
+use zprsim_dataplane::flowlog::sort::Sorter;
+
+/// Changed flows the summary lists.
+const SUMMARY_FLOWS: usize = 20;
 
 /// What `diff` hands over.
 pub struct Inputs<'a> {
@@ -196,21 +201,186 @@ fn verdicts(
     (x.fast.judgement.verdict, x.fast.judgement.stage, rules)
 }
 
+/// One flow being built from its parts ([`Part`], in tuple order).
 struct Flow {
-    /// The first record (window start, then input order) and its place.
-    first: (u64, u64),
-    first_rec: LogRecord,
+    /// Its first part: the first record (window start, input order).
+    first: Part,
     records: u64,
     packets: u64,
     bytes: u64,
-    vnics: BTreeSet<String>,
+    /// The VNICs that logged it (BEFORE's indices).
+    vnics: BTreeSet<u32>,
     would_break: u64,
     newly_allowed: u64,
     changed: bool,
-    sides: [SideFlow; 2],
-    /// The (window start, input position) of each side's first dropped
-    /// record, whose stage is the flow's.
-    drop_start: [(u64, u64); 2],
+    /// Per side: verdict and stage of its first dropped record (allow when
+    /// none), allowed and dropped packets.
+    sides: [(u8, u64, u64); 2],
+}
+
+impl Flow {
+    fn of(p: &Part) -> Flow {
+        let mut f = Flow {
+            first: *p,
+            records: 0,
+            packets: 0,
+            bytes: 0,
+            vnics: BTreeSet::new(),
+            would_break: 0,
+            newly_allowed: 0,
+            changed: false,
+            sides: [(0, 0, 0); 2],
+        };
+        f.add(p);
+        f
+    }
+
+    fn add(&mut self, p: &Part) {
+        self.records += 1;
+        self.packets = self.packets.saturating_add(p.packets);
+        self.bytes = self.bytes.saturating_add(p.bytes);
+        self.vnics.insert(p.vnic);
+        let (bok, aok) = (p.sides[0] == 0, p.sides[1] == 0);
+        if bok && !aok {
+            self.would_break = self.would_break.saturating_add(p.packets);
+        }
+        if !bok && aok {
+            self.newly_allowed = self.newly_allowed.saturating_add(p.packets);
+        }
+        self.changed |= p.reason_changed;
+        for (s, &code) in self.sides.iter_mut().zip(&p.sides) {
+            // A flow's verdict on a side: drop (at the stage of its first
+            // dropped record, by window start, then input order) when any
+            // record is dropped.
+            if code != 0 && s.0 == 0 {
+                s.0 = code;
+            }
+            if code == 0 {
+                s.1 = s.1.saturating_add(p.packets);
+            } else {
+                s.2 = s.2.saturating_add(p.packets);
+            }
+        }
+    }
+
+    /// Counts the flow in its class; its record for `--flows` when it
+    /// changed (VNICs past [`INLINE_VNICS`] go to `overflow`).
+    fn changed_record(
+        self,
+        counts: &mut FlowCounts,
+        overflow: &mut Vec<Vec<u32>>,
+    ) -> Option<Changed> {
+        let class = if self.would_break > 0 {
+            counts.would_break += 1;
+            0
+        } else if self.newly_allowed > 0 {
+            counts.newly_allowed += 1;
+            1
+        } else if self.changed {
+            counts.reason_changed += 1;
+            2
+        } else {
+            counts.unchanged += 1;
+            return None;
+        };
+        let mut vnics = [0u32; INLINE_VNICS];
+        let nvnics = if self.vnics.len() <= INLINE_VNICS {
+            for (slot, v) in vnics.iter_mut().zip(&self.vnics) {
+                *slot = *v;
+            }
+            u8::try_from(self.vnics.len()).unwrap_or(u8::MAX)
+        } else {
+            vnics[0] = u32::try_from(overflow.len()).unwrap_or(u32::MAX);
+            overflow.push(self.vnics.into_iter().collect());
+            u8::MAX
+        };
+        let p = &self.first;
+        Some(Changed {
+            start: p.start,
+            src: p.src,
+            dst: p.dst,
+            proto: p.proto,
+            sport: p.sport,
+            dport: p.dport,
+            packets: self.packets,
+            bytes: self.bytes,
+            records: self.records,
+            sides: self.sides,
+            class,
+            nvnics,
+            vnics,
+        })
+    }
+}
+
+/// A changed flow as `--flows` writes it, from its sorted record.
+fn changed_flow(s: &Scenario, c: &Changed, overflow: &[Vec<u32>]) -> ChangedFlow {
+    let r = LogRecord {
+        file: 0,
+        line: 0,
+        vnic: std::sync::Arc::from(""),
+        action: zprsim_dataplane::flowlog::record::Action::Accept,
+        src: c.src,
+        dst: c.dst,
+        proto: c.proto,
+        sport: c.sport,
+        dport: c.dport,
+        packets: c.packets,
+        bytes: c.bytes,
+        start: c.start,
+        end: c.start,
+    };
+    let p = record_packet(&r, false);
+    let (sport, dport, icmp_type, icmp_code) = p.l4.fields();
+    let side = |n: usize| {
+        let (code, allowed, dropped) = c.sides[n];
+        let (verdict, stage) = side_of(code);
+        SideFlow {
+            verdict,
+            stage,
+            allowed_packets: allowed,
+            dropped_packets: dropped,
+        }
+    };
+    let indices: &[u32] = if c.nvnics == u8::MAX {
+        overflow
+            .get(c.vnics[0] as usize)
+            .map_or(&[][..], Vec::as_slice)
+    } else {
+        c.vnics.get(..usize::from(c.nvnics)).unwrap_or_default()
+    };
+    let vnics: BTreeSet<String> = indices
+        .iter()
+        .filter_map(|&i| s.vnics.get(i as usize)?.id.clone())
+        .collect();
+    let (before, after) = (side(0), side(1));
+    ChangedFlow {
+        src: c.src,
+        dst: c.dst,
+        proto: c.proto,
+        sport,
+        dport,
+        icmp_type,
+        icmp_code,
+        #[allow(clippy::cast_precision_loss)] // epoch seconds: exact below 2^53
+        first_ts: c.start as f64,
+        packets: c.packets,
+        bytes: c.bytes,
+        allowed_packets: before.allowed_packets,
+        dropped_packets: before.dropped_packets,
+        verdict: before.verdict,
+        stage: before.stage,
+        community_id: community_id(&p),
+        records: c.records,
+        vnics: vnics.into_iter().collect(),
+        class: match c.class {
+            0 => Class::WouldBreak,
+            1 => Class::NewlyAllowed,
+            _ => Class::ReasonChanged,
+        },
+        before,
+        after,
+    }
 }
 
 /// A scenario's side of the report; `judged` is the count of its judged
@@ -273,85 +443,65 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     // is counted at the second's end.
     let mut names = RuleNames::default();
     let mut known: [HashMap<u32, u32>; 2] = [HashMap::new(), HashMap::new()];
-    let mut waiting: HashMap<usize, (LogRecord, Verdicts)> = HashMap::new();
-    let mut flows: HashMap<ConnKey, Flow> = HashMap::new();
+    let mut waiting: HashMap<usize, (Verdicts, u32, u64)> = HashMap::new();
+    // Each compared record's part of its flow, sorted by tuple outside
+    // memory past the buffer: flows are then built one at a time.
+    let spill_dir = a.spill.dir.as_deref();
+    let mut parts: Sorter<Part> = Sorter::new(a.spill.buffer, a.spill.max_spill, spill_dir);
+    let spill_limit = |r: &LogRecord, max: u64| {
+        format!(
+            "{}:{}: the flow-log records need more than {} MiB of temporary files (the limit, `--max-flow-log-spill`)",
+            name(r.file),
+            r.line,
+            max >> 20
+        )
+    };
     let (mut pk_break, mut pk_newly, mut pk_total) = (0u64, 0u64, 0u64);
     // Records one scenario places and the other does not (a VNIC without
     // the record's `id` on one side): not compared, and said.
     let (mut compared, mut one_side) = (0u64, [(0u64, 0u64); 2]);
-    let mut pair = |r: &LogRecord, seq: u64, b: &Verdicts, af: &Verdicts| {
+    let mut pair = |r: &LogRecord, seq: u64, vnic: u32, b: &Verdicts, af: &Verdicts| {
         compared += 1;
         let Some((key, _)) = ConnKey::of(&record_packet(r, false)) else {
-            return;
+            return Ok(());
         };
-        let blank = SideFlow {
-            verdict: Verdict::Allow,
-            stage: None,
-            allowed_packets: 0,
-            dropped_packets: 0,
-        };
-        let at = (r.start, seq);
-        let f = flows.entry(key).or_insert_with(|| Flow {
-            first: at,
-            first_rec: r.clone(),
-            records: 0,
-            packets: 0,
-            bytes: 0,
-            vnics: BTreeSet::new(),
-            would_break: 0,
-            newly_allowed: 0,
-            changed: false,
-            sides: [blank; 2],
-            drop_start: [(u64::MAX, u64::MAX); 2],
-        });
-        if at < f.first {
-            f.first = at;
-            f.first_rec = r.clone();
-        }
-        f.records += 1;
-        f.packets = f.packets.saturating_add(r.packets);
-        f.bytes = f.bytes.saturating_add(r.bytes);
-        f.vnics.insert(r.vnic.to_string());
         pk_total = pk_total.saturating_add(r.packets);
         let (bok, aok) = (b.0 == Verdict::Allow, af.0 == Verdict::Allow);
         if bok && !aok {
-            f.would_break = f.would_break.saturating_add(r.packets);
             pk_break = pk_break.saturating_add(r.packets);
         }
         if !bok && aok {
-            f.newly_allowed = f.newly_allowed.saturating_add(r.packets);
             pk_newly = pk_newly.saturating_add(r.packets);
         }
-        if !bok && !aok && (b.1 != af.1 || b.2 != af.2) {
-            f.changed = true;
-        }
-        for (n, v) in [b, af].into_iter().enumerate() {
-            let s = &mut f.sides[n];
-            // A flow's verdict on a side: drop (at the stage of its first
-            // dropped record, by window start, then input order) when any
-            // record is dropped.
-            if v.0 == Verdict::Drop && at < f.drop_start[n] {
-                s.verdict = v.0;
-                s.stage = v.1;
-                f.drop_start[n] = at;
-            }
-            if v.0 == Verdict::Allow {
-                s.allowed_packets = s.allowed_packets.saturating_add(r.packets);
-            } else {
-                s.dropped_packets = s.dropped_packets.saturating_add(r.packets);
-            }
-        }
+        parts
+            .push(Part {
+                key: key_bytes(&key),
+                start: r.start,
+                seq,
+                packets: r.packets,
+                bytes: r.bytes,
+                src: r.src,
+                dst: r.dst,
+                proto: r.proto,
+                sport: r.sport,
+                dport: r.dport,
+                vnic,
+                sides: [side_code(b.0, b.1), side_code(af.0, af.1)],
+                reason_changed: !bok && !aok && (b.1 != af.1 || b.2 != af.2),
+            })
+            .map_err(|max| spill_limit(r, max))
     };
     let [ob, oa] = judge_spooled_pair([&cb, &ca], spool, &name, |ev| {
         match ev {
             PairEvent::Judged(0, r, x) => {
                 let v = verdicts(&sb, &cb, x, &mut names, &mut known[0]);
-                waiting.insert(x.record, (r.clone(), v));
+                let vnic = u32::try_from(x.vnic).unwrap_or(u32::MAX);
+                waiting.insert(x.record, (v, vnic, r.packets));
             }
             PairEvent::Judged(_, r, x) => {
                 let v = verdicts(&sa, &ca, x, &mut names, &mut known[1]);
                 match waiting.remove(&x.record) {
-                    Some((_, b)) => pair(r, x.record as u64, &b, &v),
+                    Some((b, vnic, _)) => pair(r, x.record as u64, vnic, &b, &v)?,
                     None => {
                         one_side[1].0 += 1;
                         one_side[1].1 = one_side[1].1.saturating_add(r.packets);
@@ -359,9 +509,10 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
                 }
             }
             PairEvent::SecondEnd => {
-                for (_, (r, _)) in waiting.drain() {
+                // The packets of BEFORE-only records: kept with them.
+                for (_, (_, _, packets)) in waiting.drain() {
                     one_side[0].0 += 1;
-                    one_side[0].1 = one_side[0].1.saturating_add(r.packets);
+                    one_side[0].1 = one_side[0].1.saturating_add(packets);
                 }
             }
         }
@@ -373,55 +524,48 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         .first_duplicate
         .map(|(f, line)| format!("{}:{line}", name(f)));
     let (jb, nb, ja, na) = (&ob.judgement, ob.judged, &oa.judgement, oa.judged);
+    // Flows, one at a time from the parts sorted by tuple (then window
+    // start and input order: the first part is the flow's first record,
+    // a side's first dropped part gives its stage); the changed ones
+    // sorted outside memory as `--flows` lists them.
     let mut counts = FlowCounts::default();
-    let mut changed = Vec::new();
-    for f in flows.values() {
-        let class = if f.would_break > 0 {
-            counts.would_break += 1;
-            Class::WouldBreak
-        } else if f.newly_allowed > 0 {
-            counts.newly_allowed += 1;
-            Class::NewlyAllowed
-        } else if f.changed {
-            counts.reason_changed += 1;
-            Class::ReasonChanged
-        } else {
-            counts.unchanged += 1;
-            continue;
+    let mut changed_sorter: Sorter<Changed> =
+        Sorter::new(a.spill.buffer, a.spill.max_spill, spill_dir);
+    let mut overflow: Vec<Vec<u32>> = Vec::new();
+    {
+        let mut sorted = parts
+            .finish()
+            .map_err(|e| Failure::Input(format!("error: {e}")))?;
+        let mut flow: Option<Flow> = None;
+        let mut end = |f: Flow, counts: &mut FlowCounts| -> Result<(), Failure> {
+            let Some(c) = f.changed_record(counts, &mut overflow) else {
+                return Ok(());
+            };
+            changed_sorter.push(c).map_err(|max| {
+                Failure::Input(format!(
+                    "error: the changed flows need more than {} MiB of temporary files (the limit, `--max-flow-log-spill`)",
+                    max >> 20
+                ))
+            })
         };
-        let r: &LogRecord = &f.first_rec;
-        let p = record_packet(r, false);
-        let (sport, dport, icmp_type, icmp_code) = p.l4.fields();
-        changed.push(ChangedFlow {
-            src: r.src,
-            dst: r.dst,
-            proto: r.proto,
-            sport,
-            dport,
-            icmp_type,
-            icmp_code,
-            #[allow(clippy::cast_precision_loss)] // epoch seconds: exact below 2^53
-            first_ts: r.start as f64,
-            packets: f.packets,
-            bytes: f.bytes,
-            allowed_packets: f.sides[0].allowed_packets,
-            dropped_packets: f.sides[0].dropped_packets,
-            verdict: f.sides[0].verdict,
-            stage: f.sides[0].stage,
-            community_id: community_id(&p),
-            records: f.records,
-            vnics: f.vnics.iter().cloned().collect(),
-            class,
-            before: f.sides[0],
-            after: f.sides[1],
-        });
+        while let Some(p) = sorted
+            .next_record()
+            .map_err(|e| Failure::Input(format!("error: {e}")))?
+        {
+            match &mut flow {
+                Some(f) if f.first.key == p.key => f.add(&p),
+                _ => {
+                    if let Some(f) = flow.take() {
+                        end(f, &mut counts)?;
+                    }
+                    flow = Some(Flow::of(&p));
+                }
+            }
+        }
+        if let Some(f) = flow.take() {
+            end(f, &mut counts)?;
+        }
     }
-    changed.sort_by(|x, y| {
-        x.first_ts.total_cmp(&y.first_ts).then_with(|| {
-            (x.src, x.dst, x.proto, x.sport, x.dport)
-                .cmp(&(y.src, y.dst, y.proto, y.sport, y.dport))
-        })
-    });
     if compared == 0 && one_side != [(0, 0); 2] && !read.stopped {
         let (placed_by, none_by) = if one_side[0].0 > 0 {
             (a.before, a.after)
@@ -475,6 +619,27 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         workers: 1,
     };
     let fail = |e: &dyn std::fmt::Display| Failure::Input(format!("error: {e}"));
+    // The changed flows in `--flows` order, streamed there; the summary
+    // shows the first 20.
+    let mut flows_out = match a.flows {
+        Some(p) => Some(OutputFile::create("--flows", p).map_err(|e| fail(&e))?),
+        None => None,
+    };
+    let mut changed: Vec<ChangedFlow> = Vec::new();
+    let mut sorted = changed_sorter.finish().map_err(|e| fail(&e))?;
+    while let Some(c) = sorted.next_record().map_err(|e| fail(&e))? {
+        if flows_out.is_none() && changed.len() >= SUMMARY_FLOWS {
+            break;
+        }
+        let c = changed_flow(&sb, &c, &overflow);
+        if let Some(f) = &mut flows_out {
+            serde_json::to_writer(&mut *f, &c).map_err(|e| fail(&e))?;
+            f.write_all(b"\n").map_err(|e| fail(&e))?;
+        }
+        if changed.len() < SUMMARY_FLOWS {
+            changed.push(c);
+        }
+    }
     let mut outputs = Vec::new();
     if let Some(p) = a.report {
         let mut f = OutputFile::create("--report", p).map_err(|e| fail(&e))?;
@@ -482,14 +647,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         f.write_all(b"\n").map_err(|e| fail(&e))?;
         outputs.push(f);
     }
-    if let Some(p) = a.flows {
-        let mut f = OutputFile::create("--flows", p).map_err(|e| fail(&e))?;
-        for c in &changed {
-            serde_json::to_writer(&mut f, c).map_err(|e| fail(&e))?;
-            f.write_all(b"\n").map_err(|e| fail(&e))?;
-        }
-        outputs.push(f);
-    }
+    outputs.extend(flows_out);
     for f in outputs {
         f.commit().map_err(|e| fail(&e))?;
     }
@@ -505,7 +663,13 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         crate::err("interrupted: the outputs hold the flow-log records read before it\n");
         return Ok(ExitCode::from(interrupt.exit_code()));
     }
-    let hit = changed.iter().any(|c| a.fail_on.contains(&c.class));
+    let hit = [
+        (Class::WouldBreak, report.flows.would_break),
+        (Class::NewlyAllowed, report.flows.newly_allowed),
+        (Class::ReasonChanged, report.flows.reason_changed),
+    ]
+    .iter()
+    .any(|(c, n)| *n > 0 && a.fail_on.contains(c));
     Ok(if hit {
         ExitCode::from(1)
     } else {
@@ -541,7 +705,7 @@ fn summary(r: &Report, changed: &[ChangedFlow]) -> String {
             side.unplaced
         );
     }
-    for c in changed.iter().take(20) {
+    for c in changed.iter().take(SUMMARY_FLOWS) {
         let ports = match (c.sport, c.dport) {
             (Some(s), Some(d)) => format!("{}:{s} -> {}:{d}", c.src, c.dst),
             _ => format!("{} -> {}", c.src, c.dst),

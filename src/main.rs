@@ -11,6 +11,7 @@ mod diff;
 mod explain;
 mod flowlog;
 mod flowlog_diff;
+mod flowlog_diff_sort;
 mod import;
 mod interrupt;
 mod lab;
