@@ -912,3 +912,81 @@ fn diff_of_flow_logs_is_the_same_for_any_buffer() {
     }
     assert_eq!(std::fs::read_dir(spill.path()).unwrap().count(), 0);
 }
+
+/// A log of many distinct flows (the OKE log 40 times, each copy from
+/// other ephemeral ports): `replay` and `diff` give the same report,
+/// `--flows` and summary with a buffer of 3 records as with all in memory
+/// (distinct flows, diff's parts and changed flows all spilled).
+#[test]
+fn many_flows_are_the_same_for_any_buffer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture =
+        std::fs::read_to_string(root().join("examples/oke-orders/flowlogs/oke-demo.jsonl"))
+            .unwrap();
+    let mut text = String::new();
+    for k in 0..40u64 {
+        for line in fixture.lines() {
+            let mut e: Value = serde_json::from_str(line).unwrap();
+            let lc = &mut e["logContent"];
+            if let Some(id) = lc["id"].as_str() {
+                lc["id"] = Value::from(format!("{k}-{id}"));
+            }
+            let d = &mut lc["data"];
+            for f in ["sourcePort", "destinationPort"] {
+                if let Some(p) = d[f].as_u64().filter(|p| *p > 30000) {
+                    d[f] = Value::from(p + k);
+                }
+            }
+            for f in ["startTime", "endTime"] {
+                if let Some(t) = d[f].as_u64() {
+                    d[f] = Value::from(t + (k % 5) * 7);
+                }
+            }
+            text.push_str(&e.to_string());
+            text.push('\n');
+        }
+    }
+    let log = tmp.path().join("many.jsonl");
+    std::fs::write(&log, text).unwrap();
+    let spill = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], buffer: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let (report, flows) = (dir.path().join("r.json"), dir.path().join("f.jsonl"));
+        let o = Command::cargo_bin("zprsim")
+            .unwrap()
+            .current_dir(root())
+            .env("TMPDIR", spill.path())
+            .args(args)
+            .arg(&log)
+            .args(["--flow-log-buffer", buffer, "--report"])
+            .arg(&report)
+            .arg("--flows")
+            .arg(&flows)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.code().is_some_and(|c| c <= 1),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let mut r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        for k in ["compile_s", "duration_s", "packets_per_second"] {
+            r[k] = Value::Null;
+        }
+        (r, std::fs::read(&flows).unwrap(), o.stdout)
+    };
+    let replay = ["replay", fixtures::OKE];
+    let diff = ["diff", fixtures::OKE, "examples/oke-orders/proposed.toml"];
+    let (r_all, r_one) = (run(&replay, "1000000"), run(&replay, "3"));
+    assert_eq!(r_one, r_all);
+    assert!(
+        r_all.0["flows"].as_u64().unwrap() > 500,
+        "{}",
+        r_all.0["flows"]
+    );
+    let (d_all, d_one) = (run(&diff, "1000000"), run(&diff, "3"));
+    assert_eq!(d_one, d_all);
+    let changed = d_all.1.iter().filter(|&&b| b == b'\n').count();
+    assert!(changed > 50, "{changed}");
+    assert_eq!(std::fs::read_dir(spill.path()).unwrap().count(), 0);
+}
