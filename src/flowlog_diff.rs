@@ -447,7 +447,10 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     // Each compared record's part of its flow, sorted by tuple outside
     // memory past the buffer: flows are then built one at a time.
     let spill_dir = a.spill.dir.as_deref();
-    let mut parts: Sorter<Part> = Sorter::new(a.spill.buffer, a.spill.max_spill, spill_dir);
+    // Half the record buffer: the records' last run is still in memory
+    // while these are made.
+    let part_buffer = (a.spill.buffer / 2).max(1);
+    let mut parts: Sorter<Part> = Sorter::new(part_buffer, a.spill.max_spill, spill_dir);
     let spill_limit = |r: &LogRecord, max: u64| {
         format!(
             "{}:{}: the flow-log records need more than {} MiB of temporary files (the limit, `--max-flow-log-spill`)",
@@ -530,7 +533,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     // sorted outside memory as `--flows` lists them.
     let mut counts = FlowCounts::default();
     let mut changed_sorter: Sorter<Changed> =
-        Sorter::new(a.spill.buffer, a.spill.max_spill, spill_dir);
+        Sorter::new(part_buffer, a.spill.max_spill, spill_dir);
     let mut overflow: Vec<Vec<u32>> = Vec::new();
     {
         let mut sorted = parts
