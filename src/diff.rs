@@ -78,11 +78,21 @@ pub struct Args {
     /// shards of at least one entry each, so below 256 it acts as 256.
     #[arg(long, default_value_t = 4 << 20)]
     max_connections: usize,
-    /// Flow-log records kept at most (flow-log input only): a record takes
-    /// about 300 bytes while the run lasts, so the default, 5,000,000, is
-    /// about 1.5 GB.
-    #[arg(long, default_value_t = zprsim_dataplane::flowlog::read::Limits::default().max_records)]
+    /// Flow-log records read at most (flow-log input only), as for
+    /// `replay`: past `--flow-log-buffer` they are kept in temporary files.
+    #[arg(long, default_value_t = zprsim_dataplane::flowlog::read::MAX_RECORDS_SPILLED)]
     max_flow_log_records: usize,
+    /// Flow-log records held in memory before a sorted run is written to a
+    /// temporary file, as for `replay`.
+    #[arg(long, default_value_t = zprsim_dataplane::flowlog::spill::DEFAULT_BUFFER)]
+    flow_log_buffer: usize,
+    /// MiB of temporary files the flow-log records may take, as for `replay`.
+    #[arg(long, default_value_t = zprsim_dataplane::flowlog::spill::DEFAULT_MAX_SPILL >> 20)]
+    max_flow_log_spill: u64,
+    /// Flow-log records whose window starts in one second, at most, as for
+    /// `replay`.
+    #[arg(long, default_value_t = zprsim_dataplane::flowlog::spill::DEFAULT_MAX_GROUP)]
+    max_flow_log_group: usize,
     /// Count a packet captured on several interfaces once, as `replay
     /// --dedup` does (captures only).
     #[arg(long)]
@@ -680,6 +690,13 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         inputs: &a.captures,
         input_warnings: &a.input_warnings,
         max_records: a.max_flow_log_records,
+        spill: zprsim_dataplane::flowlog::spill::SpillConfig {
+            buffer: a.flow_log_buffer.max(1),
+            max_spill: a.max_flow_log_spill.saturating_mul(1 << 20),
+            max_group: a.max_flow_log_group.max(1),
+            max_connections: a.max_connections,
+            dir: None,
+        },
         report: a.report.as_deref(),
         flows: a.flows.as_deref(),
         fail_on: &fail_on,

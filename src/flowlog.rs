@@ -18,11 +18,11 @@ use zprsim_control::model::Scenario;
 use zprsim_control::verdict::Verdict;
 use zprsim_dataplane::community_id::community_id;
 use zprsim_dataplane::flowlog::detect::{Kind, kind_of_path};
-use zprsim_dataplane::flowlog::judge::{
-    Agreement, Direction, FlowLogJudgement, Judged, Unplaced, judge_records, record_packet,
-};
+use zprsim_dataplane::flowlog::judge::{Agreement, Direction, Judged, Unplaced, record_packet};
 use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_path_until};
 use zprsim_dataplane::flowlog::record::{Action, LogRecord};
+use zprsim_dataplane::flowlog::spill::{FlowLogSpool, SpillConfig};
+use zprsim_dataplane::flowlog::stream::{StreamOutcome, judge_spooled};
 use zprsim_dataplane::judge::Totals;
 use zprsim_dataplane::output::OutputFile;
 
@@ -47,6 +47,8 @@ pub struct Inputs<'a> {
     pub input_warnings: &'a [String],
     /// `--max-flow-log-records`.
     pub max_records: usize,
+    /// `--flow-log-buffer`, `--max-flow-log-spill`, `--max-flow-log-group`.
+    pub spill: SpillConfig,
     /// `--report`.
     pub report: Option<&'a Path>,
     /// `--flows`.
@@ -244,7 +246,6 @@ struct Ctx<'a> {
     warnings: &'a [Warning],
     c: &'a Compiled,
     files: &'a [PathBuf],
-    records: &'a [LogRecord],
 }
 
 impl<'a> Ctx<'a> {
@@ -255,8 +256,7 @@ impl<'a> Ctx<'a> {
             .unwrap_or_default()
     }
 
-    fn record(&self, j: &Judged) -> RecordOut<'a> {
-        let r = &self.records[j.record];
+    fn record(&self, r: &LogRecord, j: &Judged) -> RecordOut<'a> {
         let v = &self.s.vnics[j.vnic];
         let jd = j.fast.judgement;
         let allowed = jd.verdict == Verdict::Allow;
@@ -364,7 +364,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         max_records: a.max_records,
         ..Limits::default()
     };
-    let mut read = ReadOutcome::default();
+    let mut read = ReadOutcome::spilling(FlowLogSpool::new(s, a.spill.clone()));
     for (i, p) in a.inputs.iter().enumerate() {
         let idx = u32::try_from(i).unwrap_or(u32::MAX);
         read_path_until(p, idx, &limits, Some(&interrupt.stop), &mut read)
@@ -374,13 +374,59 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         }
     }
     read.end_reading();
-    let j = judge_records(&compiled, s, &read.records);
+    let cx = Ctx {
+        s,
+        warnings: &loaded.warnings,
+        c: &compiled,
+        files: a.inputs,
+    };
+    // `--flows` is streamed to its temporary file as records are judged
+    // (renamed into place with the report, at the end); the disagreements
+    // listed are the first in judging order.
+    let mut flows_out = match a.flows {
+        Some(p) => Some((p, open_write("--flows", p, &[])?)),
+        None => None,
+    };
+    let mut disagreeing: Vec<(LogRecord, Judged)> = Vec::new();
+    let mut disagreements_total = 0u64;
+    let spool = read
+        .spool
+        .take()
+        .unwrap_or_else(|| FlowLogSpool::new(s, a.spill.clone()));
+    let name = |f: u32| {
+        a.inputs
+            .get(f as usize)
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    };
+    let st = judge_spooled(&compiled, spool, MAX_LISTED, &name, |r, jr| {
+        if let Some((p, f)) = &mut flows_out {
+            serde_json::to_writer(&mut *f, &cx.record(r, jr))
+                .map_err(|e| format!("{}: {e}", p.display()))?;
+            f.write_all(b"\n")
+                .map_err(|e| format!("{}: {e}", p.display()))?;
+        }
+        let allowed = jr.fast.judgement.verdict == Verdict::Allow;
+        if allowed != (r.action == Action::Accept) {
+            disagreements_total += 1;
+            if disagreeing.len() < MAX_LISTED {
+                disagreeing.push((r.clone(), *jr));
+            }
+        }
+        Ok(())
+    })
+    .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    read.duplicates = st.duplicates;
+    read.first_duplicate = st
+        .first_duplicate
+        .map(|(f, line)| format!("{}:{line}", name(f)));
+    let j = &st.judgement;
     // Records, none of them placed, by a scenario whose VNICs have no
     // `id` at all (written by hand): nothing can ever be judged, and a
     // `--fail-on-drop` gate would pass having judged nothing. (With ids,
     // logs of VNICs outside the scenario are reported as unplaced, and a
     // warning says when no record was placed.)
-    if j.judged.is_empty()
+    if st.judged == 0
         && j.unplaced.records > 0
         && !read.stopped
         && s.vnics.iter().all(|v| v.id.is_none())
@@ -392,14 +438,11 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         )));
     }
     let duration_s = t1.elapsed().as_secs_f64();
-    let cx = Ctx {
-        s,
-        warnings: &loaded.warnings,
-        c: &compiled,
-        files: a.inputs,
-        records: &read.records,
+    let disagreements = Disagreements {
+        total: disagreements_total,
+        first: &disagreeing,
     };
-    let r = report(a, &cx, &read, &j, compile_s, duration_s);
+    let r = report(a, &cx, &read, &st, &disagreements, compile_s, duration_s);
     // Both outputs are written in full before either is renamed into place.
     let mut outputs = Vec::new();
     if let Some(p) = a.report {
@@ -407,14 +450,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         text.push(b'\n');
         outputs.push(open_write("--report", p, &text)?);
     }
-    if let Some(p) = a.flows {
-        // Streamed to the temporary file (buffered there), not built in
-        // memory first: one line per judged record, ~480 bytes each.
-        let mut f = open_write("--flows", p, &[])?;
-        for jr in &j.judged {
-            serde_json::to_writer(&mut f, &cx.record(jr)).map_err(|e| io_err(p, &e))?;
-            f.write_all(b"\n").map_err(|e| io_err(p, &e))?;
-        }
+    if let Some((_, f)) = flows_out {
         outputs.push(f);
     }
     for f in outputs {
@@ -438,40 +474,40 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     )))
 }
 
+/// The records judged otherwise than OCI did: how many, and the first.
+struct Disagreements<'a> {
+    total: u64,
+    first: &'a [(LogRecord, Judged)],
+}
+
 fn report<'a>(
     a: &Inputs<'_>,
     cx: &Ctx<'a>,
     read: &'a ReadOutcome,
-    j: &FlowLogJudgement,
+    st: &'a StreamOutcome,
+    dis: &Disagreements<'_>,
     compile_s: f64,
     duration_s: f64,
 ) -> Report<'a> {
+    let j = &st.judgement;
     let k = &j.counters;
     let (hits, unused) = crate::report::rule_hits(cx.s, cx.c, k);
-    let disagreeing: Vec<&Judged> = j
-        .judged
-        .iter()
-        .filter(|x| {
-            let r = &cx.records[x.record];
-            (x.fast.judgement.verdict == Verdict::Allow) != (r.action == Action::Accept)
-        })
-        .collect();
     let mut warnings = a.input_warnings.to_vec();
     warnings.extend(read.problems.iter().cloned());
     warnings.extend(read.duplicate_warning());
-    if j.judged.is_empty() && j.unplaced.records > 0 {
+    if st.judged == 0 && j.unplaced.records > 0 {
         warnings.push(format!(
             "none of the {} flow-log record(s) was placed at a VNIC of the scenario: nothing was judged",
             j.unplaced.records
         ));
     }
     warnings.extend(read.unlisted_warning());
-    let unplaced_examples = j
-        .unplaced_records
+    let unplaced_examples = st
+        .unplaced_examples
         .iter()
         .take(MAX_LISTED)
-        .map(|&(i, reason)| {
-            let r = &read.records[i];
+        .map(|(r, reason)| {
+            let reason = *reason;
             UnplacedOut {
                 file: cx.file(r),
                 line: r.line,
@@ -505,12 +541,9 @@ fn report<'a>(
         rules_hit: hits,
         rules_unused: unused,
         flow_log: FlowLogSection {
-            records: read.records.len() as u64
-                + read.nodata
-                + read.skipdata
-                + read.malformed
-                + read.duplicates,
-            judged: j.judged.len() as u64,
+            // The data records read (duplicates among them) and the rest.
+            records: st.records + read.nodata + read.skipdata + read.malformed,
+            judged: st.judged,
             skipped_nodata: read.nodata,
             skipped_skipdata: read.skipdata,
             skipped_malformed: read.malformed,
@@ -519,12 +552,8 @@ fn report<'a>(
             agreement: j.agreement,
             flows: j.flows,
             flows_at_two_vnics: j.flows_at_two_vnics,
-            disagreements_total: disagreeing.len() as u64,
-            disagreements: disagreeing
-                .iter()
-                .take(MAX_LISTED)
-                .map(|x| cx.record(x))
-                .collect(),
+            disagreements_total: dis.total,
+            disagreements: dis.first.iter().map(|(r, x)| cx.record(r, x)).collect(),
             unplaced_examples,
         },
         compile_s,

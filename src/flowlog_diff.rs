@@ -19,15 +19,22 @@ use zprsim_control::model::Scenario;
 use zprsim_control::verdict::{Stage, Verdict};
 use zprsim_dataplane::community_id::community_id;
 use zprsim_dataplane::conntrack::ConnKey;
-use zprsim_dataplane::flowlog::judge::{Agreement, FlowLogJudgement, judge_records, record_packet};
+use zprsim_dataplane::flowlog::judge::{Agreement, FlowLogJudgement, Judged, record_packet};
 use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_path_until};
 use zprsim_dataplane::flowlog::record::LogRecord;
+use zprsim_dataplane::flowlog::spill::{FlowLogSpool, SpillConfig};
+use zprsim_dataplane::flowlog::stream::{PairEvent, judge_spooled_pair};
 use zprsim_dataplane::judge::Totals;
 use zprsim_dataplane::output::OutputFile;
 
 use crate::Failure;
 use crate::diff::Class;
+use crate::flowlog_diff_sort::{Changed, INLINE_VNICS, Part, key_bytes, side_code, side_of};
 use crate::report::{FlowCounts, PacketCounts, StageCounts};
+use zprsim_dataplane::flowlog::sort::Sorter;
+
+/// Changed flows the summary lists.
+const SUMMARY_FLOWS: usize = 20;
 
 /// What `diff` hands over.
 pub struct Inputs<'a> {
@@ -44,6 +51,9 @@ pub struct Inputs<'a> {
     pub input_warnings: &'a [String],
     /// `--max-flow-log-records`.
     pub max_records: usize,
+    /// `--flow-log-buffer`, `--max-flow-log-spill`, `--max-flow-log-group`,
+    /// `--max-connections`.
+    pub spill: SpillConfig,
     /// `--report`.
     pub report: Option<&'a Path>,
     /// `--flows`.
@@ -163,53 +173,217 @@ const NO_RULE: u32 = u32::MAX;
 /// were a `Vec<String>` (~140 bytes with two rules).
 type Rules = [u32; 5];
 
-/// Per record: verdict, stage and deciding rules, or unplaced.
-type Verdicts = Vec<Option<(Verdict, Option<Stage>, Rules)>>;
+/// A record's verdict, stage and deciding rules under one scenario.
+type Verdicts = (Verdict, Option<Stage>, Rules);
 
+/// `x`'s verdict, stage and rules as [`RuleNames`] numbers (`known`
+/// caches each rule id's number for this scenario: a rule's text is made
+/// and looked up once, not once a record).
 fn verdicts(
     s: &Scenario,
     c: &Compiled,
-    j: &FlowLogJudgement,
-    n: usize,
+    x: &Judged,
     names: &mut RuleNames,
+    known: &mut HashMap<u32, u32>,
     by_id: bool,
 ) -> Verdicts {
-    let mut v = vec![None; n];
-    // Each rule's text is made and looked up once, not once a record.
-    let mut known: HashMap<u32, u32> = HashMap::new();
-    for x in &j.judged {
-        let mut rules = [NO_RULE; 5];
-        let texts = x.fast.rules.iter().flatten().filter_map(|id| {
-            let r = c.rule_ref(*id)?;
-            let next = u32::try_from(names.0.len()).unwrap_or(NO_RULE - 1);
-            Some(*known.entry(id.raw()).or_insert_with(|| {
-                *names
-                    .0
-                    .entry(crate::diff::rule_content(s, r, by_id))
-                    .or_insert(next)
-            }))
-        });
-        for (slot, t) in rules.iter_mut().zip(texts) {
-            *slot = t;
-        }
-        if let Some(slot) = v.get_mut(x.record) {
-            *slot = Some((x.fast.judgement.verdict, x.fast.judgement.stage, rules));
-        }
+    let mut rules = [NO_RULE; 5];
+    let texts = x.fast.rules.iter().flatten().filter_map(|id| {
+        let r = c.rule_ref(*id)?;
+        let next = u32::try_from(names.0.len()).unwrap_or(NO_RULE - 1);
+        Some(*known.entry(id.raw()).or_insert_with(|| {
+            *names
+                .0
+                .entry(crate::diff::rule_content(s, r, by_id))
+                .or_insert(next)
+        }))
+    });
+    for (slot, t) in rules.iter_mut().zip(texts) {
+        *slot = t;
     }
-    v
+    (x.fast.judgement.verdict, x.fast.judgement.stage, rules)
 }
 
+/// One flow being built from its parts ([`Part`], in tuple order).
 struct Flow {
-    first: usize,
+    /// Its first part: the first record (window start, input order).
+    first: Part,
     records: u64,
     packets: u64,
     bytes: u64,
-    vnics: BTreeSet<String>,
+    /// The VNICs that logged it (BEFORE's indices).
+    vnics: BTreeSet<u32>,
     would_break: u64,
     newly_allowed: u64,
     changed: bool,
-    sides: [SideFlow; 2],
-    drop_start: [u64; 2],
+    /// Per side: verdict and stage of its first dropped record (allow when
+    /// none), allowed and dropped packets.
+    sides: [(u8, u64, u64); 2],
+}
+
+impl Flow {
+    fn of(p: &Part) -> Flow {
+        let mut f = Flow {
+            first: *p,
+            records: 0,
+            packets: 0,
+            bytes: 0,
+            vnics: BTreeSet::new(),
+            would_break: 0,
+            newly_allowed: 0,
+            changed: false,
+            sides: [(0, 0, 0); 2],
+        };
+        f.add(p);
+        f
+    }
+
+    fn add(&mut self, p: &Part) {
+        self.records += 1;
+        self.packets = self.packets.saturating_add(p.packets);
+        self.bytes = self.bytes.saturating_add(p.bytes);
+        self.vnics.insert(p.vnic);
+        let (bok, aok) = (p.sides[0] == 0, p.sides[1] == 0);
+        if bok && !aok {
+            self.would_break = self.would_break.saturating_add(p.packets);
+        }
+        if !bok && aok {
+            self.newly_allowed = self.newly_allowed.saturating_add(p.packets);
+        }
+        self.changed |= p.reason_changed;
+        for (s, &code) in self.sides.iter_mut().zip(&p.sides) {
+            // A flow's verdict on a side: drop (at the stage of its first
+            // dropped record, by window start, then input order) when any
+            // record is dropped.
+            if code != 0 && s.0 == 0 {
+                s.0 = code;
+            }
+            if code == 0 {
+                s.1 = s.1.saturating_add(p.packets);
+            } else {
+                s.2 = s.2.saturating_add(p.packets);
+            }
+        }
+    }
+
+    /// Counts the flow in its class; its record for `--flows` when it
+    /// changed (VNICs past [`INLINE_VNICS`] go to `overflow`).
+    fn changed_record(
+        self,
+        counts: &mut FlowCounts,
+        overflow: &mut Vec<Vec<u32>>,
+    ) -> Option<Changed> {
+        let class = if self.would_break > 0 {
+            counts.would_break += 1;
+            0
+        } else if self.newly_allowed > 0 {
+            counts.newly_allowed += 1;
+            1
+        } else if self.changed {
+            counts.reason_changed += 1;
+            2
+        } else {
+            counts.unchanged += 1;
+            return None;
+        };
+        let mut vnics = [0u32; INLINE_VNICS];
+        let nvnics = if self.vnics.len() <= INLINE_VNICS {
+            for (slot, v) in vnics.iter_mut().zip(&self.vnics) {
+                *slot = *v;
+            }
+            u8::try_from(self.vnics.len()).unwrap_or(u8::MAX)
+        } else {
+            vnics[0] = u32::try_from(overflow.len()).unwrap_or(u32::MAX);
+            overflow.push(self.vnics.into_iter().collect());
+            u8::MAX
+        };
+        let p = &self.first;
+        Some(Changed {
+            start: p.start,
+            src: p.src,
+            dst: p.dst,
+            proto: p.proto,
+            sport: p.sport,
+            dport: p.dport,
+            packets: self.packets,
+            bytes: self.bytes,
+            records: self.records,
+            sides: self.sides,
+            class,
+            nvnics,
+            vnics,
+        })
+    }
+}
+
+/// A changed flow as `--flows` writes it, from its sorted record.
+fn changed_flow(s: &Scenario, c: &Changed, overflow: &[Vec<u32>]) -> ChangedFlow {
+    let r = LogRecord {
+        file: 0,
+        line: 0,
+        vnic: std::sync::Arc::from(""),
+        action: zprsim_dataplane::flowlog::record::Action::Accept,
+        src: c.src,
+        dst: c.dst,
+        proto: c.proto,
+        sport: c.sport,
+        dport: c.dport,
+        packets: c.packets,
+        bytes: c.bytes,
+        start: c.start,
+        end: c.start,
+    };
+    let p = record_packet(&r, false);
+    let (sport, dport, icmp_type, icmp_code) = p.l4.fields();
+    let side = |n: usize| {
+        let (code, allowed, dropped) = c.sides[n];
+        let (verdict, stage) = side_of(code);
+        SideFlow {
+            verdict,
+            stage,
+            allowed_packets: allowed,
+            dropped_packets: dropped,
+        }
+    };
+    let indices: &[u32] = if c.nvnics == u8::MAX {
+        overflow
+            .get(c.vnics[0] as usize)
+            .map_or(&[][..], Vec::as_slice)
+    } else {
+        c.vnics.get(..usize::from(c.nvnics)).unwrap_or_default()
+    };
+    let vnics: BTreeSet<String> = indices
+        .iter()
+        .filter_map(|&i| s.vnics.get(i as usize)?.id.clone())
+        .collect();
+    let (before, after) = (side(0), side(1));
+    ChangedFlow {
+        src: c.src,
+        dst: c.dst,
+        proto: c.proto,
+        sport,
+        dport,
+        icmp_type,
+        icmp_code,
+        #[allow(clippy::cast_precision_loss)] // epoch seconds: exact below 2^53
+        first_ts: c.start as f64,
+        packets: c.packets,
+        bytes: c.bytes,
+        allowed_packets: before.allowed_packets,
+        dropped_packets: before.dropped_packets,
+        verdict: before.verdict,
+        stage: before.stage,
+        community_id: community_id(&p),
+        records: c.records,
+        vnics: vnics.into_iter().collect(),
+        class: match c.class {
+            0 => Class::WouldBreak,
+            1 => Class::NewlyAllowed,
+            _ => Class::ReasonChanged,
+        },
+        before,
+        after,
+    }
 }
 
 /// A scenario's side of the report; `judged` is the count of its judged
@@ -250,7 +424,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         max_records: a.max_records,
         ..Limits::default()
     };
-    let mut read = ReadOutcome::default();
+    let mut read = ReadOutcome::spilling(FlowLogSpool::new_pair(&sb, &sa, a.spill.clone()));
     for (i, p) in a.inputs.iter().enumerate() {
         let idx = u32::try_from(i).unwrap_or(u32::MAX);
         read_path_until(p, idx, &limits, Some(&interrupt.stop), &mut read)
@@ -260,144 +434,149 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         }
     }
     read.end_reading();
-    let recs = &read.records;
-    // One side at a time, its judged list freed once its verdicts are
-    // taken: at most one such list is held.
+    let spool = read
+        .spool
+        .take()
+        .unwrap_or_else(|| FlowLogSpool::new_pair(&sb, &sa, a.spill.clone()));
+    let name = |f: u32| {
+        a.inputs
+            .get(f as usize)
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    };
+    // Each record is judged by both scenarios (each with its own tracking
+    // and tie order), one start second at a time: BEFORE's verdicts of the
+    // second wait here for AFTER's, and a record only one of them placed
+    // is counted at the second's end.
     let mut names = RuleNames::default();
     let by_id = crate::diff::ids_compared(&sb, &sa);
-    let mut side = |s: &Scenario, c: &Compiled| {
-        let mut j = judge_records(c, s, recs);
-        let v = verdicts(s, c, &j, recs.len(), &mut names, by_id);
-        let judged = j.judged.len() as u64;
-        j.judged = Vec::new();
-        (j, judged, v)
+    let mut known: [HashMap<u32, u32>; 2] = [HashMap::new(), HashMap::new()];
+    let mut waiting: HashMap<usize, (Verdicts, u32, u64)> = HashMap::new();
+    // Each compared record's part of its flow, sorted by tuple outside
+    // memory past the buffer: flows are then built one at a time.
+    let spill_dir = a.spill.dir.as_deref();
+    // Half the record buffer: the records' last run is still in memory
+    // while these are made.
+    let part_buffer = (a.spill.buffer / 2).max(1);
+    let mut parts: Sorter<Part> = Sorter::new(part_buffer, a.spill.max_spill, spill_dir);
+    let spill_limit = |r: &LogRecord, max: u64| {
+        format!(
+            "{}:{}: the flow-log records need more than {} MiB of temporary files (the limit, `--max-flow-log-spill`)",
+            name(r.file),
+            r.line,
+            max >> 20
+        )
     };
-    let (jb, nb, vb) = side(&sb, &cb);
-    let (ja, na, va) = side(&sa, &ca);
-    let mut flows: HashMap<ConnKey, Flow> = HashMap::new();
     let (mut pk_break, mut pk_newly, mut pk_total) = (0u64, 0u64, 0u64);
     // Records one scenario places and the other does not (a VNIC without
     // the record's `id` on one side): not compared, and said.
     let (mut compared, mut one_side) = (0u64, [(0u64, 0u64); 2]);
-    for (i, r) in recs.iter().enumerate() {
-        let (b, af) = match (&vb[i], &va[i]) {
-            (Some(b), Some(af)) => (b, af),
-            (Some(_), None) | (None, Some(_)) => {
-                let n = usize::from(vb[i].is_none());
-                one_side[n].0 += 1;
-                one_side[n].1 = one_side[n].1.saturating_add(r.packets);
-                continue;
-            }
-            (None, None) => continue,
-        };
+    let mut pair = |r: &LogRecord, seq: u64, vnic: u32, b: &Verdicts, af: &Verdicts| {
         compared += 1;
         let Some((key, _)) = ConnKey::of(&record_packet(r, false)) else {
-            continue;
+            return Ok(());
         };
-        let blank = SideFlow {
-            verdict: Verdict::Allow,
-            stage: None,
-            allowed_packets: 0,
-            dropped_packets: 0,
-        };
-        let f = flows.entry(key).or_insert(Flow {
-            first: i,
-            records: 0,
-            packets: 0,
-            bytes: 0,
-            vnics: BTreeSet::new(),
-            would_break: 0,
-            newly_allowed: 0,
-            changed: false,
-            sides: [blank; 2],
-            drop_start: [u64::MAX; 2],
-        });
-        if recs[f.first].start > r.start {
-            f.first = i;
-        }
-        f.records += 1;
-        f.packets = f.packets.saturating_add(r.packets);
-        f.bytes = f.bytes.saturating_add(r.bytes);
-        f.vnics.insert(r.vnic.to_string());
         pk_total = pk_total.saturating_add(r.packets);
         let (bok, aok) = (b.0 == Verdict::Allow, af.0 == Verdict::Allow);
         if bok && !aok {
-            f.would_break = f.would_break.saturating_add(r.packets);
             pk_break = pk_break.saturating_add(r.packets);
         }
         if !bok && aok {
-            f.newly_allowed = f.newly_allowed.saturating_add(r.packets);
             pk_newly = pk_newly.saturating_add(r.packets);
         }
-        if !bok && !aok && (b.1 != af.1 || b.2 != af.2) {
-            f.changed = true;
-        }
-        for (n, v) in [b, af].into_iter().enumerate() {
-            let s = &mut f.sides[n];
-            // A flow's verdict on a side: drop (at the stage of its first
-            // dropped record, by window start) when any record is dropped.
-            let earlier = recs[i].start < f.drop_start[n];
-            if v.0 == Verdict::Drop && (s.verdict == Verdict::Allow || earlier) {
-                s.verdict = v.0;
-                s.stage = v.1;
-                f.drop_start[n] = recs[i].start;
+        parts
+            .push(Part {
+                key: key_bytes(&key),
+                start: r.start,
+                seq,
+                packets: r.packets,
+                bytes: r.bytes,
+                src: r.src,
+                dst: r.dst,
+                proto: r.proto,
+                sport: r.sport,
+                dport: r.dport,
+                vnic,
+                sides: [side_code(b.0, b.1), side_code(af.0, af.1)],
+                reason_changed: !bok && !aok && (b.1 != af.1 || b.2 != af.2),
+            })
+            .map_err(|max| spill_limit(r, max))
+    };
+    let [ob, oa] = judge_spooled_pair([&cb, &ca], spool, &name, |ev| {
+        match ev {
+            PairEvent::Judged(0, r, x) => {
+                let v = verdicts(&sb, &cb, x, &mut names, &mut known[0], by_id);
+                let vnic = u32::try_from(x.vnic).unwrap_or(u32::MAX);
+                waiting.insert(x.record, (v, vnic, r.packets));
             }
-            if v.0 == Verdict::Allow {
-                s.allowed_packets = s.allowed_packets.saturating_add(r.packets);
-            } else {
-                s.dropped_packets = s.dropped_packets.saturating_add(r.packets);
+            PairEvent::Judged(_, r, x) => {
+                let v = verdicts(&sa, &ca, x, &mut names, &mut known[1], by_id);
+                match waiting.remove(&x.record) {
+                    Some((b, vnic, _)) => pair(r, x.record as u64, vnic, &b, &v)?,
+                    None => {
+                        one_side[1].0 += 1;
+                        one_side[1].1 = one_side[1].1.saturating_add(r.packets);
+                    }
+                }
+            }
+            PairEvent::SecondEnd => {
+                // The packets of BEFORE-only records: kept with them.
+                for (_, (_, _, packets)) in waiting.drain() {
+                    one_side[0].0 += 1;
+                    one_side[0].1 = one_side[0].1.saturating_add(packets);
+                }
             }
         }
-    }
+        Ok(())
+    })
+    .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    read.duplicates = ob.duplicates;
+    read.first_duplicate = ob
+        .first_duplicate
+        .map(|(f, line)| format!("{}:{line}", name(f)));
+    let (jb, nb, ja, na) = (&ob.judgement, ob.judged, &oa.judgement, oa.judged);
+    // Flows, one at a time from the parts sorted by tuple (then window
+    // start and input order: the first part is the flow's first record,
+    // a side's first dropped part gives its stage); the changed ones
+    // sorted outside memory as `--flows` lists them.
     let mut counts = FlowCounts::default();
-    let mut changed = Vec::new();
-    for f in flows.values() {
-        let class = if f.would_break > 0 {
-            counts.would_break += 1;
-            Class::WouldBreak
-        } else if f.newly_allowed > 0 {
-            counts.newly_allowed += 1;
-            Class::NewlyAllowed
-        } else if f.changed {
-            counts.reason_changed += 1;
-            Class::ReasonChanged
-        } else {
-            counts.unchanged += 1;
-            continue;
+    let mut changed_sorter: Sorter<Changed> =
+        Sorter::new(part_buffer, a.spill.max_spill, spill_dir);
+    let mut overflow: Vec<Vec<u32>> = Vec::new();
+    {
+        let mut sorted = parts
+            .finish()
+            .map_err(|e| Failure::Input(format!("error: {e}")))?;
+        let mut flow: Option<Flow> = None;
+        let mut end = |f: Flow, counts: &mut FlowCounts| -> Result<(), Failure> {
+            let Some(c) = f.changed_record(counts, &mut overflow) else {
+                return Ok(());
+            };
+            changed_sorter.push(c).map_err(|max| {
+                Failure::Input(format!(
+                    "error: the changed flows need more than {} MiB of temporary files (the limit, `--max-flow-log-spill`)",
+                    max >> 20
+                ))
+            })
         };
-        let r: &LogRecord = &recs[f.first];
-        let p = record_packet(r, false);
-        let (sport, dport, icmp_type, icmp_code) = p.l4.fields();
-        changed.push(ChangedFlow {
-            src: r.src,
-            dst: r.dst,
-            proto: r.proto,
-            sport,
-            dport,
-            icmp_type,
-            icmp_code,
-            #[allow(clippy::cast_precision_loss)] // epoch seconds: exact below 2^53
-            first_ts: r.start as f64,
-            packets: f.packets,
-            bytes: f.bytes,
-            allowed_packets: f.sides[0].allowed_packets,
-            dropped_packets: f.sides[0].dropped_packets,
-            verdict: f.sides[0].verdict,
-            stage: f.sides[0].stage,
-            community_id: community_id(&p),
-            records: f.records,
-            vnics: f.vnics.iter().cloned().collect(),
-            class,
-            before: f.sides[0],
-            after: f.sides[1],
-        });
+        while let Some(p) = sorted
+            .next_record()
+            .map_err(|e| Failure::Input(format!("error: {e}")))?
+        {
+            match &mut flow {
+                Some(f) if f.first.key == p.key => f.add(&p),
+                _ => {
+                    if let Some(f) = flow.take() {
+                        end(f, &mut counts)?;
+                    }
+                    flow = Some(Flow::of(&p));
+                }
+            }
+        }
+        if let Some(f) = flow.take() {
+            end(f, &mut counts)?;
+        }
     }
-    changed.sort_by(|x, y| {
-        x.first_ts.total_cmp(&y.first_ts).then_with(|| {
-            (x.src, x.dst, x.proto, x.sport, x.dport)
-                .cmp(&(y.src, y.dst, y.proto, y.sport, y.dport))
-        })
-    });
     if compared == 0 && one_side != [(0, 0); 2] && !read.stopped {
         let (placed_by, none_by) = if one_side[0].0 > 0 {
             (a.before, a.after)
@@ -434,14 +613,11 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             would_break: pk_break,
             newly_allowed: pk_newly,
         },
-        before: side_out(a.before, &jb, nb),
-        after: side_out(a.after, &ja, na),
+        before: side_out(a.before, jb, nb),
+        after: side_out(a.after, ja, na),
         flow_log: FlowLogCounts {
-            records: recs.len() as u64
-                + read.nodata
-                + read.skipdata
-                + read.malformed
-                + read.duplicates,
+            // The data records read (duplicates among them) and the rest.
+            records: ob.records + read.nodata + read.skipdata + read.malformed,
             skipped_nodata: read.nodata,
             skipped_skipdata: read.skipdata,
             skipped_malformed: read.malformed,
@@ -454,6 +630,27 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         workers: 1,
     };
     let fail = |e: &dyn std::fmt::Display| Failure::Input(format!("error: {e}"));
+    // The changed flows in `--flows` order, streamed there; the summary
+    // shows the first 20.
+    let mut flows_out = match a.flows {
+        Some(p) => Some(OutputFile::create("--flows", p).map_err(|e| fail(&e))?),
+        None => None,
+    };
+    let mut changed: Vec<ChangedFlow> = Vec::new();
+    let mut sorted = changed_sorter.finish().map_err(|e| fail(&e))?;
+    while let Some(c) = sorted.next_record().map_err(|e| fail(&e))? {
+        if flows_out.is_none() && changed.len() >= SUMMARY_FLOWS {
+            break;
+        }
+        let c = changed_flow(&sb, &c, &overflow);
+        if let Some(f) = &mut flows_out {
+            serde_json::to_writer(&mut *f, &c).map_err(|e| fail(&e))?;
+            f.write_all(b"\n").map_err(|e| fail(&e))?;
+        }
+        if changed.len() < SUMMARY_FLOWS {
+            changed.push(c);
+        }
+    }
     let mut outputs = Vec::new();
     if let Some(p) = a.report {
         let mut f = OutputFile::create("--report", p).map_err(|e| fail(&e))?;
@@ -461,14 +658,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         f.write_all(b"\n").map_err(|e| fail(&e))?;
         outputs.push(f);
     }
-    if let Some(p) = a.flows {
-        let mut f = OutputFile::create("--flows", p).map_err(|e| fail(&e))?;
-        for c in &changed {
-            serde_json::to_writer(&mut f, c).map_err(|e| fail(&e))?;
-            f.write_all(b"\n").map_err(|e| fail(&e))?;
-        }
-        outputs.push(f);
-    }
+    outputs.extend(flows_out);
     for f in outputs {
         f.commit().map_err(|e| fail(&e))?;
     }
@@ -484,7 +674,13 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         crate::err("interrupted: the outputs hold the flow-log records read before it\n");
         return Ok(ExitCode::from(interrupt.exit_code()));
     }
-    let hit = changed.iter().any(|c| a.fail_on.contains(&c.class));
+    let hit = [
+        (Class::WouldBreak, report.flows.would_break),
+        (Class::NewlyAllowed, report.flows.newly_allowed),
+        (Class::ReasonChanged, report.flows.reason_changed),
+    ]
+    .iter()
+    .any(|(c, n)| *n > 0 && a.fail_on.contains(c));
     Ok(if hit {
         ExitCode::from(1)
     } else {
@@ -520,7 +716,7 @@ fn summary(r: &Report, changed: &[ChangedFlow]) -> String {
             side.unplaced
         );
     }
-    for c in changed.iter().take(20) {
+    for c in changed.iter().take(SUMMARY_FLOWS) {
         let ports = match (c.sport, c.dport) {
             (Some(s), Some(d)) => format!("{}:{s} -> {}:{d}", c.src, c.dst),
             _ => format!("{} -> {}", c.src, c.dst),

@@ -10,6 +10,7 @@ mod diff;
 mod explain;
 mod flowlog;
 mod flowlog_diff;
+mod flowlog_diff_sort;
 mod import;
 mod interrupt;
 mod lab;

@@ -55,11 +55,24 @@ pub struct Args {
     /// 256 it acts as 256.
     #[arg(long, default_value_t = 4 << 20)]
     max_connections: usize,
-    /// Flow-log records kept at most (flow-log input only): a record takes
-    /// about 300 bytes while the run lasts, so the default, 5,000,000, is
-    /// about 1.5 GB.
-    #[arg(long, default_value_t = zprsim_dataplane::flowlog::read::Limits::default().max_records)]
+    /// Flow-log records read at most (flow-log input only). Past
+    /// `--flow-log-buffer` they are kept in temporary files, not in
+    /// memory, so this bounds the run's length and disk, not its memory.
+    #[arg(long, default_value_t = zprsim_dataplane::flowlog::read::MAX_RECORDS_SPILLED)]
     max_flow_log_records: usize,
+    /// Flow-log records held in memory (128 bytes each) before a sorted run
+    /// of them is written to a temporary file in `$TMPDIR` (flow-log input
+    /// only; at least 1).
+    #[arg(long, default_value_t = zprsim_dataplane::flowlog::spill::DEFAULT_BUFFER)]
+    flow_log_buffer: usize,
+    /// MiB of temporary files the flow-log records may take at most
+    /// (checked before each run is written).
+    #[arg(long, default_value_t = zprsim_dataplane::flowlog::spill::DEFAULT_MAX_SPILL >> 20)]
+    max_flow_log_spill: u64,
+    /// Flow-log records whose window starts in one second, at most: one
+    /// second's records are held at once (about 300 bytes each).
+    #[arg(long, default_value_t = zprsim_dataplane::flowlog::spill::DEFAULT_MAX_GROUP)]
+    max_flow_log_group: usize,
     /// Exit 1 when any packet was dropped (for CI jobs replaying a known-good capture).
     #[arg(long)]
     fail_on_drop: bool,
@@ -506,6 +519,13 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         inputs: &a.pcaps,
         input_warnings: &a.input_warnings,
         max_records: a.max_flow_log_records,
+        spill: zprsim_dataplane::flowlog::spill::SpillConfig {
+            buffer: a.flow_log_buffer.max(1),
+            max_spill: a.max_flow_log_spill.saturating_mul(1 << 20),
+            max_group: a.max_flow_log_group.max(1),
+            max_connections: a.max_connections,
+            dir: None,
+        },
         report: a.report.as_deref(),
         flows: a.flows.as_deref(),
         packet_outputs: a.allowed.is_some() || a.dropped.is_some(),

@@ -703,3 +703,290 @@ fn the_record_limit_is_a_flag_and_its_error_names_it() {
         );
     }
 }
+
+/// `replay`'s report, `--flows` lines, summary and warnings are the same
+/// whether every record stays in memory or each is spilled in a run of
+/// its own (`--flow-log-buffer 1`), with duplicates (the log beside its
+/// gzip copy), NODATA, SKIPDATA and unplaced records; TMPDIR is left
+/// empty.
+#[test]
+fn replay_of_flow_logs_is_the_same_for_any_buffer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |buffer: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let (report, flows) = (dir.path().join("r.json"), dir.path().join("f.jsonl"));
+        let o = Command::cargo_bin("zprsim")
+            .unwrap()
+            .current_dir(root())
+            .env("TMPDIR", tmp.path())
+            .args([
+                "replay",
+                fixtures::OKE,
+                "examples/oke-orders/flowlogs/oke-demo.jsonl",
+                "examples/oke-orders/flowlogs/oke-demo.jsonl.gz",
+                "--flow-log-buffer",
+                buffer,
+                "--report",
+            ])
+            .arg(&report)
+            .arg("--flows")
+            .arg(&flows)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        for k in ["compile_s", "duration_s", "packets_per_second"] {
+            r[k] = Value::Null;
+        }
+        (r, std::fs::read(&flows).unwrap(), o.stdout, o.stderr)
+    };
+    let all = run("1000000");
+    let one = run("1");
+    assert_eq!(one.0, all.0);
+    assert_eq!(one.1, all.1);
+    assert_eq!(one.2, all.2);
+    assert_eq!(one.3, all.3);
+    assert!(all.0["flow_log"]["skipped_duplicate"].as_u64().unwrap() > 0);
+    assert!(all.0["flow_log"]["unplaced"].as_u64().unwrap() > 0);
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
+
+/// More records in one second than `--max-flow-log-group`: exit 2 naming
+/// the flag, the file and the line; the limit of temporary files, too.
+#[test]
+fn replay_limits_on_one_second_and_on_temporary_files_are_flags() {
+    let log = "examples/oke-orders/flowlogs/oke-demo.jsonl";
+    let o = crate::support::run_in(
+        root(),
+        [
+            "replay",
+            fixtures::OKE,
+            log,
+            "--quiet",
+            "--max-flow-log-group",
+            "2",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("oke-demo.jsonl:")
+            && err.contains("more than 2 flow-log records start in the second")
+            && err.contains("`--max-flow-log-group`"),
+        "{err}"
+    );
+    let o = crate::support::run_in(
+        root(),
+        [
+            "replay",
+            fixtures::OKE,
+            log,
+            "--quiet",
+            "--flow-log-buffer",
+            "3",
+            "--max-flow-log-spill",
+            "0",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("oke-demo.jsonl:5:") && err.contains("`--max-flow-log-spill`"),
+        "{err}"
+    );
+}
+
+/// A `$TMPDIR` that cannot hold the temporary file: exit 2 naming the
+/// directory, not a panic and not a partial report.
+#[test]
+fn replay_with_an_unwritable_temporary_directory_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no such directory");
+    let report = dir.path().join("r.json");
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(root())
+        .env("TMPDIR", &missing)
+        .args([
+            "replay",
+            fixtures::OKE,
+            "examples/oke-orders/flowlogs/oke-demo.jsonl",
+            "--quiet",
+            "--flow-log-buffer",
+            "2",
+            "--report",
+        ])
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no such directory"), "{err}");
+    assert!(!report.exists());
+    // A log that fits the buffer writes nothing there (its unplaced
+    // record's OCID included): the same directory is no obstacle.
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(root())
+        .env("TMPDIR", &missing)
+        .args([
+            "replay",
+            fixtures::OKE,
+            "examples/oke-orders/flowlogs/oke-demo.jsonl",
+            "--quiet",
+            "--report",
+        ])
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(report.exists());
+}
+
+/// `diff` on flow logs: report, `--flows` lines and summary the same
+/// whether the records stay in memory or each is spilled in a run of its
+/// own, with duplicates (a log beside its gzip copy) and a scenario that
+/// places some records the other does not.
+#[test]
+fn diff_of_flow_logs_is_the_same_for_any_buffer() {
+    let tmp = tempfile::tempdir().unwrap();
+    // AFTER without worker-1's id: its records are placed by BEFORE only.
+    let after = tmp.path().join("after.toml");
+    let text = std::fs::read_to_string(root().join("examples/oke-orders/proposed.toml")).unwrap();
+    std::fs::write(
+        &after,
+        text.replace("okeordersworker1\"", "okeordersworkerX\""),
+    )
+    .unwrap();
+    // Its ZPR policy files, which it names relative to itself.
+    std::fs::create_dir(tmp.path().join("policies")).unwrap();
+    for e in std::fs::read_dir(root().join("examples/oke-orders/policies")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), tmp.path().join("policies").join(e.file_name())).unwrap();
+    }
+    let spill = tempfile::tempdir().unwrap();
+    let run = |after: &Path, buffer: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let (report, flows) = (dir.path().join("r.json"), dir.path().join("f.jsonl"));
+        let o = Command::cargo_bin("zprsim")
+            .unwrap()
+            .current_dir(root())
+            .env("TMPDIR", spill.path())
+            .args(["diff", fixtures::OKE])
+            .arg(after)
+            .args([
+                "examples/oke-orders/flowlogs/oke-demo.jsonl",
+                "examples/oke-orders/flowlogs/oke-demo.jsonl.gz",
+                "--flow-log-buffer",
+                buffer,
+                "--report",
+            ])
+            .arg(&report)
+            .arg("--flows")
+            .arg(&flows)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.code().is_some_and(|c| c <= 1),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let mut r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        r["duration_s"] = Value::Null;
+        (r, std::fs::read(&flows).unwrap(), o.stdout, o.stderr)
+    };
+    for after in [root().join("examples/oke-orders/proposed.toml"), after] {
+        let all = run(&after, "1000000");
+        let one = run(&after, "1");
+        assert_eq!(one.0, all.0);
+        assert_eq!(one.1, all.1);
+        assert_eq!(one.2, all.2);
+        assert_eq!(one.3, all.3);
+        assert!(all.0["flow_log"]["skipped_duplicate"].as_u64().unwrap() > 0);
+        assert!(!all.1.is_empty());
+    }
+    assert_eq!(std::fs::read_dir(spill.path()).unwrap().count(), 0);
+}
+
+/// A log of many distinct flows (the OKE log 40 times, each copy from
+/// other ephemeral ports): `replay` and `diff` give the same report,
+/// `--flows` and summary with a buffer of 3 records as with all in memory
+/// (distinct flows, diff's parts and changed flows all spilled).
+#[test]
+fn many_flows_are_the_same_for_any_buffer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture =
+        std::fs::read_to_string(root().join("examples/oke-orders/flowlogs/oke-demo.jsonl"))
+            .unwrap();
+    let mut text = String::new();
+    for k in 0..40u64 {
+        for line in fixture.lines() {
+            let mut e: Value = serde_json::from_str(line).unwrap();
+            let lc = &mut e["logContent"];
+            if let Some(id) = lc["id"].as_str() {
+                lc["id"] = Value::from(format!("{k}-{id}"));
+            }
+            let d = &mut lc["data"];
+            for f in ["sourcePort", "destinationPort"] {
+                if let Some(p) = d[f].as_u64().filter(|p| *p > 30000) {
+                    d[f] = Value::from(p + k);
+                }
+            }
+            for f in ["startTime", "endTime"] {
+                if let Some(t) = d[f].as_u64() {
+                    d[f] = Value::from(t + (k % 5) * 7);
+                }
+            }
+            text.push_str(&e.to_string());
+            text.push('\n');
+        }
+    }
+    let log = tmp.path().join("many.jsonl");
+    std::fs::write(&log, text).unwrap();
+    let spill = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], buffer: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let (report, flows) = (dir.path().join("r.json"), dir.path().join("f.jsonl"));
+        let o = Command::cargo_bin("zprsim")
+            .unwrap()
+            .current_dir(root())
+            .env("TMPDIR", spill.path())
+            .args(args)
+            .arg(&log)
+            .args(["--flow-log-buffer", buffer, "--report"])
+            .arg(&report)
+            .arg("--flows")
+            .arg(&flows)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.code().is_some_and(|c| c <= 1),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let mut r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        for k in ["compile_s", "duration_s", "packets_per_second"] {
+            r[k] = Value::Null;
+        }
+        (r, std::fs::read(&flows).unwrap(), o.stdout)
+    };
+    let replay = ["replay", fixtures::OKE];
+    let diff = ["diff", fixtures::OKE, "examples/oke-orders/proposed.toml"];
+    let (r_all, r_one) = (run(&replay, "1000000"), run(&replay, "3"));
+    assert_eq!(r_one, r_all);
+    assert!(
+        r_all.0["flows"].as_u64().unwrap() > 500,
+        "{}",
+        r_all.0["flows"]
+    );
+    let (d_all, d_one) = (run(&diff, "1000000"), run(&diff, "3"));
+    assert_eq!(d_one, d_all);
+    let changed = d_all.1.iter().filter(|&&b| b == b'\n').count();
+    assert!(changed > 50, "{changed}");
+    assert_eq!(std::fs::read_dir(spill.path()).unwrap().count(), 0);
+}

@@ -110,6 +110,13 @@ impl ConnKey {
         Some((k, forward))
     }
 
+    /// Its parts: the lower address, the higher one, their ports (0 for
+    /// protocols without ports) and the protocol.
+    #[must_use]
+    pub fn parts(&self) -> (IpAddr, IpAddr, u16, u16, u8) {
+        (self.lo, self.hi, self.lo_port, self.hi_port, self.proto)
+    }
+
     /// The compact key of the state tables.
     #[must_use]
     pub(crate) fn state_key(&self) -> crate::state_table::StateKey {

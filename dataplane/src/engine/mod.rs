@@ -56,7 +56,7 @@ mod plan;
 pub mod rule_stats;
 pub mod shape;
 pub mod source;
-mod spool;
+pub(crate) mod spool;
 mod worker;
 mod writer;
 

@@ -58,7 +58,7 @@ const WRITE_BLOCK: usize = 256;
 /// merges the oldest runs into longer ones (appended to the file), so the
 /// final merge reads at most `FAN_IN × READ_BLOCK` records at a time
 /// whatever the number of records and the bound.
-const FAN_IN: usize = 128;
+pub(crate) const FAN_IN: usize = 128;
 
 /// What a spool did (summed or maxed over workers by the engine).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -138,6 +138,17 @@ impl<T: Spooled> Spool<T> {
         }
         self.mem.push(r);
         self.stats.peak = self.stats.peak.max(self.mem.len());
+    }
+
+    /// Whether the next [`Spool::push`] writes a run first (the in-memory
+    /// run is full): a caller bounding the bytes written checks before it.
+    pub(crate) fn full(&self) -> bool {
+        self.mem.len() >= self.bound
+    }
+
+    /// The most records held in memory.
+    pub(crate) fn bound(&self) -> usize {
+        self.bound
     }
 
     /// What the spool did so far.
@@ -253,6 +264,44 @@ impl<T: Spooled> Spool<T> {
             out.push(Cursor::Mem(std::mem::take(&mut self.mem), 0));
         }
         Ok(out)
+    }
+}
+
+/// The runs of [`Spool::finish`] merged into one sorted sequence, through
+/// a heap of their heads (ties by run: the order is the runs' order, then
+/// the earlier run).
+pub(crate) struct Merge<T> {
+    runs: Vec<Cursor<T>>,
+    heap: std::collections::BinaryHeap<std::cmp::Reverse<Head<T>>>,
+}
+
+impl<T: Spooled> Merge<T> {
+    /// The merge of `runs`.
+    pub(crate) fn new(runs: Vec<Cursor<T>>) -> Merge<T> {
+        let mut heap = std::collections::BinaryHeap::with_capacity(runs.len());
+        for (i, c) in runs.iter().enumerate() {
+            if let Some(r) = c.take_head() {
+                heap.push(std::cmp::Reverse(Head(r, i)));
+            }
+        }
+        Merge { runs, heap }
+    }
+
+    /// The next record in order (`None`: every run is read).
+    ///
+    /// # Errors
+    /// Reading a run's file failed.
+    pub(crate) fn next_record(&mut self) -> Result<Option<T>, SpoolError> {
+        let Some(std::cmp::Reverse(Head(r, i))) = self.heap.pop() else {
+            return Ok(None);
+        };
+        if let Some(c) = self.runs.get_mut(i) {
+            c.advance()?;
+            if let Some(next) = c.take_head() {
+                self.heap.push(std::cmp::Reverse(Head(next, i)));
+            }
+        }
+        Ok(Some(r))
     }
 }
 

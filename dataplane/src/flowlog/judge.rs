@@ -32,11 +32,12 @@ use super::record::{Action, LogRecord};
 use crate::conntrack::{self, ConnKey};
 use crate::judge::{Counters, stage_index};
 
-const NS: u64 = 1_000_000_000;
+pub(super) const NS: u64 = 1_000_000_000;
 
 /// Hash maps with ahash and fixed keys: fast, and nothing here depends on
 /// iteration order.
-type HashMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<ahash::AHasher>>;
+pub(super) type HashMap<K, V> =
+    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<ahash::AHasher>>;
 
 /// Records, packets and bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -50,7 +51,7 @@ pub struct Weight {
 }
 
 impl Weight {
-    fn add(&mut self, r: &LogRecord) {
+    pub(super) fn add(&mut self, r: &LogRecord) {
         self.records += 1;
         self.packets = self.packets.saturating_add(r.packets);
         self.bytes = self.bytes.saturating_add(r.bytes);
@@ -126,11 +127,14 @@ pub struct FlowLogJudgement {
     pub flows_at_two_vnics: u64,
 }
 
-struct SideConn {
+/// A connection tracked at one VNIC.
+pub(super) struct SideConn {
     initiator_forward: bool,
     tracking: Tracking,
     last_ns: u64,
     both: bool,
+    /// Its protocol (its idle timeout).
+    proto: u8,
 }
 
 /// The packet a record stands for. ICMP records carry no type or code:
@@ -160,7 +164,7 @@ pub fn record_packet(r: &LogRecord, reply: bool) -> Packet {
     }
 }
 
-fn holds(s: &Scenario, v: usize, ip: IpAddr) -> bool {
+pub(super) fn holds(s: &Scenario, v: usize, ip: IpAddr) -> bool {
     s.vnics.get(v).is_some_and(|x| x.private_ips.contains(&ip))
 }
 
@@ -202,16 +206,13 @@ pub fn judge_records(compiled: &Compiled, s: &Scenario, records: &[LogRecord]) -
             record: i,
         });
     }
-    let opener = openers(compiled, records, &placed);
+    let opener = openers(
+        compiled,
+        placed.iter().map(|p| (p.record, p.vnic, p.dir)),
+        |i| &records[i],
+    );
     for p in &mut placed {
-        let r = &records[p.record];
-        p.rank = ConnKey::of(&record_packet(r, false)).map_or(0u8, |(key, fwd)| {
-            u8::from(
-                opener
-                    .get(&(r.start, p.vnic, key))
-                    .is_some_and(|&o| o != fwd),
-            )
-        });
+        p.rank = rank(&opener, &records[p.record], p.vnic);
     }
     drop(opener);
     // Judging order: window start, the tie rule's rank, input order. The
@@ -220,7 +221,7 @@ pub fn judge_records(compiled: &Compiled, s: &Scenario, records: &[LogRecord]) -
     // cached key was 32 more bytes a record at the peak).
     placed.sort_unstable_by_key(|p| (p.start, p.rank, p.record));
     out.judged.reserve_exact(placed.len());
-    let mut conns: HashMap<(usize, ConnKey), SideConn> = HashMap::default();
+    let mut conns = Conns::default();
     let mut flows: HashMap<ConnKey, (usize, bool)> = HashMap::default();
     for Place {
         record: i,
@@ -230,57 +231,11 @@ pub fn judge_records(compiled: &Compiled, s: &Scenario, records: &[LogRecord]) -
     } in placed
     {
         let r = &records[i];
-        let side = match dir {
-            Direction::Egress => Side::Source,
-            Direction::Ingress => Side::Destination,
-        };
-        let start_ns = r.start.saturating_mul(NS);
-        let end_ns = r.end.saturating_mul(NS);
-        let opening = record_packet(r, false);
-        let Some((key, forward)) = ConnKey::of(&opening) else {
+        let Some((key, reply, fast)) = judge_one(compiled, &mut conns, &mut out, r, v, dir) else {
             continue;
         };
         let f = flows.entry(key).or_insert((v, false));
         f.1 |= f.0 != v;
-        let live = conns
-            .get(&(v, key))
-            .filter(|c| {
-                let idle = start_ns.saturating_sub(c.last_ns);
-                idle <= conntrack::timeout_ns(r.proto, c.both, false)
-            })
-            .map(|c| (c.initiator_forward, c.tracking));
-        let (ctx, reply) = match live {
-            Some((initiator, t)) if forward != initiator => (Context::Reply(t), true),
-            _ => (Context::First, false),
-        };
-        let p = if reply {
-            record_packet(r, true)
-        } else {
-            opening
-        };
-        let fast = compiled.judge_side(&p, ctx, side);
-        let allowed = fast.judgement.verdict == Verdict::Allow;
-        if allowed {
-            match conns.get_mut(&(v, key)).filter(|_| live.is_some()) {
-                Some(c) => {
-                    c.last_ns = c.last_ns.max(end_ns);
-                    c.both |= reply;
-                }
-                None => {
-                    out.counters.connections += 1;
-                    conns.insert(
-                        (v, key),
-                        SideConn {
-                            initiator_forward: forward,
-                            tracking: fast.judgement.tracking,
-                            last_ns: end_ns,
-                            both: false,
-                        },
-                    );
-                }
-            }
-        }
-        count(&mut out, r, &fast, reply);
         out.judged.push(Judged {
             record: i,
             vnic: v,
@@ -295,7 +250,96 @@ pub fn judge_records(compiled: &Compiled, s: &Scenario, records: &[LogRecord]) -
     out
 }
 
-fn count(out: &mut FlowLogJudgement, r: &LogRecord, fast: &Fast, reply: bool) {
+/// Connection tracking across records, per VNIC (index into the
+/// scenario's VNICs) and tuple.
+pub(super) type Conns = HashMap<(usize, ConnKey), SideConn>;
+
+/// Whether a tracked connection is still live at `start_ns` (the start of
+/// a record): idle no longer than its timeout since its last record ended.
+/// Records come in window-start order, so one not live at a record's
+/// start is never live again: dropping it changes nothing.
+pub(super) fn live_at(c: &SideConn, start_ns: u64) -> bool {
+    start_ns.saturating_sub(c.last_ns) <= conntrack::timeout_ns(c.proto, c.both, false)
+}
+
+/// The last time (ns) a record may start and find `c` live
+/// ([`live_at`] holds exactly up to it).
+pub(super) fn expiry(c: &SideConn) -> u64 {
+    c.last_ns
+        .saturating_add(conntrack::timeout_ns(c.proto, c.both, false))
+}
+
+/// Judges `r`, the next placed record in judging order, at VNIC `v` in
+/// direction `dir`: as a reply when it reverses a live connection tracked
+/// at that VNIC, else as an opening packet; an allowed record opens or
+/// extends the connection. Counts it into `out`. Its tuple, whether it
+/// was judged as a reply, and the judgement (`None` for no tuple, which a
+/// record never lacks).
+pub(super) fn judge_one(
+    compiled: &Compiled,
+    conns: &mut Conns,
+    out: &mut FlowLogJudgement,
+    r: &LogRecord,
+    v: usize,
+    dir: Direction,
+) -> Option<(ConnKey, bool, Fast)> {
+    let side = match dir {
+        Direction::Egress => Side::Source,
+        Direction::Ingress => Side::Destination,
+    };
+    let start_ns = r.start.saturating_mul(NS);
+    let end_ns = r.end.saturating_mul(NS);
+    let opening = record_packet(r, false);
+    let (key, forward) = ConnKey::of(&opening)?;
+    let live = conns
+        .get(&(v, key))
+        .filter(|c| live_at(c, start_ns))
+        .map(|c| (c.initiator_forward, c.tracking));
+    let (ctx, reply) = match live {
+        Some((initiator, t)) if forward != initiator => (Context::Reply(t), true),
+        _ => (Context::First, false),
+    };
+    let p = if reply {
+        record_packet(r, true)
+    } else {
+        opening
+    };
+    let fast = compiled.judge_side(&p, ctx, side);
+    let allowed = fast.judgement.verdict == Verdict::Allow;
+    if allowed {
+        match conns.get_mut(&(v, key)).filter(|_| live.is_some()) {
+            Some(c) => {
+                c.last_ns = c.last_ns.max(end_ns);
+                c.both |= reply;
+            }
+            None => {
+                out.counters.connections += 1;
+                conns.insert(
+                    (v, key),
+                    SideConn {
+                        initiator_forward: forward,
+                        tracking: fast.judgement.tracking,
+                        last_ns: end_ns,
+                        both: false,
+                        proto: r.proto,
+                    },
+                );
+            }
+        }
+    }
+    count(out, r, &fast, reply);
+    Some((key, reply, fast))
+}
+
+/// The tie rule's rank of `r` at VNIC `v`: 1 when the other direction of
+/// its tuple opens in its window-start second ([`openers`]), else 0.
+pub(super) fn rank(opener: &HashMap<GroupKey, bool>, r: &LogRecord, v: usize) -> u8 {
+    ConnKey::of(&record_packet(r, false)).map_or(0u8, |(key, fwd)| {
+        u8::from(opener.get(&(r.start, v, key)).is_some_and(|&o| o != fwd))
+    })
+}
+
+pub(super) fn count(out: &mut FlowLogJudgement, r: &LogRecord, fast: &Fast, reply: bool) {
     let k = &mut out.counters;
     let j = fast.judgement;
     let (pk, by) = (r.packets, r.bytes);
@@ -346,25 +390,21 @@ struct Place {
 }
 
 /// Window start, VNIC, tuple.
-type GroupKey = (u64, usize, ConnKey);
+pub(super) type GroupKey = (u64, usize, ConnKey);
 
 /// For each (window start, VNIC, tuple) logged in both directions: the
 /// direction (`forward` of [`ConnKey::of`]) that opens, by the tie rule.
-fn openers(
+/// `placed` gives each placed record's position in input order (`rec`
+/// finds the record), VNIC and direction.
+pub(super) fn openers<'r>(
     compiled: &Compiled,
-    records: &[LogRecord],
-    placed: &[Place],
+    placed: impl Iterator<Item = (usize, usize, Direction)>,
+    rec: impl Fn(usize) -> &'r LogRecord,
 ) -> HashMap<GroupKey, bool> {
     // First record of each direction, in input order.
     let mut first: HashMap<GroupKey, [Option<(usize, Direction)>; 2]> = HashMap::default();
-    for &Place {
-        record: i,
-        vnic: v,
-        dir,
-        ..
-    } in placed
-    {
-        let r = &records[i];
+    for (i, v, dir) in placed {
+        let r = rec(i);
         let Some((key, fwd)) = ConnKey::of(&record_packet(r, false)) else {
             continue;
         };
@@ -383,7 +423,7 @@ fn openers(
                 Direction::Ingress => Side::Destination,
             };
             compiled
-                .judge_side(&record_packet(&records[i], false), Context::First, side)
+                .judge_side(&record_packet(rec(i), false), Context::First, side)
                 .judgement
                 .verdict
                 == Verdict::Allow

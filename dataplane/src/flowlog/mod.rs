@@ -9,9 +9,16 @@
 //! - [`fast`]: the common data record read without a JSON tree (a
 //!   shortcut to [`record`]'s result).
 //! - [`judge`]: placing, ordering, tracking and judging the records.
+//! - [`spill`]: records placed as they are read and kept in fixed-size
+//!   form, in sorted runs outside memory past a bound.
+//! - [`stream`]: judging those in bounded memory, as [`judge`] does.
+//! - [`sort`]: an external sort of fixed-size records (`diff`'s flows).
 
 pub mod detect;
 pub mod fast;
 pub mod judge;
 pub mod read;
 pub mod record;
+pub mod sort;
+pub mod spill;
+pub mod stream;

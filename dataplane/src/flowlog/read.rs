@@ -25,6 +25,12 @@ use serde_json::value::RawValue;
 use super::detect::GZIP_MAGIC;
 use super::fast;
 use super::record::{Entry, EntryId, LogRecord, RecordError, parse_entry};
+use super::spill::FlowLogSpool;
+
+/// Data records read at most by default when they are spilled
+/// ([`ReadOutcome::spilling`]: `replay`), where the bound is on disk and
+/// time, not memory: a thousand million.
+pub const MAX_RECORDS_SPILLED: usize = 1_000_000_000;
 
 /// Limits checked before the work they bound.
 #[derive(Debug, Clone, Copy)]
@@ -51,10 +57,15 @@ impl Default for Limits {
 }
 
 /// What the files held.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 pub struct ReadOutcome {
-    /// Data records (`status: OK`), in input order.
+    /// Data records (`status: OK`), in input order (none when
+    /// [`ReadOutcome::spilling`]: they go to its spool).
     pub records: Vec<LogRecord>,
+    /// Where the records go instead of `records`, placed and in fixed-size
+    /// form, sorted outside memory past a bound; duplicates are then
+    /// found as they are judged ([`super::stream`]).
+    pub spool: Option<FlowLogSpool>,
     /// `NODATA` records.
     pub nodata: u64,
     /// `SKIPDATA` records.
@@ -76,11 +87,22 @@ pub struct ReadOutcome {
     malformed_listed: u64,
     /// One copy of each VNIC OCID the records name, which they share.
     ocids: HashSet<Arc<str>, ahash::RandomState>,
-    /// The ids of the entries read ([`EntryId`]).
-    ids: HashSet<EntryId, ahash::RandomState>,
+    /// The ids of the entries read ([`EntryId`]) with their `startTime`
+    /// (a duplicate entry has its copy's).
+    ids: HashSet<(EntryId, u64), ahash::RandomState>,
 }
 
 impl ReadOutcome {
+    /// An outcome whose data records go to `spool` (read in bounded
+    /// memory; judged by [`super::stream::judge_spooled`]).
+    #[must_use]
+    pub fn spilling(spool: FlowLogSpool) -> ReadOutcome {
+        ReadOutcome {
+            spool: Some(spool),
+            ..ReadOutcome::default()
+        }
+    }
+
     /// The warning counting the malformed entries `problems` does not list
     /// (past the first [`Limits::max_problems`]), if any.
     #[must_use]
@@ -228,8 +250,21 @@ impl Ctx<'_> {
     ) -> Result<(), FlowLogError> {
         match entry {
             Ok(Entry::Data(r, id)) => {
+                if let Some(sp) = &mut out.spool {
+                    if sp.records() >= self.limits.max_records as u64 {
+                        return Err(self.error(
+                            Some(line),
+                            None,
+                            format!(
+                                "more than {} flow-log records (the limit, `--max-flow-log-records`)",
+                                self.limits.max_records
+                            ),
+                        ));
+                    }
+                    return sp.push(&r, id).map_err(|m| self.error(Some(line), None, m));
+                }
                 if let Some(id) = id
-                    && !out.ids.insert(id)
+                    && !out.ids.insert((id, r.start))
                 {
                     out.duplicates += 1;
                     if out.first_duplicate.is_none() {
