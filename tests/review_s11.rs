@@ -374,7 +374,12 @@ fn a_newline_in_a_file_name_cannot_forge_a_line() {
     std::os::unix::fs::symlink("a.pcap", dir.join(format!("d/{forged}.pcap"))).unwrap();
     let bad = format!("{forged}.pcap");
     let missing_dir = format!("{forged}/out.pcap");
-    let runs: [Vec<&str>; 6] = [
+    // A flow-log file (JSON by its first byte) that is cut: its read error
+    // names the file.
+    let bad_log = format!("{forged}.json");
+    std::fs::write(dir.join(&bad_log), b"{\"a\":").unwrap();
+    let runs: [Vec<&str>; 7] = [
+        vec!["replay", "scenario.toml", &bad_log],
         vec!["replay", "scenario.toml", &bad],
         vec!["replay", "scenario.toml", "d", "--quiet"],
         vec![

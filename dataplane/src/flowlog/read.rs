@@ -329,7 +329,9 @@ pub fn read_path_until(
     stop: Option<&AtomicBool>,
     out: &mut ReadOutcome,
 ) -> Result<(), FlowLogError> {
-    let name = path.display().to_string();
+    // Escaped: a file name is input, and a newline in it would forge a
+    // line of the messages.
+    let name = crate::output::shown(path);
     let f = crate::sniff::open(path).map_err(|e| FlowLogError {
         file: name.clone(),
         line: None,
