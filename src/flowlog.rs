@@ -120,8 +120,8 @@ pub fn are_flow_logs(inputs: &[PathBuf]) -> Result<bool, Failure> {
         let log = kinds.iter().position(|k| *k == Kind::FlowLog).unwrap_or(i);
         return Err(Failure::Input(format!(
             "error: `{}` is a capture and the other inputs are flow logs (`{}` reads as one): give one kind per run",
-            inputs[i].display(),
-            inputs[log].display()
+            zprsim_dataplane::output::shown(&inputs[i]),
+            zprsim_dataplane::output::shown(&inputs[log])
         )));
     }
     Ok(true)
@@ -333,7 +333,10 @@ impl<'a> Ctx<'a> {
 }
 
 fn io_err(p: &Path, e: &dyn std::fmt::Display) -> Failure {
-    Failure::Input(format!("error: {}: {e}", p.display()))
+    Failure::Input(format!(
+        "error: {}: {e}",
+        zprsim_dataplane::output::shown(p)
+    ))
 }
 
 /// Writes `bytes` as the output of `flag` through [`OutputFile`] (a
@@ -402,9 +405,9 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     let st = judge_spooled(&compiled, spool, MAX_LISTED, &name, |r, jr| {
         if let Some((p, f)) = &mut flows_out {
             serde_json::to_writer(&mut *f, &cx.record(r, jr))
-                .map_err(|e| format!("{}: {e}", p.display()))?;
+                .map_err(|e| format!("{}: {e}", zprsim_dataplane::output::shown(p)))?;
             f.write_all(b"\n")
-                .map_err(|e| format!("{}: {e}", p.display()))?;
+                .map_err(|e| format!("{}: {e}", zprsim_dataplane::output::shown(p)))?;
         }
         let allowed = jr.fast.judgement.verdict == Verdict::Allow;
         if allowed != (r.action == Action::Accept) {

@@ -378,8 +378,9 @@ fn a_newline_in_a_file_name_cannot_forge_a_line() {
     // names the file.
     let bad_log = format!("{forged}.json");
     std::fs::write(dir.join(&bad_log), b"{\"a\":").unwrap();
-    let runs: [Vec<&str>; 7] = [
+    let runs: [Vec<&str>; 8] = [
         vec!["replay", "scenario.toml", &bad_log],
+        vec!["replay", "scenario.toml", "in.pcap", &bad_log],
         vec!["replay", "scenario.toml", &bad],
         vec!["replay", "scenario.toml", "d", "--quiet"],
         vec![
