@@ -7,7 +7,8 @@ use std::cmp::Ordering;
 use std::net::IpAddr;
 
 use zprsim_control::verdict::{Stage, Verdict};
-use zprsim_dataplane::flowlog::sort::{SortRecord, ip_bytes, ip_from};
+use zprsim_dataplane::flowlog::codec::{get, get_ip, get_u64, put};
+use zprsim_dataplane::flowlog::sort::{SortRecord, ip_bytes};
 
 /// Bytes of a tuple's key ([`key_bytes`]).
 pub const KEY: usize = 39;
@@ -51,28 +52,6 @@ pub fn side_of(code: u8) -> (Verdict, Option<Stage>) {
             Stage::ALL.get(usize::from(n).wrapping_sub(1)).copied(),
         ),
     }
-}
-
-/// Writes `v` at `*at` and moves past it.
-fn put(out: &mut [u8], at: &mut usize, v: &[u8]) {
-    if let Some(d) = out.get_mut(*at..*at + v.len()) {
-        d.copy_from_slice(v);
-    }
-    *at += v.len();
-}
-
-fn get<const N: usize>(b: &[u8], at: &mut usize) -> Option<[u8; N]> {
-    let v = b.get(*at..*at + N)?.try_into().ok()?;
-    *at += N;
-    Some(v)
-}
-
-fn get_u64(b: &[u8], at: &mut usize) -> Option<u64> {
-    get::<8>(b, at).map(u64::from_le_bytes)
-}
-
-fn get_ip(b: &[u8], at: &mut usize) -> Option<IpAddr> {
-    ip_from(&get::<17>(b, at)?)
 }
 
 /// One compared record's part of its flow.

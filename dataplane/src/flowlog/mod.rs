@@ -13,7 +13,9 @@
 //!   form, in sorted runs outside memory past a bound.
 //! - [`stream`]: judging those in bounded memory, as [`judge`] does.
 //! - [`sort`]: an external sort of fixed-size records (`diff`'s flows).
+//! - [`codec`]: the byte cursor of those fixed-size records.
 
+pub mod codec;
 pub mod detect;
 pub mod fast;
 pub mod judge;

@@ -21,34 +21,7 @@ pub trait SortRecord: Copy {
     fn order(&self, other: &Self) -> Ordering;
 }
 
-/// An address as 17 bytes: its family (4 or 6) and 16 bytes (an IPv4
-/// address in the first 4), for [`SortRecord::encode`].
-#[must_use]
-pub fn ip_bytes(ip: std::net::IpAddr) -> [u8; 17] {
-    let mut b = [0u8; 17];
-    match ip {
-        std::net::IpAddr::V4(a) => {
-            b[0] = 4;
-            b[1..5].copy_from_slice(&a.octets());
-        }
-        std::net::IpAddr::V6(a) => {
-            b[0] = 6;
-            b[1..17].copy_from_slice(&a.octets());
-        }
-    }
-    b
-}
-
-/// The address [`ip_bytes`] wrote (`None`: not such a form).
-#[must_use]
-pub fn ip_from(b: &[u8]) -> Option<std::net::IpAddr> {
-    let a: [u8; 16] = b.get(1..17)?.try_into().ok()?;
-    match b.first()? {
-        4 => Some(std::net::Ipv4Addr::new(a[0], a[1], a[2], a[3]).into()),
-        6 => Some(std::net::Ipv6Addr::from(a).into()),
-        _ => None,
-    }
-}
+pub use super::codec::{ip_bytes, ip_from};
 
 #[derive(Clone, Copy)]
 struct W<T>(T);

@@ -12,13 +12,14 @@
 //! reference.
 
 use std::fs::File;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use zprsim_control::model::Scenario;
 
+use super::codec::{get, get_ip, get_u64, put, put_ip};
 use super::judge::{Direction, HashMap, Unplaced};
 use super::record::{Action, EntryId, LogRecord};
 use crate::engine::spool::{FAN_IN, Spool, Spooled};
@@ -122,50 +123,6 @@ pub(crate) struct Spilled {
     /// again otherwise.
     pub vnic2: u32,
     pub placed2: u8,
-}
-
-/// Writes `v` at `*at` and moves past it.
-fn put(out: &mut [u8], at: &mut usize, v: &[u8]) {
-    if let Some(d) = out.get_mut(*at..*at + v.len()) {
-        d.copy_from_slice(v);
-    }
-    *at += v.len();
-}
-
-fn put_ip(out: &mut [u8], at: &mut usize, ip: IpAddr) {
-    match ip {
-        IpAddr::V4(a) => {
-            put(out, at, &[4]);
-            let mut b = [0u8; 16];
-            b[..4].copy_from_slice(&a.octets());
-            put(out, at, &b);
-        }
-        IpAddr::V6(a) => {
-            put(out, at, &[6]);
-            put(out, at, &a.octets());
-        }
-    }
-}
-
-/// Reads `N` bytes at `*at` and moves past them.
-fn get<const N: usize>(b: &[u8], at: &mut usize) -> Option<[u8; N]> {
-    let v = b.get(*at..*at + N)?.try_into().ok()?;
-    *at += N;
-    Some(v)
-}
-
-fn get_u64(b: &[u8], at: &mut usize) -> Option<u64> {
-    get::<8>(b, at).map(u64::from_le_bytes)
-}
-
-fn get_ip(b: &[u8], at: &mut usize) -> Option<IpAddr> {
-    let [fam] = get::<1>(b, at)?;
-    let a = get::<16>(b, at)?;
-    match fam {
-        4 => Some(IpAddr::V4(Ipv4Addr::new(a[0], a[1], a[2], a[3]))),
-        6 => Some(IpAddr::V6(Ipv6Addr::from(a))),
-        _ => None,
-    }
 }
 
 /// A placement as one byte.
