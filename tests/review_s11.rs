@@ -1029,3 +1029,44 @@ statements = [
     );
     assert_eq!(judged(&loaded).stage, Some(Stage::Zpr));
 }
+
+/// An empty capture, or nothing piped into `-` (a `tcpdump -w -` that
+/// failed before writing its header), was "byte 0: not a pcap or pcapng
+/// file", as if the bytes were of another kind; it now says the input is
+/// empty, for `replay`, `diff`, `explain --capture` and `bench --capture`.
+#[test]
+fn an_empty_capture_or_empty_standard_input_is_named_empty() {
+    let t = oke_copy();
+    let dir = t.path();
+    std::fs::write(dir.join("empty.pcap"), b"").unwrap();
+    let runs: [&[&str]; 5] = [
+        &["replay", "scenario.toml", "-"],
+        &["replay", "scenario.toml", "empty.pcap"],
+        &["diff", "scenario.toml", "scenario.toml", "empty.pcap"],
+        &[
+            "explain",
+            "scenario.toml",
+            "--capture",
+            "empty.pcap",
+            "--packet",
+            "1",
+        ],
+        &["bench", "scenario.toml", "--capture", "empty.pcap"],
+    ];
+    for args in runs {
+        let out = assert_cmd::Command::cargo_bin("zprsim")
+            .unwrap()
+            .current_dir(dir)
+            .args(args)
+            .write_stdin(Vec::<u8>::new())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("empty (0 bytes)"), "{args:?}: {err}");
+        assert!(
+            !err.contains("not a pcap or pcapng file"),
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -187,6 +187,11 @@ pub enum FormatError {
     /// Neither pcap nor pcapng magic.
     #[error("not a pcap or pcapng file")]
     NotCapture,
+    /// No bytes at all (an empty file, or nothing piped into `-`).
+    #[error(
+        "empty (0 bytes): a capture starts with a pcap or pcapng file header; for `-`, nothing was written to standard input"
+    )]
+    Empty,
     /// An OCI flow-log file (JSON, or gzip of JSON) where a capture is
     /// needed (`explain --capture`, `bench --capture`): decompressing it
     /// would not make it one.
@@ -492,7 +497,7 @@ pub fn is_input_like(head: &[u8]) -> bool {
     !matches!(
         detect(head),
         Err(CaptureError::Format {
-            kind: FormatError::NotCapture,
+            kind: FormatError::NotCapture | FormatError::Empty,
             ..
         })
     )
@@ -502,7 +507,9 @@ pub fn is_input_like(head: &[u8]) -> bool {
 fn detect(bytes: &[u8]) -> Result<Kind, CaptureError> {
     let not_capture = || CaptureError::Format {
         offset: 0,
-        kind: if crate::flowlog::detect::is_flow_log(bytes) {
+        kind: if bytes.is_empty() {
+            FormatError::Empty
+        } else if crate::flowlog::detect::is_flow_log(bytes) {
             FormatError::FlowLog
         } else {
             not_capture_kind(bytes)

@@ -939,14 +939,19 @@ fn record_over_256_kib_is_an_error_at_its_offset() {
 
 #[test]
 fn not_a_capture_is_an_error_at_byte_zero() {
-    for bytes in [
-        b"hello, world, this is text".to_vec(),
-        Vec::new(),
-        vec![0xd4, 0xc3],
-    ] {
+    for bytes in [b"hello, world, this is text".to_vec(), vec![0xd4, 0xc3]] {
         let err = Capture::from_bytes(bytes).unwrap_err();
         assert_eq!(err.to_string(), "byte 0: not a pcap or pcapng file");
     }
+    // No bytes at all is named as such (an empty file, nothing piped in).
+    let err = Capture::from_bytes(Vec::new()).unwrap_err();
+    assert!(matches!(
+        err,
+        CaptureError::Format {
+            kind: FormatError::Empty,
+            offset: 0
+        }
+    ));
     // pcap magic with version 1.0.
     let mut old = file::pcap(0xa1b2_c3d4, false, 1, &[]);
     old[4] = 1;
