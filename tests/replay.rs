@@ -766,7 +766,10 @@ fn truncations() {
             if f.name.ends_with(".pcap") && len >= 24 && !bad_header_kept {
                 let whole = len == f.bytes.len() && f.name != "truncated_file.pcap";
                 let between = whole || starts.contains(&len);
-                assert_eq!(o.warnings.is_empty(), between, "{what}: {:?}", o.warnings);
+                // (Records the fixture itself holds cut by its snapshot
+                // length warn on their own: not this warning.)
+                let file_cut = o.warnings.iter().any(|w| !w.contains("snapshot length"));
+                assert_eq!(!file_cut, between, "{what}: {:?}", o.warnings);
             }
         }
     }

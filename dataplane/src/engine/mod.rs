@@ -513,6 +513,9 @@ struct Reader<'s> {
     node_local: node_local::NodeLocal,
     /// Records of link types not decoded, per (input, link type).
     unsupported: HashMap<(usize, u32), u64>,
+    /// Malformed records captured shorter than the packet was (cut by
+    /// the capture's snapshot length), per input.
+    cut: HashMap<usize, u64>,
     warnings: Vec<String>,
     source: &'s mut dyn PacketSource,
 }
@@ -613,6 +616,12 @@ impl Reader<'_> {
             ));
         }
         self.unsupported.retain(|(i, _), _| *i != input);
+        if let Some(count) = self.cut.remove(&input) {
+            self.warnings.push(format!(
+                "{}: {count} record(s) counted as malformed were captured shorter than the packet (cut by the capture's snapshot length before their headers ended): capture with a larger snapshot length (`tcpdump -s 0`, the default of recent tcpdump) to judge them",
+                self.source.input_name(input)
+            ));
+        }
     }
 
     /// The next record of a source that does not share blocks, copied
@@ -816,6 +825,9 @@ impl Reader<'_> {
             }
             Parsed::Malformed { .. } => {
                 self.counters.record_malformed(rec.orig_len);
+                if u32::try_from(data.len()).is_ok_and(|n| n < rec.orig_len) {
+                    *self.cut.entry(input).or_insert(0) += 1;
+                }
                 MALFORMED
             }
         }
@@ -1051,6 +1063,7 @@ pub fn run(
             not_vxlan: 0,
             node_local: node_local::NodeLocal::new(&cfg.node_local),
             unsupported: HashMap::new(),
+            cut: HashMap::new(),
             warnings: Vec::new(),
             source,
         };
