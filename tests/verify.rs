@@ -605,6 +605,19 @@ fn errors_name_file_line_and_column() {
         read_err(&path("proto = \"icmp\"\ndport = 5\n")),
         "expect.toml:7:9: error: `dport` is only for tcp and udp"
     );
+    // `sport` is one port: a range was serde's "invalid type: string,
+    // expected i64"; an out-of-range number and a range get one message.
+    for v in ["\"0-65535\"", "70000", "1.5"] {
+        assert_eq!(
+            read_err(&path(&format!("proto = \"tcp\"\ndport = 1\nsport = {v}\n"))),
+            "expect.toml:8:9: error: `sport` must be one port from 0 to 65535, a number (a probe has one source port; 49152 when left out); ranges `\"lo-hi\"` are for `dport`",
+            "{v}"
+        );
+    }
+    assert_eq!(
+        read_err(&path("proto = \"icmp\"\nsport = 5\n")),
+        "expect.toml:7:9: error: `sport` is only for tcp and udp"
+    );
     assert_eq!(
         read_err(&path("proto = \"tcp\"\ndport = 1\nexpekt = 1\n")),
         "expect.toml:8:1: error: unknown field `expekt`, expected one of `name`, `from`, `to`, `proto`, `dport`, `sport`, `icmp_type`, `icmp_code`, `expect`, `scope`, `why`"

@@ -58,7 +58,7 @@ pub(super) struct RawPath {
     to: Spanned<String>,
     proto: Spanned<NumOrText>,
     dport: Option<Spanned<NumOrText>>,
-    sport: Option<Spanned<i64>>,
+    sport: Option<Spanned<NumOrText>>,
     icmp_type: Option<Spanned<i64>>,
     icmp_code: Option<Spanned<i64>>,
     expect: Spanned<String>,
@@ -338,9 +338,19 @@ fn endpoint(
         .map_err(|e| src.err(field.span(), e.0))
 }
 
-fn port(src: Src<'_>, v: &Spanned<i64>, what: &str) -> Result<u16, VerifyError> {
-    u16::try_from(*v.get_ref())
-        .map_err(|_| src.err(v.span(), format!("`{what}` must be a port from 0 to 65535")))
+/// `sport`: one port. A range or any other text was serde's "invalid
+/// type: string, expected i64"; it is refused with what to write.
+fn sport(src: Src<'_>, v: &Spanned<NumOrText>) -> Result<u16, VerifyError> {
+    match v.get_ref() {
+        NumOrText::Num(n) => u16::try_from(*n).ok(),
+        NumOrText::Text(_) | NumOrText::Other(_) => None,
+    }
+    .ok_or_else(|| {
+        src.err(
+            v.span(),
+            "`sport` must be one port from 0 to 65535, a number (a probe has one source port; 49152 when left out); ranges `\"lo-hi\"` are for `dport`",
+        )
+    })
 }
 
 fn byte(src: Src<'_>, v: &Spanned<i64>, what: &str) -> Result<u8, VerifyError> {
@@ -432,7 +442,7 @@ fn resolve_path(
         })?;
         Probe::Ports {
             sport: match &r.sport {
-                Some(v) => port(src, v, "sport")?,
+                Some(v) => sport(src, v)?,
                 None => 49152,
             },
             dport: dport_range(src, dport)?,
