@@ -1127,3 +1127,64 @@ fn records_cut_by_the_snapshot_length_are_named_in_a_warning() {
     let o = crate::support::run_in(dir, ["replay", "scenario.toml", "in.pcap"]);
     assert!(!String::from_utf8_lossy(&o.stderr).contains("snapshot length"));
 }
+
+/// Captures given out of time order (rotated files named so they sort
+/// wrong, or typed in the wrong order) are replayed in the order given,
+/// and connection tracking saw time go back with no word of it. A warning
+/// now names the input that starts before the one read before it ended;
+/// in time order there is none.
+#[test]
+fn captures_given_out_of_time_order_are_named_in_a_warning() {
+    let t = oke_copy();
+    let dir = t.path();
+    let b = std::fs::read(dir.join("in.pcap")).unwrap();
+    let mut starts = Vec::new();
+    let mut at = 24;
+    while at + 16 <= b.len() {
+        starts.push(at);
+        at += 16 + u32::from_le_bytes(b[at + 8..at + 12].try_into().unwrap()) as usize;
+    }
+    let half = starts[starts.len() / 2];
+    let mut first = b[..half].to_vec();
+    let mut second = b[..24].to_vec();
+    second.extend_from_slice(&b[half..]);
+    first.truncate(half);
+    std::fs::write(dir.join("first.pcap"), &first).unwrap();
+    std::fs::write(dir.join("second.pcap"), &second).unwrap();
+    let warned = |args: &[&str]| {
+        let o = crate::support::run_in(dir, args);
+        assert_eq!(o.status.code(), Some(0));
+        String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .filter(|l| l.contains("replayed in the order given"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    for workers in ["1", "3"] {
+        let w = warned(&[
+            "replay",
+            "scenario.toml",
+            "second.pcap",
+            "first.pcap",
+            "--quiet",
+            "--workers",
+            workers,
+        ]);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].starts_with("warning: first.pcap: starts ")
+                && w[0].contains("before second.pcap ended"),
+            "{w:?}"
+        );
+        let w = warned(&[
+            "replay",
+            "scenario.toml",
+            "first.pcap",
+            "second.pcap",
+            "--quiet",
+            "--workers",
+            workers,
+        ]);
+        assert!(w.is_empty(), "{w:?}");
+    }
+}

@@ -624,6 +624,26 @@ impl Reader<'_> {
         }
     }
 
+    /// Inputs read one after the other are replayed in the order given;
+    /// one that starts more than a second before the input read before it
+    /// ended (rotated captures given out of order, or two captures of one
+    /// time span) makes connection tracking see time go back: a warning
+    /// says so.
+    fn check_order(&mut self, before: usize, end_ns: u64, now: usize, first_ns: u64) {
+        const SLACK_NS: u64 = 1_000_000_000;
+        if !self.source.sequential() || first_ns.saturating_add(SLACK_NS) >= end_ns {
+            return;
+        }
+        let back = end_ns - first_ns;
+        self.warnings.push(format!(
+            "{}: starts {}.{:03} s before {} ended, and inputs are replayed in the order given: connection tracking saw time go back (give rotated captures in time order; merge captures of one time span with `mergecap` first)",
+            self.source.input_name(now),
+            back / 1_000_000_000,
+            back % 1_000_000_000 / 1_000_000,
+            self.source.input_name(before),
+        ));
+    }
+
     /// The next record of a source that does not share blocks, copied
     /// into the current own block (a full block ends the chunk first);
     /// `Err(None)` at the end, `Err(Some(e))` on a read error, and
@@ -878,6 +898,9 @@ impl Reader<'_> {
         let mut error = None;
         let mut interrupted = false;
         let mut spans: Vec<Rec> = Vec::with_capacity(CHUNK);
+        // The input of the last chunk and its last record's time (one
+        // read per chunk, for [`Reader::check_order`]).
+        let mut last_ts: Option<(usize, u64)> = None;
         'read: loop {
             if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
                 interrupted = true;
@@ -892,7 +915,13 @@ impl Reader<'_> {
             };
             if now != input {
                 self.input_done(input);
+                if let (Some((before, end)), Some(first)) = (last_ts, spans.first()) {
+                    self.check_order(before, end, now, first.ts_ns);
+                }
                 input = now;
+            }
+            if let Some(r) = spans.last() {
+                last_ts = Some((now, r.ts_ns));
             }
             // The block is moved out for the loop (no reference count
             // change) and back.

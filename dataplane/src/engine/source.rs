@@ -56,6 +56,14 @@ pub trait PacketSource {
         false
     }
 
+    /// Whether the inputs are read one after the other, each to its end
+    /// (capture files), rather than interleaved (TAP ports): then an
+    /// input that starts before the one read before it ended is told in
+    /// a warning.
+    fn sequential(&self) -> bool {
+        false
+    }
+
     /// Whether the source reads into reference-counted blocks and yields
     /// its records through [`PacketSource::next_shared`] (then the engine
     /// never calls [`PacketSource::next_record`]). Other sources' records
@@ -253,6 +261,10 @@ impl PacketSource for CaptureFiles {
     }
 
     fn shares_blocks(&self) -> bool {
+        true
+    }
+
+    fn sequential(&self) -> bool {
         true
     }
 
