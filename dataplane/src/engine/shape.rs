@@ -17,6 +17,7 @@ use ipnet::IpNet;
 use super::copies::Copies;
 use super::decap;
 use super::node_local::NodeLocal;
+use crate::capture::RecordSpan;
 
 /// What becomes of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,22 +80,24 @@ impl Shape {
         ts_ns: u64,
         number: u64,
     ) -> Look {
-        let inner = if self.decap_vxlan {
-            decap::vxlan_inner(linktype, data)
+        // The record as a span of its own bytes, opened as the reader
+        // opens it (`decap::decap`: Ethernet, the bytes from the inner
+        // frame on, the original length less the outer headers).
+        let whole = RecordSpan {
+            ts_ns,
+            start: 0,
+            len: u32::try_from(data.len()).unwrap_or(u32::MAX),
+            orig_len,
+            linktype,
+        };
+        let opened = if self.decap_vxlan {
+            decap::decap(&whole, data)
         } else {
             None
         };
-        // As `decap::decap` makes the inner record: Ethernet, the bytes
-        // from the inner frame on, the original length less the outer
-        // headers.
-        let (lt, bytes, orig) = match inner.and_then(|at| Some((at, data.get(at..)?))) {
-            Some((at, d)) => (
-                crate::parse::linktype::ETHERNET,
-                d,
-                orig_len.saturating_sub(u32::try_from(at).unwrap_or(u32::MAX)),
-            ),
-            None => (linktype, data, orig_len),
-        };
+        let rec = opened.unwrap_or(whole);
+        let (lt, bytes, orig) = (rec.linktype, rec.data(data), rec.orig_len);
+        let inner = opened.and_then(|r| usize::try_from(r.start).ok());
         if self.node_local.holds(lt, bytes) {
             return Look::NodeLocal { inner };
         }
