@@ -18,8 +18,8 @@ use zprsim_control::verdict::{Context, Verdict};
 
 use crate::capture::RecordStream;
 use crate::conntrack::{self, Bounded, Conn, ConnKey, SHARDS};
-use crate::engine::shape::{Look, Shape};
-use crate::parse::{Parsed, linktype, parse_frame};
+use crate::engine::shape::{self, Look, Shape};
+use crate::parse::{Parsed, parse_frame};
 
 /// Why packet N cannot be explained.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,13 +86,8 @@ pub fn packet_n<R: std::io::Read>(
         let inner = match shape.look(rec.linktype, rec.data, rec.orig_len, rec.ts_ns, index) {
             Look::Judge { inner } => inner,
             Look::NodeLocal { inner } if index == n => {
-                let data = inner.and_then(|at| rec.data.get(at..));
-                let lt = if data.is_some() {
-                    linktype::ETHERNET
-                } else {
-                    rec.linktype
-                };
-                let what = match parse_frame(lt, data.unwrap_or(rec.data)) {
+                let (lt, data) = shape::frame(inner, rec.linktype, rec.data);
+                let what = match parse_frame(lt, data) {
                     Parsed::Ip(m) => format!(" ({} -> {})", m.packet.src, m.packet.dst),
                     _ => String::new(),
                 };
@@ -113,10 +108,7 @@ pub fn packet_n<R: std::io::Read>(
             }
             Look::NodeLocal { .. } | Look::CopyOf { .. } => continue,
         };
-        let (linktype, data) = match inner.and_then(|at| rec.data.get(at..)) {
-            Some(d) => (linktype::ETHERNET, d),
-            None => (rec.linktype, rec.data),
-        };
+        let (linktype, data) = shape::frame(inner, rec.linktype, rec.data);
         let meta = match parse_frame(linktype, data) {
             Parsed::Ip(m) => m,
             other if index == n => {

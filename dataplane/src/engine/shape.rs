@@ -46,6 +46,17 @@ pub enum Look {
     },
 }
 
+/// The frame a record is judged by, given where its [`Look`] says the
+/// inner frame starts: (link type, bytes) of the inner Ethernet frame, or
+/// of the record as captured.
+#[must_use]
+pub fn frame(inner: Option<usize>, linktype: u32, data: &[u8]) -> (u32, &[u8]) {
+    match inner.and_then(|at| data.get(at..)) {
+        Some(d) => (crate::parse::linktype::ETHERNET, d),
+        None => (linktype, data),
+    }
+}
+
 /// The reader's steps for one capture read in order.
 #[derive(Debug)]
 pub struct Shape {
