@@ -232,7 +232,7 @@ impl Plan {
     /// output that is the same file as an input or another output; an
     /// output that is a directory, or whose directory is missing or not
     /// writable.
-    pub fn check<'a>(&'a self) -> Result<(), OutputError> {
+    pub fn check(&self) -> Result<(), OutputError> {
         self.check_std()?;
         for i in self.inputs.iter().filter(|e| !is_std(&e.path)) {
             match fs::metadata(&i.path) {
@@ -252,41 +252,15 @@ impl Plan {
                 }
             }
         }
-        // `-` by what the stream is, so a path naming the same file (or
-        // pipe) is caught like any other pair.
-        let with_std = |entries: &'a [Entry], output: bool| -> Vec<(&'a Entry, Identity)> {
-            entries
-                .iter()
-                .filter_map(|e| {
-                    if is_std(&e.path) {
-                        std_identity(output).map(|id| (e, id))
-                    } else {
-                        Some((e, identity(&e.path)))
-                    }
-                })
-                .collect()
-        };
-        let ins = with_std(&self.inputs, false);
-        let mut outs = with_std(&self.outputs, true);
-        // The command's own standard output, unless an output named `-`
-        // already stands for it.
-        if let Some(e) = &self.stdout
-            && !self.outputs.iter().any(|o| is_std(&o.path))
-            && let Some(id) = std_identity(true)
-        {
-            outs.push((e, id));
-        }
+        let ins = identities(&self.inputs, false);
+        let outs = self.output_identities();
         check_stdin_once(&ins)?;
         for (i, (o, oid)) in outs.iter().enumerate() {
             if *oid == Identity::Device {
                 continue;
             }
             if let Some((inp, _)) = ins.iter().find(|(_, iid)| iid == oid) {
-                return Err(OutputError::new(format!(
-                    "{} is the same file as {}: an output must not overwrite an input",
-                    o.describe(),
-                    inp.describe()
-                )));
+                return Err(overwrites(o, inp));
             }
             if let Some((other, _)) = outs[..i].iter().find(|(_, id)| id == oid) {
                 return Err(OutputError::new(format!(
@@ -312,23 +286,7 @@ impl Plan {
     /// # Errors
     /// An output that is the same file as one of `paths`.
     pub fn check_late_inputs(&self, flag: &str, paths: &[PathBuf]) -> Result<(), OutputError> {
-        let mut outs: Vec<(&Entry, Identity)> = self
-            .outputs
-            .iter()
-            .filter_map(|e| {
-                if is_std(&e.path) {
-                    std_identity(true).map(|id| (e, id))
-                } else {
-                    Some((e, identity(&e.path)))
-                }
-            })
-            .collect();
-        if let Some(e) = &self.stdout
-            && !self.outputs.iter().any(|o| is_std(&o.path))
-            && let Some(id) = std_identity(true)
-        {
-            outs.push((e, id));
-        }
+        let outs = self.output_identities();
         for path in paths {
             let id = identity(path);
             if let Some((o, _)) = outs
@@ -339,14 +297,24 @@ impl Plan {
                     flag: flag.to_owned(),
                     path: path.clone(),
                 };
-                return Err(OutputError::new(format!(
-                    "{} is the same file as {}: an output must not overwrite an input",
-                    o.describe(),
-                    input.describe()
-                )));
+                return Err(overwrites(o, &input));
             }
         }
         Ok(())
+    }
+
+    /// Every output with what it is (`-` by what the stream is), and the
+    /// command's own standard output unless an output named `-` already
+    /// stands for it.
+    fn output_identities(&self) -> Vec<(&Entry, Identity)> {
+        let mut outs = identities(&self.outputs, true);
+        if let Some(e) = &self.stdout
+            && !self.outputs.iter().any(|o| is_std(&o.path))
+            && let Some(id) = std_identity(true)
+        {
+            outs.push((e, id));
+        }
+        outs
     }
 
     fn check_std(&self) -> Result<(), OutputError> {
@@ -441,6 +409,31 @@ fn check_writable(o: &Entry) -> Result<(), OutputError> {
                 io_message(&e)
             ))
         })
+}
+
+/// Each entry with what it is: `-` by what the stream is (standard
+/// output when `output`, else standard input), so a path naming the same
+/// file or pipe is caught like any other pair.
+fn identities(entries: &[Entry], output: bool) -> Vec<(&Entry, Identity)> {
+    entries
+        .iter()
+        .filter_map(|e| {
+            if is_std(&e.path) {
+                std_identity(output).map(|id| (e, id))
+            } else {
+                Some((e, identity(&e.path)))
+            }
+        })
+        .collect()
+}
+
+/// Output `o` is input `input`.
+fn overwrites(o: &Entry, input: &Entry) -> OutputError {
+    OutputError::new(format!(
+        "{} is the same file as {}: an output must not overwrite an input",
+        o.describe(),
+        input.describe()
+    ))
 }
 
 /// A path for a message: escaped ([`zprsim_control::escape::path`]), so a
