@@ -144,6 +144,23 @@ fn random_log(s: &Scenario, rng: &mut ChaCha8Rng, n: usize) -> String {
                 t.3
             };
             (t.0, t.1, t.2, sp, t.4)
+        } else if rng.random_bool(0.15) {
+            // IPv6 (the example's VNICs are IPv4 only): logged at a VNIC
+            // outside the scenario or holding neither address, so
+            // unplaced, its addresses through the spill's 17-byte form.
+            let v6: [IpAddr; 3] = [
+                "2001:db8::5".parse().unwrap(),
+                "fd00:10::11".parse().unwrap(),
+                "2603:c020::1".parse().unwrap(),
+            ];
+            let proto = [6u8, 17, 58][rng.random_range(0..3)];
+            (
+                v6[rng.random_range(0..3)],
+                v6[rng.random_range(0..3)],
+                proto,
+                ports[rng.random_range(0..ports.len())],
+                ports[rng.random_range(0..ports.len())],
+            )
         } else {
             let a = vnics[rng.random_range(0..vnics.len())].1;
             let b = if rng.random_bool(0.7) {
