@@ -53,7 +53,7 @@ pub struct Args {
     /// Connections tracked at most (1 to 2^30), also the bound on open flow
     /// records: spread over 256 shards of at least one entry each, so below
     /// 256 it acts as 256.
-    #[arg(long, default_value_t = 4 << 20)]
+    #[arg(long, default_value_t = zprsim_dataplane::engine::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
     /// Flow-log records read at most (flow-log input only). Past
     /// `--flow-log-buffer` they are kept in temporary files, not in

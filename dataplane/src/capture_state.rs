@@ -34,7 +34,7 @@ pub enum Failure {
 }
 
 /// Connections tracked at most, over all shards: `replay`'s default.
-const MAX_CONNECTIONS: usize = 4 << 20;
+const MAX_CONNECTIONS: usize = crate::engine::DEFAULT_MAX_CONNECTIONS;
 
 /// Packet N of a capture and the context tracking gives it.
 pub struct Found {

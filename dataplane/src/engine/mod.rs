@@ -157,11 +157,16 @@ pub struct EngineConfig {
     pub node_local: Vec<ipnet::IpNet>,
 }
 
+/// Connections tracked at once at most, by default: `--max-connections`
+/// of `replay` and `diff` (captures and flow logs) and `explain
+/// --capture`'s tracking (~100 bytes each, ~400 MB).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4 << 20;
+
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             workers: 1,
-            max_connections: 4 << 20,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             max_flow_records: 4 << 20,
             keep_flows: false,
             flow_spool: DEFAULT_FLOW_SPOOL,

@@ -38,9 +38,7 @@ pub const DEFAULT_MAX_SPILL: u64 = 64 << 30;
 /// with their working maps, so ~300 MB at the default).
 pub const DEFAULT_MAX_GROUP: usize = 1_000_000;
 
-/// Connections tracked at once at most, by default (`replay`'s
-/// `--max-connections` default: ~100 bytes each, ~400 MB).
-pub const DEFAULT_MAX_CONNECTIONS: usize = 4 << 20;
+pub use crate::engine::DEFAULT_MAX_CONNECTIONS;
 
 /// OCIDs of VNICs outside the scenario held in memory (at most ~17 MB of
 /// text); past this many distinct ones, each record of a further one
