@@ -1,6 +1,7 @@
 //! Reading flow-log files: JSON lines (Connector Hub objects), a JSON array,
 //! the Logging search output (`{"data": {"results": [{"data": ENTRY}]}}`),
-//! or gzip of any of them, decided from the content.
+//! entries pretty-printed one after another (`jq` without `-c`), or gzip
+//! of any of them, decided from the content.
 //!
 //! Memory is bounded before the work: a JSON-lines file is streamed one
 //! line at a time (a line over [`Limits::max_line`] is skipped without
@@ -564,15 +565,20 @@ fn read_document(
         let line = 1 + all[..at].iter().filter(|&&b| b == b'\n').count() as u64;
         cx.error(Some(line), None, "not UTF-8 text".into())
     })?;
-    let top: &RawValue = serde_json::from_str(text).map_err(|e| {
-        cx.error(
-            Some(e.line() as u64),
-            Some(e.column() as u64),
-            format!("not JSON: {e}"),
-        )
-    })?;
+    // One value, or several one after the other: `jq '.[]'` and
+    // `jq '.data.results[].data'` print each entry pretty-printed over
+    // many lines, one after the other, with no array around them.
     let mut entries = Vec::new();
-    walk(top, 0, &mut entries).map_err(|e| cx.error(None, None, format!("not JSON: {e}")))?;
+    for top in serde_json::Deserializer::from_str(text).into_iter::<&RawValue>() {
+        let top = top.map_err(|e| {
+            cx.error(
+                Some(e.line() as u64),
+                Some(e.column() as u64),
+                format!("not JSON: {e}"),
+            )
+        })?;
+        walk(top, 0, &mut entries).map_err(|e| cx.error(None, None, format!("not JSON: {e}")))?;
+    }
     // Entries come in document order: count lines incrementally.
     let base = text.as_ptr() as usize;
     let (mut at, mut line) = (0usize, 1u64);
