@@ -72,3 +72,71 @@ fn a_flow_log_of_pretty_printed_entries_one_after_another_is_read() {
         assert_eq!(got["flow_log"][key], want["flow_log"][key], "{key}");
     }
 }
+
+/// Arguments in the wrong order, the usual slip on a first day: `zprsim
+/// replay cap.pcap scenario.toml` said "byte 2: the scenario is not UTF-8
+/// text", a flow log given first "1:1: invalid key-value pair, expected
+/// key", and `verify expect.toml scenario.toml` "unknown field `include`":
+/// true, and no help. Now the message says what the file is and that the
+/// scenario comes first; a scenario with a real error keeps its line and
+/// column.
+#[test]
+fn a_capture_flow_log_or_expectations_file_given_as_the_scenario_is_named() {
+    let s = "examples/oke-orders/scenario.toml";
+    let cases: [(&[&str], &str, &str); 5] = [
+        (
+            &["replay", "pcaps/oke-demo.pcap", s],
+            "pcaps/oke-demo.pcap: error: a pcap capture, not a scenario",
+            "SCENARIO CAPTURE",
+        ),
+        (
+            &[
+                "diff",
+                s,
+                "pcaps/two_linktypes.pcapng",
+                "pcaps/oke-demo.pcap",
+            ],
+            "pcaps/two_linktypes.pcapng: error: a pcapng capture, not a scenario",
+            "the scenario comes first",
+        ),
+        (
+            &[
+                "replay",
+                "examples/oke-orders/flowlogs/oke-demo.jsonl",
+                s,
+                "--quiet",
+            ],
+            "oke-demo.jsonl: error: OCI flow logs, not a scenario",
+            "the scenario comes first",
+        ),
+        (
+            &[
+                "replay",
+                "examples/oke-orders/flowlogs/oke-demo.jsonl.gz",
+                s,
+            ],
+            "oke-demo.jsonl.gz: error: gzip-compressed JSON (OCI flow logs), not a scenario",
+            "the scenario comes first",
+        ),
+        (
+            &["verify", "examples/oke-orders/expect.toml", s],
+            "expect.toml: error: an expectations file",
+            "`zprsim verify SCENARIO EXPECT.toml`",
+        ),
+    ];
+    for (args, what, hint) in cases {
+        let out = run_in(root(), args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(what) && err.contains(hint), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    // A scenario that is one, with an error: its own message, placed.
+    let out = run_in(root(), ["check", "examples/docs/bad2.toml"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        err.starts_with("examples/docs/bad2.toml:9:85: error: ") && !err.contains("not a scenario"),
+        "{err}"
+    );
+}

@@ -503,6 +503,25 @@ pub fn is_input_like(head: &[u8]) -> bool {
     )
 }
 
+/// What a file starting with `head` is, when its first bytes say it is a
+/// capture (or a pcap header the reader refuses), a compressed file or
+/// JSON: words for a message about a file given in the wrong place (a
+/// capture where the scenario goes). `None` for anything else.
+#[must_use]
+pub fn kind_name(head: &[u8]) -> Option<&'static str> {
+    match detect(head) {
+        Ok(Kind::Pcap(_)) => Some("a pcap capture"),
+        Ok(Kind::PcapNg) => Some("a pcapng capture"),
+        Err(CaptureError::Format { kind, .. }) => match kind {
+            FormatError::NotCapture | FormatError::Empty => None,
+            FormatError::FlowLog => Some("JSON"),
+            FormatError::Compressed { .. } => Some("compressed data"),
+            _ => Some("a capture"),
+        },
+        Err(_) => None,
+    }
+}
+
 /// Recognises the file header.
 fn detect(bytes: &[u8]) -> Result<Kind, CaptureError> {
     let not_capture = || CaptureError::Format {

@@ -238,12 +238,53 @@ fn load_file(path: &Path, files: &FsFiles) -> Result<Loaded, LoadError> {
         message,
         rendered_zpl: None,
     };
+    let misplaced = |e: LoadError| match other_input(path) {
+        Some(what) => io_err(format!(
+            "{what}, not a scenario: the scenario comes first (`zprsim replay SCENARIO CAPTURE...`, `zprsim verify SCENARIO EXPECT.toml`)"
+        )),
+        None => e,
+    };
     let text = read_text(Some(path), load::MAX_SCENARIO_BYTES, "the scenario", |e| {
         format!("cannot read the scenario: {e}")
     })
-    .map_err(io_err)?;
+    .map_err(|e| misplaced(io_err(e)))?;
     let format = Format::from_file_name(&file).unwrap_or(Format::Toml);
-    load::load_str_with(&text, &file, format, files, &Threads::available())
+    load::load_str_with(&text, &file, format, files, &Threads::available()).map_err(misplaced)
+}
+
+/// What a regular file that does not load as a scenario is instead, when
+/// its first bytes say so: a capture, flow logs, compressed data or an
+/// expectations file. The usual slip is arguments in the wrong order
+/// (`zprsim replay cap.pcap scenario.toml`), which otherwise reads as
+/// "not UTF-8 text" or a TOML error on the first line.
+fn other_input(path: &Path) -> Option<&'static str> {
+    use std::io::Read;
+    if !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    let mut head = Vec::with_capacity(crate::sniff::HEAD);
+    std::fs::File::open(path)
+        .ok()?
+        .take(crate::sniff::HEAD as u64)
+        .read_to_end(&mut head)
+        .ok()?;
+    let text = String::from_utf8_lossy(&head);
+    match crate::capture::kind_name(&head) {
+        // Scenarios are never compressed.
+        Some("JSON") if head.starts_with(&crate::flowlog::detect::GZIP_MAGIC) => {
+            Some("gzip-compressed JSON (OCI flow logs)")
+        }
+        // A JSON scenario starts with `{` too: only flow-log fields tell.
+        Some("JSON") => ["\"logContent\"", "\"vnicocid\"", "\"sourceAddress\""]
+            .iter()
+            .any(|k| text.contains(k))
+            .then_some("OCI flow logs"),
+        Some(what) => Some(what),
+        None => text
+            .lines()
+            .any(|l| matches!(l.trim(), "[[path]]" | "[[include]]"))
+            .then_some("an expectations file (it has `[[path]]` or `[[include]]`)"),
+    }
 }
 
 #[cfg(test)]
