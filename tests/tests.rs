@@ -12,6 +12,7 @@ mod address_index;
 mod bench;
 mod capture_shapes;
 mod cases;
+mod contract;
 mod diff;
 mod differential;
 mod differential_edges;
