@@ -140,3 +140,74 @@ fn a_capture_flow_log_or_expectations_file_given_as_the_scenario_is_named() {
         "{err}"
     );
 }
+
+/// A policy copied from a word processor, a web page or a chat carries
+/// typographic quotes (`‘10.0.0.0/8’`, `protocol=’tcp/443’`) or double
+/// ones. zprsim said "expected an endpoint (... a quoted IP address or CIDR
+/// ...), found `‘10.0.0.0/8’`" and, for a condition, "expected
+/// `'’tcp/443’'`", which looks like what was written: the quote character
+/// itself, the real fault, was never named. Now it is, at its column.
+#[test]
+fn typographic_or_double_quotes_in_zpl_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("s.toml"),
+        r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16"]
+security_attributes = { network = { vcn = { value = "prod" } } }
+
+[[zpr_policy]]
+name = "p"
+file = "p.zpl"
+"#,
+    )
+    .unwrap();
+    let cases = [
+        (
+            "in network.vcn:prod VCN allow app:web to connect to ‘10.0.0.0/8’",
+            "p.zpl:1:53",
+            "found `‘` (U+2018, a typographic quote",
+        ),
+        (
+            "in network.vcn:prod VCN allow app:web to connect to app:db with protocol=’tcp/443’",
+            "p.zpl:1:74",
+            "found `’` (U+2019, a typographic quote",
+        ),
+        (
+            "in network.vcn:prod VCN allow app:web to connect to app:db with protocol=\"tcp/443\"",
+            "p.zpl:1:74",
+            "found `\"` (a double quote)",
+        ),
+        (
+            "in network.vcn:prod VCN allow “my-corp.biz:dev and test db” to connect to app:db",
+            "p.zpl:1:31",
+            "found `“` (U+201C, a typographic quote",
+        ),
+    ];
+    for (statement, at, found) in cases {
+        std::fs::write(dir.path().join("p.zpl"), format!("{statement}\n")).unwrap();
+        let out = run_in(dir.path(), ["check", "s.toml"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{statement}: {err}");
+        assert!(
+            err.contains(at)
+                && err.contains(found)
+                && err.contains("expected `'` (ZPL quotes with the straight single quote, U+0027)"),
+            "{statement}: {err}"
+        );
+    }
+    // A typographic quote inside a quoted value is text, as before.
+    std::fs::write(
+        dir.path().join("p.zpl"),
+        "in network.vcn:prod VCN allow 'app:o’brien' to connect to '10.0.0.0/8'\n",
+    )
+    .unwrap();
+    let out = run_in(dir.path(), ["check", "s.toml"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -281,6 +281,27 @@ fn tokenize(text: &str) -> Result<Vec<Token<'_>>, ZplError> {
                 }
                 TokKind::Quoted
             }
+            // A statement copied from a word processor or a web page
+            // carries typographic quotes (`‘10.0.0.0/8’`), or double ones:
+            // no word starts so, and "expected a quoted IP address, found
+            // `‘10.0.0.0/8’`" would not say what is wrong.
+            '‘' | '’' | '‚' | '‛' | '“' | '”' | '„' | '‟' | '′' | '´' | '`' | '"' =>
+            {
+                let what = if c == '"' {
+                    "a double quote".to_owned()
+                } else {
+                    format!(
+                        "U+{:04X}, a typographic quote as word processors and web pages write it",
+                        u32::from(c)
+                    )
+                };
+                return Err(ZplError::new(
+                    start,
+                    c.len_utf8(),
+                    "`'` (ZPL quotes with the straight single quote, U+0027)",
+                    format!("`{c}` ({what})"),
+                ));
+            }
             _ => {
                 i = text[i..]
                     .char_indices()
