@@ -211,3 +211,34 @@ file = "p.zpl"
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The same slip in TOML: `name = “web”` in a scenario or an expectations
+/// file said "string values must be quoted, expected literal string" at
+/// the quote, which looks quoted. The message now names the character.
+#[test]
+fn typographic_quotes_in_a_scenario_or_expectations_file_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("s.toml"),
+        "name = \"s\"\n[[vcn]]\nname = ‘v’\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("e.toml"), "[[path]]\nname = “p”\n").unwrap();
+    let scenario = root().join("examples/oke-orders/scenario.toml");
+    let runs: [(Vec<&std::ffi::OsStr>, &str); 2] = [
+        (
+            vec!["check".as_ref(), "s.toml".as_ref()],
+            "s.toml:3:8: error: string values must be quoted, expected literal string; `‘` (U+2018) is a typographic quote",
+        ),
+        (
+            vec!["verify".as_ref(), scenario.as_os_str(), "e.toml".as_ref()],
+            "e.toml:2:8: error: string values must be quoted, expected literal string; `“` (U+201C) is a typographic quote",
+        ),
+    ];
+    for (args, want) in runs {
+        let out = run_in(dir.path(), &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(want), "{err}");
+    }
+}

@@ -684,15 +684,36 @@ fn toml_error(e: &toml::de::Error, text: &str, start: usize, file: &str) -> Load
         }
         None => (None, None),
     };
+    let mut message = clean_serde_message(e.message());
+    if let Some(hint) = e
+        .span()
+        .and_then(|s| typographic_quote_hint(text, start + s.start))
+    {
+        message.push_str(&hint);
+    }
     LoadError {
         file: file.to_owned(),
         line,
         column,
         object: None,
         field: None,
-        message: clean_serde_message(e.message()),
+        message,
         rendered_zpl: None,
     }
+}
+
+/// When the character at byte `at` of `text` is a typographic quote (a
+/// value copied from a word processor or a web page: `name = “web”`),
+/// the words that name it, to follow a TOML error there ("string values
+/// must be quoted", which the text seems to be).
+pub(crate) fn typographic_quote_hint(text: &str, at: usize) -> Option<String> {
+    let c = text.get(at..)?.chars().next()?;
+    matches!(c, '‘' | '’' | '‚' | '‛' | '“' | '”' | '„' | '‟').then(|| {
+        format!(
+            "; `{c}` (U+{:04X}) is a typographic quote, as word processors and web pages write it: TOML strings are quoted with `\"` or `'`",
+            u32::from(c)
+        )
+    })
 }
 
 // The error is large, but the API hands it out by value on purpose:

@@ -119,10 +119,14 @@ fn toml_error(src: Src<'_>, e: &toml::de::Error) -> VerifyError {
             column: None,
         },
     };
-    VerifyError {
-        location,
-        message: e.message().trim().trim_end_matches('.').to_owned(),
+    let mut message = e.message().trim().trim_end_matches('.').to_owned();
+    if let Some(hint) = e
+        .span()
+        .and_then(|s| crate::load::typographic_quote_hint(src.text, s.start))
+    {
+        message.push_str(&hint);
     }
+    VerifyError { location, message }
 }
 
 /// Reads an expectations file against a scenario.
