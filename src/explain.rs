@@ -176,7 +176,19 @@ fn packet(a: &Args, s: &Scenario) -> Result<Packet, Failure> {
     check_flags(a, protocol)?;
     let src_ip = src_text.parse::<IpAddr>().ok();
     let dst_ip = dst_text.parse::<IpAddr>().ok();
-    let src = resolve(s, "--src", src_text, dst_ip.map(|ip| ip.is_ipv4()))?;
+    // ICMP travels over IPv4 and ICMPv6 over IPv6: a dual-stack VNIC
+    // named on both sides stands for its address of that family.
+    let icmp_v4 = match protocol {
+        proto::ICMP => Some(true),
+        proto::ICMPV6 => Some(false),
+        _ => None,
+    };
+    let src = resolve(
+        s,
+        "--src",
+        src_text,
+        dst_ip.map(|ip| ip.is_ipv4()).or(icmp_v4),
+    )?;
     let dst = resolve(
         s,
         "--dst",
@@ -195,6 +207,18 @@ fn packet(a: &Args, s: &Scenario) -> Result<Packet, Failure> {
         });
         return Err(Failure::Input(format!(
             "error: `{src}` and `{dst}` are not of the same address family{hint}"
+        )));
+    }
+    // The other pairing is no packet a VNIC sends (flow-log records and
+    // `verify` refuse it too); judged, it would match the wrong rules.
+    if let Some(v4) = icmp_v4
+        && src.is_ipv4() != v4
+    {
+        let (other, family) = if v4 { ("icmpv6", 6) } else { ("icmp", 4) };
+        return Err(Failure::Input(format!(
+            "error: `--proto {proto_text}` between IPv{family} addresses (`{src}`, `{dst}`): {} travels over IPv{}; for IPv{family} write `--proto {other}`",
+            if v4 { "ICMP" } else { "ICMPv6" },
+            if v4 { 4 } else { 6 },
         )));
     }
     let l4 = if a.fragment {

@@ -242,3 +242,88 @@ fn typographic_quotes_in_a_scenario_or_expectations_file_are_named() {
         assert!(err.contains(want), "{err}");
     }
 }
+
+/// `explain --proto icmpv6` between IPv4 addresses (or `icmp` between
+/// IPv6 ones) judged a packet no VNIC sends and answered allow or drop by
+/// rules of the wrong family; flow-log records and `verify` refuse that
+/// pairing. And two dual-stack VNICs named on both sides stood for their
+/// first (IPv4) addresses, so `--proto icmpv6` explained ICMPv6 over IPv4.
+#[test]
+fn explain_keeps_icmp_on_ipv4_and_icmpv6_on_ipv6() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("s.toml"),
+        r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.1.0.0/16", "fd00:1::/48"]
+
+[[security_list]]
+name = "open"
+vcn = "v"
+ingress_security_rules = [{ protocol = "all", source = "0.0.0.0/0" }, { protocol = "58", source = "::/0" }]
+egress_security_rules = [{ protocol = "all", destination = "0.0.0.0/0" }, { protocol = "all", destination = "::/0" }]
+
+[[subnet]]
+name = "s"
+vcn = "v"
+cidr_block = "10.1.1.0/24"
+ipv6_cidr_blocks = ["fd00:1:0:1::/64"]
+security_lists = ["open"]
+
+[[vnic]]
+name = "a"
+subnet = "s"
+private_ips = ["10.1.1.10", "fd00:1:0:1::10"]
+
+[[vnic]]
+name = "b"
+subnet = "s"
+private_ips = ["10.1.1.11", "fd00:1:0:1::11"]
+"#,
+    )
+    .unwrap();
+    let explain = |src: &str, dst: &str, proto: &str| {
+        run_in(
+            dir.path(),
+            [
+                "explain", "s.toml", "--src", src, "--dst", dst, "--proto", proto, "--json",
+            ],
+        )
+    };
+    for (src, dst, proto, want) in [
+        (
+            "10.1.1.10",
+            "10.1.1.11",
+            "icmpv6",
+            "error: `--proto icmpv6` between IPv4 addresses (`10.1.1.10`, `10.1.1.11`): ICMPv6 travels over IPv6; for IPv4 write `--proto icmp`",
+        ),
+        (
+            "fd00:1:0:1::10",
+            "b",
+            "1",
+            "error: `--proto 1` between IPv6 addresses (`fd00:1:0:1::10`, `fd00:1:0:1::11`): ICMP travels over IPv4; for IPv6 write `--proto icmpv6`",
+        ),
+    ] {
+        let out = explain(src, dst, proto);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.trim_end(), want);
+    }
+    // Named by VNIC, each side stands for its address of the family.
+    for (proto, src, dst) in [
+        ("icmpv6", "fd00:1:0:1::10", "fd00:1:0:1::11"),
+        ("icmp", "10.1.1.10", "10.1.1.11"),
+    ] {
+        let out = explain("a", "b", proto);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(e["packet"]["src"], src, "{proto}");
+        assert_eq!(e["packet"]["dst"], dst, "{proto}");
+        assert_eq!(e["verdict"], "allow", "{proto}");
+    }
+}
