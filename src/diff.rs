@@ -603,6 +603,7 @@ struct ChangedFlow<'a> {
 
 fn check_args(a: &Args) -> Result<(BTreeSet<Class>, Plan), Failure> {
     crate::replay::check_engine_bounds(a.workers, a.max_connections)?;
+    crate::replay::check_flow_log_bounds(a.flow_log_buffer, a.max_flow_log_group)?;
     let mut fail_on = BTreeSet::new();
     let none = a.fail_on.trim() == "none";
     for t in a
@@ -691,9 +692,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         input_warnings: &a.input_warnings,
         max_records: a.max_flow_log_records,
         spill: zprsim_dataplane::flowlog::spill::SpillConfig {
-            buffer: a.flow_log_buffer.max(1),
+            buffer: a.flow_log_buffer,
             max_spill: a.max_flow_log_spill.saturating_mul(1 << 20),
-            max_group: a.max_flow_log_group.max(1),
+            max_group: a.max_flow_log_group,
             max_connections: a.max_connections,
             dir: None,
         },

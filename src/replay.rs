@@ -452,6 +452,24 @@ pub(crate) fn check_engine_bounds(workers: usize, max_connections: usize) -> Res
     Ok(())
 }
 
+/// The flow-log reader's bounds as `replay` and `diff` take them:
+/// `--flow-log-buffer` and `--max-flow-log-group` at least 1 (checked, not
+/// raised to 1: a 0 given was taken for 1, and the group's error then
+/// named a limit of 1 the user never gave).
+pub(crate) fn check_flow_log_bounds(buffer: usize, max_group: usize) -> Result<(), Failure> {
+    for (flag, n) in [
+        ("--flow-log-buffer", buffer),
+        ("--max-flow-log-group", max_group),
+    ] {
+        if n == 0 {
+            return Err(Failure::Input(format!(
+                "error: `{flag} 0`: expected at least 1"
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl Args {
     /// Puts the files under each directory among the inputs in its place.
     ///
@@ -478,6 +496,7 @@ pub(crate) fn expand_dirs(inputs: &mut Vec<PathBuf>) -> Result<Vec<String>, Fail
 /// directory is writable; `-` once per side).
 fn check_args(a: &Args) -> Result<Plan, Failure> {
     check_engine_bounds(a.workers, a.max_connections)?;
+    check_flow_log_bounds(a.flow_log_buffer, a.max_flow_log_group)?;
     let mut plan = Plan::new();
     plan.input("SCENARIO", &a.scenario);
     for p in &a.pcaps {
@@ -520,9 +539,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         input_warnings: &a.input_warnings,
         max_records: a.max_flow_log_records,
         spill: zprsim_dataplane::flowlog::spill::SpillConfig {
-            buffer: a.flow_log_buffer.max(1),
+            buffer: a.flow_log_buffer,
             max_spill: a.max_flow_log_spill.saturating_mul(1 << 20),
-            max_group: a.max_flow_log_group.max(1),
+            max_group: a.max_flow_log_group,
             max_connections: a.max_connections,
             dir: None,
         },

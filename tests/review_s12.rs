@@ -327,3 +327,49 @@ private_ips = ["10.1.1.11", "fd00:1:0:1::11"]
         assert_eq!(e["verdict"], "allow", "{proto}");
     }
 }
+
+/// docs/cli.md: bounds are checked, never replaced, and
+/// `--flow-log-buffer` is "at least 1". `replay` and `diff` took
+/// `--flow-log-buffer 0` and `--max-flow-log-group 0` for 1 without a word
+/// (exit 0), and the group's error then named a limit of 1 that nobody
+/// gave. Both are usage errors now, before anything is written.
+#[test]
+fn a_zero_flow_log_buffer_or_group_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.json");
+    let s = "examples/oke-orders/scenario.toml";
+    let log = "examples/oke-orders/flowlogs/oke-demo.jsonl";
+    for flag in ["--flow-log-buffer", "--max-flow-log-group"] {
+        for args in [
+            vec!["replay", s, log],
+            vec!["diff", s, "examples/oke-orders/proposed.toml", log],
+        ] {
+            let mut args: Vec<&str> = args;
+            args.extend([flag, "0", "--quiet", "--report", report.to_str().unwrap()]);
+            let out = run_in(root(), &args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            assert_eq!(
+                err.trim_end(),
+                format!("error: `{flag} 0`: expected at least 1"),
+                "{args:?}"
+            );
+            assert!(!report.exists(), "{args:?}");
+        }
+    }
+    // 1 is taken as given.
+    let out = run_in(
+        root(),
+        [
+            "replay",
+            s,
+            log,
+            "--flow-log-buffer",
+            "1",
+            "--quiet",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success());
+}
