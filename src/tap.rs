@@ -89,6 +89,10 @@ struct Report {
     scenario: String,
     mode: &'static str,
     running: bool,
+    /// The final report of a tap a signal stopped (the only way it ends):
+    /// `true`, as the CLI contract has every run a signal ended say; the
+    /// `--status` snapshots of a running tap say `false`.
+    interrupted: bool,
     pid: u32,
     frames: u64,
     packets: Totals,
@@ -146,6 +150,7 @@ fn report(c: &Ctx<'_>, plan: &Plan, s: &TapStats, running: bool) -> Report {
             "router"
         },
         running,
+        interrupted: !running,
         pid: std::process::id(),
         frames: s.frames,
         packets: k.packets,

@@ -406,3 +406,68 @@ fn bench_json_has_runs_with_rates_scaling_and_latency() {
         assert!(q.windows(2).all(|w| w[0] <= w[1]), "{l}");
     }
 }
+
+/// "130 or 143 when SIGINT or SIGTERM ended the run, after every output
+/// was finished ... and the report says `"interrupted": true`": a tap
+/// ends only so, and exited 143 with a report that had no `interrupted`
+/// at all (its `--status` snapshots, written while it runs, say `false`).
+/// Needs root and /dev/net/tun (to create the TAP device); skipped
+/// without them.
+#[test]
+fn a_tap_ended_by_a_signal_reports_interrupted() {
+    use std::process::{Command, Stdio};
+    let root_user = std::fs::read_to_string("/proc/self/status")
+        .is_ok_and(|s| s.lines().any(|l| l.starts_with("Uid:\t0\t")));
+    if !root_user || !std::path::Path::new("/dev/net/tun").exists() {
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"contract::a_tap_ended_by_a_signal_reports_interrupted: skipped (needs root and /dev/net/tun)\n",
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.json");
+    let status = dir.path().join("s.json");
+    // A device name of its own (at most 15 bytes), gone with the process.
+    let iface = format!("zqc{}", std::process::id() % 100_000);
+    let mut tap = Command::new(assert_cmd::cargo::cargo_bin("zprsim"))
+        .current_dir(root())
+        .args([
+            "tap",
+            "tests/lab/scenario.toml",
+            "--attach",
+            &format!("web={iface}"),
+            "--quiet",
+            "--report",
+            report.to_str().unwrap(),
+            "--status",
+            status.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Running once its first status snapshot is in place.
+    let t0 = std::time::Instant::now();
+    while !status.exists() && t0.elapsed() < std::time::Duration::from_secs(60) {
+        if let Some(s) = tap.try_wait().unwrap() {
+            let mut err = String::new();
+            let _ = std::io::Read::read_to_string(&mut tap.stderr.take().unwrap(), &mut err);
+            panic!("tap ended early ({s}): {err}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let snapshot: Value = serde_json::from_str(&std::fs::read_to_string(&status).unwrap()).unwrap();
+    assert_eq!(snapshot["interrupted"], false, "{snapshot}");
+    let _ = Command::new("kill")
+        .args(["-TERM", &tap.id().to_string()])
+        .status();
+    assert_eq!(tap.wait().unwrap().code(), Some(143));
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["interrupted"], true, "{r}");
+    assert_eq!(r["running"], false, "{r}");
+    for k in ["overload", "undeliverable", "non_ip", "flows", "workers"] {
+        uint(&r, k);
+    }
+    totals(&r["packets"]);
+}
