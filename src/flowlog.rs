@@ -118,8 +118,17 @@ pub fn are_flow_logs(inputs: &[PathBuf]) -> Result<bool, Failure> {
         // (a report or `--flows` written there by an earlier run) it is
         // what to move.
         let log = kinds.iter().position(|k| *k == Kind::FlowLog).unwrap_or(i);
+        // What it is, as its first bytes say: a gzip of something else
+        // than JSON (a compressed text among downloaded logs) is no
+        // capture, and a file that is neither is named so.
+        let head = zprsim_dataplane::sniff::head(&inputs[i]).unwrap_or_default();
+        let what = match zprsim_dataplane::capture::kind_name(&head) {
+            Some("compressed data") => "compressed data but not flow logs",
+            Some(_) => "a capture",
+            None => "neither a capture nor flow logs",
+        };
         return Err(Failure::Input(format!(
-            "error: `{}` is a capture and the other inputs are flow logs (`{}` reads as one): give one kind per run",
+            "error: `{}` is {what} and the other inputs are flow logs (`{}` reads as one): give one kind per run",
             zprsim_dataplane::output::shown(&inputs[i]),
             zprsim_dataplane::output::shown(&inputs[log])
         )));

@@ -373,3 +373,50 @@ fn a_zero_flow_log_buffer_or_group_is_a_usage_error() {
     );
     assert!(out.status.success());
 }
+
+/// A directory of downloaded flow logs with one compressed file that is
+/// not JSON (a compressed note or export beside the logs): the run was
+/// refused, rightly, but named that file "a capture", which sent the user
+/// looking for a capture that is not there. A text file named beside flow
+/// logs was "a capture" too.
+#[test]
+fn a_compressed_or_text_file_among_flow_logs_is_not_called_a_capture() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    std::fs::copy(
+        root().join("examples/oke-orders/flowlogs/oke-demo.jsonl"),
+        logs.join("a.jsonl"),
+    )
+    .unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(b"bucket inventory, not a log\n").unwrap();
+    std::fs::write(logs.join("notes.txt.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not a log\n").unwrap();
+    let s = root().join("examples/oke-orders/scenario.toml");
+    for (input, what) in [
+        (
+            logs.clone(),
+            "notes.txt.gz` is compressed data but not flow logs and the other inputs are flow logs",
+        ),
+        (
+            dir.path().join("notes.txt"),
+            "notes.txt` is neither a capture nor flow logs and the other inputs are flow logs",
+        ),
+    ] {
+        let out = run_in(
+            dir.path(),
+            [
+                "replay".as_ref(),
+                s.as_os_str(),
+                logs.join("a.jsonl").as_os_str(),
+                input.as_os_str(),
+                "--quiet".as_ref(),
+            ],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(what), "{err}");
+    }
+}
