@@ -35,6 +35,28 @@ fn json(args: &[&str]) -> (i32, Value) {
     (code, serde_json::from_str(&out).unwrap())
 }
 
+/// Runs `zprsim ARGS --quiet --report - --flows FILE`: exit code, the
+/// report and the flow lines.
+fn with_flows(args: &[&str]) -> (i32, Value, Vec<Value>) {
+    let dir = tempfile::tempdir().unwrap();
+    let flows = dir.path().join("f.jsonl");
+    let mut all = args.to_vec();
+    all.extend([
+        "--quiet",
+        "--report",
+        "-",
+        "--flows",
+        flows.to_str().unwrap(),
+    ]);
+    let (code, report) = json(&all);
+    let lines = std::fs::read_to_string(&flows)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (code, report, lines)
+}
+
 /// `v[key]` is present and a whole number.
 fn uint(v: &Value, key: &str) -> u64 {
     v[key]
@@ -192,25 +214,9 @@ fn replay_report(r: &Value) {
 
 #[test]
 fn replay_of_a_capture_writes_the_report_and_flow_lines_of_the_contract() {
-    let dir = tempfile::tempdir().unwrap();
-    let flows = dir.path().join("f.jsonl");
-    let (code, r) = json(&[
-        "replay",
-        S,
-        CAPTURE,
-        "--quiet",
-        "--report",
-        "-",
-        "--flows",
-        flows.to_str().unwrap(),
-    ]);
+    let (code, r, lines) = with_flows(&["replay", S, CAPTURE]);
     assert_eq!(code, 0);
     replay_report(&r);
-    let lines: Vec<Value> = std::fs::read_to_string(&flows)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     assert_eq!(lines.len() as u64, uint(&r, "flows"));
     for f in &lines {
         flow_line(f);
@@ -253,19 +259,7 @@ fn replay_of_a_flow_log_adds_the_flow_log_object() {
 
 #[test]
 fn diff_report_flow_lines_and_exit_codes() {
-    let dir = tempfile::tempdir().unwrap();
-    let flows = dir.path().join("d.jsonl");
-    let (code, d) = json(&[
-        "diff",
-        S,
-        AFTER,
-        CAPTURE,
-        "--quiet",
-        "--report",
-        "-",
-        "--flows",
-        flows.to_str().unwrap(),
-    ]);
+    let (code, d, lines) = with_flows(&["diff", S, AFTER, CAPTURE]);
     let classes = [
         "would_break",
         "newly_allowed",
@@ -288,11 +282,6 @@ fn diff_report_flow_lines_and_exit_codes() {
         );
     }
     assert!(d["warnings"].is_array());
-    let lines: Vec<Value> = std::fs::read_to_string(&flows)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     // One line per flow that is not unchanged.
     assert_eq!(
         lines.len() as u64,
