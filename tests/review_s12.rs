@@ -420,3 +420,53 @@ fn a_compressed_or_text_file_among_flow_logs_is_not_called_a_capture() {
         assert!(err.contains(what), "{err}");
     }
 }
+
+/// A pcapng file whose section header carries more than 1 MiB of options
+/// (a long capture comment) is refused as libpcap refuses it, but the
+/// message said only "pcapng block length 1200112 is not valid", which
+/// looks like a corrupt file; it now gives the bound and the block it is
+/// for.
+#[test]
+fn a_pcapng_block_over_its_length_bound_names_the_bound() {
+    // Section header: type, length, byte-order magic, version 1.0,
+    // section length -1, 1.2 MB of comment options, end of options.
+    let comment = vec![b'x'; 1_200_000];
+    let mut body = Vec::new();
+    body.extend_from_slice(&0x1A2B_3C4Du32.to_le_bytes());
+    body.extend_from_slice(&1u16.to_le_bytes());
+    body.extend_from_slice(&0u16.to_le_bytes());
+    body.extend_from_slice(&(-1i64).to_le_bytes());
+    // An option is at most 65535 bytes: the comment as several options.
+    for chunk in comment.chunks(60_000) {
+        body.extend_from_slice(&1u16.to_le_bytes());
+        body.extend_from_slice(&(chunk.len() as u16).to_le_bytes());
+        body.extend_from_slice(chunk);
+    }
+    body.extend_from_slice(&[0, 0, 0, 0]);
+    let len = (body.len() + 12) as u32;
+    let mut file = Vec::new();
+    file.extend_from_slice(&0x0A0D_0D0Au32.to_le_bytes());
+    file.extend_from_slice(&len.to_le_bytes());
+    file.extend_from_slice(&body);
+    file.extend_from_slice(&len.to_le_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    let cap = dir.path().join("big-shb.pcapng");
+    std::fs::write(&cap, file).unwrap();
+    let out = run_in(
+        root(),
+        [
+            "replay".as_ref(),
+            "examples/oke-orders/scenario.toml".as_ref(),
+            cap.as_os_str(),
+            "--quiet".as_ref(),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "byte 0: pcapng block length {len} is not valid (a multiple of 4 from 12 to 1048576 bytes, as libpcap reads: 1048576 for the first section header block)"
+        )),
+        "{err}"
+    );
+}

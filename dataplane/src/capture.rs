@@ -240,10 +240,16 @@ pub enum FormatError {
         caplen: u32,
     },
     /// A pcapng block length under 12, not a multiple of 4, or too large.
-    #[error("pcapng block length {len} is not valid")]
+    #[error(
+        "pcapng block length {len} is not valid (a multiple of 4 from 12 to {max} bytes, as libpcap reads: {max} for {which})"
+    )]
     BlockLength {
         /// The block's total length field.
         len: u32,
+        /// The largest length accepted for this block.
+        max: u32,
+        /// Which blocks `max` is for.
+        which: &'static str,
     },
     /// A pcapng block whose trailing length differs from its leading one.
     #[error("pcapng block length {head} does not match its trailer {tail}")]
@@ -715,13 +721,13 @@ impl NgState {
         let (Some(btype), Some(len)) = (e.u32(rest, 0), e.u32(rest, 4)) else {
             return Err(self.truncated(header_need, rest.len()));
         };
-        let max = if is_shb && self.sections == 0 {
-            MAX_FIRST_SHB_LEN
+        let (max, which) = if is_shb && self.sections == 0 {
+            (MAX_FIRST_SHB_LEN, "the first section header block")
         } else {
-            MAX_BLOCK_LEN
+            (MAX_BLOCK_LEN, "a block")
         };
         if len < 12 || len % 4 != 0 || len > max {
-            return Err(self.error(FormatError::BlockLength { len }));
+            return Err(self.error(FormatError::BlockLength { len, max, which }));
         }
         let len_usize = len as usize;
         if rest.len() < len_usize {

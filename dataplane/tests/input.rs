@@ -1129,7 +1129,9 @@ fn pcapng_errors_name_their_offset() {
     let err = read_all(&Capture::from_bytes(ng.bytes).unwrap()).1.unwrap();
     assert_eq!(
         err.to_string(),
-        format!("byte {at}: pcapng block length 21 is not valid")
+        format!(
+            "byte {at}: pcapng block length 21 is not valid (a multiple of 4 from 12 to 16777216 bytes, as libpcap reads: 16777216 for a block)"
+        )
     );
 
     // A repeated if_tsresol (libpcap refuses the file).
