@@ -83,6 +83,11 @@ pub struct Args {
     /// packet's number is refused.
     #[arg(long, value_name = "CIDR", value_parser = crate::replay::parse_prefix, value_delimiter = ',', requires = "capture")]
     node_local: Vec<ipnet::IpNet>,
+    /// With `--capture`: connections tracked at most, as `replay
+    /// --max-connections` (1 to 2^30), so a replay run with a bound is
+    /// explained in the state it gave each packet.
+    #[arg(long, default_value_t = zprsim_dataplane::engine::DEFAULT_MAX_CONNECTIONS, requires = "capture")]
+    max_connections: usize,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -425,6 +430,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     if let Some(pr) = &a.proto {
         check_flags(a, parse_proto(pr)?)?;
     }
+    crate::replay::check_engine_bounds(1, a.max_connections)?;
     let mut plan = Plan::new();
     plan.input("SCENARIO", &a.scenario);
     if let Some(c) = &a.capture {
@@ -546,11 +552,13 @@ fn explain_capture(
     // Read as a stream (`-`: standard input), one record at a time.
     let found = if zprsim_dataplane::output::is_std(capture) {
         let mut cap = RecordStream::new(std::io::stdin().lock()).map_err(|e| bad(&e))?;
-        capture_state::packet_n(&mut cap, &file, compiled, n, &mut shape).map_err(from_state)?
+        capture_state::packet_n(&mut cap, &file, compiled, n, &mut shape, a.max_connections)
+            .map_err(from_state)?
     } else {
         let f = std::fs::File::open(capture).map_err(|e| bad(&e))?;
         let mut cap = RecordStream::new(f).map_err(|e| bad(&e))?;
-        capture_state::packet_n(&mut cap, &file, compiled, n, &mut shape).map_err(from_state)?
+        capture_state::packet_n(&mut cap, &file, compiled, n, &mut shape, a.max_connections)
+            .map_err(from_state)?
     };
     let d = judge_both(s, compiled, &found.packet, found.context)?;
     let mut warnings = String::new();

@@ -19,6 +19,7 @@ mod docs;
 mod engine;
 mod explain;
 mod explain_shapes;
+mod explain_state;
 mod firstday;
 mod flowlog;
 mod import;
