@@ -173,6 +173,9 @@ struct Ctx<'a> {
     stop: Option<&'a AtomicBool>,
     /// The input is gzip: a stream that ends early is a cut download.
     gzip: bool,
+    /// The input's length in bytes when it is known (a regular file, not
+    /// gzip): a whole document is read into one buffer of that size.
+    size: Option<u64>,
 }
 
 impl Ctx<'_> {
@@ -338,12 +341,17 @@ pub fn read_path_until(
         column: None,
         message: e.to_string(),
     })?;
+    let size = std::fs::metadata(path)
+        .ok()
+        .filter(std::fs::Metadata::is_file)
+        .map(|m| m.len());
     let cx = Ctx {
         name: &name,
         file,
         limits,
         stop,
         gzip: false,
+        size,
     };
     read_with(&cx, f, out)
 }
@@ -366,6 +374,7 @@ pub fn read_from(
         limits,
         stop: None,
         gzip: false,
+        size: None,
     };
     read_with(&cx, input, out)
 }
@@ -376,7 +385,11 @@ fn read_with(cx: &Ctx<'_>, input: impl Read, out: &mut ReadOutcome) -> Result<()
         .fill_buf()
         .map_err(|e| cx.error(None, None, e.to_string()))?;
     if head.starts_with(&GZIP_MAGIC) {
-        let cx = Ctx { gzip: true, ..*cx };
+        let cx = Ctx {
+            gzip: true,
+            size: None,
+            ..*cx
+        };
         read_plain(&cx, BufReader::new(MultiGzDecoder::new(r)), out)
     } else {
         read_plain(cx, r, out)
@@ -385,8 +398,16 @@ fn read_with(cx: &Ctx<'_>, input: impl Read, out: &mut ReadOutcome) -> Result<()
 
 /// Reads one line of at most `max` bytes into `buf` (without the newline).
 /// Returns `None` at the end, else whether the line was longer than `max`
-/// (the rest of it is read and dropped).
-fn read_line(r: &mut impl BufRead, max: usize, buf: &mut Vec<u8>) -> std::io::Result<Option<bool>> {
+/// (the rest of it is read and dropped). `size`: the bytes the input holds
+/// at most, when known, and the line's length past which to make room for
+/// all of them at once (a minified document is one line: grown by
+/// doubling, it was held twice while the buffer moved).
+fn read_line(
+    r: &mut impl BufRead,
+    max: usize,
+    buf: &mut Vec<u8>,
+    size: Option<(usize, usize)>,
+) -> std::io::Result<Option<bool>> {
     buf.clear();
     let mut long = false;
     let mut any = false;
@@ -407,6 +428,16 @@ fn read_line(r: &mut impl BufRead, max: usize, buf: &mut Vec<u8>) -> std::io::Re
         let room = max.saturating_sub(buf.len());
         if take > room {
             long = true;
+        }
+        let need = buf.len() + take.min(room);
+        if let Some((all, past)) = size
+            && need > buf.capacity()
+            && need > past
+            && all > need
+        {
+            // One more for the newline the document gets after its first
+            // line (blank lines before it are in `all` already).
+            buf.reserve_exact(all.min(max).saturating_add(1) - buf.len());
         }
         buf.extend_from_slice(&chunk[..take.min(room)]);
         r.consume(take + usize::from(done));
@@ -447,7 +478,10 @@ fn read_plain(
         .unwrap_or(usize::MAX)
         .max(cx.limits.max_line);
     let first_long = loop {
-        let next = match read_line(&mut r, first_max, &mut buf) {
+        let size = cx
+            .size
+            .map(|n| (usize::try_from(n).unwrap_or(usize::MAX), cx.limits.max_line));
+        let next = match read_line(&mut r, first_max, &mut buf, size) {
             // Cut before its first line ends: as in `read_lines`, a
             // warning (not a header refused: that is the first member's).
             Err(e) if cx.gzip && e.kind() == std::io::ErrorKind::UnexpectedEof => {
@@ -481,10 +515,15 @@ fn read_plain(
             read_document(cx, r, out, buf, line_no)
         };
     }
-    let first = String::from_utf8_lossy(&buf).trim().to_owned();
-    let one_value = serde_json::from_str::<&RawValue>(&first).is_ok();
-    let looks_like_lines =
-        one_value || (first.starts_with('{') && first.ends_with('}') && first.len() > 1);
+    // Borrowed, not copied: a minified document's first line is all of
+    // it (up to `max_document`), and a copy here was one of the three the
+    // document was held in at once.
+    let looks_like_lines = {
+        let text = String::from_utf8_lossy(&buf);
+        let first = text.trim();
+        let one_value = serde_json::from_str::<&RawValue>(first).is_ok();
+        one_value || (first.starts_with('{') && first.ends_with('}') && first.len() > 1)
+    };
     if looks_like_lines {
         read_lines(cx, r, out, buf, false, line_no)
     } else {
@@ -513,7 +552,7 @@ fn read_lines(
         } else if !is_blank(&buf) {
             cx.text(out, &buf, line_no, true)?;
         }
-        let next = match read_line(&mut r, cx.limits.max_line, &mut buf) {
+        let next = match read_line(&mut r, cx.limits.max_line, &mut buf, None) {
             // The cut line is dropped.
             Err(e) if cx.gzip && gzip_ends_early(&e) => {
                 cx.ends_early(out, line_no, &e);
@@ -539,9 +578,14 @@ fn read_document(
     first_line: u64,
 ) -> Result<(), FlowLogError> {
     let max = cx.limits.max_document;
-    // Lines before the first content line were blank: keep the line count.
-    let mut all = vec![b'\n'; usize::try_from(first_line.saturating_sub(1)).unwrap_or(0)];
-    all.extend_from_slice(&first);
+    // The first line's buffer becomes the document's (no second copy of
+    // what may be all of it); the blank lines before it are put back in
+    // front, to keep the line count.
+    let mut all = first;
+    let blank = usize::try_from(first_line.saturating_sub(1)).unwrap_or(0);
+    if blank > 0 {
+        all.splice(0..0, std::iter::repeat_n(b'\n', blank));
+    }
     all.push(b'\n');
     let limited = u64::try_from(all.len()).unwrap_or(u64::MAX);
     r.take((max + 1).saturating_sub(limited))
