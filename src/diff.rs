@@ -51,7 +51,7 @@ pub struct Args {
     before: PathBuf,
     /// The scenario as proposed.
     after: PathBuf,
-    /// Captures (pcap or pcapng) or flow logs, read in this order as one stream. A directory stands for the files under it, in name order.
+    /// Captures (pcap or pcapng, or gzip of one) or flow logs, read in this order as one stream. A directory stands for the files under it, in name order.
     #[arg(required = true)]
     captures: Vec<PathBuf>,
     /// Warnings of [`Args::expand_inputs`] (inputs read once, `--fail-on` with no class).

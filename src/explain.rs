@@ -16,7 +16,7 @@ use zprsim_control::model::{Scenario, proto};
 use zprsim_control::packet::{L4, Packet};
 use zprsim_control::verdict::{Context, LayerReport, Outcome, Stage, Tracking, Verdict};
 use zprsim_control::warning::Warning;
-use zprsim_dataplane::capture::RecordStream;
+use zprsim_dataplane::capture::gunzip;
 use zprsim_dataplane::capture_state;
 use zprsim_dataplane::engine::shape::Shape;
 use zprsim_dataplane::output::Plan;
@@ -549,17 +549,13 @@ fn explain_capture(
         a.dedup,
     );
     let bad = |e: &dyn std::fmt::Display| Failure::Input(format!("{file}: error: {e}"));
-    // Read as a stream (`-`: standard input), one record at a time.
-    let found = if zprsim_dataplane::output::is_std(capture) {
-        let mut cap = RecordStream::new(std::io::stdin().lock()).map_err(|e| bad(&e))?;
+    // Read as a stream (`-`: standard input; gzip: the capture it holds),
+    // one record at a time.
+    let stream = zprsim_dataplane::sniff::open(capture).map_err(|e| bad(&e))?;
+    let (mut cap, _) = gunzip::records(stream).map_err(|e| bad(&e))?;
+    let found =
         capture_state::packet_n(&mut cap, &file, compiled, n, &mut shape, a.max_connections)
-            .map_err(from_state)?
-    } else {
-        let f = std::fs::File::open(capture).map_err(|e| bad(&e))?;
-        let mut cap = RecordStream::new(f).map_err(|e| bad(&e))?;
-        capture_state::packet_n(&mut cap, &file, compiled, n, &mut shape, a.max_connections)
-            .map_err(from_state)?
-    };
+            .map_err(from_state)?;
     let d = judge_both(s, compiled, &found.packet, found.context)?;
     let mut warnings = String::new();
     for w in &loaded.warnings {

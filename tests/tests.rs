@@ -22,6 +22,7 @@ mod explain_shapes;
 mod explain_state;
 mod firstday;
 mod flowlog;
+mod gzip_captures;
 mod import;
 mod input_dirs;
 mod lab;

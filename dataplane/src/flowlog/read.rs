@@ -448,14 +448,10 @@ fn read_line(
 }
 
 /// Whether a read error of a gzip input past its first line is the
-/// stream ending early: cut inside a member (`UnexpectedEof`), or bytes
-/// after a whole member that are no gzip member (trailing junk: the
-/// decoder then reads them as the next member's header and refuses it).
-/// flate2 tells that refusal only by its message; the first member's
-/// header was read before any line, so here it is always a later one.
+/// stream ending early ([`gzip_ends_early`]); the first member's header
+/// was read before any line, so an invalid header is always a later one's.
 fn gzip_ends_early(e: &std::io::Error) -> bool {
-    e.kind() == std::io::ErrorKind::UnexpectedEof
-        || (e.kind() == std::io::ErrorKind::InvalidInput && e.to_string() == "invalid gzip header")
+    crate::capture::gunzip::gzip_ends_early(e)
 }
 
 fn is_blank(b: &[u8]) -> bool {
