@@ -251,7 +251,10 @@ pub(crate) fn write_capture(path: &Path, pkts: &[Pkt]) {
 
 /// Removes one security rule or ZPR statement, chosen at random; returns
 /// what was removed.
-pub(crate) fn remove_one(rng: &mut ChaCha8Rng, s: &mut zprsim_control::model::Scenario) -> Option<String> {
+pub(crate) fn remove_one(
+    rng: &mut ChaCha8Rng,
+    s: &mut zprsim_control::model::Scenario,
+) -> Option<String> {
     let mut slots: Vec<(u8, usize, usize)> = Vec::new();
     for (i, n) in s.nsgs.iter().enumerate() {
         slots.extend((0..n.rules.len()).map(|j| (0, i, j)));

@@ -65,7 +65,11 @@ fn run(dir: &Path, before: &str, after: &str, captures: &[String], extra: &[&str
     let _ = writeln!(t, "## exit {:?}", o.status.code());
     let _ = writeln!(t, "## stdout\n{}", String::from_utf8_lossy(&o.stdout));
     let _ = writeln!(t, "## stderr\n{}", String::from_utf8_lossy(&o.stderr));
-    let _ = writeln!(t, "## report\n{}", serde_json::to_string_pretty(&r).unwrap());
+    let _ = writeln!(
+        t,
+        "## report\n{}",
+        serde_json::to_string_pretty(&r).unwrap()
+    );
     let _ = writeln!(t, "## flows\n{}", read(&flows));
     t.replace(d, "$DIR")
 }
@@ -84,7 +88,10 @@ fn check(dir: &Path, name: &str, before: &str, after: &str, captures: &[String],
         std::fs::create_dir_all(snapshot_dir()).unwrap();
         let (_, first) = &outs[0];
         for (w, o) in &outs {
-            assert_eq!(o, first, "{name}: {w} workers differ from 1 while recording");
+            assert_eq!(
+                o, first,
+                "{name}: {w} workers differ from 1 while recording"
+            );
         }
         std::fs::write(&path, first).unwrap();
         return;
