@@ -252,9 +252,9 @@ impl Get<'_> {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
+    use super::super::Change;
     use super::super::flow_key;
     use super::super::flow_record;
-    use super::super::Change;
     use super::*;
     use std::net::IpAddr;
 
