@@ -224,7 +224,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         let name = flows_name(f);
         FlowsOut::new(f, name)
     });
-    let mut sink = DiffSink::new(&lb.scenario, &la.scenario, lines);
+    let mut sink = DiffSink::new((&lb.scenario, &cb), (&la.scenario, &ca), lines);
     let show_progress = !a.quiet && std::io::stderr().is_terminal();
     let bar = report::progress_bar(show_progress);
     let progress = |done: u64, total: u64| report::progress_to(bar.as_ref(), done, total);
@@ -233,7 +233,13 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         progress: Some(&progress),
         ..Sinks::default()
     };
-    let o = engine::run(&[cb, ca], &mut source, &cfg, sinks).map_err(|e| match e {
+    let o = engine::run(
+        &[Arc::clone(&cb), Arc::clone(&ca)],
+        &mut source,
+        &cfg,
+        sinks,
+    )
+    .map_err(|e| match e {
         EngineError::Internal(m) => Failure::Internal(m),
         other => Failure::Input(format!("error: {other}")),
     })?;

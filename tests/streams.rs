@@ -531,7 +531,7 @@ fn an_interrupted_diff_writes_whole_partial_outputs_and_says_so() {
     // were judged, not all.
     let wb = lines.iter().filter(|l| l["class"] == "would-break").count() as u64;
     assert_eq!(wb, n("would_break"));
-    assert!(wb >= 1 && wb < 400, "{wb}");
+    assert!((1..400).contains(&wb), "{wb}");
 }
 
 #[test]

@@ -6,12 +6,13 @@
 
 use std::io::{BufWriter, Write};
 
+use zprsim_control::compile::Compiled;
 use zprsim_control::model::{AddressIndex, Scenario};
 use zprsim_control::verdict::Verdict;
 
 use super::Class;
 use super::groups::{Group, Groups};
-use super::names::{decided, endpoint_name, first_reason_changed, ids_compared};
+use super::names::{Reasons, decided, endpoint_name, first_reason_changed, ids_compared};
 use super::report::{ChangedFlow, FlowCounts, SideFlow};
 use crate::engine::{FlowChange, FlowRecord, PairSink};
 
@@ -35,6 +36,8 @@ impl<'w> FlowsOut<'w> {
 pub struct DiffSink<'s, 'w> {
     before: (&'s Scenario, AddressIndex),
     after: (&'s Scenario, AddressIndex),
+    /// Each scenario's first-packet reasons ([`first_reason_changed`]).
+    reasons: (Reasons<'s>, Reasons<'s>),
     by_id: bool,
     flows_out: Option<FlowsOut<'w>>,
     counts: FlowCounts,
@@ -60,12 +63,13 @@ pub struct Classified {
 }
 
 impl<'s, 'w> DiffSink<'s, 'w> {
-    /// A sink for BEFORE `before` and AFTER `after` (the scenarios the
-    /// pass compiled), writing changed flows' lines to `flows_out`.
+    /// A sink for BEFORE `before` and AFTER `after` (each the scenario and
+    /// its compiled table the pass judges with), writing changed flows'
+    /// lines to `flows_out`.
     #[must_use]
     pub fn new(
-        before: &'s Scenario,
-        after: &'s Scenario,
+        (before, cb): (&'s Scenario, &'s Compiled),
+        (after, ca): (&'s Scenario, &'s Compiled),
         flows_out: Option<FlowsOut<'w>>,
     ) -> DiffSink<'s, 'w> {
         // Each flow's endpoints and first packet are looked up in both
@@ -75,6 +79,7 @@ impl<'s, 'w> DiffSink<'s, 'w> {
         DiffSink {
             before: (before, AddressIndex::new(before)),
             after: (after, AddressIndex::new(after)),
+            reasons: (Reasons::new(before, cb), Reasons::new(after, ca)),
             by_id: ids_compared(before, after),
             flows_out,
             counts: FlowCounts::default(),
@@ -103,14 +108,13 @@ impl<'s, 'w> DiffSink<'s, 'w> {
     }
 
     /// The class of a flow.
-    fn class(&self, c: &FlowChange) -> Class {
-        let (sb, ib) = (self.before.0, &self.before.1);
-        let (sa, ia) = (self.after.0, &self.after.1);
+    fn class(&mut self, c: &FlowChange) -> Class {
+        let (b, a) = &mut self.reasons;
         if c.would_break > 0 {
             Class::WouldBreak
         } else if c.newly_allowed > 0 {
             Class::NewlyAllowed
-        } else if c.stage_changed || first_reason_changed((sb, ib), (sa, ia), c, self.by_id) {
+        } else if c.stage_changed || first_reason_changed(b, a, c, self.by_id) {
             Class::ReasonChanged
         } else {
             Class::Unchanged
