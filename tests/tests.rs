@@ -13,6 +13,8 @@ mod bench;
 mod capture_shapes;
 mod cases;
 mod diff;
+mod diff_bounded;
+mod diff_oracle;
 mod differential;
 mod differential_edges;
 mod docs;
