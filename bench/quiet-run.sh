@@ -9,6 +9,7 @@
 #       # e.g. copied from target/release before a change) beside this one,
 #       # alternated in the same minutes
 #   Q=/some/dir bash bench/quiet-run.sh   # where the inputs go (~1.3 GB)
+#   INPUTS_ONLY=1 bash bench/quiet-run.sh # make the inputs and stop
 #
 # Needs: a release build (made here), python3, tcpdump, GNU time
 # (/usr/bin/time). Everything it measures is printed; nothing is asserted.
@@ -63,6 +64,10 @@ PY
     [ -s "$Q/big.jsonl" ] || python3 bench/flowlog_copies.py 13000 examples/oke-orders/flowlogs/oke-demo.jsonl > "$Q/big.jsonl"
 }
 make_inputs
+if [ -n "${INPUTS_ONLY:-}" ]; then
+    ls -la "$Q"
+    exit 0
+fi
 
 bins() { echo "$R"; if [ -n "${OLD:-}" ]; then echo "$OLD"; fi; }
 

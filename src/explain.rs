@@ -16,7 +16,7 @@ use zprsim_control::model::{Scenario, proto};
 use zprsim_control::packet::{L4, Packet};
 use zprsim_control::verdict::{Context, LayerReport, Outcome, Stage, Tracking, Verdict};
 use zprsim_control::warning::Warning;
-use zprsim_dataplane::capture::RecordStream;
+use zprsim_dataplane::capture::gunzip;
 use zprsim_dataplane::capture_state;
 use zprsim_dataplane::engine::shape::Shape;
 use zprsim_dataplane::output::Plan;
@@ -83,6 +83,11 @@ pub struct Args {
     /// packet's number is refused.
     #[arg(long, value_name = "CIDR", value_parser = crate::replay::parse_prefix, value_delimiter = ',', requires = "capture")]
     node_local: Vec<ipnet::IpNet>,
+    /// With `--capture`: connections tracked at most, as `replay
+    /// --max-connections` (1 to 2^30), so a replay run with a bound is
+    /// explained in the state it gave each packet.
+    #[arg(long, default_value_t = zprsim_dataplane::engine::DEFAULT_MAX_CONNECTIONS, requires = "capture")]
+    max_connections: usize,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -449,6 +454,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     if let Some(pr) = &a.proto {
         check_flags(a, parse_proto(pr)?)?;
     }
+    crate::replay::check_engine_bounds(1, a.max_connections)?;
     let mut plan = Plan::new();
     plan.input("SCENARIO", &a.scenario);
     if let Some(c) = &a.capture {
@@ -567,15 +573,13 @@ fn explain_capture(
         a.dedup,
     );
     let bad = |e: &dyn std::fmt::Display| Failure::Input(format!("{file}: error: {e}"));
-    // Read as a stream (`-`: standard input), one record at a time.
-    let found = if zprsim_dataplane::output::is_std(capture) {
-        let mut cap = RecordStream::new(std::io::stdin().lock()).map_err(|e| bad(&e))?;
-        capture_state::packet_n(&mut cap, &file, compiled, n, &mut shape).map_err(from_state)?
-    } else {
-        let f = std::fs::File::open(capture).map_err(|e| bad(&e))?;
-        let mut cap = RecordStream::new(f).map_err(|e| bad(&e))?;
-        capture_state::packet_n(&mut cap, &file, compiled, n, &mut shape).map_err(from_state)?
-    };
+    // Read as a stream (`-`: standard input; gzip: the capture it holds),
+    // one record at a time.
+    let stream = zprsim_dataplane::sniff::open(capture).map_err(|e| bad(&e))?;
+    let (mut cap, _) = gunzip::records(stream).map_err(|e| bad(&e))?;
+    let found =
+        capture_state::packet_n(&mut cap, &file, compiled, n, &mut shape, a.max_connections)
+            .map_err(from_state)?;
     let d = judge_both(s, compiled, &found.packet, found.context)?;
     let mut warnings = String::new();
     for w in &loaded.warnings {

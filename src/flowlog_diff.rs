@@ -28,9 +28,11 @@ use zprsim_dataplane::judge::Totals;
 use zprsim_dataplane::output::OutputFile;
 
 use crate::Failure;
-use crate::diff::Class;
-use crate::flowlog_diff_sort::{Changed, INLINE_VNICS, Part, key_bytes, side_code, side_of};
 use crate::report::{FlowCounts, PacketCounts, StageCounts};
+use zprsim_dataplane::diff::Class;
+use zprsim_dataplane::flowlog::diff_sort::{
+    Changed, INLINE_VNICS, Part, key_bytes, side_code, side_of,
+};
 use zprsim_dataplane::flowlog::sort::Sorter;
 
 /// Changed flows the summary lists.
@@ -158,7 +160,7 @@ struct ChangedFlow {
 }
 
 /// Deciding rules as numbers shared by both scenarios: two are the same
-/// rule when their contents are ([`crate::diff::rule_content`], as the
+/// rule when their contents are ([`zprsim_dataplane::diff::rule_content`], as the
 /// capture diff compares them: container by `id` and the rule's text, not
 /// its position), whichever scenario's ids they have.
 #[derive(Default)]
@@ -194,7 +196,7 @@ fn verdicts(
         Some(*known.entry(id.raw()).or_insert_with(|| {
             *names
                 .0
-                .entry(crate::diff::rule_content(s, r, by_id))
+                .entry(zprsim_dataplane::diff::rule_content(s, r, by_id))
                 .or_insert(next)
         }))
     });
@@ -449,7 +451,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     // second wait here for AFTER's, and a record only one of them placed
     // is counted at the second's end.
     let mut names = RuleNames::default();
-    let by_id = crate::diff::ids_compared(&sb, &sa);
+    let by_id = zprsim_dataplane::diff::ids_compared(&sb, &sa);
     let mut known: [HashMap<u32, u32>; 2] = [HashMap::new(), HashMap::new()];
     let mut waiting: HashMap<usize, (Verdicts, u32, u64)> = HashMap::new();
     // Each compared record's part of its flow, sorted by tuple outside

@@ -10,7 +10,6 @@ mod diff;
 mod explain;
 mod flowlog;
 mod flowlog_diff;
-mod flowlog_diff_sort;
 mod import;
 mod interrupt;
 mod lab;

@@ -26,7 +26,7 @@ use crate::report::{AuditFlows, RuleHits, RuleUse, StageCounts, Unused};
 pub struct Args {
     /// The scenario (TOML, or JSON when it ends in `.json`).
     scenario: PathBuf,
-    /// Captures (pcap or pcapng), read in this order as one stream; or OCI flow-log files (JSON, gzip). A directory stands for the files under it, in name order.
+    /// Captures (pcap or pcapng, or gzip of one), read in this order as one stream; or OCI flow-log files (JSON, gzip). A directory stands for the files under it, in name order.
     #[arg(required = true)]
     pcaps: Vec<PathBuf>,
     /// Warnings of [`Args::expand_inputs`] (inputs read once).

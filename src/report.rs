@@ -6,54 +6,10 @@ use zprsim_control::eval;
 use zprsim_control::model::Scenario;
 use zprsim_control::packet::{L4, Packet};
 use zprsim_control::verdict::{Context, Outcome, Stage, Verdict};
-use zprsim_dataplane::drop_reason::DropReason;
 use zprsim_dataplane::engine::Decided;
 use zprsim_dataplane::replay::{AuditFlow, Counters, FlowRecord, RuleStats};
 
-/// `dropped_by_stage` of the CLI contract.
-#[derive(Debug, Serialize)]
-pub struct StageCounts {
-    route: u64,
-    #[serde(rename = "egress-security")]
-    egress_security: u64,
-    #[serde(rename = "ingress-security")]
-    ingress_security: u64,
-    zpr: u64,
-    malformed: u64,
-}
-
-impl StageCounts {
-    /// From the counters' drops by stage.
-    #[must_use]
-    pub fn of(k: &Counters) -> Self {
-        let d = |r: DropReason| k.dropped_by_stage[r.index()];
-        StageCounts {
-            route: d(DropReason::Route),
-            egress_security: d(DropReason::EgressSecurity),
-            ingress_security: d(DropReason::IngressSecurity),
-            zpr: d(DropReason::Zpr),
-            malformed: d(DropReason::Malformed),
-        }
-    }
-
-    /// The human line: `route N, egress-security N, ...`.
-    #[must_use]
-    pub fn line(&self) -> String {
-        let n = [
-            self.route,
-            self.egress_security,
-            self.ingress_security,
-            self.zpr,
-            self.malformed,
-        ];
-        DropReason::STAGES
-            .iter()
-            .zip(n)
-            .map(|(r, n)| format!("{r} {n}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
+pub use zprsim_dataplane::drop_reason::StageCounts;
 
 /// One rule or statement with the packets it decided.
 #[derive(Debug, Serialize)]
@@ -483,29 +439,7 @@ pub fn flow_line<'a>(s: &Scenario, c: &Compiled, f: &'a FlowRecord) -> FlowLine<
     }
 }
 
-/// Flows by class, `flows` of the `diff` and `flowlog diff` reports.
-#[derive(Debug, Serialize, Default)]
-pub struct FlowCounts {
-    /// Allowed before, dropped after.
-    pub would_break: u64,
-    /// Dropped before, allowed after.
-    pub newly_allowed: u64,
-    /// Same outcome, another deciding reason.
-    pub reason_changed: u64,
-    /// Same outcome and reason.
-    pub unchanged: u64,
-}
-
-/// Packets by class, `packets` of the `diff` and `flowlog diff` reports.
-#[derive(Debug, Serialize)]
-pub struct PacketCounts {
-    /// Every packet judged.
-    pub total: u64,
-    /// Packets of flows that would break.
-    pub would_break: u64,
-    /// Packets of flows newly allowed.
-    pub newly_allowed: u64,
-}
+pub use zprsim_dataplane::diff::{FlowCounts, PacketCounts};
 
 /// The byte progress bar of `replay` and `diff`, when `show` (not quiet,
 /// standard error a terminal).

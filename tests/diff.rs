@@ -237,7 +237,7 @@ fn outputs_are_the_same_for_any_number_of_workers() {
     }
 }
 
-fn write_capture(path: &Path, pkts: &[Pkt]) {
+pub(crate) fn write_capture(path: &Path, pkts: &[Pkt]) {
     let f = std::fs::File::create(path).unwrap();
     let mut w =
         PcapOut::create(std::io::BufWriter::new(f), OutFormat::Pcap { linktype: 1 }).unwrap();
@@ -251,7 +251,10 @@ fn write_capture(path: &Path, pkts: &[Pkt]) {
 
 /// Removes one security rule or ZPR statement, chosen at random; returns
 /// what was removed.
-fn remove_one(rng: &mut ChaCha8Rng, s: &mut zprsim_control::model::Scenario) -> Option<String> {
+pub(crate) fn remove_one(
+    rng: &mut ChaCha8Rng,
+    s: &mut zprsim_control::model::Scenario,
+) -> Option<String> {
     let mut slots: Vec<(u8, usize, usize)> = Vec::new();
     for (i, n) in s.nsgs.iter().enumerate() {
         slots.extend((0..n.rules.len()).map(|j| (0, i, j)));

@@ -30,8 +30,8 @@ use crate::replay_oracle::{Pkt, frame, reference, traffic};
 
 /// Collects every verdict, checking the order.
 #[derive(Default)]
-struct Collect {
-    verdicts: Vec<Vec<Option<DropReason>>>,
+pub(crate) struct Collect {
+    pub(crate) verdicts: Vec<Vec<Option<DropReason>>>,
     ts: Vec<u64>,
 }
 

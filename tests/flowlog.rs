@@ -29,7 +29,7 @@ use zprsim_control::compile::side::Side;
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::eval;
 use zprsim_control::verdict::{Context, Outcome, Stage, Verdict};
-use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_from};
+use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_from, read_path};
 use zprsim_dataplane::scenario_file::load_path;
 
 fn root() -> PathBuf {
@@ -664,6 +664,71 @@ fn a_one_line_document_over_the_line_limit_is_read_whole() {
     let r = read_from("t.json", 0, text.as_bytes(), &limits, &mut out);
     assert!(r.is_ok(), "{:?}", r.err().map(|e| e.to_string()));
     assert_eq!(out.records.len(), 40);
+}
+
+/// A minified document in a file, whose size the reader knows and makes
+/// room for at once (the document was held three times before: the first
+/// line, a trimmed copy of it and the document): after blank lines, with
+/// and without a final newline, as big as the limit allows and one byte
+/// more. Records, line numbers and errors are those of the same text read
+/// from a stream, whose size is not known.
+#[test]
+fn a_document_file_is_read_as_the_same_text_from_a_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let entries: Vec<String> = (0..40).map(|_| entry(GOOD)).collect();
+    let one_line = format!("[{}]", entries.join(","));
+    let broken = format!("[{},\n{{\"b\": }}]", entries.join(","));
+    let limits = |max_document: u64| Limits {
+        max_line: 1000,
+        max_document,
+        ..Limits::default()
+    };
+    let mut cases = Vec::new();
+    let mut outcomes = [0u32; 3];
+    for blank in ["", "\n\n\n"] {
+        for end in ["", "\n"] {
+            for doc in [&one_line, &broken] {
+                let text = format!("{blank}{doc}{end}");
+                let exact = text.len() as u64 + 1;
+                for max in [256 << 20, exact, exact - 1, exact - 2] {
+                    cases.push((text.clone(), max));
+                }
+            }
+        }
+    }
+    for (i, (text, max)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("{i}.json"));
+        std::fs::write(&path, text).unwrap();
+        let shown = |r: Result<(), zprsim_dataplane::flowlog::read::FlowLogError>,
+                     out: &ReadOutcome| {
+            let lines: Vec<u64> = out.records.iter().map(|r| r.line).collect();
+            (
+                r.map_err(|e| {
+                    let m = e.to_string();
+                    m[m.find(": ").unwrap_or(0)..].to_owned()
+                }),
+                lines,
+            )
+        };
+        let mut a = ReadOutcome::default();
+        let ra = read_path(&path, 0, &limits(*max), &mut a);
+        let mut b = ReadOutcome::default();
+        let rb = read_from("x", 0, text.as_bytes(), &limits(*max), &mut b);
+        let (got, want) = (shown(ra, &a), shown(rb, &b));
+        assert_eq!(got, want, "case {i}: max {max}, {:?}", &text[..20]);
+        match &got {
+            (Ok(()), lines) if lines.len() == 40 && lines.iter().all(|&l| l == 4) => {
+                outcomes[0] += 1
+            }
+            (Err(m), _) if m.contains("not JSON") => outcomes[1] += 1,
+            (Err(m), _) if m.contains("the limit") => outcomes[2] += 1,
+            _ => {}
+        }
+    }
+    // The cases reach each outcome: records after blank lines, a syntax
+    // error, the size limit.
+    let [after_blank, syntax, limit] = outcomes;
+    assert!(after_blank > 0 && syntax > 0 && limit > 0, "{outcomes:?}");
 }
 
 /// `--max-flow-log-records` bounds the records kept, for `replay` and

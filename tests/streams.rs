@@ -473,6 +473,67 @@ fn an_interrupt_while_reading_a_pipe_ends_at_a_record_boundary() {
     assert!(r["error"].is_null(), "{}", r["error"]);
 }
 
+/// `diff` of the OKE example against its proposed change on the large
+/// capture through a pipe, SIGINT half-way: exit 130, and both outputs
+/// are whole, partial and say so: the report marks itself interrupted,
+/// counts fewer packets than the capture holds, and its changed flows are
+/// the `--flows` lines, each a whole JSON object (the flow records are
+/// handed over after the pass, so an interrupt cuts the input, never a
+/// line).
+#[test]
+fn an_interrupted_diff_writes_whole_partial_outputs_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.pcap");
+    big_capture(&big, 400);
+    let bytes = std::fs::read(&big).unwrap();
+    let (report, flows) = (dir.path().join("r.json"), dir.path().join("f.jsonl"));
+    for p in [&report, &flows] {
+        std::fs::write(p, b"an earlier run").unwrap();
+    }
+    let proposed = "examples/oke-orders/proposed.toml";
+    let mut child = zprsim()
+        .args(["diff", SCENARIO, proposed, "-", "--quiet", "--workers", "2"])
+        .arg("--report")
+        .arg(&report)
+        .arg("--flows")
+        .arg(&flows)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let half = bytes.len() / 2 + 7;
+    stdin.write_all(&bytes[..half]).unwrap();
+    kill("INT", child.id());
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = stdin.write_all(&bytes[half..]);
+    drop(stdin);
+    let (code, err) = wait(child);
+    assert_eq!(code, Some(130), "{err}");
+    assert!(err.contains("interrupted:"), "{err}");
+    let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["interrupted"], true);
+    assert!(r["error"].is_null(), "{}", r["error"]);
+    let total = r["packets"]["total"].as_u64().unwrap();
+    assert!(total > 0 && total < 400 * DEMO_PACKETS, "{total}");
+    let lines: Vec<Value> = std::fs::read_to_string(&flows)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let f = &r["flows"];
+    let n = |k: &str| f[k].as_u64().unwrap();
+    assert_eq!(
+        n("would_break") + n("newly_allowed") + n("reason_changed"),
+        lines.len() as u64
+    );
+    // Each copy of the demo has one flow that would break: some copies
+    // were judged, not all.
+    let wb = lines.iter().filter(|l| l["class"] == "would-break").count() as u64;
+    assert_eq!(wb, n("would_break"));
+    assert!((1..400).contains(&wb), "{wb}");
+}
+
 #[test]
 fn a_capture_cut_while_it_is_read_warns_with_the_byte_offset() {
     let dir = tempfile::tempdir().unwrap();

@@ -68,6 +68,7 @@ use std::path::Path;
 
 use memmap2::Mmap;
 
+pub mod gunzip;
 mod stream;
 pub use stream::{RecordRef, RecordSpan, RecordStream};
 
@@ -210,6 +211,11 @@ pub enum FormatError {
         /// The command that decompresses it to standard output.
         cat: &'static str,
     },
+    /// gzip-compressed data whose content is not a capture.
+    #[error(
+        "gzip-compressed data that holds neither a pcap nor a pcapng file (a capture compressed with gzip is read as the capture it holds)"
+    )]
+    GzipNotCapture,
     /// The file ends inside the pcap file header or the first pcapng
     /// section header block.
     #[error("file ends inside the file header")]

@@ -2,24 +2,27 @@
 //! for `explain --capture F --packet N`.
 //!
 //! Records are read in file order, parsed, and judged with connection
-//! tracking exactly as `replay` does (the dataplane's `conntrack` pieces:
-//! per-shard bounded tables of the default `--max-connections`, expiry
-//! from packet timestamps, the same eviction), so packet N is judged in
-//! the context `replay` would give it: a first packet, or a reply of a
-//! connection some earlier packet opened. The loop mirrors
-//! `judge::Tracker::judge`, which does not say which context it used.
+//! tracking by replay's own [`Tracker`] (the same per-shard bounded
+//! tables for `--max-connections`, expiry from packet timestamps, the same
+//! eviction), so packet N is judged in the context `replay` would give it:
+//! a first packet, or a reply of a connection some earlier packet opened
+//! ([`Tracker::context_of`] says which, changing nothing).
 //! Before that, each record goes through the reader's steps
 //! (`engine::shape`: `--decap vxlan`, `--node-local`, `--dedup`), so the
 //! records replay leaves out are left out here too, keeping their numbers.
 
 use zprsim_control::compile::Compiled;
 use zprsim_control::packet::Packet;
-use zprsim_control::verdict::{Context, Verdict};
+use zprsim_control::verdict::Context;
+
+use std::collections::HashMap;
 
 use crate::capture::RecordStream;
-use crate::conntrack::{self, Bounded, Conn, ConnKey, SHARDS};
+use crate::conntrack;
 use crate::engine::shape::{self, Look, Shape};
+use crate::judge::{Counters, Tracker};
 use crate::parse::{Parsed, parse_frame};
+use crate::state_table::StateKey;
 
 /// Why packet N cannot be explained.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,9 +35,6 @@ pub enum Failure {
     #[error("{0}")]
     Internal(String),
 }
-
-/// Connections tracked at most, over all shards: `replay`'s default.
-const MAX_CONNECTIONS: usize = crate::engine::DEFAULT_MAX_CONNECTIONS;
 
 /// Packet N of a capture and the context tracking gives it.
 pub struct Found {
@@ -49,13 +49,10 @@ pub struct Found {
     pub opened_by: Option<u64>,
 }
 
-struct Entry {
-    conn: Conn,
-    opened_by: u64,
-}
-
 /// Replays `capture` through `compiled` up to record `n` (1-based, every
-/// record counted, as Wireshark numbers frames) and returns record `n`.
+/// record counted, as Wireshark numbers frames), tracking at most
+/// `max_connections` connections as `replay --max-connections` does, and
+/// returns record `n`.
 /// Each record first goes through `shape`, the reader's steps of `replay`
 /// with the same flags: with `--decap vxlan` a VXLAN record is judged by
 /// its inner frame; a node-local record or (`--dedup`) a copy is not
@@ -71,14 +68,19 @@ pub fn packet_n<R: std::io::Read>(
     compiled: &Compiled,
     n: u64,
     shape: &mut Shape,
+    max_connections: usize,
 ) -> Result<Found, Failure> {
     if n == 0 {
         return Err(Failure::Input(
             "error: `--packet 0`: packets are numbered from 1".into(),
         ));
     }
-    let cap = (MAX_CONNECTIONS / SHARDS).max(1);
-    let mut shards: Vec<Option<Bounded<ConnKey, Entry>>> = (0..SHARDS).map(|_| None).collect();
+    // Replay's own tracker (no memo: verdicts are the same with or
+    // without it), and beside it the record number that opened each
+    // connection it holds, which explain reports for a reply.
+    let mut tracker = Tracker::new(max_connections);
+    let mut counters = Counters::default();
+    let mut opened: HashMap<StateKey, (u64, usize)> = HashMap::new();
     let mut index: u64 = 0;
     while let Some(rec) = capture.next_record() {
         let rec = rec.map_err(|e| Failure::Input(format!("{file}: error: {e}")))?;
@@ -132,73 +134,38 @@ pub fn packet_n<R: std::io::Read>(
             _ => continue,
         };
         let p = meta.packet;
-        let (ctx, opened_by, slot) = match ConnKey::of(&p) {
-            None => (Context::First, None, None),
-            Some((key, forward)) => {
-                let shard = conntrack::shard_of(&p) % SHARDS;
-                let table = shards
-                    .get_mut(shard)
-                    .ok_or_else(|| Failure::Internal("shard out of range".into()))?
-                    .get_or_insert_with(|| Bounded::new(cap));
-                let mut live = None;
-                if let Some(e) = table.get_mut(&key) {
-                    if e.conn.expired(p.proto, rec.ts_ns) {
-                        table.remove(&key);
-                    } else {
-                        let reply = forward != e.conn.initiator_forward;
-                        live = Some((
-                            if reply {
-                                Context::Reply(e.conn.tracking)
-                            } else {
-                                Context::First
-                            },
-                            e.opened_by,
-                        ));
-                    }
-                }
-                match live {
-                    Some((ctx, by)) => (ctx, Some(by), Some((key, forward, true))),
-                    None => (Context::First, None, Some((key, forward, false))),
-                }
-            }
-        };
+        let shard = conntrack::shard_of(&p);
+        let (ctx, key) = tracker.context_of(&p, shard, rec.ts_ns);
         if index == n {
+            let opened_by = match (ctx, key) {
+                (Context::Reply(_), Some(k)) => opened.get(&k).map(|&(at, _)| at),
+                _ => None,
+            };
             return Ok(Found {
                 packet: p,
                 context: ctx,
                 ts_ns: rec.ts_ns,
-                opened_by: matches!(ctx, Context::Reply(_))
-                    .then_some(opened_by)
-                    .flatten(),
+                opened_by,
             });
         }
-        let fast = compiled.judge(&p, ctx);
-        if fast.judgement.verdict != Verdict::Allow {
-            continue;
-        }
-        if let Some((key, forward, existing)) = slot {
-            let shard = conntrack::shard_of(&p) % SHARDS;
-            let Some(Some(table)) = shards.get_mut(shard) else {
-                continue;
-            };
-            if existing {
-                if let Some(e) = table.get_mut(&key) {
-                    e.conn.touch(rec.ts_ns, forward, meta.tcp_flags);
-                }
-            } else {
-                let conn = conntrack::new_conn(
-                    fast.judgement.tracking,
-                    forward,
-                    rec.ts_ns,
-                    meta.tcp_flags,
-                );
-                table.insert(
-                    key,
-                    Entry {
-                        conn,
-                        opened_by: index,
-                    },
-                );
+        let created = counters.connections;
+        tracker.judge(
+            compiled,
+            &p,
+            shard,
+            rec.ts_ns,
+            meta.tcp_flags,
+            &mut counters,
+        );
+        if counters.connections != created
+            && let Some(k) = key
+        {
+            opened.insert(k, (index, shard));
+            // Forget the openers of connections the tracker no longer
+            // holds (evicted or expired and removed), so this map stays
+            // within a constant factor of the tracker's bound.
+            if opened.len() > 2 * tracker.len() + 4096 {
+                opened.retain(|k, &mut (_, s)| tracker.holds(k, s));
             }
         }
     }

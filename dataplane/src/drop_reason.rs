@@ -137,3 +137,48 @@ mod tests {
         );
     }
 }
+
+/// `dropped_by_stage` of the CLI contract.
+#[derive(Debug, Serialize)]
+pub struct StageCounts {
+    route: u64,
+    #[serde(rename = "egress-security")]
+    egress_security: u64,
+    #[serde(rename = "ingress-security")]
+    ingress_security: u64,
+    zpr: u64,
+    malformed: u64,
+}
+
+impl StageCounts {
+    /// From the counters' drops by stage.
+    #[must_use]
+    pub fn of(k: &crate::judge::Counters) -> Self {
+        let d = |r: DropReason| k.dropped_by_stage[r.index()];
+        StageCounts {
+            route: d(DropReason::Route),
+            egress_security: d(DropReason::EgressSecurity),
+            ingress_security: d(DropReason::IngressSecurity),
+            zpr: d(DropReason::Zpr),
+            malformed: d(DropReason::Malformed),
+        }
+    }
+
+    /// The human line: `route N, egress-security N, ...`.
+    #[must_use]
+    pub fn line(&self) -> String {
+        let n = [
+            self.route,
+            self.egress_security,
+            self.ingress_security,
+            self.zpr,
+            self.malformed,
+        ];
+        DropReason::STAGES
+            .iter()
+            .zip(n)
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}

@@ -388,6 +388,45 @@ impl Tracker {
             .0
     }
 
+    /// The context [`Tracker::judge`] would give `p` (of shard `shard`, at
+    /// `ts_ns`) now, changing nothing: the reply context of a live
+    /// connection the packet answers, else [`Context::First`]; with the
+    /// packet's connection key (`None` for a non-first fragment). For
+    /// `explain --capture` (`crate::capture_state`), which must say which
+    /// context replay judged a packet in: one probe, off the hot path.
+    #[must_use]
+    pub(crate) fn context_of(
+        &self,
+        p: &Packet,
+        shard: usize,
+        ts_ns: u64,
+    ) -> (Context, Option<StateKey>) {
+        let Some((key, forward)) = state_table::packet_keys(p).1 else {
+            return (Context::First, None);
+        };
+        let live = self
+            .conns
+            .get(shard % SHARDS)
+            .and_then(Option::as_ref)
+            .and_then(|t| t.find(&key, self.hasher.hash(&key)).and_then(|s| t.get(s)))
+            .filter(|e| !e.conn.expired(p.proto, ts_ns));
+        let ctx = match live {
+            Some(e) if forward != e.conn.initiator_forward => Context::Reply(e.conn.tracking),
+            _ => Context::First,
+        };
+        (ctx, Some(key))
+    }
+
+    /// An entry for `key` is held in shard `shard` (live or not yet
+    /// found expired); cold, as [`Tracker::context_of`].
+    #[must_use]
+    pub(crate) fn holds(&self, key: &StateKey, shard: usize) -> bool {
+        self.conns
+            .get(shard % SHARDS)
+            .and_then(Option::as_ref)
+            .is_some_and(|t| t.find(key, self.hasher.hash(key)).is_some())
+    }
+
     /// Hints the cache about a coming look-up of connection key `key`
     /// (hash `h`) in `shard` ([`ShardTable::prefetch`]).
     #[inline(always)]

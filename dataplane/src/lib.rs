@@ -10,6 +10,7 @@ pub mod capture;
 pub mod capture_state;
 pub mod community_id;
 pub mod conntrack;
+pub mod diff;
 pub mod drop_reason;
 #[cfg(test)]
 mod edge_frames;

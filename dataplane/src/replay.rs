@@ -268,6 +268,7 @@ pub fn replay_with_flows<'a>(
         dropped: sink(dropped),
         verdicts: None,
         flows,
+        pairs: None,
         progress,
     };
     let ecfg = EngineConfig {
@@ -287,6 +288,7 @@ pub fn replay_with_flows<'a>(
         dedup: cfg.dedup,
         decap_vxlan: cfg.decap_vxlan,
         node_local: cfg.node_local.clone(),
+        compare: false,
     };
     let o = engine::run(&[compiled], &mut source, &ecfg, sinks)?;
     let mut outputs = Vec::with_capacity(shared.len());

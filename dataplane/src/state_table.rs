@@ -985,6 +985,15 @@ impl<V> ShardTable<V> {
         }
     }
 
+    /// The value of a found entry.
+    #[inline]
+    pub(crate) fn get(&self, s: Slot) -> Option<&V> {
+        match s {
+            Slot::V4(i) => self.v4.entries.get(i).map(|e| &e.value),
+            Slot::V6(i) => self.v6.entries.get(i).map(|e| &e.value),
+        }
+    }
+
     /// The value of a found entry, to change.
     #[inline]
     pub(crate) fn get_mut(&mut self, s: Slot) -> Option<&mut V> {

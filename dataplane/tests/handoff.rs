@@ -104,6 +104,7 @@ fn pass_split(
         }),
         verdicts: Some(&mut seen),
         flows: None,
+        pairs: None,
         progress: None,
     };
     let o = engine::run(&[Arc::clone(c), Arc::clone(c)], src, &cfg, sinks).unwrap();

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use zprsim_control::model::Scenario;
 
 use crate::capture::Records;
+use crate::capture::gunzip::{self, Stream};
 use crate::synth::{Allowed, SynthConfig, SynthStats, write_realistic_allowed};
 
 use super::{Input, Traffic};
@@ -66,9 +67,16 @@ fn read_bounded(
 
 /// Walks the records once: the link types, the count, the warnings; a
 /// record that cannot be read is an error naming the byte offset.
-fn index(name: String, bytes: Vec<u8>, warnings: &mut Vec<String>) -> Result<Input, LoadError> {
-    let mut records =
-        Records::from_slice(&bytes).map_err(|e| LoadError::Capture(format!("{name}: {e}")))?;
+fn index(
+    name: String,
+    bytes: Vec<u8>,
+    gz: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Input, LoadError> {
+    let mut records = Records::from_slice(&bytes).map_err(|e| {
+        let e = if gz { gunzip::in_gzip(e) } else { e };
+        LoadError::Capture(format!("{name}: {e}"))
+    })?;
     let mut link_types = Vec::new();
     let mut count = 0u64;
     for r in records.by_ref() {
@@ -118,15 +126,25 @@ pub fn load_captures(paths: &[PathBuf], limit: u64) -> Result<Traffic, LoadError
     for p in paths {
         let name = crate::output::shown(p);
         let room = limit.saturating_sub(used);
-        let bytes = if is_stdin(p) {
-            read_bounded("standard input", std::io::stdin().lock(), None, room, limit)?
+        let (bytes, cut) = if is_stdin(p) {
+            let stdin: Stream = Box::new(std::io::stdin());
+            let (r, cut) = gunzip::gunzipped(stdin)
+                .map_err(|e| LoadError::Capture(format!("standard input: {e}")))?;
+            (read_bounded("standard input", r, None, room, limit)?, cut)
         } else {
             let f = File::open(p).map_err(|e| LoadError::Capture(format!("{name}: {e}")))?;
             let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
-            read_bounded(&name, f, size, room, limit)?
+            // A gzip capture is held decompressed (its size is not known).
+            let (r, cut) = gunzip::gunzipped(Box::new(f))
+                .map_err(|e| LoadError::Capture(format!("{name}: {e}")))?;
+            let size = if cut.is_some() { None } else { size };
+            (read_bounded(&name, r, size, room, limit)?, cut)
         };
+        if cut.as_ref().is_some_and(gunzip::Cut::happened) {
+            warnings.push(gunzip::cut_warning(&name, bytes.len() as u64));
+        }
         used += bytes.len() as u64;
-        inputs.push(index(name, bytes, &mut warnings)?);
+        inputs.push(index(name, bytes, cut.is_some(), &mut warnings)?);
     }
     Ok(Traffic { inputs, warnings })
 }
@@ -182,7 +200,7 @@ pub fn synthesize(
         write_realistic_allowed(s, cfg, allowed, Vec::with_capacity(cfg.packets * 96 + 24))
             .map_err(|e| LoadError::Capture(format!("synthetic traffic: {e}")))?;
     let mut warnings = Vec::new();
-    let input = index("synthetic".into(), bytes, &mut warnings)?;
+    let input = index("synthetic".into(), bytes, false, &mut warnings)?;
     Ok((
         Traffic {
             inputs: vec![input],

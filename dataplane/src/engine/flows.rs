@@ -18,6 +18,9 @@ use super::Item;
 use super::spool::{Cursor, Spool, SpoolError, SpoolStats};
 
 mod codec;
+pub(crate) mod compare;
+
+pub(crate) use compare::{Change, Extra};
 
 /// One flow record of the flow log (CLI contract, `--flows`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -192,7 +195,7 @@ impl FlowRecord {
 
 /// An open flow record, compact: the key holds the addresses and protocol.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct FlowState {
+pub(crate) struct FlowState<X = ()> {
     first_ns: u64,
     last_ns: u64,
     bytes: u64,
@@ -224,6 +227,9 @@ pub(crate) struct FlowState {
     reply: Option<Side>,
     both: bool,
     closing: bool,
+    /// What else the pass keeps per record ([`Extra`]: nothing, or what
+    /// changed between two scenarios).
+    x: X,
 }
 
 /// A closed flow record kept for the flow log, compact (the key and the
@@ -231,9 +237,9 @@ pub(crate) struct FlowState {
 /// in a spool's file, [`Spooled`]): it becomes a [`FlowRecord`] only when
 /// it is handed to the sink, one at a time, in order.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Finished {
+pub(crate) struct Finished<X = ()> {
     key: StateKey,
-    st: FlowState,
+    st: FlowState<X>,
     /// Position among the records this worker closed for the scenario
     /// ([`Tie`]): orders records whose sort keys are equal (the same flow
     /// key closed and reopened at the same time), which can only come from
@@ -242,7 +248,7 @@ pub(crate) struct Finished {
 }
 
 /// The flow log's sort key of a record: first timestamp, then the 5-tuple.
-fn tuple(key: &StateKey, st: &FlowState) -> SortKey {
+fn tuple<X>(key: &StateKey, st: &FlowState<X>) -> SortKey {
     let (a, b) = key.addrs();
     let (src, dst) = if st.src_is_a { (a, b) } else { (b, a) };
     let (sport, dport, icmp_type, icmp_code) = st.l4.fields();
@@ -266,14 +272,17 @@ type Tie = u64;
 
 /// The flow log's order: sort key, then [`Tie`] (a total order, so the
 /// result does not depend on how the records were split or sorted).
-fn order(a: (&StateKey, &FlowState, Tie), b: (&StateKey, &FlowState, Tie)) -> std::cmp::Ordering {
+fn order<X>(
+    a: (&StateKey, &FlowState<X>, Tie),
+    b: (&StateKey, &FlowState<X>, Tie),
+) -> std::cmp::Ordering {
     a.1.first_ns
         .cmp(&b.1.first_ns)
         .then_with(|| tuple(a.0, a.1).cmp(&tuple(b.0, b.1)))
         .then(a.2.cmp(&b.2))
 }
 
-fn flow_record(key: &FlowKey, st: &FlowState) -> FlowRecord {
+fn flow_record<X>(key: &FlowKey, st: &FlowState<X>) -> FlowRecord {
     let (src, dst) = if st.src_is_a {
         (key.a, key.b)
     } else {
@@ -333,12 +342,12 @@ fn ns_to_s(ns: u64) -> f64 {
 
 /// The open flow records of one scenario's shards (of one worker), in
 /// one compact [`ShardTable`] per shard, and the finished ones kept.
-pub(crate) struct Flows {
-    tables: Vec<Option<ShardTable<FlowState>>>,
+pub(crate) struct Flows<X: Extra = ()> {
+    tables: Vec<Option<ShardTable<FlowState<X>>>>,
     cap: usize,
     keep: bool,
     /// The closed records kept (with `keep`), bounded in memory.
-    finished: Spool<Finished>,
+    finished: Spool<Finished<X>>,
     /// Records closed so far (the next [`Finished::seq`]).
     closed: u64,
     top: Vec<FlowRecord>,
@@ -355,7 +364,7 @@ fn flow_key(k: &StateKey) -> FlowKey {
     }
 }
 
-impl Flows {
+impl<X: Extra> Flows<X> {
     /// At most `max_records` open records over all shards; keep finished
     /// records when `keep` (at most `spool` in memory, the rest in sorted
     /// runs in a temporary file in `spool_dir`, [`Spool`]); track the
@@ -366,7 +375,7 @@ impl Flows {
         spool: usize,
         spool_dir: Option<&std::path::Path>,
         top_n: usize,
-    ) -> Flows {
+    ) -> Flows<X> {
         Flows {
             tables: (0..SHARDS).map(|_| None).collect(),
             cap: (max_records / SHARDS).max(1),
@@ -583,6 +592,7 @@ impl Flows {
             reply: None,
             both: false,
             closing: p.proto == proto::TCP && fin,
+            x: X::default(),
         };
         if let Some((k, old)) = table.insert(*key, h, st) {
             counters.flows_evicted += 1;
@@ -593,9 +603,25 @@ impl Flows {
         }
     }
 
+    /// Notes a packet's verdict codes under the two scenarios compared
+    /// (`codes`: first scenario's, this one's) in its open record, which
+    /// [`Flows::packet`] or the paths before it have just updated (`h` the
+    /// hash of its flow key): what changed, for `diff` ([`Change`]). One
+    /// more probe of a slot just touched; nothing for `X = ()`.
+    #[inline]
+    pub(crate) fn note(&mut self, it: &Item, h: u64, codes: [u8; 2]) {
+        let Some(Some(t)) = self.tables.get_mut(usize::from(it.shard)) else {
+            return;
+        };
+        if let Some((_, r)) = t.find_mut(&it.keys.flow, h) {
+            let src_is_a = it.keys.flow.first_is(&it.packet.src);
+            r.x.note(src_is_a, it.packet.l4, codes);
+        }
+    }
+
     /// Closes a flow record: counted, kept for `--flows`, and considered
     /// for the top dropped flows (Community ID computed only when kept).
-    fn finish_flow(&mut self, key: StateKey, st: &FlowState, counters: &mut Counters) {
+    fn finish_flow(&mut self, key: StateKey, st: &FlowState<X>, counters: &mut Counters) {
         counters.flows += 1;
         let seq = self.closed;
         self.closed += 1;
@@ -620,7 +646,7 @@ impl Flows {
     /// Closes every open record (into the spool too, with `keep`: a shard's
     /// table is freed once drained); returns the kept records and the top
     /// dropped flows.
-    pub(crate) fn finish(mut self, counters: &mut Counters) -> (Kept, Vec<FlowRecord>) {
+    pub(crate) fn finish(mut self, counters: &mut Counters) -> (Kept<X>, Vec<FlowRecord>) {
         for s in 0..SHARDS {
             if let Some(mut t) = self.tables.get_mut(s).and_then(Option::take) {
                 // Counted and considered for the top as if closed now, oldest
@@ -648,13 +674,13 @@ impl Flows {
 
 /// One worker's kept records of one scenario at the end of the pass: its
 /// spool's sorted runs (or the spool's error).
-pub(crate) struct Kept {
-    closed: Result<Vec<Cursor<Finished>>, SpoolError>,
+pub(crate) struct Kept<X: Extra = ()> {
+    closed: Result<Vec<Cursor<Finished<X>>>, SpoolError>,
     /// What the spool did.
     pub(crate) spool: SpoolStats,
 }
 
-impl Kept {
+impl<X: Extra> Kept<X> {
     /// Records kept.
     pub(crate) fn len(&self) -> usize {
         self.closed
@@ -663,42 +689,80 @@ impl Kept {
     }
 }
 
+/// The kept records of one scenario (one [`Kept`] per worker) in the flow
+/// log's order: the spools' sorted runs (most in temporary files, the last
+/// of each in memory) merged through a heap of their heads, one record at
+/// a time.
+pub(crate) struct Merge<X: Extra> {
+    runs: Vec<Cursor<Finished<X>>>,
+    heap: std::collections::BinaryHeap<std::cmp::Reverse<(SortKey, Tie, usize)>>,
+}
+
+impl<X: Extra> Merge<X> {
+    /// The merge of `kept`.
+    ///
+    /// # Errors
+    /// A spool's I/O error.
+    pub(crate) fn new(kept: Vec<Kept<X>>) -> Result<Merge<X>, SpoolError> {
+        let mut runs: Vec<Cursor<Finished<X>>> = Vec::new();
+        for k in kept {
+            runs.extend(k.closed?);
+        }
+        let mut heap = std::collections::BinaryHeap::with_capacity(runs.len());
+        for (r, run) in runs.iter().enumerate() {
+            if let Some(f) = run.head() {
+                heap.push(std::cmp::Reverse((tuple(&f.key, &f.st), f.seq, r)));
+            }
+        }
+        Ok(Merge { runs, heap })
+    }
+
+    /// The next record in order, `None` after the last.
+    ///
+    /// # Errors
+    /// A spool's I/O error.
+    pub(crate) fn next(&mut self) -> Result<Option<Finished<X>>, SpoolError> {
+        while let Some(std::cmp::Reverse((_, _, r))) = self.heap.pop() {
+            let Some(run) = self.runs.get_mut(r) else {
+                continue;
+            };
+            let f = run.head().copied();
+            run.advance()?;
+            if let Some(n) = run.head() {
+                self.heap
+                    .push(std::cmp::Reverse((tuple(&n.key, &n.st), n.seq, r)));
+            }
+            if f.is_some() {
+                return Ok(f);
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl<X> Finished<X> {
+    /// The flow log's record (Community ID computed here).
+    fn record(&self) -> FlowRecord {
+        let key = flow_key(&self.key);
+        let mut rec = flow_record(&key, &self.st);
+        rec.community_id = key.community_id_compact(0);
+        rec
+    }
+}
+
 /// Hands every kept record of one scenario (one [`Kept`] per worker) to
-/// `emit` as a [`FlowRecord`], in the flow log's order: the spools' sorted
-/// runs (most in temporary files, the last of each in memory) are merged
-/// through a heap of their heads, so each [`FlowRecord`] lives only while
-/// `emit` has it.
+/// `emit` as a [`FlowRecord`], in the flow log's order ([`Merge`]), so each
+/// [`FlowRecord`] lives only while `emit` has it.
 ///
 /// # Errors
 /// The first error `emit` returns, or a spool's I/O error.
-pub(crate) fn merge_ordered<E: From<SpoolError>>(
-    kept: Vec<Kept>,
+pub(crate) fn merge_ordered<X: Extra, E: From<SpoolError>>(
+    kept: Vec<Kept<X>>,
     emit: &mut impl FnMut(FlowRecord) -> Result<(), E>,
 ) -> Result<(), E> {
-    use std::cmp::Reverse;
-    use std::collections::BinaryHeap;
-    let mut runs: Vec<Cursor<Finished>> = Vec::new();
-    for k in kept {
-        runs.extend(k.closed?);
-    }
-    let mut heap = BinaryHeap::with_capacity(runs.len());
-    for (r, run) in runs.iter().enumerate() {
-        if let Some(f) = run.head() {
-            heap.push(Reverse((tuple(&f.key, &f.st), f.seq, r)));
-        }
-    }
-    while let Some(Reverse((_, _, r))) = heap.pop() {
-        let Some(run) = runs.get_mut(r) else { continue };
-        if let Some(f) = run.head() {
-            let key = flow_key(&f.key);
-            let mut rec = flow_record(&key, &f.st);
-            rec.community_id = key.community_id_compact(0);
-            emit(rec)?;
-        }
-        run.advance()?;
-        if let Some(f) = run.head() {
-            heap.push(Reverse((tuple(&f.key, &f.st), f.seq, r)));
-        }
+    let mut m = Merge::new(kept)?;
+    while let Some(f) = m.next()? {
+        emit(f.record())?;
     }
     Ok(())
 }

@@ -38,6 +38,11 @@
 //!   most [`EngineConfig::flow_spool`] records, spilled in sorted runs to
 //!   an unnamed temporary file, and merged in order into the
 //!   [`FlowSink`] at the end.
+//! - **Two scenarios compared** ([`EngineConfig::compare`], `diff`): the
+//!   second scenario's flow records also keep what changed between the
+//!   two verdicts of their packets, noted by the worker that judged both;
+//!   the two scenarios' records, which line up one for one, go to a
+//!   [`PairSink`] side by side at the end (`flows/compare.rs`).
 //! - **No per-packet allocation or atomic in the hand-off.** Batches and
 //!   chunk descriptors go back to the reader to be refilled; a block's
 //!   reference count changes once per batch, not per packet.
@@ -76,7 +81,9 @@ use crate::judge::Counters;
 use crate::parse::{self, Parsed, parse_frame};
 use crate::pcap_out::{OutFormat, PcapOut};
 use crate::state_table::Keys;
+use flows::Extra;
 
+pub use flows::compare::{FlowChange, PairSink};
 pub use flows::{Decided, FlowRecord};
 #[cfg(test)]
 pub(crate) use flows::{Finished as FinishedForSize, FlowState as FlowStateForSize};
@@ -155,6 +162,11 @@ pub struct EngineConfig {
     /// Leave out records to or from these prefixes (`--node-local`: a
     /// Kubernetes service range, see `engine/node_local.rs`).
     pub node_local: Vec<ipnet::IpNet>,
+    /// Compare two scenarios (exactly two; `diff`): the flow records of
+    /// both, with what changed in each flow, go to [`Sinks::pairs`] side by
+    /// side (with [`EngineConfig::keep_flows`]; not to a [`FlowSink`] nor
+    /// [`ScenarioOutput::flows`]).
+    pub compare: bool,
 }
 
 /// Connections tracked at once at most, by default: `--max-connections`
@@ -181,6 +193,7 @@ impl Default for EngineConfig {
             dedup: false,
             decap_vxlan: false,
             node_local: Vec::new(),
+            compare: false,
         }
     }
 }
@@ -256,6 +269,10 @@ pub struct Sinks<'a> {
     /// Every flow record, in order, after the pass (with
     /// [`EngineConfig::keep_flows`]).
     pub flows: Option<&'a mut dyn FlowSink>,
+    /// The two scenarios' flow records side by side, in order, after a
+    /// compared pass ([`EngineConfig::compare`] and
+    /// [`EngineConfig::keep_flows`]).
+    pub pairs: Option<&'a mut dyn PairSink>,
     /// Called after each chunk with the bytes read.
     pub progress: Option<Progress<'a>>,
 }
@@ -485,7 +502,7 @@ fn open_out(sink: Option<PcapSink>, format: OutFormat) -> Result<Option<Out>, En
 }
 
 /// The reader's side of the hand-off.
-struct Reader<'s> {
+struct Reader<'s, X: Extra> {
     /// Worker threads.
     n: usize,
     /// The worker of each shard ([`Plan::owners`], looked up: a division
@@ -493,7 +510,7 @@ struct Reader<'s> {
     worker_of: [u8; conntrack::SHARDS],
     txs: Vec<Sender<WorkBatch>>,
     /// The reader's own share of the shards, judged on its thread.
-    own: Option<OnReader>,
+    own: Option<OnReader<X>>,
     desc_tx: Option<Sender<ChunkDesc>>,
     rec_pool: Receiver<Vec<WorkRec>>,
     desc_pool: Receiver<ChunkDesc>,
@@ -539,7 +556,7 @@ fn take_free(spare: &mut Vec<Arc<Vec<u8>>>) -> Arc<Vec<u8>> {
     b
 }
 
-impl Reader<'_> {
+impl<X: Extra> Reader<'_, X> {
     fn fresh_recs(&self) -> Vec<WorkRec> {
         self.rec_pool
             .try_recv()
@@ -983,13 +1000,12 @@ impl Reader<'_> {
 }
 
 /// Judges every packet of `source` against each of `scenarios` (at least
-/// one) and feeds the sinks.
+/// one; exactly two with [`EngineConfig::compare`]) and feeds the sinks.
 ///
 /// # Errors
 /// When an output cannot be written or a thread fails. A source that
 /// cannot be read to its end is not an error here: everything read is
 /// judged and written, and [`EngineOutput::error`] says where and why.
-#[allow(clippy::too_many_lines)]
 pub fn run(
     scenarios: &[Arc<Compiled>],
     source: &mut dyn PacketSource,
@@ -999,6 +1015,25 @@ pub fn run(
     if scenarios.is_empty() {
         return Err(EngineError::Internal("no scenario to judge against".into()));
     }
+    if cfg.compare {
+        if scenarios.len() != 2 {
+            return Err(EngineError::Internal(
+                "a compared pass takes exactly two scenarios".into(),
+            ));
+        }
+        return run_with::<flows::Change>(scenarios, source, cfg, sinks);
+    }
+    run_with::<()>(scenarios, source, cfg, sinks)
+}
+
+/// [`run`] with flow records keeping `X` ([`Extra`]).
+#[allow(clippy::too_many_lines)]
+fn run_with<X: Extra>(
+    scenarios: &[Arc<Compiled>],
+    source: &mut dyn PacketSource,
+    cfg: &EngineConfig,
+    sinks: Sinks<'_>,
+) -> Result<EngineOutput, EngineError> {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let plan = Plan::of(cfg, cores);
     let n = plan.threads;
@@ -1033,6 +1068,7 @@ pub fn run(
     let (codes_back_tx, codes_back_rx) = bounded::<Vec<u8>>(q * m + 2 * m);
     let progress = sinks.progress;
     let sinks_flows = sinks.flows;
+    let sinks_pairs = sinks.pairs;
     let stop = cfg.stop.clone();
     let outcome = std::thread::scope(|scope| -> Result<_, EngineError> {
         let mut txs: Vec<Sender<WorkBatch>> = Vec::with_capacity(n);
@@ -1040,7 +1076,7 @@ pub fn run(
         for id in 0..n {
             let (tx, rx) = bounded::<WorkBatch>(q);
             txs.push(tx);
-            let w = Worker::new(scenarios, cfg);
+            let w = Worker::<X>::new(scenarios, cfg);
             let results = writing.then(|| res_tx.clone());
             let back = item_back_tx.clone();
             let codes_pool = codes_back_rx.clone();
@@ -1053,7 +1089,7 @@ pub fn run(
         }
         let own = (owned > 0).then(|| {
             OnReader::new(
-                Worker::new(scenarios, cfg),
+                Worker::<X>::new(scenarios, cfg),
                 u8::try_from(n).unwrap_or(u8::MAX),
                 writing.then(|| res_tx.clone()),
                 codes_back_rx.clone(),
@@ -1178,7 +1214,7 @@ pub fn run(
             t.extend(rt);
         }
     }
-    let mut kept: Vec<Vec<flows::Kept>> = scenarios.iter().map(|_| Vec::new()).collect();
+    let mut kept: Vec<Vec<flows::Kept<X>>> = scenarios.iter().map(|_| Vec::new()).collect();
     for r in results {
         for (o, z) in outs.iter_mut().zip(&r.sizes) {
             o.state.add(z);
@@ -1193,11 +1229,17 @@ pub fn run(
         let _ = packet_hist.add(&r.packet_hist);
     }
     let mut flow_sink = sinks_flows;
+    // A compared pass: both scenarios' records, side by side, to the pairs.
+    let mut compared: Vec<Vec<flows::Kept<X>>> = Vec::new();
     for (i, ((o, t), k)) in outs.iter_mut().zip(tallies).zip(kept).enumerate() {
         if cfg.rule_stats {
             o.rule_stats = Some(rule_stats::merge(t));
         }
         flows::trim_top(&mut o.top_dropped, cfg.top_flows);
+        if X::COMPARES {
+            compared.push(k);
+            continue;
+        }
         if flow_sink.is_none() {
             let n = k.iter().map(flows::Kept::len).sum();
             o.flows.reserve_exact(n);
@@ -1215,6 +1257,9 @@ pub fn run(
             }
         };
         flows::merge_ordered(k, &mut emit)?;
+    }
+    if let Some(sink) = sinks_pairs {
+        X::pairs(compared, sink)?;
     }
     Ok(EngineOutput {
         scenarios: outs,

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::capture::{Record, RecordRef, RecordStream};
+use crate::capture::{Record, RecordRef, RecordStream, gunzip};
 
 pub use crate::capture::RecordSpan;
 
@@ -106,6 +106,8 @@ pub struct CaptureFiles {
     names: Vec<String>,
     /// Size of each regular file when it was opened.
     sizes: Vec<Option<u64>>,
+    /// Of each gzip input: whether its stream ended early.
+    cuts: Vec<Option<gunzip::Cut>>,
     pending: Vec<Option<Pending>>,
     current: Option<(usize, RecordStream<Reader>)>,
     /// Index of the next input to open.
@@ -134,7 +136,9 @@ pub fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
-fn open_stream(path: &Path) -> Result<RecordStream<Reader>, String> {
+/// The records of `path` (a capture, or gzip of one: read as the capture
+/// it holds), with, for gzip, what says whether its stream ended early.
+fn open_stream(path: &Path) -> Result<(RecordStream<Reader>, Option<gunzip::Cut>), String> {
     let name = crate::output::shown(path);
     // A stream whose head was looked at (flow logs or a capture?) gets it
     // back from `sniff`, in front of the rest.
@@ -145,7 +149,7 @@ fn open_stream(path: &Path) -> Result<RecordStream<Reader>, String> {
             format!("{name}: {e}")
         }
     })?;
-    RecordStream::new(reader).map_err(|e| format!("{name}: {e}"))
+    gunzip::records(reader).map_err(|e| format!("{name}: {e}"))
 }
 
 impl CaptureFiles {
@@ -165,10 +169,18 @@ impl CaptureFiles {
         let mut sizes = Vec::with_capacity(paths.len());
         let mut link_types = Vec::new();
         let mut total_bytes = 0u64;
+        let mut cuts = Vec::with_capacity(paths.len());
         for path in paths {
             let meta = (!is_stdin(path)).then(|| std::fs::metadata(path));
             let regular = matches!(&meta, Some(Ok(m)) if m.is_file());
-            let mut s = open_stream(path)?;
+            let (mut s, cut) = open_stream(path)?;
+            let gz = cut.is_some();
+            cuts.push(cut);
+            // A gzip file is read as a stream: its size is not the
+            // capture's, and its link types are those before its first
+            // packet (as for standard input: finding them all would
+            // decompress it twice).
+            let regular = regular && !gz;
             let size = if regular {
                 meta.and_then(Result::ok).map(|m| m.len())
             } else {
@@ -178,6 +190,11 @@ impl CaptureFiles {
             if regular {
                 total_bytes += size.unwrap_or(0);
                 link_types.extend(s.link_types_to_end());
+                pending.push(Some(Pending::File(path.clone())));
+            } else if gz && !crate::sniff::is_stream(path) {
+                // Opened again when its turn comes, not held open with its
+                // buffer (a directory of rotated captures).
+                link_types.extend(s.link_types_ahead());
                 pending.push(Some(Pending::File(path.clone())));
             } else {
                 link_types.extend(s.link_types_ahead());
@@ -189,6 +206,7 @@ impl CaptureFiles {
         Ok(CaptureFiles {
             names: paths.iter().map(|p| p.display().to_string()).collect(),
             sizes,
+            cuts,
             pending,
             current: None,
             next: 0,
@@ -215,6 +233,7 @@ impl CaptureFiles {
         Ok(CaptureFiles {
             names: vec![name.to_owned()],
             sizes: vec![Some(total)],
+            cuts: vec![None],
             pending: vec![Some(Pending::Stream(s))],
             current: None,
             next: 0,
@@ -237,7 +256,13 @@ impl CaptureFiles {
         self.next += 1;
         let s = match slot.take() {
             Some(Pending::Stream(s)) => s,
-            Some(Pending::File(p)) => open_stream(&p)?,
+            Some(Pending::File(p)) => {
+                let (s, cut) = open_stream(&p)?;
+                if let Some(c) = self.cuts.get_mut(i) {
+                    *c = cut;
+                }
+                s
+            }
             None => return Ok(false),
         };
         self.current = Some((i, s));
@@ -387,6 +412,14 @@ impl CaptureFiles {
         let name = &self.names[i];
         for w in s.warnings() {
             self.warnings.push(format!("{name}: {w}"));
+        }
+        if self
+            .cuts
+            .get(i)
+            .and_then(Option::as_ref)
+            .is_some_and(gunzip::Cut::happened)
+        {
+            self.warnings.push(gunzip::cut_warning(name, s.offset()));
         }
         let end = s.offset();
         if check_size

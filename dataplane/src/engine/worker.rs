@@ -13,7 +13,7 @@ use crate::judge::{Counters, Tracker};
 
 use crate::state_table::{KeyHasher, Slot};
 
-use super::flows::{FlowRecord, Flows, Kept, Open, Side};
+use super::flows::{Extra, FlowRecord, Flows, Kept, Open, Side};
 use super::live::{Live, PUBLISH_EVERY};
 use super::rule_stats::RuleTally;
 use super::{EngineConfig, Item, ResultBatch, WorkBatch, WorkRec};
@@ -22,17 +22,18 @@ use super::{EngineConfig, Item, ResultBatch, WorkBatch, WorkRec};
 /// prefetches the table slots of (docs/benchmarks.md, tenth pass).
 const AHEAD: usize = 8;
 
-/// One scenario's state in one worker.
-struct Judge {
+/// One scenario's state in one worker (`X`: what its flow records keep
+/// beyond their counts, [`Extra`]).
+struct Judge<X: Extra> {
     compiled: Arc<Compiled>,
     tracker: Tracker,
-    flows: Flows,
+    flows: Flows<X>,
     counters: Counters,
     /// Per-rule packets, flows and times (with [`EngineConfig::rule_stats`]).
     rules: Option<RuleTally>,
 }
 
-impl Judge {
+impl<X: Extra> Judge<X> {
     /// One packet against this scenario (see [`Worker::handle`]): its
     /// verdict code, and whether it found no open flow record.
     #[inline(always)]
@@ -146,8 +147,8 @@ impl Judge {
 }
 
 /// A worker's state: for each scenario, its shards' tables and counters.
-pub(crate) struct Worker {
-    judges: Vec<Judge>,
+pub(crate) struct Worker<X: Extra = ()> {
+    judges: Vec<Judge<X>>,
     hasher: KeyHasher,
     pub(crate) hist: Histogram<u64>,
     /// Per packet: each batch's time over its size, counted once per packet.
@@ -212,9 +213,9 @@ impl StateSizes {
 }
 
 /// What a worker hands back at the end, per scenario.
-pub(crate) struct WorkerResult {
+pub(crate) struct WorkerResult<X: Extra> {
     pub(crate) sizes: Vec<StateSizes>,
-    pub(crate) per_scenario: Vec<(Counters, Kept, Vec<FlowRecord>)>,
+    pub(crate) per_scenario: Vec<(Counters, Kept<X>, Vec<FlowRecord>)>,
     pub(crate) rules: Vec<Option<RuleTally>>,
     pub(crate) hist: Histogram<u64>,
     pub(crate) packet_hist: Histogram<u64>,
@@ -231,8 +232,8 @@ fn unreachable_hist() -> Histogram<u64> {
     panic!("a histogram with constant bounds cannot fail to build")
 }
 
-impl Worker {
-    pub(crate) fn new(scenarios: &[Arc<Compiled>], cfg: &EngineConfig) -> Worker {
+impl<X: Extra> Worker<X> {
+    pub(crate) fn new(scenarios: &[Arc<Compiled>], cfg: &EngineConfig) -> Worker<X> {
         // A live pass swaps tables: no verdict memo and no verdicts cached
         // in connection entries (both exact only for one table).
         let tracker = || match cfg.live {
@@ -330,7 +331,21 @@ impl Worker {
         // whose connection key is its flow key (`Keys::exact`).
         let exact = self.live.is_none() && it.keys.exact;
         let hasher = &self.hasher;
-        let mut one = |j: &mut Judge| {
+        // Two scenarios compared (`diff`): the second's record notes
+        // what changed ([`Flows::note`]).
+        if X::COMPARES
+            && let [b, a] = self.judges.as_mut_slice()
+        {
+            let (cb, ob) = b.packet(it, fh, exact, hasher);
+            let (ca, oa) = a.packet(it, fh, exact, hasher);
+            self.opened += usize::from(ob) + usize::from(oa);
+            if let Some(c) = codes {
+                c.extend([cb, ca]);
+            }
+            a.flows.note(it, fh, [cb, ca]);
+            return;
+        }
+        let mut one = |j: &mut Judge<X>| {
             let (code, opened) = j.packet(it, fh, exact, hasher);
             self.opened += usize::from(opened);
             if let Some(c) = codes.as_deref_mut() {
@@ -353,7 +368,7 @@ impl Worker {
     #[inline]
     fn prefetch(&self, it: &Item, fh: u64) {
         let keys = &it.keys;
-        let one = |j: &Judge| {
+        let one = |j: &Judge<X>| {
             j.flows.prefetch(it.shard, &keys.flow, fh);
             if keys.same {
                 j.tracker.prefetch(usize::from(it.shard), &keys.flow, fh);
@@ -366,7 +381,7 @@ impl Worker {
         }
     }
 
-    pub(crate) fn finish(self) -> WorkerResult {
+    pub(crate) fn finish(self) -> WorkerResult<X> {
         let mut rules = Vec::with_capacity(self.judges.len());
         let mut sizes = Vec::with_capacity(self.judges.len());
         let per_scenario = self
@@ -401,7 +416,7 @@ impl Worker {
 /// The next batch, `None` at the end. In a live pass, counters not yet
 /// published are published once no batch came for [`PUBLISH_EVERY`], so
 /// what an idle worker counted is readable within that time.
-fn next_batch(w: &mut Worker, id: u8, rx: &Receiver<WorkBatch>) -> Option<WorkBatch> {
+fn next_batch<X: Extra>(w: &mut Worker<X>, id: u8, rx: &Receiver<WorkBatch>) -> Option<WorkBatch> {
     if w.live.is_none() {
         return rx.recv().ok();
     }
@@ -468,14 +483,14 @@ impl CodesOut {
     }
 }
 
-impl Worker {
+impl<X: Extra> Worker<X> {
     /// Parses and judges every record of `batch` in order; pushes each
     /// verdict code to `codes` when given (`k` a record, `k` the
     /// scenarios), and records the batch's time.
     fn judge_batch(&mut self, batch: &WorkBatch, mut codes: Option<&mut Vec<u8>>) {
         let t0 = Instant::now();
         let k = self.judges.len();
-        let mut judge = |w: &mut Worker, it: Option<&Item>, fh: u64| match it {
+        let mut judge = |w: &mut Worker<X>, it: Option<&Item>, fh: u64| match it {
             Some(it) => w.handle(it, fh, codes.as_deref_mut()),
             // Not an IP packet after all (the reader checked: cannot
             // happen): dropped, never allowed, so the codes stay aligned.
@@ -541,20 +556,20 @@ impl Worker {
 /// The reader's own share of the shards ([`super::ReaderShare`]): a
 /// [`Worker`] living on the reader's thread, fed by the reader's `flush`
 /// like one more worker, its codes to the writer as a worker thread's are.
-pub(crate) struct OnReader {
-    pub(crate) worker: Worker,
+pub(crate) struct OnReader<X: Extra> {
+    pub(crate) worker: Worker<X>,
     /// Its worker id (the one after the worker threads').
     pub(crate) id: u8,
     out: CodesOut,
 }
 
-impl OnReader {
+impl<X: Extra> OnReader<X> {
     pub(crate) fn new(
-        worker: Worker,
+        worker: Worker<X>,
         id: u8,
         results: Option<Sender<ResultBatch>>,
         codes_pool: Receiver<Vec<u8>>,
-    ) -> OnReader {
+    ) -> OnReader<X> {
         OnReader {
             worker,
             id,
@@ -583,14 +598,14 @@ impl OnReader {
 /// profiles measure the worker by (`callgrind --toggle-collect`,
 /// docs/benchmarks.md).
 #[inline(never)]
-pub(crate) fn worker_loop(
-    mut w: Worker,
+pub(crate) fn worker_loop<X: Extra>(
+    mut w: Worker<X>,
     id: u8,
     rx: Receiver<WorkBatch>,
     results: Option<Sender<ResultBatch>>,
     recycle: Sender<Vec<WorkRec>>,
     codes_pool: Receiver<Vec<u8>>,
-) -> Worker {
+) -> Worker<X> {
     let mut out = CodesOut::new(results, codes_pool);
     while let Some(batch) = next_batch(&mut w, id, &rx) {
         w.refresh();

@@ -174,6 +174,9 @@ struct Ctx<'a> {
     stop: Option<&'a AtomicBool>,
     /// The input is gzip: a stream that ends early is a cut download.
     gzip: bool,
+    /// The input's length in bytes when it is known (a regular file, not
+    /// gzip): a whole document is read into one buffer of that size.
+    size: Option<u64>,
 }
 
 impl Ctx<'_> {
@@ -339,12 +342,17 @@ pub fn read_path_until(
         column: None,
         message: e.to_string(),
     })?;
+    let size = std::fs::metadata(path)
+        .ok()
+        .filter(std::fs::Metadata::is_file)
+        .map(|m| m.len());
     let cx = Ctx {
         name: &name,
         file,
         limits,
         stop,
         gzip: false,
+        size,
     };
     read_with(&cx, f, out)
 }
@@ -367,6 +375,7 @@ pub fn read_from(
         limits,
         stop: None,
         gzip: false,
+        size: None,
     };
     read_with(&cx, input, out)
 }
@@ -377,7 +386,11 @@ fn read_with(cx: &Ctx<'_>, input: impl Read, out: &mut ReadOutcome) -> Result<()
         .fill_buf()
         .map_err(|e| cx.error(None, None, e.to_string()))?;
     if head.starts_with(&GZIP_MAGIC) {
-        let cx = Ctx { gzip: true, ..*cx };
+        let cx = Ctx {
+            gzip: true,
+            size: None,
+            ..*cx
+        };
         read_plain(&cx, BufReader::new(MultiGzDecoder::new(r)), out)
     } else {
         read_plain(cx, r, out)
@@ -386,8 +399,16 @@ fn read_with(cx: &Ctx<'_>, input: impl Read, out: &mut ReadOutcome) -> Result<()
 
 /// Reads one line of at most `max` bytes into `buf` (without the newline).
 /// Returns `None` at the end, else whether the line was longer than `max`
-/// (the rest of it is read and dropped).
-fn read_line(r: &mut impl BufRead, max: usize, buf: &mut Vec<u8>) -> std::io::Result<Option<bool>> {
+/// (the rest of it is read and dropped). `size`: the bytes the input holds
+/// at most, when known, and the line's length past which to make room for
+/// all of them at once (a minified document is one line: grown by
+/// doubling, it was held twice while the buffer moved).
+fn read_line(
+    r: &mut impl BufRead,
+    max: usize,
+    buf: &mut Vec<u8>,
+    size: Option<(usize, usize)>,
+) -> std::io::Result<Option<bool>> {
     buf.clear();
     let mut long = false;
     let mut any = false;
@@ -409,6 +430,16 @@ fn read_line(r: &mut impl BufRead, max: usize, buf: &mut Vec<u8>) -> std::io::Re
         if take > room {
             long = true;
         }
+        let need = buf.len() + take.min(room);
+        if let Some((all, past)) = size
+            && need > buf.capacity()
+            && need > past
+            && all > need
+        {
+            // One more for the newline the document gets after its first
+            // line (blank lines before it are in `all` already).
+            buf.reserve_exact(all.min(max).saturating_add(1) - buf.len());
+        }
         buf.extend_from_slice(&chunk[..take.min(room)]);
         r.consume(take + usize::from(done));
         if done {
@@ -418,14 +449,10 @@ fn read_line(r: &mut impl BufRead, max: usize, buf: &mut Vec<u8>) -> std::io::Re
 }
 
 /// Whether a read error of a gzip input past its first line is the
-/// stream ending early: cut inside a member (`UnexpectedEof`), or bytes
-/// after a whole member that are no gzip member (trailing junk: the
-/// decoder then reads them as the next member's header and refuses it).
-/// flate2 tells that refusal only by its message; the first member's
-/// header was read before any line, so here it is always a later one.
+/// stream ending early ([`gzip_ends_early`]); the first member's header
+/// was read before any line, so an invalid header is always a later one's.
 fn gzip_ends_early(e: &std::io::Error) -> bool {
-    e.kind() == std::io::ErrorKind::UnexpectedEof
-        || (e.kind() == std::io::ErrorKind::InvalidInput && e.to_string() == "invalid gzip header")
+    crate::capture::gunzip::gzip_ends_early(e)
 }
 
 fn is_blank(b: &[u8]) -> bool {
@@ -448,7 +475,10 @@ fn read_plain(
         .unwrap_or(usize::MAX)
         .max(cx.limits.max_line);
     let first_long = loop {
-        let next = match read_line(&mut r, first_max, &mut buf) {
+        let size = cx
+            .size
+            .map(|n| (usize::try_from(n).unwrap_or(usize::MAX), cx.limits.max_line));
+        let next = match read_line(&mut r, first_max, &mut buf, size) {
             // Cut before its first line ends: as in `read_lines`, a
             // warning (not a header refused: that is the first member's).
             Err(e) if cx.gzip && e.kind() == std::io::ErrorKind::UnexpectedEof => {
@@ -482,10 +512,15 @@ fn read_plain(
             read_document(cx, r, out, buf, line_no)
         };
     }
-    let first = String::from_utf8_lossy(&buf).trim().to_owned();
-    let one_value = serde_json::from_str::<&RawValue>(&first).is_ok();
-    let looks_like_lines =
-        one_value || (first.starts_with('{') && first.ends_with('}') && first.len() > 1);
+    // Borrowed, not copied: a minified document's first line is all of
+    // it (up to `max_document`), and a copy here was one of the three the
+    // document was held in at once.
+    let looks_like_lines = {
+        let text = String::from_utf8_lossy(&buf);
+        let first = text.trim();
+        let one_value = serde_json::from_str::<&RawValue>(first).is_ok();
+        one_value || (first.starts_with('{') && first.ends_with('}') && first.len() > 1)
+    };
     if looks_like_lines {
         read_lines(cx, r, out, buf, false, line_no)
     } else {
@@ -514,7 +549,7 @@ fn read_lines(
         } else if !is_blank(&buf) {
             cx.text(out, &buf, line_no, true)?;
         }
-        let next = match read_line(&mut r, cx.limits.max_line, &mut buf) {
+        let next = match read_line(&mut r, cx.limits.max_line, &mut buf, None) {
             // The cut line is dropped.
             Err(e) if cx.gzip && gzip_ends_early(&e) => {
                 cx.ends_early(out, line_no, &e);
@@ -540,9 +575,14 @@ fn read_document(
     first_line: u64,
 ) -> Result<(), FlowLogError> {
     let max = cx.limits.max_document;
-    // Lines before the first content line were blank: keep the line count.
-    let mut all = vec![b'\n'; usize::try_from(first_line.saturating_sub(1)).unwrap_or(0)];
-    all.extend_from_slice(&first);
+    // The first line's buffer becomes the document's (no second copy of
+    // what may be all of it); the blank lines before it are put back in
+    // front, to keep the line count.
+    let mut all = first;
+    let blank = usize::try_from(first_line.saturating_sub(1)).unwrap_or(0);
+    if blank > 0 {
+        all.splice(0..0, std::iter::repeat_n(b'\n', blank));
+    }
     all.push(b'\n');
     let limited = u64::try_from(all.len()).unwrap_or(u64::MAX);
     r.take((max + 1).saturating_sub(limited))

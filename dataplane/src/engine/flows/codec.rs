@@ -11,16 +11,20 @@
 //! | 85-88 | flags (bit 0 `src_is_a`, 1 `both`, 2 `closing`, 3 `first_forward`, 4 `no_conn`), verdict code, two spare bytes |
 //! | 89-134 | how the first packet and the first reply were decided: presence, code, audit, five rule ids (stored value, 0 for none) |
 //! | 135-142 | the close order ([`Finished::seq`]) |
+//! | 143- | the record's [`Extra`] (none for replay; [`super::Change`] for `diff`) |
 
 use zprsim_control::compile::RuleId;
 use zprsim_control::packet::L4;
 
 use super::super::spool::Spooled;
-use super::{Finished, FlowState, Side, order};
+use super::{Extra, Finished, FlowState, Side, order};
 use crate::state_table::{Hint, StateKey};
 
-impl Spooled for Finished {
-    const SIZE: usize = 143;
+/// Bytes of a record's spooled form before its [`Extra`].
+const BASE: usize = 143;
+
+impl<X: Extra> Spooled for Finished<X> {
+    const SIZE: usize = BASE + X::SIZE;
 
     fn encode(&self, out: &mut [u8]) {
         let mut w = Put { b: out, at: 0 };
@@ -40,16 +44,7 @@ impl Spooled for Finished {
         for v in [st.first_ns, st.last_ns, st.bytes, st.allowed, st.dropped] {
             w.bytes(&v.to_le_bytes());
         }
-        match st.l4 {
-            L4::Ports { sport, dport } => {
-                w.bytes(&[0]);
-                w.bytes(&sport.to_le_bytes());
-                w.bytes(&dport.to_le_bytes());
-            }
-            L4::Icmp { icmp_type, code } => w.bytes(&[1, icmp_type, code, 0, 0]),
-            L4::Opaque => w.bytes(&[2, 0, 0, 0, 0]),
-            L4::Fragment => w.bytes(&[3, 0, 0, 0, 0]),
-        }
+        w.l4(st.l4);
         let flags = u8::from(st.src_is_a)
             | u8::from(st.both) << 1
             | u8::from(st.closing) << 2
@@ -59,6 +54,8 @@ impl Spooled for Finished {
         w.side(Some(st.first));
         w.side(st.reply);
         w.bytes(&self.seq.to_le_bytes());
+        debug_assert_eq!(w.at, BASE, "the spooled form fills BASE bytes");
+        st.x.encode(&mut w);
         debug_assert_eq!(w.at, Self::SIZE, "the spooled form fills SIZE bytes");
     }
 
@@ -72,24 +69,7 @@ impl Spooled for Finished {
         let key = StateKey::new(a, bb, proto, (has_ports == 1).then_some(ports));
         let [first_ns, last_ns, bytes, allowed, dropped] =
             [r.u64()?, r.u64()?, r.u64()?, r.u64()?, r.u64()?];
-        let tag = r.u8()?;
-        let l4 = match tag {
-            0 => L4::Ports {
-                sport: r.u16()?,
-                dport: r.u16()?,
-            },
-            1 => {
-                let (icmp_type, code) = (r.u8()?, r.u8()?);
-                r.u16()?;
-                L4::Icmp { icmp_type, code }
-            }
-            2 | 3 => {
-                r.u16()?;
-                r.u16()?;
-                if tag == 2 { L4::Opaque } else { L4::Fragment }
-            }
-            _ => return None,
-        };
+        let l4 = r.l4()?;
         let (flags, code) = (r.u8()?, r.u8()?);
         r.u16()?;
         let (src_is_a, both, closing) = (flags & 1 != 0, flags & 2 != 0, flags & 4 != 0);
@@ -97,6 +77,7 @@ impl Spooled for Finished {
         let first = r.side()??;
         let reply = r.side()?;
         let seq = r.u64()?;
+        let x = X::decode(&mut r)?;
         Some(Finished {
             key,
             st: FlowState {
@@ -117,6 +98,7 @@ impl Spooled for Finished {
                 reply,
                 both,
                 closing,
+                x,
             },
             seq,
         })
@@ -133,13 +115,13 @@ impl Spooled for Finished {
 /// Writes a [`Finished`]'s binary form (the buffer is exactly
 /// [`Spooled::SIZE`] bytes, so every write fits: bytes past it would be
 /// dropped, never a panic).
-struct Put<'a> {
+pub(crate) struct Put<'a> {
     b: &'a mut [u8],
     at: usize,
 }
 
 impl Put<'_> {
-    fn bytes(&mut self, v: &[u8]) {
+    pub(crate) fn bytes(&mut self, v: &[u8]) {
         if let Some(d) = self.b.get_mut(self.at..self.at + v.len()) {
             d.copy_from_slice(v);
         }
@@ -161,6 +143,20 @@ impl Put<'_> {
         }
     }
 
+    /// Transport fields: a tag and 4 bytes.
+    pub(crate) fn l4(&mut self, l4: L4) {
+        match l4 {
+            L4::Ports { sport, dport } => {
+                self.bytes(&[0]);
+                self.bytes(&sport.to_le_bytes());
+                self.bytes(&dport.to_le_bytes());
+            }
+            L4::Icmp { icmp_type, code } => self.bytes(&[1, icmp_type, code, 0, 0]),
+            L4::Opaque => self.bytes(&[2, 0, 0, 0, 0]),
+            L4::Fragment => self.bytes(&[3, 0, 0, 0, 0]),
+        }
+    }
+
     /// A presence byte, the code, the audit flag and five stored rule ids.
     fn side(&mut self, s: Option<Side>) {
         match s {
@@ -176,7 +172,7 @@ impl Put<'_> {
 }
 
 /// Reads what [`Put`] wrote (`None` past the end or on a bad tag).
-struct Get<'a> {
+pub(crate) struct Get<'a> {
     b: &'a [u8],
     at: usize,
 }
@@ -188,7 +184,7 @@ impl Get<'_> {
         Some(v)
     }
 
-    fn u8(&mut self) -> Option<u8> {
+    pub(crate) fn u8(&mut self) -> Option<u8> {
         self.take::<1>().map(|[b]| b)
     }
 
@@ -196,8 +192,30 @@ impl Get<'_> {
         self.take().map(u16::from_le_bytes)
     }
 
-    fn u64(&mut self) -> Option<u64> {
+    pub(crate) fn u64(&mut self) -> Option<u64> {
         self.take().map(u64::from_le_bytes)
+    }
+
+    /// What [`Put::l4`] wrote (`None` on a bad tag).
+    pub(crate) fn l4(&mut self) -> Option<L4> {
+        let tag = self.u8()?;
+        Some(match tag {
+            0 => L4::Ports {
+                sport: self.u16()?,
+                dport: self.u16()?,
+            },
+            1 => {
+                let (icmp_type, code) = (self.u8()?, self.u8()?);
+                self.u16()?;
+                L4::Icmp { icmp_type, code }
+            }
+            2 | 3 => {
+                self.u16()?;
+                self.u16()?;
+                if tag == 2 { L4::Opaque } else { L4::Fragment }
+            }
+            _ => return None,
+        })
     }
 
     fn addr(&mut self) -> Option<std::net::IpAddr> {
@@ -234,6 +252,7 @@ impl Get<'_> {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
+    use super::super::Change;
     use super::super::flow_key;
     use super::super::flow_record;
     use super::*;
@@ -253,9 +272,30 @@ mod tests {
         }
     }
 
+    /// What changed in a record (`diff`'s [`Change`]), from `n`: none,
+    /// one side or both of its first breaking and newly allowed packets,
+    /// counts past 32 bits, a stage change or not.
+    fn change(n: u64, l4: L4) -> Change {
+        let mut c = Change::default();
+        if !n.is_multiple_of(3) {
+            c.note(n.is_multiple_of(2), l4, [0, 4]);
+            for _ in 0..n % 5 {
+                c.note(true, L4::Opaque, [0, 2]);
+            }
+        }
+        if n % 4 != 1 {
+            c.note(!n.is_multiple_of(2), L4::Fragment, [3, 0]);
+        }
+        if n.is_multiple_of(7) {
+            c.note(true, l4, [2, 3]);
+        }
+        c
+    }
+
     /// Every kind of key (IPv4, IPv6, mixed families, with and without
-    /// ports) and transport field, with and without a reply, reads back
-    /// from its spooled form as the same record.
+    /// ports) and transport field, with and without a reply, with what
+    /// changed in it (`diff`), reads back from its spooled form as the
+    /// same record.
     #[test]
     fn a_finished_record_reads_back_from_its_spooled_form() {
         let v4: IpAddr = "10.0.0.1".parse().unwrap();
@@ -303,12 +343,14 @@ mod tests {
                             reply,
                             both: n.is_multiple_of(3),
                             closing: n.is_multiple_of(4),
+                            x: change(n, l4s[usize::try_from(n).unwrap() % 4]),
                         },
                         seq: n * 1_000_003,
                     };
-                    let mut buf = vec![0xAA; Finished::SIZE];
+                    let mut buf = vec![0xAA; Finished::<Change>::SIZE];
                     f.encode(&mut buf);
-                    let g = Finished::decode(&buf).unwrap();
+                    let g = Finished::<Change>::decode(&buf).unwrap();
+                    assert_eq!(g.st.x, f.st.x);
                     assert_eq!(g.key, f.key);
                     assert_eq!(g.seq, f.seq);
                     assert_eq!(
@@ -334,9 +376,9 @@ mod tests {
             }
         }
         // A bad tag is refused, not misread.
-        let mut buf = vec![0; Finished::SIZE];
-        assert!(Finished::decode(&buf).is_none());
+        let mut buf = vec![0; Finished::<()>::SIZE];
+        assert!(Finished::<()>::decode(&buf).is_none());
         buf.truncate(10);
-        assert!(Finished::decode(&buf).is_none());
+        assert!(Finished::<()>::decode(&buf).is_none());
     }
 }

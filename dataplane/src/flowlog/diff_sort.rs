@@ -1,21 +1,21 @@
 //! The fixed-size records `diff` on flow logs sorts outside memory
-//! (`zprsim_dataplane::flowlog::sort`): each compared record's part of its
+//! ([`super::sort`]): each compared record's part of its
 //! flow, sorted by tuple (then window start and input order) to build one
 //! flow at a time; and each changed flow, sorted as `--flows` lists them.
 
 use std::cmp::Ordering;
 use std::net::IpAddr;
 
+use crate::flowlog::codec::{get, get_ip, get_u64, put};
+use crate::flowlog::sort::{SortRecord, ip_bytes};
 use zprsim_control::verdict::{Stage, Verdict};
-use zprsim_dataplane::flowlog::codec::{get, get_ip, get_u64, put};
-use zprsim_dataplane::flowlog::sort::{SortRecord, ip_bytes};
 
 /// Bytes of a tuple's key ([`key_bytes`]).
 pub const KEY: usize = 39;
 
 /// A connection key as bytes whose order groups a tuple's records.
 #[must_use]
-pub fn key_bytes(k: &zprsim_dataplane::conntrack::ConnKey) -> [u8; KEY] {
+pub fn key_bytes(k: &crate::conntrack::ConnKey) -> [u8; KEY] {
     let (lo, hi, lp, hp, proto) = k.parts();
     let mut b = [0u8; KEY];
     b[..17].copy_from_slice(&ip_bytes(lo));
@@ -59,16 +59,24 @@ pub fn side_of(code: u8) -> (Verdict, Option<Stage>) {
 pub struct Part {
     /// Its tuple ([`key_bytes`]).
     pub key: [u8; KEY],
-    /// Window start, then position among the data records read.
+    /// Window start.
     pub start: u64,
+    /// Position among the data records read.
     pub seq: u64,
+    /// The record's packets.
     pub packets: u64,
+    /// The record's bytes.
     pub bytes: u64,
-    /// The record's own direction (the flow's first record is printed).
+    /// The record's own direction (the flow's first record is printed):
+    /// source address.
     pub src: IpAddr,
+    /// Destination address.
     pub dst: IpAddr,
+    /// Protocol number.
     pub proto: u8,
+    /// Source port.
     pub sport: u16,
+    /// Destination port.
     pub dport: u16,
     /// The VNIC that logged it (index into BEFORE's VNICs).
     pub vnic: u32,
@@ -149,15 +157,23 @@ pub const INLINE_VNICS: usize = 8;
 /// record's window start, then its addresses, protocol and ports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Changed {
-    /// The first record.
+    /// The first record's window start.
     pub start: u64,
+    /// The first record's source address.
     pub src: IpAddr,
+    /// Its destination address.
     pub dst: IpAddr,
+    /// Protocol number.
     pub proto: u8,
+    /// The first record's source port.
     pub sport: u16,
+    /// Its destination port.
     pub dport: u16,
+    /// Packets of the flow's records.
     pub packets: u64,
+    /// Their bytes.
     pub bytes: u64,
+    /// Records of the flow.
     pub records: u64,
     /// Per side: verdict and stage ([`side_code`]), allowed and dropped
     /// packets.
@@ -167,6 +183,7 @@ pub struct Changed {
     /// How many VNICs (`u8::MAX`: more than [`INLINE_VNICS`], and
     /// `vnics[0]` indexes the list kept beside).
     pub nvnics: u8,
+    /// The VNICs (indices into BEFORE's), the first `nvnics`.
     pub vnics: [u32; INLINE_VNICS],
 }
 

@@ -1,0 +1,56 @@
+//! `diff` on captures: what a change of the scenario would do to recorded
+//! traffic, in one pass of the engine with both scenarios
+//! ([`crate::engine::EngineConfig::compare`]).
+//!
+//! - The engine judges every packet against both scenarios, each with its
+//!   own tracking, counters and flow records; the second scenario's record
+//!   of each flow also keeps what changed (packets that would break or are
+//!   newly allowed, the first of each, a drop by another stage), and the
+//!   two scenarios' records come out side by side in the flow log's order
+//!   through the engine's bounded spools (`engine/flows/compare.rs`).
+//! - [`DiffSink`] classes each flow as it comes ([`Class`]), counts the
+//!   unchanged ones, groups the changed ones by what decides them now
+//!   ([`Group`], explained by the reference evaluator, `names.rs`) and
+//!   writes their `--flows` lines straight to the output: memory follows
+//!   the live flows and the groups, not every flow seen.
+//! - [`Report`] is the `--report`; the CLI fills it and prints the summary.
+
+mod groups;
+mod names;
+mod report;
+mod sink;
+
+use serde::Serialize;
+
+pub use groups::Group;
+pub use names::{ids_compared, rule_content};
+pub use report::{FlowCounts, PacketCounts, Report, Side};
+pub use sink::{Classified, DiffSink, FlowsOut};
+
+/// The class of a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Class {
+    /// Some packets allowed before are dropped after.
+    WouldBreak,
+    /// Some packets dropped before are allowed after, and none would break.
+    NewlyAllowed,
+    /// The same verdict for every packet, another deciding layer or rule.
+    ReasonChanged,
+    /// Nothing changed.
+    Unchanged,
+}
+
+impl Class {
+    /// A class of `--fail-on` (`would-break`, `newly-allowed`,
+    /// `reason-changed`).
+    #[must_use]
+    pub fn parse(t: &str) -> Option<Class> {
+        match t.trim() {
+            "would-break" => Some(Class::WouldBreak),
+            "newly-allowed" => Some(Class::NewlyAllowed),
+            "reason-changed" => Some(Class::ReasonChanged),
+            _ => None,
+        }
+    }
+}

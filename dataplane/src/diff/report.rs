@@ -1,0 +1,137 @@
+//! `diff`'s JSON outputs (CLI contract): the report (`--report`) and the
+//! changed flows' lines (`--flows`).
+
+use serde::Serialize;
+use zprsim_control::load::Warning;
+use zprsim_control::verdict::{Stage, Verdict};
+
+use super::Class;
+use super::groups::Group;
+use crate::drop_reason::StageCounts;
+use crate::engine::FlowRecord;
+use crate::judge::{Counters, Totals};
+
+/// Flows by class, `flows` of the `diff` and `flowlog diff` reports.
+#[derive(Debug, Serialize, Default)]
+pub struct FlowCounts {
+    /// Allowed before, dropped after.
+    pub would_break: u64,
+    /// Dropped before, allowed after.
+    pub newly_allowed: u64,
+    /// Same outcome, another deciding reason.
+    pub reason_changed: u64,
+    /// Same outcome and reason.
+    pub unchanged: u64,
+}
+
+/// Packets by class, `packets` of the `diff` and `flowlog diff` reports.
+#[derive(Debug, Serialize)]
+pub struct PacketCounts {
+    /// Every packet judged.
+    pub total: u64,
+    /// Packets of flows that would break.
+    pub would_break: u64,
+    /// Packets of flows newly allowed.
+    pub newly_allowed: u64,
+}
+
+/// One scenario's counts, `before` and `after` of the report.
+#[derive(Debug, Serialize)]
+pub struct Side {
+    /// The scenario's file, as given.
+    pub scenario: String,
+    /// Packets allowed and dropped.
+    pub packets: Totals,
+    /// Their bytes.
+    pub bytes: Totals,
+    /// Drops by stage.
+    pub dropped_by_stage: StageCounts,
+    /// Packets an audit attribute would have denied.
+    pub zpr_audit_would_drop: u64,
+}
+
+impl Side {
+    /// The side of the scenario in `scenario` from its counters.
+    #[must_use]
+    pub fn of(scenario: String, k: &Counters) -> Side {
+        Side {
+            scenario,
+            packets: k.packets,
+            bytes: k.bytes,
+            dropped_by_stage: StageCounts::of(k),
+            zpr_audit_would_drop: k.zpr_audit_would_drop,
+        }
+    }
+}
+
+/// The `--report` of `diff` on captures.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// The inputs, as given.
+    pub captures: Vec<String>,
+    /// Flows by class.
+    pub flows: FlowCounts,
+    /// Packets by class.
+    pub packets: PacketCounts,
+    /// BEFORE's counts.
+    pub before: Side,
+    /// AFTER's counts.
+    pub after: Side,
+    /// Would-break flows grouped by what blocks them after.
+    pub would_break: Vec<Group>,
+    /// Newly allowed flows grouped by what allows them after.
+    pub newly_allowed: Vec<Group>,
+    /// The inputs' and the pass's warnings.
+    pub warnings: Vec<String>,
+    /// Both scenarios' own warnings, BEFORE's first (as `check --json`
+    /// gives them; each names its file), also printed on standard error.
+    pub scenario_warnings: Vec<Warning>,
+    /// A read error that ended the input early.
+    pub error: Option<String>,
+    /// The pass was interrupted: the outputs hold what was judged before.
+    pub interrupted: bool,
+    /// Records left out as copies of a packet seen on another interface
+    /// (`--dedup`; 0 without it).
+    pub copies: u64,
+    /// Records judged by the frame inside their VXLAN header (`--decap
+    /// vxlan`; 0 without it).
+    pub decapsulated: u64,
+    /// Records left out as traffic that stays on the node
+    /// (`--node-local`; 0 without it).
+    pub node_local: u64,
+    /// Seconds of the packet phase.
+    pub duration_s: f64,
+    /// Workers used.
+    pub workers: usize,
+}
+
+/// One scenario's view of a flow in a `--flows` line.
+#[derive(Debug, Serialize)]
+pub(crate) struct SideFlow {
+    verdict: Verdict,
+    stage: Option<Stage>,
+    allowed_packets: u64,
+    dropped_packets: u64,
+}
+
+impl SideFlow {
+    pub(crate) fn of(f: &FlowRecord) -> SideFlow {
+        SideFlow {
+            verdict: f.verdict,
+            stage: f.stage,
+            allowed_packets: f.allowed_packets,
+            dropped_packets: f.dropped_packets,
+        }
+    }
+}
+
+/// A `--flows` line: the flow record (BEFORE's) with its class and both
+/// sides.
+#[derive(Debug, Serialize)]
+pub(crate) struct ChangedFlow<'a> {
+    #[serde(flatten)]
+    pub(crate) flow: &'a FlowRecord,
+    pub(crate) class: Class,
+    pub(crate) before: SideFlow,
+    pub(crate) after: SideFlow,
+}

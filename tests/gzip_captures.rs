@@ -1,0 +1,257 @@
+//! gzip-compressed captures (`tcpdump -G 3600 -z gzip` rotations,
+//! `.pcap.gz` downloads) are read as the capture they hold, by `replay`,
+//! `diff`, `explain --capture` and `bench --capture`, from a file, a
+//! directory or standard input: every output equals the plain capture's.
+//! Before, each was refused ("gzip-compressed data ... decompress it
+//! first"). A gzip stream cut short is a warning, as a cut plain file is;
+//! gzip of something else is named as such.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use zprsim_dataplane::capture::RecordStream;
+use zprsim_dataplane::pcap_out::{OutFormat, PcapOut};
+
+use crate::support::run_in;
+
+const OKE: &str = "examples/oke-orders/scenario.toml";
+const DEMO: &str = "pcaps/oke-demo.pcap";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn gz(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+/// The demo's records `from..to` (0-based) as a pcap of their own.
+fn part(demo: &[u8], from: usize, to: usize) -> Vec<u8> {
+    let mut rs = RecordStream::new(demo).unwrap();
+    let mut w = PcapOut::create(Vec::new(), OutFormat::Pcap { linktype: 1 }).unwrap();
+    let mut i = 0;
+    while let Some(r) = rs.next_record() {
+        let r = r.unwrap();
+        if (from..to).contains(&i) {
+            w.write(r.ts_ns, r.linktype, r.orig_len, r.data).unwrap();
+        }
+        i += 1;
+    }
+    w.finish().unwrap()
+}
+
+/// `replay` of `inputs`: the report less its names and times, the allowed
+/// packets' bytes, the exit code, stderr.
+fn replay(dir: &Path, inputs: &[&str], extra: &[&str]) -> (Value, Vec<u8>, Option<i32>, String) {
+    let report = dir.join("r.json");
+    let allowed = dir.join("a.pcap");
+    let mut args = vec!["replay", OKE];
+    args.extend_from_slice(inputs);
+    args.extend_from_slice(&[
+        "--quiet",
+        "--report",
+        report.to_str().unwrap(),
+        "--allowed",
+        allowed.to_str().unwrap(),
+    ]);
+    args.extend_from_slice(extra);
+    let o = run_in(root(), &args);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let mut v: Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap_or_default()).unwrap_or(Value::Null);
+    if let Some(m) = v.as_object_mut() {
+        for k in [
+            "pcaps",
+            "duration_s",
+            "compile_s",
+            "packets_per_second",
+            "latency",
+            "batch_latency_ns",
+        ] {
+            m.remove(k);
+        }
+    }
+    let a = std::fs::read(&allowed).unwrap_or_default();
+    let _ = std::fs::remove_file(&report);
+    let _ = std::fs::remove_file(&allowed);
+    (v, a, o.status.code(), err)
+}
+
+#[test]
+fn replay_reads_gzip_captures_as_the_captures_they_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let demo = std::fs::read(root().join(DEMO)).unwrap();
+    let plain = replay(d, &[DEMO], &[]);
+    assert_eq!(plain.2, Some(0), "{}", plain.3);
+    let whole = d.join("demo.pcap.gz");
+    std::fs::write(&whole, gz(&demo)).unwrap();
+    let w = whole.to_str().unwrap();
+    for workers in ["1", "2"] {
+        let plain = replay(d, &[DEMO], &["--workers", workers]);
+        let got = replay(d, &[w], &["--workers", workers]);
+        assert_eq!(got.2, Some(0), "{}", got.3);
+        assert_eq!(got.0, plain.0, "{workers} worker(s)");
+        assert!(
+            got.1 == plain.1,
+            "allowed packets differ: {}",
+            "{workers} worker(s)"
+        );
+        assert!(!got.3.contains("warning"), "{}", got.3);
+    }
+    // Rotated: a directory of two gzip parts and one plain part, read in
+    // name order; and the parts concatenated into one multi-member gzip.
+    let rot = d.join("rotated");
+    std::fs::create_dir(&rot).unwrap();
+    let (a, b, c) = (
+        part(&demo, 0, 60),
+        part(&demo, 60, 120),
+        part(&demo, 120, 999),
+    );
+    std::fs::write(rot.join("cap-1.pcap.gz"), gz(&a)).unwrap();
+    std::fs::write(rot.join("cap-2.pcap"), &b).unwrap();
+    std::fs::write(rot.join("cap-3.pcap.gz"), gz(&c)).unwrap();
+    let got = replay(d, &[rot.to_str().unwrap()], &[]);
+    assert_eq!(got.2, Some(0), "{}", got.3);
+    assert_eq!(got.0, plain.0, "rotated directory");
+    assert!(
+        got.1 == plain.1,
+        "rotated directory: allowed packets differ"
+    );
+    // (`cat x.gz y.gz` is the gzip of the two contents one after the
+    // other: here the demo's bytes cut in three, anywhere.)
+    let mut members = gz(&demo[..1000]);
+    members.extend(gz(&demo[1000..5001]));
+    members.extend(gz(&demo[5001..]));
+    let multi = d.join("multi.pcap.gz");
+    std::fs::write(&multi, &members).unwrap();
+    let got = replay(d, &[multi.to_str().unwrap()], &[]);
+    assert_eq!(got.0, plain.0, "multi-member gzip");
+    assert!(
+        got.1 == plain.1,
+        "multi-member gzip: allowed packets differ"
+    );
+    // Standard input.
+    let o = assert_cmd::Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(root())
+        .args([
+            "replay",
+            OKE,
+            "-",
+            "--quiet",
+            "--report",
+            d.join("s.json").to_str().unwrap(),
+        ])
+        .write_stdin(gz(&demo))
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let s: Value = serde_json::from_slice(&std::fs::read(d.join("s.json")).unwrap()).unwrap();
+    assert_eq!(s["packets"], plain.0["packets"]);
+}
+
+#[test]
+fn a_cut_gzip_capture_is_a_warning_and_gzip_of_text_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let demo = std::fs::read(root().join(DEMO)).unwrap();
+    let z = gz(&demo);
+    let cut = d.join("cut.pcap.gz");
+    std::fs::write(&cut, &z[..z.len() / 2]).unwrap();
+    let (v, _, code, err) = replay(d, &[cut.to_str().unwrap()], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let n = v["packets"]["total"].as_u64().unwrap();
+    assert!(n > 0 && n < 188, "{n}");
+    assert!(
+        err.contains("cut.pcap.gz: the gzip stream ends early"),
+        "{err}"
+    );
+    assert!(
+        v["warnings"].as_array().unwrap().iter().any(|w| w
+            .as_str()
+            .is_some_and(|w| w.contains("gzip stream ends early"))),
+        "{v}"
+    );
+    let text = d.join("notes.gz");
+    std::fs::write(&text, gz(b"not a capture\n")).unwrap();
+    let o = run_in(root(), ["replay", OKE, text.to_str().unwrap(), "--quiet"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("gzip-compressed data that holds neither a pcap nor a pcapng file"),
+        "{err}"
+    );
+    // xz and the others are still refused with the command to use.
+    let xz = d.join("c.pcap.xz");
+    std::fs::write(&xz, b"\xfd7zXZ\x00\x00\x04rest").unwrap();
+    let o = run_in(root(), ["replay", OKE, xz.to_str().unwrap(), "--quiet"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("xzcat"));
+}
+
+fn json_of(args: &[&str]) -> Value {
+    let o = run_in(root(), args);
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn explain_bench_and_diff_read_gzip_captures() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let demo = std::fs::read(root().join(DEMO)).unwrap();
+    let g: PathBuf = d.join("demo.pcap.gz");
+    std::fs::write(&g, gz(&demo)).unwrap();
+    let g = g.to_str().unwrap();
+    for n in ["2", "158", "160"] {
+        let mut plain = json_of(&["explain", OKE, "--capture", DEMO, "--packet", n, "--json"]);
+        let mut got = json_of(&["explain", OKE, "--capture", g, "--packet", n, "--json"]);
+        plain["capture"] = Value::Null;
+        got["capture"] = Value::Null;
+        assert_eq!(got, plain, "packet {n}");
+    }
+    let b = |c: &str| {
+        let v = json_of(&["bench", OKE, "--capture", c, "--json", "--workers", "1"]);
+        serde_json::json!([v["packets"], v["dropped_by_stage"], v["non_ip"]])
+    };
+    let plain = b(DEMO);
+    assert!(plain[0]["total"].as_u64().is_some_and(|n| n > 0), "{plain}");
+    assert_eq!(b(g), plain);
+    let flows = |c: &str| {
+        let f = d.join("f.jsonl");
+        let o = run_in(
+            root(),
+            [
+                "diff",
+                OKE,
+                "examples/oke-orders/proposed.toml",
+                c,
+                "--quiet",
+                "--flows",
+                f.to_str().unwrap(),
+            ],
+        );
+        assert!(
+            o.status.code().is_some_and(|c| c <= 1),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        std::fs::read_to_string(&f).unwrap()
+    };
+    let plain = flows(DEMO);
+    assert!(!plain.is_empty());
+    assert_eq!(flows(g), plain);
+}
