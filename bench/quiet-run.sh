@@ -25,7 +25,18 @@ T=/usr/bin/time
 cargo build --release --quiet -p zprsim --bin zprsim \
     -p zprsim-bench --bin zprsim-gen --bin zprsim-baseline --bin zprsim-judge-probe
 
+# One timed run: LABEL, wall, user+sys CPU, peak RSS on one line; the
+# command's own output (warnings of a generated scenario: thousands of
+# lines) is dropped.
+tm() {
+    local label=$1
+    shift
+    $T -o "$Q/.time" -f "$label %e s %U+%S %M KiB" "$@" >/dev/null 2>&1 || true
+    cat "$Q/.time"
+}
+
 gate() {
+    local a b
     for _ in $(seq 120); do
         a=$(awk '/^cpu /{print $5+$6, $2+$3+$4+$5+$6+$7+$8}' /proc/stat)
         sleep 0.5
@@ -78,13 +89,13 @@ for p in wide large; do
     for f in toml json; do
         for b in $(bins); do
             gate
-            $T -f "$b $p.$f %e s %M KiB" "$b/zprsim" check "$Q/$p.$f" >/dev/null
+            tm "$b $p.$f" "$b/zprsim" check "$Q/$p.$f"
         done
     done
 done
 for b in $(bins); do
     gate
-    $T -f "$b beyond.toml %e s %M KiB" "$b/zprsim" check "$Q/beyond.toml" >/dev/null
+    tm "$b beyond.toml" "$b/zprsim" check "$Q/beyond.toml"
 done
 
 echo "== first-packet judgement, thread CPU ns (issue 9: <= 40 small, <= 60 large and wide; IPv6 class <= 25)"
@@ -105,12 +116,11 @@ for _ in 1 2 3; do
     for c in real10k realallow10k; do
         for b in $(bins); do
             gate
-            $T -f "$b $c %e s %U+%S" "$b/zprsim" replay "$Q/vnic10k.toml" "$Q/$c.pcap" \
+            tm "$b $c" "$b/zprsim" replay "$Q/vnic10k.toml" "$Q/$c.pcap" \
                 --allowed "$Q/za.pcap" --quiet --workers 2
         done
         gate
-        $T -f "tcpdump $c %e s %U+%S" tcpdump -Z root -r "$Q/$c.pcap" -w "$Q/td.pcap" -F "$Q/filter.txt" 2>/dev/null ||
-            $T -f "tcpdump $c %e s %U+%S" tcpdump -r "$Q/$c.pcap" -w "$Q/td.pcap" -F "$Q/filter.txt"
+        tm "tcpdump $c" tcpdump -Z root -r "$Q/$c.pcap" -w "$Q/td.pcap" -F "$Q/filter.txt"
     done
 done
 
@@ -118,7 +128,7 @@ echo "== 1M-flow replay --flows --report, peak KiB (issue 10: <= 300 MiB)"
 for w in 1 2; do
     for b in $(bins); do
         gate
-        $T -f "$b distinct10k w$w %e s %M KiB" "$b/zprsim" replay "$Q/vnic10k.toml" "$Q/distinct10k.pcap" \
+        tm "$b distinct10k w$w" "$b/zprsim" replay "$Q/vnic10k.toml" "$Q/distinct10k.pcap" \
             --quiet --workers $w --flows "$Q/f.jsonl" --report "$Q/r.json"
     done
 done
@@ -126,15 +136,15 @@ done
 echo "== diff on 1M distinct flows (the scenario against itself), peak KiB (not a target)"
 for b in $(bins); do
     gate
-    $T -f "$b diff distinct10k %e s %M KiB" "$b/zprsim" diff "$Q/vnic10k.toml" "$Q/vnic10k.toml" \
-        "$Q/distinct10k.pcap" --quiet --flows "$Q/df.jsonl" --report "$Q/dr.json" || true
+    tm "$b diff distinct10k" "$b/zprsim" diff "$Q/vnic10k.toml" "$Q/vnic10k.toml" \
+        "$Q/distinct10k.pcap" --quiet --flows "$Q/df.jsonl" --report "$Q/dr.json"
 done
 
 echo "== flow-log replay, 1.04M entries, peak KiB (not a target)"
 for b in $(bins); do
     gate
-    $T -f "$b big.jsonl %e s %M KiB" "$b/zprsim" replay examples/oke-orders/scenario.toml "$Q/big.jsonl" \
+    tm "$b big.jsonl" "$b/zprsim" replay examples/oke-orders/scenario.toml "$Q/big.jsonl" \
         --quiet --report "$Q/fr.json"
 done
-rm -f "$Q/za.pcap" "$Q/td.pcap" "$Q/f.jsonl" "$Q/r.json" "$Q/df.jsonl" "$Q/dr.json" "$Q/fr.json"
+rm -f "$Q/.time" "$Q/za.pcap" "$Q/td.pcap" "$Q/f.jsonl" "$Q/r.json" "$Q/df.jsonl" "$Q/dr.json" "$Q/fr.json"
 echo "== done $(date -u '+%T') UTC"
