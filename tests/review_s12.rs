@@ -394,8 +394,19 @@ fn a_compressed_or_text_file_among_flow_logs_is_not_called_a_capture() {
     gz.write_all(b"bucket inventory, not a log\n").unwrap();
     std::fs::write(logs.join("notes.txt.gz"), gz.finish().unwrap()).unwrap();
     std::fs::write(dir.path().join("notes.txt"), "not a log\n").unwrap();
+    // A gzip capture is a capture (read as one since the tenth session).
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&std::fs::read(root().join("pcaps/oke-demo.pcap")).unwrap())
+        .unwrap();
+    let caps = dir.path().join("caps");
+    std::fs::create_dir(&caps).unwrap();
+    std::fs::write(caps.join("c.pcap.gz"), gz.finish().unwrap()).unwrap();
     let s = root().join("examples/oke-orders/scenario.toml");
     for (input, what) in [
+        (
+            caps,
+            "c.pcap.gz` is a capture and the other inputs are flow logs",
+        ),
         (
             logs.clone(),
             "notes.txt.gz` is compressed data but not flow logs and the other inputs are flow logs",

@@ -521,6 +521,21 @@ pub fn is_input_like(head: &[u8]) -> bool {
 /// capture where the scenario goes). `None` for anything else.
 #[must_use]
 pub fn kind_name(head: &[u8]) -> Option<&'static str> {
+    // A gzip capture is read as the capture it holds (`gunzip`): named so.
+    if head.starts_with(&crate::flowlog::detect::GZIP_MAGIC) {
+        use std::io::Read as _;
+        let mut inner = Vec::with_capacity(64);
+        // A head cut inside the stream ends the decoder with an error; what
+        // came out before it is enough.
+        let _ = flate2::read::MultiGzDecoder::new(head)
+            .take(64)
+            .read_to_end(&mut inner);
+        match detect(&inner) {
+            Ok(Kind::Pcap(_)) => return Some("a gzip-compressed pcap capture"),
+            Ok(Kind::PcapNg) => return Some("a gzip-compressed pcapng capture"),
+            Err(_) => {}
+        }
+    }
     match detect(head) {
         Ok(Kind::Pcap(_)) => Some("a pcap capture"),
         Ok(Kind::PcapNg) => Some("a pcapng capture"),
