@@ -1037,6 +1037,15 @@ pub fn import_vcns(
         let mut rules = Vec::new();
         for (i, r) in garr(o, "route-rules").into_iter().enumerate() {
             let Some(r) = r.as_object() else { continue };
+            // A rule OCI added itself (`route-type: LOCAL`, "added by
+            // OCI", oci-semantics §6.1) routes the VCN's own CIDRs to the
+            // VCN: the model routes within a VCN without a rule, so it is
+            // left out, with no word (it targets the VCN, never a
+            // gateway, and was reported as a target missing from the
+            // export).
+            if gs(r, "route-type") == Some("LOCAL") {
+                continue;
+            }
             let Some(dest) = gs(r, "destination").or_else(|| gs(r, "cidr-block")) else {
                 cx.warnings.push(format!(
                     "{what}: rule #{i} has no `destination`; the rule is left out"
