@@ -386,6 +386,9 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         }
     }
     read.end_reading();
+    if let Some(m) = read.nothing_readable() {
+        return Err(Failure::Input(format!("error: {m}")));
+    }
     let cx = Ctx {
         s,
         warnings: &loaded.warnings,

@@ -523,3 +523,54 @@ fn an_oci_added_local_route_is_left_out_without_a_warning() {
     assert_eq!(got.warnings, plain.warnings);
     assert_eq!(got.toml, plain.toml);
 }
+
+/// Flow-log files of which not one entry could be read (every entry
+/// malformed: another export's JSON, a wrong `jq` filter) ran with
+/// warnings and exit 0, so `diff --fail-on would-break` passed on no
+/// evidence while a garbage capture exits 2 (QA). Now exit 2, naming the
+/// count and the first problem; blank files (a window with no traffic)
+/// and files with some good entries are read as before.
+#[test]
+fn flow_logs_of_which_nothing_could_be_read_are_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"bad\": 1}\n{\"bad\": 2}\n").unwrap();
+    let blank = dir.path().join("blank.jsonl");
+    std::fs::write(&blank, "\n\n").unwrap();
+    let good = root().join("examples/oke-orders/flowlogs/oke-demo.jsonl");
+    let s = root().join("examples/oke-orders/scenario.toml");
+    let after = root().join("examples/oke-orders/proposed.toml");
+    // Only bad entries (also beside a blank file): exit 2; beside a file
+    // of good entries, the bad ones are skipped with a warning, as before.
+    for (inputs, code) in [
+        (vec![&bad], 2),
+        (vec![&blank, &bad], 2),
+        (vec![&good, &bad], 0),
+        (vec![&blank, &good], 0),
+    ] {
+        for cmd in [
+            vec!["replay".as_ref(), s.as_os_str()],
+            vec![
+                "diff".as_ref(),
+                s.as_os_str(),
+                after.as_os_str(),
+                "--fail-on".as_ref(),
+                "none".as_ref(),
+            ],
+        ] {
+            let mut args = cmd.clone();
+            args.extend(inputs.iter().map(|p| p.as_os_str()));
+            args.push("--quiet".as_ref());
+            let o = run_in(dir.path(), &args);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(code), "{cmd:?} {inputs:?}: {err}");
+            assert_eq!(
+                err.contains(
+                    "no flow-log entry could be read: 2 entries skipped as malformed; the first: "
+                ),
+                code == 2,
+                "{err}"
+            );
+        }
+    }
+}

@@ -125,6 +125,32 @@ impl ReadOutcome {
         self.ocids = HashSet::default();
     }
 
+    /// Why the run must stop, when nothing could be read: entries were
+    /// found but every one was skipped as malformed, and none was a data,
+    /// NODATA or SKIPDATA entry (files that are not flow logs as OCI writes
+    /// them, e.g. another export's JSON). A run that judged nothing from
+    /// them would exit 0 with warnings, and a CI gate (`diff --fail-on`,
+    /// `replay --fail-on-drop`) would pass on no evidence. Not when the
+    /// reading was stopped by a signal, nor for blank files (a window with
+    /// no traffic).
+    #[must_use]
+    pub fn nothing_readable(&self) -> Option<String> {
+        let data = self.records.len() as u64 + self.spool.as_ref().map_or(0, FlowLogSpool::records);
+        let read = data + self.duplicates + self.nodata + self.skipdata;
+        if self.stopped || read > 0 || self.malformed == 0 {
+            return None;
+        }
+        let first = self
+            .problems
+            .first()
+            .map_or(String::new(), |p| format!("; the first: {p}"));
+        Some(format!(
+            "no flow-log entry could be read: {} entr{} skipped as malformed{first}",
+            self.malformed,
+            if self.malformed == 1 { "y" } else { "ies" }
+        ))
+    }
+
     /// The warning about the entries skipped as duplicates, if any.
     #[must_use]
     pub fn duplicate_warning(&self) -> Option<String> {
