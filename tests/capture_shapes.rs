@@ -445,3 +445,61 @@ fn node_local_leaves_out_the_cluster_ip_side_of_a_node_capture() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("neither a CIDR"));
 }
+
+/// `diff --decap vxlan` on a VTAP's capture tells what the change does to
+/// the mirrored traffic: the changed flows (`--flows`) are those of the
+/// demo itself, and the target's own SSH packet is one more unchanged flow.
+/// A guard for `diff` as the engine's compared pass, whose oracle
+/// (`tests/diff_oracle.rs`) has no VXLAN capture; the build before that
+/// change gives the same `--flows` on this capture (checked by hand).
+#[test]
+fn diff_with_decap_vxlan_compares_the_mirrored_traffic() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    demo(d);
+    let n = vtap_capture(&d.join("demo.pcap"), &d.join("vtap.pcap"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let diff = |capture: &str, extra: &[&str]| {
+        let mut args = vec![
+            "diff".to_owned(),
+            root.join("examples/oke-orders/scenario.toml")
+                .display()
+                .to_string(),
+            root.join("examples/oke-orders/proposed.toml")
+                .display()
+                .to_string(),
+            capture.to_owned(),
+            "--quiet".to_owned(),
+            "--fail-on".to_owned(),
+            "none".to_owned(),
+            "--report".to_owned(),
+            "d.json".to_owned(),
+            "--flows".to_owned(),
+            "d.jsonl".to_owned(),
+        ];
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let o = crate::support::run_in(d, &args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let r: Value = serde_json::from_slice(&std::fs::read(d.join("d.json")).unwrap()).unwrap();
+        (r, std::fs::read_to_string(d.join("d.jsonl")).unwrap())
+    };
+    let (plain, plain_flows) = diff("demo.pcap", &[]);
+    assert!(
+        !plain_flows.is_empty(),
+        "the demo's change has changed flows"
+    );
+    for workers in ["1", "2"] {
+        let (r, flows) = diff("vtap.pcap", &["--decap", "vxlan", "--workers", workers]);
+        assert_eq!(flows, plain_flows, "{workers} worker(s)");
+        assert_eq!(r["decapsulated"].as_u64(), Some(n));
+        assert_eq!(r["flows"]["would_break"], plain["flows"]["would_break"]);
+        assert_eq!(r["flows"]["newly_allowed"], plain["flows"]["newly_allowed"]);
+        assert_eq!(
+            r["flows"]["reason_changed"],
+            plain["flows"]["reason_changed"]
+        );
+        let unchanged = |x: &Value| x["flows"]["unchanged"].as_u64().unwrap();
+        assert_eq!(unchanged(&r), unchanged(&plain) + 1);
+        assert_eq!(r["would_break"], plain["would_break"]);
+    }
+}
