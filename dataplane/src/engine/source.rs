@@ -176,29 +176,30 @@ impl CaptureFiles {
             let (mut s, cut) = open_stream(path)?;
             let gz = cut.is_some();
             cuts.push(cut);
-            // A gzip file is read as a stream: its size is not the
-            // capture's, and its link types are those before its first
-            // packet (as for standard input: finding them all would
-            // decompress it twice).
-            let regular = regular && !gz;
-            let size = if regular {
-                meta.and_then(Result::ok).map(|m| m.len())
-            } else {
-                None
+            // A regular file is opened again when its turn comes (not held
+            // open with its buffer: a directory of rotated captures). A
+            // gzip file's size is not the capture's, and its link types
+            // are those before its first packet, as for standard input
+            // (finding them all would decompress it twice).
+            let size = match (&meta, gz) {
+                (Some(Ok(m)), false) if regular => Some(m.len()),
+                _ => None,
             };
             sizes.push(size);
-            if regular {
-                total_bytes += size.unwrap_or(0);
-                link_types.extend(s.link_types_to_end());
-                pending.push(Some(Pending::File(path.clone())));
-            } else if gz && !crate::sniff::is_stream(path) {
-                // Opened again when its turn comes, not held open with its
-                // buffer (a directory of rotated captures).
-                link_types.extend(s.link_types_ahead());
-                pending.push(Some(Pending::File(path.clone())));
-            } else {
-                link_types.extend(s.link_types_ahead());
-                pending.push(Some(Pending::Stream(s)));
+            total_bytes += size.unwrap_or(0);
+            match (regular, gz) {
+                (true, false) => {
+                    link_types.extend(s.link_types_to_end());
+                    pending.push(Some(Pending::File(path.clone())));
+                }
+                (true, true) => {
+                    link_types.extend(s.link_types_ahead());
+                    pending.push(Some(Pending::File(path.clone())));
+                }
+                (false, _) => {
+                    link_types.extend(s.link_types_ahead());
+                    pending.push(Some(Pending::Stream(s)));
+                }
             }
         }
         link_types.sort_unstable();

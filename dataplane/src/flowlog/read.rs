@@ -27,6 +27,7 @@ use super::detect::GZIP_MAGIC;
 use super::fast;
 use super::record::{Entry, EntryId, LogRecord, RecordError, parse_entry};
 use super::spill::FlowLogSpool;
+use crate::capture::gunzip::gzip_ends_early;
 
 /// Data records read at most by default when they are spilled
 /// ([`ReadOutcome::spilling`]: `replay`), where the bound is on disk and
@@ -474,13 +475,6 @@ fn read_line(
     }
 }
 
-/// Whether a read error of a gzip input past its first line is the
-/// stream ending early ([`gzip_ends_early`]); the first member's header
-/// was read before any line, so an invalid header is always a later one's.
-fn gzip_ends_early(e: &std::io::Error) -> bool {
-    crate::capture::gunzip::gzip_ends_early(e)
-}
-
 fn is_blank(b: &[u8]) -> bool {
     b.iter().all(u8::is_ascii_whitespace)
 }
@@ -577,6 +571,8 @@ fn read_lines(
         }
         let next = match read_line(&mut r, cx.limits.max_line, &mut buf, None) {
             // The cut line is dropped.
+            // An invalid gzip header is a later member's here: the first
+            // member's was read before any line.
             Err(e) if cx.gzip && gzip_ends_early(&e) => {
                 cx.ends_early(out, line_no, &e);
                 return Ok(());
