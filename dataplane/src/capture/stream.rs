@@ -548,8 +548,9 @@ impl<R: Read> RecordStream<R> {
 
     /// The link types of the interfaces described before the first packet
     /// (pcapng), or the file header's (pcap), read ahead without consuming
-    /// anything. A pcapng stream may describe more interfaces later; an
-    /// output chosen from this list then refuses their records.
+    /// anything. A pcapng stream may describe more interfaces later, so
+    /// the engine writes pcapng outputs for it
+    /// (`PacketSource::link_types_may_grow`).
     pub fn link_types_ahead(&mut self) -> Vec<u32> {
         let mut out = Vec::new();
         let mut ng = match &self.state {

@@ -1048,7 +1048,11 @@ fn run_with<X: Extra>(
     }
     link_types.sort_unstable();
     link_types.dedup();
-    let format = OutFormat::for_link_types(&link_types);
+    let format = if source.link_types_may_grow() {
+        OutFormat::PcapNg
+    } else {
+        OutFormat::for_link_types(&link_types)
+    };
     let writer = Writer {
         allowed: open_out(sinks.allowed, format)?,
         dropped: open_out(sinks.dropped, format)?,

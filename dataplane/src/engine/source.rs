@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::capture::{Record, RecordRef, RecordStream, gunzip};
+use crate::capture::{CaptureFormat, Record, RecordRef, RecordStream, gunzip};
 
 pub use crate::capture::RecordSpan;
 
@@ -30,6 +30,14 @@ pub trait PacketSource {
     /// The link types the records will have, as far as they are known
     /// before the first record (an output format is chosen from them).
     fn link_types(&mut self) -> Vec<u32>;
+
+    /// Whether records of link types [`PacketSource::link_types`] does not
+    /// list may come (a pcapng stream may describe an interface after its
+    /// first packet): the outputs are then pcapng, which takes any link
+    /// type, not a pcap of the types known at the start.
+    fn link_types_may_grow(&self) -> bool {
+        false
+    }
 
     /// The next record; `Err` is a read error naming the input and the byte
     /// offset, after which the source yields nothing more.
@@ -108,6 +116,9 @@ pub struct CaptureFiles {
     sizes: Vec<Option<u64>>,
     /// Of each gzip input: whether its stream ended early.
     cuts: Vec<Option<gunzip::Cut>>,
+    /// Some input read as a stream (standard input, a pipe, gzip) is
+    /// pcapng, whose link types are known only up to its first packet.
+    ng_stream: bool,
     pending: Vec<Option<Pending>>,
     current: Option<(usize, RecordStream<Reader>)>,
     /// Index of the next input to open.
@@ -170,6 +181,7 @@ impl CaptureFiles {
         let mut link_types = Vec::new();
         let mut total_bytes = 0u64;
         let mut cuts = Vec::with_capacity(paths.len());
+        let mut ng_stream = false;
         for path in paths {
             let meta = (!is_stdin(path)).then(|| std::fs::metadata(path));
             let regular = matches!(&meta, Some(Ok(m)) if m.is_file());
@@ -193,10 +205,12 @@ impl CaptureFiles {
                     pending.push(Some(Pending::File(path.clone())));
                 }
                 (true, true) => {
+                    ng_stream |= s.format() == CaptureFormat::PcapNg;
                     link_types.extend(s.link_types_ahead());
                     pending.push(Some(Pending::File(path.clone())));
                 }
                 (false, _) => {
+                    ng_stream |= s.format() == CaptureFormat::PcapNg;
                     link_types.extend(s.link_types_ahead());
                     pending.push(Some(Pending::Stream(s)));
                 }
@@ -208,6 +222,7 @@ impl CaptureFiles {
             names: paths.iter().map(|p| p.display().to_string()).collect(),
             sizes,
             cuts,
+            ng_stream,
             pending,
             current: None,
             next: 0,
@@ -235,6 +250,7 @@ impl CaptureFiles {
             names: vec![name.to_owned()],
             sizes: vec![Some(total)],
             cuts: vec![None],
+            ng_stream: false,
             pending: vec![Some(Pending::Stream(s))],
             current: None,
             next: 0,
@@ -274,6 +290,10 @@ impl CaptureFiles {
 impl PacketSource for CaptureFiles {
     fn link_types(&mut self) -> Vec<u32> {
         self.link_types.clone()
+    }
+
+    fn link_types_may_grow(&self) -> bool {
+        self.ng_stream
     }
 
     fn next_record(&mut self) -> Option<Result<Record<'_>, String>> {
