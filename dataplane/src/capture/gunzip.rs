@@ -16,8 +16,7 @@ use flate2::read::MultiGzDecoder;
 use super::{CaptureError, FormatError, RecordStream};
 use crate::flowlog::detect::GZIP_MAGIC;
 
-/// A readable input.
-pub type Stream = Box<dyn Read + Send>;
+pub use crate::sniff::Stream;
 
 /// Whether a read error of a gzip stream is the stream ending early: cut
 /// inside a member (`UnexpectedEof`), or bytes after a whole member that
