@@ -16,7 +16,7 @@ use zprsim_control::model::{Scenario, proto};
 use zprsim_control::packet::{L4, Packet};
 use zprsim_control::verdict::{Context, LayerReport, Outcome, Stage, Tracking, Verdict};
 use zprsim_control::warning::Warning;
-use zprsim_dataplane::capture::gunzip;
+use zprsim_dataplane::capture::decompress;
 use zprsim_dataplane::capture_state;
 use zprsim_dataplane::engine::shape::Shape;
 use zprsim_dataplane::output::Plan;
@@ -576,7 +576,7 @@ fn explain_capture(
     // Read as a stream (`-`: standard input; gzip: the capture it holds),
     // one record at a time.
     let stream = zprsim_dataplane::sniff::open(capture).map_err(|e| bad(&e))?;
-    let (mut cap, _) = gunzip::records(stream).map_err(|e| bad(&e))?;
+    let (mut cap, _) = decompress::records(stream).map_err(|e| bad(&e))?;
     let found =
         capture_state::packet_n(&mut cap, &file, compiled, n, &mut shape, a.max_connections)
             .map_err(from_state)?;

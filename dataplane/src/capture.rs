@@ -68,7 +68,7 @@ use std::path::Path;
 
 use memmap2::Mmap;
 
-pub mod gunzip;
+pub mod decompress;
 mod stream;
 pub use stream::{RecordRef, RecordSpan, RecordStream};
 
@@ -200,8 +200,9 @@ pub enum FormatError {
         "an OCI flow-log file, not a pcap or pcapng file: `replay` and `diff` read flow logs; here a capture is needed (to explain one record, give its addresses, protocol and ports with `--src`, `--dst`, `--proto`, `--dport`)"
     )]
     FlowLog,
-    /// A compressed file (gzip, xz, zstd, bzip2) that is not a flow log:
-    /// most likely a compressed capture, which is to be decompressed first.
+    /// A compressed file that is not read as a capture or a flow log (xz,
+    /// bzip2; and gzip where a flow log is looked for): most likely a
+    /// compressed capture, which is to be decompressed first.
     #[error(
         "{format}-compressed data, not a pcap or pcapng file: decompress it first (`{cat} FILE > capture.pcap`, or pipe `{cat} FILE` into `-`)"
     )]
@@ -211,11 +212,23 @@ pub enum FormatError {
         /// The command that decompresses it to standard output.
         cat: &'static str,
     },
-    /// gzip-compressed data whose content is not a capture.
+    /// Compressed data (gzip, zstd) whose content is not a capture.
     #[error(
-        "gzip-compressed data that holds neither a pcap nor a pcapng file (a capture compressed with gzip is read as the capture it holds)"
+        "{format}-compressed data that holds neither a pcap nor a pcapng file (a capture compressed with {format} is read as the capture it holds)"
     )]
-    GzipNotCapture,
+    CompressedNotCapture {
+        /// The compression format.
+        format: &'static str,
+    },
+    /// Compressed data that ends before the header of the capture it
+    /// holds is whole.
+    #[error(
+        "the {format} stream ends early, before the header of the capture it holds is whole (the file is cut, or was still being written)"
+    )]
+    CompressedEndsEarly {
+        /// The compression format.
+        format: &'static str,
+    },
     /// The file ends inside the pcap file header or the first pcapng
     /// section header block.
     #[error("file ends inside the file header")]
@@ -490,7 +503,7 @@ fn not_capture_kind(bytes: &[u8]) -> FormatError {
     [
         (&crate::flowlog::detect::GZIP_MAGIC[..], "gzip", "zcat"),
         (b"\xfd7zXZ\x00", "xz", "xzcat"),
-        (b"\x28\xb5\x2f\xfd", "zstd", "zstdcat"),
+        (&decompress::ZSTD_MAGIC[..], "zstd", "zstdcat"),
         (b"BZh", "bzip2", "bzcat"),
     ]
     .iter()
@@ -521,19 +534,31 @@ pub fn is_input_like(head: &[u8]) -> bool {
 /// capture where the scenario goes). `None` for anything else.
 #[must_use]
 pub fn kind_name(head: &[u8]) -> Option<&'static str> {
-    // A gzip capture is read as the capture it holds (`gunzip`): named so.
-    if head.starts_with(&crate::flowlog::detect::GZIP_MAGIC) {
+    // A compressed capture is read as the capture it holds
+    // (`decompress`): named so.
+    if let Some(codec) = decompress::Codec::of(head) {
         use std::io::Read as _;
         let mut inner = Vec::with_capacity(64);
-        // A head cut inside the stream ends the decoder with an error; what
-        // came out before it is enough.
-        let _ = flate2::read::MultiGzDecoder::new(head)
-            .take(64)
-            .read_to_end(&mut inner);
-        match detect(&inner) {
-            Ok(Kind::Pcap(_)) => return Some("a gzip-compressed pcap capture"),
-            Ok(Kind::PcapNg) => return Some("a gzip-compressed pcapng capture"),
-            Err(_) => {}
+        // A head cut inside the stream ends the decoder early; what came out
+        // before it is enough.
+        if let Ok((r, _)) = decompress::decompressed(Box::new(std::io::Cursor::new(head.to_vec())))
+        {
+            let _ = r.take(64).read_to_end(&mut inner);
+        }
+        match (codec, detect(&inner)) {
+            (decompress::Codec::Gzip, Ok(Kind::Pcap(_))) => {
+                return Some("a gzip-compressed pcap capture");
+            }
+            (decompress::Codec::Gzip, Ok(Kind::PcapNg)) => {
+                return Some("a gzip-compressed pcapng capture");
+            }
+            (decompress::Codec::Zstd, Ok(Kind::Pcap(_))) => {
+                return Some("a zstd-compressed pcap capture");
+            }
+            (decompress::Codec::Zstd, Ok(Kind::PcapNg)) => {
+                return Some("a zstd-compressed pcapng capture");
+            }
+            _ => {}
         }
     }
     match detect(head) {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use zprsim_control::model::Scenario;
 
 use crate::capture::Records;
-use crate::capture::gunzip::{self, Stream};
+use crate::capture::decompress::{self, Codec, Stream};
 use crate::synth::{Allowed, SynthConfig, SynthStats, write_realistic_allowed};
 
 use super::{Input, Traffic};
@@ -70,11 +70,14 @@ fn read_bounded(
 fn index(
     name: String,
     bytes: Vec<u8>,
-    gz: bool,
+    codec: Option<Codec>,
     warnings: &mut Vec<String>,
 ) -> Result<Input, LoadError> {
     let mut records = Records::from_slice(&bytes).map_err(|e| {
-        let e = if gz { gunzip::in_gzip(e) } else { e };
+        let e = match codec {
+            Some(c) => decompress::inside(c, e),
+            None => e,
+        };
         LoadError::Capture(format!("{name}: {e}"))
     })?;
     let mut link_types = Vec::new();
@@ -128,23 +131,24 @@ pub fn load_captures(paths: &[PathBuf], limit: u64) -> Result<Traffic, LoadError
         let room = limit.saturating_sub(used);
         let (bytes, cut) = if is_stdin(p) {
             let stdin: Stream = Box::new(std::io::stdin());
-            let (r, cut) = gunzip::gunzipped(stdin)
+            let (r, cut) = decompress::decompressed(stdin)
                 .map_err(|e| LoadError::Capture(format!("standard input: {e}")))?;
             (read_bounded("standard input", r, None, room, limit)?, cut)
         } else {
             let f = File::open(p).map_err(|e| LoadError::Capture(format!("{name}: {e}")))?;
             let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
-            // A gzip capture is held decompressed (its size is not known).
-            let (r, cut) = gunzip::gunzipped(Box::new(f))
+            // A compressed capture is held decompressed (its size is not known).
+            let (r, cut) = decompress::decompressed(Box::new(f))
                 .map_err(|e| LoadError::Capture(format!("{name}: {e}")))?;
             let size = if cut.is_some() { None } else { size };
             (read_bounded(&name, r, size, room, limit)?, cut)
         };
-        if cut.as_ref().is_some_and(gunzip::Cut::happened) {
-            warnings.push(gunzip::cut_warning(&name, bytes.len() as u64));
+        if let Some(c) = cut.as_ref().filter(|c| c.happened()) {
+            warnings.push(c.warning(&name, bytes.len() as u64));
         }
         used += bytes.len() as u64;
-        inputs.push(index(name, bytes, cut.is_some(), &mut warnings)?);
+        let codec = cut.as_ref().map(decompress::Cut::codec);
+        inputs.push(index(name, bytes, codec, &mut warnings)?);
     }
     Ok(Traffic { inputs, warnings })
 }
@@ -200,7 +204,7 @@ pub fn synthesize(
         write_realistic_allowed(s, cfg, allowed, Vec::with_capacity(cfg.packets * 96 + 24))
             .map_err(|e| LoadError::Capture(format!("synthetic traffic: {e}")))?;
     let mut warnings = Vec::new();
-    let input = index("synthetic".into(), bytes, false, &mut warnings)?;
+    let input = index("synthetic".into(), bytes, None, &mut warnings)?;
     Ok((
         Traffic {
             inputs: vec![input],

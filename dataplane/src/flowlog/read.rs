@@ -27,7 +27,7 @@ use super::detect::GZIP_MAGIC;
 use super::fast;
 use super::record::{Entry, EntryId, LogRecord, RecordError, parse_entry};
 use super::spill::FlowLogSpool;
-use crate::capture::gunzip::gzip_ends_early;
+use crate::capture::decompress::gzip_ends_early;
 
 /// Data records read at most by default when they are spilled
 /// ([`ReadOutcome::spilling`]: `replay`), where the bound is on disk and
