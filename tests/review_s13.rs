@@ -90,3 +90,89 @@ fn captures_one_after_the_other_in_one_input_are_read_in_order() {
     );
 }
 
+/// `diff` with connection tracking past its bound (`--max-connections`,
+/// or the default 4,194,304 on a week of captures: established TCP lives
+/// a day). Each scenario tracks only what it allowed, so the two evict
+/// different connections, and a reply only tracking admits is judged as a
+/// first packet on the side that evicted its connection. Here the load
+/// balancer's connection to a pod is allowed by both; then 3,000 legacy
+/// connections the proposed change drops fill BEFORE's tracker (every
+/// shard) and evict it there, not in AFTER; the pod's reply was then
+/// "newly allowed", with no rule behind it and no sign in the report.
+/// The report now counts each side's evictions and warns.
+#[test]
+fn a_diff_whose_tracking_evicted_connections_says_so() {
+    use std::net::IpAddr;
+    use zprsim_control::packet::Packet;
+
+    use crate::diff::write_capture;
+    use crate::replay_oracle::Pkt;
+
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    let (lb, pod, legacy) = (ip("10.0.1.10"), ip("10.0.10.11"), ip("10.0.20.10"));
+    let t0 = 1_709_283_600_000_000_000u64;
+    let mut pkts = vec![Pkt {
+        p: Packet::tcp(lb, 50_000, pod, 8080),
+        flags: 0x02,
+        ts: t0,
+    }];
+    for i in 0..3000u16 {
+        pkts.push(Pkt {
+            p: Packet::tcp(legacy, 10_000 + i, pod, 8080),
+            flags: 0x02,
+            ts: t0 + 1_000_000 * (u64::from(i) + 1),
+        });
+    }
+    pkts.push(Pkt {
+        p: Packet::tcp(pod, 8080, lb, 50_000),
+        flags: 0x12,
+        ts: t0 + 5_000_000_000,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let cap = dir.path().join("evict.pcap");
+    write_capture(&cap, &pkts);
+    let run = |bound: &str| {
+        let o = run_in(
+            root(),
+            [
+                "diff",
+                OKE,
+                "examples/oke-orders/proposed.toml",
+                cap.to_str().unwrap(),
+                "--quiet",
+                "--fail-on",
+                "none",
+                "--report",
+                "-",
+                "--max-connections",
+                bound,
+            ],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+        (r, String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (r, err) = run("1");
+    let evicted = r["before"]["connections_evicted"].as_u64().unwrap();
+    assert!(evicted > 0, "{r}");
+    assert_eq!(r["after"]["connections_evicted"].as_u64(), Some(0), "{r}");
+    let warned = |w: &str| {
+        w.contains(&format!(
+            "evicted {evicted} connection(s) of BEFORE and 0 of AFTER"
+        )) && w.contains("`--max-connections 1`")
+    };
+    assert!(
+        r["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().is_some_and(warned)),
+        "{r}"
+    );
+    assert!(warned(&err), "{err}");
+    // Unbounded (the default), nothing is evicted and no warning is given.
+    let (r, err) = run("4194304");
+    assert_eq!(r["before"]["connections_evicted"].as_u64(), Some(0));
+    assert!(!err.contains("evicted"), "{err}");
+    assert_eq!(r["flows"]["newly_allowed"].as_u64(), Some(0), "{r}");
+}
