@@ -176,3 +176,35 @@ fn a_diff_whose_tracking_evicted_connections_says_so() {
     assert!(!err.contains("evicted"), "{err}");
     assert_eq!(r["flows"]["newly_allowed"].as_u64(), Some(0), "{r}");
 }
+
+/// A `.pcap.gz` that `logrotate` (its `compress` option) gzipped once
+/// more was "gzip-compressed data that holds neither a pcap nor a pcapng
+/// file", true but no help; a pcap after a pcapng (`cat a.pcapng b.pcap`)
+/// was "pcapng block length 262146 is not valid", a corrupt file. Each is
+/// now named for what it is, with what to do.
+#[test]
+fn a_capture_compressed_twice_or_a_pcap_after_a_pcapng_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let demo = std::fs::read(root().join(DEMO)).unwrap();
+    let twice = d.join("demo.pcap.gz.gz");
+    std::fs::write(&twice, gz(&gz(&demo))).unwrap();
+    let ng = std::fs::read(root().join("pcaps/two_linktypes.pcapng")).unwrap();
+    let after = d.join("ng-then-pcap.pcapng");
+    std::fs::write(&after, [ng.clone(), demo.clone()].concat()).unwrap();
+    for (f, want) in [
+        (
+            &twice,
+            "byte 0: gzip-compressed data that holds gzip-compressed data (compressed twice): decompress it twice (`zcat FILE | zcat > capture.pcap`)".to_string(),
+        ),
+        (
+            &after,
+            format!("byte {}: another capture's file header (pcap, link type 1", ng.len()),
+        ),
+    ] {
+        let o = run_in(root(), ["replay", OKE, f.to_str().unwrap(), "--quiet"]);
+        assert_eq!(o.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(&want), "{err}");
+    }
+}

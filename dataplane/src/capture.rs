@@ -216,6 +216,17 @@ pub enum FormatError {
         "gzip-compressed data that holds neither a pcap nor a pcapng file (a capture compressed with gzip is read as the capture it holds)"
     )]
     GzipNotCapture,
+    /// gzip-compressed data that holds compressed data again (a
+    /// `.pcap.gz` that `logrotate` compressed once more).
+    #[error(
+        "gzip-compressed data that holds {format}-compressed data (compressed twice): decompress it twice (`zcat FILE | {cat} > capture.pcap`)"
+    )]
+    GzipOfCompressed {
+        /// The inner compression format.
+        format: &'static str,
+        /// The command that decompresses the inner data.
+        cat: &'static str,
+    },
     /// The file ends inside the pcap file header or the first pcapng
     /// section header block.
     #[error("file ends inside the file header")]
@@ -825,6 +836,14 @@ impl NgState {
             (MAX_BLOCK_LEN, "a block")
         };
         if len < 12 || len % 4 != 0 || len > max {
+            // A pcap file after the pcapng sections (`cat a.pcapng b.pcap`):
+            // its version reads as a block length that is never valid.
+            if let Ok(Kind::Pcap(next)) = detect(rest) {
+                return Err(self.error(FormatError::Concatenated {
+                    first: "pcapng".to_string(),
+                    second: next.describe(),
+                }));
+            }
             return Err(self.error(FormatError::BlockLength { len, max, which }));
         }
         let len_usize = len as usize;

@@ -112,14 +112,22 @@ pub fn records(r: Stream) -> Result<(RecordStream<Stream>, Option<Cut>), Capture
 }
 
 /// An error of reading the start of the capture a gzip file holds, told as
-/// such: content that is no capture is [`FormatError::GzipNotCapture`], a
-/// read error says it is gzip's.
+/// such: content that is no capture is [`FormatError::GzipNotCapture`],
+/// compressed content [`FormatError::GzipOfCompressed`], a read error says
+/// it is gzip's.
 #[must_use]
 pub fn in_gzip(e: CaptureError) -> CaptureError {
     match e {
         CaptureError::Format {
             offset,
-            kind: FormatError::NotCapture | FormatError::Empty | FormatError::Compressed { .. },
+            kind: FormatError::Compressed { format, cat },
+        } => CaptureError::Format {
+            offset,
+            kind: FormatError::GzipOfCompressed { format, cat },
+        },
+        CaptureError::Format {
+            offset,
+            kind: FormatError::NotCapture | FormatError::Empty,
         } => CaptureError::Format {
             offset,
             kind: FormatError::GzipNotCapture,
