@@ -102,35 +102,9 @@ fn captures_one_after_the_other_in_one_input_are_read_in_order() {
 /// The report now counts each side's evictions and warns.
 #[test]
 fn a_diff_whose_tracking_evicted_connections_says_so() {
-    use std::net::IpAddr;
-    use zprsim_control::packet::Packet;
-
-    use crate::diff::write_capture;
-    use crate::replay_oracle::Pkt;
-
-    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-    let (lb, pod, legacy) = (ip("10.0.1.10"), ip("10.0.10.11"), ip("10.0.20.10"));
-    let t0 = 1_709_283_600_000_000_000u64;
-    let mut pkts = vec![Pkt {
-        p: Packet::tcp(lb, 50_000, pod, 8080),
-        flags: 0x02,
-        ts: t0,
-    }];
-    for i in 0..3000u16 {
-        pkts.push(Pkt {
-            p: Packet::tcp(legacy, 10_000 + i, pod, 8080),
-            flags: 0x02,
-            ts: t0 + 1_000_000 * (u64::from(i) + 1),
-        });
-    }
-    pkts.push(Pkt {
-        p: Packet::tcp(pod, 8080, lb, 50_000),
-        flags: 0x12,
-        ts: t0 + 5_000_000_000,
-    });
     let dir = tempfile::tempdir().unwrap();
     let cap = dir.path().join("evict.pcap");
-    write_capture(&cap, &pkts);
+    evicting_capture(&cap);
     let run = |bound: &str| {
         let o = run_in(
             root(),
@@ -207,4 +181,72 @@ fn a_capture_compressed_twice_or_a_pcap_after_a_pcapng_is_named() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(&want), "{err}");
     }
+}
+
+/// The load balancer opens a connection to a pod (allowed by the OKE
+/// example and its proposed change), 3,000 legacy connections the change
+/// drops follow (every shard of the tracker, so with `--max-connections
+/// 1` they evict it in BEFORE only), and the pod answers (packet 3,002), a
+/// reply only tracking admits.
+fn evicting_capture(path: &Path) {
+    use std::net::IpAddr;
+    use zprsim_control::packet::Packet;
+
+    use crate::diff::write_capture;
+    use crate::replay_oracle::Pkt;
+
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    let (lb, pod, legacy) = (ip("10.0.1.10"), ip("10.0.10.11"), ip("10.0.20.10"));
+    let t0 = 1_709_283_600_000_000_000u64;
+    let mut pkts = vec![Pkt {
+        p: Packet::tcp(lb, 50_000, pod, 8080),
+        flags: 0x02,
+        ts: t0,
+    }];
+    for i in 0..3000u16 {
+        pkts.push(Pkt {
+            p: Packet::tcp(legacy, 10_000 + i, pod, 8080),
+            flags: 0x02,
+            ts: t0 + 1_000_000 * (u64::from(i) + 1),
+        });
+    }
+    pkts.push(Pkt {
+        p: Packet::tcp(pod, 8080, lb, 50_000),
+        flags: 0x12,
+        ts: t0 + 5_000_000_000,
+    });
+    write_capture(path, &pkts);
+}
+
+/// `explain --capture F --packet N --max-connections 1` on a reply whose
+/// connection tracking evicted said "first packet: no live connection of
+/// its flow answers it", as if nothing had opened it; it now names the
+/// packet that did and why tracking let it go.
+#[test]
+fn explain_names_the_opener_of_a_connection_tracking_let_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let cap = dir.path().join("evict.pcap");
+    evicting_capture(&cap);
+    let c = cap.to_str().unwrap();
+    let bounded = json_of(&[
+        "explain",
+        OKE,
+        "--capture",
+        c,
+        "--packet",
+        "3002",
+        "--max-connections",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(bounded["reply"], Value::Bool(false), "{bounded}");
+    let context = bounded["context"].as_str().unwrap();
+    assert!(
+        context.contains("no longer holds the connection packet 1 opened")
+            && context.contains("`--max-connections 1`"),
+        "{context}"
+    );
+    let unbounded = json_of(&["explain", OKE, "--capture", c, "--packet", "3002", "--json"]);
+    assert_eq!(unbounded["reply"], Value::Bool(true), "{unbounded}");
+    assert_eq!(unbounded["opened_by"].as_u64(), Some(1), "{unbounded}");
 }
