@@ -250,3 +250,68 @@ fn explain_names_the_opener_of_a_connection_tracking_let_go() {
     assert_eq!(unbounded["reply"], Value::Bool(true), "{unbounded}");
     assert_eq!(unbounded["opened_by"].as_u64(), Some(1), "{unbounded}");
 }
+
+/// Flow logs saved in Windows PowerShell 5 (`oci logging-search
+/// search-logs ... > log.json`, whose `>` writes UTF-16 with a byte order
+/// mark and CRLF) were refused as "byte 0: not a pcap or pcapng file",
+/// though `import` reads an export saved the same way. They are read as
+/// the UTF-8 file is: the whole document and JSON lines, either byte
+/// order, and from standard input.
+#[test]
+fn flow_logs_powershell_saved_in_utf16_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let utf16 = |text: &str, be: bool| {
+        let mut b = if be {
+            vec![0xFE, 0xFF]
+        } else {
+            vec![0xFF, 0xFE]
+        };
+        for u in text.replace('\n', "\r\n").encode_utf16() {
+            b.extend(if be { u.to_be_bytes() } else { u.to_le_bytes() });
+        }
+        b
+    };
+    let report = |input: &Path| {
+        let o = run_in(
+            root(),
+            [
+                "replay".as_ref(),
+                OKE.as_ref(),
+                input.as_os_str(),
+                "--quiet".as_ref(),
+                "--report".as_ref(),
+                "-".as_ref(),
+            ],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        serde_json::json!([
+            v["packets"],
+            v["flow_log"]["records"],
+            v["flow_log"]["judged"],
+            v["warnings"]
+        ])
+    };
+    for name in ["oke-demo.json", "oke-demo.jsonl"] {
+        let plain = root().join("examples/oke-orders/flowlogs").join(name);
+        let want = report(&plain);
+        assert!(want[1].as_u64().is_some_and(|n| n > 0), "{want}");
+        let text = std::fs::read_to_string(&plain).unwrap();
+        for be in [false, true] {
+            let f = d.join(format!("{be}-{name}"));
+            std::fs::write(&f, utf16(&text, be)).unwrap();
+            assert_eq!(report(&f), want, "{name}, big-endian {be}");
+        }
+        let o = assert_cmd::Command::cargo_bin("zprsim")
+            .unwrap()
+            .current_dir(root())
+            .args(["replay", OKE, "-", "--quiet", "--report", "-"])
+            .write_stdin(utf16(&text, false))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["packets"], want[0], "{name} on standard input");
+    }
+}
