@@ -24,7 +24,7 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn gz(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn gz(bytes: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     e.write_all(bytes).unwrap();
     e.finish().unwrap()
@@ -41,7 +41,7 @@ type Compress = fn(&[u8]) -> Vec<u8>;
 const CODECS: [(&str, &str, Compress); 2] = [("gzip", "gz", gz), ("zstd", "zst", zst)];
 
 /// The demo's records `from..to` (0-based) as a pcap of their own.
-fn part(demo: &[u8], from: usize, to: usize) -> Vec<u8> {
+pub(crate) fn part(demo: &[u8], from: usize, to: usize) -> Vec<u8> {
     let mut rs = RecordStream::new(demo).unwrap();
     let mut w = PcapOut::create(Vec::new(), OutFormat::Pcap { linktype: 1 }).unwrap();
     let mut i = 0;
@@ -57,7 +57,11 @@ fn part(demo: &[u8], from: usize, to: usize) -> Vec<u8> {
 
 /// `replay` of `inputs`: the report less its names and times, the allowed
 /// packets' bytes, the exit code, stderr.
-fn replay(dir: &Path, inputs: &[&str], extra: &[&str]) -> (Value, Vec<u8>, Option<i32>, String) {
+pub(crate) fn replay(
+    dir: &Path,
+    inputs: &[&str],
+    extra: &[&str],
+) -> (Value, Vec<u8>, Option<i32>, String) {
     replay_with(OKE, dir, inputs, extra)
 }
 
@@ -267,7 +271,7 @@ fn a_cut_compressed_capture_is_a_warning_and_compressed_text_is_named() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("xzcat"));
 }
 
-fn json_of(args: &[&str]) -> Value {
+pub(crate) fn json_of(args: &[&str]) -> Value {
     let o = run_in(root(), args);
     assert!(
         o.status.success(),

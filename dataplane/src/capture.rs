@@ -229,6 +229,21 @@ pub enum FormatError {
         /// The compression format.
         format: &'static str,
     },
+    /// Compressed data that holds compressed data again (a `.pcap.gz`
+    /// that `logrotate` compressed once more).
+    #[error(
+        "{outer}-compressed data that holds {format}-compressed data (compressed twice): decompress it twice (`{outer_cat} FILE | {cat} > capture.pcap`)"
+    )]
+    CompressedTwice {
+        /// The outer compression format.
+        outer: &'static str,
+        /// The command that decompresses the outer data.
+        outer_cat: &'static str,
+        /// The inner compression format.
+        format: &'static str,
+        /// The command that decompresses the inner data.
+        cat: &'static str,
+    },
     /// The file ends inside the pcap file header or the first pcapng
     /// section header block.
     #[error("file ends inside the file header")]
@@ -252,6 +267,19 @@ pub enum FormatError {
     /// A section header block whose byte-order magic is neither order.
     #[error("pcapng section header has a bad byte-order magic")]
     ByteOrderMagic,
+    /// Another capture's file header where a pcap record was expected
+    /// (captures one after the other: `cat a.pcap b.pcap`, `zcat
+    /// *.pcap.gz`) that differs from the first's, so its records cannot be
+    /// read as the first capture's. One like the first is read on.
+    #[error(
+        "another capture's file header ({second}) after the records of the first ({first}): this input is captures one after the other (`cat a.pcap b.pcap`, `zcat *.pcap.gz`) of different kinds; give them as separate files, which are read in order"
+    )]
+    Concatenated {
+        /// The first capture's kind.
+        first: String,
+        /// The header found after its records.
+        second: String,
+    },
     /// A record header whose captured length cannot be right.
     #[error("captured length {caplen} is over the limit of {limit} bytes", limit = MAX_CAPLEN)]
     CaplenTooLarge {
@@ -366,6 +394,70 @@ struct PcapHeader {
     lengths: LengthOrder,
     linktype: u32,
     snaplen: u32,
+}
+
+impl PcapHeader {
+    /// Whether records after `other`'s file header read as this one's
+    /// (the snapshot length aside).
+    fn reads_as(&self, other: &PcapHeader) -> bool {
+        self.endian == other.endian
+            && self.nanosecond == other.nanosecond
+            && self.record_header_len == other.record_header_len
+            && self.lengths == other.lengths
+            && self.linktype == other.linktype
+    }
+
+    fn describe(&self) -> String {
+        let unit = if self.nanosecond {
+            "nanosecond"
+        } else {
+            "microsecond"
+        };
+        let order = match self.endian {
+            Endian::Little => "little-endian",
+            Endian::Big => "big-endian",
+        };
+        format!("pcap, link type {}, {unit}, {order}", self.linktype)
+    }
+}
+
+/// Whether the first word of a pcap record header (its seconds, read in
+/// the file's byte order) could be the start of a file header instead: a
+/// pcap magic in either byte order, or a pcapng section header's type.
+/// A cheap test for the record walkers' fast paths; [`file_header_at`]
+/// decides.
+#[inline]
+fn may_be_file_header(word: u32) -> bool {
+    matches!(
+        word,
+        PCAP_MAGIC_US | PCAP_MAGIC_NS | PCAP_MAGIC_KUZNETZOV | BT_SHB
+    ) || matches!(
+        word.swap_bytes(),
+        PCAP_MAGIC_US | PCAP_MAGIC_NS | PCAP_MAGIC_KUZNETZOV
+    )
+}
+
+/// What to do at a pcap record position `offset` whose bytes `rest` start
+/// with another capture's file header (captures one after the other in
+/// one input): `Some(Ok(24))`, the bytes to skip, when it is a pcap header
+/// whose records read as `h`'s; an error naming both when it is another
+/// kind; `None` when `rest` is no file header (a record, read as one).
+fn file_header_at(h: &PcapHeader, rest: &[u8], offset: u64) -> Option<Result<usize, CaptureError>> {
+    if rest.len() < 24 || !may_be_file_header(Endian::Little.u32(rest, 0)?) {
+        return None;
+    }
+    let second = match detect(rest).ok()? {
+        Kind::Pcap(next) if next.reads_as(h) => return Some(Ok(24)),
+        Kind::Pcap(next) => next.describe(),
+        Kind::PcapNg => "pcapng".to_string(),
+    };
+    Some(Err(CaptureError::Format {
+        offset,
+        kind: FormatError::Concatenated {
+            first: h.describe(),
+            second,
+        },
+    }))
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -773,6 +865,14 @@ impl NgState {
             (MAX_BLOCK_LEN, "a block")
         };
         if len < 12 || len % 4 != 0 || len > max {
+            // A pcap file after the pcapng sections (`cat a.pcapng b.pcap`):
+            // its version reads as a block length that is never valid.
+            if let Ok(Kind::Pcap(next)) = detect(rest) {
+                return Err(self.error(FormatError::Concatenated {
+                    first: "pcapng".to_string(),
+                    second: next.describe(),
+                }));
+            }
             return Err(self.error(FormatError::BlockLength { len, max, which }));
         }
         let len_usize = len as usize;
@@ -1061,8 +1161,22 @@ impl<'a> Records<'a> {
     }
 
     fn next_pcap(&mut self, h: PcapHeader) -> Option<Result<Record<'a>, CaptureError>> {
-        let offset = self.pos as u64;
-        let rest = self.buf.get(self.pos..)?;
+        let mut offset = self.pos as u64;
+        let mut rest = self.buf.get(self.pos..)?;
+        // Captures one after the other: the next one's header is skipped.
+        while let Some(skip) = file_header_at(&h, rest, offset) {
+            match skip {
+                Ok(n) => {
+                    self.pos += n;
+                    offset = self.pos as u64;
+                    rest = self.buf.get(self.pos..)?;
+                }
+                Err(e) => {
+                    self.state = State::Done;
+                    return Some(Err(e));
+                }
+            }
+        }
         if rest.is_empty() {
             return None;
         }

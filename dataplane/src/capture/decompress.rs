@@ -59,6 +59,16 @@ impl Codec {
         }
     }
 
+    /// The command that decompresses it to standard output: `zcat`,
+    /// `zstdcat`.
+    #[must_use]
+    pub fn cat(self) -> &'static str {
+        match self {
+            Codec::Gzip => "zcat",
+            Codec::Zstd => "zstdcat",
+        }
+    }
+
     /// Whether a read error of this codec's decoder is the stream ending
     /// early rather than corrupt data.
     fn ends_early(self, e: &io::Error) -> bool {
@@ -208,13 +218,26 @@ pub fn records(r: Stream) -> Result<(RecordStream<Stream>, Option<Cut>), Capture
 
 /// An error of reading the start of the capture a compressed file holds,
 /// told as such: content that is no capture is
-/// [`FormatError::CompressedNotCapture`], a read error names the codec.
+/// [`FormatError::CompressedNotCapture`], compressed content
+/// [`FormatError::CompressedTwice`], a read error names the codec.
 #[must_use]
 pub fn inside(codec: Codec, e: CaptureError) -> CaptureError {
     match e {
         CaptureError::Format {
             offset,
-            kind: FormatError::NotCapture | FormatError::Empty | FormatError::Compressed { .. },
+            kind: FormatError::Compressed { format, cat },
+        } => CaptureError::Format {
+            offset,
+            kind: FormatError::CompressedTwice {
+                outer: codec.name(),
+                outer_cat: codec.cat(),
+                format,
+                cat,
+            },
+        },
+        CaptureError::Format {
+            offset,
+            kind: FormatError::NotCapture | FormatError::Empty,
         } => CaptureError::Format {
             offset,
             kind: FormatError::CompressedNotCapture {

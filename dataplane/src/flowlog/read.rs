@@ -419,6 +419,16 @@ fn read_with(cx: &Ctx<'_>, input: impl Read, out: &mut ReadOutcome) -> Result<()
             ..*cx
         };
         read_plain(&cx, BufReader::new(MultiGzDecoder::new(r)), out)
+    } else if let Some(be) = crate::input::utf16_order(head) {
+        // Windows PowerShell 5's `>` writes UTF-16: read as UTF-8, line
+        // for line (its size in bytes is no longer the text's).
+        r.consume(2);
+        let cx = Ctx { size: None, ..*cx };
+        read_plain(
+            &cx,
+            BufReader::new(crate::input::Utf16Reader::new(r, be)),
+            out,
+        )
     } else {
         read_plain(cx, r, out)
     }
