@@ -202,6 +202,9 @@ fn summary(r: &Report, scenario: &Path, file: &str) -> String {
                     let _ = writeln!(t, "            {b}");
                 }
             }
+            for o in &f.to_open {
+                let _ = writeln!(t, "          to open: {o}");
+            }
         }
         let more = p.failed_pairs.saturating_sub(PAIRS_SHOWN as u64);
         if more > 0 {
@@ -250,6 +253,9 @@ fn failure_text(p: &PathResult) -> (String, String) {
         let _ = writeln!(body, "  {}", f.rule);
         for b in &f.blocked_by {
             let _ = writeln!(body, "  blocked by: {b}");
+        }
+        for o in &f.to_open {
+            let _ = writeln!(body, "  to open: {o}");
         }
     }
     if let Some(why) = &p.why {

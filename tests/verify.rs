@@ -899,3 +899,42 @@ fn an_interrupted_verify_writes_the_paths_judged_and_says_so() {
     );
     assert_eq!(xml.matches("<testcase ").count(), judged, "{xml}");
 }
+
+/// A failing pair of a path that should be open says which rule would
+/// open it (`to_open`): the rule, added as written to the NSG it names,
+/// opens it (here the whole path: both workers are in that NSG and the
+/// rule's destination is the one API endpoint). Only the path's first
+/// failing pair carries it.
+#[test]
+fn a_failing_pair_names_the_rule_that_opens_it_and_that_rule_does() {
+    let base = oke_text();
+    let at = base.find("name = \"nodes-nsg\"").unwrap();
+    let (head, tail) = base.split_at(at);
+    let rule = "  { direction = \"EGRESS\", protocol = \"6\", destination = \"api-nsg\", destination_type = \"NETWORK_SECURITY_GROUP\", tcp_options = { destination_port_range = { min = 6443, max = 6443 } } },\n";
+    let broken = format!("{head}{}", tail.replacen(rule, "", 1));
+    let r = run(&broken, &expect_text());
+    let p = r.paths.iter().find(|p| !p.ok).unwrap();
+    assert_eq!(p.failed_pairs, 2);
+    let f = &p.failed[0];
+    assert_eq!(f.to_open.len(), 1, "{:?}", f.to_open);
+    let hint = &f.to_open[0];
+    let prefix = "egress-security: add to NSG `nodes-nsg`: ";
+    assert!(hint.starts_with(prefix), "{hint}");
+    assert!(p.failed[1].to_open.is_empty(), "{:?}", p.failed[1].to_open);
+    // Applied as written, in place of the rule removed: every path passes
+    // again.
+    let fixed = format!(
+        "{head}{}",
+        tail.replacen(rule, &format!("  {},\n", &hint[prefix.len()..]), 1)
+    );
+    let r = run(&fixed, &expect_text());
+    assert_eq!(failed(&r), set(&[]));
+    // A path that should be closed gets no hint.
+    assert!(
+        r.paths
+            .iter()
+            .filter(|p| p.expect == verify::Expect::Deny)
+            .flat_map(|p| &p.failed)
+            .all(|f| f.to_open.is_empty())
+    );
+}

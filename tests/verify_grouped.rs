@@ -144,6 +144,11 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
                 }
                 if let Some(mut f) = first {
                     f.failing_ports = joined(&failing);
+                    // The rules that would open it: for a path's first
+                    // failing pair only, as `verify` gives them.
+                    if !r.failed.is_empty() {
+                        f.to_open.clear();
+                    }
                     r.failed_pairs += 1;
                     if r.failed.len() < kept {
                         r.failed.push(f);

@@ -42,6 +42,7 @@
 //! [`SourceFiles`]).
 
 mod expect;
+mod fix;
 mod group;
 pub mod packs;
 mod run;
@@ -264,6 +265,12 @@ pub struct PairFailure {
     /// on its own (`layer: why`), not only the first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub blocked_by: Vec<String>,
+    /// For the first failing pair of a path that should be open: per
+    /// blocking security layer, the rule that would open it (as narrow as
+    /// the pair, in the scenario's TOML, checked by judging the pair again
+    /// with it added).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub to_open: Vec<String>,
 }
 
 /// The result of one path.

@@ -503,7 +503,7 @@ fn judge_path(
                 d.judgement, gf.judgement
             )));
         }
-        let mut f = pair_failure_with(s, ix, path, &p, &d);
+        let mut f = pair_failure_with(s, ix, path, &p, &d, r.failed.is_empty());
         f.failing_ports.clone_from(&gf.failing_ports);
         r.failed.push(f);
     }

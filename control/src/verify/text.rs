@@ -91,14 +91,17 @@ fn rule_name(s: &Scenario, r: RuleRef) -> String {
 /// What `verify` says of one failing pair: `p` is its witness probe and
 /// `d` its decision (by the reference evaluator, [`crate::agree`]); the
 /// packet, the deciding rule text and, for a path that should be open,
-/// every layer that blocks it. `failing_ports` is left empty.
+/// every layer that blocks it and the rules that would open its security
+/// layers (`fix.rs`). `failing_ports` is left empty.
 #[must_use]
 pub fn pair_failure(s: &Scenario, path: &PathSpec, p: &Packet, d: &Decision) -> PairFailure {
-    failure(s, path, p, d, || eval::every_layer(s, p))
+    failure(s, path, p, d, || eval::every_layer(s, p), true)
 }
 
 /// [`pair_failure`] with the endpoints found through `ix`, the address
-/// index of `s`.
+/// index of `s`; with the rules that would open it only when `hint` (each
+/// is checked on a copy of the scenario, so a path gives them for its
+/// first failing pair).
 #[must_use]
 pub fn pair_failure_with(
     s: &Scenario,
@@ -106,8 +109,9 @@ pub fn pair_failure_with(
     path: &PathSpec,
     p: &Packet,
     d: &Decision,
+    hint: bool,
 ) -> PairFailure {
-    failure(s, path, p, d, || eval::every_layer_with(s, ix, p))
+    failure(s, path, p, d, || eval::every_layer_with(s, ix, p), hint)
 }
 
 /// [`pair_failure`], with `every_layer` giving [`eval::every_layer`]'s
@@ -118,9 +122,10 @@ fn failure(
     p: &Packet,
     d: &Decision,
     every_layer: impl FnOnce() -> Vec<LayerReport>,
+    hint: bool,
 ) -> PairFailure {
     let j = d.judgement;
-    let (rule, blocked_by) = match j.stage {
+    let (rule, blocked_by, to_open) = match j.stage {
         Some(stage) if path.expect == Expect::Allow => {
             let decided = d
                 .layers
@@ -128,12 +133,17 @@ fn failure(
                 .find(|l| l.layer == stage)
                 .map(layer_text)
                 .unwrap_or_default();
-            let blocked = every_layer()
-                .iter()
+            let reports: Vec<LayerReport> = every_layer()
+                .into_iter()
                 .filter(|l| blocks(l) && !(path.scope == Scope::Network && l.layer == Stage::Zpr))
-                .map(layer_text)
                 .collect();
-            (decided, blocked)
+            let blocked = reports.iter().map(layer_text).collect();
+            let to_open = if hint {
+                super::fix::to_open(s, p, &reports)
+            } else {
+                Vec::new()
+            };
+            (decided, blocked, to_open)
         }
         _ => {
             // Open while it should be closed (or dropped only by ZPR in the
@@ -167,7 +177,7 @@ fn failure(
                     layer_text(zpr)
                 );
             }
-            (text, Vec::new())
+            (text, Vec::new(), Vec::new())
         }
     };
     PairFailure {
@@ -179,6 +189,7 @@ fn failure(
         stage: j.stage,
         rule,
         blocked_by,
+        to_open,
     }
 }
 
