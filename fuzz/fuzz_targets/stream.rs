@@ -4,8 +4,9 @@
 //! stream fed in chunks of a size the input chooses. Both are hand-written
 //! over the same formats, so each checks the other: the same records
 //! (bytes, lengths, timestamps, link types, offsets), the same error at the
-//! same place and the same warnings. Then the same bytes gzip-compressed
-//! through `gunzip::records` give the same records again.
+//! same place and the same warnings. Then the same bytes gzip- and
+//! zstd-compressed through `decompress::records` give the same records
+//! again.
 #![no_main]
 
 use std::io::Read;
@@ -13,7 +14,7 @@ use std::io::Read;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use libfuzzer_sys::fuzz_target;
-use zprsim_dataplane::capture::{Capture, RecordStream, gunzip};
+use zprsim_dataplane::capture::{Capture, RecordStream, decompress};
 
 /// A reader that hands out at most `chunk` bytes per read.
 struct Chunked {
@@ -115,24 +116,27 @@ fuzz_target!(|input: &[u8]| {
         whole, streamed,
         "memory-mapped against streamed in chunks of {chunk}"
     );
-    // gzip of the same bytes: the records and warnings of the capture it
-    // holds (a file too short for any header is a different error: gzip
-    // that holds no capture).
+    // gzip and zstd of the same bytes: the records and warnings of the
+    // capture they hold (a file too short for any header is a different
+    // error: compressed data that holds no capture).
     if is_open {
         let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
         std::io::Write::write_all(&mut gz, data).unwrap();
         let gz = gz.finish().unwrap();
-        let r: gunzip::Stream = Box::new(Chunked {
-            data: gz,
-            at: 0,
-            chunk,
-        });
-        let (s, cut) = match gunzip::records(r) {
-            Ok((s, cut)) => (Ok(s), cut),
-            Err(e) => (Err(e), None),
-        };
-        let gunzipped = stream(s);
-        assert!(cut.is_some_and(|c| !c.happened()));
-        assert_eq!(whole, gunzipped, "gzip in chunks of {chunk}");
+        let zst = zstd::stream::encode_all(data, 1).unwrap();
+        for (codec, bytes) in [("gzip", gz), ("zstd", zst)] {
+            let r: decompress::Stream = Box::new(Chunked {
+                data: bytes,
+                at: 0,
+                chunk,
+            });
+            let (s, cut) = match decompress::records(r) {
+                Ok((s, cut)) => (Ok(s), cut),
+                Err(e) => (Err(e), None),
+            };
+            let inner = stream(s);
+            assert!(cut.is_some_and(|c| !c.happened()), "{codec}");
+            assert_eq!(whole, inner, "{codec} in chunks of {chunk}");
+        }
     }
 });
