@@ -308,13 +308,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         crate::err("interrupted: the outputs hold the packets judged before it\n");
         return Ok(ExitCode::from(interrupt.exit_code()));
     }
-    let found = |c: Class| match c {
-        Class::WouldBreak => r.flows.would_break > 0,
-        Class::NewlyAllowed => r.flows.newly_allowed > 0,
-        Class::ReasonChanged => r.flows.reason_changed > 0,
-        Class::Unchanged => false,
-    };
-    Ok(if fail_on.iter().any(|c| found(*c)) {
+    Ok(if r.flows.any_of(&fail_on) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -19,7 +19,7 @@ use zprsim_control::verdict::Verdict;
 use zprsim_dataplane::community_id::community_id;
 use zprsim_dataplane::flowlog::detect::{Kind, kind_of_path};
 use zprsim_dataplane::flowlog::judge::{Agreement, Direction, Judged, Unplaced, record_packet};
-use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_path_until};
+use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_paths_until};
 use zprsim_dataplane::flowlog::record::{Action, LogRecord};
 use zprsim_dataplane::flowlog::spill::{FlowLogSpool, SpillConfig};
 use zprsim_dataplane::flowlog::stream::{StreamOutcome, judge_spooled};
@@ -377,18 +377,8 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         ..Limits::default()
     };
     let mut read = ReadOutcome::spilling(FlowLogSpool::new(s, a.spill.clone()));
-    for (i, p) in a.inputs.iter().enumerate() {
-        let idx = u32::try_from(i).unwrap_or(u32::MAX);
-        read_path_until(p, idx, &limits, Some(&interrupt.stop), &mut read)
-            .map_err(|e| Failure::Input(format!("error: {e}")))?;
-        if read.stopped {
-            break;
-        }
-    }
-    read.end_reading();
-    if let Some(m) = read.nothing_readable() {
-        return Err(Failure::Input(format!("error: {m}")));
-    }
+    read_paths_until(a.inputs, &limits, Some(&interrupt.stop), &mut read)
+        .map_err(|e| Failure::Input(format!("error: {e}")))?;
     let cx = Ctx {
         s,
         warnings: &loaded.warnings,

@@ -439,8 +439,6 @@ pub fn flow_line<'a>(s: &Scenario, c: &Compiled, f: &'a FlowRecord) -> FlowLine<
     }
 }
 
-pub use zprsim_dataplane::diff::{FlowCounts, PacketCounts};
-
 /// The byte progress bar of `replay` and `diff`, when `show` (not quiet,
 /// standard error a terminal).
 #[must_use]

@@ -384,6 +384,33 @@ pub fn read_path_until(
     read_with(&cx, f, out)
 }
 
+/// Reads `paths` in order into `out` (file `i` numbered `i`), as
+/// [`read_path_until`], stopping after the file in which `stop` was set;
+/// then frees what only the reading needs ([`ReadOutcome::end_reading`]).
+///
+/// # Errors
+/// A file that cannot be read as flow logs ([`read_path_until`]), or
+/// files of which no entry could be read ([`ReadOutcome::nothing_readable`]).
+pub fn read_paths_until(
+    paths: &[std::path::PathBuf],
+    limits: &Limits,
+    stop: Option<&AtomicBool>,
+    out: &mut ReadOutcome,
+) -> Result<(), String> {
+    for (i, p) in paths.iter().enumerate() {
+        let idx = u32::try_from(i).unwrap_or(u32::MAX);
+        read_path_until(p, idx, limits, stop, out).map_err(|e| e.to_string())?;
+        if out.stopped {
+            break;
+        }
+    }
+    out.end_reading();
+    match out.nothing_readable() {
+        Some(m) => Err(m),
+        None => Ok(()),
+    }
+}
+
 /// Reads flow-log entries from `input` (plain or gzip) into `out`; `name`
 /// is the file name for messages.
 ///
