@@ -13,6 +13,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use zprsim_dataplane::warning::{RunWarning, RunWarningCode, messages};
 
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_dataplane::diff::{Class, DiffSink, FlowsOut, PacketCounts, Report, Side};
@@ -35,7 +36,7 @@ pub struct Args {
     captures: Vec<PathBuf>,
     /// Warnings of [`Args::expand_inputs`] (inputs read once, `--fail-on` with no class).
     #[arg(skip)]
-    input_warnings: Vec<String>,
+    input_warnings: Vec<RunWarning>,
     /// Worker threads.
     #[arg(long, default_value_t = 1)]
     workers: usize,
@@ -99,7 +100,10 @@ impl Args {
         if self.fail_on.split(',').all(|t| t.trim().is_empty()) {
             self.input_warnings.insert(
                 0,
-                "`--fail-on` names no class: this run never exits 1 (write `--fail-on none` to mean it)".into(),
+                RunWarning::new(
+                    RunWarningCode::FailOnEmpty,
+                    "`--fail-on` names no class: this run never exits 1 (write `--fail-on none` to mean it)",
+                ),
             );
         }
         Ok(())
@@ -255,6 +259,12 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             "the engine returned another number of scenarios".into(),
         ));
     };
+    let run_warnings: Vec<RunWarning> = a
+        .input_warnings
+        .iter()
+        .chain(&o.warnings)
+        .cloned()
+        .collect();
     let r = Report {
         captures: a.captures.iter().map(|p| p.display().to_string()).collect(),
         packets: PacketCounts {
@@ -267,12 +277,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         after: Side::of(a.after.display().to_string(), &after.counters),
         would_break: classified.would_break,
         newly_allowed: classified.newly_allowed,
-        warnings: a
-            .input_warnings
-            .iter()
-            .chain(&o.warnings)
-            .cloned()
-            .collect(),
+        warnings: messages(&run_warnings),
+        run_warnings,
         scenario_warnings: lb.warnings.iter().chain(&la.warnings).cloned().collect(),
         error: o.error.clone(),
         interrupted: o.interrupted,

@@ -34,7 +34,7 @@ pub struct Inputs<'a> {
     /// The inputs given.
     pub inputs: &'a [PathBuf],
     /// Warnings about the inputs (a file given twice, read once).
-    pub input_warnings: &'a [String],
+    pub input_warnings: &'a [zprsim_dataplane::warning::RunWarning],
     /// `--max-flow-log-records`.
     pub max_records: usize,
     /// `--flow-log-buffer`, `--max-flow-log-spill`, `--max-flow-log-group`,
@@ -139,11 +139,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     for f in outputs {
         f.commit().map_err(|e| fail(&e))?;
     }
-    let mut w = String::new();
-    for x in &report.warnings {
-        let _ = writeln!(w, "warning: {}", zprsim_control::escape::escape(x));
-    }
-    crate::err(&w);
+    crate::report::print_warnings::<&str, _>([], &report.warnings);
     if !a.quiet {
         crate::summary_out(&summary(&report, &changed), &[a.report, a.flows])?;
     }

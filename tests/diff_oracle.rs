@@ -37,7 +37,8 @@ fn snapshot_dir() -> PathBuf {
 }
 
 /// One `diff` run's outputs, normalised: `dir` written `$DIR`, the report's
-/// `duration_s` and `workers` left out.
+/// `duration_s` and `workers` left out, and its `run_warnings` (checked
+/// against `warnings`).
 fn run(dir: &Path, before: &str, after: &str, captures: &[String], extra: &[&str]) -> String {
     let report = dir.join("oracle-r.json");
     let flows = dir.join("oracle-f.jsonl");
@@ -62,6 +63,18 @@ fn run(dir: &Path, before: &str, after: &str, captures: &[String], extra: &[&str
     if let Some(m) = r.as_object_mut() {
         m.remove("duration_s");
         m.remove("workers");
+        // Added after the recording: `warnings` as objects, one each.
+        let objects = m
+            .remove("run_warnings")
+            .expect("a report has `run_warnings`");
+        let messages: Vec<&Value> = objects
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| &w["message"])
+            .collect();
+        let texts: Vec<&Value> = m["warnings"].as_array().unwrap().iter().collect();
+        assert_eq!(messages, texts, "run_warnings against warnings");
     }
     let d = dir.to_str().unwrap();
     let mut t = String::new();

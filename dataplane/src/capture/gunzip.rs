@@ -15,6 +15,7 @@ use flate2::read::MultiGzDecoder;
 
 use super::{CaptureError, FormatError, RecordStream};
 use crate::flowlog::detect::GZIP_MAGIC;
+use crate::warning::{RunWarning, RunWarningCode};
 
 /// A readable input.
 pub type Stream = Box<dyn Read + Send>;
@@ -132,8 +133,13 @@ pub fn in_gzip(e: CaptureError) -> CaptureError {
 /// The warning for a gzip capture `name` whose stream ended early, at byte
 /// `at` of the capture it holds.
 #[must_use]
-pub fn cut_warning(name: &str, at: u64) -> String {
-    format!(
-        "{name}: the gzip stream ends early, at byte {at} of the capture it holds (the file is cut, or was still being written): the records before were read"
+pub fn cut_warning(name: &str, at: u64) -> RunWarning {
+    RunWarning::new(
+        RunWarningCode::GzipEndsEarly,
+        format!(
+            "{name}: the gzip stream ends early, at byte {at} of the capture it holds (the file is cut, or was still being written): the records before were read"
+        ),
     )
+    .file(name)
+    .offset(at)
 }

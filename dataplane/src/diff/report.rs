@@ -96,6 +96,9 @@ pub struct Report {
     pub newly_allowed: Vec<Group>,
     /// The inputs' and the pass's warnings.
     pub warnings: Vec<String>,
+    /// The same as objects, in the same order: code, message (the text
+    /// of `warnings`), file, byte offset or line.
+    pub run_warnings: Vec<crate::warning::RunWarning>,
     /// Both scenarios' own warnings, BEFORE's first (as `check --json`
     /// gives them; each names its file), also printed on standard error.
     pub scenario_warnings: Vec<Warning>,

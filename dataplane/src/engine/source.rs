@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::capture::{CaptureFormat, Record, RecordRef, RecordStream, gunzip};
+use crate::warning::{RunWarning, RunWarningCode};
 
 pub use crate::capture::RecordSpan;
 
@@ -53,7 +54,7 @@ pub trait PacketSource {
     fn progress(&self) -> (u64, u64);
 
     /// Warnings found so far (a file cut inside a record), taken out.
-    fn take_warnings(&mut self) -> Vec<String>;
+    fn take_warnings(&mut self) -> Vec<RunWarning>;
 
     /// Whether the source has no record ready right now (a live source,
     /// such as a TAP device, about to wait for the next one): the engine
@@ -124,7 +125,7 @@ pub struct CaptureFiles {
     /// Index of the next input to open.
     next: usize,
     link_types: Vec<u32>,
-    warnings: Vec<String>,
+    warnings: Vec<RunWarning>,
     done_bytes: u64,
     total_bytes: u64,
     failed: bool,
@@ -379,7 +380,7 @@ impl PacketSource for CaptureFiles {
         (self.done_bytes + now, self.total_bytes)
     }
 
-    fn take_warnings(&mut self) -> Vec<String> {
+    fn take_warnings(&mut self) -> Vec<RunWarning> {
         std::mem::take(&mut self.warnings)
     }
 }
@@ -432,7 +433,7 @@ impl CaptureFiles {
         };
         let name = &self.names[i];
         for w in s.warnings() {
-            self.warnings.push(format!("{name}: {w}"));
+            self.warnings.push(w.run_warning(name));
         }
         if self
             .cuts
@@ -448,9 +449,16 @@ impl CaptureFiles {
             && let Some(Some(size)) = self.sizes.get(i)
             && end < *size
         {
-            self.warnings.push(format!(
-                "{name}: byte {end}: the file ends here but had {size} bytes when opened; it changed while it was read"
-            ));
+            self.warnings.push(
+                RunWarning::new(
+                    RunWarningCode::FileChanged,
+                    format!(
+                        "{name}: byte {end}: the file ends here but had {size} bytes when opened; it changed while it was read"
+                    ),
+                )
+                .file(name)
+                .offset(end),
+            );
         }
         self.done_bytes += end;
     }
@@ -542,7 +550,7 @@ impl PacketSource for MemorySource {
         (self.bytes, total)
     }
 
-    fn take_warnings(&mut self) -> Vec<String> {
+    fn take_warnings(&mut self) -> Vec<RunWarning> {
         Vec::new()
     }
 }

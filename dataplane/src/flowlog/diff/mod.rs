@@ -38,6 +38,7 @@ use crate::flowlog::record::LogRecord;
 use crate::flowlog::sort::Sorter;
 use crate::flowlog::spill::{FlowLogSpool, SpillConfig};
 use crate::flowlog::stream::{PairEvent, judge_spooled_pair};
+use crate::warning::{RunWarning, RunWarningCode, messages};
 use flows::Flow;
 use rules::{RuleNumbers, Verdicts};
 use sort::{Changed, Part, key_bytes, side_code};
@@ -59,7 +60,7 @@ pub struct Inputs<'a> {
     /// The files, as given (file `i` of a record is `paths[i]`).
     pub paths: &'a [PathBuf],
     /// Warnings about them (a file given twice, read once).
-    pub warnings: &'a [String],
+    pub warnings: &'a [RunWarning],
     /// What was read ([`crate::flowlog::read::read_paths_until`]), with
     /// its records in a pair spool ([`FlowLogSpool::new_pair`]).
     pub read: ReadOutcome,
@@ -181,9 +182,7 @@ pub fn compare<'s>(
     })?;
     let read = &mut i.read;
     read.duplicates = ob.duplicates;
-    read.first_duplicate = ob
-        .first_duplicate
-        .map(|(f, line)| format!("{}:{line}", name(f)));
+    read.first_duplicate = ob.first_duplicate.map(|(f, line)| (name(f), line));
     let (counts, changed) = group_flows(parts, part_buffer, i.spill, sb)?;
     if compared == 0 && one_side != [(0, 0); 2] && !read.stopped {
         let (placed_by, none_by) = if one_side[0].0 > 0 {
@@ -196,12 +195,15 @@ pub fn compare<'s>(
             one_side[0].0.max(one_side[1].0),
         ));
     }
-    let mut warnings: Vec<String> = s.warnings.iter().map(ToString::to_string).collect();
+    let mut warnings: Vec<RunWarning> = s.warnings.iter().map(RunWarning::of_scenario).collect();
     for (n, side) in ["BEFORE", "AFTER"].into_iter().enumerate() {
         let (records, packets) = one_side[n];
         if records > 0 {
-            warnings.push(format!(
-                "{records} flow-log record(s) ({packets} packets) are placed by {side} only (the other scenario has no VNIC with their `id`): they are not compared"
+            warnings.push(RunWarning::new(
+                RunWarningCode::PlacedByOneSide,
+                format!(
+                    "{records} flow-log record(s) ({packets} packets) are placed by {side} only (the other scenario has no VNIC with their `id`): they are not compared"
+                ),
             ));
         }
     }
@@ -224,7 +226,8 @@ pub fn compare<'s>(
             skipped_malformed: read.malformed,
             skipped_duplicate: read.duplicates,
         },
-        warnings,
+        warnings: messages(&warnings),
+        run_warnings: warnings,
         scenario_warnings: s.warnings.clone(),
         interrupted: read.stopped,
         duration_s: i.started.elapsed().as_secs_f64(),

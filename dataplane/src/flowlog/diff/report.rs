@@ -5,6 +5,7 @@ use zprsim_control::load::Warning;
 
 use crate::diff::{FlowCounts, PacketCounts, Side};
 use crate::flowlog::judge::{Agreement, FlowLogJudgement};
+use crate::warning::RunWarning;
 
 /// One scenario's side: its counts as in the capture diff's report, then
 /// the flow log's own.
@@ -70,6 +71,9 @@ pub struct Report {
     pub flow_log: FlowLogCounts,
     /// Both scenarios' warnings as text, then the run's own.
     pub warnings: Vec<String>,
+    /// The same as objects, in the same order: code, message (the text
+    /// of `warnings`), file, line.
+    pub run_warnings: Vec<RunWarning>,
     /// Both scenarios' own warnings as objects, BEFORE's first (they are
     /// in `warnings` too, as text, as they were before this field).
     pub scenario_warnings: Vec<Warning>,
