@@ -415,7 +415,7 @@ mod tests {
             names,
             ["a.pcap", "b.pcapng", "c.log.gz", "d.pcap.xz", "e.jsonl"]
         );
-        let w = got.warnings.join("\n");
+        let w = crate::warning::messages(&got.warnings).join("\n");
         assert!(
             w.contains("README.md`: neither a capture nor flow logs"),
             "{w}"
@@ -476,7 +476,11 @@ mod tests {
         .unwrap_or_default();
         // `a.log` again after the directory that holds it: read once.
         assert_eq!(got.warnings.len(), 1, "{:?}", got.warnings);
-        assert!(got.warnings[0].contains("same file"), "{:?}", got.warnings);
+        assert!(
+            got.warnings[0].message.contains("same file"),
+            "{:?}",
+            got.warnings
+        );
         let want: Vec<PathBuf> = vec![
             PathBuf::from("-"),
             r.join("a.log"),

@@ -554,3 +554,51 @@ impl PacketSource for MemorySource {
         Vec::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::warning::RunWarningCode;
+
+    /// A capture cut at a record boundary after it was opened (rotated or
+    /// rewritten while it was read): the records before the cut are read,
+    /// and a `file-changed` warning names the file and the byte it ended
+    /// at.
+    #[test]
+    fn a_file_cut_after_it_was_opened_warns_that_it_changed() {
+        let demo = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../pcaps/oke-demo.pcap"
+        ))
+        .unwrap();
+        let first = u32::from_le_bytes(demo[32..36].try_into().unwrap()) as usize;
+        let cut = 24 + 16 + first;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.pcap");
+        std::fs::write(&p, &demo).unwrap();
+        let mut src = CaptureFiles::open(std::slice::from_ref(&p)).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(cut as u64)
+            .unwrap();
+        let mut n = 0;
+        while let Some(r) = src.next_record() {
+            r.unwrap();
+            n += 1;
+        }
+        assert_eq!(n, 1);
+        let w = src.take_warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(w[0].code, RunWarningCode::FileChanged);
+        assert_eq!(w[0].offset, Some(cut as u64));
+        assert_eq!(w[0].file.as_deref(), Some(p.display().to_string().as_str()));
+        assert!(
+            w[0].message.contains("it changed while it was read"),
+            "{w:?}"
+        );
+    }
+}
