@@ -219,3 +219,36 @@ impl fmt::Display for RunWarning {
 pub fn messages(warnings: &[RunWarning]) -> Vec<String> {
     warnings.iter().map(|w| w.message.clone()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every run code is kebab-case, once, and none is a scenario code
+    /// (a report's objects mix both).
+    #[test]
+    fn run_codes_are_distinct_kebab_case_and_not_scenario_codes() {
+        let scenario = [
+            WarningCode::OptionIgnored,
+            WarningCode::OciLimit,
+            WarningCode::UnknownAttribute,
+            WarningCode::EmptyScenario,
+            WarningCode::WarningsLeftOut,
+            WarningCode::Ipv4Mapped,
+            WarningCode::AttributeOutsideScope,
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for c in RunWarningCode::ALL {
+            let s = c.as_str();
+            assert!(seen.insert(s), "{s} twice");
+            assert!(
+                s.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{s}"
+            );
+            assert!(scenario.iter().all(|w| w.as_str() != s), "{s}");
+            assert_eq!(serde_json::to_value(c).ok(), Some(s.into()));
+        }
+        let w = RunWarningCode::Scenario(WarningCode::OciLimit);
+        assert_eq!(w.as_str(), "oci-limit");
+    }
+}
