@@ -62,6 +62,17 @@ else
 fi
 rm -f "$D"/private-ip-*.part
 
+# IPv6 addresses of every subnet (those of VNICs whose `vnic get` is not
+# exported; the rest are in `ipv6-addresses` too), merged the same way.
+for s in $(jq -r '.data[] | select(."ipv6-cidr-blocks" // [] | length > 0) | .id' "$D/network-subnet-list.json"); do
+    run "ipv6-$s.part" oci network ipv6 list --subnet-id "$s" --all
+done
+parts=("$D"/ipv6-*.part)
+if [ -e "${parts[0]}" ]; then
+    jq -s '{data: (map(.data) | add // [])}' "${parts[@]}" > "$D/network-ipv6-list.json"
+fi
+rm -f "$D"/ipv6-*.part
+
 # Every VNIC attached to an instance or holding a private IP.
 vnics=$( (jq -r '.data[] | select(."lifecycle-state" == "ATTACHED") | ."vnic-id"' "$D/compute-vnic-attachment-list.json";
           jq -r '.data[]."vnic-id" // empty' "$D/network-private-ip-list.json") | sort -u)

@@ -52,7 +52,7 @@ pub struct Args {
     /// Write one CSV row per worker count here.
     #[arg(long, value_name = "F")]
     csv: Option<PathBuf>,
-    /// Memory the packets may take, MiB (captures: checked from the file sizes before reading).
+    /// Memory the packets may take, MiB (captures: checked from the file sizes before reading; gzip and standard input are read up to it).
     #[arg(long, default_value_t = 4096, value_name = "MIB")]
     memory_limit: u64,
     /// With `--capture`: count a packet captured on several interfaces

@@ -16,7 +16,9 @@ use std::sync::Arc;
 use zprsim_dataplane::warning::{RunWarning, RunWarningCode, messages};
 
 use zprsim_control::compile::{Compiled, Config};
-use zprsim_dataplane::diff::{Class, DiffSink, FlowsOut, PacketCounts, Report, Side};
+use zprsim_dataplane::diff::{
+    Class, DiffSink, FlowsOut, PacketCounts, Report, Side, eviction_warning,
+};
 use zprsim_dataplane::engine::{self, CaptureFiles, EngineConfig, EngineError, Sinks};
 use zprsim_dataplane::output::{OutputFile, Plan};
 
@@ -259,11 +261,15 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             "the engine returned another number of scenarios".into(),
         ));
     };
+    let before_side = Side::of(a.before.display().to_string(), &before.counters);
+    let after_side = Side::of(a.after.display().to_string(), &after.counters);
+    let evicted = eviction_warning(&before_side, &after_side, a.max_connections);
     let run_warnings: Vec<RunWarning> = a
         .input_warnings
         .iter()
         .chain(&o.warnings)
         .cloned()
+        .chain(evicted)
         .collect();
     let r = Report {
         captures: a.captures.iter().map(|p| p.display().to_string()).collect(),
@@ -273,8 +279,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             newly_allowed: classified.packets_newly_allowed,
         },
         flows: classified.flows,
-        before: Side::of(a.before.display().to_string(), &before.counters),
-        after: Side::of(a.after.display().to_string(), &after.counters),
+        before: before_side,
+        after: after_side,
         would_break: classified.would_break,
         newly_allowed: classified.newly_allowed,
         warnings: messages(&run_warnings),

@@ -16,7 +16,7 @@ use zprsim_control::model::{Scenario, proto};
 use zprsim_control::packet::{L4, Packet};
 use zprsim_control::verdict::{Context, LayerReport, Outcome, Stage, Tracking, Verdict};
 use zprsim_control::warning::Warning;
-use zprsim_dataplane::capture::gunzip;
+use zprsim_dataplane::capture::decompress;
 use zprsim_dataplane::capture_state;
 use zprsim_dataplane::engine::shape::Shape;
 use zprsim_dataplane::output::Plan;
@@ -576,7 +576,7 @@ fn explain_capture(
     // Read as a stream (`-`: standard input; gzip: the capture it holds),
     // one record at a time.
     let stream = zprsim_dataplane::sniff::open(capture).map_err(|e| bad(&e))?;
-    let (mut cap, _) = gunzip::records(stream).map_err(|e| bad(&e))?;
+    let (mut cap, _) = decompress::records(stream).map_err(|e| bad(&e))?;
     let found =
         capture_state::packet_n(&mut cap, &file, compiled, n, &mut shape, a.max_connections)
             .map_err(from_state)?;
@@ -586,15 +586,21 @@ fn explain_capture(
         let _ = writeln!(warnings, "{w}");
     }
     crate::err(&warnings);
-    let context = match (found.context, found.opened_by) {
-        (Context::Reply(t), Some(by)) => format!(
+    let context = match (found.context, found.opened_by, found.no_longer_tracked) {
+        (Context::First, _, Some(at)) => format!(
+            "first packet: tracking no longer holds the connection packet {at} opened (evicted to stay within `--max-connections {}`, the oldest first, or expired), as in `replay` with that bound",
+            a.max_connections
+        ),
+        (Context::Reply(t), Some(by), _) => format!(
             "reply of the connection packet {by} opened (tracked at its initiator {}, at its responder {}, by ZPR {})",
             yes(t.at_src),
             yes(t.at_dst),
             yes(t.zpr)
         ),
-        (Context::Reply(_), None) => "reply of a tracked connection".to_owned(),
-        (Context::First, _) => "first packet: no live connection of its flow answers it".to_owned(),
+        (Context::Reply(_), None, _) => "reply of a tracked connection".to_owned(),
+        (Context::First, _, None) => {
+            "first packet: no live connection of its flow answers it".to_owned()
+        }
     };
     if a.json {
         let j = JsonCapture {

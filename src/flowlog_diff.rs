@@ -160,7 +160,7 @@ fn summary(r: &Report, changed: &[ChangedFlow]) -> String {
     let _ = writeln!(
         t,
         "diffed {} flow-log record(s) ({} packets): {} -> {}",
-        r.before.judged, r.packets.total, r.before.side.scenario, r.after.side.scenario
+        r.before.judged, r.packets.total, r.before.scenario, r.after.scenario
     );
     let _ = writeln!(
         t,

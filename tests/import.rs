@@ -251,3 +251,58 @@ fn rest_camel_case_bare_lists_and_extra_keys_import_alike() {
         assert_eq!(cli.warnings, imported.warnings, "seed {seed}");
     }
 }
+
+/// `oci network ipv6 list` output (`network-ipv6-list.json`, objects of
+/// OCID type `ipv6` with a private IP's `ip-address` and `vnic-id`) gives
+/// a VNIC its IPv6 addresses when its `vnic get` does not list them: it was
+/// read and ignored without a word.
+#[test]
+fn ipv6_address_objects_give_vnics_their_ipv6_addresses() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let s = (0..50)
+        .map(|_| random_scenario(&mut rng))
+        .find(|s| {
+            s.vnics
+                .iter()
+                .any(|v| v.private_ips.iter().any(std::net::IpAddr::is_ipv6))
+        })
+        .expect("a random scenario with an IPv6 VNIC address");
+    let (mut files, services) = oci_export::export(&s);
+    let (want, _) = round_trip(&s);
+    // Move every VNIC's `ipv6-addresses` into IPv6 objects.
+    let mut objects = Vec::new();
+    for (name, text) in files.iter_mut() {
+        if !name.starts_with("network-vnic-get-") {
+            continue;
+        }
+        let mut v: serde_json::Value = serde_json::from_str(text).unwrap();
+        let vnic = v["data"].as_object_mut().unwrap();
+        let id = vnic["id"].as_str().unwrap().to_owned();
+        let subnet = vnic["subnet-id"].clone();
+        if let Some(serde_json::Value::Array(v6)) = vnic.remove("ipv6-addresses") {
+            for a in v6 {
+                objects.push(serde_json::json!({
+                    "id": format!("ocid1.ipv6.oc1.iad.{}", objects.len()),
+                    "ip-address": a,
+                    "vnic-id": id,
+                    "subnet-id": subnet,
+                    "lifecycle-state": "AVAILABLE",
+                }));
+            }
+        }
+        *text = v.to_string();
+    }
+    assert!(!objects.is_empty());
+    let without = oci::import(&files, Some(&services)).unwrap();
+    let without = load::from_toml_str(&without.toml, "w.toml")
+        .unwrap()
+        .scenario;
+    assert_ne!(without.vnics, want.vnics, "the addresses were moved out");
+    files.insert(
+        "network-ipv6-list.json".into(),
+        serde_json::json!({ "data": objects }).to_string(),
+    );
+    let with = oci::import(&files, Some(&services)).unwrap();
+    let back = load::from_toml_str(&with.toml, "i.toml").unwrap().scenario;
+    assert_eq!(back.vnics, want.vnics);
+}

@@ -117,7 +117,7 @@ fn every_run_warning_code_comes_from_a_real_input() {
     let gz = gzip(&demo);
     let cut = tmp.join("cut.pcap.gz");
     std::fs::write(&cut, &gz[..gz.len() - 200]).unwrap();
-    let w = one(&report(&["replay", OKE, s(&cut)]), "gzip-ends-early");
+    let w = one(&report(&["replay", OKE, s(&cut)]), "compressed-ends-early");
     assert_eq!(w["file"], s(&cut));
     assert!(w["offset"].as_u64().unwrap() < demo.len() as u64, "{w}");
     saw(&w);
@@ -218,7 +218,7 @@ fn every_run_warning_code_comes_from_a_real_input() {
     let gz = gzip(log.as_bytes());
     let cut = tmp.join("cut.jsonl.gz");
     std::fs::write(&cut, &gz[..gz.len() - 100]).unwrap();
-    let w = one(&report(&["replay", OKE, s(&cut)]), "gzip-ends-early");
+    let w = one(&report(&["replay", OKE, s(&cut)]), "compressed-ends-early");
     assert!(w["line"].as_u64().unwrap() > 1, "{w}");
     let stranger = tmp.join("stranger.jsonl");
     let theirs: String = log
@@ -251,10 +251,14 @@ fn every_run_warning_code_comes_from_a_real_input() {
         "placed-by-one-side",
     ));
 
-    // Flags and `bench`.
+    // Flags, bounds and `bench`.
     saw(&one(
         &report(&["diff", OKE, PROPOSED, DEMO, "--fail-on", ""]),
         "fail-on-empty",
+    ));
+    saw(&one(
+        &report(&["diff", OKE, PROPOSED, DEMO, "--max-connections", "1"]),
+        "connections-evicted",
     ));
     saw(&one(
         &report(&["bench", OKE, "--capture", "pcaps/linux_sll.pcap", "--json"]),

@@ -68,7 +68,7 @@ use std::path::Path;
 
 use memmap2::Mmap;
 
-pub mod gunzip;
+pub mod decompress;
 mod stream;
 pub use stream::{RecordRef, RecordSpan, RecordStream};
 
@@ -216,8 +216,9 @@ pub enum FormatError {
         "an OCI flow-log file, not a pcap or pcapng file: `replay` and `diff` read flow logs; here a capture is needed (to explain one record, give its addresses, protocol and ports with `--src`, `--dst`, `--proto`, `--dport`)"
     )]
     FlowLog,
-    /// A compressed file (gzip, xz, zstd, bzip2) that is not a flow log:
-    /// most likely a compressed capture, which is to be decompressed first.
+    /// A compressed file that is not read as a capture or a flow log (xz,
+    /// bzip2; and gzip where a flow log is looked for): most likely a
+    /// compressed capture, which is to be decompressed first.
     #[error(
         "{format}-compressed data, not a pcap or pcapng file: decompress it first (`{cat} FILE > capture.pcap`, or pipe `{cat} FILE` into `-`)"
     )]
@@ -227,11 +228,38 @@ pub enum FormatError {
         /// The command that decompresses it to standard output.
         cat: &'static str,
     },
-    /// gzip-compressed data whose content is not a capture.
+    /// Compressed data (gzip, zstd) whose content is not a capture.
     #[error(
-        "gzip-compressed data that holds neither a pcap nor a pcapng file (a capture compressed with gzip is read as the capture it holds)"
+        "{format}-compressed data that holds neither a pcap nor a pcapng file (a capture compressed with {format} is read as the capture it holds)"
     )]
-    GzipNotCapture,
+    CompressedNotCapture {
+        /// The compression format.
+        format: &'static str,
+    },
+    /// Compressed data that ends before the header of the capture it
+    /// holds is whole.
+    #[error(
+        "the {format} stream ends early, before the header of the capture it holds is whole (the file is cut, or was still being written)"
+    )]
+    CompressedEndsEarly {
+        /// The compression format.
+        format: &'static str,
+    },
+    /// Compressed data that holds compressed data again (a `.pcap.gz`
+    /// that `logrotate` compressed once more).
+    #[error(
+        "{outer}-compressed data that holds {format}-compressed data (compressed twice): decompress it twice (`{outer_cat} FILE | {cat} > capture.pcap`)"
+    )]
+    CompressedTwice {
+        /// The outer compression format.
+        outer: &'static str,
+        /// The command that decompresses the outer data.
+        outer_cat: &'static str,
+        /// The inner compression format.
+        format: &'static str,
+        /// The command that decompresses the inner data.
+        cat: &'static str,
+    },
     /// The file ends inside the pcap file header or the first pcapng
     /// section header block.
     #[error("file ends inside the file header")]
@@ -255,6 +283,19 @@ pub enum FormatError {
     /// A section header block whose byte-order magic is neither order.
     #[error("pcapng section header has a bad byte-order magic")]
     ByteOrderMagic,
+    /// Another capture's file header where a pcap record was expected
+    /// (captures one after the other: `cat a.pcap b.pcap`, `zcat
+    /// *.pcap.gz`) that differs from the first's, so its records cannot be
+    /// read as the first capture's. One like the first is read on.
+    #[error(
+        "another capture's file header ({second}) after the records of the first ({first}): this input is captures one after the other (`cat a.pcap b.pcap`, `zcat *.pcap.gz`) of different kinds; give them as separate files, which are read in order"
+    )]
+    Concatenated {
+        /// The first capture's kind.
+        first: String,
+        /// The header found after its records.
+        second: String,
+    },
     /// A record header whose captured length cannot be right.
     #[error("captured length {caplen} is over the limit of {limit} bytes", limit = MAX_CAPLEN)]
     CaplenTooLarge {
@@ -369,6 +410,70 @@ struct PcapHeader {
     lengths: LengthOrder,
     linktype: u32,
     snaplen: u32,
+}
+
+impl PcapHeader {
+    /// Whether records after `other`'s file header read as this one's
+    /// (the snapshot length aside).
+    fn reads_as(&self, other: &PcapHeader) -> bool {
+        self.endian == other.endian
+            && self.nanosecond == other.nanosecond
+            && self.record_header_len == other.record_header_len
+            && self.lengths == other.lengths
+            && self.linktype == other.linktype
+    }
+
+    fn describe(&self) -> String {
+        let unit = if self.nanosecond {
+            "nanosecond"
+        } else {
+            "microsecond"
+        };
+        let order = match self.endian {
+            Endian::Little => "little-endian",
+            Endian::Big => "big-endian",
+        };
+        format!("pcap, link type {}, {unit}, {order}", self.linktype)
+    }
+}
+
+/// Whether the first word of a pcap record header (its seconds, read in
+/// the file's byte order) could be the start of a file header instead: a
+/// pcap magic in either byte order, or a pcapng section header's type.
+/// A cheap test for the record walkers' fast paths; [`file_header_at`]
+/// decides.
+#[inline]
+fn may_be_file_header(word: u32) -> bool {
+    matches!(
+        word,
+        PCAP_MAGIC_US | PCAP_MAGIC_NS | PCAP_MAGIC_KUZNETZOV | BT_SHB
+    ) || matches!(
+        word.swap_bytes(),
+        PCAP_MAGIC_US | PCAP_MAGIC_NS | PCAP_MAGIC_KUZNETZOV
+    )
+}
+
+/// What to do at a pcap record position `offset` whose bytes `rest` start
+/// with another capture's file header (captures one after the other in
+/// one input): `Some(Ok(24))`, the bytes to skip, when it is a pcap header
+/// whose records read as `h`'s; an error naming both when it is another
+/// kind; `None` when `rest` is no file header (a record, read as one).
+fn file_header_at(h: &PcapHeader, rest: &[u8], offset: u64) -> Option<Result<usize, CaptureError>> {
+    if rest.len() < 24 || !may_be_file_header(Endian::Little.u32(rest, 0)?) {
+        return None;
+    }
+    let second = match detect(rest).ok()? {
+        Kind::Pcap(next) if next.reads_as(h) => return Some(Ok(24)),
+        Kind::Pcap(next) => next.describe(),
+        Kind::PcapNg => "pcapng".to_string(),
+    };
+    Some(Err(CaptureError::Format {
+        offset,
+        kind: FormatError::Concatenated {
+            first: h.describe(),
+            second,
+        },
+    }))
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -506,7 +611,7 @@ fn not_capture_kind(bytes: &[u8]) -> FormatError {
     [
         (&crate::flowlog::detect::GZIP_MAGIC[..], "gzip", "zcat"),
         (b"\xfd7zXZ\x00", "xz", "xzcat"),
-        (b"\x28\xb5\x2f\xfd", "zstd", "zstdcat"),
+        (&decompress::ZSTD_MAGIC[..], "zstd", "zstdcat"),
         (b"BZh", "bzip2", "bzcat"),
     ]
     .iter()
@@ -537,19 +642,31 @@ pub fn is_input_like(head: &[u8]) -> bool {
 /// capture where the scenario goes). `None` for anything else.
 #[must_use]
 pub fn kind_name(head: &[u8]) -> Option<&'static str> {
-    // A gzip capture is read as the capture it holds (`gunzip`): named so.
-    if head.starts_with(&crate::flowlog::detect::GZIP_MAGIC) {
+    // A compressed capture is read as the capture it holds
+    // (`decompress`): named so.
+    if let Some(codec) = decompress::Codec::of(head) {
         use std::io::Read as _;
         let mut inner = Vec::with_capacity(64);
-        // A head cut inside the stream ends the decoder with an error; what
-        // came out before it is enough.
-        let _ = flate2::read::MultiGzDecoder::new(head)
-            .take(64)
-            .read_to_end(&mut inner);
-        match detect(&inner) {
-            Ok(Kind::Pcap(_)) => return Some("a gzip-compressed pcap capture"),
-            Ok(Kind::PcapNg) => return Some("a gzip-compressed pcapng capture"),
-            Err(_) => {}
+        // A head cut inside the stream ends the decoder early; what came out
+        // before it is enough.
+        if let Ok((r, _)) = decompress::decompressed(Box::new(std::io::Cursor::new(head.to_vec())))
+        {
+            let _ = r.take(64).read_to_end(&mut inner);
+        }
+        match (codec, detect(&inner)) {
+            (decompress::Codec::Gzip, Ok(Kind::Pcap(_))) => {
+                return Some("a gzip-compressed pcap capture");
+            }
+            (decompress::Codec::Gzip, Ok(Kind::PcapNg)) => {
+                return Some("a gzip-compressed pcapng capture");
+            }
+            (decompress::Codec::Zstd, Ok(Kind::Pcap(_))) => {
+                return Some("a zstd-compressed pcap capture");
+            }
+            (decompress::Codec::Zstd, Ok(Kind::PcapNg)) => {
+                return Some("a zstd-compressed pcapng capture");
+            }
+            _ => {}
         }
     }
     match detect(head) {
@@ -764,6 +881,14 @@ impl NgState {
             (MAX_BLOCK_LEN, "a block")
         };
         if len < 12 || len % 4 != 0 || len > max {
+            // A pcap file after the pcapng sections (`cat a.pcapng b.pcap`):
+            // its version reads as a block length that is never valid.
+            if let Ok(Kind::Pcap(next)) = detect(rest) {
+                return Err(self.error(FormatError::Concatenated {
+                    first: "pcapng".to_string(),
+                    second: next.describe(),
+                }));
+            }
             return Err(self.error(FormatError::BlockLength { len, max, which }));
         }
         let len_usize = len as usize;
@@ -1052,8 +1177,22 @@ impl<'a> Records<'a> {
     }
 
     fn next_pcap(&mut self, h: PcapHeader) -> Option<Result<Record<'a>, CaptureError>> {
-        let offset = self.pos as u64;
-        let rest = self.buf.get(self.pos..)?;
+        let mut offset = self.pos as u64;
+        let mut rest = self.buf.get(self.pos..)?;
+        // Captures one after the other: the next one's header is skipped.
+        while let Some(skip) = file_header_at(&h, rest, offset) {
+            match skip {
+                Ok(n) => {
+                    self.pos += n;
+                    offset = self.pos as u64;
+                    rest = self.buf.get(self.pos..)?;
+                }
+                Err(e) => {
+                    self.state = State::Done;
+                    return Some(Err(e));
+                }
+            }
+        }
         if rest.is_empty() {
             return None;
         }

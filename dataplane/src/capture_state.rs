@@ -47,6 +47,11 @@ pub struct Found {
     /// For a reply: the record number of the packet that opened the
     /// connection.
     pub opened_by: Option<u64>,
+    /// For a first packet whose connection an earlier packet opened but
+    /// tracking no longer holds (evicted to stay within
+    /// `--max-connections`, the oldest first, or expired and let go):
+    /// that packet's record number.
+    pub no_longer_tracked: Option<u64>,
 }
 
 /// Replays `capture` through `compiled` up to record `n` (1-based, every
@@ -137,15 +142,19 @@ pub fn packet_n<R: std::io::Read>(
         let shard = conntrack::shard_of(&p);
         let (ctx, key) = tracker.context_of(&p, shard, rec.ts_ns);
         if index == n {
-            let opened_by = match (ctx, key) {
-                (Context::Reply(_), Some(k)) => opened.get(&k).map(|&(at, _)| at),
-                _ => None,
+            let opener =
+                key.and_then(|k| opened.get(&k).map(|&(at, s)| (at, tracker.holds(&k, s))));
+            let (opened_by, no_longer_tracked) = match (ctx, opener) {
+                (Context::Reply(_), Some((at, _))) => (Some(at), None),
+                (Context::First, Some((at, false))) => (None, Some(at)),
+                _ => (None, None),
             };
             return Ok(Found {
                 packet: p,
                 context: ctx,
                 ts_ns: rec.ts_ns,
                 opened_by,
+                no_longer_tracked,
             });
         }
         let created = counters.connections;

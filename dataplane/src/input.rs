@@ -85,3 +85,185 @@ pub fn text_of(bytes: Vec<u8>) -> Result<String, String> {
             .map_err(|e| format!("byte {}: not UTF-8 text", e.utf8_error().valid_up_to())),
     }
 }
+
+/// The byte order of UTF-16 text that starts with a byte order mark
+/// (`FF FE`: little-endian, as Windows PowerShell 5's `>` writes; `FE FF`:
+/// big-endian), or `None`.
+#[must_use]
+pub fn utf16_order(head: &[u8]) -> Option<bool> {
+    match head.get(..2) {
+        Some([0xFF, 0xFE]) => Some(false),
+        Some([0xFE, 0xFF]) => Some(true),
+        _ => None,
+    }
+}
+
+/// UTF-16 text read as UTF-8, as a stream: for inputs read line by line
+/// rather than whole (flow logs that `oci logging-search search-logs ... >
+/// log.json` wrote in Windows PowerShell 5). Built past the byte order
+/// mark; text that is not UTF-16 (a lone surrogate, an odd last byte) is
+/// an `InvalidData` error naming its byte offset in the file.
+pub struct Utf16Reader<R> {
+    inner: R,
+    big_endian: bool,
+    /// Decoded bytes not yet given out: `out[at..]`.
+    out: Vec<u8>,
+    at: usize,
+    /// The first byte of a code unit whose second is still to come, and
+    /// its file offset.
+    odd: Option<(u8, u64)>,
+    /// A high surrogate whose low one is still to come, and its offset.
+    high: Option<(u16, u64)>,
+    /// File offset of the next byte read from `inner`.
+    offset: u64,
+}
+
+impl<R: Read> Utf16Reader<R> {
+    /// Reads `inner`, UTF-16 in this byte order, whose byte order mark
+    /// (2 bytes) was read.
+    pub fn new(inner: R, big_endian: bool) -> Utf16Reader<R> {
+        Utf16Reader {
+            inner,
+            big_endian,
+            out: Vec::new(),
+            at: 0,
+            odd: None,
+            high: None,
+            offset: 2,
+        }
+    }
+
+    fn bad(at: u64) -> std::io::Error {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("byte {at}: not UTF-16 text (the file starts with a UTF-16 byte order mark)"),
+        )
+    }
+
+    /// Decodes the next bytes of `inner` into `out`; false at its end.
+    fn refill(&mut self) -> std::io::Result<bool> {
+        let mut raw = [0u8; 16 << 10];
+        let n = loop {
+            match self.inner.read(&mut raw) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                r => break r?,
+            }
+        };
+        self.out.clear();
+        self.at = 0;
+        if n == 0 {
+            return match (self.odd, self.high) {
+                (None, None) => Ok(false),
+                (Some((_, at)), _) | (None, Some((_, at))) => Err(Self::bad(at)),
+            };
+        }
+        for &byte in &raw[..n] {
+            let pos = self.offset;
+            self.offset += 1;
+            let Some((first, at)) = self.odd.take() else {
+                self.odd = Some((byte, pos));
+                continue;
+            };
+            let unit = if self.big_endian {
+                u16::from_be_bytes([first, byte])
+            } else {
+                u16::from_le_bytes([first, byte])
+            };
+            let code = match (self.high.take(), unit) {
+                (None, 0xD800..=0xDBFF) => {
+                    self.high = Some((unit, at));
+                    continue;
+                }
+                (None, 0xDC00..=0xDFFF) => return Err(Self::bad(at)),
+                (None, u) => u32::from(u),
+                (Some((h, _)), 0xDC00..=0xDFFF) => {
+                    0x10000 + ((u32::from(h) - 0xD800) << 10) + (u32::from(unit) - 0xDC00)
+                }
+                (Some((_, h_at)), _) => return Err(Self::bad(h_at)),
+            };
+            let c = char::from_u32(code).ok_or_else(|| Self::bad(at))?;
+            let mut utf8 = [0u8; 4];
+            self.out
+                .extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+        }
+        Ok(true)
+    }
+}
+
+impl<R: Read> Read for Utf16Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.out.len() {
+            if !self.refill()? {
+                return Ok(0);
+            }
+        }
+        let n = buf.len().min(self.out.len() - self.at);
+        buf[..n].copy_from_slice(&self.out[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod utf16_tests {
+    use super::*;
+
+    fn utf16(text: &str, be: bool) -> Vec<u8> {
+        let mut b = if be {
+            vec![0xFE, 0xFF]
+        } else {
+            vec![0xFF, 0xFE]
+        };
+        for u in text.encode_utf16() {
+            b.extend(if be { u.to_be_bytes() } else { u.to_le_bytes() });
+        }
+        b
+    }
+
+    /// Read through a reader that gives one byte at a time, so code units
+    /// and surrogate pairs are cut across reads.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            match (self.0.split_first(), buf.first_mut()) {
+                (Some((b, rest)), Some(out)) => {
+                    *out = *b;
+                    self.0 = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
+    }
+
+    #[test]
+    fn utf16_reads_as_utf8_in_either_order_and_across_reads() {
+        let text = "{\"a\": \"é 😀 ☃\"}\r\n[1]\n";
+        for be in [false, true] {
+            let bytes = utf16(text, be);
+            assert_eq!(utf16_order(&bytes), Some(be));
+            let mut got = String::new();
+            Utf16Reader::new(Trickle(&bytes[2..]), be)
+                .read_to_string(&mut got)
+                .unwrap_or_default();
+            assert_eq!(got, text);
+        }
+        // A lone low surrogate at byte 4 (after the mark and one unit).
+        let bad = [0xFF, 0xFE, b'{', 0, 0x00, 0xDC];
+        let e = Utf16Reader::new(&bad[2..], false)
+            .read_to_end(&mut Vec::new())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.starts_with("byte 4: not UTF-16"), "{e}");
+        // An odd last byte.
+        let odd = [0xFF, 0xFE, b'{', 0, b'}'];
+        assert!(
+            Utf16Reader::new(&odd[2..], false)
+                .read_to_end(&mut Vec::new())
+                .is_err()
+        );
+        assert_eq!(utf16_order(b"{}"), None);
+    }
+}

@@ -33,9 +33,9 @@ pub enum RunWarningCode {
     /// A capture ends inside a record or block: the records before it
     /// were read.
     TruncatedRecord,
-    /// A gzip stream (a capture's or a flow log's) ends early: what came
-    /// before was read.
-    GzipEndsEarly,
+    /// A compressed stream (a gzip or zstd capture's, a gzip flow log's)
+    /// ends early: what came before was read.
+    CompressedEndsEarly,
     /// A regular file ended before the size it had when opened.
     FileChanged,
     /// Records of a link type zprsim does not decode, counted as non-IP.
@@ -71,6 +71,10 @@ pub enum RunWarningCode {
     PlacedByOneSide,
     /// `diff --fail-on` names no class: the run never exits 1.
     FailOnEmpty,
+    /// `diff` on captures: connection tracking evicted connections to stay
+    /// within `--max-connections`, so a flow may change class because of
+    /// the bound.
+    ConnectionsEvicted,
     /// `bench`: the bare loop looked up fewer packets than the engine (it
     /// parses whole Ethernet frames only).
     BaselinePartial,
@@ -81,9 +85,9 @@ pub enum RunWarningCode {
 
 impl RunWarningCode {
     /// Every run code (scenario codes aside: scenario-format.md lists them).
-    pub const ALL: [RunWarningCode; 18] = [
+    pub const ALL: [RunWarningCode; 19] = [
         RunWarningCode::TruncatedRecord,
-        RunWarningCode::GzipEndsEarly,
+        RunWarningCode::CompressedEndsEarly,
         RunWarningCode::FileChanged,
         RunWarningCode::UnknownLinkType,
         RunWarningCode::SnapshotLength,
@@ -99,6 +103,7 @@ impl RunWarningCode {
         RunWarningCode::NothingPlaced,
         RunWarningCode::PlacedByOneSide,
         RunWarningCode::FailOnEmpty,
+        RunWarningCode::ConnectionsEvicted,
         RunWarningCode::BaselinePartial,
     ];
 
@@ -107,7 +112,7 @@ impl RunWarningCode {
     pub fn as_str(self) -> &'static str {
         match self {
             RunWarningCode::TruncatedRecord => "truncated-record",
-            RunWarningCode::GzipEndsEarly => "gzip-ends-early",
+            RunWarningCode::CompressedEndsEarly => "compressed-ends-early",
             RunWarningCode::FileChanged => "file-changed",
             RunWarningCode::UnknownLinkType => "unknown-link-type",
             RunWarningCode::SnapshotLength => "snapshot-length",
@@ -123,6 +128,7 @@ impl RunWarningCode {
             RunWarningCode::NothingPlaced => "nothing-placed",
             RunWarningCode::PlacedByOneSide => "placed-by-one-side",
             RunWarningCode::FailOnEmpty => "fail-on-empty",
+            RunWarningCode::ConnectionsEvicted => "connections-evicted",
             RunWarningCode::BaselinePartial => "baseline-partial",
             RunWarningCode::Scenario(c) => c.as_str(),
         }

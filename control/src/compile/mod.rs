@@ -110,12 +110,15 @@ pub enum CompileError {
         limit: usize,
     },
     /// More service classes than [`Config::max_service_classes`].
-    #[error("too many service classes: {given} (limit {limit})")]
+    #[error("too many service classes: {given} (limit {limit}){why}")]
     TooManyServiceClasses {
         /// Classes needed.
         given: usize,
         /// The limit.
         limit: usize,
+        /// Where they come from, when it is one protocol's port grid
+        /// (empty otherwise).
+        why: String,
     },
     /// One table's local classes (its services, or its peers) do not fit
     /// the 16-bit ids its cells are indexed by.

@@ -174,17 +174,61 @@ fn range_bounds(r: PortRange, out: &mut Vec<u32>) {
     out.push(u32::from(r.max) + 1);
 }
 
+/// Why the classes were not built: more than the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooMany {
+    /// The classes the conditions need.
+    pub count: usize,
+    /// The protocol whose source-port × destination-port grid is the
+    /// largest, when it has more than one source-port interval (the
+    /// product is what grows; one row is linear in the rules).
+    pub grid: Option<PortGrid>,
+}
+
+/// One protocol's grid of port intervals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortGrid {
+    /// The protocol number.
+    pub protocol: u8,
+    /// Source-port intervals (rows).
+    pub source: usize,
+    /// Destination-port intervals (columns).
+    pub destination: usize,
+}
+
+impl std::fmt::Display for TooMany {
+    /// What to tell the user beside the count: where the classes come
+    /// from, when it is a port grid, and what brings it down.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(g) = self.grid {
+            let name = match g.protocol {
+                proto::TCP => "TCP".to_owned(),
+                proto::UDP => "UDP".to_owned(),
+                p => format!("protocol {p}"),
+            };
+            write!(
+                f,
+                ": {name} has {} source-port intervals × {} destination-port intervals, one class per pair (the ports are cut at every range a rule or statement names; source-port cuts come from the rules with a `source_port_range`, usually stateless return rules): fewer distinct source-port ranges, or one range shared by those rules, bring it down",
+                g.source, g.destination
+            )
+        } else {
+            Ok(())
+        }
+    }
+}
+
 impl ServiceClasses {
     /// Builds the classes for a set of conditions, unless there would be
     /// more than `limit`: the count is predicted from the cut points before
     /// any map or representative is built, and returned as the error.
     ///
     /// # Errors
-    /// The number of classes, when it exceeds `limit`.
+    /// The number of classes, and the largest port grid, when it exceeds
+    /// `limit`.
     pub fn build<'a>(
         conds: impl IntoIterator<Item = &'a ServiceCond>,
         limit: usize,
-    ) -> Result<ServiceClasses, usize> {
+    ) -> Result<ServiceClasses, TooMany> {
         let mut explicit = [false; 256];
         for p in [proto::TCP, proto::UDP, proto::ICMP, proto::ICMPV6] {
             explicit[p as usize] = true;
@@ -264,15 +308,26 @@ impl ServiceClasses {
             b.len()
         };
         let mut count = 1usize;
+        let mut grid: Option<PortGrid> = None;
         for p in 0..=255u8 {
             let i = p as usize;
             if !explicit[i] {
                 continue;
             }
             count = count.saturating_add(if proto::has_ports(p) {
-                distinct(&mut sb[i])
-                    .saturating_mul(distinct(&mut db[i]))
-                    .saturating_add(1)
+                let (source, destination) = (distinct(&mut sb[i]), distinct(&mut db[i]));
+                if source > 1
+                    && grid.is_none_or(|g| {
+                        g.source.saturating_mul(g.destination) < source.saturating_mul(destination)
+                    })
+                {
+                    grid = Some(PortGrid {
+                        protocol: p,
+                        source,
+                        destination,
+                    });
+                }
+                source.saturating_mul(destination).saturating_add(1)
             } else if proto::is_icmp(p) {
                 distinct(&mut ib[i]).saturating_add(1)
             } else {
@@ -280,7 +335,7 @@ impl ServiceClasses {
             });
         }
         if count > limit {
-            return Err(count);
+            return Err(TooMany { count, grid });
         }
         let mut proto_group = [0u8; 256];
         let mut groups: Vec<Group> = Vec::new();

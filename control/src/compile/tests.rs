@@ -87,7 +87,9 @@ fn too_many_service_classes_is_an_error() {
         ..Config::default()
     };
     match Compiled::new(&scenario(), &cfg) {
-        Err(CompileError::TooManyServiceClasses { given, limit: 3 }) => assert!(given > 3),
+        Err(CompileError::TooManyServiceClasses {
+            given, limit: 3, ..
+        }) => assert!(given > 3),
         other => panic!("{other:?}"),
     }
 }
@@ -174,8 +176,15 @@ fn port_products_are_refused_from_the_count_before_any_class_is_built() {
     // the cut points alone.
     let s = port_product(32_768);
     match Compiled::new(&s, &Config::default()) {
-        Err(CompileError::TooManyServiceClasses { given, limit }) => {
+        Err(CompileError::TooManyServiceClasses { given, limit, why }) => {
             assert_eq!(limit, 1 << 20);
+            // The message says where the classes come from.
+            assert!(
+                why.starts_with(
+                    ": TCP has 65536 source-port intervals × 65536 destination-port intervals"
+                ),
+                "{why}"
+            );
             // Every port is a cut point on both sides: 65,536² TCP classes.
             assert_eq!(given, 65_536 * 65_536 + 1 + 4 + 2 + 2 + 1, "{given}");
         }
@@ -192,7 +201,9 @@ fn port_products_are_refused_from_the_count_before_any_class_is_built() {
         // port 443 adds two cuts), plus a fragment class; then UDP (port 53:
         // 3 intervals + fragment), ICMP, ICMPv6 (1 + fragment each) and the
         // "other protocols" class.
-        Err(CompileError::TooManyServiceClasses { given, limit: 1000 }) => {
+        Err(CompileError::TooManyServiceClasses {
+            given, limit: 1000, ..
+        }) => {
             assert_eq!(given, 129 * 131 + 1 + 4 + 2 + 2 + 1, "{given}");
         }
         other => panic!("{other:?}"),

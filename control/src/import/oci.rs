@@ -193,7 +193,10 @@ impl Inventory {
             "vcn" => objs(&mut self.vcns),
             "subnet" => objs(&mut self.subnets),
             "vnic" => objs(&mut self.vnics),
-            "privateip" => objs(&mut self.private_ips),
+            // `oci network ipv6 list` objects have a private IP's shape
+            // (`ip-address`, `vnic-id`): a VNIC's IPv6 addresses where no
+            // `vnic get` (with its `ipv6-addresses`) was exported.
+            "privateip" | "ipv6" => objs(&mut self.private_ips),
             "networksecuritygroup" => objs(&mut self.nsgs),
             "securitylist" => objs(&mut self.lists),
             "routetable" => objs(&mut self.tables),

@@ -249,8 +249,18 @@ fn expand_into(s: &Scenario, sel: &Selector, out: &mut Vec<IpAddr>) {
             s.vnics[i].attributes.iter().any(|sa| sa.attribute == *a)
         }),
         Selector::Service(l) => {
-            if let Some(c) = s.services[l.index()].cidrs.first() {
-                out.push(first_host(*c));
+            // The contract's address is the first host of the label's first
+            // CIDR. A label that also has CIDRs of the other family adds the
+            // first host of its first CIDR of that family, as `internet`
+            // adds an IPv6 address: otherwise an IPv6-only VNIC paired with
+            // a dual-stack label would give no pair at all.
+            let cidrs = &s.services[l.index()].cidrs;
+            if let Some(first) = cidrs.first() {
+                out.push(first_host(*first));
+                let v4 = matches!(first, IpNet::V4(_));
+                if let Some(other) = cidrs.iter().find(|c| matches!(c, IpNet::V4(_)) != v4) {
+                    out.push(first_host(*other));
+                }
             }
         }
         Selector::Internet => out.extend(internet_addresses(s)),

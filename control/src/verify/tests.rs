@@ -11,6 +11,8 @@ fn scenario() -> Scenario {
         r#"
 [services]
 "osn" = ["8.8.8.0/24", "134.70.0.0/17"]
+"dual" = ["134.71.0.0/17", "2603:c020::/32", "134.72.0.0/17", "2603:c030::/32"]
+"only6" = ["2603:c040::/32"]
 [[vcn]]
 name = "v"
 cidr_blocks = ["10.0.0.0/16", "fd00::/48"]
@@ -65,6 +67,10 @@ fn selectors_resolve_and_expand() {
     assert_eq!(e("10.0.1.0/24"), ips(&["10.0.1.10", "10.0.1.11"]));
     assert_eq!(e("192.0.2.0/24"), ips(&["192.0.2.1"]));
     assert_eq!(e("service:osn"), ips(&["8.8.8.1"]));
+    // A label with CIDRs of both families: the first of each family, so
+    // that an IPv6-only endpoint still gets a pair.
+    assert_eq!(e("service:dual"), ips(&["134.71.0.1", "2603:c020::1"]));
+    assert_eq!(e("service:only6"), ips(&["2603:c040::1"]));
     // `internet` avoids VCN and service CIDRs (8.8.8.8 is in `osn` here),
     // and has an IPv6 address because the VCN has an IPv6 CIDR.
     assert_eq!(e("internet"), ips(&["1.1.1.1", "2001:4860::8888"]));

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use zprsim_control::model::Scenario;
 
 use crate::capture::Records;
-use crate::capture::gunzip::{self, Stream};
+use crate::capture::decompress::{self, Codec, Stream};
 use crate::synth::{Allowed, SynthConfig, SynthStats, write_realistic_allowed};
 
 use super::{Input, Traffic};
@@ -42,6 +42,36 @@ fn is_stdin(p: &Path) -> bool {
     p.as_os_str() == "-"
 }
 
+/// Reads `r` to its end or to `most` bytes, whichever comes first, into
+/// one buffer allocated once: of `size` when it is known (a regular file),
+/// else of `most`, as address space only (its pages are touched as they
+/// are filled), given back down to what was read when that is under half.
+/// `read_to_end`'s doubling buffer took up to three times
+/// `--memory-limit` (the blocks it let go kept by the allocator) before a
+/// gzip bomb or an endless standard input was refused. Where the address
+/// space cannot be had at once, the buffer grows as it fills.
+fn read_capped(mut r: impl Read, size: Option<u64>, most: u64) -> std::io::Result<Vec<u8>> {
+    let most = usize::try_from(most).unwrap_or(usize::MAX);
+    let cap = size.map_or(most, |s| usize::try_from(s).unwrap_or(usize::MAX).min(most));
+    let mut buf = Vec::new();
+    // Refused (a strict overcommit policy): grown as it fills instead.
+    let _ = buf.try_reserve_exact(cap);
+    let mut chunk = vec![0u8; (64 << 10).min(most)];
+    while buf.len() < most {
+        let want = chunk.len().min(most - buf.len());
+        match r.read(&mut chunk[..want]) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if buf.capacity() / 2 > buf.len() {
+        buf.shrink_to_fit();
+    }
+    Ok(buf)
+}
+
 /// Reads `r` to its end, but at most `room` bytes: more is an error.
 fn read_bounded(
     name: &str,
@@ -50,11 +80,7 @@ fn read_bounded(
     room: u64,
     limit: u64,
 ) -> Result<Vec<u8>, LoadError> {
-    // A regular file's size is known: one allocation, not a doubling one.
-    let cap = size.map_or(0, |s| s.min(room).saturating_add(1));
-    let mut buf = Vec::with_capacity(usize::try_from(cap).unwrap_or(0));
-    r.take(room.saturating_add(1))
-        .read_to_end(&mut buf)
+    let buf = read_capped(r, size, room.saturating_add(1))
         .map_err(|e| LoadError::Capture(format!("{name}: {e}")))?;
     if buf.len() as u64 > room {
         return Err(LoadError::TooLarge(format!(
@@ -70,11 +96,14 @@ fn read_bounded(
 fn index(
     name: String,
     bytes: Vec<u8>,
-    gz: bool,
+    codec: Option<Codec>,
     warnings: &mut Vec<crate::warning::RunWarning>,
 ) -> Result<Input, LoadError> {
     let mut records = Records::from_slice(&bytes).map_err(|e| {
-        let e = if gz { gunzip::in_gzip(e) } else { e };
+        let e = match codec {
+            Some(c) => decompress::inside(c, e),
+            None => e,
+        };
         LoadError::Capture(format!("{name}: {e}"))
     })?;
     let mut link_types = Vec::new();
@@ -128,23 +157,24 @@ pub fn load_captures(paths: &[PathBuf], limit: u64) -> Result<Traffic, LoadError
         let room = limit.saturating_sub(used);
         let (bytes, cut) = if is_stdin(p) {
             let stdin: Stream = Box::new(std::io::stdin());
-            let (r, cut) = gunzip::gunzipped(stdin)
+            let (r, cut) = decompress::decompressed(stdin)
                 .map_err(|e| LoadError::Capture(format!("standard input: {e}")))?;
             (read_bounded("standard input", r, None, room, limit)?, cut)
         } else {
             let f = File::open(p).map_err(|e| LoadError::Capture(format!("{name}: {e}")))?;
             let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
-            // A gzip capture is held decompressed (its size is not known).
-            let (r, cut) = gunzip::gunzipped(Box::new(f))
+            // A compressed capture is held decompressed (its size is not known).
+            let (r, cut) = decompress::decompressed(Box::new(f))
                 .map_err(|e| LoadError::Capture(format!("{name}: {e}")))?;
             let size = if cut.is_some() { None } else { size };
             (read_bounded(&name, r, size, room, limit)?, cut)
         };
-        if cut.as_ref().is_some_and(gunzip::Cut::happened) {
-            warnings.push(gunzip::cut_warning(&name, bytes.len() as u64));
+        if let Some(c) = cut.as_ref().filter(|c| c.happened()) {
+            warnings.push(c.warning(&name, bytes.len() as u64));
         }
         used += bytes.len() as u64;
-        inputs.push(index(name, bytes, cut.is_some(), &mut warnings)?);
+        let codec = cut.as_ref().map(decompress::Cut::codec);
+        inputs.push(index(name, bytes, codec, &mut warnings)?);
     }
     Ok(Traffic { inputs, warnings })
 }
@@ -200,7 +230,7 @@ pub fn synthesize(
         write_realistic_allowed(s, cfg, allowed, Vec::with_capacity(cfg.packets * 96 + 24))
             .map_err(|e| LoadError::Capture(format!("synthetic traffic: {e}")))?;
     let mut warnings = Vec::new();
-    let input = index("synthetic".into(), bytes, false, &mut warnings)?;
+    let input = index("synthetic".into(), bytes, None, &mut warnings)?;
     Ok((
         Traffic {
             inputs: vec![input],
@@ -208,4 +238,32 @@ pub fn synthesize(
         },
         stats,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stream of unknown size (gzip, standard input) is held in a
+    /// buffer with room for the bound and no more when it goes past it (a
+    /// gzip bomb), and for little more than what it holds when it ends
+    /// before.
+    #[test]
+    fn a_stream_of_unknown_size_is_held_within_the_bound() {
+        let most = 5_000_001;
+        let over = read_capped(std::io::repeat(0), None, most).unwrap();
+        assert_eq!(over.len(), 5_000_001);
+        assert!(over.capacity() <= 5_000_001, "{}", over.capacity());
+        let under = read_capped(&vec![7u8; 1_000_000][..], None, most).unwrap();
+        assert_eq!(under.len(), 1_000_000);
+        assert!(under.iter().all(|b| *b == 7));
+        assert!(under.capacity() <= 2_000_000, "{}", under.capacity());
+        let known = read_capped(&vec![7u8; 3_000_000][..], Some(3_000_000), most).unwrap();
+        assert_eq!((known.len(), known.capacity()), (3_000_000, 3_000_000));
+        assert!(
+            read_capped(std::io::empty(), None, most)
+                .unwrap()
+                .is_empty()
+        );
+    }
 }

@@ -43,7 +43,7 @@ use std::sync::Arc;
 use super::{
     BT_EPB, BT_PB, BT_SHB, BT_SPB, BYTE_ORDER_MAGIC, CaptureError, CaptureWarning, Endian,
     FormatError, Kind, LengthOrder, MAX_BLOCK_LEN, MAX_CAPLEN, MAX_FIRST_SHB_LEN, NS_PER_S,
-    NgBlock, NgState, PcapHeader, Record, Stop, detect,
+    NgBlock, NgState, PcapHeader, Record, Stop, detect, file_header_at, may_be_file_header,
 };
 
 /// Bytes read per refill.
@@ -432,6 +432,20 @@ impl<R: Read> RecordStream<R> {
 
     fn next_pcap(&mut self, h: PcapHeader) -> Result<Option<Found>, CaptureError> {
         let hl = h.record_header_len;
+        // Captures one after the other: the next one's header is skipped.
+        loop {
+            let head = self.fill(4)?;
+            let first = Endian::Little.u32(&self.buf[self.lo..self.hi], 0);
+            if head < 4 || !first.is_some_and(may_be_file_header) {
+                break;
+            }
+            self.fill(24)?;
+            match file_header_at(&h, &self.buf[self.lo..self.hi], self.base) {
+                Some(Ok(n)) => self.consume(n),
+                Some(Err(e)) => return Err(e),
+                None => break,
+            }
+        }
         let avail = self.fill(hl)?;
         if avail == 0 {
             return Ok(None);
@@ -676,6 +690,10 @@ fn walk_pcap<const BIG: bool, const LENGTHS: u8>(
             break;
         };
         let w = |i: usize| word([head[i], head[i + 1], head[i + 2], head[i + 3]]);
+        if may_be_file_header(w(0)) {
+            // Perhaps the next capture's header: `next_ref` decides.
+            break;
+        }
         let (a, b) = (w(8), w(12));
         let swap = match LENGTHS {
             0 => false,

@@ -24,7 +24,7 @@ use serde::Serialize;
 
 pub use groups::Group;
 pub use names::{ids_compared, rule_content};
-pub use report::{FlowCounts, PacketCounts, Report, Side, SideFlow};
+pub use report::{FlowCounts, PacketCounts, Report, Side, SideFlow, eviction_warning};
 pub use sink::{Classified, DiffSink, FlowsOut};
 
 /// The class of a flow.

@@ -61,6 +61,9 @@ pub struct Side {
     pub dropped_by_stage: StageCounts,
     /// Packets an audit attribute would have denied.
     pub zpr_audit_would_drop: u64,
+    /// Live connections this scenario's tracking evicted to stay within
+    /// `--max-connections` (the oldest first); see [`eviction_warning`].
+    pub connections_evicted: u64,
 }
 
 impl Side {
@@ -73,8 +76,33 @@ impl Side {
             bytes: k.bytes,
             dropped_by_stage: StageCounts::of(k),
             zpr_audit_would_drop: k.zpr_audit_would_drop,
+            connections_evicted: k.connections_evicted,
         }
     }
+}
+
+/// The warning for a compared pass whose connection tracking evicted live
+/// connections (`max` is `--max-connections`). Each scenario tracks only
+/// what it allowed, so the two evict different connections: a reply
+/// whose connection one of them evicted is judged there as a first
+/// packet, and its flow can change class because of the bound, not the
+/// change (a reply only tracking admits is then "newly allowed" or "would
+/// break" with no rule behind it).
+#[must_use]
+pub fn eviction_warning(
+    before: &Side,
+    after: &Side,
+    max: usize,
+) -> Option<crate::warning::RunWarning> {
+    let (b, a) = (before.connections_evicted, after.connections_evicted);
+    (b > 0 || a > 0).then(|| {
+        crate::warning::RunWarning::new(
+            crate::warning::RunWarningCode::ConnectionsEvicted,
+            format!(
+                "connection tracking evicted {b} connection(s) of BEFORE and {a} of AFTER to stay within `--max-connections {max}`: a reply of an evicted connection is judged as a first packet, so a flow may change class because of the bound rather than the change; raise `--max-connections`"
+            ),
+        )
+    })
 }
 
 /// The `--report` of `diff` on captures.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::capture::{CaptureFormat, Record, RecordRef, RecordStream, gunzip};
+use crate::capture::{CaptureFormat, Record, RecordRef, RecordStream, decompress};
 use crate::warning::{RunWarning, RunWarningCode};
 
 pub use crate::capture::RecordSpan;
@@ -116,7 +116,7 @@ pub struct CaptureFiles {
     /// Size of each regular file when it was opened.
     sizes: Vec<Option<u64>>,
     /// Of each gzip input: whether its stream ended early.
-    cuts: Vec<Option<gunzip::Cut>>,
+    cuts: Vec<Option<decompress::Cut>>,
     /// Some input read as a stream (standard input, a pipe, gzip) is
     /// pcapng, whose link types are known only up to its first packet.
     ng_stream: bool,
@@ -150,7 +150,7 @@ pub fn is_stdin(path: &Path) -> bool {
 
 /// The records of `path` (a capture, or gzip of one: read as the capture
 /// it holds), with, for gzip, what says whether its stream ended early.
-fn open_stream(path: &Path) -> Result<(RecordStream<Reader>, Option<gunzip::Cut>), String> {
+fn open_stream(path: &Path) -> Result<(RecordStream<Reader>, Option<decompress::Cut>), String> {
     let name = crate::output::shown(path);
     // A stream whose head was looked at (flow logs or a capture?) gets it
     // back from `sniff`, in front of the rest.
@@ -161,7 +161,7 @@ fn open_stream(path: &Path) -> Result<(RecordStream<Reader>, Option<gunzip::Cut>
             format!("{name}: {e}")
         }
     })?;
-    gunzip::records(reader).map_err(|e| format!("{name}: {e}"))
+    decompress::records(reader).map_err(|e| format!("{name}: {e}"))
 }
 
 impl CaptureFiles {
@@ -435,13 +435,13 @@ impl CaptureFiles {
         for w in s.warnings() {
             self.warnings.push(w.run_warning(name));
         }
-        if self
+        if let Some(cut) = self
             .cuts
             .get(i)
             .and_then(Option::as_ref)
-            .is_some_and(gunzip::Cut::happened)
+            .filter(|c| c.happened())
         {
-            self.warnings.push(gunzip::cut_warning(name, s.offset()));
+            self.warnings.push(cut.warning(name, s.offset()));
         }
         let end = s.offset();
         if check_size

@@ -29,6 +29,18 @@ pub enum Kind {
 }
 
 fn text_kind(bytes: &[u8]) -> Kind {
+    // UTF-16 with its byte order mark (Windows PowerShell 5's `>`): its
+    // ASCII characters are what decide.
+    if let Some(be) = crate::input::utf16_order(bytes) {
+        let ascii: Vec<u8> = bytes[2..]
+            .chunks_exact(2)
+            .map(|c| match (be, c) {
+                (false, [a, 0]) | (true, [0, a]) => *a,
+                _ => b'?',
+            })
+            .collect();
+        return text_kind(&ascii);
+    }
     let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match b.iter().find(|c| !c.is_ascii_whitespace()) {
         Some(b'{' | b'[') => Kind::FlowLog,
@@ -108,5 +120,13 @@ mod tests {
         let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         assert_eq!(kind(&gz.finish().unwrap_or_default()), Kind::Blank);
         assert_eq!(kind(b"\n x"), Kind::Capture);
+    }
+
+    #[test]
+    fn utf16_json_is_flow_logs_and_utf16_blanks_are_blank() {
+        assert_eq!(kind(b"\xFF\xFE[\x00\r\x00"), Kind::FlowLog);
+        assert_eq!(kind(b"\xFE\xFF\x00 \x00{"), Kind::FlowLog);
+        assert_eq!(kind(b"\xFF\xFE \x00\n\x00"), Kind::Blank);
+        assert_eq!(kind(b"\xFF\xFEx\x00"), Kind::Capture);
     }
 }

@@ -27,7 +27,7 @@ use super::detect::GZIP_MAGIC;
 use super::fast;
 use super::record::{Entry, EntryId, LogRecord, RecordError, parse_entry};
 use super::spill::FlowLogSpool;
-use crate::capture::gunzip::gzip_ends_early;
+use crate::capture::decompress::gzip_ends_early;
 use crate::warning::{RunWarning, RunWarningCode};
 
 /// Data records read at most by default when they are spilled
@@ -255,7 +255,7 @@ impl Ctx<'_> {
     fn ends_early(&self, out: &mut ReadOutcome, lines: u64, e: &std::io::Error) {
         out.problems.push(
             RunWarning::new(
-                RunWarningCode::GzipEndsEarly,
+                RunWarningCode::CompressedEndsEarly,
                 format!(
                     "{}:{}: the gzip stream ends early ({e}): the {lines} line(s) before it are read",
                     self.name,
@@ -471,6 +471,16 @@ fn read_with(cx: &Ctx<'_>, input: impl Read, out: &mut ReadOutcome) -> Result<()
             ..*cx
         };
         read_plain(&cx, BufReader::new(MultiGzDecoder::new(r)), out)
+    } else if let Some(be) = crate::input::utf16_order(head) {
+        // Windows PowerShell 5's `>` writes UTF-16: read as UTF-8, line
+        // for line (its size in bytes is no longer the text's).
+        r.consume(2);
+        let cx = Ctx { size: None, ..*cx };
+        read_plain(
+            &cx,
+            BufReader::new(crate::input::Utf16Reader::new(r, be)),
+            out,
+        )
     } else {
         read_plain(cx, r, out)
     }

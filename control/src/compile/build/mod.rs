@@ -562,10 +562,11 @@ impl<'a> Builder<'a> {
                 .map(|(_, st)| ServiceCond::Stmt(st.statement.conditions())),
         );
         let services =
-            ServiceClasses::build(conds.iter(), cfg.max_service_classes).map_err(|given| {
+            ServiceClasses::build(conds.iter(), cfg.max_service_classes).map_err(|e| {
                 CompileError::TooManyServiceClasses {
-                    given,
+                    given: e.count,
                     limit: cfg.max_service_classes,
+                    why: e.to_string(),
                 }
             })?;
 

@@ -3,17 +3,26 @@
 use serde::Serialize;
 use zprsim_control::load::Warning;
 
-use crate::diff::{FlowCounts, PacketCounts, Side};
+use crate::diff::{FlowCounts, PacketCounts};
+use crate::drop_reason::StageCounts;
 use crate::flowlog::judge::{Agreement, FlowLogJudgement};
+use crate::judge::Totals;
 use crate::warning::RunWarning;
 
-/// One scenario's side: its counts as in the capture diff's report, then
-/// the flow log's own.
+/// One scenario's side: counts as in the capture diff's report (less its
+/// `connections_evicted`), then the flow log's own.
 #[derive(Debug, Serialize)]
 pub struct SideOut {
-    /// The counts a capture diff's side has.
-    #[serde(flatten)]
-    pub side: Side,
+    /// The scenario's file, as given.
+    pub scenario: String,
+    /// Packets allowed and dropped.
+    pub packets: Totals,
+    /// Their bytes.
+    pub bytes: Totals,
+    /// Drops by stage.
+    pub dropped_by_stage: StageCounts,
+    /// Packets an audit attribute would have denied.
+    pub zpr_audit_would_drop: u64,
     /// Records judged.
     pub judged: u64,
     /// Records not placed at a VNIC of the scenario.
@@ -28,8 +37,13 @@ impl SideOut {
     /// is freed once their verdicts are taken).
     #[must_use]
     pub fn of(scenario: String, j: &FlowLogJudgement, judged: u64) -> SideOut {
+        let k = &j.counters;
         SideOut {
-            side: Side::of(scenario, &j.counters),
+            scenario,
+            packets: k.packets,
+            bytes: k.bytes,
+            dropped_by_stage: StageCounts::of(k),
+            zpr_audit_would_drop: k.zpr_audit_would_drop,
             judged,
             unplaced: j.unplaced.records,
             agreement: j.agreement,

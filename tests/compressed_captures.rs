@@ -1,10 +1,12 @@
-//! gzip-compressed captures (`tcpdump -G 3600 -z gzip` rotations,
-//! `.pcap.gz` downloads) are read as the capture they hold, by `replay`,
-//! `diff`, `explain --capture` and `bench --capture`, from a file, a
-//! directory or standard input: every output equals the plain capture's.
-//! Before, each was refused ("gzip-compressed data ... decompress it
-//! first"). A gzip stream cut short is a warning, as a cut plain file is;
-//! gzip of something else is named as such.
+//! gzip- and zstd-compressed captures (`tcpdump -G 3600 -z gzip` or `-z
+//! zstd` rotations, `.pcap.gz` and `.pcap.zst` downloads) are read as the
+//! capture they hold, by `replay`, `diff`, `explain --capture` and `bench
+//! --capture`, from a file, a directory or standard input: every output
+//! equals the plain capture's. Before, each was refused ("gzip-compressed
+//! data ... decompress it first"; zstd until the eleventh session). A
+//! stream cut short is a warning, as a cut plain file is; compressed
+//! data of something else is named as such; a zstd frame that asks for
+//! more than zstd's default window bound is refused.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -22,14 +24,24 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn gz(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn gz(bytes: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     e.write_all(bytes).unwrap();
     e.finish().unwrap()
 }
 
+fn zst(bytes: &[u8]) -> Vec<u8> {
+    zstd::stream::encode_all(bytes, 3).unwrap()
+}
+
+/// Compresses a capture's bytes.
+type Compress = fn(&[u8]) -> Vec<u8>;
+
+/// The codecs: name, file suffix, compress.
+const CODECS: [(&str, &str, Compress); 2] = [("gzip", "gz", gz), ("zstd", "zst", zst)];
+
 /// The demo's records `from..to` (0-based) as a pcap of their own.
-fn part(demo: &[u8], from: usize, to: usize) -> Vec<u8> {
+pub(crate) fn part(demo: &[u8], from: usize, to: usize) -> Vec<u8> {
     let mut rs = RecordStream::new(demo).unwrap();
     let mut w = PcapOut::create(Vec::new(), OutFormat::Pcap { linktype: 1 }).unwrap();
     let mut i = 0;
@@ -45,7 +57,11 @@ fn part(demo: &[u8], from: usize, to: usize) -> Vec<u8> {
 
 /// `replay` of `inputs`: the report less its names and times, the allowed
 /// packets' bytes, the exit code, stderr.
-fn replay(dir: &Path, inputs: &[&str], extra: &[&str]) -> (Value, Vec<u8>, Option<i32>, String) {
+pub(crate) fn replay(
+    dir: &Path,
+    inputs: &[&str],
+    extra: &[&str],
+) -> (Value, Vec<u8>, Option<i32>, String) {
     replay_with(OKE, dir, inputs, extra)
 }
 
@@ -91,24 +107,30 @@ fn replay_with(
 }
 
 #[test]
-fn replay_reads_gzip_captures_as_the_captures_they_hold() {
+fn replay_reads_compressed_captures_as_the_captures_they_hold() {
+    for (codec, ext, gz) in CODECS {
+        reads_as_plain(codec, ext, gz);
+    }
+}
+
+fn reads_as_plain(codec: &str, ext: &str, gz: Compress) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let demo = std::fs::read(root().join(DEMO)).unwrap();
     let plain = replay(d, &[DEMO], &[]);
     assert_eq!(plain.2, Some(0), "{}", plain.3);
-    let whole = d.join("demo.pcap.gz");
+    let whole = d.join(format!("demo.pcap.{ext}"));
     std::fs::write(&whole, gz(&demo)).unwrap();
     let w = whole.to_str().unwrap();
     for workers in ["1", "2"] {
         let plain = replay(d, &[DEMO], &["--workers", workers]);
         let got = replay(d, &[w], &["--workers", workers]);
         assert_eq!(got.2, Some(0), "{}", got.3);
-        assert_eq!(got.0, plain.0, "{workers} worker(s)");
+        assert_eq!(got.0, plain.0, "{codec}, {workers} worker(s)");
         assert!(
             got.1 == plain.1,
             "allowed packets differ: {}",
-            "{workers} worker(s)"
+            "{codec}, {workers} worker(s)"
         );
         assert!(!got.3.contains("warning"), "{}", got.3);
     }
@@ -121,28 +143,29 @@ fn replay_reads_gzip_captures_as_the_captures_they_hold() {
         part(&demo, 60, 120),
         part(&demo, 120, 999),
     );
-    std::fs::write(rot.join("cap-1.pcap.gz"), gz(&a)).unwrap();
+    std::fs::write(rot.join(format!("cap-1.pcap.{ext}")), gz(&a)).unwrap();
     std::fs::write(rot.join("cap-2.pcap"), &b).unwrap();
-    std::fs::write(rot.join("cap-3.pcap.gz"), gz(&c)).unwrap();
+    std::fs::write(rot.join(format!("cap-3.pcap.{ext}")), gz(&c)).unwrap();
     let got = replay(d, &[rot.to_str().unwrap()], &[]);
     assert_eq!(got.2, Some(0), "{}", got.3);
-    assert_eq!(got.0, plain.0, "rotated directory");
+    assert_eq!(got.0, plain.0, "{codec}: rotated directory");
     assert!(
         got.1 == plain.1,
         "rotated directory: allowed packets differ"
     );
     // (`cat x.gz y.gz` is the gzip of the two contents one after the
-    // other: here the demo's bytes cut in three, anywhere.)
+    // other, and `cat x.zst y.zst` two zstd frames: here the demo's bytes
+    // cut in three, anywhere.)
     let mut members = gz(&demo[..1000]);
     members.extend(gz(&demo[1000..5001]));
     members.extend(gz(&demo[5001..]));
-    let multi = d.join("multi.pcap.gz");
+    let multi = d.join(format!("multi.pcap.{ext}"));
     std::fs::write(&multi, &members).unwrap();
     let got = replay(d, &[multi.to_str().unwrap()], &[]);
-    assert_eq!(got.0, plain.0, "multi-member gzip");
+    assert_eq!(got.0, plain.0, "{codec}: several members or frames");
     assert!(
         got.1 == plain.1,
-        "multi-member gzip: allowed packets differ"
+        "{codec}: several members or frames: allowed packets differ"
     );
     // Standard input.
     let o = assert_cmd::Command::cargo_bin("zprsim")
@@ -166,40 +189,80 @@ fn replay_reads_gzip_captures_as_the_captures_they_hold() {
         String::from_utf8_lossy(&o.stderr)
     );
     let s: Value = serde_json::from_slice(&std::fs::read(d.join("s.json")).unwrap()).unwrap();
-    assert_eq!(s["packets"], plain.0["packets"]);
+    assert_eq!(s["packets"], plain.0["packets"], "{codec}: standard input");
 }
 
 #[test]
-fn a_cut_gzip_capture_is_a_warning_and_gzip_of_text_is_named() {
+fn a_cut_compressed_capture_is_a_warning_and_compressed_text_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let demo = std::fs::read(root().join(DEMO)).unwrap();
-    let z = gz(&demo);
-    let cut = d.join("cut.pcap.gz");
-    std::fs::write(&cut, &z[..z.len() / 2]).unwrap();
-    let (v, _, code, err) = replay(d, &[cut.to_str().unwrap()], &[]);
-    assert_eq!(code, Some(0), "{err}");
-    let n = v["packets"]["total"].as_u64().unwrap();
-    assert!(n > 0 && n < 188, "{n}");
-    assert!(
-        err.contains("cut.pcap.gz: the gzip stream ends early"),
-        "{err}"
-    );
-    assert!(
-        v["warnings"].as_array().unwrap().iter().any(|w| w
-            .as_str()
-            .is_some_and(|w| w.contains("gzip stream ends early"))),
-        "{v}"
-    );
-    let text = d.join("notes.gz");
-    std::fs::write(&text, gz(b"not a capture\n")).unwrap();
-    let o = run_in(root(), ["replay", OKE, text.to_str().unwrap(), "--quiet"]);
-    assert_eq!(o.status.code(), Some(2));
+    for (codec, ext, gz) in CODECS {
+        let z = gz(&demo);
+        let cut = d.join(format!("cut.pcap.{ext}"));
+        // Cut inside the stream (inside its second member or frame: a zstd
+        // block gives nothing until it is whole), and whole with junk after
+        // it (a file rotated while another write began).
+        let mut two = gz(&demo[..6000]);
+        let second = gz(&demo[6000..]);
+        two.extend_from_slice(&second[..second.len() / 2]);
+        let mut junk = z.clone();
+        junk.extend_from_slice(b"\x00\x01junk after the last member or frame");
+        for bytes in [&two[..], &junk[..]] {
+            std::fs::write(&cut, bytes).unwrap();
+            let (v, _, code, err) = replay(d, &[cut.to_str().unwrap()], &[]);
+            assert_eq!(code, Some(0), "{codec}: {err}");
+            let n = v["packets"]["total"].as_u64().unwrap();
+            assert!(n > 0 && n <= 188, "{codec}: {n}");
+            let says = format!("cut.pcap.{ext}: the {codec} stream ends early");
+            assert!(err.contains(&says), "{err}");
+            assert!(
+                v["warnings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|w| w.as_str().is_some_and(|w| w.contains(&says))),
+                "{v}"
+            );
+        }
+        // Cut before the capture's header is whole: named so, not "holds
+        // no capture".
+        std::fs::write(&cut, &z[..z.len().min(12)]).unwrap();
+        let o = run_in(root(), ["replay", OKE, cut.to_str().unwrap(), "--quiet"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&format!(
+                "the {codec} stream ends early, before the header of the capture it holds is whole"
+            )),
+            "{err}"
+        );
+        let text = d.join(format!("notes.{ext}"));
+        std::fs::write(&text, gz(b"not a capture\n")).unwrap();
+        let o = run_in(root(), ["replay", OKE, text.to_str().unwrap(), "--quiet"]);
+        assert_eq!(o.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(&format!(
+                "{codec}-compressed data that holds neither a pcap nor a pcapng file"
+            )),
+            "{err}"
+        );
+    }
+    // A zstd frame whose window is larger than zstd's default bound (2^27
+    // bytes; `zstd --long=28` writes such frames) is refused before the
+    // window is allocated, naming zstd.
+    let mut e = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+    e.window_log(28).unwrap();
+    e.long_distance_matching(true).unwrap();
+    e.include_contentsize(false).unwrap();
+    e.write_all(&demo).unwrap();
+    let long = d.join("long.pcap.zst");
+    std::fs::write(&long, e.finish().unwrap()).unwrap();
+    let o = run_in(root(), ["replay", OKE, long.to_str().unwrap(), "--quiet"]);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("gzip-compressed data that holds neither a pcap nor a pcapng file"),
-        "{err}"
-    );
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("long.pcap.zst: zstd: "), "{err}");
     // xz and the others are still refused with the command to use.
     let xz = d.join("c.pcap.xz");
     std::fs::write(&xz, b"\xfd7zXZ\x00\x00\x04rest").unwrap();
@@ -208,7 +271,7 @@ fn a_cut_gzip_capture_is_a_warning_and_gzip_of_text_is_named() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("xzcat"));
 }
 
-fn json_of(args: &[&str]) -> Value {
+pub(crate) fn json_of(args: &[&str]) -> Value {
     let o = run_in(root(), args);
     assert!(
         o.status.success(),
@@ -219,11 +282,17 @@ fn json_of(args: &[&str]) -> Value {
 }
 
 #[test]
-fn explain_bench_and_diff_read_gzip_captures() {
+fn explain_bench_and_diff_read_compressed_captures() {
+    for (_, ext, gz) in CODECS {
+        explain_bench_and_diff_read(ext, gz);
+    }
+}
+
+fn explain_bench_and_diff_read(ext: &str, gz: Compress) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let demo = std::fs::read(root().join(DEMO)).unwrap();
-    let g: PathBuf = d.join("demo.pcap.gz");
+    let g: PathBuf = d.join(format!("demo.pcap.{ext}"));
     std::fs::write(&g, gz(&demo)).unwrap();
     let g = g.to_str().unwrap();
     for n in ["2", "158", "160"] {
@@ -268,15 +337,15 @@ fn explain_bench_and_diff_read_gzip_captures() {
 
 /// Every capture of `pcaps/` (pcapng with two link types, IPv6 with
 /// extension headers and fragments, SLL, raw IP, VLAN, a file cut inside a
-/// record, corrupt records, nanosecond big-endian) replays gzip-compressed
-/// as it does plain: report, warnings and allowed packets, against the
-/// OKE example and the scenario the fixtures are written for. The pcapng
+/// record, corrupt records, nanosecond big-endian) replays compressed as
+/// it does plain: report, warnings and allowed packets, gzip against the
+/// OKE example and zstd against the scenario the fixtures are written for. The pcapng
 /// with an interface described after its first packet is the case a
 /// stream (gzip, standard input) knew its link types only in part for:
 /// its `--allowed` was a pcap that refused the second interface's records
 /// (exit 2); streams of pcapng now write pcapng.
 #[test]
-fn every_fixture_replays_gzip_compressed_as_plain() {
+fn every_fixture_replays_compressed_as_plain() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let mut n = 0;
@@ -286,18 +355,21 @@ fn every_fixture_replays_gzip_compressed_as_plain() {
         if !(name.ends_with(".pcap") || name.ends_with(".pcapng")) {
             continue;
         }
-        let z = d.join(format!("{name}.gz"));
-        std::fs::write(&z, gz(&std::fs::read(&p).unwrap())).unwrap();
-        for scenario in [OKE, "tests/cases/scenarios/security.toml"] {
+        for (scenario, (codec, ext, gz)) in [OKE, "tests/cases/scenarios/security.toml"]
+            .into_iter()
+            .zip(CODECS)
+        {
+            let z = d.join(format!("{name}.{ext}"));
+            std::fs::write(&z, gz(&std::fs::read(&p).unwrap())).unwrap();
             let plain = replay_with(scenario, d, &[p.to_str().unwrap()], &[]);
             let got = replay_with(scenario, d, &[z.to_str().unwrap()], &[]);
             // The report (warnings and error included) with the file's
             // name left out.
             let shown =
                 |v: &Value, file: &Path| v.to_string().replace(&file.display().to_string(), "F");
-            assert_eq!(got.2, plain.2, "{name}: {}", got.3);
-            assert_eq!(shown(&got.0, &z), shown(&plain.0, &p), "{name}");
-            assert!(got.1 == plain.1, "{name}: allowed packets differ");
+            assert_eq!(got.2, plain.2, "{name}, {codec}: {}", got.3);
+            assert_eq!(shown(&got.0, &z), shown(&plain.0, &p), "{name}, {codec}");
+            assert!(got.1 == plain.1, "{name}, {codec}: allowed packets differ");
             n += 1;
         }
     }

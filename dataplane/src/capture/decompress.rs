@@ -1,0 +1,257 @@
+//! Compressed captures, read as the capture they hold: the files of
+//! `tcpdump -G 3600 -z gzip` or `-z zstd` (rotated and compressed as they
+//! close) and `.pcap.gz` / `.pcap.zst` downloads, as Wireshark and tshark
+//! read them (gzip, and zstd since Wireshark 4.2). Decompressed as a
+//! stream, never whole, so memory does not grow with the file (a zstd
+//! frame may ask for a window of at most 2^27 bytes, zstd's own default
+//! bound; a larger one is refused before it is allocated); byte offsets in
+//! messages are offsets in the decompressed capture. A compressed input
+//! that holds no capture is named as such. xz and bzip2 are still refused
+//! with the command that decompresses them
+//! ([`super::FormatError::Compressed`]).
+
+use std::io::{self, Cursor, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use flate2::read::MultiGzDecoder;
+
+use super::{CaptureError, FormatError, RecordStream};
+use crate::flowlog::detect::GZIP_MAGIC;
+
+pub use crate::sniff::Stream;
+
+/// zstd's frame magic (RFC 8878 §3.1.1, little-endian 0xFD2FB528).
+pub const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// The largest zstd window accepted, as a power of two: zstd's default
+/// decoder bound (128 MiB), what `zstd -d` accepts without `--long`.
+const ZSTD_WINDOW_LOG_MAX: u32 = 27;
+
+/// A compression a capture is read through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    /// gzip (RFC 1952), one member or several.
+    Gzip,
+    /// Zstandard (RFC 8878), one frame or several.
+    Zstd,
+}
+
+impl Codec {
+    /// The codec whose magic `head` starts with.
+    #[must_use]
+    pub fn of(head: &[u8]) -> Option<Codec> {
+        if head.starts_with(&GZIP_MAGIC) {
+            Some(Codec::Gzip)
+        } else if head.starts_with(&ZSTD_MAGIC) {
+            Some(Codec::Zstd)
+        } else {
+            None
+        }
+    }
+
+    /// Its name in messages: `gzip`, `zstd`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::Gzip => "gzip",
+            Codec::Zstd => "zstd",
+        }
+    }
+
+    /// The command that decompresses it to standard output: `zcat`,
+    /// `zstdcat`.
+    #[must_use]
+    pub fn cat(self) -> &'static str {
+        match self {
+            Codec::Gzip => "zcat",
+            Codec::Zstd => "zstdcat",
+        }
+    }
+
+    /// Whether a read error of this codec's decoder is the stream ending
+    /// early rather than corrupt data.
+    fn ends_early(self, e: &io::Error) -> bool {
+        match self {
+            Codec::Gzip => gzip_ends_early(e),
+            // Cut inside a frame: the decoder runs out of input. Bytes after
+            // a whole frame that are no frame (trailing junk) are refused
+            // as the next frame's header ("Unknown frame descriptor").
+            Codec::Zstd => {
+                e.kind() == io::ErrorKind::UnexpectedEof
+                    || e.to_string() == "Unknown frame descriptor"
+            }
+        }
+    }
+}
+
+/// Whether a read error of a gzip stream is the stream ending early: cut
+/// inside a member (`UnexpectedEof`), or bytes after a whole member that
+/// are no gzip member (trailing junk: the decoder then reads them as the
+/// next member's header and refuses it; flate2 tells that refusal only by
+/// its message).
+#[must_use]
+pub fn gzip_ends_early(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::UnexpectedEof
+        || (e.kind() == io::ErrorKind::InvalidInput && e.to_string() == "invalid gzip header")
+}
+
+/// Says whether a compressed capture's stream ended early (a file cut, or
+/// rotated and not yet finished): the reader then sees the end of the
+/// capture there, as it does where a plain file is cut, and the run
+/// warns.
+#[derive(Debug, Clone)]
+pub struct Cut {
+    flag: Arc<AtomicBool>,
+    codec: Codec,
+}
+
+impl Cut {
+    /// The stream ended early.
+    #[must_use]
+    pub fn happened(&self) -> bool {
+        self.flag.load(Ordering::Relaxed)
+    }
+
+    /// The compression of the stream.
+    #[must_use]
+    pub fn codec(&self) -> Codec {
+        self.codec
+    }
+
+    /// The warning for capture `name`, whose stream ended early at byte
+    /// `at` of the capture it holds.
+    #[must_use]
+    pub fn warning(&self, name: &str, at: u64) -> crate::warning::RunWarning {
+        crate::warning::RunWarning::new(
+            crate::warning::RunWarningCode::CompressedEndsEarly,
+            format!(
+                "{name}: the {} stream ends early, at byte {at} of the capture it holds (the file is cut, or was still being written): the records before were read",
+                self.codec.name()
+            ),
+        )
+        .file(name)
+        .offset(at)
+    }
+}
+
+/// A decoder whose early end is the end of its output, noted in [`Cut`];
+/// its other errors name the codec.
+struct EndsEarly<R> {
+    inner: R,
+    cut: Cut,
+}
+
+impl<R: Read> Read for EndsEarly<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.inner.read(buf) {
+            Err(e) if self.cut.codec.ends_early(&e) => {
+                self.cut.flag.store(true, Ordering::Relaxed);
+                Ok(0)
+            }
+            r => r,
+        }
+    }
+}
+
+/// `r` decompressed when it starts with the magic of a [`Codec`], else `r`
+/// as it is; with, when compressed, what says whether its stream ended
+/// early. Reads (and gives back) its first four bytes.
+///
+/// # Errors
+/// Those of reading the first bytes, or of setting up the zstd decoder.
+pub fn decompressed(mut r: Stream) -> io::Result<(Stream, Option<Cut>)> {
+    let mut head = [0u8; 4];
+    let mut n = 0;
+    while n < head.len() {
+        match r.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let back: Stream = Box::new(Cursor::new(head[..n].to_vec()).chain(r));
+    let Some(codec) = Codec::of(&head[..n]) else {
+        return Ok((back, None));
+    };
+    let cut = Cut {
+        flag: Arc::default(),
+        codec,
+    };
+    let inner: Stream = match codec {
+        Codec::Gzip => Box::new(MultiGzDecoder::new(back)),
+        Codec::Zstd => {
+            let mut d = zstd::stream::read::Decoder::new(back)?;
+            d.window_log_max(ZSTD_WINDOW_LOG_MAX)?;
+            Box::new(d)
+        }
+    };
+    let r = EndsEarly {
+        inner,
+        cut: cut.clone(),
+    };
+    Ok((Box::new(r), Some(cut)))
+}
+
+/// The records of `r`, a capture or a compressed one; when compressed,
+/// with what says whether its stream ended early.
+///
+/// # Errors
+/// As [`RecordStream::new`]; compressed data that does not hold a capture
+/// is [`FormatError::CompressedNotCapture`], and one that ends early,
+/// before the capture's header is whole,
+/// [`FormatError::CompressedEndsEarly`].
+pub fn records(r: Stream) -> Result<(RecordStream<Stream>, Option<Cut>), CaptureError> {
+    let (r, cut) = decompressed(r)?;
+    match RecordStream::new(r) {
+        Ok(s) => Ok((s, cut)),
+        Err(e) => Err(match &cut {
+            Some(c) if c.happened() && matches!(e, CaptureError::Format { .. }) => {
+                CaptureError::Format {
+                    offset: 0,
+                    kind: FormatError::CompressedEndsEarly {
+                        format: c.codec().name(),
+                    },
+                }
+            }
+            Some(c) => inside(c.codec(), e),
+            None => e,
+        }),
+    }
+}
+
+/// An error of reading the start of the capture a compressed file holds,
+/// told as such: content that is no capture is
+/// [`FormatError::CompressedNotCapture`], compressed content
+/// [`FormatError::CompressedTwice`], a read error names the codec.
+#[must_use]
+pub fn inside(codec: Codec, e: CaptureError) -> CaptureError {
+    match e {
+        CaptureError::Format {
+            offset,
+            kind: FormatError::Compressed { format, cat },
+        } => CaptureError::Format {
+            offset,
+            kind: FormatError::CompressedTwice {
+                outer: codec.name(),
+                outer_cat: codec.cat(),
+                format,
+                cat,
+            },
+        },
+        CaptureError::Format {
+            offset,
+            kind: FormatError::NotCapture | FormatError::Empty,
+        } => CaptureError::Format {
+            offset,
+            kind: FormatError::CompressedNotCapture {
+                format: codec.name(),
+            },
+        },
+        CaptureError::Io(e) => {
+            CaptureError::Io(io::Error::new(e.kind(), format!("{}: {e}", codec.name())))
+        }
+        e => e,
+    }
+}
