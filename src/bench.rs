@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
+use zprsim_dataplane::warning::{RunWarning, RunWarningCode, messages};
 
 use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config};
@@ -251,6 +252,9 @@ struct Report {
     latency_note: &'static str,
     peak_memory_bytes: Option<u64>,
     warnings: Vec<String>,
+    /// `warnings` as objects (code, message, file, byte offset), in the
+    /// same order.
+    run_warnings: Vec<RunWarning>,
 }
 
 const LATENCY_NOTE: &str = "per-packet latency is each batch's processing time divided by its size (batches of up to 4096 packets), counted once per packet";
@@ -264,7 +268,7 @@ fn report(
     load_s: f64,
     compile_s: f64,
     table_bytes: usize,
-    warnings: Vec<String>,
+    warnings: Vec<RunWarning>,
 ) -> Report {
     let c = &r.counters;
     Report {
@@ -312,7 +316,8 @@ fn report(
             .collect(),
         latency_note: LATENCY_NOTE,
         peak_memory_bytes: r.peak_memory_bytes,
-        warnings,
+        warnings: messages(&warnings),
+        run_warnings: warnings,
     }
 }
 
@@ -557,16 +562,20 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         b.finish_and_clear();
     }
 
-    let mut warnings: Vec<String> = traffic.warnings.clone();
+    let mut warnings: Vec<RunWarning> = traffic.warnings.clone();
     warnings.extend(r.warnings.iter().cloned());
     if r.baseline.packets == 0 {
-        warnings.push(
-            "the bare loop found no Ethernet IP packet to look up (it parses whole Ethernet frames only): `baseline_pps` and `fraction_of_baseline` are 0".into(),
-        );
+        warnings.push(RunWarning::new(
+            RunWarningCode::BaselinePartial,
+            "the bare loop found no Ethernet IP packet to look up (it parses whole Ethernet frames only): `baseline_pps` and `fraction_of_baseline` are 0",
+        ));
     } else if r.baseline.packets < r.counters.packets.total {
-        warnings.push(format!(
-            "the bare loop looked up {} of {} packet(s) (it parses whole Ethernet frames only): `baseline_pps` is its rate on those",
-            r.baseline.packets, r.counters.packets.total
+        warnings.push(RunWarning::new(
+            RunWarningCode::BaselinePartial,
+            format!(
+                "the bare loop looked up {} of {} packet(s) (it parses whole Ethernet frames only): `baseline_pps` is its rate on those",
+                r.baseline.packets, r.counters.packets.total
+            ),
         ));
     }
     let rep = report(
@@ -601,14 +610,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         f.commit()
             .map_err(|e| Failure::Input(format!("error: {e}")))?;
     }
-    let mut w = String::new();
-    for x in &loaded.warnings {
-        let _ = writeln!(w, "{x}");
-    }
-    for x in &rep.warnings {
-        let _ = writeln!(w, "warning: {}", zprsim_control::escape::escape(x));
-    }
-    crate::err(&w);
+    crate::report::print_warnings(&loaded.warnings, &rep.warnings);
     if a.json {
         let text = serde_json::to_string_pretty(&rep)
             .map_err(|e| Failure::Internal(format!("cannot render the report: {e}")))?;

@@ -13,6 +13,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use zprsim_dataplane::warning::{RunWarning, RunWarningCode, messages};
 
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_dataplane::diff::{
@@ -37,7 +38,7 @@ pub struct Args {
     captures: Vec<PathBuf>,
     /// Warnings of [`Args::expand_inputs`] (inputs read once, `--fail-on` with no class).
     #[arg(skip)]
-    input_warnings: Vec<String>,
+    input_warnings: Vec<RunWarning>,
     /// Worker threads.
     #[arg(long, default_value_t = 1)]
     workers: usize,
@@ -101,7 +102,10 @@ impl Args {
         if self.fail_on.split(',').all(|t| t.trim().is_empty()) {
             self.input_warnings.insert(
                 0,
-                "`--fail-on` names no class: this run never exits 1 (write `--fail-on none` to mean it)".into(),
+                RunWarning::new(
+                    RunWarningCode::FailOnEmpty,
+                    "`--fail-on` names no class: this run never exits 1 (write `--fail-on none` to mean it)",
+                ),
             );
         }
         Ok(())
@@ -260,6 +264,13 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let before_side = Side::of(a.before.display().to_string(), &before.counters);
     let after_side = Side::of(a.after.display().to_string(), &after.counters);
     let evicted = eviction_warning(&before_side, &after_side, a.max_connections);
+    let run_warnings: Vec<RunWarning> = a
+        .input_warnings
+        .iter()
+        .chain(&o.warnings)
+        .cloned()
+        .chain(evicted)
+        .collect();
     let r = Report {
         captures: a.captures.iter().map(|p| p.display().to_string()).collect(),
         packets: PacketCounts {
@@ -272,13 +283,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         after: after_side,
         would_break: classified.would_break,
         newly_allowed: classified.newly_allowed,
-        warnings: a
-            .input_warnings
-            .iter()
-            .chain(&o.warnings)
-            .cloned()
-            .chain(evicted)
-            .collect(),
+        warnings: messages(&run_warnings),
+        run_warnings,
         scenario_warnings: lb.warnings.iter().chain(&la.warnings).cloned().collect(),
         error: o.error.clone(),
         interrupted: o.interrupted,
@@ -314,13 +320,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         crate::err("interrupted: the outputs hold the packets judged before it\n");
         return Ok(ExitCode::from(interrupt.exit_code()));
     }
-    let found = |c: Class| match c {
-        Class::WouldBreak => r.flows.would_break > 0,
-        Class::NewlyAllowed => r.flows.newly_allowed > 0,
-        Class::ReasonChanged => r.flows.reason_changed > 0,
-        Class::Unchanged => false,
-    };
-    Ok(if fail_on.iter().any(|c| found(*c)) {
+    Ok(if r.flows.any_of(&fail_on) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

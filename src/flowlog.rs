@@ -9,6 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
+use zprsim_dataplane::warning::{RunWarning, RunWarningCode, messages};
 
 use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config, rule_text};
@@ -19,7 +20,7 @@ use zprsim_control::verdict::Verdict;
 use zprsim_dataplane::community_id::community_id;
 use zprsim_dataplane::flowlog::detect::{Kind, kind_of_path};
 use zprsim_dataplane::flowlog::judge::{Agreement, Direction, Judged, Unplaced, record_packet};
-use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_path_until};
+use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_paths_until};
 use zprsim_dataplane::flowlog::record::{Action, LogRecord};
 use zprsim_dataplane::flowlog::spill::{FlowLogSpool, SpillConfig};
 use zprsim_dataplane::flowlog::stream::{StreamOutcome, judge_spooled};
@@ -44,7 +45,7 @@ pub struct Inputs<'a> {
     /// The inputs given.
     pub inputs: &'a [PathBuf],
     /// Warnings about the inputs (a file given twice, read once).
-    pub input_warnings: &'a [String],
+    pub input_warnings: &'a [RunWarning],
     /// `--max-flow-log-records`.
     pub max_records: usize,
     /// `--flow-log-buffer`, `--max-flow-log-spill`, `--max-flow-log-group`.
@@ -233,6 +234,9 @@ struct Report<'a> {
     /// As in the capture report; always 0 here.
     node_local: u64,
     warnings: Vec<String>,
+    /// `warnings` as objects (code, message, file, line), in the same
+    /// order.
+    run_warnings: Vec<RunWarning>,
     /// The scenario's own warnings (as `check --json` gives them), also
     /// printed on standard error.
     scenario_warnings: &'a [Warning],
@@ -377,18 +381,8 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         ..Limits::default()
     };
     let mut read = ReadOutcome::spilling(FlowLogSpool::new(s, a.spill.clone()));
-    for (i, p) in a.inputs.iter().enumerate() {
-        let idx = u32::try_from(i).unwrap_or(u32::MAX);
-        read_path_until(p, idx, &limits, Some(&interrupt.stop), &mut read)
-            .map_err(|e| Failure::Input(format!("error: {e}")))?;
-        if read.stopped {
-            break;
-        }
-    }
-    read.end_reading();
-    if let Some(m) = read.nothing_readable() {
-        return Err(Failure::Input(format!("error: {m}")));
-    }
+    read_paths_until(a.inputs, &limits, Some(&interrupt.stop), &mut read)
+        .map_err(|e| Failure::Input(format!("error: {e}")))?;
     let cx = Ctx {
         s,
         warnings: &loaded.warnings,
@@ -432,9 +426,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     })
     .map_err(|e| Failure::Input(format!("error: {e}")))?;
     read.duplicates = st.duplicates;
-    read.first_duplicate = st
-        .first_duplicate
-        .map(|(f, line)| format!("{}:{line}", name(f)));
+    read.first_duplicate = st.first_duplicate.map(|(f, line)| (name(f), line));
     let j = &st.judgement;
     // Records, none of them placed, by a scenario whose VNICs have no
     // `id` at all (written by hand): nothing can ever be judged, and a
@@ -511,9 +503,12 @@ fn report<'a>(
     warnings.extend(read.problems.iter().cloned());
     warnings.extend(read.duplicate_warning());
     if st.judged == 0 && j.unplaced.records > 0 {
-        warnings.push(format!(
-            "none of the {} flow-log record(s) was placed at a VNIC of the scenario: nothing was judged",
-            j.unplaced.records
+        warnings.push(RunWarning::new(
+            RunWarningCode::NothingPlaced,
+            format!(
+                "none of the {} flow-log record(s) was placed at a VNIC of the scenario: nothing was judged",
+                j.unplaced.records
+            ),
         ));
     }
     warnings.extend(read.unlisted_warning());
@@ -546,7 +541,8 @@ fn report<'a>(
         copies: 0,
         decapsulated: 0,
         node_local: 0,
-        warnings,
+        warnings: messages(&warnings),
+        run_warnings: warnings,
         scenario_warnings: cx.warnings,
         interrupted: read.stopped,
         connections: Connections {

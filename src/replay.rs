@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
+use zprsim_dataplane::warning::{RunWarning, messages};
 
 use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config};
@@ -31,7 +32,7 @@ pub struct Args {
     pcaps: Vec<PathBuf>,
     /// Warnings of [`Args::expand_inputs`] (inputs read once).
     #[arg(skip)]
-    input_warnings: Vec<String>,
+    input_warnings: Vec<RunWarning>,
     /// Worker threads.
     #[arg(long, default_value_t = 1)]
     workers: usize,
@@ -166,6 +167,9 @@ struct Report {
     /// (`--node-local`; 0 without it).
     node_local: u64,
     warnings: Vec<String>,
+    /// `warnings` as objects (code, message, file, byte offset), in the
+    /// same order.
+    run_warnings: Vec<RunWarning>,
     /// The scenario's own warnings (as `check --json` gives them), also
     /// printed on standard error: a CI job keeping only the report sees them.
     scenario_warnings: Vec<Warning>,
@@ -218,7 +222,8 @@ fn report(a: &Args, loaded: &Loaded, c: &Compiled, o: &ReplayOutput, compile_s: 
         copies: k.copies,
         decapsulated: k.decapsulated,
         node_local: k.node_local,
-        warnings: o.warnings.clone(),
+        warnings: messages(&o.warnings),
+        run_warnings: o.warnings.clone(),
         scenario_warnings: loaded.warnings.clone(),
         error: o.error.clone(),
         interrupted: o.interrupted,
@@ -484,7 +489,7 @@ impl Args {
 /// Each directory among `inputs` replaced by the files under it, and a
 /// file found twice kept once ([`zprsim_dataplane::input_dir`]), for
 /// `replay` and `diff`; returns a warning per file left out.
-pub(crate) fn expand_dirs(inputs: &mut Vec<PathBuf>) -> Result<Vec<String>, Failure> {
+pub(crate) fn expand_dirs(inputs: &mut Vec<PathBuf>) -> Result<Vec<RunWarning>, Failure> {
     let e = input_dir::expand(inputs, input_dir::Limits::default())
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
     *inputs = e.paths;

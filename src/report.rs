@@ -439,8 +439,6 @@ pub fn flow_line<'a>(s: &Scenario, c: &Compiled, f: &'a FlowRecord) -> FlowLine<
     }
 }
 
-pub use zprsim_dataplane::diff::{FlowCounts, PacketCounts};
-
 /// The byte progress bar of `replay` and `diff`, when `show` (not quiet,
 /// standard error a terminal).
 #[must_use]
@@ -467,9 +465,9 @@ pub fn progress_to(bar: Option<&indicatif::ProgressBar>, done: u64, total: u64) 
 
 /// Writes the load warnings (as they are) and the report's warnings (with a
 /// `warning: ` prefix) to standard error, even with `--quiet`.
-pub fn print_warnings<W: std::fmt::Display>(
+pub fn print_warnings<W: std::fmt::Display, R: std::fmt::Display>(
     loaded: impl IntoIterator<Item = W>,
-    report: &[String],
+    report: &[R],
 ) {
     use std::fmt::Write as _;
     let mut warnings = String::new();
@@ -479,7 +477,11 @@ pub fn print_warnings<W: std::fmt::Display>(
     for w in report {
         // One line each: a file name in it is escaped whole (the report
         // keeps the text as it is).
-        let _ = writeln!(warnings, "warning: {}", zprsim_control::escape::escape(w));
+        let _ = writeln!(
+            warnings,
+            "warning: {}",
+            zprsim_control::escape::escape(&w.to_string())
+        );
     }
     crate::err(&warnings);
 }

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use zprsim_dataplane::warning::{RunWarning, messages};
 
 use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config};
@@ -111,6 +112,9 @@ struct Report {
     rx_errors: u64,
     dropped_pcap_lost: u64,
     warnings: Vec<String>,
+    /// `warnings` as objects (the scenario's: code, message, file, line),
+    /// in the same order.
+    run_warnings: Vec<RunWarning>,
     connections: Connections,
     rules_hit: Vec<RuleHits>,
     reload: Reload,
@@ -130,7 +134,7 @@ struct ReloadState {
 struct Ctx<'a> {
     a: &'a Args,
     hosts: Vec<Host>,
-    warnings: Vec<String>,
+    warnings: Vec<RunWarning>,
     compile_s: f64,
     t0: Instant,
     reload: ReloadState,
@@ -168,7 +172,8 @@ fn report(c: &Ctx<'_>, plan: &Plan, s: &TapStats, running: bool) -> Report {
         tx_errors: s.tx_errors,
         rx_errors: s.rx_errors,
         dropped_pcap_lost: s.pcap_lost,
-        warnings: c.warnings.clone(),
+        warnings: messages(&c.warnings),
+        run_warnings: c.warnings.clone(),
         connections: Connections {
             created: k.connections,
             evicted: k.connections_evicted,
@@ -301,9 +306,17 @@ fn check_files(a: &Args) -> Result<OutputPlan, Failure> {
     Ok(plan)
 }
 
-fn load_plan(files: &OutputPlan, a: &Args, hosts: &[Host]) -> Result<(Plan, Vec<String>), Failure> {
+fn load_plan(
+    files: &OutputPlan,
+    a: &Args,
+    hosts: &[Host],
+) -> Result<(Plan, Vec<RunWarning>), Failure> {
     let loaded = crate::load_scenario(files, "SCENARIO", &a.scenario)?;
-    let warnings = loaded.warnings.iter().map(ToString::to_string).collect();
+    let warnings = loaded
+        .warnings
+        .iter()
+        .map(RunWarning::of_scenario)
+        .collect();
     let compiled = Compiled::new(&loaded.scenario, &Config::default()).map_err(|e| {
         Failure::Input(format!(
             "{}: error: {e}",

@@ -50,7 +50,7 @@ pub(crate) fn with_copies(demo: &Path, out: &Path) -> u64 {
 
 /// As [`with_copies`]; `cooked`: the originals on an SLL2 interface too,
 /// as the whole of a `tcpdump -i any` capture is.
-fn copies_of(demo: &Path, out: &Path, cooked: bool) -> u64 {
+pub(crate) fn copies_of(demo: &Path, out: &Path, cooked: bool) -> u64 {
     let c = Capture::from_bytes(std::fs::read(demo).unwrap()).unwrap();
     let f = std::fs::File::create(out).unwrap();
     let lts: &[u32] = if cooked { &[SLL2] } else { &[1, SLL2] };

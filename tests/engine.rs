@@ -463,7 +463,7 @@ impl engine::PacketSource for Flood {
     fn progress(&self) -> (u64, u64) {
         (self.i, self.n)
     }
-    fn take_warnings(&mut self) -> Vec<String> {
+    fn take_warnings(&mut self) -> Vec<zprsim_dataplane::warning::RunWarning> {
         Vec::new()
     }
 }

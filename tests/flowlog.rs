@@ -276,12 +276,14 @@ fn unlisted_malformed_entries_are_counted_beside_a_cut_gzip() {
     assert_eq!(out.malformed, 25);
     assert_eq!(out.problems.len(), 21, "{:?}", out.problems);
     assert!(
-        out.problems[20].contains("the gzip stream ends early"),
+        out.problems[20]
+            .message
+            .contains("the gzip stream ends early"),
         "{:?}",
         out.problems
     );
     assert_eq!(
-        out.unlisted_warning().as_deref(),
+        out.unlisted_warning().map(|w| w.message).as_deref(),
         Some("5 more flow-log entries skipped as malformed")
     );
 }
@@ -306,11 +308,12 @@ fn entries_read_twice_are_counted_once() {
     .join("\n");
     let out = read_text(text.as_bytes()).unwrap();
     assert_eq!((out.records.len(), out.duplicates), (4, 2));
-    assert_eq!(out.first_duplicate.as_deref(), Some("t.jsonl:3"));
+    assert_eq!(out.first_duplicate, Some(("t.jsonl".to_owned(), 3)));
     assert_eq!(out.malformed, 0);
     let w = out.duplicate_warning().unwrap();
     assert!(
-        w.starts_with("t.jsonl:3: 2 flow-log entries skipped"),
+        w.message
+            .starts_with("t.jsonl:3: 2 flow-log entries skipped"),
         "{w}"
     );
 }
@@ -440,7 +443,7 @@ fn every_malformed_record_class_is_a_counted_skip_with_its_line() {
         assert_eq!(out.records.len(), 2, "{bad}");
         assert_eq!(out.malformed, 1, "{bad}");
         assert_eq!(out.records[1].line, 4, "{bad}");
-        let p = &out.problems[0];
+        let p = &out.problems[0].message;
         assert!(p.starts_with("t.jsonl:3: skipped: "), "{bad}: {p}");
         assert!(p.contains(expect), "{bad}: {p} (expected `{expect}`)");
     }
@@ -448,7 +451,11 @@ fn every_malformed_record_class_is_a_counted_skip_with_its_line() {
     let long = format!("{}\n{{\"x\": \"{}\"}}\n", entry(GOOD), "a".repeat(2 << 20));
     let out = read_text(long.as_bytes()).unwrap();
     assert_eq!((out.records.len(), out.malformed), (1, 1));
-    assert!(out.problems[0].contains("t.jsonl:2: skipped: line longer than"));
+    assert!(
+        out.problems[0]
+            .message
+            .contains("t.jsonl:2: skipped: line longer than")
+    );
     // NODATA and SKIPDATA are counted, with nulls everywhere else.
     let q = r#"{"action": null, "bytesOut": null, "destinationAddress": null, "endTime": 5, "packets": null, "protocol": null, "sourceAddress": null, "startTime": 1, "status": "NODATA", "version": 2}"#;
     let out = read_text(

@@ -199,6 +199,7 @@ fn warnings(args: &[&str]) -> (Value, Vec<String>) {
         .map(|w| w.as_str().unwrap().to_string())
         .collect();
     r.as_object_mut().unwrap().remove("warnings");
+    r.as_object_mut().unwrap().remove("run_warnings");
     (r, w)
 }
 

@@ -367,6 +367,15 @@ fn lab_paths_behave_as_the_policy_says_and_the_report_agrees() {
     );
     assert_eq!(n(&fin, "/undeliverable"), 0);
     assert!(!fin["running"].as_bool().unwrap());
+    // The warnings as objects beside the strings, one each, same text.
+    let texts: Vec<&Value> = fin["warnings"].as_array().unwrap().iter().collect();
+    let objects: Vec<&Value> = fin["run_warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| &w["message"])
+        .collect();
+    assert_eq!(objects, texts);
     // Nothing left behind.
     let ns = Command::new("ip").args(["netns", "list"]).output().unwrap();
     assert!(!String::from_utf8_lossy(&ns.stdout).contains("zta-"));

@@ -768,7 +768,10 @@ fn truncations() {
                 let between = whole || starts.contains(&len);
                 // (Records the fixture itself holds cut by its snapshot
                 // length warn on their own: not this warning.)
-                let file_cut = o.warnings.iter().any(|w| !w.contains("snapshot length"));
+                let file_cut = o
+                    .warnings
+                    .iter()
+                    .any(|w| !w.message.contains("snapshot length"));
                 assert_eq!(!file_cut, between, "{what}: {:?}", o.warnings);
             }
         }

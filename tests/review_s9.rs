@@ -378,6 +378,7 @@ fn report_of(args: &[&std::ffi::OsStr]) -> (Option<i32>, serde_json::Value, Vec<
     let m = v.as_object_mut().unwrap();
     for k in [
         "warnings",
+        "run_warnings",
         "pcaps",
         "captures",
         "duration_s",

@@ -40,6 +40,7 @@ mod review_s13;
 mod review_s8;
 mod review_s9;
 mod rollout;
+mod run_warnings;
 mod safety;
 mod spool;
 mod streams;

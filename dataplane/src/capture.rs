@@ -138,6 +138,22 @@ pub enum CaptureWarning {
     },
 }
 
+impl CaptureWarning {
+    /// The warning of input `file` (as named in messages), as a report
+    /// carries it.
+    #[must_use]
+    pub fn run_warning(&self, file: &str) -> crate::warning::RunWarning {
+        use crate::warning::{RunWarning, RunWarningCode};
+        match self {
+            CaptureWarning::Truncated { offset, .. } => {
+                RunWarning::new(RunWarningCode::TruncatedRecord, format!("{file}: {self}"))
+                    .file(file)
+                    .offset(*offset)
+            }
+        }
+    }
+}
+
 impl fmt::Display for CaptureWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

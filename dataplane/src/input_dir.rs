@@ -36,6 +36,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::output::is_std;
+use crate::warning::{RunWarning, RunWarningCode};
 
 /// Bounds of one expansion.
 #[derive(Debug, Clone, Copy)]
@@ -61,7 +62,7 @@ pub struct Expanded {
     /// The files, in reading order.
     pub paths: Vec<PathBuf>,
     /// One warning per file left out as found before.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<RunWarning>,
 }
 
 /// The inputs with each directory replaced by its files and each file
@@ -87,19 +88,31 @@ pub fn expand(inputs: &[PathBuf], limits: Limits) -> Result<Expanded, String> {
                     continue;
                 }
                 Found::Ours => {
-                    out.warnings.push(format!(
-                        "`{}`: a zprsim report or flow lines (an earlier run's output), not flow logs: skipped (found in a directory given)",
-                        p.display()
-                    ));
+                    out.warnings.push(
+                        RunWarning::new(
+                            RunWarningCode::EarlierOutputSkipped,
+                            format!(
+                                "`{}`: a zprsim report or flow lines (an earlier run's output), not flow logs: skipped (found in a directory given)",
+                                p.display()
+                            ),
+                        )
+                        .file(p.display().to_string()),
+                    );
                     continue;
                 }
                 Found::Other => {
                     unknown += 1;
                     if unknown <= MAX_NAMED {
-                        out.warnings.push(format!(
-                            "`{}`: neither a capture nor flow logs: skipped (found in a directory given)",
-                            p.display()
-                        ));
+                        out.warnings.push(
+                            RunWarning::new(
+                                RunWarningCode::UnknownFileSkipped,
+                                format!(
+                                    "`{}`: neither a capture nor flow logs: skipped (found in a directory given)",
+                                    p.display()
+                                ),
+                            )
+                            .file(p.display().to_string()),
+                        );
                     }
                     continue;
                 }
@@ -107,11 +120,17 @@ pub fn expand(inputs: &[PathBuf], limits: Limits) -> Result<Expanded, String> {
         }
         if let Some(id) = file_id(&p) {
             if let Some(&first) = seen.get(&id) {
-                out.warnings.push(format!(
-                    "`{}` is the same file as `{}`, given before: read once",
-                    p.display(),
-                    out.paths[first].display()
-                ));
+                out.warnings.push(
+                    RunWarning::new(
+                        RunWarningCode::SameFile,
+                        format!(
+                            "`{}` is the same file as `{}`, given before: read once",
+                            p.display(),
+                            out.paths[first].display()
+                        ),
+                    )
+                    .file(p.display().to_string()),
+                );
                 continue;
             }
             seen.insert(id, out.paths.len());
@@ -125,14 +144,18 @@ pub fn expand(inputs: &[PathBuf], limits: Limits) -> Result<Expanded, String> {
         ));
     }
     if unknown > MAX_NAMED {
-        out.warnings.push(format!(
-            "{} more files neither captures nor flow logs skipped in the directories given",
-            unknown - MAX_NAMED
+        out.warnings.push(RunWarning::new(
+            RunWarningCode::UnknownFileSkipped,
+            format!(
+                "{} more files neither captures nor flow logs skipped in the directories given",
+                unknown - MAX_NAMED
+            ),
         ));
     }
     if blank > 0 {
-        out.warnings.push(format!(
-            "{blank} empty or blank file(s) in the directories given skipped (no records)"
+        out.warnings.push(RunWarning::new(
+            RunWarningCode::BlankFileSkipped,
+            format!("{blank} empty or blank file(s) in the directories given skipped (no records)"),
         ));
     }
     Ok(out)
@@ -392,7 +415,7 @@ mod tests {
             names,
             ["a.pcap", "b.pcapng", "c.log.gz", "d.pcap.xz", "e.jsonl"]
         );
-        let w = got.warnings.join("\n");
+        let w = crate::warning::messages(&got.warnings).join("\n");
         assert!(
             w.contains("README.md`: neither a capture nor flow logs"),
             "{w}"
@@ -453,7 +476,11 @@ mod tests {
         .unwrap_or_default();
         // `a.log` again after the directory that holds it: read once.
         assert_eq!(got.warnings.len(), 1, "{:?}", got.warnings);
-        assert!(got.warnings[0].contains("same file"), "{:?}", got.warnings);
+        assert!(
+            got.warnings[0].message.contains("same file"),
+            "{:?}",
+            got.warnings
+        );
         let want: Vec<PathBuf> = vec![
             PathBuf::from("-"),
             r.join("a.log"),

@@ -28,4 +28,5 @@ pub mod sniff;
 pub(crate) mod state_table;
 pub mod synth;
 pub mod tap;
+pub mod warning;
 pub mod why;

@@ -105,7 +105,7 @@ pub struct ReplayOutput {
     /// Per-rule statistics (only with [`ReplayConfig::rule_stats`]).
     pub rule_stats: Option<RuleStats>,
     /// Warnings (truncated files, link types not decoded).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::warning::RunWarning>,
     /// A fatal read error (file and message naming the byte offset): the
     /// outputs hold everything read before it.
     pub error: Option<String>,

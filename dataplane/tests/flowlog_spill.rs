@@ -231,7 +231,7 @@ struct Result {
     unplaced_examples: Vec<(LogRecord, Unplaced)>,
     records: u64,
     duplicates: u64,
-    first_duplicate: Option<String>,
+    first_duplicate: Option<(String, u64)>,
 }
 
 const EXAMPLES: usize = 5;
@@ -313,7 +313,7 @@ fn spilled(s: &Scenario, c: &Compiled, text: &str, cfg: SpillConfig) -> (Result,
             unplaced_examples: st.unplaced_examples.clone(),
             records: st.records,
             duplicates: st.duplicates,
-            first_duplicate: st.first_duplicate.map(|(_, l)| format!("t.jsonl:{l}")),
+            first_duplicate: st.first_duplicate.map(|(_, l)| ("t.jsonl".to_owned(), l)),
         },
         st,
     )

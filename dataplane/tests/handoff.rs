@@ -325,7 +325,7 @@ impl PacketSource for Live {
     fn progress(&self) -> (u64, u64) {
         (0, 0)
     }
-    fn take_warnings(&mut self) -> Vec<String> {
+    fn take_warnings(&mut self) -> Vec<zprsim_dataplane::warning::RunWarning> {
         Vec::new()
     }
     fn idle(&self) -> bool {

@@ -97,7 +97,7 @@ fn index(
     name: String,
     bytes: Vec<u8>,
     codec: Option<Codec>,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<crate::warning::RunWarning>,
 ) -> Result<Input, LoadError> {
     let mut records = Records::from_slice(&bytes).map_err(|e| {
         let e = match codec {
@@ -116,7 +116,7 @@ fn index(
         }
     }
     for w in records.warnings() {
-        warnings.push(format!("{name}: {w}"));
+        warnings.push(w.run_warning(&name));
     }
     link_types.sort_unstable();
     Ok(Input {

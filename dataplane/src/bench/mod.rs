@@ -65,7 +65,7 @@ pub struct Traffic {
     /// The captures, read in this order as one stream.
     pub inputs: Vec<Input>,
     /// Warnings found while loading (a file cut inside a record).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::warning::RunWarning>,
 }
 
 impl Traffic {
@@ -178,7 +178,7 @@ pub struct BenchResult {
     pub peak_memory_bytes: Option<u64>,
     /// The engine's warnings of the first run (records that were not
     /// VXLAN under `--decap vxlan`, copies found without `--dedup`).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::warning::RunWarning>,
 }
 
 /// Why a benchmark could not finish.

@@ -14,7 +14,7 @@ pub(crate) struct SliceSource<'a> {
     next: usize,
     done_bytes: u64,
     total_bytes: u64,
-    warnings: Vec<String>,
+    warnings: Vec<crate::warning::RunWarning>,
 }
 
 impl<'a> SliceSource<'a> {
@@ -107,7 +107,7 @@ impl PacketSource for SliceSource<'_> {
         (self.done_bytes + now, self.total_bytes)
     }
 
-    fn take_warnings(&mut self) -> Vec<String> {
+    fn take_warnings(&mut self) -> Vec<crate::warning::RunWarning> {
         std::mem::take(&mut self.warnings)
     }
 }

@@ -122,11 +122,16 @@ impl Cut {
     /// The warning for capture `name`, whose stream ended early at byte
     /// `at` of the capture it holds.
     #[must_use]
-    pub fn warning(&self, name: &str, at: u64) -> String {
-        format!(
-            "{name}: the {} stream ends early, at byte {at} of the capture it holds (the file is cut, or was still being written): the records before were read",
-            self.codec.name()
+    pub fn warning(&self, name: &str, at: u64) -> crate::warning::RunWarning {
+        crate::warning::RunWarning::new(
+            crate::warning::RunWarningCode::CompressedEndsEarly,
+            format!(
+                "{name}: the {} stream ends early, at byte {at} of the capture it holds (the file is cut, or was still being written): the records before were read",
+                self.codec.name()
+            ),
         )
+        .file(name)
+        .offset(at)
     }
 }
 

@@ -24,7 +24,7 @@ use serde::Serialize;
 
 pub use groups::Group;
 pub use names::{ids_compared, rule_content};
-pub use report::{FlowCounts, PacketCounts, Report, Side, eviction_warning};
+pub use report::{FlowCounts, PacketCounts, Report, Side, SideFlow, eviction_warning};
 pub use sink::{Classified, DiffSink, FlowsOut};
 
 /// The class of a flow.
@@ -51,6 +51,17 @@ impl Class {
             "newly-allowed" => Some(Class::NewlyAllowed),
             "reason-changed" => Some(Class::ReasonChanged),
             _ => None,
+        }
+    }
+
+    /// The class in words, as summaries print it (`would break`).
+    #[must_use]
+    pub fn words(self) -> &'static str {
+        match self {
+            Class::WouldBreak => "would break",
+            Class::NewlyAllowed => "newly allowed",
+            Class::ReasonChanged => "reason changed",
+            Class::Unchanged => "unchanged",
         }
     }
 }

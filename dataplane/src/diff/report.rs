@@ -24,6 +24,19 @@ pub struct FlowCounts {
     pub unchanged: u64,
 }
 
+impl FlowCounts {
+    /// Whether a flow of a class in `classes` was found: what `--fail-on`
+    /// fails on (unchanged flows never count).
+    pub fn any_of<'a>(&self, classes: impl IntoIterator<Item = &'a Class>) -> bool {
+        classes.into_iter().any(|c| match c {
+            Class::WouldBreak => self.would_break > 0,
+            Class::NewlyAllowed => self.newly_allowed > 0,
+            Class::ReasonChanged => self.reason_changed > 0,
+            Class::Unchanged => false,
+        })
+    }
+}
+
 /// Packets by class, `packets` of the `diff` and `flowlog diff` reports.
 #[derive(Debug, Serialize)]
 pub struct PacketCounts {
@@ -76,11 +89,18 @@ impl Side {
 /// change (a reply only tracking admits is then "newly allowed" or "would
 /// break" with no rule behind it).
 #[must_use]
-pub fn eviction_warning(before: &Side, after: &Side, max: usize) -> Option<String> {
+pub fn eviction_warning(
+    before: &Side,
+    after: &Side,
+    max: usize,
+) -> Option<crate::warning::RunWarning> {
     let (b, a) = (before.connections_evicted, after.connections_evicted);
     (b > 0 || a > 0).then(|| {
-        format!(
-            "connection tracking evicted {b} connection(s) of BEFORE and {a} of AFTER to stay within `--max-connections {max}`: a reply of an evicted connection is judged as a first packet, so a flow may change class because of the bound rather than the change; raise `--max-connections`"
+        crate::warning::RunWarning::new(
+            crate::warning::RunWarningCode::ConnectionsEvicted,
+            format!(
+                "connection tracking evicted {b} connection(s) of BEFORE and {a} of AFTER to stay within `--max-connections {max}`: a reply of an evicted connection is judged as a first packet, so a flow may change class because of the bound rather than the change; raise `--max-connections`"
+            ),
         )
     })
 }
@@ -104,6 +124,9 @@ pub struct Report {
     pub newly_allowed: Vec<Group>,
     /// The inputs' and the pass's warnings.
     pub warnings: Vec<String>,
+    /// The same as objects, in the same order: code, message (the text
+    /// of `warnings`), file, byte offset or line.
+    pub run_warnings: Vec<crate::warning::RunWarning>,
     /// Both scenarios' own warnings, BEFORE's first (as `check --json`
     /// gives them; each names its file), also printed on standard error.
     pub scenario_warnings: Vec<Warning>,
@@ -126,16 +149,30 @@ pub struct Report {
     pub workers: usize,
 }
 
-/// One scenario's view of a flow in a `--flows` line.
+/// One scenario's view of a flow in a `--flows` line (of captures and of
+/// flow logs).
 #[derive(Debug, Serialize)]
-pub(crate) struct SideFlow {
-    verdict: Verdict,
-    stage: Option<Stage>,
-    allowed_packets: u64,
-    dropped_packets: u64,
+pub struct SideFlow {
+    /// Allow when every packet was allowed.
+    pub verdict: Verdict,
+    /// The stage of the first drop.
+    pub stage: Option<Stage>,
+    /// Packets allowed.
+    pub allowed_packets: u64,
+    /// Packets dropped.
+    pub dropped_packets: u64,
 }
 
 impl SideFlow {
+    /// A `drop at STAGE` or `allow`, as summaries print it.
+    #[must_use]
+    pub fn outcome(&self) -> String {
+        match self.stage {
+            Some(st) => format!("drop at {}", st.as_str()),
+            None => "allow".into(),
+        }
+    }
+
     pub(crate) fn of(f: &FlowRecord) -> SideFlow {
         SideFlow {
             verdict: f.verdict,

@@ -114,11 +114,14 @@ impl Watch {
     /// usually one in two or three; a host that really sends the same
     /// bytes twice within 1 ms, as two RSTs answering two segments, is
     /// rare): the warning that says so.
-    pub(crate) fn warning(&self) -> Option<String> {
+    pub(crate) fn warning(&self) -> Option<crate::warning::RunWarning> {
         (self.found > 0 && self.found * 20 >= self.probed).then(|| {
-            format!(
-                "{} of the first {} record(s) captured on Linux's `any` device (SLL/SLL2) hold the same IP packet as one read less than 1 ms before (TTL aside): a packet forwarded between interfaces is captured once per interface, and each copy was judged and counted; --dedup counts it once",
-                self.found, self.probed
+            crate::warning::RunWarning::new(
+                crate::warning::RunWarningCode::AnyDeviceCopies,
+                format!(
+                    "{} of the first {} record(s) captured on Linux's `any` device (SLL/SLL2) hold the same IP packet as one read less than 1 ms before (TTL aside): a packet forwarded between interfaces is captured once per interface, and each copy was judged and counted; --dedup counts it once",
+                    self.found, self.probed
+                ),
             )
         })
     }

@@ -245,7 +245,7 @@ mod tests {
         fn progress(&self) -> (u64, u64) {
             (0, 0)
         }
-        fn take_warnings(&mut self) -> Vec<String> {
+        fn take_warnings(&mut self) -> Vec<crate::warning::RunWarning> {
             Vec::new()
         }
     }

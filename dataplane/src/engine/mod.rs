@@ -81,6 +81,7 @@ use crate::judge::Counters;
 use crate::parse::{self, Parsed, parse_frame};
 use crate::pcap_out::{OutFormat, PcapOut};
 use crate::state_table::Keys;
+use crate::warning::{RunWarning, RunWarningCode};
 use flows::Extra;
 
 pub use flows::compare::{FlowChange, PairSink};
@@ -302,7 +303,7 @@ pub struct EngineOutput {
     /// Per scenario, in the order given.
     pub scenarios: Vec<ScenarioOutput>,
     /// Warnings (truncated files, link types not decoded).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<RunWarning>,
     /// A fatal read error (input and message naming the byte offset): the
     /// outputs hold everything read before it.
     pub error: Option<String>,
@@ -538,7 +539,7 @@ struct Reader<'s, X: Extra> {
     /// Malformed records captured shorter than the packet was (cut by
     /// the capture's snapshot length), per input.
     cut: HashMap<usize, u64>,
-    warnings: Vec<String>,
+    warnings: Vec<RunWarning>,
     source: &'s mut dyn PacketSource,
 }
 
@@ -631,18 +632,29 @@ impl<X: Extra> Reader<'_, X> {
             .map(|((_, lt), c)| (*lt, *c))
             .collect();
         lts.sort_unstable();
+        let name = self.source.input_name(input);
         for (lt, count) in lts {
-            self.warnings.push(format!(
-                "{}: {count} record(s) of link type {lt}, which zprsim does not decode, counted as non_ip",
-                self.source.input_name(input)
-            ));
+            self.warnings.push(
+                RunWarning::new(
+                    RunWarningCode::UnknownLinkType,
+                    format!(
+                        "{name}: {count} record(s) of link type {lt}, which zprsim does not decode, counted as non_ip"
+                    ),
+                )
+                .file(&name),
+            );
         }
         self.unsupported.retain(|(i, _), _| *i != input);
         if let Some(count) = self.cut.remove(&input) {
-            self.warnings.push(format!(
-                "{}: {count} record(s) counted as malformed were captured shorter than the packet (cut by the capture's snapshot length before their headers ended): capture with a larger snapshot length (`tcpdump -s 0`, the default of recent tcpdump) to judge them",
-                self.source.input_name(input)
-            ));
+            self.warnings.push(
+                RunWarning::new(
+                    RunWarningCode::SnapshotLength,
+                    format!(
+                        "{name}: {count} record(s) counted as malformed were captured shorter than the packet (cut by the capture's snapshot length before their headers ended): capture with a larger snapshot length (`tcpdump -s 0`, the default of recent tcpdump) to judge them"
+                    ),
+                )
+                .file(&name),
+            );
         }
     }
 
@@ -657,13 +669,19 @@ impl<X: Extra> Reader<'_, X> {
             return;
         }
         let back = end_ns - first_ns;
-        self.warnings.push(format!(
-            "{}: starts {}.{:03} s before {} ended, and inputs are replayed in the order given: connection tracking saw time go back (give rotated captures in time order; merge captures of one time span with `mergecap` first)",
-            self.source.input_name(now),
-            back / 1_000_000_000,
-            back % 1_000_000_000 / 1_000_000,
-            self.source.input_name(before),
-        ));
+        let name = self.source.input_name(now);
+        self.warnings.push(
+            RunWarning::new(
+                RunWarningCode::InputsOutOfOrder,
+                format!(
+                    "{name}: starts {}.{:03} s before {} ended, and inputs are replayed in the order given: connection tracking saw time go back (give rotated captures in time order; merge captures of one time span with `mergecap` first)",
+                    back / 1_000_000_000,
+                    back % 1_000_000_000 / 1_000_000,
+                    self.source.input_name(before),
+                ),
+            )
+            .file(name),
+        );
     }
 
     /// The next record of a source that does not share blocks, copied
@@ -985,10 +1003,13 @@ impl<X: Extra> Reader<'_, X> {
         self.input_done(input);
         self.warnings.extend(self.copies.warning());
         if self.not_vxlan > 0 {
-            self.warnings.push(format!(
-                "--decap vxlan: {} record(s) were not VXLAN on UDP {} and were judged as captured",
-                self.not_vxlan,
-                decap::VXLAN_PORT
+            self.warnings.push(RunWarning::new(
+                RunWarningCode::NotVxlan,
+                format!(
+                    "--decap vxlan: {} record(s) were not VXLAN on UDP {} and were judged as captured",
+                    self.not_vxlan,
+                    decap::VXLAN_PORT
+                ),
             ));
         }
         if let Some(p) = progress {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::capture::{CaptureFormat, Record, RecordRef, RecordStream, decompress};
+use crate::warning::{RunWarning, RunWarningCode};
 
 pub use crate::capture::RecordSpan;
 
@@ -53,7 +54,7 @@ pub trait PacketSource {
     fn progress(&self) -> (u64, u64);
 
     /// Warnings found so far (a file cut inside a record), taken out.
-    fn take_warnings(&mut self) -> Vec<String>;
+    fn take_warnings(&mut self) -> Vec<RunWarning>;
 
     /// Whether the source has no record ready right now (a live source,
     /// such as a TAP device, about to wait for the next one): the engine
@@ -124,7 +125,7 @@ pub struct CaptureFiles {
     /// Index of the next input to open.
     next: usize,
     link_types: Vec<u32>,
-    warnings: Vec<String>,
+    warnings: Vec<RunWarning>,
     done_bytes: u64,
     total_bytes: u64,
     failed: bool,
@@ -379,7 +380,7 @@ impl PacketSource for CaptureFiles {
         (self.done_bytes + now, self.total_bytes)
     }
 
-    fn take_warnings(&mut self) -> Vec<String> {
+    fn take_warnings(&mut self) -> Vec<RunWarning> {
         std::mem::take(&mut self.warnings)
     }
 }
@@ -432,7 +433,7 @@ impl CaptureFiles {
         };
         let name = &self.names[i];
         for w in s.warnings() {
-            self.warnings.push(format!("{name}: {w}"));
+            self.warnings.push(w.run_warning(name));
         }
         if let Some(cut) = self
             .cuts
@@ -448,9 +449,16 @@ impl CaptureFiles {
             && let Some(Some(size)) = self.sizes.get(i)
             && end < *size
         {
-            self.warnings.push(format!(
-                "{name}: byte {end}: the file ends here but had {size} bytes when opened; it changed while it was read"
-            ));
+            self.warnings.push(
+                RunWarning::new(
+                    RunWarningCode::FileChanged,
+                    format!(
+                        "{name}: byte {end}: the file ends here but had {size} bytes when opened; it changed while it was read"
+                    ),
+                )
+                .file(name)
+                .offset(end),
+            );
         }
         self.done_bytes += end;
     }
@@ -542,7 +550,55 @@ impl PacketSource for MemorySource {
         (self.bytes, total)
     }
 
-    fn take_warnings(&mut self) -> Vec<String> {
+    fn take_warnings(&mut self) -> Vec<RunWarning> {
         Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::warning::RunWarningCode;
+
+    /// A capture cut at a record boundary after it was opened (rotated or
+    /// rewritten while it was read): the records before the cut are read,
+    /// and a `file-changed` warning names the file and the byte it ended
+    /// at.
+    #[test]
+    fn a_file_cut_after_it_was_opened_warns_that_it_changed() {
+        let demo = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../pcaps/oke-demo.pcap"
+        ))
+        .unwrap();
+        let first = u32::from_le_bytes(demo[32..36].try_into().unwrap()) as usize;
+        let cut = 24 + 16 + first;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.pcap");
+        std::fs::write(&p, &demo).unwrap();
+        let mut src = CaptureFiles::open(std::slice::from_ref(&p)).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(cut as u64)
+            .unwrap();
+        let mut n = 0;
+        while let Some(r) = src.next_record() {
+            r.unwrap();
+            n += 1;
+        }
+        assert_eq!(n, 1);
+        let w = src.take_warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(w[0].code, RunWarningCode::FileChanged);
+        assert_eq!(w[0].offset, Some(cut as u64));
+        assert_eq!(w[0].file.as_deref(), Some(p.display().to_string().as_str()));
+        assert!(
+            w[0].message.contains("it changed while it was read"),
+            "{w:?}"
+        );
     }
 }

@@ -13,12 +13,14 @@
 //!   form, in sorted runs outside memory past a bound.
 //! - [`stream`]: judging those in bounded memory, as [`judge`] does.
 //! - [`sort`]: an external sort of fixed-size records (`diff`'s flows).
-//! - [`diff_sort`]: the records `diff` on flow logs sorts with it.
+//! - [`diff`]: `diff` on flow logs: both scenarios' verdicts of each
+//!   record, grouped into flows and classed (its records sorted with
+//!   [`sort`]).
 //! - [`codec`]: the byte cursor of those fixed-size records.
 
 pub mod codec;
 pub mod detect;
-pub mod diff_sort;
+pub mod diff;
 pub mod fast;
 pub mod judge;
 pub mod read;

@@ -28,6 +28,7 @@ use super::fast;
 use super::record::{Entry, EntryId, LogRecord, RecordError, parse_entry};
 use super::spill::FlowLogSpool;
 use crate::capture::decompress::gzip_ends_early;
+use crate::warning::{RunWarning, RunWarningCode};
 
 /// Data records read at most by default when they are spilled
 /// ([`ReadOutcome::spilling`]: `replay`), where the bound is on disk and
@@ -75,15 +76,16 @@ pub struct ReadOutcome {
     /// Entries that could not be read (counted, skipped).
     pub malformed: u64,
     /// The first problems, each naming file and line.
-    pub problems: Vec<String>,
+    pub problems: Vec<RunWarning>,
     /// Reading stopped early because the stop flag was set
     /// ([`read_path_until`]): the records are those before it.
     pub stopped: bool,
     /// Data records whose entry `id` an earlier record had (the same
     /// entry read twice: counted once, these skipped).
     pub duplicates: u64,
-    /// Where the first of them is (`file:line`).
-    pub first_duplicate: Option<String>,
+    /// Where the first of them is: the file (as named in messages) and
+    /// line.
+    pub first_duplicate: Option<(String, u64)>,
     /// Malformed entries listed in `problems` (which holds other warnings
     /// too: a gzip stream that ends early).
     malformed_listed: u64,
@@ -108,11 +110,14 @@ impl ReadOutcome {
     /// The warning counting the malformed entries `problems` does not list
     /// (past the first [`Limits::max_problems`]), if any.
     #[must_use]
-    pub fn unlisted_warning(&self) -> Option<String> {
+    pub fn unlisted_warning(&self) -> Option<RunWarning> {
         (self.malformed > self.malformed_listed).then(|| {
-            format!(
-                "{} more flow-log entries skipped as malformed",
-                self.malformed - self.malformed_listed
+            RunWarning::new(
+                RunWarningCode::MalformedEntry,
+                format!(
+                    "{} more flow-log entries skipped as malformed",
+                    self.malformed - self.malformed_listed
+                ),
             )
         })
     }
@@ -154,13 +159,20 @@ impl ReadOutcome {
 
     /// The warning about the entries skipped as duplicates, if any.
     #[must_use]
-    pub fn duplicate_warning(&self) -> Option<String> {
-        let at = self.first_duplicate.as_deref()?;
-        Some(format!(
-            "{at}: {} flow-log entr{} skipped: an earlier entry has the same `id` (the same entry read twice, e.g. a file and its .gz copy); each entry is counted once",
-            self.duplicates,
-            if self.duplicates == 1 { "y" } else { "ies" }
-        ))
+    pub fn duplicate_warning(&self) -> Option<RunWarning> {
+        let (file, line) = self.first_duplicate.as_ref()?;
+        Some(
+            RunWarning::new(
+                RunWarningCode::DuplicateEntry,
+                format!(
+                    "{file}:{line}: {} flow-log entr{} skipped: an earlier entry has the same `id` (the same entry read twice, e.g. a file and its .gz copy); each entry is counted once",
+                    self.duplicates,
+                    if self.duplicates == 1 { "y" } else { "ies" }
+                ),
+            )
+            .file(file)
+            .line(*line),
+        )
     }
 }
 
@@ -225,8 +237,14 @@ impl Ctx<'_> {
     fn problem(&self, out: &mut ReadOutcome, line: u64, message: &str) {
         out.malformed += 1;
         if out.problems.len() < self.limits.max_problems {
-            out.problems
-                .push(format!("{}:{line}: skipped: {message}", self.name));
+            out.problems.push(
+                RunWarning::new(
+                    RunWarningCode::MalformedEntry,
+                    format!("{}:{line}: skipped: {message}", self.name),
+                )
+                .file(self.name)
+                .line(line),
+            );
             out.malformed_listed += 1;
         }
     }
@@ -235,11 +253,18 @@ impl Ctx<'_> {
     /// trailing bytes that are no gzip member): as for a capture that ends
     /// inside a record, a warning, and the whole lines before it count.
     fn ends_early(&self, out: &mut ReadOutcome, lines: u64, e: &std::io::Error) {
-        out.problems.push(format!(
-            "{}:{}: the gzip stream ends early ({e}): the {lines} line(s) before it are read",
-            self.name,
-            lines + 1
-        ));
+        out.problems.push(
+            RunWarning::new(
+                RunWarningCode::CompressedEndsEarly,
+                format!(
+                    "{}:{}: the gzip stream ends early ({e}): the {lines} line(s) before it are read",
+                    self.name,
+                    lines + 1
+                ),
+            )
+            .file(self.name)
+            .line(lines + 1),
+        );
     }
 
     /// One JSON value, `text`: read by the shortcut when it is a
@@ -299,7 +324,7 @@ impl Ctx<'_> {
                 {
                     out.duplicates += 1;
                     if out.first_duplicate.is_none() {
-                        out.first_duplicate = Some(format!("{}:{line}", self.name));
+                        out.first_duplicate = Some((self.name.to_owned(), line));
                     }
                     return Ok(());
                 }
@@ -382,6 +407,33 @@ pub fn read_path_until(
         size,
     };
     read_with(&cx, f, out)
+}
+
+/// Reads `paths` in order into `out` (file `i` numbered `i`), as
+/// [`read_path_until`], stopping after the file in which `stop` was set;
+/// then frees what only the reading needs ([`ReadOutcome::end_reading`]).
+///
+/// # Errors
+/// A file that cannot be read as flow logs ([`read_path_until`]), or
+/// files of which no entry could be read ([`ReadOutcome::nothing_readable`]).
+pub fn read_paths_until(
+    paths: &[std::path::PathBuf],
+    limits: &Limits,
+    stop: Option<&AtomicBool>,
+    out: &mut ReadOutcome,
+) -> Result<(), String> {
+    for (i, p) in paths.iter().enumerate() {
+        let idx = u32::try_from(i).unwrap_or(u32::MAX);
+        read_path_until(p, idx, limits, stop, out).map_err(|e| e.to_string())?;
+        if out.stopped {
+            break;
+        }
+    }
+    out.end_reading();
+    match out.nothing_readable() {
+        Some(m) => Err(m),
+        None => Ok(()),
+    }
 }
 
 /// Reads flow-log entries from `input` (plain or gzip) into `out`; `name`

@@ -1,4 +1,4 @@
-//! An external sort of fixed-size records for the CLI's flow-log `diff`
+//! An external sort of fixed-size records for flow-log `diff`
 //! (its flows grouped by tuple, its changed flows in output order): the
 //! engine's spool (`engine/spool.rs`: sorted runs in one unnamed temporary
 //! file past a bound of records in memory) behind a public trait.

@@ -95,7 +95,7 @@ impl PacketSource for TapSource {
         (0, 0)
     }
 
-    fn take_warnings(&mut self) -> Vec<String> {
+    fn take_warnings(&mut self) -> Vec<crate::warning::RunWarning> {
         Vec::new()
     }
 }

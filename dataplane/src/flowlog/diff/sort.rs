@@ -1,5 +1,5 @@
 //! The fixed-size records `diff` on flow logs sorts outside memory
-//! ([`super::sort`]): each compared record's part of its
+//! ([`crate::flowlog::sort`]): each compared record's part of its
 //! flow, sorted by tuple (then window start and input order) to build one
 //! flow at a time; and each changed flow, sorted as `--flows` lists them.
 

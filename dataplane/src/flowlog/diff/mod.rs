@@ -1,0 +1,287 @@
+//! `diff` on flow logs: what a change would do to the traffic OCI logged.
+//!
+//! - Every record is judged at its VNIC by both scenarios
+//!   ([`crate::flowlog::stream::judge_spooled_pair`], each with its own
+//!   tracking across records), one start second at a time; its verdict,
+//!   stage and deciding rules on each side are compared ([`rules`]).
+//! - Each compared record's part of its flow ([`sort::Part`]) is sorted by
+//!   tuple outside memory past a bound; flows (both directions, every VNIC
+//!   that logged them) are then built one at a time and classed as `diff`
+//!   classes packet flows, weighted by the records' packets ([`flows`]).
+//! - The changed flows are sorted as `--flows` lists them
+//!   ([`sort::Changed`]) and read back by [`ChangedFlows`]; the report is
+//!   [`Report`]. The CLI writes both, prints the summary and decides the
+//!   exit code.
+
+mod flows;
+mod report;
+mod rules;
+pub mod sort;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use zprsim_control::compile::Compiled;
+use zprsim_control::load::Warning;
+use zprsim_control::model::Scenario;
+use zprsim_control::verdict::Verdict;
+
+pub use flows::{ChangedFlow, ChangedFlows};
+pub use report::{FlowLogCounts, Report, SideOut};
+
+use crate::conntrack::ConnKey;
+use crate::diff::{FlowCounts, PacketCounts};
+use crate::flowlog::judge::record_packet;
+use crate::flowlog::read::ReadOutcome;
+use crate::flowlog::record::LogRecord;
+use crate::flowlog::sort::Sorter;
+use crate::flowlog::spill::{FlowLogSpool, SpillConfig};
+use crate::flowlog::stream::{PairEvent, judge_spooled_pair};
+use crate::warning::{RunWarning, RunWarningCode, messages};
+use flows::Flow;
+use rules::{RuleNumbers, Verdicts};
+use sort::{Changed, Part, key_bytes, side_code};
+
+/// The two scenarios of a flow-log `diff`.
+pub struct Scenarios<'s> {
+    /// BEFORE and AFTER.
+    pub models: [&'s Scenario; 2],
+    /// Their compiled tables.
+    pub compiled: [&'s Compiled; 2],
+    /// Their files as given (the report's `scenario`, messages).
+    pub names: [String; 2],
+    /// Their own warnings, BEFORE's first.
+    pub warnings: Vec<Warning>,
+}
+
+/// The inputs of a flow-log `diff`, read.
+pub struct Inputs<'a> {
+    /// The files, as given (file `i` of a record is `paths[i]`).
+    pub paths: &'a [PathBuf],
+    /// Warnings about them (a file given twice, read once).
+    pub warnings: &'a [RunWarning],
+    /// What was read ([`crate::flowlog::read::read_paths_until`]), with
+    /// its records in a pair spool ([`FlowLogSpool::new_pair`]).
+    pub read: ReadOutcome,
+    /// `--flow-log-buffer`, `--max-flow-log-spill`, ...
+    pub spill: &'a SpillConfig,
+    /// When the run started (the report's `duration_s`).
+    pub started: Instant,
+}
+
+/// Judges the records read by both scenarios, builds and classes their
+/// flows: the report and the changed flows in `--flows` order.
+///
+/// # Errors
+/// A limit of temporary files, a temporary file that cannot be used, or
+/// records of which the scenarios have none in common to compare.
+pub fn compare<'s>(
+    s: &Scenarios<'s>,
+    mut i: Inputs<'_>,
+) -> Result<(Report, ChangedFlows<'s>), String> {
+    let [sb, sa] = s.models;
+    let [cb, ca] = s.compiled;
+    let spool = i
+        .read
+        .spool
+        .take()
+        .unwrap_or_else(|| FlowLogSpool::new_pair(sb, sa, i.spill.clone()));
+    let name = |f: u32| {
+        i.paths
+            .get(f as usize)
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    };
+    // Each record is judged by both scenarios (each with its own tracking
+    // and tie order), one start second at a time: BEFORE's verdicts of the
+    // second wait here for AFTER's, and a record only one of them placed
+    // is counted at the second's end.
+    let mut numbers = RuleNumbers::new(sb, sa);
+    let mut waiting: HashMap<usize, (Verdicts, u32, u64)> = HashMap::new();
+    // Each compared record's part of its flow, sorted by tuple outside
+    // memory past the buffer: flows are then built one at a time.
+    let spill_dir = i.spill.dir.as_deref();
+    // Half the record buffer: the records' last run is still in memory
+    // while these are made.
+    let part_buffer = (i.spill.buffer / 2).max(1);
+    let mut parts: Sorter<Part> = Sorter::new(part_buffer, i.spill.max_spill, spill_dir);
+    let spill_limit = |r: &LogRecord, max: u64| {
+        format!(
+            "{}:{}: the flow-log records need more than {} MiB of temporary files (the limit, `--max-flow-log-spill`)",
+            name(r.file),
+            r.line,
+            max >> 20
+        )
+    };
+    let mut packets = PacketCounts {
+        total: 0,
+        would_break: 0,
+        newly_allowed: 0,
+    };
+    // Records one scenario places and the other does not (a VNIC without
+    // the record's `id` on one side): not compared, and said.
+    let (mut compared, mut one_side) = (0u64, [(0u64, 0u64); 2]);
+    let mut pair = |r: &LogRecord, seq: u64, vnic: u32, b: &Verdicts, af: &Verdicts| {
+        compared += 1;
+        let Some((key, _)) = ConnKey::of(&record_packet(r, false)) else {
+            return Ok(());
+        };
+        packets.total = packets.total.saturating_add(r.packets);
+        let (bok, aok) = (b.0 == Verdict::Allow, af.0 == Verdict::Allow);
+        if bok && !aok {
+            packets.would_break = packets.would_break.saturating_add(r.packets);
+        }
+        if !bok && aok {
+            packets.newly_allowed = packets.newly_allowed.saturating_add(r.packets);
+        }
+        parts
+            .push(Part {
+                key: key_bytes(&key),
+                start: r.start,
+                seq,
+                packets: r.packets,
+                bytes: r.bytes,
+                src: r.src,
+                dst: r.dst,
+                proto: r.proto,
+                sport: r.sport,
+                dport: r.dport,
+                vnic,
+                sides: [side_code(b.0, b.1), side_code(af.0, af.1)],
+                reason_changed: !bok && !aok && (b.1 != af.1 || b.2 != af.2),
+            })
+            .map_err(|max| spill_limit(r, max))
+    };
+    let [ob, oa] = judge_spooled_pair([cb, ca], spool, &name, |ev| {
+        match ev {
+            PairEvent::Judged(0, r, x) => {
+                let v = numbers.verdicts(0, sb, cb, x);
+                let vnic = u32::try_from(x.vnic).unwrap_or(u32::MAX);
+                waiting.insert(x.record, (v, vnic, r.packets));
+            }
+            PairEvent::Judged(_, r, x) => {
+                let v = numbers.verdicts(1, sa, ca, x);
+                match waiting.remove(&x.record) {
+                    Some((b, vnic, _)) => pair(r, x.record as u64, vnic, &b, &v)?,
+                    None => {
+                        one_side[1].0 += 1;
+                        one_side[1].1 = one_side[1].1.saturating_add(r.packets);
+                    }
+                }
+            }
+            PairEvent::SecondEnd => {
+                // The packets of BEFORE-only records: kept with them.
+                for (_, (_, _, packets)) in waiting.drain() {
+                    one_side[0].0 += 1;
+                    one_side[0].1 = one_side[0].1.saturating_add(packets);
+                }
+            }
+        }
+        Ok(())
+    })?;
+    let read = &mut i.read;
+    read.duplicates = ob.duplicates;
+    read.first_duplicate = ob.first_duplicate.map(|(f, line)| (name(f), line));
+    let (counts, changed) = group_flows(parts, part_buffer, i.spill, sb)?;
+    if compared == 0 && one_side != [(0, 0); 2] && !read.stopped {
+        let (placed_by, none_by) = if one_side[0].0 > 0 {
+            (&s.names[0], &s.names[1])
+        } else {
+            (&s.names[1], &s.names[0])
+        };
+        return Err(format!(
+            "`{none_by}` places none of the {} flow-log record(s) `{placed_by}` places: none of its VNICs has the `id` (OCID) a record names, so nothing was compared; give its VNICs their `id`s (`zprsim import oci` sets them)",
+            one_side[0].0.max(one_side[1].0),
+        ));
+    }
+    let mut warnings: Vec<RunWarning> = s.warnings.iter().map(RunWarning::of_scenario).collect();
+    for (n, side) in ["BEFORE", "AFTER"].into_iter().enumerate() {
+        let (records, packets) = one_side[n];
+        if records > 0 {
+            warnings.push(RunWarning::new(
+                RunWarningCode::PlacedByOneSide,
+                format!(
+                    "{records} flow-log record(s) ({packets} packets) are placed by {side} only (the other scenario has no VNIC with their `id`): they are not compared"
+                ),
+            ));
+        }
+    }
+    warnings.extend(i.warnings.iter().cloned());
+    warnings.extend(read.problems.iter().cloned());
+    warnings.extend(read.unlisted_warning());
+    warnings.extend(read.duplicate_warning());
+    let report = Report {
+        captures: i.paths.iter().map(|p| p.display().to_string()).collect(),
+        input_kind: "flow-log",
+        flows: counts,
+        packets,
+        before: SideOut::of(s.names[0].clone(), &ob.judgement, ob.judged),
+        after: SideOut::of(s.names[1].clone(), &oa.judgement, oa.judged),
+        flow_log: FlowLogCounts {
+            // The data records read (duplicates among them) and the rest.
+            records: ob.records + read.nodata + read.skipdata + read.malformed,
+            skipped_nodata: read.nodata,
+            skipped_skipdata: read.skipdata,
+            skipped_malformed: read.malformed,
+            skipped_duplicate: read.duplicates,
+        },
+        warnings: messages(&warnings),
+        run_warnings: warnings,
+        scenario_warnings: s.warnings.clone(),
+        interrupted: read.stopped,
+        duration_s: i.started.elapsed().as_secs_f64(),
+        workers: 1,
+    };
+    Ok((report, changed))
+}
+
+/// Flows, one at a time from the parts sorted by tuple (then window start
+/// and input order: the first part is the flow's first record, a side's
+/// first dropped part gives its stage), counted by class; the changed ones
+/// sorted outside memory as `--flows` lists them.
+fn group_flows<'s>(
+    parts: Sorter<Part>,
+    buffer: usize,
+    spill: &SpillConfig,
+    before: &'s Scenario,
+) -> Result<(FlowCounts, ChangedFlows<'s>), String> {
+    let mut counts = FlowCounts::default();
+    let mut changed: Sorter<Changed> = Sorter::new(buffer, spill.max_spill, spill.dir.as_deref());
+    let mut overflow: Vec<Vec<u32>> = Vec::new();
+    let mut sorted = parts.finish()?;
+    let mut flow: Option<Flow> = None;
+    let mut end = |f: Flow, counts: &mut FlowCounts| -> Result<(), String> {
+        let Some(c) = f.changed_record(counts, &mut overflow) else {
+            return Ok(());
+        };
+        changed.push(c).map_err(|max| {
+            format!(
+                "the changed flows need more than {} MiB of temporary files (the limit, `--max-flow-log-spill`)",
+                max >> 20
+            )
+        })
+    };
+    while let Some(p) = sorted.next_record()? {
+        match &mut flow {
+            Some(f) if f.first.key == p.key => f.add(&p),
+            _ => {
+                if let Some(f) = flow.take() {
+                    end(f, &mut counts)?;
+                }
+                flow = Some(Flow::of(&p));
+            }
+        }
+    }
+    if let Some(f) = flow.take() {
+        end(f, &mut counts)?;
+    }
+    Ok((
+        counts,
+        ChangedFlows {
+            before,
+            sorted: changed.finish()?,
+            overflow,
+        },
+    ))
+}

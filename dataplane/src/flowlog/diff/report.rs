@@ -1,0 +1,101 @@
+//! The `--report` of `diff` on flow logs (CLI contract).
+
+use serde::Serialize;
+use zprsim_control::load::Warning;
+
+use crate::diff::{FlowCounts, PacketCounts};
+use crate::drop_reason::StageCounts;
+use crate::flowlog::judge::{Agreement, FlowLogJudgement};
+use crate::judge::Totals;
+use crate::warning::RunWarning;
+
+/// One scenario's side: counts as in the capture diff's report (less its
+/// `connections_evicted`), then the flow log's own.
+#[derive(Debug, Serialize)]
+pub struct SideOut {
+    /// The scenario's file, as given.
+    pub scenario: String,
+    /// Packets allowed and dropped.
+    pub packets: Totals,
+    /// Their bytes.
+    pub bytes: Totals,
+    /// Drops by stage.
+    pub dropped_by_stage: StageCounts,
+    /// Packets an audit attribute would have denied.
+    pub zpr_audit_would_drop: u64,
+    /// Records judged.
+    pub judged: u64,
+    /// Records not placed at a VNIC of the scenario.
+    pub unplaced: u64,
+    /// The scenario's verdicts against OCI's actions.
+    pub agreement: Agreement,
+}
+
+impl SideOut {
+    /// The side of scenario `scenario` (its file, as given) from its
+    /// judgement; `judged` is the count of its judged records (their list
+    /// is freed once their verdicts are taken).
+    #[must_use]
+    pub fn of(scenario: String, j: &FlowLogJudgement, judged: u64) -> SideOut {
+        let k = &j.counters;
+        SideOut {
+            scenario,
+            packets: k.packets,
+            bytes: k.bytes,
+            dropped_by_stage: StageCounts::of(k),
+            zpr_audit_would_drop: k.zpr_audit_would_drop,
+            judged,
+            unplaced: j.unplaced.records,
+            agreement: j.agreement,
+        }
+    }
+}
+
+/// What was read of the flow logs.
+#[derive(Debug, Serialize)]
+pub struct FlowLogCounts {
+    /// Entries read: the data records (duplicates among them) and the rest.
+    pub records: u64,
+    /// `NODATA` entries.
+    pub skipped_nodata: u64,
+    /// `SKIPDATA` entries.
+    pub skipped_skipdata: u64,
+    /// Entries that could not be read.
+    pub skipped_malformed: u64,
+    /// Entries whose `id` an earlier one had (counted once).
+    pub skipped_duplicate: u64,
+}
+
+/// The `--report` of `diff` on flow logs.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// The inputs, as given.
+    pub captures: Vec<String>,
+    /// Always `flow-log`.
+    pub input_kind: &'static str,
+    /// Flows by class.
+    pub flows: FlowCounts,
+    /// Packets by class.
+    pub packets: PacketCounts,
+    /// BEFORE's side.
+    pub before: SideOut,
+    /// AFTER's side.
+    pub after: SideOut,
+    /// What was read.
+    pub flow_log: FlowLogCounts,
+    /// Both scenarios' warnings as text, then the run's own.
+    pub warnings: Vec<String>,
+    /// The same as objects, in the same order: code, message (the text
+    /// of `warnings`), file, line.
+    pub run_warnings: Vec<RunWarning>,
+    /// Both scenarios' own warnings as objects, BEFORE's first (they are
+    /// in `warnings` too, as text, as they were before this field).
+    pub scenario_warnings: Vec<Warning>,
+    /// A SIGINT or SIGTERM stopped the reading: the outputs hold the
+    /// records read before it.
+    pub interrupted: bool,
+    /// Seconds of the run.
+    pub duration_s: f64,
+    /// Always 1.
+    pub workers: usize,
+}

@@ -1,0 +1,260 @@
+//! The run's own warnings as data (docs/cli.md, "Warnings are data"):
+//! what a pass found in its inputs that it read past (a capture cut inside
+//! a record, a gzip stream that ends early, a malformed flow-log entry, a
+//! file found twice, ...). Each has a code (stable, for scripts), the
+//! message for people and, where it has them, the file and the byte
+//! offset or line.
+//!
+//! Reports carry them twice: as the strings of `warnings` (the contract's
+//! field, unchanged) and as objects in `run_warnings`, in the same order,
+//! `warnings[i]` being `run_warnings[i].message`.
+//!
+//! ```
+//! use zprsim_dataplane::warning::{RunWarning, RunWarningCode};
+//! let w = RunWarning::new(RunWarningCode::TruncatedRecord, "a.pcap: byte 40: file ends inside a record")
+//!     .file("a.pcap")
+//!     .offset(40);
+//! let json = serde_json::to_value(&w).unwrap();
+//! assert_eq!(json["code"], "truncated-record");
+//! assert_eq!(json["offset"], 40);
+//! assert!(json.get("line").is_none());
+//! ```
+
+use std::fmt;
+
+use serde::Serialize;
+use zprsim_control::load::Warning;
+use zprsim_control::warning::WarningCode;
+
+/// What kind of run warning it is: written in kebab-case; codes are added,
+/// never renamed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RunWarningCode {
+    /// A capture ends inside a record or block: the records before it
+    /// were read.
+    TruncatedRecord,
+    /// A compressed stream (a gzip or zstd capture's, a gzip flow log's)
+    /// ends early: what came before was read.
+    CompressedEndsEarly,
+    /// A regular file ended before the size it had when opened.
+    FileChanged,
+    /// Records of a link type zprsim does not decode, counted as non-IP.
+    UnknownLinkType,
+    /// Records cut by the capture's snapshot length before their headers
+    /// ended, counted as malformed.
+    SnapshotLength,
+    /// An input starts before the one read before it ended.
+    InputsOutOfOrder,
+    /// Copies of one packet on Linux's `any` device, each judged
+    /// (without `--dedup`).
+    AnyDeviceCopies,
+    /// `--decap vxlan`: records that were not VXLAN, judged as captured.
+    NotVxlan,
+    /// A directory given holds an earlier run's output: skipped.
+    EarlierOutputSkipped,
+    /// A directory given holds a file that is neither a capture nor flow
+    /// logs (or more of them than are named): skipped.
+    UnknownFileSkipped,
+    /// A directory given holds empty or blank files: skipped.
+    BlankFileSkipped,
+    /// A file given (or found) twice: read once.
+    SameFile,
+    /// A flow-log entry that could not be read (or more of them than are
+    /// listed): skipped.
+    MalformedEntry,
+    /// Flow-log entries with the `id` of an earlier one: counted once.
+    DuplicateEntry,
+    /// No flow-log record was placed at a VNIC of the scenario.
+    NothingPlaced,
+    /// `diff`: flow-log records one scenario places and the other does
+    /// not: not compared.
+    PlacedByOneSide,
+    /// `diff --fail-on` names no class: the run never exits 1.
+    FailOnEmpty,
+    /// `diff` on captures: connection tracking evicted connections to stay
+    /// within `--max-connections`, so a flow may change class because of
+    /// the bound.
+    ConnectionsEvicted,
+    /// `bench`: the bare loop looked up fewer packets than the engine (it
+    /// parses whole Ethernet frames only).
+    BaselinePartial,
+    /// A scenario's own warning, where a report's `warnings` holds it as
+    /// text (`diff` on flow logs, `tap`): its code.
+    Scenario(WarningCode),
+}
+
+impl RunWarningCode {
+    /// Every run code (scenario codes aside: scenario-format.md lists them).
+    pub const ALL: [RunWarningCode; 19] = [
+        RunWarningCode::TruncatedRecord,
+        RunWarningCode::CompressedEndsEarly,
+        RunWarningCode::FileChanged,
+        RunWarningCode::UnknownLinkType,
+        RunWarningCode::SnapshotLength,
+        RunWarningCode::InputsOutOfOrder,
+        RunWarningCode::AnyDeviceCopies,
+        RunWarningCode::NotVxlan,
+        RunWarningCode::EarlierOutputSkipped,
+        RunWarningCode::UnknownFileSkipped,
+        RunWarningCode::BlankFileSkipped,
+        RunWarningCode::SameFile,
+        RunWarningCode::MalformedEntry,
+        RunWarningCode::DuplicateEntry,
+        RunWarningCode::NothingPlaced,
+        RunWarningCode::PlacedByOneSide,
+        RunWarningCode::FailOnEmpty,
+        RunWarningCode::ConnectionsEvicted,
+        RunWarningCode::BaselinePartial,
+    ];
+
+    /// The code as written in JSON (`truncated-record`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunWarningCode::TruncatedRecord => "truncated-record",
+            RunWarningCode::CompressedEndsEarly => "compressed-ends-early",
+            RunWarningCode::FileChanged => "file-changed",
+            RunWarningCode::UnknownLinkType => "unknown-link-type",
+            RunWarningCode::SnapshotLength => "snapshot-length",
+            RunWarningCode::InputsOutOfOrder => "inputs-out-of-order",
+            RunWarningCode::AnyDeviceCopies => "any-device-copies",
+            RunWarningCode::NotVxlan => "not-vxlan",
+            RunWarningCode::EarlierOutputSkipped => "earlier-output-skipped",
+            RunWarningCode::UnknownFileSkipped => "unknown-file-skipped",
+            RunWarningCode::BlankFileSkipped => "blank-file-skipped",
+            RunWarningCode::SameFile => "same-file",
+            RunWarningCode::MalformedEntry => "malformed-entry",
+            RunWarningCode::DuplicateEntry => "duplicate-entry",
+            RunWarningCode::NothingPlaced => "nothing-placed",
+            RunWarningCode::PlacedByOneSide => "placed-by-one-side",
+            RunWarningCode::FailOnEmpty => "fail-on-empty",
+            RunWarningCode::ConnectionsEvicted => "connections-evicted",
+            RunWarningCode::BaselinePartial => "baseline-partial",
+            RunWarningCode::Scenario(c) => c.as_str(),
+        }
+    }
+}
+
+impl fmt::Display for RunWarningCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for RunWarningCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// One warning of a run: `{code, message, file?, offset?, line?}` in JSON
+/// (fields without a value left out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunWarning {
+    /// What kind of warning.
+    pub code: RunWarningCode,
+    /// The text, exactly as in the report's `warnings`.
+    pub message: String,
+    /// The file it concerns, as named in the message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Byte offset in that file (a capture's, decompressed for gzip).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    /// 1-based line in that file (a flow log's, a scenario's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+}
+
+impl RunWarning {
+    /// A warning of kind `code` saying `message`, of no file.
+    #[must_use]
+    pub fn new(code: RunWarningCode, message: impl Into<String>) -> RunWarning {
+        RunWarning {
+            code,
+            message: message.into(),
+            file: None,
+            offset: None,
+            line: None,
+        }
+    }
+
+    /// The same, of file `file`.
+    #[must_use]
+    pub fn file(mut self, file: impl Into<String>) -> RunWarning {
+        self.file = Some(file.into());
+        self
+    }
+
+    /// The same, at byte `offset`.
+    #[must_use]
+    pub fn offset(mut self, offset: u64) -> RunWarning {
+        self.offset = Some(offset);
+        self
+    }
+
+    /// The same, at line `line`.
+    #[must_use]
+    pub fn line(mut self, line: u64) -> RunWarning {
+        self.line = Some(line);
+        self
+    }
+
+    /// A scenario's warning as a report's `warnings` holds it (its text,
+    /// `FILE:LINE:COL: warning: MESSAGE`), with its code, file and line.
+    #[must_use]
+    pub fn of_scenario(w: &Warning) -> RunWarning {
+        RunWarning {
+            code: RunWarningCode::Scenario(w.code),
+            message: w.to_string(),
+            file: Some(w.file.clone()),
+            offset: None,
+            line: w.line.map(u64::from),
+        }
+    }
+}
+
+impl fmt::Display for RunWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The messages of `warnings`, in order: a report's `warnings`.
+#[must_use]
+pub fn messages(warnings: &[RunWarning]) -> Vec<String> {
+    warnings.iter().map(|w| w.message.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every run code is kebab-case, once, and none is a scenario code
+    /// (a report's objects mix both).
+    #[test]
+    fn run_codes_are_distinct_kebab_case_and_not_scenario_codes() {
+        let scenario = [
+            WarningCode::OptionIgnored,
+            WarningCode::OciLimit,
+            WarningCode::UnknownAttribute,
+            WarningCode::EmptyScenario,
+            WarningCode::WarningsLeftOut,
+            WarningCode::Ipv4Mapped,
+            WarningCode::AttributeOutsideScope,
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for c in RunWarningCode::ALL {
+            let s = c.as_str();
+            assert!(seen.insert(s), "{s} twice");
+            assert!(
+                s.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{s}"
+            );
+            assert!(scenario.iter().all(|w| w.as_str() != s), "{s}");
+            assert_eq!(serde_json::to_value(c).ok(), Some(s.into()));
+        }
+        let w = RunWarningCode::Scenario(WarningCode::OciLimit);
+        assert_eq!(w.as_str(), "oci-limit");
+    }
+}
