@@ -222,3 +222,81 @@ fn groups_count_pairs_without_self_pairs_and_list_failures_in_order() {
     assert_eq!(first_failing(&e, &e, &failing, 1).len(), 1);
     assert!(first_failing(&e, &e, &failing, 0).is_empty());
 }
+
+/// The rule `fix.rs` proposes for a VNIC with only a security list goes in
+/// that list, in the scenario's TOML; added there as written, the pair
+/// passes the layer; an ICMP witness gets its type and code.
+#[test]
+fn a_hint_for_a_list_only_vnic_is_a_list_rule_that_opens_the_layer() {
+    use crate::eval;
+    use crate::packet::{L4, Packet};
+    use crate::verdict::{Outcome, Stage};
+    let text = |extra: &str| {
+        format!(
+            r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16"]
+[[security_list]]
+name = "sl"
+vcn = "v"
+ingress_security_rules = [{extra}]
+egress_security_rules = [{{ protocol = "all", destination = "0.0.0.0/0" }}]
+[[subnet]]
+name = "s"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+security_lists = ["sl"]
+[[vnic]]
+name = "a"
+subnet = "s"
+private_ips = ["10.0.1.10"]
+[[vnic]]
+name = "b"
+subnet = "s"
+private_ips = ["10.0.1.11"]
+"#
+        )
+    };
+    let load = |t: &str| from_toml_str(t, "s.toml").unwrap().scenario;
+    let ingress_denied = |s: &Scenario, p: &Packet| {
+        eval::every_layer(s, p)
+            .into_iter()
+            .filter(|l| l.layer == Stage::IngressSecurity && l.outcome == Outcome::Denied)
+            .collect::<Vec<_>>()
+    };
+    let a: IpAddr = "10.0.1.10".parse().unwrap();
+    let b: IpAddr = "10.0.1.11".parse().unwrap();
+    for p in [
+        Packet::tcp(a, 40000, b, 5432),
+        Packet {
+            src: a,
+            dst: b,
+            proto: crate::model::proto::ICMP,
+            l4: L4::Icmp {
+                icmp_type: 8,
+                code: 0,
+            },
+        },
+    ] {
+        let s = load(&text(""));
+        let blocking = ingress_denied(&s, &p);
+        assert_eq!(blocking.len(), 1);
+        let hints = super::fix::to_open(&s, &p, &blocking);
+        assert_eq!(hints.len(), 1, "{hints:?}");
+        let prefix = "ingress-security: add to security list `sl` (ingress_security_rules): ";
+        let rule = hints[0]
+            .strip_prefix(prefix)
+            .unwrap_or_else(|| panic!("{}", hints[0]));
+        assert!(rule.contains("source = \"10.0.1.10/32\""), "{rule}");
+        if p.proto == crate::model::proto::ICMP {
+            assert!(
+                rule.contains("icmp_options = { type = 8, code = 0 }"),
+                "{rule}"
+            );
+        }
+        // Added to the list as written: the layer lets the pair through.
+        let fixed = load(&text(rule));
+        assert!(ingress_denied(&fixed, &p).is_empty(), "{rule}");
+    }
+}
