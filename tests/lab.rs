@@ -237,9 +237,32 @@ fn stage(v: &Value, s: &str) -> u64 {
     n(v, &format!("/dropped_by_stage/{s}"))
 }
 
-fn lock() -> std::sync::MutexGuard<'static, ()> {
-    LOCK.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+/// Held while a test has a lab up: the mutex orders this process's tests,
+/// the file lock the lab tests of every process on the machine (a lab is
+/// machine-wide: namespaces, links and the state directory; two checkouts
+/// testing at once made each other's `lab up` fail).
+struct LabLock {
+    _file: std::fs::File,
+    _guard: std::sync::MutexGuard<'static, ()>,
+}
+
+fn lock() -> LabLock {
+    let guard = LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(std::env::temp_dir().join("zprsim-lab-tests.lock"))
+        .unwrap();
+    // An advisory lock (flock): released with the descriptor, when `file`
+    // is dropped or the process dies.
+    file.lock().unwrap();
+    LabLock {
+        _file: file,
+        _guard: guard,
+    }
 }
 
 #[test]
