@@ -16,6 +16,7 @@ use zprsim_dataplane::flowlog::diff::{ChangedFlow, Report, Scenarios, compare};
 use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_paths_until};
 use zprsim_dataplane::flowlog::spill::{FlowLogSpool, SpillConfig};
 use zprsim_dataplane::output::OutputFile;
+use zprsim_dataplane::warning::RunWarningCode;
 
 use crate::Failure;
 
@@ -139,7 +140,17 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     for f in outputs {
         f.commit().map_err(|e| fail(&e))?;
     }
-    crate::report::print_warnings::<&str, _>([], &report.warnings);
+    // The scenarios' warnings print as the other commands print them
+    // (`FILE:LINE:COL: warning: ...`, already in their text); the run's own
+    // with `warning: ` before them.
+    let (scenario, run): (Vec<_>, Vec<_>) = report
+        .run_warnings
+        .iter()
+        .partition(|w| matches!(w.code, RunWarningCode::Scenario(_)));
+    crate::report::print_warnings(
+        scenario.iter().map(|w| w.message.as_str()),
+        &run.iter().map(|w| w.message.as_str()).collect::<Vec<_>>(),
+    );
     if !a.quiet {
         crate::summary_out(&summary(&report, &changed), &[a.report, a.flows])?;
     }

@@ -459,3 +459,55 @@ fn flow_log_diff_packets_equal_replays_record_verdicts() {
     assert_eq!(wb[0]["before"]["dropped_packets"], 0);
     assert_eq!(wb[0]["after"]["dropped_packets"], breaks);
 }
+
+/// A scenario's warning prints once, as every command prints it
+/// (`FILE:LINE:COL: warning: ...`), from `diff` on flow logs as on
+/// captures; flow-log `diff` printed it as a run warning, `warning:
+/// FILE:LINE:COL: warning: ...`.
+#[test]
+fn diff_prints_a_scenarios_warning_as_every_command_does() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let oke = root.join("examples/oke-orders");
+    std::fs::create_dir(d.join("policies")).unwrap();
+    for e in std::fs::read_dir(oke.join("policies")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), d.join("policies").join(e.file_name())).unwrap();
+    }
+    // A statement naming an attribute nobody carries: an `unknown-attribute`
+    // warning.
+    let text = std::fs::read_to_string(oke.join("scenario.toml")).unwrap();
+    let from = "app.role:k8s-api endpoints with protocol='tcp/12250'";
+    assert_eq!(text.matches(from).count(), 1);
+    let s = d.join("s.toml");
+    std::fs::write(
+        &s,
+        text.replace(from, "app.role:k8s-apj endpoints with protocol='tcp/12250'"),
+    )
+    .unwrap();
+    let s = s.to_str().unwrap();
+    for input in [
+        "pcaps/oke-demo.pcap",
+        "examples/oke-orders/flowlogs/oke-demo.jsonl",
+    ] {
+        let o = crate::support::run_in(
+            root,
+            [
+                "diff",
+                s,
+                "examples/oke-orders/proposed.toml",
+                input,
+                "--quiet",
+            ],
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        let lines: Vec<&str> = err.lines().filter(|l| l.contains("k8s-apj")).collect();
+        assert_eq!(lines.len(), 1, "{input}: {err}");
+        assert!(
+            lines[0].starts_with(&format!("{s}:")) && lines[0].contains(": warning: in zpr_policy"),
+            "{input}: {}",
+            lines[0]
+        );
+    }
+}
