@@ -28,7 +28,7 @@ use crate::{Failure, out};
 pub struct Args {
     /// The scenario (TOML, or JSON when it ends in `.json`).
     scenario: PathBuf,
-    /// Measure on these captures (pcap or pcapng, read into memory first) instead of synthetic traffic.
+    /// Measure on these captures (pcap or pcapng, or gzip or zstd of either; a file given twice is read once; read into memory first) instead of synthetic traffic.
     #[arg(long, num_args = 1.., value_name = "FILE")]
     capture: Vec<PathBuf>,
     /// Synthetic packets [default: 1000000].
@@ -525,10 +525,14 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         let (t, st) = bench::synthesize(s, &cfg, Some(allowed), p.limit).map_err(load_error)?;
         (t, Some(st))
     } else {
-        (
-            bench::load_captures(&a.capture, p.limit).map_err(load_error)?,
-            None,
-        )
+        // A file given twice (under two names, or a hard link) is read
+        // once, as for `replay`, with its `same-file` warning; before,
+        // `bench` measured it twice. (Directories are refused above.)
+        let mut paths = a.capture.clone();
+        let found = crate::replay::expand_dirs(&mut paths)?;
+        let mut t = bench::load_captures(&paths, p.limit).map_err(load_error)?;
+        t.warnings.splice(0..0, found);
+        (t, None)
     };
 
     if let Some(b) = &bar {

@@ -13,6 +13,7 @@ use zprsim_dataplane::bench::{synth_config, synthesize};
 use zprsim_dataplane::synth::Allowed;
 
 const OKE: &str = "examples/oke-orders/scenario.toml";
+const DEMO: &str = "pcaps/oke-demo.pcap";
 /// Small enough for a debug build, large enough that every stage decides.
 const PACKETS: &str = "20000";
 
@@ -439,4 +440,16 @@ fn bench_with_capture_flags_counts_as_replay_with_them() {
         args.extend_from_slice(flag);
         assert_eq!(zprsim(&args).status.code(), Some(2), "{flag:?}");
     }
+}
+
+/// A capture given twice (under two names) is measured once, with the
+/// `same-file` warning `replay` gives; `bench` measured it twice (QA).
+#[test]
+fn a_capture_given_twice_is_measured_once() {
+    let once = bench_json(&["--capture", DEMO, "--workers", "1"]);
+    let twice = bench_json(&["--capture", DEMO, &format!("./{DEMO}"), "--workers", "1"]);
+    assert_eq!(twice["packets"], once["packets"]);
+    let w = &twice["run_warnings"];
+    assert_eq!(w.as_array().map(Vec::len), Some(1), "{w}");
+    assert_eq!(w[0]["code"], "same-file", "{w}");
 }
