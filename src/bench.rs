@@ -28,7 +28,7 @@ use crate::{Failure, out};
 pub struct Args {
     /// The scenario (TOML, or JSON when it ends in `.json`).
     scenario: PathBuf,
-    /// Measure on these captures (pcap or pcapng, or gzip or zstd of either; a file given twice is read once; read into memory first) instead of synthetic traffic.
+    /// Measure on these captures (pcap or pcapng, or gzip or zstd of either; a directory stands for the files under it, a file given twice is read once; read into memory first) instead of synthetic traffic.
     #[arg(long, num_args = 1.., value_name = "FILE")]
     capture: Vec<PathBuf>,
     /// Synthetic packets [default: 1000000].
@@ -69,6 +69,23 @@ pub struct Args {
     /// in `node_local`).
     #[arg(long, value_name = "CIDR", value_parser = crate::replay::parse_prefix, value_delimiter = ',')]
     node_local: Vec<ipnet::IpNet>,
+    /// What expanding `--capture` left out (files found twice).
+    #[arg(skip)]
+    input_warnings: Vec<zprsim_dataplane::warning::RunWarning>,
+}
+
+impl Args {
+    /// Puts the files under each directory among `--capture` in its place
+    /// and keeps a file given twice once, as `replay` does.
+    ///
+    /// # Errors
+    /// A directory that cannot be read, holds no file or is past a limit.
+    pub fn expand_inputs(&mut self) -> Result<(), Failure> {
+        if !self.capture.is_empty() {
+            self.input_warnings = crate::replay::expand_dirs(&mut self.capture)?;
+        }
+        Ok(())
+    }
 }
 
 /// Share of synthetic flows steered onto allowed paths by default.
@@ -525,13 +542,12 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         let (t, st) = bench::synthesize(s, &cfg, Some(allowed), p.limit).map_err(load_error)?;
         (t, Some(st))
     } else {
-        // A file given twice (under two names, or a hard link) is read
-        // once, as for `replay`, with its `same-file` warning; before,
-        // `bench` measured it twice. (Directories are refused above.)
-        let mut paths = a.capture.clone();
-        let found = crate::replay::expand_dirs(&mut paths)?;
-        let mut t = bench::load_captures(&paths, p.limit).map_err(load_error)?;
-        t.warnings.splice(0..0, found);
+        // `--capture` was expanded as `replay` expands its inputs
+        // (`expand_inputs`): a directory stands for its files, and a file
+        // given twice is read once with its `same-file` warning; before,
+        // `bench` refused directories and measured such a file twice.
+        let mut t = bench::load_captures(&a.capture, p.limit).map_err(load_error)?;
+        t.warnings.splice(0..0, a.input_warnings.iter().cloned());
         (t, None)
     };
 

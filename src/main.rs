@@ -127,7 +127,10 @@ fn run() -> Result<ExitCode, Failure> {
             a.expand_inputs()?;
             diff::run(&a)
         }
-        Command::Bench(a) => bench::run(&a),
+        Command::Bench(mut a) => {
+            a.expand_inputs()?;
+            bench::run(&a)
+        }
     }
 }
 

@@ -443,13 +443,30 @@ fn bench_with_capture_flags_counts_as_replay_with_them() {
 }
 
 /// A capture given twice (under two names) is measured once, with the
-/// `same-file` warning `replay` gives; `bench` measured it twice (QA).
+/// `same-file` warning `replay` gives; `bench` measured it twice (QA). A
+/// directory is its files, as for `replay`.
 #[test]
-fn a_capture_given_twice_is_measured_once() {
+fn a_capture_given_twice_is_measured_once_and_a_directory_is_its_files() {
     let once = bench_json(&["--capture", DEMO, "--workers", "1"]);
     let twice = bench_json(&["--capture", DEMO, &format!("./{DEMO}"), "--workers", "1"]);
     assert_eq!(twice["packets"], once["packets"]);
     let w = &twice["run_warnings"];
     assert_eq!(w.as_array().map(Vec::len), Some(1), "{w}");
     assert_eq!(w[0]["code"], "same-file", "{w}");
+    // A directory stands for the files under it, as for `replay` (it was
+    // refused: "is a directory, not a file"): the demo and a zstd copy.
+    let dir = tempfile::tempdir().unwrap();
+    let demo = std::fs::read(root().join(DEMO)).unwrap();
+    std::fs::write(dir.path().join("a.pcap"), &demo).unwrap();
+    std::fs::write(
+        dir.path().join("b.pcap.zst"),
+        zstd::stream::encode_all(&demo[..], 3).unwrap(),
+    )
+    .unwrap();
+    let both = bench_json(&["--capture", dir.path().to_str().unwrap(), "--workers", "1"]);
+    assert_eq!(
+        n(&both, "/packets/total"),
+        2 * n(&once, "/packets/total"),
+        "{both}"
+    );
 }
