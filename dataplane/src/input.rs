@@ -51,37 +51,21 @@ pub fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>, CappedError> {
 
 /// Text of a file read whole: UTF-8 (a byte order mark kept, for the
 /// reader to skip), or UTF-16 with its byte order mark, which Windows
-/// PowerShell 5's `>` writes (`oci network vcn list ... > vcns.json`).
-/// `std`'s `decode_utf16` does the decoding; no crate is needed for it.
+/// PowerShell 5's `>` writes (`oci network vcn list ... > vcns.json`),
+/// decoded by [`Utf16Reader`], the decoder flow logs read as a stream.
 ///
 /// # Errors
 /// The byte offset where the text stops being UTF-8 (or UTF-16), and which.
 pub fn text_of(bytes: Vec<u8>) -> Result<String, String> {
-    let utf16 = |be: bool| {
-        let units = bytes[2..].chunks(2).map(|c| match (c, be) {
-            ([a, b], true) => u16::from_be_bytes([*a, *b]),
-            ([a, b], false) => u16::from_le_bytes([*a, *b]),
-            // An odd last byte: not a code unit.
-            _ => 0xDC00,
-        });
-        let mut out = String::with_capacity(bytes.len() / 2);
-        for (i, c) in char::decode_utf16(units).enumerate() {
-            match c {
-                Ok(c) => out.push(c),
-                Err(_) => {
-                    return Err(format!(
-                        "byte {}: not UTF-16 text (the file starts with a UTF-16 byte order mark)",
-                        2 + 2 * i
-                    ));
-                }
-            }
+    match utf16_order(&bytes) {
+        Some(big_endian) => {
+            let mut out = String::with_capacity(bytes.len() / 2);
+            Utf16Reader::new(&bytes[2..], big_endian)
+                .read_to_string(&mut out)
+                .map_err(|e| e.to_string())?;
+            Ok(out)
         }
-        Ok(out)
-    };
-    match bytes.get(..2) {
-        Some([0xFF, 0xFE]) => utf16(false),
-        Some([0xFE, 0xFF]) => utf16(true),
-        _ => String::from_utf8(bytes)
+        None => String::from_utf8(bytes)
             .map_err(|e| format!("byte {}: not UTF-8 text", e.utf8_error().valid_up_to())),
     }
 }
@@ -265,5 +249,26 @@ mod utf16_tests {
                 .is_err()
         );
         assert_eq!(utf16_order(b"{}"), None);
+    }
+
+    /// A file read whole decodes as the stream does, and an error after a
+    /// character outside the BMP (two code units) names its own byte: it
+    /// was counted as one unit, so the offset came out 2 bytes short.
+    #[test]
+    fn text_of_utf16_names_the_byte_after_a_surrogate_pair() {
+        let mut bytes = utf16("😀", false);
+        bytes.extend([0x00, 0xDC]);
+        assert_eq!(
+            text_of(bytes).unwrap_err(),
+            "byte 6: not UTF-16 text (the file starts with a UTF-16 byte order mark)"
+        );
+        let text = "{\"a\": \"é 😀\"}\n";
+        assert_eq!(text_of(utf16(text, true)).as_deref(), Ok(text));
+        let mut odd = utf16("{}", false);
+        odd.push(b' ');
+        assert_eq!(
+            text_of(odd).unwrap_err(),
+            "byte 6: not UTF-16 text (the file starts with a UTF-16 byte order mark)"
+        );
     }
 }
