@@ -34,7 +34,12 @@ fn expect_text() -> String {
 /// Loads scenario text as if it were `examples/oke-orders/scenario.toml`
 /// (its policy files are read from there) and runs the expectations.
 fn run(scenario: &str, expect: &str) -> verify::Report {
-    let files = FsFiles::new(root().join(OKE_DIR));
+    run_from(&root().join(OKE_DIR), scenario, expect)
+}
+
+/// [`run`] with the policy files read from `dir`.
+fn run_from(dir: &std::path::Path, scenario: &str, expect: &str) -> verify::Report {
+    let files = FsFiles::new(dir);
     let loaded = load::load_str(scenario, "scenario.toml", Format::Toml, &files).unwrap();
     let s = &loaded.scenario;
     let c = Compiled::new(s, &Config::default()).unwrap();
@@ -937,4 +942,72 @@ fn a_failing_pair_names_the_rule_that_opens_it_and_that_rule_does() {
             .flat_map(|p| &p.failed)
             .all(|f| f.to_open.is_empty())
     );
+}
+
+#[test]
+fn a_pair_zpr_blocks_names_the_statement_that_opens_it_and_that_statement_does() {
+    let base = oke_text();
+    let stmt = "  \"in network.vcn:backend VCN allow app.role:oke-node endpoints to connect to app.role:k8s-api endpoints with protocol='tcp/6443'\",    # 0\n";
+    assert!(base.contains(stmt));
+    let broken = base.replacen(stmt, "", 1);
+    let r = run(&broken, &expect_text());
+    let p = r.paths.iter().find(|p| !p.ok).unwrap();
+    let f = &p.failed[0];
+    assert_eq!(f.stage, Some(zprsim_control::verdict::Stage::Zpr), "{f:?}");
+    assert_eq!(f.to_open.len(), 1, "{:?}", f.to_open);
+    let hint = &f.to_open[0];
+    let prefix = "zpr: add to ZPR policy `oke-cluster` (in scenario.toml): \"";
+    let text = hint
+        .strip_prefix(prefix)
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("{hint}"));
+    // As narrow as the witness: its roles and its one port.
+    assert!(
+        text.contains("oke-node") && text.contains("k8s-api"),
+        "{text}"
+    );
+    assert!(text.ends_with("with protocol='tcp/6443'"), "{text}");
+    // Added to the policy as written, in place of the statement removed:
+    // every path passes again.
+    let fixed = base.replacen(stmt, &format!("  \"{text}\",\n"), 1);
+    let r = run(&fixed, &expect_text());
+    assert_eq!(failed(&r), set(&[]));
+}
+
+#[test]
+fn a_zpr_hint_for_an_unattributed_peer_names_it_by_its_address() {
+    // The legacy subnet's statement removed: its hosts carry no attribute,
+    // so the hint names the one host of the witness, in the policy whose
+    // statements name the attributed side (written in a `.zpl` file).
+    let base = oke_text();
+    let stmt = "  \"in network.vcn:backend VCN allow '10.0.20.0/24' to connect to app.workload:orders-api endpoints with protocol='tcp/8080'\",          # 0\n";
+    assert!(base.contains(stmt));
+    let broken = base.replacen(stmt, "", 1);
+    let r = run(&broken, &expect_text());
+    let p = r
+        .paths
+        .iter()
+        .find(|p| p.name == "legacy-to-orders-api")
+        .unwrap();
+    assert!(!p.ok);
+    let f = &p.failed[0];
+    assert_eq!(f.to_open.len(), 1, "{:?}", f.to_open);
+    let prefix = "zpr: add to ZPR policy `orders` (in policies/orders.zpl): \"";
+    let text = f.to_open[0]
+        .strip_prefix(prefix)
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("{}", f.to_open[0]));
+    assert!(text.contains(&format!("'{}/32'", f.src)), "{text}");
+    // Appended to that file as written: the legacy VM reaches orders-api
+    // again, and every other path still passes.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("policies")).unwrap();
+    let zpl = std::fs::read_to_string(root().join(OKE_DIR).join("policies/orders.zpl")).unwrap();
+    std::fs::write(
+        dir.path().join("policies/orders.zpl"),
+        format!("{zpl}\n{text}\n"),
+    )
+    .unwrap();
+    let r = run_from(dir.path(), &broken, &expect_text());
+    assert_eq!(failed(&r), set(&[]));
 }

@@ -50,6 +50,7 @@ pub mod selector;
 #[cfg(test)]
 mod tests;
 mod text;
+mod zpr_fix;
 
 use std::fmt;
 use std::net::IpAddr;

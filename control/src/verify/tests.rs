@@ -300,3 +300,108 @@ private_ips = ["10.0.1.11"]
         assert!(ingress_denied(&fixed, &p).is_empty(), "{rule}");
     }
 }
+
+/// The statement `zpr_fix.rs` proposes for a pair across two VCNs: form B
+/// when both ends are attributed VNICs of attributed VCNs, form A with the
+/// unattributed end's address otherwise, none when an attributed end's VCN
+/// has no attribute; added as written (in a new policy: the scenario has
+/// none), the pair passes ZPR.
+#[test]
+fn a_zpr_hint_across_vcns_is_a_statement_that_opens_the_layer() {
+    use crate::eval;
+    use crate::packet::Packet;
+    use crate::verdict::{Outcome, Stage};
+    let text = |y_attr: &str, b_attrs: &str, policy: &str| {
+        format!(
+            r#"
+[[vcn]]
+name = "x"
+cidr_blocks = ["10.0.0.0/16"]
+security_attributes = {{ net = {{ vcn = {{ value = "x" }} }} }}
+[[vcn]]
+name = "y"
+cidr_blocks = ["10.1.0.0/16"]
+{y_attr}
+[[subnet]]
+name = "sx"
+vcn = "x"
+cidr_block = "10.0.1.0/24"
+[[subnet]]
+name = "sy"
+vcn = "y"
+cidr_block = "10.1.1.0/24"
+[[vnic]]
+name = "a"
+subnet = "sx"
+private_ips = ["10.0.1.10"]
+security_attributes = {{ app = {{ role = {{ value = "web" }} }} }}
+[[vnic]]
+name = "b"
+subnet = "sy"
+private_ips = ["10.1.1.11"]
+{b_attrs}
+{policy}
+"#
+        )
+    };
+    let load = |t: &str| from_toml_str(t, "s.toml").unwrap().scenario;
+    let zpr_blocks = |s: &Scenario, p: &Packet| {
+        eval::every_layer(s, p)
+            .into_iter()
+            .filter(|l| {
+                l.layer == Stage::Zpr
+                    && matches!(l.outcome, Outcome::Denied | Outcome::MissingPolicy)
+            })
+            .collect::<Vec<_>>()
+    };
+    let p = Packet::tcp(
+        "10.0.1.10".parse().unwrap(),
+        40000,
+        "10.1.1.11".parse().unwrap(),
+        5432,
+    );
+    let y_attr = "security_attributes = { net = { vcn = { value = \"y\" } } }";
+    let b_db = "security_attributes = { app = { role = { value = \"db\" } } }";
+    let cases = [
+        (
+            y_attr,
+            b_db,
+            Some(
+                "allow app.role:web endpoints in net.vcn:x VCN to connect to \
+                 app.role:db endpoints with protocol='tcp/5432' in net.vcn:y VCN",
+            ),
+        ),
+        (
+            y_attr,
+            "",
+            Some(
+                "in net.vcn:x VCN allow app.role:web endpoints to connect to \
+                 '10.1.1.11/32' with protocol='tcp/5432'",
+            ),
+        ),
+        ("", b_db, None),
+    ];
+    for (y, b, want) in cases {
+        let s = load(&text(y, b, ""));
+        let blocking = zpr_blocks(&s, &p);
+        assert_eq!(blocking.len(), 1, "{y} {b}");
+        let hint = super::zpr_fix::to_open(&s, &p, &blocking);
+        let Some(want) = want else {
+            assert_eq!(hint, None);
+            continue;
+        };
+        let prefix = "zpr: add a ZPR policy (e.g. `zpr-hints`) with: \"";
+        let got = hint
+            .as_deref()
+            .and_then(|h| h.strip_prefix(prefix))
+            .and_then(|h| h.strip_suffix('"'))
+            .unwrap_or_else(|| panic!("{hint:?}"));
+        assert_eq!(got, want);
+        let fixed = load(&text(
+            y,
+            b,
+            &format!("[[zpr_policy]]\nname = \"p\"\nstatements = [\"{got}\"]"),
+        ));
+        assert!(zpr_blocks(&fixed, &p).is_empty(), "{got}");
+    }
+}

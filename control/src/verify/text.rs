@@ -139,7 +139,9 @@ fn failure(
                 .collect();
             let blocked = reports.iter().map(layer_text).collect();
             let to_open = if hint {
-                super::fix::to_open(s, p, &reports)
+                let mut to_open = super::fix::to_open(s, p, &reports);
+                to_open.extend(super::zpr_fix::to_open(s, p, &reports));
+                to_open
             } else {
                 Vec::new()
             };

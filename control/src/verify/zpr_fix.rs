@@ -1,0 +1,247 @@
+//! What would open a pair of a path that should be open when ZPR blocks it:
+//! the ZPL statement to add, in the scenario's own words, and the policy to
+//! add it to. As with the security layers' hints (`fix.rs`), a hint is
+//! given only once the witness, judged again by the reference evaluator
+//! with the statement (parsed from the hint's very text) added, passes the
+//! ZPR layer: it is never a guess.
+//!
+//! The statement is as narrow as ZPR allows: the witness's protocol and
+//! destination port (or ICMP type and code), an attribute term for each
+//! attributed VNIC (one that statements already name, else its first
+//! `enforce` attribute) and a host address term (`'10.0.2.11/32'`) for the
+//! other side. An attribute term covers every VNIC carrying it, which is
+//! how ZPR is meant to be written; narrowing it is the user's choice.
+//!
+//! Tried in this order, the first that opens the witness wins:
+//! 1. one form-A statement scoped to the source's VCN, then to the
+//!    destination's (the scope needs a security attribute; each term an
+//!    attribute of a VNIC in that VCN, else the address; never two
+//!    address terms);
+//! 2. one form-B statement, for attributed VNICs in two attributed VCNs;
+//! 3. two form-A statements, one in each VCN, when the pair crosses VCNs
+//!    and form B cannot be written.
+//!
+//! No hint when no statement can be written: an attributed VNIC in a VCN
+//! without a security attribute (the layer's reason says so already), or
+//! two endpoints only an address can name.
+
+use std::net::IpAddr;
+
+use crate::eval;
+use crate::model::{Endpoint, Mode, Origin, PolicyStatement, Scenario, ZprPolicy, endpoint_of};
+use crate::packet::{L4, Packet};
+use crate::shared::{Attribute, proto};
+use crate::verdict::{LayerReport, Outcome, Stage};
+use crate::zpl::parse_statement;
+
+/// The name of the policy a hint creates when the scenario has none.
+const NEW_POLICY: &str = "zpr-hints";
+
+/// The statement(s) that would let `p` through a ZPR layer that blocks it
+/// in `blocking`, with the policy to add them to, as text; `None` when ZPR
+/// does not block it or no statement can be written.
+#[must_use]
+pub fn to_open(s: &Scenario, p: &Packet, blocking: &[LayerReport]) -> Option<String> {
+    blocking.iter().find(|l| {
+        l.layer == Stage::Zpr && matches!(l.outcome, Outcome::Denied | Outcome::MissingPolicy)
+    })?;
+    let cond = condition(p);
+    let src = Side::of(s, p.src);
+    let dst = Side::of(s, p.dst);
+    let mut candidates: Vec<Vec<String>> = Vec::new();
+    for scope in [src.vcn, dst.vcn].into_iter().flatten() {
+        if let Some(one) = form_a(s, scope, &src, &dst, &cond) {
+            candidates.push(vec![one]);
+        }
+    }
+    if let Some(b) = form_b(s, &src, &dst, &cond) {
+        candidates.push(vec![b]);
+    }
+    if let (Some(a), Some(b)) = (src.vcn, dst.vcn)
+        && a != b
+        && let (Some(x), Some(y)) = (
+            form_a(s, a, &src, &dst, &cond),
+            form_a(s, b, &src, &dst, &cond),
+        )
+    {
+        candidates.push(vec![x, y]);
+    }
+    let policy = policy_for(s, &src, &dst);
+    candidates.dedup();
+    let texts = candidates.into_iter().find(|c| opens(s, p, policy, c))?;
+    let quoted: Vec<String> = texts.iter().map(|t| format!("\"{t}\"")).collect();
+    let into = match policy {
+        Some(i) => {
+            let pol = &s.zpr_policies[i];
+            // Where its statements are written: a `.zpl` file or the
+            // scenario itself.
+            match pol.statements.first() {
+                Some(st) if !st.origin.file.is_empty() => {
+                    format!("add to ZPR policy `{}` (in {})", pol.name, st.origin.file)
+                }
+                _ => format!("add to ZPR policy `{}`", pol.name),
+            }
+        }
+        None => format!("add a ZPR policy (e.g. `{NEW_POLICY}`) with"),
+    };
+    Some(format!(
+        "{}: {into}: {}",
+        Stage::Zpr.as_str(),
+        quoted.join(" and ")
+    ))
+}
+
+/// One end of the witness: its address, the VNIC holding it (if any) with
+/// the attribute to name it by, and its VCN.
+struct Side {
+    ip: IpAddr,
+    vnic: Option<usize>,
+    attribute: Option<Attribute>,
+    vcn: Option<usize>,
+}
+
+impl Side {
+    fn of(s: &Scenario, ip: IpAddr) -> Side {
+        let ep = endpoint_of(s, ip);
+        let (vnic, vcn) = match ep {
+            Endpoint::Vnic(v) => (Some(v.index()), Some(s.vnic_vcn(v).index())),
+            Endpoint::Unassigned(vcn) => (None, Some(vcn.index())),
+            Endpoint::External => (None, None),
+        };
+        let attribute = vnic.and_then(|v| name_by(s, &s.vnics[v].attributes));
+        Side {
+            ip,
+            vnic,
+            attribute,
+            vcn,
+        }
+    }
+
+    /// The term that names this end in a form-A statement scoped to VCN
+    /// `scope`: its attribute when it is an attributed VNIC of that VCN
+    /// (an attribute term matches only VNICs of the scoped VCN), else its
+    /// address. `true` when it is an address term.
+    fn term(&self, scope: usize) -> (String, bool) {
+        match &self.attribute {
+            Some(a) if self.vnic.is_some() && self.vcn == Some(scope) => {
+                (format!("{a} endpoints"), false)
+            }
+            _ => (format!("'{}'", host(self.ip)), true),
+        }
+    }
+}
+
+/// The attribute to name a VNIC by: one that some statement already names
+/// (the roles the policies are written in), else its first `enforce`
+/// attribute, else its first.
+fn name_by(s: &Scenario, attrs: &[crate::model::SecurityAttribute]) -> Option<Attribute> {
+    let named = |a: &Attribute| {
+        s.statements()
+            .any(|(_, st)| st.statement.endpoint_attributes().any(|x| x == a))
+    };
+    attrs
+        .iter()
+        .find(|a| named(&a.attribute))
+        .or_else(|| attrs.iter().find(|a| a.mode == Mode::Enforce))
+        .or_else(|| attrs.first())
+        .map(|a| a.attribute.clone())
+}
+
+fn host(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(a) => format!("{a}/32"),
+        IpAddr::V6(a) => format!("{a}/128"),
+    }
+}
+
+/// The `with` conditions that match the witness and little else.
+fn condition(p: &Packet) -> String {
+    let name = match p.proto {
+        proto::TCP => "tcp",
+        proto::UDP => "udp",
+        proto::ICMP => "icmp",
+        proto::ICMPV6 => "icmpv6",
+        n => return format!("protocol='{n}'"),
+    };
+    match p.l4 {
+        L4::Ports { dport, .. } => format!("protocol='{name}/{dport}'"),
+        L4::Icmp { icmp_type, code } => format!(
+            "protocol='{name}', protocol.icmp.type='{icmp_type}', protocol.icmp.code='{code}'"
+        ),
+        L4::Opaque | L4::Fragment => format!("protocol='{name}'"),
+    }
+}
+
+/// `in <scope> VCN allow <src> to connect to <dst> with <cond>`, when the
+/// scope has an attribute and at most one term is an address.
+fn form_a(s: &Scenario, scope: usize, src: &Side, dst: &Side, cond: &str) -> Option<String> {
+    let vcn = s.vcns[scope].attribute.as_ref()?;
+    let (a, a_addr) = src.term(scope);
+    let (b, b_addr) = dst.term(scope);
+    if a_addr && b_addr {
+        return None;
+    }
+    Some(format!(
+        "in {vcn} VCN allow {a} to connect to {b} with {cond}"
+    ))
+}
+
+/// `allow <src> endpoints in <vcn-a> VCN to connect to <dst> endpoints with
+/// <cond> in <vcn-b> VCN`, for two attributed VNICs in attributed VCNs.
+fn form_b(s: &Scenario, src: &Side, dst: &Side, cond: &str) -> Option<String> {
+    let (sa, da) = (src.attribute.as_ref()?, dst.attribute.as_ref()?);
+    let sv = s.vcns[src.vcn?].attribute.as_ref()?;
+    let dv = s.vcns[dst.vcn?].attribute.as_ref()?;
+    Some(format!(
+        "allow {sa} endpoints in {sv} VCN to connect to {da} endpoints with {cond} in {dv} VCN"
+    ))
+}
+
+/// The policy a hint goes into: the first whose statements name an
+/// attribute of either end, else the first; `None` when there is none.
+fn policy_for(s: &Scenario, src: &Side, dst: &Side) -> Option<usize> {
+    let ours = [&src.attribute, &dst.attribute];
+    s.zpr_policies
+        .iter()
+        .position(|pol| {
+            pol.statements.iter().any(|st| {
+                st.statement
+                    .endpoint_attributes()
+                    .any(|a| ours.iter().any(|o| o.as_ref() == Some(a)))
+            })
+        })
+        .or_else(|| (!s.zpr_policies.is_empty()).then_some(0))
+}
+
+/// Whether the statements, parsed from their text and added to `policy`
+/// (a new one when `None`) of a copy of the scenario, let `p` through the
+/// ZPR layer.
+fn opens(s: &Scenario, p: &Packet, policy: Option<usize>, texts: &[String]) -> bool {
+    let mut added = Vec::with_capacity(texts.len());
+    for t in texts {
+        let Ok(statement) = parse_statement(t) else {
+            return false;
+        };
+        added.push(PolicyStatement {
+            text: t.clone(),
+            statement,
+            origin: Origin {
+                file: String::new(),
+                line: 0,
+                column: 0,
+            },
+        });
+    }
+    let mut fixed = s.clone();
+    match policy.and_then(|i| fixed.zpr_policies.get_mut(i)) {
+        Some(pol) => pol.statements.extend(added),
+        None => fixed.zpr_policies.push(ZprPolicy {
+            name: NEW_POLICY.into(),
+            id: None,
+            statements: added,
+        }),
+    }
+    eval::every_layer(&fixed, p).iter().all(|r| {
+        r.layer != Stage::Zpr || !matches!(r.outcome, Outcome::Denied | Outcome::MissingPolicy)
+    })
+}
