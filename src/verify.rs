@@ -176,6 +176,12 @@ fn summary(r: &Report, scenario: &Path, file: &str) -> String {
                 "        note: {} allowed probe(s) would be denied once `audit` attributes are enforced",
                 p.audit_would_deny
             );
+            if let Some(w) = &p.audit_witness {
+                let _ = writeln!(t, "        {}: {}", w.packet, w.rule);
+                for o in &w.to_open {
+                    let _ = writeln!(t, "          to keep it open: {o}");
+                }
+            }
         }
         if let Some(e) = &p.error {
             let _ = writeln!(t, "        {e}");

@@ -1011,3 +1011,64 @@ fn a_zpr_hint_for_an_unattributed_peer_names_it_by_its_address() {
     let r = run_from(dir.path(), &broken, &expect_text());
     assert_eq!(failed(&r), set(&[]));
 }
+
+#[test]
+fn the_audit_witness_names_the_statement_that_keeps_the_path_open_once_enforced() {
+    // The rollout: billing's attribute in audit mode, the legacy VM still
+    // calls billing. verify names the first pair that enforcing would deny
+    // and the statement that keeps it open; with that statement in the
+    // policy file it names, billing enforced, every path passes.
+    let expect = format!(
+        "{}\n[[path]]\nname = \"legacy-to-billing\"\nfrom = \"vnic:legacy-vm\"\nto = \"attr:app.workload:billing\"\nproto = \"tcp\"\ndport = 8080\nexpect = \"allow\"\n",
+        expect_text()
+    );
+    let audit = mutate(
+        &oke_text(),
+        "security_attributes = { app = { workload = { value = \"billing\" } } }",
+        "security_attributes = { app = { workload = { value = \"billing\", mode = \"audit\" } } }",
+    );
+    let r = run(&audit, &expect);
+    let p = r
+        .paths
+        .iter()
+        .find(|p| p.name == "legacy-to-billing")
+        .unwrap();
+    assert!(p.ok);
+    let w = p.audit_witness.as_ref().unwrap_or_else(|| panic!("{p:?}"));
+    assert_eq!(w.packet, "tcp 10.0.20.10:49152 -> 10.0.10.21:8080");
+    assert!(w.rule.starts_with("zpr AUDIT_WOULD_DENY"), "{}", w.rule);
+    assert_eq!(w.to_open.len(), 1, "{w:?}");
+    let prefix = "zpr: add to ZPR policy `orders` (in policies/orders.zpl): \"";
+    let text = w.to_open[0]
+        .strip_prefix(prefix)
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("{}", w.to_open[0]));
+    // A path judged on the network layers only gets the witness, no hint.
+    for q in r.paths.iter().filter(|q| q.scope == verify::Scope::Network) {
+        if let Some(w) = &q.audit_witness {
+            assert!(w.to_open.is_empty(), "{}: {w:?}", q.name);
+        }
+    }
+    // Paths with nothing to deny have no witness.
+    assert!(
+        r.paths
+            .iter()
+            .all(|q| (q.audit_would_deny > 0) == q.audit_witness.is_some())
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("policies")).unwrap();
+    let zpl = std::fs::read_to_string(root().join(OKE_DIR).join("policies/orders.zpl")).unwrap();
+    std::fs::write(
+        dir.path().join("policies/orders.zpl"),
+        format!("{zpl}\n{text}\n"),
+    )
+    .unwrap();
+    // Enforced (the example as it is) without the statement: the path
+    // fails; with it: every path passes.
+    assert_eq!(
+        failed(&run(&oke_text(), &expect)),
+        set(&["legacy-to-billing"])
+    );
+    let r = run_from(dir.path(), &oke_text(), &expect);
+    assert_eq!(failed(&r), set(&[]));
+}

@@ -60,6 +60,7 @@ fn blank(path: &PathSpec) -> PathResult {
         class_pairs: 0,
         failed_pairs: 0,
         audit_would_deny: 0,
+        audit_witness: None,
         why: path.why.clone(),
         error: None,
         failed: Vec::new(),
@@ -132,6 +133,11 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
                     if meets(path.expect, path.scope, j.verdict, j.stage) {
                         if j.verdict == Verdict::Allow && j.zpr_audit {
                             r.audit_would_deny += 1;
+                            // The first such pair and port, as `verify`
+                            // reports it.
+                            if r.audit_witness.is_none() {
+                                r.audit_witness = Some(verify::audit_witness(s, path, &p, &d));
+                            }
                         }
                         continue;
                     }
@@ -343,6 +349,10 @@ struct Coverage {
     grouped: usize,
     truncated: usize,
     audit: usize,
+    /// Paths whose audit witness has a statement that keeps it open.
+    audit_hints: usize,
+    /// Failing pairs with a ZPR statement that opens them.
+    zpr_hints: usize,
     texts_differ: usize,
     no_pair: usize,
 }
@@ -379,6 +389,16 @@ fn grouped_verify_equals_the_plain_pair_by_pair_expansion() {
             cov.truncated +=
                 usize::from(p.failed_pairs > p.failed.len() as u64 && p.failed.len() > 1);
             cov.audit += usize::from(p.audit_would_deny > 0);
+            cov.audit_hints += usize::from(
+                p.audit_witness
+                    .as_ref()
+                    .is_some_and(|w| !w.to_open.is_empty()),
+            );
+            cov.zpr_hints += p
+                .failed
+                .iter()
+                .filter(|f| f.to_open.iter().any(|o| o.starts_with("zpr:")))
+                .count();
             cov.no_pair += usize::from(p.error.is_some());
             // Two listed pairs of one class pair whose texts differ: the
             // texts are per pair, not per class.
@@ -403,6 +423,8 @@ fn grouped_verify_equals_the_plain_pair_by_pair_expansion() {
     assert!(cov.grouped * 3 >= cov.paths, "{cov:?}");
     assert!(cov.truncated >= 5, "{cov:?}");
     assert!(cov.audit >= 3, "{cov:?}");
+    assert!(cov.audit_hints >= 1, "{cov:?}");
+    assert!(cov.zpr_hints >= 10, "{cov:?}");
     assert!(cov.texts_differ >= 3, "{cov:?}");
     assert!(cov.no_pair >= 1, "{cov:?}");
 }

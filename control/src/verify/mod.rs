@@ -63,7 +63,7 @@ use crate::verdict::{Stage, Verdict};
 
 pub use run::{SAMPLED_PAIRS, port_runs, run, run_until};
 pub use selector::Selector;
-pub use text::{layer_text, pair_failure};
+pub use text::{audit_witness, layer_text, pair_failure};
 
 /// Limits, each checked before the work it bounds.
 #[derive(Debug, Clone)]
@@ -274,6 +274,26 @@ pub struct PairFailure {
     pub to_open: Vec<String>,
 }
 
+/// The first endpoint pair of a path (in source-major expansion order)
+/// that is allowed today but that ZPR would deny once `audit` attributes
+/// are enforced: the rollout's witness.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditWitness {
+    /// Source address.
+    pub src: IpAddr,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// The witness probe.
+    pub packet: String,
+    /// The ZPR layer's report of it (`zpr AUDIT_WOULD_DENY: ...`).
+    pub rule: String,
+    /// The ZPL statement that would keep it open once enforced (checked by
+    /// judging it again in a copy of the scenario with every attribute
+    /// enforced and the statement added); empty when none can be written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub to_open: Vec<String>,
+}
+
 /// The result of one path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PathResult {
@@ -303,6 +323,9 @@ pub struct PathResult {
     pub failed_pairs: u64,
     /// Allowed probes that an `audit` attribute would deny once enforced.
     pub audit_would_deny: u64,
+    /// When `audit_would_deny` > 0: its first pair, and what keeps it open.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_witness: Option<AuditWitness>,
     /// Why the path matters, from the file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub why: Option<String>,

@@ -12,7 +12,7 @@ use crate::packet::{L4, Packet};
 use crate::verdict::{Context, Decision, Stage, Verdict};
 
 use super::group::{self, Endpoints};
-use super::text::{merged_runs, pair_failure_with};
+use super::text::{audit_witness, merged_runs, pair_failure_with};
 use super::{
     Expect, Limits, PathResult, PathSpec, Probe, Report, RunError, Scope, Selector, selector,
 };
@@ -86,6 +86,7 @@ fn no_pairs(path: &PathSpec, error: String) -> PathResult {
         class_pairs: 0,
         failed_pairs: 0,
         audit_would_deny: 0,
+        audit_witness: None,
         why: path.why.clone(),
         error: Some(error),
         failed: Vec::new(),
@@ -100,7 +101,7 @@ type Runs = Rc<Vec<Option<(u16, u16)>>>;
 enum Planned {
     /// Its result already (skipped, or a selector that matches no
     /// endpoint): nothing to judge.
-    Done(PathResult),
+    Done(Box<PathResult>),
     /// Sources, destinations and port runs to judge.
     Judge {
         srcs: Rc<Endpoints>,
@@ -273,7 +274,7 @@ pub fn run_until(
             r.ok = true;
             r.skipped = true;
             r.error = None;
-            planned.push(Planned::Done(r));
+            planned.push(Planned::Done(Box::new(r)));
             continue;
         }
         let too_many = || {
@@ -301,10 +302,10 @@ pub fn run_until(
             } else {
                 &path.to_text
             };
-            planned.push(Planned::Done(no_pairs(
+            planned.push(Planned::Done(Box::new(no_pairs(
                 path,
                 format!("`{empty}` matches no endpoint"),
-            )));
+            ))));
             continue;
         }
         // A walk over the range's ports, once per distinct (protocol,
@@ -361,7 +362,7 @@ pub fn run_until(
         }
         let (srcs, dsts, runs) = match plan {
             Planned::Done(r) => {
-                out.push(r);
+                out.push(*r);
                 continue;
             }
             Planned::Judge { srcs, dsts, runs } => (srcs, dsts, runs),
@@ -422,6 +423,11 @@ fn judge_path(
     r.error = None;
     let mut failing: Vec<Vec<u32>> = vec![Vec::new(); srcs.groups.len()];
     let mut failures: HashMap<(u32, u32), GroupFailure> = HashMap::new();
+    // Pairs of groups allowed today that enforcing `audit` attributes
+    // would deny, as `failing` (per source group), and each one's first
+    // such port run.
+    let mut auditing: Vec<Vec<u32>> = vec![Vec::new(); srcs.groups.len()];
+    let mut audit_runs: HashMap<(u32, u32), usize> = HashMap::new();
     let n_runs = runs.len() as u64;
     for (g, sg) in (0u32..).zip(&srcs.groups) {
         if !families(path.proto).contains(&sg.v4) {
@@ -452,6 +458,12 @@ fn judge_path(
                 if meets(path.expect, path.scope, j.verdict, j.stage) {
                     if j.verdict == Verdict::Allow && j.zpr_audit {
                         r.audit_would_deny += n;
+                        if let std::collections::hash_map::Entry::Vacant(e) =
+                            audit_runs.entry((g, h))
+                        {
+                            e.insert(k);
+                            auditing[g as usize].push(h);
+                        }
                     }
                     continue;
                 }
@@ -506,6 +518,13 @@ fn judge_path(
         let mut f = pair_failure_with(s, ix, path, &p, &d, r.failed.is_empty());
         f.failing_ports.clone_from(&gf.failing_ports);
         r.failed.push(f);
+    }
+    if let Some(&(a, b, g, h)) = group::first_failing(srcs, dsts, &auditing, 1).first()
+        && let Some(&k) = audit_runs.get(&(g, h))
+    {
+        let p = probe(path, a, b, runs.get(k).copied().flatten());
+        let d = judge(s, ix, c, &p)?;
+        r.audit_witness = Some(audit_witness(s, path, &p, &d));
     }
     r.ok = r.failed_pairs == 0;
     Ok(Some(r))

@@ -6,11 +6,11 @@
 
 use crate::compile::rule_text;
 use crate::eval;
-use crate::model::{AddressIndex, Scenario};
+use crate::model::{AddressIndex, Mode, Scenario};
 use crate::packet::Packet;
 use crate::verdict::{Decision, LayerReport, Outcome, RuleRef, Stage};
 
-use super::{Expect, PairFailure, PathSpec, Scope};
+use super::{AuditWitness, Expect, PairFailure, PathSpec, Scope};
 
 /// The deciding layer of a drop in words: the layer, the object evaluated
 /// and why.
@@ -214,4 +214,44 @@ pub(super) fn merged_runs(runs: &[(u16, u16)]) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// What `verify` says of the first pair of a path that is allowed today but
+/// that ZPR would deny once `audit` attributes are enforced: the witness
+/// `p`, its ZPR layer's report (from `d`, the reference evaluator's
+/// decision) and the statement that would keep it open, found and checked
+/// (`zpr_fix.rs`) in a copy of the scenario with every attribute enforced;
+/// none for a path judged on the network layers only (ZPR is not its
+/// concern, as for its failures).
+#[must_use]
+pub fn audit_witness(s: &Scenario, path: &PathSpec, p: &Packet, d: &Decision) -> AuditWitness {
+    let rule = d
+        .layers
+        .iter()
+        .find(|l| l.layer == Stage::Zpr)
+        .map(layer_text)
+        .unwrap_or_default();
+    let mut w = AuditWitness {
+        src: p.src,
+        dst: p.dst,
+        packet: p.to_string(),
+        rule,
+        to_open: Vec::new(),
+    };
+    if path.scope == Scope::Network {
+        return w;
+    }
+    let mut enforced = s.clone();
+    for v in &mut enforced.vnics {
+        for a in &mut v.attributes {
+            a.mode = Mode::Enforce;
+        }
+    }
+    let blocking: Vec<LayerReport> = eval::every_layer(&enforced, p)
+        .into_iter()
+        .filter(|l| l.layer == Stage::Zpr && blocks(l))
+        .collect();
+    w.to_open
+        .extend(super::zpr_fix::to_open(&enforced, p, &blocking));
+    w
 }
