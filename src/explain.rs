@@ -318,6 +318,9 @@ struct JsonExplain<'a> {
     first_packet: Option<JsonFirst>,
     #[serde(skip_serializing_if = "Option::is_none")]
     note: Option<&'static str>,
+    /// A dropped first packet: what would let it through.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    to_open: Vec<String>,
     warnings: &'a [Warning],
 }
 
@@ -479,7 +482,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // With `--reply`: the reply, in the context the first packet left (a
     // dropped first packet tracks nothing: the reply is then a first
     // packet of its own).
-    let (judged, d, ctx_note) = if a.reply {
+    let (judged, d, ctx_note, judged_ctx) = if a.reply {
         let r = reply_of(&p);
         let (ctx, note) = if first.judgement.verdict == Verdict::Allow {
             (Context::Reply(first.judgement.tracking), None)
@@ -491,10 +494,11 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
                 ),
             )
         };
-        (r, judge_both(s, &compiled, &r, ctx)?, note)
+        (r, judge_both(s, &compiled, &r, ctx)?, note, ctx)
     } else {
-        (p, first.clone(), None)
+        (p, first.clone(), None, Context::First)
     };
+    let hints = to_open(s, &judged, &d, judged_ctx);
     let mut warnings = String::new();
     for w in &loaded.warnings {
         let _ = writeln!(warnings, "{w}");
@@ -518,6 +522,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
                 tracking: first.judgement.tracking,
             }),
             note: ctx_note,
+            to_open: hints,
             warnings: &loaded.warnings,
         };
         let mut text = serde_json::to_string_pretty(&j)?;
@@ -549,6 +554,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             text.push_str("reply ");
         }
         text.push_str(&render(s, &judged, &d));
+        text.push_str(&to_open_text(&hints));
         out(&text)?;
     }
     Ok(ExitCode::SUCCESS)
@@ -581,6 +587,7 @@ fn explain_capture(
         capture_state::packet_n(&mut cap, &file, compiled, n, &mut shape, a.max_connections)
             .map_err(from_state)?;
     let d = judge_both(s, compiled, &found.packet, found.context)?;
+    let hints = to_open(s, &found.packet, &d, found.context);
     let mut warnings = String::new();
     for w in &loaded.warnings {
         let _ = writeln!(warnings, "{w}");
@@ -618,6 +625,7 @@ fn explain_capture(
             zpr_audit: d.judgement.zpr_audit,
             tracking: d.judgement.tracking,
             layers: &d.layers,
+            to_open: hints,
             warnings: &loaded.warnings,
         };
         let mut text = serde_json::to_string_pretty(&j)?;
@@ -626,6 +634,7 @@ fn explain_capture(
     } else {
         let mut text = format!("packet {n} of {file}: {context}\n");
         text.push_str(&render(s, &found.packet, &d));
+        text.push_str(&to_open_text(&hints));
         out(&text)?;
     }
     Ok(ExitCode::SUCCESS)
@@ -655,7 +664,30 @@ struct JsonCapture<'a> {
     zpr_audit: bool,
     tracking: Tracking,
     layers: &'a [LayerReport],
+    /// A dropped first packet: what would let it through.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    to_open: Vec<String>,
     warnings: &'a [Warning],
+}
+
+/// A dropped packet judged as a first packet: the rules and statements
+/// that would let it through (`verify::to_open`), each proven; nothing for
+/// an allowed packet or a reply (a reply's drop is its connection's).
+fn to_open(
+    s: &Scenario,
+    p: &Packet,
+    d: &zprsim_control::verdict::Decision,
+    ctx: Context,
+) -> Vec<String> {
+    match (ctx, d.judgement.verdict) {
+        (Context::First, Verdict::Drop) => zprsim_control::verify::to_open(s, p),
+        _ => Vec::new(),
+    }
+}
+
+/// The hints of [`to_open`] as text lines.
+fn to_open_text(hints: &[String]) -> String {
+    hints.iter().map(|h| format!("  to open: {h}\n")).collect()
 }
 
 fn yes(b: bool) -> &'static str {

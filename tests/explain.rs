@@ -304,3 +304,104 @@ fn an_ipv4_mapped_address_beside_an_ipv4_one_names_the_ipv4_form() {
     assert!(err.contains("not of the same address family"), "{err}");
     assert!(err.contains("for IPv4 traffic write `10.0.1.10`"), "{err}");
 }
+
+/// `explain` in `dir` (a copy of the example's directory).
+fn explain_in(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(dir)
+        .arg("explain")
+        .arg("scenario.toml")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap(),
+        String::from_utf8(o.stdout).unwrap(),
+    )
+}
+
+#[test]
+fn a_dropped_first_packet_names_what_opens_it_and_that_opens_it() {
+    // The legacy VM to a billing pod on a port nothing opens: the egress
+    // list, the pod's NSG and ZPR each block it. explain names a rule for
+    // each security layer and a statement for ZPR; added as written (the
+    // rules to the TOML, the statement to the policy file named), the
+    // packet is allowed.
+    let ex = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/oke-orders");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("policies")).unwrap();
+    for f in ["scenario.toml", "policies/orders.zpl"] {
+        std::fs::copy(ex.join(f), dir.path().join(f)).unwrap();
+    }
+    let args = [
+        "--src",
+        "legacy-vm",
+        "--dst",
+        "billing-pod-1",
+        "--proto",
+        "tcp",
+        "--dport",
+        "9999",
+        "--json",
+    ];
+    let (code, out) = explain_in(dir.path(), &args);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verdict"], "drop");
+    let hints: Vec<String> = v["to_open"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{out}"))
+        .iter()
+        .map(|h| h.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(hints.len(), 3, "{hints:?}");
+    // The text form gives the same, one line each.
+    let (_, text) = explain_in(dir.path(), &args[..8]);
+    for h in &hints {
+        assert!(text.contains(&format!("\n  to open: {h}\n")), "{text}");
+    }
+    let after = |hint: &str, prefix: &str| {
+        hint.strip_prefix(prefix)
+            .unwrap_or_else(|| panic!("{hint}"))
+            .to_owned()
+    };
+    let egress = after(
+        &hints[0],
+        "egress-security: add to security list `common-sl` (egress_security_rules): ",
+    );
+    let ingress = after(&hints[1], "ingress-security: add to NSG `pods-nsg`: ");
+    let stmt = after(
+        &hints[2],
+        "zpr: add to ZPR policy `orders` (in policies/orders.zpl): \"",
+    );
+    let stmt = stmt.strip_suffix('"').unwrap();
+    assert!(stmt.ends_with("protocol='tcp/9999'"), "{stmt}");
+    let toml = std::fs::read_to_string(dir.path().join("scenario.toml")).unwrap();
+    let toml = toml.replacen(
+        "egress_security_rules = []",
+        &format!("egress_security_rules = [{egress}]"),
+        1,
+    );
+    let at = toml.find("name = \"pods-nsg\"").unwrap();
+    let (head, tail) = toml.split_at(at);
+    let toml = format!(
+        "{head}{}",
+        tail.replacen("rules = [\n", &format!("rules = [\n  {ingress},\n"), 1)
+    );
+    std::fs::write(dir.path().join("scenario.toml"), toml).unwrap();
+    let zpl = std::fs::read_to_string(dir.path().join("policies/orders.zpl")).unwrap();
+    std::fs::write(
+        dir.path().join("policies/orders.zpl"),
+        format!("{zpl}\n{stmt}\n"),
+    )
+    .unwrap();
+    let (code, out) = explain_in(dir.path(), &args);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verdict"], "allow", "{out}");
+    // Nothing to open on an allowed packet.
+    assert!(v.get("to_open").is_none(), "{out}");
+    let (_, text) = explain_in(dir.path(), &args[..8]);
+    assert!(!text.contains("to open:"), "{text}");
+}

@@ -225,6 +225,27 @@ pub struct PathSpec {
     pub skipped: bool,
 }
 
+/// What would let the first packet `p` through: for every layer that
+/// blocks it on its own ([`crate::eval::every_layer`]), the security rule
+/// (`fix.rs`) or the ZPL statement (`zpr_fix.rs`) that opens that layer,
+/// each proven by judging `p` again with it added to a copy of `s`. Empty
+/// when nothing blocks it or nothing can be written (a route drop).
+#[must_use]
+pub fn to_open(s: &Scenario, p: &crate::packet::Packet) -> Vec<String> {
+    let blocking: Vec<crate::verdict::LayerReport> = crate::eval::every_layer(s, p)
+        .into_iter()
+        .filter(|l| {
+            matches!(
+                l.outcome,
+                crate::verdict::Outcome::Denied | crate::verdict::Outcome::MissingPolicy
+            )
+        })
+        .collect();
+    let mut out = fix::to_open(s, p, &blocking);
+    out.extend(zpr_fix::to_open(s, p, &blocking));
+    out
+}
+
 /// Reads an expectations file against a scenario.
 ///
 /// # Errors
