@@ -210,6 +210,23 @@ pub struct AuditListed {
     /// The check, and the statement or missing policy, as the reference
     /// evaluator reports them.
     pub reason: String,
+    /// The ZPL statement (and its policy) that keeps the flow open once
+    /// every attribute is enforced, proven on its first such packet
+    /// (`verify::keep_open`); absent when none can be written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_keep_open: Option<String>,
+}
+
+/// One statement that keeps listed flows open once enforced, with what it
+/// covers among them.
+#[derive(Debug, Serialize)]
+pub struct KeepOpen {
+    /// The hint: the statement and the policy to add it to.
+    pub to_keep_open: String,
+    /// Listed flows it keeps open.
+    pub flows: usize,
+    /// Their packets audit would have denied.
+    pub packets: u64,
 }
 
 /// `zpr_audit_flows` of the report: the top flows, and how many more.
@@ -221,6 +238,10 @@ pub struct AuditFlows {
     pub listed: Vec<AuditListed>,
     /// Flows not listed.
     pub more: usize,
+    /// The distinct `to_keep_open` of the listed flows, most packets
+    /// first: what a rollout chooses from before it enforces (ZPR is there
+    /// to close some of them).
+    pub statements: Vec<KeepOpen>,
 }
 
 /// Why audit would have denied the packet: the ZPR checks whose outcome is
@@ -274,13 +295,38 @@ pub fn audit_flows(s: &Scenario, st: &RuleStats, top: usize) -> AuditFlows {
                 first_ts: secs(Some(a.first_ns)).unwrap_or_default(),
                 packets: a.packets,
                 reason: audit_reason(s, &p),
+                to_keep_open: None,
             }
         })
         .collect::<Vec<_>>();
+    let mut listed = listed;
+    let mut statements: Vec<KeepOpen> = Vec::new();
+    if !listed.is_empty() {
+        // One enforced copy, each statement proven in it and taken out.
+        let mut enforced = zprsim_control::verify::enforced(s);
+        for (f, a) in listed.iter_mut().zip(&st.audit) {
+            f.to_keep_open = zprsim_control::verify::keep_open(&mut enforced, &a.first);
+            if let Some(h) = &f.to_keep_open {
+                match statements.iter_mut().find(|k| &k.to_keep_open == h) {
+                    Some(k) => {
+                        k.flows += 1;
+                        k.packets += f.packets;
+                    }
+                    None => statements.push(KeepOpen {
+                        to_keep_open: h.clone(),
+                        flows: 1,
+                        packets: f.packets,
+                    }),
+                }
+            }
+        }
+        statements.sort_by_key(|k| std::cmp::Reverse(k.packets));
+    }
     AuditFlows {
         total: st.audit.len(),
         more: st.audit.len() - listed.len(),
         listed,
+        statements,
     }
 }
 
@@ -355,6 +401,28 @@ pub fn audit_section(a: &AuditFlows, n: usize) -> String {
             "  ... {} more (see `zpr_audit_flows` in --report)",
             a.total - n.min(a.listed.len())
         );
+    }
+    if !a.statements.is_empty() {
+        let _ = writeln!(
+            t,
+            "statements that would keep them open once enforced ({}, for the {} listed flow(s); add those that must stay open, `verify` checks the paths that must stay closed):",
+            a.statements.len(),
+            a.listed.len()
+        );
+        for k in a.statements.iter().take(n) {
+            let _ = writeln!(
+                t,
+                "  {} ({} flow(s), {} packet(s))",
+                k.to_keep_open, k.flows, k.packets
+            );
+        }
+        if a.statements.len() > n {
+            let _ = writeln!(
+                t,
+                "  ... {} more (see `zpr_audit_flows.statements` in --report)",
+                a.statements.len() - n
+            );
+        }
     }
     t
 }

@@ -752,3 +752,76 @@ fn reports_carry_the_scenarios_warnings() {
     let r = json(&["replay", SCENARIO, FLOW_LOG]);
     assert_eq!(r["scenario_warnings"], Value::Array(Vec::new()));
 }
+
+/// `replay` of the demo with `scenario` (a TOML text) in a directory
+/// holding `zpl` as `policies/orders.zpl`: its report.
+fn replay_report_with(scenario: &str, zpl: &str) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("policies")).unwrap();
+    std::fs::write(dir.path().join("scenario.toml"), scenario).unwrap();
+    std::fs::write(dir.path().join("policies/orders.zpl"), zpl).unwrap();
+    let o = zprsim()
+        .arg("replay")
+        .arg(dir.path().join("scenario.toml"))
+        .arg("pcaps/oke-demo.pcap")
+        .arg("--report")
+        .arg(dir.path().join("r.json"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn replay_names_the_statements_that_keep_audited_flows_open_and_they_do() {
+    // billing in audit mode: the demo's flows to and from billing would be
+    // denied once enforced. replay names, per listed flow, the statement
+    // that keeps it open, and the distinct statements; with them appended
+    // to the policy file they name and billing enforced, exactly those
+    // flows' packets stop being dropped at ZPR.
+    let toml = std::fs::read_to_string(root().join(SCENARIO)).unwrap();
+    let zpl =
+        std::fs::read_to_string(root().join("examples/oke-orders/policies/orders.zpl")).unwrap();
+    let enforce = "security_attributes = { app = { workload = { value = \"billing\" } } }";
+    let audit =
+        "security_attributes = { app = { workload = { value = \"billing\", mode = \"audit\" } } }";
+    assert!(toml.contains(enforce));
+    let r = replay_report_with(&toml.replacen(enforce, audit, 1), &zpl);
+    let a = &r["zpr_audit_flows"];
+    let listed = a["listed"].as_array().unwrap();
+    assert!(!listed.is_empty());
+    let mut would_drop = 0;
+    for f in listed {
+        assert!(f["to_keep_open"].is_string(), "{f}");
+        would_drop += f["packets"].as_u64().unwrap();
+    }
+    let statements = a["statements"].as_array().unwrap();
+    let prefix = "zpr: add to ZPR policy `orders` (in ";
+    let mut added = zpl.clone();
+    for k in statements {
+        let h = k["to_keep_open"].as_str().unwrap();
+        assert!(h.starts_with(prefix), "{h}");
+        let text = h.split_once(": \"").unwrap().1.strip_suffix('"').unwrap();
+        added.push_str(&format!("{text}\n"));
+    }
+    let flows: u64 = statements
+        .iter()
+        .map(|k| k["flows"].as_u64().unwrap())
+        .sum();
+    assert_eq!(flows, listed.len() as u64);
+    let zpr = |r: &Value| r["dropped_by_stage"]["zpr"].as_u64().unwrap();
+    let before = replay_report_with(&toml, &zpl);
+    let after = replay_report_with(&toml, &added);
+    assert_eq!(zpr(&before) - zpr(&after), would_drop);
+    // Nothing is audited any more: no flow, no statement.
+    assert_eq!(after["zpr_audit_flows"]["total"], 0);
+    assert_eq!(
+        after["zpr_audit_flows"]["statements"],
+        serde_json::json!([])
+    );
+}

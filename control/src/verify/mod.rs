@@ -246,6 +246,39 @@ pub fn to_open(s: &Scenario, p: &crate::packet::Packet) -> Vec<String> {
     out
 }
 
+/// A copy of `s` with every security attribute in `enforce` mode: the
+/// network once an `audit` rollout is switched to enforce (the scratch
+/// copy [`keep_open`] proves its statements in).
+#[must_use]
+pub fn enforced(s: &Scenario) -> Scenario {
+    let mut e = s.clone();
+    for v in &mut e.vnics {
+        for a in &mut v.attributes {
+            a.mode = crate::model::Mode::Enforce;
+        }
+    }
+    e
+}
+
+/// The ZPL statement (with its policy, as hint text) that keeps the first
+/// packet `p` open through ZPR in `enforced` (from [`enforced`]), proven by
+/// judging `p` again with it added; `None` when ZPR would not block it
+/// there or no statement can be written. `enforced` is left as it was.
+#[must_use]
+pub fn keep_open(enforced: &mut Scenario, p: &crate::packet::Packet) -> Option<String> {
+    let blocking: Vec<crate::verdict::LayerReport> = crate::eval::every_layer(enforced, p)
+        .into_iter()
+        .filter(|l| {
+            l.layer == crate::verdict::Stage::Zpr
+                && matches!(
+                    l.outcome,
+                    crate::verdict::Outcome::Denied | crate::verdict::Outcome::MissingPolicy
+                )
+        })
+        .collect();
+    zpr_fix::to_open_in(enforced, p, &blocking)
+}
+
 /// Reads an expectations file against a scenario.
 ///
 /// # Errors

@@ -6,7 +6,7 @@
 
 use crate::compile::rule_text;
 use crate::eval;
-use crate::model::{AddressIndex, Mode, Scenario};
+use crate::model::{AddressIndex, Scenario};
 use crate::packet::Packet;
 use crate::verdict::{Decision, LayerReport, Outcome, RuleRef, Stage};
 
@@ -241,17 +241,7 @@ pub fn audit_witness(s: &Scenario, path: &PathSpec, p: &Packet, d: &Decision) ->
     if path.scope == Scope::Network {
         return w;
     }
-    let mut enforced = s.clone();
-    for v in &mut enforced.vnics {
-        for a in &mut v.attributes {
-            a.mode = Mode::Enforce;
-        }
-    }
-    let blocking: Vec<LayerReport> = eval::every_layer(&enforced, p)
-        .into_iter()
-        .filter(|l| l.layer == Stage::Zpr && blocks(l))
-        .collect();
     w.to_open
-        .extend(super::zpr_fix::to_open(&enforced, p, &blocking));
+        .extend(super::keep_open(&mut super::enforced(s), p));
     w
 }

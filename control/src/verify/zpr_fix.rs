@@ -42,6 +42,15 @@ const NEW_POLICY: &str = "zpr-hints";
 /// does not block it or no statement can be written.
 #[must_use]
 pub fn to_open(s: &Scenario, p: &Packet, blocking: &[LayerReport]) -> Option<String> {
+    to_open_in(&mut s.clone(), p, blocking)
+}
+
+/// [`to_open`] of the scenario `scratch` holds, each candidate proven by
+/// adding it to `scratch` and taking it out again: `scratch` is unchanged
+/// after, so one copy serves any number of packets.
+#[must_use]
+pub fn to_open_in(scratch: &mut Scenario, p: &Packet, blocking: &[LayerReport]) -> Option<String> {
+    let s: &Scenario = scratch;
     blocking.iter().find(|l| {
         l.layer == Stage::Zpr && matches!(l.outcome, Outcome::Denied | Outcome::MissingPolicy)
     })?;
@@ -68,7 +77,10 @@ pub fn to_open(s: &Scenario, p: &Packet, blocking: &[LayerReport]) -> Option<Str
     }
     let policy = policy_for(s, &src, &dst);
     candidates.dedup();
-    let texts = candidates.into_iter().find(|c| opens(s, p, policy, c))?;
+    let texts = candidates
+        .into_iter()
+        .find(|c| opens(scratch, p, policy, c))?;
+    let s: &Scenario = scratch;
     let quoted: Vec<String> = texts.iter().map(|t| format!("\"{t}\"")).collect();
     let into = match policy {
         Some(i) => {
@@ -214,9 +226,9 @@ fn policy_for(s: &Scenario, src: &Side, dst: &Side) -> Option<usize> {
 }
 
 /// Whether the statements, parsed from their text and added to `policy`
-/// (a new one when `None`) of a copy of the scenario, let `p` through the
-/// ZPR layer.
-fn opens(s: &Scenario, p: &Packet, policy: Option<usize>, texts: &[String]) -> bool {
+/// (a new one when `None`) of `scratch`, let `p` through the ZPR layer;
+/// `scratch` is left as it was.
+fn opens(scratch: &mut Scenario, p: &Packet, policy: Option<usize>, texts: &[String]) -> bool {
     let mut added = Vec::with_capacity(texts.len());
     for t in texts {
         let Ok(statement) = parse_statement(t) else {
@@ -232,16 +244,26 @@ fn opens(s: &Scenario, p: &Packet, policy: Option<usize>, texts: &[String]) -> b
             },
         });
     }
-    let mut fixed = s.clone();
-    match policy.and_then(|i| fixed.zpr_policies.get_mut(i)) {
-        Some(pol) => pol.statements.extend(added),
-        None => fixed.zpr_policies.push(ZprPolicy {
-            name: NEW_POLICY.into(),
-            id: None,
-            statements: added,
-        }),
-    }
-    eval::every_layer(&fixed, p).iter().all(|r| {
+    let created = policy.is_none_or(|i| i >= scratch.zpr_policies.len());
+    let at = match policy.filter(|_| !created) {
+        Some(i) => i,
+        None => {
+            scratch.zpr_policies.push(ZprPolicy {
+                name: NEW_POLICY.into(),
+                id: None,
+                statements: Vec::new(),
+            });
+            scratch.zpr_policies.len() - 1
+        }
+    };
+    let before = scratch.zpr_policies[at].statements.len();
+    scratch.zpr_policies[at].statements.extend(added);
+    let ok = eval::every_layer(scratch, p).iter().all(|r| {
         r.layer != Stage::Zpr || !matches!(r.outcome, Outcome::Denied | Outcome::MissingPolicy)
-    })
+    });
+    scratch.zpr_policies[at].statements.truncate(before);
+    if created {
+        scratch.zpr_policies.pop();
+    }
+    ok
 }
