@@ -246,6 +246,10 @@ struct Report<'a> {
     connections: Connections,
     rules_hit: Vec<RuleHits>,
     rules_unused: Vec<String>,
+    /// The flows an `audit` attribute would have denied, as in the
+    /// capture report (`replay`'s rule report), with the statements that
+    /// keep them open once enforced.
+    zpr_audit_flows: crate::report::AuditFlows,
     flow_log: FlowLogSection<'a>,
     compile_s: f64,
     duration_s: f64,
@@ -551,6 +555,10 @@ fn report<'a>(
         },
         rules_hit: hits,
         rules_unused: unused,
+        zpr_audit_flows: crate::report::AuditFlows {
+            untracked_records: j.audit.untracked,
+            ..crate::report::audit_flows(cx.s, &j.audit.sorted(), crate::replay::AUDIT_LISTED)
+        },
         flow_log: FlowLogSection {
             // The data records read (duplicates among them) and the rest.
             records: st.records + read.nodata + read.skipdata + read.malformed,
@@ -678,5 +686,6 @@ fn summary(r: &Report<'_>) -> String {
             let _ = writeln!(t, "  {}:{}: {why}", escape(&u.file), u.line);
         }
     }
+    t.push_str(&crate::report::audit_section(&r.zpr_audit_flows, 10));
     t
 }

@@ -236,7 +236,7 @@ fn report(a: &Args, loaded: &Loaded, c: &Compiled, o: &ReplayOutput, compile_s: 
         rules_unused: unused,
         rules,
         unused: unused_grouped,
-        zpr_audit_flows: crate::report::audit_flows(s, &stats, AUDIT_LISTED),
+        zpr_audit_flows: crate::report::audit_flows(s, &stats.audit, AUDIT_LISTED),
         top_dropped_flows: o
             .top_dropped
             .iter()
@@ -266,7 +266,7 @@ fn report(a: &Args, loaded: &Loaded, c: &Compiled, o: &ReplayOutput, compile_s: 
 }
 
 /// Flows audit would have denied listed in the report (the rest counted).
-const AUDIT_LISTED: usize = 100;
+pub(crate) const AUDIT_LISTED: usize = 100;
 
 /// A top dropped flow with the reason its first packet was dropped.
 #[derive(Serialize)]

@@ -238,6 +238,11 @@ pub struct AuditFlows {
     pub listed: Vec<AuditListed>,
     /// Flows not listed.
     pub more: usize,
+    /// Flow-log records audit would have denied whose flow was past the
+    /// number of flows kept (`MAX_AUDIT_FLOWS`): counted in
+    /// `zpr_audit_would_drop`, in no flow here (absent when 0).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub untracked_records: u64,
     /// The distinct `to_keep_open` of the listed flows, most packets
     /// first: what a rollout chooses from before it enforces (ZPR is there
     /// to close some of them).
@@ -269,11 +274,11 @@ pub fn audit_reason(s: &Scenario, p: &Packet) -> String {
     }
 }
 
-/// The flows audit would have denied, the `top` with the most packets.
+/// The flows audit would have denied (`audit`, most packets first), the
+/// `top` with the most packets.
 #[must_use]
-pub fn audit_flows(s: &Scenario, st: &RuleStats, top: usize) -> AuditFlows {
-    let listed = st
-        .audit
+pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows {
+    let listed = audit
         .iter()
         .take(top)
         .map(|a: &AuditFlow| {
@@ -304,7 +309,7 @@ pub fn audit_flows(s: &Scenario, st: &RuleStats, top: usize) -> AuditFlows {
     if !listed.is_empty() {
         // One enforced copy, each statement proven in it and taken out.
         let mut enforced = zprsim_control::verify::enforced(s);
-        for (f, a) in listed.iter_mut().zip(&st.audit) {
+        for (f, a) in listed.iter_mut().zip(audit) {
             f.to_keep_open = zprsim_control::verify::keep_open(&mut enforced, &a.first);
             if let Some(h) = &f.to_keep_open {
                 match statements.iter_mut().find(|k| &k.to_keep_open == h) {
@@ -323,8 +328,9 @@ pub fn audit_flows(s: &Scenario, st: &RuleStats, top: usize) -> AuditFlows {
         statements.sort_by_key(|k| std::cmp::Reverse(k.packets));
     }
     AuditFlows {
-        total: st.audit.len(),
-        more: st.audit.len() - listed.len(),
+        untracked_records: 0,
+        total: audit.len(),
+        more: audit.len() - listed.len(),
         listed,
         statements,
     }
@@ -552,4 +558,9 @@ pub fn print_warnings<W: std::fmt::Display, R: std::fmt::Display>(
         );
     }
     crate::err(&warnings);
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

@@ -753,9 +753,10 @@ fn reports_carry_the_scenarios_warnings() {
     assert_eq!(r["scenario_warnings"], Value::Array(Vec::new()));
 }
 
-/// `replay` of the demo with `scenario` (a TOML text) in a directory
-/// holding `zpl` as `policies/orders.zpl`: its report.
-fn replay_report_with(scenario: &str, zpl: &str) -> Value {
+/// `replay` of `input` (a capture or a flow log) with `scenario` (a TOML
+/// text) in a directory holding `zpl` as `policies/orders.zpl`: its
+/// report.
+fn replay_input_with(scenario: &str, zpl: &str, input: &str) -> Value {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("policies")).unwrap();
     std::fs::write(dir.path().join("scenario.toml"), scenario).unwrap();
@@ -763,7 +764,7 @@ fn replay_report_with(scenario: &str, zpl: &str) -> Value {
     let o = zprsim()
         .arg("replay")
         .arg(dir.path().join("scenario.toml"))
-        .arg("pcaps/oke-demo.pcap")
+        .arg(input)
         .arg("--report")
         .arg(dir.path().join("r.json"))
         .output()
@@ -779,6 +780,15 @@ fn replay_report_with(scenario: &str, zpl: &str) -> Value {
 
 #[test]
 fn replay_names_the_statements_that_keep_audited_flows_open_and_they_do() {
+    keeps_audited_flows_open("pcaps/oke-demo.pcap");
+}
+
+#[test]
+fn flow_log_replay_names_the_statements_that_keep_audited_flows_open_and_they_do() {
+    keeps_audited_flows_open(FLOW_LOG);
+}
+
+fn keeps_audited_flows_open(input: &str) {
     // billing in audit mode: the demo's flows to and from billing would be
     // denied once enforced. replay names, per listed flow, the statement
     // that keeps it open, and the distinct statements; with them appended
@@ -791,7 +801,7 @@ fn replay_names_the_statements_that_keep_audited_flows_open_and_they_do() {
     let audit =
         "security_attributes = { app = { workload = { value = \"billing\", mode = \"audit\" } } }";
     assert!(toml.contains(enforce));
-    let r = replay_report_with(&toml.replacen(enforce, audit, 1), &zpl);
+    let r = replay_input_with(&toml.replacen(enforce, audit, 1), &zpl, input);
     let a = &r["zpr_audit_flows"];
     let listed = a["listed"].as_array().unwrap();
     assert!(!listed.is_empty());
@@ -815,8 +825,10 @@ fn replay_names_the_statements_that_keep_audited_flows_open_and_they_do() {
         .sum();
     assert_eq!(flows, listed.len() as u64);
     let zpr = |r: &Value| r["dropped_by_stage"]["zpr"].as_u64().unwrap();
-    let before = replay_report_with(&toml, &zpl);
-    let after = replay_report_with(&toml, &added);
+    let before = replay_input_with(&toml, &zpl, input);
+    let after = replay_input_with(&toml, &added, input);
+    // Every audited packet is in a listed flow.
+    assert_eq!(r["zpr_audit_would_drop"].as_u64().unwrap(), would_drop);
     assert_eq!(zpr(&before) - zpr(&after), would_drop);
     // Nothing is audited any more: no flow, no statement.
     assert_eq!(after["zpr_audit_flows"]["total"], 0);

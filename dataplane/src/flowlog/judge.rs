@@ -29,7 +29,9 @@ use zprsim_control::packet::{L4, Packet};
 use zprsim_control::verdict::{Context, Tracking, Verdict};
 
 use super::record::{Action, LogRecord};
+use crate::community_id::FlowKey;
 use crate::conntrack::{self, ConnKey};
+use crate::engine::AuditFlow;
 use crate::judge::{Counters, stage_index};
 
 pub(super) const NS: u64 = 1_000_000_000;
@@ -125,6 +127,62 @@ pub struct FlowLogJudgement {
     pub flows: u64,
     /// Of those, flows logged at two or more VNICs.
     pub flows_at_two_vnics: u64,
+    /// The flows an `audit` attribute would have denied (by the packet
+    /// judged: the tuple's direction), at most [`MAX_AUDIT_FLOWS`].
+    pub audit: AuditTally,
+}
+
+/// Distinct audit flows a flow-log judgement keeps (about 100 bytes each):
+/// past it, new ones are counted in [`AuditTally::untracked`] only.
+pub const MAX_AUDIT_FLOWS: usize = 1 << 16;
+
+/// The flows an `audit` attribute would have denied, as the capture
+/// replay's rule statistics list them ([`crate::replay::AuditFlow`]).
+#[derive(Debug, Clone, Default)]
+pub struct AuditTally {
+    flows: HashMap<FlowKey, AuditFlow>,
+    /// Records of flows past [`MAX_AUDIT_FLOWS`], not tracked.
+    pub untracked: u64,
+}
+
+impl AuditTally {
+    /// A record's `packets`, judged as `p` at `ns`, that audit would deny.
+    fn add(&mut self, p: &Packet, ns: u64, packets: u64) {
+        let key = FlowKey::of(p);
+        if let Some(a) = self.flows.get_mut(&key) {
+            a.packets = a.packets.saturating_add(packets);
+            if ns < a.first_ns {
+                a.first = *p;
+                a.first_ns = ns;
+            }
+        } else if self.flows.len() < MAX_AUDIT_FLOWS {
+            self.flows.insert(
+                key,
+                AuditFlow {
+                    key,
+                    first: *p,
+                    first_ns: ns,
+                    packets,
+                },
+            );
+        } else {
+            self.untracked = self.untracked.saturating_add(1);
+        }
+    }
+
+    /// The flows, most packets first, then by first time and key (the
+    /// order of [`crate::replay::RuleStats::audit`]).
+    #[must_use]
+    pub fn sorted(&self) -> Vec<AuditFlow> {
+        let mut v: Vec<AuditFlow> = self.flows.values().cloned().collect();
+        v.sort_by(|x, y| {
+            y.packets
+                .cmp(&x.packets)
+                .then(x.first_ns.cmp(&y.first_ns))
+                .then(x.key.cmp(&y.key))
+        });
+        v
+    }
 }
 
 /// A connection tracked at one VNIC.
@@ -328,6 +386,9 @@ pub(super) fn judge_one(
         }
     }
     count(out, r, &fast, reply);
+    if fast.judgement.zpr_audit {
+        out.audit.add(&p, start_ns, r.packets);
+    }
     Some((key, reply, fast))
 }
 
@@ -436,4 +497,35 @@ pub(super) fn openers<'r>(
         out.insert(k, forward_opens);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Past [`MAX_AUDIT_FLOWS`] distinct flows, a new flow is counted as
+    /// untracked, not kept; a kept flow still adds its packets and keeps
+    /// its earliest packet.
+    #[test]
+    fn the_audit_tally_keeps_at_most_its_bound() {
+        let mut t = AuditTally::default();
+        let p = |i: usize| {
+            let i = u32::try_from(i).unwrap();
+            Packet::tcp(
+                std::net::Ipv4Addr::from(0x0a00_0000 + i).into(),
+                40000,
+                "10.1.0.1".parse().unwrap(),
+                443,
+            )
+        };
+        for i in 0..MAX_AUDIT_FLOWS + 5 {
+            t.add(&p(i), 100, 2);
+        }
+        assert_eq!(t.untracked, 5);
+        t.add(&p(0), 50, 3);
+        let v = t.sorted();
+        assert_eq!(v.len(), MAX_AUDIT_FLOWS);
+        assert_eq!(v[0].packets, 5);
+        assert_eq!(v[0].first_ns, 50);
+    }
 }
