@@ -274,6 +274,9 @@ fn other_input(path: &Path) -> Option<&'static str> {
         Some("JSON") if head.starts_with(&crate::flowlog::detect::GZIP_MAGIC) => {
             Some("gzip-compressed JSON (OCI flow logs)")
         }
+        Some("JSON") if head.starts_with(&crate::capture::decompress::ZSTD_MAGIC) => {
+            Some("zstd-compressed JSON (OCI flow logs)")
+        }
         // A JSON scenario starts with `{` too: only flow-log fields tell.
         Some("JSON") => ["\"logContent\"", "\"vnicocid\"", "\"sourceAddress\""]
             .iter()
