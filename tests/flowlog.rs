@@ -1168,3 +1168,48 @@ fn zstd_flow_logs_are_read_as_gzip_ones_are() {
     .to_string();
     assert!(e.contains("zstd"), "{e}");
 }
+
+/// The flags that bound how flow-log records are read, given with
+/// captures: a usage error naming them, before anything is written (as
+/// `--dedup` with flow logs is), for `replay` and `diff`, on a capture and
+/// on a directory of captures. They were taken without a word. Given with
+/// flow logs they are taken (the other tests), and left at their defaults
+/// a capture runs.
+#[test]
+fn flow_log_flags_with_captures_are_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let caps = dir.path().join("caps");
+    std::fs::create_dir(&caps).unwrap();
+    std::fs::copy(root().join("pcaps/oke-demo.pcap"), caps.join("a.pcap")).unwrap();
+    let report = dir.path().join("r.json");
+    let pcap = root().join("pcaps/oke-demo.pcap");
+    for flags in [
+        &["--max-flow-log-records", "10"][..],
+        &["--flow-log-buffer", "5"],
+        &["--max-flow-log-spill", "1"],
+        &["--max-flow-log-group", "7"],
+        &["--flow-log-buffer", "5", "--max-flow-log-group", "7"],
+    ] {
+        for cmd in [&["replay"][..], &["diff", fixtures::OKE]] {
+            for input in [&pcap, &caps] {
+                let mut args: Vec<&str> = cmd.to_vec();
+                args.extend([fixtures::OKE, input.to_str().unwrap(), "--quiet"]);
+                args.extend(["--report", report.to_str().unwrap()]);
+                args.extend(flags);
+                let o = crate::support::run_in(root(), &args);
+                let err = String::from_utf8_lossy(&o.stderr);
+                assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+                assert!(err.contains("flow-log input: "), "{args:?}: {err}");
+                for f in flags.iter().filter(|f| f.starts_with("--")) {
+                    assert!(err.contains(&format!("`{f}`")), "{args:?}: {err}");
+                }
+                assert!(!report.exists(), "{args:?}");
+            }
+        }
+    }
+    let o = crate::support::run_in(
+        root(),
+        ["replay", fixtures::OKE, pcap.to_str().unwrap(), "--quiet"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
