@@ -137,10 +137,14 @@ impl Cut {
 }
 
 /// A decoder whose early end is the end of its output, noted in [`Cut`];
-/// its other errors name the codec.
+/// its other errors name the codec and the byte of the decompressed
+/// capture where they happened (a gzip member whose CRC does not match
+/// fails after its last byte: the damaged member ends there).
 struct EndsEarly<R> {
     inner: R,
     cut: Cut,
+    /// Bytes given out so far.
+    out: u64,
 }
 
 impl<R: Read> Read for EndsEarly<R> {
@@ -150,7 +154,19 @@ impl<R: Read> Read for EndsEarly<R> {
                 self.cut.flag.store(true, Ordering::Relaxed);
                 Ok(0)
             }
-            r => r,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
+            Err(e) => Err(io::Error::new(
+                e.kind(),
+                format!(
+                    "{}: {e}, at byte {} of the capture it holds",
+                    self.cut.codec.name(),
+                    self.out
+                ),
+            )),
+            Ok(n) => {
+                self.out += n as u64;
+                Ok(n)
+            }
         }
     }
 }
@@ -184,6 +200,7 @@ pub fn decompressed(mut r: Stream) -> io::Result<(Stream, Option<Cut>)> {
     let r = EndsEarly {
         inner,
         cut: cut.clone(),
+        out: 0,
     };
     Ok((Box::new(r), Some(cut)))
 }
@@ -255,7 +272,8 @@ pub fn records(r: Stream) -> Result<(RecordStream<Stream>, Option<Cut>), Capture
 /// An error of reading the start of the capture a compressed file holds,
 /// told as such: content that is no capture is
 /// [`FormatError::CompressedNotCapture`], compressed content
-/// [`FormatError::CompressedTwice`], a read error names the codec.
+/// [`FormatError::CompressedTwice`]; a read error named the codec and
+/// its byte as it was read ([`decompressed`]).
 #[must_use]
 pub fn inside(codec: Codec, e: CaptureError) -> CaptureError {
     match e {
@@ -280,9 +298,6 @@ pub fn inside(codec: Codec, e: CaptureError) -> CaptureError {
                 format: codec.name(),
             },
         },
-        CaptureError::Io(e) => {
-            CaptureError::Io(io::Error::new(e.kind(), format!("{}: {e}", codec.name())))
-        }
         e => e,
     }
 }
