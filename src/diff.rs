@@ -39,6 +39,10 @@ pub struct Args {
     /// Warnings of [`Args::expand_inputs`] (inputs read once, `--fail-on` with no class).
     #[arg(skip)]
     input_warnings: Vec<RunWarning>,
+    /// The flow-log-only flags given on the command line
+    /// ([`crate::replay::flow_log_flags_given`]).
+    #[arg(skip)]
+    pub(crate) flow_log_flags: Vec<&'static str>,
     /// Worker threads.
     #[arg(long, default_value_t = 1)]
     workers: usize,
@@ -190,6 +194,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     })? {
         return Ok(code);
     }
+    crate::replay::refuse_flow_log_flags(&a.flow_log_flags)?;
     let interrupt = Interrupt::install()?;
     let mut report_out = a
         .report

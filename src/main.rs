@@ -22,7 +22,7 @@ mod verify;
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use zprsim_control::escape::escape_keep_newlines;
 
 /// mimalloc instead of the system allocator: loading a scenario makes
@@ -103,7 +103,11 @@ pub(crate) fn load_scenario(
 }
 
 fn run() -> Result<ExitCode, Failure> {
-    let cli = match Cli::try_parse() {
+    // The matches are kept: they tell a flag given from one defaulted.
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
+    let (cli, matches) = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -111,10 +115,12 @@ fn run() -> Result<ExitCode, Failure> {
             return Ok(ExitCode::from(code));
         }
     };
+    let sub = matches.subcommand().map(|(_, m)| m);
     match cli.command {
         Command::Check(a) => check::run(&a),
         Command::Explain(a) => explain::run(&a),
         Command::Replay(mut a) => {
+            a.flow_log_flags = sub.map(replay::flow_log_flags_given).unwrap_or_default();
             a.expand_inputs()?;
             replay::run(&a)
         }
@@ -124,6 +130,7 @@ fn run() -> Result<ExitCode, Failure> {
         Command::DumpTable(a) => check::dump(&a),
         Command::Verify(a) => verify::run(&a),
         Command::Diff(mut a) => {
+            a.flow_log_flags = sub.map(replay::flow_log_flags_given).unwrap_or_default();
             a.expand_inputs()?;
             diff::run(&a)
         }

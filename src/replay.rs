@@ -27,12 +27,16 @@ use crate::report::{AuditFlows, RuleHits, RuleUse, StageCounts, Unused};
 pub struct Args {
     /// The scenario (TOML, or JSON when it ends in `.json`).
     scenario: PathBuf,
-    /// Captures (pcap or pcapng, or gzip of one), read in this order as one stream; or OCI flow-log files (JSON, gzip). A directory stands for the files under it, in name order.
+    /// Captures (pcap or pcapng, or gzip or zstd of one), read in this order as one stream; or OCI flow-log files (JSON, gzip, zstd). A directory stands for the files under it, in name order.
     #[arg(required = true)]
     pcaps: Vec<PathBuf>,
     /// Warnings of [`Args::expand_inputs`] (inputs read once).
     #[arg(skip)]
     input_warnings: Vec<RunWarning>,
+    /// The flow-log-only flags given on the command line
+    /// ([`flow_log_flags_given`]).
+    #[arg(skip)]
+    pub(crate) flow_log_flags: Vec<&'static str>,
     /// Worker threads.
     #[arg(long, default_value_t = 1)]
     workers: usize,
@@ -457,6 +461,54 @@ pub(crate) fn check_engine_bounds(workers: usize, max_connections: usize) -> Res
     Ok(())
 }
 
+/// The flags that bound how flow-log records are read (`replay`, `diff`),
+/// by their argument ids.
+const FLOW_LOG_FLAGS: [(&str, &str); 4] = [
+    ("max_flow_log_records", "--max-flow-log-records"),
+    ("flow_log_buffer", "--flow-log-buffer"),
+    ("max_flow_log_spill", "--max-flow-log-spill"),
+    ("max_flow_log_group", "--max-flow-log-group"),
+];
+
+/// The flow-log-only flags given on the command line of `replay` or
+/// `diff` (`m`: the subcommand's matches), not taken by default: with
+/// captures they are a usage error ([`refuse_flow_log_flags`]).
+pub(crate) fn flow_log_flags_given(m: &clap::ArgMatches) -> Vec<&'static str> {
+    FLOW_LOG_FLAGS
+        .iter()
+        .filter(|(id, _)| {
+            m.try_get_raw(id).is_ok()
+                && m.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+        })
+        .map(|&(_, flag)| flag)
+        .collect()
+}
+
+/// The usage error of flow-log-only flags given with captures (`replay`,
+/// `diff`), as the capture-only flags are with flow logs
+/// ([`crate::flowlog::refuse_capture_flags`]): a bound that does nothing
+/// was taken without a word.
+///
+/// # Errors
+/// When `given` is not empty.
+pub(crate) fn refuse_flow_log_flags(given: &[&str]) -> Result<(), Failure> {
+    let Some((last, rest)) = given.split_last() else {
+        return Ok(());
+    };
+    let named = if rest.is_empty() {
+        format!("`{last}` needs flow-log input: it bounds")
+    } else {
+        let rest: Vec<String> = rest.iter().map(|f| format!("`{f}`")).collect();
+        format!(
+            "{} and `{last}` need flow-log input: they bound",
+            rest.join(", ")
+        )
+    };
+    Err(Failure::Input(format!(
+        "error: {named} how flow-log records are read, and the inputs are captures"
+    )))
+}
+
 /// The flow-log reader's bounds as `replay` and `diff` take them:
 /// `--flow-log-buffer` and `--max-flow-log-group` at least 1 (checked, not
 /// raised to 1: a 0 given was taken for 1, and the group's error then
@@ -559,6 +611,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     })? {
         return Ok(code);
     }
+    refuse_flow_log_flags(&a.flow_log_flags)?;
     // Before anything slow: a Ctrl-C from here on ends the run cleanly.
     let interrupt = Interrupt::install()?;
     let mut report_out = open_output("--report", a.report.as_ref())?;

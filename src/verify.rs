@@ -45,12 +45,10 @@ fn read_expect(path: &Path, file: &str, max: usize) -> Result<String, Failure> {
                 "{file}: error: the expectations file is longer than {max} bytes (the limit)"
             )),
         })?;
-    String::from_utf8(bytes).map_err(|e| {
-        Failure::Input(format!(
-            "{file}: error: byte {}: the expectations file is not UTF-8 text",
-            e.utf8_error().valid_up_to()
-        ))
-    })
+    // UTF-16 too (Windows PowerShell 5's `>`): positions in later errors
+    // are the decoded text's.
+    input::text_of(bytes)
+        .map_err(|e| Failure::Input(format!("{file}: error: {}", e.of("the expectations file"))))
 }
 
 /// Failing pairs printed per path in the summary (JSON has up to 100).

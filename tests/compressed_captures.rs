@@ -375,3 +375,68 @@ fn every_fixture_replays_compressed_as_plain() {
     }
     assert!(n >= 20, "{n} fixture runs");
 }
+
+/// A compressed capture cut inside a record gives one warning, the
+/// compressed stream's (`compressed-ends-early`, with its offset), in
+/// `replay` and `bench --capture`: it gave a second, `truncated-record`,
+/// at the same byte. A gzip member whose CRC does not match (a zstd frame
+/// whose checksum does not) is an error naming the codec and the byte of
+/// the capture where the check failed; it named neither.
+#[test]
+fn a_cut_compressed_capture_warns_once_and_a_bad_checksum_names_its_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let demo = std::fs::read(root().join(DEMO)).unwrap();
+    for (codec, ext, gz) in CODECS {
+        // Two members or frames, the second cut: the capture ends inside
+        // a record.
+        let mut two = gz(&demo[..6000]);
+        let second = gz(&demo[6000..]);
+        two.extend_from_slice(&second[..second.len() / 2]);
+        let cut = d.join(format!("cut.pcap.{ext}"));
+        std::fs::write(&cut, &two).unwrap();
+        let cut = cut.to_str().unwrap();
+        let (v, _, code, err) = replay(d, &[cut], &[]);
+        assert_eq!(code, Some(0), "{codec}: {err}");
+        let bench = json_of(&["bench", OKE, "--capture", cut, "--json", "--workers", "1"]);
+        for v in [&v, &bench] {
+            let codes: Vec<&str> = v["run_warnings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|w| w["code"].as_str().unwrap())
+                .collect();
+            assert_eq!(codes, ["compressed-ends-early"], "{codec}: {v}");
+            assert!(v["run_warnings"][0]["offset"].as_u64().is_some(), "{v}");
+        }
+        assert_eq!(err.matches("warning: ").count(), 1, "{codec}: {err}");
+    }
+    // gzip: the CRC of the member (its trailer's first 4 bytes).
+    let mut bad = gz(&demo);
+    let n = bad.len();
+    bad[n - 8] ^= 0xff;
+    let crc = d.join("crc.pcap.gz");
+    std::fs::write(&crc, &bad).unwrap();
+    // zstd: the frame's content checksum (its last 4 bytes).
+    let mut e = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+    e.include_checksum(true).unwrap();
+    e.write_all(&demo).unwrap();
+    let mut bad = e.finish().unwrap();
+    let n = bad.len();
+    bad[n - 1] ^= 0xff;
+    let sum = d.join("sum.pcap.zst");
+    std::fs::write(&sum, &bad).unwrap();
+    // gzip gives the member's data out before its trailer is checked: the
+    // byte is the member's end; zstd checks a one-block frame before it
+    // gives any of it out: the byte is where the capture read stopped.
+    for (codec, f, at) in [("gzip", &crc, demo.len()), ("zstd", &sum, 0)] {
+        let o = run_in(root(), ["replay", OKE, f.to_str().unwrap(), "--quiet"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(&format!(": {codec}: ")), "{err}");
+        assert!(
+            err.contains(&format!(", at byte {at} of the capture it holds")),
+            "{err}"
+        );
+    }
+}

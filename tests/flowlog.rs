@@ -1062,3 +1062,154 @@ fn many_flows_are_the_same_for_any_buffer() {
     assert!(changed > 50, "{changed}");
     assert_eq!(std::fs::read_dir(spill.path()).unwrap().count(), 0);
 }
+
+/// A zstd-compressed flow log (`.log.zst`) is read as a gzip one is: as a
+/// file, a directory member and from standard input, with the report of
+/// the plain file; cut, with the warning a cut gzip gets; a zstd bomb
+/// stays within the document limit, a frame over zstd's window bound is
+/// refused naming zstd. It was refused as "zstd-compressed data that
+/// holds neither a pcap nor a pcapng file".
+#[test]
+fn zstd_flow_logs_are_read_as_gzip_ones_are() {
+    let plain = root().join("examples/oke-orders/flowlogs/oke-demo.jsonl");
+    let text = std::fs::read(&plain).unwrap();
+    let zst = zstd::stream::encode_all(&text[..], 3).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let file = logs.join("oke-demo.jsonl.zst");
+    std::fs::write(&file, &zst).unwrap();
+    let clean = |mut r: Value| {
+        for k in ["compile_s", "duration_s", "packets_per_second", "pcaps"] {
+            r.as_object_mut().unwrap().remove(k);
+        }
+        for k in ["disagreements", "unplaced_examples"] {
+            for d in r["flow_log"][k].as_array_mut().unwrap() {
+                d.as_object_mut().unwrap().remove("file");
+            }
+        }
+        r
+    };
+    let want = clean(replay_report(&[fixtures::OKE, plain.to_str().unwrap()]));
+    for input in [&file, &logs] {
+        let got = clean(replay_report(&[fixtures::OKE, input.to_str().unwrap()]));
+        assert_eq!(got, want, "{}", input.display());
+    }
+    let report = dir.path().join("stdin.json");
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(root())
+        .args(["replay", fixtures::OKE, "-", "--quiet", "--report"])
+        .arg(&report)
+        .write_stdin(zst.clone())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let got = clean(serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap());
+    assert_eq!(got, want, "stdin");
+    // Cut (after its first blocks: zstd writes a block out whole): the
+    // whole lines before the cut are read, with a warning.
+    let many: String = (0..4000)
+        .map(|i| entry(&GOOD.replace("40000", &i.to_string())) + "\n")
+        .collect();
+    let many = zstd::stream::encode_all(many.as_bytes(), 3).unwrap();
+    let mut out = ReadOutcome::default();
+    read_from(
+        "t.jsonl.zst",
+        0,
+        &many[..many.len() * 3 / 4],
+        &Limits::default(),
+        &mut out,
+    )
+    .unwrap();
+    assert!(!out.records.is_empty());
+    assert!(
+        out.problems
+            .iter()
+            .any(|p| p.message.contains("the zstd stream ends early")),
+        "{:?}",
+        out.problems
+    );
+    // A bomb: 64 MiB of one JSON array in a few KiB is refused at the
+    // document limit, not held.
+    let mut bomb = vec![b' '; 64 << 20];
+    bomb[0] = b'[';
+    let bomb = zstd::stream::encode_all(&bomb[..], 19).unwrap();
+    assert!(bomb.len() < 64 << 10, "{}", bomb.len());
+    let limits = Limits {
+        max_document: 1 << 20,
+        ..Limits::default()
+    };
+    let e = read_from(
+        "b.json.zst",
+        0,
+        &bomb[..],
+        &limits,
+        &mut ReadOutcome::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("a JSON document over 1048576 bytes"), "{e}");
+    // A frame asking for a window over zstd's default bound (`--long=28`).
+    let mut e = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+    e.window_log(28).unwrap();
+    e.long_distance_matching(true).unwrap();
+    e.include_contentsize(false).unwrap();
+    e.write_all(&text).unwrap();
+    let long = e.finish().unwrap();
+    let e = read_from(
+        "l.jsonl.zst",
+        0,
+        &long[..],
+        &Limits::default(),
+        &mut ReadOutcome::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("zstd"), "{e}");
+}
+
+/// The flags that bound how flow-log records are read, given with
+/// captures: a usage error naming them, before anything is written (as
+/// `--dedup` with flow logs is), for `replay` and `diff`, on a capture and
+/// on a directory of captures. They were taken without a word. Given with
+/// flow logs they are taken (the other tests), and left at their defaults
+/// a capture runs.
+#[test]
+fn flow_log_flags_with_captures_are_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let caps = dir.path().join("caps");
+    std::fs::create_dir(&caps).unwrap();
+    std::fs::copy(root().join("pcaps/oke-demo.pcap"), caps.join("a.pcap")).unwrap();
+    let report = dir.path().join("r.json");
+    let pcap = root().join("pcaps/oke-demo.pcap");
+    for flags in [
+        &["--max-flow-log-records", "10"][..],
+        &["--flow-log-buffer", "5"],
+        &["--max-flow-log-spill", "1"],
+        &["--max-flow-log-group", "7"],
+        &["--flow-log-buffer", "5", "--max-flow-log-group", "7"],
+    ] {
+        for cmd in [&["replay"][..], &["diff", fixtures::OKE]] {
+            for input in [&pcap, &caps] {
+                let mut args: Vec<&str> = cmd.to_vec();
+                args.extend([fixtures::OKE, input.to_str().unwrap(), "--quiet"]);
+                args.extend(["--report", report.to_str().unwrap()]);
+                args.extend(flags);
+                let o = crate::support::run_in(root(), &args);
+                let err = String::from_utf8_lossy(&o.stderr);
+                assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+                assert!(err.contains("flow-log input: "), "{args:?}: {err}");
+                for f in flags.iter().filter(|f| f.starts_with("--")) {
+                    assert!(err.contains(&format!("`{f}`")), "{args:?}: {err}");
+                }
+                assert!(!report.exists(), "{args:?}");
+            }
+        }
+    }
+    let o = crate::support::run_in(
+        root(),
+        ["replay", fixtures::OKE, pcap.to_str().unwrap(), "--quiet"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -29,6 +29,7 @@ mod flowlog;
 mod import;
 mod input_dirs;
 mod lab;
+mod planning_s14;
 mod platform;
 mod replay;
 mod replay_oracle;

@@ -49,24 +49,78 @@ pub fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>, CappedError> {
     Ok(bytes)
 }
 
+/// Where a file stops being text, and in which encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotText {
+    /// Byte offset in the file (the byte order mark counted).
+    pub byte: u64,
+    /// The file starts with a UTF-16 byte order mark.
+    pub utf16: bool,
+}
+
+impl NotText {
+    /// The message naming the file as `what` (`the scenario`).
+    #[must_use]
+    pub fn of(&self, what: &str) -> String {
+        if self.utf16 {
+            format!(
+                "byte {}: {what} is not UTF-16 text (it starts with a UTF-16 byte order mark)",
+                self.byte
+            )
+        } else {
+            format!("byte {}: {what} is not UTF-8 text", self.byte)
+        }
+    }
+}
+
+impl std::fmt::Display for NotText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.utf16 {
+            write!(
+                f,
+                "byte {}: not UTF-16 text (the file starts with a UTF-16 byte order mark)",
+                self.byte
+            )
+        } else {
+            write!(f, "byte {}: not UTF-8 text", self.byte)
+        }
+    }
+}
+
+impl std::error::Error for NotText {}
+
 /// Text of a file read whole: UTF-8 (a byte order mark kept, for the
 /// reader to skip), or UTF-16 with its byte order mark, which Windows
 /// PowerShell 5's `>` writes (`oci network vcn list ... > vcns.json`),
 /// decoded by [`Utf16Reader`], the decoder flow logs read as a stream.
+/// Every text file a user writes or exports is read through it: the
+/// scenario (TOML or JSON) and its policy files, `verify`'s expectations
+/// and packs, `import`'s exports. Positions in later errors (line and
+/// column) are the decoded text's, as an editor shows the file.
 ///
 /// # Errors
 /// The byte offset where the text stops being UTF-8 (or UTF-16), and which.
-pub fn text_of(bytes: Vec<u8>) -> Result<String, String> {
+pub fn text_of(bytes: Vec<u8>) -> Result<String, NotText> {
     match utf16_order(&bytes) {
         Some(big_endian) => {
             let mut out = String::with_capacity(bytes.len() / 2);
             Utf16Reader::new(&bytes[2..], big_endian)
                 .read_to_string(&mut out)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| {
+                    e.get_ref()
+                        .and_then(|i| i.downcast_ref::<NotText>())
+                        .copied()
+                        .unwrap_or(NotText {
+                            byte: 2,
+                            utf16: true,
+                        })
+                })?;
             Ok(out)
         }
-        None => String::from_utf8(bytes)
-            .map_err(|e| format!("byte {}: not UTF-8 text", e.utf8_error().valid_up_to())),
+        None => String::from_utf8(bytes).map_err(|e| NotText {
+            byte: e.utf8_error().valid_up_to() as u64,
+            utf16: false,
+        }),
     }
 }
 
@@ -120,7 +174,10 @@ impl<R: Read> Utf16Reader<R> {
     fn bad(at: u64) -> std::io::Error {
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            format!("byte {at}: not UTF-16 text (the file starts with a UTF-16 byte order mark)"),
+            NotText {
+                byte: at,
+                utf16: true,
+            },
         )
     }
 
@@ -259,7 +316,7 @@ mod utf16_tests {
         let mut bytes = utf16("😀", false);
         bytes.extend([0x00, 0xDC]);
         assert_eq!(
-            text_of(bytes).unwrap_err(),
+            text_of(bytes).unwrap_err().to_string(),
             "byte 6: not UTF-16 text (the file starts with a UTF-16 byte order mark)"
         );
         let text = "{\"a\": \"é 😀\"}\n";
@@ -267,7 +324,7 @@ mod utf16_tests {
         let mut odd = utf16("{}", false);
         odd.push(b' ');
         assert_eq!(
-            text_of(odd).unwrap_err(),
+            text_of(odd).unwrap_err().to_string(),
             "byte 6: not UTF-16 text (the file starts with a UTF-16 byte order mark)"
         );
     }

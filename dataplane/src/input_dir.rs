@@ -211,7 +211,7 @@ fn is_our_output(head: &[u8]) -> bool {
 }
 
 /// Whether a file whose head is blank is blank to its end: the head is
-/// the whole file (shorter than [`crate::sniff::HEAD`]) and, gzip, all it
+/// the whole file (shorter than [`crate::sniff::HEAD`]) and, gzip or zstd, all it
 /// decompresses to is blank (the head's kind looked at its first
 /// [`crate::sniff::HEAD`] decompressed bytes only). Records after 4 KiB of
 /// blank lines are records: such a file is taken, not skipped.
@@ -220,13 +220,17 @@ fn all_blank(head: &[u8]) -> bool {
     if head.len() >= crate::sniff::HEAD {
         return false;
     }
-    if !head.starts_with(&crate::flowlog::detect::GZIP_MAGIC) {
+    let Some(codec) = crate::capture::decompress::Codec::of(head) else {
         return true;
-    }
+    };
     // At most a few MB out of a head of 4 KiB (deflate's ratio is at most
-    // about 1032:1), looked at in a fixed buffer. A cut or corrupt stream
-    // is taken: the reader names what is wrong with it.
-    let mut d = flate2::read::MultiGzDecoder::new(head);
+    // about 1032:1; zstd's output is bounded by its frames' content, each
+    // frame's window by the readers' bound), looked at in a fixed buffer.
+    // A cut or corrupt stream is taken: the reader names what is wrong
+    // with it.
+    let Ok(mut d) = crate::capture::decompress::Decoder::new(codec, head) else {
+        return false;
+    };
     let mut buf = [0u8; 4096];
     let mut at = 0usize;
     loop {

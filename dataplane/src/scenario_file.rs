@@ -57,8 +57,10 @@ impl SourceFiles for FsFiles {
 /// Reads a whole text file (`None`: standard input), at most `max` bytes:
 /// a file the file system says is longer is refused before it is read,
 /// and the read itself is capped too (a FIFO, `/dev/zero` or an endless
-/// pipe says 0), so nothing is read until memory runs out. `what` names
-/// the file in messages (`the scenario`); `io` words an I/O error.
+/// pipe says 0), so nothing is read until memory runs out. UTF-8, or
+/// UTF-16 with its byte order mark ([`crate::input::text_of`]; the limit
+/// is on the file's bytes). `what` names the file in messages (`the
+/// scenario`); `io` words an I/O error.
 fn read_text(
     path: Option<&Path>,
     max: usize,
@@ -84,12 +86,9 @@ fn read_text(
             format!("{what} is longer than {max} bytes; at most {max} bytes are accepted")
         }
     })?;
-    String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "byte {}: {what} is not UTF-8 text",
-            e.utf8_error().valid_up_to()
-        )
-    })
+    // UTF-16 too (Windows PowerShell 5's `>`): positions in the loader's
+    // errors are the decoded text's.
+    crate::input::text_of(bytes).map_err(|e| e.of(what))
 }
 
 /// At most this many threads parse a scenario (the calling one included):
@@ -273,6 +272,9 @@ fn other_input(path: &Path) -> Option<&'static str> {
         // Scenarios are never compressed.
         Some("JSON") if head.starts_with(&crate::flowlog::detect::GZIP_MAGIC) => {
             Some("gzip-compressed JSON (OCI flow logs)")
+        }
+        Some("JSON") if head.starts_with(&crate::capture::decompress::ZSTD_MAGIC) => {
+            Some("zstd-compressed JSON (OCI flow logs)")
         }
         // A JSON scenario starts with `{` too: only flow-log fields tell.
         Some("JSON") => ["\"logContent\"", "\"vnicocid\"", "\"sourceAddress\""]

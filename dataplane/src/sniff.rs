@@ -7,8 +7,9 @@
 //! ([`open`]) gets them back in front of the rest of the stream: nothing is
 //! lost, and the stream is opened once.
 //!
-//! The process holds at most one kept head per input path, a few KiB each;
-//! the lock is taken once per input at start-up, never per packet.
+//! The process holds at most one kept head per input path, a few KiB each
+//! (zstd: up to its first block, at most [`ZSTD_HEAD`]); the lock is taken
+//! once per input at start-up, never per packet.
 
 use std::fs::File;
 use std::io::{Cursor, Read};
@@ -22,6 +23,12 @@ pub type Stream = Box<dyn Read + Send>;
 
 /// Bytes looked at, at most.
 pub const HEAD: usize = 4096;
+
+/// Bytes looked at, at most, when they start a zstd frame: its first
+/// block, which may be up to 128 KiB compressed (RFC 8878 §3.1.1.2.4),
+/// after its headers. zstd writes nothing out before a block is whole, so
+/// the first [`HEAD`] bytes of a large frame decompress to nothing.
+pub const ZSTD_HEAD: usize = (128 << 10) + 64;
 
 /// Heads looked at and their open streams, by input path.
 static KEPT: Mutex<Vec<(PathBuf, Vec<u8>, Stream)>> = Mutex::new(Vec::new());
@@ -46,9 +53,17 @@ fn open_fresh(path: &Path) -> std::io::Result<Stream> {
 }
 
 /// Whether `head` says enough to tell a capture from flow logs: a first
-/// byte that is neither blank, a byte-order mark nor gzip's magic (gzip is
-/// decided from what it decompresses to, so it takes the whole head).
+/// byte that is neither blank, a byte-order mark nor gzip's or zstd's
+/// magic (they are decided from what they decompress to, so gzip takes the
+/// whole head, zstd up to its first whole block: [`zstd_decided`]).
 fn decided(head: &[u8]) -> bool {
+    let zstd = crate::capture::decompress::ZSTD_MAGIC;
+    if head.starts_with(&zstd) {
+        return zstd_decided(head);
+    }
+    if !head.is_empty() && zstd.starts_with(head) {
+        return false;
+    }
     let b = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     match b.iter().find(|c| !c.is_ascii_whitespace()) {
         Some(0x1f) | None => false,
@@ -57,7 +72,38 @@ fn decided(head: &[u8]) -> bool {
     }
 }
 
-/// The first bytes of `path` (up to [`HEAD`]; fewer at its end, or as soon
+/// Whether the head of a zstd frame decompresses to something (looked at
+/// when its length reaches a power of two, from [`HEAD`] on: the work is
+/// twice the head's at most).
+fn zstd_decided(head: &[u8]) -> bool {
+    if head.len() < HEAD || !head.len().is_power_of_two() {
+        return false;
+    }
+    let Ok(mut d) =
+        crate::capture::decompress::Decoder::new(crate::capture::decompress::Codec::Zstd, head)
+    else {
+        return true;
+    };
+    let mut one = [0u8; 1];
+    // The head ends inside the first block: not yet. Another error (a
+    // window over the bound, corrupt data) decides: the reader names it.
+    match d.read(&mut one) {
+        Ok(n) => n > 0,
+        Err(e) => e.kind() != std::io::ErrorKind::UnexpectedEof,
+    }
+}
+
+/// The most bytes looked at for a head that starts so.
+fn head_max(head: &[u8]) -> usize {
+    if head.starts_with(&crate::capture::decompress::ZSTD_MAGIC) {
+        ZSTD_HEAD
+    } else {
+        HEAD
+    }
+}
+
+/// The first bytes of `path` (up to [`HEAD`]; [`ZSTD_HEAD`] for zstd;
+/// fewer at its end, or as soon
 /// as they tell a capture from flow logs, so a live pipe is not waited on
 /// for a whole head). A stream's bytes are kept for [`open`].
 ///
@@ -76,8 +122,15 @@ pub fn head(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut r = open_fresh(path)?;
     let mut head = Vec::with_capacity(HEAD);
     let mut buf = [0u8; 512];
-    while head.len() < HEAD && !decided(&head) {
-        let want = buf.len().min(HEAD - head.len());
+    while head.len() < head_max(&head) && !decided(&head) {
+        // Up to the next power of two at most, where a zstd head is
+        // looked at.
+        let to_pow2 = if head.len() < HEAD {
+            usize::MAX
+        } else {
+            (head.len() + 1).next_power_of_two() - head.len()
+        };
+        let want = buf.len().min(head_max(&head) - head.len()).min(to_pow2);
         match r.read(&mut buf[..want]) {
             Ok(0) => break,
             Ok(n) => head.extend_from_slice(&buf[..n]),
@@ -124,6 +177,18 @@ mod tests {
         assert!(!decided(b"  \n"));
         assert!(!decided(b"\x1f\x8b\x08"));
         assert!(!decided(b""));
+        // zstd: decided once its head decompresses to something.
+        let small = zstd::stream::encode_all(&b"{}"[..], 3).unwrap();
+        assert!(!decided(&small));
+        assert!(!decided(&small[..1]));
+        let big: Vec<u8> = (0..300_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        let big = zstd::stream::encode_all(&big[..], 3).unwrap();
+        assert!(big.len() > 3 * HEAD);
+        assert!(!decided(&big[..HEAD]));
+        let first = (HEAD..=ZSTD_HEAD)
+            .filter(|n| n.is_power_of_two())
+            .find(|&n| decided(&big[..n]));
+        assert!(first.is_some_and(|n| n > HEAD), "{first:?}");
     }
 
     #[test]

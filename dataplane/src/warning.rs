@@ -33,7 +33,7 @@ pub enum RunWarningCode {
     /// A capture ends inside a record or block: the records before it
     /// were read.
     TruncatedRecord,
-    /// A compressed stream (a gzip or zstd capture's, a gzip flow log's)
+    /// A compressed stream (a gzip or zstd capture's or flow log's)
     /// ends early: what came before was read.
     CompressedEndsEarly,
     /// A regular file ended before the size it had when opened.

@@ -169,12 +169,20 @@ pub fn load_captures(paths: &[PathBuf], limit: u64) -> Result<Traffic, LoadError
             let size = if cut.is_some() { None } else { size };
             (read_bounded(&name, r, size, room, limit)?, cut)
         };
-        if let Some(c) = cut.as_ref().filter(|c| c.happened()) {
-            warnings.push(c.warning(&name, bytes.len() as u64));
-        }
         used += bytes.len() as u64;
         let codec = cut.as_ref().map(decompress::Cut::codec);
-        inputs.push(index(name, bytes, codec, &mut warnings)?);
+        let cut_warning = cut
+            .as_ref()
+            .filter(|c| c.happened())
+            .map(|c| c.warning(&name, bytes.len() as u64));
+        // A cut stream's capture ends inside a record, most often: its
+        // warning alone says so (as `replay`'s reader does).
+        let mut found = Vec::new();
+        inputs.push(index(name, bytes, codec, &mut found)?);
+        match cut_warning {
+            Some(w) => warnings.push(w),
+            None => warnings.extend(found),
+        }
     }
     Ok(Traffic { inputs, warnings })
 }

@@ -71,7 +71,8 @@ impl Codec {
 
     /// Whether a read error of this codec's decoder is the stream ending
     /// early rather than corrupt data.
-    fn ends_early(self, e: &io::Error) -> bool {
+    #[must_use]
+    pub fn ends_early(self, e: &io::Error) -> bool {
         match self {
             Codec::Gzip => gzip_ends_early(e),
             // Cut inside a frame: the decoder runs out of input. Bytes after
@@ -136,10 +137,14 @@ impl Cut {
 }
 
 /// A decoder whose early end is the end of its output, noted in [`Cut`];
-/// its other errors name the codec.
+/// its other errors name the codec and the byte of the decompressed
+/// capture where they happened (a gzip member whose CRC does not match
+/// fails after its last byte: the damaged member ends there).
 struct EndsEarly<R> {
     inner: R,
     cut: Cut,
+    /// Bytes given out so far.
+    out: u64,
 }
 
 impl<R: Read> Read for EndsEarly<R> {
@@ -149,7 +154,19 @@ impl<R: Read> Read for EndsEarly<R> {
                 self.cut.flag.store(true, Ordering::Relaxed);
                 Ok(0)
             }
-            r => r,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
+            Err(e) => Err(io::Error::new(
+                e.kind(),
+                format!(
+                    "{}: {e}, at byte {} of the capture it holds",
+                    self.cut.codec.name(),
+                    self.out
+                ),
+            )),
+            Ok(n) => {
+                self.out += n as u64;
+                Ok(n)
+            }
         }
     }
 }
@@ -179,19 +196,50 @@ pub fn decompressed(mut r: Stream) -> io::Result<(Stream, Option<Cut>)> {
         flag: Arc::default(),
         codec,
     };
-    let inner: Stream = match codec {
-        Codec::Gzip => Box::new(MultiGzDecoder::new(back)),
-        Codec::Zstd => {
-            let mut d = zstd::stream::read::Decoder::new(back)?;
-            d.window_log_max(ZSTD_WINDOW_LOG_MAX)?;
-            Box::new(d)
-        }
-    };
+    let inner = Decoder::new(codec, back)?;
     let r = EndsEarly {
         inner,
         cut: cut.clone(),
+        out: 0,
     };
     Ok((Box::new(r), Some(cut)))
+}
+
+/// `r` (compressed with `codec`, its magic included) decompressed as a
+/// stream: a zstd frame that asks for a window over zstd's default bound
+/// (2^27 bytes) is refused before the window is allocated. The capture
+/// and flow-log readers both decompress through it.
+pub enum Decoder<R: Read> {
+    /// gzip, one member or several.
+    Gzip(MultiGzDecoder<R>),
+    /// zstd, one frame or several.
+    Zstd(zstd::stream::read::Decoder<'static, io::BufReader<R>>),
+}
+
+impl<R: Read> Decoder<R> {
+    /// `r` decompressed with `codec`.
+    ///
+    /// # Errors
+    /// Those of setting up the zstd decoder.
+    pub fn new(codec: Codec, r: R) -> io::Result<Decoder<R>> {
+        Ok(match codec {
+            Codec::Gzip => Decoder::Gzip(MultiGzDecoder::new(r)),
+            Codec::Zstd => {
+                let mut d = zstd::stream::read::Decoder::new(r)?;
+                d.window_log_max(ZSTD_WINDOW_LOG_MAX)?;
+                Decoder::Zstd(d)
+            }
+        })
+    }
+}
+
+impl<R: Read> Read for Decoder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Decoder::Gzip(d) => d.read(buf),
+            Decoder::Zstd(d) => d.read(buf),
+        }
+    }
 }
 
 /// The records of `r`, a capture or a compressed one; when compressed,
@@ -224,7 +272,8 @@ pub fn records(r: Stream) -> Result<(RecordStream<Stream>, Option<Cut>), Capture
 /// An error of reading the start of the capture a compressed file holds,
 /// told as such: content that is no capture is
 /// [`FormatError::CompressedNotCapture`], compressed content
-/// [`FormatError::CompressedTwice`], a read error names the codec.
+/// [`FormatError::CompressedTwice`]; a read error named the codec and
+/// its byte as it was read ([`decompressed`]).
 #[must_use]
 pub fn inside(codec: Codec, e: CaptureError) -> CaptureError {
     match e {
@@ -249,9 +298,6 @@ pub fn inside(codec: Codec, e: CaptureError) -> CaptureError {
                 format: codec.name(),
             },
         },
-        CaptureError::Io(e) => {
-            CaptureError::Io(io::Error::new(e.kind(), format!("{}: {e}", codec.name())))
-        }
         e => e,
     }
 }

@@ -1,12 +1,13 @@
 //! Is an input a capture or a file of OCI flow-log entries? Decided from
 //! the first bytes, as pcap and pcapng are: a flow-log file is JSON (its
-//! first non-blank byte is `{` or `[`), or gzip whose first decompressed
-//! bytes are. No capture format starts with those bytes or gzip's magic.
+//! first non-blank byte is `{` or `[`), or gzip or zstd whose first
+//! decompressed bytes are. No capture format starts with those bytes or
+//! gzip's or zstd's magic.
 
 use std::io::Read;
 use std::path::Path;
 
-use flate2::read::MultiGzDecoder;
+use crate::capture::decompress::{Codec, Decoder};
 
 /// Bytes read from the start of a file to decide its kind.
 pub const HEAD: usize = crate::sniff::HEAD;
@@ -17,9 +18,10 @@ pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// What the first bytes of an input say it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
-    /// JSON, or gzip of JSON: a flow-log file.
+    /// JSON, or gzip or zstd of JSON: a flow-log file.
     FlowLog,
-    /// Nothing but blanks (an empty file, blank lines, a gzip of those):
+    /// Nothing but blanks (an empty file, blank lines, a gzip or zstd of
+    /// those):
     /// a flow-log file with no records beside flow logs (a Connector Hub
     /// window with no traffic); alone, no kind (the capture reader
     /// refuses it).
@@ -52,20 +54,22 @@ fn text_kind(bytes: &[u8]) -> Kind {
 /// What `head` (the first bytes of a file, up to [`HEAD`]) starts.
 #[must_use]
 pub fn kind(head: &[u8]) -> Kind {
-    if head.starts_with(&GZIP_MAGIC) {
+    if let Some(codec) = Codec::of(head) {
         let mut out = Vec::with_capacity(HEAD);
         // A head cut inside the stream ends the decoder with an error; what
-        // came out before it is enough.
-        let _ = MultiGzDecoder::new(head)
-            .take(HEAD as u64)
-            .read_to_end(&mut out);
+        // came out before it is enough. (A zstd window over the readers'
+        // bound is refused here too: nothing comes out, and the reader
+        // names it.)
+        if let Ok(d) = Decoder::new(codec, head) {
+            let _ = d.take(HEAD as u64).read_to_end(&mut out);
+        }
         return text_kind(&out);
     }
     text_kind(head)
 }
 
 /// Whether `head` (the first bytes of a file, up to [`HEAD`]) starts a
-/// flow-log file: JSON, or gzip of JSON.
+/// flow-log file: JSON, or gzip or zstd of JSON.
 #[must_use]
 pub fn is_flow_log(head: &[u8]) -> bool {
     kind(head) == Kind::FlowLog
@@ -111,6 +115,14 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(b"\xd4\xc3\xb2\xa1").unwrap_or_default();
         assert!(!is_flow_log(&gz.finish().unwrap_or_default()));
+    }
+
+    #[test]
+    fn zstd_of_json_is_flow_logs_and_of_blanks_blank() {
+        let zst = |b: &[u8]| zstd::stream::encode_all(b, 3).unwrap_or_default();
+        assert_eq!(kind(&zst(b"{\"a\":1}\n")), Kind::FlowLog);
+        assert_eq!(kind(&zst(b" \n\n")), Kind::Blank);
+        assert_eq!(kind(&zst(b"\xd4\xc3\xb2\xa1")), Kind::Capture);
     }
 
     #[test]

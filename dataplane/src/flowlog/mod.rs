@@ -3,8 +3,9 @@
 //! bytes and what OCI did (`ACCEPT` or `REJECT`). zprsim judges each record
 //! at that VNIC and compares the two (the CLI contract's "Flow-log input").
 //!
-//! - [`detect`]: is a file a flow-log file (JSON or gzip of JSON)?
-//! - [`read`]: JSON lines, JSON array, Logging search output, gzip; limits.
+//! - [`detect`]: is a file a flow-log file (JSON, or gzip or zstd of JSON)?
+//! - [`read`]: JSON lines, JSON array, Logging search output, gzip, zstd;
+//!   limits.
 //! - [`record`]: one entry's fields, with or without the envelope.
 //! - [`fast`]: the common data record read without a JSON tree (a
 //!   shortcut to [`record`]'s result).

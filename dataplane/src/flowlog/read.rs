@@ -1,7 +1,7 @@
 //! Reading flow-log files: JSON lines (Connector Hub objects), a JSON array,
 //! the Logging search output (`{"data": {"results": [{"data": ENTRY}]}}`),
 //! entries pretty-printed one after another (`jq` without `-c`), or gzip
-//! of any of them, decided from the content.
+//! or zstd of any of them, decided from the content.
 //!
 //! Memory is bounded before the work: a JSON-lines file is streamed one
 //! line at a time (a line over [`Limits::max_line`] is skipped without
@@ -19,15 +19,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use flate2::read::MultiGzDecoder;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::detect::GZIP_MAGIC;
 use super::fast;
 use super::record::{Entry, EntryId, LogRecord, RecordError, parse_entry};
 use super::spill::FlowLogSpool;
-use crate::capture::decompress::gzip_ends_early;
+use crate::capture::decompress::{Codec, Decoder};
 use crate::warning::{RunWarning, RunWarningCode};
 
 /// Data records read at most by default when they are spilled
@@ -211,8 +209,9 @@ struct Ctx<'a> {
     limits: &'a Limits,
     /// Set (by a signal handler) to stop at the next line.
     stop: Option<&'a AtomicBool>,
-    /// The input is gzip: a stream that ends early is a cut download.
-    gzip: bool,
+    /// The input is compressed (gzip, zstd): a stream that ends early is
+    /// a cut download.
+    codec: Option<Codec>,
     /// The input's length in bytes when it is known (a regular file, not
     /// gzip): a whole document is read into one buffer of that size.
     size: Option<u64>,
@@ -234,6 +233,16 @@ impl Ctx<'_> {
         }
     }
 
+    /// A read error (at `line`, when known), naming the compression when
+    /// the decoder refused the data (a zstd window over the bound, a
+    /// checksum that does not match).
+    fn cannot_read(&self, line: Option<u64>, e: &std::io::Error) -> FlowLogError {
+        let codec = self
+            .codec
+            .map_or(String::new(), |c| format!("{}: ", c.name()));
+        self.error(line, None, format!("cannot read: {codec}{e}"))
+    }
+
     fn problem(&self, out: &mut ReadOutcome, line: u64, message: &str) {
         out.malformed += 1;
         if out.problems.len() < self.limits.max_problems {
@@ -249,7 +258,7 @@ impl Ctx<'_> {
         }
     }
 
-    /// A gzip stream that ends early after `lines` lines (a cut download;
+    /// A compressed stream that ends early after `lines` lines (a cut download;
     /// trailing bytes that are no gzip member): as for a capture that ends
     /// inside a record, a warning, and the whole lines before it count.
     fn ends_early(&self, out: &mut ReadOutcome, lines: u64, e: &std::io::Error) {
@@ -257,9 +266,10 @@ impl Ctx<'_> {
             RunWarning::new(
                 RunWarningCode::CompressedEndsEarly,
                 format!(
-                    "{}:{}: the gzip stream ends early ({e}): the {lines} line(s) before it are read",
+                    "{}:{}: the {} stream ends early ({e}): the {lines} line(s) before it are read",
                     self.name,
-                    lines + 1
+                    lines + 1,
+                    self.codec.map_or("compressed", Codec::name)
                 ),
             )
             .file(self.name)
@@ -403,7 +413,7 @@ pub fn read_path_until(
         file,
         limits,
         stop,
-        gzip: false,
+        codec: None,
         size,
     };
     read_with(&cx, f, out)
@@ -453,7 +463,7 @@ pub fn read_from(
         file,
         limits,
         stop: None,
-        gzip: false,
+        codec: None,
         size: None,
     };
     read_with(&cx, input, out)
@@ -464,13 +474,17 @@ fn read_with(cx: &Ctx<'_>, input: impl Read, out: &mut ReadOutcome) -> Result<()
     let head = r
         .fill_buf()
         .map_err(|e| cx.error(None, None, e.to_string()))?;
-    if head.starts_with(&GZIP_MAGIC) {
+    if let Some(codec) = Codec::of(head) {
+        // gzip or zstd (`.log.zst`): read as the text it holds, within the
+        // same limits (they bound the decompressed bytes), a zstd window
+        // within the capture reader's bound.
         let cx = Ctx {
-            gzip: true,
+            codec: Some(codec),
             size: None,
             ..*cx
         };
-        read_plain(&cx, BufReader::new(MultiGzDecoder::new(r)), out)
+        let d = Decoder::new(codec, r).map_err(|e| cx.cannot_read(None, &e))?;
+        read_plain(&cx, BufReader::new(d), out)
     } else if let Some(be) = crate::input::utf16_order(head) {
         // Windows PowerShell 5's `>` writes UTF-16: read as UTF-8, line
         // for line (its size in bytes is no longer the text's).
@@ -546,7 +560,7 @@ fn read_plain(
     mut r: impl BufRead,
     out: &mut ReadOutcome,
 ) -> Result<(), FlowLogError> {
-    let io = |e: std::io::Error| cx.error(None, None, format!("cannot read: {e}"));
+    let io = |e: std::io::Error| cx.cannot_read(None, &e);
     // Blank lines before the first content line.
     let mut line_no = 0u64;
     let mut buf = Vec::new();
@@ -563,7 +577,7 @@ fn read_plain(
         let next = match read_line(&mut r, first_max, &mut buf, size) {
             // Cut before its first line ends: as in `read_lines`, a
             // warning (not a header refused: that is the first member's).
-            Err(e) if cx.gzip && e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Err(e) if cx.codec.is_some() && e.kind() == std::io::ErrorKind::UnexpectedEof => {
                 cx.ends_early(out, line_no, &e);
                 return Ok(());
             }
@@ -635,11 +649,11 @@ fn read_lines(
             // The cut line is dropped.
             // An invalid gzip header is a later member's here: the first
             // member's was read before any line.
-            Err(e) if cx.gzip && gzip_ends_early(&e) => {
+            Err(e) if cx.codec.is_some_and(|c| c.ends_early(&e)) => {
                 cx.ends_early(out, line_no, &e);
                 return Ok(());
             }
-            r => r.map_err(|e| cx.error(Some(line_no + 1), None, format!("cannot read: {e}")))?,
+            r => r.map_err(|e| cx.cannot_read(Some(line_no + 1), &e))?,
         };
         match next {
             None => return Ok(()),
@@ -671,7 +685,7 @@ fn read_document(
     let limited = u64::try_from(all.len()).unwrap_or(u64::MAX);
     r.take((max + 1).saturating_sub(limited))
         .read_to_end(&mut all)
-        .map_err(|e| cx.error(None, None, format!("cannot read: {e}")))?;
+        .map_err(|e| cx.cannot_read(None, &e))?;
     if u64::try_from(all.len()).unwrap_or(u64::MAX) > max {
         return Err(cx.error(
             None,
