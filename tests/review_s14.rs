@@ -6,6 +6,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::compressed_captures::replay;
+use crate::support::run_in;
 
 const OKE: &str = "examples/oke-orders/scenario.toml";
 const DEMO: &str = "pcaps/oke-demo.pcap";
@@ -73,4 +74,125 @@ fn a_zstd_file_starting_with_a_skippable_frame_is_read() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let s: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(s["packets"], plain.0["packets"]);
+}
+
+/// Applies every `to_open` hint of a `verify --json` report to scenario
+/// TOML as docs/verify.md says to: the rule text added to the NSG's
+/// `rules`, or to the security list's array the hint names. How many.
+fn apply_hints(scenario: &mut String, report: &Value) -> usize {
+    let mut n = 0;
+    for hint in report["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["failed"].as_array().unwrap())
+        .filter_map(|f| f["to_open"].as_array())
+        .flatten()
+    {
+        let hint = hint.as_str().unwrap();
+        let (_, rest) = hint.split_once(": add to ").unwrap();
+        let (name, rest) = rest
+            .split_once('`')
+            .and_then(|(_, r)| r.split_once('`'))
+            .unwrap();
+        let (key, rule) = match rest.strip_prefix(": ") {
+            Some(rule) => ("rules".to_owned(), rule),
+            None => {
+                let (key, rule) = rest
+                    .strip_prefix(" (")
+                    .and_then(|r| r.split_once("): "))
+                    .unwrap();
+                (key.to_owned(), rule)
+            }
+        };
+        let key = format!("{key} = [");
+        let at = scenario.find(&format!("name = \"{name}\"")).unwrap();
+        let at = at + scenario[at..].find(&key).unwrap() + key.len();
+        scenario.insert_str(at, &format!("\n  {rule},"));
+        n += 1;
+    }
+    n
+}
+
+/// `verify` of `expect` against `scenario` (both in `dir`), `--json`.
+fn verify_json(dir: &Path, scenario: &str, expect: &str) -> (Value, Option<i32>) {
+    let s = dir.join("scenario.toml");
+    let e = dir.join("expect.toml");
+    std::fs::write(&s, scenario).unwrap();
+    std::fs::write(&e, expect).unwrap();
+    let o = run_in(
+        root(),
+        ["verify", s.to_str().unwrap(), e.to_str().unwrap(), "--json"],
+    );
+    let v = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&o.stderr)));
+    (v, o.status.code())
+}
+
+/// `verify`'s `to_open` hint named the witness's own address and port:
+/// for `from = "internet"` the one public address verify stands in for
+/// the internet (`source = "8.8.8.8/32"`), for `service:LABEL` the first
+/// host of the label's first CIDR (`destination = "134.70.0.1/32"`), for a
+/// CIDR holding no VNIC (a partner's network) its first host, and for a
+/// port range the witness's first failing port (`min = 1, max = 1` for
+/// the OKE pack's `workers-to-osn-tcp`, 1-65535). Applied as written,
+/// `verify` passed (it probes those same stand-ins) while the shop's
+/// front door stayed closed to every other customer, the other Oracle
+/// services' CIDRs and ports stayed blocked, and the range needed a hint
+/// per port. The hint now names what the selector stands for (`0.0.0.0/0`,
+/// the service label, the CIDR) and the path's destination ports; applied
+/// once, every path passes, and so do other addresses and ports of what
+/// they stand for.
+#[test]
+fn a_hint_applied_as_written_opens_what_the_path_stands_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let oke = root().join("examples/oke-orders");
+    std::fs::create_dir(d.join("policies")).unwrap();
+    for f in std::fs::read_dir(oke.join("policies")).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, d.join("policies").join(f.file_name().unwrap())).unwrap();
+    }
+    let mut scenario = std::fs::read_to_string(oke.join("scenario.toml")).unwrap();
+    // The front door (TCP 443 from anywhere) and every rule to the Oracle
+    // Services Network label, removed.
+    let front = "  { protocol = \"6\", source = \"0.0.0.0/0\", tcp_options = { destination_port_range = { min = 443, max = 443 } } },\n";
+    assert_eq!(scenario.matches(front).count(), 1);
+    scenario = scenario.replacen(front, "", 1);
+    scenario = scenario
+        .lines()
+        .filter(|l| !l.contains("destination_type = \"SERVICE_CIDR_BLOCK\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let partner = |from: &str, port: u16| {
+        format!(
+            "\n[[path]]\nname = \"partner-{port}\"\nfrom = \"{from}\"\nto = \"vnic:orders-lb\"\nproto = \"tcp\"\ndport = {port}\nexpect = \"allow\"\nscope = \"network\"\n"
+        )
+    };
+    let expect = std::fs::read_to_string(oke.join("expect.toml")).unwrap()
+        + &partner("198.51.100.0/24", 8443);
+    let mut rounds = 0;
+    loop {
+        let (r, code) = verify_json(d, &scenario, &expect);
+        if code == Some(0) {
+            break;
+        }
+        assert_eq!(code, Some(1), "{r}");
+        rounds += 1;
+        assert!(
+            rounds <= 2,
+            "hints applied {rounds} times, still failing: {r}"
+        );
+        assert!(apply_hints(&mut scenario, &r) > 0, "no hint: {r}");
+    }
+    // What the stand-ins stood for is open: another customer, another
+    // address and port of the label, another host of the partner's
+    // network.
+    let others = format!(
+        "{}{}\n[[path]]\nname = \"osn-other\"\nfrom = \"subnet:workers\"\nto = \"147.154.3.3\"\nproto = \"tcp\"\ndport = 8080\nexpect = \"allow\"\nscope = \"network\"\n",
+        "[[path]]\nname = \"customer\"\nfrom = \"203.0.113.7\"\nto = \"vnic:orders-lb\"\nproto = \"tcp\"\ndport = 443\nexpect = \"allow\"\n",
+        partner("198.51.100.77", 8443),
+    );
+    let (r, code) = verify_json(d, &scenario, &others);
+    assert_eq!(code, Some(0), "{r}");
 }

@@ -139,7 +139,7 @@ fn failure(
                 .collect();
             let blocked = reports.iter().map(layer_text).collect();
             let to_open = if hint {
-                super::fix::to_open(s, p, &reports)
+                super::fix::to_open(s, path, p, &reports)
             } else {
                 Vec::new()
             };
