@@ -281,3 +281,32 @@ fn a_second_capture_header_at_the_end_of_the_read_buffer_is_skipped_cleanly() {
         }
     }
 }
+
+/// A zstd frame compressed with a dictionary (`zstd -D DICT`: its header
+/// names the dictionary's id) was refused in zstd's own two words, `zstd:
+/// Dictionary mismatch`, which say neither what the file is nor what to
+/// do. It now says the frame needs its dictionary and how to decompress
+/// it first.
+#[test]
+fn a_zstd_frame_compressed_with_a_dictionary_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let demo = std::fs::read(root().join(DEMO)).unwrap();
+    let frame = zstd::stream::encode_all(&demo[..], 3).unwrap();
+    // The frame header descriptor's dictionary-id flag set to one byte,
+    // and that byte (id 7) after the window descriptor, if any.
+    let fhd = frame[4];
+    let at = 5 + usize::from(fhd & 0x20 == 0);
+    let dict = [&frame[..4], &[fhd | 1], &frame[5..at], &[7], &frame[at..]].concat();
+    let file = d.join("dict.pcap.zst");
+    std::fs::write(&file, dict).unwrap();
+    let got = replay(d, &[file.to_str().unwrap()], &[]);
+    assert_eq!(got.2, Some(2), "{}", got.3);
+    assert!(
+        got.3.contains("dict.pcap.zst")
+            && got.3.contains("compressed with a dictionary")
+            && got.3.contains("zstd -d -D DICT"),
+        "{}",
+        got.3
+    );
+}

@@ -158,6 +158,14 @@ impl<R: Read> Read for EndsEarly<R> {
                 self.cut.flag.store(true, Ordering::Relaxed);
                 Ok(0)
             }
+            // A frame whose header names a dictionary (`zstd -D`): zstd's
+            // own words do not say what to do.
+            Err(e) if self.cut.codec == Codec::Zstd && e.to_string() == "Dictionary mismatch" => {
+                Err(io::Error::new(
+                    e.kind(),
+                    "a frame was compressed with a dictionary (`zstd -D DICT`), which zprsim does not have: decompress it with that dictionary first (`zstd -d -D DICT -c FILE | zprsim replay SCENARIO -`)",
+                ))
+            }
             r => r,
         }
     }
