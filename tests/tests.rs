@@ -38,6 +38,7 @@ mod review_s10;
 mod review_s11;
 mod review_s12;
 mod review_s13;
+mod review_s14;
 mod review_s8;
 mod review_s9;
 mod rollout;

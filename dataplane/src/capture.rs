@@ -608,10 +608,14 @@ fn format_of(kind: Kind) -> CaptureFormat {
 /// Why bytes that are neither a capture nor a flow log are not a capture:
 /// compressed (named, with the command that decompresses it), or not.
 fn not_capture_kind(bytes: &[u8]) -> FormatError {
+    if let Some(codec) = decompress::Codec::of(bytes) {
+        return FormatError::Compressed {
+            format: codec.name(),
+            cat: codec.cat(),
+        };
+    }
     [
-        (&crate::flowlog::detect::GZIP_MAGIC[..], "gzip", "zcat"),
-        (b"\xfd7zXZ\x00", "xz", "xzcat"),
-        (&decompress::ZSTD_MAGIC[..], "zstd", "zstdcat"),
+        (&b"\xfd7zXZ\x00"[..], "xz", "xzcat"),
         (b"BZh", "bzip2", "bzcat"),
     ]
     .iter()

@@ -4,29 +4,60 @@
 //! list) that layer evaluated at the VNIC. A hint is given only once the
 //! witness, judged again by the reference evaluator with the rule added,
 //! passes that layer: it is never a guess. The rule is as narrow as the
-//! witness (its one remote address, protocol and destination port or ICMP
-//! type and code); widening it to a subnet or an NSG peer is the user's
-//! choice.
+//! path allows: its remote side is the witness's address, except where
+//! that address only stands in for more (`internet`: every address of its
+//! family; `service:LABEL`: the label; a CIDR holding no VNIC: the CIDR),
+//! and its ports are the path's destination ports (the witness's ICMP type
+//! and code). A rule for the witness's address or port alone would let
+//! `verify` pass while the path stays closed. Widening it further (to a
+//! subnet or an NSG peer) is the user's choice.
 
 use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+use super::selector::{self, Selector};
+use super::{PathSpec, Probe};
 use crate::eval;
-use crate::model::{
-    Direction, Peer, PortRange, Protocol, RuleOptions, Scenario, SecurityRule, proto,
-};
+use crate::model::{Direction, Peer, Protocol, RuleOptions, Scenario, SecurityRule, proto};
 use crate::packet::{L4, Packet};
 use crate::verdict::{LayerReport, Outcome, Stage};
 
-/// The rules that would open `p` at each blocking security layer of
-/// `blocking` (the reports of every layer that blocks it), as text.
+/// The rules that would open `p`, a witness of `path`, at each blocking
+/// security layer of `blocking` (the reports of every layer that blocks
+/// it), as text.
 #[must_use]
-pub fn to_open(s: &Scenario, p: &Packet, blocking: &[LayerReport]) -> Vec<String> {
+pub fn to_open(s: &Scenario, path: &PathSpec, p: &Packet, blocking: &[LayerReport]) -> Vec<String> {
     blocking
         .iter()
-        .filter_map(|l| security_fix(s, p, l))
+        .filter_map(|l| security_fix(s, path, p, l))
         .collect()
+}
+
+/// What `ip`, an address `sel` expands to, stands for when it stands in
+/// for more than itself: every address of its family for `internet`, the
+/// label for `service:LABEL`, the CIDR for a CIDR holding no VNIC (whose
+/// one address is its first host). `None`: the address itself.
+fn stands_for(s: &Scenario, sel: &Selector, ip: IpAddr) -> Option<Peer> {
+    let only = |sel: &Selector| selector::expand(s, sel).contains(&ip);
+    match sel {
+        Selector::Internet if only(sel) => Some(Peer::Cidr(match ip {
+            IpAddr::V4(_) => IpNet::V4(ipnet::Ipv4Net::default()),
+            IpAddr::V6(_) => IpNet::V6(ipnet::Ipv6Net::default()),
+        })),
+        Selector::Service(l) if only(sel) => Some(Peer::Service(*l)),
+        Selector::Cidr(net)
+            if selector::first_host(*net) == ip
+                && !s
+                    .vnics
+                    .iter()
+                    .any(|v| v.private_ips.iter().any(|a| net.contains(a))) =>
+        {
+            Some(Peer::Cidr(*net))
+        }
+        Selector::Union(all) => all.iter().find_map(|one| stands_for(s, one, ip)),
+        _ => None,
+    }
 }
 
 /// Where a rule goes: an NSG or a security list, by index.
@@ -36,7 +67,7 @@ enum Target {
     List(usize),
 }
 
-fn security_fix(s: &Scenario, p: &Packet, l: &LayerReport) -> Option<String> {
+fn security_fix(s: &Scenario, path: &PathSpec, p: &Packet, l: &LayerReport) -> Option<String> {
     let direction = match l.layer {
         Stage::IngressSecurity => Direction::Ingress,
         Stage::EgressSecurity => Direction::Egress,
@@ -56,20 +87,27 @@ fn security_fix(s: &Scenario, p: &Packet, l: &LayerReport) -> Option<String> {
                 .and_then(|n| s.security_lists.iter().position(|x| x.name == *n))
                 .map(Target::List)
         })?;
-    let remote = match direction {
-        Direction::Ingress => p.src,
-        Direction::Egress => p.dst,
+    let (remote, remote_sel) = match direction {
+        Direction::Ingress => (p.src, &path.from),
+        Direction::Egress => (p.dst, &path.to),
     };
-    let host = IpNet::from(remote);
-    let options = match (p.proto, p.l4) {
-        (proto::TCP | proto::UDP, L4::Ports { dport, .. }) => RuleOptions::Ports {
+    let peer = stands_for(s, remote_sel, remote).unwrap_or(Peer::Cidr(IpNet::from(remote)));
+    let options = match (p.proto, p.l4, path.probe) {
+        // Every port the path should reach, not the witness's alone.
+        (proto::TCP | proto::UDP, L4::Ports { .. }, Probe::Ports { dport, .. }) => {
+            RuleOptions::Ports {
+                src: None,
+                dst: Some(dport),
+            }
+        }
+        (proto::TCP | proto::UDP, L4::Ports { dport, .. }, _) => RuleOptions::Ports {
             src: None,
-            dst: Some(PortRange {
+            dst: Some(crate::model::PortRange {
                 min: dport,
                 max: dport,
             }),
         },
-        (proto::ICMP | proto::ICMPV6, L4::Icmp { icmp_type, code }) => RuleOptions::Icmp {
+        (proto::ICMP | proto::ICMPV6, L4::Icmp { icmp_type, code }, _) => RuleOptions::Icmp {
             icmp_type,
             code: Some(code),
         },
@@ -78,7 +116,7 @@ fn security_fix(s: &Scenario, p: &Packet, l: &LayerReport) -> Option<String> {
     let rule = SecurityRule {
         direction,
         protocol: Protocol::Number(p.proto),
-        peer: Peer::Cidr(host),
+        peer: peer.clone(),
         stateless: false,
         options,
         description: None,
@@ -121,11 +159,18 @@ fn security_fix(s: &Scenario, p: &Packet, l: &LayerReport) -> Option<String> {
         } => format!(", icmp_options = {{ type = {icmp_type}, code = {c} }}"),
         _ => String::new(),
     };
-    let body = format!(
-        "protocol = \"{}\", {side} = \"{}\"{opts}",
-        p.proto,
-        cidr_text(remote)
-    );
+    let remote_text = match peer {
+        Peer::Service(l) => format!(
+            "{side} = \"{}\", {side}_type = \"SERVICE_CIDR_BLOCK\"",
+            s.services[l.index()].name
+        ),
+        Peer::Cidr(net) => format!("{side} = \"{net}\""),
+        Peer::Nsg(n) => format!(
+            "{side} = \"{}\", {side}_type = \"NETWORK_SECURITY_GROUP\"",
+            s.nsgs[n.index()].name
+        ),
+    };
+    let body = format!("protocol = \"{}\", {remote_text}{opts}", p.proto);
     Some(match target {
         Target::Nsg(i) => format!(
             "{}: add to NSG `{}`: {{ direction = \"{dir}\", {body} }}",
@@ -139,11 +184,4 @@ fn security_fix(s: &Scenario, p: &Packet, l: &LayerReport) -> Option<String> {
             dir.to_ascii_lowercase()
         ),
     })
-}
-
-fn cidr_text(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(a) => format!("{a}/32"),
-        IpAddr::V6(a) => format!("{a}/128"),
-    }
 }

@@ -282,7 +282,36 @@ private_ips = ["10.0.1.11"]
         let s = load(&text(""));
         let blocking = ingress_denied(&s, &p);
         assert_eq!(blocking.len(), 1);
-        let hints = super::fix::to_open(&s, &p, &blocking);
+        let probe = match p.l4 {
+            L4::Icmp { icmp_type, code } => super::Probe::Icmp { icmp_type, code },
+            L4::Ports { sport, dport } => super::Probe::Ports {
+                sport,
+                dport: crate::model::PortRange {
+                    min: dport,
+                    max: dport,
+                },
+            },
+            _ => super::Probe::Opaque,
+        };
+        let path = super::PathSpec {
+            name: "p".into(),
+            location: super::Location {
+                file: "e.toml".into(),
+                line: None,
+                column: None,
+            },
+            from: Selector::Addr(a),
+            to: Selector::Addr(b),
+            from_text: a.to_string(),
+            to_text: b.to_string(),
+            proto: p.proto,
+            probe,
+            expect: super::Expect::Allow,
+            scope: super::Scope::All,
+            why: None,
+            skipped: false,
+        };
+        let hints = super::fix::to_open(&s, &path, &p, &blocking);
         assert_eq!(hints.len(), 1, "{hints:?}");
         let prefix = "ingress-security: add to security list `sl` (ingress_security_rules): ";
         let rule = hints[0]

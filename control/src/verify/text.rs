@@ -139,7 +139,7 @@ fn failure(
                 .collect();
             let blocked = reports.iter().map(layer_text).collect();
             let to_open = if hint {
-                let mut to_open = super::fix::to_open(s, p, &reports);
+                let mut to_open = super::fix::to_open(s, path, p, &reports);
                 to_open.extend(super::zpr_fix::to_open(s, p, &reports));
                 to_open
             } else {

@@ -24,6 +24,11 @@ pub use crate::sniff::Stream;
 /// zstd's frame magic (RFC 8878 §3.1.1, little-endian 0xFD2FB528).
 pub const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 
+/// The magic of a zstd skippable frame (RFC 8878 §3.1.2): its first byte
+/// is any of 0x50..=0x5F, then these three. `pzstd` starts its output with
+/// one (and one before every frame); `zstd -d` skips them.
+const ZSTD_SKIPPABLE_MAGIC_TAIL: [u8; 3] = [0x2a, 0x4d, 0x18];
+
 /// The largest zstd window accepted, as a power of two: zstd's default
 /// decoder bound (128 MiB), what `zstd -d` accepts without `--long`.
 const ZSTD_WINDOW_LOG_MAX: u32 = 27;
@@ -43,7 +48,11 @@ impl Codec {
     pub fn of(head: &[u8]) -> Option<Codec> {
         if head.starts_with(&GZIP_MAGIC) {
             Some(Codec::Gzip)
-        } else if head.starts_with(&ZSTD_MAGIC) {
+        } else if head.starts_with(&ZSTD_MAGIC)
+            || (head.first().is_some_and(|b| b & 0xf0 == 0x50)
+                && head.get(1..4) == Some(&ZSTD_SKIPPABLE_MAGIC_TAIL[..]))
+        {
+            // A zstd frame, or a skippable frame (`pzstd`'s output).
             Some(Codec::Zstd)
         } else {
             None
@@ -155,6 +164,14 @@ impl<R: Read> Read for EndsEarly<R> {
                 Ok(0)
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
+            // A frame whose header names a dictionary (`zstd -D`): zstd's
+            // own words do not say what to do.
+            Err(e) if self.cut.codec == Codec::Zstd && e.to_string() == "Dictionary mismatch" => {
+                Err(io::Error::new(
+                    e.kind(),
+                    "a frame was compressed with a dictionary (`zstd -D DICT`), which zprsim does not have: decompress it with that dictionary first (`zstd -d -D DICT -c FILE | zprsim replay SCENARIO -`)",
+                ))
+            }
             Err(e) => Err(io::Error::new(
                 e.kind(),
                 format!(

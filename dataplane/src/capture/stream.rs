@@ -392,6 +392,14 @@ impl<R: Read> RecordStream<R> {
         match &self.state {
             StreamState::Done => false,
             StreamState::Pcap(h) => {
+                // Perhaps another capture's file header (captures one after
+                // the other): no record, and the record after it may need a
+                // read, which would move the bytes of the records already
+                // taken into this batch. `next_ref` decides, first in the
+                // next batch.
+                if Endian::Little.u32(rest, 0).is_some_and(may_be_file_header) {
+                    return false;
+                }
                 let hl = h.record_header_len;
                 let (Some(a), Some(b)) = (h.endian.u32(rest, 8), h.endian.u32(rest, 12)) else {
                     return false;
