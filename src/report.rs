@@ -310,7 +310,7 @@ pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows 
         // One enforced copy, each statement proven in it and taken out.
         let mut enforced = zprsim_control::verify::enforced(s);
         for (f, a) in listed.iter_mut().zip(audit) {
-            f.to_keep_open = zprsim_control::verify::keep_open(&mut enforced, &a.first);
+            f.to_keep_open = zprsim_control::verify::keep_open(&mut enforced, None, &a.first);
             if let Some(h) = &f.to_keep_open {
                 match statements.iter_mut().find(|k| &k.to_keep_open == h) {
                     Some(k) => {

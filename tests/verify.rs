@@ -1072,3 +1072,55 @@ fn the_audit_witness_names_the_statement_that_keeps_the_path_open_once_enforced(
     let r = run_from(dir.path(), &oke_text(), &expect);
     assert_eq!(failed(&r), set(&[]));
 }
+
+#[test]
+fn a_zpr_hint_covers_what_the_path_stands_for_not_the_witness_alone() {
+    // Two statements of the orders policy removed: the internet's to the
+    // load balancer (the path's `internet` is one stand-in address) and
+    // the NFS one (a port range). The hints must name every address and
+    // every port of the paths, not the witness's: a statement for the
+    // stand-in or one port would let verify pass while the path stays
+    // closed. Added back as written, every path passes.
+    let zpl = std::fs::read_to_string(root().join(OKE_DIR).join("policies/orders.zpl")).unwrap();
+    let lb = "in network.vcn:backend VCN allow '0.0.0.0/0' to connect to app.workload:orders-lb endpoints\n    with protocol='tcp/443'\n";
+    let nfs = "in network.vcn:backend VCN allow app.workload:orders-api endpoints to connect to storage.dataset:orders-fss endpoints with protocol='tcp/2049-2050'\n";
+    assert!(zpl.contains(lb) && zpl.contains(nfs));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("policies")).unwrap();
+    let write = |text: &str| std::fs::write(dir.path().join("policies/orders.zpl"), text).unwrap();
+    let broken = zpl.replacen(lb, "", 1).replacen(nfs, "", 1);
+    write(&broken);
+    let r = run_from(dir.path(), &oke_text(), &expect_text());
+    assert_eq!(
+        failed(&r),
+        set(&["customers-to-lb-https", "orders-api-to-nfs"])
+    );
+    let mut added = broken.clone();
+    for p in r.paths.iter().filter(|p| !p.ok) {
+        let hints: Vec<&String> = p.failed[0]
+            .to_open
+            .iter()
+            .filter(|h| h.starts_with("zpr: "))
+            .collect();
+        assert_eq!(hints.len(), 1, "{}: {:?}", p.name, p.failed[0].to_open);
+        let text = hints[0]
+            .split_once(": \"")
+            .unwrap()
+            .1
+            .strip_suffix('"')
+            .unwrap();
+        match p.name.as_str() {
+            "customers-to-lb-https" => assert!(
+                text.contains("allow '0.0.0.0/0' to connect to") && text.ends_with("'tcp/443'"),
+                "{text}"
+            ),
+            _ => assert!(text.ends_with("protocol='tcp/2049-2050'"), "{text}"),
+        }
+        added.push_str(&format!("{text}\n"));
+    }
+    write(&added);
+    assert_eq!(
+        failed(&run_from(dir.path(), &oke_text(), &expect_text())),
+        set(&[])
+    );
+}

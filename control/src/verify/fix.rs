@@ -23,11 +23,16 @@ use crate::model::{Direction, Peer, Protocol, RuleOptions, Scenario, SecurityRul
 use crate::packet::{L4, Packet};
 use crate::verdict::{LayerReport, Outcome, Stage};
 
-/// The rules that would open `p`, a witness of `path`, at each blocking
-/// security layer of `blocking` (the reports of every layer that blocks
-/// it), as text.
+/// The rules that would open `p`, a witness of `path` (`None`: the packet
+/// alone, as `explain` judges it), at each blocking security layer of
+/// `blocking` (the reports of every layer that blocks it), as text.
 #[must_use]
-pub fn to_open(s: &Scenario, path: &PathSpec, p: &Packet, blocking: &[LayerReport]) -> Vec<String> {
+pub fn to_open(
+    s: &Scenario,
+    path: Option<&PathSpec>,
+    p: &Packet,
+    blocking: &[LayerReport],
+) -> Vec<String> {
     blocking
         .iter()
         .filter_map(|l| security_fix(s, path, p, l))
@@ -38,7 +43,7 @@ pub fn to_open(s: &Scenario, path: &PathSpec, p: &Packet, blocking: &[LayerRepor
 /// for more than itself: every address of its family for `internet`, the
 /// label for `service:LABEL`, the CIDR for a CIDR holding no VNIC (whose
 /// one address is its first host). `None`: the address itself.
-fn stands_for(s: &Scenario, sel: &Selector, ip: IpAddr) -> Option<Peer> {
+pub(super) fn stands_for(s: &Scenario, sel: &Selector, ip: IpAddr) -> Option<Peer> {
     let only = |sel: &Selector| selector::expand(s, sel).contains(&ip);
     match sel {
         Selector::Internet if only(sel) => Some(Peer::Cidr(match ip {
@@ -67,7 +72,12 @@ enum Target {
     List(usize),
 }
 
-fn security_fix(s: &Scenario, path: &PathSpec, p: &Packet, l: &LayerReport) -> Option<String> {
+fn security_fix(
+    s: &Scenario,
+    path: Option<&PathSpec>,
+    p: &Packet,
+    l: &LayerReport,
+) -> Option<String> {
     let direction = match l.layer {
         Stage::IngressSecurity => Direction::Ingress,
         Stage::EgressSecurity => Direction::Egress,
@@ -88,13 +98,15 @@ fn security_fix(s: &Scenario, path: &PathSpec, p: &Packet, l: &LayerReport) -> O
                 .map(Target::List)
         })?;
     let (remote, remote_sel) = match direction {
-        Direction::Ingress => (p.src, &path.from),
-        Direction::Egress => (p.dst, &path.to),
+        Direction::Ingress => (p.src, path.map(|x| &x.from)),
+        Direction::Egress => (p.dst, path.map(|x| &x.to)),
     };
-    let peer = stands_for(s, remote_sel, remote).unwrap_or(Peer::Cidr(IpNet::from(remote)));
-    let options = match (p.proto, p.l4, path.probe) {
+    let peer = remote_sel
+        .and_then(|sel| stands_for(s, sel, remote))
+        .unwrap_or(Peer::Cidr(IpNet::from(remote)));
+    let options = match (p.proto, p.l4, path.map(|x| x.probe)) {
         // Every port the path should reach, not the witness's alone.
-        (proto::TCP | proto::UDP, L4::Ports { .. }, Probe::Ports { dport, .. }) => {
+        (proto::TCP | proto::UDP, L4::Ports { .. }, Some(Probe::Ports { dport, .. })) => {
             RuleOptions::Ports {
                 src: None,
                 dst: Some(dport),

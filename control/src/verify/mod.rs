@@ -241,8 +241,8 @@ pub fn to_open(s: &Scenario, p: &crate::packet::Packet) -> Vec<String> {
             )
         })
         .collect();
-    let mut out = fix::to_open(s, p, &blocking);
-    out.extend(zpr_fix::to_open(s, p, &blocking));
+    let mut out = fix::to_open(s, None, p, &blocking);
+    out.extend(zpr_fix::to_open(s, None, p, &blocking));
     out
 }
 
@@ -261,11 +261,16 @@ pub fn enforced(s: &Scenario) -> Scenario {
 }
 
 /// The ZPL statement (with its policy, as hint text) that keeps the first
-/// packet `p` open through ZPR in `enforced` (from [`enforced`]), proven by
-/// judging `p` again with it added; `None` when ZPR would not block it
-/// there or no statement can be written. `enforced` is left as it was.
+/// packet `p` (a witness of `path`, or `None`: the packet alone) open
+/// through ZPR in `enforced` (from [`enforced`]), proven by judging `p`
+/// again with it added; `None` when ZPR would not block it there or no
+/// statement can be written. `enforced` is left as it was.
 #[must_use]
-pub fn keep_open(enforced: &mut Scenario, p: &crate::packet::Packet) -> Option<String> {
+pub fn keep_open(
+    enforced: &mut Scenario,
+    path: Option<&PathSpec>,
+    p: &crate::packet::Packet,
+) -> Option<String> {
     let blocking: Vec<crate::verdict::LayerReport> = crate::eval::every_layer(enforced, p)
         .into_iter()
         .filter(|l| {
@@ -276,7 +281,7 @@ pub fn keep_open(enforced: &mut Scenario, p: &crate::packet::Packet) -> Option<S
                 )
         })
         .collect();
-    zpr_fix::to_open_in(enforced, p, &blocking)
+    zpr_fix::to_open_in(enforced, path, p, &blocking)
 }
 
 /// Reads an expectations file against a scenario.

@@ -139,8 +139,8 @@ fn failure(
                 .collect();
             let blocked = reports.iter().map(layer_text).collect();
             let to_open = if hint {
-                let mut to_open = super::fix::to_open(s, path, p, &reports);
-                to_open.extend(super::zpr_fix::to_open(s, p, &reports));
+                let mut to_open = super::fix::to_open(s, Some(path), p, &reports);
+                to_open.extend(super::zpr_fix::to_open(s, Some(path), p, &reports));
                 to_open
             } else {
                 Vec::new()
@@ -242,6 +242,6 @@ pub fn audit_witness(s: &Scenario, path: &PathSpec, p: &Packet, d: &Decision) ->
         return w;
     }
     w.to_open
-        .extend(super::keep_open(&mut super::enforced(s), p));
+        .extend(super::keep_open(&mut super::enforced(s), Some(path), p));
     w
 }

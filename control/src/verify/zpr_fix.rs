@@ -27,8 +27,13 @@
 
 use std::net::IpAddr;
 
+use super::fix::stands_for;
+use super::selector::Selector;
+use super::{PathSpec, Probe};
 use crate::eval;
-use crate::model::{Endpoint, Mode, Origin, PolicyStatement, Scenario, ZprPolicy, endpoint_of};
+use crate::model::{
+    Endpoint, Mode, Origin, Peer, PolicyStatement, Scenario, ZprPolicy, endpoint_of,
+};
 use crate::packet::{L4, Packet};
 use crate::shared::{Attribute, proto};
 use crate::verdict::{LayerReport, Outcome, Stage};
@@ -41,22 +46,32 @@ const NEW_POLICY: &str = "zpr-hints";
 /// in `blocking`, with the policy to add them to, as text; `None` when ZPR
 /// does not block it or no statement can be written.
 #[must_use]
-pub fn to_open(s: &Scenario, p: &Packet, blocking: &[LayerReport]) -> Option<String> {
-    to_open_in(&mut s.clone(), p, blocking)
+pub fn to_open(
+    s: &Scenario,
+    path: Option<&PathSpec>,
+    p: &Packet,
+    blocking: &[LayerReport],
+) -> Option<String> {
+    to_open_in(&mut s.clone(), path, p, blocking)
 }
 
 /// [`to_open`] of the scenario `scratch` holds, each candidate proven by
 /// adding it to `scratch` and taking it out again: `scratch` is unchanged
 /// after, so one copy serves any number of packets.
 #[must_use]
-pub fn to_open_in(scratch: &mut Scenario, p: &Packet, blocking: &[LayerReport]) -> Option<String> {
+pub fn to_open_in(
+    scratch: &mut Scenario,
+    path: Option<&PathSpec>,
+    p: &Packet,
+    blocking: &[LayerReport],
+) -> Option<String> {
     let s: &Scenario = scratch;
     blocking.iter().find(|l| {
         l.layer == Stage::Zpr && matches!(l.outcome, Outcome::Denied | Outcome::MissingPolicy)
     })?;
-    let cond = condition(p);
-    let src = Side::of(s, p.src);
-    let dst = Side::of(s, p.dst);
+    let cond = condition(p, path.map(|x| x.probe));
+    let src = Side::of(s, p.src, path.map(|x| &x.from));
+    let dst = Side::of(s, p.dst, path.map(|x| &x.to));
     let mut candidates: Vec<Vec<String>> = Vec::new();
     for scope in [src.vcn, dst.vcn].into_iter().flatten() {
         if let Some(one) = form_a(s, scope, &src, &dst, &cond) {
@@ -107,13 +122,16 @@ pub fn to_open_in(scratch: &mut Scenario, p: &Packet, blocking: &[LayerReport]) 
 /// the attribute to name it by, and its VCN.
 struct Side {
     ip: IpAddr,
+    /// The address term of what `ip` stands in for in a `verify` path
+    /// (`internet`, `service:LABEL`, a CIDR holding no VNIC), if it does.
+    stands: Option<String>,
     vnic: Option<usize>,
     attribute: Option<Attribute>,
     vcn: Option<usize>,
 }
 
 impl Side {
-    fn of(s: &Scenario, ip: IpAddr) -> Side {
+    fn of(s: &Scenario, ip: IpAddr, sel: Option<&Selector>) -> Side {
         let ep = endpoint_of(s, ip);
         let (vnic, vcn) = match ep {
             Endpoint::Vnic(v) => (Some(v.index()), Some(s.vnic_vcn(v).index())),
@@ -121,8 +139,16 @@ impl Side {
             Endpoint::External => (None, None),
         };
         let attribute = vnic.and_then(|v| name_by(s, &s.vnics[v].attributes));
+        let stands = sel
+            .and_then(|sel| stands_for(s, sel, ip))
+            .and_then(|peer| match peer {
+                Peer::Cidr(net) => Some(format!("'{net}'")),
+                Peer::Service(_) => Some("osn-services-ip-addresses".to_owned()),
+                Peer::Nsg(_) => None,
+            });
         Side {
             ip,
+            stands,
             vnic,
             attribute,
             vcn,
@@ -138,7 +164,12 @@ impl Side {
             Some(a) if self.vnic.is_some() && self.vcn == Some(scope) => {
                 (format!("{a} endpoints"), false)
             }
-            _ => (format!("'{}'", host(self.ip)), true),
+            _ => (
+                self.stands
+                    .clone()
+                    .unwrap_or_else(|| format!("'{}'", host(self.ip))),
+                true,
+            ),
         }
     }
 }
@@ -166,8 +197,11 @@ fn host(ip: IpAddr) -> String {
     }
 }
 
-/// The `with` conditions that match the witness and little else.
-fn condition(p: &Packet) -> String {
+/// The `with` conditions that match the witness and little else: its
+/// protocol and destination port (every port of a `verify` path's range:
+/// a statement for the witness's port alone would let `verify` pass while
+/// the rest of the range stays closed), or its ICMP type and code.
+fn condition(p: &Packet, probe: Option<Probe>) -> String {
     let name = match p.proto {
         proto::TCP => "tcp",
         proto::UDP => "udp",
@@ -175,12 +209,20 @@ fn condition(p: &Packet) -> String {
         proto::ICMPV6 => "icmpv6",
         n => return format!("protocol='{n}'"),
     };
-    match p.l4 {
-        L4::Ports { dport, .. } => format!("protocol='{name}/{dport}'"),
-        L4::Icmp { icmp_type, code } => format!(
+    match (p.l4, probe) {
+        (L4::Ports { .. }, Some(Probe::Ports { dport: r, .. }))
+            if r.min <= 1 && r.max == u16::MAX =>
+        {
+            format!("protocol='{name}'")
+        }
+        (L4::Ports { .. }, Some(Probe::Ports { dport: r, .. })) if r.min < r.max => {
+            format!("protocol='{name}/{}-{}'", r.min, r.max)
+        }
+        (L4::Ports { dport, .. }, _) => format!("protocol='{name}/{dport}'"),
+        (L4::Icmp { icmp_type, code }, _) => format!(
             "protocol='{name}', protocol.icmp.type='{icmp_type}', protocol.icmp.code='{code}'"
         ),
-        L4::Opaque | L4::Fragment => format!("protocol='{name}'"),
+        (L4::Opaque | L4::Fragment, _) => format!("protocol='{name}'"),
     }
 }
 
