@@ -48,6 +48,35 @@ fn run_from(dir: &std::path::Path, scenario: &str, expect: &str) -> verify::Repo
     verify::run(s, &c, &paths, &limits).unwrap()
 }
 
+/// The example's `policies/orders.zpl`.
+fn orders_zpl() -> String {
+    std::fs::read_to_string(root().join(OKE_DIR).join("policies/orders.zpl")).unwrap()
+}
+
+/// A directory whose `policies/orders.zpl` is `text` (for [`run_from`]).
+fn orders_zpl_with(text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("policies")).unwrap();
+    std::fs::write(dir.path().join("policies/orders.zpl"), text).unwrap();
+    dir
+}
+
+/// The rollout's first step: the example's expectations plus a path from
+/// the legacy VM to billing, and the example with billing's attribute in
+/// `audit` mode.
+fn billing_in_audit() -> (String, String) {
+    let expect = format!(
+        "{}\n[[path]]\nname = \"legacy-to-billing\"\nfrom = \"vnic:legacy-vm\"\nto = \"attr:app.workload:billing\"\nproto = \"tcp\"\ndport = 8080\nexpect = \"allow\"\n",
+        expect_text()
+    );
+    let audit = mutate(
+        &oke_text(),
+        "security_attributes = { app = { workload = { value = \"billing\" } } }",
+        "security_attributes = { app = { workload = { value = \"billing\", mode = \"audit\" } } }",
+    );
+    (expect, audit)
+}
+
 fn failed(r: &verify::Report) -> BTreeSet<String> {
     r.paths
         .iter()
@@ -190,15 +219,7 @@ fn switching_audit_to_enforce_fails_exactly_the_paths_it_would_deny() {
     // the legacy VM still calls billing. With audit, the path is open (and
     // verify notes the would-deny); enforced (the example as it is), it
     // closes: no statement names `app.workload:billing`.
-    let expect = format!(
-        "{}\n[[path]]\nname = \"legacy-to-billing\"\nfrom = \"vnic:legacy-vm\"\nto = \"attr:app.workload:billing\"\nproto = \"tcp\"\ndport = 8080\nexpect = \"allow\"\n",
-        expect_text()
-    );
-    let audit = mutate(
-        &oke_text(),
-        "security_attributes = { app = { workload = { value = \"billing\" } } }",
-        "security_attributes = { app = { workload = { value = \"billing\", mode = \"audit\" } } }",
-    );
+    let (expect, audit) = billing_in_audit();
     let r = run(&audit, &expect);
     assert_eq!(failed(&r), BTreeSet::new());
     let p = r
@@ -1000,14 +1021,7 @@ fn a_zpr_hint_for_an_unattributed_peer_names_it_by_its_address() {
     assert!(text.contains(&format!("'{}/32'", f.src)), "{text}");
     // Appended to that file as written: the legacy VM reaches orders-api
     // again, and every other path still passes.
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("policies")).unwrap();
-    let zpl = std::fs::read_to_string(root().join(OKE_DIR).join("policies/orders.zpl")).unwrap();
-    std::fs::write(
-        dir.path().join("policies/orders.zpl"),
-        format!("{zpl}\n{text}\n"),
-    )
-    .unwrap();
+    let dir = orders_zpl_with(&format!("{}\n{text}\n", orders_zpl()));
     let r = run_from(dir.path(), &broken, &expect_text());
     assert_eq!(failed(&r), set(&[]));
 }
@@ -1018,15 +1032,7 @@ fn the_audit_witness_names_the_statement_that_keeps_the_path_open_once_enforced(
     // calls billing. verify names the first pair that enforcing would deny
     // and the statement that keeps it open; with that statement in the
     // policy file it names, billing enforced, every path passes.
-    let expect = format!(
-        "{}\n[[path]]\nname = \"legacy-to-billing\"\nfrom = \"vnic:legacy-vm\"\nto = \"attr:app.workload:billing\"\nproto = \"tcp\"\ndport = 8080\nexpect = \"allow\"\n",
-        expect_text()
-    );
-    let audit = mutate(
-        &oke_text(),
-        "security_attributes = { app = { workload = { value = \"billing\" } } }",
-        "security_attributes = { app = { workload = { value = \"billing\", mode = \"audit\" } } }",
-    );
+    let (expect, audit) = billing_in_audit();
     let r = run(&audit, &expect);
     let p = r
         .paths
@@ -1055,14 +1061,7 @@ fn the_audit_witness_names_the_statement_that_keeps_the_path_open_once_enforced(
             .iter()
             .all(|q| (q.audit_would_deny > 0) == q.audit_witness.is_some())
     );
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("policies")).unwrap();
-    let zpl = std::fs::read_to_string(root().join(OKE_DIR).join("policies/orders.zpl")).unwrap();
-    std::fs::write(
-        dir.path().join("policies/orders.zpl"),
-        format!("{zpl}\n{text}\n"),
-    )
-    .unwrap();
+    let dir = orders_zpl_with(&format!("{}\n{text}\n", orders_zpl()));
     // Enforced (the example as it is) without the statement: the path
     // fails; with it: every path passes.
     assert_eq!(
@@ -1081,15 +1080,12 @@ fn a_zpr_hint_covers_what_the_path_stands_for_not_the_witness_alone() {
     // every port of the paths, not the witness's: a statement for the
     // stand-in or one port would let verify pass while the path stays
     // closed. Added back as written, every path passes.
-    let zpl = std::fs::read_to_string(root().join(OKE_DIR).join("policies/orders.zpl")).unwrap();
+    let zpl = orders_zpl();
     let lb = "in network.vcn:backend VCN allow '0.0.0.0/0' to connect to app.workload:orders-lb endpoints\n    with protocol='tcp/443'\n";
     let nfs = "in network.vcn:backend VCN allow app.workload:orders-api endpoints to connect to storage.dataset:orders-fss endpoints with protocol='tcp/2049-2050'\n";
     assert!(zpl.contains(lb) && zpl.contains(nfs));
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("policies")).unwrap();
-    let write = |text: &str| std::fs::write(dir.path().join("policies/orders.zpl"), text).unwrap();
     let broken = zpl.replacen(lb, "", 1).replacen(nfs, "", 1);
-    write(&broken);
+    let dir = orders_zpl_with(&broken);
     let r = run_from(dir.path(), &oke_text(), &expect_text());
     assert_eq!(
         failed(&r),
@@ -1118,7 +1114,7 @@ fn a_zpr_hint_covers_what_the_path_stands_for_not_the_witness_alone() {
         }
         added.push_str(&format!("{text}\n"));
     }
-    write(&added);
+    let dir = orders_zpl_with(&added);
     assert_eq!(
         failed(&run_from(dir.path(), &oke_text(), &expect_text())),
         set(&[])
