@@ -210,9 +210,14 @@ pub struct AuditListed {
     /// The check, and the statement or missing policy, as the reference
     /// evaluator reports them.
     pub reason: String,
+    /// Today's verdict of that packet (as a first packet): `allow` when the
+    /// flow is open now and enforcing would close it, `drop` when another
+    /// check already closes it.
+    pub verdict: Verdict,
     /// The ZPL statement (and its policy) that keeps the flow open once
     /// every attribute is enforced, proven on its first such packet
-    /// (`verify::keep_open`); absent when none can be written.
+    /// (`verify::keep_open`); absent when that packet is not allowed today
+    /// (there is nothing to keep open) or no statement can be written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to_keep_open: Option<String>,
 }
@@ -300,6 +305,7 @@ pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows 
                 first_ts: secs(Some(a.first_ns)).unwrap_or_default(),
                 packets: a.packets,
                 reason: audit_reason(s, &p),
+                verdict: eval::evaluate(s, &p, Context::First).judgement.verdict,
                 to_keep_open: None,
             }
         })
@@ -310,7 +316,11 @@ pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows 
         // One enforced copy, each statement proven in it and taken out.
         let mut enforced = zprsim_control::verify::enforced(s);
         for (f, a) in listed.iter_mut().zip(audit) {
-            f.to_keep_open = zprsim_control::verify::keep_open(&mut enforced, None, &a.first);
+            // Only a flow open today can be kept open: one that another
+            // check already denies is not ZPR audit's to keep.
+            f.to_keep_open = (f.verdict == Verdict::Allow)
+                .then(|| zprsim_control::verify::keep_open(&mut enforced, None, &a.first))
+                .flatten();
             if let Some(h) = &f.to_keep_open {
                 match statements.iter_mut().find(|k| &k.to_keep_open == h) {
                     Some(k) => {
@@ -393,9 +403,13 @@ pub fn audit_section(a: &AuditFlows, n: usize) -> String {
             (Some(sp), Some(dp)) => format!("{}:{sp} -> {}:{dp}", f.src, f.dst),
             _ => format!("{} -> {}", f.src, f.dst),
         };
+        let today = match f.verdict {
+            Verdict::Allow => "open today",
+            Verdict::Drop => "dropped today by another check",
+        };
         let _ = writeln!(
             t,
-            "  {} {ends}: {} packet(s)\n      {}",
+            "  {} {ends}: {} packet(s), {today}\n      {}",
             crate::replay::proto_name(f.proto),
             f.packets,
             f.reason
