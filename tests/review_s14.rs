@@ -310,3 +310,32 @@ fn a_zstd_frame_compressed_with_a_dictionary_says_what_to_do() {
         got.3
     );
 }
+
+/// `zprsim verify scenario.toml packs/oke.toml` (a pack given where the
+/// expectations go, as a first try at "verify with the OKE pack") said
+/// `unknown field \`description\`, expected \`include\` or \`path\``: true,
+/// and no help. It now says the file is a pack and how to include it,
+/// naming its roles, at its `pack = ` line.
+#[test]
+fn a_pack_given_as_the_expectations_says_how_to_include_it() {
+    let o = run_in(root(), ["verify", OKE, "packs/oke.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let pack = std::fs::read_to_string(root().join("packs/oke.toml")).unwrap();
+    let line = pack.lines().position(|l| l.starts_with("pack = ")).unwrap() + 1;
+    assert!(
+        err.starts_with(&format!("packs/oke.toml:{line}:"))
+            && err.contains("this is pack `oke`, not an expectations file")
+            && err.contains("`[[include]]` with `pack = \"oke\"`")
+            && err.contains("api, fss, fss-clients, lb, osn, pods, workers"),
+        "{err}"
+    );
+    // An expectations file with a field it does not know is still told so.
+    let dir = tempfile::tempdir().unwrap();
+    let e = dir.path().join("e.toml");
+    std::fs::write(&e, "pack = \"oke\"\n").unwrap();
+    let o = run_in(root(), ["verify", OKE, e.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("unknown field `pack`"), "{err}");
+}
