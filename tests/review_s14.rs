@@ -339,3 +339,50 @@ fn a_pack_given_as_the_expectations_says_how_to_include_it() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("unknown field `pack`"), "{err}");
 }
+
+/// A scenario or expectations file read through a descriptor path —
+/// `zprsim check /dev/stdin`, or `zprsim check <(envsubst < s.toml)`, whose
+/// name is `/dev/fd/63` — had its `file =` policies (and an expectations
+/// file its pack files) read from `/dev` or `/dev/fd`: `cannot read
+/// \`/dev/policies/orders.zpl\``. They are now read relative to the
+/// working directory, as for `-`.
+#[test]
+fn a_scenario_read_through_dev_stdin_finds_its_policies_as_from_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let oke = root().join("examples/oke-orders");
+    std::fs::create_dir(d.join("policies")).unwrap();
+    for f in std::fs::read_dir(oke.join("policies")).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, d.join("policies").join(f.file_name().unwrap())).unwrap();
+    }
+    let scenario = std::fs::read(oke.join("scenario.toml")).unwrap();
+    std::fs::write(d.join("scenario.toml"), &scenario).unwrap();
+    std::fs::copy(root().join("packs/base-db.toml"), d.join("mine.toml")).unwrap();
+    let zprsim = |args: &[&str], stdin: &[u8]| {
+        assert_cmd::Command::cargo_bin("zprsim")
+            .unwrap()
+            .current_dir(d)
+            .args(args)
+            .write_stdin(stdin)
+            .output()
+            .unwrap()
+    };
+    for name in ["-", "/dev/stdin"] {
+        let o = zprsim(&["check", name], &scenario);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        // An expectations file naming a pack file: beside it, which for a
+        // descriptor is the working directory.
+        let expect = "[[include]]\npack = \"mine.toml\"\nroles = { clients = \"subnet:workers\", db = \"vnic:orders-fss-mt\", osn = \"service:all-iad-services-in-oracle-services-network\" }\n";
+        let o = zprsim(&["verify", "scenario.toml", name], expect.as_bytes());
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}

@@ -337,6 +337,15 @@ impl<'a> Positions<'a> {
     }
 }
 
+/// Whether `path` names a descriptor or a device (`/dev/stdin`,
+/// `/dev/fd/63` of `<(envsubst < s.toml)`, `/proc/self/fd/0`) rather than a
+/// file in a directory: the files it names (`file =` policies, packs) are
+/// read relative to the working directory, as for `-`.
+#[must_use]
+pub fn is_descriptor_path(path: &std::path::Path) -> bool {
+    path.starts_with("/dev") || path.starts_with("/proc")
+}
+
 /// Loads a scenario.
 ///
 /// `file` is the scenario's name as messages should show it; `files` reads
