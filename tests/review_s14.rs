@@ -385,4 +385,22 @@ fn a_scenario_read_through_dev_stdin_finds_its_policies_as_from_standard_input()
             String::from_utf8_lossy(&o.stderr)
         );
     }
+    // Descriptors, not files in `/dev/shm` (a tmpfs people keep files in).
+    use zprsim_control::load::is_descriptor_path as descriptor;
+    for p in [
+        "/dev/stdin",
+        "/dev/fd/63",
+        "/proc/self/fd/0",
+        "/proc/42/fd/3",
+    ] {
+        assert!(descriptor(Path::new(p)), "{p}");
+    }
+    for p in [
+        "/dev/shm/s.toml",
+        "/dev/shm/fd/s.toml",
+        "s.toml",
+        "/procedures/s.toml",
+    ] {
+        assert!(!descriptor(Path::new(p)), "{p}");
+    }
 }
