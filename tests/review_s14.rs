@@ -76,6 +76,18 @@ fn a_zstd_file_starting_with_a_skippable_frame_is_read() {
     assert_eq!(s["packets"], plain.0["packets"]);
 }
 
+/// Copies the OKE example's `policies/` into `d` (its scenario names
+/// them); the example's directory.
+fn oke_policies_in(d: &Path) -> std::path::PathBuf {
+    let oke = root().join("examples/oke-orders");
+    std::fs::create_dir(d.join("policies")).unwrap();
+    for f in std::fs::read_dir(oke.join("policies")).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, d.join("policies").join(f.file_name().unwrap())).unwrap();
+    }
+    oke
+}
+
 /// Applies every `to_open` hint of a `verify --json` report to scenario
 /// TOML as docs/verify.md says to: the rule text added to the NSG's
 /// `rules`, or to the security list's array the hint names. How many.
@@ -147,12 +159,7 @@ fn verify_json(dir: &Path, scenario: &str, expect: &str) -> (Value, Option<i32>)
 fn a_hint_applied_as_written_opens_what_the_path_stands_for() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let oke = root().join("examples/oke-orders");
-    std::fs::create_dir(d.join("policies")).unwrap();
-    for f in std::fs::read_dir(oke.join("policies")).unwrap() {
-        let f = f.unwrap().path();
-        std::fs::copy(&f, d.join("policies").join(f.file_name().unwrap())).unwrap();
-    }
+    let oke = oke_policies_in(d);
     let mut scenario = std::fs::read_to_string(oke.join("scenario.toml")).unwrap();
     // The front door (TCP 443 from anywhere) and every rule to the Oracle
     // Services Network label, removed.
@@ -350,12 +357,7 @@ fn a_pack_given_as_the_expectations_says_how_to_include_it() {
 fn a_scenario_read_through_dev_stdin_finds_its_policies_as_from_standard_input() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let oke = root().join("examples/oke-orders");
-    std::fs::create_dir(d.join("policies")).unwrap();
-    for f in std::fs::read_dir(oke.join("policies")).unwrap() {
-        let f = f.unwrap().path();
-        std::fs::copy(&f, d.join("policies").join(f.file_name().unwrap())).unwrap();
-    }
+    let oke = oke_policies_in(d);
     let scenario = std::fs::read(oke.join("scenario.toml")).unwrap();
     std::fs::write(d.join("scenario.toml"), &scenario).unwrap();
     std::fs::copy(root().join("packs/base-db.toml"), d.join("mine.toml")).unwrap();
