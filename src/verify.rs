@@ -82,8 +82,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let limits = Limits::default();
     let file = a.expect.display().to_string();
     let text = read_expect(&a.expect, &file, limits.max_file_bytes)?;
-    let base = a.expect.parent().map(Path::to_path_buf).unwrap_or_default();
-    let packs = FsFiles::new(base);
+    let packs = FsFiles::new(zprsim_dataplane::scenario_file::directory_of(&a.expect));
     let paths = verify::read(s, &text, &file, &packs, &limits)?;
     // The pack files EXPECT includes are inputs too.
     plan.check_late_inputs("pack file of EXPECT", &packs.paths_read())

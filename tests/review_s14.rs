@@ -76,6 +76,18 @@ fn a_zstd_file_starting_with_a_skippable_frame_is_read() {
     assert_eq!(s["packets"], plain.0["packets"]);
 }
 
+/// Copies the OKE example's `policies/` into `d` (its scenario names
+/// them); the example's directory.
+fn oke_policies_in(d: &Path) -> std::path::PathBuf {
+    let oke = root().join("examples/oke-orders");
+    std::fs::create_dir(d.join("policies")).unwrap();
+    for f in std::fs::read_dir(oke.join("policies")).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, d.join("policies").join(f.file_name().unwrap())).unwrap();
+    }
+    oke
+}
+
 /// Applies every `to_open` hint of a `verify --json` report to scenario
 /// TOML as docs/verify.md says to: the rule text added to the NSG's
 /// `rules`, or to the security list's array the hint names. How many.
@@ -147,12 +159,7 @@ fn verify_json(dir: &Path, scenario: &str, expect: &str) -> (Value, Option<i32>)
 fn a_hint_applied_as_written_opens_what_the_path_stands_for() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let oke = root().join("examples/oke-orders");
-    std::fs::create_dir(d.join("policies")).unwrap();
-    for f in std::fs::read_dir(oke.join("policies")).unwrap() {
-        let f = f.unwrap().path();
-        std::fs::copy(&f, d.join("policies").join(f.file_name().unwrap())).unwrap();
-    }
+    let oke = oke_policies_in(d);
     let mut scenario = std::fs::read_to_string(oke.join("scenario.toml")).unwrap();
     // The front door (TCP 443 from anywhere) and every rule to the Oracle
     // Services Network label, removed.
@@ -309,4 +316,93 @@ fn a_zstd_frame_compressed_with_a_dictionary_says_what_to_do() {
         "{}",
         got.3
     );
+}
+
+/// `zprsim verify scenario.toml packs/oke.toml` (a pack given where the
+/// expectations go, as a first try at "verify with the OKE pack") said
+/// `unknown field \`description\`, expected \`include\` or \`path\``: true,
+/// and no help. It now says the file is a pack and how to include it,
+/// naming its roles, at its `pack = ` line.
+#[test]
+fn a_pack_given_as_the_expectations_says_how_to_include_it() {
+    let o = run_in(root(), ["verify", OKE, "packs/oke.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let pack = std::fs::read_to_string(root().join("packs/oke.toml")).unwrap();
+    let line = pack.lines().position(|l| l.starts_with("pack = ")).unwrap() + 1;
+    assert!(
+        err.starts_with(&format!("packs/oke.toml:{line}:"))
+            && err.contains("this is pack `oke`, not an expectations file")
+            && err.contains("`[[include]]` with `pack = \"oke\"`")
+            && err.contains("api, fss, fss-clients, lb, osn, pods, workers"),
+        "{err}"
+    );
+    // An expectations file with a field it does not know is still told so.
+    let dir = tempfile::tempdir().unwrap();
+    let e = dir.path().join("e.toml");
+    std::fs::write(&e, "pack = \"oke\"\n").unwrap();
+    let o = run_in(root(), ["verify", OKE, e.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("unknown field `pack`"), "{err}");
+}
+
+/// A scenario or expectations file read through a descriptor path —
+/// `zprsim check /dev/stdin`, or `zprsim check <(envsubst < s.toml)`, whose
+/// name is `/dev/fd/63` — had its `file =` policies (and an expectations
+/// file its pack files) read from `/dev` or `/dev/fd`: `cannot read
+/// \`/dev/policies/orders.zpl\``. They are now read relative to the
+/// working directory, as for `-`.
+#[test]
+fn a_scenario_read_through_dev_stdin_finds_its_policies_as_from_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let oke = oke_policies_in(d);
+    let scenario = std::fs::read(oke.join("scenario.toml")).unwrap();
+    std::fs::write(d.join("scenario.toml"), &scenario).unwrap();
+    std::fs::copy(root().join("packs/base-db.toml"), d.join("mine.toml")).unwrap();
+    let zprsim = |args: &[&str], stdin: &[u8]| {
+        assert_cmd::Command::cargo_bin("zprsim")
+            .unwrap()
+            .current_dir(d)
+            .args(args)
+            .write_stdin(stdin)
+            .output()
+            .unwrap()
+    };
+    for name in ["-", "/dev/stdin"] {
+        let o = zprsim(&["check", name], &scenario);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        // An expectations file naming a pack file: beside it, which for a
+        // descriptor is the working directory.
+        let expect = "[[include]]\npack = \"mine.toml\"\nroles = { clients = \"subnet:workers\", db = \"vnic:orders-fss-mt\", osn = \"service:all-iad-services-in-oracle-services-network\" }\n";
+        let o = zprsim(&["verify", "scenario.toml", name], expect.as_bytes());
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    // Descriptors, not files in `/dev/shm` (a tmpfs people keep files in).
+    use zprsim_control::load::is_descriptor_path as descriptor;
+    for p in [
+        "/dev/stdin",
+        "/dev/fd/63",
+        "/proc/self/fd/0",
+        "/proc/42/fd/3",
+    ] {
+        assert!(descriptor(Path::new(p)), "{p}");
+    }
+    for p in [
+        "/dev/shm/s.toml",
+        "/dev/shm/fd/s.toml",
+        "s.toml",
+        "/procedures/s.toml",
+    ] {
+        assert!(!descriptor(Path::new(p)), "{p}");
+    }
 }

@@ -219,8 +219,7 @@ pub fn load_path_reading(path: &Path) -> Result<(Loaded, Vec<PathBuf>), LoadErro
         let loaded = load_stdin(&files)?;
         return Ok((loaded, files.paths_read()));
     }
-    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let files = FsFiles::new(base);
+    let files = FsFiles::new(directory_of(path));
     let loaded = load_file(path, &files)?;
     Ok((loaded, files.paths_read()))
 }
@@ -444,4 +443,18 @@ mod tests {
             Some(u32::try_from(text[..at].lines().count()).unwrap() + 1)
         );
     }
+}
+
+/// The directory the files a file names (a scenario's `file =` policies,
+/// an expectations file's pack files) are read relative to: the file's
+/// own, or the working directory for a descriptor
+/// ([`zprsim_control::load::is_descriptor_path`]: `/dev/stdin`, the
+/// `/dev/fd/63` of `<(envsubst < s.toml)`), as for `-`. Before,
+/// `/dev/stdin` had its policies read from `/dev`.
+#[must_use]
+pub fn directory_of(path: &Path) -> PathBuf {
+    if zprsim_control::load::is_descriptor_path(path) {
+        return PathBuf::from(".");
+    }
+    path.parent().map(Path::to_path_buf).unwrap_or_default()
 }

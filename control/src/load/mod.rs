@@ -337,6 +337,18 @@ impl<'a> Positions<'a> {
     }
 }
 
+/// Whether `path` names a file descriptor (`/dev/stdin`, `/dev/fd/63` of
+/// `<(envsubst < s.toml)`, `/proc/self/fd/0`) rather than a file in a
+/// directory: the files it names (`file =` policies, packs) are read
+/// relative to the working directory, as for `-`. (A file in `/dev/shm`
+/// is a file in a directory.)
+#[must_use]
+pub fn is_descriptor_path(path: &std::path::Path) -> bool {
+    path == std::path::Path::new("/dev/stdin")
+        || path.starts_with("/dev/fd")
+        || (path.starts_with("/proc") && path.parent().is_some_and(|p| p.ends_with("fd")))
+}
+
 /// Loads a scenario.
 ///
 /// `file` is the scenario's name as messages should show it; `files` reads

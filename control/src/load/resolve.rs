@@ -829,6 +829,7 @@ fn display_path(scenario_file: &str, relative: &str) -> String {
         return relative.to_owned();
     }
     match Path::new(scenario_file).parent() {
+        _ if super::is_descriptor_path(Path::new(scenario_file)) => relative.to_owned(),
         Some(dir) if !dir.as_os_str().is_empty() => dir.join(rel).to_string_lossy().into_owned(),
         _ => relative.to_owned(),
     }

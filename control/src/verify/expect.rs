@@ -129,6 +129,35 @@ fn toml_error(src: Src<'_>, e: &toml::de::Error) -> VerifyError {
     VerifyError { location, message }
 }
 
+/// The first key of a pack file, read on its own.
+#[derive(Debug, Deserialize)]
+struct PackProbe {
+    pack: Spanned<String>,
+    roles: BTreeMap<String, toml::Value>,
+}
+
+/// When the file given as expectations is a pack (`pack = "NAME"` and
+/// `[roles]`: `verify S packs/oke.toml`), an error saying how a pack is
+/// used, in place of serde's "unknown field `description`".
+fn a_pack_given_as_expectations(src: Src<'_>) -> Option<VerifyError> {
+    let probe: PackProbe = toml::from_str(src.text).ok()?;
+    let name = probe.pack.get_ref();
+    let include = if packs::builtin(name).is_some() {
+        name.clone()
+    } else {
+        src.file.to_owned()
+    };
+    let roles: Vec<&str> = probe.roles.keys().map(String::as_str).collect();
+    Some(src.err(
+        probe.pack.span(),
+        format!(
+            "this is pack `{name}`, not an expectations file: include it from one, binding each of its roles ({}) to a selector of the scenario: `[[include]]` with `pack = \"{include}\"` and `roles = {{ {} = \"SELECTOR\", ... }}` (docs/verify.md, \"Packs\")",
+            roles.join(", "),
+            roles.first().copied().unwrap_or("ROLE")
+        ),
+    ))
+}
+
 /// Reads an expectations file against a scenario.
 pub(super) fn read(
     s: &Scenario,
@@ -152,7 +181,8 @@ pub(super) fn read(
             ),
         });
     }
-    let raw: RawExpect = toml::from_str(text).map_err(|e| toml_error(src, &e))?;
+    let raw: RawExpect = toml::from_str(text)
+        .map_err(|e| a_pack_given_as_expectations(src).unwrap_or_else(|| toml_error(src, &e)))?;
     let mut out = Vec::new();
     let mut names: HashSet<String> = HashSet::new();
     let mut push = |p: PathSpec, src: Src<'_>, span: Range<usize>| {
