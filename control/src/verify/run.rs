@@ -11,6 +11,7 @@ use crate::model::{AddressIndex, PortRange, Scenario, proto};
 use crate::packet::{L4, Packet};
 use crate::verdict::{Context, Decision, Stage, Verdict};
 
+use super::fix::Scratch;
 use super::group::{self, Endpoints};
 use super::text::{merged_runs, pair_failure_with};
 use super::{
@@ -345,6 +346,8 @@ pub fn run_until(
     }
     let mut out = Vec::with_capacity(paths.len());
     let mut pace = Pace { judged: 0, stop };
+    // The copy of the scenario the hints of every path are proved on.
+    let mut scratch = Scratch::new();
     // Keyed by the two sides' addresses: `expanded` holds every side until
     // the end, so an address names one side only.
     let mut counted: HashMap<(usize, usize), Rc<group::Shared>> = HashMap::new();
@@ -379,7 +382,15 @@ pub fn run_until(
             dsts: &dsts,
             shared: &shared,
         };
-        match judge_path(&engines, path, &sides, &runs, limits, &mut pace)? {
+        match judge_path(
+            &engines,
+            path,
+            &sides,
+            &runs,
+            limits,
+            &mut pace,
+            &mut scratch,
+        )? {
             Some(r) => out.push(r),
             None => {
                 // This path is not whole: left out.
@@ -415,6 +426,7 @@ fn judge_path(
     runs: &[Option<(u16, u16)>],
     limits: &Limits,
     pace: &mut Pace<'_>,
+    scratch: &mut Scratch,
 ) -> Result<Option<PathResult>, RunError> {
     let Sides { srcs, dsts, shared } = *sides;
     let Engines { s, ix, c } = *engines;
@@ -503,7 +515,8 @@ fn judge_path(
                 d.judgement, gf.judgement
             )));
         }
-        let mut f = pair_failure_with(s, ix, path, &p, &d, r.failed.is_empty());
+        let hint = r.failed.is_empty().then_some(&mut *scratch);
+        let mut f = pair_failure_with(s, ix, path, &p, &d, hint);
         f.failing_ports.clone_from(&gf.failing_ports);
         r.failed.push(f);
     }

@@ -282,7 +282,13 @@ private_ips = ["10.0.1.11"]
         let s = load(&text(""));
         let blocking = ingress_denied(&s, &p);
         assert_eq!(blocking.len(), 1);
-        let hints = super::fix::to_open(&s, &p, &blocking);
+        let mut scratch = super::fix::Scratch::new();
+        let hints = super::fix::to_open_on(&mut scratch, &s, None, &p, &blocking);
+        // The copy hints are proved on is the scenario again.
+        assert_eq!(
+            scratch.copy().map(|c| format!("{c:?}")),
+            Some(format!("{s:?}"))
+        );
         assert_eq!(hints.len(), 1, "{hints:?}");
         let prefix = "ingress-security: add to security list `sl` (ingress_security_rules): ";
         let rule = hints[0]

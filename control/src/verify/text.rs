@@ -10,6 +10,7 @@ use crate::model::{AddressIndex, Scenario};
 use crate::packet::Packet;
 use crate::verdict::{Decision, LayerReport, Outcome, RuleRef, Stage};
 
+use super::fix::Scratch;
 use super::{Expect, PairFailure, PathSpec, Scope};
 
 /// The deciding layer of a drop in words: the layer, the object evaluated
@@ -95,13 +96,20 @@ fn rule_name(s: &Scenario, r: RuleRef) -> String {
 /// layers (`fix.rs`). `failing_ports` is left empty.
 #[must_use]
 pub fn pair_failure(s: &Scenario, path: &PathSpec, p: &Packet, d: &Decision) -> PairFailure {
-    failure(s, path, p, d, || eval::every_layer(s, p), true)
+    failure(
+        s,
+        path,
+        p,
+        d,
+        || eval::every_layer(s, p),
+        Some((&mut Scratch::new(), None)),
+    )
 }
 
 /// [`pair_failure`] with the endpoints found through `ix`, the address
-/// index of `s`; with the rules that would open it only when `hint` (each
-/// is checked on a copy of the scenario, so a path gives them for its
-/// first failing pair).
+/// index of `s`; with the rules that would open it only when `hint` is
+/// given, the run's copy of the scenario they are checked on (a path
+/// gives them for its first failing pair).
 #[must_use]
 pub fn pair_failure_with(
     s: &Scenario,
@@ -109,9 +117,16 @@ pub fn pair_failure_with(
     path: &PathSpec,
     p: &Packet,
     d: &Decision,
-    hint: bool,
+    hint: Option<&mut Scratch>,
 ) -> PairFailure {
-    failure(s, path, p, d, || eval::every_layer_with(s, ix, p), hint)
+    failure(
+        s,
+        path,
+        p,
+        d,
+        || eval::every_layer_with(s, ix, p),
+        hint.map(|h| (h, Some(ix))),
+    )
 }
 
 /// [`pair_failure`], with `every_layer` giving [`eval::every_layer`]'s
@@ -122,7 +137,7 @@ fn failure(
     p: &Packet,
     d: &Decision,
     every_layer: impl FnOnce() -> Vec<LayerReport>,
-    hint: bool,
+    hint: Option<(&mut Scratch, Option<&AddressIndex>)>,
 ) -> PairFailure {
     let j = d.judgement;
     let (rule, blocked_by, to_open) = match j.stage {
@@ -138,10 +153,9 @@ fn failure(
                 .filter(|l| blocks(l) && !(path.scope == Scope::Network && l.layer == Stage::Zpr))
                 .collect();
             let blocked = reports.iter().map(layer_text).collect();
-            let to_open = if hint {
-                super::fix::to_open(s, p, &reports)
-            } else {
-                Vec::new()
+            let to_open = match hint {
+                Some((scratch, ix)) => super::fix::to_open_on(scratch, s, ix, p, &reports),
+                None => Vec::new(),
             };
             (decided, blocked, to_open)
         }
