@@ -50,6 +50,18 @@ pub enum WarningCode {
 }
 
 impl WarningCode {
+    /// Every scenario warning code, in declaration order (its test's
+    /// exhaustive `match` reminds of it when a code is added).
+    pub const ALL: [WarningCode; 7] = [
+        WarningCode::OptionIgnored,
+        WarningCode::OciLimit,
+        WarningCode::UnknownAttribute,
+        WarningCode::EmptyScenario,
+        WarningCode::WarningsLeftOut,
+        WarningCode::Ipv4Mapped,
+        WarningCode::AttributeOutsideScope,
+    ];
+
     /// The code as written in JSON (`oci-limit`).
     #[must_use]
     pub fn as_str(self) -> &'static str {
@@ -96,5 +108,38 @@ impl fmt::Display for Warning {
             }
         }
         write!(f, ": warning: {}", escape(&self.message))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The place of each code in [`WarningCode::ALL`]: exhaustive, so a
+    /// code added to the enum does not compile here until it is given
+    /// one, which reminds of `ALL`; the test checks `ALL` against it.
+    fn place(c: WarningCode) -> usize {
+        match c {
+            WarningCode::OptionIgnored => 0,
+            WarningCode::OciLimit => 1,
+            WarningCode::UnknownAttribute => 2,
+            WarningCode::EmptyScenario => 3,
+            WarningCode::WarningsLeftOut => 4,
+            WarningCode::Ipv4Mapped => 5,
+            WarningCode::AttributeOutsideScope => 6,
+        }
+    }
+
+    #[test]
+    fn all_holds_every_code_once_as_serde_names_it() {
+        let mut seen = std::collections::HashSet::new();
+        for (i, c) in WarningCode::ALL.iter().enumerate() {
+            assert_eq!(place(*c), i, "{c}");
+            assert!(seen.insert(c.as_str()), "{c} twice");
+            assert_eq!(
+                serde_json::to_value(c).ok(),
+                Some(serde_json::Value::from(c.as_str()))
+            );
+        }
     }
 }

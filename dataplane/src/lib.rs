@@ -28,5 +28,7 @@ pub mod sniff;
 pub(crate) mod state_table;
 pub mod synth;
 pub mod tap;
+#[cfg(test)]
+mod test_alloc;
 pub mod warning;
 pub mod why;

@@ -234,15 +234,7 @@ mod tests {
     /// (a report's objects mix both).
     #[test]
     fn run_codes_are_distinct_kebab_case_and_not_scenario_codes() {
-        let scenario = [
-            WarningCode::OptionIgnored,
-            WarningCode::OciLimit,
-            WarningCode::UnknownAttribute,
-            WarningCode::EmptyScenario,
-            WarningCode::WarningsLeftOut,
-            WarningCode::Ipv4Mapped,
-            WarningCode::AttributeOutsideScope,
-        ];
+        let scenario = WarningCode::ALL;
         let mut seen = std::collections::HashSet::new();
         for c in RunWarningCode::ALL {
             let s = c.as_str();

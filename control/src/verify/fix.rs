@@ -11,6 +11,11 @@
 //! and code). A rule for the witness's address or port alone would let
 //! `verify` pass while the path stays closed. Widening it further (to a
 //! subnet or an NSG peer) is the user's choice.
+//!
+//! The witness is judged again on one scratch copy of the scenario per
+//! run ([`Scratch`]): the rule is pushed, the witness judged, the rule
+//! popped. (Until the fourteenth session each hint cloned the whole
+//! scenario.) The ZPR hints (`zpr_fix.rs`) are proved on the same copy.
 
 use std::net::IpAddr;
 
@@ -19,23 +24,63 @@ use ipnet::IpNet;
 use super::selector::{self, Selector};
 use super::{PathSpec, Probe};
 use crate::eval;
-use crate::model::{Direction, Peer, Protocol, RuleOptions, Scenario, SecurityRule, proto};
+use crate::model::{
+    AddressIndex, Direction, Peer, Protocol, RuleOptions, Scenario, SecurityRule, proto,
+};
 use crate::packet::{L4, Packet};
 use crate::verdict::{LayerReport, Outcome, Stage};
 
+/// The copy of a scenario that hints are proved on: made once, at the
+/// first hint of a run, and the same as the scenario between hints (each
+/// rule or statement added to it is taken out again).
+#[derive(Debug, Default)]
+pub struct Scratch {
+    copy: Option<Scenario>,
+}
+
+impl Scratch {
+    /// No copy yet.
+    #[must_use]
+    pub fn new() -> Scratch {
+        Scratch::default()
+    }
+
+    /// The copy, once made.
+    #[cfg(test)]
+    pub(super) fn copy(&self) -> Option<&Scenario> {
+        self.copy.as_ref()
+    }
+
+    /// The copy of `s` (made now, the first time).
+    pub(super) fn of(&mut self, s: &Scenario) -> &mut Scenario {
+        self.copy.get_or_insert_with(|| s.clone())
+    }
+
+    /// The copy of `s` with every attribute enforced ([`super::enforced`];
+    /// made now, the first time): a scratch used only through this.
+    pub(super) fn enforced(&mut self, s: &Scenario) -> &mut Scenario {
+        self.copy.get_or_insert_with(|| super::enforced(s))
+    }
+}
+
 /// The rules that would open `p`, a witness of `path` (`None`: the packet
 /// alone, as `explain` judges it), at each blocking security layer of
-/// `blocking` (the reports of every layer that blocks it), as text.
+/// `blocking` (the reports of every layer that blocks it), as text,
+/// proved on `scratch`, a copy of `s` ([`Scratch`]); `ix`, when given,
+/// the address index of `s` (a rule added changes no address: it indexes
+/// the copy too).
 #[must_use]
-pub fn to_open(
+pub fn to_open_on(
+    scratch: &mut Scratch,
     s: &Scenario,
+    ix: Option<&AddressIndex>,
     path: Option<&PathSpec>,
     p: &Packet,
     blocking: &[LayerReport],
 ) -> Vec<String> {
     blocking
         .iter()
-        .filter_map(|l| security_fix(s, path, p, l))
+        .filter_map(|l| security_fix(scratch, s, ix, path, p, l))
         .collect()
 }
 
@@ -72,8 +117,21 @@ enum Target {
     List(usize),
 }
 
+/// The rules of `target` in `s` that a rule of `direction` goes to.
+fn rules_of(s: &mut Scenario, target: Target, direction: Direction) -> &mut Vec<SecurityRule> {
+    match target {
+        Target::Nsg(i) => &mut s.nsgs[i].rules,
+        Target::List(i) => match direction {
+            Direction::Ingress => &mut s.security_lists[i].ingress,
+            Direction::Egress => &mut s.security_lists[i].egress,
+        },
+    }
+}
+
 fn security_fix(
+    scratch: &mut Scratch,
     s: &Scenario,
+    ix: Option<&AddressIndex>,
     path: Option<&PathSpec>,
     p: &Packet,
     l: &LayerReport,
@@ -134,16 +192,16 @@ fn security_fix(
         description: None,
     };
     // The rule added, the witness judged again: the hint stands only if it
-    // opens this layer.
-    let mut fixed = s.clone();
-    match target {
-        Target::Nsg(i) => fixed.nsgs[i].rules.push(rule),
-        Target::List(i) => match direction {
-            Direction::Ingress => fixed.security_lists[i].ingress.push(rule),
-            Direction::Egress => fixed.security_lists[i].egress.push(rule),
-        },
-    }
-    let still = eval::every_layer(&fixed, p)
+    // opens this layer. Then the rule is taken out: the copy is the
+    // scenario again.
+    rules_of(scratch.of(s), target, direction).push(rule);
+    let fixed: &Scenario = scratch.of(s);
+    let reports = match ix {
+        Some(ix) => eval::every_layer_with(fixed, ix, p),
+        None => eval::every_layer(fixed, p),
+    };
+    rules_of(scratch.of(s), target, direction).pop();
+    let still = reports
         .iter()
         .any(|r| r.layer == l.layer && matches!(r.outcome, Outcome::Denied));
     if still {

@@ -241,8 +241,9 @@ pub fn to_open(s: &Scenario, p: &crate::packet::Packet) -> Vec<String> {
             )
         })
         .collect();
-    let mut out = fix::to_open(s, None, p, &blocking);
-    out.extend(zpr_fix::to_open(s, None, p, &blocking));
+    let mut scratch = fix::Scratch::new();
+    let mut out = fix::to_open_on(&mut scratch, s, None, None, p, &blocking);
+    out.extend(zpr_fix::to_open_in(scratch.of(s), None, p, &blocking));
     out
 }
 

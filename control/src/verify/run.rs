@@ -11,8 +11,9 @@ use crate::model::{AddressIndex, PortRange, Scenario, proto};
 use crate::packet::{L4, Packet};
 use crate::verdict::{Context, Decision, Stage, Verdict};
 
+use super::fix::Scratch;
 use super::group::{self, Endpoints};
-use super::text::{audit_witness, merged_runs, pair_failure_with};
+use super::text::{audit_witness_on, merged_runs, pair_failure_with};
 use super::{
     Expect, Limits, PathResult, PathSpec, Probe, Report, RunError, Scope, Selector, selector,
 };
@@ -346,6 +347,8 @@ pub fn run_until(
     }
     let mut out = Vec::with_capacity(paths.len());
     let mut pace = Pace { judged: 0, stop };
+    // The copy of the scenario the hints of every path are proved on.
+    let mut copies = Copies::default();
     // Keyed by the two sides' addresses: `expanded` holds every side until
     // the end, so an address names one side only.
     let mut counted: HashMap<(usize, usize), Rc<group::Shared>> = HashMap::new();
@@ -380,7 +383,15 @@ pub fn run_until(
             dsts: &dsts,
             shared: &shared,
         };
-        match judge_path(&engines, path, &sides, &runs, limits, &mut pace)? {
+        match judge_path(
+            &engines,
+            path,
+            &sides,
+            &runs,
+            limits,
+            &mut pace,
+            &mut copies,
+        )? {
             Some(r) => out.push(r),
             None => {
                 // This path is not whole: left out.
@@ -408,6 +419,16 @@ struct Sides<'a> {
     shared: &'a [Option<(u32, u64)>],
 }
 
+/// The copies of the scenario a run proves its hints on, each made at its
+/// first use ([`Scratch`]): the scenario itself (the rules and statements
+/// that would open a failing pair) and the scenario with every attribute
+/// enforced (the statement that keeps an audited pair open).
+#[derive(Default)]
+struct Copies {
+    plain: Scratch,
+    enforced: Scratch,
+}
+
 /// Judges one path ([`run_until`]); `None` when stopped before the end.
 fn judge_path(
     engines: &Engines<'_>,
@@ -416,6 +437,7 @@ fn judge_path(
     runs: &[Option<(u16, u16)>],
     limits: &Limits,
     pace: &mut Pace<'_>,
+    copies: &mut Copies,
 ) -> Result<Option<PathResult>, RunError> {
     let Sides { srcs, dsts, shared } = *sides;
     let Engines { s, ix, c } = *engines;
@@ -515,7 +537,8 @@ fn judge_path(
                 d.judgement, gf.judgement
             )));
         }
-        let mut f = pair_failure_with(s, ix, path, &p, &d, r.failed.is_empty());
+        let hint = r.failed.is_empty().then_some(&mut copies.plain);
+        let mut f = pair_failure_with(s, ix, path, &p, &d, hint);
         f.failing_ports.clone_from(&gf.failing_ports);
         r.failed.push(f);
     }
@@ -524,7 +547,7 @@ fn judge_path(
     {
         let p = probe(path, a, b, runs.get(k).copied().flatten());
         let d = judge(s, ix, c, &p)?;
-        r.audit_witness = Some(audit_witness(s, path, &p, &d));
+        r.audit_witness = Some(audit_witness_on(&mut copies.enforced, s, path, &p, &d));
     }
     r.ok = r.failed_pairs == 0;
     Ok(Some(r))

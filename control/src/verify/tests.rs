@@ -311,7 +311,13 @@ private_ips = ["10.0.1.11"]
             why: None,
             skipped: false,
         };
-        let hints = super::fix::to_open(&s, Some(&path), &p, &blocking);
+        let mut scratch = super::fix::Scratch::new();
+        let hints = super::fix::to_open_on(&mut scratch, &s, None, Some(&path), &p, &blocking);
+        // The copy hints are proved on is the scenario again.
+        assert_eq!(
+            scratch.copy().map(|c| format!("{c:?}")),
+            Some(format!("{s:?}"))
+        );
         assert_eq!(hints.len(), 1, "{hints:?}");
         let prefix = "ingress-security: add to security list `sl` (ingress_security_rules): ";
         let rule = hints[0]
@@ -414,7 +420,7 @@ private_ips = ["10.1.1.11"]
         let s = load(&text(y, b, ""));
         let blocking = zpr_blocks(&s, &p);
         assert_eq!(blocking.len(), 1, "{y} {b}");
-        let hint = super::zpr_fix::to_open(&s, None, &p, &blocking);
+        let hint = super::zpr_fix::to_open_in(&mut s.clone(), None, &p, &blocking);
         let Some(want) = want else {
             assert_eq!(hint, None);
             continue;

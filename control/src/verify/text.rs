@@ -10,6 +10,7 @@ use crate::model::{AddressIndex, Scenario};
 use crate::packet::Packet;
 use crate::verdict::{Decision, LayerReport, Outcome, RuleRef, Stage};
 
+use super::fix::Scratch;
 use super::{AuditWitness, Expect, PairFailure, PathSpec, Scope};
 
 /// The deciding layer of a drop in words: the layer, the object evaluated
@@ -95,13 +96,20 @@ fn rule_name(s: &Scenario, r: RuleRef) -> String {
 /// layers (`fix.rs`). `failing_ports` is left empty.
 #[must_use]
 pub fn pair_failure(s: &Scenario, path: &PathSpec, p: &Packet, d: &Decision) -> PairFailure {
-    failure(s, path, p, d, || eval::every_layer(s, p), true)
+    failure(
+        s,
+        path,
+        p,
+        d,
+        || eval::every_layer(s, p),
+        Some((&mut Scratch::new(), None)),
+    )
 }
 
 /// [`pair_failure`] with the endpoints found through `ix`, the address
-/// index of `s`; with the rules that would open it only when `hint` (each
-/// is checked on a copy of the scenario, so a path gives them for its
-/// first failing pair).
+/// index of `s`; with the rules that would open it only when `hint` is
+/// given, the run's copy of the scenario they are checked on (a path
+/// gives them for its first failing pair).
 #[must_use]
 pub fn pair_failure_with(
     s: &Scenario,
@@ -109,9 +117,16 @@ pub fn pair_failure_with(
     path: &PathSpec,
     p: &Packet,
     d: &Decision,
-    hint: bool,
+    hint: Option<&mut Scratch>,
 ) -> PairFailure {
-    failure(s, path, p, d, || eval::every_layer_with(s, ix, p), hint)
+    failure(
+        s,
+        path,
+        p,
+        d,
+        || eval::every_layer_with(s, ix, p),
+        hint.map(|h| (h, Some(ix))),
+    )
 }
 
 /// [`pair_failure`], with `every_layer` giving [`eval::every_layer`]'s
@@ -122,7 +137,7 @@ fn failure(
     p: &Packet,
     d: &Decision,
     every_layer: impl FnOnce() -> Vec<LayerReport>,
-    hint: bool,
+    hint: Option<(&mut Scratch, Option<&AddressIndex>)>,
 ) -> PairFailure {
     let j = d.judgement;
     let (rule, blocked_by, to_open) = match j.stage {
@@ -138,12 +153,19 @@ fn failure(
                 .filter(|l| blocks(l) && !(path.scope == Scope::Network && l.layer == Stage::Zpr))
                 .collect();
             let blocked = reports.iter().map(layer_text).collect();
-            let to_open = if hint {
-                let mut to_open = super::fix::to_open(s, Some(path), p, &reports);
-                to_open.extend(super::zpr_fix::to_open(s, Some(path), p, &reports));
-                to_open
-            } else {
-                Vec::new()
+            let to_open = match hint {
+                Some((scratch, ix)) => {
+                    let mut to_open =
+                        super::fix::to_open_on(scratch, s, ix, Some(path), p, &reports);
+                    to_open.extend(super::zpr_fix::to_open_in(
+                        scratch.of(s),
+                        Some(path),
+                        p,
+                        &reports,
+                    ));
+                    to_open
+                }
+                None => Vec::new(),
             };
             (decided, blocked, to_open)
         }
@@ -225,6 +247,18 @@ pub(super) fn merged_runs(runs: &[(u16, u16)]) -> Vec<String> {
 /// concern, as for its failures).
 #[must_use]
 pub fn audit_witness(s: &Scenario, path: &PathSpec, p: &Packet, d: &Decision) -> AuditWitness {
+    audit_witness_on(&mut Scratch::new(), s, path, p, d)
+}
+
+/// [`audit_witness`] proved on `enforced`, the run's scratch for copies
+/// with every attribute enforced ([`Scratch::enforced`]).
+pub(super) fn audit_witness_on(
+    enforced: &mut Scratch,
+    s: &Scenario,
+    path: &PathSpec,
+    p: &Packet,
+    d: &Decision,
+) -> AuditWitness {
     let rule = d
         .layers
         .iter()
@@ -242,6 +276,6 @@ pub fn audit_witness(s: &Scenario, path: &PathSpec, p: &Packet, d: &Decision) ->
         return w;
     }
     w.to_open
-        .extend(super::keep_open(&mut super::enforced(s), Some(path), p));
+        .extend(super::keep_open(enforced.enforced(s), Some(path), p));
     w
 }

@@ -42,22 +42,12 @@ use crate::zpl::parse_statement;
 /// The name of the policy a hint creates when the scenario has none.
 const NEW_POLICY: &str = "zpr-hints";
 
-/// The statement(s) that would let `p` through a ZPR layer that blocks it
-/// in `blocking`, with the policy to add them to, as text; `None` when ZPR
-/// does not block it or no statement can be written.
-#[must_use]
-pub fn to_open(
-    s: &Scenario,
-    path: Option<&PathSpec>,
-    p: &Packet,
-    blocking: &[LayerReport],
-) -> Option<String> {
-    to_open_in(&mut s.clone(), path, p, blocking)
-}
-
-/// [`to_open`] of the scenario `scratch` holds, each candidate proven by
-/// adding it to `scratch` and taking it out again: `scratch` is unchanged
-/// after, so one copy serves any number of packets.
+/// The statement(s) that would let `p` (a witness of `path`, or `None`: the
+/// packet alone) through a ZPR layer that blocks it in `blocking`, with the
+/// policy to add them to, as text; `None` when ZPR does not block it or no
+/// statement can be written. `scratch` is the scenario (a copy: each
+/// candidate is proven by adding it and taking it out again, so `scratch`
+/// is unchanged after and one copy serves any number of packets).
 #[must_use]
 pub fn to_open_in(
     scratch: &mut Scenario,

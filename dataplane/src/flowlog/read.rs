@@ -503,9 +503,11 @@ fn read_with(cx: &Ctx<'_>, input: impl Read, out: &mut ReadOutcome) -> Result<()
 /// Reads one line of at most `max` bytes into `buf` (without the newline).
 /// Returns `None` at the end, else whether the line was longer than `max`
 /// (the rest of it is read and dropped). `size`: the bytes the input holds
-/// at most, when known, and the line's length past which to make room for
-/// all of them at once (a minified document is one line: grown by
-/// doubling, it was held twice while the buffer moved).
+/// at most (its size, or the document limit when it is not known: a pipe,
+/// gzip), and the line's length past which to make room for all of them
+/// at once (a minified document is one line: grown by doubling, it was
+/// held twice while the buffer moved). Room not had at once (a strict
+/// overcommit policy) is grown into as the line is read.
 fn read_line(
     r: &mut impl BufRead,
     max: usize,
@@ -540,8 +542,10 @@ fn read_line(
             && all > need
         {
             // One more for the newline the document gets after its first
-            // line (blank lines before it are in `all` already).
-            buf.reserve_exact(all.min(max).saturating_add(1) - buf.len());
+            // line (blank lines before it are in `all` already), one for
+            // the byte that tells a document over the limit. Address
+            // space: its pages are touched only as they are filled.
+            let _ = buf.try_reserve_exact(all.min(max).saturating_add(2) - buf.len());
         }
         buf.extend_from_slice(&chunk[..take.min(room)]);
         r.consume(take + usize::from(done));
@@ -571,9 +575,12 @@ fn read_plain(
         .unwrap_or(usize::MAX)
         .max(cx.limits.max_line);
     let first_long = loop {
-        let size = cx
-            .size
-            .map(|n| (usize::try_from(n).unwrap_or(usize::MAX), cx.limits.max_line));
+        // Not known (a pipe, gzip): as large as a document may be.
+        let size = Some((
+            cx.size
+                .map_or(first_max, |n| usize::try_from(n).unwrap_or(usize::MAX)),
+            cx.limits.max_line,
+        ));
         let next = match read_line(&mut r, first_max, &mut buf, size) {
             // Cut before its first line ends: as in `read_lines`, a
             // warning (not a header refused: that is the first member's).
@@ -677,6 +684,18 @@ fn read_document(
     // what may be all of it); the blank lines before it are put back in
     // front, to keep the line count.
     let mut all = first;
+    if cx.size.is_none() {
+        // Its size not known (a pipe, gzip): room for the largest document
+        // taken at once, as address space (pages touched as they are
+        // filled), not grown by doubling, which held a document near twice
+        // while the buffer moved (534 MB for one of 187 MB). A first line
+        // past `max_line` has it already.
+        let want = usize::try_from(max)
+            .unwrap_or(usize::MAX)
+            .saturating_add(2)
+            .saturating_sub(all.len());
+        let _ = all.try_reserve_exact(want);
+    }
     let blank = usize::try_from(first_line.saturating_sub(1)).unwrap_or(0);
     if blank > 0 {
         all.splice(0..0, std::iter::repeat_n(b'\n', blank));
@@ -801,5 +820,47 @@ pub(super) fn walk_value<'a>(v: &'a Value, depth: u32, out: &mut Vec<&'a Value>)
             }
         }
         _ => out.push(v),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A document whose size is not known (a pipe, gzip), minified on one
+    /// line or over many, is held once: one buffer of the document limit,
+    /// not one grown by doubling, which held it near twice while it moved
+    /// (534 MB for a document of 187 MB under the 256 MiB limit).
+    #[test]
+    fn a_document_of_unknown_size_is_held_once() {
+        // Nine strings of 1 MiB: each a malformed entry (counted, not kept).
+        let item = format!("\"{}\"", "x".repeat(1 << 20));
+        let items = vec![item; 9];
+        let limits = Limits {
+            max_document: 10 << 20,
+            ..Limits::default()
+        };
+        for sep in [",", ",\n"] {
+            let doc = format!(
+                "[{}{}]\n",
+                if sep == "," { "" } else { "\n" },
+                items.join(sep)
+            );
+            let start = crate::test_alloc::held();
+            crate::test_alloc::reset();
+            let mut out = ReadOutcome::default();
+            // `read_from` of a slice: its size is not known to the reader.
+            read_from("doc.json", 0, doc.as_bytes(), &limits, &mut out)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let peak = crate::test_alloc::peak_since(start);
+            assert_eq!(out.malformed, 9);
+            // The document limit once, and the one entry parsed at a time.
+            assert!(
+                peak < doc.len() / 2 * 3,
+                "{} on {} lines: {peak} bytes held at most",
+                doc.len(),
+                doc.lines().count()
+            );
+        }
     }
 }
