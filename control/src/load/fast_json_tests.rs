@@ -81,9 +81,13 @@ const EDITS: &[&str] = &[
 #[test]
 fn mutated_json_is_read_as_serde_json_reads_it_or_left_to_it() {
     use proptest::strategy::{Strategy, ValueTree};
+    // Mutations of the scenarios the reader takes whole (not of the
+    // repository's other TOML files, expectations and packs, which it
+    // leaves to serde_json as they are): so the share taken below does not
+    // move with how many of those the repository holds.
     let texts: Vec<String> = repo_json()
         .into_iter()
-        .filter(|t| t.len() < 20_000)
+        .filter(|t| t.len() < 20_000 && same(t))
         .collect();
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let strategy = (
