@@ -288,6 +288,20 @@ fn other_input(path: &Path) -> Option<&'static str> {
     }
 }
 
+/// The directory the files a file names (a scenario's `file =` policies,
+/// an expectations file's pack files) are read relative to: the file's
+/// own, or the working directory for a descriptor
+/// ([`zprsim_control::load::is_descriptor_path`]: `/dev/stdin`, the
+/// `/dev/fd/63` of `<(envsubst < s.toml)`), as for `-`. Before,
+/// `/dev/stdin` had its policies read from `/dev`.
+#[must_use]
+pub fn directory_of(path: &Path) -> PathBuf {
+    if zprsim_control::load::is_descriptor_path(path) {
+        return PathBuf::from(".");
+    }
+    path.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -443,18 +457,4 @@ mod tests {
             Some(u32::try_from(text[..at].lines().count()).unwrap() + 1)
         );
     }
-}
-
-/// The directory the files a file names (a scenario's `file =` policies,
-/// an expectations file's pack files) are read relative to: the file's
-/// own, or the working directory for a descriptor
-/// ([`zprsim_control::load::is_descriptor_path`]: `/dev/stdin`, the
-/// `/dev/fd/63` of `<(envsubst < s.toml)`), as for `-`. Before,
-/// `/dev/stdin` had its policies read from `/dev`.
-#[must_use]
-pub fn directory_of(path: &Path) -> PathBuf {
-    if zprsim_control::load::is_descriptor_path(path) {
-        return PathBuf::from(".");
-    }
-    path.parent().map(Path::to_path_buf).unwrap_or_default()
 }
