@@ -1137,6 +1137,9 @@ pub fn import_vcns(
     }
     // Subnets.
     let mut out_subnets = Vec::new();
+    // Each subnet's CIDR blocks, by OCID: a VNIC address outside them is
+    // left out with a warning (the scenario would not load with it).
+    let mut subnet_nets: HashMap<String, Vec<ipnet::IpNet>> = HashMap::new();
     for (o, name) in inv.subnets.iter().zip(&subnet_names) {
         let what = format!("subnet `{name}` (`{}`)", id_of(o));
         let Some(vcn) = vcn_ref(o, &what, cx.warnings) else {
@@ -1160,6 +1163,14 @@ pub fn import_vcns(
         if v4.is_none() && !v6.is_empty() {
             v4 = Some(v6.remove(0));
         }
+        subnet_nets.insert(
+            id_of(o),
+            v4.iter()
+                .chain(&more_v4)
+                .chain(&v6)
+                .filter_map(|c| c.parse().ok())
+                .collect(),
+        );
         m.insert("cidr_block".into(), json!(v4.unwrap_or_default()));
         if !more_v4.is_empty() {
             m.insert("ipv4_cidr_blocks".into(), json!(more_v4));
@@ -1256,6 +1267,12 @@ pub fn import_vcns(
                 ips.push(a);
             }
         }
+        let ips = usable_addresses(
+            ips,
+            subnet_nets.get(subnet_id).map(Vec::as_slice),
+            &what,
+            cx.warnings,
+        );
         if ips.is_empty() {
             cx.warnings.push(format!("{what}: no private IP; left out"));
             continue;
@@ -1424,4 +1441,43 @@ impl std::fmt::Display for ImportErrorAt {
         };
         e.fmt(f)
     }
+}
+
+/// A VNIC's addresses as the scenario can hold them: each parsed (one that
+/// is not an address is left out), written once in its usual form (the
+/// same address written two ways, as exports mixing `vnic get` and
+/// `ipv6 list` may, is one), and inside one of its subnet's CIDR blocks
+/// `nets` (one outside is left out: the scenario would not load). Each
+/// address left out is a warning naming it and the VNIC `what`, so one bad
+/// object does not fail the whole import.
+fn usable_addresses(
+    ips: Vec<String>,
+    nets: Option<&[ipnet::IpNet]>,
+    what: &str,
+    warnings: &mut Vec<String>,
+) -> Vec<String> {
+    let mut seen: Vec<std::net::IpAddr> = Vec::with_capacity(ips.len());
+    let mut out = Vec::with_capacity(ips.len());
+    for a in ips {
+        let Ok(ip) = a.parse::<std::net::IpAddr>() else {
+            warnings.push(format!(
+                "{what}: private IP `{a}` is not an IP address; left out"
+            ));
+            continue;
+        };
+        if seen.contains(&ip) {
+            continue;
+        }
+        if let Some(nets) = nets
+            && !nets.iter().any(|n| n.contains(&ip))
+        {
+            warnings.push(format!(
+                "{what}: private IP `{a}` is outside its subnet's CIDR blocks; left out"
+            ));
+            continue;
+        }
+        seen.push(ip);
+        out.push(ip.to_string());
+    }
+    out
 }
