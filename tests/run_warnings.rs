@@ -191,6 +191,13 @@ fn every_run_warning_code_comes_from_a_real_input() {
         }
         saw(&w);
     }
+    // A packet output written inside that directory: the next run over it
+    // would read it as a capture.
+    let inside = d.join("allowed.pcap");
+    let r = report(&["replay", OKE, s(&d), "--allowed", s(&inside)]);
+    let w = one(&r, "output-in-input-directory");
+    assert_eq!(w["file"], s(&inside));
+    saw(&w);
 
     // Flow logs.
     let log = std::fs::read_to_string(root().join(LOG)).unwrap();

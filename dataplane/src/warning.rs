@@ -52,6 +52,9 @@ pub enum RunWarningCode {
     NotVxlan,
     /// A directory given holds an earlier run's output: skipped.
     EarlierOutputSkipped,
+    /// `--allowed` or `--dropped` is written inside a directory given as
+    /// input: a later run over that directory reads it as a capture.
+    OutputInInputDirectory,
     /// A directory given holds a file that is neither a capture nor flow
     /// logs (or more of them than are named): skipped.
     UnknownFileSkipped,
@@ -85,7 +88,7 @@ pub enum RunWarningCode {
 
 impl RunWarningCode {
     /// Every run code (scenario codes aside: scenario-format.md lists them).
-    pub const ALL: [RunWarningCode; 19] = [
+    pub const ALL: [RunWarningCode; 20] = [
         RunWarningCode::TruncatedRecord,
         RunWarningCode::CompressedEndsEarly,
         RunWarningCode::FileChanged,
@@ -95,6 +98,7 @@ impl RunWarningCode {
         RunWarningCode::AnyDeviceCopies,
         RunWarningCode::NotVxlan,
         RunWarningCode::EarlierOutputSkipped,
+        RunWarningCode::OutputInInputDirectory,
         RunWarningCode::UnknownFileSkipped,
         RunWarningCode::BlankFileSkipped,
         RunWarningCode::SameFile,
@@ -120,6 +124,7 @@ impl RunWarningCode {
             RunWarningCode::AnyDeviceCopies => "any-device-copies",
             RunWarningCode::NotVxlan => "not-vxlan",
             RunWarningCode::EarlierOutputSkipped => "earlier-output-skipped",
+            RunWarningCode::OutputInInputDirectory => "output-in-input-directory",
             RunWarningCode::UnknownFileSkipped => "unknown-file-skipped",
             RunWarningCode::BlankFileSkipped => "blank-file-skipped",
             RunWarningCode::SameFile => "same-file",
