@@ -444,7 +444,15 @@ fn every_malformed_record_class_is_a_counted_skip_with_its_line() {
         assert_eq!(out.malformed, 1, "{bad}");
         assert_eq!(out.records[1].line, 4, "{bad}");
         let p = &out.problems[0].message;
-        assert!(p.starts_with("t.jsonl:3: skipped: "), "{bad}: {p}");
+        // `FILE:LINE: skipped:`, or `FILE:LINE:COL: skipped:` where the
+        // entry is not JSON (the column serde_json found, in the file).
+        let place = match out.problems[0].column {
+            Some(c) => format!("t.jsonl:3:{c}: skipped: "),
+            None => "t.jsonl:3: skipped: ".to_owned(),
+        };
+        assert!(p.starts_with(&place), "{bad}: {p}");
+        assert_eq!(out.problems[0].line, Some(3), "{bad}");
+        assert!(!p.contains("at line 1 column"), "{bad}: {p}");
         assert!(p.contains(expect), "{bad}: {p} (expected `{expect}`)");
     }
     // A line over the limit is skipped without being held.

@@ -62,7 +62,7 @@ fn run_warnings(r: &Value) -> Vec<Value> {
         );
         for k in o.as_object().unwrap().keys() {
             assert!(
-                ["code", "message", "file", "offset", "line"].contains(&k.as_str()),
+                ["code", "message", "file", "offset", "line", "column"].contains(&k.as_str()),
                 "{o}"
             );
         }

@@ -169,6 +169,9 @@ pub struct RunWarning {
     /// 1-based line in that file (a flow log's, a scenario's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
+    /// 1-based column on that line (a flow-log entry that is not JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u64>,
 }
 
 impl RunWarning {
@@ -181,6 +184,7 @@ impl RunWarning {
             file: None,
             offset: None,
             line: None,
+            column: None,
         }
     }
 
@@ -205,6 +209,13 @@ impl RunWarning {
         self
     }
 
+    /// The same, at column `column` of its line.
+    #[must_use]
+    pub fn column(mut self, column: u64) -> RunWarning {
+        self.column = Some(column);
+        self
+    }
+
     /// A scenario's warning as a report's `warnings` holds it (its text,
     /// `FILE:LINE:COL: warning: MESSAGE`), with its code, file and line.
     #[must_use]
@@ -215,6 +226,7 @@ impl RunWarning {
             file: Some(w.file.clone()),
             offset: None,
             line: w.line.map(u64::from),
+            column: w.column.map(u64::from),
         }
     }
 }

@@ -244,16 +244,25 @@ impl Ctx<'_> {
     }
 
     fn problem(&self, out: &mut ReadOutcome, line: u64, message: &str) {
+        self.problem_at(out, line, None, message);
+    }
+
+    /// [`Self::problem`] at `column` of `line`, when known
+    /// (`FILE:LINE:COL: skipped: ...`, as the other errors name a place).
+    fn problem_at(&self, out: &mut ReadOutcome, line: u64, column: Option<u64>, message: &str) {
         out.malformed += 1;
         if out.problems.len() < self.limits.max_problems {
-            out.problems.push(
-                RunWarning::new(
-                    RunWarningCode::MalformedEntry,
-                    format!("{}:{line}: skipped: {message}", self.name),
-                )
-                .file(self.name)
-                .line(line),
-            );
+            let at = column.map_or(String::new(), |c| format!(":{c}"));
+            let mut w = RunWarning::new(
+                RunWarningCode::MalformedEntry,
+                format!("{}:{line}{at}: skipped: {message}", self.name),
+            )
+            .file(self.name)
+            .line(line);
+            if let Some(c) = column {
+                w = w.column(c);
+            }
+            out.problems.push(w);
             out.malformed_listed += 1;
         }
     }
@@ -295,7 +304,20 @@ impl Ctx<'_> {
             return self.take(out, Ok(e), line);
         }
         match serde_json::from_slice::<Value>(text) {
-            Err(e) => self.problem(out, line, &format!("not JSON: {e}")),
+            Err(e) => {
+                // serde_json places the error in the entry's own text: in
+                // the file, its line is the entry's plus the lines before
+                // it within the entry, and the message drops the
+                // entry-relative "at line 1 column 35".
+                let at =
+                    line.saturating_add(u64::try_from(e.line()).unwrap_or(1).saturating_sub(1));
+                let text = e.to_string();
+                let what = text
+                    .strip_suffix(&format!(" at line {} column {}", e.line(), e.column()))
+                    .unwrap_or(&text);
+                let column = u64::try_from(e.column()).unwrap_or(0);
+                self.problem_at(out, at, Some(column), &format!("not JSON: {what}"));
+            }
             Ok(v) if walk => {
                 let mut entries = Vec::new();
                 walk_value(&v, 0, &mut entries);
