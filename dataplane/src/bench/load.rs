@@ -174,7 +174,7 @@ pub fn load_captures(paths: &[PathBuf], limit: u64) -> Result<Traffic, LoadError
         let cut_warning = cut
             .as_ref()
             .filter(|c| c.happened())
-            .map(|c| c.warning(&name, bytes.len() as u64));
+            .map(|c| c.warning(&name));
         // A cut stream's capture ends inside a record, most often: its
         // warning alone says so (as `replay`'s reader does).
         let mut found = Vec::new();

@@ -12,7 +12,7 @@
 
 use std::io::{self, Cursor, Read};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use flate2::read::MultiGzDecoder;
 
@@ -113,6 +113,8 @@ pub fn gzip_ends_early(e: &io::Error) -> bool {
 #[derive(Debug, Clone)]
 pub struct Cut {
     flag: Arc<AtomicBool>,
+    /// Bytes of the capture given out before the stream ended.
+    at: Arc<AtomicU64>,
     codec: Codec,
 }
 
@@ -129,10 +131,14 @@ impl Cut {
         self.codec
     }
 
-    /// The warning for capture `name`, whose stream ended early at byte
-    /// `at` of the capture it holds.
+    /// The warning for capture `name`, whose stream ended early: at the
+    /// byte of the capture it holds where the decompressed data ended
+    /// (the same for every reader of it: `replay`'s, which stops at the
+    /// last whole record, and `bench`'s, which holds every byte, said
+    /// different bytes before).
     #[must_use]
-    pub fn warning(&self, name: &str, at: u64) -> crate::warning::RunWarning {
+    pub fn warning(&self, name: &str) -> crate::warning::RunWarning {
+        let at = self.at.load(Ordering::Relaxed);
         crate::warning::RunWarning::new(
             crate::warning::RunWarningCode::CompressedEndsEarly,
             format!(
@@ -160,6 +166,7 @@ impl<R: Read> Read for EndsEarly<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self.inner.read(buf) {
             Err(e) if self.cut.codec.ends_early(&e) => {
+                self.cut.at.store(self.out, Ordering::Relaxed);
                 self.cut.flag.store(true, Ordering::Relaxed);
                 Ok(0)
             }
@@ -211,6 +218,7 @@ pub fn decompressed(mut r: Stream) -> io::Result<(Stream, Option<Cut>)> {
     };
     let cut = Cut {
         flag: Arc::default(),
+        at: Arc::default(),
         codec,
     };
     let inner = Decoder::new(codec, back)?;

@@ -447,7 +447,7 @@ impl CaptureFiles {
             }
         }
         if let Some(cut) = cut {
-            self.warnings.push(cut.warning(name, s.offset()));
+            self.warnings.push(cut.warning(name));
         }
         let end = s.offset();
         if check_size
