@@ -4,8 +4,8 @@ use serde::Serialize;
 use zprsim_control::compile::{Compiled, RuleId, rule_text};
 use zprsim_control::eval;
 use zprsim_control::model::Scenario;
-use zprsim_control::packet::{L4, Packet};
-use zprsim_control::verdict::{Context, Outcome, Stage, Verdict};
+use zprsim_control::packet::L4;
+use zprsim_control::verdict::{Context, Decision, Outcome, Stage, Verdict};
 use zprsim_dataplane::engine::Decided;
 use zprsim_dataplane::replay::{AuditFlow, Counters, FlowRecord, RuleStats};
 
@@ -255,10 +255,9 @@ pub struct AuditFlows {
 }
 
 /// Why audit would have denied the packet: the ZPR checks whose outcome is
-/// `AUDIT_WOULD_DENY`, from the reference evaluator.
+/// `AUDIT_WOULD_DENY` in `d`, its decision by the reference evaluator.
 #[must_use]
-pub fn audit_reason(s: &Scenario, p: &Packet) -> String {
-    let d = eval::evaluate(s, p, Context::First);
+pub fn audit_reason(d: &Decision) -> String {
     let mut parts = Vec::new();
     for l in d.layers.iter().filter(|l| l.layer == Stage::Zpr) {
         for c in &l.checks {
@@ -283,7 +282,10 @@ pub fn audit_reason(s: &Scenario, p: &Packet) -> String {
 /// `top` with the most packets.
 #[must_use]
 pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows {
-    let listed = audit
+    // A copy with every attribute enforced, made at the first flow open
+    // today: each statement is proven in it and taken out again.
+    let mut enforced: Option<Scenario> = None;
+    let listed: Vec<AuditListed> = audit
         .iter()
         .take(top)
         .map(|a: &AuditFlow| {
@@ -293,6 +295,16 @@ pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows 
                 L4::Icmp { icmp_type, code } => (None, None, Some(icmp_type), Some(code)),
                 L4::Opaque | L4::Fragment => (None, None, None, None),
             };
+            let d = eval::evaluate(s, &p, Context::First);
+            let verdict = d.judgement.verdict;
+            // Only a flow open today can be kept open: one that another
+            // check already denies is not ZPR audit's to keep.
+            let to_keep_open = (verdict == Verdict::Allow)
+                .then(|| {
+                    let e = enforced.get_or_insert_with(|| zprsim_control::verify::enforced(s));
+                    zprsim_control::verify::keep_open(e, None, &p)
+                })
+                .flatten();
             AuditListed {
                 src: p.src,
                 dst: p.dst,
@@ -304,39 +316,28 @@ pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows 
                 community_id: a.key.community_id(0),
                 first_ts: secs(Some(a.first_ns)).unwrap_or_default(),
                 packets: a.packets,
-                reason: audit_reason(s, &p),
-                verdict: eval::evaluate(s, &p, Context::First).judgement.verdict,
-                to_keep_open: None,
+                reason: audit_reason(&d),
+                verdict,
+                to_keep_open,
             }
         })
-        .collect::<Vec<_>>();
-    let mut listed = listed;
+        .collect();
     let mut statements: Vec<KeepOpen> = Vec::new();
-    if !listed.is_empty() {
-        // One enforced copy, each statement proven in it and taken out.
-        let mut enforced = zprsim_control::verify::enforced(s);
-        for (f, a) in listed.iter_mut().zip(audit) {
-            // Only a flow open today can be kept open: one that another
-            // check already denies is not ZPR audit's to keep.
-            f.to_keep_open = (f.verdict == Verdict::Allow)
-                .then(|| zprsim_control::verify::keep_open(&mut enforced, None, &a.first))
-                .flatten();
-            if let Some(h) = &f.to_keep_open {
-                match statements.iter_mut().find(|k| &k.to_keep_open == h) {
-                    Some(k) => {
-                        k.flows += 1;
-                        k.packets += f.packets;
-                    }
-                    None => statements.push(KeepOpen {
-                        to_keep_open: h.clone(),
-                        flows: 1,
-                        packets: f.packets,
-                    }),
-                }
+    for f in &listed {
+        let Some(h) = &f.to_keep_open else { continue };
+        match statements.iter_mut().find(|k| &k.to_keep_open == h) {
+            Some(k) => {
+                k.flows += 1;
+                k.packets += f.packets;
             }
+            None => statements.push(KeepOpen {
+                to_keep_open: h.clone(),
+                flows: 1,
+                packets: f.packets,
+            }),
         }
-        statements.sort_by_key(|k| std::cmp::Reverse(k.packets));
     }
+    statements.sort_by_key(|k| std::cmp::Reverse(k.packets));
     AuditFlows {
         untracked_records: 0,
         total: audit.len(),

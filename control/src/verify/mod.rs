@@ -232,18 +232,24 @@ pub struct PathSpec {
 /// when nothing blocks it or nothing can be written (a route drop).
 #[must_use]
 pub fn to_open(s: &Scenario, p: &crate::packet::Packet) -> Vec<String> {
-    let blocking: Vec<crate::verdict::LayerReport> = crate::eval::every_layer(s, p)
-        .into_iter()
-        .filter(|l| {
-            matches!(
-                l.outcome,
-                crate::verdict::Outcome::Denied | crate::verdict::Outcome::MissingPolicy
-            )
-        })
-        .collect();
-    let mut scratch = fix::Scratch::new();
-    let mut out = fix::to_open_on(&mut scratch, s, None, None, p, &blocking);
-    out.extend(zpr_fix::to_open_in(scratch.of(s), None, p, &blocking));
+    let blocking = text::blocking(crate::eval::every_layer(s, p));
+    hints(&mut fix::Scratch::new(), s, None, None, p, &blocking)
+}
+
+/// The hints for `p` (a witness of `path`, or the packet alone) at each
+/// layer of `blocking`: the security rules (`fix.rs`), then the ZPL
+/// statement (`zpr_fix.rs`), all proven on `scratch`, a copy of `s`
+/// (`ix` its address index, when known).
+fn hints(
+    scratch: &mut fix::Scratch,
+    s: &Scenario,
+    ix: Option<&crate::model::AddressIndex>,
+    path: Option<&PathSpec>,
+    p: &crate::packet::Packet,
+    blocking: &[crate::verdict::LayerReport],
+) -> Vec<String> {
+    let mut out = fix::to_open_on(scratch, s, ix, path, p, blocking);
+    out.extend(zpr_fix::to_open_in(scratch.of(s), path, p, blocking));
     out
 }
 
@@ -272,16 +278,7 @@ pub fn keep_open(
     path: Option<&PathSpec>,
     p: &crate::packet::Packet,
 ) -> Option<String> {
-    let blocking: Vec<crate::verdict::LayerReport> = crate::eval::every_layer(enforced, p)
-        .into_iter()
-        .filter(|l| {
-            l.layer == crate::verdict::Stage::Zpr
-                && matches!(
-                    l.outcome,
-                    crate::verdict::Outcome::Denied | crate::verdict::Outcome::MissingPolicy
-                )
-        })
-        .collect();
+    let blocking = text::blocking(crate::eval::every_layer(enforced, p));
     zpr_fix::to_open_in(enforced, path, p, &blocking)
 }
 

@@ -82,6 +82,12 @@ fn blocks(l: &LayerReport) -> bool {
     )
 }
 
+/// The layers of `reports` that block the packet on their own.
+pub(super) fn blocking(mut reports: Vec<LayerReport>) -> Vec<LayerReport> {
+    reports.retain(blocks);
+    reports
+}
+
 fn rule_name(s: &Scenario, r: RuleRef) -> String {
     match r {
         RuleRef::Statement(st) => format!("{}: {}", rule_text(s, r), s.statement(st).text),
@@ -148,23 +154,11 @@ fn failure(
                 .find(|l| l.layer == stage)
                 .map(layer_text)
                 .unwrap_or_default();
-            let reports: Vec<LayerReport> = every_layer()
-                .into_iter()
-                .filter(|l| blocks(l) && !(path.scope == Scope::Network && l.layer == Stage::Zpr))
-                .collect();
+            let mut reports = blocking(every_layer());
+            reports.retain(|l| !(path.scope == Scope::Network && l.layer == Stage::Zpr));
             let blocked = reports.iter().map(layer_text).collect();
             let to_open = match hint {
-                Some((scratch, ix)) => {
-                    let mut to_open =
-                        super::fix::to_open_on(scratch, s, ix, Some(path), p, &reports);
-                    to_open.extend(super::zpr_fix::to_open_in(
-                        scratch.of(s),
-                        Some(path),
-                        p,
-                        &reports,
-                    ));
-                    to_open
-                }
+                Some((scratch, ix)) => super::hints(scratch, s, ix, Some(path), p, &reports),
                 None => Vec::new(),
             };
             (decided, blocked, to_open)

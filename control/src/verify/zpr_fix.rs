@@ -157,7 +157,7 @@ impl Side {
             _ => (
                 self.stands
                     .clone()
-                    .unwrap_or_else(|| format!("'{}'", host(self.ip))),
+                    .unwrap_or_else(|| format!("'{}'", ipnet::IpNet::from(self.ip))),
                 true,
             ),
         }
@@ -178,13 +178,6 @@ fn name_by(s: &Scenario, attrs: &[crate::model::SecurityAttribute]) -> Option<At
         .or_else(|| attrs.iter().find(|a| a.mode == Mode::Enforce))
         .or_else(|| attrs.first())
         .map(|a| a.attribute.clone())
-}
-
-fn host(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(a) => format!("{a}/32"),
-        IpAddr::V6(a) => format!("{a}/128"),
-    }
 }
 
 /// The `with` conditions that match the witness and little else: its
