@@ -406,3 +406,47 @@ fn a_scenario_read_through_dev_stdin_finds_its_policies_as_from_standard_input()
         assert!(!descriptor(Path::new(p)), "{p}");
     }
 }
+
+/// pzstd's skippable frame before a zstd flow log (re-read of the
+/// session): the head sniffer and the scenario check knew only zstd's own
+/// magic, so the file was decided on its first byte (`P`) and refused as
+/// "an OCI flow-log file, not a pcap" although flow logs were wanted.
+#[test]
+fn a_pzstd_flow_log_is_read_as_its_zstd_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = std::fs::read(root().join("examples/oke-orders/flowlogs/oke-demo.jsonl")).unwrap();
+    let frame = zstd::stream::encode_all(&log[..], 3).unwrap();
+    let plain = dir.path().join("log.jsonl.zst");
+    std::fs::write(&plain, &frame).unwrap();
+    let pz = dir.path().join("pz.jsonl.zst");
+    std::fs::write(&pz, [skippable(0, 4, 7), frame].concat()).unwrap();
+    let report = |f: &Path| {
+        let r = dir.path().join("r.json");
+        let o = run_in(
+            root(),
+            [
+                "replay",
+                OKE,
+                f.to_str().unwrap(),
+                "--quiet",
+                "--report",
+                r.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v: Value = serde_json::from_slice(&std::fs::read(&r).unwrap()).unwrap();
+        (
+            v["input_kind"].clone(),
+            v["packets"].clone(),
+            v["flow_log"]["agreement"].clone(),
+        )
+    };
+    let want = report(&plain);
+    assert_eq!(want.0, "flow-log");
+    assert_eq!(report(&pz), want);
+}

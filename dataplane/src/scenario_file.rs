@@ -269,17 +269,17 @@ fn other_input(path: &Path) -> Option<&'static str> {
     let text = String::from_utf8_lossy(&head);
     match crate::capture::kind_name(&head) {
         // Scenarios are never compressed.
-        Some("JSON") if head.starts_with(&crate::flowlog::detect::GZIP_MAGIC) => {
-            Some("gzip-compressed JSON (OCI flow logs)")
-        }
-        Some("JSON") if head.starts_with(&crate::capture::decompress::ZSTD_MAGIC) => {
-            Some("zstd-compressed JSON (OCI flow logs)")
-        }
-        // A JSON scenario starts with `{` too: only flow-log fields tell.
-        Some("JSON") => ["\"logContent\"", "\"vnicocid\"", "\"sourceAddress\""]
-            .iter()
-            .any(|k| text.contains(k))
-            .then_some("OCI flow logs"),
+        Some("JSON") => match crate::capture::decompress::Codec::of(&head) {
+            Some(c) => Some(match c {
+                crate::capture::decompress::Codec::Gzip => "gzip-compressed JSON (OCI flow logs)",
+                crate::capture::decompress::Codec::Zstd => "zstd-compressed JSON (OCI flow logs)",
+            }),
+            // A JSON scenario starts with `{` too: only flow-log fields tell.
+            None => ["\"logContent\"", "\"vnicocid\"", "\"sourceAddress\""]
+                .iter()
+                .any(|k| text.contains(k))
+                .then_some("OCI flow logs"),
+        },
         Some(what) => Some(what),
         None => text
             .lines()

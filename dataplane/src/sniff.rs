@@ -57,11 +57,14 @@ fn open_fresh(path: &Path) -> std::io::Result<Stream> {
 /// magic (they are decided from what they decompress to, so gzip takes the
 /// whole head, zstd up to its first whole block: [`zstd_decided`]).
 fn decided(head: &[u8]) -> bool {
-    let zstd = crate::capture::decompress::ZSTD_MAGIC;
-    if head.starts_with(&zstd) {
+    use crate::capture::decompress::{Codec, ZSTD_MAGIC, ZSTD_SKIPPABLE_MAGIC_TAIL};
+    // A zstd frame, or `pzstd`'s skippable frame before it ([`Codec::of`]).
+    if Codec::of(head) == Some(Codec::Zstd) {
         return zstd_decided(head);
     }
-    if !head.is_empty() && zstd.starts_with(head) {
+    let skippable_start = head.first().is_some_and(|b| b & 0xf0 == 0x50)
+        && ZSTD_SKIPPABLE_MAGIC_TAIL.starts_with(&head[1.min(head.len())..]);
+    if !head.is_empty() && (ZSTD_MAGIC.starts_with(head) || skippable_start) {
         return false;
     }
     let b = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
@@ -95,7 +98,8 @@ fn zstd_decided(head: &[u8]) -> bool {
 
 /// The most bytes looked at for a head that starts so.
 fn head_max(head: &[u8]) -> usize {
-    if head.starts_with(&crate::capture::decompress::ZSTD_MAGIC) {
+    use crate::capture::decompress::Codec;
+    if Codec::of(head) == Some(Codec::Zstd) {
         ZSTD_HEAD
     } else {
         HEAD

@@ -27,7 +27,7 @@ pub const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 /// The magic of a zstd skippable frame (RFC 8878 §3.1.2): its first byte
 /// is any of 0x50..=0x5F, then these three. `pzstd` starts its output with
 /// one (and one before every frame); `zstd -d` skips them.
-const ZSTD_SKIPPABLE_MAGIC_TAIL: [u8; 3] = [0x2a, 0x4d, 0x18];
+pub(crate) const ZSTD_SKIPPABLE_MAGIC_TAIL: [u8; 3] = [0x2a, 0x4d, 0x18];
 
 /// The largest zstd window accepted, as a power of two: zstd's default
 /// decoder bound (128 MiB), what `zstd -d` accepts without `--long`.
