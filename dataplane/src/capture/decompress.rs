@@ -132,10 +132,9 @@ impl Cut {
     }
 
     /// The warning for capture `name`, whose stream ended early: at the
-    /// byte of the capture it holds where the decompressed data ended
-    /// (the same for every reader of it: `replay`'s, which stops at the
-    /// last whole record, and `bench`'s, which holds every byte, said
-    /// different bytes before).
+    /// byte of the capture it holds where the decompressed data ended, the
+    /// same whoever reads it (`replay` stops at the last whole record,
+    /// `bench` holds every byte).
     #[must_use]
     pub fn warning(&self, name: &str) -> crate::warning::RunWarning {
         let at = self.at.load(Ordering::Relaxed);
