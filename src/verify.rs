@@ -216,6 +216,12 @@ fn summary(r: &Report, scenario: &Path, file: &str) -> String {
                 "        ... and {more} more failing pair(s) (`--json` lists them)"
             );
         }
+        if let Some(head) = whole_head(p) {
+            let _ = writeln!(t, "        {head}");
+            for o in &p.to_open {
+                let _ = writeln!(t, "          to open: {o}");
+            }
+        }
         if !p.ok
             && let Some(why) = &p.why
         {
@@ -261,10 +267,41 @@ fn failure_text(p: &PathResult) -> (String, String) {
             let _ = writeln!(body, "  to open: {o}");
         }
     }
+    if let Some(head) = whole_head(p) {
+        let _ = writeln!(body, "{head}");
+        for o in &p.to_open {
+            let _ = writeln!(body, "  to open: {o}");
+        }
+    }
     if let Some(why) = &p.why {
         let _ = writeln!(body, "why it matters: {why}");
     }
     (message, body)
+}
+
+/// The line before a path's hints for every failing pair (`to_open`), when
+/// they say more than its first pair's: how many pairs they were checked
+/// on, and how many they leave closed.
+fn whole_head(p: &PathResult) -> Option<String> {
+    let first = p.failed.first().map_or(&[][..], |f| &f.to_open[..]);
+    if p.to_open.is_empty()
+        || (p.to_open == first && p.to_open_left == 0 && p.to_open_checked == p.failed_pairs)
+    {
+        return None;
+    }
+    let checked = if p.to_open_checked < p.failed_pairs {
+        format!(
+            "the first {} of the {} failing pairs",
+            p.to_open_checked, p.failed_pairs
+        )
+    } else {
+        format!("all {} failing pairs", p.failed_pairs)
+    };
+    let left = match p.to_open_left {
+        0 => String::new(),
+        n => format!(" ({n} stay closed: no rule or statement opens them)"),
+    };
+    Some(format!("to open {checked}, together{left}:"))
 }
 
 /// The JUnit XML report: one `<testsuite>` named after the expectations

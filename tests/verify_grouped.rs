@@ -64,6 +64,9 @@ fn blank(path: &PathSpec) -> PathResult {
         why: path.why.clone(),
         error: None,
         failed: Vec::new(),
+        to_open: Vec::new(),
+        to_open_checked: 0,
+        to_open_left: 0,
     }
 }
 
@@ -99,6 +102,9 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
                 .collect(),
             _ => vec![None],
         };
+        // Every failing pair's failing probes, in order: what the hints
+        // for the whole path are checked on.
+        let mut failing_probes: Vec<Vec<Packet>> = Vec::new();
         for &a in &srcs {
             for &b in &dsts {
                 let family = a.is_ipv4() == b.is_ipv4()
@@ -113,6 +119,7 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
                 r.pairs += 1;
                 let mut first = None;
                 let mut failing = Vec::new();
+                let mut probes = Vec::new();
                 for run in &runs {
                     let l4 = match (path.probe, run) {
                         (Probe::Ports { sport, .. }, Some((lo, _))) => {
@@ -144,6 +151,7 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
                     if let Some(run) = run {
                         failing.push(*run);
                     }
+                    probes.push(p);
                     if first.is_none() {
                         first = Some(verify::pair_failure(s, path, &p, &d));
                     }
@@ -156,6 +164,7 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
                         f.to_open.clear();
                     }
                     r.failed_pairs += 1;
+                    failing_probes.push(probes);
                     if r.failed.len() < kept {
                         r.failed.push(f);
                     }
@@ -172,6 +181,9 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
             continue;
         }
         r.ok = r.failed_pairs == 0;
+        if path.expect == verify::Expect::Allow && !r.ok {
+            r.set_whole(verify::path_hints(s, path, failing_probes));
+        }
         out.push(r);
     }
     Report {

@@ -50,6 +50,7 @@ pub mod selector;
 #[cfg(test)]
 mod tests;
 mod text;
+pub mod whole;
 mod zpr_fix;
 
 use std::fmt;
@@ -249,7 +250,14 @@ fn hints(
     blocking: &[crate::verdict::LayerReport],
 ) -> Vec<String> {
     let mut out = fix::to_open_on(scratch, s, ix, path, p, blocking);
-    out.extend(zpr_fix::to_open_in(scratch.of(s), path, p, blocking));
+    if scratch.keeping() {
+        if let Some((text, kept)) = zpr_fix::to_open_kept(scratch.of(s), path, p, blocking) {
+            scratch.kept(kept);
+            out.push(text);
+        }
+    } else {
+        out.extend(zpr_fix::to_open_in(scratch.of(s), path, p, blocking));
+    }
     out
 }
 
@@ -391,6 +399,48 @@ pub struct PathResult {
     pub error: Option<String>,
     /// The failing pairs (at most [`Limits::max_failures_kept`]).
     pub failed: Vec<PairFailure>,
+    /// For a path that should be open: the rules and statements that,
+    /// added together, open every failing pair checked (`whole.rs`), in
+    /// the order the pairs needed them; the first pair's own are in
+    /// `failed[0].to_open`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub to_open: Vec<String>,
+    /// Failing pairs `to_open` was checked on, in the order `failed`
+    /// lists them (all of them, up to [`whole::MAX_PAIRS`]).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub to_open_checked: u64,
+    /// Of those, pairs that `to_open` leaves closed (a route drop, a layer
+    /// no hint can be written for, or past [`whole::MAX_HINTS`]).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub to_open_left: u64,
+}
+
+// serde's `skip_serializing_if` takes a reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl PathResult {
+    /// Records what [`whole::hints`] found for this path.
+    pub fn set_whole(&mut self, w: whole::WholePath) {
+        self.to_open = w.to_open;
+        self.to_open_checked = w.checked;
+        self.to_open_left = w.left;
+    }
+}
+
+/// [`whole::hints`] for `path` on its own copy of `s`: the rules and
+/// statements that together open the failing pairs `pairs` (each its
+/// failing probes, in the order `verify` lists them).
+#[must_use]
+pub fn path_hints(
+    s: &Scenario,
+    path: &PathSpec,
+    pairs: impl IntoIterator<Item = Vec<crate::packet::Packet>>,
+) -> whole::WholePath {
+    let ix = crate::model::AddressIndex::new(s);
+    whole::hints(&mut fix::Scratch::new(), s, &ix, path, pairs)
 }
 
 /// The result of a run.

@@ -14,6 +14,7 @@ use crate::verdict::{Context, Decision, Stage, Verdict};
 use super::fix::Scratch;
 use super::group::{self, Endpoints};
 use super::text::{audit_witness_on, merged_runs, pair_failure_with};
+use super::whole;
 use super::{
     Expect, Limits, PathResult, PathSpec, Probe, Report, RunError, Scope, Selector, selector,
 };
@@ -91,6 +92,9 @@ fn no_pairs(path: &PathSpec, error: String) -> PathResult {
         why: path.why.clone(),
         error: Some(error),
         failed: Vec::new(),
+        to_open: Vec::new(),
+        to_open_checked: 0,
+        to_open_left: 0,
     }
 }
 
@@ -224,6 +228,8 @@ struct GroupFailure {
     witness: usize,
     /// The failing runs, adjacent ones joined.
     failing_ports: Vec<String>,
+    /// Indices in the path's runs of every failing probe.
+    failing_runs: Vec<usize>,
     /// The witness's judgement (every pair of the groups gets it).
     judgement: crate::verdict::Judgement,
 }
@@ -471,6 +477,7 @@ fn judge_path(
             r.probes = r.probes.saturating_add(n.saturating_mul(n_runs));
             let mut first: Option<GroupFailure> = None;
             let mut failing_runs: Vec<(u16, u16)> = Vec::new();
+            let mut failing_at: Vec<usize> = Vec::new();
             for (k, run) in runs.iter().enumerate() {
                 if pace.tick() {
                     return Ok(None);
@@ -492,14 +499,17 @@ fn judge_path(
                 if let Some(run) = run {
                     failing_runs.push(*run);
                 }
+                failing_at.push(k);
                 first.get_or_insert(GroupFailure {
                     witness: k,
                     failing_ports: Vec::new(),
+                    failing_runs: Vec::new(),
                     judgement: j,
                 });
             }
             if let Some(mut f) = first {
                 f.failing_ports = merged_runs(&failing_runs);
+                f.failing_runs = failing_at;
                 r.failed_pairs += n;
                 failing[g as usize].push(h);
                 failures.insert((g, h), f);
@@ -541,6 +551,24 @@ fn judge_path(
         let mut f = pair_failure_with(s, ix, path, &p, &d, hint);
         f.failing_ports.clone_from(&gf.failing_ports);
         r.failed.push(f);
+    }
+    if path.expect == Expect::Allow && r.failed_pairs > 0 {
+        let pairs = group::first_failing(srcs, dsts, &failing, whole::MAX_PAIRS);
+        let w = whole::hints(
+            &mut copies.plain,
+            s,
+            ix,
+            path,
+            pairs.iter().map(|&(a, b, g, h)| {
+                failures.get(&(g, h)).map_or_else(Vec::new, |f| {
+                    f.failing_runs
+                        .iter()
+                        .map(|&k| probe(path, a, b, runs.get(k).copied().flatten()))
+                        .collect()
+                })
+            }),
+        );
+        r.set_whole(w);
     }
     if let Some(&(a, b, g, h)) = group::first_failing(srcs, dsts, &auditing, 1).first()
         && let Some(&k) = audit_runs.get(&(g, h))

@@ -27,7 +27,7 @@
 
 use std::net::IpAddr;
 
-use super::fix::stands_for;
+use super::fix::{Kept, stands_for};
 use super::selector::Selector;
 use super::{PathSpec, Probe};
 use crate::eval;
@@ -55,6 +55,31 @@ pub fn to_open_in(
     p: &Packet,
     blocking: &[LayerReport],
 ) -> Option<String> {
+    hint(scratch, path, p, blocking, false).map(|(text, _)| text)
+}
+
+/// [`to_open_in`], with the statements left in `scratch` once they open
+/// the witness (what to take out again, [`Scratch::release`](super::fix::Scratch::release)).
+#[must_use]
+pub(super) fn to_open_kept(
+    scratch: &mut Scenario,
+    path: Option<&PathSpec>,
+    p: &Packet,
+    blocking: &[LayerReport],
+) -> Option<(String, Kept)> {
+    let (text, kept) = hint(scratch, path, p, blocking, true)?;
+    Some((text, kept?))
+}
+
+/// [`to_open_in`]; with `keep`, the statements stay in `scratch` and the
+/// second value says where.
+fn hint(
+    scratch: &mut Scenario,
+    path: Option<&PathSpec>,
+    p: &Packet,
+    blocking: &[LayerReport],
+    keep: bool,
+) -> Option<(String, Option<Kept>)> {
     let s: &Scenario = scratch;
     blocking.iter().find(|l| {
         l.layer == Stage::Zpr && matches!(l.outcome, Outcome::Denied | Outcome::MissingPolicy)
@@ -82,9 +107,13 @@ pub fn to_open_in(
     }
     let policy = policy_for(s, &src, &dst);
     candidates.dedup();
-    let texts = candidates
-        .into_iter()
-        .find(|c| opens(scratch, p, policy, c))?;
+    let mut kept = None;
+    let texts = candidates.into_iter().find(|c| {
+        opens(scratch, p, policy, c, keep).is_some_and(|k| {
+            kept = k;
+            true
+        })
+    })?;
     let s: &Scenario = scratch;
     let quoted: Vec<String> = texts.iter().map(|t| format!("\"{t}\"")).collect();
     let into = match policy {
@@ -101,10 +130,9 @@ pub fn to_open_in(
         }
         None => format!("add a ZPR policy (e.g. `{NEW_POLICY}`) with"),
     };
-    Some(format!(
-        "{}: {into}: {}",
-        Stage::Zpr.as_str(),
-        quoted.join(" and ")
+    Some((
+        format!("{}: {into}: {}", Stage::Zpr.as_str(), quoted.join(" and ")),
+        kept,
     ))
 }
 
@@ -251,13 +279,20 @@ fn policy_for(s: &Scenario, src: &Side, dst: &Side) -> Option<usize> {
 }
 
 /// Whether the statements, parsed from their text and added to `policy`
-/// (a new one when `None`) of `scratch`, let `p` through the ZPR layer;
-/// `scratch` is left as it was.
-fn opens(scratch: &mut Scenario, p: &Packet, policy: Option<usize>, texts: &[String]) -> bool {
+/// (a new one when `None`) of `scratch`, let `p` through the ZPR layer:
+/// `None` when they do not. `scratch` is left as it was, unless `keep` and
+/// they do: then they stay, and the `Some` says where.
+fn opens(
+    scratch: &mut Scenario,
+    p: &Packet,
+    policy: Option<usize>,
+    texts: &[String],
+    keep: bool,
+) -> Option<Option<Kept>> {
     let mut added = Vec::with_capacity(texts.len());
     for t in texts {
         let Ok(statement) = parse_statement(t) else {
-            return false;
+            return None;
         };
         added.push(PolicyStatement {
             text: t.clone(),
@@ -286,9 +321,16 @@ fn opens(scratch: &mut Scenario, p: &Packet, policy: Option<usize>, texts: &[Str
     let ok = eval::every_layer(scratch, p).iter().all(|r| {
         r.layer != Stage::Zpr || !matches!(r.outcome, Outcome::Denied | Outcome::MissingPolicy)
     });
+    if ok && keep {
+        return Some(Some(Kept::Statements {
+            policy: at,
+            added: texts.len(),
+            created,
+        }));
+    }
     scratch.zpr_policies[at].statements.truncate(before);
     if created {
         scratch.zpr_policies.pop();
     }
-    ok
+    ok.then_some(None)
 }
