@@ -91,10 +91,16 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // judged whole are written, said to be partial.
     let interrupt = crate::interrupt::Interrupt::install()?;
     let stop = || interrupt.stop.load(std::sync::atomic::Ordering::Relaxed);
-    let report = verify::run_until(s, &compiled, &paths, &limits, &stop).map_err(|e| match e {
+    let run_err = |e| match e {
         RunError::Limit(m) => Failure::Input(m),
         RunError::Disagree(m) => Failure::Internal(m),
-    })?;
+    };
+    let mut report = verify::run_until(s, &compiled, &paths, &limits, &stop).map_err(run_err)?;
+    // Every path's hints at once: do they open a path that must stay
+    // closed? (A Ctrl-C here leaves the report without it.)
+    report.hints_together =
+        verify::together(s, &Config::default(), &paths, &report, &limits, &stop)
+            .map_err(run_err)?;
     if let Some(j) = &a.junit {
         let xml = junit(&report, &file)?;
         let mut f =
@@ -228,6 +234,9 @@ fn summary(r: &Report, scenario: &Path, file: &str) -> String {
             let _ = writeln!(t, "        why it matters: {why}");
         }
     }
+    if let Some(h) = &r.hints_together {
+        t.push_str(&together_text(h));
+    }
     let total = r.paths.len();
     let _ = writeln!(
         t,
@@ -277,6 +286,39 @@ fn failure_text(p: &PathResult) -> (String, String) {
         let _ = writeln!(body, "why it matters: {why}");
     }
     (message, body)
+}
+
+/// What every path's hints, added at once, do (`hints_together`).
+fn together_text(h: &verify::Together) -> String {
+    let head = format!(
+        "with every path's hints added ({} rule(s) and statement(s))",
+        h.hints
+    );
+    if let Some(e) = &h.error {
+        return format!("{head}: not judged: {e}\n");
+    }
+    let mut t = String::new();
+    if h.still_failing.is_empty() {
+        let _ = write!(t, "{head}: every path that should be open passes");
+    } else {
+        let _ = write!(
+            t,
+            "{head}: {} path(s) that should be open still fail: {}",
+            h.still_failing.len(),
+            h.still_failing.join(", ")
+        );
+    }
+    if h.opened.is_empty() {
+        t.push_str("; no path that should be closed opens\n");
+    } else {
+        let _ = writeln!(
+            t,
+            "; WARNING: they would open {} path(s) that should be closed: {} (narrow those hints before applying them)",
+            h.opened.len(),
+            h.opened.join(", ")
+        );
+    }
+    t
 }
 
 /// The line before a path's hints for every failing pair (`to_open`), when

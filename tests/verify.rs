@@ -1237,3 +1237,100 @@ fn a_path_from_a_subnet_of_several_nsgs_is_opened_by_its_hints_in_one_round() {
     let d = orders_zpl_with(&zpl);
     assert_eq!(failed(&run_from(d.path(), &scenario, &expect)), set(&[]));
 }
+
+/// A ZPR statement names an attribute, so it opens every VNIC that carries
+/// it: the hint for one orders pod to the legacy database opens the other
+/// pod too, which the expectations say must stay closed (the security
+/// rules already let the pods subnet through; ZPR held it). Each path's
+/// hint is proved on its own; `hints_together` adds them all and judges
+/// every path again, and says the hints would open the closed path, in
+/// `--json` and in text.
+#[test]
+fn hints_that_would_open_a_path_that_must_stay_closed_are_flagged() {
+    let base = oke_text();
+    let at = base.find("name = \"legacy-sl\"").unwrap();
+    let (head, tail) = base.split_at(at);
+    let scenario = format!(
+        "{head}{}",
+        tail.replacen(
+            "ingress_security_rules = []",
+            "ingress_security_rules = [{ protocol = \"6\", source = \"10.0.10.0/24\", tcp_options = { destination_port_range = { min = 5432, max = 5432 } } }]",
+            1
+        )
+    );
+    let at = scenario.find("name = \"pods-nsg\"").unwrap();
+    let (head, tail) = scenario.split_at(at);
+    let scenario = format!(
+        "{head}{}",
+        tail.replacen(
+            "rules = [\n",
+            "rules = [\n  { direction = \"EGRESS\", protocol = \"6\", destination = \"10.0.20.10/32\", tcp_options = { destination_port_range = { min = 5432, max = 5432 } } },\n",
+            1
+        )
+    );
+    let path = |name: &str, from: &str, expect: &str| {
+        format!(
+            "\n[[path]]\nname = \"{name}\"\nfrom = \"vnic:{from}\"\nto = \"vnic:legacy-vm\"\nproto = \"tcp\"\ndport = 5432\nexpect = \"{expect}\"\n"
+        )
+    };
+    let expect = format!(
+        "{}{}{}",
+        expect_text(),
+        path("pod-1-to-db", "orders-api-pod-1", "allow"),
+        path("pod-2-not-to-db", "orders-api-pod-2", "deny")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("policies")).unwrap();
+    std::fs::write(d.join("policies/orders.zpl"), orders_zpl()).unwrap();
+    std::fs::write(d.join("scenario.toml"), &scenario).unwrap();
+    std::fs::write(d.join("expect.toml"), &expect).unwrap();
+    let o = crate::support::run_in(d, ["verify", "scenario.toml", "expect.toml", "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let failing: Vec<&str> = v["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["ok"] == false)
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(failing, ["pod-1-to-db"], "{v}");
+    let h = &v["hints_together"];
+    assert_eq!(h["hints"], 1, "{v}");
+    assert_eq!(h["still_failing"], Value::Array(vec![]), "{v}");
+    assert_eq!(h["opened"], serde_json::json!(["pod-2-not-to-db"]), "{v}");
+    // What it says is so: the hint applied as written opens the pod-1
+    // path and the pod-2 one.
+    let hint = v["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "pod-1-to-db")
+        .unwrap()["to_open"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (mut s2, mut zpl) = (scenario.clone(), orders_zpl());
+    apply_as_written(&mut s2, &mut zpl, &[hint]);
+    let after = run_from(orders_zpl_with(&zpl).path(), &s2, &expect);
+    assert_eq!(failed(&after), set(&["pod-2-not-to-db"]));
+    let o = crate::support::run_in(d, ["verify", "scenario.toml", "expect.toml"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("WARNING: they would open 1 path(s) that should be closed: pod-2-not-to-db"),
+        "{text}"
+    );
+    // The example as it is: nothing to hint, no `hints_together`.
+    let o = crate::support::run_in(
+        root(),
+        [
+            "verify",
+            "examples/oke-orders/scenario.toml",
+            "examples/oke-orders/expect.toml",
+            "--json",
+        ],
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v.get("hints_together").is_none(), "{v}");
+}

@@ -67,6 +67,7 @@ fn blank(path: &PathSpec) -> PathResult {
         to_open: Vec::new(),
         to_open_checked: 0,
         to_open_left: 0,
+        to_open_edits: Vec::new(),
     }
 }
 
@@ -192,6 +193,7 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
         paths: out,
         internet: selector::internet_addresses(s),
         interrupted: false,
+        hints_together: None,
     }
 }
 

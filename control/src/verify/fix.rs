@@ -103,31 +103,44 @@ impl Scratch {
     }
 
     /// Takes every kept rule and statement out of the copy, last first:
-    /// the copy is the scenario again.
-    pub(super) fn release(&mut self) {
+    /// the copy is the scenario again. What was taken, in the order it was
+    /// added.
+    pub(super) fn release(&mut self) -> Vec<Edit> {
         let (Some(kept), Some(copy)) = (self.kept.take(), self.copy.as_mut()) else {
-            return;
+            return Vec::new();
         };
+        let mut out = Vec::with_capacity(kept.len());
         for k in kept.into_iter().rev() {
             match k {
                 Kept::Rule(target, direction) => {
-                    rules_of(copy, target, direction).pop();
+                    if let Some(rule) = rules_of(copy, target, direction).pop() {
+                        out.push(Edit::Rule { target, rule });
+                    }
                 }
                 Kept::Statements {
                     policy,
                     added,
                     created,
                 } => {
-                    if let Some(pol) = copy.zpr_policies.get_mut(policy) {
-                        let n = pol.statements.len().saturating_sub(added);
-                        pol.statements.truncate(n);
-                    }
+                    let statements =
+                        copy.zpr_policies
+                            .get_mut(policy)
+                            .map_or_else(Vec::new, |pol| {
+                                let n = pol.statements.len().saturating_sub(added);
+                                pol.statements.split_off(n)
+                            });
                     if created {
                         copy.zpr_policies.pop();
                     }
+                    out.push(Edit::Statements {
+                        policy: (!created).then_some(policy),
+                        statements,
+                    });
                 }
             }
         }
+        out.reverse();
+        out
     }
 
     /// The copy of `s` with every attribute enforced ([`super::enforced`];
@@ -187,10 +200,64 @@ pub(super) fn stands_for(s: &Scenario, sel: &Selector, ip: IpAddr) -> Option<Pee
     }
 }
 
+/// What a hint adds to the scenario: a rule, or statements to a ZPR
+/// policy (by index; `None`: a new policy, [`NEW_POLICY`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edit {
+    /// A security rule to add to an NSG or a security list.
+    Rule {
+        /// Where.
+        target: Target,
+        /// The rule.
+        rule: SecurityRule,
+    },
+    /// Statements to add to a policy.
+    Statements {
+        /// The policy; `None`: a new one.
+        policy: Option<usize>,
+        /// The statements.
+        statements: Vec<crate::model::PolicyStatement>,
+    },
+}
+
+/// The policy a hint creates when the scenario has none.
+pub const NEW_POLICY: &str = "zpr-hints";
+
+/// Adds `edits` to `s` (statements for a new policy all go to one policy
+/// named [`NEW_POLICY`]).
+pub fn apply(s: &mut Scenario, edits: &[Edit]) {
+    for e in edits {
+        match e {
+            Edit::Rule { target, rule } => rules_of(s, *target, rule.direction).push(rule.clone()),
+            Edit::Statements { policy, statements } => {
+                let at = match policy {
+                    Some(i) if *i < s.zpr_policies.len() => *i,
+                    _ => match s.zpr_policies.iter().position(|p| p.name == NEW_POLICY) {
+                        Some(i) => i,
+                        None => {
+                            s.zpr_policies.push(crate::model::ZprPolicy {
+                                name: NEW_POLICY.into(),
+                                id: None,
+                                statements: Vec::new(),
+                            });
+                            s.zpr_policies.len() - 1
+                        }
+                    },
+                };
+                s.zpr_policies[at]
+                    .statements
+                    .extend(statements.iter().cloned());
+            }
+        }
+    }
+}
+
 /// Where a rule goes: an NSG or a security list, by index.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Target {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// An NSG.
     Nsg(usize),
+    /// A security list.
     List(usize),
 }
 

@@ -50,6 +50,7 @@ pub mod selector;
 #[cfg(test)]
 mod tests;
 mod text;
+mod together;
 pub mod whole;
 mod zpr_fix;
 
@@ -62,9 +63,11 @@ use crate::load::SourceFiles;
 use crate::model::{PortRange, Scenario};
 use crate::verdict::{Stage, Verdict};
 
+pub use fix::{Edit, Target};
 pub use run::{SAMPLED_PAIRS, port_runs, run, run_until};
 pub use selector::Selector;
 pub use text::{audit_witness, layer_text, pair_failure};
+pub use together::{Together, together};
 
 /// Limits, each checked before the work it bounds.
 #[derive(Debug, Clone)]
@@ -413,6 +416,10 @@ pub struct PathResult {
     /// no hint can be written for, or past [`whole::MAX_HINTS`]).
     #[serde(skip_serializing_if = "is_zero")]
     pub to_open_left: u64,
+    /// What `to_open` adds to the scenario ([`together`] adds every
+    /// path's at once).
+    #[serde(skip)]
+    pub to_open_edits: Vec<Edit>,
 }
 
 // serde's `skip_serializing_if` takes a reference.
@@ -427,6 +434,7 @@ impl PathResult {
         self.to_open = w.to_open;
         self.to_open_checked = w.checked;
         self.to_open_left = w.left;
+        self.to_open_edits = w.edits;
     }
 }
 
@@ -457,4 +465,8 @@ pub struct Report {
     /// The run was stopped ([`run_until`]) before every path was judged:
     /// `paths` holds the ones judged whole, in file order, and no more.
     pub interrupted: bool,
+    /// Every path's hints added at once ([`together`]), when the caller
+    /// asked and some path has hints.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hints_together: Option<Together>,
 }

@@ -95,6 +95,7 @@ fn no_pairs(path: &PathSpec, error: String) -> PathResult {
         to_open: Vec::new(),
         to_open_checked: 0,
         to_open_left: 0,
+        to_open_edits: Vec::new(),
     }
 }
 
@@ -266,6 +267,18 @@ pub fn run_until(
     limits: &Limits,
     stop: &dyn Fn() -> bool,
 ) -> Result<Report, RunError> {
+    run_with(s, c, paths, limits, stop, true)
+}
+
+/// [`run_until`], with the hints (`to_open`) given or not.
+pub(super) fn run_with(
+    s: &Scenario,
+    c: &Compiled,
+    paths: &[PathSpec],
+    limits: &Limits,
+    stop: &dyn Fn() -> bool,
+    hints: bool,
+) -> Result<Report, RunError> {
     // Every limit is checked for every path before any is judged: a file
     // whose tenth path is too wide is refused at once, not after the nine
     // before it were judged. A selector used by several paths is expanded
@@ -354,7 +367,11 @@ pub fn run_until(
     let mut out = Vec::with_capacity(paths.len());
     let mut pace = Pace { judged: 0, stop };
     // The copy of the scenario the hints of every path are proved on.
-    let mut copies = Copies::default();
+    let mut copies = Copies {
+        plain: Scratch::new(),
+        enforced: Scratch::new(),
+        hints,
+    };
     // Keyed by the two sides' addresses: `expanded` holds every side until
     // the end, so an address names one side only.
     let mut counted: HashMap<(usize, usize), Rc<group::Shared>> = HashMap::new();
@@ -414,6 +431,7 @@ pub fn run_until(
         skipped,
         internet: selector::internet_addresses(s),
         interrupted,
+        hints_together: None,
     })
 }
 
@@ -429,10 +447,12 @@ struct Sides<'a> {
 /// first use ([`Scratch`]): the scenario itself (the rules and statements
 /// that would open a failing pair) and the scenario with every attribute
 /// enforced (the statement that keeps an audited pair open).
-#[derive(Default)]
 struct Copies {
     plain: Scratch,
     enforced: Scratch,
+    /// Whether hints are given at all (not when judging the scenario with
+    /// every path's hints added, [`super::together`]).
+    hints: bool,
 }
 
 /// Judges one path ([`run_until`]); `None` when stopped before the end.
@@ -547,12 +567,12 @@ fn judge_path(
                 d.judgement, gf.judgement
             )));
         }
-        let hint = r.failed.is_empty().then_some(&mut copies.plain);
+        let hint = (copies.hints && r.failed.is_empty()).then_some(&mut copies.plain);
         let mut f = pair_failure_with(s, ix, path, &p, &d, hint);
         f.failing_ports.clone_from(&gf.failing_ports);
         r.failed.push(f);
     }
-    if path.expect == Expect::Allow && r.failed_pairs > 0 {
+    if copies.hints && path.expect == Expect::Allow && r.failed_pairs > 0 {
         let pairs = group::first_failing(srcs, dsts, &failing, whole::MAX_PAIRS);
         let w = whole::hints(
             &mut copies.plain,
@@ -570,7 +590,8 @@ fn judge_path(
         );
         r.set_whole(w);
     }
-    if let Some(&(a, b, g, h)) = group::first_failing(srcs, dsts, &auditing, 1).first()
+    if copies.hints
+        && let Some(&(a, b, g, h)) = group::first_failing(srcs, dsts, &auditing, 1).first()
         && let Some(&k) = audit_runs.get(&(g, h))
     {
         let p = probe(path, a, b, runs.get(k).copied().flatten());

@@ -24,7 +24,7 @@
 //! how many pairs were checked and how many stay closed (a route drop has
 //! no hint, nor has a ZPR drop no statement can be written for).
 
-use super::fix::Scratch;
+use super::fix::{Edit, Scratch};
 use super::text::blocking;
 use super::{PathSpec, Scope};
 use crate::eval;
@@ -48,6 +48,8 @@ pub struct WholePath {
     pub checked: u64,
     /// Of those, pairs still failing with every hint added.
     pub left: u64,
+    /// What the hints add to the scenario, in their order.
+    pub edits: Vec<Edit>,
 }
 
 /// The hints that together open the failing pairs of `path`: `pairs`, in
@@ -93,7 +95,7 @@ pub fn hints(
             out.left += 1;
         }
     }
-    scratch.release();
+    out.edits = scratch.release();
     out
 }
 

@@ -27,7 +27,7 @@
 
 use std::net::IpAddr;
 
-use super::fix::{Kept, stands_for};
+use super::fix::{Kept, NEW_POLICY, stands_for};
 use super::selector::Selector;
 use super::{PathSpec, Probe};
 use crate::eval;
@@ -38,9 +38,6 @@ use crate::packet::{L4, Packet};
 use crate::shared::{Attribute, proto};
 use crate::verdict::{LayerReport, Outcome, Stage};
 use crate::zpl::parse_statement;
-
-/// The name of the policy a hint creates when the scenario has none.
-const NEW_POLICY: &str = "zpr-hints";
 
 /// The statement(s) that would let `p` (a witness of `path`, or `None`: the
 /// packet alone) through a ZPR layer that blocks it in `blocking`, with the
