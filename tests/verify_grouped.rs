@@ -641,3 +641,62 @@ fn a_hostile_expectations_file_is_refused_before_any_judgement() {
     );
     assert_eq!(looks.get(), 0);
 }
+
+/// A path's `to_open` (the hints for every failing pair, `whole.rs`) says
+/// what it opens: with its rules and statements added to the scenario
+/// (`verify::fix::apply`, what a user applying them as written does), the
+/// scenario compiled again and the path judged again by `verify`, the
+/// pairs still failing are exactly the `to_open_left` it announced (when
+/// it checked every failing pair). Random scenarios and paths, so the
+/// hints meet address classes they split, NSG peers, subnets, CIDRs,
+/// services and the internet.
+#[test]
+fn a_paths_hints_added_leave_exactly_the_pairs_they_say() {
+    let seeds = crate::support::seeds("ZPRSIM_VERIFY_SEEDS", 100) * 2 / 5;
+    let (mut checked, mut opened_all, mut beyond_first) = (0, 0, 0);
+    for seed in 0..seeds {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
+        let shape = match seed % 3 {
+            0 => Shape::classic(),
+            1 => Shape::wide(),
+            _ => Shape::edges(),
+        };
+        let mut s = random_scenario_shaped(&mut rng, &shape);
+        clone_vnics(&mut rng, &mut s);
+        let c = Compiled::new(&s, &Config::default()).unwrap();
+        let pool = address_pool_shaped(&s, &shape);
+        let mut paths: Vec<PathSpec> = (0..8)
+            .map(|i| random_path(&mut rng, &s, &pool, i))
+            .collect();
+        for p in &mut paths {
+            p.expect = Expect::Allow;
+            p.skipped = false;
+        }
+        let limits = Limits::default();
+        let r = verify::run(&s, &c, &paths, &limits).unwrap();
+        for (path, got) in paths.iter().zip(&r.paths) {
+            if got.to_open_edits.is_empty() || got.to_open_checked < got.failed_pairs {
+                continue;
+            }
+            let mut fixed = s.clone();
+            verify::apply(&mut fixed, &got.to_open_edits);
+            let fc = Compiled::new(&fixed, &Config::default()).unwrap();
+            let after = verify::run(&fixed, &fc, std::slice::from_ref(path), &limits).unwrap();
+            assert_eq!(
+                after.paths[0].failed_pairs, got.to_open_left,
+                "seed {seed} {}: {:?} left {} of {} failing: {:?}",
+                path.name, got.to_open, got.to_open_left, got.failed_pairs, after.paths[0].failed
+            );
+            checked += 1;
+            opened_all += usize::from(got.to_open_left == 0);
+            let first = got.failed.first().map_or(0, |f| f.to_open.len());
+            beyond_first += usize::from(got.to_open.len() > first);
+        }
+    }
+    eprintln!(
+        "checked {checked}, opened whole {opened_all}, beyond the first pair's {beyond_first}"
+    );
+    assert!(checked >= 50, "{checked}");
+    assert!(opened_all >= 15, "{opened_all}");
+    assert!(beyond_first >= 5, "{beyond_first}");
+}

@@ -36,7 +36,14 @@
 //!    failing probe as the witness, the deciding layer and rule (or
 //!    missing policy), and for a path that should be open, every layer that
 //!    blocks it ([`crate::eval::every_layer`]): texts that name the pair's
-//!    own VNICs, so never shared within a class.
+//!    own VNICs, so never shared within a class;
+//! 5. for a path that should be open, what would open it, each hint proven
+//!    by the reference evaluator on one scratch copy of the scenario: the
+//!    security rules (`fix.rs`) and ZPL statements (`zpr_fix.rs`) for its
+//!    first failing pair, and those that together open every failing pair
+//!    (`whole.rs`); then, on request, every path's hints added at once to
+//!    a compiled copy and every path judged again ([`together`]): do they
+//!    open a path that must stay closed?
 //!
 //! Pure: the caller reads the files (packs named by file go through
 //! [`SourceFiles`]).
@@ -63,7 +70,7 @@ use crate::load::SourceFiles;
 use crate::model::{PortRange, Scenario};
 use crate::verdict::{Stage, Verdict};
 
-pub use fix::{Edit, Target};
+pub use fix::{Edit, Target, apply};
 pub use run::{SAMPLED_PAIRS, port_runs, run, run_until};
 pub use selector::Selector;
 pub use text::{audit_witness, layer_text, pair_failure};
