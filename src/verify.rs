@@ -134,6 +134,14 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         ));
         return Ok(ExitCode::from(interrupt.exit_code()));
     }
+    if stop() {
+        // Stopped while judging every path's hints together: each path is
+        // whole, `hints_together` is left out.
+        crate::err(
+            "interrupted: every path judged; the check of every path's hints together was not finished, and the outputs leave it out\n",
+        );
+        return Ok(ExitCode::from(interrupt.exit_code()));
+    }
     Ok(if report.failed == 0 {
         ExitCode::SUCCESS
     } else {

@@ -260,13 +260,12 @@ fn hints(
     blocking: &[crate::verdict::LayerReport],
 ) -> Vec<String> {
     let mut out = fix::to_open_on(scratch, s, ix, path, p, blocking);
-    if scratch.keeping() {
-        if let Some((text, kept)) = zpr_fix::to_open_kept(scratch.of(s), path, p, blocking) {
-            scratch.kept(kept);
-            out.push(text);
+    let keep = scratch.keeping();
+    if let Some((text, kept)) = zpr_fix::to_open_at(scratch.of(s), ix, path, p, blocking, keep) {
+        if let Some(k) = kept {
+            scratch.kept(k);
         }
-    } else {
-        out.extend(zpr_fix::to_open_in(scratch.of(s), path, p, blocking));
+        out.push(text);
     }
     out
 }

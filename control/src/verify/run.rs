@@ -567,8 +567,9 @@ fn judge_path(
                 d.judgement, gf.judgement
             )));
         }
-        let hint = (copies.hints && r.failed.is_empty()).then_some(&mut copies.plain);
-        let mut f = pair_failure_with(s, ix, path, &p, &d, hint);
+        // The first pair's hints come from the whole path's (below): the
+        // same judgement, made once.
+        let mut f = pair_failure_with(s, ix, path, &p, &d, None);
         f.failing_ports.clone_from(&gf.failing_ports);
         r.failed.push(f);
     }
@@ -588,6 +589,9 @@ fn judge_path(
                 })
             }),
         );
+        if let Some(f) = r.failed.first_mut() {
+            f.to_open.clone_from(&w.first);
+        }
         r.set_whole(w);
     }
     if copies.hints

@@ -6,10 +6,13 @@
 //! for one path (a subnet's CIDR, an NSG as peer, `0.0.0.0/0`) can open
 //! another path the expectations say must stay closed. So the scenario is
 //! copied, every hint's rule and statement added ([`fix::apply`]), the copy
-//! compiled, and every path judged again, exactly as `verify` judges
-//! ([`run::run_with`], without hints): a path that should be closed,
-//! closed today and open with the hints is *opened*; a path that should
-//! be open and still fails is *still failing*.
+//! compiled, and the paths the hints can change judged again, exactly as
+//! `verify` judges ([`run::run_with`], without hints): a path that should
+//! be closed, closed today and open with the hints is *opened*; a path
+//! that should be open, failing today and failing still is *still
+//! failing*. (Adding an allow rule or statement never closes anything, so
+//! a path that should be open and passes today, or should be closed and
+//! fails today, stays as it is.)
 
 use serde::Serialize;
 
@@ -75,14 +78,23 @@ pub fn together(
             return Ok(Some(out));
         }
     };
-    let after = run::run_with(&fixed, &c, paths, limits, stop, false)?;
+    // Only what the hints can change: a rule or statement added opens and
+    // never closes, so a path that should be open and passes today passes
+    // with them, and one that should be closed and fails today fails.
+    let again: Vec<PathSpec> = paths
+        .iter()
+        .zip(&report.paths)
+        .filter(|(_, r)| !r.skipped && r.error.is_none() && (r.ok == (r.expect == Expect::Deny)))
+        .map(|(p, _)| p.clone())
+        .collect();
+    let after = run::run_with(&fixed, &c, &again, limits, stop, false)?;
     if after.interrupted {
         return Ok(None);
     }
-    for (before, now) in report.paths.iter().zip(&after.paths) {
+    for now in &after.paths {
         match now.expect {
             Expect::Allow if !now.ok => out.still_failing.push(now.name.clone()),
-            Expect::Deny if before.ok && !now.ok => out.opened.push(now.name.clone()),
+            Expect::Deny if !now.ok => out.opened.push(now.name.clone()),
             _ => {}
         }
     }

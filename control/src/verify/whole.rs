@@ -50,6 +50,10 @@ pub struct WholePath {
     pub left: u64,
     /// What the hints add to the scenario, in their order.
     pub edits: Vec<Edit>,
+    /// The hints of the first pair's first failing probe alone: what
+    /// [`super::pair_failure`] gives the path's first failing pair (judged
+    /// on the scenario as it is, nothing added yet).
+    pub first: Vec<String>,
 }
 
 /// The hints that together open the failing pairs of `path`: `pairs`, in
@@ -65,9 +69,12 @@ pub fn hints(
 ) -> WholePath {
     let mut out = WholePath::default();
     let mut judged = 0usize;
+    // The next probe is the first pair's witness.
+    let mut first = true;
     scratch.keep();
     for ps in pairs.into_iter().take(MAX_PAIRS) {
-        if judged.saturating_add(ps.len()) > MAX_JUDGEMENTS {
+        // The first pair always (its hints are the first failing pair's).
+        if out.checked > 0 && judged.saturating_add(ps.len()) > MAX_JUDGEMENTS {
             break;
         }
         judged += ps.len();
@@ -79,7 +86,12 @@ pub fn hints(
                 continue;
             }
             if out.to_open.len() < MAX_HINTS {
-                for h in super::hints(scratch, s, Some(ix), Some(path), p, &layers) {
+                let given = super::hints(scratch, s, Some(ix), Some(path), p, &layers);
+                if first {
+                    out.first.clone_from(&given);
+                    first = false;
+                }
+                for h in given {
                     if !out.to_open.contains(&h) {
                         out.to_open.push(h);
                     }

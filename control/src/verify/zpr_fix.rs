@@ -32,7 +32,7 @@ use super::selector::Selector;
 use super::{PathSpec, Probe};
 use crate::eval;
 use crate::model::{
-    Endpoint, Mode, Origin, Peer, PolicyStatement, Scenario, ZprPolicy, endpoint_of,
+    AddressIndex, Endpoint, Mode, Origin, Peer, PolicyStatement, Scenario, ZprPolicy, endpoint_of,
 };
 use crate::packet::{L4, Packet};
 use crate::shared::{Attribute, proto};
@@ -52,26 +52,17 @@ pub fn to_open_in(
     p: &Packet,
     blocking: &[LayerReport],
 ) -> Option<String> {
-    hint(scratch, path, p, blocking, false).map(|(text, _)| text)
+    to_open_at(scratch, None, path, p, blocking, false).map(|(text, _)| text)
 }
 
-/// [`to_open_in`], with the statements left in `scratch` once they open
-/// the witness (what to take out again, [`Scratch::release`](super::fix::Scratch::release)).
-#[must_use]
-pub(super) fn to_open_kept(
+/// [`to_open_in`], finding endpoints through `ix` (the address index of
+/// `scratch`: a statement changes no address) when given; with `keep`,
+/// the statements stay in `scratch` once they open the witness, and the
+/// second value says where (what to take out again,
+/// [`Scratch::release`](super::fix::Scratch::release)).
+pub(super) fn to_open_at(
     scratch: &mut Scenario,
-    path: Option<&PathSpec>,
-    p: &Packet,
-    blocking: &[LayerReport],
-) -> Option<(String, Kept)> {
-    let (text, kept) = hint(scratch, path, p, blocking, true)?;
-    Some((text, kept?))
-}
-
-/// [`to_open_in`]; with `keep`, the statements stay in `scratch` and the
-/// second value says where.
-fn hint(
-    scratch: &mut Scenario,
+    ix: Option<&AddressIndex>,
     path: Option<&PathSpec>,
     p: &Packet,
     blocking: &[LayerReport],
@@ -82,8 +73,8 @@ fn hint(
         l.layer == Stage::Zpr && matches!(l.outcome, Outcome::Denied | Outcome::MissingPolicy)
     })?;
     let cond = condition(p, path.map(|x| x.probe));
-    let src = Side::of(s, p.src, path.map(|x| &x.from));
-    let dst = Side::of(s, p.dst, path.map(|x| &x.to));
+    let src = Side::of(s, ix, p.src, path.map(|x| &x.from));
+    let dst = Side::of(s, ix, p.dst, path.map(|x| &x.to));
     let mut candidates: Vec<Vec<String>> = Vec::new();
     for scope in [src.vcn, dst.vcn].into_iter().flatten() {
         if let Some(one) = form_a(s, scope, &src, &dst, &cond) {
@@ -106,7 +97,7 @@ fn hint(
     candidates.dedup();
     let mut kept = None;
     let texts = candidates.into_iter().find(|c| {
-        opens(scratch, p, policy, c, keep).is_some_and(|k| {
+        opens(scratch, ix, p, policy, c, keep).is_some_and(|k| {
             kept = k;
             true
         })
@@ -146,8 +137,11 @@ struct Side {
 }
 
 impl Side {
-    fn of(s: &Scenario, ip: IpAddr, sel: Option<&Selector>) -> Side {
-        let ep = endpoint_of(s, ip);
+    fn of(s: &Scenario, ix: Option<&AddressIndex>, ip: IpAddr, sel: Option<&Selector>) -> Side {
+        let ep = match ix {
+            Some(ix) => ix.endpoint_of(s, ip),
+            None => endpoint_of(s, ip),
+        };
         let (vnic, vcn) = match ep {
             Endpoint::Vnic(v) => (Some(v.index()), Some(s.vnic_vcn(v).index())),
             Endpoint::Unassigned(vcn) => (None, Some(vcn.index())),
@@ -281,6 +275,7 @@ fn policy_for(s: &Scenario, src: &Side, dst: &Side) -> Option<usize> {
 /// they do: then they stay, and the `Some` says where.
 fn opens(
     scratch: &mut Scenario,
+    ix: Option<&AddressIndex>,
     p: &Packet,
     policy: Option<usize>,
     texts: &[String],
@@ -315,7 +310,11 @@ fn opens(
     };
     let before = scratch.zpr_policies[at].statements.len();
     scratch.zpr_policies[at].statements.extend(added);
-    let ok = eval::every_layer(scratch, p).iter().all(|r| {
+    let reports = match ix {
+        Some(ix) => eval::every_layer_with(scratch, ix, p),
+        None => eval::every_layer(scratch, p),
+    };
+    let ok = reports.iter().all(|r| {
         r.layer != Stage::Zpr || !matches!(r.outcome, Outcome::Denied | Outcome::MissingPolicy)
     });
     if ok && keep {
