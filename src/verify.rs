@@ -192,6 +192,20 @@ fn summary(r: &Report, scenario: &Path, file: &str) -> String {
                 for o in &w.to_open {
                     let _ = writeln!(t, "          to keep it open: {o}");
                 }
+                if p.to_keep_open != w.to_open || p.to_keep_open_left > 0 {
+                    let left = match p.to_keep_open_left {
+                        0 => String::new(),
+                        n => format!(" ({n} pair(s) no statement keeps open)"),
+                    };
+                    let _ = writeln!(
+                        t,
+                        "        to keep the {} pair(s) checked open once enforced, together{left}:",
+                        p.to_keep_open_checked
+                    );
+                    for o in &p.to_keep_open {
+                        let _ = writeln!(t, "          to keep it open: {o}");
+                    }
+                }
             }
         }
         if let Some(e) = &p.error {

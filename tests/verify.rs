@@ -1141,6 +1141,11 @@ fn apply_as_written(scenario: &mut String, zpl: &mut String, hints: &[String]) -
             .and_then(|(_, r)| r.split_once('`'))
             .unwrap_or_else(|| panic!("{hint}"));
         let (key, rule) = match rest.strip_prefix(": ") {
+            // A route hint may name other gateways that would do too.
+            Some(rule) if hint.starts_with("route: ") => (
+                "route_rules",
+                rule.split_once(" (or through ").map_or(rule, |(r, _)| r),
+            ),
             Some(rule) => ("rules", rule),
             None => rest
                 .strip_prefix(" (")
@@ -1333,4 +1338,143 @@ fn hints_that_would_open_a_path_that_must_stay_closed_are_flagged() {
     );
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v.get("hints_together").is_none(), "{v}");
+}
+
+/// A route table missing its default route (the private subnets' NAT
+/// route, the public subnet's internet gateway): `verify` names the route
+/// rule that opens each path, in the table the lookup used (the source
+/// VNIC's, or for a packet from outside, the destination's: the return
+/// path), through a gateway of the VCN that opens it; applied as written,
+/// every path passes again. Before, a route drop had no hint.
+#[test]
+fn a_route_drop_names_the_route_rule_that_opens_it_and_that_rule_does() {
+    let base = oke_text();
+    let nat = "  { destination = \"0.0.0.0/0\", network_entity = \"natgw\" },\n";
+    let igw = "  { destination = \"0.0.0.0/0\", network_entity = \"igw\" },\n";
+    assert!(base.contains(nat) && base.contains(igw));
+    let mut scenario = base.replacen(nat, "", 1).replacen(igw, "", 1);
+    let expect = format!(
+        "{}\n[[path]]\nname = \"workers-out-443\"\nfrom = \"subnet:workers\"\nto = \"internet\"\nproto = \"tcp\"\ndport = 443\nexpect = \"allow\"\nscope = \"network\"\n",
+        expect_text()
+    );
+    let r = run(&scenario, &expect);
+    assert_eq!(
+        failed(&r),
+        set(&["customers-to-lb-https", "workers-out-443"])
+    );
+    let mut hints = Vec::new();
+    for p in r.paths.iter().filter(|p| !p.ok) {
+        assert_eq!(
+            p.failed[0].stage,
+            Some(zprsim_control::verdict::Stage::Route)
+        );
+        assert_eq!(p.to_open_left, 0, "{p:?}");
+        hints.extend(p.to_open.iter().cloned());
+    }
+    assert!(
+        hints.contains(
+            &"route: add to route table `private-rt`: { destination = \"0.0.0.0/0\", network_entity = \"natgw\" } (or through `igw`)".to_owned()
+        ),
+        "{hints:?}"
+    );
+    assert!(
+        hints.contains(
+            &"route: add to route table `public-rt`: { destination = \"0.0.0.0/0\", network_entity = \"igw\" }".to_owned()
+        ),
+        "{hints:?}"
+    );
+    let mut zpl = orders_zpl();
+    apply_as_written(&mut scenario, &mut zpl, &hints);
+    let after = run_from(orders_zpl_with(&zpl).path(), &scenario, &expect);
+    assert_eq!(failed(&after), set(&[]));
+}
+
+/// A dual-stack tenancy (QA, round eight): the client reaches the audited
+/// web server over IPv4 and IPv6, so enforcing would deny two pairs. The
+/// audit witness's statement names the IPv4 client only; applied and
+/// enforced, the IPv6 pair failed. The path's `to_keep_open` keeps every
+/// audited pair open: applied as written, then the attribute enforced,
+/// the path passes.
+#[test]
+fn what_keeps_a_path_open_once_enforced_covers_every_audited_pair() {
+    let scenario = r#"name = "mytenant"
+
+[[vcn]]
+name = "app-vcn"
+cidr_blocks = ["10.1.0.0/16", "fd00:1::/48"]
+security_attributes = { network = { vcn = { value = "app" } } }
+
+[[route_table]]
+name = "rt"
+vcn = "app-vcn"
+route_rules = []
+
+[[security_list]]
+name = "open-sl"
+vcn = "app-vcn"
+ingress_security_rules = [
+  { protocol = "all", source = "10.1.0.0/16" },
+  { protocol = "all", source = "fd00:1::/48" },
+]
+egress_security_rules = [
+  { protocol = "all", destination = "0.0.0.0/0" },
+  { protocol = "all", destination = "::/0" },
+]
+
+[[subnet]]
+name = "web"
+vcn = "app-vcn"
+cidr_block = "10.1.1.0/24"
+ipv6_cidr_blocks = ["fd00:1:0:1::/64"]
+route_table = "rt"
+security_lists = ["open-sl"]
+
+[[vnic]]
+name = "web-1"
+subnet = "web"
+private_ips = ["10.1.1.10", "fd00:1:0:1::10"]
+security_attributes = { app = { role = { value = "web", mode = "audit" } } }
+
+[[vnic]]
+name = "client-1"
+subnet = "web"
+private_ips = ["10.1.1.20", "fd00:1:0:1::20"]
+
+[[zpr_policy]]
+name = "app"
+file = "app.zpl"
+"#;
+    let expect = "[[path]]\nname = \"client-to-web\"\nfrom = \"vnic:client-1\"\nto = \"attr:app.role:web\"\nproto = \"tcp\"\ndport = 443\nexpect = \"allow\"\n";
+    let zpl = "in network.vcn:app VCN allow app.role:web endpoints to connect to app.role:web endpoints with protocol='tcp/8443'\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.zpl"), zpl).unwrap();
+    let r = run_from(dir.path(), scenario, expect);
+    let p = &r.paths[0];
+    assert!(p.ok);
+    assert_eq!(p.audit_would_deny, 2);
+    let w = p.audit_witness.as_ref().unwrap();
+    assert_eq!(w.to_open.len(), 1, "{w:?}");
+    assert_eq!(
+        (p.to_keep_open_checked, p.to_keep_open_left),
+        (2, 0),
+        "{p:?}"
+    );
+    assert_eq!(p.to_keep_open.len(), 2, "{:?}", p.to_keep_open);
+    assert_eq!(p.to_keep_open[0], w.to_open[0]);
+    let statement = |h: &str| {
+        h.split_once("(in app.zpl): \"")
+            .and_then(|(_, t)| t.strip_suffix('"'))
+            .unwrap_or_else(|| panic!("{h}"))
+            .to_owned()
+    };
+    let enforced = scenario.replace("mode = \"audit\"", "mode = \"enforce\"");
+    let with = |hints: &[String]| {
+        let text: String = hints.iter().map(|h| statement(h) + "\n").collect();
+        std::fs::write(dir.path().join("app.zpl"), format!("{zpl}{text}")).unwrap();
+        run_from(dir.path(), &enforced, expect).paths[0].failed_pairs
+    };
+    // The witness's statement alone leaves the IPv6 pair denied; the
+    // path's keeps both open.
+    assert_eq!(with(&w.to_open), 1);
+    assert_eq!(with(&p.to_keep_open), 0);
 }

@@ -68,6 +68,9 @@ fn blank(path: &PathSpec) -> PathResult {
         to_open_checked: 0,
         to_open_left: 0,
         to_open_edits: Vec::new(),
+        to_keep_open: Vec::new(),
+        to_keep_open_checked: 0,
+        to_keep_open_left: 0,
     }
 }
 
@@ -106,6 +109,9 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
         // Every failing pair's failing probes, in order: what the hints
         // for the whole path are checked on.
         let mut failing_probes: Vec<Vec<Packet>> = Vec::new();
+        // And every pair's probes `audit` attributes would deny once
+        // enforced: what keeps them open.
+        let mut audited_probes: Vec<Vec<Packet>> = Vec::new();
         for &a in &srcs {
             for &b in &dsts {
                 let family = a.is_ipv4() == b.is_ipv4()
@@ -121,6 +127,7 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
                 let mut first = None;
                 let mut failing = Vec::new();
                 let mut probes = Vec::new();
+                let mut audited = Vec::new();
                 for run in &runs {
                     let l4 = match (path.probe, run) {
                         (Probe::Ports { sport, .. }, Some((lo, _))) => {
@@ -141,6 +148,7 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
                     if meets(path.expect, path.scope, j.verdict, j.stage) {
                         if j.verdict == Verdict::Allow && j.zpr_audit {
                             r.audit_would_deny += 1;
+                            audited.push(p);
                             // The first such pair and port, as `verify`
                             // reports it.
                             if r.audit_witness.is_none() {
@@ -156,6 +164,9 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
                     if first.is_none() {
                         first = Some(verify::pair_failure(s, path, &p, &d));
                     }
+                }
+                if !audited.is_empty() {
+                    audited_probes.push(audited);
                 }
                 if let Some(mut f) = first {
                     f.failing_ports = joined(&failing);
@@ -184,6 +195,9 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
         r.ok = r.failed_pairs == 0;
         if path.expect == verify::Expect::Allow && !r.ok {
             r.set_whole(verify::path_hints(s, path, failing_probes));
+        }
+        if path.scope == Scope::All && r.audit_would_deny > 0 {
+            r.set_keep_open(verify::path_keep_open(s, path, audited_probes));
         }
         out.push(r);
     }

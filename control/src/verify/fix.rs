@@ -51,6 +51,8 @@ pub struct Scratch {
 pub(super) enum Kept {
     /// The last rule of a target's rules of a direction.
     Rule(Target, Direction),
+    /// The last rule of a route table.
+    Route(usize),
     /// The last `added` statements of a ZPR policy, which the hint created
     /// when `created` (then the last policy).
     Statements {
@@ -115,6 +117,12 @@ impl Scratch {
                 Kept::Rule(target, direction) => {
                     if let Some(rule) = rules_of(copy, target, direction).pop() {
                         out.push(Edit::Rule { target, rule });
+                    }
+                }
+                Kept::Route(table) => {
+                    if let Some(rule) = copy.route_tables.get_mut(table).and_then(|t| t.rules.pop())
+                    {
+                        out.push(Edit::Route { table, rule });
                     }
                 }
                 Kept::Statements {
@@ -200,8 +208,9 @@ pub(super) fn stands_for(s: &Scenario, sel: &Selector, ip: IpAddr) -> Option<Pee
     }
 }
 
-/// What a hint adds to the scenario: a rule, or statements to a ZPR
-/// policy (by index; `None`: a new policy, [`NEW_POLICY`]).
+/// What a hint adds to the scenario: a security rule, a route rule, or
+/// statements to a ZPR policy (by index; `None`: a new policy,
+/// [`NEW_POLICY`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Edit {
     /// A security rule to add to an NSG or a security list.
@@ -210,6 +219,13 @@ pub enum Edit {
         target: Target,
         /// The rule.
         rule: SecurityRule,
+    },
+    /// A route rule to add to a route table (by index).
+    Route {
+        /// The route table.
+        table: usize,
+        /// The rule.
+        rule: crate::model::RouteRule,
     },
     /// Statements to add to a policy.
     Statements {
@@ -229,6 +245,11 @@ pub fn apply(s: &mut Scenario, edits: &[Edit]) {
     for e in edits {
         match e {
             Edit::Rule { target, rule } => rules_of(s, *target, rule.direction).push(rule.clone()),
+            Edit::Route { table, rule } => {
+                if let Some(t) = s.route_tables.get_mut(*table) {
+                    t.rules.push(rule.clone());
+                }
+            }
             Edit::Statements { policy, statements } => {
                 let at = match policy {
                     Some(i) if *i < s.zpr_policies.len() => *i,

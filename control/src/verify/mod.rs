@@ -52,6 +52,7 @@ mod expect;
 mod fix;
 mod group;
 pub mod packs;
+mod route_fix;
 mod run;
 pub mod selector;
 #[cfg(test)]
@@ -259,7 +260,10 @@ fn hints(
     p: &crate::packet::Packet,
     blocking: &[crate::verdict::LayerReport],
 ) -> Vec<String> {
-    let mut out = fix::to_open_on(scratch, s, ix, path, p, blocking);
+    let mut out: Vec<String> = route_fix::to_open(scratch, s, ix, path, p, blocking)
+        .into_iter()
+        .collect();
+    out.extend(fix::to_open_on(scratch, s, ix, path, p, blocking));
     let keep = scratch.keeping();
     if let Some((text, kept)) = zpr_fix::to_open_at(scratch.of(s), ix, path, p, blocking, keep) {
         if let Some(k) = kept {
@@ -426,6 +430,20 @@ pub struct PathResult {
     /// path's at once).
     #[serde(skip)]
     pub to_open_edits: Vec<Edit>,
+    /// When `audit_would_deny` > 0 (a path judged on every layer): the ZPL
+    /// statements that keep every such pair open once `audit` attributes
+    /// are enforced (`whole.rs`, on the copy with every attribute
+    /// enforced), in the order the pairs needed them; the first pair's
+    /// own are in `audit_witness.to_open`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub to_keep_open: Vec<String>,
+    /// Pairs `to_keep_open` was checked on (all of them, up to
+    /// [`whole::MAX_PAIRS`]).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub to_keep_open_checked: u64,
+    /// Of those, pairs that `to_keep_open` leaves to be denied.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub to_keep_open_left: u64,
 }
 
 // serde's `skip_serializing_if` takes a reference.
@@ -442,6 +460,14 @@ impl PathResult {
         self.to_open_left = w.left;
         self.to_open_edits = w.edits;
     }
+
+    /// Records what [`whole::hints`] found on the enforced copy for this
+    /// path's audited pairs.
+    pub fn set_keep_open(&mut self, w: whole::WholePath) {
+        self.to_keep_open = w.to_open;
+        self.to_keep_open_checked = w.checked;
+        self.to_keep_open_left = w.left;
+    }
 }
 
 /// [`whole::hints`] for `path` on its own copy of `s`: the rules and
@@ -455,6 +481,21 @@ pub fn path_hints(
 ) -> whole::WholePath {
     let ix = crate::model::AddressIndex::new(s);
     whole::hints(&mut fix::Scratch::new(), s, &ix, path, pairs)
+}
+
+/// [`path_hints`] on a copy of `s` with every attribute enforced: the
+/// statements that keep the pairs `pairs` (each its probes that `audit`
+/// attributes would deny once enforced) open.
+#[must_use]
+pub fn path_keep_open(
+    s: &Scenario,
+    path: &PathSpec,
+    pairs: impl IntoIterator<Item = Vec<crate::packet::Packet>>,
+) -> whole::WholePath {
+    let ix = crate::model::AddressIndex::new(s);
+    let mut scratch = fix::Scratch::new();
+    scratch.enforced(s);
+    whole::hints(&mut scratch, s, &ix, path, pairs)
 }
 
 /// The result of a run.

@@ -96,6 +96,9 @@ fn no_pairs(path: &PathSpec, error: String) -> PathResult {
         to_open_checked: 0,
         to_open_left: 0,
         to_open_edits: Vec::new(),
+        to_keep_open: Vec::new(),
+        to_keep_open_checked: 0,
+        to_keep_open_left: 0,
     }
 }
 
@@ -475,7 +478,8 @@ fn judge_path(
     // would deny, as `failing` (per source group), and each one's first
     // such port run.
     let mut auditing: Vec<Vec<u32>> = vec![Vec::new(); srcs.groups.len()];
-    let mut audit_runs: HashMap<(u32, u32), usize> = HashMap::new();
+    // Every such port run of each, in order.
+    let mut audit_runs: HashMap<(u32, u32), Vec<usize>> = HashMap::new();
     let n_runs = runs.len() as u64;
     for (g, sg) in (0u32..).zip(&srcs.groups) {
         if !families(path.proto).contains(&sg.v4) {
@@ -507,12 +511,11 @@ fn judge_path(
                 if meets(path.expect, path.scope, j.verdict, j.stage) {
                     if j.verdict == Verdict::Allow && j.zpr_audit {
                         r.audit_would_deny += n;
-                        if let std::collections::hash_map::Entry::Vacant(e) =
-                            audit_runs.entry((g, h))
-                        {
-                            e.insert(k);
+                        let at = audit_runs.entry((g, h)).or_default();
+                        if at.is_empty() {
                             auditing[g as usize].push(h);
                         }
+                        at.push(k);
                     }
                     continue;
                 }
@@ -596,11 +599,31 @@ fn judge_path(
     }
     if copies.hints
         && let Some(&(a, b, g, h)) = group::first_failing(srcs, dsts, &auditing, 1).first()
-        && let Some(&k) = audit_runs.get(&(g, h))
+        && let Some(&k) = audit_runs.get(&(g, h)).and_then(|ks| ks.first())
     {
         let p = probe(path, a, b, runs.get(k).copied().flatten());
         let d = judge(s, ix, c, &p)?;
         r.audit_witness = Some(audit_witness_on(&mut copies.enforced, s, path, &p, &d));
+        if path.scope == Scope::All {
+            // What keeps every audited pair open once enforced, not the
+            // first alone (a dual-stack client has two).
+            let pairs = group::first_failing(srcs, dsts, &auditing, whole::MAX_PAIRS);
+            copies.enforced.enforced(s);
+            let w = whole::hints(
+                &mut copies.enforced,
+                s,
+                ix,
+                path,
+                pairs.iter().map(|&(a, b, g, h)| {
+                    audit_runs.get(&(g, h)).map_or_else(Vec::new, |ks| {
+                        ks.iter()
+                            .map(|&k| probe(path, a, b, runs.get(k).copied().flatten()))
+                            .collect()
+                    })
+                }),
+            );
+            r.set_keep_open(w);
+        }
     }
     r.ok = r.failed_pairs == 0;
     Ok(Some(r))

@@ -1,0 +1,189 @@
+//! What would open a pair the route table drops: the route rule to add to
+//! the source VNIC's route table, in the scenario's own TOML. As with the
+//! security and ZPR hints (`fix.rs`, `zpr_fix.rs`), a hint is given only
+//! once the witness, judged again by the reference evaluator with the rule
+//! added, passes the route layer: it is never a guess.
+//!
+//! Which gateway should carry the traffic is the network's design, so the
+//! rule is the first that works among the gateways of the source's VCN
+//! that can reach the destination, and the hint names the others that
+//! would work too:
+//! - a destination in another VCN (a VNIC or an address of its CIDRs): that
+//!   VCN's CIDR block holding it, through a dynamic routing gateway or a
+//!   local peering gateway;
+//! - a destination in a service label's CIDRs: the label, through a service
+//!   gateway;
+//! - any other address: what the path's selector stands for (every address
+//!   of its family for `internet`, a CIDR), else the address, through a NAT
+//!   gateway, an internet gateway or a dynamic routing gateway (on-premises
+//!   networks sit behind one);
+//! - from outside the VCNs to a VNIC: the return path in the destination
+//!   VNIC's route table (semantics §1), for what the source stands for,
+//!   through an internet gateway, a DRG or an LPG.
+//!
+//! The model has no public IPs (semantics §1), so an internet gateway
+//! opens the route layer from a private subnet too; NAT is tried first.
+//! No hint when neither side is a VNIC, the VNIC has no route table, or no
+//! gateway of its VCN opens the route layer.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use super::PathSpec;
+use super::fix::{Kept, Scratch, stands_for};
+use crate::eval;
+use crate::ids::{GatewayId, RouteTableId};
+use crate::model::{
+    AddressIndex, Endpoint, GatewayKind, Peer, RouteDestination, RouteRule, RouteTarget, Scenario,
+    endpoint_of, vcn_containing,
+};
+use crate::packet::Packet;
+use crate::verdict::{LayerReport, Outcome, Stage};
+
+/// The route rule that would let `p` (a witness of `path`, or the packet
+/// alone) through a route layer that drops it in `blocking`, as hint text;
+/// proved on `scratch`, a copy of `s` (the rule stays on it while hints
+/// are kept, [`Scratch::keep`]).
+pub(super) fn to_open(
+    scratch: &mut Scratch,
+    s: &Scenario,
+    ix: Option<&AddressIndex>,
+    path: Option<&PathSpec>,
+    p: &Packet,
+    blocking: &[LayerReport],
+) -> Option<String> {
+    blocking
+        .iter()
+        .find(|l| l.layer == Stage::Route && l.outcome == Outcome::NoRoute)?;
+    let endpoint = |ip: IpAddr| match ix {
+        Some(ix) => ix.endpoint_of(s, ip),
+        None => endpoint_of(s, ip),
+    };
+    // What the remote side stands for in the path (`internet`, a CIDR),
+    // else its address.
+    let wide = |ip: IpAddr, sel: Option<&super::Selector>| {
+        sel.and_then(|sel| stands_for(s, sel, ip))
+            .and_then(|peer| match peer {
+                Peer::Cidr(net) => Some(net),
+                _ => None,
+            })
+            .unwrap_or_else(|| IpNet::from(ip))
+    };
+    let (v, destination, kinds): (_, RouteDestination, &[GatewayKind]) =
+        match (endpoint(p.src), endpoint(p.dst)) {
+            (Endpoint::Vnic(v), _) => {
+                let vcn = s.vnic_vcn(v);
+                match vcn_containing(s, p.dst) {
+                    Some(dv) if dv != vcn => (
+                        v,
+                        RouteDestination::Cidr(
+                            s.vcns[dv.index()]
+                                .cidr_blocks
+                                .iter()
+                                .find(|c| c.contains(&p.dst))
+                                .copied()?,
+                        ),
+                        &[GatewayKind::Drg, GatewayKind::Lpg],
+                    ),
+                    // Inside the source's own VCN the implicit local route
+                    // decides.
+                    Some(_) => return None,
+                    None => match s
+                        .services
+                        .iter()
+                        .position(|l| l.cidrs.iter().any(|c| c.contains(&p.dst)))
+                    {
+                        Some(l) => (
+                            v,
+                            RouteDestination::Service(crate::ids::ServiceId::new(l).ok()?),
+                            &[GatewayKind::Service],
+                        ),
+                        None => (
+                            v,
+                            RouteDestination::Cidr(wide(p.dst, path.map(|x| &x.to))),
+                            &[GatewayKind::Nat, GatewayKind::Internet, GatewayKind::Drg],
+                        ),
+                    },
+                }
+            }
+            // From outside the VCN: the return path, in the destination's
+            // table (semantics §1: an internet gateway, a DRG or an LPG).
+            (_, Endpoint::Vnic(v)) => (
+                v,
+                RouteDestination::Cidr(wide(p.src, path.map(|x| &x.from))),
+                &[GatewayKind::Internet, GatewayKind::Drg, GatewayKind::Lpg],
+            ),
+            _ => return None,
+        };
+    let table = s.effective_route_table(v)?;
+    let vcn = s.vnic_vcn(v);
+    let candidates: Vec<GatewayId> = kinds
+        .iter()
+        .flat_map(|k| {
+            s.gateways
+                .iter()
+                .enumerate()
+                .filter(move |(_, g)| g.vcn == vcn && g.kind == *k && !g.blocked)
+                .filter_map(|(i, _)| GatewayId::new(i).ok())
+        })
+        .collect();
+    let rule = |g: GatewayId| RouteRule {
+        destination: destination.clone(),
+        target: RouteTarget::Gateway(g),
+        description: None,
+    };
+    let mut works = candidates
+        .into_iter()
+        .filter(|&g| opens(scratch, s, ix, p, table, rule(g), false));
+    let first = works.next()?;
+    let others: Vec<String> = works
+        .map(|g| format!("`{}`", s.gateways[g.index()].name))
+        .collect();
+    // Proved again, kept this time when hints stay on the copy.
+    opens(scratch, s, ix, p, table, rule(first), true);
+    let dest = match &destination {
+        RouteDestination::Cidr(net) => format!("destination = \"{net}\""),
+        RouteDestination::Service(l) => format!(
+            "destination = \"{}\", destination_type = \"SERVICE_CIDR_BLOCK\"",
+            s.services[l.index()].name
+        ),
+    };
+    let mut text = format!(
+        "{}: add to route table `{}`: {{ {dest}, network_entity = \"{}\" }}",
+        Stage::Route.as_str(),
+        s.route_tables[table.index()].name,
+        s.gateways[first.index()].name
+    );
+    if !others.is_empty() {
+        text.push_str(&format!(" (or through {})", others.join(", ")));
+    }
+    Some(text)
+}
+
+/// Whether `rule`, added to `table` on `scratch`, lets `p` through the
+/// route layer. Taken out again unless `keep` and hints stay on the copy
+/// ([`Scratch::keep`]).
+fn opens(
+    scratch: &mut Scratch,
+    s: &Scenario,
+    ix: Option<&AddressIndex>,
+    p: &Packet,
+    table: RouteTableId,
+    rule: RouteRule,
+    keep: bool,
+) -> bool {
+    scratch.of(s).route_tables[table.index()].rules.push(rule);
+    let fixed: &Scenario = scratch.of(s);
+    let reports = match ix {
+        Some(ix) => eval::every_layer_with(fixed, ix, p),
+        None => eval::every_layer(fixed, p),
+    };
+    let ok = !reports
+        .iter()
+        .any(|r| r.layer == Stage::Route && r.outcome == Outcome::NoRoute);
+    if !(ok && keep && scratch.kept(Kept::Route(table.index()))) {
+        scratch.of(s).route_tables[table.index()].rules.pop();
+    }
+    ok
+}
