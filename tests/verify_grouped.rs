@@ -667,7 +667,7 @@ fn a_hostile_expectations_file_is_refused_before_any_judgement() {
 #[test]
 fn a_paths_hints_added_leave_exactly_the_pairs_they_say() {
     let seeds = crate::support::seeds("ZPRSIM_VERIFY_SEEDS", 100) * 2 / 5;
-    let (mut checked, mut opened_all, mut beyond_first) = (0, 0, 0);
+    let (mut checked, mut opened_all, mut beyond_first, mut routes) = (0, 0, 0, 0);
     for seed in 0..seeds {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
         let shape = match seed % 3 {
@@ -705,12 +705,14 @@ fn a_paths_hints_added_leave_exactly_the_pairs_they_say() {
             opened_all += usize::from(got.to_open_left == 0);
             let first = got.failed.first().map_or(0, |f| f.to_open.len());
             beyond_first += usize::from(got.to_open.len() > first);
+            routes += usize::from(got.to_open.iter().any(|h| h.starts_with("route: ")));
         }
     }
     eprintln!(
-        "checked {checked}, opened whole {opened_all}, beyond the first pair's {beyond_first}"
+        "checked {checked}, opened whole {opened_all}, beyond the first pair's {beyond_first}, with a route hint {routes}"
     );
     assert!(checked >= 50, "{checked}");
     assert!(opened_all >= 15, "{opened_all}");
     assert!(beyond_first >= 5, "{beyond_first}");
+    assert!(routes >= 5, "{routes}");
 }
