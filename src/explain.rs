@@ -498,7 +498,15 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     } else {
         (p, first.clone(), None, Context::First)
     };
-    let hints = to_open(s, &judged, &d, judged_ctx);
+    // A reply whose first packet is dropped is opened by opening that
+    // first packet (its reply is then tracked): a hint for the reply on
+    // its own would open the reverse path, to the client's port, and
+    // leave the flow closed.
+    let hints = if a.reply && first.judgement.verdict == Verdict::Drop {
+        to_open(s, &p, &first, Context::First)
+    } else {
+        to_open(s, &judged, &d, judged_ctx)
+    };
     let mut warnings = String::new();
     for w in &loaded.warnings {
         let _ = writeln!(warnings, "{w}");
@@ -550,11 +558,14 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             }
             if let Some(n) = ctx_note {
                 let _ = writeln!(text, "  {n}");
+                text.push_str(&to_open_text(&hints));
             }
             text.push_str("reply ");
         }
         text.push_str(&render(s, &judged, &d));
-        text.push_str(&to_open_text(&hints));
+        if ctx_note.is_none() {
+            text.push_str(&to_open_text(&hints));
+        }
         out(&text)?;
     }
     Ok(ExitCode::SUCCESS)
