@@ -243,9 +243,11 @@ pub struct AuditFlows {
     pub listed: Vec<AuditListed>,
     /// Flows not listed.
     pub more: usize,
-    /// Flow-log records audit would have denied whose flow was past the
-    /// number of flows kept (`MAX_AUDIT_FLOWS`): counted in
-    /// `zpr_audit_would_drop`, in no flow here (absent when 0).
+    /// Records audit would have denied whose flow was past the number of
+    /// flows kept (flow logs: `MAX_AUDIT_FLOWS`; captures: the flow
+    /// bound of `--max-connections`, per shard): counted in
+    /// `zpr_audit_would_drop`, in no flow here, so `total` is a lower
+    /// bound (absent when 0).
     #[serde(skip_serializing_if = "is_zero")]
     pub untracked_records: u64,
     /// The distinct `to_keep_open` of the listed flows, most packets
@@ -398,7 +400,16 @@ pub fn audit_section(a: &AuditFlows, n: usize) -> String {
     if a.total == 0 {
         return t;
     }
-    let _ = writeln!(t, "flows ZPR audit mode would deny ({}):", a.total);
+    if a.untracked_records == 0 {
+        let _ = writeln!(t, "flows ZPR audit mode would deny ({}):", a.total);
+    } else {
+        // Past the bound of flows kept: the rest are counted, not listed.
+        let _ = writeln!(
+            t,
+            "flows ZPR audit mode would deny (at least {}: {} record(s) of later flows, past the flows kept, are counted but not listed and get no statement):",
+            a.total, a.untracked_records
+        );
+    }
     for f in a.listed.iter().take(n) {
         let ends = match (f.sport, f.dport) {
             (Some(sp), Some(dp)) => format!("{}:{sp} -> {}:{dp}", f.src, f.dst),

@@ -90,3 +90,71 @@ fn explain_reply_of_a_dropped_flow_hints_what_opens_the_flow() {
     assert!(first.contains("to open: zpr:"), "{text}");
     assert!(!reply.contains("to open:"), "{text}");
 }
+
+/// A capture of `n` SYNs from the legacy VM to billing's port 8080 (each
+/// its own flow; billing is audited in the rollout example), one a ms.
+fn legacy_to_billing_syns(n: u16) -> Vec<u8> {
+    use crate::replay_oracle::{Pkt, frame};
+    use zprsim_control::packet::Packet;
+    use zprsim_dataplane::pcap_out::{OutFormat, PcapOut};
+    let mut w = PcapOut::create(Vec::new(), OutFormat::Pcap { linktype: 1 }).unwrap();
+    for i in 0..n {
+        let k = Pkt {
+            p: Packet::tcp(
+                "10.0.20.10".parse().unwrap(),
+                20_000 + i,
+                "10.0.10.21".parse().unwrap(),
+                8080,
+            ),
+            flags: 0x02,
+            ts: 1_709_283_600_000_000_000 + u64::from(i) * 1_000_000,
+        };
+        let f = frame(&k);
+        let len = u32::try_from(f.len()).unwrap();
+        w.write(k.ts, 1, len, &f).unwrap();
+    }
+    w.finish().unwrap()
+}
+
+/// Past the bound of audited flows kept (a flood of them; the bound is
+/// `--max-connections`'s flow bound per shard), the summary said "flows
+/// ZPR audit mode would deny (256)" for 600 such flows, as if complete,
+/// and the report had no count of what was left out: its statements keep
+/// only the kept flows open, and the rest would break once enforced. The
+/// report now counts the left-out packets in `untracked_records` (as the
+/// flow-log report did) and the summary says the count is a lower bound.
+#[test]
+fn an_audit_flow_list_past_its_bound_says_it_is_incomplete() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("syn.pcap"), legacy_to_billing_syns(600)).unwrap();
+    let rollout = root().join("examples/oke-orders/rollout.toml");
+    let out = run_in(
+        d,
+        [
+            "replay",
+            rollout.to_str().unwrap(),
+            "syn.pcap",
+            "--max-connections",
+            "256",
+            "--report",
+            "r.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let r: Value = serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap()).unwrap();
+    let a = &r["zpr_audit_flows"];
+    let total = a["total"].as_u64().unwrap();
+    let untracked = a["untracked_records"].as_u64().unwrap_or(0);
+    assert!(total < 600, "{a:#}");
+    // Every audited packet is in a listed flow or counted as left out.
+    assert_eq!(total + untracked, 600, "{a:#}");
+    assert_eq!(r["zpr_audit_would_drop"], 600);
+    assert!(
+        text.contains(&format!(
+            "flows ZPR audit mode would deny (at least {total}: {untracked} record(s)"
+        )),
+        "{text}"
+    );
+}

@@ -71,6 +71,10 @@ pub struct RuleStats {
     /// The flows audit would have denied, most packets first, then by
     /// first time and key (all of them; the report keeps the top N).
     pub audit: Vec<AuditFlow>,
+    /// Packets audit would have denied whose flow was past the audit
+    /// flows' bound (per shard, as the flow sets'): in no flow of
+    /// [`RuleStats::audit`], so that list is incomplete when this is not 0.
+    pub audit_untracked: u64,
 }
 
 /// One worker's tally for one scenario.
@@ -90,6 +94,8 @@ pub(crate) struct RuleTally {
     /// Flows seen (their hashes), for the window.
     flows: AHashSet<u64>,
     audit: AHashMap<FlowKey, AuditFlow>,
+    /// Audited packets of flows past the audit bound.
+    audit_untracked: u64,
     packets: u64,
     first_ns: Option<u64>,
     last_ns: Option<u64>,
@@ -169,6 +175,7 @@ impl RuleTally {
             seen: AHashSet::new(),
             flows: AHashSet::new(),
             audit: AHashMap::new(),
+            audit_untracked: 0,
             packets: 0,
             first_ns: None,
             last_ns: None,
@@ -256,6 +263,7 @@ impl RuleTally {
             );
         } else {
             self.exact = false;
+            self.audit_untracked += 1;
         }
     }
 }
@@ -288,6 +296,7 @@ pub(crate) fn merge(tallies: Vec<RuleTally>) -> RuleStats {
             widen(&mut out.first_ns, &mut out.last_ns, l);
         }
         out.flows_exact &= t.exact;
+        out.audit_untracked += t.audit_untracked;
         flows += t.flows.len() as u64;
         for (k, a) in t.audit {
             audit
