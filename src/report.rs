@@ -217,9 +217,17 @@ pub struct AuditListed {
     /// The ZPL statement (and its policy) that keeps the flow open once
     /// every attribute is enforced, proven on its first such packet
     /// (`verify::keep_open`); absent when that packet is not allowed today
-    /// (there is nothing to keep open) or no statement can be written.
+    /// (there is nothing to keep open), the flow is `mid_flow`, or no
+    /// statement can be written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to_keep_open: Option<String>,
+    /// A capture's flow whose first such packet is a TCP packet with ACK
+    /// set: the capture started inside the connection, so which end opened
+    /// it is not known, and no statement is proposed (one for the packet's
+    /// direction would be for the server's answer to the client's port:
+    /// it would open that reverse path and leave the connection closed).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub mid_flow: bool,
 }
 
 /// One statement that keeps listed flows open once enforced, with what it
@@ -301,7 +309,7 @@ pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows 
             let verdict = d.judgement.verdict;
             // Only a flow open today can be kept open: one that another
             // check already denies is not ZPR audit's to keep.
-            let to_keep_open = (verdict == Verdict::Allow)
+            let to_keep_open = (verdict == Verdict::Allow && !a.mid_flow)
                 .then(|| {
                     let e = enforced.get_or_insert_with(|| zprsim_control::verify::enforced(s));
                     zprsim_control::verify::keep_open(e, None, &p)
@@ -321,6 +329,7 @@ pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows 
                 reason: audit_reason(&d),
                 verdict,
                 to_keep_open,
+                mid_flow: a.mid_flow,
             }
         })
         .collect();
@@ -416,6 +425,9 @@ pub fn audit_section(a: &AuditFlows, n: usize) -> String {
             _ => format!("{} -> {}", f.src, f.dst),
         };
         let today = match f.verdict {
+            Verdict::Allow if f.mid_flow => {
+                "open today; the capture starts inside it (no SYN), so which end opened it is not known and no statement is proposed"
+            }
             Verdict::Allow => "open today",
             Verdict::Drop => "dropped today by another check",
         };

@@ -228,3 +228,115 @@ fn utf16_without_a_byte_order_mark_reads_as_its_utf8_copy() {
         assert_eq!(counts(&got), counts(&want_replay), "big-endian: {be}");
     }
 }
+
+/// A small tenancy of one's own: open security lists (ZPR does the
+/// work), a web server whose attribute is audited, a client without one.
+const AUDITED_WEB: &str = r#"
+name = "mytenant"
+
+[[vcn]]
+name = "app-vcn"
+cidr_blocks = ["10.1.0.0/16"]
+security_attributes = { network = { vcn = { value = "app" } } }
+
+[[route_table]]
+name = "rt"
+vcn = "app-vcn"
+route_rules = []
+
+[[security_list]]
+name = "open-sl"
+vcn = "app-vcn"
+ingress_security_rules = [{ protocol = "all", source = "10.1.0.0/16" }]
+egress_security_rules = [{ protocol = "all", destination = "0.0.0.0/0" }]
+
+[[subnet]]
+name = "web"
+vcn = "app-vcn"
+cidr_block = "10.1.1.0/24"
+route_table = "rt"
+security_lists = ["open-sl"]
+
+[[vnic]]
+name = "web-1"
+subnet = "web"
+private_ips = ["10.1.1.10"]
+security_attributes = { app = { role = { value = "web", mode = "audit" } } }
+
+[[vnic]]
+name = "client-1"
+subnet = "web"
+private_ips = ["10.1.1.20"]
+
+[[zpr_policy]]
+name = "app"
+statements = ["in network.vcn:app VCN allow app.role:web endpoints to connect to '10.1.1.30/32' with protocol='tcp/5432'"]
+"#;
+
+/// A capture that starts inside a connection (a long-lived one: the
+/// server's data first, then the client's ACK, no SYN) got, for the rollout,
+/// "allow app.role:web endpoints to connect to '10.1.1.20/32' with
+/// protocol='tcp/51000'": the server's answer to the client's port.
+/// Applied and enforced, it opens that reverse path and the client's
+/// connections to the server's port 443 close. Such a flow is now marked
+/// `mid_flow` and gets no statement; a flow whose SYN is in the capture
+/// still gets its own.
+#[test]
+fn a_capture_starting_inside_a_connection_proposes_no_reverse_statement() {
+    use crate::replay_oracle::{Pkt, frame};
+    use zprsim_control::packet::Packet;
+    use zprsim_dataplane::pcap_out::{OutFormat, PcapOut};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("s.toml"), AUDITED_WEB).unwrap();
+    let (web, client) = ("10.1.1.10".parse().unwrap(), "10.1.1.20".parse().unwrap());
+    // (from web, client port, flags): the long flow's data and ACKs, then a
+    // new connection's SYN, SYN-ACK and ACK.
+    let mut pkts = Vec::new();
+    for _ in 0..3 {
+        pkts.push((true, 51_000, 0x18));
+        pkts.push((false, 51_000, 0x10));
+    }
+    pkts.extend([
+        (false, 51_001, 0x02),
+        (true, 51_001, 0x12),
+        (false, 51_001, 0x10),
+    ]);
+    let mut w = PcapOut::create(Vec::new(), OutFormat::Pcap { linktype: 1 }).unwrap();
+    for (i, &(from_web, port, flags)) in pkts.iter().enumerate() {
+        let p = if from_web {
+            Packet::tcp(web, 443, client, port)
+        } else {
+            Packet::tcp(client, port, web, 443)
+        };
+        let k = Pkt {
+            p,
+            flags,
+            ts: 1_709_283_600_000_000_000 + i as u64 * 1_000_000,
+        };
+        let f = frame(&k);
+        w.write(k.ts, 1, u32::try_from(f.len()).unwrap(), &f)
+            .unwrap();
+    }
+    std::fs::write(d.join("c.pcap"), w.finish().unwrap()).unwrap();
+    let out = run_in(d, ["replay", "s.toml", "c.pcap", "--report", "r.json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let r: Value = serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap()).unwrap();
+    let listed = r["zpr_audit_flows"]["listed"].as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{listed:#?}");
+    for f in listed {
+        let hint = f["to_keep_open"].as_str().unwrap_or_default();
+        assert!(!hint.contains("tcp/5100"), "a reverse statement: {f:#}");
+        if f["sport"] == 51_001 {
+            assert!(hint.contains("protocol='tcp/443'"), "{f:#}");
+        } else {
+            assert_eq!(f["mid_flow"], true, "{f:#}");
+            assert!(f["to_keep_open"].is_null(), "{f:#}");
+        }
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("the capture starts inside it (no SYN)"),
+        "{text}"
+    );
+}

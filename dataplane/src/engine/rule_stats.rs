@@ -46,6 +46,11 @@ pub struct AuditFlow {
     pub first_ns: u64,
     /// Packets of the flow audit would have denied.
     pub packets: u64,
+    /// `first` is a TCP packet with ACK set: the capture started inside
+    /// the connection (its SYN is not in it), so which end opened it is
+    /// not known (the replay takes the first packet seen as the opener).
+    /// Always false for flow logs, which carry no flags.
+    pub mid_flow: bool,
 }
 
 /// What one scenario's rules decided over the whole pass.
@@ -190,7 +195,7 @@ impl RuleTally {
     /// `shard` the flow's shard.
     pub(crate) fn packet(
         &mut self,
-        p: &Packet,
+        (p, tcp_flags): (&Packet, u8),
         ts_ns: u64,
         fast: &Fast,
         (flow_hash, shard): (u64, usize),
@@ -205,7 +210,7 @@ impl RuleTally {
                 }
             }
             if fast.judgement.zpr_audit {
-                self.audit_packet(p, ts_ns, shard);
+                self.audit_packet((p, tcp_flags), ts_ns, shard);
             }
             return;
         }
@@ -241,12 +246,12 @@ impl RuleTally {
             }
         }
         if fast.judgement.zpr_audit {
-            self.audit_packet(p, ts_ns, shard);
+            self.audit_packet((p, tcp_flags), ts_ns, shard);
         }
     }
 
     /// A packet an audit attribute would have denied.
-    fn audit_packet(&mut self, p: &Packet, ts_ns: u64, shard: usize) {
+    fn audit_packet(&mut self, (p, tcp_flags): (&Packet, u8), ts_ns: u64, shard: usize) {
         let key = FlowKey::of(p);
         if let Some(a) = self.audit.get_mut(&key) {
             a.packets += 1;
@@ -259,6 +264,8 @@ impl RuleTally {
                     first: *p,
                     first_ns: ts_ns,
                     packets: 1,
+                    mid_flow: p.proto == zprsim_control::model::proto::TCP
+                        && tcp_flags & crate::parse::tcp_flags::ACK != 0,
                 },
             );
         } else {
@@ -306,6 +313,7 @@ pub(crate) fn merge(tallies: Vec<RuleTally>) -> RuleStats {
                     if a.first_ns < m.first_ns {
                         m.first = a.first;
                         m.first_ns = a.first_ns;
+                        m.mid_flow = a.mid_flow;
                     }
                 })
                 .or_insert(a);

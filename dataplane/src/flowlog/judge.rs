@@ -163,6 +163,7 @@ impl AuditTally {
                     first: *p,
                     first_ns: ns,
                     packets,
+                    mid_flow: false,
                 },
             );
         } else {
