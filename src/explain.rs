@@ -598,13 +598,19 @@ fn explain_capture(
         capture_state::packet_n(&mut cap, &file, compiled, n, &mut shape, a.max_connections)
             .map_err(from_state)?;
     let d = judge_both(s, compiled, &found.packet, found.context)?;
-    let hints = to_open(s, &found.packet, &d, found.context);
+    // A mid-flow packet's direction is not known to be the opener's: a
+    // hint for it could open the server's answer to the client's port.
+    let hints = if found.mid_flow {
+        Vec::new()
+    } else {
+        to_open(s, &found.packet, &d, found.context)
+    };
     let mut warnings = String::new();
     for w in &loaded.warnings {
         let _ = writeln!(warnings, "{w}");
     }
     crate::err(&warnings);
-    let context = match (found.context, found.opened_by, found.no_longer_tracked) {
+    let mut context = match (found.context, found.opened_by, found.no_longer_tracked) {
         (Context::First, _, Some(at)) => format!(
             "first packet: tracking no longer holds the connection packet {at} opened (evicted to stay within `--max-connections {}`, the oldest first, or expired), as in `replay` with that bound",
             a.max_connections
@@ -620,6 +626,11 @@ fn explain_capture(
             "first packet: no live connection of its flow answers it".to_owned()
         }
     };
+    if found.mid_flow {
+        context.push_str(
+            "; a TCP packet with ACK set: the capture starts inside its connection, so which end opened it is not known and nothing is proposed to open it (explain the opening direction with --src, --dst and --dport)",
+        );
+    }
     if a.json {
         let j = JsonCapture {
             capture: &file,

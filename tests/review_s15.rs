@@ -273,25 +273,16 @@ name = "app"
 statements = ["in network.vcn:app VCN allow app.role:web endpoints to connect to '10.1.1.30/32' with protocol='tcp/5432'"]
 "#;
 
-/// A capture that starts inside a connection (a long-lived one: the
-/// server's data first, then the client's ACK, no SYN) got, for the rollout,
-/// "allow app.role:web endpoints to connect to '10.1.1.20/32' with
-/// protocol='tcp/51000'": the server's answer to the client's port.
-/// Applied and enforced, it opens that reverse path and the client's
-/// connections to the server's port 443 close. Such a flow is now marked
-/// `mid_flow` and gets no statement; a flow whose SYN is in the capture
-/// still gets its own.
-#[test]
-fn a_capture_starting_inside_a_connection_proposes_no_reverse_statement() {
+/// `AUDITED_WEB` and a capture that starts inside a connection (the
+/// server's data, then the client's ACK, three times; no SYN), then a new
+/// connection's SYN, SYN-ACK and ACK, written in `d` (`s.toml`, `c.pcap`).
+fn mid_flow_capture(d: &Path) {
     use crate::replay_oracle::{Pkt, frame};
     use zprsim_control::packet::Packet;
     use zprsim_dataplane::pcap_out::{OutFormat, PcapOut};
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
     std::fs::write(d.join("s.toml"), AUDITED_WEB).unwrap();
     let (web, client) = ("10.1.1.10".parse().unwrap(), "10.1.1.20".parse().unwrap());
-    // (from web, client port, flags): the long flow's data and ACKs, then a
-    // new connection's SYN, SYN-ACK and ACK.
+    // (from web, client port, flags)
     let mut pkts = Vec::new();
     for _ in 0..3 {
         pkts.push((true, 51_000, 0x18));
@@ -319,6 +310,21 @@ fn a_capture_starting_inside_a_connection_proposes_no_reverse_statement() {
             .unwrap();
     }
     std::fs::write(d.join("c.pcap"), w.finish().unwrap()).unwrap();
+}
+
+/// A capture that starts inside a connection (a long-lived one: the
+/// server's data first, then the client's ACK, no SYN) got, for the rollout,
+/// "allow app.role:web endpoints to connect to '10.1.1.20/32' with
+/// protocol='tcp/51000'": the server's answer to the client's port.
+/// Applied and enforced, it opens that reverse path and the client's
+/// connections to the server's port 443 close. Such a flow is now marked
+/// `mid_flow` and gets no statement; a flow whose SYN is in the capture
+/// still gets its own.
+#[test]
+fn a_capture_starting_inside_a_connection_proposes_no_reverse_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    mid_flow_capture(d);
     let out = run_in(d, ["replay", "s.toml", "c.pcap", "--report", "r.json"]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let r: Value = serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap()).unwrap();
@@ -339,4 +345,47 @@ fn a_capture_starting_inside_a_connection_proposes_no_reverse_statement() {
         text.contains("the capture starts inside it (no SYN)"),
         "{text}"
     );
+}
+
+/// `explain --capture` on a packet of a connection the capture starts
+/// inside (its first packet: the server's data to the client's port, with
+/// billing enforced) proposed the same reverse statement as `replay`. It
+/// now says the capture starts inside the connection and proposes nothing;
+/// the SYN of a connection in the capture keeps its hint.
+#[test]
+fn explain_capture_of_a_mid_flow_packet_proposes_no_reverse_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    mid_flow_capture(d);
+    let enforced = AUDITED_WEB.replace("mode = \"audit\"", "mode = \"enforce\"");
+    std::fs::write(d.join("s.toml"), enforced).unwrap();
+    let explain = |n: &str| {
+        let out = run_in(
+            d,
+            [
+                "explain",
+                "s.toml",
+                "--capture",
+                "c.pcap",
+                "--packet",
+                n,
+                "--json",
+            ],
+        );
+        json_of(&out)
+    };
+    let mid = explain("1");
+    assert_eq!(mid["verdict"], "drop", "{mid:#}");
+    assert!(mid["to_open"].is_null(), "{mid:#}");
+    assert!(
+        mid["context"]
+            .as_str()
+            .unwrap()
+            .contains("the capture starts inside its connection"),
+        "{mid:#}"
+    );
+    let syn = explain("7");
+    assert_eq!(syn["verdict"], "drop", "{syn:#}");
+    let hint = syn["to_open"][0].as_str().unwrap();
+    assert!(hint.contains("protocol='tcp/443'"), "{hint}");
 }
