@@ -252,8 +252,8 @@ pub struct AuditFlows {
     /// Flows not listed.
     pub more: usize,
     /// Records audit would have denied whose flow was past the number of
-    /// flows kept (flow logs: `MAX_AUDIT_FLOWS`; captures: the flow
-    /// bound of `--max-connections`, per shard): counted in
+    /// flows kept (`MAX_AUDIT_FLOWS`; in captures per shard, as the flow
+    /// bound of `--max-connections` when that is lower): counted in
     /// `zpr_audit_would_drop`, in no flow here, so `total` is a lower
     /// bound (absent when 0).
     #[serde(skip_serializing_if = "is_zero")]
