@@ -498,7 +498,15 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     } else {
         (p, first.clone(), None, Context::First)
     };
-    let hints = to_open(s, &judged, &d, judged_ctx);
+    // A reply whose first packet is dropped is opened by opening that
+    // first packet (its reply is then tracked): a hint for the reply on
+    // its own would open the reverse path, to the client's port, and
+    // leave the flow closed.
+    let hints = if a.reply && first.judgement.verdict == Verdict::Drop {
+        to_open(s, &p, &first, Context::First)
+    } else {
+        to_open(s, &judged, &d, judged_ctx)
+    };
     let mut warnings = String::new();
     for w in &loaded.warnings {
         let _ = writeln!(warnings, "{w}");
@@ -550,11 +558,14 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             }
             if let Some(n) = ctx_note {
                 let _ = writeln!(text, "  {n}");
+                text.push_str(&to_open_text(&hints));
             }
             text.push_str("reply ");
         }
         text.push_str(&render(s, &judged, &d));
-        text.push_str(&to_open_text(&hints));
+        if ctx_note.is_none() {
+            text.push_str(&to_open_text(&hints));
+        }
         out(&text)?;
     }
     Ok(ExitCode::SUCCESS)
@@ -587,13 +598,19 @@ fn explain_capture(
         capture_state::packet_n(&mut cap, &file, compiled, n, &mut shape, a.max_connections)
             .map_err(from_state)?;
     let d = judge_both(s, compiled, &found.packet, found.context)?;
-    let hints = to_open(s, &found.packet, &d, found.context);
+    // A mid-flow packet's direction is not known to be the opener's: a
+    // hint for it could open the server's answer to the client's port.
+    let hints = if found.mid_flow {
+        Vec::new()
+    } else {
+        to_open(s, &found.packet, &d, found.context)
+    };
     let mut warnings = String::new();
     for w in &loaded.warnings {
         let _ = writeln!(warnings, "{w}");
     }
     crate::err(&warnings);
-    let context = match (found.context, found.opened_by, found.no_longer_tracked) {
+    let mut context = match (found.context, found.opened_by, found.no_longer_tracked) {
         (Context::First, _, Some(at)) => format!(
             "first packet: tracking no longer holds the connection packet {at} opened (evicted to stay within `--max-connections {}`, the oldest first, or expired), as in `replay` with that bound",
             a.max_connections
@@ -609,6 +626,11 @@ fn explain_capture(
             "first packet: no live connection of its flow answers it".to_owned()
         }
     };
+    if found.mid_flow {
+        context.push_str(
+            "; a TCP packet with ACK set: the capture starts inside its connection, so which end opened it is not known and nothing is proposed to open it (explain the opening direction with --src, --dst and --dport)",
+        );
+    }
     if a.json {
         let j = JsonCapture {
             capture: &file,

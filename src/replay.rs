@@ -240,7 +240,10 @@ fn report(a: &Args, loaded: &Loaded, c: &Compiled, o: &ReplayOutput, compile_s: 
         rules_unused: unused,
         rules,
         unused: unused_grouped,
-        zpr_audit_flows: crate::report::audit_flows(s, &stats.audit, AUDIT_LISTED),
+        zpr_audit_flows: crate::report::AuditFlows {
+            untracked_records: stats.audit_untracked,
+            ..crate::report::audit_flows(s, &stats.audit, AUDIT_LISTED)
+        },
         top_dropped_flows: o
             .top_dropped
             .iter()

@@ -217,9 +217,17 @@ pub struct AuditListed {
     /// The ZPL statement (and its policy) that keeps the flow open once
     /// every attribute is enforced, proven on its first such packet
     /// (`verify::keep_open`); absent when that packet is not allowed today
-    /// (there is nothing to keep open) or no statement can be written.
+    /// (there is nothing to keep open), the flow is `mid_flow`, or no
+    /// statement can be written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to_keep_open: Option<String>,
+    /// A capture's flow whose first such packet is a TCP packet with ACK
+    /// set: the capture started inside the connection, so which end opened
+    /// it is not known, and no statement is proposed (one for the packet's
+    /// direction would be for the server's answer to the client's port:
+    /// it would open that reverse path and leave the connection closed).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub mid_flow: bool,
 }
 
 /// One statement that keeps listed flows open once enforced, with what it
@@ -243,9 +251,11 @@ pub struct AuditFlows {
     pub listed: Vec<AuditListed>,
     /// Flows not listed.
     pub more: usize,
-    /// Flow-log records audit would have denied whose flow was past the
-    /// number of flows kept (`MAX_AUDIT_FLOWS`): counted in
-    /// `zpr_audit_would_drop`, in no flow here (absent when 0).
+    /// Records audit would have denied whose flow was past the number of
+    /// flows kept (`MAX_AUDIT_FLOWS`; in captures per shard, as the flow
+    /// bound of `--max-connections` when that is lower): counted in
+    /// `zpr_audit_would_drop`, in no flow here, so `total` is a lower
+    /// bound (absent when 0).
     #[serde(skip_serializing_if = "is_zero")]
     pub untracked_records: u64,
     /// The distinct `to_keep_open` of the listed flows, most packets
@@ -299,7 +309,7 @@ pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows 
             let verdict = d.judgement.verdict;
             // Only a flow open today can be kept open: one that another
             // check already denies is not ZPR audit's to keep.
-            let to_keep_open = (verdict == Verdict::Allow)
+            let to_keep_open = (verdict == Verdict::Allow && !a.mid_flow)
                 .then(|| {
                     let e = enforced.get_or_insert_with(|| zprsim_control::verify::enforced(s));
                     zprsim_control::verify::keep_open(e, None, &p)
@@ -319,6 +329,7 @@ pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows 
                 reason: audit_reason(&d),
                 verdict,
                 to_keep_open,
+                mid_flow: a.mid_flow,
             }
         })
         .collect();
@@ -398,13 +409,25 @@ pub fn audit_section(a: &AuditFlows, n: usize) -> String {
     if a.total == 0 {
         return t;
     }
-    let _ = writeln!(t, "flows ZPR audit mode would deny ({}):", a.total);
+    if a.untracked_records == 0 {
+        let _ = writeln!(t, "flows ZPR audit mode would deny ({}):", a.total);
+    } else {
+        // Past the bound of flows kept: the rest are counted, not listed.
+        let _ = writeln!(
+            t,
+            "flows ZPR audit mode would deny (at least {}: {} record(s) of later flows, past the flows kept, are counted but not listed and get no statement):",
+            a.total, a.untracked_records
+        );
+    }
     for f in a.listed.iter().take(n) {
         let ends = match (f.sport, f.dport) {
             (Some(sp), Some(dp)) => format!("{}:{sp} -> {}:{dp}", f.src, f.dst),
             _ => format!("{} -> {}", f.src, f.dst),
         };
         let today = match f.verdict {
+            Verdict::Allow if f.mid_flow => {
+                "open today; the capture starts inside it (no SYN), so which end opened it is not known and no statement is proposed"
+            }
             Verdict::Allow => "open today",
             Verdict::Drop => "dropped today by another check",
         };

@@ -140,8 +140,15 @@ fn reply_of_a_dropped_flow_is_judged_as_a_first_packet() {
     ]);
     assert_eq!(code, 0);
     assert!(out.starts_with(
-        "first packet icmp 10.0.2.11 -> 10.0.0.5 type 8 code 0: DROP at egress-security\n  the first packet is dropped, so no connection is tracked: the reply is judged as a first packet\nreply icmp 10.0.0.5 -> 10.0.2.11 type 0 code 0: DROP at egress-security\n"
+        "first packet icmp 10.0.2.11 -> 10.0.0.5 type 8 code 0: DROP at egress-security\n  the first packet is dropped, so no connection is tracked: the reply is judged as a first packet\n"
     ), "{out}");
+    // What would open the flow (the first packet's hints) comes before the
+    // reply's judgement, which gets none of its own.
+    let (first, reply) = out
+        .split_once("\nreply icmp 10.0.0.5 -> 10.0.2.11 type 0 code 0: DROP at egress-security\n")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(first.contains("to open: egress-security:"), "{out}");
+    assert!(!reply.contains("to open:"), "{out}");
 }
 
 #[test]

@@ -29,7 +29,7 @@ fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
 
 /// The OKE example's scenario, policy file, expectations and the `oke`
 /// pack as a file pack, under `dir`, each written by `write`.
-fn oke_files(dir: &Path, write: &dyn Fn(&Path, &str)) {
+pub(crate) fn oke_files(dir: &Path, write: &dyn Fn(&Path, &str)) {
     let ex = root().join("examples/oke-orders");
     std::fs::create_dir_all(dir.join("policies")).unwrap();
     let read = |p: &Path| std::fs::read_to_string(p).unwrap();

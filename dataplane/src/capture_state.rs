@@ -52,6 +52,11 @@ pub struct Found {
     /// `--max-connections`, the oldest first, or expired and let go):
     /// that packet's record number.
     pub no_longer_tracked: Option<u64>,
+    /// A first packet of a TCP connection the capture starts inside: it
+    /// has ACK set and no live connection answers it, or the packet that
+    /// opened its live connection was such a packet. The replay takes it
+    /// as an opener, but which end opened the connection is not known.
+    pub mid_flow: bool,
 }
 
 /// Replays `capture` through `compiled` up to record `n` (1-based, every
@@ -85,7 +90,8 @@ pub fn packet_n<R: std::io::Read>(
     // connection it holds, which explain reports for a reply.
     let mut tracker = Tracker::new(max_connections);
     let mut counters = Counters::default();
-    let mut opened: HashMap<StateKey, (u64, usize)> = HashMap::new();
+    // (and whether that packet was mid-flow: a TCP packet with ACK set)
+    let mut opened: HashMap<StateKey, (u64, usize, bool)> = HashMap::new();
     let mut index: u64 = 0;
     while let Some(rec) = capture.next_record() {
         let rec = rec.map_err(|e| Failure::Input(format!("{file}: error: {e}")))?;
@@ -142,19 +148,29 @@ pub fn packet_n<R: std::io::Read>(
         let shard = conntrack::shard_of(&p);
         let (ctx, key) = tracker.context_of(&p, shard, rec.ts_ns);
         if index == n {
-            let opener =
-                key.and_then(|k| opened.get(&k).map(|&(at, s)| (at, tracker.holds(&k, s))));
+            let opener = key.and_then(|k| {
+                opened
+                    .get(&k)
+                    .map(|&(at, s, mid)| (at, tracker.holds(&k, s), mid))
+            });
             let (opened_by, no_longer_tracked) = match (ctx, opener) {
-                (Context::Reply(_), Some((at, _))) => (Some(at), None),
-                (Context::First, Some((at, false))) => (None, Some(at)),
+                (Context::Reply(_), Some((at, ..))) => (Some(at), None),
+                (Context::First, Some((at, false, _))) => (None, Some(at)),
                 _ => (None, None),
             };
+            let mid_flow = ctx == Context::First
+                && p.proto == zprsim_control::model::proto::TCP
+                && match opener {
+                    Some((_, true, mid)) => mid,
+                    _ => meta.tcp_flags & crate::parse::tcp_flags::ACK != 0,
+                };
             return Ok(Found {
                 packet: p,
                 context: ctx,
                 ts_ns: rec.ts_ns,
                 opened_by,
                 no_longer_tracked,
+                mid_flow,
             });
         }
         let created = counters.connections;
@@ -169,12 +185,14 @@ pub fn packet_n<R: std::io::Read>(
         if counters.connections != created
             && let Some(k) = key
         {
-            opened.insert(k, (index, shard));
+            let mid = p.proto == zprsim_control::model::proto::TCP
+                && meta.tcp_flags & crate::parse::tcp_flags::ACK != 0;
+            opened.insert(k, (index, shard, mid));
             // Forget the openers of connections the tracker no longer
             // holds (evicted or expired and removed), so this map stays
             // within a constant factor of the tracker's bound.
             if opened.len() > 2 * tracker.len() + 4096 {
-                opened.retain(|k, &mut (_, s)| tracker.holds(k, s));
+                opened.retain(|k, &mut (_, s, _)| tracker.holds(k, s));
             }
         }
     }

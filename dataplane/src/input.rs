@@ -54,7 +54,8 @@ pub fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>, CappedError> {
 pub struct NotText {
     /// Byte offset in the file (the byte order mark counted).
     pub byte: u64,
-    /// The file starts with a UTF-16 byte order mark.
+    /// The file reads as UTF-16 ([`utf16_start`]: a byte order mark, or
+    /// ASCII characters each beside a NUL byte).
     pub utf16: bool,
 }
 
@@ -64,7 +65,7 @@ impl NotText {
     pub fn of(&self, what: &str) -> String {
         if self.utf16 {
             format!(
-                "byte {}: {what} is not UTF-16 text (it starts with a UTF-16 byte order mark)",
+                "byte {}: {what} is not UTF-16 text (it starts as UTF-16 text does)",
                 self.byte
             )
         } else {
@@ -78,7 +79,7 @@ impl std::fmt::Display for NotText {
         if self.utf16 {
             write!(
                 f,
-                "byte {}: not UTF-16 text (the file starts with a UTF-16 byte order mark)",
+                "byte {}: not UTF-16 text (the file starts as UTF-16 text does)",
                 self.byte
             )
         } else {
@@ -101,17 +102,17 @@ impl std::error::Error for NotText {}
 /// # Errors
 /// The byte offset where the text stops being UTF-8 (or UTF-16), and which.
 pub fn text_of(bytes: Vec<u8>) -> Result<String, NotText> {
-    match utf16_order(&bytes) {
-        Some(big_endian) => {
+    match utf16_start(&bytes) {
+        Some((big_endian, mark)) => {
             let mut out = String::with_capacity(bytes.len() / 2);
-            Utf16Reader::new(&bytes[2..], big_endian)
+            Utf16Reader::starting_at(&bytes[mark..], big_endian, mark as u64)
                 .read_to_string(&mut out)
                 .map_err(|e| {
                     e.get_ref()
                         .and_then(|i| i.downcast_ref::<NotText>())
                         .copied()
                         .unwrap_or(NotText {
-                            byte: 2,
+                            byte: mark as u64,
                             utf16: true,
                         })
                 })?;
@@ -121,6 +122,26 @@ pub fn text_of(bytes: Vec<u8>) -> Result<String, NotText> {
             byte: e.utf8_error().valid_up_to() as u64,
             utf16: false,
         }),
+    }
+}
+
+/// The byte order of UTF-16 text and the length of its byte order mark
+/// (2, or 0 without one), or `None` for UTF-8. Without a mark, text is
+/// UTF-16 when its first two characters are ASCII, each beside a NUL byte
+/// (`[a, 0, b, 0]` little-endian, `[0, a, 0, b]` big-endian), as `iconv -t
+/// UTF-16LE` or .NET's `UnicodeEncoding` without a mark write it: read as
+/// UTF-8, its NUL bytes gave a parse error at column 2 of line 1 ("key
+/// with no value"), and none of the text inputs starts with a NUL.
+#[must_use]
+pub fn utf16_start(head: &[u8]) -> Option<(bool, usize)> {
+    if let Some(be) = utf16_order(head) {
+        return Some((be, 2));
+    }
+    let text = |c: &u8| c.is_ascii_graphic() || c.is_ascii_whitespace();
+    match head.get(..4)? {
+        [a, 0, b, 0] if text(a) && text(b) => Some((false, 0)),
+        [0, a, 0, b] if text(a) && text(b) => Some((true, 0)),
+        _ => None,
     }
 }
 
@@ -160,6 +181,12 @@ impl<R: Read> Utf16Reader<R> {
     /// Reads `inner`, UTF-16 in this byte order, whose byte order mark
     /// (2 bytes) was read.
     pub fn new(inner: R, big_endian: bool) -> Utf16Reader<R> {
+        Self::starting_at(inner, big_endian, 2)
+    }
+
+    /// Reads `inner`, UTF-16 in this byte order, from byte `offset` of
+    /// the file (the length of its byte order mark: [`utf16_start`]).
+    pub fn starting_at(inner: R, big_endian: bool, offset: u64) -> Utf16Reader<R> {
         Utf16Reader {
             inner,
             big_endian,
@@ -167,7 +194,7 @@ impl<R: Read> Utf16Reader<R> {
             at: 0,
             odd: None,
             high: None,
-            offset: 2,
+            offset,
         }
     }
 
@@ -317,7 +344,7 @@ mod utf16_tests {
         bytes.extend([0x00, 0xDC]);
         assert_eq!(
             text_of(bytes).unwrap_err().to_string(),
-            "byte 6: not UTF-16 text (the file starts with a UTF-16 byte order mark)"
+            "byte 6: not UTF-16 text (the file starts as UTF-16 text does)"
         );
         let text = "{\"a\": \"é 😀\"}\n";
         assert_eq!(text_of(utf16(text, true)).as_deref(), Ok(text));
@@ -325,7 +352,7 @@ mod utf16_tests {
         odd.push(b' ');
         assert_eq!(
             text_of(odd).unwrap_err().to_string(),
-            "byte 6: not UTF-16 text (the file starts with a UTF-16 byte order mark)"
+            "byte 6: not UTF-16 text (the file starts as UTF-16 text does)"
         );
     }
 }

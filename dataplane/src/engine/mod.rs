@@ -90,7 +90,7 @@ pub use flows::{Decided, FlowRecord};
 pub(crate) use flows::{Finished as FinishedForSize, FlowState as FlowStateForSize};
 pub use live::{Live, ScenarioSet, Snapshot};
 pub use plan::{AUTO_READER_SHARDS, Plan, ReaderShare};
-pub use rule_stats::{AuditFlow, RuleStat, RuleStats};
+pub use rule_stats::{AuditFlow, MAX_AUDIT_FLOWS, RuleStat, RuleStats};
 pub use source::{CaptureFiles, Frame, MemorySource, PacketSource, RecordSpan, SharedBlock};
 pub use spool::SpoolStats;
 pub use writer::PcapSink;

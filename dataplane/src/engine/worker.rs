@@ -48,7 +48,12 @@ impl<X: Extra> Judge<X> {
                 if let Some(t) = &mut self.rules
                     && let Some(fast) = side.dropped_fast()
                 {
-                    t.packet(&it.packet, it.ts_ns, &fast, (fh, usize::from(it.shard)));
+                    t.packet(
+                        (&it.packet, it.tcp_flags),
+                        it.ts_ns,
+                        &fast,
+                        (fh, usize::from(it.shard)),
+                    );
                 }
                 (side.code(), false)
             }
@@ -65,7 +70,12 @@ impl<X: Extra> Judge<X> {
                     Some((fast, at)) => {
                         self.counters.record(&fast, it.wire_len);
                         if let Some(t) = &mut self.rules {
-                            t.packet(p, it.ts_ns, &fast, (fh, usize::from(it.shard)));
+                            t.packet(
+                                (p, it.tcp_flags),
+                                it.ts_ns,
+                                &fast,
+                                (fh, usize::from(it.shard)),
+                            );
                         }
                         self.flows
                             .allowed_live(it, slot, forward, Side::of(0, &fast), at);
@@ -130,7 +140,12 @@ impl<X: Extra> Judge<X> {
         );
         self.counters.record(&fast, it.wire_len);
         if let Some(t) = &mut self.rules {
-            t.packet(&it.packet, it.ts_ns, &fast, (fh, usize::from(it.shard)));
+            t.packet(
+                (&it.packet, it.tcp_flags),
+                it.ts_ns,
+                &fast,
+                (fh, usize::from(it.shard)),
+            );
         }
         let code = DropReason::code(fast.judgement.stage.map(DropReason::of_stage));
         self.flows.packet(

@@ -33,8 +33,8 @@ pub enum Kind {
 fn text_kind(bytes: &[u8]) -> Kind {
     // UTF-16 with its byte order mark (Windows PowerShell 5's `>`): its
     // ASCII characters are what decide.
-    if let Some(be) = crate::input::utf16_order(bytes) {
-        let ascii: Vec<u8> = bytes[2..]
+    if let Some((be, mark)) = crate::input::utf16_start(bytes) {
+        let ascii: Vec<u8> = bytes[mark..]
             .chunks_exact(2)
             .map(|c| match (be, c) {
                 (false, [a, 0]) | (true, [0, a]) => *a,

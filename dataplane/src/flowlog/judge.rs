@@ -132,9 +132,9 @@ pub struct FlowLogJudgement {
     pub audit: AuditTally,
 }
 
-/// Distinct audit flows a flow-log judgement keeps (about 100 bytes each):
-/// past it, new ones are counted in [`AuditTally::untracked`] only.
-pub const MAX_AUDIT_FLOWS: usize = 1 << 16;
+/// Distinct audit flows a flow-log judgement keeps: past it, new ones are
+/// counted in [`AuditTally::untracked`] only (the capture tally's bound).
+pub use crate::engine::MAX_AUDIT_FLOWS;
 
 /// The flows an `audit` attribute would have denied, as the capture
 /// replay's rule statistics list them ([`crate::replay::AuditFlow`]).
@@ -163,6 +163,7 @@ impl AuditTally {
                     first: *p,
                     first_ns: ns,
                     packets,
+                    mid_flow: false,
                 },
             );
         } else {

@@ -507,14 +507,14 @@ fn read_with(cx: &Ctx<'_>, input: impl Read, out: &mut ReadOutcome) -> Result<()
         };
         let d = Decoder::new(codec, r).map_err(|e| cx.cannot_read(None, &e))?;
         read_plain(&cx, BufReader::new(d), out)
-    } else if let Some(be) = crate::input::utf16_order(head) {
+    } else if let Some((be, mark)) = crate::input::utf16_start(head) {
         // Windows PowerShell 5's `>` writes UTF-16: read as UTF-8, line
         // for line (its size in bytes is no longer the text's).
-        r.consume(2);
+        r.consume(mark);
         let cx = Ctx { size: None, ..*cx };
         read_plain(
             &cx,
-            BufReader::new(crate::input::Utf16Reader::new(r, be)),
+            BufReader::new(crate::input::Utf16Reader::starting_at(r, be, mark as u64)),
             out,
         )
     } else {
