@@ -1,5 +1,8 @@
 //! Report pieces the `replay` and `tap` reports share.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
+
 use serde::Serialize;
 use zprsim_control::compile::{Compiled, RuleId, rule_text};
 use zprsim_control::eval;
@@ -258,10 +261,22 @@ pub struct AuditFlows {
     /// bound (absent when 0).
     #[serde(skip_serializing_if = "is_zero")]
     pub untracked_records: u64,
-    /// The distinct `to_keep_open` of the listed flows, most packets
-    /// first: what a rollout chooses from before it enforces (ZPR is there
-    /// to close some of them).
+    /// The distinct statements that keep the flows open once enforced
+    /// (the `to_keep_open` of every flow, listed or not, up to
+    /// [`MAX_STATEMENT_FLOWS`]), most packets first: what a rollout
+    /// chooses from before it enforces (ZPR is there to close some of
+    /// them).
     pub statements: Vec<KeepOpen>,
+    /// Flows past [`MAX_STATEMENT_FLOWS`] (the fewest packets) whose
+    /// statement was not worked out (absent when 0).
+    #[serde(skip_serializing_if = "is_zero_usize")]
+    pub statements_unchecked: usize,
+}
+
+// serde's `skip_serializing_if` takes a reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero_usize(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Why audit would have denied the packet: the ZPR checks whose outcome is
@@ -288,65 +303,90 @@ pub fn audit_reason(d: &Decision) -> String {
     }
 }
 
+/// Flows (most packets first) whose statement [`audit_flows`] works out
+/// at most: each is one judgement by the reference evaluator, and one
+/// proof per distinct (addresses, protocol, destination port).
+pub const MAX_STATEMENT_FLOWS: usize = 8192;
+
 /// The flows audit would have denied (`audit`, most packets first), the
-/// `top` with the most packets.
+/// `top` with the most packets listed; the statements that keep them open
+/// worked out for the first [`MAX_STATEMENT_FLOWS`] of them, listed or not
+/// (a flood on port 444 beside one on 443 needs both statements).
 #[must_use]
 pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows {
     // A copy with every attribute enforced, made at the first flow open
-    // today: each statement is proven in it and taken out again.
+    // today: each statement is proven in it and taken out again. The
+    // statement of a flow depends on its addresses, protocol and
+    // destination port (or ICMP type and code), not on its source port:
+    // proven once per such key.
     let mut enforced: Option<Scenario> = None;
-    let listed: Vec<AuditListed> = audit
-        .iter()
-        .take(top)
-        .map(|a: &AuditFlow| {
-            let p = a.first;
-            let (sport, dport, icmp_type, icmp_code) = match p.l4 {
-                L4::Ports { sport, dport } => (Some(sport), Some(dport), None, None),
-                L4::Icmp { icmp_type, code } => (None, None, Some(icmp_type), Some(code)),
-                L4::Opaque | L4::Fragment => (None, None, None, None),
-            };
-            let d = eval::evaluate(s, &p, Context::First);
-            let verdict = d.judgement.verdict;
-            // Only a flow open today can be kept open: one that another
-            // check already denies is not ZPR audit's to keep.
-            let to_keep_open = (verdict == Verdict::Allow && !a.mid_flow)
-                .then(|| {
-                    let e = enforced.get_or_insert_with(|| zprsim_control::verify::enforced(s));
-                    zprsim_control::verify::keep_open(e, None, &p)
-                })
-                .flatten();
-            AuditListed {
-                src: p.src,
-                dst: p.dst,
-                proto: p.proto,
-                sport,
-                dport,
-                icmp_type,
-                icmp_code,
-                community_id: a.key.community_id(0),
-                first_ts: secs(Some(a.first_ns)).unwrap_or_default(),
-                packets: a.packets,
-                reason: audit_reason(&d),
-                verdict,
-                to_keep_open,
-                mid_flow: a.mid_flow,
-            }
-        })
-        .collect();
+    let mut proven: HashMap<(IpAddr, IpAddr, u8, L4), Option<String>> = HashMap::new();
+    let mut judged = |a: &AuditFlow| {
+        let p = a.first;
+        let d = eval::evaluate(s, &p, Context::First);
+        // Only a flow open today can be kept open: one that another check
+        // already denies is not ZPR audit's to keep; nor one the capture
+        // starts inside (its first packet seen is not its opener).
+        let to_keep_open = (d.judgement.verdict == Verdict::Allow && !a.mid_flow)
+            .then(|| {
+                let l4 = match p.l4 {
+                    L4::Ports { dport, .. } => L4::Ports { sport: 0, dport },
+                    other => other,
+                };
+                proven
+                    .entry((p.src, p.dst, p.proto, l4))
+                    .or_insert_with(|| {
+                        let e = enforced.get_or_insert_with(|| zprsim_control::verify::enforced(s));
+                        zprsim_control::verify::keep_open(e, None, &p)
+                    })
+                    .clone()
+            })
+            .flatten();
+        (d, to_keep_open)
+    };
+    let examined = audit.len().min(MAX_STATEMENT_FLOWS);
+    let mut listed: Vec<AuditListed> = Vec::new();
     let mut statements: Vec<KeepOpen> = Vec::new();
-    for f in &listed {
-        let Some(h) = &f.to_keep_open else { continue };
-        match statements.iter_mut().find(|k| &k.to_keep_open == h) {
-            Some(k) => {
-                k.flows += 1;
-                k.packets += f.packets;
+    for (i, a) in audit.iter().take(examined).enumerate() {
+        let (d, to_keep_open) = judged(a);
+        if let Some(h) = &to_keep_open {
+            match statements.iter_mut().find(|k| &k.to_keep_open == h) {
+                Some(k) => {
+                    k.flows += 1;
+                    k.packets += a.packets;
+                }
+                None => statements.push(KeepOpen {
+                    to_keep_open: h.clone(),
+                    flows: 1,
+                    packets: a.packets,
+                }),
             }
-            None => statements.push(KeepOpen {
-                to_keep_open: h.clone(),
-                flows: 1,
-                packets: f.packets,
-            }),
         }
+        if i >= top {
+            continue;
+        }
+        let p = a.first;
+        let (sport, dport, icmp_type, icmp_code) = match p.l4 {
+            L4::Ports { sport, dport } => (Some(sport), Some(dport), None, None),
+            L4::Icmp { icmp_type, code } => (None, None, Some(icmp_type), Some(code)),
+            L4::Opaque | L4::Fragment => (None, None, None, None),
+        };
+        listed.push(AuditListed {
+            src: p.src,
+            dst: p.dst,
+            proto: p.proto,
+            sport,
+            dport,
+            icmp_type,
+            icmp_code,
+            community_id: a.key.community_id(0),
+            first_ts: secs(Some(a.first_ns)).unwrap_or_default(),
+            packets: a.packets,
+            reason: audit_reason(&d),
+            verdict: d.judgement.verdict,
+            to_keep_open,
+            mid_flow: a.mid_flow,
+        });
     }
     statements.sort_by_key(|k| std::cmp::Reverse(k.packets));
     AuditFlows {
@@ -355,6 +395,7 @@ pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows 
         more: audit.len() - listed.len(),
         listed,
         statements,
+        statements_unchecked: audit.len() - examined,
     }
 }
 

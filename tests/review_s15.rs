@@ -389,3 +389,94 @@ fn explain_capture_of_a_mid_flow_packet_proposes_no_reverse_statement() {
     let hint = syn["to_open"][0].as_str().unwrap();
     assert!(hint.contains("protocol='tcp/443'"), "{hint}");
 }
+
+/// QA round eight, for planning (fixed by the lead): `zpr_audit_flows`'s
+/// `statements` were worked out for the 100 listed flows only (most
+/// packets first). A capture whose 110 busiest audited flows go from the
+/// legacy VM to billing on 8080 and whose 3 quieter ones from a worker
+/// node to billing on 9090 proposed the 8080 statement alone: applied and
+/// enforced, the worker's flows broke. The statements now cover every
+/// flow, listed or not (up to `MAX_STATEMENT_FLOWS`).
+#[test]
+fn the_audit_statements_cover_the_flows_past_the_listed_ones() {
+    use crate::replay_oracle::{Pkt, frame};
+    use zprsim_control::packet::Packet;
+    use zprsim_dataplane::pcap_out::{OutFormat, PcapOut};
+    let mut w = PcapOut::create(Vec::new(), OutFormat::Pcap { linktype: 1 }).unwrap();
+    let mut ts = 1_709_283_600_000_000_000u64;
+    let mut flow = |src: &str, sport: u16, dport: u16, packets: u32| {
+        for _ in 0..packets {
+            let k = Pkt {
+                p: Packet::tcp(
+                    src.parse().unwrap(),
+                    sport,
+                    "10.0.10.21".parse().unwrap(),
+                    dport,
+                ),
+                flags: 0x02,
+                ts,
+            };
+            ts += 1_000_000;
+            let f = frame(&k);
+            w.write(k.ts, 1, u32::try_from(f.len()).unwrap(), &f)
+                .unwrap();
+        }
+    };
+    for i in 0..110 {
+        flow("10.0.20.10", 20_000 + i, 8080, 2);
+    }
+    for i in 0..3 {
+        flow("10.0.20.11", 30_000 + i, 8080, 1);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("syn.pcap"), w.finish().unwrap()).unwrap();
+    let rollout = root().join("examples/oke-orders/rollout.toml");
+    let out = run_in(
+        d,
+        [
+            "replay",
+            rollout.to_str().unwrap(),
+            "syn.pcap",
+            "--report",
+            "r.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let r: Value = serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap()).unwrap();
+    let a = &r["zpr_audit_flows"];
+    assert_eq!(a["total"], 113, "{a:#}");
+    // The other host's flows are not listed ...
+    assert!(
+        a["listed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["src"] == "10.0.20.10"),
+        "{a:#}"
+    );
+    // ... and have their statement.
+    let statements: Vec<(&str, u64)> = a["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["to_keep_open"].as_str().unwrap(),
+                k["flows"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(statements.len(), 2, "{statements:?}");
+    assert_eq!(statements[0].1, 110, "{statements:?}");
+    assert!(
+        statements[0].0.contains("allow '10.0.20.10/32'"),
+        "{statements:?}"
+    );
+    assert_eq!(statements[1].1, 3, "{statements:?}");
+    assert!(
+        statements[1].0.contains("allow '10.0.20.11/32'"),
+        "{statements:?}"
+    );
+    assert!(a.get("statements_unchecked").is_none(), "{a:#}");
+}
