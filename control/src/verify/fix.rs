@@ -26,7 +26,6 @@ use ipnet::IpNet;
 
 use super::selector::{self, Selector};
 use super::{PathSpec, Probe};
-use crate::eval;
 use crate::model::{
     AddressIndex, Direction, Peer, Protocol, RuleOptions, Scenario, SecurityRule, proto,
 };
@@ -308,11 +307,7 @@ fn opens(
 ) -> bool {
     let direction = rule.direction;
     rules_of(scratch.of(s), target, direction).push(rule);
-    let fixed: &Scenario = scratch.of(s);
-    let reports = match ix {
-        Some(ix) => eval::every_layer_with(fixed, ix, p),
-        None => eval::every_layer(fixed, p),
-    };
+    let reports = super::layers_of(scratch.of(s), ix, p);
     let still = reports
         .iter()
         .any(|r| r.layer == l.layer && matches!(r.outcome, Outcome::Denied));

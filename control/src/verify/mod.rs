@@ -274,6 +274,33 @@ fn hints(
     out
 }
 
+/// Every layer's report of `p` on `s` ([`crate::eval::every_layer`]),
+/// finding endpoints through `ix`, the address index of `s` (or of the
+/// scenario `s` copies: a rule or statement added changes no address),
+/// when given. What every hint is proven with.
+fn layers_of(
+    s: &Scenario,
+    ix: Option<&crate::model::AddressIndex>,
+    p: &crate::packet::Packet,
+) -> Vec<crate::verdict::LayerReport> {
+    match ix {
+        Some(ix) => crate::eval::every_layer_with(s, ix, p),
+        None => crate::eval::every_layer(s, p),
+    }
+}
+
+/// The endpoint `ip` is in `s`, through `ix` when given (as [`layers_of`]).
+fn endpoint_at(
+    s: &Scenario,
+    ix: Option<&crate::model::AddressIndex>,
+    ip: IpAddr,
+) -> crate::model::Endpoint {
+    match ix {
+        Some(ix) => ix.endpoint_of(s, ip),
+        None => crate::model::endpoint_of(s, ip),
+    }
+}
+
 /// A copy of `s` with every security attribute in `enforce` mode: the
 /// network once an `audit` rollout is switched to enforce (the scratch
 /// copy [`keep_open`] proves its statements in).

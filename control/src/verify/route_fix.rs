@@ -32,11 +32,10 @@ use ipnet::IpNet;
 
 use super::PathSpec;
 use super::fix::{Kept, Scratch, stands_for};
-use crate::eval;
 use crate::ids::{GatewayId, RouteTableId};
 use crate::model::{
     AddressIndex, Endpoint, GatewayKind, Peer, RouteDestination, RouteRule, RouteTarget, Scenario,
-    endpoint_of, vcn_containing,
+    vcn_containing,
 };
 use crate::packet::Packet;
 use crate::verdict::{LayerReport, Outcome, Stage};
@@ -56,10 +55,7 @@ pub(super) fn to_open(
     blocking
         .iter()
         .find(|l| l.layer == Stage::Route && l.outcome == Outcome::NoRoute)?;
-    let endpoint = |ip: IpAddr| match ix {
-        Some(ix) => ix.endpoint_of(s, ip),
-        None => endpoint_of(s, ip),
-    };
+    let endpoint = |ip: IpAddr| super::endpoint_at(s, ix, ip);
     // What the remote side stands for in the path (`internet`, a CIDR),
     // else its address.
     let wide = |ip: IpAddr, sel: Option<&super::Selector>| {
@@ -174,11 +170,7 @@ fn opens(
     keep: bool,
 ) -> bool {
     scratch.of(s).route_tables[table.index()].rules.push(rule);
-    let fixed: &Scenario = scratch.of(s);
-    let reports = match ix {
-        Some(ix) => eval::every_layer_with(fixed, ix, p),
-        None => eval::every_layer(fixed, p),
-    };
+    let reports = super::layers_of(scratch.of(s), ix, p);
     let ok = !reports
         .iter()
         .any(|r| r.layer == Stage::Route && r.outcome == Outcome::NoRoute);

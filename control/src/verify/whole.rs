@@ -27,7 +27,6 @@
 use super::fix::{Edit, Scratch};
 use super::text::blocking;
 use super::{PathSpec, Scope};
-use crate::eval;
 use crate::model::{AddressIndex, Scenario};
 use crate::packet::Packet;
 use crate::verdict::Stage;
@@ -120,7 +119,7 @@ fn blocked(
     path: &PathSpec,
     p: &Packet,
 ) -> Vec<crate::verdict::LayerReport> {
-    let mut layers = blocking(eval::every_layer_with(scratch.of(s), ix, p));
+    let mut layers = blocking(super::layers_of(scratch.of(s), Some(ix), p));
     if path.scope == Scope::Network {
         layers.retain(|l| l.layer != Stage::Zpr);
     }

@@ -30,9 +30,8 @@ use std::net::IpAddr;
 use super::fix::{Kept, NEW_POLICY, stands_for};
 use super::selector::Selector;
 use super::{PathSpec, Probe};
-use crate::eval;
 use crate::model::{
-    AddressIndex, Endpoint, Mode, Origin, Peer, PolicyStatement, Scenario, ZprPolicy, endpoint_of,
+    AddressIndex, Endpoint, Mode, Origin, Peer, PolicyStatement, Scenario, ZprPolicy,
 };
 use crate::packet::{L4, Packet};
 use crate::shared::{Attribute, proto};
@@ -138,10 +137,7 @@ struct Side {
 
 impl Side {
     fn of(s: &Scenario, ix: Option<&AddressIndex>, ip: IpAddr, sel: Option<&Selector>) -> Side {
-        let ep = match ix {
-            Some(ix) => ix.endpoint_of(s, ip),
-            None => endpoint_of(s, ip),
-        };
+        let ep = super::endpoint_at(s, ix, ip);
         let (vnic, vcn) = match ep {
             Endpoint::Vnic(v) => (Some(v.index()), Some(s.vnic_vcn(v).index())),
             Endpoint::Unassigned(vcn) => (None, Some(vcn.index())),
@@ -310,10 +306,7 @@ fn opens(
     };
     let before = scratch.zpr_policies[at].statements.len();
     scratch.zpr_policies[at].statements.extend(added);
-    let reports = match ix {
-        Some(ix) => eval::every_layer_with(scratch, ix, p),
-        None => eval::every_layer(scratch, p),
-    };
+    let reports = super::layers_of(scratch, ix, p);
     let ok = reports.iter().all(|r| {
         r.layer != Stage::Zpr || !matches!(r.outcome, Outcome::Denied | Outcome::MissingPolicy)
     });
