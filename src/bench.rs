@@ -626,11 +626,11 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             )));
         }
     }
-    if let Some(f) = csv_out {
-        f.commit()
-            .map_err(|e| Failure::Input(format!("error: {e}")))?;
-    }
+    // A `--csv` that cannot be written (a full disk) is abandoned; the
+    // result still goes to standard output, and the run exits 2 naming it.
+    let failed = crate::outputs::commit_each(csv_out);
     crate::report::print_warnings(&loaded.warnings, &rep.warnings);
+    crate::report::print_warnings(std::iter::empty::<&str>(), &failed);
     if a.json {
         let text = serde_json::to_string_pretty(&rep)
             .map_err(|e| Failure::Internal(format!("cannot render the report: {e}")))?;
@@ -640,6 +640,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     } else {
         out(&table(&rep))?;
     }
+    crate::outputs::failure(&failed)?;
     Ok(ExitCode::SUCCESS)
 }
 
