@@ -540,11 +540,7 @@ fn read_line(
     let mut long = false;
     let mut any = false;
     loop {
-        let chunk = match r.fill_buf() {
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
+        let chunk = fill(r)?;
         if chunk.is_empty() {
             return Ok(any.then_some(long));
         }
@@ -589,6 +585,21 @@ fn make_room(buf: &mut Vec<u8>, need: usize, room: Option<(usize, usize)>) {
     }
 }
 
+/// `r`'s next bytes (empty at its end), read again when interrupted.
+fn fill(r: &mut impl BufRead) -> std::io::Result<&[u8]> {
+    loop {
+        match r.fill_buf() {
+            Ok([]) => return Ok(&[]),
+            Ok(_) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    // Buffered now: no second read. (Returned from the loop, the borrow
+    // would last across its iterations.)
+    r.fill_buf()
+}
+
 /// Reads `r` to its end into `buf`, making room as [`make_room`] says.
 fn read_growing(
     r: &mut impl BufRead,
@@ -596,11 +607,7 @@ fn read_growing(
     room: Option<(usize, usize)>,
 ) -> std::io::Result<()> {
     loop {
-        let chunk = match r.fill_buf() {
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
+        let chunk = fill(r)?;
         if chunk.is_empty() {
             return Ok(());
         }
