@@ -630,7 +630,6 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // result still goes to standard output, and the run exits 2 naming it.
     let failed = crate::outputs::commit_each(csv_out);
     crate::report::print_warnings(&loaded.warnings, &rep.warnings);
-    crate::report::print_warnings(std::iter::empty::<&str>(), &failed);
     if a.json {
         let text = serde_json::to_string_pretty(&rep)
             .map_err(|e| Failure::Internal(format!("cannot render the report: {e}")))?;

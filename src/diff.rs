@@ -319,8 +319,10 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         }
         report_failed = outputs::commit_each([f]);
     }
-    report::print_warnings(lb.warnings.iter().chain(&la.warnings), &r.warnings);
-    report::print_warnings(std::iter::empty::<&str>(), &report_failed);
+    report::print_warnings(
+        lb.warnings.iter().chain(&la.warnings),
+        &outputs::for_stderr(&r.run_warnings),
+    );
     if !a.quiet {
         crate::summary_out(&summary(a, &r), &[a.report.as_deref(), a.flows.as_deref()])?;
     }

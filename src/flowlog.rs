@@ -474,8 +474,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         report_failed = outputs::commit_each([open_write("--report", p, &text)?]);
     }
     // Warnings go to stderr, even with `--quiet`.
-    crate::report::print_warnings(&loaded.warnings, &r.warnings);
-    crate::report::print_warnings(std::iter::empty::<&str>(), &report_failed);
+    crate::report::print_warnings(&loaded.warnings, &outputs::for_stderr(&r.run_warnings));
     if !a.quiet {
         crate::summary_out(&summary(&r), &[a.report, a.flows])?;
     }

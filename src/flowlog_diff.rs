@@ -151,13 +151,11 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         f.write_all(b"\n").map_err(|e| fail(&e))?;
         report_failed = outputs::commit_each([f]);
     }
-    crate::report::print_warnings(std::iter::empty::<&str>(), &report_failed);
     // The scenarios' warnings print as the other commands print them
     // (`FILE:LINE:COL: warning: ...`, already in their text); the run's own
     // with `warning: ` before them.
-    let (scenario, run): (Vec<_>, Vec<_>) = report
-        .run_warnings
-        .iter()
+    let (scenario, run): (Vec<_>, Vec<_>) = outputs::for_stderr(&report.run_warnings)
+        .into_iter()
         .partition(|w| matches!(w.code, RunWarningCode::Scenario(_)));
     crate::report::print_warnings(
         scenario.iter().map(|w| w.message.as_str()),

@@ -8,6 +8,10 @@ use zprsim_dataplane::warning::{RunWarning, RunWarningCode};
 
 use crate::Failure;
 
+/// What an `output-failed` warning adds to the output's own error, for the
+/// report (stderr says the error alone, once: [`failure`]).
+const NOT_WRITTEN: &str = ": this output was not written; the others were";
+
 /// Commits each of `files`. One that cannot be finished (a write failed
 /// earlier, or its sync or rename fails) is abandoned: its temporary file
 /// is removed and its target keeps its old contents. Each such output is
@@ -18,11 +22,8 @@ pub(crate) fn commit_each(files: impl IntoIterator<Item = OutputFile>) -> Vec<Ru
         let path = shown(f.path());
         if let Err(e) = f.commit() {
             failed.push(
-                RunWarning::new(
-                    RunWarningCode::OutputFailed,
-                    format!("{e}: this output was not written; the others were"),
-                )
-                .file(path),
+                RunWarning::new(RunWarningCode::OutputFailed, format!("{e}{NOT_WRITTEN}"))
+                    .file(path),
             );
         }
     }
@@ -50,19 +51,33 @@ pub(crate) fn reader_gone<'a>(files: impl IntoIterator<Item = &'a OutputFile>) -
         .collect()
 }
 
-/// The run's end when outputs failed ([`commit_each`]): exit 2, naming them
-/// (their warnings are printed already).
+/// The run's warnings as stderr shows them: an output that failed is said
+/// once, by the run's error ([`failure`]), and a reader that left its pipe
+/// is the user's own `| head`, said in the report only.
+pub(crate) fn for_stderr(warnings: &[RunWarning]) -> Vec<&RunWarning> {
+    warnings
+        .iter()
+        .filter(|w| {
+            !matches!(
+                w.code,
+                RunWarningCode::OutputFailed | RunWarningCode::OutputReaderGone
+            )
+        })
+        .collect()
+}
+
+/// The run's end when outputs failed ([`commit_each`]): exit 2, one
+/// `error:` line for each, naming its flag and path and why.
 pub(crate) fn failure(failed: &[RunWarning]) -> Result<(), Failure> {
     if failed.is_empty() {
         return Ok(());
     }
-    let names: Vec<String> = failed
+    let lines: Vec<String> = failed
         .iter()
-        .map(|w| w.file.clone().unwrap_or_default())
+        .map(|w| {
+            let m = w.message.strip_suffix(NOT_WRITTEN).unwrap_or(&w.message);
+            format!("error: {m}")
+        })
         .collect();
-    Err(Failure::Input(format!(
-        "error: {} output(s) could not be written: `{}`",
-        failed.len(),
-        names.join("`, `")
-    )))
+    Err(Failure::Input(lines.join("\n")))
 }

@@ -791,8 +791,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         report_failed = outputs::commit_each([f]);
     }
     // Warnings go to stderr, even with `--quiet`.
-    crate::report::print_warnings(&loaded.warnings, &o.warnings);
-    crate::report::print_warnings(std::iter::empty::<&str>(), &report_failed);
+    crate::report::print_warnings(&loaded.warnings, &outputs::for_stderr(&o.warnings));
     if let Some(r) = r.as_ref().filter(|_| !a.quiet) {
         let outputs = [&a.report, &a.flows, &a.allowed, &a.dropped].map(|p| p.as_deref());
         crate::summary_out(&summary(r), &outputs)?;

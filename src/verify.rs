@@ -117,7 +117,6 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         let _ = writeln!(warnings, "{w}");
     }
     crate::err(&warnings);
-    crate::report::print_warnings(std::iter::empty::<&str>(), &failed);
     if a.json {
         let mut t = serde_json::to_string_pretty(&report)?;
         t.push('\n');
