@@ -179,3 +179,51 @@ fn a_full_disk_under_one_output_leaves_the_others_and_the_report() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["paths"].as_array().is_some_and(|p| !p.is_empty()));
 }
+
+/// The same with a file on a file system that refuses to grow it (`ulimit
+/// -f`, SIGXFSZ ignored, as a full tmpfs refuses a write): the output's
+/// temporary file beside its target is removed, the target keeps its old
+/// contents, and the report (small enough) is written and says why.
+#[test]
+fn an_output_refused_mid_write_leaves_its_target_and_no_temporary() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let demo = std::fs::read(root().join("pcaps/oke-demo.pcap")).unwrap();
+    let mut big = demo[..24].to_vec();
+    for _ in 0..50 {
+        big.extend_from_slice(&demo[24..]);
+    }
+    std::fs::write(d.join("big.pcap"), &big).unwrap();
+    std::fs::write(d.join("a.pcap"), b"old").unwrap();
+    let zprsim = assert_cmd::cargo::cargo_bin!("zprsim");
+    // 400 blocks: 200 KB (512-byte blocks) or 400 KB (1 KiB): the report
+    // fits, the allowed packets (about 1 MB) do not.
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 400; exec '{}' replay '{}' big.pcap --allowed a.pcap --report r.json --quiet",
+        zprsim.display(),
+        ex("examples/oke-orders/scenario.toml")
+    );
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(d)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.starts_with("error: --allowed `a.pcap`: "), "{err}");
+    assert_eq!(std::fs::read(d.join("a.pcap")).unwrap(), b"old");
+    let r = json(&d.join("r.json"));
+    assert_eq!(failed_outputs(&r).len(), 1, "{r}");
+    assert_eq!(r["written"]["allowed"], 0);
+    let mut names: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["a.pcap", "big.pcap", "r.json"],
+        "a temporary file was left"
+    );
+}
