@@ -91,10 +91,16 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // judged whole are written, said to be partial.
     let interrupt = crate::interrupt::Interrupt::install()?;
     let stop = || interrupt.stop.load(std::sync::atomic::Ordering::Relaxed);
-    let report = verify::run_until(s, &compiled, &paths, &limits, &stop).map_err(|e| match e {
+    let run_err = |e| match e {
         RunError::Limit(m) => Failure::Input(m),
         RunError::Disagree(m) => Failure::Internal(m),
-    })?;
+    };
+    let mut report = verify::run_until(s, &compiled, &paths, &limits, &stop).map_err(run_err)?;
+    // Every path's hints at once: do they open a path that must stay
+    // closed? (A Ctrl-C here leaves the report without it.)
+    report.hints_together =
+        verify::together(s, &Config::default(), &paths, &report, &limits, &stop)
+            .map_err(run_err)?;
     // `--junit` is written first; when it cannot be (a full disk) it is
     // abandoned, the result still goes to standard output, and the run
     // exits 2 naming it.
@@ -131,6 +137,14 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             report.paths.len(),
             paths.len()
         ));
+        return Ok(ExitCode::from(interrupt.exit_code()));
+    }
+    if stop() {
+        // Stopped while judging every path's hints together: each path is
+        // whole, `hints_together` is left out.
+        crate::err(
+            "interrupted: every path judged; the check of every path's hints together was not finished, and the outputs leave it out\n",
+        );
         return Ok(ExitCode::from(interrupt.exit_code()));
     }
     Ok(if report.failed == 0 {
@@ -221,11 +235,20 @@ fn summary(r: &Report, scenario: &Path, file: &str) -> String {
                 "        ... and {more} more failing pair(s) (`--json` lists them)"
             );
         }
+        if let Some(head) = whole_head(p) {
+            let _ = writeln!(t, "        {head}");
+            for o in &p.to_open {
+                let _ = writeln!(t, "          to open: {o}");
+            }
+        }
         if !p.ok
             && let Some(why) = &p.why
         {
             let _ = writeln!(t, "        why it matters: {why}");
         }
+    }
+    if let Some(h) = &r.hints_together {
+        t.push_str(&together_text(h));
     }
     let total = r.paths.len();
     let _ = writeln!(
@@ -266,10 +289,74 @@ fn failure_text(p: &PathResult) -> (String, String) {
             let _ = writeln!(body, "  to open: {o}");
         }
     }
+    if let Some(head) = whole_head(p) {
+        let _ = writeln!(body, "{head}");
+        for o in &p.to_open {
+            let _ = writeln!(body, "  to open: {o}");
+        }
+    }
     if let Some(why) = &p.why {
         let _ = writeln!(body, "why it matters: {why}");
     }
     (message, body)
+}
+
+/// What every path's hints, added at once, do (`hints_together`).
+fn together_text(h: &verify::Together) -> String {
+    let head = format!(
+        "with every path's hints added ({} rule(s) and statement(s))",
+        h.hints
+    );
+    if let Some(e) = &h.error {
+        return format!("{head}: not judged: {e}\n");
+    }
+    let mut t = String::new();
+    if h.still_failing.is_empty() {
+        let _ = write!(t, "{head}: every path that should be open passes");
+    } else {
+        let _ = write!(
+            t,
+            "{head}: {} path(s) that should be open still fail: {}",
+            h.still_failing.len(),
+            h.still_failing.join(", ")
+        );
+    }
+    if h.opened.is_empty() {
+        t.push_str("; no path that should be closed opens\n");
+    } else {
+        let _ = writeln!(
+            t,
+            "; WARNING: they would open {} path(s) that should be closed: {} (narrow those hints before applying them)",
+            h.opened.len(),
+            h.opened.join(", ")
+        );
+    }
+    t
+}
+
+/// The line before a path's hints for every failing pair (`to_open`), when
+/// they say more than its first pair's: how many pairs they were checked
+/// on, and how many they leave closed.
+fn whole_head(p: &PathResult) -> Option<String> {
+    let first = p.failed.first().map_or(&[][..], |f| &f.to_open[..]);
+    if p.to_open.is_empty()
+        || (p.to_open == first && p.to_open_left == 0 && p.to_open_checked == p.failed_pairs)
+    {
+        return None;
+    }
+    let checked = if p.to_open_checked < p.failed_pairs {
+        format!(
+            "the first {} of the {} failing pairs",
+            p.to_open_checked, p.failed_pairs
+        )
+    } else {
+        format!("all {} failing pairs", p.failed_pairs)
+    };
+    let left = match p.to_open_left {
+        0 => String::new(),
+        n => format!(" ({n} stay closed: no rule or statement opens them)"),
+    };
+    Some(format!("to open {checked}, together{left}:"))
 }
 
 /// The JUnit XML report: one `<testsuite>` named after the expectations

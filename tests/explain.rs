@@ -366,9 +366,11 @@ fn a_dropped_first_packet_names_what_opens_it_and_that_opens_it() {
             .unwrap_or_else(|| panic!("{hint}"))
             .to_owned()
     };
+    // Of the legacy subnet's lists, the one only it has (`common-sl` is
+    // every private subnet's).
     let egress = after(
         &hints[0],
-        "egress-security: add to security list `common-sl` (egress_security_rules): ",
+        "egress-security: add to security list `legacy-sl` (egress_security_rules): ",
     );
     let ingress = after(&hints[1], "ingress-security: add to NSG `pods-nsg`: ");
     let stmt = after(
@@ -378,10 +380,15 @@ fn a_dropped_first_packet_names_what_opens_it_and_that_opens_it() {
     let stmt = stmt.strip_suffix('"').unwrap();
     assert!(stmt.ends_with("protocol='tcp/9999'"), "{stmt}");
     let toml = std::fs::read_to_string(dir.path().join("scenario.toml")).unwrap();
-    let toml = toml.replacen(
-        "egress_security_rules = []",
-        &format!("egress_security_rules = [{egress}]"),
-        1,
+    let at = toml.find("name = \"legacy-sl\"").unwrap();
+    let (head, tail) = toml.split_at(at);
+    let toml = format!(
+        "{head}{}",
+        tail.replacen(
+            "egress_security_rules = [\n",
+            &format!("egress_security_rules = [\n  {egress},\n"),
+            1
+        )
     );
     let at = toml.find("name = \"pods-nsg\"").unwrap();
     let (head, tail) = toml.split_at(at);

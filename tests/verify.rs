@@ -1208,3 +1208,217 @@ fn hints_with_quotes_and_backslashes_paste_as_written() {
     }
     assert_eq!(failed(&run(&fixed, expect)), set(&[]));
 }
+
+/// `hints` applied as written: a rule into the `rules` of the NSG it names
+/// or the array of the security list it names (in `scenario`), a ZPL
+/// statement appended to `zpl` (the `orders` policy's file). How many.
+fn apply_as_written(scenario: &mut String, zpl: &mut String, hints: &[String]) -> usize {
+    for hint in hints {
+        if let Some((_, stmts)) = hint.split_once("(in policies/orders.zpl): ") {
+            for st in stmts.split(" and ") {
+                let st = st.strip_prefix('"').and_then(|t| t.strip_suffix('"'));
+                zpl.push_str(&format!("\n{}\n", st.unwrap_or_else(|| panic!("{hint}"))));
+            }
+            continue;
+        }
+        let (_, rest) = hint
+            .split_once(": add to ")
+            .unwrap_or_else(|| panic!("{hint}"));
+        let (name, rest) = rest
+            .split_once('`')
+            .and_then(|(_, r)| r.split_once('`'))
+            .unwrap_or_else(|| panic!("{hint}"));
+        let (key, rule) = match rest.strip_prefix(": ") {
+            Some(rule) => ("rules", rule),
+            None => rest
+                .strip_prefix(" (")
+                .and_then(|r| r.split_once("): "))
+                .unwrap_or_else(|| panic!("{hint}")),
+        };
+        let at = scenario.find(&format!("name = \"{name}\"")).unwrap();
+        let open = format!("{key} = [");
+        let at = at + scenario[at..].find(&open).unwrap() + open.len();
+        scenario.insert_str(at, &format!("\n  {rule},"));
+    }
+    hints.len()
+}
+
+/// A path from a subnet whose VNICs sit in two NSGs, and a path into it:
+/// the first failing pair's hints open the pairs of its own NSG only (the
+/// user met the billing pod's pair on the next run), and until this
+/// session each named the pair's own address (a round per VNIC). Now the
+/// subnet side is the subnet's CIDR, the list is the one only the legacy
+/// subnet has, and the path's `to_open` opens every pair: applied as
+/// written once, with every failing path's (the example's paths whose
+/// rules name `pods-nsg` as a peer fail too), every path passes.
+#[test]
+fn a_path_from_a_subnet_of_several_nsgs_is_opened_by_its_hints_in_one_round() {
+    // The billing pod moved into an NSG of its own, a copy of `pods-nsg`.
+    let base = oke_text();
+    let (i, j) = (
+        base.find("[[nsg]]\nname = \"pods-nsg\"").unwrap(),
+        base.find("[[nsg]]\nname = \"fss-nsg\"").unwrap(),
+    );
+    let billing_nsg = base[i..j].replace("name = \"pods-nsg\"", "name = \"billing-nsg\"");
+    let mut scenario = format!("{}{billing_nsg}{}", &base[..j], &base[j..]).replacen(
+        "private_ips = [\"10.0.10.21\"]\nnsgs = [\"pods-nsg\"]",
+        "private_ips = [\"10.0.10.21\"]\nnsgs = [\"billing-nsg\"]",
+        1,
+    );
+    assert!(scenario.contains("nsgs = [\"billing-nsg\"]"));
+    let expect = format!(
+        "{}\n[[path]]\nname = \"legacy-to-pods-9100\"\nfrom = \"vnic:legacy-vm\"\nto = \"subnet:pods\"\nproto = \"tcp\"\ndport = 9100\nexpect = \"allow\"\n\n[[path]]\nname = \"pods-to-legacy-5432\"\nfrom = \"subnet:pods\"\nto = \"vnic:legacy-vm\"\nproto = \"tcp\"\ndport = 5432\nexpect = \"allow\"\nscope = \"network\"\n",
+        expect_text()
+    );
+    let mut zpl = orders_zpl();
+    let dir = orders_zpl_with(&zpl);
+    let r = run_from(dir.path(), &scenario, &expect);
+    // The new paths, and the example's paths whose rules name `pods-nsg`
+    // as a peer (the billing pod left it).
+    let failing = failed(&r);
+    assert!(failing.contains("oke/pods-to-pods-tcp"), "{failing:?}");
+    let mut whole = Vec::new();
+    for p in r.paths.iter().filter(|p| !p.ok) {
+        assert_eq!(
+            (p.to_open_checked, p.to_open_left),
+            (p.failed_pairs, 0),
+            "{p:?}"
+        );
+        whole.extend(p.to_open.iter().cloned());
+    }
+    for name in ["legacy-to-pods-9100", "pods-to-legacy-5432"] {
+        let p = r.paths.iter().find(|p| p.name == name).unwrap();
+        assert_eq!(p.failed_pairs, 3, "{p:?}");
+        // More than the first pair's: the billing pod's NSG needs its own.
+        assert!(p.to_open.len() > p.failed[0].to_open.len(), "{p:?}");
+        assert!(
+            p.to_open.iter().any(|h| h.contains("NSG `billing-nsg`")),
+            "{:?}",
+            p.to_open
+        );
+    }
+    // The pods subnet named by its CIDR, in the list only the legacy
+    // subnet has.
+    assert!(
+        whole.iter().any(|h| h.starts_with(
+            "ingress-security: add to security list `legacy-sl` (ingress_security_rules): { protocol = \"6\", source = \"10.0.10.0/24\""
+        )),
+        "{whole:?}"
+    );
+    // The first pairs' hints alone leave the billing pod's pairs closed.
+    let (mut first_s, mut first_z) = (scenario.clone(), zpl.clone());
+    let firsts: Vec<String> = r
+        .paths
+        .iter()
+        .filter(|p| !p.ok)
+        .flat_map(|p| p.failed[0].to_open.clone())
+        .collect();
+    apply_as_written(&mut first_s, &mut first_z, &firsts);
+    let d = orders_zpl_with(&first_z);
+    let still = failed(&run_from(d.path(), &first_s, &expect));
+    assert!(
+        still.contains("legacy-to-pods-9100") && still.contains("pods-to-legacy-5432"),
+        "{still:?}"
+    );
+    // The whole paths' hints: one round, every path passes.
+    assert!(apply_as_written(&mut scenario, &mut zpl, &whole) > 0);
+    let d = orders_zpl_with(&zpl);
+    assert_eq!(failed(&run_from(d.path(), &scenario, &expect)), set(&[]));
+}
+
+/// A ZPR statement names an attribute, so it opens every VNIC that carries
+/// it: the hint for one orders pod to the legacy database opens the other
+/// pod too, which the expectations say must stay closed (the security
+/// rules already let the pods subnet through; ZPR held it). Each path's
+/// hint is proved on its own; `hints_together` adds them all and judges
+/// every path again, and says the hints would open the closed path, in
+/// `--json` and in text.
+#[test]
+fn hints_that_would_open_a_path_that_must_stay_closed_are_flagged() {
+    let base = oke_text();
+    let at = base.find("name = \"legacy-sl\"").unwrap();
+    let (head, tail) = base.split_at(at);
+    let scenario = format!(
+        "{head}{}",
+        tail.replacen(
+            "ingress_security_rules = []",
+            "ingress_security_rules = [{ protocol = \"6\", source = \"10.0.10.0/24\", tcp_options = { destination_port_range = { min = 5432, max = 5432 } } }]",
+            1
+        )
+    );
+    let at = scenario.find("name = \"pods-nsg\"").unwrap();
+    let (head, tail) = scenario.split_at(at);
+    let scenario = format!(
+        "{head}{}",
+        tail.replacen(
+            "rules = [\n",
+            "rules = [\n  { direction = \"EGRESS\", protocol = \"6\", destination = \"10.0.20.10/32\", tcp_options = { destination_port_range = { min = 5432, max = 5432 } } },\n",
+            1
+        )
+    );
+    let path = |name: &str, from: &str, expect: &str| {
+        format!(
+            "\n[[path]]\nname = \"{name}\"\nfrom = \"vnic:{from}\"\nto = \"vnic:legacy-vm\"\nproto = \"tcp\"\ndport = 5432\nexpect = \"{expect}\"\n"
+        )
+    };
+    let expect = format!(
+        "{}{}{}",
+        expect_text(),
+        path("pod-1-to-db", "orders-api-pod-1", "allow"),
+        path("pod-2-not-to-db", "orders-api-pod-2", "deny")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("policies")).unwrap();
+    std::fs::write(d.join("policies/orders.zpl"), orders_zpl()).unwrap();
+    std::fs::write(d.join("scenario.toml"), &scenario).unwrap();
+    std::fs::write(d.join("expect.toml"), &expect).unwrap();
+    let o = crate::support::run_in(d, ["verify", "scenario.toml", "expect.toml", "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let failing: Vec<&str> = v["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["ok"] == false)
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(failing, ["pod-1-to-db"], "{v}");
+    let h = &v["hints_together"];
+    assert_eq!(h["hints"], 1, "{v}");
+    assert_eq!(h["still_failing"], Value::Array(vec![]), "{v}");
+    assert_eq!(h["opened"], serde_json::json!(["pod-2-not-to-db"]), "{v}");
+    // What it says is so: the hint applied as written opens the pod-1
+    // path and the pod-2 one.
+    let hint = v["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "pod-1-to-db")
+        .unwrap()["to_open"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (mut s2, mut zpl) = (scenario.clone(), orders_zpl());
+    apply_as_written(&mut s2, &mut zpl, &[hint]);
+    let after = run_from(orders_zpl_with(&zpl).path(), &s2, &expect);
+    assert_eq!(failed(&after), set(&["pod-2-not-to-db"]));
+    let o = crate::support::run_in(d, ["verify", "scenario.toml", "expect.toml"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("WARNING: they would open 1 path(s) that should be closed: pod-2-not-to-db"),
+        "{text}"
+    );
+    // The example as it is: nothing to hint, no `hints_together`.
+    let o = crate::support::run_in(
+        root(),
+        [
+            "verify",
+            "examples/oke-orders/scenario.toml",
+            "examples/oke-orders/expect.toml",
+            "--json",
+        ],
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v.get("hints_together").is_none(), "{v}");
+}

@@ -64,6 +64,10 @@ fn blank(path: &PathSpec) -> PathResult {
         why: path.why.clone(),
         error: None,
         failed: Vec::new(),
+        to_open: Vec::new(),
+        to_open_checked: 0,
+        to_open_left: 0,
+        to_open_edits: Vec::new(),
     }
 }
 
@@ -99,6 +103,9 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
                 .collect(),
             _ => vec![None],
         };
+        // Every failing pair's failing probes, in order: what the hints
+        // for the whole path are checked on.
+        let mut failing_probes: Vec<Vec<Packet>> = Vec::new();
         for &a in &srcs {
             for &b in &dsts {
                 let family = a.is_ipv4() == b.is_ipv4()
@@ -113,6 +120,7 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
                 r.pairs += 1;
                 let mut first = None;
                 let mut failing = Vec::new();
+                let mut probes = Vec::new();
                 for run in &runs {
                     let l4 = match (path.probe, run) {
                         (Probe::Ports { sport, .. }, Some((lo, _))) => {
@@ -144,6 +152,7 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
                     if let Some(run) = run {
                         failing.push(*run);
                     }
+                    probes.push(p);
                     if first.is_none() {
                         first = Some(verify::pair_failure(s, path, &p, &d));
                     }
@@ -156,6 +165,7 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
                         f.to_open.clear();
                     }
                     r.failed_pairs += 1;
+                    failing_probes.push(probes);
                     if r.failed.len() < kept {
                         r.failed.push(f);
                     }
@@ -172,6 +182,9 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
             continue;
         }
         r.ok = r.failed_pairs == 0;
+        if path.expect == verify::Expect::Allow && !r.ok {
+            r.set_whole(verify::path_hints(s, path, failing_probes));
+        }
         out.push(r);
     }
     Report {
@@ -180,6 +193,7 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
         paths: out,
         internet: selector::internet_addresses(s),
         interrupted: false,
+        hints_together: None,
     }
 }
 
@@ -626,4 +640,63 @@ fn a_hostile_expectations_file_is_refused_before_any_judgement() {
         )
     );
     assert_eq!(looks.get(), 0);
+}
+
+/// A path's `to_open` (the hints for every failing pair, `whole.rs`) says
+/// what it opens: with its rules and statements added to the scenario
+/// (`verify::fix::apply`, what a user applying them as written does), the
+/// scenario compiled again and the path judged again by `verify`, the
+/// pairs still failing are exactly the `to_open_left` it announced (when
+/// it checked every failing pair). Random scenarios and paths, so the
+/// hints meet address classes they split, NSG peers, subnets, CIDRs,
+/// services and the internet.
+#[test]
+fn a_paths_hints_added_leave_exactly_the_pairs_they_say() {
+    let seeds = crate::support::seeds("ZPRSIM_VERIFY_SEEDS", 100) * 2 / 5;
+    let (mut checked, mut opened_all, mut beyond_first) = (0, 0, 0);
+    for seed in 0..seeds {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
+        let shape = match seed % 3 {
+            0 => Shape::classic(),
+            1 => Shape::wide(),
+            _ => Shape::edges(),
+        };
+        let mut s = random_scenario_shaped(&mut rng, &shape);
+        clone_vnics(&mut rng, &mut s);
+        let c = Compiled::new(&s, &Config::default()).unwrap();
+        let pool = address_pool_shaped(&s, &shape);
+        let mut paths: Vec<PathSpec> = (0..8)
+            .map(|i| random_path(&mut rng, &s, &pool, i))
+            .collect();
+        for p in &mut paths {
+            p.expect = Expect::Allow;
+            p.skipped = false;
+        }
+        let limits = Limits::default();
+        let r = verify::run(&s, &c, &paths, &limits).unwrap();
+        for (path, got) in paths.iter().zip(&r.paths) {
+            if got.to_open_edits.is_empty() || got.to_open_checked < got.failed_pairs {
+                continue;
+            }
+            let mut fixed = s.clone();
+            verify::apply(&mut fixed, &got.to_open_edits);
+            let fc = Compiled::new(&fixed, &Config::default()).unwrap();
+            let after = verify::run(&fixed, &fc, std::slice::from_ref(path), &limits).unwrap();
+            assert_eq!(
+                after.paths[0].failed_pairs, got.to_open_left,
+                "seed {seed} {}: {:?} left {} of {} failing: {:?}",
+                path.name, got.to_open, got.to_open_left, got.failed_pairs, after.paths[0].failed
+            );
+            checked += 1;
+            opened_all += usize::from(got.to_open_left == 0);
+            let first = got.failed.first().map_or(0, |f| f.to_open.len());
+            beyond_first += usize::from(got.to_open.len() > first);
+        }
+    }
+    eprintln!(
+        "checked {checked}, opened whole {opened_all}, beyond the first pair's {beyond_first}"
+    );
+    assert!(checked >= 50, "{checked}");
+    assert!(opened_all >= 15, "{opened_all}");
+    assert!(beyond_first >= 5, "{beyond_first}");
 }

@@ -1,21 +1,24 @@
 //! What would open a failing pair of a path that should be open: for each
 //! security layer that blocks its witness, the one rule to add, written in
-//! the scenario's own TOML, in the first NSG (else the first security
-//! list) that layer evaluated at the VNIC. A hint is given only once the
-//! witness, judged again by the reference evaluator with the rule added,
-//! passes that layer: it is never a guess. The rule is as narrow as the
-//! path allows: its remote side is the witness's address, except where
-//! that address only stands in for more (`internet`: every address of its
-//! family; `service:LABEL`: the label; a CIDR holding no VNIC: the CIDR),
-//! and its ports are the path's destination ports (the witness's ICMP type
-//! and code). A rule for the witness's address or port alone would let
-//! `verify` pass while the path stays closed. Widening it further (to a
-//! subnet or an NSG peer) is the user's choice.
+//! the scenario's own TOML, in the first NSG (else, of the security lists,
+//! the one fewest subnets share) that layer evaluated at the VNIC. A hint
+//! is given only once the witness, judged again by the reference evaluator
+//! with the rule added, passes that layer: it is never a guess.
+//!
+//! The rule is as wide as the path and no wider: its remote side is what
+//! the path's selector stands for ([`stands_for`]: every address of its
+//! family for `internet`, the label for `service:LABEL`, the CIDR for a
+//! CIDR, the subnet's CIDR for `subnet:NAME`, the NSG for `nsg:NAME`),
+//! else the witness's address; its ports are the path's destination
+//! ports (the witness's ICMP type and code). A rule for the witness's
+//! address or port alone would let `verify` pass while the path stays
+//! closed, or take a round per VNIC. When the wide rule does not open the
+//! layer (an NSG peer across VCNs), the address is tried.
 //!
 //! The witness is judged again on one scratch copy of the scenario per
 //! run ([`Scratch`]): the rule is pushed, the witness judged, the rule
-//! popped. (Until the fourteenth session each hint cloned the whole
-//! scenario.) The ZPR hints (`zpr_fix.rs`) are proved on the same copy.
+//! popped (or kept while a whole path's hints are gathered, `whole.rs`).
+//! The ZPR hints (`zpr_fix.rs`) are proved on the same copy.
 
 use std::net::IpAddr;
 
@@ -37,6 +40,25 @@ use crate::verdict::{LayerReport, Outcome, Stage};
 #[derive(Debug, Default)]
 pub struct Scratch {
     copy: Option<Scenario>,
+    /// While a path's hints are gathered ([`Scratch::keep`]): the rules and
+    /// statements kept on the copy so far, in the order they were added.
+    kept: Option<Vec<Kept>>,
+}
+
+/// A rule or statements a hint added and left on the copy while a path's
+/// hints are gathered (`whole.rs`), taken out again, last first, by
+/// [`Scratch::release`].
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Kept {
+    /// The last rule of a target's rules of a direction.
+    Rule(Target, Direction),
+    /// The last `added` statements of a ZPR policy, which the hint created
+    /// when `created` (then the last policy).
+    Statements {
+        policy: usize,
+        added: usize,
+        created: bool,
+    },
 }
 
 impl Scratch {
@@ -55,6 +77,71 @@ impl Scratch {
     /// The copy of `s` (made now, the first time).
     pub(super) fn of(&mut self, s: &Scenario) -> &mut Scenario {
         self.copy.get_or_insert_with(|| s.clone())
+    }
+
+    /// From now until [`Scratch::release`], a rule or statement that opens
+    /// what it is written for stays on the copy, so that the next pair is
+    /// judged with every hint given so far.
+    pub(super) fn keep(&mut self) {
+        self.kept = Some(Vec::new());
+    }
+
+    /// Whether hints stay on the copy ([`Scratch::keep`]).
+    pub(super) fn keeping(&self) -> bool {
+        self.kept.is_some()
+    }
+
+    /// Notes `k`, left on the copy, when hints stay on it; `false` (the
+    /// caller takes it out) when they do not.
+    pub(super) fn kept(&mut self, k: Kept) -> bool {
+        match &mut self.kept {
+            Some(all) => {
+                all.push(k);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Takes every kept rule and statement out of the copy, last first:
+    /// the copy is the scenario again. What was taken, in the order it was
+    /// added.
+    pub(super) fn release(&mut self) -> Vec<Edit> {
+        let (Some(kept), Some(copy)) = (self.kept.take(), self.copy.as_mut()) else {
+            return Vec::new();
+        };
+        let mut out = Vec::with_capacity(kept.len());
+        for k in kept.into_iter().rev() {
+            match k {
+                Kept::Rule(target, direction) => {
+                    if let Some(rule) = rules_of(copy, target, direction).pop() {
+                        out.push(Edit::Rule { target, rule });
+                    }
+                }
+                Kept::Statements {
+                    policy,
+                    added,
+                    created,
+                } => {
+                    let statements =
+                        copy.zpr_policies
+                            .get_mut(policy)
+                            .map_or_else(Vec::new, |pol| {
+                                let n = pol.statements.len().saturating_sub(added);
+                                pol.statements.split_off(n)
+                            });
+                    if created {
+                        copy.zpr_policies.pop();
+                    }
+                    out.push(Edit::Statements {
+                        policy: (!created).then_some(policy),
+                        statements,
+                    });
+                }
+            }
+        }
+        out.reverse();
+        out
     }
 
     /// The copy of `s` with every attribute enforced ([`super::enforced`];
@@ -87,8 +174,13 @@ pub fn to_open_on(
 
 /// What `ip`, an address `sel` expands to, stands for when it stands in
 /// for more than itself: every address of its family for `internet`, the
-/// label for `service:LABEL`, the CIDR for a CIDR holding no VNIC (whose
-/// one address is its first host). `None`: the address itself.
+/// label for `service:LABEL`, the CIDR for a CIDR (holding VNICs or not:
+/// with none, its one address is its first host), the subnet's CIDR that
+/// holds `ip` for `subnet:NAME`, the NSG for `nsg:NAME` (a rule can name
+/// it as its peer: every VNIC in it, today's and tomorrow's). A hint for
+/// the address alone would open one pair of the path per round. `None`:
+/// the address itself (`vnic:`, an address, an attribute: ZPR names an
+/// attributed VNIC by its attribute, `zpr_fix.rs`).
 pub(super) fn stands_for(s: &Scenario, sel: &Selector, ip: IpAddr) -> Option<Peer> {
     let only = |sel: &Selector| selector::expand(s, sel).contains(&ip);
     match sel {
@@ -97,24 +189,76 @@ pub(super) fn stands_for(s: &Scenario, sel: &Selector, ip: IpAddr) -> Option<Pee
             IpAddr::V6(_) => IpNet::V6(ipnet::Ipv6Net::default()),
         })),
         Selector::Service(l) if only(sel) => Some(Peer::Service(*l)),
-        Selector::Cidr(net)
-            if selector::first_host(*net) == ip
-                && !s
-                    .vnics
-                    .iter()
-                    .any(|v| v.private_ips.iter().any(|a| net.contains(a))) =>
-        {
-            Some(Peer::Cidr(*net))
-        }
+        Selector::Cidr(net) if only(sel) => Some(Peer::Cidr(*net)),
+        Selector::Subnet(id) if only(sel) => s.subnets[id.index()]
+            .cidrs
+            .iter()
+            .find(|c| c.contains(&ip))
+            .map(|c| Peer::Cidr(c.trunc())),
+        Selector::Nsg(id) if only(sel) => Some(Peer::Nsg(*id)),
         Selector::Union(all) => all.iter().find_map(|one| stands_for(s, one, ip)),
         _ => None,
     }
 }
 
+/// What a hint adds to the scenario: a rule, or statements to a ZPR
+/// policy (by index; `None`: a new policy, [`NEW_POLICY`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edit {
+    /// A security rule to add to an NSG or a security list.
+    Rule {
+        /// Where.
+        target: Target,
+        /// The rule.
+        rule: SecurityRule,
+    },
+    /// Statements to add to a policy.
+    Statements {
+        /// The policy; `None`: a new one.
+        policy: Option<usize>,
+        /// The statements.
+        statements: Vec<crate::model::PolicyStatement>,
+    },
+}
+
+/// The policy a hint creates when the scenario has none.
+pub const NEW_POLICY: &str = "zpr-hints";
+
+/// Adds `edits` to `s` (statements for a new policy all go to one policy
+/// named [`NEW_POLICY`]).
+pub fn apply(s: &mut Scenario, edits: &[Edit]) {
+    for e in edits {
+        match e {
+            Edit::Rule { target, rule } => rules_of(s, *target, rule.direction).push(rule.clone()),
+            Edit::Statements { policy, statements } => {
+                let at = match policy {
+                    Some(i) if *i < s.zpr_policies.len() => *i,
+                    _ => match s.zpr_policies.iter().position(|p| p.name == NEW_POLICY) {
+                        Some(i) => i,
+                        None => {
+                            s.zpr_policies.push(crate::model::ZprPolicy {
+                                name: NEW_POLICY.into(),
+                                id: None,
+                                statements: Vec::new(),
+                            });
+                            s.zpr_policies.len() - 1
+                        }
+                    },
+                };
+                s.zpr_policies[at]
+                    .statements
+                    .extend(statements.iter().cloned());
+            }
+        }
+    }
+}
+
 /// Where a rule goes: an NSG or a security list, by index.
-#[derive(Clone, Copy)]
-enum Target {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// An NSG.
     Nsg(usize),
+    /// A security list.
     List(usize),
 }
 
@@ -127,6 +271,35 @@ fn rules_of(s: &mut Scenario, target: Target, direction: Direction) -> &mut Vec<
             Direction::Egress => &mut s.security_lists[i].egress,
         },
     }
+}
+
+/// Whether `rule`, added to `target` on `scratch`, lets `p` through layer
+/// `l`. The rule is taken out again (the copy is the scenario again),
+/// unless hints stay on the copy ([`Scratch::keep`]) and it opened the
+/// layer.
+fn opens(
+    scratch: &mut Scratch,
+    s: &Scenario,
+    ix: Option<&AddressIndex>,
+    p: &Packet,
+    l: &LayerReport,
+    target: Target,
+    rule: SecurityRule,
+) -> bool {
+    let direction = rule.direction;
+    rules_of(scratch.of(s), target, direction).push(rule);
+    let fixed: &Scenario = scratch.of(s);
+    let reports = match ix {
+        Some(ix) => eval::every_layer_with(fixed, ix, p),
+        None => eval::every_layer(fixed, p),
+    };
+    let still = reports
+        .iter()
+        .any(|r| r.layer == l.layer && matches!(r.outcome, Outcome::Denied));
+    if still || !scratch.kept(Kept::Rule(target, direction)) {
+        rules_of(scratch.of(s), target, direction).pop();
+    }
+    !still
 }
 
 fn security_fix(
@@ -151,18 +324,30 @@ fn security_fix(
         .and_then(|n| s.nsgs.iter().position(|x| x.name == *n))
         .map(Target::Nsg)
         .or_else(|| {
+            // Of the VNIC's subnet's lists, the one fewest subnets share
+            // (the first of those): a rule there opens what the path asks
+            // for every VNIC of the subnet, and for the fewest others.
             l.security_lists_evaluated
-                .first()
-                .and_then(|n| s.security_lists.iter().position(|x| x.name == *n))
+                .iter()
+                .filter_map(|n| s.security_lists.iter().position(|x| x.name == *n))
+                .min_by_key(|&i| {
+                    s.subnets
+                        .iter()
+                        .filter(|sn| sn.security_lists.iter().any(|id| id.index() == i))
+                        .count()
+                })
                 .map(Target::List)
         })?;
     let (remote, remote_sel) = match direction {
         Direction::Ingress => (p.src, path.map(|x| &x.from)),
         Direction::Egress => (p.dst, path.map(|x| &x.to)),
     };
-    let peer = remote_sel
+    // What the path's remote side stands for, else (or when that cannot be
+    // written there: a security list names no NSG) the address itself.
+    let own = Peer::Cidr(IpNet::from(remote));
+    let wide = remote_sel
         .and_then(|sel| stands_for(s, sel, remote))
-        .unwrap_or(Peer::Cidr(IpNet::from(remote)));
+        .filter(|peer| !matches!((peer, target), (Peer::Nsg(_), Target::List(_))));
     let options = match (p.proto, p.l4, path.map(|x| x.probe)) {
         // Every port the path should reach, not the witness's alone.
         (proto::TCP | proto::UDP, L4::Ports { .. }, Some(Probe::Ports { dport, .. })) => {
@@ -184,30 +369,17 @@ fn security_fix(
         },
         _ => RuleOptions::None,
     };
-    let rule = SecurityRule {
-        direction,
-        protocol: Protocol::Number(p.proto),
-        peer: peer.clone(),
-        stateless: false,
-        options,
-        description: None,
-    };
-    // The rule added, the witness judged again: the hint stands only if it
-    // opens this layer. Then the rule is taken out: the copy is the
-    // scenario again.
-    rules_of(scratch.of(s), target, direction).push(rule);
-    let fixed: &Scenario = scratch.of(s);
-    let reports = match ix {
-        Some(ix) => eval::every_layer_with(fixed, ix, p),
-        None => eval::every_layer(fixed, p),
-    };
-    rules_of(scratch.of(s), target, direction).pop();
-    let still = reports
-        .iter()
-        .any(|r| r.layer == l.layer && matches!(r.outcome, Outcome::Denied));
-    if still {
-        return None;
-    }
+    let peer = wide.into_iter().chain(std::iter::once(own)).find(|peer| {
+        let rule = SecurityRule {
+            direction,
+            protocol: Protocol::Number(p.proto),
+            peer: peer.clone(),
+            stateless: false,
+            options,
+            description: None,
+        };
+        opens(scratch, s, ix, p, l, target, rule)
+    })?;
     let (dir, side) = match direction {
         Direction::Ingress => ("INGRESS", "source"),
         Direction::Egress => ("EGRESS", "destination"),

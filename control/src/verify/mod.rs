@@ -36,7 +36,14 @@
 //!    failing probe as the witness, the deciding layer and rule (or
 //!    missing policy), and for a path that should be open, every layer that
 //!    blocks it ([`crate::eval::every_layer`]): texts that name the pair's
-//!    own VNICs, so never shared within a class.
+//!    own VNICs, so never shared within a class;
+//! 5. for a path that should be open, what would open it, each hint proven
+//!    by the reference evaluator on one scratch copy of the scenario: the
+//!    security rules (`fix.rs`) and ZPL statements (`zpr_fix.rs`) for its
+//!    first failing pair, and those that together open every failing pair
+//!    (`whole.rs`); then, on request, every path's hints added at once to
+//!    a compiled copy and every path judged again ([`together`]): do they
+//!    open a path that must stay closed?
 //!
 //! Pure: the caller reads the files (packs named by file go through
 //! [`SourceFiles`]).
@@ -50,6 +57,8 @@ pub mod selector;
 #[cfg(test)]
 mod tests;
 mod text;
+mod together;
+pub mod whole;
 mod zpr_fix;
 
 use std::fmt;
@@ -61,9 +70,11 @@ use crate::load::SourceFiles;
 use crate::model::{PortRange, Scenario};
 use crate::verdict::{Stage, Verdict};
 
+pub use fix::{Edit, Target, apply};
 pub use run::{SAMPLED_PAIRS, port_runs, run, run_until};
 pub use selector::Selector;
 pub use text::{audit_witness, layer_text, pair_failure};
+pub use together::{Together, together};
 
 /// Limits, each checked before the work it bounds.
 #[derive(Debug, Clone)]
@@ -249,7 +260,13 @@ fn hints(
     blocking: &[crate::verdict::LayerReport],
 ) -> Vec<String> {
     let mut out = fix::to_open_on(scratch, s, ix, path, p, blocking);
-    out.extend(zpr_fix::to_open_in(scratch.of(s), path, p, blocking));
+    let keep = scratch.keeping();
+    if let Some((text, kept)) = zpr_fix::to_open_at(scratch.of(s), ix, path, p, blocking, keep) {
+        if let Some(k) = kept {
+            scratch.kept(k);
+        }
+        out.push(text);
+    }
     out
 }
 
@@ -391,6 +408,53 @@ pub struct PathResult {
     pub error: Option<String>,
     /// The failing pairs (at most [`Limits::max_failures_kept`]).
     pub failed: Vec<PairFailure>,
+    /// For a path that should be open: the rules and statements that,
+    /// added together, open every failing pair checked (`whole.rs`), in
+    /// the order the pairs needed them; the first pair's own are in
+    /// `failed[0].to_open`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub to_open: Vec<String>,
+    /// Failing pairs `to_open` was checked on, in the order `failed`
+    /// lists them (all of them, up to [`whole::MAX_PAIRS`]).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub to_open_checked: u64,
+    /// Of those, pairs that `to_open` leaves closed (a route drop, a layer
+    /// no hint can be written for, or past [`whole::MAX_HINTS`]).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub to_open_left: u64,
+    /// What `to_open` adds to the scenario ([`together`] adds every
+    /// path's at once).
+    #[serde(skip)]
+    pub to_open_edits: Vec<Edit>,
+}
+
+// serde's `skip_serializing_if` takes a reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl PathResult {
+    /// Records what [`whole::hints`] found for this path.
+    pub fn set_whole(&mut self, w: whole::WholePath) {
+        self.to_open = w.to_open;
+        self.to_open_checked = w.checked;
+        self.to_open_left = w.left;
+        self.to_open_edits = w.edits;
+    }
+}
+
+/// [`whole::hints`] for `path` on its own copy of `s`: the rules and
+/// statements that together open the failing pairs `pairs` (each its
+/// failing probes, in the order `verify` lists them).
+#[must_use]
+pub fn path_hints(
+    s: &Scenario,
+    path: &PathSpec,
+    pairs: impl IntoIterator<Item = Vec<crate::packet::Packet>>,
+) -> whole::WholePath {
+    let ix = crate::model::AddressIndex::new(s);
+    whole::hints(&mut fix::Scratch::new(), s, &ix, path, pairs)
 }
 
 /// The result of a run.
@@ -407,4 +471,8 @@ pub struct Report {
     /// The run was stopped ([`run_until`]) before every path was judged:
     /// `paths` holds the ones judged whole, in file order, and no more.
     pub interrupted: bool,
+    /// Every path's hints added at once ([`together`]), when the caller
+    /// asked and some path has hints.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hints_together: Option<Together>,
 }

@@ -14,6 +14,7 @@ use crate::verdict::{Context, Decision, Stage, Verdict};
 use super::fix::Scratch;
 use super::group::{self, Endpoints};
 use super::text::{audit_witness_on, merged_runs, pair_failure_with};
+use super::whole;
 use super::{
     Expect, Limits, PathResult, PathSpec, Probe, Report, RunError, Scope, Selector, selector,
 };
@@ -91,6 +92,10 @@ fn no_pairs(path: &PathSpec, error: String) -> PathResult {
         why: path.why.clone(),
         error: Some(error),
         failed: Vec::new(),
+        to_open: Vec::new(),
+        to_open_checked: 0,
+        to_open_left: 0,
+        to_open_edits: Vec::new(),
     }
 }
 
@@ -224,6 +229,8 @@ struct GroupFailure {
     witness: usize,
     /// The failing runs, adjacent ones joined.
     failing_ports: Vec<String>,
+    /// Indices in the path's runs of every failing probe.
+    failing_runs: Vec<usize>,
     /// The witness's judgement (every pair of the groups gets it).
     judgement: crate::verdict::Judgement,
 }
@@ -259,6 +266,18 @@ pub fn run_until(
     paths: &[PathSpec],
     limits: &Limits,
     stop: &dyn Fn() -> bool,
+) -> Result<Report, RunError> {
+    run_with(s, c, paths, limits, stop, true)
+}
+
+/// [`run_until`], with the hints (`to_open`) given or not.
+pub(super) fn run_with(
+    s: &Scenario,
+    c: &Compiled,
+    paths: &[PathSpec],
+    limits: &Limits,
+    stop: &dyn Fn() -> bool,
+    hints: bool,
 ) -> Result<Report, RunError> {
     // Every limit is checked for every path before any is judged: a file
     // whose tenth path is too wide is refused at once, not after the nine
@@ -348,7 +367,11 @@ pub fn run_until(
     let mut out = Vec::with_capacity(paths.len());
     let mut pace = Pace { judged: 0, stop };
     // The copy of the scenario the hints of every path are proved on.
-    let mut copies = Copies::default();
+    let mut copies = Copies {
+        plain: Scratch::new(),
+        enforced: Scratch::new(),
+        hints,
+    };
     // Keyed by the two sides' addresses: `expanded` holds every side until
     // the end, so an address names one side only.
     let mut counted: HashMap<(usize, usize), Rc<group::Shared>> = HashMap::new();
@@ -408,6 +431,7 @@ pub fn run_until(
         skipped,
         internet: selector::internet_addresses(s),
         interrupted,
+        hints_together: None,
     })
 }
 
@@ -423,10 +447,12 @@ struct Sides<'a> {
 /// first use ([`Scratch`]): the scenario itself (the rules and statements
 /// that would open a failing pair) and the scenario with every attribute
 /// enforced (the statement that keeps an audited pair open).
-#[derive(Default)]
 struct Copies {
     plain: Scratch,
     enforced: Scratch,
+    /// Whether hints are given at all (not when judging the scenario with
+    /// every path's hints added, [`super::together`]).
+    hints: bool,
 }
 
 /// Judges one path ([`run_until`]); `None` when stopped before the end.
@@ -471,6 +497,7 @@ fn judge_path(
             r.probes = r.probes.saturating_add(n.saturating_mul(n_runs));
             let mut first: Option<GroupFailure> = None;
             let mut failing_runs: Vec<(u16, u16)> = Vec::new();
+            let mut failing_at: Vec<usize> = Vec::new();
             for (k, run) in runs.iter().enumerate() {
                 if pace.tick() {
                     return Ok(None);
@@ -492,14 +519,17 @@ fn judge_path(
                 if let Some(run) = run {
                     failing_runs.push(*run);
                 }
+                failing_at.push(k);
                 first.get_or_insert(GroupFailure {
                     witness: k,
                     failing_ports: Vec::new(),
+                    failing_runs: Vec::new(),
                     judgement: j,
                 });
             }
             if let Some(mut f) = first {
                 f.failing_ports = merged_runs(&failing_runs);
+                f.failing_runs = failing_at;
                 r.failed_pairs += n;
                 failing[g as usize].push(h);
                 failures.insert((g, h), f);
@@ -537,12 +567,35 @@ fn judge_path(
                 d.judgement, gf.judgement
             )));
         }
-        let hint = r.failed.is_empty().then_some(&mut copies.plain);
-        let mut f = pair_failure_with(s, ix, path, &p, &d, hint);
+        // The first pair's hints come from the whole path's (below): the
+        // same judgement, made once.
+        let mut f = pair_failure_with(s, ix, path, &p, &d, None);
         f.failing_ports.clone_from(&gf.failing_ports);
         r.failed.push(f);
     }
-    if let Some(&(a, b, g, h)) = group::first_failing(srcs, dsts, &auditing, 1).first()
+    if copies.hints && path.expect == Expect::Allow && r.failed_pairs > 0 {
+        let pairs = group::first_failing(srcs, dsts, &failing, whole::MAX_PAIRS);
+        let w = whole::hints(
+            &mut copies.plain,
+            s,
+            ix,
+            path,
+            pairs.iter().map(|&(a, b, g, h)| {
+                failures.get(&(g, h)).map_or_else(Vec::new, |f| {
+                    f.failing_runs
+                        .iter()
+                        .map(|&k| probe(path, a, b, runs.get(k).copied().flatten()))
+                        .collect()
+                })
+            }),
+        );
+        if let Some(f) = r.failed.first_mut() {
+            f.to_open.clone_from(&w.first);
+        }
+        r.set_whole(w);
+    }
+    if copies.hints
+        && let Some(&(a, b, g, h)) = group::first_failing(srcs, dsts, &auditing, 1).first()
         && let Some(&k) = audit_runs.get(&(g, h))
     {
         let p = probe(path, a, b, runs.get(k).copied().flatten());

@@ -27,20 +27,17 @@
 
 use std::net::IpAddr;
 
-use super::fix::stands_for;
+use super::fix::{Kept, NEW_POLICY, stands_for};
 use super::selector::Selector;
 use super::{PathSpec, Probe};
 use crate::eval;
 use crate::model::{
-    Endpoint, Mode, Origin, Peer, PolicyStatement, Scenario, ZprPolicy, endpoint_of,
+    AddressIndex, Endpoint, Mode, Origin, Peer, PolicyStatement, Scenario, ZprPolicy, endpoint_of,
 };
 use crate::packet::{L4, Packet};
 use crate::shared::{Attribute, proto};
 use crate::verdict::{LayerReport, Outcome, Stage};
 use crate::zpl::parse_statement;
-
-/// The name of the policy a hint creates when the scenario has none.
-const NEW_POLICY: &str = "zpr-hints";
 
 /// The statement(s) that would let `p` (a witness of `path`, or `None`: the
 /// packet alone) through a ZPR layer that blocks it in `blocking`, with the
@@ -55,13 +52,29 @@ pub fn to_open_in(
     p: &Packet,
     blocking: &[LayerReport],
 ) -> Option<String> {
+    to_open_at(scratch, None, path, p, blocking, false).map(|(text, _)| text)
+}
+
+/// [`to_open_in`], finding endpoints through `ix` (the address index of
+/// `scratch`: a statement changes no address) when given; with `keep`,
+/// the statements stay in `scratch` once they open the witness, and the
+/// second value says where (what to take out again,
+/// [`Scratch::release`](super::fix::Scratch::release)).
+pub(super) fn to_open_at(
+    scratch: &mut Scenario,
+    ix: Option<&AddressIndex>,
+    path: Option<&PathSpec>,
+    p: &Packet,
+    blocking: &[LayerReport],
+    keep: bool,
+) -> Option<(String, Option<Kept>)> {
     let s: &Scenario = scratch;
     blocking.iter().find(|l| {
         l.layer == Stage::Zpr && matches!(l.outcome, Outcome::Denied | Outcome::MissingPolicy)
     })?;
     let cond = condition(p, path.map(|x| x.probe));
-    let src = Side::of(s, p.src, path.map(|x| &x.from));
-    let dst = Side::of(s, p.dst, path.map(|x| &x.to));
+    let src = Side::of(s, ix, p.src, path.map(|x| &x.from));
+    let dst = Side::of(s, ix, p.dst, path.map(|x| &x.to));
     let mut candidates: Vec<Vec<String>> = Vec::new();
     for scope in [src.vcn, dst.vcn].into_iter().flatten() {
         if let Some(one) = form_a(s, scope, &src, &dst, &cond) {
@@ -82,9 +95,13 @@ pub fn to_open_in(
     }
     let policy = policy_for(s, &src, &dst);
     candidates.dedup();
-    let texts = candidates
-        .into_iter()
-        .find(|c| opens(scratch, p, policy, c))?;
+    let mut kept = None;
+    let texts = candidates.into_iter().find(|c| {
+        opens(scratch, ix, p, policy, c, keep).is_some_and(|k| {
+            kept = k;
+            true
+        })
+    })?;
     let s: &Scenario = scratch;
     // A statement for a `.zpl` file is ZPL as it stands (ZPL quotes a
     // value with `'`, doubled inside); one for the scenario's
@@ -116,10 +133,9 @@ pub fn to_open_in(
         }
         None => format!("add a ZPR policy (e.g. `{NEW_POLICY}`) with"),
     };
-    Some(format!(
-        "{}: {into}: {}",
-        Stage::Zpr.as_str(),
-        quoted.join(" and ")
+    Some((
+        format!("{}: {into}: {}", Stage::Zpr.as_str(), quoted.join(" and ")),
+        kept,
     ))
 }
 
@@ -136,8 +152,11 @@ struct Side {
 }
 
 impl Side {
-    fn of(s: &Scenario, ip: IpAddr, sel: Option<&Selector>) -> Side {
-        let ep = endpoint_of(s, ip);
+    fn of(s: &Scenario, ix: Option<&AddressIndex>, ip: IpAddr, sel: Option<&Selector>) -> Side {
+        let ep = match ix {
+            Some(ix) => ix.endpoint_of(s, ip),
+            None => endpoint_of(s, ip),
+        };
         let (vnic, vcn) = match ep {
             Endpoint::Vnic(v) => (Some(v.index()), Some(s.vnic_vcn(v).index())),
             Endpoint::Unassigned(vcn) => (None, Some(vcn.index())),
@@ -266,13 +285,21 @@ fn policy_for(s: &Scenario, src: &Side, dst: &Side) -> Option<usize> {
 }
 
 /// Whether the statements, parsed from their text and added to `policy`
-/// (a new one when `None`) of `scratch`, let `p` through the ZPR layer;
-/// `scratch` is left as it was.
-fn opens(scratch: &mut Scenario, p: &Packet, policy: Option<usize>, texts: &[String]) -> bool {
+/// (a new one when `None`) of `scratch`, let `p` through the ZPR layer:
+/// `None` when they do not. `scratch` is left as it was, unless `keep` and
+/// they do: then they stay, and the `Some` says where.
+fn opens(
+    scratch: &mut Scenario,
+    ix: Option<&AddressIndex>,
+    p: &Packet,
+    policy: Option<usize>,
+    texts: &[String],
+    keep: bool,
+) -> Option<Option<Kept>> {
     let mut added = Vec::with_capacity(texts.len());
     for t in texts {
         let Ok(statement) = parse_statement(t) else {
-            return false;
+            return None;
         };
         added.push(PolicyStatement {
             text: t.clone(),
@@ -298,12 +325,23 @@ fn opens(scratch: &mut Scenario, p: &Packet, policy: Option<usize>, texts: &[Str
     };
     let before = scratch.zpr_policies[at].statements.len();
     scratch.zpr_policies[at].statements.extend(added);
-    let ok = eval::every_layer(scratch, p).iter().all(|r| {
+    let reports = match ix {
+        Some(ix) => eval::every_layer_with(scratch, ix, p),
+        None => eval::every_layer(scratch, p),
+    };
+    let ok = reports.iter().all(|r| {
         r.layer != Stage::Zpr || !matches!(r.outcome, Outcome::Denied | Outcome::MissingPolicy)
     });
+    if ok && keep {
+        return Some(Some(Kept::Statements {
+            policy: at,
+            added: texts.len(),
+            created,
+        }));
+    }
     scratch.zpr_policies[at].statements.truncate(before);
     if created {
         scratch.zpr_policies.pop();
     }
-    ok
+    ok.then_some(None)
 }

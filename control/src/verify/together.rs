@@ -1,0 +1,102 @@
+//! Every path's hints added at once: do they open what they are for, and
+//! do they open a path that must stay closed?
+//!
+//! Each path's hints (`whole.rs`) are proved against the scenario as it
+//! is, path by path. A user applies them all at once, and a rule written
+//! for one path (a subnet's CIDR, an NSG as peer, `0.0.0.0/0`) can open
+//! another path the expectations say must stay closed. So the scenario is
+//! copied, every hint's rule and statement added ([`fix::apply`]), the copy
+//! compiled, and the paths the hints can change judged again, exactly as
+//! `verify` judges ([`run::run_with`], without hints): a path that should
+//! be closed, closed today and open with the hints is *opened*; a path
+//! that should be open, failing today and failing still is *still
+//! failing*. (Adding an allow rule or statement never closes anything, so
+//! a path that should be open and passes today, or should be closed and
+//! fails today, stays as it is.)
+
+use serde::Serialize;
+
+use super::fix;
+use super::run;
+use super::{Expect, Limits, PathSpec, Report};
+use crate::compile::{Compiled, Config};
+use crate::model::Scenario;
+
+/// What every path's hints, added at once, do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Together {
+    /// Rules and statement groups added.
+    pub hints: usize,
+    /// Paths that should be open and still fail with the hints.
+    pub still_failing: Vec<String>,
+    /// Paths that should be closed, pass today, and fail with the hints:
+    /// the hints would open them.
+    pub opened: Vec<String>,
+    /// Why the scenario with the hints could not be judged (it does not
+    /// compile within `config`'s limits).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// [`Together`] for `report`, the result of `paths` on `s`; `None` when
+/// no path has hints, or when `stop` stopped the run of the copy. The
+/// copy is compiled with `config` (the one `s` was compiled with).
+///
+/// # Errors
+/// As [`super::run`] (a [`super::RunError::Disagree`] between the
+/// engines on the copy).
+pub fn together(
+    s: &Scenario,
+    config: &Config,
+    paths: &[PathSpec],
+    report: &Report,
+    limits: &Limits,
+    stop: &dyn Fn() -> bool,
+) -> Result<Option<Together>, super::RunError> {
+    let edits: Vec<fix::Edit> = report
+        .paths
+        .iter()
+        .flat_map(|p| p.to_open_edits.iter().cloned())
+        .collect();
+    if edits.is_empty() || report.interrupted {
+        return Ok(None);
+    }
+    let mut fixed = s.clone();
+    fix::apply(&mut fixed, &edits);
+    let mut out = Together {
+        hints: edits.len(),
+        still_failing: Vec::new(),
+        opened: Vec::new(),
+        error: None,
+    };
+    let c = match Compiled::new(&fixed, config) {
+        Ok(c) => c,
+        Err(e) => {
+            out.error = Some(format!(
+                "the scenario with every hint added does not compile: {e}"
+            ));
+            return Ok(Some(out));
+        }
+    };
+    // Only what the hints can change: a rule or statement added opens and
+    // never closes, so a path that should be open and passes today passes
+    // with them, and one that should be closed and fails today fails.
+    let again: Vec<PathSpec> = paths
+        .iter()
+        .zip(&report.paths)
+        .filter(|(_, r)| !r.skipped && r.error.is_none() && (r.ok == (r.expect == Expect::Deny)))
+        .map(|(p, _)| p.clone())
+        .collect();
+    let after = run::run_with(&fixed, &c, &again, limits, stop, false)?;
+    if after.interrupted {
+        return Ok(None);
+    }
+    for now in &after.paths {
+        match now.expect {
+            Expect::Allow if !now.ok => out.still_failing.push(now.name.clone()),
+            Expect::Deny if !now.ok => out.opened.push(now.name.clone()),
+            _ => {}
+        }
+    }
+    Ok(Some(out))
+}

@@ -1,0 +1,128 @@
+//! What would open a whole path, not its first failing pair alone: the
+//! rules and statements that, added together, open every failing pair.
+//!
+//! A path from `subnet:workers` whose 40 VNICs sit in three NSGs fails on
+//! 40 pairs; the first pair's hints (`fix.rs`, `zpr_fix.rs`) open the pairs
+//! of its NSG only, so a user applying them met the next NSG's pairs on
+//! the next run, one round per NSG (or per VNIC, when the hint named the
+//! address). Here the failing pairs are taken in the order `verify` lists
+//! them (source-major), each judged by the reference evaluator on the
+//! run's scratch copy *with every hint given so far left in it*
+//! ([`Scratch::keep`]); a pair still blocked gets its hints, proven as
+//! always, which stay for the pairs after it. So the list is what a user
+//! would reach round after round, in one round, and each hint is there
+//! because a pair needed it. The copy is the scenario again after
+//! ([`Scratch::release`]).
+//!
+//! Adding an allow rule or statement never closes anything (every layer is
+//! allow-only; the rules a hint writes are stateful, and a stateless rule
+//! that matches wins as before), so only the failing probes of each pair
+//! are judged again, and a pair opened stays open.
+//!
+//! Bounded: at most [`MAX_PAIRS`] failing pairs and [`MAX_JUDGEMENTS`]
+//! judgements per path, and at most [`MAX_HINTS`] hints; the result says
+//! how many pairs were checked and how many stay closed (a route drop has
+//! no hint, nor has a ZPR drop no statement can be written for).
+
+use super::fix::{Edit, Scratch};
+use super::text::blocking;
+use super::{PathSpec, Scope};
+use crate::eval;
+use crate::model::{AddressIndex, Scenario};
+use crate::packet::Packet;
+use crate::verdict::Stage;
+
+/// Failing pairs of one path checked at most.
+pub const MAX_PAIRS: usize = 1024;
+/// Judgements (by the reference evaluator) of one path's pairs at most.
+pub const MAX_JUDGEMENTS: usize = 8192;
+/// Hints given for one path at most.
+pub const MAX_HINTS: usize = 16;
+
+/// The hints that open a whole path, and how far they were checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WholePath {
+    /// The rules and statements, in the order the pairs needed them.
+    pub to_open: Vec<String>,
+    /// Failing pairs judged with them.
+    pub checked: u64,
+    /// Of those, pairs still failing with every hint added.
+    pub left: u64,
+    /// What the hints add to the scenario, in their order.
+    pub edits: Vec<Edit>,
+    /// The hints of the first pair's first failing probe alone: what
+    /// [`super::pair_failure`] gives the path's first failing pair (judged
+    /// on the scenario as it is, nothing added yet).
+    pub first: Vec<String>,
+}
+
+/// The hints that together open the failing pairs of `path`: `pairs`, in
+/// the order `verify` lists them, each given as its failing probes,
+/// judged on `scratch`, a copy of `s` whose address index is `ix`.
+/// `scratch` is the scenario again after.
+pub fn hints(
+    scratch: &mut Scratch,
+    s: &Scenario,
+    ix: &AddressIndex,
+    path: &PathSpec,
+    pairs: impl IntoIterator<Item = Vec<Packet>>,
+) -> WholePath {
+    let mut out = WholePath::default();
+    let mut judged = 0usize;
+    // The next probe is the first pair's witness.
+    let mut first = true;
+    scratch.keep();
+    for ps in pairs.into_iter().take(MAX_PAIRS) {
+        // The first pair always (its hints are the first failing pair's).
+        if out.checked > 0 && judged.saturating_add(ps.len()) > MAX_JUDGEMENTS {
+            break;
+        }
+        judged += ps.len();
+        out.checked += 1;
+        let mut open = true;
+        for p in &ps {
+            let mut layers = blocked(scratch, s, ix, path, p);
+            if layers.is_empty() {
+                continue;
+            }
+            if out.to_open.len() < MAX_HINTS {
+                let given = super::hints(scratch, s, Some(ix), Some(path), p, &layers);
+                if first {
+                    out.first.clone_from(&given);
+                    first = false;
+                }
+                for h in given {
+                    if !out.to_open.contains(&h) {
+                        out.to_open.push(h);
+                    }
+                }
+                layers = blocked(scratch, s, ix, path, p);
+            }
+            if !layers.is_empty() {
+                open = false;
+                break;
+            }
+        }
+        if !open {
+            out.left += 1;
+        }
+    }
+    out.edits = scratch.release();
+    out
+}
+
+/// The layers that block `p` on `scratch` as it is now (ZPR left out for a
+/// path judged on the network layers).
+fn blocked(
+    scratch: &mut Scratch,
+    s: &Scenario,
+    ix: &AddressIndex,
+    path: &PathSpec,
+    p: &Packet,
+) -> Vec<crate::verdict::LayerReport> {
+    let mut layers = blocking(eval::every_layer_with(scratch.of(s), ix, p));
+    if path.scope == Scope::Network {
+        layers.retain(|l| l.layer != Stage::Zpr);
+    }
+    layers
+}
