@@ -626,10 +626,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             )));
         }
     }
-    if let Some(f) = csv_out {
-        f.commit()
-            .map_err(|e| Failure::Input(format!("error: {e}")))?;
-    }
+    // A `--csv` that cannot be written (a full disk) is abandoned; the
+    // result still goes to standard output, and the run exits 2 naming it.
+    let failed = crate::outputs::commit_each(csv_out);
     crate::report::print_warnings(&loaded.warnings, &rep.warnings);
     if a.json {
         let text = serde_json::to_string_pretty(&rep)
@@ -640,6 +639,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     } else {
         out(&table(&rep))?;
     }
+    crate::outputs::failure(&failed)?;
     Ok(ExitCode::SUCCESS)
 }
 

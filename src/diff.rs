@@ -24,6 +24,7 @@ use zprsim_dataplane::output::{OutputFile, Plan};
 
 use crate::Failure;
 use crate::interrupt::Interrupt;
+use crate::outputs;
 use crate::report;
 
 /// Arguments of `diff`.
@@ -196,7 +197,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     }
     crate::replay::refuse_flow_log_flags(&a.flow_log_flags)?;
     let interrupt = Interrupt::install()?;
-    let mut report_out = a
+    let report_out = a
         .report
         .as_ref()
         .map(|p| OutputFile::create("--report", p))
@@ -269,12 +270,18 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let before_side = Side::of(a.before.display().to_string(), &before.counters);
     let after_side = Side::of(a.after.display().to_string(), &after.counters);
     let evicted = eviction_warning(&before_side, &after_side, a.max_connections);
+    // The flow log first: when it cannot be written (a full disk) it is
+    // abandoned and the report, written after it, names it.
+    let gone = outputs::reader_gone(flows_out.iter().filter(|_| report_out.is_some()));
+    let failed = outputs::commit_each(flows_out);
     let run_warnings: Vec<RunWarning> = a
         .input_warnings
         .iter()
         .chain(&o.warnings)
         .cloned()
         .chain(evicted)
+        .chain(gone)
+        .chain(failed.iter().cloned())
         .collect();
     let r = Report {
         captures: a.captures.iter().map(|p| p.display().to_string()).collect(),
@@ -299,8 +306,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         duration_s: o.duration_s,
         workers: o.workers,
     };
-    if let Some(f) = report_out.as_mut() {
-        let res = serde_json::to_writer_pretty(&mut *f, &r)
+    let mut report_failed = Vec::new();
+    if let Some(mut f) = report_out {
+        let res = serde_json::to_writer_pretty(&mut f, &r)
             .map_err(std::io::Error::from)
             .and_then(|()| f.write_all(b"\n"));
         if let Err(e) = res {
@@ -309,15 +317,16 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
                 f.path().display()
             )));
         }
+        report_failed = outputs::commit_each([f]);
     }
-    for f in flows_out.into_iter().chain(report_out) {
-        f.commit()
-            .map_err(|e| Failure::Input(format!("error: {e}")))?;
-    }
-    report::print_warnings(lb.warnings.iter().chain(&la.warnings), &r.warnings);
+    report::print_warnings(
+        lb.warnings.iter().chain(&la.warnings),
+        &outputs::for_stderr(&r.run_warnings),
+    );
     if !a.quiet {
         crate::summary_out(&summary(a, &r), &[a.report.as_deref(), a.flows.as_deref()])?;
     }
+    outputs::failure(&[failed, report_failed].concat())?;
     if let Some(e) = &o.error {
         return Err(Failure::Input(format!("error: {e}")));
     }

@@ -25,7 +25,9 @@ use zprsim_dataplane::flowlog::record::{Action, LogRecord};
 use zprsim_dataplane::flowlog::spill::{FlowLogSpool, SpillConfig};
 use zprsim_dataplane::flowlog::stream::{StreamOutcome, judge_spooled};
 use zprsim_dataplane::judge::Totals;
-use zprsim_dataplane::output::OutputFile;
+use zprsim_dataplane::output::{OutputFile, OutputState};
+
+use crate::outputs;
 
 use crate::Failure;
 use crate::report::{RuleHits, StageCounts};
@@ -413,7 +415,10 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             .unwrap_or_default()
     };
     let st = judge_spooled(&compiled, spool, MAX_LISTED, &name, |r, jr| {
-        if let Some((p, f)) = &mut flows_out {
+        if let Some((p, f)) = flows_out
+            .as_mut()
+            .filter(|(_, f)| f.state() == OutputState::Open)
+        {
             serde_json::to_writer(&mut *f, &cx.record(r, jr))
                 .map_err(|e| format!("{}: {e}", zprsim_dataplane::output::shown(p)))?;
             f.write_all(b"\n")
@@ -453,26 +458,27 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         total: disagreements_total,
         first: &disagreeing,
     };
-    let r = report(a, &cx, &read, &st, &disagreements, compile_s, duration_s);
-    // Both outputs are written in full before either is renamed into place.
-    let mut outputs = Vec::new();
+    let mut r = report(a, &cx, &read, &st, &disagreements, compile_s, duration_s);
+    // The flow log first: when it cannot be written (a full disk) it is
+    // abandoned and the report, written after it, names it.
+    let flows_file = flows_out.map(|(_, f)| f);
+    let mut extra = outputs::reader_gone(flows_file.iter().filter(|_| a.report.is_some()));
+    let failed = outputs::commit_each(flows_file);
+    extra.extend(failed.iter().cloned());
+    r.warnings.extend(extra.iter().map(|w| w.message.clone()));
+    r.run_warnings.extend(extra);
+    let mut report_failed = Vec::new();
     if let Some(p) = a.report {
         let mut text = serde_json::to_vec_pretty(&r).map_err(|e| io_err(p, &e))?;
         text.push(b'\n');
-        outputs.push(open_write("--report", p, &text)?);
-    }
-    if let Some((_, f)) = flows_out {
-        outputs.push(f);
-    }
-    for f in outputs {
-        f.commit()
-            .map_err(|e| Failure::Input(format!("error: {e}")))?;
+        report_failed = outputs::commit_each([open_write("--report", p, &text)?]);
     }
     // Warnings go to stderr, even with `--quiet`.
-    crate::report::print_warnings(&loaded.warnings, &r.warnings);
+    crate::report::print_warnings(&loaded.warnings, &outputs::for_stderr(&r.run_warnings));
     if !a.quiet {
         crate::summary_out(&summary(&r), &[a.report, a.flows])?;
     }
+    outputs::failure(&[failed, report_failed].concat())?;
     if read.stopped {
         crate::err(&format!(
             "interrupted: {} flow-log record(s) read; every output holds exactly those\n",

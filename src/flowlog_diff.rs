@@ -16,6 +16,8 @@ use zprsim_dataplane::flowlog::diff::{ChangedFlow, Report, Scenarios, compare};
 use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_paths_until};
 use zprsim_dataplane::flowlog::spill::{FlowLogSpool, SpillConfig};
 use zprsim_dataplane::output::OutputFile;
+
+use crate::outputs;
 use zprsim_dataplane::warning::RunWarningCode;
 
 use crate::Failure;
@@ -121,7 +123,10 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         let Some(c) = sorted.next_flow().map_err(|e| fail(&e))? else {
             break;
         };
-        if let Some(f) = &mut flows_out {
+        if let Some(f) = flows_out
+            .as_mut()
+            .filter(|f| f.state() == zprsim_dataplane::output::OutputState::Open)
+        {
             serde_json::to_writer(&mut *f, &c).map_err(|e| fail(&e))?;
             f.write_all(b"\n").map_err(|e| fail(&e))?;
         }
@@ -129,23 +134,28 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             changed.push(c);
         }
     }
-    let mut outputs = Vec::new();
+    // The flow log first: when it cannot be written (a full disk) it is
+    // abandoned and the report, written after it, names it.
+    let mut report = report;
+    let mut extra = outputs::reader_gone(flows_out.iter().filter(|_| a.report.is_some()));
+    let failed = outputs::commit_each(flows_out);
+    extra.extend(failed.iter().cloned());
+    report
+        .warnings
+        .extend(extra.iter().map(|w| w.message.clone()));
+    report.run_warnings.extend(extra);
+    let mut report_failed = Vec::new();
     if let Some(p) = a.report {
         let mut f = OutputFile::create("--report", p).map_err(|e| fail(&e))?;
         serde_json::to_writer_pretty(&mut f, &report).map_err(|e| fail(&e))?;
         f.write_all(b"\n").map_err(|e| fail(&e))?;
-        outputs.push(f);
-    }
-    outputs.extend(flows_out);
-    for f in outputs {
-        f.commit().map_err(|e| fail(&e))?;
+        report_failed = outputs::commit_each([f]);
     }
     // The scenarios' warnings print as the other commands print them
     // (`FILE:LINE:COL: warning: ...`, already in their text); the run's own
     // with `warning: ` before them.
-    let (scenario, run): (Vec<_>, Vec<_>) = report
-        .run_warnings
-        .iter()
+    let (scenario, run): (Vec<_>, Vec<_>) = outputs::for_stderr(&report.run_warnings)
+        .into_iter()
         .partition(|w| matches!(w.code, RunWarningCode::Scenario(_)));
     crate::report::print_warnings(
         scenario.iter().map(|w| w.message.as_str()),
@@ -154,6 +164,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     if !a.quiet {
         crate::summary_out(&summary(&report, &changed), &[a.report, a.flows])?;
     }
+    outputs::failure(&[failed, report_failed].concat())?;
     if stopped {
         crate::err("interrupted: the outputs hold the flow-log records read before it\n");
         return Ok(ExitCode::from(interrupt.exit_code()));

@@ -44,6 +44,11 @@ impl Interrupt {
         self.stop.load(Ordering::Relaxed)
     }
 
+    /// Whether a signal (not the run itself) set [`Interrupt::stop`].
+    pub fn signalled(&self) -> bool {
+        self.which.load(Ordering::Relaxed) != 0
+    }
+
     /// The exit status for an interrupted run: 130 (SIGINT) or 143
     /// (SIGTERM).
     pub fn exit_code(&self) -> u8 {

@@ -14,6 +14,7 @@ mod import;
 mod interrupt;
 mod lab;
 mod leave;
+mod outputs;
 mod replay;
 mod report;
 mod tap;

@@ -14,12 +14,13 @@ use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::load::{Loaded, Warning};
 use zprsim_control::model::{Scenario, proto};
 use zprsim_dataplane::input_dir;
-use zprsim_dataplane::output::{self, OutputFile, Plan};
+use zprsim_dataplane::output::{self, OutputFile, OutputState, Plan};
 use zprsim_dataplane::replay::{self, FlowRecord, ReplayConfig, ReplayOutput, Totals};
 use zprsim_dataplane::why::why;
 
 use crate::Failure;
 use crate::interrupt::Interrupt;
+use crate::outputs;
 use crate::report::{AuditFlows, RuleHits, RuleUse, StageCounts, Unused};
 
 /// Arguments of `replay`.
@@ -426,7 +427,9 @@ struct FlowLines<'a> {
 
 impl zprsim_dataplane::replay::FlowSink for FlowLines<'_> {
     fn flow(&mut self, _scenario: usize, r: &FlowRecord) -> std::io::Result<()> {
-        if self.error.is_some() {
+        // Nothing to format for an output that takes no more (its reader
+        // left, or it failed and will be abandoned).
+        if self.error.is_some() || self.out.state() != OutputState::Open {
             return Ok(());
         }
         let line = crate::report::flow_line(self.s, self.c, r);
@@ -667,8 +670,16 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     refuse_flow_log_flags(&a.flow_log_flags)?;
     // Before anything slow: a Ctrl-C from here on ends the run cleanly.
     let interrupt = Interrupt::install()?;
-    let mut report_out = open_output("--report", a.report.as_ref())?;
+    let report_out = open_output("--report", a.report.as_ref())?;
     let mut flows_out = open_output("--flows", a.flows.as_ref())?;
+    // Standard output is the only output, and no exit status depends on
+    // the whole input: when its reader leaves, nothing is left to do.
+    let only_stdout = a.report.is_none()
+        && !a.fail_on_drop
+        && [&a.allowed, &a.dropped, &a.flows]
+            .into_iter()
+            .flatten()
+            .all(|p| output::is_std(p));
     let t0 = Instant::now();
     // Never dropped: the process ends with this run, and freeing the
     // scenario's ~10^5 small allocations one by one at the end cost ~18 M
@@ -694,6 +705,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         allowed: a.allowed.clone(),
         dropped: a.dropped.clone(),
         stop: Some(Arc::clone(&interrupt.stop)),
+        stop_when_reader_gone: only_stdout,
         // The pcaps are renamed into place with the report and flow log.
         commit: false,
         // Rule statistics feed the report and the summary only (its audit
@@ -735,37 +747,59 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    // The report feeds `--report` and the summary only: a `--quiet` run
-    // without `--report` skips it (the top dropped flows' reasons are
-    // re-judged by the reference evaluator, every rule's text is formatted).
-    let r = (a.report.is_some() || !a.quiet).then(|| report(a, &loaded, &compiled, &o, compile_s));
-    // Every output is written in full before any is renamed into place: a
-    // failure in one leaves every target as it was (no report saying
-    // `"error": null` beside a flow log that was never written).
+    // The flow log and the pcaps first: one that cannot be written (a full
+    // disk) is abandoned, the others are renamed into place, and the
+    // report (written last) names it. Interrupted or not: what was judged
+    // is written in full, and the report says whether it is all of the
+    // input.
+    let pcaps = std::mem::take(&mut o.outputs);
+    let reader_left = pcaps
+        .iter()
+        .chain(&flows_out)
+        .any(|f| f.state() == OutputState::ReaderGone);
+    if reader_left && only_stdout && !interrupt.signalled() {
+        // Standard output was the only output and its reader left: the
+        // run ends as a SIGPIPE would end it, quietly, with what the
+        // reader took (`replay ... --allowed - | head -c 100`).
+        crate::leave::leave(0);
+    }
+    // An abandoned output holds nothing.
+    for f in pcaps.iter().filter(|f| f.state() == OutputState::Failed) {
+        if f.flag() == "--allowed" {
+            o.written.0 = 0;
+        } else {
+            o.written.1 = 0;
+        }
+    }
     if let Some(f) = flows_out.as_mut()
         && let Some(e) = flows_error
     {
         return Err(write_error(f, &e));
     }
-    if let Some(f) = report_out.as_mut()
-        && let Some(r) = &r
-        && let Err(e) = write_json_file(f, r)
-    {
-        return Err(write_error(f, &e));
-    }
-    // Interrupted or not: what was judged is written in full, and the
-    // report says whether it is all of the input.
-    let pcaps = std::mem::take(&mut o.outputs);
-    for f in pcaps.into_iter().chain(flows_out).chain(report_out) {
-        f.commit()
-            .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    let mut run_warnings = outputs::reader_gone(pcaps.iter().chain(&flows_out));
+    let failed = outputs::commit_each(pcaps.into_iter().chain(flows_out));
+    run_warnings.extend(failed.iter().cloned());
+    o.warnings.extend(run_warnings);
+    // The report feeds `--report` and the summary only: a `--quiet` run
+    // without `--report` skips it (the top dropped flows' reasons are
+    // re-judged by the reference evaluator, every rule's text is formatted).
+    let r = (a.report.is_some() || !a.quiet).then(|| report(a, &loaded, &compiled, &o, compile_s));
+    let mut report_failed = Vec::new();
+    if let Some(mut f) = report_out {
+        if let Some(r) = &r
+            && let Err(e) = write_json_file(&mut f, r)
+        {
+            return Err(write_error(&f, &e));
+        }
+        report_failed = outputs::commit_each([f]);
     }
     // Warnings go to stderr, even with `--quiet`.
-    crate::report::print_warnings(&loaded.warnings, &o.warnings);
+    crate::report::print_warnings(&loaded.warnings, &outputs::for_stderr(&o.warnings));
     if let Some(r) = r.as_ref().filter(|_| !a.quiet) {
         let outputs = [&a.report, &a.flows, &a.allowed, &a.dropped].map(|p| p.as_deref());
         crate::summary_out(&summary(r), &outputs)?;
     }
+    outputs::failure(&[failed, report_failed].concat())?;
     let k = &o.counters;
     if let Some(e) = &o.error {
         return Err(Failure::Input(format!("error: {e}")));

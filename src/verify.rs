@@ -101,18 +101,22 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     report.hints_together =
         verify::together(s, &Config::default(), &paths, &report, &limits, &stop)
             .map_err(run_err)?;
+    // `--junit` is written first; when it cannot be (a full disk) it is
+    // abandoned, the result still goes to standard output, and the run
+    // exits 2 naming it.
+    let mut failed = Vec::new();
     if let Some(j) = &a.junit {
         let xml = junit(&report, &file)?;
         let mut f =
             OutputFile::create("--junit", j).map_err(|e| Failure::Input(format!("error: {e}")))?;
-        let werr = |e: &dyn std::fmt::Display| {
-            Failure::Input(format!("error: --junit `{}`: {e}", j.display()))
-        };
-        f.write_all(xml.as_bytes())
-            .map_err(|e| werr(&output::io_message(&e)))?;
-        // The commit's error names the flag and path already.
-        f.commit()
-            .map_err(|e| Failure::Input(format!("error: {e}")))?;
+        f.write_all(xml.as_bytes()).map_err(|e| {
+            Failure::Input(format!(
+                "error: --junit `{}`: {}",
+                j.display(),
+                output::io_message(&e)
+            ))
+        })?;
+        failed = crate::outputs::commit_each([f]);
     }
     let mut warnings = String::new();
     for w in &loaded.warnings {
@@ -126,6 +130,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     } else if !a.junit.as_deref().is_some_and(output::is_std) {
         out(&summary(&report, &a.scenario, &file))?;
     }
+    crate::outputs::failure(&failed)?;
     if report.interrupted {
         crate::err(&format!(
             "interrupted: {} of {} path(s) judged; every output holds exactly those\n",

@@ -374,3 +374,195 @@ fn a_bad_vnic_address_is_left_out_with_a_warning_not_the_whole_import() {
         touched
     );
 }
+
+/// The first object of an export file's list (`data` or `data.items`)
+/// for which `f` returns true, as `f` changed it.
+fn mutate_first(
+    files: &mut zprsim_control::import::Files,
+    name: impl Fn(&str) -> bool,
+    mut f: impl FnMut(&mut serde_json::Value) -> bool,
+) -> bool {
+    for (n, text) in files.iter_mut() {
+        if !name(n) {
+            continue;
+        }
+        let mut v: serde_json::Value = serde_json::from_str(text).unwrap();
+        let list = match v.get_mut("data") {
+            Some(serde_json::Value::Object(m)) => m.get_mut("items"),
+            other => other,
+        };
+        let Some(serde_json::Value::Array(items)) = list else {
+            continue;
+        };
+        if items.iter_mut().any(&mut f) {
+            *text = v.to_string();
+            return true;
+        }
+    }
+    false
+}
+
+/// Other objects the scenario cannot hold (QA, fourteenth session: each
+/// failed the whole import at the final load): a stateful security rule
+/// with a bad CIDR block, protocol or port range is left out, and so is a
+/// ZPR statement that does not parse. Each is a warning naming the
+/// object, and the scenario imported allows nothing the clean export's
+/// does not (random packets and tracking states, judged on both). (This
+/// test found that emptying the route table of a rule with a bad
+/// destination lets more in: route rules are return paths too. That
+/// stays fatal: `a_bad_stateless_rule_or_route_still_fails_the_import`.)
+#[test]
+fn other_bad_objects_are_left_out_only_where_that_cannot_allow_more() {
+    let mut checked = [0; 3];
+    for seed in 0..40 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let s = random_scenario(&mut rng);
+        let (mut files, services) = oci_export::export(&s);
+        let clean = oci::import(&files, Some(&services)).unwrap();
+        let stateful = |r: &serde_json::Value| r["is-stateless"] != true;
+        let list = mutate_first(
+            &mut files,
+            |n| n == "network-security-list-list.json",
+            |l| {
+                let Some(serde_json::Value::Array(rules)) = l.get_mut("ingress-security-rules")
+                else {
+                    return false;
+                };
+                let Some(r) = rules.iter_mut().find(|r| {
+                    stateful(r)
+                        && matches!(r.get("source-type"), None | Some(serde_json::Value::Null))
+                        || r["source-type"] == "CIDR_BLOCK" && stateful(r)
+                }) else {
+                    return false;
+                };
+                r["source"] = "10.0.0.1/8".into(); // host bits set
+                true
+            },
+        );
+        let nsg = mutate_first(
+            &mut files,
+            |n| n.starts_with("network-nsg-rules-list."),
+            |r| {
+                if !stateful(r) {
+                    return false;
+                }
+                r["protocol"] = "6".into();
+                r["tcp-options"] =
+                    serde_json::json!({"destination-port-range": {"min": 9, "max": 70000}});
+                r["icmp-options"] = serde_json::Value::Null;
+                true
+            },
+        );
+        let zpr = mutate_first(
+            &mut files,
+            |n| n == "zpr-zpr-policy-list.json",
+            |p| {
+                let Some(serde_json::Value::Array(st)) = p.get_mut("statements") else {
+                    return false;
+                };
+                st.push("allow '10.0.0.0/8' to connect to (((".into());
+                true
+            },
+        );
+        if !(list || nsg || zpr) {
+            continue;
+        }
+        let bad = oci::import(&files, Some(&services)).unwrap();
+        let b = load::from_toml_str(&bad.toml, "bad.toml")
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}"))
+            .scenario;
+        let a = load::from_toml_str(&clean.toml, "clean.toml")
+            .unwrap()
+            .scenario;
+        let said = |needle: &str| bad.warnings.iter().any(|w| w.contains(needle));
+        for (did, needle, n) in [
+            (list, "has host bits set", 0),
+            (nsg, "is not a port range", 1),
+            (zpr, "does not parse", 2),
+        ] {
+            if did {
+                assert!(
+                    said(needle),
+                    "seed {seed}: no `{needle}` in {:?}",
+                    bad.warnings
+                );
+                checked[n] += 1;
+            }
+        }
+        let ca = Compiled::new(&a, &Config::default()).unwrap();
+        let cb = Compiled::new(&b, &Config::default()).unwrap();
+        let pool = address_pool(&a);
+        for _ in 0..500 {
+            let p = random_packet(&mut rng, &pool);
+            let ctx = random_context(&mut rng, 0.7);
+            let allowed = |c: &Compiled| {
+                c.judge(&p, ctx).judgement.verdict == zprsim_control::verdict::Verdict::Allow
+            };
+            assert!(
+                !allowed(&cb) || allowed(&ca),
+                "seed {seed}: {p} {ctx:?} allowed only after leaving objects out: {:?}",
+                bad.warnings,
+            );
+        }
+    }
+    assert!(
+        checked.iter().all(|&n| n > 0),
+        "kinds exercised: {checked:?}"
+    );
+}
+
+/// A stateless security rule the scenario cannot hold is not left out:
+/// without it, a flow it matched beside a stateful rule would be tracked
+/// and its replies let in. The import says so and fails at the load. A
+/// route rule whose destination is not a CIDR block fails it too.
+#[test]
+fn a_bad_stateless_rule_or_route_still_fails_the_import() {
+    let mut files = crate::support::oke_export();
+    assert!(mutate_first(
+        &mut files,
+        |n| n == "network-security-list-list.json",
+        |l| {
+            let Some(serde_json::Value::Array(rules)) = l.get_mut("ingress-security-rules") else {
+                return false;
+            };
+            let Some(r) = rules.first_mut() else {
+                return false;
+            };
+            r["is-stateless"] = true.into();
+            r["protocol"] = "sctp".into();
+            true
+        }
+    ));
+    let bad = oci::import(&files, None).unwrap();
+    assert!(
+        bad.warnings
+            .iter()
+            .any(|w| w.contains("a stateless rule is not left out")),
+        "{:?}",
+        bad.warnings
+    );
+    let e = load::from_toml_str(&bad.toml, "bad.toml").unwrap_err();
+    assert!(e.to_string().contains("protocol `sctp`"), "{e}");
+
+    let mut files = crate::support::oke_export();
+    assert!(mutate_first(
+        &mut files,
+        |n| n == "network-route-table-list.json",
+        |t| {
+            let Some(serde_json::Value::Array(rules)) = t.get_mut("route-rules") else {
+                return false;
+            };
+            let Some(r) = rules.first_mut() else {
+                return false;
+            };
+            r["destination"] = "not-a-cidr".into();
+            true
+        }
+    ));
+    let bad = oci::import(&files, None).unwrap();
+    let e = load::from_toml_str(&bad.toml, "bad.toml").unwrap_err();
+    assert!(
+        e.to_string().contains("`not-a-cidr` is not a cidr block"),
+        "{e}"
+    );
+}

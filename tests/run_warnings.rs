@@ -4,7 +4,8 @@
 //! `run_warnings[i].message`; with the file and the byte offset or line
 //! where it has one; and the field is there, empty, when there are none.
 //! (`file-changed` needs a file cut while it is read: the dataplane's
-//! `engine::source` tests make one.)
+//! `engine::source` tests make one; `output-reader-gone` a reader that
+//! leaves a pipe: `streams::a_closed_output_pipe_beside_a_report_is_counted_honestly`.)
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -89,7 +90,8 @@ fn s(p: &Path) -> &str {
 }
 
 /// Every run code, each from an input that gives it; the whole list is
-/// covered (`file-changed` aside, see the module's docs).
+/// covered (`file-changed` and `output-reader-gone` aside, see the
+/// module's docs).
 #[test]
 fn every_run_warning_code_comes_from_a_real_input() {
     let t = tempfile::tempdir().unwrap();
@@ -272,10 +274,36 @@ fn every_run_warning_code_comes_from_a_real_input() {
         "baseline-partial",
     ));
 
+    // An output on a full disk (`/dev/full`): exit 2, the report says so.
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path().join("r.json");
+    let o = assert_cmd::Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(root())
+        .args([
+            "replay",
+            OKE,
+            DEMO,
+            "--quiet",
+            "--allowed",
+            "/dev/full",
+            "--report",
+        ])
+        .arg(&r)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    saw(&one(
+        &serde_json::from_slice(&std::fs::read(&r).unwrap()).unwrap(),
+        "output-failed",
+    ));
+
+    // `output-reader-gone` needs a reader that leaves a pipe:
+    // streams::a_closed_output_pipe_beside_a_report_is_counted_honestly.
     let all: BTreeSet<String> = RunWarningCode::ALL
         .iter()
         .map(|c| c.as_str().to_owned())
-        .filter(|c| c != "file-changed")
+        .filter(|c| c != "file-changed" && c != "output-reader-gone")
         .collect();
     assert_eq!(seen, all);
 }

@@ -698,3 +698,108 @@ fn every_path_through_leave_commits_every_output_and_leaves_no_temporary() {
     assert_eq!(r["interrupted"], true);
     assert_eq!(leftovers(dir.path()), Vec::<String>::new());
 }
+
+/// Waits for `child` at most `limit` (a guard against a hang, not a timing
+/// assertion): its exit code, or `None` after killing it.
+fn wait_at_most(child: &mut Child, limit: Duration) -> Option<Option<i32>> {
+    let t0 = std::time::Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return Some(s.code());
+        }
+        if t0.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `replay - --allowed - | head -c 100` with standard output the only
+/// output: when its reader leaves, the run ends as a SIGPIPE would end it
+/// (exit 0, nothing on stderr) instead of judging the rest of the input.
+/// The input here never ends (a writer that keeps writing records), so
+/// the build before, which judged on, never ended.
+#[test]
+fn a_closed_output_pipe_that_was_the_only_output_ends_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.pcap");
+    big_capture(&big, 50);
+    let bytes = std::fs::read(&big).unwrap();
+    let mut child = zprsim()
+        .args(["replay", SCENARIO, "-", "--allowed", "-", "--quiet"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        // The header once, then the records again and again until zprsim
+        // leaves (the write meets a closed pipe).
+        if stdin.write_all(&bytes).is_err() {
+            return;
+        }
+        while stdin.write_all(&bytes[24..]).is_ok() {}
+    });
+    let mut head = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    let code = wait_at_most(&mut child, Duration::from_secs(120));
+    writer.join().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(
+        code,
+        Some(Some(0)),
+        "the run did not end when its only reader left: {err}"
+    );
+    assert!(err.is_empty(), "{err}");
+}
+
+/// `replay --allowed - --report r.json | head -c 100`: the report is still
+/// wanted, so the run goes on to the end, but the report counts as
+/// written only the packets handed to standard output before its reader
+/// left, and warns (`output-reader-gone`). Before, `written.allowed`
+/// counted every allowed packet, none of them written after the first
+/// pipe buffer.
+#[test]
+fn a_closed_output_pipe_beside_a_report_is_counted_honestly() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.pcap");
+    big_capture(&big, 200);
+    let report = dir.path().join("r.json");
+    let mut child = zprsim()
+        .args(["replay", SCENARIO])
+        .arg(&big)
+        .args(["--allowed", "-", "--quiet", "--report"])
+        .arg(&report)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    let (code, err) = wait(child);
+    assert_eq!(code, Some(0), "{err}");
+    let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let allowed = r["packets"]["allowed"].as_u64().unwrap();
+    let written = r["written"]["allowed"].as_u64().unwrap();
+    assert!(allowed > 10_000, "{allowed}");
+    assert!(written < allowed / 2, "written {written} of {allowed}");
+    let gone: Vec<&Value> = r["run_warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["code"] == "output-reader-gone")
+        .collect();
+    assert_eq!(gone.len(), 1, "{r}");
+    assert_eq!(gone[0]["file"], "-");
+    // The user's own `| head`: said in the report, not on stderr.
+    assert!(err.is_empty(), "{err}");
+}

@@ -30,6 +30,7 @@ mod import;
 mod input_dirs;
 mod lab;
 mod planning_s14;
+mod planning_s15;
 mod platform;
 mod replay;
 mod replay_oracle;

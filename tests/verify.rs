@@ -1121,6 +1121,94 @@ fn a_zpr_hint_covers_what_the_path_stands_for_not_the_witness_alone() {
     );
 }
 
+/// Hints naming a value or a name that holds `"` or `\` paste into the
+/// scenario as written: the statement as a TOML string (`\"`, `\\`), the
+/// attribute inside it quoted as ZPL quotes it, the NSG name of a rule as
+/// a TOML string. Before, they were written raw between `"` and broke the
+/// scenario they were pasted into.
+#[test]
+fn hints_with_quotes_and_backslashes_paste_as_written() {
+    let base = oke_text();
+    // The API endpoint's role with a double quote and a backslash
+    // (TOML-escaped here).
+    let role = "value = \"k8s-api\"";
+    assert_eq!(base.matches(role).count(), 1);
+    let odd = base.replacen(role, "value = \"k8s\\\"api\\\\x\"", 1);
+    // ZPR: the statement for worker -> API on 6443 removed.
+    let stmt = "  \"in network.vcn:backend VCN allow app.role:oke-node endpoints to connect to app.role:k8s-api endpoints with protocol='tcp/6443'\",    # 0\n";
+    assert!(odd.contains(stmt));
+    let broken = odd.replacen(stmt, "", 1);
+    let r = run(&broken, &expect_text());
+    let hint = r
+        .paths
+        .iter()
+        .flat_map(|p| &p.failed)
+        .flat_map(|f| &f.to_open)
+        .find(|h| h.starts_with("zpr: ") && h.contains("6443"))
+        .unwrap_or_else(|| panic!("no ZPR hint for 6443: {r:?}"))
+        .clone();
+    assert!(hint.contains(r#"'app.role:k8s\"api\\x'"#), "{hint}");
+    let (_, text) = hint.split_once("(in scenario.toml): ").unwrap();
+    let fixed = broken.replacen(
+        "statements = [\n",
+        &format!("statements = [\n  {text},\n"),
+        1,
+    );
+    let after = run(&fixed, &expect_text());
+    let still = after
+        .paths
+        .iter()
+        .flat_map(|p| &p.failed)
+        .flat_map(|f| &f.to_open)
+        .any(|h| h == &hint);
+    assert!(!still, "the hint applied as written did not open its pair");
+
+    // A security rule naming the service label `osn"all\x`: the rules to
+    // the label removed, the hint added as written where it says.
+    let label = "all-iad-services-in-oracle-services-network";
+    let odd = base.replace(label, "osn\\\"all\\\\x");
+    let broken: String = odd
+        .lines()
+        .filter(|l| !(l.contains("protocol = ") && l.contains("SERVICE_CIDR_BLOCK")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let expect = "[[path]]\nname = \"to-osn\"\nfrom = \"vnic:worker-1\"\nto = \"service:osn\\\"all\\\\x\"\nproto = \"tcp\"\ndport = 8443\nexpect = \"allow\"\n";
+    let r = run(&broken, expect);
+    assert_eq!(failed(&r), set(&["to-osn"]));
+    let hints = &r.paths[0].failed[0].to_open;
+    let hint = hints
+        .iter()
+        .find(|h| !h.starts_with("zpr: "))
+        .unwrap_or_else(|| panic!("no hint: {r:?}"));
+    assert!(hint.contains(r#"destination = "osn\"all\\x""#), "{hint}");
+    // `...: add to NSG `N`: RULE` or `...: add to security list `L`
+    // (egress_security_rules): RULE`.
+    let (_, rest) = hint.split_once(": add to ").unwrap();
+    let (_, rest) = rest.split_once('`').unwrap();
+    let (name, rest) = rest.split_once('`').unwrap();
+    let (key, rule) = match rest.strip_prefix(": ") {
+        Some(rule) => ("rules", rule),
+        None => rest
+            .strip_prefix(" (")
+            .and_then(|r| r.split_once("): "))
+            .unwrap(),
+    };
+    let at = broken.find(&format!("name = \"{name}\"")).unwrap();
+    let at = at + broken[at..].find(&format!("{key} = [")).unwrap() + key.len() + 4;
+    let mut fixed = broken.clone();
+    fixed.insert_str(at, &format!("\n  {rule},"));
+    // ZPR's statement too, when the path needs one.
+    for h in hints.iter().filter(|h| h.starts_with("zpr: ")) {
+        let (_, text) = h.split_once("(in scenario.toml): ").unwrap();
+        fixed = fixed.replacen(
+            "statements = [\n",
+            &format!("statements = [\n  {text},\n"),
+            1,
+        );
+    }
+    assert_eq!(failed(&run(&fixed, expect)), set(&[]));
+}
+
 /// `hints` applied as written: a rule into the `rules` of the NSG it names
 /// or the array of the security list it names (in `scenario`), a ZPL
 /// statement appended to `zpl` (the `orders` policy's file). How many.

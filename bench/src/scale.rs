@@ -1635,23 +1635,7 @@ pub fn write_capture(path: &Path, packets: &[Packet], seed: u64) -> io::Result<(
 
 /// A TOML basic string.
 fn q(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            '\n' => o.push_str("\\n"),
-            '\t' => o.push_str("\\t"),
-            '\r' => o.push_str("\\r"),
-            c if c.is_control() => {
-                let _ = write!(o, "\\u{:04X}", u32::from(c));
-            }
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
+    zprsim_control::escape::toml_string(s)
 }
 
 fn attributes_toml<'a>(attrs: impl Iterator<Item = (&'a Attribute, Option<Mode>)>) -> String {

@@ -82,6 +82,38 @@ fn escape_with(s: &str, keep_newlines: bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `s` as a TOML basic string, quotes included: `"` and `\` escaped,
+/// control characters as `\n`, `\t`, ... or `\uXXXX`, so a hint holding a
+/// name or a statement pastes into a scenario as written. (A JSON string
+/// escapes the same two characters the same way.)
+///
+/// ```
+/// use zprsim_control::escape::toml_string;
+/// assert_eq!(toml_string("db-nsg"), "\"db-nsg\"");
+/// assert_eq!(toml_string(r#"a"b\c"#), r#""a\"b\\c""#);
+/// assert_eq!(toml_string("x\u{7f}"), "\"x\\u007F\"");
+/// ```
+#[must_use]
+pub fn toml_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::{escape, escape_keep_newlines, is_unsafe};

@@ -63,28 +63,30 @@ impl NotText {
     /// The message naming the file as `what` (`the scenario`).
     #[must_use]
     pub fn of(&self, what: &str) -> String {
+        self.message(Some(what))
+    }
+
+    /// The one wording of both forms: `byte N: [WHAT is ]not UTF-8 text`,
+    /// and for UTF-16 why it was read as such.
+    fn message(&self, what: Option<&str>) -> String {
+        let (is, it) = match what {
+            Some(w) => (format!("{w} is "), "it"),
+            None => (String::new(), "the file"),
+        };
         if self.utf16 {
             format!(
-                "byte {}: {what} is not UTF-16 text (it starts as UTF-16 text does)",
+                "byte {}: {is}not UTF-16 text ({it} starts as UTF-16 text does)",
                 self.byte
             )
         } else {
-            format!("byte {}: {what} is not UTF-8 text", self.byte)
+            format!("byte {}: {is}not UTF-8 text", self.byte)
         }
     }
 }
 
 impl std::fmt::Display for NotText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.utf16 {
-            write!(
-                f,
-                "byte {}: not UTF-16 text (the file starts as UTF-16 text does)",
-                self.byte
-            )
-        } else {
-            write!(f, "byte {}: not UTF-8 text", self.byte)
-        }
+        f.write_str(&self.message(None))
     }
 }
 
@@ -353,6 +355,37 @@ mod utf16_tests {
         assert_eq!(
             text_of(odd).unwrap_err().to_string(),
             "byte 6: not UTF-16 text (the file starts as UTF-16 text does)"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NotText;
+
+    /// Both forms of the message, from one wording.
+    #[test]
+    fn not_text_says_the_same_with_and_without_a_name() {
+        let utf8 = NotText {
+            byte: 13,
+            utf16: false,
+        };
+        let utf16 = NotText {
+            byte: 20,
+            utf16: true,
+        };
+        assert_eq!(utf8.to_string(), "byte 13: not UTF-8 text");
+        assert_eq!(
+            utf8.of("the scenario"),
+            "byte 13: the scenario is not UTF-8 text"
+        );
+        assert_eq!(
+            utf16.to_string(),
+            "byte 20: not UTF-16 text (the file starts as UTF-16 text does)"
+        );
+        assert_eq!(
+            utf16.of("the scenario"),
+            "byte 20: the scenario is not UTF-16 text (it starts as UTF-16 text does)"
         );
     }
 }

@@ -20,6 +20,11 @@
 //!   the reader of standard output or of a FIFO leaves (`| head -1`), the
 //!   rest of that output is discarded and the run goes on: its other
 //!   outputs and its exit status do not depend on how much a reader read.
+//!   A write that fails otherwise (a full disk) does not fail the writer
+//!   either: the output is marked failed ([`OutputState::Failed`]), later
+//!   writes are discarded, and [`OutputFile::commit`] removes the
+//!   temporary file and returns the error, so one failing output never
+//!   stops the run's others (docs/cli.md, "One output fails").
 //!
 //! The temporary files come from the `tempfile` crate (unique names,
 //! removed on drop).
@@ -531,6 +536,24 @@ pub struct OutputFile {
     /// Standard output or a FIFO whose reader left (a write met a closed
     /// pipe): later writes are discarded.
     reader_gone: bool,
+    /// The first write that failed for another reason (a full disk): the
+    /// output is abandoned, later writes are discarded, and
+    /// [`commit`](OutputFile::commit) removes the temporary file and
+    /// returns this error, so one failing output never stops the others.
+    failed: Option<io::Error>,
+}
+
+/// What became of an output's writes so far ([`OutputFile::state`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputState {
+    /// Every write went through.
+    Open,
+    /// Standard output's (or a FIFO's) reader left: the rest is discarded;
+    /// what was written before stands.
+    ReaderGone,
+    /// A write failed (a full disk): the output is abandoned and
+    /// [`OutputFile::commit`] says why.
+    Failed,
 }
 
 impl fmt::Debug for OutputFile {
@@ -590,6 +613,7 @@ impl OutputFile {
             target,
             sink,
             reader_gone: false,
+            failed: None,
         })
     }
 
@@ -624,9 +648,43 @@ impl OutputFile {
         matches!(self.sink, Sink::Stdout(_))
     }
 
-    /// `r`, or `done` when `r` is a closed pipe of standard output or a
-    /// FIFO: the reader left (`| head -1`), which ends that output, not
-    /// the run. A temporary file never meets a closed pipe.
+    /// What became of the writes so far: a caller that writes much (the
+    /// engine's pcap writer) stops writing an output that is no longer
+    /// [`OutputState::Open`].
+    #[must_use]
+    pub fn state(&self) -> OutputState {
+        if self.failed.is_some() {
+            OutputState::Failed
+        } else if self.reader_gone {
+            OutputState::ReaderGone
+        } else {
+            OutputState::Open
+        }
+    }
+
+    /// The message of the write that failed ([`OutputState::Failed`]),
+    /// naming the flag and the path, as [`commit`](OutputFile::commit)
+    /// returns it.
+    #[must_use]
+    pub fn failure(&self) -> Option<OutputError> {
+        self.failed.as_ref().map(|e| self.error(e))
+    }
+
+    fn error(&self, e: &io::Error) -> OutputError {
+        OutputError::new(format!(
+            "{} `{}`: {}",
+            self.flag,
+            shown(&self.shown),
+            io_message(e)
+        ))
+    }
+
+    /// `r`, or `done` when `r` failed: a closed pipe of standard output or
+    /// a FIFO means the reader left (`| head -1`), which ends that output,
+    /// not the run (a temporary file never meets a closed pipe); any other
+    /// error (a full disk) is kept for [`commit`](OutputFile::commit),
+    /// which abandons the output. Either way later writes are discarded,
+    /// so the run goes on to its other outputs and its report.
     fn unless_reader_gone<T>(&mut self, r: io::Result<T>, done: T) -> io::Result<T> {
         match r {
             Err(e)
@@ -635,17 +693,31 @@ impl OutputFile {
                 self.reader_gone = true;
                 Ok(done)
             }
+            Err(e) => {
+                self.failed = Some(e);
+                Ok(done)
+            }
             r => r,
         }
+    }
+
+    /// Whether writes are discarded now (the reader left, or one failed).
+    fn discarding(&self) -> bool {
+        self.reader_gone || self.failed.is_some()
     }
 
     /// Finishes the output: flushes it, syncs it and renames it into place.
     /// A closed pipe on standard output is not an error.
     ///
     /// # Errors
-    /// Writing, syncing or renaming failed (a full disk, a removed
-    /// directory); the target is then untouched.
+    /// Writing (now or earlier: [`OutputState::Failed`]), syncing or
+    /// renaming failed (a full disk, a removed directory); the temporary
+    /// file is then removed and the target is untouched.
     pub fn commit(self) -> Result<(), OutputError> {
+        if let Some(e) = &self.failed {
+            // Dropping the sink removes the temporary file.
+            return Err(self.error(e));
+        }
         let flag = self.flag;
         let shown = self.shown;
         let err = |e: &io::Error| {
@@ -677,7 +749,7 @@ impl OutputFile {
 
 impl Write for OutputFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.reader_gone {
+        if self.discarding() {
             return Ok(buf.len());
         }
         let r = match &mut self.sink {
@@ -689,7 +761,7 @@ impl Write for OutputFile {
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        if self.reader_gone {
+        if self.discarding() {
             return Ok(());
         }
         let r = match &mut self.sink {
@@ -701,7 +773,7 @@ impl Write for OutputFile {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        if self.reader_gone {
+        if self.discarding() {
             return Ok(());
         }
         let r = match &mut self.sink {

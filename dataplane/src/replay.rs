@@ -7,7 +7,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use hdrhistogram::Histogram;
@@ -16,7 +16,7 @@ use zprsim_control::compile::Compiled;
 use crate::engine::{self, CaptureFiles, EngineConfig, EngineError, PcapSink, Sinks};
 
 pub use crate::engine::FlowSink;
-use crate::output::OutputFile;
+use crate::output::{OutputFile, OutputState};
 
 pub use crate::engine::{AuditFlow, FlowRecord, Progress, RuleStat, RuleStats, SpoolStats};
 pub use crate::judge::{Counters, Totals};
@@ -48,6 +48,10 @@ pub struct ReplayConfig {
     /// Set to stop reading (the first SIGINT or SIGTERM): what was read is
     /// judged and written, and [`ReplayOutput::interrupted`] says so.
     pub stop: Option<Arc<AtomicBool>>,
+    /// Stop reading (as [`ReplayConfig::stop`] does) when the reader of a
+    /// pcap output on standard output or a FIFO leaves: for a caller whose
+    /// only output that is, as a SIGPIPE would end it.
+    pub stop_when_reader_gone: bool,
     /// Rename the pcap outputs into place when the replay ends (true), or
     /// hand them back uncommitted in [`ReplayOutput::outputs`] so the
     /// caller commits them with its other outputs (false).
@@ -82,6 +86,7 @@ impl Default for ReplayConfig {
             queue_chunks: e.queue_chunks,
             top_flows: e.top_flows,
             stop: None,
+            stop_when_reader_gone: false,
             commit: true,
             rule_stats: e.rule_stats,
             rule_flows: e.rule_flows,
@@ -117,7 +122,10 @@ pub struct ReplayOutput {
     pub batch_ns: Histogram<u64>,
     /// Workers used.
     pub workers: usize,
-    /// Packets written to the allowed and dropped outputs.
+    /// Packets written to the allowed and dropped outputs. An output that
+    /// stopped taking writes (a full disk, or its reader left) ends there,
+    /// not the pass, and counts the packets flushed through before (at
+    /// each chunk's end).
     pub written: (u64, u64),
     /// The pcap outputs, written in full but not renamed into place (only
     /// when [`ReplayConfig::commit`] is false).
@@ -165,41 +173,67 @@ impl From<EngineError> for ReplayError {
 
 /// An output shared with the engine's writer thread and taken back when
 /// the pass ends, to be committed. (The lock is taken once per buffer of
-/// the pcap writer, 256 KiB, not per packet.)
+/// the pcap writer, 256 KiB, not per packet.) Once the file stops taking
+/// writes (a full disk, or its reader left: [`OutputState`]) every write
+/// is an error, so the engine ends that output and counts only what went
+/// through; the file itself says why when it is committed.
 #[derive(Clone)]
-struct Shared(Arc<Mutex<OutputFile>>);
+struct Shared {
+    file: Arc<Mutex<OutputFile>>,
+    /// Set when the reader of this output left
+    /// ([`ReplayConfig::stop_when_reader_gone`]).
+    stop: Option<Arc<AtomicBool>>,
+}
+
+impl Shared {
+    fn with<T>(
+        &self,
+        op: impl FnOnce(&mut OutputFile) -> std::io::Result<T>,
+    ) -> std::io::Result<T> {
+        let mut f = self.file.lock().unwrap_or_else(PoisonError::into_inner);
+        let r = op(&mut f)?;
+        match f.state() {
+            OutputState::Open => Ok(r),
+            OutputState::ReaderGone => {
+                if let Some(stop) = &self.stop {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+            OutputState::Failed => Err(std::io::Error::other("the output failed")),
+        }
+    }
+}
 
 impl Write for Shared {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .write(buf)
+        self.with(|f| f.write(buf))
     }
 
     fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .write_all(buf)
+        self.with(|f| f.write_all(buf))
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .flush()
+        self.with(Write::flush)
     }
 }
 
 /// Opens a pcap output through [`OutputFile`] (a temporary file beside
 /// the target, renamed on commit; `-` is standard output). All output
 /// opening of replay is here.
-fn create_out(flag: &str, path: &Path) -> Result<(PcapSink, Shared), ReplayError> {
+fn create_out(
+    flag: &str,
+    path: &Path,
+    stop: Option<Arc<AtomicBool>>,
+) -> Result<(PcapSink, Shared), ReplayError> {
     let name = crate::output::shown(path);
     let f = OutputFile::create(flag, path)
         .map_err(|e| ReplayError::OutputFile(e.message().to_owned()))?;
-    let shared = Shared(Arc::new(Mutex::new(f)));
+    let shared = Shared {
+        file: Arc::new(Mutex::new(f)),
+        stop,
+    };
     let sink = PcapSink {
         name: format!("{flag} `{name}`"),
         out: Box::new(shared.clone()),
@@ -209,7 +243,7 @@ fn create_out(flag: &str, path: &Path) -> Result<(PcapSink, Shared), ReplayError
 
 /// Takes an output back from the engine.
 fn take_back(s: Shared) -> Result<OutputFile, ReplayError> {
-    Arc::try_unwrap(s.0)
+    Arc::try_unwrap(s.file)
         .map(|m| m.into_inner().unwrap_or_else(PoisonError::into_inner))
         .map_err(|_| ReplayError::Internal("an output is still in use after the pass".into()))
 }
@@ -246,15 +280,16 @@ pub fn replay_with_flows<'a>(
     flows: Option<&'a mut dyn FlowSink>,
 ) -> Result<ReplayOutput, ReplayError> {
     let mut source = CaptureFiles::open(inputs).map_err(ReplayError::Input)?;
+    let gone_stop = cfg.stop.clone().filter(|_| cfg.stop_when_reader_gone);
     let allowed = cfg
         .allowed
         .as_deref()
-        .map(|p| create_out("--allowed", p))
+        .map(|p| create_out("--allowed", p, gone_stop.clone()))
         .transpose()?;
     let dropped = cfg
         .dropped
         .as_deref()
-        .map(|p| create_out("--dropped", p))
+        .map(|p| create_out("--dropped", p, gone_stop.clone()))
         .transpose()?;
     let mut shared = Vec::new();
     let mut sink = |o: Option<(PcapSink, Shared)>| {

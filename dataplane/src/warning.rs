@@ -81,6 +81,14 @@ pub enum RunWarningCode {
     /// `bench`: the bare loop looked up fewer packets than the engine (it
     /// parses whole Ethernet frames only).
     BaselinePartial,
+    /// An output could not be written (a full disk): abandoned (its
+    /// temporary file removed, its target untouched) while the run's other
+    /// outputs and its report were written; the run exits 2.
+    OutputFailed,
+    /// The reader of an output on standard output or a FIFO left
+    /// (`| head -1`) while other outputs remained: the rest of that output
+    /// was not written, the run went on for the others.
+    OutputReaderGone,
     /// A scenario's own warning, where a report's `warnings` holds it as
     /// text (`diff` on flow logs, `tap`): its code.
     Scenario(WarningCode),
@@ -88,7 +96,7 @@ pub enum RunWarningCode {
 
 impl RunWarningCode {
     /// Every run code (scenario codes aside: scenario-format.md lists them).
-    pub const ALL: [RunWarningCode; 20] = [
+    pub const ALL: [RunWarningCode; 22] = [
         RunWarningCode::TruncatedRecord,
         RunWarningCode::CompressedEndsEarly,
         RunWarningCode::FileChanged,
@@ -109,6 +117,8 @@ impl RunWarningCode {
         RunWarningCode::FailOnEmpty,
         RunWarningCode::ConnectionsEvicted,
         RunWarningCode::BaselinePartial,
+        RunWarningCode::OutputFailed,
+        RunWarningCode::OutputReaderGone,
     ];
 
     /// The code as written in JSON (`truncated-record`).
@@ -135,6 +145,8 @@ impl RunWarningCode {
             RunWarningCode::FailOnEmpty => "fail-on-empty",
             RunWarningCode::ConnectionsEvicted => "connections-evicted",
             RunWarningCode::BaselinePartial => "baseline-partial",
+            RunWarningCode::OutputFailed => "output-failed",
+            RunWarningCode::OutputReaderGone => "output-reader-gone",
             RunWarningCode::Scenario(c) => c.as_str(),
         }
     }

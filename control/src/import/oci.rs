@@ -640,8 +640,64 @@ impl Cx<'_> {
             self.warnings.push(leave_out(&why));
             return None;
         }
+        if let Err(why) = holdable(&out, peer_key, kind) {
+            if out.contains_key("is_stateless") {
+                // Left out, a stateless rule could widen the scenario: a
+                // flow it matched beside a stateful rule would be tracked
+                // and its replies let in ("stateless wins"). Kept, so the
+                // load refuses it and the import fails.
+                self.warnings.push(format!(
+                    "{owner}: stateless rule{}: {why}; a stateless rule is not left out (without it, a flow it matched could be tracked and its replies let in), so the import fails",
+                    gs(r, "id").map_or_else(String::new, |id| format!(" `{id}`"))
+                ));
+            } else {
+                self.warnings.push(leave_out(&why));
+                return None;
+            }
+        }
         Some(Value::Object(out))
     }
+}
+
+/// Whether the scenario can hold a converted security rule as the loader
+/// reads it: its protocol, its peer when a CIDR block, its port ranges
+/// and ICMP type and code; else what it cannot hold.
+fn holdable(out: &Obj, peer_key: &str, kind: &str) -> Result<(), String> {
+    let protocol = out.get("protocol").and_then(Value::as_str).unwrap_or("");
+    if crate::load::protocol_named(protocol).is_none() {
+        return Err(format!(
+            "protocol `{protocol}` is not `all`, `tcp`, `udp`, `icmp`, `icmpv6` or a number from 0 to 255"
+        ));
+    }
+    if kind == "CIDR_BLOCK"
+        && let Some(peer) = out.get(peer_key).and_then(Value::as_str)
+    {
+        crate::load::parse_cidr(peer).map(drop)?;
+    }
+    for options in ["tcp_options", "udp_options"] {
+        for range in ["destination_port_range", "source_port_range"] {
+            let Some(r) = out.get(options).and_then(|o| o.get(range)) else {
+                continue;
+            };
+            let bound = |k: &str| r.get(k).and_then(Value::as_u64).unwrap_or(u64::MAX);
+            let (min, max) = (bound("min"), bound("max"));
+            if max > u64::from(u16::MAX) || min > max {
+                return Err(format!(
+                    "`{options}.{range}` {min}-{max} is not a port range (0-65535, min at most max)"
+                ));
+            }
+        }
+    }
+    if let Some(icmp) = out.get("icmp_options") {
+        for k in ["type", "code"] {
+            if let Some(v) = icmp.get(k)
+                && v.as_u64().is_none_or(|n| n > 255)
+            {
+                return Err(format!("ICMP {k} `{v}` is not a number from 0 to 255"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The security attributes, as given: an empty object is none; any other
@@ -1038,6 +1094,11 @@ pub fn import_vcns(
         };
         let vcn_id = gs(o, "vcn-id").unwrap_or_default().to_owned();
         let mut rules = Vec::new();
+        // A rule whose destination is not a CIDR block is kept, and the
+        // load refuses it: a route rule left out (or its table) could let
+        // more in, not only less (its traffic could take a wider rule;
+        // and route rules are also the return paths that admit traffic
+        // from outside the VCN, docs/semantics.md), so it stays fatal.
         for (i, r) in garr(o, "route-rules").into_iter().enumerate() {
             let Some(r) = r.as_object() else { continue };
             // A rule OCI added itself (`route-type: LOCAL`, "added by
@@ -1391,7 +1452,20 @@ pub fn import_vcns(
                 .unwrap_or_default(),
             &format!("zpr-policy-{}", tail(&id)),
         );
-        out_policies.push(json!({ "name": name, "id": id, "statements": gstrs(o, "statements") }));
+        // ZPL only allows (what no statement allows is denied): a
+        // statement the scenario cannot parse is left out, which can
+        // only deny more.
+        let mut statements = gstrs(o, "statements");
+        statements.retain(|st| match crate::zpl::parse_statement(st) {
+            Ok(_) => true,
+            Err(e) => {
+                warnings.push(format!(
+                    "ZPR policy `{name}` (`{id}`): statement `{st}` does not parse: {e}; the statement is left out"
+                ));
+                false
+            }
+        });
+        out_policies.push(json!({ "name": name, "id": id, "statements": statements }));
     }
     let (services_map, w) = service_cidrs(services, &labels)?;
     warnings.extend(w);

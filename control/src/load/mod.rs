@@ -61,6 +61,8 @@ mod lint;
 pub(crate) mod names;
 mod raw;
 mod resolve;
+
+pub(crate) use resolve::{parse_cidr, protocol_named};
 #[cfg(test)]
 mod tests;
 

@@ -224,8 +224,8 @@ fn id<T>(r: Result<T, IdOverflow>, ctx: &Ctx<'_>) -> Res<T> {
 }
 
 /// Parses a CIDR block; host bits set is an error (\[decision\]: a typo more
-/// often than an intent).
-fn parse_cidr(s: &str) -> Result<IpNet, String> {
+/// often than an intent). `import` checks exported CIDR blocks with it.
+pub(crate) fn parse_cidr(s: &str) -> Result<IpNet, String> {
     let net: IpNet = s
         .trim()
         .parse()
@@ -502,21 +502,25 @@ fn parse_protocol(
         ProtoValue::Number(n) => u8::try_from(*n)
             .map(Protocol::Number)
             .map_err(|_| bad(n.to_string())),
-        ProtoValue::Text(t) => {
-            let lower = t.trim().to_ascii_lowercase();
-            match lower.as_str() {
-                "all" => Ok(Protocol::All),
-                "tcp" => Ok(Protocol::Number(proto::TCP)),
-                "udp" => Ok(Protocol::Number(proto::UDP)),
-                "icmp" => Ok(Protocol::Number(proto::ICMP)),
-                "icmpv6" => Ok(Protocol::Number(proto::ICMPV6)),
-                s if !s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit()) => s
-                    .parse::<u8>()
-                    .map(Protocol::Number)
-                    .map_err(|_| bad(t.clone())),
-                _ => Err(bad(t.clone())),
-            }
+        ProtoValue::Text(t) => protocol_named(t).ok_or_else(|| bad(t.clone())),
+    }
+}
+
+/// A protocol written as text: `all`, `tcp`, `udp`, `icmp`, `icmpv6` (any
+/// case) or a number from 0 to 255 (at most three digits). `import` checks
+/// an exported rule's protocol with it before writing the rule.
+pub(crate) fn protocol_named(t: &str) -> Option<Protocol> {
+    let lower = t.trim().to_ascii_lowercase();
+    match lower.as_str() {
+        "all" => Some(Protocol::All),
+        "tcp" => Some(Protocol::Number(proto::TCP)),
+        "udp" => Some(Protocol::Number(proto::UDP)),
+        "icmp" => Some(Protocol::Number(proto::ICMP)),
+        "icmpv6" => Some(Protocol::Number(proto::ICMPV6)),
+        s if !s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse::<u8>().ok().map(Protocol::Number)
         }
+        _ => None,
     }
 }
 

@@ -26,6 +26,7 @@ use ipnet::IpNet;
 
 use super::selector::{self, Selector};
 use super::{PathSpec, Probe};
+use crate::escape::toml_string;
 use crate::model::{
     AddressIndex, Direction, Peer, Protocol, RuleOptions, Scenario, SecurityRule, proto,
 };
@@ -417,15 +418,16 @@ fn security_fix(
         } => format!(", icmp_options = {{ type = {icmp_type}, code = {c} }}"),
         _ => String::new(),
     };
+    // Names as TOML strings: one holding `"` or `\\` pastes as written.
     let remote_text = match peer {
         Peer::Service(l) => format!(
-            "{side} = \"{}\", {side}_type = \"SERVICE_CIDR_BLOCK\"",
-            s.services[l.index()].name
+            "{side} = {}, {side}_type = \"SERVICE_CIDR_BLOCK\"",
+            toml_string(&s.services[l.index()].name)
         ),
         Peer::Cidr(net) => format!("{side} = \"{net}\""),
         Peer::Nsg(n) => format!(
-            "{side} = \"{}\", {side}_type = \"NETWORK_SECURITY_GROUP\"",
-            s.nsgs[n.index()].name
+            "{side} = {}, {side}_type = \"NETWORK_SECURITY_GROUP\"",
+            toml_string(&s.nsgs[n.index()].name)
         ),
     };
     let body = format!("protocol = \"{}\", {remote_text}{opts}", p.proto);

@@ -32,6 +32,7 @@ use ipnet::IpNet;
 
 use super::PathSpec;
 use super::fix::{Kept, Scratch, stands_for};
+use crate::escape::toml_string;
 use crate::ids::{GatewayId, RouteTableId};
 use crate::model::{
     AddressIndex, Endpoint, GatewayKind, Peer, RouteDestination, RouteRule, RouteTarget, Scenario,
@@ -141,15 +142,15 @@ pub(super) fn to_open(
     let dest = match &destination {
         RouteDestination::Cidr(net) => format!("destination = \"{net}\""),
         RouteDestination::Service(l) => format!(
-            "destination = \"{}\", destination_type = \"SERVICE_CIDR_BLOCK\"",
-            s.services[l.index()].name
+            "destination = {}, destination_type = \"SERVICE_CIDR_BLOCK\"",
+            toml_string(&s.services[l.index()].name)
         ),
     };
     let mut text = format!(
-        "{}: add to route table `{}`: {{ {dest}, network_entity = \"{}\" }}",
+        "{}: add to route table `{}`: {{ {dest}, network_entity = {} }}",
         Stage::Route.as_str(),
         s.route_tables[table.index()].name,
-        s.gateways[first.index()].name
+        toml_string(&s.gateways[first.index()].name)
     );
     if !others.is_empty() {
         text.push_str(&format!(" (or through {})", others.join(", ")));

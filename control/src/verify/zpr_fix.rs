@@ -102,7 +102,22 @@ pub(super) fn to_open_at(
         })
     })?;
     let s: &Scenario = scratch;
-    let quoted: Vec<String> = texts.iter().map(|t| format!("\"{t}\"")).collect();
+    // A statement for a `.zpl` file is ZPL as it stands (ZPL quotes a
+    // value with `'`, doubled inside); one for the scenario's
+    // `statements` is a TOML (or JSON) string, `"` and `\\` escaped.
+    let in_zpl = policy
+        .and_then(|i| s.zpr_policies[i].statements.first())
+        .is_some_and(|st| st.origin.file.ends_with(".zpl"));
+    let quoted: Vec<String> = texts
+        .iter()
+        .map(|t| {
+            if in_zpl {
+                format!("\"{t}\"")
+            } else {
+                crate::escape::toml_string(t)
+            }
+        })
+        .collect();
     let into = match policy {
         Some(i) => {
             let pol = &s.zpr_policies[i];

@@ -171,18 +171,9 @@ pub fn load_captures(paths: &[PathBuf], limit: u64) -> Result<Traffic, LoadError
         };
         used += bytes.len() as u64;
         let codec = cut.as_ref().map(decompress::Cut::codec);
-        let cut_warning = cut
-            .as_ref()
-            .filter(|c| c.happened())
-            .map(|c| c.warning(&name));
-        // A cut stream's capture ends inside a record, most often: its
-        // warning alone says so (as `replay`'s reader does).
         let mut found = Vec::new();
-        inputs.push(index(name, bytes, codec, &mut found)?);
-        match cut_warning {
-            Some(w) => warnings.push(w),
-            None => warnings.extend(found),
-        }
+        inputs.push(index(name.clone(), bytes, codec, &mut found)?);
+        decompress::add_warnings(&mut warnings, cut.as_ref(), &name, found);
     }
     Ok(Traffic { inputs, warnings })
 }

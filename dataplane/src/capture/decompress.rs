@@ -101,7 +101,7 @@ impl Codec {
 /// next member's header and refuses it; flate2 tells that refusal only by
 /// its message).
 #[must_use]
-pub fn gzip_ends_early(e: &io::Error) -> bool {
+fn gzip_ends_early(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::UnexpectedEof
         || (e.kind() == io::ErrorKind::InvalidInput && e.to_string() == "invalid gzip header")
 }
@@ -147,6 +147,24 @@ impl Cut {
         )
         .file(name)
         .offset(at)
+    }
+}
+
+/// Adds capture `name`'s warnings to `out`: those its reader found
+/// (`found`), or, when its compressed stream ended early (`cut`), that
+/// stream's warning instead. A stream that ends early ends the capture it
+/// holds inside a record, most often: one warning says so, with the
+/// compressed stream's code and offset, not a second one of the record it
+/// cut. `replay`'s reader and `bench`'s loader both add them here.
+pub fn add_warnings(
+    out: &mut Vec<crate::warning::RunWarning>,
+    cut: Option<&Cut>,
+    name: &str,
+    found: impl IntoIterator<Item = crate::warning::RunWarning>,
+) {
+    match cut.filter(|c| c.happened()) {
+        Some(c) => out.push(c.warning(name)),
+        None => out.extend(found),
     }
 }
 

@@ -321,7 +321,10 @@ pub struct EngineOutput {
     pub workers: usize,
     /// How the shards were split.
     pub plan: Plan,
-    /// Packets written to the allowed and dropped outputs.
+    /// Packets written to the allowed and dropped outputs. An output that
+    /// stopped taking writes (a full disk, or its reader left) ends there,
+    /// not the pass, and counts the packets flushed through before (at
+    /// each chunk's end).
     pub written: (u64, u64),
     /// CPU time of each thread of the pass (where the system tells it).
     pub cpu: ThreadCpu,
@@ -497,7 +500,7 @@ fn open_out(sink: Option<PcapSink>, format: OutFormat) -> Result<Option<Out>, En
     let Some(s) = sink else { return Ok(None) };
     let name = s.name;
     match PcapOut::create(s.out, format) {
-        Ok(pcap) => Ok(Some(Out { name, pcap })),
+        Ok(pcap) => Ok(Some(Out::new(name, pcap))),
         Err(source) => Err(EngineError::Output { path: name, source }),
     }
 }

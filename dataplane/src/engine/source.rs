@@ -432,23 +432,12 @@ impl CaptureFiles {
             return;
         };
         let name = &self.names[i];
-        let cut = self
-            .cuts
-            .get(i)
-            .and_then(Option::as_ref)
-            .filter(|c| c.happened());
-        // A compressed stream that ends early ends the capture it holds
-        // inside a record, most often: one warning says so, the
-        // compressed stream's (its code and offset), not a second one of
-        // the record it cut.
-        if cut.is_none() {
-            for w in s.warnings() {
-                self.warnings.push(w.run_warning(name));
-            }
-        }
-        if let Some(cut) = cut {
-            self.warnings.push(cut.warning(name));
-        }
+        decompress::add_warnings(
+            &mut self.warnings,
+            self.cuts.get(i).and_then(Option::as_ref),
+            name,
+            s.warnings().iter().map(|w| w.run_warning(name)),
+        );
         let end = s.offset();
         if check_size
             && s.warnings().is_empty()

@@ -39,6 +39,56 @@ impl std::fmt::Debug for PcapSink {
 pub(crate) struct Out {
     pub(crate) name: String,
     pub(crate) pcap: PcapOut<Box<dyn Write + Send>>,
+    /// Records handed on in full: counted when a chunk's records are
+    /// flushed through.
+    pub(crate) flushed: u64,
+    /// A write failed (a full disk) or the stream's reader left: nothing
+    /// more is written to it, the pass goes on, and it counts as written
+    /// only the records flushed before ([`Out::flushed`]). The stream
+    /// (an [`OutputFile`](crate::output::OutputFile)) knows why.
+    pub(crate) ended: bool,
+}
+
+impl Out {
+    pub(crate) fn new(name: String, pcap: PcapOut<Box<dyn Write + Send>>) -> Out {
+        Out {
+            name,
+            pcap,
+            flushed: 0,
+            ended: false,
+        }
+    }
+
+    /// An error in `r` ends this output (not the pass).
+    fn ends_on<T>(&mut self, r: Result<T, EngineError>) {
+        if r.is_err() {
+            self.ended = true;
+        }
+    }
+
+    /// Flushes the chunk's records through; counts them as written.
+    fn checkpoint(&mut self) {
+        if self.ended {
+            return;
+        }
+        match self.pcap.flush() {
+            Ok(()) => self.flushed = self.pcap.packets(),
+            Err(_) => self.ended = true,
+        }
+    }
+
+    /// The records written in full: all of them, or those flushed before
+    /// the output ended.
+    fn finish(self) -> u64 {
+        if self.ended {
+            return self.flushed;
+        }
+        let packets = self.pcap.packets();
+        match self.pcap.finish().and_then(|mut w| w.flush()) {
+            Ok(()) => packets,
+            Err(_) => self.flushed,
+        }
+    }
 }
 
 pub(crate) struct Writer<'a> {
@@ -54,6 +104,11 @@ fn failed(o: &Out, source: std::io::Error) -> EngineError {
         path: o.name.clone(),
         source,
     }
+}
+
+/// `o` unless it ended ([`Out::ended`]).
+fn live(o: &mut Option<Out>) -> Option<&mut Out> {
+    o.as_mut().filter(|o| !o.ended)
 }
 
 /// Records of one output that lie back to back in the chunk's block
@@ -199,8 +254,9 @@ impl Writer<'_> {
                 } else {
                     (&mut self.dropped, &mut runs.1)
                 };
-                if let Some(o) = out {
-                    put(o, run, block, m, m.data(block))?;
+                if let Some(o) = live(out) {
+                    let r = put(o, run, block, m, m.data(block));
+                    o.ends_on(r);
                 }
                 if let Some(sink) = self.verdicts.as_deref_mut() {
                     let input = d.inputs.get(at).copied().unwrap_or(0);
@@ -225,34 +281,24 @@ impl Writer<'_> {
                 judged += 1;
             }
             // The runs lie in this chunk's block: out before it goes.
-            if let Some(o) = &mut self.allowed {
-                runs.0.flush(o, block)?;
-            }
-            if let Some(o) = &mut self.dropped {
-                runs.1.flush(o, block)?;
+            for (o, run) in [
+                (&mut self.allowed, &mut runs.0),
+                (&mut self.dropped, &mut runs.1),
+            ] {
+                if let Some(o) = live(o) {
+                    let r = run.flush(o, block);
+                    o.ends_on(r);
+                    o.checkpoint();
+                }
             }
             let mut d = d;
             // Let the block go, so the reader can reuse it.
             d.block = None;
             let _ = recycle.try_send(d);
         }
-        let mut counts = (0, 0);
-        if let Some(o) = self.allowed.take() {
-            counts.0 = o.pcap.packets();
-            let name = o.name.clone();
-            o.pcap
-                .finish()
-                .and_then(|mut w| w.flush())
-                .map_err(|source| EngineError::Output { path: name, source })?;
-        }
-        if let Some(o) = self.dropped.take() {
-            counts.1 = o.pcap.packets();
-            let name = o.name.clone();
-            o.pcap
-                .finish()
-                .and_then(|mut w| w.flush())
-                .map_err(|source| EngineError::Output { path: name, source })?;
-        }
-        Ok(counts)
+        Ok((
+            self.allowed.take().map_or(0, Out::finish),
+            self.dropped.take().map_or(0, Out::finish),
+        ))
     }
 }

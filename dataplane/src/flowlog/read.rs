@@ -540,11 +540,7 @@ fn read_line(
     let mut long = false;
     let mut any = false;
     loop {
-        let chunk = match r.fill_buf() {
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
+        let chunk = fill(r)?;
         if chunk.is_empty() {
             return Ok(any.then_some(long));
         }
@@ -558,22 +554,67 @@ fn read_line(
             long = true;
         }
         let need = buf.len() + take.min(room);
-        if let Some((all, past)) = size
-            && need > buf.capacity()
-            && need > past
-            && all > need
-        {
-            // One more for the newline the document gets after its first
-            // line (blank lines before it are in `all` already), one for
-            // the byte that tells a document over the limit. Address
-            // space: its pages are touched only as they are filled.
-            let _ = buf.try_reserve_exact(all.min(max).saturating_add(2) - buf.len());
-        }
+        // Blank lines before the first are in `all` already.
+        make_room(buf, need, size.map(|(all, past)| (all.min(max), past)));
         buf.extend_from_slice(&chunk[..take.min(room)]);
         r.consume(take + usize::from(done));
         if done {
             return Ok(Some(long));
         }
+    }
+}
+
+/// Makes room in `buf` for `need` bytes. With `room` (`(all, past)`: the
+/// bytes the input may hold at most, and the length past which to take
+/// room for them at once), a buffer past `past` bytes is given room for
+/// `all` (and the two bytes a document adds: the newline after its first
+/// line, the byte that tells it is over the limit) in one reservation, as
+/// address space whose pages are touched only as they are filled: grown
+/// by doubling, a document was held near twice while the buffer moved
+/// (534 MB for one of 187 MB). Below `past` it grows as a `Vec` does, so
+/// a small input of unknown size holds little (it held the whole
+/// document limit, 256 MiB, as address space). Room not had at once (a
+/// strict overcommit policy) is grown into as the input is read.
+fn make_room(buf: &mut Vec<u8>, need: usize, room: Option<(usize, usize)>) {
+    if let Some((all, past)) = room
+        && need > buf.capacity()
+        && need > past
+        && all > need
+    {
+        let _ = buf.try_reserve_exact(all.saturating_add(2) - buf.len());
+    }
+}
+
+/// `r`'s next bytes (empty at its end), read again when interrupted.
+fn fill(r: &mut impl BufRead) -> std::io::Result<&[u8]> {
+    loop {
+        match r.fill_buf() {
+            Ok([]) => return Ok(&[]),
+            Ok(_) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    // Buffered now: no second read. (Returned from the loop, the borrow
+    // would last across its iterations.)
+    r.fill_buf()
+}
+
+/// Reads `r` to its end into `buf`, making room as [`make_room`] says.
+fn read_growing(
+    r: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    room: Option<(usize, usize)>,
+) -> std::io::Result<()> {
+    loop {
+        let chunk = fill(r)?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let n = chunk.len();
+        make_room(buf, buf.len() + n, room);
+        buf.extend_from_slice(chunk);
+        r.consume(n);
     }
 }
 
@@ -706,27 +747,27 @@ fn read_document(
     // what may be all of it); the blank lines before it are put back in
     // front, to keep the line count.
     let mut all = first;
-    if cx.size.is_none() {
-        // Its size not known (a pipe, gzip): room for the largest document
-        // taken at once, as address space (pages touched as they are
-        // filled), not grown by doubling, which held a document near twice
-        // while the buffer moved (534 MB for one of 187 MB). A first line
-        // past `max_line` has it already.
-        let want = usize::try_from(max)
-            .unwrap_or(usize::MAX)
-            .saturating_add(2)
-            .saturating_sub(all.len());
-        let _ = all.try_reserve_exact(want);
-    }
     let blank = usize::try_from(first_line.saturating_sub(1)).unwrap_or(0);
     if blank > 0 {
         all.splice(0..0, std::iter::repeat_n(b'\n', blank));
     }
     all.push(b'\n');
     let limited = u64::try_from(all.len()).unwrap_or(u64::MAX);
-    r.take((max + 1).saturating_sub(limited))
-        .read_to_end(&mut all)
-        .map_err(|e| cx.cannot_read(None, &e))?;
+    // Its size not known (a pipe, gzip), a document grows by doubling up
+    // to `max_line`, then takes room for the largest document at once
+    // (`read_line` does the same for a first line).
+    let room = cx.size.is_none().then(|| {
+        (
+            usize::try_from(max).unwrap_or(usize::MAX),
+            cx.limits.max_line,
+        )
+    });
+    read_growing(
+        &mut r.take((max + 1).saturating_sub(limited)),
+        &mut all,
+        room,
+    )
+    .map_err(|e| cx.cannot_read(None, &e))?;
     if u64::try_from(all.len()).unwrap_or(u64::MAX) > max {
         return Err(cx.error(
             None,
@@ -853,6 +894,28 @@ mod tests {
     /// line or over many, is held once: one buffer of the document limit,
     /// not one grown by doubling, which held it near twice while it moved
     /// (534 MB for a document of 187 MB under the 256 MiB limit).
+    #[test]
+    fn a_small_document_of_unknown_size_holds_little() {
+        // Pretty-printed (many lines), so the document is read past its
+        // first line; 2 KB, with the default limit of 256 MiB.
+        let item = format!("  \"{}\"", "x".repeat(100));
+        let doc = format!("[\n{}\n]\n", vec![item; 20].join(",\n"));
+        assert!(doc.len() > 2000);
+        let start = crate::test_alloc::held();
+        crate::test_alloc::reset();
+        let mut out = ReadOutcome::default();
+        read_from("doc.json", 0, doc.as_bytes(), &Limits::default(), &mut out)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let peak = crate::test_alloc::peak_since(start);
+        assert_eq!(out.malformed, 20);
+        // It held the whole document limit as address space.
+        assert!(
+            peak < 1 << 20,
+            "{peak} bytes held at most for {} bytes",
+            doc.len()
+        );
+    }
+
     #[test]
     fn a_document_of_unknown_size_is_held_once() {
         // Nine strings of 1 MiB: each a malformed entry (counted, not kept).

@@ -322,3 +322,29 @@ fn a_target_with_a_long_name_still_gets_a_temporary_file() -> Result<(), Box<dyn
     assert_eq!(entries(dir.path()), vec![name]);
     Ok(())
 }
+
+/// A write that fails (`/dev/full`: no space left, as on a full disk)
+/// does not fail the writer: the output is marked failed, later writes
+/// are discarded, and the commit names the flag, the path and why, so the
+/// run goes on to its other outputs.
+#[test]
+fn a_failed_write_is_kept_for_the_commit() -> Result<(), Box<dyn std::error::Error>> {
+    use super::OutputState;
+    let mut out = OutputFile::create("--allowed", "/dev/full")?;
+    assert_eq!(out.state(), OutputState::Open);
+    out.write_all(&[0u8; 1 << 16])?;
+    out.flush()?;
+    assert_eq!(out.state(), OutputState::Failed);
+    out.write_all(b"more")?;
+    let why = out.failure().map(|e| e.message().to_owned());
+    let e = out
+        .commit()
+        .err()
+        .ok_or("the commit of a failed output succeeded")?;
+    assert_eq!(Some(e.message().to_owned()), why);
+    assert_eq!(
+        e.message(),
+        "--allowed `/dev/full`: No space left on device"
+    );
+    Ok(())
+}
