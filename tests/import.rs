@@ -413,7 +413,7 @@ fn mutate_first(
 /// stays fatal: `a_bad_stateless_rule_or_route_still_fails_the_import`.)
 #[test]
 fn other_bad_objects_are_left_out_only_where_that_cannot_allow_more() {
-    let mut checked = [0; 3];
+    let mut checked = [0; 4];
     for seed in 0..40 {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let s = random_scenario(&mut rng);
@@ -464,7 +464,23 @@ fn other_bad_objects_are_left_out_only_where_that_cannot_allow_more() {
                 true
             },
         );
-        if !(list || nsg || zpr) {
+        // A route rule whose target is not in the export: kept, to a
+        // stand-in gateway that drops every packet.
+        let route = mutate_first(
+            &mut files,
+            |n| n == "network-route-table-list.json",
+            |t| {
+                let Some(serde_json::Value::Array(rules)) = t.get_mut("route-rules") else {
+                    return false;
+                };
+                let Some(r) = rules.first_mut() else {
+                    return false;
+                };
+                r["network-entity-id"] = "ocid1.internetgateway.oc1..gone".into();
+                true
+            },
+        );
+        if !(list || nsg || zpr || route) {
             continue;
         }
         let bad = oci::import(&files, Some(&services)).unwrap();
@@ -479,6 +495,7 @@ fn other_bad_objects_are_left_out_only_where_that_cannot_allow_more() {
             (list, "has host bits set", 0),
             (nsg, "is not a port range", 1),
             (zpr, "does not parse", 2),
+            (route, "a stand-in gateway that drops every packet", 3),
         ] {
             if did {
                 assert!(
@@ -565,4 +582,48 @@ fn a_bad_stateless_rule_or_route_still_fails_the_import() {
         e.to_string().contains("`not-a-cidr` is not a cidr block"),
         "{e}"
     );
+}
+
+/// A stateless rule the import would leave out for a missing field (here
+/// its `source`), or for a peer NSG the export lacks, was left out: a
+/// flow it matched beside a stateful rule was then tracked and its replies
+/// let in. The import now fails, naming it (the fix helper's planning
+/// item, thirteenth session).
+#[test]
+fn a_stateless_rule_with_a_missing_field_fails_the_import() {
+    for (field, value) in [
+        ("source", None),
+        ("source-type", Some("NETWORK_SECURITY_GROUP")),
+    ] {
+        let mut files = crate::support::oke_export();
+        assert!(mutate_first(
+            &mut files,
+            |n| n == "network-security-list-list.json",
+            |l| {
+                let Some(serde_json::Value::Array(rules)) = l.get_mut("ingress-security-rules")
+                else {
+                    return false;
+                };
+                let Some(r) = rules.first_mut().and_then(|r| r.as_object_mut()) else {
+                    return false;
+                };
+                r.insert("is-stateless".into(), true.into());
+                match value {
+                    None => {
+                        r.remove(field);
+                    }
+                    Some(v) => {
+                        r.insert(field.into(), v.into());
+                    }
+                }
+                true
+            }
+        ));
+        let e = oci::import(&files, None).unwrap_err();
+        assert!(
+            e.message.contains(": stateless rule")
+                && e.message.contains("a stateless rule is not left out"),
+            "{field}: {e}"
+        );
+    }
 }

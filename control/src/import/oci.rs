@@ -549,6 +549,9 @@ struct Cx<'a> {
     ix: &'a Index,
     warnings: &'a mut Vec<String>,
     labels: &'a mut BTreeSet<String>,
+    /// Why the import cannot go on: an object that can be neither held
+    /// nor left out without allowing more than the network does.
+    refused: Vec<String>,
 }
 
 impl Cx<'_> {
@@ -559,25 +562,44 @@ impl Cx<'_> {
     /// not `0.0.0.0/0`, a port range without `max` not every port). Such a
     /// rule is left out with a warning, so the scenario allows at most what
     /// the network does.
+    ///
+    /// Except a rule that is (or may be) stateless: left out, a flow it
+    /// matched beside a stateful rule would be tracked and its replies let
+    /// in ("stateless wins"), so it is refused ([`Cx::refused`]) and the
+    /// import fails, naming it.
     fn rule(&mut self, r: &Obj, direction: Option<&str>, owner: &str) -> Option<Value> {
+        // `is-stateless` absent or null is OCI's default, stateful; a value
+        // that is not a boolean may be stateless.
+        let stateful = matches!(
+            g(r, "is-stateless").map(Value::as_bool),
+            None | Some(Some(false))
+        );
+        let which = gs(r, "id").map_or_else(String::new, |id| format!(" `{id}`"));
         let leave_out = |why: &str| {
-            let which = gs(r, "id").map_or_else(String::new, |id| format!(" `{id}`"));
-            format!("{owner}: rule{which}: {why}; the rule is left out")
+            if stateful {
+                format!("{owner}: rule{which}: {why}; the rule is left out")
+            } else {
+                format!(
+                    "{owner}: stateless rule{which}: {why}; a stateless rule is not left out (without it, a flow it matched could be tracked and its replies let in), so the import fails"
+                )
+            }
         };
+
         let mut out = Obj::new();
         let dir = direction
             .map(str::to_owned)
             .or_else(|| gs(r, "direction").map(str::to_uppercase));
         let Some(dir) = dir else {
-            self.warnings.push(leave_out("no `direction`"));
+            self.left_out(stateful, leave_out("no `direction`"));
             return None;
         };
         if dir != "INGRESS" && dir != "EGRESS" {
             // Quoted raw, as every warning here: the CLI escapes warnings
             // when it prints them (src/import.rs).
-            self.warnings.push(leave_out(&format!(
-                "direction `{dir}` is not `INGRESS` or `EGRESS`"
-            )));
+            self.left_out(
+                stateful,
+                leave_out(&format!("direction `{dir}` is not `INGRESS` or `EGRESS`")),
+            );
             return None;
         }
         if direction.is_none() {
@@ -587,7 +609,7 @@ impl Cx<'_> {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Number(n)) => n.to_string(),
             _ => {
-                self.warnings.push(leave_out("no `protocol`"));
+                self.left_out(stateful, leave_out("no `protocol`"));
                 return None;
             }
         };
@@ -598,7 +620,7 @@ impl Cx<'_> {
             ("source", "source-type")
         };
         let Some(peer) = gs(r, peer_key) else {
-            self.warnings.push(leave_out(&format!("no `{peer_key}`")));
+            self.left_out(stateful, leave_out(&format!("no `{peer_key}`")));
             return None;
         };
         let kind = gs(r, type_key).unwrap_or("CIDR_BLOCK");
@@ -606,9 +628,10 @@ impl Cx<'_> {
         match kind {
             "NETWORK_SECURITY_GROUP" => {
                 let Some(n) = self.ix.nsg.get(peer) else {
-                    self.warnings.push(format!(
-                        "{owner}: a rule names NSG `{peer}`, which is not in the export; the rule is left out"
-                    ));
+                    self.left_out(
+                        stateful,
+                        leave_out(&format!("names NSG `{peer}`, which is not in the export")),
+                    );
                     return None;
                 };
                 out.insert(peer_key.into(), json!(n));
@@ -623,21 +646,23 @@ impl Cx<'_> {
                 out.insert(peer_key.into(), json!(peer));
             }
         }
-        // Absent or null is OCI's default, stateful; a value that is not a
-        // boolean cannot be read as stateful, which also lets replies in.
+        // A value that is not a boolean cannot be read as stateful (that
+        // lets replies in) nor left out (`stateful` is false: refused).
         match g(r, "is-stateless").map(Value::as_bool) {
             None | Some(Some(false)) => {}
             Some(Some(true)) => {
                 out.insert("is_stateless".into(), json!(true));
             }
             Some(None) => {
-                self.warnings
-                    .push(leave_out("`is-stateless` is not `true` or `false`"));
+                self.left_out(
+                    stateful,
+                    leave_out("`is-stateless` is not `true` or `false`"),
+                );
                 return None;
             }
         }
         if let Err(why) = options(r, &mut out) {
-            self.warnings.push(leave_out(&why));
+            self.left_out(stateful, leave_out(&why));
             return None;
         }
         if let Err(why) = holdable(&out, peer_key, kind) {
@@ -651,11 +676,21 @@ impl Cx<'_> {
                     gs(r, "id").map_or_else(String::new, |id| format!(" `{id}`"))
                 ));
             } else {
-                self.warnings.push(leave_out(&why));
+                self.left_out(stateful, leave_out(&why));
                 return None;
             }
         }
         Some(Value::Object(out))
+    }
+
+    /// A rule that cannot be held: left out with the warning `m` when it
+    /// is stateful; refused, failing the import, when it may be stateless.
+    fn left_out(&mut self, stateful: bool, m: String) {
+        if stateful {
+            self.warnings.push(m);
+        } else {
+            self.refused.push(m);
+        }
     }
 }
 
@@ -1084,9 +1119,12 @@ pub fn import_vcns(
         ix: &ix,
         warnings: &mut warnings,
         labels: &mut labels,
+        refused: Vec::new(),
     };
     // Route tables.
     let mut out_tables = Vec::new();
+    // The stand-in gateway of each (missing target, VCN, service or not).
+    let mut stand_ins: BTreeMap<(String, String, bool), String> = BTreeMap::new();
     for (o, name) in inv.tables.iter().zip(&table_names) {
         let what = format!("route table `{name}` (`{}`)", id_of(o));
         let Some(vcn) = vcn_ref(o, &what, cx.warnings) else {
@@ -1110,9 +1148,12 @@ pub fn import_vcns(
             if gs(r, "route-type") == Some("LOCAL") {
                 continue;
             }
+            // With no destination, what the rule took is unknown: left out,
+            // its traffic could take a wider rule (and route rules are
+            // return paths), so the import fails.
             let Some(dest) = gs(r, "destination").or_else(|| gs(r, "cidr-block")) else {
-                cx.warnings.push(format!(
-                    "{what}: rule #{i} has no `destination`; the rule is left out"
+                cx.refused.push(format!(
+                    "{what}: rule #{i} has no `destination`; a route rule is not left out (its traffic could take a wider rule, or its return path admit more), so the import fails"
                 ));
                 continue;
             };
@@ -1123,12 +1164,32 @@ pub fn import_vcns(
                 .cloned()
                 .or_else(|| ix.drg.get(&(target.to_owned(), vcn_id.clone())).cloned())
                 .or_else(|| ix.private_ip.get(target).cloned());
-            let Some(entity) = entity else {
+            // A target the export lacks: the rule is kept (left out, its
+            // traffic could take a wider rule), sending to a stand-in
+            // gateway that drops every packet, so it admits at most what
+            // the network does.
+            let service = gs(r, "destination-type") == Some("SERVICE_CIDR_BLOCK");
+            let entity = entity.unwrap_or_else(|| {
+                let key = (target.to_owned(), vcn.clone(), service);
+                let name = stand_ins.entry(key).or_insert_with(|| {
+                    let n = gw_names.take("", &format!("missing-{}", tail(target)));
+                    let (kind, field, value) = if service {
+                        ("service", "block_traffic", json!(true))
+                    } else {
+                        ("internet", "is_enabled", json!(false))
+                    };
+                    let mut gw = json!({ "name": n, "vcn": vcn, "kind": kind });
+                    if let Some(m) = gw.as_object_mut() {
+                        m.insert(field.into(), value);
+                    }
+                    out_gws.push(gw);
+                    n
+                });
                 cx.warnings.push(format!(
-                    "{what}: rule #{i} targets `{target}`, which is not in the export; the rule is left out"
+                    "{what}: rule #{i} targets `{target}`, which is not in the export; kept, sending to `{name}`, a stand-in gateway that drops every packet"
                 ));
-                continue;
-            };
+                name.clone()
+            });
             let mut m = Obj::new();
             m.insert("destination".into(), json!(dest));
             if gs(r, "destination-type") == Some("SERVICE_CIDR_BLOCK") {
@@ -1440,6 +1501,16 @@ pub fn import_vcns(
                 id_of(p)
             ));
         }
+    }
+    // An object that can be neither held nor left out without allowing
+    // more than the network does fails the import, naming each.
+    if !cx.refused.is_empty() {
+        return Err(ImportError {
+            file: "the export".into(),
+            line: None,
+            column: None,
+            message: cx.refused.join("; "),
+        });
     }
     // ZPR policies.
     let mut pol_names = Names::default();
