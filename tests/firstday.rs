@@ -574,6 +574,53 @@ fn a_route_rule_to_a_target_not_in_the_export_goes_to_a_stand_in_that_drops() {
     assert!(s.gateways[g.index()].name.starts_with("missing-"));
 }
 
+/// Why a route rule to a missing target is not left out: the public
+/// subnet's table sends a partner's prefix to a NAT gateway (which admits
+/// replies only) beside its default route to the internet gateway. The NAT
+/// gateway missing from the export, leaving the rule out sent the
+/// partner's unsolicited connection to the load balancer through the
+/// internet gateway's return path: allowed, where the network drops it.
+/// With the stand-in it is dropped at the route layer.
+#[test]
+fn a_route_rule_to_a_missing_target_left_out_would_let_a_partner_in() {
+    use zprsim_control::import::oci;
+    use zprsim_control::packet::Packet;
+    use zprsim_control::verdict::{Context, Stage, Verdict};
+    let mut files = oke_export();
+    let name = "network-route-table-list.json";
+    let mut v: serde_json::Value = serde_json::from_str(&files[name]).unwrap();
+    let rules = v["data"][0]["route-rules"].as_array_mut().unwrap();
+    rules.push(serde_json::json!({
+        "destination": "203.0.113.0/24",
+        "destination-type": "CIDR_BLOCK",
+        "network-entity-id": "ocid1.natgateway.oc1..gone"
+    }));
+    files.insert(name.into(), v.to_string());
+    let out = oci::import(&files, None).unwrap();
+    let s = zprsim_control::load::from_toml_str(&out.toml, "i.toml")
+        .unwrap()
+        .scenario;
+    let lb = s.vnics.iter().find(|v| v.name == "orders-lb").unwrap();
+    let p = Packet::tcp(
+        "203.0.113.7".parse().unwrap(),
+        40_000,
+        lb.private_ips[0],
+        443,
+    );
+    let d = zprsim_control::eval::evaluate(&s, &p, Context::First);
+    assert_eq!(d.judgement.verdict, Verdict::Drop, "{d:?}");
+    assert_eq!(d.judgement.stage, Some(Stage::Route), "{d:?}");
+    // Another customer, outside the partner's prefix, still comes in.
+    let q = Packet::tcp(
+        "198.51.100.7".parse().unwrap(),
+        40_000,
+        lb.private_ips[0],
+        443,
+    );
+    let d = zprsim_control::eval::evaluate(&s, &q, Context::First);
+    assert_eq!(d.judgement.verdict, Verdict::Allow, "{d:?}");
+}
+
 #[test]
 fn import_refuses_an_export_that_makes_no_valid_scenario_and_writes_nothing() {
     let t = tempfile::tempdir().unwrap();

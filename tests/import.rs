@@ -473,7 +473,15 @@ fn other_bad_objects_are_left_out_only_where_that_cannot_allow_more() {
                 let Some(serde_json::Value::Array(rules)) = t.get_mut("route-rules") else {
                     return false;
                 };
-                let Some(r) = rules.first_mut() else {
+                // The table's most specific rule: leaving it out would send
+                // its traffic to a wider one.
+                let Some(r) = rules.iter_mut().max_by_key(|r| {
+                    r["destination"]
+                        .as_str()
+                        .and_then(|d| d.split_once('/'))
+                        .and_then(|(_, l)| l.parse::<u8>().ok())
+                        .unwrap_or(0)
+                }) else {
                     return false;
                 };
                 r["network-entity-id"] = "ocid1.internetgateway.oc1..gone".into();
