@@ -434,6 +434,7 @@ fn check_junit(xml: &str) -> BTreeMap<String, Option<String>> {
         ),
         ("failure", (&["message", "type"][..], &["testcase"][..])),
         ("skipped", (&["message"][..], &["testcase"][..])),
+        ("system-out", (&[][..], &["testcase"][..])),
     ]);
     let mut reader = Reader::from_str(xml);
     let mut stack: Vec<String> = Vec::new();
@@ -1565,4 +1566,34 @@ file = "app.zpl"
     // path's keeps both open.
     assert_eq!(with(&w.to_open), 1);
     assert_eq!(with(&p.to_keep_open), 0);
+}
+
+/// A path that passes today but that enforcing `audit` attributes would
+/// deny was an empty, passing `<testcase>` in the JUnit report (QA round
+/// eight): a CI gate on the rollout did not see it. Its case now carries
+/// the note, the witness and what keeps it open in `<system-out>` (and
+/// still passes: it is open today).
+#[test]
+fn junit_says_what_enforcing_audit_would_deny() {
+    let (expect, audit) = billing_in_audit();
+    let dir = orders_zpl_with(&orders_zpl());
+    let d = dir.path();
+    std::fs::write(d.join("scenario.toml"), &audit).unwrap();
+    std::fs::write(d.join("expect.toml"), &expect).unwrap();
+    let o = crate::support::run_in(
+        d,
+        ["verify", "scenario.toml", "expect.toml", "--junit", "j.xml"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let xml = std::fs::read_to_string(d.join("j.xml")).unwrap();
+    let cases = check_junit(&xml);
+    assert_eq!(cases.get("legacy-to-billing"), Some(&None), "{xml}");
+    let at = xml.find("name=\"legacy-to-billing\"").unwrap();
+    let case = &xml[at..at + xml[at..].find("</testcase>").unwrap()];
+    assert!(
+        case.contains("<system-out>")
+            && case.contains("would be denied once `audit` attributes are enforced")
+            && case.contains("to keep it open: zpr: add to ZPR policy `orders`"),
+        "{case}"
+    );
 }
