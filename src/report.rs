@@ -269,14 +269,8 @@ pub struct AuditFlows {
     pub statements: Vec<KeepOpen>,
     /// Flows past [`MAX_STATEMENT_FLOWS`] (the fewest packets) whose
     /// statement was not worked out (absent when 0).
-    #[serde(skip_serializing_if = "is_zero_usize")]
-    pub statements_unchecked: usize,
-}
-
-// serde's `skip_serializing_if` takes a reference.
-#[allow(clippy::trivially_copy_pass_by_ref)]
-fn is_zero_usize(n: &usize) -> bool {
-    *n == 0
+    #[serde(skip_serializing_if = "is_zero")]
+    pub statements_unchecked: u64,
 }
 
 /// Why audit would have denied the packet: the ZPR checks whose outcome is
@@ -366,11 +360,7 @@ pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows 
             continue;
         }
         let p = a.first;
-        let (sport, dport, icmp_type, icmp_code) = match p.l4 {
-            L4::Ports { sport, dport } => (Some(sport), Some(dport), None, None),
-            L4::Icmp { icmp_type, code } => (None, None, Some(icmp_type), Some(code)),
-            L4::Opaque | L4::Fragment => (None, None, None, None),
-        };
+        let (sport, dport, icmp_type, icmp_code) = p.l4.fields();
         listed.push(AuditListed {
             src: p.src,
             dst: p.dst,
@@ -395,7 +385,7 @@ pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows 
         more: audit.len() - listed.len(),
         listed,
         statements,
-        statements_unchecked: audit.len() - examined,
+        statements_unchecked: (audit.len() - examined) as u64,
     }
 }
 

@@ -506,8 +506,7 @@ pub fn path_hints(
     path: &PathSpec,
     pairs: impl IntoIterator<Item = Vec<crate::packet::Packet>>,
 ) -> whole::WholePath {
-    let ix = crate::model::AddressIndex::new(s);
-    whole::hints(&mut fix::Scratch::new(), s, &ix, path, pairs)
+    hints_on(fix::Scratch::new(), s, path, pairs)
 }
 
 /// [`path_hints`] on a copy of `s` with every attribute enforced: the
@@ -519,9 +518,19 @@ pub fn path_keep_open(
     path: &PathSpec,
     pairs: impl IntoIterator<Item = Vec<crate::packet::Packet>>,
 ) -> whole::WholePath {
-    let ix = crate::model::AddressIndex::new(s);
     let mut scratch = fix::Scratch::new();
     scratch.enforced(s);
+    hints_on(scratch, s, path, pairs)
+}
+
+/// [`whole::hints`] on `scratch`, with the address index of `s`.
+fn hints_on(
+    mut scratch: fix::Scratch,
+    s: &Scenario,
+    path: &PathSpec,
+    pairs: impl IntoIterator<Item = Vec<crate::packet::Packet>>,
+) -> whole::WholePath {
+    let ix = crate::model::AddressIndex::new(s);
     whole::hints(&mut scratch, s, &ix, path, pairs)
 }
 
