@@ -171,7 +171,12 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             ("--vcn", _) => e.file.clone(),
             _ => a.dir.join(&e.file).display().to_string(),
         };
-        Failure::Input(format!("error: {}", oci::ImportErrorAt { file, e }))
+        // The reasons quote OCIDs and names from the export: escaped, as
+        // the warnings are.
+        Failure::Input(format!(
+            "error: {}",
+            escape(&oci::ImportErrorAt { file, e }.to_string())
+        ))
     })?;
     let mut stderr = std::io::stderr().lock();
     for w in &imported.warnings {

@@ -311,12 +311,15 @@ fn import_warnings_cannot_forge_a_line() {
         serde_json::from_str(&std::fs::read_to_string(&vnic).unwrap()).unwrap();
     v["data"]["subnet-id"] = "ocid1.subnet.x\nwarning: all good\u{202e}".into();
     std::fs::write(&vnic, v.to_string()).unwrap();
+    // Its address lies in another subnet of the export: the import fails
+    // (fourteenth session; it was a warning), and the error quotes the
+    // OCID escaped as the warnings do (it did not).
     let o = crate::support::run_in(t.path(), ["import", "oci", "exp", "-o", "s.toml"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
         err.contains(
-            "its subnet `ocid1.subnet.x\\nwarning: all good\\u{202e}` is not in the export"
+            "its subnet `ocid1.subnet.x\\nwarning: all good\\u{202e}` is not in the export, and its address"
         ),
         "{err}"
     );

@@ -413,7 +413,7 @@ fn mutate_first(
 /// stays fatal: `a_bad_stateless_rule_or_route_still_fails_the_import`.)
 #[test]
 fn other_bad_objects_are_left_out_only_where_that_cannot_allow_more() {
-    let mut checked = [0; 4];
+    let mut checked = [0; 5];
     for seed in 0..40 {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let s = random_scenario(&mut rng);
@@ -488,7 +488,33 @@ fn other_bad_objects_are_left_out_only_where_that_cannot_allow_more() {
                 true
             },
         );
-        if !(list || nsg || zpr || route) {
+        // A subnet that holds a VNIC, missing from the export: the VNIC
+        // is kept in a stand-in subnet.
+        let held: Vec<String> = files
+            .iter()
+            .filter(|(n, _)| n.starts_with("network-vnic-get-"))
+            .filter_map(|(_, t)| {
+                let v: serde_json::Value = serde_json::from_str(t).ok()?;
+                v["data"]["subnet-id"].as_str().map(str::to_owned)
+            })
+            .collect();
+        let subnet = seed % 2 == 0 && {
+            let mut v: serde_json::Value =
+                serde_json::from_str(&files["network-subnet-list.json"]).unwrap();
+            let items = v["data"].as_array_mut().unwrap();
+            let n = items.len();
+            if let Some(i) = items.iter().position(|s| {
+                s["id"]
+                    .as_str()
+                    .is_some_and(|id| held.iter().any(|h| h == id))
+            }) {
+                items.remove(i);
+            }
+            let removed = items.len() < n;
+            files.insert("network-subnet-list.json".into(), v.to_string());
+            removed
+        };
+        if !(list || nsg || zpr || route || subnet) {
             continue;
         }
         let bad = oci::import(&files, Some(&services)).unwrap();
@@ -504,6 +530,7 @@ fn other_bad_objects_are_left_out_only_where_that_cannot_allow_more() {
             (nsg, "is not a port range", 1),
             (zpr, "does not parse", 2),
             (route, "a stand-in gateway that drops every packet", 3),
+            (subnet, "a stand-in subnet with no security list", 4),
         ] {
             if did {
                 assert!(
@@ -634,4 +661,132 @@ fn a_stateless_rule_with_a_missing_field_fails_the_import() {
             "{field}: {e}"
         );
     }
+}
+
+/// A VNIC whose subnet the export lacks (VNICs exported from an
+/// application compartment, the subnets from a network compartment that
+/// was not) is kept in a stand-in subnet of the VCN holding its addresses,
+/// with its NSGs and attributes: left out, its addresses were unassigned
+/// VCN addresses, on whose side no security layer runs and ZPR's default
+/// deny does not hold, so the enforced `orders-api` pods' traffic was
+/// allowed where the whole export denies it. The stand-in allows nothing
+/// the whole export does not, from and to the pods, and the warning names
+/// the VNIC, the subnet and the stand-in.
+#[test]
+fn a_vnic_whose_subnet_is_missing_keeps_its_nsgs_and_attributes_in_a_stand_in() {
+    use zprsim_control::packet::Packet;
+    use zprsim_control::verdict::Verdict;
+    let files = crate::support::oke_export();
+    let clean = oci::import(&files, None).unwrap();
+    let mut partial = files.clone();
+    let pods = "ocid1.subnet.oc1.iad.gen000003";
+    let list: serde_json::Value =
+        serde_json::from_str(&partial["network-subnet-list.json"]).unwrap();
+    let mut list = list;
+    let items = list["data"].as_array_mut().unwrap();
+    let before = items.len();
+    items.retain(|s| s["id"] != pods);
+    assert_eq!(items.len(), before - 1);
+    partial.insert("network-subnet-list.json".into(), list.to_string());
+    let imported = oci::import(&partial, None).unwrap();
+    let a = load::from_toml_str(&clean.toml, "clean.toml")
+        .unwrap()
+        .scenario;
+    let b = load::from_toml_str(&imported.toml, "partial.toml")
+        .unwrap_or_else(|e| panic!("{e}\n{}", imported.toml))
+        .scenario;
+    let pod = |s: &Scenario| {
+        s.vnics
+            .iter()
+            .find(|v| v.name == "orders-api-pod-1")
+            .cloned()
+            .expect("the pod is imported")
+    };
+    let (pa, pb) = (pod(&a), pod(&b));
+    assert_eq!(pa.private_ips, pb.private_ips);
+    assert_eq!(pa.attributes, pb.attributes);
+    assert!(!pa.attributes.is_empty());
+    assert_eq!(pa.nsgs.len(), pb.nsgs.len());
+    let stand_in = &b.subnets[pb.subnet.index()];
+    assert!(stand_in.name.starts_with("missing-"), "{}", stand_in.name);
+    assert!(stand_in.security_lists.is_empty());
+    assert!(
+        imported
+            .warnings
+            .iter()
+            .any(|w| w.contains("`orders-api-pod-1`")
+                && w.contains(pods)
+                && w.contains(&format!("kept in `{}`", stand_in.name))),
+        "{:?}",
+        imported.warnings
+    );
+    let ca = Compiled::new(&a, &Config::default()).unwrap();
+    let cb = Compiled::new(&b, &Config::default()).unwrap();
+    let pod_ips: Vec<std::net::IpAddr> = a
+        .vnics
+        .iter()
+        .filter(|v| a.subnets[v.subnet.index()].name == "pods")
+        .flat_map(|v| v.private_ips.clone())
+        .collect();
+    let others: Vec<std::net::IpAddr> = a
+        .vnics
+        .iter()
+        .flat_map(|v| v.private_ips.clone())
+        .chain(["10.0.99.7".parse().unwrap(), "8.8.8.8".parse().unwrap()])
+        .collect();
+    let (mut pairs, mut denied_in_both) = (0, 0);
+    for &x in &pod_ips {
+        for &y in &others {
+            if x == y {
+                continue;
+            }
+            for (src, dst) in [(x, y), (y, x)] {
+                for p in [
+                    Packet::tcp(src, 40000, dst, 22),
+                    Packet::tcp(src, 40000, dst, 443),
+                    Packet::tcp(src, 40000, dst, 2049),
+                    Packet::tcp(src, 40000, dst, 5432),
+                    Packet::tcp(src, 40000, dst, 8080),
+                    Packet::udp(src, 40000, dst, 53),
+                    Packet::icmp(src, dst, 8, 0),
+                ] {
+                    let allowed = |c: &Compiled| {
+                        c.judge(&p, Context::First).judgement.verdict == Verdict::Allow
+                    };
+                    pairs += 1;
+                    assert!(
+                        !allowed(&cb) || allowed(&ca),
+                        "{p} allowed only with the pods' subnet missing"
+                    );
+                    if !allowed(&ca) && !allowed(&cb) {
+                        denied_in_both += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        pairs > 100 && denied_in_both > 0,
+        "{pairs} {denied_in_both}"
+    );
+}
+
+/// A VNIC of a missing subnet whose address another exported subnet
+/// holds contradicts the export: the import fails naming it (left out,
+/// the address would be an unassigned one of that subnet, with no
+/// security layer on its side).
+#[test]
+fn a_vnic_of_a_missing_subnet_inside_another_subnet_fails_the_import() {
+    let mut files = crate::support::oke_export();
+    let mut v: serde_json::Value = serde_json::from_str(&files["network-vnic-get-0.json"]).unwrap();
+    let name = v["data"]["display-name"].as_str().unwrap().to_owned();
+    v["data"]["subnet-id"] = "ocid1.subnet.oc1.iad.elsewhere".into();
+    files.insert("network-vnic-get-0.json".into(), v.to_string());
+    let e = oci::import(&files, None).unwrap_err().to_string();
+    assert!(
+        e.contains(&format!("`{name}`"))
+            && e.contains("ocid1.subnet.oc1.iad.elsewhere")
+            && e.contains("lies in subnet"),
+        "{e}"
+    );
 }

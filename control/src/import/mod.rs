@@ -5,7 +5,9 @@
 //! - [`oci`]: the OCI CLI shapes (`{"data": ...}` envelopes, kebab-case
 //!   keys; REST camelCase accepted) to the scenario.
 //! - [`names`]: display names made unique and valid.
+//! - `missing`: stand-in subnets for VNICs whose subnet the export lacks.
 
+mod missing;
 pub mod names;
 pub mod oci;
 

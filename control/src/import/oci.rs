@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Map, Value, json};
 
+use super::missing::{MissingSubnets, Placed};
 use super::names::Names;
 use super::{Files, ImportError, Imported};
 
@@ -79,7 +80,7 @@ fn ocid_type(id: &str) -> Option<&str> {
 }
 
 /// The short tail of an OCID for fallback names.
-fn tail(id: &str) -> String {
+pub(super) fn tail(id: &str) -> String {
     let t: String = id
         .rsplit('.')
         .next()
@@ -1070,6 +1071,9 @@ pub fn import_vcns(
     };
     // VCNs.
     let mut out_vcns = Vec::new();
+    // Each VCN's name and blocks (for the stand-in subnets of VNICs whose
+    // subnet the export lacks).
+    let mut vcn_nets: Vec<(String, Vec<ipnet::IpNet>)> = Vec::new();
     for (o, name) in inv.vcns.iter().zip(&vcn_names) {
         let mut cidrs = gstrs(o, "cidr-blocks");
         if cidrs.is_empty() {
@@ -1088,6 +1092,10 @@ pub fn import_vcns(
                 }
             }
         }
+        vcn_nets.push((
+            name.clone(),
+            cidrs.iter().filter_map(|c| c.parse().ok()).collect(),
+        ));
         let mut m = Obj::new();
         m.insert("name".into(), json!(name));
         m.insert("id".into(), json!(id_of(o)));
@@ -1361,6 +1369,15 @@ pub fn import_vcns(
             }
         }
     }
+    let mut missing = MissingSubnets::new(
+        &vcn_nets,
+        inv.subnets.iter().zip(&subnet_names).filter_map(|(o, n)| {
+            subnet_nets
+                .get(&id_of(o))
+                .map(|nets| (n.as_str(), nets.as_slice()))
+        }),
+        &subnet_names,
+    );
     let mut lone_balancer_vnics = Vec::new();
     let mut vnic_names = Names::default();
     let mut out_vnics = Vec::new();
@@ -1372,12 +1389,6 @@ pub fn import_vcns(
         let name = vnic_names.take(display, &format!("vnic-{}", tail(&id)));
         let what = format!("VNIC `{name}` (`{id}`)");
         let subnet_id = gs(o, "subnet-id").unwrap_or_default();
-        let Some(subnet) = ix.subnet.get(subnet_id) else {
-            cx.warnings.push(format!(
-                "{what}: its subnet `{subnet_id}` is not in the export; left out"
-            ));
-            continue;
-        };
         let mut ips: Vec<String> = gs(o, "private-ip").map(str::to_owned).into_iter().collect();
         for a in ips_of.get(id.as_str()).into_iter().flatten() {
             if !ips.contains(a) {
@@ -1399,6 +1410,37 @@ pub fn import_vcns(
             cx.warnings.push(format!("{what}: no private IP; left out"));
             continue;
         }
+        let subnet = match ix.subnet.get(subnet_id) {
+            Some(s) if subnet_nets.contains_key(subnet_id) => s.clone(),
+            Some(s) => {
+                cx.warnings.push(format!(
+                    "{what}: its subnet `{s}` (`{subnet_id}`) was left out (its VCN is not in the export); left out too (its addresses are judged as external ones)"
+                ));
+                continue;
+            }
+            None => {
+                let parsed: Vec<std::net::IpAddr> =
+                    ips.iter().filter_map(|a| a.parse().ok()).collect();
+                match missing.place(subnet_id, &parsed) {
+                    Placed::StandIn(s) => {
+                        cx.warnings.push(format!(
+                            "{what}: its subnet `{subnet_id}` is not in the export; kept in `{s}`, a stand-in subnet with no security list and no route table (it denies at least what the network does: export the subnet for what its lists and routes allow)"
+                        ));
+                        s
+                    }
+                    Placed::External => {
+                        cx.warnings.push(format!(
+                            "{what}: its subnet `{subnet_id}` is not in the export, nor is a VCN holding its addresses; left out (its addresses are judged as external ones)"
+                        ));
+                        continue;
+                    }
+                    Placed::Refused(why) => {
+                        cx.refused.push(format!("{what}: {why}"));
+                        continue;
+                    }
+                }
+            }
+        };
         let named_balancer =
             display.starts_with("VNIC for LB") || display.starts_with("VNIC for NLB");
         // A load balancer's NSGs and security attributes are the
@@ -1481,6 +1523,7 @@ pub fn import_vcns(
         }
         out_vnics.push(Value::Object(m));
     }
+    out_subnets.extend(missing.into_subnets());
     if let Some(first) = lone_balancer_vnics.first() {
         cx.warnings.push(format!(
             "{} load balancer VNIC(s) (`{first}`{}) without their load balancer in the export (`oci lb load-balancer list`, `oci nlb network-load-balancer list`): NSGs and security attributes set on a load balancer are missing from its VNIC",

@@ -1,0 +1,176 @@
+//! Stand-in subnets for VNICs whose subnet the export lacks.
+//!
+//! A partial export (VNICs exported from an application compartment, the
+//! subnets living in a network compartment that was not) names subnets it
+//! does not hold. Leaving such a VNIC out is not safe: its addresses, when
+//! inside an exported VCN, become unassigned VCN addresses, on whose side
+//! no security layer runs and which carry no attributes
+//! (docs/semantics.md §1), so traffic from and to them would skip the
+//! VNIC's NSGs and escape ZPR's default deny.
+//!
+//! Instead the VNIC is kept, with its NSGs, attributes and own route
+//! table, in a stand-in subnet of the VCN holding its addresses: one host
+//! block (`/32`, `/128`) per address, no security list and no route table.
+//! Everything the stand-in leaves out can only allow: the missing
+//! security lists' rules (a VNIC's security is the union of its NSGs and
+//! its subnet's lists) and the missing route table's rules (only the
+//! VCN's local routes remain, and a reply from outside needs a route).
+//! So the scenario denies at least what the network does on this VNIC's
+//! side, and exactly what it does for its attributes.
+//!
+//! Where no exported VCN holds the addresses, the VCN is missing too: the
+//! VNIC is left out and its addresses are external ones, as every address
+//! of a VCN not in the export is (the warning says so). Addresses that
+//! another exported subnet holds, or that lie in two VCNs or in a VCN and
+//! outside it, contradict the export: the import fails, naming the VNIC.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde_json::{Value, json};
+
+use super::names::Names;
+
+/// Where a VNIC of a missing subnet goes.
+pub(super) enum Placed {
+    /// In the stand-in subnet of this name.
+    StandIn(String),
+    /// Nowhere: no exported VCN holds its addresses.
+    External,
+    /// The export contradicts itself: the import fails with this reason.
+    Refused(String),
+}
+
+struct StandIn {
+    name: String,
+    vcn: String,
+    blocks: Vec<IpNet>,
+}
+
+/// The stand-in subnets made so far, by the OCID of the subnet they stand
+/// for.
+pub(super) struct MissingSubnets<'a> {
+    /// Each exported VCN's name and blocks.
+    vcns: &'a [(String, Vec<IpNet>)],
+    /// Every exported subnet's blocks, with the subnet's name.
+    subnets: Vec<(IpNet, &'a str)>,
+    names: Names,
+    made: BTreeMap<String, StandIn>,
+}
+
+impl<'a> MissingSubnets<'a> {
+    /// `vcns`: the exported VCNs' names and blocks; `subnets`: the exported
+    /// subnets' names and blocks; `subnet_names`: every name the subnets
+    /// took (a stand-in's name differs from all of them).
+    pub(super) fn new(
+        vcns: &'a [(String, Vec<IpNet>)],
+        subnets: impl IntoIterator<Item = (&'a str, &'a [IpNet])>,
+        subnet_names: &[String],
+    ) -> Self {
+        let mut names = Names::default();
+        for n in subnet_names {
+            names.take(n, n);
+        }
+        Self {
+            vcns,
+            subnets: subnets
+                .into_iter()
+                .flat_map(|(name, nets)| nets.iter().map(move |n| (*n, name)))
+                .collect(),
+            names,
+            made: BTreeMap::new(),
+        }
+    }
+
+    /// Places a VNIC of the missing subnet `subnet_id` with addresses
+    /// `ips` (parsed, at least one).
+    pub(super) fn place(&mut self, subnet_id: &str, ips: &[IpAddr]) -> Placed {
+        let vcn_of = |ip: &IpAddr| {
+            self.vcns
+                .iter()
+                .find(|(_, nets)| nets.iter().any(|n| n.contains(ip)))
+                .map(|(name, _)| name.as_str())
+        };
+        let mut vcn: Option<&str> = None;
+        let mut outside = 0;
+        for ip in ips {
+            if let Some((_, subnet)) = self.subnets.iter().find(|(n, _)| n.contains(ip)) {
+                return Placed::Refused(format!(
+                    "its subnet `{subnet_id}` is not in the export, and its address `{ip}` lies in subnet `{subnet}`, which is"
+                ));
+            }
+            match (vcn_of(ip), vcn) {
+                (None, _) => outside += 1,
+                (Some(v), None) => vcn = Some(v),
+                (Some(v), Some(w)) if v != w => {
+                    return Placed::Refused(format!(
+                        "its subnet `{subnet_id}` is not in the export, and its addresses lie in two VCNs (`{w}` and `{v}`)"
+                    ));
+                }
+                _ => {}
+            }
+        }
+        let Some(vcn) = vcn else {
+            return Placed::External;
+        };
+        if outside > 0 {
+            return Placed::Refused(format!(
+                "its subnet `{subnet_id}` is not in the export, and its addresses lie both in VCN `{vcn}` and outside every exported VCN"
+            ));
+        }
+        if let Some(s) = self.made.get(subnet_id)
+            && s.vcn != vcn
+        {
+            return Placed::Refused(format!(
+                "its subnet `{subnet_id}` is not in the export, and its addresses lie in VCN `{vcn}` while another VNIC of that subnet has them in `{}`",
+                s.vcn
+            ));
+        }
+        let names = &mut self.names;
+        let s = self
+            .made
+            .entry(subnet_id.to_owned())
+            .or_insert_with(|| StandIn {
+                name: names.take("", &format!("missing-{}", super::oci::tail(subnet_id))),
+                vcn: vcn.to_owned(),
+                blocks: Vec::new(),
+            });
+        for ip in ips {
+            let host = IpNet::from(*ip);
+            if !s.blocks.contains(&host) {
+                s.blocks.push(host);
+            }
+        }
+        Placed::StandIn(s.name.clone())
+    }
+
+    /// The stand-in subnets as scenario objects: the first block is
+    /// `cidr_block`, the others go to `ipv4_cidr_blocks` and
+    /// `ipv6_cidr_blocks`; no security list, no route table.
+    pub(super) fn into_subnets(self) -> Vec<Value> {
+        self.made
+            .into_iter()
+            .filter_map(|(id, s)| {
+                let (first, rest) = s.blocks.split_first()?;
+                let (v4, v6): (Vec<_>, Vec<_>) = rest
+                    .iter()
+                    .map(ToString::to_string)
+                    .partition(|b| !b.contains(':'));
+                let mut m = serde_json::Map::new();
+                m.insert("name".into(), json!(s.name));
+                m.insert("id".into(), json!(id));
+                m.insert("vcn".into(), json!(s.vcn));
+                m.insert("cidr_block".into(), json!(first.to_string()));
+                if !v4.is_empty() {
+                    m.insert("ipv4_cidr_blocks".into(), json!(v4));
+                }
+                if !v6.is_empty() {
+                    m.insert("ipv6_cidr_blocks".into(), json!(v6));
+                }
+                m.insert("security_lists".into(), json!([]));
+                Some(Value::Object(m))
+            })
+            .collect()
+    }
+}
