@@ -1403,8 +1403,9 @@ pub fn import_vcns(
         let ips = usable_addresses(
             ips,
             subnet_nets.get(subnet_id).map(Vec::as_slice),
+            &vcn_nets,
             &what,
-            cx.warnings,
+            &mut cx,
         );
         if ips.is_empty() {
             cx.warnings.push(format!("{what}: no private IP; left out"));
@@ -1638,17 +1639,23 @@ impl std::fmt::Display for ImportErrorAt {
 /// `nets` (one outside is left out: the scenario would not load). Each
 /// address left out is a warning naming it and the VNIC `what`, so one bad
 /// object does not fail the whole import.
+///
+/// An address outside its subnet but inside an exported VCN is refused
+/// (the import fails): left out, it would be an unassigned address of
+/// that VCN, on whose side no security layer runs and ZPR does not apply.
+/// Outside every exported VCN it is an external address either way.
 fn usable_addresses(
     ips: Vec<String>,
     nets: Option<&[ipnet::IpNet]>,
+    vcns: &[(String, Vec<ipnet::IpNet>)],
     what: &str,
-    warnings: &mut Vec<String>,
+    cx: &mut Cx<'_>,
 ) -> Vec<String> {
     let mut seen: Vec<std::net::IpAddr> = Vec::with_capacity(ips.len());
     let mut out = Vec::with_capacity(ips.len());
     for a in ips {
         let Ok(ip) = a.parse::<std::net::IpAddr>() else {
-            warnings.push(format!(
+            cx.warnings.push(format!(
                 "{what}: private IP `{a}` is not an IP address; left out"
             ));
             continue;
@@ -1659,7 +1666,16 @@ fn usable_addresses(
         if let Some(nets) = nets
             && !nets.iter().any(|n| n.contains(&ip))
         {
-            warnings.push(format!(
+            if let Some((vcn, _)) = vcns
+                .iter()
+                .find(|(_, blocks)| blocks.iter().any(|b| b.contains(&ip)))
+            {
+                cx.refused.push(format!(
+                    "{what}: private IP `{a}` is outside its subnet's CIDR blocks but inside VCN `{vcn}`; left out, it would be an address of no VNIC there, with no security layer or ZPR on its side"
+                ));
+                continue;
+            }
+            cx.warnings.push(format!(
                 "{what}: private IP `{a}` is outside its subnet's CIDR blocks; left out"
             ));
             continue;
