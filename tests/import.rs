@@ -825,3 +825,86 @@ fn a_vnic_address_outside_its_subnet_inside_the_vcn_fails_the_import() {
         "{e}"
     );
 }
+
+/// Private IPs of a VNIC the export lacks (`private-ip list --subnet-id`
+/// lists every VNIC's of the subnet, `vnic get` only the exported
+/// compartments'): the VNIC is kept as a stand-in in the private IP's
+/// subnet, with its security lists, no NSG and no attribute. Left out (as
+/// until the fourteenth session), its address was an unassigned address
+/// of the subnet, on whose side no security layer runs: `app`'s tcp/22 to
+/// the database, which the database's subnet and NSG deny, was allowed.
+#[test]
+fn private_ips_of_a_vnic_missing_from_the_export_get_a_stand_in_vnic() {
+    use zprsim_control::packet::Packet;
+    use zprsim_control::verdict::Verdict;
+    let s = load::from_toml_str(
+        r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.1.0.0/16"]
+[[security_list]]
+name = "open-egress"
+vcn = "v"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
+ingress_security_rules = []
+[[security_list]]
+name = "db-sl"
+vcn = "v"
+egress_security_rules = []
+ingress_security_rules = [{ source = "10.1.1.0/24", protocol = "6", tcp_options = { destination_port_range = { min = 5432, max = 5432 } } }]
+[[subnet]]
+name = "app"
+vcn = "v"
+cidr_block = "10.1.1.0/24"
+security_lists = ["open-egress"]
+[[subnet]]
+name = "db"
+vcn = "v"
+cidr_block = "10.1.2.0/24"
+security_lists = ["db-sl"]
+[[vnic]]
+name = "app-1"
+subnet = "app"
+private_ips = ["10.1.1.10"]
+[[vnic]]
+name = "db-1"
+subnet = "db"
+private_ips = ["10.1.2.10"]
+"#,
+        "two.toml",
+    )
+    .unwrap()
+    .scenario;
+    let (mut files, services) = oci_export::export(&s);
+    let db_file = files
+        .iter()
+        .find(|(n, t)| n.starts_with("network-vnic-get-") && t.contains("\"db-1\""))
+        .map(|(n, _)| n.clone())
+        .unwrap();
+    files.remove(&db_file);
+    let imported = oci::import(&files, Some(&services)).unwrap();
+    let b = load::from_toml_str(&imported.toml, "partial.toml")
+        .unwrap_or_else(|e| panic!("{e}\n{}", imported.toml))
+        .scenario;
+    let stand_in = b
+        .vnics
+        .iter()
+        .find(|v| v.private_ips == ["10.1.2.10".parse::<std::net::IpAddr>().unwrap()])
+        .expect("a stand-in VNIC holds the address");
+    assert!(stand_in.name.starts_with("missing-"), "{}", stand_in.name);
+    assert_eq!(b.subnets[stand_in.subnet.index()].name, "db");
+    assert!(stand_in.nsgs.is_empty() && stand_in.attributes.is_empty());
+    assert!(
+        imported
+            .warnings
+            .iter()
+            .any(|w| w.contains(&format!("kept as `{}`", stand_in.name))),
+        "{:?}",
+        imported.warnings
+    );
+    let c = Compiled::new(&b, &Config::default()).unwrap();
+    let (app, db) = ("10.1.1.10".parse().unwrap(), "10.1.2.10".parse().unwrap());
+    let verdict = |p: Packet| c.judge(&p, Context::First).judgement.verdict;
+    assert_eq!(verdict(Packet::tcp(app, 40000, db, 22)), Verdict::Drop);
+    assert_eq!(verdict(Packet::tcp(app, 40000, db, 5432)), Verdict::Allow);
+}

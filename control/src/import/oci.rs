@@ -1532,19 +1532,74 @@ pub fn import_vcns(
             if lone_balancer_vnics.len() > 1 { ", ..." } else { "" }
         ));
     }
+    // Private IPs of VNICs the export lacks (`private-ip list
+    // --subnet-id` lists every VNIC's in the subnet, `vnic get` only those
+    // of the compartments exported). Left out, their addresses would be
+    // unassigned addresses of the subnet, on whose side no security layer
+    // runs: each such VNIC is kept as a stand-in in the private IP's
+    // subnet, with the subnet's security lists and route table and no NSG
+    // or attribute (what it lacks can only allow, but its attributes,
+    // which ZPR would judge it by, are unknown: the warning says so).
+    let held: BTreeSet<String> = out_vnics
+        .iter()
+        .filter_map(|v| v.get("private_ips").and_then(Value::as_array))
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect();
+    let mut unknown: BTreeMap<&str, (&str, String)> = BTreeMap::new();
     for p in &inv.private_ips {
         // A reserved private IP assigned to no VNIC (`vnic-id` null,
         // `ip-state` `AVAILABLE`) belongs to nothing: nothing is left out.
         let Some(v) = gs(p, "vnic-id") else {
             continue;
         };
-        if !known_vnics.contains(v) {
-            cx.warnings.push(format!(
-                "private IP `{}` (`{}`): its VNIC `{v}` is not in the export; left out",
+        if known_vnics.contains(v) {
+            continue;
+        }
+        let subnet_id = gs(p, "subnet-id").unwrap_or_default();
+        match (ix.subnet.get(subnet_id), subnet_nets.contains_key(subnet_id)) {
+            (Some(_), true) => {
+                unknown.entry(v).or_insert((subnet_id, id_of(p)));
+            }
+            _ => cx.warnings.push(format!(
+                "private IP `{}` (`{}`): its VNIC `{v}` is not in the export, nor is its subnet `{subnet_id}`; left out",
                 gs(p, "ip-address").unwrap_or_default(),
                 id_of(p)
-            ));
+            )),
         }
+    }
+    for (v, (subnet_id, first_ip)) in unknown {
+        let name = vnic_names.take("", &format!("missing-{}", tail(v)));
+        let what = format!("VNIC `{name}` (`{v}`, of private IP `{first_ip}`)");
+        let ips: Vec<String> = ips_of
+            .get(v)
+            .into_iter()
+            .flatten()
+            .filter(|a| !held.contains(*a))
+            .cloned()
+            .collect();
+        let ips = usable_addresses(
+            ips,
+            subnet_nets.get(subnet_id).map(Vec::as_slice),
+            &vcn_nets,
+            &what,
+            &mut cx,
+        );
+        let Some(subnet) = ix.subnet.get(subnet_id).filter(|_| !ips.is_empty()) else {
+            continue;
+        };
+        cx.warnings.push(format!(
+            "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, a stand-in VNIC in subnet `{subnet}` with its security lists and route table but no NSG and no security attribute (export the VNIC: its NSGs can only allow more, but ZPR judges it by attributes the export does not say)"
+        ));
+        out_vnics.push(json!({
+            "name": name,
+            "id": v,
+            "subnet": subnet,
+            "private_ips": ips,
+            "nsgs": [],
+            "kind": "unknown",
+        }));
     }
     // An object that can be neither held nor left out without allowing
     // more than the network does fails the import, naming each.
