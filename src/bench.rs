@@ -598,7 +598,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             ),
         ));
     }
-    let rep = report(
+    let mut rep = report(
         a,
         &traffic,
         synth,
@@ -630,6 +630,10 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // result still goes to standard output, and the run exits 2 naming it.
     let failed = crate::outputs::commit_each(csv_out);
     crate::report::print_warnings(&loaded.warnings, &rep.warnings);
+    // Said in the JSON report too, as `replay`'s says it (stderr says it
+    // once, as the run's error: `outputs::failure`).
+    rep.warnings.extend(messages(&failed));
+    rep.run_warnings.extend(failed.iter().cloned());
     if a.json {
         let text = serde_json::to_string_pretty(&rep)
             .map_err(|e| Failure::Internal(format!("cannot render the report: {e}")))?;

@@ -124,7 +124,13 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     }
     crate::err(&warnings);
     if a.json {
-        let mut t = serde_json::to_string_pretty(&report)?;
+        // An output that failed is said in the result too, as `replay`'s
+        // and `bench`'s reports say it (`run_warnings`, only then).
+        let mut v = serde_json::to_value(&report)?;
+        if let (false, Some(m)) = (failed.is_empty(), v.as_object_mut()) {
+            m.insert("run_warnings".into(), serde_json::to_value(&failed)?);
+        }
+        let mut t = serde_json::to_string_pretty(&v)?;
         t.push('\n');
         out(&t)?;
     } else if !a.junit.as_deref().is_some_and(output::is_std) {

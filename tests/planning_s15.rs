@@ -227,3 +227,56 @@ fn an_output_refused_mid_write_leaves_its_target_and_no_temporary() {
         "a temporary file was left"
     );
 }
+
+/// `bench --json` and `verify --json` with their other output on a full
+/// disk: the JSON result says which output failed (`run_warnings`, code
+/// `output-failed`), as `replay`'s report does; before, only stderr said
+/// it (fourteenth session, the last note's planning list).
+#[test]
+fn the_json_results_of_bench_and_verify_name_the_output_that_failed() {
+    let t = tempfile::tempdir().unwrap();
+    for args in [
+        vec![
+            "bench",
+            "examples/oke-orders/scenario.toml",
+            "--packets",
+            "2000",
+            "--workers",
+            "1",
+            "--json",
+            "--csv",
+            "/dev/full",
+        ],
+        vec![
+            "verify",
+            "examples/oke-orders/scenario.toml",
+            "examples/oke-orders/expect.toml",
+            "--json",
+            "--junit",
+            "/dev/full",
+        ],
+    ] {
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| {
+                if a.starts_with("examples/") {
+                    ex(a)
+                } else {
+                    (*a).to_owned()
+                }
+            })
+            .collect();
+        let out = run_in(t.path(), &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.matches("/dev/full").count(), 1, "said once: {err}");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let failed = failed_outputs(&v);
+        assert_eq!(failed.len(), 1, "{args:?}: {v}");
+        assert_eq!(failed[0].0, "/dev/full");
+        assert!(
+            failed[0].1.contains("No space left on device"),
+            "{failed:?}"
+        );
+    }
+}
