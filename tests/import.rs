@@ -908,3 +908,46 @@ private_ips = ["10.1.2.10"]
     assert_eq!(verdict(Packet::tcp(app, 40000, db, 22)), Verdict::Drop);
     assert_eq!(verdict(Packet::tcp(app, 40000, db, 5432)), Verdict::Allow);
 }
+
+/// A VNIC whose own route table the export lacks keeps a stand-in table
+/// with no rule: falling back to its subnet's table (as until the
+/// fourteenth session) routed, and admitted as a return path, what its own
+/// table may not: the internet's tcp/443 to the load balancer came in
+/// through the subnet's internet gateway route.
+#[test]
+fn a_vnic_whose_own_route_table_is_missing_routes_by_a_stand_in_with_no_rule() {
+    use zprsim_control::packet::Packet;
+    use zprsim_control::verdict::{Stage, Verdict};
+    let mut files = crate::support::oke_export();
+    let clean = oci::import(&files, None).unwrap();
+    let (name, text) = files
+        .iter()
+        .find(|(n, t)| n.starts_with("network-vnic-get-") && t.contains("\"orders-lb\""))
+        .map(|(n, t)| (n.clone(), t.clone()))
+        .unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["data"]["route-table-id"] = "ocid1.routetable.oc1.iad.gone".into();
+    files.insert(name, v.to_string());
+    let imported = oci::import(&files, None).unwrap();
+    assert!(
+        imported.warnings.iter().any(|w| w.contains("`orders-lb`")
+            && w.contains("ocid1.routetable.oc1.iad.gone")
+            && w.contains("a stand-in route table with no rule")),
+        "{:?}",
+        imported.warnings
+    );
+    let judge = |toml: &str| {
+        let s = load::from_toml_str(toml, "s.toml").unwrap().scenario;
+        let c = Compiled::new(&s, &Config::default()).unwrap();
+        let p = Packet::tcp(
+            "198.51.100.7".parse().unwrap(),
+            50000,
+            "10.0.1.10".parse().unwrap(),
+            443,
+        );
+        let j = c.judge(&p, Context::First).judgement;
+        (j.verdict, j.stage)
+    };
+    assert_eq!(judge(&clean.toml).0, Verdict::Allow);
+    assert_eq!(judge(&imported.toml), (Verdict::Drop, Some(Stage::Route)));
+}

@@ -34,8 +34,8 @@ use super::names::Names;
 
 /// Where a VNIC of a missing subnet goes.
 pub(super) enum Placed {
-    /// In the stand-in subnet of this name.
-    StandIn(String),
+    /// In the stand-in subnet of this name, in the VCN of that name.
+    StandIn(String, String),
     /// Nowhere: no exported VCN holds its addresses.
     External,
     /// The export contradicts itself: the import fails with this reason.
@@ -142,7 +142,7 @@ impl<'a> MissingSubnets<'a> {
                 s.blocks.push(host);
             }
         }
-        Placed::StandIn(s.name.clone())
+        Placed::StandIn(s.name.clone(), s.vcn.clone())
     }
 
     /// The stand-in subnets as scenario objects: the first block is

@@ -1270,11 +1270,14 @@ pub fn import_vcns(
     // Each subnet's CIDR blocks, by OCID: a VNIC address outside them is
     // left out with a warning (the scenario would not load with it).
     let mut subnet_nets: HashMap<String, Vec<ipnet::IpNet>> = HashMap::new();
+    // Each subnet's VCN, by the subnet's name.
+    let mut subnet_vcn: HashMap<String, String> = HashMap::new();
     for (o, name) in inv.subnets.iter().zip(&subnet_names) {
         let what = format!("subnet `{name}` (`{}`)", id_of(o));
         let Some(vcn) = vcn_ref(o, &what, cx.warnings) else {
             continue;
         };
+        subnet_vcn.insert(name.clone(), vcn.clone());
         let mut m = Obj::new();
         m.insert("name".into(), json!(name));
         m.insert("id".into(), json!(id_of(o)));
@@ -1378,6 +1381,13 @@ pub fn import_vcns(
         }),
         &subnet_names,
     );
+    // Stand-in route tables (no rule) for VNICs whose own table the
+    // export lacks, by (table OCID, VCN), named apart from every table.
+    let mut empty_tables: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut table_names_used = Names::default();
+    for n in &table_names {
+        table_names_used.take(n, n);
+    }
     let mut lone_balancer_vnics = Vec::new();
     let mut vnic_names = Names::default();
     let mut out_vnics = Vec::new();
@@ -1411,8 +1421,10 @@ pub fn import_vcns(
             cx.warnings.push(format!("{what}: no private IP; left out"));
             continue;
         }
-        let subnet = match ix.subnet.get(subnet_id) {
-            Some(s) if subnet_nets.contains_key(subnet_id) => s.clone(),
+        let (subnet, vcn) = match ix.subnet.get(subnet_id) {
+            Some(s) if subnet_nets.contains_key(subnet_id) => {
+                (s.clone(), subnet_vcn.get(s).cloned().unwrap_or_default())
+            }
             Some(s) => {
                 cx.warnings.push(format!(
                     "{what}: its subnet `{s}` (`{subnet_id}`) was left out (its VCN is not in the export); left out too (its addresses are judged as external ones)"
@@ -1423,11 +1435,11 @@ pub fn import_vcns(
                 let parsed: Vec<std::net::IpAddr> =
                     ips.iter().filter_map(|a| a.parse().ok()).collect();
                 match missing.place(subnet_id, &parsed) {
-                    Placed::StandIn(s) => {
+                    Placed::StandIn(s, vcn) => {
                         cx.warnings.push(format!(
                             "{what}: its subnet `{subnet_id}` is not in the export; kept in `{s}`, a stand-in subnet with no security list and no route table (it denies at least what the network does: export the subnet for what its lists and routes allow)"
                         ));
-                        s
+                        (s, vcn)
                     }
                     Placed::External => {
                         cx.warnings.push(format!(
@@ -1517,9 +1529,24 @@ pub fn import_vcns(
                 Some(n) => {
                     m.insert("route_table".into(), json!(n));
                 }
-                None => cx.warnings.push(format!(
-                    "{what}: its route table `{t}` is not in the export"
-                )),
+                // Its own table overrides the subnet's: without it, the
+                // VNIC would route by its subnet's table, which may send
+                // (and, as a return path, admit) what its own does not. A
+                // stand-in table with no rule keeps only the VCN's local
+                // routes.
+                None => {
+                    let key = (t.to_owned(), vcn.clone());
+                    let n = empty_tables.entry(key).or_insert_with(|| {
+                        let n = table_names_used.take("", &format!("missing-{}", tail(t)));
+                        out_tables
+                            .push(json!({ "name": n, "id": t, "vcn": vcn, "route_rules": [] }));
+                        n
+                    });
+                    cx.warnings.push(format!(
+                        "{what}: its route table `{t}` is not in the export; kept as `{n}`, a stand-in route table with no rule (only the VCN's local routes: its subnet's table would route what its own may not)"
+                    ));
+                    m.insert("route_table".into(), json!(n));
+                }
             }
         }
         out_vnics.push(Value::Object(m));
