@@ -7,7 +7,7 @@ use serde::Serialize;
 use zprsim_control::compile::{Compiled, RuleId, rule_text};
 use zprsim_control::eval;
 use zprsim_control::model::Scenario;
-use zprsim_control::packet::L4;
+use zprsim_control::packet::{L4, Packet};
 use zprsim_control::verdict::{Context, Decision, Outcome, Stage, Verdict};
 use zprsim_dataplane::engine::Decided;
 use zprsim_dataplane::replay::{AuditFlow, Counters, FlowRecord, RuleStats};
@@ -200,9 +200,9 @@ pub struct AuditListed {
     pub sport: Option<u16>,
     /// Destination port.
     pub dport: Option<u16>,
-    /// ICMP type.
+    /// ICMP type (null for a flow log's ICMP: records carry none).
     pub icmp_type: Option<u8>,
-    /// ICMP code.
+    /// ICMP code (null for a flow log's ICMP).
     pub icmp_code: Option<u8>,
     /// Community ID v1, seed 0.
     pub community_id: String,
@@ -311,7 +311,7 @@ pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows 
     // A copy with every attribute enforced, made at the first flow open
     // today: each statement is proven in it and taken out again. The
     // statement of a flow depends on its addresses, protocol and
-    // destination port (or ICMP type and code), not on its source port:
+    // destination port (or ICMP type and code, when known), not on its source port:
     // proven once per such key.
     let mut enforced: Option<Scenario> = None;
     let mut proven: HashMap<(IpAddr, IpAddr, u8, L4), Option<String>> = HashMap::new();
@@ -323,15 +323,24 @@ pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows 
         // starts inside (its first packet seen is not its opener).
         let to_keep_open = (d.judgement.verdict == Verdict::Allow && !a.mid_flow)
             .then(|| {
-                let l4 = match p.l4 {
-                    L4::Ports { dport, .. } => L4::Ports { sport: 0, dport },
-                    other => other,
+                // The packet the statement is written and proven for: an
+                // ICMP type the flow log never had is left out (no type:
+                // a statement that lets it through names none, so it
+                // keeps every type of the flow open, as the record
+                // counted them).
+                let w = Packet {
+                    l4: match p.l4 {
+                        L4::Ports { dport, .. } => L4::Ports { sport: 0, dport },
+                        L4::Icmp { .. } if a.icmp_type_unknown => L4::Opaque,
+                        other => other,
+                    },
+                    ..p
                 };
                 proven
-                    .entry((p.src, p.dst, p.proto, l4))
+                    .entry((w.src, w.dst, w.proto, w.l4))
                     .or_insert_with(|| {
                         let e = enforced.get_or_insert_with(|| zprsim_control::verify::enforced(s));
-                        zprsim_control::verify::keep_open(e, None, &p)
+                        zprsim_control::verify::keep_open(e, None, &w)
                     })
                     .clone()
             })
@@ -360,7 +369,10 @@ pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows 
             continue;
         }
         let p = a.first;
-        let (sport, dport, icmp_type, icmp_code) = p.l4.fields();
+        let (sport, dport, mut icmp_type, mut icmp_code) = p.l4.fields();
+        if a.icmp_type_unknown {
+            (icmp_type, icmp_code) = (None, None);
+        }
         listed.push(AuditListed {
             src: p.src,
             dst: p.dst,

@@ -58,6 +58,12 @@ pub struct AuditFlow {
     /// not known (the replay takes the first packet seen as the opener).
     /// Always false for flow logs, which carry no flags.
     pub mid_flow: bool,
+    /// `first` is ICMP (or ICMPv6) whose type and code are not known: a
+    /// flow-log record's (records carry none; `first` holds the echo
+    /// request or reply it was judged as, which is not what the flow
+    /// was). What keeps the flow open must then name no type. Always
+    /// false for captures.
+    pub icmp_type_unknown: bool,
 }
 
 /// What one scenario's rules decided over the whole pass.
@@ -279,6 +285,7 @@ impl RuleTally {
                     packets: 1,
                     mid_flow: p.proto == zprsim_control::model::proto::TCP
                         && tcp_flags & crate::parse::tcp_flags::ACK != 0,
+                    icmp_type_unknown: false,
                 },
             );
         } else {

@@ -164,6 +164,9 @@ impl AuditTally {
                     first_ns: ns,
                     packets,
                     mid_flow: false,
+                    // A record carries no ICMP type: `p`'s is the echo
+                    // it was judged as (`record_packet`).
+                    icmp_type_unknown: matches!(p.l4, L4::Icmp { .. }),
                 },
             );
         } else {
@@ -198,6 +201,9 @@ pub(super) struct SideConn {
 
 /// The packet a record stands for. ICMP records carry no type or code:
 /// an opening record is judged as an echo request, a reply as an echo reply.
+/// That type is the judgement's stand-in, not the flow's: an audited
+/// flow keeps it only with [`AuditFlow::icmp_type_unknown`] set, so what
+/// keeps the flow open names no type.
 #[must_use]
 pub fn record_packet(r: &LogRecord, reply: bool) -> Packet {
     let l4 = match r.proto {
