@@ -220,8 +220,8 @@ pub struct AuditListed {
     /// The ZPL statement (and its policy) that keeps the flow open once
     /// every attribute is enforced, proven on its first such packet
     /// (`verify::keep_open`); absent when that packet is not allowed today
-    /// (there is nothing to keep open), the flow is `mid_flow`, or no
-    /// statement can be written.
+    /// (there is nothing to keep open), the flow is `mid_flow` or
+    /// `direction_guessed`, or no statement can be written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to_keep_open: Option<String>,
     /// A capture's flow whose first such packet is a TCP packet with ACK
@@ -231,6 +231,12 @@ pub struct AuditListed {
     /// it would open that reverse path and leave the connection closed).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub mid_flow: bool,
+    /// A flow log's flow logged in both directions in the same second at
+    /// one VNIC, where neither the rules nor the ports told which end
+    /// opened it (the tie rule took input order): no statement is
+    /// proposed, as for `mid_flow`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub direction_guessed: bool,
 }
 
 /// One statement that keeps listed flows open once enforced, with what it
@@ -271,6 +277,11 @@ pub struct AuditFlows {
     /// statement was not worked out (absent when 0).
     #[serde(skip_serializing_if = "is_zero")]
     pub statements_unchecked: u64,
+    /// Flows open today, among those examined, that get no statement
+    /// because which end opened them is not known (`mid_flow`,
+    /// `direction_guessed`; absent when 0).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub statements_withheld: u64,
 }
 
 /// Why audit would have denied the packet: the ZPR checks whose outcome is
@@ -315,13 +326,18 @@ pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows 
     // proven once per such key.
     let mut enforced: Option<Scenario> = None;
     let mut proven: HashMap<(IpAddr, IpAddr, u8, L4), Option<String>> = HashMap::new();
+    let mut withheld = 0u64;
     let mut judged = |a: &AuditFlow| {
         let p = a.first;
         let d = eval::evaluate(s, &p, Context::First);
         // Only a flow open today can be kept open: one that another check
-        // already denies is not ZPR audit's to keep; nor one the capture
-        // starts inside (its first packet seen is not its opener).
-        let to_keep_open = (d.judgement.verdict == Verdict::Allow && !a.mid_flow)
+        // already denies is not ZPR audit's to keep; nor one whose opener
+        // is not known (a capture starting inside it, a flow log's tie
+        // decided by input order): its first packet may be the reply.
+        let open = d.judgement.verdict == Verdict::Allow;
+        let unknown_opener = a.mid_flow || a.direction_guessed;
+        withheld += u64::from(open && unknown_opener);
+        let to_keep_open = (open && !unknown_opener)
             .then(|| {
                 // The packet the statement is written and proven for: an
                 // ICMP type the flow log never had is left out (no type:
@@ -388,6 +404,7 @@ pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows 
             verdict: d.judgement.verdict,
             to_keep_open,
             mid_flow: a.mid_flow,
+            direction_guessed: a.direction_guessed,
         });
     }
     statements.sort_by_key(|k| std::cmp::Reverse(k.packets));
@@ -398,6 +415,7 @@ pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows 
         listed,
         statements,
         statements_unchecked: (audit.len() - examined) as u64,
+        statements_withheld: withheld,
     }
 }
 
@@ -471,6 +489,9 @@ pub fn audit_section(a: &AuditFlows, n: usize) -> String {
             Verdict::Allow if f.mid_flow => {
                 "open today; the capture starts inside it (no SYN), so which end opened it is not known and no statement is proposed"
             }
+            Verdict::Allow if f.direction_guessed => {
+                "open today; both directions were logged in the same second and neither the rules nor the ports tell which end opened it, so no statement is proposed"
+            }
             Verdict::Allow => "open today",
             Verdict::Drop => "dropped today by another check",
         };
@@ -510,6 +531,13 @@ pub fn audit_section(a: &AuditFlows, n: usize) -> String {
                 a.statements.len() - n
             );
         }
+    }
+    if a.statements_withheld > 0 {
+        let _ = writeln!(
+            t,
+            "no statement for {} flow(s) open today: which end opened them is not known (`mid_flow`, `direction_guessed` in --report); `explain` the client's direction to get one",
+            a.statements_withheld
+        );
     }
     t
 }

@@ -187,3 +187,146 @@ fn a_flow_log_icmp_statement_names_no_type_and_keeps_fragmentation_needed_open()
         "{e:#}"
     );
 }
+
+/// `replay`'s `zpr_audit_flows` of `AUDITED_WEB` on `log`, through every
+/// flow-log path: the library's in-memory judgement (its audit flows:
+/// first packet as text, `direction_guessed`), and the command's, with
+/// the records in memory and spilled to sorted runs (`--flow-log-buffer
+/// 1`), for `--workers` 1 and 2 (all equal: the last is returned).
+fn audit_on_every_path(log: &str) -> (Vec<(String, bool)>, Value) {
+    use zprsim_control::compile::{Compiled, Config};
+    use zprsim_dataplane::flowlog::judge::judge_records;
+    use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_from};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("s.toml"), AUDITED_WEB).unwrap();
+    std::fs::write(d.join("log.jsonl"), log).unwrap();
+    let s = zprsim_dataplane::scenario_file::load_path(&d.join("s.toml"))
+        .unwrap()
+        .scenario;
+    let c = Compiled::new(&s, &Config::default()).unwrap();
+    let mut read = ReadOutcome::default();
+    read_from(
+        "log.jsonl",
+        0,
+        log.as_bytes(),
+        &Limits::default(),
+        &mut read,
+    )
+    .unwrap();
+    read.end_reading();
+    let in_memory: Vec<(String, bool)> = judge_records(&c, &s, &read.records)
+        .audit
+        .sorted()
+        .iter()
+        .map(|a| (a.first.to_string(), a.direction_guessed))
+        .collect();
+    let mut seen: Option<Value> = None;
+    for buffer in ["1000000", "1"] {
+        for workers in ["1", "2"] {
+            let out = run_in(
+                d,
+                [
+                    "replay",
+                    "s.toml",
+                    "log.jsonl",
+                    "--report",
+                    "r.json",
+                    "--flow-log-buffer",
+                    buffer,
+                    "--workers",
+                    workers,
+                ],
+            );
+            assert_eq!(out.status.code(), Some(0), "{out:?}");
+            let a = report(d, "r.json")["zpr_audit_flows"].clone();
+            if let Some(before) = &seen {
+                assert_eq!(&a, before, "--flow-log-buffer {buffer} --workers {workers}");
+            }
+            seen = Some(a);
+        }
+    }
+    (in_memory, seen.unwrap())
+}
+
+/// Planning item 3: flow logs carry no TCP flags, and when one VNIC logged
+/// both directions of a connection in the same second, under open
+/// security rules and ZPR audit both directions are allowed as first
+/// packets, so the tie rule took input order: with the server's answer
+/// first in the file, `replay` proposed "allow app.role:web endpoints to
+/// connect to '10.1.1.20/32' with protocol='tcp/40000'", the reply's
+/// direction, which once enforced closes the client's connections. The
+/// port tie-break now takes the direction to port 443 (a Linux client's
+/// 40000 is the ephemeral one), on every flow-log path.
+#[test]
+fn a_tie_in_one_second_proposes_the_clients_direction_by_its_ports() {
+    let web = "ocid1.vnic.oc1..web1";
+    let t = 1_700_000_000;
+    let log = record(web, (WEB, CLIENT), 6, Some((443, 40000)), t)
+        + &record(web, (CLIENT, WEB), 6, Some((40000, 443)), t);
+    let (in_memory, a) = audit_on_every_path(&log);
+    assert_eq!(
+        in_memory,
+        [(format!("tcp {CLIENT}:40000 -> {WEB}:443"), false)]
+    );
+    let listed = &a["listed"][0];
+    assert_eq!(
+        (&listed["sport"], &listed["dport"]),
+        (&40000.into(), &443.into())
+    );
+    assert!(listed.get("direction_guessed").is_none(), "{a:#}");
+    let hint = a["statements"][0]["to_keep_open"].as_str().unwrap();
+    assert!(
+        hint_statement(hint).ends_with(&format!(
+            "allow '{CLIENT}/32' to connect to app.role:web endpoints with protocol='tcp/443'"
+        )),
+        "{hint}"
+    );
+    assert!(a.get("statements_withheld").is_none(), "{a:#}");
+}
+
+/// The same tie where the ports do not tell which end is the server (two
+/// ports of the dynamic range; an NFS client's reserved port 700 to its
+/// server's 2049, where the lower port is the client's): the direction is
+/// input order's guess, the flow is marked `direction_guessed`, gets no
+/// statement, and the report counts it as withheld; the summary says so.
+#[test]
+fn a_tie_the_ports_do_not_tell_is_marked_and_gets_no_statement() {
+    let web = "ocid1.vnic.oc1..web1";
+    let t = 1_700_000_000;
+    let mut log = String::new();
+    for (server, client) in [(50001, 50002), (2049, 700)] {
+        log += &record(web, (WEB, CLIENT), 6, Some((server, client)), t);
+        log += &record(web, (CLIENT, WEB), 6, Some((client, server)), t);
+    }
+    let (in_memory, a) = audit_on_every_path(&log);
+    assert_eq!(in_memory.len(), 2, "{in_memory:?}");
+    assert!(
+        in_memory.iter().all(|(_, guessed)| *guessed),
+        "{in_memory:?}"
+    );
+    let listed = a["listed"].as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{a:#}");
+    for f in listed {
+        assert_eq!(f["verdict"], "allow", "{f:#}");
+        assert_eq!(f["direction_guessed"], true, "{f:#}");
+        assert!(f.get("to_keep_open").is_none(), "{f:#}");
+    }
+    assert_eq!(a["statements"], serde_json::json!([]), "{a:#}");
+    assert_eq!(a["statements_withheld"], 2, "{a:#}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("s.toml"), AUDITED_WEB).unwrap();
+    std::fs::write(d.join("log.jsonl"), &log).unwrap();
+    let out = run_in(d, ["replay", "s.toml", "log.jsonl"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("no statement for 2 flow(s) open today: which end opened them is not known"),
+        "{text}"
+    );
+    assert!(
+        text.contains("neither the rules nor the ports tell"),
+        "{text}"
+    );
+}

@@ -64,6 +64,14 @@ pub struct AuditFlow {
     /// was). What keeps the flow open must then name no type. Always
     /// false for captures.
     pub icmp_type_unknown: bool,
+    /// A flow log's flow whose first record was logged in the same second
+    /// as a record of the other direction at the same VNIC, and neither
+    /// the rules nor the ports (the tie rule, `flowlog::judge`) told which
+    /// of the two opened it: input order chose `first`'s direction, so
+    /// which end opened the flow is not known and no statement is
+    /// proposed (one for the reply's direction, enforced, would close the
+    /// connections). Always false for captures.
+    pub direction_guessed: bool,
 }
 
 /// What one scenario's rules decided over the whole pass.
@@ -286,6 +294,7 @@ impl RuleTally {
                     mid_flow: p.proto == zprsim_control::model::proto::TCP
                         && tcp_flags & crate::parse::tcp_flags::ACK != 0,
                     icmp_type_unknown: false,
+                    direction_guessed: false,
                 },
             );
         } else {
