@@ -462,3 +462,74 @@ fn import_names_what_it_was_given_when_it_is_no_export() {
         std::fs::read_to_string(d.join("b.toml")).unwrap()
     );
 }
+
+/// Planning item 8: the bounded spool of `replay --flows`'s records
+/// (65,536 per worker in memory, the rest in sorted runs in a temporary
+/// file) on a file system that refuses to grow its file (`ulimit -f`,
+/// SIGXFSZ ignored, as a full tmpfs refuses a write) ended the run with
+/// "error: flow records' temporary file in …: File too large" and no
+/// report. Now only `--flows` is abandoned: nothing of it is written, the
+/// report is, with an `output-failed` warning saying why, stderr says it
+/// once, and the run exits 2 (as when the output's own write fails).
+#[test]
+fn a_full_disk_under_the_flow_records_spool_abandons_only_the_flows_output() {
+    use crate::replay_oracle::{Pkt, frame};
+    use zprsim_control::packet::Packet;
+    use zprsim_dataplane::pcap_out::{OutFormat, PcapOut};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("s.toml"), AUDITED_WEB).unwrap();
+    // 70,000 distinct UDP flows: past one worker's 65,536 records in
+    // memory, a run of ~10 MB is written.
+    let mut w = PcapOut::create(Vec::new(), OutFormat::Pcap { linktype: 1 }).unwrap();
+    for i in 0..70_000u32 {
+        let k = Pkt {
+            p: Packet::udp(
+                CLIENT.parse().unwrap(),
+                u16::try_from(1024 + i % 60_000).unwrap(),
+                WEB.parse().unwrap(),
+                u16::try_from(1000 + i / 60_000).unwrap(),
+            ),
+            flags: 0,
+            ts: 1_700_000_000_000_000_000 + u64::from(i) * 1_000_000,
+        };
+        let f = frame(&k);
+        w.write(k.ts, 1, u32::try_from(f.len()).unwrap(), &f)
+            .unwrap();
+    }
+    std::fs::write(d.join("many.pcap"), w.finish().unwrap()).unwrap();
+    std::fs::create_dir(d.join("tmp")).unwrap();
+    let zprsim = assert_cmd::cargo::cargo_bin!("zprsim");
+    // `--flows -`: the spool is in `$TMPDIR`; 400 blocks (200 or 400 KB)
+    // hold the report, not the spool's run.
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 400; TMPDIR=tmp exec '{}' replay s.toml many.pcap --flows - --report r.json --quiet",
+        zprsim.display()
+    );
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(d)
+        .output()
+        .unwrap();
+    let err = stderr_of(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(o.stdout.is_empty(), "a partial flow log was written");
+    let said = "error: --flows `-`: its flow records' temporary file in tmp: ";
+    assert!(err.starts_with(said), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let r = report(d, "r.json");
+    assert_eq!(r["packets"]["total"], 70_000, "{r:#}");
+    let failed: Vec<&Value> = r["run_warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["code"] == "output-failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{r:#}");
+    assert_eq!(failed[0]["file"], "-");
+    let m = failed[0]["message"].as_str().unwrap();
+    assert!(m.contains("its flow records' temporary file in tmp"), "{m}");
+    // The temporary file is unnamed: nothing is left.
+    assert_eq!(std::fs::read_dir(d.join("tmp")).unwrap().count(), 0);
+}
