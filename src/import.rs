@@ -4,6 +4,7 @@
 //! writes the result beside its target, renamed into place.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -35,15 +36,19 @@ pub struct Args {
 enum Source {
     /// A directory of OCI CLI JSON outputs (see examples/export-oci.sh).
     Oci(OciArgs),
+    /// Anything else (`zprsim import DIR`): said with the command line.
+    #[command(external_subcommand)]
+    Other(Vec<OsString>),
 }
 
 #[derive(Debug, clap::Args)]
 struct OciArgs {
     /// The directory of `*.json` files.
     dir: PathBuf,
-    /// Where to write the scenario (TOML).
+    /// Where to write the scenario (TOML; required).
+    // Checked by `run`, after DIR: a file given as DIR is said first.
     #[arg(short = 'o', long = "output")]
-    output: PathBuf,
+    output: Option<PathBuf>,
     /// OCI's public IP ranges JSON (or an object of service label to CIDRs).
     #[arg(long)]
     services: Option<PathBuf>,
@@ -98,20 +103,111 @@ fn read_limited(p: &Path) -> Result<String, Failure> {
     input::text_of(bytes).map_err(|e| err(&e))
 }
 
+/// What `import oci` wants, and where it comes from.
+const WANTS: &str = "`import oci` reads a directory of OCI CLI JSON outputs, one file per `oci network ... list` command (examples/export-oci.sh writes one; docs/import.md)";
+
+/// The message for `path`, given as `import oci`'s DIR (`oci` given:
+/// `oci_given`) while it is a file (or, `None`, not there): what it looks
+/// like and the command line that uses it. `output`: the `-o` given.
+fn not_a_directory(path: &Path, oci_given: bool, output: Option<&Path>) -> String {
+    let out = output.map_or_else(|| "SCENARIO.toml".into(), |o| o.display().to_string());
+    let shown = path.display();
+    let fix = |dir: &str| format!("zprsim import oci {dir} -o {out}");
+    let parent = match path.parent().map(Path::display).map(|d| d.to_string()) {
+        Some(d) if !d.is_empty() => d,
+        _ => ".".into(),
+    };
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            return format!(
+                "error: `{shown}`: {e}{}; {WANTS}: {}",
+                if oci_given {
+                    ""
+                } else {
+                    " (and `import` takes its source first)"
+                },
+                fix("DIR")
+            );
+        }
+    };
+    if meta.is_dir() {
+        // Only without `oci`: the command line it takes.
+        return format!(
+            "error: `import` takes its source first, `oci`, the only one; {WANTS}: {}",
+            fix(&shown.to_string())
+        );
+    }
+    let looks = crate::import_looks::file(path);
+    let what = looks
+        .as_ref()
+        .map_or_else(|e| format!("cannot be read ({e})"), ToString::to_string);
+    use crate::import_looks::Looks;
+    let then = match looks {
+        Ok(Looks::CliOutput) => format!(
+            "give the directory that holds it with the export's other outputs: {}",
+            fix(&parent)
+        ),
+        Ok(Looks::FlowLog) => format!(
+            "export the network (examples/export-oci.sh), import that directory, then replay the flow log against it: {}; zprsim replay {out} {shown}",
+            fix("DIR")
+        ),
+        Ok(Looks::Ranges) => format!(
+            "give it with `--services`: {} --services {shown}",
+            fix("DIR")
+        ),
+        Ok(Looks::Scenario) => format!(
+            "use it as it is (`zprsim check {shown}`), or make one from an export: {}",
+            fix("DIR")
+        ),
+        _ => fix("DIR"),
+    };
+    format!("error: `{shown}` is a file, not a directory, and {what}; {WANTS}: {then}")
+}
+
 /// Runs `import`.
 pub fn run(a: &Args) -> Result<ExitCode, Failure> {
-    let Source::Oci(a) = &a.source;
+    let a = match &a.source {
+        Source::Oci(a) => a,
+        Source::Other(words) => {
+            // `zprsim import DIR -o F`: the source word left out.
+            let path = words.first().map(PathBuf::from).unwrap_or_default();
+            let output = words
+                .iter()
+                .position(|w| w == "-o" || w == "--output")
+                .and_then(|i| words.get(i + 1))
+                .map(PathBuf::from);
+            return Err(Failure::Input(not_a_directory(
+                &path,
+                false,
+                output.as_deref(),
+            )));
+        }
+    };
     if zprsim_dataplane::output::is_std(&a.dir) {
         return Err(Failure::Input(
             "error: DIR is a directory of `*.json` files; `-` (standard input) cannot be one"
                 .into(),
         ));
     }
+    if !a.dir.is_dir() {
+        return Err(Failure::Input(not_a_directory(
+            &a.dir,
+            true,
+            a.output.as_deref(),
+        )));
+    }
+    let Some(output) = &a.output else {
+        return Err(Failure::Input(format!(
+            "error: `-o` is missing, the file to write the scenario to: zprsim import oci {} -o SCENARIO.toml",
+            a.dir.display()
+        )));
+    };
     let mut paths = Vec::new();
     json_files(&a.dir, 0, &mut paths)?;
     if paths.is_empty() {
         return Err(Failure::Input(format!(
-            "error: `{}` holds no `*.json` file",
+            "error: `{}` holds no `*.json` file; {WANTS}",
             a.dir.display()
         )));
     }
@@ -123,12 +219,12 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     if let Some(p) = &a.services {
         plan.input("--services", p);
     }
-    plan.output("-o", &a.output);
+    plan.output("-o", output);
     plan.check()
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
     // The output is TOML; a `.json` name makes every command read it as
     // JSON (`check` fails at 1:1).
-    let out_name = a.output.file_name().map(|n| n.to_string_lossy());
+    let out_name = output.file_name().map(|n| n.to_string_lossy());
     if out_name
         .as_deref()
         .and_then(zprsim_control::load::Format::from_file_name)
@@ -136,7 +232,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     {
         return Err(Failure::Input(format!(
             "error: -o `{}`: the imported scenario is TOML, and a `.json` name makes every command read it as JSON; name it `.toml`",
-            a.output.display()
+            output.display()
         )));
     }
     // The sizes the file system gives (regular files only: `paths` holds
@@ -154,6 +250,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // Each file by its path under DIR (`compartment-b/network-vcn-list.json`),
     // so two subdirectories' files of one name are both read.
     let mut files = BTreeMap::new();
+    let mut skipped = Vec::new();
     for p in &paths {
         let name = p
             .strip_prefix(&a.dir)
@@ -162,7 +259,31 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect::<Vec<_>>()
             .join("/");
-        files.insert(name, read_limited(p)?);
+        let text = read_limited(p)?;
+        // A flow log or the ranges file kept beside the export is no CLI
+        // output: each of its objects would be left out with a warning
+        // of its own, and a directory of flow logs made an empty scenario.
+        let head = text
+            .get(..text.len().min(crate::import_looks::HEAD))
+            .unwrap_or(&text);
+        match crate::import_looks::text(head, false) {
+            l @ (crate::import_looks::Looks::FlowLog | crate::import_looks::Looks::Ranges) => {
+                skipped.push(format!("`{}` {l}: not read", p.display()));
+            }
+            _ => {
+                files.insert(name, text);
+            }
+        }
+    }
+    if files.is_empty() {
+        return Err(Failure::Input(format!(
+            "error: `{}` holds no OCI CLI output: {}; {WANTS}",
+            a.dir.display(),
+            skipped.join("; ")
+        )));
+    }
+    for w in &skipped {
+        let _ = writeln!(std::io::stderr().lock(), "warning: {}", escape(w));
     }
     let services = a.services.as_deref().map(read_limited).transpose()?;
     let imported = oci::import_vcns(&files, services.as_deref(), &a.vcns).map_err(|e| {
@@ -189,7 +310,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // port range with min over max, a CIDR that is not one) is bad input,
     // said here rather than by the next command on a file the user did not
     // write. Nothing is written then.
-    let shown = format!("{} (as it would be written)", a.output.display());
+    let shown = format!("{} (as it would be written)", output.display());
     if let Err(e) = zprsim_control::load::from_toml_str(&imported.toml, &shown) {
         // Compartments that reuse a VCN CIDR (every console wizard's
         // `10.0.0.0/16`): said with the way out.
@@ -201,10 +322,10 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         };
         return Err(Failure::Input(format!(
             "{e}\nerror: the export does not make a valid scenario; `{}` is not written{hint}",
-            a.output.display()
+            output.display()
         )));
     }
-    write_beside(&a.output, imported.toml.as_bytes())?;
+    write_beside(output, imported.toml.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -445,6 +445,11 @@ impl zprsim_dataplane::replay::FlowSink for FlowLines<'_> {
     fn name(&self) -> String {
         "--flows".into()
     }
+
+    fn abandon(&mut self, why: std::io::Error) -> bool {
+        self.out.abandon(why);
+        true
+    }
 }
 
 /// The most connections `--max-connections` takes (the tables are sized

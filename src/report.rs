@@ -7,7 +7,7 @@ use serde::Serialize;
 use zprsim_control::compile::{Compiled, RuleId, rule_text};
 use zprsim_control::eval;
 use zprsim_control::model::Scenario;
-use zprsim_control::packet::L4;
+use zprsim_control::packet::{L4, Packet};
 use zprsim_control::verdict::{Context, Decision, Outcome, Stage, Verdict};
 use zprsim_dataplane::engine::Decided;
 use zprsim_dataplane::replay::{AuditFlow, Counters, FlowRecord, RuleStats};
@@ -200,9 +200,9 @@ pub struct AuditListed {
     pub sport: Option<u16>,
     /// Destination port.
     pub dport: Option<u16>,
-    /// ICMP type.
+    /// ICMP type (null for a flow log's ICMP: records carry none).
     pub icmp_type: Option<u8>,
-    /// ICMP code.
+    /// ICMP code (null for a flow log's ICMP).
     pub icmp_code: Option<u8>,
     /// Community ID v1, seed 0.
     pub community_id: String,
@@ -220,8 +220,8 @@ pub struct AuditListed {
     /// The ZPL statement (and its policy) that keeps the flow open once
     /// every attribute is enforced, proven on its first such packet
     /// (`verify::keep_open`); absent when that packet is not allowed today
-    /// (there is nothing to keep open), the flow is `mid_flow`, or no
-    /// statement can be written.
+    /// (there is nothing to keep open), the flow is `mid_flow` or
+    /// `direction_guessed`, or no statement can be written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to_keep_open: Option<String>,
     /// A capture's flow whose first such packet is a TCP packet with ACK
@@ -231,6 +231,12 @@ pub struct AuditListed {
     /// it would open that reverse path and leave the connection closed).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub mid_flow: bool,
+    /// A flow log's flow logged in both directions in the same second at
+    /// one VNIC, where neither the rules nor the ports told which end
+    /// opened it (the tie rule took input order): no statement is
+    /// proposed, as for `mid_flow`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub direction_guessed: bool,
 }
 
 /// One statement that keeps listed flows open once enforced, with what it
@@ -271,6 +277,11 @@ pub struct AuditFlows {
     /// statement was not worked out (absent when 0).
     #[serde(skip_serializing_if = "is_zero")]
     pub statements_unchecked: u64,
+    /// Flows open today, among those examined, that get no statement
+    /// because which end opened them is not known (`mid_flow`,
+    /// `direction_guessed`; absent when 0).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub statements_withheld: u64,
 }
 
 /// Why audit would have denied the packet: the ZPR checks whose outcome is
@@ -311,27 +322,41 @@ pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows 
     // A copy with every attribute enforced, made at the first flow open
     // today: each statement is proven in it and taken out again. The
     // statement of a flow depends on its addresses, protocol and
-    // destination port (or ICMP type and code), not on its source port:
+    // destination port (or ICMP type and code, when known), not on its source port:
     // proven once per such key.
     let mut enforced: Option<Scenario> = None;
     let mut proven: HashMap<(IpAddr, IpAddr, u8, L4), Option<String>> = HashMap::new();
+    let mut withheld = 0u64;
     let mut judged = |a: &AuditFlow| {
         let p = a.first;
         let d = eval::evaluate(s, &p, Context::First);
         // Only a flow open today can be kept open: one that another check
-        // already denies is not ZPR audit's to keep; nor one the capture
-        // starts inside (its first packet seen is not its opener).
-        let to_keep_open = (d.judgement.verdict == Verdict::Allow && !a.mid_flow)
+        // already denies is not ZPR audit's to keep; nor one whose opener
+        // is not known (a capture starting inside it, a flow log's tie
+        // decided by input order): its first packet may be the reply.
+        let open = d.judgement.verdict == Verdict::Allow;
+        let unknown_opener = a.mid_flow || a.direction_guessed;
+        withheld += u64::from(open && unknown_opener);
+        let to_keep_open = (open && !unknown_opener)
             .then(|| {
-                let l4 = match p.l4 {
-                    L4::Ports { dport, .. } => L4::Ports { sport: 0, dport },
-                    other => other,
+                // The packet the statement is written and proven for: an
+                // ICMP type the flow log never had is left out (no type:
+                // a statement that lets it through names none, so it
+                // keeps every type of the flow open, as the record
+                // counted them).
+                let w = Packet {
+                    l4: match p.l4 {
+                        L4::Ports { dport, .. } => L4::Ports { sport: 0, dport },
+                        L4::Icmp { .. } if a.icmp_type_unknown => L4::Opaque,
+                        other => other,
+                    },
+                    ..p
                 };
                 proven
-                    .entry((p.src, p.dst, p.proto, l4))
+                    .entry((w.src, w.dst, w.proto, w.l4))
                     .or_insert_with(|| {
                         let e = enforced.get_or_insert_with(|| zprsim_control::verify::enforced(s));
-                        zprsim_control::verify::keep_open(e, None, &p)
+                        zprsim_control::verify::keep_open(e, None, &w)
                     })
                     .clone()
             })
@@ -360,7 +385,10 @@ pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows 
             continue;
         }
         let p = a.first;
-        let (sport, dport, icmp_type, icmp_code) = p.l4.fields();
+        let (sport, dport, mut icmp_type, mut icmp_code) = p.l4.fields();
+        if a.icmp_type_unknown {
+            (icmp_type, icmp_code) = (None, None);
+        }
         listed.push(AuditListed {
             src: p.src,
             dst: p.dst,
@@ -376,6 +404,7 @@ pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows 
             verdict: d.judgement.verdict,
             to_keep_open,
             mid_flow: a.mid_flow,
+            direction_guessed: a.direction_guessed,
         });
     }
     statements.sort_by_key(|k| std::cmp::Reverse(k.packets));
@@ -386,6 +415,7 @@ pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows 
         listed,
         statements,
         statements_unchecked: (audit.len() - examined) as u64,
+        statements_withheld: withheld,
     }
 }
 
@@ -459,6 +489,9 @@ pub fn audit_section(a: &AuditFlows, n: usize) -> String {
             Verdict::Allow if f.mid_flow => {
                 "open today; the capture starts inside it (no SYN), so which end opened it is not known and no statement is proposed"
             }
+            Verdict::Allow if f.direction_guessed => {
+                "open today; both directions were logged in the same second and neither the rules nor the ports tell which end opened it, so no statement is proposed"
+            }
             Verdict::Allow => "open today",
             Verdict::Drop => "dropped today by another check",
         };
@@ -498,6 +531,13 @@ pub fn audit_section(a: &AuditFlows, n: usize) -> String {
                 a.statements.len() - n
             );
         }
+    }
+    if a.statements_withheld > 0 {
+        let _ = writeln!(
+            t,
+            "no statement for {} flow(s) open today: which end opened them is not known (`mid_flow`, `direction_guessed` in --report); `explain` the client's direction to get one",
+            a.statements_withheld
+        );
     }
     t
 }

@@ -162,7 +162,8 @@ fn rule_stats_are_the_same_for_any_split_past_their_per_shard_bound() {
 
 /// The flow-log judging order of `judge_records` is the old one: a plain
 /// re-implementation of the session-8 code (placing, the tie rule's
-/// openers, `sort_by_cached_key` on (start, rank, input index)) on random
+/// openers, with the fifteenth session's port tie-break,
+/// `sort_by_cached_key` on (start, rank, input index)) on random
 /// records with many ties in `start`, both directions of a tuple in one
 /// second at one VNIC (logged at the source, the destination, or both),
 /// several VNICs, unplaced records and protocols without ports.
@@ -176,7 +177,7 @@ fn flow_log_judging_order_is_the_old_sort() {
     use zprsim_dataplane::flowlog::judge::{Direction, judge_records, record_packet};
     use zprsim_dataplane::flowlog::record::{Action, LogRecord};
 
-    let (mut ties, mut both_open, mut judged) = (0usize, 0usize, 0usize);
+    let (mut ties, mut both_open, mut judged, mut by_port) = (0usize, 0usize, 0usize, 0usize);
     for seed in 0..40u64 {
         let mut rng = ChaCha8Rng::seed_from_u64(9950 + seed);
         let mut s = random_scenario(&mut rng);
@@ -305,7 +306,23 @@ fn flow_log_judging_order_is_the_old_sort() {
             };
             let (f, b) = (opens(fwd), opens(back));
             both_open += usize::from(f == b);
-            opener.insert(k, if f == b { fwd.0 < back.0 } else { f });
+            // The fifteenth session's port tie-break, after the rules:
+            // the lower destination port is the server's when the other
+            // is dynamic (49152 and up), or when it is below 1024 and the
+            // other 32768 or more.
+            let (fp, bp) = (records[fwd.0].dport, records[back.0].dport);
+            let (lo, hi) = (fp.min(bp), fp.max(bp));
+            let ports_tell =
+                lo != hi && ((lo < 49152 && hi >= 49152) || (lo < 1024 && hi >= 32768));
+            by_port += usize::from(f == b && ports_tell);
+            let forward = if f != b {
+                f
+            } else if ports_tell {
+                fp == lo
+            } else {
+                fwd.0 < back.0
+            };
+            opener.insert(k, forward);
         }
         placed.sort_by_cached_key(|&(i, v, _)| {
             let r = &records[i];
@@ -328,6 +345,7 @@ fn flow_log_judging_order_is_the_old_sort() {
     // most records were placed.
     assert!(ties > 50, "{ties} records moved by the tie rule");
     assert!(both_open > 10, "{both_open}");
+    assert!(by_port > 5, "{by_port} ties decided by the ports");
     assert!(judged > 5000, "{judged} judged");
 }
 

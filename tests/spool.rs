@@ -251,6 +251,55 @@ fn an_unusable_spool_directory_is_an_error_not_a_panic() {
     assert!(!o.scenarios[0].flows.is_empty());
 }
 
+/// A flow sink that is an output of its own ([`FlowSink::abandon`]) is
+/// abandoned when the spool's directory cannot hold a file, and the pass
+/// ends with its counts: the error names the directory, for the sink.
+#[test]
+fn an_unusable_spool_directory_abandons_a_sink_that_takes_it() {
+    struct Abandoning {
+        n: u64,
+        why: Option<String>,
+    }
+    impl FlowSink for Abandoning {
+        fn flow(&mut self, _: usize, _: &FlowRecord) -> std::io::Result<()> {
+            self.n += 1;
+            Ok(())
+        }
+        fn name(&self) -> String {
+            "abandoning".into()
+        }
+        fn abandon(&mut self, why: std::io::Error) -> bool {
+            self.why = Some(why.to_string());
+            true
+        }
+    }
+    let (c, pkts) = some_traffic();
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("not there");
+    let mut sink = Abandoning { n: 0, why: None };
+    let mut src = MemorySource::new(frames(&pkts));
+    let cfg = EngineConfig {
+        workers: 2,
+        keep_flows: true,
+        flow_spool: 4,
+        spool_dir: Some(missing),
+        ..EngineConfig::default()
+    };
+    let sinks = Sinks {
+        flows: Some(&mut sink),
+        ..Sinks::default()
+    };
+    let o = engine::run(&[Arc::clone(&c)], &mut src, &cfg, sinks).unwrap();
+    assert_eq!(o.scenarios[0].counters.packets.total, pkts.len() as u64);
+    assert_eq!(sink.n, 0);
+    let why = sink.why.unwrap();
+    assert!(
+        why.starts_with("its flow records' temporary file in "),
+        "{why}"
+    );
+    assert!(why.contains("not there"), "{why}");
+}
+
 /// What the flood tests check of the flow log: the records handed to the
 /// sink, counted and in order, never all held.
 pub(crate) struct FloodSink(Count);

@@ -31,6 +31,7 @@ mod input_dirs;
 mod lab;
 mod planning_s14;
 mod planning_s15;
+mod planning_s16;
 mod platform;
 mod replay;
 mod replay_oracle;

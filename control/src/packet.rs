@@ -24,7 +24,10 @@ pub enum L4 {
         /// Code.
         code: u8,
     },
-    /// A protocol without ports or types (GRE, ESP, ...).
+    /// A protocol without ports or types (GRE, ESP, ...); also an ICMP
+    /// packet whose type is not known (a flow-log record's, for what
+    /// keeps its flow open): rules and statements with an ICMP-type
+    /// condition do not match it, so one that does names no type.
     Opaque,
     /// A non-first IP fragment: no transport header at all. Rules and
     /// statements with a port or ICMP-type condition do not match it.

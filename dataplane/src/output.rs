@@ -701,6 +701,18 @@ impl OutputFile {
         }
     }
 
+    /// Abandons this output for `why`, a failure of something it needs
+    /// (the temporary file of its records, on a full disk), as a failed
+    /// write would: later writes are discarded, and
+    /// [`commit`](OutputFile::commit) removes the temporary file and
+    /// returns `why`, naming the flag and the path. The first failure
+    /// stands.
+    pub fn abandon(&mut self, why: io::Error) {
+        if self.failed.is_none() {
+            self.failed = Some(why);
+        }
+    }
+
     /// Whether writes are discarded now (the reader left, or one failed).
     fn discarding(&self) -> bool {
         self.reader_gone || self.failed.is_some()

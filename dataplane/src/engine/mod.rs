@@ -254,6 +254,17 @@ pub trait FlowSink: Send {
 
     /// The name messages give the sink.
     fn name(&self) -> String;
+
+    /// The records cannot all be handed over: their temporary file
+    /// ([`EngineConfig::flow_spool`]) could not be written or read (a full
+    /// disk), and `why` says so. A sink that is an output of its own
+    /// abandons it and returns `true`: the pass goes on, as it does when
+    /// an output's own write fails (docs/cli.md, "One output fails").
+    /// `false` (the default) ends the pass with [`EngineError::Spool`].
+    fn abandon(&mut self, why: std::io::Error) -> bool {
+        let _ = why;
+        false
+    }
 }
 
 /// Where verdicts go besides the counters: the pcap outputs (records of
@@ -1284,7 +1295,24 @@ fn run_with<X: Extra>(
                 }
             }
         };
-        flows::merge_ordered(k, &mut emit)?;
+        match flows::merge_ordered(k, &mut emit) {
+            // The records' temporary file failed (a full disk): a sink
+            // that is an output of its own is abandoned, not the pass.
+            Err(EngineError::Spool { dir, source }) => {
+                let why = std::io::Error::new(
+                    source.kind(),
+                    format!(
+                        "its flow records' temporary file in {}: {}",
+                        crate::output::shown(&dir),
+                        crate::output::io_message(&source)
+                    ),
+                );
+                if !flow_sink.as_deref_mut().is_some_and(|s| s.abandon(why)) {
+                    return Err(EngineError::Spool { dir, source });
+                }
+            }
+            r => r?,
+        }
     }
     if let Some(sink) = sinks_pairs {
         X::pairs(compared, sink)?;

@@ -58,6 +58,20 @@ pub struct AuditFlow {
     /// not known (the replay takes the first packet seen as the opener).
     /// Always false for flow logs, which carry no flags.
     pub mid_flow: bool,
+    /// `first` is ICMP (or ICMPv6) whose type and code are not known: a
+    /// flow-log record's (records carry none; `first` holds the echo
+    /// request or reply it was judged as, which is not what the flow
+    /// was). What keeps the flow open must then name no type. Always
+    /// false for captures.
+    pub icmp_type_unknown: bool,
+    /// A flow log's flow whose first record was logged in the same second
+    /// as a record of the other direction at the same VNIC, and neither
+    /// the rules nor the ports (the tie rule, `flowlog::judge`) told which
+    /// of the two opened it: input order chose `first`'s direction, so
+    /// which end opened the flow is not known and no statement is
+    /// proposed (one for the reply's direction, enforced, would close the
+    /// connections). Always false for captures.
+    pub direction_guessed: bool,
 }
 
 /// What one scenario's rules decided over the whole pass.
@@ -279,6 +293,8 @@ impl RuleTally {
                     packets: 1,
                     mid_flow: p.proto == zprsim_control::model::proto::TCP
                         && tcp_flags & crate::parse::tcp_flags::ACK != 0,
+                    icmp_type_unknown: false,
+                    direction_guessed: false,
                 },
             );
         } else {

@@ -16,8 +16,10 @@
 //! when one VNIC logged both directions of a tuple in windows that start in
 //! the same second, the direction that VNIC's rules allow as a first packet
 //! goes first (it opened the connection); if both or neither are allowed,
-//! the one earlier in the input. Every count is weighted by the record's
-//! packets and bytes.
+//! the one to the server's port ([`server_port`]); if the ports do not
+//! tell, the one earlier in the input, and which end opened the flow is a
+//! guess ([`AuditFlow::direction_guessed`]: no statement is proposed for
+//! it). Every count is weighted by the record's packets and bytes.
 
 use std::net::IpAddr;
 
@@ -146,14 +148,20 @@ pub struct AuditTally {
 }
 
 impl AuditTally {
-    /// A record's `packets`, judged as `p` at `ns`, that audit would deny.
-    fn add(&mut self, p: &Packet, ns: u64, packets: u64) {
+    /// A record's `packets`, judged as `p` at `ns`, that audit would deny;
+    /// `guessed`: the tie rule took its direction by input order.
+    fn add(&mut self, p: &Packet, ns: u64, packets: u64, guessed: bool) {
         let key = FlowKey::of(p);
         if let Some(a) = self.flows.get_mut(&key) {
             a.packets = a.packets.saturating_add(packets);
             if ns < a.first_ns {
                 a.first = *p;
                 a.first_ns = ns;
+                a.direction_guessed = guessed;
+            } else if ns == a.first_ns {
+                // The other direction in the same second: which one
+                // `first` is was the tie rule's choice.
+                a.direction_guessed |= guessed;
             }
         } else if self.flows.len() < MAX_AUDIT_FLOWS {
             self.flows.insert(
@@ -164,6 +172,10 @@ impl AuditTally {
                     first_ns: ns,
                     packets,
                     mid_flow: false,
+                    // A record carries no ICMP type: `p`'s is the echo
+                    // it was judged as (`record_packet`).
+                    icmp_type_unknown: matches!(p.l4, L4::Icmp { .. }),
+                    direction_guessed: guessed,
                 },
             );
         } else {
@@ -198,6 +210,9 @@ pub(super) struct SideConn {
 
 /// The packet a record stands for. ICMP records carry no type or code:
 /// an opening record is judged as an echo request, a reply as an echo reply.
+/// That type is the judgement's stand-in, not the flow's: an audited
+/// flow keeps it only with [`AuditFlow::icmp_type_unknown`] set, so what
+/// keeps the flow open names no type.
 #[must_use]
 pub fn record_packet(r: &LogRecord, reply: bool) -> Packet {
     let l4 = match r.proto {
@@ -260,6 +275,7 @@ pub fn judge_records(compiled: &Compiled, s: &Scenario, records: &[LogRecord]) -
         placed.push(Place {
             start: r.start,
             rank: 0,
+            guessed: false,
             dir,
             vnic: v,
             record: i,
@@ -271,7 +287,7 @@ pub fn judge_records(compiled: &Compiled, s: &Scenario, records: &[LogRecord]) -
         |i| &records[i],
     );
     for p in &mut placed {
-        p.rank = rank(&opener, &records[p.record], p.vnic);
+        (p.rank, p.guessed) = rank(&opener, &records[p.record], p.vnic);
     }
     drop(opener);
     // Judging order: window start, the tie rule's rank, input order. The
@@ -286,11 +302,14 @@ pub fn judge_records(compiled: &Compiled, s: &Scenario, records: &[LogRecord]) -
         record: i,
         vnic: v,
         dir,
+        guessed,
         ..
     } in placed
     {
         let r = &records[i];
-        let Some((key, reply, fast)) = judge_one(compiled, &mut conns, &mut out, r, v, dir) else {
+        let Some((key, reply, fast)) =
+            judge_one(compiled, &mut conns, &mut out, r, (v, dir), guessed)
+        else {
             continue;
         };
         let f = flows.entry(key).or_insert((v, false));
@@ -331,16 +350,17 @@ pub(super) fn expiry(c: &SideConn) -> u64 {
 /// Judges `r`, the next placed record in judging order, at VNIC `v` in
 /// direction `dir`: as a reply when it reverses a live connection tracked
 /// at that VNIC, else as an opening packet; an allowed record opens or
-/// extends the connection. Counts it into `out`. Its tuple, whether it
-/// was judged as a reply, and the judgement (`None` for no tuple, which a
+/// extends the connection. Counts it into `out`; `guessed` ([`rank`]):
+/// the tie rule placed it by input order. Its tuple, whether it was
+/// judged as a reply, and the judgement (`None` for no tuple, which a
 /// record never lacks).
 pub(super) fn judge_one(
     compiled: &Compiled,
     conns: &mut Conns,
     out: &mut FlowLogJudgement,
     r: &LogRecord,
-    v: usize,
-    dir: Direction,
+    (v, dir): (usize, Direction),
+    guessed: bool,
 ) -> Option<(ConnKey, bool, Fast)> {
     let side = match dir {
         Direction::Egress => Side::Source,
@@ -388,16 +408,20 @@ pub(super) fn judge_one(
     }
     count(out, r, &fast, reply);
     if fast.judgement.zpr_audit {
-        out.audit.add(&p, start_ns, r.packets);
+        out.audit.add(&p, start_ns, r.packets, guessed);
     }
     Some((key, reply, fast))
 }
 
 /// The tie rule's rank of `r` at VNIC `v`: 1 when the other direction of
-/// its tuple opens in its window-start second ([`openers`]), else 0.
-pub(super) fn rank(opener: &HashMap<GroupKey, bool>, r: &LogRecord, v: usize) -> u8 {
-    ConnKey::of(&record_packet(r, false)).map_or(0u8, |(key, fwd)| {
-        u8::from(opener.get(&(r.start, v, key)).is_some_and(|&o| o != fwd))
+/// its tuple opens in its window-start second ([`openers`]), else 0; and
+/// whether that order is input order's guess (both directions there, and
+/// neither the rules nor the ports told which opens).
+pub(super) fn rank(opener: &HashMap<GroupKey, Opener>, r: &LogRecord, v: usize) -> (u8, bool) {
+    ConnKey::of(&record_packet(r, false)).map_or((0, false), |(key, fwd)| {
+        opener
+            .get(&(r.start, v, key))
+            .map_or((0, false), |o| (u8::from(o.forward != fwd), o.guessed))
     })
 }
 
@@ -446,6 +470,8 @@ struct Place {
     start: u64,
     /// 1 when the tie rule puts it after the other direction of its tuple.
     rank: u8,
+    /// The tie rule decided by input order ([`rank`]).
+    guessed: bool,
     dir: Direction,
     vnic: usize,
     record: usize,
@@ -454,15 +480,50 @@ struct Place {
 /// Window start, VNIC, tuple.
 pub(super) type GroupKey = (u64, usize, ConnKey);
 
+/// Which direction of a tuple logged both ways in one second opens it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Opener {
+    /// The direction (`forward` of [`ConnKey::of`]) that opens.
+    pub(super) forward: bool,
+    /// Taken by input order: neither the rules nor the ports told.
+    pub(super) guessed: bool,
+}
+
+/// The port tie-break of the tie rule: of a tuple's two directions, the
+/// one whose destination port (`a` for one, `b` for the other) is the
+/// server's. `Some(true)` for `a`'s direction, `Some(false)` for `b`'s,
+/// `None` when the ports do not tell. The lower port is the server's
+/// when:
+/// - exactly one of the two is below 49152: the other is in the IANA
+///   dynamic range (the ephemeral ports of Windows, BSD, macOS, Java);
+/// - or the lower is below 1024 (a well-known port) and the higher at
+///   least 32768 (Linux's ephemeral range starts there).
+///
+/// Not "the ports differ and the lower is below 1024": an NFS client
+/// connects from a reserved port below 1024 to its server's 2049 (or
+/// mountd's 20048), and the lower port is then the client's. Equal ports
+/// (ICMP and other protocols have none) never tell.
+#[must_use]
+pub fn server_port(a: u16, b: u16) -> Option<bool> {
+    const DYNAMIC: u16 = 49152;
+    const LINUX_EPHEMERAL: u16 = 32768;
+    let (lo, hi) = (a.min(b), a.max(b));
+    let tells =
+        lo != hi && ((lo < DYNAMIC && hi >= DYNAMIC) || (lo < 1024 && hi >= LINUX_EPHEMERAL));
+    tells.then_some(a == lo)
+}
+
 /// For each (window start, VNIC, tuple) logged in both directions: the
-/// direction (`forward` of [`ConnKey::of`]) that opens, by the tie rule.
-/// `placed` gives each placed record's position in input order (`rec`
-/// finds the record), VNIC and direction.
+/// direction (`forward` of [`ConnKey::of`]) that opens, by the tie rule:
+/// the one the VNIC's rules allow as a first packet, else the one to the
+/// server's port ([`server_port`]), else the one first in the input
+/// (`guessed`). `placed` gives each placed record's position in input
+/// order (`rec` finds the record), VNIC and direction.
 pub(super) fn openers<'r>(
     compiled: &Compiled,
     placed: impl Iterator<Item = (usize, usize, Direction)>,
     rec: impl Fn(usize) -> &'r LogRecord,
-) -> HashMap<GroupKey, bool> {
+) -> HashMap<GroupKey, Opener> {
     // First record of each direction, in input order.
     let mut first: HashMap<GroupKey, [Option<(usize, Direction)>; 2]> = HashMap::default();
     for (i, v, dir) in placed {
@@ -490,12 +551,18 @@ pub(super) fn openers<'r>(
                 .verdict
                 == Verdict::Allow
         };
-        let forward_opens = match (opens(fwd), opens(back)) {
-            (true, false) => true,
-            (false, true) => false,
-            _ => fwd.0 < back.0,
+        let told = match (opens(fwd), opens(back)) {
+            (true, false) => Some(true),
+            (false, true) => Some(false),
+            _ => server_port(rec(fwd.0).dport, rec(back.0).dport),
         };
-        out.insert(k, forward_opens);
+        out.insert(
+            k,
+            Opener {
+                forward: told.unwrap_or(fwd.0 < back.0),
+                guessed: told.is_none(),
+            },
+        );
     }
     out
 }
@@ -503,6 +570,28 @@ pub(super) fn openers<'r>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The port tie-break: the lower port is the server's when the other
+    /// is ephemeral; never both ways, never for equal ports.
+    #[test]
+    fn the_server_port_is_told_by_an_ephemeral_one() {
+        for (a, b, want) in [
+            (443, 40000, Some(true)),   // a Linux client
+            (443, 50000, Some(true)),   // a Windows client
+            (5432, 50000, Some(true)),  // not well known, but the other is dynamic
+            (22, 33000, Some(true)),    // Linux's range
+            (50000, 8080, Some(false)), // the other way round
+            (8080, 40000, None),        // neither below 1024 nor a dynamic port
+            (2049, 700, None),          // NFS: the lower is the client's reserved port
+            (20048, 800, None),         // mountd
+            (50001, 50002, None),       // two dynamic ports
+            (443, 443, None),
+            (0, 0, None), // ICMP and protocols without ports
+        ] {
+            assert_eq!(server_port(a, b), want, "{a} {b}");
+            assert_eq!(server_port(b, a), want.map(|x| !x), "{b} {a}");
+        }
+    }
 
     /// Past [`MAX_AUDIT_FLOWS`] distinct flows, a new flow is counted as
     /// untracked, not kept; a kept flow still adds its packets and keeps
@@ -520,10 +609,10 @@ mod tests {
             )
         };
         for i in 0..MAX_AUDIT_FLOWS + 5 {
-            t.add(&p(i), 100, 2);
+            t.add(&p(i), 100, 2, false);
         }
         assert_eq!(t.untracked, 5);
-        t.add(&p(0), 50, 3);
+        t.add(&p(0), 50, 3, false);
         let v = t.sorted();
         assert_eq!(v.len(), MAX_AUDIT_FLOWS);
         assert_eq!(v[0].packets, 5);

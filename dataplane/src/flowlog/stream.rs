@@ -319,14 +319,19 @@ impl Judging<'_> {
             keep.iter().enumerate().map(|(i, k)| (i, k.1, k.2)),
             |i| &keep[i].0,
         );
-        let mut order: Vec<(u8, usize)> = keep
+        // (rank, input order, guessed): input order is unique, so the
+        // sort never compares `guessed`.
+        let mut order: Vec<(u8, usize, bool)> = keep
             .iter()
             .enumerate()
-            .map(|(i, k)| (rank(&opener, &k.0, k.1), i))
+            .map(|(i, k)| {
+                let (rank, guessed) = rank(&opener, &k.0, k.1);
+                (rank, i, guessed)
+            })
             .collect();
         drop(opener);
         order.sort_unstable();
-        for (_, i) in order {
+        for (_, i, guessed) in order {
             let (r, v, dir, seq) = &keep[i];
             let before = self.conns.len();
             let Some((key, reply, fast)) = judge_one(
@@ -334,8 +339,8 @@ impl Judging<'_> {
                 &mut self.conns,
                 &mut self.out.judgement,
                 r,
-                *v,
-                *dir,
+                (*v, *dir),
+                guessed,
             ) else {
                 continue;
             };
