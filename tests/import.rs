@@ -689,6 +689,10 @@ fn a_vnic_whose_subnet_is_missing_keeps_its_nsgs_and_attributes_in_a_stand_in() 
     assert_eq!(items.len(), before - 1);
     partial.insert("network-subnet-list.json".into(), list.to_string());
     let imported = oci::import(&partial, None).unwrap();
+    // `--vcn` keeps them too (it dropped VNICs whose subnet it did not
+    // keep).
+    let one = oci::import_vcns(&partial, None, &["backend-vcn".into()]).unwrap();
+    assert_eq!(one.toml, imported.toml);
     let a = load::from_toml_str(&clean.toml, "clean.toml")
         .unwrap()
         .scenario;
@@ -883,6 +887,10 @@ private_ips = ["10.1.2.10"]
         .unwrap();
     files.remove(&db_file);
     let imported = oci::import(&files, Some(&services)).unwrap();
+    // `--vcn` keeps them too (it dropped private IPs whose VNIC it did
+    // not keep).
+    let one = oci::import_vcns(&files, Some(&services), &["v".into()]).unwrap();
+    assert_eq!(one.toml, imported.toml);
     let b = load::from_toml_str(&imported.toml, "partial.toml")
         .unwrap_or_else(|e| panic!("{e}\n{}", imported.toml))
         .scenario;

@@ -379,6 +379,12 @@ fn keep_vcns(
         }
     }
     let before = inv.objects();
+    // Subnets and VNICs of the whole export: a VNIC whose subnet is none
+    // of them, and a private IP whose VNIC is none of them, are kept for
+    // the import to place by their addresses (stand-ins, `missing.rs`),
+    // as without `--vcn`.
+    let all_subnets: BTreeSet<String> = inv.subnets.iter().map(id_of).collect();
+    let all_vnics: BTreeSet<String> = inv.vnics.iter().map(id_of).collect();
     inv.vcns.retain(|v| {
         names
             .iter()
@@ -400,10 +406,11 @@ fn keep_vcns(
     });
     let subnet_ids: BTreeSet<String> = inv.subnets.iter().map(id_of).collect();
     let in_subnet = |o: &Obj| gs(o, "subnet-id").is_some_and(|s| subnet_ids.contains(s));
-    inv.vnics.retain(in_subnet);
+    inv.vnics
+        .retain(|o| in_subnet(o) || gs(o, "subnet-id").is_none_or(|s| !all_subnets.contains(s)));
     let vnic_ids: BTreeSet<String> = inv.vnics.iter().map(id_of).collect();
     inv.private_ips.retain(|p| match gs(p, "vnic-id") {
-        Some(v) => vnic_ids.contains(v),
+        Some(v) => vnic_ids.contains(v) || (!all_vnics.contains(v) && in_subnet(p)),
         None => in_subnet(p),
     });
     let nsg_ids: BTreeSet<String> = inv.nsgs.iter().map(id_of).collect();
