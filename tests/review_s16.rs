@@ -219,3 +219,144 @@ fn a_compressed_utf16_flow_log_reads_as_its_utf8_copy() {
         assert_eq!(report("logs", None), want, "directory be {be} mark {mark}");
     }
 }
+
+/// A dual-stack tenancy of one's own: open security lists (ZPR does the
+/// work), a web server whose attribute is audited, a client without one.
+const AUDITED_WEB_DUAL: &str = r#"
+name = "mytenant"
+
+[[vcn]]
+name = "app-vcn"
+cidr_blocks = ["10.1.0.0/16", "fd00:1::/48"]
+security_attributes = { network = { vcn = { value = "app" } } }
+
+[[route_table]]
+name = "rt"
+vcn = "app-vcn"
+route_rules = []
+
+[[security_list]]
+name = "open-sl"
+vcn = "app-vcn"
+ingress_security_rules = [{ protocol = "all", source = "10.1.0.0/16" }, { protocol = "all", source = "fd00:1::/48" }]
+egress_security_rules = [{ protocol = "all", destination = "0.0.0.0/0" }, { protocol = "all", destination = "::/0" }]
+
+[[subnet]]
+name = "web"
+vcn = "app-vcn"
+cidr_block = "10.1.1.0/24"
+ipv6_cidr_blocks = ["fd00:1:0:1::/64"]
+route_table = "rt"
+security_lists = ["open-sl"]
+
+[[vnic]]
+name = "web-1"
+subnet = "web"
+private_ips = ["10.1.1.10", "fd00:1:0:1::10"]
+security_attributes = { app = { role = { value = "web", mode = "audit" } } }
+
+[[vnic]]
+name = "client-1"
+subnet = "web"
+private_ips = ["10.1.1.20", "fd00:1:0:1::20"]
+
+[[zpr_policy]]
+name = "app"
+statements = ["in network.vcn:app VCN allow app.role:web endpoints to connect to '10.1.1.30/32' with protocol='tcp/5432'"]
+"#;
+
+/// A capture of pings from the client to the web server that starts
+/// with the server's echo reply (the request before the capture), over
+/// IPv4 then IPv6, three exchanges each; written in `d` (`s.toml`,
+/// `c.pcap`).
+fn reply_first_pings(d: &Path) {
+    use crate::replay_oracle::{Pkt, frame};
+    use zprsim_control::packet::Packet;
+    use zprsim_dataplane::pcap_out::{OutFormat, PcapOut};
+    std::fs::write(d.join("s.toml"), AUDITED_WEB_DUAL).unwrap();
+    let mut w = PcapOut::create(Vec::new(), OutFormat::Pcap { linktype: 1 }).unwrap();
+    let mut ts = 1_709_283_600_000_000_000u64;
+    for (web, client, request, reply) in [
+        ("10.1.1.10", "10.1.1.20", 8, 0),
+        ("fd00:1:0:1::10", "fd00:1:0:1::20", 128, 129),
+    ] {
+        let (web, client) = (web.parse().unwrap(), client.parse().unwrap());
+        for _ in 0..3 {
+            for p in [
+                Packet::icmp(web, client, reply, 0),
+                Packet::icmp(client, web, request, 0),
+            ] {
+                ts += 1_000_000;
+                let f = frame(&Pkt { p, flags: 0, ts });
+                w.write(ts, 1, u32::try_from(f.len()).unwrap(), &f).unwrap();
+            }
+        }
+    }
+    std::fs::write(d.join("c.pcap"), w.finish().unwrap()).unwrap();
+}
+
+/// A capture that starts inside a ping (the server's echo reply first,
+/// its request before the capture) got, for the rollout, "allow
+/// app.role:web endpoints to connect to '10.1.1.20/32' with
+/// protocol='icmp', protocol.icmp.type='0'": the server's answer to the
+/// client. Applied and enforced, it opens that reverse path and the
+/// client's pings close. Last session marked only a TCP packet with ACK
+/// set `mid_flow`; an ICMP or ICMPv6 reply first is now marked too, gets
+/// no statement, and `explain --capture` proposes nothing for it.
+#[test]
+fn a_capture_starting_with_an_icmp_reply_proposes_no_reverse_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    reply_first_pings(d);
+    let out = run_in(d, ["replay", "s.toml", "c.pcap", "--report", "r.json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap()).unwrap();
+    let audit = &r["zpr_audit_flows"];
+    let listed = audit["listed"].as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{audit:#}");
+    for f in listed {
+        assert_eq!(f["mid_flow"], true, "{f:#}");
+        assert!(f["to_keep_open"].is_null(), "{f:#}");
+    }
+    assert!(
+        audit["statements"]
+            .as_array()
+            .is_none_or(|s| s.iter().all(|s| !s.to_string().contains("to connect to '"))),
+        "a reverse statement: {audit:#}"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("the capture starts inside it (a reply, no request)"),
+        "{text}"
+    );
+    // explain --capture, the web server enforced: packet 1 (IPv4) and 7
+    // (IPv6) are replies first, and nothing is proposed for them.
+    let enforced = AUDITED_WEB_DUAL.replace("mode = \"audit\"", "mode = \"enforce\"");
+    std::fs::write(d.join("s.toml"), enforced).unwrap();
+    for n in ["1", "7"] {
+        let out = run_in(
+            d,
+            [
+                "explain",
+                "s.toml",
+                "--capture",
+                "c.pcap",
+                "--packet",
+                n,
+                "--json",
+            ],
+        );
+        assert!(out.status.success(), "{out:?}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["verdict"], "drop", "{v:#}");
+        assert!(v["to_open"].is_null(), "{v:#}");
+        assert!(
+            v["context"]
+                .as_str()
+                .unwrap()
+                .contains("the capture starts inside its exchange"),
+            "{v:#}"
+        );
+    }
+}
