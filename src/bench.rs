@@ -516,6 +516,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let loaded = crate::load_scenario(&p.plan, "SCENARIO", &a.scenario)?;
     let load_s = t0.elapsed().as_secs_f64();
     let s = &loaded.scenario;
+    crate::replay::check_node_local(&a.node_local, s, &a.scenario)?;
     let t1 = Instant::now();
     let compiled = Arc::new(Compiled::new(s, &Config::default()).map_err(|e| {
         Failure::Input(format!(

@@ -211,6 +211,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
     let (lb, cb) = load(&plan, "BEFORE", &a.before)?;
     let (la, ca) = load(&plan, "AFTER", &a.after)?;
+    crate::replay::check_node_local(&a.node_local, &lb.scenario, &a.before)?;
+    crate::replay::check_node_local(&a.node_local, &la.scenario, &a.after)?;
     let mut source =
         CaptureFiles::open(&a.captures).map_err(|e| Failure::Input(format!("error: {e}")))?;
     let cfg = EngineConfig {

@@ -66,27 +66,27 @@ pub struct Args {
     capture: Option<PathBuf>,
     /// With `--capture`: the packet's number (1-based, every record counted,
     /// as Wireshark numbers frames).
-    #[arg(long, requires = "capture")]
+    #[arg(long)]
     packet: Option<u64>,
     /// With `--capture`: judge a VXLAN record by its inner frame, as
     /// `replay --decap vxlan` does (an OCI VTAP's mirror).
-    #[arg(long, value_enum, ignore_case = true, requires = "capture")]
+    #[arg(long, value_enum, ignore_case = true)]
     decap: Option<crate::replay::Decap>,
     /// With `--capture`: leave out a copy of a packet read less than 1 ms
     /// before (a capture on several interfaces), as `replay --dedup` does;
     /// packets keep their numbers, and a copy's number is refused, naming
     /// the packet it copies.
-    #[arg(long, requires = "capture")]
+    #[arg(long)]
     dedup: bool,
     /// With `--capture`: leave out packets to or from this prefix, as
     /// `replay --node-local` does (repeatable or comma-separated); such a
     /// packet's number is refused.
-    #[arg(long, value_name = "CIDR", value_parser = crate::replay::parse_prefix, value_delimiter = ',', requires = "capture")]
+    #[arg(long, value_name = "CIDR", value_parser = crate::replay::parse_prefix, value_delimiter = ',')]
     node_local: Vec<ipnet::IpNet>,
     /// With `--capture`: connections tracked at most, as `replay
     /// --max-connections` (1 to 2^30), so a replay run with a bound is
     /// explained in the state it gave each packet.
-    #[arg(long, default_value_t = zprsim_dataplane::engine::DEFAULT_MAX_CONNECTIONS, requires = "capture")]
+    #[arg(long, default_value_t = zprsim_dataplane::engine::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
     /// Print one JSON object.
     #[arg(long)]
@@ -451,8 +451,37 @@ fn json_packet(p: &Packet) -> JsonPacket {
     }
 }
 
+/// The flags of `--capture` given without it, refused. Checked here, not
+/// by clap's `requires = "capture"`: clap drops the requirement of an
+/// argument that conflicts with one given (`--capture` conflicts with
+/// `--src`), so `explain --src .. --packet 7` judged the packet `--src`
+/// described without a word, and `--dedup` there asked for `--packet`
+/// (tried, clap 4.6).
+fn capture_flags_alone(a: &Args) -> Result<(), Failure> {
+    if a.capture.is_some() {
+        return Ok(());
+    }
+    let given = [
+        (a.packet.is_some(), "--packet"),
+        (a.decap.is_some(), "--decap"),
+        (a.dedup, "--dedup"),
+        (!a.node_local.is_empty(), "--node-local"),
+        (
+            a.max_connections != zprsim_dataplane::engine::DEFAULT_MAX_CONNECTIONS,
+            "--max-connections",
+        ),
+    ];
+    match given.iter().find_map(|&(g, flag)| g.then_some(flag)) {
+        Some(flag) => Err(Failure::Input(format!(
+            "error: `{flag}` goes with `--capture`: without a capture, `--src`, `--dst` and `--proto` describe the one packet judged"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Runs `explain`.
 pub fn run(a: &Args) -> Result<ExitCode, Failure> {
+    capture_flags_alone(a)?;
     // Flags that do not fit the protocol are refused before any file is read.
     if let Some(pr) = &a.proto {
         check_flags(a, parse_proto(pr)?)?;
@@ -468,6 +497,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
     let loaded = crate::load_scenario(&plan, "SCENARIO", &a.scenario)?;
     let s = &loaded.scenario;
+    crate::replay::check_node_local(&a.node_local, s, &a.scenario)?;
     let compiled = Compiled::new(s, &Config::default()).map_err(|e| {
         Failure::Input(format!(
             "{}: error: {e}",
@@ -627,9 +657,11 @@ fn explain_capture(
         }
     };
     if found.mid_flow {
-        context.push_str(
-            "; a TCP packet with ACK set: the capture starts inside its connection, so which end opened it is not known and nothing is proposed to open it (explain the opening direction with --src, --dst and --dport)",
-        );
+        context.push_str(if found.packet.proto == zprsim_control::model::proto::TCP {
+            "; a TCP packet with ACK set: the capture starts inside its connection, so which end opened it is not known and nothing is proposed to open it (explain the opening direction with --src, --dst and --dport)"
+        } else {
+            "; an ICMP reply: the capture starts inside its exchange (the request is not in it), so which end opened it is not known and nothing is proposed to open it (explain the request's direction with --src, --dst and --icmp-type)"
+        });
     }
     if a.json {
         let j = JsonCapture {

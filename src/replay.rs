@@ -126,6 +126,37 @@ pub fn parse_prefix(s: &str) -> Result<ipnet::IpNet, String> {
         .map_err(|_| format!("`{s}` is neither a CIDR (10.96.0.0/16) nor an address"))
 }
 
+/// A `--node-local` prefix that holds an address of a VNIC of `s` (read
+/// from `scenario`), refused: such an address's packets cross the VCN, and
+/// every one of them would be left out unjudged. `--node-local
+/// 10.0.0.0/8` (for OKE's service range 10.96.0.0/16) left out the whole
+/// VCN, and `replay --fail-on-drop` passed on a capture of which nothing
+/// was judged.
+///
+/// # Errors
+/// The first such prefix, with the VNIC and its address.
+pub(crate) fn check_node_local(
+    prefixes: &[ipnet::IpNet],
+    s: &zprsim_control::model::Scenario,
+    scenario: &std::path::Path,
+) -> Result<(), Failure> {
+    for net in prefixes {
+        if let Some((v, ip)) = s.vnics.iter().find_map(|v| {
+            v.private_ips
+                .iter()
+                .find(|ip| net.contains(*ip))
+                .map(|ip| (v, ip))
+        }) {
+            return Err(Failure::Input(format!(
+                "error: `--node-local {net}` holds {ip}, an address of VNIC `{}` in `{}`: packets to or from it cross the VCN, and would be left out unjudged (a node-local prefix is traffic that never leaves the node, such as a Kubernetes service range)",
+                zprsim_control::escape::escape(&v.name),
+                zprsim_dataplane::output::shown(scenario)
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The tunnel `--decap` opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Decap {
@@ -691,6 +722,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // instructions (~5 ms on the 10k-VNIC scenario) after the last packet.
     let loaded = std::mem::ManuallyDrop::new(crate::load_scenario(&plan, "SCENARIO", &a.scenario)?);
     let s = &loaded.scenario;
+    check_node_local(&a.node_local, s, &a.scenario)?;
     let compiled = Arc::new(Compiled::new(s, &Config::default()).map_err(|e| {
         Failure::Input(format!(
             "{}: error: {e}",

@@ -224,8 +224,9 @@ pub struct AuditListed {
     /// `direction_guessed`, or no statement can be written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to_keep_open: Option<String>,
-    /// A capture's flow whose first such packet is a TCP packet with ACK
-    /// set: the capture started inside the connection, so which end opened
+    /// A capture's flow whose first such packet only the answering end
+    /// sends (a TCP packet with ACK set, an ICMP reply): the capture
+    /// started inside the connection, so which end opened
     /// it is not known, and no statement is proposed (one for the packet's
     /// direction would be for the server's answer to the client's port:
     /// it would open that reverse path and leave the connection closed).
@@ -486,6 +487,9 @@ pub fn audit_section(a: &AuditFlows, n: usize) -> String {
             _ => format!("{} -> {}", f.src, f.dst),
         };
         let today = match f.verdict {
+            Verdict::Allow if f.mid_flow && f.icmp_type.is_some() => {
+                "open today; the capture starts inside it (a reply, no request), so which end opened it is not known and no statement is proposed"
+            }
             Verdict::Allow if f.mid_flow => {
                 "open today; the capture starts inside it (no SYN), so which end opened it is not known and no statement is proposed"
             }

@@ -52,9 +52,11 @@ pub struct Found {
     /// `--max-connections`, the oldest first, or expired and let go):
     /// that packet's record number.
     pub no_longer_tracked: Option<u64>,
-    /// A first packet of a TCP connection the capture starts inside: it
-    /// has ACK set and no live connection answers it, or the packet that
-    /// opened its live connection was such a packet. The replay takes it
+    /// A first packet of a connection the capture starts inside: one only
+    /// the answering end sends (a TCP packet with ACK set, an ICMP reply:
+    /// [`crate::engine::rule_stats::answers_first`]) that no live
+    /// connection answers, or the packet that opened its live connection
+    /// was such a packet. The replay takes it
     /// as an opener, but which end opened the connection is not known.
     pub mid_flow: bool,
 }
@@ -159,10 +161,9 @@ pub fn packet_n<R: std::io::Read>(
                 _ => (None, None),
             };
             let mid_flow = ctx == Context::First
-                && p.proto == zprsim_control::model::proto::TCP
                 && match opener {
                     Some((_, true, mid)) => mid,
-                    _ => meta.tcp_flags & crate::parse::tcp_flags::ACK != 0,
+                    _ => crate::engine::rule_stats::answers_first(&p, meta.tcp_flags),
                 };
             return Ok(Found {
                 packet: p,
@@ -185,8 +186,7 @@ pub fn packet_n<R: std::io::Read>(
         if counters.connections != created
             && let Some(k) = key
         {
-            let mid = p.proto == zprsim_control::model::proto::TCP
-                && meta.tcp_flags & crate::parse::tcp_flags::ACK != 0;
+            let mid = crate::engine::rule_stats::answers_first(&p, meta.tcp_flags);
             opened.insert(k, (index, shard, mid));
             // Forget the openers of connections the tracker no longer
             // holds (evicted or expired and removed), so this map stays

@@ -53,10 +53,12 @@ pub struct AuditFlow {
     pub first_ns: u64,
     /// Packets of the flow audit would have denied.
     pub packets: u64,
-    /// `first` is a TCP packet with ACK set: the capture started inside
-    /// the connection (its SYN is not in it), so which end opened it is
-    /// not known (the replay takes the first packet seen as the opener).
-    /// Always false for flow logs, which carry no flags.
+    /// `first` is a packet only the answering end sends ([`answers_first`]:
+    /// a TCP packet with ACK set, an ICMP reply): the capture started
+    /// inside the connection (its SYN, or the request, is not in it), so
+    /// which end opened it is not known (the replay takes the first packet
+    /// seen as the opener). Always false for flow logs, which carry no
+    /// flags or types.
     pub mid_flow: bool,
     /// `first` is ICMP (or ICMPv6) whose type and code are not known: a
     /// flow-log record's (records carry none; `first` holds the echo
@@ -72,6 +74,24 @@ pub struct AuditFlow {
     /// proposed (one for the reply's direction, enforced, would close the
     /// connections). Always false for captures.
     pub direction_guessed: bool,
+}
+
+/// Whether `p` (with its TCP flags), the first packet of its flow in a
+/// capture, is one only the answering end sends, so the capture started
+/// inside the flow: a TCP segment with ACK set (its SYN came before), or
+/// an ICMP or ICMPv6 reply (echo, timestamp, information, address mask;
+/// node information, home agent address discovery: its request came
+/// before). A UDP datagram, or another protocol's, says nothing of it.
+#[must_use]
+pub fn answers_first(p: &Packet, tcp_flags: u8) -> bool {
+    use zprsim_control::model::proto;
+    use zprsim_control::packet::L4;
+    match (p.proto, p.l4) {
+        (proto::TCP, _) => tcp_flags & crate::parse::tcp_flags::ACK != 0,
+        (proto::ICMP, L4::Icmp { icmp_type, .. }) => matches!(icmp_type, 0 | 14 | 16 | 18),
+        (proto::ICMPV6, L4::Icmp { icmp_type, .. }) => matches!(icmp_type, 129 | 140 | 145),
+        _ => false,
+    }
 }
 
 /// What one scenario's rules decided over the whole pass.
@@ -291,8 +311,7 @@ impl RuleTally {
                     first: *p,
                     first_ns: ts_ns,
                     packets: 1,
-                    mid_flow: p.proto == zprsim_control::model::proto::TCP
-                        && tcp_flags & crate::parse::tcp_flags::ACK != 0,
+                    mid_flow: answers_first(p, tcp_flags),
                     icmp_type_unknown: false,
                     direction_guessed: false,
                 },

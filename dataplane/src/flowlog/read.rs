@@ -506,7 +506,30 @@ fn read_with(cx: &Ctx<'_>, input: impl Read, out: &mut ReadOutcome) -> Result<()
             ..*cx
         };
         let d = Decoder::new(codec, r).map_err(|e| cx.cannot_read(None, &e))?;
-        read_plain(&cx, BufReader::new(d), out)
+        let mut d = BufReader::new(d);
+        // The text it holds may be UTF-16 too (a PowerShell export
+        // compressed): read as UTF-8, it was refused as "not JSON" or "not
+        // UTF-8 text". An error here is the one `read_plain`'s first read
+        // meets.
+        let utf16 = match d.fill_buf() {
+            Ok(head) => crate::input::utf16_start(head),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                cx.ends_early(out, 0, &e);
+                return Ok(());
+            }
+            Err(e) => return Err(cx.cannot_read(None, &e)),
+        };
+        match utf16 {
+            Some((be, mark)) => {
+                d.consume(mark);
+                read_plain(
+                    &cx,
+                    BufReader::new(crate::input::Utf16Reader::starting_at(d, be, mark as u64)),
+                    out,
+                )
+            }
+            None => read_plain(&cx, d, out),
+        }
     } else if let Some((be, mark)) = crate::input::utf16_start(head) {
         // Windows PowerShell 5's `>` writes UTF-16: read as UTF-8, line
         // for line (its size in bytes is no longer the text's).
