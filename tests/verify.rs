@@ -1597,3 +1597,54 @@ fn junit_says_what_enforcing_audit_would_deny() {
         "{case}"
     );
 }
+
+/// The statements that keep a path open once `audit` attributes are
+/// enforced (`to_keep_open`) are pasted today, in a rollout: they are
+/// judged together with every path's hints too. Here billing and
+/// orders-api-pod-1 are in audit, pod-2 enforced; "keep pod-1 -> billing
+/// open" names `app.workload:orders-api`, which opens pod-2 -> billing,
+/// a path that must stay closed. Before (QA round nine), `verify` passed
+/// with no warning, and the statement pasted made the next run fail.
+#[test]
+fn statements_that_keep_a_path_open_are_judged_together_with_the_hints() {
+    let scenario = oke_text()
+        .replacen(
+            "value = \"billing\" } } }",
+            "value = \"billing\", mode = \"audit\" } } }",
+            1,
+        )
+        .replacen(
+            "value = \"orders-api\", mode = \"enforce\"",
+            "value = \"orders-api\", mode = \"audit\"",
+            1,
+        );
+    assert_ne!(scenario, oke_text());
+    let expect = "[[path]]\nname = \"pod1-to-billing\"\nfrom = \"vnic:orders-api-pod-1\"\nto = \"vnic:billing-pod-1\"\nproto = \"tcp\"\ndport = 8080\nexpect = \"allow\"\n\n[[path]]\nname = \"pod2-not-billing\"\nfrom = \"vnic:orders-api-pod-2\"\nto = \"vnic:billing-pod-1\"\nproto = \"tcp\"\ndport = 8080\nexpect = \"deny\"\n";
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("policies")).unwrap();
+    std::fs::write(d.join("policies/orders.zpl"), orders_zpl()).unwrap();
+    std::fs::write(d.join("scenario.toml"), &scenario).unwrap();
+    std::fs::write(d.join("expect.toml"), expect).unwrap();
+    let o = crate::support::run_in(d, ["verify", "scenario.toml", "expect.toml", "--json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let keep = v["paths"][0]["to_keep_open"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(!keep.is_empty(), "{v}");
+    assert_eq!(
+        v["hints_together"]["opened"],
+        serde_json::json!(["pod2-not-billing"]),
+        "{v}"
+    );
+    // What it says is so: the statement pasted as written opens pod-2.
+    let hints: Vec<String> = keep
+        .iter()
+        .map(|h| h.as_str().unwrap().to_owned())
+        .collect();
+    let (mut s2, mut zpl) = (scenario.clone(), orders_zpl());
+    apply_as_written(&mut s2, &mut zpl, &hints);
+    let after = run_from(orders_zpl_with(&zpl).path(), &s2, expect);
+    assert_eq!(failed(&after), set(&["pod2-not-billing"]));
+}

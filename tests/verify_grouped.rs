@@ -68,6 +68,7 @@ fn blank(path: &PathSpec) -> PathResult {
         to_open_checked: 0,
         to_open_left: 0,
         to_open_edits: Vec::new(),
+        to_keep_open_edits: Vec::new(),
         to_keep_open: Vec::new(),
         to_keep_open_checked: 0,
         to_keep_open_left: 0,

@@ -471,6 +471,11 @@ pub struct PathResult {
     /// Of those, pairs that `to_keep_open` leaves to be denied.
     #[serde(skip_serializing_if = "is_zero")]
     pub to_keep_open_left: u64,
+    /// What `to_keep_open` adds to the scenario ([`together`] adds them
+    /// with every path's `to_open`: a statement that keeps one path open
+    /// can open another that must stay closed).
+    #[serde(skip)]
+    pub to_keep_open_edits: Vec<Edit>,
 }
 
 // serde's `skip_serializing_if` takes a reference.
@@ -494,6 +499,7 @@ impl PathResult {
         self.to_keep_open = w.to_open;
         self.to_keep_open_checked = w.checked;
         self.to_keep_open_left = w.left;
+        self.to_keep_open_edits = w.edits;
     }
 }
 

@@ -96,6 +96,7 @@ fn no_pairs(path: &PathSpec, error: String) -> PathResult {
         to_open_checked: 0,
         to_open_left: 0,
         to_open_edits: Vec::new(),
+        to_keep_open_edits: Vec::new(),
         to_keep_open: Vec::new(),
         to_keep_open_checked: 0,
         to_keep_open_left: 0,

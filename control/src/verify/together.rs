@@ -2,7 +2,9 @@
 //! do they open a path that must stay closed?
 //!
 //! Each path's hints (`whole.rs`) are proved against the scenario as it
-//! is, path by path. A user applies them all at once, and a rule written
+//! is, path by path: what opens it (`to_open`), and under ZPR audit what
+//! keeps it open once enforced (`to_keep_open`, statements a rollout
+//! pastes today). A user applies them all at once, and a rule written
 //! for one path (a subnet's CIDR, an NSG as peer, `0.0.0.0/0`) can open
 //! another path the expectations say must stay closed. So the scenario is
 //! copied, every hint's rule and statement added ([`fix::apply`]), the copy
@@ -56,7 +58,7 @@ pub fn together(
     let edits: Vec<fix::Edit> = report
         .paths
         .iter()
-        .flat_map(|p| p.to_open_edits.iter().cloned())
+        .flat_map(|p| p.to_open_edits.iter().chain(&p.to_keep_open_edits).cloned())
         .collect();
     if edits.is_empty() || report.interrupted {
         return Ok(None);
