@@ -1441,7 +1441,16 @@ fn a_route_drop_names_the_route_rule_that_opens_it_and_that_rule_does() {
     let nat = "  { destination = \"0.0.0.0/0\", network_entity = \"natgw\" },\n";
     let igw = "  { destination = \"0.0.0.0/0\", network_entity = \"igw\" },\n";
     assert!(base.contains(nat) && base.contains(igw));
-    let mut scenario = base.replacen(nat, "", 1).replacen(igw, "", 1);
+    // A local peering gateway beside them (QA round nine): the internet's
+    // return path is no peering's, so the public table's hint names the
+    // internet gateway alone (it said "(or through `lpg`)").
+    let gw = "[[gateway]]\nname = \"igw\"\n";
+    assert!(base.contains(gw));
+    let mut scenario = base.replacen(nat, "", 1).replacen(igw, "", 1).replacen(
+        gw,
+        &format!("[[gateway]]\nname = \"lpg\"\nvcn = \"backend-vcn\"\nkind = \"lpg\"\n\n{gw}"),
+        1,
+    );
     let expect = format!(
         "{}\n[[path]]\nname = \"workers-out-443\"\nfrom = \"subnet:workers\"\nto = \"internet\"\nproto = \"tcp\"\ndport = 443\nexpect = \"allow\"\nscope = \"network\"\n",
         expect_text()

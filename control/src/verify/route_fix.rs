@@ -106,10 +106,18 @@ pub(super) fn to_open(
             }
             // From outside the VCN: the return path, in the destination's
             // table (semantics §1: an internet gateway, a DRG or an LPG).
+            // An LPG only for an address of another VCN: OCI routes no
+            // internet traffic through a peering (no transit to an
+            // internet gateway), though the model's return path would
+            // take it.
             (_, Endpoint::Vnic(v)) => (
                 v,
                 RouteDestination::Cidr(wide(p.src, path.map(|x| &x.from))),
-                &[GatewayKind::Internet, GatewayKind::Drg, GatewayKind::Lpg],
+                if vcn_containing(s, p.src).is_some() {
+                    &[GatewayKind::Internet, GatewayKind::Drg, GatewayKind::Lpg]
+                } else {
+                    &[GatewayKind::Internet, GatewayKind::Drg]
+                },
             ),
             _ => return None,
         };
