@@ -290,6 +290,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         let file = match (e.file.as_str(), a.services.as_deref()) {
             ("--services", Some(p)) => p.display().to_string(),
             ("--vcn", _) => e.file.clone(),
+            // What the whole export refused: the directory.
+            ("the export", _) => a.dir.display().to_string(),
             _ => a.dir.join(&e.file).display().to_string(),
         };
         // The reasons quote OCIDs and names from the export: escaped, as

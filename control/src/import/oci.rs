@@ -575,14 +575,30 @@ impl Cx<'_> {
     /// matched beside a stateful rule would be tracked and its replies let
     /// in ("stateless wins"), so it is refused ([`Cx::refused`]) and the
     /// import fails, naming it.
-    fn rule(&mut self, r: &Obj, direction: Option<&str>, owner: &str) -> Option<Value> {
+    /// `index`: the rule's place in its list (named where the rule has no
+    /// `id`, as security lists' rules have none).
+    fn rule(
+        &mut self,
+        r: &Obj,
+        index: usize,
+        direction: Option<&str>,
+        owner: &str,
+    ) -> Option<Value> {
         // `is-stateless` absent or null is OCI's default, stateful; a value
         // that is not a boolean may be stateless.
         let stateful = matches!(
             g(r, "is-stateless").map(Value::as_bool),
             None | Some(Some(false))
         );
-        let which = gs(r, "id").map_or_else(String::new, |id| format!(" `{id}`"));
+        let which = gs(r, "id").map_or_else(
+            || {
+                let list = direction.map_or(String::new(), |d| {
+                    format!(" of its {} rules", d.to_ascii_lowercase())
+                });
+                format!(" #{index}{list}")
+            },
+            |id| format!(" `{id}`"),
+        );
         let leave_out = |why: &str| {
             if stateful {
                 format!("{owner}: rule{which}: {why}; the rule is left out")
@@ -631,7 +647,10 @@ impl Cx<'_> {
             self.left_out(stateful, leave_out(&format!("no `{peer_key}`")));
             return None;
         };
-        let kind = gs(r, type_key).unwrap_or("CIDR_BLOCK");
+        // Upper case, as `direction`: the CLI writes `CIDR_BLOCK`, a
+        // hand-written or converted export may not.
+        let kind = gs(r, type_key).map_or_else(|| "CIDR_BLOCK".to_owned(), str::to_ascii_uppercase);
+        let kind = kind.as_str();
         let native_type = type_key.replace('-', "_");
         match kind {
             "NETWORK_SECURITY_GROUP" => {
@@ -680,8 +699,7 @@ impl Cx<'_> {
                 // and its replies let in ("stateless wins"). Kept, so the
                 // load refuses it and the import fails.
                 self.warnings.push(format!(
-                    "{owner}: stateless rule{}: {why}; a stateless rule is not left out (without it, a flow it matched could be tracked and its replies let in), so the import fails",
-                    gs(r, "id").map_or_else(String::new, |id| format!(" `{id}`"))
+                    "{owner}: stateless rule{which}: {why}; a stateless rule is not left out (without it, a flow it matched could be tracked and its replies let in), so the import fails"
                 ));
             } else {
                 self.left_out(stateful, leave_out(&why));
@@ -1237,8 +1255,9 @@ pub fn import_vcns(
         ] {
             let rules: Vec<Value> = garr(o, kebab)
                 .into_iter()
-                .filter_map(Value::as_object)
-                .filter_map(|r| cx.rule(r, Some(dir), &what))
+                .enumerate()
+                .filter_map(|(i, r)| Some((i, r.as_object()?)))
+                .filter_map(|(i, r)| cx.rule(r, i, Some(dir), &what))
                 .collect();
             m.insert(native.into(), json!(rules));
         }
@@ -1261,7 +1280,8 @@ pub fn import_vcns(
             .get(id.as_str())
             .into_iter()
             .flatten()
-            .filter_map(|r| cx.rule(r, None, &what))
+            .enumerate()
+            .filter_map(|(i, r)| cx.rule(r, i, None, &what))
             .collect();
         out_nsgs.push(json!({ "name": name, "id": id, "vcn": vcn, "rules": rules }));
     }
