@@ -1003,3 +1003,35 @@ fn a_vnic_whose_own_route_table_is_missing_routes_by_a_stand_in_with_no_rule() {
     assert_eq!(judge(&clean.toml).0, Verdict::Allow);
     assert_eq!(judge(&imported.toml), (Verdict::Drop, Some(Stage::Route)));
 }
+
+/// A route table whose `route-rules` is absent or null (OCI always lists
+/// them) is imported with no rule, and said: it imported without a word
+/// (QA round nine).
+#[test]
+fn a_route_table_without_its_rules_list_is_said() {
+    for value in [None, Some(serde_json::Value::Null)] {
+        let mut files = crate::support::oke_export();
+        assert!(mutate_first(
+            &mut files,
+            |n| n == "network-route-table-list.json",
+            |t| {
+                let Some(m) = t.as_object_mut() else {
+                    return false;
+                };
+                match &value {
+                    None => m.remove("route-rules"),
+                    Some(v) => m.insert("route-rules".into(), v.clone()),
+                };
+                true
+            }
+        ));
+        let out = oci::import(&files, None).unwrap();
+        assert!(
+            out.warnings
+                .iter()
+                .any(|w| w.contains("`route-rules` is absent or not a list")),
+            "{:?}",
+            out.warnings
+        );
+    }
+}

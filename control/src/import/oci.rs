@@ -1170,6 +1170,15 @@ pub fn import_vcns(
         // more in, not only less (its traffic could take a wider rule;
         // and route rules are also the return paths that admit traffic
         // from outside the VCN, docs/semantics.md), so it stays fatal.
+        // OCI always lists `route-rules` (empty for a table with none):
+        // one absent, null or not a list is said, and the table imported
+        // with no rule, which keeps the VCN's local routes only (it can
+        // only deny more: no route out, no return path in).
+        if !g(o, "route-rules").is_some_and(Value::is_array) {
+            cx.warnings.push(format!(
+                "{what}: `route-rules` is absent or not a list; imported with no rule (only the VCN's local routes)"
+            ));
+        }
         for (i, r) in garr(o, "route-rules").into_iter().enumerate() {
             let Some(r) = r.as_object() else { continue };
             // A rule OCI added itself (`route-type: LOCAL`, "added by
