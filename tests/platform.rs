@@ -849,7 +849,7 @@ fn a_reimport_that_renames_an_nsg_changes_no_reason() {
         .join("examples/oke-orders/flowlogs/oke-demo.jsonl");
     assert_eq!(diff("after.toml", &flow_log), (Some(0), 0, 0));
     // A real change: the load balancer's egress to the pods' 8080 moved.
-    let moved = after_toml.replacen("max = 8080\nmin = 8080", "max = 8081\nmin = 8081", 1);
+    let moved = after_toml.replacen("max = 8080, min = 8080", "max = 8081, min = 8081", 1);
     assert_ne!(moved, after_toml);
     std::fs::write(d.join("moved.toml"), moved).unwrap();
     let (_, changed, broken) = diff("moved.toml", &capture);

@@ -1657,3 +1657,39 @@ fn statements_that_keep_a_path_open_are_judged_together_with_the_hints() {
     let after = run_from(orders_zpl_with(&zpl).path(), &s2, expect);
     assert_eq!(failed(&after), set(&["pod2-not-billing"]));
 }
+
+/// A scenario written by `import oci` takes the hints as written: its
+/// rule lists are inline arrays, as the examples' (since the fourteenth
+/// session). They were arrays of tables (`[[nsg.rules]]`), where the
+/// hint's `{ ... }` could not be pasted (a duplicate key), and an
+/// `[[nsg.rules]]` block pasted at the file's end joined the last NSG
+/// (QA round nine). Two rules removed from the imported example, the
+/// hints pasted into the lists they name, every path passes.
+#[test]
+fn an_imported_scenario_takes_the_hints_as_written() {
+    let ranges =
+        std::fs::read_to_string(root().join(OKE_DIR).join("oci-public-ip-ranges.json")).unwrap();
+    let imported =
+        zprsim_control::import::oci::import(&crate::support::oke_export(), Some(&ranges))
+            .unwrap()
+            .toml;
+    let expect = expect_text();
+    assert_eq!(failed(&run(&imported, &expect)), set(&[]));
+    // The pods' ingress from the load balancer's NSG, and the NAT route.
+    let lb_rule = "  { direction = \"INGRESS\", protocol = \"6\", source = \"lb-nsg\", source_type = \"NETWORK_SECURITY_GROUP\", tcp_options = { destination_port_range = { max = 8080, min = 8080 } } },\n";
+    let nat = "  { destination = \"0.0.0.0/0\", network_entity = \"natgw\" },\n";
+    let mut broken = mutate(&mutate(&imported, lb_rule, ""), nat, "");
+    let r = run(&broken, &expect);
+    assert!(!failed(&r).is_empty());
+    let hints: Vec<String> = r
+        .paths
+        .iter()
+        .filter(|p| !p.ok)
+        .flat_map(|p| p.to_open.iter().cloned())
+        .collect();
+    assert!(!hints.is_empty());
+    let mut zpl = String::new();
+    apply_as_written(&mut broken, &mut zpl, &hints);
+    assert!(zpl.is_empty(), "no ZPR hint: {zpl}");
+    assert_eq!(failed(&run(&broken, &expect)), set(&[]));
+}

@@ -5,8 +5,10 @@
 //! - [`oci`]: the OCI CLI shapes (`{"data": ...}` envelopes, kebab-case
 //!   keys; REST camelCase accepted) to the scenario.
 //! - [`names`]: display names made unique and valid.
+//! - `layout`: rule lists written inline, as hints are.
 //! - `missing`: stand-in subnets for VNICs whose subnet the export lacks.
 
+mod layout;
 mod missing;
 pub mod names;
 pub mod oci;

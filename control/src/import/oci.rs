@@ -1725,6 +1725,12 @@ pub fn import_vcns(
         column: None,
         message: format!("cannot write the scenario: {e}"),
     })?;
+    let toml = super::layout::inline_rules(&toml).map_err(|e| ImportError {
+        file: "scenario".into(),
+        line: None,
+        column: None,
+        message: format!("cannot write the scenario's rules inline: {e}"),
+    })?;
     Ok(Imported {
         toml: format!("# Imported from OCI CLI JSON by `zprsim import oci`.\n{toml}"),
         warnings,
