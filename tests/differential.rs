@@ -313,6 +313,7 @@ fn compiled_equals_reference_with_more_than_64_statements_per_profile() {
         }
         statements.truncate(n);
         s.zpr_policies = vec![ZprPolicy {
+            file: None,
             name: "many".into(),
             id: None,
             statements,

@@ -1693,3 +1693,30 @@ fn an_imported_scenario_takes_the_hints_as_written() {
     assert!(zpl.is_empty(), "no ZPR hint: {zpl}");
     assert_eq!(failed(&run(&broken, &expect)), set(&[]));
 }
+
+/// A policy whose `.zpl` file holds no statement yet: the hint names the
+/// file and is ZPL as it stands, so it pastes into the file. It named the
+/// policy alone, with a TOML string, and pasted as `statements` beside
+/// `file` the scenario no longer loaded (QA round nine, item B).
+#[test]
+fn a_hint_for_a_policy_whose_file_is_still_empty_names_the_file() {
+    let text = oke_text();
+    let scenario = &text[..text.find("# Transitional").unwrap()];
+    let expect = "[[path]]\nname = \"lb-to-orders-api\"\nfrom = \"vnic:orders-lb\"\nto = \"attr:app.workload:orders-api\"\nproto = \"tcp\"\ndport = 8080\nexpect = \"allow\"\n";
+    let empty = "# orders-api statements: to come\n";
+    let dir = orders_zpl_with(empty);
+    let r = run_from(dir.path(), scenario, expect);
+    assert_eq!(failed(&r), set(&["lb-to-orders-api"]));
+    let hints = r.paths[0].to_open.clone();
+    assert!(
+        hints
+            .iter()
+            .any(|h| h.starts_with("zpr: add to ZPR policy `orders` (in policies/orders.zpl): \"")),
+        "{hints:?}"
+    );
+    let (mut s2, mut zpl) = (scenario.to_owned(), empty.to_owned());
+    apply_as_written(&mut s2, &mut zpl, &hints);
+    assert_eq!(s2, scenario, "the hints go to the file");
+    let after = run_from(orders_zpl_with(&zpl).path(), &s2, expect);
+    assert_eq!(failed(&after), set(&[]));
+}

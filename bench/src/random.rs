@@ -693,6 +693,7 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
             })
             .collect();
         s.zpr_policies.push(ZprPolicy {
+            file: None,
             name: format!("policy{p}"),
             id: None,
             statements,

@@ -1114,6 +1114,7 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
                 });
             }
             s.zpr_policies.push(ZprPolicy {
+                file: None,
                 name: format!("policy{pi}"),
                 id: None,
                 statements,

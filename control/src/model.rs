@@ -419,6 +419,10 @@ pub struct ZprPolicy {
     pub id: Option<String>,
     /// Statements, in order.
     pub statements: Vec<PolicyStatement>,
+    /// The `.zpl` file its statements are read from, as messages show it;
+    /// `None` when they are written in the scenario. (A hint names it
+    /// even while the file holds no statement.)
+    pub file: Option<String>,
 }
 
 /// A statement's address within the scenario: policy and index.

@@ -2080,6 +2080,7 @@ impl Resolver<'_> {
                 name: p.name.value.clone(),
                 id: p.id.as_ref().map(|x| x.value.clone()),
                 statements,
+                file: p.file.as_ref().map(|f| display_path(file, &f.value)),
             });
         }
         self.s.zpr_policies = zpr_policies;

@@ -257,6 +257,7 @@ pub fn apply(s: &mut Scenario, edits: &[Edit]) {
                         Some(i) => i,
                         None => {
                             s.zpr_policies.push(crate::model::ZprPolicy {
+                                file: None,
                                 name: NEW_POLICY.into(),
                                 id: None,
                                 statements: Vec::new(),

@@ -105,9 +105,14 @@ pub(super) fn to_open_at(
     // A statement for a `.zpl` file is ZPL as it stands (ZPL quotes a
     // value with `'`, doubled inside); one for the scenario's
     // `statements` is a TOML (or JSON) string, `"` and `\\` escaped.
-    let in_zpl = policy
-        .and_then(|i| s.zpr_policies[i].statements.first())
-        .is_some_and(|st| st.origin.file.ends_with(".zpl"));
+    let in_zpl = policy.is_some_and(|i| {
+        let pol = &s.zpr_policies[i];
+        pol.file.is_some()
+            || pol
+                .statements
+                .first()
+                .is_some_and(|st| st.origin.file.ends_with(".zpl"))
+    });
     let quoted: Vec<String> = texts
         .iter()
         .map(|t| {
@@ -123,11 +128,15 @@ pub(super) fn to_open_at(
             let pol = &s.zpr_policies[i];
             // Where its statements are written: a `.zpl` file or the
             // scenario itself.
-            match pol.statements.first() {
-                Some(st) if !st.origin.file.is_empty() => {
-                    format!("add to ZPR policy `{}` (in {})", pol.name, st.origin.file)
-                }
-                _ => format!("add to ZPR policy `{}`", pol.name),
+            let file = pol.file.as_deref().or_else(|| {
+                pol.statements
+                    .first()
+                    .map(|st| st.origin.file.as_str())
+                    .filter(|f| !f.is_empty())
+            });
+            match file {
+                Some(f) => format!("add to ZPR policy `{}` (in {f})", pol.name),
+                None => format!("add to ZPR policy `{}`", pol.name),
             }
         }
         None => format!("add a ZPR policy (e.g. `{NEW_POLICY}`) with"),
@@ -312,6 +321,7 @@ fn opens(
         Some(i) => i,
         None => {
             scratch.zpr_policies.push(ZprPolicy {
+                file: None,
                 name: NEW_POLICY.into(),
                 id: None,
                 statements: Vec::new(),
