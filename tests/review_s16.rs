@@ -360,3 +360,46 @@ fn a_capture_starting_with_an_icmp_reply_proposes_no_reverse_statement() {
         );
     }
 }
+
+/// A capture that starts with a DNS server's answer (server:53 ->
+/// client:40000, the query before the capture) proposed the reverse
+/// statement, `udp/40000` to the client (QA round nine, for planning).
+/// A UDP datagram whose ports say it comes from the server's port
+/// (`server_port`, the flow logs' tie-break) is now `mid_flow` and gets
+/// no statement.
+#[test]
+fn a_capture_starting_with_a_udp_answer_proposes_no_reverse_statement() {
+    use crate::replay_oracle::{Pkt, frame};
+    use zprsim_control::packet::Packet;
+    use zprsim_dataplane::pcap_out::{OutFormat, PcapOut};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("s.toml"), AUDITED_WEB_DUAL).unwrap();
+    let mut w = PcapOut::create(Vec::new(), OutFormat::Pcap { linktype: 1 }).unwrap();
+    let mut ts = 1_709_283_600_000_000_000u64;
+    let (web, client) = ("10.1.1.10".parse().unwrap(), "10.1.1.20".parse().unwrap());
+    for _ in 0..3 {
+        for p in [
+            Packet::udp(web, 53, client, 40000),
+            Packet::udp(client, 40000, web, 53),
+        ] {
+            ts += 1_000_000;
+            let f = frame(&Pkt { p, flags: 0, ts });
+            w.write(ts, 1, u32::try_from(f.len()).unwrap(), &f).unwrap();
+        }
+    }
+    std::fs::write(d.join("c.pcap"), w.finish().unwrap()).unwrap();
+    let out = run_in(d, ["replay", "s.toml", "c.pcap", "--report", "r.json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap()).unwrap();
+    let audit = &r["zpr_audit_flows"];
+    let listed = audit["listed"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{audit:#}");
+    assert_eq!(listed[0]["mid_flow"], true, "{audit:#}");
+    assert!(listed[0]["to_keep_open"].is_null(), "{audit:#}");
+    assert!(
+        !audit.to_string().contains("udp/40000"),
+        "a reverse statement: {audit:#}"
+    );
+}

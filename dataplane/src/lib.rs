@@ -24,6 +24,7 @@ pub mod parse;
 pub mod pcap_out;
 pub mod replay;
 pub mod scenario_file;
+pub mod server_port;
 pub mod sniff;
 pub(crate) mod state_table;
 pub mod synth;

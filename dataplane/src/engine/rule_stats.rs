@@ -81,13 +81,20 @@ pub struct AuditFlow {
 /// inside the flow: a TCP segment with ACK set (its SYN came before), or
 /// an ICMP or ICMPv6 reply (echo, timestamp, information, address mask;
 /// node information, home agent address discovery: its request came
-/// before). A UDP datagram, or another protocol's, says nothing of it.
+/// before), or a UDP datagram from the server's port to the client's, as
+/// the ports tell it ([`server_port`](crate::server_port::server_port):
+/// DNS's answer from 53 to 40000; a QA finding of the fourteenth session).
+/// Another protocol's packet, or UDP whose ports do not tell, says nothing
+/// of it.
 #[must_use]
 pub fn answers_first(p: &Packet, tcp_flags: u8) -> bool {
     use zprsim_control::model::proto;
     use zprsim_control::packet::L4;
     match (p.proto, p.l4) {
         (proto::TCP, _) => tcp_flags & crate::parse::tcp_flags::ACK != 0,
+        (proto::UDP, L4::Ports { sport, dport }) => {
+            crate::server_port::server_port(dport, sport) == Some(false)
+        }
         (proto::ICMP, L4::Icmp { icmp_type, .. }) => matches!(icmp_type, 0 | 14 | 16 | 18),
         (proto::ICMPV6, L4::Icmp { icmp_type, .. }) => matches!(icmp_type, 129 | 140 | 145),
         _ => false,
