@@ -403,3 +403,23 @@ fn a_capture_starting_with_a_udp_answer_proposes_no_reverse_statement() {
         "a reverse statement: {audit:#}"
     );
 }
+
+/// A scenario given compressed, first as it should be, was told "the
+/// scenario comes first" (QA round nine): it is told a scenario is read
+/// uncompressed, and how to decompress it.
+#[test]
+fn a_compressed_scenario_is_told_to_decompress_it() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(AUDITED_WEB_DUAL.as_bytes()).unwrap();
+    std::fs::write(d.join("s.toml.gz"), gz.finish().unwrap()).unwrap();
+    let out = run_in(d, ["check", "s.toml.gz"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("a scenario is read uncompressed (`zcat FILE > scenario.toml`"),
+        "{err}"
+    );
+}

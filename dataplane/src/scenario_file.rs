@@ -237,6 +237,12 @@ fn load_file(path: &Path, files: &FsFiles) -> Result<Loaded, LoadError> {
         rendered_zpl: None,
     };
     let misplaced = |e: LoadError| match other_input(path) {
+        // A scenario compressed (`s.toml.gz`) is not read as one: say how
+        // to give it, as well as the order (QA round nine: "the scenario
+        // comes first" alone misled who gave it first).
+        Some(what @ "compressed data") => io_err(format!(
+            "{what}, not a scenario: a scenario is read uncompressed (`zcat FILE > scenario.toml`, `zstdcat` for zstd); a compressed capture or flow log goes after the scenario (`zprsim replay SCENARIO CAPTURE...`)"
+        )),
         Some(what) => io_err(format!(
             "{what}, not a scenario: the scenario comes first (`zprsim replay SCENARIO CAPTURE...`, `zprsim verify SCENARIO EXPECT.toml`)"
         )),
