@@ -85,9 +85,11 @@ use crate::warning::{RunWarning, RunWarningCode};
 use flows::Extra;
 
 pub use flows::compare::{FlowChange, PairSink};
-pub use flows::{Decided, FlowRecord};
 #[cfg(test)]
-pub(crate) use flows::{Finished as FinishedForSize, FlowState as FlowStateForSize};
+pub(crate) use flows::{
+    Change as ChangeForSize, Finished as FinishedForSize, FlowState as FlowStateForSize,
+};
+pub use flows::{Decided, FlowRecord};
 pub use live::{Live, ScenarioSet, Snapshot};
 pub use plan::{AUTO_READER_SHARDS, Plan, ReaderShare};
 pub use rule_stats::{AuditFlow, MAX_AUDIT_FLOWS, RuleStat, RuleStats};
