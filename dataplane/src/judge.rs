@@ -598,5 +598,9 @@ mod size_tests {
             168
         );
         assert_eq!(size_of::<crate::engine::FinishedForSize>(), 160);
+        // A compared pass's second scenario (`diff`): what changed, too.
+        type Compared = crate::engine::FlowStateForSize<crate::engine::ChangeForSize>;
+        assert_eq!(size_of::<Entry<Key4, Compared>>(), 184);
+        assert_eq!(size_of::<Entry<Key6, Compared>>(), 208);
     }
 }

@@ -387,6 +387,13 @@ impl<X: Extra> Flows<X> {
         }
     }
 
+    /// Bytes of one open record's state (for tests: what a compared pass
+    /// adds per live flow, [`Extra`]).
+    #[cfg(test)]
+    pub(crate) fn record_bytes(&self) -> usize {
+        size_of::<FlowState<X>>()
+    }
+
     /// Open records held now, and (index slots, entry room) allocated, over
     /// all shards (for tests: bounded by the configured maximum).
     pub(crate) fn sizes(&self) -> (usize, usize, usize) {
@@ -432,7 +439,12 @@ impl<X: Extra> Flows<X> {
     /// `exact`: the packet's flow key is its connection key, with ports
     /// not both 0, under a table that never changes (the worker's
     /// `exact`); otherwise only found.
-    #[inline]
+    ///
+    /// Always inlined into the worker's per-packet path: left to the
+    /// compiler it was called out of line once the worker's first scenario
+    /// got a type of its own, +5 instructions a packet on `replay`
+    /// (callgrind, docs/benchmarks.md, sixteenth session).
+    #[inline(always)]
     pub(crate) fn known_drop(
         &mut self,
         it: &Item,

@@ -85,9 +85,11 @@ use crate::warning::{RunWarning, RunWarningCode};
 use flows::Extra;
 
 pub use flows::compare::{FlowChange, PairSink};
-pub use flows::{Decided, FlowRecord};
 #[cfg(test)]
-pub(crate) use flows::{Finished as FinishedForSize, FlowState as FlowStateForSize};
+pub(crate) use flows::{
+    Change as ChangeForSize, Finished as FinishedForSize, FlowState as FlowStateForSize,
+};
+pub use flows::{Decided, FlowRecord};
 pub use live::{Live, ScenarioSet, Snapshot};
 pub use plan::{AUTO_READER_SHARDS, Plan, ReaderShare};
 pub use rule_stats::{AuditFlow, MAX_AUDIT_FLOWS, RuleStat, RuleStats};
@@ -1069,6 +1071,9 @@ fn run_with<X: Extra>(
     cfg: &EngineConfig,
     sinks: Sinks<'_>,
 ) -> Result<EngineOutput, EngineError> {
+    let Some((first, others)) = scenarios.split_first() else {
+        return Err(EngineError::Internal("no scenario to judge against".into()));
+    };
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let plan = Plan::of(cfg, cores);
     let n = plan.threads;
@@ -1115,7 +1120,7 @@ fn run_with<X: Extra>(
         for id in 0..n {
             let (tx, rx) = bounded::<WorkBatch>(q);
             txs.push(tx);
-            let w = Worker::<X>::new(scenarios, cfg);
+            let w = Worker::<X>::new(first, others, cfg);
             let results = writing.then(|| res_tx.clone());
             let back = item_back_tx.clone();
             let codes_pool = codes_back_rx.clone();
@@ -1128,7 +1133,7 @@ fn run_with<X: Extra>(
         }
         let own = (owned > 0).then(|| {
             OnReader::new(
-                Worker::<X>::new(scenarios, cfg),
+                Worker::<X>::new(first, others, cfg),
                 u8::try_from(n).unwrap_or(u8::MAX),
                 writing.then(|| res_tx.clone()),
                 codes_back_rx.clone(),
@@ -1253,69 +1258,45 @@ fn run_with<X: Extra>(
             t.extend(rt);
         }
     }
-    let mut kept: Vec<Vec<flows::Kept<X>>> = scenarios.iter().map(|_| Vec::new()).collect();
+    // Each scenario's kept records, one per worker: the first scenario's
+    // (which keep nothing more, [`Worker`]) and the others'.
+    let mut kept_first: Vec<flows::Kept> = Vec::with_capacity(results.len());
+    let mut kept: Vec<Vec<flows::Kept<X>>> = others.iter().map(|_| Vec::new()).collect();
     for r in results {
         for (o, z) in outs.iter_mut().zip(&r.sizes) {
             o.state.add(z);
         }
-        for ((o, k), (c, f, t)) in outs.iter_mut().zip(&mut kept).zip(r.per_scenario) {
-            o.counters.add(&c);
-            o.spool.add(&f.spool);
-            k.push(f);
-            o.top_dropped.extend(t);
+        let mut o = outs.iter_mut();
+        if let Some(o) = o.next() {
+            o.add_ended(&mut kept_first, r.first);
+        }
+        for ((o, k), e) in o.zip(&mut kept).zip(r.others) {
+            o.add_ended(k, e);
         }
         let _ = hist.add(&r.hist);
         let _ = packet_hist.add(&r.packet_hist);
     }
-    let mut flow_sink = sinks_flows;
-    // A compared pass: both scenarios' records, side by side, to the pairs.
-    let mut compared: Vec<Vec<flows::Kept<X>>> = Vec::new();
-    for (i, ((o, t), k)) in outs.iter_mut().zip(tallies).zip(kept).enumerate() {
+    for (o, t) in outs.iter_mut().zip(tallies) {
         if cfg.rule_stats {
             o.rule_stats = Some(rule_stats::merge(t));
         }
         flows::trim_top(&mut o.top_dropped, cfg.top_flows);
-        if X::COMPARES {
-            compared.push(k);
-            continue;
-        }
-        if flow_sink.is_none() {
-            let n = k.iter().map(flows::Kept::len).sum();
-            o.flows.reserve_exact(n);
-        }
-        let mut emit = |r: FlowRecord| -> Result<(), EngineError> {
-            match flow_sink.as_deref_mut() {
-                Some(sink) => sink.flow(i, &r).map_err(|source| EngineError::Output {
-                    path: sink.name(),
-                    source,
-                }),
-                None => {
-                    o.flows.push(r);
-                    Ok(())
-                }
-            }
-        };
-        match flows::merge_ordered(k, &mut emit) {
-            // The records' temporary file failed (a full disk): a sink
-            // that is an output of its own is abandoned, not the pass.
-            Err(EngineError::Spool { dir, source }) => {
-                let why = std::io::Error::new(
-                    source.kind(),
-                    format!(
-                        "its flow records' temporary file in {}: {}",
-                        crate::output::shown(&dir),
-                        crate::output::io_message(&source)
-                    ),
-                );
-                if !flow_sink.as_deref_mut().is_some_and(|s| s.abandon(why)) {
-                    return Err(EngineError::Spool { dir, source });
-                }
-            }
-            r => r?,
-        }
     }
-    if let Some(sink) = sinks_pairs {
-        X::pairs(compared, sink)?;
+    if X::COMPARES {
+        // A compared pass: both scenarios' records, side by side, to the
+        // pairs.
+        if let Some(sink) = sinks_pairs {
+            X::pairs(kept_first, kept, sink)?;
+        }
+    } else {
+        let mut flow_sink = sinks_flows;
+        let mut o = outs.iter_mut();
+        if let Some(o) = o.next() {
+            o.take_flows(0, kept_first, &mut flow_sink)?;
+        }
+        for (i, (o, k)) in o.zip(kept).enumerate() {
+            o.take_flows(i + 1, k, &mut flow_sink)?;
+        }
     }
     Ok(EngineOutput {
         scenarios: outs,
@@ -1330,4 +1311,66 @@ fn run_with<X: Extra>(
         written,
         cpu,
     })
+}
+
+impl ScenarioOutput {
+    /// Adds one worker's end of this scenario ([`worker::Ended`]): its
+    /// counters, spool figures and top dropped flows here, its kept records
+    /// to `kept`.
+    fn add_ended<X: Extra>(&mut self, kept: &mut Vec<flows::Kept<X>>, (c, f, t): worker::Ended<X>) {
+        self.counters.add(&c);
+        self.spool.add(&f.spool);
+        kept.push(f);
+        self.top_dropped.extend(t);
+    }
+
+    /// Hands this scenario's (`i`) kept records, one [`flows::Kept`] per
+    /// worker, to `flow_sink` in the flow log's order, or to
+    /// [`ScenarioOutput::flows`] without a sink.
+    ///
+    /// # Errors
+    /// The sink's error, or a spool's the sink does not take
+    /// ([`FlowSink::abandon`]).
+    fn take_flows<X: Extra>(
+        &mut self,
+        i: usize,
+        kept: Vec<flows::Kept<X>>,
+        flow_sink: &mut Option<&mut dyn FlowSink>,
+    ) -> Result<(), EngineError> {
+        if flow_sink.is_none() {
+            let n = kept.iter().map(flows::Kept::len).sum();
+            self.flows.reserve_exact(n);
+        }
+        let mut emit = |r: FlowRecord| -> Result<(), EngineError> {
+            match flow_sink.as_deref_mut() {
+                Some(sink) => sink.flow(i, &r).map_err(|source| EngineError::Output {
+                    path: sink.name(),
+                    source,
+                }),
+                None => {
+                    self.flows.push(r);
+                    Ok(())
+                }
+            }
+        };
+        match flows::merge_ordered(kept, &mut emit) {
+            // The records' temporary file failed (a full disk): a sink
+            // that is an output of its own is abandoned, not the pass.
+            Err(EngineError::Spool { dir, source }) => {
+                let why = std::io::Error::new(
+                    source.kind(),
+                    format!(
+                        "its flow records' temporary file in {}: {}",
+                        crate::output::shown(&dir),
+                        crate::output::io_message(&source)
+                    ),
+                );
+                if !flow_sink.as_deref_mut().is_some_and(|s| s.abandon(why)) {
+                    return Err(EngineError::Spool { dir, source });
+                }
+                Ok(())
+            }
+            r => r,
+        }
+    }
 }

@@ -162,8 +162,17 @@ impl<X: Extra> Judge<X> {
 }
 
 /// A worker's state: for each scenario, its shards' tables and counters.
+///
+/// The first scenario's flow records keep nothing more (`Judge<()>`,
+/// replay's records), whatever the pass: in a compared pass (`diff`) only
+/// the second scenario's records note what changed ([`Extra`]), so the
+/// first's would carry a [`super::flows::Change`] they never use (40
+/// bytes per live flow).
 pub(crate) struct Worker<X: Extra = ()> {
-    judges: Vec<Judge<X>>,
+    /// The first scenario's state.
+    first: Judge<()>,
+    /// The other scenarios' (none for `replay`; the second for `diff`).
+    others: Vec<Judge<X>>,
     hasher: KeyHasher,
     pub(crate) hist: Histogram<u64>,
     /// Per packet: each batch's time over its size, counted once per packet.
@@ -227,10 +236,17 @@ impl StateSizes {
     }
 }
 
+/// What one scenario of a worker ends with: its counters, kept flow
+/// records and top dropped flows.
+pub(crate) type Ended<X> = (Counters, Kept<X>, Vec<FlowRecord>);
+
 /// What a worker hands back at the end, per scenario.
 pub(crate) struct WorkerResult<X: Extra> {
     pub(crate) sizes: Vec<StateSizes>,
-    pub(crate) per_scenario: Vec<(Counters, Kept<X>, Vec<FlowRecord>)>,
+    /// The first scenario's ([`Worker::first`]).
+    pub(crate) first: Ended<()>,
+    /// The other scenarios', in order.
+    pub(crate) others: Vec<Ended<X>>,
     pub(crate) rules: Vec<Option<RuleTally>>,
     pub(crate) hist: Histogram<u64>,
     pub(crate) packet_hist: Histogram<u64>,
@@ -247,33 +263,84 @@ fn unreachable_hist() -> Histogram<u64> {
     panic!("a histogram with constant bounds cannot fail to build")
 }
 
+impl<X: Extra> Judge<X> {
+    fn new(c: &Arc<Compiled>, cfg: &EngineConfig) -> Judge<X> {
+        Judge {
+            compiled: Arc::clone(c),
+            // A live pass swaps tables: no verdict memo and no verdicts
+            // cached in connection entries (both exact only for one table).
+            tracker: match cfg.live {
+                Some(_) => Tracker::new(cfg.max_connections),
+                None => Tracker::with_memo(cfg.max_connections),
+            },
+            flows: Flows::new(
+                cfg.max_flow_records,
+                cfg.keep_flows,
+                cfg.flow_spool,
+                cfg.spool_dir.as_deref(),
+                cfg.top_flows,
+            ),
+            counters: Counters::with_rules(c.rule_count()),
+            rules: cfg
+                .rule_stats
+                .then(|| RuleTally::new(c.rule_count(), cfg.max_flow_records, cfg.rule_flows)),
+        }
+    }
+
+    /// A live pass: judges with `c` from now on (rule hits start again:
+    /// rule ids belong to one table).
+    fn retable(&mut self, c: &Arc<Compiled>) {
+        self.compiled = Arc::clone(c);
+        self.counters.rule_hits.clear();
+        self.counters.rule_hits.resize(c.rule_count(), 0);
+    }
+
+    /// Connections tracked and the counters, as a live pass publishes them.
+    fn published(&self) -> (u64, &Counters) {
+        let tracked = u64::try_from(self.tracker.len()).unwrap_or(u64::MAX);
+        (tracked, &self.counters)
+    }
+
+    /// Hints the cache about the packet's look-ups in this scenario's
+    /// tables (see [`Worker::prefetch`]).
+    #[inline(always)]
+    fn prefetch(&self, it: &Item, fh: u64) {
+        let keys = &it.keys;
+        self.flows.prefetch(it.shard, &keys.flow, fh);
+        if keys.same {
+            self.tracker.prefetch(usize::from(it.shard), &keys.flow, fh);
+        }
+    }
+
+    /// The end of the pass: the state's sizes to `sizes`, the rule tally
+    /// to `rules`, the open records closed.
+    fn end(mut self, sizes: &mut Vec<StateSizes>, rules: &mut Vec<Option<RuleTally>>) -> Ended<X> {
+        let (connection_slots, connection_room) = self.tracker.allocated();
+        let (flows, flow_slots, flow_room) = self.flows.sizes();
+        sizes.push(StateSizes {
+            connections: self.tracker.len(),
+            connection_slots,
+            connection_room,
+            flows,
+            flow_slots,
+            flow_room,
+        });
+        let (flows, top) = self.flows.finish(&mut self.counters);
+        rules.push(self.rules);
+        (self.counters, flows, top)
+    }
+}
+
 impl<X: Extra> Worker<X> {
-    pub(crate) fn new(scenarios: &[Arc<Compiled>], cfg: &EngineConfig) -> Worker<X> {
-        // A live pass swaps tables: no verdict memo and no verdicts cached
-        // in connection entries (both exact only for one table).
-        let tracker = || match cfg.live {
-            Some(_) => Tracker::new(cfg.max_connections),
-            None => Tracker::with_memo(cfg.max_connections),
-        };
+    /// A worker judging against `first` and then each of `others`.
+    pub(crate) fn new(
+        first: &Arc<Compiled>,
+        others: &[Arc<Compiled>],
+        cfg: &EngineConfig,
+    ) -> Worker<X> {
         Worker {
-            judges: scenarios
-                .iter()
-                .map(|c| Judge {
-                    compiled: Arc::clone(c),
-                    tracker: tracker(),
-                    flows: Flows::new(
-                        cfg.max_flow_records,
-                        cfg.keep_flows,
-                        cfg.flow_spool,
-                        cfg.spool_dir.as_deref(),
-                        cfg.top_flows,
-                    ),
-                    counters: Counters::with_rules(c.rule_count()),
-                    rules: cfg.rule_stats.then(|| {
-                        RuleTally::new(c.rule_count(), cfg.max_flow_records, cfg.rule_flows)
-                    }),
-                })
-                .collect(),
+            first: Judge::new(first, cfg),
+            others: others.iter().map(|c| Judge::new(c, cfg)).collect(),
             hasher: KeyHasher::default(),
             hist: new_hist(),
             packet_hist: new_hist(),
@@ -299,10 +366,12 @@ impl<X: Extra> Worker<X> {
             return;
         }
         let set = st.hook.scenarios();
-        for (j, c) in self.judges.iter_mut().zip(&set.scenarios) {
-            j.compiled = Arc::clone(c);
-            j.counters.rule_hits.clear();
-            j.counters.rule_hits.resize(c.rule_count(), 0);
+        let mut tables = set.scenarios.iter();
+        if let Some(c) = tables.next() {
+            self.first.retable(c);
+        }
+        for (j, c) in self.others.iter_mut().zip(tables) {
+            j.retable(c);
         }
         st.generation = set.generation;
     }
@@ -316,14 +385,16 @@ impl<X: Extra> Worker<X> {
         if !st.dirty || (!now && st.last.elapsed() < PUBLISH_EVERY) {
             return;
         }
-        let judges = &self.judges;
-        st.hook
-            .store(usize::from(id), st.generation, judges.len(), |i| {
-                judges.get(i).map(|j| {
-                    let tracked = u64::try_from(j.tracker.len()).unwrap_or(u64::MAX);
-                    (tracked, &j.counters)
-                })
-            });
+        let (first, others) = (&self.first, &self.others);
+        st.hook.store(
+            usize::from(id),
+            st.generation,
+            1 + others.len(),
+            |i| match i.checked_sub(1) {
+                None => Some(first.published()),
+                Some(o) => others.get(o).map(Judge::published),
+            },
+        );
         st.last = Instant::now();
         st.dirty = false;
     }
@@ -346,34 +417,37 @@ impl<X: Extra> Worker<X> {
         // whose connection key is its flow key (`Keys::exact`).
         let exact = self.live.is_none() && it.keys.exact;
         let hasher = &self.hasher;
+        let (cb, ob) = self.first.packet(it, fh, exact, hasher);
+        self.opened += usize::from(ob);
+        if let Some(c) = codes.as_deref_mut() {
+            c.push(cb);
+        }
+        // One scenario (replay, bench): nothing more. Over a loop run
+        // once, the compiler loaded the packet's fields before it and
+        // kept them on the stack, ~40 loads and stores a packet for
+        // nothing.
+        if self.others.is_empty() {
+            return;
+        }
         // Two scenarios compared (`diff`): the second's record notes
         // what changed ([`Flows::note`]).
         if X::COMPARES
-            && let [b, a] = self.judges.as_mut_slice()
+            && let [a] = self.others.as_mut_slice()
         {
-            let (cb, ob) = b.packet(it, fh, exact, hasher);
             let (ca, oa) = a.packet(it, fh, exact, hasher);
-            self.opened += usize::from(ob) + usize::from(oa);
+            self.opened += usize::from(oa);
             if let Some(c) = codes {
-                c.extend([cb, ca]);
+                c.push(ca);
             }
             a.flows.note(it, fh, [cb, ca]);
             return;
         }
-        let mut one = |j: &mut Judge<X>| {
+        for j in &mut self.others {
             let (code, opened) = j.packet(it, fh, exact, hasher);
             self.opened += usize::from(opened);
             if let Some(c) = codes.as_deref_mut() {
                 c.push(code);
             }
-        };
-        // One scenario (replay, bench) without the loop: over a loop the
-        // compiler loaded the packet's fields once before it and kept them
-        // on the stack, ~40 loads and stores a packet for nothing when the
-        // loop runs once.
-        match self.judges.as_mut_slice() {
-            [j] => one(j),
-            js => js.iter_mut().for_each(one),
         }
     }
 
@@ -382,45 +456,29 @@ impl<X: Extra> Worker<X> {
     /// ([`crate::state_table::ShardTable::prefetch`]): nothing changes.
     #[inline]
     fn prefetch(&self, it: &Item, fh: u64) {
-        let keys = &it.keys;
-        let one = |j: &Judge<X>| {
-            j.flows.prefetch(it.shard, &keys.flow, fh);
-            if keys.same {
-                j.tracker.prefetch(usize::from(it.shard), &keys.flow, fh);
+        self.first.prefetch(it, fh);
+        // The others, if any (none for replay), as in `handle`.
+        if !self.others.is_empty() {
+            for j in &self.others {
+                j.prefetch(it, fh);
             }
-        };
-        // One scenario without the loop, as in `handle`.
-        match self.judges.as_slice() {
-            [j] => one(j),
-            js => js.iter().for_each(one),
         }
     }
 
     pub(crate) fn finish(self) -> WorkerResult<X> {
-        let mut rules = Vec::with_capacity(self.judges.len());
-        let mut sizes = Vec::with_capacity(self.judges.len());
-        let per_scenario = self
-            .judges
+        let k = 1 + self.others.len();
+        let mut rules = Vec::with_capacity(k);
+        let mut sizes = Vec::with_capacity(k);
+        let first = self.first.end(&mut sizes, &mut rules);
+        let others = self
+            .others
             .into_iter()
-            .map(|mut j| {
-                let (connection_slots, connection_room) = j.tracker.allocated();
-                let (flows, flow_slots, flow_room) = j.flows.sizes();
-                sizes.push(StateSizes {
-                    connections: j.tracker.len(),
-                    connection_slots,
-                    connection_room,
-                    flows,
-                    flow_slots,
-                    flow_room,
-                });
-                let (flows, top) = j.flows.finish(&mut j.counters);
-                rules.push(j.rules);
-                (j.counters, flows, top)
-            })
+            .map(|j| j.end(&mut sizes, &mut rules))
             .collect();
         WorkerResult {
             sizes,
-            per_scenario,
+            first,
+            others,
             rules,
             hist: self.hist,
             packet_hist: self.packet_hist,
@@ -504,7 +562,7 @@ impl<X: Extra> Worker<X> {
     /// scenarios), and records the batch's time.
     fn judge_batch(&mut self, batch: &WorkBatch, mut codes: Option<&mut Vec<u8>>) {
         let t0 = Instant::now();
-        let k = self.judges.len();
+        let k = 1 + self.others.len();
         let mut judge = |w: &mut Worker<X>, it: Option<&Item>, fh: u64| match it {
             Some(it) => w.handle(it, fh, codes.as_deref_mut()),
             // Not an IP packet after all (the reader checked: cannot
@@ -639,4 +697,48 @@ pub(crate) fn worker_loop<X: Extra>(
     }
     w.publish(id, true);
     w
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use zprsim_control::compile::Config;
+    use zprsim_control::load::{Format, load_str};
+
+    use super::*;
+    use crate::engine::flows::Change;
+    use crate::scenario_file::FsFiles;
+
+    impl<X: Extra> Worker<X> {
+        /// Bytes of one open flow record's state, per scenario in order.
+        fn record_bytes(&self) -> Vec<usize> {
+            std::iter::once(self.first.flows.record_bytes())
+                .chain(self.others.iter().map(|j| j.flows.record_bytes()))
+                .collect()
+        }
+    }
+
+    /// A compared pass (`diff`) keeps what changed only in the second
+    /// scenario's flow records: the first scenario's are replay's, byte for
+    /// byte (they carried an unused `Change`, 40 bytes per live flow,
+    /// until the sixteenth session).
+    #[test]
+    fn only_the_second_scenario_of_a_compared_pass_keeps_what_changed() {
+        let text = include_str!("../../../tests/lab/scenario.toml");
+        let loaded = load_str(text, "lab.toml", Format::Toml, &FsFiles::new(".")).unwrap();
+        let c = Arc::new(Compiled::new(&loaded.scenario, &Config::default()).unwrap());
+        let cfg = EngineConfig::default();
+        let replay = Worker::<()>::new(&c, &[], &cfg).record_bytes();
+        let two = Worker::<()>::new(&c, &[Arc::clone(&c)], &cfg).record_bytes();
+        let compared = Worker::<Change>::new(&c, &[Arc::clone(&c)], &cfg).record_bytes();
+        assert_eq!(replay.len(), 1);
+        assert_eq!(two, [replay[0], replay[0]]);
+        assert_eq!(compared.len(), 2);
+        assert_eq!(compared[0], replay[0], "the first scenario's records");
+        assert!(
+            compared[1] >= replay[0] + size_of::<Change>(),
+            "the second's keep the change: {compared:?}"
+        );
+    }
 }

@@ -7,7 +7,9 @@
 //! order. So what changed in a flow is kept in the second scenario's own
 //! record ([`Change`], the record's [`Extra`]), noted by the worker, which
 //! has both verdicts of each packet at hand ([`super::Flows::note`]); no
-//! second parse and no table of its own. At the end the two scenarios'
+//! second parse and no table of its own. The first scenario's records keep
+//! nothing more: they are replay's (the worker's first scenario is always
+//! `Extra = ()`). At the end the two scenarios'
 //! records are merged in the flow log's order side by side, through the
 //! engine's bounded spools, and handed in pairs to a [`PairSink`] with what
 //! changed ([`FlowChange`]): nothing per flow outlives its hand-over.
@@ -38,13 +40,18 @@ pub(crate) trait Extra: Copy + Default + std::fmt::Debug + Send + 'static {
     fn encode(&self, w: &mut Put<'_>);
     /// Reads what [`Extra::encode`] wrote.
     fn decode(r: &mut Get<'_>) -> Option<Self>;
-    /// Hands a compared pass's kept records (per scenario, one [`Kept`]
-    /// per worker) to `sink` in pairs ([`merge_pairs`]); nothing for a
-    /// pass that does not compare.
+    /// Hands a compared pass's kept records (one [`Kept`] per worker: the
+    /// first scenario's, which keep nothing more, and per other scenario)
+    /// to `sink` in pairs ([`merge_pairs`]); nothing for a pass that does
+    /// not compare.
     ///
     /// # Errors
     /// As [`merge_pairs`].
-    fn pairs(kept: Vec<Vec<Kept<Self>>>, sink: &mut dyn PairSink) -> Result<(), EngineError>;
+    fn pairs(
+        first: Vec<Kept>,
+        others: Vec<Vec<Kept<Self>>>,
+        sink: &mut dyn PairSink,
+    ) -> Result<(), EngineError>;
 }
 
 impl Extra for () {
@@ -56,7 +63,11 @@ impl Extra for () {
     fn decode(_: &mut Get<'_>) -> Option<Self> {
         Some(())
     }
-    fn pairs(_: Vec<Vec<Kept<Self>>>, _: &mut dyn PairSink) -> Result<(), EngineError> {
+    fn pairs(
+        _: Vec<Kept>,
+        _: Vec<Vec<Kept<Self>>>,
+        _: &mut dyn PairSink,
+    ) -> Result<(), EngineError> {
         Ok(())
     }
 }
@@ -143,10 +154,14 @@ impl Extra for Change {
         })
     }
 
-    fn pairs(kept: Vec<Vec<Kept<Self>>>, sink: &mut dyn PairSink) -> Result<(), EngineError> {
-        let mut k = kept.into_iter();
-        match (k.next(), k.next(), k.next()) {
-            (Some(before), Some(after), None) => merge_pairs(before, after, sink),
+    fn pairs(
+        first: Vec<Kept>,
+        others: Vec<Vec<Kept<Self>>>,
+        sink: &mut dyn PairSink,
+    ) -> Result<(), EngineError> {
+        let mut k = others.into_iter();
+        match (k.next(), k.next()) {
+            (Some(after), None) => merge_pairs(first, after, sink),
             _ => Err(EngineError::Internal(
                 "a compared pass takes exactly two scenarios".into(),
             )),
@@ -212,7 +227,7 @@ fn packet((a, b): (IpAddr, IpAddr), proto: u8, s: Seen) -> Packet {
 /// The sink's error, a spool's, or records that do not line up (an
 /// internal error: they are cut alike by construction).
 pub(crate) fn merge_pairs(
-    before: Vec<Kept<Change>>,
+    before: Vec<Kept>,
     after: Vec<Kept<Change>>,
     sink: &mut dyn PairSink,
 ) -> Result<(), EngineError> {
