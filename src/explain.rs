@@ -85,9 +85,11 @@ pub struct Args {
     node_local: Vec<ipnet::IpNet>,
     /// With `--capture`: connections tracked at most, as `replay
     /// --max-connections` (1 to 2^30), so a replay run with a bound is
-    /// explained in the state it gave each packet.
-    #[arg(long, default_value_t = zprsim_dataplane::engine::DEFAULT_MAX_CONNECTIONS)]
-    max_connections: usize,
+    /// explained in the state it gave each packet (default: `replay`'s
+    /// default bound). No default value here, so that one given without
+    /// `--capture` is seen, even at the default's value.
+    #[arg(long)]
+    max_connections: Option<usize>,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -451,6 +453,12 @@ fn json_packet(p: &Packet) -> JsonPacket {
     }
 }
 
+/// `--max-connections`, or `replay`'s default bound.
+fn max_connections(a: &Args) -> usize {
+    a.max_connections
+        .unwrap_or(zprsim_dataplane::engine::DEFAULT_MAX_CONNECTIONS)
+}
+
 /// The flags of `--capture` given without it, refused. Checked here, not
 /// by clap's `requires = "capture"`: clap drops the requirement of an
 /// argument that conflicts with one given (`--capture` conflicts with
@@ -466,10 +474,7 @@ fn capture_flags_alone(a: &Args) -> Result<(), Failure> {
         (a.decap.is_some(), "--decap"),
         (a.dedup, "--dedup"),
         (!a.node_local.is_empty(), "--node-local"),
-        (
-            a.max_connections != zprsim_dataplane::engine::DEFAULT_MAX_CONNECTIONS,
-            "--max-connections",
-        ),
+        (a.max_connections.is_some(), "--max-connections"),
     ];
     match given.iter().find_map(|&(g, flag)| g.then_some(flag)) {
         Some(flag) => Err(Failure::Input(format!(
@@ -486,7 +491,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     if let Some(pr) = &a.proto {
         check_flags(a, parse_proto(pr)?)?;
     }
-    crate::replay::check_engine_bounds(1, a.max_connections)?;
+    crate::replay::check_engine_bounds(1, max_connections(a))?;
     let mut plan = Plan::new();
     plan.input("SCENARIO", &a.scenario);
     if let Some(c) = &a.capture {
@@ -625,7 +630,7 @@ fn explain_capture(
     let stream = zprsim_dataplane::sniff::open(capture).map_err(|e| bad(&e))?;
     let (mut cap, _) = decompress::records(stream).map_err(|e| bad(&e))?;
     let found =
-        capture_state::packet_n(&mut cap, &file, compiled, n, &mut shape, a.max_connections)
+        capture_state::packet_n(&mut cap, &file, compiled, n, &mut shape, max_connections(a))
             .map_err(from_state)?;
     let d = judge_both(s, compiled, &found.packet, found.context)?;
     // A mid-flow packet's direction is not known to be the opener's: a
@@ -643,7 +648,7 @@ fn explain_capture(
     let mut context = match (found.context, found.opened_by, found.no_longer_tracked) {
         (Context::First, _, Some(at)) => format!(
             "first packet: tracking no longer holds the connection packet {at} opened (evicted to stay within `--max-connections {}`, the oldest first, or expired), as in `replay` with that bound",
-            a.max_connections
+            max_connections(a)
         ),
         (Context::Reply(t), Some(by), _) => format!(
             "reply of the connection packet {by} opened (tracked at its initiator {}, at its responder {}, by ZPR {})",

@@ -32,12 +32,16 @@ fn a_flag_of_explain_capture_given_without_it_is_refused_naming_it() {
         "--dport",
         "6443",
     ];
+    assert_eq!(zprsim_dataplane::engine::DEFAULT_MAX_CONNECTIONS, 4_194_304);
     for (flag, value) in [
         ("--packet", Some("3")),
         ("--dedup", None),
         ("--decap", Some("vxlan")),
         ("--node-local", Some("10.96.0.0/16")),
         ("--max-connections", Some("5")),
+        // At the default's value too (it was taken for no flag; the
+        // value is checked below).
+        ("--max-connections", Some("4194304")),
     ] {
         let mut args = vec![
             "explain".to_owned(),
