@@ -263,9 +263,13 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         // A flow log or the ranges file kept beside the export is no CLI
         // output: each of its objects would be left out with a warning
         // of its own, and a directory of flow logs made an empty scenario.
-        let head = text
-            .get(..text.len().min(crate::import_looks::HEAD))
-            .unwrap_or(&text);
+        // The head cut at a character boundary (a cut inside one fell
+        // back to the whole file).
+        let cut = (0..=text.len().min(crate::import_looks::HEAD))
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
+        let head = text.get(..cut).unwrap_or_default();
         match crate::import_looks::text(head, false) {
             l @ (crate::import_looks::Looks::FlowLog | crate::import_looks::Looks::Ranges) => {
                 skipped.push(format!("`{}` {l}: not read", p.display()));

@@ -225,7 +225,8 @@ pub struct AuditListed {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to_keep_open: Option<String>,
     /// A capture's flow whose first such packet only the answering end
-    /// sends (a TCP packet with ACK set, an ICMP reply): the capture
+    /// sends (`rule_stats::answers_first`: a TCP packet with ACK set, an
+    /// ICMP reply, a UDP datagram from the server's port): the capture
     /// started inside the connection, so which end opened
     /// it is not known, and no statement is proposed (one for the packet's
     /// direction would be for the server's answer to the client's port:
@@ -367,20 +368,22 @@ pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows 
     let examined = audit.len().min(MAX_STATEMENT_FLOWS);
     let mut listed: Vec<AuditListed> = Vec::new();
     let mut statements: Vec<KeepOpen> = Vec::new();
+    // Each statement's place in `statements` (up to 8,192 flows: a scan of
+    // the list per flow would be quadratic).
+    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (i, a) in audit.iter().take(examined).enumerate() {
         let (d, to_keep_open) = judged(a);
         if let Some(h) = &to_keep_open {
-            match statements.iter_mut().find(|k| &k.to_keep_open == h) {
-                Some(k) => {
-                    k.flows += 1;
-                    k.packets += a.packets;
-                }
-                None => statements.push(KeepOpen {
+            let k = *at.entry(h.clone()).or_insert_with(|| {
+                statements.push(KeepOpen {
                     to_keep_open: h.clone(),
-                    flows: 1,
-                    packets: a.packets,
-                }),
-            }
+                    flows: 0,
+                    packets: 0,
+                });
+                statements.len() - 1
+            });
+            statements[k].flows += 1;
+            statements[k].packets += a.packets;
         }
         if i >= top {
             continue;

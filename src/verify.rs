@@ -73,7 +73,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
     let loaded = crate::load_scenario(&plan, "SCENARIO", &a.scenario)?;
     let s = &loaded.scenario;
-    let compiled = Compiled::new(s, &Config::default()).map_err(|e| {
+    let config = Config::default();
+    let compiled = Compiled::new(s, &config).map_err(|e| {
         Failure::Input(format!(
             "{}: error: {e}",
             zprsim_dataplane::output::shown(&a.scenario)
@@ -99,8 +100,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // Every path's hints at once: do they open a path that must stay
     // closed? (A Ctrl-C here leaves the report without it.)
     report.hints_together =
-        verify::together(s, &Config::default(), &paths, &report, &limits, &stop)
-            .map_err(run_err)?;
+        verify::together(s, &config, &paths, &report, &limits, &stop).map_err(run_err)?;
     // `--junit` is written first; when it cannot be (a full disk) it is
     // abandoned, the result still goes to standard output, and the run
     // exits 2 naming it.

@@ -695,9 +695,9 @@ fn peer_types_in_lower_case_import_and_refusals_name_the_directory() {
     let dir = t.path().join("exp");
     std::fs::create_dir(&dir).unwrap();
     let mut files = crate::support::oke_export();
-    let mut v: serde_json::Value = serde_json::from_str(&files["network-vnic-get-0.json"]).unwrap();
-    v["data"]["subnet-id"] = "ocid1.subnet.oc1.iad.elsewhere".into();
-    files.insert("network-vnic-get-0.json".into(), v.to_string());
+    first_vnic(&mut files, |v| {
+        v["subnet-id"] = "ocid1.subnet.oc1.iad.elsewhere".into()
+    });
     for (name, text) in files {
         std::fs::write(dir.join(name), text).unwrap();
     }
@@ -819,6 +819,20 @@ fn a_vnic_whose_subnet_is_missing_keeps_its_nsgs_and_attributes_in_a_stand_in() 
     );
 }
 
+/// The OKE export's first `vnic get` changed by `f` (on its `data`): the
+/// VNIC's display name and OCID.
+fn first_vnic(
+    files: &mut zprsim_control::import::Files,
+    f: impl FnOnce(&mut serde_json::Value),
+) -> (String, String) {
+    let file = "network-vnic-get-0.json";
+    let mut v: serde_json::Value = serde_json::from_str(&files[file]).unwrap();
+    f(&mut v["data"]);
+    files.insert(file.into(), v.to_string());
+    let s = |k: &str| v["data"][k].as_str().unwrap().to_owned();
+    (s("display-name"), s("id"))
+}
+
 /// A VNIC of a missing subnet whose address another exported subnet
 /// holds contradicts the export: the import fails naming it (left out,
 /// the address would be an unassigned one of that subnet, with no
@@ -826,10 +840,9 @@ fn a_vnic_whose_subnet_is_missing_keeps_its_nsgs_and_attributes_in_a_stand_in() 
 #[test]
 fn a_vnic_of_a_missing_subnet_inside_another_subnet_fails_the_import() {
     let mut files = crate::support::oke_export();
-    let mut v: serde_json::Value = serde_json::from_str(&files["network-vnic-get-0.json"]).unwrap();
-    let name = v["data"]["display-name"].as_str().unwrap().to_owned();
-    v["data"]["subnet-id"] = "ocid1.subnet.oc1.iad.elsewhere".into();
-    files.insert("network-vnic-get-0.json".into(), v.to_string());
+    let (name, _) = first_vnic(&mut files, |v| {
+        v["subnet-id"] = "ocid1.subnet.oc1.iad.elsewhere".into()
+    });
     let e = oci::import(&files, None).unwrap_err().to_string();
     assert!(
         e.contains(&format!("`{name}`"))
@@ -847,13 +860,9 @@ fn a_vnic_of_a_missing_subnet_inside_another_subnet_fails_the_import() {
 #[test]
 fn a_vnic_address_outside_its_subnet_inside_the_vcn_fails_the_import() {
     let mut files = crate::support::oke_export();
-    let mut v: serde_json::Value = serde_json::from_str(&files["network-vnic-get-0.json"]).unwrap();
-    let name = v["data"]["display-name"].as_str().unwrap().to_owned();
-    v["data"]["ipv6-addresses"] = serde_json::json!([]);
-    let mut ips = files["network-private-ip-list.json"].clone();
-    let id = v["data"]["id"].as_str().unwrap().to_owned();
-    files.insert("network-vnic-get-0.json".into(), v.to_string());
-    let mut list: serde_json::Value = serde_json::from_str(&ips).unwrap();
+    let (name, id) = first_vnic(&mut files, |_| {});
+    let mut list: serde_json::Value =
+        serde_json::from_str(&files["network-private-ip-list.json"]).unwrap();
     list["data"]
         .as_array_mut()
         .unwrap()
@@ -862,8 +871,7 @@ fn a_vnic_address_outside_its_subnet_inside_the_vcn_fails_the_import() {
             "vnic-id": id,
             "ip-address": "10.0.99.7",
         }));
-    ips = list.to_string();
-    files.insert("network-private-ip-list.json".into(), ips);
+    files.insert("network-private-ip-list.json".into(), list.to_string());
     let e = oci::import(&files, None).unwrap_err().to_string();
     assert!(
         e.contains(&format!("`{name}`"))

@@ -53,7 +53,8 @@ pub struct Found {
     /// that packet's record number.
     pub no_longer_tracked: Option<u64>,
     /// A first packet of a connection the capture starts inside: one only
-    /// the answering end sends (a TCP packet with ACK set, an ICMP reply:
+    /// the answering end sends (a TCP packet with ACK set, an ICMP reply,
+    /// a UDP datagram from the server's port:
     /// [`crate::engine::rule_stats::answers_first`]) that no live
     /// connection answers, or the packet that opened its live connection
     /// was such a packet. The replay takes it
@@ -92,7 +93,7 @@ pub fn packet_n<R: std::io::Read>(
     // connection it holds, which explain reports for a reply.
     let mut tracker = Tracker::new(max_connections);
     let mut counters = Counters::default();
-    // (and whether that packet was mid-flow: a TCP packet with ACK set)
+    // (and whether that packet was mid-flow: `answers_first`)
     let mut opened: HashMap<StateKey, (u64, usize, bool)> = HashMap::new();
     let mut index: u64 = 0;
     while let Some(rec) = capture.next_record() {

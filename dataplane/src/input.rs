@@ -150,8 +150,7 @@ pub fn utf16_start(head: &[u8]) -> Option<(bool, usize)> {
 /// The byte order of UTF-16 text that starts with a byte order mark
 /// (`FF FE`: little-endian, as Windows PowerShell 5's `>` writes; `FE FF`:
 /// big-endian), or `None`.
-#[must_use]
-pub fn utf16_order(head: &[u8]) -> Option<bool> {
+fn utf16_order(head: &[u8]) -> Option<bool> {
     match head.get(..2) {
         Some([0xFF, 0xFE]) => Some(false),
         Some([0xFE, 0xFF]) => Some(true),
@@ -180,12 +179,6 @@ pub struct Utf16Reader<R> {
 }
 
 impl<R: Read> Utf16Reader<R> {
-    /// Reads `inner`, UTF-16 in this byte order, whose byte order mark
-    /// (2 bytes) was read.
-    pub fn new(inner: R, big_endian: bool) -> Utf16Reader<R> {
-        Self::starting_at(inner, big_endian, 2)
-    }
-
     /// Reads `inner`, UTF-16 in this byte order, from byte `offset` of
     /// the file (the length of its byte order mark: [`utf16_start`]).
     pub fn starting_at(inner: R, big_endian: bool, offset: u64) -> Utf16Reader<R> {
@@ -314,14 +307,14 @@ mod utf16_tests {
             let bytes = utf16(text, be);
             assert_eq!(utf16_order(&bytes), Some(be));
             let mut got = String::new();
-            Utf16Reader::new(Trickle(&bytes[2..]), be)
+            Utf16Reader::starting_at(Trickle(&bytes[2..]), be, 2)
                 .read_to_string(&mut got)
                 .unwrap_or_default();
             assert_eq!(got, text);
         }
         // A lone low surrogate at byte 4 (after the mark and one unit).
         let bad = [0xFF, 0xFE, b'{', 0, 0x00, 0xDC];
-        let e = Utf16Reader::new(&bad[2..], false)
+        let e = Utf16Reader::starting_at(&bad[2..], false, 2)
             .read_to_end(&mut Vec::new())
             .err()
             .map(|e| e.to_string())
@@ -330,7 +323,7 @@ mod utf16_tests {
         // An odd last byte.
         let odd = [0xFF, 0xFE, b'{', 0, b'}'];
         assert!(
-            Utf16Reader::new(&odd[2..], false)
+            Utf16Reader::starting_at(&odd[2..], false, 2)
                 .read_to_end(&mut Vec::new())
                 .is_err()
         );

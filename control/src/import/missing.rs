@@ -32,6 +32,14 @@ use serde_json::{Value, json};
 
 use super::names::Names;
 
+/// The name of the exported VCN (of `vcns`: names and blocks) whose
+/// blocks hold `ip`.
+pub(super) fn vcn_holding(vcns: &[(String, Vec<IpNet>)], ip: IpAddr) -> Option<&str> {
+    vcns.iter()
+        .find(|(_, nets)| nets.iter().any(|n| n.contains(&ip)))
+        .map(|(name, _)| name.as_str())
+}
+
 /// Where a VNIC of a missing subnet goes.
 pub(super) enum Placed {
     /// In the stand-in subnet of this name, in the VCN of that name.
@@ -68,17 +76,13 @@ impl<'a> MissingSubnets<'a> {
         subnets: impl IntoIterator<Item = (&'a str, &'a [IpNet])>,
         subnet_names: &[String],
     ) -> Self {
-        let mut names = Names::default();
-        for n in subnet_names {
-            names.take(n, n);
-        }
         Self {
             vcns,
             subnets: subnets
                 .into_iter()
                 .flat_map(|(name, nets)| nets.iter().map(move |n| (*n, name)))
                 .collect(),
-            names,
+            names: Names::holding(subnet_names),
             made: BTreeMap::new(),
         }
     }
@@ -86,22 +90,16 @@ impl<'a> MissingSubnets<'a> {
     /// Places a VNIC of the missing subnet `subnet_id` with addresses
     /// `ips` (parsed, at least one).
     pub(super) fn place(&mut self, subnet_id: &str, ips: &[IpAddr]) -> Placed {
-        let vcn_of = |ip: &IpAddr| {
-            self.vcns
-                .iter()
-                .find(|(_, nets)| nets.iter().any(|n| n.contains(ip)))
-                .map(|(name, _)| name.as_str())
-        };
         let mut vcn: Option<&str> = None;
-        let mut outside = 0;
+        let mut outside = false;
         for ip in ips {
             if let Some((_, subnet)) = self.subnets.iter().find(|(n, _)| n.contains(ip)) {
                 return Placed::Refused(format!(
                     "its subnet `{subnet_id}` is not in the export, and its address `{ip}` lies in subnet `{subnet}`, which is"
                 ));
             }
-            match (vcn_of(ip), vcn) {
-                (None, _) => outside += 1,
+            match (vcn_holding(self.vcns, *ip), vcn) {
+                (None, _) => outside = true,
                 (Some(v), None) => vcn = Some(v),
                 (Some(v), Some(w)) if v != w => {
                     return Placed::Refused(format!(
@@ -114,7 +112,7 @@ impl<'a> MissingSubnets<'a> {
         let Some(vcn) = vcn else {
             return Placed::External;
         };
-        if outside > 0 {
+        if outside {
             return Placed::Refused(format!(
                 "its subnet `{subnet_id}` is not in the export, and its addresses lie both in VCN `{vcn}` and outside every exported VCN"
             ));

@@ -33,6 +33,14 @@ pub fn clean(display: &str, fallback: &str) -> String {
 }
 
 impl Names {
+    /// Names that differ from every one of `taken` (names handed out
+    /// before, by another [`Names`]).
+    pub fn holding<'a>(taken: impl IntoIterator<Item = &'a String>) -> Self {
+        Self {
+            used: taken.into_iter().cloned().collect(),
+        }
+    }
+
     /// A unique valid name for `display` (or `fallback`).
     pub fn take(&mut self, display: &str, fallback: &str) -> String {
         let base = clean(display, fallback);

@@ -698,9 +698,7 @@ impl Cx<'_> {
                 // flow it matched beside a stateful rule would be tracked
                 // and its replies let in ("stateless wins"). Kept, so the
                 // load refuses it and the import fails.
-                self.warnings.push(format!(
-                    "{owner}: stateless rule{which}: {why}; a stateless rule is not left out (without it, a flow it matched could be tracked and its replies let in), so the import fails"
-                ));
+                self.warnings.push(leave_out(&why));
             } else {
                 self.left_out(stateful, leave_out(&why));
                 return None;
@@ -1420,10 +1418,7 @@ pub fn import_vcns(
     // Stand-in route tables (no rule) for VNICs whose own table the
     // export lacks, by (table OCID, VCN), named apart from every table.
     let mut empty_tables: BTreeMap<(String, String), String> = BTreeMap::new();
-    let mut table_names_used = Names::default();
-    for n in &table_names {
-        table_names_used.take(n, n);
-    }
+    let mut table_names_used = Names::holding(&table_names);
     let mut lone_balancer_vnics = Vec::new();
     let mut vnic_names = Names::default();
     let mut out_vnics = Vec::new();
@@ -1790,10 +1785,7 @@ fn usable_addresses(
         if let Some(nets) = nets
             && !nets.iter().any(|n| n.contains(&ip))
         {
-            if let Some((vcn, _)) = vcns
-                .iter()
-                .find(|(_, blocks)| blocks.iter().any(|b| b.contains(&ip)))
-            {
+            if let Some(vcn) = super::missing::vcn_holding(vcns, ip) {
                 cx.refused.push(format!(
                     "{what}: private IP `{a}` is outside its subnet's CIDR blocks but inside VCN `{vcn}`; left out, it would be an address of no VNIC there, with no security layer or ZPR on its side"
                 ));

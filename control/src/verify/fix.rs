@@ -239,6 +239,18 @@ pub enum Edit {
 /// The policy a hint creates when the scenario has none.
 pub const NEW_POLICY: &str = "zpr-hints";
 
+/// The empty policy named [`NEW_POLICY`] that hints create when no policy
+/// names an attribute of either end.
+#[must_use]
+pub fn new_policy() -> crate::model::ZprPolicy {
+    crate::model::ZprPolicy {
+        name: NEW_POLICY.into(),
+        id: None,
+        statements: Vec::new(),
+        file: None,
+    }
+}
+
 /// Adds `edits` to `s` (statements for a new policy all go to one policy
 /// named [`NEW_POLICY`]).
 pub fn apply(s: &mut Scenario, edits: &[Edit]) {
@@ -256,12 +268,7 @@ pub fn apply(s: &mut Scenario, edits: &[Edit]) {
                     _ => match s.zpr_policies.iter().position(|p| p.name == NEW_POLICY) {
                         Some(i) => i,
                         None => {
-                            s.zpr_policies.push(crate::model::ZprPolicy {
-                                file: None,
-                                name: NEW_POLICY.into(),
-                                id: None,
-                                statements: Vec::new(),
-                            });
+                            s.zpr_policies.push(new_policy());
                             s.zpr_policies.len() - 1
                         }
                     },

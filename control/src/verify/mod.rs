@@ -39,9 +39,10 @@
 //!    own VNICs, so never shared within a class;
 //! 5. for a path that should be open, what would open it, each hint proven
 //!    by the reference evaluator on one scratch copy of the scenario: the
-//!    security rules (`fix.rs`) and ZPL statements (`zpr_fix.rs`) for its
-//!    first failing pair, and those that together open every failing pair
-//!    (`whole.rs`); then, on request, every path's hints added at once to
+//!    security rules (`fix.rs`), route rules (`route_fix.rs`) and ZPL
+//!    statements (`zpr_fix.rs`) for its first failing pair, and those that
+//!    together open every failing pair (`whole.rs`); then, when the caller
+//!    asks (`zprsim verify` always does), every path's hints added at once to
 //!    a compiled copy and every path judged again ([`together`]): do they
 //!    open a path that must stay closed?
 //!
@@ -241,7 +242,8 @@ pub struct PathSpec {
 /// blocks it on its own ([`crate::eval::every_layer`]), the security rule
 /// (`fix.rs`) or the ZPL statement (`zpr_fix.rs`) that opens that layer,
 /// each proven by judging `p` again with it added to a copy of `s`. Empty
-/// when nothing blocks it or nothing can be written (a route drop).
+/// when nothing blocks it or nothing can be written (a route no gateway of
+/// the VCN opens, a ZPR drop no statement can be written for).
 #[must_use]
 pub fn to_open(s: &Scenario, p: &crate::packet::Packet) -> Vec<String> {
     let blocking = text::blocking(crate::eval::every_layer(s, p));
@@ -449,8 +451,8 @@ pub struct PathResult {
     /// lists them (all of them, up to [`whole::MAX_PAIRS`]).
     #[serde(skip_serializing_if = "is_zero")]
     pub to_open_checked: u64,
-    /// Of those, pairs that `to_open` leaves closed (a route drop, a layer
-    /// no hint can be written for, or past [`whole::MAX_HINTS`]).
+    /// Of those, pairs that `to_open` leaves closed (a layer no hint can be
+    /// written for, or past [`whole::MAX_HINTS`]).
     #[serde(skip_serializing_if = "is_zero")]
     pub to_open_left: u64,
     /// What `to_open` adds to the scenario ([`together`] adds every

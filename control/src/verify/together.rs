@@ -12,8 +12,8 @@
 //! `verify` judges ([`run::run_with`], without hints): a path that should
 //! be closed, closed today and open with the hints is *opened*; a path
 //! that should be open, failing today and failing still is *still
-//! failing*. (Adding an allow rule or statement never closes anything, so
-//! a path that should be open and passes today, or should be closed and
+//! failing*. (Adding a security rule or statement never closes anything,
+//! so a path that should be open and passes today, or should be closed and
 //! fails today, stays as it is.)
 
 use serde::Serialize;
@@ -80,9 +80,11 @@ pub fn together(
             return Ok(Some(out));
         }
     };
-    // Only what the hints can change: a rule or statement added opens and
-    // never closes, so a path that should be open and passes today passes
-    // with them, and one that should be closed and fails today fails.
+    // Only what the hints can change: a security rule or statement added
+    // opens and never closes, so a path that should be open and passes
+    // today passes with them, and one that should be closed and fails
+    // today fails. (A route rule, as a longer match, could take over a
+    // passing path's traffic; that is not judged again here.)
     let again: Vec<PathSpec> = paths
         .iter()
         .zip(&report.paths)

@@ -14,15 +14,19 @@
 //! because a pair needed it. The copy is the scenario again after
 //! ([`Scratch::release`]).
 //!
-//! Adding an allow rule or statement never closes anything (every layer is
-//! allow-only; the rules a hint writes are stateful, and a stateless rule
-//! that matches wins as before), so only the failing probes of each pair
-//! are judged again, and a pair opened stays open.
+//! Adding a security rule or statement never closes anything (those layers
+//! are allow-only; the rules a hint writes are stateful, and a stateless
+//! rule that matches wins as before), so only the failing probes of each
+//! pair are judged again, and a pair opened stays open. A route rule is
+//! the exception: as the longest match it can take over traffic a shorter
+//! rule carried; a route hint covers what the path stands for, toward a
+//! gateway proven to open it, and what else it takes over is not judged
+//! again here.
 //!
 //! Bounded: at most [`MAX_PAIRS`] failing pairs and [`MAX_JUDGEMENTS`]
 //! judgements per path, and at most [`MAX_HINTS`] hints; the result says
-//! how many pairs were checked and how many stay closed (a route drop has
-//! no hint, nor has a ZPR drop no statement can be written for).
+//! how many pairs were checked and how many stay closed (a route no
+//! gateway of the VCN opens, a ZPR drop no statement can be written for).
 
 use super::fix::{Edit, Scratch};
 use super::text::blocking;

@@ -30,9 +30,7 @@ use std::net::IpAddr;
 use super::fix::{Kept, NEW_POLICY, stands_for};
 use super::selector::Selector;
 use super::{PathSpec, Probe};
-use crate::model::{
-    AddressIndex, Endpoint, Mode, Origin, Peer, PolicyStatement, Scenario, ZprPolicy,
-};
+use crate::model::{AddressIndex, Endpoint, Mode, Origin, Peer, PolicyStatement, Scenario};
 use crate::packet::{L4, Packet};
 use crate::shared::{Attribute, proto};
 use crate::verdict::{LayerReport, Outcome, Stage};
@@ -320,12 +318,7 @@ fn opens(
     let at = match policy.filter(|_| !created) {
         Some(i) => i,
         None => {
-            scratch.zpr_policies.push(ZprPolicy {
-                file: None,
-                name: NEW_POLICY.into(),
-                id: None,
-                statements: Vec::new(),
-            });
+            scratch.zpr_policies.push(super::fix::new_policy());
             scratch.zpr_policies.len() - 1
         }
     };

@@ -54,7 +54,8 @@ pub struct AuditFlow {
     /// Packets of the flow audit would have denied.
     pub packets: u64,
     /// `first` is a packet only the answering end sends ([`answers_first`]:
-    /// a TCP packet with ACK set, an ICMP reply): the capture started
+    /// a TCP packet with ACK set, an ICMP reply, a UDP datagram from the
+    /// server's port): the capture started
     /// inside the connection (its SYN, or the request, is not in it), so
     /// which end opened it is not known (the replay takes the first packet
     /// seen as the opener). Always false for flow logs, which carry no

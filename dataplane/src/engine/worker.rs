@@ -457,11 +457,8 @@ impl<X: Extra> Worker<X> {
     #[inline]
     fn prefetch(&self, it: &Item, fh: u64) {
         self.first.prefetch(it, fh);
-        // The others, if any (none for replay), as in `handle`.
-        if !self.others.is_empty() {
-            for j in &self.others {
-                j.prefetch(it, fh);
-            }
+        for j in &self.others {
+            j.prefetch(it, fh);
         }
     }
 
