@@ -662,10 +662,11 @@ fn explain_capture(
         }
     };
     if found.mid_flow {
-        context.push_str(if found.packet.proto == zprsim_control::model::proto::TCP {
-            "; a TCP packet with ACK set: the capture starts inside its connection, so which end opened it is not known and nothing is proposed to open it (explain the opening direction with --src, --dst and --dport)"
-        } else {
-            "; an ICMP reply: the capture starts inside its exchange (the request is not in it), so which end opened it is not known and nothing is proposed to open it (explain the request's direction with --src, --dst and --icmp-type)"
+        use zprsim_control::model::proto;
+        context.push_str(match found.packet.proto {
+            proto::TCP => "; a TCP packet with ACK set: the capture starts inside its connection, so which end opened it is not known and nothing is proposed to open it (explain the opening direction with --src, --dst and --dport)",
+            proto::UDP => "; a UDP datagram from the server's port: the capture starts inside its exchange (the request is not in it), so which end opened it is not known and nothing is proposed to open it (explain the request's direction with --src, --dst and --dport)",
+            _ => "; an ICMP reply: the capture starts inside its exchange (the request is not in it), so which end opened it is not known and nothing is proposed to open it (explain the request's direction with --src, --dst and --icmp-type)",
         });
     }
     if a.json {

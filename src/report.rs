@@ -493,6 +493,9 @@ pub fn audit_section(a: &AuditFlows, n: usize) -> String {
             Verdict::Allow if f.mid_flow && f.icmp_type.is_some() => {
                 "open today; the capture starts inside it (a reply, no request), so which end opened it is not known and no statement is proposed"
             }
+            Verdict::Allow if f.mid_flow && f.proto == zprsim_control::model::proto::UDP => {
+                "open today; the capture starts inside it (a datagram from the server's port, no request), so which end opened it is not known and no statement is proposed"
+            }
             Verdict::Allow if f.mid_flow => {
                 "open today; the capture starts inside it (no SYN), so which end opened it is not known and no statement is proposed"
             }

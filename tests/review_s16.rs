@@ -406,6 +406,13 @@ fn a_capture_starting_with_a_udp_answer_proposes_no_reverse_statement() {
         !audit.to_string().contains("udp/40000"),
         "a reverse statement: {audit:#}"
     );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "the capture starts inside it (a datagram from the server's port, no request)"
+        ),
+        "{text}"
+    );
 }
 
 /// A scenario given compressed, first as it should be, was told "the
