@@ -969,6 +969,142 @@ private_ips = ["10.1.2.10"]
     assert_eq!(verdict(Packet::tcp(app, 40000, db, 5432)), Verdict::Allow);
 }
 
+/// A stand-in VNIC in an export that uses ZPR: its attributes are
+/// unknown, so it carries `zprsim-stand-in.attributes:unknown` in enforce
+/// mode. Judged unattributed (as until the fifteenth session), the
+/// unattributed `app-1`'s tcp/22 to it escaped ZPR, though the real
+/// `db-1` is enforce-attributed and no statement allows it: the partial
+/// export allowed what the whole denies. Statements naming its address
+/// still allow it, and `verify`'s hint names the address, never the
+/// stand-in's attribute.
+#[test]
+fn a_stand_in_vnic_of_an_export_that_uses_zpr_is_default_deny() {
+    use zprsim_control::packet::Packet;
+    use zprsim_control::verdict::Verdict;
+    let s = load::from_toml_str(
+        r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.1.0.0/16"]
+security_attributes = { network = { vcn = { value = "v" } } }
+[[security_list]]
+name = "open"
+vcn = "v"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
+ingress_security_rules = [{ source = "10.1.0.0/16", protocol = "all" }]
+[[subnet]]
+name = "app"
+vcn = "v"
+cidr_block = "10.1.1.0/24"
+security_lists = ["open"]
+[[subnet]]
+name = "db"
+vcn = "v"
+cidr_block = "10.1.2.0/24"
+security_lists = ["open"]
+[[vnic]]
+name = "app-1"
+subnet = "app"
+private_ips = ["10.1.1.10"]
+[[vnic]]
+name = "web-1"
+subnet = "app"
+private_ips = ["10.1.1.20"]
+security_attributes = { app = { role = { value = "web" } } }
+[[vnic]]
+name = "db-1"
+subnet = "db"
+private_ips = ["10.1.2.10"]
+security_attributes = { app = { role = { value = "db" } } }
+[[zpr_policy]]
+name = "p"
+statements = [
+  "in network.vcn:v VCN allow all-endpoints to connect to '10.1.2.10/32' with protocol='tcp/5432'",
+  "in network.vcn:v VCN allow app.role:web endpoints to connect to all-endpoints with protocol='tcp/5432'",
+]
+"#,
+        "zpr.toml",
+    )
+    .unwrap()
+    .scenario;
+    let (mut files, services) = oci_export::export(&s);
+    let db_file = files
+        .iter()
+        .find(|(n, t)| n.starts_with("network-vnic-get-") && t.contains("\"db-1\""))
+        .map(|(n, _)| n.clone())
+        .unwrap();
+    files.remove(&db_file);
+    let imported = oci::import(&files, Some(&services)).unwrap();
+    let b = load::from_toml_str(&imported.toml, "partial.toml")
+        .unwrap_or_else(|e| panic!("{e}\n{}", imported.toml))
+        .scenario;
+    let stand_in = b
+        .vnics
+        .iter()
+        .find(|v| v.private_ips == ["10.1.2.10".parse::<std::net::IpAddr>().unwrap()])
+        .expect("a stand-in VNIC holds the address");
+    assert_eq!(stand_in.attributes.len(), 1, "{}", imported.toml);
+    assert_eq!(
+        stand_in.attributes[0].attribute.to_string(),
+        "zprsim-stand-in.attributes:unknown"
+    );
+    assert!(
+        imported
+            .warnings
+            .iter()
+            .any(|w| w.contains(&format!("kept as `{}`", stand_in.name))
+                && w.contains("the export uses ZPR")),
+        "{:?}",
+        imported.warnings
+    );
+    let whole = Compiled::new(&s, &Config::default()).unwrap();
+    let part = Compiled::new(&b, &Config::default()).unwrap();
+    let db = "10.1.2.10".parse().unwrap();
+    let verdict = |c: &Compiled, p: Packet| c.judge(&p, Context::First).judgement.verdict;
+    for src in ["10.1.1.10", "10.1.1.20"] {
+        let src = src.parse().unwrap();
+        for port in [22, 5432, 8080] {
+            let p = Packet::tcp(src, 40000, db, port);
+            let (w, b) = (verdict(&whole, p), verdict(&part, p));
+            // Nothing the whole export denies is allowed.
+            assert!(
+                !(w == Verdict::Drop && b == Verdict::Allow),
+                "{p:?}: whole {w:?}, partial {b:?}"
+            );
+        }
+    }
+    // Seen before: the unattributed app-1's tcp/22 was allowed.
+    let app = "10.1.1.10".parse().unwrap();
+    assert_eq!(
+        verdict(&part, Packet::tcp(app, 40000, db, 22)),
+        Verdict::Drop
+    );
+    // What statements naming its address allow stays allowed.
+    assert_eq!(
+        verdict(&part, Packet::tcp(app, 40000, db, 5432)),
+        Verdict::Allow
+    );
+
+    // `verify`'s hint for the stand-in names its address.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("partial.toml"), &imported.toml).unwrap();
+    std::fs::write(
+        dir.path().join("expect.toml"),
+        "[[path]]\nname = \"web-to-db-ssh\"\nfrom = \"vnic:web-1\"\nto = \"10.1.2.10\"\nproto = \"tcp\"\ndport = 22\nexpect = \"allow\"\n",
+    )
+    .unwrap();
+    let o = crate::support::run_in(dir.path(), ["verify", "partial.toml", "expect.toml"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains(
+            "allow app.role:web endpoints to connect to '10.1.2.10/32' with protocol='tcp/22'"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("zprsim-stand-in"), "{out}");
+}
+
 /// A VNIC whose own route table the export lacks keeps a stand-in table
 /// with no rule: falling back to its subnet's table (as until the
 /// fourteenth session) routed, and admitted as a return path, what its own

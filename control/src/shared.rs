@@ -18,6 +18,16 @@ pub struct Attribute {
 /// The namespace ZPL assumes when an attribute names none.
 pub const DEFAULT_NAMESPACE: &str = "oracle-zpr";
 
+/// The namespace of the attribute `zprsim import` gives a stand-in VNIC
+/// (a VNIC the export lacks, known by its private IPs alone) when the
+/// export uses ZPR: `zprsim-stand-in.attributes:unknown`, in `enforce`
+/// mode. Its real attributes are unknown, and judged unattributed it would
+/// escape ZPR's default deny; with an attribute no statement names it is
+/// allowed only what statements with address terms or `all-endpoints`
+/// allow, the least any attributes of its could give it. `verify` never
+/// writes a statement naming it (an address term stands for the VNIC).
+pub const STAND_IN_NAMESPACE: &str = "zprsim-stand-in";
+
 impl Attribute {
     /// Builds an attribute.
     pub fn new(

@@ -1596,8 +1596,10 @@ pub fn import_vcns(
     // unassigned addresses of the subnet, on whose side no security layer
     // runs: each such VNIC is kept as a stand-in in the private IP's
     // subnet, with the subnet's security lists and route table and no NSG
-    // or attribute (what it lacks can only allow, but its attributes,
-    // which ZPR would judge it by, are unknown: the warning says so).
+    // (what it lacks can only allow). Its attributes, which ZPR judges it
+    // by, are unknown: when the export uses ZPR it carries an enforce
+    // attribute no statement names, so ZPR allows it the least any
+    // attributes could (`shared::STAND_IN_NAMESPACE`).
     let held: BTreeSet<String> = out_vnics
         .iter()
         .filter_map(|v| v.get("private_ips").and_then(Value::as_array))
@@ -1606,6 +1608,12 @@ pub fn import_vcns(
         .map(str::to_owned)
         .collect();
     let mut unknown: BTreeMap<&str, (&str, String)> = BTreeMap::new();
+    // Whether the export uses ZPR: a stand-in's attributes are then
+    // unknown rather than absent (`shared::STAND_IN_NAMESPACE`).
+    let zpr_in_use = !inv.policies.is_empty()
+        || out_vnics
+            .iter()
+            .any(|v| v.get("security_attributes").is_some());
     for p in &inv.private_ips {
         // A reserved private IP assigned to no VNIC (`vnic-id` null,
         // `ip-state` `AVAILABLE`) belongs to nothing: nothing is left out.
@@ -1647,17 +1655,30 @@ pub fn import_vcns(
         let Some(subnet) = ix.subnet.get(subnet_id).filter(|_| !ips.is_empty()) else {
             continue;
         };
-        cx.warnings.push(format!(
-            "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, a stand-in VNIC in subnet `{subnet}` with its security lists and route table but no NSG and no security attribute (export the VNIC: its NSGs can only allow more, but ZPR judges it by attributes the export does not say)"
-        ));
-        out_vnics.push(json!({
+        let mut vnic = json!({
             "name": name,
             "id": v,
             "subnet": subnet,
             "private_ips": ips,
             "nsgs": [],
             "kind": "unknown",
-        }));
+        });
+        if zpr_in_use {
+            cx.warnings.push(format!(
+                "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, a stand-in VNIC in subnet `{subnet}` with its security lists and route table, no NSG, and the attribute `{}.attributes:unknown` in enforce mode: the export uses ZPR and does not say this VNIC's attributes, so ZPR allows it only what statements naming its address or `all-endpoints` allow (export the VNIC for its NSGs and attributes)",
+                crate::shared::STAND_IN_NAMESPACE
+            ));
+            vnic["security_attributes"] = json!({
+                crate::shared::STAND_IN_NAMESPACE: {
+                    "attributes": { "value": "unknown", "mode": "enforce" }
+                }
+            });
+        } else {
+            cx.warnings.push(format!(
+                "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, a stand-in VNIC in subnet `{subnet}` with its security lists and route table but no NSG and no security attribute (export the VNIC: its NSGs can only allow more; the export has no ZPR policy and no attributed VNIC, so it is judged unattributed)"
+            ));
+        }
+        out_vnics.push(vnic);
     }
     // An object that can be neither held nor left out without allowing
     // more than the network does fails the import, naming each.

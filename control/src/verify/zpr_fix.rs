@@ -209,6 +209,12 @@ fn name_by(s: &Scenario, attrs: &[crate::model::SecurityAttribute]) -> Option<At
         s.statements()
             .any(|(_, st)| st.statement.endpoint_attributes().any(|x| x == a))
     };
+    // A stand-in's attribute (`import`: its real ones are unknown) names
+    // nothing a user could write: an address term stands for it.
+    let attrs: Vec<&crate::model::SecurityAttribute> = attrs
+        .iter()
+        .filter(|a| a.attribute.namespace != crate::shared::STAND_IN_NAMESPACE)
+        .collect();
     attrs
         .iter()
         .find(|a| named(&a.attribute))
