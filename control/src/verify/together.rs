@@ -83,8 +83,16 @@ pub fn together(
     // Only what the hints can change: a security rule or statement added
     // opens and never closes, so a path that should be open and passes
     // today passes with them, and one that should be closed and fails
-    // today fails. (A route rule, as a longer match, could take over a
-    // passing path's traffic; that is not judged again here.)
+    // today fails. A route rule, as a longer match, takes over traffic a
+    // wider rule carried, but only traffic that wider rule could not
+    // carry (`route_fix.rs`): a hint is written last (a tie goes to the
+    // rule written first) and only for an address the route layer drops,
+    // so a rule it takes traffic from matched that address and dropped
+    // it (its gateway blocked, a NAT or service gateway as a return path,
+    // or a gateway that does not reach another VCN); what the hint's
+    // gateway then carries in its place (external addresses; another
+    // VCN's block through a DRG or LPG) it carries as well as that rule
+    // did, or better.
     let again: Vec<PathSpec> = paths
         .iter()
         .zip(&report.paths)
