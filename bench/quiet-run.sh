@@ -27,11 +27,14 @@ cargo build --release --quiet -p zprsim --bin zprsim \
 
 # One timed run: LABEL, wall, user+sys CPU, peak RSS on one line; the
 # command's own output (warnings of a generated scenario: thousands of
-# lines) is dropped.
+# lines) is dropped. mimalloc returns freed memory to the system after a
+# delay (10 ms by default), so under load its peak moved by tens of MiB
+# from run to run; with MIMALLOC_PURGE_DELAY=0 it returns it at once and
+# repeats agree within 1 MiB (the fourteenth session's `diff` measures).
 tm() {
     local label=$1
     shift
-    $T -o "$Q/.time" -f "$label %e s %U+%S %M KiB" "$@" >/dev/null 2>&1 || true
+    MIMALLOC_PURGE_DELAY=0 $T -o "$Q/.time" -f "$label %e s %U+%S %M KiB" "$@" >/dev/null 2>&1 || true
     cat "$Q/.time"
 }
 
