@@ -140,13 +140,19 @@ pub(super) fn to_open(
     };
     let mut works = candidates
         .into_iter()
-        .filter(|&g| opens(scratch, s, ix, p, table, rule(g), false));
+        .filter(|&g| opens(scratch, s, ix, p, table, rule(g)));
     let first = works.next()?;
     let others: Vec<String> = works
         .map(|g| format!("`{}`", s.gateways[g.index()].name))
         .collect();
-    // Proved again, kept this time when hints stay on the copy.
-    opens(scratch, s, ix, p, table, rule(first), true);
+    // Proved above; written again, to stay when hints stay on the copy
+    // (only after the others were judged without it).
+    if scratch.keeping() {
+        scratch.of(s).route_tables[table.index()]
+            .rules
+            .push(rule(first));
+        scratch.kept(Kept::Route(table.index()));
+    }
     let dest = match &destination {
         RouteDestination::Cidr(net) => format!("destination = \"{net}\""),
         RouteDestination::Service(l) => format!(
@@ -167,8 +173,7 @@ pub(super) fn to_open(
 }
 
 /// Whether `rule`, added to `table` on `scratch`, lets `p` through the
-/// route layer. Taken out again unless `keep` and hints stay on the copy
-/// ([`Scratch::keep`]).
+/// route layer; taken out again after.
 fn opens(
     scratch: &mut Scratch,
     s: &Scenario,
@@ -176,15 +181,12 @@ fn opens(
     p: &Packet,
     table: RouteTableId,
     rule: RouteRule,
-    keep: bool,
 ) -> bool {
     scratch.of(s).route_tables[table.index()].rules.push(rule);
     let reports = super::layers_of(scratch.of(s), ix, p);
     let ok = !reports
         .iter()
         .any(|r| r.layer == Stage::Route && r.outcome == Outcome::NoRoute);
-    if !(ok && keep && scratch.kept(Kept::Route(table.index()))) {
-        scratch.of(s).route_tables[table.index()].rules.pop();
-    }
+    scratch.of(s).route_tables[table.index()].rules.pop();
     ok
 }

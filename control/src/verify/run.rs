@@ -13,7 +13,7 @@ use crate::verdict::{Context, Decision, Stage, Verdict};
 
 use super::fix::Scratch;
 use super::group::{self, Endpoints};
-use super::text::{audit_witness_on, merged_runs, pair_failure_with};
+use super::text::{audit_witness_bare, merged_runs, pair_failure_with};
 use super::whole;
 use super::{
     Expect, Limits, PathResult, PathSpec, Probe, Report, RunError, Scope, Selector, selector,
@@ -604,7 +604,7 @@ fn judge_path(
     {
         let p = probe(path, a, b, runs.get(k).copied().flatten());
         let d = judge(s, ix, c, &p)?;
-        r.audit_witness = Some(audit_witness_on(&mut copies.enforced, s, path, &p, &d));
+        let mut witness = audit_witness_bare(&p, &d);
         if path.scope == Scope::All {
             // What keeps every audited pair open once enforced, not the
             // first alone (a dual-stack client has two).
@@ -623,8 +623,13 @@ fn judge_path(
                     })
                 }),
             );
+            // Its first pair's first probe is the witness: what keeps it
+            // open was proven there (`verify::audit_witness` proves it
+            // alone; the grouped-verify test holds the two equal).
+            witness.to_open.clone_from(&w.first);
             r.set_keep_open(w);
         }
+        r.audit_witness = Some(witness);
     }
     r.ok = r.failed_pairs == 0;
     Ok(Some(r))

@@ -241,35 +241,29 @@ pub(super) fn merged_runs(runs: &[(u16, u16)]) -> Vec<String> {
 /// concern, as for its failures).
 #[must_use]
 pub fn audit_witness(s: &Scenario, path: &PathSpec, p: &Packet, d: &Decision) -> AuditWitness {
-    audit_witness_on(&mut Scratch::new(), s, path, p, d)
+    let mut w = audit_witness_bare(p, d);
+    if path.scope == Scope::All {
+        w.to_open
+            .extend(super::keep_open(&mut super::enforced(s), Some(path), p));
+    }
+    w
 }
 
-/// [`audit_witness`] proved on `enforced`, the run's scratch for copies
-/// with every attribute enforced ([`Scratch::enforced`]).
-pub(super) fn audit_witness_on(
-    enforced: &mut Scratch,
-    s: &Scenario,
-    path: &PathSpec,
-    p: &Packet,
-    d: &Decision,
-) -> AuditWitness {
+/// [`audit_witness`] without the statement that keeps it open: a run
+/// takes that from the whole path's (`whole.rs`, the first pair's
+/// `first`), the same proof made once.
+pub(super) fn audit_witness_bare(p: &Packet, d: &Decision) -> AuditWitness {
     let rule = d
         .layers
         .iter()
         .find(|l| l.layer == Stage::Zpr)
         .map(layer_text)
         .unwrap_or_default();
-    let mut w = AuditWitness {
+    AuditWitness {
         src: p.src,
         dst: p.dst,
         packet: p.to_string(),
         rule,
         to_open: Vec::new(),
-    };
-    if path.scope == Scope::Network {
-        return w;
     }
-    w.to_open
-        .extend(super::keep_open(enforced.enforced(s), Some(path), p));
-    w
 }
