@@ -7,6 +7,7 @@
 //! zprsim-gen capture --scenario /tmp/big.toml --packets 1000000 --flows 20000 --realistic -o /tmp/real.pcap
 //! zprsim-gen capture --scenario /tmp/big.toml --packets 1000000 --flows 20000 --realistic --allowed-share 0.9 -o /tmp/real-allowed.pcap
 //! zprsim-gen oke --nodes 250 --pods 4000 -o /tmp/oke-250
+//! zprsim-gen export --scenario /tmp/big.toml -o /tmp/big-export   # and /tmp/big-export.services.json
 //! ```
 
 use std::path::PathBuf;
@@ -38,6 +39,51 @@ enum Command {
     /// directory: `scenario.toml`, `policies/orders.zpl`, `expect.toml`
     /// (`zprsim_bench::oke`).
     Oke(OkeArgs),
+    /// Write a scenario as the OCI CLI JSON a tenancy's export gives
+    /// (`zprsim_bench::oci_export`, the file names of
+    /// `examples/export-oci.sh`) into a directory DIR, and its service
+    /// CIDRs beside it as `DIR.services.json` (for `zprsim import oci
+    /// --services`; inside DIR it would be read as a CLI output): a
+    /// tenancy of any size to import.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ExportArgs {
+    /// The scenario to export.
+    #[arg(long)]
+    scenario: PathBuf,
+    /// Output directory (created if missing; its files are replaced).
+    #[arg(short = 'o', long)]
+    output: PathBuf,
+}
+
+fn export_cmd(a: &ExportArgs) -> Result<(), String> {
+    let loaded =
+        zprsim_dataplane::scenario_file::load_path(&a.scenario).map_err(|e| e.to_string())?;
+    let (files, services) = zprsim_bench::oci_export::export(&loaded.scenario);
+    let dir = &a.output;
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+    let write = |p: &std::path::Path, body: &str| {
+        std::fs::write(p, body).map_err(|e| format!("cannot write `{}`: {e}", p.display()))
+    };
+    let mut bytes = 0;
+    for (name, body) in &files {
+        write(&dir.join(name), body)?;
+        bytes += body.len();
+    }
+    let mut beside = dir.clone().into_os_string();
+    beside.push(".services.json");
+    let beside = PathBuf::from(beside);
+    write(&beside, &services)?;
+    eprintln!(
+        "{}: {} CLI output(s), {bytes} bytes, and {}, from {}",
+        dir.display(),
+        files.len(),
+        beside.display(),
+        a.scenario.display()
+    );
+    Ok(())
 }
 
 #[derive(Debug, clap::Args)]
@@ -347,6 +393,7 @@ fn main() -> ExitCode {
         Command::Scenario(a) => scenario_cmd(a),
         Command::Capture(a) => capture_cmd(a),
         Command::Oke(a) => oke_cmd(a),
+        Command::Export(a) => export_cmd(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -1735,17 +1735,11 @@ pub fn import_vcns(
             doc.insert(k.into(), Value::Array(v));
         }
     }
-    let toml = toml::to_string(&Value::Object(doc)).map_err(|e| ImportError {
+    let toml = super::layout::write(doc).map_err(|e| ImportError {
         file: "scenario".into(),
         line: None,
         column: None,
-        message: format!("cannot write the scenario: {e}"),
-    })?;
-    let toml = super::layout::inline_rules(&toml).map_err(|e| ImportError {
-        file: "scenario".into(),
-        line: None,
-        column: None,
-        message: format!("cannot write the scenario's rules inline: {e}"),
+        message: e.to_string(),
     })?;
     Ok(Imported {
         toml: format!("# Imported from OCI CLI JSON by `zprsim import oci`.\n{toml}"),
