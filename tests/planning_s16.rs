@@ -332,7 +332,7 @@ fn a_tie_the_ports_do_not_tell_is_marked_and_gets_no_statement() {
 }
 
 /// A copy of the OKE example's OCI export in `d`/`exp`.
-fn oke_export_in(d: &Path) {
+pub(crate) fn oke_export_in(d: &Path) {
     let from =
         std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/oke-orders/oci-export");
     std::fs::create_dir(d.join("exp")).unwrap();
