@@ -506,42 +506,39 @@ fn read_with(cx: &Ctx<'_>, input: impl Read, out: &mut ReadOutcome) -> Result<()
             ..*cx
         };
         let d = Decoder::new(codec, r).map_err(|e| cx.cannot_read(None, &e))?;
-        let mut d = BufReader::new(d);
-        // The text it holds may be UTF-16 too (a PowerShell export
-        // compressed): read as UTF-8, it was refused as "not JSON" or "not
-        // UTF-8 text". An error here is the one `read_plain`'s first read
-        // meets.
-        let utf16 = match d.fill_buf() {
-            Ok(head) => crate::input::utf16_start(head),
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                cx.ends_early(out, 0, &e);
-                return Ok(());
-            }
-            Err(e) => return Err(cx.cannot_read(None, &e)),
-        };
-        match utf16 {
-            Some((be, mark)) => {
-                d.consume(mark);
-                read_plain(
-                    &cx,
-                    BufReader::new(crate::input::Utf16Reader::starting_at(d, be, mark as u64)),
-                    out,
-                )
-            }
-            None => read_plain(&cx, d, out),
-        }
-    } else if let Some((be, mark)) = crate::input::utf16_start(head) {
-        // Windows PowerShell 5's `>` writes UTF-16: read as UTF-8, line
-        // for line (its size in bytes is no longer the text's).
-        r.consume(mark);
-        let cx = Ctx { size: None, ..*cx };
-        read_plain(
-            &cx,
-            BufReader::new(crate::input::Utf16Reader::starting_at(r, be, mark as u64)),
-            out,
-        )
+        read_text(&cx, BufReader::new(d), out)
     } else {
-        read_plain(cx, r, out)
+        read_text(cx, r, out)
+    }
+}
+
+/// Reads `r` as UTF-8 text, or, when it starts as UTF-16 text does
+/// (Windows PowerShell 5's `>`, compressed or not: read as UTF-8 it was
+/// refused as "not JSON" or "not UTF-8 text"), through the UTF-16 decoder,
+/// line for line (its size in bytes is then no longer the text's). The
+/// plain and the decompressed reader both come here. A compressed stream
+/// that ends before its first byte out ends early (a warning), as
+/// `read_plain`'s first read would say.
+fn read_text(cx: &Ctx<'_>, mut r: impl BufRead, out: &mut ReadOutcome) -> Result<(), FlowLogError> {
+    let utf16 = match r.fill_buf() {
+        Ok(head) => crate::input::utf16_start(head),
+        Err(e) if cx.codec.is_some() && e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            cx.ends_early(out, 0, &e);
+            return Ok(());
+        }
+        Err(e) => return Err(cx.cannot_read(None, &e)),
+    };
+    match utf16 {
+        Some((be, mark)) => {
+            r.consume(mark);
+            let cx = Ctx { size: None, ..*cx };
+            read_plain(
+                &cx,
+                BufReader::new(crate::input::Utf16Reader::starting_at(r, be, mark as u64)),
+                out,
+            )
+        }
+        None => read_plain(cx, r, out),
     }
 }
 
