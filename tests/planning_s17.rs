@@ -172,3 +172,163 @@ fn import_reads_gzipped_and_zstd_cli_outputs() {
     );
     assert!(!d.join("twice.toml").exists());
 }
+
+/// Runs `zprsim ARGS` in `d` with `TMPDIR` a 64 KiB tmpfs of a mount
+/// namespace of its own (`unshare -m`, as root); `None` when it cannot be
+/// mounted here (not root, no `unshare`): the caller skips.
+fn with_tiny_tmpdir(d: &Path, args: &[&str]) -> Option<std::process::Output> {
+    let tiny = d.join("tiny");
+    std::fs::create_dir_all(&tiny).unwrap();
+    let probe = std::process::Command::new("unshare")
+        .args([
+            "-m",
+            "sh",
+            "-c",
+            "mount -t tmpfs -o size=64k tmpfs \"$0\"",
+            tiny.to_str()?,
+        ])
+        .output()
+        .ok()?;
+    if !probe.status.success() {
+        return None;
+    }
+    let zprsim = assert_cmd::cargo::cargo_bin!("zprsim");
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args([
+        "-m",
+        "sh",
+        "-c",
+        "mount -t tmpfs -o size=64k tmpfs \"$0\" && TMPDIR=\"$0\" exec \"$@\"",
+    ])
+    .arg(&tiny)
+    .arg(zprsim)
+    .args(args)
+    .current_dir(d);
+    Some(cmd.output().unwrap())
+}
+
+/// A full disk under the flow-log records spilled past
+/// `--flow-log-buffer` (a 64 KiB tmpfs as `TMPDIR`) ended `replay` and
+/// `diff` with "error: cannot use a temporary file in DIR: No space left
+/// on device", and no report or flow lines at all. The reading now stops
+/// there, as a Ctrl-C stops it: the records read before are judged, the
+/// report and `--flows` are written, valid, and say `interrupted` with a
+/// `temporary-files-full` warning, and the run exits 2 with a message
+/// naming the directory, what fills it and what to do. `diff` builds its
+/// report from its records sorted by flow, in the same directory: when
+/// that cannot be written either, it ends before any output is opened
+/// (none is left), with the same kind of message.
+#[test]
+fn a_full_disk_under_spilled_flow_log_records_ends_the_run_with_its_outputs_partial() {
+    use crate::planning_s16::{AUDITED_WEB, CLIENT, WEB, record};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("s.toml"), AUDITED_WEB).unwrap();
+    // 3,000 distinct records (127 bytes each spilled: ~380 KB).
+    let n = 3000u16;
+    let log: String = (0..n)
+        .map(|i| {
+            record(
+                "ocid1.vnic.oc1..web1",
+                (CLIENT, WEB),
+                6,
+                Some((40000 + i, 443)),
+                1_700_000_000 + u64::from(i),
+            )
+        })
+        .collect();
+    std::fs::write(d.join("log.jsonl"), log).unwrap();
+    let tiny = d.join("tiny");
+    let runs: [&[&str]; 2] = [
+        &[
+            "replay",
+            "s.toml",
+            "log.jsonl",
+            "--flow-log-buffer",
+            "16",
+            "--report",
+            "r.json",
+            "--flows",
+            "f.jsonl",
+            "--quiet",
+        ],
+        &[
+            "diff",
+            "s.toml",
+            "s.toml",
+            "log.jsonl",
+            "--flow-log-buffer",
+            "16",
+            "--report",
+            "r.json",
+            "--flows",
+            "f.jsonl",
+            "--fail-on",
+            "none",
+            "--quiet",
+        ],
+    ];
+    for args in runs {
+        let _ = std::fs::remove_file(d.join("r.json"));
+        let _ = std::fs::remove_file(d.join("f.jsonl"));
+        let Some(o) = with_tiny_tmpdir(d, args) else {
+            eprintln!("skipped: a tmpfs cannot be mounted here (unshare -m, as root)");
+            return;
+        };
+        let err = stderr_of(&o);
+        assert_eq!(o.status.code(), Some(2), "{}: {err}", args[0]);
+        let said = format!(
+            "the temporary files in {} could not be written",
+            tiny.display()
+        );
+        assert!(err.contains("error: ") && err.contains(&said), "{err}");
+        assert!(
+            err.contains("No space left on device")
+                && err.contains("past `--flow-log-buffer`")
+                && err.contains("TMPDIR=")
+                && err.contains("a larger `--flow-log-buffer`"),
+            "{err}"
+        );
+        if args[0] == "diff" && !d.join("r.json").exists() {
+            // `diff`'s report is built from its records sorted by flow, in
+            // the same directory: with it still full, the run ends before
+            // any output is opened, and leaves none (nor a temporary).
+            assert!(
+                err.contains("`diff`'s flow-log records, sorted by flow"),
+                "{err}"
+            );
+            let names: Vec<String> = std::fs::read_dir(d)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            assert!(
+                !names
+                    .iter()
+                    .any(|n| n.contains("f.jsonl") || n.contains("r.json")),
+                "{names:?}"
+            );
+            continue;
+        }
+        let r: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap()).unwrap();
+        assert_eq!(r["interrupted"], true, "{}: {r}", args[0]);
+        let records = r["flow_log"]["records"].as_u64().unwrap();
+        assert!(records > 0 && records < u64::from(n), "{}: {r}", args[0]);
+        let full: Vec<&serde_json::Value> = r["run_warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["code"] == "temporary-files-full")
+            .collect();
+        assert!(!full.is_empty(), "{r}");
+        assert!(full[0]["message"].as_str().unwrap().contains(&said), "{r}");
+        // The flow lines are whole lines of JSON.
+        let flows = std::fs::read_to_string(d.join("f.jsonl")).unwrap();
+        for l in flows.lines() {
+            serde_json::from_str::<serde_json::Value>(l).unwrap();
+        }
+        if args[0] == "replay" {
+            assert_eq!(flows.lines().count() as u64, records, "{r}");
+        }
+    }
+}
