@@ -332,3 +332,55 @@ fn a_full_disk_under_spilled_flow_log_records_ends_the_run_with_its_outputs_part
         }
     }
 }
+
+/// The hints for a non-first fragment open the whole protocol (it carries
+/// no ports: semantics §3), which is right but said nowhere: a user
+/// pasted `protocol = "6"` from any port where the real fix was the MTU.
+/// `explain --fragment` now says why under the hints, and mentions MTU
+/// and path MTU discovery (`to_open_why` in `--json`); a packet with
+/// ports gets no such line.
+#[test]
+fn hints_for_a_non_first_fragment_say_why_and_name_the_mtu() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let base = [
+        "explain",
+        "examples/oke-orders/scenario.toml",
+        "--src",
+        "10.0.2.11",
+        "--dst",
+        "10.0.20.10",
+        "--proto",
+        "tcp",
+    ];
+    let o = run_in(&root, base.iter().copied().chain(["--fragment"]));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("  to open: "), "{text}");
+    let why = text
+        .lines()
+        .find(|l| l.starts_with("  why the whole protocol: "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        why.contains("non-first fragment carries no ports")
+            && why.contains("every tcp port")
+            && why.contains("MTU")
+            && why.contains("ICMP type 3 code 4"),
+        "{why}"
+    );
+    let o = run_in(&root, base.iter().copied().chain(["--fragment", "--json"]));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        v["to_open_why"].as_str().is_some_and(|w| w.contains("MTU")),
+        "{v}"
+    );
+    // With ports: the hints name the port, and no such line.
+    let o = run_in(&root, base.iter().copied().chain(["--dport", "22"]));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("  to open: "), "{text}");
+    assert!(!text.contains("why the whole protocol"), "{text}");
+    let o = run_in(
+        &root,
+        base.iter().copied().chain(["--dport", "22", "--json"]),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v.get("to_open_why").is_none(), "{v}");
+}
