@@ -464,6 +464,22 @@ fn whole_head(p: &PathResult) -> Option<String> {
     Some(format!("to open {checked}, together{left}:"))
 }
 
+/// A JUnit `<failure message=".." type="..">body</failure>`.
+fn failure_element(
+    w: &mut Writer<Vec<u8>>,
+    message: &str,
+    kind: &str,
+    body: &str,
+) -> std::io::Result<()> {
+    let mut f = BytesStart::new("failure");
+    f.push_attribute(("message", message));
+    f.push_attribute(("type", kind));
+    w.write_event(Event::Start(f))?;
+    w.write_event(Event::Text(BytesText::new(body)))?;
+    w.write_event(Event::End(BytesEnd::new("failure")))?;
+    Ok(())
+}
+
 /// The JUnit XML report: one `<testsuite>` named after the expectations
 /// file, one `<testcase>` per path (`classname` the pack, or `verify` for
 /// the file's own paths), `<failure>` with the witness packets, `<skipped>`
@@ -537,14 +553,7 @@ fn junit(r: &Report, file: &str, gate: Option<&HintsGate>) -> Result<String, Fai
             w.write_event(Event::Empty(sk)).map_err(xml_err)?;
         } else {
             let (message, body) = failure_text(p);
-            let mut f = BytesStart::new("failure");
-            f.push_attribute(("message", message.as_str()));
-            f.push_attribute(("type", "path"));
-            w.write_event(Event::Start(f)).map_err(xml_err)?;
-            w.write_event(Event::Text(BytesText::new(&body)))
-                .map_err(xml_err)?;
-            w.write_event(Event::End(BytesEnd::new("failure")))
-                .map_err(xml_err)?;
+            failure_element(&mut w, &message, "path", &body).map_err(xml_err)?;
         }
         w.write_event(Event::End(BytesEnd::new("testcase")))
             .map_err(xml_err)?;
@@ -555,19 +564,12 @@ fn junit(r: &Report, file: &str, gate: Option<&HintsGate>) -> Result<String, Fai
         tc.push_attribute(("classname", "verify.fail-on-hints-open"));
         if g.failed {
             w.write_event(Event::Start(tc)).map_err(xml_err)?;
-            let mut f = BytesStart::new("failure");
-            f.push_attribute(("message", g.why.as_str()));
-            f.push_attribute(("type", "hints-open"));
-            w.write_event(Event::Start(f)).map_err(xml_err)?;
             let body = r
                 .hints_together
                 .as_ref()
                 .map(together_text)
                 .unwrap_or_default();
-            w.write_event(Event::Text(BytesText::new(&body)))
-                .map_err(xml_err)?;
-            w.write_event(Event::End(BytesEnd::new("failure")))
-                .map_err(xml_err)?;
+            failure_element(&mut w, &g.why, "hints-open", &body).map_err(xml_err)?;
             w.write_event(Event::End(BytesEnd::new("testcase")))
                 .map_err(xml_err)?;
         } else {
