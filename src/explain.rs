@@ -323,6 +323,9 @@ struct JsonExplain<'a> {
     /// A dropped first packet: what would let it through.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     to_open: Vec<String>,
+    /// Why `to_open` opens the whole protocol (a non-first fragment).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to_open_why: Option<String>,
     warnings: &'a [Warning],
 }
 
@@ -565,6 +568,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
                 tracking: first.judgement.tracking,
             }),
             note: ctx_note,
+            to_open_why: fragment_why(&p, &hints),
             to_open: hints,
             warnings: &loaded.warnings,
         };
@@ -593,13 +597,13 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             }
             if let Some(n) = ctx_note {
                 let _ = writeln!(text, "  {n}");
-                text.push_str(&to_open_text(&hints));
+                text.push_str(&to_open_text(&p, &hints));
             }
             text.push_str("reply ");
         }
         text.push_str(&render(s, &judged, &d));
         if ctx_note.is_none() {
-            text.push_str(&to_open_text(&hints));
+            text.push_str(&to_open_text(&p, &hints));
         }
         out(&text)?;
     }
@@ -685,6 +689,7 @@ fn explain_capture(
             zpr_audit: d.judgement.zpr_audit,
             tracking: d.judgement.tracking,
             layers: &d.layers,
+            to_open_why: fragment_why(&found.packet, &hints),
             to_open: hints,
             warnings: &loaded.warnings,
         };
@@ -694,7 +699,7 @@ fn explain_capture(
     } else {
         let mut text = format!("packet {n} of {file}: {context}\n");
         text.push_str(&render(s, &found.packet, &d));
-        text.push_str(&to_open_text(&hints));
+        text.push_str(&to_open_text(&found.packet, &hints));
         out(&text)?;
     }
     Ok(ExitCode::SUCCESS)
@@ -727,6 +732,9 @@ struct JsonCapture<'a> {
     /// A dropped first packet: what would let it through.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     to_open: Vec<String>,
+    /// Why `to_open` opens the whole protocol (a non-first fragment).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to_open_why: Option<String>,
     warnings: &'a [Warning],
 }
 
@@ -745,9 +753,34 @@ fn to_open(
     }
 }
 
-/// The hints of [`to_open`] as text lines.
-fn to_open_text(hints: &[String]) -> String {
-    hints.iter().map(|h| format!("  to open: {h}\n")).collect()
+/// The hints of [`to_open`] for `p` as text lines, with why they open
+/// the whole protocol when they do ([`fragment_why`]).
+fn to_open_text(p: &Packet, hints: &[String]) -> String {
+    let mut t: String = hints.iter().map(|h| format!("  to open: {h}\n")).collect();
+    if let Some(why) = fragment_why(p, hints) {
+        let _ = writeln!(t, "  why the whole protocol: {why}");
+    }
+    t
+}
+
+/// Why the hints for `p`, a non-first fragment, open its whole protocol
+/// (semantics §3), and what usually fixes it instead: fragments are
+/// packets larger than the path's MTU. `None` for other packets, or no
+/// hint.
+fn fragment_why(p: &Packet, hints: &[String]) -> Option<String> {
+    if p.l4 != L4::Fragment || hints.is_empty() {
+        return None;
+    }
+    let (name, what, all) = match p.proto {
+        proto::TCP => ("tcp", "ports", "every tcp port"),
+        proto::UDP => ("udp", "ports", "every udp port"),
+        proto::ICMP => ("icmp", "ICMP type", "every ICMP type"),
+        proto::ICMPV6 => ("icmpv6", "ICMPv6 type", "every ICMPv6 type"),
+        _ => ("its protocol", "ports", "the whole protocol"),
+    };
+    Some(format!(
+        "a non-first fragment carries no {what}, so OCI can match it by protocol ({name}) alone (semantics §3): these hints open {all} between these ends. Fragments are packets larger than an MTU on the path; the usual fix is the MTU, not a rule this wide: lower the sender's to the path's, or let path MTU discovery work (ICMP type 3 code 4, or ICMPv6 type 2, let in to the sender)"
+    ))
 }
 
 fn yes(b: bool) -> &'static str {

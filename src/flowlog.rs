@@ -445,6 +445,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     if st.judged == 0
         && j.unplaced.records > 0
         && !read.stopped
+        && !read.temp_full
         && s.vnics.iter().all(|v| v.id.is_none())
     {
         return Err(Failure::Input(format!(
@@ -478,7 +479,8 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     if !a.quiet {
         crate::summary_out(&summary(&r), &[a.report, a.flows])?;
     }
-    outputs::failure(&[failed, report_failed].concat())?;
+    let full = outputs::temp_full(&r.run_warnings);
+    outputs::failure(&[full, failed, report_failed].concat())?;
     if read.stopped {
         crate::err(&format!(
             "interrupted: {} flow-log record(s) read; every output holds exactly those\n",
@@ -522,6 +524,11 @@ fn report<'a>(
         ));
     }
     warnings.extend(read.unlisted_warning());
+    warnings.extend(
+        st.flows_full
+            .as_ref()
+            .map(|m| RunWarning::new(RunWarningCode::TemporaryFilesFull, m.clone())),
+    );
     let unplaced_examples = st
         .unplaced_examples
         .iter()
@@ -554,7 +561,9 @@ fn report<'a>(
         warnings: messages(&warnings),
         run_warnings: warnings,
         scenario_warnings: cx.warnings,
-        interrupted: read.stopped,
+        // A full disk under the spool stopped the reading as a Ctrl-C does:
+        // the outputs hold the records read before (`temporary-files-full`).
+        interrupted: read.stopped || read.temp_full,
         connections: Connections {
             created: k.connections,
             replies_tracked: k.replies_tracked,

@@ -164,7 +164,8 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     if !a.quiet {
         crate::summary_out(&summary(&report, &changed), &[a.report, a.flows])?;
     }
-    outputs::failure(&[failed, report_failed].concat())?;
+    let full = outputs::temp_full(&report.run_warnings);
+    outputs::failure(&[full, failed, report_failed].concat())?;
     if stopped {
         crate::err("interrupted: the outputs hold the flow-log records read before it\n");
         return Ok(ExitCode::from(interrupt.exit_code()));

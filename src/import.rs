@@ -86,20 +86,69 @@ fn json_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), Fa
                 )));
             }
             json_files(&p, depth + 1, out)?;
-        } else if p.extension().is_some_and(|x| x == "json") && p.is_file() {
+        } else if p.is_file() && is_json_name(&p) {
             out.push(p);
         }
     }
     Ok(())
 }
 
-/// Reads one input (`-`: standard input) of at most [`MAX_FILE`] bytes.
-fn read_limited(p: &Path) -> Result<String, Failure> {
+/// Whether DIR's file `p` is read: `*.json`, or `*.json.gz` and
+/// `*.json.zst` (`oci ... | gzip > vcns.json.gz`).
+fn is_json_name(p: &Path) -> bool {
+    p.file_name().is_some_and(|n| {
+        let n = n.to_string_lossy();
+        crate::import_looks::strip_compressed(&n)
+            .unwrap_or(&n)
+            .ends_with(".json")
+    })
+}
+
+/// `bytes` decompressed with `codec`, refused as soon as more than `cap`
+/// bytes come out (one byte past it is read to tell).
+fn decompressed(
+    codec: zprsim_dataplane::capture::decompress::Codec,
+    bytes: &[u8],
+    cap: u64,
+) -> Result<Vec<u8>, CappedError> {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    zprsim_dataplane::capture::decompress::Decoder::new(codec, bytes)
+        .and_then(|d| d.take(cap.saturating_add(1)).read_to_end(&mut out))
+        .map_err(CappedError::Io)?;
+    if u64::try_from(out.len()).unwrap_or(u64::MAX) > cap {
+        return Err(CappedError::TooLong);
+    }
+    Ok(out)
+}
+
+/// Reads one input (`-`: standard input) of at most [`MAX_FILE`] bytes;
+/// a gzip or zstd one (`oci ... | gzip`, told by its magic) is read
+/// decompressed, at most [`MAX_FILE`] bytes out and at most `budget`
+/// (what is left of [`MAX_TOTAL`] for DIR), both counted while it is
+/// decompressed. `budget` is lowered by what is read.
+fn read_limited(p: &Path, budget: &mut u64) -> Result<String, Failure> {
+    use zprsim_dataplane::capture::decompress::Codec;
     let err = |e: &dyn std::fmt::Display| Failure::Input(format!("error: {}: {e}", p.display()));
-    let bytes = input::read_capped(p, MAX_FILE).map_err(|e| match e {
+    let mut bytes = input::read_capped(p, MAX_FILE).map_err(|e| match e {
         CappedError::Io(e) => err(&e),
         CappedError::TooLong => err(&format!("longer than {MAX_FILE} bytes (the limit)")),
     })?;
+    if let Some(codec) = Codec::of(&bytes) {
+        let cap = MAX_FILE.min(*budget);
+        bytes = decompressed(codec, &bytes, cap).map_err(|e| match e {
+            CappedError::Io(e) => err(&format!("cannot decompress it ({}): {e}", codec.name())),
+            CappedError::TooLong if cap == MAX_FILE => err(&format!(
+                "decompressed ({}), longer than {MAX_FILE} bytes (the limit of one file)",
+                codec.name()
+            )),
+            CappedError::TooLong => err(&format!(
+                "decompressed ({}), it takes the files read past {MAX_TOTAL} bytes (the limit of DIR's `*.json` files in all)",
+                codec.name()
+            )),
+        })?;
+    }
+    *budget = budget.saturating_sub(u64::try_from(bytes.len()).unwrap_or(u64::MAX));
     input::text_of(bytes).map_err(|e| err(&e))
 }
 
@@ -139,11 +188,13 @@ fn not_a_directory(path: &Path, oci_given: bool, output: Option<&Path>) -> Strin
         );
     }
     let looks = crate::import_looks::file(path);
-    let what = looks
-        .as_ref()
-        .map_or_else(|e| format!("cannot be read ({e})"), ToString::to_string);
+    let what = match &looks {
+        Err(e) => format!("cannot be read ({e})"),
+        Ok((l, None)) => l.to_string(),
+        Ok((l, Some(c))) => format!("is {} data; decompressed, it {l}", c.name()),
+    };
     use crate::import_looks::Looks;
-    let then = match looks {
+    let then = match looks.map(|(l, _)| l) {
         Ok(Looks::CliOutput) => format!(
             "give the directory that holds it with the export's other outputs: {}",
             fix(&parent)
@@ -249,8 +300,12 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     }
     // Each file by its path under DIR (`compartment-b/network-vcn-list.json`),
     // so two subdirectories' files of one name are both read.
+    // A compressed file by its name without `.gz`/`.zst`: the importer
+    // reads an NSG's OCID from `network-nsg-rules-list.<OCID>.json`.
     let mut files = BTreeMap::new();
+    let mut from = BTreeMap::new();
     let mut skipped = Vec::new();
+    let mut budget = MAX_TOTAL;
     for p in &paths {
         let name = p
             .strip_prefix(&a.dir)
@@ -259,7 +314,16 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect::<Vec<_>>()
             .join("/");
-        let text = read_limited(p)?;
+        let name = crate::import_looks::strip_compressed(&name)
+            .map_or_else(|| name.clone(), str::to_owned);
+        if let Some(other) = from.insert(name.clone(), p.clone()) {
+            return Err(Failure::Input(format!(
+                "error: `{}` and `{}` are one output, plain and compressed: keep one",
+                other.display(),
+                p.display()
+            )));
+        }
+        let text = read_limited(p, &mut budget)?;
         // A flow log or the ranges file kept beside the export is no CLI
         // output: each of its objects would be left out with a warning
         // of its own, and a directory of flow logs made an empty scenario.
@@ -289,7 +353,11 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     for w in &skipped {
         let _ = writeln!(std::io::stderr().lock(), "warning: {}", escape(w));
     }
-    let services = a.services.as_deref().map(read_limited).transpose()?;
+    let services = a
+        .services
+        .as_deref()
+        .map(|p| read_limited(p, &mut { MAX_FILE }))
+        .transpose()?;
     let imported = oci::import_vcns(&files, services.as_deref(), &a.vcns).map_err(|e| {
         let file = match (e.file.as_str(), a.services.as_deref()) {
             ("--services", Some(p)) => p.display().to_string(),
@@ -342,4 +410,40 @@ fn write_beside(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     f.write_all(bytes)
         .map_err(|e| fail(&format!("-o `{}`: {e}", path.display())))?;
     f.commit().map_err(|e| fail(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+
+    use zprsim_dataplane::capture::decompress::Codec;
+
+    use super::*;
+
+    /// The decompressed size is bounded while decompressing: a file that
+    /// decompresses past the cap is refused, one at the cap is read.
+    #[test]
+    fn a_compressed_file_is_refused_past_the_cap_while_it_is_read() {
+        let data = vec![b' '; 10_000];
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&data).unwrap_or_default();
+        let gz = gz.finish().unwrap_or_default();
+        assert!(matches!(
+            decompressed(Codec::Gzip, &gz, 9_999),
+            Err(CappedError::TooLong)
+        ));
+        assert_eq!(
+            decompressed(Codec::Gzip, &gz, 10_000).ok(),
+            Some(data.clone())
+        );
+        let zst = zstd::stream::encode_all(&data[..], 3).unwrap_or_default();
+        assert!(matches!(
+            decompressed(Codec::Zstd, &zst, 100),
+            Err(CappedError::TooLong)
+        ));
+        assert!(matches!(
+            decompressed(Codec::Gzip, &gz[..gz.len() / 2], 1 << 20),
+            Err(CappedError::Io(_))
+        ));
+    }
 }

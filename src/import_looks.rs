@@ -4,12 +4,15 @@
 //! directory of OCI CLI outputs; a file given in its place, or a file in
 //! that directory that is no CLI output (a flow log kept beside the
 //! export), is named for what it is, with the command line that uses it.
+//! A gzip or zstd file (`oci ... | gzip`) is looked at decompressed: its
+//! first [`HEAD`] bytes out, at most.
 
 use std::fmt;
 use std::io::Read;
 use std::path::Path;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use zprsim_dataplane::capture::decompress::{Codec, Decoder};
 
 /// Bytes looked at, at most: a flow-log entry's or a CLI output's first
 /// keys come in the first few hundred.
@@ -23,11 +26,8 @@ const MAX_KEYS: usize = 32;
 pub enum Looks {
     /// No bytes, or blanks only.
     Empty,
-    /// OCI VCN flow-log entries (`logContent`, or `data` with `oracle`),
-    /// or gzip or zstd of JSON, as OCI writes flow-log objects.
+    /// OCI VCN flow-log entries (`logContent`, or `data` with `oracle`).
     FlowLog,
-    /// Compressed JSON (gzip or zstd).
-    Compressed,
     /// One OCI CLI output (`data`).
     CliOutput,
     /// OCI's public IP ranges file (`regions`).
@@ -45,7 +45,6 @@ impl fmt::Display for Looks {
         f.write_str(match self {
             Looks::Empty => "is empty",
             Looks::FlowLog => "holds OCI VCN flow-log records (traffic, which `zprsim replay SCENARIO FILE` judges), not an OCI CLI output",
-            Looks::Compressed => "is compressed (gzip or zstd), not an OCI CLI output",
             Looks::CliOutput => "is one OCI CLI output",
             Looks::Ranges => "is OCI's public IP ranges file (for `--services`), not an OCI CLI output",
             Looks::Scenario => "is a zprsim scenario (TOML) already",
@@ -55,28 +54,41 @@ impl fmt::Display for Looks {
     }
 }
 
-/// What the file at `p` looks like, from its first [`HEAD`] bytes.
+/// What the file at `p` looks like, from its first [`HEAD`] bytes, and
+/// the compression it is in: a gzip or zstd file is looked at through its
+/// first [`HEAD`] bytes decompressed (any compressed JSON was taken for a
+/// flow log, a gzipped CLI output too).
 ///
 /// # Errors
 /// The file cannot be read.
-pub fn file(p: &Path) -> std::io::Result<Looks> {
+pub fn file(p: &Path) -> std::io::Result<(Looks, Option<Codec>)> {
     let mut head = Vec::new();
     std::fs::File::open(p)?
         .take(HEAD as u64)
         .read_to_end(&mut head)?;
-    if zprsim_dataplane::capture::decompress::Codec::of(&head).is_some() {
-        use zprsim_dataplane::flowlog::detect::{Kind, kind};
-        return Ok(match kind(&head) {
-            Kind::FlowLog => Looks::FlowLog,
-            _ => Looks::Compressed,
-        });
+    let codec = Codec::of(&head);
+    if let Some(c) = codec {
+        let mut out = Vec::new();
+        // A head cut inside the stream ends the decoder with an error;
+        // what came out before it is what is looked at.
+        if let Ok(d) = Decoder::new(c, &head[..]) {
+            let _ = d.take(HEAD as u64).read_to_end(&mut out);
+        }
+        head = out;
     }
+    // The name without the compression's suffix: `s.toml.gz` is TOML.
     let name = p.file_name().map(|n| n.to_string_lossy());
-    let toml_name = name
-        .as_deref()
-        .and_then(zprsim_control::load::Format::from_file_name)
+    let name = name.as_deref().map(|n| strip_compressed(n).unwrap_or(n));
+    let toml_name = name.and_then(zprsim_control::load::Format::from_file_name)
         == Some(zprsim_control::load::Format::Toml);
-    Ok(text(&String::from_utf8_lossy(&head), toml_name))
+    Ok((text(&String::from_utf8_lossy(&head), toml_name), codec))
+}
+
+/// `name` without `.gz` or `.zst`, when it ends so.
+#[must_use]
+pub fn strip_compressed(name: &str) -> Option<&str> {
+    name.strip_suffix(".gz")
+        .or_else(|| name.strip_suffix(".zst"))
 }
 
 /// What `text` (a file's text or its start) looks like; `toml_name`: the

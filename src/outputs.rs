@@ -60,9 +60,21 @@ pub(crate) fn for_stderr(warnings: &[RunWarning]) -> Vec<&RunWarning> {
         .filter(|w| {
             !matches!(
                 w.code,
-                RunWarningCode::OutputFailed | RunWarningCode::OutputReaderGone
+                RunWarningCode::OutputFailed
+                    | RunWarningCode::OutputReaderGone
+                    | RunWarningCode::TemporaryFilesFull
             )
         })
+        .collect()
+}
+
+/// The `temporary-files-full` warnings of `warnings`: the run ends with
+/// them as its error ([`failure`]), after its outputs were written.
+pub(crate) fn temp_full(warnings: &[RunWarning]) -> Vec<RunWarning> {
+    warnings
+        .iter()
+        .filter(|w| w.code == RunWarningCode::TemporaryFilesFull)
+        .cloned()
         .collect()
 }
 

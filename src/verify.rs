@@ -1,4 +1,4 @@
-//! `zprsim verify SCENARIO EXPECT.toml [--json] [--junit F.xml]`: are the
+//! `zprsim verify SCENARIO EXPECT.toml [--json] [--junit F.xml] [--fail-on-hints-open]`: are the
 //! required paths open and the forbidden ones closed? Reading and judging
 //! are in `zprsim_control::verify`; this file reads the files, prints, and
 //! writes the JUnit report.
@@ -31,6 +31,60 @@ pub struct Args {
     /// Write a JUnit XML report (one test case per path; `-` for standard output).
     #[arg(long, value_name = "F.xml")]
     junit: Option<PathBuf>,
+    /// Exit 1 when every path's hints added at once would open a path
+    /// that should be closed (`hints_together`), for CI gates on rollouts.
+    #[arg(long)]
+    fail_on_hints_open: bool,
+}
+
+/// `--fail-on-hints-open`'s verdict: why the run fails on the hints
+/// together (`fail_on_hints_open` in `--json`, a test case in `--junit`).
+#[derive(Debug, serde::Serialize)]
+struct HintsGate {
+    /// The gate fails the run (exit 1).
+    failed: bool,
+    /// Paths that should be closed and that the hints together would open.
+    opened: Vec<String>,
+    /// Why, in a sentence.
+    why: String,
+}
+
+/// The gate of `--fail-on-hints-open` on `r`; `None` when a Ctrl-C
+/// (`stopped`) left the hints together unjudged (the run exits 130 and
+/// its outputs are partial). The hints together not judged because the
+/// copy does not compile fail it: the gate cannot say they are safe. No
+/// hints at all pass it.
+fn hints_gate(r: &Report, stopped: bool) -> Option<HintsGate> {
+    let (failed, opened, why) = match &r.hints_together {
+        None if r.interrupted || stopped => return None,
+        None => (false, Vec::new(), "no path has hints".to_owned()),
+        Some(h) => match &h.error {
+            Some(e) => (
+                true,
+                Vec::new(),
+                format!("every path's hints together could not be judged: {e}"),
+            ),
+            None if h.opened.is_empty() => (
+                false,
+                Vec::new(),
+                "every path's hints added at once open no path that should be closed".to_owned(),
+            ),
+            None => (
+                true,
+                h.opened.clone(),
+                format!(
+                    "every path's hints added at once would open {} path(s) that should be closed: {}",
+                    h.opened.len(),
+                    h.opened.join(", ")
+                ),
+            ),
+        },
+    };
+    Some(HintsGate {
+        failed,
+        opened,
+        why,
+    })
 }
 
 /// Reads the expectations file (`-`: standard input), refusing one longer
@@ -104,9 +158,13 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // `--junit` is written first; when it cannot be (a full disk) it is
     // abandoned, the result still goes to standard output, and the run
     // exits 2 naming it.
+    let gate = a
+        .fail_on_hints_open
+        .then(|| hints_gate(&report, stop()))
+        .flatten();
     let mut failed = Vec::new();
     if let Some(j) = &a.junit {
-        let xml = junit(&report, &file)?;
+        let xml = junit(&report, &file, gate.as_ref())?;
         let mut f =
             OutputFile::create("--junit", j).map_err(|e| Failure::Input(format!("error: {e}")))?;
         f.write_all(xml.as_bytes()).map_err(|e| {
@@ -130,11 +188,18 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         if let (false, Some(m)) = (failed.is_empty(), v.as_object_mut()) {
             m.insert("run_warnings".into(), serde_json::to_value(&failed)?);
         }
+        if let (Some(g), Some(m)) = (&gate, v.as_object_mut()) {
+            m.insert("fail_on_hints_open".into(), serde_json::to_value(g)?);
+        }
         let mut t = serde_json::to_string_pretty(&v)?;
         t.push('\n');
         out(&t)?;
     } else if !a.junit.as_deref().is_some_and(output::is_std) {
-        out(&summary(&report, &a.scenario, &file))?;
+        let mut t = summary(&report, &a.scenario, &file);
+        if let Some(g) = gate.as_ref().filter(|g| g.failed) {
+            let _ = writeln!(t, "--fail-on-hints-open: FAIL: {}", g.why);
+        }
+        out(&t)?;
     }
     crate::outputs::failure(&failed)?;
     if report.interrupted {
@@ -153,7 +218,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         );
         return Ok(ExitCode::from(interrupt.exit_code()));
     }
-    Ok(if report.failed == 0 {
+    Ok(if report.failed == 0 && !gate.is_some_and(|g| g.failed) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -399,18 +464,36 @@ fn whole_head(p: &PathResult) -> Option<String> {
     Some(format!("to open {checked}, together{left}:"))
 }
 
+/// A JUnit `<failure message=".." type="..">body</failure>`.
+fn failure_element(
+    w: &mut Writer<Vec<u8>>,
+    message: &str,
+    kind: &str,
+    body: &str,
+) -> std::io::Result<()> {
+    let mut f = BytesStart::new("failure");
+    f.push_attribute(("message", message));
+    f.push_attribute(("type", kind));
+    w.write_event(Event::Start(f))?;
+    w.write_event(Event::Text(BytesText::new(body)))?;
+    w.write_event(Event::End(BytesEnd::new("failure")))?;
+    Ok(())
+}
+
 /// The JUnit XML report: one `<testsuite>` named after the expectations
 /// file, one `<testcase>` per path (`classname` the pack, or `verify` for
 /// the file's own paths), `<failure>` with the witness packets, `<skipped>`
 /// for skipped paths. The element and attribute names are those of the
 /// JUnit schema CI systems read (Jenkins, GitLab, GitHub actions).
-fn junit(r: &Report, file: &str) -> Result<String, Failure> {
+fn junit(r: &Report, file: &str, gate: Option<&HintsGate>) -> Result<String, Failure> {
     let xml_err = |e: std::io::Error| Failure::Internal(format!("cannot write the JUnit XML: {e}"));
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))
         .map_err(xml_err)?;
-    let tests = r.paths.len().to_string();
-    let failures = r.failed.to_string();
+    // `--fail-on-hints-open` adds a test case of its own.
+    let gate_failed = usize::from(gate.is_some_and(|g| g.failed));
+    let tests = (r.paths.len() + usize::from(gate.is_some())).to_string();
+    let failures = (r.failed + gate_failed).to_string();
     let skipped = r.skipped.to_string();
     let mut suites = BytesStart::new("testsuites");
     suites.push_attribute(("name", "zprsim verify"));
@@ -470,17 +553,28 @@ fn junit(r: &Report, file: &str) -> Result<String, Failure> {
             w.write_event(Event::Empty(sk)).map_err(xml_err)?;
         } else {
             let (message, body) = failure_text(p);
-            let mut f = BytesStart::new("failure");
-            f.push_attribute(("message", message.as_str()));
-            f.push_attribute(("type", "path"));
-            w.write_event(Event::Start(f)).map_err(xml_err)?;
-            w.write_event(Event::Text(BytesText::new(&body)))
-                .map_err(xml_err)?;
-            w.write_event(Event::End(BytesEnd::new("failure")))
-                .map_err(xml_err)?;
+            failure_element(&mut w, &message, "path", &body).map_err(xml_err)?;
         }
         w.write_event(Event::End(BytesEnd::new("testcase")))
             .map_err(xml_err)?;
+    }
+    if let Some(g) = gate {
+        let mut tc = BytesStart::new("testcase");
+        tc.push_attribute(("name", "hints together open no path that should be closed"));
+        tc.push_attribute(("classname", "verify.fail-on-hints-open"));
+        if g.failed {
+            w.write_event(Event::Start(tc)).map_err(xml_err)?;
+            let body = r
+                .hints_together
+                .as_ref()
+                .map(together_text)
+                .unwrap_or_default();
+            failure_element(&mut w, &g.why, "hints-open", &body).map_err(xml_err)?;
+            w.write_event(Event::End(BytesEnd::new("testcase")))
+                .map_err(xml_err)?;
+        } else {
+            w.write_event(Event::Empty(tc)).map_err(xml_err)?;
+        }
     }
     w.write_event(Event::End(BytesEnd::new("testsuite")))
         .map_err(xml_err)?;

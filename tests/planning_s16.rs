@@ -10,7 +10,7 @@ use crate::support::run_in;
 /// A small tenancy with VNIC OCIDs (flow logs place records by them): open
 /// security lists (ZPR does the work), a web server whose attribute is
 /// audited, a client without one.
-const AUDITED_WEB: &str = r#"
+pub(crate) const AUDITED_WEB: &str = r#"
 name = "mytenant"
 
 [[vcn]]
@@ -54,12 +54,12 @@ name = "app"
 statements = ["in network.vcn:app VCN allow app.role:web endpoints to connect to '10.1.1.30/32' with protocol='tcp/5432'"]
 "#;
 
-const WEB: &str = "10.1.1.10";
-const CLIENT: &str = "10.1.1.20";
+pub(crate) const WEB: &str = "10.1.1.10";
+pub(crate) const CLIENT: &str = "10.1.1.20";
 
 /// One flow-log record (accepted, 2 packets) logged at the VNIC `vnic`
 /// (its OCID), as a JSON line; `ports` `None` for ICMP.
-fn record(
+pub(crate) fn record(
     vnic: &str,
     (src, dst): (&str, &str),
     proto: u8,
@@ -332,7 +332,7 @@ fn a_tie_the_ports_do_not_tell_is_marked_and_gets_no_statement() {
 }
 
 /// A copy of the OKE example's OCI export in `d`/`exp`.
-fn oke_export_in(d: &Path) {
+pub(crate) fn oke_export_in(d: &Path) {
     let from =
         std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/oke-orders/oci-export");
     std::fs::create_dir(d.join("exp")).unwrap();

@@ -32,6 +32,7 @@ mod lab;
 mod planning_s14;
 mod planning_s15;
 mod planning_s16;
+mod planning_s17;
 mod platform;
 mod replay;
 mod replay_oracle;

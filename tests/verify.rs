@@ -1607,15 +1607,11 @@ fn junit_says_what_enforcing_audit_would_deny() {
     );
 }
 
-/// The statements that keep a path open once `audit` attributes are
-/// enforced (`to_keep_open`) are pasted today, in a rollout: they are
-/// judged together with every path's hints too. Here billing and
-/// orders-api-pod-1 are in audit, pod-2 enforced; "keep pod-1 -> billing
-/// open" names `app.workload:orders-api`, which opens pod-2 -> billing,
-/// a path that must stay closed. Before (QA round nine), `verify` passed
-/// with no warning, and the statement pasted made the next run fail.
-#[test]
-fn statements_that_keep_a_path_open_are_judged_together_with_the_hints() {
+/// The example with billing and orders-api-pod-1 in audit, pod-2
+/// enforced, in a directory (`scenario.toml`, `policies/orders.zpl`,
+/// `expect.toml`): every path passes today, and the statement that keeps
+/// pod-1 -> billing open opens pod-2 -> billing, expected closed.
+fn keep_open_opens_a_closed_path() -> (tempfile::TempDir, String, &'static str) {
     let scenario = oke_text()
         .replacen(
             "value = \"billing\" } } }",
@@ -1635,6 +1631,20 @@ fn statements_that_keep_a_path_open_are_judged_together_with_the_hints() {
     std::fs::write(d.join("policies/orders.zpl"), orders_zpl()).unwrap();
     std::fs::write(d.join("scenario.toml"), &scenario).unwrap();
     std::fs::write(d.join("expect.toml"), expect).unwrap();
+    (dir, scenario, expect)
+}
+
+/// The statements that keep a path open once `audit` attributes are
+/// enforced (`to_keep_open`) are pasted today, in a rollout: they are
+/// judged together with every path's hints too. Here billing and
+/// orders-api-pod-1 are in audit, pod-2 enforced; "keep pod-1 -> billing
+/// open" names `app.workload:orders-api`, which opens pod-2 -> billing,
+/// a path that must stay closed. Before (QA round nine), `verify` passed
+/// with no warning, and the statement pasted made the next run fail.
+#[test]
+fn statements_that_keep_a_path_open_are_judged_together_with_the_hints() {
+    let (dir, scenario, expect) = keep_open_opens_a_closed_path();
+    let d = dir.path();
     let o = crate::support::run_in(d, ["verify", "scenario.toml", "expect.toml", "--json"]);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     let keep = v["paths"][0]["to_keep_open"]
@@ -1656,6 +1666,85 @@ fn statements_that_keep_a_path_open_are_judged_together_with_the_hints() {
     apply_as_written(&mut s2, &mut zpl, &hints);
     let after = run_from(orders_zpl_with(&zpl).path(), &s2, expect);
     assert_eq!(failed(&after), set(&["pod2-not-billing"]));
+}
+
+/// `--fail-on-hints-open`: a CI gate on a rollout fails where every
+/// path passes today but the hints together (here the statement that
+/// keeps pod-1 -> billing open) would open a path expected closed.
+/// Without the flag the run passes as before (exit 0, no new field, no
+/// new test case); with it, exit 1, `fail_on_hints_open` in the JSON says
+/// why, and JUnit has a failing case for it. Before the flag (the
+/// fifteenth session's planning list) the only word was the warning.
+#[test]
+fn fail_on_hints_open_fails_a_run_whose_hints_together_open_a_closed_path() {
+    let (dir, _, _) = keep_open_opens_a_closed_path();
+    let d = dir.path();
+    let plain = crate::support::run_in(d, ["verify", "scenario.toml", "expect.toml", "--json"]);
+    assert_eq!(plain.status.code(), Some(0), "{plain:?}");
+    let v: Value = serde_json::from_slice(&plain.stdout).unwrap();
+    assert_eq!(v["failed"], 0, "{v}");
+    assert!(v.get("fail_on_hints_open").is_none(), "{v}");
+    let o = crate::support::run_in(
+        d,
+        [
+            "verify",
+            "scenario.toml",
+            "expect.toml",
+            "--json",
+            "--junit",
+            "out.xml",
+            "--fail-on-hints-open",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    // The paths themselves still pass: the gate is its own reason.
+    assert_eq!(v["failed"], 0, "{v}");
+    let g = &v["fail_on_hints_open"];
+    assert_eq!(g["failed"], true, "{v}");
+    assert_eq!(g["opened"], serde_json::json!(["pod2-not-billing"]), "{v}");
+    assert!(
+        g["why"].as_str().unwrap().contains("pod2-not-billing"),
+        "{v}"
+    );
+    let xml = std::fs::read_to_string(d.join("out.xml")).unwrap();
+    assert!(xml.contains("tests=\"3\" failures=\"1\""), "{xml}");
+    let at = xml.find("classname=\"verify.fail-on-hints-open\"").unwrap();
+    let case = &xml[at..at + xml[at..].find("</testcase>").unwrap()];
+    assert!(
+        case.contains("<failure") && case.contains("pod2-not-billing"),
+        "{case}"
+    );
+    // The summary says it too.
+    let t = crate::support::run_in(
+        d,
+        [
+            "verify",
+            "scenario.toml",
+            "expect.toml",
+            "--fail-on-hints-open",
+        ],
+    );
+    assert_eq!(t.status.code(), Some(1), "{t:?}");
+    let text = String::from_utf8_lossy(&t.stdout);
+    assert!(
+        text.contains("--fail-on-hints-open: FAIL:") && text.contains("pod2-not-billing"),
+        "{text}"
+    );
+    // And a run whose hints open nothing passes the gate.
+    let ok = crate::support::run_in(
+        root().join(OKE_DIR),
+        [
+            "verify",
+            "scenario.toml",
+            "expect.toml",
+            "--json",
+            "--fail-on-hints-open",
+        ],
+    );
+    assert_eq!(ok.status.code(), Some(0), "{ok:?}");
+    let v: Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(v["fail_on_hints_open"]["failed"], false, "{v}");
 }
 
 /// A scenario written by `import oci` takes the hints as written: its

@@ -89,6 +89,12 @@ pub enum RunWarningCode {
     /// (`| head -1`) while other outputs remained: the rest of that output
     /// was not written, the run went on for the others.
     OutputReaderGone,
+    /// The temporary files under flow-log records (`--flow-log-buffer`)
+    /// could not be written (a full disk): the reading stopped there, as a
+    /// Ctrl-C stops it, the records read before were judged, every output
+    /// holds exactly those (the report says `interrupted`), and the run
+    /// exits 2. The message names the directory and what to do.
+    TemporaryFilesFull,
     /// A scenario's own warning, where a report's `warnings` holds it as
     /// text (`diff` on flow logs, `tap`): its code.
     Scenario(WarningCode),
@@ -96,7 +102,7 @@ pub enum RunWarningCode {
 
 impl RunWarningCode {
     /// Every run code (scenario codes aside: scenario-format.md lists them).
-    pub const ALL: [RunWarningCode; 22] = [
+    pub const ALL: [RunWarningCode; 23] = [
         RunWarningCode::TruncatedRecord,
         RunWarningCode::CompressedEndsEarly,
         RunWarningCode::FileChanged,
@@ -119,6 +125,7 @@ impl RunWarningCode {
         RunWarningCode::BaselinePartial,
         RunWarningCode::OutputFailed,
         RunWarningCode::OutputReaderGone,
+        RunWarningCode::TemporaryFilesFull,
     ];
 
     /// The code as written in JSON (`truncated-record`).
@@ -147,6 +154,7 @@ impl RunWarningCode {
             RunWarningCode::BaselinePartial => "baseline-partial",
             RunWarningCode::OutputFailed => "output-failed",
             RunWarningCode::OutputReaderGone => "output-reader-gone",
+            RunWarningCode::TemporaryFilesFull => "temporary-files-full",
             RunWarningCode::Scenario(c) => c.as_str(),
         }
     }

@@ -386,7 +386,7 @@ pub enum EngineError {
         source: std::io::Error,
     },
     /// A temporary file of the flow records could not be written or read.
-    #[error("flow records' temporary file in {}: {source}", dir.display())]
+    #[error("flow records' temporary file in {}: {source}; give it room: free space there, or point the flow records elsewhere (they spill beside `--flows`, else beside `--report`, else in `$TMPDIR`)", dir.display())]
     Spool {
         /// Its directory.
         dir: std::path::PathBuf,

@@ -16,9 +16,12 @@
 //! and unlinked at once), so it is gone when the spool and its cursors are
 //! dropped, and also when the process is interrupted or killed: nothing is
 //! left behind to remove. An I/O error (a full disk) is kept, the records
-//! of that run and every later one are dropped, and [`Spool::finish`]
-//! returns the error: the caller reports it, never a partial flow log as
-//! if it were whole.
+//! of that run are held in memory still, every later one is dropped, and
+//! [`Spool::finish`] returns the error: the caller reports it, never a
+//! partial flow log as if it were whole. A caller that stops at the error
+//! (the flow-log reader: its records are the run's input) takes it with
+//! [`Spool::recover`] and reads back what the spool holds, as a stopped
+//! run's.
 //!
 //! Written here rather than taken from a crate: the external-sort crates
 //! (`extsort`, `external_sort`, `extsort-lily`) sort an iterator they pull
@@ -90,6 +93,20 @@ pub struct SpoolError {
     pub source: io::Error,
 }
 
+impl SpoolError {
+    /// What a user is told: the directory, the system's reason, what the
+    /// file holds (`what`), and what to do (`memory`: how to hold more in
+    /// memory instead, e.g. "a larger `--flow-log-buffer`").
+    #[must_use]
+    pub fn message(&self, what: &str, memory: &str) -> String {
+        let dir = crate::output::shown(&self.dir);
+        format!(
+            "the temporary files in {dir} could not be written or read ({}): they hold {what}; give them room: free space in {dir}, set TMPDIR to a directory with more (`TMPDIR=/var/tmp zprsim ...`), or hold more in memory with {memory}",
+            crate::output::io_message(&self.source)
+        )
+    }
+}
+
 /// Records waiting to be merged: at most `bound` in memory, the rest in
 /// sorted runs in one unnamed temporary file.
 pub(crate) struct Spool<T> {
@@ -132,8 +149,9 @@ impl<T: Spooled> Spool<T> {
         if self.mem.len() >= self.bound
             && let Err(e) = self.spill()
         {
+            // The run that failed stays in memory (bounded as before), for
+            // a caller that stops here ([`Spool::recover`]).
             self.error = Some(e);
-            self.mem = Vec::new();
             return;
         }
         self.mem.push(r);
@@ -144,6 +162,39 @@ impl<T: Spooled> Spool<T> {
     /// run is full): a caller bounding the bytes written checks before it.
     pub(crate) fn full(&self) -> bool {
         self.mem.len() >= self.bound
+    }
+
+    /// Whether a write failed: the last [`Spool::push`] and every later
+    /// one kept nothing.
+    pub(crate) fn failed(&self) -> bool {
+        self.error.is_some()
+    }
+
+    /// The write error (a full disk), taken, with the spool made as it was
+    /// before the failed write: the runs written before it, and the run
+    /// that failed in memory. [`Spool::finish`] then hands them back (a
+    /// stopped run's records). `None` when no write failed. When the file
+    /// cannot be cut back to its whole runs, that error stays, and
+    /// [`Spool::finish`] returns it.
+    pub(crate) fn recover(&mut self) -> Option<SpoolError> {
+        use std::io::{Seek, SeekFrom};
+        let source = self.error.take()?;
+        if let Some(f) = &self.file {
+            // A failed write may have left part of a run past the whole
+            // ones; later writes (merges) append at the file's position.
+            let whole = self.end.saturating_mul(T::SIZE as u64);
+            let mut w: &File = f;
+            if let Err(e) = f
+                .set_len(whole)
+                .and_then(|()| w.seek(SeekFrom::Start(whole)))
+            {
+                self.error = Some(e);
+            }
+        }
+        Some(SpoolError {
+            dir: self.dir.clone(),
+            source,
+        })
     }
 
     /// The most records held in memory.

@@ -24,7 +24,7 @@ use serde_json::value::RawValue;
 
 use super::fast;
 use super::record::{Entry, EntryId, LogRecord, RecordError, parse_entry};
-use super::spill::FlowLogSpool;
+use super::spill::{FlowLogSpool, PushError};
 use crate::capture::decompress::{Codec, Decoder};
 use crate::warning::{RunWarning, RunWarningCode};
 
@@ -78,6 +78,10 @@ pub struct ReadOutcome {
     /// Reading stopped early because the stop flag was set
     /// ([`read_path_until`]): the records are those before it.
     pub stopped: bool,
+    /// Reading stopped early because the spool's temporary files could not
+    /// be written (a full disk): the records are those before it, and
+    /// `problems` holds the `temporary-files-full` warning saying so.
+    pub temp_full: bool,
     /// Data records whose entry `id` an earlier record had (the same
     /// entry read twice: counted once, these skipped).
     pub duplicates: u64,
@@ -141,7 +145,7 @@ impl ReadOutcome {
     pub fn nothing_readable(&self) -> Option<String> {
         let data = self.records.len() as u64 + self.spool.as_ref().map_or(0, FlowLogSpool::records);
         let read = data + self.duplicates + self.nodata + self.skipdata;
-        if self.stopped || read > 0 || self.malformed == 0 {
+        if self.stopped || self.temp_full || read > 0 || self.malformed == 0 {
             return None;
         }
         let first = self
@@ -221,7 +225,7 @@ impl Ctx<'_> {
     fn stop_requested(&self, out: &mut ReadOutcome) -> bool {
         let stop = self.stop.is_some_and(|s| s.load(Ordering::Relaxed));
         out.stopped |= stop;
-        stop
+        stop || out.temp_full
     }
 
     fn error(&self, line: Option<u64>, column: Option<u64>, message: String) -> FlowLogError {
@@ -349,7 +353,24 @@ impl Ctx<'_> {
                             ),
                         ));
                     }
-                    return sp.push(&r, id).map_err(|m| self.error(Some(line), None, m));
+                    return match sp.push(&r, id) {
+                        Ok(()) => Ok(()),
+                        Err(PushError::Limit(m)) => Err(self.error(Some(line), None, m)),
+                        // A full disk: the reading stops here, as a Ctrl-C
+                        // stops it, and what was read is judged.
+                        Err(PushError::Full(_)) if out.temp_full => Ok(()),
+                        Err(PushError::Full(m)) => {
+                            out.problems.push(
+                                RunWarning::new(
+                                    RunWarningCode::TemporaryFilesFull,
+                                    format!("{}:{line}: {m}", self.name),
+                                )
+                                .file(self.name.to_owned()),
+                            );
+                            out.temp_full = true;
+                            Ok(())
+                        }
+                    };
                 }
                 if let Some(id) = id
                     && !out.ids.insert((id, r.start))
@@ -457,7 +478,7 @@ pub fn read_paths_until(
     for (i, p) in paths.iter().enumerate() {
         let idx = u32::try_from(i).unwrap_or(u32::MAX);
         read_path_until(p, idx, limits, stop, out).map_err(|e| e.to_string())?;
-        if out.stopped {
+        if out.stopped || out.temp_full {
             break;
         }
     }
@@ -506,42 +527,39 @@ fn read_with(cx: &Ctx<'_>, input: impl Read, out: &mut ReadOutcome) -> Result<()
             ..*cx
         };
         let d = Decoder::new(codec, r).map_err(|e| cx.cannot_read(None, &e))?;
-        let mut d = BufReader::new(d);
-        // The text it holds may be UTF-16 too (a PowerShell export
-        // compressed): read as UTF-8, it was refused as "not JSON" or "not
-        // UTF-8 text". An error here is the one `read_plain`'s first read
-        // meets.
-        let utf16 = match d.fill_buf() {
-            Ok(head) => crate::input::utf16_start(head),
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                cx.ends_early(out, 0, &e);
-                return Ok(());
-            }
-            Err(e) => return Err(cx.cannot_read(None, &e)),
-        };
-        match utf16 {
-            Some((be, mark)) => {
-                d.consume(mark);
-                read_plain(
-                    &cx,
-                    BufReader::new(crate::input::Utf16Reader::starting_at(d, be, mark as u64)),
-                    out,
-                )
-            }
-            None => read_plain(&cx, d, out),
-        }
-    } else if let Some((be, mark)) = crate::input::utf16_start(head) {
-        // Windows PowerShell 5's `>` writes UTF-16: read as UTF-8, line
-        // for line (its size in bytes is no longer the text's).
-        r.consume(mark);
-        let cx = Ctx { size: None, ..*cx };
-        read_plain(
-            &cx,
-            BufReader::new(crate::input::Utf16Reader::starting_at(r, be, mark as u64)),
-            out,
-        )
+        read_text(&cx, BufReader::new(d), out)
     } else {
-        read_plain(cx, r, out)
+        read_text(cx, r, out)
+    }
+}
+
+/// Reads `r` as UTF-8 text, or, when it starts as UTF-16 text does
+/// (Windows PowerShell 5's `>`, compressed or not: read as UTF-8 it was
+/// refused as "not JSON" or "not UTF-8 text"), through the UTF-16 decoder,
+/// line for line (its size in bytes is then no longer the text's). The
+/// plain and the decompressed reader both come here. A compressed stream
+/// that ends before its first byte out ends early (a warning), as
+/// `read_plain`'s first read would say.
+fn read_text(cx: &Ctx<'_>, mut r: impl BufRead, out: &mut ReadOutcome) -> Result<(), FlowLogError> {
+    let utf16 = match r.fill_buf() {
+        Ok(head) => crate::input::utf16_start(head),
+        Err(e) if cx.codec.is_some() && e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            cx.ends_early(out, 0, &e);
+            return Ok(());
+        }
+        Err(e) => return Err(cx.cannot_read(None, &e)),
+    };
+    match utf16 {
+        Some((be, mark)) => {
+            r.consume(mark);
+            let cx = Ctx { size: None, ..*cx };
+            read_plain(
+                &cx,
+                BufReader::new(crate::input::Utf16Reader::starting_at(r, be, mark as u64)),
+                out,
+            )
+        }
+        None => read_plain(cx, r, out),
     }
 }
 

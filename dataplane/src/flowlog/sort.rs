@@ -48,10 +48,9 @@ pub struct Sorter<T> {
 }
 
 fn spool_error(e: &SpoolError) -> String {
-    format!(
-        "cannot use a temporary file in {}: {}",
-        e.dir.display(),
-        e.source
+    e.message(
+        "`diff`'s flow-log records, sorted by flow to build its flows past `--flow-log-buffer`",
+        "a larger `--flow-log-buffer`",
     )
 }
 

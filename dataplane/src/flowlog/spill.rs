@@ -22,7 +22,7 @@ use zprsim_control::model::Scenario;
 use super::codec::{get, get_ip, get_u64, put, put_ip};
 use super::judge::{Direction, HashMap, Unplaced};
 use super::record::{Action, EntryId, LogRecord};
-use crate::engine::spool::{FAN_IN, Spool, Spooled};
+use crate::engine::spool::{FAN_IN, Spool, SpoolError, Spooled};
 
 /// Records held in memory before a sorted run is written, by default
 /// (~128 MB in memory at 128 bytes each, the vector's room aside).
@@ -400,6 +400,23 @@ pub struct FlowLogSpool {
     pub(crate) ocids: OcidStore,
     /// Data records pushed.
     pub(crate) seq: u64,
+    /// Why the temporary files could not be written, once they could not
+    /// (every later push is refused with it).
+    pub(crate) full: Option<String>,
+}
+
+/// Why [`FlowLogSpool::push`] kept no record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushError {
+    /// The next run would pass `--max-flow-log-spill` (bad input), or the
+    /// temporary directory cannot be used at all (missing, not writable):
+    /// the run ends.
+    Limit(String),
+    /// The temporary files could not be written (a full disk): the records
+    /// pushed before are kept, and can be judged (a reader stops here, as a
+    /// Ctrl-C stops it). The message names the directory, what filled it
+    /// and what to do.
+    Full(String),
 }
 
 impl std::fmt::Debug for FlowLogSpool {
@@ -422,6 +439,7 @@ impl FlowLogSpool {
             ocids: OcidStore::new(dir),
             cfg,
             seq: 0,
+            full: None,
         }
     }
 
@@ -476,28 +494,68 @@ impl FlowLogSpool {
         )
     }
 
+    /// Why a temporary file could not be written (`e`): a full disk (or
+    /// quota, or file size limit) stops the reading ([`PushError::Full`],
+    /// kept: every later push is refused with it); a directory that cannot
+    /// be used at all ends the run ([`PushError::Limit`]).
+    fn full_message(&mut self, e: &SpoolError) -> PushError {
+        use std::io::ErrorKind;
+        if !matches!(
+            e.source.kind(),
+            ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::FileTooLarge
+        ) {
+            return PushError::Limit(e.message(
+                "the flow-log records read past `--flow-log-buffer`",
+                "a larger `--flow-log-buffer` (about 128 bytes a record)",
+            ));
+        }
+        let m = format!(
+            "{}; the reading stopped there (a Ctrl-C's way): the report and every output hold the {} data record(s) read before it",
+            e.message(
+                &format!(
+                    "the flow-log records read past `--flow-log-buffer` ({} held in memory; {} byte(s) written)",
+                    self.cfg.buffer,
+                    self.spilled_bytes()
+                ),
+                "a larger `--flow-log-buffer` (about 128 bytes a record)"
+            ),
+            self.seq,
+        );
+        self.full = Some(m.clone());
+        PushError::Full(m)
+    }
+
     /// Places `r` (with entry id `id`) and spools it.
     ///
     /// # Errors
     /// The next run would take the temporary files past
-    /// [`SpillConfig::max_spill`], or the OCID file cannot be written.
-    pub fn push(&mut self, r: &LogRecord, id: Option<EntryId>) -> Result<(), String> {
+    /// [`SpillConfig::max_spill`] ([`PushError::Limit`]), or a temporary
+    /// file cannot be written ([`PushError::Full`]: `r` and every later
+    /// record are not kept, the ones before are).
+    pub fn push(&mut self, r: &LogRecord, id: Option<EntryId>) -> Result<(), PushError> {
+        if let Some(m) = &self.full {
+            return Err(PushError::Full(m.clone()));
+        }
         if self.spool.full() && self.bytes_with_next_run() > self.cfg.max_spill {
-            return Err(self.spill_limit());
+            return Err(PushError::Limit(self.spill_limit()));
         }
         let (vnic, placed, ocid) = match self.placers.first().and_then(|p| p.place(r)) {
             Some((v, placed)) => (v, placed, 0),
             None => {
-                let at = self.ocids.put(&r.vnic).map_err(|e| {
-                    format!(
-                        "cannot write a temporary file in {}: {e}",
-                        self.ocids.dir.display()
-                    )
-                })?;
+                let at = match self.ocids.put(&r.vnic) {
+                    Ok(at) => at,
+                    Err(source) => {
+                        let e = SpoolError {
+                            dir: self.ocids.dir.clone(),
+                            source,
+                        };
+                        return Err(self.full_message(&e));
+                    }
+                };
                 // OCIDs not remembered are written again for each record:
                 // bounded too, as they are written.
                 if self.spilled_bytes() > self.cfg.max_spill {
-                    return Err(self.spill_limit());
+                    return Err(PushError::Limit(self.spill_limit()));
                 }
                 (0, Placed::Not(Unplaced::UnknownVnic), at)
             }
@@ -529,6 +587,13 @@ impl FlowLogSpool {
             vnic2,
             placed2: placed_code(placed2),
         });
+        if self.spool.failed() {
+            // The run that failed is kept in memory, `r` is not: what was
+            // pushed before can still be read back.
+            if let Some(e) = self.spool.recover() {
+                return Err(self.full_message(&e));
+            }
+        }
         self.seq += 1;
         Ok(())
     }

@@ -58,6 +58,11 @@ pub struct StreamOutcome {
     pub first_duplicate: Option<(u32, u64)>,
     /// What the spilling did.
     pub stats: StreamStats,
+    /// The flows' temporary file could not be written (a full disk):
+    /// `judgement.flows` counts the flows it held before, a lower bound,
+    /// and this says so (a `temporary-files-full` warning: the run exits 2
+    /// with its outputs written).
+    pub flows_full: Option<String>,
 }
 
 /// What the spilled path did (for tests and benchmarks).
@@ -143,11 +148,15 @@ impl FlowSet {
         self.set.insert(p);
     }
 
-    /// Distinct tuples, and those with two or more VNICs; runs written.
-    fn count(mut self) -> Result<(u64, u64, u64), SpoolError> {
+    /// Distinct tuples, and those with two or more VNICs; runs written;
+    /// when the temporary file could not be written (a full disk), the
+    /// counts are of the pairs it held before (a lower bound), and the
+    /// error says so.
+    fn count(mut self) -> Result<(u64, u64, u64, Option<SpoolError>), SpoolError> {
         for x in self.set.drain() {
             self.spool.push(x);
         }
+        let full = self.spool.recover();
         let runs = self.spool.stats().runs;
         let mut m = Merge::new(self.spool.finish()?);
         let (mut flows, mut two) = (0u64, 0u64);
@@ -168,7 +177,7 @@ impl FlowSet {
             }
             prev = Some(p);
         }
-        Ok((flows, two, runs))
+        Ok((flows, two, runs, full))
     }
 }
 
@@ -194,10 +203,9 @@ impl Ord for Example {
 }
 
 fn spool_error(e: &SpoolError) -> String {
-    format!(
-        "cannot use a temporary file in {}: {}",
-        e.dir.display(),
-        e.source
+    e.message(
+        "the flow-log records read past `--flow-log-buffer`, and the flows counted past half of it",
+        "a larger `--flow-log-buffer`",
     )
 }
 
@@ -525,7 +533,16 @@ impl<'a> Judging<'a> {
                 spool: Spool::new(1, None),
             },
         );
-        let (n, two, flow_runs) = flows.count().map_err(|e| spool_error(&e))?;
+        let (n, two, flow_runs, full) = flows.count().map_err(|e| spool_error(&e))?;
+        out.flows_full = full.map(|e| {
+            format!(
+                "{}; the flow count ({n}) is of the flows counted before it, a lower bound",
+                e.message(
+                    "the flows counted past half of `--flow-log-buffer`",
+                    "a larger `--flow-log-buffer`"
+                )
+            )
+        });
         out.judgement.flows = n;
         out.judgement.flows_at_two_vnics = two;
         out.judgement.counters.flows = n;
@@ -619,7 +636,8 @@ mod tests {
             for (k, v) in pairs {
                 f.add(FlowPair::of(&key(k), v));
             }
-            let (flows, two, _) = f.count().unwrap();
+            let (flows, two, _, full) = f.count().unwrap();
+            assert!(full.is_none());
             assert_eq!((flows, two), (4, 1), "cap {cap}");
         }
     }

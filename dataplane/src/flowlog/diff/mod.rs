@@ -184,7 +184,7 @@ pub fn compare<'s>(
     read.duplicates = ob.duplicates;
     read.first_duplicate = ob.first_duplicate.map(|(f, line)| (name(f), line));
     let (counts, changed) = group_flows(parts, part_buffer, i.spill, sb)?;
-    if compared == 0 && one_side != [(0, 0); 2] && !read.stopped {
+    if compared == 0 && one_side != [(0, 0); 2] && !read.stopped && !read.temp_full {
         let (placed_by, none_by) = if one_side[0].0 > 0 {
             (&s.names[0], &s.names[1])
         } else {
@@ -211,6 +211,13 @@ pub fn compare<'s>(
     warnings.extend(read.problems.iter().cloned());
     warnings.extend(read.unlisted_warning());
     warnings.extend(read.duplicate_warning());
+    // The flows' temporary file full: said once (both sides count alike).
+    warnings.extend(
+        ob.flows_full
+            .as_ref()
+            .or(oa.flows_full.as_ref())
+            .map(|m| RunWarning::new(RunWarningCode::TemporaryFilesFull, m.clone())),
+    );
     let report = Report {
         captures: i.paths.iter().map(|p| p.display().to_string()).collect(),
         input_kind: "flow-log",
@@ -229,7 +236,9 @@ pub fn compare<'s>(
         warnings: messages(&warnings),
         run_warnings: warnings,
         scenario_warnings: s.warnings.clone(),
-        interrupted: read.stopped,
+        // A full disk under the spool stopped the reading as a Ctrl-C does:
+        // the outputs hold the records read before (`temporary-files-full`).
+        interrupted: read.stopped || read.temp_full,
         duration_s: i.started.elapsed().as_secs_f64(),
         workers: 1,
     };
