@@ -384,3 +384,164 @@ fn hints_for_a_non_first_fragment_say_why_and_name_the_mtu() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v.get("to_open_why").is_none(), "{v}");
 }
+
+/// A private subnet (`prohibit_public_ip = true`, OCI's
+/// `prohibit-public-ip-on-vnic`) routing the internet to an internet
+/// gateway: OCI drops that traffic (its VNICs have no public IP), and the
+/// model forwarded it, so a private subnet's `0.0.0.0/0 -> igw`, a common
+/// mistake, passed every check. Both engines now drop it at the route
+/// layer, both ways, naming the subnet; a subnet that does not say keeps
+/// the old answer; a NAT gateway carries it; `verify`'s route hint from
+/// such a subnet no longer offers the internet gateway; `import` reads
+/// the flag from the export. (The last note's planning item 6.)
+#[test]
+fn a_private_subnet_gets_nothing_through_an_internet_gateway() {
+    use zprsim_control::agree::judge_both;
+    use zprsim_control::compile::{Compiled, Config};
+    use zprsim_control::packet::Packet;
+    use zprsim_control::verdict::{Context, Stage, Verdict};
+    let text = |private: &str| {
+        format!(
+            r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16"]
+[[gateway]]
+name = "igw"
+vcn = "v"
+kind = "internet"
+[[gateway]]
+name = "nat"
+vcn = "v"
+kind = "nat"
+[[gateway]]
+name = "drg"
+vcn = "v"
+kind = "drg"
+[[route_table]]
+name = "to-igw"
+vcn = "v"
+route_rules = [{{ destination = "0.0.0.0/0", network_entity = "igw" }}]
+[[route_table]]
+name = "to-nat"
+vcn = "v"
+route_rules = [{{ destination = "0.0.0.0/0", network_entity = "nat" }}]
+[[route_table]]
+name = "none"
+vcn = "v"
+route_rules = []
+[[security_list]]
+name = "open"
+vcn = "v"
+egress_security_rules = [{{ destination = "0.0.0.0/0", protocol = "all" }}]
+ingress_security_rules = [{{ source = "0.0.0.0/0", protocol = "all" }}]
+[[subnet]]
+name = "app"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+route_table = "to-igw"
+security_lists = ["open"]
+{private}
+[[subnet]]
+name = "natted"
+vcn = "v"
+cidr_block = "10.0.2.0/24"
+route_table = "to-nat"
+security_lists = ["open"]
+prohibit_public_ip = true
+[[subnet]]
+name = "bare"
+vcn = "v"
+cidr_block = "10.0.3.0/24"
+route_table = "none"
+security_lists = ["open"]
+prohibit_public_ip = true
+[[vnic]]
+name = "a"
+subnet = "app"
+private_ips = ["10.0.1.10"]
+[[vnic]]
+name = "n"
+subnet = "natted"
+private_ips = ["10.0.2.10"]
+[[vnic]]
+name = "b"
+subnet = "bare"
+private_ips = ["10.0.3.10"]
+"#
+        )
+    };
+    let judge = |text: &str, p: Packet| {
+        let s = zprsim_control::load::from_toml_str(text, "s.toml")
+            .unwrap()
+            .scenario;
+        let c = Compiled::new(&s, &Config::default()).unwrap();
+        judge_both(&s, &c, &p, Context::First).unwrap()
+    };
+    let (a, n, web) = (
+        "10.0.1.10".parse().unwrap(),
+        "10.0.2.10".parse().unwrap(),
+        "93.184.216.34".parse().unwrap(),
+    );
+    let private = text("prohibit_public_ip = true");
+    for p in [
+        Packet::tcp(a, 40000, web, 443),
+        Packet::tcp(web, 40000, a, 443),
+    ] {
+        let d = judge(&private, p);
+        assert_eq!(d.judgement.verdict, Verdict::Drop, "{p}");
+        assert_eq!(d.judgement.stage, Some(Stage::Route), "{p}");
+        let reason = d.layers[0].reason.clone().unwrap_or_default();
+        assert!(
+            reason.contains("subnet `app` prohibits them"),
+            "{p}: {reason}"
+        );
+        // The subnet that does not say, and the one that says `false`:
+        // as before.
+        for open in [text(""), text("prohibit_public_ip = false")] {
+            assert_eq!(judge(&open, p).judgement.verdict, Verdict::Allow, "{p}");
+        }
+    }
+    // Through NAT, a private subnet reaches the internet.
+    assert_eq!(
+        judge(&private, Packet::tcp(n, 40000, web, 443))
+            .judgement
+            .verdict,
+        Verdict::Allow
+    );
+
+    // `verify`: the route hint from the bare private subnet to the
+    // internet names the NAT or the DRG, never the internet gateway.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), &private).unwrap();
+    std::fs::write(
+        dir.path().join("e.toml"),
+        "[[path]]\nname = \"b-out\"\nfrom = \"vnic:b\"\nto = \"internet\"\nproto = \"tcp\"\ndport = 443\nexpect = \"allow\"\n",
+    )
+    .unwrap();
+    let o = run_in(dir.path(), ["verify", "s.toml", "e.toml"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains(
+            "add to route table `none`: { destination = \"0.0.0.0/0\", network_entity = \"nat\" }"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("`igw`") && !out.contains("\"igw\""), "{out}");
+
+    // `import` reads `prohibit-public-ip-on-vnic`, and the imported
+    // scenario judges as the exported one.
+    let s = zprsim_control::load::from_toml_str(&private, "s.toml")
+        .unwrap()
+        .scenario;
+    let (files, services) = zprsim_bench::oci_export::export(&s);
+    let imported = zprsim_control::import::oci::import(&files, Some(&services)).unwrap();
+    assert!(
+        imported.toml.contains("prohibit_public_ip = true"),
+        "{}",
+        imported.toml
+    );
+    let d = judge(&imported.toml, Packet::tcp(a, 40000, web, 443));
+    assert_eq!(d.judgement.stage, Some(Stage::Route));
+}

@@ -204,7 +204,7 @@ pub fn export(s: &Scenario) -> (BTreeMap<String, String>, String) {
                 "vcn-id": ids.vcn[x.vcn.index()],
                 "route-table-id": x.route_table.map(|t| ids.table[t.index()].clone()),
                 "security-list-ids": x.security_lists.iter().map(|l| ids.list[l.index()].clone()).collect::<Vec<_>>(),
-                "prohibit-public-ip-on-vnic": true,
+                "prohibit-public-ip-on-vnic": x.prohibit_public_ip,
             })
         })
         .collect();

@@ -519,6 +519,11 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                 },
                 route_table: None,
                 security_lists: lists,
+                // In the edge shape, every third subnet is private (not
+                // drawn from the rng, so that every seed's draws, and the
+                // outputs recorded from the classic shape, stay as they
+                // were).
+                prohibit_public_ip: shape.edges && (v + sn) % 3 == 1,
             });
             for k in 0..rng.random_range(1..=shape.max_vnics_per_subnet.max(1)) {
                 // A subnet with a second IPv4 block (OCI's

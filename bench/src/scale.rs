@@ -790,6 +790,7 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
                 cidrs,
                 route_table: Some(rt_id(v * 2 + usize::from(role != "lb"))),
                 security_lists: Vec::new(),
+                prohibit_public_ip: false,
             });
         }
     }
@@ -1943,6 +1944,9 @@ pub fn to_toml(s: &Scenario) -> String {
             if !more.is_empty() {
                 let _ = writeln!(o, "{field} = {}", list_of(more.into_iter()));
             }
+        }
+        if sn.prohibit_public_ip {
+            o.push_str("prohibit_public_ip = true\n");
         }
         if let Some(rt) = sn.route_table {
             let _ = writeln!(

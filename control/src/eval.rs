@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::IpNet;
 
-use crate::ids::{RouteTableId, SecurityListId, VcnId, VnicId};
+use crate::ids::{RouteTableId, SecurityListId, SubnetId, VcnId, VnicId};
 use crate::model::{
     AddressIndex, Attribute, Direction, Peer, Protocol, RouteDestination, RouteTarget, RuleOptions,
     Scenario, SecurityRule, StatementRef, proto,
@@ -289,11 +289,22 @@ fn target_text(s: &Scenario, t: &RouteTarget) -> String {
     }
 }
 
-/// Why a route target drops every packet, when it does: a disabled internet
-/// gateway, a NAT or service gateway blocking traffic, a local peering
-/// gateway not peered, a private IP whose VNIC checks source and
-/// destination.
-fn blocked_text(s: &Scenario, t: &RouteTarget) -> Option<&'static str> {
+/// Why a route target drops every packet of a VNIC of `subnet`, when it
+/// does: a disabled internet gateway, a NAT or service gateway blocking
+/// traffic, a local peering gateway not peered, a private IP whose VNIC
+/// checks source and destination, an internet gateway for a VNIC of a
+/// subnet that prohibits public IPs.
+fn blocked_text(s: &Scenario, t: &RouteTarget, subnet: SubnetId) -> Option<String> {
+    if let RouteTarget::Gateway(g) = t
+        && s.gateways[g.index()].kind == crate::model::GatewayKind::Internet
+        && !s.gateways[g.index()].blocked
+        && s.subnets[subnet.index()].prohibit_public_ip
+    {
+        return Some(format!(
+            "which carries only the traffic of VNICs with a public IP, and subnet `{}` prohibits them (`prohibit_public_ip = true`): route the internet through a NAT gateway",
+            s.subnets[subnet.index()].name
+        ));
+    }
     match t {
         RouteTarget::PrivateIp { vnic, .. }
             if s.vnics[vnic.index()].skip_source_dest_check == Some(false) =>
@@ -315,6 +326,7 @@ fn blocked_text(s: &Scenario, t: &RouteTarget) -> Option<&'static str> {
         }
         _ => None,
     }
+    .map(str::to_owned)
 }
 
 fn destination_text(s: &Scenario, d: &RouteDestination) -> String {
@@ -400,7 +412,7 @@ fn route_layer(
                     return fail(report, "internal: static match without a table".into());
                 };
                 let (rule, decider) = note_static(s, &mut report, t, i);
-                if let Some(why) = blocked_text(s, &rule.target) {
+                if let Some(why) = blocked_text(s, &rule.target, s.vnics[v.index()].subnet) {
                     let mut r = fail(
                         report,
                         format!(
@@ -462,7 +474,7 @@ fn route_layer(
                     return fail(report, "internal: static match without a table".into());
                 };
                 let (rule, decider) = note_static(s, &mut report, t, i);
-                if let Some(why) = blocked_text(s, &rule.target) {
+                if let Some(why) = blocked_text(s, &rule.target, s.vnics[d.index()].subnet) {
                     let mut r = fail(
                         report,
                         format!(

@@ -360,6 +360,12 @@ pub struct Subnet {
     pub route_table: Option<RouteTableId>,
     /// Up to 5 security lists, in order.
     pub security_lists: Vec<SecurityListId>,
+    /// OCI's `prohibitPublicIpOnVnic`: its VNICs have no public IP, so an
+    /// internet gateway neither sends nor admits their traffic
+    /// (semantics §1, route). `false` when not given: a VNIC of such a
+    /// subnet may have one, and the model has no public IPs, so an
+    /// internet gateway carries its traffic.
+    pub prohibit_public_ip: bool,
 }
 
 /// A VNIC.

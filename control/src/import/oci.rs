@@ -1369,6 +1369,11 @@ pub fn import_vcns(
             }
         }
         m.insert("security_lists".into(), json!(lists));
+        // A private subnet: its VNICs have no public IP, so an internet
+        // gateway does not carry their traffic.
+        if g(o, "prohibit-public-ip-on-vnic").and_then(Value::as_bool) == Some(true) {
+            m.insert("prohibit_public_ip".into(), json!(true));
+        }
         out_subnets.push(Value::Object(m));
     }
     // VNICs. Each VNIC's private IPs, in file order, looked up once: a scan

@@ -500,6 +500,8 @@ pub(crate) struct RawSubnet {
     pub route_table: Option<Sp<String>>,
     #[serde(default)]
     pub security_lists: Vec<Sp<String>>,
+    /// OCI's `prohibitPublicIpOnVnic`: its VNICs have no public IP.
+    pub prohibit_public_ip: Option<bool>,
 }
 
 /// `[[vnic]]`.

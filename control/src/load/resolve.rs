@@ -1391,6 +1391,7 @@ impl Resolver<'_> {
                 cidrs,
                 route_table,
                 security_lists,
+                prohibit_public_ip: s.prohibit_public_ip.unwrap_or(false),
             });
         }
         // Overlapping subnets: group by VCN so neighbours are compared within one VCN.

@@ -123,9 +123,16 @@ impl Builder<'_> {
             .iter()
             .map(|sn| sn.cidrs.iter().map(|c| Pfx::from(*c)).collect())
             .collect();
-        // A disabled or blocking gateway: its rule decides, and nothing passes.
-        let blocked = |target: &RouteTarget| match target {
-            RouteTarget::Gateway(g) => s.gateways[g.index()].blocked,
+        // A disabled or blocking gateway, or an internet gateway for a VNIC
+        // of a subnet without public IPs: its rule decides, and nothing
+        // passes.
+        let blocked = |target: &RouteTarget, subnet: SubnetId| match target {
+            RouteTarget::Gateway(g) => {
+                let g = &s.gateways[g.index()];
+                g.blocked
+                    || (g.kind == crate::model::GatewayKind::Internet
+                        && s.subnets[subnet.index()].prohibit_public_ip)
+            }
             RouteTarget::PrivateIp { vnic, .. } => {
                 s.vnics[vnic.index()].skip_source_dest_check == Some(false)
             }
@@ -153,7 +160,7 @@ impl Builder<'_> {
                             _ if direct => PASS | DIRECT,
                             None => 0,
                             Some(Hit::Local) => PASS | FORWARDED,
-                            Some(Hit::Static(id, target)) if blocked(target) => id,
+                            Some(Hit::Static(id, target)) if blocked(target, *subnet) => id,
                             Some(Hit::Static(id, target)) => {
                                 let reaches = match target {
                                     RouteTarget::Gateway(g) => {
@@ -171,21 +178,23 @@ impl Builder<'_> {
                     }
                     // From outside to a VNIC: the return path in its table; NAT
                     // and service gateways and private IPs admit replies only.
-                    (None, Some(_)) => match key_memo[bi].and_then(|m| hit(memo[m][ai])) {
-                        None => 0,
-                        Some(Hit::Local) => PASS | FORWARDED,
-                        Some(Hit::Static(id, target)) if blocked(target) => id,
-                        Some(Hit::Static(id, target)) => {
-                            let admits = match target {
-                                RouteTarget::Gateway(g) => {
-                                    s.gateways[g.index()].kind.admits_inbound()
-                                }
-                                RouteTarget::PrivateIp { .. } => false,
-                            };
-                            let first = if admits { RouteEntry::FIRST_OK } else { 0 };
-                            id | first | RouteEntry::REPLY_OK | FORWARDED
+                    (None, Some((_, b_subnet))) => {
+                        match key_memo[bi].and_then(|m| hit(memo[m][ai])) {
+                            None => 0,
+                            Some(Hit::Local) => PASS | FORWARDED,
+                            Some(Hit::Static(id, target)) if blocked(target, *b_subnet) => id,
+                            Some(Hit::Static(id, target)) => {
+                                let admits = match target {
+                                    RouteTarget::Gateway(g) => {
+                                        s.gateways[g.index()].kind.admits_inbound()
+                                    }
+                                    RouteTarget::PrivateIp { .. } => false,
+                                };
+                                let first = if admits { RouteEntry::FIRST_OK } else { 0 };
+                                id | first | RouteEntry::REPLY_OK | FORWARDED
+                            }
                         }
-                    },
+                    }
                 };
                 out[ai * n + bi] = cell;
             }
