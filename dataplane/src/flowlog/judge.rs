@@ -152,7 +152,23 @@ impl AuditTally {
     /// A record's `packets`, judged as `p` at `ns`, that audit would deny;
     /// `guessed`: the tie rule took its direction by input order.
     fn add(&mut self, p: &Packet, ns: u64, packets: u64, guessed: bool) {
-        let key = FlowKey::of(p);
+        let key = match p.l4 {
+            // A record carries no ICMP type: `p`'s is the echo (or reply)
+            // it was judged as, from whichever end opened at its VNIC.
+            // Two VNICs whose tie rule took opposite ends judge echoes
+            // the opposite ways, which Community ID keys apart (it pairs
+            // an echo with its reply): one key for both orientations, so
+            // both ends' records are one flow, as `flows` counts them.
+            L4::Icmp { .. } => {
+                let swapped = Packet {
+                    src: p.dst,
+                    dst: p.src,
+                    ..*p
+                };
+                FlowKey::of(p).min(FlowKey::of(&swapped))
+            }
+            _ => FlowKey::of(p),
+        };
         if let Some(a) = self.flows.get_mut(&key) {
             a.packets = a.packets.saturating_add(packets);
             if ns < a.first_ns {
