@@ -53,13 +53,22 @@ name = "app"
 statements = ["in network.vcn:app VCN allow app.role:web endpoints to connect to '10.1.1.30/32' with protocol='tcp/5432'"]
 "#;
 
-/// One flow-log record (OCI's JSON line) of `vnic` for `src` -> `dst`.
-fn record(vnic: &str, (src, dst): (&str, &str), proto: u8, ports: Option<(u16, u16)>) -> String {
+/// One flow-log record (OCI's JSON line) of `vnic` for `src` -> `dst`,
+/// its window starting `start` seconds after the first.
+fn record(
+    vnic: &str,
+    (src, dst): (&str, &str),
+    proto: u8,
+    ports: Option<(u16, u16)>,
+    start: u64,
+) -> String {
     let (sp, dp) = ports.map_or(("null".into(), "null".into()), |(s, d)| {
         (s.to_string(), d.to_string())
     });
     format!(
-        r#"{{"datetime": 1, "logContent": {{"data": {{"action": "ACCEPT", "bytesOut": 120, "destinationAddress": "{dst}", "destinationPort": {dp}, "endTime": 1700000059, "packets": 2, "protocol": {proto}, "sourceAddress": "{src}", "sourcePort": {sp}, "startTime": 1700000000, "status": "OK", "version": "2"}}, "oracle": {{"vnicocid": "{vnic}"}}}}}}"#
+        r#"{{"datetime": 1, "logContent": {{"data": {{"action": "ACCEPT", "bytesOut": 120, "destinationAddress": "{dst}", "destinationPort": {dp}, "endTime": {end}, "packets": 2, "protocol": {proto}, "sourceAddress": "{src}", "sourcePort": {sp}, "startTime": {start}, "status": "OK", "version": "2"}}, "oracle": {{"vnicocid": "{vnic}"}}}}}}"#,
+        start = 1_700_000_000 + start,
+        end = 1_700_000_059 + start,
     ) + "\n"
 }
 
@@ -84,10 +93,10 @@ fn an_icmp_flow_logged_at_both_ends_in_one_second_is_one_audit_flow() {
         let ports = (proto == 6).then_some((50001, 50002));
         let back = ports.map(|(a, b)| (b, a));
         let log = [
-            record(client, (c, w), proto, ports),
-            record(client, (w, c), proto, back),
-            record(web, (w, c), proto, back),
-            record(web, (c, w), proto, ports),
+            record(client, (c, w), proto, ports, 0),
+            record(client, (w, c), proto, back, 0),
+            record(web, (w, c), proto, back, 0),
+            record(web, (c, w), proto, ports, 0),
         ]
         .concat();
         std::fs::write(d.join("log.jsonl"), log).unwrap();
@@ -112,5 +121,37 @@ fn an_icmp_flow_logged_at_both_ends_in_one_second_is_one_audit_flow() {
         assert_eq!(listed[0]["packets"], 8, "{name}: {audit:#}");
         assert_eq!(listed[0]["direction_guessed"], true, "{name}: {audit:#}");
         assert!(listed[0].get("to_keep_open").is_none(), "{name}: {audit:#}");
+    }
+    // A ping each way in windows far apart, logged at both ends: two
+    // flows, each opened by its own end, each with its statement (the
+    // one above must not join them).
+    let log = [
+        record(client, (c, w), 1, None, 0),
+        record(web, (c, w), 1, None, 0),
+        record(client, (w, c), 1, None, 1000),
+        record(web, (w, c), 1, None, 1000),
+    ]
+    .concat();
+    std::fs::write(d.join("log.jsonl"), log).unwrap();
+    let out = run_in(
+        d,
+        [
+            "replay",
+            "s.toml",
+            "log.jsonl",
+            "--report",
+            "r.json",
+            "--quiet",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let r: Value = serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap()).unwrap();
+    let audit = &r["zpr_audit_flows"];
+    let listed = audit["listed"].as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{audit:#}");
+    for (f, src) in listed.iter().zip([c, w]) {
+        assert_eq!(f["src"], src, "{audit:#}");
+        assert_eq!(f["packets"], 4, "{audit:#}");
+        assert!(f["to_keep_open"].is_string(), "{audit:#}");
     }
 }
