@@ -1,6 +1,8 @@
 //! Defects found in the seventeenth session's review (branch s17-qa), as
 //! real users would meet them: each test fails on the code before its fix.
 
+use std::path::Path;
+
 use serde_json::Value;
 
 use crate::support::run_in;
@@ -72,6 +74,24 @@ fn record(
     ) + "\n"
 }
 
+/// `replay s.toml LOG --report`, with `log` as LOG, in `d`: the report.
+fn replay_report(d: &Path, log: &str) -> Value {
+    std::fs::write(d.join("log.jsonl"), log).unwrap();
+    let out = run_in(
+        d,
+        [
+            "replay",
+            "s.toml",
+            "log.jsonl",
+            "--report",
+            "r.json",
+            "--quiet",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap()).unwrap()
+}
+
 /// A ping between two audited VNICs, logged at both ends with both
 /// directions in one window (OCI aggregates per window, so both start in
 /// the same second), the two ends' records in opposite orders: the tie
@@ -99,20 +119,7 @@ fn an_icmp_flow_logged_at_both_ends_in_one_second_is_one_audit_flow() {
             record(web, (c, w), proto, ports, 0),
         ]
         .concat();
-        std::fs::write(d.join("log.jsonl"), log).unwrap();
-        let out = run_in(
-            d,
-            [
-                "replay",
-                "s.toml",
-                "log.jsonl",
-                "--report",
-                "r.json",
-                "--quiet",
-            ],
-        );
-        assert_eq!(out.status.code(), Some(0), "{name}: {out:?}");
-        let r: Value = serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap()).unwrap();
+        let r = replay_report(d, &log);
         assert_eq!(r["flow_log"]["flows"], 1, "{name}: {}", r["flow_log"]);
         let audit = &r["zpr_audit_flows"];
         assert_eq!(audit["total"], 1, "{name}: {audit:#}");
@@ -132,20 +139,7 @@ fn an_icmp_flow_logged_at_both_ends_in_one_second_is_one_audit_flow() {
         record(web, (w, c), 1, None, 1000),
     ]
     .concat();
-    std::fs::write(d.join("log.jsonl"), log).unwrap();
-    let out = run_in(
-        d,
-        [
-            "replay",
-            "s.toml",
-            "log.jsonl",
-            "--report",
-            "r.json",
-            "--quiet",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let r: Value = serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap()).unwrap();
+    let r = replay_report(d, &log);
     let audit = &r["zpr_audit_flows"];
     let listed = audit["listed"].as_array().unwrap();
     assert_eq!(listed.len(), 2, "{audit:#}");
