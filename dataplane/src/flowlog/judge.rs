@@ -144,6 +144,8 @@ pub use crate::engine::MAX_AUDIT_FLOWS;
 #[derive(Debug, Clone, Default)]
 pub struct AuditTally {
     flows: HashMap<FlowKey, AuditFlow>,
+    /// ICMP keys counted under the other end's key ([`Self::same_icmp_pair`]).
+    icmp_aliases: HashMap<FlowKey, FlowKey>,
     /// Records of flows past [`MAX_AUDIT_FLOWS`], not tracked.
     pub untracked: u64,
 }
@@ -153,6 +155,8 @@ impl AuditTally {
     /// `guessed`: the tie rule took its direction by input order.
     fn add(&mut self, p: &Packet, ns: u64, packets: u64, guessed: bool) {
         let key = FlowKey::of(p);
+        let key = self.icmp_aliases.get(&key).copied().unwrap_or(key);
+        let key = self.same_icmp_pair(p, key, ns, guessed).unwrap_or(key);
         if let Some(a) = self.flows.get_mut(&key) {
             a.packets = a.packets.saturating_add(packets);
             if ns < a.first_ns {
@@ -182,6 +186,39 @@ impl AuditTally {
         } else {
             self.untracked = self.untracked.saturating_add(1);
         }
+    }
+
+    /// For an ICMP record whose flow is not listed yet: the key of the
+    /// flow the other end's VNIC listed for the same pair, when it is the
+    /// same conversation. A record carries no ICMP type, so `p` is the
+    /// echo (or reply) it was judged as, from whichever end opened at its
+    /// VNIC; when the tie rule (both directions in one second) took
+    /// opposite ends at the two VNICs, their echoes run opposite ways and
+    /// Community ID keys them apart (it pairs an echo with its reply). A
+    /// flow of the other orientation that starts in the same second,
+    /// where either end's direction was a guess, is that flow: `key` is
+    /// counted under it from then on. A ping the other way in another
+    /// second is another flow, with its own statement.
+    fn same_icmp_pair(
+        &mut self,
+        p: &Packet,
+        key: FlowKey,
+        ns: u64,
+        guessed: bool,
+    ) -> Option<FlowKey> {
+        if !matches!(p.l4, L4::Icmp { .. }) || self.flows.contains_key(&key) {
+            return None;
+        }
+        let other = FlowKey::of(&Packet {
+            src: p.dst,
+            dst: p.src,
+            ..*p
+        });
+        let a = self.flows.get(&other)?;
+        (a.first_ns == ns && (guessed || a.direction_guessed)).then(|| {
+            self.icmp_aliases.insert(key, other);
+            other
+        })
     }
 
     /// The flows, most packets first, then by first time and key (the
