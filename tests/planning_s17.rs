@@ -1,4 +1,4 @@
-//! The defects of the sixteenth session's planning list ("For planning"
+//! The defects of the fourteenth session's planning list (note-s16) ("For planning"
 //! and "Looked at and left"), as users met them: each test fails on the
 //! code before its fix.
 

@@ -1,4 +1,4 @@
-//! Defects found in the seventeenth session's review (branch s17-qa), as
+//! Defects found in the fifteenth session's review (branch s17-qa; QA round ten), as
 //! real users would meet them: each test fails on the code before its fix.
 
 use std::path::Path;
