@@ -718,8 +718,6 @@ fn peer_types_in_lower_case_import_and_refusals_name_the_directory() {
 /// the VNIC, the subnet and the stand-in.
 #[test]
 fn a_vnic_whose_subnet_is_missing_keeps_its_nsgs_and_attributes_in_a_stand_in() {
-    use zprsim_control::packet::Packet;
-    use zprsim_control::verdict::Verdict;
     let files = crate::support::oke_export();
     let clean = oci::import(&files, None).unwrap();
     let mut partial = files.clone();
@@ -768,14 +766,25 @@ fn a_vnic_whose_subnet_is_missing_keeps_its_nsgs_and_attributes_in_a_stand_in() 
         "{:?}",
         imported.warnings
     );
-    let ca = Compiled::new(&a, &Config::default()).unwrap();
-    let cb = Compiled::new(&b, &Config::default()).unwrap();
+    allows_nothing_the_whole_denies(&a, &b, "pods");
+}
+
+/// Every packet of 7 services between a VNIC of subnet `subnet` of `a`
+/// (the whole export, imported) and any VNIC, a VCN address of no VNIC or
+/// an internet address, both ways: allowed in `b` (a partial export,
+/// imported) only where `a` allows it too.
+fn allows_nothing_the_whole_denies(a: &Scenario, b: &Scenario, subnet: &str) {
+    use zprsim_control::packet::Packet;
+    use zprsim_control::verdict::Verdict;
+    let ca = Compiled::new(a, &Config::default()).unwrap();
+    let cb = Compiled::new(b, &Config::default()).unwrap();
     let pod_ips: Vec<std::net::IpAddr> = a
         .vnics
         .iter()
-        .filter(|v| a.subnets[v.subnet.index()].name == "pods")
+        .filter(|v| a.subnets[v.subnet.index()].name == subnet)
         .flat_map(|v| v.private_ips.clone())
         .collect();
+    assert!(!pod_ips.is_empty());
     let others: Vec<std::net::IpAddr> = a
         .vnics
         .iter()
@@ -804,7 +813,7 @@ fn a_vnic_whose_subnet_is_missing_keeps_its_nsgs_and_attributes_in_a_stand_in() 
                     pairs += 1;
                     assert!(
                         !allowed(&cb) || allowed(&ca),
-                        "{p} allowed only with the pods' subnet missing"
+                        "{p} allowed only in the partial export"
                     );
                     if !allowed(&ca) && !allowed(&cb) {
                         denied_in_both += 1;
@@ -817,6 +826,92 @@ fn a_vnic_whose_subnet_is_missing_keeps_its_nsgs_and_attributes_in_a_stand_in() 
         pairs > 100 && denied_in_both > 0,
         "{pairs} {denied_in_both}"
     );
+}
+
+/// QA round ten: a subnet left out because its VCN is not in the export
+/// (here `pods`, its `vcn-id` an OCID the export lacks) left its VNICs
+/// out too, though their addresses lie in the exported `backend-vcn`:
+/// unassigned addresses there, with no security layer on their side
+/// (`10.0.10.11 -> 10.0.1.10 tcp/443`, an egress-security drop, was
+/// allowed). And private IPs whose VNIC and subnet are both missing were
+/// left out the same way. Both are now kept in a stand-in subnet of the
+/// VCN holding their addresses.
+#[test]
+fn vnics_of_a_subnet_left_out_with_its_vcn_are_kept_in_a_stand_in() {
+    let files = crate::support::oke_export();
+    let clean = oci::import(&files, None).unwrap();
+    let a = load::from_toml_str(&clean.toml, "clean.toml")
+        .unwrap()
+        .scenario;
+    let pods = "ocid1.subnet.oc1.iad.gen000003";
+    // The subnet's VCN is not in the export.
+    let mut partial = files.clone();
+    let mut list: serde_json::Value =
+        serde_json::from_str(&partial["network-subnet-list.json"]).unwrap();
+    let item = list["data"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|s| s["id"] == pods)
+        .unwrap();
+    item["vcn-id"] = "ocid1.vcn.oc1.iad.notexported".into();
+    partial.insert("network-subnet-list.json".into(), list.to_string());
+    let imported = oci::import(&partial, None).unwrap();
+    let b = load::from_toml_str(&imported.toml, "partial.toml")
+        .unwrap_or_else(|e| panic!("{e}\n{}", imported.toml))
+        .scenario;
+    let pod = b
+        .vnics
+        .iter()
+        .find(|v| v.name == "orders-api-pod-1")
+        .expect("the pod is kept");
+    assert!(b.subnets[pod.subnet.index()].name.starts_with("missing-"));
+    assert!(
+        imported
+            .warnings
+            .iter()
+            .any(|w| w.contains("was left out (its VCN is not in the export); kept in `missing-")),
+        "{:?}",
+        imported.warnings
+    );
+    allows_nothing_the_whole_denies(&a, &b, "pods");
+
+    // Private IPs whose VNIC and subnet are both missing: the pod's VNIC
+    // and the `pods` subnet removed.
+    let mut partial = files.clone();
+    let pod_id = {
+        let v: serde_json::Value =
+            serde_json::from_str(&partial["network-vnic-get-4.json"]).unwrap();
+        v["data"]["id"].as_str().unwrap().to_owned()
+    };
+    partial.remove("network-vnic-get-4.json");
+    let mut list: serde_json::Value =
+        serde_json::from_str(&partial["network-subnet-list.json"]).unwrap();
+    list["data"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|s| s["id"] != pods);
+    partial.insert("network-subnet-list.json".into(), list.to_string());
+    let changed = partial
+        .iter()
+        .filter(|(n, t)| n.starts_with("network-private-ip-list") && t.contains(pod_id.as_str()))
+        .count();
+    assert!(changed > 0);
+    let imported = oci::import(&partial, None).unwrap();
+    let b = load::from_toml_str(&imported.toml, "partial.toml")
+        .unwrap_or_else(|e| panic!("{e}\n{}", imported.toml))
+        .scenario;
+    let stand_in = b
+        .vnics
+        .iter()
+        .find(|v| v.id.as_deref() == Some(pod_id.as_str()))
+        .expect("a stand-in VNIC holds the pod's addresses");
+    assert!(
+        b.subnets[stand_in.subnet.index()]
+            .name
+            .starts_with("missing-")
+    );
+    allows_nothing_the_whole_denies(&a, &b, "pods");
 }
 
 /// The OKE export's first `vnic get` changed by `f` (on its `data`): the

@@ -1411,6 +1411,15 @@ pub fn import_vcns(
             }
         }
     }
+    // How a subnet a VNIC names is missing: not in the export, or left
+    // out with its VCN.
+    let subnet_missing = |subnet_id: &str| {
+        if ix.subnet.contains_key(subnet_id) {
+            "was left out (its VCN is not in the export)"
+        } else {
+            "is not in the export"
+        }
+    };
     let mut missing = MissingSubnets::new(
         &vcn_nets,
         inv.subnets.iter().zip(&subnet_names).filter_map(|(o, n)| {
@@ -1457,29 +1466,30 @@ pub fn import_vcns(
             cx.warnings.push(format!("{what}: no private IP; left out"));
             continue;
         }
+        // A subnet left out (its VCN is not in the export) is missing as
+        // much as one the export lacks: its VNICs' addresses may still lie
+        // in an exported VCN (QA round ten: left out, they were
+        // unassigned addresses there, with no security layer on their
+        // side).
         let (subnet, vcn) = match ix.subnet.get(subnet_id) {
             Some(s) if subnet_nets.contains_key(subnet_id) => {
                 (s.clone(), subnet_vcn.get(s).cloned().unwrap_or_default())
             }
-            Some(s) => {
-                cx.warnings.push(format!(
-                    "{what}: its subnet `{s}` (`{subnet_id}`) was left out (its VCN is not in the export); left out too (its addresses are judged as external ones)"
-                ));
-                continue;
-            }
-            None => {
+            _ => {
                 let parsed: Vec<std::net::IpAddr> =
                     ips.iter().filter_map(|a| a.parse().ok()).collect();
                 match missing.place(subnet_id, &parsed) {
                     Placed::StandIn(s, vcn) => {
                         cx.warnings.push(format!(
-                            "{what}: its subnet `{subnet_id}` is not in the export; kept in `{s}`, a stand-in subnet with no security list and no route table (it denies at least what the network does: export the subnet for what its lists and routes allow)"
+                            "{what}: its subnet `{subnet_id}` {}; kept in `{s}`, a stand-in subnet with no security list and no route table (it denies at least what the network does: export the subnet for what its lists and routes allow)",
+                            subnet_missing(subnet_id)
                         ));
                         (s, vcn)
                     }
                     Placed::External => {
                         cx.warnings.push(format!(
-                            "{what}: its subnet `{subnet_id}` is not in the export, nor is a VCN holding its addresses; left out (its addresses are judged as external ones)"
+                            "{what}: its subnet `{subnet_id}` {}, nor is a VCN holding its addresses; left out (its addresses are judged as external ones)",
+                            subnet_missing(subnet_id)
                         ));
                         continue;
                     }
@@ -1587,7 +1597,6 @@ pub fn import_vcns(
         }
         out_vnics.push(Value::Object(m));
     }
-    out_subnets.extend(missing.into_subnets());
     if let Some(first) = lone_balancer_vnics.first() {
         cx.warnings.push(format!(
             "{} load balancer VNIC(s) (`{first}`{}) without their load balancer in the export (`oci lb load-balancer list`, `oci nlb network-load-balancer list`): NSGs and security attributes set on a load balancer are missing from its VNIC",
@@ -1629,16 +1638,7 @@ pub fn import_vcns(
             continue;
         }
         let subnet_id = gs(p, "subnet-id").unwrap_or_default();
-        match (ix.subnet.get(subnet_id), subnet_nets.contains_key(subnet_id)) {
-            (Some(_), true) => {
-                unknown.entry(v).or_insert((subnet_id, id_of(p)));
-            }
-            _ => cx.warnings.push(format!(
-                "private IP `{}` (`{}`): its VNIC `{v}` is not in the export, nor is its subnet `{subnet_id}`; left out",
-                gs(p, "ip-address").unwrap_or_default(),
-                id_of(p)
-            )),
-        }
+        unknown.entry(v).or_insert((subnet_id, id_of(p)));
     }
     for (v, (subnet_id, first_ip)) in unknown {
         let name = vnic_names.take("", &format!("missing-{}", tail(v)));
@@ -1657,8 +1657,33 @@ pub fn import_vcns(
             &what,
             &mut cx,
         );
-        let Some(subnet) = ix.subnet.get(subnet_id).filter(|_| !ips.is_empty()) else {
+        if ips.is_empty() {
             continue;
+        }
+        // Its subnet exported, else (the subnet missing or left out with
+        // its VCN) a stand-in subnet of the exported VCN holding its
+        // addresses, as for a VNIC of a missing subnet: left out, its
+        // addresses would be unassigned ones of that VCN.
+        let subnet = match ix.subnet.get(subnet_id) {
+            Some(s) if subnet_nets.contains_key(subnet_id) => s.clone(),
+            _ => {
+                let parsed: Vec<std::net::IpAddr> =
+                    ips.iter().filter_map(|a| a.parse().ok()).collect();
+                match missing.place(subnet_id, &parsed) {
+                    Placed::StandIn(s, _) => s,
+                    Placed::External => {
+                        cx.warnings.push(format!(
+                            "private IP `{first_ip}`: its VNIC `{v}` is not in the export, and its subnet `{subnet_id}` {}, nor is a VCN holding its addresses; left out (its addresses are judged as external ones)",
+                            subnet_missing(subnet_id)
+                        ));
+                        continue;
+                    }
+                    Placed::Refused(why) => {
+                        cx.refused.push(format!("{what}: {why}"));
+                        continue;
+                    }
+                }
+            }
         };
         let mut vnic = json!({
             "name": name,
@@ -1685,6 +1710,7 @@ pub fn import_vcns(
         }
         out_vnics.push(vnic);
     }
+    out_subnets.extend(missing.into_subnets());
     // An object that can be neither held nor left out without allowing
     // more than the network does fails the import, naming each.
     if !cx.refused.is_empty() {
