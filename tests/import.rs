@@ -1274,3 +1274,63 @@ fn a_route_table_without_its_rules_list_is_said() {
         );
     }
 }
+
+/// QA round ten (B): private IPs of a load balancer's VNIC whose VNIC is
+/// not in the export (OCI lists a balancer's VNIC in no compartment a user
+/// exports) got a stand-in with no NSG and no attribute, though the
+/// balancer, exported, says both. The stand-in is now the balancer's VNIC,
+/// with its NSGs and attributes, as an exported balancer VNIC is.
+#[test]
+fn a_missing_vnic_holding_a_balancers_address_takes_the_balancers_nsgs_and_attributes() {
+    let files = crate::support::oke_export();
+    let clean = oci::import(&files, None).unwrap();
+    let a = load::from_toml_str(&clean.toml, "clean.toml")
+        .unwrap()
+        .scenario;
+    let mut partial = files.clone();
+    let (file, vnic) = partial
+        .iter()
+        .find_map(|(n, t)| {
+            let v: serde_json::Value = serde_json::from_str(t).ok()?;
+            (n.starts_with("network-vnic-get-") && v["data"]["display-name"] == "orders-lb")
+                .then(|| (n.clone(), v["data"].clone()))
+        })
+        .expect("the export has the balancer's VNIC");
+    partial.remove(&file);
+    partial.insert(
+        "lb-load-balancer-list.json".into(),
+        serde_json::json!({ "data": [{
+            "id": "ocid1.loadbalancer.oc1.iad.orders",
+            "display-name": "orders",
+            "ip-addresses": [{ "ip-address": vnic["private-ip"], "is-public": false }],
+            "network-security-group-ids": vnic["nsg-ids"],
+            "security-attributes": vnic["security-attributes"],
+            "subnet-ids": [vnic["subnet-id"]],
+        }] })
+        .to_string(),
+    );
+    let imported = oci::import(&partial, None).unwrap();
+    let b = load::from_toml_str(&imported.toml, "partial.toml")
+        .unwrap_or_else(|e| panic!("{e}\n{}", imported.toml))
+        .scenario;
+    let lb = |s: &Scenario| {
+        s.vnics
+            .iter()
+            .find(|v| v.id.as_deref() == vnic["id"].as_str())
+            .cloned()
+            .expect("a VNIC holds the balancer's address")
+    };
+    let (la, lbb) = (lb(&a), lb(&b));
+    assert_eq!(lbb.kind, "load-balancer");
+    assert_eq!(la.attributes, lbb.attributes);
+    assert!(!la.attributes.is_empty());
+    let names = |s: &Scenario, v: &zprsim_control::model::Vnic| -> Vec<String> {
+        v.nsgs
+            .iter()
+            .map(|n| s.nsgs[n.index()].name.clone())
+            .collect()
+    };
+    assert_eq!(names(&a, &la), names(&b, &lbb));
+    assert!(!la.nsgs.is_empty());
+    allows_nothing_the_whole_denies(&a, &b, "lb-public");
+}

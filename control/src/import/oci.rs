@@ -1685,6 +1685,37 @@ pub fn import_vcns(
                 }
             }
         };
+        // A load balancer's VNIC (OCI lists it in no compartment a user
+        // exports): the balancer holding one of its addresses says its
+        // NSGs and attributes, as for an exported balancer VNIC (QA round
+        // ten: the stand-in had none, though the balancer was exported).
+        if let Some(b) = ips.iter().find_map(|a| balancer_by_ip.get(a.as_str())) {
+            let mut nsgs = Vec::new();
+            for n in gstrs(b, "network-security-group-ids") {
+                match ix.nsg.get(&n) {
+                    Some(x) => nsgs.push(x.clone()),
+                    None => cx
+                        .warnings
+                        .push(format!("{what}: its NSG `{n}` is not in the export")),
+                }
+            }
+            let mut vnic = json!({
+                "name": name,
+                "id": v,
+                "subnet": subnet,
+                "private_ips": ips,
+                "nsgs": nsgs,
+                "kind": "load-balancer",
+            });
+            if let Some(a) = attributes(b) {
+                vnic["security_attributes"] = a;
+            }
+            cx.warnings.push(format!(
+                "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, the VNIC of the load balancer holding its address in subnet `{subnet}`, with the balancer's NSGs and attributes"
+            ));
+            out_vnics.push(vnic);
+            continue;
+        }
         let mut vnic = json!({
             "name": name,
             "id": v,
