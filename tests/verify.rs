@@ -1812,3 +1812,34 @@ fn a_hint_for_a_policy_whose_file_is_still_empty_names_the_file() {
     let after = run_from(orders_zpl_with(&zpl).path(), &s2, expect);
     assert_eq!(failed(&after), set(&[]));
 }
+
+/// QA round ten (C): a subnet with no route table (every stand-in subnet
+/// of a partial export has none) drops what leaves its VCN with
+/// `NO_ROUTE`, and `verify` gave no hint (a route hint adds a rule to a
+/// table) and no word of why: "no rule matches". The reason now says the
+/// subnet has no route table and what to do.
+#[test]
+fn a_route_drop_from_a_subnet_without_a_route_table_says_so() {
+    let base = oke_text();
+    let pods = "name = \"pods\"\nvcn = \"backend-vcn\"\ncidr_block = \"10.0.10.0/24\"\nroute_table = \"private-rt\"\n";
+    assert!(base.contains(pods));
+    let scenario = base.replacen(
+        pods,
+        "name = \"pods\"\nvcn = \"backend-vcn\"\ncidr_block = \"10.0.10.0/24\"\n",
+        1,
+    );
+    let r = run(&scenario, &expect_text());
+    let p = r
+        .paths
+        .iter()
+        .find(|p| p.name == "oke/pods-to-osn-tcp")
+        .expect("the pack's path");
+    assert!(!p.ok);
+    let f = &p.failed[0];
+    assert_eq!(f.stage, Some(zprsim_control::verdict::Stage::Route));
+    assert!(
+        f.rule.contains("subnet `pods` has no route table"),
+        "{}",
+        f.rule
+    );
+}

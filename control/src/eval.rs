@@ -405,7 +405,16 @@ fn route_layer(
         report.route_table = table.map(|t| s.route_tables[t.index()].name.clone());
         let dst_vcn = endpoint_vcn(s, dst);
         match route_lookup(s, table, vcn, p.dst) {
-            None => fail(report, format!("no rule matches {}", p.dst)),
+            None => fail(
+                report,
+                match table {
+                    Some(_) => format!("no rule matches {}", p.dst),
+                    None => format!(
+                        "no rule matches {}: subnet `{}` has no route table (nor has the VNIC), so only the VCN's local routes apply; give it one (`route_table = ...`) with a rule for it",
+                        p.dst, subnet.name
+                    ),
+                },
+            ),
             Some(RouteMatch::Local) => forwarded_locally(s, report, vcn),
             Some(RouteMatch::Static(i)) => {
                 let Some(t) = table else {
@@ -463,10 +472,17 @@ fn route_layer(
         match route_lookup(s, table, vcn, p.src) {
             None => fail(
                 report,
-                format!(
-                    "no rule of the destination's route table matches the source {}",
-                    p.src
-                ),
+                match table {
+                    Some(_) => format!(
+                        "no rule of the destination's route table matches the source {}",
+                        p.src
+                    ),
+                    None => format!(
+                        "the destination's subnet `{}` has no route table (nor has the VNIC), so no return path for the source {} (only the VCN's local routes apply); give it one (`route_table = ...`) with a rule for it",
+                        s.subnets[s.vnics[d.index()].subnet.index()].name,
+                        p.src
+                    ),
+                },
             ),
             Some(RouteMatch::Local) => forwarded_locally(s, report, vcn),
             Some(RouteMatch::Static(i)) => {
