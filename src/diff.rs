@@ -119,7 +119,11 @@ impl Args {
 
 fn check_args(a: &Args) -> Result<(BTreeSet<Class>, Plan), Failure> {
     crate::replay::check_engine_bounds(a.workers, a.max_connections)?;
-    crate::replay::check_flow_log_bounds(a.flow_log_buffer, a.max_flow_log_group)?;
+    crate::replay::check_flow_log_bounds(
+        a.flow_log_buffer,
+        a.max_flow_log_group,
+        a.max_flow_log_records,
+    )?;
     let mut fail_on = BTreeSet::new();
     let none = a.fail_on.trim() == "none";
     for t in a

@@ -555,10 +555,17 @@ pub(crate) fn refuse_flow_log_flags(given: &[&str]) -> Result<(), Failure> {
 /// `--flow-log-buffer` and `--max-flow-log-group` at least 1 (checked, not
 /// raised to 1: a 0 given was taken for 1, and the group's error then
 /// named a limit of 1 the user never gave).
-pub(crate) fn check_flow_log_bounds(buffer: usize, max_group: usize) -> Result<(), Failure> {
+pub(crate) fn check_flow_log_bounds(
+    buffer: usize,
+    max_group: usize,
+    max_records: usize,
+) -> Result<(), Failure> {
+    // `--max-flow-log-records 0` was taken, and the run failed at the
+    // first record read (QA round ten).
     for (flag, n) in [
         ("--flow-log-buffer", buffer),
         ("--max-flow-log-group", max_group),
+        ("--max-flow-log-records", max_records),
     ] {
         if n == 0 {
             return Err(Failure::Input(format!(
@@ -645,7 +652,11 @@ pub(crate) fn expand_dirs(inputs: &mut Vec<PathBuf>) -> Result<Vec<RunWarning>, 
 /// directory is writable; `-` once per side).
 fn check_args(a: &Args) -> Result<Plan, Failure> {
     check_engine_bounds(a.workers, a.max_connections)?;
-    check_flow_log_bounds(a.flow_log_buffer, a.max_flow_log_group)?;
+    check_flow_log_bounds(
+        a.flow_log_buffer,
+        a.max_flow_log_group,
+        a.max_flow_log_records,
+    )?;
     let mut plan = Plan::new();
     plan.input("SCENARIO", &a.scenario);
     for p in &a.pcaps {
