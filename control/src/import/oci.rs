@@ -410,7 +410,14 @@ fn keep_vcns(
         .retain(|o| in_subnet(o) || gs(o, "subnet-id").is_none_or(|s| !all_subnets.contains(s)));
     let vnic_ids: BTreeSet<String> = inv.vnics.iter().map(id_of).collect();
     inv.private_ips.retain(|p| match gs(p, "vnic-id") {
-        Some(v) => vnic_ids.contains(v) || (!all_vnics.contains(v) && in_subnet(p)),
+        // Of a VNIC the export lacks: kept in a kept subnet, and where its
+        // subnet is missing too (the import places it by its addresses).
+        Some(v) => {
+            vnic_ids.contains(v)
+                || (!all_vnics.contains(v)
+                    && (in_subnet(p)
+                        || gs(p, "subnet-id").is_none_or(|s| !all_subnets.contains(s))))
+        }
         None => in_subnet(p),
     });
     let nsg_ids: BTreeSet<String> = inv.nsgs.iter().map(id_of).collect();
@@ -1411,15 +1418,6 @@ pub fn import_vcns(
             }
         }
     }
-    // How a subnet a VNIC names is missing: not in the export, or left
-    // out with its VCN.
-    let subnet_missing = |subnet_id: &str| {
-        if ix.subnet.contains_key(subnet_id) {
-            "was left out (its VCN is not in the export)"
-        } else {
-            "is not in the export"
-        }
-    };
     let mut missing = MissingSubnets::new(
         &vcn_nets,
         inv.subnets.iter().zip(&subnet_names).filter_map(|(o, n)| {
@@ -1466,30 +1464,35 @@ pub fn import_vcns(
             cx.warnings.push(format!("{what}: no private IP; left out"));
             continue;
         }
-        // A subnet left out (its VCN is not in the export) is missing as
-        // much as one the export lacks: its VNICs' addresses may still lie
-        // in an exported VCN (QA round ten: left out, they were
-        // unassigned addresses there, with no security layer on their
-        // side).
         let (subnet, vcn) = match ix.subnet.get(subnet_id) {
             Some(s) if subnet_nets.contains_key(subnet_id) => {
                 (s.clone(), subnet_vcn.get(s).cloned().unwrap_or_default())
             }
-            _ => {
+            // A subnet left out with its VCN: the export says the VNIC is
+            // of that VCN, not of an exported one. Its addresses are that
+            // VCN's, external to the exported ones even where the blocks
+            // overlap (every VCN on 10.0.0.0/16): placed in an exported
+            // VCN it would stand for a VNIC that is not there (the review
+            // of the fifteenth session).
+            Some(s) => {
+                cx.warnings.push(format!(
+                    "{what}: its subnet `{s}` (`{subnet_id}`) was left out (its VCN is not in the export); left out too (its addresses are that VCN's: where an exported VCN's blocks hold them too, they are judged as addresses of no VNIC there)"
+                ));
+                continue;
+            }
+            None => {
                 let parsed: Vec<std::net::IpAddr> =
                     ips.iter().filter_map(|a| a.parse().ok()).collect();
                 match missing.place(subnet_id, &parsed) {
                     Placed::StandIn(s, vcn) => {
                         cx.warnings.push(format!(
-                            "{what}: its subnet `{subnet_id}` {}; kept in `{s}`, a stand-in subnet with no security list and no route table (it denies at least what the network does: export the subnet for what its lists and routes allow)",
-                            subnet_missing(subnet_id)
+                            "{what}: its subnet `{subnet_id}` is not in the export; kept in `{s}`, a stand-in subnet with no security list and no route table (it denies at least what the network does: export the subnet for what its lists and routes allow)"
                         ));
                         (s, vcn)
                     }
                     Placed::External => {
                         cx.warnings.push(format!(
-                            "{what}: its subnet `{subnet_id}` {}, nor is a VCN holding its addresses; left out (its addresses are judged as external ones)",
-                            subnet_missing(subnet_id)
+                            "{what}: its subnet `{subnet_id}` is not in the export, nor is a VCN holding its addresses; left out (its addresses are judged as external ones)"
                         ));
                         continue;
                     }
@@ -1660,21 +1663,27 @@ pub fn import_vcns(
         if ips.is_empty() {
             continue;
         }
-        // Its subnet exported, else (the subnet missing or left out with
-        // its VCN) a stand-in subnet of the exported VCN holding its
-        // addresses, as for a VNIC of a missing subnet: left out, its
-        // addresses would be unassigned ones of that VCN.
+        // Its subnet exported; else, the subnet missing too, a stand-in
+        // subnet of the exported VCN holding its addresses, as for a VNIC
+        // of a missing subnet (left out, its addresses would be unassigned
+        // ones of that VCN). A subnet left out with its VCN says the VNIC
+        // is that VCN's: left out, as the VNICs of such a subnet.
         let subnet = match ix.subnet.get(subnet_id) {
             Some(s) if subnet_nets.contains_key(subnet_id) => s.clone(),
-            _ => {
+            Some(s) => {
+                cx.warnings.push(format!(
+                    "private IP `{first_ip}`: its VNIC `{v}` is not in the export, and its subnet `{s}` (`{subnet_id}`) was left out (its VCN is not in the export); left out (its addresses are that VCN's)"
+                ));
+                continue;
+            }
+            None => {
                 let parsed: Vec<std::net::IpAddr> =
                     ips.iter().filter_map(|a| a.parse().ok()).collect();
                 match missing.place(subnet_id, &parsed) {
                     Placed::StandIn(s, _) => s,
                     Placed::External => {
                         cx.warnings.push(format!(
-                            "private IP `{first_ip}`: its VNIC `{v}` is not in the export, and its subnet `{subnet_id}` {}, nor is a VCN holding its addresses; left out (its addresses are judged as external ones)",
-                            subnet_missing(subnet_id)
+                            "private IP `{first_ip}`: its VNIC `{v}` is not in the export, nor is its subnet `{subnet_id}` or a VCN holding its addresses; left out (its addresses are judged as external ones)"
                         ));
                         continue;
                     }
