@@ -45,6 +45,10 @@ struct HintsGate {
     failed: bool,
     /// Paths that should be closed and that the hints together would open.
     opened: Vec<String>,
+    /// Paths that should be open, pass today, and that the hints together
+    /// would close (a route hint taking over their traffic).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    closed: Vec<String>,
     /// Why, in a sentence.
     why: String,
 }
@@ -55,36 +59,63 @@ struct HintsGate {
 /// copy does not compile fail it: the gate cannot say they are safe. No
 /// hints at all pass it.
 fn hints_gate(r: &Report, stopped: bool) -> Option<HintsGate> {
-    let (failed, opened, why) = match &r.hints_together {
+    let gate = |failed: bool, opened: Vec<String>, closed: Vec<String>, why: String| {
+        Some(HintsGate {
+            failed,
+            opened,
+            closed,
+            why,
+        })
+    };
+    let h = match &r.hints_together {
         None if r.interrupted || stopped => return None,
-        None => (false, Vec::new(), "no path has hints".to_owned()),
-        Some(h) => match &h.error {
-            Some(e) => (
-                true,
-                Vec::new(),
-                format!("every path's hints together could not be judged: {e}"),
-            ),
-            None if h.opened.is_empty() => (
+        None => {
+            return gate(
                 false,
                 Vec::new(),
-                "every path's hints added at once open no path that should be closed".to_owned(),
-            ),
-            None => (
-                true,
-                h.opened.clone(),
-                format!(
-                    "every path's hints added at once would open {} path(s) that should be closed: {}",
-                    h.opened.len(),
-                    h.opened.join(", ")
-                ),
-            ),
-        },
+                Vec::new(),
+                "no path has hints".to_owned(),
+            );
+        }
+        Some(h) => h,
     };
-    Some(HintsGate {
-        failed,
-        opened,
-        why,
-    })
+    if let Some(e) = &h.error {
+        return gate(
+            true,
+            Vec::new(),
+            Vec::new(),
+            format!("every path's hints together could not be judged: {e}"),
+        );
+    }
+    let mut why = Vec::new();
+    if !h.opened.is_empty() {
+        why.push(format!(
+            "would open {} path(s) that should be closed: {}",
+            h.opened.len(),
+            h.opened.join(", ")
+        ));
+    }
+    if !h.closed.is_empty() {
+        why.push(format!(
+            "would close {} path(s) that should be open and pass today: {}",
+            h.closed.len(),
+            h.closed.join(", ")
+        ));
+    }
+    if why.is_empty() {
+        return gate(
+            false,
+            Vec::new(),
+            Vec::new(),
+            "every path's hints added at once open no path that should be closed".to_owned(),
+        );
+    }
+    gate(
+        true,
+        h.opened.clone(),
+        h.closed.clone(),
+        format!("every path's hints added at once {}", why.join("; and ")),
+    )
 }
 
 /// Reads the expectations file (`-`: standard input), refusing one longer
@@ -424,6 +455,14 @@ fn together_text(h: &verify::Together) -> String {
             "{head}: {} path(s) that should be open still fail: {}",
             h.still_failing.len(),
             h.still_failing.join(", ")
+        );
+    }
+    if !h.closed.is_empty() {
+        let _ = write!(
+            t,
+            "; WARNING: {} path(s) that should be open and pass today would fail: {} (a route hint takes over their traffic)",
+            h.closed.len(),
+            h.closed.join(", ")
         );
     }
     if h.opened.is_empty() {

@@ -1843,3 +1843,108 @@ fn a_route_drop_from_a_subnet_without_a_route_table_says_so() {
         f.rule
     );
 }
+
+/// The review of the fifteenth session: a route hint can close a path that
+/// passes today. A route table shared by a public and a private subnet
+/// (`prohibit_public_ip`) routes `0.0.0.0/0` to the internet gateway; the
+/// private subnet's path to a partner gets a NAT hint for the partner's
+/// prefix, which also takes the public subnet's return path from that
+/// partner off the internet gateway (a NAT gateway admits replies only).
+/// `hints_together` said "every path that should be open passes"; it now
+/// judges the passing paths again when a route hint is among the hints,
+/// names the path it would close, and `--fail-on-hints-open` fails on it.
+#[test]
+fn a_route_hint_that_closes_a_passing_path_is_said_and_fails_the_gate() {
+    let scenario = r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16"]
+[[gateway]]
+name = "igw"
+vcn = "v"
+kind = "internet"
+[[gateway]]
+name = "nat"
+vcn = "v"
+kind = "nat"
+[[route_table]]
+name = "shared"
+vcn = "v"
+route_rules = [{ destination = "0.0.0.0/0", network_entity = "igw" }]
+[[security_list]]
+name = "open"
+vcn = "v"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
+ingress_security_rules = [{ source = "0.0.0.0/0", protocol = "all" }]
+[[subnet]]
+name = "pub"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+route_table = "shared"
+security_lists = ["open"]
+[[subnet]]
+name = "priv"
+vcn = "v"
+cidr_block = "10.0.2.0/24"
+route_table = "shared"
+security_lists = ["open"]
+prohibit_public_ip = true
+[[vnic]]
+name = "web"
+subnet = "pub"
+private_ips = ["10.0.1.10"]
+[[vnic]]
+name = "app"
+subnet = "priv"
+private_ips = ["10.0.2.10"]
+"#;
+    let expect = r#"
+[[path]]
+name = "app-out"
+from = "vnic:app"
+to = "203.0.113.0/24"
+proto = "tcp"
+dport = 443
+expect = "allow"
+[[path]]
+name = "partner-in"
+from = "203.0.113.0/24"
+to = "vnic:web"
+proto = "tcp"
+dport = 443
+expect = "allow"
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), scenario).unwrap();
+    std::fs::write(dir.path().join("e.toml"), expect).unwrap();
+    let o = crate::support::run_in(dir.path(), ["verify", "s.toml", "e.toml", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(o.status.code(), Some(1), "{v}");
+    let h = &v["hints_together"];
+    assert_eq!(h["closed"], serde_json::json!(["partner-in"]), "{v}");
+    let text = crate::support::run_in(dir.path(), ["verify", "s.toml", "e.toml"]);
+    let out = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        out.contains(
+            "WARNING: 1 path(s) that should be open and pass today would fail: partner-in"
+        ),
+        "{out}"
+    );
+    let gated = crate::support::run_in(
+        dir.path(),
+        [
+            "verify",
+            "s.toml",
+            "e.toml",
+            "--json",
+            "--fail-on-hints-open",
+        ],
+    );
+    let g: serde_json::Value = serde_json::from_slice(&gated.stdout).unwrap();
+    assert_eq!(g["fail_on_hints_open"]["failed"], true, "{g}");
+    assert_eq!(
+        g["fail_on_hints_open"]["closed"],
+        serde_json::json!(["partner-in"]),
+        "{g}"
+    );
+}

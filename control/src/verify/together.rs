@@ -14,7 +14,9 @@
 //! that should be open, failing today and failing still is *still
 //! failing*. (Adding a security rule or statement never closes anything,
 //! so a path that should be open and passes today, or should be closed and
-//! fails today, stays as it is.)
+//! fails today, stays as it is. A route rule can: with a route hint among
+//! them, a path that should be open, passes today and fails with the
+//! hints is *closed*.)
 
 use serde::Serialize;
 
@@ -34,6 +36,11 @@ pub struct Together {
     /// Paths that should be closed, pass today, and fail with the hints:
     /// the hints would open them.
     pub opened: Vec<String>,
+    /// Paths that should be open, pass today, and fail with the hints: a
+    /// route hint, as a longer match, took over their traffic (judged only
+    /// when some hint is a route rule; absent when none closes).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub closed: Vec<String>,
     /// Why the scenario with the hints could not be judged (it does not
     /// compile within `config`'s limits).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,6 +76,7 @@ pub fn together(
         hints: edits.len(),
         still_failing: Vec::new(),
         opened: Vec::new(),
+        closed: Vec::new(),
         error: None,
     };
     let c = match Compiled::new(&fixed, config) {
@@ -80,31 +88,35 @@ pub fn together(
             return Ok(Some(out));
         }
     };
-    // Only what the hints can change: a security rule or statement added
-    // opens and never closes, so a path that should be open and passes
-    // today passes with them, and one that should be closed and fails
-    // today fails. A route rule, as a longer match, takes over traffic a
-    // wider rule carried, but only traffic that wider rule could not
-    // carry (`route_fix.rs`): a hint is written last (a tie goes to the
-    // rule written first) and only for an address the route layer drops,
-    // so a rule it takes traffic from matched that address and dropped
-    // it (its gateway blocked, a NAT or service gateway as a return path,
-    // or a gateway that does not reach another VCN); what the hint's
-    // gateway then carries in its place (external addresses; another
-    // VCN's block through a DRG or LPG) it carries as well as that rule
-    // did, or better.
-    let again: Vec<PathSpec> = paths
+    // What the hints can change: a security rule or statement added opens
+    // and never closes, so a path that should be open and passes today
+    // passes with them, and one that should be closed and fails today
+    // fails. A route rule is the exception: as a longer match it takes
+    // over traffic a wider rule carried, and the gateway it names may not
+    // carry all of it. A hint is written last (a tie goes to the rule
+    // written first) and only for an address the route layer drops for
+    // its source, but a route table is shared: the review of the
+    // fifteenth session found a NAT hint for a private subnet's VNIC in a
+    // table a public subnet uses too, which took that subnet's return
+    // path from the internet gateway (a NAT gateway admits replies only).
+    // So with a route hint among them, the paths that should be open and
+    // pass today are judged again too.
+    let routes = edits.iter().any(|e| matches!(e, fix::Edit::Route { .. }));
+    let again: Vec<(PathSpec, bool)> = paths
         .iter()
         .zip(&report.paths)
-        .filter(|(_, r)| !r.skipped && r.error.is_none() && (r.ok == (r.expect == Expect::Deny)))
-        .map(|(p, _)| p.clone())
+        .filter(|(_, r)| !r.skipped && r.error.is_none())
+        .filter(|(_, r)| r.ok == (r.expect == Expect::Deny) || (routes && r.ok))
+        .map(|(p, r)| (p.clone(), r.ok))
         .collect();
-    let after = run::run_with(&fixed, &c, &again, limits, stop, false)?;
+    let specs: Vec<PathSpec> = again.iter().map(|(p, _)| p.clone()).collect();
+    let after = run::run_with(&fixed, &c, &specs, limits, stop, false)?;
     if after.interrupted {
         return Ok(None);
     }
-    for now in &after.paths {
+    for (now, (_, ok_today)) in after.paths.iter().zip(&again) {
         match now.expect {
+            Expect::Allow if !now.ok && *ok_today => out.closed.push(now.name.clone()),
             Expect::Allow if !now.ok => out.still_failing.push(now.name.clone()),
             Expect::Deny if !now.ok => out.opened.push(now.name.clone()),
             _ => {}

@@ -17,12 +17,11 @@
 //! Adding a security rule or statement never closes anything (those layers
 //! are allow-only; the rules a hint writes are stateful, and a stateless
 //! rule that matches wins as before), so only the failing probes of each
-//! pair are judged again, and a pair opened stays open. A route rule takes
-//! over, as the longest match, traffic a shorter rule carried, but a hint
-//! is written last and only for an address the route layer drops, so the
-//! shorter rule it takes over from dropped that address too, and its
-//! gateway carries what it takes over at least as well (`together.rs`
-//! has the argument).
+//! pair are judged again, and a pair opened stays open. A route rule can
+//! take over, as the longest match, traffic of a pair opened before it
+//! (a table shared by a public and a private subnet); that is not judged
+//! again here, but every path's hints together are (`together.rs`), and a
+//! path they close is said there.
 //!
 //! Bounded: at most [`MAX_PAIRS`] failing pairs and [`MAX_JUDGEMENTS`]
 //! judgements per path, and at most [`MAX_HINTS`] hints; the result says
