@@ -405,7 +405,7 @@ fn a_private_subnet_gets_nothing_through_an_internet_gateway() {
             r#"
 [[vcn]]
 name = "v"
-cidr_blocks = ["10.0.0.0/16"]
+cidr_blocks = ["10.0.0.0/16", "fd00::/48"]
 [[gateway]]
 name = "igw"
 vcn = "v"
@@ -421,7 +421,7 @@ kind = "drg"
 [[route_table]]
 name = "to-igw"
 vcn = "v"
-route_rules = [{{ destination = "0.0.0.0/0", network_entity = "igw" }}]
+route_rules = [{{ destination = "0.0.0.0/0", network_entity = "igw" }}, {{ destination = "::/0", network_entity = "igw" }}]
 [[route_table]]
 name = "to-nat"
 vcn = "v"
@@ -433,12 +433,13 @@ route_rules = []
 [[security_list]]
 name = "open"
 vcn = "v"
-egress_security_rules = [{{ destination = "0.0.0.0/0", protocol = "all" }}]
-ingress_security_rules = [{{ source = "0.0.0.0/0", protocol = "all" }}]
+egress_security_rules = [{{ destination = "0.0.0.0/0", protocol = "all" }}, {{ destination = "::/0", protocol = "all" }}]
+ingress_security_rules = [{{ source = "0.0.0.0/0", protocol = "all" }}, {{ source = "::/0", protocol = "all" }}]
 [[subnet]]
 name = "app"
 vcn = "v"
 cidr_block = "10.0.1.0/24"
+ipv6_cidr_blocks = ["fd00:0:0:1::/64"]
 route_table = "to-igw"
 security_lists = ["open"]
 {private}
@@ -459,7 +460,7 @@ prohibit_public_ip = true
 [[vnic]]
 name = "a"
 subnet = "app"
-private_ips = ["10.0.1.10"]
+private_ips = ["10.0.1.10", "fd00:0:0:1::10"]
 [[vnic]]
 name = "n"
 subnet = "natted"
@@ -501,6 +502,18 @@ private_ips = ["10.0.3.10"]
         for open in [text(""), text("prohibit_public_ip = false")] {
             assert_eq!(judge(&open, p).judgement.verdict, Verdict::Allow, "{p}");
         }
+    }
+    // IPv6 needs no public IP (OCI's `prohibit-internet-ingress`, not
+    // modeled, governs it): the flag does not touch it.
+    let (a6, web6) = (
+        "fd00:0:0:1::10".parse().unwrap(),
+        "2001:db8::1".parse().unwrap(),
+    );
+    for p in [
+        Packet::tcp(a6, 40000, web6, 443),
+        Packet::tcp(web6, 40000, a6, 443),
+    ] {
+        assert_eq!(judge(&private, p).judgement.verdict, Verdict::Allow, "{p}");
     }
     // Through NAT, a private subnet reaches the internet.
     assert_eq!(

@@ -294,8 +294,11 @@ fn target_text(s: &Scenario, t: &RouteTarget) -> String {
 /// traffic, a local peering gateway not peered, a private IP whose VNIC
 /// checks source and destination, an internet gateway for a VNIC of a
 /// subnet that prohibits public IPs.
-fn blocked_text(s: &Scenario, t: &RouteTarget, subnet: SubnetId) -> Option<String> {
+fn blocked_text(s: &Scenario, t: &RouteTarget, subnet: SubnetId, v4: bool) -> Option<String> {
+    // IPv4 only: an IPv6 address needs no public IP (OCI's
+    // `prohibit-internet-ingress` governs it, which is not modeled).
     if let RouteTarget::Gateway(g) = t
+        && v4
         && s.gateways[g.index()].kind == crate::model::GatewayKind::Internet
         && !s.gateways[g.index()].blocked
         && s.subnets[subnet.index()].prohibit_public_ip
@@ -421,7 +424,9 @@ fn route_layer(
                     return fail(report, "internal: static match without a table".into());
                 };
                 let (rule, decider) = note_static(s, &mut report, t, i);
-                if let Some(why) = blocked_text(s, &rule.target, s.vnics[v.index()].subnet) {
+                if let Some(why) =
+                    blocked_text(s, &rule.target, s.vnics[v.index()].subnet, p.dst.is_ipv4())
+                {
                     let mut r = fail(
                         report,
                         format!(
@@ -490,7 +495,9 @@ fn route_layer(
                     return fail(report, "internal: static match without a table".into());
                 };
                 let (rule, decider) = note_static(s, &mut report, t, i);
-                if let Some(why) = blocked_text(s, &rule.target, s.vnics[d.index()].subnet) {
+                if let Some(why) =
+                    blocked_text(s, &rule.target, s.vnics[d.index()].subnet, p.src.is_ipv4())
+                {
                     let mut r = fail(
                         report,
                         format!(

@@ -54,6 +54,9 @@ struct StandIn {
     name: String,
     vcn: String,
     blocks: Vec<IpNet>,
+    /// `blocks` as a set: a scan of them per address was quadratic in a
+    /// stand-in's addresses (the review: 60,000 pod IPs, 0.65 -> 2.17 s).
+    held: std::collections::HashSet<IpNet>,
 }
 
 /// The stand-in subnets made so far, by the OCID of the subnet they stand
@@ -133,10 +136,11 @@ impl<'a> MissingSubnets<'a> {
                 name: names.take("", &format!("missing-{}", super::oci::tail(subnet_id))),
                 vcn: vcn.to_owned(),
                 blocks: Vec::new(),
+                held: std::collections::HashSet::new(),
             });
         for ip in ips {
             let host = IpNet::from(*ip);
-            if !s.blocks.contains(&host) {
+            if s.held.insert(host) {
                 s.blocks.push(host);
             }
         }

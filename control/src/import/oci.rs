@@ -1630,7 +1630,8 @@ pub fn import_vcns(
     let zpr_in_use = !inv.policies.is_empty()
         || out_vnics
             .iter()
-            .any(|v| v.get("security_attributes").is_some());
+            .any(|v| v.get("security_attributes").is_some())
+        || inv.balancers.iter().any(|b| attributes(b).is_some());
     for p in &inv.private_ips {
         // A reserved private IP assigned to no VNIC (`vnic-id` null,
         // `ip-state` `AVAILABLE`) belongs to nothing: nothing is left out.

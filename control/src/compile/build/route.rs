@@ -126,11 +126,13 @@ impl Builder<'_> {
         // A disabled or blocking gateway, or an internet gateway for a VNIC
         // of a subnet without public IPs: its rule decides, and nothing
         // passes.
-        let blocked = |target: &RouteTarget, subnet: SubnetId| match target {
+        // (IPv4 only: an IPv6 address needs no public IP.)
+        let blocked = |target: &RouteTarget, subnet: SubnetId, v4: bool| match target {
             RouteTarget::Gateway(g) => {
                 let g = &s.gateways[g.index()];
                 g.blocked
-                    || (g.kind == crate::model::GatewayKind::Internet
+                    || (v4
+                        && g.kind == crate::model::GatewayKind::Internet
                         && s.subnets[subnet.index()].prohibit_public_ip)
             }
             RouteTarget::PrivateIp { vnic, .. } => {
@@ -141,7 +143,8 @@ impl Builder<'_> {
         const FORWARDED: u32 = 1 << 30;
         const DIRECT: u32 = 2 << 30;
         let mut out = vec![0u32; cells];
-        for (ai, (_, a_vnic)) in keys.iter().enumerate() {
+        let v4 = |r: Option<NodeId>| r.is_some_and(|r| tree.nodes[r as usize].fam == 4);
+        for (ai, (a_region, a_vnic)) in keys.iter().enumerate() {
             let a_memo = key_memo[ai].map(|m| &memo[m]);
             for (bi, (b_region, b_vnic)) in keys.iter().enumerate() {
                 let cell = match (a_vnic, b_vnic) {
@@ -160,7 +163,11 @@ impl Builder<'_> {
                             _ if direct => PASS | DIRECT,
                             None => 0,
                             Some(Hit::Local) => PASS | FORWARDED,
-                            Some(Hit::Static(id, target)) if blocked(target, *subnet) => id,
+                            Some(Hit::Static(id, target))
+                                if blocked(target, *subnet, v4(*b_region)) =>
+                            {
+                                id
+                            }
                             Some(Hit::Static(id, target)) => {
                                 let reaches = match target {
                                     RouteTarget::Gateway(g) => {
@@ -182,7 +189,11 @@ impl Builder<'_> {
                         match key_memo[bi].and_then(|m| hit(memo[m][ai])) {
                             None => 0,
                             Some(Hit::Local) => PASS | FORWARDED,
-                            Some(Hit::Static(id, target)) if blocked(target, *b_subnet) => id,
+                            Some(Hit::Static(id, target))
+                                if blocked(target, *b_subnet, v4(*a_region)) =>
+                            {
+                                id
+                            }
                             Some(Hit::Static(id, target)) => {
                                 let admits = match target {
                                     RouteTarget::Gateway(g) => {
