@@ -318,7 +318,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             .map_or_else(|| name.clone(), str::to_owned);
         if let Some(other) = from.insert(name.clone(), p.clone()) {
             return Err(Failure::Input(format!(
-                "error: `{}` and `{}` are one output, plain and compressed: keep one",
+                "error: `{}` and `{}` are one output, in two forms (plain, gzip or zstd): keep one",
                 other.display(),
                 p.display()
             )));

@@ -167,7 +167,7 @@ fn import_reads_gzipped_and_zstd_cli_outputs() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.contains("network-subnet-list.json` and `")
-            && err.contains("are one output, plain and compressed: keep one"),
+            && err.contains("are one output, in two forms (plain, gzip or zstd): keep one"),
         "{err}"
     );
     assert!(!d.join("twice.toml").exists());
