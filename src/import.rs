@@ -111,15 +111,9 @@ fn decompressed(
     bytes: &[u8],
     cap: u64,
 ) -> Result<Vec<u8>, CappedError> {
-    use std::io::Read as _;
-    let mut out = Vec::new();
-    zprsim_dataplane::capture::decompress::Decoder::new(codec, bytes)
-        .and_then(|d| d.take(cap.saturating_add(1)).read_to_end(&mut out))
+    let d = zprsim_dataplane::capture::decompress::Decoder::new(codec, bytes)
         .map_err(CappedError::Io)?;
-    if u64::try_from(out.len()).unwrap_or(u64::MAX) > cap {
-        return Err(CappedError::TooLong);
-    }
-    Ok(out)
+    input::read_capped_from(d, cap, 0)
 }
 
 /// Reads one input (`-`: standard input) of at most [`MAX_FILE`] bytes;

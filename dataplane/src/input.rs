@@ -23,26 +23,29 @@ pub enum CappedError {
 /// # Errors
 /// When it cannot be read, or holds more than `max` bytes.
 pub fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>, CappedError> {
-    let mut bytes = Vec::new();
-    let take = max.saturating_add(1);
     if is_std(path) {
-        std::io::stdin()
-            .lock()
-            .take(take)
-            .read_to_end(&mut bytes)
-            .map_err(CappedError::Io)?;
-    } else {
-        let file = std::fs::File::open(path).map_err(CappedError::Io)?;
-        // Sized once from the file's length (capped): growing from empty
-        // copied a 2.4 MB scenario about twice over and faulted in every
-        // doubling (~12% of `check`'s page faults).
-        if let Ok(meta) = file.metadata() {
-            bytes.reserve(usize::try_from(meta.len().min(take)).unwrap_or(0));
-        }
-        file.take(take)
-            .read_to_end(&mut bytes)
-            .map_err(CappedError::Io)?;
+        return read_capped_from(std::io::stdin().lock(), max, 0);
     }
+    let file = std::fs::File::open(path).map_err(CappedError::Io)?;
+    // Sized once from the file's length (capped): growing from empty
+    // copied a 2.4 MB scenario about twice over and faulted in every
+    // doubling (~12% of `check`'s page faults).
+    let len = file.metadata().map_or(0, |m| m.len());
+    read_capped_from(file, max, len)
+}
+
+/// All of `r`, at most `max` bytes: one byte more is read to tell a
+/// stream that is too long (a decompressor's output, `import`'s). `hint`:
+/// its length when known, to size the buffer once (0: unknown).
+///
+/// # Errors
+/// When it cannot be read, or holds more than `max` bytes.
+pub fn read_capped_from(r: impl Read, max: u64, hint: u64) -> Result<Vec<u8>, CappedError> {
+    let take = max.saturating_add(1);
+    let mut bytes = Vec::with_capacity(usize::try_from(hint.min(take)).unwrap_or(0));
+    r.take(take)
+        .read_to_end(&mut bytes)
+        .map_err(CappedError::Io)?;
     if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > max {
         return Err(CappedError::TooLong);
     }
