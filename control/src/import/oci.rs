@@ -570,6 +570,22 @@ struct Cx<'a> {
 }
 
 impl Cx<'_> {
+    /// The scenario names of the NSGs `ids` of the object `what`; one the
+    /// export lacks is left out with a warning (an NSG only allows, so
+    /// leaving one out only denies more).
+    fn nsg_names(&mut self, ids: Vec<String>, what: &str) -> Vec<String> {
+        let mut nsgs = Vec::new();
+        for n in ids {
+            match self.ix.nsg.get(&n) {
+                Some(x) => nsgs.push(x.clone()),
+                None => self
+                    .warnings
+                    .push(format!("{what}: its NSG `{n}` is not in the export")),
+            }
+        }
+        nsgs
+    }
+
     /// A security rule; `owner` names the NSG or list for warnings.
     ///
     /// Rules allow: a field the export lacks is never filled with a value
@@ -1534,15 +1550,7 @@ pub fn import_vcns(
                 nsg_ids.push(n);
             }
         }
-        let mut nsgs = Vec::new();
-        for n in nsg_ids {
-            match ix.nsg.get(&n) {
-                Some(x) => nsgs.push(x.clone()),
-                None => cx
-                    .warnings
-                    .push(format!("{what}: its NSG `{n}` is not in the export")),
-            }
-        }
+        let nsgs = cx.nsg_names(nsg_ids, &what);
         let kind = if is_balancer {
             "load-balancer"
         } else {
@@ -1700,15 +1708,7 @@ pub fn import_vcns(
         // NSGs and attributes, as for an exported balancer VNIC (QA round
         // ten: the stand-in had none, though the balancer was exported).
         if let Some(b) = ips.iter().find_map(|a| balancer_by_ip.get(a.as_str())) {
-            let mut nsgs = Vec::new();
-            for n in gstrs(b, "network-security-group-ids") {
-                match ix.nsg.get(&n) {
-                    Some(x) => nsgs.push(x.clone()),
-                    None => cx
-                        .warnings
-                        .push(format!("{what}: its NSG `{n}` is not in the export")),
-                }
-            }
+            let nsgs = cx.nsg_names(gstrs(b, "network-security-group-ids"), &what);
             let mut vnic = json!({
                 "name": name,
                 "id": v,
