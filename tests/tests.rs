@@ -28,6 +28,7 @@ mod firstday;
 mod flowlog;
 mod import;
 mod input_dirs;
+mod internet;
 mod lab;
 mod planning_s14;
 mod planning_s15;

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 use zprsim_control::model::{
-    Direction, GatewayKind, Mode, Peer, Protocol, RouteDestination, RouteTarget, RuleOptions,
-    Scenario, SecurityAttribute, SecurityRule,
+    Direction, GatewayKind, Mode, Peer, Protocol, PublicIp, RouteDestination, RouteTarget,
+    RuleOptions, Scenario, SecurityAttribute, SecurityRule,
 };
 
 fn ocid(kind: &str, given: Option<&String>, i: usize) -> String {
@@ -205,6 +205,7 @@ pub fn export(s: &Scenario) -> (BTreeMap<String, String>, String) {
                 "route-table-id": x.route_table.map(|t| ids.table[t.index()].clone()),
                 "security-list-ids": x.security_lists.iter().map(|l| ids.list[l.index()].clone()).collect::<Vec<_>>(),
                 "prohibit-public-ip-on-vnic": x.prohibit_public_ip,
+                "prohibit-internet-ingress": x.prohibit_internet_ingress,
             })
         })
         .collect();
@@ -219,7 +220,7 @@ pub fn export(s: &Scenario) -> (BTreeMap<String, String>, String) {
             .filter(|ip| ip.is_ipv6())
             .map(ToString::to_string)
             .collect();
-        let vnic = json!({
+        let mut vnic = json!({
             "display-name": v.name,
             "id": ids.vnic[i],
             "subnet-id": ids.subnet[v.subnet.index()],
@@ -231,6 +232,18 @@ pub fn export(s: &Scenario) -> (BTreeMap<String, String>, String) {
             "is-primary": true,
             "lifecycle-state": "AVAILABLE",
         });
+        // OCI writes `public-ip` null for none; a VNIC whose scenario does
+        // not say gets no key (the import then does not say either). One
+        // that has an address not given gets one from 203.0.113.0/24
+        // (documentation addresses), by position.
+        match v.public_ip {
+            PublicIp::Unknown => {}
+            PublicIp::Absent => vnic["public-ip"] = Value::Null,
+            PublicIp::Present(Some(a)) => vnic["public-ip"] = json!(a.to_string()),
+            PublicIp::Present(None) => {
+                vnic["public-ip"] = json!(format!("203.0.113.{}", 1 + i % 254));
+            }
+        }
         files.insert(format!("network-vnic-get-{i}.json"), data(vnic));
         for (j, ip) in v.private_ips.iter().filter(|ip| ip.is_ipv4()).enumerate() {
             private_ips.push(json!({
