@@ -52,6 +52,7 @@ mod rollout;
 mod run_warnings;
 mod safety;
 mod spool;
+mod stand_ins;
 mod streams;
 mod support;
 mod verify;

@@ -528,6 +528,7 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                 // `prohibit-internet-ingress`, which prohibits public IPv4
                 // addresses too).
                 prohibit_internet_ingress: shape.edges && (v + sn) % 5 == 2,
+                stand_in: false,
             });
             for k in 0..rng.random_range(1..=shape.max_vnics_per_subnet.max(1)) {
                 // A subnet with a second IPv4 block (OCI's
@@ -602,6 +603,7 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                             _ => PublicIp::Unknown,
                         }
                     },
+                    stand_in: false,
                 });
             }
         }
@@ -684,6 +686,7 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                 id: None,
                 vcn: id(VcnId::new, v),
                 rules,
+                stand_in: false,
             });
             for sn in 0..s.subnets.len() {
                 if s.subnets[sn].vcn.index() == v && rng.random_bool(0.6) {

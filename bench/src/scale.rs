@@ -711,6 +711,7 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
                     description: None,
                 },
             ],
+            stand_in: false,
         });
         let mut rules = vec![
             RouteRule {
@@ -752,6 +753,7 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
             id: None,
             vcn: vcn_id(v),
             rules,
+            stand_in: false,
         });
     }
     // Subnets.
@@ -792,6 +794,7 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
                 security_lists: Vec::new(),
                 prohibit_public_ip: false,
                 prohibit_internet_ingress: false,
+                stand_in: false,
             });
         }
     }
@@ -1074,6 +1077,7 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
             kind: pool.kind.to_owned(),
             skip_source_dest_check: None,
             public_ip: zprsim_control::model::PublicIp::Unknown,
+            stand_in: false,
         });
     }
 

@@ -188,6 +188,10 @@ pub struct RouteTable {
     pub vcn: VcnId,
     /// Its static rules, in order (the implicit local routes are not listed).
     pub rules: Vec<RouteRule>,
+    /// Made up by `zprsim import` for an object the export lacks
+    /// (`stand_in = true`): judged as the least the real one could allow;
+    /// `verify` says to export it rather than hint rules for it.
+    pub stand_in: bool,
 }
 
 /// What a route rule matches.
@@ -372,6 +376,10 @@ pub struct Subnet {
     /// `prohibitPublicIpOnVnic` from it, its VNICs have no public IPv4
     /// address either. `false` when not given.
     pub prohibit_internet_ingress: bool,
+    /// Made up by `zprsim import` for an object the export lacks
+    /// (`stand_in = true`): judged as the least the real one could allow;
+    /// `verify` says to export it rather than hint rules for it.
+    pub stand_in: bool,
 }
 
 /// Whether a VNIC has a public IPv4 address, as far as the scenario says.
@@ -414,6 +422,10 @@ pub struct Vnic {
     /// Its public IPv4 address: an internet gateway carries the IPv4
     /// traffic of a VNIC with one only (semantics §1, route).
     pub public_ip: PublicIp,
+    /// Made up by `zprsim import` for an object the export lacks
+    /// (`stand_in = true`): judged as the least the real one could allow;
+    /// `verify` says to export it rather than hint rules for it.
+    pub stand_in: bool,
 }
 
 /// Where a ZPR statement came from, for messages.

@@ -1626,7 +1626,7 @@ pub fn import_vcns(
                     let n = empty_tables.entry(key).or_insert_with(|| {
                         let n = table_names_used.take("", &format!("missing-{}", tail(t)));
                         out_tables
-                            .push(json!({ "name": n, "id": t, "vcn": vcn, "route_rules": [] }));
+                            .push(json!({ "name": n, "id": t, "vcn": vcn, "route_rules": [], "stand_in": true }));
                         n
                     });
                     cx.warnings.push(format!(
@@ -1746,6 +1746,7 @@ pub fn import_vcns(
                 "private_ips": ips,
                 "nsgs": nsgs,
                 "kind": "load-balancer",
+                "stand_in": true,
             });
             if let Some(a) = attributes(b) {
                 vnic["security_attributes"] = a;
@@ -1775,6 +1776,7 @@ pub fn import_vcns(
             "private_ips": ips,
             "nsgs": [],
             "kind": "unknown",
+            "stand_in": true,
         });
         // Whether it has a public IP is not said: none, the least an
         // internet gateway could carry for it (as its NSGs and

@@ -387,6 +387,8 @@ pub(crate) struct RawRouteTable {
     pub vcn: Sp<String>,
     #[serde(default)]
     pub route_rules: Vec<Sp<RawRouteRule>>,
+    /// Made up by `zprsim import` (informative, for `verify`).
+    pub stand_in: Option<bool>,
 }
 
 /// `{ min, max }`.
@@ -504,6 +506,8 @@ pub(crate) struct RawSubnet {
     pub prohibit_public_ip: Option<bool>,
     /// OCI's `prohibitInternetIngress`: a private subnet (IPv6 too).
     pub prohibit_internet_ingress: Option<bool>,
+    /// Made up by `zprsim import` (informative, for `verify`).
+    pub stand_in: Option<bool>,
 }
 
 /// `[[vnic]]`.
@@ -525,6 +529,8 @@ pub(crate) struct RawVnic {
     /// Its public IPv4 address, `true` (one, address not given) or
     /// `false` (none).
     pub public_ip: Option<Sp<RawPublicIp>>,
+    /// Made up by `zprsim import` (informative, for `verify`).
+    pub stand_in: Option<bool>,
 }
 
 /// A VNIC's `public_ip`: a boolean or an address.

@@ -1393,6 +1393,7 @@ impl Resolver<'_> {
                 security_lists,
                 prohibit_public_ip: s.prohibit_public_ip.unwrap_or(false),
                 prohibit_internet_ingress: s.prohibit_internet_ingress.unwrap_or(false),
+                stand_in: s.stand_in.unwrap_or(false),
             });
         }
         // Overlapping subnets: group by VCN so neighbours are compared within one VCN.
@@ -1622,6 +1623,7 @@ impl Resolver<'_> {
                 kind: v.kind.clone().unwrap_or_else(|| "instance".to_owned()),
                 skip_source_dest_check: v.skip_source_dest_check,
                 public_ip,
+                stand_in: v.stand_in.unwrap_or(false),
             });
         }
         self.s.vnics = vnics;
@@ -1796,6 +1798,7 @@ impl Resolver<'_> {
                 id: t.id.as_ref().map(|x| x.value.clone()),
                 vcn,
                 rules,
+                stand_in: t.stand_in.unwrap_or(false),
             });
         }
         self.s.route_tables = route_tables;
