@@ -2,6 +2,7 @@
 //! (`[[vnic]] public_ip`) and a subnet's `prohibit_internet_ingress`
 //! (docs/semantics.md §2), in both engines, the loader and `import`.
 
+use crate::support::run_in;
 use zprsim_control::agree::judge_both;
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::model::PublicIp;
@@ -435,4 +436,72 @@ fn stand_in_vnics_have_no_public_ip_and_a_balancers_has_its_public_address() {
         "{:?}",
         imported.warnings
     );
+}
+
+#[test]
+fn verify_retargets_the_rule_that_sends_a_private_subnet_to_an_internet_gateway() {
+    // The common mistake: a private subnet's 0.0.0.0/0 to the internet
+    // gateway. A rule added for 0.0.0.0/0 would never win over it (the
+    // first of equal prefixes does), so the hint changes its target; the
+    // table is shared with a public subnet whose server the internet
+    // reaches, which a NAT gateway would close (it admits replies only).
+    let text = scenario(
+        "prohibit_public_ip = true",
+        r#"
+[[subnet]]
+name = "web"
+vcn = "v"
+cidr_block = "10.0.3.0/24"
+route_table = "to-igw"
+security_lists = ["open"]
+[[vnic]]
+name = "a"
+subnet = "app"
+private_ips = ["10.0.1.10"]
+[[vnic]]
+name = "w"
+subnet = "web"
+private_ips = ["10.0.3.10"]
+public_ip = true
+"#,
+    );
+    let expect = r#"
+[[path]]
+name = "a-out"
+from = "vnic:a"
+to = "internet"
+proto = "tcp"
+dport = 443
+expect = "allow"
+[[path]]
+name = "web-in"
+from = "internet"
+to = "vnic:w"
+proto = "tcp"
+dport = 443
+expect = "allow"
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), &text).unwrap();
+    std::fs::write(dir.path().join("e.toml"), expect).unwrap();
+    let o = run_in(dir.path(), ["verify", "s.toml", "e.toml", "--json"]);
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let a = &j["paths"][0];
+    assert_eq!(a["name"], "a-out");
+    let hint = "route: in route table `to-igw`, change rule #0 (0.0.0.0/0 -> internet gateway `igw`) to network_entity = \"nat\" (or `drg`)";
+    assert_eq!(a["failed"][0]["to_open"][0], hint, "{a}");
+    // Together, the change would close the public subnet's inbound path.
+    assert_eq!(j["hints_together"]["closed"][0], "web-in", "{j}");
+    // The hint applied as written: the private subnet's path opens.
+    let fixed = text.replacen(
+        r#"{ destination = "0.0.0.0/0", network_entity = "igw" }"#,
+        r#"{ destination = "0.0.0.0/0", network_entity = "nat" }"#,
+        1,
+    );
+    assert_ne!(fixed, text);
+    std::fs::write(dir.path().join("s.toml"), &fixed).unwrap();
+    let o = run_in(dir.path(), ["verify", "s.toml", "e.toml", "--json"]);
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["paths"][0]["ok"], true, "{j}");
+    assert_eq!(j["paths"][1]["ok"], false, "{j}");
 }
