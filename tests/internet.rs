@@ -505,3 +505,39 @@ expect = "allow"
     assert_eq!(j["paths"][0]["ok"], true, "{j}");
     assert_eq!(j["paths"][1]["ok"], false, "{j}");
 }
+
+#[test]
+fn json_scenarios_take_the_same_fields() {
+    let json = |public: &str| {
+        format!(
+            r#"{{
+  "vcn": [{{ "name": "v", "cidr_blocks": ["10.0.0.0/16"] }}],
+  "subnet": [{{ "name": "app", "vcn": "v", "cidr_block": "10.0.1.0/24", "prohibit_internet_ingress": false, "stand_in": true }}],
+  "vnic": [{{ "name": "a", "subnet": "app", "private_ips": ["10.0.1.10"], "public_ip": {public}, "stand_in": true }}]
+}}"#
+        )
+    };
+    for (public, want) in [
+        ("false", PublicIp::Absent),
+        ("true", PublicIp::Present(None)),
+        (
+            "\"129.80.49.99\"",
+            PublicIp::Present(Some("129.80.49.99".parse().unwrap())),
+        ),
+        ("null", PublicIp::Unknown),
+    ] {
+        let s = zprsim_control::load::from_json_str(&json(public), "s.json")
+            .unwrap_or_else(|e| panic!("{public}: {e}"))
+            .scenario;
+        assert_eq!(s.vnics[0].public_ip, want, "{public}");
+        assert!(s.vnics[0].stand_in && s.subnets[0].stand_in);
+    }
+    let e = zprsim_control::load::from_json_str(&json("7"), "s.json")
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.starts_with("s.json:4:") && e.contains("a boolean or an IPv4 address"),
+        "{e}"
+    );
+}
