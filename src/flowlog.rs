@@ -414,7 +414,11 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             .map(|p| p.display().to_string())
             .unwrap_or_default()
     };
-    let st = judge_spooled(&compiled, spool, MAX_LISTED, &name, |r, jr| {
+    // A signal from here on (after the reading) ends the judging between
+    // two seconds: merging and judging records spilled past
+    // `--flow-log-buffer` is most of a long run's tail.
+    let stop = Some(&*interrupt.stop).filter(|_| !read.stopped && !read.temp_full);
+    let st = judge_spooled(&compiled, spool, MAX_LISTED, &name, stop, |r, jr| {
         if let Some((p, f)) = flows_out
             .as_mut()
             .filter(|(_, f)| f.state() == OutputState::Open)
@@ -481,6 +485,13 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     }
     let full = outputs::temp_full(&r.run_warnings);
     outputs::failure(&[full, failed, report_failed].concat())?;
+    if st.stopped_before.is_some() {
+        crate::err(&format!(
+            "interrupted after the reading: {} of {} flow-log record(s) judged (in time order); every output holds exactly those\n",
+            st.judged, st.records
+        ));
+        return Ok(ExitCode::from(interrupt.exit_code()));
+    }
     if read.stopped {
         crate::err(&format!(
             "interrupted: {} flow-log record(s) read; every output holds exactly those\n",
@@ -524,6 +535,15 @@ fn report<'a>(
         ));
     }
     warnings.extend(read.unlisted_warning());
+    warnings.extend(st.stopped_before.map(|second| {
+        RunWarning::new(
+            RunWarningCode::InterruptedAfterReading,
+            format!(
+                "a signal came after the reading, while the records were judged in time order: {} of the {} data record(s) read were judged, those that start before {second} (Unix seconds); the report and every output hold exactly those",
+                st.judged, st.records
+            ),
+        )
+    }));
     warnings.extend(
         st.flows_full
             .as_ref()
@@ -563,7 +583,7 @@ fn report<'a>(
         scenario_warnings: cx.warnings,
         // A full disk under the spool stopped the reading as a Ctrl-C does:
         // the outputs hold the records read before (`temporary-files-full`).
-        interrupted: read.stopped || read.temp_full,
+        interrupted: read.stopped || read.temp_full || st.stopped_before.is_some(),
         connections: Connections {
             created: k.connections,
             replies_tracked: k.replies_tracked,
