@@ -236,3 +236,90 @@ fn a_signal_while_spilled_flow_log_records_are_judged_ends_the_judging() {
         );
     }
 }
+
+/// 3,000 distinct flow-log records of one VNIC of `AUDITED_WEB`, one a
+/// second, in `d/log.jsonl`, with the scenario as `d/s.toml`.
+fn web_log_in(d: &Path, n: u16) {
+    use crate::planning_s16::{AUDITED_WEB, CLIENT, WEB, record};
+    std::fs::write(d.join("s.toml"), AUDITED_WEB).unwrap();
+    let log: String = (0..n)
+        .map(|i| {
+            record(
+                "ocid1.vnic.oc1..web1",
+                (CLIENT, WEB),
+                6,
+                Some((40000 + i, 443)),
+                1_700_000_000 + u64::from(i),
+            )
+        })
+        .collect();
+    std::fs::write(d.join("log.jsonl"), log).unwrap();
+}
+
+/// The report's warnings of `code`.
+fn warnings_of<'r>(r: &'r Value, code: &str) -> Vec<&'r Value> {
+    r["run_warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["code"] == code)
+        .collect()
+}
+
+/// Planning 8 (the review, note-s17): a full disk under spilled flow-log
+/// records ended well, but not with a tiny `--flow-log-buffer`: past 128
+/// sorted runs, handing them back first merges the oldest into longer
+/// runs, written to the same full disk, and the run ended with an error
+/// and no outputs. Those runs are now merged in memory (a block of records
+/// per run, the blocks together bounded as before), so the run ends as a
+/// full disk ends it with fewer runs: partial outputs, exit 2.
+#[test]
+fn a_full_disk_past_128_spilled_runs_still_ends_with_partial_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let n = 3000u16;
+    web_log_in(d, n);
+    let tiny = d.join("tiny");
+    let args = [
+        "replay",
+        "s.toml",
+        "log.jsonl",
+        "--flow-log-buffer",
+        "2",
+        "--report",
+        "r.json",
+        "--flows",
+        "f.jsonl",
+        "--quiet",
+    ];
+    let Some(o) = crate::planning_s17::with_tiny_tmpdir(d, &args) else {
+        eprintln!("skipped: a tmpfs cannot be mounted here (unshare -m, as root)");
+        return;
+    };
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "the temporary files in {} could not be written",
+            tiny.display()
+        )),
+        "{err}"
+    );
+    let r: Value = serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap()).unwrap();
+    let fl = &r["flow_log"];
+    assert_eq!(r["interrupted"], true, "{fl}");
+    let records = fl["records"].as_u64().unwrap();
+    // More than 128 runs of 2 records were written before the disk filled.
+    assert!(records > 2 * 128 && records < u64::from(n), "{fl}");
+    let full = warnings_of(&r, "temporary-files-full");
+    assert!(
+        full[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("hold the {records} data record(s) read before it")),
+        "{full:?}"
+    );
+    let flows = std::fs::read_to_string(d.join("f.jsonl")).unwrap();
+    assert_eq!(json_lines(&flows), records, "{fl}");
+    assert_eq!(fl["judged"].as_u64().unwrap(), records, "{fl}");
+}
