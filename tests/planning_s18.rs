@@ -323,3 +323,90 @@ fn a_full_disk_past_128_spilled_runs_still_ends_with_partial_outputs() {
     assert_eq!(json_lines(&flows), records, "{fl}");
     assert_eq!(fl["judged"].as_u64().unwrap(), records, "{fl}");
 }
+
+/// Planning 8 (note-s17): `diff` of flow logs on a full disk ended with
+/// "error: ... `diff`'s flow-log records, sorted by flow ..." and no
+/// report: the records it compares are sorted by flow in the same
+/// temporary directory as the records read. The comparing now stops there
+/// as a Ctrl-C stops the reading (the judging at the next second): the
+/// report and `--flows` are written, valid, with `"interrupted": true` and
+/// a `temporary-files-full` warning naming the directory, what fills it
+/// and what to do, and the run exits 2 (as `replay` since `d8bd0cb`).
+#[test]
+fn diff_on_a_full_disk_ends_with_its_outputs_partial() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let n = 3000u16;
+    web_log_in(d, n);
+    // AFTER enforces what BEFORE audits: every flow would break.
+    let after = crate::planning_s16::AUDITED_WEB.replace("mode = \"audit\"", "mode = \"enforce\"");
+    std::fs::write(d.join("after.toml"), after).unwrap();
+    let tiny = d.join("tiny");
+    for buffer in ["16", "1000"] {
+        let _ = std::fs::remove_file(d.join("r.json"));
+        let _ = std::fs::remove_file(d.join("f.jsonl"));
+        let args = [
+            "diff",
+            "s.toml",
+            "after.toml",
+            "log.jsonl",
+            "--flow-log-buffer",
+            buffer,
+            "--report",
+            "r.json",
+            "--flows",
+            "f.jsonl",
+            "--fail-on",
+            "none",
+            "--quiet",
+        ];
+        let Some(o) = crate::planning_s17::with_tiny_tmpdir(d, &args) else {
+            eprintln!("skipped: a tmpfs cannot be mounted here (unshare -m, as root)");
+            return;
+        };
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{buffer}: {err}");
+        let said = format!(
+            "the temporary files in {} could not be written",
+            tiny.display()
+        );
+        assert!(
+            err.contains(&said) && err.contains("TMPDIR="),
+            "{buffer}: {err}"
+        );
+        let r: Value = serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap())
+            .unwrap_or_else(|e| panic!("{buffer}: no report ({e}): {err}"));
+        assert_eq!(r["interrupted"], true, "{buffer}");
+        let full = warnings_of(&r, "temporary-files-full");
+        let says = |what: &str| {
+            full.iter()
+                .filter(|w| w["message"].as_str().unwrap().contains(what))
+                .count()
+        };
+        // The flows are of the records compared, each one that would
+        // break, listed in `--flows` as whole lines.
+        let flows = std::fs::read_to_string(d.join("f.jsonl")).unwrap();
+        let listed = json_lines(&flows);
+        let wb = r["flows"]["would_break"].as_u64().unwrap();
+        assert!(wb > 0 && wb < u64::from(n), "{buffer}: {}", r["flows"]);
+        if buffer == "16" {
+            // The records sorted by flow could not be written: the
+            // comparing stopped there.
+            assert_eq!(
+                says("sorted by flow to build its flows"),
+                1,
+                "{buffer}: {full:?}"
+            );
+            assert_eq!(says("the comparing stopped there"), 1, "{full:?}");
+            assert_eq!(listed, wb, "{buffer}");
+        } else {
+            // Those fit; the changed flows, sorted for `--flows`, did not:
+            // every flow is counted, the first ones listed.
+            let m = format!("`--flows` lists {listed} of the {wb} changed flow(s)");
+            assert_eq!(says(&m), 1, "{buffer}: {full:?}");
+            assert_eq!(says("`diff`'s changed flows, sorted as"), 1, "{full:?}");
+            assert!(listed < wb, "{buffer}: {listed} of {wb}");
+        }
+        assert_eq!(r["packets"]["total"].as_u64().unwrap(), 2 * wb, "{buffer}");
+    }
+}

@@ -582,7 +582,7 @@ pub enum PairEvent<'r> {
 /// As [`judge_spooled`], for a spool of [`FlowLogSpool::new_pair`]: every
 /// record judged by both scenarios (`compiled[0]` placing by the first
 /// placement, `compiled[1]` by the second), each with its own tracking
-/// and tie order; no unplaced examples.
+/// and tie order; no unplaced examples; `stop` as for [`judge_spooled`].
 ///
 /// # Errors
 /// As [`judge_spooled`].
@@ -590,6 +590,7 @@ pub fn judge_spooled_pair(
     compiled: [&Compiled; 2],
     spool: FlowLogSpool,
     file_name: &dyn Fn(u32) -> String,
+    stop: Option<&AtomicBool>,
     mut each: impl FnMut(PairEvent<'_>) -> Result<(), String>,
 ) -> Result<[StreamOutcome; 2], String> {
     let (stats, records, cfg, placers, _) = open(spool);
@@ -598,12 +599,15 @@ pub fn judge_spooled_pair(
     let first = ids.first().map_or(&[][..], Vec::as_slice);
     let mut a = Judging::new(compiled[0], 0, first, &cfg, 0, file_name);
     let mut b = Judging::new(compiled[1], 1, second, &cfg, 0, file_name);
-    merge_groups(records, &cfg, file_name, None, |g| {
+    let stopped_before = merge_groups(records, &cfg, file_name, stop, |g| {
         a.group(g, &mut |r, j| each(PairEvent::Judged(0, r, j)))?;
         b.group(g, &mut |r, j| each(PairEvent::Judged(1, r, j)))?;
         each(PairEvent::SecondEnd)
     })?;
-    Ok([a.finish(stats)?, b.finish(stats)?])
+    let (mut oa, mut ob) = (a.finish(stats)?, b.finish(stats)?);
+    oa.stopped_before = stopped_before;
+    ob.stopped_before = stopped_before;
+    Ok([oa, ob])
 }
 
 #[cfg(test)]
