@@ -116,6 +116,13 @@ pub fn are_flow_logs(inputs: &[PathBuf]) -> Result<bool, Failure> {
     if !kinds.contains(&Kind::FlowLog) {
         return Ok(false);
     }
+    for (p, _) in inputs
+        .iter()
+        .zip(&kinds)
+        .filter(|(_, k)| **k == Kind::FlowLog)
+    {
+        not_an_export_file(p)?;
+    }
     if let Some(i) = kinds.iter().position(|k| *k == Kind::Capture) {
         // Named too, the flow-log file: found in a directory of captures
         // (a report or `--flows` written there by an earlier run) it is
@@ -137,6 +144,51 @@ pub fn are_flow_logs(inputs: &[PathBuf]) -> Result<bool, Failure> {
         )));
     }
     Ok(true)
+}
+
+/// Refuses a JSON input that is a file of an OCI export, not flow logs:
+/// an OCI CLI output (`vnics.json`, gzip or zstd too: any compressed JSON
+/// reads as flow logs by its kind) or OCI's public IP ranges file, named
+/// for what it is and the command that takes it, instead of a flow-log
+/// parse error. Looked at in the file's head ([`sniff::head`], kept for
+/// the reader), decompressed and bounded.
+///
+/// [`sniff::head`]: zprsim_dataplane::sniff::head
+fn not_an_export_file(p: &Path) -> Result<(), Failure> {
+    use zprsim_dataplane::flowlog::detect::{cli_output, decompressed};
+    let Ok(head) = zprsim_dataplane::sniff::head(p) else {
+        return Ok(());
+    };
+    let codec = zprsim_dataplane::capture::decompress::Codec::of(&head);
+    let text = decompressed(&head);
+    let what = match cli_output(&text) {
+        Some(kind) if kind.is_empty() => "an OCI CLI output".to_owned(),
+        Some(kind) => format!("an OCI CLI output ({kind})"),
+        None if crate::import_looks::text(&String::from_utf8_lossy(&text), false)
+            == crate::import_looks::Looks::Ranges =>
+        {
+            return Err(Failure::Input(format!(
+                "error: `{}` {}OCI's public IP ranges file, not flow-log records: it is for `zprsim import oci DIR --services {}`",
+                zprsim_dataplane::output::shown(p),
+                compressed(codec),
+                zprsim_dataplane::output::shown(p),
+            )));
+        }
+        None => return Ok(()),
+    };
+    Err(Failure::Input(format!(
+        "error: `{}` {}{what}, not flow-log records: give the directory of the CLI outputs to `zprsim import oci DIR -o scenario.toml` (it reads gzip and zstd too), and the flow logs to `zprsim replay scenario.toml LOGS`",
+        zprsim_dataplane::output::shown(p),
+        compressed(codec),
+    )))
+}
+
+/// "is " or "is gzip data; decompressed, it is ", as `import` says it.
+fn compressed(codec: Option<zprsim_dataplane::capture::decompress::Codec>) -> String {
+    match codec {
+        Some(c) => format!("is {} data; decompressed, it is ", c.name()),
+        None => "is ".into(),
+    }
 }
 
 #[derive(Serialize)]

@@ -410,3 +410,89 @@ fn diff_on_a_full_disk_ends_with_its_outputs_partial() {
         assert_eq!(r["packets"]["total"].as_u64().unwrap(), 2 * wb, "{buffer}");
     }
 }
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+/// Planning 8 (note-s17): `replay` (and `diff`) given a gzipped OCI CLI
+/// output (`oci network private-ip list ... | gzip > ips.json.gz`) took it
+/// for flow logs (`detect::kind` takes any compressed JSON for one), and
+/// the user read "no flow-log entry could be read: ... not a flow-log
+/// entry". The decompressed head is looked at: the file is named for what
+/// it is, with the command that takes it; a compressed flow log is still
+/// one.
+#[test]
+fn replay_given_a_compressed_cli_output_says_what_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    crate::planning_s16::oke_export_in(d);
+    let exp = |f: &str| std::fs::read(d.join("exp").join(f)).unwrap();
+    std::fs::write(
+        d.join("ips.json.gz"),
+        gzip(&exp("network-private-ip-list.json")),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("vnic.json.zst"),
+        zstd::stream::encode_all(&exp("network-vnic-get-0.json")[..], 3).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(d.join("vcns.json"), exp("network-vcn-list.json")).unwrap();
+    let ranges =
+        std::fs::read(root().join("examples/oke-orders/oci-public-ip-ranges.json")).unwrap();
+    std::fs::write(d.join("ranges.json.gz"), gzip(&ranges)).unwrap();
+    let log = std::fs::read(root().join("examples/oke-orders/flowlogs/oke-demo.jsonl")).unwrap();
+    std::fs::write(d.join("log.jsonl.gz"), gzip(&log)).unwrap();
+    let scenario = root().join("examples/oke-orders/scenario.toml");
+    let scenario = scenario.to_str().unwrap();
+    let import =
+        "give the directory of the CLI outputs to `zprsim import oci DIR -o scenario.toml`";
+    for (file, says, then) in [
+        (
+            "ips.json.gz",
+            "is gzip data; decompressed, it is an OCI CLI output (private IP list), not flow-log records",
+            import,
+        ),
+        (
+            "vnic.json.zst",
+            "is zstd data; decompressed, it is an OCI CLI output (VNIC), not flow-log records",
+            import,
+        ),
+        (
+            "vcns.json",
+            "is an OCI CLI output (VCN list), not flow-log records",
+            import,
+        ),
+        (
+            "ranges.json.gz",
+            "is gzip data; decompressed, it is OCI's public IP ranges file, not flow-log records",
+            "it is for `zprsim import oci DIR --services ranges.json.gz`",
+        ),
+    ] {
+        for cmd in [
+            &["replay", scenario, file][..],
+            &["diff", scenario, scenario, "log.jsonl.gz", file][..],
+        ] {
+            let out = crate::support::run_in(d, cmd);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{cmd:?}: {err}");
+            assert!(
+                err.contains(&format!("error: `{file}` {says}")) && err.contains(then),
+                "{cmd:?}: {err}"
+            );
+            assert!(!err.contains("flow-log entry"), "{cmd:?}: {err}");
+        }
+    }
+    // A gzipped flow log is still one.
+    let out = crate::support::run_in(d, ["replay", scenario, "log.jsonl.gz", "--quiet"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
