@@ -496,3 +496,53 @@ fn replay_given_a_compressed_cli_output_says_what_it_is() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Planning 8 (note-s17): an export whose VCNs reuse one CIDR (every
+/// console wizard offers `10.0.0.0/16`), with a VNIC whose subnet is of
+/// the VCN not exported in full, was refused ("its address lies in subnet
+/// S, which is") without naming the way out `import` has for overlapping
+/// VCNs: `--vcn NAME`. The refusal now names the other VCN holding the
+/// address, and that way out works.
+#[test]
+fn a_contradicting_partial_export_names_vcn_as_a_way_out() {
+    use zprsim_control::import::oci;
+    let mut files = crate::support::oke_export();
+    // A second VCN on the same blocks, exported without its subnets.
+    let vcns = "network-vcn-list.json";
+    let mut list: Value = serde_json::from_str(&files[vcns]).unwrap();
+    let mut twin = list["data"][0].clone();
+    twin["id"] = "ocid1.vcn.oc1.iad.twin".into();
+    twin["display-name"] = "twin-vcn".into();
+    let first = list["data"][0]["display-name"].as_str().unwrap().to_owned();
+    list["data"].as_array_mut().unwrap().push(twin);
+    files.insert(vcns.into(), list.to_string());
+    // A VNIC of that VCN's subnet, which the export lacks, at an address
+    // the exported VCN's subnet holds too.
+    let file = "network-vnic-get-0.json";
+    let mut v: Value = serde_json::from_str(&files[file]).unwrap();
+    v["data"]["subnet-id"] = "ocid1.subnet.oc1.iad.oftwin".into();
+    let name = v["data"]["display-name"].as_str().unwrap().to_owned();
+    files.insert(file.into(), v.to_string());
+    let e = oci::import(&files, None).unwrap_err().to_string();
+    assert!(
+        e.contains(&format!("`{name}`")) && e.contains("lies in subnet"),
+        "{e}"
+    );
+    assert!(
+        e.contains(&format!(
+            "; 2 VCNs hold that address (their blocks overlap): if the VNIC is of one that subnet `api` is not in, import that VCN alone (`--vcn {first}` or `--vcn twin-vcn`)"
+        )),
+        "{e}"
+    );
+    // The way out named works: the VNIC is kept in a stand-in of the VCN.
+    let one = oci::import_vcns(&files, None, &["twin-vcn".into()]).unwrap();
+    assert!(one.toml.contains(&name), "{}", one.toml);
+    // Without a second VCN holding the address, no `--vcn` is offered:
+    // keeping one VCN would change nothing.
+    let mut files = crate::support::oke_export();
+    let mut v: Value = serde_json::from_str(&files[file]).unwrap();
+    v["data"]["subnet-id"] = "ocid1.subnet.oc1.iad.elsewhere".into();
+    files.insert(file.into(), v.to_string());
+    let e = oci::import(&files, None).unwrap_err().to_string();
+    assert!(e.contains("lies in subnet") && !e.contains("--vcn"), "{e}");
+}
