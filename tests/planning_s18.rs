@@ -69,6 +69,35 @@ fn records(path: &Path) -> u64 {
     n
 }
 
+/// Runs `cmd` (its `--flows` the FIFO `fifo`, made here), sends it
+/// SIG`sig` once the first byte of its flow lines has come (the flow lines
+/// are written after the reading: the tail has begun, and the FIFO holds
+/// it until this test reads on), and reads the rest: the run's exit code,
+/// its standard error, and the flow lines, each a whole JSON object (their
+/// count).
+fn signal_once_the_flows_begin(
+    mut cmd: Command,
+    fifo: &Path,
+    sig: &str,
+) -> (Option<i32>, String, String, u64) {
+    mkfifo(fifo);
+    let child = cmd.stderr(Stdio::piped()).spawn().unwrap();
+    let mut lines = std::fs::File::open(fifo).unwrap();
+    let mut text = vec![0u8; 1];
+    lines.read_exact(&mut text).unwrap();
+    kill(sig, child.id());
+    lines.read_to_end(&mut text).unwrap();
+    let o = child.wait_with_output().unwrap();
+    let text = String::from_utf8(text).unwrap();
+    let n = json_lines(&text);
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+        text,
+        n,
+    )
+}
+
 /// Planning 4 (QA, note-s17): a first Ctrl-C after the last packet was read
 /// stopped nothing: the tail (merging the flow records and writing
 /// `--flows`, 13 s of a 20 s run on 3M packets) ran to its end, exit 0.
@@ -87,37 +116,22 @@ fn a_signal_after_the_reading_cuts_the_flow_log_at_a_line_and_says_so() {
     let all = records(&cap);
     for (sig, code) in [("INT", 130), ("TERM", 143)] {
         let fifo = d.join(format!("flows-{sig}"));
-        mkfifo(&fifo);
         let (report, allowed) = (
             d.join(format!("r-{sig}.json")),
             d.join(format!("a-{sig}.pcap")),
         );
-        let child = zprsim()
-            .args(["replay", zprsim_bench::fixtures::OKE])
+        let mut cmd = zprsim();
+        cmd.args(["replay", zprsim_bench::fixtures::OKE])
             .arg(&cap)
             .args(["--quiet", "--workers", "2", "--flows"])
             .arg(&fifo)
             .arg("--report")
             .arg(&report)
             .arg("--allowed")
-            .arg(&allowed)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = std::fs::File::open(&fifo).unwrap();
-        let mut first = [0u8; 1];
-        lines.read_exact(&mut first).unwrap();
-        kill(sig, child.id());
-        let mut rest = Vec::new();
-        lines.read_to_end(&mut rest).unwrap();
-        let o = child.wait_with_output().unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(code), "SIG{sig}: {err}");
-        let mut text = first.to_vec();
-        text.extend(rest);
-        let text = String::from_utf8(text).unwrap();
+            .arg(&allowed);
+        let (got, err, text, written) = signal_once_the_flows_begin(cmd, &fifo, sig);
+        assert_eq!(got, Some(code), "SIG{sig}: {err}");
         assert!(text.ends_with('\n'), "SIG{sig}: cut inside a line");
-        let written = json_lines(&text);
         let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
         assert_eq!(r["interrupted"], true, "SIG{sig}");
         assert!(r["error"].is_null(), "{}", r["error"]);
@@ -192,32 +206,17 @@ fn a_signal_while_spilled_flow_log_records_are_judged_ends_the_judging() {
     std::fs::write(&log, demo_log_repeated(100)).unwrap();
     for (sig, code) in [("INT", 130), ("TERM", 143)] {
         let fifo = d.join(format!("flows-{sig}"));
-        mkfifo(&fifo);
         let report = d.join(format!("r-{sig}.json"));
-        let child = zprsim()
-            .args(["replay", zprsim_bench::fixtures::OKE])
+        let mut cmd = zprsim();
+        cmd.args(["replay", zprsim_bench::fixtures::OKE])
             .arg(&log)
             .args(["--quiet", "--flow-log-buffer", "64", "--flows"])
             .arg(&fifo)
             .arg("--report")
             .arg(&report)
-            .env("TMPDIR", d)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = std::fs::File::open(&fifo).unwrap();
-        let mut first = [0u8; 1];
-        lines.read_exact(&mut first).unwrap();
-        kill(sig, child.id());
-        let mut rest = Vec::new();
-        lines.read_to_end(&mut rest).unwrap();
-        let o = child.wait_with_output().unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(code), "SIG{sig}: {err}");
-        let mut text = first.to_vec();
-        text.extend(rest);
-        let text = String::from_utf8(text).unwrap();
-        let written = json_lines(&text);
+            .env("TMPDIR", d);
+        let (got, err, _, written) = signal_once_the_flows_begin(cmd, &fifo, sig);
+        assert_eq!(got, Some(code), "SIG{sig}: {err}");
         let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
         let n = |p: &str| r.pointer(p).and_then(Value::as_u64).unwrap();
         assert_eq!(r["interrupted"], true, "SIG{sig}");
