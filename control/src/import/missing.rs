@@ -97,8 +97,25 @@ impl<'a> MissingSubnets<'a> {
         let mut outside = false;
         for ip in ips {
             if let Some((_, subnet)) = self.subnets.iter().find(|(n, _)| n.contains(ip)) {
+                // VCNs reusing one CIDR: the VNIC may be of another VCN
+                // holding the address, which `--vcn` imports alone.
+                let holding: Vec<String> = self
+                    .vcns
+                    .iter()
+                    .filter(|(_, nets)| nets.iter().any(|n| n.contains(ip)))
+                    .map(|(name, _)| format!("`--vcn {name}`"))
+                    .collect();
+                let way_out = if holding.len() > 1 {
+                    format!(
+                        "; {} VCNs hold that address (their blocks overlap): if the VNIC is of one that subnet `{subnet}` is not in, import that VCN alone ({})",
+                        holding.len(),
+                        holding.join(" or ")
+                    )
+                } else {
+                    String::new()
+                };
                 return Placed::Refused(format!(
-                    "its subnet `{subnet_id}` is not in the export, and its address `{ip}` lies in subnet `{subnet}`, which is"
+                    "its subnet `{subnet_id}` is not in the export, and its address `{ip}` lies in subnet `{subnet}`, which is{way_out}"
                 ));
             }
             match (vcn_holding(self.vcns, *ip), vcn) {
@@ -124,8 +141,8 @@ impl<'a> MissingSubnets<'a> {
             && s.vcn != vcn
         {
             return Placed::Refused(format!(
-                "its subnet `{subnet_id}` is not in the export, and its addresses lie in VCN `{vcn}` while another VNIC of that subnet has them in `{}`",
-                s.vcn
+                "its subnet `{subnet_id}` is not in the export, and its addresses lie in VCN `{vcn}` while another VNIC of that subnet has them in `{}`: export the subnet, or import one of those VCNs alone (`--vcn {vcn}` or `--vcn {}`)",
+                s.vcn, s.vcn
             ));
         }
         let names = &mut self.names;
