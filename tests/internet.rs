@@ -541,3 +541,41 @@ fn json_scenarios_take_the_same_fields() {
         "{e}"
     );
 }
+
+#[test]
+fn a_nat_gateway_carries_no_ipv6() {
+    // OCI: only DRGs, LPGs and internet gateways carry IPv6.
+    let text = scenario(
+        "",
+        r#"
+[[route_table]]
+name = "nat-both"
+vcn = "v"
+route_rules = [{ destination = "0.0.0.0/0", network_entity = "nat" }, { destination = "::/0", network_entity = "nat" }]
+[[subnet]]
+name = "n6"
+vcn = "v"
+cidr_block = "10.0.6.0/24"
+ipv6_cidr_blocks = ["fd00:0:0:6::/64"]
+route_table = "nat-both"
+security_lists = ["open"]
+[[vnic]]
+name = "p"
+subnet = "n6"
+private_ips = ["10.0.6.10", "fd00:0:0:6::10"]
+"#,
+    );
+    let [out, back] = both_ways("fd00:0:0:6::10", "2001:db8::1");
+    for p in [out, back] {
+        let (v, stage, reason) = judge(&text, p);
+        assert_eq!((v, stage), (Verdict::Drop, Some(Stage::Route)), "{p}");
+        assert!(
+            reason.contains(
+                "which carries no IPv6 traffic (OCI's NAT and service gateways are IPv4 only"
+            ),
+            "{p}: {reason}"
+        );
+    }
+    let [out, _] = both_ways("10.0.6.10", "93.184.216.34");
+    assert_eq!(judge(&text, out).0, Verdict::Allow);
+}
