@@ -579,3 +579,96 @@ private_ips = ["10.0.6.10", "fd00:0:0:6::10"]
     let [out, _] = both_ways("10.0.6.10", "93.184.216.34");
     assert_eq!(judge(&text, out).0, Verdict::Allow);
 }
+
+#[test]
+fn a_stand_in_subnet_is_private_unless_a_vnic_of_it_has_a_public_ip() {
+    use serde_json::Value;
+    // Two VNICs with their own route table to the internet gateway, in
+    // two subnets the partial export lacks: one private (its IPv6 and
+    // IPv4 off the internet), one public whose VNIC has a public IP.
+    let text = scenario(
+        "",
+        r#"
+[[subnet]]
+name = "private6"
+vcn = "v"
+cidr_block = "10.0.3.0/24"
+ipv6_cidr_blocks = ["fd00:0:0:3::/64"]
+security_lists = ["open"]
+prohibit_internet_ingress = true
+[[subnet]]
+name = "web"
+vcn = "v"
+cidr_block = "10.0.4.0/24"
+security_lists = ["open"]
+[[vnic]]
+name = "p6"
+subnet = "private6"
+private_ips = ["10.0.3.10", "fd00:0:0:3::10"]
+route_table = "to-igw"
+nsgs = ["all"]
+[[vnic]]
+name = "w"
+subnet = "web"
+private_ips = ["10.0.4.10"]
+route_table = "to-igw"
+nsgs = ["all"]
+public_ip = "129.80.49.98"
+[[nsg]]
+name = "all"
+vcn = "v"
+rules = [{ direction = "EGRESS", destination = "0.0.0.0/0", protocol = "all" }, { direction = "EGRESS", destination = "::/0", protocol = "all" }, { direction = "INGRESS", source = "0.0.0.0/0", protocol = "all" }, { direction = "INGRESS", source = "::/0", protocol = "all" }]
+"#,
+    );
+    let s = load(&text);
+    let (mut files, services) = zprsim_bench::oci_export::export(&s);
+    let list = files.get_mut("network-subnet-list.json").unwrap();
+    let mut v: Value = serde_json::from_str(list).unwrap();
+    v["data"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|s| s["display-name"] != "private6" && s["display-name"] != "web");
+    *list = v.to_string();
+    let imported = zprsim_control::import::oci::import(&files, Some(&services)).unwrap();
+    let t = load(&imported.toml);
+    let subnet_of = |n: &str| {
+        let v = t.vnics.iter().find(|v| v.name == n).unwrap();
+        t.subnets[v.subnet.index()].clone()
+    };
+    assert!(subnet_of("p6").stand_in && subnet_of("p6").prohibit_internet_ingress);
+    assert!(subnet_of("w").stand_in && !subnet_of("w").prohibit_internet_ingress);
+    // Nothing the whole export denies is allowed, both ways, both families.
+    let c0 = Compiled::new(&s, &Config::default()).unwrap();
+    let c = Compiled::new(&t, &Config::default()).unwrap();
+    for (a, web) in [
+        ("fd00:0:0:3::10", "2001:db8::1"),
+        ("10.0.3.10", "93.184.216.34"),
+        ("10.0.4.10", "93.184.216.34"),
+    ] {
+        for p in both_ways(a, web) {
+            let want = judge_both(&s, &c0, &p, Context::First).unwrap();
+            let got = judge_both(&t, &c, &p, Context::First).unwrap();
+            assert!(
+                !(got.judgement.verdict == Verdict::Allow
+                    && want.judgement.verdict == Verdict::Drop),
+                "{p}: the partial import allows what the whole denies"
+            );
+        }
+    }
+    let [out, _] = both_ways("fd00:0:0:3::10", "2001:db8::1");
+    assert_eq!(
+        judge_both(&t, &c, &out, Context::First)
+            .unwrap()
+            .judgement
+            .verdict,
+        Verdict::Drop
+    );
+    let [out, _] = both_ways("10.0.4.10", "93.184.216.34");
+    assert_eq!(
+        judge_both(&t, &c, &out, Context::First)
+            .unwrap()
+            .judgement
+            .verdict,
+        Verdict::Allow
+    );
+}

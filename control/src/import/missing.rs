@@ -57,6 +57,8 @@ struct StandIn {
     /// `blocks` as a set: a scan of them per address was quadratic in a
     /// stand-in's addresses (the review: 60,000 pod IPs, 0.65 -> 2.17 s).
     held: std::collections::HashSet<IpNet>,
+    /// A VNIC placed in it has a public IP: the subnet is not private.
+    public: bool,
 }
 
 /// The stand-in subnets made so far, by the OCID of the subnet they stand
@@ -154,6 +156,7 @@ impl<'a> MissingSubnets<'a> {
                 vcn: vcn.to_owned(),
                 blocks: Vec::new(),
                 held: std::collections::HashSet::new(),
+                public: false,
             });
         for ip in ips {
             let host = IpNet::from(*ip);
@@ -164,9 +167,20 @@ impl<'a> MissingSubnets<'a> {
         Placed::StandIn(s.name.clone(), s.vcn.clone())
     }
 
+    /// Notes that a VNIC placed in the stand-in for `subnet_id` (if there
+    /// is one) has a public IP: that subnet allows them.
+    pub(super) fn holds_public_ip(&mut self, subnet_id: &str) {
+        if let Some(s) = self.made.get_mut(subnet_id) {
+            s.public = true;
+        }
+    }
+
     /// The stand-in subnets as scenario objects: the first block is
     /// `cidr_block`, the others go to `ipv4_cidr_blocks` and
-    /// `ipv6_cidr_blocks`; no security list, no route table.
+    /// `ipv6_cidr_blocks`; no security list, no route table; private
+    /// (`prohibit_internet_ingress`: no internet gateway carries its
+    /// VNICs' traffic, the least the real subnet could allow) unless a
+    /// VNIC in it has a public IP.
     pub(super) fn into_subnets(self) -> Vec<Value> {
         self.made
             .into_iter()
@@ -188,6 +202,9 @@ impl<'a> MissingSubnets<'a> {
                     m.insert("ipv6_cidr_blocks".into(), json!(v6));
                 }
                 m.insert("security_lists".into(), json!([]));
+                if !s.public {
+                    m.insert("prohibit_internet_ingress".into(), json!(true));
+                }
                 m.insert("stand_in".into(), json!(true));
                 Some(Value::Object(m))
             })
