@@ -97,7 +97,7 @@ fn a_vnic_without_a_public_ip_gets_no_ipv4_through_an_internet_gateway() {
 [[vnic]]
 name = "none"
 subnet = "app"
-private_ips = ["10.0.1.10", "fd00:0:0:1::10"]
+private_ips = ["10.0.1.10", "fd00:0:0:1::10", "10.0.1.20"]
 public_ip = false
 [[vnic]]
 name = "addr"
@@ -141,8 +141,13 @@ public_ip = false
             assert_eq!(judge(&text, p).0, Verdict::Allow, "{p}");
         }
     }
-    // An IPv6 address needs no public IP.
-    for p in both_ways("fd00:0:0:1::10", "2001:db8::1") {
+    // An IPv6 address needs no public IP; `public_ip` speaks of the
+    // primary private IPv4 (OCI gives public IPs to private IPs: a
+    // secondary may hold a reserved one, which the scenario does not say).
+    for p in both_ways("fd00:0:0:1::10", "2001:db8::1")
+        .into_iter()
+        .chain(both_ways("10.0.1.20", "93.184.216.34"))
+    {
         assert_eq!(judge(&text, p).0, Verdict::Allow, "{p}");
     }
     // Inside the VCN, and out through NAT, a public IP is not needed.
@@ -671,4 +676,47 @@ rules = [{ direction = "EGRESS", destination = "0.0.0.0/0", protocol = "all" }, 
             .verdict,
         Verdict::Allow
     );
+}
+
+#[test]
+fn import_reads_an_odd_private_flag_as_private_and_says_so() {
+    use serde_json::Value;
+    let text = scenario(
+        "",
+        r#"
+[[vnic]]
+name = "addr"
+subnet = "app"
+private_ips = ["10.0.1.11"]
+public_ip = "129.80.49.99"
+"#,
+    );
+    let (mut files, services) = zprsim_bench::oci_export::export(&load(&text));
+    let list = files.get_mut("network-subnet-list.json").unwrap();
+    let mut v: Value = serde_json::from_str(list).unwrap();
+    for s in v["data"].as_array_mut().unwrap() {
+        if s["display-name"] == "app" {
+            s["prohibit-internet-ingress"] = Value::from("yes");
+        }
+    }
+    *list = v.to_string();
+    let imported = zprsim_control::import::oci::import(&files, Some(&services)).unwrap();
+    let has = |w: &str| imported.warnings.iter().any(|x| x.contains(w));
+    assert!(
+        has("`prohibit-internet-ingress` is not a boolean; imported as true"),
+        "{:?}",
+        imported.warnings
+    );
+    assert!(
+        has("`public-ip` is given, but its subnet `app` prohibits public IPs; not imported"),
+        "{:?}",
+        imported.warnings
+    );
+    let t = load(&imported.toml);
+    assert!(
+        t.subnets
+            .iter()
+            .any(|s| s.name == "app" && s.prohibit_internet_ingress)
+    );
+    assert_eq!(t.vnics[0].public_ip, PublicIp::Unknown);
 }

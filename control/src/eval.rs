@@ -294,7 +294,10 @@ fn target_text(s: &Scenario, t: &RouteTarget) -> String {
 /// local peering gateway not peered, a private IP whose VNIC checks source
 /// and destination, an internet gateway for a VNIC that cannot use it
 /// (IPv4: no public IP; IPv6: a subnet that prohibits internet ingress).
-fn blocked_text(s: &Scenario, t: &RouteTarget, vnic: VnicId, v4: bool) -> Option<String> {
+/// `own` is the VNIC's address in the packet: `public_ip` speaks of its
+/// primary private IPv4 only (semantics §2).
+fn blocked_text(s: &Scenario, t: &RouteTarget, vnic: VnicId, own: IpAddr) -> Option<String> {
+    let v4 = own.is_ipv4();
     // OCI's NAT and service gateways carry IPv4 only.
     if let RouteTarget::Gateway(g) = t
         && !v4
@@ -334,7 +337,9 @@ fn blocked_text(s: &Scenario, t: &RouteTarget, vnic: VnicId, v4: bool) -> Option
                 "which carries only the traffic of VNICs with a public IP, and subnet `{}` prohibits them (`prohibit_internet_ingress = true`, a private subnet): route the internet through a NAT gateway",
                 sn.name
             ))
-        } else if v.public_ip == crate::model::PublicIp::Absent {
+        } else if v.public_ip == crate::model::PublicIp::Absent
+            && v.private_ips.iter().find(|a| a.is_ipv4()) == Some(&own)
+        {
             Some(format!(
                 "which carries only the traffic of VNICs with a public IP, and VNIC `{}` has none (`public_ip = false`): give it one, or route the internet through a NAT gateway",
                 v.name
@@ -462,7 +467,7 @@ fn route_layer(
                     return fail(report, "internal: static match without a table".into());
                 };
                 let (rule, decider) = note_static(s, &mut report, t, i);
-                if let Some(why) = blocked_text(s, &rule.target, v, p.dst.is_ipv4()) {
+                if let Some(why) = blocked_text(s, &rule.target, v, p.src) {
                     let mut r = fail(
                         report,
                         format!(
@@ -531,7 +536,7 @@ fn route_layer(
                     return fail(report, "internal: static match without a table".into());
                 };
                 let (rule, decider) = note_static(s, &mut report, t, i);
-                if let Some(why) = blocked_text(s, &rule.target, d, p.src.is_ipv4()) {
+                if let Some(why) = blocked_text(s, &rule.target, d, p.dst) {
                     let mut r = fail(
                         report,
                         format!(

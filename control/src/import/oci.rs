@@ -1396,16 +1396,28 @@ pub fn import_vcns(
         m.insert("security_lists".into(), json!(lists));
         // A private subnet: its VNICs have no public IP, so an internet
         // gateway does not carry their traffic.
-        if g(o, "prohibit-public-ip-on-vnic").and_then(Value::as_bool) == Some(true) {
-            m.insert("prohibit_public_ip".into(), json!(true));
-            private_subnets.insert(name.clone());
-        }
-        // OCI's IPv6 counterpart (and the flag `prohibit-public-ip-on-vnic`
-        // is set from): an internet gateway carries none of its VNICs'
-        // IPv6 traffic.
-        if g(o, "prohibit-internet-ingress").and_then(Value::as_bool) == Some(true) {
-            m.insert("prohibit_internet_ingress".into(), json!(true));
-            private_subnets.insert(name.clone());
+        // OCI's IPv6 counterpart, `prohibit-internet-ingress` (and the
+        // flag `prohibit-public-ip-on-vnic` is set from): an internet
+        // gateway carries none of its VNICs' IPv6 traffic either. A value
+        // that is not a boolean is read as `true` (never widened).
+        for (key, field) in [
+            ("prohibit-public-ip-on-vnic", "prohibit_public_ip"),
+            ("prohibit-internet-ingress", "prohibit_internet_ingress"),
+        ] {
+            let private = match g(o, key) {
+                None | Some(Value::Bool(false)) => false,
+                Some(Value::Bool(true)) => true,
+                Some(_) => {
+                    cx.warnings.push(format!(
+                        "{what}: `{key}` is not a boolean; imported as true (a private subnet: an internet gateway does not carry its VNICs' traffic)"
+                    ));
+                    true
+                }
+            };
+            if private {
+                m.insert(field.into(), json!(true));
+                private_subnets.insert(name.clone());
+            }
         }
         out_subnets.push(Value::Object(m));
     }
@@ -1596,8 +1608,13 @@ pub fn import_vcns(
         // export without the key says nothing (the VNIC may have one). A
         // VNIC of a private subnet has none, which its subnet says.
         match o.get("public-ip").or_else(|| o.get("publicIp")) {
+            None | Some(Value::Null) if private_subnets.contains(&subnet) => {}
             None => {}
-            Some(_) if private_subnets.contains(&subnet) => {}
+            Some(_) if private_subnets.contains(&subnet) => {
+                cx.warnings.push(format!(
+                    "{what}: `public-ip` is given, but its subnet `{subnet}` prohibits public IPs; not imported (the subnet's flag is kept: an internet gateway does not carry its traffic)"
+                ));
+            }
             Some(Value::Null) => {
                 m.insert("public_ip".into(), json!(false));
             }

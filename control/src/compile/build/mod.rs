@@ -428,7 +428,14 @@ impl<'a> Builder<'a> {
                 && tree.nodes[exempt_node as usize].len == 16;
             let route_region = tree.nearest_marked(nid, &route_marks);
             let route_vnic = match ident {
-                Ident::Vnic(v) => Some(route::RouteVnic::of(s, v)),
+                Ident::Vnic(v) => {
+                    let primary_v4 = s.vnics[v.index()]
+                        .private_ips
+                        .iter()
+                        .find(|a| a.is_ipv4())
+                        .is_some_and(|a| node_of(tree, Pfx::host(*a)) == nid);
+                    Some(route::RouteVnic::of(s, v, primary_v4))
+                }
                 Ident::Other => None,
             };
             let route = get(

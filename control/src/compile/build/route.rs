@@ -12,7 +12,8 @@ pub(super) struct RouteVnic {
     /// Its subnet.
     pub subnet: SubnetId,
     /// An internet gateway carries its IPv4 traffic: it may have a public
-    /// IP (its subnet allows them and the VNIC does not say it has none).
+    /// IP (its subnet allows them, and the VNIC does not say that its
+    /// primary private IPv4, this address, has none).
     pub igw_v4: bool,
     /// An internet gateway carries its IPv6 traffic: its subnet does not
     /// prohibit internet ingress.
@@ -20,8 +21,10 @@ pub(super) struct RouteVnic {
 }
 
 impl RouteVnic {
-    /// The route layer's view of VNIC `v`.
-    pub(super) fn of(s: &Scenario, v: VnicId) -> Self {
+    /// The route layer's view of VNIC `v` at one of its addresses:
+    /// `primary_v4` when it is the VNIC's primary private IPv4 (its first),
+    /// the address `public_ip` speaks of.
+    pub(super) fn of(s: &Scenario, v: VnicId, primary_v4: bool) -> Self {
         let vnic = &s.vnics[v.index()];
         let sn = &s.subnets[vnic.subnet.index()];
         RouteVnic {
@@ -29,7 +32,7 @@ impl RouteVnic {
             subnet: vnic.subnet,
             igw_v4: !sn.prohibit_public_ip
                 && !sn.prohibit_internet_ingress
-                && vnic.public_ip != crate::model::PublicIp::Absent,
+                && (!primary_v4 || vnic.public_ip != crate::model::PublicIp::Absent),
             igw_v6: !sn.prohibit_internet_ingress,
         }
     }
