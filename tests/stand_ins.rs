@@ -183,3 +183,87 @@ expect = "allow"
     assert!(text.contains("DROP"), "{text}");
     assert!(!text.contains("stand-in:"), "{text}");
 }
+
+#[test]
+fn a_note_names_only_what_the_packet_met() {
+    let imported = zprsim_control::import::oci::import(&partial_export(), None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), &imported.toml).unwrap();
+    let explain = |src: &str, dst: &str, port: &str| {
+        let o = run_in(
+            dir.path(),
+            [
+                "explain", "s.toml", "--src", src, "--dst", dst, "--proto", "tcp", "--dport", port,
+            ],
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    // VNIC to VNIC: the route layer reads the source's table only, so
+    // worker-1's stand-in table is not named when worker-1 is the
+    // destination ...
+    let text = explain("10.0.20.10", "10.0.2.11", "10250");
+    assert!(text.contains("DROP"), "{text}");
+    assert!(!text.contains("stand-in:"), "{text}");
+    // ... but is for a packet from outside (its return path).
+    let text = explain("8.8.8.8", "10.0.2.11", "10250");
+    assert!(text.contains("DROP"), "{text}");
+    assert!(
+        text.contains("stand-in: route table `missing-gone` (of VNIC `worker-1`)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_balancers_stand_in_vnic_gets_no_note() {
+    // The balancer's VNIC missing (OCI lists it in no compartment a user
+    // exports), the balancer exported: its stand-in carries the
+    // balancer's NSGs and attributes; nothing to export.
+    let mut files = crate::support::oke_export();
+    let (file, vnic) = files
+        .iter()
+        .find_map(|(n, t)| {
+            let v: serde_json::Value = serde_json::from_str(t).ok()?;
+            (n.starts_with("network-vnic-get-") && v["data"]["display-name"] == "orders-lb")
+                .then(|| (n.clone(), v["data"].clone()))
+        })
+        .unwrap();
+    files.remove(&file);
+    files.insert(
+        "lb-load-balancer-list.json".into(),
+        serde_json::json!({ "data": [{
+            "id": "ocid1.loadbalancer.oc1.iad.orders",
+            "display-name": "orders",
+            "ip-addresses": [{ "ip-address": vnic["private-ip"], "is-public": false }],
+            "network-security-group-ids": vnic["nsg-ids"],
+            "security-attributes": vnic["security-attributes"],
+            "subnet-ids": [vnic["subnet-id"]],
+        }] })
+        .to_string(),
+    );
+    let imported = zprsim_control::import::oci::import(&files, None).unwrap();
+    assert!(
+        imported.toml.contains("stand_in = true"),
+        "{}",
+        imported.toml
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), &imported.toml).unwrap();
+    let o = run_in(
+        dir.path(),
+        [
+            "explain",
+            "s.toml",
+            "--src",
+            "10.0.1.10",
+            "--dst",
+            "10.0.30.10",
+            "--proto",
+            "tcp",
+            "--dport",
+            "2049",
+        ],
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("DROP"), "{text}");
+    assert!(!text.contains("stand-in:"), "{text}");
+}

@@ -42,46 +42,69 @@ pub fn notes(
             }
         }
     };
-    for ip in pairs.into_iter().flat_map(|(a, b)| [a, b]) {
-        let vnic = match ix {
-            Some(ix) => ix.vnic_of(ip),
-            None => match crate::model::endpoint_of(s, ip) {
-                crate::model::Endpoint::Vnic(v) => Some(v),
-                _ => None,
-            },
-        };
-        let Some(v) = vnic else { continue };
-        let vn = &s.vnics[v.index()];
-        let id = |id: &Option<String>| id.clone().unwrap_or_else(|| "its OCID".to_owned());
-        if vn.stand_in {
-            note(Object::Vnic(v.index()), &|| {
-                let id = id(&vn.id);
-                format!(
-                    "VNIC `{}` ({ip}) is a stand-in `zprsim import` made for `{id}`, which the export lacks: its NSGs, security attributes and public IP are not known, so it is judged with the least they could allow. Export it (`oci network vnic get --vnic-id {id}`) and import again before adding rules for it: they may be needed by nobody",
-                    vn.name
-                )
-            });
-        }
-        let sn = &s.subnets[vn.subnet.index()];
-        if sn.stand_in {
-            note(Object::Subnet(vn.subnet.index()), &|| {
-                let id = id(&sn.id);
-                format!(
-                    "subnet `{}` (of VNIC `{}`) is a stand-in for `{id}`, which the export lacks: it has no security list and no route table here. Export it (`oci network subnet get --subnet-id {id}`, with its security lists and route table) and import again before adding rules for it",
-                    sn.name, vn.name
-                )
-            });
-        }
-        if let Some(t) = s.effective_route_table(v) {
-            let table = &s.route_tables[t.index()];
-            if table.stand_in {
-                note(Object::Table(t.index()), &|| {
-                    let id = id(&table.id);
+    let vnic_of = |ip: IpAddr| match ix {
+        Some(ix) => ix.vnic_of(ip),
+        None => match crate::model::endpoint_of(s, ip) {
+            crate::model::Endpoint::Vnic(v) => Some(v),
+            _ => None,
+        },
+    };
+    // What to export, when the object's OCID is known.
+    let export = |id: &Option<String>, command: &str| match id {
+        Some(id) => format!("Export it (`oci network {command} {id}`)"),
+        None => "Export it".to_owned(),
+    };
+    // The object's OCID, else what it is.
+    let what = |id: &Option<String>, kind: &str| match id {
+        Some(id) => format!("`{id}`"),
+        None => format!("a {kind}"),
+    };
+    for (a, b) in pairs {
+        let (va, vb) = (vnic_of(a), vnic_of(b));
+        // The route layer reads the source VNIC's table, or, for a packet
+        // from outside the VCNs, the destination's (the return path).
+        let table_read = |end: usize| end == 0 || va.is_none();
+        for (end, (ip, v)) in [(a, va), (b, vb)].into_iter().enumerate() {
+            let Some(v) = v else { continue };
+            let vn = &s.vnics[v.index()];
+            // A balancer's VNIC (OCI lists it in no compartment a user
+            // exports) carries the balancer's NSGs, attributes and public
+            // address: nothing to export, nothing made up that matters.
+            if vn.stand_in && vn.kind != "load-balancer" {
+                note(Object::Vnic(v.index()), &|| {
                     format!(
-                        "route table `{}` (of VNIC `{}`) is a stand-in for `{id}`, which the export lacks: it has no rule here, only the VCN's local routes. Export it (`oci network route-table get --rt-id {id}`) and import again before adding rules to it",
-                        table.name, vn.name
+                        "VNIC `{}` ({ip}) is a stand-in `zprsim import` made for {}, which the export lacks: its NSGs, security attributes and public IP are not known, so it is judged with the least they could allow. {} and import again before adding rules for it: they may be needed by nobody",
+                        vn.name,
+                        what(&vn.id, "VNIC"),
+                        export(&vn.id, "vnic get --vnic-id")
                     )
                 });
+            }
+            let sn = &s.subnets[vn.subnet.index()];
+            if sn.stand_in {
+                note(Object::Subnet(vn.subnet.index()), &|| {
+                    format!(
+                        "subnet `{}` (of VNIC `{}`) is a stand-in for {}, which the export lacks: it has no security list and no route table here. {} (with its security lists and route table) and import again before adding rules for it",
+                        sn.name,
+                        vn.name,
+                        what(&sn.id, "subnet"),
+                        export(&sn.id, "subnet get --subnet-id")
+                    )
+                });
+            }
+            if let Some(t) = s.effective_route_table(v).filter(|_| table_read(end)) {
+                let table = &s.route_tables[t.index()];
+                if table.stand_in {
+                    note(Object::Table(t.index()), &|| {
+                        format!(
+                            "route table `{}` (of VNIC `{}`) is a stand-in for {}, which the export lacks: it has no rule here, only the VCN's local routes. {} and import again before adding rules to it",
+                            table.name,
+                            vn.name,
+                            what(&table.id, "route table"),
+                            export(&table.id, "route-table get --rt-id")
+                        )
+                    });
+                }
             }
         }
     }
