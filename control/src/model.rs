@@ -366,9 +366,9 @@ pub struct Subnet {
     pub security_lists: Vec<SecurityListId>,
     /// OCI's `prohibitPublicIpOnVnic`: its VNICs have no public IP, so an
     /// internet gateway neither sends nor admits their traffic
-    /// (semantics §1, route). `false` when not given: a VNIC of such a
-    /// subnet may have one, and the model has no public IPs, so an
-    /// internet gateway carries its traffic.
+    /// (semantics §2, route). `false` when not given: a VNIC of such a
+    /// subnet may have one ([`Vnic::public_ip`] says), so an internet
+    /// gateway carries its traffic unless the VNIC says it has none.
     pub prohibit_public_ip: bool,
     /// OCI's `prohibitInternetIngress`: a private subnet. Its VNICs' IPv6
     /// addresses do not talk to the internet (an internet gateway neither
