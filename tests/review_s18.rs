@@ -1,0 +1,156 @@
+//! Defects found in the sixteenth session's review (branch s18-qa; QA round eleven), as
+//! real users would meet them: each test fails on the code before its fix.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::support::run_in;
+
+/// One VNIC in a subnet whose table sends the internet to an internet
+/// gateway, its security list open; `PROHIBIT` is replaced by the
+/// subnet's `prohibit_public_ip` line (or nothing).
+const ONE_VNIC_IGW: &str = r#"
+name = "one-vnic-igw"
+
+[[vcn]]
+name = "vcn"
+cidr_blocks = ["10.1.0.0/16"]
+
+[[gateway]]
+name = "igw"
+vcn = "vcn"
+kind = "internet"
+
+[[route_table]]
+name = "rt"
+vcn = "vcn"
+route_rules = [{ destination = "0.0.0.0/0", network_entity = "igw" }]
+
+[[security_list]]
+name = "open-sl"
+vcn = "vcn"
+ingress_security_rules = [{ protocol = "all", source = "0.0.0.0/0" }]
+egress_security_rules = [{ protocol = "all", destination = "0.0.0.0/0" }]
+
+[[subnet]]
+name = "app"
+vcn = "vcn"
+cidr_block = "10.1.1.0/24"
+route_table = "rt"
+security_lists = ["open-sl"]
+PROHIBIT
+
+[[vnic]]
+name = "app-1"
+id = "ocid1.vnic.oc1..app1"
+subnet = "app"
+private_ips = ["10.1.1.10"]
+"#;
+
+/// One flow-log record (OCI's JSON line) of `vnic` for `src:sport` ->
+/// `dst:dport` over TCP, its window starting `start` seconds after the
+/// first.
+fn tcp_record(
+    vnic: &str,
+    (src, sport): (&str, u16),
+    (dst, dport): (&str, u16),
+    start: u64,
+) -> String {
+    format!(
+        r#"{{"datetime": 1, "logContent": {{"data": {{"action": "ACCEPT", "bytesOut": 120, "destinationAddress": "{dst}", "destinationPort": {dport}, "endTime": {end}, "packets": 2, "protocol": 6, "sourceAddress": "{src}", "sourcePort": {sport}, "startTime": {start}, "status": "OK", "version": "2"}}, "oracle": {{"vnicocid": "{vnic}"}}}}}}"#,
+        start = 1_700_000_000 + start,
+        end = 1_700_000_059 + start,
+    ) + "\n"
+}
+
+fn stdout_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn json_lines(p: &Path) -> Vec<Value> {
+    std::fs::read_to_string(p)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// OCI logs a connection's two directions at a VNIC as two records of
+/// one window (one start second), in no particular order. `diff` on flow
+/// logs named each flow by its first record in input order, so a
+/// connection whose reply record came first was listed server to client:
+/// making a subnet private (`prohibit_public_ip`) showed `would break:
+/// tcp 203.0.113.7:443 -> 10.1.1.10:50001`, an inbound connection to an
+/// ephemeral port, where the VNIC's own HTTPS call breaks. `replay` takes
+/// the opener by the tie rule (docs/semantics.md §6.4); `diff` now names
+/// the flow by it too, whatever the order of the records in the file.
+#[test]
+fn diff_on_flow_logs_names_a_connection_by_its_opener_not_by_input_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("before.toml"), ONE_VNIC_IGW.replace("PROHIBIT", "")).unwrap();
+    std::fs::write(
+        d.join("after.toml"),
+        ONE_VNIC_IGW.replace("PROHIBIT", "prohibit_public_ip = true"),
+    )
+    .unwrap();
+    let vnic = "ocid1.vnic.oc1..app1";
+    let (me, web) = (("10.1.1.10", 50001), ("203.0.113.7", 443));
+    let reply_first = [
+        tcp_record(vnic, web, me, 0),
+        tcp_record(vnic, me, web, 0),
+        tcp_record(vnic, web, me, 60),
+        tcp_record(vnic, me, web, 60),
+    ]
+    .concat();
+    let request_first = [
+        tcp_record(vnic, me, web, 0),
+        tcp_record(vnic, web, me, 0),
+        tcp_record(vnic, me, web, 60),
+        tcp_record(vnic, web, me, 60),
+    ]
+    .concat();
+    for (name, log) in [
+        ("reply first", &reply_first),
+        ("request first", &request_first),
+    ] {
+        std::fs::write(d.join("log.jsonl"), log).unwrap();
+        for buffer in ["1", "1000"] {
+            let out = run_in(
+                d,
+                [
+                    "diff",
+                    "before.toml",
+                    "after.toml",
+                    "log.jsonl",
+                    "--flows",
+                    "f.jsonl",
+                    "--flow-log-buffer",
+                    buffer,
+                ],
+            );
+            assert_eq!(out.status.code(), Some(1), "{name}: {out:?}");
+            let text = stdout_of(&out);
+            assert!(
+                text.contains("would break: tcp 10.1.1.10:50001 -> 203.0.113.7:443"),
+                "{name}, buffer {buffer}: {text}"
+            );
+            let flows = json_lines(&d.join("f.jsonl"));
+            assert_eq!(flows.len(), 1, "{name}: {flows:?}");
+            let f = &flows[0];
+            assert_eq!(f["class"], "would-break", "{name}: {f}");
+            assert_eq!(
+                (&f["src"], &f["sport"], &f["dst"], &f["dport"]),
+                (
+                    &Value::from("10.1.1.10"),
+                    &Value::from(50001),
+                    &Value::from("203.0.113.7"),
+                    &Value::from(443)
+                ),
+                "{name}, buffer {buffer}: {f}"
+            );
+            assert_eq!(f["records"], 4, "{name}: {f}");
+        }
+    }
+}
