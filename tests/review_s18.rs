@@ -154,3 +154,65 @@ fn diff_on_flow_logs_names_a_connection_by_its_opener_not_by_input_order() {
         }
     }
 }
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// `verify`'s second argument is an expectations file; given a scenario
+/// (`zprsim verify scenario.toml proposed.toml`, taking `verify` for
+/// `diff`), a capture or flow logs, it said "unknown field `gateway`,
+/// expected `include` or `path`" or "byte 2: the expectations file is not
+/// UTF-8 text". The scenario's own slot has named such files since QA
+/// round five; EXPECT's now does too, with the command that fits.
+#[test]
+fn a_scenario_capture_or_flow_log_given_as_the_expectations_is_named() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let oke = root.join("examples/oke-orders");
+    for (given, what) in [
+        (oke.join("proposed.toml"), "a scenario"),
+        (oke.join("scenario.toml"), "a scenario"),
+        (root.join("pcaps/oke-demo.pcap"), "pcap"),
+        (oke.join("flowlogs/oke-demo.jsonl"), "OCI flow logs"),
+        (
+            oke.join("flowlogs/oke-demo.jsonl.gz"),
+            "gzip-compressed JSON",
+        ),
+    ] {
+        let out = run_in(
+            root,
+            [
+                "verify".as_ref(),
+                oke.join("scenario.toml").as_os_str(),
+                given.as_os_str(),
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{given:?}: {out:?}");
+        let err = stderr_of(&out);
+        assert!(
+            err.contains(what) && err.contains("not an expectations file"),
+            "{given:?}: {err}"
+        );
+        assert!(
+            err.contains("zprsim verify SCENARIO EXPECT.toml") && err.contains("zprsim diff"),
+            "{given:?}: {err}"
+        );
+    }
+    // An expectations file with a mistake keeps its own message.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("expect.toml");
+    std::fs::write(&bad, "[[path]]\nname = \"x\"\nfrom = \"internet\"\n").unwrap();
+    let out = run_in(
+        root,
+        [
+            "verify".as_ref(),
+            oke.join("scenario.toml").as_os_str(),
+            bad.as_os_str(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        !stderr_of(&out).contains("not an expectations file"),
+        "{out:?}"
+    );
+}
