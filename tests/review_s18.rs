@@ -216,3 +216,100 @@ fn a_scenario_capture_or_flow_log_given_as_the_expectations_is_named() {
         "{out:?}"
     );
 }
+
+/// A dual-stack private subnet whose route table is empty, in a VCN with
+/// a NAT and an internet gateway, its security list open.
+const DUAL_STACK_EMPTY_TABLE: &str = r#"
+name = "dual-stack"
+
+[[vcn]]
+name = "vcn"
+cidr_blocks = ["10.1.0.0/16", "fd00:1::/48"]
+
+[[gateway]]
+name = "igw"
+vcn = "vcn"
+kind = "internet"
+
+[[gateway]]
+name = "nat"
+vcn = "vcn"
+kind = "nat"
+
+[[route_table]]
+name = "private-rt"
+vcn = "vcn"
+route_rules = []
+
+[[security_list]]
+name = "open-sl"
+vcn = "vcn"
+ingress_security_rules = []
+egress_security_rules = [
+  { protocol = "all", destination = "0.0.0.0/0" },
+  { protocol = "all", destination = "::/0" },
+]
+
+[[subnet]]
+name = "app"
+vcn = "vcn"
+cidr_block = "10.1.1.0/24"
+ipv6_cidr_blocks = ["fd00:1:0:1::/64"]
+route_table = "private-rt"
+security_lists = ["open-sl"]
+prohibit_public_ip = true
+
+[[vnic]]
+name = "app-1"
+subnet = "app"
+private_ips = ["10.1.1.10", "fd00:1:0:1::10"]
+"#;
+
+/// `verify`'s route hint for a dual-stack VNIC's path to the internet
+/// offered `{ destination = "::/0", network_entity = "nat" }` (or through
+/// `igw`): OCI refuses that rule (a route rule for an IPv6 prefix targets
+/// a DRG or an internet gateway; the NAT gateway is IPv4 only), though
+/// the model forwarded it, so the hint was "proven". The IPv6 hint now
+/// names the internet gateway; the IPv4 one still the NAT gateway (the
+/// subnet is private).
+#[test]
+fn a_route_hint_for_ipv6_never_names_a_nat_gateway() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("s.toml"), DUAL_STACK_EMPTY_TABLE).unwrap();
+    std::fs::write(
+        d.join("expect.toml"),
+        "[[path]]\nname = \"out\"\nfrom = \"vnic:app-1\"\nto = \"internet\"\nproto = \"tcp\"\ndport = 443\nexpect = \"allow\"\n",
+    )
+    .unwrap();
+    let out = run_in(d, ["verify", "s.toml", "expect.toml", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hints: Vec<&str> = r["paths"][0]["to_open"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap())
+        .collect();
+    assert_eq!(hints.len(), 2, "{hints:?}");
+    assert!(
+        hints.contains(
+            &"route: add to route table `private-rt`: { destination = \"0.0.0.0/0\", network_entity = \"nat\" }"
+        ),
+        "{hints:?}"
+    );
+    assert!(
+        hints.contains(
+            &"route: add to route table `private-rt`: { destination = \"::/0\", network_entity = \"igw\" }"
+        ),
+        "{hints:?}"
+    );
+    // Applied, they open the path both ways of addressing.
+    let applied = DUAL_STACK_EMPTY_TABLE.replace(
+        "route_rules = []",
+        "route_rules = [{ destination = \"0.0.0.0/0\", network_entity = \"nat\" }, { destination = \"::/0\", network_entity = \"igw\" }]",
+    );
+    std::fs::write(d.join("s.toml"), applied).unwrap();
+    let out = run_in(d, ["verify", "s.toml", "expect.toml"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}

@@ -123,8 +123,13 @@ pub(super) fn to_open(
         };
     let table = s.effective_route_table(v)?;
     let vcn = s.vnic_vcn(v);
+    // OCI's NAT gateway is IPv4 only: a route rule for an IPv6 prefix can
+    // target a DRG or an internet gateway, never a NAT gateway (OCI's
+    // RouteRule reference), though the model would forward it.
+    let v4 = p.dst.is_ipv4() && p.src.is_ipv4();
     let candidates: Vec<GatewayId> = kinds
         .iter()
+        .filter(|k| v4 || **k != GatewayKind::Nat)
         .flat_map(|k| {
             s.gateways
                 .iter()
