@@ -313,3 +313,73 @@ fn a_route_hint_for_ipv6_never_names_a_nat_gateway() {
     let out = run_in(d, ["verify", "s.toml", "expect.toml"]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 }
+
+/// `diff` of a capture grouped would-break flows by the text of what
+/// blocks them after, and the route layer's text names the packet's
+/// address (`the return path for 203.0.113.7 is rule #0 to the internet
+/// gateway ...`, `no rule matches 8.8.8.8`): making a public subnet
+/// private put every internet client in a group of its own (309 groups
+/// in the review's capture, where two causes broke everything). The
+/// address is left out of the group's reason; the group lists the
+/// endpoint pairs beside it.
+#[test]
+fn diff_groups_a_route_drop_once_not_once_per_internet_address() {
+    use std::net::IpAddr;
+    use zprsim_bench::fixtures::{Link, Trace, at};
+    use zprsim_dataplane::pcap_out::{OutFormat, PcapOut};
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("before.toml"), ONE_VNIC_IGW.replace("PROHIBIT", "")).unwrap();
+    std::fs::write(
+        d.join("after.toml"),
+        ONE_VNIC_IGW.replace("PROHIBIT", "prohibit_public_ip = true"),
+    )
+    .unwrap();
+    // Ten clients on the internet open HTTPS to the VNIC; the VNIC opens
+    // HTTPS to ten servers.
+    let me: IpAddr = "10.1.1.10".parse().unwrap();
+    let mut t = Trace::new(Link::Ether);
+    for i in 0..10u16 {
+        let client: IpAddr = format!("203.0.113.{}", 10 + i).parse().unwrap();
+        t.tcp_attempt(at(u64::from(i), 0), client, me, (40000 + i, 443));
+        let server: IpAddr = format!("198.51.100.{}", 10 + i).parse().unwrap();
+        t.tcp_attempt(at(u64::from(i), 500), me, server, (50000 + i, 443));
+    }
+    t.sort();
+    let mut w = PcapOut::create(Vec::new(), OutFormat::Pcap { linktype: 1 }).unwrap();
+    for r in &t.recs {
+        w.write(r.ts_ns, r.linktype, r.orig_len, &r.data).unwrap();
+    }
+    std::fs::write(d.join("c.pcap"), w.finish().unwrap()).unwrap();
+    let out = run_in(
+        d,
+        [
+            "diff",
+            "before.toml",
+            "after.toml",
+            "c.pcap",
+            "--report",
+            "r.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let r: Value = serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap()).unwrap();
+    assert_eq!(r["flows"]["would_break"], 20, "{:#}", r["flows"]);
+    let groups = r["would_break"].as_array().unwrap();
+    let reasons: Vec<&str> = groups
+        .iter()
+        .map(|g| g["reason"].as_str().unwrap())
+        .collect();
+    // One group per way (the VNIC's own traffic out, the clients' in).
+    assert_eq!(groups.len(), 2, "{reasons:#?}");
+    for g in groups {
+        assert_eq!(g["flows"], 10, "{g:#}");
+        let reason = g["reason"].as_str().unwrap();
+        assert!(
+            !reason.contains("203.0.113.") && !reason.contains("198.51.100."),
+            "{reason}"
+        );
+        assert!(reason.contains("prohibit_public_ip"), "{reason}");
+    }
+}
