@@ -383,3 +383,187 @@ fn diff_groups_a_route_drop_once_not_once_per_internet_address() {
         assert!(reason.contains("prohibit_public_ip"), "{reason}");
     }
 }
+
+/// Gateways that drop everything, and a next hop that checks source and
+/// destination, beside ones that forward.
+const SWITCHED_OFF: &str = r#"
+name = "switched-off"
+
+[[vcn]]
+name = "a"
+cidr_blocks = ["10.1.0.0/16"]
+
+[[vcn]]
+name = "b"
+cidr_blocks = ["10.2.0.0/16"]
+
+[[gateway]]
+name = "igw"
+vcn = "a"
+kind = "internet"
+is_enabled = false
+
+[[gateway]]
+name = "nat"
+vcn = "a"
+kind = "nat"
+block_traffic = true
+
+[[gateway]]
+name = "sgw"
+vcn = "a"
+kind = "service"
+block_traffic = true
+
+[[gateway]]
+name = "lpg-a"
+vcn = "a"
+kind = "lpg"
+peering_status = "PENDING"
+
+[[gateway]]
+name = "drg-a"
+vcn = "a"
+kind = "drg"
+
+[[gateway]]
+name = "lpg-b"
+vcn = "b"
+kind = "lpg"
+
+[[gateway]]
+name = "igw-b"
+vcn = "b"
+kind = "internet"
+
+[services]
+"osn" = ["134.70.0.0/17"]
+
+[[route_table]]
+name = "rt-a"
+vcn = "a"
+route_rules = [
+  { destination = "0.0.0.0/0", network_entity = "igw" },
+  { destination = "8.8.8.0/24", network_entity = "nat" },
+  { destination = "osn", destination_type = "SERVICE_CIDR_BLOCK", network_entity = "sgw" },
+  { destination = "10.2.0.0/17", network_entity = "lpg-a" },
+  { destination = "10.2.128.0/17", network_entity = "drg-a" },
+  { destination = "192.168.0.0/16", network_entity = "10.1.1.20" },
+]
+
+[[route_table]]
+name = "rt-b"
+vcn = "b"
+route_rules = [
+  { destination = "10.1.0.0/16", network_entity = "lpg-b" },
+  { destination = "0.0.0.0/0", network_entity = "igw-b" },
+]
+
+[[security_list]]
+name = "open-a"
+vcn = "a"
+ingress_security_rules = [{ protocol = "all", source = "0.0.0.0/0" }]
+egress_security_rules = [{ protocol = "all", destination = "0.0.0.0/0" }]
+
+[[security_list]]
+name = "open-b"
+vcn = "b"
+ingress_security_rules = [{ protocol = "all", source = "0.0.0.0/0" }]
+egress_security_rules = [{ protocol = "all", destination = "0.0.0.0/0" }]
+
+[[subnet]]
+name = "s1"
+vcn = "a"
+cidr_block = "10.1.1.0/24"
+route_table = "rt-a"
+security_lists = ["open-a"]
+
+[[subnet]]
+name = "sb"
+vcn = "b"
+cidr_block = "10.2.1.0/24"
+route_table = "rt-b"
+security_lists = ["open-b"]
+
+[[subnet]]
+name = "sb2"
+vcn = "b"
+cidr_block = "10.2.200.0/24"
+route_table = "rt-b"
+security_lists = ["open-b"]
+
+[[vnic]]
+name = "v1"
+subnet = "s1"
+private_ips = ["10.1.1.10"]
+
+[[vnic]]
+name = "fw"
+subnet = "s1"
+private_ips = ["10.1.1.20"]
+skip_source_dest_check = false
+
+[[vnic]]
+name = "vb"
+subnet = "sb"
+private_ips = ["10.2.1.10"]
+
+[[vnic]]
+name = "vb2"
+subnet = "sb2"
+private_ips = ["10.2.200.10"]
+"#;
+
+/// `zprsim-gen export` (`zprsim_bench::oci_export`) wrote no gateway's
+/// switch (`is-enabled`, `block-traffic`, `peering-status`) and no VNIC's
+/// `skip-source-dest-check`, which `zprsim import` reads: a disabled
+/// internet gateway, NAT and service gateways blocking traffic, an LPG not
+/// peered and a next hop that checks source and destination came back
+/// forwarding, so `10.1.1.10 -> 1.1.1.1` and `1.1.1.1 -> 10.1.1.10`,
+/// dropped by the scenario, were allowed by its round trip. Every packet
+/// between these addresses is now judged alike before and after.
+#[test]
+fn an_exported_scenario_keeps_its_switched_off_gateways_and_next_hops() {
+    use zprsim_control::compile::{Compiled, Config};
+    use zprsim_control::packet::Packet;
+    use zprsim_control::verdict::{Context, Tracking};
+
+    let s = zprsim_control::load::from_toml_str(SWITCHED_OFF, "s.toml")
+        .unwrap()
+        .scenario;
+    let (files, services) = zprsim_bench::oci_export::export(&s);
+    let imported = zprsim_control::import::oci::import(&files, Some(&services)).unwrap();
+    let t = zprsim_control::load::from_toml_str(&imported.toml, "imported.toml")
+        .unwrap()
+        .scenario;
+    let (a, b) = (
+        Compiled::new(&s, &Config::default()).unwrap(),
+        Compiled::new(&t, &Config::default()).unwrap(),
+    );
+    let addresses = [
+        "10.1.1.10",
+        "10.1.1.20",
+        "10.2.1.10",
+        "10.2.200.10",
+        "1.1.1.1",
+        "8.8.8.8",
+        "134.70.1.1",
+        "192.168.1.1",
+    ];
+    let mut judged = 0;
+    for src in addresses {
+        for dst in addresses {
+            for ctx in [Context::First, Context::Reply(Tracking::default())] {
+                let p = Packet::tcp(src.parse().unwrap(), 49152, dst.parse().unwrap(), 443);
+                assert_eq!(
+                    a.judge(&p, ctx).judgement,
+                    b.judge(&p, ctx).judgement,
+                    "{src} -> {dst} ({ctx:?}):\n{}",
+                    imported.toml
+                );
+                judged += 1;
+            }
+        }
+    }
+    assert_eq!(judged, 128);
+}

@@ -219,7 +219,7 @@ pub fn export(s: &Scenario) -> (BTreeMap<String, String>, String) {
             .filter(|ip| ip.is_ipv6())
             .map(ToString::to_string)
             .collect();
-        let vnic = json!({
+        let mut vnic = json!({
             "display-name": v.name,
             "id": ids.vnic[i],
             "subnet-id": ids.subnet[v.subnet.index()],
@@ -231,6 +231,11 @@ pub fn export(s: &Scenario) -> (BTreeMap<String, String>, String) {
             "is-primary": true,
             "lifecycle-state": "AVAILABLE",
         });
+        // Written when the scenario says it (`false` blackholes a route to
+        // the VNIC's private IPs); unset stays unset.
+        if let (Some(skip), Some(m)) = (v.skip_source_dest_check, vnic.as_object_mut()) {
+            m.insert("skip-source-dest-check".into(), json!(skip));
+        }
         files.insert(format!("network-vnic-get-{i}.json"), data(vnic));
         for (j, ip) in v.private_ips.iter().filter(|ip| ip.is_ipv4()).enumerate() {
             private_ips.push(json!({
@@ -320,15 +325,39 @@ pub fn export(s: &Scenario) -> (BTreeMap<String, String>, String) {
                 json!({ "display-name": g.name, "id": ids.gateway[i], "drg-id": format!("ocid1.drg.oc1.iad.for{}", ids.gateway[i].rsplit('.').next().unwrap_or_default()),
                         "network-details": { "id": vcn, "type": "VCN", "route-table-id": null }, "vcn-id": vcn }),
             ),
-            k => (
-                match k {
-                    GatewayKind::Internet => "network-internet-gateway-list.json",
-                    GatewayKind::Nat => "network-nat-gateway-list.json",
-                    GatewayKind::Service => "network-service-gateway-list.json",
-                    _ => "network-local-peering-gateway-list.json",
-                },
-                json!({ "display-name": g.name, "id": ids.gateway[i], "vcn-id": vcn }),
-            ),
+            k => {
+                let mut v = json!({ "display-name": g.name, "id": ids.gateway[i], "vcn-id": vcn });
+                // The switch that makes the gateway drop everything, as the
+                // CLI prints it: without it, the import forwarded what the
+                // scenario drops. (The model keeps only that it is blocked:
+                // an LPG not peered is written `PENDING`.)
+                let (file, key, value) = match k {
+                    GatewayKind::Internet => (
+                        "network-internet-gateway-list.json",
+                        "is-enabled",
+                        json!(!g.blocked),
+                    ),
+                    GatewayKind::Nat => (
+                        "network-nat-gateway-list.json",
+                        "block-traffic",
+                        json!(g.blocked),
+                    ),
+                    GatewayKind::Service => (
+                        "network-service-gateway-list.json",
+                        "block-traffic",
+                        json!(g.blocked),
+                    ),
+                    _ => (
+                        "network-local-peering-gateway-list.json",
+                        "peering-status",
+                        json!(if g.blocked { "PENDING" } else { "PEERED" }),
+                    ),
+                };
+                if let Some(m) = v.as_object_mut() {
+                    m.insert(key.into(), value);
+                }
+                (file, v)
+            }
         };
         by_kind.entry(file).or_default().push(v);
     }
