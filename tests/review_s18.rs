@@ -567,3 +567,68 @@ fn an_exported_scenario_keeps_its_switched_off_gateways_and_next_hops() {
     }
     assert_eq!(judged, 128);
 }
+
+/// `--services` takes OCI's public IP ranges file; given the export's own
+/// `network-service-list.json` (the CLI's `oci network service list`, whose
+/// name says "services"), a flow log or another CLI output, `import` wrote
+/// the scenario with every service label empty (traffic to Oracle services
+/// then takes whatever else the route table says) and exited 0 with only
+/// ``service label `...` has no CIDRs in the `--services` file``. It is
+/// refused now, saying what the file is and what `--services` takes.
+#[test]
+fn import_refuses_a_cli_output_or_flow_log_given_as_services() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let oke = root.join("examples/oke-orders");
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("s.toml");
+    for (given, what) in [
+        (
+            oke.join("oci-export/network-service-list.json"),
+            "is an OCI CLI output",
+        ),
+        (oke.join("flowlogs/oke-demo.jsonl.gz"), "flow-log records"),
+    ] {
+        let out = run_in(
+            root,
+            [
+                "import".as_ref(),
+                "oci".as_ref(),
+                oke.join("oci-export").as_os_str(),
+                "-o".as_ref(),
+                out_path.as_os_str(),
+                "--services".as_ref(),
+                given.as_os_str(),
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{given:?}: {out:?}");
+        let err = stderr_of(&out);
+        assert!(
+            err.contains(what) && err.contains("public IP ranges"),
+            "{given:?}: {err}"
+        );
+        assert!(!out_path.exists(), "{given:?}: written");
+    }
+    // The ranges file itself, and an object of label to CIDRs, still do.
+    let labels = dir.path().join("labels.json");
+    std::fs::write(
+        &labels,
+        r#"{"all-iad-services-in-oracle-services-network": ["134.70.0.0/17"]}"#,
+    )
+    .unwrap();
+    for given in [oke.join("oci-public-ip-ranges.json"), labels] {
+        let out = run_in(
+            root,
+            [
+                "import".as_ref(),
+                "oci".as_ref(),
+                oke.join("oci-export").as_os_str(),
+                "-o".as_ref(),
+                out_path.as_os_str(),
+                "--services".as_ref(),
+                given.as_os_str(),
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{given:?}: {out:?}");
+        std::fs::remove_file(&out_path).unwrap();
+    }
+}
