@@ -326,6 +326,9 @@ struct JsonExplain<'a> {
     /// Why `to_open` opens the whole protocol (a non-first fragment).
     #[serde(skip_serializing_if = "Option::is_none")]
     to_open_why: Option<String>,
+    /// A dropped packet: the objects `zprsim import` made up at its ends.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    stand_ins: Vec<String>,
     warnings: &'a [Warning],
 }
 
@@ -570,6 +573,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             note: ctx_note,
             to_open_why: fragment_why(&p, &hints),
             to_open: hints,
+            stand_ins: stand_ins(s, &judged, &d),
             warnings: &loaded.warnings,
         };
         let mut text = serde_json::to_string_pretty(&j)?;
@@ -602,6 +606,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             text.push_str("reply ");
         }
         text.push_str(&render(s, &judged, &d));
+        text.push_str(&stand_in_text(&stand_ins(s, &judged, &d)));
         if ctx_note.is_none() {
             text.push_str(&to_open_text(&p, &hints));
         }
@@ -691,6 +696,7 @@ fn explain_capture(
             layers: &d.layers,
             to_open_why: fragment_why(&found.packet, &hints),
             to_open: hints,
+            stand_ins: stand_ins(s, &found.packet, &d),
             warnings: &loaded.warnings,
         };
         let mut text = serde_json::to_string_pretty(&j)?;
@@ -699,6 +705,7 @@ fn explain_capture(
     } else {
         let mut text = format!("packet {n} of {file}: {context}\n");
         text.push_str(&render(s, &found.packet, &d));
+        text.push_str(&stand_in_text(&stand_ins(s, &found.packet, &d)));
         text.push_str(&to_open_text(&found.packet, &hints));
         out(&text)?;
     }
@@ -735,6 +742,9 @@ struct JsonCapture<'a> {
     /// Why `to_open` opens the whole protocol (a non-first fragment).
     #[serde(skip_serializing_if = "Option::is_none")]
     to_open_why: Option<String>,
+    /// A dropped packet: the objects `zprsim import` made up at its ends.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    stand_ins: Vec<String>,
     warnings: &'a [Warning],
 }
 
@@ -751,6 +761,30 @@ fn to_open(
         (Context::First, Verdict::Drop) => zprsim_control::verify::to_open(s, p),
         _ => Vec::new(),
     }
+}
+
+/// The objects `zprsim import` made up at the ends of a dropped packet
+/// (`verify::stand_in_notes`): it may be dropped only because the export
+/// is partial, and a hint for it may add rules nobody needs.
+fn stand_ins(s: &Scenario, p: &Packet, d: &zprsim_control::verdict::Decision) -> Vec<String> {
+    if d.judgement.verdict == Verdict::Drop {
+        zprsim_control::verify::stand_in_notes(s, None, [(p.src, p.dst)])
+    } else {
+        Vec::new()
+    }
+}
+
+/// [`stand_ins`] as text lines.
+fn stand_in_text(notes: &[String]) -> String {
+    notes
+        .iter()
+        .map(|n| {
+            format!(
+                "  stand-in: {n}
+"
+            )
+        })
+        .collect()
 }
 
 /// The hints of [`to_open`] for `p` as text lines, with why they open

@@ -327,6 +327,11 @@ fn summary(r: &Report, scenario: &Path, file: &str) -> String {
         if let Some(e) = &p.error {
             let _ = writeln!(t, "        {e}");
         }
+        // Before the hints: they may add rules for an object the export
+        // lacks.
+        for n in &p.stand_ins {
+            let _ = writeln!(t, "        stand-in: {n}");
+        }
         for f in p.failed.iter().take(PAIRS_SHOWN) {
             let verdict = match f.stage {
                 Some(st) => format!("DROP at {}", st.as_str()),
@@ -397,6 +402,9 @@ fn failure_text(p: &PathResult) -> (String, String) {
         p.expect.as_str()
     );
     let mut body = String::new();
+    for n in &p.stand_ins {
+        let _ = writeln!(body, "stand-in: {n}");
+    }
     for f in &p.failed {
         let verdict = match f.stage {
             Some(st) => format!("DROP at {}", st.as_str()),

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 use zprsim_control::model::{
-    Direction, GatewayKind, Mode, Peer, Protocol, RouteDestination, RouteTarget, RuleOptions,
-    Scenario, SecurityAttribute, SecurityRule,
+    Direction, GatewayKind, Mode, Peer, Protocol, PublicIp, RouteDestination, RouteTarget,
+    RuleOptions, Scenario, SecurityAttribute, SecurityRule,
 };
 
 fn ocid(kind: &str, given: Option<&String>, i: usize) -> String {
@@ -205,6 +205,7 @@ pub fn export(s: &Scenario) -> (BTreeMap<String, String>, String) {
                 "route-table-id": x.route_table.map(|t| ids.table[t.index()].clone()),
                 "security-list-ids": x.security_lists.iter().map(|l| ids.list[l.index()].clone()).collect::<Vec<_>>(),
                 "prohibit-public-ip-on-vnic": x.prohibit_public_ip,
+                "prohibit-internet-ingress": x.prohibit_internet_ingress,
             })
         })
         .collect();
@@ -233,8 +234,20 @@ pub fn export(s: &Scenario) -> (BTreeMap<String, String>, String) {
         });
         // Written when the scenario says it (`false` blackholes a route to
         // the VNIC's private IPs); unset stays unset.
-        if let (Some(skip), Some(m)) = (v.skip_source_dest_check, vnic.as_object_mut()) {
-            m.insert("skip-source-dest-check".into(), json!(skip));
+        if let Some(skip) = v.skip_source_dest_check {
+            vnic["skip-source-dest-check"] = json!(skip);
+        }
+        // OCI writes `public-ip` null for none; a VNIC whose scenario does
+        // not say gets no key (the import then does not say either). One
+        // that has an address not given gets one from 203.0.113.0/24
+        // (documentation addresses), by position.
+        match v.public_ip {
+            PublicIp::Unknown => {}
+            PublicIp::Absent => vnic["public-ip"] = Value::Null,
+            PublicIp::Present(Some(a)) => vnic["public-ip"] = json!(a.to_string()),
+            PublicIp::Present(None) => {
+                vnic["public-ip"] = json!(format!("203.0.113.{}", 1 + i % 254));
+            }
         }
         files.insert(format!("network-vnic-get-{i}.json"), data(vnic));
         for (j, ip) in v.private_ips.iter().filter(|ip| ip.is_ipv4()).enumerate() {
@@ -353,9 +366,7 @@ pub fn export(s: &Scenario) -> (BTreeMap<String, String>, String) {
                         json!(if g.blocked { "PENDING" } else { "PEERED" }),
                     ),
                 };
-                if let Some(m) = v.as_object_mut() {
-                    m.insert(key.into(), value);
-                }
+                v[key] = value;
                 (file, v)
             }
         };

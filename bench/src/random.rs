@@ -16,9 +16,9 @@ use zprsim_control::ids::{
 };
 use zprsim_control::model::{
     Attribute, Direction, Gateway, GatewayKind, Mode, Nsg, Options, Origin, Peer, PolicyStatement,
-    PortRange, Protocol, RouteDestination, RouteRule, RouteTable, RouteTarget, RuleOptions,
-    Scenario, SecurityAttribute, SecurityList, SecurityRule, ServiceLabel, Subnet, Vcn, Vnic,
-    ZprOnlyMode, ZprPolicy, proto,
+    PortRange, Protocol, PublicIp, RouteDestination, RouteRule, RouteTable, RouteTarget,
+    RuleOptions, Scenario, SecurityAttribute, SecurityList, SecurityRule, ServiceLabel, Subnet,
+    Vcn, Vnic, ZprOnlyMode, ZprPolicy, proto,
 };
 use zprsim_control::packet::{L4, Packet};
 use zprsim_control::zpl::ast::{
@@ -524,6 +524,11 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                 // outputs recorded from the classic shape, stay as they
                 // were).
                 prohibit_public_ip: shape.edges && (v + sn) % 3 == 1,
+                // And every fifth keeps its IPv6 off the internet (OCI's
+                // `prohibit-internet-ingress`, which prohibits public IPv4
+                // addresses too).
+                prohibit_internet_ingress: shape.edges && (v + sn) % 5 == 2,
+                stand_in: false,
             });
             for k in 0..rng.random_range(1..=shape.max_vnics_per_subnet.max(1)) {
                 // A subnet with a second IPv4 block (OCI's
@@ -585,6 +590,20 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                     route_table: None,
                     kind: "instance".into(),
                     skip_source_dest_check: None,
+                    // In the edge shape, VNICs of subnets that allow public
+                    // IPs say whether they have one, by position (no draw:
+                    // see the subnet above): none, one, or not said.
+                    public_ip: {
+                        let sn = &s.subnets[subnet.index()];
+                        let allowed = !sn.prohibit_public_ip && !sn.prohibit_internet_ingress;
+                        match s.vnics.len() % 4 {
+                            _ if !shape.edges || !allowed => PublicIp::Unknown,
+                            3 => PublicIp::Absent,
+                            1 => PublicIp::Present(None),
+                            _ => PublicIp::Unknown,
+                        }
+                    },
+                    stand_in: false,
                 });
             }
         }
@@ -667,6 +686,7 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                 id: None,
                 vcn: id(VcnId::new, v),
                 rules,
+                stand_in: false,
             });
             for sn in 0..s.subnets.len() {
                 if s.subnets[sn].vcn.index() == v && rng.random_bool(0.6) {

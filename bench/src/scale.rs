@@ -711,6 +711,7 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
                     description: None,
                 },
             ],
+            stand_in: false,
         });
         let mut rules = vec![
             RouteRule {
@@ -752,6 +753,7 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
             id: None,
             vcn: vcn_id(v),
             rules,
+            stand_in: false,
         });
     }
     // Subnets.
@@ -791,6 +793,8 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
                 route_table: Some(rt_id(v * 2 + usize::from(role != "lb"))),
                 security_lists: Vec::new(),
                 prohibit_public_ip: false,
+                prohibit_internet_ingress: false,
+                stand_in: false,
             });
         }
     }
@@ -1072,6 +1076,8 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
             route_table: None,
             kind: pool.kind.to_owned(),
             skip_source_dest_check: None,
+            public_ip: zprsim_control::model::PublicIp::Unknown,
+            stand_in: false,
         });
     }
 
@@ -1948,6 +1954,9 @@ pub fn to_toml(s: &Scenario) -> String {
         if sn.prohibit_public_ip {
             o.push_str("prohibit_public_ip = true\n");
         }
+        if sn.prohibit_internet_ingress {
+            o.push_str("prohibit_internet_ingress = true\n");
+        }
         if let Some(rt) = sn.route_table {
             let _ = writeln!(
                 o,
@@ -2004,6 +2013,14 @@ pub fn to_toml(s: &Scenario) -> String {
         }
         if let Some(skip) = v.skip_source_dest_check {
             let _ = writeln!(o, "skip_source_dest_check = {skip}");
+        }
+        match v.public_ip {
+            zprsim_control::model::PublicIp::Unknown => {}
+            zprsim_control::model::PublicIp::Absent => o.push_str("public_ip = false\n"),
+            zprsim_control::model::PublicIp::Present(None) => o.push_str("public_ip = true\n"),
+            zprsim_control::model::PublicIp::Present(Some(a)) => {
+                let _ = writeln!(o, "public_ip = \"{a}\"");
+            }
         }
         if !v.attributes.is_empty() {
             let _ = writeln!(

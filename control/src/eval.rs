@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::IpNet;
 
-use crate::ids::{RouteTableId, SecurityListId, SubnetId, VcnId, VnicId};
+use crate::ids::{RouteTableId, SecurityListId, VcnId, VnicId};
 use crate::model::{
     AddressIndex, Attribute, Direction, Peer, Protocol, RouteDestination, RouteTarget, RuleOptions,
     Scenario, SecurityRule, StatementRef, proto,
@@ -289,24 +289,48 @@ fn target_text(s: &Scenario, t: &RouteTarget) -> String {
     }
 }
 
-/// Why a route target drops every packet of a VNIC of `subnet`, when it
-/// does: a disabled internet gateway, a NAT or service gateway blocking
-/// traffic, a local peering gateway not peered, a private IP whose VNIC
-/// checks source and destination, an internet gateway for a VNIC of a
-/// subnet that prohibits public IPs.
-fn blocked_text(s: &Scenario, t: &RouteTarget, subnet: SubnetId, v4: bool) -> Option<String> {
-    // IPv4 only: an IPv6 address needs no public IP (OCI's
-    // `prohibit-internet-ingress` governs it, which is not modeled).
+/// Why a route target drops every packet of VNIC `vnic`, when it does: a
+/// disabled internet gateway, a NAT or service gateway blocking traffic, a
+/// local peering gateway not peered, a private IP whose VNIC checks source
+/// and destination, an internet gateway for a VNIC that cannot use it
+/// (IPv4: no public IP; IPv6: a subnet that prohibits internet ingress).
+fn blocked_text(s: &Scenario, t: &RouteTarget, vnic: VnicId, v4: bool) -> Option<String> {
     if let RouteTarget::Gateway(g) = t
-        && v4
         && s.gateways[g.index()].kind == crate::model::GatewayKind::Internet
         && !s.gateways[g.index()].blocked
-        && s.subnets[subnet.index()].prohibit_public_ip
     {
-        return Some(format!(
-            "which carries only the traffic of VNICs with a public IP, and subnet `{}` prohibits them (`prohibit_public_ip = true`): route the internet through a NAT gateway",
-            s.subnets[subnet.index()].name
-        ));
+        let v = &s.vnics[vnic.index()];
+        let sn = &s.subnets[v.subnet.index()];
+        let why = if !v4 {
+            // An IPv6 address needs no public IP; a private subnet keeps
+            // its IPv6 addresses off the internet.
+            sn.prohibit_internet_ingress.then(|| {
+                format!(
+                    "which carries no IPv6 traffic of subnet `{}`: it prohibits internet ingress (`prohibit_internet_ingress = true`, a private subnet)",
+                    sn.name
+                )
+            })
+        } else if sn.prohibit_public_ip {
+            Some(format!(
+                "which carries only the traffic of VNICs with a public IP, and subnet `{}` prohibits them (`prohibit_public_ip = true`): route the internet through a NAT gateway",
+                sn.name
+            ))
+        } else if sn.prohibit_internet_ingress {
+            Some(format!(
+                "which carries only the traffic of VNICs with a public IP, and subnet `{}` prohibits them (`prohibit_internet_ingress = true`, a private subnet): route the internet through a NAT gateway",
+                sn.name
+            ))
+        } else if v.public_ip == crate::model::PublicIp::Absent {
+            Some(format!(
+                "which carries only the traffic of VNICs with a public IP, and VNIC `{}` has none (`public_ip = false`): give it one, or route the internet through a NAT gateway",
+                v.name
+            ))
+        } else {
+            None
+        };
+        if why.is_some() {
+            return why;
+        }
     }
     match t {
         RouteTarget::PrivateIp { vnic, .. }
@@ -424,9 +448,7 @@ fn route_layer(
                     return fail(report, "internal: static match without a table".into());
                 };
                 let (rule, decider) = note_static(s, &mut report, t, i);
-                if let Some(why) =
-                    blocked_text(s, &rule.target, s.vnics[v.index()].subnet, p.dst.is_ipv4())
-                {
+                if let Some(why) = blocked_text(s, &rule.target, v, p.dst.is_ipv4()) {
                     let mut r = fail(
                         report,
                         format!(
@@ -495,9 +517,7 @@ fn route_layer(
                     return fail(report, "internal: static match without a table".into());
                 };
                 let (rule, decider) = note_static(s, &mut report, t, i);
-                if let Some(why) =
-                    blocked_text(s, &rule.target, s.vnics[d.index()].subnet, p.src.is_ipv4())
-                {
+                if let Some(why) = blocked_text(s, &rule.target, d, p.src.is_ipv4()) {
                     let mut r = fail(
                         report,
                         format!(

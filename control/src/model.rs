@@ -188,6 +188,10 @@ pub struct RouteTable {
     pub vcn: VcnId,
     /// Its static rules, in order (the implicit local routes are not listed).
     pub rules: Vec<RouteRule>,
+    /// Made up by `zprsim import` for an object the export lacks
+    /// (`stand_in = true`): judged as the least the real one could allow;
+    /// `verify` says to export it rather than hint rules for it.
+    pub stand_in: bool,
 }
 
 /// What a route rule matches.
@@ -366,6 +370,29 @@ pub struct Subnet {
     /// subnet may have one, and the model has no public IPs, so an
     /// internet gateway carries its traffic.
     pub prohibit_public_ip: bool,
+    /// OCI's `prohibitInternetIngress`: a private subnet. Its VNICs' IPv6
+    /// addresses do not talk to the internet (an internet gateway neither
+    /// sends nor admits their IPv6 traffic), and, as OCI sets
+    /// `prohibitPublicIpOnVnic` from it, its VNICs have no public IPv4
+    /// address either. `false` when not given.
+    pub prohibit_internet_ingress: bool,
+    /// Made up by `zprsim import` for an object the export lacks
+    /// (`stand_in = true`): judged as the least the real one could allow;
+    /// `verify` says to export it rather than hint rules for it.
+    pub stand_in: bool,
+}
+
+/// Whether a VNIC has a public IPv4 address, as far as the scenario says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PublicIp {
+    /// Not said (`public_ip` unset): the VNIC may have one, unless its
+    /// subnet prohibits them.
+    #[default]
+    Unknown,
+    /// It has none (`public_ip = false`, or OCI's `public-ip` null).
+    Absent,
+    /// It has one (`public_ip = true`, or the address).
+    Present(Option<std::net::Ipv4Addr>),
 }
 
 /// A VNIC.
@@ -392,6 +419,13 @@ pub struct Vnic {
     /// private IPs (a next-hop appliance) blackholes; `None` or `Some(true)`:
     /// such a rule forwards.
     pub skip_source_dest_check: Option<bool>,
+    /// Its public IPv4 address: an internet gateway carries the IPv4
+    /// traffic of a VNIC with one only (semantics §1, route).
+    pub public_ip: PublicIp,
+    /// Made up by `zprsim import` for an object the export lacks
+    /// (`stand_in = true`): judged as the least the real one could allow;
+    /// `verify` says to export it rather than hint rules for it.
+    pub stand_in: bool,
 }
 
 /// Where a ZPR statement came from, for messages.

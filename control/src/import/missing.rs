@@ -171,6 +171,7 @@ impl<'a> MissingSubnets<'a> {
                     m.insert("ipv6_cidr_blocks".into(), json!(v6));
                 }
                 m.insert("security_lists".into(), json!([]));
+                m.insert("stand_in".into(), json!(true));
                 Some(Value::Object(m))
             })
             .collect()

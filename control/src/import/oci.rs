@@ -1329,6 +1329,8 @@ pub fn import_vcns(
     let mut subnet_nets: HashMap<String, Vec<ipnet::IpNet>> = HashMap::new();
     // Each subnet's VCN, by the subnet's name.
     let mut subnet_vcn: HashMap<String, String> = HashMap::new();
+    // Subnets whose VNICs can have no public IP, by name.
+    let mut private_subnets: BTreeSet<String> = BTreeSet::new();
     for (o, name) in inv.subnets.iter().zip(&subnet_names) {
         let what = format!("subnet `{name}` (`{}`)", id_of(o));
         let Some(vcn) = vcn_ref(o, &what, cx.warnings) else {
@@ -1396,6 +1398,14 @@ pub fn import_vcns(
         // gateway does not carry their traffic.
         if g(o, "prohibit-public-ip-on-vnic").and_then(Value::as_bool) == Some(true) {
             m.insert("prohibit_public_ip".into(), json!(true));
+            private_subnets.insert(name.clone());
+        }
+        // OCI's IPv6 counterpart (and the flag `prohibit-public-ip-on-vnic`
+        // is set from): an internet gateway carries none of its VNICs'
+        // IPv6 traffic.
+        if g(o, "prohibit-internet-ingress").and_then(Value::as_bool) == Some(true) {
+            m.insert("prohibit_internet_ingress".into(), json!(true));
+            private_subnets.insert(name.clone());
         }
         out_subnets.push(Value::Object(m));
     }
@@ -1581,6 +1591,26 @@ pub fn import_vcns(
                 m.insert("skip_source_dest_check".into(), json!(false));
             }
         }
+        // Its public IPv4 address: an internet gateway carries the IPv4
+        // traffic of a VNIC with one only. OCI writes `null` for none; an
+        // export without the key says nothing (the VNIC may have one). A
+        // VNIC of a private subnet has none, which its subnet says.
+        match o.get("public-ip").or_else(|| o.get("publicIp")) {
+            None => {}
+            Some(_) if private_subnets.contains(&subnet) => {}
+            Some(Value::Null) => {
+                m.insert("public_ip".into(), json!(false));
+            }
+            Some(Value::String(a)) if a.parse::<std::net::Ipv4Addr>().is_ok() => {
+                m.insert("public_ip".into(), json!(a));
+            }
+            Some(_) => {
+                cx.warnings.push(format!(
+                    "{what}: `public-ip` is not an IPv4 address; imported as none (an internet gateway does not carry its IPv4 traffic)"
+                ));
+                m.insert("public_ip".into(), json!(false));
+            }
+        }
         if let Some(t) = gs(o, "route-table-id") {
             match ix.table.get(t) {
                 Some(n) => {
@@ -1596,7 +1626,7 @@ pub fn import_vcns(
                     let n = empty_tables.entry(key).or_insert_with(|| {
                         let n = table_names_used.take("", &format!("missing-{}", tail(t)));
                         out_tables
-                            .push(json!({ "name": n, "id": t, "vcn": vcn, "route_rules": [] }));
+                            .push(json!({ "name": n, "id": t, "vcn": vcn, "route_rules": [], "stand_in": true }));
                         n
                     });
                     cx.warnings.push(format!(
@@ -1716,12 +1746,25 @@ pub fn import_vcns(
                 "private_ips": ips,
                 "nsgs": nsgs,
                 "kind": "load-balancer",
+                "stand_in": true,
             });
             if let Some(a) = attributes(b) {
                 vnic["security_attributes"] = a;
             }
+            // A public balancer's VNIC holds its public address (OCI's
+            // `vnic get` of one shows it as `public-ip`); a private one's
+            // has none.
+            if !private_subnets.contains(&subnet) {
+                let public = garr(b, "ip-addresses")
+                    .into_iter()
+                    .filter_map(Value::as_object)
+                    .filter(|a| g(a, "is-public").and_then(Value::as_bool) == Some(true))
+                    .filter_map(|a| gs(a, "ip-address"))
+                    .find(|a| a.parse::<std::net::Ipv4Addr>().is_ok());
+                vnic["public_ip"] = public.map_or(json!(false), |a| json!(a));
+            }
             cx.warnings.push(format!(
-                "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, the VNIC of the load balancer holding its address in subnet `{subnet}`, with the balancer's NSGs and attributes"
+                "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, the VNIC of the load balancer holding its address in subnet `{subnet}`, with the balancer's NSGs, attributes and public address"
             ));
             out_vnics.push(vnic);
             continue;
@@ -1733,10 +1776,17 @@ pub fn import_vcns(
             "private_ips": ips,
             "nsgs": [],
             "kind": "unknown",
+            "stand_in": true,
         });
+        // Whether it has a public IP is not said: none, the least an
+        // internet gateway could carry for it (as its NSGs and
+        // attributes).
+        if !private_subnets.contains(&subnet) {
+            vnic["public_ip"] = json!(false);
+        }
         if zpr_in_use {
             cx.warnings.push(format!(
-                "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, a stand-in VNIC in subnet `{subnet}` with its security lists and route table, no NSG, and the attribute `{}.attributes:unknown` in enforce mode: the export uses ZPR and does not say this VNIC's attributes, so ZPR allows it only what statements naming its address or `all-endpoints` allow (export the VNIC for its NSGs and attributes)",
+                "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, a stand-in VNIC in subnet `{subnet}` with its security lists and route table, no NSG, no public IP, and the attribute `{}.attributes:unknown` in enforce mode: the export uses ZPR and does not say this VNIC's attributes, so ZPR allows it only what statements naming its address or `all-endpoints` allow (export the VNIC for its NSGs and attributes)",
                 crate::shared::STAND_IN_NAMESPACE
             ));
             vnic["security_attributes"] = json!({
@@ -1746,7 +1796,7 @@ pub fn import_vcns(
             });
         } else {
             cx.warnings.push(format!(
-                "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, a stand-in VNIC in subnet `{subnet}` with its security lists and route table but no NSG and no security attribute (export the VNIC: its NSGs can only allow more; the export has no ZPR policy and no attributed VNIC, so it is judged unattributed)"
+                "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, a stand-in VNIC in subnet `{subnet}` with its security lists and route table but no NSG, no public IP and no security attribute (export the VNIC: its NSGs and public IP can only allow more; the export has no ZPR policy and no attributed VNIC, so it is judged unattributed)"
             ));
         }
         out_vnics.push(vnic);

@@ -387,6 +387,8 @@ pub(crate) struct RawRouteTable {
     pub vcn: Sp<String>,
     #[serde(default)]
     pub route_rules: Vec<Sp<RawRouteRule>>,
+    /// Made up by `zprsim import` (informative, for `verify`).
+    pub stand_in: Option<bool>,
 }
 
 /// `{ min, max }`.
@@ -502,6 +504,10 @@ pub(crate) struct RawSubnet {
     pub security_lists: Vec<Sp<String>>,
     /// OCI's `prohibitPublicIpOnVnic`: its VNICs have no public IP.
     pub prohibit_public_ip: Option<bool>,
+    /// OCI's `prohibitInternetIngress`: a private subnet (IPv6 too).
+    pub prohibit_internet_ingress: Option<bool>,
+    /// Made up by `zprsim import` (informative, for `verify`).
+    pub stand_in: Option<bool>,
 }
 
 /// `[[vnic]]`.
@@ -520,6 +526,39 @@ pub(crate) struct RawVnic {
     pub route_table: Option<Sp<String>>,
     /// OCI's `skipSourceDestCheck`.
     pub skip_source_dest_check: Option<bool>,
+    /// Its public IPv4 address, `true` (one, address not given) or
+    /// `false` (none).
+    pub public_ip: Option<Sp<RawPublicIp>>,
+    /// Made up by `zprsim import` (informative, for `verify`).
+    pub stand_in: Option<bool>,
+}
+
+/// A VNIC's `public_ip`: a boolean or an address.
+#[derive(Debug)]
+pub(crate) enum RawPublicIp {
+    /// `true` or `false`.
+    Flag(bool),
+    /// The address as written.
+    Address(String),
+}
+
+impl<'de> Deserialize<'de> for RawPublicIp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RawPublicIp;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a boolean or an IPv4 address")
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<RawPublicIp, E> {
+                Ok(RawPublicIp::Flag(b))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<RawPublicIp, E> {
+                Ok(RawPublicIp::Address(s.to_owned()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// `[[zpr_policy]]`.

@@ -12,7 +12,7 @@ use ipnet::IpNet;
 
 use super::raw::{
     OrderedMap, ProtoValue, RawAttrValue, RawAttributes, RawIcmpOptions, RawPortOptions,
-    RawPortRange, RawScenario, Sp,
+    RawPortRange, RawPublicIp, RawScenario, Sp,
 };
 use super::{
     Format, LoadError, Loaded, MAX_POLICY_FILE_BYTES, Positions, SourceFiles, Warning, WarningCode,
@@ -24,7 +24,7 @@ use crate::ids::{
 };
 use crate::model::{
     Attribute, Direction, Gateway, GatewayKind, Mode, Nsg, Options, Origin, Peer, PolicyStatement,
-    PortRange, Protocol, RouteDestination, RouteRule, RouteTable, RouteTarget, Scenario,
+    PortRange, Protocol, PublicIp, RouteDestination, RouteRule, RouteTable, RouteTarget, Scenario,
     SecurityAttribute, SecurityList, SecurityRule, ServiceLabel, Subnet, Vcn, Vnic, ZprOnlyMode,
     ZprPolicy, proto,
 };
@@ -1392,6 +1392,8 @@ impl Resolver<'_> {
                 route_table,
                 security_lists,
                 prohibit_public_ip: s.prohibit_public_ip.unwrap_or(false),
+                prohibit_internet_ingress: s.prohibit_internet_ingress.unwrap_or(false),
+                stand_in: s.stand_in.unwrap_or(false),
             });
         }
         // Overlapping subnets: group by VCN so neighbours are compared within one VCN.
@@ -1568,6 +1570,48 @@ impl Resolver<'_> {
                 }
                 None => None,
             };
+            let public_ip = match &v.public_ip {
+                None => PublicIp::Unknown,
+                Some(p) => {
+                    let given = match &p.value {
+                        RawPublicIp::Flag(false) => PublicIp::Absent,
+                        RawPublicIp::Flag(true) => PublicIp::Present(None),
+                        RawPublicIp::Address(a) => match a.parse::<std::net::Ipv4Addr>() {
+                            Ok(a) => PublicIp::Present(Some(a)),
+                            Err(_) => {
+                                return Err(ctx.err(
+                                    p.start(),
+                                    &object,
+                                    "public_ip",
+                                    format!(
+                                        "`{a}` is not an IPv4 address (give the VNIC's public IPv4 address, `true` or `false`)"
+                                    ),
+                                ));
+                            }
+                        },
+                    };
+                    // OCI refuses a public IP on a VNIC of a private subnet.
+                    if matches!(given, PublicIp::Present(_))
+                        && (subnet.prohibit_public_ip || subnet.prohibit_internet_ingress)
+                    {
+                        return Err(ctx.err(
+                            p.start(),
+                            &object,
+                            "public_ip",
+                            format!(
+                                "subnet `{}` prohibits public IPs on its VNICs (`{}`), so this VNIC cannot have one",
+                                subnet.name,
+                                if subnet.prohibit_public_ip {
+                                    "prohibit_public_ip = true"
+                                } else {
+                                    "prohibit_internet_ingress = true"
+                                }
+                            ),
+                        ));
+                    }
+                    given
+                }
+            };
             vnics.push(Vnic {
                 name: v.name.value.clone(),
                 id: v.id.as_ref().map(|x| x.value.clone()),
@@ -1578,6 +1622,8 @@ impl Resolver<'_> {
                 route_table,
                 kind: v.kind.clone().unwrap_or_else(|| "instance".to_owned()),
                 skip_source_dest_check: v.skip_source_dest_check,
+                public_ip,
+                stand_in: v.stand_in.unwrap_or(false),
             });
         }
         self.s.vnics = vnics;
@@ -1752,6 +1798,7 @@ impl Resolver<'_> {
                 id: t.id.as_ref().map(|x| x.value.clone()),
                 vcn,
                 rules,
+                stand_in: t.stand_in.unwrap_or(false),
             });
         }
         self.s.route_tables = route_tables;

@@ -56,6 +56,7 @@ pub mod packs;
 mod route_fix;
 mod run;
 pub mod selector;
+mod stand_in;
 #[cfg(test)]
 mod tests;
 mod text;
@@ -75,6 +76,7 @@ use crate::verdict::{Stage, Verdict};
 pub use fix::{Edit, Target, apply};
 pub use run::{SAMPLED_PAIRS, port_runs, run, run_until};
 pub use selector::Selector;
+pub use stand_in::notes as stand_in_notes;
 pub use text::{audit_witness, layer_text, pair_failure};
 pub use together::{Together, together};
 
@@ -455,6 +457,12 @@ pub struct PathResult {
     /// written for, or past [`whole::MAX_HINTS`]).
     #[serde(skip_serializing_if = "is_zero")]
     pub to_open_left: u64,
+    /// For a failing path that should be open: the objects `zprsim
+    /// import` made up (`stand_in = true`) at the ends of its listed
+    /// failing pairs, each with what to export (`stand_in.rs`): the path
+    /// may fail only because the export is partial.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stand_ins: Vec<String>,
     /// What `to_open` adds to the scenario ([`together`] adds every
     /// path's at once).
     #[serde(skip)]

@@ -21,10 +21,14 @@
 //!   VNIC's route table (semantics §1), for what the source stands for,
 //!   through an internet gateway, a DRG or an LPG.
 //!
-//! The model has no public IPs (semantics §1), so an internet gateway
-//! opens the route layer from a private subnet too; NAT is tried first.
+//! NAT is tried first. An internet gateway opens the route layer only for
+//! a VNIC it carries (semantics §2: IPv4 with a public IP, IPv6 outside a
+//! subnet that prohibits internet ingress): the proof judges that.
 //! No hint when neither side is a VNIC, the VNIC has no route table, or no
-//! gateway of its VCN opens the route layer.
+//! gateway of its VCN opens the route layer; nor when the table already
+//! has a rule for the same destination (an added rule of equal prefix
+//! never wins: the fix is to change that rule's target, which hints do
+//! not write).
 
 use std::net::IpAddr;
 

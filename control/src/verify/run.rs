@@ -95,6 +95,7 @@ fn no_pairs(path: &PathSpec, error: String) -> PathResult {
         to_open: Vec::new(),
         to_open_checked: 0,
         to_open_left: 0,
+        stand_ins: Vec::new(),
         to_open_edits: Vec::new(),
         to_keep_open_edits: Vec::new(),
         to_keep_open: Vec::new(),
@@ -576,6 +577,9 @@ fn judge_path(
         let mut f = pair_failure_with(s, ix, path, &p, &d, None);
         f.failing_ports.clone_from(&gf.failing_ports);
         r.failed.push(f);
+    }
+    if path.expect == Expect::Allow && r.failed_pairs > 0 {
+        r.stand_ins = super::stand_in::notes(s, Some(ix), r.failed.iter().map(|f| (f.src, f.dst)));
     }
     if copies.hints && path.expect == Expect::Allow && r.failed_pairs > 0 {
         let pairs = group::first_failing(srcs, dsts, &failing, whole::MAX_PAIRS);

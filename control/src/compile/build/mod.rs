@@ -385,7 +385,7 @@ impl<'a> Builder<'a> {
         );
 
         // ---- per node keys
-        type RouteKey = (Option<NodeId>, Option<(Option<RouteTableId>, SubnetId)>);
+        type RouteKey = (Option<NodeId>, Option<route::RouteVnic>);
         type SecPeerKey = (Option<NodeId>, Vec<NsgId>);
         type SecProfileKey = (Vec<NsgId>, SubnetId);
         let mut route_keys: Vec<RouteKey> = Vec::new();
@@ -428,7 +428,7 @@ impl<'a> Builder<'a> {
                 && tree.nodes[exempt_node as usize].len == 16;
             let route_region = tree.nearest_marked(nid, &route_marks);
             let route_vnic = match ident {
-                Ident::Vnic(v) => Some((s.effective_route_table(v), s.vnics[v.index()].subnet)),
+                Ident::Vnic(v) => Some(route::RouteVnic::of(s, v)),
                 Ident::Other => None,
             };
             let route = get(

@@ -2,11 +2,43 @@
 
 use super::*;
 
+/// What the route layer needs of a source or destination VNIC: its route
+/// table, its subnet, and whether an internet gateway carries its IPv4 and
+/// its IPv6 traffic (VNICs that differ only there are different keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct RouteVnic {
+    /// The table that applies (the VNIC's own, else its subnet's).
+    pub table: Option<RouteTableId>,
+    /// Its subnet.
+    pub subnet: SubnetId,
+    /// An internet gateway carries its IPv4 traffic: it may have a public
+    /// IP (its subnet allows them and the VNIC does not say it has none).
+    pub igw_v4: bool,
+    /// An internet gateway carries its IPv6 traffic: its subnet does not
+    /// prohibit internet ingress.
+    pub igw_v6: bool,
+}
+
+impl RouteVnic {
+    /// The route layer's view of VNIC `v`.
+    pub(super) fn of(s: &Scenario, v: VnicId) -> Self {
+        let vnic = &s.vnics[v.index()];
+        let sn = &s.subnets[vnic.subnet.index()];
+        RouteVnic {
+            table: s.effective_route_table(v),
+            subnet: vnic.subnet,
+            igw_v4: !sn.prohibit_public_ip
+                && !sn.prohibit_internet_ingress
+                && vnic.public_ip != crate::model::PublicIp::Absent,
+            igw_v6: !sn.prohibit_internet_ingress,
+        }
+    }
+}
+
 impl Builder<'_> {
-    #[allow(clippy::type_complexity)]
     pub(super) fn build_route(
         &self,
-        keys: &[(Option<NodeId>, Option<(Option<RouteTableId>, SubnetId)>)],
+        keys: &[(Option<NodeId>, Option<RouteVnic>)],
         vcn_marks: &[Option<VcnId>],
     ) -> Result<Vec<u32>, CompileError> {
         let s = self.s;
@@ -101,7 +133,7 @@ impl Builder<'_> {
         let key_memo: Vec<Option<usize>> = keys
             .iter()
             .map(|(_, vnic)| {
-                let (table, subnet) = (*vnic)?;
+                let RouteVnic { table, subnet, .. } = (*vnic)?;
                 let vcn = s.subnets[subnet.index()].vcn;
                 let next = memo.len();
                 Some(*memo_of.entry((table, vcn)).or_insert_with(|| {
@@ -114,7 +146,7 @@ impl Builder<'_> {
         let dst_vcns: Vec<Option<VcnId>> = keys
             .iter()
             .map(|(region, vnic)| match vnic {
-                Some((_, bs)) => Some(s.subnets[bs.index()].vcn),
+                Some(rv) => Some(s.subnets[rv.subnet.index()].vcn),
                 None => vcn_of_region(*region),
             })
             .collect();
@@ -124,16 +156,15 @@ impl Builder<'_> {
             .map(|sn| sn.cidrs.iter().map(|c| Pfx::from(*c)).collect())
             .collect();
         // A disabled or blocking gateway, or an internet gateway for a VNIC
-        // of a subnet without public IPs: its rule decides, and nothing
+        // it does not carry (IPv4 without a public IP, IPv6 of a subnet
+        // that prohibits internet ingress): its rule decides, and nothing
         // passes.
-        // (IPv4 only: an IPv6 address needs no public IP.)
-        let blocked = |target: &RouteTarget, subnet: SubnetId, v4: bool| match target {
+        let blocked = |target: &RouteTarget, rv: &RouteVnic, v4: bool| match target {
             RouteTarget::Gateway(g) => {
                 let g = &s.gateways[g.index()];
                 g.blocked
-                    || (v4
-                        && g.kind == crate::model::GatewayKind::Internet
-                        && s.subnets[subnet.index()].prohibit_public_ip)
+                    || (g.kind == crate::model::GatewayKind::Internet
+                        && !(if v4 { rv.igw_v4 } else { rv.igw_v6 }))
             }
             RouteTarget::PrivateIp { vnic, .. } => {
                 s.vnics[vnic.index()].skip_source_dest_check == Some(false)
@@ -151,7 +182,8 @@ impl Builder<'_> {
                     (None, None) => 0,
                     // From a VNIC: same subnet is direct; else the LPM over its
                     // table and VCN, and another VCN needs a DRG, LPG or private IP.
-                    (Some((_, subnet)), _) => {
+                    (Some(rv), _) => {
+                        let subnet = rv.subnet;
                         let sn = &s.subnets[subnet.index()];
                         let direct = b_region.is_some_and(|r| {
                             subnet_pfx[subnet.index()]
@@ -163,9 +195,7 @@ impl Builder<'_> {
                             _ if direct => PASS | DIRECT,
                             None => 0,
                             Some(Hit::Local) => PASS | FORWARDED,
-                            Some(Hit::Static(id, target))
-                                if blocked(target, *subnet, v4(*b_region)) =>
-                            {
+                            Some(Hit::Static(id, target)) if blocked(target, rv, v4(*b_region)) => {
                                 id
                             }
                             Some(Hit::Static(id, target)) => {
@@ -185,27 +215,21 @@ impl Builder<'_> {
                     }
                     // From outside to a VNIC: the return path in its table; NAT
                     // and service gateways and private IPs admit replies only.
-                    (None, Some((_, b_subnet))) => {
-                        match key_memo[bi].and_then(|m| hit(memo[m][ai])) {
-                            None => 0,
-                            Some(Hit::Local) => PASS | FORWARDED,
-                            Some(Hit::Static(id, target))
-                                if blocked(target, *b_subnet, v4(*a_region)) =>
-                            {
-                                id
-                            }
-                            Some(Hit::Static(id, target)) => {
-                                let admits = match target {
-                                    RouteTarget::Gateway(g) => {
-                                        s.gateways[g.index()].kind.admits_inbound()
-                                    }
-                                    RouteTarget::PrivateIp { .. } => false,
-                                };
-                                let first = if admits { RouteEntry::FIRST_OK } else { 0 };
-                                id | first | RouteEntry::REPLY_OK | FORWARDED
-                            }
+                    (None, Some(b_rv)) => match key_memo[bi].and_then(|m| hit(memo[m][ai])) {
+                        None => 0,
+                        Some(Hit::Local) => PASS | FORWARDED,
+                        Some(Hit::Static(id, target)) if blocked(target, b_rv, v4(*a_region)) => id,
+                        Some(Hit::Static(id, target)) => {
+                            let admits = match target {
+                                RouteTarget::Gateway(g) => {
+                                    s.gateways[g.index()].kind.admits_inbound()
+                                }
+                                RouteTarget::PrivateIp { .. } => false,
+                            };
+                            let first = if admits { RouteEntry::FIRST_OK } else { 0 };
+                            id | first | RouteEntry::REPLY_OK | FORWARDED
                         }
-                    }
+                    },
                 };
                 out[ai * n + bi] = cell;
             }

@@ -1,0 +1,438 @@
+//! The internet gateway and who it carries: a VNIC's public IP
+//! (`[[vnic]] public_ip`) and a subnet's `prohibit_internet_ingress`
+//! (docs/semantics.md §2), in both engines, the loader and `import`.
+
+use zprsim_control::agree::judge_both;
+use zprsim_control::compile::{Compiled, Config};
+use zprsim_control::model::PublicIp;
+use zprsim_control::packet::Packet;
+use zprsim_control::verdict::{Context, Stage, Verdict};
+
+/// A VCN with an internet gateway (IPv4 and IPv6 default routes), a DRG
+/// for an on-premises IPv6 prefix and a NAT gateway, open security lists,
+/// a public subnet `app` (its flags in `app_flags`) and a NAT'd subnet;
+/// `vnics` is appended.
+fn scenario(app_flags: &str, vnics: &str) -> String {
+    format!(
+        r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16", "fd00::/48"]
+[[gateway]]
+name = "igw"
+vcn = "v"
+kind = "internet"
+[[gateway]]
+name = "nat"
+vcn = "v"
+kind = "nat"
+[[gateway]]
+name = "drg"
+vcn = "v"
+kind = "drg"
+[[route_table]]
+name = "to-igw"
+vcn = "v"
+route_rules = [{{ destination = "0.0.0.0/0", network_entity = "igw" }}, {{ destination = "::/0", network_entity = "igw" }}, {{ destination = "2001:db8:100::/48", network_entity = "drg" }}]
+[[route_table]]
+name = "to-nat"
+vcn = "v"
+route_rules = [{{ destination = "0.0.0.0/0", network_entity = "nat" }}]
+[[security_list]]
+name = "open"
+vcn = "v"
+egress_security_rules = [{{ destination = "0.0.0.0/0", protocol = "all" }}, {{ destination = "::/0", protocol = "all" }}]
+ingress_security_rules = [{{ source = "0.0.0.0/0", protocol = "all" }}, {{ source = "::/0", protocol = "all" }}]
+[[subnet]]
+name = "app"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+ipv6_cidr_blocks = ["fd00:0:0:1::/64"]
+route_table = "to-igw"
+security_lists = ["open"]
+{app_flags}
+[[subnet]]
+name = "natted"
+vcn = "v"
+cidr_block = "10.0.2.0/24"
+route_table = "to-nat"
+security_lists = ["open"]
+{vnics}
+"#
+    )
+}
+
+fn load(text: &str) -> zprsim_control::model::Scenario {
+    zprsim_control::load::from_toml_str(text, "s.toml")
+        .unwrap_or_else(|e| panic!("{e}\n{text}"))
+        .scenario
+}
+
+/// Both engines' judgement (`judge_both` fails where they disagree) and
+/// the route layer's reason.
+fn judge(text: &str, p: Packet) -> (Verdict, Option<Stage>, String) {
+    let s = load(text);
+    let c = Compiled::new(&s, &Config::default()).unwrap();
+    let d = judge_both(&s, &c, &p, Context::First).unwrap();
+    (
+        d.judgement.verdict,
+        d.judgement.stage,
+        d.layers[0].reason.clone().unwrap_or_default(),
+    )
+}
+
+fn both_ways(local: &str, remote: &str) -> [Packet; 2] {
+    let (l, r) = (local.parse().unwrap(), remote.parse().unwrap());
+    [Packet::tcp(l, 40000, r, 443), Packet::tcp(r, 40000, l, 443)]
+}
+
+#[test]
+fn a_vnic_without_a_public_ip_gets_no_ipv4_through_an_internet_gateway() {
+    // Four VNICs of one subnet and one route table, told apart only by
+    // their public IP: the compiled route table must key on it.
+    let text = scenario(
+        "",
+        r#"
+[[vnic]]
+name = "none"
+subnet = "app"
+private_ips = ["10.0.1.10", "fd00:0:0:1::10"]
+public_ip = false
+[[vnic]]
+name = "addr"
+subnet = "app"
+private_ips = ["10.0.1.11"]
+public_ip = "129.80.49.99"
+[[vnic]]
+name = "yes"
+subnet = "app"
+private_ips = ["10.0.1.12"]
+public_ip = true
+[[vnic]]
+name = "unsaid"
+subnet = "app"
+private_ips = ["10.0.1.13"]
+[[vnic]]
+name = "n"
+subnet = "natted"
+private_ips = ["10.0.2.10"]
+public_ip = false
+"#,
+    );
+    let s = load(&text);
+    assert_eq!(s.vnics[0].public_ip, PublicIp::Absent);
+    assert_eq!(
+        s.vnics[1].public_ip,
+        PublicIp::Present(Some("129.80.49.99".parse().unwrap()))
+    );
+    assert_eq!(s.vnics[2].public_ip, PublicIp::Present(None));
+    assert_eq!(s.vnics[3].public_ip, PublicIp::Unknown);
+    for p in both_ways("10.0.1.10", "93.184.216.34") {
+        let (v, stage, reason) = judge(&text, p);
+        assert_eq!((v, stage), (Verdict::Drop, Some(Stage::Route)), "{p}");
+        assert!(
+            reason.contains("VNIC `none` has none (`public_ip = false`)"),
+            "{p}: {reason}"
+        );
+    }
+    for a in ["10.0.1.11", "10.0.1.12", "10.0.1.13"] {
+        for p in both_ways(a, "93.184.216.34") {
+            assert_eq!(judge(&text, p).0, Verdict::Allow, "{p}");
+        }
+    }
+    // An IPv6 address needs no public IP.
+    for p in both_ways("fd00:0:0:1::10", "2001:db8::1") {
+        assert_eq!(judge(&text, p).0, Verdict::Allow, "{p}");
+    }
+    // Inside the VCN, and out through NAT, a public IP is not needed.
+    for p in both_ways("10.0.1.10", "10.0.2.10") {
+        assert_eq!(judge(&text, p).0, Verdict::Allow, "{p}");
+    }
+    let [out, _] = both_ways("10.0.2.10", "93.184.216.34");
+    assert_eq!(judge(&text, out).0, Verdict::Allow);
+}
+
+#[test]
+fn a_subnet_that_prohibits_internet_ingress_keeps_its_ipv6_and_ipv4_off_the_internet() {
+    let vnics = r#"
+[[vnic]]
+name = "a"
+subnet = "app"
+private_ips = ["10.0.1.10", "fd00:0:0:1::10"]
+"#;
+    let private = scenario("prohibit_internet_ingress = true", vnics);
+    for p in both_ways("fd00:0:0:1::10", "2001:db8::1") {
+        let (v, stage, reason) = judge(&private, p);
+        assert_eq!((v, stage), (Verdict::Drop, Some(Stage::Route)), "{p}");
+        assert!(
+            reason.contains("carries no IPv6 traffic of subnet `app`"),
+            "{p}: {reason}"
+        );
+    }
+    // OCI sets `prohibit-public-ip-on-vnic` from it: no public IPv4 either.
+    for p in both_ways("10.0.1.10", "93.184.216.34") {
+        let (v, stage, reason) = judge(&private, p);
+        assert_eq!((v, stage), (Verdict::Drop, Some(Stage::Route)), "{p}");
+        assert!(
+            reason.contains("`prohibit_internet_ingress = true`"),
+            "{p}: {reason}"
+        );
+    }
+    // Not the internet: IPv6 to on-premises through the DRG passes.
+    for p in both_ways("fd00:0:0:1::10", "2001:db8:100::1") {
+        assert_eq!(judge(&private, p).0, Verdict::Allow, "{p}");
+    }
+    // Unset, or `false`: as before.
+    for open in [
+        scenario("", vnics),
+        scenario("prohibit_internet_ingress = false", vnics),
+    ] {
+        for p in both_ways("fd00:0:0:1::10", "2001:db8::1")
+            .into_iter()
+            .chain(both_ways("10.0.1.10", "93.184.216.34"))
+        {
+            assert_eq!(judge(&open, p).0, Verdict::Allow, "{p}");
+        }
+    }
+    // `prohibit_public_ip` alone leaves IPv6 on the internet.
+    let v4_only = scenario("prohibit_public_ip = true", vnics);
+    for p in both_ways("fd00:0:0:1::10", "2001:db8::1") {
+        assert_eq!(judge(&v4_only, p).0, Verdict::Allow, "{p}");
+    }
+}
+
+#[test]
+fn a_public_ip_the_scenario_cannot_have_is_refused_with_its_place() {
+    let err = |flags: &str, public: &str| {
+        let text = scenario(
+            flags,
+            &format!(
+                "[[vnic]]\nname = \"a\"\nsubnet = \"app\"\nprivate_ips = [\"10.0.1.10\"]\npublic_ip = {public}\n"
+            ),
+        );
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("public_ip"))
+            .unwrap()
+            + 1;
+        let e = zprsim_control::load::from_toml_str(&text, "s.toml")
+            .err()
+            .unwrap_or_else(|| panic!("{flags} {public}: loaded"))
+            .to_string();
+        assert!(e.starts_with(&format!("s.toml:{line}:")), "{e}");
+        e
+    };
+    let e = err("", "\"not-an-ip\"");
+    assert!(e.contains("`not-an-ip` is not an IPv4 address"), "{e}");
+    let e = err("", "\"2001:db8::1\"");
+    assert!(e.contains("is not an IPv4 address"), "{e}");
+    let e = err("", "3");
+    assert!(e.contains("a boolean or an IPv4 address"), "{e}");
+    for flag in ["prohibit_public_ip", "prohibit_internet_ingress"] {
+        for public in ["true", "\"129.80.49.99\""] {
+            let e = err(&format!("{flag} = true"), public);
+            assert!(
+                e.contains(&format!(
+                    "subnet `app` prohibits public IPs on its VNICs (`{flag} = true`)"
+                )),
+                "{e}"
+            );
+        }
+        // Saying it has none is no contradiction.
+        let text = scenario(
+            &format!("{flag} = true"),
+            "[[vnic]]\nname = \"a\"\nsubnet = \"app\"\nprivate_ips = [\"10.0.1.10\"]\npublic_ip = false\n",
+        );
+        load(&text);
+    }
+}
+
+#[test]
+fn import_reads_public_ips_and_internet_ingress_and_judges_as_the_export() {
+    use serde_json::Value;
+    let text = scenario(
+        "",
+        r#"
+[[subnet]]
+name = "private6"
+vcn = "v"
+cidr_block = "10.0.3.0/24"
+ipv6_cidr_blocks = ["fd00:0:0:3::/64"]
+route_table = "to-igw"
+security_lists = ["open"]
+prohibit_internet_ingress = true
+[[vnic]]
+name = "none"
+subnet = "app"
+private_ips = ["10.0.1.10"]
+public_ip = false
+[[vnic]]
+name = "addr"
+subnet = "app"
+private_ips = ["10.0.1.11"]
+public_ip = "129.80.49.99"
+[[vnic]]
+name = "unsaid"
+subnet = "app"
+private_ips = ["10.0.1.13"]
+[[vnic]]
+name = "p6"
+subnet = "private6"
+private_ips = ["10.0.3.10", "fd00:0:0:3::10"]
+"#,
+    );
+    let s = load(&text);
+    let (files, services) = zprsim_bench::oci_export::export(&s);
+    let imported = zprsim_control::import::oci::import(&files, Some(&services)).unwrap();
+    let t = load(&imported.toml);
+    let by_name = |n: &str| {
+        t.vnics
+            .iter()
+            .find(|v| v.name == n)
+            .unwrap_or_else(|| panic!("{n}\n{}", imported.toml))
+            .public_ip
+    };
+    assert_eq!(by_name("none"), PublicIp::Absent);
+    assert_eq!(
+        by_name("addr"),
+        PublicIp::Present(Some("129.80.49.99".parse().unwrap()))
+    );
+    assert_eq!(by_name("unsaid"), PublicIp::Unknown);
+    assert!(
+        t.subnets
+            .iter()
+            .any(|s| s.name == "private6" && s.prohibit_internet_ingress),
+        "{}",
+        imported.toml
+    );
+    // The same verdicts, both ways, for every VNIC address and the internet.
+    let c = Compiled::new(&t, &Config::default()).unwrap();
+    let c0 = Compiled::new(&s, &Config::default()).unwrap();
+    for a in [
+        "10.0.1.10",
+        "10.0.1.11",
+        "10.0.1.13",
+        "10.0.3.10",
+        "fd00:0:0:3::10",
+    ] {
+        let web = if a.contains(':') {
+            "2001:db8::1"
+        } else {
+            "93.184.216.34"
+        };
+        for p in both_ways(a, web) {
+            let want = judge_both(&s, &c0, &p, Context::First).unwrap();
+            let got = judge_both(&t, &c, &p, Context::First).unwrap();
+            assert_eq!(want.judgement.verdict, got.judgement.verdict, "{p}");
+        }
+    }
+
+    // OCI's shapes the generator does not write: a VNIC whose
+    // `public-ip` is not an address is imported as having none, with a
+    // warning; one in a private subnet says nothing (the subnet does).
+    let mut files = files;
+    let vnic_file = |files: &zprsim_control::import::Files, n: &str| {
+        files
+            .iter()
+            .find_map(|(f, t)| {
+                let v: Value = serde_json::from_str(t).ok()?;
+                (f.starts_with("network-vnic-get-") && v["data"]["display-name"] == n)
+                    .then(|| (f.clone(), v))
+            })
+            .unwrap()
+    };
+    let (f, mut v) = vnic_file(&files, "unsaid");
+    v["data"]["public-ip"] = Value::from("a.b.c.d");
+    files.insert(f, v.to_string());
+    let (f, mut v) = vnic_file(&files, "p6");
+    v["data"]["public-ip"] = Value::from("129.80.49.100");
+    files.insert(f, v.to_string());
+    let imported = zprsim_control::import::oci::import(&files, Some(&services)).unwrap();
+    assert!(
+        imported
+            .warnings
+            .iter()
+            .any(|w| w.contains("`public-ip` is not an IPv4 address; imported as none")),
+        "{:?}",
+        imported.warnings
+    );
+    let t = load(&imported.toml);
+    let p = |n: &str| t.vnics.iter().find(|v| v.name == n).unwrap().public_ip;
+    assert_eq!(p("unsaid"), PublicIp::Absent);
+    assert_eq!(p("p6"), PublicIp::Unknown);
+}
+
+#[test]
+fn stand_in_vnics_have_no_public_ip_and_a_balancers_has_its_public_address() {
+    let files = crate::support::oke_export();
+    let clean = zprsim_control::import::oci::import(&files, None).unwrap();
+    let whole = load(&clean.toml);
+    let lb = |s: &zprsim_control::model::Scenario| {
+        s.vnics
+            .iter()
+            .find(|v| v.id.as_deref() == Some("ocid1.vnic.oc1.iad.okeordersorderslb"))
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        lb(&whole).public_ip,
+        PublicIp::Present(Some("129.80.49.99".parse().unwrap()))
+    );
+    // The balancer's VNIC missing, the balancer exported: its stand-in
+    // takes the balancer's public address.
+    let mut partial = files.clone();
+    let (file, vnic) = partial
+        .iter()
+        .find_map(|(n, t)| {
+            let v: serde_json::Value = serde_json::from_str(t).ok()?;
+            (n.starts_with("network-vnic-get-") && v["data"]["display-name"] == "orders-lb")
+                .then(|| (n.clone(), v["data"].clone()))
+        })
+        .unwrap();
+    partial.remove(&file);
+    let balancer = |public: bool| {
+        let mut ips =
+            vec![serde_json::json!({ "ip-address": vnic["private-ip"], "is-public": false })];
+        if public {
+            ips.push(serde_json::json!({ "ip-address": "129.80.49.99", "is-public": true }));
+        }
+        serde_json::json!({ "data": [{
+            "id": "ocid1.loadbalancer.oc1.iad.orders",
+            "display-name": "orders",
+            "ip-addresses": ips,
+            "network-security-group-ids": vnic["nsg-ids"],
+            "security-attributes": vnic["security-attributes"],
+            "subnet-ids": [vnic["subnet-id"]],
+        }] })
+        .to_string()
+    };
+    for (public, want) in [
+        (
+            true,
+            PublicIp::Present(Some("129.80.49.99".parse().unwrap())),
+        ),
+        (false, PublicIp::Absent),
+    ] {
+        let mut p = partial.clone();
+        p.insert("lb-load-balancer-list.json".into(), balancer(public));
+        let imported = zprsim_control::import::oci::import(&p, None).unwrap();
+        assert_eq!(lb(&load(&imported.toml)).public_ip, want, "{public}");
+    }
+    // Without the balancer: a stand-in of kind `unknown` in a public
+    // subnet, with no public IP (the least an internet gateway could
+    // carry for it).
+    let imported = zprsim_control::import::oci::import(&partial, None).unwrap();
+    let s = load(&imported.toml);
+    let stand_in = s
+        .vnics
+        .iter()
+        .find(|v| v.id.as_deref() == vnic["id"].as_str())
+        .unwrap();
+    assert_eq!(stand_in.kind, "unknown");
+    assert_eq!(stand_in.public_ip, PublicIp::Absent);
+    assert!(
+        imported.warnings.iter().any(|w| w.contains("no public IP")),
+        "{:?}",
+        imported.warnings
+    );
+}
