@@ -272,6 +272,12 @@ struct Report {
     /// `warnings` as objects (code, message, file, byte offset), in the
     /// same order.
     run_warnings: Vec<RunWarning>,
+    /// A SIGINT or SIGTERM stopped the measuring: `runs` holds the runs
+    /// finished before it (maybe none; with none, the packet counts and
+    /// the bare loop's are zeros too).
+    interrupted: bool,
+    /// Runs asked (`--workers`): `runs` holds fewer when interrupted.
+    runs_asked: usize,
 }
 
 const LATENCY_NOTE: &str = "per-packet latency is each batch's processing time divided by its size (batches of up to 4096 packets), counted once per packet";
@@ -286,6 +292,7 @@ fn report(
     compile_s: f64,
     table_bytes: usize,
     warnings: Vec<RunWarning>,
+    runs_asked: usize,
 ) -> Report {
     let c = &r.counters;
     Report {
@@ -335,6 +342,8 @@ fn report(
         peak_memory_bytes: r.peak_memory_bytes,
         warnings: messages(&warnings),
         run_warnings: warnings,
+        interrupted: r.interrupted,
+        runs_asked,
     }
 }
 
@@ -402,6 +411,14 @@ fn table(r: &Report) -> String {
         ));
     }
     let _ = writeln!(t, "bench {}: {what}", r.scenario);
+    if r.interrupted {
+        let _ = writeln!(
+            t,
+            "  interrupted: {} of {} run(s) measured, shown below",
+            r.runs.len(),
+            r.runs_asked
+        );
+    }
     let _ = writeln!(
         t,
         "  loaded in {:.3} s, compiled in {:.3} s, table {}, packets in memory {}",
@@ -526,6 +543,10 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     })?);
     let compile_s = t1.elapsed().as_secs_f64();
     let table_bytes = compiled.stats().table_bytes;
+    // A first Ctrl-C from here on (the packets loaded or synthesized, then
+    // measured) stops the measuring once they are ready: the runs finished
+    // before it are given, marked partial. A second exits at once.
+    let interrupt = crate::interrupt::Interrupt::install()?;
 
     if let Some(b) = &bar {
         b.set_message(if a.capture.is_empty() {
@@ -573,6 +594,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         dedup: a.dedup,
         decap_vxlan: a.decap == Some(crate::replay::Decap::Vxlan),
         node_local: a.node_local.clone(),
+        stop: Some(Arc::clone(&interrupt.stop)),
         ..BenchConfig::default()
     };
     let r = bench::measure(&compiled, &traffic, &cfg, Some(&progress)).map_err(|e| match e {
@@ -585,7 +607,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
 
     let mut warnings: Vec<RunWarning> = traffic.warnings.clone();
     warnings.extend(r.warnings.iter().cloned());
-    if r.baseline.packets == 0 {
+    if r.baseline.packets == 0 && r.interrupted {
+        // Stopped before the bare loop ran: `interrupted` says so.
+    } else if r.baseline.packets == 0 {
         warnings.push(RunWarning::new(
             RunWarningCode::BaselinePartial,
             "the bare loop found no Ethernet IP packet to look up (it parses whole Ethernet frames only): `baseline_pps` and `fraction_of_baseline` are 0",
@@ -608,6 +632,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         compile_s,
         table_bytes,
         warnings,
+        cfg.workers.len(),
     );
     // Opened only now (the plan checked it up front): a run stopped by
     // Ctrl-C leaves nothing beside the target.
@@ -645,6 +670,14 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         out(&table(&rep))?;
     }
     crate::outputs::failure(&failed)?;
+    if rep.interrupted {
+        crate::err(&format!(
+            "interrupted: {} of {} run(s) measured; the output holds those\n",
+            rep.runs.len(),
+            rep.runs_asked
+        ));
+        return Ok(ExitCode::from(interrupt.exit_code()));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -116,6 +116,13 @@ pub fn are_flow_logs(inputs: &[PathBuf]) -> Result<bool, Failure> {
     if !kinds.contains(&Kind::FlowLog) {
         return Ok(false);
     }
+    for (p, _) in inputs
+        .iter()
+        .zip(&kinds)
+        .filter(|(_, k)| **k == Kind::FlowLog)
+    {
+        not_an_export_file(p)?;
+    }
     if let Some(i) = kinds.iter().position(|k| *k == Kind::Capture) {
         // Named too, the flow-log file: found in a directory of captures
         // (a report or `--flows` written there by an earlier run) it is
@@ -137,6 +144,51 @@ pub fn are_flow_logs(inputs: &[PathBuf]) -> Result<bool, Failure> {
         )));
     }
     Ok(true)
+}
+
+/// Refuses a JSON input that is a file of an OCI export, not flow logs:
+/// an OCI CLI output (`vnics.json`, gzip or zstd too: any compressed JSON
+/// reads as flow logs by its kind) or OCI's public IP ranges file, named
+/// for what it is and the command that takes it, instead of a flow-log
+/// parse error. Looked at in the file's head ([`sniff::head`], kept for
+/// the reader), decompressed and bounded.
+///
+/// [`sniff::head`]: zprsim_dataplane::sniff::head
+fn not_an_export_file(p: &Path) -> Result<(), Failure> {
+    use zprsim_dataplane::flowlog::detect::{cli_output, decompressed};
+    let Ok(head) = zprsim_dataplane::sniff::head(p) else {
+        return Ok(());
+    };
+    let codec = zprsim_dataplane::capture::decompress::Codec::of(&head);
+    let text = decompressed(&head);
+    let what = match cli_output(&text) {
+        Some(kind) if kind.is_empty() => "an OCI CLI output".to_owned(),
+        Some(kind) => format!("an OCI CLI output ({kind})"),
+        None if crate::import_looks::text(&String::from_utf8_lossy(&text), false)
+            == crate::import_looks::Looks::Ranges =>
+        {
+            return Err(Failure::Input(format!(
+                "error: `{}` {}OCI's public IP ranges file, not flow-log records: it is for `zprsim import oci DIR --services {}`",
+                zprsim_dataplane::output::shown(p),
+                compressed(codec),
+                zprsim_dataplane::output::shown(p),
+            )));
+        }
+        None => return Ok(()),
+    };
+    Err(Failure::Input(format!(
+        "error: `{}` {}{what}, not flow-log records: give the directory of the CLI outputs to `zprsim import oci DIR -o scenario.toml` (it reads gzip and zstd too), and the flow logs to `zprsim replay scenario.toml LOGS`",
+        zprsim_dataplane::output::shown(p),
+        compressed(codec),
+    )))
+}
+
+/// "is " or "is gzip data; decompressed, it is ", as `import` says it.
+fn compressed(codec: Option<zprsim_dataplane::capture::decompress::Codec>) -> String {
+    match codec {
+        Some(c) => format!("is {} data; decompressed, it is ", c.name()),
+        None => "is ".into(),
+    }
 }
 
 #[derive(Serialize)]
@@ -414,7 +466,11 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             .map(|p| p.display().to_string())
             .unwrap_or_default()
     };
-    let st = judge_spooled(&compiled, spool, MAX_LISTED, &name, |r, jr| {
+    // A signal from here on (after the reading) ends the judging between
+    // two seconds: merging and judging records spilled past
+    // `--flow-log-buffer` is most of a long run's tail.
+    let stop = Some(&*interrupt.stop).filter(|_| !read.stopped && !read.temp_full);
+    let st = judge_spooled(&compiled, spool, MAX_LISTED, &name, stop, |r, jr| {
         if let Some((p, f)) = flows_out
             .as_mut()
             .filter(|(_, f)| f.state() == OutputState::Open)
@@ -481,6 +537,13 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     }
     let full = outputs::temp_full(&r.run_warnings);
     outputs::failure(&[full, failed, report_failed].concat())?;
+    if st.stopped_before.is_some() {
+        crate::err(&format!(
+            "interrupted after the reading: {} of {} flow-log record(s) judged (in time order); every output holds exactly those\n",
+            st.judged, st.records
+        ));
+        return Ok(ExitCode::from(interrupt.exit_code()));
+    }
     if read.stopped {
         crate::err(&format!(
             "interrupted: {} flow-log record(s) read; every output holds exactly those\n",
@@ -524,6 +587,15 @@ fn report<'a>(
         ));
     }
     warnings.extend(read.unlisted_warning());
+    warnings.extend(st.stopped_before.map(|second| {
+        RunWarning::new(
+            RunWarningCode::InterruptedAfterReading,
+            format!(
+                "a signal came after the reading, while the records were judged in time order: {} of the {} data record(s) read were judged, those that start before {second} (Unix seconds); the report and every output hold exactly those",
+                st.judged, st.records
+            ),
+        )
+    }));
     warnings.extend(
         st.flows_full
             .as_ref()
@@ -563,7 +635,7 @@ fn report<'a>(
         scenario_warnings: cx.warnings,
         // A full disk under the spool stopped the reading as a Ctrl-C does:
         // the outputs hold the records read before (`temporary-files-full`).
-        interrupted: read.stopped || read.temp_full,
+        interrupted: read.stopped || read.temp_full || st.stopped_before.is_some(),
         connections: Connections {
             created: k.connections,
             replies_tracked: k.replies_tracked,

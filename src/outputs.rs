@@ -52,8 +52,9 @@ pub(crate) fn reader_gone<'a>(files: impl IntoIterator<Item = &'a OutputFile>) -
 }
 
 /// The run's warnings as stderr shows them: an output that failed is said
-/// once, by the run's error ([`failure`]), and a reader that left its pipe
-/// is the user's own `| head`, said in the report only.
+/// once, by the run's error ([`failure`]), a reader that left its pipe
+/// is the user's own `| head`, said in the report only, and a signal after
+/// the reading by the run's `interrupted` line.
 pub(crate) fn for_stderr(warnings: &[RunWarning]) -> Vec<&RunWarning> {
     warnings
         .iter()
@@ -63,6 +64,7 @@ pub(crate) fn for_stderr(warnings: &[RunWarning]) -> Vec<&RunWarning> {
                 RunWarningCode::OutputFailed
                     | RunWarningCode::OutputReaderGone
                     | RunWarningCode::TemporaryFilesFull
+                    | RunWarningCode::InterruptedAfterReading
             )
         })
         .collect()

@@ -483,6 +483,20 @@ impl zprsim_dataplane::replay::FlowSink for FlowLines<'_> {
     }
 }
 
+/// The `interrupted-after-reading` warning of a flow log `f` that a signal
+/// after the reading cut.
+fn flows_cut_warning(f: &OutputFile, cut: zprsim_dataplane::engine::FlowsCut) -> RunWarning {
+    let path = zprsim_dataplane::output::shown(f.path());
+    RunWarning::new(
+        RunWarningCode::InterruptedAfterReading,
+        format!(
+            "--flows `{path}`: a signal came after the reading, while it was written: it holds the first {} of the {} flow record(s), in its order; the counts and the other outputs are of every record read",
+            cut.written, cut.total
+        ),
+    )
+    .file(path)
+}
+
 /// The most connections `--max-connections` takes (the tables are sized
 /// from it up front).
 const MAX_CONNECTIONS: usize = 1 << 30;
@@ -825,6 +839,12 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         return Err(write_error(f, &e));
     }
     let mut run_warnings = outputs::reader_gone(pcaps.iter().chain(&flows_out));
+    // A signal after the reading cut `--flows` (the tail's long part): the
+    // run ends as an interrupted one, its flow log a valid prefix.
+    if let (Some(cut), Some(f)) = (o.flows_cut, flows_out.as_ref()) {
+        o.interrupted = true;
+        run_warnings.push(flows_cut_warning(f, cut));
+    }
     let failed = outputs::commit_each(pcaps.into_iter().chain(flows_out));
     run_warnings.extend(failed.iter().cloned());
     o.warnings.extend(run_warnings);
@@ -853,10 +873,16 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         return Err(Failure::Input(format!("error: {e}")));
     }
     let code = if o.interrupted {
-        crate::err(&format!(
-            "interrupted: {} record(s) judged; every output holds exactly those\n",
-            k.packets.total + k.non_ip + k.copies + k.node_local
-        ));
+        let judged = k.packets.total + k.non_ip + k.copies + k.node_local;
+        crate::err(&match o.flows_cut {
+            Some(cut) => format!(
+                "interrupted after the reading: {judged} record(s) judged; `--flows` holds the first {} of {} flow record(s), the other outputs all of them\n",
+                cut.written, cut.total
+            ),
+            None => format!(
+                "interrupted: {judged} record(s) judged; every output holds exactly those\n"
+            ),
+        });
         interrupt.exit_code()
     } else {
         u8::from(a.fail_on_drop && k.packets.dropped > 0)

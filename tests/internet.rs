@@ -2,6 +2,7 @@
 //! (`[[vnic]] public_ip`) and a subnet's `prohibit_internet_ingress`
 //! (docs/semantics.md §2), in both engines, the loader and `import`.
 
+use crate::support::run_in;
 use zprsim_control::agree::judge_both;
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::model::PublicIp;
@@ -434,5 +435,240 @@ fn stand_in_vnics_have_no_public_ip_and_a_balancers_has_its_public_address() {
         imported.warnings.iter().any(|w| w.contains("no public IP")),
         "{:?}",
         imported.warnings
+    );
+}
+
+#[test]
+fn verify_retargets_the_rule_that_sends_a_private_subnet_to_an_internet_gateway() {
+    // The common mistake: a private subnet's 0.0.0.0/0 to the internet
+    // gateway. A rule added for 0.0.0.0/0 would never win over it (the
+    // first of equal prefixes does), so the hint changes its target; the
+    // table is shared with a public subnet whose server the internet
+    // reaches, which a NAT gateway would close (it admits replies only).
+    let text = scenario(
+        "prohibit_public_ip = true",
+        r#"
+[[subnet]]
+name = "web"
+vcn = "v"
+cidr_block = "10.0.3.0/24"
+route_table = "to-igw"
+security_lists = ["open"]
+[[vnic]]
+name = "a"
+subnet = "app"
+private_ips = ["10.0.1.10"]
+[[vnic]]
+name = "w"
+subnet = "web"
+private_ips = ["10.0.3.10"]
+public_ip = true
+"#,
+    );
+    let expect = r#"
+[[path]]
+name = "a-out"
+from = "vnic:a"
+to = "internet"
+proto = "tcp"
+dport = 443
+expect = "allow"
+[[path]]
+name = "web-in"
+from = "internet"
+to = "vnic:w"
+proto = "tcp"
+dport = 443
+expect = "allow"
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), &text).unwrap();
+    std::fs::write(dir.path().join("e.toml"), expect).unwrap();
+    let o = run_in(dir.path(), ["verify", "s.toml", "e.toml", "--json"]);
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let a = &j["paths"][0];
+    assert_eq!(a["name"], "a-out");
+    let hint = "route: in route table `to-igw`, change rule #0 (0.0.0.0/0 -> internet gateway `igw`) to network_entity = \"nat\" (or `drg`)";
+    assert_eq!(a["failed"][0]["to_open"][0], hint, "{a}");
+    // Together, the change would close the public subnet's inbound path.
+    assert_eq!(j["hints_together"]["closed"][0], "web-in", "{j}");
+    // The hint applied as written: the private subnet's path opens.
+    let fixed = text.replacen(
+        r#"{ destination = "0.0.0.0/0", network_entity = "igw" }"#,
+        r#"{ destination = "0.0.0.0/0", network_entity = "nat" }"#,
+        1,
+    );
+    assert_ne!(fixed, text);
+    std::fs::write(dir.path().join("s.toml"), &fixed).unwrap();
+    let o = run_in(dir.path(), ["verify", "s.toml", "e.toml", "--json"]);
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["paths"][0]["ok"], true, "{j}");
+    assert_eq!(j["paths"][1]["ok"], false, "{j}");
+}
+
+#[test]
+fn json_scenarios_take_the_same_fields() {
+    let json = |public: &str| {
+        format!(
+            r#"{{
+  "vcn": [{{ "name": "v", "cidr_blocks": ["10.0.0.0/16"] }}],
+  "subnet": [{{ "name": "app", "vcn": "v", "cidr_block": "10.0.1.0/24", "prohibit_internet_ingress": false, "stand_in": true }}],
+  "vnic": [{{ "name": "a", "subnet": "app", "private_ips": ["10.0.1.10"], "public_ip": {public}, "stand_in": true }}]
+}}"#
+        )
+    };
+    for (public, want) in [
+        ("false", PublicIp::Absent),
+        ("true", PublicIp::Present(None)),
+        (
+            "\"129.80.49.99\"",
+            PublicIp::Present(Some("129.80.49.99".parse().unwrap())),
+        ),
+        ("null", PublicIp::Unknown),
+    ] {
+        let s = zprsim_control::load::from_json_str(&json(public), "s.json")
+            .unwrap_or_else(|e| panic!("{public}: {e}"))
+            .scenario;
+        assert_eq!(s.vnics[0].public_ip, want, "{public}");
+        assert!(s.vnics[0].stand_in && s.subnets[0].stand_in);
+    }
+    let e = zprsim_control::load::from_json_str(&json("7"), "s.json")
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.starts_with("s.json:4:") && e.contains("a boolean or an IPv4 address"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_nat_gateway_carries_no_ipv6() {
+    // OCI: only DRGs, LPGs and internet gateways carry IPv6.
+    let text = scenario(
+        "",
+        r#"
+[[route_table]]
+name = "nat-both"
+vcn = "v"
+route_rules = [{ destination = "0.0.0.0/0", network_entity = "nat" }, { destination = "::/0", network_entity = "nat" }]
+[[subnet]]
+name = "n6"
+vcn = "v"
+cidr_block = "10.0.6.0/24"
+ipv6_cidr_blocks = ["fd00:0:0:6::/64"]
+route_table = "nat-both"
+security_lists = ["open"]
+[[vnic]]
+name = "p"
+subnet = "n6"
+private_ips = ["10.0.6.10", "fd00:0:0:6::10"]
+"#,
+    );
+    let [out, back] = both_ways("fd00:0:0:6::10", "2001:db8::1");
+    for p in [out, back] {
+        let (v, stage, reason) = judge(&text, p);
+        assert_eq!((v, stage), (Verdict::Drop, Some(Stage::Route)), "{p}");
+        assert!(
+            reason.contains(
+                "which carries no IPv6 traffic (OCI's NAT and service gateways are IPv4 only"
+            ),
+            "{p}: {reason}"
+        );
+    }
+    let [out, _] = both_ways("10.0.6.10", "93.184.216.34");
+    assert_eq!(judge(&text, out).0, Verdict::Allow);
+}
+
+#[test]
+fn a_stand_in_subnet_is_private_unless_a_vnic_of_it_has_a_public_ip() {
+    use serde_json::Value;
+    // Two VNICs with their own route table to the internet gateway, in
+    // two subnets the partial export lacks: one private (its IPv6 and
+    // IPv4 off the internet), one public whose VNIC has a public IP.
+    let text = scenario(
+        "",
+        r#"
+[[subnet]]
+name = "private6"
+vcn = "v"
+cidr_block = "10.0.3.0/24"
+ipv6_cidr_blocks = ["fd00:0:0:3::/64"]
+security_lists = ["open"]
+prohibit_internet_ingress = true
+[[subnet]]
+name = "web"
+vcn = "v"
+cidr_block = "10.0.4.0/24"
+security_lists = ["open"]
+[[vnic]]
+name = "p6"
+subnet = "private6"
+private_ips = ["10.0.3.10", "fd00:0:0:3::10"]
+route_table = "to-igw"
+nsgs = ["all"]
+[[vnic]]
+name = "w"
+subnet = "web"
+private_ips = ["10.0.4.10"]
+route_table = "to-igw"
+nsgs = ["all"]
+public_ip = "129.80.49.98"
+[[nsg]]
+name = "all"
+vcn = "v"
+rules = [{ direction = "EGRESS", destination = "0.0.0.0/0", protocol = "all" }, { direction = "EGRESS", destination = "::/0", protocol = "all" }, { direction = "INGRESS", source = "0.0.0.0/0", protocol = "all" }, { direction = "INGRESS", source = "::/0", protocol = "all" }]
+"#,
+    );
+    let s = load(&text);
+    let (mut files, services) = zprsim_bench::oci_export::export(&s);
+    let list = files.get_mut("network-subnet-list.json").unwrap();
+    let mut v: Value = serde_json::from_str(list).unwrap();
+    v["data"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|s| s["display-name"] != "private6" && s["display-name"] != "web");
+    *list = v.to_string();
+    let imported = zprsim_control::import::oci::import(&files, Some(&services)).unwrap();
+    let t = load(&imported.toml);
+    let subnet_of = |n: &str| {
+        let v = t.vnics.iter().find(|v| v.name == n).unwrap();
+        t.subnets[v.subnet.index()].clone()
+    };
+    assert!(subnet_of("p6").stand_in && subnet_of("p6").prohibit_internet_ingress);
+    assert!(subnet_of("w").stand_in && !subnet_of("w").prohibit_internet_ingress);
+    // Nothing the whole export denies is allowed, both ways, both families.
+    let c0 = Compiled::new(&s, &Config::default()).unwrap();
+    let c = Compiled::new(&t, &Config::default()).unwrap();
+    for (a, web) in [
+        ("fd00:0:0:3::10", "2001:db8::1"),
+        ("10.0.3.10", "93.184.216.34"),
+        ("10.0.4.10", "93.184.216.34"),
+    ] {
+        for p in both_ways(a, web) {
+            let want = judge_both(&s, &c0, &p, Context::First).unwrap();
+            let got = judge_both(&t, &c, &p, Context::First).unwrap();
+            assert!(
+                !(got.judgement.verdict == Verdict::Allow
+                    && want.judgement.verdict == Verdict::Drop),
+                "{p}: the partial import allows what the whole denies"
+            );
+        }
+    }
+    let [out, _] = both_ways("fd00:0:0:3::10", "2001:db8::1");
+    assert_eq!(
+        judge_both(&t, &c, &out, Context::First)
+            .unwrap()
+            .judgement
+            .verdict,
+        Verdict::Drop
+    );
+    let [out, _] = both_ways("10.0.4.10", "93.184.216.34");
+    assert_eq!(
+        judge_both(&t, &c, &out, Context::First)
+            .unwrap()
+            .judgement
+            .verdict,
+        Verdict::Allow
     );
 }

@@ -176,7 +176,7 @@ fn import_reads_gzipped_and_zstd_cli_outputs() {
 /// Runs `zprsim ARGS` in `d` with `TMPDIR` a 64 KiB tmpfs of a mount
 /// namespace of its own (`unshare -m`, as root); `None` when it cannot be
 /// mounted here (not root, no `unshare`): the caller skips.
-fn with_tiny_tmpdir(d: &Path, args: &[&str]) -> Option<std::process::Output> {
+pub(crate) fn with_tiny_tmpdir(d: &Path, args: &[&str]) -> Option<std::process::Output> {
     let tiny = d.join("tiny");
     std::fs::create_dir_all(&tiny).unwrap();
     let probe = std::process::Command::new("unshare")

@@ -302,10 +302,20 @@ fn every_run_warning_code_comes_from_a_real_input() {
     // streams::a_closed_output_pipe_beside_a_report_is_counted_honestly.
     // `temporary-files-full` a full tmpfs (mounted as root):
     // planning_s17::a_full_disk_under_spilled_flow_log_records_*.
+    // `interrupted-after-reading` a signal in the run's tail:
+    // planning_s18::a_signal_after_the_reading_*.
     let all: BTreeSet<String> = RunWarningCode::ALL
         .iter()
         .map(|c| c.as_str().to_owned())
-        .filter(|c| c != "file-changed" && c != "output-reader-gone" && c != "temporary-files-full")
+        .filter(|c| {
+            ![
+                "file-changed",
+                "output-reader-gone",
+                "temporary-files-full",
+                "interrupted-after-reading",
+            ]
+            .contains(&c.as_str())
+        })
         .collect();
     assert_eq!(seen, all);
 }

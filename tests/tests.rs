@@ -34,6 +34,7 @@ mod planning_s14;
 mod planning_s15;
 mod planning_s16;
 mod planning_s17;
+mod planning_s18;
 mod platform;
 mod replay;
 mod replay_oracle;

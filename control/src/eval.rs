@@ -295,6 +295,20 @@ fn target_text(s: &Scenario, t: &RouteTarget) -> String {
 /// and destination, an internet gateway for a VNIC that cannot use it
 /// (IPv4: no public IP; IPv6: a subnet that prohibits internet ingress).
 fn blocked_text(s: &Scenario, t: &RouteTarget, vnic: VnicId, v4: bool) -> Option<String> {
+    // OCI's NAT and service gateways carry IPv4 only.
+    if let RouteTarget::Gateway(g) = t
+        && !v4
+        && !s.gateways[g.index()].blocked
+        && matches!(
+            s.gateways[g.index()].kind,
+            crate::model::GatewayKind::Nat | crate::model::GatewayKind::Service
+        )
+    {
+        return Some(
+            "which carries no IPv6 traffic (OCI's NAT and service gateways are IPv4 only; IPv6 leaves a VCN through an internet gateway, a DRG or an LPG)"
+                .to_owned(),
+        );
+    }
     if let RouteTarget::Gateway(g) = t
         && s.gateways[g.index()].kind == crate::model::GatewayKind::Internet
         && !s.gateways[g.index()].blocked

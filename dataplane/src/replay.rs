@@ -116,6 +116,9 @@ pub struct ReplayOutput {
     pub error: Option<String>,
     /// Reading stopped early on request ([`ReplayConfig::stop`]).
     pub interrupted: bool,
+    /// [`ReplayConfig::stop`] came after the reading, while the flow
+    /// records were written: the flow sink took only the first of them.
+    pub flows_cut: Option<crate::engine::FlowsCut>,
     /// Seconds of the packet phase.
     pub duration_s: f64,
     /// Per-batch processing time, nanoseconds.
@@ -349,6 +352,7 @@ pub fn replay_with_flows<'a>(
         warnings: o.warnings,
         error: o.error,
         interrupted: o.interrupted,
+        flows_cut: s.flows_cut,
         duration_s: o.duration_s,
         batch_ns: o.batch_ns,
         workers: o.workers,

@@ -95,6 +95,12 @@ pub enum RunWarningCode {
     /// holds exactly those (the report says `interrupted`), and the run
     /// exits 2. The message names the directory and what to do.
     TemporaryFilesFull,
+    /// A SIGINT or SIGTERM came after the last record was read, during the
+    /// run's tail: what was left of it stopped at a record boundary (the
+    /// rest of `--flows`; flow logs: the spilled records not yet judged),
+    /// the report says `interrupted`, and the run exits 130 or 143. The
+    /// message says what the outputs hold.
+    InterruptedAfterReading,
     /// A scenario's own warning, where a report's `warnings` holds it as
     /// text (`diff` on flow logs, `tap`): its code.
     Scenario(WarningCode),
@@ -102,7 +108,7 @@ pub enum RunWarningCode {
 
 impl RunWarningCode {
     /// Every run code (scenario codes aside: scenario-format.md lists them).
-    pub const ALL: [RunWarningCode; 23] = [
+    pub const ALL: [RunWarningCode; 24] = [
         RunWarningCode::TruncatedRecord,
         RunWarningCode::CompressedEndsEarly,
         RunWarningCode::FileChanged,
@@ -126,6 +132,7 @@ impl RunWarningCode {
         RunWarningCode::OutputFailed,
         RunWarningCode::OutputReaderGone,
         RunWarningCode::TemporaryFilesFull,
+        RunWarningCode::InterruptedAfterReading,
     ];
 
     /// The code as written in JSON (`truncated-record`).
@@ -155,6 +162,7 @@ impl RunWarningCode {
             RunWarningCode::OutputFailed => "output-failed",
             RunWarningCode::OutputReaderGone => "output-reader-gone",
             RunWarningCode::TemporaryFilesFull => "temporary-files-full",
+            RunWarningCode::InterruptedAfterReading => "interrupted-after-reading",
             RunWarningCode::Scenario(c) => c.as_str(),
         }
     }

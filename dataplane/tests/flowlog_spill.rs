@@ -290,7 +290,7 @@ fn spilled_outcome(
     read.end_reading();
     let spool = read.spool.take().unwrap();
     let mut judged = Vec::new();
-    let st = judge_spooled(c, spool, EXAMPLES, &|_| "t.jsonl".into(), |r, x| {
+    let st = judge_spooled(c, spool, EXAMPLES, &|_| "t.jsonl".into(), None, |r, x| {
         judged.push(format!(
             "{r:?} {} {:?} {} {:?}",
             x.vnic, x.direction, x.reply, x.fast

@@ -57,6 +57,8 @@ struct StandIn {
     /// `blocks` as a set: a scan of them per address was quadratic in a
     /// stand-in's addresses (the review: 60,000 pod IPs, 0.65 -> 2.17 s).
     held: std::collections::HashSet<IpNet>,
+    /// A VNIC placed in it has a public IP: the subnet is not private.
+    public: bool,
 }
 
 /// The stand-in subnets made so far, by the OCID of the subnet they stand
@@ -97,8 +99,25 @@ impl<'a> MissingSubnets<'a> {
         let mut outside = false;
         for ip in ips {
             if let Some((_, subnet)) = self.subnets.iter().find(|(n, _)| n.contains(ip)) {
+                // VCNs reusing one CIDR: the VNIC may be of another VCN
+                // holding the address, which `--vcn` imports alone.
+                let holding: Vec<String> = self
+                    .vcns
+                    .iter()
+                    .filter(|(_, nets)| nets.iter().any(|n| n.contains(ip)))
+                    .map(|(name, _)| format!("`--vcn {name}`"))
+                    .collect();
+                let way_out = if holding.len() > 1 {
+                    format!(
+                        "; {} VCNs hold that address (their blocks overlap): if the VNIC is of one that subnet `{subnet}` is not in, import that VCN alone ({})",
+                        holding.len(),
+                        holding.join(" or ")
+                    )
+                } else {
+                    String::new()
+                };
                 return Placed::Refused(format!(
-                    "its subnet `{subnet_id}` is not in the export, and its address `{ip}` lies in subnet `{subnet}`, which is"
+                    "its subnet `{subnet_id}` is not in the export, and its address `{ip}` lies in subnet `{subnet}`, which is{way_out}"
                 ));
             }
             match (vcn_holding(self.vcns, *ip), vcn) {
@@ -124,8 +143,8 @@ impl<'a> MissingSubnets<'a> {
             && s.vcn != vcn
         {
             return Placed::Refused(format!(
-                "its subnet `{subnet_id}` is not in the export, and its addresses lie in VCN `{vcn}` while another VNIC of that subnet has them in `{}`",
-                s.vcn
+                "its subnet `{subnet_id}` is not in the export, and its addresses lie in VCN `{vcn}` while another VNIC of that subnet has them in `{}`: export the subnet, or import one of those VCNs alone (`--vcn {vcn}` or `--vcn {}`)",
+                s.vcn, s.vcn
             ));
         }
         let names = &mut self.names;
@@ -137,6 +156,7 @@ impl<'a> MissingSubnets<'a> {
                 vcn: vcn.to_owned(),
                 blocks: Vec::new(),
                 held: std::collections::HashSet::new(),
+                public: false,
             });
         for ip in ips {
             let host = IpNet::from(*ip);
@@ -147,9 +167,20 @@ impl<'a> MissingSubnets<'a> {
         Placed::StandIn(s.name.clone(), s.vcn.clone())
     }
 
+    /// Notes that a VNIC placed in the stand-in for `subnet_id` (if there
+    /// is one) has a public IP: that subnet allows them.
+    pub(super) fn holds_public_ip(&mut self, subnet_id: &str) {
+        if let Some(s) = self.made.get_mut(subnet_id) {
+            s.public = true;
+        }
+    }
+
     /// The stand-in subnets as scenario objects: the first block is
     /// `cidr_block`, the others go to `ipv4_cidr_blocks` and
-    /// `ipv6_cidr_blocks`; no security list, no route table.
+    /// `ipv6_cidr_blocks`; no security list, no route table; private
+    /// (`prohibit_internet_ingress`: no internet gateway carries its
+    /// VNICs' traffic, the least the real subnet could allow) unless a
+    /// VNIC in it has a public IP.
     pub(super) fn into_subnets(self) -> Vec<Value> {
         self.made
             .into_iter()
@@ -171,6 +202,9 @@ impl<'a> MissingSubnets<'a> {
                     m.insert("ipv6_cidr_blocks".into(), json!(v6));
                 }
                 m.insert("security_lists".into(), json!([]));
+                if !s.public {
+                    m.insert("prohibit_internet_ingress".into(), json!(true));
+                }
                 m.insert("stand_in".into(), json!(true));
                 Some(Value::Object(m))
             })

@@ -1512,7 +1512,7 @@ pub fn import_vcns(
                 match missing.place(subnet_id, &parsed) {
                     Placed::StandIn(s, vcn) => {
                         cx.warnings.push(format!(
-                            "{what}: its subnet `{subnet_id}` is not in the export; kept in `{s}`, a stand-in subnet with no security list and no route table (it denies at least what the network does: export the subnet for what its lists and routes allow)"
+                            "{what}: its subnet `{subnet_id}` is not in the export; kept in `{s}`, a stand-in subnet with no security list and no route table, private unless one of its VNICs has a public IP (it denies at least what the network does: export the subnet for what its lists, routes and flags allow)"
                         ));
                         (s, vcn)
                     }
@@ -1603,6 +1603,8 @@ pub fn import_vcns(
             }
             Some(Value::String(a)) if a.parse::<std::net::Ipv4Addr>().is_ok() => {
                 m.insert("public_ip".into(), json!(a));
+                // In a stand-in subnet: that subnet is not private.
+                missing.holds_public_ip(subnet_id);
             }
             Some(_) => {
                 cx.warnings.push(format!(

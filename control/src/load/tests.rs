@@ -690,7 +690,7 @@ fn unknown_top_level_field() {
 error_case!(
     unknown_nested_field,
     "[[vnic]]\nname = \"a\"\nsubnet = \"s\"\nprivate_ips = [\"10.0.1.5\"]\nprivate_ip = \"10.0.1.6\"\n",
-    "s.toml:12:1: error: unknown field `private_ip`; did you mean `private_ips`? (expected one of `name`, `id`, `subnet`, `private_ips`, `nsgs`, `kind`, `security_attributes`, `route_table`, `skip_source_dest_check`, `public_ip`)"
+    "s.toml:12:1: error: unknown field `private_ip`; did you mean `private_ips`? (expected one of `name`, `id`, `subnet`, `private_ips`, `nsgs`, `kind`, `security_attributes`, `route_table`, `skip_source_dest_check`, `public_ip`, `stand_in`)"
 );
 error_case!(
     unknown_rule_field,

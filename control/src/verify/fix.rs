@@ -47,12 +47,19 @@ pub struct Scratch {
 /// A rule or statements a hint added and left on the copy while a path's
 /// hints are gathered (`whole.rs`), taken out again, last first, by
 /// [`Scratch::release`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(super) enum Kept {
     /// The last rule of a target's rules of a direction.
     Rule(Target, Direction),
     /// The last rule of a route table.
     Route(usize),
+    /// A route table's rule whose target a hint changed, with the target
+    /// it had.
+    Retarget {
+        table: usize,
+        rule: usize,
+        old: crate::model::RouteTarget,
+    },
     /// The last `added` statements of a ZPR policy, which the hint created
     /// when `created` (then the last policy).
     Statements {
@@ -123,6 +130,20 @@ impl Scratch {
                     if let Some(rule) = copy.route_tables.get_mut(table).and_then(|t| t.rules.pop())
                     {
                         out.push(Edit::Route { table, rule });
+                    }
+                }
+                Kept::Retarget { table, rule, old } => {
+                    if let Some(r) = copy
+                        .route_tables
+                        .get_mut(table)
+                        .and_then(|t| t.rules.get_mut(rule))
+                    {
+                        let target = std::mem::replace(&mut r.target, old);
+                        out.push(Edit::Retarget {
+                            table,
+                            rule,
+                            target,
+                        });
                     }
                 }
                 Kept::Statements {
@@ -227,6 +248,16 @@ pub enum Edit {
         /// The rule.
         rule: crate::model::RouteRule,
     },
+    /// A new target for a route table's rule (by index): an added rule of
+    /// the same destination would never win over it.
+    Retarget {
+        /// The route table.
+        table: usize,
+        /// The rule's index in it.
+        rule: usize,
+        /// Its new target.
+        target: crate::model::RouteTarget,
+    },
     /// Statements to add to a policy.
     Statements {
         /// The policy; `None`: a new one.
@@ -260,6 +291,19 @@ pub fn apply(s: &mut Scenario, edits: &[Edit]) {
             Edit::Route { table, rule } => {
                 if let Some(t) = s.route_tables.get_mut(*table) {
                     t.rules.push(rule.clone());
+                }
+            }
+            Edit::Retarget {
+                table,
+                rule,
+                target,
+            } => {
+                if let Some(r) = s
+                    .route_tables
+                    .get_mut(*table)
+                    .and_then(|t| t.rules.get_mut(*rule))
+                {
+                    r.target = target.clone();
                 }
             }
             Edit::Statements { policy, statements } => {

@@ -127,13 +127,8 @@ pub(super) fn to_open(
         };
     let table = s.effective_route_table(v)?;
     let vcn = s.vnic_vcn(v);
-    // OCI's NAT gateway is IPv4 only: a route rule for an IPv6 prefix can
-    // target a DRG or an internet gateway, never a NAT gateway (OCI's
-    // RouteRule reference), though the model would forward it.
-    let v4 = p.dst.is_ipv4() && p.src.is_ipv4();
     let candidates: Vec<GatewayId> = kinds
         .iter()
-        .filter(|k| v4 || **k != GatewayKind::Nat)
         .flat_map(|k| {
             s.gateways
                 .iter()
@@ -148,9 +143,12 @@ pub(super) fn to_open(
         description: None,
     };
     let mut works = candidates
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|&g| opens(scratch, s, ix, p, table, rule(g)));
-    let first = works.next()?;
+    let Some(first) = works.next() else {
+        return retarget(scratch, s, ix, p, table, &destination, &candidates);
+    };
     let others: Vec<String> = works
         .map(|g| format!("`{}`", s.gateways[g.index()].name))
         .collect();
@@ -177,6 +175,78 @@ pub(super) fn to_open(
     );
     if !others.is_empty() {
         text.push_str(&format!(" (or through {})", others.join(", ")));
+    }
+    Some(text)
+}
+
+/// When the table already has a rule for `destination` (an added rule of
+/// equal prefix never wins: the first one written does), the gateway that
+/// rule should target instead: the first of `candidates` that opens the
+/// route layer for `p`, proved on `scratch` as an added rule is. The usual
+/// case: a private subnet's `0.0.0.0/0` to an internet gateway, which
+/// carries none of its VNICs' traffic, where a NAT gateway would.
+fn retarget(
+    scratch: &mut Scratch,
+    s: &Scenario,
+    ix: Option<&AddressIndex>,
+    p: &Packet,
+    table: RouteTableId,
+    destination: &RouteDestination,
+    candidates: &[GatewayId],
+) -> Option<String> {
+    let t = &s.route_tables[table.index()];
+    let at = t.rules.iter().position(|r| &r.destination == destination)?;
+    let old = t.rules[at].target.clone();
+    let set = |scratch: &mut Scratch, target: RouteTarget| {
+        std::mem::replace(
+            &mut scratch.of(s).route_tables[table.index()].rules[at].target,
+            target,
+        )
+    };
+    let mut works = candidates.iter().copied().filter(|&g| {
+        if old == RouteTarget::Gateway(g) {
+            return false;
+        }
+        let was = set(scratch, RouteTarget::Gateway(g));
+        let reports = super::layers_of(scratch.of(s), ix, p);
+        set(scratch, was);
+        !reports
+            .iter()
+            .any(|r| r.layer == Stage::Route && r.outcome == Outcome::NoRoute)
+    });
+    let first = works.next()?;
+    let others: Vec<String> = works
+        .map(|g| format!("`{}`", s.gateways[g.index()].name))
+        .collect();
+    // Proved above; set again, to stay when hints stay on the copy.
+    if scratch.keeping() {
+        let old = set(scratch, RouteTarget::Gateway(first));
+        scratch.kept(Kept::Retarget {
+            table: table.index(),
+            rule: at,
+            old,
+        });
+    }
+    let now = match &old {
+        RouteTarget::Gateway(g) => format!(
+            "{} gateway `{}`",
+            s.gateways[g.index()].kind.as_str(),
+            s.gateways[g.index()].name
+        ),
+        RouteTarget::PrivateIp { ip, .. } => format!("private IP {ip}"),
+    };
+    let dest = match destination {
+        RouteDestination::Cidr(net) => net.to_string(),
+        RouteDestination::Service(l) => s.services[l.index()].name.clone(),
+    };
+    let mut text = format!(
+        "{}: in route table `{}`, change rule #{at} ({dest} -> {now}) to network_entity = {}",
+        Stage::Route.as_str(),
+        t.name,
+        toml_string(&s.gateways[first.index()].name)
+    );
+    if !others.is_empty() {
+        text.push_str(&format!(" (or {})", others.join(", ")));
     }
     Some(text)
 }

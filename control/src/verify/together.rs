@@ -101,7 +101,9 @@ pub fn together(
     // path from the internet gateway (a NAT gateway admits replies only).
     // So with a route hint among them, the paths that should be open and
     // pass today are judged again too.
-    let routes = edits.iter().any(|e| matches!(e, fix::Edit::Route { .. }));
+    let routes = edits
+        .iter()
+        .any(|e| matches!(e, fix::Edit::Route { .. } | fix::Edit::Retarget { .. }));
     let again: Vec<(PathSpec, bool)> = paths
         .iter()
         .zip(&report.paths)

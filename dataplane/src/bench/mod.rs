@@ -36,6 +36,7 @@ mod memory;
 mod source;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use zprsim_control::compile::Compiled;
 
@@ -100,6 +101,10 @@ pub struct BenchConfig {
     pub decap_vxlan: bool,
     /// `--node-local` prefixes.
     pub node_local: Vec<ipnet::IpNet>,
+    /// Set to stop measuring (the first SIGINT or SIGTERM): the runs
+    /// finished before it are kept, the one it cut is not, and
+    /// [`BenchResult::interrupted`] says so.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl Default for BenchConfig {
@@ -111,6 +116,7 @@ impl Default for BenchConfig {
             dedup: false,
             decap_vxlan: false,
             node_local: Vec::new(),
+            stop: None,
         }
     }
 }
@@ -179,6 +185,10 @@ pub struct BenchResult {
     /// The engine's warnings of the first run (records that were not
     /// VXLAN under `--decap vxlan`, copies found without `--dedup`).
     pub warnings: Vec<crate::warning::RunWarning>,
+    /// [`BenchConfig::stop`] ended the measuring: `runs` holds those
+    /// finished before it (maybe none, and no bare loop either: then
+    /// `baseline` is zeros).
+    pub interrupted: bool,
 }
 
 /// Why a benchmark could not finish.
@@ -251,13 +261,27 @@ pub fn measure(
     cfg: &BenchConfig,
     progress: Option<Progress<'_>>,
 ) -> Result<BenchResult, BenchError> {
-    let base = baseline(compiled, traffic, cfg.baseline_runs)?;
+    let stopped = || {
+        cfg.stop
+            .as_deref()
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
+    };
+    let mut interrupted = stopped();
+    let base = if interrupted {
+        Baseline::default()
+    } else {
+        baseline(compiled, traffic, cfg.baseline_runs)?
+    };
     let total = traffic.bytes();
     let all = total.saturating_mul(cfg.workers.len() as u64);
     let mut runs: Vec<Run> = Vec::with_capacity(cfg.workers.len());
     let mut first: Option<Counters> = None;
     let mut warnings = Vec::new();
     for (k, &w) in cfg.workers.iter().enumerate() {
+        if interrupted || stopped() {
+            interrupted = true;
+            break;
+        }
         let before = total.saturating_mul(k as u64);
         let step = |done: u64, _: u64| {
             if let Some(p) = progress {
@@ -271,6 +295,7 @@ pub fn measure(
             dedup: cfg.dedup,
             decap_vxlan: cfg.decap_vxlan,
             node_local: cfg.node_local.clone(),
+            stop: cfg.stop.clone(),
             ..EngineConfig::default()
         };
         let mut src = source::SliceSource::new(&traffic.inputs);
@@ -282,6 +307,11 @@ pub fn measure(
             .map_err(|e| BenchError::Internal(e.to_string()))?;
         if let Some(e) = o.error {
             return Err(BenchError::Input(e));
+        }
+        // A run the stop cut measured part of the packets: not kept.
+        if o.interrupted {
+            interrupted = true;
+            break;
         }
         if k == 0 {
             warnings = o.warnings;
@@ -338,6 +368,7 @@ pub fn measure(
         baseline: base,
         peak_memory_bytes: peak_rss_bytes(),
         warnings,
+        interrupted,
     })
 }
 

@@ -764,17 +764,22 @@ impl<X> Finished<X> {
 
 /// Hands every kept record of one scenario (one [`Kept`] per worker) to
 /// `emit` as a [`FlowRecord`], in the flow log's order ([`Merge`]), so each
-/// [`FlowRecord`] lives only while `emit` has it.
+/// [`FlowRecord`] lives only while `emit` has it, until `stop` says so
+/// (looked at before each record): whether it stopped before the last.
 ///
 /// # Errors
 /// The first error `emit` returns, or a spool's I/O error.
 pub(crate) fn merge_ordered<X: Extra, E: From<SpoolError>>(
     kept: Vec<Kept<X>>,
+    stop: &dyn Fn() -> bool,
     emit: &mut impl FnMut(FlowRecord) -> Result<(), E>,
-) -> Result<(), E> {
+) -> Result<bool, E> {
     let mut m = Merge::new(kept)?;
     while let Some(f) = m.next()? {
+        if stop() {
+            return Ok(true);
+        }
         emit(f.record())?;
     }
-    Ok(())
+    Ok(false)
 }

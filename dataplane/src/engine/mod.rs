@@ -308,6 +308,20 @@ pub struct ScenarioOutput {
     /// What the closed flow records' spools did (with
     /// [`EngineConfig::keep_flows`]).
     pub spool: SpoolStats,
+    /// [`EngineConfig::stop`] was set while the flow records were handed
+    /// to the [`FlowSink`], after the reading: the sink took only the
+    /// first of them, in the flow log's order.
+    pub flows_cut: Option<FlowsCut>,
+}
+
+/// The flow records a stop left out of the [`FlowSink`]
+/// ([`ScenarioOutput::flows_cut`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowsCut {
+    /// Records the sink took.
+    pub written: u64,
+    /// Records the pass finished.
+    pub total: u64,
 }
 
 /// Everything a pass produced.
@@ -1246,6 +1260,7 @@ fn run_with<X: Extra>(
             rule_stats: None,
             state: StateSizes::default(),
             spool: SpoolStats::default(),
+            flows_cut: None,
         })
         .collect();
     let mut hist = new_hist();
@@ -1290,12 +1305,15 @@ fn run_with<X: Extra>(
         }
     } else {
         let mut flow_sink = sinks_flows;
+        // A stop during the reading ended it, and every record of what was
+        // read is written; one after it (a signal in the tail) cuts them.
+        let stop = cfg.stop.as_deref().filter(|_| !interrupted);
         let mut o = outs.iter_mut();
         if let Some(o) = o.next() {
-            o.take_flows(0, kept_first, &mut flow_sink)?;
+            o.take_flows(0, kept_first, &mut flow_sink, stop)?;
         }
         for (i, (o, k)) in o.zip(kept).enumerate() {
-            o.take_flows(i + 1, k, &mut flow_sink)?;
+            o.take_flows(i + 1, k, &mut flow_sink, stop)?;
         }
     }
     Ok(EngineOutput {
@@ -1326,7 +1344,10 @@ impl ScenarioOutput {
 
     /// Hands this scenario's (`i`) kept records, one [`flows::Kept`] per
     /// worker, to `flow_sink` in the flow log's order, or to
-    /// [`ScenarioOutput::flows`] without a sink.
+    /// [`ScenarioOutput::flows`] without a sink. `stop` set (a signal after
+    /// the reading) ends the sink's records at the next one
+    /// ([`ScenarioOutput::flows_cut`]): writing and merging them is most of
+    /// a long run's tail.
     ///
     /// # Errors
     /// The sink's error, or a spool's the sink does not take
@@ -1336,12 +1357,18 @@ impl ScenarioOutput {
         i: usize,
         kept: Vec<flows::Kept<X>>,
         flow_sink: &mut Option<&mut dyn FlowSink>,
+        stop: Option<&AtomicBool>,
     ) -> Result<(), EngineError> {
+        let total = kept.iter().map(flows::Kept::len).sum::<usize>();
         if flow_sink.is_none() {
-            let n = kept.iter().map(flows::Kept::len).sum();
-            self.flows.reserve_exact(n);
+            self.flows.reserve_exact(total);
         }
+        let mut written = 0u64;
+        // Only a sink is cut: the records kept in memory cost no output.
+        let stop = stop.filter(|_| flow_sink.is_some());
+        let stopped = || stop.is_some_and(|s| s.load(Ordering::Relaxed));
         let mut emit = |r: FlowRecord| -> Result<(), EngineError> {
+            written += 1;
             match flow_sink.as_deref_mut() {
                 Some(sink) => sink.flow(i, &r).map_err(|source| EngineError::Output {
                     path: sink.name(),
@@ -1353,7 +1380,14 @@ impl ScenarioOutput {
                 }
             }
         };
-        match flows::merge_ordered(kept, &mut emit) {
+        let merged = flows::merge_ordered(kept, &stopped, &mut emit);
+        if let Ok(true) = merged {
+            self.flows_cut = Some(FlowsCut {
+                written,
+                total: total as u64,
+            });
+        }
+        match merged.map(|_| ()) {
             // The records' temporary file failed (a full disk): a sink
             // that is an output of its own is abandoned, not the pass.
             Err(EngineError::Spool { dir, source }) => {

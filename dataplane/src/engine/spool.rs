@@ -10,7 +10,9 @@
 //! So the records held in memory are at most `bound` while the pass runs,
 //! and at most `FAN_IN × READ_BLOCK` (+ the last run) per spool while they
 //! are merged: past `FAN_IN` runs, the oldest are first merged into longer
-//! runs in the same file.
+//! runs in the same file (or, when that file cannot grow, a full disk,
+//! every run is handed back as it is and read fewer records at a time, the
+//! blocks together as bounded).
 //!
 //! The file is unnamed (`tempfile::tempfile_in`: `O_TMPFILE`, or created
 //! and unlinked at once), so it is gone when the spool and its cursors are
@@ -60,8 +62,18 @@ const WRITE_BLOCK: usize = 256;
 /// File runs handed back at most: past this, [`Spool::finish`] first
 /// merges the oldest runs into longer ones (appended to the file), so the
 /// final merge reads at most `FAN_IN × READ_BLOCK` records at a time
-/// whatever the number of records and the bound.
+/// whatever the number of records and the bound. When that merge cannot be
+/// written (a full disk), every run is handed back as it is, each read
+/// [`merge_block`] records at a time.
 pub(crate) const FAN_IN: usize = 128;
+
+/// Records read from each of `runs` file runs at a time: [`READ_BLOCK`] up
+/// to [`FAN_IN`] runs, then less, so the blocks together stay within
+/// `FAN_IN × READ_BLOCK` records (one a run at the least: the runs' list,
+/// held already, bounds those).
+fn merge_block(runs: usize) -> usize {
+    (FAN_IN * READ_BLOCK / runs.max(1)).clamp(1, READ_BLOCK)
+}
 
 /// What a spool did (summed or maxed over workers by the engine).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -177,24 +189,29 @@ impl<T: Spooled> Spool<T> {
     /// cannot be cut back to its whole runs, that error stays, and
     /// [`Spool::finish`] returns it.
     pub(crate) fn recover(&mut self) -> Option<SpoolError> {
-        use std::io::{Seek, SeekFrom};
         let source = self.error.take()?;
-        if let Some(f) = &self.file {
-            // A failed write may have left part of a run past the whole
-            // ones; later writes (merges) append at the file's position.
-            let whole = self.end.saturating_mul(T::SIZE as u64);
-            let mut w: &File = f;
-            if let Err(e) = f
-                .set_len(whole)
-                .and_then(|()| w.seek(SeekFrom::Start(whole)))
-            {
-                self.error = Some(e);
-            }
+        if let Err(e) = self.cut_back() {
+            self.error = Some(e);
         }
         Some(SpoolError {
             dir: self.dir.clone(),
             source,
         })
+    }
+
+    /// Cuts the file back to its whole runs: a failed write may have left
+    /// part of a run past them, and later writes (merges) append at the
+    /// file's position.
+    fn cut_back(&self) -> io::Result<()> {
+        use std::io::{Seek, SeekFrom};
+        let Some(f) = &self.file else {
+            return Ok(());
+        };
+        let whole = self.end.saturating_mul(T::SIZE as u64);
+        let mut w: &File = f;
+        f.set_len(whole)
+            .and_then(|()| w.seek(SeekFrom::Start(whole)))
+            .map(|_| ())
     }
 
     /// The most records held in memory.
@@ -298,14 +315,23 @@ impl<T: Spooled> Spool<T> {
             return Err(fail(e));
         }
         while self.runs.len() > FAN_IN {
-            let group: Vec<(u64, u64)> = self.runs.drain(..FAN_IN).collect();
-            self.merge_runs(&group).map_err(fail)?;
+            let group: Vec<(u64, u64)> = self.runs[..FAN_IN].to_vec();
+            if self.merge_runs(&group).is_err() {
+                // The merged run could not be written (the disk that
+                // stopped a recovered spool is full still): cut the file
+                // back to its whole runs and hand every run back as it is,
+                // each read a smaller block at a time ([`merge_block`]).
+                self.cut_back().map_err(fail)?;
+                break;
+            }
+            self.runs.drain(..FAN_IN);
         }
+        let block = merge_block(self.runs.len());
         let mut out = Vec::with_capacity(self.runs.len() + 1);
         if let Some(file) = &self.file {
             let dir = Arc::new(dir.clone());
             for &(first, len) in &self.runs {
-                let mut c = Cursor::File(FileRun::new(file, &dir, first, len));
+                let mut c = Cursor::File(FileRun::new(file, &dir, first, len).block(block));
                 c.fill().map_err(fail)?;
                 out.push(c);
             }
@@ -364,6 +390,8 @@ pub(crate) struct FileRun<T> {
     /// The next record of the run to read from the file.
     next: u64,
     end: u64,
+    /// Records read at a time (at most [`READ_BLOCK`]).
+    per_read: usize,
     block: Vec<T>,
     pos: usize,
     raw: Vec<u8>,
@@ -377,10 +405,17 @@ impl<T> FileRun<T> {
             dir: Arc::clone(dir),
             next: first,
             end: first + len,
+            per_read: READ_BLOCK,
             block: Vec::new(),
             pos: 0,
             raw: Vec::new(),
         }
+    }
+
+    /// The same, read `n` records at a time (1 to [`READ_BLOCK`]).
+    fn block(mut self, n: usize) -> FileRun<T> {
+        self.per_read = n.clamp(1, READ_BLOCK);
+        self
     }
 }
 
@@ -473,7 +508,7 @@ impl<T: Spooled> Cursor<T> {
         };
         f.block.clear();
         f.pos = 0;
-        let n = usize::try_from((f.end - f.next).min(READ_BLOCK as u64)).unwrap_or(READ_BLOCK);
+        let n = usize::try_from((f.end - f.next).min(f.per_read as u64)).unwrap_or(f.per_read);
         if n == 0 {
             f.raw = Vec::new();
             f.block = Vec::new();

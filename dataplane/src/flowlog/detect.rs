@@ -54,18 +54,98 @@ fn text_kind(bytes: &[u8]) -> Kind {
 /// What `head` (the first bytes of a file, up to [`HEAD`]) starts.
 #[must_use]
 pub fn kind(head: &[u8]) -> Kind {
-    if let Some(codec) = Codec::of(head) {
-        let mut out = Vec::with_capacity(HEAD);
-        // A head cut inside the stream ends the decoder with an error; what
-        // came out before it is enough. (A zstd window over the readers'
-        // bound is refused here too: nothing comes out, and the reader
-        // names it.)
-        if let Ok(d) = Decoder::new(codec, head) {
-            let _ = d.take(HEAD as u64).read_to_end(&mut out);
-        }
-        return text_kind(&out);
+    text_kind(&decompressed(head))
+}
+
+/// Decompressed bytes of a gzip or zstd `head` out at most: a JSON text's
+/// first keys come in the first few hundred.
+const LOOK: usize = 16 << 10;
+
+/// `head` itself, or its first [`LOOK`] bytes decompressed when it is gzip
+/// or zstd.
+#[must_use]
+pub fn decompressed(head: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let Some(codec) = Codec::of(head) else {
+        return std::borrow::Cow::Borrowed(head);
+    };
+    let mut out = Vec::new();
+    // A head cut inside the stream ends the decoder with an error; what
+    // came out before it is enough. (A zstd window over the readers'
+    // bound is refused here too: nothing comes out, and the reader
+    // names it.)
+    if let Ok(d) = Decoder::new(codec, head) {
+        let _ = d.take(LOOK as u64).read_to_end(&mut out);
     }
-    text_kind(head)
+    std::borrow::Cow::Owned(out)
+}
+
+/// What the OCI object an OCID names is (`ocid1.vnic.oc1...` is a VNIC),
+/// as messages say it.
+fn ocid_type(t: &str) -> String {
+    match t {
+        "vnic" => "VNIC".into(),
+        "vcn" => "VCN".into(),
+        "privateip" => "private IP".into(),
+        "securitylist" => "security list".into(),
+        "networksecuritygroup" => "network security group".into(),
+        "routetable" => "route table".into(),
+        "internetgateway" => "internet gateway".into(),
+        "natgateway" => "NAT gateway".into(),
+        "servicegateway" => "service gateway".into(),
+        "drg" => "DRG".into(),
+        "zprpolicy" => "ZPR policy".into(),
+        "loadbalancer" => "load balancer".into(),
+        other => other
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(40)
+            .collect(),
+    }
+}
+
+/// What an OCI CLI output is (`VNIC list`, `VNIC`), when `text` (a
+/// file's decompressed start) is one: a JSON object whose first key is
+/// `data` holding a list or an object of OCI resources (a flow log's
+/// `data` holds a record, with `oracle` beside it). `Some("")` when its
+/// first resource's `id` is not in `text`.
+#[must_use]
+pub fn cli_output(text: &[u8]) -> Option<String> {
+    let t = std::str::from_utf8(text)
+        .unwrap_or_else(|e| std::str::from_utf8(&text[..e.valid_up_to()]).unwrap_or(""));
+    let t = t.trim_start_matches('\u{feff}').trim_start();
+    let rest = t.strip_prefix('{')?.trim_start().strip_prefix("\"data\"")?;
+    let rest = rest.trim_start().strip_prefix(':')?.trim_start();
+    let list = rest.starts_with('[');
+    if !list && !rest.starts_with('{') {
+        return None;
+    }
+    let inner = rest.get(1..)?.trim_start();
+    let inner = inner.strip_prefix('{').unwrap_or(inner).trim_start();
+    // A flow-log record's `data` starts with its own keys.
+    if ["\"action\"", "\"bytesOut\"", "\"status\"", "\"version\""]
+        .iter()
+        .any(|k| inner.starts_with(k))
+    {
+        return None;
+    }
+    // The first resource's `id`: `"id": "ocid1.TYPE.`.
+    let mut what = String::new();
+    let mut at = rest;
+    while let Some(i) = at.find("\"id\"") {
+        at = &at[i + 4..];
+        let Some(v) = at.trim_start().strip_prefix(':') else {
+            continue;
+        };
+        if let Some(o) = v.trim_start().strip_prefix("\"ocid1.") {
+            what = ocid_type(o.split('.').next().unwrap_or(""));
+            break;
+        }
+    }
+    Some(match (what.is_empty(), list) {
+        (true, _) => String::new(),
+        (false, true) => format!("{what} list"),
+        (false, false) => what,
+    })
 }
 
 /// Whether `head` (the first bytes of a file, up to [`HEAD`]) starts a
@@ -115,6 +195,30 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(b"\xd4\xc3\xb2\xa1").unwrap_or_default();
         assert!(!is_flow_log(&gz.finish().unwrap_or_default()));
+    }
+
+    #[test]
+    fn cli_outputs_are_told_from_flow_logs_by_their_data() {
+        let vnics = b"{\n  \"data\": [\n    {\n      \"availability-domain\": \"AD-1\",\n      \"id\": \"ocid1.vnic.oc1.iad.x\"";
+        assert_eq!(cli_output(vnics).as_deref(), Some("VNIC list"));
+        assert_eq!(
+            cli_output(b"{\"data\": {\"id\": \"ocid1.vcn.oc1..a\"}, \"etag\": \"1\"}").as_deref(),
+            Some("VCN")
+        );
+        assert_eq!(cli_output(b"{\"data\": []}").as_deref(), Some(""));
+        // Flow logs, in either form, are none.
+        assert_eq!(
+            cli_output(b"{\"data\": {\"action\": \"ACCEPT\"}, \"oracle\": {}}"),
+            None
+        );
+        assert_eq!(cli_output(b"{\"datetime\": 1, \"logContent\": {}}"), None);
+        assert_eq!(cli_output(b"[{\"data\": []}]"), None);
+        // Compressed, looked at decompressed.
+        let zst = zstd::stream::encode_all(&vnics[..], 3).unwrap_or_default();
+        assert_eq!(
+            cli_output(&decompressed(&zst)).as_deref(),
+            Some("VNIC list")
+        );
     }
 
     #[test]

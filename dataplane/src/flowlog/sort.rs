@@ -47,11 +47,13 @@ pub struct Sorter<T> {
     max_bytes: u64,
 }
 
+/// What a sorter's temporary file holds, as its errors say (`diff`'s
+/// records sorted by flow; the changed flows say their own).
+pub(crate) const SORTED_BY_FLOW: &str =
+    "`diff`'s flow-log records, sorted by flow to build its flows past `--flow-log-buffer`";
+
 fn spool_error(e: &SpoolError) -> String {
-    e.message(
-        "`diff`'s flow-log records, sorted by flow to build its flows past `--flow-log-buffer`",
-        "a larger `--flow-log-buffer`",
-    )
+    e.message(SORTED_BY_FLOW, "a larger `--flow-log-buffer`")
 }
 
 impl<T: SortRecord> Sorter<T> {
@@ -87,6 +89,24 @@ impl<T: SortRecord> Sorter<T> {
         }
         self.spool.push(W(r));
         Ok(())
+    }
+
+    /// Whether a run could not be written (a full disk): the record of
+    /// the failed [`Sorter::push`] and every later one was kept out; see
+    /// [`Sorter::recover`].
+    #[must_use]
+    pub fn failed(&self) -> bool {
+        self.spool.failed()
+    }
+
+    /// After a failed write: the message (the directory, `what` fills it,
+    /// what to do), with the sorter made as it was before that write, so
+    /// [`Sorter::finish`] gives back the records pushed before it. `None`
+    /// when no write failed.
+    pub fn recover(&mut self, what: &str) -> Option<String> {
+        self.spool
+            .recover()
+            .map(|e| e.message(what, "a larger `--flow-log-buffer`"))
     }
 
     /// Sorted runs written so far.

@@ -24,6 +24,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use zprsim_control::compile::Compiled;
 
@@ -63,6 +64,11 @@ pub struct StreamOutcome {
     /// and this says so (a `temporary-files-full` warning: the run exits 2
     /// with its outputs written).
     pub flows_full: Option<String>,
+    /// The stop flag given to [`judge_spooled`] was set while the records
+    /// were merged and judged (a signal after the reading): judging ended
+    /// before the records starting in this second (records are judged in
+    /// time order), and everything here is of the records judged.
+    pub stopped_before: Option<u64>,
 }
 
 /// What the spilled path did (for tests and benchmarks).
@@ -388,7 +394,8 @@ impl Judging<'_> {
 /// Judges the records of `spool` against `compiled` (built from the
 /// scenario the spool placed them with), calling `each` with every judged
 /// record in judging order; keeps the first `max_examples` unplaced
-/// records. `file_name` names a file index in messages. A [`Judged`]'s
+/// records. `stop` set ends the judging at the next second's records
+/// ([`StreamOutcome::stopped_before`]). `file_name` names a file index in messages. A [`Judged`]'s
 /// `record` is the record's position among the data records read
 /// (duplicates included), there being no list of records to index.
 ///
@@ -401,6 +408,7 @@ pub fn judge_spooled(
     spool: FlowLogSpool,
     max_examples: usize,
     file_name: &dyn Fn(u32) -> String,
+    stop: Option<&AtomicBool>,
     mut each: impl FnMut(&LogRecord, &Judged) -> Result<(), String>,
 ) -> Result<StreamOutcome, String> {
     let (stats, records, cfg, placers, ocids) = open(spool);
@@ -410,8 +418,9 @@ pub fn judge_spooled(
         .map(|p| p.vnic_ids)
         .unwrap_or_default();
     let mut j = Judging::new(compiled, 0, &vnic_ids, &cfg, max_examples, file_name);
-    merge_groups(records, &cfg, file_name, |g| j.group(g, &mut each))?;
+    let stopped_before = merge_groups(records, &cfg, file_name, stop, |g| j.group(g, &mut each))?;
     let mut out = j.finish(stats)?;
+    out.stopped_before = stopped_before;
     let mut examples: Vec<Example> = j.examples.into_vec();
     examples.sort_unstable();
     for Example(x, why) in examples {
@@ -457,19 +466,24 @@ fn open(
 }
 
 /// Merges the runs and hands each start second's records, in input
-/// order, to `group`.
+/// order, to `group`, until `stop` is set: then the second whose records
+/// were not handed over (looked at between two seconds).
 fn merge_groups(
     records: Spool<Spilled>,
     cfg: &super::spill::SpillConfig,
     file_name: &dyn Fn(u32) -> String,
+    stop: Option<&AtomicBool>,
     mut group: impl FnMut(&[Spilled]) -> Result<(), String>,
-) -> Result<(), String> {
+) -> Result<Option<u64>, String> {
     let mut merge = Merge::new(records.finish().map_err(|e| spool_error(&e))?);
     let mut g: Vec<Spilled> = Vec::new();
     while let Some(x) = merge.next_record().map_err(|e| spool_error(&e))? {
         if g.first().is_some_and(|f| f.start != x.start) {
             group(&g)?;
             g.clear();
+            if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                return Ok(Some(x.start));
+            }
         }
         if g.len() >= cfg.max_group {
             return Err(format!(
@@ -482,7 +496,8 @@ fn merge_groups(
         }
         g.push(x);
     }
-    group(&g)
+    group(&g)?;
+    Ok(None)
 }
 
 impl<'a> Judging<'a> {
@@ -567,7 +582,7 @@ pub enum PairEvent<'r> {
 /// As [`judge_spooled`], for a spool of [`FlowLogSpool::new_pair`]: every
 /// record judged by both scenarios (`compiled[0]` placing by the first
 /// placement, `compiled[1]` by the second), each with its own tracking
-/// and tie order; no unplaced examples.
+/// and tie order; no unplaced examples; `stop` as for [`judge_spooled`].
 ///
 /// # Errors
 /// As [`judge_spooled`].
@@ -575,6 +590,7 @@ pub fn judge_spooled_pair(
     compiled: [&Compiled; 2],
     spool: FlowLogSpool,
     file_name: &dyn Fn(u32) -> String,
+    stop: Option<&AtomicBool>,
     mut each: impl FnMut(PairEvent<'_>) -> Result<(), String>,
 ) -> Result<[StreamOutcome; 2], String> {
     let (stats, records, cfg, placers, _) = open(spool);
@@ -583,12 +599,15 @@ pub fn judge_spooled_pair(
     let first = ids.first().map_or(&[][..], Vec::as_slice);
     let mut a = Judging::new(compiled[0], 0, first, &cfg, 0, file_name);
     let mut b = Judging::new(compiled[1], 1, second, &cfg, 0, file_name);
-    merge_groups(records, &cfg, file_name, |g| {
+    let stopped_before = merge_groups(records, &cfg, file_name, stop, |g| {
         a.group(g, &mut |r, j| each(PairEvent::Judged(0, r, j)))?;
         b.group(g, &mut |r, j| each(PairEvent::Judged(1, r, j)))?;
         each(PairEvent::SecondEnd)
     })?;
-    Ok([a.finish(stats)?, b.finish(stats)?])
+    let (mut oa, mut ob) = (a.finish(stats)?, b.finish(stats)?);
+    oa.stopped_before = stopped_before;
+    ob.stopped_before = stopped_before;
+    Ok([oa, ob])
 }
 
 #[cfg(test)]

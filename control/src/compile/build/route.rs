@@ -155,16 +155,21 @@ impl Builder<'_> {
             .iter()
             .map(|sn| sn.cidrs.iter().map(|c| Pfx::from(*c)).collect())
             .collect();
-        // A disabled or blocking gateway, or an internet gateway for a VNIC
+        // A disabled or blocking gateway, an internet gateway for a VNIC
         // it does not carry (IPv4 without a public IP, IPv6 of a subnet
-        // that prohibits internet ingress): its rule decides, and nothing
+        // that prohibits internet ingress), or a NAT or service gateway for
+        // IPv6 (they carry IPv4 only): its rule decides, and nothing
         // passes.
         let blocked = |target: &RouteTarget, rv: &RouteVnic, v4: bool| match target {
             RouteTarget::Gateway(g) => {
+                use crate::model::GatewayKind;
                 let g = &s.gateways[g.index()];
                 g.blocked
-                    || (g.kind == crate::model::GatewayKind::Internet
-                        && !(if v4 { rv.igw_v4 } else { rv.igw_v6 }))
+                    || match g.kind {
+                        GatewayKind::Internet => !(if v4 { rv.igw_v4 } else { rv.igw_v6 }),
+                        GatewayKind::Nat | GatewayKind::Service => !v4,
+                        GatewayKind::Drg | GatewayKind::Lpg => false,
+                    }
             }
             RouteTarget::PrivateIp { vnic, .. } => {
                 s.vnics[vnic.index()].skip_source_dest_check == Some(false)

@@ -20,6 +20,7 @@ pub mod sort;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use zprsim_control::compile::Compiled;
@@ -129,19 +130,25 @@ pub fn compare<'s>(
     // Records one scenario places and the other does not (a VNIC without
     // the record's `id` on one side): not compared, and said.
     let (mut compared, mut one_side) = (0u64, [(0u64, 0u64); 2]);
-    let mut pair = |r: &LogRecord, seq: u64, vnic: u32, b: &Verdicts, af: &Verdicts| {
-        compared += 1;
+    // The parts' temporary file full (a full disk): the comparing stops
+    // there, as a Ctrl-C stops the reading; the judging ends at the next
+    // second (`stop`), and the flows are of the records compared before.
+    let mut parts_full: Option<String> = None;
+    let stop = AtomicBool::new(false);
+    let mut pair = |r: &LogRecord,
+                    seq: u64,
+                    vnic: u32,
+                    b: &Verdicts,
+                    af: &Verdicts|
+     -> Result<(), String> {
+        if parts_full.is_some() {
+            return Ok(());
+        }
         let Some((key, _)) = ConnKey::of(&record_packet(r, false)) else {
+            compared += 1;
             return Ok(());
         };
-        packets.total = packets.total.saturating_add(r.packets);
         let (bok, aok) = (b.0 == Verdict::Allow, af.0 == Verdict::Allow);
-        if bok && !aok {
-            packets.would_break = packets.would_break.saturating_add(r.packets);
-        }
-        if !bok && aok {
-            packets.newly_allowed = packets.newly_allowed.saturating_add(r.packets);
-        }
         parts
             .push(Part {
                 key: key_bytes(&key),
@@ -158,9 +165,29 @@ pub fn compare<'s>(
                 sides: [side_code(b.0, b.1), side_code(af.0, af.1)],
                 reason_changed: !bok && !aok && (b.1 != af.1 || b.2 != af.2),
             })
-            .map_err(|max| spill_limit(r, max))
+            .map_err(|max| spill_limit(r, max))?;
+        if parts.failed() {
+            parts_full = parts.recover(crate::flowlog::sort::SORTED_BY_FLOW).map(|m| {
+                format!(
+                    "{}:{}: {m}; the comparing stopped there (a Ctrl-C's way): the flows and packets are of the {compared} flow-log record(s) compared before it",
+                    name(r.file),
+                    r.line
+                )
+            });
+            stop.store(true, Ordering::Relaxed);
+            return Ok(());
+        }
+        compared += 1;
+        packets.total = packets.total.saturating_add(r.packets);
+        if bok && !aok {
+            packets.would_break = packets.would_break.saturating_add(r.packets);
+        }
+        if !bok && aok {
+            packets.newly_allowed = packets.newly_allowed.saturating_add(r.packets);
+        }
+        Ok(())
     };
-    let [ob, oa] = judge_spooled_pair([cb, ca], spool, &name, |ev| {
+    let [ob, oa] = judge_spooled_pair([cb, ca], spool, &name, Some(&stop), |ev| {
         match ev {
             PairEvent::Judged(0, r, x) => {
                 let v = numbers.verdicts(0, sb, cb, x);
@@ -191,8 +218,9 @@ pub fn compare<'s>(
     let read = &mut i.read;
     read.duplicates = ob.duplicates;
     read.first_duplicate = ob.first_duplicate.map(|(f, line)| (name(f), line));
-    let (counts, changed) = group_flows(parts, part_buffer, i.spill, sb)?;
-    if compared == 0 && one_side != [(0, 0); 2] && !read.stopped && !read.temp_full {
+    let (counts, changed, changed_full) = group_flows(parts, part_buffer, i.spill, sb)?;
+    let stopped = read.stopped || read.temp_full || parts_full.is_some();
+    if compared == 0 && one_side != [(0, 0); 2] && !stopped {
         let (placed_by, none_by) = if one_side[0].0 > 0 {
             (&s.names[0], &s.names[1])
         } else {
@@ -226,6 +254,12 @@ pub fn compare<'s>(
             .or(oa.flows_full.as_ref())
             .map(|m| RunWarning::new(RunWarningCode::TemporaryFilesFull, m.clone())),
     );
+    warnings.extend(
+        [parts_full, changed_full]
+            .into_iter()
+            .flatten()
+            .map(|m| RunWarning::new(RunWarningCode::TemporaryFilesFull, m)),
+    );
     let report = Report {
         captures: i.paths.iter().map(|p| p.display().to_string()).collect(),
         input_kind: "flow-log",
@@ -244,9 +278,10 @@ pub fn compare<'s>(
         warnings: messages(&warnings),
         run_warnings: warnings,
         scenario_warnings: s.warnings.clone(),
-        // A full disk under the spool stopped the reading as a Ctrl-C does:
-        // the outputs hold the records read before (`temporary-files-full`).
-        interrupted: read.stopped || read.temp_full,
+        // A full disk under the spool stopped the reading (or under the
+        // parts, the comparing) as a Ctrl-C does: the outputs hold the
+        // records read (compared) before (`temporary-files-full`).
+        interrupted: stopped,
         duration_s: i.started.elapsed().as_secs_f64(),
         workers: 1,
     };
@@ -256,28 +291,37 @@ pub fn compare<'s>(
 /// Flows, one at a time from the parts sorted by tuple (then window start
 /// and BEFORE's judging order: the first part is the flow's first record, a side's
 /// first dropped part gives its stage), counted by class; the changed ones
-/// sorted outside memory as `--flows` lists them.
+/// sorted outside memory as `--flows` lists them. When their temporary
+/// file cannot be written (a full disk), every flow is still counted and
+/// `--flows` lists those kept before: the message says so.
 fn group_flows<'s>(
     parts: Sorter<Part>,
     buffer: usize,
     spill: &SpillConfig,
     before: &'s Scenario,
-) -> Result<(FlowCounts, ChangedFlows<'s>), String> {
+) -> Result<(FlowCounts, ChangedFlows<'s>, Option<String>), String> {
     let mut counts = FlowCounts::default();
     let mut changed: Sorter<Changed> = Sorter::new(buffer, spill.max_spill, spill.dir.as_deref());
     let mut overflow: Vec<Vec<u32>> = Vec::new();
     let mut sorted = parts.finish()?;
     let mut flow: Option<Flow> = None;
+    let (mut kept, mut full) = (0u64, false);
     let mut end = |f: Flow, counts: &mut FlowCounts| -> Result<(), String> {
         let Some(c) = f.changed_record(counts, &mut overflow) else {
             return Ok(());
         };
+        if full {
+            return Ok(());
+        }
         changed.push(c).map_err(|max| {
             format!(
                 "the changed flows need more than {} MiB of temporary files (the limit, `--max-flow-log-spill`)",
                 max >> 20
             )
-        })
+        })?;
+        full = changed.failed();
+        kept += u64::from(!full);
+        Ok(())
     };
     while let Some(p) = sorted.next_record()? {
         match &mut flow {
@@ -293,6 +337,12 @@ fn group_flows<'s>(
     if let Some(f) = flow.take() {
         end(f, &mut counts)?;
     }
+    let full = changed.recover("`diff`'s changed flows, sorted as `--flows` lists them").map(|m| {
+        format!(
+            "{m}; the changed flows past it are counted but not listed: `--flows` lists {kept} of the {} changed flow(s)",
+            counts.would_break + counts.newly_allowed + counts.reason_changed
+        )
+    });
     Ok((
         counts,
         ChangedFlows {
@@ -300,5 +350,6 @@ fn group_flows<'s>(
             sorted: changed.finish()?,
             overflow,
         },
+        full,
     ))
 }
