@@ -146,6 +146,17 @@ fn read_limited(p: &Path, budget: &mut u64) -> Result<String, Failure> {
     input::text_of(bytes).map_err(|e| err(&e))
 }
 
+/// The start of `text` that [`crate::import_looks::text`] looks at: at
+/// most [`crate::import_looks::HEAD`] bytes, cut at a character boundary
+/// (a cut inside one fell back to the whole file).
+fn head(text: &str) -> &str {
+    let cut = (0..=text.len().min(crate::import_looks::HEAD))
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    text.get(..cut).unwrap_or_default()
+}
+
 /// What `import oci` wants, and where it comes from.
 const WANTS: &str = "`import oci` reads a directory of OCI CLI JSON outputs, one file per `oci network ... list` command (examples/export-oci.sh writes one; docs/import.md)";
 
@@ -321,14 +332,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         // A flow log or the ranges file kept beside the export is no CLI
         // output: each of its objects would be left out with a warning
         // of its own, and a directory of flow logs made an empty scenario.
-        // The head cut at a character boundary (a cut inside one fell
-        // back to the whole file).
-        let cut = (0..=text.len().min(crate::import_looks::HEAD))
-            .rev()
-            .find(|&i| text.is_char_boundary(i))
-            .unwrap_or(0);
-        let head = text.get(..cut).unwrap_or_default();
-        match crate::import_looks::text(head, false) {
+        match crate::import_looks::text(head(&text), false) {
             l @ (crate::import_looks::Looks::FlowLog | crate::import_looks::Looks::Ranges) => {
                 skipped.push(format!("`{}` {l}: not read", p.display()));
             }
@@ -352,6 +356,23 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         .as_deref()
         .map(|p| read_limited(p, &mut { MAX_FILE }))
         .transpose()?;
+    // OCI's ranges file or an object of label to CIDRs. A CLI output (the
+    // export's own `network-service-list.json`, named for services) or
+    // flow logs left every label empty, with a warning only.
+    if let (Some(p), Some(text)) = (&a.services, &services) {
+        use crate::import_looks::Looks;
+        let what = match crate::import_looks::text(head(text), false) {
+            Looks::CliOutput => Some("is an OCI CLI output (it belongs in DIR)"),
+            Looks::FlowLog => Some("holds OCI VCN flow-log records"),
+            _ => None,
+        };
+        if let Some(what) = what {
+            return Err(Failure::Input(format!(
+                "error: --services `{}` {what}: `--services` takes OCI's public IP ranges file (https://docs.oracle.com/en-us/iaas/tools/public_ip_ranges.json), or an object of service label to CIDRs",
+                p.display()
+            )));
+        }
+    }
     let imported = oci::import_vcns(&files, services.as_deref(), &a.vcns).map_err(|e| {
         let file = match (e.file.as_str(), a.services.as_deref()) {
             ("--services", Some(p)) => p.display().to_string(),

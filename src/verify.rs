@@ -167,9 +167,18 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     })?;
     let limits = Limits::default();
     let file = a.expect.display().to_string();
-    let text = read_expect(&a.expect, &file, limits.max_file_bytes)?;
+    // A file that does not read as expectations and whose first bytes say
+    // what it is instead (a scenario, a capture, flow logs) is named so.
+    let misplaced = |e: Failure| match zprsim_dataplane::scenario_file::not_expectations(&a.expect)
+    {
+        Some(what) => Failure::Input(format!(
+            "{file}: error: {what}, not an expectations file: `zprsim verify SCENARIO EXPECT.toml` checks the paths EXPECT.toml lists (docs/verify.md); to see what a change to a scenario does to traffic: `zprsim diff BEFORE AFTER CAPTURE...`"
+        )),
+        None => e,
+    };
+    let text = read_expect(&a.expect, &file, limits.max_file_bytes).map_err(misplaced)?;
     let packs = FsFiles::new(zprsim_dataplane::scenario_file::directory_of(&a.expect));
-    let paths = verify::read(s, &text, &file, &packs, &limits)?;
+    let paths = verify::read(s, &text, &file, &packs, &limits).map_err(|e| misplaced(e.into()))?;
     // The pack files EXPECT includes are inputs too.
     plan.check_late_inputs("pack file of EXPECT", &packs.paths_read())
         .map_err(|e| Failure::Input(format!("error: {e}")))?;

@@ -232,6 +232,11 @@ pub fn export(s: &Scenario) -> (BTreeMap<String, String>, String) {
             "is-primary": true,
             "lifecycle-state": "AVAILABLE",
         });
+        // Written when the scenario says it (`false` blackholes a route to
+        // the VNIC's private IPs); unset stays unset.
+        if let Some(skip) = v.skip_source_dest_check {
+            vnic["skip-source-dest-check"] = json!(skip);
+        }
         // OCI writes `public-ip` null for none; a VNIC whose scenario does
         // not say gets no key (the import then does not say either). One
         // that has an address not given gets one from 203.0.113.0/24
@@ -333,15 +338,37 @@ pub fn export(s: &Scenario) -> (BTreeMap<String, String>, String) {
                 json!({ "display-name": g.name, "id": ids.gateway[i], "drg-id": format!("ocid1.drg.oc1.iad.for{}", ids.gateway[i].rsplit('.').next().unwrap_or_default()),
                         "network-details": { "id": vcn, "type": "VCN", "route-table-id": null }, "vcn-id": vcn }),
             ),
-            k => (
-                match k {
-                    GatewayKind::Internet => "network-internet-gateway-list.json",
-                    GatewayKind::Nat => "network-nat-gateway-list.json",
-                    GatewayKind::Service => "network-service-gateway-list.json",
-                    _ => "network-local-peering-gateway-list.json",
-                },
-                json!({ "display-name": g.name, "id": ids.gateway[i], "vcn-id": vcn }),
-            ),
+            k => {
+                let mut v = json!({ "display-name": g.name, "id": ids.gateway[i], "vcn-id": vcn });
+                // The switch that makes the gateway drop everything, as the
+                // CLI prints it: without it, the import forwarded what the
+                // scenario drops. (The model keeps only that it is blocked:
+                // an LPG not peered is written `PENDING`.)
+                let (file, key, value) = match k {
+                    GatewayKind::Internet => (
+                        "network-internet-gateway-list.json",
+                        "is-enabled",
+                        json!(!g.blocked),
+                    ),
+                    GatewayKind::Nat => (
+                        "network-nat-gateway-list.json",
+                        "block-traffic",
+                        json!(g.blocked),
+                    ),
+                    GatewayKind::Service => (
+                        "network-service-gateway-list.json",
+                        "block-traffic",
+                        json!(g.blocked),
+                    ),
+                    _ => (
+                        "network-local-peering-gateway-list.json",
+                        "peering-status",
+                        json!(if g.blocked { "PENDING" } else { "PEERED" }),
+                    ),
+                };
+                v[key] = value;
+                (file, v)
+            }
         };
         by_kind.entry(file).or_default().push(v);
     }

@@ -262,6 +262,43 @@ fn load_file(path: &Path, files: &FsFiles) -> Result<Loaded, LoadError> {
 /// (`zprsim replay cap.pcap scenario.toml`), which otherwise reads as
 /// "not UTF-8 text" or a TOML error on the first line.
 fn other_input(path: &Path) -> Option<&'static str> {
+    let head = head_of(path)?;
+    let text = String::from_utf8_lossy(&head);
+    traffic_kind(&head, &text).or_else(|| {
+        text.lines()
+            .any(|l| matches!(l.trim(), "[[path]]" | "[[include]]"))
+            .then_some("an expectations file (it has `[[path]]` or `[[include]]`)")
+    })
+}
+
+/// What a regular file given as `verify`'s expectations file is instead,
+/// when it does not read as one and its first bytes say so: a capture,
+/// flow logs, compressed data or a scenario (`zprsim verify s.toml
+/// proposed.toml`, taking `verify` for `diff`), which otherwise reads as
+/// "not UTF-8 text" or "unknown field `gateway`".
+#[must_use]
+pub fn not_expectations(path: &Path) -> Option<&'static str> {
+    const SCENARIO: [&str; 8] = [
+        "[[vcn]]",
+        "[[subnet]]",
+        "[[vnic]]",
+        "[[gateway]]",
+        "[[route_table]]",
+        "[[security_list]]",
+        "[[nsg]]",
+        "[[zpr_policy]]",
+    ];
+    let head = head_of(path)?;
+    let text = String::from_utf8_lossy(&head);
+    traffic_kind(&head, &text).or_else(|| {
+        text.lines()
+            .any(|l| SCENARIO.contains(&l.trim()))
+            .then_some("a scenario (it has `[[vcn]]`, `[[subnet]]` or the like)")
+    })
+}
+
+/// The first bytes of a regular file (`None`: not one, or unreadable).
+fn head_of(path: &Path) -> Option<Vec<u8>> {
     use std::io::Read;
     if !std::fs::metadata(path).ok()?.is_file() {
         return None;
@@ -272,10 +309,15 @@ fn other_input(path: &Path) -> Option<&'static str> {
         .take(crate::sniff::HEAD as u64)
         .read_to_end(&mut head)
         .ok()?;
-    let text = String::from_utf8_lossy(&head);
-    match crate::capture::kind_name(&head) {
+    Some(head)
+}
+
+/// A capture, flow logs or compressed data, by a file's first bytes
+/// (`text`: them, lossily decoded).
+fn traffic_kind(head: &[u8], text: &str) -> Option<&'static str> {
+    match crate::capture::kind_name(head) {
         // Scenarios are never compressed.
-        Some("JSON") => match crate::capture::decompress::Codec::of(&head) {
+        Some("JSON") => match crate::capture::decompress::Codec::of(head) {
             Some(c) => Some(match c {
                 crate::capture::decompress::Codec::Gzip => "gzip-compressed JSON (OCI flow logs)",
                 crate::capture::decompress::Codec::Zstd => "zstd-compressed JSON (OCI flow logs)",
@@ -286,11 +328,7 @@ fn other_input(path: &Path) -> Option<&'static str> {
                 .any(|k| text.contains(k))
                 .then_some("OCI flow logs"),
         },
-        Some(what) => Some(what),
-        None => text
-            .lines()
-            .any(|l| matches!(l.trim(), "[[path]]" | "[[include]]"))
-            .then_some("an expectations file (it has `[[path]]` or `[[include]]`)"),
+        other => other,
     }
 }
 

@@ -11,7 +11,7 @@ use zprsim_control::compile::{Compiled, Fast, RuleId, rule_text};
 use zprsim_control::eval::{self, Endpoint};
 use zprsim_control::model::{AddressIndex, RouteDestination, Scenario};
 use zprsim_control::packet::Packet;
-use zprsim_control::verdict::{Context, Deciders, RuleRef, Verdict};
+use zprsim_control::verdict::{Context, Deciders, RuleRef, Stage, Verdict};
 use zprsim_control::verify::layer_text;
 
 use crate::drop_reason::DropReason;
@@ -158,12 +158,45 @@ pub(crate) fn decided(
                 .layers
                 .iter()
                 .find(|l| l.layer == stage)
-                .map(layer_text)
+                .map(|l| match &l.reason {
+                    Some(r) if l.layer == Stage::Route => {
+                        let mut l = l.clone();
+                        l.reason = Some(without_address(r, p));
+                        layer_text(&l)
+                    }
+                    _ => layer_text(l),
+                })
                 .unwrap_or_else(|| stage.as_str().to_owned());
             (Verdict::Drop, text, Vec::new())
         }
         None => (Verdict::Allow, String::new(), allowed_by(s, &d.deciders)),
     }
+}
+
+/// A route layer's reason without the packet's address, which the
+/// evaluator names (`no rule matches 8.8.8.8`, `the return path for
+/// 203.0.113.7 is rule #0 to ...`, `eval::route_layer`): flows are grouped
+/// by this text, and with the address each internet client was a group of
+/// its own; the group lists the endpoint pairs beside it.
+fn without_address(reason: &str, p: &Packet) -> String {
+    let (src, dst) = (p.src.to_string(), p.dst.to_string());
+    reason
+        .replacen(
+            &format!("the return path for {src} is"),
+            "the return path for the source is",
+            1,
+        )
+        .replacen(
+            &format!("matches the source {src}"),
+            "matches the source",
+            1,
+        )
+        .replacen(&format!("for the source {src} "), "for the source ", 1)
+        .replacen(
+            &format!("no rule matches {dst}"),
+            "no rule matches the destination",
+            1,
+        )
 }
 
 pub(crate) fn endpoint_name(s: &Scenario, ix: &AddressIndex, ip: IpAddr) -> String {

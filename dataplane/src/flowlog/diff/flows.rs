@@ -19,7 +19,8 @@ use crate::flowlog::sort::Sorted;
 
 /// One flow being built from its parts ([`Part`], in tuple order).
 pub(super) struct Flow {
-    /// Its first part: the first record (window start, input order).
+    /// Its first part: the first record (window start, then BEFORE's
+    /// judging order: the opener of a connection in one window).
     pub(super) first: Part,
     records: u64,
     packets: u64,
@@ -68,7 +69,7 @@ impl Flow {
         self.changed |= p.reason_changed;
         for (s, &code) in self.sides.iter_mut().zip(&p.sides) {
             // A flow's verdict on a side: drop (at the stage of its first
-            // dropped record, by window start, then input order) when any
+            // dropped record, by window start, then judging order) when any
             // record is dropped.
             if code != 0 && s.0 == 0 {
                 s.0 = code;

@@ -99,7 +99,14 @@ pub fn compare<'s>(
     // second wait here for AFTER's, and a record only one of them placed
     // is counted at the second's end.
     let mut numbers = RuleNumbers::new(sb, sa);
-    let mut waiting: HashMap<usize, (Verdicts, u32, u64)> = HashMap::new();
+    // BEFORE's verdict, VNIC, packets and judging position of each record
+    // of the second. The position orders a flow's parts: BEFORE judges a
+    // second's records by the tie rule (the opener of a connection whose
+    // two directions one window holds first, docs/semantics.md §6.4),
+    // then input order, so a flow is named by its opener as `replay`
+    // takes it, not by whichever of its records OCI wrote first.
+    let mut waiting: HashMap<usize, (Verdicts, u32, u64, u64)> = HashMap::new();
+    let mut judged_before = 0u64;
     // Each compared record's part of its flow, sorted by tuple outside
     // memory past the buffer: flows are then built one at a time.
     let spill_dir = i.spill.dir.as_deref();
@@ -185,12 +192,13 @@ pub fn compare<'s>(
             PairEvent::Judged(0, r, x) => {
                 let v = numbers.verdicts(0, sb, cb, x);
                 let vnic = u32::try_from(x.vnic).unwrap_or(u32::MAX);
-                waiting.insert(x.record, (v, vnic, r.packets));
+                judged_before += 1;
+                waiting.insert(x.record, (v, vnic, r.packets, judged_before));
             }
             PairEvent::Judged(_, r, x) => {
                 let v = numbers.verdicts(1, sa, ca, x);
                 match waiting.remove(&x.record) {
-                    Some((b, vnic, _)) => pair(r, x.record as u64, vnic, &b, &v)?,
+                    Some((b, vnic, _, at)) => pair(r, at, vnic, &b, &v)?,
                     None => {
                         one_side[1].0 += 1;
                         one_side[1].1 = one_side[1].1.saturating_add(r.packets);
@@ -199,7 +207,7 @@ pub fn compare<'s>(
             }
             PairEvent::SecondEnd => {
                 // The packets of BEFORE-only records: kept with them.
-                for (_, (_, _, packets)) in waiting.drain() {
+                for (_, (_, _, packets, _)) in waiting.drain() {
                     one_side[0].0 += 1;
                     one_side[0].1 = one_side[0].1.saturating_add(packets);
                 }
@@ -281,7 +289,7 @@ pub fn compare<'s>(
 }
 
 /// Flows, one at a time from the parts sorted by tuple (then window start
-/// and input order: the first part is the flow's first record, a side's
+/// and BEFORE's judging order: the first part is the flow's first record, a side's
 /// first dropped part gives its stage), counted by class; the changed ones
 /// sorted outside memory as `--flows` lists them. When their temporary
 /// file cannot be written (a full disk), every flow is still counted and

@@ -1,7 +1,8 @@
 //! The fixed-size records `diff` on flow logs sorts outside memory
 //! ([`crate::flowlog::sort`]): each compared record's part of its
-//! flow, sorted by tuple (then window start and input order) to build one
-//! flow at a time; and each changed flow, sorted as `--flows` lists them.
+//! flow, sorted by tuple (then window start and BEFORE's judging order)
+//! to build one flow at a time; and each changed flow, sorted as
+//! `--flows` lists them.
 
 use std::cmp::Ordering;
 use std::net::IpAddr;
@@ -61,7 +62,8 @@ pub struct Part {
     pub key: [u8; KEY],
     /// Window start.
     pub start: u64,
-    /// Position among the data records read.
+    /// Position in BEFORE's judging order (window start, then the tie
+    /// rule, then input order): a flow's first part is its opener.
     pub seq: u64,
     /// The record's packets.
     pub packets: u64,
