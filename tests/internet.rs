@@ -570,6 +570,23 @@ subnet = "n6"
 private_ips = ["10.0.6.10", "fd00:0:0:6::10"]
 "#,
     );
+    // The loader says so where the rule is written.
+    let w = zprsim_control::load::from_toml_str(&text, "s.toml")
+        .unwrap()
+        .warnings;
+    let line = text
+        .lines()
+        .position(|l| l.contains(r#"{ destination = "::/0", network_entity = "nat" }"#))
+        .unwrap()
+        + 1;
+    assert!(
+        w.iter().any(|w| w.code.as_str() == "ipv4-only-gateway"
+            && w.line == Some(u32::try_from(line).unwrap())
+            && w.message
+                .contains("sends IPv6 `::/0` to nat gateway `nat`, which carries IPv4 only")),
+        "{w:?}"
+    );
+    assert_eq!(w.len(), 1, "{w:?}");
     let [out, back] = both_ways("fd00:0:0:6::10", "2001:db8::1");
     for p in [out, back] {
         let (v, stage, reason) = judge(&text, p);

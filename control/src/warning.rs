@@ -47,12 +47,15 @@ pub enum WarningCode {
     /// carried only by VNICs outside the VCNs it applies to: it never
     /// matches them (the two-VCN form or a CIDR was meant).
     AttributeOutsideScope,
+    /// A route rule sends IPv6 to a NAT or service gateway, which carry
+    /// IPv4 only: its traffic is dropped.
+    Ipv4OnlyGateway,
 }
 
 impl WarningCode {
     /// Every scenario warning code, in declaration order (its test's
     /// exhaustive `match` reminds of it when a code is added).
-    pub const ALL: [WarningCode; 7] = [
+    pub const ALL: [WarningCode; 8] = [
         WarningCode::OptionIgnored,
         WarningCode::OciLimit,
         WarningCode::UnknownAttribute,
@@ -60,6 +63,7 @@ impl WarningCode {
         WarningCode::WarningsLeftOut,
         WarningCode::Ipv4Mapped,
         WarningCode::AttributeOutsideScope,
+        WarningCode::Ipv4OnlyGateway,
     ];
 
     /// The code as written in JSON (`oci-limit`).
@@ -73,6 +77,7 @@ impl WarningCode {
             WarningCode::WarningsLeftOut => "warnings-left-out",
             WarningCode::Ipv4Mapped => "ipv4-mapped",
             WarningCode::AttributeOutsideScope => "attribute-outside-scope",
+            WarningCode::Ipv4OnlyGateway => "ipv4-only-gateway",
         }
     }
 }
@@ -127,6 +132,7 @@ mod tests {
             WarningCode::WarningsLeftOut => 4,
             WarningCode::Ipv4Mapped => 5,
             WarningCode::AttributeOutsideScope => 6,
+            WarningCode::Ipv4OnlyGateway => 7,
         }
     }
 

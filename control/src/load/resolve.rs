@@ -1734,6 +1734,23 @@ impl Resolver<'_> {
                             ),
                         ));
                     }
+                    // OCI's NAT and service gateways carry IPv4 only
+                    // (semantics §2): the console refuses such a rule, and
+                    // the engines drop what it would carry.
+                    if matches!(destination, RouteDestination::Cidr(IpNet::V6(_)))
+                        && matches!(g.kind, GatewayKind::Nat | GatewayKind::Service)
+                    {
+                        ctx.warn(
+                            WarningCode::Ipv4OnlyGateway,
+                            ne.start(),
+                            format!(
+                                "{object}: {path} sends IPv6 `{}` to {} gateway `{}`, which carries IPv4 only: its traffic is dropped (NO_ROUTE); IPv6 leaves a VCN through an internet gateway, a DRG or an LPG",
+                                r.destination.value,
+                                g.kind.as_str(),
+                                g.name
+                            ),
+                        );
+                    }
                     RouteTarget::Gateway(id(GatewayId::new(gi), ctx)?)
                 } else if let Ok(ip) = ne.value.trim().parse::<IpAddr>() {
                     let Some(&vi) = ip_owner.get(&ip) else {
