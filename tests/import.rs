@@ -1334,3 +1334,34 @@ fn a_missing_vnic_holding_a_balancers_address_takes_the_balancers_nsgs_and_attri
     assert!(!la.nsgs.is_empty());
     allows_nothing_the_whole_denies(&a, &b, "lb-public");
 }
+
+#[test]
+fn an_export_directory_given_as_the_scenario_says_to_import_it() {
+    // QA round eleven: `zprsim check DIR` said only "Is a directory".
+    use crate::support::run_in;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let export = root.join("examples/oke-orders/oci-export");
+    for args in [
+        vec!["check", export.to_str().unwrap()],
+        vec![
+            "explain",
+            export.to_str().unwrap(),
+            "--src",
+            "1.1.1.1",
+            "--dst",
+            "10.0.0.5",
+            "--proto",
+            "tcp",
+            "--dport",
+            "1",
+        ],
+    ] {
+        let o = run_in(root, &args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("zprsim import oci DIR -o scenario.toml"),
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -242,8 +242,15 @@ impl Plan {
         for i in self.inputs.iter().filter(|e| !is_std(&e.path)) {
             match fs::metadata(&i.path) {
                 Ok(m) if m.is_dir() => {
+                    // An OCI export's directory given as the scenario:
+                    // say what to do with it.
+                    let import = if i.flag == "SCENARIO" {
+                        " (an OCI export's directory is imported first: `zprsim import oci DIR -o scenario.toml`)"
+                    } else {
+                        ""
+                    };
                     return Err(OutputError::new(format!(
-                        "{} is a directory, not a file",
+                        "{} is a directory, not a file{import}",
                         i.describe()
                     )));
                 }

@@ -248,6 +248,25 @@ fn load_file(path: &Path, files: &FsFiles) -> Result<Loaded, LoadError> {
         )),
         None => e,
     };
+    // A directory: most likely an OCI export given where its scenario
+    // goes (QA round eleven: `zprsim check DIR` said only "Is a
+    // directory").
+    if path.is_dir() {
+        let export = std::fs::read_dir(path).is_ok_and(|mut d| {
+            d.any(|e| {
+                e.is_ok_and(|e| {
+                    let n = e.file_name();
+                    let n = n.to_string_lossy();
+                    n.ends_with(".json") || n.ends_with(".json.gz") || n.ends_with(".json.zst")
+                })
+            })
+        });
+        return Err(io_err(if export {
+            "a directory of JSON files, not a scenario: an OCI export is imported first (`zprsim import oci DIR -o scenario.toml`), then the scenario is given".to_owned()
+        } else {
+            "a directory, not a scenario file".to_owned()
+        }));
+    }
     let text = read_text(Some(path), load::MAX_SCENARIO_BYTES, "the scenario", |e| {
         format!("cannot read the scenario: {e}")
     })
