@@ -65,6 +65,13 @@ const LOOK: usize = 16 << 10;
 /// or zstd.
 #[must_use]
 pub fn decompressed(head: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    decompressed_within(head, LOOK)
+}
+
+/// `head` itself, or its first `max` bytes decompressed when it is gzip or
+/// zstd.
+#[must_use]
+pub fn decompressed_within(head: &[u8], max: usize) -> std::borrow::Cow<'_, [u8]> {
     let Some(codec) = Codec::of(head) else {
         return std::borrow::Cow::Borrowed(head);
     };
@@ -74,7 +81,7 @@ pub fn decompressed(head: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     // bound is refused here too: nothing comes out, and the reader
     // names it.)
     if let Ok(d) = Decoder::new(codec, head) {
-        let _ = d.take(LOOK as u64).read_to_end(&mut out);
+        let _ = d.take(max as u64).read_to_end(&mut out);
     }
     std::borrow::Cow::Owned(out)
 }
