@@ -327,15 +327,15 @@ fn blocked_text(s: &Scenario, t: &RouteTarget, vnic: VnicId, own: IpAddr) -> Opt
                     sn.name
                 )
             })
-        } else if sn.prohibit_public_ip {
+        } else if sn.prohibit_public_ip || sn.prohibit_internet_ingress {
             Some(format!(
-                "which carries only the traffic of VNICs with a public IP, and subnet `{}` prohibits them (`prohibit_public_ip = true`): route the internet through a NAT gateway",
-                sn.name
-            ))
-        } else if sn.prohibit_internet_ingress {
-            Some(format!(
-                "which carries only the traffic of VNICs with a public IP, and subnet `{}` prohibits them (`prohibit_internet_ingress = true`, a private subnet): route the internet through a NAT gateway",
-                sn.name
+                "which carries only the traffic of VNICs with a public IP, and subnet `{}` prohibits them ({}): route the internet through a NAT gateway",
+                sn.name,
+                if sn.prohibit_public_ip {
+                    "`prohibit_public_ip = true`"
+                } else {
+                    "`prohibit_internet_ingress = true`, a private subnet"
+                }
             ))
         } else if v.public_ip == crate::model::PublicIp::Absent
             && v.private_ips.iter().find(|a| a.is_ipv4()) == Some(&own)

@@ -208,11 +208,9 @@ fn retarget(
             return false;
         }
         let was = set(scratch, RouteTarget::Gateway(g));
-        let reports = super::layers_of(scratch.of(s), ix, p);
+        let ok = route_passes(scratch.of(s), ix, p);
         set(scratch, was);
-        !reports
-            .iter()
-            .any(|r| r.layer == Stage::Route && r.outcome == Outcome::NoRoute)
+        ok
     });
     let first = works.next()?;
     let others: Vec<String> = works
@@ -262,10 +260,15 @@ fn opens(
     rule: RouteRule,
 ) -> bool {
     scratch.of(s).route_tables[table.index()].rules.push(rule);
-    let reports = super::layers_of(scratch.of(s), ix, p);
-    let ok = !reports
-        .iter()
-        .any(|r| r.layer == Stage::Route && r.outcome == Outcome::NoRoute);
+    let ok = route_passes(scratch.of(s), ix, p);
     scratch.of(s).route_tables[table.index()].rules.pop();
     ok
+}
+
+/// Whether the route layer of `s` lets `p` through (the proof of a route
+/// hint, made on the scratch copy).
+fn route_passes(s: &Scenario, ix: Option<&AddressIndex>, p: &Packet) -> bool {
+    !super::layers_of(s, ix, p)
+        .iter()
+        .any(|r| r.layer == Stage::Route && r.outcome == Outcome::NoRoute)
 }
