@@ -18,7 +18,7 @@ fn scenario(app_flags: &str, vnics: &str) -> String {
         r#"
 [[vcn]]
 name = "v"
-cidr_blocks = ["10.0.0.0/16", "fd00::/48"]
+cidr_blocks = ["10.0.0.0/16", "2603:c020::/48"]
 [[gateway]]
 name = "igw"
 vcn = "v"
@@ -48,7 +48,7 @@ ingress_security_rules = [{{ source = "0.0.0.0/0", protocol = "all" }}, {{ sourc
 name = "app"
 vcn = "v"
 cidr_block = "10.0.1.0/24"
-ipv6_cidr_blocks = ["fd00:0:0:1::/64"]
+ipv6_cidr_blocks = ["2603:c020:0:1::/64"]
 route_table = "to-igw"
 security_lists = ["open"]
 {app_flags}
@@ -97,7 +97,7 @@ fn a_vnic_without_a_public_ip_gets_no_ipv4_through_an_internet_gateway() {
 [[vnic]]
 name = "none"
 subnet = "app"
-private_ips = ["10.0.1.10", "fd00:0:0:1::10", "10.0.1.20"]
+private_ips = ["10.0.1.10", "2603:c020:0:1::10", "10.0.1.20"]
 public_ip = false
 [[vnic]]
 name = "addr"
@@ -144,7 +144,7 @@ public_ip = false
     // An IPv6 address needs no public IP; `public_ip` speaks of the
     // primary private IPv4 (OCI gives public IPs to private IPs: a
     // secondary may hold a reserved one, which the scenario does not say).
-    for p in both_ways("fd00:0:0:1::10", "2001:db8::1")
+    for p in both_ways("2603:c020:0:1::10", "2001:db8::1")
         .into_iter()
         .chain(both_ways("10.0.1.20", "93.184.216.34"))
     {
@@ -164,10 +164,10 @@ fn a_subnet_that_prohibits_internet_ingress_keeps_its_ipv6_and_ipv4_off_the_inte
 [[vnic]]
 name = "a"
 subnet = "app"
-private_ips = ["10.0.1.10", "fd00:0:0:1::10"]
+private_ips = ["10.0.1.10", "2603:c020:0:1::10"]
 "#;
     let private = scenario("prohibit_internet_ingress = true", vnics);
-    for p in both_ways("fd00:0:0:1::10", "2001:db8::1") {
+    for p in both_ways("2603:c020:0:1::10", "2001:db8::1") {
         let (v, stage, reason) = judge(&private, p);
         assert_eq!((v, stage), (Verdict::Drop, Some(Stage::Route)), "{p}");
         assert!(
@@ -185,7 +185,7 @@ private_ips = ["10.0.1.10", "fd00:0:0:1::10"]
         );
     }
     // Not the internet: IPv6 to on-premises through the DRG passes.
-    for p in both_ways("fd00:0:0:1::10", "2001:db8:100::1") {
+    for p in both_ways("2603:c020:0:1::10", "2001:db8:100::1") {
         assert_eq!(judge(&private, p).0, Verdict::Allow, "{p}");
     }
     // Unset, or `false`: as before.
@@ -193,7 +193,7 @@ private_ips = ["10.0.1.10", "fd00:0:0:1::10"]
         scenario("", vnics),
         scenario("prohibit_internet_ingress = false", vnics),
     ] {
-        for p in both_ways("fd00:0:0:1::10", "2001:db8::1")
+        for p in both_ways("2603:c020:0:1::10", "2001:db8::1")
             .into_iter()
             .chain(both_ways("10.0.1.10", "93.184.216.34"))
         {
@@ -202,7 +202,7 @@ private_ips = ["10.0.1.10", "fd00:0:0:1::10"]
     }
     // `prohibit_public_ip` alone leaves IPv6 on the internet.
     let v4_only = scenario("prohibit_public_ip = true", vnics);
-    for p in both_ways("fd00:0:0:1::10", "2001:db8::1") {
+    for p in both_ways("2603:c020:0:1::10", "2001:db8::1") {
         assert_eq!(judge(&v4_only, p).0, Verdict::Allow, "{p}");
     }
 }
@@ -263,7 +263,7 @@ fn import_reads_public_ips_and_internet_ingress_and_judges_as_the_export() {
 name = "private6"
 vcn = "v"
 cidr_block = "10.0.3.0/24"
-ipv6_cidr_blocks = ["fd00:0:0:3::/64"]
+ipv6_cidr_blocks = ["2603:c020:0:3::/64"]
 route_table = "to-igw"
 security_lists = ["open"]
 prohibit_internet_ingress = true
@@ -284,7 +284,7 @@ private_ips = ["10.0.1.13"]
 [[vnic]]
 name = "p6"
 subnet = "private6"
-private_ips = ["10.0.3.10", "fd00:0:0:3::10"]
+private_ips = ["10.0.3.10", "2603:c020:0:3::10"]
 "#,
     );
     let s = load(&text);
@@ -319,7 +319,7 @@ private_ips = ["10.0.3.10", "fd00:0:0:3::10"]
         "10.0.1.11",
         "10.0.1.13",
         "10.0.3.10",
-        "fd00:0:0:3::10",
+        "2603:c020:0:3::10",
     ] {
         let web = if a.contains(':') {
             "2001:db8::1"
@@ -561,13 +561,13 @@ route_rules = [{ destination = "0.0.0.0/0", network_entity = "nat" }, { destinat
 name = "n6"
 vcn = "v"
 cidr_block = "10.0.6.0/24"
-ipv6_cidr_blocks = ["fd00:0:0:6::/64"]
+ipv6_cidr_blocks = ["2603:c020:0:6::/64"]
 route_table = "nat-both"
 security_lists = ["open"]
 [[vnic]]
 name = "p"
 subnet = "n6"
-private_ips = ["10.0.6.10", "fd00:0:0:6::10"]
+private_ips = ["10.0.6.10", "2603:c020:0:6::10"]
 "#,
     );
     // The loader says so where the rule is written.
@@ -587,7 +587,7 @@ private_ips = ["10.0.6.10", "fd00:0:0:6::10"]
         "{w:?}"
     );
     assert_eq!(w.len(), 1, "{w:?}");
-    let [out, back] = both_ways("fd00:0:0:6::10", "2001:db8::1");
+    let [out, back] = both_ways("2603:c020:0:6::10", "2001:db8::1");
     for p in [out, back] {
         let (v, stage, reason) = judge(&text, p);
         assert_eq!((v, stage), (Verdict::Drop, Some(Stage::Route)), "{p}");
@@ -615,7 +615,7 @@ fn a_stand_in_subnet_is_private_unless_a_vnic_of_it_has_a_public_ip() {
 name = "private6"
 vcn = "v"
 cidr_block = "10.0.3.0/24"
-ipv6_cidr_blocks = ["fd00:0:0:3::/64"]
+ipv6_cidr_blocks = ["2603:c020:0:3::/64"]
 security_lists = ["open"]
 prohibit_internet_ingress = true
 [[subnet]]
@@ -626,7 +626,7 @@ security_lists = ["open"]
 [[vnic]]
 name = "p6"
 subnet = "private6"
-private_ips = ["10.0.3.10", "fd00:0:0:3::10"]
+private_ips = ["10.0.3.10", "2603:c020:0:3::10"]
 route_table = "to-igw"
 nsgs = ["all"]
 [[vnic]]
@@ -663,7 +663,7 @@ rules = [{ direction = "EGRESS", destination = "0.0.0.0/0", protocol = "all" }, 
     let c0 = Compiled::new(&s, &Config::default()).unwrap();
     let c = Compiled::new(&t, &Config::default()).unwrap();
     for (a, web) in [
-        ("fd00:0:0:3::10", "2001:db8::1"),
+        ("2603:c020:0:3::10", "2001:db8::1"),
         ("10.0.3.10", "93.184.216.34"),
         ("10.0.4.10", "93.184.216.34"),
     ] {
@@ -677,7 +677,7 @@ rules = [{ direction = "EGRESS", destination = "0.0.0.0/0", protocol = "all" }, 
             );
         }
     }
-    let [out, _] = both_ways("fd00:0:0:3::10", "2001:db8::1");
+    let [out, _] = both_ways("2603:c020:0:3::10", "2001:db8::1");
     assert_eq!(
         judge_both(&t, &c, &out, Context::First)
             .unwrap()
@@ -736,4 +736,135 @@ public_ip = "129.80.49.99"
             .any(|s| s.name == "app" && s.prohibit_internet_ingress)
     );
     assert_eq!(t.vnics[0].public_ip, PublicIp::Unknown);
+}
+
+/// A scenario whose VCN adds a ULA prefix (`fd00:9::/48`) and a private
+/// IPv6 prefix of global form (`2001:db8:77::/48`, OCI's
+/// `ipv6-private-cidr-blocks`) to its global one; VNIC `a` of the public
+/// subnet `app` has an address in each.
+fn private_v6_scenario() -> String {
+    scenario(
+        "",
+        r#"
+[[vnic]]
+name = "a"
+subnet = "app"
+private_ips = ["10.0.1.10", "2603:c020:0:1::10", "fd00:9:0:1::10", "2001:db8:77:1::10"]
+"#,
+    )
+    .replace(
+        r#"cidr_blocks = ["10.0.0.0/16", "2603:c020::/48"]"#,
+        "cidr_blocks = [\"10.0.0.0/16\", \"2603:c020::/48\", \"fd00:9::/48\"]\nipv6_private_cidr_blocks = [\"2001:db8:77::/48\"]",
+    )
+    .replace(
+        r#"ipv6_cidr_blocks = ["2603:c020:0:1::/64"]"#,
+        r#"ipv6_cidr_blocks = ["2603:c020:0:1::/64", "fd00:9:0:1::/64", "2001:db8:77:1::/64"]"#,
+    )
+}
+
+#[test]
+fn an_internet_gateway_carries_no_ula_or_private_ipv6_prefix() {
+    let text = private_v6_scenario();
+    assert_eq!(
+        load(&text).vcns[0].ipv6_private_cidr_blocks,
+        vec!["2001:db8:77::/48".parse::<ipnet::IpNet>().unwrap()]
+    );
+    // One VNIC, one subnet, one route table: the compiled table must tell
+    // its addresses apart.
+    for (a, says) in [
+        ("fd00:9:0:1::10", "a unique local address (`fc00::/7`)"),
+        (
+            "2001:db8:77:1::10",
+            "a private IPv6 prefix of VCN `v` (`ipv6_private_cidr_blocks`)",
+        ),
+    ] {
+        for p in both_ways(a, "2001:db8::1") {
+            let (v, stage, reason) = judge(&text, p);
+            assert_eq!((v, stage), (Verdict::Drop, Some(Stage::Route)), "{p}");
+            assert!(reason.contains(says), "{p}: {reason}");
+            assert!(reason.contains("VNIC `a`"), "{p}: {reason}");
+        }
+        // Not the internet: on-premises through the DRG, and the VCN.
+        for p in both_ways(a, "2001:db8:100::1")
+            .into_iter()
+            .chain(both_ways(a, "2603:c020:0:1::10"))
+        {
+            assert_eq!(judge(&text, p).0, Verdict::Allow, "{p}");
+        }
+    }
+    // Its global address, and its IPv4 address, reach the internet.
+    for p in both_ways("2603:c020:0:1::10", "2001:db8::1")
+        .into_iter()
+        .chain(both_ways("10.0.1.10", "93.184.216.34"))
+    {
+        assert_eq!(judge(&text, p).0, Verdict::Allow, "{p}");
+    }
+}
+
+#[test]
+fn private_ipv6_prefixes_are_checked_with_their_place() {
+    let err = |text: &str, needle: &str| {
+        let line = text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+        let e = zprsim_control::load::from_toml_str(text, "s.toml")
+            .err()
+            .unwrap_or_else(|| panic!("loaded:\n{text}"))
+            .to_string();
+        assert!(e.starts_with(&format!("s.toml:{line}:")), "{e}");
+        assert!(e.contains("ipv6_private_cidr_blocks"), "{e}");
+        e
+    };
+    let base = private_v6_scenario();
+    let v4 = base.replace(
+        "\"2001:db8:77::/48\"]",
+        "\"2001:db8:77::/48\", \"10.9.0.0/16\"]",
+    );
+    let e = err(&v4, "ipv6_private_cidr_blocks");
+    assert!(e.contains("`10.9.0.0/16` is not an IPv6 prefix"), "{e}");
+    // A private prefix is a block of the VCN: one that overlaps another
+    // block is refused where it is written.
+    let overlap = base.replace(
+        "\"2001:db8:77::/48\"]",
+        "\"2001:db8:77::/48\", \"2603:c020::/56\"]",
+    );
+    let e = err(&overlap, "ipv6_private_cidr_blocks");
+    assert!(e.contains("overlaps cidr block `2603:c020::/48`"), "{e}");
+}
+
+#[test]
+fn import_keeps_private_ipv6_prefixes_and_judges_as_the_export() {
+    use serde_json::Value;
+    let s = load(&private_v6_scenario());
+    let (files, services) = zprsim_bench::oci_export::export(&s);
+    // The generator writes them where OCI does, ULA included.
+    let vcns: Value = serde_json::from_str(&files["network-vcn-list.json"]).unwrap();
+    let private = &vcns["data"][0]["ipv6-private-cidr-blocks"];
+    assert_eq!(
+        private,
+        &serde_json::json!(["fd00:9::/48", "2001:db8:77::/48"]),
+        "{vcns}"
+    );
+    assert_eq!(
+        vcns["data"][0]["ipv6-cidr-blocks"],
+        serde_json::json!(["2603:c020::/48"])
+    );
+    let imported = zprsim_control::import::oci::import(&files, Some(&services)).unwrap();
+    assert!(
+        imported
+            .toml
+            .contains(r#"ipv6_private_cidr_blocks = ["fd00:9::/48", "2001:db8:77::/48"]"#),
+        "{}",
+        imported.toml
+    );
+    let t = load(&imported.toml);
+    let (c0, c) = (
+        Compiled::new(&s, &Config::default()).unwrap(),
+        Compiled::new(&t, &Config::default()).unwrap(),
+    );
+    for a in ["2603:c020:0:1::10", "fd00:9:0:1::10", "2001:db8:77:1::10"] {
+        for p in both_ways(a, "2001:db8::1") {
+            let want = judge_both(&s, &c0, &p, Context::First).unwrap();
+            let got = judge_both(&t, &c, &p, Context::First).unwrap();
+            assert_eq!(want.judgement.verdict, got.judgement.verdict, "{p}");
+        }
+    }
 }

@@ -405,7 +405,7 @@ fn a_private_subnet_gets_nothing_through_an_internet_gateway() {
             r#"
 [[vcn]]
 name = "v"
-cidr_blocks = ["10.0.0.0/16", "fd00::/48"]
+cidr_blocks = ["10.0.0.0/16", "2603:c020::/48"]
 [[gateway]]
 name = "igw"
 vcn = "v"
@@ -439,7 +439,7 @@ ingress_security_rules = [{{ source = "0.0.0.0/0", protocol = "all" }}, {{ sourc
 name = "app"
 vcn = "v"
 cidr_block = "10.0.1.0/24"
-ipv6_cidr_blocks = ["fd00:0:0:1::/64"]
+ipv6_cidr_blocks = ["2603:c020:0:1::/64"]
 route_table = "to-igw"
 security_lists = ["open"]
 {private}
@@ -460,7 +460,7 @@ prohibit_public_ip = true
 [[vnic]]
 name = "a"
 subnet = "app"
-private_ips = ["10.0.1.10", "fd00:0:0:1::10"]
+private_ips = ["10.0.1.10", "2603:c020:0:1::10"]
 [[vnic]]
 name = "n"
 subnet = "natted"
@@ -506,7 +506,7 @@ private_ips = ["10.0.3.10"]
     // IPv6 needs no public IP (OCI's `prohibit-internet-ingress`, not
     // modeled, governs it): the flag does not touch it.
     let (a6, web6) = (
-        "fd00:0:0:1::10".parse().unwrap(),
+        "2603:c020:0:1::10".parse().unwrap(),
         "2001:db8::1".parse().unwrap(),
     );
     for p in [

@@ -224,7 +224,7 @@ name = "dual-stack"
 
 [[vcn]]
 name = "vcn"
-cidr_blocks = ["10.1.0.0/16", "fd00:1::/48"]
+cidr_blocks = ["10.1.0.0/16", "2603:c020:1::/48"]
 
 [[gateway]]
 name = "igw"
@@ -254,7 +254,7 @@ egress_security_rules = [
 name = "app"
 vcn = "vcn"
 cidr_block = "10.1.1.0/24"
-ipv6_cidr_blocks = ["fd00:1:0:1::/64"]
+ipv6_cidr_blocks = ["2603:c020:1:1::/64"]
 route_table = "private-rt"
 security_lists = ["open-sl"]
 prohibit_public_ip = true
@@ -262,7 +262,7 @@ prohibit_public_ip = true
 [[vnic]]
 name = "app-1"
 subnet = "app"
-private_ips = ["10.1.1.10", "fd00:1:0:1::10"]
+private_ips = ["10.1.1.10", "2603:c020:1:1::10"]
 "#;
 
 /// `verify`'s route hint for a dual-stack VNIC's path to the internet

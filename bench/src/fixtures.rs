@@ -951,7 +951,7 @@ fn arp(sender_mac: [u8; 6], sender: IpAddr, target: IpAddr, is_reply: bool) -> V
 
 // ---------------------------------------------------------------------------
 // Topic fixtures over tests/cases/scenarios/security.toml:
-//   cli-1 10.0.1.10 / fd00:5:0:1::10 (cli-nsg), cli-2 10.0.1.11 / fd00:5:0:1::11,
+//   cli-1 10.0.1.10 / 2603:c020:5:1::10 (cli-nsg), cli-2 10.0.1.11 / 2603:c020:5:1::11,
 //   srv-1 10.0.2.10 (srv-nsg), srv-2 10.0.2.11, srv-3 10.0.2.12, bare-1 10.0.3.10.
 
 fn cli1() -> IpAddr {
@@ -1185,8 +1185,8 @@ pub fn fragments_ipv4() -> Fixture {
 #[must_use]
 pub fn fragments_ipv6() -> Fixture {
     let mut t = Trace::new(Link::Ether);
-    let c1 = v6("fd00:5:0:1::10");
-    let c2 = v6("fd00:5:0:1::11");
+    let c1 = v6("2603:c020:5:1::10");
+    let c2 = v6("2603:c020:5:1::11");
     let ext = v6("2001:db8::443");
     let frag6 =
         |t: &mut Trace, ts: u64, src: Ipv6Addr, dst: Ipv6Addr, proto: u8, id: u32, l4b: &[u8]| {
@@ -1303,8 +1303,8 @@ pub fn vlan_qinq() -> Fixture {
 #[must_use]
 pub fn ipv6_ext_headers() -> Fixture {
     let mut t = Trace::new(Link::Ether);
-    let c1 = v6("fd00:5:0:1::10");
-    let c2 = v6("fd00:5:0:1::11");
+    let c1 = v6("2603:c020:5:1::10");
+    let c2 = v6("2603:c020:5:1::11");
     let ext = v6("2001:db8::443");
     let send = |t: &mut Trace,
                 ts: u64,
@@ -1421,7 +1421,7 @@ pub fn linux_sll() -> Fixture {
     //    ingress-security.
     t.tcp_attempt(at(1, 0), cli2(), srv2(), (1000, 22));
     // 3. An IPv6 packet: cli-1 -> internet tcp/443: allowed.
-    let c = v6("fd00:5:0:1::10");
+    let c = v6("2603:c020:5:1::10");
     let p = l3::ipv6(
         c,
         v6("2001:db8::443"),
@@ -1478,7 +1478,7 @@ pub fn raw_ip() -> Fixture {
     // 3. IPv6: cli-1 -> internet echo (front-sl egress #3) with reply.
     t.ping(
         at(5, 0),
-        ip("fd00:5:0:1::10"),
+        ip("2603:c020:5:1::10"),
         ip("2001:db8::1"),
         1,
         Some(30),
@@ -1548,7 +1548,7 @@ pub fn truncated_records() -> Fixture {
         &l4::udp(40000, 7000, &pattern(100)),
     );
     t.packet(at(1, 2), cli1(), srv1(), &p);
-    let c = v6("fd00:5:0:1::10");
+    let c = v6("2603:c020:5:1::10");
     let p = l3::ipv6(
         c,
         v6("2001:db8::443"),

@@ -165,6 +165,13 @@ pub fn export(s: &Scenario) -> (BTreeMap<String, String>, String) {
                 .cidr_blocks
                 .iter()
                 .partition(|c| matches!(c, ipnet::IpNet::V4(_)));
+            // OCI lists a VCN's ULA and private IPv6 prefixes apart from its
+            // global ones (Oracle's or BYOIPv6; written as Oracle's here).
+            let (private_v6, global_v6): (Vec<&ipnet::IpNet>, Vec<&ipnet::IpNet>) =
+                v6.into_iter().partition(|c| {
+                    v.ipv6_private_cidr_blocks.contains(c)
+                        || matches!(c, ipnet::IpNet::V6(n) if n.addr().segments()[0] & 0xfe00 == 0xfc00)
+                });
             let sa = v.attribute.as_ref().map_or(json!({}), |a| {
                 attrs(&[SecurityAttribute {
                     attribute: a.clone(),
@@ -173,7 +180,8 @@ pub fn export(s: &Scenario) -> (BTreeMap<String, String>, String) {
             });
             json!({
                 "cidr-blocks": v4.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                "ipv6-private-cidr-blocks": v6.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "ipv6-cidr-blocks": global_v6.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "ipv6-private-cidr-blocks": private_v6.iter().map(ToString::to_string).collect::<Vec<_>>(),
                 "compartment-id": "ocid1.compartment.oc1..gen",
                 "default-route-table-id": null,
                 "display-name": v.name,

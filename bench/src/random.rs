@@ -29,6 +29,25 @@ fn net(s: &str) -> IpNet {
     s.parse().unwrap_or_else(|_| IpNet::default())
 }
 
+/// The first 48 bits (as text) of VCN `v`'s IPv6 prefix: `vcn0` has a
+/// ULA prefix (the internet does not route it), the others a global one.
+fn v6_base(v: usize) -> String {
+    if v == 0 {
+        "fd00:0".to_owned()
+    } else {
+        format!("2603:c020:{v}")
+    }
+}
+
+/// VCN `v`'s IPv6 prefix (its subnets are `v6_base(v):<sn>::/64`).
+fn v6_block(v: usize) -> String {
+    if v == 0 {
+        "fd00:0::/32".to_owned()
+    } else {
+        format!("{}::/48", v6_base(v))
+    }
+}
+
 fn ip(s: &str) -> IpAddr {
     s.parse()
         .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
@@ -105,7 +124,7 @@ fn prefix_pool(shape: &Shape) -> Vec<IpNet> {
         "134.70.0.0/17",
         "::/0",
         "fd00:0::/32",
-        "fd00:1::/32",
+        "2603:c020:1::/48",
         "fd00:0:1::/64",
         "fd00:0:1::10/128",
         "2001:db8::/32",
@@ -404,14 +423,18 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                 // addresses reached by the local route, in `all-endpoints`.
                 vec![
                     net(&format!("10.{v}.0.0/16")),
-                    net(&format!("fd00:{v}::/32")),
+                    net(&v6_block(v)),
                     net(&format!("172.16.{v}.0/24")),
                 ]
             } else {
-                vec![
-                    net(&format!("10.{v}.0.0/16")),
-                    net(&format!("fd00:{v}::/32")),
-                ]
+                vec![net(&format!("10.{v}.0.0/16")), net(&v6_block(v))]
+            },
+            // In the edge shape, `vcn0` says its ULA prefix is private (it
+            // is private for being a ULA anyway).
+            ipv6_private_cidr_blocks: if shape.edges && v == 0 {
+                vec![net(&v6_block(v))]
+            } else {
+                Vec::new()
             },
             attribute: if rng.random_bool(0.8) {
                 vattrs.choose(rng).cloned()
@@ -509,12 +532,12 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                     vec![
                         net(&format!("10.{v}.{sn}.0/24")),
                         net(&format!("10.{v}.{}.0/24", 100 + sn)),
-                        net(&format!("fd00:{v}:{sn}::/64")),
+                        net(&format!("{}:{sn}::/64", v6_base(v))),
                     ]
                 } else {
                     vec![
                         net(&format!("10.{v}.{sn}.0/24")),
-                        net(&format!("fd00:{v}:{sn}::/64")),
+                        net(&format!("{}:{sn}::/64", v6_base(v))),
                     ]
                 },
                 route_table: None,
@@ -539,7 +562,7 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                     ips.push(ip(&format!("10.{v}.{sn}.{}", 50 + k)));
                 }
                 if rng.random_bool(0.4) {
-                    ips.push(ip(&format!("fd00:{v}:{sn}::{}", 10 + k)));
+                    ips.push(ip(&format!("{}:{sn}::{}", v6_base(v), 10 + k)));
                 }
                 let nsgs: Vec<NsgId> = if shape.many_nsgs {
                     // Many NSGs per VNIC, in any order (NSGs are evaluated
@@ -764,7 +787,7 @@ pub fn address_pool(s: &Scenario) -> Vec<IpAddr> {
             "10.1.2.99",
             "10.0.9.9",
             "fd00:0:1::99",
-            "fd00:1:2::1",
+            "2603:c020:1:2::1",
             "169.254.169.254",
         ]
         .iter()
@@ -877,8 +900,8 @@ const EDGE_PREFIXES: [&str; 27] = [
     "fd00::/16",
     "fd00:0:1::/120",
     "fd00:0:1::8/125",
-    "fd00:1:1::10/128",
-    "fd00:1:2::/64",
+    "2603:c020:1:1::10/128",
+    "2603:c020:1:2::/64",
     "2001:db8::9/128",
     "::ffff:0:0/96",
     "ff00::/8",
@@ -1030,7 +1053,7 @@ const EDGE_ADDRESSES: [&str; 27] = [
     "147.154.255.255",
     "8.8.8.9",
     "fd00:0:1::ffff",
-    "fd00:1:1::10",
+    "2603:c020:1:1::10",
     "fd00:0:ffff::1",
     "::",
     "::ffff:10.0.1.10",

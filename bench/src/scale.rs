@@ -675,6 +675,7 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
             name,
             id: None,
             cidr_blocks,
+            ipv6_private_cidr_blocks: Vec::new(),
             is_zpr_only: false,
         });
         for kind in [
@@ -1823,8 +1824,24 @@ pub fn to_toml(s: &Scenario) -> String {
         let _ = writeln!(
             o,
             "cidr_blocks = {}",
-            list_of(v.cidr_blocks.iter().map(|c| format!("\"{c}\"")))
+            list_of(
+                v.cidr_blocks
+                    .iter()
+                    .filter(|c| !v.ipv6_private_cidr_blocks.contains(c))
+                    .map(|c| format!("\"{c}\""))
+            )
         );
+        if !v.ipv6_private_cidr_blocks.is_empty() {
+            let _ = writeln!(
+                o,
+                "ipv6_private_cidr_blocks = {}",
+                list_of(
+                    v.ipv6_private_cidr_blocks
+                        .iter()
+                        .map(|c| format!("\"{c}\""))
+                )
+            );
+        }
         if let Some(a) = &v.attribute {
             let _ = writeln!(
                 o,

@@ -320,13 +320,30 @@ fn blocked_text(s: &Scenario, t: &RouteTarget, vnic: VnicId, own: IpAddr) -> Opt
         let sn = &s.subnets[v.subnet.index()];
         let why = if !v4 {
             // An IPv6 address needs no public IP; a private subnet keeps
-            // its IPv6 addresses off the internet.
-            sn.prohibit_internet_ingress.then(|| {
-                format!(
+            // its IPv6 addresses off the internet, and the internet routes
+            // no ULA (`fc00::/7`) or other private prefix of the VCN.
+            let vcn = &s.vcns[sn.vcn.index()];
+            if sn.prohibit_internet_ingress {
+                Some(format!(
                     "which carries no IPv6 traffic of subnet `{}`: it prohibits internet ingress (`prohibit_internet_ingress = true`, a private subnet)",
                     sn.name
-                )
-            })
+                ))
+            } else if let IpAddr::V6(a) = own
+                && a.segments()[0] & 0xfe00 == 0xfc00
+            {
+                Some(format!(
+                    "which carries no traffic of `{a}`: a unique local address (`fc00::/7`) is not routed on the internet; give VNIC `{}` an address of a global prefix (Oracle's or BYOIPv6)",
+                    v.name
+                ))
+            } else {
+                vcn.ipv6_private_cidr_blocks
+                    .iter()
+                    .find(|p| p.contains(&own))
+                    .map(|p| format!(
+                        "which carries no traffic of `{own}`: it lies in `{p}`, a private IPv6 prefix of VCN `{}` (`ipv6_private_cidr_blocks`), which the internet does not route; give VNIC `{}` an address of a global prefix (Oracle's or BYOIPv6)",
+                        vcn.name, v.name
+                    ))
+            }
         } else if sn.prohibit_public_ip || sn.prohibit_internet_ingress {
             Some(format!(
                 "which carries only the traffic of VNICs with a public IP, and subnet `{}` prohibits them ({}): route the internet through a NAT gateway",

@@ -104,8 +104,13 @@ pub struct Vcn {
     pub name: String,
     /// OCID, when given.
     pub id: Option<String>,
-    /// CIDR blocks (IPv4 and IPv6).
+    /// CIDR blocks (IPv4 and IPv6), `ipv6_private_cidr_blocks` included.
     pub cidr_blocks: Vec<IpNet>,
+    /// The VCN's private IPv6 prefixes (OCI's `ipv6-private-cidr-blocks`:
+    /// a ULA or other prefix the internet does not route to the VCN). An
+    /// internet gateway carries no traffic of an address in them, nor of
+    /// any ULA address (`fc00::/7`).
+    pub ipv6_private_cidr_blocks: Vec<IpNet>,
     /// The one security attribute a VCN may carry (scope of `in <attr> VCN`).
     pub attribute: Option<Attribute>,
     /// OCI's `isZprOnly` flag (see [`ZprOnlyMode`]).

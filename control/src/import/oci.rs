@@ -1125,27 +1125,37 @@ pub fn import_vcns(
         if cidrs.is_empty() {
             cidrs.extend(gs(o, "cidr-block").map(str::to_owned));
         }
-        // A VCN's IPv6 prefixes: Oracle-allocated, private (ULA) and
-        // brought (BYOIPv6); its subnets' /64s lie in any of them.
-        for k in [
-            "ipv6-cidr-blocks",
-            "ipv6-private-cidr-blocks",
-            "byoipv6-cidr-blocks",
-        ] {
+        // A VCN's IPv6 prefixes: Oracle-allocated and brought (BYOIPv6),
+        // which the internet routes, and private ones (ULA or other),
+        // which it does not; its subnets' /64s lie in any of them.
+        for k in ["ipv6-cidr-blocks", "byoipv6-cidr-blocks"] {
             for c in gstrs(o, k) {
                 if !cidrs.contains(&c) {
                     cidrs.push(c);
                 }
             }
         }
+        let mut private_v6: Vec<String> = Vec::new();
+        for c in gstrs(o, "ipv6-private-cidr-blocks") {
+            if !cidrs.contains(&c) && !private_v6.contains(&c) {
+                private_v6.push(c);
+            }
+        }
         vcn_nets.push((
             name.clone(),
-            cidrs.iter().filter_map(|c| c.parse().ok()).collect(),
+            cidrs
+                .iter()
+                .chain(&private_v6)
+                .filter_map(|c| c.parse().ok())
+                .collect(),
         ));
         let mut m = Obj::new();
         m.insert("name".into(), json!(name));
         m.insert("id".into(), json!(id_of(o)));
         m.insert("cidr_blocks".into(), json!(cidrs));
+        if !private_v6.is_empty() {
+            m.insert("ipv6_private_cidr_blocks".into(), json!(private_v6));
+        }
         if let Some(a) = attributes(o) {
             m.insert("security_attributes".into(), a);
         }

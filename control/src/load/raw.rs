@@ -346,6 +346,8 @@ pub(crate) struct RawVcn {
     pub id: Option<Sp<String>>,
     #[serde(default)]
     pub cidr_blocks: Vec<Sp<String>>,
+    #[serde(default)]
+    pub ipv6_private_cidr_blocks: Vec<Sp<String>>,
     pub security_attributes: Option<RawAttributes>,
     pub is_zpr_only: Option<bool>,
 }

@@ -1052,7 +1052,7 @@ impl Resolver<'_> {
         let mut vcn_blocks: Vec<Tagged<(usize, usize)>> = Vec::new();
         for (vi, v) in raw.vcn.iter().enumerate() {
             let object = label(Kind::Vcn, &v.name.value);
-            if v.cidr_blocks.is_empty() {
+            if v.cidr_blocks.is_empty() && v.ipv6_private_cidr_blocks.is_empty() {
                 return Err(ctx.err(
                     v.name.start(),
                     &object,
@@ -1066,6 +1066,25 @@ impl Resolver<'_> {
                     .map_err(|m| ctx.err(c.start(), &object, "cidr_blocks", m))?;
                 vcn_blocks.push((net, (vi, bi), vcn_blocks.len()));
                 blocks.push(net);
+            }
+            // Private IPv6 prefixes are blocks of the VCN too (an overlap
+            // with any block is reported as for `cidr_blocks`).
+            let mut private_v6 = Vec::new();
+            for (pi, c) in v.ipv6_private_cidr_blocks.iter().enumerate() {
+                let field = "ipv6_private_cidr_blocks";
+                let net =
+                    parse_cidr(&c.value).map_err(|m| ctx.err(c.start(), &object, field, m))?;
+                if !matches!(net, IpNet::V6(_)) {
+                    return Err(ctx.err(
+                        c.start(),
+                        &object,
+                        field,
+                        format!("`{net}` is not an IPv6 prefix: list IPv4 blocks in `cidr_blocks` (an IPv4 address reaches the internet through a public IP, `public_ip`)"),
+                    ));
+                }
+                vcn_blocks.push((net, (vi, v.cidr_blocks.len() + pi), vcn_blocks.len()));
+                blocks.push(net);
+                private_v6.push(net);
             }
             let mut attribute = None;
             if let Some(a) = &v.security_attributes {
@@ -1091,16 +1110,22 @@ impl Resolver<'_> {
                 name: v.name.value.clone(),
                 id: v.id.as_ref().map(|s| s.value.clone()),
                 cidr_blocks: blocks,
+                ipv6_private_cidr_blocks: private_v6,
                 attribute,
                 is_zpr_only: v.is_zpr_only.unwrap_or(false),
             });
         }
         if let Some(((a, (av, ab)), (b, (bv, bb)))) = find_overlap(&mut vcn_blocks) {
-            let at = raw
-                .vcn
-                .get(bv)
-                .and_then(|v| v.cidr_blocks.get(bb))
-                .and_then(Sp::start);
+            // Index `bb` runs over `cidr_blocks`, then the private IPv6 ones.
+            let (at, field) = raw.vcn.get(bv).map_or((None, "cidr_blocks"), |v| {
+                match bb.checked_sub(v.cidr_blocks.len()) {
+                    None => (v.cidr_blocks.get(bb).and_then(Sp::start), "cidr_blocks"),
+                    Some(p) => (
+                        v.ipv6_private_cidr_blocks.get(p).and_then(Sp::start),
+                        "ipv6_private_cidr_blocks",
+                    ),
+                }
+            });
             let _ = ab;
             let object = label(Kind::Vcn, &vcns[bv].name);
             let msg = if av == bv {
@@ -1111,7 +1136,7 @@ impl Resolver<'_> {
                     vcns[av].name
                 )
             };
-            return Err(ctx.err(at, &object, "cidr_blocks", msg));
+            return Err(ctx.err(at, &object, field, msg));
         }
         self.vcn_names = vcns.iter().map(|v| v.name.clone()).collect();
         self.s.vcns = vcns;

@@ -429,12 +429,12 @@ impl<'a> Builder<'a> {
             let route_region = tree.nearest_marked(nid, &route_marks);
             let route_vnic = match ident {
                 Ident::Vnic(v) => {
-                    let primary_v4 = s.vnics[v.index()]
+                    let own = s.vnics[v.index()]
                         .private_ips
                         .iter()
-                        .find(|a| a.is_ipv4())
-                        .is_some_and(|a| node_of(tree, Pfx::host(*a)) == nid);
-                    Some(route::RouteVnic::of(s, v, primary_v4))
+                        .copied()
+                        .find(|a| node_of(tree, Pfx::host(*a)) == nid);
+                    Some(route::RouteVnic::of(s, v, own))
                 }
                 Ident::Other => None,
             };

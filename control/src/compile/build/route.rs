@@ -1,6 +1,7 @@
 //! The route layer's table.
 
 use super::*;
+use std::net::IpAddr;
 
 /// What the route layer needs of a source or destination VNIC: its route
 /// table, its subnet, and whether an internet gateway carries its IPv4 and
@@ -16,24 +17,44 @@ pub(super) struct RouteVnic {
     /// primary private IPv4, this address, has none).
     pub igw_v4: bool,
     /// An internet gateway carries its IPv6 traffic: its subnet does not
-    /// prohibit internet ingress.
+    /// prohibit internet ingress, and this address is of a global prefix
+    /// (not a ULA, `fc00::/7`, nor in a private IPv6 prefix of its VCN).
     pub igw_v6: bool,
 }
 
 impl RouteVnic {
-    /// The route layer's view of VNIC `v` at one of its addresses:
-    /// `primary_v4` when it is the VNIC's primary private IPv4 (its first),
-    /// the address `public_ip` speaks of.
-    pub(super) fn of(s: &Scenario, v: VnicId, primary_v4: bool) -> Self {
+    /// The route layer's view of VNIC `v` at its address `own` (`None`
+    /// when the key's node is none of its addresses). `public_ip` speaks
+    /// of the primary private IPv4 (the VNIC's first IPv4).
+    pub(super) fn of(s: &Scenario, v: VnicId, own: Option<IpAddr>) -> Self {
         let vnic = &s.vnics[v.index()];
         let sn = &s.subnets[vnic.subnet.index()];
+        let primary_v4 =
+            own.is_some_and(|a| vnic.private_ips.iter().find(|p| p.is_ipv4()) == Some(&a));
+        let global_v6 = match own {
+            Some(IpAddr::V6(a)) => {
+                // Unique local addresses, fc00::/7 (RFC 4193).
+                let ula = Pfx {
+                    fam: 6,
+                    addr: 0xfc00_u128 << 112,
+                    len: 7,
+                };
+                let host = Pfx::host(IpAddr::V6(a));
+                !ula.covers(host)
+                    && !s.vcns[sn.vcn.index()]
+                        .ipv6_private_cidr_blocks
+                        .iter()
+                        .any(|p| Pfx::from(*p).covers(host))
+            }
+            _ => true,
+        };
         RouteVnic {
             table: s.effective_route_table(v),
             subnet: vnic.subnet,
             igw_v4: !sn.prohibit_public_ip
                 && !sn.prohibit_internet_ingress
                 && (!primary_v4 || vnic.public_ip != crate::model::PublicIp::Absent),
-            igw_v6: !sn.prohibit_internet_ingress,
+            igw_v6: !sn.prohibit_internet_ingress && global_v6,
         }
     }
 }
