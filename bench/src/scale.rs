@@ -10,8 +10,9 @@
 //! [`write_capture`] writes that traffic as an Ethernet pcap.
 //!
 //! # Shape (why the tables stay small although the rules are many)
-//! Each VCN is one Kubernetes cluster, `10.<v>.0.0/16` (plus `fd00:<v>::/48`
-//! when `ipv6_share > 0`), with subnets carved as `/22`s (a `/64` too for
+//! Each VCN is one Kubernetes cluster, `10.<v>.0.0/16` (plus
+//! `2603:c020:<v>::/48`, a global prefix as Oracle allocates, when
+//! `ipv6_share > 0`), with subnets carved as `/22`s (a `/64` too for
 //! the dual-stack share `ipv6_share` of subnets). Subnet roles cycle
 //! through `lb, workers, pods, pods, db, storage`.
 //! - **Node pools** ([`ScaleSpec::node_pools`], spread round-robin over the
@@ -665,7 +666,7 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
         let mut cidr_blocks = vec![v4net(10, u8::try_from(v).unwrap_or(0), 0, 0, 16)];
         if dual {
             cidr_blocks.push(v6net(
-                [0xfd00, u16::try_from(v).unwrap_or(0), 0, 0, 0, 0, 0, 0],
+                [0x2603, 0xc020, u16::try_from(v).unwrap_or(0), 0, 0, 0, 0, 0],
                 48,
             ));
         }
@@ -773,9 +774,9 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
             if dual && rng.random_bool(spec.ipv6_share) {
                 cidrs.push(v6net(
                     [
-                        0xfd00,
+                        0x2603,
+                        0xc020,
                         u16::from(vb),
-                        0,
                         u16::try_from(j).unwrap_or(0),
                         0,
                         0,
