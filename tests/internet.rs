@@ -493,8 +493,10 @@ expect = "allow"
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let a = &j["paths"][0];
     assert_eq!(a["name"], "a-out");
-    let hint = "route: in route table `to-igw`, change rule #0 (0.0.0.0/0 -> internet gateway `igw`) to network_entity = \"nat\" (or `drg`)";
-    assert_eq!(a["failed"][0]["to_open"][0], hint, "{a}");
+    let hint = "route: in route table `to-igw`, change rule #0 (0.0.0.0/0 -> internet gateway `igw`) to network_entity = \"nat\" (or `drg`); but route table `to-igw` is shared: with this change its route layer would drop new connections ";
+    let given = a["failed"][0]["to_open"][0].as_str().unwrap();
+    assert!(given.starts_with(hint), "{a}");
+    assert!(given.contains("-> `w` (subnet `web`)"), "{a}");
     // Together, the change would close the public subnet's inbound path.
     assert_eq!(j["hints_together"]["closed"][0], "web-in", "{j}");
     // The hint applied as written: the private subnet's path opens.
@@ -867,4 +869,75 @@ fn import_keeps_private_ipv6_prefixes_and_judges_as_the_export() {
             assert_eq!(want.judgement.verdict, got.judgement.verdict, "{p}");
         }
     }
+}
+
+#[test]
+fn explain_says_what_a_route_hint_in_a_shared_table_would_close() {
+    // `explain` has no expectations to judge again (`verify`'s
+    // hints_together): the hint itself says which VNICs of the shared
+    // table would lose a route, and says nothing when none would.
+    let vnics = r#"
+[[subnet]]
+name = "web"
+vcn = "v"
+cidr_block = "10.0.3.0/24"
+route_table = "to-igw"
+security_lists = ["open"]
+[[vnic]]
+name = "a"
+subnet = "app"
+private_ips = ["10.0.1.10"]
+[[vnic]]
+name = "w"
+subnet = "web"
+private_ips = ["10.0.3.10"]
+public_ip = true
+"#;
+    let shared = scenario("prohibit_public_ip = true", vnics);
+    let alone = shared.replacen(
+        "route_table = \"to-igw\"\nsecurity_lists = [\"open\"]\n[[vnic]]",
+        "security_lists = [\"open\"]\n[[vnic]]",
+        1,
+    );
+    assert_ne!(alone, shared);
+    let dir = tempfile::tempdir().unwrap();
+    let hint = |text: &str| {
+        std::fs::write(dir.path().join("s.toml"), text).unwrap();
+        let o = run_in(
+            dir.path(),
+            [
+                "explain",
+                "s.toml",
+                "--src",
+                "vnic:a",
+                "--dst",
+                "93.184.216.34",
+                "--proto",
+                "tcp",
+                "--dport",
+                "443",
+                "--json",
+            ],
+        );
+        let j: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+        j["to_open"][0].as_str().unwrap_or_default().to_owned()
+    };
+    let h = hint(&shared);
+    // A rule for the address alone (no path says `internet`), through NAT.
+    assert!(
+        h.starts_with("route: add to route table `to-igw`: { destination = \"93.184.216.34/32\", network_entity = \"nat\" }"),
+        "{h}"
+    );
+    assert!(
+        h.ends_with("; but route table `to-igw` is shared: with this change its route layer would drop new connections 93.184.216.34 -> `w` (subnet `web`) (they pass today)"),
+        "{h}"
+    );
+    // `web` with no route table of its own: nothing else uses `to-igw`.
+    let h = hint(&alone);
+    assert!(
+        h.starts_with("route: add to route table `to-igw`: { destination = \"93.184.216.34/32\""),
+        "{h}"
+    );
+    assert!(!h.contains("is shared"), "{h}");
 }

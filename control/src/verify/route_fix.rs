@@ -126,6 +126,12 @@ pub(super) fn to_open(
             _ => return None,
         };
     let table = s.effective_route_table(v)?;
+    // The address at the other end of the VNIC `v`.
+    let remote = if endpoint(p.src) == Endpoint::Vnic(v) {
+        p.dst
+    } else {
+        p.src
+    };
     let vcn = s.vnic_vcn(v);
     let candidates: Vec<GatewayId> = kinds
         .iter()
@@ -147,11 +153,19 @@ pub(super) fn to_open(
         .copied()
         .filter(|&g| opens(scratch, s, ix, p, table, rule(g)));
     let Some(first) = works.next() else {
-        return retarget(scratch, s, ix, p, table, &destination, &candidates);
+        return retarget(scratch, s, ix, p, remote, table, &destination, &candidates);
     };
     let others: Vec<String> = works
         .map(|g| format!("`{}`", s.gateways[g.index()].name))
         .collect();
+    let closes = closes(scratch, s, ix, p, remote, table, &mut |copy, on| {
+        let rules = &mut copy.route_tables[table.index()].rules;
+        if on {
+            rules.push(rule(first));
+        } else {
+            rules.pop();
+        }
+    });
     // Proved above; written again, to stay when hints stay on the copy
     // (only after the others were judged without it).
     if scratch.keeping() {
@@ -176,6 +190,7 @@ pub(super) fn to_open(
     if !others.is_empty() {
         text.push_str(&format!(" (or through {})", others.join(", ")));
     }
+    text.push_str(&closes);
     Some(text)
 }
 
@@ -185,11 +200,13 @@ pub(super) fn to_open(
 /// route layer for `p`, proved on `scratch` as an added rule is. The usual
 /// case: a private subnet's `0.0.0.0/0` to an internet gateway, which
 /// carries none of its VNICs' traffic, where a NAT gateway would.
+#[allow(clippy::too_many_arguments)]
 fn retarget(
     scratch: &mut Scratch,
     s: &Scenario,
     ix: Option<&AddressIndex>,
     p: &Packet,
+    remote: IpAddr,
     table: RouteTableId,
     destination: &RouteDestination,
     candidates: &[GatewayId],
@@ -216,6 +233,13 @@ fn retarget(
     let others: Vec<String> = works
         .map(|g| format!("`{}`", s.gateways[g.index()].name))
         .collect();
+    let closes = closes(scratch, s, ix, p, remote, table, &mut |copy, on| {
+        copy.route_tables[table.index()].rules[at].target = if on {
+            RouteTarget::Gateway(first)
+        } else {
+            old.clone()
+        };
+    });
     // Proved above; set again, to stay when hints stay on the copy.
     if scratch.keeping() {
         let old = set(scratch, RouteTarget::Gateway(first));
@@ -246,7 +270,98 @@ fn retarget(
     if !others.is_empty() {
         text.push_str(&format!(" (or {})", others.join(", ")));
     }
+    text.push_str(&closes);
     Some(text)
+}
+
+/// At most this many VNICs of a shared table are judged by [`closes`].
+const SHARED_LOOKS: usize = 64;
+
+/// What a route hint's `change` to `table` would close besides what it
+/// opens, as a sentence to append to the hint (empty when nothing). A
+/// route table is shared by every VNIC whose table it is, and the rule
+/// carries their traffic with `remote` too: a NAT gateway for a public
+/// subnet's VNIC takes new connections from the internet away (it admits
+/// replies only), an internet gateway drops a private VNIC's traffic. For
+/// one VNIC per (subnet, public IP said absent) using `table` (at most
+/// [`SHARED_LOOKS`]), the first packets between it and `remote`, both
+/// ways, shaped as `p`, go through the route layer on the copy without
+/// the change and with it (`change(copy, true)` makes it, `false` undoes
+/// it): those it passes without and drops with are named. The route layer
+/// alone is judged: ports do not matter to it, and what a security rule
+/// would drop anyway is still a route the change closes.
+fn closes(
+    scratch: &mut Scratch,
+    s: &Scenario,
+    ix: Option<&AddressIndex>,
+    p: &Packet,
+    remote: IpAddr,
+    table: RouteTableId,
+    change: &mut dyn FnMut(&mut Scenario, bool),
+) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let mut looks: Vec<Packet> = Vec::new();
+    for (i, u) in s.vnics.iter().enumerate() {
+        let Ok(id) = crate::ids::VnicId::new(i) else {
+            break;
+        };
+        if looks.len() >= 2 * SHARED_LOOKS || s.effective_route_table(id) != Some(table) {
+            continue;
+        }
+        let Some(&a) = u
+            .private_ips
+            .iter()
+            .find(|a| a.is_ipv4() == remote.is_ipv4())
+        else {
+            continue;
+        };
+        if !seen.insert((u.subnet, u.public_ip == crate::model::PublicIp::Absent)) {
+            continue;
+        }
+        for (src, dst) in [(a, remote), (remote, a)] {
+            let q = Packet { src, dst, ..*p };
+            if q != *p {
+                looks.push(q);
+            }
+        }
+    }
+    let passing: Vec<Packet> = looks
+        .into_iter()
+        .filter(|q| route_passes(scratch.of(s), ix, q))
+        .collect();
+    change(scratch.of(s), true);
+    let closed: Vec<Packet> = passing
+        .into_iter()
+        .filter(|q| !route_passes(scratch.of(s), ix, q))
+        .collect();
+    change(scratch.of(s), false);
+    if closed.is_empty() {
+        return String::new();
+    }
+    let name = |ip: IpAddr| match super::endpoint_at(s, ix, ip) {
+        Endpoint::Vnic(u) => {
+            let u = &s.vnics[u.index()];
+            format!(
+                "`{}` (subnet `{}`)",
+                u.name,
+                s.subnets[u.subnet.index()].name
+            )
+        }
+        _ => ip.to_string(),
+    };
+    let mut items: Vec<String> = closed
+        .iter()
+        .take(3)
+        .map(|q| format!("{} -> {}", name(q.src), name(q.dst)))
+        .collect();
+    if closed.len() > 3 {
+        items.push(format!("and {} more", closed.len() - 3));
+    }
+    format!(
+        "; but route table `{}` is shared: with this change its route layer would drop new connections {} (they pass today)",
+        s.route_tables[table.index()].name,
+        items.join(", ")
+    )
 }
 
 /// Whether `rule`, added to `table` on `scratch`, lets `p` through the
