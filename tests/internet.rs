@@ -171,7 +171,8 @@ private_ips = ["10.0.1.10", "2603:c020:0:1::10"]
         let (v, stage, reason) = judge(&private, p);
         assert_eq!((v, stage), (Verdict::Drop, Some(Stage::Route)), "{p}");
         assert!(
-            reason.contains("carries no IPv6 traffic of subnet `app`"),
+            reason.contains("carries no IPv6 traffic of subnet `app`")
+                && reason.contains("OCI has no NAT for IPv6"),
             "{p}: {reason}"
         );
     }

@@ -325,7 +325,7 @@ fn blocked_text(s: &Scenario, t: &RouteTarget, vnic: VnicId, own: IpAddr) -> Opt
             let vcn = &s.vcns[sn.vcn.index()];
             if sn.prohibit_internet_ingress {
                 Some(format!(
-                    "which carries no IPv6 traffic of subnet `{}`: it prohibits internet ingress (`prohibit_internet_ingress = true`, a private subnet)",
+                    "which carries no IPv6 traffic of subnet `{}`: it prohibits internet ingress (`prohibit_internet_ingress = true`, a private subnet), and OCI has no NAT for IPv6: its IPv6 reaches the internet from a public subnet only, or through a DRG to a network that egresses",
                     sn.name
                 ))
             } else if let IpAddr::V6(a) = own
