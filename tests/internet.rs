@@ -497,7 +497,7 @@ expect = "allow"
     let hint = "route: in route table `to-igw`, change rule #0 (0.0.0.0/0 -> internet gateway `igw`) to network_entity = \"nat\" (or `drg`); but route table `to-igw` is shared: with this change its route layer would drop new connections ";
     let given = a["failed"][0]["to_open"][0].as_str().unwrap();
     assert!(given.starts_with(hint), "{a}");
-    assert!(given.contains("-> `w` (subnet `web`)"), "{a}");
+    assert!(given.contains("-> `w` at 10.0.3.10 (subnet `web`)"), "{a}");
     // Together, the change would close the public subnet's inbound path.
     assert_eq!(j["hints_together"]["closed"][0], "web-in", "{j}");
     // The hint applied as written: the private subnet's path opens.
@@ -931,7 +931,7 @@ public_ip = true
         "{h}"
     );
     assert!(
-        h.ends_with("; but route table `to-igw` is shared: with this change its route layer would drop new connections 93.184.216.34 -> `w` (subnet `web`) (they pass today)"),
+        h.ends_with("; but route table `to-igw` is shared: with this change its route layer would drop new connections 93.184.216.34 -> `w` at 10.0.3.10 (subnet `web`) (they pass today)"),
         "{h}"
     );
     // `web` with no route table of its own: nothing else uses `to-igw`.
@@ -941,4 +941,119 @@ public_ip = true
         "{h}"
     );
     assert!(!h.contains("is shared"), "{h}");
+}
+
+/// `explain`'s JSON for a TCP/443 first packet from `src` to `dst` in
+/// scenario `text`.
+fn explain_json(text: &str, src: &str, dst: &str) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), text).unwrap();
+    let o = run_in(
+        dir.path(),
+        [
+            "explain", "s.toml", "--src", src, "--dst", dst, "--proto", "tcp", "--dport", "443",
+            "--json",
+        ],
+    );
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)))
+}
+
+#[test]
+fn no_route_hint_sends_an_ipv6_address_the_internet_does_not_route_elsewhere() {
+    // The review of the seventeenth session: for a ULA address the hint
+    // pointed the internet at the DRG (which the model lets through), so
+    // every VNIC of the table would have sent its internet IPv6
+    // on-premises; the route reason already says what to do.
+    let text = private_v6_scenario();
+    for (a, prefix) in [
+        ("fd00:9:0:1::10", "fd00:9:0:1::10"),
+        ("2001:db8:77:1::10", "2001:db8:77:1::10"),
+    ] {
+        for (src, dst) in [(a, "2001:db8::1"), ("2001:db8::1", a)] {
+            let j = explain_json(&text, src, dst);
+            assert_eq!(j["verdict"], "drop", "{j}");
+            assert!(
+                j["to_open"].as_array().is_none_or(|h| h.is_empty()),
+                "{src} -> {dst} ({prefix}): {j}"
+            );
+        }
+    }
+    // A private subnet's IPv6 likewise (before, the hint named the DRG).
+    let private = scenario(
+        "prohibit_internet_ingress = true",
+        "[[vnic]]\nname = \"a\"\nsubnet = \"app\"\nprivate_ips = [\"10.0.1.10\", \"2603:c020:0:1::10\"]\n",
+    );
+    let j = explain_json(&private, "2603:c020:0:1::10", "2001:db8::1");
+    assert!(j["to_open"].as_array().is_none_or(|h| h.is_empty()), "{j}");
+    // An IPv4 address without a public IP still gets its NAT hint.
+    let j = explain_json(&private, "10.0.1.10", "93.184.216.34");
+    assert!(
+        j["to_open"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("network_entity = \"nat\""),
+        "{j}"
+    );
+}
+
+#[test]
+fn the_shared_table_note_reads_every_kind_of_address() {
+    // One VNIC, alone on its table: its primary IPv4 has no public IP,
+    // its secondary may have one. A NAT hint for the primary closes the
+    // internet's new connections to the secondary; the note says so.
+    let text = scenario(
+        "",
+        "[[vnic]]\nname = \"a\"\nsubnet = \"app\"\nprivate_ips = [\"10.0.1.10\", \"10.0.1.20\"]\npublic_ip = false\n",
+    );
+    let j = explain_json(&text, "10.0.1.10", "93.184.216.34");
+    let h = j["to_open"][0].as_str().unwrap_or_default();
+    assert!(
+        h.starts_with("route: add to route table `to-igw`: { destination = \"93.184.216.34/32\", network_entity = \"nat\" }"),
+        "{j}"
+    );
+    assert!(
+        h.ends_with("would drop new connections 93.184.216.34 -> `a` at 10.0.1.20 (subnet `app`) (they pass today)"),
+        "{h}"
+    );
+}
+
+#[test]
+fn import_keeps_a_prefix_listed_as_private_private() {
+    use serde_json::Value;
+    let s = load(&private_v6_scenario());
+    let (mut files, services) = zprsim_bench::oci_export::export(&s);
+    let mut vcns: Value = serde_json::from_str(&files["network-vcn-list.json"]).unwrap();
+    // The private global-form prefix listed as global too (spelled
+    // otherwise), and an IPv4 prefix in the private list.
+    vcns["data"][0]["ipv6-cidr-blocks"] =
+        serde_json::json!(["2603:c020::/48", "2001:0db8:0077::/48"]);
+    vcns["data"][0]["ipv6-private-cidr-blocks"] =
+        serde_json::json!(["fd00:9::/48", "2001:db8:77::/48", "10.9.0.0/16"]);
+    files.insert("network-vcn-list.json".into(), vcns.to_string());
+    let imported = zprsim_control::import::oci::import(&files, Some(&services)).unwrap();
+    let w = imported.warnings.join("\n");
+    assert!(
+        w.contains("`2001:db8:77::/48` is listed both as private"),
+        "{w}"
+    );
+    assert!(
+        w.contains("lists the IPv4 prefix `10.9.0.0/16`; kept as one of its blocks"),
+        "{w}"
+    );
+    let t = load(&imported.toml);
+    assert_eq!(
+        t.vcns[0].ipv6_private_cidr_blocks,
+        vec![
+            "fd00:9::/48".parse::<ipnet::IpNet>().unwrap(),
+            "2001:db8:77::/48".parse().unwrap()
+        ],
+        "{}",
+        imported.toml
+    );
+    let c = Compiled::new(&t, &Config::default()).unwrap();
+    for p in both_ways("2001:db8:77:1::10", "2001:db8::1") {
+        let d = judge_both(&t, &c, &p, Context::First).unwrap();
+        assert_eq!(d.judgement.verdict, Verdict::Drop, "{p}");
+    }
 }

@@ -289,13 +289,47 @@ fn target_text(s: &Scenario, t: &RouteTarget) -> String {
     }
 }
 
+/// Why no internet gateway carries the IPv6 traffic of VNIC `vnic` at
+/// its address `own`, when none does (semantics §2): its subnet prohibits
+/// internet ingress, or the internet does not route `own` (a unique local
+/// address, `fc00::/7`, or one in a private IPv6 prefix of its VCN).
+/// `None` for an IPv4 address, or an IPv6 address the internet reaches.
+#[must_use]
+pub fn ipv6_off_internet(s: &Scenario, vnic: VnicId, own: IpAddr) -> Option<String> {
+    let IpAddr::V6(a) = own else {
+        return None;
+    };
+    let v = &s.vnics[vnic.index()];
+    let sn = &s.subnets[v.subnet.index()];
+    let vcn = &s.vcns[sn.vcn.index()];
+    if sn.prohibit_internet_ingress {
+        Some(format!(
+            "which carries no IPv6 traffic of subnet `{}`: it prohibits internet ingress (`prohibit_internet_ingress = true`, a private subnet), and OCI has no NAT for IPv6: its IPv6 reaches the internet from a public subnet only, or through a DRG to a network that egresses",
+            sn.name
+        ))
+    } else if a.segments()[0] & 0xfe00 == 0xfc00 {
+        Some(format!(
+            "which carries no traffic of `{a}`: a unique local address (`fc00::/7`) is not routed on the internet; give VNIC `{}` an address of a global prefix (Oracle's or BYOIPv6)",
+            v.name
+        ))
+    } else {
+        vcn.ipv6_private_cidr_blocks
+            .iter()
+            .find(|p| p.contains(&own))
+            .map(|p| format!(
+                "which carries no traffic of `{own}`: it lies in `{p}`, a private IPv6 prefix of VCN `{}` (`ipv6_private_cidr_blocks`), which the internet does not route; give VNIC `{}` an address of a global prefix (Oracle's or BYOIPv6)",
+                vcn.name, v.name
+            ))
+    }
+}
+
 /// Why a route target drops every packet of VNIC `vnic`, when it does: a
 /// disabled internet gateway, a NAT or service gateway blocking traffic, a
 /// local peering gateway not peered, a private IP whose VNIC checks source
 /// and destination, an internet gateway for a VNIC that cannot use it
-/// (IPv4: no public IP; IPv6: a subnet that prohibits internet ingress).
-/// `own` is the VNIC's address in the packet: `public_ip` speaks of its
-/// primary private IPv4 only (semantics §2).
+/// (IPv4: no public IP; IPv6: [`ipv6_off_internet`]). `own` is the
+/// VNIC's address in the packet: `public_ip` speaks of its primary private
+/// IPv4 only (semantics §2).
 fn blocked_text(s: &Scenario, t: &RouteTarget, vnic: VnicId, own: IpAddr) -> Option<String> {
     let v4 = own.is_ipv4();
     // OCI's NAT and service gateways carry IPv4 only.
@@ -319,31 +353,7 @@ fn blocked_text(s: &Scenario, t: &RouteTarget, vnic: VnicId, own: IpAddr) -> Opt
         let v = &s.vnics[vnic.index()];
         let sn = &s.subnets[v.subnet.index()];
         let why = if !v4 {
-            // An IPv6 address needs no public IP; a private subnet keeps
-            // its IPv6 addresses off the internet, and the internet routes
-            // no ULA (`fc00::/7`) or other private prefix of the VCN.
-            let vcn = &s.vcns[sn.vcn.index()];
-            if sn.prohibit_internet_ingress {
-                Some(format!(
-                    "which carries no IPv6 traffic of subnet `{}`: it prohibits internet ingress (`prohibit_internet_ingress = true`, a private subnet), and OCI has no NAT for IPv6: its IPv6 reaches the internet from a public subnet only, or through a DRG to a network that egresses",
-                    sn.name
-                ))
-            } else if let IpAddr::V6(a) = own
-                && a.segments()[0] & 0xfe00 == 0xfc00
-            {
-                Some(format!(
-                    "which carries no traffic of `{a}`: a unique local address (`fc00::/7`) is not routed on the internet; give VNIC `{}` an address of a global prefix (Oracle's or BYOIPv6)",
-                    v.name
-                ))
-            } else {
-                vcn.ipv6_private_cidr_blocks
-                    .iter()
-                    .find(|p| p.contains(&own))
-                    .map(|p| format!(
-                        "which carries no traffic of `{own}`: it lies in `{p}`, a private IPv6 prefix of VCN `{}` (`ipv6_private_cidr_blocks`), which the internet does not route; give VNIC `{}` an address of a global prefix (Oracle's or BYOIPv6)",
-                        vcn.name, v.name
-                    ))
-            }
+            ipv6_off_internet(s, vnic, own)
         } else if sn.prohibit_public_ip || sn.prohibit_internet_ingress {
             Some(format!(
                 "which carries only the traffic of VNICs with a public IP, and subnet `{}` prohibits them ({}): route the internet through a NAT gateway",

@@ -1135,11 +1135,37 @@ pub fn import_vcns(
                 }
             }
         }
+        // A prefix listed as private is private, wherever else it is
+        // listed (never widened to the internet); an IPv4 prefix there is
+        // kept as a block of the VCN.
+        let same = |a: &str, b: &str| {
+            a == b
+                || matches!((a.parse::<ipnet::IpNet>(), b.parse::<ipnet::IpNet>()), (Ok(x), Ok(y)) if x.trunc() == y.trunc())
+        };
         let mut private_v6: Vec<String> = Vec::new();
         for c in gstrs(o, "ipv6-private-cidr-blocks") {
-            if !cidrs.contains(&c) && !private_v6.contains(&c) {
-                private_v6.push(c);
+            if private_v6.iter().any(|p| same(p, &c)) {
+                continue;
             }
+            if matches!(c.parse::<ipnet::IpNet>(), Ok(ipnet::IpNet::V4(_))) {
+                warnings.push(format!(
+                    "VCN `{name}` (`{}`): `ipv6-private-cidr-blocks` lists the IPv4 prefix `{c}`; kept as one of its blocks",
+                    id_of(o)
+                ));
+                if !cidrs.iter().any(|x| same(x, &c)) {
+                    cidrs.push(c);
+                }
+                continue;
+            }
+            if let Some(at) = cidrs.iter().position(|x| same(x, &c)) {
+                warnings.push(format!(
+                    "VCN `{name}` (`{}`): `{c}` is listed both as private (`ipv6-private-cidr-blocks`) and as global (as `{}`); kept as private (the internet does not route it)",
+                    id_of(o),
+                    cidrs[at]
+                ));
+                cidrs.remove(at);
+            }
+            private_v6.push(c);
         }
         vcn_nets.push((
             name.clone(),

@@ -22,8 +22,12 @@
 //!   through an internet gateway, a DRG or an LPG.
 //!
 //! NAT is tried first. An internet gateway opens the route layer only for
-//! a VNIC it carries (semantics §2: IPv4 with a public IP, IPv6 outside a
-//! subnet that prohibits internet ingress): the proof judges that.
+//! a VNIC it carries (semantics §2: IPv4 with a public IP; IPv6 outside a
+//! subnet that prohibits internet ingress, of a global prefix: not a ULA
+//! nor a private prefix of its VCN): the proof judges that. An IPv6
+//! address no internet gateway carries, dropped by a rule to one, gets no
+//! hint (`eval::ipv6_off_internet`): OCI has no IPv6 NAT, and a DRG there
+//! would take the table's internet IPv6 on-premises.
 //! No hint when neither side is a VNIC, the VNIC has no route table, or no
 //! gateway of its VCN opens the route layer; nor when the table already
 //! has a rule for the same destination (an added rule of equal prefix
@@ -57,7 +61,7 @@ pub(super) fn to_open(
     p: &Packet,
     blocking: &[LayerReport],
 ) -> Option<String> {
-    blocking
+    let route = blocking
         .iter()
         .find(|l| l.layer == Stage::Route && l.outcome == Outcome::NoRoute)?;
     let endpoint = |ip: IpAddr| super::endpoint_at(s, ix, ip);
@@ -132,6 +136,22 @@ pub(super) fn to_open(
     } else {
         p.src
     };
+    // An IPv6 address no internet gateway carries (a private subnet's, a
+    // ULA, a private prefix's: semantics §2), dropped by a rule to an
+    // internet gateway: no rule opens the internet to it (OCI has no IPv6
+    // NAT), and a DRG in the gateway's place would send the table's
+    // internet IPv6 on-premises. The route reason says what to do.
+    let own = if remote == p.dst { p.src } else { p.dst };
+    let to_igw = route
+        .route_rule
+        .and_then(|i| s.route_tables[table.index()].rules.get(i as usize))
+        .is_some_and(|r| {
+            matches!(r.target, RouteTarget::Gateway(g)
+                if s.gateways[g.index()].kind == GatewayKind::Internet)
+        });
+    if to_igw && crate::eval::ipv6_off_internet(s, v, own).is_some() {
+        return None;
+    }
     let vcn = s.vnic_vcn(v);
     let candidates: Vec<GatewayId> = kinds
         .iter()
@@ -274,7 +294,7 @@ fn retarget(
     Some(text)
 }
 
-/// At most this many VNICs of a shared table are judged by [`closes`].
+/// At most this many addresses of a shared table are judged by [`closes`].
 const SHARED_LOOKS: usize = 64;
 
 /// What a route hint's `change` to `table` would close besides what it
@@ -283,13 +303,16 @@ const SHARED_LOOKS: usize = 64;
 /// carries their traffic with `remote` too: a NAT gateway for a public
 /// subnet's VNIC takes new connections from the internet away (it admits
 /// replies only), an internet gateway drops a private VNIC's traffic. For
-/// one VNIC per (subnet, public IP said absent) using `table` (at most
-/// [`SHARED_LOOKS`]), the first packets between it and `remote`, both
-/// ways, shaped as `p`, go through the route layer on the copy without
-/// the change and with it (`change(copy, true)` makes it, `false` undoes
-/// it): those it passes without and drops with are named. The route layer
-/// alone is judged: ports do not matter to it, and what a security rule
-/// would drop anyway is still a route the change closes.
+/// the addresses of the VNICs using `table`, one per (subnet, primary
+/// IPv4 without a public IP, IPv6 no internet gateway carries), what the
+/// route layer reads of an address, at most [`SHARED_LOOKS`], the first
+/// packets between it and `remote`, both ways, shaped as `p`, go through
+/// the route layer on the copy without the change and with it
+/// (`change(copy, true)` makes it, `false` undoes it): those it passes
+/// without and drops with are named. "Today" is the copy: with the hints
+/// given so far for the same path when they are kept ([`Scratch::keep`]).
+/// The route layer alone is judged: ports do not matter to it, and what a
+/// security rule would drop anyway is still a route the change closes.
 fn closes(
     scratch: &mut Scratch,
     s: &Scenario,
@@ -305,23 +328,28 @@ fn closes(
         let Ok(id) = crate::ids::VnicId::new(i) else {
             break;
         };
-        if looks.len() >= 2 * SHARED_LOOKS || s.effective_route_table(id) != Some(table) {
+        if s.effective_route_table(id) != Some(table) {
             continue;
         }
-        let Some(&a) = u
+        let primary = u.private_ips.iter().find(|a| a.is_ipv4()).copied();
+        for &a in u
             .private_ips
             .iter()
-            .find(|a| a.is_ipv4() == remote.is_ipv4())
-        else {
-            continue;
-        };
-        if !seen.insert((u.subnet, u.public_ip == crate::model::PublicIp::Absent)) {
-            continue;
-        }
-        for (src, dst) in [(a, remote), (remote, a)] {
-            let q = Packet { src, dst, ..*p };
-            if q != *p {
-                looks.push(q);
+            .filter(|a| a.is_ipv4() == remote.is_ipv4())
+        {
+            let key = (
+                u.subnet,
+                Some(a) == primary && u.public_ip == crate::model::PublicIp::Absent,
+                crate::eval::ipv6_off_internet(s, id, a).is_some(),
+            );
+            if looks.len() >= 2 * SHARED_LOOKS || !seen.insert(key) {
+                continue;
+            }
+            for (src, dst) in [(a, remote), (remote, a)] {
+                let q = Packet { src, dst, ..*p };
+                if q != *p {
+                    looks.push(q);
+                }
             }
         }
     }
@@ -342,7 +370,7 @@ fn closes(
         Endpoint::Vnic(u) => {
             let u = &s.vnics[u.index()];
             format!(
-                "`{}` (subnet `{}`)",
+                "`{}` at {ip} (subnet `{}`)",
                 u.name,
                 s.subnets[u.subnet.index()].name
             )

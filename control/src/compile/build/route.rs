@@ -180,8 +180,9 @@ impl Builder<'_> {
             .map(|sn| sn.cidrs.iter().map(|c| Pfx::from(*c)).collect())
             .collect();
         // A disabled or blocking gateway, an internet gateway for a VNIC
-        // it does not carry (IPv4 without a public IP, IPv6 of a subnet
-        // that prohibits internet ingress), or a NAT or service gateway for
+        // it does not carry (IPv4 without a public IP; IPv6 of a subnet
+        // that prohibits internet ingress, or a ULA or private-prefix
+        // address: `RouteVnic::igw_v6`), or a NAT or service gateway for
         // IPv6 (they carry IPv4 only): its rule decides, and nothing
         // passes.
         let blocked = |target: &RouteTarget, rv: &RouteVnic, v4: bool| match target {
