@@ -80,6 +80,27 @@ fn ocid_type(id: &str) -> Option<&str> {
 }
 
 /// The short tail of an OCID for fallback names.
+/// The stand-in route table (no rule: only the VCN's local routes) kept
+/// for table `t` of VCN `vcn`, which the export lacks: made once per
+/// (table, VCN), marked `stand_in`, named apart from every table.
+fn stand_in_table(
+    made: &mut BTreeMap<(String, String), String>,
+    names: &mut Names,
+    out_tables: &mut Vec<Value>,
+    t: &str,
+    vcn: &str,
+) -> String {
+    made.entry((t.to_owned(), vcn.to_owned()))
+        .or_insert_with(|| {
+            let n = names.take("", &format!("missing-{}", tail(t)));
+            out_tables.push(
+                json!({ "name": n, "id": t, "vcn": vcn, "route_rules": [], "stand_in": true }),
+            );
+            n
+        })
+        .clone()
+}
+
 pub(super) fn tail(id: &str) -> String {
     let t: String = id
         .rsplit('.')
@@ -1327,6 +1348,10 @@ pub fn import_vcns(
     // Each subnet's CIDR blocks, by OCID: a VNIC address outside them is
     // left out with a warning (the scenario would not load with it).
     let mut subnet_nets: HashMap<String, Vec<ipnet::IpNet>> = HashMap::new();
+    // Stand-in route tables (no rule) for subnets and VNICs whose table
+    // the export lacks, by (table OCID, VCN), named apart from every table.
+    let mut empty_tables: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut table_names_used = Names::holding(&table_names);
     // Each subnet's VCN, by the subnet's name.
     let mut subnet_vcn: HashMap<String, String> = HashMap::new();
     // Subnets whose VNICs can have no public IP, by name.
@@ -1379,9 +1404,22 @@ pub fn import_vcns(
                 Some(n) => {
                     m.insert("route_table".into(), json!(n));
                 }
-                None => cx.warnings.push(format!(
-                    "{what}: its route table `{t}` is not in the export"
-                )),
+                // Kept as a stand-in (marked, so `verify` and `explain`
+                // name it and say what to export), not left out: a subnet
+                // without a table reads as one the user forgot to give.
+                None => {
+                    let n = stand_in_table(
+                        &mut empty_tables,
+                        &mut table_names_used,
+                        &mut out_tables,
+                        &t,
+                        &vcn,
+                    );
+                    cx.warnings.push(format!(
+                        "{what}: its route table `{t}` is not in the export; kept as `{n}`, a stand-in route table with no rule (only the VCN's local routes)"
+                    ));
+                    m.insert("route_table".into(), json!(n));
+                }
             }
         }
         let mut lists = Vec::new();
@@ -1465,10 +1503,6 @@ pub fn import_vcns(
         }),
         &subnet_names,
     );
-    // Stand-in route tables (no rule) for VNICs whose own table the
-    // export lacks, by (table OCID, VCN), named apart from every table.
-    let mut empty_tables: BTreeMap<(String, String), String> = BTreeMap::new();
-    let mut table_names_used = Names::holding(&table_names);
     let mut lone_balancer_vnics = Vec::new();
     let mut vnic_names = Names::default();
     let mut out_vnics = Vec::new();
@@ -1641,13 +1675,13 @@ pub fn import_vcns(
                 // stand-in table with no rule keeps only the VCN's local
                 // routes.
                 None => {
-                    let key = (t.to_owned(), vcn.clone());
-                    let n = empty_tables.entry(key).or_insert_with(|| {
-                        let n = table_names_used.take("", &format!("missing-{}", tail(t)));
-                        out_tables
-                            .push(json!({ "name": n, "id": t, "vcn": vcn, "route_rules": [], "stand_in": true }));
-                        n
-                    });
+                    let n = stand_in_table(
+                        &mut empty_tables,
+                        &mut table_names_used,
+                        &mut out_tables,
+                        t,
+                        &vcn,
+                    );
                     cx.warnings.push(format!(
                         "{what}: its route table `{t}` is not in the export; kept as `{n}`, a stand-in route table with no rule (only the VCN's local routes: its subnet's table would route what its own may not)"
                     ));
