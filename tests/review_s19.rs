@@ -19,9 +19,15 @@ fn a_subnets_route_table_the_export_lacks_is_a_named_stand_in() {
         .unwrap()
         .scenario;
     let lb = s.subnets.iter().find(|n| n.name == "lb-public").unwrap();
-    let t = lb.route_table.expect("lb-public keeps a (stand-in) route table");
+    let t = lb
+        .route_table
+        .expect("lb-public keeps a (stand-in) route table");
     let table = &s.route_tables[t.index()];
-    assert!(table.stand_in && table.rules.is_empty(), "{}", imported.toml);
+    assert!(
+        table.stand_in && table.rules.is_empty(),
+        "{}",
+        imported.toml
+    );
     // One stand-in per table: the private subnets share theirs.
     let tables: std::collections::BTreeSet<_> =
         s.subnets.iter().filter_map(|n| n.route_table).collect();
@@ -55,4 +61,68 @@ expect = "allow"
         "{note}"
     );
     assert!(!p.to_string().contains("give it one"), "{p}");
+}
+
+/// A public load balancer whose subnet the export lacks (its VNIC is never
+/// exported: OCI lists it in no compartment a user exports). Its stand-in
+/// VNIC took the balancer's public address, but the stand-in subnet was
+/// made private all the same, so `import` refused its own output: "the
+/// export does not make a valid scenario" (`public_ip` in a subnet that
+/// prohibits them). The subnet is now public, as for an exported VNIC with
+/// a public IP (it still has no route table: the subnet's note says to
+/// export it).
+#[test]
+fn a_public_balancer_in_a_missing_subnet_keeps_the_subnet_public() {
+    let mut files = crate::support::oke_export();
+    let (file, vnic) = files
+        .iter()
+        .find_map(|(n, t)| {
+            let v: serde_json::Value = serde_json::from_str(t).ok()?;
+            (n.starts_with("network-vnic-get-") && v["data"]["display-name"] == "orders-lb")
+                .then(|| (n.clone(), v["data"].clone()))
+        })
+        .unwrap();
+    files.remove(&file);
+    let subnets = files.get_mut("network-subnet-list.json").unwrap();
+    let mut list: serde_json::Value = serde_json::from_str(subnets).unwrap();
+    list["data"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|s| s["id"] != vnic["subnet-id"]);
+    *subnets = list.to_string();
+    files.insert(
+        "lb-load-balancer-list.json".into(),
+        serde_json::json!({ "data": [{
+            "id": "ocid1.loadbalancer.oc1.iad.orders",
+            "display-name": "orders",
+            "ip-addresses": [
+                { "ip-address": vnic["private-ip"], "is-public": false },
+                { "ip-address": "129.80.49.99", "is-public": true },
+            ],
+            "network-security-group-ids": vnic["nsg-ids"],
+            "security-attributes": vnic["security-attributes"],
+            "subnet-ids": [vnic["subnet-id"]],
+        }] })
+        .to_string(),
+    );
+    let imported =
+        zprsim_control::import::oci::import(&files, None).unwrap_or_else(|e| panic!("{e}"));
+    let s = zprsim_control::load::from_toml_str(&imported.toml, "s.toml")
+        .unwrap_or_else(|e| panic!("{e}\n{}", imported.toml))
+        .scenario;
+    let lb = s
+        .vnics
+        .iter()
+        .find(|v| v.id.as_deref() == vnic["id"].as_str())
+        .unwrap();
+    assert_eq!(
+        lb.public_ip,
+        zprsim_control::model::PublicIp::Present(Some("129.80.49.99".parse().unwrap()))
+    );
+    let sn = &s.subnets[lb.subnet.index()];
+    assert!(
+        sn.stand_in && !sn.prohibit_internet_ingress,
+        "{}",
+        imported.toml
+    );
 }

@@ -1814,6 +1814,11 @@ pub fn import_vcns(
                     .filter(|a| g(a, "is-public").and_then(Value::as_bool) == Some(true))
                     .filter_map(|a| gs(a, "ip-address"))
                     .find(|a| a.parse::<std::net::Ipv4Addr>().is_ok());
+                if public.is_some() {
+                    // In a stand-in subnet: that subnet is not private (as
+                    // for an exported VNIC with a public IP).
+                    missing.holds_public_ip(subnet_id);
+                }
                 vnic["public_ip"] = public.map_or(json!(false), |a| json!(a));
             }
             cx.warnings.push(format!(
