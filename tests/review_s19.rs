@@ -126,3 +126,75 @@ fn a_public_balancer_in_a_missing_subnet_keeps_the_subnet_public() {
         imported.toml
     );
 }
+
+/// Empty references in an export (`"route-table-id": ""`, `"subnet-id":
+/// ""`, a private IP's `"vnic-id": ""`: a script's or a hand edit's "none")
+/// were read as OCIDs: the stand-ins made for them had an empty id, which
+/// the scenario refuses, so `import` refused its own output ("the export
+/// does not make a valid scenario"). An empty string now reads as null.
+#[test]
+fn empty_references_in_an_export_read_as_none() {
+    let whole = zprsim_control::import::oci::import(&crate::support::oke_export(), None).unwrap();
+    let mut files = crate::support::oke_export();
+    let edit = |files: &mut zprsim_control::import::Files,
+                file: &str,
+                f: &dyn Fn(&mut serde_json::Value)| {
+        let t = files.get_mut(file).unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(t).unwrap();
+        f(&mut v);
+        *t = v.to_string();
+    };
+    let vnic_files: Vec<String> = files
+        .keys()
+        .filter(|f| f.starts_with("network-vnic-get-"))
+        .cloned()
+        .collect();
+    let v1: serde_json::Value = serde_json::from_str(&files[&vnic_files[1]]).unwrap();
+    let gone = v1["data"]["subnet-id"].clone();
+    // Every subnet's and one VNIC's route table, and the subnet of a VNIC
+    // whose own subnet the export lacks (it goes to a stand-in subnet).
+    edit(&mut files, "network-subnet-list.json", &|v| {
+        let list = v["data"].as_array_mut().unwrap();
+        list.retain(|s| s["id"] != gone);
+        for s in list {
+            s["route-table-id"] = serde_json::json!("");
+        }
+    });
+    edit(&mut files, &vnic_files[0], &|v| {
+        v["data"]["route-table-id"] = serde_json::json!("");
+    });
+    edit(&mut files, &vnic_files[1], &|v| {
+        v["data"]["subnet-id"] = serde_json::json!("");
+    });
+    // A private IP of no VNIC, at an address no VNIC holds.
+    edit(&mut files, "network-private-ip-list.json", &|v| {
+        let mut ip = v["data"][0].clone();
+        ip["id"] = serde_json::json!("ocid1.privateip.oc1.iad.extra");
+        ip["ip-address"] = serde_json::json!("10.0.0.9");
+        ip["vnic-id"] = serde_json::json!("");
+        v["data"].as_array_mut().unwrap().push(ip);
+    });
+    let imported =
+        zprsim_control::import::oci::import(&files, None).unwrap_or_else(|e| panic!("{e}"));
+    let s = zprsim_control::load::from_toml_str(&imported.toml, "s.toml")
+        .unwrap()
+        .scenario;
+    // No stand-in route table: the subnets take their VCN's default table
+    // (as with `null`), and the VNIC routes by its subnet's.
+    let w = zprsim_control::load::from_toml_str(&whole.toml, "w.toml")
+        .unwrap()
+        .scenario;
+    assert_eq!(
+        s.route_tables.len(),
+        w.route_tables.len(),
+        "{}",
+        imported.toml
+    );
+    assert!(s.route_tables.iter().all(|t| !t.stand_in));
+    // The stand-in subnet has no id, so its note names no command.
+    assert!(
+        s.subnets.iter().any(|n| n.stand_in && n.id.is_none()),
+        "{}",
+        imported.toml
+    );
+}

@@ -192,7 +192,10 @@ impl<'a> MissingSubnets<'a> {
                     .partition(|b| !b.contains(':'));
                 let mut m = serde_json::Map::new();
                 m.insert("name".into(), json!(s.name));
-                m.insert("id".into(), json!(id));
+                // A VNIC without a `subnet-id` names no subnet to export.
+                if !id.is_empty() {
+                    m.insert("id".into(), json!(id));
+                }
                 m.insert("vcn".into(), json!(s.vcn));
                 m.insert("cidr_block".into(), json!(first.to_string()));
                 if !v4.is_empty() {

@@ -49,8 +49,13 @@ fn without_bom(text: &str) -> &str {
     text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
+/// A string field; an empty string is absent, as null is (`"route-table-id":
+/// ""` names no table: read as a reference, it made a stand-in with an
+/// empty id, which the scenario refuses).
 fn gs<'a>(o: &'a Obj, kebab: &str) -> Option<&'a str> {
-    g(o, kebab).and_then(Value::as_str)
+    g(o, kebab)
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
 }
 
 fn garr<'a>(o: &'a Obj, kebab: &str) -> Vec<&'a Value> {
