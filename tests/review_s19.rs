@@ -127,7 +127,7 @@ fn a_public_balancer_in_a_missing_subnet_keeps_the_subnet_public() {
     );
 }
 
-/// Empty references in an export (`"route-table-id": ""`, `"subnet-id":
+/// Empty references in an export (`"route-table-id": ""` or `" "`, `"subnet-id":
 /// ""`, a private IP's `"vnic-id": ""`: a script's or a hand edit's "none")
 /// were read as OCIDs: the stand-ins made for them had an empty id, which
 /// the scenario refuses, so `import` refused its own output ("the export
@@ -161,7 +161,7 @@ fn empty_references_in_an_export_read_as_none() {
         }
     });
     edit(&mut files, &vnic_files[0], &|v| {
-        v["data"]["route-table-id"] = serde_json::json!("");
+        v["data"]["route-table-id"] = serde_json::json!(" ");
     });
     edit(&mut files, &vnic_files[1], &|v| {
         v["data"]["subnet-id"] = serde_json::json!("");
@@ -197,4 +197,47 @@ fn empty_references_in_an_export_read_as_none() {
         "{}",
         imported.toml
     );
+}
+
+/// Objects whose VCN the export lacks (`vcn-id` of a VCN not exported) are
+/// left out, but references to them stayed: a VNIC's NSG, a subnet's route
+/// table, a route rule's gateway named objects the scenario did not hold,
+/// so `import` refused its own output ("no nsg has the name or id
+/// `lb-nsg`"). They now read as references to objects the export lacks,
+/// each with its warning.
+#[test]
+fn references_to_objects_left_out_with_their_vcn_read_as_missing() {
+    let mut files = crate::support::oke_export();
+    let other = serde_json::json!("ocid1.vcn.oc1.iad.notexported");
+    let edit = |files: &mut zprsim_control::import::Files, file: &str, name: &str| {
+        let t = files.get_mut(file).unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(t).unwrap();
+        let o = v["data"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|o| o["display-name"] == name)
+            .unwrap_or_else(|| panic!("{name}"));
+        o["vcn-id"] = other.clone();
+        *t = v.to_string();
+    };
+    edit(&mut files, "network-nsg-list.json", "lb-nsg");
+    edit(&mut files, "network-route-table-list.json", "public-rt");
+    edit(&mut files, "network-nat-gateway-list.json", "natgw");
+    let imported =
+        zprsim_control::import::oci::import(&files, None).unwrap_or_else(|e| panic!("{e}"));
+    let s = zprsim_control::load::from_toml_str(&imported.toml, "s.toml")
+        .unwrap()
+        .scenario;
+    assert!(s.nsgs.iter().all(|n| n.name != "lb-nsg"));
+    for left_out in ["lb-nsg", "public-rt", "natgw"] {
+        assert!(
+            imported
+                .warnings
+                .iter()
+                .any(|w| w.contains(&format!("`{left_out}`")) && w.contains("left out")),
+            "{left_out}: {:?}",
+            imported.warnings
+        );
+    }
 }

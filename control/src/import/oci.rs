@@ -49,13 +49,13 @@ fn without_bom(text: &str) -> &str {
     text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
-/// A string field; an empty string is absent, as null is (`"route-table-id":
-/// ""` names no table: read as a reference, it made a stand-in with an
-/// empty id, which the scenario refuses).
+/// A string field; an empty (or blank) string is absent, as null is
+/// (`"route-table-id": ""` names no table: read as a reference, it made a
+/// stand-in with an empty id, which the scenario refuses).
 fn gs<'a>(o: &'a Obj, kebab: &str) -> Option<&'a str> {
     g(o, kebab)
         .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
+        .filter(|t| !t.trim().is_empty())
 }
 
 fn garr<'a>(o: &'a Obj, kebab: &str) -> Vec<&'a Value> {
@@ -1130,6 +1130,26 @@ pub fn import_vcns(
             labels.insert(l.to_owned());
         }
     }
+    // An object left out below because its VCN is not in the export is no
+    // object to refer to: a reference to it reads as one to an object the
+    // export lacks (a warning, a stand-in), not as a name the scenario
+    // does not hold, which made the import refuse its own output.
+    let outside = |o: &Obj| !ix.vcn.contains_key(gs(o, "vcn-id").unwrap_or_default());
+    let gone: Vec<Vec<String>> = [&inv.nsgs, &inv.lists, &inv.tables]
+        .iter()
+        .map(|objs| objs.iter().filter(|o| outside(o)).map(id_of).collect())
+        .collect();
+    for (ids, map) in gone.iter().zip([&mut ix.nsg, &mut ix.list, &mut ix.table]) {
+        for id in ids {
+            map.remove(id);
+        }
+    }
+    for (_, _, id, vcn, _) in &gateways {
+        if !ix.vcn.contains_key(vcn) {
+            ix.gateway.remove(id);
+        }
+    }
+    ix.drg.retain(|(_, vcn), _| ix.vcn.contains_key(vcn));
     let mut doc = Obj::new();
     let vcn_ref = |o: &Obj, what: &str, warnings: &mut Vec<String>| -> Option<String> {
         let id = gs(o, "vcn-id").unwrap_or_default();
