@@ -116,8 +116,13 @@ impl<'a> MissingSubnets<'a> {
                 } else {
                     String::new()
                 };
+                let its = if subnet_id.is_empty() {
+                    "it names no subnet (no `subnet-id`)".to_owned()
+                } else {
+                    format!("its subnet `{subnet_id}` is not in the export")
+                };
                 return Placed::Refused(format!(
-                    "its subnet `{subnet_id}` is not in the export, and its address `{ip}` lies in subnet `{subnet}`, which is{way_out}"
+                    "{its}, and its address `{ip}` lies in subnet `{subnet}` of the export: a VNIC's addresses lie in its own subnet, so the export contradicts itself (export the VNIC's subnet with the others, or correct its `subnet-id`){way_out}"
                 ));
             }
             match (vcn_holding(self.vcns, *ip), vcn) {
@@ -192,7 +197,10 @@ impl<'a> MissingSubnets<'a> {
                     .partition(|b| !b.contains(':'));
                 let mut m = serde_json::Map::new();
                 m.insert("name".into(), json!(s.name));
-                m.insert("id".into(), json!(id));
+                // A VNIC without a `subnet-id` names no subnet to export.
+                if !id.is_empty() {
+                    m.insert("id".into(), json!(id));
+                }
                 m.insert("vcn".into(), json!(s.vcn));
                 m.insert("cidr_block".into(), json!(first.to_string()));
                 if !v4.is_empty() {

@@ -49,8 +49,13 @@ fn without_bom(text: &str) -> &str {
     text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
+/// A string field; an empty (or blank) string is absent, as null is
+/// (`"route-table-id": ""` names no table: read as a reference, it made a
+/// stand-in with an empty id, which the scenario refuses).
 fn gs<'a>(o: &'a Obj, kebab: &str) -> Option<&'a str> {
-    g(o, kebab).and_then(Value::as_str)
+    g(o, kebab)
+        .and_then(Value::as_str)
+        .filter(|t| !t.trim().is_empty())
 }
 
 fn garr<'a>(o: &'a Obj, kebab: &str) -> Vec<&'a Value> {
@@ -80,6 +85,27 @@ fn ocid_type(id: &str) -> Option<&str> {
 }
 
 /// The short tail of an OCID for fallback names.
+/// The stand-in route table (no rule: only the VCN's local routes) kept
+/// for table `t` of VCN `vcn`, which the export lacks: made once per
+/// (table, VCN), marked `stand_in`, named apart from every table.
+fn stand_in_table(
+    made: &mut BTreeMap<(String, String), String>,
+    names: &mut Names,
+    out_tables: &mut Vec<Value>,
+    t: &str,
+    vcn: &str,
+) -> String {
+    made.entry((t.to_owned(), vcn.to_owned()))
+        .or_insert_with(|| {
+            let n = names.take("", &format!("missing-{}", tail(t)));
+            out_tables.push(
+                json!({ "name": n, "id": t, "vcn": vcn, "route_rules": [], "stand_in": true }),
+            );
+            n
+        })
+        .clone()
+}
+
 pub(super) fn tail(id: &str) -> String {
     let t: String = id
         .rsplit('.')
@@ -1104,6 +1130,26 @@ pub fn import_vcns(
             labels.insert(l.to_owned());
         }
     }
+    // An object left out below because its VCN is not in the export is no
+    // object to refer to: a reference to it reads as one to an object the
+    // export lacks (a warning, a stand-in), not as a name the scenario
+    // does not hold, which made the import refuse its own output.
+    let outside = |o: &Obj| !ix.vcn.contains_key(gs(o, "vcn-id").unwrap_or_default());
+    let gone: Vec<Vec<String>> = [&inv.nsgs, &inv.lists, &inv.tables]
+        .iter()
+        .map(|objs| objs.iter().filter(|o| outside(o)).map(id_of).collect())
+        .collect();
+    for (ids, map) in gone.iter().zip([&mut ix.nsg, &mut ix.list, &mut ix.table]) {
+        for id in ids {
+            map.remove(id);
+        }
+    }
+    for (_, _, id, vcn, _) in &gateways {
+        if !ix.vcn.contains_key(vcn) {
+            ix.gateway.remove(id);
+        }
+    }
+    ix.drg.retain(|(_, vcn), _| ix.vcn.contains_key(vcn));
     let mut doc = Obj::new();
     let vcn_ref = |o: &Obj, what: &str, warnings: &mut Vec<String>| -> Option<String> {
         let id = gs(o, "vcn-id").unwrap_or_default();
@@ -1363,6 +1409,10 @@ pub fn import_vcns(
     // Each subnet's CIDR blocks, by OCID: a VNIC address outside them is
     // left out with a warning (the scenario would not load with it).
     let mut subnet_nets: HashMap<String, Vec<ipnet::IpNet>> = HashMap::new();
+    // Stand-in route tables (no rule) for subnets and VNICs whose table
+    // the export lacks, by (table OCID, VCN), named apart from every table.
+    let mut empty_tables: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut table_names_used = Names::holding(&table_names);
     // Each subnet's VCN, by the subnet's name.
     let mut subnet_vcn: HashMap<String, String> = HashMap::new();
     // Subnets whose VNICs can have no public IP, by name.
@@ -1415,9 +1465,22 @@ pub fn import_vcns(
                 Some(n) => {
                     m.insert("route_table".into(), json!(n));
                 }
-                None => cx.warnings.push(format!(
-                    "{what}: its route table `{t}` is not in the export"
-                )),
+                // Kept as a stand-in (marked, so `verify` and `explain`
+                // name it and say what to export), not left out: a subnet
+                // without a table reads as one the user forgot to give.
+                None => {
+                    let n = stand_in_table(
+                        &mut empty_tables,
+                        &mut table_names_used,
+                        &mut out_tables,
+                        &t,
+                        &vcn,
+                    );
+                    cx.warnings.push(format!(
+                        "{what}: its route table `{t}` is not in the export; kept as `{n}`, a stand-in route table with no rule (only the VCN's local routes)"
+                    ));
+                    m.insert("route_table".into(), json!(n));
+                }
             }
         }
         let mut lists = Vec::new();
@@ -1501,10 +1564,6 @@ pub fn import_vcns(
         }),
         &subnet_names,
     );
-    // Stand-in route tables (no rule) for VNICs whose own table the
-    // export lacks, by (table OCID, VCN), named apart from every table.
-    let mut empty_tables: BTreeMap<(String, String), String> = BTreeMap::new();
-    let mut table_names_used = Names::holding(&table_names);
     let mut lone_balancer_vnics = Vec::new();
     let mut vnic_names = Names::default();
     let mut out_vnics = Vec::new();
@@ -1677,13 +1736,13 @@ pub fn import_vcns(
                 // stand-in table with no rule keeps only the VCN's local
                 // routes.
                 None => {
-                    let key = (t.to_owned(), vcn.clone());
-                    let n = empty_tables.entry(key).or_insert_with(|| {
-                        let n = table_names_used.take("", &format!("missing-{}", tail(t)));
-                        out_tables
-                            .push(json!({ "name": n, "id": t, "vcn": vcn, "route_rules": [], "stand_in": true }));
-                        n
-                    });
+                    let n = stand_in_table(
+                        &mut empty_tables,
+                        &mut table_names_used,
+                        &mut out_tables,
+                        t,
+                        &vcn,
+                    );
                     cx.warnings.push(format!(
                         "{what}: its route table `{t}` is not in the export; kept as `{n}`, a stand-in route table with no rule (only the VCN's local routes: its subnet's table would route what its own may not)"
                     ));
@@ -1816,6 +1875,11 @@ pub fn import_vcns(
                     .filter(|a| g(a, "is-public").and_then(Value::as_bool) == Some(true))
                     .filter_map(|a| gs(a, "ip-address"))
                     .find(|a| a.parse::<std::net::Ipv4Addr>().is_ok());
+                if public.is_some() {
+                    // In a stand-in subnet: that subnet is not private (as
+                    // for an exported VNIC with a public IP).
+                    missing.holds_public_ip(subnet_id);
+                }
                 vnic["public_ip"] = public.map_or(json!(false), |a| json!(a));
             }
             cx.warnings.push(format!(
