@@ -469,12 +469,23 @@ name = "w"
 subnet = "web"
 private_ips = ["10.0.3.10"]
 public_ip = true
+[[vnic]]
+name = "b"
+subnet = "app"
+private_ips = ["10.0.1.11"]
 "#,
     );
     let expect = r#"
 [[path]]
 name = "a-out"
 from = "vnic:a"
+to = "internet"
+proto = "tcp"
+dport = 443
+expect = "allow"
+[[path]]
+name = "b-out"
+from = "vnic:b"
 to = "internet"
 proto = "tcp"
 dport = 443
@@ -498,8 +509,10 @@ expect = "allow"
     let given = a["failed"][0]["to_open"][0].as_str().unwrap();
     assert!(given.starts_with(hint), "{a}");
     assert!(given.contains("-> `w` at 10.0.3.10 (subnet `web`)"), "{a}");
-    // Together, the change would close the public subnet's inbound path.
+    // Together, the change would close the public subnet's inbound path;
+    // `a-out` and `b-out` propose the same change, counted once.
     assert_eq!(j["hints_together"]["closed"][0], "web-in", "{j}");
+    assert_eq!(j["hints_together"]["hints"], 1, "{j}");
     // The hint applied as written: the private subnet's path opens.
     let fixed = text.replacen(
         r#"{ destination = "0.0.0.0/0", network_entity = "igw" }"#,
@@ -511,7 +524,8 @@ expect = "allow"
     let o = run_in(dir.path(), ["verify", "s.toml", "e.toml", "--json"]);
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(j["paths"][0]["ok"], true, "{j}");
-    assert_eq!(j["paths"][1]["ok"], false, "{j}");
+    assert_eq!(j["paths"][1]["ok"], true, "{j}");
+    assert_eq!(j["paths"][2]["ok"], false, "{j}");
 }
 
 #[test]

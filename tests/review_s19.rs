@@ -61,6 +61,8 @@ expect = "allow"
         "{note}"
     );
     assert!(!p.to_string().contains("give it one"), "{p}");
+    // The subnet's table, named as the subnet's (it said "of VNIC").
+    assert!(note.contains("` (of subnet `lb-public`)"), "{note}");
 }
 
 /// A public load balancer whose subnet the export lacks (its VNIC is never

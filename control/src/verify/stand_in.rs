@@ -95,11 +95,16 @@ pub fn notes(
             if let Some(t) = s.effective_route_table(v).filter(|_| table_read(end)) {
                 let table = &s.route_tables[t.index()];
                 if table.stand_in {
+                    // Whose table it is: the VNIC's own, else its subnet's.
+                    let of = if vn.route_table == Some(t) {
+                        format!("VNIC `{}`", vn.name)
+                    } else {
+                        format!("subnet `{}`", sn.name)
+                    };
                     note(Object::Table(t.index()), &|| {
                         format!(
-                            "route table `{}` (of VNIC `{}`) is a stand-in for {}, which the export lacks: it has no rule here, only the VCN's local routes. {} and import again before adding rules to it",
+                            "route table `{}` (of {of}) is a stand-in for {}, which the export lacks: it has no rule here, only the VCN's local routes. {} and import again before adding rules to it",
                             table.name,
-                            vn.name,
                             what(&table.id, "route table"),
                             export(&table.id, "route-table get --rt-id")
                         )

@@ -62,11 +62,18 @@ pub fn together(
     limits: &Limits,
     stop: &dyn Fn() -> bool,
 ) -> Result<Option<Together>, super::RunError> {
-    let edits: Vec<fix::Edit> = report
+    // Two paths may propose the same edit (a retarget of one shared
+    // rule): added, and counted, once.
+    let mut edits: Vec<fix::Edit> = Vec::new();
+    for e in report
         .paths
         .iter()
-        .flat_map(|p| p.to_open_edits.iter().chain(&p.to_keep_open_edits).cloned())
-        .collect();
+        .flat_map(|p| p.to_open_edits.iter().chain(&p.to_keep_open_edits))
+    {
+        if !edits.contains(e) {
+            edits.push(e.clone());
+        }
+    }
     if edits.is_empty() || report.interrupted {
         return Ok(None);
     }
