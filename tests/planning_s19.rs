@@ -1,0 +1,146 @@
+//! The defects of the seventeenth session's planning list (note-s18, "For
+//! planning" items 4, 5 and 7), as users met them: each test fails on the
+//! code before its fix.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// Runs `zprsim ARGS` in `d` with `TMPDIR` a tmpfs of `size` (as `mount -o
+/// size=` takes it) of a mount namespace of its own (`unshare -m`, as
+/// root); `None` when it cannot be mounted here (not root, no `unshare`):
+/// the caller skips.
+pub(crate) fn with_small_tmpdir(size: &str, d: &Path, args: &[&str]) -> Option<Output> {
+    let tiny = d.join("tiny");
+    std::fs::create_dir_all(&tiny).unwrap();
+    let mount = format!("mount -t tmpfs -o size={size} tmpfs \"$0\"");
+    let probe = Command::new("unshare")
+        .args(["-m", "sh", "-c", &mount, tiny.to_str()?])
+        .output()
+        .ok()?;
+    if !probe.status.success() {
+        return None;
+    }
+    let zprsim = assert_cmd::cargo::cargo_bin!("zprsim");
+    let mut cmd = Command::new("unshare");
+    cmd.args([
+        "-m",
+        "sh",
+        "-c",
+        &format!("{mount} && TMPDIR=\"$0\" exec \"$@\""),
+    ])
+    .arg(&tiny)
+    .arg(zprsim)
+    .args(args)
+    .current_dir(d);
+    Some(cmd.output().unwrap())
+}
+
+/// A capture of `n` UDP flows from the client to the web server of
+/// [`crate::planning_s16::AUDITED_WEB`], one packet each, 1 ms apart.
+fn udp_flows(n: u32) -> Vec<u8> {
+    use crate::planning_s16::{CLIENT, WEB};
+    use crate::replay_oracle::{Pkt, frame};
+    use zprsim_control::packet::Packet;
+    use zprsim_dataplane::pcap_out::{OutFormat, PcapOut};
+    let mut w = PcapOut::create(Vec::new(), OutFormat::Pcap { linktype: 1 }).unwrap();
+    for i in 0..n {
+        let k = Pkt {
+            p: Packet::udp(
+                CLIENT.parse().unwrap(),
+                u16::try_from(1024 + i % 60_000).unwrap(),
+                WEB.parse().unwrap(),
+                u16::try_from(1000 + i / 60_000).unwrap(),
+            ),
+            flags: 0,
+            ts: 1_700_000_000_000_000_000 + u64::from(i) * 1_000_000,
+        };
+        let f = frame(&k);
+        w.write(k.ts, 1, u32::try_from(f.len()).unwrap(), &f)
+            .unwrap();
+    }
+    w.finish().unwrap()
+}
+
+/// Planning 4 (note-s18): `diff` on a capture whose flow records outgrow
+/// memory (65,536 per worker and scenario) and the disk under their
+/// temporary files ended with "error: flow records' temporary file in …:
+/// No space left on device" and no report. Now it ends as `replay` and
+/// `diff` on flow logs do: the report is written, valid, partial
+/// (`"interrupted": true`), its counts of every packet, its flows of the
+/// records both scenarios' files kept (the first that ended), with a
+/// `temporary-files-full` warning; stderr says it once, naming the
+/// directory, what fills it and what to do; exit 2. A 25 MiB tmpfs takes
+/// the first run of both scenarios (~21 MB), not the second.
+#[test]
+fn diff_on_captures_on_a_full_disk_ends_with_its_outputs_partial() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("s.toml"), crate::planning_s16::AUDITED_WEB).unwrap();
+    // AFTER enforces what BEFORE audits: every flow would break.
+    let after = crate::planning_s16::AUDITED_WEB.replace("mode = \"audit\"", "mode = \"enforce\"");
+    std::fs::write(d.join("after.toml"), after).unwrap();
+    let n = 140_000u32;
+    std::fs::write(d.join("many.pcap"), udp_flows(n)).unwrap();
+    // `--report -`: the records spill in `$TMPDIR` (no output file to
+    // put them beside).
+    let args = [
+        "diff",
+        "s.toml",
+        "after.toml",
+        "many.pcap",
+        "--report",
+        "-",
+        "--fail-on",
+        "none",
+        "--quiet",
+    ];
+    let Some(o) = with_small_tmpdir("25m", d, &args) else {
+        eprintln!("skipped: a tmpfs cannot be mounted here (unshare -m, as root)");
+        return;
+    };
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let tiny = d.join("tiny");
+    let said = format!(
+        "error: the temporary files in {} could not be written (No space left on device)",
+        tiny.display()
+    );
+    assert!(err.starts_with(&said), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("both scenarios' flow records") && err.contains("TMPDIR=/var/tmp"),
+        "{err}"
+    );
+    let r: Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("no report ({e}): {err}"));
+    assert_eq!(r["interrupted"], true);
+    assert_eq!(r["packets"]["total"], u64::from(n), "{r:#}");
+    assert_eq!(r["before"]["packets"]["allowed"], u64::from(n), "{r:#}");
+    let f = &r["flows"];
+    let classified: u64 = [
+        "would_break",
+        "newly_allowed",
+        "reason_changed",
+        "unchanged",
+    ]
+    .iter()
+    .map(|k| f[*k].as_u64().unwrap())
+    .sum();
+    assert_eq!(f["would_break"].as_u64(), Some(classified), "{f}");
+    assert!(classified > 0 && classified < u64::from(n), "{f}");
+    assert_eq!(r["packets"]["would_break"].as_u64(), Some(classified));
+    let full: Vec<&Value> = r["run_warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["code"] == "temporary-files-full")
+        .collect();
+    assert_eq!(full.len(), 1, "{r:#}");
+    let m = full[0]["message"].as_str().unwrap();
+    let first = format!("are the first {classified} of the {n} flow record(s)");
+    assert!(m.contains(&first), "{m}");
+    // The temporary files are unnamed: nothing is left.
+    assert_eq!(std::fs::read_dir(&tiny).unwrap().count(), 0);
+}
