@@ -57,6 +57,11 @@ struct OciArgs {
     /// compartments that reuse a CIDR are imported one at a time.
     #[arg(long = "vcn", value_name = "NAME|OCID")]
     vcns: Vec<String>,
+    /// Replace `-o`'s file even when `import` did not write it (without
+    /// it, an existing file is replaced only when its first line is the
+    /// header `import` writes).
+    #[arg(long)]
+    force: bool,
 }
 
 /// Most directory levels below DIR searched for `*.json`.
@@ -291,6 +296,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             output.display()
         )));
     }
+    if !a.force {
+        refuse_a_file_not_imported(output)?;
+    }
     // The sizes the file system gives (regular files only: `paths` holds
     // no FIFO or device), before any is read; each read is capped too.
     let total = paths
@@ -419,6 +427,37 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
 }
 
 /// Writes the scenario beside its target and renames it into place.
+/// `-o`'s file when it holds what `import` did not write: a scenario
+/// written by hand, a policy (`-o policies/orders.zpl`), anything whose
+/// first line is not [`oci::HEADER`]. Refused, before the export is read,
+/// naming it and `--force`. A file that is not there, empty, or not a
+/// regular one (standard output, a FIFO, a device: written in place, as
+/// a stream) is written.
+fn refuse_a_file_not_imported(output: &Path) -> Result<(), Failure> {
+    use std::io::Read as _;
+    if zprsim_dataplane::output::is_std(output) {
+        return Ok(());
+    }
+    let Ok(meta) = std::fs::metadata(output) else {
+        return Ok(());
+    };
+    if !meta.is_file() || meta.len() == 0 {
+        return Ok(());
+    }
+    // The header's bytes and no more (a large file is not read).
+    let mut first = Vec::with_capacity(oci::HEADER.len());
+    let read = std::fs::File::open(output)
+        .and_then(|f| f.take(oci::HEADER.len() as u64).read_to_end(&mut first));
+    if read.is_ok() && first == oci::HEADER.as_bytes() {
+        return Ok(());
+    }
+    let shown = output.display();
+    Err(Failure::Input(format!(
+        "error: -o `{shown}` exists and `zprsim import` did not write it (its first line is not `{}`): it is left as it is; give a new file (`-o imported.toml`), or add `--force` to replace it",
+        oci::HEADER
+    )))
+}
+
 fn write_beside(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     let fail = |e: &dyn std::fmt::Display| Failure::Input(format!("error: {e}"));
     let mut f = OutputFile::create("-o", path).map_err(|e| fail(&e))?;

@@ -1365,3 +1365,49 @@ fn an_export_directory_given_as_the_scenario_says_to_import_it() {
         );
     }
 }
+
+/// Planning 5 (QA, note-s18): `import -o FILE` replaced any file that was
+/// not an input, so `-o policies/orders.zpl` (a slip of the hand) lost the
+/// policy. A file `import` did not write (its first line is not the
+/// header `import` writes) is now refused, before the export is read,
+/// naming it and `--force`, and left as it was; one `import` wrote is
+/// replaced, as is any file with `--force`.
+#[test]
+fn import_replaces_only_a_file_it_wrote_unless_forced() {
+    let dir = root().join("examples/oke-orders/oci-export");
+    let out = tempfile::tempdir().unwrap();
+    let import = |target: &std::path::Path, force: bool| {
+        let mut c = Command::cargo_bin("zprsim").unwrap();
+        c.arg("import").arg("oci").arg(&dir).arg("-o").arg(target);
+        if force {
+            c.arg("--force");
+        }
+        c.output().unwrap()
+    };
+    let policy = out.path().join("orders.zpl");
+    let text = "in network.vcn:app VCN allow app.role:web endpoints to connect to '10.1.1.30/32'\n";
+    std::fs::write(&policy, text).unwrap();
+    let o = import(&policy, false);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "error: -o `{}` exists and `zprsim import` did not write it",
+            policy.display()
+        )) && err.contains("`--force`"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(std::fs::read_to_string(&policy).unwrap(), text);
+    // What `import` wrote is replaced without `--force`.
+    let target = out.path().join("scenario.toml");
+    assert!(import(&target, false).status.success());
+    let first = std::fs::read_to_string(&target).unwrap();
+    let o = import(&target, false);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), first);
+    // `--force` replaces anything.
+    let o = import(&policy, true);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read_to_string(&policy).unwrap(), first);
+}

@@ -9,6 +9,10 @@
 //! tolerated. Every reference is resolved by OCID; what cannot be is a
 //! warning naming the object and the OCID, and the reference is left out.
 
+/// The first line of every scenario `import` writes: how `import` knows a
+/// file it may overwrite (`zprsim import oci DIR -o FILE`).
+pub const HEADER: &str = "# Imported from OCI CLI JSON by `zprsim import oci`.";
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Map, Value, json};
@@ -1883,7 +1887,7 @@ pub fn import_vcns(
         message: e.to_string(),
     })?;
     Ok(Imported {
-        toml: format!("# Imported from OCI CLI JSON by `zprsim import oci`.\n{toml}"),
+        toml: format!("{HEADER}\n{toml}"),
         warnings,
     })
 }
