@@ -118,7 +118,7 @@ fn decompressed(
 ) -> Result<Vec<u8>, CappedError> {
     let d = zprsim_dataplane::capture::decompress::Decoder::new(codec, bytes)
         .map_err(CappedError::Io)?;
-    input::read_capped_from(d, cap, 0)
+    input::read_capped_from(d, cap, codec.size_hint(bytes))
 }
 
 /// Reads one input (`-`: standard input) of at most [`MAX_FILE`] bytes;

@@ -78,6 +78,27 @@ impl Codec {
         }
     }
 
+    /// The decompressed size `whole` (the entire compressed file) says of
+    /// itself, to size a buffer once: gzip's last member's `ISIZE` (its
+    /// size modulo 2^32: exact for one member under 4 GiB), the content
+    /// size of zstd's first frame when it has one; 0 when unknown. Only a
+    /// hint: a file can lie, and the reader's cap still holds.
+    #[must_use]
+    pub fn size_hint(self, whole: &[u8]) -> u64 {
+        match self {
+            Codec::Gzip => whole
+                .len()
+                .checked_sub(4)
+                .and_then(|at| whole.get(at..))
+                .and_then(|t| <[u8; 4]>::try_from(t).ok())
+                .map_or(0, |t| u64::from(u32::from_le_bytes(t))),
+            Codec::Zstd => zstd::zstd_safe::get_frame_content_size(whole)
+                .ok()
+                .flatten()
+                .unwrap_or(0),
+        }
+    }
+
     /// Whether a read error of this codec's decoder is the stream ending
     /// early rather than corrupt data.
     #[must_use]
