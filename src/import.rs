@@ -136,7 +136,11 @@ fn read_limited(p: &Path, budget: &mut u64) -> Result<String, Failure> {
     if let Some(codec) = Codec::of(&bytes) {
         let cap = MAX_FILE.min(*budget);
         bytes = decompressed(codec, &bytes, cap).map_err(|e| match e {
-            CappedError::Io(e) => err(&format!("cannot decompress it ({}): {e}", codec.name())),
+            // Trailing bytes and a cut file said as such, where they are.
+            CappedError::Io(e) => match codec.damage(&bytes) {
+                Some(d) => err(&d.message(codec, &p.display().to_string())),
+                None => err(&format!("cannot decompress it ({}): {e}", codec.name())),
+            },
             CappedError::TooLong if cap == MAX_FILE => err(&format!(
                 "decompressed ({}), longer than {MAX_FILE} bytes (the limit of one file)",
                 codec.name()

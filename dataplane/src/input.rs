@@ -468,7 +468,9 @@ mod capped_tests {
             );
         }
         let len = usize::try_from(cap).unwrap() - 7;
-        let data: Vec<u8> = (0..len).map(|i| u8::try_from(i % 251).unwrap_or(0)).collect();
+        let data: Vec<u8> = (0..len)
+            .map(|i| u8::try_from(i % 251).unwrap_or(0))
+            .collect();
         for (hint, most) in [
             (len, len + slack),
             (0, 2 * len + slack),
