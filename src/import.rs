@@ -319,10 +319,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // so two subdirectories' files of one name are both read.
     // A compressed file by its name without `.gz`/`.zst`: the importer
     // reads an NSG's OCID from `network-nsg-rules-list.<OCID>.json`.
-    let mut files = BTreeMap::new();
     let mut from = BTreeMap::new();
-    let mut skipped = Vec::new();
-    let mut budget = MAX_TOTAL;
     for p in &paths {
         let name = p
             .strip_prefix(&a.dir)
@@ -340,6 +337,15 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
                 p.display()
             )));
         }
+    }
+    // Each file parsed as it is read, in name order (the importer's), and
+    // let go: what is held is the objects taken and one file's text, not
+    // every file's (a 10,000-VNIC export's texts were held whole).
+    let mut importer = oci::Importer::default();
+    let mut taken = 0usize;
+    let mut skipped = Vec::new();
+    let mut budget = MAX_TOTAL;
+    for (name, p) in &from {
         let text = read_limited(p, &mut budget)?;
         // A flow log or the ranges file kept beside the export is no CLI
         // output: each of its objects would be left out with a warning
@@ -349,11 +355,14 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
                 skipped.push(format!("`{}` {l}: not read", p.display()));
             }
             _ => {
-                files.insert(name, text);
+                importer
+                    .file(name, &text)
+                    .map_err(|e| import_failure(a, e))?;
+                taken += 1;
             }
         }
     }
-    if files.is_empty() {
+    if taken == 0 {
         return Err(Failure::Input(format!(
             "error: `{}` holds no OCI CLI output: {}; {WANTS}",
             a.dir.display(),
@@ -385,21 +394,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             )));
         }
     }
-    let imported = oci::import_vcns(&files, services.as_deref(), &a.vcns).map_err(|e| {
-        let file = match (e.file.as_str(), a.services.as_deref()) {
-            ("--services", Some(p)) => p.display().to_string(),
-            ("--vcn", _) => e.file.clone(),
-            // What the whole export refused: the directory.
-            ("the export", _) => a.dir.display().to_string(),
-            _ => a.dir.join(&e.file).display().to_string(),
-        };
-        // The reasons quote OCIDs and names from the export: escaped, as
-        // the warnings are.
-        Failure::Input(format!(
-            "error: {}",
-            escape(&oci::ImportErrorAt { file, e }.to_string())
-        ))
-    })?;
+    let imported = importer
+        .finish(services.as_deref(), &a.vcns)
+        .map_err(|e| import_failure(a, e))?;
     let mut stderr = std::io::stderr().lock();
     for w in &imported.warnings {
         // Warnings quote OCIDs and names from the export: escaped, so a
@@ -431,6 +428,23 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
 }
 
 /// Writes the scenario beside its target and renames it into place.
+/// The importer's refusal `e` as the CLI says it: the file it names (under
+/// DIR, the `--services` file, or DIR for what the whole export refused),
+/// its reasons escaped (they quote OCIDs and names from the export, as
+/// the warnings do).
+fn import_failure(a: &OciArgs, e: zprsim_control::import::ImportError) -> Failure {
+    let file = match (e.file.as_str(), a.services.as_deref()) {
+        ("--services", Some(p)) => p.display().to_string(),
+        ("--vcn", _) => e.file.clone(),
+        ("the export", _) => a.dir.display().to_string(),
+        _ => a.dir.join(&e.file).display().to_string(),
+    };
+    Failure::Input(format!(
+        "error: {}",
+        escape(&oci::ImportErrorAt { file, e }.to_string())
+    ))
+}
+
 /// `-o`'s file when it holds what `import` did not write: a scenario
 /// written by hand, a policy (`-o policies/orders.zpl`), anything whose
 /// first line is not [`oci::HEADER`]. Refused, before the export is read,

@@ -263,3 +263,63 @@ fn gzip_damage_is_named_with_its_byte() {
         "{err}"
     );
 }
+
+/// The peak resident memory (KiB) and exit code of `zprsim ARGS`, told by
+/// the kernel for that child alone (`wait4`).
+#[allow(unsafe_code)]
+fn peak_rss_of(args: &[&std::ffi::OsStr]) -> (i64, i32) {
+    let child = Command::new(assert_cmd::cargo::cargo_bin!("zprsim"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = i32::try_from(child.id()).unwrap();
+    let mut status = 0;
+    // SAFETY: `rusage` is plain data, all zeroes a valid value; `wait4`
+    // writes it and `status` for our own child, which std has not waited
+    // for (it is dropped unwaited).
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: as above: valid pointers to our own locals.
+    let r = unsafe { libc::wait4(pid, &raw mut status, 0, &raw mut ru) };
+    assert_eq!(r, pid);
+    drop(child);
+    (ru.ru_maxrss, libc::WEXITSTATUS(status))
+}
+
+/// Planning 6 (note-s17 and s18): `import` read every file of DIR, then
+/// parsed them: the texts of the whole export were held at once with
+/// what was parsed (about 55 MB more at the peak on the `wide` export).
+/// Each file is now parsed as it is read and let go, so what is held is
+/// bounded by the largest file, not the directory: here five 32 MB files
+/// (CLI outputs of empty lists, padded) beside the OKE export, which
+/// peaked over 160 MB, peak well under it.
+#[test]
+fn import_holds_one_file_text_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("export");
+    std::fs::create_dir(&d).unwrap();
+    let export = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/oke-orders/oci-export");
+    for f in std::fs::read_dir(&export).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, d.join(f.file_name().unwrap())).unwrap();
+    }
+    let mut padded = b"{\"data\": []}".to_vec();
+    padded.resize(32 << 20, b' ');
+    padded.push(b'\n');
+    for i in 0..5 {
+        std::fs::write(d.join(format!("network-pad-{i}-list.json")), &padded).unwrap();
+    }
+    drop(padded);
+    let out = dir.path().join("s.toml");
+    let (kib, code) = peak_rss_of(&[
+        "import".as_ref(),
+        "oci".as_ref(),
+        d.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.exists());
+    assert!(kib < 110 << 10, "{kib} KiB resident at the peak");
+}
