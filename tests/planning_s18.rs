@@ -167,7 +167,7 @@ fn a_signal_after_the_reading_cuts_the_flow_log_at_a_line_and_says_so() {
 
 /// The OKE demo's flow log repeated `copies` times, each copy 100,000 s
 /// after the last (times and ids moved).
-fn demo_log_repeated(copies: u64) -> String {
+pub(crate) fn demo_log_repeated(copies: u64) -> String {
     let demo = std::fs::read_to_string(root().join("examples/oke-orders/flowlogs/oke-demo.jsonl"))
         .unwrap();
     let mut out = String::new();
