@@ -39,7 +39,7 @@ pub(crate) fn with_small_tmpdir(size: &str, d: &Path, args: &[&str]) -> Option<O
 
 /// A capture of `n` UDP flows from the client to the web server of
 /// [`crate::planning_s16::AUDITED_WEB`], one packet each, 1 ms apart.
-fn udp_flows(n: u32) -> Vec<u8> {
+pub(crate) fn udp_flows(n: u32) -> Vec<u8> {
     use crate::planning_s16::{CLIENT, WEB};
     use crate::replay_oracle::{Pkt, frame};
     use zprsim_control::packet::Packet;
@@ -131,12 +131,7 @@ fn diff_on_captures_on_a_full_disk_ends_with_its_outputs_partial() {
     assert_eq!(f["would_break"].as_u64(), Some(classified), "{f}");
     assert!(classified > 0 && classified < u64::from(n), "{f}");
     assert_eq!(r["packets"]["would_break"].as_u64(), Some(classified));
-    let full: Vec<&Value> = r["run_warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|w| w["code"] == "temporary-files-full")
-        .collect();
+    let full: Vec<&Value> = crate::planning_s18::warnings_of(&r, "temporary-files-full");
     assert_eq!(full.len(), 1, "{r:#}");
     let m = full[0]["message"].as_str().unwrap();
     let first = format!("are the first {classified} of the {n} flow record(s)");
@@ -145,12 +140,7 @@ fn diff_on_captures_on_a_full_disk_ends_with_its_outputs_partial() {
     assert_eq!(std::fs::read_dir(&tiny).unwrap().count(), 0);
 }
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    use std::io::Write as _;
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(bytes).unwrap();
-    e.finish().unwrap()
-}
+use crate::planning_s18::gzip;
 
 /// Planning 5 (QA, note-s18): gzip's damage was said in flate2's words,
 /// which named neither what was wrong nor where. `import` said "cannot
@@ -421,12 +411,7 @@ fn a_signal_while_diff_judges_spilled_flow_log_records_ends_the_judging() {
             n("/before/judged") < n("/flow_log/records"),
             "SIG{sig}: {r:#}"
         );
-        let w: Vec<&Value> = r["run_warnings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|w| w["code"] == "interrupted-after-reading")
-            .collect();
+        let w: Vec<&Value> = crate::planning_s18::warnings_of(&r, "interrupted-after-reading");
         assert_eq!(w.len(), 1, "SIG{sig}: {r:#}");
         let m = w[0]["message"].as_str().unwrap();
         let said = format!("{} of the", n("/before/judged"));
