@@ -305,7 +305,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         run_warnings,
         scenario_warnings: lb.warnings.iter().chain(&la.warnings).cloned().collect(),
         error: o.error.clone(),
-        interrupted: o.interrupted,
+        // A full disk under the flow records cut the flows compared (a
+        // `temporary-files-full` warning says which): partial, as a stop.
+        interrupted: o.interrupted || !outputs::temp_full(&o.warnings).is_empty(),
         copies: before.counters.copies,
         decapsulated: before.counters.decapsulated,
         node_local: before.counters.node_local,
@@ -332,7 +334,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     if !a.quiet {
         crate::summary_out(&summary(a, &r), &[a.report.as_deref(), a.flows.as_deref()])?;
     }
-    outputs::failure(&[failed, report_failed].concat())?;
+    let full = outputs::temp_full(&r.run_warnings);
+    outputs::failure(&[full, failed, report_failed].concat())?;
     if let Some(e) = &o.error {
         return Err(Failure::Input(format!("error: {e}")));
     }

@@ -109,6 +109,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             read,
             spill: &a.spill,
             started,
+            stop: Some(&interrupt.stop),
         },
     )
     .map_err(|e| fail(&e))?;
@@ -168,6 +169,14 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     outputs::failure(&[full, failed, report_failed].concat())?;
     if stopped {
         crate::err("interrupted: the outputs hold the flow-log records read before it\n");
+        return Ok(ExitCode::from(interrupt.exit_code()));
+    }
+    if let Some(w) = report
+        .run_warnings
+        .iter()
+        .find(|w| w.code == RunWarningCode::InterruptedAfterReading)
+    {
+        crate::err(&format!("interrupted after the reading: {}\n", w.message));
         return Ok(ExitCode::from(interrupt.exit_code()));
     }
     Ok(if report.flows.any_of(a.fail_on) {

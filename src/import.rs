@@ -57,6 +57,11 @@ struct OciArgs {
     /// compartments that reuse a CIDR are imported one at a time.
     #[arg(long = "vcn", value_name = "NAME|OCID")]
     vcns: Vec<String>,
+    /// Replace `-o`'s file even when `import` did not write it (without
+    /// it, an existing file is replaced only when its first line is the
+    /// header `import` writes).
+    #[arg(long)]
+    force: bool,
 }
 
 /// Most directory levels below DIR searched for `*.json`.
@@ -113,7 +118,7 @@ fn decompressed(
 ) -> Result<Vec<u8>, CappedError> {
     let d = zprsim_dataplane::capture::decompress::Decoder::new(codec, bytes)
         .map_err(CappedError::Io)?;
-    input::read_capped_from(d, cap, 0)
+    input::read_capped_from(d, cap, codec.size_hint(bytes))
 }
 
 /// Reads one input (`-`: standard input) of at most [`MAX_FILE`] bytes;
@@ -131,7 +136,11 @@ fn read_limited(p: &Path, budget: &mut u64) -> Result<String, Failure> {
     if let Some(codec) = Codec::of(&bytes) {
         let cap = MAX_FILE.min(*budget);
         bytes = decompressed(codec, &bytes, cap).map_err(|e| match e {
-            CappedError::Io(e) => err(&format!("cannot decompress it ({}): {e}", codec.name())),
+            // Trailing bytes and a cut file said as such, where they are.
+            CappedError::Io(e) => match codec.damage(&bytes) {
+                Some(d) => err(&d.message(codec, &p.display().to_string())),
+                None => err(&format!("cannot decompress it ({}): {e}", codec.name())),
+            },
             CappedError::TooLong if cap == MAX_FILE => err(&format!(
                 "decompressed ({}), longer than {MAX_FILE} bytes (the limit of one file)",
                 codec.name()
@@ -291,6 +300,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             output.display()
         )));
     }
+    if !a.force {
+        refuse_a_file_not_imported(output)?;
+    }
     // The sizes the file system gives (regular files only: `paths` holds
     // no FIFO or device), before any is read; each read is capped too.
     let total = paths
@@ -307,10 +319,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // so two subdirectories' files of one name are both read.
     // A compressed file by its name without `.gz`/`.zst`: the importer
     // reads an NSG's OCID from `network-nsg-rules-list.<OCID>.json`.
-    let mut files = BTreeMap::new();
     let mut from = BTreeMap::new();
-    let mut skipped = Vec::new();
-    let mut budget = MAX_TOTAL;
     for p in &paths {
         let name = p
             .strip_prefix(&a.dir)
@@ -328,6 +337,15 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
                 p.display()
             )));
         }
+    }
+    // Each file parsed as it is read, in name order (the importer's), and
+    // let go: what is held is the objects taken and one file's text, not
+    // every file's (a 10,000-VNIC export's texts were held whole).
+    let mut importer = oci::Importer::default();
+    let mut taken = 0usize;
+    let mut skipped = Vec::new();
+    let mut budget = MAX_TOTAL;
+    for (name, p) in &from {
         let text = read_limited(p, &mut budget)?;
         // A flow log or the ranges file kept beside the export is no CLI
         // output: each of its objects would be left out with a warning
@@ -337,11 +355,14 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
                 skipped.push(format!("`{}` {l}: not read", p.display()));
             }
             _ => {
-                files.insert(name, text);
+                importer
+                    .file(name, &text)
+                    .map_err(|e| import_failure(a, e))?;
+                taken += 1;
             }
         }
     }
-    if files.is_empty() {
+    if taken == 0 {
         return Err(Failure::Input(format!(
             "error: `{}` holds no OCI CLI output: {}; {WANTS}",
             a.dir.display(),
@@ -373,21 +394,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             )));
         }
     }
-    let imported = oci::import_vcns(&files, services.as_deref(), &a.vcns).map_err(|e| {
-        let file = match (e.file.as_str(), a.services.as_deref()) {
-            ("--services", Some(p)) => p.display().to_string(),
-            ("--vcn", _) => e.file.clone(),
-            // What the whole export refused: the directory.
-            ("the export", _) => a.dir.display().to_string(),
-            _ => a.dir.join(&e.file).display().to_string(),
-        };
-        // The reasons quote OCIDs and names from the export: escaped, as
-        // the warnings are.
-        Failure::Input(format!(
-            "error: {}",
-            escape(&oci::ImportErrorAt { file, e }.to_string())
-        ))
-    })?;
+    let imported = importer
+        .finish(services.as_deref(), &a.vcns)
+        .map_err(|e| import_failure(a, e))?;
     let mut stderr = std::io::stderr().lock();
     for w in &imported.warnings {
         // Warnings quote OCIDs and names from the export: escaped, so a
@@ -419,6 +428,54 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
 }
 
 /// Writes the scenario beside its target and renames it into place.
+/// The importer's refusal `e` as the CLI says it: the file it names (under
+/// DIR, the `--services` file, or DIR for what the whole export refused),
+/// its reasons escaped (they quote OCIDs and names from the export, as
+/// the warnings do).
+fn import_failure(a: &OciArgs, e: zprsim_control::import::ImportError) -> Failure {
+    let file = match (e.file.as_str(), a.services.as_deref()) {
+        ("--services", Some(p)) => p.display().to_string(),
+        ("--vcn", _) => e.file.clone(),
+        ("the export", _) => a.dir.display().to_string(),
+        _ => a.dir.join(&e.file).display().to_string(),
+    };
+    Failure::Input(format!(
+        "error: {}",
+        escape(&oci::ImportErrorAt { file, e }.to_string())
+    ))
+}
+
+/// `-o`'s file when it holds what `import` did not write: a scenario
+/// written by hand, a policy (`-o policies/orders.zpl`), anything whose
+/// first line is not [`oci::HEADER`]. Refused, before the export is read,
+/// naming it and `--force`. A file that is not there, empty, or not a
+/// regular one (standard output, a FIFO, a device: written in place, as
+/// a stream) is written.
+fn refuse_a_file_not_imported(output: &Path) -> Result<(), Failure> {
+    use std::io::Read as _;
+    if zprsim_dataplane::output::is_std(output) {
+        return Ok(());
+    }
+    let Ok(meta) = std::fs::metadata(output) else {
+        return Ok(());
+    };
+    if !meta.is_file() || meta.len() == 0 {
+        return Ok(());
+    }
+    // The header's bytes and no more (a large file is not read).
+    let mut first = Vec::with_capacity(oci::HEADER.len());
+    let read = std::fs::File::open(output)
+        .and_then(|f| f.take(oci::HEADER.len() as u64).read_to_end(&mut first));
+    if read.is_ok() && first == oci::HEADER.as_bytes() {
+        return Ok(());
+    }
+    let shown = output.display();
+    Err(Failure::Input(format!(
+        "error: -o `{shown}` exists and `zprsim import` did not write it (its first line is not `{}`): it is left as it is; give a new file (`-o imported.toml`), or add `--force` to replace it",
+        oci::HEADER
+    )))
+}
+
 fn write_beside(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     let fail = |e: &dyn std::fmt::Display| Failure::Input(format!("error: {e}"));
     let mut f = OutputFile::create("-o", path).map_err(|e| fail(&e))?;

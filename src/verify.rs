@@ -53,6 +53,31 @@ struct HintsGate {
     why: String,
 }
 
+/// Every path of `paths` judged on `s`, then every path's hints together
+/// (do they open a path that must stay closed?), until `stop` says so:
+/// the report, and whether the stop came after the paths were judged
+/// (during the hints together, or after them: `hints_together` is then
+/// left out or whole). A stop anywhere makes the report `interrupted`:
+/// the run exits 130 or 143, and the contract ties that to `"interrupted":
+/// true`, which a stop during the hints together left `false` (note-s18).
+///
+/// # Errors
+/// As [`verify::run_until`] and [`verify::together`].
+fn judge(
+    s: &zprsim_control::model::Scenario,
+    compiled: &Compiled,
+    config: &Config,
+    paths: &[verify::PathSpec],
+    limits: &Limits,
+    stop: &dyn Fn() -> bool,
+) -> Result<(Report, bool), RunError> {
+    let mut report = verify::run_until(s, compiled, paths, limits, stop)?;
+    report.hints_together = verify::together(s, config, paths, &report, limits, stop)?;
+    let after_paths = !report.interrupted && stop();
+    report.interrupted |= after_paths;
+    Ok((report, after_paths))
+}
+
 /// The gate of `--fail-on-hints-open` on `r`; `None` when a Ctrl-C
 /// (`stopped`) left the hints together unjudged (the run exits 130 and
 /// its outputs are partial). The hints together not judged because the
@@ -190,17 +215,14 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         RunError::Limit(m) => Failure::Input(m),
         RunError::Disagree(m) => Failure::Internal(m),
     };
-    let mut report = verify::run_until(s, &compiled, &paths, &limits, &stop).map_err(run_err)?;
-    // Every path's hints at once: do they open a path that must stay
-    // closed? (A Ctrl-C here leaves the report without it.)
-    report.hints_together =
-        verify::together(s, &config, &paths, &report, &limits, &stop).map_err(run_err)?;
+    let (report, stopped_after_paths) =
+        judge(s, &compiled, &config, &paths, &limits, &stop).map_err(run_err)?;
     // `--junit` is written first; when it cannot be (a full disk) it is
     // abandoned, the result still goes to standard output, and the run
     // exits 2 naming it.
     let gate = a
         .fail_on_hints_open
-        .then(|| hints_gate(&report, stop()))
+        .then(|| hints_gate(&report, stopped_after_paths))
         .flatten();
     let mut failed = Vec::new();
     if let Some(j) = &a.junit {
@@ -242,20 +264,25 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         out(&t)?;
     }
     crate::outputs::failure(&failed)?;
+    if stopped_after_paths {
+        // Stopped while judging every path's hints together (or just
+        // after): each path is whole, `hints_together` is left out when
+        // it was not finished.
+        if report.hints_together.is_none() {
+            crate::err(
+                "interrupted: every path judged; the check of every path's hints together was not finished, and the outputs leave it out\n",
+            );
+        } else {
+            crate::err("interrupted: every path judged, and every path's hints together\n");
+        }
+        return Ok(ExitCode::from(interrupt.exit_code()));
+    }
     if report.interrupted {
         crate::err(&format!(
             "interrupted: {} of {} path(s) judged; every output holds exactly those\n",
             report.paths.len(),
             paths.len()
         ));
-        return Ok(ExitCode::from(interrupt.exit_code()));
-    }
-    if stop() {
-        // Stopped while judging every path's hints together: each path is
-        // whole, `hints_together` is left out.
-        crate::err(
-            "interrupted: every path judged; the check of every path's hints together was not finished, and the outputs leave it out\n",
-        );
         return Ok(ExitCode::from(interrupt.exit_code()));
     }
     Ok(if report.failed == 0 && !gate.is_some_and(|g| g.failed) {
@@ -642,4 +669,76 @@ fn junit(r: &Report, file: &str, gate: Option<&HintsGate>) -> Result<String, Fai
         .map_err(|e| Failure::Internal(format!("the JUnit XML is not UTF-8: {e}")))?;
     text.push('\n');
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    /// Planning 5 (note-s18): a Ctrl-C while every path's hints were
+    /// judged together exited 130, and the JSON said `"interrupted":
+    /// false`. No output comes between the paths and that check, so the
+    /// stop is placed by counting the calls to `stop`: a run of the paths
+    /// alone makes `k`; a stop from call `k + 1` on falls in the check.
+    #[test]
+    fn a_stop_during_the_hints_together_says_interrupted() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let s = zprsim_dataplane::scenario_file::load_path(
+            &root.join("examples/oke-orders/scenario.toml"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+        .scenario;
+        let config = Config::default();
+        let compiled = Compiled::new(&s, &config).unwrap_or_else(|e| panic!("{e}"));
+        // A path that fails today, so it has hints to judge together.
+        let text = r#"
+[[path]]
+name = "billing-to-orders-data"
+from = "attr:app.workload:billing"
+to = "attr:storage.dataset:orders-fss"
+proto = "tcp"
+dport = 2049
+expect = "allow"
+"#;
+        let limits = Limits::default();
+        let packs = FsFiles::new(root.to_path_buf());
+        let paths =
+            verify::read(&s, text, "e.toml", &packs, &limits).unwrap_or_else(|e| panic!("{e}"));
+        let calls = Cell::new(0u64);
+        let count = || {
+            calls.set(calls.get() + 1);
+            false
+        };
+        let whole = verify::run_until(&s, &compiled, &paths, &limits, &count)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let k = calls.get();
+        assert!(!whole.interrupted && whole.failed == 1);
+        // Unstopped: the check runs (and calls `stop`).
+        calls.set(0);
+        let (r, after) = judge(&s, &compiled, &config, &paths, &limits, &count)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(!r.interrupted && !after && r.hints_together.is_some());
+        assert!(
+            calls.get() > k + 1,
+            "the check never asks: {} calls",
+            calls.get()
+        );
+        calls.set(0);
+        let stop_in_check = || {
+            calls.set(calls.get() + 1);
+            calls.get() > k
+        };
+        let (r, after) = judge(&s, &compiled, &config, &paths, &limits, &stop_in_check)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(after && r.hints_together.is_none());
+        assert_eq!(r.paths.len(), 1, "every path judged");
+        assert!(
+            r.interrupted,
+            "a stop in the hints together says interrupted"
+        );
+        let v = serde_json::to_value(&r).unwrap_or_default();
+        assert_eq!(v["interrupted"], true);
+    }
 }

@@ -641,7 +641,10 @@ fn import_refuses_an_export_that_makes_no_valid_scenario_and_writes_nothing() {
     // fifteenth session: docs/import.md), so the export stays invalid.
     v["data"][0]["is-stateless"] = serde_json::json!(true);
     std::fs::write(&rules, v.to_string()).unwrap();
-    std::fs::write(t.path().join("s.toml"), "# keep me\n").unwrap();
+    // A scenario an earlier import wrote (any other file is refused
+    // before the export is read, since the nineteenth session).
+    let kept = format!("{}\n# keep me\n", zprsim_control::import::oci::HEADER);
+    std::fs::write(t.path().join("s.toml"), &kept).unwrap();
     let o = crate::support::run_in(t.path(), ["import", "oci", "exp", "-o", "s.toml"]);
     // Before: exit 0, and `s.toml` replaced by a scenario `check` refused.
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
@@ -658,7 +661,7 @@ fn import_refuses_an_export_that_makes_no_valid_scenario_and_writes_nothing() {
     );
     assert_eq!(
         std::fs::read_to_string(t.path().join("s.toml")).unwrap(),
-        "# keep me\n"
+        kept
     );
 }
 

@@ -473,31 +473,12 @@ fn import_names_what_it_was_given_when_it_is_no_export() {
 /// once, and the run exits 2 (as when the output's own write fails).
 #[test]
 fn a_full_disk_under_the_flow_records_spool_abandons_only_the_flows_output() {
-    use crate::replay_oracle::{Pkt, frame};
-    use zprsim_control::packet::Packet;
-    use zprsim_dataplane::pcap_out::{OutFormat, PcapOut};
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("s.toml"), AUDITED_WEB).unwrap();
     // 70,000 distinct UDP flows: past one worker's 65,536 records in
     // memory, a run of ~10 MB is written.
-    let mut w = PcapOut::create(Vec::new(), OutFormat::Pcap { linktype: 1 }).unwrap();
-    for i in 0..70_000u32 {
-        let k = Pkt {
-            p: Packet::udp(
-                CLIENT.parse().unwrap(),
-                u16::try_from(1024 + i % 60_000).unwrap(),
-                WEB.parse().unwrap(),
-                u16::try_from(1000 + i / 60_000).unwrap(),
-            ),
-            flags: 0,
-            ts: 1_700_000_000_000_000_000 + u64::from(i) * 1_000_000,
-        };
-        let f = frame(&k);
-        w.write(k.ts, 1, u32::try_from(f.len()).unwrap(), &f)
-            .unwrap();
-    }
-    std::fs::write(d.join("many.pcap"), w.finish().unwrap()).unwrap();
+    std::fs::write(d.join("many.pcap"), crate::planning_s19::udp_flows(70_000)).unwrap();
     std::fs::create_dir(d.join("tmp")).unwrap();
     let zprsim = assert_cmd::cargo::cargo_bin!("zprsim");
     // `--flows -`: the spool is in `$TMPDIR`; 400 blocks (200 or 400 KB)

@@ -177,34 +177,7 @@ fn import_reads_gzipped_and_zstd_cli_outputs() {
 /// namespace of its own (`unshare -m`, as root); `None` when it cannot be
 /// mounted here (not root, no `unshare`): the caller skips.
 pub(crate) fn with_tiny_tmpdir(d: &Path, args: &[&str]) -> Option<std::process::Output> {
-    let tiny = d.join("tiny");
-    std::fs::create_dir_all(&tiny).unwrap();
-    let probe = std::process::Command::new("unshare")
-        .args([
-            "-m",
-            "sh",
-            "-c",
-            "mount -t tmpfs -o size=64k tmpfs \"$0\"",
-            tiny.to_str()?,
-        ])
-        .output()
-        .ok()?;
-    if !probe.status.success() {
-        return None;
-    }
-    let zprsim = assert_cmd::cargo::cargo_bin!("zprsim");
-    let mut cmd = std::process::Command::new("unshare");
-    cmd.args([
-        "-m",
-        "sh",
-        "-c",
-        "mount -t tmpfs -o size=64k tmpfs \"$0\" && TMPDIR=\"$0\" exec \"$@\"",
-    ])
-    .arg(&tiny)
-    .arg(zprsim)
-    .args(args)
-    .current_dir(d);
-    Some(cmd.output().unwrap())
+    crate::planning_s19::with_small_tmpdir("64k", d, args)
 }
 
 /// A full disk under the flow-log records spilled past

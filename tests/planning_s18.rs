@@ -167,7 +167,7 @@ fn a_signal_after_the_reading_cuts_the_flow_log_at_a_line_and_says_so() {
 
 /// The OKE demo's flow log repeated `copies` times, each copy 100,000 s
 /// after the last (times and ids moved).
-fn demo_log_repeated(copies: u64) -> String {
+pub(crate) fn demo_log_repeated(copies: u64) -> String {
     let demo = std::fs::read_to_string(root().join("examples/oke-orders/flowlogs/oke-demo.jsonl"))
         .unwrap();
     let mut out = String::new();
@@ -256,7 +256,7 @@ fn web_log_in(d: &Path, n: u16) {
 }
 
 /// The report's warnings of `code`.
-fn warnings_of<'r>(r: &'r Value, code: &str) -> Vec<&'r Value> {
+pub(crate) fn warnings_of<'r>(r: &'r Value, code: &str) -> Vec<&'r Value> {
     r["run_warnings"]
         .as_array()
         .unwrap()
@@ -410,7 +410,7 @@ fn diff_on_a_full_disk_ends_with_its_outputs_partial() {
     }
 }
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn gzip(bytes: &[u8]) -> Vec<u8> {
     use std::io::Write as _;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(bytes).unwrap();

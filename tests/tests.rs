@@ -35,6 +35,7 @@ mod planning_s15;
 mod planning_s16;
 mod planning_s17;
 mod planning_s18;
+mod planning_s19;
 mod platform;
 mod replay;
 mod replay_oracle;

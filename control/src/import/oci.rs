@@ -9,6 +9,10 @@
 //! tolerated. Every reference is resolved by OCID; what cannot be is a
 //! warning naming the object and the OCID, and the reference is left out.
 
+/// The first line of every scenario `import` writes: how `import` knows a
+/// file it may overwrite (`zprsim import oci DIR -o FILE`).
+pub const HEADER: &str = "# Imported from OCI CLI JSON by `zprsim import oci`.";
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Map, Value, json};
@@ -989,12 +993,35 @@ pub fn import_vcns(
     services: Option<&str>,
     vcns: &[String],
 ) -> Result<Imported, ImportError> {
-    let mut warnings = Vec::new();
-    let mut inv = Inventory::default();
+    let mut i = Importer::default();
     for (name, text) in files {
+        i.file(name, text)?;
+    }
+    i.finish(services, vcns)
+}
+
+/// [`import_vcns`] fed one file at a time, in name order (as [`Files`]
+/// holds them): each file's objects are taken as it is given
+/// ([`Importer::file`]), so a caller reading the files holds one text at
+/// a time, not the whole export's (`zprsim import` read every file before
+/// parsing any).
+#[derive(Default)]
+pub struct Importer {
+    inv: Inventory,
+    warnings: Vec<String>,
+}
+
+impl Importer {
+    /// Takes the objects of file `name` (its path under the export, as a
+    /// key of [`Files`]), `text`.
+    ///
+    /// # Errors
+    /// A file that is not JSON.
+    pub fn file(&mut self, name: &str, text: &str) -> Result<(), ImportError> {
+        let (inv, warnings) = (&mut self.inv, &mut self.warnings);
         // The CLI prints nothing for an empty list.
         if text.trim().is_empty() {
-            continue;
+            return Ok(());
         }
         // One CLI output, or several one after the other: a script's
         // `>>` per subnet, or the pages of `--page` in order. A page
@@ -1003,7 +1030,7 @@ pub fn import_vcns(
         let mut last_page = None;
         for v in serde_json::Deserializer::from_str(without_bom(text)).into_iter::<Value>() {
             let v = v.map_err(|e| ImportError {
-                file: name.clone(),
+                file: name.to_owned(),
                 line: Some(e.line()),
                 column: Some(e.column()),
                 message: format!("not JSON: {e}"),
@@ -1011,7 +1038,7 @@ pub fn import_vcns(
             last_page = next_page(&v).map(str::to_owned);
             for item in items(v) {
                 if let Value::Object(o) = item {
-                    inv.add(name, o, &mut warnings);
+                    inv.add(name, o, warnings);
                 }
             }
         }
@@ -1020,7 +1047,27 @@ pub fn import_vcns(
                 "`{name}`: one page of a longer list (`opc-next-page` is `{page}`): the objects of the other pages are missing; export with `--all`"
             ));
         }
+        Ok(())
     }
+
+    /// The scenario of the files given, with `services` (the text of the
+    /// `--services` ranges file) and only the VCNs `vcns` (all when
+    /// empty), as [`import_vcns`].
+    ///
+    /// # Errors
+    /// As [`import_vcns`].
+    pub fn finish(self, services: Option<&str>, vcns: &[String]) -> Result<Imported, ImportError> {
+        finish(self.inv, self.warnings, services, vcns)
+    }
+}
+
+/// The rest of [`import_vcns`], once every file's objects are taken.
+fn finish(
+    mut inv: Inventory,
+    mut warnings: Vec<String>,
+    services: Option<&str>,
+    vcns: &[String],
+) -> Result<Imported, ImportError> {
     if !vcns.is_empty() {
         keep_vcns(&mut inv, vcns, &mut warnings)?;
     }
@@ -1983,7 +2030,7 @@ pub fn import_vcns(
         message: e.to_string(),
     })?;
     Ok(Imported {
-        toml: format!("# Imported from OCI CLI JSON by `zprsim import oci`.\n{toml}"),
+        toml: format!("{HEADER}\n{toml}"),
         warnings,
     })
 }

@@ -10,11 +10,9 @@
 //! with the command that decompresses them
 //! ([`super::FormatError::Compressed`]).
 
-use std::io::{self, Cursor, Read};
+use std::io::{self, BufRead, Cursor, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-
-use flate2::read::MultiGzDecoder;
 
 use super::{CaptureError, FormatError, RecordStream};
 use crate::flowlog::detect::GZIP_MAGIC;
@@ -78,6 +76,125 @@ impl Codec {
         }
     }
 
+    /// The decompressed size `whole` (the entire compressed file) says of
+    /// itself, to size a buffer once: gzip's last member's `ISIZE` (its
+    /// size modulo 2^32: exact for one member under 4 GiB), the content
+    /// size of zstd's first frame when it has one; 0 when unknown. Only a
+    /// hint: a file can lie, and the reader's cap still holds.
+    #[must_use]
+    pub fn size_hint(self, whole: &[u8]) -> u64 {
+        match self {
+            Codec::Gzip => whole
+                .len()
+                .checked_sub(4)
+                .and_then(|at| whole.get(at..))
+                .and_then(|t| <[u8; 4]>::try_from(t).ok())
+                .map_or(0, |t| u64::from(u32::from_le_bytes(t))),
+            Codec::Zstd => zstd::zstd_safe::get_frame_content_size(whole)
+                .ok()
+                .flatten()
+                .unwrap_or(0),
+        }
+    }
+
+    /// What one unit of its stream is called: a gzip `member`, a zstd
+    /// `frame`.
+    #[must_use]
+    pub fn unit(self) -> &'static str {
+        match self {
+            Codec::Gzip => "member",
+            Codec::Zstd => "frame",
+        }
+    }
+
+    /// Whether a read error of this codec's decoder that ends the stream
+    /// ([`Codec::ends_early`]) is bytes after a whole member (frame) that
+    /// are no member (trailing bytes, refused as the next one's header),
+    /// rather than a stream cut inside one.
+    #[must_use]
+    pub fn trailing(self, e: &io::Error) -> bool {
+        match self {
+            Codec::Gzip => e
+                .get_ref()
+                .is_some_and(|i| i.downcast_ref::<TrailingBytes>().is_some()),
+            Codec::Zstd => e.to_string() == "Unknown frame descriptor",
+        }
+    }
+
+    /// The byte of the compressed file where the trailing bytes or the
+    /// cut member of a stream's early end `e` start, when the decoder
+    /// tells ([`Members`]: gzip).
+    #[must_use]
+    pub fn file_offset(e: &io::Error) -> Option<u64> {
+        let i = e.get_ref()?;
+        i.downcast_ref::<TrailingBytes>()
+            .map(|t| t.at)
+            .or_else(|| i.downcast_ref::<CutMember>().map(|c| c.at))
+    }
+
+    /// Why the stream ended before its end, for a message: trailing bytes
+    /// ([`Codec::trailing`]), or a stream cut inside a member.
+    #[must_use]
+    pub fn early_end(self, e: &io::Error) -> String {
+        let (name, unit) = (self.name(), self.unit());
+        if self.trailing(e) {
+            let from = Codec::file_offset(e)
+                .map_or(String::new(), |at| format!(", from byte {at} of the file,"));
+            format!(
+                "the bytes after its last whole {name} {unit}{from} are not {name} data (trailing bytes): ignored"
+            )
+        } else {
+            format!(
+                "the {name} stream ends early, inside a {unit} ({e}): the file is cut, or was still being written"
+            )
+        }
+    }
+
+    /// What is wrong with `whole`, a whole file of this codec whose
+    /// decompression failed, where it is: bytes after its last whole
+    /// member that are no member, or a member cut by the file's end.
+    /// `None` for other damage (a checksum, corrupt data). Members are
+    /// decompressed again to find their ends: called once, after a
+    /// failure within the caller's cap.
+    #[must_use]
+    pub fn damage(self, whole: &[u8]) -> Option<Damage> {
+        let mut at = 0usize;
+        while let Some(rest) = whole.get(at..).filter(|r| !r.is_empty()) {
+            if Codec::of(rest) != Some(self) {
+                return Some(Damage::Trailing {
+                    at: at as u64,
+                    len: rest.len() as u64,
+                });
+            }
+            let cut = Damage::Cut {
+                at: at as u64,
+                end: whole.len() as u64,
+            };
+            let used = match self {
+                Codec::Gzip => {
+                    let mut d = flate2::bufread::GzDecoder::new(rest);
+                    match io::copy(&mut d, &mut io::sink()) {
+                        Ok(_) => rest.len() - d.into_inner().len(),
+                        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Some(cut),
+                        Err(_) => return None,
+                    }
+                }
+                Codec::Zstd => match zstd::zstd_safe::find_frame_compressed_size(rest) {
+                    Ok(n) => n,
+                    Err(code) if zstd::zstd_safe::get_error_name(code).starts_with("Src size") => {
+                        return Some(cut);
+                    }
+                    Err(_) => return None,
+                },
+            };
+            if used == 0 {
+                return None;
+            }
+            at += used;
+        }
+        None
+    }
+
     /// Whether a read error of this codec's decoder is the stream ending
     /// early rather than corrupt data.
     #[must_use]
@@ -97,13 +214,48 @@ impl Codec {
 
 /// Whether a read error of a gzip stream is the stream ending early: cut
 /// inside a member (`UnexpectedEof`), or bytes after a whole member that
-/// are no gzip member (trailing junk: the decoder then reads them as the
-/// next member's header and refuses it; flate2 tells that refusal only by
-/// its message).
+/// are no gzip member ([`TrailingBytes`], from [`Members`]).
 #[must_use]
 fn gzip_ends_early(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::UnexpectedEof
-        || (e.kind() == io::ErrorKind::InvalidInput && e.to_string() == "invalid gzip header")
+    e.kind() == io::ErrorKind::UnexpectedEof || Codec::Gzip.trailing(e)
+}
+
+/// Where a whole compressed file is damaged ([`Codec::damage`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Damage {
+    /// `len` bytes from byte `at` follow the last whole member and are no
+    /// member (trailing bytes).
+    Trailing {
+        /// Where they start (the whole members' length).
+        at: u64,
+        /// How many.
+        len: u64,
+    },
+    /// The member that starts at byte `at` has no end: the file ends at
+    /// byte `end` inside it (a cut file).
+    Cut {
+        /// Where the member starts.
+        at: u64,
+        /// The file's length.
+        end: u64,
+    },
+}
+
+impl Damage {
+    /// The message for file `name` of `codec`: what is wrong, where, and
+    /// what to do.
+    #[must_use]
+    pub fn message(&self, codec: Codec, name: &str) -> String {
+        let (c, unit) = (codec.name(), codec.unit());
+        match *self {
+            Damage::Trailing { at, len } => format!(
+                "byte {at}: the {len} byte(s) after its last whole {c} {unit} are not {c} data (trailing bytes; the {at} byte(s) before them decompress whole): remove them (`head -c {at} {name} > fixed`), or export it again"
+            ),
+            Damage::Cut { at, end } => format!(
+                "byte {end}: the {c} data is cut: the {unit} that starts at byte {at} has no end where the file ends (byte {end}): the file is cut, or was still being written; export it again"
+            ),
+        }
+    }
 }
 
 /// Says whether a compressed capture's stream ended early (a file cut, or
@@ -113,6 +265,13 @@ fn gzip_ends_early(e: &io::Error) -> bool {
 #[derive(Debug, Clone)]
 pub struct Cut {
     flag: Arc<AtomicBool>,
+    /// The stream ended at bytes after a whole member that are none
+    /// ([`Codec::trailing`]), not inside a member.
+    trailing: Arc<AtomicBool>,
+    /// The byte of the compressed file where the trailing bytes or the cut
+    /// member start, when the decoder tells ([`Codec::file_offset`];
+    /// `u64::MAX` when not).
+    file_at: Arc<AtomicU64>,
     /// Bytes of the capture given out before the stream ended.
     at: Arc<AtomicU64>,
     codec: Codec,
@@ -138,12 +297,31 @@ impl Cut {
     #[must_use]
     pub fn warning(&self, name: &str) -> crate::warning::RunWarning {
         let at = self.at.load(Ordering::Relaxed);
+        let (c, unit) = (self.codec.name(), self.codec.unit());
+        let file_at = self.file_at.load(Ordering::Relaxed);
+        let known = file_at != u64::MAX;
+        let message = if self.trailing.load(Ordering::Relaxed) {
+            let from = if known {
+                format!(", from byte {file_at} of the file,")
+            } else {
+                String::new()
+            };
+            format!(
+                "{name}: the bytes after its last whole {c} {unit}{from} are not {c} data (trailing bytes: a file rotated while another write began, or something appended): ignored; the capture it holds ends before them, at byte {at}, and the records before were read"
+            )
+        } else {
+            let inside = if known {
+                format!("the {unit} that starts at byte {file_at} of the file")
+            } else {
+                format!("a {unit}")
+            };
+            format!(
+                "{name}: the {c} stream ends early, inside {inside}, at byte {at} of the capture it holds (the file is cut, or was still being written): the records before were read"
+            )
+        };
         crate::warning::RunWarning::new(
             crate::warning::RunWarningCode::CompressedEndsEarly,
-            format!(
-                "{name}: the {} stream ends early, at byte {at} of the capture it holds (the file is cut, or was still being written): the records before were read",
-                self.codec.name()
-            ),
+            message,
         )
         .file(name)
         .offset(at)
@@ -183,6 +361,10 @@ impl<R: Read> Read for EndsEarly<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self.inner.read(buf) {
             Err(e) if self.cut.codec.ends_early(&e) => {
+                let trailing = self.cut.codec.trailing(&e);
+                self.cut.trailing.store(trailing, Ordering::Relaxed);
+                let file_at = Codec::file_offset(&e).unwrap_or(u64::MAX);
+                self.cut.file_at.store(file_at, Ordering::Relaxed);
                 self.cut.at.store(self.out, Ordering::Relaxed);
                 self.cut.flag.store(true, Ordering::Relaxed);
                 Ok(0)
@@ -235,6 +417,8 @@ pub fn decompressed(mut r: Stream) -> io::Result<(Stream, Option<Cut>)> {
     };
     let cut = Cut {
         flag: Arc::default(),
+        trailing: Arc::default(),
+        file_at: Arc::new(AtomicU64::new(u64::MAX)),
         at: Arc::default(),
         codec,
     };
@@ -253,7 +437,7 @@ pub fn decompressed(mut r: Stream) -> io::Result<(Stream, Option<Cut>)> {
 /// and flow-log readers both decompress through it.
 pub enum Decoder<R: Read> {
     /// gzip, one member or several.
-    Gzip(MultiGzDecoder<R>),
+    Gzip(Members<R>),
     /// zstd, one frame or several.
     Zstd(zstd::stream::read::Decoder<'static, io::BufReader<R>>),
 }
@@ -265,7 +449,7 @@ impl<R: Read> Decoder<R> {
     /// Those of setting up the zstd decoder.
     pub fn new(codec: Codec, r: R) -> io::Result<Decoder<R>> {
         Ok(match codec {
-            Codec::Gzip => Decoder::Gzip(MultiGzDecoder::new(r)),
+            Codec::Gzip => Decoder::Gzip(Members::new(r)),
             Codec::Zstd => {
                 let mut d = zstd::stream::read::Decoder::new(r)?;
                 d.window_log_max(ZSTD_WINDOW_LOG_MAX)?;
@@ -341,5 +525,164 @@ pub fn inside(codec: Codec, e: CaptureError) -> CaptureError {
             },
         },
         e => e,
+    }
+}
+
+/// A `BufRead` counting the bytes consumed: where a gzip decoder is in the
+/// compressed file.
+struct Counted<B> {
+    inner: B,
+    consumed: u64,
+}
+
+impl<B: BufRead> Read for Counted<B> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = {
+            let avail = self.inner.fill_buf()?;
+            let n = avail.len().min(buf.len());
+            buf[..n].copy_from_slice(&avail[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<B: BufRead> BufRead for Counted<B> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.consumed += n as u64;
+        self.inner.consume(n);
+    }
+}
+
+/// Bytes after a whole gzip member that are not one (`at`: the byte of
+/// the compressed file where they start), as [`Members`] refuses them.
+#[derive(Debug)]
+pub struct TrailingBytes {
+    /// Where they start.
+    pub at: u64,
+}
+
+impl std::fmt::Display for TrailingBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "bytes that are not a gzip member follow the last whole one, from byte {} of the file",
+            self.at
+        )
+    }
+}
+
+impl std::error::Error for TrailingBytes {}
+
+/// A gzip member cut by the end of its file (`at`: the byte where it
+/// starts), with the decoder's words.
+#[derive(Debug)]
+struct CutMember {
+    at: u64,
+    why: String,
+}
+
+impl std::fmt::Display for CutMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}, in the member that starts at byte {} of the file",
+            self.why, self.at
+        )
+    }
+}
+
+impl std::error::Error for CutMember {}
+
+/// gzip's members one after another (several are valid gzip: `cat a.gz
+/// b.gz`, `pigz`, rotated logs), as flate2's `MultiGzDecoder` reads them,
+/// but telling where the stream ends wrong: bytes after a whole member
+/// that are not one ([`TrailingBytes`], with their offset; flate2 says
+/// "invalid gzip header", or "unexpected end of file" for fewer than 10
+/// of them, as for a cut member), and a member cut by the file's end
+/// (`UnexpectedEof`, naming the byte where it starts).
+pub struct Members<R: Read> {
+    state: Member<R>,
+}
+
+enum Member<R: Read> {
+    Between(Counted<io::BufReader<R>>),
+    In(
+        Box<flate2::bufread::GzDecoder<Counted<io::BufReader<R>>>>,
+        u64,
+    ),
+    Done,
+}
+
+impl<R: Read> Members<R> {
+    fn new(r: R) -> Members<R> {
+        Members {
+            state: Member::Between(Counted {
+                inner: io::BufReader::new(r),
+                consumed: 0,
+            }),
+        }
+    }
+}
+
+impl<R: Read> Read for Members<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            match std::mem::replace(&mut self.state, Member::Done) {
+                Member::Done => return Ok(0),
+                Member::In(mut d, at) => match d.read(buf) {
+                    Ok(0) => self.state = Member::Between(d.into_inner()),
+                    Ok(n) => {
+                        self.state = Member::In(d, at);
+                        return Ok(n);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                        let why = e.to_string();
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            CutMember { at, why },
+                        ));
+                    }
+                    // A member after the first whose header is refused:
+                    // bytes that start as gzip's magic, and are not.
+                    Err(e)
+                        if at > 0
+                            && e.kind() == io::ErrorKind::InvalidInput
+                            && e.to_string() == "invalid gzip header" =>
+                    {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            TrailingBytes { at },
+                        ));
+                    }
+                    Err(e) => return Err(e),
+                },
+                Member::Between(mut b) => {
+                    let at = b.consumed;
+                    let avail = b.fill_buf()?;
+                    if avail.is_empty() {
+                        return Ok(0);
+                    }
+                    // The next member's magic, as far as it is there (one
+                    // byte of it: a member cut in its header).
+                    let magic = avail.iter().zip(GZIP_MAGIC).all(|(a, m)| *a == m);
+                    if !magic {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            TrailingBytes { at },
+                        ));
+                    }
+                    self.state = Member::In(Box::new(flate2::bufread::GzDecoder::new(b)), at);
+                }
+            }
+        }
     }
 }

@@ -659,17 +659,7 @@ impl<X: Extra> Flows<X> {
     /// table is freed once drained); returns the kept records and the top
     /// dropped flows.
     pub(crate) fn finish(mut self, counters: &mut Counters) -> (Kept<X>, Vec<FlowRecord>) {
-        for s in 0..SHARDS {
-            if let Some(mut t) = self.tables.get_mut(s).and_then(Option::take) {
-                // Counted and considered for the top as if closed now, oldest
-                // first; each one's [`Finished::seq`] is past every record
-                // closed during the pass, so a record closed and reopened
-                // with an equal sort key keeps its place.
-                for (k, r) in t.drain_ordered() {
-                    self.finish_flow(k, &r, counters);
-                }
-            }
-        }
+        self.close_open(counters);
         for r in &mut self.top {
             r.community_id = key_of(r).community_id_compact(0);
         }
@@ -681,6 +671,22 @@ impl<X: Extra> Flows<X> {
             },
             self.top,
         )
+    }
+
+    /// Closes every open record, oldest first, as at the end of the pass
+    /// (a shard's table freed once drained; again, nothing).
+    pub(crate) fn close_open(&mut self, counters: &mut Counters) {
+        for s in 0..SHARDS {
+            if let Some(mut t) = self.tables.get_mut(s).and_then(Option::take) {
+                // Counted and considered for the top as if closed now, oldest
+                // first; each one's [`Finished::seq`] is past every record
+                // closed during the pass, so a record closed and reopened
+                // with an equal sort key keeps its place.
+                for (k, r) in t.drain_ordered() {
+                    self.finish_flow(k, &r, counters);
+                }
+            }
+        }
     }
 }
 
@@ -782,4 +788,44 @@ pub(crate) fn merge_ordered<X: Extra, E: From<SpoolError>>(
         emit(f.record())?;
     }
     Ok(false)
+}
+
+/// Records of a compared pass that a full disk left out of one worker's
+/// spools ([`line_up`]): the two scenarios keep the same first `kept`.
+#[derive(Debug)]
+pub(crate) struct SpoolCut {
+    /// The write that failed.
+    pub(crate) error: SpoolError,
+    /// Records kept, the same in both scenarios.
+    pub(crate) kept: u64,
+    /// Records the worker closed.
+    pub(crate) total: u64,
+}
+
+/// Lines up one worker's two scenarios of a compared pass once every
+/// record is closed ([`Flows::close_open`]), when a write of either spool
+/// failed (a full disk): each had kept the records pushed before its own
+/// failed write, and a record's twin is pushed at the same place in the
+/// other (they close alike, `seq` for `seq`), so both keep the first of
+/// them that both hold ([`Spool::keep_first`]). `None` when no write
+/// failed.
+pub(crate) fn line_up<Y: Extra>(a: &mut Flows<()>, b: &mut Flows<Y>) -> Option<SpoolCut> {
+    if !a.finished.failed() && !b.finished.failed() {
+        return None;
+    }
+    let (ea, eb) = (a.finished.recover(), b.finished.recover());
+    let error = ea.or(eb)?;
+    let mut kept = a.finished.held().min(b.finished.held());
+    if !(a.finished.keep_first(kept) && b.finished.keep_first(kept)) {
+        // Not cut at a run's end (runs are written at the same pushes in
+        // both): compare none rather than records of one side only.
+        kept = 0;
+        a.finished.keep_first(0);
+        b.finished.keep_first(0);
+    }
+    Some(SpoolCut {
+        error,
+        kept,
+        total: a.closed,
+    })
 }

@@ -1268,6 +1268,13 @@ fn run_with<X: Extra>(
         scenarios.iter().map(|_| Vec::new()).collect();
     let mut packet_hist = new_hist();
     let mut results: Vec<_> = workers.into_iter().map(Worker::finish).collect();
+    let mut warnings = warnings;
+    let closed = results.iter().map(|r| r.first.0.flows).sum();
+    warnings.extend(spool_cut_warning(
+        results.iter_mut().filter_map(|r| r.cut.take()),
+        closed,
+        cfg.flow_spool,
+    ));
     for r in &mut results {
         for (t, rt) in tallies.iter_mut().zip(std::mem::take(&mut r.rules)) {
             t.extend(rt);
@@ -1329,6 +1336,34 @@ fn run_with<X: Extra>(
         written,
         cpu,
     })
+}
+
+/// The `temporary-files-full` warning of a compared pass whose spools a
+/// full disk stopped (`cuts`, one per worker that met it; `total` records
+/// closed over all workers): what the files hold, what to do, and which
+/// flows the pairs hold (the first each worker closed; the counts are of
+/// every packet).
+fn spool_cut_warning(
+    cuts: impl Iterator<Item = flows::SpoolCut>,
+    total: u64,
+    bound: usize,
+) -> Option<RunWarning> {
+    let mut first: Option<spool::SpoolError> = None;
+    let mut left_out = 0u64;
+    for c in cuts {
+        left_out += c.total.saturating_sub(c.kept);
+        first.get_or_insert(c.error);
+    }
+    let e = first?;
+    let dir = crate::output::shown(&e.dir);
+    Some(RunWarning::new(
+        RunWarningCode::TemporaryFilesFull,
+        format!(
+            "the temporary files in {dir} could not be written ({}): they hold both scenarios' flow records past the {bound} per worker held in memory, to be compared; the flows compared (classes, groups, `--flows`) are the first {} of the {total} flow record(s), in the order they ended, and the packet counts are of every packet read; give them room: free space in {dir}, or point them elsewhere (they are written beside `--flows`, else beside `--report`, else in `$TMPDIR`: `TMPDIR=/var/tmp zprsim diff ...`)",
+            crate::output::io_message(&e.source),
+            total.saturating_sub(left_out),
+        ),
+    ))
 }
 
 impl ScenarioOutput {

@@ -214,6 +214,53 @@ impl<T: Spooled> Spool<T> {
             .map(|_| ())
     }
 
+    /// Records held: in the file's runs and in memory (before
+    /// [`Spool::finish`], the first this many pushed; after a failed write
+    /// and [`Spool::recover`], those pushed before it).
+    pub(crate) fn held(&self) -> u64 {
+        self.end + self.mem.len() as u64
+    }
+
+    /// Keeps only the first `n` records pushed ([`Spool::held`] of another
+    /// spool given the same records, which failed): the file's runs past
+    /// them dropped (the file cut back), and those in memory. Every run
+    /// holds consecutive pushes (runs are written whole, `bound` records
+    /// each), so this cuts between runs or in the last one, in memory, in
+    /// push order; `false` (nothing changed) when `n` falls inside a file
+    /// run.
+    pub(crate) fn keep_first(&mut self, n: u64) -> bool {
+        if n >= self.held() {
+            return true;
+        }
+        let whole = self
+            .runs
+            .iter()
+            .scan(0u64, |at, &(_, len)| {
+                *at += len;
+                Some(*at)
+            })
+            .take_while(|&end| end <= n)
+            .count();
+        let in_file: u64 = self.runs[..whole].iter().map(|&(_, len)| len).sum();
+        let rest = n - in_file;
+        // Past the file's whole runs, only the run in memory (in push
+        // order: a run a failed write sorted is whole, `n` a multiple of
+        // `bound` then) may be cut.
+        if rest > 0 && whole < self.runs.len() {
+            return false;
+        }
+        self.runs.truncate(whole);
+        self.end = in_file;
+        self.mem
+            .truncate(usize::try_from(rest).unwrap_or(usize::MAX));
+        // Later writes (merges) append at the file's position: when it
+        // cannot be cut back, [`Spool::finish`] says so.
+        if let Err(e) = self.cut_back() {
+            self.error = Some(e);
+        }
+        true
+    }
+
     /// The most records held in memory.
     pub(crate) fn bound(&self) -> usize {
         self.bound

@@ -13,7 +13,7 @@ use crate::judge::{Counters, Tracker};
 
 use crate::state_table::{KeyHasher, Slot};
 
-use super::flows::{Extra, FlowRecord, Flows, Kept, Open, Side};
+use super::flows::{self, Extra, FlowRecord, Flows, Kept, Open, Side};
 use super::live::{Live, PUBLISH_EVERY};
 use super::rule_stats::RuleTally;
 use super::{EngineConfig, Item, ResultBatch, WorkBatch, WorkRec};
@@ -250,6 +250,8 @@ pub(crate) struct WorkerResult<X: Extra> {
     pub(crate) rules: Vec<Option<RuleTally>>,
     pub(crate) hist: Histogram<u64>,
     pub(crate) packet_hist: Histogram<u64>,
+    /// A compared pass's records a full disk left out ([`flows::line_up`]).
+    pub(crate) cut: Option<flows::SpoolCut>,
 }
 
 pub(crate) fn new_hist() -> Histogram<u64> {
@@ -462,8 +464,18 @@ impl<X: Extra> Worker<X> {
         }
     }
 
-    pub(crate) fn finish(self) -> WorkerResult<X> {
+    pub(crate) fn finish(mut self) -> WorkerResult<X> {
         let k = 1 + self.others.len();
+        // A compared pass: both scenarios keep the same records, even when
+        // a full disk stopped one spool's writes ([`flows::line_up`]).
+        let mut cut = None;
+        if X::COMPARES
+            && let [a] = self.others.as_mut_slice()
+        {
+            self.first.flows.close_open(&mut self.first.counters);
+            a.flows.close_open(&mut a.counters);
+            cut = flows::line_up(&mut self.first.flows, &mut a.flows);
+        }
         let mut rules = Vec::with_capacity(k);
         let mut sizes = Vec::with_capacity(k);
         let first = self.first.end(&mut sizes, &mut rules);
@@ -479,6 +491,7 @@ impl<X: Extra> Worker<X> {
             rules,
             hist: self.hist,
             packet_hist: self.packet_hist,
+            cut,
         }
     }
 }

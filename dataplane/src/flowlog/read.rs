@@ -279,10 +279,13 @@ impl Ctx<'_> {
             RunWarning::new(
                 RunWarningCode::CompressedEndsEarly,
                 format!(
-                    "{}:{}: the {} stream ends early ({e}): the {lines} line(s) before it are read",
+                    "{}:{}: {}; the {lines} line(s) before are read",
                     self.name,
                     lines + 1,
-                    self.codec.map_or("compressed", Codec::name)
+                    self.codec.map_or_else(
+                        || format!("the compressed stream ends early ({e})"),
+                        |c| c.early_end(e)
+                    )
                 ),
             )
             .file(self.name)

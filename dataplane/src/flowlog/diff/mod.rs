@@ -69,6 +69,10 @@ pub struct Inputs<'a> {
     pub spill: &'a SpillConfig,
     /// When the run started (the report's `duration_s`).
     pub started: Instant,
+    /// Set (by a signal handler) to stop: after the reading, the judging
+    /// ends at the next second, and the outputs are of the records
+    /// compared before (`interrupted-after-reading`).
+    pub stop: Option<&'a AtomicBool>,
 }
 
 /// Judges the records read by both scenarios, builds and classes their
@@ -187,7 +191,15 @@ pub fn compare<'s>(
         }
         Ok(())
     };
+    // A signal after the reading (one during it stopped the reading, and
+    // what was read is judged whole) ends the judging at the next second,
+    // as `replay` does.
+    let tail_stop = i.stop.filter(|_| !i.read.stopped);
+    let signalled = || tail_stop.is_some_and(|t| t.load(Ordering::Relaxed));
     let [ob, oa] = judge_spooled_pair([cb, ca], spool, &name, Some(&stop), |ev| {
+        if signalled() {
+            stop.store(true, Ordering::Relaxed);
+        }
         match ev {
             PairEvent::Judged(0, r, x) => {
                 let v = numbers.verdicts(0, sb, cb, x);
@@ -219,7 +231,9 @@ pub fn compare<'s>(
     read.duplicates = ob.duplicates;
     read.first_duplicate = ob.first_duplicate.map(|(f, line)| (name(f), line));
     let (counts, changed, changed_full) = group_flows(parts, part_buffer, i.spill, sb)?;
-    let stopped = read.stopped || read.temp_full || parts_full.is_some();
+    // Stopped by a signal in the judging (not by the parts' full disk).
+    let cut_before = ob.stopped_before.filter(|_| parts_full.is_none());
+    let stopped = read.stopped || read.temp_full || parts_full.is_some() || cut_before.is_some();
     if compared == 0 && one_side != [(0, 0); 2] && !stopped {
         let (placed_by, none_by) = if one_side[0].0 > 0 {
             (&s.names[0], &s.names[1])
@@ -247,6 +261,15 @@ pub fn compare<'s>(
     warnings.extend(read.problems.iter().cloned());
     warnings.extend(read.unlisted_warning());
     warnings.extend(read.duplicate_warning());
+    warnings.extend(cut_before.map(|second| {
+        RunWarning::new(
+            RunWarningCode::InterruptedAfterReading,
+            format!(
+                "a signal came after the reading, while the records were judged in time order: {} of the {} data record(s) read were compared, those that start before {second} (Unix seconds); the report and `--flows` hold exactly those",
+                ob.judged, ob.records
+            ),
+        )
+    }));
     // The flows' temporary file full: said once (both sides count alike).
     warnings.extend(
         ob.flows_full
