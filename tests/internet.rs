@@ -915,28 +915,11 @@ public_ip = true
         1,
     );
     assert_ne!(alone, shared);
-    let dir = tempfile::tempdir().unwrap();
     let hint = |text: &str| {
-        std::fs::write(dir.path().join("s.toml"), text).unwrap();
-        let o = run_in(
-            dir.path(),
-            [
-                "explain",
-                "s.toml",
-                "--src",
-                "vnic:a",
-                "--dst",
-                "93.184.216.34",
-                "--proto",
-                "tcp",
-                "--dport",
-                "443",
-                "--json",
-            ],
-        );
-        let j: serde_json::Value = serde_json::from_slice(&o.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
-        j["to_open"][0].as_str().unwrap_or_default().to_owned()
+        explain_json(text, "vnic:a", "93.184.216.34")["to_open"][0]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     };
     let h = hint(&shared);
     // A rule for the address alone (no path says `internet`), through NAT.
