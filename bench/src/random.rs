@@ -39,6 +39,18 @@ fn v6_base(v: usize) -> String {
     }
 }
 
+/// The private IPv6 prefix of global form that VCN `v` (not `vcn0`) adds
+/// in the edge shape; subnets `sn` with `sn % 3 == 2` take a `/64` of it.
+fn private_v6_block(v: usize) -> Option<String> {
+    (v > 0).then(|| format!("2603:c020:f{v}::/48"))
+}
+
+/// The `/64` of [`private_v6_block`] subnet `sn` of VCN `v` takes in the
+/// edge shape, as text ending in `::` (`None` for the others).
+fn private_v6_subnet(shape: &Shape, v: usize, sn: usize) -> Option<String> {
+    (shape.edges && v > 0 && sn % 3 == 2).then(|| format!("2603:c020:f{v}:{sn}::"))
+}
+
 /// VCN `v`'s IPv6 prefix (its subnets are `v6_base(v):<sn>::/64`).
 fn v6_block(v: usize) -> String {
     if v == 0 {
@@ -421,20 +433,24 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
             cidr_blocks: if shape.edges {
                 // A second IPv4 block no subnet uses: unassigned
                 // addresses reached by the local route, in `all-endpoints`.
-                vec![
+                let mut blocks = vec![
                     net(&format!("10.{v}.0.0/16")),
                     net(&v6_block(v)),
                     net(&format!("172.16.{v}.0/24")),
-                ]
+                ];
+                blocks.extend(private_v6_block(v).map(|b| net(&b)));
+                blocks
             } else {
                 vec![net(&format!("10.{v}.0.0/16")), net(&v6_block(v))]
             },
             // In the edge shape, `vcn0` says its ULA prefix is private (it
-            // is private for being a ULA anyway).
-            ipv6_private_cidr_blocks: if shape.edges && v == 0 {
-                vec![net(&v6_block(v))]
-            } else {
-                Vec::new()
+            // is private for being a ULA anyway), and the others add a
+            // private prefix of global form, which only the list makes
+            // private.
+            ipv6_private_cidr_blocks: match (shape.edges, v) {
+                (false, _) => Vec::new(),
+                (true, 0) => vec![net(&v6_block(v))],
+                (true, _) => private_v6_block(v).map(|b| net(&b)).into_iter().collect(),
             },
             attribute: if rng.random_bool(0.8) {
                 vattrs.choose(rng).cloned()
@@ -528,17 +544,21 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                 name: format!("subnet{v}-{sn}"),
                 id: None,
                 vcn: id(VcnId::new, v),
-                cidrs: if multi {
-                    vec![
-                        net(&format!("10.{v}.{sn}.0/24")),
-                        net(&format!("10.{v}.{}.0/24", 100 + sn)),
-                        net(&format!("{}:{sn}::/64", v6_base(v))),
-                    ]
-                } else {
-                    vec![
-                        net(&format!("10.{v}.{sn}.0/24")),
-                        net(&format!("{}:{sn}::/64", v6_base(v))),
-                    ]
+                cidrs: {
+                    let mut c = if multi {
+                        vec![
+                            net(&format!("10.{v}.{sn}.0/24")),
+                            net(&format!("10.{v}.{}.0/24", 100 + sn)),
+                            net(&format!("{}:{sn}::/64", v6_base(v))),
+                        ]
+                    } else {
+                        vec![
+                            net(&format!("10.{v}.{sn}.0/24")),
+                            net(&format!("{}:{sn}::/64", v6_base(v))),
+                        ]
+                    };
+                    c.extend(private_v6_subnet(shape, v, sn).map(|b| net(&format!("{b}/64"))));
+                    c
                 },
                 route_table: None,
                 security_lists: lists,
@@ -563,6 +583,11 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                 }
                 if rng.random_bool(0.4) {
                     ips.push(ip(&format!("{}:{sn}::{}", v6_base(v), 10 + k)));
+                    // And one in the private prefix, where the subnet has
+                    // one (no draw: the seeds' draws stay as they were).
+                    if let Some(b) = private_v6_subnet(shape, v, sn) {
+                        ips.push(ip(&format!("{b}{}", 10 + k)));
+                    }
                 }
                 let nsgs: Vec<NsgId> = if shape.many_nsgs {
                     // Many NSGs per VNIC, in any order (NSGs are evaluated
