@@ -104,6 +104,26 @@ impl Args {
         // An empty list (an unset variable in `--fail-on "$KINDS"`) turns
         // the gate off as `none` does: kept, and said, since a CI job would
         // otherwise pass whatever breaks.
+        // The same scenario twice (`diff "$A" "$A"`): said, not refused
+        // (comparing a scenario with itself is a fair check of the tool).
+        if same_bytes(&self.before, &self.after) {
+            self.input_warnings.insert(
+                0,
+                RunWarning::new(
+                    RunWarningCode::SameScenarios,
+                    format!(
+                        "{} and {} are {}: nothing can change, so this run never exits 1",
+                        self.before.display(),
+                        self.after.display(),
+                        if self.before == self.after {
+                            "the same file"
+                        } else {
+                            "files of the same bytes"
+                        }
+                    ),
+                ),
+            );
+        }
         if self.fail_on.split(',').all(|t| t.trim().is_empty()) {
             self.input_warnings.insert(
                 0,
@@ -114,6 +134,21 @@ impl Args {
             );
         }
         Ok(())
+    }
+}
+
+/// Whether files `a` and `b` hold the same bytes (`false` when either
+/// cannot be read: the load says why). Sizes first, so two different
+/// scenarios cost two `stat`s.
+fn same_bytes(a: &std::path::Path, b: &std::path::Path) -> bool {
+    if a == b {
+        return a.is_file();
+    }
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) if x.is_file() && y.is_file() && x.len() == y.len() => {
+            matches!((std::fs::read(a), std::fs::read(b)), (Ok(x), Ok(y)) if x == y)
+        }
+        _ => false,
     }
 }
 

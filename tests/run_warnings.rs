@@ -265,6 +265,19 @@ fn every_run_warning_code_comes_from_a_real_input() {
         &report(&["diff", OKE, PROPOSED, DEMO, "--fail-on", ""]),
         "fail-on-empty",
     ));
+    saw(&one(&report(&["diff", OKE, OKE, DEMO]), "same-scenarios"));
+    let copy = tmp.join("copy.toml");
+    std::fs::copy(root().join(OKE), &copy).unwrap();
+    saw(&one(
+        &report(&["diff", OKE, s(&copy), DEMO]),
+        "same-scenarios",
+    ));
+    // Two scenarios that differ: no such warning.
+    assert!(
+        !report(&["diff", OKE, PROPOSED, DEMO])
+            .to_string()
+            .contains("same-scenarios")
+    );
     saw(&one(
         &report(&["diff", OKE, PROPOSED, DEMO, "--max-connections", "1"]),
         "connections-evicted",

@@ -101,6 +101,10 @@ pub enum RunWarningCode {
     /// the report says `interrupted`, and the run exits 130 or 143. The
     /// message says what the outputs hold.
     InterruptedAfterReading,
+    /// `diff`: BEFORE and AFTER are the same file, or files of the same
+    /// bytes: nothing can change (a CI job whose variable named the
+    /// scenario twice would pass its gate whatever breaks).
+    SameScenarios,
     /// A scenario's own warning, where a report's `warnings` holds it as
     /// text (`diff` on flow logs, `tap`): its code.
     Scenario(WarningCode),
@@ -108,7 +112,7 @@ pub enum RunWarningCode {
 
 impl RunWarningCode {
     /// Every run code (scenario codes aside: scenario-format.md lists them).
-    pub const ALL: [RunWarningCode; 24] = [
+    pub const ALL: [RunWarningCode; 25] = [
         RunWarningCode::TruncatedRecord,
         RunWarningCode::CompressedEndsEarly,
         RunWarningCode::FileChanged,
@@ -133,6 +137,7 @@ impl RunWarningCode {
         RunWarningCode::OutputReaderGone,
         RunWarningCode::TemporaryFilesFull,
         RunWarningCode::InterruptedAfterReading,
+        RunWarningCode::SameScenarios,
     ];
 
     /// The code as written in JSON (`truncated-record`).
@@ -163,6 +168,7 @@ impl RunWarningCode {
             RunWarningCode::OutputReaderGone => "output-reader-gone",
             RunWarningCode::TemporaryFilesFull => "temporary-files-full",
             RunWarningCode::InterruptedAfterReading => "interrupted-after-reading",
+            RunWarningCode::SameScenarios => "same-scenarios",
             RunWarningCode::Scenario(c) => c.as_str(),
         }
     }
