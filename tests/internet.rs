@@ -1054,3 +1054,44 @@ fn import_keeps_a_prefix_listed_as_private_private() {
         assert_eq!(d.judgement.verdict, Verdict::Drop, "{p}");
     }
 }
+
+#[test]
+fn a_public_ip_on_a_vnic_without_ipv4_is_said_to_change_nothing() {
+    use zprsim_control::load::WarningCode;
+    for (public, warned) in [("true", true), ("\"129.80.49.99\"", true), ("false", false)] {
+        let text = scenario(
+            "",
+            &format!(
+                "[[vnic]]\nname = \"six\"\nsubnet = \"app\"\nprivate_ips = [\"2603:c020:0:1::10\"]\npublic_ip = {public}\n"
+            ),
+        );
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("public_ip"))
+            .unwrap()
+            + 1;
+        let w = zprsim_control::load::from_toml_str(&text, "s.toml")
+            .unwrap()
+            .warnings;
+        let of: Vec<_> = w
+            .iter()
+            .filter(|w| w.code == WarningCode::PublicIpWithoutIpv4)
+            .collect();
+        assert_eq!(of.len(), usize::from(warned), "{public}: {w:?}");
+        if let Some(w) = of.first() {
+            assert_eq!(w.line, Some(u32::try_from(line).unwrap()), "{w:?}");
+            assert!(w.message.contains("`six`"), "{w:?}");
+        }
+    }
+    // With an IPv4 address, no warning.
+    let text = scenario(
+        "",
+        "[[vnic]]\nname = \"four\"\nsubnet = \"app\"\nprivate_ips = [\"10.0.1.10\"]\npublic_ip = true\n",
+    );
+    assert!(
+        zprsim_control::load::from_toml_str(&text, "s.toml")
+            .unwrap()
+            .warnings
+            .is_empty()
+    );
+}

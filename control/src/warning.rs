@@ -50,12 +50,15 @@ pub enum WarningCode {
     /// A route rule sends IPv6 to a NAT or service gateway, which carry
     /// IPv4 only: its traffic is dropped.
     Ipv4OnlyGateway,
+    /// `public_ip` says a VNIC has a public IP, and it has no private IPv4
+    /// address for one to belong to: the field changes nothing.
+    PublicIpWithoutIpv4,
 }
 
 impl WarningCode {
     /// Every scenario warning code, in declaration order (its test's
     /// exhaustive `match` reminds of it when a code is added).
-    pub const ALL: [WarningCode; 8] = [
+    pub const ALL: [WarningCode; 9] = [
         WarningCode::OptionIgnored,
         WarningCode::OciLimit,
         WarningCode::UnknownAttribute,
@@ -64,6 +67,7 @@ impl WarningCode {
         WarningCode::Ipv4Mapped,
         WarningCode::AttributeOutsideScope,
         WarningCode::Ipv4OnlyGateway,
+        WarningCode::PublicIpWithoutIpv4,
     ];
 
     /// The code as written in JSON (`oci-limit`).
@@ -78,6 +82,7 @@ impl WarningCode {
             WarningCode::Ipv4Mapped => "ipv4-mapped",
             WarningCode::AttributeOutsideScope => "attribute-outside-scope",
             WarningCode::Ipv4OnlyGateway => "ipv4-only-gateway",
+            WarningCode::PublicIpWithoutIpv4 => "public-ip-without-ipv4",
         }
     }
 }
@@ -133,6 +138,7 @@ mod tests {
             WarningCode::Ipv4Mapped => 5,
             WarningCode::AttributeOutsideScope => 6,
             WarningCode::Ipv4OnlyGateway => 7,
+            WarningCode::PublicIpWithoutIpv4 => 8,
         }
     }
 

@@ -1634,6 +1634,16 @@ impl Resolver<'_> {
                             ),
                         ));
                     }
+                    // OCI gives public IPs to private IPv4 addresses.
+                    if matches!(given, PublicIp::Present(_)) && !ips.iter().any(IpAddr::is_ipv4) {
+                        ctx.warn(
+                            WarningCode::PublicIpWithoutIpv4,
+                            p.start(),
+                            format!(
+                                "{object}: `public_ip` gives it a public IP, but it has no private IPv4 address for one to belong to (OCI gives public IPs to private IPv4s): it changes nothing"
+                            ),
+                        );
+                    }
                     given
                 }
             };
