@@ -104,22 +104,17 @@ impl Args {
         // An empty list (an unset variable in `--fail-on "$KINDS"`) turns
         // the gate off as `none` does: kept, and said, since a CI job would
         // otherwise pass whatever breaks.
-        // The same scenario twice (`diff "$A" "$A"`): said, not refused
+        // The same scenario file twice (`diff "$A" "$A"`): said, not refused
         // (comparing a scenario with itself is a fair check of the tool).
-        if same_bytes(&self.before, &self.after) {
+        if same_file(&self.before, &self.after) {
             self.input_warnings.insert(
                 0,
                 RunWarning::new(
                     RunWarningCode::SameScenarios,
                     format!(
-                        "{} and {} are {}: nothing can change, so this run never exits 1",
+                        "{} and {} are the same file: nothing can change, so this run never exits 1",
                         self.before.display(),
                         self.after.display(),
-                        if self.before == self.after {
-                            "the same file"
-                        } else {
-                            "files of the same bytes"
-                        }
                     ),
                 ),
             );
@@ -137,19 +132,12 @@ impl Args {
     }
 }
 
-/// Whether files `a` and `b` hold the same bytes (`false` when either
-/// cannot be read: the load says why). Sizes first, so two different
-/// scenarios cost two `stat`s.
-fn same_bytes(a: &std::path::Path, b: &std::path::Path) -> bool {
-    if a == b {
-        return a.is_file();
-    }
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(x), Ok(y)) if x.is_file() && y.is_file() && x.len() == y.len() => {
-            matches!((std::fs::read(a), std::fs::read(b)), (Ok(x), Ok(y)) if x == y)
-        }
-        _ => false,
-    }
+/// Whether `a` and `b` are the same file (one device and inode: the same
+/// path, a link). Not files of the same bytes: a scenario reads its policy
+/// files beside it, so two copies in two directories may differ.
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use zprsim_dataplane::input_dir::file_id;
+    file_id(a).is_some_and(|x| file_id(b) == Some(x))
 }
 
 fn check_args(a: &Args) -> Result<(BTreeSet<Class>, Plan), Failure> {

@@ -427,7 +427,6 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes the scenario beside its target and renames it into place.
 /// The importer's refusal `e` as the CLI says it: the file it names (under
 /// DIR, the `--services` file, or DIR for what the whole export refused),
 /// its reasons escaped (they quote OCIDs and names from the export, as
@@ -462,11 +461,13 @@ fn refuse_a_file_not_imported(output: &Path) -> Result<(), Failure> {
     if !meta.is_file() || meta.len() == 0 {
         return Ok(());
     }
-    // The header's bytes and no more (a large file is not read).
-    let mut first = Vec::with_capacity(oci::HEADER.len());
-    let read = std::fs::File::open(output)
-        .and_then(|f| f.take(oci::HEADER.len() as u64).read_to_end(&mut first));
-    if read.is_ok() && first == oci::HEADER.as_bytes() {
+    // The header's line and no more (a large file is not read): the
+    // header and its line's end, not a line that starts with it.
+    let line = format!("{}\n", oci::HEADER);
+    let mut first = Vec::with_capacity(line.len());
+    let read =
+        std::fs::File::open(output).and_then(|f| f.take(line.len() as u64).read_to_end(&mut first));
+    if read.is_ok() && first == line.as_bytes() {
         return Ok(());
     }
     let shown = output.display();
@@ -476,6 +477,7 @@ fn refuse_a_file_not_imported(output: &Path) -> Result<(), Failure> {
     )))
 }
 
+/// Writes the scenario beside its target and renames it into place.
 fn write_beside(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     let fail = |e: &dyn std::fmt::Display| Failure::Input(format!("error: {e}"));
     let mut f = OutputFile::create("-o", path).map_err(|e| fail(&e))?;

@@ -1414,6 +1414,16 @@ fn import_replaces_only_a_file_it_wrote_unless_forced() {
     let o = import(&target, false);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(std::fs::read_to_string(&target).unwrap(), first);
+    // A first line that only starts with the header is not it.
+    let forged = out.path().join("forged.toml");
+    let header = first.lines().next().unwrap();
+    std::fs::write(&forged, format!("{header} and then my notes\n")).unwrap();
+    assert_eq!(import(&forged, false).status.code(), Some(2));
+    assert!(
+        std::fs::read_to_string(&forged)
+            .unwrap()
+            .contains("my notes")
+    );
     // `--force` replaces anything.
     let o = import(&policy, true);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

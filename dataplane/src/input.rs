@@ -50,7 +50,14 @@ pub fn read_capped_from(mut r: impl Read, max: u64, hint: u64) -> Result<Vec<u8>
     // joined once the end is seen within the cap. A stream over the cap
     // holds at most the cap (and a chunk); one within it, its bytes and
     // at most their copy while they are joined.
-    let mut first = Vec::with_capacity(usize::try_from(hint).unwrap_or(0).min(take));
+    // A hint the allocator cannot give (a memory limit) is no hint.
+    let mut first = Vec::new();
+    if first
+        .try_reserve_exact(usize::try_from(hint).unwrap_or(0).min(take))
+        .is_err()
+    {
+        first = Vec::new();
+    }
     let hinted = first.capacity();
     let mut held = read_into(&mut r, &mut first, hinted)?;
 

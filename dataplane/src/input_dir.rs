@@ -255,7 +255,8 @@ fn all_blank(head: &[u8]) -> bool {
 /// file redirected in: `replay - cap.pcap < cap.pcap`); `None` for pipes,
 /// devices and what cannot be looked at (the reader names it).
 #[cfg(unix)]
-fn file_id(p: &Path) -> Option<(u64, u64)> {
+#[must_use]
+pub fn file_id(p: &Path) -> Option<(u64, u64)> {
     use std::os::fd::AsFd;
     use std::os::unix::fs::MetadataExt;
     let m = if is_std(p) {
@@ -268,7 +269,8 @@ fn file_id(p: &Path) -> Option<(u64, u64)> {
 }
 
 #[cfg(not(unix))]
-fn file_id(_: &Path) -> Option<(u64, u64)> {
+#[must_use]
+pub fn file_id(_: &Path) -> Option<(u64, u64)> {
     None
 }
 

@@ -101,9 +101,9 @@ pub enum RunWarningCode {
     /// the report says `interrupted`, and the run exits 130 or 143. The
     /// message says what the outputs hold.
     InterruptedAfterReading,
-    /// `diff`: BEFORE and AFTER are the same file, or files of the same
-    /// bytes: nothing can change (a CI job whose variable named the
-    /// scenario twice would pass its gate whatever breaks).
+    /// `diff`: BEFORE and AFTER are the same file: nothing can change (a
+    /// CI job whose variable named the scenario twice would pass its gate
+    /// whatever breaks).
     SameScenarios,
     /// A scenario's own warning, where a report's `warnings` holds it as
     /// text (`diff` on flow logs, `tap`): its code.

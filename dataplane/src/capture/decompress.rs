@@ -83,7 +83,19 @@ impl Codec {
     /// hint: a file can lie, and the reader's cap still holds.
     #[must_use]
     pub fn size_hint(self, whole: &[u8]) -> u64 {
-        match self {
+        // A file may lie (`ff ff ff ff` at its end): never more than the
+        // codec's largest ratio of the compressed bytes (deflate 1032:1;
+        // zstd's run-length blocks, 4 bytes for 128 KiB, 32768:1), so a
+        // few hundred bytes never reserve hundreds of MiB up front; past
+        // a hint, the reading goes on in chunks anyway.
+        let ratio = match self {
+            Codec::Gzip => 1032,
+            Codec::Zstd => 32768,
+        };
+        let most = u64::try_from(whole.len())
+            .unwrap_or(u64::MAX)
+            .saturating_mul(ratio);
+        let claimed = match self {
             Codec::Gzip => whole
                 .len()
                 .checked_sub(4)
@@ -94,7 +106,8 @@ impl Codec {
                 .ok()
                 .flatten()
                 .unwrap_or(0),
-        }
+        };
+        claimed.min(most)
     }
 
     /// What one unit of its stream is called: a gzip `member`, a zstd
@@ -665,11 +678,22 @@ impl<R: Read> Read for Members<R> {
                             TrailingBytes { at },
                         ));
                     }
-                    Err(e) => return Err(e),
+                    Err(e) => {
+                        // Kept, so that a read retried after `Interrupted`
+                        // goes on where it was (the state was taken above).
+                        self.state = Member::In(d, at);
+                        return Err(e);
+                    }
                 },
                 Member::Between(mut b) => {
                     let at = b.consumed;
-                    let avail = b.fill_buf()?;
+                    let avail = match b.fill_buf() {
+                        Ok(a) => a,
+                        Err(e) => {
+                            self.state = Member::Between(b);
+                            return Err(e);
+                        }
+                    };
                     if avail.is_empty() {
                         return Ok(0);
                     }
@@ -685,6 +709,77 @@ impl<R: Read> Read for Members<R> {
                     self.state = Member::In(Box::new(flate2::bufread::GzDecoder::new(b)), at);
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Members;
+    use std::io::{self, Read, Write};
+
+    /// Hands out `bytes`, and once, at byte `at`, an `Interrupted` error.
+    struct Hiccup {
+        bytes: Vec<u8>,
+        pos: usize,
+        at: usize,
+        done: bool,
+    }
+
+    impl Read for Hiccup {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if !self.done && self.pos == self.at {
+                self.done = true;
+                return Err(io::Error::from(io::ErrorKind::Interrupted));
+            }
+            let end = if self.done { self.bytes.len() } else { self.at };
+            let n = buf.len().min(end - self.pos);
+            buf[..n].copy_from_slice(&self.bytes[self.pos..self.pos + n]);
+            self.pos += n;
+            Ok(n)
+        }
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// A size the file claims (gzip's `ISIZE`, here `ff ff ff ff`) is
+    /// believed up to deflate's largest ratio only (the review: 303 bytes
+    /// reserved 256 MiB up front and aborted under a memory limit).
+    #[test]
+    fn a_claimed_size_is_capped_by_the_compressed_length() {
+        let mut lie = gzip(b"{}");
+        let n = lie.len();
+        lie[n - 4..].copy_from_slice(&[0xff; 4]);
+        let hint = super::Codec::Gzip.size_hint(&lie);
+        assert_eq!(hint, u64::try_from(n).unwrap() * 1032);
+        // A true claim under the cap is kept.
+        assert_eq!(super::Codec::Gzip.size_hint(&gzip(b"{}")), 2);
+    }
+
+    /// A read interrupted between two members, or inside one, is retried
+    /// where it was (`read_to_end` retries): nothing is lost.
+    #[test]
+    fn an_interrupted_read_loses_no_member() {
+        let a: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let b: Vec<u8> = (0..100_000u32).map(|i| (i % 13) as u8).collect();
+        let first = gzip(&a);
+        let mut bytes = first.clone();
+        bytes.extend(gzip(&b));
+        for at in [first.len(), first.len() / 2] {
+            let r = Hiccup {
+                bytes: bytes.clone(),
+                pos: 0,
+                at,
+                done: false,
+            };
+            let mut out = Vec::new();
+            Members::new(r).read_to_end(&mut out).unwrap();
+            assert_eq!(out.len(), a.len() + b.len(), "interrupted at byte {at}");
+            assert!(out.starts_with(&a) && out.ends_with(&b));
         }
     }
 }
