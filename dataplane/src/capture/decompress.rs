@@ -173,20 +173,6 @@ impl Codec {
     pub fn damage(self, whole: &[u8]) -> Option<Damage> {
         let mut at = 0usize;
         while let Some(rest) = whole.get(at..).filter(|r| !r.is_empty()) {
-            // Zeros to the end after a whole gzip member: padding, which
-            // gzip accepts (as [`Members`] does).
-            if self == Codec::Gzip && at > 0 && rest.iter().all(|&b| b == 0) {
-                return None;
-            }
-            // The start of gzip's magic and no more: a member cut in its
-            // header (as [`Members`] names it), not trailing bytes.
-            if self == Codec::Gzip && rest.len() < GZIP_MAGIC.len() && GZIP_MAGIC.starts_with(rest)
-            {
-                return Some(Damage::Cut {
-                    at: at as u64,
-                    end: whole.len() as u64,
-                });
-            }
             if Codec::of(rest) != Some(self) {
                 return Some(Damage::Trailing {
                     at: at as u64,
@@ -711,30 +697,6 @@ impl<R: Read> Read for Members<R> {
                     if avail.is_empty() {
                         return Ok(0);
                     }
-                    // Zeros after a whole member, to the end: padding (a
-                    // tape block, a preallocated file), which gzip accepts
-                    // too. Any other byte among them: trailing bytes.
-                    if at > 0 && avail.first() == Some(&0) {
-                        loop {
-                            let zeros = match b.fill_buf() {
-                                Ok([]) => return Ok(0),
-                                Ok(a) => a.iter().all(|&x| x == 0).then_some(a.len()),
-                                Err(e) => {
-                                    self.state = Member::Between(b);
-                                    return Err(e);
-                                }
-                            };
-                            match zeros {
-                                Some(n) => b.consume(n),
-                                None => {
-                                    return Err(io::Error::new(
-                                        io::ErrorKind::InvalidData,
-                                        TrailingBytes { at },
-                                    ));
-                                }
-                            }
-                        }
-                    }
                     // The next member's magic, as far as it is there (one
                     // byte of it: a member cut in its header).
                     let magic = avail.iter().zip(GZIP_MAGIC).all(|(a, m)| *a == m);
@@ -796,39 +758,6 @@ mod tests {
         assert_eq!(hint, u64::try_from(n).unwrap() * 1032);
         // A true claim under the cap is kept.
         assert_eq!(super::Codec::Gzip.size_hint(&gzip(b"{}")), 2);
-    }
-
-    /// Zeros after the last member are padding, as for `gzip -t`; a
-    /// byte that is not zero among them is trailing bytes, at the
-    /// padding's start; a lone `0x1f` is a member cut in its header, the
-    /// same for the reader and for [`super::Codec::damage`].
-    #[test]
-    fn zero_padding_is_read_as_gzip_reads_it() {
-        let data = b"{\"data\": []}".repeat(100);
-        let mut padded = gzip(&data);
-        let end = padded.len();
-        padded.extend([0u8; 512]);
-        let mut out = Vec::new();
-        Members::new(&padded[..]).read_to_end(&mut out).unwrap();
-        assert_eq!(out, data);
-        assert!(super::Codec::Gzip.damage(&padded).is_none());
-        let mut dirty = padded.clone();
-        dirty[end + 300] = 7;
-        let e = Members::new(&dirty[..])
-            .read_to_end(&mut Vec::new())
-            .unwrap_err();
-        assert!(e.to_string().contains(&format!("byte {end}")), "{e}");
-        let mut lone = gzip(&data);
-        lone.push(0x1f);
-        assert!(matches!(
-            super::Codec::Gzip.damage(&lone),
-            Some(super::Damage::Cut { .. })
-        ));
-        assert!(
-            Members::new(&lone[..])
-                .read_to_end(&mut Vec::new())
-                .is_err()
-        );
     }
 
     /// A read interrupted between two members, or inside one, is retried
