@@ -444,16 +444,10 @@ fn stand_in_vnics_have_no_public_ip_and_a_balancers_has_its_public_address() {
     );
 }
 
-#[test]
-fn verify_retargets_the_rule_that_sends_a_private_subnet_to_an_internet_gateway() {
-    // The common mistake: a private subnet's 0.0.0.0/0 to the internet
-    // gateway. A rule added for 0.0.0.0/0 would never win over it (the
-    // first of equal prefixes does), so the hint changes its target; the
-    // table is shared with a public subnet whose server the internet
-    // reaches, which a NAT gateway would close (it admits replies only).
-    let text = scenario(
-        "prohibit_public_ip = true",
-        r#"
+/// A public subnet `web` sharing route table `to-igw` with the subnet
+/// `app` (private in the tests that use it): VNIC `a` in `app`, VNIC `w`
+/// with a public IP in `web`.
+const SHARED_WITH_WEB: &str = r#"
 [[subnet]]
 name = "web"
 vcn = "v"
@@ -469,11 +463,20 @@ name = "w"
 subnet = "web"
 private_ips = ["10.0.3.10"]
 public_ip = true
-[[vnic]]
-name = "b"
-subnet = "app"
-private_ips = ["10.0.1.11"]
-"#,
+"#;
+
+#[test]
+fn verify_retargets_the_rule_that_sends_a_private_subnet_to_an_internet_gateway() {
+    // The common mistake: a private subnet's 0.0.0.0/0 to the internet
+    // gateway. A rule added for 0.0.0.0/0 would never win over it (the
+    // first of equal prefixes does), so the hint changes its target; the
+    // table is shared with a public subnet whose server the internet
+    // reaches, which a NAT gateway would close (it admits replies only).
+    let text = scenario(
+        "prohibit_public_ip = true",
+        &format!(
+            "{SHARED_WITH_WEB}[[vnic]]\nname = \"b\"\nsubnet = \"app\"\nprivate_ips = [\"10.0.1.11\"]\n"
+        ),
     );
     let expect = r#"
 [[path]]
@@ -891,24 +894,7 @@ fn explain_says_what_a_route_hint_in_a_shared_table_would_close() {
     // `explain` has no expectations to judge again (`verify`'s
     // hints_together): the hint itself says which VNICs of the shared
     // table would lose a route, and says nothing when none would.
-    let vnics = r#"
-[[subnet]]
-name = "web"
-vcn = "v"
-cidr_block = "10.0.3.0/24"
-route_table = "to-igw"
-security_lists = ["open"]
-[[vnic]]
-name = "a"
-subnet = "app"
-private_ips = ["10.0.1.10"]
-[[vnic]]
-name = "w"
-subnet = "web"
-private_ips = ["10.0.3.10"]
-public_ip = true
-"#;
-    let shared = scenario("prohibit_public_ip = true", vnics);
+    let shared = scenario("prohibit_public_ip = true", SHARED_WITH_WEB);
     let alone = shared.replacen(
         "route_table = \"to-igw\"\nsecurity_lists = [\"open\"]\n[[vnic]]",
         "security_lists = [\"open\"]\n[[vnic]]",

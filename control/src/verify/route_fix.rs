@@ -130,18 +130,17 @@ pub(super) fn to_open(
             _ => return None,
         };
     let table = s.effective_route_table(v)?;
-    // The address at the other end of the VNIC `v`.
-    let remote = if endpoint(p.src) == Endpoint::Vnic(v) {
-        p.dst
+    // The VNIC `v`'s address in `p`, and the one at the other end.
+    let (own, remote) = if endpoint(p.src) == Endpoint::Vnic(v) {
+        (p.src, p.dst)
     } else {
-        p.src
+        (p.dst, p.src)
     };
     // An IPv6 address no internet gateway carries (a private subnet's, a
     // ULA, a private prefix's: semantics §2), dropped by a rule to an
     // internet gateway: no rule opens the internet to it (OCI has no IPv6
     // NAT), and a DRG in the gateway's place would send the table's
     // internet IPv6 on-premises. The route reason says what to do.
-    let own = if remote == p.dst { p.src } else { p.dst };
     let to_igw = route
         .route_rule
         .and_then(|i| s.route_tables[table.index()].rules.get(i as usize))
