@@ -10,6 +10,7 @@
 
 mod address_index;
 mod bench;
+mod broken_exports;
 mod capture_shapes;
 mod cases;
 mod compressed_captures;

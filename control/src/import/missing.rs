@@ -44,6 +44,9 @@ pub(super) fn vcn_holding(vcns: &[(String, Vec<IpNet>)], ip: IpAddr) -> Option<&
 pub(super) enum Placed {
     /// In the stand-in subnet of this name, in the VCN of that name.
     StandIn(String, String),
+    /// In the exported subnet of this name, in the VCN of that name,
+    /// whose blocks the export lacks ([`MissingSubnets::adopt`]).
+    Adopted(String, String),
     /// Nowhere: no exported VCN holds its addresses.
     External,
     /// The export contradicts itself: the import fails with this reason.
@@ -59,6 +62,10 @@ struct StandIn {
     held: std::collections::HashSet<IpNet>,
     /// A VNIC placed in it has a public IP: the subnet is not private.
     public: bool,
+    /// An exported subnet whose blocks the export lacks ([`MissingSubnets::adopt`]):
+    /// its scenario object without blocks (name, VCN, lists, route table,
+    /// flags as exported).
+    exported: Option<serde_json::Map<String, Value>>,
 }
 
 /// The stand-in subnets made so far, by the OCID of the subnet they stand
@@ -92,9 +99,41 @@ impl<'a> MissingSubnets<'a> {
         }
     }
 
+    /// Takes the exported subnet `subnet` (its scenario object, named and
+    /// in its VCN, without blocks) of OCID `subnet_id`, which the export
+    /// gives no CIDR block: [`MissingSubnets::place`] places its VNICs in
+    /// it, each address a host block, as in a stand-in subnet, and it keeps
+    /// its security lists, route table and flags. Without a VNIC it is
+    /// left out (a subnet needs a block).
+    pub(super) fn adopt(&mut self, subnet_id: &str, subnet: serde_json::Map<String, Value>) {
+        let field = |k: &str| {
+            subnet
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        self.made.insert(
+            subnet_id.to_owned(),
+            StandIn {
+                name: field("name"),
+                vcn: field("vcn"),
+                blocks: Vec::new(),
+                held: std::collections::HashSet::new(),
+                public: false,
+                exported: Some(subnet),
+            },
+        );
+    }
+
     /// Places a VNIC of the missing subnet `subnet_id` with addresses
     /// `ips` (parsed, at least one).
     pub(super) fn place(&mut self, subnet_id: &str, ips: &[IpAddr]) -> Placed {
+        if let Some(s) = self.made.get(subnet_id)
+            && s.exported.is_some()
+        {
+            return self.place_in_adopted(subnet_id, ips);
+        }
         let mut vcn: Option<&str> = None;
         let mut outside = false;
         for ip in ips {
@@ -162,6 +201,7 @@ impl<'a> MissingSubnets<'a> {
                 blocks: Vec::new(),
                 held: std::collections::HashSet::new(),
                 public: false,
+                exported: None,
             });
         for ip in ips {
             let host = IpNet::from(*ip);
@@ -170,6 +210,40 @@ impl<'a> MissingSubnets<'a> {
             }
         }
         Placed::StandIn(s.name.clone(), s.vcn.clone())
+    }
+
+    /// [`MissingSubnets::place`] in an exported subnet without blocks
+    /// ([`MissingSubnets::adopt`]): each address must lie in its VCN and in
+    /// no other exported subnet.
+    fn place_in_adopted(&mut self, subnet_id: &str, ips: &[IpAddr]) -> Placed {
+        let Some(s) = self.made.get_mut(subnet_id) else {
+            return Placed::External;
+        };
+        for ip in ips {
+            if let Some((_, other)) = self.subnets.iter().find(|(n, _)| n.contains(ip)) {
+                return Placed::Refused(format!(
+                    "its subnet `{}` has no CIDR block in the export, and its address `{ip}` lies in subnet `{other}` of the export: a VNIC's addresses lie in its own subnet, so the export contradicts itself (export the subnet again with its blocks, or correct the VNIC's `subnet-id`)",
+                    s.name
+                ));
+            }
+            let in_vcn = self
+                .vcns
+                .iter()
+                .any(|(name, nets)| *name == s.vcn && nets.iter().any(|n| n.contains(ip)));
+            if !in_vcn {
+                return Placed::Refused(format!(
+                    "its subnet `{}` has no CIDR block in the export, and its address `{ip}` lies outside the subnet's VCN `{}`: export the subnet again with its blocks",
+                    s.name, s.vcn
+                ));
+            }
+        }
+        for ip in ips {
+            let host = IpNet::from(*ip);
+            if s.held.insert(host) {
+                s.blocks.push(host);
+            }
+        }
+        Placed::Adopted(s.name.clone(), s.vcn.clone())
     }
 
     /// Notes that a VNIC placed in the stand-in for `subnet_id` (if there
@@ -195,6 +269,13 @@ impl<'a> MissingSubnets<'a> {
                     .iter()
                     .map(ToString::to_string)
                     .partition(|b| !b.contains(':'));
+                if let Some(mut m) = s.exported {
+                    // An exported subnet: its lists, route table and flags
+                    // as exported; only its blocks are made up.
+                    put_blocks(&mut m, first, v4, v6);
+                    m.insert("stand_in".into(), json!(true));
+                    return Some(Value::Object(m));
+                }
                 let mut m = serde_json::Map::new();
                 m.insert("name".into(), json!(s.name));
                 // A VNIC without a `subnet-id` names no subnet to export.
@@ -202,13 +283,7 @@ impl<'a> MissingSubnets<'a> {
                     m.insert("id".into(), json!(id));
                 }
                 m.insert("vcn".into(), json!(s.vcn));
-                m.insert("cidr_block".into(), json!(first.to_string()));
-                if !v4.is_empty() {
-                    m.insert("ipv4_cidr_blocks".into(), json!(v4));
-                }
-                if !v6.is_empty() {
-                    m.insert("ipv6_cidr_blocks".into(), json!(v6));
-                }
+                put_blocks(&mut m, first, v4, v6);
                 m.insert("security_lists".into(), json!([]));
                 if !s.public {
                     m.insert("prohibit_internet_ingress".into(), json!(true));
@@ -217,5 +292,22 @@ impl<'a> MissingSubnets<'a> {
                 Some(Value::Object(m))
             })
             .collect()
+    }
+}
+
+/// Writes a made-up subnet's host blocks: the first is `cidr_block`, the
+/// other IPv4 ones `ipv4_cidr_blocks`, the IPv6 ones `ipv6_cidr_blocks`.
+fn put_blocks(
+    m: &mut serde_json::Map<String, Value>,
+    first: &IpNet,
+    v4: Vec<String>,
+    v6: Vec<String>,
+) {
+    m.insert("cidr_block".into(), json!(first.to_string()));
+    if !v4.is_empty() {
+        m.insert("ipv4_cidr_blocks".into(), json!(v4));
+    }
+    if !v6.is_empty() {
+        m.insert("ipv6_cidr_blocks".into(), json!(v6));
     }
 }

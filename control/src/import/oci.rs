@@ -1464,6 +1464,8 @@ fn finish(
     let mut subnet_vcn: HashMap<String, String> = HashMap::new();
     // Subnets whose VNICs can have no public IP, by name.
     let mut private_subnets: BTreeSet<String> = BTreeSet::new();
+    // Subnets the export gives no block, with their objects.
+    let mut blockless: Vec<(String, Obj)> = Vec::new();
     for (o, name) in inv.subnets.iter().zip(&subnet_names) {
         let what = format!("subnet `{name}` (`{}`)", id_of(o));
         let Some(vcn) = vcn_ref(o, &what, cx.warnings) else {
@@ -1476,32 +1478,51 @@ fn finish(
         m.insert("vcn".into(), json!(vcn));
         // OCI's `ipv4-cidr-blocks` lists every IPv4 block of a subnet,
         // the primary `cidr-block` among them.
-        let mut more_v4 = gstrs(o, "ipv4-cidr-blocks");
-        let mut v4 = gs(o, "cidr-block")
-            .map(str::to_owned)
-            .or_else(|| (!more_v4.is_empty()).then(|| more_v4.remove(0)));
-        more_v4.retain(|c| Some(c) != v4.as_ref());
-        let mut v6 = gstrs(o, "ipv6-cidr-blocks");
-        if v6.is_empty() {
-            v6.extend(gs(o, "ipv6-cidr-block").map(str::to_owned));
-        }
-        if v4.is_none() && !v6.is_empty() {
-            v4 = Some(v6.remove(0));
-        }
-        subnet_nets.insert(
-            id_of(o),
-            v4.iter()
-                .chain(&more_v4)
-                .chain(&v6)
-                .filter_map(|c| c.parse().ok())
-                .collect(),
-        );
-        m.insert("cidr_block".into(), json!(v4.unwrap_or_default()));
-        if !more_v4.is_empty() {
-            m.insert("ipv4_cidr_blocks".into(), json!(more_v4));
-        }
-        if !v6.is_empty() {
-            m.insert("ipv6_cidr_blocks".into(), json!(v6));
+        // A block that is no CIDR block is left out (the scenario would not
+        // load with it): its addresses read as no subnet's.
+        let mut blocks = |list: &str, one: &str| -> Vec<String> {
+            let mut all = gs(o, one)
+                .map(str::to_owned)
+                .into_iter()
+                .collect::<Vec<_>>();
+            for c in gstrs(o, list) {
+                if !all.contains(&c) {
+                    all.push(c);
+                }
+            }
+            all.retain(|c| {
+                let ok = c.parse::<ipnet::IpNet>().is_ok();
+                if !ok {
+                    cx.warnings.push(format!(
+                        "{what}: `{c}` is not a CIDR block; left out (its addresses read as no subnet's)"
+                    ));
+                }
+                ok
+            });
+            all
+        };
+        let mut v4 = blocks("ipv4-cidr-blocks", "cidr-block");
+        let mut v6 = blocks("ipv6-cidr-blocks", "ipv6-cidr-block");
+        let nets: Vec<ipnet::IpNet> = v4
+            .iter()
+            .chain(&v6)
+            .filter_map(|c| c.parse().ok())
+            .collect();
+        let first = if v4.is_empty() {
+            v6.first().cloned()
+        } else {
+            Some(v4.remove(0))
+        };
+        v6.retain(|c| Some(c) != first.as_ref());
+        if let Some(first) = &first {
+            subnet_nets.insert(id_of(o), nets);
+            m.insert("cidr_block".into(), json!(first));
+            if !v4.is_empty() {
+                m.insert("ipv4_cidr_blocks".into(), json!(v4));
+            }
+            if !v6.is_empty() {
+                m.insert("ipv6_cidr_blocks".into(), json!(v6));
+            }
         }
         let vcn_id = gs(o, "vcn-id").unwrap_or_default();
         let table = gs(o, "route-table-id")
@@ -1565,7 +1586,17 @@ fn finish(
                 private_subnets.insert(name.clone());
             }
         }
-        out_subnets.push(Value::Object(m));
+        if first.is_some() {
+            out_subnets.push(Value::Object(m));
+        } else {
+            // No block at all (an IPv6-only subnet has an IPv6 one): its
+            // VNICs are kept in it, each address a host block
+            // (`MissingSubnets::adopt`), rather than refused as outside it.
+            cx.warnings.push(format!(
+                "{what}: the export gives it no CIDR block (`cidr-block`, `ipv4-cidr-blocks`, `ipv6-cidr-blocks`); its VNICs are kept in it with one host block per address (`stand_in = true`), its other addresses read as no subnet's, and it is left out if it has no VNIC: export the subnet again"
+            ));
+            blockless.push((id_of(o), m));
+        }
     }
     // VNICs. Each VNIC's private IPs, in file order, looked up once: a scan
     // of every private IP per VNIC took 29 s on 3,020 VNICs with 40,000
@@ -1611,6 +1642,10 @@ fn finish(
         }),
         &subnet_names,
     );
+    let adopted: BTreeSet<String> = blockless.iter().map(|(id, _)| id.clone()).collect();
+    for (id, m) in blockless {
+        missing.adopt(&id, m);
+    }
     let mut lone_balancer_vnics = Vec::new();
     let mut vnic_names = Names::default();
     let mut out_vnics = Vec::new();
@@ -1644,6 +1679,33 @@ fn finish(
             cx.warnings.push(format!("{what}: no private IP; left out"));
             continue;
         }
+        // A VNIC that names no subnet (no `subnet-id`, a cut export) whose
+        // addresses all lie in one exported subnet, and in no other: that
+        // subnet is its own (a VNIC's addresses lie in its subnet).
+        let subnet_id = if subnet_id.is_empty() {
+            let holding: Vec<&String> = subnet_nets
+                .iter()
+                .filter(|(_, nets)| {
+                    ips.iter().all(|a| {
+                        a.parse::<std::net::IpAddr>()
+                            .is_ok_and(|ip| nets.iter().any(|n| n.contains(&ip)))
+                    })
+                })
+                .map(|(id, _)| id)
+                .collect();
+            match holding.as_slice() {
+                [only] => {
+                    cx.warnings.push(format!(
+                        "{what}: it names no subnet (no `subnet-id`); its addresses lie in subnet `{}` (`{only}`) of the export, kept there",
+                        ix.subnet.get(*only).map_or("", String::as_str)
+                    ));
+                    only.as_str()
+                }
+                _ => subnet_id,
+            }
+        } else {
+            subnet_id
+        };
         let (subnet, vcn) = match ix.subnet.get(subnet_id) {
             Some(s) if subnet_nets.contains_key(subnet_id) => {
                 (s.clone(), subnet_vcn.get(s).cloned().unwrap_or_default())
@@ -1654,16 +1716,19 @@ fn finish(
             // overlap (every VCN on 10.0.0.0/16): placed in an exported
             // VCN it would stand for a VNIC that is not there (the review
             // of the fifteenth session).
-            Some(s) => {
+            Some(s) if !adopted.contains(subnet_id) => {
                 cx.warnings.push(format!(
                     "{what}: its subnet `{s}` (`{subnet_id}`) was left out (its VCN is not in the export); left out too (its addresses are that VCN's: where an exported VCN's blocks hold them too, they are judged as addresses of no VNIC there)"
                 ));
                 continue;
             }
-            None => {
+            _ => {
                 let parsed: Vec<std::net::IpAddr> =
                     ips.iter().filter_map(|a| a.parse().ok()).collect();
                 match missing.place(subnet_id, &parsed) {
+                    // Its exported subnet without blocks (said once, of
+                    // the subnet).
+                    Placed::Adopted(s, vcn) => (s, vcn),
                     Placed::StandIn(s, vcn) => {
                         cx.warnings.push(format!(
                             "{what}: its subnet `{subnet_id}` is not in the export; kept in `{s}`, a stand-in subnet with no security list and no route table, private unless one of its VNICs has a public IP (it denies at least what the network does: export the subnet for what its lists, routes and flags allow)"
@@ -1870,17 +1935,17 @@ fn finish(
         // is that VCN's: left out, as the VNICs of such a subnet.
         let subnet = match ix.subnet.get(subnet_id) {
             Some(s) if subnet_nets.contains_key(subnet_id) => s.clone(),
-            Some(s) => {
+            Some(s) if !adopted.contains(subnet_id) => {
                 cx.warnings.push(format!(
                     "private IP `{first_ip}`: its VNIC `{v}` is not in the export, and its subnet `{s}` (`{subnet_id}`) was left out (its VCN is not in the export); left out (its addresses are that VCN's)"
                 ));
                 continue;
             }
-            None => {
+            _ => {
                 let parsed: Vec<std::net::IpAddr> =
                     ips.iter().filter_map(|a| a.parse().ok()).collect();
                 match missing.place(subnet_id, &parsed) {
-                    Placed::StandIn(s, _) => s,
+                    Placed::StandIn(s, _) | Placed::Adopted(s, _) => s,
                     Placed::External => {
                         cx.warnings.push(format!(
                             "private IP `{first_ip}`: its VNIC `{v}` is not in the export, nor is its subnet `{subnet_id}` or a VCN holding its addresses; left out (its addresses are judged as external ones)"
@@ -2023,6 +2088,7 @@ fn finish(
             doc.insert(k.into(), Value::Array(v));
         }
     }
+    super::unique_ids::unique_ids(&mut doc, &mut warnings);
     let toml = super::layout::write(doc).map_err(|e| ImportError {
         file: "scenario".into(),
         line: None,
