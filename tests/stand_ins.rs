@@ -267,3 +267,100 @@ fn a_balancers_stand_in_vnic_gets_no_note() {
     assert!(text.contains("DROP"), "{text}");
     assert!(!text.contains("stand-in:"), "{text}");
 }
+
+/// A partial export without the security-list list and the NSG list (run
+/// in another compartment): the references were left out, and `verify`
+/// said "VNIC `orders-lb` has no ingress rules" and hinted a rule into
+/// another container, naming nothing to export, though the missing list
+/// or NSG may hold the rule. Each is now a stand-in with no rule (the
+/// verdicts are those of leaving it out: an empty container adds nothing
+/// to the union), named on the failing path with its `oci` command, and
+/// never hinted into.
+#[test]
+fn missing_security_lists_and_nsgs_are_named_stand_ins_never_hinted_into() {
+    let whole = zprsim_control::import::oci::import(&crate::support::oke_export(), None).unwrap();
+    // Each with a path of the example that passes on the whole export and
+    // fails without the file.
+    for (missing, from, to, port) in [
+        (
+            "network-security-list-list.json",
+            "internet",
+            "vnic:orders-lb",
+            443,
+        ),
+        (
+            "network-nsg-list.json",
+            "subnet:workers",
+            "vnic:k8s-api-endpoint",
+            6443,
+        ),
+    ] {
+        let mut files = crate::support::oke_export();
+        assert!(files.remove(missing).is_some());
+        let imported = zprsim_control::import::oci::import(&files, None).unwrap();
+        let s = zprsim_control::load::from_toml_str(&imported.toml, "s.toml")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .scenario;
+        let made: Vec<(&str, Option<&str>)> = if missing.contains("nsg") {
+            assert!(s.security_lists.iter().all(|l| !l.stand_in));
+            s.nsgs
+                .iter()
+                .filter(|n| n.stand_in && n.rules.is_empty())
+                .map(|n| (n.name.as_str(), n.id.as_deref()))
+                .collect()
+        } else {
+            assert!(s.nsgs.iter().all(|n| !n.stand_in));
+            s.security_lists
+                .iter()
+                .filter(|l| l.stand_in && l.ingress.is_empty() && l.egress.is_empty())
+                .map(|l| (l.name.as_str(), l.id.as_deref()))
+                .collect()
+        };
+        assert!(made.len() >= 3, "{missing}: {}", imported.toml);
+        assert!(
+            made.iter()
+                .all(|(n, id)| n.starts_with("missing-") && id.is_some())
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("s.toml"), &imported.toml).unwrap();
+        std::fs::write(dir.path().join("whole.toml"), &whole.toml).unwrap();
+        std::fs::write(
+            dir.path().join("e.toml"),
+            format!(
+                "[[path]]\nname = \"p\"\nfrom = \"{from}\"\nto = \"{to}\"\nproto = \"tcp\"\ndport = {port}\nexpect = \"allow\"\n"
+            ),
+        )
+        .unwrap();
+        let o = run_in(dir.path(), ["verify", "whole.toml", "e.toml"]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        let o = run_in(dir.path(), ["verify", "s.toml", "e.toml", "--json"]);
+        let j: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+        let p = &j["paths"][0];
+        assert_eq!(p["ok"], false, "{missing}: {p}");
+        let notes = p["stand_ins"].as_array().cloned().unwrap_or_default();
+        let kind = if missing.contains("nsg") {
+            "NSG `missing-"
+        } else {
+            "security list `missing-"
+        };
+        assert!(
+            notes
+                .iter()
+                .filter_map(|n| n.as_str())
+                .any(|n| n.contains(kind) && n.contains("its rules may allow this path")),
+            "{missing}: {p}"
+        );
+        assert!(!p.to_string().contains("add to NSG `missing-"), "{p}");
+        assert!(
+            !p.to_string().contains("add to security list `missing-"),
+            "{p}"
+        );
+    }
+}

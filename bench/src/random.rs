@@ -485,6 +485,7 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                 id: None,
                 vcn: id(VcnId::new, v),
                 rules: vec![],
+                stand_in: false,
             });
         }
     }
@@ -519,6 +520,7 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                 vcn: id(VcnId::new, v),
                 ingress,
                 egress,
+                stand_in: false,
             });
         }
     }

@@ -842,6 +842,7 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
                 id: None,
                 vcn: vcn_id(v),
                 rules: Vec::new(),
+                stand_in: false,
             });
         }
     }
@@ -889,6 +890,7 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
                 vcn: vcn_id(v),
                 ingress: Vec::new(),
                 egress: Vec::new(),
+                stand_in: false,
             });
         }
     }

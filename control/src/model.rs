@@ -338,6 +338,10 @@ pub struct SecurityList {
     pub ingress: Vec<SecurityRule>,
     /// Egress rules, in order.
     pub egress: Vec<SecurityRule>,
+    /// Made up by `zprsim import` for an object the export lacks
+    /// (`stand_in = true`): judged as with no rule (the least the real one could allow);
+    /// `verify` says to export it rather than hint rules for it.
+    pub stand_in: bool,
 }
 
 /// A network security group.
@@ -351,6 +355,10 @@ pub struct Nsg {
     pub vcn: VcnId,
     /// Rules of both directions, in order.
     pub rules: Vec<SecurityRule>,
+    /// Made up by `zprsim import` for an object the export lacks
+    /// (`stand_in = true`): judged as with no rule (the least the real one could allow);
+    /// `verify` says to export it rather than hint rules for it.
+    pub stand_in: bool,
 }
 
 /// A subnet.

@@ -7,12 +7,15 @@
 //! - [`names`]: display names made unique and valid.
 //! - `layout`: rule lists written inline, as hints are.
 //! - `missing`: stand-in subnets for VNICs whose subnet the export lacks.
+//! - `stand_in_rules`: stand-in security lists and NSGs (no rule) for the
+//!   ones the export lacks.
 //! - `unique_ids`: one object per id, where an export uses one for two.
 
 mod layout;
 mod missing;
 pub mod names;
 pub mod oci;
+mod stand_in_rules;
 mod unique_ids;
 
 use std::collections::BTreeMap;

@@ -19,6 +19,7 @@ use serde_json::{Map, Value, json};
 
 use super::missing::{MissingSubnets, Placed};
 use super::names::Names;
+use super::stand_in_rules::{Container, StandInRules};
 use super::{Files, ImportError, Imported};
 
 type Obj = Map<String, Value>;
@@ -594,6 +595,8 @@ struct Cx<'a> {
     ix: &'a Index,
     warnings: &'a mut Vec<String>,
     labels: &'a mut BTreeSet<String>,
+    /// Stand-in NSGs for those the export lacks.
+    nsg_stand_ins: &'a mut StandInRules,
     /// Why the import cannot go on: an object that can be neither held
     /// nor left out without allowing more than the network does.
     refused: Vec<String>,
@@ -603,14 +606,20 @@ impl Cx<'_> {
     /// The scenario names of the NSGs `ids` of the object `what`; one the
     /// export lacks is left out with a warning (an NSG only allows, so
     /// leaving one out only denies more).
-    fn nsg_names(&mut self, ids: Vec<String>, what: &str) -> Vec<String> {
+    /// The names of NSGs `ids` of a VNIC of VCN `vcn` (`what`): one the
+    /// export lacks is a stand-in with no rule ([`StandInRules`]).
+    fn nsg_names(&mut self, ids: Vec<String>, what: &str, vcn: &str) -> Vec<String> {
         let mut nsgs = Vec::new();
         for n in ids {
             match self.ix.nsg.get(&n) {
                 Some(x) => nsgs.push(x.clone()),
-                None => self
-                    .warnings
-                    .push(format!("{what}: its NSG `{n}` is not in the export")),
+                None => {
+                    let name = self.nsg_stand_ins.take(&n, vcn);
+                    self.warnings.push(format!(
+                        "{what}: its NSG `{n}` is not in the export; kept as `{name}`, a stand-in NSG with no rule (export it for what its rules allow)"
+                    ));
+                    nsgs.push(name);
+                }
             }
         }
         nsgs
@@ -1298,10 +1307,12 @@ fn finish(
         }
         out_gws.push(gw);
     }
+    let mut nsg_stand_ins = StandInRules::new(Container::Nsg, &nsg_names);
     let mut cx = Cx {
         ix: &ix,
         warnings: &mut warnings,
         labels: &mut labels,
+        nsg_stand_ins: &mut nsg_stand_ins,
         refused: Vec::new(),
     };
     // Route tables.
@@ -1466,6 +1477,7 @@ fn finish(
     let mut private_subnets: BTreeSet<String> = BTreeSet::new();
     // Subnets the export gives no block, with their objects.
     let mut blockless: Vec<(String, Obj)> = Vec::new();
+    let mut list_stand_ins = StandInRules::new(Container::SecurityList, &list_names);
     for (o, name) in inv.subnets.iter().zip(&subnet_names) {
         let what = format!("subnet `{name}` (`{}`)", id_of(o));
         let Some(vcn) = vcn_ref(o, &what, cx.warnings) else {
@@ -1555,9 +1567,13 @@ fn finish(
         for l in gstrs(o, "security-list-ids") {
             match ix.list.get(&l) {
                 Some(n) => lists.push(n.clone()),
-                None => cx.warnings.push(format!(
-                    "{what}: its security list `{l}` is not in the export"
-                )),
+                None => {
+                    let n = list_stand_ins.take(&l, &vcn);
+                    cx.warnings.push(format!(
+                        "{what}: its security list `{l}` is not in the export; kept as `{n}`, a stand-in security list with no rule (export it for what its rules allow)"
+                    ));
+                    lists.push(n);
+                }
             }
         }
         m.insert("security_lists".into(), json!(lists));
@@ -1779,7 +1795,7 @@ fn finish(
                 nsg_ids.push(n);
             }
         }
-        let nsgs = cx.nsg_names(nsg_ids, &what);
+        let nsgs = cx.nsg_names(nsg_ids, &what, &vcn);
         let kind = if is_balancer {
             "load-balancer"
         } else {
@@ -1933,8 +1949,10 @@ fn finish(
         // of a missing subnet (left out, its addresses would be unassigned
         // ones of that VCN). A subnet left out with its VCN says the VNIC
         // is that VCN's: left out, as the VNICs of such a subnet.
-        let subnet = match ix.subnet.get(subnet_id) {
-            Some(s) if subnet_nets.contains_key(subnet_id) => s.clone(),
+        let (subnet, vcn) = match ix.subnet.get(subnet_id) {
+            Some(s) if subnet_nets.contains_key(subnet_id) => {
+                (s.clone(), subnet_vcn.get(s).cloned().unwrap_or_default())
+            }
             Some(s) if !adopted.contains(subnet_id) => {
                 cx.warnings.push(format!(
                     "private IP `{first_ip}`: its VNIC `{v}` is not in the export, and its subnet `{s}` (`{subnet_id}`) was left out (its VCN is not in the export); left out (its addresses are that VCN's)"
@@ -1945,7 +1963,7 @@ fn finish(
                 let parsed: Vec<std::net::IpAddr> =
                     ips.iter().filter_map(|a| a.parse().ok()).collect();
                 match missing.place(subnet_id, &parsed) {
-                    Placed::StandIn(s, _) | Placed::Adopted(s, _) => s,
+                    Placed::StandIn(s, vcn) | Placed::Adopted(s, vcn) => (s, vcn),
                     Placed::External => {
                         cx.warnings.push(format!(
                             "private IP `{first_ip}`: its VNIC `{v}` is not in the export, nor is its subnet `{subnet_id}` or a VCN holding its addresses; left out (its addresses are judged as external ones)"
@@ -1964,7 +1982,7 @@ fn finish(
         // NSGs and attributes, as for an exported balancer VNIC (QA round
         // ten: the stand-in had none, though the balancer was exported).
         if let Some(b) = ips.iter().find_map(|a| balancer_by_ip.get(a.as_str())) {
-            let nsgs = cx.nsg_names(gstrs(b, "network-security-group-ids"), &what);
+            let nsgs = cx.nsg_names(gstrs(b, "network-security-group-ids"), &what, &vcn);
             let mut vnic = json!({
                 "name": name,
                 "id": v,
@@ -2033,6 +2051,7 @@ fn finish(
         out_vnics.push(vnic);
     }
     out_subnets.extend(missing.into_subnets());
+    out_lists.extend(list_stand_ins.into_objects());
     // An object that can be neither held nor left out without allowing
     // more than the network does fails the import, naming each.
     if !cx.refused.is_empty() {
@@ -2043,6 +2062,7 @@ fn finish(
             message: cx.refused.join("; "),
         });
     }
+    out_nsgs.extend(nsg_stand_ins.into_objects());
     // ZPR policies.
     let mut pol_names = Names::default();
     let mut out_policies = Vec::new();

@@ -457,6 +457,8 @@ pub(crate) struct RawSecurityList {
     pub ingress_security_rules: Vec<Sp<RawIngressRule>>,
     #[serde(default)]
     pub egress_security_rules: Vec<Sp<RawEgressRule>>,
+    /// Made up by `zprsim import` (informative, for `verify`).
+    pub stand_in: Option<bool>,
 }
 
 /// A rule of an NSG (either direction).
@@ -485,6 +487,8 @@ pub(crate) struct RawNsg {
     pub vcn: Sp<String>,
     #[serde(default)]
     pub rules: Vec<Sp<RawNsgRule>>,
+    /// Made up by `zprsim import` (informative, for `verify`).
+    pub stand_in: Option<bool>,
 }
 
 /// `[[subnet]]`.

@@ -1932,6 +1932,7 @@ impl Resolver<'_> {
                 vcn,
                 ingress,
                 egress,
+                stand_in: l.stand_in.unwrap_or(false),
             });
         }
         self.s.security_lists = security_lists;
@@ -2040,6 +2041,7 @@ impl Resolver<'_> {
                 id: n.id.as_ref().map(|x| x.value.clone()),
                 vcn,
                 rules,
+                stand_in: n.stand_in.unwrap_or(false),
             });
         }
         self.s.nsgs = nsgs;

@@ -386,10 +386,14 @@ fn security_fix(
     if !matches!(l.outcome, Outcome::Denied) {
         return None;
     }
+    // The VNIC's first NSG. A stand-in (`zprsim import` made it for one the
+    // export lacks) takes no rule: its real rules are unknown, and the
+    // stand-in note says to export it.
     let target = l
         .nsgs_evaluated
-        .first()
-        .and_then(|n| s.nsgs.iter().position(|x| x.name == *n))
+        .iter()
+        .filter_map(|n| s.nsgs.iter().position(|x| x.name == *n))
+        .find(|&i| !s.nsgs[i].stand_in)
         .map(Target::Nsg)
         .or_else(|| {
             // Of the VNIC's subnet's lists, the one fewest subnets share
@@ -398,6 +402,7 @@ fn security_fix(
             l.security_lists_evaluated
                 .iter()
                 .filter_map(|n| s.security_lists.iter().position(|x| x.name == *n))
+                .filter(|&i| !s.security_lists[i].stand_in)
                 .min_by_key(|&i| {
                     s.subnets
                         .iter()

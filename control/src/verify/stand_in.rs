@@ -1,8 +1,9 @@
 //! Objects `zprsim import` made up for what a partial export lacks
 //! (`stand_in = true`: a VNIC behind a private IP, a VNIC's subnet, a
-//! VNIC's own route table), met at the ends of a failing pair. Each is
-//! judged with the least the real one could allow (no NSG, no attribute
-//! but the stand-in's unknown one, no public IP; no security list or rule),
+//! route table, a security list, an NSG), met at the ends of a failing
+//! pair. Each is judged with the least the real one could allow (no NSG,
+//! no attribute but the stand-in's unknown one, no public IP; no security
+//! list or rule),
 //! so a path through one may fail only because the export is partial, and
 //! the rules a hint adds for it may be needed by nobody. `verify` and
 //! `explain` name each and say what to export, beside their hints.
@@ -29,6 +30,8 @@ pub fn notes(
         Vnic(usize),
         Subnet(usize),
         Table(usize),
+        List(usize),
+        Nsg(usize),
     }
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
@@ -81,6 +84,42 @@ pub fn notes(
                 });
             }
             let sn = &s.subnets[vn.subnet.index()];
+            // Its security: the source's egress rules, the destination's
+            // ingress rules, each the union of its NSGs and its subnet's
+            // lists, where an empty stand-in adds nothing.
+            for n in &vn.nsgs {
+                let nsg = &s.nsgs[n.index()];
+                if nsg.stand_in {
+                    note(Object::Nsg(n.index()), &|| {
+                        format!(
+                            "NSG `{}` (of VNIC `{}`) is a stand-in for {}, which the export lacks: it has no rule here. {} and import again before adding rules elsewhere: its rules may allow this path",
+                            nsg.name,
+                            vn.name,
+                            what(&nsg.id, "NSG"),
+                            match &nsg.id {
+                                Some(id) => format!(
+                                    "Export it (`oci network nsg get --nsg-id {id}`, and its rules: `oci network nsg rules list --all --nsg-id {id}`)"
+                                ),
+                                None => "Export it with its rules".to_owned(),
+                            }
+                        )
+                    });
+                }
+            }
+            for l in &sn.security_lists {
+                let list = &s.security_lists[l.index()];
+                if list.stand_in {
+                    note(Object::List(l.index()), &|| {
+                        format!(
+                            "security list `{}` (of subnet `{}`) is a stand-in for {}, which the export lacks: it has no rule here. {} and import again before adding rules elsewhere: its rules may allow this path",
+                            list.name,
+                            sn.name,
+                            what(&list.id, "security list"),
+                            export(&list.id, "security-list get --security-list-id")
+                        )
+                    });
+                }
+            }
             if sn.stand_in {
                 note(Object::Subnet(vn.subnet.index()), &|| {
                     format!(

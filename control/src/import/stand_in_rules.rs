@@ -1,0 +1,84 @@
+//! Stand-in security lists and NSGs for the ones an export names and
+//! lacks (a partial export: `oci network security-list list` or `nsg
+//! list` not run, or run in another compartment).
+//!
+//! Left out, the reference said nothing on a failing path: `verify` told
+//! the user to add a rule to another NSG ("VNIC `orders-lb` has no ingress
+//! rules"), though the missing list may hold it. Kept as a container with
+//! no rule, marked `stand_in = true`, it judges the same (a VNIC's
+//! security is the union of its NSGs and its subnet's lists: an empty one
+//! adds nothing), and `verify` and `explain` name it on a failing path
+//! with the command that exports it, and never hint a rule into it.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::names::Names;
+
+/// Which container a [`StandInRules`] makes.
+#[derive(Clone, Copy)]
+pub(super) enum Container {
+    SecurityList,
+    Nsg,
+}
+
+/// The stand-ins made so far, one per (OCID, VCN).
+pub(super) struct StandInRules {
+    kind: Container,
+    made: BTreeMap<(String, String), String>,
+    names: Names,
+    objects: Vec<Value>,
+}
+
+impl StandInRules {
+    /// Stand-ins of `kind`, named apart from `taken` (the exported ones'
+    /// names).
+    pub(super) fn new(kind: Container, taken: &[String]) -> Self {
+        Self {
+            kind,
+            made: BTreeMap::new(),
+            names: Names::holding(taken),
+            objects: Vec::new(),
+        }
+    }
+
+    /// The name of the stand-in for `id` in VCN `vcn`, made on first use.
+    pub(super) fn take(&mut self, id: &str, vcn: &str) -> String {
+        let (names, objects, kind) = (&mut self.names, &mut self.objects, self.kind);
+        self.made
+            .entry((id.to_owned(), vcn.to_owned()))
+            .or_insert_with(|| {
+                let name = names.take("", &format!("missing-{}", super::oci::tail(id)));
+                // An empty id names nothing to export.
+                let id = (!id.trim().is_empty()).then_some(id);
+                objects.push(match kind {
+                    Container::SecurityList => json!({
+                        "name": name, "id": id, "vcn": vcn,
+                        "ingress_security_rules": [], "egress_security_rules": [],
+                        "stand_in": true,
+                    }),
+                    Container::Nsg => json!({
+                        "name": name, "id": id, "vcn": vcn, "rules": [], "stand_in": true,
+                    }),
+                });
+                name
+            })
+            .clone()
+    }
+
+    /// The stand-ins made, as scenario objects.
+    pub(super) fn into_objects(self) -> Vec<Value> {
+        self.objects
+            .into_iter()
+            .map(|mut o| {
+                if o["id"].is_null()
+                    && let Some(m) = o.as_object_mut()
+                {
+                    m.remove("id");
+                }
+                o
+            })
+            .collect()
+    }
+}
