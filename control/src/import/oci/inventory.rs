@@ -1,0 +1,393 @@
+//! What the export holds: each file's objects sorted by their OCID's type
+//! (duplicates merged, deleted objects left out), the VCNs kept by
+//! `--vcn`, and every object's scenario name by OCID.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::Value;
+
+use super::super::ImportError;
+use super::super::names::Names;
+use super::json::{Obj, g, gs, gstrs, id_of, ocid_type, tail};
+
+#[derive(Default)]
+pub(super) struct Inventory {
+    pub(super) vcns: Vec<Obj>,
+    pub(super) subnets: Vec<Obj>,
+    pub(super) vnics: Vec<Obj>,
+    pub(super) private_ips: Vec<Obj>,
+    pub(super) nsgs: Vec<Obj>,
+    pub(super) nsg_rules: Vec<(String, Obj)>,
+    /// Each NSG rule taken, by (NSG, rule `id`), with the file it came
+    /// from and its index in `nsg_rules`.
+    pub(super) nsg_rule_ids: HashMap<(String, String), (String, usize)>,
+    pub(super) lists: Vec<Obj>,
+    pub(super) tables: Vec<Obj>,
+    pub(super) gateways: Vec<(&'static str, Obj)>,
+    pub(super) drg_attachments: Vec<Obj>,
+    /// Load balancers and network load balancers (`oci lb load-balancer
+    /// list`, `oci nlb network-load-balancer list`): their NSGs and
+    /// security attributes are set on them, not on their VNICs.
+    pub(super) balancers: Vec<Obj>,
+    pub(super) services: Vec<Obj>,
+    pub(super) policies: Vec<Obj>,
+    /// Every OCID taken, with the file it came from and where the object
+    /// is: its index in its kind's list, or (a kind kept in no list) the
+    /// object itself. One copy of each object: a clone of every object
+    /// here doubled the import's memory.
+    pub(super) seen: BTreeMap<String, (String, Kept)>,
+}
+
+impl Inventory {
+    /// Objects of every kind held (what `--vcn` counts as left out).
+    pub(super) fn objects(&self) -> usize {
+        self.vcns.len()
+            + self.subnets.len()
+            + self.vnics.len()
+            + self.private_ips.len()
+            + self.nsgs.len()
+            + self.nsg_rules.len()
+            + self.lists.len()
+            + self.tables.len()
+            + self.gateways.len()
+            + self.drg_attachments.len()
+            + self.balancers.len()
+    }
+}
+
+/// Where [`Inventory::seen`] finds an object.
+pub(super) enum Kept {
+    /// At this index of its kind's list.
+    At(usize),
+    /// Here (a kind no list keeps).
+    Here(Obj),
+}
+
+/// The list an object of OCID type `ty` is kept in.
+pub(super) enum ListMut<'a> {
+    Objs(&'a mut Vec<Obj>),
+    /// Gateways of every kind in one list, each with its kind.
+    Gateways(&'static str, &'a mut Vec<(&'static str, Obj)>),
+}
+
+impl<'a> ListMut<'a> {
+    /// Keeps `o`; returns its index.
+    pub(super) fn push(self, o: Obj) -> usize {
+        match self {
+            ListMut::Objs(v) => {
+                v.push(o);
+                v.len() - 1
+            }
+            ListMut::Gateways(kind, v) => {
+                v.push((kind, o));
+                v.len() - 1
+            }
+        }
+    }
+
+    pub(super) fn get_mut(self, i: usize) -> Option<&'a mut Obj> {
+        match self {
+            ListMut::Objs(v) => v.get_mut(i),
+            ListMut::Gateways(_, v) => v.get_mut(i).map(|(_, o)| o),
+        }
+    }
+}
+
+/// The first key whose value differs between two copies of one object
+/// (keys only one of them has are not compared: `vnic get` and
+/// `list-vnics` may carry different field sets).
+pub(super) fn first_difference<'a>(a: &'a Obj, b: &Obj) -> Option<&'a str> {
+    a.iter()
+        .find(|(k, v)| b.get(*k).is_some_and(|w| w != *v))
+        .map(|(k, _)| k.as_str())
+}
+
+impl Inventory {
+    /// The list objects of OCID type `ty` are kept in (`None`: attachments,
+    /// DRGs, instances...: not needed).
+    pub(super) fn list_mut(&mut self, ty: &str) -> Option<ListMut<'_>> {
+        let objs = |v| Some(ListMut::Objs(v));
+        let gateway = |kind, v| Some(ListMut::Gateways(kind, v));
+        match ty {
+            "vcn" => objs(&mut self.vcns),
+            "subnet" => objs(&mut self.subnets),
+            "vnic" => objs(&mut self.vnics),
+            // `oci network ipv6 list` objects have a private IP's shape
+            // (`ip-address`, `vnic-id`): a VNIC's IPv6 addresses where no
+            // `vnic get` (with its `ipv6-addresses`) was exported.
+            "privateip" | "ipv6" => objs(&mut self.private_ips),
+            "networksecuritygroup" => objs(&mut self.nsgs),
+            "securitylist" => objs(&mut self.lists),
+            "routetable" => objs(&mut self.tables),
+            "internetgateway" => gateway("internet", &mut self.gateways),
+            "natgateway" => gateway("nat", &mut self.gateways),
+            "servicegateway" => gateway("service", &mut self.gateways),
+            "localpeeringgateway" => gateway("lpg", &mut self.gateways),
+            "drgattachment" => objs(&mut self.drg_attachments),
+            "loadbalancer" | "networkloadbalancer" => objs(&mut self.balancers),
+            "service" => objs(&mut self.services),
+            "zprpolicy" => objs(&mut self.policies),
+            _ => None,
+        }
+    }
+
+    pub(super) fn add(&mut self, file: &str, o: Obj, warnings: &mut Vec<String>) {
+        let id = id_of(&o);
+        if g(&o, "direction").is_some() && ocid_type(&id).is_none() {
+            // The file's own name, without the folders above it.
+            let nsg = file
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .strip_prefix("network-nsg-rules-list.")
+                .and_then(|f| f.strip_suffix(".json"))
+                .unwrap_or_default();
+            if nsg.is_empty() {
+                warnings.push(format!(
+                    "`{file}`: NSG rule `{id}` left out: the file name does not name its NSG (`network-nsg-rules-list.<NSG OCID>.json`)"
+                ));
+            } else if !id.is_empty()
+                && let Some((first_file, at)) = self.nsg_rule_ids.get(&(nsg.to_owned(), id.clone()))
+                && first_file != file
+            {
+                // The same rule from another file (two snapshots of one
+                // export under DIR): once, as the console numbers it; a
+                // different rule under one id is kept as first seen. (Within
+                // one file every rule counts: ids are unique per NSG in
+                // OCI's output, not always in hand-made or generated ones.)
+                if self.nsg_rules.get(*at).is_none_or(|(_, r)| *r != o) {
+                    warnings.push(format!(
+                        "`{file}`: NSG `{nsg}` rule `{id}` appears again with other fields; the first, from `{first_file}`, is kept"
+                    ));
+                }
+            } else {
+                if !id.is_empty() {
+                    self.nsg_rule_ids
+                        .entry((nsg.to_owned(), id.clone()))
+                        .or_insert((file.to_owned(), self.nsg_rules.len()));
+                }
+                self.nsg_rules.push((nsg.to_owned(), o));
+            }
+            return;
+        }
+        // The same object from two commands (`vnic get`, `list-vnics`): once.
+        // Two different objects under one OCID: the first is kept, loudly.
+        // (An empty id is never in `seen`.)
+        if let Some((first_file, kept)) = self.seen.get(&id) {
+            let first_file = first_file.clone();
+            let at = match kept {
+                Kept::At(i) => Some(*i),
+                Kept::Here(_) => None,
+            };
+            let ty = ocid_type(&id).unwrap_or_default();
+            let first = match at {
+                Some(i) => self.list_mut(ty).and_then(|l| l.get_mut(i)),
+                None => match self.seen.get_mut(&id) {
+                    Some((_, Kept::Here(o))) => Some(o),
+                    _ => None,
+                },
+            };
+            let Some(first) = first else {
+                return;
+            };
+            if let Some(key) = first_difference(first, &o) {
+                warnings.push(format!(
+                    "`{file}`: OCID `{id}` appears again with another `{key}`; the first, from `{first_file}`, is kept"
+                ));
+                return;
+            }
+            // The copies agree: the keys only this one has are taken
+            // too (an older `list-vnics` lacks `security-attributes`;
+            // keeping only its copy would drop them, a wider scenario).
+            let extra: Vec<(String, Value)> = o
+                .into_iter()
+                .filter(|(k, _)| !first.contains_key(k))
+                .collect();
+            first.extend(extra);
+            return;
+        }
+        let Some(ty) = ocid_type(&id) else {
+            warnings.push(format!(
+                "`{file}`: an object without an OCID `id` was left out"
+            ));
+            return;
+        };
+        // List commands print deleted objects for a while: a subnet
+        // recreated with the same CIDR then overlapped its old self and the
+        // whole export was refused.
+        if let Some(state) = gs(&o, "lifecycle-state").filter(|s| GONE.contains(s)) {
+            let name = gs(&o, "display-name")
+                .or_else(|| gs(&o, "name"))
+                .map_or_else(String::new, |n| format!(" `{n}`"));
+            warnings.push(format!(
+                "`{file}`: {ty}{name} (`{id}`) is {state}; left out"
+            ));
+            return;
+        }
+        let kept = match self.list_mut(ty) {
+            Some(l) => Kept::At(l.push(o)),
+            None => Kept::Here(o),
+        };
+        self.seen.insert(id, (file.to_owned(), kept));
+    }
+}
+
+/// The `lifecycle-state`s of an object that is deleted or being deleted
+/// (networking objects: `TERMINATING`, `TERMINATED`; ZPR policies:
+/// `DELETING`, `DELETED`; attachments: `DETACHING`, `DETACHED`): not part
+/// of the network, so not imported.
+pub(super) const GONE: [&str; 6] = [
+    "TERMINATING",
+    "TERMINATED",
+    "DELETING",
+    "DELETED",
+    "DETACHING",
+    "DETACHED",
+];
+
+/// The page token of an OCI CLI list printed without `--all` (CLI
+/// `opc-next-page`, REST `opcNextPage`): more objects exist than the file
+/// holds.
+pub(super) fn next_page(v: &Value) -> Option<&str> {
+    ["opc-next-page", "opcNextPage"]
+        .iter()
+        .find_map(|k| v.get(*k)?.as_str())
+        .filter(|p| !p.is_empty())
+}
+
+pub(super) fn items(v: Value) -> Vec<Value> {
+    let v = match v {
+        Value::Object(mut o) if o.contains_key("data") => o.remove("data").unwrap_or(Value::Null),
+        other => other,
+    };
+    match v {
+        Value::Array(a) => a,
+        Value::Object(mut o) => {
+            for k in ["items", "security-rules", "securityRules"] {
+                if let Some(Value::Array(a)) = o.remove(k) {
+                    return a;
+                }
+            }
+            vec![Value::Object(o)]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Keeps the VCNs named in `names` (display name or OCID) and the objects
+/// in them; the others are left out with one warning counting them
+/// (they are not missing: the user chose them out).
+pub(super) fn keep_vcns(
+    inv: &mut Inventory,
+    names: &[String],
+    warnings: &mut Vec<String>,
+) -> Result<(), ImportError> {
+    for n in names {
+        if !inv
+            .vcns
+            .iter()
+            .any(|v| id_of(v) == *n || gs(v, "display-name") == Some(n.as_str()))
+        {
+            return Err(ImportError {
+                file: "--vcn".into(),
+                line: None,
+                column: None,
+                message: format!("no VCN in the export has the display name or OCID `{n}`"),
+            });
+        }
+    }
+    let before = inv.objects();
+    // Subnets and VNICs of the whole export: a VNIC whose subnet is none
+    // of them, and a private IP whose VNIC is none of them, are kept for
+    // the import to place by their addresses (stand-ins, `missing.rs`),
+    // as without `--vcn`.
+    let all_subnets: BTreeSet<String> = inv.subnets.iter().map(id_of).collect();
+    let all_vnics: BTreeSet<String> = inv.vnics.iter().map(id_of).collect();
+    inv.vcns.retain(|v| {
+        names
+            .iter()
+            .any(|n| id_of(v) == *n || gs(v, "display-name") == Some(n.as_str()))
+    });
+    let vcn_ids: BTreeSet<String> = inv.vcns.iter().map(id_of).collect();
+    let in_vcn = |o: &Obj| gs(o, "vcn-id").is_some_and(|v| vcn_ids.contains(v));
+    inv.subnets.retain(in_vcn);
+    inv.nsgs.retain(in_vcn);
+    inv.lists.retain(in_vcn);
+    inv.tables.retain(in_vcn);
+    inv.gateways.retain(|(_, o)| in_vcn(o));
+    inv.drg_attachments.retain(|o| {
+        g(o, "network-details")
+            .and_then(Value::as_object)
+            .and_then(|d| gs(d, "id"))
+            .or_else(|| gs(o, "vcn-id"))
+            .is_some_and(|v| vcn_ids.contains(v))
+    });
+    let subnet_ids: BTreeSet<String> = inv.subnets.iter().map(id_of).collect();
+    let in_subnet = |o: &Obj| gs(o, "subnet-id").is_some_and(|s| subnet_ids.contains(s));
+    inv.vnics
+        .retain(|o| in_subnet(o) || gs(o, "subnet-id").is_none_or(|s| !all_subnets.contains(s)));
+    let vnic_ids: BTreeSet<String> = inv.vnics.iter().map(id_of).collect();
+    inv.private_ips.retain(|p| match gs(p, "vnic-id") {
+        // Of a VNIC the export lacks: kept in a kept subnet, and where its
+        // subnet is missing too (the import places it by its addresses).
+        Some(v) => {
+            vnic_ids.contains(v)
+                || (!all_vnics.contains(v)
+                    && (in_subnet(p)
+                        || gs(p, "subnet-id").is_none_or(|s| !all_subnets.contains(s))))
+        }
+        None => in_subnet(p),
+    });
+    let nsg_ids: BTreeSet<String> = inv.nsgs.iter().map(id_of).collect();
+    inv.nsg_rules.retain(|(n, _)| nsg_ids.contains(n));
+    inv.balancers.retain(|b| {
+        gstrs(b, "subnet-ids")
+            .iter()
+            .map(String::as_str)
+            .chain(gs(b, "subnet-id"))
+            .any(|s| subnet_ids.contains(s))
+    });
+    let after = inv.objects();
+    if before > after {
+        warnings.push(format!(
+            "--vcn: {} object(s) of the other VCNs left out",
+            before - after
+        ));
+    }
+    Ok(())
+}
+
+/// Names per kind, by OCID.
+#[derive(Default)]
+pub(super) struct Index {
+    pub(super) vcn: HashMap<String, String>,
+    pub(super) subnet: HashMap<String, String>,
+    pub(super) nsg: HashMap<String, String>,
+    pub(super) list: HashMap<String, String>,
+    pub(super) table: HashMap<String, String>,
+    pub(super) gateway: HashMap<String, String>,
+    /// (DRG OCID, VCN OCID) to the attachment's gateway name.
+    pub(super) drg: HashMap<(String, String), String>,
+    pub(super) private_ip: HashMap<String, String>,
+    pub(super) vcn_default_table: HashMap<String, String>,
+}
+
+pub(super) fn name_all(
+    objs: &[Obj],
+    kind: &str,
+    key: &str,
+    map: &mut HashMap<String, String>,
+) -> Vec<String> {
+    let mut names = Names::default();
+    objs.iter()
+        .map(|o| {
+            let id = id_of(o);
+            let n = names.take(
+                gs(o, key).unwrap_or_default(),
+                &format!("{kind}-{}", tail(&id)),
+            );
+            map.insert(id, n.clone());
+            n
+        })
+        .collect()
+}

@@ -1,0 +1,300 @@
+//! Security rules and security attributes, converted without widening:
+//! a rule that cannot be held exactly is left out (it only allowed) or,
+//! when stateless, refused.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+use super::super::stand_in_rules::StandInRules;
+use super::inventory::Index;
+use super::json::{Obj, g, gs};
+
+/// A port range: `Ok(None)` when absent or null (every port, as OCI
+/// means it); an error naming the field when present but without a whole
+/// `min` and `max` (leaving it out would widen the rule to every port).
+pub(super) fn port_range(o: &Obj, kebab: &str) -> Result<Option<Value>, String> {
+    let Some(r) = g(o, kebab) else {
+        return Ok(None);
+    };
+    let bound = |k: &str| g(r.as_object()?, k).filter(|v| v.is_u64()).cloned();
+    match (bound("min"), bound("max")) {
+        (Some(min), Some(max)) => Ok(Some(json!({ "min": min, "max": max }))),
+        _ => Err(format!("`{kebab}` without a whole `min` and `max`")),
+    }
+}
+
+/// Converts TCP/UDP/ICMP options; an error names a field that cannot be
+/// converted without widening the rule.
+pub(super) fn options(rule: &Obj, out: &mut Obj) -> Result<(), String> {
+    for (kebab, native) in [
+        ("tcp-options", "tcp_options"),
+        ("udp-options", "udp_options"),
+    ] {
+        if let Some(v) = g(rule, kebab) {
+            let o = v
+                .as_object()
+                .ok_or_else(|| format!("`{kebab}` is not an object"))?;
+            let mut m = Obj::new();
+            if let Some(r) = port_range(o, "destination-port-range")? {
+                m.insert("destination_port_range".into(), r);
+            }
+            if let Some(r) = port_range(o, "source-port-range")? {
+                m.insert("source_port_range".into(), r);
+            }
+            out.insert(native.into(), Value::Object(m));
+        }
+    }
+    if let Some(v) = g(rule, "icmp-options") {
+        let o = v
+            .as_object()
+            .ok_or_else(|| "`icmp-options` is not an object".to_owned())?;
+        let mut m = Obj::new();
+        // OCI requires the type when the options are given; without it the
+        // rule would match every ICMP type.
+        let t = g(o, "type").ok_or_else(|| "`icmp-options` without a `type`".to_owned())?;
+        m.insert("type".into(), t.clone());
+        if let Some(c) = g(o, "code") {
+            m.insert("code".into(), c.clone());
+        }
+        out.insert("icmp_options".into(), Value::Object(m));
+    }
+    Ok(())
+}
+
+pub(super) struct Cx<'a> {
+    pub(super) ix: &'a Index,
+    pub(super) warnings: &'a mut Vec<String>,
+    pub(super) labels: &'a mut BTreeSet<String>,
+    /// Stand-in NSGs for those the export lacks.
+    pub(super) nsg_stand_ins: &'a mut StandInRules,
+    /// Why the import cannot go on: an object that can be neither held
+    /// nor left out without allowing more than the network does.
+    pub(super) refused: Vec<String>,
+}
+
+impl Cx<'_> {
+    /// The names of NSGs `ids` of a VNIC of VCN `vcn` (`what`): one the
+    /// export lacks is a stand-in with no rule ([`StandInRules`]).
+    pub(super) fn nsg_names(&mut self, ids: Vec<String>, what: &str, vcn: &str) -> Vec<String> {
+        let mut nsgs = Vec::new();
+        for n in ids {
+            match self.ix.nsg.get(&n) {
+                Some(x) => nsgs.push(x.clone()),
+                None => {
+                    let name = self.nsg_stand_ins.take(&n, vcn);
+                    self.warnings.push(format!(
+                        "{what}: its NSG `{n}` is not in the export; kept as `{name}`, a stand-in NSG with no rule (export it for what its rules allow)"
+                    ));
+                    nsgs.push(name);
+                }
+            }
+        }
+        nsgs
+    }
+
+    /// A security rule; `owner` names the NSG or list for warnings.
+    ///
+    /// Rules allow: a field the export lacks is never filled with a value
+    /// that allows more (a missing `protocol` is not `all`, a missing peer
+    /// not `0.0.0.0/0`, a port range without `max` not every port). Such a
+    /// rule is left out with a warning, so the scenario allows at most what
+    /// the network does.
+    ///
+    /// Except a rule that is (or may be) stateless: left out, a flow it
+    /// matched beside a stateful rule would be tracked and its replies let
+    /// in ("stateless wins"), so it is refused ([`Cx::refused`]) and the
+    /// import fails, naming it.
+    /// `index`: the rule's place in its list (named where the rule has no
+    /// `id`, as security lists' rules have none).
+    pub(super) fn rule(
+        &mut self,
+        r: &Obj,
+        index: usize,
+        direction: Option<&str>,
+        owner: &str,
+    ) -> Option<Value> {
+        // `is-stateless` absent or null is OCI's default, stateful; a value
+        // that is not a boolean may be stateless.
+        let stateful = matches!(
+            g(r, "is-stateless").map(Value::as_bool),
+            None | Some(Some(false))
+        );
+        let which = gs(r, "id").map_or_else(
+            || {
+                let list = direction.map_or(String::new(), |d| {
+                    format!(" of its {} rules", d.to_ascii_lowercase())
+                });
+                format!(" #{index}{list}")
+            },
+            |id| format!(" `{id}`"),
+        );
+        let leave_out = |why: &str| {
+            if stateful {
+                format!("{owner}: rule{which}: {why}; the rule is left out")
+            } else {
+                format!(
+                    "{owner}: stateless rule{which}: {why}; a stateless rule is not left out (without it, a flow it matched could be tracked and its replies let in), so the import fails"
+                )
+            }
+        };
+
+        let mut out = Obj::new();
+        let dir = direction
+            .map(str::to_owned)
+            .or_else(|| gs(r, "direction").map(str::to_uppercase));
+        let Some(dir) = dir else {
+            self.left_out(stateful, leave_out("no `direction`"));
+            return None;
+        };
+        if dir != "INGRESS" && dir != "EGRESS" {
+            // Quoted raw, as every warning here: the CLI escapes warnings
+            // when it prints them (src/import.rs).
+            self.left_out(
+                stateful,
+                leave_out(&format!("direction `{dir}` is not `INGRESS` or `EGRESS`")),
+            );
+            return None;
+        }
+        if direction.is_none() {
+            out.insert("direction".into(), json!(dir));
+        }
+        let protocol = match g(r, "protocol") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => {
+                self.left_out(stateful, leave_out("no `protocol`"));
+                return None;
+            }
+        };
+        out.insert("protocol".into(), json!(protocol));
+        let (peer_key, type_key) = if dir == "EGRESS" {
+            ("destination", "destination-type")
+        } else {
+            ("source", "source-type")
+        };
+        let Some(peer) = gs(r, peer_key) else {
+            self.left_out(stateful, leave_out(&format!("no `{peer_key}`")));
+            return None;
+        };
+        // Upper case, as `direction`: the CLI writes `CIDR_BLOCK`, a
+        // hand-written or converted export may not.
+        let kind = gs(r, type_key).map_or_else(|| "CIDR_BLOCK".to_owned(), str::to_ascii_uppercase);
+        let kind = kind.as_str();
+        let native_type = type_key.replace('-', "_");
+        match kind {
+            "NETWORK_SECURITY_GROUP" => {
+                let Some(n) = self.ix.nsg.get(peer) else {
+                    self.left_out(
+                        stateful,
+                        leave_out(&format!("names NSG `{peer}`, which is not in the export")),
+                    );
+                    return None;
+                };
+                out.insert(peer_key.into(), json!(n));
+                out.insert(native_type, json!(kind));
+            }
+            "SERVICE_CIDR_BLOCK" => {
+                self.labels.insert(peer.to_owned());
+                out.insert(peer_key.into(), json!(peer));
+                out.insert(native_type, json!(kind));
+            }
+            _ => {
+                out.insert(peer_key.into(), json!(peer));
+            }
+        }
+        // A value that is not a boolean cannot be read as stateful (that
+        // lets replies in) nor left out (`stateful` is false: refused).
+        match g(r, "is-stateless").map(Value::as_bool) {
+            None | Some(Some(false)) => {}
+            Some(Some(true)) => {
+                out.insert("is_stateless".into(), json!(true));
+            }
+            Some(None) => {
+                self.left_out(
+                    stateful,
+                    leave_out("`is-stateless` is not `true` or `false`"),
+                );
+                return None;
+            }
+        }
+        if let Err(why) = options(r, &mut out) {
+            self.left_out(stateful, leave_out(&why));
+            return None;
+        }
+        if let Err(why) = holdable(&out, peer_key, kind) {
+            if out.contains_key("is_stateless") {
+                // Left out, a stateless rule could widen the scenario: a
+                // flow it matched beside a stateful rule would be tracked
+                // and its replies let in ("stateless wins"). Kept, so the
+                // load refuses it and the import fails.
+                self.warnings.push(leave_out(&why));
+            } else {
+                self.left_out(stateful, leave_out(&why));
+                return None;
+            }
+        }
+        Some(Value::Object(out))
+    }
+
+    /// A rule that cannot be held: left out with the warning `m` when it
+    /// is stateful; refused, failing the import, when it may be stateless.
+    pub(super) fn left_out(&mut self, stateful: bool, m: String) {
+        if stateful {
+            self.warnings.push(m);
+        } else {
+            self.refused.push(m);
+        }
+    }
+}
+
+/// Whether the scenario can hold a converted security rule as the loader
+/// reads it: its protocol, its peer when a CIDR block, its port ranges
+/// and ICMP type and code; else what it cannot hold.
+pub(super) fn holdable(out: &Obj, peer_key: &str, kind: &str) -> Result<(), String> {
+    let protocol = out.get("protocol").and_then(Value::as_str).unwrap_or("");
+    if crate::load::protocol_named(protocol).is_none() {
+        return Err(format!(
+            "protocol `{protocol}` is not `all`, `tcp`, `udp`, `icmp`, `icmpv6` or a number from 0 to 255"
+        ));
+    }
+    if kind == "CIDR_BLOCK"
+        && let Some(peer) = out.get(peer_key).and_then(Value::as_str)
+    {
+        crate::load::parse_cidr(peer).map(drop)?;
+    }
+    for options in ["tcp_options", "udp_options"] {
+        for range in ["destination_port_range", "source_port_range"] {
+            let Some(r) = out.get(options).and_then(|o| o.get(range)) else {
+                continue;
+            };
+            let bound = |k: &str| r.get(k).and_then(Value::as_u64).unwrap_or(u64::MAX);
+            let (min, max) = (bound("min"), bound("max"));
+            if max > u64::from(u16::MAX) || min > max {
+                return Err(format!(
+                    "`{options}.{range}` {min}-{max} is not a port range (0-65535, min at most max)"
+                ));
+            }
+        }
+    }
+    if let Some(icmp) = out.get("icmp_options") {
+        for k in ["type", "code"] {
+            if let Some(v) = icmp.get(k)
+                && v.as_u64().is_none_or(|n| n > 255)
+            {
+                return Err(format!("ICMP {k} `{v}` is not a number from 0 to 255"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The security attributes, as given: an empty object is none; any other
+/// value is kept, so a value that is not an object reaches the loader,
+/// which refuses it (dropping it would make an attributed VNIC one that
+/// ZPR does not hold to its policy: a wider scenario).
+pub(super) fn attributes(o: &Obj) -> Option<Value> {
+    g(o, "security-attributes")
+        .filter(|v| v.as_object().is_none_or(|m| !m.is_empty()))
+        .cloned()
+}
