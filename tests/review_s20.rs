@@ -5,6 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::run_in;
+
 const OKE: &str = "examples/oke-orders/scenario.toml";
 const DEMO: &str = "pcaps/oke-demo.pcap";
 
@@ -90,5 +92,113 @@ fn one_scenario_named_from_two_directories_is_not_said_to_be_the_same() {
         let (code, said) = diff_in(&own, before, after, stdin.as_deref());
         assert!(said, "{before} {after}");
         assert_eq!(code, 0);
+    }
+}
+
+/// A dual-stack VCN whose route table has no IPv6 rule yet: VNIC `ula`
+/// has a unique local IPv6 address, `private` one in a private prefix of
+/// global form, `global` an Oracle-allocated one.
+const NO_V6_ROUTE: &str = r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16", "2603:c020::/48", "fd00:9::/48"]
+ipv6_private_cidr_blocks = ["2001:db8:77::/48"]
+[[gateway]]
+name = "igw"
+vcn = "v"
+kind = "internet"
+[[gateway]]
+name = "drg"
+vcn = "v"
+kind = "drg"
+[[route_table]]
+name = "rt"
+vcn = "v"
+route_rules = [{ destination = "0.0.0.0/0", network_entity = "igw" }]
+[[security_list]]
+name = "open"
+vcn = "v"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }, { destination = "::/0", protocol = "all" }]
+ingress_security_rules = [{ source = "0.0.0.0/0", protocol = "all" }, { source = "::/0", protocol = "all" }]
+[[subnet]]
+name = "app"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+ipv6_cidr_blocks = ["2603:c020:0:1::/64", "fd00:9:0:1::/64", "2001:db8:77:1::/64"]
+route_table = "rt"
+security_lists = ["open"]
+[[vnic]]
+name = "ula"
+subnet = "app"
+private_ips = ["10.0.1.10", "fd00:9:0:1::10"]
+[[vnic]]
+name = "private"
+subnet = "app"
+private_ips = ["10.0.1.12", "2001:db8:77:1::12"]
+[[vnic]]
+name = "global"
+subnet = "app"
+private_ips = ["10.0.1.11", "2603:c020:0:1::11"]
+"#;
+
+/// `verify NO_V6_ROUTE` of the paths between `vnic:NAME` and `internet`,
+/// both ways: each path's IPv6 failing pair's route hints.
+fn internet_hints(name: &str) -> Vec<serde_json::Value> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), NO_V6_ROUTE).unwrap();
+    let path = |n: &str, from: &str, to: &str| {
+        format!(
+            "[[path]]\nname = \"{n}\"\nfrom = \"{from}\"\nto = \"{to}\"\nproto = \"tcp\"\ndport = 443\nexpect = \"allow\"\n"
+        )
+    };
+    let v = format!("vnic:{name}");
+    std::fs::write(
+        dir.path().join("e.toml"),
+        path("out", &v, "internet") + &path("in", "internet", &v),
+    )
+    .unwrap();
+    let o = run_in(dir.path(), ["verify", "s.toml", "e.toml", "--json"]);
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    j["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            // Only the IPv6 pair fails: IPv4 goes through the internet
+            // gateway.
+            assert_eq!(p["failed"].as_array().map(Vec::len), Some(1), "{p}");
+            let f = &p["failed"][0];
+            assert!(f.to_string().contains("2001:4860::8888"), "{f}");
+            p["to_open"].clone()
+        })
+        .collect()
+}
+
+/// The seventeenth session took the DRG hint away from an IPv6 address
+/// the internet does not route when a rule to the internet gateway drops
+/// it; with no IPv6 rule at all the hint was still `::/0` to the DRG, for
+/// `vnic:ula -> internet` and back: every VNIC of the table would have
+/// sent its internet IPv6 on-premises (and `global`'s `::/0` to the
+/// internet gateway, written second, would never win).
+#[test]
+fn no_route_hint_sends_the_internet_of_a_ula_to_a_drg_where_no_rule_matches() {
+    for name in ["ula", "private"] {
+        for hints in internet_hints(name) {
+            assert!(
+                hints.as_array().is_none_or(Vec::is_empty),
+                "{name}: {hints}"
+            );
+        }
+    }
+    // An address the internet routes still gets the internet gateway.
+    for hints in internet_hints("global") {
+        assert!(
+            hints[0]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("route: add to route table `rt`: { destination = \"::/0\", network_entity = \"igw\" }"),
+            "{hints}"
+        );
     }
 }
