@@ -202,3 +202,24 @@ fn no_route_hint_sends_the_internet_of_a_ula_to_a_drg_where_no_rule_matches() {
         );
     }
 }
+
+/// `bench --capture` given a flow log told the user "(to explain one
+/// record, give its addresses, protocol and ports with `--src`, `--dst`,
+/// ...)": flags `bench` does not have. The message now says which command
+/// reads what, for `bench` as for `explain`.
+#[test]
+fn bench_given_a_flow_log_is_not_told_to_use_explains_flags() {
+    let o = run_in(
+        root(),
+        [
+            "bench",
+            OKE,
+            "--capture",
+            "examples/oke-orders/flowlogs/oke-demo.jsonl",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("an OCI flow-log file, not a pcap or pcapng file: here a capture is needed (`replay` and `diff` read flow logs; `explain` judges one record given by its addresses"), "{e}");
+    assert!(!e.contains("to explain one record, give"), "{e}");
+}

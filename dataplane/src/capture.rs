@@ -213,7 +213,7 @@ pub enum FormatError {
     /// needed (`explain --capture`, `bench --capture`): decompressing it
     /// would not make it one.
     #[error(
-        "an OCI flow-log file, not a pcap or pcapng file: `replay` and `diff` read flow logs; here a capture is needed (to explain one record, give its addresses, protocol and ports with `--src`, `--dst`, `--proto`, `--dport`)"
+        "an OCI flow-log file, not a pcap or pcapng file: here a capture is needed (`replay` and `diff` read flow logs; `explain` judges one record given by its addresses, protocol and ports: `--src`, `--dst`, `--proto`, `--dport`)"
     )]
     FlowLog,
     /// A compressed file that is not read as a capture or a flow log (xz,
