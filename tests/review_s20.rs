@@ -223,3 +223,61 @@ fn bench_given_a_flow_log_is_not_told_to_use_explains_flags() {
     assert!(e.contains("an OCI flow-log file, not a pcap or pcapng file: here a capture is needed (`replay` and `diff` read flow logs; `explain` judges one record given by its addresses"), "{e}");
     assert!(!e.contains("to explain one record, give"), "{e}");
 }
+
+/// `zprsim replay s.toml proposed.toml` (taking `replay` for `diff`), or
+/// `replay s.toml expect.toml`: the scenario or expectations file given
+/// where a capture goes was "byte 0: not a pcap or pcapng file", while the
+/// other slips (a capture as the scenario, a scenario as the
+/// expectations) were named. It is now named, with where it goes, in
+/// `replay`, `diff`, `explain --capture` and `bench --capture`; a file of
+/// them in an input directory is still skipped as before.
+#[test]
+fn a_scenario_or_expectations_file_given_as_a_capture_is_named() {
+    let proposed = "examples/oke-orders/proposed.toml";
+    let expect = "examples/oke-orders/expect.toml";
+    for (args, says) in [
+        (
+            vec!["replay", OKE, proposed],
+            "a scenario (it has `[[vcn]]`",
+        ),
+        (
+            vec!["replay", OKE, expect],
+            "an expectations file (it has `[[path]]`",
+        ),
+        (
+            vec!["diff", OKE, proposed, OKE],
+            "a scenario (it has `[[vcn]]`",
+        ),
+        (
+            vec!["explain", OKE, "--capture", proposed, "--packet", "1"],
+            "a scenario (it has `[[vcn]]`",
+        ),
+        (
+            vec!["bench", OKE, "--capture", expect],
+            "an expectations file",
+        ),
+    ] {
+        let o = run_in(root(), &args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(e.contains(says), "{args:?}: {e}");
+        assert!(
+            e.contains("not a pcap or pcapng file: a capture or flow log is needed here"),
+            "{args:?}: {e}"
+        );
+    }
+    // In a directory of captures, a scenario is one of the files skipped.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(root().join(DEMO), dir.path().join("a.pcap")).unwrap();
+    std::fs::copy(root().join(proposed), dir.path().join("b.toml")).unwrap();
+    let o = run_in(
+        root(),
+        ["replay", OKE, dir.path().to_str().unwrap(), "--quiet"],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
