@@ -256,6 +256,17 @@ fn a_scenario_or_expectations_file_given_as_a_capture_is_named() {
             vec!["bench", OKE, "--capture", expect],
             "an expectations file",
         ),
+        // Among flow logs: it was "neither a capture nor flow logs ...:
+        // give one kind per run".
+        (
+            vec![
+                "replay",
+                OKE,
+                "examples/oke-orders/flowlogs/oke-demo.jsonl",
+                proposed,
+            ],
+            "a scenario (it has `[[vcn]]`",
+        ),
     ] {
         let o = run_in(root(), &args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");

@@ -341,8 +341,10 @@ pub fn not_expectations(path: &Path) -> Option<&'static str> {
     })
 }
 
-/// The first bytes of a regular file (`None`: not one, or unreadable).
-fn head_of(path: &Path) -> Option<Vec<u8>> {
+/// The first bytes of a regular file, [`crate::sniff::HEAD`] at most
+/// (`None`: not one, or unreadable).
+#[must_use]
+pub fn head_of(path: &Path) -> Option<Vec<u8>> {
     use std::io::Read;
     if !std::fs::metadata(path).ok()?.is_file() {
         return None;
