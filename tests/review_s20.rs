@@ -292,3 +292,43 @@ fn a_scenario_or_expectations_file_given_as_a_capture_is_named() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// A user splitting expectations over files includes one from another
+/// (`[[include]] pack = "more.toml"`), or includes a scenario: the error
+/// was serde's, in the included file ("more.toml:1:1: error: missing
+/// field `pack`", "unknown field `include`", "unknown field `gateway`").
+/// It now names what the file is, at the `pack =` line, and what to do.
+#[test]
+fn an_expectations_file_or_scenario_included_as_a_pack_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let oke = root().join(OKE);
+    let oke = oke.to_str().unwrap();
+    let expect = std::fs::read_to_string(root().join("examples/oke-orders/expect.toml")).unwrap();
+    let paths = &expect[expect.find("\n[[path]]").unwrap()..];
+    std::fs::write(d.join("paths.toml"), paths).unwrap();
+    std::fs::write(d.join("whole.toml"), &expect).unwrap();
+    std::fs::copy(
+        root().join("examples/oke-orders/proposed.toml"),
+        d.join("scenario-copy.toml"),
+    )
+    .unwrap();
+    for (pack, says) in [
+        ("paths.toml", "an expectations file, not a pack"),
+        ("whole.toml", "an expectations file, not a pack"),
+        ("scenario-copy.toml", "a scenario, not a pack"),
+    ] {
+        std::fs::write(
+            d.join("e.toml"),
+            format!("[[include]]\npack = \"{pack}\"\n"),
+        )
+        .unwrap();
+        let o = run_in(d, ["verify", oke, "e.toml"]);
+        assert_eq!(o.status.code(), Some(2), "{pack}");
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            e.starts_with(&format!("e.toml:2:8: error: `{pack}` is {says}")),
+            "{pack}: {e}"
+        );
+    }
+}
