@@ -133,11 +133,25 @@ impl Args {
 }
 
 /// Whether `a` and `b` are the same file (one device and inode: the same
-/// path, a link). Not files of the same bytes: a scenario reads its policy
-/// files beside it, so two copies in two directories may differ.
+/// path, a link) whose `file =` policies are read from the same directory.
+/// Not files of the same bytes: a scenario reads its policy files beside
+/// it, so two copies in two directories may differ; and so may one file
+/// named from two directories (a link elsewhere, or `-` and `/dev/stdin`,
+/// whose policies are read from the working directory).
 fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
     use zprsim_dataplane::input_dir::file_id;
-    file_id(a).is_some_and(|x| file_id(b) == Some(x))
+    use zprsim_dataplane::scenario_file::directory_of;
+    let dir = |p: &std::path::Path| {
+        let d = directory_of(p);
+        let d = if d.as_os_str().is_empty() {
+            std::path::PathBuf::from(".")
+        } else {
+            d
+        };
+        std::fs::metadata(d).ok().map(|m| (m.dev(), m.ino()))
+    };
+    file_id(a).is_some_and(|x| file_id(b) == Some(x)) && dir(a).is_some_and(|d| dir(b) == Some(d))
 }
 
 fn check_args(a: &Args) -> Result<(BTreeSet<Class>, Plan), Failure> {

@@ -135,7 +135,24 @@ pub fn are_flow_logs(inputs: &[PathBuf]) -> Result<bool, Failure> {
         let what = match zprsim_dataplane::capture::kind_name(&head) {
             Some("compressed data") => "compressed data but not flow logs",
             Some(_) => "a capture",
-            None => "neither a capture nor flow logs",
+            None => {
+                use zprsim_dataplane::capture::{Capture, CaptureError, FormatError};
+                // A scenario or an expectations file: named as where a
+                // capture goes alone (by its first 4 KiB: the sniffed head
+                // of a text ends at its first line).
+                let head = zprsim_dataplane::scenario_file::head_of(&inputs[i]).unwrap_or(head);
+                if let Err(CaptureError::Format {
+                    kind: k @ FormatError::OwnText { .. },
+                    ..
+                }) = Capture::from_bytes(head)
+                {
+                    return Err(Failure::Input(format!(
+                        "error: `{}`: {k}",
+                        zprsim_dataplane::output::shown(&inputs[i])
+                    )));
+                }
+                "neither a capture nor flow logs"
+            }
         };
         return Err(Failure::Input(format!(
             "error: `{}` is {what} and the other inputs are flow logs (`{}` reads as one): give one kind per run",

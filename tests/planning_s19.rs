@@ -282,8 +282,23 @@ fn import_holds_one_file_text_at_a_time() {
     // open every file was read and parsed, and the child's high-water
     // mark (`VmHWM`, its own since its `exec`; `wait4`'s `ru_maxrss`
     // counts the forking test process's) is its peak.
+    //
+    // The scenario (about 16 KB) fitted in the FIFO's buffer, so the child
+    // could write it and exit before its status was read (no `VmHWM` in a
+    // zombie's: a flaky `unwrap` under load). The buffer is now one page,
+    // opened before the child starts: the child blocks in its write until
+    // this end reads, and its first bytes say every file was parsed.
     let out = dir.path().join("s.toml");
     assert!(Command::new("mkfifo").arg(&out).status().unwrap().success());
+    let mut fifo = {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&out)
+            .unwrap()
+    };
+    set_pipe(&fifo, libc::F_SETPIPE_SZ, 4096);
     let mut child = Command::new(assert_cmd::cargo::cargo_bin!("zprsim"))
         .args(["import", "oci"])
         .arg(&d)
@@ -292,8 +307,12 @@ fn import_holds_one_file_text_at_a_time() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let mut fifo = std::fs::File::open(&out).unwrap();
+    while unread(&fifo) == 0 {
+        assert!(child.try_wait().unwrap().is_none(), "import ended early");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    set_pipe(&fifo, libc::F_SETFL, 0);
     let kib: u64 = status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
@@ -304,6 +323,16 @@ fn import_holds_one_file_text_at_a_time() {
     assert!(child.wait().unwrap().success());
     assert!(toml.starts_with("# Imported from OCI CLI JSON"), "{toml}");
     assert!(kib < 110 << 10, "{kib} KiB resident at the peak");
+}
+
+/// `fcntl(fd, cmd, arg)` for a pipe's size (`F_SETPIPE_SZ`) or flags
+/// (`F_SETFL`), which must succeed.
+#[allow(unsafe_code)]
+fn set_pipe(fd: &impl std::os::fd::AsRawFd, cmd: libc::c_int, arg: libc::c_int) {
+    // SAFETY: fcntl with an integer argument reads no memory of ours; the
+    // descriptor is open (borrowed for the call).
+    let r = unsafe { libc::fcntl(fd.as_raw_fd(), cmd, arg) };
+    assert!(r >= 0, "{}", std::io::Error::last_os_error());
 }
 
 /// Bytes this process's child `pid` has read (`rchar` of

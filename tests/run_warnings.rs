@@ -266,17 +266,19 @@ fn every_run_warning_code_comes_from_a_real_input() {
         "fail-on-empty",
     ));
     saw(&one(&report(&["diff", OKE, OKE, DEMO]), "same-scenarios"));
+    // A link beside the file (its policies read from the same directory;
+    // a link elsewhere reads others: review_s20).
+    let copy = tmp.join("copy.toml");
+    std::fs::copy(root().join(OKE), &copy).unwrap();
     let link = tmp.join("link.toml");
-    std::fs::hard_link(root().join(OKE), &link).unwrap();
+    std::fs::hard_link(&copy, &link).unwrap();
     saw(&one(
-        &report(&["diff", OKE, s(&link), DEMO]),
+        &report(&["diff", s(&copy), s(&link), DEMO]),
         "same-scenarios",
     ));
     // Two files, even of the same bytes, are not said to be one: each
     // reads its policy files beside it (the review: a copy whose policy
     // changed broke 4 flows under the warning). Nor are two that differ.
-    let copy = tmp.join("copy.toml");
-    std::fs::copy(root().join(OKE), &copy).unwrap();
     for after in [s(&copy), PROPOSED] {
         assert!(
             !report(&["diff", OKE, after, DEMO])

@@ -213,9 +213,19 @@ pub enum FormatError {
     /// needed (`explain --capture`, `bench --capture`): decompressing it
     /// would not make it one.
     #[error(
-        "an OCI flow-log file, not a pcap or pcapng file: `replay` and `diff` read flow logs; here a capture is needed (to explain one record, give its addresses, protocol and ports with `--src`, `--dst`, `--proto`, `--dport`)"
+        "an OCI flow-log file, not a pcap or pcapng file: here a capture is needed (`replay` and `diff` read flow logs; `explain` judges one record given by its addresses, protocol and ports: `--src`, `--dst`, `--proto`, `--dport`)"
     )]
     FlowLog,
+    /// One of zprsim's own text files (a scenario, an expectations file)
+    /// where a capture or flow log is needed: arguments in the wrong order,
+    /// or `replay` taken for `diff` (`zprsim replay s.toml proposed.toml`).
+    #[error("{what}, not a pcap or pcapng file: a capture or flow log is needed here ({hint})")]
+    OwnText {
+        /// What the file is.
+        what: &'static str,
+        /// Where it goes.
+        hint: &'static str,
+    },
     /// A compressed file that is not read as a capture or a flow log (xz,
     /// bzip2; and gzip where a flow log is looked for): most likely a
     /// compressed capture, which is to be decompressed first.
@@ -620,9 +630,24 @@ fn not_capture_kind(bytes: &[u8]) -> FormatError {
     ]
     .iter()
     .find(|(magic, ..)| bytes.starts_with(magic))
-    .map_or(FormatError::NotCapture, |&(_, format, cat)| {
-        FormatError::Compressed { format, cat }
-    })
+    .map_or_else(
+        || {
+            use crate::scenario_file::{OwnText, own_text};
+            let head = bytes.get(..crate::sniff::HEAD).unwrap_or(bytes);
+            match own_text(&String::from_utf8_lossy(head)) {
+                Some(OwnText::Scenario) => FormatError::OwnText {
+                    what: "a scenario (it has `[[vcn]]`, `[[subnet]]` or the like)",
+                    hint: "the scenario goes first; two scenarios are compared with `zprsim diff BEFORE AFTER CAPTURE...`",
+                },
+                Some(OwnText::Expectations) => FormatError::OwnText {
+                    what: "an expectations file (it has `[[path]]` or `[[include]]`)",
+                    hint: "expectations are checked with `zprsim verify SCENARIO EXPECT`",
+                },
+                None => FormatError::NotCapture,
+            }
+        },
+        |&(_, format, cat)| FormatError::Compressed { format, cat },
+    )
 }
 
 /// Whether a file starting with `head` is something `replay` reads or
@@ -634,7 +659,7 @@ pub fn is_input_like(head: &[u8]) -> bool {
     !matches!(
         detect(head),
         Err(CaptureError::Format {
-            kind: FormatError::NotCapture | FormatError::Empty,
+            kind: FormatError::NotCapture | FormatError::Empty | FormatError::OwnText { .. },
             ..
         })
     )
@@ -677,7 +702,7 @@ pub fn kind_name(head: &[u8]) -> Option<&'static str> {
         Ok(Kind::Pcap(_)) => Some("a pcap capture"),
         Ok(Kind::PcapNg) => Some("a pcapng capture"),
         Err(CaptureError::Format { kind, .. }) => match kind {
-            FormatError::NotCapture | FormatError::Empty => None,
+            FormatError::NotCapture | FormatError::Empty | FormatError::OwnText { .. } => None,
             FormatError::FlowLog => Some("JSON"),
             FormatError::Compressed { .. } => Some("compressed data"),
             _ => Some("a capture"),

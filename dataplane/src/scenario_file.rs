@@ -285,18 +285,24 @@ fn other_input(path: &Path) -> Option<&'static str> {
     let text = String::from_utf8_lossy(&head);
     traffic_kind(&head, &text).or_else(|| {
         text.lines()
-            .any(|l| matches!(l.trim(), "[[path]]" | "[[include]]"))
+            .any(|l| own_text(l) == Some(OwnText::Expectations))
             .then_some("an expectations file (it has `[[path]]` or `[[include]]`)")
     })
 }
 
-/// What a regular file given as `verify`'s expectations file is instead,
-/// when it does not read as one and its first bytes say so: a capture,
-/// flow logs, compressed data or a scenario (`zprsim verify s.toml
-/// proposed.toml`, taking `verify` for `diff`), which otherwise reads as
-/// "not UTF-8 text" or "unknown field `gateway`".
-#[must_use]
-pub fn not_expectations(path: &Path) -> Option<&'static str> {
+/// Which of zprsim's own text files a file is, by the tables in its first
+/// bytes (`text`, lossily decoded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OwnText {
+    /// A scenario: `[[vcn]]`, `[[subnet]]` or the like.
+    Scenario,
+    /// An expectations file: `[[path]]` or `[[include]]`.
+    Expectations,
+}
+
+/// Which of zprsim's own text files `text` (a file's first bytes) is, if
+/// one: a scenario or an expectations file, by the tables it has.
+pub(crate) fn own_text(text: &str) -> Option<OwnText> {
     const SCENARIO: [&str; 8] = [
         "[[vcn]]",
         "[[subnet]]",
@@ -307,17 +313,38 @@ pub fn not_expectations(path: &Path) -> Option<&'static str> {
         "[[nsg]]",
         "[[zpr_policy]]",
     ];
+    text.lines().find_map(|l| {
+        let l = l.trim();
+        if SCENARIO.contains(&l) {
+            Some(OwnText::Scenario)
+        } else if matches!(l, "[[path]]" | "[[include]]") {
+            Some(OwnText::Expectations)
+        } else {
+            None
+        }
+    })
+}
+
+/// What a regular file given as `verify`'s expectations file is instead,
+/// when it does not read as one and its first bytes say so: a capture,
+/// flow logs, compressed data or a scenario (`zprsim verify s.toml
+/// proposed.toml`, taking `verify` for `diff`), which otherwise reads as
+/// "not UTF-8 text" or "unknown field `gateway`".
+#[must_use]
+pub fn not_expectations(path: &Path) -> Option<&'static str> {
     let head = head_of(path)?;
     let text = String::from_utf8_lossy(&head);
     traffic_kind(&head, &text).or_else(|| {
         text.lines()
-            .any(|l| SCENARIO.contains(&l.trim()))
+            .any(|l| own_text(l) == Some(OwnText::Scenario))
             .then_some("a scenario (it has `[[vcn]]`, `[[subnet]]` or the like)")
     })
 }
 
-/// The first bytes of a regular file (`None`: not one, or unreadable).
-fn head_of(path: &Path) -> Option<Vec<u8>> {
+/// The first bytes of a regular file, [`crate::sniff::HEAD`] at most
+/// (`None`: not one, or unreadable).
+#[must_use]
+pub fn head_of(path: &Path) -> Option<Vec<u8>> {
     use std::io::Read;
     if !std::fs::metadata(path).ok()?.is_file() {
         return None;

@@ -158,6 +158,29 @@ fn a_pack_given_as_expectations(src: Src<'_>) -> Option<VerifyError> {
     ))
 }
 
+/// When a file included as a pack does not read as one and is another of
+/// zprsim's files instead (by its top-level keys), what it is and what to
+/// do, in place of serde's "missing field `pack`" or "unknown field
+/// `include`": an expectations file (splitting expectations over files
+/// and including one), or a scenario.
+fn not_a_pack(text: &str) -> Option<&'static str> {
+    let t: toml::Table = toml::from_str(text).ok()?;
+    if t.contains_key("pack") {
+        return None;
+    }
+    if ["vcn", "subnet", "vnic"].iter().any(|k| t.contains_key(*k)) {
+        Some(
+            "a scenario, not a pack: a pack is a file of `[[path]]` tables whose ends may name roles, with `pack = \"NAME\"` and a `[roles]` table (docs/verify.md, \"Packs\")",
+        )
+    } else if ["path", "include"].iter().any(|k| t.contains_key(*k)) {
+        Some(
+            "an expectations file, not a pack: a pack has `pack = \"NAME\"` and a `[roles]` table that an include binds (docs/verify.md, \"Packs\"); an expectations file is not included: copy its `[[path]]` tables into this one, or check it on its own (`zprsim verify SCENARIO FILE`)",
+        )
+    } else {
+        None
+    }
+}
+
 /// Reads an expectations file against a scenario.
 pub(super) fn read(
     s: &Scenario,
@@ -244,7 +267,11 @@ pub(super) fn read(
             file: &pack_file,
             text: &pack_text,
         };
-        let pack: RawPack = toml::from_str(&pack_text).map_err(|e| toml_error(psrc, &e))?;
+        let pack: RawPack = toml::from_str(&pack_text).map_err(|e| {
+            not_a_pack(&pack_text)
+                .map(|what| src.err(inc.pack.span(), format!("`{pack_name}` is {what}")))
+                .unwrap_or_else(|| toml_error(psrc, &e))
+        })?;
         // Bindings: every bound role must exist in the pack.
         let mut bound: BTreeMap<&str, (Selector, String)> = BTreeMap::new();
         for (role, b) in &inc.roles {

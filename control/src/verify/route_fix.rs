@@ -25,9 +25,10 @@
 //! a VNIC it carries (semantics §2: IPv4 with a public IP; IPv6 outside a
 //! subnet that prohibits internet ingress, of a global prefix: not a ULA
 //! nor a private prefix of its VCN): the proof judges that. An IPv6
-//! address no internet gateway carries, dropped by a rule to one, gets no
-//! hint (`eval::ipv6_off_internet`): OCI has no IPv6 NAT, and a DRG there
-//! would take the table's internet IPv6 on-premises.
+//! address no internet gateway carries, dropped by a rule to one or with
+//! no rule for the whole IPv6 internet (`::/0`, a path's `internet`), gets
+//! no hint (`eval::ipv6_off_internet`): OCI has no IPv6 NAT, and a DRG
+//! there would take the table's internet IPv6 on-premises.
 //! No hint when neither side is a VNIC, the VNIC has no route table, or no
 //! gateway of its VCN opens the route layer; nor when the table already
 //! has a rule for the same destination (an added rule of equal prefix
@@ -148,7 +149,12 @@ pub(super) fn to_open(
             matches!(r.target, RouteTarget::Gateway(g)
                 if s.gateways[g.index()].kind == GatewayKind::Internet)
         });
-    if to_igw && crate::eval::ipv6_off_internet(s, v, own).is_some() {
+    // Likewise where no rule matches and the hint would route the whole
+    // IPv6 internet (a path's `internet`): only a DRG would open the model's
+    // route layer, and it would send the table's internet IPv6 on-premises.
+    let every_v6 =
+        matches!(&destination, RouteDestination::Cidr(IpNet::V6(n)) if n.prefix_len() == 0);
+    if (to_igw || every_v6) && crate::eval::ipv6_off_internet(s, v, own).is_some() {
         return None;
     }
     let vcn = s.vnic_vcn(v);

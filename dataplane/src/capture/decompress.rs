@@ -530,7 +530,7 @@ pub fn inside(codec: Codec, e: CaptureError) -> CaptureError {
         },
         CaptureError::Format {
             offset,
-            kind: FormatError::NotCapture | FormatError::Empty,
+            kind: FormatError::NotCapture | FormatError::Empty | FormatError::OwnText { .. },
         } => CaptureError::Format {
             offset,
             kind: FormatError::CompressedNotCapture {
