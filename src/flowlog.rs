@@ -364,6 +364,14 @@ impl<'a> Ctx<'a> {
             None if j.reply => format!("reply of a connection tracked at `{}`", v.name),
             None => format!("allowed at `{}` ({side})", v.name),
             Some(st) => match st {
+                // An ingress record dropped at route: its source is no
+                // VNIC, and `a`'s table has no way back to it.
+                zprsim_control::verdict::Stage::Route if j.direction == Direction::Ingress => {
+                    format!(
+                        "no route back from `{}` to the source (the return path its route table must give)",
+                        v.name
+                    )
+                }
                 zprsim_control::verdict::Stage::Route => {
                     format!("no route from `{}` for this packet", v.name)
                 }

@@ -78,6 +78,10 @@ fn judge_side_agrees_on(shape: &Shape, seeds_var: &str, default_seeds: u64) {
                 "seed {seed}: {p} {ctx:?}: reference {:?}, source {e:?}, destination {i:?}",
                 r.judgement
             );
+            let from_vnic = matches!(
+                zprsim_control::model::endpoint_of(&s, p.src),
+                zprsim_control::model::Endpoint::Vnic(_)
+            );
             let both = e.verdict == Verdict::Allow && i.verdict == Verdict::Allow;
             assert_eq!(both, r.judgement.verdict == Verdict::Allow, "{what}");
             match r.judgement.stage {
@@ -90,8 +94,11 @@ fn judge_side_agrees_on(shape: &Shape, seeds_var: &str, default_seeds: u64) {
                         c.judge_side(&p, ctx, Side::Source).rules,
                         "{what}"
                     );
+                    // A source that is no VNIC leaves its route check
+                    // (the return path) to the destination.
+                    let route = (!from_vnic).then_some(full.rules[0]).flatten();
                     assert_eq!(
-                        [None, None, full.rules[2], None, full.rules[4]],
+                        [route, None, full.rules[2], None, full.rules[4]],
                         c.judge_side(&p, ctx, Side::Destination).rules,
                         "{what}"
                     );
@@ -105,6 +112,9 @@ fn judge_side_agrees_on(shape: &Shape, seeds_var: &str, default_seeds: u64) {
                 Some(st @ (Stage::Route | Stage::EgressSecurity)) => {
                     seen[1] += 1;
                     assert_eq!(e.stage, Some(st), "{what}");
+                    if st == Stage::Route && !from_vnic {
+                        assert_eq!(i.stage, Some(Stage::Route), "{what}");
+                    }
                 }
                 Some(Stage::IngressSecurity) => {
                     seen[2] += 1;
@@ -1220,4 +1230,95 @@ fn flow_log_flags_with_captures_are_a_usage_error() {
         ["replay", fixtures::OKE, pcap.to_str().unwrap(), "--quiet"],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// An ingress record from the internet to a VNIC whose route table has no
+/// way back (QA round thirteen: an IPv6 ULA VNIC, and any private
+/// subnet): the record was judged on the destination's security and ZPR
+/// only, so it was allowed where `explain` drops the packet at route. A
+/// source that is no VNIC has no side of its own to judge it, so the
+/// return path, which reads the destination VNIC's table, is judged with
+/// the destination.
+#[test]
+fn an_ingress_record_from_outside_is_judged_on_its_return_path() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("s.toml"),
+        r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16"]
+[[gateway]]
+name = "igw"
+vcn = "v"
+kind = "internet"
+[[route_table]]
+name = "none-out"
+vcn = "v"
+[[route_table]]
+name = "out"
+vcn = "v"
+route_rules = [{ destination = "0.0.0.0/0", network_entity = "igw" }]
+[[security_list]]
+name = "open"
+vcn = "v"
+ingress_security_rules = [{ source = "0.0.0.0/0", protocol = "all" }]
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
+[[subnet]]
+name = "closed"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+route_table = "none-out"
+security_lists = ["open"]
+[[subnet]]
+name = "public"
+vcn = "v"
+cidr_block = "10.0.2.0/24"
+route_table = "out"
+security_lists = ["open"]
+[[vnic]]
+name = "a"
+id = "ocid1.vnic.oc1.iad.aaaa"
+subnet = "closed"
+private_ips = ["10.0.1.10"]
+[[vnic]]
+name = "b"
+id = "ocid1.vnic.oc1.iad.bbbb"
+subnet = "public"
+private_ips = ["10.0.2.10"]
+"#,
+    )
+    .unwrap();
+    let record = |vnic: &str, dst: &str| {
+        format!(
+            r#"{{"datetime": 1, "logContent": {{"data": {{"action": "ACCEPT", "bytesOut": 60, "destinationAddress": "{dst}", "destinationPort": 22, "endTime": 100, "packets": 3, "protocol": 6, "sourceAddress": "8.8.8.8", "sourcePort": 50000, "startTime": 100, "status": "OK", "version": "2"}}, "oracle": {{"vnicocid": "ocid1.vnic.oc1.iad.{vnic}"}}}}}}"#
+        )
+    };
+    std::fs::write(
+        dir.path().join("log.jsonl"),
+        format!(
+            "{}\n{}\n",
+            record("aaaa", "10.0.1.10"),
+            record("bbbb", "10.0.2.10")
+        ),
+    )
+    .unwrap();
+    let flows = dir.path().join("records.jsonl");
+    let r = replay_report(&[
+        dir.path().join("s.toml").to_str().unwrap(),
+        dir.path().join("log.jsonl").to_str().unwrap(),
+        "--flows",
+        flows.to_str().unwrap(),
+    ]);
+    // `a`'s record drops at route; `b`'s, whose table routes back, passes.
+    assert_eq!(r["dropped_by_stage"]["route"], 3, "{r}");
+    assert_eq!(r["packets"]["allowed"], 3, "{r}");
+    let lines = std::fs::read_to_string(&flows).unwrap();
+    let a: Value = lines
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["vnic"] == "a")
+        .unwrap();
+    assert_eq!(a["stage"], "route", "{a}");
+    assert!(a.to_string().contains("no route back from `a`"), "{a}");
 }

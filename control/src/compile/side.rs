@@ -1,6 +1,7 @@
 //! One side of a judgement: what the source VNIC enforces (route, egress
 //! security, its ZPR check) or what the destination VNIC enforces (ingress
-//! security, its ZPR check), on their own.
+//! security, its ZPR check, and the route layer for a source that is no
+//! VNIC), on their own.
 //!
 //! A VCN flow-log record is written by one VNIC about one direction, and says
 //! only what that VNIC did (`oracle.vnicocid`, see the CLI contract's
@@ -26,7 +27,9 @@ use super::{ClassInfo, Compiled, Fast};
 pub enum Side {
     /// The packet's source VNIC: route, egress security, the ZPR egress check.
     Source,
-    /// The packet's destination VNIC: ingress security, the ZPR ingress check.
+    /// The packet's destination VNIC: ingress security, the ZPR ingress
+    /// check; and the route layer when the source is no VNIC (its return
+    /// path reads this VNIC's table).
     Destination,
 }
 
@@ -57,6 +60,18 @@ impl Compiled {
                 (ZprCheck::Egress, a, rd.zpr_egress)
             }
             Side::Destination => {
+                // A source that is no VNIC (the internet, on-premises, an
+                // unassigned address) has no side of its own to judge it:
+                // its route check, the return path through this VNIC's
+                // route table (semantics §2.1), is this side's. Without it
+                // a flow-log record from the internet to a VNIC whose table
+                // has no way back was allowed where `explain` dropped it.
+                if a.flags & ClassInfo::VNIC == 0 {
+                    rules[0] = rd.route.rule();
+                    if !rd.route.passes(reply) {
+                        return dropped(Stage::Route, rules);
+                    }
+                }
                 if let Some(stage) = destination_layer(b, &rd, reply, t, &mut rules, &mut tracking)
                 {
                     return dropped(stage, rules);
