@@ -129,3 +129,181 @@ fn import_leaves_a_file_made_at_its_output_while_it_ran() {
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(std::fs::read_to_string(&out).unwrap(), imported);
 }
+
+/// The temporary files `pid` holds open in `dir` (unnamed ones read
+/// `DIR/#INODE (deleted)` in `/proc/PID/fd`).
+fn temp_files_open(pid: u32, dir: &Path) -> usize {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return 0;
+    };
+    fds.filter_map(Result::ok)
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .filter(|t| t.starts_with(dir))
+        .count()
+}
+
+/// `zprsim diff` of the OKE example's two scenarios on `log`, with
+/// `--report` and `--flows` at `report` and `flows`, temporary files in
+/// `tmp`.
+fn flow_log_diff(log: &Path, report: &Path, flows: &Path, tmp: &Path) -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("zprsim"));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "diff",
+            zprsim_bench::fixtures::OKE,
+            "examples/oke-orders/proposed.toml",
+        ])
+        .arg(log)
+        .args(["--quiet", "--fail-on", "none", "--flow-log-buffer", "2000"])
+        .arg("--report")
+        .arg(report)
+        .arg("--flows")
+        .arg(flows)
+        .env("TMPDIR", tmp)
+        .stderr(std::process::Stdio::piped());
+    cmd
+}
+
+/// Planning 8 (note-s19): a first signal after `diff` judged the flow-log
+/// records, while it grouped the compared records into flows, stopped
+/// nothing: the run went on to its end and exited 0 or 1, as if not
+/// signalled. It now ends the grouping at a flow's end, as the judging
+/// ends at a second: the report (`"interrupted": true`, an
+/// `interrupted-after-reading` warning) counts the whole flows grouped
+/// before, its packets and judging are of every record compared, and the
+/// run exits 130.
+///
+/// The outside observable: the records past `--flow-log-buffer` are in a
+/// temporary file from the reading on, and the compared records' parts in
+/// a second one from the judging on; the first is closed when the judging
+/// ends, and the grouping reads the second alone: the signal is sent once
+/// one is left.
+#[test]
+fn a_signal_while_diff_groups_flow_log_records_into_flows_ends_the_grouping() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tmp = d.join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let log = d.join("log.jsonl");
+    std::fs::write(&log, crate::planning_s18::demo_log_repeated(300)).unwrap();
+    let (report, flows) = (d.join("r.json"), d.join("f.jsonl"));
+    let whole = flow_log_diff(&log, &report, &flows, &tmp).output().unwrap();
+    assert_eq!(whole.status.code(), Some(0));
+    let whole: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let mut child = flow_log_diff(&log, &report, &flows, &tmp).spawn().unwrap();
+    let mut most = 0;
+    loop {
+        let n = temp_files_open(child.id(), &tmp);
+        most = most.max(n);
+        if most >= 2 && n == 1 {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "ended before");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let s = Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(s.success());
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("interrupted after the reading: a signal came after the judging, while the compared records were grouped into flows"),
+        "{err}"
+    );
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["interrupted"], true);
+    let w = crate::planning_s18::warnings_of(&r, "interrupted-after-reading");
+    assert_eq!(w.len(), 1, "{r:#}");
+    // The judging and the packets whole; the flows fewer.
+    for p in ["/before/judged", "/after/judged", "/packets"] {
+        assert_eq!(r.pointer(p), whole.pointer(p), "{p}");
+    }
+    let sum = |r: &serde_json::Value| {
+        r["flows"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum::<u64>()
+    };
+    assert!(
+        sum(&r) < sum(&whole),
+        "{:#} of {:#}",
+        r["flows"],
+        whole["flows"]
+    );
+    let listed = std::fs::read_to_string(&flows).unwrap().lines().count() as u64;
+    let changed = ["would_break", "newly_allowed", "reason_changed"]
+        .iter()
+        .map(|k| r["flows"][k].as_u64().unwrap())
+        .sum::<u64>();
+    assert_eq!(listed, changed);
+}
+
+/// Planning 8, the rest of the tail: a first signal while `--flows` was
+/// written (after the grouping) was not looked at either. It now ends
+/// `--flows` at a line, the report says which, and the run exits 130.
+///
+/// The outside observable: `--flows` is a FIFO, which `diff` opens once
+/// the flows are grouped and which blocks until this end is opened (the
+/// child waits in `wait_for_partner`, `/proc/PID/wchan`): the signal is
+/// sent then.
+#[test]
+fn a_signal_while_diff_writes_the_changed_flows_of_flow_logs_ends_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let flows = d.join("flows");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&flows)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let report = d.join("r.json");
+    let log =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/oke-orders/flowlogs/oke-demo.jsonl");
+    let mut child = flow_log_diff(&log, &report, &flows, d).spawn().unwrap();
+    let wchan = format!("/proc/{}/wchan", child.id());
+    while std::fs::read_to_string(&wchan).unwrap_or_default() != "wait_for_partner" {
+        assert!(child.try_wait().unwrap().is_none(), "ended before");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let s = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(s.success());
+    let text = std::fs::read_to_string(&flows).unwrap();
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(143), "{err}");
+    assert_eq!(text, "");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["interrupted"], true);
+    let w = crate::planning_s18::warnings_of(&r, "interrupted-after-reading");
+    assert_eq!(w.len(), 1, "{r:#}");
+    let changed: u64 = ["would_break", "newly_allowed", "reason_changed"]
+        .iter()
+        .map(|k| r["flows"][k].as_u64().unwrap())
+        .sum();
+    assert!(changed > 0, "{r:#}");
+    let said = format!(
+        "--flows `{}`: a signal came after the judging, while it was written: it lists the first 0 of the {changed} changed flow(s)",
+        flows.display()
+    );
+    assert!(
+        w[0]["message"].as_str().unwrap().starts_with(&said),
+        "{r:#}"
+    );
+    assert!(
+        err.contains(&format!("interrupted after the reading: {said}")),
+        "{err}"
+    );
+}
