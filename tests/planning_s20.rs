@@ -4,6 +4,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
+
+use zprsim_control::compile::{Compiled, Config};
+use zprsim_dataplane::engine::{self, EngineConfig, MemorySource, Sinks};
 
 /// A copy of the OKE example's export in `d/export`.
 fn oke_export(d: &Path) -> PathBuf {
@@ -306,4 +310,200 @@ fn a_signal_while_diff_writes_the_changed_flows_of_flow_logs_ends_them() {
         err.contains(&format!("interrupted after the reading: {said}")),
         "{err}"
     );
+}
+
+/// Asserts two lists of records equal, naming the first difference.
+fn same<T: PartialEq + std::fmt::Debug>(a: &[T], b: &[T], what: &str) {
+    let at = a.iter().zip(b).position(|(x, y)| x != y);
+    assert!(
+        at.is_none() && a.len() == b.len(),
+        "{what}: {} and {} records, first difference at {at:?}: {:?} and {:?}",
+        a.len(),
+        b.len(),
+        at.and_then(|i| a.get(i)),
+        at.and_then(|i| b.get(i))
+    );
+}
+
+/// A pair sink that keeps the pairs' two records.
+#[derive(Default)]
+struct Pairs(
+    Vec<(
+        zprsim_dataplane::engine::FlowRecord,
+        zprsim_dataplane::engine::FlowRecord,
+    )>,
+);
+
+impl zprsim_dataplane::engine::PairSink for Pairs {
+    fn pair(
+        &mut self,
+        b: &zprsim_dataplane::engine::FlowRecord,
+        a: &zprsim_dataplane::engine::FlowRecord,
+        _: &zprsim_dataplane::engine::FlowChange,
+    ) -> std::io::Result<()> {
+        self.0.push((b.clone(), a.clone()));
+        Ok(())
+    }
+
+    fn name(&self) -> String {
+        "pairs".into()
+    }
+}
+
+/// Planning 8, second half (note-s19): `diff` on captures pairs the two
+/// scenarios' flow records by the order each worker closed them
+/// (`engine::flows::line_up`, `merge_pairs`), assuming they close alike.
+/// They do: a flow record is opened, closed by an idle timeout, evicted
+/// or drained by the packets' keys, times and TCP flags only, never by a
+/// verdict. The cases that could break it, with every packet allowed by
+/// one scenario and dropped by the other (one side's records served by
+/// `known_drop`, the other's by the tracker): unanswered and answered TCP
+/// and UDP flows idle just past and just within their timeouts (an
+/// answer lengthens it), FIN and RST (a closing timeout) then the same
+/// tuple reopened, ICMP, one open record per shard (evictions), and a
+/// closed-record spool of 4 (runs spilled and merged), for 1 to 3
+/// workers. Every record pairs with its twin (a pair that did not line up
+/// is an internal error), and both sides count the same flows.
+#[test]
+fn a_compared_pass_closes_both_scenarios_records_alike_whatever_the_verdicts() {
+    use crate::planning_s16::{AUDITED_WEB, CLIENT, WEB};
+    use crate::replay_oracle::Pkt;
+    use zprsim_control::packet::Packet;
+    const S: u64 = 1_000_000_000;
+    let open = zprsim_control::load::from_toml_str(AUDITED_WEB, "open.toml")
+        .unwrap()
+        .scenario;
+    let shut = AUDITED_WEB
+        .replace(
+            r#"ingress_security_rules = [{ protocol = "all", source = "10.1.0.0/16" }]"#,
+            "ingress_security_rules = []",
+        )
+        .replace(
+            r#"egress_security_rules = [{ protocol = "all", destination = "0.0.0.0/0" }]"#,
+            "egress_security_rules = []",
+        );
+    assert_ne!(shut, AUDITED_WEB);
+    let shut = zprsim_control::load::from_toml_str(&shut, "shut.toml")
+        .unwrap()
+        .scenario;
+    let (c, w) = (CLIENT.parse().unwrap(), WEB.parse().unwrap());
+    let mut pkts: Vec<Pkt> = Vec::new();
+    let mut ts = 1_700_000_000 * S;
+    let mut at = |gap: u64, p: Packet, flags: u8, pkts: &mut Vec<Pkt>| {
+        ts += gap;
+        pkts.push(Pkt { p, flags, ts });
+    };
+    for i in 0..40u16 {
+        let sport = 20_000 + i;
+        let (tcp, back) = (Packet::tcp(c, sport, w, 443), Packet::tcp(w, 443, c, sport));
+        let (udp, uback) = (Packet::udp(c, sport, w, 53), Packet::udp(w, 53, c, sport));
+        // Unanswered TCP: idle 59 s (open), then 61 s (closed, reopened).
+        at(S / 10, tcp, 0x02, &mut pkts);
+        at(59 * S, tcp, 0x02, &mut pkts);
+        at(61 * S, tcp, 0x02, &mut pkts);
+        // Answered: 61 s idle stays open (a day's timeout); then FIN,
+        // 119 s (open while closing), 121 s (closed, reopened), RST.
+        at(S / 10, back, 0x12, &mut pkts);
+        at(61 * S, tcp, 0x10, &mut pkts);
+        at(S / 10, tcp, 0x11, &mut pkts);
+        at(119 * S, back, 0x10, &mut pkts);
+        at(121 * S, tcp, 0x02, &mut pkts);
+        at(S / 10, back, 0x14, &mut pkts);
+        at(S / 10, tcp, 0x02, &mut pkts);
+        // UDP: unanswered past 30 s, answered within 180 s.
+        at(S / 10, udp, 0, &mut pkts);
+        at(31 * S, udp, 0, &mut pkts);
+        at(S / 10, uback, 0, &mut pkts);
+        at(179 * S, udp, 0, &mut pkts);
+        at(181 * S, uback, 0, &mut pkts);
+        // ICMP echo: 14 s, then 16 s.
+        at(S / 10, Packet::icmp(c, w, 8, 0), 0, &mut pkts);
+        at(14 * S, Packet::icmp(c, w, 8, 0), 0, &mut pkts);
+        at(16 * S, Packet::icmp(c, w, 8, 0), 0, &mut pkts);
+        // Many flows at once, one open record per shard: evictions.
+        for k in 0..30u16 {
+            at(
+                S / 1000,
+                Packet::tcp(w, 30_000 + k, c, 8000 + i),
+                0x02,
+                &mut pkts,
+            );
+        }
+    }
+    let cs = [
+        Arc::new(Compiled::new(&open, &Config::default()).unwrap()),
+        Arc::new(Compiled::new(&shut, &Config::default()).unwrap()),
+    ];
+    // The records as each scenario alone closes them (a pass of one).
+    let tuples = |v: &[&zprsim_dataplane::engine::FlowRecord]| {
+        v.iter()
+            .map(|r| {
+                (
+                    r.first_ts.to_bits(),
+                    r.src,
+                    r.dst,
+                    r.proto,
+                    r.sport,
+                    r.dport,
+                    r.icmp_type,
+                    r.packets,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let alone: Vec<_> = cs
+        .iter()
+        .map(|c| {
+            let cfg = EngineConfig {
+                keep_flows: true,
+                ..EngineConfig::default()
+            };
+            let mut src = MemorySource::new(crate::engine::frames(&pkts));
+            let out = engine::run(&[Arc::clone(c)], &mut src, &cfg, Sinks::default()).unwrap();
+            tuples(&out.scenarios[0].flows.iter().collect::<Vec<_>>())
+        })
+        .collect();
+    same(&alone[0], &alone[1], "each scenario alone");
+    for (workers, open_records, spool) in
+        [(1, 1 << 20, usize::MAX), (1, 1, 4), (2, 1, 4), (3, 1, 4)]
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = EngineConfig {
+            workers,
+            keep_flows: true,
+            compare: true,
+            max_flow_records: open_records,
+            max_connections: open_records,
+            flow_spool: spool,
+            spool_dir: Some(dir.path().to_path_buf()),
+            ..EngineConfig::default()
+        };
+        let mut src = MemorySource::new(crate::engine::frames(&pkts));
+        let mut pairs = Pairs::default();
+        let sinks = Sinks {
+            pairs: Some(&mut pairs),
+            ..Sinks::default()
+        };
+        let out = engine::run(&cs, &mut src, &cfg, sinks)
+            .unwrap_or_else(|e| panic!("{workers} worker(s), {open_records} open: {e}"));
+        let [b, a] = out.scenarios.as_slice() else {
+            panic!("two scenarios");
+        };
+        assert_eq!(b.counters.flows, a.counters.flows);
+        assert_eq!(b.counters.flows_evicted, a.counters.flows_evicted);
+        assert_eq!(pairs.0.len() as u64, b.counters.flows);
+        // Every packet allowed on one side and dropped on the other.
+        for (rb, ra) in &pairs.0 {
+            assert_eq!(rb.dropped_packets, 0, "{rb:?}");
+            assert_eq!(ra.allowed_packets, 0, "{ra:?}");
+        }
+        let (pb, pa): (Vec<_>, Vec<_>) = pairs.0.iter().map(|(b, a)| (b, a)).unzip();
+        same(&tuples(&pb), &tuples(&pa), "the pairs");
+        if open_records == 1 {
+            assert!(b.counters.flows_evicted > 0);
+            assert!(b.spool.runs > 0, "{:?}", b.spool);
+        } else {
+            same(&tuples(&pb), &alone[0], "the pairs and a scenario alone");
+        }
+    }
 }
