@@ -507,3 +507,107 @@ fn a_compared_pass_closes_both_scenarios_records_alike_whatever_the_verdicts() {
         }
     }
 }
+
+/// Planning 10 (note-s19): zeros after the last gzip member (a padded
+/// download, a zero-filled preallocated file) were "trailing bytes ...
+/// not gzip data" for `replay`, as for any junk. The reader now reports
+/// them as padding (count and offset, `ZeroPadding`), and `replay` says
+/// so with the same words on a flow log and a capture, and reads what
+/// came before, as GNU gzip does ("trailing zero bytes ignored"); other
+/// junk is said as before. A lone `0x1f` after a member was "1 trailing
+/// byte" for `import` and a cut member for `replay`: it is a cut member
+/// for both (as `gzip -t`: "unexpected end of file").
+#[test]
+fn gzip_zero_padding_and_a_lone_magic_byte_are_said_alike_by_every_reader() {
+    use crate::planning_s18::gzip;
+    use zprsim_dataplane::capture::decompress::padding_text;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let replay = |name: &str, bytes: &[u8]| {
+        let p = d.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let o = Command::new(assert_cmd::cargo::cargo_bin!("zprsim"))
+            .current_dir(root)
+            .args(["replay", zprsim_bench::fixtures::OKE, "--quiet"])
+            .arg(&p)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{name}");
+        (String::from_utf8_lossy(&o.stderr).into_owned(), p)
+    };
+    let log = std::fs::read(root.join("examples/oke-orders/flowlogs/oke-demo.jsonl")).unwrap();
+    let lines = log.iter().filter(|&&b| b == b'\n').count();
+    let lz = gzip(&log);
+    let mut padded = lz.clone();
+    padded.extend([0u8; 512]);
+    let (err, p) = replay("log.jsonl.gz", &padded);
+    let said = padding_text(lz.len() as u64, 512);
+    assert!(
+        err.contains(&format!(
+            "warning: {}:{}: {said}; the {lines} line(s) before are read",
+            p.display(),
+            lines + 1
+        )),
+        "{err}"
+    );
+    let pcap = std::fs::read(root.join("pcaps/oke-demo.pcap")).unwrap();
+    let cz = gzip(&pcap);
+    let mut padded = cz.clone();
+    padded.extend([0u8; 4096]);
+    let (err, p) = replay("cap.pcap.gz", &padded);
+    let said = padding_text(cz.len() as u64, 4096);
+    assert!(
+        err.contains(&format!(
+            "{}: {said}; the capture it holds ends before them, at byte {}",
+            p.display(),
+            pcap.len()
+        )),
+        "{err}"
+    );
+    // Junk that is not zeros: trailing bytes, as before.
+    let mut junk = cz.clone();
+    junk.extend(b"\0\0\0\x07");
+    let (err, _) = replay("junk.pcap.gz", &junk);
+    assert!(err.contains("are not gzip data (trailing bytes"), "{err}");
+    assert!(!err.contains("padding"), "{err}");
+
+    // A lone 0x1f: a cut member for `replay` and `import` alike.
+    let mut lone = cz.clone();
+    lone.push(0x1f);
+    let (err, _) = replay("lone.pcap.gz", &lone);
+    assert!(
+        err.contains(&format!(
+            "the gzip stream ends early, inside the member that starts at byte {} of the file",
+            cz.len()
+        )),
+        "{err}"
+    );
+    let export = oke_export(d);
+    let vcns = export.join("network-vcn-list.json");
+    let vz = gzip(&std::fs::read(&vcns).unwrap());
+    std::fs::remove_file(&vcns).unwrap();
+    let mut lone = vz.clone();
+    lone.push(0x1f);
+    let gz = export.join("network-vcn-list.json.gz");
+    std::fs::write(&gz, &lone).unwrap();
+    let o = Command::new(assert_cmd::cargo::cargo_bin!("zprsim"))
+        .args(["import", "oci"])
+        .arg(&export)
+        .arg("-o")
+        .arg(d.join("s.toml"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let n = vz.len();
+    assert!(
+        err.contains(&format!(
+            "error: {}: byte {}: the gzip data is cut: the member that starts at byte {n} has no end where the file ends (byte {})",
+            gz.display(),
+            n + 1,
+            n + 1
+        )),
+        "{err}"
+    );
+}
