@@ -65,13 +65,7 @@ fn import_leaves_a_file_made_at_its_output_while_it_ran() {
     let d = dir.path();
     let export = oke_export(d);
     let fifo = d.join("services.json");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    crate::planning_s18::mkfifo(&fifo);
     let by_hand = "# my scenario, written by hand\n[[vcn]]\n";
     let run = |out: &Path, made: Option<&str>, force: bool| {
         let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("zprsim"));
@@ -132,6 +126,16 @@ fn import_leaves_a_file_made_at_its_output_while_it_ran() {
     let (code, err) = run(&out, Some(by_hand), true);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(std::fs::read_to_string(&out).unwrap(), imported);
+}
+
+/// Sends SIG`sig` to `child`.
+fn kill(sig: &str, child: &std::process::Child) {
+    let s = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(s.success());
 }
 
 /// The temporary files `pid` holds open in `dir` (unnamed ones read
@@ -206,12 +210,7 @@ fn a_signal_while_diff_groups_flow_log_records_into_flows_ends_the_grouping() {
         assert!(child.try_wait().unwrap().is_none(), "ended before");
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    let s = Command::new("kill")
-        .arg("-INT")
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    assert!(s.success());
+    kill("INT", &child);
     let o = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(130), "{err}");
@@ -262,13 +261,7 @@ fn a_signal_while_diff_writes_the_changed_flows_of_flow_logs_ends_them() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let flows = d.join("flows");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&flows)
-            .status()
-            .unwrap()
-            .success()
-    );
+    crate::planning_s18::mkfifo(&flows);
     let report = d.join("r.json");
     let log =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/oke-orders/flowlogs/oke-demo.jsonl");
@@ -278,12 +271,7 @@ fn a_signal_while_diff_writes_the_changed_flows_of_flow_logs_ends_them() {
         assert!(child.try_wait().unwrap().is_none(), "ended before");
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    let s = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    assert!(s.success());
+    kill("TERM", &child);
     let text = std::fs::read_to_string(&flows).unwrap();
     let o = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
