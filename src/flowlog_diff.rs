@@ -114,16 +114,36 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     )
     .map_err(|e| fail(&e))?;
     // The changed flows in `--flows` order, streamed there; the summary
-    // shows the first 20.
+    // shows the first 20. A first signal from here on (one before stopped
+    // the reading, the judging or the grouping, whose outputs are then
+    // written whole) ends `--flows` at a line.
+    let signalled_before = interrupt.requested();
     let mut flows_out = match a.flows {
         Some(p) => Some(OutputFile::create("--flows", p).map_err(|e| fail(&e))?),
         None => None,
     };
     let mut changed: Vec<ChangedFlow> = Vec::new();
+    let total = report.flows.would_break + report.flows.newly_allowed + report.flows.reason_changed;
+    let mut listed = 0u64;
+    let mut cut = None;
     while flows_out.is_some() || changed.len() < SUMMARY_FLOWS {
         let Some(c) = sorted.next_flow().map_err(|e| fail(&e))? else {
             break;
         };
+        if flows_out.is_some() && !signalled_before && interrupt.requested() {
+            cut = flows_out.as_ref().map(|f| {
+                let path = zprsim_dataplane::output::shown(f.path());
+                zprsim_dataplane::warning::RunWarning::new(
+                    RunWarningCode::InterruptedAfterReading,
+                    format!(
+                        "--flows `{path}`: a signal came after the judging, while it was written: it lists the first {listed} of the {total} changed flow(s), in its order; the report's counts are of every flow-log record compared"
+                    ),
+                )
+                .file(path)
+            });
+            break;
+        }
+        listed += 1;
         if let Some(f) = flows_out
             .as_mut()
             .filter(|f| f.state() == zprsim_dataplane::output::OutputState::Open)
@@ -138,7 +158,11 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     // The flow log first: when it cannot be written (a full disk) it is
     // abandoned and the report, written after it, names it.
     let mut report = report;
-    let mut extra = outputs::reader_gone(flows_out.iter().filter(|_| a.report.is_some()));
+    report.interrupted |= cut.is_some();
+    let mut extra: Vec<_> = cut.into_iter().collect();
+    extra.extend(outputs::reader_gone(
+        flows_out.iter().filter(|_| a.report.is_some()),
+    ));
     let failed = outputs::commit_each(flows_out);
     extra.extend(failed.iter().cloned());
     report

@@ -423,7 +423,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             output.display()
         )));
     }
-    write_beside(output, imported.toml.as_bytes())?;
+    write_beside(output, imported.toml.as_bytes(), a.force)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -449,17 +449,17 @@ fn import_failure(a: &OciArgs, e: zprsim_control::import::ImportError) -> Failur
 /// first line is not [`oci::HEADER`]. Refused, before the export is read,
 /// naming it and `--force`. A file that is not there, empty, or not a
 /// regular one (standard output, a FIFO, a device: written in place, as
-/// a stream) is written.
-fn refuse_a_file_not_imported(output: &Path) -> Result<(), Failure> {
+/// a stream) is written; which of these it is, is returned.
+fn refuse_a_file_not_imported(output: &Path) -> Result<Found, Failure> {
     use std::io::Read as _;
     if zprsim_dataplane::output::is_std(output) {
-        return Ok(());
+        return Ok(Found::Replaceable);
     }
     let Ok(meta) = std::fs::metadata(output) else {
-        return Ok(());
+        return Ok(Found::Absent);
     };
     if !meta.is_file() || meta.len() == 0 {
-        return Ok(());
+        return Ok(Found::Replaceable);
     }
     // The header's line and no more (a large file is not read): the
     // header and its line's end, not a line that starts with it.
@@ -468,7 +468,7 @@ fn refuse_a_file_not_imported(output: &Path) -> Result<(), Failure> {
     let read =
         std::fs::File::open(output).and_then(|f| f.take(line.len() as u64).read_to_end(&mut first));
     if read.is_ok() && first == line.as_bytes() {
-        return Ok(());
+        return Ok(Found::Replaceable);
     }
     let shown = output.display();
     Err(Failure::Input(format!(
@@ -477,13 +477,43 @@ fn refuse_a_file_not_imported(output: &Path) -> Result<(), Failure> {
     )))
 }
 
+/// What [`refuse_a_file_not_imported`] found at `-o`.
+enum Found {
+    /// Nothing (or a dangling link).
+    Absent,
+    /// A file `import` may replace (one it wrote, an empty one) or write
+    /// in place (standard output, a FIFO, a device).
+    Replaceable,
+}
+
 /// Writes the scenario beside its target and renames it into place.
-fn write_beside(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+/// Without `force`, `-o` is checked again just before the rename (the
+/// export took its time to read: a file written there meanwhile, by hand
+/// or by another program, is refused as at the start), and a target
+/// still absent then is renamed onto only while nothing is there
+/// ([`OutputFile::commit_new`]), so no file made between that check and
+/// the rename is replaced either.
+fn write_beside(path: &Path, bytes: &[u8], force: bool) -> Result<(), Failure> {
     let fail = |e: &dyn std::fmt::Display| Failure::Input(format!("error: {e}"));
     let mut f = OutputFile::create("-o", path).map_err(|e| fail(&e))?;
     f.write_all(bytes)
         .map_err(|e| fail(&format!("-o `{}`: {e}", path.display())))?;
-    f.commit().map_err(|e| fail(&e))
+    if force {
+        return f.commit().map_err(|e| fail(&e));
+    }
+    match refuse_a_file_not_imported(path)? {
+        Found::Replaceable => f.commit().map_err(|e| fail(&e)),
+        Found::Absent => f.commit_new().map_err(|e| {
+            if e.exists() {
+                Failure::Input(format!(
+                    "error: -o `{}` was made while `zprsim import` ran (it was not there before): it is left as it is; give a new file (`-o imported.toml`), or add `--force` to replace it",
+                    path.display()
+                ))
+            } else {
+                fail(&e)
+            }
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ fn demo_repeated(path: &Path, copies: u64) {
     out.finish().unwrap();
 }
 
-fn mkfifo(p: &Path) {
+pub(crate) fn mkfifo(p: &Path) {
     assert!(Command::new("mkfifo").arg(p).status().unwrap().success());
 }
 

@@ -37,6 +37,7 @@ mod planning_s16;
 mod planning_s17;
 mod planning_s18;
 mod planning_s19;
+mod planning_s20;
 mod platform;
 mod replay;
 mod replay_oracle;

@@ -56,17 +56,29 @@ use std::path::{Component, Path, PathBuf};
 #[derive(Debug)]
 pub struct OutputError {
     message: String,
+    /// [`OutputFile::commit_new`] found a file at the target.
+    exists: bool,
 }
 
 impl OutputError {
     fn new(message: String) -> OutputError {
-        OutputError { message }
+        OutputError {
+            message,
+            exists: false,
+        }
     }
 
     /// The message, for people.
     #[must_use]
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// Whether [`OutputFile::commit_new`] left a file that is at the
+    /// target now (made since the output was checked) as it is.
+    #[must_use]
+    pub fn exists(&self) -> bool {
+        self.exists
     }
 }
 
@@ -733,6 +745,27 @@ impl OutputFile {
     /// renaming failed (a full disk, a removed directory); the temporary
     /// file is then removed and the target is untouched.
     pub fn commit(self) -> Result<(), OutputError> {
+        self.finish(true)
+    }
+
+    /// Finishes the output as [`commit`](OutputFile::commit) does, for a
+    /// target that was absent when it was checked: renamed into place only
+    /// while nothing is there (`renameat2(RENAME_NOREPLACE)`, or a hard
+    /// link where the file system has no such rename), in one step, so a
+    /// file made at the target meanwhile is never replaced. Standard
+    /// output, a device or a FIFO is written as by `commit`.
+    ///
+    /// # Errors
+    /// As `commit`; and a file is at the target now
+    /// ([`OutputError::exists`]): it is left as it is and the temporary
+    /// file is removed.
+    pub fn commit_new(self) -> Result<(), OutputError> {
+        self.finish(false)
+    }
+
+    /// [`commit`](OutputFile::commit) (`replace`) or
+    /// [`commit_new`](OutputFile::commit_new).
+    fn finish(self, replace: bool) -> Result<(), OutputError> {
         if let Some(e) = &self.failed {
             // Dropping the sink removes the temporary file.
             return Err(self.error(e));
@@ -759,7 +792,19 @@ impl OutputFile {
             Sink::Temp(w) => {
                 let tmp = w.into_inner().map_err(|e| err(e.error()))?;
                 tmp.as_file().sync_all().map_err(|e| err(&e))?;
-                tmp.persist(&self.target).map_err(|e| err(&e.error))?;
+                if replace {
+                    tmp.persist(&self.target).map_err(|e| err(&e.error))?;
+                } else {
+                    // The temporary file is removed when the error drops
+                    // it.
+                    tmp.persist_noclobber(&self.target).map_err(|e| {
+                        let exists = e.error.kind() == io::ErrorKind::AlreadyExists;
+                        OutputError {
+                            exists,
+                            ..err(&e.error)
+                        }
+                    })?;
+                }
                 Ok(())
             }
         }

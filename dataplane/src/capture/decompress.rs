@@ -127,9 +127,10 @@ impl Codec {
     #[must_use]
     pub fn trailing(self, e: &io::Error) -> bool {
         match self {
-            Codec::Gzip => e
-                .get_ref()
-                .is_some_and(|i| i.downcast_ref::<TrailingBytes>().is_some()),
+            Codec::Gzip => e.get_ref().is_some_and(|i| {
+                i.downcast_ref::<TrailingBytes>().is_some()
+                    || i.downcast_ref::<ZeroPadding>().is_some()
+            }),
             Codec::Zstd => e.to_string() == "Unknown frame descriptor",
         }
     }
@@ -142,7 +143,20 @@ impl Codec {
         let i = e.get_ref()?;
         i.downcast_ref::<TrailingBytes>()
             .map(|t| t.at)
+            .or_else(|| i.downcast_ref::<ZeroPadding>().map(|z| z.at))
             .or_else(|| i.downcast_ref::<CutMember>().map(|c| c.at))
+    }
+
+    /// The zero padding a stream's early end `e` is ([`ZeroPadding`]: zero
+    /// bytes from its last whole gzip member to the file's end): where it
+    /// starts in the compressed file and how many bytes. A case of
+    /// [`Codec::trailing`], told apart so every reader says it alike
+    /// ([`padding_text`]).
+    #[must_use]
+    pub fn padding(e: &io::Error) -> Option<(u64, u64)> {
+        e.get_ref()?
+            .downcast_ref::<ZeroPadding>()
+            .map(|z| (z.at, z.len))
     }
 
     /// Why the stream ended before its end, for a message: trailing bytes
@@ -150,7 +164,9 @@ impl Codec {
     #[must_use]
     pub fn early_end(self, e: &io::Error) -> String {
         let (name, unit) = (self.name(), self.unit());
-        if self.trailing(e) {
+        if let Some((at, len)) = Codec::padding(e) {
+            padding_text(at, len)
+        } else if self.trailing(e) {
             let from = Codec::file_offset(e)
                 .map_or(String::new(), |at| format!(", from byte {at} of the file,"));
             format!(
@@ -173,6 +189,24 @@ impl Codec {
     pub fn damage(self, whole: &[u8]) -> Option<Damage> {
         let mut at = 0usize;
         while let Some(rest) = whole.get(at..).filter(|r| !r.is_empty()) {
+            // Zeros to the end after a whole gzip member: padding, as
+            // [`Members`] reports it.
+            if self == Codec::Gzip && at > 0 && rest.iter().all(|&b| b == 0) {
+                return Some(Damage::Padding {
+                    at: at as u64,
+                    len: rest.len() as u64,
+                });
+            }
+            // The start of gzip's magic and no more: a member cut in its
+            // header, as [`Members`] (and `gzip -t`: "unexpected end of
+            // file") reads it, not trailing bytes.
+            if self == Codec::Gzip && rest.len() < GZIP_MAGIC.len() && GZIP_MAGIC.starts_with(rest)
+            {
+                return Some(Damage::Cut {
+                    at: at as u64,
+                    end: whole.len() as u64,
+                });
+            }
             if Codec::of(rest) != Some(self) {
                 return Some(Damage::Trailing {
                     at: at as u64,
@@ -244,6 +278,15 @@ pub enum Damage {
         /// How many.
         len: u64,
     },
+    /// `len` zero bytes from byte `at` follow the last whole gzip member
+    /// to the file's end: padding ([`ZeroPadding`]), which gzip reads as
+    /// the end (a reader warns and reads the members before).
+    Padding {
+        /// Where they start (the whole members' length).
+        at: u64,
+        /// How many.
+        len: u64,
+    },
     /// The member that starts at byte `at` has no end: the file ends at
     /// byte `end` inside it (a cut file).
     Cut {
@@ -263,6 +306,9 @@ impl Damage {
         match *self {
             Damage::Trailing { at, len } => format!(
                 "byte {at}: the {len} byte(s) after its last whole {c} {unit} are not {c} data (trailing bytes; the {at} byte(s) before them decompress whole): remove them (`head -c {at} {name} > fixed`), or export it again"
+            ),
+            Damage::Padding { at, len } => format!(
+                "byte {at}: the {len} byte(s) after its last whole {c} {unit} are zeros (padding, which gzip ignores; the {at} byte(s) before them decompress whole): remove them (`head -c {at} {name} > fixed`), or export it again"
             ),
             Damage::Cut { at, end } => format!(
                 "byte {end}: the {c} data is cut: the {unit} that starts at byte {at} has no end where the file ends (byte {end}): the file is cut, or was still being written; export it again"
@@ -287,6 +333,9 @@ pub struct Cut {
     file_at: Arc<AtomicU64>,
     /// Bytes of the capture given out before the stream ended.
     at: Arc<AtomicU64>,
+    /// The zero bytes of padding the stream ended at ([`Codec::padding`];
+    /// `u64::MAX` when it ended otherwise).
+    padding: Arc<AtomicU64>,
     codec: Codec,
 }
 
@@ -313,7 +362,13 @@ impl Cut {
         let (c, unit) = (self.codec.name(), self.codec.unit());
         let file_at = self.file_at.load(Ordering::Relaxed);
         let known = file_at != u64::MAX;
-        let message = if self.trailing.load(Ordering::Relaxed) {
+        let padding = self.padding.load(Ordering::Relaxed);
+        let message = if padding != u64::MAX {
+            format!(
+                "{name}: {}; the capture it holds ends before them, at byte {at}, and the records before were read",
+                padding_text(file_at, padding)
+            )
+        } else if self.trailing.load(Ordering::Relaxed) {
             let from = if known {
                 format!(", from byte {file_at} of the file,")
             } else {
@@ -378,6 +433,8 @@ impl<R: Read> Read for EndsEarly<R> {
                 self.cut.trailing.store(trailing, Ordering::Relaxed);
                 let file_at = Codec::file_offset(&e).unwrap_or(u64::MAX);
                 self.cut.file_at.store(file_at, Ordering::Relaxed);
+                let padding = Codec::padding(&e).map_or(u64::MAX, |(_, len)| len);
+                self.cut.padding.store(padding, Ordering::Relaxed);
                 self.cut.at.store(self.out, Ordering::Relaxed);
                 self.cut.flag.store(true, Ordering::Relaxed);
                 Ok(0)
@@ -433,6 +490,7 @@ pub fn decompressed(mut r: Stream) -> io::Result<(Stream, Option<Cut>)> {
         trailing: Arc::default(),
         file_at: Arc::new(AtomicU64::new(u64::MAX)),
         at: Arc::default(),
+        padding: Arc::new(AtomicU64::new(u64::MAX)),
         codec,
     };
     let inner = Decoder::new(codec, back)?;
@@ -592,6 +650,38 @@ impl std::fmt::Display for TrailingBytes {
 
 impl std::error::Error for TrailingBytes {}
 
+/// Zero bytes from the end of the last whole gzip member to the file's
+/// end (`len` of them, from byte `at`): padding (a tape block, a
+/// preallocated or zero-filled file), which GNU gzip reads as the end
+/// ("trailing zero bytes ignored"). [`Members`] ends there with this
+/// error, a case of [`Codec::trailing`] told apart ([`Codec::padding`]),
+/// so each reader warns with [`padding_text`] and keeps what came before.
+#[derive(Debug)]
+pub struct ZeroPadding {
+    /// Where they start.
+    pub at: u64,
+    /// How many.
+    pub len: u64,
+}
+
+impl std::fmt::Display for ZeroPadding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&padding_text(self.at, self.len))
+    }
+}
+
+impl std::error::Error for ZeroPadding {}
+
+/// What every reader says of [`ZeroPadding`] (`replay`'s warnings on
+/// captures and flow logs, `import`'s): how many zero bytes, from which
+/// byte of the file, and that they are ignored.
+#[must_use]
+pub fn padding_text(at: u64, len: u64) -> String {
+    format!(
+        "the {len} byte(s) after its last whole gzip member, from byte {at} of the file, are zeros (padding, which gzip ignores too): ignored"
+    )
+}
+
 /// A gzip member cut by the end of its file (`at`: the byte where it
 /// starts), with the decoder's words.
 #[derive(Debug)]
@@ -629,6 +719,9 @@ enum Member<R: Read> {
         Box<flate2::bufread::GzDecoder<Counted<io::BufReader<R>>>>,
         u64,
     ),
+    /// Zeros after a whole member, from byte `.1`: padding if they last
+    /// to the end.
+    Zeros(Counted<io::BufReader<R>>, u64),
     Done,
 }
 
@@ -697,6 +790,10 @@ impl<R: Read> Read for Members<R> {
                     if avail.is_empty() {
                         return Ok(0);
                     }
+                    if at > 0 && avail.first() == Some(&0) {
+                        self.state = Member::Zeros(b, at);
+                        continue;
+                    }
                     // The next member's magic, as far as it is there (one
                     // byte of it: a member cut in its header).
                     let magic = avail.iter().zip(GZIP_MAGIC).all(|(a, m)| *a == m);
@@ -707,6 +804,36 @@ impl<R: Read> Read for Members<R> {
                         ));
                     }
                     self.state = Member::In(Box::new(flate2::bufread::GzDecoder::new(b)), at);
+                }
+                Member::Zeros(mut b, at) => {
+                    let zeros = match b.fill_buf() {
+                        Ok(a) => a.iter().position(|&x| x != 0).map_or(Ok(a.len()), Err),
+                        Err(e) => {
+                            // Kept: a retried read counts on from here.
+                            self.state = Member::Zeros(b, at);
+                            return Err(e);
+                        }
+                    };
+                    match zeros {
+                        Ok(0) => {
+                            let len = b.consumed - at;
+                            return Err(io::Error::new(
+                                io::ErrorKind::InvalidData,
+                                ZeroPadding { at, len },
+                            ));
+                        }
+                        Ok(n) => {
+                            b.consume(n);
+                            self.state = Member::Zeros(b, at);
+                        }
+                        // A byte that is not zero: none of it is padding.
+                        Err(_) => {
+                            return Err(io::Error::new(
+                                io::ErrorKind::InvalidData,
+                                TrailingBytes { at },
+                            ));
+                        }
+                    }
                 }
             }
         }
@@ -758,6 +885,79 @@ mod tests {
         assert_eq!(hint, u64::try_from(n).unwrap() * 1032);
         // A true claim under the cap is kept.
         assert_eq!(super::Codec::Gzip.size_hint(&gzip(b"{}")), 2);
+    }
+
+    /// Zeros from the last member to the end are reported as padding,
+    /// with where they start and how many (also when a read in them is
+    /// interrupted), apart from other trailing bytes: a byte that is not
+    /// zero among them makes them all trailing bytes, from the padding's
+    /// start. [`super::Codec::damage`] (`import`) finds the same. A lone
+    /// `0x1f` after a member is a member cut in its header for both, as
+    /// for `gzip -t` ("unexpected end of file"); `import` said "1
+    /// trailing byte" and `replay` a cut member.
+    #[test]
+    fn zero_padding_is_told_apart_and_a_lone_magic_byte_is_a_cut_member() {
+        use super::{Codec, Damage};
+        let data = b"{\"data\": []}".repeat(100);
+        let z = gzip(&data);
+        let end = z.len() as u64;
+        let mut padded = z.clone();
+        padded.extend([0u8; 512]);
+        for at in [padded.len(), z.len() + 100] {
+            let r = Hiccup {
+                bytes: padded.clone(),
+                pos: 0,
+                at,
+                done: false,
+            };
+            let mut out = Vec::new();
+            let mut m = Members::new(r);
+            let e = loop {
+                match m.read_to_end(&mut out) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => break e,
+                    Ok(n) => panic!("read {n} without the padding's report"),
+                }
+            };
+            assert_eq!(out, data);
+            assert_eq!(Codec::padding(&e), Some((end, 512)), "{e}");
+            assert!(Codec::Gzip.trailing(&e) && Codec::Gzip.ends_early(&e));
+            assert_eq!(Codec::file_offset(&e), Some(end));
+            assert_eq!(
+                Codec::Gzip.early_end(&e),
+                super::padding_text(end, 512),
+                "the flow-log reader's words"
+            );
+        }
+        assert_eq!(
+            Codec::Gzip.damage(&padded),
+            Some(Damage::Padding { at: end, len: 512 })
+        );
+        let mut dirty = padded.clone();
+        dirty[z.len() + 300] = 7;
+        let e = Members::new(&dirty[..])
+            .read_to_end(&mut Vec::new())
+            .unwrap_err();
+        assert_eq!(Codec::padding(&e), None);
+        assert_eq!(Codec::file_offset(&e), Some(end), "{e}");
+        assert!(matches!(
+            Codec::Gzip.damage(&dirty),
+            Some(Damage::Trailing { at, len: 512 }) if at == end
+        ));
+        let mut lone = z.clone();
+        lone.push(0x1f);
+        let e = Members::new(&lone[..])
+            .read_to_end(&mut Vec::new())
+            .unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof, "{e}");
+        assert_eq!(Codec::file_offset(&e), Some(end));
+        assert_eq!(
+            Codec::Gzip.damage(&lone),
+            Some(Damage::Cut {
+                at: end,
+                end: end + 1
+            })
+        );
     }
 
     /// A read interrupted between two members, or inside one, is retried

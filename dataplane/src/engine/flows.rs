@@ -809,6 +809,21 @@ pub(crate) struct SpoolCut {
 /// other (they close alike, `seq` for `seq`), so both keep the first of
 /// them that both hold ([`Spool::keep_first`]). `None` when no write
 /// failed.
+///
+/// Why the twins close alike: a worker hands every packet to both
+/// scenarios' [`Flows`] (`Worker::handle`), and what opens, closes and
+/// orders a record reads the packet only, never its verdict. A record
+/// closes when a packet comes past its idle timeout
+/// ([`conntrack::timeout_ns`] of the protocol, `both` and `closing`, and
+/// `last_ns`: each path, [`Flows::known_drop`], [`Flows::allowed_live`]
+/// and [`Flows::packet`], sets them from the packet's direction, flags
+/// and time alone, dropped or allowed), when a new record evicts the
+/// oldest by insertion (`ShardTable::insert`; a look-up moves nothing),
+/// or at the end, drained by insertion ([`Flows::close_open`]); both
+/// spools have the same bound. Tested with every packet allowed on one
+/// side and dropped on the other, across timeouts, FIN and RST,
+/// evictions and spills (`planning_s20`), and checked per record where
+/// the pairs are merged (`merge_pairs`: an internal error otherwise).
 pub(crate) fn line_up<Y: Extra>(a: &mut Flows<()>, b: &mut Flows<Y>) -> Option<SpoolCut> {
     if !a.finished.failed() && !b.finished.failed() {
         return None;

@@ -348,3 +348,30 @@ fn a_failed_write_is_kept_for_the_commit() -> Result<(), Box<dyn std::error::Err
     );
     Ok(())
 }
+
+/// `commit_new` renames into place while the target is absent, and leaves
+/// a file made at the target after the output was started (between
+/// `import -o`'s last check and its rename) as it is, with no temporary
+/// file left; `commit` would have replaced it.
+#[test]
+fn commit_new_never_replaces_a_file_made_meanwhile() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let target = dir.path().join("s.toml");
+    let mut out = OutputFile::create("-o", &target)?;
+    out.write_all(b"new")?;
+    out.commit_new()?;
+    assert_eq!(std::fs::read(&target)?, b"new");
+
+    let made = dir.path().join("made.toml");
+    let mut out = OutputFile::create("-o", &made)?;
+    out.write_all(b"imported")?;
+    std::fs::write(&made, b"by hand")?;
+    let Err(e) = out.commit_new() else {
+        panic!("a file made meanwhile was replaced");
+    };
+    assert!(e.exists(), "{e}");
+    assert!(e.to_string().starts_with("-o `"), "{e}");
+    assert_eq!(std::fs::read(&made)?, b"by hand");
+    assert_eq!(entries(dir.path()), ["made.toml", "s.toml"]);
+    Ok(())
+}

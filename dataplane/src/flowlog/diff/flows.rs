@@ -22,7 +22,7 @@ pub(super) struct Flow {
     /// Its first part: the first record (window start, then BEFORE's
     /// judging order: the opener of a connection in one window).
     pub(super) first: Part,
-    records: u64,
+    pub(super) records: u64,
     packets: u64,
     bytes: u64,
     /// The VNICs that logged it (BEFORE's indices).

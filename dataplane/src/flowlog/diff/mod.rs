@@ -230,10 +230,18 @@ pub fn compare<'s>(
     let read = &mut i.read;
     read.duplicates = ob.duplicates;
     read.first_duplicate = ob.first_duplicate.map(|(f, line)| (name(f), line));
-    let (counts, changed, changed_full) = group_flows(parts, part_buffer, i.spill, sb)?;
     // Stopped by a signal in the judging (not by the parts' full disk).
     let cut_before = ob.stopped_before.filter(|_| parts_full.is_none());
-    let stopped = read.stopped || read.temp_full || parts_full.is_some() || cut_before.is_some();
+    // A signal after the judging (one in it cut the judging, and what was
+    // judged is grouped whole) ends the grouping at a flow's end.
+    let group_stop = || cut_before.is_none() && parts_full.is_none() && signalled();
+    let grouped = group_flows(parts, part_buffer, i.spill, sb, &group_stop)?;
+    let (counts, changed, changed_full) = (grouped.counts, grouped.changed, grouped.full);
+    let stopped = read.stopped
+        || read.temp_full
+        || parts_full.is_some()
+        || cut_before.is_some()
+        || grouped.stopped.is_some();
     if compared == 0 && one_side != [(0, 0); 2] && !stopped {
         let (placed_by, none_by) = if one_side[0].0 > 0 {
             (&s.names[0], &s.names[1])
@@ -267,6 +275,14 @@ pub fn compare<'s>(
             format!(
                 "a signal came after the reading, while the records were judged in time order: {} of the {} data record(s) read were compared, those that start before {second} (Unix seconds); the report and `--flows` hold exactly those",
                 ob.judged, ob.records
+            ),
+        )
+    }));
+    warnings.extend(grouped.stopped.map(|parts| {
+        RunWarning::new(
+            RunWarningCode::InterruptedAfterReading,
+            format!(
+                "a signal came after the judging, while the compared records were grouped into flows (in the order of their addresses and ports): the packets and the judging are of all {compared} flow-log record(s) compared, the flows of {parts} of them (each flow counted is whole, the rest are not counted); the report's flows and `--flows` hold exactly those"
             ),
         )
     }));
@@ -311,24 +327,38 @@ pub fn compare<'s>(
     Ok((report, changed))
 }
 
+/// The flows of [`group_flows`].
+struct Grouped<'s> {
+    counts: FlowCounts,
+    changed: ChangedFlows<'s>,
+    /// Their temporary file full (a full disk): the message.
+    full: Option<String>,
+    /// Stopped by a signal: the parts grouped, in whole flows.
+    stopped: Option<u64>,
+}
+
 /// Flows, one at a time from the parts sorted by tuple (then window start
 /// and BEFORE's judging order: the first part is the flow's first record, a side's
 /// first dropped part gives its stage), counted by class; the changed ones
 /// sorted outside memory as `--flows` lists them. When their temporary
 /// file cannot be written (a full disk), every flow is still counted and
-/// `--flows` lists those kept before: the message says so.
+/// `--flows` lists those kept before: the message says so. `stop` (a
+/// signal), looked at as each flow ends, ends the grouping there: the
+/// flows counted are whole.
 fn group_flows<'s>(
     parts: Sorter<Part>,
     buffer: usize,
     spill: &SpillConfig,
     before: &'s Scenario,
-) -> Result<(FlowCounts, ChangedFlows<'s>, Option<String>), String> {
+    stop: &dyn Fn() -> bool,
+) -> Result<Grouped<'s>, String> {
     let mut counts = FlowCounts::default();
     let mut changed: Sorter<Changed> = Sorter::new(buffer, spill.max_spill, spill.dir.as_deref());
     let mut overflow: Vec<Vec<u32>> = Vec::new();
     let mut sorted = parts.finish()?;
     let mut flow: Option<Flow> = None;
     let (mut kept, mut full) = (0u64, false);
+    let (mut grouped, mut stopped) = (0u64, None);
     let mut end = |f: Flow, counts: &mut FlowCounts| -> Result<(), String> {
         let Some(c) = f.changed_record(counts, &mut overflow) else {
             return Ok(());
@@ -351,7 +381,12 @@ fn group_flows<'s>(
             Some(f) if f.first.key == p.key => f.add(&p),
             _ => {
                 if let Some(f) = flow.take() {
+                    grouped += f.records;
                     end(f, &mut counts)?;
+                }
+                if stop() {
+                    stopped = Some(grouped);
+                    break;
                 }
                 flow = Some(Flow::of(&p));
             }
@@ -366,13 +401,14 @@ fn group_flows<'s>(
             counts.would_break + counts.newly_allowed + counts.reason_changed
         )
     });
-    Ok((
+    Ok(Grouped {
         counts,
-        ChangedFlows {
+        changed: ChangedFlows {
             before,
             sorted: changed.finish()?,
             overflow,
         },
         full,
-    ))
+        stopped,
+    })
 }
