@@ -208,7 +208,7 @@ fn a_cut_compressed_capture_is_a_warning_and_compressed_text_is_named() {
         two.extend_from_slice(&second[..second.len() / 2]);
         let mut junk = z.clone();
         junk.extend_from_slice(b"\x00\x01junk after the last member or frame");
-        // Each said as what it is (since the nineteenth session: junk was
+        // Each said as what it is (since the seventeenth session: junk was
         // "the stream ends early"), gzip's with the byte of the file.
         let unit = if codec == "gzip" { "member" } else { "frame" };
         let said = [

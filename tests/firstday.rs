@@ -642,7 +642,7 @@ fn import_refuses_an_export_that_makes_no_valid_scenario_and_writes_nothing() {
     v["data"][0]["is-stateless"] = serde_json::json!(true);
     std::fs::write(&rules, v.to_string()).unwrap();
     // A scenario an earlier import wrote (any other file is refused
-    // before the export is read, since the nineteenth session).
+    // before the export is read, since the seventeenth session).
     let kept = format!("{}\n# keep me\n", zprsim_control::import::oci::HEADER);
     std::fs::write(t.path().join("s.toml"), &kept).unwrap();
     let o = crate::support::run_in(t.path(), ["import", "oci", "exp", "-o", "s.toml"]);

@@ -1,4 +1,4 @@
-//! The defects of the nineteenth session's planning list (note-s19, "For
+//! The defects of the seventeenth session's planning list (note-s19, "For
 //! planning" items 6, 8, 9 and 10), as users met them: each test fails on
 //! the code before its fix.
 
