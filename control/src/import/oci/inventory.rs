@@ -277,6 +277,34 @@ pub(super) fn items(v: Value) -> Vec<Value> {
 /// Keeps the VCNs named in `names` (display name or OCID) and the objects
 /// in them; the others are left out with one warning counting them
 /// (they are not missing: the user chose them out).
+/// Gives a VNIC that names no subnet (no `subnet-id`, a cut export) the
+/// subnet its private IPs name (`private-ip list` gives each IP's
+/// `subnet-id`), before `--vcn` sorts VNICs by their subnet: placed by its
+/// addresses alone, a VNIC of a left-out VCN whose blocks overlap a kept
+/// one's landed in the kept VCN (the review of the eighteenth session).
+pub(super) fn subnets_from_private_ips(inv: &mut Inventory, warnings: &mut Vec<String>) {
+    if inv.vnics.iter().all(|v| gs(v, "subnet-id").is_some()) {
+        return;
+    }
+    let mut of_vnic: HashMap<&str, &str> = HashMap::new();
+    for p in &inv.private_ips {
+        if let (Some(v), Some(s)) = (gs(p, "vnic-id"), gs(p, "subnet-id")) {
+            of_vnic.entry(v).or_insert(s);
+        }
+    }
+    for v in &mut inv.vnics {
+        if gs(v, "subnet-id").is_none()
+            && let Some(s) = of_vnic.get(id_of(v).as_str())
+        {
+            warnings.push(format!(
+                "VNIC `{}`: it names no subnet (no `subnet-id`); its private IPs name subnet `{s}`, taken as its own",
+                id_of(v)
+            ));
+            v.insert("subnet-id".into(), Value::String((*s).to_owned()));
+        }
+    }
+}
+
 pub(super) fn keep_vcns(
     inv: &mut Inventory,
     names: &[String],

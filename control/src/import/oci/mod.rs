@@ -28,7 +28,9 @@ mod rules;
 mod services;
 mod vnics;
 
-use inventory::{Index, Inventory, items, keep_vcns, name_all, next_page};
+use inventory::{
+    Index, Inventory, items, keep_vcns, name_all, next_page, subnets_from_private_ips,
+};
 pub(in crate::import) use json::tail;
 use json::{Obj, g, garr, gs, gstrs, id_of, without_bom};
 use rules::{Cx, attributes};
@@ -152,6 +154,7 @@ fn finish(
     services: Option<&str>,
     vcns: &[String],
 ) -> Result<Imported, ImportError> {
+    subnets_from_private_ips(&mut inv, &mut warnings);
     if !vcns.is_empty() {
         keep_vcns(&mut inv, vcns, &mut warnings)?;
     }
@@ -298,7 +301,28 @@ fn finish(
     // subnet the export lacks).
     let mut vcn_nets: Vec<(String, Vec<ipnet::IpNet>)> = Vec::new();
     for (o, name) in inv.vcns.iter().zip(&vcn_names) {
-        let mut cidrs = gstrs(o, "cidr-blocks");
+        let same = |a: &str, b: &str| {
+            a == b
+                || matches!((a.parse::<ipnet::IpNet>(), b.parse::<ipnet::IpNet>()), (Ok(x), Ok(y)) if x.trunc() == y.trunc())
+        };
+        // Each list's blocks, each once; one that is no CIDR block is left
+        // out (the scenario would not load with it): its addresses read
+        // as outside the VCN, unless a subnet's block adds it back (below).
+        let mut blocks = |key: &str| -> Vec<String> {
+            let mut out: Vec<String> = Vec::new();
+            for c in gstrs(o, key) {
+                if c.parse::<ipnet::IpNet>().is_err() {
+                    warnings.push(format!(
+                        "VCN `{name}` (`{}`): `{key}` holds `{c}`, which is not a CIDR block; left out",
+                        id_of(o)
+                    ));
+                } else if !out.iter().any(|x| same(x, &c)) {
+                    out.push(c);
+                }
+            }
+            out
+        };
+        let mut cidrs = blocks("cidr-blocks");
         if cidrs.is_empty() {
             cidrs.extend(gs(o, "cidr-block").map(str::to_owned));
         }
@@ -306,8 +330,8 @@ fn finish(
         // which the internet routes, and private ones (ULA or other),
         // which it does not; its subnets' /64s lie in any of them.
         for k in ["ipv6-cidr-blocks", "byoipv6-cidr-blocks"] {
-            for c in gstrs(o, k) {
-                if !cidrs.contains(&c) {
+            for c in blocks(k) {
+                if !cidrs.iter().any(|x| same(x, &c)) {
                     cidrs.push(c);
                 }
             }
@@ -315,12 +339,8 @@ fn finish(
         // A prefix listed as private is private, wherever else it is
         // listed (never widened to the internet); an IPv4 prefix there is
         // kept as a block of the VCN.
-        let same = |a: &str, b: &str| {
-            a == b
-                || matches!((a.parse::<ipnet::IpNet>(), b.parse::<ipnet::IpNet>()), (Ok(x), Ok(y)) if x.trunc() == y.trunc())
-        };
         let mut private_v6: Vec<String> = Vec::new();
-        for c in gstrs(o, "ipv6-private-cidr-blocks") {
+        for c in blocks("ipv6-private-cidr-blocks") {
             if private_v6.iter().any(|p| same(p, &c)) {
                 continue;
             }
@@ -640,15 +660,24 @@ fn finish(
         }
         let mut lists = Vec::new();
         for l in gstrs(o, "security-list-ids") {
-            match ix.list.get(&l) {
-                Some(n) => lists.push(n.clone()),
+            if l.trim().is_empty() {
+                cx.warnings
+                    .push(format!("{what}: a security list id is blank; left out"));
+                continue;
+            }
+            let n = match ix.list.get(&l) {
+                Some(n) => n.clone(),
                 None => {
                     let n = list_stand_ins.take(&l, &vcn);
                     cx.warnings.push(format!(
                         "{what}: its security list `{l}` is not in the export; kept as `{n}`, a stand-in security list with no rule (export it for what its rules allow)"
                     ));
-                    lists.push(n);
+                    n
                 }
+            };
+            // Named twice, it is one list (the scenario refuses a repeat).
+            if !lists.contains(&n) {
+                lists.push(n);
             }
         }
         m.insert("security_lists".into(), json!(lists));
@@ -689,6 +718,51 @@ fn finish(
             blockless.push((id_of(o), m));
         }
     }
+    // A subnet's block outside its VCN's blocks: the export lists the
+    // VCN's blocks short (an older CLI drops `ipv6-private-cidr-blocks`,
+    // a `--query` drops a field) and the scenario would not load. The
+    // block is added to the VCN: an IPv6 one as private (no internet
+    // gateway carries it; the least it could be).
+    for o in &inv.subnets {
+        let id = &id_of(o);
+        let (Some(nets), Some(vcn)) = (
+            subnet_nets.get(id),
+            ix.subnet.get(id).and_then(|n| subnet_vcn.get(n)),
+        ) else {
+            continue;
+        };
+        let Some(at) = vcn_nets.iter().position(|(n, _)| n == vcn) else {
+            continue;
+        };
+        for net in nets {
+            if vcn_nets[at].1.iter().any(|b| b.contains(net)) {
+                continue;
+            }
+            vcn_nets[at].1.push(*net);
+            let key = match net {
+                ipnet::IpNet::V4(_) => "cidr_blocks",
+                ipnet::IpNet::V6(_) => "ipv6_private_cidr_blocks",
+            };
+            if let Some(list) = out_vcns
+                .iter_mut()
+                .find(|v| v["name"] == vcn.as_str())
+                .and_then(|v| v.as_object_mut())
+                .map(|v| v.entry(key).or_insert_with(|| json!([])))
+                .and_then(Value::as_array_mut)
+            {
+                list.push(json!(net.to_string()));
+            }
+            cx.warnings.push(format!(
+                "subnet `{}` (`{id}`): its block `{net}` lies outside the blocks the export gives VCN `{vcn}`; added to them{}",
+                ix.subnet.get(id).map_or("", String::as_str),
+                if net.addr().is_ipv6() {
+                    " as a private IPv6 prefix (no internet gateway carries it: export the VCN with a CLI that gives `ipv6-private-cidr-blocks` and `ipv6-cidr-blocks`)"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
     let (out_vnics, stand_in_subnets) = vnics::vnics(
         &inv,
         &mut cx,
@@ -699,6 +773,7 @@ fn finish(
             vcn_of: subnet_vcn,
             private: private_subnets,
             blockless,
+            whole_export: vcns.is_empty(),
         },
         vnics::RouteStandIns {
             made: &mut empty_tables,

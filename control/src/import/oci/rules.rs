@@ -77,17 +77,27 @@ impl Cx<'_> {
     /// The names of NSGs `ids` of a VNIC of VCN `vcn` (`what`): one the
     /// export lacks is a stand-in with no rule ([`StandInRules`]).
     pub(super) fn nsg_names(&mut self, ids: Vec<String>, what: &str, vcn: &str) -> Vec<String> {
-        let mut nsgs = Vec::new();
+        let mut nsgs: Vec<String> = Vec::new();
         for n in ids {
-            match self.ix.nsg.get(&n) {
-                Some(x) => nsgs.push(x.clone()),
+            // A blank id names nothing (an empty string the CLI printed).
+            if n.trim().is_empty() {
+                self.warnings
+                    .push(format!("{what}: an NSG id is blank; left out"));
+                continue;
+            }
+            let name = match self.ix.nsg.get(&n) {
+                Some(x) => x.clone(),
                 None => {
                     let name = self.nsg_stand_ins.take(&n, vcn);
                     self.warnings.push(format!(
                         "{what}: its NSG `{n}` is not in the export; kept as `{name}`, a stand-in NSG with no rule (export it for what its rules allow)"
                     ));
-                    nsgs.push(name);
+                    name
                 }
+            };
+            // Named twice, it is one NSG (the scenario refuses a repeat).
+            if !nsgs.contains(&name) {
+                nsgs.push(name);
             }
         }
         nsgs

@@ -29,6 +29,10 @@ pub(super) struct Subnets<'s> {
     pub(super) private: BTreeSet<String>,
     /// Subnets the export gives no block, with their objects (by OCID).
     pub(super) blockless: Vec<(String, Obj)>,
+    /// No VCN was left out by `--vcn`: an address that one exported
+    /// subnet holds is that subnet's (with VCNs left out, one of theirs,
+    /// of overlapping blocks, may hold it too).
+    pub(super) whole_export: bool,
 }
 
 /// Where stand-in route tables go ([`stand_in_table`]).
@@ -130,10 +134,12 @@ pub(super) fn vnics(
             cx.warnings.push(format!("{what}: no private IP; left out"));
             continue;
         }
-        // A VNIC that names no subnet (no `subnet-id`, a cut export) whose
-        // addresses all lie in one exported subnet, and in no other: that
-        // subnet is its own (a VNIC's addresses lie in its subnet).
-        let subnet_id = if subnet_id.is_empty() {
+        // A VNIC that names no subnet (no `subnet-id`, a cut export, and
+        // no private IP naming one) whose addresses all lie in one
+        // exported subnet, and in no other: that subnet is its own (a
+        // VNIC's addresses lie in its subnet). Not with `--vcn`: a VCN
+        // left out may hold them too.
+        let subnet_id = if subnet_id.is_empty() && subnets.whole_export {
             let holding: Vec<&String> = subnets
                 .nets
                 .iter()
