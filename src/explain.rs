@@ -768,7 +768,17 @@ fn to_open(
 /// is partial, and a hint for it may add rules nobody needs.
 fn stand_ins(s: &Scenario, p: &Packet, d: &zprsim_control::verdict::Decision) -> Vec<String> {
     if d.judgement.verdict == Verdict::Drop {
-        zprsim_control::verify::stand_in_notes(s, None, [(p.src, p.dst)])
+        let stage = d.judgement.stage;
+        zprsim_control::verify::stand_in_notes(
+            s,
+            None,
+            [zprsim_control::verify::Failing {
+                src: p.src,
+                dst: p.dst,
+                egress_denied: stage == Some(Stage::EgressSecurity),
+                ingress_denied: stage == Some(Stage::IngressSecurity),
+            }],
+        )
     } else {
         Vec::new()
     }

@@ -364,3 +364,87 @@ fn missing_security_lists_and_nsgs_are_named_stand_ins_never_hinted_into() {
         );
     }
 }
+
+/// The review of the eighteenth session: a stand-in NSG or list was named
+/// on every failing pair at its VNIC, though its layer allowed (egress
+/// passed by the subnet's list, ingress denied: the source's stand-in NSG
+/// was named); and a subnet exported without its CIDR blocks was said to
+/// have "no security list and no route table" on every failing path
+/// through it, though it keeps both and only a packet to an address of
+/// its VCN that no VNIC holds can be judged otherwise.
+#[test]
+fn a_stand_in_is_named_only_where_it_can_matter() {
+    let explain = |files: zprsim_control::import::Files, args: &[&str]| -> Vec<String> {
+        let imported = zprsim_control::import::oci::import(&files, None).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("s.toml"), &imported.toml).unwrap();
+        let mut all = vec!["explain", "s.toml", "--proto", "tcp", "--json"];
+        all.extend_from_slice(args);
+        let o = run_in(dir.path(), all);
+        let j: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+        j["stand_ins"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|n| n.as_str().map(str::to_owned))
+            .collect()
+    };
+    let mut no_nsgs = crate::support::oke_export();
+    assert!(no_nsgs.remove("network-nsg-list.json").is_some());
+    let notes = explain(
+        no_nsgs,
+        &[
+            "--src",
+            "vnic:worker-1",
+            "--dst",
+            "vnic:k8s-api-endpoint",
+            "--dport",
+            "443",
+        ],
+    );
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].contains("(of VNIC `k8s-api-endpoint`)"),
+        "{notes:?}"
+    );
+
+    let mut no_block = crate::support::oke_export();
+    let subnets = no_block.get_mut("network-subnet-list.json").unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(subnets).unwrap();
+    for s in v["data"].as_array_mut().unwrap() {
+        if s["display-name"] == "api" {
+            s.as_object_mut().unwrap().remove("cidr-block");
+        }
+    }
+    *subnets = v.to_string();
+    let to_vnic = explain(
+        no_block.clone(),
+        &[
+            "--src",
+            "vnic:k8s-api-endpoint",
+            "--dst",
+            "vnic:worker-1",
+            "--dport",
+            "1",
+        ],
+    );
+    assert!(to_vnic.is_empty(), "{to_vnic:?}");
+    let to_unassigned = explain(
+        no_block,
+        &[
+            "--src",
+            "vnic:k8s-api-endpoint",
+            "--dst",
+            "10.0.0.9",
+            "--dport",
+            "1",
+        ],
+    );
+    assert_eq!(to_unassigned.len(), 1, "{to_unassigned:?}");
+    assert!(
+        to_unassigned[0].contains("was exported without its CIDR blocks"),
+        "{to_unassigned:?}"
+    );
+}

@@ -579,7 +579,21 @@ fn judge_path(
         r.failed.push(f);
     }
     if path.expect == Expect::Allow && r.failed_pairs > 0 {
-        r.stand_ins = super::stand_in::notes(s, Some(ix), r.failed.iter().map(|f| (f.src, f.dst)));
+        // A security layer denies where it decided, or where it also
+        // blocks on its own (`blocked_by`).
+        let denies = |f: &super::PairFailure, stage: Stage| {
+            f.stage == Some(stage) || f.blocked_by.iter().any(|b| b.starts_with(stage.as_str()))
+        };
+        r.stand_ins = super::stand_in::notes(
+            s,
+            Some(ix),
+            r.failed.iter().map(|f| super::stand_in::Failing {
+                src: f.src,
+                dst: f.dst,
+                egress_denied: denies(f, Stage::EgressSecurity),
+                ingress_denied: denies(f, Stage::IngressSecurity),
+            }),
+        );
     }
     if copies.hints && path.expect == Expect::Allow && r.failed_pairs > 0 {
         let pairs = group::first_failing(srcs, dsts, &failing, whole::MAX_PAIRS);

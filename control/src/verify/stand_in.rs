@@ -17,13 +17,27 @@ use crate::model::{AddressIndex, Scenario};
 /// and counts the rest.
 pub const MAX_NOTES: usize = 10;
 
+/// A failing pair: its ends, and which security layers deny it (a
+/// stand-in list or NSG is named only where its layer denies).
+#[derive(Debug, Clone, Copy)]
+pub struct Failing {
+    /// The packet's source.
+    pub src: IpAddr,
+    /// The packet's destination.
+    pub dst: IpAddr,
+    /// The source VNIC's egress security denies it.
+    pub egress_denied: bool,
+    /// The destination VNIC's ingress security denies it.
+    pub ingress_denied: bool,
+}
+
 /// What each stand-in met at the ends of `pairs` is and what to export,
 /// in the order met (source before destination), each object once; at
 /// most [`MAX_NOTES`], then one line counting the rest.
 pub fn notes(
     s: &Scenario,
     ix: Option<&AddressIndex>,
-    pairs: impl IntoIterator<Item = (IpAddr, IpAddr)>,
+    pairs: impl IntoIterator<Item = Failing>,
 ) -> Vec<String> {
     #[derive(PartialEq, Eq, PartialOrd, Ord)]
     enum Object {
@@ -62,7 +76,8 @@ pub fn notes(
         Some(id) => format!("`{id}`"),
         None => format!("a {kind}"),
     };
-    for (a, b) in pairs {
+    for f in pairs {
+        let (a, b) = (f.src, f.dst);
         let (va, vb) = (vnic_of(a), vnic_of(b));
         // The route layer reads the source VNIC's table, or, for a packet
         // from outside the VCNs, the destination's (the return path).
@@ -84,43 +99,79 @@ pub fn notes(
                 });
             }
             let sn = &s.subnets[vn.subnet.index()];
-            // Its security: the source's egress rules, the destination's
-            // ingress rules, each the union of its NSGs and its subnet's
-            // lists, where an empty stand-in adds nothing.
-            for n in &vn.nsgs {
-                let nsg = &s.nsgs[n.index()];
-                if nsg.stand_in {
-                    note(Object::Nsg(n.index()), &|| {
-                        format!(
-                            "NSG `{}` (of VNIC `{}`) is a stand-in for {}, which the export lacks: it has no rule here. {} and import again before adding rules elsewhere: its rules may allow this path",
-                            nsg.name,
-                            vn.name,
-                            what(&nsg.id, "NSG"),
-                            match &nsg.id {
-                                Some(id) => format!(
-                                    "Export it (`oci network nsg get --nsg-id {id}`, and its rules: `oci network nsg rules list --all --nsg-id {id}`)"
-                                ),
-                                None => "Export it with its rules".to_owned(),
-                            }
-                        )
-                    });
+            // Its security, where it denies: the source's egress rules,
+            // the destination's ingress rules, each the union of its NSGs
+            // and its subnet's lists, where an empty stand-in adds nothing.
+            let denied = if end == 0 {
+                f.egress_denied
+            } else {
+                f.ingress_denied
+            };
+            // (object, container, its kind, whose it is)
+            let nsgs = vn.nsgs.iter().map(|n| {
+                let c = &s.nsgs[n.index()];
+                (
+                    Object::Nsg(n.index()),
+                    (c.stand_in, &c.name, &c.id),
+                    "NSG",
+                    "VNIC",
+                    &vn.name,
+                )
+            });
+            let lists = sn.security_lists.iter().map(|l| {
+                let c = &s.security_lists[l.index()];
+                (
+                    Object::List(l.index()),
+                    (c.stand_in, &c.name, &c.id),
+                    "security list",
+                    "subnet",
+                    &sn.name,
+                )
+            });
+            for (object, (stand_in, name, id), kind, of_kind, of) in nsgs.chain(lists) {
+                if !(denied && stand_in) {
+                    continue;
                 }
+                note(object, &|| {
+                    let command = match (kind, id) {
+                        ("NSG", Some(id)) => format!(
+                            "Export it (`oci network nsg get --nsg-id {id}`, and its rules: `oci network nsg rules list --all --nsg-id {id}`)"
+                        ),
+                        (_, id) => export(id, "security-list get --security-list-id"),
+                    };
+                    format!(
+                        "{kind} `{name}` (of {of_kind} `{of}`) is a stand-in for {}, which the export lacks: it has no rule here. {command} and import again before adding rules elsewhere: its rules may allow this path",
+                        what(id, kind)
+                    )
+                });
             }
-            for l in &sn.security_lists {
-                let list = &s.security_lists[l.index()];
-                if list.stand_in {
-                    note(Object::List(l.index()), &|| {
-                        format!(
-                            "security list `{}` (of subnet `{}`) is a stand-in for {}, which the export lacks: it has no rule here. {} and import again before adding rules elsewhere: its rules may allow this path",
-                            list.name,
-                            sn.name,
-                            what(&list.id, "security list"),
-                            export(&list.id, "security-list get --security-list-id")
-                        )
-                    });
-                }
-            }
-            if sn.stand_in {
+            // A subnet exported without its blocks keeps its lists and
+            // table (`zprsim import` gives it its VNICs' host blocks): only
+            // a packet between its VNIC and an address of its VCN that no
+            // VNIC holds (which its real blocks may hold) can be judged
+            // otherwise.
+            let blockless =
+                sn.stand_in && (!sn.security_lists.is_empty() || sn.route_table.is_some());
+            let other = if end == 0 { b } else { a };
+            let other_unassigned = || {
+                vnic_of(other).is_none()
+                    && s.vcns[sn.vcn.index()]
+                        .cidr_blocks
+                        .iter()
+                        .chain(&s.vcns[sn.vcn.index()].ipv6_private_cidr_blocks)
+                        .any(|n| n.contains(&other))
+            };
+            if blockless && other_unassigned() {
+                note(Object::Subnet(vn.subnet.index()), &|| {
+                    format!(
+                        "subnet `{}` (of VNIC `{}`) was exported without its CIDR blocks ({}): here it holds only its VNICs' addresses, so {other}, an address of its VCN that no VNIC holds, is judged as in no subnet. {} and import again",
+                        sn.name,
+                        vn.name,
+                        what(&sn.id, "subnet"),
+                        export(&sn.id, "subnet get --subnet-id")
+                    )
+                });
+            } else if sn.stand_in && !blockless {
                 note(Object::Subnet(vn.subnet.index()), &|| {
                     format!(
                         "subnet `{}` (of VNIC `{}`) is a stand-in for {}, which the export lacks: it has no security list and no route table here. {} (with its security lists and route table) and import again before adding rules for it",
