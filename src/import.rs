@@ -134,8 +134,31 @@ fn read_limited(p: &Path, budget: &mut u64) -> Result<String, Failure> {
         CappedError::TooLong => err(&format!("longer than {MAX_FILE} bytes (the limit)")),
     })?;
     if let Some(codec) = Codec::of(&bytes) {
+        use zprsim_dataplane::capture::decompress::{Damage, padding_text};
         let cap = MAX_FILE.min(*budget);
-        bytes = decompressed(codec, &bytes, cap).map_err(|e| match e {
+        let mut out = decompressed(codec, &bytes, cap);
+        // Zeros after the last member: padding, read as gzip reads it
+        // (and `replay`), with its warning.
+        let damage = match &out {
+            Err(CappedError::Io(_)) => codec.damage(&bytes),
+            _ => None,
+        };
+        if let Some(Damage::Padding { at, len }) = damage {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "warning: {}: {}",
+                p.display(),
+                padding_text(at, len)
+            );
+            out = decompressed(
+                codec,
+                bytes
+                    .get(..usize::try_from(at).unwrap_or(usize::MAX))
+                    .unwrap_or_default(),
+                cap,
+            );
+        }
+        bytes = out.map_err(|e| match e {
             // Trailing bytes and a cut file said as such, where they are.
             CappedError::Io(e) => match codec.damage(&bytes) {
                 Some(d) => err(&d.message(codec, &p.display().to_string())),

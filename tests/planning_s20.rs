@@ -598,4 +598,39 @@ fn gzip_zero_padding_and_a_lone_magic_byte_are_said_alike_by_every_reader() {
         )),
         "{err}"
     );
+    // Zero padding: `import` reads what comes before, with the same
+    // warning, and imports what the unpadded file gives (it refused).
+    let mut padded = vz.clone();
+    padded.extend([0u8; 512]);
+    std::fs::write(&gz, &padded).unwrap();
+    let o = Command::new(assert_cmd::cargo::cargo_bin!("zprsim"))
+        .args(["import", "oci"])
+        .arg(&export)
+        .arg("-o")
+        .arg(d.join("padded.toml"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!(
+            "warning: {}: {}",
+            gz.display(),
+            padding_text(vz.len() as u64, 512)
+        )),
+        "{err}"
+    );
+    std::fs::write(&gz, &vz).unwrap();
+    let o = Command::new(assert_cmd::cargo::cargo_bin!("zprsim"))
+        .args(["import", "oci"])
+        .arg(&export)
+        .arg("-o")
+        .arg(d.join("whole.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        std::fs::read(d.join("padded.toml")).unwrap(),
+        std::fs::read(d.join("whole.toml")).unwrap()
+    );
 }
