@@ -143,16 +143,20 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             });
             break;
         }
-        listed += 1;
-        if let Some(f) = flows_out
-            .as_mut()
-            .filter(|f| f.state() == zprsim_dataplane::output::OutputState::Open)
-        {
+        // `--flows` no longer open (its reader left): `listed` counts what
+        // it holds, and once the summary is full nothing is left to do.
+        let open = flows_out
+            .as_ref()
+            .is_some_and(|f| f.state() == zprsim_dataplane::output::OutputState::Open);
+        if let Some(f) = flows_out.as_mut().filter(|_| open) {
             serde_json::to_writer(&mut *f, &c).map_err(|e| fail(&e))?;
             f.write_all(b"\n").map_err(|e| fail(&e))?;
+            listed += 1;
         }
         if changed.len() < SUMMARY_FLOWS {
             changed.push(c);
+        } else if !open {
+            break;
         }
     }
     // The flow log first: when it cannot be written (a full disk) it is

@@ -1322,3 +1322,70 @@ private_ips = ["10.0.2.10"]
     assert_eq!(a["stage"], "route", "{a}");
     assert!(a.to_string().contains("no route back from `a`"), "{a}");
 }
+
+/// The review of the eighteenth session: with both directions of a flow
+/// logged at the server in the same second, the tie rule took the
+/// direction the rules allow as the opener; once ingress records from
+/// outside were judged on their return path, an on-premises client's
+/// connection to a server whose table reaches outside only through a NAT
+/// gateway (which admits replies only) had its ingress record dropped at
+/// route, so the server's reply was taken as the opener and the drop was
+/// hidden. A drop at route of such a record says nothing about which end
+/// sent first: the ports decide, and the ingress record opens and drops.
+#[test]
+fn the_tie_rule_is_not_turned_by_a_return_path_drop() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("s.toml"),
+        r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16"]
+[[gateway]]
+name = "nat"
+vcn = "v"
+kind = "nat"
+[[route_table]]
+name = "rt"
+vcn = "v"
+route_rules = [{ destination = "0.0.0.0/0", network_entity = "nat" }]
+[[security_list]]
+name = "open"
+vcn = "v"
+ingress_security_rules = [{ source = "0.0.0.0/0", protocol = "all" }]
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
+[[subnet]]
+name = "priv"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+route_table = "rt"
+security_lists = ["open"]
+[[vnic]]
+name = "srv"
+id = "ocid1.vnic.oc1.iad.aaaa"
+subnet = "priv"
+private_ips = ["10.0.1.10"]
+"#,
+    )
+    .unwrap();
+    let record = |src: &str, sport: u16, dst: &str, dport: u16| {
+        format!(
+            r#"{{"datetime": 1, "logContent": {{"data": {{"action": "ACCEPT", "bytesOut": 60, "destinationAddress": "{dst}", "destinationPort": {dport}, "endTime": 100, "packets": 3, "protocol": 6, "sourceAddress": "{src}", "sourcePort": {sport}, "startTime": 100, "status": "OK", "version": "2"}}, "oracle": {{"vnicocid": "ocid1.vnic.oc1.iad.aaaa"}}}}}}"#
+        )
+    };
+    // The reply first in the input: only the rules and ports may tell.
+    std::fs::write(
+        dir.path().join("log.jsonl"),
+        format!(
+            "{}\n{}\n",
+            record("10.0.1.10", 22, "192.168.5.5", 50000),
+            record("192.168.5.5", 50000, "10.0.1.10", 22)
+        ),
+    )
+    .unwrap();
+    let r = replay_report(&[
+        dir.path().join("s.toml").to_str().unwrap(),
+        dir.path().join("log.jsonl").to_str().unwrap(),
+    ]);
+    assert_eq!(r["dropped_by_stage"]["route"], 3, "{r}");
+}

@@ -277,6 +277,39 @@ fn a_scenario_or_expectations_file_given_as_a_capture_is_named() {
             "{args:?}: {e}"
         );
     }
+    // Files whose first line is a table header (no leading comment), as
+    // expectations files usually start: `[` read as a JSON flow log that
+    // is "not JSON" (the second review of the eighteenth session).
+    let bare = tempfile::tempdir().unwrap();
+    for (name, text, says) in [
+        (
+            "s.toml",
+            "[[vcn]]\nname = \"v\"\ncidr_blocks = [\"10.0.0.0/16\"]\n",
+            "a scenario (it has `[[vcn]]`",
+        ),
+        (
+            "e.toml",
+            "[[path]]\nname = \"p\"\nfrom = \"internet\"\nto = \"internet\"\nexpect = \"deny\"\n",
+            "an expectations file (it has `[[path]]`",
+        ),
+    ] {
+        let p = bare.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        for args in [
+            vec!["replay", OKE, p.to_str().unwrap()],
+            vec![
+                "replay",
+                OKE,
+                "examples/oke-orders/flowlogs/oke-demo.jsonl",
+                p.to_str().unwrap(),
+            ],
+        ] {
+            let o = run_in(root(), &args);
+            assert_eq!(o.status.code(), Some(2), "{args:?}");
+            let e = String::from_utf8_lossy(&o.stderr);
+            assert!(e.contains(says), "{args:?}: {e}");
+        }
+    }
     // In a directory of captures, a scenario is one of the files skipped.
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(root().join(DEMO), dir.path().join("a.pcap")).unwrap();

@@ -37,7 +37,8 @@ impl Compiled {
     /// Judges `p` on what one side enforces. The judgement's `tracking`
     /// holds only that side's part: `at_src` (source) or `at_dst`
     /// (destination), and `zpr`/`zpr_audit` from that side's ZPR check. In
-    /// `rules`, the other side's entries are `None`.
+    /// `rules`, the other side's entries are `None` (the route entry is the
+    /// destination side's when the source is no VNIC).
     #[must_use]
     pub fn judge_side(&self, p: &Packet, ctx: Context, side: Side) -> Fast {
         let cs = self.address_class(p.src);

@@ -45,6 +45,13 @@ fn text_kind(bytes: &[u8]) -> Kind {
     }
     let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match b.iter().find(|c| !c.is_ascii_whitespace()) {
+        // A scenario or expectations file whose first line is a table
+        // header (`[[vcn]]`, `[[path]]`) starts as a JSON array does: left
+        // to the capture reader, which names it as what it is (it read as
+        // a flow log that is "not JSON").
+        Some(b'[') if crate::scenario_file::own_text(&String::from_utf8_lossy(b)).is_some() => {
+            Kind::Capture
+        }
         Some(b'{' | b'[') => Kind::FlowLog,
         Some(_) => Kind::Capture,
         None => Kind::Blank,

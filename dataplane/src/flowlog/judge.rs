@@ -28,7 +28,7 @@ use zprsim_control::compile::side::Side;
 use zprsim_control::compile::{Compiled, Fast};
 use zprsim_control::model::{Scenario, proto};
 use zprsim_control::packet::{L4, Packet};
-use zprsim_control::verdict::{Context, Tracking, Verdict};
+use zprsim_control::verdict::{Context, Stage, Tracking, Verdict};
 
 use super::record::{Action, LogRecord};
 use crate::community_id::FlowKey;
@@ -554,16 +554,22 @@ pub(super) fn openers<'r>(
     let mut out = HashMap::default();
     for (k, e) in first {
         let [Some(back), Some(fwd)] = e else { continue };
+        // Whether the VNIC's rules let the record open. An ingress record
+        // dropped at route only opens too: its route check is the return
+        // path from a source that is no VNIC, which says nothing about
+        // which end sent first (taken as a drop, it made the reply the
+        // opener and hid the very drop: the review of the eighteenth
+        // session).
         let opens = |(i, dir): (usize, Direction)| {
             let side = match dir {
                 Direction::Egress => Side::Source,
                 Direction::Ingress => Side::Destination,
             };
-            compiled
+            let j = compiled
                 .judge_side(&record_packet(rec(i), false), Context::First, side)
-                .judgement
-                .verdict
-                == Verdict::Allow
+                .judgement;
+            j.verdict == Verdict::Allow
+                || (dir == Direction::Ingress && j.stage == Some(Stage::Route))
         };
         let told = match (opens(fwd), opens(back)) {
             (true, false) => Some(true),
