@@ -323,6 +323,12 @@ struct JsonExplain<'a> {
     /// A dropped first packet: what would let it through.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     to_open: Vec<String>,
+    /// A dropped first packet no hint opens: that it stays closed, and
+    /// the layers that keep it closed (`to_open` is then empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stays_closed: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    closed_at: Vec<Stage>,
     /// Why `to_open` opens the whole protocol (a non-first fragment).
     #[serde(skip_serializing_if = "Option::is_none")]
     to_open_why: Option<String>,
@@ -571,8 +577,10 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
                 tracking: first.judgement.tracking,
             }),
             note: ctx_note,
-            to_open_why: fragment_why(&p, &hints),
-            to_open: hints,
+            to_open_why: fragment_why(&p, &hints.to_open),
+            stays_closed: closed_text(&hints),
+            closed_at: hints.closed_at,
+            to_open: hints.to_open,
             stand_ins: stand_ins(s, &judged, &d),
             warnings: &loaded.warnings,
         };
@@ -645,7 +653,7 @@ fn explain_capture(
     // A mid-flow packet's direction is not known to be the opener's: a
     // hint for it could open the server's answer to the client's port.
     let hints = if found.mid_flow {
-        Vec::new()
+        Hints::default()
     } else {
         to_open(s, &found.packet, &d, found.context)
     };
@@ -694,8 +702,10 @@ fn explain_capture(
             zpr_audit: d.judgement.zpr_audit,
             tracking: d.judgement.tracking,
             layers: &d.layers,
-            to_open_why: fragment_why(&found.packet, &hints),
-            to_open: hints,
+            to_open_why: fragment_why(&found.packet, &hints.to_open),
+            stays_closed: closed_text(&hints),
+            closed_at: hints.closed_at,
+            to_open: hints.to_open,
             stand_ins: stand_ins(s, &found.packet, &d),
             warnings: &loaded.warnings,
         };
@@ -739,6 +749,12 @@ struct JsonCapture<'a> {
     /// A dropped first packet: what would let it through.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     to_open: Vec<String>,
+    /// A dropped first packet no hint opens: that it stays closed, and
+    /// the layers that keep it closed (`to_open` is then empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stays_closed: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    closed_at: Vec<Stage>,
     /// Why `to_open` opens the whole protocol (a non-first fragment).
     #[serde(skip_serializing_if = "Option::is_none")]
     to_open_why: Option<String>,
@@ -748,18 +764,45 @@ struct JsonCapture<'a> {
     warnings: &'a [Warning],
 }
 
+/// What would open a dropped packet: the hints, or the layers no hint
+/// opens.
+#[derive(Debug, Default)]
+struct Hints {
+    /// The rules and statements that let it through, each proven.
+    to_open: Vec<String>,
+    /// The layers that still drop it with every hint added: it stays
+    /// closed, and `to_open` is empty.
+    closed_at: Vec<Stage>,
+    /// Hints for the other layers left out of `to_open` because of
+    /// `closed_at`: alone, they would not open it.
+    left_out: usize,
+}
+
 /// A dropped packet judged as a first packet: the rules and statements
-/// that would let it through (`verify::to_open`), each proven; nothing for
-/// an allowed packet or a reply (a reply's drop is its connection's).
-fn to_open(
-    s: &Scenario,
-    p: &Packet,
-    d: &zprsim_control::verdict::Decision,
-    ctx: Context,
-) -> Vec<String> {
+/// that would let it through, each proven, judged again all added
+/// (`verify::packet_hints`, as `verify` does for a path's pairs); nothing
+/// for an allowed packet or a reply (a reply's drop is its connection's).
+/// A packet they leave dropped (a route no gateway carries: the internet
+/// to a unique local IPv6 address) gets no hint, but the layers that
+/// keep it closed: the other layers' hints would not open it.
+fn to_open(s: &Scenario, p: &Packet, d: &zprsim_control::verdict::Decision, ctx: Context) -> Hints {
     match (ctx, d.judgement.verdict) {
-        (Context::First, Verdict::Drop) => zprsim_control::verify::to_open(s, p),
-        _ => Vec::new(),
+        (Context::First, Verdict::Drop) => {
+            let w = zprsim_control::verify::packet_hints(s, p);
+            if w.left == 0 {
+                Hints {
+                    to_open: w.to_open,
+                    ..Hints::default()
+                }
+            } else {
+                Hints {
+                    to_open: Vec::new(),
+                    closed_at: w.closed_at,
+                    left_out: w.to_open.len(),
+                }
+            }
+        }
+        _ => Hints::default(),
     }
 }
 
@@ -788,13 +831,47 @@ fn stand_in_text(notes: &[String]) -> String {
 }
 
 /// The hints of [`to_open`] for `p` as text lines, with why they open
-/// the whole protocol when they do ([`fragment_why`]).
-fn to_open_text(p: &Packet, hints: &[String]) -> String {
-    let mut t: String = hints.iter().map(|h| format!("  to open: {h}\n")).collect();
-    if let Some(why) = fragment_why(p, hints) {
+/// the whole protocol when they do ([`fragment_why`]), or that `p` stays
+/// closed.
+fn to_open_text(p: &Packet, hints: &Hints) -> String {
+    let mut t: String = hints
+        .to_open
+        .iter()
+        .map(|h| format!("  to open: {h}\n"))
+        .collect();
+    if let Some(why) = fragment_why(p, &hints.to_open) {
         let _ = writeln!(t, "  why the whole protocol: {why}");
     }
+    if let Some(closed) = closed_text(hints) {
+        let _ = writeln!(t, "  {closed}");
+    }
     t
+}
+
+/// That the packet stays closed whatever is added, in `verify`'s words
+/// (`verify::stay_closed`), with the layers that keep it closed and the
+/// hints left out; `None` when the hints open it.
+fn closed_text(hints: &Hints) -> Option<String> {
+    if hints.closed_at.is_empty() {
+        return None;
+    }
+    let layers: Vec<&str> = hints.closed_at.iter().map(|l| l.as_str()).collect();
+    let mut t = format!(
+        "{} (at {}: see its reason above)",
+        zprsim_control::verify::stay_closed(None),
+        layers.join(", ")
+    );
+    match hints.left_out {
+        0 => {}
+        1 => t.push_str("; the hint for another layer is left out: alone, it would not open it"),
+        n => {
+            let _ = write!(
+                t,
+                "; the {n} hints for other layers are left out: alone, they would not open it"
+            );
+        }
+    }
+    Some(t)
 }
 
 /// Why the hints for `p`, a non-first fragment, open its whole protocol

@@ -1,0 +1,98 @@
+//! QA round thirteen's planning items in `explain` (eighteenth session):
+//! a packet no hint opens, the other addresses of a VNIC named, the route
+//! reason of a VNIC with no route table.
+
+use crate::support::run_in;
+
+/// A VCN with a global, a unique local (`fd00:9::/48`) and a private
+/// (`2001:db8:77::/48`) IPv6 prefix, an internet gateway for both
+/// families, a DRG for an on-premises prefix, and a security list that
+/// lets nothing in: VNIC `a` has an address in each prefix.
+const CLOSED: &str = r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16", "2603:c020::/48", "fd00:9::/48"]
+ipv6_private_cidr_blocks = ["2001:db8:77::/48"]
+[[gateway]]
+name = "igw"
+vcn = "v"
+kind = "internet"
+[[gateway]]
+name = "drg"
+vcn = "v"
+kind = "drg"
+[[route_table]]
+name = "rt"
+vcn = "v"
+route_rules = [{ destination = "0.0.0.0/0", network_entity = "igw" }, { destination = "::/0", network_entity = "igw" }, { destination = "2001:db8:100::/48", network_entity = "drg" }]
+[[security_list]]
+name = "shut"
+vcn = "v"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }, { destination = "::/0", protocol = "all" }]
+ingress_security_rules = []
+[[subnet]]
+name = "app"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+ipv6_cidr_blocks = ["2603:c020:0:1::/64", "fd00:9:0:1::/64", "2001:db8:77:1::/64"]
+route_table = "rt"
+security_lists = ["shut"]
+[[vnic]]
+name = "a"
+subnet = "app"
+private_ips = ["10.0.1.10", "2603:c020:0:1::10", "fd00:9:0:1::10", "2001:db8:77:1::10"]
+"#;
+
+/// `explain` of a TCP/443 first packet in scenario `text`, as text (with
+/// `json` false) or JSON.
+fn explain(text: &str, src: &str, dst: &str, json: bool) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), text).unwrap();
+    let mut args = vec![
+        "explain", "s.toml", "--src", src, "--dst", dst, "--proto", "tcp", "--dport", "443",
+    ];
+    if json {
+        args.push("--json");
+    }
+    let o = run_in(dir.path(), args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn explain_json(text: &str, src: &str, dst: &str) -> serde_json::Value {
+    serde_json::from_str(&explain(text, src, dst, true)).unwrap()
+}
+
+#[test]
+fn a_packet_no_route_rule_opens_is_said_to_stay_closed_without_other_hints() {
+    // The internet to a ULA or a private prefix's address: no internet
+    // gateway carries it, so the ingress rule `explain` proposed (the
+    // security layer blocks it too) opened nothing.
+    for a in ["fd00:9:0:1::10", "2001:db8:77:1::10"] {
+        let t = explain(CLOSED, "2001:db8:1::1", a, false);
+        assert!(!t.contains("to open:"), "{t}");
+        assert!(
+            t.contains("  stays closed: no rule or statement opens it (at route: see its reason above); the hint for another layer is left out"),
+            "{t}"
+        );
+        let j = explain_json(CLOSED, "2001:db8:1::1", a);
+        assert_eq!(j["closed_at"], serde_json::json!(["route"]), "{j}");
+        assert!(j.get("to_open").is_none(), "{j}");
+        assert!(
+            j["stays_closed"]
+                .as_str()
+                .is_some_and(|s| s.starts_with(&zprsim_control::verify::stay_closed(None))),
+            "{j}"
+        );
+    }
+    // Its global address: the route passes, the hint opens the rest.
+    let j = explain_json(CLOSED, "2001:db8:1::1", "2603:c020:0:1::10");
+    assert!(
+        j["to_open"][0]
+            .as_str()
+            .is_some_and(|h| h.starts_with("ingress-security: add to security list `shut`")),
+        "{j}"
+    );
+    assert!(j.get("stays_closed").is_none(), "{j}");
+    assert!(j.get("closed_at").is_none(), "{j}");
+}
