@@ -157,8 +157,7 @@ fn resolve(s: &Scenario, flag: &str, text: &str, want: Option<bool>) -> Result<I
         return Ok(ip);
     }
     let name = text.strip_prefix("vnic:").unwrap_or(text);
-    let named = s.vnics.iter().find(|v| v.name == name);
-    let Some(v) = named.or_else(|| s.vnics.iter().find(|v| v.id.as_deref() == Some(name))) else {
+    let Some(v) = named_vnic(s, text) else {
         return Err(Failure::Input(format!(
             "error: `{flag} {text}`: not an address, and no VNIC is named `{name}`"
         )));
@@ -335,6 +334,11 @@ struct JsonExplain<'a> {
     /// A dropped packet: the objects `zprsim import` made up at its ends.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     stand_ins: Vec<String>,
+    /// An end named as a VNIC (`vnic:NAME`, its name or id) with more
+    /// addresses of the family than the one judged: each judged the same
+    /// way, at most [`OTHERS_JUDGED`] per end.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    other_addresses: Vec<Others>,
     warnings: &'a [Warning],
 }
 
@@ -525,26 +529,14 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         return explain_capture(a, &loaded, &compiled, cap, n);
     }
     let p = packet(a, s)?;
-    let first = judge_both(s, &compiled, &p, Context::First)?;
-    // With `--reply`: the reply, in the context the first packet left (a
-    // dropped first packet tracks nothing: the reply is then a first
-    // packet of its own).
-    let (judged, d, ctx_note, judged_ctx) = if a.reply {
-        let r = reply_of(&p);
-        let (ctx, note) = if first.judgement.verdict == Verdict::Allow {
-            (Context::Reply(first.judgement.tracking), None)
-        } else {
-            (
-                Context::First,
-                Some(
-                    "the first packet is dropped, so no connection is tracked: the reply is judged as a first packet",
-                ),
-            )
-        };
-        (r, judge_both(s, &compiled, &r, ctx)?, note, ctx)
-    } else {
-        (p, first.clone(), None, Context::First)
-    };
+    let Flow {
+        first,
+        judged,
+        d,
+        note: ctx_note,
+        ctx: judged_ctx,
+    } = judge_flow(s, &compiled, &p, a.reply)?;
+    let others = other_addresses(a, s, &compiled, &p)?;
     // A reply whose first packet is dropped is opened by opening that
     // first packet (its reply is then tracked): a hint for the reply on
     // its own would open the reverse path, to the client's port, and
@@ -582,6 +574,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             closed_at: hints.closed_at,
             to_open: hints.to_open,
             stand_ins: stand_ins(s, &judged, &d),
+            other_addresses: others,
             warnings: &loaded.warnings,
         };
         let mut text = serde_json::to_string_pretty(&j)?;
@@ -614,6 +607,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             text.push_str("reply ");
         }
         text.push_str(&render(s, &judged, &d));
+        text.push_str(&others_text(&others));
         text.push_str(&stand_in_text(&stand_ins(s, &judged, &d)));
         if ctx_note.is_none() {
             text.push_str(&to_open_text(&p, &hints));
@@ -621,6 +615,188 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         out(&text)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A flow's first packet judged, and with `--reply` its reply.
+struct Flow {
+    /// The first packet's decision.
+    first: zprsim_control::verdict::Decision,
+    /// The packet judged: the first, or with `--reply` the reply.
+    judged: Packet,
+    /// Its decision.
+    d: zprsim_control::verdict::Decision,
+    /// Why the reply is judged as a first packet, when it is.
+    note: Option<&'static str>,
+    /// The context `judged` is judged in.
+    ctx: Context,
+}
+
+/// Judges `p` as a first packet and, with `reply`, its reply in the
+/// context the first packet left (a dropped first packet tracks nothing:
+/// the reply is then a first packet of its own).
+fn judge_flow(s: &Scenario, compiled: &Compiled, p: &Packet, reply: bool) -> Result<Flow, Failure> {
+    let first = judge_both(s, compiled, p, Context::First)?;
+    if !reply {
+        return Ok(Flow {
+            d: first.clone(),
+            first,
+            judged: *p,
+            note: None,
+            ctx: Context::First,
+        });
+    }
+    let r = reply_of(p);
+    let (ctx, note) = if first.judgement.verdict == Verdict::Allow {
+        (Context::Reply(first.judgement.tracking), None)
+    } else {
+        (
+            Context::First,
+            Some(
+                "the first packet is dropped, so no connection is tracked: the reply is judged as a first packet",
+            ),
+        )
+    };
+    Ok(Flow {
+        d: judge_both(s, compiled, &r, ctx)?,
+        first,
+        judged: r,
+        note,
+        ctx,
+    })
+}
+
+/// Other addresses of a VNIC named on the command line judged at most, per
+/// end: a VNIC with hundreds of pod addresses gets a count for the rest.
+const OTHERS_JUDGED: usize = 16;
+
+/// An end named as a VNIC, and its other addresses of the family judged.
+#[derive(Serialize)]
+struct Others {
+    /// `--src` or `--dst`.
+    flag: &'static str,
+    /// The VNIC's name.
+    vnic: String,
+    /// Its addresses of the family other than the one judged.
+    count: usize,
+    /// The first [`OTHERS_JUDGED`] of them, judged as the command judged
+    /// the one it names (the first packet, or with `--reply` its reply).
+    judged: Vec<OtherVerdict>,
+}
+
+#[derive(Serialize)]
+struct OtherVerdict {
+    address: IpAddr,
+    verdict: Verdict,
+    stage: Option<Stage>,
+}
+
+/// The VNIC an endpoint of the command line names (`vnic:NAME`, a bare
+/// name or id, as [`resolve`] reads it); `None` for an address.
+fn named_vnic<'s>(s: &'s Scenario, text: &str) -> Option<&'s zprsim_control::model::Vnic> {
+    if text.parse::<IpAddr>().is_ok() {
+        return None;
+    }
+    let name = text.strip_prefix("vnic:").unwrap_or(text);
+    s.vnics
+        .iter()
+        .find(|v| v.name == name)
+        .or_else(|| s.vnics.iter().find(|v| v.id.as_deref() == Some(name)))
+}
+
+/// For each end of `p` named as a VNIC: its other addresses of `p`'s
+/// family, the first [`OTHERS_JUDGED`] judged as `p` is (the other end
+/// kept), so that a VNIC with a global and a unique local IPv6 address
+/// is not judged by its first alone.
+fn other_addresses(
+    a: &Args,
+    s: &Scenario,
+    compiled: &Compiled,
+    p: &Packet,
+) -> Result<Vec<Others>, Failure> {
+    let mut out = Vec::new();
+    for (flag, text, own, src) in [
+        ("--src", a.src.as_deref(), p.src, true),
+        ("--dst", a.dst.as_deref(), p.dst, false),
+    ] {
+        let Some(v) = text.and_then(|t| named_vnic(s, t)) else {
+            continue;
+        };
+        let rest: Vec<IpAddr> = v
+            .private_ips
+            .iter()
+            .copied()
+            .filter(|ip| ip.is_ipv4() == own.is_ipv4() && *ip != own)
+            .collect();
+        if rest.is_empty() {
+            continue;
+        }
+        let mut judged = Vec::new();
+        for &ip in rest.iter().take(OTHERS_JUDGED) {
+            let q = if src {
+                Packet { src: ip, ..*p }
+            } else {
+                Packet { dst: ip, ..*p }
+            };
+            let j = judge_flow(s, compiled, &q, a.reply)?.d.judgement;
+            judged.push(OtherVerdict {
+                address: ip,
+                verdict: j.verdict,
+                stage: j.stage,
+            });
+        }
+        out.push(Others {
+            flag,
+            vnic: v.name.clone(),
+            count: rest.len(),
+            judged,
+        });
+    }
+    Ok(out)
+}
+
+/// [`other_addresses`] as text lines.
+fn others_text(others: &[Others]) -> String {
+    let mut t = String::new();
+    for o in others {
+        let family = match o.judged.first().map(|j| j.address) {
+            Some(IpAddr::V6(_)) => "IPv6",
+            _ => "IPv4",
+        };
+        let list: Vec<String> = o
+            .judged
+            .iter()
+            .map(|j| {
+                let verdict = match (j.verdict, j.stage) {
+                    (Verdict::Allow, _) => "ALLOW".to_owned(),
+                    (Verdict::Drop, Some(st)) => format!("DROP at {}", st.as_str()),
+                    (Verdict::Drop, None) => "DROP".to_owned(),
+                };
+                format!("{} {verdict}", j.address)
+            })
+            .collect();
+        let head = if o.count == o.judged.len() {
+            format!(
+                "VNIC `{}` has {} more {family} address{}, judged the same way:",
+                o.vnic,
+                o.count,
+                if o.count == 1 { "" } else { "es" }
+            )
+        } else {
+            format!(
+                "VNIC `{}` has {} more {family} addresses; the first {}, judged the same way:",
+                o.vnic,
+                o.count,
+                o.judged.len()
+            )
+        };
+        let mut line = format!("  {head} {}", list.join(", "));
+        if o.count > o.judged.len() {
+            let _ = write!(line, "; {} more not judged", o.count - o.judged.len());
+        }
+        let _ = writeln!(line, " (explain one with `{} ADDRESS`)", o.flag);
+        t.push_str(&line);
+    }
+    t
 }
 
 /// `explain --capture F --packet N`.

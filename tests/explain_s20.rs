@@ -96,3 +96,84 @@ fn a_packet_no_route_rule_opens_is_said_to_stay_closed_without_other_hints() {
     assert!(j.get("stays_closed").is_none(), "{j}");
     assert!(j.get("closed_at").is_none(), "{j}");
 }
+
+#[test]
+fn a_vnic_named_has_its_other_addresses_of_the_family_judged_too() {
+    // `--dst vnic:a` stood for its first IPv6 address (global) alone:
+    // its ULA and private-prefix addresses, which the internet never
+    // reaches, went unsaid.
+    let t = explain(CLOSED, "2001:db8:1::1", "vnic:a", false);
+    assert!(
+        t.contains("-> 2603:c020:0:1::10:443: DROP at ingress-security"),
+        "{t}"
+    );
+    assert!(
+        t.contains("  VNIC `a` has 2 more IPv6 addresses, judged the same way: fd00:9:0:1::10 DROP at route, 2001:db8:77:1::10 DROP at route (explain one with `--dst ADDRESS`)"),
+        "{t}"
+    );
+    let j = explain_json(CLOSED, "2001:db8:1::1", "vnic:a");
+    let o = &j["other_addresses"];
+    assert_eq!(o.as_array().map(Vec::len), Some(1), "{j}");
+    assert_eq!(o[0]["flag"], "--dst");
+    assert_eq!(o[0]["vnic"], "a");
+    assert_eq!(o[0]["count"], 2);
+    assert_eq!(o[0]["judged"][1]["address"], "2001:db8:77:1::10");
+    assert_eq!(o[0]["judged"][1]["verdict"], "drop");
+    assert_eq!(o[0]["judged"][1]["stage"], "route");
+    // Each as the command judges: with `--reply`, the reply.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), CLOSED).unwrap();
+    let o = run_in(
+        dir.path(),
+        [
+            "explain",
+            "s.toml",
+            "--src",
+            "vnic:a",
+            "--dst",
+            "2001:db8:1::1",
+            "--proto",
+            "tcp",
+            "--dport",
+            "443",
+            "--reply",
+            "--json",
+        ],
+    );
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["verdict"], "allow", "{j}");
+    assert_eq!(j["other_addresses"][0]["flag"], "--src", "{j}");
+    assert_eq!(
+        j["other_addresses"][0]["judged"][0]["stage"], "route",
+        "{j}"
+    );
+    // An address named, or a VNIC with one address of the family: no note.
+    let j = explain_json(CLOSED, "2001:db8:1::1", "fd00:9:0:1::10");
+    assert!(j.get("other_addresses").is_none(), "{j}");
+    let j = explain_json(CLOSED, "93.184.216.34", "vnic:a");
+    assert!(j.get("other_addresses").is_none(), "{j}");
+}
+
+#[test]
+fn a_vnic_with_many_addresses_has_a_bounded_few_judged_and_the_rest_counted() {
+    let ips: Vec<String> = (10..50).map(|i| format!("\"10.0.1.{i}\"")).collect();
+    let text = CLOSED.replace(
+        r#"private_ips = ["10.0.1.10", "2603:c020:0:1::10", "fd00:9:0:1::10", "2001:db8:77:1::10"]"#,
+        &format!("private_ips = [{}]", ips.join(", ")),
+    );
+    assert_ne!(text, CLOSED);
+    let j = explain_json(&text, "vnic:a", "93.184.216.34");
+    let o = &j["other_addresses"][0];
+    assert_eq!(o["count"], 39, "{j}");
+    assert_eq!(o["judged"].as_array().map(Vec::len), Some(16), "{j}");
+    assert_eq!(o["judged"][0]["address"], "10.0.1.11", "{j}");
+    let t = explain(&text, "vnic:a", "93.184.216.34", false);
+    let line = t
+        .lines()
+        .find(|l| l.starts_with("  VNIC `a` has 39 more IPv4 addresses; the first 16, judged the same way: 10.0.1.11 "))
+        .unwrap_or_else(|| panic!("{t}"));
+    assert!(
+        line.ends_with("; 23 more not judged (explain one with `--src ADDRESS`)"),
+        "{line}"
+    );
+}
