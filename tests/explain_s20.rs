@@ -177,3 +177,50 @@ fn a_vnic_with_many_addresses_has_a_bounded_few_judged_and_the_rest_counted() {
         "{line}"
     );
 }
+
+#[test]
+fn the_cheap_off_internet_predicate_agrees_with_the_reason() {
+    use zprsim_control::eval::{OffInternet, ipv6_off_internet, ipv6_off_internet_cause};
+    use zprsim_control::ids::VnicId;
+    let private = CLOSED.replace(
+        "security_lists = [\"shut\"]\n",
+        "security_lists = [\"shut\"]\nprohibit_internet_ingress = true\n",
+    );
+    assert_ne!(private, CLOSED);
+    for (text, want) in [
+        (
+            CLOSED,
+            [
+                None,
+                None,
+                Some(OffInternet::UniqueLocal),
+                Some(OffInternet::PrivatePrefix(
+                    "2001:db8:77::/48".parse().unwrap(),
+                )),
+            ],
+        ),
+        (
+            private.as_str(),
+            [
+                None,
+                Some(OffInternet::PrivateSubnet),
+                Some(OffInternet::PrivateSubnet),
+                Some(OffInternet::PrivateSubnet),
+            ],
+        ),
+    ] {
+        let s = zprsim_control::load::from_toml_str(text, "s.toml")
+            .unwrap()
+            .scenario;
+        let v = VnicId::new(0).unwrap();
+        for (&ip, want) in s.vnics[0].private_ips.iter().zip(want) {
+            let cause = ipv6_off_internet_cause(&s, v, ip);
+            assert_eq!(cause, want, "{ip}");
+            assert_eq!(
+                cause.is_some(),
+                ipv6_off_internet(&s, v, ip).is_some(),
+                "{ip}"
+            );
+        }
+    }
+}
