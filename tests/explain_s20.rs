@@ -178,6 +178,62 @@ fn a_vnic_with_many_addresses_has_a_bounded_few_judged_and_the_rest_counted() {
     );
 }
 
+/// The route reason of packet `src` -> `dst` in `text` (TCP/443).
+fn route_reason(text: &str, src: &str, dst: &str) -> (String, String) {
+    let j = explain_json(text, src, dst);
+    let route = j["layers"]
+        .as_array()
+        .and_then(|ls| ls.iter().find(|l| l["layer"] == "route"))
+        .unwrap_or_else(|| panic!("{j}"));
+    (
+        j["verdict"].as_str().unwrap_or_default().to_owned(),
+        route["reason"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+#[test]
+fn a_vnic_without_a_route_table_is_told_what_would_route_an_address_off_the_internet() {
+    // "give it one with a rule for it" was wrong for a ULA or a private
+    // prefix's address and the internet: no internet gateway carries it.
+    let none = CLOSED.replace("route_table = \"rt\"\n", "");
+    assert_ne!(none, CLOSED);
+    for (a, why) in [
+        ("fd00:9:0:1::10", "a unique local address (`fc00::/7`)"),
+        ("2001:db8:77:1::10", "a private IPv6 prefix of VCN `v`"),
+    ] {
+        for (src, dst) in [(a, "2001:db8:1::1"), ("2001:db8:1::1", a)] {
+            let (verdict, reason) = route_reason(&none, src, dst);
+            assert_eq!(verdict, "drop");
+            assert!(
+                reason.contains("has no route table (nor has the VNIC)"),
+                "{reason}"
+            );
+            assert!(
+                reason.contains("give it one (`route_table = ...`) with a rule for it to a DRG, for a network behind one; not to an internet gateway, which carries no traffic of"),
+                "{reason}"
+            );
+            assert!(reason.contains(why), "{reason}");
+        }
+    }
+    // A global address: any rule would do, as before.
+    let (_, reason) = route_reason(&none, "2603:c020:0:1::10", "2001:db8:1::1");
+    assert!(
+        reason.ends_with("give it one (`route_table = ...`) with a rule for it"),
+        "{reason}"
+    );
+    // And what it says works: a table with a rule to the DRG routes the
+    // ULA address; one to the internet gateway does not.
+    for (gateway, verdict) in [("drg", "allow"), ("igw", "drop")] {
+        let with = CLOSED.replace(
+            r#"route_rules = [{ destination = "0.0.0.0/0", network_entity = "igw" }, { destination = "::/0", network_entity = "igw" }, { destination = "2001:db8:100::/48", network_entity = "drg" }]"#,
+            &format!(r#"route_rules = [{{ destination = "::/0", network_entity = "{gateway}" }}]"#),
+        );
+        assert_ne!(with, CLOSED);
+        let (v, reason) = route_reason(&with, "fd00:9:0:1::10", "2001:db8:1::1");
+        assert_eq!(v, verdict, "{gateway}: {reason}");
+    }
+}
+
 #[test]
 fn the_cheap_off_internet_predicate_agrees_with_the_reason() {
     use zprsim_control::eval::{OffInternet, ipv6_off_internet, ipv6_off_internet_cause};

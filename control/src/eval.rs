@@ -467,6 +467,22 @@ fn note_static<'s>(
     (rule, Some(RuleRef::Route { table: t, index: i }))
 }
 
+/// What would route the traffic of VNIC `vnic` at its address `own`
+/// with an address outside its VCN, when it has no route table: one
+/// with a rule for it; for an address outside every VCN (the internet,
+/// or a network behind a DRG) from an IPv6 address no internet gateway
+/// carries (a ULA, a private prefix's, a private subnet's: semantics §2),
+/// a rule to a DRG only, and why not to an internet gateway.
+/// `remote_vcn`: the VCN holding the other end, if any.
+fn no_table_advice(s: &Scenario, vnic: VnicId, own: IpAddr, remote_vcn: Option<VcnId>) -> String {
+    match ipv6_off_internet(s, vnic, own).filter(|_| remote_vcn.is_none()) {
+        Some(why) => format!(
+            "give it one (`route_table = ...`) with a rule for it to a DRG, for a network behind one; not to an internet gateway, {why}"
+        ),
+        None => "give it one (`route_table = ...`) with a rule for it".to_owned(),
+    }
+}
+
 fn route_layer(
     s: &Scenario,
     src: Endpoint,
@@ -514,8 +530,10 @@ fn route_layer(
                 match table {
                     Some(_) => format!("no rule matches {}", p.dst),
                     None => format!(
-                        "no rule matches {}: subnet `{}` has no route table (nor has the VNIC), so only the VCN's local routes apply; give it one (`route_table = ...`) with a rule for it",
-                        p.dst, subnet.name
+                        "no rule matches {}: subnet `{}` has no route table (nor has the VNIC), so only the VCN's local routes apply; {}",
+                        p.dst,
+                        subnet.name,
+                        no_table_advice(s, v, p.src, dst_vcn)
                     ),
                 },
             ),
@@ -582,9 +600,10 @@ fn route_layer(
                         p.src
                     ),
                     None => format!(
-                        "the destination's subnet `{}` has no route table (nor has the VNIC), so no return path for the source {} (only the VCN's local routes apply); give it one (`route_table = ...`) with a rule for it",
+                        "the destination's subnet `{}` has no route table (nor has the VNIC), so no return path for the source {} (only the VCN's local routes apply); {}",
                         s.subnets[s.vnics[d.index()].subnet.index()].name,
-                        p.src
+                        p.src,
+                        no_table_advice(s, d, p.dst, endpoint_vcn(s, src))
                     ),
                 },
             ),
