@@ -157,8 +157,7 @@ fn resolve(s: &Scenario, flag: &str, text: &str, want: Option<bool>) -> Result<I
         return Ok(ip);
     }
     let name = text.strip_prefix("vnic:").unwrap_or(text);
-    let named = s.vnics.iter().find(|v| v.name == name);
-    let Some(v) = named.or_else(|| s.vnics.iter().find(|v| v.id.as_deref() == Some(name))) else {
+    let Some(v) = named_vnic(s, text) else {
         return Err(Failure::Input(format!(
             "error: `{flag} {text}`: not an address, and no VNIC is named `{name}`"
         )));
@@ -323,12 +322,23 @@ struct JsonExplain<'a> {
     /// A dropped first packet: what would let it through.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     to_open: Vec<String>,
+    /// A dropped first packet no hint opens: that it stays closed, and
+    /// the layers that keep it closed (`to_open` is then empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stays_closed: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    closed_at: Vec<Stage>,
     /// Why `to_open` opens the whole protocol (a non-first fragment).
     #[serde(skip_serializing_if = "Option::is_none")]
     to_open_why: Option<String>,
     /// A dropped packet: the objects `zprsim import` made up at its ends.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     stand_ins: Vec<String>,
+    /// An end named as a VNIC (`vnic:NAME`, its name or id) with more
+    /// addresses of the family than the one judged: each judged the same
+    /// way, at most [`OTHERS_JUDGED`] per end.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    other_addresses: Vec<Others>,
     warnings: &'a [Warning],
 }
 
@@ -519,26 +529,14 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         return explain_capture(a, &loaded, &compiled, cap, n);
     }
     let p = packet(a, s)?;
-    let first = judge_both(s, &compiled, &p, Context::First)?;
-    // With `--reply`: the reply, in the context the first packet left (a
-    // dropped first packet tracks nothing: the reply is then a first
-    // packet of its own).
-    let (judged, d, ctx_note, judged_ctx) = if a.reply {
-        let r = reply_of(&p);
-        let (ctx, note) = if first.judgement.verdict == Verdict::Allow {
-            (Context::Reply(first.judgement.tracking), None)
-        } else {
-            (
-                Context::First,
-                Some(
-                    "the first packet is dropped, so no connection is tracked: the reply is judged as a first packet",
-                ),
-            )
-        };
-        (r, judge_both(s, &compiled, &r, ctx)?, note, ctx)
-    } else {
-        (p, first.clone(), None, Context::First)
-    };
+    let Flow {
+        first,
+        judged,
+        d,
+        note: ctx_note,
+        ctx: judged_ctx,
+    } = judge_flow(s, &compiled, &p, a.reply)?;
+    let others = other_addresses(a, s, &compiled, &p)?;
     // A reply whose first packet is dropped is opened by opening that
     // first packet (its reply is then tracked): a hint for the reply on
     // its own would open the reverse path, to the client's port, and
@@ -571,9 +569,12 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
                 tracking: first.judgement.tracking,
             }),
             note: ctx_note,
-            to_open_why: fragment_why(&p, &hints),
-            to_open: hints,
+            to_open_why: fragment_why(&p, &hints.to_open),
+            stays_closed: closed_text(&hints),
+            closed_at: hints.closed_at,
+            to_open: hints.to_open,
             stand_ins: stand_ins(s, &judged, &d),
+            other_addresses: others,
             warnings: &loaded.warnings,
         };
         let mut text = serde_json::to_string_pretty(&j)?;
@@ -606,6 +607,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             text.push_str("reply ");
         }
         text.push_str(&render(s, &judged, &d));
+        text.push_str(&others_text(&others));
         text.push_str(&stand_in_text(&stand_ins(s, &judged, &d)));
         if ctx_note.is_none() {
             text.push_str(&to_open_text(&p, &hints));
@@ -613,6 +615,188 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         out(&text)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A flow's first packet judged, and with `--reply` its reply.
+struct Flow {
+    /// The first packet's decision.
+    first: zprsim_control::verdict::Decision,
+    /// The packet judged: the first, or with `--reply` the reply.
+    judged: Packet,
+    /// Its decision.
+    d: zprsim_control::verdict::Decision,
+    /// Why the reply is judged as a first packet, when it is.
+    note: Option<&'static str>,
+    /// The context `judged` is judged in.
+    ctx: Context,
+}
+
+/// Judges `p` as a first packet and, with `reply`, its reply in the
+/// context the first packet left (a dropped first packet tracks nothing:
+/// the reply is then a first packet of its own).
+fn judge_flow(s: &Scenario, compiled: &Compiled, p: &Packet, reply: bool) -> Result<Flow, Failure> {
+    let first = judge_both(s, compiled, p, Context::First)?;
+    if !reply {
+        return Ok(Flow {
+            d: first.clone(),
+            first,
+            judged: *p,
+            note: None,
+            ctx: Context::First,
+        });
+    }
+    let r = reply_of(p);
+    let (ctx, note) = if first.judgement.verdict == Verdict::Allow {
+        (Context::Reply(first.judgement.tracking), None)
+    } else {
+        (
+            Context::First,
+            Some(
+                "the first packet is dropped, so no connection is tracked: the reply is judged as a first packet",
+            ),
+        )
+    };
+    Ok(Flow {
+        d: judge_both(s, compiled, &r, ctx)?,
+        first,
+        judged: r,
+        note,
+        ctx,
+    })
+}
+
+/// Other addresses of a VNIC named on the command line judged at most, per
+/// end: a VNIC with hundreds of pod addresses gets a count for the rest.
+const OTHERS_JUDGED: usize = 16;
+
+/// An end named as a VNIC, and its other addresses of the family judged.
+#[derive(Serialize)]
+struct Others {
+    /// `--src` or `--dst`.
+    flag: &'static str,
+    /// The VNIC's name.
+    vnic: String,
+    /// Its addresses of the family other than the one judged.
+    count: usize,
+    /// The first [`OTHERS_JUDGED`] of them, judged as the command judged
+    /// the one it names (the first packet, or with `--reply` its reply).
+    judged: Vec<OtherVerdict>,
+}
+
+#[derive(Serialize)]
+struct OtherVerdict {
+    address: IpAddr,
+    verdict: Verdict,
+    stage: Option<Stage>,
+}
+
+/// The VNIC an endpoint of the command line names (`vnic:NAME`, a bare
+/// name or id, as [`resolve`] reads it); `None` for an address.
+fn named_vnic<'s>(s: &'s Scenario, text: &str) -> Option<&'s zprsim_control::model::Vnic> {
+    if text.parse::<IpAddr>().is_ok() {
+        return None;
+    }
+    let name = text.strip_prefix("vnic:").unwrap_or(text);
+    s.vnics
+        .iter()
+        .find(|v| v.name == name)
+        .or_else(|| s.vnics.iter().find(|v| v.id.as_deref() == Some(name)))
+}
+
+/// For each end of `p` named as a VNIC: its other addresses of `p`'s
+/// family, the first [`OTHERS_JUDGED`] judged as `p` is (the other end
+/// kept), so that a VNIC with a global and a unique local IPv6 address
+/// is not judged by its first alone.
+fn other_addresses(
+    a: &Args,
+    s: &Scenario,
+    compiled: &Compiled,
+    p: &Packet,
+) -> Result<Vec<Others>, Failure> {
+    let mut out = Vec::new();
+    for (flag, text, own, src) in [
+        ("--src", a.src.as_deref(), p.src, true),
+        ("--dst", a.dst.as_deref(), p.dst, false),
+    ] {
+        let Some(v) = text.and_then(|t| named_vnic(s, t)) else {
+            continue;
+        };
+        let rest: Vec<IpAddr> = v
+            .private_ips
+            .iter()
+            .copied()
+            .filter(|ip| ip.is_ipv4() == own.is_ipv4() && *ip != own)
+            .collect();
+        if rest.is_empty() {
+            continue;
+        }
+        let mut judged = Vec::new();
+        for &ip in rest.iter().take(OTHERS_JUDGED) {
+            let q = if src {
+                Packet { src: ip, ..*p }
+            } else {
+                Packet { dst: ip, ..*p }
+            };
+            let j = judge_flow(s, compiled, &q, a.reply)?.d.judgement;
+            judged.push(OtherVerdict {
+                address: ip,
+                verdict: j.verdict,
+                stage: j.stage,
+            });
+        }
+        out.push(Others {
+            flag,
+            vnic: v.name.clone(),
+            count: rest.len(),
+            judged,
+        });
+    }
+    Ok(out)
+}
+
+/// [`other_addresses`] as text lines.
+fn others_text(others: &[Others]) -> String {
+    let mut t = String::new();
+    for o in others {
+        let family = match o.judged.first().map(|j| j.address) {
+            Some(IpAddr::V6(_)) => "IPv6",
+            _ => "IPv4",
+        };
+        let list: Vec<String> = o
+            .judged
+            .iter()
+            .map(|j| {
+                let verdict = match (j.verdict, j.stage) {
+                    (Verdict::Allow, _) => "ALLOW".to_owned(),
+                    (Verdict::Drop, Some(st)) => format!("DROP at {}", st.as_str()),
+                    (Verdict::Drop, None) => "DROP".to_owned(),
+                };
+                format!("{} {verdict}", j.address)
+            })
+            .collect();
+        let head = if o.count == o.judged.len() {
+            format!(
+                "VNIC `{}` has {} more {family} address{}, judged the same way:",
+                o.vnic,
+                o.count,
+                if o.count == 1 { "" } else { "es" }
+            )
+        } else {
+            format!(
+                "VNIC `{}` has {} more {family} addresses; the first {}, judged the same way:",
+                o.vnic,
+                o.count,
+                o.judged.len()
+            )
+        };
+        let mut line = format!("  {head} {}", list.join(", "));
+        if o.count > o.judged.len() {
+            let _ = write!(line, "; {} more not judged", o.count - o.judged.len());
+        }
+        let _ = writeln!(line, " (explain one with `{} ADDRESS`)", o.flag);
+        t.push_str(&line);
+    }
+    t
 }
 
 /// `explain --capture F --packet N`.
@@ -645,7 +829,7 @@ fn explain_capture(
     // A mid-flow packet's direction is not known to be the opener's: a
     // hint for it could open the server's answer to the client's port.
     let hints = if found.mid_flow {
-        Vec::new()
+        Hints::default()
     } else {
         to_open(s, &found.packet, &d, found.context)
     };
@@ -694,8 +878,10 @@ fn explain_capture(
             zpr_audit: d.judgement.zpr_audit,
             tracking: d.judgement.tracking,
             layers: &d.layers,
-            to_open_why: fragment_why(&found.packet, &hints),
-            to_open: hints,
+            to_open_why: fragment_why(&found.packet, &hints.to_open),
+            stays_closed: closed_text(&hints),
+            closed_at: hints.closed_at,
+            to_open: hints.to_open,
             stand_ins: stand_ins(s, &found.packet, &d),
             warnings: &loaded.warnings,
         };
@@ -739,6 +925,12 @@ struct JsonCapture<'a> {
     /// A dropped first packet: what would let it through.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     to_open: Vec<String>,
+    /// A dropped first packet no hint opens: that it stays closed, and
+    /// the layers that keep it closed (`to_open` is then empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stays_closed: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    closed_at: Vec<Stage>,
     /// Why `to_open` opens the whole protocol (a non-first fragment).
     #[serde(skip_serializing_if = "Option::is_none")]
     to_open_why: Option<String>,
@@ -748,18 +940,45 @@ struct JsonCapture<'a> {
     warnings: &'a [Warning],
 }
 
+/// What would open a dropped packet: the hints, or the layers no hint
+/// opens.
+#[derive(Debug, Default)]
+struct Hints {
+    /// The rules and statements that let it through, each proven.
+    to_open: Vec<String>,
+    /// The layers that still drop it with every hint added: it stays
+    /// closed, and `to_open` is empty.
+    closed_at: Vec<Stage>,
+    /// Hints for the other layers left out of `to_open` because of
+    /// `closed_at`: alone, they would not open it.
+    left_out: usize,
+}
+
 /// A dropped packet judged as a first packet: the rules and statements
-/// that would let it through (`verify::to_open`), each proven; nothing for
-/// an allowed packet or a reply (a reply's drop is its connection's).
-fn to_open(
-    s: &Scenario,
-    p: &Packet,
-    d: &zprsim_control::verdict::Decision,
-    ctx: Context,
-) -> Vec<String> {
+/// that would let it through, each proven, judged again all added
+/// (`verify::packet_hints`, as `verify` does for a path's pairs); nothing
+/// for an allowed packet or a reply (a reply's drop is its connection's).
+/// A packet they leave dropped (a route no gateway carries: the internet
+/// to a unique local IPv6 address) gets no hint, but the layers that
+/// keep it closed: the other layers' hints would not open it.
+fn to_open(s: &Scenario, p: &Packet, d: &zprsim_control::verdict::Decision, ctx: Context) -> Hints {
     match (ctx, d.judgement.verdict) {
-        (Context::First, Verdict::Drop) => zprsim_control::verify::to_open(s, p),
-        _ => Vec::new(),
+        (Context::First, Verdict::Drop) => {
+            let w = zprsim_control::verify::packet_hints(s, p);
+            if w.left == 0 {
+                Hints {
+                    to_open: w.to_open,
+                    ..Hints::default()
+                }
+            } else {
+                Hints {
+                    to_open: Vec::new(),
+                    closed_at: w.closed_at,
+                    left_out: w.to_open.len(),
+                }
+            }
+        }
+        _ => Hints::default(),
     }
 }
 
@@ -798,13 +1017,47 @@ fn stand_in_text(notes: &[String]) -> String {
 }
 
 /// The hints of [`to_open`] for `p` as text lines, with why they open
-/// the whole protocol when they do ([`fragment_why`]).
-fn to_open_text(p: &Packet, hints: &[String]) -> String {
-    let mut t: String = hints.iter().map(|h| format!("  to open: {h}\n")).collect();
-    if let Some(why) = fragment_why(p, hints) {
+/// the whole protocol when they do ([`fragment_why`]), or that `p` stays
+/// closed.
+fn to_open_text(p: &Packet, hints: &Hints) -> String {
+    let mut t: String = hints
+        .to_open
+        .iter()
+        .map(|h| format!("  to open: {h}\n"))
+        .collect();
+    if let Some(why) = fragment_why(p, &hints.to_open) {
         let _ = writeln!(t, "  why the whole protocol: {why}");
     }
+    if let Some(closed) = closed_text(hints) {
+        let _ = writeln!(t, "  {closed}");
+    }
     t
+}
+
+/// That the packet stays closed whatever is added, in `verify`'s words
+/// (`verify::stay_closed`), with the layers that keep it closed and the
+/// hints left out; `None` when the hints open it.
+fn closed_text(hints: &Hints) -> Option<String> {
+    if hints.closed_at.is_empty() {
+        return None;
+    }
+    let layers: Vec<&str> = hints.closed_at.iter().map(|l| l.as_str()).collect();
+    let mut t = format!(
+        "{} (at {}: see its reason above)",
+        zprsim_control::verify::stay_closed(None),
+        layers.join(", ")
+    );
+    match hints.left_out {
+        0 => {}
+        1 => t.push_str("; the hint for another layer is left out: alone, it would not open it"),
+        n => {
+            let _ = write!(
+                t,
+                "; the {n} hints for other layers are left out: alone, they would not open it"
+            );
+        }
+    }
+    Some(t)
 }
 
 /// Why the hints for `p`, a non-first fragment, open its whole protocol

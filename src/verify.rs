@@ -542,7 +542,7 @@ fn whole_head(p: &PathResult) -> Option<String> {
     };
     let left = match p.to_open_left {
         0 => String::new(),
-        n => format!(" ({n} stay closed: no rule or statement opens them)"),
+        n => format!(" ({})", zprsim_control::verify::stay_closed(Some(n))),
     };
     Some(format!("to open {checked}, together{left}:"))
 }

@@ -299,10 +299,15 @@ fn flow_log_judging_order_is_the_old_sort() {
                     Direction::Egress => Side::Source,
                     Direction::Ingress => Side::Destination,
                 };
-                c.judge_side(&record_packet(&records[i], false), Context::First, side)
-                    .judgement
-                    .verdict
-                    == Verdict::Allow
+                let j = c
+                    .judge_side(&record_packet(&records[i], false), Context::First, side)
+                    .judgement;
+                // Since the eighteenth session an ingress record dropped at
+                // route only (the return path of a source that is no VNIC)
+                // still counts as one the rules let open.
+                j.verdict == Verdict::Allow
+                    || (dir == Direction::Ingress
+                        && j.stage == Some(zprsim_control::verdict::Stage::Route))
             };
             let (f, b) = (opens(fwd), opens(back));
             both_open += usize::from(f == b);

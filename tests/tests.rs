@@ -23,6 +23,7 @@ mod differential_edges;
 mod docs;
 mod engine;
 mod explain;
+mod explain_s20;
 mod explain_shapes;
 mod explain_state;
 mod firstday;

@@ -289,38 +289,69 @@ fn target_text(s: &Scenario, t: &RouteTarget) -> String {
     }
 }
 
+/// Why no internet gateway carries the IPv6 traffic of a VNIC at one of
+/// its addresses (semantics §2), without the text: what
+/// [`ipv6_off_internet_cause`] finds, cheaply, and [`ipv6_off_internet`]
+/// words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffInternet {
+    /// Its subnet prohibits internet ingress (a private subnet).
+    PrivateSubnet,
+    /// A unique local address (`fc00::/7`).
+    UniqueLocal,
+    /// In this private IPv6 prefix of its VCN (`ipv6_private_cidr_blocks`).
+    PrivatePrefix(IpNet),
+}
+
+/// Whether, and why, no internet gateway carries the IPv6 traffic of VNIC
+/// `vnic` at its address `own` ([`OffInternet`]); `None` for an IPv4
+/// address, or an IPv6 address the internet reaches. Allocates nothing:
+/// the predicate for callers that judge many addresses.
+#[must_use]
+pub fn ipv6_off_internet_cause(s: &Scenario, vnic: VnicId, own: IpAddr) -> Option<OffInternet> {
+    let IpAddr::V6(a) = own else {
+        return None;
+    };
+    let sn = &s.subnets[s.vnics[vnic.index()].subnet.index()];
+    if sn.prohibit_internet_ingress {
+        Some(OffInternet::PrivateSubnet)
+    } else if a.segments()[0] & 0xfe00 == 0xfc00 {
+        Some(OffInternet::UniqueLocal)
+    } else {
+        s.vcns[sn.vcn.index()]
+            .ipv6_private_cidr_blocks
+            .iter()
+            .find(|p| p.contains(&own))
+            .map(|p| OffInternet::PrivatePrefix(*p))
+    }
+}
+
 /// Why no internet gateway carries the IPv6 traffic of VNIC `vnic` at
 /// its address `own`, when none does (semantics §2): its subnet prohibits
 /// internet ingress, or the internet does not route `own` (a unique local
 /// address, `fc00::/7`, or one in a private IPv6 prefix of its VCN).
-/// `None` for an IPv4 address, or an IPv6 address the internet reaches.
+/// `None` for an IPv4 address, or an IPv6 address the internet reaches
+/// ([`ipv6_off_internet_cause`] says which without the text).
 #[must_use]
 pub fn ipv6_off_internet(s: &Scenario, vnic: VnicId, own: IpAddr) -> Option<String> {
-    let IpAddr::V6(a) = own else {
-        return None;
-    };
+    let cause = ipv6_off_internet_cause(s, vnic, own)?;
     let v = &s.vnics[vnic.index()];
     let sn = &s.subnets[v.subnet.index()];
     let vcn = &s.vcns[sn.vcn.index()];
-    if sn.prohibit_internet_ingress {
-        Some(format!(
+    Some(match cause {
+        OffInternet::PrivateSubnet => format!(
             "which carries no IPv6 traffic of subnet `{}`: it prohibits internet ingress (`prohibit_internet_ingress = true`, a private subnet), and OCI has no NAT for IPv6: its IPv6 reaches the internet from a public subnet only, or through a DRG to a network that egresses",
             sn.name
-        ))
-    } else if a.segments()[0] & 0xfe00 == 0xfc00 {
-        Some(format!(
-            "which carries no traffic of `{a}`: a unique local address (`fc00::/7`) is not routed on the internet; give VNIC `{}` an address of a global prefix (Oracle's or BYOIPv6)",
+        ),
+        OffInternet::UniqueLocal => format!(
+            "which carries no traffic of `{own}`: a unique local address (`fc00::/7`) is not routed on the internet; give VNIC `{}` an address of a global prefix (Oracle's or BYOIPv6)",
             v.name
-        ))
-    } else {
-        vcn.ipv6_private_cidr_blocks
-            .iter()
-            .find(|p| p.contains(&own))
-            .map(|p| format!(
-                "which carries no traffic of `{own}`: it lies in `{p}`, a private IPv6 prefix of VCN `{}` (`ipv6_private_cidr_blocks`), which the internet does not route; give VNIC `{}` an address of a global prefix (Oracle's or BYOIPv6)",
-                vcn.name, v.name
-            ))
-    }
+        ),
+        OffInternet::PrivatePrefix(p) => format!(
+            "which carries no traffic of `{own}`: it lies in `{p}`, a private IPv6 prefix of VCN `{}` (`ipv6_private_cidr_blocks`), which the internet does not route; give VNIC `{}` an address of a global prefix (Oracle's or BYOIPv6)",
+            vcn.name, v.name
+        ),
+    })
 }
 
 /// Why a route target drops every packet of VNIC `vnic`, when it does: a
@@ -436,6 +467,22 @@ fn note_static<'s>(
     (rule, Some(RuleRef::Route { table: t, index: i }))
 }
 
+/// What would route the traffic of VNIC `vnic` at its address `own`
+/// with an address outside its VCN, when it has no route table: one
+/// with a rule for it; for an address outside every VCN (the internet,
+/// or a network behind a DRG) from an IPv6 address no internet gateway
+/// carries (a ULA, a private prefix's, a private subnet's: semantics §2),
+/// a rule to a DRG only, and why not to an internet gateway.
+/// `remote_vcn`: the VCN holding the other end, if any.
+fn no_table_advice(s: &Scenario, vnic: VnicId, own: IpAddr, remote_vcn: Option<VcnId>) -> String {
+    match ipv6_off_internet(s, vnic, own).filter(|_| remote_vcn.is_none()) {
+        Some(why) => format!(
+            "give it one (`route_table = ...`) with a rule for it to a DRG, for a network behind one; not to an internet gateway, {why}"
+        ),
+        None => "give it one (`route_table = ...`) with a rule for it".to_owned(),
+    }
+}
+
 fn route_layer(
     s: &Scenario,
     src: Endpoint,
@@ -483,8 +530,10 @@ fn route_layer(
                 match table {
                     Some(_) => format!("no rule matches {}", p.dst),
                     None => format!(
-                        "no rule matches {}: subnet `{}` has no route table (nor has the VNIC), so only the VCN's local routes apply; give it one (`route_table = ...`) with a rule for it",
-                        p.dst, subnet.name
+                        "no rule matches {}: subnet `{}` has no route table (nor has the VNIC), so only the VCN's local routes apply; {}",
+                        p.dst,
+                        subnet.name,
+                        no_table_advice(s, v, p.src, dst_vcn)
                     ),
                 },
             ),
@@ -551,9 +600,10 @@ fn route_layer(
                         p.src
                     ),
                     None => format!(
-                        "the destination's subnet `{}` has no route table (nor has the VNIC), so no return path for the source {} (only the VCN's local routes apply); give it one (`route_table = ...`) with a rule for it",
+                        "the destination's subnet `{}` has no route table (nor has the VNIC), so no return path for the source {} (only the VCN's local routes apply); {}",
                         s.subnets[s.vnics[d.index()].subnet.index()].name,
-                        p.src
+                        p.src,
+                        no_table_advice(s, d, p.dst, endpoint_vcn(s, src))
                     ),
                 },
             ),

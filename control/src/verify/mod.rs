@@ -77,7 +77,7 @@ pub use fix::{Edit, Target, apply};
 pub use run::{SAMPLED_PAIRS, port_runs, run, run_until};
 pub use selector::Selector;
 pub use stand_in::{Failing, notes as stand_in_notes};
-pub use text::{audit_witness, layer_text, pair_failure};
+pub use text::{audit_witness, layer_text, pair_failure, stay_closed};
 pub use together::{Together, together};
 
 /// Limits, each checked before the work it bounds.
@@ -250,6 +250,18 @@ pub struct PathSpec {
 pub fn to_open(s: &Scenario, p: &crate::packet::Packet) -> Vec<String> {
     let blocking = text::blocking(crate::eval::every_layer(s, p));
     hints(&mut fix::Scratch::new(), s, None, None, p, &blocking)
+}
+
+/// What would let the first packet `p` through, as `verify` finds what
+/// opens a path's pairs ([`whole::hints`], `p` one pair of one probe):
+/// the hints of [`to_open`], then `p` judged again with all of them added;
+/// `left` 1 and `closed_at` its layers no hint opens when it is still
+/// dropped (a route no gateway carries, such as the internet to a unique
+/// local IPv6 address: no rule opens it).
+#[must_use]
+pub fn packet_hints(s: &Scenario, p: &crate::packet::Packet) -> whole::WholePath {
+    let ix = crate::model::AddressIndex::new(s);
+    whole::hints(&mut fix::Scratch::new(), s, &ix, None, [vec![*p]])
 }
 
 /// The hints for `p` (a witness of `path`, or the packet alone) at each
@@ -547,7 +559,7 @@ fn hints_on(
     pairs: impl IntoIterator<Item = Vec<crate::packet::Packet>>,
 ) -> whole::WholePath {
     let ix = crate::model::AddressIndex::new(s);
-    whole::hints(&mut scratch, s, &ix, path, pairs)
+    whole::hints(&mut scratch, s, &ix, Some(path), pairs)
 }
 
 /// The result of a run.

@@ -27,7 +27,7 @@
 //! nor a private prefix of its VCN): the proof judges that. An IPv6
 //! address no internet gateway carries, dropped by a rule to one or with
 //! no rule for the whole IPv6 internet (`::/0`, a path's `internet`), gets
-//! no hint (`eval::ipv6_off_internet`): OCI has no IPv6 NAT, and a DRG
+//! no hint (`eval::ipv6_off_internet_cause`): OCI has no IPv6 NAT, and a DRG
 //! there would take the table's internet IPv6 on-premises.
 //! No hint when neither side is a VNIC, the VNIC has no route table, or no
 //! gateway of its VCN opens the route layer; nor when the table already
@@ -154,7 +154,7 @@ pub(super) fn to_open(
     // route layer, and it would send the table's internet IPv6 on-premises.
     let every_v6 =
         matches!(&destination, RouteDestination::Cidr(IpNet::V6(n)) if n.prefix_len() == 0);
-    if (to_igw || every_v6) && crate::eval::ipv6_off_internet(s, v, own).is_some() {
+    if (to_igw || every_v6) && crate::eval::ipv6_off_internet_cause(s, v, own).is_some() {
         return None;
     }
     let vcn = s.vnic_vcn(v);
@@ -345,7 +345,7 @@ fn closes(
             let key = (
                 u.subnet,
                 Some(a) == primary && u.public_ip == crate::model::PublicIp::Absent,
-                crate::eval::ipv6_off_internet(s, id, a).is_some(),
+                crate::eval::ipv6_off_internet_cause(s, id, a).is_some(),
             );
             if looks.len() >= 2 * SHARED_LOOKS || !seen.insert(key) {
                 continue;

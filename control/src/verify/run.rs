@@ -601,7 +601,7 @@ fn judge_path(
             &mut copies.plain,
             s,
             ix,
-            path,
+            Some(path),
             pairs.iter().map(|&(a, b, g, h)| {
                 failures.get(&(g, h)).map_or_else(Vec::new, |f| {
                     f.failing_runs
@@ -632,7 +632,7 @@ fn judge_path(
                 &mut copies.enforced,
                 s,
                 ix,
-                path,
+                Some(path),
                 pairs.iter().map(|&(a, b, g, h)| {
                     audit_runs.get(&(g, h)).map_or_else(Vec::new, |ks| {
                         ks.iter()

@@ -211,6 +211,18 @@ fn failure(
     }
 }
 
+/// What `verify` and `explain` say of pairs that the hints, all added,
+/// leave closed ([`super::whole::WholePath::left`]): `n` of a path's
+/// pairs, or `None` for the one packet `explain` judges.
+#[must_use]
+pub fn stay_closed(n: Option<u64>) -> String {
+    match n {
+        None => "stays closed: no rule or statement opens it".to_owned(),
+        Some(1) => "1 stays closed: no rule or statement opens it".to_owned(),
+        Some(n) => format!("{n} stay closed: no rule or statement opens them"),
+    }
+}
+
 /// Adjacent runs joined, written `lo-hi` (or `p` for one port).
 pub(super) fn merged_runs(runs: &[(u16, u16)]) -> Vec<String> {
     let mut merged: Vec<(u16, u16)> = Vec::new();

@@ -57,17 +57,21 @@ pub struct WholePath {
     /// [`super::pair_failure`] gives the path's first failing pair (judged
     /// on the scenario as it is, nothing added yet).
     pub first: Vec<String>,
+    /// The layers that still block the first pair left closed, with every
+    /// hint added (empty when none is left): those no hint opens.
+    pub closed_at: Vec<Stage>,
 }
 
 /// The hints that together open the failing pairs of `path`: `pairs`, in
 /// the order `verify` lists them, each given as its failing probes,
 /// judged on `scratch`, a copy of `s` whose address index is `ix`.
-/// `scratch` is the scenario again after.
+/// `scratch` is the scenario again after. `path` `None`: the packets
+/// alone, every layer judged (`explain`, [`super::packet_hints`]).
 pub fn hints(
     scratch: &mut Scratch,
     s: &Scenario,
     ix: &AddressIndex,
-    path: &PathSpec,
+    path: Option<&PathSpec>,
     pairs: impl IntoIterator<Item = Vec<Packet>>,
 ) -> WholePath {
     let mut out = WholePath::default();
@@ -89,7 +93,7 @@ pub fn hints(
                 continue;
             }
             if out.to_open.len() < MAX_HINTS {
-                let given = super::hints(scratch, s, Some(ix), Some(path), p, &layers);
+                let given = super::hints(scratch, s, Some(ix), path, p, &layers);
                 if first {
                     out.first.clone_from(&given);
                     first = false;
@@ -102,6 +106,9 @@ pub fn hints(
                 layers = blocked(scratch, s, ix, path, p);
             }
             if !layers.is_empty() {
+                if out.left == 0 {
+                    out.closed_at = layers.iter().map(|l| l.layer).collect();
+                }
                 open = false;
                 break;
             }
@@ -120,11 +127,11 @@ fn blocked(
     scratch: &mut Scratch,
     s: &Scenario,
     ix: &AddressIndex,
-    path: &PathSpec,
+    path: Option<&PathSpec>,
     p: &Packet,
 ) -> Vec<crate::verdict::LayerReport> {
     let mut layers = blocking(super::layers_of(scratch.of(s), Some(ix), p));
-    if path.scope == Scope::Network {
+    if path.is_some_and(|path| path.scope == Scope::Network) {
         layers.retain(|l| l.layer != Stage::Zpr);
     }
     layers

@@ -1,0 +1,282 @@
+//! QA round thirteen's planning items in `explain` (eighteenth session):
+//! a packet no hint opens, the other addresses of a VNIC named, the route
+//! reason of a VNIC with no route table.
+
+use crate::support::run_in;
+
+/// A VCN with a global, a unique local (`fd00:9::/48`) and a private
+/// (`2001:db8:77::/48`) IPv6 prefix, an internet gateway for both
+/// families, a DRG for an on-premises prefix, and a security list that
+/// lets nothing in: VNIC `a` has an address in each prefix.
+const CLOSED: &str = r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16", "2603:c020::/48", "fd00:9::/48"]
+ipv6_private_cidr_blocks = ["2001:db8:77::/48"]
+[[gateway]]
+name = "igw"
+vcn = "v"
+kind = "internet"
+[[gateway]]
+name = "drg"
+vcn = "v"
+kind = "drg"
+[[route_table]]
+name = "rt"
+vcn = "v"
+route_rules = [{ destination = "0.0.0.0/0", network_entity = "igw" }, { destination = "::/0", network_entity = "igw" }, { destination = "2001:db8:100::/48", network_entity = "drg" }]
+[[security_list]]
+name = "shut"
+vcn = "v"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }, { destination = "::/0", protocol = "all" }]
+ingress_security_rules = []
+[[subnet]]
+name = "app"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+ipv6_cidr_blocks = ["2603:c020:0:1::/64", "fd00:9:0:1::/64", "2001:db8:77:1::/64"]
+route_table = "rt"
+security_lists = ["shut"]
+[[vnic]]
+name = "a"
+subnet = "app"
+private_ips = ["10.0.1.10", "2603:c020:0:1::10", "fd00:9:0:1::10", "2001:db8:77:1::10"]
+"#;
+
+/// `explain` of a TCP/443 first packet in scenario `text`, as text (with
+/// `json` false) or JSON.
+fn explain(text: &str, src: &str, dst: &str, json: bool) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), text).unwrap();
+    let mut args = vec![
+        "explain", "s.toml", "--src", src, "--dst", dst, "--proto", "tcp", "--dport", "443",
+    ];
+    if json {
+        args.push("--json");
+    }
+    let o = run_in(dir.path(), args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn explain_json(text: &str, src: &str, dst: &str) -> serde_json::Value {
+    serde_json::from_str(&explain(text, src, dst, true)).unwrap()
+}
+
+#[test]
+fn a_packet_no_route_rule_opens_is_said_to_stay_closed_without_other_hints() {
+    // The internet to a ULA or a private prefix's address: no internet
+    // gateway carries it, so the ingress rule `explain` proposed (the
+    // security layer blocks it too) opened nothing.
+    for a in ["fd00:9:0:1::10", "2001:db8:77:1::10"] {
+        let t = explain(CLOSED, "2001:db8:1::1", a, false);
+        assert!(!t.contains("to open:"), "{t}");
+        assert!(
+            t.contains("  stays closed: no rule or statement opens it (at route: see its reason above); the hint for another layer is left out"),
+            "{t}"
+        );
+        let j = explain_json(CLOSED, "2001:db8:1::1", a);
+        assert_eq!(j["closed_at"], serde_json::json!(["route"]), "{j}");
+        assert!(j.get("to_open").is_none(), "{j}");
+        assert!(
+            j["stays_closed"]
+                .as_str()
+                .is_some_and(|s| s.starts_with(&zprsim_control::verify::stay_closed(None))),
+            "{j}"
+        );
+    }
+    // Its global address: the route passes, the hint opens the rest.
+    let j = explain_json(CLOSED, "2001:db8:1::1", "2603:c020:0:1::10");
+    assert!(
+        j["to_open"][0]
+            .as_str()
+            .is_some_and(|h| h.starts_with("ingress-security: add to security list `shut`")),
+        "{j}"
+    );
+    assert!(j.get("stays_closed").is_none(), "{j}");
+    assert!(j.get("closed_at").is_none(), "{j}");
+}
+
+#[test]
+fn a_vnic_named_has_its_other_addresses_of_the_family_judged_too() {
+    // `--dst vnic:a` stood for its first IPv6 address (global) alone:
+    // its ULA and private-prefix addresses, which the internet never
+    // reaches, went unsaid.
+    let t = explain(CLOSED, "2001:db8:1::1", "vnic:a", false);
+    assert!(
+        t.contains("-> 2603:c020:0:1::10:443: DROP at ingress-security"),
+        "{t}"
+    );
+    assert!(
+        t.contains("  VNIC `a` has 2 more IPv6 addresses, judged the same way: fd00:9:0:1::10 DROP at route, 2001:db8:77:1::10 DROP at route (explain one with `--dst ADDRESS`)"),
+        "{t}"
+    );
+    let j = explain_json(CLOSED, "2001:db8:1::1", "vnic:a");
+    let o = &j["other_addresses"];
+    assert_eq!(o.as_array().map(Vec::len), Some(1), "{j}");
+    assert_eq!(o[0]["flag"], "--dst");
+    assert_eq!(o[0]["vnic"], "a");
+    assert_eq!(o[0]["count"], 2);
+    assert_eq!(o[0]["judged"][1]["address"], "2001:db8:77:1::10");
+    assert_eq!(o[0]["judged"][1]["verdict"], "drop");
+    assert_eq!(o[0]["judged"][1]["stage"], "route");
+    // Each as the command judges: with `--reply`, the reply.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), CLOSED).unwrap();
+    let o = run_in(
+        dir.path(),
+        [
+            "explain",
+            "s.toml",
+            "--src",
+            "vnic:a",
+            "--dst",
+            "2001:db8:1::1",
+            "--proto",
+            "tcp",
+            "--dport",
+            "443",
+            "--reply",
+            "--json",
+        ],
+    );
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["verdict"], "allow", "{j}");
+    assert_eq!(j["other_addresses"][0]["flag"], "--src", "{j}");
+    assert_eq!(
+        j["other_addresses"][0]["judged"][0]["stage"], "route",
+        "{j}"
+    );
+    // An address named, or a VNIC with one address of the family: no note.
+    let j = explain_json(CLOSED, "2001:db8:1::1", "fd00:9:0:1::10");
+    assert!(j.get("other_addresses").is_none(), "{j}");
+    let j = explain_json(CLOSED, "93.184.216.34", "vnic:a");
+    assert!(j.get("other_addresses").is_none(), "{j}");
+}
+
+#[test]
+fn a_vnic_with_many_addresses_has_a_bounded_few_judged_and_the_rest_counted() {
+    let ips: Vec<String> = (10..50).map(|i| format!("\"10.0.1.{i}\"")).collect();
+    let text = CLOSED.replace(
+        r#"private_ips = ["10.0.1.10", "2603:c020:0:1::10", "fd00:9:0:1::10", "2001:db8:77:1::10"]"#,
+        &format!("private_ips = [{}]", ips.join(", ")),
+    );
+    assert_ne!(text, CLOSED);
+    let j = explain_json(&text, "vnic:a", "93.184.216.34");
+    let o = &j["other_addresses"][0];
+    assert_eq!(o["count"], 39, "{j}");
+    assert_eq!(o["judged"].as_array().map(Vec::len), Some(16), "{j}");
+    assert_eq!(o["judged"][0]["address"], "10.0.1.11", "{j}");
+    let t = explain(&text, "vnic:a", "93.184.216.34", false);
+    let line = t
+        .lines()
+        .find(|l| l.starts_with("  VNIC `a` has 39 more IPv4 addresses; the first 16, judged the same way: 10.0.1.11 "))
+        .unwrap_or_else(|| panic!("{t}"));
+    assert!(
+        line.ends_with("; 23 more not judged (explain one with `--src ADDRESS`)"),
+        "{line}"
+    );
+}
+
+/// The route reason of packet `src` -> `dst` in `text` (TCP/443).
+fn route_reason(text: &str, src: &str, dst: &str) -> (String, String) {
+    let j = explain_json(text, src, dst);
+    let route = j["layers"]
+        .as_array()
+        .and_then(|ls| ls.iter().find(|l| l["layer"] == "route"))
+        .unwrap_or_else(|| panic!("{j}"));
+    (
+        j["verdict"].as_str().unwrap_or_default().to_owned(),
+        route["reason"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+#[test]
+fn a_vnic_without_a_route_table_is_told_what_would_route_an_address_off_the_internet() {
+    // "give it one with a rule for it" was wrong for a ULA or a private
+    // prefix's address and the internet: no internet gateway carries it.
+    let none = CLOSED.replace("route_table = \"rt\"\n", "");
+    assert_ne!(none, CLOSED);
+    for (a, why) in [
+        ("fd00:9:0:1::10", "a unique local address (`fc00::/7`)"),
+        ("2001:db8:77:1::10", "a private IPv6 prefix of VCN `v`"),
+    ] {
+        for (src, dst) in [(a, "2001:db8:1::1"), ("2001:db8:1::1", a)] {
+            let (verdict, reason) = route_reason(&none, src, dst);
+            assert_eq!(verdict, "drop");
+            assert!(
+                reason.contains("has no route table (nor has the VNIC)"),
+                "{reason}"
+            );
+            assert!(
+                reason.contains("give it one (`route_table = ...`) with a rule for it to a DRG, for a network behind one; not to an internet gateway, which carries no traffic of"),
+                "{reason}"
+            );
+            assert!(reason.contains(why), "{reason}");
+        }
+    }
+    // A global address: any rule would do, as before.
+    let (_, reason) = route_reason(&none, "2603:c020:0:1::10", "2001:db8:1::1");
+    assert!(
+        reason.ends_with("give it one (`route_table = ...`) with a rule for it"),
+        "{reason}"
+    );
+    // And what it says works: a table with a rule to the DRG routes the
+    // ULA address; one to the internet gateway does not.
+    for (gateway, verdict) in [("drg", "allow"), ("igw", "drop")] {
+        let with = CLOSED.replace(
+            r#"route_rules = [{ destination = "0.0.0.0/0", network_entity = "igw" }, { destination = "::/0", network_entity = "igw" }, { destination = "2001:db8:100::/48", network_entity = "drg" }]"#,
+            &format!(r#"route_rules = [{{ destination = "::/0", network_entity = "{gateway}" }}]"#),
+        );
+        assert_ne!(with, CLOSED);
+        let (v, reason) = route_reason(&with, "fd00:9:0:1::10", "2001:db8:1::1");
+        assert_eq!(v, verdict, "{gateway}: {reason}");
+    }
+}
+
+#[test]
+fn the_cheap_off_internet_predicate_agrees_with_the_reason() {
+    use zprsim_control::eval::{OffInternet, ipv6_off_internet, ipv6_off_internet_cause};
+    use zprsim_control::ids::VnicId;
+    let private = CLOSED.replace(
+        "security_lists = [\"shut\"]\n",
+        "security_lists = [\"shut\"]\nprohibit_internet_ingress = true\n",
+    );
+    assert_ne!(private, CLOSED);
+    for (text, want) in [
+        (
+            CLOSED,
+            [
+                None,
+                None,
+                Some(OffInternet::UniqueLocal),
+                Some(OffInternet::PrivatePrefix(
+                    "2001:db8:77::/48".parse().unwrap(),
+                )),
+            ],
+        ),
+        (
+            private.as_str(),
+            [
+                None,
+                Some(OffInternet::PrivateSubnet),
+                Some(OffInternet::PrivateSubnet),
+                Some(OffInternet::PrivateSubnet),
+            ],
+        ),
+    ] {
+        let s = zprsim_control::load::from_toml_str(text, "s.toml")
+            .unwrap()
+            .scenario;
+        let v = VnicId::new(0).unwrap();
+        for (&ip, want) in s.vnics[0].private_ips.iter().zip(want) {
+            let cause = ipv6_off_internet_cause(&s, v, ip);
+            assert_eq!(cause, want, "{ip}");
+            assert_eq!(
+                cause.is_some(),
+                ipv6_off_internet(&s, v, ip).is_some(),
+                "{ip}"
+            );
+        }
+    }
+}
