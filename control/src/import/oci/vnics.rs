@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::super::missing::{MissingSubnets, Placed};
 use super::super::names::Names;
 use super::addresses::{prefix_addresses, usable_addresses};
-use super::inventory::Inventory;
+use super::inventory::{Index, Inventory};
 use super::json::{Obj, g, garr, gs, gstrs, id_of, tail};
 use super::rules::{Cx, attributes};
 use super::stand_in_table;
@@ -164,47 +164,45 @@ pub(super) fn vnics(
         } else {
             subnet_id
         };
-        let (subnet, vcn) = match ix.subnet.get(subnet_id) {
-            Some(s) if subnets.nets.contains_key(subnet_id) => (
-                s.clone(),
-                subnets.vcn_of.get(s).cloned().unwrap_or_default(),
-            ),
+        let (subnet, vcn) = match home(
+            ix,
+            &subnets.nets,
+            &subnets.vcn_of,
+            &adopted,
+            &mut missing,
+            subnet_id,
+            &ips,
+        ) {
+            // Its exported subnet (one without blocks said once, of the
+            // subnet).
+            Home::Exported(s, vcn) | Home::Placed(Placed::Adopted(s, vcn)) => (s, vcn),
             // A subnet left out with its VCN: the export says the VNIC is
             // of that VCN, not of an exported one. Its addresses are that
             // VCN's, external to the exported ones even where the blocks
             // overlap (every VCN on 10.0.0.0/16): placed in an exported
             // VCN it would stand for a VNIC that is not there (the review
             // of the fifteenth session).
-            Some(s) if !adopted.contains(subnet_id) => {
+            Home::LeftWithVcn(s) => {
                 cx.warnings.push(format!(
                     "{what}: its subnet `{s}` (`{subnet_id}`) was left out (its VCN is not in the export); left out too (its addresses are that VCN's: where an exported VCN's blocks hold them too, they are judged as addresses of no VNIC there)"
                 ));
                 continue;
             }
-            _ => {
-                let parsed: Vec<std::net::IpAddr> =
-                    ips.iter().filter_map(|a| a.parse().ok()).collect();
-                match missing.place(subnet_id, &parsed) {
-                    // Its exported subnet without blocks (said once, of
-                    // the subnet).
-                    Placed::Adopted(s, vcn) => (s, vcn),
-                    Placed::StandIn(s, vcn) => {
-                        cx.warnings.push(format!(
-                            "{what}: its subnet `{subnet_id}` is not in the export; kept in `{s}`, a stand-in subnet with no security list and no route table, private unless one of its VNICs has a public IP (it denies at least what the network does: export the subnet for what its lists, routes and flags allow)"
-                        ));
-                        (s, vcn)
-                    }
-                    Placed::External => {
-                        cx.warnings.push(format!(
-                            "{what}: its subnet `{subnet_id}` is not in the export, nor is a VCN holding its addresses; left out (its addresses are judged as external ones)"
-                        ));
-                        continue;
-                    }
-                    Placed::Refused(why) => {
-                        cx.refused.push(format!("{what}: {why}"));
-                        continue;
-                    }
-                }
+            Home::Placed(Placed::StandIn(s, vcn)) => {
+                cx.warnings.push(format!(
+                    "{what}: its subnet `{subnet_id}` is not in the export; kept in `{s}`, a stand-in subnet with no security list and no route table, private unless one of its VNICs has a public IP (it denies at least what the network does: export the subnet for what its lists, routes and flags allow)"
+                ));
+                (s, vcn)
+            }
+            Home::Placed(Placed::External) => {
+                cx.warnings.push(format!(
+                    "{what}: its subnet `{subnet_id}` is not in the export, nor is a VCN holding its addresses; left out (its addresses are judged as external ones)"
+                ));
+                continue;
+            }
+            Home::Placed(Placed::Refused(why)) => {
+                cx.refused.push(format!("{what}: {why}"));
+                continue;
             }
         };
         let named_balancer =
@@ -386,33 +384,32 @@ pub(super) fn vnics(
         // of a missing subnet (left out, its addresses would be unassigned
         // ones of that VCN). A subnet left out with its VCN says the VNIC
         // is that VCN's: left out, as the VNICs of such a subnet.
-        let (subnet, vcn) = match ix.subnet.get(subnet_id) {
-            Some(s) if subnets.nets.contains_key(subnet_id) => (
-                s.clone(),
-                subnets.vcn_of.get(s).cloned().unwrap_or_default(),
-            ),
-            Some(s) if !adopted.contains(subnet_id) => {
+        let (subnet, vcn) = match home(
+            ix,
+            &subnets.nets,
+            &subnets.vcn_of,
+            &adopted,
+            &mut missing,
+            subnet_id,
+            &ips,
+        ) {
+            Home::Exported(s, vcn)
+            | Home::Placed(Placed::StandIn(s, vcn) | Placed::Adopted(s, vcn)) => (s, vcn),
+            Home::LeftWithVcn(s) => {
                 cx.warnings.push(format!(
                     "private IP `{first_ip}`: its VNIC `{v}` is not in the export, and its subnet `{s}` (`{subnet_id}`) was left out (its VCN is not in the export); left out (its addresses are that VCN's)"
                 ));
                 continue;
             }
-            _ => {
-                let parsed: Vec<std::net::IpAddr> =
-                    ips.iter().filter_map(|a| a.parse().ok()).collect();
-                match missing.place(subnet_id, &parsed) {
-                    Placed::StandIn(s, vcn) | Placed::Adopted(s, vcn) => (s, vcn),
-                    Placed::External => {
-                        cx.warnings.push(format!(
-                            "private IP `{first_ip}`: its VNIC `{v}` is not in the export, nor is its subnet `{subnet_id}` or a VCN holding its addresses; left out (its addresses are judged as external ones)"
-                        ));
-                        continue;
-                    }
-                    Placed::Refused(why) => {
-                        cx.refused.push(format!("{what}: {why}"));
-                        continue;
-                    }
-                }
+            Home::Placed(Placed::External) => {
+                cx.warnings.push(format!(
+                    "private IP `{first_ip}`: its VNIC `{v}` is not in the export, nor is its subnet `{subnet_id}` or a VCN holding its addresses; left out (its addresses are judged as external ones)"
+                ));
+                continue;
+            }
+            Home::Placed(Placed::Refused(why)) => {
+                cx.refused.push(format!("{what}: {why}"));
+                continue;
             }
         };
         // A load balancer's VNIC (OCI lists it in no compartment a user
@@ -489,4 +486,39 @@ pub(super) fn vnics(
         out_vnics.push(vnic);
     }
     (out_vnics, missing.into_subnets())
+}
+
+/// Where a VNIC (or the private IPs of one the export lacks) goes.
+enum Home {
+    /// Its exported subnet and that subnet's VCN.
+    Exported(String, String),
+    /// Nowhere: its subnet was left out with its VCN (named).
+    LeftWithVcn(String),
+    /// Where [`MissingSubnets::place`] puts it: its subnet is not in the
+    /// export, or was exported without blocks.
+    Placed(Placed),
+}
+
+/// The [`Home`] of a VNIC of subnet `subnet_id` (`ix`'s names; `nets` and
+/// `vcn_of` of the exported subnets; `adopted`: those exported without
+/// blocks) with addresses `ips`.
+fn home(
+    ix: &Index,
+    nets: &HashMap<String, Vec<IpNet>>,
+    vcn_of: &HashMap<String, String>,
+    adopted: &BTreeSet<String>,
+    missing: &mut MissingSubnets<'_>,
+    subnet_id: &str,
+    ips: &[String],
+) -> Home {
+    match ix.subnet.get(subnet_id) {
+        Some(s) if nets.contains_key(subnet_id) => {
+            Home::Exported(s.clone(), vcn_of.get(s).cloned().unwrap_or_default())
+        }
+        Some(s) if !adopted.contains(subnet_id) => Home::LeftWithVcn(s.clone()),
+        _ => {
+            let parsed: Vec<std::net::IpAddr> = ips.iter().filter_map(|a| a.parse().ok()).collect();
+            Home::Placed(missing.place(subnet_id, &parsed))
+        }
+    }
 }
