@@ -43,15 +43,14 @@ impl StandInRules {
         }
     }
 
-    /// The name of the stand-in for `id` in VCN `vcn`, made on first use.
+    /// The name of the stand-in for `id` (an OCID, never blank: callers
+    /// leave blank ids out) in VCN `vcn`, made on first use.
     pub(super) fn take(&mut self, id: &str, vcn: &str) -> String {
         let (names, objects, kind) = (&mut self.names, &mut self.objects, self.kind);
         self.made
             .entry((id.to_owned(), vcn.to_owned()))
             .or_insert_with(|| {
                 let name = names.take("", &format!("missing-{}", super::oci::tail(id)));
-                // An empty id names nothing to export.
-                let id = (!id.trim().is_empty()).then_some(id);
                 objects.push(match kind {
                     Container::SecurityList => json!({
                         "name": name, "id": id, "vcn": vcn,
@@ -70,15 +69,5 @@ impl StandInRules {
     /// The stand-ins made, as scenario objects.
     pub(super) fn into_objects(self) -> Vec<Value> {
         self.objects
-            .into_iter()
-            .map(|mut o| {
-                if o["id"].is_null()
-                    && let Some(m) = o.as_object_mut()
-                {
-                    m.remove("id");
-                }
-                o
-            })
-            .collect()
     }
 }

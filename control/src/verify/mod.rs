@@ -240,21 +240,11 @@ pub struct PathSpec {
     pub skipped: bool,
 }
 
-/// What would let the first packet `p` through: for every layer that
-/// blocks it on its own ([`crate::eval::every_layer`]), the security rule
-/// (`fix.rs`) or the ZPL statement (`zpr_fix.rs`) that opens that layer,
-/// each proven by judging `p` again with it added to a copy of `s`. Empty
-/// when nothing blocks it or nothing can be written (a route no gateway of
-/// the VCN opens, a ZPR drop no statement can be written for).
-#[must_use]
-pub fn to_open(s: &Scenario, p: &crate::packet::Packet) -> Vec<String> {
-    let blocking = text::blocking(crate::eval::every_layer(s, p));
-    hints(&mut fix::Scratch::new(), s, None, None, p, &blocking)
-}
-
 /// What would let the first packet `p` through, as `verify` finds what
 /// opens a path's pairs ([`whole::hints`], `p` one pair of one probe):
-/// the hints of [`to_open`], then `p` judged again with all of them added;
+/// for every layer that blocks it on its own, the security rule
+/// (`fix.rs`), route rule (`route_fix.rs`) or ZPL statement (`zpr_fix.rs`)
+/// that opens it, each proven, then `p` judged again with all of them added;
 /// `left` 1 and `closed_at` its layers no hint opens when it is still
 /// dropped (a route no gateway carries, such as the internet to a unique
 /// local IPv6 address: no rule opens it).
