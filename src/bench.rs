@@ -13,6 +13,7 @@ use zprsim_dataplane::warning::{RunWarning, RunWarningCode, messages};
 
 use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config};
+use zprsim_control::stopped::StoppedBy;
 use zprsim_dataplane::bench::{
     self, BenchConfig, BenchError, BenchResult, Latency, LoadError, Traffic,
 };
@@ -276,6 +277,8 @@ struct Report {
     /// finished before it (maybe none; with none, the packet counts and
     /// the bare loop's are zeros too).
     interrupted: bool,
+    /// Which signal (`"sigint"`, `"sigterm"`); `null` when not interrupted.
+    stopped_by: Option<StoppedBy>,
     /// Runs asked (`--workers`): `runs` holds fewer when interrupted.
     runs_asked: usize,
 }
@@ -343,6 +346,8 @@ fn report(
         warnings: messages(&warnings),
         run_warnings: warnings,
         interrupted: r.interrupted,
+        // Set by the caller, which knows the signal.
+        stopped_by: None,
         runs_asked,
     }
 }
@@ -634,6 +639,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         warnings,
         cfg.workers.len(),
     );
+    rep.stopped_by = interrupt.cause(rep.interrupted, false);
     // Opened only now (the plan checked it up front): a run stopped by
     // Ctrl-C leaves nothing beside the target.
     let mut csv_out = a

@@ -326,6 +326,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         .chain(gone)
         .chain(failed.iter().cloned())
         .collect();
+    // A full disk under the flow records cut the flows compared (a
+    // `temporary-files-full` warning says which): partial, as a stop.
+    let temp_full = !outputs::temp_full(&o.warnings).is_empty();
     let r = Report {
         captures: a.captures.iter().map(|p| p.display().to_string()).collect(),
         packets: PacketCounts {
@@ -342,9 +345,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         run_warnings,
         scenario_warnings: lb.warnings.iter().chain(&la.warnings).cloned().collect(),
         error: o.error.clone(),
-        // A full disk under the flow records cut the flows compared (a
-        // `temporary-files-full` warning says which): partial, as a stop.
-        interrupted: o.interrupted || !outputs::temp_full(&o.warnings).is_empty(),
+        interrupted: o.interrupted || temp_full,
+        stopped_by: interrupt.cause(o.interrupted || temp_full, temp_full),
         copies: before.counters.copies,
         decapsulated: before.counters.decapsulated,
         node_local: before.counters.node_local,

@@ -16,6 +16,7 @@ use zprsim_control::compile::{Compiled, Config, rule_text};
 use zprsim_control::escape::escape;
 use zprsim_control::load::Warning;
 use zprsim_control::model::Scenario;
+use zprsim_control::stopped::StoppedBy;
 use zprsim_control::verdict::Verdict;
 use zprsim_dataplane::community_id::community_id;
 use zprsim_dataplane::flowlog::detect::{Kind, kind_of_path};
@@ -314,6 +315,10 @@ struct Report<'a> {
     /// A SIGINT or SIGTERM stopped the reading: the counts are of the
     /// records read before it, and every output holds exactly those.
     interrupted: bool,
+    /// What stopped it: `"sigint"`, `"sigterm"`, `"temporary-files-full"`
+    /// (the spool past `--flow-log-buffer` could not be written); `null`
+    /// when not interrupted.
+    stopped_by: Option<StoppedBy>,
     connections: Connections,
     rules_hit: Vec<RuleHits>,
     rules_unused: Vec<String>,
@@ -541,6 +546,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         first: &disagreeing,
     };
     let mut r = report(a, &cx, &read, &st, &disagreements, compile_s, duration_s);
+    r.stopped_by = interrupt.cause(r.interrupted, read.temp_full);
     // The flow log first: when it cannot be written (a full disk) it is
     // abandoned and the report, written after it, names it.
     let flows_file = flows_out.map(|(_, f)| f);
@@ -661,6 +667,8 @@ fn report<'a>(
         // A full disk under the spool stopped the reading as a Ctrl-C does:
         // the outputs hold the records read before (`temporary-files-full`).
         interrupted: read.stopped || read.temp_full || st.stopped_before.is_some(),
+        // Set by the caller, which knows the signal.
+        stopped_by: None,
         connections: Connections {
             created: k.connections,
             replies_tracked: k.replies_tracked,

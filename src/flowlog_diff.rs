@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::load::Warning;
 use zprsim_control::model::Scenario;
+use zprsim_control::stopped::StoppedBy;
 use zprsim_dataplane::diff::Class;
 use zprsim_dataplane::flowlog::diff::{ChangedFlow, Report, Scenarios, compare};
 use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_paths_until};
@@ -163,6 +164,12 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     // abandoned and the report, written after it, names it.
     let mut report = report;
     report.interrupted |= cut.is_some();
+    // The comparison said whether the temporary files stopped it; the
+    // signal is known here.
+    report.stopped_by = interrupt.cause(
+        report.interrupted,
+        report.stopped_by == Some(StoppedBy::TemporaryFilesFull),
+    );
     let mut extra: Vec<_> = cut.into_iter().collect();
     extra.extend(outputs::reader_gone(
         flows_out.iter().filter(|_| a.report.is_some()),

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::Failure;
 
+use zprsim_control::stopped::StoppedBy;
 use zprsim_dataplane::tap::sys::{SIGINT, SIGTERM};
 
 /// The flags the handlers set.
@@ -47,6 +48,30 @@ impl Interrupt {
     /// Whether a signal (not the run itself) set [`Interrupt::stop`].
     pub fn signalled(&self) -> bool {
         self.which.load(Ordering::Relaxed) != 0
+    }
+
+    /// The signal that asked the run to stop, as reports name it
+    /// (`"stopped_by"`); none when no signal came.
+    pub fn stopped_by(&self) -> Option<StoppedBy> {
+        match self.which.load(Ordering::Relaxed) {
+            w if w == sig_usize(SIGINT) => Some(StoppedBy::Sigint),
+            w if w == sig_usize(SIGTERM) => Some(StoppedBy::Sigterm),
+            _ => None,
+        }
+    }
+
+    /// What a report's `"stopped_by"` says: nothing when the run was not
+    /// `interrupted`; else the temporary files when they filled
+    /// (`temp_full`: the run exits 2, whatever signal came too), else the
+    /// signal.
+    pub fn cause(&self, interrupted: bool, temp_full: bool) -> Option<StoppedBy> {
+        if !interrupted {
+            None
+        } else if temp_full {
+            Some(StoppedBy::TemporaryFilesFull)
+        } else {
+            self.stopped_by()
+        }
     }
 
     /// The exit status for an interrupted run: 130 (SIGINT) or 143

@@ -13,6 +13,7 @@ use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::load::{Loaded, Warning};
 use zprsim_control::model::{Scenario, proto};
+use zprsim_control::stopped::StoppedBy;
 use zprsim_dataplane::input_dir;
 use zprsim_dataplane::output::{self, OutputFile, OutputState, Plan};
 use zprsim_dataplane::replay::{self, FlowRecord, ReplayConfig, ReplayOutput, Totals};
@@ -213,6 +214,8 @@ struct Report {
     /// A SIGINT or SIGTERM stopped the reading: the counts are of the
     /// packets judged before it, and every output holds exactly those.
     interrupted: bool,
+    /// Which signal (`"sigint"`, `"sigterm"`); `null` when not interrupted.
+    stopped_by: Option<StoppedBy>,
     connections: Connections,
     rules_hit: Vec<RuleHits>,
     rules_unused: Vec<String>,
@@ -237,7 +240,14 @@ struct Written {
     dropped: u64,
 }
 
-fn report(a: &Args, loaded: &Loaded, c: &Compiled, o: &ReplayOutput, compile_s: f64) -> Report {
+fn report(
+    a: &Args,
+    loaded: &Loaded,
+    c: &Compiled,
+    o: &ReplayOutput,
+    compile_s: f64,
+    stopped_by: Option<StoppedBy>,
+) -> Report {
     let s = &loaded.scenario;
     let k = &o.counters;
     let (hits, unused) = crate::report::rule_hits(s, c, k);
@@ -263,6 +273,7 @@ fn report(a: &Args, loaded: &Loaded, c: &Compiled, o: &ReplayOutput, compile_s: 
         scenario_warnings: loaded.warnings.clone(),
         error: o.error.clone(),
         interrupted: o.interrupted,
+        stopped_by,
         connections: Connections {
             created: k.connections,
             evicted: k.connections_evicted,
@@ -851,7 +862,16 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // The report feeds `--report` and the summary only: a `--quiet` run
     // without `--report` skips it (the top dropped flows' reasons are
     // re-judged by the reference evaluator, every rule's text is formatted).
-    let r = (a.report.is_some() || !a.quiet).then(|| report(a, &loaded, &compiled, &o, compile_s));
+    let r = (a.report.is_some() || !a.quiet).then(|| {
+        report(
+            a,
+            &loaded,
+            &compiled,
+            &o,
+            compile_s,
+            interrupt.cause(o.interrupted, false),
+        )
+    });
     let mut report_failed = Vec::new();
     if let Some(mut f) = report_out {
         if let Some(r) = &r

@@ -18,6 +18,7 @@ use zprsim_dataplane::warning::{RunWarning, messages};
 
 use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config};
+use zprsim_control::stopped::StoppedBy;
 use zprsim_dataplane::judge::Totals;
 use zprsim_dataplane::output::{OutputFile, Plan as OutputPlan};
 use zprsim_dataplane::tap::sys::{self, TapDevice};
@@ -94,6 +95,8 @@ struct Report {
     /// `true`, as the CLI contract has every run a signal ended say; the
     /// `--status` snapshots of a running tap say `false`.
     interrupted: bool,
+    /// Which signal stopped it (`"sigint"`, `"sigterm"`); `null` while running.
+    stopped_by: Option<StoppedBy>,
     pid: u32,
     frames: u64,
     packets: Totals,
@@ -155,6 +158,7 @@ fn report(c: &Ctx<'_>, plan: &Plan, s: &TapStats, running: bool) -> Report {
         },
         running,
         interrupted: !running,
+        stopped_by: None,
         pid: std::process::id(),
         frames: s.frames,
         packets: k.packets,
@@ -492,7 +496,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let stats = engine
         .stop()
         .map_err(|e| Failure::Internal(e.to_string()))?;
-    let r = report(&c, &plan, &stats, false);
+    let mut r = report(&c, &plan, &stats, false);
+    r.stopped_by = interrupt.cause(r.interrupted, false);
     if let Some(p) = &a.report {
         write_json_atomic("--report", p, &r)?;
     }

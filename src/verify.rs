@@ -215,8 +215,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         RunError::Limit(m) => Failure::Input(m),
         RunError::Disagree(m) => Failure::Internal(m),
     };
-    let (report, stopped_after_paths) =
+    let (mut report, stopped_after_paths) =
         judge(s, &compiled, &config, &paths, &limits, &stop).map_err(run_err)?;
+    report.stopped_by = interrupt.cause(report.interrupted, false);
     // `--junit` is written first; when it cannot be (a full disk) it is
     // abandoned, the result still goes to standard output, and the run
     // exits 2 naming it.
@@ -599,6 +600,13 @@ fn junit(r: &Report, file: &str, gate: Option<&HintsGate>) -> Result<String, Fai
         prop.push_attribute(("name", "interrupted"));
         prop.push_attribute(("value", "true"));
         w.write_event(Event::Empty(prop)).map_err(xml_err)?;
+        if let Some(by) = r.stopped_by {
+            let by = serde_json::to_value(by).unwrap_or_default();
+            let mut prop = BytesStart::new("property");
+            prop.push_attribute(("name", "stopped_by"));
+            prop.push_attribute(("value", by.as_str().unwrap_or_default()));
+            w.write_event(Event::Empty(prop)).map_err(xml_err)?;
+        }
         w.write_event(Event::End(BytesEnd::new("properties")))
             .map_err(xml_err)?;
     }

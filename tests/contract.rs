@@ -448,12 +448,14 @@ fn a_tap_ended_by_a_signal_reports_interrupted() {
     }
     let snapshot: Value = serde_json::from_str(&std::fs::read_to_string(&status).unwrap()).unwrap();
     assert_eq!(snapshot["interrupted"], false, "{snapshot}");
+    assert!(snapshot["stopped_by"].is_null(), "{snapshot}");
     let _ = Command::new("kill")
         .args(["-TERM", &tap.id().to_string()])
         .status();
     assert_eq!(tap.wait().unwrap().code(), Some(143));
     let r: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(r["interrupted"], true, "{r}");
+    assert_eq!(r["stopped_by"], "sigterm", "{r}");
     assert_eq!(r["running"], false, "{r}");
     for k in ["overload", "undeliverable", "non_ip", "flows", "workers"] {
         uint(&r, k);

@@ -394,6 +394,7 @@ fn ctrl_c_stops_a_flow_log_replay_and_diff_cleanly() {
         let rep: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
         assert_eq!(rep["interrupted"], true);
+        assert_eq!(rep["stopped_by"], format!("sig{}", sig.to_lowercase()));
         let records = rep["flow_log"]["records"].as_u64().unwrap();
         // Not `> 0`: on a slow machine the signal may land before the
         // first line is read, and then none is the right answer.
@@ -424,6 +425,7 @@ fn ctrl_c_stops_a_flow_log_replay_and_diff_cleanly() {
         let rep: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&dreport).unwrap()).unwrap();
         assert_eq!(rep["interrupted"], true);
+        assert_eq!(rep["stopped_by"], format!("sig{}", sig.to_lowercase()));
         let records = rep["flow_log"]["records"].as_u64().unwrap();
         assert!(records < all, "diff: {records} of {all}");
     }

@@ -285,6 +285,7 @@ fn a_full_disk_under_spilled_flow_log_records_ends_the_run_with_its_outputs_part
         let r: serde_json::Value =
             serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap()).unwrap();
         assert_eq!(r["interrupted"], true, "{}: {r}", args[0]);
+        assert_eq!(r["stopped_by"], "temporary-files-full", "{}: {r}", args[0]);
         let records = r["flow_log"]["records"].as_u64().unwrap();
         assert!(records > 0 && records < u64::from(n), "{}: {r}", args[0]);
         let full: Vec<&serde_json::Value> = r["run_warnings"]

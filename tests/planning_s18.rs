@@ -134,6 +134,11 @@ fn a_signal_after_the_reading_cuts_the_flow_log_at_a_line_and_says_so() {
         assert!(text.ends_with('\n'), "SIG{sig}: cut inside a line");
         let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
         assert_eq!(r["interrupted"], true, "SIG{sig}");
+        assert_eq!(
+            r["stopped_by"],
+            format!("sig{}", sig.to_lowercase()),
+            "SIG{sig}"
+        );
         assert!(r["error"].is_null(), "{}", r["error"]);
         let flows = r["flows"].as_u64().unwrap();
         assert!(written < flows, "SIG{sig}: {written} of {flows}");
@@ -220,6 +225,11 @@ fn a_signal_while_spilled_flow_log_records_are_judged_ends_the_judging() {
         let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
         let n = |p: &str| r.pointer(p).and_then(Value::as_u64).unwrap();
         assert_eq!(r["interrupted"], true, "SIG{sig}");
+        assert_eq!(
+            r["stopped_by"],
+            format!("sig{}", sig.to_lowercase()),
+            "SIG{sig}"
+        );
         assert_eq!(n("/flow_log/judged"), written, "SIG{sig}");
         assert!(written < n("/flow_log/records"), "SIG{sig}: {r:#}");
         let w: Vec<&Value> = r["run_warnings"]
@@ -307,6 +317,7 @@ fn a_full_disk_past_128_spilled_runs_still_ends_with_partial_outputs() {
     let r: Value = serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap()).unwrap();
     let fl = &r["flow_log"];
     assert_eq!(r["interrupted"], true, "{fl}");
+    assert_eq!(r["stopped_by"], "temporary-files-full", "{fl}");
     let records = fl["records"].as_u64().unwrap();
     // More than 128 runs of 2 records were written before the disk filled.
     assert!(records > 2 * 128 && records < u64::from(n), "{fl}");
@@ -376,6 +387,7 @@ fn diff_on_a_full_disk_ends_with_its_outputs_partial() {
         let r: Value = serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap())
             .unwrap_or_else(|e| panic!("{buffer}: no report ({e}): {err}"));
         assert_eq!(r["interrupted"], true, "{buffer}");
+        assert_eq!(r["stopped_by"], "temporary-files-full", "{buffer}");
         let full = warnings_of(&r, "temporary-files-full");
         let says = |what: &str| {
             full.iter()
@@ -586,6 +598,11 @@ fn bench_on_a_signal_prints_what_it_measured_marked_partial() {
         let r: Value = serde_json::from_slice(&o.stdout)
             .unwrap_or_else(|e| panic!("SIG{sig}: {e}: {}", String::from_utf8_lossy(&o.stdout)));
         assert_eq!(r["interrupted"], true, "SIG{sig}");
+        assert_eq!(
+            r["stopped_by"],
+            format!("sig{}", sig.to_lowercase()),
+            "SIG{sig}"
+        );
         assert_eq!(r["runs_asked"], 3, "SIG{sig}");
         let runs = r["runs"].as_array().unwrap().len();
         assert!(runs < 3, "SIG{sig}: {runs}");

@@ -116,6 +116,7 @@ fn diff_on_captures_on_a_full_disk_ends_with_its_outputs_partial() {
     let r: Value =
         serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("no report ({e}): {err}"));
     assert_eq!(r["interrupted"], true);
+    assert_eq!(r["stopped_by"], "temporary-files-full");
     assert_eq!(r["packets"]["total"], u64::from(n), "{r:#}");
     assert_eq!(r["before"]["packets"]["allowed"], u64::from(n), "{r:#}");
     let f = &r["flows"];
@@ -427,6 +428,11 @@ fn a_signal_while_diff_judges_spilled_flow_log_records_ends_the_judging() {
         );
         let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
         assert_eq!(r["interrupted"], true, "SIG{sig}");
+        assert_eq!(
+            r["stopped_by"],
+            format!("sig{}", sig.to_lowercase()),
+            "SIG{sig}"
+        );
         let n = |p: &str| r.pointer(p).and_then(Value::as_u64).unwrap();
         assert!(
             n("/before/judged") < n("/flow_log/records"),

@@ -220,6 +220,7 @@ fn a_signal_while_diff_groups_flow_log_records_into_flows_ends_the_grouping() {
     );
     let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     assert_eq!(r["interrupted"], true);
+    assert_eq!(r["stopped_by"], "sigint");
     let w = crate::planning_s18::warnings_of(&r, "interrupted-after-reading");
     assert_eq!(w.len(), 1, "{r:#}");
     // The judging and the packets whole; the flows fewer.
@@ -279,6 +280,7 @@ fn a_signal_while_diff_writes_the_changed_flows_of_flow_logs_ends_them() {
     assert_eq!(text, "");
     let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     assert_eq!(r["interrupted"], true);
+    assert_eq!(r["stopped_by"], "sigterm");
     let w = crate::planning_s18::warnings_of(&r, "interrupted-after-reading");
     assert_eq!(w.len(), 1, "{r:#}");
     let changed: u64 = ["would_break", "newly_allowed", "reason_changed"]

@@ -106,6 +106,7 @@ fn a_closed_output_pipe_keeps_the_exit_status_and_the_other_outputs() {
     let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     assert_eq!(r["packets"]["total"], 188 * 200);
     assert_eq!(r["interrupted"], false);
+    assert!(r["stopped_by"].is_null(), "{r}");
     std::fs::remove_file(&report).unwrap();
 
     // diff: flows would break, so exit 1 (the default --fail-on).

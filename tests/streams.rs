@@ -443,6 +443,11 @@ fn sigint_and_sigterm_stop_cleanly_at_several_points() {
         assert_eq!(got, Some(code), "{what}: {err}");
         let r = outs.check_consistent(&what);
         assert_eq!(r["interrupted"], true, "{what}");
+        assert_eq!(
+            r["stopped_by"],
+            format!("sig{}", sig.to_lowercase()),
+            "{what}"
+        );
         let total = r["packets"]["total"].as_u64().unwrap();
         assert!(total > 0 && total < all, "{what}: {total}");
         assert!(err.contains("interrupted:"), "{what}: {err}");
@@ -468,6 +473,7 @@ fn an_interrupt_while_reading_a_pipe_ends_at_a_record_boundary() {
     assert_eq!(code, Some(130), "{err}");
     let r = outs.check_consistent("SIGINT on a pipe");
     assert_eq!(r["interrupted"], true);
+    assert_eq!(r["stopped_by"], "sigint");
     let total = r["packets"]["total"].as_u64().unwrap();
     assert!(total > 0 && total < 400 * DEMO_PACKETS, "{total}");
     assert!(r["error"].is_null(), "{}", r["error"]);
@@ -513,6 +519,7 @@ fn an_interrupted_diff_writes_whole_partial_outputs_and_says_so() {
     assert!(err.contains("interrupted:"), "{err}");
     let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     assert_eq!(r["interrupted"], true);
+    assert_eq!(r["stopped_by"], "sigint");
     assert!(r["error"].is_null(), "{}", r["error"]);
     let total = r["packets"]["total"].as_u64().unwrap();
     assert!(total > 0 && total < 400 * DEMO_PACKETS, "{total}");
@@ -696,6 +703,7 @@ fn every_path_through_leave_commits_every_output_and_leaves_no_temporary() {
     assert_eq!(got, Some(143), "{err}");
     let r = outs.check_consistent("SIGTERM");
     assert_eq!(r["interrupted"], true);
+    assert_eq!(r["stopped_by"], "sigterm");
     assert_eq!(leftovers(dir.path()), Vec::<String>::new());
 }
 

@@ -917,11 +917,16 @@ fn an_interrupted_verify_writes_the_paths_judged_and_says_so() {
     );
     let r: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["interrupted"], true);
+    assert_eq!(r["stopped_by"], "sigint");
     let judged = r["paths"].as_array().unwrap().len();
     assert!(judged < 20, "{judged}");
     let xml = std::fs::read_to_string(&j).unwrap();
     assert!(
         xml.contains("<property name=\"interrupted\" value=\"true\"/>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<property name=\"stopped_by\" value=\"sigint\"/>"),
         "{xml}"
     );
     assert_eq!(xml.matches("<testcase ").count(), judged, "{xml}");

@@ -209,6 +209,7 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
         paths: out,
         internet: selector::internet_addresses(s),
         interrupted: false,
+        stopped_by: None,
         hints_together: None,
     }
 }

@@ -54,6 +54,7 @@ pub mod load;
 pub mod model;
 pub mod packet;
 pub mod shared;
+pub mod stopped;
 pub mod verdict;
 pub mod verify;
 pub mod warning;

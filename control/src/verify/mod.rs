@@ -566,6 +566,9 @@ pub struct Report {
     /// The run was stopped ([`run_until`]) before every path was judged:
     /// `paths` holds the ones judged whole, in file order, and no more.
     pub interrupted: bool,
+    /// What stopped it (`"sigint"`, `"sigterm"`): set by the caller, which
+    /// knows why its stop flag was set; `null` when not interrupted.
+    pub stopped_by: Option<crate::stopped::StoppedBy>,
     /// Every path's hints added at once ([`together`]), when the caller
     /// asked and some path has hints.
     #[serde(skip_serializing_if = "Option::is_none")]

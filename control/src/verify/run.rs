@@ -436,6 +436,7 @@ pub(super) fn run_with(
         skipped,
         internet: selector::internet_addresses(s),
         interrupted,
+        stopped_by: None,
         hints_together: None,
     })
 }

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use zprsim_control::load::Warning;
+use zprsim_control::stopped::StoppedBy;
 use zprsim_control::verdict::{Stage, Verdict};
 
 use super::Class;
@@ -134,6 +135,10 @@ pub struct Report {
     pub error: Option<String>,
     /// The pass was interrupted: the outputs hold what was judged before.
     pub interrupted: bool,
+    /// What stopped it: `"sigint"`, `"sigterm"`, `"temporary-files-full"`
+    /// (both scenarios' flow records past the per-worker bound could not
+    /// be spooled); `null` when not interrupted.
+    pub stopped_by: Option<StoppedBy>,
     /// Records left out as copies of a packet seen on another interface
     /// (`--dedup`; 0 without it).
     pub copies: u64,

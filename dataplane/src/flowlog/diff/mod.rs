@@ -26,6 +26,7 @@ use std::time::Instant;
 use zprsim_control::compile::Compiled;
 use zprsim_control::load::Warning;
 use zprsim_control::model::Scenario;
+use zprsim_control::stopped::StoppedBy;
 use zprsim_control::verdict::Verdict;
 
 pub use flows::{ChangedFlow, ChangedFlows};
@@ -237,11 +238,8 @@ pub fn compare<'s>(
     let group_stop = || cut_before.is_none() && parts_full.is_none() && signalled();
     let grouped = group_flows(parts, part_buffer, i.spill, sb, &group_stop)?;
     let (counts, changed, changed_full) = (grouped.counts, grouped.changed, grouped.full);
-    let stopped = read.stopped
-        || read.temp_full
-        || parts_full.is_some()
-        || cut_before.is_some()
-        || grouped.stopped.is_some();
+    let temp_full = read.temp_full || parts_full.is_some();
+    let stopped = temp_full || read.stopped || cut_before.is_some() || grouped.stopped.is_some();
     if compared == 0 && one_side != [(0, 0); 2] && !stopped {
         let (placed_by, none_by) = if one_side[0].0 > 0 {
             (&s.names[0], &s.names[1])
@@ -321,6 +319,7 @@ pub fn compare<'s>(
         // parts, the comparing) as a Ctrl-C does: the outputs hold the
         // records read (compared) before (`temporary-files-full`).
         interrupted: stopped,
+        stopped_by: temp_full.then_some(StoppedBy::TemporaryFilesFull),
         duration_s: i.started.elapsed().as_secs_f64(),
         workers: 1,
     };

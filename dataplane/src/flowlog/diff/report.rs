@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 use zprsim_control::load::Warning;
+use zprsim_control::stopped::StoppedBy;
 
 use crate::diff::{FlowCounts, PacketCounts};
 use crate::drop_reason::StageCounts;
@@ -94,6 +95,11 @@ pub struct Report {
     /// A SIGINT or SIGTERM stopped the reading: the outputs hold the
     /// records read before it.
     pub interrupted: bool,
+    /// What stopped it: `"sigint"`, `"sigterm"` (set by the caller, which
+    /// knows the signal), `"temporary-files-full"` (the spool past
+    /// `--flow-log-buffer`, or the records sorted by flow, could not be
+    /// written); `null` when not interrupted.
+    pub stopped_by: Option<StoppedBy>,
     /// Seconds of the run.
     pub duration_s: f64,
     /// Always 1.
