@@ -112,7 +112,7 @@ pub fn notes(
                 let c = &s.nsgs[n.index()];
                 (
                     Object::Nsg(n.index()),
-                    (c.stand_in, &c.name, &c.id),
+                    (c.stand_in, &c.name, &c.id, !c.rules.is_empty()),
                     "NSG",
                     "VNIC",
                     &vn.name,
@@ -122,13 +122,13 @@ pub fn notes(
                 let c = &s.security_lists[l.index()];
                 (
                     Object::List(l.index()),
-                    (c.stand_in, &c.name, &c.id),
+                    (c.stand_in, &c.name, &c.id, false),
                     "security list",
                     "subnet",
                     &sn.name,
                 )
             });
-            for (object, (stand_in, name, id), kind, of_kind, of) in nsgs.chain(lists) {
+            for (object, (stand_in, name, id, has_rules), kind, of_kind, of) in nsgs.chain(lists) {
                 if !(denied && stand_in) {
                     continue;
                 }
@@ -139,8 +139,15 @@ pub fn notes(
                         ),
                         (_, id) => export(id, "security-list get --security-list-id"),
                     };
+                    // An NSG the list lacks whose rules files were exported
+                    // keeps those rules (since the nineteenth session).
+                    let here = if has_rules {
+                        "it has only its exported rules here (one naming an NSG the export lacks is left out)"
+                    } else {
+                        "it has no rule here"
+                    };
                     format!(
-                        "{kind} `{name}` (of {of_kind} `{of}`) is a stand-in for {}, which the export lacks: it has no rule here. {command} and import again before adding rules elsewhere: its rules may allow this path",
+                        "{kind} `{name}` (of {of_kind} `{of}`) is a stand-in for {}, which the export lacks: {here}. {command} and import again before adding rules elsewhere: its rules may allow this path",
                         what(id, kind)
                     )
                 });

@@ -58,6 +58,58 @@ fn stand_in_table(
         .clone()
 }
 
+/// The rules the export holds for NSGs `network-nsg-list.json` lacks
+/// (`network-nsg-rules-list.<OCID>.json`), by OCID in `rules_of`: kept on
+/// the stand-in a VNIC naming the NSG got (its name and VCN guessed, its
+/// rules exported facts; since the nineteenth session, when they were
+/// left out), with the rule peers of an exported NSG (a peer NSG the
+/// export lacks leaves the rule out, as for an exported NSG; the NSG
+/// itself is its stand-in). A stand-in whose stateless rules cannot all be
+/// held keeps no rule, as before. Rules of such an NSG that no VNIC names
+/// are left out, with a warning naming their files.
+fn stand_in_nsg_rules(
+    cx: &mut Cx<'_>,
+    rules_of: &HashMap<&str, Vec<&Obj>>,
+    files: &BTreeMap<String, BTreeSet<String>>,
+) {
+    let made = cx.nsg_stand_ins.made();
+    for (id, _, name) in &made {
+        let Some(rules) = rules_of.get(id.as_str()) else {
+            continue;
+        };
+        let what = format!("NSG `{name}` (`{id}`)");
+        let refused = cx.refused.len();
+        cx.this_nsg = Some((id.clone(), name.clone()));
+        let out: Vec<Value> = rules
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| cx.rule(r, i, None, &what))
+            .collect();
+        cx.this_nsg = None;
+        if cx.refused.len() > refused {
+            let n = cx.refused.split_off(refused).len();
+            cx.warnings.push(format!(
+                "{what}: a stand-in NSG whose exported rules cannot all be held ({n} stateless rule(s) name an NSG the export lacks or hold what the scenario cannot; left out, a flow they matched could be tracked and its replies let in): it keeps no rule, as if they were not exported"
+            ));
+            continue;
+        }
+        cx.nsg_stand_ins.set_rules(name, out);
+    }
+    for (nsg, fs) in files {
+        if cx.ix.nsg.contains_key(nsg) || made.iter().any(|(id, _, _)| id == nsg) {
+            continue;
+        }
+        if !rules_of.contains_key(nsg.as_str()) {
+            continue;
+        }
+        let fs: Vec<String> = fs.iter().map(|f| format!("`{f}`")).collect();
+        cx.warnings.push(format!(
+            "rules of NSG `{nsg}` left out ({}): the NSG is not in the export (`network-nsg-list.json`) and no VNIC names it",
+            fs.join(", ")
+        ));
+    }
+}
+
 /// Imports OCI CLI JSON `files` (name to text) into a native scenario;
 /// `services` is the text of the `--services` ranges file.
 ///
@@ -403,11 +455,19 @@ fn finish(
         out_gws.push(gw);
     }
     let mut nsg_stand_ins = StandInRules::new(Container::Nsg, &nsg_names);
+    let rules_without_nsg: BTreeSet<String> = inv
+        .nsg_rules
+        .iter()
+        .filter(|(n, _)| !ix.nsg.contains_key(n))
+        .map(|(n, _)| n.clone())
+        .collect();
     let mut cx = Cx {
         ix: &ix,
         warnings: &mut warnings,
         labels: &mut labels,
         nsg_stand_ins: &mut nsg_stand_ins,
+        rules_without_nsg: &rules_without_nsg,
+        this_nsg: None,
         refused: Vec::new(),
     };
     // Route tables.
@@ -549,13 +609,6 @@ fn finish(
             .filter_map(|(i, r)| cx.rule(r, i, None, &what))
             .collect();
         out_nsgs.push(json!({ "name": name, "id": id, "vcn": vcn, "rules": rules }));
-    }
-    for (nsg, _) in &inv.nsg_rules {
-        if !ix.nsg.contains_key(nsg) {
-            cx.warnings.push(format!(
-                "rules of NSG `{nsg}` left out: the NSG is not in `network-nsg-list.json`"
-            ));
-        }
     }
     // Subnets.
     let mut out_subnets = Vec::new();
@@ -782,6 +835,7 @@ fn finish(
         },
     );
     out_subnets.extend(stand_in_subnets);
+    stand_in_nsg_rules(&mut cx, &rules_of, &inv.nsg_rule_files);
     out_lists.extend(list_stand_ins.into_objects());
     // An object that can be neither held nor left out without allowing
     // more than the network does fails the import, naming each.
