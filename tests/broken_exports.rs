@@ -301,3 +301,106 @@ fn repeated_blank_and_short_lists_in_an_export_import() {
         }
     }
 }
+
+/// A subnet whose every IPv4 block is malformed beside a valid IPv6 block
+/// (and the reverse): its VNICs' addresses of the family it lacks were
+/// refused as outside it ("outside its subnet's CIDR blocks but inside
+/// VCN"), failing the import. The subnet keeps its valid blocks and gains
+/// one host block per such address, as a subnet without any block does,
+/// marked a stand-in.
+#[test]
+fn a_subnet_lacking_one_address_family_gains_host_blocks_of_it() {
+    let whole = load(&import(&crate::support::oke_export(), None).unwrap().toml);
+    let mut files = edited("network-subnet-list.json", |v| {
+        let workers = subnet(v, "workers");
+        workers.insert("cidr-block".into(), "10.0.2.0/33".into());
+        workers.insert(
+            "ipv6-cidr-blocks".into(),
+            serde_json::json!(["2603:c020:1:1202::/64"]),
+        );
+        subnet(v, "pods").insert("ipv6-cidr-blocks".into(), serde_json::json!(["nonsense"]));
+    });
+    let mut edit = |file: &str, edit: &dyn Fn(&mut Value)| {
+        let text = files.get_mut(file).unwrap();
+        let mut v: Value = serde_json::from_str(text).unwrap();
+        edit(&mut v);
+        *text = v.to_string();
+    };
+    edit("network-vcn-list.json", &|v| {
+        v["data"][0]["ipv6-cidr-blocks"] = serde_json::json!(["2603:c020:1:1200::/56"]);
+    });
+    let vnic_file = |name: &str| {
+        crate::support::oke_export()
+            .into_iter()
+            .find(|(f, t)| f.starts_with("network-vnic-get-") && t.contains(&format!("\"{name}\"")))
+            .unwrap()
+            .0
+    };
+    edit(&vnic_file("worker-1"), &|v| {
+        v["data"]["ipv6-addresses"] = serde_json::json!(["2603:c020:1:1202::11"]);
+    });
+    edit(&vnic_file("orders-api-pod-1"), &|v| {
+        v["data"]["ipv6-addresses"] = serde_json::json!(["2603:c020:1:1210::5"]);
+    });
+    let imported = import(&files, None).unwrap_or_else(|e| panic!("{e}"));
+    let s = load(&imported.toml);
+    let blocks = |name: &str| -> (bool, Vec<String>) {
+        let n = s.subnets.iter().find(|n| n.name == name).unwrap();
+        let was = whole.subnets.iter().find(|n| n.name == name).unwrap();
+        assert_eq!(n.route_table, was.route_table);
+        assert_eq!(n.security_lists, was.security_lists);
+        (
+            n.stand_in,
+            n.cidrs.iter().map(ToString::to_string).collect(),
+        )
+    };
+    assert_eq!(
+        blocks("workers"),
+        (
+            true,
+            vec![
+                "2603:c020:1:1202::/64".to_owned(),
+                "10.0.2.11/32".to_owned(),
+                "10.0.2.12/32".to_owned()
+            ]
+        ),
+        "{}",
+        imported.toml
+    );
+    assert_eq!(
+        blocks("pods"),
+        (
+            true,
+            vec![
+                "10.0.10.0/24".to_owned(),
+                "2603:c020:1:1210::5/128".to_owned()
+            ]
+        ),
+        "{}",
+        imported.toml
+    );
+    for (vnic, subnet) in [
+        ("worker-1", "workers"),
+        ("worker-2", "workers"),
+        ("orders-api-pod-1", "pods"),
+    ] {
+        let v = s.vnics.iter().find(|v| v.name == vnic).unwrap();
+        assert_eq!(s.subnets[v.subnet.index()].name, subnet);
+    }
+    let pod = s
+        .vnics
+        .iter()
+        .find(|v| v.name == "orders-api-pod-1")
+        .unwrap();
+    assert_eq!(pod.private_ips.len(), 2, "{pod:?}");
+    let said = imported.warnings.join("\n");
+    for (subnet, family) in [("workers", "IPv4"), ("pods", "IPv6")] {
+        assert!(
+            said.contains(&format!("subnet `{subnet}` (`"))
+                && said.contains(&format!(
+                    "every {family} block the export gives it is malformed; it keeps its other blocks"
+                )),
+            "{said}"
+        );
+    }
+}

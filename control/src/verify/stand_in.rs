@@ -160,8 +160,11 @@ pub fn notes(
             let blockless =
                 sn.stand_in && (!sn.security_lists.is_empty() || sn.route_table.is_some());
             let other = if end == 0 { b } else { a };
+            // (Not in one of its blocks: a subnet that lacked one address
+            // family keeps its exported blocks of the other.)
             let other_unassigned = || {
                 vnic_of(other).is_none()
+                    && !sn.cidrs.iter().any(|n| n.contains(&other))
                     && s.vcns[sn.vcn.index()]
                         .cidr_blocks
                         .iter()
@@ -171,7 +174,7 @@ pub fn notes(
             if blockless && other_unassigned() {
                 note(Object::Subnet(vn.subnet.index()), &|| {
                     format!(
-                        "subnet `{}` (of VNIC `{}`) was exported without its CIDR blocks ({}): here it holds only its VNICs' addresses, so {other}, an address of its VCN that no VNIC holds, is judged as in no subnet. {} and import again",
+                        "subnet `{}` (of VNIC `{}`) was exported without its CIDR blocks, or those of one address family ({}): here it holds only its VNICs' addresses, so {other}, an address of its VCN that no VNIC holds, is judged as in no subnet. {} and import again",
                         sn.name,
                         vn.name,
                         what(&sn.id, "subnet"),

@@ -625,6 +625,8 @@ fn finish(
     let mut private_subnets: BTreeSet<String> = BTreeSet::new();
     // Subnets the export gives no block, with their objects.
     let mut blockless: Vec<(String, Obj)> = Vec::new();
+    // Subnets lacking one address family (its blocks all malformed).
+    let mut lacking: Vec<(String, Obj, [bool; 2])> = Vec::new();
     let mut list_stand_ins = StandInRules::new(Container::SecurityList, &list_names);
     for (o, name) in inv.subnets.iter().zip(&subnet_names) {
         let what = format!("subnet `{name}` (`{}`)", id_of(o));
@@ -640,7 +642,9 @@ fn finish(
         // the primary `cidr-block` among them.
         // A block that is no CIDR block is left out (the scenario would not
         // load with it): its addresses read as no subnet's.
-        let mut blocks = |list: &str, one: &str| -> Vec<String> {
+        // Whether an IPv4 (IPv6) block was left out as no CIDR block.
+        let mut malformed = [false; 2];
+        let mut blocks = |list: &str, one: &str, family: usize| -> Vec<String> {
             let mut all = gs(o, one)
                 .map(str::to_owned)
                 .into_iter()
@@ -653,6 +657,7 @@ fn finish(
             all.retain(|c| {
                 let ok = c.parse::<ipnet::IpNet>().is_ok();
                 if !ok {
+                    malformed[family] = true;
                     cx.warnings.push(format!(
                         "{what}: `{c}` is not a CIDR block; left out (its addresses read as no subnet's)"
                     ));
@@ -661,8 +666,14 @@ fn finish(
             });
             all
         };
-        let mut v4 = blocks("ipv4-cidr-blocks", "cidr-block");
-        let mut v6 = blocks("ipv6-cidr-blocks", "ipv6-cidr-block");
+        let mut v4 = blocks("ipv4-cidr-blocks", "cidr-block", 0);
+        let mut v6 = blocks("ipv6-cidr-blocks", "ipv6-cidr-block", 1);
+        // A family whose every block was malformed, beside a valid block
+        // of the other: its VNICs' addresses of it get host blocks.
+        let lacks = [
+            malformed[0] && v4.is_empty() && !v6.is_empty(),
+            malformed[1] && v6.is_empty() && !v4.is_empty(),
+        ];
         let nets: Vec<ipnet::IpNet> = v4
             .iter()
             .chain(&v6)
@@ -759,7 +770,13 @@ fn finish(
                 private_subnets.insert(name.clone());
             }
         }
-        if first.is_some() {
+        if lacks.contains(&true) {
+            let family = if lacks[0] { "IPv4" } else { "IPv6" };
+            cx.warnings.push(format!(
+                "{what}: every {family} block the export gives it is malformed; it keeps its other blocks, and its VNICs' {family} addresses are kept in it with one host block each (`stand_in = true`; its other {family} addresses read as no subnet's): export the subnet again"
+            ));
+            lacking.push((id_of(o), m, lacks));
+        } else if first.is_some() {
             out_subnets.push(Value::Object(m));
         } else {
             // No block at all (an IPv6-only subnet has an IPv6 one): its
@@ -826,6 +843,7 @@ fn finish(
             vcn_of: subnet_vcn,
             private: private_subnets,
             blockless,
+            lacking,
             whole_export: vcns.is_empty(),
         },
         vnics::RouteStandIns {
