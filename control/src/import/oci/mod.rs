@@ -110,6 +110,71 @@ fn stand_in_nsg_rules(
     }
 }
 
+/// Whether any of `keys` of `o` (a string or a list of strings) holds a
+/// CIDR block.
+fn holds_block(o: &Obj, keys: &[&str]) -> bool {
+    keys.iter().any(|k| {
+        gs(o, k)
+            .map(str::to_owned)
+            .into_iter()
+            .chain(gstrs(o, k))
+            .any(|c| c.parse::<ipnet::IpNet>().is_ok())
+    })
+}
+
+/// Leaves out each VCN the export gives no CIDR block (none of
+/// `cidr-blocks`, `cidr-block`, `ipv6-cidr-blocks`,
+/// `byoipv6-cidr-blocks`, `ipv6-private-cidr-blocks`, or none valid) and
+/// none of whose exported subnets has one, with a warning: it has no
+/// address to hold, and what is in it follows it as a VCN left out by
+/// `--vcn` does (its subnets, NSGs, lists, tables and gateways left out,
+/// references to them read as to objects the export lacks). A VCN whose
+/// subnets have blocks keeps them as its own (below). Since the
+/// nineteenth session: the import refused its own output ("a vcn needs
+/// at least one cidr block").
+fn leave_out_blockless_vcns(inv: &mut Inventory, warnings: &mut Vec<String>) {
+    let with_blocks: BTreeSet<&str> = inv
+        .subnets
+        .iter()
+        .filter(|o| {
+            holds_block(
+                o,
+                &[
+                    "cidr-block",
+                    "ipv4-cidr-blocks",
+                    "ipv6-cidr-blocks",
+                    "ipv6-cidr-block",
+                ],
+            )
+        })
+        .filter_map(|o| gs(o, "vcn-id"))
+        .collect();
+    let mut gone = Vec::new();
+    for o in &inv.vcns {
+        let id = id_of(o);
+        if !holds_block(
+            o,
+            &[
+                "cidr-blocks",
+                "cidr-block",
+                "ipv6-cidr-blocks",
+                "byoipv6-cidr-blocks",
+                "ipv6-private-cidr-blocks",
+            ],
+        ) && !with_blocks.contains(id.as_str())
+        {
+            let name = gs(o, "display-name").unwrap_or_default();
+            warnings.push(format!(
+                "VCN `{name}` (`{id}`): the export gives it no CIDR block, and no subnet of it with one; left out, with what is in it (its subnets, NSGs, security lists, route tables and gateways; references to them read as to objects the export lacks, and its VNICs' addresses as external ones): export the VCN again"
+            ));
+            gone.push(id);
+        }
+    }
+    if !gone.is_empty() {
+        inv.vcns.retain(|o| !gone.contains(&id_of(o)));
+    }
+}
+
 /// Imports OCI CLI JSON `files` (name to text) into a native scenario;
 /// `services` is the text of the `--services` ranges file.
 ///
@@ -210,6 +275,7 @@ fn finish(
     if !vcns.is_empty() {
         keep_vcns(&mut inv, vcns, &mut warnings)?;
     }
+    leave_out_blockless_vcns(&mut inv, &mut warnings);
     let mut ix = Index::default();
     let vcn_names = name_all(&inv.vcns, "vcn", "display-name", &mut ix.vcn);
     let subnet_names = name_all(&inv.subnets, "subnet", "display-name", &mut ix.subnet);
@@ -352,6 +418,9 @@ fn finish(
     // Each VCN's name and blocks (for the stand-in subnets of VNICs whose
     // subnet the export lacks).
     let mut vcn_nets: Vec<(String, Vec<ipnet::IpNet>)> = Vec::new();
+    // VCNs the export gives no block (their subnets' blocks are theirs,
+    // said once per VCN).
+    let mut no_blocks: BTreeSet<String> = BTreeSet::new();
     for (o, name) in inv.vcns.iter().zip(&vcn_names) {
         let same = |a: &str, b: &str| {
             a == b
@@ -374,9 +443,19 @@ fn finish(
             }
             out
         };
+        let mut bad_single = None;
         let mut cidrs = blocks("cidr-blocks");
-        if cidrs.is_empty() {
-            cidrs.extend(gs(o, "cidr-block").map(str::to_owned));
+        if cidrs.is_empty()
+            && let Some(c) = gs(o, "cidr-block")
+        {
+            // The older single block: one that is no block is left out as
+            // those of `cidr-blocks` are (since the nineteenth session; the
+            // scenario's load refused it).
+            if c.parse::<ipnet::IpNet>().is_ok() {
+                cidrs.push(c.to_owned());
+            } else {
+                bad_single = Some(c);
+            }
         }
         // A VCN's IPv6 prefixes: Oracle-allocated and brought (BYOIPv6),
         // which the internet routes, and private ones (ULA or other),
@@ -415,6 +494,22 @@ fn finish(
                 cidrs.remove(at);
             }
             private_v6.push(c);
+        }
+        if let Some(c) = bad_single {
+            warnings.push(format!(
+                "VCN `{name}` (`{}`): `cidr-block` holds `{c}`, which is not a CIDR block; left out",
+                id_of(o)
+            ));
+        }
+        // No block at all (or none valid): its subnets have some (a VCN
+        // with neither was left out, `leave_out_blockless_vcns`), taken as
+        // its blocks below, an IPv6 one as private.
+        if cidrs.is_empty() && private_v6.is_empty() {
+            warnings.push(format!(
+                "VCN `{name}` (`{}`): the export gives it no CIDR block; the blocks of its subnets are taken as its blocks (IPv6 ones as private: no internet gateway carries them), so its addresses outside them read as external ones: export the VCN again",
+                id_of(o)
+            ));
+            no_blocks.insert(name.clone());
         }
         vcn_nets.push((
             name.clone(),
@@ -821,6 +916,9 @@ fn finish(
                 .and_then(Value::as_array_mut)
             {
                 list.push(json!(net.to_string()));
+            }
+            if no_blocks.contains(vcn) {
+                continue;
             }
             cx.warnings.push(format!(
                 "subnet `{}` (`{id}`): its block `{net}` lies outside the blocks the export gives VCN `{vcn}`; added to them{}",
