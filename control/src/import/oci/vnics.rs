@@ -14,7 +14,7 @@ use super::addresses::{prefix_addresses, usable_addresses};
 use super::inventory::{Index, Inventory};
 use super::json::{Obj, g, garr, gs, gstrs, id_of, tail};
 use super::rules::{Cx, attributes};
-use super::stand_in_table;
+use super::tables::stand_in_table;
 
 /// What the subnets' stage leaves for the VNICs'.
 pub(super) struct Subnets<'s> {
