@@ -301,3 +301,185 @@ fn repeated_blank_and_short_lists_in_an_export_import() {
         }
     }
 }
+
+/// A subnet whose every IPv4 block is malformed beside a valid IPv6 block
+/// (and the reverse): its VNICs' addresses of the family it lacks were
+/// refused as outside it ("outside its subnet's CIDR blocks but inside
+/// VCN"), failing the import. The subnet keeps its valid blocks and gains
+/// one host block per such address, as a subnet without any block does,
+/// marked a stand-in.
+#[test]
+fn a_subnet_lacking_one_address_family_gains_host_blocks_of_it() {
+    let whole = load(&import(&crate::support::oke_export(), None).unwrap().toml);
+    let mut files = edited("network-subnet-list.json", |v| {
+        let workers = subnet(v, "workers");
+        workers.insert("cidr-block".into(), "10.0.2.0/33".into());
+        workers.insert(
+            "ipv6-cidr-blocks".into(),
+            serde_json::json!(["2603:c020:1:1202::/64"]),
+        );
+        subnet(v, "pods").insert("ipv6-cidr-blocks".into(), serde_json::json!(["nonsense"]));
+    });
+    let mut edit = |file: &str, edit: &dyn Fn(&mut Value)| {
+        let text = files.get_mut(file).unwrap();
+        let mut v: Value = serde_json::from_str(text).unwrap();
+        edit(&mut v);
+        *text = v.to_string();
+    };
+    edit("network-vcn-list.json", &|v| {
+        v["data"][0]["ipv6-cidr-blocks"] = serde_json::json!(["2603:c020:1:1200::/56"]);
+    });
+    let vnic_file = |name: &str| {
+        crate::support::oke_export()
+            .into_iter()
+            .find(|(f, t)| f.starts_with("network-vnic-get-") && t.contains(&format!("\"{name}\"")))
+            .unwrap()
+            .0
+    };
+    edit(&vnic_file("worker-1"), &|v| {
+        v["data"]["ipv6-addresses"] = serde_json::json!(["2603:c020:1:1202::11"]);
+    });
+    edit(&vnic_file("orders-api-pod-1"), &|v| {
+        v["data"]["ipv6-addresses"] = serde_json::json!(["2603:c020:1:1210::5"]);
+    });
+    let imported = import(&files, None).unwrap_or_else(|e| panic!("{e}"));
+    let s = load(&imported.toml);
+    let blocks = |name: &str| -> (bool, Vec<String>) {
+        let n = s.subnets.iter().find(|n| n.name == name).unwrap();
+        let was = whole.subnets.iter().find(|n| n.name == name).unwrap();
+        assert_eq!(n.route_table, was.route_table);
+        assert_eq!(n.security_lists, was.security_lists);
+        (
+            n.stand_in,
+            n.cidrs.iter().map(ToString::to_string).collect(),
+        )
+    };
+    assert_eq!(
+        blocks("workers"),
+        (
+            true,
+            vec![
+                "2603:c020:1:1202::/64".to_owned(),
+                "10.0.2.11/32".to_owned(),
+                "10.0.2.12/32".to_owned()
+            ]
+        ),
+        "{}",
+        imported.toml
+    );
+    assert_eq!(
+        blocks("pods"),
+        (
+            true,
+            vec![
+                "10.0.10.0/24".to_owned(),
+                "2603:c020:1:1210::5/128".to_owned()
+            ]
+        ),
+        "{}",
+        imported.toml
+    );
+    for (vnic, subnet) in [
+        ("worker-1", "workers"),
+        ("worker-2", "workers"),
+        ("orders-api-pod-1", "pods"),
+    ] {
+        let v = s.vnics.iter().find(|v| v.name == vnic).unwrap();
+        assert_eq!(s.subnets[v.subnet.index()].name, subnet);
+    }
+    let pod = s
+        .vnics
+        .iter()
+        .find(|v| v.name == "orders-api-pod-1")
+        .unwrap();
+    assert_eq!(pod.private_ips.len(), 2, "{pod:?}");
+    let said = imported.warnings.join("\n");
+    for (subnet, family) in [("workers", "IPv4"), ("pods", "IPv6")] {
+        assert!(
+            said.contains(&format!("subnet `{subnet}` (`"))
+                && said.contains(&format!(
+                    "every {family} block the export gives it is malformed; it keeps its other blocks"
+                )),
+            "{said}"
+        );
+    }
+}
+
+/// A VCN the export gives no CIDR block (`cidr-blocks` cut, or only a
+/// malformed `cidr-block`): the import refused its own output ("a vcn
+/// needs at least one cidr block"). With subnets it takes their blocks
+/// as its own; without any subnet holding a block it is left out with
+/// what is in it (here an internet gateway and a security list of it).
+#[test]
+fn a_vcn_without_a_cidr_block_takes_its_subnets_blocks_or_is_left_out() {
+    let whole = load(&import(&crate::support::oke_export(), None).unwrap().toml);
+    for single in [None, Some("10.0.0.0/99")] {
+        let mut files = edited("network-vcn-list.json", |v| {
+            let vcn = v["data"][0].as_object_mut().unwrap();
+            vcn.remove("cidr-blocks");
+            vcn.remove("cidr-block");
+            if let Some(c) = single {
+                vcn.insert("cidr-block".into(), c.into());
+            }
+            let mut empty = vcn.clone();
+            empty.insert("id".into(), "ocid1.vcn.oc1.iad.empty".into());
+            empty.insert("display-name".into(), "empty-vcn".into());
+            v["data"].as_array_mut().unwrap().push(Value::Object(empty));
+        });
+        for (file, id) in [
+            (
+                "network-internet-gateway-list.json",
+                "ocid1.internetgateway.oc1.iad.empty",
+            ),
+            (
+                "network-security-list-list.json",
+                "ocid1.securitylist.oc1.iad.empty",
+            ),
+        ] {
+            let text = files.get_mut(file).unwrap();
+            let mut v: Value = serde_json::from_str(text).unwrap();
+            let mut o = v["data"][0].clone();
+            o["id"] = id.into();
+            o["vcn-id"] = "ocid1.vcn.oc1.iad.empty".into();
+            o["display-name"] = "of-empty".into();
+            v["data"].as_array_mut().unwrap().push(o);
+            *text = v.to_string();
+        }
+        let imported = import(&files, None).unwrap_or_else(|e| panic!("{e}"));
+        let s = load(&imported.toml);
+        assert_eq!(s.vcns.len(), 1, "{}", imported.toml);
+        let mut blocks: Vec<String> = s.vcns[0]
+            .cidr_blocks
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        blocks.sort();
+        let mut want: Vec<String> = whole
+            .subnets
+            .iter()
+            .flat_map(|n| n.cidrs.iter().map(ToString::to_string))
+            .collect();
+        want.sort();
+        assert_eq!(blocks, want);
+        assert_eq!(s.vnics, whole.vnics);
+        assert!(!imported.toml.contains("of-empty"), "{}", imported.toml);
+        let said = imported.warnings.join("\n");
+        assert!(
+            said.contains("VCN `backend-vcn` (`ocid1.vcn.oc1.iad.gen000000`): the export gives it no CIDR block; the blocks of its subnets are taken as its blocks"),
+            "{said}"
+        );
+        assert!(
+            said.contains("VCN `empty-vcn` (`ocid1.vcn.oc1.iad.empty`): the export gives it no CIDR block, and no subnet of it with one; left out"),
+            "{said}"
+        );
+        assert!(
+            !said.contains("lies outside the blocks the export gives VCN `backend-vcn`"),
+            "{said}"
+        );
+        assert_eq!(
+            said.contains("`cidr-block` holds `10.0.0.0/99`, which is not a CIDR block; left out"),
+            single.is_some(),
+            "{said}"
+        );
+    }
+}

@@ -636,3 +636,199 @@ fn gzip_zero_padding_and_a_lone_magic_byte_are_said_alike_by_every_reader() {
         std::fs::read(d.join("whole.toml")).unwrap()
     );
 }
+
+/// The OKE demo flow log `copies` times over, each copy 100,000 s
+/// later with its ephemeral ports (above 30000) moved, so each copy's
+/// flows are flows of their own (3 changed flows a copy between the
+/// example's two scenarios).
+fn demo_log_distinct_flows(copies: u64) -> String {
+    let demo = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/oke-orders/flowlogs/oke-demo.jsonl"),
+    )
+    .unwrap();
+    let mut out = String::new();
+    for c in 0..copies {
+        for (i, line) in demo.lines().enumerate() {
+            let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let d = &mut v["logContent"]["data"];
+            for k in ["startTime", "endTime"] {
+                if let Some(t) = d[k].as_u64() {
+                    d[k] = (t + c * 100_000).into();
+                }
+            }
+            for k in ["sourcePort", "destinationPort"] {
+                if let Some(p) = d[k].as_u64().filter(|p| *p > 30_000) {
+                    d[k] = (30_000 + (p - 30_000 + c * 7) % 35_000).into();
+                }
+            }
+            if let Some(t) = v["datetime"].as_u64() {
+                v["datetime"] = (t + c * 100_000_000).into();
+            }
+            v["logContent"]["id"] = format!("00000000-0000-4000-8000-{c:06}{i:06}").into();
+            out.push_str(&v.to_string());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Bytes waiting in the pipe of `fd`, `FIONREAD`.
+#[allow(unsafe_code)]
+fn unread_bytes(fd: &impl std::os::fd::AsRawFd) -> usize {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int at the pointer, a local of ours;
+    // the descriptor is open (borrowed for the call).
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &raw mut n) };
+    assert_eq!(r, 0, "{}", std::io::Error::last_os_error());
+    usize::try_from(n).unwrap()
+}
+
+/// `diff --flows -` into a pipe whose reader reads three lines and then
+/// stops: `diff` waits on the full pipe (`/proc/PID/wchan`); the reader
+/// then leaves (closes its end) and a SIGINT comes, in either order.
+///
+/// Until 4bb0e1a the loop went on over every flow after its reader left
+/// (writing none) and counted each in `listed`, so a signal coming then
+/// was said as "it lists the first 1212 of the 1500 changed flow(s)" where
+/// `diff` had written at most 136 lines. Since, `listed` counts the lines written
+/// and the loop stops once its reader left and the summary is full:
+///
+/// - the signal first (it is pending when the closed pipe ends the write
+///   `diff` waits in): said at the next line, counting the lines written
+///   (the one the closed pipe cut among them; the reader got fewer, those
+///   in the pipe and the writer's buffer being lost with it), exit 130;
+/// - the reader first, the signal a moment later: the loop has stopped
+///   (nothing was left to do: the summary is full, `--flows` gone) and
+///   the run ends as it would have, exit 0, with the reader-gone warning;
+///   or, when the signal still comes before the next line, said as above.
+///   Before 4bb0e1a, the count was of the flows the loop had reached.
+///
+/// Either way the report's counts are of every record compared.
+#[test]
+fn a_signal_while_flows_waits_on_a_reader_that_then_leaves_counts_the_lines_written() {
+    use std::io::Read as _;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = d.join("log.jsonl");
+    // 1,500 changed flows: the loop after the reader left is long enough
+    // for a signal sent 2 ms after to land in it (it did in 3 of 3 runs
+    // before 4bb0e1a, which said 520, 1212 and 1134 lines where at most
+    // 136 were written).
+    std::fs::write(&log, demo_log_distinct_flows(500)).unwrap();
+    let report = d.join("r.json");
+    let stdout = Path::new("-");
+    let whole = flow_log_diff(&log, &report, stdout, d)
+        .stdout(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(
+        whole.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&whole.stderr)
+    );
+    let all = String::from_utf8(whole.stdout).unwrap();
+    let lines: Vec<&str> = all.lines().collect();
+    let total = lines.len();
+    // More than the pipe (64 KiB) and the writer's buffer (8 KiB) hold.
+    assert!(all.len() > 2 * (64 << 10), "{} bytes", all.len());
+    let whole: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    // The number of lines of `--flows` that start before byte `at`.
+    let starting_before = |at: usize| {
+        let mut n = 0;
+        let mut offset = 0;
+        for l in &lines {
+            if offset >= at {
+                break;
+            }
+            n += 1;
+            offset += l.len() + 1;
+        }
+        n
+    };
+
+    for signal_first in [true, false] {
+        let mut child = flow_log_diff(&log, &report, stdout, d)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = child.stdout.take().unwrap();
+        // The reader reads three lines, exactly, and stops.
+        let first: usize = lines[..3].iter().map(|l| l.len() + 1).sum();
+        let mut got = vec![0; first];
+        out.read_exact(&mut got).unwrap();
+        assert_eq!(
+            String::from_utf8(got).unwrap(),
+            format!("{}\n", lines[..3].join("\n"))
+        );
+        let wchan = format!("/proc/{}/wchan", child.id());
+        while !std::fs::read_to_string(&wchan)
+            .unwrap_or_default()
+            .ends_with("pipe_write")
+        {
+            assert!(child.try_wait().unwrap().is_none(), "ended before");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        // What `diff` handed to the pipe: read, and waiting in it.
+        let in_pipe = first + unread_bytes(&out);
+        if signal_first {
+            kill("INT", &child);
+            drop(out);
+        } else {
+            drop(out);
+            // Not a timing assert: either outcome below is right; the
+            // pause only lets the loop run on past the closed pipe, as it
+            // did before 4bb0e1a.
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            // The run may have ended meanwhile (`kill` then fails).
+            let _ = Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status();
+        }
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        let r: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        for p in ["/before/judged", "/after/judged", "/packets", "/flows"] {
+            assert_eq!(r.pointer(p), whole.pointer(p), "{p}");
+        }
+        assert_eq!(
+            crate::planning_s18::warnings_of(&r, "output-reader-gone").len(),
+            1,
+            "{r:#}"
+        );
+        let w = crate::planning_s18::warnings_of(&r, "interrupted-after-reading");
+        if !signal_first && o.status.code() == Some(0) {
+            // Stopped before the signal: nothing was cut by it.
+            assert_eq!(r["interrupted"], false, "{r:#}");
+            assert!(w.is_empty(), "{r:#}");
+            continue;
+        }
+        assert_eq!(o.status.code(), Some(130), "{signal_first}: {err}");
+        assert_eq!(r["interrupted"], true, "{r:#}");
+        assert_eq!(w.len(), 1, "{r:#}");
+        let m = w[0]["message"].as_str().unwrap();
+        let listed: usize = m
+            .strip_prefix("--flows `-`: a signal came after the judging, while it was written: it lists the first ")
+            .and_then(|rest| rest.strip_suffix(&format!(" of the {total} changed flow(s), in its order; the report's counts are of every flow-log record compared")))
+            .unwrap_or_else(|| panic!("{m}"))
+            .parse()
+            .unwrap();
+        // The lines written: those in the pipe (the last maybe in part),
+        // and at most the writer's buffer (8 KiB) more, the one the closed
+        // pipe cut among them; never the flows after it.
+        let (least, most) = (
+            starting_before(in_pipe),
+            starting_before(in_pipe + (8 << 10) + 1),
+        );
+        assert!(
+            (least..=most).contains(&listed),
+            "signal first: {signal_first}: {listed} not in {least}..={most} (of {total})"
+        );
+        assert!(
+            err.contains(&format!("interrupted after the reading: {m}")),
+            "{err}"
+        );
+    }
+}

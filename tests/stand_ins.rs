@@ -297,6 +297,11 @@ fn missing_security_lists_and_nsgs_are_named_stand_ins_never_hinted_into() {
     ] {
         let mut files = crate::support::oke_export();
         assert!(files.remove(missing).is_some());
+        // The NSGs wholly missing: their rules files too (an NSG whose
+        // rules are exported keeps them on its stand-in, below).
+        if missing.contains("nsg") {
+            files.retain(|f, _| !f.starts_with("network-nsg-rules-list."));
+        }
         let imported = zprsim_control::import::oci::import(&files, None).unwrap();
         let s = zprsim_control::load::from_toml_str(&imported.toml, "s.toml")
             .unwrap_or_else(|e| panic!("{e}"))
@@ -447,4 +452,128 @@ fn a_stand_in_is_named_only_where_it_can_matter() {
         to_unassigned[0].contains("was exported without its CIDR blocks"),
         "{to_unassigned:?}"
     );
+}
+
+/// An NSG `network-nsg-list.json` lacks whose rules file was exported
+/// (`network-nsg-rules-list.<OCID>.json`): its stand-in had no rule and
+/// the rules were left out, though they are the NSG's own. They are kept
+/// on the stand-in (still `stand_in`: its name and VCN are guessed), with
+/// their peers as for an exported NSG (the NSG itself is its stand-in; an
+/// NSG the export lacks leaves the rule out); with `--vcn` too, where
+/// they were dropped before the VCNs were sorted. A rules file of such an
+/// NSG that no VNIC names is left out with one warning naming the file
+/// (one warning per rule, naming no file, before). `verify` no longer
+/// says the stand-in "has no rule".
+#[test]
+fn an_nsg_missing_from_the_list_keeps_its_exported_rules_on_its_stand_in() {
+    const NODES: &str = "ocid1.networksecuritygroup.oc1.iad.gen000003";
+    const API: &str = "ocid1.networksecuritygroup.oc1.iad.gen000004";
+    let whole = zprsim_control::import::oci::import(&crate::support::oke_export(), None).unwrap();
+    let whole = zprsim_control::load::from_toml_str(&whole.toml, "s.toml")
+        .unwrap()
+        .scenario;
+    let mut files = crate::support::oke_export();
+    let list = files.get_mut("network-nsg-list.json").unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(list).unwrap();
+    v["data"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["id"] != NODES && n["id"] != API);
+    *list = v.to_string();
+    // A rules file of an NSG nobody names.
+    files.insert(
+        "network-nsg-rules-list.ocid1.networksecuritygroup.oc1.iad.orphan.json".into(),
+        files[&format!("network-nsg-rules-list.{NODES}.json")].clone(),
+    );
+    let vcn = ["backend-vcn".to_owned()];
+    for vcns in [&[][..], &vcn[..]] {
+        let imported = zprsim_control::import::oci::import_vcns(&files, None, vcns)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let s = zprsim_control::load::from_toml_str(&imported.toml, "s.toml")
+            .unwrap_or_else(|e| panic!("{e}\n{}", imported.toml))
+            .scenario;
+        let nsg = |s: &zprsim_control::model::Scenario, id: &str| {
+            s.nsgs
+                .iter()
+                .position(|n| n.id.as_deref() == Some(id))
+                .unwrap_or_else(|| panic!("{id}"))
+        };
+        let (was, now) = (&whole.nsgs[nsg(&whole, NODES)], &s.nsgs[nsg(&s, NODES)]);
+        assert!(now.stand_in && now.name.starts_with("missing-"), "{now:?}");
+        // Each kept rule is one of the NSG's own, in order; the left-out
+        // ones are exactly those naming the other missing NSG.
+        let peer = |s: &zprsim_control::model::Scenario, p: &zprsim_control::model::Peer| match p {
+            zprsim_control::model::Peer::Nsg(n) => s.nsgs[n.index()].id.clone(),
+            other => Some(format!("{other:?}")),
+        };
+        let key = |s: &zprsim_control::model::Scenario, r: &zprsim_control::model::SecurityRule| {
+            (
+                r.direction,
+                r.protocol,
+                peer(s, &r.peer),
+                r.options,
+                r.stateless,
+            )
+        };
+        let expected: Vec<_> = was
+            .rules
+            .iter()
+            .filter(|r| !matches!(r.peer, zprsim_control::model::Peer::Nsg(n) if whole.nsgs[n.index()].id.as_deref() == Some(API)))
+            .map(|r| key(&whole, r))
+            .collect();
+        let got: Vec<_> = now.rules.iter().map(|r| key(&s, r)).collect();
+        assert!(expected.len() >= 8, "{expected:?}");
+        assert_eq!(got, expected, "{vcns:?}\n{}", imported.toml);
+        // The rule naming the NSG itself names its stand-in.
+        assert!(now.rules.iter().any(
+            |r| matches!(r.peer, zprsim_control::model::Peer::Nsg(n) if s.nsgs[n.index()].name == now.name)
+        ));
+        let said = imported.warnings.join("\n");
+        assert!(
+            said.contains(&format!(
+                "its NSG `{NODES}` is not in the export, but its rules are (`network-nsg-rules-list.{NODES}.json`); kept as `{}`, a stand-in NSG with those rules",
+                now.name
+            )),
+            "{said}"
+        );
+        assert_eq!(
+            said.matches("rules of NSG `ocid1.networksecuritygroup.oc1.iad.orphan` left out (`network-nsg-rules-list.ocid1.networksecuritygroup.oc1.iad.orphan.json`)").count(),
+            1,
+            "{said}"
+        );
+        assert!(
+            !s.nsgs
+                .iter()
+                .any(|n| n.id.as_deref() == Some("ocid1.networksecuritygroup.oc1.iad.orphan"))
+        );
+
+        // verify's note on the stand-in says what it holds: api-nsg's
+        // ingress rules name nodes-nsg and pods-nsg; the stand-in for
+        // api-nsg keeps only those naming pods-nsg, so a node's packet
+        // to the API endpoint fails at its ingress.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("s.toml"), &imported.toml).unwrap();
+        std::fs::write(
+            dir.path().join("e.toml"),
+            "[[path]]\nname = \"p\"\nfrom = \"vnic:worker-1\"\nto = \"vnic:k8s-api-endpoint\"\nproto = \"tcp\"\ndport = 6443\nexpect = \"allow\"\n",
+        )
+        .unwrap();
+        let o = run_in(dir.path(), ["verify", "s.toml", "e.toml", "--json"]);
+        let j: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+        let p = &j["paths"][0];
+        assert_eq!(p["ok"], false, "{p}");
+        let notes: Vec<&str> = p["stand_ins"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|n| n.as_str())
+            .collect();
+        assert!(
+            notes.iter().any(|n| n.contains(&format!("`{API}`"))
+                && n.contains("it has only its exported rules here")
+                && !n.contains("no rule")),
+            "{notes:?}"
+        );
+    }
 }

@@ -356,7 +356,8 @@ pub struct Nsg {
     /// Rules of both directions, in order.
     pub rules: Vec<SecurityRule>,
     /// Made up by `zprsim import` for an object the export lacks
-    /// (`stand_in = true`): judged as with no rule (the least the real one could allow);
+    /// (`stand_in = true`): judged as with no rule (the least the real one could allow),
+    /// or with the rules exported for it when only its record is missing;
     /// `verify` says to export it rather than hint rules for it.
     pub stand_in: bool,
 }

@@ -66,6 +66,11 @@ struct StandIn {
     /// its scenario object without blocks (name, VCN, lists, route table,
     /// flags as exported).
     exported: Option<serde_json::Map<String, Value>>,
+    /// An exported subnet with valid blocks of one family only, whose
+    /// blocks of the other the export gave malformed
+    /// ([`MissingSubnets::adopt_lacking`]): its object keeps its valid
+    /// blocks, and host blocks are added for that family.
+    partial: bool,
 }
 
 /// The stand-in subnets made so far, by the OCID of the subnet they stand
@@ -122,8 +127,39 @@ impl<'a> MissingSubnets<'a> {
                 held: std::collections::HashSet::new(),
                 public: false,
                 exported: Some(subnet),
+                partial: false,
             },
         );
+    }
+
+    /// Takes the exported subnet `subnet` (its scenario object, with its
+    /// valid blocks) of OCID `subnet_id`, whose blocks of one address
+    /// family the export gave, all of them, malformed (since the nineteenth
+    /// session: its VNICs' addresses of that family were refused as
+    /// outside it): [`MissingSubnets::place_lacking`] gives each of its
+    /// VNICs' addresses of that family a host block, as
+    /// [`MissingSubnets::adopt`] does for a subnet without blocks. It is
+    /// written back as it came when none is added.
+    pub(super) fn adopt_lacking(
+        &mut self,
+        subnet_id: &str,
+        subnet: serde_json::Map<String, Value>,
+    ) {
+        self.adopt(subnet_id, subnet);
+        if let Some(s) = self.made.get_mut(subnet_id) {
+            s.partial = true;
+        }
+    }
+
+    /// Gives the addresses `ips` (of the family subnet `subnet_id` lacks,
+    /// [`MissingSubnets::adopt_lacking`]) host blocks in it; `None` when
+    /// `subnet_id` is no such subnet, `Placed::Refused` when an address
+    /// lies in another exported subnet or outside the subnet's VCN.
+    pub(super) fn place_lacking(&mut self, subnet_id: &str, ips: &[IpAddr]) -> Option<Placed> {
+        if !self.made.get(subnet_id).is_some_and(|s| s.partial) {
+            return None;
+        }
+        Some(self.place_in_adopted(subnet_id, ips))
     }
 
     /// Places a VNIC of the missing subnet `subnet_id` with addresses
@@ -202,6 +238,7 @@ impl<'a> MissingSubnets<'a> {
                 held: std::collections::HashSet::new(),
                 public: false,
                 exported: None,
+                partial: false,
             });
         for ip in ips {
             let host = IpNet::from(*ip);
@@ -219,10 +256,15 @@ impl<'a> MissingSubnets<'a> {
         let Some(s) = self.made.get_mut(subnet_id) else {
             return Placed::External;
         };
+        let no_block = if s.partial {
+            "no valid CIDR block of that address family"
+        } else {
+            "no CIDR block"
+        };
         for ip in ips {
             if let Some((_, other)) = self.subnets.iter().find(|(n, _)| n.contains(ip)) {
                 return Placed::Refused(format!(
-                    "its subnet `{}` has no CIDR block in the export, and its address `{ip}` lies in subnet `{other}` of the export: a VNIC's addresses lie in its own subnet, so the export contradicts itself (export the subnet again with its blocks, or correct the VNIC's `subnet-id`)",
+                    "its subnet `{}` has {no_block} in the export, and its address `{ip}` lies in subnet `{other}` of the export: a VNIC's addresses lie in its own subnet, so the export contradicts itself (export the subnet again with its blocks, or correct the VNIC's `subnet-id`)",
                     s.name
                 ));
             }
@@ -232,7 +274,7 @@ impl<'a> MissingSubnets<'a> {
                 .any(|(name, nets)| *name == s.vcn && nets.iter().any(|n| n.contains(ip)));
             if !in_vcn {
                 return Placed::Refused(format!(
-                    "its subnet `{}` has no CIDR block in the export, and its address `{ip}` lies outside the subnet's VCN `{}`: export the subnet again with its blocks",
+                    "its subnet `{}` has {no_block} in the export, and its address `{ip}` lies outside the subnet's VCN `{}`: export the subnet again with its blocks",
                     s.name, s.vcn
                 ));
             }
@@ -264,6 +306,27 @@ impl<'a> MissingSubnets<'a> {
         self.made
             .into_iter()
             .filter_map(|(id, s)| {
+                if s.partial {
+                    // Its valid blocks as exported, and host blocks of
+                    // the family it lacks (if a VNIC needed any).
+                    let mut m = s.exported?;
+                    if s.blocks.is_empty() {
+                        return Some(Value::Object(m));
+                    }
+                    for b in &s.blocks {
+                        let key = if b.addr().is_ipv6() {
+                            "ipv6_cidr_blocks"
+                        } else {
+                            "ipv4_cidr_blocks"
+                        };
+                        if let Some(list) = m.entry(key).or_insert_with(|| json!([])).as_array_mut()
+                        {
+                            list.push(json!(b.to_string()));
+                        }
+                    }
+                    m.insert("stand_in".into(), json!(true));
+                    return Some(Value::Object(m));
+                }
                 let (first, rest) = s.blocks.split_first()?;
                 let (v4, v6): (Vec<_>, Vec<_>) = rest
                     .iter()

@@ -66,6 +66,29 @@ impl StandInRules {
             .clone()
     }
 
+    /// The stand-ins made so far: (OCID, VCN, name) each.
+    pub(super) fn made(&self) -> Vec<(String, String, String)> {
+        self.made
+            .iter()
+            .map(|((id, vcn), name)| (id.clone(), vcn.clone(), name.clone()))
+            .collect()
+    }
+
+    /// Gives the stand-in NSG `name` the rules `rules`: the rules the
+    /// export holds for an NSG it does not list
+    /// (`network-nsg-rules-list.<OCID>.json` without the NSG in
+    /// `network-nsg-list.json`; since the nineteenth session).
+    pub(super) fn set_rules(&mut self, name: &str, rules: Vec<Value>) {
+        if let Some(o) = self
+            .objects
+            .iter_mut()
+            .find(|o| o["name"] == name)
+            .and_then(Value::as_object_mut)
+        {
+            o.insert("rules".into(), Value::Array(rules));
+        }
+    }
+
     /// The stand-ins made, as scenario objects.
     pub(super) fn into_objects(self) -> Vec<Value> {
         self.objects

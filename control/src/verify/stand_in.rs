@@ -112,7 +112,7 @@ pub fn notes(
                 let c = &s.nsgs[n.index()];
                 (
                     Object::Nsg(n.index()),
-                    (c.stand_in, &c.name, &c.id),
+                    (c.stand_in, &c.name, &c.id, !c.rules.is_empty()),
                     "NSG",
                     "VNIC",
                     &vn.name,
@@ -122,13 +122,13 @@ pub fn notes(
                 let c = &s.security_lists[l.index()];
                 (
                     Object::List(l.index()),
-                    (c.stand_in, &c.name, &c.id),
+                    (c.stand_in, &c.name, &c.id, false),
                     "security list",
                     "subnet",
                     &sn.name,
                 )
             });
-            for (object, (stand_in, name, id), kind, of_kind, of) in nsgs.chain(lists) {
+            for (object, (stand_in, name, id, has_rules), kind, of_kind, of) in nsgs.chain(lists) {
                 if !(denied && stand_in) {
                     continue;
                 }
@@ -139,8 +139,15 @@ pub fn notes(
                         ),
                         (_, id) => export(id, "security-list get --security-list-id"),
                     };
+                    // An NSG the list lacks whose rules files were exported
+                    // keeps those rules (since the nineteenth session).
+                    let here = if has_rules {
+                        "it has only its exported rules here (one naming an NSG the export lacks is left out)"
+                    } else {
+                        "it has no rule here"
+                    };
                     format!(
-                        "{kind} `{name}` (of {of_kind} `{of}`) is a stand-in for {}, which the export lacks: it has no rule here. {command} and import again before adding rules elsewhere: its rules may allow this path",
+                        "{kind} `{name}` (of {of_kind} `{of}`) is a stand-in for {}, which the export lacks: {here}. {command} and import again before adding rules elsewhere: its rules may allow this path",
                         what(id, kind)
                     )
                 });
@@ -153,8 +160,11 @@ pub fn notes(
             let blockless =
                 sn.stand_in && (!sn.security_lists.is_empty() || sn.route_table.is_some());
             let other = if end == 0 { b } else { a };
+            // (Not in one of its blocks: a subnet that lacked one address
+            // family keeps its exported blocks of the other.)
             let other_unassigned = || {
                 vnic_of(other).is_none()
+                    && !sn.cidrs.iter().any(|n| n.contains(&other))
                     && s.vcns[sn.vcn.index()]
                         .cidr_blocks
                         .iter()
@@ -164,7 +174,7 @@ pub fn notes(
             if blockless && other_unassigned() {
                 note(Object::Subnet(vn.subnet.index()), &|| {
                     format!(
-                        "subnet `{}` (of VNIC `{}`) was exported without its CIDR blocks ({}): here it holds only its VNICs' addresses, so {other}, an address of its VCN that no VNIC holds, is judged as in no subnet. {} and import again",
+                        "subnet `{}` (of VNIC `{}`) was exported without its CIDR blocks, or those of one address family ({}): here it holds only its VNICs' addresses, so {other}, an address of its VCN that no VNIC holds, is judged as in no subnet. {} and import again",
                         sn.name,
                         vn.name,
                         what(&sn.id, "subnet"),

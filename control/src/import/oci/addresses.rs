@@ -54,9 +54,15 @@ pub(super) fn prefix_addresses(address: &str, len: Option<u64>) -> Result<Vec<St
 /// (the import fails): left out, it would be an unassigned address of
 /// that VCN, on whose side no security layer runs and ZPR does not apply.
 /// Outside every exported VCN it is an external address either way.
+///
+/// `lacks`: the address families (IPv4, IPv6) whose every block the
+/// export gave the subnet malformed: an address of such a family is not
+/// checked against `nets` (the caller gives it a host block,
+/// `MissingSubnets::place_lacking`).
 pub(super) fn usable_addresses(
     ips: Vec<String>,
     nets: Option<&[ipnet::IpNet]>,
+    lacks: [bool; 2],
     vcns: &[(String, Vec<ipnet::IpNet>)],
     what: &str,
     cx: &mut Cx<'_>,
@@ -74,6 +80,7 @@ pub(super) fn usable_addresses(
             continue;
         }
         if let Some(nets) = nets
+            && !lacks[usize::from(ip.is_ipv6())]
             && !nets.iter().any(|n| n.contains(&ip))
         {
             if let Some(vcn) = super::super::missing::vcn_holding(vcns, ip) {

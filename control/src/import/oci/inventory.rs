@@ -21,6 +21,9 @@ pub(super) struct Inventory {
     /// Each NSG rule taken, by (NSG, rule `id`), with the file it came
     /// from and its index in `nsg_rules`.
     pub(super) nsg_rule_ids: HashMap<(String, String), (String, usize)>,
+    /// The files each NSG's rules came from, by NSG OCID (named where
+    /// the rules are left out).
+    pub(super) nsg_rule_files: BTreeMap<String, BTreeSet<String>>,
     pub(super) lists: Vec<Obj>,
     pub(super) tables: Vec<Obj>,
     pub(super) gateways: Vec<(&'static str, Obj)>,
@@ -142,6 +145,12 @@ impl Inventory {
                 .strip_prefix("network-nsg-rules-list.")
                 .and_then(|f| f.strip_suffix(".json"))
                 .unwrap_or_default();
+            if !nsg.is_empty() {
+                self.nsg_rule_files
+                    .entry(nsg.to_owned())
+                    .or_default()
+                    .insert(file.to_owned());
+            }
             if nsg.is_empty() {
                 warnings.push(format!(
                     "`{file}`: NSG rule `{id}` left out: the file name does not name its NSG (`network-nsg-rules-list.<NSG OCID>.json`)"
@@ -331,6 +340,7 @@ pub(super) fn keep_vcns(
     // as without `--vcn`.
     let all_subnets: BTreeSet<String> = inv.subnets.iter().map(id_of).collect();
     let all_vnics: BTreeSet<String> = inv.vnics.iter().map(id_of).collect();
+    let all_nsgs: BTreeSet<String> = inv.nsgs.iter().map(id_of).collect();
     inv.vcns.retain(|v| {
         names
             .iter()
@@ -366,8 +376,11 @@ pub(super) fn keep_vcns(
         }
         None => in_subnet(p),
     });
+    // The rules of an NSG the whole export does not list are kept: a
+    // VNIC of a kept VCN naming it gets them on its stand-in.
     let nsg_ids: BTreeSet<String> = inv.nsgs.iter().map(id_of).collect();
-    inv.nsg_rules.retain(|(n, _)| nsg_ids.contains(n));
+    inv.nsg_rules
+        .retain(|(n, _)| nsg_ids.contains(n) || !all_nsgs.contains(n));
     inv.balancers.retain(|b| {
         gstrs(b, "subnet-ids")
             .iter()

@@ -68,6 +68,15 @@ pub(super) struct Cx<'a> {
     pub(super) labels: &'a mut BTreeSet<String>,
     /// Stand-in NSGs for those the export lacks.
     pub(super) nsg_stand_ins: &'a mut StandInRules,
+    /// NSGs `network-nsg-list.json` lacks whose rules the export holds
+    /// (`network-nsg-rules-list.<OCID>.json`), by OCID: their stand-ins
+    /// keep them.
+    pub(super) rules_without_nsg: &'a BTreeSet<String>,
+    /// The stand-in NSG whose rules are being converted, (OCID, name): a
+    /// rule naming the NSG itself names its stand-in, and a stateless
+    /// rule that cannot be held is refused (the caller then keeps none of
+    /// its rules) rather than kept for the load to refuse.
+    pub(super) this_nsg: Option<(String, String)>,
     /// Why the import cannot go on: an object that can be neither held
     /// nor left out without allowing more than the network does.
     pub(super) refused: Vec<String>,
@@ -89,9 +98,15 @@ impl Cx<'_> {
                 Some(x) => x.clone(),
                 None => {
                     let name = self.nsg_stand_ins.take(&n, vcn);
-                    self.warnings.push(format!(
-                        "{what}: its NSG `{n}` is not in the export; kept as `{name}`, a stand-in NSG with no rule (export it for what its rules allow)"
-                    ));
+                    self.warnings.push(if self.rules_without_nsg.contains(&n) {
+                        format!(
+                            "{what}: its NSG `{n}` is not in the export, but its rules are (`network-nsg-rules-list.{n}.json`); kept as `{name}`, a stand-in NSG with those rules (its name and VCN are guessed: export it with `oci network nsg get --nsg-id {n}`)"
+                        )
+                    } else {
+                        format!(
+                            "{what}: its NSG `{n}` is not in the export; kept as `{name}`, a stand-in NSG with no rule (export it for what its rules allow)"
+                        )
+                    });
                     name
                 }
             };
@@ -194,7 +209,15 @@ impl Cx<'_> {
         let native_type = type_key.replace('-', "_");
         match kind {
             "NETWORK_SECURITY_GROUP" => {
-                let Some(n) = self.ix.nsg.get(peer) else {
+                // A stand-in NSG's rule naming the NSG itself names the
+                // stand-in (its members are the VNICs that name it); any
+                // other NSG the export lacks is unknown, as before.
+                let itself = self
+                    .this_nsg
+                    .as_ref()
+                    .filter(|(id, _)| id == peer)
+                    .map(|(_, name)| name);
+                let Some(n) = self.ix.nsg.get(peer).or(itself) else {
                     self.left_out(
                         stateful,
                         leave_out(&format!("names NSG `{peer}`, which is not in the export")),
@@ -233,6 +256,10 @@ impl Cx<'_> {
             return None;
         }
         if let Err(why) = holdable(&out, peer_key, kind) {
+            if out.contains_key("is_stateless") && self.this_nsg.is_some() {
+                self.refused.push(leave_out(&why));
+                return None;
+            }
             if out.contains_key("is_stateless") {
                 // Left out, a stateless rule could widen the scenario: a
                 // flow it matched beside a stateful rule would be tracked

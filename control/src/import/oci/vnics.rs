@@ -14,7 +14,7 @@ use super::addresses::{prefix_addresses, usable_addresses};
 use super::inventory::{Index, Inventory};
 use super::json::{Obj, g, garr, gs, gstrs, id_of, tail};
 use super::rules::{Cx, attributes};
-use super::stand_in_table;
+use super::tables::stand_in_table;
 
 /// What the subnets' stage leaves for the VNICs'.
 pub(super) struct Subnets<'s> {
@@ -29,6 +29,10 @@ pub(super) struct Subnets<'s> {
     pub(super) private: BTreeSet<String>,
     /// Subnets the export gives no block, with their objects (by OCID).
     pub(super) blockless: Vec<(String, Obj)>,
+    /// Subnets whose blocks of an address family (IPv4, IPv6) the export
+    /// gave, all of them, malformed, with their objects (by OCID) and
+    /// that family: their VNICs' addresses of it get host blocks.
+    pub(super) lacking: Vec<(String, Obj, [bool; 2])>,
     /// No VCN was left out by `--vcn`: an address that one exported
     /// subnet holds is that subnet's (with VCNs left out, one of theirs,
     /// of overlapping blocks, may hold it too).
@@ -101,6 +105,11 @@ pub(super) fn vnics(
     for (id, m) in subnets.blockless {
         missing.adopt(&id, m);
     }
+    let mut lacks_of: HashMap<String, [bool; 2]> = HashMap::new();
+    for (id, m, lacks) in subnets.lacking {
+        missing.adopt_lacking(&id, m);
+        lacks_of.insert(id, lacks);
+    }
     let mut lone_balancer_vnics = Vec::new();
     let mut vnic_names = Names::default();
     let mut out_vnics = Vec::new();
@@ -126,12 +135,17 @@ pub(super) fn vnics(
         let ips = usable_addresses(
             ips,
             subnets.nets.get(subnet_id).map(Vec::as_slice),
+            lacks_of.get(subnet_id).copied().unwrap_or_default(),
             vcn_nets,
             &what,
             cx,
         );
         if ips.is_empty() {
             cx.warnings.push(format!("{what}: no private IP; left out"));
+            continue;
+        }
+        if let Some(why) = lacking_hosts(&mut missing, &lacks_of, subnet_id, &ips) {
+            cx.refused.push(format!("{what}: {why}"));
             continue;
         }
         // A VNIC that names no subnet (no `subnet-id`, a cut export, and
@@ -372,11 +386,16 @@ pub(super) fn vnics(
         let ips = usable_addresses(
             ips,
             subnets.nets.get(subnet_id).map(Vec::as_slice),
+            lacks_of.get(subnet_id).copied().unwrap_or_default(),
             vcn_nets,
             &what,
             cx,
         );
         if ips.is_empty() {
+            continue;
+        }
+        if let Some(why) = lacking_hosts(&mut missing, &lacks_of, subnet_id, &ips) {
+            cx.refused.push(format!("{what}: {why}"));
             continue;
         }
         // Its subnet exported; else, the subnet missing too, a stand-in
@@ -520,5 +539,31 @@ fn home(
             let parsed: Vec<std::net::IpAddr> = ips.iter().filter_map(|a| a.parse().ok()).collect();
             Home::Placed(missing.place(subnet_id, &parsed))
         }
+    }
+}
+
+/// Host blocks in subnet `subnet_id`, when it lacks an address family
+/// (`lacks_of`: its blocks of that family were all malformed), for the
+/// addresses of `ips` of that family ([`MissingSubnets::place_lacking`]);
+/// why the import cannot hold them, when an address lies in another
+/// exported subnet or outside the subnet's VCN.
+fn lacking_hosts(
+    missing: &mut MissingSubnets<'_>,
+    lacks_of: &HashMap<String, [bool; 2]>,
+    subnet_id: &str,
+    ips: &[String],
+) -> Option<String> {
+    let lacks = lacks_of.get(subnet_id)?;
+    let of_family: Vec<std::net::IpAddr> = ips
+        .iter()
+        .filter_map(|a| a.parse::<std::net::IpAddr>().ok())
+        .filter(|ip| lacks[usize::from(ip.is_ipv6())])
+        .collect();
+    if of_family.is_empty() {
+        return None;
+    }
+    match missing.place_lacking(subnet_id, &of_family)? {
+        Placed::Refused(why) => Some(why),
+        _ => None,
     }
 }

@@ -1,0 +1,125 @@
+//! Security lists and NSGs with their rules, and the rules of NSGs the
+//! export lacks kept on their stand-ins.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::{Value, json};
+
+use super::inventory::Inventory;
+use super::json::{Obj, garr, id_of};
+use super::rules::Cx;
+use super::vcn_ref;
+
+/// The security lists of `inv` (named `names`).
+pub(super) fn security_lists(inv: &Inventory, names: &[String], cx: &mut Cx<'_>) -> Vec<Value> {
+    let ix = cx.ix;
+    let mut out_lists = Vec::new();
+    for (o, name) in inv.lists.iter().zip(names) {
+        let what = format!("security list `{name}` (`{}`)", id_of(o));
+        let Some(vcn) = vcn_ref(ix, o, &what, cx.warnings) else {
+            continue;
+        };
+        let mut m = Obj::new();
+        m.insert("name".into(), json!(name));
+        m.insert("id".into(), json!(id_of(o)));
+        m.insert("vcn".into(), json!(vcn));
+        for (kebab, native, dir) in [
+            (
+                "ingress-security-rules",
+                "ingress_security_rules",
+                "INGRESS",
+            ),
+            ("egress-security-rules", "egress_security_rules", "EGRESS"),
+        ] {
+            let rules: Vec<Value> = garr(o, kebab)
+                .into_iter()
+                .enumerate()
+                .filter_map(|(i, r)| Some((i, r.as_object()?)))
+                .filter_map(|(i, r)| cx.rule(r, i, Some(dir), &what))
+                .collect();
+            m.insert(native.into(), json!(rules));
+        }
+        out_lists.push(Value::Object(m));
+    }
+    out_lists
+}
+
+/// The NSGs of `inv` (named `names`) with their rules (`rules_of`, by NSG
+/// OCID).
+pub(super) fn nsgs(
+    inv: &Inventory,
+    names: &[String],
+    rules_of: &HashMap<&str, Vec<&Obj>>,
+    cx: &mut Cx<'_>,
+) -> Vec<Value> {
+    let ix = cx.ix;
+    let mut out_nsgs = Vec::new();
+    for (o, name) in inv.nsgs.iter().zip(names) {
+        let id = id_of(o);
+        let what = format!("NSG `{name}` (`{id}`)");
+        let Some(vcn) = vcn_ref(ix, o, &what, cx.warnings) else {
+            continue;
+        };
+        let rules: Vec<Value> = rules_of
+            .get(id.as_str())
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .filter_map(|(i, r)| cx.rule(r, i, None, &what))
+            .collect();
+        out_nsgs.push(json!({ "name": name, "id": id, "vcn": vcn, "rules": rules }));
+    }
+    out_nsgs
+}
+
+/// The rules the export holds for NSGs `network-nsg-list.json` lacks
+/// (`network-nsg-rules-list.<OCID>.json`), by OCID in `rules_of`: kept on
+/// the stand-in a VNIC naming the NSG got (its name and VCN guessed, its
+/// rules exported facts; since the nineteenth session, when they were
+/// left out), with the rule peers of an exported NSG (a peer NSG the
+/// export lacks leaves the rule out, as for an exported NSG; the NSG
+/// itself is its stand-in). A stand-in whose stateless rules cannot all be
+/// held keeps no rule, as before. Rules of such an NSG that no VNIC names
+/// are left out, with a warning naming their files.
+pub(super) fn stand_in_nsg_rules(
+    cx: &mut Cx<'_>,
+    rules_of: &HashMap<&str, Vec<&Obj>>,
+    files: &BTreeMap<String, BTreeSet<String>>,
+) {
+    let made = cx.nsg_stand_ins.made();
+    for (id, _, name) in &made {
+        let Some(rules) = rules_of.get(id.as_str()) else {
+            continue;
+        };
+        let what = format!("NSG `{name}` (`{id}`)");
+        let refused = cx.refused.len();
+        cx.this_nsg = Some((id.clone(), name.clone()));
+        let out: Vec<Value> = rules
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| cx.rule(r, i, None, &what))
+            .collect();
+        cx.this_nsg = None;
+        if cx.refused.len() > refused {
+            let n = cx.refused.split_off(refused).len();
+            cx.warnings.push(format!(
+                "{what}: a stand-in NSG whose exported rules cannot all be held ({n} stateless rule(s) name an NSG the export lacks or hold what the scenario cannot; left out, a flow they matched could be tracked and its replies let in): it keeps no rule, as if they were not exported"
+            ));
+            continue;
+        }
+        cx.nsg_stand_ins.set_rules(name, out);
+    }
+    for (nsg, fs) in files {
+        if cx.ix.nsg.contains_key(nsg) || made.iter().any(|(id, _, _)| id == nsg) {
+            continue;
+        }
+        if !rules_of.contains_key(nsg.as_str()) {
+            continue;
+        }
+        let fs: Vec<String> = fs.iter().map(|f| format!("`{f}`")).collect();
+        cx.warnings.push(format!(
+            "rules of NSG `{nsg}` left out ({}): the NSG is not in the export (`network-nsg-list.json`) and no VNIC names it",
+            fs.join(", ")
+        ));
+    }
+}

@@ -1,0 +1,283 @@
+//! VCNs: their blocks (one that is no block left out), a VCN without
+//! any taking its subnets' blocks or left out, and a subnet's block
+//! outside its VCN's added to them.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde_json::{Value, json};
+
+use super::inventory::{Index, Inventory};
+use super::json::{Obj, g, gs, gstrs, id_of};
+use super::rules::attributes;
+
+/// The VCNs as scenario objects, with what the later stages need.
+pub(super) struct Vcns {
+    /// The VCNs, as scenario objects.
+    pub(super) out: Vec<Value>,
+    /// Each VCN's name and blocks (for the stand-in subnets of VNICs whose
+    /// subnet the export lacks).
+    pub(super) nets: Vec<(String, Vec<ipnet::IpNet>)>,
+    /// VCNs the export gives no block (their subnets' blocks are theirs,
+    /// said once per VCN).
+    pub(super) no_blocks: BTreeSet<String>,
+}
+
+/// Whether any of `keys` of `o` (a string or a list of strings) holds a
+/// CIDR block.
+fn holds_block(o: &Obj, keys: &[&str]) -> bool {
+    keys.iter().any(|k| {
+        gs(o, k)
+            .map(str::to_owned)
+            .into_iter()
+            .chain(gstrs(o, k))
+            .any(|c| c.parse::<ipnet::IpNet>().is_ok())
+    })
+}
+
+/// Leaves out each VCN the export gives no CIDR block (none of
+/// `cidr-blocks`, `cidr-block`, `ipv6-cidr-blocks`,
+/// `byoipv6-cidr-blocks`, `ipv6-private-cidr-blocks`, or none valid) and
+/// none of whose exported subnets has one, with a warning: it has no
+/// address to hold, and what is in it follows it as a VCN left out by
+/// `--vcn` does (its subnets, NSGs, lists, tables and gateways left out,
+/// references to them read as to objects the export lacks). A VCN whose
+/// subnets have blocks keeps them as its own (below). Since the
+/// nineteenth session: the import refused its own output ("a vcn needs
+/// at least one cidr block").
+pub(super) fn leave_out_blockless_vcns(inv: &mut Inventory, warnings: &mut Vec<String>) {
+    let with_blocks: BTreeSet<&str> = inv
+        .subnets
+        .iter()
+        .filter(|o| {
+            holds_block(
+                o,
+                &[
+                    "cidr-block",
+                    "ipv4-cidr-blocks",
+                    "ipv6-cidr-blocks",
+                    "ipv6-cidr-block",
+                ],
+            )
+        })
+        .filter_map(|o| gs(o, "vcn-id"))
+        .collect();
+    let mut gone = Vec::new();
+    for o in &inv.vcns {
+        let id = id_of(o);
+        if !holds_block(
+            o,
+            &[
+                "cidr-blocks",
+                "cidr-block",
+                "ipv6-cidr-blocks",
+                "byoipv6-cidr-blocks",
+                "ipv6-private-cidr-blocks",
+            ],
+        ) && !with_blocks.contains(id.as_str())
+        {
+            let name = gs(o, "display-name").unwrap_or_default();
+            warnings.push(format!(
+                "VCN `{name}` (`{id}`): the export gives it no CIDR block, and no subnet of it with one; left out, with what is in it (its subnets, NSGs, security lists, route tables and gateways; references to them read as to objects the export lacks, and its VNICs' addresses as external ones): export the VCN again"
+            ));
+            gone.push(id);
+        }
+    }
+    if !gone.is_empty() {
+        inv.vcns.retain(|o| !gone.contains(&id_of(o)));
+    }
+}
+
+/// The VCNs of `inv` (named `names`).
+pub(super) fn vcns(inv: &Inventory, names: &[String], warnings: &mut Vec<String>) -> Vcns {
+    let mut out_vcns = Vec::new();
+    // Each VCN's name and blocks (for the stand-in subnets of VNICs whose
+    // subnet the export lacks).
+    let mut vcn_nets: Vec<(String, Vec<ipnet::IpNet>)> = Vec::new();
+    // VCNs the export gives no block (their subnets' blocks are theirs,
+    // said once per VCN).
+    let mut no_blocks: BTreeSet<String> = BTreeSet::new();
+    for (o, name) in inv.vcns.iter().zip(names) {
+        let same = |a: &str, b: &str| {
+            a == b
+                || matches!((a.parse::<ipnet::IpNet>(), b.parse::<ipnet::IpNet>()), (Ok(x), Ok(y)) if x.trunc() == y.trunc())
+        };
+        // Each list's blocks, each once; one that is no CIDR block is left
+        // out (the scenario would not load with it): its addresses read
+        // as outside the VCN, unless a subnet's block adds it back (below).
+        let mut blocks = |key: &str| -> Vec<String> {
+            let mut out: Vec<String> = Vec::new();
+            for c in gstrs(o, key) {
+                if c.parse::<ipnet::IpNet>().is_err() {
+                    warnings.push(format!(
+                        "VCN `{name}` (`{}`): `{key}` holds `{c}`, which is not a CIDR block; left out",
+                        id_of(o)
+                    ));
+                } else if !out.iter().any(|x| same(x, &c)) {
+                    out.push(c);
+                }
+            }
+            out
+        };
+        let mut bad_single = None;
+        let mut cidrs = blocks("cidr-blocks");
+        if cidrs.is_empty()
+            && let Some(c) = gs(o, "cidr-block")
+        {
+            // The older single block: one that is no block is left out as
+            // those of `cidr-blocks` are (since the nineteenth session; the
+            // scenario's load refused it).
+            if c.parse::<ipnet::IpNet>().is_ok() {
+                cidrs.push(c.to_owned());
+            } else {
+                bad_single = Some(c);
+            }
+        }
+        // A VCN's IPv6 prefixes: Oracle-allocated and brought (BYOIPv6),
+        // which the internet routes, and private ones (ULA or other),
+        // which it does not; its subnets' /64s lie in any of them.
+        for k in ["ipv6-cidr-blocks", "byoipv6-cidr-blocks"] {
+            for c in blocks(k) {
+                if !cidrs.iter().any(|x| same(x, &c)) {
+                    cidrs.push(c);
+                }
+            }
+        }
+        // A prefix listed as private is private, wherever else it is
+        // listed (never widened to the internet); an IPv4 prefix there is
+        // kept as a block of the VCN.
+        let mut private_v6: Vec<String> = Vec::new();
+        for c in blocks("ipv6-private-cidr-blocks") {
+            if private_v6.iter().any(|p| same(p, &c)) {
+                continue;
+            }
+            if matches!(c.parse::<ipnet::IpNet>(), Ok(ipnet::IpNet::V4(_))) {
+                warnings.push(format!(
+                    "VCN `{name}` (`{}`): `ipv6-private-cidr-blocks` lists the IPv4 prefix `{c}`; kept as one of its blocks",
+                    id_of(o)
+                ));
+                if !cidrs.iter().any(|x| same(x, &c)) {
+                    cidrs.push(c);
+                }
+                continue;
+            }
+            if let Some(at) = cidrs.iter().position(|x| same(x, &c)) {
+                warnings.push(format!(
+                    "VCN `{name}` (`{}`): `{c}` is listed both as private (`ipv6-private-cidr-blocks`) and as global (as `{}`); kept as private (the internet does not route it)",
+                    id_of(o),
+                    cidrs[at]
+                ));
+                cidrs.remove(at);
+            }
+            private_v6.push(c);
+        }
+        if let Some(c) = bad_single {
+            warnings.push(format!(
+                "VCN `{name}` (`{}`): `cidr-block` holds `{c}`, which is not a CIDR block; left out",
+                id_of(o)
+            ));
+        }
+        // No block at all (or none valid): its subnets have some (a VCN
+        // with neither was left out, `leave_out_blockless_vcns`), taken as
+        // its blocks below, an IPv6 one as private.
+        if cidrs.is_empty() && private_v6.is_empty() {
+            warnings.push(format!(
+                "VCN `{name}` (`{}`): the export gives it no CIDR block; the blocks of its subnets are taken as its blocks (IPv6 ones as private: no internet gateway carries them), so its addresses outside them read as external ones: export the VCN again",
+                id_of(o)
+            ));
+            no_blocks.insert(name.clone());
+        }
+        vcn_nets.push((
+            name.clone(),
+            cidrs
+                .iter()
+                .chain(&private_v6)
+                .filter_map(|c| c.parse().ok())
+                .collect(),
+        ));
+        let mut m = Obj::new();
+        m.insert("name".into(), json!(name));
+        m.insert("id".into(), json!(id_of(o)));
+        m.insert("cidr_blocks".into(), json!(cidrs));
+        if !private_v6.is_empty() {
+            m.insert("ipv6_private_cidr_blocks".into(), json!(private_v6));
+        }
+        if let Some(a) = attributes(o) {
+            m.insert("security_attributes".into(), a);
+        }
+        if g(o, "is-zpr-only").and_then(Value::as_bool) == Some(true) {
+            m.insert("is_zpr_only".into(), json!(true));
+        }
+        out_vcns.push(Value::Object(m));
+    }
+    Vcns {
+        out: out_vcns,
+        nets: vcn_nets,
+        no_blocks,
+    }
+}
+
+/// Adds each subnet's block that lies outside its VCN's blocks to them
+/// (`subnet_nets`, `subnet_vcn`: the subnets' blocks by OCID and VCNs by
+/// name).
+pub(super) fn widen(
+    inv: &Inventory,
+    ix: &Index,
+    subnet_nets: &HashMap<String, Vec<ipnet::IpNet>>,
+    subnet_vcn: &HashMap<String, String>,
+    vcns: &mut Vcns,
+    warnings: &mut Vec<String>,
+) {
+    let Vcns {
+        out: out_vcns,
+        nets: vcn_nets,
+        no_blocks,
+    } = vcns;
+    // A subnet's block outside its VCN's blocks: the export lists the
+    // VCN's blocks short (an older CLI drops `ipv6-private-cidr-blocks`,
+    // a `--query` drops a field) and the scenario would not load. The
+    // block is added to the VCN: an IPv6 one as private (no internet
+    // gateway carries it; the least it could be).
+    for o in &inv.subnets {
+        let id = &id_of(o);
+        let (Some(nets), Some(vcn)) = (
+            subnet_nets.get(id),
+            ix.subnet.get(id).and_then(|n| subnet_vcn.get(n)),
+        ) else {
+            continue;
+        };
+        let Some(at) = vcn_nets.iter().position(|(n, _)| n == vcn) else {
+            continue;
+        };
+        for net in nets {
+            if vcn_nets[at].1.iter().any(|b| b.contains(net)) {
+                continue;
+            }
+            vcn_nets[at].1.push(*net);
+            let key = match net {
+                ipnet::IpNet::V4(_) => "cidr_blocks",
+                ipnet::IpNet::V6(_) => "ipv6_private_cidr_blocks",
+            };
+            if let Some(list) = out_vcns
+                .iter_mut()
+                .find(|v| v["name"] == vcn.as_str())
+                .and_then(|v| v.as_object_mut())
+                .map(|v| v.entry(key).or_insert_with(|| json!([])))
+                .and_then(Value::as_array_mut)
+            {
+                list.push(json!(net.to_string()));
+            }
+            if no_blocks.contains(vcn) {
+                continue;
+            }
+            warnings.push(format!(
+                "subnet `{}` (`{id}`): its block `{net}` lies outside the blocks the export gives VCN `{vcn}`; added to them{}",
+                ix.subnet.get(id).map_or("", String::as_str),
+                if net.addr().is_ipv6() {
+                    " as a private IPv6 prefix (no internet gateway carries it: export the VCN with a CLI that gives `ipv6-private-cidr-blocks` and `ipv6-cidr-blocks`)"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+}
