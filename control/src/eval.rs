@@ -886,8 +886,11 @@ fn security_layer(
     };
     let any_stateful = matching.iter().any(|u| !u.rule.stateless);
     let any_stateless = matching.iter().any(|u| u.rule.stateless);
-    // Stateless wins: if both match, the packet passes and nothing is tracked.
-    let track = any_stateful && !any_stateless;
+    // Stateless wins: if both match, the packet passes and nothing is
+    // tracked. Rules the scenario lacks (stand-ins) may hold a matching
+    // stateless one: then nothing is tracked either.
+    let unknown = unknown_rules(s, v);
+    let track = any_stateful && !any_stateless && unknown.is_none();
     report.outcome = Outcome::Allowed;
     report.tracked = Some(track);
     report.rule = Some(SecurityRuleDetail {
@@ -900,6 +903,10 @@ fn security_layer(
     if any_stateful && any_stateless {
         report.reason =
             Some("stateful and stateless rules match: stateless wins, not tracked".into());
+    } else if any_stateful && let Some(what) = unknown {
+        report.reason = Some(format!(
+            "not tracked: {what} may hold a stateless rule that matches (stateless wins); export it"
+        ));
     }
     SecurityResult {
         ok: true,
@@ -1224,6 +1231,42 @@ fn zpr_layer(s: &Scenario, src: Endpoint, dst: Endpoint, p: &Packet, ctx: Contex
     }
     res.report = report;
     res
+}
+
+/// Why VNIC `v`'s security rules are not all known, if they are not: a
+/// stand-in NSG or security list (`zprsim import` made it up for one the
+/// export lacks), a stand-in VNIC without NSGs (they were lost with it),
+/// or a stand-in subnet without security lists (likewise). What is
+/// missing may hold a stateless rule, so nothing is tracked at the VNIC.
+fn unknown_rules(s: &Scenario, v: VnicId) -> Option<String> {
+    let vnic = &s.vnics[v.index()];
+    let subnet = &s.subnets[vnic.subnet.index()];
+    if let Some(n) = vnic
+        .nsgs
+        .iter()
+        .map(|n| &s.nsgs[n.index()])
+        .find(|n| n.stand_in)
+    {
+        return Some(format!("stand-in NSG `{}`", n.name));
+    }
+    if let Some(l) = subnet
+        .security_lists
+        .iter()
+        .map(|l| &s.security_lists[l.index()])
+        .find(|l| l.stand_in)
+    {
+        return Some(format!("stand-in security list `{}`", l.name));
+    }
+    if vnic.stand_in && vnic.nsgs.is_empty() {
+        return Some(format!("stand-in VNIC `{}`'s unknown NSGs", vnic.name));
+    }
+    if subnet.stand_in && subnet.security_lists.is_empty() {
+        return Some(format!(
+            "stand-in subnet `{}`'s unknown security lists",
+            subnet.name
+        ));
+    }
+    None
 }
 
 /// The security lists that apply to a VNIC.
