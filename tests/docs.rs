@@ -214,7 +214,9 @@ fn tool(words: &[String]) -> Tool {
 /// A command that only makes or removes files of the working directory
 /// (`sed 's/a/b/' x > y`, `cp`, `rm`): safe to run in the clone.
 fn shell_file_command(words: &[String]) -> bool {
-    let tools = ["sed", "cp", "mv", "rm", "mkdir", "printf", "echo"];
+    let tools = [
+        "sed", "cp", "mv", "rm", "mkdir", "printf", "echo", "gzip", "zstd",
+    ];
     // sed's script is not a path.
     let skip = usize::from(words.first().is_some_and(|w| w == "sed"));
     words.first().is_some_and(|w| tools.contains(&w.as_str()))
