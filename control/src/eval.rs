@@ -607,6 +607,17 @@ fn route_layer(
                     ),
                 },
             ),
+            Some(RouteMatch::Local) if let Some(what) = unknown_routes(s, d) => {
+                report.destination = Some("local".into());
+                report.target = Some(format!("VCN `{}`", s.vcns[vcn.index()].name));
+                fail(
+                    report,
+                    format!(
+                        "the return path for {} is in {what}, which the export lacks: only the VCN's local routes are known, and a longer rule of the real one may send {} to a gateway or private IP that admits replies only, or to a gateway that blocks traffic; export it",
+                        p.src, p.src
+                    ),
+                )
+            }
             Some(RouteMatch::Local) => forwarded_locally(s, report, vcn),
             Some(RouteMatch::Static(i)) => {
                 let Some(t) = table else {
@@ -1231,6 +1242,29 @@ fn zpr_layer(s: &Scenario, src: Endpoint, dst: Endpoint, p: &Packet, ctx: Contex
     }
     res.report = report;
     res
+}
+
+/// Why VNIC `d`'s route rules are not all known, if they are not: the
+/// table that applies is a stand-in (`zprsim import` made it up for one the
+/// export lacks), or it has none and its subnet is a stand-in (its table
+/// was lost with it). Only the VCN's local routes are known then, and the
+/// real table may hold a longer rule for an address inside the VCN (to a
+/// private IP, a NAT or service gateway) that admits replies only, or to
+/// a gateway that blocks traffic: a packet from such an address (not a
+/// VNIC) has no known return path.
+fn unknown_routes(s: &Scenario, d: VnicId) -> Option<String> {
+    match s.effective_route_table(d) {
+        Some(t) if s.route_tables[t.index()].stand_in => Some(format!(
+            "stand-in route table `{}`",
+            s.route_tables[t.index()].name
+        )),
+        Some(_) => None,
+        None => {
+            let sn = &s.subnets[s.vnics[d.index()].subnet.index()];
+            sn.stand_in
+                .then(|| format!("the route table of stand-in subnet `{}`", sn.name))
+        }
+    }
 }
 
 /// Why VNIC `v`'s security rules are not all known, if they are not: a
