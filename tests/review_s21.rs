@@ -30,6 +30,8 @@ enum Cut {
     SomeVnics,
     SomeRouteTables,
     SomeSubnets,
+    Gateways,
+    PrivateIps,
     Everything,
 }
 
@@ -44,8 +46,14 @@ const SECURITY_CUTS: [Cut; 5] = [
     Cut::SomeVnics,
 ];
 
-/// The cuts that lose route tables (a stand-in subnet has none).
-const ROUTE_CUTS: [Cut; 2] = [Cut::SomeRouteTables, Cut::SomeSubnets];
+/// The cuts that lose route tables (a stand-in subnet has none), route
+/// targets (gateways, DRG attachments) and private IPs.
+const ROUTE_CUTS: [Cut; 4] = [
+    Cut::SomeRouteTables,
+    Cut::SomeSubnets,
+    Cut::Gateways,
+    Cut::PrivateIps,
+];
 
 /// What a stand-in route table does not assume, by design (docs/import.md):
 /// a VNIC's packet to an address of its own VCN goes by the local routes,
@@ -137,6 +145,19 @@ fn cut(files: &mut BTreeMap<String, String>, c: Cut, rng: &mut impl Rng) {
         Cut::SomeVnics => drop_files(files, "network-vnic-get-", rng),
         Cut::SomeRouteTables => drop_entries(files, "network-route-table-list.json", rng),
         Cut::SomeSubnets => drop_entries(files, "network-subnet-list.json", rng),
+        Cut::Gateways => {
+            for f in [
+                "network-internet-gateway-list.json",
+                "network-nat-gateway-list.json",
+                "network-service-gateway-list.json",
+                "network-local-peering-gateway-list.json",
+                "network-drg-attachment-list.json",
+            ] {
+                drop_entries(files, f, rng);
+            }
+        }
+        // The VNICs' own `vnic get` files stay: their addresses are known.
+        Cut::PrivateIps => drop_entries(files, "network-private-ip-list.json", rng),
         Cut::Everything => {
             for c in [
                 Cut::SomeNsgsAndLists,
