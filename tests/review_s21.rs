@@ -456,3 +456,52 @@ fn explain_judges_every_other_address_of_a_vnic_named_and_names_the_odd_ones() {
         "{j}"
     );
 }
+
+/// Area 3: a flow-log record of a VNIC's unique local IPv6 address to the
+/// internet, which OCI logged ACCEPT, is a disagreement dropped at route;
+/// its reason said "no route from `web` for this packet", though the
+/// table sends `::/0` to the internet gateway: a user reading the table
+/// finds a route. The disagreements listed (a bounded few) now give the
+/// reference evaluator's route reason, as `explain` does: the internet
+/// does not route a unique local address. Likewise the internet to that
+/// address (the return path).
+#[test]
+fn a_flow_log_disagreement_dropped_at_route_says_why_as_explain_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = many_addresses().replace(
+        "name = \"web\"\nsubnet = \"web\"",
+        "name = \"web\"\nid = \"ocid1.vnic.oc1.iad.web\"\nsubnet = \"web\"",
+    );
+    std::fs::write(dir.path().join("s.toml"), text).unwrap();
+    let record = |src: &str, sport: u16, dst: &str, dport: u16, id: &str| {
+        serde_json::json!({"logContent": {"data": {
+            "action": "ACCEPT", "bytesOut": 100, "destinationAddress": dst,
+            "destinationPort": dport, "endTime": 1_709_283_659, "packets": 2,
+            "protocol": 6, "sourceAddress": src, "sourcePort": sport,
+            "startTime": 1_709_283_600, "status": "OK", "version": "2"},
+            "id": id, "oracle": {"vnicocid": "ocid1.vnic.oc1.iad.web"}}})
+        .to_string()
+    };
+    std::fs::write(
+        dir.path().join("f.jsonl"),
+        format!(
+            "{}\n{}\n",
+            record("fd00:9:0:1::10", 443, "2001:db8::1", 50000, "a"),
+            record("2001:db8::2", 50001, "fd00:9:0:1::11", 443, "b"),
+        ),
+    )
+    .unwrap();
+    let o = crate::support::run_in(dir.path(), ["replay", "s.toml", "f.jsonl"]);
+    let t = String::from_utf8_lossy(&o.stdout).into_owned();
+    let lines: Vec<&str> = t
+        .lines()
+        .filter(|l| l.contains("OCI ACCEPT, zprsim drop at route"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{t}");
+    for l in lines {
+        assert!(
+            l.contains("a unique local address (`fc00::/7`) is not routed on the internet"),
+            "{l}"
+        );
+    }
+}
