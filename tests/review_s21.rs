@@ -175,11 +175,7 @@ fn cut(files: &mut BTreeMap<String, String>, c: Cut, rng: &mut impl Rng) {
 
 /// The differential test's random scenario, in the shape OCI can hold
 /// (as `import::random_scenarios_survive_export_and_import` makes it).
-fn exportable(seed: u64, rng: &mut ChaCha8Rng) -> Scenario {
-    exportable_shaped(seed, rng, None)
-}
-
-/// [`exportable`] of a [`Shape`] (`None`: the classic one).
+/// Of a [`Shape`] (`None`: the classic one).
 fn exportable_shaped(seed: u64, rng: &mut ChaCha8Rng, shape: Option<&Shape>) -> Scenario {
     let mut s = match shape {
         Some(sh) => random_scenario_shaped(rng, sh),
