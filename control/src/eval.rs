@@ -1252,7 +1252,7 @@ fn zpr_layer(s: &Scenario, src: Endpoint, dst: Endpoint, p: &Packet, ctx: Contex
 /// private IP, a NAT or service gateway) that admits replies only, or to
 /// a gateway that blocks traffic: a packet from such an address (not a
 /// VNIC) has no known return path.
-fn unknown_routes(s: &Scenario, d: VnicId) -> Option<String> {
+pub(crate) fn unknown_routes(s: &Scenario, d: VnicId) -> Option<String> {
     match s.effective_route_table(d) {
         Some(t) if s.route_tables[t.index()].stand_in => Some(format!(
             "stand-in route table `{}`",
@@ -1272,7 +1272,7 @@ fn unknown_routes(s: &Scenario, d: VnicId) -> Option<String> {
 /// export lacks), a stand-in VNIC without NSGs (they were lost with it),
 /// or a stand-in subnet without security lists (likewise). What is
 /// missing may hold a stateless rule, so nothing is tracked at the VNIC.
-fn unknown_rules(s: &Scenario, v: VnicId) -> Option<String> {
+pub(crate) fn unknown_rules(s: &Scenario, v: VnicId) -> Option<String> {
     let vnic = &s.vnics[v.index()];
     let subnet = &s.subnets[vnic.subnet.index()];
     if let Some(n) = vnic
