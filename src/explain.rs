@@ -665,9 +665,17 @@ fn judge_flow(s: &Scenario, compiled: &Compiled, p: &Packet, reply: bool) -> Res
     })
 }
 
-/// Other addresses of a VNIC named on the command line judged at most, per
-/// end: a VNIC with hundreds of pod addresses gets a count for the rest.
+/// Other addresses of a VNIC named on the command line listed one by one,
+/// per end: a VNIC with hundreds of pod addresses gets the rest counted.
 const OTHERS_JUDGED: usize = 16;
+
+/// Other addresses judged at most, per end (a VNIC holds a few hundred at
+/// most, a delegated prefix's included); past them, a count.
+const OTHERS_MAX: usize = 4096;
+
+/// Addresses named per verdict of the rest, when it is not the verdict of
+/// the packet the command names.
+const ODD_NAMED: usize = 4;
 
 /// An end named as a VNIC, and its other addresses of the family judged.
 #[derive(Serialize)]
@@ -681,6 +689,24 @@ struct Others {
     /// The first [`OTHERS_JUDGED`] of them, judged as the command judged
     /// the one it names (the first packet, or with `--reply` its reply).
     judged: Vec<OtherVerdict>,
+    /// The others after those (up to [`OTHERS_MAX`] in all), judged the
+    /// same way and counted per verdict, in order of first appearance
+    /// (since the nineteenth session; before, they were not judged, and a
+    /// VNIC's unique local addresses after 16 global ones went unsaid).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    rest: Vec<RestGroup>,
+}
+
+/// Other addresses past the listed ones with one verdict.
+#[derive(Serialize)]
+struct RestGroup {
+    verdict: Verdict,
+    stage: Option<Stage>,
+    count: usize,
+    /// The first [`ODD_NAMED`] of them, when the verdict is not the
+    /// packet's the command names.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    addresses: Vec<IpAddr>,
 }
 
 #[derive(Serialize)]
@@ -714,6 +740,7 @@ fn other_addresses(
     p: &Packet,
 ) -> Result<Vec<Others>, Failure> {
     let mut out = Vec::new();
+    let mut main = None;
     for (flag, text, own, src) in [
         ("--src", a.src.as_deref(), p.src, true),
         ("--dst", a.dst.as_deref(), p.dst, false),
@@ -730,25 +757,57 @@ fn other_addresses(
         if rest.is_empty() {
             continue;
         }
+        let main = match main {
+            Some(m) => m,
+            None => {
+                let j = judge_flow(s, compiled, p, a.reply)?.d.judgement;
+                *main.insert((j.verdict, j.stage))
+            }
+        };
         let mut judged = Vec::new();
-        for &ip in rest.iter().take(OTHERS_JUDGED) {
+        let mut groups: Vec<RestGroup> = Vec::new();
+        for (i, &ip) in rest.iter().take(OTHERS_MAX).enumerate() {
             let q = if src {
                 Packet { src: ip, ..*p }
             } else {
                 Packet { dst: ip, ..*p }
             };
             let j = judge_flow(s, compiled, &q, a.reply)?.d.judgement;
-            judged.push(OtherVerdict {
-                address: ip,
-                verdict: j.verdict,
-                stage: j.stage,
-            });
+            if i < OTHERS_JUDGED {
+                judged.push(OtherVerdict {
+                    address: ip,
+                    verdict: j.verdict,
+                    stage: j.stage,
+                });
+                continue;
+            }
+            let g = match groups
+                .iter_mut()
+                .position(|g| (g.verdict, g.stage) == (j.verdict, j.stage))
+            {
+                Some(k) => &mut groups[k],
+                None => {
+                    groups.push(RestGroup {
+                        verdict: j.verdict,
+                        stage: j.stage,
+                        count: 0,
+                        addresses: Vec::new(),
+                    });
+                    let k = groups.len() - 1;
+                    &mut groups[k]
+                }
+            };
+            g.count += 1;
+            if (j.verdict, j.stage) != main && g.addresses.len() < ODD_NAMED {
+                g.addresses.push(ip);
+            }
         }
         out.push(Others {
             flag,
             vnic: v.name.clone(),
             count: rest.len(),
             judged,
+            rest: groups,
         });
     }
     Ok(out)
@@ -762,17 +821,15 @@ fn others_text(others: &[Others]) -> String {
             Some(IpAddr::V6(_)) => "IPv6",
             _ => "IPv4",
         };
+        let verdict_text = |verdict: Verdict, stage: Option<Stage>| match (verdict, stage) {
+            (Verdict::Allow, _) => "ALLOW".to_owned(),
+            (Verdict::Drop, Some(st)) => format!("DROP at {}", st.as_str()),
+            (Verdict::Drop, None) => "DROP".to_owned(),
+        };
         let list: Vec<String> = o
             .judged
             .iter()
-            .map(|j| {
-                let verdict = match (j.verdict, j.stage) {
-                    (Verdict::Allow, _) => "ALLOW".to_owned(),
-                    (Verdict::Drop, Some(st)) => format!("DROP at {}", st.as_str()),
-                    (Verdict::Drop, None) => "DROP".to_owned(),
-                };
-                format!("{} {verdict}", j.address)
-            })
+            .map(|j| format!("{} {}", j.address, verdict_text(j.verdict, j.stage)))
             .collect();
         let head = if o.count == o.judged.len() {
             format!(
@@ -790,8 +847,31 @@ fn others_text(others: &[Others]) -> String {
             )
         };
         let mut line = format!("  {head} {}", list.join(", "));
-        if o.count > o.judged.len() {
-            let _ = write!(line, "; {} more not judged", o.count - o.judged.len());
+        let in_rest: usize = o.rest.iter().map(|g| g.count).sum();
+        if in_rest > 0 {
+            let groups: Vec<String> = o
+                .rest
+                .iter()
+                .map(|g| {
+                    let mut t = format!("{} {}", g.count, verdict_text(g.verdict, g.stage));
+                    if !g.addresses.is_empty() {
+                        let named: Vec<String> =
+                            g.addresses.iter().map(ToString::to_string).collect();
+                        let more = if g.count > g.addresses.len() {
+                            ", ..."
+                        } else {
+                            ""
+                        };
+                        let _ = write!(t, " ({}{more})", named.join(", "));
+                    }
+                    t
+                })
+                .collect();
+            let _ = write!(line, "; the {in_rest} others: {}", groups.join(", "));
+        }
+        let unjudged = o.count - o.judged.len() - in_rest;
+        if unjudged > 0 {
+            let _ = write!(line, "; {unjudged} more not judged");
         }
         let _ = writeln!(line, " (explain one with `{} ADDRESS`)", o.flag);
         t.push_str(&line);

@@ -349,6 +349,30 @@ impl<'a> Ctx<'a> {
             .unwrap_or_default()
     }
 
+    /// A disagreement as listed: [`Ctx::record`], and for a record dropped
+    /// at route the reference evaluator's route reason after the short one
+    /// (since the nineteenth session): "no route from `a`" read as a table
+    /// without a rule where the table sends `::/0` to an internet gateway
+    /// that does not carry the VNIC's unique local address. Only the few
+    /// listed are judged again; `--flows` keeps the short reason.
+    fn disagreement(&self, r: &LogRecord, j: &Judged) -> RecordOut<'a> {
+        let mut out = self.record(r, j);
+        if j.fast.judgement.stage == Some(zprsim_control::verdict::Stage::Route) {
+            let ctx = if j.reply {
+                zprsim_control::verdict::Context::Reply(zprsim_control::verdict::Tracking::default())
+            } else {
+                zprsim_control::verdict::Context::First
+            };
+            let d = zprsim_control::eval::evaluate(self.s, &record_packet(r, j.reply), ctx);
+            if d.judgement.stage == Some(zprsim_control::verdict::Stage::Route)
+                && let Some(why) = d.layers.first().and_then(|l| l.reason.as_deref())
+            {
+                let _ = write!(out.simulated.reason, ": {why}");
+            }
+        }
+        out
+    }
+
     fn record(&self, r: &LogRecord, j: &Judged) -> RecordOut<'a> {
         let v = &self.s.vnics[j.vnic];
         let jd = j.fast.judgement;
@@ -692,7 +716,11 @@ fn report<'a>(
             flows: j.flows,
             flows_at_two_vnics: j.flows_at_two_vnics,
             disagreements_total: dis.total,
-            disagreements: dis.first.iter().map(|(r, x)| cx.record(r, x)).collect(),
+            disagreements: dis
+                .first
+                .iter()
+                .map(|(r, x)| cx.disagreement(r, x))
+                .collect(),
             unplaced_examples,
         },
         compile_s,

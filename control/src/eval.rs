@@ -607,6 +607,17 @@ fn route_layer(
                     ),
                 },
             ),
+            Some(RouteMatch::Local) if let Some(what) = unknown_routes(s, d) => {
+                report.destination = Some("local".into());
+                report.target = Some(format!("VCN `{}`", s.vcns[vcn.index()].name));
+                fail(
+                    report,
+                    format!(
+                        "the return path for {} is in {what}, which the export lacks: only the VCN's local routes are known, and a longer rule of the real one may send {} to a gateway or private IP that admits replies only, or to a gateway that blocks traffic; export it",
+                        p.src, p.src
+                    ),
+                )
+            }
             Some(RouteMatch::Local) => forwarded_locally(s, report, vcn),
             Some(RouteMatch::Static(i)) => {
                 let Some(t) = table else {
@@ -886,8 +897,11 @@ fn security_layer(
     };
     let any_stateful = matching.iter().any(|u| !u.rule.stateless);
     let any_stateless = matching.iter().any(|u| u.rule.stateless);
-    // Stateless wins: if both match, the packet passes and nothing is tracked.
-    let track = any_stateful && !any_stateless;
+    // Stateless wins: if both match, the packet passes and nothing is
+    // tracked. Rules the scenario lacks (stand-ins) may hold a matching
+    // stateless one: then nothing is tracked either.
+    let unknown = unknown_rules(s, v);
+    let track = any_stateful && !any_stateless && unknown.is_none();
     report.outcome = Outcome::Allowed;
     report.tracked = Some(track);
     report.rule = Some(SecurityRuleDetail {
@@ -900,6 +914,10 @@ fn security_layer(
     if any_stateful && any_stateless {
         report.reason =
             Some("stateful and stateless rules match: stateless wins, not tracked".into());
+    } else if any_stateful && let Some(what) = unknown {
+        report.reason = Some(format!(
+            "not tracked: {what} may hold a stateless rule that matches (stateless wins); export it"
+        ));
     }
     SecurityResult {
         ok: true,
@@ -1224,6 +1242,65 @@ fn zpr_layer(s: &Scenario, src: Endpoint, dst: Endpoint, p: &Packet, ctx: Contex
     }
     res.report = report;
     res
+}
+
+/// Why VNIC `d`'s route rules are not all known, if they are not: the
+/// table that applies is a stand-in (`zprsim import` made it up for one the
+/// export lacks), or it has none and its subnet is a stand-in (its table
+/// was lost with it). Only the VCN's local routes are known then, and the
+/// real table may hold a longer rule for an address inside the VCN (to a
+/// private IP, a NAT or service gateway) that admits replies only, or to
+/// a gateway that blocks traffic: a packet from such an address (not a
+/// VNIC) has no known return path.
+pub(crate) fn unknown_routes(s: &Scenario, d: VnicId) -> Option<String> {
+    match s.effective_route_table(d) {
+        Some(t) if s.route_tables[t.index()].stand_in => Some(format!(
+            "stand-in route table `{}`",
+            s.route_tables[t.index()].name
+        )),
+        Some(_) => None,
+        None => {
+            let sn = &s.subnets[s.vnics[d.index()].subnet.index()];
+            sn.stand_in
+                .then(|| format!("the route table of stand-in subnet `{}`", sn.name))
+        }
+    }
+}
+
+/// Why VNIC `v`'s security rules are not all known, if they are not: a
+/// stand-in NSG or security list (`zprsim import` made it up for one the
+/// export lacks), a stand-in VNIC without NSGs (they were lost with it),
+/// or a stand-in subnet without security lists (likewise). What is
+/// missing may hold a stateless rule, so nothing is tracked at the VNIC.
+pub(crate) fn unknown_rules(s: &Scenario, v: VnicId) -> Option<String> {
+    let vnic = &s.vnics[v.index()];
+    let subnet = &s.subnets[vnic.subnet.index()];
+    if let Some(n) = vnic
+        .nsgs
+        .iter()
+        .map(|n| &s.nsgs[n.index()])
+        .find(|n| n.stand_in)
+    {
+        return Some(format!("stand-in NSG `{}`", n.name));
+    }
+    if let Some(l) = subnet
+        .security_lists
+        .iter()
+        .map(|l| &s.security_lists[l.index()])
+        .find(|l| l.stand_in)
+    {
+        return Some(format!("stand-in security list `{}`", l.name));
+    }
+    if vnic.stand_in && vnic.nsgs.is_empty() {
+        return Some(format!("stand-in VNIC `{}`'s unknown NSGs", vnic.name));
+    }
+    if subnet.stand_in && subnet.security_lists.is_empty() {
+        return Some(format!(
+            "stand-in subnet `{}`'s unknown security lists",
+            subnet.name
+        ));
+    }
+    None
 }
 
 /// The security lists that apply to a VNIC.

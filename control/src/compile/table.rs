@@ -285,6 +285,13 @@ pub(super) struct Members {
     pub(super) inline: [ProfileSlot; Members::INLINE],
     pub(super) n: u32,
     pub(super) start: u32,
+    /// [`Entry::STATELESS`] when the profile's rules are not all known (a
+    /// stand-in NSG or security list, or a stand-in VNIC or subnet whose
+    /// NSGs or lists were lost): what is missing may hold a stateless rule
+    /// that matches, and stateless wins, so nothing is tracked there (a
+    /// tracked connection would let replies through that the real network
+    /// may deny). Else 0.
+    pub(super) untracked: u32,
 }
 
 impl Members {
@@ -325,11 +332,17 @@ pub struct SecurityLayer {
 }
 
 impl SecurityLayer {
-    /// Adds a profile with these container slots.
-    pub(super) fn push_profile(&mut self, slots: &[u32]) -> Result<(), &'static str> {
+    /// Adds a profile with these container slots; `incomplete`: its
+    /// rules are not all known (see [`Members::untracked`]).
+    pub(super) fn push_profile(
+        &mut self,
+        slots: &[u32],
+        incomplete: bool,
+    ) -> Result<(), &'static str> {
         let mut m = Members {
             n: u32::try_from(slots.len()).map_err(|_| "containers in a profile")?,
             start: u32::try_from(self.members.len()).map_err(|_| "profile members")?,
+            untracked: if incomplete { Entry::STATELESS } else { 0 },
             ..Members::default()
         };
         for (dst, &slot) in m.inline.iter_mut().zip(slots) {
@@ -378,7 +391,7 @@ impl SecurityLayer {
                 fold(self.tables.lookup(slot, peer, svc).0);
             }
         }
-        Entry(acc)
+        Entry(acc | m.untracked)
     }
 
     /// Bytes used.

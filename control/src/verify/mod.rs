@@ -462,7 +462,10 @@ pub struct PathResult {
     /// For a failing path that should be open: the objects `zprsim
     /// import` made up (`stand_in = true`) at the ends of its listed
     /// failing pairs, each with what to export (`stand_in.rs`): the path
-    /// may fail only because the export is partial.
+    /// may fail only because the export is partial. For a path that
+    /// should be closed (since the nineteenth session): those that close
+    /// its pairs (`stand_in::closing`): it may hold only because the
+    /// export is partial.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stand_ins: Vec<String>,
     /// What `to_open` adds to the scenario ([`together`] adds every

@@ -483,6 +483,9 @@ fn judge_path(
     let mut auditing: Vec<Vec<u32>> = vec![Vec::new(); srcs.groups.len()];
     // Every such port run of each, in order.
     let mut audit_runs: HashMap<(u32, u32), Vec<usize>> = HashMap::new();
+    // For a path that should be closed: closed pairs (representatives)
+    // whose closing layer is one a stand-in leaves unknown.
+    let mut closed_by_stand_ins: Vec<super::stand_in::Failing> = Vec::new();
     let n_runs = runs.len() as u64;
     for (g, sg) in (0u32..).zip(&srcs.groups) {
         if !families(path.proto).contains(&sg.v4) {
@@ -512,6 +515,12 @@ fn judge_path(
                 let d = judge(s, ix, c, &probe(path, a, b, *run))?;
                 let j = d.judgement;
                 if meets(path.expect, path.scope, j.verdict, j.stage) {
+                    if path.expect == Expect::Deny
+                        && closed_by_stand_ins.len() < super::stand_in::MAX_NOTES
+                        && let Some(f) = super::stand_in::closing(s, ix, a, b, j.stage)
+                    {
+                        closed_by_stand_ins.push(f);
+                    }
                     if j.verdict == Verdict::Allow && j.zpr_audit {
                         r.audit_would_deny += n;
                         let at = audit_runs.entry((g, h)).or_default();
@@ -578,6 +587,11 @@ fn judge_path(
         let mut f = pair_failure_with(s, ix, path, &p, &d, None);
         f.failing_ports.clone_from(&gf.failing_ports);
         r.failed.push(f);
+    }
+    if path.expect == Expect::Deny && !closed_by_stand_ins.is_empty() {
+        // Closed only by what the export lacks: the real objects may
+        // open it (since the nineteenth session; it passed without a word).
+        r.stand_ins = super::stand_in::notes(s, Some(ix), closed_by_stand_ins);
     }
     if path.expect == Expect::Allow && r.failed_pairs > 0 {
         // A security layer denies where it decided, or where it also

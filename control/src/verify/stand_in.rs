@@ -31,6 +31,43 @@ pub struct Failing {
     pub ingress_denied: bool,
 }
 
+/// For a pair `a -> b` that a path expecting `deny` finds closed at
+/// `stage`: the pair as [`notes`] takes it when the closing layer is one
+/// the export leaves unknown (a stand-in route table read at route, a
+/// VNIC whose security rules are not all known at its security layer, a
+/// stand-in VNIC's unknown attributes at ZPR), else `None`: the path may
+/// hold only because the export is partial.
+#[must_use]
+pub fn closing(
+    s: &Scenario,
+    ix: &AddressIndex,
+    a: IpAddr,
+    b: IpAddr,
+    stage: Option<crate::verdict::Stage>,
+) -> Option<Failing> {
+    use crate::verdict::Stage;
+    let (va, vb) = (ix.vnic_of(a), ix.vnic_of(b));
+    let unknown = match stage? {
+        // The source's table, or for a source that is no VNIC the
+        // destination's (the return path).
+        Stage::Route => va
+            .or(vb)
+            .is_some_and(|v| crate::eval::unknown_routes(s, v).is_some()),
+        Stage::EgressSecurity => va.is_some_and(|v| crate::eval::unknown_rules(s, v).is_some()),
+        Stage::IngressSecurity => vb.is_some_and(|v| crate::eval::unknown_rules(s, v).is_some()),
+        Stage::Zpr => [va, vb]
+            .into_iter()
+            .flatten()
+            .any(|v| s.vnics[v.index()].stand_in),
+    };
+    unknown.then_some(Failing {
+        src: a,
+        dst: b,
+        egress_denied: stage == Some(Stage::EgressSecurity),
+        ingress_denied: stage == Some(Stage::IngressSecurity),
+    })
+}
+
 /// What each stand-in met at the ends of `pairs` is and what to export,
 /// in the order met (source before destination), each object once; at
 /// most [`MAX_NOTES`], then one line counting the rest.

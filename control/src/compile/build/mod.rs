@@ -146,6 +146,24 @@ struct URule<'a> {
 
 /// Sorted attribute set of a VNIC (any mode), borrowed from the scenario:
 /// no copy of its strings per VNIC (the copies were ~3% of a `check`).
+/// Whether VNIC `v`'s security rules are not all known: one of its NSGs or
+/// of its subnet's security lists is a stand-in (`zprsim import` made it up
+/// for one the export lacks), or the VNIC is a stand-in without NSGs (its
+/// NSGs were lost with it) or sits in a stand-in subnet without security
+/// lists (lost with it). Nothing is tracked at such a VNIC: the rules it
+/// lacks may hold a stateless one that matches, and stateless wins.
+fn rules_unknown(s: &Scenario, v: VnicId) -> bool {
+    let vn = &s.vnics[v.index()];
+    let sn = &s.subnets[vn.subnet.index()];
+    (vn.stand_in && vn.nsgs.is_empty())
+        || (sn.stand_in && sn.security_lists.is_empty())
+        || vn.nsgs.iter().any(|n| s.nsgs[n.index()].stand_in)
+        || sn
+            .security_lists
+            .iter()
+            .any(|l| s.security_lists[l.index()].stand_in)
+}
+
 fn attr_set(s: &Scenario, v: VnicId) -> Vec<&Attribute> {
     let mut a: Vec<&Attribute> = s.vnics[v.index()]
         .attributes
@@ -387,7 +405,9 @@ impl<'a> Builder<'a> {
         // ---- per node keys
         type RouteKey = (Option<NodeId>, Option<route::RouteVnic>);
         type SecPeerKey = (Option<NodeId>, Vec<NsgId>);
-        type SecProfileKey = (Vec<NsgId>, SubnetId);
+        // The VNIC's NSGs, its subnet, and whether its rules are not all
+        // known ([`rules_unknown`]).
+        type SecProfileKey = (Vec<NsgId>, SubnetId, bool);
         let mut route_keys: Vec<RouteKey> = Vec::new();
         let mut route_index: HashMap<RouteKey, u32> = HashMap::default();
         let mut eg_keys: Vec<SecPeerKey> = Vec::new();
@@ -476,7 +496,7 @@ impl<'a> Builder<'a> {
                     Some(profile_id(get(
                         &mut sec_profiles,
                         &mut sec_index,
-                        (vn.nsgs.clone(), vn.subnet),
+                        (vn.nsgs.clone(), vn.subnet, rules_unknown(s, v)),
                     ))?)
                 }
                 Ident::Other => None,
@@ -633,7 +653,7 @@ impl<'a> Builder<'a> {
             ..SecurityLayer::default()
         });
         let mut members = Vec::new();
-        for (nsgs, subnet) in &sec_profiles {
+        for (nsgs, subnet, incomplete) in &sec_profiles {
             for (k, layer) in layers.iter_mut().enumerate() {
                 let containers = nsgs
                     .iter()
@@ -646,7 +666,7 @@ impl<'a> Builder<'a> {
                     }
                 }
                 layer
-                    .push_profile(&members)
+                    .push_profile(&members, *incomplete)
                     .map_err(CompileError::Internal)?;
             }
         }

@@ -59,6 +59,16 @@ impl RouteVnic {
     }
 }
 
+/// Whether a VNIC's route rules are not all known: its table is a stand-in
+/// (made up by `zprsim import` for one the export lacks), or it has none
+/// and its subnet is a stand-in (its table lost with it).
+fn routes_unknown(s: &Scenario, rv: RouteVnic) -> bool {
+    match rv.table {
+        Some(t) => s.route_tables[t.index()].stand_in,
+        None => s.subnets[rv.subnet.index()].stand_in,
+    }
+}
+
 impl Builder<'_> {
     pub(super) fn build_route(
         &self,
@@ -247,6 +257,9 @@ impl Builder<'_> {
                     // and service gateways and private IPs admit replies only.
                     (None, Some(b_rv)) => match key_memo[bi].and_then(|m| hit(memo[m][ai])) {
                         None => 0,
+                        // A table the export lacks may hold a longer rule for
+                        // the source that admits replies only, or none.
+                        Some(Hit::Local) if routes_unknown(s, *b_rv) => 0,
                         Some(Hit::Local) => PASS | FORWARDED,
                         Some(Hit::Static(id, target)) if blocked(target, b_rv, v4(*a_region)) => id,
                         Some(Hit::Static(id, target)) => {

@@ -1,0 +1,619 @@
+//! QA round fourteen (nineteenth session): what users bring, on stand-ins
+//! for a partial export (many NSG combinations, NSG peers, the NSG list or
+//! the security-list file deleted, entries removed), `import -o` onto
+//! other file systems and links, flow logs through `replay` and `diff`,
+//! and `verify`/`explain` on many paths and addresses. Each test failed
+//! before its fix (or is ignored, saying whose area the fix is in).
+
+use std::collections::BTreeMap;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use zprsim_bench::oci_export;
+use zprsim_bench::random::{
+    Shape, address_pool, random_packet, random_scenario, random_scenario_shaped,
+};
+use zprsim_control::compile::{Compiled, Config};
+use zprsim_control::eval;
+use zprsim_control::import::oci;
+use zprsim_control::load;
+use zprsim_control::model::{GatewayKind, Scenario};
+use zprsim_control::verdict::{Context, Decision, Stage, Verdict};
+
+/// The parts of an export a partial one lacks, the ways users lose them:
+/// a whole file deleted, or entries taken out of a list.
+#[derive(Debug, Clone, Copy)]
+enum Cut {
+    NsgList,
+    SecurityLists,
+    NsgListAndSecurityLists,
+    SomeNsgsAndLists,
+    SomeNsgRulesFiles,
+    SomeVnics,
+    SomeRouteTables,
+    SomeSubnets,
+    Gateways,
+    PrivateIps,
+    Everything,
+}
+
+/// The cuts that lose security rules only (the route's are in
+/// `ROUTE_CUTS`; [`Cut::SomeNsgRulesFiles`] in
+/// `an_nsg_whose_rules_file_is_missing_is_a_stand_in`).
+const SECURITY_CUTS: [Cut; 5] = [
+    Cut::NsgList,
+    Cut::SecurityLists,
+    Cut::NsgListAndSecurityLists,
+    Cut::SomeNsgsAndLists,
+    Cut::SomeVnics,
+];
+
+/// The cuts that lose route tables (a stand-in subnet has none), route
+/// targets (gateways, DRG attachments) and private IPs.
+const ROUTE_CUTS: [Cut; 4] = [
+    Cut::SomeRouteTables,
+    Cut::SomeSubnets,
+    Cut::Gateways,
+    Cut::PrivateIps,
+];
+
+/// What a stand-in route table does not assume, by design (docs/import.md):
+/// a VNIC's packet to an address of its own VCN goes by the local routes,
+/// where the real table may hold a longer rule to a gateway that blocks
+/// traffic (the generator writes such rules; OCI's intra-VCN routing
+/// sends to private IPs, which forward). Assuming it would drop every
+/// packet between subnets of a VNIC whose table the export lacks.
+fn known_limit(s: &Scenario, p: &zprsim_control::packet::Packet, whole: &Decision) -> bool {
+    let from_vnic = s.vnics.iter().any(|v| v.private_ips.contains(&p.src));
+    from_vnic
+        && whole.judgement.stage == Some(Stage::Route)
+        && whole.layers.first().is_some_and(|l| {
+            l.reason
+                .as_deref()
+                .is_some_and(|r| r.contains("which blocks traffic"))
+        })
+}
+
+/// Takes about half of the entries out of `file`'s `data` array.
+fn drop_entries(files: &mut BTreeMap<String, String>, file: &str, rng: &mut impl Rng) {
+    let Some(text) = files.get(file) else { return };
+    let mut v: serde_json::Value = serde_json::from_str(text).unwrap();
+    if let Some(a) = v["data"].as_array_mut() {
+        a.retain(|_| rng.random_bool(0.5));
+    }
+    files.insert(file.into(), v.to_string());
+}
+
+fn drop_files(files: &mut BTreeMap<String, String>, prefix: &str, rng: &mut impl Rng) {
+    let names: Vec<String> = files
+        .keys()
+        .filter(|k| k.starts_with(prefix))
+        .cloned()
+        .collect();
+    for n in names {
+        if rng.random_bool(0.5) {
+            files.remove(&n);
+        }
+    }
+}
+
+/// `network-ipv6-list.json` as `examples/export-oci.sh` writes it (`oci
+/// network ipv6 list` per subnet with IPv6 blocks), which the generator's
+/// export leaves out: without it a VNIC whose `vnic get` is gone loses its
+/// IPv6 addresses, which no import can tell from free ones.
+fn with_ipv6_list(files: &mut BTreeMap<String, String>) {
+    let mut objects = Vec::new();
+    for (name, text) in files.iter() {
+        if !name.starts_with("network-vnic-get-") {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_str(text).unwrap();
+        for a in v["data"]["ipv6-addresses"].as_array().into_iter().flatten() {
+            objects.push(serde_json::json!({
+                "id": format!("ocid1.ipv6.oc1.iad.qa{}", objects.len()),
+                "ip-address": a,
+                "vnic-id": v["data"]["id"],
+                "subnet-id": v["data"]["subnet-id"],
+                "lifecycle-state": "AVAILABLE",
+            }));
+        }
+    }
+    files.insert(
+        "network-ipv6-list.json".into(),
+        serde_json::json!({ "data": objects }).to_string(),
+    );
+}
+
+fn cut(files: &mut BTreeMap<String, String>, c: Cut, rng: &mut impl Rng) {
+    match c {
+        Cut::NsgList => {
+            files.remove("network-nsg-list.json");
+        }
+        Cut::SecurityLists => {
+            files.remove("network-security-list-list.json");
+        }
+        Cut::NsgListAndSecurityLists => {
+            files.remove("network-nsg-list.json");
+            files.remove("network-security-list-list.json");
+        }
+        Cut::SomeNsgsAndLists => {
+            drop_entries(files, "network-nsg-list.json", rng);
+            drop_entries(files, "network-security-list-list.json", rng);
+        }
+        Cut::SomeNsgRulesFiles => drop_files(files, "network-nsg-rules-list.", rng),
+        // The VNIC's private IP stays (`private-ip list --subnet-id` lists
+        // it): with both gone its address is an unassigned one, which no
+        // import can tell from a free address.
+        Cut::SomeVnics => drop_files(files, "network-vnic-get-", rng),
+        Cut::SomeRouteTables => drop_entries(files, "network-route-table-list.json", rng),
+        Cut::SomeSubnets => drop_entries(files, "network-subnet-list.json", rng),
+        Cut::Gateways => {
+            for f in [
+                "network-internet-gateway-list.json",
+                "network-nat-gateway-list.json",
+                "network-service-gateway-list.json",
+                "network-local-peering-gateway-list.json",
+                "network-drg-attachment-list.json",
+            ] {
+                drop_entries(files, f, rng);
+            }
+        }
+        // The VNICs' own `vnic get` files stay: their addresses are known.
+        Cut::PrivateIps => drop_entries(files, "network-private-ip-list.json", rng),
+        Cut::Everything => {
+            for c in [
+                Cut::SomeNsgsAndLists,
+                Cut::SomeVnics,
+                Cut::SomeRouteTables,
+                Cut::SomeSubnets,
+            ] {
+                cut(files, c, rng);
+            }
+        }
+    }
+}
+
+/// The differential test's random scenario, in the shape OCI can hold
+/// (as `import::random_scenarios_survive_export_and_import` makes it).
+/// Of a [`Shape`] (`None`: the classic one).
+fn exportable_shaped(seed: u64, rng: &mut ChaCha8Rng, shape: Option<&Shape>) -> Scenario {
+    let mut s = match shape {
+        Some(sh) => random_scenario_shaped(rng, sh),
+        None => random_scenario(rng),
+    };
+    for (i, g) in s.gateways.iter_mut().enumerate() {
+        g.blocked = g.kind != GatewayKind::Drg && (i + seed as usize).is_multiple_of(3);
+    }
+    for v in &mut s.vnics {
+        let mut seen = std::collections::HashSet::new();
+        v.attributes
+            .retain(|a| seen.insert((a.attribute.namespace.clone(), a.attribute.key.clone())));
+    }
+    s
+}
+
+/// Area 1: an export with parts removed imports to stand-ins that never
+/// judge more permissively than the network they stand for, on first
+/// packets and on the replies of what they let open (each scenario's own
+/// tracking), by the reference evaluator. The worst bug a stand-in can
+/// have is allowing what the real network denies.
+#[test]
+fn stand_ins_never_allow_what_the_whole_export_denies() {
+    never_more_permissive(&SECURITY_CUTS, 40);
+}
+
+/// The same on the wide shape: up to 5 NSGs a VCN, VNICs with many of
+/// them (past the compiled profile's 3 inline containers), more NSG peers.
+/// Not [`Cut::SomeVnics`]: with every attributed VNIC gone, the stand-ins
+/// escape ZPR (`a_vcn_with_security_attributes_gives_stand_in_vnics_the_unknown_attribute`,
+/// seed 55 here).
+#[test]
+fn stand_ins_never_allow_more_with_many_nsgs_a_vnic() {
+    let mut cuts: Vec<Cut> = SECURITY_CUTS
+        .into_iter()
+        .filter(|c| !matches!(c, Cut::SomeVnics))
+        .collect();
+    cuts.extend(ROUTE_CUTS);
+    never_more_permissive_shaped(&cuts, 10, Some(&Shape::wide()));
+}
+
+/// The same with route tables lost: a stand-in route table (only the VCN's
+/// local routes) admitted a first packet from an unassigned address of the
+/// VCN that the real table's more specific rule (to a private IP, which
+/// admits replies only) drops at route.
+#[test]
+fn a_stand_in_route_table_never_admits_what_the_real_one_denies() {
+    never_more_permissive(&ROUTE_CUTS, 100);
+}
+
+fn never_more_permissive(cuts: &[Cut], default_seeds: u64) {
+    never_more_permissive_shaped(cuts, default_seeds, None);
+}
+
+fn never_more_permissive_shaped(cuts: &[Cut], default_seeds: u64, shape: Option<&Shape>) {
+    let seeds = crate::support::seeds("ZPRSIM_DIFF_SEEDS", default_seeds);
+    crate::support::no_disagreement(seeds, |seed| {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let s = exportable_shaped(seed, &mut rng, shape);
+        let (mut whole, services) = oci_export::export(&s);
+        with_ipv6_list(&mut whole);
+        let pool = address_pool(&s);
+        let mut found = Vec::new();
+        for &c in cuts {
+            let mut files = whole.clone();
+            cut(&mut files, c, &mut rng);
+            let imported = match oci::import(&files, Some(&services)) {
+                Ok(i) => i,
+                // A refusal allows nothing; the import tests see to its wording.
+                Err(_) => continue,
+            };
+            let mut t = load::from_toml_str(&imported.toml, "imported.toml")
+                .map_err(|e| format!("seed {seed} {c:?}: own output refused: {e}"))?
+                .scenario;
+            t.options.zpr_only = s.options.zpr_only;
+            // The compiled table judges the stand-ins as the reference
+            // evaluator does (the differential test's scenarios have none).
+            let compiled = Compiled::new(&t, &Config::default())
+                .map_err(|e| format!("seed {seed} {c:?}: {e}"))?;
+            for _ in 0..300 {
+                let p = random_packet(&mut rng, &pool);
+                let ti = eval::evaluate(&t, &p, Context::First);
+                if compiled.judge(&p, Context::First).judgement != ti.judgement {
+                    found.push(format!(
+                        "seed {seed} {c:?}: {p}: the table and the evaluator differ"
+                    ));
+                }
+                if ti.judgement.verdict != Verdict::Allow {
+                    continue;
+                }
+                let si = eval::evaluate(&s, &p, Context::First);
+                if si.judgement.verdict != Verdict::Allow && !known_limit(&s, &p, &si) {
+                    found.push(format!(
+                        "seed {seed} {c:?}: {p} allowed by the import, dropped at {:?} by the whole export\n  warnings: {:?}",
+                        si.judgement.stage, imported.warnings
+                    ));
+                    continue;
+                }
+                let r = p.reversed();
+                let tr = eval::evaluate(&t, &r, Context::Reply(ti.judgement.tracking));
+                if compiled
+                    .judge(&r, Context::Reply(ti.judgement.tracking))
+                    .judgement
+                    != tr.judgement
+                {
+                    found.push(format!(
+                        "seed {seed} {c:?}: reply {r}: the table and the evaluator differ"
+                    ));
+                }
+                let sr = eval::evaluate(&s, &r, Context::Reply(si.judgement.tracking));
+                if tr.judgement.verdict == Verdict::Allow
+                    && sr.judgement.verdict != Verdict::Allow
+                    && !known_limit(&s, &r, &sr)
+                {
+                    found.push(format!(
+                        "seed {seed} {c:?}: reply {r} allowed by the import (tracking {:?}), dropped at {:?} by the whole export (tracking {:?})",
+                        ti.judgement.tracking, sr.judgement.stage, si.judgement.tracking
+                    ));
+                }
+            }
+        }
+        found.dedup();
+        if found.is_empty() {
+            Ok(())
+        } else {
+            found.truncate(4);
+            Err(found.join("\n"))
+        }
+    });
+}
+
+/// An NSG the export lists but whose rules file
+/// (`network-nsg-rules-list.<NSG OCID>.json`, one per NSG from
+/// `examples/export-oci.sh`, `{"data": []}` for an NSG without rules) is
+/// missing imports as an NSG with `rules = []`, silently, and is no
+/// stand-in: its rules are unknown, and one of them may be a stateless
+/// rule that matches (stateless wins), so the import tracks connections the
+/// real network does not and lets their replies in (found by the random
+/// round trip with rules files deleted: seed 12, a UDP reply at the
+/// responder's egress). It should be a stand-in (`stand_in = true`, a
+/// warning naming the file to export), as an NSG missing from
+/// `network-nsg-list.json` is. Lives in control/src/import/oci/.
+#[test]
+#[ignore = "defect in control/src/import/oci/ (another helper's area): an NSG whose rules file is missing is no stand-in, and no warning says so"]
+fn an_nsg_whose_rules_file_is_missing_is_a_stand_in() {
+    let mut files = crate::support::oke_export();
+    assert!(files.remove(crate::support::LB_NSG_RULES).is_some());
+    let imported = oci::import(&files, None).unwrap();
+    assert!(
+        imported
+            .warnings
+            .iter()
+            .any(|w| w.contains("ocid1.networksecuritygroup.oc1.iad.gen000000")),
+        "{:?}",
+        imported.warnings
+    );
+    let s = load::from_toml_str(&imported.toml, "s.toml")
+        .unwrap()
+        .scenario;
+    let lb = s
+        .nsgs
+        .iter()
+        .find(|n| n.id.as_deref() == Some("ocid1.networksecuritygroup.oc1.iad.gen000000"))
+        .unwrap();
+    assert!(lb.stand_in, "{lb:?}");
+    // And the random round trip with rules files deleted holds.
+    never_more_permissive(&[Cut::SomeNsgRulesFiles], 40);
+}
+
+/// An export whose VCN carries security attributes (ZPR in use) but whose
+/// ZPR policy file and attributed VNICs' `vnic get` files are missing:
+/// the private IPs' stand-in VNICs get no attribute (`zpr_in_use` in
+/// control/src/import/oci/vnics.rs reads policies, exported VNICs and
+/// balancers, not the VCNs' `security-attributes` nor `is-zpr-only`), so
+/// ZPR does not apply to them, and traffic the whole export drops at ZPR
+/// (MISSING_POLICY of an enforce-attributed VNIC) is allowed (found by the
+/// random round trip with every cut at once, seed 129: an IPv6 VNIC to an
+/// unassigned address). Lives in control/src/import/oci/.
+#[test]
+#[ignore = "defect in control/src/import/oci/vnics.rs (another helper's area): a VCN's security attributes do not count as ZPR in use for stand-in VNICs"]
+fn a_vcn_with_security_attributes_gives_stand_in_vnics_the_unknown_attribute() {
+    let mut files = crate::support::oke_export();
+    files.retain(|f, _| f != "zpr-zpr-policy-list.json" && !f.starts_with("network-vnic-get-"));
+    let imported = oci::import(&files, None).unwrap();
+    let s = load::from_toml_str(&imported.toml, "s.toml")
+        .unwrap()
+        .scenario;
+    let stand_ins: Vec<_> = s.vnics.iter().filter(|v| v.stand_in).collect();
+    assert!(!stand_ins.is_empty(), "{}", imported.toml);
+    for v in stand_ins {
+        assert!(
+            v.attributes
+                .iter()
+                .any(|a| a.attribute.namespace == zprsim_control::shared::STAND_IN_NAMESPACE),
+            "{}: {:?}",
+            v.name,
+            v.attributes
+        );
+    }
+    // And the random round trip with every cut at once holds.
+    never_more_permissive(&[Cut::Everything], 400);
+}
+
+/// A VCN with a global (`2603:c020:9::/56`) and a unique local
+/// (`fd00:9::/48`) IPv6 prefix and an internet gateway for both families:
+/// VNIC `web` has 20 global addresses, then 3 unique local ones, which
+/// the internet never reaches.
+fn many_addresses() -> String {
+    let mut ips: Vec<String> = (0x10..0x24)
+        .map(|i| format!("\"2603:c020:9:1::{i:x}\""))
+        .collect();
+    ips.extend((0x10..0x13).map(|i| format!("\"fd00:9:0:1::{i:x}\"")));
+    format!(
+        r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.9.0.0/16", "2603:c020:9::/56", "fd00:9::/48"]
+[[gateway]]
+name = "igw"
+vcn = "v"
+kind = "internet"
+[[route_table]]
+name = "rt"
+vcn = "v"
+route_rules = [{{ destination = "::/0", network_entity = "igw" }}]
+[[security_list]]
+name = "sl"
+vcn = "v"
+ingress_security_rules = [{{ protocol = "6", source = "::/0", tcp_options = {{ destination_port_range = {{ min = 443, max = 443 }} }} }}]
+egress_security_rules = [{{ protocol = "all", destination = "::/0" }}]
+[[subnet]]
+name = "web"
+vcn = "v"
+cidr_block = "10.9.1.0/24"
+ipv6_cidr_blocks = ["2603:c020:9:1::/64", "fd00:9:0:1::/64"]
+route_table = "rt"
+security_lists = ["sl"]
+[[vnic]]
+name = "web"
+subnet = "web"
+private_ips = [{}]
+"#,
+        ips.join(", ")
+    )
+}
+
+/// Area 4: `explain --dst vnic:web` from the internet judged its first 16
+/// other IPv6 addresses (all global: ALLOW) and said "6 more not judged",
+/// though three of those six are unique local addresses the internet never
+/// reaches: the line meant to keep a VNIC from being judged by its first
+/// address alone hid the very addresses it is for. Every other address is
+/// judged now; those past the first 16 are counted by verdict, the ones
+/// judged unlike the packet named.
+#[test]
+fn explain_judges_every_other_address_of_a_vnic_named_and_names_the_odd_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), many_addresses()).unwrap();
+    let args = |json: bool| {
+        let mut a = vec![
+            "explain",
+            "s.toml",
+            "--src",
+            "2001:db8::1",
+            "--dst",
+            "vnic:web",
+            "--proto",
+            "tcp",
+            "--dport",
+            "443",
+        ];
+        if json {
+            a.push("--json");
+        }
+        a
+    };
+    let o = crate::support::run_in(dir.path(), args(false));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let t = String::from_utf8(o.stdout).unwrap();
+    assert!(t.contains(": ALLOW\n"), "{t}");
+    let line = t
+        .lines()
+        .find(|l| l.starts_with("  VNIC `web` has 22 more IPv6 addresses"))
+        .unwrap_or_else(|| panic!("{t}"));
+    assert!(
+        line.ends_with("; the 6 others: 3 ALLOW, 3 DROP at route (fd00:9:0:1::10, fd00:9:0:1::11, fd00:9:0:1::12) (explain one with `--dst ADDRESS`)"),
+        "{line}"
+    );
+    let o = crate::support::run_in(dir.path(), args(true));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let o = &j["other_addresses"][0];
+    assert_eq!(o["count"], 22, "{j}");
+    assert_eq!(o["judged"].as_array().map(Vec::len), Some(16), "{j}");
+    let rest = o["rest"].as_array().unwrap_or_else(|| panic!("{j}"));
+    assert_eq!(rest.len(), 2, "{j}");
+    assert_eq!(rest[0]["verdict"], "allow", "{j}");
+    assert_eq!(rest[0]["count"], 3, "{j}");
+    assert_eq!(rest[1]["verdict"], "drop", "{j}");
+    assert_eq!(rest[1]["stage"], "route", "{j}");
+    assert_eq!(rest[1]["count"], 3, "{j}");
+    assert_eq!(
+        rest[1]["addresses"],
+        serde_json::json!(["fd00:9:0:1::10", "fd00:9:0:1::11", "fd00:9:0:1::12"]),
+        "{j}"
+    );
+}
+
+/// Area 3: a flow-log record of a VNIC's unique local IPv6 address to the
+/// internet, which OCI logged ACCEPT, is a disagreement dropped at route;
+/// its reason said "no route from `web` for this packet", though the
+/// table sends `::/0` to the internet gateway: a user reading the table
+/// finds a route. The disagreements listed (a bounded few) now give the
+/// reference evaluator's route reason, as `explain` does: the internet
+/// does not route a unique local address. Likewise the internet to that
+/// address (the return path).
+#[test]
+fn a_flow_log_disagreement_dropped_at_route_says_why_as_explain_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = many_addresses().replace(
+        "name = \"web\"\nsubnet = \"web\"",
+        "name = \"web\"\nid = \"ocid1.vnic.oc1.iad.web\"\nsubnet = \"web\"",
+    );
+    std::fs::write(dir.path().join("s.toml"), text).unwrap();
+    let record = |src: &str, sport: u16, dst: &str, dport: u16, id: &str| {
+        serde_json::json!({"logContent": {"data": {
+            "action": "ACCEPT", "bytesOut": 100, "destinationAddress": dst,
+            "destinationPort": dport, "endTime": 1_709_283_659, "packets": 2,
+            "protocol": 6, "sourceAddress": src, "sourcePort": sport,
+            "startTime": 1_709_283_600, "status": "OK", "version": "2"},
+            "id": id, "oracle": {"vnicocid": "ocid1.vnic.oc1.iad.web"}}})
+        .to_string()
+    };
+    std::fs::write(
+        dir.path().join("f.jsonl"),
+        format!(
+            "{}\n{}\n",
+            record("fd00:9:0:1::10", 443, "2001:db8::1", 50000, "a"),
+            record("2001:db8::2", 50001, "fd00:9:0:1::11", 443, "b"),
+        ),
+    )
+    .unwrap();
+    let o = crate::support::run_in(dir.path(), ["replay", "s.toml", "f.jsonl"]);
+    let t = String::from_utf8_lossy(&o.stdout).into_owned();
+    let lines: Vec<&str> = t
+        .lines()
+        .filter(|l| l.contains("OCI ACCEPT, zprsim drop at route"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{t}");
+    for l in lines {
+        assert!(
+            l.contains("a unique local address (`fc00::/7`) is not routed on the internet"),
+            "{l}"
+        );
+    }
+}
+
+/// An export whose `network-nsg-list.json` is empty (the CLI prints
+/// nothing for an empty list; a failed command leaves the same) warns
+/// "rules of NSG `...` left out" once per rule: 53 identical lines for the
+/// OKE example's 5 NSGs, burying the 8 lines that say which VNICs lost
+/// which NSG. One line per NSG (with its rule count) would say as much.
+/// Lives in control/src/import/oci/mod.rs.
+#[test]
+#[ignore = "defect in control/src/import/oci/mod.rs (another helper's area): one warning per NSG rule, not per NSG"]
+fn rules_of_an_nsg_missing_from_the_list_are_one_warning_per_nsg() {
+    let mut files = crate::support::oke_export();
+    files.insert("network-nsg-list.json".into(), String::new());
+    let imported = oci::import(&files, None).unwrap();
+    let mut seen = std::collections::BTreeMap::<&str, usize>::new();
+    for w in &imported.warnings {
+        if w.starts_with("rules of NSG") {
+            *seen.entry(w.as_str()).or_default() += 1;
+        }
+    }
+    assert!(!seen.is_empty(), "{:?}", imported.warnings);
+    assert!(seen.values().all(|&n| n == 1), "{seen:#?}");
+}
+
+/// Area 4: a path that should be closed, which a partial export's stand-in
+/// closes (the load balancer's NSG missing from `network-nsg-list.json`:
+/// no rule), passed without a word, though the real NSG may open it: the
+/// false assurance a stand-in gives a `deny` expectation. It still passes,
+/// and names the stand-in that closes it and what to export; the whole
+/// export's run names none.
+#[test]
+fn a_deny_path_closed_only_by_a_stand_in_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = crate::support::oke_export();
+    let mut nsgs: serde_json::Value =
+        serde_json::from_str(&files["network-nsg-list.json"]).unwrap();
+    nsgs["data"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["display-name"] != "lb-nsg");
+    files.insert("network-nsg-list.json".into(), nsgs.to_string());
+    let partial = oci::import(&files, None).unwrap();
+    let whole = oci::import(&crate::support::oke_export(), None).unwrap();
+    std::fs::write(dir.path().join("partial.toml"), &partial.toml).unwrap();
+    std::fs::write(dir.path().join("whole.toml"), &whole.toml).unwrap();
+    std::fs::write(
+        dir.path().join("e.toml"),
+        r#"
+[[path]]
+name = "no-ssh-to-lb"
+from = "internet"
+to = "vnic:orders-lb"
+proto = "tcp"
+dport = 22
+expect = "deny"
+"#,
+    )
+    .unwrap();
+    let run = |scenario: &str| {
+        let o = crate::support::run_in(dir.path(), ["verify", scenario, "e.toml", "--json"]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let j = run("partial.toml");
+    let notes = j["paths"][0]["stand_ins"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{j}"));
+    assert_eq!(notes.len(), 1, "{j}");
+    assert!(
+        notes[0].as_str().is_some_and(|n| n
+            .contains("ocid1.networksecuritygroup.oc1.iad.gen000000")
+            && n.contains("its rules may allow this path")),
+        "{j}"
+    );
+    let j = run("whole.toml");
+    assert!(j["paths"][0].get("stand_ins").is_none(), "{j}");
+    let o = crate::support::run_in(dir.path(), ["verify", "partial.toml", "e.toml"]);
+    let t = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        t.contains("  ok    no-ssh-to-lb") && t.contains("        stand-in: NSG `missing-"),
+        "{t}"
+    );
+}
