@@ -577,3 +577,133 @@ fn an_nsg_missing_from_the_list_keeps_its_exported_rules_on_its_stand_in() {
         );
     }
 }
+
+/// The reviewer's H1 (nineteenth session): a stand-in VNIC without NSGs
+/// (its NSGs lost with it) may be a member of an NSG another VNIC's
+/// stateless rule names, and then that rule matches it and nothing is
+/// tracked there (stateless wins). The connection from `y` was tracked at
+/// `x` by its stateful rule, and `x`'s reply passed an egress check the
+/// network (with `y` in `ny`) denies. Both engines now track nothing at
+/// `x`; the whole scenario (`y` in `ny`) and the cut one judge the reply
+/// alike.
+#[test]
+fn a_stateless_rule_naming_an_nsg_a_stand_in_may_be_in_tracks_nothing() {
+    use zprsim_control::compile::{Compiled, Config};
+    use zprsim_control::packet::Packet;
+    use zprsim_control::verdict::{Context, Verdict};
+    let whole = r#"name = "peer"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16"]
+[[route_table]]
+name = "rt"
+vcn = "v"
+route_rules = []
+[[security_list]]
+name = "a-sl"
+vcn = "v"
+ingress_security_rules = []
+egress_security_rules = []
+[[security_list]]
+name = "b-sl"
+vcn = "v"
+ingress_security_rules = [ { protocol = "6", source = "10.0.0.0/16" } ]
+egress_security_rules = [ { protocol = "6", destination = "10.0.0.0/16" } ]
+[[nsg]]
+name = "nx"
+vcn = "v"
+rules = [
+  { direction = "INGRESS", protocol = "6", source = "10.0.0.0/16", tcp_options = { destination_port_range = { min = 80, max = 80 } } },
+  { direction = "INGRESS", protocol = "6", source = "ny", source_type = "NETWORK_SECURITY_GROUP", is_stateless = true, tcp_options = { destination_port_range = { min = 80, max = 80 } } },
+]
+[[nsg]]
+name = "ny"
+vcn = "v"
+rules = []
+[[subnet]]
+name = "a"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+route_table = "rt"
+security_lists = ["a-sl"]
+[[subnet]]
+name = "b"
+vcn = "v"
+cidr_block = "10.0.2.0/24"
+route_table = "rt"
+security_lists = ["b-sl"]
+[[vnic]]
+name = "x"
+subnet = "a"
+private_ips = ["10.0.1.10"]
+nsgs = ["nx"]
+kind = "instance"
+[[vnic]]
+name = "y"
+subnet = "b"
+private_ips = ["10.0.2.10"]
+kind = "instance"
+"#;
+    let nsgs = "kind = \"instance\"\n";
+    let cut = whole.replacen(
+        &format!("private_ips = [\"10.0.2.10\"]\n{nsgs}"),
+        &format!("private_ips = [\"10.0.2.10\"]\n{nsgs}stand_in = true\n"),
+        1,
+    );
+    let whole = whole.replacen(
+        &format!("private_ips = [\"10.0.2.10\"]\n{nsgs}"),
+        &format!("private_ips = [\"10.0.2.10\"]\nnsgs = [\"ny\"]\n{nsgs}"),
+        1,
+    );
+    assert_ne!(cut, whole);
+    let ip = |s: &str| s.parse().unwrap();
+    let first = Packet::tcp(ip("10.0.2.10"), 40000, ip("10.0.1.10"), 80);
+    let reply = Packet::tcp(ip("10.0.1.10"), 80, ip("10.0.2.10"), 40000);
+    for (what, text) in [("whole", &whole), ("cut", &cut)] {
+        let s = zprsim_control::load::from_toml_str(text, "s.toml")
+            .unwrap()
+            .scenario;
+        let c = Compiled::new(&s, &Config::default()).unwrap();
+        let d = zprsim_control::eval::evaluate(&s, &first, Context::First);
+        let f = c.judge(&first, Context::First);
+        assert_eq!(d.judgement.verdict, Verdict::Allow, "{what}");
+        assert!(
+            !d.judgement.tracking.at_dst,
+            "{what}: reference tracks at x"
+        );
+        assert!(!f.judgement.tracking.at_dst, "{what}: table tracks at x");
+        let ctx = Context::Reply(d.judgement.tracking);
+        let r = zprsim_control::eval::evaluate(&s, &reply, ctx);
+        assert_eq!(r.judgement.verdict, Verdict::Drop, "{what}: the reply");
+        assert_eq!(
+            c.judge(&reply, ctx).judgement.verdict,
+            Verdict::Drop,
+            "{what}"
+        );
+    }
+    // `explain` says why, in the layer that would have tracked.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cut.toml"), &cut).unwrap();
+    let o = run_in(
+        dir.path(),
+        [
+            "explain",
+            "cut.toml",
+            "--src",
+            "10.0.2.10",
+            "--dst",
+            "10.0.1.10",
+            "--proto",
+            "tcp",
+            "--sport",
+            "40000",
+            "--dport",
+            "80",
+        ],
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("not tracked: a stateless rule of NSG `nx` names NSG `ny`, whose members may include stand-in VNIC `y`"),
+        "{out}"
+    );
+}

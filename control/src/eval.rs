@@ -915,9 +915,7 @@ fn security_layer(
         report.reason =
             Some("stateful and stateless rules match: stateless wins, not tracked".into());
     } else if any_stateful && let Some(what) = unknown {
-        report.reason = Some(format!(
-            "not tracked: {what} may hold a stateless rule that matches (stateless wins); export it"
-        ));
+        report.reason = Some(format!("not tracked: {what}"));
     }
     SecurityResult {
         ok: true,
@@ -1267,11 +1265,19 @@ pub(crate) fn unknown_routes(s: &Scenario, d: VnicId) -> Option<String> {
     }
 }
 
-/// Why VNIC `v`'s security rules are not all known, if they are not: a
+/// What a stand-in may hold, in the words of a layer's reason.
+fn may_hold(what: &str) -> String {
+    format!("{what} may hold a stateless rule that matches (stateless wins); export it")
+}
+
+/// Why VNIC `v`'s security rules are not all known, if they are not (the
+/// reason nothing is tracked there, as the layer report says it): a
 /// stand-in NSG or security list (`zprsim import` made it up for one the
 /// export lacks), a stand-in VNIC without NSGs (they were lost with it),
-/// or a stand-in subnet without security lists (likewise). What is
-/// missing may hold a stateless rule, so nothing is tracked at the VNIC.
+/// or a stand-in subnet without security lists (likewise); or one of its
+/// NSGs has a stateless rule naming an NSG of a VCN with a stand-in VNIC
+/// without NSGs (it may be a member). What is missing may hold (or match)
+/// a stateless rule, so nothing is tracked at the VNIC.
 pub(crate) fn unknown_rules(s: &Scenario, v: VnicId) -> Option<String> {
     let vnic = &s.vnics[v.index()];
     let subnet = &s.subnets[vnic.subnet.index()];
@@ -1281,7 +1287,7 @@ pub(crate) fn unknown_rules(s: &Scenario, v: VnicId) -> Option<String> {
         .map(|n| &s.nsgs[n.index()])
         .find(|n| n.stand_in)
     {
-        return Some(format!("stand-in NSG `{}`", n.name));
+        return Some(may_hold(&format!("stand-in NSG `{}`", n.name)));
     }
     if let Some(l) = subnet
         .security_lists
@@ -1289,16 +1295,37 @@ pub(crate) fn unknown_rules(s: &Scenario, v: VnicId) -> Option<String> {
         .map(|l| &s.security_lists[l.index()])
         .find(|l| l.stand_in)
     {
-        return Some(format!("stand-in security list `{}`", l.name));
+        return Some(may_hold(&format!("stand-in security list `{}`", l.name)));
     }
     if vnic.stand_in && vnic.nsgs.is_empty() {
-        return Some(format!("stand-in VNIC `{}`'s unknown NSGs", vnic.name));
+        return Some(may_hold(&format!(
+            "stand-in VNIC `{}`'s unknown NSGs",
+            vnic.name
+        )));
     }
     if subnet.stand_in && subnet.security_lists.is_empty() {
-        return Some(format!(
+        return Some(may_hold(&format!(
             "stand-in subnet `{}`'s unknown security lists",
             subnet.name
-        ));
+        )));
+    }
+    // A stateless rule naming an NSG whose members are not all known: a
+    // stand-in VNIC without NSGs in that NSG's VCN may be one of them, and
+    // then the rule matches it (the reviewer's H1 of the nineteenth
+    // session: the reply passed an egress check the network denies).
+    for nsg in vnic.nsgs.iter().map(|n| &s.nsgs[n.index()]) {
+        for r in nsg.rules.iter().filter(|r| r.stateless) {
+            let Peer::Nsg(named) = r.peer else { continue };
+            let named = &s.nsgs[named.index()];
+            if let Some(y) = s.vnics.iter().find(|y| {
+                y.stand_in && y.nsgs.is_empty() && s.subnets[y.subnet.index()].vcn == named.vcn
+            }) {
+                return Some(format!(
+                    "a stateless rule of NSG `{}` names NSG `{}`, whose members may include stand-in VNIC `{}` (its NSGs unknown), and stateless wins; export that VNIC",
+                    nsg.name, named.name, y.name
+                ));
+            }
+        }
     }
     None
 }

@@ -499,7 +499,7 @@ pub(super) fn vnics(
             });
         } else {
             cx.warnings.push(format!(
-                "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, a stand-in VNIC in subnet `{subnet}` with its security lists and route table but no NSG, no public IP and no security attribute (export the VNIC: its NSGs and public IP can only allow more; the export has no ZPR policy and no attributed VNIC, so it is judged unattributed)"
+                "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, a stand-in VNIC in subnet `{subnet}` with its security lists and route table but no NSG, no public IP and no security attribute (export the VNIC: its own NSGs and public IP can only allow more, and nothing is tracked where its NSGs could matter (its own rules, other NSGs' stateless rules naming an NSG of its VCN); the export has no ZPR policy and no attributed VNIC, so it is judged unattributed)"
             ));
         }
         out_vnics.push(vnic);
