@@ -705,5 +705,78 @@ kind = "instance"
     assert!(
         out.contains("not tracked: a stateless rule of NSG `nx` names NSG `ny`, whose members may include stand-in VNIC `y`"),
         "{out}"
+
+/// A subnet whose IPv4 blocks were all malformed beside a valid IPv6
+/// block keeps that block and gains its VNICs' IPv4 host blocks (a
+/// stand-in, `broken_exports`). The note on a subnet exported without
+/// blocks named it on a packet to an unassigned address of its VCN even
+/// inside the block it kept (judged in the subnet, as it is); it now
+/// names it only for an address outside its blocks, saying the family.
+#[test]
+fn the_note_on_a_subnet_lacking_a_family_names_only_addresses_outside_its_blocks() {
+    let mut files = crate::support::oke_export();
+    let mut edit = |file: &str, edit: &dyn Fn(&mut serde_json::Value)| {
+        let text = files.get_mut(file).unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(text).unwrap();
+        edit(&mut v);
+        *text = v.to_string();
+    };
+    edit("network-subnet-list.json", &|v| {
+        for s in v["data"].as_array_mut().unwrap() {
+            if s["display-name"] == "workers" {
+                s["cidr-block"] = "10.0.2.0/33".into();
+                s["ipv6-cidr-blocks"] = serde_json::json!(["2603:c020:1:1202::/64"]);
+            }
+        }
+    });
+    edit("network-vcn-list.json", &|v| {
+        v["data"][0]["ipv6-cidr-blocks"] = serde_json::json!(["2603:c020:1:1200::/56"]);
+    });
+    let worker = crate::support::oke_export()
+        .into_iter()
+        .find(|(f, t)| f.starts_with("network-vnic-get-") && t.contains("\"worker-1\""))
+        .unwrap()
+        .0;
+    edit(&worker, &|v| {
+        v["data"]["ipv6-addresses"] = serde_json::json!(["2603:c020:1:1202::11"]);
+    });
+    let imported =
+        zprsim_control::import::oci::import(&files, None).unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), &imported.toml).unwrap();
+    let notes = |dst: &str| -> Vec<String> {
+        let o = run_in(
+            dir.path(),
+            [
+                "explain",
+                "s.toml",
+                "--proto",
+                "tcp",
+                "--json",
+                "--src",
+                "vnic:worker-1",
+                "--dst",
+                dst,
+                "--dport",
+                "1",
+            ],
+        );
+        let j: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+        j["stand_ins"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|n| n.as_str().map(str::to_owned))
+            .collect()
+    };
+    let inside = notes("2603:c020:1:1202::99");
+    assert!(inside.is_empty(), "{inside:?}");
+    let outside = notes("10.0.2.99");
+    assert_eq!(outside.len(), 1, "{outside:?}");
+    assert!(
+        outside[0].contains("subnet `workers` (of VNIC `worker-1`) was exported without its CIDR blocks, or those of one address family")
+            && outside[0].contains("here it holds only its VNICs' IPv4 addresses, so 10.0.2.99"),
+        "{outside:?}"
     );
 }

@@ -211,10 +211,11 @@ pub fn notes(
             if blockless && other_unassigned() {
                 note(Object::Subnet(vn.subnet.index()), &|| {
                     format!(
-                        "subnet `{}` (of VNIC `{}`) was exported without its CIDR blocks, or those of one address family ({}): here it holds only its VNICs' addresses, so {other}, an address of its VCN that no VNIC holds, is judged as in no subnet. {} and import again",
+                        "subnet `{}` (of VNIC `{}`) was exported without its CIDR blocks, or those of one address family ({}): here it holds only its VNICs' {} addresses, so {other}, an address of its VCN that no VNIC holds, is judged as in no subnet. {} and import again",
                         sn.name,
                         vn.name,
                         what(&sn.id, "subnet"),
+                        if other.is_ipv4() { "IPv4" } else { "IPv6" },
                         export(&sn.id, "subnet get --subnet-id")
                     )
                 });
