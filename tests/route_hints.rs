@@ -1,0 +1,522 @@
+//! Route hints that need more than a rule (nineteenth session): a rule
+//! narrower than the path's that sends it to the wrong gateway is
+//! retargeted, a VCN without the gateway the traffic needs gets one, a
+//! subnet without a route table gets one. Each hint is pasted as written
+//! into the scenario's TOML and the path judged again; "stays closed" is
+//! said only when none of them opens it.
+
+use serde_json::Value;
+
+use crate::support::run_in;
+
+/// One VCN, a private subnet `priv` (VNIC `app`), a public one `pub`
+/// (VNIC `web`) and `bare`, with no route table (VNIC `b`); a security
+/// list that lets everything through. `GATEWAYS` and `TABLES` are
+/// replaced by each test.
+const BASE: &str = r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16"]
+GATEWAYS
+TABLES
+[[security_list]]
+name = "open"
+vcn = "v"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
+ingress_security_rules = [{ source = "0.0.0.0/0", protocol = "all" }]
+
+[[subnet]]
+name = "pub"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+route_table = "pub-rt"
+security_lists = ["open"]
+
+[[subnet]]
+name = "priv"
+vcn = "v"
+cidr_block = "10.0.2.0/24"
+route_table = "priv-rt"
+security_lists = ["open"]
+prohibit_public_ip = true
+
+[[subnet]]
+name = "bare"
+vcn = "v"
+cidr_block = "10.0.3.0/24"
+security_lists = ["open"]
+
+[[vnic]]
+name = "web"
+subnet = "pub"
+private_ips = ["10.0.1.10"]
+
+[[vnic]]
+name = "app"
+subnet = "priv"
+private_ips = ["10.0.2.10"]
+
+[[vnic]]
+name = "b"
+subnet = "bare"
+private_ips = ["10.0.3.10"]
+"#;
+
+fn scenario(gateways: &[(&str, &str)], pub_rules: &str, priv_rules: &str) -> String {
+    let gws: String = gateways
+        .iter()
+        .map(|(name, kind)| {
+            format!("[[gateway]]\nname = \"{name}\"\nvcn = \"v\"\nkind = \"{kind}\"\n")
+        })
+        .collect();
+    let tables = format!(
+        "[[route_table]]\nname = \"pub-rt\"\nvcn = \"v\"\nroute_rules = [{pub_rules}]\n\n[[route_table]]\nname = \"priv-rt\"\nvcn = \"v\"\nroute_rules = [{priv_rules}]\n"
+    );
+    BASE.replace("GATEWAYS", &gws).replace("TABLES", &tables)
+}
+
+/// Paths of TCP/443 from each `(name, from, to)`, all expected open.
+fn expect(paths: &[(&str, &str, &str)]) -> String {
+    paths
+        .iter()
+        .map(|(name, from, to)| {
+            format!(
+                "[[path]]\nname = \"{name}\"\nfrom = \"{from}\"\nto = \"{to}\"\nproto = \"tcp\"\ndport = 443\nexpect = \"allow\"\n\n"
+            )
+        })
+        .collect()
+}
+
+/// `zprsim verify --json` of `s` and `e`: its exit code and report.
+fn verify(s: &str, e: &str) -> (i32, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), s).unwrap();
+    std::fs::write(dir.path().join("e.toml"), e).unwrap();
+    let o = run_in(dir.path(), ["verify", "s.toml", "e.toml", "--json"]);
+    let v: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    (o.status.code().unwrap_or(-1), v)
+}
+
+/// `zprsim explain --json` of a TCP/443 first packet.
+fn explain(s: &str, src: &str, dst: &str) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), s).unwrap();
+    let o = run_in(
+        dir.path(),
+        [
+            "explain", "s.toml", "--src", src, "--dst", dst, "--proto", "tcp", "--dport", "443",
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// The path `name`'s result.
+fn path<'v>(v: &'v Value, name: &str) -> &'v Value {
+    v["paths"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == name))
+        .unwrap_or_else(|| panic!("no path {name}: {v}"))
+}
+
+/// The path's `to_open`, as strings.
+fn hints(v: &Value, name: &str) -> Vec<String> {
+    path(v, name)["to_open"]
+        .as_array()
+        .map(|hs| {
+            hs.iter()
+                .filter_map(|h| h.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The top-level `key = value` parts of an inline table's body (commas
+/// inside brackets, braces and strings left alone).
+fn parts(body: &str) -> Vec<String> {
+    let (mut out, mut cur, mut depth, mut quoted) = (Vec::new(), String::new(), 0i32, false);
+    for c in body.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '[' | '{' if !quoted => depth += 1,
+            ']' | '}' if !quoted => depth -= 1,
+            ',' if !quoted && depth == 0 => {
+                out.push(cur.trim().to_owned());
+                cur.clear();
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur.trim().to_owned());
+    }
+    out
+}
+
+/// The inline table `{ ... }` at the start of `t`, without its braces,
+/// and the rest.
+fn inline(t: &str) -> (&str, &str) {
+    let t = t.trim_start();
+    assert!(t.starts_with('{'), "{t}");
+    let mut depth = 0;
+    for (i, c) in t.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return (&t[1..i], &t[i + 1..]);
+                }
+            }
+            _ => {}
+        }
+    }
+    panic!("unclosed: {t}")
+}
+
+/// Pastes route hints into `scenario` as a user would from their text:
+/// `add [[KIND]]: { ... }` appends the object, `add to route table `T`:
+/// { ... }` adds the rule to `T`'s `route_rules`, `in route table `T`,
+/// change rule #N (D -> ...) to network_entity = "G"` changes that rule,
+/// and `set route_table = "T" in subnet `S`` gives `S` its table.
+fn paste(scenario: &mut String, hint: &str) {
+    let mut rest = hint
+        .strip_prefix("route: ")
+        .unwrap_or_else(|| panic!("{hint}"));
+    if let Some((_, r)) = rest.split_once("needs ") {
+        rest = r.split_once(": ").map(|(_, r)| r).unwrap();
+    }
+    // What the shared-table sentence and the alternatives add is no step.
+    let rest = rest.split("; but route table").next().unwrap();
+    let rest = rest.split(" (or ").next().unwrap();
+    for step in rest.split("; ") {
+        let step = step.strip_prefix("then ").unwrap_or(step);
+        if let Some(r) = step.strip_prefix("add [[") {
+            let (kind, r) = r.split_once("]]: ").unwrap();
+            let (body, _) = inline(r);
+            let lines: Vec<String> = parts(body);
+            scenario.push_str(&format!("\n[[{kind}]]\n{}\n", lines.join("\n")));
+        } else if let Some(r) = step.strip_prefix("add to route table `") {
+            let (table, r) = r.split_once("`: ").unwrap();
+            let (body, _) = inline(r);
+            let at = scenario.find(&format!("name = \"{table}\"")).unwrap();
+            let open = "route_rules = [";
+            let at = at + scenario[at..].find(open).unwrap() + open.len();
+            scenario.insert_str(at, &format!("{{ {body} }}, "));
+        } else if let Some(r) = step.strip_prefix("in route table `") {
+            let (table, r) = r.split_once("`, change rule #").unwrap();
+            let (_, r) = r.split_once(" (").unwrap();
+            let (dest, r) = r.split_once(" -> ").unwrap();
+            let (_, entity) = r.split_once("to network_entity = ").unwrap();
+            let at = scenario.find(&format!("name = \"{table}\"")).unwrap();
+            let from = format!("{{ destination = \"{dest}\", network_entity = ");
+            let i = at + scenario[at..].find(&from).unwrap() + from.len();
+            let end = i + scenario[i..].find(" }").unwrap();
+            scenario.replace_range(i..end, entity);
+        } else if let Some(r) = step.strip_prefix("set route_table = ") {
+            let (table, subnet) = r.split_once(" in subnet `").unwrap();
+            let subnet = subnet.trim_end_matches('`');
+            let head = format!("[[subnet]]\nname = \"{subnet}\"\n");
+            let at = scenario.find(&head).unwrap() + head.len();
+            scenario.insert_str(at, &format!("route_table = {table}\n"));
+        } else {
+            panic!("a step of no known shape: {step} (in {hint})");
+        }
+    }
+}
+
+/// Every failing path's hints pasted as written, then `verify` again:
+/// every path passes.
+fn pasted_all_pass(s: &str, e: &str, v: &Value) {
+    let mut fixed = s.to_owned();
+    for p in v["paths"].as_array().unwrap() {
+        for h in p["to_open"].as_array().into_iter().flatten() {
+            let h = h.as_str().unwrap();
+            // Two paths may give the same hint (the same new table).
+            let already = h.contains("add [[route_table]]: { name = \"bare-rt\"")
+                && fixed.contains("name = \"bare-rt\"");
+            if !already {
+                paste(&mut fixed, h);
+            }
+        }
+    }
+    let (code, after) = verify(&fixed, e);
+    assert_eq!(code, 0, "{fixed}\n{after}");
+}
+
+/// A private subnet's table sends the internet to a NAT gateway, but a
+/// narrower rule sends 8.8.8.0/24 to the internet gateway, which carries
+/// none of its traffic. An added `0.0.0.0/0` never wins over the /24, and
+/// the table's `0.0.0.0/0` already goes to the NAT gateway: before, no
+/// hint, and the pair "stayed closed". The hint now retargets the rule
+/// that dropped it.
+#[test]
+fn a_narrower_rule_to_the_wrong_gateway_is_retargeted() {
+    let s = scenario(
+        &[("igw", "internet"), ("nat", "nat")],
+        r#"{ destination = "0.0.0.0/0", network_entity = "igw" }"#,
+        r#"{ destination = "0.0.0.0/0", network_entity = "nat" }, { destination = "8.8.8.0/24", network_entity = "igw" }"#,
+    );
+    let e = expect(&[("app-out", "vnic:app", "internet")]);
+    let (code, v) = verify(&s, &e);
+    assert_eq!(code, 1, "{v}");
+    let p = path(&v, "app-out");
+    assert!(p.get("to_open_left").is_none(), "{p}");
+    assert_eq!(
+        hints(&v, "app-out"),
+        [
+            "route: in route table `priv-rt`, change rule #1 (8.8.8.0/24 -> internet gateway `igw`) to network_entity = \"nat\""
+        ]
+    );
+    pasted_all_pass(&s, &e, &v);
+    // `explain`: a hint, not "stays closed".
+    let j = explain(&s, "10.0.2.10", "8.8.8.8");
+    assert!(j.get("stays_closed").is_none(), "{j}");
+    assert!(j.get("closed_at").is_none(), "{j}");
+    assert!(
+        j["to_open"][0]
+            .as_str()
+            .is_some_and(|h| h.starts_with("route: ")),
+        "{j}"
+    );
+}
+
+/// A VCN with an internet gateway and no NAT gateway: a private subnet's
+/// path to the internet was said to stay closed ("no gateway of its VCN
+/// opens the route layer"); a NAT gateway would open it. The hint now
+/// says so plainly and writes the gateway and the rule: with no rule for
+/// the destination, an added one; with the table's own `0.0.0.0/0` to
+/// the internet gateway, that rule retargeted to the new gateway.
+#[test]
+fn a_vcn_without_the_gateway_the_traffic_needs_gets_one() {
+    let e = expect(&[("app-out", "vnic:app", "internet")]);
+    for (priv_rules, step) in [
+        (
+            "",
+            "then add to route table `priv-rt`: { destination = \"0.0.0.0/0\", network_entity = \"v-nat\" }",
+        ),
+        (
+            r#"{ destination = "0.0.0.0/0", network_entity = "igw" }"#,
+            "then in route table `priv-rt`, change rule #0 (0.0.0.0/0 -> internet gateway `igw`) to network_entity = \"v-nat\"",
+        ),
+    ] {
+        let s = scenario(
+            &[("igw", "internet")],
+            r#"{ destination = "0.0.0.0/0", network_entity = "igw" }"#,
+            priv_rules,
+        );
+        let (code, v) = verify(&s, &e);
+        assert_eq!(code, 1, "{v}");
+        assert!(path(&v, "app-out").get("to_open_left").is_none(), "{v}");
+        assert_eq!(
+            hints(&v, "app-out"),
+            [format!(
+                "route: needs a new NAT gateway in VCN `v`: add [[gateway]]: {{ name = \"v-nat\", vcn = \"v\", kind = \"nat\" }}; {step}"
+            )]
+        );
+        // Every path's hints together: the gateway and the rule.
+        let t = &v["hints_together"];
+        assert_eq!(t["hints"], 2, "{t}");
+        assert_eq!(t["still_failing"], serde_json::json!([]), "{t}");
+        pasted_all_pass(&s, &e, &v);
+        let j = explain(&s, "10.0.2.10", "8.8.8.8");
+        assert!(j.get("stays_closed").is_none(), "{j}");
+        assert!(
+            j["to_open"][0]
+                .as_str()
+                .is_some_and(|h| h.starts_with("route: needs a new NAT gateway in VCN `v`: ")),
+            "{j}"
+        );
+    }
+    // A name another VCN's gateway has: the next free one.
+    let s = scenario(
+        &[("igw", "internet")],
+        r#"{ destination = "0.0.0.0/0", network_entity = "igw" }"#,
+        "",
+    )
+    .replacen(
+        "[[gateway]]",
+        "[[vcn]]\nname = \"w\"\ncidr_blocks = [\"10.1.0.0/16\"]\n[[gateway]]\nname = \"v-nat\"\nvcn = \"w\"\nkind = \"nat\"\n[[gateway]]",
+        1,
+    );
+    let j = explain(&s, "10.0.2.10", "8.8.8.8");
+    assert_eq!(
+        j["to_open"][0],
+        "route: needs a new NAT gateway in VCN `v`: add [[gateway]]: { name = \"v-nat-2\", vcn = \"v\", kind = \"nat\" }; then add to route table `priv-rt`: { destination = \"8.8.8.8/32\", network_entity = \"v-nat-2\" }",
+        "{j}"
+    );
+}
+
+/// A subnet with no route table (nor its VNIC): only the VCN's local
+/// routes apply, and `verify` gave no hint. The hint now writes a table
+/// for the subnet with the rule and gives it to the subnet; with no
+/// gateway that opens it either, the gateway too. Both directions (the
+/// internet's return path is the destination's table) need the same new
+/// table: added once when every path's hints are added together.
+#[test]
+fn a_subnet_without_a_route_table_gets_one() {
+    let e = expect(&[
+        ("b-out", "vnic:b", "internet"),
+        ("b-in", "internet", "vnic:b"),
+    ]);
+    let s = scenario(
+        &[("igw", "internet")],
+        r#"{ destination = "0.0.0.0/0", network_entity = "igw" }"#,
+        "",
+    );
+    let (code, v) = verify(&s, &e);
+    assert_eq!(code, 1, "{v}");
+    let table = "route: needs a new route table for subnet `bare`: add [[route_table]]: { name = \"bare-rt\", vcn = \"v\", route_rules = [{ destination = \"0.0.0.0/0\", network_entity = \"igw\" }] }; then set route_table = \"bare-rt\" in subnet `bare`";
+    assert_eq!(hints(&v, "b-out"), [table]);
+    assert_eq!(hints(&v, "b-in"), [table]);
+    // The table and its one rule, each once.
+    let t = &v["hints_together"];
+    assert_eq!(t["hints"], 2, "{t}");
+    assert_eq!(t["still_failing"], serde_json::json!([]), "{t}");
+    pasted_all_pass(&s, &e, &v);
+    // No gateway at all: the table and the gateway.
+    let s = scenario(&[], "", "");
+    let (_, v) = verify(&s, &e);
+    assert_eq!(
+        hints(&v, "b-out"),
+        [
+            "route: needs a new route table for subnet `bare` and a new NAT gateway in VCN `v`: add [[gateway]]: { name = \"v-nat\", vcn = \"v\", kind = \"nat\" }; add [[route_table]]: { name = \"bare-rt\", vcn = \"v\", route_rules = [{ destination = \"0.0.0.0/0\", network_entity = \"v-nat\" }] }; then set route_table = \"bare-rt\" in subnet `bare`"
+        ]
+    );
+    // From the internet: a NAT gateway admits replies only.
+    assert_eq!(
+        hints(&v, "b-in"),
+        [
+            "route: needs a new route table for subnet `bare` and a new internet gateway in VCN `v`: add [[gateway]]: { name = \"v-igw\", vcn = \"v\", kind = \"internet\" }; add [[route_table]]: { name = \"bare-rt\", vcn = \"v\", route_rules = [{ destination = \"0.0.0.0/0\", network_entity = \"v-igw\" }] }; then set route_table = \"bare-rt\" in subnet `bare`"
+        ]
+    );
+    let j = explain(&s, "10.0.3.10", "8.8.8.8");
+    assert!(j.get("stays_closed").is_none(), "{j}");
+    assert!(
+        j["to_open"][0].as_str().is_some_and(|h| h.starts_with(
+            "route: needs a new route table for subnet `bare` and a new NAT gateway in VCN `v`: "
+        )),
+        "{j}"
+    );
+}
+
+/// What no new object opens still stays closed: an address of the private
+/// prefix of a VCN (no internet gateway carries it, and no NAT gateway
+/// IPv6), from the internet, with no gateway at all. No internet gateway
+/// is proposed for it, nor a DRG for the internet.
+#[test]
+fn what_no_new_gateway_or_table_opens_still_stays_closed() {
+    let s = r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16", "fd00:9::/48"]
+[[security_list]]
+name = "open"
+vcn = "v"
+egress_security_rules = [{ destination = "::/0", protocol = "all" }]
+ingress_security_rules = [{ source = "::/0", protocol = "all" }]
+[[subnet]]
+name = "app"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+ipv6_cidr_blocks = ["fd00:9:0:1::/64"]
+security_lists = ["open"]
+[[vnic]]
+name = "a"
+subnet = "app"
+private_ips = ["10.0.1.10", "fd00:9:0:1::10"]
+"#;
+    for (src, dst) in [
+        ("2001:db8:1::1", "fd00:9:0:1::10"),
+        ("fd00:9:0:1::10", "2001:db8:1::1"),
+    ] {
+        let j = explain(s, src, dst);
+        assert!(j.get("to_open").is_none(), "{j}");
+        assert_eq!(j["closed_at"], serde_json::json!(["route"]), "{j}");
+        assert!(
+            j["stays_closed"]
+                .as_str()
+                .is_some_and(|t| t.starts_with(&zprsim_control::verify::stay_closed(None))),
+            "{j}"
+        );
+    }
+}
+
+/// Every path's hints are proved on a copy of their own, so two paths
+/// may each create a gateway at the same index of their copy: here a NAT
+/// gateway in VCN `v` and an internet gateway in VCN `w`. Added together
+/// (`hints_together`), each path's rule must go to its own new gateway:
+/// mapped by the index alone, `w`'s return path went to `v`'s NAT gateway
+/// (which admits replies only) and the path was said to still fail.
+#[test]
+fn every_paths_new_gateways_are_added_together_each_where_it_belongs() {
+    let s = r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16"]
+[[vcn]]
+name = "w"
+cidr_blocks = ["10.1.0.0/16"]
+[[route_table]]
+name = "v-rt"
+vcn = "v"
+route_rules = []
+[[route_table]]
+name = "w-rt"
+vcn = "w"
+route_rules = []
+[[security_list]]
+name = "v-open"
+vcn = "v"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
+ingress_security_rules = [{ source = "0.0.0.0/0", protocol = "all" }]
+[[security_list]]
+name = "w-open"
+vcn = "w"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
+ingress_security_rules = [{ source = "0.0.0.0/0", protocol = "all" }]
+[[subnet]]
+name = "priv"
+vcn = "v"
+cidr_block = "10.0.2.0/24"
+route_table = "v-rt"
+security_lists = ["v-open"]
+prohibit_public_ip = true
+[[subnet]]
+name = "pub"
+vcn = "w"
+cidr_block = "10.1.1.0/24"
+route_table = "w-rt"
+security_lists = ["w-open"]
+[[vnic]]
+name = "app"
+subnet = "priv"
+private_ips = ["10.0.2.10"]
+[[vnic]]
+name = "web"
+subnet = "pub"
+private_ips = ["10.1.1.10"]
+"#;
+    let e = expect(&[
+        ("app-out", "vnic:app", "internet"),
+        ("web-in", "internet", "vnic:web"),
+    ]);
+    let (code, v) = verify(s, &e);
+    assert_eq!(code, 1, "{v}");
+    assert!(
+        hints(&v, "app-out")[0].starts_with("route: needs a new NAT gateway in VCN `v`: "),
+        "{v}"
+    );
+    assert!(
+        hints(&v, "web-in")[0].starts_with("route: needs a new internet gateway in VCN `w`: "),
+        "{v}"
+    );
+    let t = &v["hints_together"];
+    assert_eq!(t["hints"], 4, "{t}");
+    assert_eq!(t["still_failing"], serde_json::json!([]), "{t}");
+    pasted_all_pass(s, &e, &v);
+}
