@@ -192,7 +192,11 @@ fn paste(scenario: &mut String, hint: &str) {
     }
     // What the shared-table sentence and the alternatives add is no step.
     let rest = rest.split("; but route table").next().unwrap();
-    let rest = rest.split(" (or ").next().unwrap();
+    let mut rest = rest.to_owned();
+    while let Some(i) = rest.find(" (or ") {
+        let end = i + rest[i..].find(')').unwrap();
+        rest.replace_range(i..=end, "");
+    }
     for step in rest.split("; ") {
         let step = step.strip_prefix("then ").unwrap_or(step);
         if let Some(r) = step.strip_prefix("add [[") {
@@ -519,4 +523,264 @@ private_ips = ["10.1.1.10"]
     assert_eq!(t["hints"], 4, "{t}");
     assert_eq!(t["still_failing"], serde_json::json!([]), "{t}");
     pasted_all_pass(s, &e, &v);
+}
+
+/// Takes every gateway of `kind` of VCN `vcn` out of `s`, with the route
+/// rules that target it; the others keep their targets.
+fn drop_gateways(
+    s: &mut zprsim_control::model::Scenario,
+    vcn: usize,
+    kind: zprsim_control::model::GatewayKind,
+) {
+    use zprsim_control::ids::GatewayId;
+    use zprsim_control::model::RouteTarget;
+    let gone = |g: &zprsim_control::model::Gateway| g.vcn.index() == vcn && g.kind == kind;
+    let mut map: Vec<Option<usize>> = Vec::new();
+    let mut next = 0;
+    for g in &s.gateways {
+        if gone(g) {
+            map.push(None);
+        } else {
+            map.push(Some(next));
+            next += 1;
+        }
+    }
+    s.gateways.retain(|g| !gone(g));
+    for t in &mut s.route_tables {
+        t.rules.retain(|r| match r.target {
+            RouteTarget::Gateway(g) => map[g.index()].is_some(),
+            RouteTarget::PrivateIp { .. } => true,
+        });
+        for r in &mut t.rules {
+            if let RouteTarget::Gateway(g) = r.target {
+                r.target = RouteTarget::Gateway(GatewayId::new(map[g.index()].unwrap()).unwrap());
+            }
+        }
+    }
+}
+
+/// Random scenarios where the route layer drops packets for every reason
+/// a hint can meet: gateways of random kinds taken out of each VCN, the
+/// route tables of random subnets (and their VNICs') taken away, and
+/// random first packets. For each packet the reference evaluator drops at
+/// route, `verify::packet_hints` (what `explain` gives): every route hint
+/// it gives, applied (`verify::apply`, with its new gateways and tables),
+/// opens the route layer for the packet; every hint applied opens the
+/// packet when it says none is left (`left` 0), and a packet it says
+/// stays closed is still dropped, at the layers it names (`closed_at`),
+/// route among them only when no route hint was given.
+#[test]
+fn every_route_hint_applied_opens_the_route_layer_for_its_packet() {
+    use rand::seq::IndexedRandom;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+    use zprsim_bench::random::{
+        Shape, address_pool_shaped, random_packet_shaped, random_scenario_shaped, vnic_addresses,
+    };
+    use zprsim_control::eval;
+    use zprsim_control::model::GatewayKind;
+    use zprsim_control::verdict::{Context, Outcome, Stage, Verdict};
+    use zprsim_control::verify::{self, Edit};
+
+    let route_drops = |s: &zprsim_control::model::Scenario, p: &zprsim_control::packet::Packet| {
+        eval::every_layer(s, p)
+            .iter()
+            .any(|l| l.layer == Stage::Route && l.outcome == Outcome::NoRoute)
+    };
+    let seeds = crate::support::seeds("ZPRSIM_ROUTE_HINT_SEEDS", 60);
+    let (mut drops, mut hinted, mut retargets, mut new_gateways, mut new_tables, mut closed) =
+        (0, 0, 0, 0, 0, 0);
+    for seed in 0..seeds {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x2011);
+        let shape = if seed % 2 == 0 {
+            Shape::classic()
+        } else {
+            Shape::edges()
+        };
+        let mut s = random_scenario_shaped(&mut rng, &shape);
+        for vcn in 0..s.vcns.len() {
+            for kind in [
+                GatewayKind::Internet,
+                GatewayKind::Nat,
+                GatewayKind::Service,
+                GatewayKind::Drg,
+                GatewayKind::Lpg,
+            ] {
+                if rng.random_bool(0.4) {
+                    drop_gateways(&mut s, vcn, kind);
+                }
+            }
+        }
+        for sn in 0..s.subnets.len() {
+            if rng.random_bool(0.3) {
+                s.subnets[sn].route_table = None;
+                for v in s.vnics.iter_mut().filter(|v| v.subnet.index() == sn) {
+                    v.route_table = None;
+                }
+            }
+        }
+        let pool = address_pool_shaped(&s, &shape);
+        let vnics = vnic_addresses(&s);
+        for _ in 0..40 {
+            let mut p = random_packet_shaped(&mut rng, &pool, &vnics, &shape);
+            if rng.random_bool(0.5) {
+                // Toward one of the VNICs, or from it: the drops hints are for.
+                let v = *vnics.choose(&mut rng).unwrap();
+                let other = *pool.choose(&mut rng).unwrap();
+                if v.is_ipv4() == other.is_ipv4() {
+                    (p.src, p.dst) = if rng.random_bool(0.5) {
+                        (v, other)
+                    } else {
+                        (other, v)
+                    };
+                }
+            }
+            let d = eval::evaluate(&s, &p, Context::First);
+            if d.judgement.verdict != Verdict::Drop || !route_drops(&s, &p) {
+                continue;
+            }
+            drops += 1;
+            let w = verify::packet_hints(&s, &p);
+            let route_hint = w.to_open.iter().any(|h| h.starts_with("route: "));
+            let route_edits: Vec<Edit> = w
+                .edits
+                .iter()
+                .filter(|e| {
+                    matches!(
+                        e,
+                        Edit::Route { .. }
+                            | Edit::Retarget { .. }
+                            | Edit::Gateway { .. }
+                            | Edit::Table { .. }
+                    )
+                })
+                .cloned()
+                .collect();
+            assert_eq!(
+                route_hint,
+                !route_edits.is_empty(),
+                "seed {seed} {p}: {:?} {route_edits:?}",
+                w.to_open
+            );
+            if route_hint {
+                hinted += 1;
+                let mut fixed = s.clone();
+                verify::apply(&mut fixed, &route_edits);
+                assert!(
+                    !route_drops(&fixed, &p),
+                    "seed {seed} {p}: the route hint does not open the route layer: {:?}",
+                    w.to_open
+                );
+                for e in &route_edits {
+                    match e {
+                        Edit::Retarget { .. } => retargets += 1,
+                        Edit::Gateway { .. } => new_gateways += 1,
+                        Edit::Table { .. } => new_tables += 1,
+                        _ => {}
+                    }
+                }
+                assert!(
+                    !w.closed_at.contains(&Stage::Route),
+                    "seed {seed} {p}: {w:?}"
+                );
+            }
+            let mut fixed = s.clone();
+            verify::apply(&mut fixed, &w.edits);
+            let after = eval::evaluate(&fixed, &p, Context::First).judgement;
+            if w.left == 0 {
+                assert_eq!(after.verdict, Verdict::Allow, "seed {seed} {p}: {w:?}");
+                assert!(w.closed_at.is_empty());
+            } else {
+                closed += 1;
+                assert_eq!(after.verdict, Verdict::Drop, "seed {seed} {p}: {w:?}");
+                assert!(!w.closed_at.is_empty());
+                assert!(
+                    w.closed_at.contains(&after.stage.unwrap()),
+                    "seed {seed} {p}: {w:?} {after:?}"
+                );
+            }
+        }
+    }
+    eprintln!(
+        "route drops {drops}, with a route hint {hinted} (retargets {retargets}, new gateways {new_gateways}, new tables {new_tables}), staying closed {closed}"
+    );
+    assert!(hinted >= 50, "{hinted}");
+    assert!(retargets >= 3, "{retargets}");
+    assert!(new_gateways >= 10, "{new_gateways}");
+    assert!(new_tables >= 10, "{new_tables}");
+}
+
+/// A path's later pairs are judged with the earlier pairs' hints kept on
+/// the copy (`whole.rs`): a table a hint created is there for them, so
+/// the second pair's rule goes into that new table, not into a second
+/// one (nor does reading the table, kept on the copy only, fail).
+#[test]
+fn a_paths_later_pairs_add_their_rules_to_the_table_an_earlier_hint_created() {
+    use zprsim_control::load::{self, Format};
+    use zprsim_control::packet::{L4, Packet};
+    use zprsim_control::verify::{self, Edit, Limits};
+    use zprsim_dataplane::scenario_file::FsFiles;
+
+    let text = format!(
+        "[[vcn]]\nname = \"w\"\ncidr_blocks = [\"10.1.0.0/16\"]\n{}",
+        scenario(
+            &[("igw", "internet"), ("drg", "drg")],
+            r#"{ destination = "0.0.0.0/0", network_entity = "igw" }"#,
+            "",
+        )
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let files = FsFiles::new(dir.path());
+    let s = load::load_str(&text, "s.toml", Format::Toml, &files)
+        .unwrap()
+        .scenario;
+    let paths = verify::read(
+        &s,
+        &expect(&[("b-out", "vnic:b", "internet")]),
+        "e.toml",
+        &files,
+        &Limits::default(),
+    )
+    .unwrap();
+    let packet = |dst: &str| Packet {
+        src: "10.0.3.10".parse().unwrap(),
+        dst: dst.parse().unwrap(),
+        proto: 6,
+        l4: L4::Ports {
+            sport: 49152,
+            dport: 443,
+        },
+    };
+    let (to_internet, to_w) = (packet("8.8.8.8"), packet("10.1.0.5"));
+    let w = verify::path_hints(&s, &paths[0], [vec![to_internet], vec![to_w]]);
+    assert_eq!(w.left, 0, "{w:?}");
+    assert_eq!(
+        w.to_open,
+        [
+            "route: needs a new route table for subnet `bare`: add [[route_table]]: { name = \"bare-rt\", vcn = \"v\", route_rules = [{ destination = \"0.0.0.0/0\", network_entity = \"igw\" }] } (or through `drg`); then set route_table = \"bare-rt\" in subnet `bare`",
+            "route: add to route table `bare-rt`: { destination = \"10.1.0.0/16\", network_entity = \"drg\" }",
+        ]
+    );
+    let kinds: Vec<&str> = w
+        .edits
+        .iter()
+        .map(|e| match e {
+            Edit::Table { .. } => "table",
+            Edit::Route { .. } => "route",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(kinds, ["table", "route", "route"]);
+    let mut fixed = s.clone();
+    verify::apply(&mut fixed, &w.edits);
+    assert_eq!(fixed.route_tables.len(), s.route_tables.len() + 1);
+    assert_eq!(fixed.route_tables.last().map(|t| t.rules.len()), Some(2));
+    for p in [to_internet, to_w] {
+        let d = zprsim_control::eval::evaluate(&fixed, &p, zprsim_control::verdict::Context::First);
+        assert_eq!(
+            d.judgement.verdict,
+            zprsim_control::verdict::Verdict::Allow,
+            "{p}: {d:?}"
+        );
+    }
 }

@@ -556,17 +556,25 @@ fn hint_text(
             ));
         }
     }
-    text.push_str(&make.join("; "));
+    // The other gateways that would do, after the step that writes the
+    // rule (a new table's is the one before last: its subnet set after).
     if !others.is_empty() {
         let names: Vec<String> = others
             .iter()
             .map(|g| format!("`{}`", copy.gateways[g.index()].name))
             .collect();
-        match how {
-            How::Add => text.push_str(&format!(" (or through {})", names.join(", "))),
-            How::Retarget { .. } => text.push_str(&format!(" (or {})", names.join(", "))),
+        let alt = match how {
+            How::Add => format!(" (or through {})", names.join(", ")),
+            How::Retarget { .. } => format!(" (or {})", names.join(", ")),
+        };
+        let at = make
+            .len()
+            .saturating_sub(1 + usize::from(new_table.is_some()));
+        if let Some(step) = make.get_mut(at) {
+            step.push_str(&alt);
         }
     }
+    text.push_str(&make.join("; "));
     text
 }
 
