@@ -434,6 +434,29 @@ name = "a"
 subnet = "app"
 private_ips = ["10.0.1.10", "fd00:9:0:1::10"]
 "#;
+    // In words: what was tried is named, new gateways and tables too.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), s).unwrap();
+    let o = run_in(
+        dir.path(),
+        [
+            "explain",
+            "s.toml",
+            "--src",
+            "2001:db8:1::1",
+            "--dst",
+            "fd00:9:0:1::10",
+            "--proto",
+            "tcp",
+            "--dport",
+            "443",
+        ],
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("\n  stays closed: no rule, statement, gateway or route table opens it (at route: see its reason above)\n"),
+        "{text}"
+    );
     for (src, dst) in [
         ("2001:db8:1::1", "fd00:9:0:1::10"),
         ("fd00:9:0:1::10", "2001:db8:1::1"),
