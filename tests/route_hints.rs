@@ -221,6 +221,19 @@ fn paste(scenario: &mut String, hint: &str) {
             let i = at + scenario[at..].find(&from).unwrap() + from.len();
             let end = i + scenario[i..].find(" }").unwrap();
             scenario.replace_range(i..end, entity);
+        } else if let Some(r) = step
+            .strip_prefix("set ")
+            .and_then(|r| r.split_once(" in [[gateway]] `"))
+            .map(|(field, name)| (field, name.trim_end_matches('`')))
+        {
+            let (field, name) = r;
+            let key = field.split(" = ").next().unwrap();
+            let at = scenario
+                .find(&format!("[[gateway]]\nname = \"{name}\"\n"))
+                .unwrap();
+            let i = at + scenario[at..].find(&format!("\n{key} = ")).unwrap() + 1;
+            let end = i + scenario[i..].find('\n').unwrap();
+            scenario.replace_range(i..end, field);
         } else if let Some(r) = step.strip_prefix("set route_table = ") {
             let (table, subnet) = r.split_once(" in subnet `").unwrap();
             let subnet = subnet.trim_end_matches('`');
@@ -353,6 +366,60 @@ fn a_vcn_without_the_gateway_the_traffic_needs_gets_one() {
         "route: needs a new NAT gateway in VCN `v`: add [[gateway]]: { name = \"v-nat-2\", vcn = \"v\", kind = \"nat\" }; then add to route table `priv-rt`: { destination = \"8.8.8.8/32\", network_entity = \"v-nat-2\" }",
         "{j}"
     );
+}
+
+/// A VCN's internet gateway is disabled and its NAT gateway blocks
+/// traffic: the hint enables the one the table's rule already sends the
+/// packet to (alone), or the one that opens it with a rule, rather than
+/// create a second gateway of a kind the VCN has (OCI allows one internet
+/// gateway per VCN). Before, the internet's return path to a public VNIC
+/// "stayed closed".
+#[test]
+fn a_disabled_gateway_is_enabled_not_doubled() {
+    let s = scenario(
+        &[("igw", "internet"), ("nat", "nat")],
+        r#"{ destination = "0.0.0.0/0", network_entity = "igw" }"#,
+        "",
+    )
+    .replace(
+        "kind = \"internet\"\n",
+        "kind = \"internet\"\nis_enabled = false\n",
+    )
+    .replace("kind = \"nat\"\n", "kind = \"nat\"\nblock_traffic = true\n");
+    let e = expect(&[
+        ("web-in", "internet", "vnic:web"),
+        ("web-out", "vnic:web", "internet"),
+        ("app-out", "vnic:app", "internet"),
+    ]);
+    let (code, v) = verify(&s, &e);
+    assert_eq!(code, 1, "{v}");
+    let enable =
+        "route: needs internet gateway `igw` enabled: set is_enabled = true in [[gateway]] `igw`";
+    assert_eq!(hints(&v, "web-in"), [enable]);
+    assert_eq!(hints(&v, "web-out"), [enable]);
+    assert_eq!(
+        hints(&v, "app-out"),
+        [
+            "route: needs NAT gateway `nat` to let traffic through: set block_traffic = false in [[gateway]] `nat`; then add to route table `priv-rt`: { destination = \"0.0.0.0/0\", network_entity = \"nat\" }"
+        ]
+    );
+    // Together: two gateways enabled (once each, though two paths ask for
+    // `igw`), one rule.
+    let t = &v["hints_together"];
+    assert_eq!(t["hints"], 3, "{t}");
+    assert_eq!(t["still_failing"], serde_json::json!([]), "{t}");
+    let mut fixed = s.clone();
+    for name in ["web-in", "app-out"] {
+        for h in hints(&v, name) {
+            paste(&mut fixed, &h);
+        }
+    }
+    assert!(fixed.contains("is_enabled = true") && fixed.contains("block_traffic = false"));
+    let (code, after) = verify(&fixed, &e);
+    assert_eq!(code, 0, "{fixed}\n{after}");
+    let j = explain(&s, "8.8.8.8", "10.0.1.10");
+    assert!(j.get("stays_closed").is_none(), "{j}");
+    assert_eq!(j["to_open"][0], enable, "{j}");
 }
 
 /// A subnet with no route table (nor its VNIC): only the VCN's local
@@ -613,6 +680,7 @@ fn every_route_hint_applied_opens_the_route_layer_for_its_packet() {
     let seeds = crate::support::seeds("ZPRSIM_ROUTE_HINT_SEEDS", 60);
     let (mut drops, mut hinted, mut retargets, mut new_gateways, mut new_tables, mut closed) =
         (0, 0, 0, 0, 0, 0);
+    let mut enabled = 0;
     for seed in 0..seeds {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x2011);
         let shape = if seed % 2 == 0 {
@@ -632,6 +700,11 @@ fn every_route_hint_applied_opens_the_route_layer_for_its_packet() {
                 if rng.random_bool(0.4) {
                     drop_gateways(&mut s, vcn, kind);
                 }
+            }
+        }
+        for g in &mut s.gateways {
+            if g.kind != GatewayKind::Drg && rng.random_bool(0.15) {
+                g.blocked = true;
             }
         }
         for sn in 0..s.subnets.len() {
@@ -674,6 +747,7 @@ fn every_route_hint_applied_opens_the_route_layer_for_its_packet() {
                         Edit::Route { .. }
                             | Edit::Retarget { .. }
                             | Edit::Gateway { .. }
+                            | Edit::Enable { .. }
                             | Edit::Table { .. }
                     )
                 })
@@ -699,6 +773,7 @@ fn every_route_hint_applied_opens_the_route_layer_for_its_packet() {
                         Edit::Retarget { .. } => retargets += 1,
                         Edit::Gateway { .. } => new_gateways += 1,
                         Edit::Table { .. } => new_tables += 1,
+                        Edit::Enable { .. } => enabled += 1,
                         _ => {}
                     }
                 }
@@ -725,8 +800,9 @@ fn every_route_hint_applied_opens_the_route_layer_for_its_packet() {
         }
     }
     eprintln!(
-        "route drops {drops}, with a route hint {hinted} (retargets {retargets}, new gateways {new_gateways}, new tables {new_tables}), staying closed {closed}"
+        "route drops {drops}, with a route hint {hinted} (retargets {retargets}, new gateways {new_gateways}, new tables {new_tables}, gateways enabled {enabled}), staying closed {closed}"
     );
+    assert!(enabled >= 10, "{enabled}");
     assert!(hinted >= 50, "{hinted}");
     assert!(retargets >= 3, "{retargets}");
     assert!(new_gateways >= 10, "{new_gateways}");

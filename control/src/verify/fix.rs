@@ -62,6 +62,9 @@ pub(super) enum Kept {
     },
     /// The last gateway: one a route hint created (`route_fix.rs`).
     Gateway,
+    /// A gateway (by index) that was disabled or blocked traffic, which a
+    /// route hint enabled.
+    Enabled(usize),
     /// The last route table: one a route hint created for subnet
     /// `subnet` (by index), which had none.
     Table { subnet: usize },
@@ -157,6 +160,12 @@ impl Scratch {
                             at: copy.gateways.len(),
                             gateway,
                         });
+                    }
+                }
+                Kept::Enabled(gateway) => {
+                    if let Some(g) = copy.gateways.get_mut(gateway) {
+                        g.blocked = true;
+                        out.push(Edit::Enable { gateway });
                     }
                 }
                 Kept::Table { subnet } => {
@@ -292,6 +301,14 @@ pub enum Edit {
         at: usize,
         /// The gateway.
         gateway: crate::model::Gateway,
+    },
+    /// A gateway of the scenario (by index) that is disabled or blocks
+    /// traffic, to enable (since the nineteenth session): `is_enabled =
+    /// true` of an internet gateway, `block_traffic = false` of a NAT or
+    /// service gateway.
+    Enable {
+        /// The gateway.
+        gateway: usize,
     },
     /// A route table to create for a subnet that has none, and to give
     /// that subnet (by index; since the nineteenth session). Its rules
@@ -448,6 +465,11 @@ fn apply_one(s: &mut Scenario, e: &Edit) {
                 .and_then(|t| t.rules.get_mut(*rule))
             {
                 r.target = target.clone();
+            }
+        }
+        Edit::Enable { gateway } => {
+            if let Some(g) = s.gateways.get_mut(*gateway) {
+                g.blocked = false;
             }
         }
         // Made by `apply_all`, which maps the edits after them.

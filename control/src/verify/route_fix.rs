@@ -47,8 +47,10 @@
 //!   stand-in subnet: its real table is unknown, the note says to export
 //!   it).
 //!
-//! A gateway of the kind that is disabled or blocks traffic gets no new
-//! one beside it (its route reason says to enable it).
+//! Before a new gateway, a gateway of the VCN that is disabled or blocks
+//! traffic is enabled on the copy: alone when a rule sends the packet to
+//! it, else with the rule (not an LPG not peered: peering takes the other
+//! VCN's too). A kind the VCN has one of gets no second one.
 //! No hint when neither side is a VNIC, nor inside one VCN (its local
 //! routes decide), nor when nothing of the above opens the route layer:
 //! only then does the pair "stay closed".
@@ -226,12 +228,49 @@ pub(super) fn to_open(
     // gateway, which an added rule never wins over).
     let matched = route.route_rule.map(|i| i as usize);
     let mut found = first_that_opens(scratch, s, ix, p, table, &destination, matched, &candidates)
-        .map(|f| (f, false));
+        .map(|f| (f, Via::Existing));
+    // None does: a gateway of the VCN of those kinds that is disabled or
+    // blocks traffic, enabled on the copy (alone, when a rule already
+    // sends the packet to it; else with the rule), and disabled again
+    // unless that opens it. Not a local peering gateway: peering takes
+    // the other VCN's too.
+    if found.is_none() {
+        let off: Vec<GatewayId> = {
+            let copy = scratch.of(s);
+            kinds
+                .iter()
+                .filter(|k| **k != GatewayKind::Lpg)
+                .flat_map(|k| {
+                    copy.gateways
+                        .iter()
+                        .enumerate()
+                        .filter(move |(_, g)| g.vcn == vcn && g.kind == *k && g.blocked)
+                        .filter_map(|(i, _)| GatewayId::new(i).ok())
+                })
+                .collect()
+        };
+        // Alone first (the one a rule sends it to), then with a rule.
+        'enable: for alone in [true, false] {
+            for &g in &off {
+                scratch.of(s).gateways[g.index()].blocked = false;
+                let f = if alone {
+                    route_passes(scratch.of(s), ix, p).then(|| (g, How::AsIs, Vec::new()))
+                } else {
+                    first_that_opens(scratch, s, ix, p, table, &destination, matched, &[g])
+                };
+                if let Some(f) = f {
+                    found = Some((f, Via::Enabled));
+                    break 'enable;
+                }
+                scratch.of(s).gateways[g.index()].blocked = true;
+            }
+        }
+    }
     // No gateway of the VCN opens it: a new one, of the first kind that
     // opens it of those the remote side calls for ([`fresh_kinds`]) and
     // the VCN has none of, made on the copy and taken away again unless
-    // it opens it. Not of a kind the VCN has one of, disabled or blocking:
-    // the route reason says to enable it.
+    // it opens it. Not of a kind the VCN has one of (OCI allows one
+    // internet gateway, one service gateway, one DRG attachment per VCN).
     if found.is_none() {
         for k in fresh_kinds(s, vcn, remote, own == p.src, &destination) {
             let copy = scratch.of(s);
@@ -253,13 +292,13 @@ pub(super) fn to_open(
             });
             if let Some(f) = first_that_opens(scratch, s, ix, p, table, &destination, matched, &[g])
             {
-                found = Some((f, true));
+                found = Some((f, Via::New));
                 break;
             }
             scratch.of(s).gateways.pop();
         }
     }
-    let Some(((first, how, others), new_gateway)) = found else {
+    let Some(((first, how, others), via)) = found else {
         if let Some(sn) = new_table {
             let copy = scratch.of(s);
             copy.route_tables.pop();
@@ -274,11 +313,13 @@ pub(super) fn to_open(
     };
     // What the change would close: nothing for a new table, which no VNIC
     // used (with none, only the VCN's local routes apply, which a rule for
-    // an address outside the VCN never beats).
+    // an address outside the VCN never beats), nor for a gateway enabled
+    // alone (what its rules send to it was dropped).
     let closes = if new_table.is_some() {
         String::new()
     } else {
         match &how {
+            How::AsIs => String::new(),
             How::Add => closes(scratch, s, ix, p, remote, table, &mut |copy, on| {
                 let rules = &mut copy.route_tables[table.index()].rules;
                 if on {
@@ -306,7 +347,7 @@ pub(super) fn to_open(
         &how,
         &others,
         new_table,
-        new_gateway,
+        via,
     ) + &closes;
     // Proved above; made again, to stay when hints stay on the copy (only
     // after the others were judged without it): the table and gateway
@@ -315,11 +356,18 @@ pub(super) fn to_open(
         if let Some(subnet) = new_table {
             scratch.kept(Kept::Table { subnet });
         }
-        if new_gateway {
-            scratch.kept(Kept::Gateway);
+        match via {
+            Via::New => {
+                scratch.kept(Kept::Gateway);
+            }
+            Via::Enabled => {
+                scratch.kept(Kept::Enabled(first.index()));
+            }
+            Via::Existing => {}
         }
         let copy = scratch.of(s);
         match how {
+            How::AsIs => {}
             How::Add => {
                 copy.route_tables[table.index()].rules.push(rule);
                 scratch.kept(Kept::Route(table.index()));
@@ -338,8 +386,12 @@ pub(super) fn to_open(
         }
     } else {
         let copy = scratch.of(s);
-        if new_gateway {
-            copy.gateways.pop();
+        match via {
+            Via::New => {
+                copy.gateways.pop();
+            }
+            Via::Enabled => copy.gateways[first.index()].blocked = true,
+            Via::Existing => {}
         }
         if let Some(sn) = new_table {
             copy.route_tables.pop();
@@ -349,9 +401,22 @@ pub(super) fn to_open(
     Some(text)
 }
 
+/// Which gateway a route hint sends the packet to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// One of the VCN's, as it is.
+    Existing,
+    /// One of the VCN's that is disabled or blocks traffic, enabled.
+    Enabled,
+    /// A new one.
+    New,
+}
+
 /// How a route hint opens the layer.
 #[derive(Debug, Clone)]
 enum How {
+    /// As the table is: a rule already sends it to the gateway (enabled).
+    AsIs,
     /// A rule added to the table.
     Add,
     /// The table's rule `at`, of the same destination, given a new target
@@ -472,8 +537,8 @@ fn fresh_kinds(
 /// The hint's text: the rule to add to `table` in `copy` (or the rule of
 /// its to retarget, `how`) for `destination` through gateway `first`, the
 /// others that would do too, and, first, the table (for subnet
-/// `new_table`) and gateway (`new_gateway`) it needs created, which
-/// `copy` holds.
+/// `new_table`) and gateway (`via` [`Via::New`]) it needs created, or
+/// the gateway it needs enabled ([`Via::Enabled`]), which `copy` holds.
 #[allow(clippy::too_many_arguments)]
 fn hint_text(
     copy: &Scenario,
@@ -483,8 +548,9 @@ fn hint_text(
     how: &How,
     others: &[GatewayId],
     new_table: Option<usize>,
-    new_gateway: bool,
+    via: Via,
 ) -> String {
+    let new_gateway = via == Via::New;
     let t = &copy.route_tables[table.index()];
     let g = &copy.gateways[first.index()];
     let entity = toml_string(&g.name);
@@ -513,6 +579,16 @@ fn hint_text(
         needs.push(format!("a new {} in VCN `{vcn}`", kind_words(g.kind)));
         make.push(gateway);
     }
+    if via == Via::Enabled {
+        // The loader's fields: `is_enabled` of an internet gateway,
+        // `block_traffic` of a NAT or service gateway.
+        let (words, field) = match g.kind {
+            GatewayKind::Internet => ("enabled", "is_enabled = true"),
+            _ => ("to let traffic through", "block_traffic = false"),
+        };
+        needs.push(format!("{} `{}` {words}", kind_words(g.kind), g.name));
+        make.push(format!("set {field} in [[gateway]] `{}`", g.name));
+    }
     let mut text = format!("{}: ", Stage::Route.as_str());
     if !needs.is_empty() {
         text.push_str(&format!("needs {}: ", needs.join(" and ")));
@@ -530,9 +606,10 @@ fn hint_text(
                 copy.subnets[sn].name
             ));
         }
+        (None, How::AsIs) => {}
         (None, How::Add) => make.push(format!(
             "{}add to route table `{}`: {{ {dest}, network_entity = {entity} }}",
-            if new_gateway { "then " } else { "" },
+            if via == Via::Existing { "" } else { "then " },
             t.name
         )),
         (None, How::Retarget { at, old }) => {
@@ -551,7 +628,7 @@ fn hint_text(
             };
             make.push(format!(
                 "{}in route table `{}`, change rule #{at} ({short} -> {now}) to network_entity = {entity}",
-                if new_gateway { "then " } else { "" },
+                if via == Via::Existing { "" } else { "then " },
                 t.name
             ));
         }
@@ -564,7 +641,7 @@ fn hint_text(
             .map(|g| format!("`{}`", copy.gateways[g.index()].name))
             .collect();
         let alt = match how {
-            How::Add => format!(" (or through {})", names.join(", ")),
+            How::Add | How::AsIs => format!(" (or through {})", names.join(", ")),
             How::Retarget { .. } => format!(" (or {})", names.join(", ")),
         };
         let at = make

@@ -115,6 +115,7 @@ pub fn together(
             fix::Edit::Route { .. }
                 | fix::Edit::Retarget { .. }
                 | fix::Edit::Gateway { .. }
+                | fix::Edit::Enable { .. }
                 | fix::Edit::Table { .. }
         )
     });
