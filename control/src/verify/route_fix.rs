@@ -315,12 +315,19 @@ pub(super) fn to_open(
     // used (with none, only the VCN's local routes apply, which a rule for
     // an address outside the VCN never beats), nor for a gateway enabled
     // alone (what its rules send to it was dropped).
+    // "Today" is without the gateway a hint enables: it is disabled while
+    // judged, enabled with the change.
+    let enabled = via == Via::Enabled;
+    if enabled {
+        scratch.of(s).gateways[first.index()].blocked = true;
+    }
     let closes = if new_table.is_some() {
         String::new()
     } else {
         match &how {
             How::AsIs => String::new(),
             How::Add => closes(scratch, s, ix, p, remote, table, &mut |copy, on| {
+                copy.gateways[first.index()].blocked = enabled && !on;
                 let rules = &mut copy.route_tables[table.index()].rules;
                 if on {
                     rules.push(rule.clone());
@@ -330,6 +337,7 @@ pub(super) fn to_open(
             }),
             How::Retarget { at, old } => {
                 closes(scratch, s, ix, p, remote, table, &mut |copy, on| {
+                    copy.gateways[first.index()].blocked = enabled && !on;
                     copy.route_tables[table.index()].rules[*at].target = if on {
                         RouteTarget::Gateway(first)
                     } else {
@@ -339,6 +347,9 @@ pub(super) fn to_open(
             }
         }
     };
+    if enabled {
+        scratch.of(s).gateways[first.index()].blocked = false;
+    }
     let text = hint_text(
         scratch.of(s),
         table,
