@@ -883,3 +883,36 @@ fn a_paths_later_pairs_add_their_rules_to_the_table_an_earlier_hint_created() {
         );
     }
 }
+
+/// A stand-in subnet (`zprsim import` made it for one the export lacks)
+/// has no route table here because its real one is unknown: it gets no
+/// new table (the stand-in note says to export it), and the packet is
+/// said to stay closed, with the note.
+#[test]
+fn a_stand_in_subnet_gets_no_new_route_table() {
+    let s = scenario(
+        &[("igw", "internet")],
+        r#"{ destination = "0.0.0.0/0", network_entity = "igw" }"#,
+        "",
+    )
+    // As `zprsim import` makes one: no list, no table.
+    .replace(
+        "name = \"bare\"\nvcn = \"v\"\ncidr_block = \"10.0.3.0/24\"\nsecurity_lists = [\"open\"]\n",
+        "name = \"bare\"\nvcn = \"v\"\ncidr_block = \"10.0.3.0/24\"\nstand_in = true\n",
+    );
+    assert!(s.contains("stand_in = true"));
+    let j = explain(&s, "10.0.3.10", "8.8.8.8");
+    assert!(j.get("to_open").is_none(), "{j}");
+    assert!(
+        j["closed_at"]
+            .as_array()
+            .is_some_and(|c| c.contains(&serde_json::json!("route"))),
+        "{j}"
+    );
+    assert!(
+        j["stand_ins"][0]
+            .as_str()
+            .is_some_and(|n| n.contains("subnet `bare`")),
+        "{j}"
+    );
+}
