@@ -649,6 +649,39 @@ fn drop_gateways(
     }
 }
 
+/// Takes gateways of random kinds out of each VCN, disables or blocks
+/// some of the others (not a DRG: the scenario format cannot), and takes
+/// away the route tables of random subnets and their VNICs'.
+fn break_routes(rng: &mut impl rand::Rng, s: &mut zprsim_control::model::Scenario) {
+    use zprsim_control::model::GatewayKind;
+    for vcn in 0..s.vcns.len() {
+        for kind in [
+            GatewayKind::Internet,
+            GatewayKind::Nat,
+            GatewayKind::Service,
+            GatewayKind::Drg,
+            GatewayKind::Lpg,
+        ] {
+            if rng.random_bool(0.4) {
+                drop_gateways(s, vcn, kind);
+            }
+        }
+    }
+    for g in &mut s.gateways {
+        if g.kind != GatewayKind::Drg && rng.random_bool(0.15) {
+            g.blocked = true;
+        }
+    }
+    for sn in 0..s.subnets.len() {
+        if rng.random_bool(0.3) {
+            s.subnets[sn].route_table = None;
+            for v in s.vnics.iter_mut().filter(|v| v.subnet.index() == sn) {
+                v.route_table = None;
+            }
+        }
+    }
+}
+
 /// Random scenarios where the route layer drops packets for every reason
 /// a hint can meet: gateways of random kinds taken out of each VCN, the
 /// route tables of random subnets (and their VNICs') taken away, and
@@ -668,7 +701,6 @@ fn every_route_hint_applied_opens_the_route_layer_for_its_packet() {
         Shape, address_pool_shaped, random_packet_shaped, random_scenario_shaped, vnic_addresses,
     };
     use zprsim_control::eval;
-    use zprsim_control::model::GatewayKind;
     use zprsim_control::verdict::{Context, Outcome, Stage, Verdict};
     use zprsim_control::verify::{self, Edit};
 
@@ -689,32 +721,7 @@ fn every_route_hint_applied_opens_the_route_layer_for_its_packet() {
             Shape::edges()
         };
         let mut s = random_scenario_shaped(&mut rng, &shape);
-        for vcn in 0..s.vcns.len() {
-            for kind in [
-                GatewayKind::Internet,
-                GatewayKind::Nat,
-                GatewayKind::Service,
-                GatewayKind::Drg,
-                GatewayKind::Lpg,
-            ] {
-                if rng.random_bool(0.4) {
-                    drop_gateways(&mut s, vcn, kind);
-                }
-            }
-        }
-        for g in &mut s.gateways {
-            if g.kind != GatewayKind::Drg && rng.random_bool(0.15) {
-                g.blocked = true;
-            }
-        }
-        for sn in 0..s.subnets.len() {
-            if rng.random_bool(0.3) {
-                s.subnets[sn].route_table = None;
-                for v in s.vnics.iter_mut().filter(|v| v.subnet.index() == sn) {
-                    v.route_table = None;
-                }
-            }
-        }
+        break_routes(&mut rng, &mut s);
         let pool = address_pool_shaped(&s, &shape);
         let vnics = vnic_addresses(&s);
         for _ in 0..40 {
@@ -915,4 +922,79 @@ fn a_stand_in_subnet_gets_no_new_route_table() {
             .is_some_and(|n| n.contains("subnet `bare`")),
         "{j}"
     );
+}
+
+/// `verify_grouped`'s property on scenarios whose routes are broken
+/// ([`break_routes`]): a path's `to_open`, with its edits (new gateways
+/// and tables among them) added to the scenario, compiled and judged
+/// again by `verify`, leaves exactly the `to_open_left` pairs it says.
+/// The pairs after the first are judged with the earlier pairs' new
+/// objects kept on the copy, and the edits name them by their index
+/// there: this checks that they come out as they were proved.
+#[test]
+fn a_paths_hints_with_new_objects_leave_exactly_the_pairs_they_say() {
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+    use zprsim_bench::random::{Shape, address_pool_shaped, random_scenario_shaped};
+    use zprsim_control::compile::{Compiled, Config};
+    use zprsim_control::verify::{self, Edit, Expect, Limits, PathSpec};
+
+    let seeds = crate::support::seeds("ZPRSIM_ROUTE_HINT_SEEDS", 60);
+    let (mut checked, mut with_new, mut together) = (0, 0, 0);
+    for seed in 0..seeds {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x2012);
+        let shape = if seed % 2 == 0 {
+            Shape::classic()
+        } else {
+            Shape::edges()
+        };
+        let mut s = random_scenario_shaped(&mut rng, &shape);
+        crate::verify_grouped::clone_vnics(&mut rng, &mut s);
+        break_routes(&mut rng, &mut s);
+        let c = Compiled::new(&s, &Config::default()).unwrap();
+        let pool = address_pool_shaped(&s, &shape);
+        let mut paths: Vec<PathSpec> = (0..8)
+            .map(|i| crate::verify_grouped::random_path(&mut rng, &s, &pool, i))
+            .collect();
+        for p in &mut paths {
+            p.expect = Expect::Allow;
+            p.skipped = false;
+        }
+        let limits = Limits::default();
+        let r = verify::run(&s, &c, &paths, &limits).unwrap();
+        // Every path's hints at once: the copy with every new object
+        // compiles and is judged.
+        if let Some(t) =
+            verify::together(&s, &Config::default(), &paths, &r, &limits, &|| false).unwrap()
+        {
+            assert!(t.error.is_none(), "seed {seed}: {t:?}");
+            together += 1;
+        }
+        for (path, got) in paths.iter().zip(&r.paths) {
+            if got.to_open_edits.is_empty() || got.to_open_checked < got.failed_pairs {
+                continue;
+            }
+            let mut fixed = s.clone();
+            verify::apply(&mut fixed, &got.to_open_edits);
+            let fc = Compiled::new(&fixed, &Config::default()).unwrap();
+            let after = verify::run(&fixed, &fc, std::slice::from_ref(path), &limits).unwrap();
+            assert_eq!(
+                after.paths[0].failed_pairs, got.to_open_left,
+                "seed {seed} {}: {:?} left {} of {} failing: {:?}",
+                path.name, got.to_open, got.to_open_left, got.failed_pairs, after.paths[0].failed
+            );
+            checked += 1;
+            with_new += usize::from(
+                got.to_open_edits
+                    .iter()
+                    .any(|e| matches!(e, Edit::Gateway { .. } | Edit::Table { .. })),
+            );
+        }
+    }
+    eprintln!(
+        "checked {checked}, with a new gateway or table {with_new}, every path's hints together {together}"
+    );
+    assert!(together >= 30, "{together}");
+    assert!(checked >= 50, "{checked}");
+    assert!(with_new >= 20, "{with_new}");
 }
