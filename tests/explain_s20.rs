@@ -72,7 +72,7 @@ fn a_packet_no_route_rule_opens_is_said_to_stay_closed_without_other_hints() {
         let t = explain(CLOSED, "2001:db8:1::1", a, false);
         assert!(!t.contains("to open:"), "{t}");
         assert!(
-            t.contains("  stays closed: no rule or statement opens it (at route: see its reason above); the hint for another layer is left out"),
+            t.contains("  stays closed: no rule, statement, gateway or route table opens it (at route: see its reason above); the hint for another layer is left out"),
             "{t}"
         );
         let j = explain_json(CLOSED, "2001:db8:1::1", a);

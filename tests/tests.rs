@@ -58,6 +58,7 @@ mod review_s21;
 mod review_s8;
 mod review_s9;
 mod rollout;
+mod route_hints;
 mod run_warnings;
 mod safety;
 mod spool;

@@ -217,7 +217,7 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
 /// Adds copies of some VNICs (same subnet, NSGs, attributes, route
 /// table; a new name and free IPv4 addresses of the subnet), so that an
 /// address class holds several VNICs whose names the failure texts show.
-fn clone_vnics(rng: &mut ChaCha8Rng, s: &mut Scenario) {
+pub(crate) fn clone_vnics(rng: &mut ChaCha8Rng, s: &mut Scenario) {
     let mut used: BTreeSet<IpAddr> = s.vnics.iter().flat_map(|v| v.private_ips.clone()).collect();
     let n = s.vnics.len();
     for i in 0..n {
@@ -305,7 +305,12 @@ fn random_selector(rng: &mut ChaCha8Rng, s: &Scenario, pool: &[IpAddr]) -> (Sele
     }
 }
 
-fn random_path(rng: &mut ChaCha8Rng, s: &Scenario, pool: &[IpAddr], i: usize) -> PathSpec {
+pub(crate) fn random_path(
+    rng: &mut ChaCha8Rng,
+    s: &Scenario,
+    pool: &[IpAddr],
+    i: usize,
+) -> PathSpec {
     let (from, from_text) = random_selector(rng, s, pool);
     let (to, to_text) = random_selector(rng, s, pool);
     let ports = [0u16, 22, 53, 80, 443, 1521, 2049, 6443, 8080, 40000, 65535];

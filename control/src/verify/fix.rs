@@ -60,6 +60,14 @@ pub(super) enum Kept {
         rule: usize,
         old: crate::model::RouteTarget,
     },
+    /// The last gateway: one a route hint created (`route_fix.rs`).
+    Gateway,
+    /// A gateway (by index) that was disabled or blocked traffic, which a
+    /// route hint enabled.
+    Enabled(usize),
+    /// The last route table: one a route hint created for subnet
+    /// `subnet` (by index), which had none.
+    Table { subnet: usize },
     /// The last `added` statements of a ZPR policy, which the hint created
     /// when `created` (then the last policy).
     Statements {
@@ -143,6 +151,32 @@ impl Scratch {
                             table,
                             rule,
                             target,
+                        });
+                    }
+                }
+                Kept::Gateway => {
+                    if let Some(gateway) = copy.gateways.pop() {
+                        out.push(Edit::Gateway {
+                            at: copy.gateways.len(),
+                            gateway,
+                        });
+                    }
+                }
+                Kept::Enabled(gateway) => {
+                    if let Some(g) = copy.gateways.get_mut(gateway) {
+                        g.blocked = true;
+                        out.push(Edit::Enable { gateway });
+                    }
+                }
+                Kept::Table { subnet } => {
+                    if let Some(table) = copy.route_tables.pop() {
+                        if let Some(sn) = copy.subnets.get_mut(subnet) {
+                            sn.route_table = None;
+                        }
+                        out.push(Edit::Table {
+                            at: copy.route_tables.len(),
+                            table,
+                            subnet,
                         });
                     }
                 }
@@ -258,6 +292,36 @@ pub enum Edit {
         /// Its new target.
         target: crate::model::RouteTarget,
     },
+    /// A gateway to create (since the nineteenth session): a route hint
+    /// needs one of a kind the VCN has none of. `at` is its index on the
+    /// copy the hint was proved on: the route edits after it name it by
+    /// that index ([`apply`] maps it to where it lands).
+    Gateway {
+        /// Its index on the copy the hint was proved on.
+        at: usize,
+        /// The gateway.
+        gateway: crate::model::Gateway,
+    },
+    /// A gateway of the scenario (by index) that is disabled or blocks
+    /// traffic, to enable (since the nineteenth session): `is_enabled =
+    /// true` of an internet gateway, `block_traffic = false` of a NAT or
+    /// service gateway.
+    Enable {
+        /// The gateway.
+        gateway: usize,
+    },
+    /// A route table to create for a subnet that has none, and to give
+    /// that subnet (by index; since the nineteenth session). Its rules
+    /// follow as [`Edit::Route`]s naming it by `at`, its index on the
+    /// copy the hint was proved on.
+    Table {
+        /// Its index on the copy the hint was proved on.
+        at: usize,
+        /// The table, without rules.
+        table: crate::model::RouteTable,
+        /// The subnet whose table it becomes.
+        subnet: usize,
+    },
     /// Statements to add to a policy.
     Statements {
         /// The policy; `None`: a new one.
@@ -282,45 +346,148 @@ pub fn new_policy() -> crate::model::ZprPolicy {
     }
 }
 
-/// Adds `edits` to `s` (statements for a new policy all go to one policy
-/// named [`NEW_POLICY`]).
+/// Adds `edits`, one path's hints, to `s` (statements for a new policy
+/// all go to one policy named [`NEW_POLICY`]; a gateway or route table
+/// to create, to the end of its list, and the route edits that name it
+/// follow it there).
 pub fn apply(s: &mut Scenario, edits: &[Edit]) {
-    for e in edits {
-        match e {
-            Edit::Rule { target, rule } => rules_of(s, *target, rule.direction).push(rule.clone()),
-            Edit::Route { table, rule } => {
-                if let Some(t) = s.route_tables.get_mut(*table) {
-                    t.rules.push(rule.clone());
-                }
-            }
-            Edit::Retarget {
-                table,
-                rule,
-                target,
-            } => {
-                if let Some(r) = s
-                    .route_tables
-                    .get_mut(*table)
-                    .and_then(|t| t.rules.get_mut(*rule))
-                {
-                    r.target = target.clone();
-                }
-            }
-            Edit::Statements { policy, statements } => {
-                let at = match policy {
-                    Some(i) if *i < s.zpr_policies.len() => *i,
-                    _ => match s.zpr_policies.iter().position(|p| p.name == NEW_POLICY) {
+    apply_all(s, [edits]);
+}
+
+/// Adds the edits of several lists, each proved on a copy of its own
+/// (every path's hints, `together.rs`), to `s`; how many distinct edits
+/// that makes. A gateway or route table created names its index on the
+/// copy its list was proved on, which two lists may give to different
+/// objects: each list's are mapped to where they land, so two lists that
+/// create the same object (same name, VCN and kind) create it once, and
+/// an edit that another list made already (after the mapping) is made
+/// once.
+pub fn apply_all<'a>(s: &mut Scenario, lists: impl IntoIterator<Item = &'a [Edit]>) -> usize {
+    use std::collections::HashMap;
+    let mut made: Vec<Edit> = Vec::new();
+    let mut count = 0usize;
+    for edits in lists {
+        // Index on the list's copy -> index in `s`.
+        let mut gateways: HashMap<usize, usize> = HashMap::new();
+        let mut tables: HashMap<usize, usize> = HashMap::new();
+        let gateway = |gateways: &HashMap<usize, usize>, t: &crate::model::RouteTarget| match t {
+            crate::model::RouteTarget::Gateway(g) => gateways
+                .get(&g.index())
+                .and_then(|&i| crate::ids::GatewayId::new(i).ok())
+                .map_or_else(|| t.clone(), crate::model::RouteTarget::Gateway),
+            other => other.clone(),
+        };
+        for e in edits {
+            let e = match e {
+                Edit::Gateway { at, gateway: g } => {
+                    let i = match s
+                        .gateways
+                        .iter()
+                        .position(|x| x.name == g.name && x.vcn == g.vcn && x.kind == g.kind)
+                    {
                         Some(i) => i,
                         None => {
-                            s.zpr_policies.push(new_policy());
-                            s.zpr_policies.len() - 1
+                            s.gateways.push(g.clone());
+                            count += 1;
+                            s.gateways.len() - 1
                         }
+                    };
+                    gateways.insert(*at, i);
+                    continue;
+                }
+                Edit::Table { at, table, subnet } => {
+                    let i = match s
+                        .route_tables
+                        .iter()
+                        .position(|x| x.name == table.name && x.vcn == table.vcn)
+                    {
+                        Some(i) => i,
+                        None => {
+                            s.route_tables.push(table.clone());
+                            count += 1;
+                            s.route_tables.len() - 1
+                        }
+                    };
+                    if let (Some(sn), Ok(id)) =
+                        (s.subnets.get_mut(*subnet), crate::ids::RouteTableId::new(i))
+                    {
+                        sn.route_table = Some(id);
+                    }
+                    tables.insert(*at, i);
+                    continue;
+                }
+                Edit::Route { table, rule } => Edit::Route {
+                    table: tables.get(table).copied().unwrap_or(*table),
+                    rule: crate::model::RouteRule {
+                        target: gateway(&gateways, &rule.target),
+                        ..rule.clone()
                     },
-                };
-                s.zpr_policies[at]
-                    .statements
-                    .extend(statements.iter().cloned());
+                },
+                Edit::Retarget {
+                    table,
+                    rule,
+                    target,
+                } => Edit::Retarget {
+                    table: tables.get(table).copied().unwrap_or(*table),
+                    rule: *rule,
+                    target: gateway(&gateways, target),
+                },
+                other => other.clone(),
+            };
+            if made.contains(&e) {
+                continue;
             }
+            apply_one(s, &e);
+            made.push(e);
+            count += 1;
+        }
+    }
+    count
+}
+
+/// Adds one rule, target or statements to `s`.
+fn apply_one(s: &mut Scenario, e: &Edit) {
+    match e {
+        Edit::Rule { target, rule } => rules_of(s, *target, rule.direction).push(rule.clone()),
+        Edit::Route { table, rule } => {
+            if let Some(t) = s.route_tables.get_mut(*table) {
+                t.rules.push(rule.clone());
+            }
+        }
+        Edit::Retarget {
+            table,
+            rule,
+            target,
+        } => {
+            if let Some(r) = s
+                .route_tables
+                .get_mut(*table)
+                .and_then(|t| t.rules.get_mut(*rule))
+            {
+                r.target = target.clone();
+            }
+        }
+        Edit::Enable { gateway } => {
+            if let Some(g) = s.gateways.get_mut(*gateway) {
+                g.blocked = false;
+            }
+        }
+        // Made by `apply_all`, which maps the edits after them.
+        Edit::Gateway { .. } | Edit::Table { .. } => {}
+        Edit::Statements { policy, statements } => {
+            let at = match policy {
+                Some(i) if *i < s.zpr_policies.len() => *i,
+                _ => match s.zpr_policies.iter().position(|p| p.name == NEW_POLICY) {
+                    Some(i) => i,
+                    None => {
+                        s.zpr_policies.push(new_policy());
+                        s.zpr_policies.len() - 1
+                    }
+                },
+            };
+            s.zpr_policies[at]
+                .statements
+                .extend(statements.iter().cloned());
         }
     }
 }

@@ -73,7 +73,7 @@ use crate::load::SourceFiles;
 use crate::model::{PortRange, Scenario};
 use crate::verdict::{Stage, Verdict};
 
-pub use fix::{Edit, Target, apply};
+pub use fix::{Edit, Target, apply, apply_all};
 pub use run::{SAMPLED_PAIRS, port_runs, run, run_until};
 pub use selector::Selector;
 pub use stand_in::{Failing, notes as stand_in_notes};
@@ -246,8 +246,8 @@ pub struct PathSpec {
 /// (`fix.rs`), route rule (`route_fix.rs`) or ZPL statement (`zpr_fix.rs`)
 /// that opens it, each proven, then `p` judged again with all of them added;
 /// `left` 1 and `closed_at` its layers no hint opens when it is still
-/// dropped (a route no gateway carries, such as the internet to a unique
-/// local IPv6 address: no rule opens it).
+/// dropped (a route no gateway carries, not even a new one, such as the
+/// internet to a unique local IPv6 address: nothing opens it).
 #[must_use]
 pub fn packet_hints(s: &Scenario, p: &crate::packet::Packet) -> whole::WholePath {
     let ix = crate::model::AddressIndex::new(s);

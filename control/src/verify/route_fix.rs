@@ -29,11 +29,31 @@
 //! no rule for the whole IPv6 internet (`::/0`, a path's `internet`), gets
 //! no hint (`eval::ipv6_off_internet_cause`): OCI has no IPv6 NAT, and a DRG
 //! there would take the table's internet IPv6 on-premises.
-//! No hint when neither side is a VNIC, the VNIC has no route table, or no
-//! gateway of its VCN opens the route layer; nor when the table already
-//! has a rule for the same destination (an added rule of equal prefix
-//! never wins: the fix is to change that rule's target, which hints do
-//! not write).
+//! When no rule to a gateway of the VCN can be added that wins (a rule
+//! of the same destination is there, or a narrower one dropped it), the
+//! hint changes that rule's target (the same destination's since the
+//! sixteenth session, the narrower one that dropped it since the
+//! nineteenth). Since the nineteenth session a hint may also need new
+//! objects, said plainly ("needs a new NAT gateway in VCN `v`") and
+//! written in the scenario's TOML, each made on the scratch copy and
+//! proved there like a rule:
+//! - no gateway of the VCN opens it: a new one, of a kind the VCN has
+//!   none of ([`fresh_kinds`]: a DRG attachment for another VCN or a
+//!   private range, a service gateway for a label, a NAT then an internet
+//!   gateway for the internet; never a DRG for the internet), with the
+//!   rule to it (or the table's rule retargeted to it);
+//! - the VNIC's subnet has no route table (nor has the VNIC): a new table
+//!   for the subnet, holding the rule, given to the subnet (not for a
+//!   stand-in subnet: its real table is unknown, the note says to export
+//!   it).
+//!
+//! Before a new gateway, a gateway of the VCN that is disabled or blocks
+//! traffic is enabled on the copy: alone when a rule sends the packet to
+//! it, else with the rule (not an LPG not peered: peering takes the other
+//! VCN's too). A kind the VCN has one of gets no second one.
+//! No hint when neither side is a VNIC, nor inside one VCN (its local
+//! routes decide), nor when nothing of the above opens the route layer:
+//! only then does the pair "stay closed".
 
 use std::net::IpAddr;
 
@@ -44,8 +64,8 @@ use super::fix::{Kept, Scratch, stands_for};
 use crate::escape::toml_string;
 use crate::ids::{GatewayId, RouteTableId};
 use crate::model::{
-    AddressIndex, Endpoint, GatewayKind, Peer, RouteDestination, RouteRule, RouteTarget, Scenario,
-    vcn_containing,
+    AddressIndex, Endpoint, Gateway, GatewayKind, Peer, RouteDestination, RouteRule, RouteTable,
+    RouteTarget, Scenario, vcn_containing,
 };
 use crate::packet::Packet;
 use crate::verdict::{LayerReport, Outcome, Stage};
@@ -130,25 +150,31 @@ pub(super) fn to_open(
             ),
             _ => return None,
         };
-    let table = s.effective_route_table(v)?;
+    let vcn = s.vnic_vcn(v);
     // The VNIC `v`'s address in `p`, and the one at the other end.
     let (own, remote) = if endpoint(p.src) == Endpoint::Vnic(v) {
         (p.src, p.dst)
     } else {
         (p.dst, p.src)
     };
+    // Read on the copy: a table or gateway an earlier pair's hint created
+    // is there while a path's hints are kept (`whole.rs`).
+    let today = scratch.of(s).effective_route_table(v);
     // An IPv6 address no internet gateway carries (a private subnet's, a
     // ULA, a private prefix's: semantics §2), dropped by a rule to an
     // internet gateway: no rule opens the internet to it (OCI has no IPv6
     // NAT), and a DRG in the gateway's place would send the table's
     // internet IPv6 on-premises. The route reason says what to do.
-    let to_igw = route
-        .route_rule
-        .and_then(|i| s.route_tables[table.index()].rules.get(i as usize))
-        .is_some_and(|r| {
-            matches!(r.target, RouteTarget::Gateway(g)
-                if s.gateways[g.index()].kind == GatewayKind::Internet)
-        });
+    let to_igw = today.is_some_and(|t| {
+        let copy = scratch.of(s);
+        route
+            .route_rule
+            .and_then(|i| copy.route_tables[t.index()].rules.get(i as usize))
+            .is_some_and(|r| {
+                matches!(r.target, RouteTarget::Gateway(g)
+                    if copy.gateways[g.index()].kind == GatewayKind::Internet)
+            })
+    });
     // Likewise where no rule matches and the hint would route the whole
     // IPv6 internet (a path's `internet`): only a DRG would open the model's
     // route layer, and it would send the table's internet IPv6 on-premises.
@@ -157,146 +183,521 @@ pub(super) fn to_open(
     if (to_igw || every_v6) && crate::eval::ipv6_off_internet_cause(s, v, own).is_some() {
         return None;
     }
-    let vcn = s.vnic_vcn(v);
-    let candidates: Vec<GatewayId> = kinds
-        .iter()
-        .flat_map(|k| {
-            s.gateways
+    // A VNIC whose subnet has no route table (nor has the VNIC): a new
+    // table for the subnet, made on the copy now and taken away again
+    // unless a rule in it opens the layer. Not for a stand-in subnet: its
+    // real table is unknown, and the stand-in note says to export it.
+    let subnet = s.vnics[v.index()].subnet;
+    let (table, new_table) = match today {
+        Some(t) => (t, None),
+        None => {
+            if s.subnets[subnet.index()].stand_in {
+                return None;
+            }
+            let copy = scratch.of(s);
+            let t = RouteTableId::new(copy.route_tables.len()).ok()?;
+            let name = unique(&format!("{}-rt", s.subnets[subnet.index()].name), |n| {
+                copy.route_tables.iter().any(|x| x.name == n)
+            });
+            copy.route_tables.push(RouteTable {
+                name,
+                id: None,
+                vcn,
+                rules: Vec::new(),
+                stand_in: false,
+            });
+            copy.subnets[subnet.index()].route_table = Some(t);
+            (t, Some(subnet.index()))
+        }
+    };
+    let candidates: Vec<GatewayId> = {
+        let copy = scratch.of(s);
+        kinds
+            .iter()
+            .flat_map(|k| {
+                copy.gateways
+                    .iter()
+                    .enumerate()
+                    .filter(move |(_, g)| g.vcn == vcn && g.kind == *k && !g.blocked)
+                    .filter_map(|(i, _)| GatewayId::new(i).ok())
+            })
+            .collect()
+    };
+    // The rule that dropped it, when one did: retargeted when no rule of
+    // the destination is there to be (a narrower rule to the wrong
+    // gateway, which an added rule never wins over).
+    let matched = route.route_rule.map(|i| i as usize);
+    let mut found = first_that_opens(scratch, s, ix, p, table, &destination, matched, &candidates)
+        .map(|f| (f, Via::Existing));
+    // None does: a gateway of the VCN of those kinds that is disabled or
+    // blocks traffic, enabled on the copy (alone, when a rule already
+    // sends the packet to it; else with the rule), and disabled again
+    // unless that opens it. Not a local peering gateway: peering takes
+    // the other VCN's too.
+    if found.is_none() {
+        let off: Vec<GatewayId> = {
+            let copy = scratch.of(s);
+            kinds
                 .iter()
-                .enumerate()
-                .filter(move |(_, g)| g.vcn == vcn && g.kind == *k && !g.blocked)
-                .filter_map(|(i, _)| GatewayId::new(i).ok())
-        })
-        .collect();
+                .filter(|k| **k != GatewayKind::Lpg)
+                .flat_map(|k| {
+                    copy.gateways
+                        .iter()
+                        .enumerate()
+                        .filter(move |(_, g)| g.vcn == vcn && g.kind == *k && g.blocked)
+                        .filter_map(|(i, _)| GatewayId::new(i).ok())
+                })
+                .collect()
+        };
+        // Alone first (the one a rule sends it to), then with a rule.
+        'enable: for alone in [true, false] {
+            for &g in &off {
+                scratch.of(s).gateways[g.index()].blocked = false;
+                let f = if alone {
+                    route_passes(scratch.of(s), ix, p).then(|| (g, How::AsIs, Vec::new()))
+                } else {
+                    first_that_opens(scratch, s, ix, p, table, &destination, matched, &[g])
+                };
+                if let Some(f) = f {
+                    found = Some((f, Via::Enabled));
+                    break 'enable;
+                }
+                scratch.of(s).gateways[g.index()].blocked = true;
+            }
+        }
+    }
+    // No gateway of the VCN opens it: a new one, of the first kind that
+    // opens it of those the remote side calls for ([`fresh_kinds`]) and
+    // the VCN has none of, made on the copy and taken away again unless
+    // it opens it. Not of a kind the VCN has one of (OCI allows one
+    // internet gateway, one service gateway, one DRG attachment per VCN).
+    if found.is_none() {
+        for k in fresh_kinds(s, vcn, remote, own == p.src, &destination) {
+            let copy = scratch.of(s);
+            if copy.gateways.iter().any(|g| g.vcn == vcn && g.kind == k) {
+                continue;
+            }
+            let Ok(g) = GatewayId::new(copy.gateways.len()) else {
+                break;
+            };
+            let name = unique(&format!("{}-{}", s.vcns[vcn.index()].name, short(k)), |n| {
+                copy.gateways.iter().any(|x| x.name == n)
+            });
+            copy.gateways.push(Gateway {
+                name,
+                id: None,
+                vcn,
+                kind: k,
+                blocked: false,
+            });
+            if let Some(f) = first_that_opens(scratch, s, ix, p, table, &destination, matched, &[g])
+            {
+                found = Some((f, Via::New));
+                break;
+            }
+            scratch.of(s).gateways.pop();
+        }
+    }
+    let Some(((first, how, others), via)) = found else {
+        if let Some(sn) = new_table {
+            let copy = scratch.of(s);
+            copy.route_tables.pop();
+            copy.subnets[sn].route_table = None;
+        }
+        return None;
+    };
+    let rule = RouteRule {
+        destination: destination.clone(),
+        target: RouteTarget::Gateway(first),
+        description: None,
+    };
+    // What the change would close: nothing for a new table, which no VNIC
+    // used (with none, only the VCN's local routes apply, which a rule for
+    // an address outside the VCN never beats), nor for a gateway enabled
+    // alone (what its rules send to it was dropped).
+    // "Today" is without the gateway a hint enables: it is disabled while
+    // judged, enabled with the change.
+    let enabled = via == Via::Enabled;
+    if enabled {
+        scratch.of(s).gateways[first.index()].blocked = true;
+    }
+    let closes = if new_table.is_some() {
+        String::new()
+    } else {
+        match &how {
+            How::AsIs => String::new(),
+            How::Add => closes(scratch, s, ix, p, remote, table, &mut |copy, on| {
+                copy.gateways[first.index()].blocked = enabled && !on;
+                let rules = &mut copy.route_tables[table.index()].rules;
+                if on {
+                    rules.push(rule.clone());
+                } else {
+                    rules.pop();
+                }
+            }),
+            How::Retarget { at, old } => {
+                closes(scratch, s, ix, p, remote, table, &mut |copy, on| {
+                    copy.gateways[first.index()].blocked = enabled && !on;
+                    copy.route_tables[table.index()].rules[*at].target = if on {
+                        RouteTarget::Gateway(first)
+                    } else {
+                        old.clone()
+                    };
+                })
+            }
+        }
+    };
+    if enabled {
+        scratch.of(s).gateways[first.index()].blocked = false;
+    }
+    let text = hint_text(
+        scratch.of(s),
+        table,
+        &destination,
+        first,
+        &how,
+        &others,
+        new_table,
+        via,
+    ) + &closes;
+    // Proved above; made again, to stay when hints stay on the copy (only
+    // after the others were judged without it): the table and gateway
+    // first, taken away last.
+    if scratch.keeping() {
+        if let Some(subnet) = new_table {
+            scratch.kept(Kept::Table { subnet });
+        }
+        match via {
+            Via::New => {
+                scratch.kept(Kept::Gateway);
+            }
+            Via::Enabled => {
+                scratch.kept(Kept::Enabled(first.index()));
+            }
+            Via::Existing => {}
+        }
+        let copy = scratch.of(s);
+        match how {
+            How::AsIs => {}
+            How::Add => {
+                copy.route_tables[table.index()].rules.push(rule);
+                scratch.kept(Kept::Route(table.index()));
+            }
+            How::Retarget { at, .. } => {
+                let old = std::mem::replace(
+                    &mut copy.route_tables[table.index()].rules[at].target,
+                    RouteTarget::Gateway(first),
+                );
+                scratch.kept(Kept::Retarget {
+                    table: table.index(),
+                    rule: at,
+                    old,
+                });
+            }
+        }
+    } else {
+        let copy = scratch.of(s);
+        match via {
+            Via::New => {
+                copy.gateways.pop();
+            }
+            Via::Enabled => copy.gateways[first.index()].blocked = true,
+            Via::Existing => {}
+        }
+        if let Some(sn) = new_table {
+            copy.route_tables.pop();
+            copy.subnets[sn].route_table = None;
+        }
+    }
+    Some(text)
+}
+
+/// Which gateway a route hint sends the packet to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// One of the VCN's, as it is.
+    Existing,
+    /// One of the VCN's that is disabled or blocks traffic, enabled.
+    Enabled,
+    /// A new one.
+    New,
+}
+
+/// How a route hint opens the layer.
+#[derive(Debug, Clone)]
+enum How {
+    /// As the table is: a rule already sends it to the gateway (enabled).
+    AsIs,
+    /// A rule added to the table.
+    Add,
+    /// The table's rule `at`, of the same destination, given a new target
+    /// (it had `old`).
+    Retarget { at: usize, old: RouteTarget },
+}
+
+/// The first of `candidates` that opens the route layer for `p` on
+/// `scratch` with a rule to it for `destination` added to `table`, with
+/// the others that would too; else, when the table already has a rule
+/// for `destination` (an added rule of equal prefix never wins: the first
+/// one written does), the first that opens it as that rule's target
+/// instead, and the others; else the same for `matched`, the rule that
+/// dropped `p` (a narrower one, which an added rule never wins over;
+/// since the nineteenth session). The usual case of the second: a private
+/// subnet's `0.0.0.0/0` to an internet gateway, which carries none of its
+/// VNICs' traffic, where a NAT gateway would. The copy is as it was after.
+#[allow(clippy::too_many_arguments)]
+fn first_that_opens(
+    scratch: &mut Scratch,
+    s: &Scenario,
+    ix: Option<&AddressIndex>,
+    p: &Packet,
+    table: RouteTableId,
+    destination: &RouteDestination,
+    matched: Option<usize>,
+    candidates: &[GatewayId],
+) -> Option<(GatewayId, How, Vec<GatewayId>)> {
     let rule = |g: GatewayId| RouteRule {
         destination: destination.clone(),
         target: RouteTarget::Gateway(g),
         description: None,
     };
-    let mut works = candidates
-        .iter()
-        .copied()
-        .filter(|&g| opens(scratch, s, ix, p, table, rule(g)));
-    let Some(first) = works.next() else {
-        return retarget(scratch, s, ix, p, remote, table, &destination, &candidates);
-    };
-    let others: Vec<String> = works
-        .map(|g| format!("`{}`", s.gateways[g.index()].name))
-        .collect();
-    let closes = closes(scratch, s, ix, p, remote, table, &mut |copy, on| {
-        let rules = &mut copy.route_tables[table.index()].rules;
-        if on {
-            rules.push(rule(first));
-        } else {
-            rules.pop();
+    let mut works: Vec<GatewayId> = Vec::new();
+    for &g in candidates {
+        if opens(scratch, s, ix, p, table, rule(g)) {
+            works.push(g);
         }
-    });
-    // Proved above; written again, to stay when hints stay on the copy
-    // (only after the others were judged without it).
-    if scratch.keeping() {
-        scratch.of(s).route_tables[table.index()]
-            .rules
-            .push(rule(first));
-        scratch.kept(Kept::Route(table.index()));
     }
-    let dest = match &destination {
+    if let Some((&first, others)) = works.split_first() {
+        return Some((first, How::Add, others.to_vec()));
+    }
+    let rules = &scratch.of(s).route_tables[table.index()].rules;
+    let same = rules.iter().position(|r| &r.destination == destination);
+    let matched = matched.filter(|&i| i < rules.len() && Some(i) != same);
+    for at in same.into_iter().chain(matched) {
+        let old = scratch.of(s).route_tables[table.index()].rules[at]
+            .target
+            .clone();
+        let set = |scratch: &mut Scratch, target: RouteTarget| {
+            std::mem::replace(
+                &mut scratch.of(s).route_tables[table.index()].rules[at].target,
+                target,
+            )
+        };
+        for &g in candidates {
+            if old == RouteTarget::Gateway(g) {
+                continue;
+            }
+            let was = set(scratch, RouteTarget::Gateway(g));
+            if route_passes(scratch.of(s), ix, p) {
+                works.push(g);
+            }
+            set(scratch, was);
+        }
+        if let Some((&first, others)) = works.split_first() {
+            return Some((first, How::Retarget { at, old }, others.to_vec()));
+        }
+    }
+    None
+}
+
+/// The kinds of gateway a route hint may create, in the order tried, for
+/// traffic of VNIC in VCN `vcn` with `remote` (`outbound`: the VNIC
+/// sends it; else it is the return path to it) through a rule for
+/// `destination`: a DRG for another VCN (its attachment; an LPG needs a
+/// peer there too) or an address of a private range (RFC 1918, shared
+/// `100.64.0.0/10`, a unique local IPv6 address: on-premises networks sit
+/// behind one); a service gateway for a service label; for any other
+/// address, a NAT gateway then an internet gateway, or for its return
+/// path an internet gateway. Never a DRG for the internet: an existing
+/// one is offered as the network's design, a new one would send the
+/// table's internet traffic nowhere it could go.
+fn fresh_kinds(
+    s: &Scenario,
+    vcn: crate::ids::VcnId,
+    remote: IpAddr,
+    outbound: bool,
+    destination: &RouteDestination,
+) -> Vec<GatewayKind> {
+    const PRIVATE: [&str; 5] = [
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "fc00::/7",
+    ];
+    match (vcn_containing(s, remote), destination) {
+        (Some(dv), _) if dv == vcn => Vec::new(),
+        (Some(_), _) => vec![GatewayKind::Drg],
+        (None, RouteDestination::Service(_)) => vec![GatewayKind::Service],
+        (None, RouteDestination::Cidr(net)) => {
+            let private = PRIVATE
+                .iter()
+                .filter_map(|r| r.parse::<IpNet>().ok())
+                .any(|r| r.contains(net));
+            if private {
+                vec![GatewayKind::Drg]
+            } else if outbound {
+                vec![GatewayKind::Nat, GatewayKind::Internet]
+            } else {
+                vec![GatewayKind::Internet]
+            }
+        }
+    }
+}
+
+/// The hint's text: the rule to add to `table` in `copy` (or the rule of
+/// its to retarget, `how`) for `destination` through gateway `first`, the
+/// others that would do too, and, first, the table (for subnet
+/// `new_table`) and gateway (`via` [`Via::New`]) it needs created, or
+/// the gateway it needs enabled ([`Via::Enabled`]), which `copy` holds.
+#[allow(clippy::too_many_arguments)]
+fn hint_text(
+    copy: &Scenario,
+    table: RouteTableId,
+    destination: &RouteDestination,
+    first: GatewayId,
+    how: &How,
+    others: &[GatewayId],
+    new_table: Option<usize>,
+    via: Via,
+) -> String {
+    let new_gateway = via == Via::New;
+    let t = &copy.route_tables[table.index()];
+    let g = &copy.gateways[first.index()];
+    let entity = toml_string(&g.name);
+    let dest = match destination {
         RouteDestination::Cidr(net) => format!("destination = \"{net}\""),
         RouteDestination::Service(l) => format!(
             "destination = {}, destination_type = \"SERVICE_CIDR_BLOCK\"",
-            toml_string(&s.services[l.index()].name)
+            toml_string(&copy.services[l.index()].name)
         ),
     };
-    let mut text = format!(
-        "{}: add to route table `{}`: {{ {dest}, network_entity = {} }}",
-        Stage::Route.as_str(),
-        s.route_tables[table.index()].name,
-        toml_string(&s.gateways[first.index()].name)
+    let vcn = &copy.vcns[g.vcn.index()].name;
+    let gateway = format!(
+        "add [[gateway]]: {{ name = {entity}, vcn = {}, kind = \"{}\" }}",
+        toml_string(vcn),
+        g.kind.as_str()
     );
-    if !others.is_empty() {
-        text.push_str(&format!(" (or through {})", others.join(", ")));
+    let mut needs: Vec<String> = Vec::new();
+    let mut make: Vec<String> = Vec::new();
+    if let Some(sn) = new_table {
+        needs.push(format!(
+            "a new route table for subnet `{}`",
+            copy.subnets[sn].name
+        ));
     }
-    text.push_str(&closes);
-    Some(text)
+    if new_gateway {
+        needs.push(format!("a new {} in VCN `{vcn}`", kind_words(g.kind)));
+        make.push(gateway);
+    }
+    if via == Via::Enabled {
+        // The loader's fields: `is_enabled` of an internet gateway,
+        // `block_traffic` of a NAT or service gateway.
+        let (words, field) = match g.kind {
+            GatewayKind::Internet => ("enabled", "is_enabled = true"),
+            _ => ("to let traffic through", "block_traffic = false"),
+        };
+        needs.push(format!("{} `{}` {words}", kind_words(g.kind), g.name));
+        make.push(format!("set {field} in [[gateway]] `{}`", g.name));
+    }
+    let mut text = format!("{}: ", Stage::Route.as_str());
+    if !needs.is_empty() {
+        text.push_str(&format!("needs {}: ", needs.join(" and ")));
+    }
+    match (new_table, how) {
+        (Some(sn), _) => {
+            make.push(format!(
+                "add [[route_table]]: {{ name = {}, vcn = {}, route_rules = [{{ {dest}, network_entity = {entity} }}] }}",
+                toml_string(&t.name),
+                toml_string(&copy.vcns[t.vcn.index()].name)
+            ));
+            make.push(format!(
+                "then set route_table = {} in subnet `{}`",
+                toml_string(&t.name),
+                copy.subnets[sn].name
+            ));
+        }
+        (None, How::AsIs) => {}
+        (None, How::Add) => make.push(format!(
+            "{}add to route table `{}`: {{ {dest}, network_entity = {entity} }}",
+            if via == Via::Existing { "" } else { "then " },
+            t.name
+        )),
+        (None, How::Retarget { at, old }) => {
+            let now = match old {
+                RouteTarget::Gateway(o) => format!(
+                    "{} gateway `{}`",
+                    copy.gateways[o.index()].kind.as_str(),
+                    copy.gateways[o.index()].name
+                ),
+                RouteTarget::PrivateIp { ip, .. } => format!("private IP {ip}"),
+            };
+            // The rule's own destination: the path's, or a narrower one.
+            let short = match t.rules.get(*at).map_or(destination, |r| &r.destination) {
+                RouteDestination::Cidr(net) => net.to_string(),
+                RouteDestination::Service(l) => copy.services[l.index()].name.clone(),
+            };
+            make.push(format!(
+                "{}in route table `{}`, change rule #{at} ({short} -> {now}) to network_entity = {entity}",
+                if via == Via::Existing { "" } else { "then " },
+                t.name
+            ));
+        }
+    }
+    // The other gateways that would do, after the step that writes the
+    // rule (a new table's is the one before last: its subnet set after).
+    if !others.is_empty() {
+        let names: Vec<String> = others
+            .iter()
+            .map(|g| format!("`{}`", copy.gateways[g.index()].name))
+            .collect();
+        let alt = match how {
+            How::Add | How::AsIs => format!(" (or through {})", names.join(", ")),
+            How::Retarget { .. } => format!(" (or {})", names.join(", ")),
+        };
+        let at = make
+            .len()
+            .saturating_sub(1 + usize::from(new_table.is_some()));
+        if let Some(step) = make.get_mut(at) {
+            step.push_str(&alt);
+        }
+    }
+    text.push_str(&make.join("; "));
+    text
 }
 
-/// When the table already has a rule for `destination` (an added rule of
-/// equal prefix never wins: the first one written does), the gateway that
-/// rule should target instead: the first of `candidates` that opens the
-/// route layer for `p`, proved on `scratch` as an added rule is. The usual
-/// case: a private subnet's `0.0.0.0/0` to an internet gateway, which
-/// carries none of its VNICs' traffic, where a NAT gateway would.
-#[allow(clippy::too_many_arguments)]
-fn retarget(
-    scratch: &mut Scratch,
-    s: &Scenario,
-    ix: Option<&AddressIndex>,
-    p: &Packet,
-    remote: IpAddr,
-    table: RouteTableId,
-    destination: &RouteDestination,
-    candidates: &[GatewayId],
-) -> Option<String> {
-    let t = &s.route_tables[table.index()];
-    let at = t.rules.iter().position(|r| &r.destination == destination)?;
-    let old = t.rules[at].target.clone();
-    let set = |scratch: &mut Scratch, target: RouteTarget| {
-        std::mem::replace(
-            &mut scratch.of(s).route_tables[table.index()].rules[at].target,
-            target,
-        )
-    };
-    let mut works = candidates.iter().copied().filter(|&g| {
-        if old == RouteTarget::Gateway(g) {
-            return false;
-        }
-        let was = set(scratch, RouteTarget::Gateway(g));
-        let ok = route_passes(scratch.of(s), ix, p);
-        set(scratch, was);
-        ok
-    });
-    let first = works.next()?;
-    let others: Vec<String> = works
-        .map(|g| format!("`{}`", s.gateways[g.index()].name))
-        .collect();
-    let closes = closes(scratch, s, ix, p, remote, table, &mut |copy, on| {
-        copy.route_tables[table.index()].rules[at].target = if on {
-            RouteTarget::Gateway(first)
-        } else {
-            old.clone()
-        };
-    });
-    // Proved above; set again, to stay when hints stay on the copy.
-    if scratch.keeping() {
-        let old = set(scratch, RouteTarget::Gateway(first));
-        scratch.kept(Kept::Retarget {
-            table: table.index(),
-            rule: at,
-            old,
-        });
+/// The words for a gateway of kind `k` to create.
+fn kind_words(k: GatewayKind) -> &'static str {
+    match k {
+        GatewayKind::Internet => "internet gateway",
+        GatewayKind::Nat => "NAT gateway",
+        GatewayKind::Service => "service gateway",
+        GatewayKind::Drg => "DRG attachment",
+        GatewayKind::Lpg => "local peering gateway",
     }
-    let now = match &old {
-        RouteTarget::Gateway(g) => format!(
-            "{} gateway `{}`",
-            s.gateways[g.index()].kind.as_str(),
-            s.gateways[g.index()].name
-        ),
-        RouteTarget::PrivateIp { ip, .. } => format!("private IP {ip}"),
-    };
-    let dest = match destination {
-        RouteDestination::Cidr(net) => net.to_string(),
-        RouteDestination::Service(l) => s.services[l.index()].name.clone(),
-    };
-    let mut text = format!(
-        "{}: in route table `{}`, change rule #{at} ({dest} -> {now}) to network_entity = {}",
-        Stage::Route.as_str(),
-        t.name,
-        toml_string(&s.gateways[first.index()].name)
-    );
-    if !others.is_empty() {
-        text.push_str(&format!(" (or {})", others.join(", ")));
+}
+
+/// The suffix of a new gateway's name (`VCN-igw`).
+fn short(k: GatewayKind) -> &'static str {
+    match k {
+        GatewayKind::Internet => "igw",
+        GatewayKind::Nat => "nat",
+        GatewayKind::Service => "sgw",
+        GatewayKind::Drg => "drg",
+        GatewayKind::Lpg => "lpg",
     }
-    text.push_str(&closes);
-    Some(text)
+}
+
+/// `base`, else `base-2`, `base-3`, ...: the first name `taken` does not
+/// hold.
+fn unique(base: &str, taken: impl Fn(&str) -> bool) -> String {
+    let mut name = base.to_owned();
+    let mut i = 2u64;
+    while taken(&name) {
+        name = format!("{base}-{i}");
+        i += 1;
+    }
+    name
 }
 
 /// At most this many addresses of a shared table are judged by [`closes`].
@@ -329,11 +730,14 @@ fn closes(
 ) -> String {
     let mut seen = std::collections::HashSet::new();
     let mut looks: Vec<Packet> = Vec::new();
+    // Which VNICs use `table` is read on the copy: a table an earlier
+    // pair's hint created is there only.
+    let copy = scratch.of(s);
     for (i, u) in s.vnics.iter().enumerate() {
         let Ok(id) = crate::ids::VnicId::new(i) else {
             break;
         };
-        if s.effective_route_table(id) != Some(table) {
+        if copy.effective_route_table(id) != Some(table) {
             continue;
         }
         let primary = u.private_ips.iter().find(|a| a.is_ipv4()).copied();
@@ -392,7 +796,7 @@ fn closes(
     }
     format!(
         "; but route table `{}` is shared: with this change its route layer would drop new connections {} (they pass today)",
-        s.route_tables[table.index()].name,
+        scratch.of(s).route_tables[table.index()].name,
         items.join(", ")
     )
 }

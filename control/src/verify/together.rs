@@ -29,7 +29,8 @@ use crate::model::Scenario;
 /// What every path's hints, added at once, do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Together {
-    /// Rules and statement groups added.
+    /// Rules and statement groups added (and gateways and route tables
+    /// created, since the nineteenth session), each counted once.
     pub hints: usize,
     /// Paths that should be open and still fail with the hints.
     pub still_failing: Vec<String>,
@@ -62,25 +63,25 @@ pub fn together(
     limits: &Limits,
     stop: &dyn Fn() -> bool,
 ) -> Result<Option<Together>, super::RunError> {
-    // Two paths may propose the same edit (a retarget of one shared
-    // rule): added, and counted, once.
-    let mut edits: Vec<fix::Edit> = Vec::new();
-    for e in report
+    // Each path's edits were proved on a copy of their own: a gateway or
+    // route table a hint creates is named by its index there, which
+    // another path may give to another object, so each path's list is
+    // added on its own terms ([`fix::apply_all`]). Two paths may propose
+    // the same edit (a retarget of one shared rule, the same new NAT
+    // gateway): added, and counted, once.
+    let lists: Vec<&[fix::Edit]> = report
         .paths
         .iter()
-        .flat_map(|p| p.to_open_edits.iter().chain(&p.to_keep_open_edits))
-    {
-        if !edits.contains(e) {
-            edits.push(e.clone());
-        }
-    }
-    if edits.is_empty() || report.interrupted {
+        .flat_map(|p| [&p.to_open_edits[..], &p.to_keep_open_edits[..]])
+        .filter(|l| !l.is_empty())
+        .collect();
+    if lists.is_empty() || report.interrupted {
         return Ok(None);
     }
     let mut fixed = s.clone();
-    fix::apply(&mut fixed, &edits);
+    let hints = fix::apply_all(&mut fixed, lists.iter().copied());
     let mut out = Together {
-        hints: edits.len(),
+        hints,
         still_failing: Vec::new(),
         opened: Vec::new(),
         closed: Vec::new(),
@@ -108,9 +109,16 @@ pub fn together(
     // path from the internet gateway (a NAT gateway admits replies only).
     // So with a route hint among them, the paths that should be open and
     // pass today are judged again too.
-    let routes = edits
-        .iter()
-        .any(|e| matches!(e, fix::Edit::Route { .. } | fix::Edit::Retarget { .. }));
+    let routes = lists.iter().flat_map(|l| l.iter()).any(|e| {
+        matches!(
+            e,
+            fix::Edit::Route { .. }
+                | fix::Edit::Retarget { .. }
+                | fix::Edit::Gateway { .. }
+                | fix::Edit::Enable { .. }
+                | fix::Edit::Table { .. }
+        )
+    });
     let again: Vec<(PathSpec, bool)> = paths
         .iter()
         .zip(&report.paths)

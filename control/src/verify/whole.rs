@@ -25,8 +25,10 @@
 //!
 //! Bounded: at most [`MAX_PAIRS`] failing pairs and [`MAX_JUDGEMENTS`]
 //! judgements per path, and at most [`MAX_HINTS`] hints; the result says
-//! how many pairs were checked and how many stay closed (a route no
-//! gateway of the VCN opens, a ZPR drop no statement can be written for).
+//! how many pairs were checked and how many stay closed (a route that no
+//! rule, retarget, new gateway or new route table opens, such as an IPv6
+//! address no internet gateway carries; a ZPR drop no statement can be
+//! written for).
 
 use super::fix::{Edit, Scratch};
 use super::text::blocking;
