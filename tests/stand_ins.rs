@@ -705,6 +705,8 @@ kind = "instance"
     assert!(
         out.contains("not tracked: a stateless rule of NSG `nx` names NSG `ny`, whose members may include stand-in VNIC `y`"),
         "{out}"
+    );
+}
 
 /// A subnet whose IPv4 blocks were all malformed beside a valid IPv6
 /// block keeps that block and gains its VNICs' IPv4 host blocks (a
