@@ -706,6 +706,15 @@ kind = "instance"
         out.contains("not tracked: a stateless rule of NSG `nx` names NSG `ny`, whose members may include stand-in VNIC `y`"),
         "{out}"
     );
+    // `dump-table` says so of both profiles (the review's L3: the cells'
+    // `+track` flags read as if `x` tracked).
+    let o = run_in(dir.path(), ["dump-table", "cut.toml"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        out.matches("untracked (rules not all known)").count(),
+        4,
+        "{out}"
+    );
 }
 
 /// A subnet whose IPv4 blocks were all malformed beside a valid IPv6

@@ -93,7 +93,14 @@ impl Compiled {
             );
             for p in 0..layer.profiles() {
                 let m: Vec<String> = layer.members(p).map(|m| m.to_string()).collect();
-                let _ = writeln!(t, "profile {p}: tables [{}]", m.join(", "));
+                // A profile that tracks nothing (stand-ins) says so: its
+                // cells' `+track` flags do not hold for its VNICs.
+                let untracked = if layer.untracked(p) {
+                    " untracked (rules not all known)"
+                } else {
+                    ""
+                };
+                let _ = writeln!(t, "profile {p}: tables [{}]{untracked}", m.join(", "));
             }
             dump_sided(&mut t, "table", &layer.tables, &name);
         }

@@ -294,6 +294,10 @@ pub(super) struct Members {
     pub(super) untracked: u32,
 }
 
+// One profile, one cache line: a field added past 64 bytes would make
+// every security look-up read two.
+const _: () = assert!(std::mem::size_of::<Members>() == 64);
+
 impl Members {
     /// Slots held inline.
     pub(super) const INLINE: usize = 3;
@@ -356,6 +360,12 @@ impl SecurityLayer {
         u32::try_from(self.members.len()).map_err(|_| "profile members")?;
         self.profiles.push(m);
         Ok(())
+    }
+
+    /// Whether nothing is tracked at a profile's VNICs (its rules are not
+    /// all known: [`Members::untracked`]).
+    pub(super) fn untracked(&self, profile: usize) -> bool {
+        self.profiles.get(profile).is_some_and(|m| m.untracked != 0)
     }
 
     /// The container slots of a profile, in member order.
