@@ -59,19 +59,24 @@ const ROUTE_CUTS: [Cut; 4] = [
 
 /// What a stand-in route table does not assume, by design (docs/import.md):
 /// a VNIC's packet to an address of its own VCN goes by the local routes,
-/// where the real table may hold a longer rule to a gateway that blocks
-/// traffic (the generator writes such rules; OCI's intra-VCN routing
-/// sends to private IPs, which forward). Assuming it would drop every
-/// packet between subnets of a VNIC whose table the export lacks.
+/// where the real table may hold a longer rule to a gateway that drops it
+/// (one that blocks traffic, or a NAT or service gateway for IPv6; the
+/// generator writes such rules, OCI's intra-VCN routing sends to private
+/// IPs, which forward). Assuming it would drop every packet between
+/// subnets of a VNIC whose table the export lacks.
 fn known_limit(s: &Scenario, p: &zprsim_control::packet::Packet, whole: &Decision) -> bool {
-    let from_vnic = s.vnics.iter().any(|v| v.private_ips.contains(&p.src));
-    from_vnic
+    let Some(v) = s.vnics.iter().find(|v| v.private_ips.contains(&p.src)) else {
+        return false;
+    };
+    let vcn = &s.vcns[s.subnets[v.subnet.index()].vcn.index()];
+    let in_vcn = vcn
+        .cidr_blocks
+        .iter()
+        .chain(&vcn.ipv6_private_cidr_blocks)
+        .any(|n| n.contains(&p.dst));
+    in_vcn
         && whole.judgement.stage == Some(Stage::Route)
-        && whole.layers.first().is_some_and(|l| {
-            l.reason
-                .as_deref()
-                .is_some_and(|r| r.contains("which blocks traffic"))
-        })
+        && whole.layers.first().is_some_and(|l| l.route_rule.is_some())
 }
 
 /// Takes about half of the entries out of `file`'s `data` array.
