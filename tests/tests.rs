@@ -62,6 +62,7 @@ mod route_hints;
 mod run_warnings;
 mod safety;
 mod spool;
+mod stand_in_flags;
 mod stand_ins;
 mod streams;
 mod support;
