@@ -407,17 +407,27 @@ fn a_subnet_lacking_one_address_family_gains_host_blocks_of_it() {
 
 /// A VCN the export gives no CIDR block (`cidr-blocks` cut, or only a
 /// malformed `cidr-block`): the import refused its own output ("a vcn
-/// needs at least one cidr block"). With subnets it takes their blocks
-/// as its own; without any subnet holding a block it is left out with
-/// what is in it (here an internet gateway and a security list of it).
+/// needs at least one cidr block"); then (earlier in the nineteenth
+/// session) it took its subnets' blocks as its own, or was left out
+/// without any, and the addresses between its subnets, or all of its
+/// addresses, read as external ones: `tcp 10.1.2.12:6443 -> 10.0.9.9:8080`
+/// went out of another VCN's internet gateway, where the whole export
+/// gives no route (the mid-session review's M1). No guess is safe: the
+/// import is refused, naming each such VCN and the command to export it.
 #[test]
-fn a_vcn_without_a_cidr_block_takes_its_subnets_blocks_or_is_left_out() {
-    let whole = load(&import(&crate::support::oke_export(), None).unwrap().toml);
+fn a_vcn_without_a_cidr_block_is_refused_naming_it() {
     for single in [None, Some("10.0.0.0/99")] {
-        let mut files = edited("network-vcn-list.json", |v| {
+        let files = edited("network-vcn-list.json", |v| {
             let vcn = v["data"][0].as_object_mut().unwrap();
             vcn.remove("cidr-blocks");
             vcn.remove("cidr-block");
+            for k in [
+                "ipv6-cidr-blocks",
+                "byoipv6-cidr-blocks",
+                "ipv6-private-cidr-blocks",
+            ] {
+                vcn.remove(k);
+            }
             if let Some(c) = single {
                 vcn.insert("cidr-block".into(), c.into());
             }
@@ -426,60 +436,23 @@ fn a_vcn_without_a_cidr_block_takes_its_subnets_blocks_or_is_left_out() {
             empty.insert("display-name".into(), "empty-vcn".into());
             v["data"].as_array_mut().unwrap().push(Value::Object(empty));
         });
-        for (file, id) in [
-            (
-                "network-internet-gateway-list.json",
-                "ocid1.internetgateway.oc1.iad.empty",
-            ),
-            (
-                "network-security-list-list.json",
-                "ocid1.securitylist.oc1.iad.empty",
-            ),
+        let e = import(&files, None)
+            .map(|i| i.toml)
+            .expect_err("a VCN without a block is refused")
+            .to_string();
+        for (name, id) in [
+            ("backend-vcn", "ocid1.vcn.oc1.iad.gen000000"),
+            ("empty-vcn", "ocid1.vcn.oc1.iad.empty"),
         ] {
-            let text = files.get_mut(file).unwrap();
-            let mut v: Value = serde_json::from_str(text).unwrap();
-            let mut o = v["data"][0].clone();
-            o["id"] = id.into();
-            o["vcn-id"] = "ocid1.vcn.oc1.iad.empty".into();
-            o["display-name"] = "of-empty".into();
-            v["data"].as_array_mut().unwrap().push(o);
-            *text = v.to_string();
+            assert!(
+                e.contains(&format!(
+                    "VCN `{name}` (`{id}`): the export gives it no CIDR block"
+                )) && e.contains(&format!("`oci network vcn get --vcn-id {id}`")),
+                "{e}"
+            );
         }
-        let imported = import(&files, None).unwrap_or_else(|e| panic!("{e}"));
-        let s = load(&imported.toml);
-        assert_eq!(s.vcns.len(), 1, "{}", imported.toml);
-        let mut blocks: Vec<String> = s.vcns[0]
-            .cidr_blocks
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        blocks.sort();
-        let mut want: Vec<String> = whole
-            .subnets
-            .iter()
-            .flat_map(|n| n.cidrs.iter().map(ToString::to_string))
-            .collect();
-        want.sort();
-        assert_eq!(blocks, want);
-        assert_eq!(s.vnics, whole.vnics);
-        assert!(!imported.toml.contains("of-empty"), "{}", imported.toml);
-        let said = imported.warnings.join("\n");
-        assert!(
-            said.contains("VCN `backend-vcn` (`ocid1.vcn.oc1.iad.gen000000`): the export gives it no CIDR block; the blocks of its subnets are taken as its blocks"),
-            "{said}"
-        );
-        assert!(
-            said.contains("VCN `empty-vcn` (`ocid1.vcn.oc1.iad.empty`): the export gives it no CIDR block, and no subnet of it with one; left out"),
-            "{said}"
-        );
-        assert!(
-            !said.contains("lies outside the blocks the export gives VCN `backend-vcn`"),
-            "{said}"
-        );
-        assert_eq!(
-            said.contains("`cidr-block` holds `10.0.0.0/99`, which is not a CIDR block; left out"),
-            single.is_some(),
-            "{said}"
-        );
+        // The other VCNs import with `--vcn` (none here: the export has
+        // one VCN besides the made-up one), and a VCN with a block does.
+        assert!(import(&crate::support::oke_export(), None).is_ok());
     }
 }

@@ -142,7 +142,7 @@ fn finish(
     if !vcns.is_empty() {
         keep_vcns(&mut inv, vcns, &mut warnings)?;
     }
-    vcn_blocks::leave_out_blockless_vcns(&mut inv, &mut warnings);
+    vcn_blocks::refuse_blockless_vcns(&inv)?;
     let mut ix = Index::default();
     let vcn_names = name_all(&inv.vcns, "vcn", "display-name", &mut ix.vcn);
     let subnet_names = name_all(&inv.subnets, "subnet", "display-name", &mut ix.subnet);
