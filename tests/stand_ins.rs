@@ -459,7 +459,7 @@ fn a_stand_in_is_named_only_where_it_can_matter() {
 /// the rules were left out, though they are the NSG's own. They are kept
 /// on the stand-in (still `stand_in`: its name and VCN are guessed), with
 /// their peers as for an exported NSG (the NSG itself is its stand-in; an
-/// NSG the export lacks leaves the rule out); with `--vcn` too, where
+/// NSG the export lacks is its stand-in too); with `--vcn` too, where
 /// they were dropped before the VCNs were sorted. A rules file of such an
 /// NSG that no VNIC names is left out with one warning naming the file
 /// (one warning per rule, naming no file, before). `verify` no longer
@@ -500,8 +500,9 @@ fn an_nsg_missing_from_the_list_keeps_its_exported_rules_on_its_stand_in() {
         };
         let (was, now) = (&whole.nsgs[nsg(&whole, NODES)], &s.nsgs[nsg(&s, NODES)]);
         assert!(now.stand_in && now.name.starts_with("missing-"), "{now:?}");
-        // Each kept rule is one of the NSG's own, in order; the left-out
-        // ones are exactly those naming the other missing NSG.
+        // Every rule of the NSG's own is kept, in order; those naming the
+        // other missing NSG name its stand-in (same id), since the
+        // nineteenth session (they were left out).
         let peer = |s: &zprsim_control::model::Scenario, p: &zprsim_control::model::Peer| match p {
             zprsim_control::model::Peer::Nsg(n) => s.nsgs[n.index()].id.clone(),
             other => Some(format!("{other:?}")),
@@ -515,15 +516,17 @@ fn an_nsg_missing_from_the_list_keeps_its_exported_rules_on_its_stand_in() {
                 r.stateless,
             )
         };
-        let expected: Vec<_> = was
-            .rules
-            .iter()
-            .filter(|r| !matches!(r.peer, zprsim_control::model::Peer::Nsg(n) if whole.nsgs[n.index()].id.as_deref() == Some(API)))
-            .map(|r| key(&whole, r))
-            .collect();
+        let expected: Vec<_> = was.rules.iter().map(|r| key(&whole, r)).collect();
         let got: Vec<_> = now.rules.iter().map(|r| key(&s, r)).collect();
         assert!(expected.len() >= 8, "{expected:?}");
         assert_eq!(got, expected, "{vcns:?}\n{}", imported.toml);
+        assert!(
+            now.rules
+                .iter()
+                .any(|r| peer(&s, &r.peer).as_deref() == Some(API)),
+            "{}",
+            imported.toml
+        );
         // The rule naming the NSG itself names its stand-in.
         assert!(now.rules.iter().any(
             |r| matches!(r.peer, zprsim_control::model::Peer::Nsg(n) if s.nsgs[n.index()].name == now.name)
@@ -548,14 +551,15 @@ fn an_nsg_missing_from_the_list_keeps_its_exported_rules_on_its_stand_in() {
         );
 
         // verify's note on the stand-in says what it holds: api-nsg's
-        // ingress rules name nodes-nsg and pods-nsg; the stand-in for
-        // api-nsg keeps only those naming pods-nsg, so a node's packet
-        // to the API endpoint fails at its ingress.
+        // ingress rules name nodes-nsg and pods-nsg, kept naming their
+        // stand-ins, and none opens tcp/22, so a node's packet to the API
+        // endpoint on it fails at its ingress (on tcp/6443 it failed
+        // while the rules naming nodes-nsg were left out).
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("s.toml"), &imported.toml).unwrap();
         std::fs::write(
             dir.path().join("e.toml"),
-            "[[path]]\nname = \"p\"\nfrom = \"vnic:worker-1\"\nto = \"vnic:k8s-api-endpoint\"\nproto = \"tcp\"\ndport = 6443\nexpect = \"allow\"\n",
+            "[[path]]\nname = \"p\"\nfrom = \"vnic:worker-1\"\nto = \"vnic:k8s-api-endpoint\"\nproto = \"tcp\"\ndport = 22\nexpect = \"allow\"\n",
         )
         .unwrap();
         let o = run_in(dir.path(), ["verify", "s.toml", "e.toml", "--json"]);
@@ -781,4 +785,71 @@ fn the_note_on_a_subnet_lacking_a_family_names_only_addresses_outside_its_blocks
             && outside[0].contains("here it holds only its VNICs' IPv4 addresses, so 10.0.2.99"),
         "{outside:?}"
     );
+}
+
+/// Rules of an exported NSG naming an NSG the export lacks (OKE's NSGs
+/// name each other: `network-nsg-list.json` without the load balancer's
+/// NSG left out every rule naming it, and failed the import for a
+/// stateless one). The stand-in's members are exactly the exported VNICs
+/// that name it, so the rule names the stand-in: exact for membership
+/// (since the nineteenth session). A stateless rule is kept likewise.
+#[test]
+fn rules_naming_a_stand_in_nsg_name_it() {
+    const LB: &str = "ocid1.networksecuritygroup.oc1.iad.gen000000";
+    let whole = zprsim_control::import::oci::import(&crate::support::oke_export(), None).unwrap();
+    let whole = zprsim_control::load::from_toml_str(&whole.toml, "s.toml")
+        .unwrap()
+        .scenario;
+    let naming_lb = |s: &zprsim_control::model::Scenario| -> Vec<(String, usize, bool)> {
+        let mut out = Vec::new();
+        for n in &s.nsgs {
+            for r in &n.rules {
+                if let zprsim_control::model::Peer::Nsg(p) = r.peer
+                    && s.nsgs[p.index()].id.as_deref() == Some(LB)
+                {
+                    out.push((n.id.clone().unwrap_or_default(), 1, r.stateless));
+                }
+            }
+        }
+        out
+    };
+    let want = naming_lb(&whole);
+    assert!(
+        want.iter().any(|(id, _, _)| id != LB),
+        "an exported NSG names the LB's: {want:?}"
+    );
+    for stateless in [false, true] {
+        let mut files = crate::support::oke_export();
+        let list = files.get_mut("network-nsg-list.json").unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(list).unwrap();
+        v["data"].as_array_mut().unwrap().retain(|n| n["id"] != LB);
+        *list = v.to_string();
+        if stateless {
+            // Every rule naming the LB's NSG, stateless.
+            for (f, text) in files.iter_mut() {
+                if !f.starts_with("network-nsg-rules-list.") {
+                    continue;
+                }
+                let mut v: serde_json::Value = serde_json::from_str(text).unwrap();
+                for r in v["data"].as_array_mut().unwrap() {
+                    if r["source"] == LB || r["destination"] == LB {
+                        r["is-stateless"] = true.into();
+                    }
+                }
+                *text = v.to_string();
+            }
+        }
+        let imported = zprsim_control::import::oci::import(&files, None)
+            .unwrap_or_else(|e| panic!("stateless {stateless}: {e}"));
+        let s = zprsim_control::load::from_toml_str(&imported.toml, "s.toml")
+            .unwrap_or_else(|e| panic!("{e}\n{}", imported.toml))
+            .scenario;
+        let lb = s.nsgs.iter().find(|n| n.id.as_deref() == Some(LB)).unwrap();
+        assert!(lb.stand_in, "{lb:?}");
+        let got = naming_lb(&s);
+        assert_eq!(got.len(), want.len(), "{}", imported.toml);
+        assert!(got.iter().all(|(_, _, st)| *st == stateless), "{got:?}");
+        let said = imported.warnings.join("\n");
+        assert!(!said.contains(&format!("names NSG `{LB}`")), "{said}");
+    }
 }

@@ -205,6 +205,8 @@ fn finish(
         nsg_stand_ins: &mut nsg_stand_ins,
         rules_without_nsg: &rules_without_nsg,
         this_nsg: None,
+        this_vcn: None,
+        pending: Vec::new(),
         refused: Vec::new(),
     };
     let mut out_tables =
@@ -268,6 +270,7 @@ fn finish(
         },
     );
     out_subnets.extend(stand_in_subnets);
+    cx.stand_in_peers(&mut out_nsgs);
     security::stand_in_nsg_rules(&mut cx, &rules_of, &inv.nsg_rule_files);
     out_lists.extend(list_stand_ins.into_objects());
     // An object that can be neither held nor left out without allowing

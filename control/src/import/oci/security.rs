@@ -60,6 +60,7 @@ pub(super) fn nsgs(
         let Some(vcn) = vcn_ref(ix, o, &what, cx.warnings) else {
             continue;
         };
+        cx.this_vcn = Some(vcn.clone());
         let rules: Vec<Value> = rules_of
             .get(id.as_str())
             .into_iter()
@@ -67,6 +68,7 @@ pub(super) fn nsgs(
             .enumerate()
             .filter_map(|(i, r)| cx.rule(r, i, None, &what))
             .collect();
+        cx.this_vcn = None;
         out_nsgs.push(json!({ "name": name, "id": id, "vcn": vcn, "rules": rules }));
     }
     out_nsgs
@@ -87,19 +89,21 @@ pub(super) fn stand_in_nsg_rules(
     files: &BTreeMap<String, BTreeSet<String>>,
 ) {
     let made = cx.nsg_stand_ins.made();
-    for (id, _, name) in &made {
+    for (id, vcn, name) in &made {
         let Some(rules) = rules_of.get(id.as_str()) else {
             continue;
         };
         let what = format!("NSG `{name}` (`{id}`)");
         let refused = cx.refused.len();
         cx.this_nsg = Some((id.clone(), name.clone()));
+        cx.this_vcn = Some(vcn.clone());
         let out: Vec<Value> = rules
             .iter()
             .enumerate()
             .filter_map(|(i, r)| cx.rule(r, i, None, &what))
             .collect();
         cx.this_nsg = None;
+        cx.this_vcn = None;
         if cx.refused.len() > refused {
             let n = cx.refused.split_off(refused).len();
             cx.warnings.push(format!(
