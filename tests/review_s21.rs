@@ -355,7 +355,6 @@ fn an_nsg_whose_rules_file_is_missing_is_a_stand_in() {
 /// random round trip with every cut at once, seed 129: an IPv6 VNIC to an
 /// unassigned address). Lives in control/src/import/oci/.
 #[test]
-#[ignore = "defect in control/src/import/oci/vnics.rs (another helper's area): a VCN's security attributes do not count as ZPR in use for stand-in VNICs"]
 fn a_vcn_with_security_attributes_gives_stand_in_vnics_the_unknown_attribute() {
     let mut files = crate::support::oke_export();
     files.retain(|f, _| f != "zpr-zpr-policy-list.json" && !f.starts_with("network-vnic-get-"));

@@ -356,11 +356,10 @@ pub(super) fn vnics(
     let mut unknown: BTreeMap<&str, (&str, String)> = BTreeMap::new();
     // Whether the export uses ZPR: a stand-in's attributes are then
     // unknown rather than absent (`shared::STAND_IN_NAMESPACE`).
-    let zpr_in_use = !inv.policies.is_empty()
+    let zpr_in_use = uses_zpr(inv)
         || out_vnics
             .iter()
-            .any(|v| v.get("security_attributes").is_some())
-        || inv.balancers.iter().any(|b| attributes(b).is_some());
+            .any(|v| v.get("security_attributes").is_some());
     for p in &inv.private_ips {
         // A reserved private IP assigned to no VNIC (`vnic-id` null,
         // `ip-state` `AVAILABLE`) belongs to nothing: nothing is left out.
@@ -505,6 +504,24 @@ pub(super) fn vnics(
         out_vnics.push(vnic);
     }
     (out_vnics, missing.into_subnets())
+}
+
+/// Whether the export uses ZPR: a ZPR policy, or security attributes on
+/// any VNIC, balancer or VCN (or a VCN `is-zpr-only`). A VCN's count
+/// since the nineteenth session: once every attributed VNIC was cut, the
+/// stand-ins were judged unattributed, outside ZPR's default deny.
+pub(super) fn uses_zpr(inv: &Inventory) -> bool {
+    !inv.policies.is_empty()
+        || inv
+            .vnics
+            .iter()
+            .chain(&inv.balancers)
+            .chain(&inv.vcns)
+            .any(|o| attributes(o).is_some())
+        || inv
+            .vcns
+            .iter()
+            .any(|v| g(v, "is-zpr-only").and_then(Value::as_bool) == Some(true))
 }
 
 /// Where a VNIC (or the private IPs of one the export lacks) goes.
