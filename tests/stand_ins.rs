@@ -48,9 +48,15 @@ fn import_marks_what_it_makes_up_and_only_that() {
     assert!(!w1.stand_in);
     let t = &s.route_tables[w1.route_table.unwrap().index()];
     assert!(t.stand_in && t.rules.is_empty(), "{t:?}");
+    // And the stand-in VNIC's own table, unknown (its private IPs name
+    // none): a stand-in with no rule and no id (since the nineteenth
+    // session; it routed by its subnet's table).
+    let pod1 = vnic("ocid1.vnic.oc1.iad.okeordersordersapipod1");
+    let t = &s.route_tables[pod1.route_table.unwrap().index()];
+    assert!(t.stand_in && t.rules.is_empty() && t.id.is_none(), "{t:?}");
     assert_eq!(
         s.route_tables.iter().filter(|t| t.stand_in).count(),
-        1,
+        2,
         "{}",
         imported.toml
     );
@@ -116,7 +122,14 @@ expect = "allow"
     let pod = path("pod-to-nfs");
     assert_eq!(pod["ok"], false, "{pod}");
     let n = notes("pod-to-nfs");
-    assert_eq!(n.len(), 1, "{n:?}");
+    // The stand-in VNIC, and its own route table (unknown: a stand-in).
+    assert_eq!(n.len(), 2, "{n:?}");
+    assert!(
+        n[1].contains(
+            "route table `missing-routes-backend-vcn` (of VNIC `missing-pipod1`) is a stand-in"
+        ),
+        "{n:?}"
+    );
     assert!(
         n[0].contains("(10.0.10.11) is a stand-in")
             && n[0].contains(
@@ -139,7 +152,7 @@ expect = "allow"
     // The text report prints them.
     let o = run_in(dir.path(), ["verify", "s.toml", "e.toml"]);
     let text = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(text.matches("stand-in: ").count(), 2, "{text}");
+    assert_eq!(text.matches("stand-in: ").count(), 3, "{text}");
 
     // `explain` of the pod's dropped packet says it too; of a packet
     // between exported VNICs, nothing.
@@ -851,5 +864,79 @@ fn rules_naming_a_stand_in_nsg_name_it() {
         assert!(got.iter().all(|(_, _, st)| *st == stateless), "{got:?}");
         let said = imported.warnings.join("\n");
         assert!(!said.contains(&format!("names NSG `{LB}`")), "{said}");
+    }
+}
+
+/// A stand-in VNIC (its `vnic get` cut, its private IPs exported) routed
+/// by its subnet's table, though the real VNIC may have its own, which
+/// overrides it: `worker-1` with its own table without rules reached the
+/// internet through the subnet's NAT route, where the whole export has no
+/// route (the mid-session review's M2). Its own table is now the one its
+/// private IP names (`route-table-id`), else a stand-in with no rule (only
+/// the VCN's local routes).
+#[test]
+fn a_stand_in_vnic_routes_by_its_own_table_or_local_routes_only() {
+    const OWN: &str = "ocid1.routetable.oc1.iad.own";
+    let mut whole = crate::support::oke_export();
+    let tables = whole.get_mut("network-route-table-list.json").unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(tables).unwrap();
+    v["data"].as_array_mut().unwrap().push(serde_json::json!({
+        "id": OWN, "display-name": "own-rt",
+        "vcn-id": "ocid1.vcn.oc1.iad.gen000000", "route-rules": []
+    }));
+    *tables = v.to_string();
+    let f = "network-vnic-get-2.json";
+    let mut v: serde_json::Value = serde_json::from_str(&whole[f]).unwrap();
+    assert_eq!(v["data"]["display-name"], "worker-1");
+    v["data"]["route-table-id"] = OWN.into();
+    whole.insert(f.into(), v.to_string());
+    let mut cut = whole.clone();
+    cut.remove(f);
+    let mut named = cut.clone();
+    let ips = named.get_mut("network-private-ip-list.json").unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(ips).unwrap();
+    for p in v["data"].as_array_mut().unwrap() {
+        if p["vnic-id"] == "ocid1.vnic.oc1.iad.okeordersworker1" {
+            p["route-table-id"] = OWN.into();
+        }
+    }
+    *ips = v.to_string();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, files) in [("whole", &whole), ("cut", &cut), ("named", &named)] {
+        let imported = zprsim_control::import::oci::import(files, None).unwrap();
+        let s = zprsim_control::load::from_toml_str(&imported.toml, "s.toml")
+            .unwrap()
+            .scenario;
+        std::fs::write(dir.path().join(format!("{name}.toml")), &imported.toml).unwrap();
+        let o = run_in(
+            dir.path(),
+            [
+                "explain",
+                &format!("{name}.toml"),
+                "--src",
+                "10.0.2.11",
+                "--dst",
+                "203.0.113.9",
+                "--proto",
+                "tcp",
+                "--dport",
+                "443",
+            ],
+        );
+        let text = String::from_utf8_lossy(&o.stdout);
+        // Dropped, and by the route layer (ZPR drops it too, the stand-in
+        // being attributed unknown): not forwarded to the NAT gateway.
+        assert!(text.contains("DROP"), "{name}: {text}");
+        assert!(!text.contains("nat gateway"), "{name}: {text}");
+        let w1 = s
+            .vnics
+            .iter()
+            .find(|v| v.id.as_deref() == Some("ocid1.vnic.oc1.iad.okeordersworker1"))
+            .unwrap();
+        let t = &s.route_tables[w1.route_table.unwrap().index()];
+        match name {
+            "cut" => assert!(t.stand_in && t.rules.is_empty(), "{t:?}"),
+            _ => assert_eq!(t.name, "own-rt", "{name}"),
+        }
     }
 }

@@ -14,7 +14,7 @@ use super::addresses::{prefix_addresses, usable_addresses};
 use super::inventory::{Index, Inventory};
 use super::json::{Obj, g, garr, gs, gstrs, id_of, tail};
 use super::rules::{Cx, attributes};
-use super::tables::stand_in_table;
+use super::tables::{local_routes_table, stand_in_table};
 
 /// What the subnets' stage leaves for the VNICs'.
 pub(super) struct Subnets<'s> {
@@ -430,6 +430,32 @@ pub(super) fn vnics(
                 continue;
             }
         };
+        // Its own route table, which overrides its subnet's: the one its
+        // private IPs name (`route-table-id`, the primary's first), else
+        // unknown, and a stand-in table with no rule (only the VCN's local
+        // routes), the least it could allow. By its subnet's table, it
+        // forwarded what its own table has no route for (the review's M2;
+        // since the nineteenth session).
+        let mut named: Vec<(bool, &str)> = inv
+            .private_ips
+            .iter()
+            .filter(|p| gs(p, "vnic-id") == Some(v))
+            .filter_map(|p| {
+                let primary = g(p, "is-primary").and_then(Value::as_bool) == Some(true);
+                Some((!primary, gs(p, "route-table-id")?))
+            })
+            .collect();
+        named.sort_by_key(|(not_primary, _)| *not_primary);
+        let own = named.first().map(|(_, t)| match ix.table.get(*t) {
+            Some(n) => (n.clone(), format!("its route table `{n}` (its private IP's)")),
+            None => {
+                let n = stand_in_table(tables.made, tables.names, tables.out, t, &vcn);
+                (
+                    n.clone(),
+                    format!("its route table `{t}`, not in the export: `{n}`, a stand-in with no rule (only the VCN's local routes)"),
+                )
+            }
+        });
         // A load balancer's VNIC (OCI lists it in no compartment a user
         // exports): the balancer holding one of its addresses says its
         // NSGs and attributes, as for an exported balancer VNIC (QA round
@@ -445,6 +471,13 @@ pub(super) fn vnics(
                 "kind": "load-balancer",
                 "stand_in": true,
             });
+            // A balancer's VNIC has no route table of its own unless its
+            // private IP names one (OCI manages the VNIC): its subnet's.
+            let mut routes_said = "its subnet's route table".to_owned();
+            if let Some((t, said)) = own {
+                vnic["route_table"] = json!(t);
+                routes_said = said;
+            }
             if let Some(a) = attributes(b) {
                 vnic["security_attributes"] = a;
             }
@@ -466,7 +499,7 @@ pub(super) fn vnics(
                 vnic["public_ip"] = public.map_or(json!(false), |a| json!(a));
             }
             cx.warnings.push(format!(
-                "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, the VNIC of the load balancer holding its address in subnet `{subnet}`, with the balancer's NSGs, attributes and public address"
+                "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, the VNIC of the load balancer holding its address in subnet `{subnet}`, with the balancer's NSGs, attributes and public address, and {routes_said}"
             ));
             out_vnics.push(vnic);
             continue;
@@ -480,6 +513,14 @@ pub(super) fn vnics(
             "kind": "unknown",
             "stand_in": true,
         });
+        let (route_table, routes_said) = own.unwrap_or_else(|| {
+            let n = local_routes_table(tables.made, tables.names, tables.out, &vcn);
+            (
+                n.clone(),
+                format!("`{n}`, a stand-in route table with no rule (only the VCN's local routes: its own table, which overrides its subnet's, is unknown)"),
+            )
+        });
+        vnic["route_table"] = json!(route_table);
         // Whether it has a public IP is not said: none, the least an
         // internet gateway could carry for it (as its NSGs and
         // attributes).
@@ -488,7 +529,7 @@ pub(super) fn vnics(
         }
         if zpr_in_use {
             cx.warnings.push(format!(
-                "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, a stand-in VNIC in subnet `{subnet}` with its security lists and route table, no NSG, no public IP, and the attribute `{}.attributes:unknown` in enforce mode: the export uses ZPR and does not say this VNIC's attributes, so ZPR allows it only what statements naming its address or `all-endpoints` allow (export the VNIC for its NSGs and attributes)",
+                "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, a stand-in VNIC in subnet `{subnet}` with its security lists, {routes_said}, no NSG, no public IP, and the attribute `{}.attributes:unknown` in enforce mode: the export uses ZPR and does not say this VNIC's attributes, so ZPR allows it only what statements naming its address or `all-endpoints` allow (export the VNIC for its NSGs and attributes)",
                 crate::shared::STAND_IN_NAMESPACE
             ));
             vnic["security_attributes"] = json!({
@@ -498,7 +539,7 @@ pub(super) fn vnics(
             });
         } else {
             cx.warnings.push(format!(
-                "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, a stand-in VNIC in subnet `{subnet}` with its security lists and route table but no NSG, no public IP and no security attribute (export the VNIC: its own NSGs and public IP can only allow more, and nothing is tracked where its NSGs could matter (its own rules, other NSGs' stateless rules naming an NSG of its VCN); the export has no ZPR policy and no attributed VNIC, so it is judged unattributed)"
+                "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, a stand-in VNIC in subnet `{subnet}` with its security lists and {routes_said}, but no NSG, no public IP and no security attribute (export the VNIC: its own NSGs and public IP can only allow more, and nothing is tracked where its NSGs could matter (its own rules, other NSGs' stateless rules naming an NSG of its VCN); the export has no ZPR policy and no attributed VNIC, so it is judged unattributed)"
             ));
         }
         out_vnics.push(vnic);
