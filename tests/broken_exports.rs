@@ -456,3 +456,70 @@ fn a_vcn_without_a_cidr_block_is_refused_naming_it() {
         assert!(import(&crate::support::oke_export(), None).is_ok());
     }
 }
+
+/// A subnet whose `vcn-id` is missing, null, blank or no VCN OCID: it was
+/// left out as a subnet of a VCN not in the export, and its VNICs with it,
+/// their addresses then unassigned ones of the exported VCN, on whose
+/// side no security layer runs: `tcp 10.0.0.5 -> 10.0.1.10:443`, dropped
+/// at egress security by the whole export, was allowed (the review's M4).
+/// The subnet is kept in the exported VCN holding its blocks, marked a
+/// stand-in, with its lists, table and VNICs.
+#[test]
+fn a_subnet_without_its_vcn_id_is_kept_in_the_vcn_holding_its_blocks() {
+    let whole = load(&import(&crate::support::oke_export(), None).unwrap().toml);
+    for vcn_id in [
+        None,
+        Some(Value::Null),
+        Some("".into()),
+        Some("garbage".into()),
+    ] {
+        let files = edited("network-subnet-list.json", |v| {
+            let api = subnet(v, "api");
+            api.remove("vcn-id");
+            if let Some(x) = vcn_id.clone() {
+                api.insert("vcn-id".into(), x);
+            }
+        });
+        let imported = import(&files, None).unwrap_or_else(|e| panic!("{e}"));
+        let s = load(&imported.toml);
+        let api = s.subnets.iter().find(|n| n.name == "api").unwrap();
+        let was = whole.subnets.iter().find(|n| n.name == "api").unwrap();
+        assert!(api.stand_in, "{vcn_id:?}: {api:?}");
+        assert_eq!(
+            (api.vcn, &api.cidrs, &api.security_lists, api.route_table),
+            (was.vcn, &was.cidrs, &was.security_lists, was.route_table),
+            "{vcn_id:?}"
+        );
+        assert_eq!(s.vnics, whole.vnics, "{vcn_id:?}");
+        let said = imported.warnings.join("\n");
+        assert!(
+            said.contains("subnet `api` (`ocid1.subnet.oc1.iad.gen000000`): its `vcn-id` is")
+                && said.contains("its blocks lie in VCN `backend-vcn`, kept there"),
+            "{said}"
+        );
+        // The reviewer's packet: dropped at egress security, as by the
+        // whole export.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("s.toml"), &imported.toml).unwrap();
+        let o = crate::support::run_in(
+            dir.path(),
+            [
+                "explain",
+                "s.toml",
+                "--src",
+                "10.0.0.5",
+                "--dst",
+                "10.0.1.10",
+                "--proto",
+                "tcp",
+                "--dport",
+                "443",
+            ],
+        );
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            text.contains("DROP at egress-security"),
+            "{vcn_id:?}: {text}"
+        );
+    }
+}

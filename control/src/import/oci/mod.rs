@@ -234,6 +234,7 @@ fn finish(
         &subnet_names,
         &table_names,
         &list_names,
+        &vcns_out.nets,
         &mut cx,
         &mut out_tables,
     );
