@@ -523,3 +523,70 @@ fn a_subnet_without_its_vcn_id_is_kept_in_the_vcn_holding_its_blocks() {
         );
     }
 }
+
+/// A VNIC whose `security-attributes` is absent or null (an older CLI, a
+/// `--query`) in an export that uses ZPR was imported unattributed, and ZPR
+/// does not apply to an unattributed VNIC: what the whole export drops at
+/// ZPR for it was allowed (the review's M5). It now carries the stand-in
+/// attribute in enforce mode, which no statement names; `{}` still says
+/// it has none.
+#[test]
+fn a_vnic_whose_attributes_are_not_given_gets_the_unknown_attribute_when_zpr_is_used() {
+    for value in [None, Some(Value::Null)] {
+        let mut files = crate::support::oke_export();
+        let f = "network-vnic-get-2.json";
+        let mut v: Value = serde_json::from_str(&files[f]).unwrap();
+        assert_eq!(v["data"]["display-name"], "worker-1");
+        let o = v["data"].as_object_mut().unwrap();
+        o.remove("security-attributes");
+        if let Some(x) = value.clone() {
+            o.insert("security-attributes".into(), x);
+        }
+        files.insert(f.into(), v.to_string());
+        let imported = import(&files, None).unwrap_or_else(|e| panic!("{e}"));
+        let s = load(&imported.toml);
+        let attrs = |name: &str| {
+            s.vnics
+                .iter()
+                .find(|v| v.name == name)
+                .unwrap()
+                .attributes
+                .clone()
+        };
+        let w1 = attrs("worker-1");
+        assert!(
+            w1.len() == 1
+                && w1[0].attribute.namespace == zprsim_control::shared::STAND_IN_NAMESPACE,
+            "{value:?}: {w1:?}"
+        );
+        assert!(attrs("legacy-vm").is_empty());
+        let said = imported.warnings.join("\n");
+        assert!(
+            said.contains("VNIC `worker-1` (`ocid1.vnic.oc1.iad.okeordersworker1`): the export does not give its `security-attributes`"),
+            "{said}"
+        );
+    }
+    // Without ZPR in the export (no policy, no attribute on a VNIC or
+    // the VCN), it has none, as before.
+    let mut files = crate::support::oke_export();
+    files.retain(|f, _| f != "zpr-zpr-policy-list.json");
+    for (f, text) in files.iter_mut() {
+        if f.starts_with("network-vcn-list") {
+            let mut v: Value = serde_json::from_str(text).unwrap();
+            for vcn in v["data"].as_array_mut().unwrap() {
+                vcn.as_object_mut().unwrap().remove("security-attributes");
+            }
+            *text = v.to_string();
+        }
+        if f.starts_with("network-vnic-get-") {
+            let mut v: Value = serde_json::from_str(text).unwrap();
+            v["data"]
+                .as_object_mut()
+                .unwrap()
+                .remove("security-attributes");
+            *text = v.to_string();
+        }
+    }
+    let s = load(&import(&files, None).unwrap().toml);
+    assert!(s.vnics.iter().all(|v| v.attributes.is_empty()));
+}
