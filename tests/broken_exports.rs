@@ -590,3 +590,46 @@ fn a_vnic_whose_attributes_are_not_given_gets_the_unknown_attribute_when_zpr_is_
     let s = load(&import(&files, None).unwrap().toml);
     assert!(s.vnics.iter().all(|v| v.attributes.is_empty()));
 }
+
+/// An NSG rule whose `source-type` is none OCI gives (a typo, a newer
+/// type): only a CIDR block's peer was checked, so an NSG OCID under an
+/// unknown type was written as a CIDR block and `check` refused the
+/// imported file (the review's L5). A stateful one is left out with a
+/// warning; a stateless one fails the import naming it, as any stateless
+/// rule that cannot be held.
+#[test]
+fn a_rule_with_an_unknown_peer_type_is_left_out_or_refused() {
+    const PODS: &str = "ocid1.networksecuritygroup.oc1.iad.gen000001";
+    for stateless in [false, true] {
+        let f = format!("network-nsg-rules-list.{PODS}.json");
+        let mut files = crate::support::oke_export();
+        let mut v: Value = serde_json::from_str(&files[&f]).unwrap();
+        let rule = v["data"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|r| r["direction"] == "INGRESS")
+            .unwrap();
+        rule["source"] = PODS.into();
+        rule["source-type"] = "NETWORK_SECURITY_GROUPS".into();
+        rule["is-stateless"] = stateless.into();
+        let id = rule["id"].as_str().unwrap().to_owned();
+        files.insert(f, v.to_string());
+        let why = "`source-type` `NETWORK_SECURITY_GROUPS` is not `CIDR_BLOCK`, `SERVICE_CIDR_BLOCK` or `NETWORK_SECURITY_GROUP`";
+        match import(&files, None) {
+            Ok(imported) if !stateless => {
+                load(&imported.toml);
+                let said = imported.warnings.join("\n");
+                assert!(
+                    said.contains(&format!("rule `{id}`: {why}; the rule is left out")),
+                    "{said}"
+                );
+            }
+            Err(e) if stateless => {
+                let e = e.to_string();
+                assert!(e.contains(&format!("stateless rule `{id}`: {why}")), "{e}");
+            }
+            other => panic!("stateless {stateless}: {:?}", other.map(|i| i.toml)),
+        }
+    }
+}

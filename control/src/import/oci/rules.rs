@@ -276,8 +276,22 @@ impl Cx<'_> {
                 out.insert(peer_key.into(), json!(peer));
                 out.insert(native_type, json!(kind));
             }
-            _ => {
+            "CIDR_BLOCK" => {
                 out.insert(peer_key.into(), json!(peer));
+            }
+            // A type OCI does not give: what the peer is is unknown (an NSG
+            // OCID written as a CIDR block made `check` refuse the
+            // imported file). Left out (stateful), or refused as any
+            // stateless rule that cannot be held (since the nineteenth
+            // session).
+            other => {
+                self.left_out(
+                    stateful,
+                    leave_out(&format!(
+                        "`{type_key}` `{other}` is not `CIDR_BLOCK`, `SERVICE_CIDR_BLOCK` or `NETWORK_SECURITY_GROUP`"
+                    )),
+                );
+                return None;
             }
         }
         // A value that is not a boolean cannot be read as stateful (that
