@@ -260,6 +260,13 @@ fn a_load_balancers_nsgs_and_attributes_reach_its_vnic() {
             { "id": "ocid1.networksecuritygroup.oc1.iad.nlbnsg", "vcn-id": vcn, "display-name": "nlb-nsg" },
         ])),
     );
+    // Their rules files, empty (an NSG without one is a stand-in).
+    for n in ["lbnsg", "nlbnsg"] {
+        files.insert(
+            format!("network-nsg-rules-list.ocid1.networksecuritygroup.oc1.iad.{n}.json"),
+            file(&json!([])),
+        );
+    }
     let attrs = json!({ "oracle-zpr": { "app": { "mode": "enforce", "value": "orders-lb" } } });
     for (i, (display, ip)) in [
         ("VNIC for LB ocid1.loadbalancer.oc1.iad.lb1", "10.0.0.10"),

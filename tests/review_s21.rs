@@ -319,7 +319,6 @@ fn never_more_permissive_shaped(cuts: &[Cut], default_seeds: u64, shape: Option<
 /// warning naming the file to export), as an NSG missing from
 /// `network-nsg-list.json` is. Lives in control/src/import/oci/.
 #[test]
-#[ignore = "defect in control/src/import/oci/ (another helper's area): an NSG whose rules file is missing is no stand-in, and no warning says so"]
 fn an_nsg_whose_rules_file_is_missing_is_a_stand_in() {
     let mut files = crate::support::oke_export();
     assert!(files.remove(crate::support::LB_NSG_RULES).is_some());

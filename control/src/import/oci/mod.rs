@@ -89,6 +89,17 @@ impl Importer {
     /// A file that is not JSON.
     pub fn file(&mut self, name: &str, text: &str) -> Result<(), ImportError> {
         let (inv, warnings) = (&mut self.inv, &mut self.warnings);
+        // A rules file says its NSG's rules, even empty (`{"data": []}`,
+        // or nothing: the CLI prints nothing for an empty list).
+        if let Some(nsg) = name
+            .rsplit('/')
+            .next()
+            .and_then(|f| f.strip_prefix("network-nsg-rules-list."))
+            .and_then(|f| f.strip_suffix(".json"))
+            .filter(|n| !n.is_empty())
+        {
+            inv.nsg_rules_exported.insert(nsg.to_owned());
+        }
         // The CLI prints nothing for an empty list.
         if text.trim().is_empty() {
             return Ok(());

@@ -69,7 +69,20 @@ pub(super) fn nsgs(
             .filter_map(|(i, r)| cx.rule(r, i, None, &what))
             .collect();
         cx.this_vcn = None;
-        out_nsgs.push(json!({ "name": name, "id": id, "vcn": vcn, "rules": rules }));
+        let mut nsg = json!({ "name": name, "id": id, "vcn": vcn, "rules": rules });
+        // No rules file for it (`network-nsg-rules-list.<OCID>.json`, one
+        // per NSG, `{"data": []}` for one without rules): its rules are
+        // unknown, and a stateless one could match (stateless wins), so it
+        // is a stand-in, at whose VNICs nothing is tracked (since the
+        // nineteenth session: it was an NSG without rules, which tracked
+        // connections the network does not).
+        if !inv.nsg_rules_exported.contains(&id) {
+            cx.warnings.push(format!(
+                "{what}: its rules file (`network-nsg-rules-list.{id}.json`) is not in the export; kept as a stand-in with no rule (`stand_in = true`: nothing is tracked at its VNICs): export its rules with `oci network nsg rules list --nsg-id {id} --all`"
+            ));
+            nsg["stand_in"] = json!(true);
+        }
+        out_nsgs.push(nsg);
     }
     out_nsgs
 }
