@@ -48,9 +48,15 @@ fn import_marks_what_it_makes_up_and_only_that() {
     assert!(!w1.stand_in);
     let t = &s.route_tables[w1.route_table.unwrap().index()];
     assert!(t.stand_in && t.rules.is_empty(), "{t:?}");
+    // And the stand-in VNIC's own table, unknown (its private IPs name
+    // none): a stand-in with no rule and no id (since the nineteenth
+    // session; it routed by its subnet's table).
+    let pod1 = vnic("ocid1.vnic.oc1.iad.okeordersordersapipod1");
+    let t = &s.route_tables[pod1.route_table.unwrap().index()];
+    assert!(t.stand_in && t.rules.is_empty() && t.id.is_none(), "{t:?}");
     assert_eq!(
         s.route_tables.iter().filter(|t| t.stand_in).count(),
-        1,
+        2,
         "{}",
         imported.toml
     );
@@ -116,7 +122,14 @@ expect = "allow"
     let pod = path("pod-to-nfs");
     assert_eq!(pod["ok"], false, "{pod}");
     let n = notes("pod-to-nfs");
-    assert_eq!(n.len(), 1, "{n:?}");
+    // The stand-in VNIC, and its own route table (unknown: a stand-in).
+    assert_eq!(n.len(), 2, "{n:?}");
+    assert!(
+        n[1].contains(
+            "route table `missing-routes-backend-vcn` (of VNIC `missing-pipod1`) is a stand-in"
+        ),
+        "{n:?}"
+    );
     assert!(
         n[0].contains("(10.0.10.11) is a stand-in")
             && n[0].contains(
@@ -139,7 +152,7 @@ expect = "allow"
     // The text report prints them.
     let o = run_in(dir.path(), ["verify", "s.toml", "e.toml"]);
     let text = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(text.matches("stand-in: ").count(), 2, "{text}");
+    assert_eq!(text.matches("stand-in: ").count(), 3, "{text}");
 
     // `explain` of the pod's dropped packet says it too; of a packet
     // between exported VNICs, nothing.
@@ -459,7 +472,7 @@ fn a_stand_in_is_named_only_where_it_can_matter() {
 /// the rules were left out, though they are the NSG's own. They are kept
 /// on the stand-in (still `stand_in`: its name and VCN are guessed), with
 /// their peers as for an exported NSG (the NSG itself is its stand-in; an
-/// NSG the export lacks leaves the rule out); with `--vcn` too, where
+/// NSG the export lacks is its stand-in too); with `--vcn` too, where
 /// they were dropped before the VCNs were sorted. A rules file of such an
 /// NSG that no VNIC names is left out with one warning naming the file
 /// (one warning per rule, naming no file, before). `verify` no longer
@@ -500,8 +513,9 @@ fn an_nsg_missing_from_the_list_keeps_its_exported_rules_on_its_stand_in() {
         };
         let (was, now) = (&whole.nsgs[nsg(&whole, NODES)], &s.nsgs[nsg(&s, NODES)]);
         assert!(now.stand_in && now.name.starts_with("missing-"), "{now:?}");
-        // Each kept rule is one of the NSG's own, in order; the left-out
-        // ones are exactly those naming the other missing NSG.
+        // Every rule of the NSG's own is kept, in order; those naming the
+        // other missing NSG name its stand-in (same id), since the
+        // nineteenth session (they were left out).
         let peer = |s: &zprsim_control::model::Scenario, p: &zprsim_control::model::Peer| match p {
             zprsim_control::model::Peer::Nsg(n) => s.nsgs[n.index()].id.clone(),
             other => Some(format!("{other:?}")),
@@ -515,15 +529,17 @@ fn an_nsg_missing_from_the_list_keeps_its_exported_rules_on_its_stand_in() {
                 r.stateless,
             )
         };
-        let expected: Vec<_> = was
-            .rules
-            .iter()
-            .filter(|r| !matches!(r.peer, zprsim_control::model::Peer::Nsg(n) if whole.nsgs[n.index()].id.as_deref() == Some(API)))
-            .map(|r| key(&whole, r))
-            .collect();
+        let expected: Vec<_> = was.rules.iter().map(|r| key(&whole, r)).collect();
         let got: Vec<_> = now.rules.iter().map(|r| key(&s, r)).collect();
         assert!(expected.len() >= 8, "{expected:?}");
         assert_eq!(got, expected, "{vcns:?}\n{}", imported.toml);
+        assert!(
+            now.rules
+                .iter()
+                .any(|r| peer(&s, &r.peer).as_deref() == Some(API)),
+            "{}",
+            imported.toml
+        );
         // The rule naming the NSG itself names its stand-in.
         assert!(now.rules.iter().any(
             |r| matches!(r.peer, zprsim_control::model::Peer::Nsg(n) if s.nsgs[n.index()].name == now.name)
@@ -548,14 +564,15 @@ fn an_nsg_missing_from_the_list_keeps_its_exported_rules_on_its_stand_in() {
         );
 
         // verify's note on the stand-in says what it holds: api-nsg's
-        // ingress rules name nodes-nsg and pods-nsg; the stand-in for
-        // api-nsg keeps only those naming pods-nsg, so a node's packet
-        // to the API endpoint fails at its ingress.
+        // ingress rules name nodes-nsg and pods-nsg, kept naming their
+        // stand-ins, and none opens tcp/22, so a node's packet to the API
+        // endpoint on it fails at its ingress (on tcp/6443 it failed
+        // while the rules naming nodes-nsg were left out).
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("s.toml"), &imported.toml).unwrap();
         std::fs::write(
             dir.path().join("e.toml"),
-            "[[path]]\nname = \"p\"\nfrom = \"vnic:worker-1\"\nto = \"vnic:k8s-api-endpoint\"\nproto = \"tcp\"\ndport = 6443\nexpect = \"allow\"\n",
+            "[[path]]\nname = \"p\"\nfrom = \"vnic:worker-1\"\nto = \"vnic:k8s-api-endpoint\"\nproto = \"tcp\"\ndport = 22\nexpect = \"allow\"\n",
         )
         .unwrap();
         let o = run_in(dir.path(), ["verify", "s.toml", "e.toml", "--json"]);
@@ -790,4 +807,145 @@ fn the_note_on_a_subnet_lacking_a_family_names_only_addresses_outside_its_blocks
             && outside[0].contains("here it holds only its VNICs' IPv4 addresses, so 10.0.2.99"),
         "{outside:?}"
     );
+}
+
+/// Rules of an exported NSG naming an NSG the export lacks (OKE's NSGs
+/// name each other: `network-nsg-list.json` without the load balancer's
+/// NSG left out every rule naming it, and failed the import for a
+/// stateless one). The stand-in's members are exactly the exported VNICs
+/// that name it, so the rule names the stand-in: exact for membership
+/// (since the nineteenth session). A stateless rule is kept likewise.
+#[test]
+fn rules_naming_a_stand_in_nsg_name_it() {
+    const LB: &str = "ocid1.networksecuritygroup.oc1.iad.gen000000";
+    let whole = zprsim_control::import::oci::import(&crate::support::oke_export(), None).unwrap();
+    let whole = zprsim_control::load::from_toml_str(&whole.toml, "s.toml")
+        .unwrap()
+        .scenario;
+    let naming_lb = |s: &zprsim_control::model::Scenario| -> Vec<(String, usize, bool)> {
+        let mut out = Vec::new();
+        for n in &s.nsgs {
+            for r in &n.rules {
+                if let zprsim_control::model::Peer::Nsg(p) = r.peer
+                    && s.nsgs[p.index()].id.as_deref() == Some(LB)
+                {
+                    out.push((n.id.clone().unwrap_or_default(), 1, r.stateless));
+                }
+            }
+        }
+        out
+    };
+    let want = naming_lb(&whole);
+    assert!(
+        want.iter().any(|(id, _, _)| id != LB),
+        "an exported NSG names the LB's: {want:?}"
+    );
+    for stateless in [false, true] {
+        let mut files = crate::support::oke_export();
+        let list = files.get_mut("network-nsg-list.json").unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(list).unwrap();
+        v["data"].as_array_mut().unwrap().retain(|n| n["id"] != LB);
+        *list = v.to_string();
+        if stateless {
+            // Every rule naming the LB's NSG, stateless.
+            for (f, text) in files.iter_mut() {
+                if !f.starts_with("network-nsg-rules-list.") {
+                    continue;
+                }
+                let mut v: serde_json::Value = serde_json::from_str(text).unwrap();
+                for r in v["data"].as_array_mut().unwrap() {
+                    if r["source"] == LB || r["destination"] == LB {
+                        r["is-stateless"] = true.into();
+                    }
+                }
+                *text = v.to_string();
+            }
+        }
+        let imported = zprsim_control::import::oci::import(&files, None)
+            .unwrap_or_else(|e| panic!("stateless {stateless}: {e}"));
+        let s = zprsim_control::load::from_toml_str(&imported.toml, "s.toml")
+            .unwrap_or_else(|e| panic!("{e}\n{}", imported.toml))
+            .scenario;
+        let lb = s.nsgs.iter().find(|n| n.id.as_deref() == Some(LB)).unwrap();
+        assert!(lb.stand_in, "{lb:?}");
+        let got = naming_lb(&s);
+        assert_eq!(got.len(), want.len(), "{}", imported.toml);
+        assert!(got.iter().all(|(_, _, st)| *st == stateless), "{got:?}");
+        let said = imported.warnings.join("\n");
+        assert!(!said.contains(&format!("names NSG `{LB}`")), "{said}");
+    }
+}
+
+/// A stand-in VNIC (its `vnic get` cut, its private IPs exported) routed
+/// by its subnet's table, though the real VNIC may have its own, which
+/// overrides it: `worker-1` with its own table without rules reached the
+/// internet through the subnet's NAT route, where the whole export has no
+/// route (the mid-session review's M2). Its own table is now the one its
+/// private IP names (`route-table-id`), else a stand-in with no rule (only
+/// the VCN's local routes).
+#[test]
+fn a_stand_in_vnic_routes_by_its_own_table_or_local_routes_only() {
+    const OWN: &str = "ocid1.routetable.oc1.iad.own";
+    let mut whole = crate::support::oke_export();
+    let tables = whole.get_mut("network-route-table-list.json").unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(tables).unwrap();
+    v["data"].as_array_mut().unwrap().push(serde_json::json!({
+        "id": OWN, "display-name": "own-rt",
+        "vcn-id": "ocid1.vcn.oc1.iad.gen000000", "route-rules": []
+    }));
+    *tables = v.to_string();
+    let f = "network-vnic-get-2.json";
+    let mut v: serde_json::Value = serde_json::from_str(&whole[f]).unwrap();
+    assert_eq!(v["data"]["display-name"], "worker-1");
+    v["data"]["route-table-id"] = OWN.into();
+    whole.insert(f.into(), v.to_string());
+    let mut cut = whole.clone();
+    cut.remove(f);
+    let mut named = cut.clone();
+    let ips = named.get_mut("network-private-ip-list.json").unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(ips).unwrap();
+    for p in v["data"].as_array_mut().unwrap() {
+        if p["vnic-id"] == "ocid1.vnic.oc1.iad.okeordersworker1" {
+            p["route-table-id"] = OWN.into();
+        }
+    }
+    *ips = v.to_string();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, files) in [("whole", &whole), ("cut", &cut), ("named", &named)] {
+        let imported = zprsim_control::import::oci::import(files, None).unwrap();
+        let s = zprsim_control::load::from_toml_str(&imported.toml, "s.toml")
+            .unwrap()
+            .scenario;
+        std::fs::write(dir.path().join(format!("{name}.toml")), &imported.toml).unwrap();
+        let o = run_in(
+            dir.path(),
+            [
+                "explain",
+                &format!("{name}.toml"),
+                "--src",
+                "10.0.2.11",
+                "--dst",
+                "203.0.113.9",
+                "--proto",
+                "tcp",
+                "--dport",
+                "443",
+            ],
+        );
+        let text = String::from_utf8_lossy(&o.stdout);
+        // Dropped, and by the route layer (ZPR drops it too, the stand-in
+        // being attributed unknown): not forwarded to the NAT gateway.
+        assert!(text.contains("DROP"), "{name}: {text}");
+        assert!(!text.contains("nat gateway"), "{name}: {text}");
+        let w1 = s
+            .vnics
+            .iter()
+            .find(|v| v.id.as_deref() == Some("ocid1.vnic.oc1.iad.okeordersworker1"))
+            .unwrap();
+        let t = &s.route_tables[w1.route_table.unwrap().index()];
+        match name {
+            "cut" => assert!(t.stand_in && t.rules.is_empty(), "{t:?}"),
+            _ => assert_eq!(t.name, "own-rt", "{name}"),
+        }
+    }
 }

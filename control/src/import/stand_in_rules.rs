@@ -66,6 +66,13 @@ impl StandInRules {
             .clone()
     }
 
+    /// The name of the stand-in for `id` in VCN `vcn`, if made.
+    pub(super) fn get(&self, id: &str, vcn: &str) -> Option<&str> {
+        self.made
+            .get(&(id.to_owned(), vcn.to_owned()))
+            .map(String::as_str)
+    }
+
     /// The stand-ins made so far: (OCID, VCN, name) each.
     pub(super) fn made(&self) -> Vec<(String, String, String)> {
         self.made

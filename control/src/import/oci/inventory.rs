@@ -24,6 +24,9 @@ pub(super) struct Inventory {
     /// The files each NSG's rules came from, by NSG OCID (named where
     /// the rules are left out).
     pub(super) nsg_rule_files: BTreeMap<String, BTreeSet<String>>,
+    /// The NSGs (OCIDs) a rules file of the export names, empty or not:
+    /// an exported NSG without one has unknown rules (a stand-in).
+    pub(super) nsg_rules_exported: BTreeSet<String>,
     pub(super) lists: Vec<Obj>,
     pub(super) tables: Vec<Obj>,
     pub(super) gateways: Vec<(&'static str, Obj)>,

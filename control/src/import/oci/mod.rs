@@ -89,6 +89,17 @@ impl Importer {
     /// A file that is not JSON.
     pub fn file(&mut self, name: &str, text: &str) -> Result<(), ImportError> {
         let (inv, warnings) = (&mut self.inv, &mut self.warnings);
+        // A rules file says its NSG's rules, even empty (`{"data": []}`,
+        // or nothing: the CLI prints nothing for an empty list).
+        if let Some(nsg) = name
+            .rsplit('/')
+            .next()
+            .and_then(|f| f.strip_prefix("network-nsg-rules-list."))
+            .and_then(|f| f.strip_suffix(".json"))
+            .filter(|n| !n.is_empty())
+        {
+            inv.nsg_rules_exported.insert(nsg.to_owned());
+        }
         // The CLI prints nothing for an empty list.
         if text.trim().is_empty() {
             return Ok(());
@@ -142,7 +153,7 @@ fn finish(
     if !vcns.is_empty() {
         keep_vcns(&mut inv, vcns, &mut warnings)?;
     }
-    vcn_blocks::leave_out_blockless_vcns(&mut inv, &mut warnings);
+    vcn_blocks::refuse_blockless_vcns(&inv)?;
     let mut ix = Index::default();
     let vcn_names = name_all(&inv.vcns, "vcn", "display-name", &mut ix.vcn);
     let subnet_names = name_all(&inv.subnets, "subnet", "display-name", &mut ix.subnet);
@@ -205,6 +216,8 @@ fn finish(
         nsg_stand_ins: &mut nsg_stand_ins,
         rules_without_nsg: &rules_without_nsg,
         this_nsg: None,
+        this_vcn: None,
+        pending: Vec::new(),
         refused: Vec::new(),
     };
     let mut out_tables =
@@ -232,6 +245,7 @@ fn finish(
         &subnet_names,
         &table_names,
         &list_names,
+        &vcns_out.nets,
         &mut cx,
         &mut out_tables,
     );
@@ -268,6 +282,7 @@ fn finish(
         },
     );
     out_subnets.extend(stand_in_subnets);
+    cx.stand_in_peers(&mut out_nsgs);
     security::stand_in_nsg_rules(&mut cx, &rules_of, &inv.nsg_rule_files);
     out_lists.extend(list_stand_ins.into_objects());
     // An object that can be neither held nor left out without allowing

@@ -77,10 +77,23 @@ pub(super) struct Cx<'a> {
     /// rule that cannot be held is refused (the caller then keeps none of
     /// its rules) rather than kept for the load to refuse.
     pub(super) this_nsg: Option<(String, String)>,
+    /// The VCN (its name) of the NSG whose rules are being converted: a
+    /// rule naming an NSG the export lacks names that NSG's stand-in in
+    /// this VCN, if a VNIC names it ([`Cx::stand_in_peers`]).
+    pub(super) this_vcn: Option<String>,
+    /// Rules of exported NSGs naming an NSG the export lacks, converted
+    /// before the VNICs make the stand-ins: (NSG OCID, VCN, stateful, the
+    /// warning if no stand-in is made), by the index in the placeholder
+    /// peer ([`PENDING`]).
+    pub(super) pending: Vec<(String, String, bool, String)>,
     /// Why the import cannot go on: an object that can be neither held
     /// nor left out without allowing more than the network does.
     pub(super) refused: Vec<String>,
 }
+
+/// The start of a placeholder peer: an NSG the export lacks, resolved to
+/// its stand-in (or the rule left out) once the VNICs have made them.
+const PENDING: &str = "\u{0}stand-in-peer:";
 
 impl Cx<'_> {
     /// The names of NSGs `ids` of a VNIC of VCN `vcn` (`what`): one the
@@ -216,13 +229,44 @@ impl Cx<'_> {
                     .this_nsg
                     .as_ref()
                     .filter(|(id, _)| id == peer)
-                    .map(|(_, name)| name);
-                let Some(n) = self.ix.nsg.get(peer).or(itself) else {
-                    self.left_out(
-                        stateful,
-                        leave_out(&format!("names NSG `{peer}`, which is not in the export")),
-                    );
-                    return None;
+                    .map(|(_, name)| name.clone());
+                // Any other NSG the export lacks: its stand-in in this
+                // rule's VCN, whose members are exactly the exported VNICs
+                // naming it (an NSG's rules name NSGs of its VCN); exact
+                // for membership (since the nineteenth session: the rule
+                // was left out, or the import failed for a stateless one).
+                // Made by the VNICs, which come after the exported NSGs:
+                // a placeholder until then.
+                let stand_in = || {
+                    let vcn = self.this_vcn.as_ref()?;
+                    if self.this_nsg.is_some() {
+                        return Some(self.nsg_stand_ins.get(peer, vcn)?.to_owned());
+                    }
+                    None
+                };
+                let n = self.ix.nsg.get(peer).cloned().or(itself).or_else(stand_in);
+                let n = match (n, &self.this_vcn) {
+                    (Some(n), _) => n,
+                    (None, Some(vcn)) if self.this_nsg.is_none() => {
+                        self.pending.push((
+                            peer.to_owned(),
+                            vcn.clone(),
+                            stateful,
+                            leave_out(&format!(
+                                "names NSG `{peer}`, which is not in the export, nor named by any VNIC of its VCN"
+                            )),
+                        ));
+                        format!("{PENDING}{}", self.pending.len() - 1)
+                    }
+                    (None, _) => {
+                        self.left_out(
+                            stateful,
+                            leave_out(&format!(
+                                "names NSG `{peer}`, which is not in the export, nor named by any VNIC of its VCN"
+                            )),
+                        );
+                        return None;
+                    }
                 };
                 out.insert(peer_key.into(), json!(n));
                 out.insert(native_type, json!(kind));
@@ -232,8 +276,22 @@ impl Cx<'_> {
                 out.insert(peer_key.into(), json!(peer));
                 out.insert(native_type, json!(kind));
             }
-            _ => {
+            "CIDR_BLOCK" => {
                 out.insert(peer_key.into(), json!(peer));
+            }
+            // A type OCI does not give: what the peer is is unknown (an NSG
+            // OCID written as a CIDR block made `check` refuse the
+            // imported file). Left out (stateful), or refused as any
+            // stateless rule that cannot be held (since the nineteenth
+            // session).
+            other => {
+                self.left_out(
+                    stateful,
+                    leave_out(&format!(
+                        "`{type_key}` `{other}` is not `CIDR_BLOCK`, `SERVICE_CIDR_BLOCK` or `NETWORK_SECURITY_GROUP`"
+                    )),
+                );
+                return None;
             }
         }
         // A value that is not a boolean cannot be read as stateful (that
@@ -272,6 +330,45 @@ impl Cx<'_> {
             }
         }
         Some(Value::Object(out))
+    }
+
+    /// The placeholder peers of `nsgs` (exported NSGs, as scenario
+    /// objects) resolved once the VNICs have made the stand-in NSGs: each
+    /// names the stand-in of its NSG in its VCN; a rule whose NSG has none
+    /// (no VNIC of the VCN names it) is left out with a warning, or
+    /// refused when it may be stateless, as before.
+    pub(super) fn stand_in_peers(&mut self, nsgs: &mut [Value]) {
+        let pending = std::mem::take(&mut self.pending);
+        for nsg in nsgs {
+            let Some(rules) = nsg.get_mut("rules").and_then(Value::as_array_mut) else {
+                continue;
+            };
+            rules.retain_mut(|r| {
+                let Some(r) = r.as_object_mut() else {
+                    return true;
+                };
+                for key in ["source", "destination"] {
+                    let Some(at) = r
+                        .get(key)
+                        .and_then(Value::as_str)
+                        .and_then(|p| p.strip_prefix(PENDING))
+                        .and_then(|i| i.parse::<usize>().ok())
+                    else {
+                        continue;
+                    };
+                    let Some((peer, vcn, stateful, why)) = pending.get(at) else {
+                        return false;
+                    };
+                    if let Some(n) = self.nsg_stand_ins.get(peer, vcn) {
+                        r.insert(key.into(), json!(n));
+                    } else {
+                        self.left_out(*stateful, why.clone());
+                        return false;
+                    }
+                }
+                true
+            });
+        }
     }
 
     /// A rule that cannot be held: left out with the warning `m` when it

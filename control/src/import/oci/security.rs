@@ -60,6 +60,7 @@ pub(super) fn nsgs(
         let Some(vcn) = vcn_ref(ix, o, &what, cx.warnings) else {
             continue;
         };
+        cx.this_vcn = Some(vcn.clone());
         let rules: Vec<Value> = rules_of
             .get(id.as_str())
             .into_iter()
@@ -67,7 +68,21 @@ pub(super) fn nsgs(
             .enumerate()
             .filter_map(|(i, r)| cx.rule(r, i, None, &what))
             .collect();
-        out_nsgs.push(json!({ "name": name, "id": id, "vcn": vcn, "rules": rules }));
+        cx.this_vcn = None;
+        let mut nsg = json!({ "name": name, "id": id, "vcn": vcn, "rules": rules });
+        // No rules file for it (`network-nsg-rules-list.<OCID>.json`, one
+        // per NSG, `{"data": []}` for one without rules): its rules are
+        // unknown, and a stateless one could match (stateless wins), so it
+        // is a stand-in, at whose VNICs nothing is tracked (since the
+        // nineteenth session: it was an NSG without rules, which tracked
+        // connections the network does not).
+        if !inv.nsg_rules_exported.contains(&id) {
+            cx.warnings.push(format!(
+                "{what}: its rules file (`network-nsg-rules-list.{id}.json`) is not in the export; kept as a stand-in with no rule (`stand_in = true`: nothing is tracked at its VNICs): export its rules with `oci network nsg rules list --nsg-id {id} --all`"
+            ));
+            nsg["stand_in"] = json!(true);
+        }
+        out_nsgs.push(nsg);
     }
     out_nsgs
 }
@@ -87,19 +102,21 @@ pub(super) fn stand_in_nsg_rules(
     files: &BTreeMap<String, BTreeSet<String>>,
 ) {
     let made = cx.nsg_stand_ins.made();
-    for (id, _, name) in &made {
+    for (id, vcn, name) in &made {
         let Some(rules) = rules_of.get(id.as_str()) else {
             continue;
         };
         let what = format!("NSG `{name}` (`{id}`)");
         let refused = cx.refused.len();
         cx.this_nsg = Some((id.clone(), name.clone()));
+        cx.this_vcn = Some(vcn.clone());
         let out: Vec<Value> = rules
             .iter()
             .enumerate()
             .filter_map(|(i, r)| cx.rule(r, i, None, &what))
             .collect();
         cx.this_nsg = None;
+        cx.this_vcn = None;
         if cx.refused.len() > refused {
             let n = cx.refused.split_off(refused).len();
             cx.warnings.push(format!(

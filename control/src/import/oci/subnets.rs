@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::super::names::Names;
 use super::super::stand_in_rules::{Container, StandInRules};
-use super::inventory::Inventory;
+use super::inventory::{Index, Inventory};
 use super::json::{Obj, g, gs, gstrs, id_of};
 use super::rules::Cx;
 use super::tables::stand_in_table;
@@ -37,6 +37,44 @@ pub(super) struct Subnets {
     pub(super) list_stand_ins: StandInRules,
 }
 
+/// The VCN of subnet `o` whose `vcn-id` is absent, blank or no VCN OCID
+/// (`None` when it names a VCN, exported or not): `Ok((name, OCID))` of
+/// the one exported VCN (`vcn_nets`: names and blocks) holding every block
+/// of the subnet, else why none is.
+fn guess_vcn(
+    ix: &Index,
+    o: &Obj,
+    vcn_nets: &[(String, Vec<ipnet::IpNet>)],
+) -> Option<Result<(String, String), String>> {
+    if gs(o, "vcn-id").is_some_and(|v| v.starts_with("ocid1.vcn.")) {
+        return None;
+    }
+    let blocks: Vec<ipnet::IpNet> = ["cidr-block", "ipv6-cidr-block"]
+        .iter()
+        .filter_map(|k| gs(o, k).map(str::to_owned))
+        .chain(gstrs(o, "ipv4-cidr-blocks"))
+        .chain(gstrs(o, "ipv6-cidr-blocks"))
+        .filter_map(|c| c.parse().ok())
+        .collect();
+    if blocks.is_empty() {
+        return Some(Err("it has no CIDR block to place it by".to_owned()));
+    }
+    let holding: Vec<&String> = vcn_nets
+        .iter()
+        .filter(|(_, nets)| blocks.iter().all(|b| nets.iter().any(|n| n.contains(b))))
+        .map(|(n, _)| n)
+        .collect();
+    match holding.as_slice() {
+        [one] => ix
+            .vcn
+            .iter()
+            .find(|(_, n)| n == one)
+            .map(|(id, n)| Ok((n.clone(), id.clone()))),
+        [] => Some(Err("no exported VCN holds its blocks".to_owned())),
+        _ => Some(Err("several exported VCNs hold its blocks".to_owned())),
+    }
+}
+
 /// The subnets of `inv` (named `names`; `table_names` and `list_names`
 /// the exported tables' and lists' names); stand-in route tables go to
 /// `out_tables`.
@@ -45,6 +83,7 @@ pub(super) fn subnets(
     names: &[String],
     table_names: &[String],
     list_names: &[String],
+    vcn_nets: &[(String, Vec<ipnet::IpNet>)],
     cx: &mut Cx<'_>,
     out_tables: &mut Vec<Value>,
 ) -> Subnets {
@@ -68,7 +107,31 @@ pub(super) fn subnets(
     let mut list_stand_ins = StandInRules::new(Container::SecurityList, list_names);
     for (o, name) in inv.subnets.iter().zip(names) {
         let what = format!("subnet `{name}` (`{}`)", id_of(o));
-        let Some(vcn) = vcn_ref(ix, o, &what, cx.warnings) else {
+        // A `vcn-id` absent, blank or no VCN OCID (a cut or garbled
+        // export): the exported VCN whose blocks hold the subnet's, the
+        // subnet kept there, marked (since the nineteenth session: left
+        // out, its VNICs' addresses were unassigned ones of that VCN, on
+        // whose side no security layer runs).
+        let guessed = guess_vcn(ix, o, vcn_nets);
+        let Some(vcn) = (match &guessed {
+            Some(Ok((vcn, _))) => {
+                cx.warnings.push(format!(
+                    "{what}: its `vcn-id` is {}; its blocks lie in VCN `{vcn}`, kept there (`stand_in = true`: its VCN is guessed; export it again with `oci network subnet get --subnet-id {}`)",
+                    gs(o, "vcn-id").map_or_else(|| "missing".to_owned(), |v| format!("`{v}`, no VCN OCID")),
+                    id_of(o)
+                ));
+                Some(vcn.clone())
+            }
+            Some(Err(why)) => {
+                cx.warnings.push(format!(
+                    "{what}: its `vcn-id` is {}, and {why}; left out (its VNICs are then placed by their addresses): export it again with `oci network subnet get --subnet-id {}`",
+                    gs(o, "vcn-id").map_or_else(|| "missing".to_owned(), |v| format!("`{v}`, no VCN OCID")),
+                    id_of(o)
+                ));
+                None
+            }
+            None => vcn_ref(ix, o, &what, cx.warnings),
+        }) else {
             continue;
         };
         subnet_vcn.insert(name.clone(), vcn.clone());
@@ -133,7 +196,13 @@ pub(super) fn subnets(
                 m.insert("ipv6_cidr_blocks".into(), json!(v6));
             }
         }
-        let vcn_id = gs(o, "vcn-id").unwrap_or_default();
+        if guessed.is_some() {
+            m.insert("stand_in".into(), json!(true));
+        }
+        let vcn_id = match &guessed {
+            Some(Ok((_, id))) => id.as_str(),
+            _ => gs(o, "vcn-id").unwrap_or_default(),
+        };
         let table = gs(o, "route-table-id")
             .map(str::to_owned)
             .or_else(|| ix.vcn_default_table.get(vcn_id).cloned());

@@ -32,6 +32,26 @@ pub(super) fn stand_in_table(
         .clone()
 }
 
+/// The stand-in route table (no rule: only the VCN's local routes, no id)
+/// of VCN `vcn` for stand-in VNICs whose own table is unknown (their
+/// private IPs name none): made once per VCN, marked `stand_in`.
+pub(super) fn local_routes_table(
+    made: &mut BTreeMap<(String, String), String>,
+    names: &mut Names,
+    out_tables: &mut Vec<Value>,
+    vcn: &str,
+) -> String {
+    // A blank table id is never a key of `made` otherwise (a blank
+    // `route-table-id` names no table).
+    made.entry((String::new(), vcn.to_owned()))
+        .or_insert_with(|| {
+            let n = names.take("", &format!("missing-routes-{vcn}"));
+            out_tables.push(json!({ "name": n, "vcn": vcn, "route_rules": [], "stand_in": true }));
+            n
+        })
+        .clone()
+}
+
 /// The route tables of `inv` (named `names`); a rule's target the export
 /// lacks is a stand-in gateway (named in `gw_names`, added to `out_gws`)
 /// that drops every packet.

@@ -1,11 +1,11 @@
 //! VCNs: their blocks (one that is no block left out), a VCN without
-//! any taking its subnets' blocks or left out, and a subnet's block
-//! outside its VCN's added to them.
+//! any refused, and a subnet's block outside its VCN's added to them.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
+use super::super::ImportError;
 use super::inventory::{Index, Inventory};
 use super::json::{Obj, g, gs, gstrs, id_of};
 use super::rules::attributes;
@@ -17,9 +17,6 @@ pub(super) struct Vcns {
     /// Each VCN's name and blocks (for the stand-in subnets of VNICs whose
     /// subnet the export lacks).
     pub(super) nets: Vec<(String, Vec<ipnet::IpNet>)>,
-    /// VCNs the export gives no block (their subnets' blocks are theirs,
-    /// said once per VCN).
-    pub(super) no_blocks: BTreeSet<String>,
 }
 
 /// Whether any of `keys` of `o` (a string or a list of strings) holds a
@@ -34,37 +31,26 @@ fn holds_block(o: &Obj, keys: &[&str]) -> bool {
     })
 }
 
-/// Leaves out each VCN the export gives no CIDR block (none of
-/// `cidr-blocks`, `cidr-block`, `ipv6-cidr-blocks`,
-/// `byoipv6-cidr-blocks`, `ipv6-private-cidr-blocks`, or none valid) and
-/// none of whose exported subnets has one, with a warning: it has no
-/// address to hold, and what is in it follows it as a VCN left out by
-/// `--vcn` does (its subnets, NSGs, lists, tables and gateways left out,
-/// references to them read as to objects the export lacks). A VCN whose
-/// subnets have blocks keeps them as its own (below). Since the
-/// nineteenth session: the import refused its own output ("a vcn needs
-/// at least one cidr block").
-pub(super) fn leave_out_blockless_vcns(inv: &mut Inventory, warnings: &mut Vec<String>) {
-    let with_blocks: BTreeSet<&str> = inv
-        .subnets
-        .iter()
-        .filter(|o| {
-            holds_block(
-                o,
-                &[
-                    "cidr-block",
-                    "ipv4-cidr-blocks",
-                    "ipv6-cidr-blocks",
-                    "ipv6-cidr-block",
-                ],
-            )
-        })
-        .filter_map(|o| gs(o, "vcn-id"))
-        .collect();
-    let mut gone = Vec::new();
+/// Refuses an export with a VCN it gives no CIDR block (none of
+/// `cidr-blocks`, `cidr-block`, `ipv6-cidr-blocks`, `byoipv6-cidr-blocks`,
+/// `ipv6-private-cidr-blocks`, or none valid), naming each such VCN and
+/// the `oci` command that exports it. No guess is safe: the addresses of
+/// the real VCN outside its subnets are unassigned VCN addresses (an
+/// internet gateway does not reach them, no route leaves the VCN for
+/// them), and with its blocks unknown they cannot be told from external
+/// ones. Its subnets' blocks taken as its own (as in the nineteenth
+/// session, before the mid-session review) made the gaps external: a
+/// route to an internet gateway then allowed what the network gives no
+/// route. A wider guess can overlap another VCN's real blocks, and
+/// leaving the VCN out makes all of its addresses external. Since the
+/// nineteenth session (the import wrote either).
+///
+/// # Errors
+/// Each VCN without a block, in one message.
+pub(super) fn refuse_blockless_vcns(inv: &Inventory) -> Result<(), ImportError> {
+    let mut refused = Vec::new();
     for o in &inv.vcns {
-        let id = id_of(o);
-        if !holds_block(
+        if holds_block(
             o,
             &[
                 "cidr-blocks",
@@ -73,18 +59,24 @@ pub(super) fn leave_out_blockless_vcns(inv: &mut Inventory, warnings: &mut Vec<S
                 "byoipv6-cidr-blocks",
                 "ipv6-private-cidr-blocks",
             ],
-        ) && !with_blocks.contains(id.as_str())
-        {
-            let name = gs(o, "display-name").unwrap_or_default();
-            warnings.push(format!(
-                "VCN `{name}` (`{id}`): the export gives it no CIDR block, and no subnet of it with one; left out, with what is in it (its subnets, NSGs, security lists, route tables and gateways; references to them read as to objects the export lacks, and its VNICs' addresses as external ones): export the VCN again"
-            ));
-            gone.push(id);
+        ) {
+            continue;
         }
+        let id = id_of(o);
+        let name = gs(o, "display-name").unwrap_or_default();
+        refused.push(format!(
+            "VCN `{name}` (`{id}`): the export gives it no CIDR block (none of `cidr-blocks`, `cidr-block`, `ipv6-cidr-blocks`, `byoipv6-cidr-blocks`, `ipv6-private-cidr-blocks`, or none valid); its addresses outside its subnets cannot be told from external ones, which routes could reach where the network gives no route, so it is not imported: export it again (`oci network vcn get --vcn-id {id}`), or import the other VCNs (`--vcn NAME`)"
+        ));
     }
-    if !gone.is_empty() {
-        inv.vcns.retain(|o| !gone.contains(&id_of(o)));
+    if refused.is_empty() {
+        return Ok(());
     }
+    Err(ImportError {
+        file: "the export".into(),
+        line: None,
+        column: None,
+        message: refused.join("; "),
+    })
 }
 
 /// The VCNs of `inv` (named `names`).
@@ -93,9 +85,6 @@ pub(super) fn vcns(inv: &Inventory, names: &[String], warnings: &mut Vec<String>
     // Each VCN's name and blocks (for the stand-in subnets of VNICs whose
     // subnet the export lacks).
     let mut vcn_nets: Vec<(String, Vec<ipnet::IpNet>)> = Vec::new();
-    // VCNs the export gives no block (their subnets' blocks are theirs,
-    // said once per VCN).
-    let mut no_blocks: BTreeSet<String> = BTreeSet::new();
     for (o, name) in inv.vcns.iter().zip(names) {
         let same = |a: &str, b: &str| {
             a == b
@@ -176,16 +165,6 @@ pub(super) fn vcns(inv: &Inventory, names: &[String], warnings: &mut Vec<String>
                 id_of(o)
             ));
         }
-        // No block at all (or none valid): its subnets have some (a VCN
-        // with neither was left out, `leave_out_blockless_vcns`), taken as
-        // its blocks below, an IPv6 one as private.
-        if cidrs.is_empty() && private_v6.is_empty() {
-            warnings.push(format!(
-                "VCN `{name}` (`{}`): the export gives it no CIDR block; the blocks of its subnets are taken as its blocks (IPv6 ones as private: no internet gateway carries them), so its addresses outside them read as external ones: export the VCN again",
-                id_of(o)
-            ));
-            no_blocks.insert(name.clone());
-        }
         vcn_nets.push((
             name.clone(),
             cidrs
@@ -212,7 +191,6 @@ pub(super) fn vcns(inv: &Inventory, names: &[String], warnings: &mut Vec<String>
     Vcns {
         out: out_vcns,
         nets: vcn_nets,
-        no_blocks,
     }
 }
 
@@ -230,7 +208,6 @@ pub(super) fn widen(
     let Vcns {
         out: out_vcns,
         nets: vcn_nets,
-        no_blocks,
     } = vcns;
     // A subnet's block outside its VCN's blocks: the export lists the
     // VCN's blocks short (an older CLI drops `ipv6-private-cidr-blocks`,
@@ -265,9 +242,6 @@ pub(super) fn widen(
                 .and_then(Value::as_array_mut)
             {
                 list.push(json!(net.to_string()));
-            }
-            if no_blocks.contains(vcn) {
-                continue;
             }
             warnings.push(format!(
                 "subnet `{}` (`{id}`): its block `{net}` lies outside the blocks the export gives VCN `{vcn}`; added to them{}",

@@ -14,7 +14,7 @@ use super::addresses::{prefix_addresses, usable_addresses};
 use super::inventory::{Index, Inventory};
 use super::json::{Obj, g, garr, gs, gstrs, id_of, tail};
 use super::rules::{Cx, attributes};
-use super::tables::stand_in_table;
+use super::tables::{local_routes_table, stand_in_table};
 
 /// What the subnets' stage leaves for the VNICs'.
 pub(super) struct Subnets<'s> {
@@ -56,6 +56,7 @@ pub(super) fn vnics(
     tables: RouteStandIns<'_>,
 ) -> (Vec<Value>, Vec<Value>) {
     let ix = cx.ix;
+    let zpr = uses_zpr(inv);
     // VNICs. Each VNIC's private IPs, in file order, looked up once: a scan
     // of every private IP per VNIC took 29 s on 3,020 VNICs with 40,000
     // private IPs (OKE pods hold up to 31 each), minutes on a larger
@@ -263,8 +264,28 @@ pub(super) fn vnics(
         m.insert("private_ips".into(), json!(ips));
         m.insert("nsgs".into(), json!(nsgs));
         m.insert("kind".into(), json!(kind));
+        // `security-attributes` absent or null says nothing (an older CLI,
+        // a `--query`): when the export uses ZPR, the stand-in attribute
+        // (ZPR's default deny holds for it, as for a stand-in VNIC); `{}`
+        // says none. Since the nineteenth session (it was unattributed,
+        // outside ZPR: the review's M5). A balancer's say counts for its
+        // VNIC.
+        let said = |x: &Obj| g(x, "security-attributes").is_some();
         if let Some(a) = attributes(o).or_else(|| balancer.and_then(attributes)) {
             m.insert("security_attributes".into(), a);
+        } else if zpr && !said(o) && !balancer.is_some_and(said) {
+            cx.warnings.push(format!(
+                "{what}: the export does not give its `security-attributes` (absent or null) and uses ZPR; imported with the attribute `{}.attributes:unknown` in enforce mode, which no statement names: ZPR allows it only what statements naming its address or `all-endpoints` allow (export it with `oci network vnic get --vnic-id {id}`)",
+                crate::shared::STAND_IN_NAMESPACE
+            ));
+            m.insert(
+                "security_attributes".into(),
+                json!({
+                    crate::shared::STAND_IN_NAMESPACE: {
+                        "attributes": { "value": "unknown", "mode": "enforce" }
+                    }
+                }),
+            );
         }
         // A route to one of its private IPs blackholes while the VNIC checks
         // source and destination; a value that is not a boolean is read
@@ -356,11 +377,10 @@ pub(super) fn vnics(
     let mut unknown: BTreeMap<&str, (&str, String)> = BTreeMap::new();
     // Whether the export uses ZPR: a stand-in's attributes are then
     // unknown rather than absent (`shared::STAND_IN_NAMESPACE`).
-    let zpr_in_use = !inv.policies.is_empty()
+    let zpr_in_use = uses_zpr(inv)
         || out_vnics
             .iter()
-            .any(|v| v.get("security_attributes").is_some())
-        || inv.balancers.iter().any(|b| attributes(b).is_some());
+            .any(|v| v.get("security_attributes").is_some());
     for p in &inv.private_ips {
         // A reserved private IP assigned to no VNIC (`vnic-id` null,
         // `ip-state` `AVAILABLE`) belongs to nothing: nothing is left out.
@@ -431,6 +451,32 @@ pub(super) fn vnics(
                 continue;
             }
         };
+        // Its own route table, which overrides its subnet's: the one its
+        // private IPs name (`route-table-id`, the primary's first), else
+        // unknown, and a stand-in table with no rule (only the VCN's local
+        // routes), the least it could allow. By its subnet's table, it
+        // forwarded what its own table has no route for (the review's M2;
+        // since the nineteenth session).
+        let mut named: Vec<(bool, &str)> = inv
+            .private_ips
+            .iter()
+            .filter(|p| gs(p, "vnic-id") == Some(v))
+            .filter_map(|p| {
+                let primary = g(p, "is-primary").and_then(Value::as_bool) == Some(true);
+                Some((!primary, gs(p, "route-table-id")?))
+            })
+            .collect();
+        named.sort_by_key(|(not_primary, _)| *not_primary);
+        let own = named.first().map(|(_, t)| match ix.table.get(*t) {
+            Some(n) => (n.clone(), format!("its route table `{n}` (its private IP's)")),
+            None => {
+                let n = stand_in_table(tables.made, tables.names, tables.out, t, &vcn);
+                (
+                    n.clone(),
+                    format!("its route table `{t}`, not in the export: `{n}`, a stand-in with no rule (only the VCN's local routes)"),
+                )
+            }
+        });
         // A load balancer's VNIC (OCI lists it in no compartment a user
         // exports): the balancer holding one of its addresses says its
         // NSGs and attributes, as for an exported balancer VNIC (QA round
@@ -446,6 +492,13 @@ pub(super) fn vnics(
                 "kind": "load-balancer",
                 "stand_in": true,
             });
+            // A balancer's VNIC has no route table of its own unless its
+            // private IP names one (OCI manages the VNIC): its subnet's.
+            let mut routes_said = "its subnet's route table".to_owned();
+            if let Some((t, said)) = own {
+                vnic["route_table"] = json!(t);
+                routes_said = said;
+            }
             if let Some(a) = attributes(b) {
                 vnic["security_attributes"] = a;
             }
@@ -467,7 +520,7 @@ pub(super) fn vnics(
                 vnic["public_ip"] = public.map_or(json!(false), |a| json!(a));
             }
             cx.warnings.push(format!(
-                "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, the VNIC of the load balancer holding its address in subnet `{subnet}`, with the balancer's NSGs, attributes and public address"
+                "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, the VNIC of the load balancer holding its address in subnet `{subnet}`, with the balancer's NSGs, attributes and public address, and {routes_said}"
             ));
             out_vnics.push(vnic);
             continue;
@@ -481,6 +534,14 @@ pub(super) fn vnics(
             "kind": "unknown",
             "stand_in": true,
         });
+        let (route_table, routes_said) = own.unwrap_or_else(|| {
+            let n = local_routes_table(tables.made, tables.names, tables.out, &vcn);
+            (
+                n.clone(),
+                format!("`{n}`, a stand-in route table with no rule (only the VCN's local routes: its own table, which overrides its subnet's, is unknown)"),
+            )
+        });
+        vnic["route_table"] = json!(route_table);
         // Whether it has a public IP is not said: none, the least an
         // internet gateway could carry for it (as its NSGs and
         // attributes).
@@ -489,7 +550,7 @@ pub(super) fn vnics(
         }
         if zpr_in_use {
             cx.warnings.push(format!(
-                "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, a stand-in VNIC in subnet `{subnet}` with its security lists and route table, no NSG, no public IP, and the attribute `{}.attributes:unknown` in enforce mode: the export uses ZPR and does not say this VNIC's attributes, so ZPR allows it only what statements naming its address or `all-endpoints` allow (export the VNIC for its NSGs and attributes)",
+                "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, a stand-in VNIC in subnet `{subnet}` with its security lists, {routes_said}, no NSG, no public IP, and the attribute `{}.attributes:unknown` in enforce mode: the export uses ZPR and does not say this VNIC's attributes, so ZPR allows it only what statements naming its address or `all-endpoints` allow (export the VNIC for its NSGs and attributes)",
                 crate::shared::STAND_IN_NAMESPACE
             ));
             vnic["security_attributes"] = json!({
@@ -499,12 +560,30 @@ pub(super) fn vnics(
             });
         } else {
             cx.warnings.push(format!(
-                "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, a stand-in VNIC in subnet `{subnet}` with its security lists and route table but no NSG, no public IP and no security attribute (export the VNIC: its own NSGs and public IP can only allow more, and nothing is tracked where its NSGs could matter (its own rules, other NSGs' stateless rules naming an NSG of its VCN); the export has no ZPR policy and no attributed VNIC, so it is judged unattributed)"
+                "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, a stand-in VNIC in subnet `{subnet}` with its security lists and {routes_said}, but no NSG, no public IP and no security attribute (export the VNIC: its own NSGs and public IP can only allow more, and nothing is tracked where its NSGs could matter (its own rules, other NSGs' stateless rules naming an NSG of its VCN); the export has no ZPR policy and no attributed VNIC, so it is judged unattributed)"
             ));
         }
         out_vnics.push(vnic);
     }
     (out_vnics, missing.into_subnets())
+}
+
+/// Whether the export uses ZPR: a ZPR policy, or security attributes on
+/// any VNIC, balancer or VCN (or a VCN `is-zpr-only`). A VCN's count
+/// since the nineteenth session: once every attributed VNIC was cut, the
+/// stand-ins were judged unattributed, outside ZPR's default deny.
+pub(super) fn uses_zpr(inv: &Inventory) -> bool {
+    !inv.policies.is_empty()
+        || inv
+            .vnics
+            .iter()
+            .chain(&inv.balancers)
+            .chain(&inv.vcns)
+            .any(|o| attributes(o).is_some())
+        || inv
+            .vcns
+            .iter()
+            .any(|v| g(v, "is-zpr-only").and_then(Value::as_bool) == Some(true))
 }
 
 /// Where a VNIC (or the private IPs of one the export lacks) goes.
