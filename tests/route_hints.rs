@@ -449,24 +449,30 @@ fn a_subnet_without_a_route_table_gets_one() {
     assert_eq!(t["hints"], 2, "{t}");
     assert_eq!(t["still_failing"], serde_json::json!([]), "{t}");
     pasted_all_pass(&s, &e, &v);
-    // No gateway at all: the table and the gateway.
+    // No gateway at all: the table and the gateway. From the internet a
+    // NAT gateway admits replies only; `b` may have a public IP, so its
+    // way out is the internet gateway too (since the nineteenth session:
+    // a NAT gateway there and the internet gateway for `b-in` in the same
+    // table, for the same destination, cancelled out).
     let s = scenario(&[], "", "");
     let (_, v) = verify(&s, &e);
-    assert_eq!(
-        hints(&v, "b-out"),
-        [
-            "route: needs a new route table for subnet `bare` and a new NAT gateway in VCN `v`: add [[gateway]]: { name = \"v-nat\", vcn = \"v\", kind = \"nat\" }; add [[route_table]]: { name = \"bare-rt\", vcn = \"v\", route_rules = [{ destination = \"0.0.0.0/0\", network_entity = \"v-nat\" }] }; then set route_table = \"bare-rt\" in subnet `bare`"
-        ]
-    );
-    // From the internet: a NAT gateway admits replies only.
-    assert_eq!(
-        hints(&v, "b-in"),
-        [
-            "route: needs a new route table for subnet `bare` and a new internet gateway in VCN `v`: add [[gateway]]: { name = \"v-igw\", vcn = \"v\", kind = \"internet\" }; add [[route_table]]: { name = \"bare-rt\", vcn = \"v\", route_rules = [{ destination = \"0.0.0.0/0\", network_entity = \"v-igw\" }] }; then set route_table = \"bare-rt\" in subnet `bare`"
-        ]
-    );
+    let both = "route: needs a new route table for subnet `bare` and a new internet gateway in VCN `v`: add [[gateway]]: { name = \"v-igw\", vcn = \"v\", kind = \"internet\" }; add [[route_table]]: { name = \"bare-rt\", vcn = \"v\", route_rules = [{ destination = \"0.0.0.0/0\", network_entity = \"v-igw\" }] }; then set route_table = \"bare-rt\" in subnet `bare`";
+    assert_eq!(hints(&v, "b-out"), [both]);
+    assert_eq!(hints(&v, "b-in"), [both]);
     let j = explain(&s, "10.0.3.10", "8.8.8.8");
     assert!(j.get("stays_closed").is_none(), "{j}");
+    assert!(
+        j["to_open"][0].as_str().is_some_and(|h| h.starts_with(
+            "route: needs a new route table for subnet `bare` and a new internet gateway in VCN `v`: "
+        )),
+        "{j}"
+    );
+    // Without a public IP, the NAT gateway.
+    let s = s.replace(
+        "private_ips = [\"10.0.3.10\"]",
+        "private_ips = [\"10.0.3.10\"]\npublic_ip = false",
+    );
+    let j = explain(&s, "10.0.3.10", "8.8.8.8");
     assert!(
         j["to_open"][0].as_str().is_some_and(|h| h.starts_with(
             "route: needs a new route table for subnet `bare` and a new NAT gateway in VCN `v`: "
@@ -863,7 +869,7 @@ fn a_paths_later_pairs_add_their_rules_to_the_table_an_earlier_hint_created() {
     assert_eq!(
         w.to_open,
         [
-            "route: needs a new route table for subnet `bare`: add [[route_table]]: { name = \"bare-rt\", vcn = \"v\", route_rules = [{ destination = \"0.0.0.0/0\", network_entity = \"igw\" }] } (or through `drg`); then set route_table = \"bare-rt\" in subnet `bare`",
+            "route: needs a new route table for subnet `bare`: add [[route_table]]: { name = \"bare-rt\", vcn = \"v\", route_rules = [{ destination = \"0.0.0.0/0\", network_entity = \"igw\" }] }; then set route_table = \"bare-rt\" in subnet `bare`",
             "route: add to route table `bare-rt`: { destination = \"10.1.0.0/16\", network_entity = \"drg\" }",
         ]
     );
@@ -1015,4 +1021,82 @@ fn new_objects_leave_what_they_say(seeds: std::ops::Range<u64>) -> (usize, usize
         }
     }
     (checked, with_new, together)
+}
+
+/// The late review's F3: an internet gateway disabled (`is_enabled =
+/// false`) and a DRG, `0.0.0.0/0 -> igw`: both directions were opened by
+/// retargeting the rule to the DRG (all the VCN's internet traffic
+/// on-premises). The hint enables the gateway. With no rule at all, the
+/// hint was `0.0.0.0/0 -> drg`; it enables the gateway and adds the rule
+/// to it. A DRG is offered for a private range still.
+#[test]
+fn a_rule_to_a_disabled_internet_gateway_is_not_retargeted_to_the_drg() {
+    let e = expect(&[
+        ("web-out", "vnic:web", "internet"),
+        ("web-in", "internet", "vnic:web"),
+    ]);
+    let disabled = |pub_rules: &str| {
+        scenario(&[("igw", "internet"), ("drg", "drg")], pub_rules, "").replace(
+            "kind = \"internet\"\n",
+            "kind = \"internet\"\nis_enabled = false\n",
+        )
+    };
+    let s = disabled(
+        r#"{ destination = "0.0.0.0/0", network_entity = "igw" }, { destination = "192.168.0.0/16", network_entity = "drg" }"#,
+    );
+    let (code, v) = verify(&s, &e);
+    assert_eq!(code, 1, "{v}");
+    let enable =
+        "route: needs internet gateway `igw` enabled: set is_enabled = true in [[gateway]] `igw`";
+    assert_eq!(hints(&v, "web-out"), [enable], "{v}");
+    assert_eq!(hints(&v, "web-in"), [enable], "{v}");
+    pasted_all_pass(&s, &e, &v);
+    // No rule for the internet.
+    let s = disabled(r#"{ destination = "192.168.0.0/16", network_entity = "drg" }"#);
+    let (_, v) = verify(&s, &e);
+    let add = "route: needs internet gateway `igw` enabled: set is_enabled = true in [[gateway]] `igw`; then add to route table `pub-rt`: { destination = \"0.0.0.0/0\", network_entity = \"igw\" }";
+    assert_eq!(hints(&v, "web-out"), [add], "{v}");
+    assert_eq!(hints(&v, "web-in"), [add], "{v}");
+    for name in ["web-out", "web-in"] {
+        assert!(hints(&v, name).iter().all(|h| !h.contains("drg")), "{v}");
+    }
+    pasted_all_pass(&s, &e, &v);
+    // On-premises (a private range outside the VCNs): the DRG.
+    let s = disabled("");
+    let j = explain(&s, "10.0.1.10", "172.16.5.5");
+    assert_eq!(
+        j["to_open"][0],
+        "route: add to route table `pub-rt`: { destination = \"172.16.5.5/32\", network_entity = \"drg\" }",
+        "{j}"
+    );
+}
+
+/// The late review's F4: a VNIC that may have a public IP and no gateway:
+/// `web-out` got a new NAT gateway with `0.0.0.0/0 -> v-nat`, `web-in` a
+/// new internet gateway with `0.0.0.0/0 -> v-igw` in the same table, each
+/// proved alone; together the first rule wins and `web-in` still failed.
+/// The internet gateway, which carries both directions, is tried first
+/// for such a VNIC: both paths get the same hint, and together they pass.
+#[test]
+fn a_public_vnics_two_directions_get_the_same_internet_gateway() {
+    let e = expect(&[
+        ("web-out", "vnic:web", "internet"),
+        ("web-in", "internet", "vnic:web"),
+    ]);
+    let s = scenario(&[], "", "").replace(
+        "private_ips = [\"10.0.1.10\"]",
+        "private_ips = [\"10.0.1.10\"]\npublic_ip = \"203.0.113.10\"",
+    );
+    let (code, v) = verify(&s, &e);
+    assert_eq!(code, 1, "{v}");
+    let igw = "route: needs a new internet gateway in VCN `v`: add [[gateway]]: { name = \"v-igw\", vcn = \"v\", kind = \"internet\" }; then add to route table `pub-rt`: { destination = \"0.0.0.0/0\", network_entity = \"v-igw\" }";
+    assert_eq!(hints(&v, "web-out"), [igw], "{v}");
+    assert_eq!(hints(&v, "web-in"), [igw], "{v}");
+    let t = &v["hints_together"];
+    assert_eq!(t["still_failing"], serde_json::json!([]), "{t}");
+    // The one hint, pasted once, opens both.
+    let mut fixed = s.clone();
+    paste(&mut fixed, igw);
+    let (code, after) = verify(&fixed, &e);
+    assert_eq!(code, 0, "{fixed}\n{after}");
 }
