@@ -1100,3 +1100,63 @@ fn a_public_vnics_two_directions_get_the_same_internet_gateway() {
     let (code, after) = verify(&fixed, &e);
     assert_eq!(code, 0, "{fixed}\n{after}");
 }
+
+/// The late review's F2: a route rule whose target the export lacks sends
+/// to a stand-in gateway `zprsim import` made up (an internet gateway with
+/// `is_enabled = false`). Hints said "set is_enabled = true" on it, or
+/// retargeted the rule to a gateway of the VCN. Now `stand_in = true`
+/// marks it: no route hint touches it, and the stand-in note names it
+/// with the `oci network ... list` command that finds it.
+#[test]
+fn a_stand_in_gateway_is_never_enabled_nor_routed_around() {
+    let e = expect(&[
+        ("web-out", "vnic:web", "internet"),
+        ("web-in", "internet", "vnic:web"),
+    ]);
+    let s = scenario(
+        &[("missing-x", "internet"), ("nat", "nat")],
+        r#"{ destination = "0.0.0.0/0", network_entity = "missing-x" }"#,
+        "",
+    )
+    .replace(
+        "kind = \"internet\"\n",
+        "kind = \"internet\"\nis_enabled = false\nid = \"ocid1.natgateway.oc1..x\"\nstand_in = true\n",
+    );
+    let (code, v) = verify(&s, &e);
+    assert_eq!(code, 1, "{v}");
+    for name in ["web-out", "web-in"] {
+        let hs = hints(&v, name);
+        assert!(
+            hs.iter().all(|h| !h.starts_with("route:")),
+            "{name}: {hs:?}"
+        );
+        let notes = path(&v, name)["stand_ins"].to_string();
+        assert!(
+            notes.contains("gateway `missing-x`") && notes.contains("oci network nat-gateway list"),
+            "{name}: {notes}"
+        );
+    }
+    let j = explain(&s, "10.0.1.10", "8.8.8.8");
+    assert!(
+        j["to_open"].as_array().is_none_or(|hs| hs
+            .iter()
+            .all(|h| !h.as_str().unwrap_or("").starts_with("route:"))),
+        "{j}"
+    );
+    // With no rule to it, no second gateway beside it either: its kind is
+    // unknown.
+    let s = s
+        .replace(
+            r#"route_rules = [{ destination = "0.0.0.0/0", network_entity = "missing-x" }]"#,
+            "route_rules = []",
+        )
+        .replace(
+            "[[gateway]]\nname = \"nat\"\nvcn = \"v\"\nkind = \"nat\"\n",
+            "",
+        );
+    let (_, v) = verify(&s, &e);
+    for name in ["web-out", "web-in"] {
+        let hs = hints(&v, name);
+        assert!(hs.iter().all(|h| !h.contains("new")), "{name}: {hs:?}");
+    }
+}

@@ -164,6 +164,23 @@ pub(super) fn to_open(
             _ => return None,
         };
     let vcn = s.vnic_vcn(v);
+    // A rule to a stand-in gateway (`zprsim import` made it up for a
+    // target the export lacks) dropped it: what the real target is, and
+    // whether it carries the packet, is unknown. No hint (since the
+    // nineteenth session: it was enabled, or the rule retargeted away
+    // from it); the stand-in note says what to export.
+    if let Some(t) = scratch.of(s).effective_route_table(v) {
+        let copy = scratch.of(s);
+        let stand_in = route
+            .route_rule
+            .and_then(|i| copy.route_tables[t.index()].rules.get(i as usize))
+            .is_some_and(|r| {
+                matches!(r.target, RouteTarget::Gateway(g) if copy.gateways[g.index()].stand_in)
+            });
+        if stand_in {
+            return None;
+        }
+    }
     // The VNIC `v`'s address in `p`, and the one at the other end.
     let (own, remote) = if endpoint(p.src) == Endpoint::Vnic(v) {
         (p.src, p.dst)
@@ -257,7 +274,7 @@ pub(super) fn to_open(
                 copy.gateways
                     .iter()
                     .enumerate()
-                    .filter(move |(_, g)| g.vcn == vcn && g.kind == *k && g.blocked)
+                    .filter(move |(_, g)| g.vcn == vcn && g.kind == *k && g.blocked && !g.stand_in)
                     .filter_map(|(i, _)| GatewayId::new(i).ok())
             })
             .collect()
@@ -285,7 +302,13 @@ pub(super) fn to_open(
             &destination,
         ) {
             let copy = scratch.of(s);
-            if copy.gateways.iter().any(|g| g.vcn == vcn && g.kind == k) {
+            // A stand-in gateway of the VCN may be of any kind: none
+            // beside it (since the nineteenth session).
+            if copy
+                .gateways
+                .iter()
+                .any(|g| g.vcn == vcn && (g.kind == k || g.stand_in))
+            {
                 continue;
             }
             let Ok(g) = GatewayId::new(copy.gateways.len()) else {
@@ -300,6 +323,7 @@ pub(super) fn to_open(
                 vcn,
                 kind: k,
                 blocked: false,
+                stand_in: false,
             });
             if let Some(f) = first_that_opens(scratch, s, ix, p, table, &destination, matched, &[g])
             {
@@ -580,6 +604,10 @@ fn first_that_opens(
                 target,
             )
         };
+        // Never away from a stand-in gateway: its real kind is unknown.
+        if matches!(old, RouteTarget::Gateway(o) if scratch.of(s).gateways[o.index()].stand_in) {
+            continue;
+        }
         for &g in candidates {
             if old == RouteTarget::Gateway(g) {
                 continue;
