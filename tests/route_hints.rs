@@ -1160,3 +1160,29 @@ fn a_stand_in_gateway_is_never_enabled_nor_routed_around() {
         assert!(hs.iter().all(|h| !h.contains("new")), "{name}: {hs:?}");
     }
 }
+
+/// The late review's L1: the text line of every path's hints together
+/// counts gateways enabled (and new gateways and tables) in "rule(s) and
+/// statement(s)"; it says so. Here the one change is a gateway enabled.
+#[test]
+fn the_together_line_says_it_counts_gateways_and_tables() {
+    let s = scenario(
+        &[("igw", "internet")],
+        r#"{ destination = "0.0.0.0/0", network_entity = "igw" }"#,
+        "",
+    )
+    .replace(
+        "kind = \"internet\"\n",
+        "kind = \"internet\"\nis_enabled = false\n",
+    );
+    let e = expect(&[("web-out", "vnic:web", "internet")]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), &s).unwrap();
+    std::fs::write(dir.path().join("e.toml"), &e).unwrap();
+    let o = run_in(dir.path(), ["verify", "s.toml", "e.toml"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("with every path's hints added (1 rule(s) and statement(s), new gateways, route tables and gateways enabled included): every path that should be open passes"),
+        "{out}"
+    );
+}
