@@ -1186,3 +1186,74 @@ fn the_together_line_says_it_counts_gateways_and_tables() {
         "{out}"
     );
 }
+
+/// The late review's F6: a hint for a first packet to a VNIC in another
+/// VCN opened that packet only; pasted, its reply dropped at the other
+/// VCN's route layer (no table, no rule back). The hint says the return
+/// route is needed, and names it.
+#[test]
+fn a_cross_vcn_hint_says_when_the_reply_needs_a_return_route() {
+    let s = r#"
+[[vcn]]
+name = "a"
+cidr_blocks = ["10.0.0.0/16"]
+
+[[vcn]]
+name = "b"
+cidr_blocks = ["10.1.0.0/16"]
+
+[[security_list]]
+name = "oa"
+vcn = "a"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
+ingress_security_rules = [{ source = "0.0.0.0/0", protocol = "all" }]
+
+[[security_list]]
+name = "ob"
+vcn = "b"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
+ingress_security_rules = [{ source = "0.0.0.0/0", protocol = "all" }]
+
+[[route_table]]
+name = "art"
+vcn = "a"
+route_rules = []
+
+[[subnet]]
+name = "sa"
+vcn = "a"
+cidr_block = "10.0.1.0/24"
+route_table = "art"
+security_lists = ["oa"]
+
+[[subnet]]
+name = "sb"
+vcn = "b"
+cidr_block = "10.1.1.0/24"
+security_lists = ["ob"]
+
+[[vnic]]
+name = "x"
+subnet = "sa"
+private_ips = ["10.0.1.10"]
+
+[[vnic]]
+name = "y"
+subnet = "sb"
+private_ips = ["10.1.1.10"]
+"#;
+    let j = explain(s, "10.0.1.10", "10.1.1.10");
+    let h = j["to_open"][0].as_str().unwrap_or_default();
+    assert!(
+        h.ends_with("; the reply from `y` (10.1.1.10 -> 10.0.1.10) would still drop at route: VNIC `y`'s route table (VCN `b`) needs a rule back for 10.0.0.0/16 too (`zprsim explain` the reply for that hint)"),
+        "{j}"
+    );
+    // With a rule back, no such sentence.
+    let s = s.replace(
+        "security_lists = [\"ob\"]\n",
+        "security_lists = [\"ob\"]\nroute_table = \"brt\"\n\n[[gateway]]\nname = \"bd\"\nvcn = \"b\"\nkind = \"drg\"\n\n[[route_table]]\nname = \"brt\"\nvcn = \"b\"\nroute_rules = [{ destination = \"10.0.0.0/16\", network_entity = \"bd\" }]\n",
+    );
+    let j = explain(&s, "10.0.1.10", "10.1.1.10");
+    let h = j["to_open"][0].as_str().unwrap_or_default();
+    assert!(h.starts_with("route: ") && !h.contains("the reply"), "{j}");
+}

@@ -61,6 +61,9 @@
 //! gateway, one that is disabled or blocks traffic is enabled with the
 //! rule (not an LPG not peered: peering takes the other
 //! VCN's too). A kind the VCN has one of gets no second one.
+//! A hint for a packet to a VNIC in another VCN says when the reply would
+//! still drop at that VCN's route layer with the change made (since the
+//! nineteenth session; [`reply_note`]).
 //! No hint when neither side is a VNIC, nor inside one VCN (its local
 //! routes decide), nor when nothing of the above opens the route layer:
 //! only then does the pair "stay closed".
@@ -385,6 +388,7 @@ pub(super) fn to_open(
     if enabled {
         scratch.of(s).gateways[first.index()].blocked = false;
     }
+    let reply = reply_note(scratch, s, ix, p, remote, vcn, table, &rule, &how, first);
     let text = hint_text(
         scratch.of(s),
         table,
@@ -394,7 +398,8 @@ pub(super) fn to_open(
         &others,
         new_table,
         via,
-    ) + &closes;
+    ) + &closes
+        + &reply;
     // Proved above; made again, to stay when hints stay on the copy (only
     // after the others were judged without it): the table and gateway
     // first, taken away last.
@@ -445,6 +450,79 @@ pub(super) fn to_open(
         }
     }
     Some(text)
+}
+
+/// For a first packet to a VNIC in another VCN, whether its reply passes
+/// the route layer with the hint's change made on `scratch` (the rule
+/// added to `table`, or retargeted to `first`): a sentence to append to
+/// the hint when it does not (since the nineteenth session: the hint
+/// opened the first packet only, and the reply dropped at the other VCN's
+/// route table, with no rule back), else empty. The copy is as it was
+/// after.
+#[allow(clippy::too_many_arguments)]
+fn reply_note(
+    scratch: &mut Scratch,
+    s: &Scenario,
+    ix: Option<&AddressIndex>,
+    p: &Packet,
+    remote: IpAddr,
+    vcn: crate::ids::VcnId,
+    table: RouteTableId,
+    rule: &RouteRule,
+    how: &How,
+    first: GatewayId,
+) -> String {
+    let Endpoint::Vnic(y) = super::endpoint_at(s, ix, p.dst) else {
+        return String::new();
+    };
+    if remote != p.dst || s.vnic_vcn(y) == vcn {
+        return String::new();
+    }
+    let back = Packet {
+        src: p.dst,
+        dst: p.src,
+        ..*p
+    };
+    let copy = scratch.of(s);
+    let mut undo = None;
+    match how {
+        How::AsIs => {}
+        How::Add => copy.route_tables[table.index()].rules.push(rule.clone()),
+        How::Retarget { at, .. } => {
+            undo = Some(std::mem::replace(
+                &mut copy.route_tables[table.index()].rules[*at].target,
+                RouteTarget::Gateway(first),
+            ));
+        }
+    }
+    let passes = route_passes(scratch.of(s), ix, &back);
+    let copy = scratch.of(s);
+    match (how, undo) {
+        (How::Add, _) => {
+            copy.route_tables[table.index()].rules.pop();
+        }
+        (How::Retarget { at, .. }, Some(old)) => {
+            copy.route_tables[table.index()].rules[*at].target = old;
+        }
+        _ => {}
+    }
+    if passes {
+        return String::new();
+    }
+    let vn = &s.vnics[y.index()];
+    let back_to = s.vcns[vcn.index()]
+        .cidr_blocks
+        .iter()
+        .find(|c| c.contains(&p.src))
+        .map_or_else(|| p.src.to_string(), ToString::to_string);
+    format!(
+        "; the reply from `{}` ({} -> {}) would still drop at route: VNIC `{}`'s route table (VCN `{}`) needs a rule back for {back_to} too (`zprsim explain` the reply for that hint)",
+        vn.name,
+        back.src,
+        back.dst,
+        vn.name,
+        s.vcns[s.vnic_vcn(y).index()].name
+    )
 }
 
 /// What opens the layer: the gateway, how, and the others that would.
