@@ -485,7 +485,7 @@ fn audit_text(p: &PathResult) -> String {
 /// What every path's hints, added at once, do (`hints_together`).
 fn together_text(h: &verify::Together) -> String {
     let head = format!(
-        "with every path's hints added ({} rule(s) and statement(s))",
+        "with every path's hints added ({} rule(s) and statement(s), new gateways, route tables and gateways enabled included)",
         h.hints
     );
     if let Some(e) = &h.error {

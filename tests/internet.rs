@@ -472,6 +472,8 @@ fn verify_retargets_the_rule_that_sends_a_private_subnet_to_an_internet_gateway(
     // first of equal prefixes does), so the hint changes its target; the
     // table is shared with a public subnet whose server the internet
     // reaches, which a NAT gateway would close (it admits replies only).
+    // The VCN's DRG is not offered for the internet (since the nineteenth
+    // session: "(or `drg`)" was).
     let text = scenario(
         "prohibit_public_ip = true",
         &format!(
@@ -508,7 +510,7 @@ expect = "allow"
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let a = &j["paths"][0];
     assert_eq!(a["name"], "a-out");
-    let hint = "route: in route table `to-igw`, change rule #0 (0.0.0.0/0 -> internet gateway `igw`) to network_entity = \"nat\" (or `drg`); but route table `to-igw` is shared: with this change its route layer would drop new connections ";
+    let hint = "route: in route table `to-igw`, change rule #0 (0.0.0.0/0 -> internet gateway `igw`) to network_entity = \"nat\"; but route table `to-igw` is shared: with this change its route layer would drop new connections ";
     let given = a["failed"][0]["to_open"][0].as_str().unwrap();
     assert!(given.starts_with(hint), "{a}");
     assert!(given.contains("-> `w` at 10.0.3.10 (subnet `web`)"), "{a}");

@@ -449,24 +449,30 @@ fn a_subnet_without_a_route_table_gets_one() {
     assert_eq!(t["hints"], 2, "{t}");
     assert_eq!(t["still_failing"], serde_json::json!([]), "{t}");
     pasted_all_pass(&s, &e, &v);
-    // No gateway at all: the table and the gateway.
+    // No gateway at all: the table and the gateway. From the internet a
+    // NAT gateway admits replies only; `b` may have a public IP, so its
+    // way out is the internet gateway too (since the nineteenth session:
+    // a NAT gateway there and the internet gateway for `b-in` in the same
+    // table, for the same destination, cancelled out).
     let s = scenario(&[], "", "");
     let (_, v) = verify(&s, &e);
-    assert_eq!(
-        hints(&v, "b-out"),
-        [
-            "route: needs a new route table for subnet `bare` and a new NAT gateway in VCN `v`: add [[gateway]]: { name = \"v-nat\", vcn = \"v\", kind = \"nat\" }; add [[route_table]]: { name = \"bare-rt\", vcn = \"v\", route_rules = [{ destination = \"0.0.0.0/0\", network_entity = \"v-nat\" }] }; then set route_table = \"bare-rt\" in subnet `bare`"
-        ]
-    );
-    // From the internet: a NAT gateway admits replies only.
-    assert_eq!(
-        hints(&v, "b-in"),
-        [
-            "route: needs a new route table for subnet `bare` and a new internet gateway in VCN `v`: add [[gateway]]: { name = \"v-igw\", vcn = \"v\", kind = \"internet\" }; add [[route_table]]: { name = \"bare-rt\", vcn = \"v\", route_rules = [{ destination = \"0.0.0.0/0\", network_entity = \"v-igw\" }] }; then set route_table = \"bare-rt\" in subnet `bare`"
-        ]
-    );
+    let both = "route: needs a new route table for subnet `bare` and a new internet gateway in VCN `v`: add [[gateway]]: { name = \"v-igw\", vcn = \"v\", kind = \"internet\" }; add [[route_table]]: { name = \"bare-rt\", vcn = \"v\", route_rules = [{ destination = \"0.0.0.0/0\", network_entity = \"v-igw\" }] }; then set route_table = \"bare-rt\" in subnet `bare`";
+    assert_eq!(hints(&v, "b-out"), [both]);
+    assert_eq!(hints(&v, "b-in"), [both]);
     let j = explain(&s, "10.0.3.10", "8.8.8.8");
     assert!(j.get("stays_closed").is_none(), "{j}");
+    assert!(
+        j["to_open"][0].as_str().is_some_and(|h| h.starts_with(
+            "route: needs a new route table for subnet `bare` and a new internet gateway in VCN `v`: "
+        )),
+        "{j}"
+    );
+    // Without a public IP, the NAT gateway.
+    let s = s.replace(
+        "private_ips = [\"10.0.3.10\"]",
+        "private_ips = [\"10.0.3.10\"]\npublic_ip = false",
+    );
+    let j = explain(&s, "10.0.3.10", "8.8.8.8");
     assert!(
         j["to_open"][0].as_str().is_some_and(|h| h.starts_with(
             "route: needs a new route table for subnet `bare` and a new NAT gateway in VCN `v`: "
@@ -863,7 +869,7 @@ fn a_paths_later_pairs_add_their_rules_to_the_table_an_earlier_hint_created() {
     assert_eq!(
         w.to_open,
         [
-            "route: needs a new route table for subnet `bare`: add [[route_table]]: { name = \"bare-rt\", vcn = \"v\", route_rules = [{ destination = \"0.0.0.0/0\", network_entity = \"igw\" }] } (or through `drg`); then set route_table = \"bare-rt\" in subnet `bare`",
+            "route: needs a new route table for subnet `bare`: add [[route_table]]: { name = \"bare-rt\", vcn = \"v\", route_rules = [{ destination = \"0.0.0.0/0\", network_entity = \"igw\" }] }; then set route_table = \"bare-rt\" in subnet `bare`",
             "route: add to route table `bare-rt`: { destination = \"10.1.0.0/16\", network_entity = \"drg\" }",
         ]
     );
@@ -933,15 +939,42 @@ fn a_stand_in_subnet_gets_no_new_route_table() {
 /// there: this checks that they come out as they were proved.
 #[test]
 fn a_paths_hints_with_new_objects_leave_exactly_the_pairs_they_say() {
+    let seeds = crate::support::seeds("ZPRSIM_ROUTE_HINT_SEEDS", 60);
+    let (checked, with_new, together) = new_objects_leave_what_they_say(0..seeds);
+    eprintln!(
+        "checked {checked}, with a new gateway or table {with_new}, every path's hints together {together}"
+    );
+    assert!(together >= 30, "{together}");
+    assert!(checked >= 50, "{checked}");
+    assert!(with_new >= 20, "{with_new}");
+}
+
+/// The late review's F5 (seed 1257 of the check above): a pair left closed
+/// when its turn came was opened by a later pair's hint, and was counted
+/// as left (10 said, 9 left after applying). The pairs left are judged
+/// again with every hint kept. Seed 429 since the DRG is no longer
+/// offered for the internet (seed 1257 then no longer met it): 60 said,
+/// 57 left.
+#[test]
+fn a_pair_a_later_pairs_hint_opens_is_not_counted_as_left() {
+    for seeds in [429..430, 1257..1258] {
+        let (checked, _, _) = new_objects_leave_what_they_say(seeds);
+        assert!(checked >= 1, "{checked}");
+    }
+}
+
+/// The check of [`a_paths_hints_with_new_objects_leave_exactly_the_pairs_they_say`]
+/// on `seeds`: (paths checked, of those with a new gateway or table,
+/// scenarios whose every path's hints were judged together).
+fn new_objects_leave_what_they_say(seeds: std::ops::Range<u64>) -> (usize, usize, usize) {
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
     use zprsim_bench::random::{Shape, address_pool_shaped, random_scenario_shaped};
     use zprsim_control::compile::{Compiled, Config};
     use zprsim_control::verify::{self, Edit, Expect, Limits, PathSpec};
 
-    let seeds = crate::support::seeds("ZPRSIM_ROUTE_HINT_SEEDS", 60);
     let (mut checked, mut with_new, mut together) = (0, 0, 0);
-    for seed in 0..seeds {
+    for seed in seeds {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x2012);
         let shape = if seed % 2 == 0 {
             Shape::classic()
@@ -991,10 +1024,240 @@ fn a_paths_hints_with_new_objects_leave_exactly_the_pairs_they_say() {
             );
         }
     }
-    eprintln!(
-        "checked {checked}, with a new gateway or table {with_new}, every path's hints together {together}"
+    (checked, with_new, together)
+}
+
+/// The late review's F3: an internet gateway disabled (`is_enabled =
+/// false`) and a DRG, `0.0.0.0/0 -> igw`: both directions were opened by
+/// retargeting the rule to the DRG (all the VCN's internet traffic
+/// on-premises). The hint enables the gateway. With no rule at all, the
+/// hint was `0.0.0.0/0 -> drg`; it enables the gateway and adds the rule
+/// to it. A DRG is offered for a private range still.
+#[test]
+fn a_rule_to_a_disabled_internet_gateway_is_not_retargeted_to_the_drg() {
+    let e = expect(&[
+        ("web-out", "vnic:web", "internet"),
+        ("web-in", "internet", "vnic:web"),
+    ]);
+    let disabled = |pub_rules: &str| {
+        scenario(&[("igw", "internet"), ("drg", "drg")], pub_rules, "").replace(
+            "kind = \"internet\"\n",
+            "kind = \"internet\"\nis_enabled = false\n",
+        )
+    };
+    let s = disabled(
+        r#"{ destination = "0.0.0.0/0", network_entity = "igw" }, { destination = "192.168.0.0/16", network_entity = "drg" }"#,
     );
-    assert!(together >= 30, "{together}");
-    assert!(checked >= 50, "{checked}");
-    assert!(with_new >= 20, "{with_new}");
+    let (code, v) = verify(&s, &e);
+    assert_eq!(code, 1, "{v}");
+    let enable =
+        "route: needs internet gateway `igw` enabled: set is_enabled = true in [[gateway]] `igw`";
+    assert_eq!(hints(&v, "web-out"), [enable], "{v}");
+    assert_eq!(hints(&v, "web-in"), [enable], "{v}");
+    pasted_all_pass(&s, &e, &v);
+    // No rule for the internet.
+    let s = disabled(r#"{ destination = "192.168.0.0/16", network_entity = "drg" }"#);
+    let (_, v) = verify(&s, &e);
+    let add = "route: needs internet gateway `igw` enabled: set is_enabled = true in [[gateway]] `igw`; then add to route table `pub-rt`: { destination = \"0.0.0.0/0\", network_entity = \"igw\" }";
+    assert_eq!(hints(&v, "web-out"), [add], "{v}");
+    assert_eq!(hints(&v, "web-in"), [add], "{v}");
+    for name in ["web-out", "web-in"] {
+        assert!(hints(&v, name).iter().all(|h| !h.contains("drg")), "{v}");
+    }
+    pasted_all_pass(&s, &e, &v);
+    // On-premises (a private range outside the VCNs): the DRG.
+    let s = disabled("");
+    let j = explain(&s, "10.0.1.10", "172.16.5.5");
+    assert_eq!(
+        j["to_open"][0],
+        "route: add to route table `pub-rt`: { destination = \"172.16.5.5/32\", network_entity = \"drg\" }",
+        "{j}"
+    );
+}
+
+/// The late review's F4: a VNIC that may have a public IP and no gateway:
+/// `web-out` got a new NAT gateway with `0.0.0.0/0 -> v-nat`, `web-in` a
+/// new internet gateway with `0.0.0.0/0 -> v-igw` in the same table, each
+/// proved alone; together the first rule wins and `web-in` still failed.
+/// The internet gateway, which carries both directions, is tried first
+/// for such a VNIC: both paths get the same hint, and together they pass.
+#[test]
+fn a_public_vnics_two_directions_get_the_same_internet_gateway() {
+    let e = expect(&[
+        ("web-out", "vnic:web", "internet"),
+        ("web-in", "internet", "vnic:web"),
+    ]);
+    let s = scenario(&[], "", "").replace(
+        "private_ips = [\"10.0.1.10\"]",
+        "private_ips = [\"10.0.1.10\"]\npublic_ip = \"203.0.113.10\"",
+    );
+    let (code, v) = verify(&s, &e);
+    assert_eq!(code, 1, "{v}");
+    let igw = "route: needs a new internet gateway in VCN `v`: add [[gateway]]: { name = \"v-igw\", vcn = \"v\", kind = \"internet\" }; then add to route table `pub-rt`: { destination = \"0.0.0.0/0\", network_entity = \"v-igw\" }";
+    assert_eq!(hints(&v, "web-out"), [igw], "{v}");
+    assert_eq!(hints(&v, "web-in"), [igw], "{v}");
+    let t = &v["hints_together"];
+    assert_eq!(t["still_failing"], serde_json::json!([]), "{t}");
+    // The one hint, pasted once, opens both.
+    let mut fixed = s.clone();
+    paste(&mut fixed, igw);
+    let (code, after) = verify(&fixed, &e);
+    assert_eq!(code, 0, "{fixed}\n{after}");
+}
+
+/// The late review's F2: a route rule whose target the export lacks sends
+/// to a stand-in gateway `zprsim import` made up (an internet gateway with
+/// `is_enabled = false`). Hints said "set is_enabled = true" on it, or
+/// retargeted the rule to a gateway of the VCN. Now `stand_in = true`
+/// marks it: no route hint touches it, and the stand-in note names it
+/// with the `oci network ... list` command that finds it.
+#[test]
+fn a_stand_in_gateway_is_never_enabled_nor_routed_around() {
+    let e = expect(&[
+        ("web-out", "vnic:web", "internet"),
+        ("web-in", "internet", "vnic:web"),
+    ]);
+    let s = scenario(
+        &[("missing-x", "internet"), ("nat", "nat")],
+        r#"{ destination = "0.0.0.0/0", network_entity = "missing-x" }"#,
+        "",
+    )
+    .replace(
+        "kind = \"internet\"\n",
+        "kind = \"internet\"\nis_enabled = false\nid = \"ocid1.natgateway.oc1..x\"\nstand_in = true\n",
+    );
+    let (code, v) = verify(&s, &e);
+    assert_eq!(code, 1, "{v}");
+    for name in ["web-out", "web-in"] {
+        let hs = hints(&v, name);
+        assert!(
+            hs.iter().all(|h| !h.starts_with("route:")),
+            "{name}: {hs:?}"
+        );
+        let notes = path(&v, name)["stand_ins"].to_string();
+        assert!(
+            notes.contains("gateway `missing-x`") && notes.contains("oci network nat-gateway list"),
+            "{name}: {notes}"
+        );
+    }
+    let j = explain(&s, "10.0.1.10", "8.8.8.8");
+    assert!(
+        j["to_open"].as_array().is_none_or(|hs| hs
+            .iter()
+            .all(|h| !h.as_str().unwrap_or("").starts_with("route:"))),
+        "{j}"
+    );
+    // With no rule to it, no second gateway beside it either: its kind is
+    // unknown.
+    let s = s
+        .replace(
+            r#"route_rules = [{ destination = "0.0.0.0/0", network_entity = "missing-x" }]"#,
+            "route_rules = []",
+        )
+        .replace(
+            "[[gateway]]\nname = \"nat\"\nvcn = \"v\"\nkind = \"nat\"\n",
+            "",
+        );
+    let (_, v) = verify(&s, &e);
+    for name in ["web-out", "web-in"] {
+        let hs = hints(&v, name);
+        assert!(hs.iter().all(|h| !h.contains("new")), "{name}: {hs:?}");
+    }
+}
+
+/// The late review's L1: the text line of every path's hints together
+/// counts gateways enabled (and new gateways and tables) in "rule(s) and
+/// statement(s)"; it says so. Here the one change is a gateway enabled.
+#[test]
+fn the_together_line_says_it_counts_gateways_and_tables() {
+    let s = scenario(
+        &[("igw", "internet")],
+        r#"{ destination = "0.0.0.0/0", network_entity = "igw" }"#,
+        "",
+    )
+    .replace(
+        "kind = \"internet\"\n",
+        "kind = \"internet\"\nis_enabled = false\n",
+    );
+    let e = expect(&[("web-out", "vnic:web", "internet")]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), &s).unwrap();
+    std::fs::write(dir.path().join("e.toml"), &e).unwrap();
+    let o = run_in(dir.path(), ["verify", "s.toml", "e.toml"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("with every path's hints added (1 rule(s) and statement(s), new gateways, route tables and gateways enabled included): every path that should be open passes"),
+        "{out}"
+    );
+}
+
+/// The late review's F6: a hint for a first packet to a VNIC in another
+/// VCN opened that packet only; pasted, its reply dropped at the other
+/// VCN's route layer (no table, no rule back). The hint says the return
+/// route is needed, and names it.
+#[test]
+fn a_cross_vcn_hint_says_when_the_reply_needs_a_return_route() {
+    let s = r#"
+[[vcn]]
+name = "a"
+cidr_blocks = ["10.0.0.0/16"]
+
+[[vcn]]
+name = "b"
+cidr_blocks = ["10.1.0.0/16"]
+
+[[security_list]]
+name = "oa"
+vcn = "a"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
+ingress_security_rules = [{ source = "0.0.0.0/0", protocol = "all" }]
+
+[[security_list]]
+name = "ob"
+vcn = "b"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
+ingress_security_rules = [{ source = "0.0.0.0/0", protocol = "all" }]
+
+[[route_table]]
+name = "art"
+vcn = "a"
+route_rules = []
+
+[[subnet]]
+name = "sa"
+vcn = "a"
+cidr_block = "10.0.1.0/24"
+route_table = "art"
+security_lists = ["oa"]
+
+[[subnet]]
+name = "sb"
+vcn = "b"
+cidr_block = "10.1.1.0/24"
+security_lists = ["ob"]
+
+[[vnic]]
+name = "x"
+subnet = "sa"
+private_ips = ["10.0.1.10"]
+
+[[vnic]]
+name = "y"
+subnet = "sb"
+private_ips = ["10.1.1.10"]
+"#;
+    let j = explain(s, "10.0.1.10", "10.1.1.10");
+    let h = j["to_open"][0].as_str().unwrap_or_default();
+    assert!(
+        h.ends_with("; the reply from `y` (10.1.1.10 -> 10.0.1.10) would still drop at route: VNIC `y`'s route table (VCN `b`) needs a rule back for 10.0.0.0/16 too (`zprsim explain` the reply for that hint)"),
+        "{j}"
+    );
+    // With a rule back, no such sentence.
+    let s = s.replace(
+        "security_lists = [\"ob\"]\n",
+        "security_lists = [\"ob\"]\nroute_table = \"brt\"\n\n[[gateway]]\nname = \"bd\"\nvcn = \"b\"\nkind = \"drg\"\n\n[[route_table]]\nname = \"brt\"\nvcn = \"b\"\nroute_rules = [{ destination = \"10.0.0.0/16\", network_entity = \"bd\" }]\n",
+    );
+    let j = explain(&s, "10.0.1.10", "10.1.1.10");
+    let h = j["to_open"][0].as_str().unwrap_or_default();
+    assert!(h.starts_with("route: ") && !h.contains("the reply"), "{j}");
 }

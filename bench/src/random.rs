@@ -472,6 +472,7 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                 vcn: id(VcnId::new, v),
                 kind,
                 blocked: false,
+                stand_in: false,
             });
         }
     }

@@ -691,6 +691,7 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
                 vcn: vcn_id(v),
                 kind,
                 blocked: false,
+                stand_in: false,
             });
         }
     }
@@ -1873,6 +1874,9 @@ pub fn to_toml(s: &Scenario) -> String {
                 // No OCI switch: never drawn blocked (`random.rs`).
                 GatewayKind::Drg => "",
             });
+        }
+        if g.stand_in {
+            o.push_str("stand_in = true\n");
         }
         o.push('\n');
     }

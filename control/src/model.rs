@@ -180,6 +180,11 @@ pub struct Gateway {
     /// handed to a less specific rule), and the packet is dropped at the
     /// route layer, in both directions and for replies too.
     pub blocked: bool,
+    /// Made up by `zprsim import` for a route rule's target the export
+    /// lacks (since the nineteenth session; informative, for `verify`):
+    /// its kind and state are unknown, so no route hint enables it,
+    /// retargets a rule away from it or adds a gateway beside it.
+    pub stand_in: bool,
 }
 
 /// A route table.

@@ -366,6 +366,8 @@ pub(crate) struct RawGateway {
     pub block_traffic: Option<Sp<bool>>,
     /// OCI's `peeringStatus` (local peering gateways).
     pub peering_status: Option<Sp<String>>,
+    /// Made up by `zprsim import` (informative, for `verify`).
+    pub stand_in: Option<bool>,
 }
 
 /// One route rule.

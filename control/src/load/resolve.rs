@@ -1226,6 +1226,7 @@ impl Resolver<'_> {
                 vcn,
                 kind,
                 blocked,
+                stand_in: g.stand_in.unwrap_or(false),
             });
         }
         self.s.gateways = gateways;

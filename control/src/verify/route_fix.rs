@@ -15,13 +15,20 @@
 //!   gateway;
 //! - any other address: what the path's selector stands for (every address
 //!   of its family for `internet`, a CIDR), else the address, through a NAT
-//!   gateway, an internet gateway or a dynamic routing gateway (on-premises
-//!   networks sit behind one);
+//!   gateway, an internet gateway or, for a private range only, a dynamic
+//!   routing gateway (on-premises networks sit behind one; since the
+//!   nineteenth session never a DRG for the internet: it would take the
+//!   table's internet traffic on-premises);
 //! - from outside the VCNs to a VNIC: the return path in the destination
 //!   VNIC's route table (semantics §1), for what the source stands for,
-//!   through an internet gateway, a DRG or an LPG.
+//!   through an internet gateway, a DRG (another VCN, a private range) or
+//!   an LPG (another VCN).
 //!
-//! NAT is tried first. An internet gateway opens the route layer only for
+//! NAT is tried first, but for a VNIC that has or may have a public IP
+//! (and for IPv6) the internet gateway (since the nineteenth session: it
+//! carries both directions, and a NAT rule for the path out beside an
+//! internet gateway rule for the path in, of the same destination in the
+//! same table, cancel out). An internet gateway opens the route layer only for
 //! a VNIC it carries (semantics §2: IPv4 with a public IP; IPv6 outside a
 //! subnet that prohibits internet ingress, of a global prefix: not a ULA
 //! nor a private prefix of its VCN): the proof judges that. An IPv6
@@ -47,10 +54,16 @@
 //!   stand-in subnet: its real table is unknown, the note says to export
 //!   it).
 //!
-//! Before a new gateway, a gateway of the VCN that is disabled or blocks
-//! traffic is enabled on the copy: alone when a rule sends the packet to
-//! it, else with the rule (not an LPG not peered: peering takes the other
+//! A gateway of the VCN that is disabled or blocks traffic, to which a
+//! rule sends the packet, is enabled on the copy before any other gateway
+//! is tried (since the nineteenth session: the rule was retargeted to an
+//! enabled gateway of the VCN, a DRG for the internet). Before a new
+//! gateway, one that is disabled or blocks traffic is enabled with the
+//! rule (not an LPG not peered: peering takes the other
 //! VCN's too). A kind the VCN has one of gets no second one.
+//! A hint for a packet to a VNIC in another VCN says when the reply would
+//! still drop at that VCN's route layer with the change made (since the
+//! nineteenth session; [`reply_note`]).
 //! No hint when neither side is a VNIC, nor inside one VCN (its local
 //! routes decide), nor when nothing of the above opens the route layer:
 //! only then does the pair "stay closed".
@@ -96,7 +109,7 @@ pub(super) fn to_open(
             })
             .unwrap_or_else(|| IpNet::from(ip))
     };
-    let (v, destination, kinds): (_, RouteDestination, &[GatewayKind]) =
+    let (v, destination, kinds): (_, RouteDestination, Vec<GatewayKind>) =
         match (endpoint(p.src), endpoint(p.dst)) {
             (Endpoint::Vnic(v), _) => {
                 let vcn = s.vnic_vcn(v);
@@ -110,7 +123,7 @@ pub(super) fn to_open(
                                 .find(|c| c.contains(&p.dst))
                                 .copied()?,
                         ),
-                        &[GatewayKind::Drg, GatewayKind::Lpg],
+                        vec![GatewayKind::Drg, GatewayKind::Lpg],
                     ),
                     // Inside the source's own VCN the implicit local route
                     // decides.
@@ -123,13 +136,12 @@ pub(super) fn to_open(
                         Some(l) => (
                             v,
                             RouteDestination::Service(crate::ids::ServiceId::new(l).ok()?),
-                            &[GatewayKind::Service],
+                            vec![GatewayKind::Service],
                         ),
-                        None => (
-                            v,
-                            RouteDestination::Cidr(wide(p.dst, path.map(|x| &x.to))),
-                            &[GatewayKind::Nat, GatewayKind::Internet, GatewayKind::Drg],
-                        ),
+                        None => {
+                            let net = wide(p.dst, path.map(|x| &x.to));
+                            (v, RouteDestination::Cidr(net), outward(s, v, p.src, &net))
+                        }
                     },
                 }
             }
@@ -139,18 +151,39 @@ pub(super) fn to_open(
             // internet traffic through a peering (no transit to an
             // internet gateway), though the model's return path would
             // take it.
-            (_, Endpoint::Vnic(v)) => (
-                v,
-                RouteDestination::Cidr(wide(p.src, path.map(|x| &x.from))),
-                if vcn_containing(s, p.src).is_some() {
-                    &[GatewayKind::Internet, GatewayKind::Drg, GatewayKind::Lpg]
+            // Nor a DRG for an internet address (since the nineteenth
+            // session): the table's internet traffic would go on-premises.
+            (_, Endpoint::Vnic(v)) => {
+                let net = wide(p.src, path.map(|x| &x.from));
+                let kinds = if vcn_containing(s, p.src).is_some() {
+                    vec![GatewayKind::Internet, GatewayKind::Drg, GatewayKind::Lpg]
+                } else if private(&net) {
+                    vec![GatewayKind::Internet, GatewayKind::Drg]
                 } else {
-                    &[GatewayKind::Internet, GatewayKind::Drg]
-                },
-            ),
+                    vec![GatewayKind::Internet]
+                };
+                (v, RouteDestination::Cidr(net), kinds)
+            }
             _ => return None,
         };
     let vcn = s.vnic_vcn(v);
+    // A rule to a stand-in gateway (`zprsim import` made it up for a
+    // target the export lacks) dropped it: what the real target is, and
+    // whether it carries the packet, is unknown. No hint (since the
+    // nineteenth session: it was enabled, or the rule retargeted away
+    // from it); the stand-in note says what to export.
+    if let Some(t) = scratch.of(s).effective_route_table(v) {
+        let copy = scratch.of(s);
+        let stand_in = route
+            .route_rule
+            .and_then(|i| copy.route_tables[t.index()].rules.get(i as usize))
+            .is_some_and(|r| {
+                matches!(r.target, RouteTarget::Gateway(g) if copy.gateways[g.index()].stand_in)
+            });
+        if stand_in {
+            return None;
+        }
+    }
     // The VNIC `v`'s address in `p`, and the one at the other end.
     let (own, remote) = if endpoint(p.src) == Endpoint::Vnic(v) {
         (p.src, p.dst)
@@ -227,44 +260,35 @@ pub(super) fn to_open(
     // the destination is there to be (a narrower rule to the wrong
     // gateway, which an added rule never wins over).
     let matched = route.route_rule.map(|i| i as usize);
-    let mut found = first_that_opens(scratch, s, ix, p, table, &destination, matched, &candidates)
-        .map(|f| (f, Via::Existing));
-    // None does: a gateway of the VCN of those kinds that is disabled or
-    // blocks traffic, enabled on the copy (alone, when a rule already
-    // sends the packet to it; else with the rule), and disabled again
-    // unless that opens it. Not a local peering gateway: peering takes
-    // the other VCN's too.
+    // A gateway of the VCN of those kinds that is disabled or blocks
+    // traffic, enabled on the copy (alone, when a rule already sends the
+    // packet to it; else with the rule), and disabled again unless that
+    // opens it. Not a local peering gateway: peering takes the other
+    // VCN's too. Alone before any other gateway is tried (since the
+    // nineteenth session): the rule to a disabled gateway of the right
+    // kind is the network's design, and retargeting it would send all
+    // the table's traffic of that destination elsewhere.
+    let off: Vec<GatewayId> = {
+        let copy = scratch.of(s);
+        kinds
+            .iter()
+            .filter(|k| **k != GatewayKind::Lpg)
+            .flat_map(|k| {
+                copy.gateways
+                    .iter()
+                    .enumerate()
+                    .filter(move |(_, g)| g.vcn == vcn && g.kind == *k && g.blocked && !g.stand_in)
+                    .filter_map(|(i, _)| GatewayId::new(i).ok())
+            })
+            .collect()
+    };
+    let mut found = enable(scratch, s, ix, p, table, &destination, matched, &off, true);
     if found.is_none() {
-        let off: Vec<GatewayId> = {
-            let copy = scratch.of(s);
-            kinds
-                .iter()
-                .filter(|k| **k != GatewayKind::Lpg)
-                .flat_map(|k| {
-                    copy.gateways
-                        .iter()
-                        .enumerate()
-                        .filter(move |(_, g)| g.vcn == vcn && g.kind == *k && g.blocked)
-                        .filter_map(|(i, _)| GatewayId::new(i).ok())
-                })
-                .collect()
-        };
-        // Alone first (the one a rule sends it to), then with a rule.
-        'enable: for alone in [true, false] {
-            for &g in &off {
-                scratch.of(s).gateways[g.index()].blocked = false;
-                let f = if alone {
-                    route_passes(scratch.of(s), ix, p).then(|| (g, How::AsIs, Vec::new()))
-                } else {
-                    first_that_opens(scratch, s, ix, p, table, &destination, matched, &[g])
-                };
-                if let Some(f) = f {
-                    found = Some((f, Via::Enabled));
-                    break 'enable;
-                }
-                scratch.of(s).gateways[g.index()].blocked = true;
-            }
-        }
+        found = first_that_opens(scratch, s, ix, p, table, &destination, matched, &candidates)
+            .map(|f| (f, Via::Existing));
+    }
+    if found.is_none() {
+        found = enable(scratch, s, ix, p, table, &destination, matched, &off, false);
     }
     // No gateway of the VCN opens it: a new one, of the first kind that
     // opens it of those the remote side calls for ([`fresh_kinds`]) and
@@ -272,9 +296,22 @@ pub(super) fn to_open(
     // it opens it. Not of a kind the VCN has one of (OCI allows one
     // internet gateway, one service gateway, one DRG attachment per VCN).
     if found.is_none() {
-        for k in fresh_kinds(s, vcn, remote, own == p.src, &destination) {
+        for k in fresh_kinds(
+            s,
+            vcn,
+            remote,
+            own == p.src,
+            public(s, v, own),
+            &destination,
+        ) {
             let copy = scratch.of(s);
-            if copy.gateways.iter().any(|g| g.vcn == vcn && g.kind == k) {
+            // A stand-in gateway of the VCN may be of any kind: none
+            // beside it (since the nineteenth session).
+            if copy
+                .gateways
+                .iter()
+                .any(|g| g.vcn == vcn && (g.kind == k || g.stand_in))
+            {
                 continue;
             }
             let Ok(g) = GatewayId::new(copy.gateways.len()) else {
@@ -289,6 +326,7 @@ pub(super) fn to_open(
                 vcn,
                 kind: k,
                 blocked: false,
+                stand_in: false,
             });
             if let Some(f) = first_that_opens(scratch, s, ix, p, table, &destination, matched, &[g])
             {
@@ -350,6 +388,7 @@ pub(super) fn to_open(
     if enabled {
         scratch.of(s).gateways[first.index()].blocked = false;
     }
+    let reply = reply_note(scratch, s, ix, p, remote, vcn, table, &rule, &how, first);
     let text = hint_text(
         scratch.of(s),
         table,
@@ -359,7 +398,8 @@ pub(super) fn to_open(
         &others,
         new_table,
         via,
-    ) + &closes;
+    ) + &closes
+        + &reply;
     // Proved above; made again, to stay when hints stay on the copy (only
     // after the others were judged without it): the table and gateway
     // first, taken away last.
@@ -410,6 +450,165 @@ pub(super) fn to_open(
         }
     }
     Some(text)
+}
+
+/// For a first packet to a VNIC in another VCN, whether its reply passes
+/// the route layer with the hint's change made on `scratch` (the rule
+/// added to `table`, or retargeted to `first`): a sentence to append to
+/// the hint when it does not (since the nineteenth session: the hint
+/// opened the first packet only, and the reply dropped at the other VCN's
+/// route table, with no rule back), else empty. The copy is as it was
+/// after.
+#[allow(clippy::too_many_arguments)]
+fn reply_note(
+    scratch: &mut Scratch,
+    s: &Scenario,
+    ix: Option<&AddressIndex>,
+    p: &Packet,
+    remote: IpAddr,
+    vcn: crate::ids::VcnId,
+    table: RouteTableId,
+    rule: &RouteRule,
+    how: &How,
+    first: GatewayId,
+) -> String {
+    let Endpoint::Vnic(y) = super::endpoint_at(s, ix, p.dst) else {
+        return String::new();
+    };
+    if remote != p.dst || s.vnic_vcn(y) == vcn {
+        return String::new();
+    }
+    let back = Packet {
+        src: p.dst,
+        dst: p.src,
+        ..*p
+    };
+    let copy = scratch.of(s);
+    let mut undo = None;
+    match how {
+        How::AsIs => {}
+        How::Add => copy.route_tables[table.index()].rules.push(rule.clone()),
+        How::Retarget { at, .. } => {
+            undo = Some(std::mem::replace(
+                &mut copy.route_tables[table.index()].rules[*at].target,
+                RouteTarget::Gateway(first),
+            ));
+        }
+    }
+    let passes = route_passes(scratch.of(s), ix, &back);
+    let copy = scratch.of(s);
+    match (how, undo) {
+        (How::Add, _) => {
+            copy.route_tables[table.index()].rules.pop();
+        }
+        (How::Retarget { at, .. }, Some(old)) => {
+            copy.route_tables[table.index()].rules[*at].target = old;
+        }
+        _ => {}
+    }
+    if passes {
+        return String::new();
+    }
+    let vn = &s.vnics[y.index()];
+    let back_to = s.vcns[vcn.index()]
+        .cidr_blocks
+        .iter()
+        .find(|c| c.contains(&p.src))
+        .map_or_else(|| p.src.to_string(), ToString::to_string);
+    format!(
+        "; the reply from `{}` ({} -> {}) would still drop at route: VNIC `{}`'s route table (VCN `{}`) needs a rule back for {back_to} too (`zprsim explain` the reply for that hint)",
+        vn.name,
+        back.src,
+        back.dst,
+        vn.name,
+        s.vcns[s.vnic_vcn(y).index()].name
+    )
+}
+
+/// What opens the layer: the gateway, how, and the others that would.
+type Opened = (GatewayId, How, Vec<GatewayId>);
+
+/// The first of the disabled gateways `off` that opens the route layer
+/// for `p` once enabled on `scratch`: `alone`, as the table is (a rule
+/// sends it there); else with a rule to it ([`first_that_opens`]). The
+/// gateway stays enabled on the copy when it does.
+#[allow(clippy::too_many_arguments)]
+fn enable(
+    scratch: &mut Scratch,
+    s: &Scenario,
+    ix: Option<&AddressIndex>,
+    p: &Packet,
+    table: RouteTableId,
+    destination: &RouteDestination,
+    matched: Option<usize>,
+    off: &[GatewayId],
+    alone: bool,
+) -> Option<(Opened, Via)> {
+    for &g in off {
+        scratch.of(s).gateways[g.index()].blocked = false;
+        let f = if alone {
+            route_passes(scratch.of(s), ix, p).then(|| (g, How::AsIs, Vec::new()))
+        } else {
+            first_that_opens(scratch, s, ix, p, table, destination, matched, &[g])
+        };
+        if let Some(f) = f {
+            return Some((f, Via::Enabled));
+        }
+        scratch.of(s).gateways[g.index()].blocked = true;
+    }
+    None
+}
+
+/// Private ranges (RFC 1918, shared `100.64.0.0/10`, unique local IPv6):
+/// on-premises networks sit behind a DRG.
+const PRIVATE: [&str; 5] = [
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "fc00::/7",
+];
+
+/// Whether `net` lies in a private range ([`PRIVATE`]).
+fn private(net: &IpNet) -> bool {
+    PRIVATE
+        .iter()
+        .filter_map(|r| r.parse::<IpNet>().ok())
+        .any(|r| r.contains(net))
+}
+
+/// Whether the internet gateway is tried before a NAT gateway for VNIC
+/// `v` at `own`: an IPv6 address (OCI has no IPv6 NAT), or a VNIC that
+/// has or may have a public IP (not `public_ip = false`, nor in a subnet
+/// that prohibits them). Since the nineteenth session: an internet
+/// gateway carries both directions, a NAT gateway new connections out
+/// only, so the return path of the same table needed the internet
+/// gateway, and the two hints cancelled out.
+fn public(s: &Scenario, v: crate::ids::VnicId, own: IpAddr) -> bool {
+    let u = &s.vnics[v.index()];
+    let sn = &s.subnets[u.subnet.index()];
+    own.is_ipv6()
+        || (u.public_ip != crate::model::PublicIp::Absent
+            && !sn.prohibit_public_ip
+            && !sn.prohibit_internet_ingress)
+}
+
+/// The gateway kinds a route hint may send VNIC `v`'s traffic from `own`
+/// to `net` (an address outside the VCNs, not a service label's) through:
+/// a DRG only for a private range (on-premises; since the nineteenth
+/// session never for the internet, whose traffic it would take
+/// on-premises); a NAT then an internet gateway, the internet gateway
+/// first for a VNIC that may have a public IP ([`public`]).
+fn outward(s: &Scenario, v: crate::ids::VnicId, own: IpAddr, net: &IpNet) -> Vec<GatewayKind> {
+    let mut kinds = if public(s, v, own) {
+        vec![GatewayKind::Internet, GatewayKind::Nat]
+    } else {
+        vec![GatewayKind::Nat, GatewayKind::Internet]
+    };
+    if private(net) {
+        kinds.push(GatewayKind::Drg);
+    }
+    kinds
 }
 
 /// Which gateway a route hint sends the packet to.
@@ -483,6 +682,10 @@ fn first_that_opens(
                 target,
             )
         };
+        // Never away from a stand-in gateway: its real kind is unknown.
+        if matches!(old, RouteTarget::Gateway(o) if scratch.of(s).gateways[o.index()].stand_in) {
+            continue;
+        }
         for &g in candidates {
             if old == RouteTarget::Gateway(g) {
                 continue;
@@ -507,35 +710,27 @@ fn first_that_opens(
 /// peer there too) or an address of a private range (RFC 1918, shared
 /// `100.64.0.0/10`, a unique local IPv6 address: on-premises networks sit
 /// behind one); a service gateway for a service label; for any other
-/// address, a NAT gateway then an internet gateway, or for its return
-/// path an internet gateway. Never a DRG for the internet: an existing
-/// one is offered as the network's design, a new one would send the
-/// table's internet traffic nowhere it could go.
+/// address, a NAT gateway then an internet gateway (`internet_first`:
+/// the other way round, [`public`]), or for its return path an internet
+/// gateway. Never a DRG for the internet, new or existing: it would send
+/// the table's internet traffic on-premises or nowhere.
 fn fresh_kinds(
     s: &Scenario,
     vcn: crate::ids::VcnId,
     remote: IpAddr,
     outbound: bool,
+    internet_first: bool,
     destination: &RouteDestination,
 ) -> Vec<GatewayKind> {
-    const PRIVATE: [&str; 5] = [
-        "10.0.0.0/8",
-        "172.16.0.0/12",
-        "192.168.0.0/16",
-        "100.64.0.0/10",
-        "fc00::/7",
-    ];
     match (vcn_containing(s, remote), destination) {
         (Some(dv), _) if dv == vcn => Vec::new(),
         (Some(_), _) => vec![GatewayKind::Drg],
         (None, RouteDestination::Service(_)) => vec![GatewayKind::Service],
         (None, RouteDestination::Cidr(net)) => {
-            let private = PRIVATE
-                .iter()
-                .filter_map(|r| r.parse::<IpNet>().ok())
-                .any(|r| r.contains(net));
-            if private {
+            if private(net) {
                 vec![GatewayKind::Drg]
+            } else if outbound && internet_first {
+                vec![GatewayKind::Internet, GatewayKind::Nat]
             } else if outbound {
                 vec![GatewayKind::Nat, GatewayKind::Internet]
             } else {

@@ -83,6 +83,7 @@ pub fn notes(
         Table(usize),
         List(usize),
         Nsg(usize),
+        Gateway(usize),
     }
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
@@ -232,6 +233,44 @@ pub fn notes(
             }
             if let Some(t) = s.effective_route_table(v).filter(|_| table_read(end)) {
                 let table = &s.route_tables[t.index()];
+                // The rule the other end's address takes (the longest
+                // match) to a stand-in gateway (since the nineteenth
+                // session): its target is unknown, no route hint touches it.
+                let remote = if end == 0 { b } else { a };
+                let taken = table
+                    .rules
+                    .iter()
+                    .filter_map(|r| {
+                        let len = match &r.destination {
+                            crate::model::RouteDestination::Cidr(n) => {
+                                n.contains(&remote).then(|| n.prefix_len())
+                            }
+                            crate::model::RouteDestination::Service(l) => s.services[l.index()]
+                                .cidrs
+                                .iter()
+                                .filter(|c| c.contains(&remote))
+                                .map(|c| c.prefix_len())
+                                .max(),
+                        }?;
+                        Some((len, r))
+                    })
+                    .max_by_key(|(len, _)| *len)
+                    .map(|(_, r)| r);
+                if let Some(crate::model::RouteTarget::Gateway(g)) = taken.map(|r| &r.target)
+                    && s.gateways[g.index()].stand_in
+                {
+                    let gw = &s.gateways[g.index()];
+                    let vcn = &s.vcns[gw.vcn.index()];
+                    note(Object::Gateway(g.index()), &|| {
+                        let list = gateway_list(gw.id.as_deref(), vcn.id.as_deref());
+                        format!(
+                            "gateway `{}` (the target of route table `{}`) is a stand-in for {}, which the export lacks: it drops every packet here, and no route hint enables it or routes around it. Export it (`{list}`) and import again",
+                            gw.name,
+                            table.name,
+                            what(&gw.id, "route target"),
+                        )
+                    });
+                }
                 if table.stand_in {
                     // Whose table it is: the VNIC's own, else its subnet's.
                     let of = if vn.route_table == Some(t) {
@@ -255,4 +294,25 @@ pub fn notes(
         out.push(format!("and {more} more stand-in object(s)"));
     }
     out
+}
+
+/// The `oci network ... list` command that lists the gateways of the kind
+/// OCID `id` names (its type: `ocid1.natgateway...`), of VCN `vcn` when
+/// its OCID is known.
+fn gateway_list(id: Option<&str>, vcn: Option<&str>) -> String {
+    let ty = id.and_then(|i| i.split('.').nth(1)).unwrap_or_default();
+    let command = match ty {
+        "natgateway" => "nat-gateway list",
+        "servicegateway" => "service-gateway list",
+        "drg" | "drgattachment" => "drg-attachment list",
+        "localpeeringgateway" => "local-peering-gateway list",
+        "privateip" => "private-ip list",
+        _ => "internet-gateway list",
+    };
+    let scope = match (command, vcn) {
+        ("private-ip list", _) => " --vnic-id <VNIC>".to_owned(),
+        (_, Some(v)) => format!(" --compartment-id <COMPARTMENT> --vcn-id {v}"),
+        (_, None) => " --compartment-id <COMPARTMENT>".to_owned(),
+    };
+    format!("oci network {command}{scope}")
 }

@@ -29,8 +29,9 @@ use crate::model::Scenario;
 /// What every path's hints, added at once, do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Together {
-    /// Rules and statement groups added (and gateways and route tables
-    /// created, since the nineteenth session), each counted once.
+    /// Rules and statement groups added, gateways and route tables
+    /// created and gateways enabled (since the nineteenth session), each
+    /// counted once.
     pub hints: usize,
     /// Paths that should be open and still fail with the hints.
     pub still_failing: Vec<String>,

@@ -21,7 +21,10 @@
 //! take over, as the longest match, traffic of a pair opened before it
 //! (a table shared by a public and a private subnet); that is not judged
 //! again here, but every path's hints together are (`together.rs`), and a
-//! path they close is said there.
+//! path they close is said there. A pair left closed when its turn came
+//! may be opened by a later pair's hint (a gateway enabled or made, a
+//! route rule): since the nineteenth session the pairs left are judged
+//! again once every hint is in, and only those still blocked are left.
 //!
 //! Bounded: at most [`MAX_PAIRS`] failing pairs and [`MAX_JUDGEMENTS`]
 //! judgements per path, and at most [`MAX_HINTS`] hints; the result says
@@ -80,6 +83,8 @@ pub fn hints(
     let mut judged = 0usize;
     // The next probe is the first pair's witness.
     let mut first = true;
+    // The pairs left closed when judged, judged again after the loop.
+    let mut left: Vec<Vec<Packet>> = Vec::new();
     scratch.keep();
     for ps in pairs.into_iter().take(MAX_PAIRS) {
         // The first pair always (its hints are the first failing pair's).
@@ -108,14 +113,27 @@ pub fn hints(
                 layers = blocked(scratch, s, ix, path, p);
             }
             if !layers.is_empty() {
-                if out.left == 0 {
-                    out.closed_at = layers.iter().map(|l| l.layer).collect();
-                }
                 open = false;
                 break;
             }
         }
         if !open {
+            left.push(ps);
+        }
+    }
+    // A later pair's hint may open a pair left closed before it (a route
+    // rule, a gateway enabled or made for it): the pairs left are judged
+    // again with every hint kept (since the nineteenth session), and those
+    // still blocked are the ones left. At most as many as were left.
+    for ps in &left {
+        let still = ps
+            .iter()
+            .map(|p| blocked(scratch, s, ix, path, p))
+            .find(|layers| !layers.is_empty());
+        if let Some(layers) = still {
+            if out.left == 0 {
+                out.closed_at = layers.iter().map(|l| l.layer).collect();
+            }
             out.left += 1;
         }
     }

@@ -121,6 +121,8 @@ pub(super) fn route_tables(
             let service = gs(r, "destination-type") == Some("SERVICE_CIDR_BLOCK");
             let entity = entity.unwrap_or_else(|| {
                 let key = (target.to_owned(), vcn.clone(), service);
+                // One id per scenario: the first stand-in for a target has it.
+                let first = !target.is_empty() && !stand_ins.keys().any(|k| k.0 == target);
                 let name = stand_ins.entry(key).or_insert_with(|| {
                     let n = gw_names.take("", &format!("missing-{}", tail(target)));
                     let (kind, field, value) = if service {
@@ -131,6 +133,12 @@ pub(super) fn route_tables(
                     let mut gw = json!({ "name": n, "vcn": vcn, "kind": kind });
                     if let Some(m) = gw.as_object_mut() {
                         m.insert(field.into(), value);
+                        // Its OCID (what the rule names) and that it is
+                        // made up: no route hint touches it.
+                        if first {
+                            m.insert("id".into(), json!(target));
+                        }
+                        m.insert("stand_in".into(), json!(true));
                     }
                     out_gws.push(gw);
                     n
