@@ -1147,6 +1147,14 @@ fn a_stand_in_gateway_is_never_enabled_nor_routed_around() {
             .all(|h| !h.as_str().unwrap_or("").starts_with("route:"))),
         "{j}"
     );
+    // The route reason calls it what it is, not a disabled gateway of the
+    // network (the fourth fix helper's planning note).
+    let route = j["layers"][0].to_string();
+    assert!(
+        route.contains("a stand-in for a gateway the export lacks")
+            && !route.contains("is_enabled"),
+        "{route}"
+    );
     // With no rule to it, no second gateway beside it either: its kind is
     // unknown.
     let s = s

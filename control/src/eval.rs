@@ -417,6 +417,13 @@ fn blocked_text(s: &Scenario, t: &RouteTarget, vnic: VnicId, own: IpAddr) -> Opt
                 "whose VNIC checks source and destination (`skip_source_dest_check = false`): it drops what is not addressed to it",
             )
         }
+        // A gateway `zprsim import` made up for a target the export lacks
+        // is blocked (the least it could allow); it is not the network's.
+        RouteTarget::Gateway(g) if s.gateways[g.index()].blocked && s.gateways[g.index()].stand_in => {
+            Some(
+                "a stand-in for a gateway the export lacks (`stand_in = true`; its kind and state are unknown, so no traffic passes it): export the VCN's gateways",
+            )
+        }
         RouteTarget::Gateway(g) if s.gateways[g.index()].blocked => {
             Some(match s.gateways[g.index()].kind {
                 crate::model::GatewayKind::Internet => {
