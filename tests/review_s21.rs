@@ -279,6 +279,16 @@ fn never_more_permissive_shaped(cuts: &[Cut], default_seeds: u64, shape: Option<
                     ));
                     continue;
                 }
+                // The first packet under the known limit (the whole export
+                // drops it at route, the import forwards it): the whole
+                // export opened no connection, so its reply, judged with no
+                // tracking, says nothing of the stand-ins (seed 155 of the
+                // wide shape: an ICMP reply "allowed by the import, dropped
+                // at egress" only because the whole export never let the
+                // request through).
+                if si.judgement.verdict != Verdict::Allow {
+                    continue;
+                }
                 let r = p.reversed();
                 let tr = eval::evaluate(&t, &r, Context::Reply(ti.judgement.tracking));
                 if compiled
