@@ -1269,3 +1269,35 @@ private_ips = ["10.1.1.10"]
     let h = j["to_open"][0].as_str().unwrap_or_default();
     assert!(h.starts_with("route: ") && !h.contains("the reply"), "{j}");
 }
+
+/// A path that should be closed and is closed only by a stand-in gateway
+/// (the one `zprsim import` makes up for a route target the export lacks)
+/// names it, as it names a stand-in route table: the path may hold only
+/// because the export is partial (the fourth fix helper's planning note:
+/// `stand_in::closing` looked at stand-in tables, not gateways).
+#[test]
+fn a_deny_path_closed_only_by_a_stand_in_gateway_names_it() {
+    let e = expect(&[("web-out", "vnic:web", "internet")])
+        .replace("expect = \"allow\"", "expect = \"deny\"");
+    let s = scenario(
+        &[("missing-x", "internet")],
+        r#"{ destination = "0.0.0.0/0", network_entity = "missing-x" }"#,
+        "",
+    )
+    .replace(
+        "kind = \"internet\"\n",
+        "kind = \"internet\"\nis_enabled = false\nid = \"ocid1.natgateway.oc1..x\"\nstand_in = true\n",
+    );
+    let (code, v) = verify(&s, &e);
+    assert_eq!(code, 0, "{v}");
+    let notes = path(&v, "web-out")["stand_ins"].to_string();
+    assert!(
+        notes.contains("gateway `missing-x`") && notes.contains("oci network nat-gateway list"),
+        "{notes}"
+    );
+    // The same gateway not a stand-in (really disabled): nothing to say.
+    let s = s.replace("stand_in = true\n", "");
+    let (code, v) = verify(&s, &e);
+    assert_eq!(code, 0, "{v}");
+    assert!(path(&v, "web-out")["stand_ins"].is_null(), "{v}");
+}

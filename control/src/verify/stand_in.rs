@@ -37,6 +37,40 @@ pub struct Failing {
 /// VNIC whose security rules are not all known at its security layer, a
 /// stand-in VNIC's unknown attributes at ZPR), else `None`: the path may
 /// hold only because the export is partial.
+/// The stand-in gateway (made up by `zprsim import` for a route target the
+/// export lacks) that route table `t`'s rule for `remote` (its longest
+/// match) sends to, if it does: it drops every packet, and no route hint
+/// touches it.
+fn stand_in_gateway_taken(
+    s: &Scenario,
+    t: crate::ids::RouteTableId,
+    remote: IpAddr,
+) -> Option<crate::ids::GatewayId> {
+    let taken = s.route_tables[t.index()]
+        .rules
+        .iter()
+        .filter_map(|r| {
+            let len = match &r.destination {
+                crate::model::RouteDestination::Cidr(n) => {
+                    n.contains(&remote).then(|| n.prefix_len())
+                }
+                crate::model::RouteDestination::Service(l) => s.services[l.index()]
+                    .cidrs
+                    .iter()
+                    .filter(|c| c.contains(&remote))
+                    .map(|c| c.prefix_len())
+                    .max(),
+            }?;
+            Some((len, r))
+        })
+        .max_by_key(|(len, _)| *len)
+        .map(|(_, r)| r)?;
+    match taken.target {
+        crate::model::RouteTarget::Gateway(g) if s.gateways[g.index()].stand_in => Some(g),
+        _ => None,
+    }
+}
+
 #[must_use]
 pub fn closing(
     s: &Scenario,
@@ -50,9 +84,15 @@ pub fn closing(
     let unknown = match stage? {
         // The source's table, or for a source that is no VNIC the
         // destination's (the return path).
-        Stage::Route => va
-            .or(vb)
-            .is_some_and(|v| crate::eval::unknown_routes(s, v).is_some()),
+        // Or the rule it takes sends to a stand-in gateway (since the
+        // nineteenth session).
+        Stage::Route => va.or(vb).is_some_and(|v| {
+            let remote = if va.is_some() { b } else { a };
+            crate::eval::unknown_routes(s, v).is_some()
+                || s.effective_route_table(v)
+                    .and_then(|t| stand_in_gateway_taken(s, t, remote))
+                    .is_some()
+        }),
         Stage::EgressSecurity => va.is_some_and(|v| crate::eval::unknown_rules(s, v).is_some()),
         Stage::IngressSecurity => vb.is_some_and(|v| crate::eval::unknown_rules(s, v).is_some()),
         Stage::Zpr => [va, vb]
@@ -237,28 +277,7 @@ pub fn notes(
                 // match) to a stand-in gateway (since the nineteenth
                 // session): its target is unknown, no route hint touches it.
                 let remote = if end == 0 { b } else { a };
-                let taken = table
-                    .rules
-                    .iter()
-                    .filter_map(|r| {
-                        let len = match &r.destination {
-                            crate::model::RouteDestination::Cidr(n) => {
-                                n.contains(&remote).then(|| n.prefix_len())
-                            }
-                            crate::model::RouteDestination::Service(l) => s.services[l.index()]
-                                .cidrs
-                                .iter()
-                                .filter(|c| c.contains(&remote))
-                                .map(|c| c.prefix_len())
-                                .max(),
-                        }?;
-                        Some((len, r))
-                    })
-                    .max_by_key(|(len, _)| *len)
-                    .map(|(_, r)| r);
-                if let Some(crate::model::RouteTarget::Gateway(g)) = taken.map(|r| &r.target)
-                    && s.gateways[g.index()].stand_in
-                {
+                if let Some(g) = stand_in_gateway_taken(s, t, remote) {
                     let gw = &s.gateways[g.index()];
                     let vcn = &s.vcns[gw.vcn.index()];
                     note(Object::Gateway(g.index()), &|| {
