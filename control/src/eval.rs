@@ -1320,21 +1320,38 @@ pub(crate) fn unknown_rules(s: &Scenario, v: VnicId) -> Option<String> {
     // stand-in VNIC without NSGs in that NSG's VCN may be one of them, and
     // then the rule matches it (the reviewer's H1 of the nineteenth
     // session: the reply passed an egress check the network denies).
-    for nsg in vnic.nsgs.iter().map(|n| &s.nsgs[n.index()]) {
-        for r in nsg.rules.iter().filter(|r| r.stateless) {
-            let Peer::Nsg(named) = r.peer else { continue };
-            let named = &s.nsgs[named.index()];
-            if let Some(y) = s.vnics.iter().find(|y| {
-                y.stand_in && y.nsgs.is_empty() && s.subnets[y.subnet.index()].vcn == named.vcn
-            }) {
-                return Some(format!(
-                    "a stateless rule of NSG `{}` names NSG `{}`, whose members may include stand-in VNIC `{}` (its NSGs unknown), and stateless wins; export that VNIC",
-                    nsg.name, named.name, y.name
-                ));
-            }
-        }
+    // The rules first, then (only if there is one) the VNICs once: per
+    // judgement the scan is rules + VNICs, not rules x VNICs (`verify`
+    // judges tens of thousands of pairs on 10k-VNIC scenarios).
+    let named: Vec<(&str, &crate::model::Nsg)> = vnic
+        .nsgs
+        .iter()
+        .map(|n| &s.nsgs[n.index()])
+        .flat_map(|nsg| {
+            nsg.rules.iter().filter_map(move |r| match r.peer {
+                Peer::Nsg(named) if r.stateless => {
+                    Some((nsg.name.as_str(), &s.nsgs[named.index()]))
+                }
+                _ => None,
+            })
+        })
+        .collect();
+    if named.is_empty() {
+        return None;
     }
-    None
+    // The first stand-in VNIC without NSGs of each VCN.
+    let mut stand_in_of: Vec<Option<&str>> = vec![None; s.vcns.len()];
+    for y in s.vnics.iter().filter(|y| y.stand_in && y.nsgs.is_empty()) {
+        stand_in_of[s.subnets[y.subnet.index()].vcn.index()].get_or_insert(y.name.as_str());
+    }
+    named.into_iter().find_map(|(nsg, named)| {
+        stand_in_of[named.vcn.index()].map(|y| {
+            format!(
+                "a stateless rule of NSG `{nsg}` names NSG `{}`, whose members may include stand-in VNIC `{y}` (its NSGs unknown), and stateless wins; export that VNIC",
+                named.name
+            )
+        })
+    })
 }
 
 /// The security lists that apply to a VNIC.
