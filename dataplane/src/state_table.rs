@@ -643,6 +643,13 @@ impl<K: Copy + Eq, V> Table<K, V> {
     /// The position of `key`'s entry.
     #[inline]
     fn find(&self, key: &K, h: u64) -> Option<usize> {
+        // An empty table (a tracker's when nothing was allowed, as on
+        // distinct dropped first packets) holds nothing: its index, 256
+        // small arrays over the shards that the flow records' writes
+        // evict from the cache, is not read (a cache miss a packet).
+        if self.entries.is_empty() {
+            return None;
+        }
         let hi = high(h);
         let mask = self.mask();
         let mut pos = hi as usize & mask;
