@@ -676,8 +676,8 @@ impl<K: Copy + Eq, V> Table<K, V> {
         self.entries.get_mut(i).map(|e| (i, &mut e.value))
     }
 
-    /// Hints the cache: `h`'s home index slot, and where the next entry
-    /// would be written.
+    /// Hints the cache: `h`'s home index slot, and every cache line of
+    /// where the next entry would be written.
     #[inline(always)]
     fn prefetch(&self, h: u64) {
         // An empty table (a tracker's, when nothing is allowed) has no
@@ -687,7 +687,18 @@ impl<K: Copy + Eq, V> Table<K, V> {
         }
         let pos = high(h) as usize & self.mask();
         prefetch(self.index.as_ptr().wrapping_add(pos));
-        prefetch(self.entries.as_ptr().wrapping_add(self.entries.len()));
+        // An entry spans two or three lines (a flow record's: 144 bytes,
+        // three lines at every position a multiple of 144 takes), and a
+        // new flow writes all of them: one hint a line, not only the
+        // first (the others missed when the record was written).
+        let next = self.entries.as_ptr().wrapping_add(self.entries.len());
+        let bytes = next.cast::<u8>();
+        let mut off = 0;
+        while off < size_of::<Entry<K, V>>() {
+            prefetch(bytes.wrapping_add(off));
+            off += 64;
+        }
+        prefetch(bytes.wrapping_add(size_of::<Entry<K, V>>() - 1));
     }
 
     /// The index slot holding entry `i` (whose tag is `hi`).
