@@ -42,7 +42,9 @@ struct Read {
 /// Records of one block, as [`PacketSource::next_shared`] gave them.
 struct Run {
     block: Arc<Vec<u8>>,
-    spans: VecDeque<RecordSpan>,
+    spans: Vec<RecordSpan>,
+    /// Those handed out so far.
+    taken: usize,
     input: usize,
 }
 
@@ -126,12 +128,13 @@ fn read_ahead(paths: &[PathBuf], max_bytes: usize, stop: &AtomicBool) -> Result<
                     .back()
                     .is_some_and(|r| Arc::ptr_eq(&r.block, block) && r.input == input);
                 match runs.back_mut() {
-                    Some(r) if same => r.spans.extend(spans.iter().copied()),
+                    Some(r) if same => r.spans.extend_from_slice(&spans),
                     _ => {
                         held += block.len();
                         runs.push_back(Run {
                             block: Arc::clone(block),
-                            spans: spans.iter().copied().collect(),
+                            spans: std::mem::replace(&mut spans, Vec::with_capacity(AHEAD_RECORDS)),
+                            taken: 0,
                             input,
                         });
                     }
@@ -205,11 +208,13 @@ impl PacketSource for AheadSource {
         max: usize,
     ) -> Option<Result<SharedBlock<'_>, String>> {
         if let Some(run) = self.read.runs.front_mut() {
-            let n = run.spans.len().min(max.max(1));
-            out.extend(run.spans.drain(..n));
+            let rest = run.spans.get(run.taken..).unwrap_or_default();
+            let n = rest.len().min(max.max(1));
+            out.extend_from_slice(rest.get(..n).unwrap_or_default());
+            run.taken += n;
             self.input = run.input;
             let block = Arc::clone(&run.block);
-            if run.spans.is_empty() {
+            if run.taken >= run.spans.len() {
                 self.read.runs.pop_front();
             }
             let block = self.current.insert(block);
