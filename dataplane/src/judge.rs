@@ -574,9 +574,7 @@ impl Tracker {
                 conn,
                 cache: [cacheable.then(|| CachedFast::of(&fast, ports)), None],
             };
-            if table.insert(*skey, h, e).is_some() {
-                counters.connections_evicted += 1;
-            }
+            table.insert_evicting(*skey, h, e, |_, _| counters.connections_evicted += 1);
         }
         (fast, allowed)
     }

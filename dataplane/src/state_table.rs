@@ -643,6 +643,13 @@ impl<K: Copy + Eq, V> Table<K, V> {
     /// The position of `key`'s entry.
     #[inline]
     fn find(&self, key: &K, h: u64) -> Option<usize> {
+        // An empty table (a tracker's when nothing was allowed, as on
+        // distinct dropped first packets) holds nothing: its index, 256
+        // small arrays over the shards that the flow records' writes
+        // evict from the cache, is not read (a cache miss a packet).
+        if self.entries.is_empty() {
+            return None;
+        }
         let hi = high(h);
         let mask = self.mask();
         let mut pos = hi as usize & mask;
@@ -669,8 +676,8 @@ impl<K: Copy + Eq, V> Table<K, V> {
         self.entries.get_mut(i).map(|e| (i, &mut e.value))
     }
 
-    /// Hints the cache: `h`'s home index slot, and where the next entry
-    /// would be written.
+    /// Hints the cache: `h`'s home index slot, and every cache line of
+    /// where the next entry would be written.
     #[inline(always)]
     fn prefetch(&self, h: u64) {
         // An empty table (a tracker's, when nothing is allowed) has no
@@ -680,7 +687,18 @@ impl<K: Copy + Eq, V> Table<K, V> {
         }
         let pos = high(h) as usize & self.mask();
         prefetch(self.index.as_ptr().wrapping_add(pos));
-        prefetch(self.entries.as_ptr().wrapping_add(self.entries.len()));
+        // An entry spans two or three lines (a flow record's: 144 bytes,
+        // three lines at every position a multiple of 144 takes), and a
+        // new flow writes all of them: one hint a line, not only the
+        // first (the others missed when the record was written).
+        let next = self.entries.as_ptr().wrapping_add(self.entries.len());
+        let bytes = next.cast::<u8>();
+        let mut off = 0;
+        while off < size_of::<Entry<K, V>>() {
+            prefetch(bytes.wrapping_add(off));
+            off += 64;
+        }
+        prefetch(bytes.wrapping_add(size_of::<Entry<K, V>>() - 1));
     }
 
     /// The index slot holding entry `i` (whose tag is `hi`).
@@ -1013,19 +1031,47 @@ impl<V> ShardTable<V> {
 
     /// Inserts `key` (which must be absent); returns the entry evicted to
     /// make room, the oldest, if the table was full.
+    #[cfg(test)]
     pub(crate) fn insert(&mut self, key: StateKey, h: u64, value: V) -> Option<(StateKey, V)> {
-        let evicted = if self.len() >= self.cap {
-            self.pop_oldest()
-        } else {
-            None
-        };
+        let mut evicted = None;
+        self.insert_evicting(key, h, value, |k, v| evicted = Some((k, v)));
+        evicted
+    }
+
+    /// Inserts `key` (which must be absent); when the table is full, its
+    /// oldest entry is evicted first and handed to `evicted`.
+    ///
+    /// The evicted entry goes to a closure rather than back as an
+    /// `Option<(StateKey, V)>`: returned, that option (a flow record's
+    /// 120 bytes) was written out and read back on every insert, ~20
+    /// instructions a new flow for an eviction that almost never happens
+    /// (callgrind, docs/benchmarks.md, twentieth session).
+    #[inline]
+    pub(crate) fn insert_evicting(
+        &mut self,
+        key: StateKey,
+        h: u64,
+        value: V,
+        evicted: impl FnOnce(StateKey, V),
+    ) {
+        if self.len() >= self.cap {
+            self.evict_oldest(evicted);
+        }
         let g = self.next_generation;
         self.next_generation += 1;
         match key {
             StateKey::V4(k) => self.v4.push(k, h, g, value),
             StateKey::V6(k) => self.v6.push(k, h, g, value),
         }
-        evicted
+    }
+
+    /// A full table's oldest entry out, to `evicted`.
+    #[cold]
+    #[inline(never)]
+    fn evict_oldest(&mut self, evicted: impl FnOnce(StateKey, V)) {
+        if let Some((k, v)) = self.pop_oldest() {
+            evicted(k, v);
+        }
     }
 
     fn pop_oldest(&mut self) -> Option<(StateKey, V)> {

@@ -606,7 +606,9 @@ impl<X: Extra> Flows<X> {
             closing: p.proto == proto::TCP && fin,
             x: X::default(),
         };
-        if let Some((k, old)) = table.insert(*key, h, st) {
+        let mut evicted = None;
+        table.insert_evicting(*key, h, st, |k, old| evicted = Some((k, old)));
+        if let Some((k, old)) = evicted {
             counters.flows_evicted += 1;
             self.finish_flow(k, &old, counters);
         }
