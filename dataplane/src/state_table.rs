@@ -551,7 +551,7 @@ fn prefetch<T>(p: *const T) {
     #[allow(unsafe_code)]
     // SAFETY: `_mm_prefetch` is only a hint to the cache: it never faults
     // and reads nothing the program observes, whatever the address (here
-    // within or one past a live allocation, or the dangling non-null
+    // within a live allocation or up to one entry past its end, or the dangling non-null
     // pointer of an empty `Vec`: the pointer is only made with
     // `wrapping_add`, never dereferenced). Its one requirement is the SSE
     // target feature, part of every x86_64 CPU's baseline.

@@ -127,6 +127,10 @@ fn read_ahead(paths: &[PathBuf], max_bytes: usize, stop: &AtomicBool) -> Result<
                 let same = runs
                     .back()
                     .is_some_and(|r| Arc::ptr_eq(&r.block, block) && r.input == input);
+                // The spans count too (24 bytes a record: with small
+                // frames, half as much again as the blocks; the
+                // mid-session review's L5).
+                held += std::mem::size_of_val(spans.as_slice());
                 match runs.back_mut() {
                     Some(r) if same => r.spans.extend_from_slice(&spans),
                     _ => {
