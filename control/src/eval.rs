@@ -544,6 +544,24 @@ fn route_layer(
                     ),
                 },
             ),
+            // The VNIC's routes are unknown (a stand-in table, or a
+            // stand-in subnet's lost one): its real table may send an
+            // address of its VCN outside its subnet to a private IP that
+            // drops it, or to a gateway that blocks traffic (decision 33,
+            // since the twentieth session).
+            Some(RouteMatch::Local) if let Some(what) = unknown_routes(s, v) => {
+                report.destination = Some("local".into());
+                report.target = Some(format!("VCN `{}`", s.vcns[vcn.index()].name));
+                fail(
+                    report,
+                    format!(
+                        "the route for {} is in {what}, which the export lacks: only the VCN's local routes are known, and a longer rule of the real one may send {} to a private IP that drops it or to a gateway that blocks traffic (intra-VCN routing); {}",
+                        p.dst,
+                        p.dst,
+                        export_routes(s, v)
+                    ),
+                )
+            }
             Some(RouteMatch::Local) => forwarded_locally(s, report, vcn),
             Some(RouteMatch::Static(i)) => {
                 let Some(t) = table else {
@@ -620,8 +638,10 @@ fn route_layer(
                 fail(
                     report,
                     format!(
-                        "the return path for {} is in {what}, which the export lacks: only the VCN's local routes are known, and a longer rule of the real one may send {} to a gateway or private IP that admits replies only, or to a gateway that blocks traffic; export it",
-                        p.src, p.src
+                        "the return path for {} is in {what}, which the export lacks: only the VCN's local routes are known, and a longer rule of the real one may send {} to a gateway or private IP that admits replies only, or to a gateway that blocks traffic; {}",
+                        p.src,
+                        p.src,
+                        export_routes(s, d)
                     ),
                 )
             }
@@ -1269,6 +1289,28 @@ pub(crate) fn unknown_routes(s: &Scenario, d: VnicId) -> Option<String> {
             sn.stand_in
                 .then(|| format!("the route table of stand-in subnet `{}`", sn.name))
         }
+    }
+}
+
+/// What to export for VNIC `v`'s unknown routes ([`unknown_routes`]):
+/// the table, when its OCID is known; else the object that names it (the
+/// stand-in VNIC, whose `vnic get` names its own table, or the stand-in
+/// subnet).
+fn export_routes(s: &Scenario, v: VnicId) -> String {
+    let vnic = &s.vnics[v.index()];
+    let sn = &s.subnets[vnic.subnet.index()];
+    let table = s
+        .effective_route_table(v)
+        .map(|t| &s.route_tables[t.index()]);
+    match (table.and_then(|t| t.id.as_deref()), &vnic.id, &sn.id) {
+        (Some(id), _, _) => format!("export it (`oci network route-table get --rt-id {id}`)"),
+        (None, Some(id), _) if table.is_some() && vnic.stand_in => format!(
+            "export the VNIC, which names it (`oci network vnic get --vnic-id {id}`), and its table"
+        ),
+        (None, _, Some(id)) if table.is_none() => format!(
+            "export the subnet, which names it (`oci network subnet get --subnet-id {id}`), and its table"
+        ),
+        _ => "export it".to_owned(),
     }
 }
 

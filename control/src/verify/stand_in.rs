@@ -299,7 +299,7 @@ pub fn notes(
                     };
                     note(Object::Table(t.index()), &|| {
                         format!(
-                            "route table `{}` (of {of}) is a stand-in for {}, which the export lacks: it has no rule here, only the VCN's local routes. {} and import again before adding rules to it",
+                            "route table `{}` (of {of}) is a stand-in for {}, which the export lacks: it has no rule here, and the VCN's local routes are not assumed past its subnet (the real one may send an address of the VCN elsewhere). {} and import again before adding rules to it",
                             table.name,
                             what(&table.id, "route table"),
                             export(&table.id, "route-table get --rt-id")

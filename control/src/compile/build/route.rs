@@ -234,6 +234,11 @@ impl Builder<'_> {
                         match a_memo.and_then(|m| hit(m[bi])) {
                             _ if direct => PASS | DIRECT,
                             None => 0,
+                            // A table the export lacks may send an address
+                            // of the VCN outside the subnet to a private IP
+                            // that drops it, or a gateway that blocks
+                            // (since the twentieth session).
+                            Some(Hit::Local) if routes_unknown(s, *rv) => 0,
                             Some(Hit::Local) => PASS | FORWARDED,
                             Some(Hit::Static(id, target)) if blocked(target, rv, v4(*b_region)) => {
                                 id
