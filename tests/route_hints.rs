@@ -184,6 +184,16 @@ fn inline(t: &str) -> (&str, &str) {
 /// change rule #N (D -> ...) to network_entity = "G"` changes that rule,
 /// and `set route_table = "T" in subnet `S`` gives `S` its table.
 fn paste(scenario: &mut String, hint: &str) {
+    // The reply's own hint (a cross-VCN packet's rule back), after the
+    // first packet's: pasted as a hint of its own.
+    if let Some((first, reply)) = hint.split_once("; for the reply from `") {
+        paste(scenario, first);
+        let (_, reply) = reply.split_once("), ").unwrap();
+        if !reply.starts_with("would still drop") {
+            paste(scenario, &format!("route: {reply}"));
+        }
+        return;
+    }
     let mut rest = hint
         .strip_prefix("route: ")
         .unwrap_or_else(|| panic!("{hint}"));
@@ -718,7 +728,7 @@ fn every_route_hint_applied_opens_the_route_layer_for_its_packet() {
     let seeds = crate::support::seeds("ZPRSIM_ROUTE_HINT_SEEDS", 60);
     let (mut drops, mut hinted, mut retargets, mut new_gateways, mut new_tables, mut closed) =
         (0, 0, 0, 0, 0, 0);
-    let mut enabled = 0;
+    let (mut enabled, mut replies) = (0, 0);
     for seed in 0..seeds {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x2011);
         let shape = if seed % 2 == 0 {
@@ -781,6 +791,26 @@ fn every_route_hint_applied_opens_the_route_layer_for_its_packet() {
                     "seed {seed} {p}: the route hint does not open the route layer: {:?}",
                     w.to_open
                 );
+                // Between VNICs of two VCNs, the reply's route layer too
+                // (since the twentieth session the hint writes the rule
+                // back), unless the hint says it would still drop.
+                let vcn_of = |ip| {
+                    s.vnics
+                        .iter()
+                        .find(|v| v.private_ips.contains(&ip))
+                        .map(|v| s.subnets[v.subnet.index()].vcn)
+                };
+                if let (Some(a), Some(b)) = (vcn_of(p.src), vcn_of(p.dst))
+                    && a != b
+                    && !w.to_open.iter().any(|h| h.contains("would still drop"))
+                {
+                    replies += 1;
+                    assert!(
+                        !route_drops(&fixed, &p.reversed()),
+                        "seed {seed} {p}: the reply still drops at route: {:?}",
+                        w.to_open
+                    );
+                }
                 for e in &route_edits {
                     match e {
                         Edit::Retarget { .. } => retargets += 1,
@@ -813,8 +843,9 @@ fn every_route_hint_applied_opens_the_route_layer_for_its_packet() {
         }
     }
     eprintln!(
-        "route drops {drops}, with a route hint {hinted} (retargets {retargets}, new gateways {new_gateways}, new tables {new_tables}, gateways enabled {enabled}), staying closed {closed}"
+        "route drops {drops}, with a route hint {hinted} (retargets {retargets}, new gateways {new_gateways}, new tables {new_tables}, gateways enabled {enabled}, cross-VCN replies opened {replies}), staying closed {closed}"
     );
+    assert!(replies >= 5, "{replies}");
     assert!(enabled >= 10, "{enabled}");
     assert!(hinted >= 50, "{hinted}");
     assert!(retargets >= 3, "{retargets}");
@@ -1201,10 +1232,12 @@ fn the_together_line_says_it_counts_gateways_and_tables() {
 
 /// The late review's F6: a hint for a first packet to a VNIC in another
 /// VCN opened that packet only; pasted, its reply dropped at the other
-/// VCN's route layer (no table, no rule back). The hint says the return
-/// route is needed, and names it.
+/// VCN's route layer (no table, no rule back). The nineteenth session's
+/// hint named the rule back; since the twentieth it writes it (the table
+/// and DRG attachment VCN `b` needs, and the rule), proved: pasted, the
+/// path passes, and its reply passes the route layer.
 #[test]
-fn a_cross_vcn_hint_says_when_the_reply_needs_a_return_route() {
+fn a_cross_vcn_hint_writes_the_reply_return_route() {
     let s = r#"
 [[vcn]]
 name = "a"
@@ -1257,9 +1290,39 @@ private_ips = ["10.1.1.10"]
     let j = explain(s, "10.0.1.10", "10.1.1.10");
     let h = j["to_open"][0].as_str().unwrap_or_default();
     assert!(
-        h.ends_with("; the reply from `y` (10.1.1.10 -> 10.0.1.10) would still drop at route: VNIC `y`'s route table (VCN `b`) needs a rule back for 10.0.0.0/16 too (`zprsim explain` the reply for that hint)"),
+        h.ends_with("; for the reply from `y` (10.1.1.10 -> 10.0.1.10), needs a new route table for subnet `sb` and a new DRG attachment in VCN `b`: add [[gateway]]: { name = \"b-drg\", vcn = \"b\", kind = \"drg\" }; add [[route_table]]: { name = \"sb-rt\", vcn = \"b\", route_rules = [{ destination = \"10.0.0.0/16\", network_entity = \"b-drg\" }] }; then set route_table = \"sb-rt\" in subnet `sb`"),
         "{j}"
     );
+    // Pasted as written: the first packet and its reply pass the route
+    // layer (before, the reply dropped there: no table in subnet `sb`).
+    let mut fixed = s.to_owned();
+    paste(&mut fixed, h);
+    let j = explain(&fixed, "10.0.1.10", "10.1.1.10");
+    assert_eq!(j["verdict"], "allow", "{fixed}\n{j}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), &fixed).unwrap();
+    let o = run_in(
+        dir.path(),
+        [
+            "explain",
+            "s.toml",
+            "--src",
+            "10.1.1.10",
+            "--dst",
+            "10.0.1.10",
+            "--proto",
+            "tcp",
+            "--sport",
+            "443",
+            "--dport",
+            "49152",
+            "--json",
+        ],
+    );
+    let back: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let route = &back["layers"][0];
+    assert_eq!(route["layer"], "route", "{back}");
+    assert_eq!(route["outcome"], "FORWARDED", "{back}");
     // With a rule back, no such sentence.
     let s = s.replace(
         "security_lists = [\"ob\"]\n",

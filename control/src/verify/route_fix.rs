@@ -61,9 +61,10 @@
 //! gateway, one that is disabled or blocks traffic is enabled with the
 //! rule (not an LPG not peered: peering takes the other
 //! VCN's too). A kind the VCN has one of gets no second one.
-//! A hint for a packet to a VNIC in another VCN says when the reply would
-//! still drop at that VCN's route layer with the change made (since the
-//! nineteenth session; [`reply_note`]).
+//! A hint for a packet to a VNIC in another VCN writes what the reply
+//! needs too when it would still drop at that VCN's route layer: the rule
+//! back (and the table or gateway it needs), proved on the copy (since
+//! the twentieth session; the nineteenth named it only; [`reply_hint`]).
 //! No hint when neither side is a VNIC, nor inside one VCN (its local
 //! routes decide), nor when nothing of the above opens the route layer:
 //! only then does the pair "stay closed".
@@ -88,6 +89,19 @@ use crate::verdict::{LayerReport, Outcome, Stage};
 /// proved on `scratch`, a copy of `s` (the rule stays on it while hints
 /// are kept, [`Scratch::keep`]).
 pub(super) fn to_open(
+    scratch: &mut Scratch,
+    s: &Scenario,
+    ix: Option<&AddressIndex>,
+    path: Option<&PathSpec>,
+    p: &Packet,
+    blocking: &[LayerReport],
+) -> Option<String> {
+    let text = to_open_one(scratch, s, ix, path, p, blocking)?;
+    Some(text + &reply_hint(scratch, s, ix, p))
+}
+
+/// [`to_open`] without the reply's hint.
+fn to_open_one(
     scratch: &mut Scratch,
     s: &Scenario,
     ix: Option<&AddressIndex>,
@@ -388,7 +402,6 @@ pub(super) fn to_open(
     if enabled {
         scratch.of(s).gateways[first.index()].blocked = false;
     }
-    let reply = reply_note(scratch, s, ix, p, remote, vcn, table, &rule, &how, first);
     let text = hint_text(
         scratch.of(s),
         table,
@@ -398,8 +411,7 @@ pub(super) fn to_open(
         &others,
         new_table,
         via,
-    ) + &closes
-        + &reply;
+    ) + &closes;
     // Proved above; made again, to stay when hints stay on the copy (only
     // after the others were judged without it): the table and gateway
     // first, taken away last.
@@ -452,77 +464,67 @@ pub(super) fn to_open(
     Some(text)
 }
 
-/// For a first packet to a VNIC in another VCN, whether its reply passes
-/// the route layer with the hint's change made on `scratch` (the rule
-/// added to `table`, or retargeted to `first`): a sentence to append to
-/// the hint when it does not (since the nineteenth session: the hint
-/// opened the first packet only, and the reply dropped at the other VCN's
-/// route table, with no rule back), else empty. The copy is as it was
-/// after.
-#[allow(clippy::too_many_arguments)]
-fn reply_note(
+/// For a packet from a VNIC to a VNIC in another VCN whose route hint was
+/// just given (the change kept on `scratch`, or taken out again: the
+/// reply's route layer reads the other VCN's table and gateways only, which
+/// the hint does not touch), what opens its reply's route layer too, as a
+/// sentence to append to the hint; empty when the reply passes. Since the
+/// twentieth session the rule back is written, proved on the copy as the
+/// first packet's is ([`to_open_one`] on the reply: a rule to a DRG or LPG
+/// of that VCN for the source VCN's block, with the table or gateway it
+/// needs), and kept with the hint while a path's hints are gathered;
+/// before, the hint named the rule back and left it to the user (the late
+/// review's F6). When nothing opens the reply, the sentence says that it
+/// would still drop.
+fn reply_hint(
     scratch: &mut Scratch,
     s: &Scenario,
     ix: Option<&AddressIndex>,
     p: &Packet,
-    remote: IpAddr,
-    vcn: crate::ids::VcnId,
-    table: RouteTableId,
-    rule: &RouteRule,
-    how: &How,
-    first: GatewayId,
 ) -> String {
-    let Endpoint::Vnic(y) = super::endpoint_at(s, ix, p.dst) else {
+    let (Endpoint::Vnic(x), Endpoint::Vnic(y)) = (
+        super::endpoint_at(s, ix, p.src),
+        super::endpoint_at(s, ix, p.dst),
+    ) else {
         return String::new();
     };
-    if remote != p.dst || s.vnic_vcn(y) == vcn {
+    let vcn = s.vnic_vcn(x);
+    if s.vnic_vcn(y) == vcn {
         return String::new();
     }
-    let back = Packet {
-        src: p.dst,
-        dst: p.src,
-        ..*p
-    };
-    let copy = scratch.of(s);
-    let mut undo = None;
-    match how {
-        How::AsIs => {}
-        How::Add => copy.route_tables[table.index()].rules.push(rule.clone()),
-        How::Retarget { at, .. } => {
-            undo = Some(std::mem::replace(
-                &mut copy.route_tables[table.index()].rules[*at].target,
-                RouteTarget::Gateway(first),
-            ));
-        }
-    }
-    let passes = route_passes(scratch.of(s), ix, &back);
-    let copy = scratch.of(s);
-    match (how, undo) {
-        (How::Add, _) => {
-            copy.route_tables[table.index()].rules.pop();
-        }
-        (How::Retarget { at, .. }, Some(old)) => {
-            copy.route_tables[table.index()].rules[*at].target = old;
-        }
-        _ => {}
-    }
-    if passes {
+    let back = p.reversed();
+    let layers = super::layers_of(scratch.of(s), ix, &back);
+    if !layers
+        .iter()
+        .any(|r| r.layer == Stage::Route && r.outcome == Outcome::NoRoute)
+    {
         return String::new();
     }
     let vn = &s.vnics[y.index()];
-    let back_to = s.vcns[vcn.index()]
-        .cidr_blocks
-        .iter()
-        .find(|c| c.contains(&p.src))
-        .map_or_else(|| p.src.to_string(), ToString::to_string);
-    format!(
-        "; the reply from `{}` ({} -> {}) would still drop at route: VNIC `{}`'s route table (VCN `{}`) needs a rule back for {back_to} too (`zprsim explain` the reply for that hint)",
-        vn.name,
-        back.src,
-        back.dst,
-        vn.name,
-        s.vcns[s.vnic_vcn(y).index()].name
-    )
+    match to_open_one(scratch, s, ix, None, &back, &layers) {
+        Some(hint) => format!(
+            "; for the reply from `{}` ({} -> {}), {}",
+            vn.name,
+            back.src,
+            back.dst,
+            hint.strip_prefix("route: ").unwrap_or(&hint)
+        ),
+        None => {
+            let back_to = s.vcns[vcn.index()]
+                .cidr_blocks
+                .iter()
+                .find(|c| c.contains(&p.src))
+                .map_or_else(|| p.src.to_string(), ToString::to_string);
+            format!(
+                "; the reply from `{}` ({} -> {}) would still drop at route, and no rule back for {back_to} in VNIC `{}`'s route table (VCN `{}`) opens it (`zprsim explain` the reply)",
+                vn.name,
+                back.src,
+                back.dst,
+                vn.name,
+                s.vcns[s.vnic_vcn(y).index()].name
+            )
+        }
+    }
 }
 
 /// What opens the layer: the gateway, how, and the others that would.
