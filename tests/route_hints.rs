@@ -1364,3 +1364,52 @@ fn a_deny_path_closed_only_by_a_stand_in_gateway_names_it() {
     assert_eq!(code, 0, "{v}");
     assert!(path(&v, "web-out")["stand_ins"].is_null(), "{v}");
 }
+
+/// A private range outside every VCN (RFC 1918 here: an on-premises
+/// network) from a VCN with a NAT gateway and no DRG: the hint sent it to
+/// the existing NAT gateway (which the model forwards, but which takes
+/// the traffic to the internet, where no private address is routed),
+/// before a DRG. Since the twentieth session a private range goes to a
+/// DRG (attachment) only, a new one when the VCN has none, as OCI teams
+/// route on-premises networks; the internet still goes to the NAT
+/// gateway. Both directions: the return path from a private source too.
+#[test]
+fn a_private_range_goes_to_a_drg_not_to_an_existing_nat_gateway() {
+    let s = scenario(
+        &[("nat", "nat")],
+        "",
+        r#"{ destination = "8.8.8.0/24", network_entity = "nat" }"#,
+    );
+    let j = explain(&s, "10.0.2.10", "192.168.10.5");
+    assert_eq!(
+        j["to_open"][0].as_str().unwrap_or_default(),
+        "route: needs a new DRG attachment in VCN `v`: add [[gateway]]: { name = \"v-drg\", vcn = \"v\", kind = \"drg\" }; then add to route table `priv-rt`: { destination = \"192.168.10.5/32\", network_entity = \"v-drg\" }",
+        "{j}"
+    );
+    // The return path from the same network (the destination's table).
+    let j = explain(&s, "192.168.10.5", "10.0.2.10");
+    assert_eq!(
+        j["to_open"][0].as_str().unwrap_or_default(),
+        "route: needs a new DRG attachment in VCN `v`: add [[gateway]]: { name = \"v-drg\", vcn = \"v\", kind = \"drg\" }; then add to route table `priv-rt`: { destination = \"192.168.10.5/32\", network_entity = \"v-drg\" }",
+        "{j}"
+    );
+    // The internet still through the NAT gateway.
+    let j = explain(&s, "10.0.2.10", "8.8.4.4");
+    assert_eq!(
+        j["to_open"][0].as_str().unwrap_or_default(),
+        "route: add to route table `priv-rt`: { destination = \"8.8.4.4/32\", network_entity = \"nat\" }",
+        "{j}"
+    );
+    // With a DRG, the DRG, and no NAT gateway named beside it.
+    let s = scenario(
+        &[("nat", "nat"), ("drg", "drg")],
+        "",
+        r#"{ destination = "8.8.8.0/24", network_entity = "nat" }"#,
+    );
+    let j = explain(&s, "10.0.2.10", "172.16.0.9");
+    assert_eq!(
+        j["to_open"][0].as_str().unwrap_or_default(),
+        "route: add to route table `priv-rt`: { destination = \"172.16.0.9/32\", network_entity = \"drg\" }",
+        "{j}"
+    );
+}

@@ -15,14 +15,16 @@
 //!   gateway;
 //! - any other address: what the path's selector stands for (every address
 //!   of its family for `internet`, a CIDR), else the address, through a NAT
-//!   gateway, an internet gateway or, for a private range only, a dynamic
-//!   routing gateway (on-premises networks sit behind one; since the
-//!   nineteenth session never a DRG for the internet: it would take the
-//!   table's internet traffic on-premises);
+//!   gateway or an internet gateway; for a private range (RFC 1918, shared
+//!   `100.64.0.0/10`, ULA) a dynamic routing gateway only (on-premises
+//!   networks sit behind one; since the twentieth session an existing NAT
+//!   gateway is not offered before it; since the nineteenth never a DRG
+//!   for the internet: it would take the table's internet traffic
+//!   on-premises);
 //! - from outside the VCNs to a VNIC: the return path in the destination
 //!   VNIC's route table (semantics §1), for what the source stands for,
-//!   through an internet gateway, a DRG (another VCN, a private range) or
-//!   an LPG (another VCN).
+//!   through an internet gateway, a DRG (another VCN; a private range,
+//!   only a DRG) or an LPG (another VCN).
 //!
 //! NAT is tried first, but for a VNIC that has or may have a public IP
 //! (and for IPv6) the internet gateway (since the nineteenth session: it
@@ -172,7 +174,9 @@ fn to_open_one(
                 let kinds = if vcn_containing(s, p.src).is_some() {
                     vec![GatewayKind::Internet, GatewayKind::Drg, GatewayKind::Lpg]
                 } else if private(&net) {
-                    vec![GatewayKind::Internet, GatewayKind::Drg]
+                    // A private range comes from behind a DRG, not from
+                    // the internet (since the twentieth session).
+                    vec![GatewayKind::Drg]
                 } else {
                     vec![GatewayKind::Internet]
                 };
@@ -597,20 +601,23 @@ fn public(s: &Scenario, v: crate::ids::VnicId, own: IpAddr) -> bool {
 
 /// The gateway kinds a route hint may send VNIC `v`'s traffic from `own`
 /// to `net` (an address outside the VCNs, not a service label's) through:
-/// a DRG only for a private range (on-premises; since the nineteenth
-/// session never for the internet, whose traffic it would take
-/// on-premises); a NAT then an internet gateway, the internet gateway
-/// first for a VNIC that may have a public IP ([`public`]).
+/// for a private range a DRG only (on-premises; since the twentieth
+/// session not a NAT or internet gateway, which take it to the internet;
+/// since the nineteenth never a DRG for the internet, whose traffic it
+/// would take on-premises); else a NAT then an internet gateway, the
+/// internet gateway first for a VNIC that may have a public IP
+/// ([`public`]).
 fn outward(s: &Scenario, v: crate::ids::VnicId, own: IpAddr, net: &IpNet) -> Vec<GatewayKind> {
-    let mut kinds = if public(s, v, own) {
+    if private(net) {
+        // Since the twentieth session a DRG only: an existing NAT
+        // gateway was offered first, and it takes the traffic to the
+        // internet, which routes no private address.
+        vec![GatewayKind::Drg]
+    } else if public(s, v, own) {
         vec![GatewayKind::Internet, GatewayKind::Nat]
     } else {
         vec![GatewayKind::Nat, GatewayKind::Internet]
-    };
-    if private(net) {
-        kinds.push(GatewayKind::Drg);
     }
-    kinds
 }
 
 /// Which gateway a route hint sends the packet to.
