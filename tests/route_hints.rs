@@ -231,6 +231,18 @@ fn paste(scenario: &mut String, hint: &str) {
             let i = at + scenario[at..].find(&from).unwrap() + from.len();
             let end = i + scenario[i..].find(" }").unwrap();
             scenario.replace_range(i..end, entity);
+        } else if let Some((field, name)) = step
+            .strip_prefix("set ")
+            .and_then(|r| r.split_once(" in [[vnic]] `"))
+        {
+            let name = name.split('`').next().unwrap();
+            let at = scenario
+                .find(&format!("[[vnic]]\nname = \"{name}\"\n"))
+                .unwrap();
+            let key = field.split(" = ").next().unwrap();
+            let i = at + scenario[at..].find(&format!("\n{key} = ")).unwrap() + 1;
+            let end = i + scenario[i..].find('\n').unwrap();
+            scenario.replace_range(i..end, field);
         } else if let Some(r) = step
             .strip_prefix("set ")
             .and_then(|r| r.split_once(" in [[gateway]] `"))
@@ -728,7 +740,7 @@ fn every_route_hint_applied_opens_the_route_layer_for_its_packet() {
     let seeds = crate::support::seeds("ZPRSIM_ROUTE_HINT_SEEDS", 60);
     let (mut drops, mut hinted, mut retargets, mut new_gateways, mut new_tables, mut closed) =
         (0, 0, 0, 0, 0, 0);
-    let (mut enabled, mut replies) = (0, 0);
+    let (mut enabled, mut replies, mut skips) = (0, 0, 0);
     for seed in 0..seeds {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x2011);
         let shape = if seed % 2 == 0 {
@@ -772,6 +784,7 @@ fn every_route_hint_applied_opens_the_route_layer_for_its_packet() {
                             | Edit::Gateway { .. }
                             | Edit::Enable { .. }
                             | Edit::Table { .. }
+                            | Edit::SkipCheck { .. }
                     )
                 })
                 .cloned()
@@ -817,6 +830,7 @@ fn every_route_hint_applied_opens_the_route_layer_for_its_packet() {
                         Edit::Gateway { .. } => new_gateways += 1,
                         Edit::Table { .. } => new_tables += 1,
                         Edit::Enable { .. } => enabled += 1,
+                        Edit::SkipCheck { .. } => skips += 1,
                         _ => {}
                     }
                 }
@@ -843,9 +857,10 @@ fn every_route_hint_applied_opens_the_route_layer_for_its_packet() {
         }
     }
     eprintln!(
-        "route drops {drops}, with a route hint {hinted} (retargets {retargets}, new gateways {new_gateways}, new tables {new_tables}, gateways enabled {enabled}, cross-VCN replies opened {replies}), staying closed {closed}"
+        "route drops {drops}, with a route hint {hinted} (retargets {retargets}, new gateways {new_gateways}, new tables {new_tables}, gateways enabled {enabled}, next hops set to skip the check {skips}, cross-VCN replies opened {replies}), staying closed {closed}"
     );
     assert!(replies >= 5, "{replies}");
+    assert!(skips >= 1, "{skips}");
     assert!(enabled >= 10, "{enabled}");
     assert!(hinted >= 50, "{hinted}");
     assert!(retargets >= 3, "{retargets}");
@@ -1412,4 +1427,41 @@ fn a_private_range_goes_to_a_drg_not_to_an_existing_nat_gateway() {
         "route: add to route table `priv-rt`: { destination = \"172.16.0.9/32\", network_entity = \"drg\" }",
         "{j}"
     );
+}
+
+/// A route rule whose next hop is a private IP whose VNIC checks source
+/// and destination (`skip_source_dest_check = false`, OCI's default)
+/// drops what it is given (semantics §3). The hint retargeted the rule to
+/// a gateway, or made a new one, routing around the appliance the network
+/// sends its traffic through; since the twentieth session it sets
+/// `skip_source_dest_check = true` on that VNIC, proved (the witness
+/// judged again with it), and not on a stand-in VNIC (its real flag is
+/// unknown: the stand-in note says what to export).
+#[test]
+fn a_checking_next_hop_gets_skip_source_dest_check() {
+    let s = scenario(
+        &[("nat", "nat")],
+        "",
+        r#"{ destination = "0.0.0.0/0", network_entity = "10.0.1.20" }"#,
+    ) + "\n[[vnic]]\nname = \"fw\"\nsubnet = \"pub\"\nprivate_ips = [\"10.0.1.20\"]\nskip_source_dest_check = false\n";
+    let e = expect(&[("app-out", "vnic:app", "internet")]);
+    let (code, v) = verify(&s, &e);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(
+        hints(&v, "app-out"),
+        [
+            "route: set skip_source_dest_check = true in [[vnic]] `fw` (private IP 10.0.1.20, the next hop of rule #0 of route table `priv-rt`: it drops what is not addressed to it)"
+        ],
+        "{v}"
+    );
+    let t = &v["hints_together"];
+    assert_eq!(t["still_failing"], serde_json::json!([]), "{t}");
+    pasted_all_pass(&s, &e, &v);
+    // A stand-in VNIC as the next hop: not that hint.
+    let s = s.replace(
+        "skip_source_dest_check = false\n",
+        "skip_source_dest_check = false\nstand_in = true\n",
+    );
+    let j = explain(&s, "10.0.2.10", "8.8.8.8");
+    assert!(!j.to_string().contains("set skip_source_dest_check"), "{j}");
 }

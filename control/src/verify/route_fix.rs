@@ -67,6 +67,10 @@
 //! needs too when it would still drop at that VCN's route layer: the rule
 //! back (and the table or gateway it needs), proved on the copy (since
 //! the twentieth session; the nineteenth named it only; [`reply_hint`]).
+//! A rule that sends the packet to a private IP whose VNIC checks source
+//! and destination gets, first, the hint that sets
+//! `skip_source_dest_check = true` on that VNIC, when that opens it
+//! (since the twentieth session; [`skip_check`]), inside one VCN too.
 //! No hint when neither side is a VNIC, nor inside one VCN (its local
 //! routes decide), nor when nothing of the above opens the route layer:
 //! only then does the pair "stay closed".
@@ -115,6 +119,9 @@ fn to_open_one(
         .iter()
         .find(|l| l.layer == Stage::Route && l.outcome == Outcome::NoRoute)?;
     let endpoint = |ip: IpAddr| super::endpoint_at(s, ix, ip);
+    if let Some(hint) = skip_check(scratch, s, ix, p, route) {
+        return Some(hint);
+    }
     // What the remote side stands for in the path (`internet`, a CIDR),
     // else its address.
     let wide = |ip: IpAddr, sel: Option<&super::Selector>| {
@@ -464,6 +471,66 @@ fn to_open_one(
             copy.route_tables.pop();
             copy.subnets[sn].route_table = None;
         }
+    }
+    Some(text)
+}
+
+/// When the rule that dropped `p` (route layer `route`) sends to a
+/// private IP whose VNIC checks source and destination
+/// (`skip_source_dest_check = false`: OCI drops what is not addressed to
+/// it), the hint that sets `skip_source_dest_check = true` on that VNIC,
+/// when that lets `p` through the route layer on `scratch` (since the
+/// twentieth session: the rule was retargeted to a gateway, or a new one
+/// made, routing around the appliance the network sends the traffic
+/// through). Kept on the copy while a path's hints are gathered. Not for
+/// a stand-in VNIC (its real flag is unknown; the stand-in note says what
+/// to export), nor when the flag alone does not open it (a first packet
+/// from outside: a private IP admits replies only).
+fn skip_check(
+    scratch: &mut Scratch,
+    s: &Scenario,
+    ix: Option<&AddressIndex>,
+    p: &Packet,
+    route: &LayerReport,
+) -> Option<String> {
+    // The VNIC whose table the lookup read: the source, else (the return
+    // path) the destination.
+    let reader = match (
+        super::endpoint_at(s, ix, p.src),
+        super::endpoint_at(s, ix, p.dst),
+    ) {
+        (Endpoint::Vnic(v), _) | (_, Endpoint::Vnic(v)) => v,
+        _ => return None,
+    };
+    let copy = scratch.of(s);
+    let t = copy.effective_route_table(reader)?;
+    let i = route.route_rule?;
+    let RouteTarget::PrivateIp { ip, vnic: w } =
+        copy.route_tables[t.index()].rules.get(i as usize)?.target
+    else {
+        return None;
+    };
+    let hop = &copy.vnics[w.index()];
+    if hop.skip_source_dest_check != Some(false) || hop.stand_in {
+        return None;
+    }
+    copy.vnics[w.index()].skip_source_dest_check = Some(true);
+    if !route_passes(scratch.of(s), ix, p) {
+        scratch.of(s).vnics[w.index()].skip_source_dest_check = Some(false);
+        return None;
+    }
+    let copy = scratch.of(s);
+    let text = format!(
+        "{}: set skip_source_dest_check = true in [[vnic]] `{}` (private IP {ip}, the next hop of rule #{i} of route table `{}`: it drops what is not addressed to it)",
+        Stage::Route.as_str(),
+        copy.vnics[w.index()].name,
+        copy.route_tables[t.index()].name
+    );
+    if !scratch.kept(Kept::SkipCheck {
+        vnic: w.index(),
+        old: Some(false),
+    }) {
+        scratch.of(s).vnics[w.index()].skip_source_dest_check = Some(false);
     }
     Some(text)
 }
