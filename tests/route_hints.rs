@@ -974,6 +974,35 @@ fn a_stand_in_subnet_gets_no_new_route_table() {
             .is_some_and(|n| n.contains("subnet `bare`")),
         "{j}"
     );
+    // Its route reason does not say "give it one" (its real table is
+    // unknown), and it says why no hint is given rather than that nothing
+    // opens it (the late review's L2; since the twentieth session).
+    let reason = j["layers"][0]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason
+            .contains("stand-in subnet `bare` has no route table here, since the export lacks it")
+            && !reason.contains("give it one"),
+        "{j}"
+    );
+    let why = j["stays_closed"].as_str().unwrap_or_default();
+    assert!(
+        why.starts_with("no hint at route, egress-security: a stand-in `zprsim import` made up decides it there (named below), and no hint goes into one: export what it stands for and import again")
+            && !why.contains("no rule, statement, gateway or route table opens it"),
+        "{j}"
+    );
+    // Likewise a stand-in route table's address of the VCN past the
+    // subnet (no route since the twentieth session).
+    let s = s.replace(
+        "stand_in = true\n",
+        "route_table = \"lost\"\nsecurity_lists = [\"open\"]\n",
+    ) + "\n[[route_table]]\nname = \"lost\"\nvcn = \"v\"\nroute_rules = []\nstand_in = true\n";
+    let j = explain(&s, "10.0.3.10", "10.0.2.10");
+    assert_eq!(j["stage"], "route", "{j}");
+    let why = j["stays_closed"].as_str().unwrap_or_default();
+    assert!(
+        why.starts_with("no hint at route: a stand-in `zprsim import` made up decides it there"),
+        "{j}"
+    );
 }
 
 /// `verify_grouped`'s property on scenarios whose routes are broken

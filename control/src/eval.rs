@@ -536,6 +536,13 @@ fn route_layer(
                 report,
                 match table {
                     Some(_) => format!("no rule matches {}", p.dst),
+                    // Not "give it one": its real table is unknown.
+                    None if subnet.stand_in => format!(
+                        "no rule matches {}: stand-in subnet `{}` has no route table here, since the export lacks it (only the VCN's local routes are known); {}",
+                        p.dst,
+                        subnet.name,
+                        export_routes(s, v)
+                    ),
                     None => format!(
                         "no rule matches {}: subnet `{}` has no route table (nor has the VNIC), so only the VCN's local routes apply; {}",
                         p.dst,
@@ -623,6 +630,12 @@ fn route_layer(
                     Some(_) => format!(
                         "no rule of the destination's route table matches the source {}",
                         p.src
+                    ),
+                    None if s.subnets[s.vnics[d.index()].subnet.index()].stand_in => format!(
+                        "the destination's stand-in subnet `{}` has no route table here, since the export lacks it, so no known return path for the source {} (only the VCN's local routes are known); {}",
+                        s.subnets[s.vnics[d.index()].subnet.index()].name,
+                        p.src,
+                        export_routes(s, d)
                     ),
                     None => format!(
                         "the destination's subnet `{}` has no route table (nor has the VNIC), so no return path for the source {} (only the VCN's local routes apply); {}",
