@@ -1494,3 +1494,31 @@ fn a_checking_next_hop_gets_skip_source_dest_check() {
     let j = explain(&s, "10.0.2.10", "8.8.8.8");
     assert!(!j.to_string().contains("set skip_source_dest_check"), "{j}");
 }
+
+/// The late review's L4: a route hint in a table that other subnets use
+/// too opens their route layer as well, and `explain` (which has no
+/// expectations to judge again) said nothing: an internet gateway route
+/// for `web` opened the internet's new connections to `web2`, a public
+/// VNIC of another subnet. Since the twentieth session the hint names
+/// what it also opens there, as it names what it would close.
+#[test]
+fn a_route_hint_in_a_shared_table_says_what_it_also_opens() {
+    let s = scenario(&[("igw", "internet")], "", "")
+        + "\n[[subnet]]\nname = \"pub2\"\nvcn = \"v\"\ncidr_block = \"10.0.4.0/24\"\nroute_table = \"pub-rt\"\nsecurity_lists = [\"open\"]\n\n[[vnic]]\nname = \"web2\"\nsubnet = \"pub2\"\nprivate_ips = [\"10.0.4.10\"]\n";
+    let j = explain(&s, "10.0.1.10", "8.8.8.8");
+    let h = j["to_open"][0].as_str().unwrap_or_default();
+    assert_eq!(
+        h,
+        "route: add to route table `pub-rt`: { destination = \"8.8.8.8/32\", network_entity = \"igw\" }; and route table `pub-rt` is shared with other subnets: this change also opens its route layer to new connections 8.8.8.8 -> `web2` at 10.0.4.10 (subnet `pub2`) (they drop today)",
+        "{j}"
+    );
+    // Alone in its table: nothing more said.
+    let alone = s.replace(
+        "cidr_block = \"10.0.4.0/24\"\nroute_table = \"pub-rt\"\n",
+        "cidr_block = \"10.0.4.0/24\"\n",
+    );
+    assert_ne!(alone, s);
+    let j = explain(&alone, "10.0.1.10", "8.8.8.8");
+    let h = j["to_open"][0].as_str().unwrap_or_default();
+    assert!(!h.contains("shared"), "{j}");
+}

@@ -389,7 +389,7 @@ fn to_open_one(
     } else {
         match &how {
             How::AsIs => String::new(),
-            How::Add => closes(scratch, s, ix, p, remote, table, &mut |copy, on| {
+            How::Add => closes(scratch, s, ix, p, v, remote, table, &mut |copy, on| {
                 copy.gateways[first.index()].blocked = enabled && !on;
                 let rules = &mut copy.route_tables[table.index()].rules;
                 if on {
@@ -399,7 +399,7 @@ fn to_open_one(
                 }
             }),
             How::Retarget { at, old } => {
-                closes(scratch, s, ix, p, remote, table, &mut |copy, on| {
+                closes(scratch, s, ix, p, v, remote, table, &mut |copy, on| {
                     copy.gateways[first.index()].blocked = enabled && !on;
                     copy.route_tables[table.index()].rules[*at].target = if on {
                         RouteTarget::Gateway(first)
@@ -990,11 +990,19 @@ const SHARED_LOOKS: usize = 64;
 /// given so far for the same path when they are kept ([`Scratch::keep`]).
 /// The route layer alone is judged: ports do not matter to it, and what a
 /// security rule would drop anyway is still a route the change closes.
+/// Since the twentieth session what it opens besides is named too: the
+/// first packets from `remote` to the VNICs of the table in subnets
+/// other than `own`'s that it drops today and passes with the change (the
+/// late review's L4: an internet gateway route for one subnet's VNIC
+/// opened the internet's new connections to another subnet's public
+/// VNICs, silently).
+#[allow(clippy::too_many_arguments)]
 fn closes(
     scratch: &mut Scratch,
     s: &Scenario,
     ix: Option<&AddressIndex>,
     p: &Packet,
+    own: crate::ids::VnicId,
     remote: IpAddr,
     table: RouteTableId,
     change: &mut dyn FnMut(&mut Scenario, bool),
@@ -1033,17 +1041,30 @@ fn closes(
             }
         }
     }
-    let passing: Vec<Packet> = looks
+    let own_subnet = s.vnics[own.index()].subnet;
+    // New connections into a VNIC of another subnet: what the change
+    // exposes (new connections out of one are what a shared table is
+    // for, and a NAT gateway's rule opens them for every subnet).
+    let elsewhere = |q: &Packet| {
+        q.src == remote
+            && matches!(super::endpoint_at(s, ix, q.dst),
+                Endpoint::Vnic(u) if s.vnics[u.index()].subnet != own_subnet)
+    };
+    let (passing, failing): (Vec<Packet>, Vec<Packet>) = looks
         .into_iter()
-        .filter(|q| route_passes(scratch.of(s), ix, q))
-        .collect();
+        .partition(|q| route_passes(scratch.of(s), ix, q));
+    let failing: Vec<Packet> = failing.into_iter().filter(|q| elsewhere(q)).collect();
     change(scratch.of(s), true);
     let closed: Vec<Packet> = passing
         .into_iter()
         .filter(|q| !route_passes(scratch.of(s), ix, q))
         .collect();
+    let opened: Vec<Packet> = failing
+        .into_iter()
+        .filter(|q| route_passes(scratch.of(s), ix, q))
+        .collect();
     change(scratch.of(s), false);
-    if closed.is_empty() {
+    if closed.is_empty() && opened.is_empty() {
         return String::new();
     }
     let name = |ip: IpAddr| match super::endpoint_at(s, ix, ip) {
@@ -1057,19 +1078,32 @@ fn closes(
         }
         _ => ip.to_string(),
     };
-    let mut items: Vec<String> = closed
-        .iter()
-        .take(3)
-        .map(|q| format!("{} -> {}", name(q.src), name(q.dst)))
-        .collect();
-    if closed.len() > 3 {
-        items.push(format!("and {} more", closed.len() - 3));
-    }
-    format!(
-        "; but route table `{}` is shared: with this change its route layer would drop new connections {} (they pass today)",
-        scratch.of(s).route_tables[table.index()].name,
+    let items = |qs: &[Packet]| {
+        let mut items: Vec<String> = qs
+            .iter()
+            .take(3)
+            .map(|q| format!("{} -> {}", name(q.src), name(q.dst)))
+            .collect();
+        if qs.len() > 3 {
+            items.push(format!("and {} more", qs.len() - 3));
+        }
         items.join(", ")
-    )
+    };
+    let t = &scratch.of(s).route_tables[table.index()].name;
+    let mut out = String::new();
+    if !closed.is_empty() {
+        out.push_str(&format!(
+            "; but route table `{t}` is shared: with this change its route layer would drop new connections {} (they pass today)",
+            items(&closed)
+        ));
+    }
+    if !opened.is_empty() {
+        out.push_str(&format!(
+            "; and route table `{t}` is shared with other subnets: this change also opens its route layer to new connections {} (they drop today)",
+            items(&opened)
+        ));
+    }
+    out
 }
 
 /// Whether `rule`, added to `table` on `scratch`, lets `p` through the
