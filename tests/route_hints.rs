@@ -202,6 +202,7 @@ fn paste(scenario: &mut String, hint: &str) {
     }
     // What the shared-table sentence and the alternatives add is no step.
     let rest = rest.split("; but route table").next().unwrap();
+    let rest = rest.split("; and route table").next().unwrap();
     let mut rest = rest.to_owned();
     while let Some(i) = rest.find(" (or ") {
         let end = i + rest[i..].find(')').unwrap();
@@ -1521,4 +1522,31 @@ fn a_route_hint_in_a_shared_table_says_what_it_also_opens() {
     let j = explain(&alone, "10.0.1.10", "8.8.8.8");
     let h = j["to_open"][0].as_str().unwrap_or_default();
     assert!(!h.contains("shared"), "{j}");
+}
+
+/// A service label's route rule (`SERVICE_CIDR_BLOCK`) targets a service
+/// gateway only: the loader refuses any other target. From an address of
+/// a label's `/32` CIDR to a VNIC, the rule for the label ties with a
+/// `/32` rule for the address and wins (written first), and the hint
+/// retargeted the label's rule to the internet gateway: a hint `check`
+/// refuses. Since the twentieth session it is never retargeted to another
+/// kind; the pair stays closed here (the route reason says why).
+#[test]
+fn a_service_label_rule_is_never_retargeted_away_from_a_service_gateway() {
+    let s = scenario(
+        &[("igw", "internet"), ("sgw", "service")],
+        r#"{ destination = "osn", destination_type = "SERVICE_CIDR_BLOCK", network_entity = "sgw" }"#,
+        "",
+    )
+    .replacen(
+        "[[vcn]]",
+        "[services]\n\"osn\" = [\"134.70.1.1/32\", \"147.154.0.0/16\"]\n\n[[vcn]]",
+        1,
+    );
+    let j = explain(&s, "134.70.1.1", "10.0.1.10");
+    assert!(
+        !j.to_string().contains("to network_entity = \\\"igw\\\""),
+        "{j}"
+    );
+    assert!(j.get("to_open").is_none(), "{j}");
 }

@@ -762,8 +762,20 @@ fn first_that_opens(
         if matches!(old, RouteTarget::Gateway(o) if scratch.of(s).gateways[o.index()].stand_in) {
             continue;
         }
+        // A service label's rule targets a service gateway only (OCI's
+        // `SERVICE_CIDR_BLOCK`; the loader refuses any other target):
+        // since the twentieth session it is not retargeted to another
+        // kind (a host of a label's /32 CIDR, from outside, got "change
+        // rule #0 (osn -> service gateway `sgw`) to network_entity =
+        // \"igw\"", which `check` refused).
+        let label = matches!(
+            scratch.of(s).route_tables[table.index()].rules[at].destination,
+            RouteDestination::Service(_)
+        );
         for &g in candidates {
-            if old == RouteTarget::Gateway(g) {
+            if old == RouteTarget::Gateway(g)
+                || (label && scratch.of(s).gateways[g.index()].kind != GatewayKind::Service)
+            {
                 continue;
             }
             let was = set(scratch, RouteTarget::Gateway(g));
