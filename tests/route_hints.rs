@@ -1550,3 +1550,53 @@ fn a_service_label_rule_is_never_retargeted_away_from_a_service_gateway() {
     );
     assert!(j.get("to_open").is_none(), "{j}");
 }
+
+/// The late review's L3: a path from `service:LABEL` to a VNIC got a
+/// return-path rule for its witness's address alone (`/32`), so `verify`
+/// passed once it was pasted while the label's other addresses stayed
+/// closed. Since the twentieth session the rules are for the label's
+/// CIDRs (of the witness's family), each proved; a label's own rule
+/// (`SERVICE_CIDR_BLOCK`) can target a service gateway only, which admits
+/// replies only, so they are CIDR rules. Where such a rule cannot win
+/// (the table's rule for the label ties with it and is written first),
+/// the witness's address, as before.
+#[test]
+fn a_path_from_a_service_label_gets_rules_for_the_labels_cidrs() {
+    let s = scenario(&[("igw", "internet"), ("sgw", "service")], "", "").replacen(
+        "[[vcn]]",
+        "[services]\n\"osn\" = [\"134.70.0.0/17\", \"147.154.0.0/16\"]\n\n[[vcn]]",
+        1,
+    );
+    let e = expect(&[("osn-in", "service:osn", "vnic:web")]);
+    let (code, v) = verify(&s, &e);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(
+        hints(&v, "osn-in"),
+        [
+            "route: add to route table `pub-rt`: { destination = \"134.70.0.0/17\", network_entity = \"igw\" }; then add to route table `pub-rt`: { destination = \"147.154.0.0/16\", network_entity = \"igw\" }"
+        ],
+        "{v}"
+    );
+    assert_eq!(v["hints_together"]["hints"], 2, "{v}");
+    pasted_all_pass(&s, &e, &v);
+    // Pasted, the label's other CIDR passes too.
+    let mut fixed = s.clone();
+    paste(&mut fixed, &hints(&v, "osn-in")[0]);
+    let j = explain(&fixed, "147.154.3.4", "10.0.1.10");
+    assert_eq!(j["verdict"], "allow", "{j}");
+    // With the label's own rule to the service gateway first: a /17 rule
+    // ties and loses, so the witness's address.
+    let s = s.replacen(
+        "route_rules = []",
+        r#"route_rules = [{ destination = "osn", destination_type = "SERVICE_CIDR_BLOCK", network_entity = "sgw" }]"#,
+        1,
+    );
+    let (_, v) = verify(&s, &e);
+    assert_eq!(
+        hints(&v, "osn-in"),
+        [
+            "route: add to route table `pub-rt`: { destination = \"134.70.0.1/32\", network_entity = \"igw\" }"
+        ],
+        "{v}"
+    );
+}

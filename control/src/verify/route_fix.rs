@@ -102,11 +102,38 @@ pub(super) fn to_open(
     p: &Packet,
     blocking: &[LayerReport],
 ) -> Option<String> {
-    let text = to_open_one(scratch, s, ix, path, p, blocking)?;
+    // A path from a service label (`service:LABEL`) to a VNIC: the
+    // label's CIDRs first, else the witness's address (since the
+    // twentieth session; the late review's L3).
+    let text = to_open_one(scratch, s, ix, path, p, blocking, true).or_else(|| {
+        service_of(s, path, p.src)
+            .and_then(|_| to_open_one(scratch, s, ix, path, p, blocking, false))
+    })?;
     Some(text + &reply_hint(scratch, s, ix, p))
 }
 
-/// [`to_open`] without the reply's hint.
+/// The service label the source side of `path` stands for at `ip`, and
+/// its CIDR holding `ip`.
+fn service_of(s: &Scenario, path: Option<&PathSpec>, ip: IpAddr) -> Option<(usize, IpNet)> {
+    match stands_for(s, &path?.from, ip)? {
+        Peer::Service(l) => s.services[l.index()]
+            .cidrs
+            .iter()
+            .find(|c| c.contains(&ip))
+            .map(|c| (l.index(), *c)),
+        _ => None,
+    }
+}
+
+/// [`to_open`] without the reply's hint. `label`: for a packet from an
+/// address a path's `service:LABEL` stands for, to a VNIC, the return
+/// path's rules are for the label's CIDRs of the address's family (one
+/// rule each, the one holding the address first), not the address alone
+/// (since the twentieth session: a `/32` of the witness let `verify`
+/// pass while the label's other addresses stayed closed). A label's own
+/// rule (`SERVICE_CIDR_BLOCK`) targets a service gateway only, which
+/// admits replies only, so the CIDRs are written as CIDR rules.
+#[allow(clippy::too_many_arguments)]
 fn to_open_one(
     scratch: &mut Scratch,
     s: &Scenario,
@@ -114,6 +141,7 @@ fn to_open_one(
     path: Option<&PathSpec>,
     p: &Packet,
     blocking: &[LayerReport],
+    label: bool,
 ) -> Option<String> {
     let route = blocking
         .iter()
@@ -177,7 +205,10 @@ fn to_open_one(
             // Nor a DRG for an internet address (since the nineteenth
             // session): the table's internet traffic would go on-premises.
             (_, Endpoint::Vnic(v)) => {
-                let net = wide(p.src, path.map(|x| &x.from));
+                let net = match service_of(s, path, p.src).filter(|_| label) {
+                    Some((_, c)) => c,
+                    None => wide(p.src, path.map(|x| &x.from)),
+                };
                 let kinds = if vcn_containing(s, p.src).is_some() {
                     vec![GatewayKind::Internet, GatewayKind::Drg, GatewayKind::Lpg]
                 } else if private(&net) {
@@ -422,7 +453,44 @@ fn to_open_one(
         &others,
         new_table,
         via,
-    ) + &closes;
+    );
+    // The label's other CIDRs of the family (a path from `service:LABEL`):
+    // the same rule for each, proved for its first host, after the rule
+    // for the witness's (kept or taken out with it, below).
+    let extras: Vec<RouteRule> = match (&how, service_of(s, path, p.src).filter(|_| label)) {
+        (How::Add, Some((l, held))) => s.services[l]
+            .cidrs
+            .iter()
+            .filter(|c| **c != held && c.addr().is_ipv4() == held.addr().is_ipv4())
+            .map(|c| RouteRule {
+                destination: RouteDestination::Cidr(*c),
+                target: RouteTarget::Gateway(first),
+                description: None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut extra_text = String::new();
+    let mut proved: Vec<RouteRule> = Vec::new();
+    for r in extras {
+        let RouteDestination::Cidr(c) = r.destination else {
+            continue;
+        };
+        let q = Packet {
+            src: super::selector::first_host(c),
+            ..*p
+        };
+        if opens(scratch, s, ix, &q, table, r.clone()) {
+            let copy = scratch.of(s);
+            extra_text.push_str(&format!(
+                "; then add to route table `{}`: {{ destination = \"{c}\", network_entity = {} }}",
+                copy.route_tables[table.index()].name,
+                toml_string(&copy.gateways[first.index()].name)
+            ));
+            proved.push(r);
+        }
+    }
+    let text = text + &extra_text + &closes;
     // Proved above; made again, to stay when hints stay on the copy (only
     // after the others were judged without it): the table and gateway
     // first, taken away last.
@@ -445,6 +513,10 @@ fn to_open_one(
             How::Add => {
                 copy.route_tables[table.index()].rules.push(rule);
                 scratch.kept(Kept::Route(table.index()));
+                for r in proved {
+                    scratch.of(s).route_tables[table.index()].rules.push(r);
+                    scratch.kept(Kept::Route(table.index()));
+                }
             }
             How::Retarget { at, .. } => {
                 let old = std::mem::replace(
@@ -572,7 +644,7 @@ fn reply_hint(
         return String::new();
     }
     let vn = &s.vnics[y.index()];
-    match to_open_one(scratch, s, ix, None, &back, &layers) {
+    match to_open_one(scratch, s, ix, None, &back, &layers, false) {
         Some(hint) => format!(
             "; for the reply from `{}` ({} -> {}), {}",
             vn.name,
