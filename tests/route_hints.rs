@@ -1600,3 +1600,43 @@ fn a_path_from_a_service_label_gets_rules_for_the_labels_cidrs() {
         "{v}"
     );
 }
+
+/// The mid-session review's M1 and L2 (twentieth session): a stand-in
+/// route table (`zprsim import` made it for one the export lacks) gets no
+/// rule from a hint, neither for an outward destination nor for the return
+/// path of an address of its own VCN (which OCI's local routes reach: a
+/// rule for it may target a private IP only); and an address of the
+/// VNIC's own subnet is delivered there without a lookup, both ways, as
+/// between two VNICs of the subnet.
+#[test]
+fn a_stand_in_route_table_gets_no_hint_and_its_subnet_is_delivered_directly() {
+    let s = scenario(
+        &[("igw", "internet"), ("drg", "drg")],
+        r#"{ destination = "0.0.0.0/0", network_entity = "igw" }"#,
+        "",
+    )
+    .replace(
+        "name = \"priv-rt\"\nvcn = \"v\"\nroute_rules = []\n",
+        "name = \"priv-rt\"\nvcn = \"v\"\nroute_rules = []\nstand_in = true\n",
+    );
+    assert!(s.contains("stand_in = true"));
+    for (src, dst) in [
+        ("10.0.2.10", "192.168.1.1"),
+        ("10.0.2.10", "8.8.8.8"),
+        ("10.0.9.9", "10.0.2.10"),
+        ("192.168.1.1", "10.0.2.10"),
+    ] {
+        let j = explain(&s, src, dst);
+        assert_eq!(j["stage"], "route", "{src} -> {dst}: {j}");
+        assert!(
+            !j.to_string().contains("add to route table priv-rt"),
+            "{src} -> {dst}: {j}"
+        );
+        assert!(j.get("to_open").is_none(), "{src} -> {dst}: {j}");
+    }
+    for (src, dst) in [("10.0.2.99", "10.0.2.10"), ("10.0.2.10", "10.0.2.99")] {
+        let j = explain(&s, src, dst);
+        assert_eq!(j["verdict"], "allow", "{src} -> {dst}: {j}");
+        assert_eq!(j["layers"][0]["outcome"], "DIRECT", "{src} -> {dst}: {j}");
+    }
+}

@@ -619,6 +619,23 @@ fn route_layer(
         let Endpoint::Vnic(d) = dst else {
             return fail(report, "neither side is a VNIC of the scenario".into());
         };
+        // From an address of the destination's own subnet (an address no
+        // VNIC of the scenario holds): delivered in the subnet, as the
+        // other way round, without a route table (the mid-session
+        // review's L2, twentieth session: a stand-in table dropped it).
+        let subnet = &s.subnets[s.vnics[d.index()].subnet.index()];
+        if subnet.cidrs.iter().any(|c| c.contains(&p.src)) {
+            report.outcome = Outcome::Direct;
+            report.reason = Some(format!(
+                "same subnet `{}`: delivered without a lookup",
+                subnet.name
+            ));
+            return LayerResult {
+                ok: true,
+                decider: None,
+                report,
+            };
+        }
         let vcn = s.vnic_vcn(d);
         let table = s.effective_route_table(d);
         report.route_table = table.map(|t| s.route_tables[t.index()].name.clone());

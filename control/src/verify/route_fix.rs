@@ -209,6 +209,16 @@ fn to_open_one(
                     Some((_, c)) => c,
                     None => wide(p.src, path.map(|x| &x.from)),
                 };
+                // An address of the VNIC's own VCN is reached by the
+                // local routes (a rule for it may target a private IP only,
+                // and inside the subnet nothing is routed): no gateway
+                // opens it. Where the layer drops it, the VNIC's table is a
+                // stand-in, which gets no hint (the mid-session review's
+                // M1, twentieth session).
+                let own_vcn = s.vnic_vcn(v);
+                if vcn_containing(s, p.src) == Some(own_vcn) {
+                    return None;
+                }
                 let kinds = if vcn_containing(s, p.src).is_some() {
                     vec![GatewayKind::Internet, GatewayKind::Drg, GatewayKind::Lpg]
                 } else if private(&net) {
@@ -239,6 +249,18 @@ fn to_open_one(
         if stand_in {
             return None;
         }
+    }
+    // A stand-in table (made up by `zprsim import` for one the export
+    // lacks) gets no rule: its real rules are unknown, and a rule added
+    // to it would be lost when the real table is imported; the stand-in
+    // note says what to export (the mid-session review's M1, twentieth
+    // session: the reply's rule back and outward rules went into it).
+    if scratch
+        .of(s)
+        .effective_route_table(v)
+        .is_some_and(|t| scratch.of(s).route_tables[t.index()].stand_in)
+    {
+        return None;
     }
     // The VNIC `v`'s address in `p`, and the one at the other end.
     let (own, remote) = if endpoint(p.src) == Endpoint::Vnic(v) {

@@ -260,7 +260,17 @@ impl Builder<'_> {
                     }
                     // From outside to a VNIC: the return path in its table; NAT
                     // and service gateways and private IPs admit replies only.
+                    // From an address of its own subnet: direct, as the
+                    // other way round (since the twentieth session).
                     (None, Some(b_rv)) => match key_memo[bi].and_then(|m| hit(memo[m][ai])) {
+                        _ if a_region.is_some_and(|r| {
+                            subnet_pfx[b_rv.subnet.index()]
+                                .iter()
+                                .any(|p| p.covers(tree.nodes[r as usize]))
+                        }) =>
+                        {
+                            PASS | DIRECT
+                        }
                         None => 0,
                         // A table the export lacks may hold a longer rule for
                         // the source that admits replies only, or none.
