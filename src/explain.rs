@@ -1032,6 +1032,10 @@ struct Hints {
     /// Hints for the other layers left out of `to_open` because of
     /// `closed_at`: alone, they would not open it.
     left_out: usize,
+    /// The layers of `closed_at` that a stand-in decides (`zprsim import`
+    /// made it up; no hint goes into one): said as such, not as "nothing
+    /// opens it" (the late review's L2; since the twentieth session).
+    by_stand_in: Vec<Stage>,
 }
 
 /// A dropped packet judged as a first packet: the rules and statements
@@ -1051,10 +1055,21 @@ fn to_open(s: &Scenario, p: &Packet, d: &zprsim_control::verdict::Decision, ctx:
                     ..Hints::default()
                 }
             } else {
+                let ix = zprsim_control::model::AddressIndex::new(s);
+                let by_stand_in = w
+                    .closed_at
+                    .iter()
+                    .copied()
+                    .filter(|&l| {
+                        zprsim_control::verify::stand_in_closing(s, &ix, p.src, p.dst, Some(l))
+                            .is_some()
+                    })
+                    .collect();
                 Hints {
                     to_open: Vec::new(),
                     closed_at: w.closed_at,
                     left_out: w.to_open.len(),
+                    by_stand_in,
                 }
             }
         }
@@ -1121,12 +1136,26 @@ fn closed_text(hints: &Hints) -> Option<String> {
     if hints.closed_at.is_empty() {
         return None;
     }
-    let layers: Vec<&str> = hints.closed_at.iter().map(|l| l.as_str()).collect();
-    let mut t = format!(
-        "{} (at {}: see its reason above)",
-        zprsim_control::verify::stay_closed(None),
-        layers.join(", ")
-    );
+    let (stand_in, others): (Vec<Stage>, Vec<Stage>) = hints
+        .closed_at
+        .iter()
+        .partition(|l| hints.by_stand_in.contains(l));
+    let names = |ls: &[Stage]| ls.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(", ");
+    let mut parts = Vec::new();
+    if !stand_in.is_empty() {
+        parts.push(format!(
+            "no hint at {}: a stand-in `zprsim import` made up decides it there (named below), and no hint goes into one: export what it stands for and import again",
+            names(&stand_in)
+        ));
+    }
+    if !others.is_empty() {
+        parts.push(format!(
+            "{} (at {}: see its reason above)",
+            zprsim_control::verify::stay_closed(None),
+            names(&others)
+        ));
+    }
+    let mut t = parts.join("; ");
     match hints.left_out {
         0 => {}
         1 => t.push_str("; the hint for another layer is left out: alone, it would not open it"),

@@ -949,3 +949,100 @@ fn a_stand_in_vnic_routes_by_its_own_table_or_local_routes_only() {
         }
     }
 }
+
+/// A VNIC whose route table the export lacks took the stand-in's local
+/// route to any address of its VCN, where the real table may hold a
+/// longer rule (OCI's intra-VCN routing) to a private IP that drops it:
+/// `orders-api-pod-1`'s NFS traffic, which the whole export drops at
+/// route (its table sends `10.0.30.0/24` to `legacy-vm`, which checks
+/// source and destination), was forwarded by the import without
+/// `private-rt` (the known limit the round trips excused). Since the
+/// twentieth session a stand-in table gives no route to an address of
+/// the VCN outside the VNIC's subnet, in both engines, and the reason
+/// names the stand-in and what to export; the subnet itself is still
+/// delivered.
+#[test]
+fn a_stand_in_route_table_gives_no_route_inside_the_vcn_outside_the_subnet() {
+    use zprsim_control::compile::{Compiled, Config};
+    use zprsim_control::packet::Packet;
+    use zprsim_control::verdict::{Context, Stage, Verdict};
+    const RT: &str = "ocid1.routetable.oc1.iad.gen000001";
+    let mut whole = crate::support::oke_export();
+    let ips: serde_json::Value =
+        serde_json::from_str(&whole["network-private-ip-list.json"]).unwrap();
+    let legacy_ip = ips["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["ip-address"] == "10.0.20.10")
+        .unwrap()["id"]
+        .clone();
+    let tables = whole.get_mut("network-route-table-list.json").unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(tables).unwrap();
+    for t in v["data"].as_array_mut().unwrap() {
+        if t["id"] == RT {
+            t["route-rules"]
+                .as_array_mut()
+                .unwrap()
+                .push(serde_json::json!({
+                    "destination": "10.0.30.0/24", "destination-type": "CIDR_BLOCK",
+                    "network-entity-id": legacy_ip, "route-type": "STATIC"
+                }));
+        }
+    }
+    *tables = v.to_string();
+    let f = "network-vnic-get-7.json";
+    let mut v: serde_json::Value = serde_json::from_str(&whole[f]).unwrap();
+    assert_eq!(v["data"]["display-name"], "legacy-vm");
+    v["data"]["skip-source-dest-check"] = false.into();
+    whole.insert(f.into(), v.to_string());
+    let mut cut = whole.clone();
+    let tables = cut.get_mut("network-route-table-list.json").unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(tables).unwrap();
+    v["data"].as_array_mut().unwrap().retain(|t| t["id"] != RT);
+    *tables = v.to_string();
+
+    let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    let nfs = Packet::tcp(ip("10.0.10.11"), 49152, ip("10.0.30.10"), 2049);
+    let same_subnet = Packet::tcp(ip("10.0.10.11"), 49152, ip("10.0.10.12"), 8080);
+    let dir = tempfile::tempdir().unwrap();
+    for (name, files) in [("whole", &whole), ("cut", &cut)] {
+        let imported = zprsim_control::import::oci::import(files, None).unwrap();
+        std::fs::write(dir.path().join(format!("{name}.toml")), &imported.toml).unwrap();
+        let s = zprsim_control::load::from_toml_str(&imported.toml, "s.toml")
+            .unwrap()
+            .scenario;
+        let compiled = Compiled::new(&s, &Config::default()).unwrap();
+        for ctx in [Context::First, Context::Reply(Default::default())] {
+            let d = zprsim_control::eval::evaluate(&s, &nfs, ctx);
+            assert_eq!(d.judgement.verdict, Verdict::Drop, "{name}: {d:?}");
+            assert_eq!(d.judgement.stage, Some(Stage::Route), "{name}: {d:?}");
+            assert_eq!(compiled.judge(&nfs, ctx).judgement, d.judgement, "{name}");
+            // Delivered in its own subnet, without a lookup.
+            let d = zprsim_control::eval::evaluate(&s, &same_subnet, ctx);
+            assert_ne!(d.judgement.stage, Some(Stage::Route), "{name}: {d:?}");
+            assert_eq!(compiled.judge(&same_subnet, ctx).judgement, d.judgement);
+        }
+    }
+    let o = run_in(
+        dir.path(),
+        [
+            "explain",
+            "cut.toml",
+            "--src",
+            "10.0.10.11",
+            "--dst",
+            "10.0.30.10",
+            "--proto",
+            "tcp",
+            "--dport",
+            "2049",
+        ],
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("the route for 10.0.30.10 is in stand-in route table `")
+            && text.contains(&format!("oci network route-table get --rt-id {RT}")),
+        "{text}"
+    );
+}

@@ -536,6 +536,13 @@ fn route_layer(
                 report,
                 match table {
                     Some(_) => format!("no rule matches {}", p.dst),
+                    // Not "give it one": its real table is unknown.
+                    None if subnet.stand_in => format!(
+                        "no rule matches {}: stand-in subnet `{}` has no route table here, since the export lacks it (only the VCN's local routes are known); {}",
+                        p.dst,
+                        subnet.name,
+                        export_routes(s, v)
+                    ),
                     None => format!(
                         "no rule matches {}: subnet `{}` has no route table (nor has the VNIC), so only the VCN's local routes apply; {}",
                         p.dst,
@@ -544,6 +551,24 @@ fn route_layer(
                     ),
                 },
             ),
+            // The VNIC's routes are unknown (a stand-in table, or a
+            // stand-in subnet's lost one): its real table may send an
+            // address of its VCN outside its subnet to a private IP that
+            // drops it, or to a gateway that blocks traffic (decision 33,
+            // since the twentieth session).
+            Some(RouteMatch::Local) if let Some(what) = unknown_routes(s, v) => {
+                report.destination = Some("local".into());
+                report.target = Some(format!("VCN `{}`", s.vcns[vcn.index()].name));
+                fail(
+                    report,
+                    format!(
+                        "the route for {} is in {what}, which the export lacks: only the VCN's local routes are known, and a longer rule of the real one may send {} to a private IP that drops it or to a gateway that blocks traffic (intra-VCN routing); {}",
+                        p.dst,
+                        p.dst,
+                        export_routes(s, v)
+                    ),
+                )
+            }
             Some(RouteMatch::Local) => forwarded_locally(s, report, vcn),
             Some(RouteMatch::Static(i)) => {
                 let Some(t) = table else {
@@ -594,6 +619,23 @@ fn route_layer(
         let Endpoint::Vnic(d) = dst else {
             return fail(report, "neither side is a VNIC of the scenario".into());
         };
+        // From an address of the destination's own subnet (an address no
+        // VNIC of the scenario holds): delivered in the subnet, as the
+        // other way round, without a route table (the mid-session
+        // review's L2, twentieth session: a stand-in table dropped it).
+        let subnet = &s.subnets[s.vnics[d.index()].subnet.index()];
+        if subnet.cidrs.iter().any(|c| c.contains(&p.src)) {
+            report.outcome = Outcome::Direct;
+            report.reason = Some(format!(
+                "same subnet `{}`: delivered without a lookup",
+                subnet.name
+            ));
+            return LayerResult {
+                ok: true,
+                decider: None,
+                report,
+            };
+        }
         let vcn = s.vnic_vcn(d);
         let table = s.effective_route_table(d);
         report.route_table = table.map(|t| s.route_tables[t.index()].name.clone());
@@ -605,6 +647,12 @@ fn route_layer(
                     Some(_) => format!(
                         "no rule of the destination's route table matches the source {}",
                         p.src
+                    ),
+                    None if s.subnets[s.vnics[d.index()].subnet.index()].stand_in => format!(
+                        "the destination's stand-in subnet `{}` has no route table here, since the export lacks it, so no known return path for the source {} (only the VCN's local routes are known); {}",
+                        s.subnets[s.vnics[d.index()].subnet.index()].name,
+                        p.src,
+                        export_routes(s, d)
                     ),
                     None => format!(
                         "the destination's subnet `{}` has no route table (nor has the VNIC), so no return path for the source {} (only the VCN's local routes apply); {}",
@@ -620,8 +668,10 @@ fn route_layer(
                 fail(
                     report,
                     format!(
-                        "the return path for {} is in {what}, which the export lacks: only the VCN's local routes are known, and a longer rule of the real one may send {} to a gateway or private IP that admits replies only, or to a gateway that blocks traffic; export it",
-                        p.src, p.src
+                        "the return path for {} is in {what}, which the export lacks: only the VCN's local routes are known, and a longer rule of the real one may send {} to a gateway or private IP that admits replies only, or to a gateway that blocks traffic; {}",
+                        p.src,
+                        p.src,
+                        export_routes(s, d)
                     ),
                 )
             }
@@ -1269,6 +1319,28 @@ pub(crate) fn unknown_routes(s: &Scenario, d: VnicId) -> Option<String> {
             sn.stand_in
                 .then(|| format!("the route table of stand-in subnet `{}`", sn.name))
         }
+    }
+}
+
+/// What to export for VNIC `v`'s unknown routes ([`unknown_routes`]):
+/// the table, when its OCID is known; else the object that names it (the
+/// stand-in VNIC, whose `vnic get` names its own table, or the stand-in
+/// subnet).
+fn export_routes(s: &Scenario, v: VnicId) -> String {
+    let vnic = &s.vnics[v.index()];
+    let sn = &s.subnets[vnic.subnet.index()];
+    let table = s
+        .effective_route_table(v)
+        .map(|t| &s.route_tables[t.index()]);
+    match (table.and_then(|t| t.id.as_deref()), &vnic.id, &sn.id) {
+        (Some(id), _, _) => format!("export it (`oci network route-table get --rt-id {id}`)"),
+        (None, Some(id), _) if table.is_some() && vnic.stand_in => format!(
+            "export the VNIC, which names it (`oci network vnic get --vnic-id {id}`), and its table"
+        ),
+        (None, _, Some(id)) if table.is_none() => format!(
+            "export the subnet, which names it (`oci network subnet get --subnet-id {id}`), and its table"
+        ),
+        _ => "export it".to_owned(),
     }
 }
 

@@ -68,6 +68,9 @@ pub(super) enum Kept {
     /// The last route table: one a route hint created for subnet
     /// `subnet` (by index), which had none.
     Table { subnet: usize },
+    /// A VNIC (by index) a route hint set to skip the source and
+    /// destination check, with the flag it had.
+    SkipCheck { vnic: usize, old: Option<bool> },
     /// The last `added` statements of a ZPR policy, which the hint created
     /// when `created` (then the last policy).
     Statements {
@@ -166,6 +169,12 @@ impl Scratch {
                     if let Some(g) = copy.gateways.get_mut(gateway) {
                         g.blocked = true;
                         out.push(Edit::Enable { gateway });
+                    }
+                }
+                Kept::SkipCheck { vnic, old } => {
+                    if let Some(v) = copy.vnics.get_mut(vnic) {
+                        v.skip_source_dest_check = old;
+                        out.push(Edit::SkipCheck { vnic });
                     }
                 }
                 Kept::Table { subnet } => {
@@ -322,6 +331,14 @@ pub enum Edit {
         /// The subnet whose table it becomes.
         subnet: usize,
     },
+    /// A VNIC (by index) that a route rule sends to as its next hop (a
+    /// private IP) and that checks source and destination, to stop
+    /// checking: `skip_source_dest_check = true` (since the twentieth
+    /// session).
+    SkipCheck {
+        /// The VNIC.
+        vnic: usize,
+    },
     /// Statements to add to a policy.
     Statements {
         /// The policy; `None`: a new one.
@@ -470,6 +487,11 @@ fn apply_one(s: &mut Scenario, e: &Edit) {
         Edit::Enable { gateway } => {
             if let Some(g) = s.gateways.get_mut(*gateway) {
                 g.blocked = false;
+            }
+        }
+        Edit::SkipCheck { vnic } => {
+            if let Some(v) = s.vnics.get_mut(*vnic) {
+                v.skip_source_dest_check = Some(true);
             }
         }
         // Made by `apply_all`, which maps the edits after them.

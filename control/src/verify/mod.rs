@@ -76,7 +76,7 @@ use crate::verdict::{Stage, Verdict};
 pub use fix::{Edit, Target, apply, apply_all};
 pub use run::{SAMPLED_PAIRS, port_runs, run, run_until};
 pub use selector::Selector;
-pub use stand_in::{Failing, notes as stand_in_notes};
+pub use stand_in::{Failing, closing as stand_in_closing, notes as stand_in_notes};
 pub use text::{audit_witness, layer_text, pair_failure, stay_closed};
 pub use together::{Together, together};
 

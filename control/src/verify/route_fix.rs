@@ -15,14 +15,16 @@
 //!   gateway;
 //! - any other address: what the path's selector stands for (every address
 //!   of its family for `internet`, a CIDR), else the address, through a NAT
-//!   gateway, an internet gateway or, for a private range only, a dynamic
-//!   routing gateway (on-premises networks sit behind one; since the
-//!   nineteenth session never a DRG for the internet: it would take the
-//!   table's internet traffic on-premises);
+//!   gateway or an internet gateway; for a private range (RFC 1918, shared
+//!   `100.64.0.0/10`, ULA) a dynamic routing gateway only (on-premises
+//!   networks sit behind one; since the twentieth session an existing NAT
+//!   gateway is not offered before it; since the nineteenth never a DRG
+//!   for the internet: it would take the table's internet traffic
+//!   on-premises);
 //! - from outside the VCNs to a VNIC: the return path in the destination
 //!   VNIC's route table (semantics §1), for what the source stands for,
-//!   through an internet gateway, a DRG (another VCN, a private range) or
-//!   an LPG (another VCN).
+//!   through an internet gateway, a DRG (another VCN; a private range,
+//!   only a DRG) or an LPG (another VCN).
 //!
 //! NAT is tried first, but for a VNIC that has or may have a public IP
 //! (and for IPv6) the internet gateway (since the nineteenth session: it
@@ -61,9 +63,14 @@
 //! gateway, one that is disabled or blocks traffic is enabled with the
 //! rule (not an LPG not peered: peering takes the other
 //! VCN's too). A kind the VCN has one of gets no second one.
-//! A hint for a packet to a VNIC in another VCN says when the reply would
-//! still drop at that VCN's route layer with the change made (since the
-//! nineteenth session; [`reply_note`]).
+//! A hint for a packet to a VNIC in another VCN writes what the reply
+//! needs too when it would still drop at that VCN's route layer: the rule
+//! back (and the table or gateway it needs), proved on the copy (since
+//! the twentieth session; the nineteenth named it only; [`reply_hint`]).
+//! A rule that sends the packet to a private IP whose VNIC checks source
+//! and destination gets, first, the hint that sets
+//! `skip_source_dest_check = true` on that VNIC, when that opens it
+//! (since the twentieth session; [`skip_check`]), inside one VCN too.
 //! No hint when neither side is a VNIC, nor inside one VCN (its local
 //! routes decide), nor when nothing of the above opens the route layer:
 //! only then does the pair "stay closed".
@@ -95,10 +102,54 @@ pub(super) fn to_open(
     p: &Packet,
     blocking: &[LayerReport],
 ) -> Option<String> {
+    // A path from a service label (`service:LABEL`) to a VNIC: the
+    // label's CIDRs first, else the witness's address (since the
+    // twentieth session; the late review's L3).
+    let text = to_open_one(scratch, s, ix, path, p, blocking, true).or_else(|| {
+        service_of(s, path, p.src)
+            .and_then(|_| to_open_one(scratch, s, ix, path, p, blocking, false))
+    })?;
+    Some(text + &reply_hint(scratch, s, ix, p))
+}
+
+/// The service label the source side of `path` stands for at `ip`, and
+/// its CIDR holding `ip`.
+fn service_of(s: &Scenario, path: Option<&PathSpec>, ip: IpAddr) -> Option<(usize, IpNet)> {
+    match stands_for(s, &path?.from, ip)? {
+        Peer::Service(l) => s.services[l.index()]
+            .cidrs
+            .iter()
+            .find(|c| c.contains(&ip))
+            .map(|c| (l.index(), *c)),
+        _ => None,
+    }
+}
+
+/// [`to_open`] without the reply's hint. `label`: for a packet from an
+/// address a path's `service:LABEL` stands for, to a VNIC, the return
+/// path's rules are for the label's CIDRs of the address's family (one
+/// rule each, the one holding the address first), not the address alone
+/// (since the twentieth session: a `/32` of the witness let `verify`
+/// pass while the label's other addresses stayed closed). A label's own
+/// rule (`SERVICE_CIDR_BLOCK`) targets a service gateway only, which
+/// admits replies only, so the CIDRs are written as CIDR rules.
+#[allow(clippy::too_many_arguments)]
+fn to_open_one(
+    scratch: &mut Scratch,
+    s: &Scenario,
+    ix: Option<&AddressIndex>,
+    path: Option<&PathSpec>,
+    p: &Packet,
+    blocking: &[LayerReport],
+    label: bool,
+) -> Option<String> {
     let route = blocking
         .iter()
         .find(|l| l.layer == Stage::Route && l.outcome == Outcome::NoRoute)?;
     let endpoint = |ip: IpAddr| super::endpoint_at(s, ix, ip);
+    if let Some(hint) = skip_check(scratch, s, ix, p, route) {
+        return Some(hint);
+    }
     // What the remote side stands for in the path (`internet`, a CIDR),
     // else its address.
     let wide = |ip: IpAddr, sel: Option<&super::Selector>| {
@@ -154,11 +205,26 @@ pub(super) fn to_open(
             // Nor a DRG for an internet address (since the nineteenth
             // session): the table's internet traffic would go on-premises.
             (_, Endpoint::Vnic(v)) => {
-                let net = wide(p.src, path.map(|x| &x.from));
+                let net = match service_of(s, path, p.src).filter(|_| label) {
+                    Some((_, c)) => c,
+                    None => wide(p.src, path.map(|x| &x.from)),
+                };
+                // An address of the VNIC's own VCN is reached by the
+                // local routes (a rule for it may target a private IP only,
+                // and inside the subnet nothing is routed): no gateway
+                // opens it. Where the layer drops it, the VNIC's table is a
+                // stand-in, which gets no hint (the mid-session review's
+                // M1, twentieth session).
+                let own_vcn = s.vnic_vcn(v);
+                if vcn_containing(s, p.src) == Some(own_vcn) {
+                    return None;
+                }
                 let kinds = if vcn_containing(s, p.src).is_some() {
                     vec![GatewayKind::Internet, GatewayKind::Drg, GatewayKind::Lpg]
                 } else if private(&net) {
-                    vec![GatewayKind::Internet, GatewayKind::Drg]
+                    // A private range comes from behind a DRG, not from
+                    // the internet (since the twentieth session).
+                    vec![GatewayKind::Drg]
                 } else {
                     vec![GatewayKind::Internet]
                 };
@@ -183,6 +249,18 @@ pub(super) fn to_open(
         if stand_in {
             return None;
         }
+    }
+    // A stand-in table (made up by `zprsim import` for one the export
+    // lacks) gets no rule: its real rules are unknown, and a rule added
+    // to it would be lost when the real table is imported; the stand-in
+    // note says what to export (the mid-session review's M1, twentieth
+    // session: the reply's rule back and outward rules went into it).
+    if scratch
+        .of(s)
+        .effective_route_table(v)
+        .is_some_and(|t| scratch.of(s).route_tables[t.index()].stand_in)
+    {
+        return None;
     }
     // The VNIC `v`'s address in `p`, and the one at the other end.
     let (own, remote) = if endpoint(p.src) == Endpoint::Vnic(v) {
@@ -364,7 +442,7 @@ pub(super) fn to_open(
     } else {
         match &how {
             How::AsIs => String::new(),
-            How::Add => closes(scratch, s, ix, p, remote, table, &mut |copy, on| {
+            How::Add => closes(scratch, s, ix, p, v, remote, table, &mut |copy, on| {
                 copy.gateways[first.index()].blocked = enabled && !on;
                 let rules = &mut copy.route_tables[table.index()].rules;
                 if on {
@@ -374,7 +452,7 @@ pub(super) fn to_open(
                 }
             }),
             How::Retarget { at, old } => {
-                closes(scratch, s, ix, p, remote, table, &mut |copy, on| {
+                closes(scratch, s, ix, p, v, remote, table, &mut |copy, on| {
                     copy.gateways[first.index()].blocked = enabled && !on;
                     copy.route_tables[table.index()].rules[*at].target = if on {
                         RouteTarget::Gateway(first)
@@ -388,7 +466,6 @@ pub(super) fn to_open(
     if enabled {
         scratch.of(s).gateways[first.index()].blocked = false;
     }
-    let reply = reply_note(scratch, s, ix, p, remote, vcn, table, &rule, &how, first);
     let text = hint_text(
         scratch.of(s),
         table,
@@ -398,8 +475,44 @@ pub(super) fn to_open(
         &others,
         new_table,
         via,
-    ) + &closes
-        + &reply;
+    );
+    // The label's other CIDRs of the family (a path from `service:LABEL`):
+    // the same rule for each, proved for its first host, after the rule
+    // for the witness's (kept or taken out with it, below).
+    let extras: Vec<RouteRule> = match (&how, service_of(s, path, p.src).filter(|_| label)) {
+        (How::Add, Some((l, held))) => s.services[l]
+            .cidrs
+            .iter()
+            .filter(|c| **c != held && c.addr().is_ipv4() == held.addr().is_ipv4())
+            .map(|c| RouteRule {
+                destination: RouteDestination::Cidr(*c),
+                target: RouteTarget::Gateway(first),
+                description: None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut extra_text = String::new();
+    let mut proved: Vec<RouteRule> = Vec::new();
+    for r in extras {
+        let RouteDestination::Cidr(c) = r.destination else {
+            continue;
+        };
+        let q = Packet {
+            src: super::selector::first_host(c),
+            ..*p
+        };
+        if opens(scratch, s, ix, &q, table, r.clone()) {
+            let copy = scratch.of(s);
+            extra_text.push_str(&format!(
+                "; then add to route table `{}`: {{ destination = \"{c}\", network_entity = {} }}",
+                copy.route_tables[table.index()].name,
+                toml_string(&copy.gateways[first.index()].name)
+            ));
+            proved.push(r);
+        }
+    }
+    let text = text + &extra_text + &closes;
     // Proved above; made again, to stay when hints stay on the copy (only
     // after the others were judged without it): the table and gateway
     // first, taken away last.
@@ -422,6 +535,10 @@ pub(super) fn to_open(
             How::Add => {
                 copy.route_tables[table.index()].rules.push(rule);
                 scratch.kept(Kept::Route(table.index()));
+                for r in proved {
+                    scratch.of(s).route_tables[table.index()].rules.push(r);
+                    scratch.kept(Kept::Route(table.index()));
+                }
             }
             How::Retarget { at, .. } => {
                 let old = std::mem::replace(
@@ -452,77 +569,127 @@ pub(super) fn to_open(
     Some(text)
 }
 
-/// For a first packet to a VNIC in another VCN, whether its reply passes
-/// the route layer with the hint's change made on `scratch` (the rule
-/// added to `table`, or retargeted to `first`): a sentence to append to
-/// the hint when it does not (since the nineteenth session: the hint
-/// opened the first packet only, and the reply dropped at the other VCN's
-/// route table, with no rule back), else empty. The copy is as it was
-/// after.
-#[allow(clippy::too_many_arguments)]
-fn reply_note(
+/// When the rule that dropped `p` (route layer `route`) sends to a
+/// private IP whose VNIC checks source and destination
+/// (`skip_source_dest_check = false`: OCI drops what is not addressed to
+/// it), the hint that sets `skip_source_dest_check = true` on that VNIC,
+/// when that lets `p` through the route layer on `scratch` (since the
+/// twentieth session: the rule was retargeted to a gateway, or a new one
+/// made, routing around the appliance the network sends the traffic
+/// through). Kept on the copy while a path's hints are gathered. Not for
+/// a stand-in VNIC (its real flag is unknown; the stand-in note says what
+/// to export), nor when the flag alone does not open it (a first packet
+/// from outside: a private IP admits replies only).
+fn skip_check(
     scratch: &mut Scratch,
     s: &Scenario,
     ix: Option<&AddressIndex>,
     p: &Packet,
-    remote: IpAddr,
-    vcn: crate::ids::VcnId,
-    table: RouteTableId,
-    rule: &RouteRule,
-    how: &How,
-    first: GatewayId,
+    route: &LayerReport,
+) -> Option<String> {
+    // The VNIC whose table the lookup read: the source, else (the return
+    // path) the destination.
+    let reader = match (
+        super::endpoint_at(s, ix, p.src),
+        super::endpoint_at(s, ix, p.dst),
+    ) {
+        (Endpoint::Vnic(v), _) | (_, Endpoint::Vnic(v)) => v,
+        _ => return None,
+    };
+    let copy = scratch.of(s);
+    let t = copy.effective_route_table(reader)?;
+    let i = route.route_rule?;
+    let RouteTarget::PrivateIp { ip, vnic: w } =
+        copy.route_tables[t.index()].rules.get(i as usize)?.target
+    else {
+        return None;
+    };
+    let hop = &copy.vnics[w.index()];
+    if hop.skip_source_dest_check != Some(false) || hop.stand_in {
+        return None;
+    }
+    copy.vnics[w.index()].skip_source_dest_check = Some(true);
+    if !route_passes(scratch.of(s), ix, p) {
+        scratch.of(s).vnics[w.index()].skip_source_dest_check = Some(false);
+        return None;
+    }
+    let copy = scratch.of(s);
+    let text = format!(
+        "{}: set skip_source_dest_check = true in [[vnic]] `{}` (private IP {ip}, the next hop of rule #{i} of route table `{}`: it drops what is not addressed to it)",
+        Stage::Route.as_str(),
+        copy.vnics[w.index()].name,
+        copy.route_tables[t.index()].name
+    );
+    if !scratch.kept(Kept::SkipCheck {
+        vnic: w.index(),
+        old: Some(false),
+    }) {
+        scratch.of(s).vnics[w.index()].skip_source_dest_check = Some(false);
+    }
+    Some(text)
+}
+
+/// For a packet from a VNIC to a VNIC in another VCN whose route hint was
+/// just given (the change kept on `scratch`, or taken out again: the
+/// reply's route layer reads the other VCN's table and gateways only, which
+/// the hint does not touch), what opens its reply's route layer too, as a
+/// sentence to append to the hint; empty when the reply passes. Since the
+/// twentieth session the rule back is written, proved on the copy as the
+/// first packet's is ([`to_open_one`] on the reply: a rule to a DRG or LPG
+/// of that VCN for the source VCN's block, with the table or gateway it
+/// needs), and kept with the hint while a path's hints are gathered;
+/// before, the hint named the rule back and left it to the user (the late
+/// review's F6). When nothing opens the reply, the sentence says that it
+/// would still drop.
+fn reply_hint(
+    scratch: &mut Scratch,
+    s: &Scenario,
+    ix: Option<&AddressIndex>,
+    p: &Packet,
 ) -> String {
-    let Endpoint::Vnic(y) = super::endpoint_at(s, ix, p.dst) else {
+    let (Endpoint::Vnic(x), Endpoint::Vnic(y)) = (
+        super::endpoint_at(s, ix, p.src),
+        super::endpoint_at(s, ix, p.dst),
+    ) else {
         return String::new();
     };
-    if remote != p.dst || s.vnic_vcn(y) == vcn {
+    let vcn = s.vnic_vcn(x);
+    if s.vnic_vcn(y) == vcn {
         return String::new();
     }
-    let back = Packet {
-        src: p.dst,
-        dst: p.src,
-        ..*p
-    };
-    let copy = scratch.of(s);
-    let mut undo = None;
-    match how {
-        How::AsIs => {}
-        How::Add => copy.route_tables[table.index()].rules.push(rule.clone()),
-        How::Retarget { at, .. } => {
-            undo = Some(std::mem::replace(
-                &mut copy.route_tables[table.index()].rules[*at].target,
-                RouteTarget::Gateway(first),
-            ));
-        }
-    }
-    let passes = route_passes(scratch.of(s), ix, &back);
-    let copy = scratch.of(s);
-    match (how, undo) {
-        (How::Add, _) => {
-            copy.route_tables[table.index()].rules.pop();
-        }
-        (How::Retarget { at, .. }, Some(old)) => {
-            copy.route_tables[table.index()].rules[*at].target = old;
-        }
-        _ => {}
-    }
-    if passes {
+    let back = p.reversed();
+    let layers = super::layers_of(scratch.of(s), ix, &back);
+    if !layers
+        .iter()
+        .any(|r| r.layer == Stage::Route && r.outcome == Outcome::NoRoute)
+    {
         return String::new();
     }
     let vn = &s.vnics[y.index()];
-    let back_to = s.vcns[vcn.index()]
-        .cidr_blocks
-        .iter()
-        .find(|c| c.contains(&p.src))
-        .map_or_else(|| p.src.to_string(), ToString::to_string);
-    format!(
-        "; the reply from `{}` ({} -> {}) would still drop at route: VNIC `{}`'s route table (VCN `{}`) needs a rule back for {back_to} too (`zprsim explain` the reply for that hint)",
-        vn.name,
-        back.src,
-        back.dst,
-        vn.name,
-        s.vcns[s.vnic_vcn(y).index()].name
-    )
+    match to_open_one(scratch, s, ix, None, &back, &layers, false) {
+        Some(hint) => format!(
+            "; for the reply from `{}` ({} -> {}), {}",
+            vn.name,
+            back.src,
+            back.dst,
+            hint.strip_prefix("route: ").unwrap_or(&hint)
+        ),
+        None => {
+            let back_to = s.vcns[vcn.index()]
+                .cidr_blocks
+                .iter()
+                .find(|c| c.contains(&p.src))
+                .map_or_else(|| p.src.to_string(), ToString::to_string);
+            format!(
+                "; the reply from `{}` ({} -> {}) would still drop at route, and no rule back for {back_to} in VNIC `{}`'s route table (VCN `{}`) opens it (`zprsim explain` the reply)",
+                vn.name,
+                back.src,
+                back.dst,
+                vn.name,
+                s.vcns[s.vnic_vcn(y).index()].name
+            )
+        }
+    }
 }
 
 /// What opens the layer: the gateway, how, and the others that would.
@@ -595,20 +762,23 @@ fn public(s: &Scenario, v: crate::ids::VnicId, own: IpAddr) -> bool {
 
 /// The gateway kinds a route hint may send VNIC `v`'s traffic from `own`
 /// to `net` (an address outside the VCNs, not a service label's) through:
-/// a DRG only for a private range (on-premises; since the nineteenth
-/// session never for the internet, whose traffic it would take
-/// on-premises); a NAT then an internet gateway, the internet gateway
-/// first for a VNIC that may have a public IP ([`public`]).
+/// for a private range a DRG only (on-premises; since the twentieth
+/// session not a NAT or internet gateway, which take it to the internet;
+/// since the nineteenth never a DRG for the internet, whose traffic it
+/// would take on-premises); else a NAT then an internet gateway, the
+/// internet gateway first for a VNIC that may have a public IP
+/// ([`public`]).
 fn outward(s: &Scenario, v: crate::ids::VnicId, own: IpAddr, net: &IpNet) -> Vec<GatewayKind> {
-    let mut kinds = if public(s, v, own) {
+    if private(net) {
+        // Since the twentieth session a DRG only: an existing NAT
+        // gateway was offered first, and it takes the traffic to the
+        // internet, which routes no private address.
+        vec![GatewayKind::Drg]
+    } else if public(s, v, own) {
         vec![GatewayKind::Internet, GatewayKind::Nat]
     } else {
         vec![GatewayKind::Nat, GatewayKind::Internet]
-    };
-    if private(net) {
-        kinds.push(GatewayKind::Drg);
     }
-    kinds
 }
 
 /// Which gateway a route hint sends the packet to.
@@ -686,8 +856,20 @@ fn first_that_opens(
         if matches!(old, RouteTarget::Gateway(o) if scratch.of(s).gateways[o.index()].stand_in) {
             continue;
         }
+        // A service label's rule targets a service gateway only (OCI's
+        // `SERVICE_CIDR_BLOCK`; the loader refuses any other target):
+        // since the twentieth session it is not retargeted to another
+        // kind (a host of a label's /32 CIDR, from outside, got "change
+        // rule #0 (osn -> service gateway `sgw`) to network_entity =
+        // \"igw\"", which `check` refused).
+        let label = matches!(
+            scratch.of(s).route_tables[table.index()].rules[at].destination,
+            RouteDestination::Service(_)
+        );
         for &g in candidates {
-            if old == RouteTarget::Gateway(g) {
+            if old == RouteTarget::Gateway(g)
+                || (label && scratch.of(s).gateways[g.index()].kind != GatewayKind::Service)
+            {
                 continue;
             }
             let was = set(scratch, RouteTarget::Gateway(g));
@@ -914,11 +1096,19 @@ const SHARED_LOOKS: usize = 64;
 /// given so far for the same path when they are kept ([`Scratch::keep`]).
 /// The route layer alone is judged: ports do not matter to it, and what a
 /// security rule would drop anyway is still a route the change closes.
+/// Since the twentieth session what it opens besides is named too: the
+/// first packets from `remote` to the VNICs of the table in subnets
+/// other than `own`'s that it drops today and passes with the change (the
+/// late review's L4: an internet gateway route for one subnet's VNIC
+/// opened the internet's new connections to another subnet's public
+/// VNICs, silently).
+#[allow(clippy::too_many_arguments)]
 fn closes(
     scratch: &mut Scratch,
     s: &Scenario,
     ix: Option<&AddressIndex>,
     p: &Packet,
+    own: crate::ids::VnicId,
     remote: IpAddr,
     table: RouteTableId,
     change: &mut dyn FnMut(&mut Scenario, bool),
@@ -957,17 +1147,30 @@ fn closes(
             }
         }
     }
-    let passing: Vec<Packet> = looks
+    let own_subnet = s.vnics[own.index()].subnet;
+    // New connections into a VNIC of another subnet: what the change
+    // exposes (new connections out of one are what a shared table is
+    // for, and a NAT gateway's rule opens them for every subnet).
+    let elsewhere = |q: &Packet| {
+        q.src == remote
+            && matches!(super::endpoint_at(s, ix, q.dst),
+                Endpoint::Vnic(u) if s.vnics[u.index()].subnet != own_subnet)
+    };
+    let (passing, failing): (Vec<Packet>, Vec<Packet>) = looks
         .into_iter()
-        .filter(|q| route_passes(scratch.of(s), ix, q))
-        .collect();
+        .partition(|q| route_passes(scratch.of(s), ix, q));
+    let failing: Vec<Packet> = failing.into_iter().filter(|q| elsewhere(q)).collect();
     change(scratch.of(s), true);
     let closed: Vec<Packet> = passing
         .into_iter()
         .filter(|q| !route_passes(scratch.of(s), ix, q))
         .collect();
+    let opened: Vec<Packet> = failing
+        .into_iter()
+        .filter(|q| route_passes(scratch.of(s), ix, q))
+        .collect();
     change(scratch.of(s), false);
-    if closed.is_empty() {
+    if closed.is_empty() && opened.is_empty() {
         return String::new();
     }
     let name = |ip: IpAddr| match super::endpoint_at(s, ix, ip) {
@@ -981,19 +1184,32 @@ fn closes(
         }
         _ => ip.to_string(),
     };
-    let mut items: Vec<String> = closed
-        .iter()
-        .take(3)
-        .map(|q| format!("{} -> {}", name(q.src), name(q.dst)))
-        .collect();
-    if closed.len() > 3 {
-        items.push(format!("and {} more", closed.len() - 3));
-    }
-    format!(
-        "; but route table `{}` is shared: with this change its route layer would drop new connections {} (they pass today)",
-        scratch.of(s).route_tables[table.index()].name,
+    let items = |qs: &[Packet]| {
+        let mut items: Vec<String> = qs
+            .iter()
+            .take(3)
+            .map(|q| format!("{} -> {}", name(q.src), name(q.dst)))
+            .collect();
+        if qs.len() > 3 {
+            items.push(format!("and {} more", qs.len() - 3));
+        }
         items.join(", ")
-    )
+    };
+    let t = &scratch.of(s).route_tables[table.index()].name;
+    let mut out = String::new();
+    if !closed.is_empty() {
+        out.push_str(&format!(
+            "; but route table `{t}` is shared: with this change its route layer would drop new connections {} (they pass today)",
+            items(&closed)
+        ));
+    }
+    if !opened.is_empty() {
+        out.push_str(&format!(
+            "; and route table `{t}` is shared with other subnets: this change also opens its route layer to new connections {} (they drop today)",
+            items(&opened)
+        ));
+    }
+    out
 }
 
 /// Whether `rule`, added to `table` on `scratch`, lets `p` through the

@@ -31,12 +31,6 @@ pub struct Failing {
     pub ingress_denied: bool,
 }
 
-/// For a pair `a -> b` that a path expecting `deny` finds closed at
-/// `stage`: the pair as [`notes`] takes it when the closing layer is one
-/// the export leaves unknown (a stand-in route table read at route, a
-/// VNIC whose security rules are not all known at its security layer, a
-/// stand-in VNIC's unknown attributes at ZPR), else `None`: the path may
-/// hold only because the export is partial.
 /// The stand-in gateway (made up by `zprsim import` for a route target the
 /// export lacks) that route table `t`'s rule for `remote` (its longest
 /// match) sends to, if it does: it drops every packet, and no route hint
@@ -71,6 +65,14 @@ fn stand_in_gateway_taken(
     }
 }
 
+/// For a pair `a -> b` that a path expecting `deny` finds closed at
+/// `stage`: the pair as [`notes`] takes it when the closing layer is one
+/// the export leaves unknown (a stand-in route table read at route, a
+/// VNIC whose security rules are not all known at its security layer, a
+/// stand-in VNIC's unknown attributes at ZPR), else `None`: the path may
+/// hold only because the export is partial. `explain` reads it too, to
+/// say that a stand-in, not "nothing", keeps a packet closed at a layer
+/// (since the twentieth session).
 #[must_use]
 pub fn closing(
     s: &Scenario,
@@ -299,7 +301,7 @@ pub fn notes(
                     };
                     note(Object::Table(t.index()), &|| {
                         format!(
-                            "route table `{}` (of {of}) is a stand-in for {}, which the export lacks: it has no rule here, only the VCN's local routes. {} and import again before adding rules to it",
+                            "route table `{}` (of {of}) is a stand-in for {}, which the export lacks: it has no rule here, and the VCN's local routes are not assumed past its subnet (the real one may send an address of the VCN elsewhere). {} and import again before adding rules to it",
                             table.name,
                             what(&table.id, "route table"),
                             export(&table.id, "route-table get --rt-id")

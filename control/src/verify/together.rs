@@ -118,6 +118,7 @@ pub fn together(
                 | fix::Edit::Gateway { .. }
                 | fix::Edit::Enable { .. }
                 | fix::Edit::Table { .. }
+                | fix::Edit::SkipCheck { .. }
         )
     });
     let again: Vec<(PathSpec, bool)> = paths

@@ -234,6 +234,11 @@ impl Builder<'_> {
                         match a_memo.and_then(|m| hit(m[bi])) {
                             _ if direct => PASS | DIRECT,
                             None => 0,
+                            // A table the export lacks may send an address
+                            // of the VCN outside the subnet to a private IP
+                            // that drops it, or a gateway that blocks
+                            // (since the twentieth session).
+                            Some(Hit::Local) if routes_unknown(s, *rv) => 0,
                             Some(Hit::Local) => PASS | FORWARDED,
                             Some(Hit::Static(id, target)) if blocked(target, rv, v4(*b_region)) => {
                                 id
@@ -255,7 +260,17 @@ impl Builder<'_> {
                     }
                     // From outside to a VNIC: the return path in its table; NAT
                     // and service gateways and private IPs admit replies only.
+                    // From an address of its own subnet: direct, as the
+                    // other way round (since the twentieth session).
                     (None, Some(b_rv)) => match key_memo[bi].and_then(|m| hit(memo[m][ai])) {
+                        _ if a_region.is_some_and(|r| {
+                            subnet_pfx[b_rv.subnet.index()]
+                                .iter()
+                                .any(|p| p.covers(tree.nodes[r as usize]))
+                        }) =>
+                        {
+                            PASS | DIRECT
+                        }
                         None => 0,
                         // A table the export lacks may hold a longer rule for
                         // the source that admits replies only, or none.
