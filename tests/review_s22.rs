@@ -371,3 +371,66 @@ fn diff_agrees_with_the_reference_for_every_kind_of_change() {
         assert!(t.0 > 0, "{k}: no change ever changed a verdict: {tally:?}");
     }
 }
+
+/// The docs' pages, README first.
+fn doc_pages() -> Vec<PathBuf> {
+    let mut pages = vec![root().join("README.md")];
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(root().join("docs"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    docs.sort();
+    pages.extend(docs);
+    pages
+}
+
+/// Check 2 (docs drift): every `--fail-on VALUE` the docs write in prose
+/// with a literal value is one `diff` takes. The docs test runs only the
+/// commands of code blocks and checks flag names, not the values written in
+/// prose; docs/rollout.md told users "Exit 1 with `--fail-on broken`",
+/// which exits 2 (`broken` is not a class).
+#[test]
+fn every_fail_on_value_the_docs_write_is_accepted() {
+    let mut values: BTreeSet<(String, String)> = BTreeSet::new();
+    for page in doc_pages() {
+        let text = std::fs::read_to_string(&page).unwrap();
+        let name = page.file_name().unwrap().to_string_lossy().into_owned();
+        for (i, _) in text.match_indices("--fail-on ") {
+            let rest = &text[i + "--fail-on ".len()..];
+            let v: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '-' || *c == ',')
+                .collect();
+            // Placeholders (KINDS) and variables are not values.
+            if !v.is_empty() && !v.ends_with('-') {
+                values.insert((v, name.clone()));
+            }
+        }
+    }
+    assert!(values.len() >= 2, "{values:?}");
+    let mut bad = Vec::new();
+    for (v, page) in &values {
+        let o = Command::cargo_bin("zprsim")
+            .unwrap()
+            .current_dir(root())
+            .args([
+                "diff",
+                "examples/oke-orders/rollout.toml",
+                "examples/oke-orders/scenario.toml",
+                "pcaps/oke-demo.pcap",
+                "--quiet",
+                "--fail-on",
+                v,
+            ])
+            .output()
+            .unwrap();
+        if o.status.code() == Some(2) {
+            bad.push(format!(
+                "{page}: `--fail-on {v}`: {}",
+                String::from_utf8_lossy(&o.stderr).trim_end()
+            ));
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
