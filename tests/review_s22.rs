@@ -434,3 +434,151 @@ fn every_fail_on_value_the_docs_write_is_accepted() {
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
+
+/// A bucket of flow logs as `oci os object bulk-download` leaves it:
+/// Connector Hub objects (`<connector OCID>/<start>_<end>.<n>.log.gz`,
+/// gzip of JSON lines) of the OKE example's log, the last still being
+/// written (cut inside its gzip member), and a second download of the
+/// same bucket beside it with that object whole.
+fn two_downloads(dir: &Path) -> (PathBuf, PathBuf) {
+    use std::io::Write;
+    let log = std::fs::read_to_string(root().join("examples/oke-orders/flowlogs/oke-demo.jsonl"))
+        .unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    let gz = |part: &[&str]| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        for l in part {
+            writeln!(e, "{l}").unwrap();
+        }
+        e.finish().unwrap()
+    };
+    let names = [
+        "20240301T085800Z_20240301T090000Z.0.log.gz",
+        "20240301T090000Z_20240301T090200Z.0.log.gz",
+        "20240301T090200Z_20240301T090400Z.0.log.gz",
+        "20240301T090400Z_20240301T090600Z.0.log.gz",
+    ];
+    let mut roots = Vec::new();
+    for d in ["download-1", "download-2"] {
+        let at = dir
+            .join(d)
+            .join("flowlogs/ocid1.serviceconnector.oc1.iad.aaaa");
+        std::fs::create_dir_all(&at).unwrap();
+        for (i, chunk) in lines.chunks(lines.len().div_ceil(4)).enumerate() {
+            let mut bytes = gz(chunk);
+            if d == "download-1" && i == 3 {
+                bytes.truncate(bytes.len() / 2);
+            }
+            std::fs::write(at.join(names[i]), bytes).unwrap();
+        }
+        roots.push(dir.join(d));
+    }
+    (roots[0].clone(), roots[1].clone())
+}
+
+/// Check 3: `replay` and `diff` on two downloads of one bucket of flow logs
+/// (one object cut, still being written in the first) judge every record
+/// once: the same packets, verdicts, agreement and classes as the one log
+/// they were cut from, with a warning naming the cut object and one
+/// counting the duplicates. Held for the data records (77 judged, 64
+/// duplicates skipped); see the next test for the quality entries.
+#[test]
+fn two_downloads_of_a_bucket_judge_every_record_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d1, d2) = two_downloads(dir.path());
+    let one = root().join("examples/oke-orders/flowlogs/oke-demo.jsonl");
+    let scenario = root().join("examples/oke-orders/scenario.toml");
+    let proposed = root().join("examples/oke-orders/proposed.toml");
+    let replay = |inputs: &[&Path], report: &Path| -> (i32, String, Value) {
+        let o = Command::cargo_bin("zprsim")
+            .unwrap()
+            .current_dir(dir.path())
+            .arg("replay")
+            .arg(&scenario)
+            .args(inputs)
+            .arg("--quiet")
+            .arg("--report")
+            .arg(report)
+            .output()
+            .unwrap();
+        let r = serde_json::from_str(&std::fs::read_to_string(report).unwrap_or_default())
+            .unwrap_or(Value::Null);
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+            r,
+        )
+    };
+    let (c1, _, whole) = replay(&[&one], &dir.path().join("a.json"));
+    let (c2, err, both) = replay(&[&d1, &d2], &dir.path().join("b.json"));
+    assert_eq!((c1, c2), (0, 0), "{err}");
+    for k in ["packets", "bytes", "dropped_by_stage", "flows"] {
+        assert_eq!(whole[k], both[k], "{k}");
+    }
+    for k in ["judged", "agreement", "unplaced", "disagreements_total"] {
+        assert_eq!(whole["flow_log"][k], both["flow_log"][k], "flow_log.{k}");
+    }
+    assert!(err.contains("download-1/flowlogs/ocid1.serviceconnector.oc1.iad.aaaa/20240301T090400Z_20240301T090600Z.0.log.gz:6: the gzip stream ends early"), "{err}");
+    assert!(
+        err.contains("flow-log entries skipped: an earlier entry has the same `id`"),
+        "{err}"
+    );
+    // diff on the two downloads: the classes of diff on the one log.
+    let a = diff_run(dir.path(), &scenario, &proposed, &[&one], &["--quiet"]);
+    let b = diff_run(dir.path(), &scenario, &proposed, &[&d1, &d2], &["--quiet"]);
+    assert_eq!((a.code, b.code), (1, 1), "{}", b.stderr);
+    assert_eq!(a.report["flows"], b.report["flows"]);
+    assert_eq!(a.report["packets"], b.report["packets"]);
+    let key = |r: &Run| -> BTreeSet<String> {
+        r.flows
+            .iter()
+            .map(|f| format!("{} {}", f["community_id"], f["class"]))
+            .collect()
+    };
+    assert_eq!(key(&a), key(&b));
+}
+
+/// Check 3, the quality entries: a NODATA or SKIPDATA entry read twice (two
+/// downloads of a bucket, a `.jsonl` beside its `.gz`) is counted twice,
+/// where docs/flow-logs.md says an entry whose `id` and `startTime` an
+/// earlier entry had is skipped and counted in `skipped_duplicate`: two
+/// copies of the OKE log give 2 NODATA, 2 SKIPDATA and 78 duplicates (of 80
+/// entries), one copy 1, 1 and 0. Data records are deduplicated one second
+/// at a time as the spool gives them back (bounded memory); quality entries
+/// never reach the spool, and a set of their ids would grow with a week's
+/// NODATA entries (one per idle VNIC and minute). The fix belongs with the
+/// spool (a quality kind of spilled record, deduplicated with the data
+/// records and counted, never judged): left for planning, the docs now
+/// say what happens.
+#[test]
+#[ignore = "quality entries read twice are counted twice; deduplicating them in bounded memory needs them in the flow-log spool (dataplane/src/flowlog/spill.rs, stream.rs): planning"]
+fn a_quality_entry_read_twice_is_counted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = root().join("examples/oke-orders/flowlogs/oke-demo.jsonl");
+    let copy = dir.path().join("copy.jsonl");
+    std::fs::copy(&log, &copy).unwrap();
+    let report = dir.path().join("r.json");
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .arg("replay")
+        .arg(root().join("examples/oke-orders/scenario.toml"))
+        .arg(&log)
+        .arg(&copy)
+        .arg("--quiet")
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let f = &r["flow_log"];
+    assert_eq!(
+        (
+            &f["skipped_nodata"],
+            &f["skipped_skipdata"],
+            &f["skipped_duplicate"]
+        ),
+        (&Value::from(1), &Value::from(1), &Value::from(80)),
+        "{f:#}"
+    );
+}
