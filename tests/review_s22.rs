@@ -645,3 +645,198 @@ fn a_small_generated_oke_cluster_passes_its_own_expectations() {
         assert!(e.contains("at least 2 nodes and 32 pods"), "{e}");
     }
 }
+
+/// A flow line's or record's tuple, both directions as one (`diff` on flow
+/// logs groups records by it and names the flow by its first record: an
+/// ICMP flow's community id is its first record's, which for pings both
+/// ways is not every record's).
+fn tuple_key(v: &Value) -> String {
+    let a = format!("{}:{}", v["src"], v["sport"]);
+    let b = format!("{}:{}", v["dst"], v["dport"]);
+    let (x, y) = if a <= b { (a, b) } else { (b, a) };
+    format!("{} {x} {y}", v["proto"])
+}
+
+/// Each flow-log record's verdict under one scenario, from `replay`'s
+/// `--flows`: (line) -> (allowed, packets, tuple).
+fn record_verdicts(dir: &Path, scenario: &Path, log: &Path) -> BTreeMap<u64, (bool, u64, String)> {
+    let flows = dir.join("records.jsonl");
+    let _ = std::fs::remove_file(&flows);
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .arg("replay")
+        .arg(scenario)
+        .arg(log)
+        .arg("--quiet")
+        .arg("--flows")
+        .arg(&flows)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::read_to_string(&flows)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| {
+            Some((
+                v["line"].as_u64()?,
+                (
+                    v["simulated"]["verdict"] == "allow",
+                    v["packets"].as_u64()?,
+                    tuple_key(&v),
+                ),
+            ))
+        })
+        .collect()
+}
+
+/// Check 1 on flow logs: the logs OCI would write for random traffic
+/// (`zprsim_bench::flowlogs`), B and A = B with one change of each kind:
+/// `diff` on the logs reports as would-break or newly-allowed exactly the
+/// flows (tuples, both directions) with a record whose verdict `replay`
+/// gives differently under B and A, with the records' packets (replay on
+/// flow logs is held to the reference by the flow-log tests).
+#[test]
+fn flow_log_diff_agrees_with_replay_of_each_side_for_every_kind_of_change() {
+    use zprsim_bench::flowlogs;
+    use zprsim_control::compile::{Compiled, Config};
+    let dir = tempfile::tempdir().unwrap();
+    let seeds = crate::support::seeds("ZPRSIM_QA22_DIFF_SEEDS", 6).min(200);
+    let kinds = [
+        Change::Remove,
+        Change::AddRule,
+        Change::DetachNsg,
+        Change::Retarget,
+    ];
+    let mut tally: BTreeMap<String, (u64, usize)> = BTreeMap::new();
+    for seed in 0..seeds {
+        for (ki, &kind) in kinds.iter().enumerate() {
+            let mut rng = ChaCha8Rng::seed_from_u64(23_000 + seed * 7 + ki as u64);
+            let shape = Shape::classic();
+            let mut s = random_scenario_shaped(&mut rng, &shape);
+            for (i, v) in s.vnics.iter_mut().enumerate() {
+                v.id = Some(format!("ocid1.vnic.oc1..qa{i}"));
+            }
+            let sb = load::from_toml_str(&to_toml(&s), "b").unwrap().scenario;
+            let pool = address_pool_shaped(&sb, &shape);
+            let vn = vnic_addresses(&sb);
+            let pkts = traffic_with(&mut rng, &sb, 300, |r| {
+                random_packet_shaped(r, &pool, &vn, &shape)
+            });
+            // As for captures: the first of up to 8 changes the reference
+            // says changes a packet (else the last).
+            let mut n = 0;
+            let vr = reference_decisions(&sb, &pkts, &mut n);
+            let mut picked = None;
+            for _ in 0..8 {
+                let mut a = s.clone();
+                let Some(what) = change(&mut rng, &mut a, kind) else {
+                    break;
+                };
+                let Ok(la) = load::from_toml_str(&to_toml(&a), "a") else {
+                    continue;
+                };
+                let va = reference_decisions(&la.scenario, &pkts, &mut n);
+                let changes = vr.iter().zip(&va).any(|(b, a)| core(b) != core(a));
+                picked = Some((a, what));
+                if changes {
+                    break;
+                }
+            }
+            let Some((a, what)) = picked else {
+                continue;
+            };
+            let bp = dir.path().join("b.toml");
+            let ap = dir.path().join("a.toml");
+            std::fs::write(&bp, to_toml(&s)).unwrap();
+            std::fs::write(&ap, to_toml(&a)).unwrap();
+            let cap = dir.path().join("c.pcap");
+            write_capture(&cap, &pkts);
+            let cb = Compiled::new(&sb, &Config::default()).unwrap();
+            let recs = flowlogs::records_from_capture(&sb, &cb, &std::fs::read(&cap).unwrap());
+            let entries: Vec<_> = recs
+                .iter()
+                .enumerate()
+                .map(|(n, r)| flowlogs::entry(r, n as u64))
+                .collect();
+            let lp = dir.path().join("l.jsonl");
+            std::fs::write(&lp, flowlogs::json_lines(&entries)).unwrap();
+            let vb = record_verdicts(dir.path(), &bp, &lp);
+            let va = record_verdicts(dir.path(), &ap, &lp);
+            let (mut wb, mut na) = (0u64, 0u64);
+            let mut expected = BTreeSet::new();
+            for (line, (ok_b, n, cid)) in &vb {
+                let Some((ok_a, _, _)) = va.get(line) else {
+                    continue;
+                };
+                match (ok_b, ok_a) {
+                    (true, false) => wb += n,
+                    (false, true) => na += n,
+                    _ => continue,
+                }
+                expected.insert(cid.clone());
+            }
+            let r = diff_run(
+                dir.path(),
+                &bp,
+                &ap,
+                &[&lp],
+                &["--quiet", "--fail-on", "none"],
+            );
+            let ctx = format!("seed {seed}, {kind:?}: {what}\n{}", r.stderr);
+            assert_eq!(r.code, 0, "{ctx}");
+            assert_eq!(r.report["packets"]["would_break"], wb, "{ctx}");
+            assert_eq!(r.report["packets"]["newly_allowed"], na, "{ctx}");
+            let got: BTreeSet<String> = r
+                .flows
+                .iter()
+                .filter(|l| l["class"] == "would-break" || l["class"] == "newly-allowed")
+                .map(tuple_key)
+                .collect();
+            assert_eq!(got, expected, "{ctx}");
+            let t = tally.entry(format!("{kind:?}")).or_default();
+            t.0 += wb + na;
+            t.1 += expected.len();
+        }
+    }
+    eprintln!("flow-log diff vs replay, per kind (changed packets, changed flows): {tally:?}");
+    assert!(tally.values().map(|t| t.1).sum::<usize>() > 0, "{tally:?}");
+}
+
+/// What an engineer needs from `explain` when stateless wins: the line
+/// named the first matching rule (stateful here) and said "stateful and
+/// stateless rules match: stateless wins, not tracked", without naming the
+/// stateless rule that made the connection untracked (the one to change
+/// when the reply is dropped). It is now named, in the text and in
+/// `--json`'s layer `reason`.
+#[test]
+fn explain_names_the_stateless_rule_that_wins() {
+    let run = |json: bool| {
+        let mut c = Command::cargo_bin("zprsim").unwrap();
+        c.current_dir(root()).args([
+            "explain",
+            "tests/cases/scenarios/security.toml",
+            "--src",
+            "10.0.1.10",
+            "--dst",
+            "10.0.2.11",
+            "--proto",
+            "tcp",
+            "--sport",
+            "40000",
+            "--dport",
+            "8050",
+        ]);
+        if json {
+            c.arg("--json");
+        }
+        let o = c.output().unwrap();
+        assert_eq!(o.status.code(), Some(0));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let text = run(false);
+    let want = "stateless wins, not tracked (the stateless one: security list `front-sl` rule #9: egress tcp to 10.0.2.0/24 dport 8050-8059 (stateless))";
+    assert!(text.contains(want), "{text}");
+    let json = run(true);
+    assert!(json.contains(want), "{json}");
+}
