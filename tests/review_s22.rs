@@ -79,6 +79,10 @@ enum Change {
     DetachNsg,
     /// A route rule sent to another target of its VCN.
     Retarget,
+    /// A security list detached from a subnet.
+    DetachList,
+    /// A security attribute taken off a VNIC.
+    DropAttribute,
 }
 
 fn random_rule(rng: &mut ChaCha8Rng, vnics: &[std::net::IpAddr]) -> SecurityRule {
@@ -151,6 +155,34 @@ fn change(rng: &mut ChaCha8Rng, s: &mut Scenario, c: Change) -> Option<String> {
                 s.nsgs[n.index()].name,
                 s.vnics[v].name
             ))
+        }
+        Change::DetachList => {
+            let with: Vec<usize> = (0..s.subnets.len())
+                .filter(|&i| !s.subnets[i].security_lists.is_empty())
+                .collect();
+            if with.is_empty() {
+                return None;
+            }
+            let n = with[rng.random_range(0..with.len())];
+            let j = rng.random_range(0..s.subnets[n].security_lists.len());
+            let l = s.subnets[n].security_lists.remove(j);
+            Some(format!(
+                "list {} detached from subnet {}",
+                s.security_lists[l.index()].name,
+                s.subnets[n].name
+            ))
+        }
+        Change::DropAttribute => {
+            let with: Vec<usize> = (0..s.vnics.len())
+                .filter(|&i| !s.vnics[i].attributes.is_empty())
+                .collect();
+            if with.is_empty() {
+                return None;
+            }
+            let v = with[rng.random_range(0..with.len())];
+            let j = rng.random_range(0..s.vnics[v].attributes.len());
+            let a = s.vnics[v].attributes.remove(j);
+            Some(format!("attribute {a:?} taken off {}", s.vnics[v].name))
         }
         Change::Retarget => {
             let mut slots = Vec::new();
@@ -258,6 +290,8 @@ fn diff_agrees_with_the_reference_for_every_kind_of_change() {
         Change::AddRule,
         Change::DetachNsg,
         Change::Retarget,
+        Change::DetachList,
+        Change::DropAttribute,
     ];
     let mut tally: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
     for seed in 0..seeds {
@@ -707,6 +741,8 @@ fn flow_log_diff_agrees_with_replay_of_each_side_for_every_kind_of_change() {
         Change::AddRule,
         Change::DetachNsg,
         Change::Retarget,
+        Change::DetachList,
+        Change::DropAttribute,
     ];
     let mut tally: BTreeMap<String, (u64, usize)> = BTreeMap::new();
     for seed in 0..seeds {
