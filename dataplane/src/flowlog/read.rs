@@ -109,9 +109,11 @@ pub struct ReadOutcome {
 }
 
 /// Most NODATA and SKIPDATA entries whose ids are kept to find one read
-/// twice (about 40 MB): a week of a large tenancy's idle VNICs may log
-/// more, whose later ones are counted as read, unchecked.
-pub const MAX_QUALITY_IDS: usize = 1 << 20;
+/// twice: 7/8 of 2^20, the most a table of 2^20 buckets holds before it
+/// doubles (32-byte keys and a control byte each: about 35 MB). A week of
+/// a large tenancy's idle VNICs may log more, whose later ones are counted
+/// as read, unchecked.
+pub const MAX_QUALITY_IDS: usize = 7 << 17;
 
 impl ReadOutcome {
     /// An outcome whose data records go to `spool` (read in bounded
