@@ -1012,3 +1012,53 @@ fn copy_tree(from: &Path, to: &Path) {
         std::fs::copy(from, to).unwrap();
     }
 }
+
+/// Check 2 (docs drift): every top-level key `verify --json` writes is in
+/// docs/verify.md's list of them (`stopped_by`, written since the
+/// nineteenth session, was not).
+#[test]
+fn every_top_level_key_of_verify_json_is_documented() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(
+        &root().join("examples/oke-orders"),
+        &dir.path().join("oke-orders"),
+    );
+    let scenario = dir.path().join("oke-orders/scenario.toml");
+    let text = std::fs::read_to_string(&scenario).unwrap();
+    // The load balancer's egress to the NodePorts removed, as in
+    // docs/verify.md: a failing path with hints.
+    let broken: String = text
+        .lines()
+        .filter(|l| !(l.contains("destination = \"nodes-nsg\"") && l.contains("min = 30000")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(broken, text);
+    std::fs::write(&scenario, broken).unwrap();
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(dir.path().join("oke-orders"))
+        .args(["verify", "scenario.toml", "expect.toml", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let docs = std::fs::read_to_string(root().join("docs/verify.md")).unwrap();
+    let line = docs
+        .lines()
+        .find(|l| l.starts_with("- `--json`: one object, `{"))
+        .unwrap();
+    let listed = &line[line.find('{').unwrap()..line.find('}').unwrap()];
+    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert!(keys.len() >= 6, "{keys:?}");
+    for k in keys {
+        assert!(
+            listed.split(", ").any(|x| x.trim_start_matches('{') == k),
+            "`{k}` is not in docs/verify.md's list: {listed}"
+        );
+    }
+}
