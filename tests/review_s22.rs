@@ -1062,3 +1062,104 @@ fn every_top_level_key_of_verify_json_is_documented() {
         );
     }
 }
+
+/// Two VCNs over a DRG: `a` routes 10.1.0.0/16 to its DRG, `b`'s subnet has
+/// no route table (only local routes, no rule back to `a`), and `b`'s list
+/// lets in tcp/443 from x. The first packet x -> y passes every layer; its
+/// reply drops at route in `b` (`explain --reply`: "no rule matches
+/// 10.0.1.10: subnet `sb` has no route table"), so no connection can
+/// complete.
+const NO_RETURN_ROUTE: &str = r#"
+[[vcn]]
+name = "a"
+cidr_blocks = ["10.0.0.0/16"]
+
+[[vcn]]
+name = "b"
+cidr_blocks = ["10.1.0.0/16"]
+
+[[gateway]]
+name = "ad"
+vcn = "a"
+kind = "drg"
+
+[[gateway]]
+name = "bd"
+vcn = "b"
+kind = "drg"
+
+[[security_list]]
+name = "oa"
+vcn = "a"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
+ingress_security_rules = [{ source = "0.0.0.0/0", protocol = "all" }]
+
+[[security_list]]
+name = "ob"
+vcn = "b"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
+ingress_security_rules = [{ protocol = "6", source = "10.0.1.10/32", tcp_options = { destination_port_range = { min = 443, max = 443 } } }]
+
+[[route_table]]
+name = "art"
+vcn = "a"
+route_rules = [{ destination = "10.1.0.0/16", network_entity = "ad" }]
+
+[[subnet]]
+name = "sa"
+vcn = "a"
+cidr_block = "10.0.1.0/24"
+route_table = "art"
+security_lists = ["oa"]
+
+[[subnet]]
+name = "sb"
+vcn = "b"
+cidr_block = "10.1.1.0/24"
+security_lists = ["ob"]
+
+[[vnic]]
+name = "x"
+subnet = "sa"
+private_ips = ["10.0.1.10"]
+
+[[vnic]]
+name = "y"
+subnet = "sb"
+private_ips = ["10.1.1.10"]
+"#;
+
+/// A required path across a DRG whose replies have no route back: `verify`
+/// says `ok` (exit 0) though in OCI the reply of every connection drops at
+/// route in VCN `b`. `verify` judges first packets only (docs/verify.md,
+/// "The reply of a first packet to another VCN": only a route hint checks
+/// the reply's route); so does the hint that opens such a path when the
+/// first packet is dropped by a security list or ZPR (the same scenario
+/// with `ob`'s rule removed: "to open: ingress-security: add to security
+/// list `ob` ...", and "with every path's hints added ...: every path that
+/// should be open passes"). A path that should be open needs its replies'
+/// route judged too (the reply's security and ZPR pass by tracking; its
+/// route does not).
+#[test]
+#[ignore = "verify judges first packets only: the reply's route of an expect-allow pair is not judged (control/src/verify whole.rs/group.rs, and the return-route hint in route_fix.rs, another helper's area): planning"]
+fn a_required_path_whose_replies_have_no_route_back_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path().join("s.toml");
+    std::fs::write(&s, NO_RETURN_ROUTE).unwrap();
+    let e = dir.path().join("e.toml");
+    std::fs::write(
+        &e,
+        "[[path]]\nname = \"x-to-y\"\nfrom = \"vnic:x\"\nto = \"vnic:y\"\nproto = \"tcp\"\ndport = 443\nexpect = \"allow\"\n",
+    )
+    .unwrap();
+    let o = Command::cargo_bin("zprsim")
+        .unwrap()
+        .arg("verify")
+        .arg(&s)
+        .arg(&e)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("reply"), "{out}");
+}
