@@ -331,6 +331,11 @@ struct JsonExplain<'a> {
     /// Why `to_open` opens the whole protocol (a non-first fragment).
     #[serde(skip_serializing_if = "Option::is_none")]
     to_open_why: Option<String>,
+    /// A first packet between VNICs of two VCNs that passes the route
+    /// layer: why its reply drops there, when it does (the connection
+    /// cannot complete, whatever opens the first packet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply_route: Option<String>,
     /// A dropped packet: the objects `zprsim import` made up at its ends.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     stand_ins: Vec<String>,
@@ -537,6 +542,11 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         ctx: judged_ctx,
     } = judge_flow(s, &compiled, &p, a.reply)?;
     let others = other_addresses(a, s, &compiled, &p)?;
+    let reply_route = if a.reply {
+        None
+    } else {
+        reply_route_note(s, &compiled, &p, &first)?
+    };
     // A reply whose first packet is dropped is opened by opening that
     // first packet (its reply is then tracked): a hint for the reply on
     // its own would open the reverse path, to the client's port, and
@@ -573,6 +583,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             stays_closed: closed_text(&hints),
             closed_at: hints.closed_at,
             to_open: hints.to_open,
+            reply_route: reply_route.clone(),
             stand_ins: stand_ins(s, &judged, &d),
             other_addresses: others,
             warnings: &loaded.warnings,
@@ -612,9 +623,63 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         if ctx_note.is_none() {
             text.push_str(&to_open_text(&p, &hints));
         }
+        if let Some(n) = &reply_route {
+            let _ = writeln!(text, "  note: {n}");
+        }
         out(&text)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// For a first packet from a VNIC to a VNIC in another VCN that the route
+/// layer forwards (a route drop has its route hint, which checks the
+/// reply itself), why its reply drops at route, when it does: the other
+/// VCN's route table has no rule back. The reply's security and ZPR pass
+/// by tracking once the first packet passes; its route does not, so the
+/// connection cannot complete however the first packet is opened (since
+/// the twentieth session; before, only `--reply` showed it).
+fn reply_route_note(
+    s: &Scenario,
+    compiled: &Compiled,
+    p: &Packet,
+    first: &zprsim_control::verdict::Decision,
+) -> Result<Option<String>, Failure> {
+    if p.l4 == L4::Fragment || first.judgement.stage == Some(Stage::Route) {
+        return Ok(None);
+    }
+    let (Endpoint::Vnic(x), Endpoint::Vnic(y)) =
+        (eval::endpoint_of(s, p.src), eval::endpoint_of(s, p.dst))
+    else {
+        return Ok(None);
+    };
+    if s.vnic_vcn(x) == s.vnic_vcn(y) {
+        return Ok(None);
+    }
+    let r = reply_of(p);
+    let tracked = Tracking {
+        at_src: true,
+        at_dst: true,
+        zpr: true,
+        zpr_audit: true,
+    };
+    let d = judge_both(s, compiled, &r, Context::Reply(tracked))?;
+    if d.judgement.stage != Some(Stage::Route) {
+        return Ok(None);
+    }
+    let why = d
+        .layers
+        .iter()
+        .find(|l| l.layer == Stage::Route)
+        .and_then(|l| l.reason.clone())
+        .unwrap_or_default();
+    Ok(Some(format!(
+        "its reply {r} drops at route ({why}): the connection cannot complete{} (`--reply` explains it)",
+        if first.judgement.verdict == Verdict::Allow {
+            ""
+        } else {
+            ", even with the first packet opened"
+        }
+    )))
 }
 
 /// A flow's first packet judged, and with `--reply` its reply.

@@ -544,8 +544,15 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         Ok(())
     })
     .map_err(|e| Failure::Input(format!("error: {e}")))?;
-    read.duplicates = st.duplicates;
-    read.first_duplicate = st.first_duplicate.map(|(f, line)| (name(f), line));
+    // The spool's duplicates, and the NODATA and SKIPDATA entries the
+    // reading found read twice (the first duplicate named is the first
+    // of either, in input order).
+    read.duplicates = st.duplicates + read.quality_duplicates;
+    read.first_duplicate = match (st.first_duplicate, read.first_quality_duplicate) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+    .map(|(f, line)| (name(f), line));
     let j = &st.judgement;
     // Records, none of them placed, by a scenario whose VNICs have no
     // `id` at all (written by hand): nothing can ever be judged, and a
@@ -705,7 +712,11 @@ fn report<'a>(
         },
         flow_log: FlowLogSection {
             // The data records read (duplicates among them) and the rest.
-            records: st.records + read.nodata + read.skipdata + read.malformed,
+            records: st.records
+                + read.nodata
+                + read.skipdata
+                + read.malformed
+                + read.quality_duplicates,
             judged: st.judged,
             skipped_nodata: read.nodata,
             skipped_skipdata: read.skipdata,

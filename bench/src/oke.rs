@@ -13,7 +13,9 @@
 //!   puts every pod IP on a secondary VNIC of a node, up to 31 per VNIC
 //!   (OCI's limit of secondary private IPs per VNIC), so pod IPs
 //!   `10.1.0.10 + N` are grouped 31 to a `pods-vnic-M` (`pods-nsg`); every
-//!   tenth pod VNIC runs `billing`, the others `orders-api`;
+//!   tenth pod VNIC runs `billing` (the last, when there are fewer than
+//!   ten), the others `orders-api`; at least 2 nodes and 32 pods, so the
+//!   expectations' node-to-node and both workloads' paths have pairs;
 //! - the example's own nodes and pods (`worker-1`, `worker-2`,
 //!   `orders-api-pod-1`, `orders-api-pod-2`, `billing-pod-1`) are left out.
 //!
@@ -59,12 +61,18 @@ fn once(text: &str, from: &str, to: &str) -> Result<String, String> {
 /// `pods` pod IPs.
 ///
 /// # Errors
-/// More than [`MAX_NODES`] nodes or [`MAX_PODS`] pods, or an example that
-/// changed shape.
+/// More than [`MAX_NODES`] nodes or [`MAX_PODS`] pods, fewer than 2 nodes
+/// or 32 pods, or an example that changed shape.
 pub fn scenario(nodes: usize, pods: usize) -> Result<String, String> {
     if nodes > MAX_NODES || pods > MAX_PODS {
         return Err(format!(
             "at most {MAX_NODES} nodes and {MAX_PODS} pods (the subnets' sizes)"
+        ));
+    }
+    if nodes < 2 || pods <= PODS_PER_VNIC {
+        return Err(format!(
+            "at least 2 nodes and {} pods (node-to-node paths need two nodes, and two pod VNICs run orders-api and billing: the example's expectations need both)",
+            PODS_PER_VNIC + 1
         ));
     }
     let mut t = once(
@@ -118,6 +126,7 @@ pub fn scenario(nodes: usize, pods: usize) -> Result<String, String> {
             "\n[[vnic]]\nname = \"worker-{n}\"\nsubnet = \"workers\"\nprivate_ips = [\"{v4}\", \"{v6}\"]\nnsgs = [\"nodes-nsg\"]\nkind = \"node\"\nsecurity_attributes = {{ app = {{ role = {{ value = \"oke-node\" }} }} }}\n",
         );
     }
+    let vnics = pods.div_ceil(PODS_PER_VNIC);
     for (m, first) in (0..pods).step_by(PODS_PER_VNIC).enumerate() {
         let ips: Vec<String> = (first..pods.min(first + PODS_PER_VNIC))
             .map(|p| {
@@ -128,7 +137,13 @@ pub fn scenario(nodes: usize, pods: usize) -> Result<String, String> {
                 )
             })
             .collect();
-        let workload = if m % 10 == 9 { "billing" } else { "orders-api" };
+        // With fewer than ten pod VNICs the last runs billing, so that the
+        // example's billing paths have an endpoint.
+        let workload = if m % 10 == 9 || (vnics < 10 && m + 1 == vnics) {
+            "billing"
+        } else {
+            "orders-api"
+        };
         let _ = write!(
             out,
             "\n[[vnic]]\nname = \"pods-vnic-{m}\"\nsubnet = \"pods\"\nprivate_ips = [{}]\nnsgs = [\"pods-nsg\"]\nkind = \"pod\"\nsecurity_attributes = {{ app = {{ workload = {{ value = \"{workload}\" }} }} }}\n",

@@ -969,8 +969,27 @@ fn security_layer(
         stateless: first.rule.stateless,
     });
     if any_stateful && any_stateless {
-        report.reason =
-            Some("stateful and stateless rules match: stateless wins, not tracked".into());
+        // Name the stateless rule: the one shown is the first match, which
+        // may be the stateful one, and the reader looks for the other.
+        let other = if first.rule.stateless {
+            None
+        } else {
+            matching.iter().find(|u| u.rule.stateless)
+        };
+        report.reason = Some(match other {
+            Some(u) => format!(
+                "stateful and stateless rules match: stateless wins, not tracked (the stateless one: {} `{}` rule #{}: {})",
+                if u.kind == "nsg" {
+                    "NSG"
+                } else {
+                    "security list"
+                },
+                u.group,
+                u.index,
+                describe_rule(s, u.rule)
+            ),
+            None => "stateful and stateless rules match: stateless wins, not tracked".into(),
+        });
     } else if any_stateful && let Some(what) = unknown {
         report.reason = Some(format!("not tracked: {what}"));
     }

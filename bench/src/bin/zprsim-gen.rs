@@ -88,10 +88,10 @@ fn export_cmd(a: &ExportArgs) -> Result<(), String> {
 
 #[derive(Debug, clap::Args)]
 struct OkeArgs {
-    /// Dual-stack worker nodes.
+    /// Dual-stack worker nodes (at least 2).
     #[arg(long, default_value_t = 250)]
     nodes: usize,
-    /// Pod IPs (31 to a secondary VNIC).
+    /// Pod IPs (31 to a secondary VNIC; at least 32, so that one VNIC runs billing).
     #[arg(long, default_value_t = 4_000)]
     pods: usize,
     /// Output directory (created if missing).

@@ -96,7 +96,24 @@ pub struct ReadOutcome {
     /// The ids of the entries read ([`EntryId`]) with their `startTime`
     /// (a duplicate entry has its copy's).
     ids: HashSet<(EntryId, u64), ahash::RandomState>,
+    /// The same for the NODATA and SKIPDATA entries, which never reach the
+    /// spool (where data records are found again one second at a time):
+    /// at most [`MAX_QUALITY_IDS`], later ones are counted unchecked.
+    quality_ids: HashSet<(EntryId, u64), ahash::RandomState>,
+    /// NODATA and SKIPDATA entries skipped as read before (counted in
+    /// `duplicates` too, which a spooled run replaces with the spool's
+    /// count: add these to it).
+    pub quality_duplicates: u64,
+    /// Where the first of them is: file index and line.
+    pub first_quality_duplicate: Option<(u32, u64)>,
 }
+
+/// Most NODATA and SKIPDATA entries whose ids are kept to find one read
+/// twice: 7/8 of 2^20, the most a table of 2^20 buckets holds before it
+/// doubles (32-byte keys and a control byte each: about 35 MB). A week of
+/// a large tenancy's idle VNICs may log more, whose later ones are counted
+/// as read, unchecked.
+pub const MAX_QUALITY_IDS: usize = 7 << 17;
 
 impl ReadOutcome {
     /// An outcome whose data records go to `spool` (read in bounded
@@ -130,6 +147,7 @@ impl ReadOutcome {
     /// the files before.
     pub fn end_reading(&mut self) {
         self.ids = HashSet::default();
+        self.quality_ids = HashSet::default();
         self.ocids = HashSet::default();
     }
 
@@ -405,8 +423,30 @@ impl Ctx<'_> {
                 }
                 out.records.push(r);
             }
-            Ok(Entry::NoData) => out.nodata += 1,
-            Ok(Entry::SkipData) => out.skipdata += 1,
+            Ok(Entry::NoData(key) | Entry::SkipData(key))
+                if key.is_some_and(|k| out.quality_ids.contains(&k)) =>
+            {
+                out.duplicates += 1;
+                out.quality_duplicates += 1;
+                if out.first_quality_duplicate.is_none() {
+                    out.first_quality_duplicate = Some((self.file, line));
+                }
+                if out.first_duplicate.is_none() {
+                    out.first_duplicate = Some((self.name.to_owned(), line));
+                }
+            }
+            Ok(e @ (Entry::NoData(key) | Entry::SkipData(key))) => {
+                if let Some(k) = key
+                    && out.quality_ids.len() < MAX_QUALITY_IDS
+                {
+                    out.quality_ids.insert(k);
+                }
+                if matches!(e, Entry::NoData(_)) {
+                    out.nodata += 1;
+                } else {
+                    out.skipdata += 1;
+                }
+            }
             Err(e) => self.problem(out, line, &e.0),
         }
         Ok(())

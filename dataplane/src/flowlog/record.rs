@@ -26,10 +26,13 @@ pub enum Action {
 pub enum Entry {
     /// `status: OK`, with the entry's `id` when it has one (a string).
     Data(LogRecord, Option<EntryId>),
-    /// `status: NODATA`: nothing was recorded in the window.
-    NoData,
-    /// `status: SKIPDATA`: some traffic was not logged.
-    SkipData,
+    /// `status: NODATA`: nothing was recorded in the window (with the
+    /// entry's `id` and `startTime` when it has both, to find it read
+    /// twice).
+    NoData(Option<(EntryId, u64)>),
+    /// `status: SKIPDATA`: some traffic was not logged (key as for
+    /// `NoData`).
+    SkipData(Option<(EntryId, u64)>),
 }
 
 /// An entry's `id` ("Random UUID, unique to each log entry"), as a 128-bit
@@ -223,6 +226,14 @@ fn address(d: &Map<String, Value>, path: &str, key: &str) -> Result<IpAddr, Reco
     })
 }
 
+/// A quality entry's `id` and `startTime`, when it has both (an entry
+/// without them is never taken for a duplicate).
+fn quality_key(lc: &Map<String, Value>, d: &Map<String, Value>) -> Option<(EntryId, u64)> {
+    let id = lc.get("id").and_then(Value::as_str).map(EntryId::of)?;
+    let start = number(d, "data.startTime", "startTime", MAX_TIME).ok()?;
+    Some((id, start))
+}
+
 /// Reads one entry (a JSON object). `file` and `line` are stored in the
 /// record for messages.
 ///
@@ -251,8 +262,8 @@ pub fn parse_entry(entry: &Value, file: u32, line: u64) -> Result<Entry, RecordE
     let status = string(d, "data.status", "status")?;
     match status {
         "OK" => {}
-        "NODATA" => return Ok(Entry::NoData),
-        "SKIPDATA" => return Ok(Entry::SkipData),
+        "NODATA" => return Ok(Entry::NoData(quality_key(lc, d))),
+        "SKIPDATA" => return Ok(Entry::SkipData(quality_key(lc, d))),
         other => {
             return err(format!(
                 "field `data.status`: `{}` is not OK, NODATA or SKIPDATA",

@@ -229,8 +229,14 @@ pub fn compare<'s>(
         Ok(())
     })?;
     let read = &mut i.read;
-    read.duplicates = ob.duplicates;
-    read.first_duplicate = ob.first_duplicate.map(|(f, line)| (name(f), line));
+    // The spool's duplicates, and the NODATA and SKIPDATA entries the
+    // reading found read twice.
+    read.duplicates = ob.duplicates + read.quality_duplicates;
+    read.first_duplicate = match (ob.first_duplicate, read.first_quality_duplicate) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+    .map(|(f, line)| (name(f), line));
     // Stopped by a signal in the judging (not by the parts' full disk).
     let cut_before = ob.stopped_before.filter(|_| parts_full.is_none());
     // A signal after the judging (one in it cut the judging, and what was
@@ -306,7 +312,11 @@ pub fn compare<'s>(
         after: SideOut::of(s.names[1].clone(), &oa.judgement, oa.judged),
         flow_log: FlowLogCounts {
             // The data records read (duplicates among them) and the rest.
-            records: ob.records + read.nodata + read.skipdata + read.malformed,
+            records: ob.records
+                + read.nodata
+                + read.skipdata
+                + read.malformed
+                + read.quality_duplicates,
             skipped_nodata: read.nodata,
             skipped_skipdata: read.skipdata,
             skipped_malformed: read.malformed,
