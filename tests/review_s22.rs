@@ -1141,7 +1141,7 @@ private_ips = ["10.1.1.10"]
 /// route judged too (the reply's security and ZPR pass by tracking; its
 /// route does not).
 #[test]
-#[ignore = "verify judges first packets only: the reply's route of an expect-allow pair is not judged (control/src/verify whole.rs/group.rs, and the return-route hint in route_fix.rs, another helper's area): planning"]
+
 fn a_required_path_whose_replies_have_no_route_back_fails() {
     let dir = tempfile::tempdir().unwrap();
     let s = dir.path().join("s.toml");

@@ -835,8 +835,11 @@ fn every_route_hint_applied_opens_the_route_layer_for_its_packet() {
                         _ => {}
                     }
                 }
+                // Unless the reply still drops there, as the hint says
+                // (a TCP path's replies count since the twentieth session).
                 assert!(
-                    !w.closed_at.contains(&Stage::Route),
+                    !w.closed_at.contains(&Stage::Route)
+                        || w.to_open.iter().any(|h| h.contains("would still drop")),
                     "seed {seed} {p}: {w:?}"
                 );
             }
@@ -848,11 +851,18 @@ fn every_route_hint_applied_opens_the_route_layer_for_its_packet() {
                 assert!(w.closed_at.is_empty());
             } else {
                 closed += 1;
-                assert_eq!(after.verdict, Verdict::Drop, "seed {seed} {p}: {w:?}");
+                // The first packet, or (TCP, since the twentieth session)
+                // its reply, still drops at a stage it names.
+                let dropped = if after.verdict == Verdict::Allow && p.proto == 6 {
+                    eval::evaluate(&fixed, &p.reversed(), Context::Reply(after.tracking)).judgement
+                } else {
+                    after
+                };
+                assert_eq!(dropped.verdict, Verdict::Drop, "seed {seed} {p}: {w:?}");
                 assert!(!w.closed_at.is_empty());
                 assert!(
-                    w.closed_at.contains(&after.stage.unwrap()),
-                    "seed {seed} {p}: {w:?} {after:?}"
+                    w.closed_at.contains(&dropped.stage.unwrap()),
+                    "seed {seed} {p}: {w:?} {dropped:?}"
                 );
             }
         }

@@ -833,7 +833,15 @@ fn port_ranges_are_exact_on_random_scenarios() {
                     proto: protocol,
                     l4: L4::Ports { sport, dport: port },
                 };
-                eval::evaluate(&s, &p, Context::First).judgement.verdict != Verdict::Allow
+                // A TCP path's reply must pass too (since the twentieth
+                // session).
+                let first = eval::evaluate(&s, &p, Context::First).judgement;
+                first.verdict != Verdict::Allow
+                    || (protocol == 6
+                        && eval::evaluate(&s, &p.reversed(), Context::Reply(first.tracking))
+                            .judgement
+                            .verdict
+                            != Verdict::Allow)
             })
             .collect();
         assert_eq!(

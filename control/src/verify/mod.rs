@@ -383,6 +383,11 @@ pub struct PairFailure {
     /// with it added).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub to_open: Vec<String>,
+    /// The first packet passes and its reply drops (a TCP path: the
+    /// connection cannot complete); `packet`, `stage` and `rule` are the
+    /// reply's. Absent when false (since the twentieth session).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub reply: bool,
 }
 
 /// The first endpoint pair of a path (in source-major expansion order)

@@ -219,8 +219,13 @@ fn to_open_one(
                 if vcn_containing(s, p.src) == Some(own_vcn) {
                     return None;
                 }
+                // An address of another VCN comes through a DRG or a
+                // local peering, never an internet gateway: the reply to
+                // it would drop at route (since the twentieth session,
+                // when `verify` judges a TCP path's replies; before, the
+                // internet gateway came first).
                 let kinds = if vcn_containing(s, p.src).is_some() {
-                    vec![GatewayKind::Internet, GatewayKind::Drg, GatewayKind::Lpg]
+                    vec![GatewayKind::Drg, GatewayKind::Lpg]
                 } else if private(&net) {
                     // A private range comes from behind a DRG, not from
                     // the internet (since the twentieth session).

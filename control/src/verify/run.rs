@@ -13,7 +13,7 @@ use crate::verdict::{Context, Decision, Stage, Verdict};
 
 use super::fix::Scratch;
 use super::group::{self, Endpoints};
-use super::text::{audit_witness_bare, merged_runs, pair_failure_with};
+use super::text::{audit_witness_bare, merged_runs, pair_failure_with, reply_failure};
 use super::whole;
 use super::{
     Expect, Limits, PathResult, PathSpec, Probe, Report, RunError, Scope, Selector, selector,
@@ -238,6 +238,32 @@ struct GroupFailure {
     failing_runs: Vec<usize>,
     /// The witness's judgement (every pair of the groups gets it).
     judgement: crate::verdict::Judgement,
+    /// The witness's first packet passed and its reply drops: `judgement`
+    /// is the reply's (a TCP path's connection cannot complete).
+    reply: bool,
+}
+
+/// The reply of a TCP first packet `p` that passed with `first`'s
+/// tracking, judged by both engines, when it drops: a path that should be
+/// open needs its connections to complete (since the twentieth session;
+/// before, a required path whose replies had no route back said `ok`).
+/// Other protocols may be one-way (syslog, DNS to a sink), so their
+/// replies are not required.
+fn dropped_reply(
+    s: &Scenario,
+    ix: &AddressIndex,
+    c: &Compiled,
+    scope: Scope,
+    p: &Packet,
+    first: &crate::verdict::Judgement,
+) -> Result<Option<Decision>, RunError> {
+    if p.proto != proto::TCP || first.verdict != Verdict::Allow {
+        return Ok(None);
+    }
+    let d = crate::agree::judge_both_with(s, ix, c, &p.reversed(), Context::Reply(first.tracking))
+        .map_err(RunError::Disagree)?;
+    let j = d.judgement;
+    Ok((!meets(Expect::Allow, scope, j.verdict, j.stage)).then_some(d))
 }
 
 /// [`run`], looking at `stop` before each path and every
@@ -512,9 +538,18 @@ fn judge_path(
                 if pace.tick() {
                     return Ok(None);
                 }
-                let d = judge(s, ix, c, &probe(path, a, b, *run))?;
-                let j = d.judgement;
-                if meets(path.expect, path.scope, j.verdict, j.stage) {
+                let p = probe(path, a, b, *run);
+                let d = judge(s, ix, c, &p)?;
+                let mut j = d.judgement;
+                let mut reply = false;
+                if path.expect == Expect::Allow
+                    && meets(path.expect, path.scope, j.verdict, j.stage)
+                    && let Some(r) = dropped_reply(s, ix, c, path.scope, &p, &j)?
+                {
+                    j = r.judgement;
+                    reply = true;
+                }
+                if !reply && meets(path.expect, path.scope, j.verdict, j.stage) {
                     if path.expect == Expect::Deny
                         && closed_by_stand_ins.len() < super::stand_in::MAX_NOTES
                         && let Some(f) = super::stand_in::closing(s, ix, a, b, j.stage)
@@ -540,6 +575,7 @@ fn judge_path(
                     failing_ports: Vec::new(),
                     failing_runs: Vec::new(),
                     judgement: j,
+                    reply,
                 });
             }
             if let Some(mut f) = first {
@@ -574,8 +610,15 @@ fn judge_path(
         let Some(gf) = failures.get(&(g, h)) else {
             continue;
         };
-        let p = probe(path, a, b, runs.get(gf.witness).copied().flatten());
-        let d = judge(s, ix, c, &p)?;
+        let first = probe(path, a, b, runs.get(gf.witness).copied().flatten());
+        let mut p = first;
+        let mut d = judge(s, ix, c, &p)?;
+        if gf.reply
+            && let Some(r) = dropped_reply(s, ix, c, path.scope, &first, &d.judgement)?
+        {
+            p = first.reversed();
+            d = r;
+        }
         if d.judgement != gf.judgement {
             return Err(RunError::Disagree(format!(
                 "{p} is judged {:?}, another pair of its address classes {:?}: the compiled table's classes do not hold",
@@ -584,7 +627,11 @@ fn judge_path(
         }
         // The first pair's hints come from the whole path's (below): the
         // same judgement, made once.
-        let mut f = pair_failure_with(s, ix, path, &p, &d, None);
+        let mut f = if gf.reply {
+            reply_failure(&first, &p, &d)
+        } else {
+            pair_failure_with(s, ix, path, &p, &d, None)
+        };
         f.failing_ports.clone_from(&gf.failing_ports);
         r.failed.push(f);
     }

@@ -208,6 +208,34 @@ fn failure(
         rule,
         blocked_by,
         to_open,
+        reply: false,
+    }
+}
+
+/// The failure of a pair whose TCP first packet `first` passes and whose
+/// reply `reply` (judged `d` in the context the first packet left) drops:
+/// the connection cannot complete (since the twentieth session). The
+/// witness is the reply; no hint is written for it (`zprsim explain
+/// --reply` explains it; a cross-VCN route hint writes the rule back).
+pub(super) fn reply_failure(first: &Packet, reply: &Packet, d: &Decision) -> PairFailure {
+    let j = d.judgement;
+    let decided = d
+        .layers
+        .iter()
+        .find(|l| Some(l.layer) == j.stage)
+        .map(layer_text)
+        .unwrap_or_default();
+    PairFailure {
+        src: first.src,
+        dst: first.dst,
+        packet: format!("{reply} (the reply of {first}, which passes)"),
+        failing_ports: Vec::new(),
+        verdict: j.verdict,
+        stage: j.stage,
+        rule: format!("the reply drops: {decided}: the connection cannot complete"),
+        blocked_by: vec![format!("reply: {decided}")],
+        to_open: Vec::new(),
+        reply: true,
     }
 }
 

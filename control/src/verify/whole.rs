@@ -97,6 +97,12 @@ pub fn hints(
         for p in &ps {
             let mut layers = blocked(scratch, s, ix, path, p);
             if layers.is_empty() {
+                // Its reply may drop (run.rs `dropped_reply`): no hint is
+                // written for it, and it is left.
+                if reply_drops(scratch, s, ix, path, p).is_some() {
+                    open = false;
+                    break;
+                }
                 continue;
             }
             if out.to_open.len() < MAX_HINTS {
@@ -112,7 +118,7 @@ pub fn hints(
                 }
                 layers = blocked(scratch, s, ix, path, p);
             }
-            if !layers.is_empty() {
+            if !layers.is_empty() || reply_drops(scratch, s, ix, path, p).is_some() {
                 open = false;
                 break;
             }
@@ -126,19 +132,56 @@ pub fn hints(
     // again with every hint kept (since the nineteenth session), and those
     // still blocked are the ones left. At most as many as were left.
     for ps in &left {
-        let still = ps
-            .iter()
-            .map(|p| blocked(scratch, s, ix, path, p))
-            .find(|layers| !layers.is_empty());
-        if let Some(layers) = still {
+        let still = ps.iter().find_map(|p| {
+            let layers = blocked(scratch, s, ix, path, p);
+            if layers.is_empty() {
+                reply_drops(scratch, s, ix, path, p).map(|stage| vec![stage])
+            } else {
+                Some(layers.iter().map(|l| l.layer).collect())
+            }
+        });
+        if let Some(stages) = still {
             if out.left == 0 {
-                out.closed_at = layers.iter().map(|l| l.layer).collect();
+                out.closed_at = stages;
             }
             out.left += 1;
         }
     }
     out.edits = scratch.release();
     out
+}
+
+/// The stage at which the reply of TCP first packet `p`, which passes on
+/// `scratch` as it is now, drops there: `verify` requires a TCP path's
+/// replies (run.rs `dropped_reply`, since the twentieth session).
+fn reply_drops(
+    scratch: &mut Scratch,
+    s: &Scenario,
+    ix: &AddressIndex,
+    path: Option<&PathSpec>,
+    p: &Packet,
+) -> Option<Stage> {
+    if p.proto != crate::model::proto::TCP {
+        return None;
+    }
+    let copy = scratch.of(s);
+    let first = crate::eval::evaluate_with(copy, ix, p, crate::verdict::Context::First);
+    if first.judgement.verdict != crate::verdict::Verdict::Allow {
+        return None;
+    }
+    let r = crate::eval::evaluate_with(
+        copy,
+        ix,
+        &p.reversed(),
+        crate::verdict::Context::Reply(first.judgement.tracking),
+    )
+    .judgement;
+    let network = path.is_some_and(|path| path.scope == Scope::Network);
+    match r.stage {
+        Some(Stage::Zpr) if network => None,
+        stage if r.verdict == crate::verdict::Verdict::Drop => stage,
+        _ => None,
+    }
 }
 
 /// The layers that block `p` on `scratch` as it is now (ZPR left out for a
