@@ -633,3 +633,124 @@ fn a_rule_with_an_unknown_peer_type_is_left_out_or_refused() {
         }
     }
 }
+
+/// A rule naming an NSG that neither `network-nsg-list.json` nor any VNIC
+/// names (an NSG deleted since, or of a VNIC the export lacks): a
+/// stateful rule was left out, a stateless one failed the import ("nor
+/// named by any VNIC of its VCN"), also on a stand-in NSG's exported
+/// rules (the stand-in then kept none). OCI: an NSG's members are the
+/// VNICs that name it (a rule naming a deleted NSG turns invalid and
+/// matches nothing), and every exported VNIC's NSGs are known, so the NSG
+/// is a stand-in with no member and the rule names it, stateful or not,
+/// with one warning; the verdicts are the whole export's.
+#[test]
+fn an_nsg_named_only_by_rules_is_a_stand_in_with_no_member() {
+    const PODS: &str = "ocid1.networksecuritygroup.oc1.iad.gen000001";
+    const NODES: &str = "ocid1.networksecuritygroup.oc1.iad.gen000003";
+    const GONE: &str = "ocid1.networksecuritygroup.oc1.iad.deleted";
+    const GONE2: &str = "ocid1.networksecuritygroup.oc1.iad.deleted2";
+    // NODES cut from the NSG list (a stand-in with its exported rules).
+    let cut = || {
+        let mut files = crate::support::oke_export();
+        let list = files.get_mut("network-nsg-list.json").unwrap();
+        let mut v: Value = serde_json::from_str(list).unwrap();
+        v["data"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|n| n["id"] != NODES);
+        *list = v.to_string();
+        files
+    };
+    let whole = load(&import(&cut(), None).unwrap().toml);
+    // A stateless and a stateful rule naming GONE in an exported NSG's
+    // rules; a stateless one naming GONE2 in NODES'.
+    let mut files = cut();
+    for (nsg, peer, both) in [(PODS, GONE, true), (NODES, GONE2, false)] {
+        let f = format!("network-nsg-rules-list.{nsg}.json");
+        let mut v: Value = serde_json::from_str(&files[&f]).unwrap();
+        let rules = v["data"].as_array_mut().unwrap();
+        for stateless in [true, false].into_iter().take(if both { 2 } else { 1 }) {
+            rules.push(serde_json::json!({
+                "direction": "INGRESS", "id": format!("R{stateless}"),
+                "is-stateless": stateless, "protocol": "6",
+                "source": peer, "source-type": "NETWORK_SECURITY_GROUP",
+                "tcp-options": {"destination-port-range": {"min": 9, "max": 9}},
+            }));
+        }
+        files.insert(f, v.to_string());
+    }
+    let imported = import(&files, None).unwrap_or_else(|e| panic!("{e}"));
+    let s = load(&imported.toml);
+    let said = imported.warnings.join("\n");
+    for (owner, peer, n) in [(PODS, GONE, 2), (NODES, GONE2, 1)] {
+        let stand_in = s
+            .nsgs
+            .iter()
+            .position(|x| x.id.as_deref() == Some(peer))
+            .unwrap_or_else(|| panic!("{peer}\n{}", imported.toml));
+        assert!(s.nsgs[stand_in].stand_in && s.nsgs[stand_in].rules.is_empty());
+        assert!(
+            s.vnics
+                .iter()
+                .all(|v| !v.nsgs.iter().any(|x| x.index() == stand_in))
+        );
+        let o = s
+            .nsgs
+            .iter()
+            .find(|x| x.id.as_deref() == Some(owner))
+            .unwrap();
+        let naming = o
+            .rules
+            .iter()
+            .filter(
+                |r| matches!(r.peer, zprsim_control::model::Peer::Nsg(p) if p.index() == stand_in),
+            )
+            .count();
+        assert_eq!(naming, n, "{}", imported.toml);
+        assert_eq!(
+            said.matches(&format!(
+                "a rule names NSG `{peer}`, which is not in the export and which no VNIC of VCN"
+            ))
+            .count(),
+            1,
+            "{said}"
+        );
+        assert!(said.contains("a stand-in NSG with no member"), "{said}");
+    }
+    assert!(!said.contains("keeps no rule"), "{said}");
+    // The NSG whose rules name GONE2 kept all of them.
+    let nodes = s
+        .nsgs
+        .iter()
+        .find(|x| x.id.as_deref() == Some(NODES))
+        .unwrap();
+    assert!(nodes.stand_in);
+    let was = whole
+        .nsgs
+        .iter()
+        .find(|x| x.id.as_deref() == Some(NODES))
+        .unwrap();
+    assert_eq!(nodes.rules.len(), was.rules.len() + 1);
+    // Judged as without the rules: they match no VNIC.
+    use zprsim_control::verdict::Context;
+    let addrs: Vec<std::net::IpAddr> = whole
+        .vnics
+        .iter()
+        .flat_map(|v| v.private_ips.iter().copied())
+        .collect();
+    let mut judged = 0;
+    for &src in &addrs {
+        for &dst in &addrs {
+            for dport in [9, 443, 6443, 10250] {
+                let p = zprsim_control::packet::Packet::tcp(src, 40000, dst, dport);
+                assert_eq!(
+                    zprsim_control::eval::evaluate(&whole, &p, Context::First).judgement,
+                    zprsim_control::eval::evaluate(&s, &p, Context::First).judgement,
+                    "{p:?}"
+                );
+                judged += 1;
+            }
+        }
+    }
+    assert!(judged > 100);
+}

@@ -92,8 +92,8 @@ pub(super) fn nsgs(
 /// the stand-in a VNIC naming the NSG got (its name and VCN guessed, its
 /// rules exported facts; since the nineteenth session, when they were
 /// left out), with the rule peers of an exported NSG (a peer NSG the
-/// export lacks leaves the rule out, as for an exported NSG; the NSG
-/// itself is its stand-in). A stand-in whose stateless rules cannot all be
+/// export lacks is its stand-in, with no member when no VNIC names it, as
+/// for an exported NSG; the NSG itself is its stand-in). A stand-in whose stateless rules cannot all be
 /// held keeps no rule, as before. Rules of such an NSG that no VNIC names
 /// are left out, with a warning naming their files.
 pub(super) fn stand_in_nsg_rules(
@@ -120,7 +120,7 @@ pub(super) fn stand_in_nsg_rules(
         if cx.refused.len() > refused {
             let n = cx.refused.split_off(refused).len();
             cx.warnings.push(format!(
-                "{what}: a stand-in NSG whose exported rules cannot all be held ({n} stateless rule(s) name an NSG the export lacks or hold what the scenario cannot; left out, a flow they matched could be tracked and its replies let in): it keeps no rule, as if they were not exported"
+                "{what}: a stand-in NSG whose exported rules cannot all be held ({n} stateless rule(s) hold what the scenario cannot; left out, a flow they matched could be tracked and its replies let in): it keeps no rule, as if they were not exported"
             ));
             continue;
         }
