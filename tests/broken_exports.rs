@@ -754,3 +754,121 @@ fn an_nsg_named_only_by_rules_is_a_stand_in_with_no_member() {
     }
     assert!(judged > 100);
 }
+
+/// A subnet the export gives no IPv6 block at all (not a malformed one:
+/// `ipv6-cidr-blocks` empty or cut by a `--query`), whose VNIC has an
+/// IPv6 address inside the VCN's IPv6 block: the import failed ("outside
+/// its subnet's CIDR blocks but inside VCN"). It is now kept with a host
+/// block per such address, in place (the subnets keep their order),
+/// `stand_in = true`, with its lists and table, and one warning; the
+/// same for an IPv6-only subnet's VNIC with an IPv4 address. A subnet
+/// without such a VNIC is written as before, and an address outside every
+/// VCN is still left out as external.
+#[test]
+fn a_subnet_without_a_block_of_a_family_its_vnic_has_gains_host_blocks() {
+    let whole = load(&import(&crate::support::oke_export(), None).unwrap().toml);
+    let mut files = edited("network-subnet-list.json", |v| {
+        let legacy = subnet(v, "legacy");
+        legacy.remove("cidr-block");
+        legacy.insert(
+            "ipv6-cidr-blocks".into(),
+            serde_json::json!(["2603:c020:1:1220::/64"]),
+        );
+    });
+    let mut edit = |file: &str, edit: &dyn Fn(&mut Value)| {
+        let text = files.get_mut(file).unwrap();
+        let mut v: Value = serde_json::from_str(text).unwrap();
+        edit(&mut v);
+        *text = v.to_string();
+    };
+    edit("network-vcn-list.json", &|v| {
+        v["data"][0]["ipv6-cidr-blocks"] = serde_json::json!(["2603:c020:1:1200::/56"]);
+    });
+    let vnic_file = |name: &str| {
+        crate::support::oke_export()
+            .into_iter()
+            .find(|(f, t)| f.starts_with("network-vnic-get-") && t.contains(&format!("\"{name}\"")))
+            .unwrap()
+            .0
+    };
+    edit(&vnic_file("worker-1"), &|v| {
+        v["data"]["ipv6-addresses"] =
+            serde_json::json!(["2603:c020:1:1202::11", "2603:c020:1:1202::12"]);
+    });
+    // Outside every VCN: external, left out as before.
+    edit(&vnic_file("worker-2"), &|v| {
+        v["data"]["ipv6-addresses"] = serde_json::json!(["2001:db8::12"]);
+    });
+    edit(&vnic_file("legacy-vm"), &|v| {
+        v["data"]["ipv6-addresses"] = serde_json::json!(["2603:c020:1:1220::10"]);
+    });
+    let imported = import(&files, None).unwrap_or_else(|e| panic!("{e}"));
+    let s = load(&imported.toml);
+    let names = |s: &zprsim_control::model::Scenario| -> Vec<String> {
+        s.subnets.iter().map(|n| n.name.clone()).collect()
+    };
+    assert_eq!(names(&s), names(&whole), "the subnets keep their order");
+    let blocks = |name: &str| -> (bool, Vec<String>) {
+        let n = s.subnets.iter().find(|n| n.name == name).unwrap();
+        let was = whole.subnets.iter().find(|n| n.name == name).unwrap();
+        assert_eq!(n.route_table, was.route_table);
+        assert_eq!(n.security_lists, was.security_lists);
+        assert_eq!(n.prohibit_public_ip, was.prohibit_public_ip);
+        (
+            n.stand_in,
+            n.cidrs.iter().map(ToString::to_string).collect(),
+        )
+    };
+    assert_eq!(
+        blocks("workers"),
+        (
+            true,
+            vec![
+                "10.0.2.0/24".to_owned(),
+                "2603:c020:1:1202::11/128".to_owned(),
+                "2603:c020:1:1202::12/128".to_owned()
+            ]
+        ),
+        "{}",
+        imported.toml
+    );
+    assert_eq!(
+        blocks("legacy"),
+        (
+            true,
+            vec![
+                "2603:c020:1:1220::/64".to_owned(),
+                "10.0.20.10/32".to_owned()
+            ]
+        ),
+        "{}",
+        imported.toml
+    );
+    assert_eq!(blocks("pods"), (false, vec!["10.0.10.0/24".to_owned()]));
+    let ips = |name: &str| -> Vec<String> {
+        let v = s.vnics.iter().find(|v| v.name == name).unwrap();
+        v.private_ips.iter().map(ToString::to_string).collect()
+    };
+    assert_eq!(
+        ips("worker-1"),
+        ["10.0.2.11", "2603:c020:1:1202::11", "2603:c020:1:1202::12"]
+    );
+    assert_eq!(ips("worker-2"), ["10.0.2.12"]);
+    let said = imported.warnings.join("\n");
+    for (subnet, family, n) in [("workers", "IPv6", 2), ("legacy", "IPv4", 1)] {
+        assert_eq!(
+            said.lines()
+                .filter(|l| l.starts_with(&format!("subnet `{subnet}` (`"))
+                    && l.contains(&format!(
+                        "the export gives it no {family} block, but its VNICs have {n} {family} address(es) in its VCN"
+                    )))
+                .count(),
+            1,
+            "{said}"
+        );
+    }
+    assert!(
+        said.contains("private IP `2001:db8::12` is outside its subnet's CIDR blocks; left out"),
+        "{said}"
+    );
+}

@@ -239,6 +239,7 @@ fn finish(
         private: private_subnets,
         blockless,
         lacking,
+        absent,
         list_stand_ins,
     } = subnets::subnets(
         &inv,
@@ -262,7 +263,7 @@ fn finish(
         nets: vcn_nets,
         ..
     } = vcns_out;
-    let (out_vnics, stand_in_subnets) = vnics::vnics(
+    let (out_vnics, stand_in_subnets, hosts_added) = vnics::vnics(
         &inv,
         &mut cx,
         &vcn_nets,
@@ -273,6 +274,7 @@ fn finish(
             private: private_subnets,
             blockless,
             lacking,
+            absent,
             whole_export: vcns.is_empty(),
         },
         vnics::RouteStandIns {
@@ -281,6 +283,7 @@ fn finish(
             out: &mut out_tables,
         },
     );
+    subnets::add_hosts(&mut out_subnets, hosts_added, cx.warnings);
     out_subnets.extend(stand_in_subnets);
     cx.stand_in_peers(&mut out_nsgs);
     security::stand_in_nsg_rules(&mut cx, &rules_of, &inv.nsg_rule_files);

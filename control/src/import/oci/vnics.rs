@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use ipnet::IpNet;
 use serde_json::{Value, json};
 
-use super::super::missing::{MissingSubnets, Placed};
+use super::super::missing::{HostsAdded, MissingSubnets, Placed};
 use super::super::names::Names;
 use super::addresses::{prefix_addresses, usable_addresses};
 use super::inventory::{Index, Inventory};
@@ -33,6 +33,10 @@ pub(super) struct Subnets<'s> {
     /// gave, all of them, malformed, with their objects (by OCID) and
     /// that family: their VNICs' addresses of it get host blocks.
     pub(super) lacking: Vec<(String, Obj, [bool; 2])>,
+    /// Subnets written with blocks of one address family only, the export
+    /// giving no block of the other, by OCID, with that family: their
+    /// VNICs' addresses of it inside their VCN get host blocks.
+    pub(super) absent: HashMap<String, [bool; 2]>,
     /// No VCN was left out by `--vcn`: an address that one exported
     /// subnet holds is that subnet's (with VCNs left out, one of theirs,
     /// of overlapping blocks, may hold it too).
@@ -46,15 +50,17 @@ pub(super) struct RouteStandIns<'t> {
     pub(super) out: &'t mut Vec<Value>,
 }
 
-/// The VNICs of the export (`inv`), and the stand-in subnets they need,
-/// in VCNs `vcn_nets` (names and blocks).
+/// The VNICs of the export (`inv`), the stand-in subnets they need, in
+/// VCNs `vcn_nets` (names and blocks), and the host blocks to add to
+/// subnets written without blocks of an address family their VNICs have
+/// addresses of (name, blocks).
 pub(super) fn vnics(
     inv: &Inventory,
     cx: &mut Cx<'_>,
     vcn_nets: &[(String, Vec<IpNet>)],
     subnets: Subnets<'_>,
     tables: RouteStandIns<'_>,
-) -> (Vec<Value>, Vec<Value>) {
+) -> (Vec<Value>, Vec<Value>, Vec<HostsAdded>) {
     let ix = cx.ix;
     let zpr = uses_zpr(inv);
     // VNICs. Each VNIC's private IPs, in file order, looked up once: a scan
@@ -111,6 +117,14 @@ pub(super) fn vnics(
         missing.adopt_lacking(&id, m);
         lacks_of.insert(id, lacks);
     }
+    for (id, none_of) in &subnets.absent {
+        if let Some(name) = ix.subnet.get(id)
+            && let Some(vcn) = subnets.vcn_of.get(name)
+        {
+            missing.adopt_absent(id, name, vcn);
+            lacks_of.insert(id.clone(), *none_of);
+        }
+    }
     let mut lone_balancer_vnics = Vec::new();
     let mut vnic_names = Names::default();
     let mut out_vnics = Vec::new();
@@ -137,6 +151,7 @@ pub(super) fn vnics(
             ips,
             subnets.nets.get(subnet_id).map(Vec::as_slice),
             lacks_of.get(subnet_id).copied().unwrap_or_default(),
+            subnets.absent.get(subnet_id).copied().unwrap_or_default(),
             vcn_nets,
             &what,
             cx,
@@ -407,6 +422,7 @@ pub(super) fn vnics(
             ips,
             subnets.nets.get(subnet_id).map(Vec::as_slice),
             lacks_of.get(subnet_id).copied().unwrap_or_default(),
+            subnets.absent.get(subnet_id).copied().unwrap_or_default(),
             vcn_nets,
             &what,
             cx,
@@ -565,7 +581,8 @@ pub(super) fn vnics(
         }
         out_vnics.push(vnic);
     }
-    (out_vnics, missing.into_subnets())
+    let added = missing.hosts_added();
+    (out_vnics, missing.into_subnets(), added)
 }
 
 /// Whether the export uses ZPR: a ZPR policy, or security attributes on
