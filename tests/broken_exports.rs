@@ -872,3 +872,135 @@ fn a_subnet_without_a_block_of_a_family_its_vnic_has_gains_host_blocks() {
         "{said}"
     );
 }
+
+/// VNICs of two VCNs naming one NSG the export lacks: one stand-in was
+/// made per (OCID, VCN), each with the NSG's exported rules and OCID.
+/// An NSG belongs to one VCN, so the VNICs of the other cannot be in it:
+/// they got its allows; the copy's rules named NSGs of the other VCN and
+/// the import refused its own output ("nsg `api-nsg` belongs to vcn
+/// `backend-vcn`"); without the rules file, the second copy lost its id
+/// with a warning that "the export uses one id for two objects", and
+/// stateful rules naming the NSG matched the VNICs of either VCN. Now
+/// each copy keeps its VCN's VNICs (nothing tracked at them) and no rule,
+/// the first keeps the OCID, stateful rules naming the NSG are left out,
+/// a stateless one names its VCN's copy, with one warning.
+#[test]
+fn an_nsg_named_from_two_vcns_is_a_stand_in_in_each_with_no_rule() {
+    const NODES: &str = "ocid1.networksecuritygroup.oc1.iad.gen000003";
+    const API: &str = "ocid1.networksecuritygroup.oc1.iad.gen000004";
+    for with_rules in [true, false] {
+        let mut files = edited("network-vcn-list.json", |v| {
+            let mut second = v["data"][0].clone();
+            second["id"] = "ocid1.vcn.oc1.iad.second".into();
+            second["display-name"] = "second-vcn".into();
+            second["cidr-blocks"] = serde_json::json!(["10.1.0.0/16"]);
+            second["cidr-block"] = "10.1.0.0/16".into();
+            second["default-route-table-id"] = Value::Null;
+            v["data"].as_array_mut().unwrap().push(second);
+        });
+        let mut edit = |file: &str, edit: &dyn Fn(&mut Value)| {
+            let text = files.get_mut(file).unwrap();
+            let mut v: Value = serde_json::from_str(text).unwrap();
+            edit(&mut v);
+            *text = v.to_string();
+        };
+        edit("network-subnet-list.json", &|v| {
+            let mut s = Value::Object(subnet(v, "workers").clone());
+            s["id"] = "ocid1.subnet.oc1.iad.second".into();
+            s["display-name"] = "second-sub".into();
+            s["vcn-id"] = "ocid1.vcn.oc1.iad.second".into();
+            s["cidr-block"] = "10.1.2.0/24".into();
+            s["ipv4-cidr-blocks"] = serde_json::json!(["10.1.2.0/24"]);
+            s["security-list-ids"] = serde_json::json!([]);
+            s["route-table-id"] = Value::Null;
+            v["data"].as_array_mut().unwrap().push(s);
+        });
+        edit("network-nsg-list.json", &|v| {
+            v["data"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|n| n["id"] != NODES);
+        });
+        // One of api-nsg's rules naming NODES, stateless.
+        edit(&format!("network-nsg-rules-list.{API}.json"), &|v| {
+            let r = v["data"]
+                .as_array_mut()
+                .unwrap()
+                .iter_mut()
+                .find(|r| r["source"] == NODES || r["destination"] == NODES)
+                .unwrap();
+            r["is-stateless"] = true.into();
+            r["id"] = "STATELESS".into();
+        });
+        if !with_rules {
+            files.remove(&format!("network-nsg-rules-list.{NODES}.json"));
+        }
+        let worker = files
+            .iter()
+            .find(|(f, t)| f.starts_with("network-vnic-get-") && t.contains("\"worker-1\""))
+            .unwrap()
+            .1
+            .clone();
+        let mut v: Value = serde_json::from_str(&worker).unwrap();
+        v["data"]["id"] = "ocid1.vnic.oc1.iad.secondvnic".into();
+        v["data"]["display-name"] = "second-worker".into();
+        v["data"]["private-ip"] = "10.1.2.11".into();
+        v["data"]["subnet-id"] = "ocid1.subnet.oc1.iad.second".into();
+        assert_eq!(v["data"]["nsg-ids"], serde_json::json!([NODES]));
+        files.insert("network-vnic-get-9.json".into(), v.to_string());
+
+        let imported =
+            import(&files, None).unwrap_or_else(|e| panic!("with rules {with_rules}: {e}"));
+        let s = load(&imported.toml);
+        let said = imported.warnings.join("\n");
+        let copies: Vec<usize> = (0..s.nsgs.len())
+            .filter(|&i| s.nsgs[i].name.starts_with("missing-000003"))
+            .collect();
+        assert_eq!(copies.len(), 2, "{}", imported.toml);
+        for &c in &copies {
+            assert!(
+                s.nsgs[c].stand_in && s.nsgs[c].rules.is_empty(),
+                "{}",
+                imported.toml
+            );
+        }
+        assert_eq!(s.nsgs[copies[0]].id.as_deref(), Some(NODES));
+        assert_eq!(s.nsgs[copies[1]].id, None);
+        let vcn_of = |c: usize| s.vcns[s.nsgs[c].vcn.index()].name.clone();
+        assert_eq!(
+            (vcn_of(copies[0]), vcn_of(copies[1])),
+            ("backend-vcn".into(), "second-vcn".into())
+        );
+        for (vnic, copy) in [("worker-1", copies[0]), ("second-worker", copies[1])] {
+            let v = s.vnics.iter().find(|v| v.name == vnic).unwrap();
+            assert_eq!(v.nsgs.iter().map(|n| n.index()).collect::<Vec<_>>(), [copy]);
+        }
+        // Only the stateless rule still names it, its VCN's copy.
+        let naming: Vec<(usize, bool)> = s
+            .nsgs
+            .iter()
+            .flat_map(|n| &n.rules)
+            .filter_map(|r| match r.peer {
+                zprsim_control::model::Peer::Nsg(p) if copies.contains(&p.index()) => {
+                    Some((p.index(), r.stateless))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(naming, [(copies[0], true)], "{}", imported.toml);
+        assert!(!said.contains("is the id of"), "{said}");
+        assert_eq!(
+            said.matches(&format!(
+                "NSG `{NODES}` is not in the export, and VNICs of 2 VCNs name it"
+            ))
+            .count(),
+            1,
+            "{said}"
+        );
+        assert!(
+            said.contains("which VNICs of more than one VCN name")
+                && said.contains("the rule is left out"),
+            "{said}"
+        );
+    }
+}

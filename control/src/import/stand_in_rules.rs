@@ -96,6 +96,20 @@ impl StandInRules {
         }
     }
 
+    /// Takes the id off the stand-in `name` (one of several copies of an
+    /// NSG in different VCNs: the first keeps the OCID; ids only name
+    /// what to export).
+    pub(super) fn drop_id(&mut self, name: &str) {
+        if let Some(o) = self
+            .objects
+            .iter_mut()
+            .find(|o| o["name"] == name)
+            .and_then(Value::as_object_mut)
+        {
+            o.remove("id");
+        }
+    }
+
     /// The stand-ins made, as scenario objects.
     pub(super) fn into_objects(self) -> Vec<Value> {
         self.objects

@@ -218,6 +218,7 @@ fn finish(
         this_nsg: None,
         this_vcn: None,
         pending: Vec::new(),
+        contested: BTreeSet::new(),
         refused: Vec::new(),
     };
     let mut out_tables =
@@ -285,6 +286,7 @@ fn finish(
     );
     subnets::add_hosts(&mut out_subnets, hosts_added, cx.warnings);
     out_subnets.extend(stand_in_subnets);
+    security::contested_nsgs(&mut cx);
     cx.stand_in_peers(&mut out_nsgs);
     security::stand_in_nsg_rules(&mut cx, &rules_of, &inv.nsg_rule_files);
     out_lists.extend(list_stand_ins.into_objects());

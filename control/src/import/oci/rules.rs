@@ -82,13 +82,31 @@ pub(super) struct Cx<'a> {
     /// this VCN ([`Cx::stand_in_peers`]).
     pub(super) this_vcn: Option<String>,
     /// Rules of exported NSGs naming an NSG the export lacks, converted
-    /// before the VNICs make the stand-ins: (NSG OCID, VCN, the rule's
-    /// owner for the warning if no VNIC names the NSG), by the index in
-    /// the placeholder peer ([`PENDING`]).
-    pub(super) pending: Vec<(String, String, String)>,
+    /// before the VNICs make the stand-ins, by the index in the
+    /// placeholder peer ([`PENDING`]).
+    pub(super) pending: Vec<Pending>,
+    /// NSGs the export lacks that VNICs of more than one VCN name, by
+    /// OCID (known once the VNICs are converted): an NSG belongs to one
+    /// VCN, and which is unknown ([`Cx::contested_peer`]).
+    pub(super) contested: BTreeSet<String>,
     /// Why the import cannot go on: an object that can be neither held
     /// nor left out without allowing more than the network does.
     pub(super) refused: Vec<String>,
+}
+
+/// A rule of an exported NSG naming an NSG the export lacks, resolved
+/// once the VNICs have made the stand-ins ([`Cx::stand_in_peers`]).
+pub(super) struct Pending {
+    /// The NSG named.
+    peer: String,
+    /// The VCN of the rule's NSG.
+    vcn: String,
+    /// The rule's NSG, for warnings.
+    owner: String,
+    /// Whether the rule is stateful.
+    stateful: bool,
+    /// The warning when the rule is left out.
+    why: String,
 }
 
 /// The start of a placeholder peer: an NSG the export lacks, resolved to
@@ -241,12 +259,21 @@ impl Cx<'_> {
                 let n = match (self.ix.nsg.get(peer).cloned().or(itself), &self.this_vcn) {
                     (Some(n), _) => n,
                     (None, Some(vcn)) if self.this_nsg.is_some() => {
+                        if self.contested.contains(peer) && stateful {
+                            self.left_out(stateful, leave_out(&contested_why(peer)));
+                            return None;
+                        }
                         let vcn = vcn.clone();
                         self.stand_in_peer(peer, &vcn, owner)
                     }
                     (None, Some(vcn)) => {
-                        self.pending
-                            .push((peer.to_owned(), vcn.clone(), owner.to_owned()));
+                        self.pending.push(Pending {
+                            peer: peer.to_owned(),
+                            vcn: vcn.clone(),
+                            owner: owner.to_owned(),
+                            stateful,
+                            why: leave_out(&contested_why(peer)),
+                        });
                         format!("{PENDING}{}", self.pending.len() - 1)
                     }
                     (None, None) => {
@@ -326,7 +353,9 @@ impl Cx<'_> {
     /// The placeholder peers of `nsgs` (exported NSGs, as scenario
     /// objects) resolved once the VNICs have made the stand-in NSGs: each
     /// names the stand-in of its NSG in its VCN, made with no member when
-    /// no VNIC of the VCN names the NSG ([`Cx::stand_in_peer`]).
+    /// no VNIC of the VCN names the NSG ([`Cx::stand_in_peer`]). A
+    /// stateful rule naming an NSG VNICs of several VCNs name is left out
+    /// ([`Cx::contested`]).
     pub(super) fn stand_in_peers(&mut self, nsgs: &mut [Value]) {
         let pending = std::mem::take(&mut self.pending);
         for nsg in nsgs {
@@ -346,10 +375,14 @@ impl Cx<'_> {
                     else {
                         continue;
                     };
-                    let Some((peer, vcn, owner)) = pending.get(at) else {
+                    let Some(p) = pending.get(at) else {
                         return false;
                     };
-                    let n = self.stand_in_peer(peer, vcn, owner);
+                    if p.stateful && self.contested.contains(&p.peer) {
+                        self.left_out(true, p.why.clone());
+                        return false;
+                    }
+                    let n = self.stand_in_peer(&p.peer, &p.vcn, &p.owner);
                     r.insert(key.into(), json!(n));
                 }
                 true
@@ -394,6 +427,14 @@ impl Cx<'_> {
             self.refused.push(m);
         }
     }
+}
+
+/// Why a stateful rule naming the contested NSG `peer` ([`Cx::contested`])
+/// is left out.
+fn contested_why(peer: &str) -> String {
+    format!(
+        "names NSG `{peer}`, which is not in the export and which VNICs of more than one VCN name (an NSG belongs to one VCN, and which is unknown: the rule could match VNICs that are not in it)"
+    )
 }
 
 /// Whether the scenario can hold a converted security rule as the loader
