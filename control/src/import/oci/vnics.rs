@@ -63,6 +63,17 @@ pub(super) fn vnics(
 ) -> (Vec<Value>, Vec<Value>, Vec<HostsAdded>) {
     let ix = cx.ix;
     let zpr = uses_zpr(inv);
+    // No VNIC of the export carries `security-attributes` at all: the CLI
+    // that wrote them predates the field (a current one prints `{}` for a
+    // VNIC without attributes, docs/import.md), so every VNIC's attributes
+    // are unknown alike: said once, not once per VNIC (since the twentieth
+    // session).
+    let none_said = inv.vnics.len() > 1
+        && inv
+            .vnics
+            .iter()
+            .all(|o| g(o, "security-attributes").is_none());
+    let mut unsaid: Vec<String> = Vec::new();
     // VNICs. Each VNIC's private IPs, in file order, looked up once: a scan
     // of every private IP per VNIC took 29 s on 3,020 VNICs with 40,000
     // private IPs (OKE pods hold up to 31 each), minutes on a larger
@@ -289,10 +300,14 @@ pub(super) fn vnics(
         if let Some(a) = attributes(o).or_else(|| balancer.and_then(attributes)) {
             m.insert("security_attributes".into(), a);
         } else if zpr && !said(o) && !balancer.is_some_and(said) {
-            cx.warnings.push(format!(
+            if none_said {
+                unsaid.push(name.clone());
+            } else {
+                cx.warnings.push(format!(
                 "{what}: the export does not give its `security-attributes` (absent or null) and uses ZPR; imported with the attribute `{}.attributes:unknown` in enforce mode, which no statement names: ZPR allows it only what statements naming its address or `all-endpoints` allow (export it with `oci network vnic get --vnic-id {id}`)",
                 crate::shared::STAND_IN_NAMESPACE
             ));
+            }
             m.insert(
                 "security_attributes".into(),
                 json!({
@@ -364,6 +379,14 @@ pub(super) fn vnics(
             }
         }
         out_vnics.push(Value::Object(m));
+    }
+    if let Some(first) = unsaid.first() {
+        cx.warnings.push(format!(
+            "{} VNIC(s) (`{first}`{}), every VNIC of the export, without `security-attributes`, in an export that uses ZPR: the CLI that exported them predates the field (a current one prints `{{}}` for a VNIC without attributes); each is imported with the attribute `{}.attributes:unknown` in enforce mode, which no statement names, so ZPR allows them only what statements naming their addresses or `all-endpoints` allow: export them again with a current OCI CLI (`oci network vnic get`)",
+            unsaid.len(),
+            if unsaid.len() > 1 { ", ..." } else { "" },
+            crate::shared::STAND_IN_NAMESPACE
+        ));
     }
     if let Some(first) = lone_balancer_vnics.first() {
         cx.warnings.push(format!(
