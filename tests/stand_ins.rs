@@ -1073,3 +1073,123 @@ fn replay_and_diff_count_the_drops_owed_to_stand_ins() {
         "{said}"
     );
 }
+
+/// `subnet.stand_in` said two things (the mid-session review's L7 of the
+/// nineteenth session): "its blocks or VCN were guessed, its lists and
+/// table are the exported ones", or "made up: its lists and table were
+/// lost", told apart by an empty list of security lists and no route
+/// table. Two explicit fields now say what is unknown:
+/// `security_lists_unknown` (nothing tracked at its VNICs) and
+/// `route_table_unknown`; `zprsim import` writes both on every stand-in
+/// subnet, and a scenario that does not say is read as before. Both
+/// engines read the fields, so a stand-in subnet whose (empty) lists are
+/// said to be known tracks, and a subnet said to have unknown lists does
+/// not, stand-in or not.
+#[test]
+fn a_stand_in_subnet_says_which_of_its_parts_are_unknown() {
+    use zprsim_control::compile::{Compiled, Config};
+    use zprsim_control::verdict::Context;
+    // The import writes the fields: a made-up subnet (its VNIC's subnet
+    // cut) has both unknown; an exported subnet whose blocks were cut
+    // keeps its lists and table, known.
+    let mut files = crate::support::oke_export();
+    let subnets = files.get_mut("network-subnet-list.json").unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(subnets).unwrap();
+    let list = v["data"].as_array_mut().unwrap();
+    list.retain(|s| s["display-name"] != "storage");
+    for s in list.iter_mut() {
+        if s["display-name"] == "workers" {
+            s.as_object_mut().unwrap().remove("cidr-block");
+        }
+    }
+    *subnets = v.to_string();
+    let imported = zprsim_control::import::oci::import(&files, None).unwrap();
+    let s = zprsim_control::load::from_toml_str(&imported.toml, "s.toml")
+        .unwrap_or_else(|e| panic!("{e}\n{}", imported.toml))
+        .scenario;
+    let sn = |name: &str| s.subnets.iter().find(|n| n.name == name).unwrap();
+    let workers = sn("workers");
+    assert!(workers.stand_in && !workers.lists_unknown && !workers.table_unknown);
+    let mt = s.vnics.iter().find(|v| v.name == "orders-fss-mt").unwrap();
+    let made_up = &s.subnets[mt.subnet.index()];
+    assert!(made_up.stand_in && made_up.lists_unknown && made_up.table_unknown);
+    for (name, lists, table) in [
+        ("workers", false, false),
+        (made_up.name.as_str(), true, true),
+    ] {
+        let block = imported
+            .toml
+            .split("[[subnet]]")
+            .find(|b| b.contains(&format!("name = \"{name}\"")))
+            .unwrap();
+        assert!(
+            block.contains(&format!("security_lists_unknown = {lists}"))
+                && block.contains(&format!("route_table_unknown = {table}")),
+            "{block}"
+        );
+    }
+
+    // Both engines read them: `workers` said to have unknown lists tracks
+    // nothing at `worker-1`, stand-in or not; a stand-in subnet with no
+    // list said to have known lists tracks (by `worker-1`'s NSG).
+    let whole = zprsim_control::import::oci::import(&crate::support::oke_export(), None)
+        .unwrap()
+        .toml;
+    let legacy = whole
+        .split("[[subnet]]")
+        .find(|b| b.contains("name = \"workers\""))
+        .unwrap()
+        .to_owned();
+    let legacy_vm: std::net::IpAddr = "10.0.2.11".parse().unwrap();
+    let judged = |extra: &str, lists: Option<&str>| {
+        let mut block = format!("{legacy}{extra}");
+        if let Some(l) = lists {
+            let start = block.find("security_lists = ").unwrap();
+            let end = start + block[start..].find('\n').unwrap();
+            block.replace_range(start..end, &format!("security_lists = {l}"));
+        }
+        let text = whole.replace(&legacy, &format!("\n{}\n", block.trim()));
+        let s = zprsim_control::load::from_toml_str(&text, "s.toml")
+            .unwrap_or_else(|e| panic!("{e}\n{block}"))
+            .scenario;
+        let c = Compiled::new(&s, &Config::default()).unwrap();
+        let mut at_src = Vec::new();
+        for dst in s.vnics.iter().flat_map(|v| v.private_ips.clone()) {
+            for dport in [22, 443, 5432, 6443, 8080, 10250] {
+                let p = zprsim_control::packet::Packet::tcp(legacy_vm, 40000, dst, dport);
+                let r = zprsim_control::eval::evaluate(&s, &p, Context::First);
+                let f = c.judge(&p, Context::First);
+                assert_eq!(r.judgement, f.judgement, "{p}: {extra}");
+                if r.judgement.verdict == zprsim_control::verdict::Verdict::Allow {
+                    at_src.push(r.judgement.tracking.at_src);
+                }
+            }
+        }
+        assert!(!at_src.is_empty(), "{extra}\n{text}");
+        at_src
+    };
+    assert!(judged("", None).iter().all(|t| *t), "as exported, tracked");
+    assert!(
+        judged("stand_in = true\n", None).iter().all(|t| *t),
+        "a stand-in with its lists: tracked, as before"
+    );
+    assert!(
+        judged("security_lists_unknown = true\n", None)
+            .iter()
+            .all(|t| !*t),
+        "lists said unknown: nothing tracked"
+    );
+    assert!(
+        judged("stand_in = true\n", Some("[]")).iter().all(|t| !*t),
+        "a stand-in without lists that does not say: unknown, as before"
+    );
+    assert!(
+        judged(
+            "stand_in = true\nsecurity_lists_unknown = false\n",
+            Some("[]")
+        )
+        .iter()
+        .all(|t| *t),
+        "a stand-in without lists said known: tracked"
+    );
+}

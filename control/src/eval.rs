@@ -1266,7 +1266,7 @@ pub(crate) fn unknown_routes(s: &Scenario, d: VnicId) -> Option<String> {
         Some(_) => None,
         None => {
             let sn = &s.subnets[s.vnics[d.index()].subnet.index()];
-            sn.stand_in
+            sn.table_unknown
                 .then(|| format!("the route table of stand-in subnet `{}`", sn.name))
         }
     }
@@ -1310,7 +1310,7 @@ pub(crate) fn unknown_rules(s: &Scenario, v: VnicId) -> Option<String> {
             vnic.name
         )));
     }
-    if subnet.stand_in && subnet.security_lists.is_empty() {
+    if subnet.lists_unknown {
         return Some(may_hold(&format!(
             "stand-in subnet `{}`'s unknown security lists",
             subnet.name

@@ -82,7 +82,7 @@ impl StandInOwed {
             // (`Scenario::effective_route_table`).
             let route = match v.route_table.or(sn.route_table) {
                 Some(t) => table_unknown[t.index()],
-                None => sn.stand_in,
+                None => sn.table_unknown,
             };
             if route {
                 f |= ROUTE;
@@ -96,7 +96,7 @@ impl StandInOwed {
                     .iter()
                     .any(|l| s.security_lists[l.index()].stand_in)
                 || (v.stand_in && v.nsgs.is_empty())
-                || (sn.stand_in && sn.security_lists.is_empty());
+                || sn.lists_unknown;
             if security {
                 f |= SECURITY;
             }

@@ -321,6 +321,7 @@ fn finish(
             doc.insert(k.into(), Value::Array(v));
         }
     }
+    subnets::say_what_is_unknown(&mut doc);
     super::unique_ids::unique_ids(&mut doc, &mut warnings);
     let toml = super::layout::write(doc).map_err(|e| ImportError {
         file: "scenario".into(),

@@ -367,3 +367,30 @@ pub(super) fn add_hosts(
         ));
     }
 }
+
+/// Writes, on every stand-in subnet of `doc`, which of its parts are
+/// unknown (since the twentieth session; `stand_in` alone said it by an
+/// empty list of security lists, no route table): `security_lists_unknown`
+/// (a subnet made up for one the export lacks has none: nothing is tracked
+/// at its VNICs) and `route_table_unknown` (likewise: only the VCN's local
+/// routes are known). A subnet exported whose blocks or VCN were guessed
+/// keeps its lists and table as exported, and says `false` for those it
+/// has; one that lists none is written as unknown, as it was judged
+/// before (whether its export said none, or nothing, is not told apart).
+pub(super) fn say_what_is_unknown(doc: &mut Obj) {
+    let Some(subnets) = doc.get_mut("subnet").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for m in subnets.iter_mut().filter_map(Value::as_object_mut) {
+        if m.get("stand_in") != Some(&json!(true)) {
+            continue;
+        }
+        let no_list = m
+            .get("security_lists")
+            .and_then(Value::as_array)
+            .is_none_or(Vec::is_empty);
+        let no_table = !m.contains_key("route_table");
+        m.insert("security_lists_unknown".into(), json!(no_list));
+        m.insert("route_table_unknown".into(), json!(no_table));
+    }
+}
