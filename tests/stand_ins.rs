@@ -1072,6 +1072,40 @@ fn replay_and_diff_count_the_drops_owed_to_stand_ins() {
         said.contains(&format!("{owed} of {dropped} drop(s)")),
         "{said}"
     );
+
+    // replay on flow logs: per record (its packets).
+    let log = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/oke-orders/flowlogs/oke-demo.jsonl");
+    let mut got = Vec::new();
+    for name in ["whole", "cut"] {
+        let report = format!("{name}-log.json");
+        let o = run_in(
+            dir.path(),
+            [
+                "replay",
+                &format!("{name}.toml"),
+                log.to_str().unwrap(),
+                "--report",
+                &report,
+            ],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let r: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join(&report)).unwrap()).unwrap();
+        got.push((
+            n(&r, "/packets/dropped"),
+            n(&r, "/stand_in_drops/packets"),
+            n(&r, "/stand_in_drops/flows"),
+        ));
+    }
+    let [(whole_dropped, whole_owed, _), (dropped, owed, records)] = got[..] else {
+        unreachable!()
+    };
+    assert_eq!(whole_owed, 0);
+    assert!(
+        dropped - whole_dropped <= owed && owed <= dropped && records > 0,
+        "flow logs: {owed} of {dropped} ({whole_dropped} in the whole export)"
+    );
 }
 
 /// `subnet.stand_in` said two things (the mid-session review's L7 of the
