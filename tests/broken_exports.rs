@@ -1079,3 +1079,77 @@ fn unattributed_vnics_as_the_cli_prints_them_and_an_older_clis_vnics() {
         "{said}"
     );
 }
+
+/// The OKE export with a second VCN (`second-vcn`, 10.1.0.0/16) holding
+/// one subnet (`second-sub`) and no other object.
+fn with_a_second_vcn() -> Files {
+    let mut files = edited("network-vcn-list.json", |v| {
+        let mut second = v["data"][0].clone();
+        second["id"] = "ocid1.vcn.oc1.iad.second".into();
+        second["display-name"] = "second-vcn".into();
+        second["cidr-blocks"] = serde_json::json!(["10.1.0.0/16"]);
+        second["cidr-block"] = "10.1.0.0/16".into();
+        second["default-route-table-id"] = Value::Null;
+        v["data"].as_array_mut().unwrap().push(second);
+    });
+    let text = files.get_mut("network-subnet-list.json").unwrap();
+    let mut v: Value = serde_json::from_str(text).unwrap();
+    let mut s = Value::Object(subnet(&mut v, "workers").clone());
+    s["id"] = "ocid1.subnet.oc1.iad.second".into();
+    s["display-name"] = "second-sub".into();
+    s["vcn-id"] = "ocid1.vcn.oc1.iad.second".into();
+    s["cidr-block"] = "10.1.2.0/24".into();
+    s["ipv4-cidr-blocks"] = serde_json::json!(["10.1.2.0/24"]);
+    s["security-list-ids"] = serde_json::json!([]);
+    s["route-table-id"] = Value::Null;
+    v["data"].as_array_mut().unwrap().push(s);
+    *text = v.to_string();
+    files
+}
+
+/// A missing NSG that VNICs of one VCN name and a rule of an NSG of
+/// another VCN names (the export contradicts itself: a rule names NSGs of
+/// its own VCN): the rule's VCN gets a stand-in with no member, and the
+/// OCID stays on the copy with members (both kept it, and the import
+/// warned that "the export uses one id for two objects").
+#[test]
+fn a_member_less_copy_of_an_nsg_named_elsewhere_has_no_id() {
+    const NODES: &str = "ocid1.networksecuritygroup.oc1.iad.gen000003";
+    const API: &str = "ocid1.networksecuritygroup.oc1.iad.gen000004";
+    const SECOND: &str = "ocid1.networksecuritygroup.oc1.iad.second";
+    let mut files = with_a_second_vcn();
+    let text = files.get_mut("network-nsg-list.json").unwrap();
+    let mut v: Value = serde_json::from_str(text).unwrap();
+    let list = v["data"].as_array_mut().unwrap();
+    let mut second = list.iter().find(|n| n["id"] == API).unwrap().clone();
+    second["id"] = SECOND.into();
+    second["display-name"] = "second-nsg".into();
+    second["vcn-id"] = "ocid1.vcn.oc1.iad.second".into();
+    list.retain(|n| n["id"] != NODES);
+    list.push(second);
+    *text = v.to_string();
+    files.insert(
+        format!("network-nsg-rules-list.{SECOND}.json"),
+        serde_json::json!({"data": [{
+            "direction": "INGRESS", "id": "R1", "is-stateless": false, "protocol": "6",
+            "source": NODES, "source-type": "NETWORK_SECURITY_GROUP",
+        }]})
+        .to_string(),
+    );
+    let imported = import(&files, None).unwrap_or_else(|e| panic!("{e}"));
+    let s = load(&imported.toml);
+    let copies: Vec<&zprsim_control::model::Nsg> = s
+        .nsgs
+        .iter()
+        .filter(|n| n.name.starts_with("missing-000003"))
+        .collect();
+    assert_eq!(copies.len(), 2, "{}", imported.toml);
+    let vcn = |n: &zprsim_control::model::Nsg| s.vcns[n.vcn.index()].name.clone();
+    let with_members = copies.iter().find(|n| vcn(n) == "backend-vcn").unwrap();
+    let member_less = copies.iter().find(|n| vcn(n) == "second-vcn").unwrap();
+    assert_eq!(with_members.id.as_deref(), Some(NODES));
+    assert_eq!(member_less.id, None, "{}", imported.toml);
+    let said = imported.warnings.join("\n");
+    assert!(!said.contains("is the id of"), "{said}");
+    assert!(said.contains("a stand-in NSG with no member"), "{said}");
+}

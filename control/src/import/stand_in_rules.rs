@@ -73,6 +73,14 @@ impl StandInRules {
             .map(String::as_str)
     }
 
+    /// Whether a stand-in for `id` was made, in any VCN.
+    pub(super) fn any(&self, id: &str) -> bool {
+        self.made
+            .range((id.to_owned(), String::new())..)
+            .next()
+            .is_some_and(|((i, _), _)| i == id)
+    }
+
     /// The stand-ins made so far: (OCID, VCN, name) each.
     pub(super) fn made(&self) -> Vec<(String, String, String)> {
         self.made

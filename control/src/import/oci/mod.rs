@@ -219,6 +219,7 @@ fn finish(
         this_vcn: None,
         pending: Vec::new(),
         contested: BTreeSet::new(),
+        member_less: BTreeSet::new(),
         refused: Vec::new(),
     };
     let mut out_tables =

@@ -89,6 +89,9 @@ pub(super) struct Cx<'a> {
     /// OCID (known once the VNICs are converted): an NSG belongs to one
     /// VCN, and which is unknown ([`Cx::contested_peer`]).
     pub(super) contested: BTreeSet<String>,
+    /// Stand-in NSGs made with no member ([`Cx::stand_in_peer`]), by
+    /// name: they keep no rule (an NSG's rules apply to its members).
+    pub(super) member_less: BTreeSet<String>,
     /// Why the import cannot go on: an object that can be neither held
     /// nor left out without allowing more than the network does.
     pub(super) refused: Vec<String>,
@@ -406,9 +409,17 @@ impl Cx<'_> {
         if let Some(n) = self.nsg_stand_ins.get(peer, vcn) {
             return n.to_owned();
         }
+        // Another VCN's VNICs name it (the export contradicts itself, as
+        // for [`Cx::contested`]): the OCID stays on that copy, which has
+        // members.
+        let elsewhere = self.nsg_stand_ins.any(peer);
         let name = self.nsg_stand_ins.take(peer, vcn);
+        if elsewhere {
+            self.nsg_stand_ins.drop_id(&name);
+        }
+        self.member_less.insert(name.clone());
         let rules = if self.rules_without_nsg.contains(peer) {
-            " (its exported rules kept)"
+            " (its exported rules, which apply to its members only, are left out)"
         } else {
             ""
         };

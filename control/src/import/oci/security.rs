@@ -146,8 +146,9 @@ pub(super) fn stand_in_nsg_rules(
             continue;
         };
         // Named by VNICs of several VCNs: its VCN is unknown
-        // ([`contested_nsgs`]).
-        if cx.contested.contains(id) {
+        // ([`contested_nsgs`]); named by rules only: no member for its
+        // rules to apply to (and they may name NSGs of another VCN).
+        if cx.contested.contains(id) || cx.member_less.contains(name) {
             continue;
         }
         let what = format!("NSG `{name}` (`{id}`)");
