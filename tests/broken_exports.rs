@@ -1153,3 +1153,114 @@ fn a_member_less_copy_of_an_nsg_named_elsewhere_has_no_id() {
     assert!(!said.contains("is the id of"), "{said}");
     assert!(said.contains("a stand-in NSG with no member"), "{said}");
 }
+
+/// `import` never writes a scenario that `check` refuses, on exports cut
+/// and contradicted at random the ways of the twentieth session's items:
+/// NSGs cut from the list (some with their rules files), rules naming
+/// NSGs no one has (stateful or stateless), a second VCN whose VNICs name
+/// the first's NSGs, VNICs given IPv6 addresses their subnets have no
+/// block of (inside the VCN's, or outside every VCN). Each import that
+/// succeeds loads; a refusal names a reason (none expected here).
+#[test]
+fn random_cuts_and_contradictions_never_make_a_scenario_check_refuses() {
+    use rand::{Rng, SeedableRng};
+    let seeds = crate::support::seeds("ZPRSIM_IMPORT_CUT_SEEDS", 60);
+    let nsgs: Vec<String> = (0..5)
+        .map(|i| format!("ocid1.networksecuritygroup.oc1.iad.gen00000{i}"))
+        .collect();
+    let (mut imported_n, mut stand_ins) = (0, 0);
+    crate::support::no_disagreement(seeds, |seed| {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut files = with_a_second_vcn();
+        let edit = |files: &mut Files, f: &str, e: &mut dyn FnMut(&mut Value)| {
+            let Some(text) = files.get_mut(f) else { return };
+            let mut v: Value = serde_json::from_str(text).unwrap();
+            e(&mut v);
+            *text = v.to_string();
+        };
+        // NSGs cut from the list, some with their rules files.
+        let cut: Vec<&String> = nsgs.iter().filter(|_| rng.random_bool(0.4)).collect();
+        edit(&mut files, "network-nsg-list.json", &mut |v| {
+            v["data"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|n| !cut.iter().any(|c| n["id"] == c.as_str()));
+        });
+        for c in &cut {
+            if rng.random_bool(0.3) {
+                files.remove(&format!("network-nsg-rules-list.{c}.json"));
+            }
+        }
+        // Rules naming NSGs no one has, or the cut ones.
+        for n in &nsgs {
+            let f = format!("network-nsg-rules-list.{n}.json");
+            let extra: Vec<(String, bool)> = (0..rng.random_range(0..3))
+                .map(|i| {
+                    let peer = if rng.random_bool(0.5) {
+                        format!("ocid1.networksecuritygroup.oc1.iad.gone{i}")
+                    } else {
+                        nsgs[rng.random_range(0..nsgs.len())].clone()
+                    };
+                    (peer, rng.random_bool(0.5))
+                })
+                .collect();
+            edit(&mut files, &f, &mut |v| {
+                for (i, (peer, stateless)) in extra.iter().enumerate() {
+                    v["data"].as_array_mut().unwrap().push(serde_json::json!({
+                        "direction": if i % 2 == 0 { "INGRESS" } else { "EGRESS" },
+                        "id": format!("X{i}"), "is-stateless": stateless, "protocol": "6",
+                        "source": peer, "destination": peer,
+                        "source-type": "NETWORK_SECURITY_GROUP",
+                        "destination-type": "NETWORK_SECURITY_GROUP",
+                    }));
+                }
+            });
+        }
+        // The VCN gets an IPv6 block; VNICs addresses of it (their subnets
+        // have none), or outside every VCN.
+        edit(&mut files, "network-vcn-list.json", &mut |v| {
+            v["data"][0]["ipv6-cidr-blocks"] = serde_json::json!(["2603:c020:1:1200::/56"]);
+        });
+        let vnic_files: Vec<String> = files
+            .keys()
+            .filter(|f| f.starts_with("network-vnic-get-"))
+            .cloned()
+            .collect();
+        for (i, f) in vnic_files.iter().enumerate() {
+            if rng.random_bool(0.3) {
+                let a = if rng.random_bool(0.8) {
+                    format!("2603:c020:1:12{:02x}::{i:x}", rng.random_range(0..0x40))
+                } else {
+                    format!("2001:db8::{i:x}")
+                };
+                edit(&mut files, f, &mut |v| {
+                    v["data"]["ipv6-addresses"] = serde_json::json!([a]);
+                });
+            }
+        }
+        // VNICs of the second VCN naming the first's NSGs.
+        for i in 0..rng.random_range(0..3) {
+            let base: Value = serde_json::from_str(&files[&vnic_files[0]]).unwrap();
+            let mut v = base;
+            v["data"]["id"] = format!("ocid1.vnic.oc1.iad.second{i}").into();
+            v["data"]["display-name"] = format!("second-{i}").into();
+            v["data"]["private-ip"] = format!("10.1.2.{}", 10 + i).into();
+            v["data"]["ipv6-addresses"] = Value::Null;
+            v["data"]["subnet-id"] = "ocid1.subnet.oc1.iad.second".into();
+            v["data"]["nsg-ids"] = serde_json::json!([nsgs[rng.random_range(0..nsgs.len())]]);
+            files.insert(format!("network-vnic-get-second{i}.json"), v.to_string());
+        }
+        match import(&files, None) {
+            Ok(imported) => {
+                let s = zprsim_control::load::from_toml_str(&imported.toml, "s.toml")
+                    .map_err(|e| format!("the import's own output: {e}"))?
+                    .scenario;
+                imported_n += 1;
+                stand_ins += s.nsgs.iter().filter(|n| n.stand_in).count();
+                Ok(())
+            }
+            Err(e) => Err(format!("refused: {e}")),
+        }
+    });
+    assert!(imported_n > 0 && stand_ins > 0, "{imported_n} {stand_ins}");
+}

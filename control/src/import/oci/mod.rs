@@ -220,6 +220,7 @@ fn finish(
         pending: Vec::new(),
         contested: BTreeSet::new(),
         member_less: BTreeSet::new(),
+        nsg_vcn: HashMap::new(),
         refused: Vec::new(),
     };
     let mut out_tables =

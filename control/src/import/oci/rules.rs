@@ -92,6 +92,8 @@ pub(super) struct Cx<'a> {
     /// Stand-in NSGs made with no member ([`Cx::stand_in_peer`]), by
     /// name: they keep no rule (an NSG's rules apply to its members).
     pub(super) member_less: BTreeSet<String>,
+    /// Each exported NSG's VCN (its name), by OCID ([`Cx::nsg_names`]).
+    pub(super) nsg_vcn: std::collections::HashMap<String, String>,
     /// Why the import cannot go on: an object that can be neither held
     /// nor left out without allowing more than the network does.
     pub(super) refused: Vec<String>,
@@ -129,6 +131,23 @@ impl Cx<'_> {
                 continue;
             }
             let name = match self.ix.nsg.get(&n) {
+                // An exported NSG of another VCN: the VNIC cannot be in it
+                // (an NSG's members are VNICs of its VCN), so the export
+                // contradicts itself. Not a member (its rules would allow
+                // what they may not, and the scenario refused it: the
+                // import refused its own output until the twentieth
+                // session), but its NSGs are not what the export says: a
+                // stand-in with no rule and no id in its own VCN, at whose
+                // VNICs nothing is tracked.
+                Some(x) if self.nsg_vcn.get(&n).is_some_and(|v| v != vcn) => {
+                    let elsewhere = self.nsg_vcn.get(&n).cloned().unwrap_or_default();
+                    let name = self.nsg_stand_ins.take(&n, vcn);
+                    self.nsg_stand_ins.drop_id(&name);
+                    self.warnings.push(format!(
+                        "{what}: its NSG `{x}` (`{n}`) is of VCN `{elsewhere}`, not of its VCN `{vcn}` (an NSG's members are VNICs of its VCN: the export contradicts itself); kept as `{name}`, a stand-in NSG of its VCN with no rule and no id (nothing is tracked at it): export the VNIC again (`oci network vnic get`)"
+                    ));
+                    name
+                }
                 Some(x) => x.clone(),
                 None => {
                     let name = self.nsg_stand_ins.take(&n, vcn);

@@ -69,6 +69,7 @@ pub(super) fn nsgs(
             .filter_map(|(i, r)| cx.rule(r, i, None, &what))
             .collect();
         cx.this_vcn = None;
+        cx.nsg_vcn.insert(id.clone(), vcn.clone());
         let mut nsg = json!({ "name": name, "id": id, "vcn": vcn, "rules": rules });
         // No rules file for it (`network-nsg-rules-list.<OCID>.json`, one
         // per NSG, `{"data": []}` for one without rules): its rules are
@@ -148,7 +149,10 @@ pub(super) fn stand_in_nsg_rules(
         // Named by VNICs of several VCNs: its VCN is unknown
         // ([`contested_nsgs`]); named by rules only: no member for its
         // rules to apply to (and they may name NSGs of another VCN).
-        if cx.contested.contains(id) || cx.member_less.contains(name) {
+        // An exported NSG's copy in another VCN (its VNICs name it there,
+        // [`Cx::nsg_names`]): the rules are the exported NSG's.
+        if cx.contested.contains(id) || cx.member_less.contains(name) || cx.ix.nsg.contains_key(id)
+        {
             continue;
         }
         let what = format!("NSG `{name}` (`{id}`)");
