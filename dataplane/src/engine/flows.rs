@@ -648,16 +648,16 @@ impl<X: Extra> Flows<X> {
         if self.keep {
             self.finished.push(Finished { key, st: *st, seq });
         }
+        if st.dropped == 0 || (self.owed.is_none() && self.top_n == 0) {
+            return;
+        }
+        let r = flow_record(&flow_key(&key), st);
         // Once per closed record with drops, never per packet.
-        if st.dropped > 0
-            && let Some(o) = &self.owed
-            && o.owes(&flow_record(&flow_key(&key), st))
-        {
+        if self.owed.as_ref().is_some_and(|o| o.owes(&r)) {
             counters.stand_in_dropped += st.dropped;
             counters.stand_in_dropped_flows += 1;
         }
-        if st.dropped > 0 && self.top_n > 0 {
-            let r = flow_record(&flow_key(&key), st);
+        if self.top_n > 0 {
             let enters = self.top.len() < self.top_n
                 || self
                     .top
