@@ -1106,6 +1106,36 @@ fn replay_and_diff_count_the_drops_owed_to_stand_ins() {
         dropped - whole_dropped <= owed && owed <= dropped && records > 0,
         "flow logs: {owed} of {dropped} ({whole_dropped} in the whole export)"
     );
+    // diff on flow logs: each side's own count, as replay's.
+    let o = run_in(
+        dir.path(),
+        [
+            "diff",
+            "whole.toml",
+            "cut.toml",
+            log.to_str().unwrap(),
+            "--report",
+            "fd.json",
+        ],
+    );
+    let d: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("fd.json")).unwrap())
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    assert_eq!(
+        d["before"]["stand_in_drops"],
+        serde_json::json!({"packets": 0, "flows": 0})
+    );
+    assert_eq!(
+        d["after"]["stand_in_drops"],
+        serde_json::json!({"packets": owed, "flows": records})
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(&format!(
+            "{owed} of {dropped} drop(s) ({records} record(s)) owed to stand-ins"
+        )),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
 }
 
 /// `subnet.stand_in` said two things (the mid-session review's L7 of the
