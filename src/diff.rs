@@ -273,6 +273,12 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         dedup: a.dedup,
         decap_vxlan: a.decap == Some(crate::replay::Decap::Vxlan),
         node_local: a.node_local.clone(),
+        // Drops owed to each scenario's stand-ins, counted as each flow
+        // record closes.
+        stand_ins: vec![
+            zprsim_dataplane::stand_in_owed::StandInOwed::new(&lb.scenario).map(Arc::new),
+            zprsim_dataplane::stand_in_owed::StandInOwed::new(&la.scenario).map(Arc::new),
+        ],
         ..EngineConfig::default()
     };
     let flows_name = |f: &OutputFile| format!("--flows `{}`", f.path().display());
@@ -422,6 +428,9 @@ fn summary(a: &Args, r: &Report) -> String {
             s.packets.dropped,
             s.dropped_by_stage.line()
         );
+        if let Some(line) = s.stand_in_drops.line(s.packets.dropped) {
+            let _ = writeln!(t, "         {line}");
+        }
     }
     for (title, groups, before_label) in [
         (

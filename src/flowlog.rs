@@ -296,6 +296,9 @@ struct Report<'a> {
     packets: Totals,
     bytes: Totals,
     dropped_by_stage: StageCounts,
+    /// Drops owed to stand-ins (since the twentieth session): `flows`
+    /// counts the flow-log records.
+    stand_in_drops: zprsim_dataplane::stand_in_owed::StandInDrops,
     zpr_audit_would_drop: u64,
     flows: u64,
     non_ip: u64,
@@ -524,7 +527,17 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     // two seconds: merging and judging records spilled past
     // `--flow-log-buffer` is most of a long run's tail.
     let stop = Some(&*interrupt.stop).filter(|_| !read.stopped && !read.temp_full);
-    let st = judge_spooled(&compiled, spool, MAX_LISTED, &name, stop, |r, jr| {
+    // Drops owed to stand-ins, counted per judged record (its packets).
+    let owed = zprsim_dataplane::stand_in_owed::StandInOwed::new(s);
+    let (mut owed_packets, mut owed_records) = (0u64, 0u64);
+    let mut st = judge_spooled(&compiled, spool, MAX_LISTED, &name, stop, |r, jr| {
+        if let (Some(o), Some(stage)) = (&owed, jr.fast.judgement.stage) {
+            let p = zprsim_dataplane::flowlog::judge::record_packet(r, jr.reply);
+            if o.owes_drop(p.src, p.dst, stage) {
+                owed_packets = owed_packets.saturating_add(r.packets);
+                owed_records += 1;
+            }
+        }
         if let Some((p, f)) = flows_out
             .as_mut()
             .filter(|(_, f)| f.state() == OutputState::Open)
@@ -544,6 +557,8 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         Ok(())
     })
     .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    st.judgement.counters.stand_in_dropped = owed_packets;
+    st.judgement.counters.stand_in_dropped_flows = owed_records;
     // The spool's duplicates, and the NODATA and SKIPDATA entries the
     // reading found read twice (the first duplicate named is the first
     // of either, in input order).
@@ -686,6 +701,7 @@ fn report<'a>(
         packets: k.packets,
         bytes: k.bytes,
         dropped_by_stage: StageCounts::of(k),
+        stand_in_drops: zprsim_dataplane::stand_in_owed::StandInDrops::of(k),
         zpr_audit_would_drop: k.zpr_audit_would_drop,
         flows: j.flows,
         non_ip: 0,
@@ -771,6 +787,9 @@ fn summary(r: &Report<'_>) -> String {
         r.packets.dropped, r.bytes.dropped
     );
     let _ = writeln!(t, "  drops by stage: {}", r.dropped_by_stage.line());
+    if let Some(line) = r.stand_in_drops.line(r.packets.dropped) {
+        let _ = writeln!(t, "  {}", line.replace(" flow(s))", " record(s))"));
+    }
     let _ = writeln!(
         t,
         "  records: {} read, {} judged, {} NODATA, {} SKIPDATA, {} malformed, {} unplaced",

@@ -248,6 +248,9 @@ fn summary(r: &Report, changed: &[ChangedFlow]) -> String {
             side.judged,
             side.unplaced
         );
+        if let Some(line) = side.stand_in_drops.line(side.packets.dropped) {
+            let _ = writeln!(t, "    {}", line.replace(" flow(s))", " record(s))"));
+        }
     }
     for c in changed.iter().take(SUMMARY_FLOWS) {
         let ports = match (c.sport, c.dport) {

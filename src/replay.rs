@@ -18,6 +18,7 @@ use zprsim_dataplane::engine::{READ_AHEAD_BYTES, ReadAhead};
 use zprsim_dataplane::input_dir;
 use zprsim_dataplane::output::{self, OutputFile, OutputState, Plan};
 use zprsim_dataplane::replay::{self, FlowRecord, ReplayConfig, ReplayOutput, Totals};
+use zprsim_dataplane::stand_in_owed::{StandInDrops, StandInOwed};
 use zprsim_dataplane::why::why;
 
 use crate::Failure;
@@ -191,6 +192,9 @@ struct Report {
     packets: Totals,
     bytes: Totals,
     dropped_by_stage: StageCounts,
+    /// The drops owed to what an imported export lacked: packets and flows
+    /// whose drop a stand-in decided (since the twentieth session).
+    stand_in_drops: StandInDrops,
     zpr_audit_would_drop: u64,
     flows: u64,
     flows_evicted: u64,
@@ -251,6 +255,8 @@ fn report(
 ) -> Report {
     let s = &loaded.scenario;
     let k = &o.counters;
+    let owed = StandInOwed::new(s);
+    let owed = owed.as_ref();
     let (hits, unused) = crate::report::rule_hits(s, c, k);
     let stats = o.rule_stats.clone().unwrap_or_default();
     let (rules, unused_grouped) = crate::report::rule_use(s, c, &stats);
@@ -262,6 +268,7 @@ fn report(
         packets: k.packets,
         bytes: k.bytes,
         dropped_by_stage: StageCounts::of(k),
+        stand_in_drops: StandInDrops::of(k),
         zpr_audit_would_drop: k.zpr_audit_would_drop,
         flows: k.flows,
         flows_evicted: k.flows_evicted,
@@ -293,6 +300,7 @@ fn report(
             .iter()
             .map(|f| TopFlow {
                 reason: why(s, f),
+                stand_in: owed.is_some_and(|o| o.owes(f)),
                 flow: f.clone(),
             })
             .collect(),
@@ -325,6 +333,9 @@ struct TopFlow {
     #[serde(flatten)]
     flow: FlowRecord,
     reason: String,
+    /// Its drop was decided where a stand-in is (since the twentieth
+    /// session; [`StandInDrops`]).
+    stand_in: bool,
 }
 
 pub(crate) fn proto_name(p: u8) -> String {
@@ -381,6 +392,9 @@ fn summary(r: &Report) -> String {
         r.bytes.dropped
     );
     let _ = writeln!(t, "  drops by stage: {}", r.dropped_by_stage.line());
+    if let Some(line) = r.stand_in_drops.line(r.packets.dropped) {
+        let _ = writeln!(t, "  {line}");
+    }
     if r.zpr_audit_would_drop > 0 {
         let _ = writeln!(
             t,
@@ -798,6 +812,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         dedup: a.dedup,
         decap_vxlan: a.decap == Some(Decap::Vxlan),
         node_local: a.node_local.clone(),
+        // Drops owed to stand-ins, counted as each flow record closes.
+        stand_ins: StandInOwed::new(s).map(Arc::new),
         ..ReplayConfig::default()
     };
     let show_progress = !a.quiet && std::io::stderr().is_terminal();

@@ -37,6 +37,19 @@ fn flag(s: &mut Scenario, rng: &mut ChaCha8Rng) {
         if sn.stand_in && rng.random_bool(0.3) {
             sn.security_lists.clear();
         }
+        // As the loader reads a stand-in subnet that does not say
+        // (`security_lists_unknown`, `route_table_unknown`), or, now and
+        // then, whatever a scenario says.
+        sn.lists_unknown = if rng.random_bool(0.2) {
+            rng.random_bool(0.5)
+        } else {
+            sn.stand_in && sn.security_lists.is_empty()
+        };
+        sn.table_unknown = if rng.random_bool(0.2) {
+            rng.random_bool(0.5)
+        } else {
+            sn.stand_in && sn.route_table.is_none()
+        };
     }
     for v in &mut s.vnics {
         v.stand_in = rng.random_bool(0.3);
@@ -53,7 +66,11 @@ fn plain(s: &Scenario) -> Scenario {
     p.nsgs.iter_mut().for_each(|n| n.stand_in = false);
     p.security_lists.iter_mut().for_each(|l| l.stand_in = false);
     p.route_tables.iter_mut().for_each(|t| t.stand_in = false);
-    p.subnets.iter_mut().for_each(|sn| sn.stand_in = false);
+    p.subnets.iter_mut().for_each(|sn| {
+        sn.stand_in = false;
+        sn.lists_unknown = false;
+        sn.table_unknown = false;
+    });
     p.vnics.iter_mut().for_each(|v| v.stand_in = false);
     p
 }

@@ -1046,3 +1046,311 @@ fn a_stand_in_route_table_gives_no_route_inside_the_vcn_outside_the_subnet() {
         "{text}"
     );
 }
+
+/// `replay` and `diff` count the drops owed to stand-ins (the
+/// nineteenth session's planning item 5): the OKE demo capture against
+/// the example's export with its security-list file deleted drops 109
+/// packets where the whole export drops 33; the reports now say how many
+/// drops (and flows) a stand-in decided (`stand_in_drops`, and
+/// `stand_in` on each top dropped flow), counted as each flow record
+/// closes. Every drop the whole export does not make is among them; a
+/// scenario without stand-ins owes none.
+#[test]
+fn replay_and_diff_count_the_drops_owed_to_stand_ins() {
+    let dir = tempfile::tempdir().unwrap();
+    let ranges = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/oke-orders/oci-public-ip-ranges.json");
+    let pcap = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pcaps/oke-demo.pcap");
+    let services = std::fs::read_to_string(&ranges).unwrap();
+    for (name, cut) in [("whole", false), ("cut", true)] {
+        let mut files = crate::support::oke_export();
+        if cut {
+            files.remove("network-security-list-list.json");
+        }
+        let imported = zprsim_control::import::oci::import(&files, Some(&services))
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.path().join(format!("{name}.toml")), &imported.toml).unwrap();
+    }
+    let replay = |name: &str| -> (serde_json::Value, String) {
+        let report = format!("{name}.json");
+        let o = run_in(
+            dir.path(),
+            [
+                "replay",
+                &format!("{name}.toml"),
+                pcap.to_str().unwrap(),
+                "--report",
+                &report,
+            ],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let r: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join(&report)).unwrap()).unwrap();
+        (r, String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let (whole, whole_said) = replay("whole");
+    let (cut, cut_said) = replay("cut");
+    assert_eq!(
+        whole["stand_in_drops"],
+        serde_json::json!({"packets": 0, "flows": 0})
+    );
+    assert!(!whole_said.contains("owed to stand-ins"), "{whole_said}");
+    let n =
+        |r: &serde_json::Value, p: &str| r.pointer(p).and_then(serde_json::Value::as_u64).unwrap();
+    let (owed, owed_flows) = (
+        n(&cut, "/stand_in_drops/packets"),
+        n(&cut, "/stand_in_drops/flows"),
+    );
+    let (dropped, whole_dropped) = (n(&cut, "/packets/dropped"), n(&whole, "/packets/dropped"));
+    assert!(
+        dropped - whole_dropped <= owed && owed <= dropped && owed_flows > 0,
+        "{owed} of {dropped} ({whole_dropped} in the whole export)"
+    );
+    assert!(
+        cut_said.contains(&format!(
+            "{owed} of {dropped} drop(s) ({owed_flows} flow(s)) owed to stand-ins"
+        )),
+        "{cut_said}"
+    );
+    // A top dropped flow the whole export does not drop is owed.
+    let key = |f: &serde_json::Value| {
+        (
+            f["src"].clone(),
+            f["dst"].clone(),
+            f["sport"].clone(),
+            f["dport"].clone(),
+        )
+    };
+    let whole_dropped_flows: Vec<_> = whole["top_dropped_flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(key)
+        .collect();
+    assert!(
+        whole["top_dropped_flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["stand_in"] == false)
+    );
+    let mut new = 0;
+    for f in cut["top_dropped_flows"].as_array().unwrap() {
+        if !whole_dropped_flows.contains(&key(f)) {
+            assert_eq!(f["stand_in"], true, "{f}");
+            new += 1;
+        }
+    }
+    assert!(new > 0, "{cut}");
+
+    // diff: each side's own count.
+    let o = run_in(
+        dir.path(),
+        [
+            "diff",
+            "whole.toml",
+            "cut.toml",
+            pcap.to_str().unwrap(),
+            "--report",
+            "d.json",
+        ],
+    );
+    let d: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("d.json")).unwrap())
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    assert_eq!(d["before"]["stand_in_drops"], whole["stand_in_drops"]);
+    assert_eq!(d["after"]["stand_in_drops"], cut["stand_in_drops"]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        said.contains(&format!("{owed} of {dropped} drop(s)")),
+        "{said}"
+    );
+
+    // replay on flow logs: per record (its packets).
+    let log = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/oke-orders/flowlogs/oke-demo.jsonl");
+    let mut got = Vec::new();
+    for name in ["whole", "cut"] {
+        let report = format!("{name}-log.json");
+        let o = run_in(
+            dir.path(),
+            [
+                "replay",
+                &format!("{name}.toml"),
+                log.to_str().unwrap(),
+                "--report",
+                &report,
+            ],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let r: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join(&report)).unwrap()).unwrap();
+        got.push((
+            n(&r, "/packets/dropped"),
+            n(&r, "/stand_in_drops/packets"),
+            n(&r, "/stand_in_drops/flows"),
+        ));
+    }
+    let [(whole_dropped, whole_owed, _), (dropped, owed, records)] = got[..] else {
+        unreachable!()
+    };
+    assert_eq!(whole_owed, 0);
+    assert!(
+        dropped - whole_dropped <= owed && owed <= dropped && records > 0,
+        "flow logs: {owed} of {dropped} ({whole_dropped} in the whole export)"
+    );
+    // diff on flow logs: each side's own count, as replay's.
+    let o = run_in(
+        dir.path(),
+        [
+            "diff",
+            "whole.toml",
+            "cut.toml",
+            log.to_str().unwrap(),
+            "--report",
+            "fd.json",
+        ],
+    );
+    let d: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("fd.json")).unwrap())
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    assert_eq!(
+        d["before"]["stand_in_drops"],
+        serde_json::json!({"packets": 0, "flows": 0})
+    );
+    assert_eq!(
+        d["after"]["stand_in_drops"],
+        serde_json::json!({"packets": owed, "flows": records})
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(&format!(
+            "{owed} of {dropped} drop(s) ({records} record(s)) owed to stand-ins"
+        )),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
+
+/// `subnet.stand_in` said two things (the mid-session review's L7 of the
+/// nineteenth session): "its blocks or VCN were guessed, its lists and
+/// table are the exported ones", or "made up: its lists and table were
+/// lost", told apart by an empty list of security lists and no route
+/// table. Two explicit fields now say what is unknown:
+/// `security_lists_unknown` (nothing tracked at its VNICs) and
+/// `route_table_unknown`; `zprsim import` writes both on every stand-in
+/// subnet, and a scenario that does not say is read as before. Both
+/// engines read the fields, so a stand-in subnet whose (empty) lists are
+/// said to be known tracks, and a subnet said to have unknown lists does
+/// not, stand-in or not.
+#[test]
+fn a_stand_in_subnet_says_which_of_its_parts_are_unknown() {
+    use zprsim_control::compile::{Compiled, Config};
+    use zprsim_control::verdict::Context;
+    // The import writes the fields: a made-up subnet (its VNIC's subnet
+    // cut) has both unknown; an exported subnet whose blocks were cut
+    // keeps its lists and table, known.
+    let mut files = crate::support::oke_export();
+    let subnets = files.get_mut("network-subnet-list.json").unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(subnets).unwrap();
+    let list = v["data"].as_array_mut().unwrap();
+    list.retain(|s| s["display-name"] != "storage");
+    for s in list.iter_mut() {
+        if s["display-name"] == "workers" {
+            s.as_object_mut().unwrap().remove("cidr-block");
+        }
+    }
+    *subnets = v.to_string();
+    let imported = zprsim_control::import::oci::import(&files, None).unwrap();
+    let s = zprsim_control::load::from_toml_str(&imported.toml, "s.toml")
+        .unwrap_or_else(|e| panic!("{e}\n{}", imported.toml))
+        .scenario;
+    let sn = |name: &str| s.subnets.iter().find(|n| n.name == name).unwrap();
+    let workers = sn("workers");
+    assert!(workers.stand_in && !workers.lists_unknown && !workers.table_unknown);
+    let mt = s.vnics.iter().find(|v| v.name == "orders-fss-mt").unwrap();
+    let made_up = &s.subnets[mt.subnet.index()];
+    assert!(made_up.stand_in && made_up.lists_unknown && made_up.table_unknown);
+    for (name, lists, table) in [
+        ("workers", false, false),
+        (made_up.name.as_str(), true, true),
+    ] {
+        let block = imported
+            .toml
+            .split("[[subnet]]")
+            .find(|b| b.contains(&format!("name = \"{name}\"")))
+            .unwrap();
+        assert!(
+            block.contains(&format!("security_lists_unknown = {lists}"))
+                && block.contains(&format!("route_table_unknown = {table}")),
+            "{block}"
+        );
+    }
+
+    // Both engines read them: `workers` said to have unknown lists tracks
+    // nothing at `worker-1`, stand-in or not; a stand-in subnet with no
+    // list said to have known lists tracks (by `worker-1`'s NSG).
+    let whole = zprsim_control::import::oci::import(&crate::support::oke_export(), None)
+        .unwrap()
+        .toml;
+    let legacy = whole
+        .split("[[subnet]]")
+        .find(|b| b.contains("name = \"workers\""))
+        .unwrap()
+        .to_owned();
+    let legacy_vm: std::net::IpAddr = "10.0.2.11".parse().unwrap();
+    let judged = |extra: &str, lists: Option<&str>| {
+        let mut block = format!("{legacy}{extra}");
+        if let Some(l) = lists {
+            let start = block.find("security_lists = ").unwrap();
+            let end = start + block[start..].find('\n').unwrap();
+            block.replace_range(start..end, &format!("security_lists = {l}"));
+        }
+        let text = whole.replace(&legacy, &format!("\n{}\n", block.trim()));
+        let s = zprsim_control::load::from_toml_str(&text, "s.toml")
+            .unwrap_or_else(|e| panic!("{e}\n{block}"))
+            .scenario;
+        let c = Compiled::new(&s, &Config::default()).unwrap();
+        let mut at_src = Vec::new();
+        for dst in s.vnics.iter().flat_map(|v| v.private_ips.clone()) {
+            for dport in [22, 443, 5432, 6443, 8080, 10250] {
+                let p = zprsim_control::packet::Packet::tcp(legacy_vm, 40000, dst, dport);
+                let r = zprsim_control::eval::evaluate(&s, &p, Context::First);
+                let f = c.judge(&p, Context::First);
+                assert_eq!(r.judgement, f.judgement, "{p}: {extra}");
+                if r.judgement.verdict == zprsim_control::verdict::Verdict::Allow {
+                    at_src.push(r.judgement.tracking.at_src);
+                }
+            }
+        }
+        assert!(!at_src.is_empty(), "{extra}\n{text}");
+        at_src
+    };
+    assert!(judged("", None).iter().all(|t| *t), "as exported, tracked");
+    assert!(
+        judged("stand_in = true\n", None).iter().all(|t| *t),
+        "a stand-in with its lists: tracked, as before"
+    );
+    assert!(
+        judged("security_lists_unknown = true\n", None)
+            .iter()
+            .all(|t| !*t),
+        "lists said unknown: nothing tracked"
+    );
+    assert!(
+        judged("stand_in = true\n", Some("[]")).iter().all(|t| !*t),
+        "a stand-in without lists that does not say: unknown, as before"
+    );
+    assert!(
+        judged(
+            "stand_in = true\nsecurity_lists_unknown = false\n",
+            Some("[]")
+        )
+        .iter()
+        .all(|t| *t),
+        "a stand-in without lists said known: tracked"
+    );
+}

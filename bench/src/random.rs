@@ -575,6 +575,8 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                 // addresses too).
                 prohibit_internet_ingress: shape.edges && (v + sn) % 5 == 2,
                 stand_in: false,
+                lists_unknown: false,
+                table_unknown: false,
             });
             for k in 0..rng.random_range(1..=shape.max_vnics_per_subnet.max(1)) {
                 // A subnet with a second IPv4 block (OCI's

@@ -798,6 +798,8 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
                 prohibit_public_ip: false,
                 prohibit_internet_ingress: false,
                 stand_in: false,
+                lists_unknown: false,
+                table_unknown: false,
             });
         }
     }

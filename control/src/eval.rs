@@ -537,7 +537,7 @@ fn route_layer(
                 match table {
                     Some(_) => format!("no rule matches {}", p.dst),
                     // Not "give it one": its real table is unknown.
-                    None if subnet.stand_in => format!(
+                    None if subnet.table_unknown => format!(
                         "no rule matches {}: stand-in subnet `{}` has no route table here, since the export lacks it (only the VCN's local routes are known); {}",
                         p.dst,
                         subnet.name,
@@ -648,7 +648,7 @@ fn route_layer(
                         "no rule of the destination's route table matches the source {}",
                         p.src
                     ),
-                    None if s.subnets[s.vnics[d.index()].subnet.index()].stand_in => format!(
+                    None if s.subnets[s.vnics[d.index()].subnet.index()].table_unknown => format!(
                         "the destination's stand-in subnet `{}` has no route table here, since the export lacks it, so no known return path for the source {} (only the VCN's local routes are known); {}",
                         s.subnets[s.vnics[d.index()].subnet.index()].name,
                         p.src,
@@ -1335,7 +1335,7 @@ pub(crate) fn unknown_routes(s: &Scenario, d: VnicId) -> Option<String> {
         Some(_) => None,
         None => {
             let sn = &s.subnets[s.vnics[d.index()].subnet.index()];
-            sn.stand_in
+            sn.table_unknown
                 .then(|| format!("the route table of stand-in subnet `{}`", sn.name))
         }
     }
@@ -1401,7 +1401,7 @@ pub(crate) fn unknown_rules(s: &Scenario, v: VnicId) -> Option<String> {
             vnic.name
         )));
     }
-    if subnet.stand_in && subnet.security_lists.is_empty() {
+    if subnet.lists_unknown {
         return Some(may_hold(&format!(
             "stand-in subnet `{}`'s unknown security lists",
             subnet.name

@@ -399,6 +399,16 @@ pub struct Subnet {
     /// (`stand_in = true`): judged as the least the real one could allow;
     /// `verify` says to export it rather than hint rules for it.
     pub stand_in: bool,
+    /// Its security lists are not all known (`security_lists_unknown`;
+    /// a subnet `zprsim import` made up for one the export lacks): they
+    /// may hold a stateless rule that matches, so nothing is tracked at
+    /// its VNICs. Since the twentieth session, when it was told from
+    /// `stand_in` by an empty list of security lists.
+    pub lists_unknown: bool,
+    /// Its route table is unknown when it has none (`route_table_unknown`;
+    /// a subnet made up as above): only the VCN's local routes are known.
+    /// Told from `stand_in` by no route table before the twentieth session.
+    pub table_unknown: bool,
 }
 
 /// Whether a VNIC has a public IPv4 address, as far as the scenario says.

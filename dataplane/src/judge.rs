@@ -74,6 +74,11 @@ pub struct Counters {
     pub flows: u64,
     /// Flow records closed early because their shard was full.
     pub flows_evicted: u64,
+    /// Dropped packets of flow records whose drop was decided where a
+    /// stand-in is (`crate::stand_in_owed`; counted as each record closes).
+    pub stand_in_dropped: u64,
+    /// Those flow records.
+    pub stand_in_dropped_flows: u64,
 }
 
 impl Counters {
@@ -109,6 +114,8 @@ impl Counters {
         self.replies_tracked += o.replies_tracked;
         self.flows += o.flows;
         self.flows_evicted += o.flows_evicted;
+        self.stand_in_dropped += o.stand_in_dropped;
+        self.stand_in_dropped_flows += o.stand_in_dropped_flows;
     }
 
     /// Counts one judged packet of `wire_len` bytes: totals, the stage of a

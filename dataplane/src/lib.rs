@@ -26,6 +26,7 @@ pub mod replay;
 pub mod scenario_file;
 pub mod server_port;
 pub mod sniff;
+pub mod stand_in_owed;
 pub(crate) mod state_table;
 pub mod synth;
 pub mod tap;

@@ -69,6 +69,9 @@ pub struct ReplayConfig {
     pub decap_vxlan: bool,
     /// Leave out traffic of these prefixes ([`EngineConfig::node_local`]).
     pub node_local: Vec<ipnet::IpNet>,
+    /// The scenario's stand-ins: drops owed to them are counted
+    /// ([`EngineConfig::stand_ins`]).
+    pub stand_ins: Option<std::sync::Arc<crate::stand_in_owed::StandInOwed>>,
 }
 
 impl Default for ReplayConfig {
@@ -93,6 +96,7 @@ impl Default for ReplayConfig {
             dedup: e.dedup,
             decap_vxlan: e.decap_vxlan,
             node_local: e.node_local,
+            stand_ins: None,
         }
     }
 }
@@ -342,6 +346,7 @@ pub fn replay_source<'a>(
         decap_vxlan: cfg.decap_vxlan,
         node_local: cfg.node_local.clone(),
         compare: false,
+        stand_ins: vec![cfg.stand_ins.clone()],
     };
     let o = engine::run(&[compiled], source, &ecfg, sinks)?;
     let mut outputs = Vec::with_capacity(shared.len());

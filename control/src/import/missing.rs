@@ -40,6 +40,10 @@ pub(super) fn vcn_holding(vcns: &[(String, Vec<IpNet>)], ip: IpAddr) -> Option<&
         .map(|(name, _)| name.as_str())
 }
 
+/// Host blocks for an exported subnet, by its name
+/// ([`MissingSubnets::hosts_added`]).
+pub(super) type HostsAdded = (String, Vec<IpNet>);
+
 /// Where a VNIC of a missing subnet goes.
 pub(super) enum Placed {
     /// In the stand-in subnet of this name, in the VCN of that name.
@@ -151,6 +155,40 @@ impl<'a> MissingSubnets<'a> {
         }
     }
 
+    /// Takes the exported subnet `name` (OCID `subnet_id`, in VCN `vcn`),
+    /// written by the subnets' stage with blocks of one address family
+    /// only, the export giving no block of the other (none at all, not
+    /// malformed ones): [`MissingSubnets::place_lacking`] gives its VNICs'
+    /// addresses of that family host blocks, as for
+    /// [`MissingSubnets::adopt_lacking`], but the subnet object stays
+    /// where the subnets' stage wrote it: [`MissingSubnets::hosts_added`]
+    /// says what to add to it (since the twentieth session).
+    pub(super) fn adopt_absent(&mut self, subnet_id: &str, name: &str, vcn: &str) {
+        self.made.insert(
+            subnet_id.to_owned(),
+            StandIn {
+                name: name.to_owned(),
+                vcn: vcn.to_owned(),
+                blocks: Vec::new(),
+                held: std::collections::HashSet::new(),
+                public: false,
+                exported: None,
+                partial: true,
+            },
+        );
+    }
+
+    /// The host blocks given to subnets taken by
+    /// [`MissingSubnets::adopt_absent`]: (subnet name, blocks) of each
+    /// that got any.
+    pub(super) fn hosts_added(&self) -> Vec<HostsAdded> {
+        self.made
+            .values()
+            .filter(|s| s.partial && s.exported.is_none() && !s.blocks.is_empty())
+            .map(|s| (s.name.clone(), s.blocks.clone()))
+            .collect()
+    }
+
     /// Gives the addresses `ips` (of the family subnet `subnet_id` lacks,
     /// [`MissingSubnets::adopt_lacking`]) host blocks in it; `None` when
     /// `subnet_id` is no such subnet, `Placed::Refused` when an address
@@ -256,7 +294,9 @@ impl<'a> MissingSubnets<'a> {
         let Some(s) = self.made.get_mut(subnet_id) else {
             return Placed::External;
         };
-        let no_block = if s.partial {
+        let no_block = if s.partial && s.exported.is_none() {
+            "no CIDR block of that address family"
+        } else if s.partial {
             "no valid CIDR block of that address family"
         } else {
             "no CIDR block"
@@ -308,7 +348,8 @@ impl<'a> MissingSubnets<'a> {
             .filter_map(|(id, s)| {
                 if s.partial {
                     // Its valid blocks as exported, and host blocks of
-                    // the family it lacks (if a VNIC needed any).
+                    // the family it lacks (if a VNIC needed any); one of
+                    // `adopt_absent` is written by the subnets' stage.
                     let mut m = s.exported?;
                     if s.blocks.is_empty() {
                         return Some(Value::Object(m));

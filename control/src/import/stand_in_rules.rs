@@ -73,6 +73,14 @@ impl StandInRules {
             .map(String::as_str)
     }
 
+    /// Whether a stand-in for `id` was made, in any VCN.
+    pub(super) fn any(&self, id: &str) -> bool {
+        self.made
+            .range((id.to_owned(), String::new())..)
+            .next()
+            .is_some_and(|((i, _), _)| i == id)
+    }
+
     /// The stand-ins made so far: (OCID, VCN, name) each.
     pub(super) fn made(&self) -> Vec<(String, String, String)> {
         self.made
@@ -93,6 +101,20 @@ impl StandInRules {
             .and_then(Value::as_object_mut)
         {
             o.insert("rules".into(), Value::Array(rules));
+        }
+    }
+
+    /// Takes the id off the stand-in `name` (one of several copies of an
+    /// NSG in different VCNs: the first keeps the OCID; ids only name
+    /// what to export).
+    pub(super) fn drop_id(&mut self, name: &str) {
+        if let Some(o) = self
+            .objects
+            .iter_mut()
+            .find(|o| o["name"] == name)
+            .and_then(Value::as_object_mut)
+        {
+            o.remove("id");
         }
     }
 

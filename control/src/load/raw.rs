@@ -516,6 +516,12 @@ pub(crate) struct RawSubnet {
     pub prohibit_internet_ingress: Option<bool>,
     /// Made up by `zprsim import` (informative, for `verify`).
     pub stand_in: Option<bool>,
+    /// Its security lists are not all known (since the twentieth
+    /// session); absent: `stand_in` with no security list.
+    pub security_lists_unknown: Option<bool>,
+    /// Its route table is unknown, when it names none (since the
+    /// twentieth session); absent: `stand_in` with no route table.
+    pub route_table_unknown: Option<bool>,
 }
 
 /// `[[vnic]]`.

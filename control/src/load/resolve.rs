@@ -1410,6 +1410,15 @@ impl Resolver<'_> {
                     ),
                 );
             }
+            let stand_in = s.stand_in.unwrap_or(false);
+            // Not given (a scenario written before the twentieth
+            // session): what `stand_in` with no list (no table) meant then.
+            let lists_unknown = s
+                .security_lists_unknown
+                .unwrap_or(stand_in && security_lists.is_empty());
+            let table_unknown = s
+                .route_table_unknown
+                .unwrap_or(stand_in && route_table.is_none());
             subnets.push(Subnet {
                 name: s.name.value.clone(),
                 id: s.id.as_ref().map(|x| x.value.clone()),
@@ -1419,7 +1428,9 @@ impl Resolver<'_> {
                 security_lists,
                 prohibit_public_ip: s.prohibit_public_ip.unwrap_or(false),
                 prohibit_internet_ingress: s.prohibit_internet_ingress.unwrap_or(false),
-                stand_in: s.stand_in.unwrap_or(false),
+                stand_in,
+                lists_unknown,
+                table_unknown,
             });
         }
         // Overlapping subnets: group by VCN so neighbours are compared within one VCN.

@@ -307,7 +307,7 @@ fn to_open_one(
     let (table, new_table) = match today {
         Some(t) => (t, None),
         None => {
-            if s.subnets[subnet.index()].stand_in {
+            if s.subnets[subnet.index()].table_unknown {
                 return None;
             }
             let copy = scratch.of(s);

@@ -237,8 +237,7 @@ pub fn notes(
             // a packet between its VNIC and an address of its VCN that no
             // VNIC holds (which its real blocks may hold) can be judged
             // otherwise.
-            let blockless =
-                sn.stand_in && (!sn.security_lists.is_empty() || sn.route_table.is_some());
+            let blockless = sn.stand_in && !(sn.lists_unknown && sn.table_unknown);
             let other = if end == 0 { b } else { a };
             // (Not in one of its blocks: a subnet that lacked one address
             // family keeps its exported blocks of the other.)

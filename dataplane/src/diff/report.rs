@@ -60,6 +60,9 @@ pub struct Side {
     pub bytes: Totals,
     /// Drops by stage.
     pub dropped_by_stage: StageCounts,
+    /// The drops owed to what an imported export lacked (since the
+    /// twentieth session; [`crate::stand_in_owed`]).
+    pub stand_in_drops: crate::stand_in_owed::StandInDrops,
     /// Packets an audit attribute would have denied.
     pub zpr_audit_would_drop: u64,
     /// Live connections this scenario's tracking evicted to stay within
@@ -76,6 +79,7 @@ impl Side {
             packets: k.packets,
             bytes: k.bytes,
             dropped_by_stage: StageCounts::of(k),
+            stand_in_drops: crate::stand_in_owed::StandInDrops::of(k),
             zpr_audit_would_drop: k.zpr_audit_would_drop,
             connections_evicted: k.connections_evicted,
         }

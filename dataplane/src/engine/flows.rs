@@ -2,6 +2,8 @@
 //! timeouts of connection tracking), for `--flows` and the top dropped
 //! flows.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use zprsim_control::compile::{Fast, RuleId};
 use zprsim_control::model::proto;
@@ -12,6 +14,7 @@ use crate::community_id::{CommunityId, FlowKey};
 use crate::conntrack::{self, SHARDS};
 use crate::drop_reason::DropReason;
 use crate::judge::Counters;
+use crate::stand_in_owed::StandInOwed;
 use crate::state_table::{Hint, ShardTable, Slot, StateKey};
 
 use super::Item;
@@ -352,6 +355,9 @@ pub(crate) struct Flows<X: Extra = ()> {
     closed: u64,
     top: Vec<FlowRecord>,
     top_n: usize,
+    /// Where the scenario's stand-ins are: a closed record whose drops
+    /// are owed to one is counted ([`Counters::stand_in_dropped`]).
+    owed: Option<Arc<StandInOwed>>,
 }
 
 fn flow_key(k: &StateKey) -> FlowKey {
@@ -375,6 +381,7 @@ impl<X: Extra> Flows<X> {
         spool: usize,
         spool_dir: Option<&std::path::Path>,
         top_n: usize,
+        owed: Option<Arc<StandInOwed>>,
     ) -> Flows<X> {
         Flows {
             tables: (0..SHARDS).map(|_| None).collect(),
@@ -384,6 +391,7 @@ impl<X: Extra> Flows<X> {
             closed: 0,
             top: Vec::new(),
             top_n,
+            owed,
         }
     }
 
@@ -642,8 +650,16 @@ impl<X: Extra> Flows<X> {
         if self.keep {
             self.finished.push(Finished { key, st: *st, seq });
         }
-        if st.dropped > 0 && self.top_n > 0 {
-            let r = flow_record(&flow_key(&key), st);
+        if st.dropped == 0 || (self.owed.is_none() && self.top_n == 0) {
+            return;
+        }
+        let r = flow_record(&flow_key(&key), st);
+        // Once per closed record with drops, never per packet.
+        if self.owed.as_ref().is_some_and(|o| o.owes(&r)) {
+            counters.stand_in_dropped += st.dropped;
+            counters.stand_in_dropped_flows += 1;
+        }
+        if self.top_n > 0 {
             let enters = self.top.len() < self.top_n
                 || self
                     .top

@@ -183,6 +183,8 @@ fn copy_counters(dst: &mut Counters, src: &Counters) {
         replies_tracked: src.replies_tracked,
         flows: src.flows,
         flows_evicted: src.flows_evicted,
+        stand_in_dropped: src.stand_in_dropped,
+        stand_in_dropped_flows: src.stand_in_dropped_flows,
     };
 }
 

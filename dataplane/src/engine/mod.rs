@@ -172,6 +172,11 @@ pub struct EngineConfig {
     /// side (with [`EngineConfig::keep_flows`]; not to a [`FlowSink`] nor
     /// [`ScenarioOutput::flows`]).
     pub compare: bool,
+    /// Each scenario's stand-ins, in the order of the scenarios judged
+    /// (none past the end): a closed flow record whose drops are owed to
+    /// one is counted in [`Counters::stand_in_dropped`] (per record, never
+    /// per packet; `crate::stand_in_owed`).
+    pub stand_ins: Vec<Option<Arc<crate::stand_in_owed::StandInOwed>>>,
 }
 
 /// Connections tracked at once at most, by default: `--max-connections`
@@ -199,6 +204,7 @@ impl Default for EngineConfig {
             decap_vxlan: false,
             node_local: Vec::new(),
             compare: false,
+            stand_ins: Vec::new(),
         }
     }
 }

@@ -266,7 +266,9 @@ fn unreachable_hist() -> Histogram<u64> {
 }
 
 impl<X: Extra> Judge<X> {
-    fn new(c: &Arc<Compiled>, cfg: &EngineConfig) -> Judge<X> {
+    /// Judges with `c`, the `nth` scenario of the pass (its stand-ins,
+    /// [`EngineConfig::stand_ins`]).
+    fn new(c: &Arc<Compiled>, cfg: &EngineConfig, nth: usize) -> Judge<X> {
         Judge {
             compiled: Arc::clone(c),
             // A live pass swaps tables: no verdict memo and no verdicts
@@ -281,6 +283,7 @@ impl<X: Extra> Judge<X> {
                 cfg.flow_spool,
                 cfg.spool_dir.as_deref(),
                 cfg.top_flows,
+                cfg.stand_ins.get(nth).cloned().flatten(),
             ),
             counters: Counters::with_rules(c.rule_count()),
             rules: cfg
@@ -341,8 +344,12 @@ impl<X: Extra> Worker<X> {
         cfg: &EngineConfig,
     ) -> Worker<X> {
         Worker {
-            first: Judge::new(first, cfg),
-            others: others.iter().map(|c| Judge::new(c, cfg)).collect(),
+            first: Judge::new(first, cfg, 0),
+            others: others
+                .iter()
+                .enumerate()
+                .map(|(i, c)| Judge::new(c, cfg, i + 1))
+                .collect(),
             hasher: KeyHasher::default(),
             hist: new_hist(),
             packet_hist: new_hist(),

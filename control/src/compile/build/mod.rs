@@ -183,7 +183,7 @@ fn rules_unknown(s: &Scenario, v: VnicId, naming_unknown: &[bool]) -> bool {
     let vn = &s.vnics[v.index()];
     let sn = &s.subnets[vn.subnet.index()];
     (vn.stand_in && vn.nsgs.is_empty())
-        || (sn.stand_in && sn.security_lists.is_empty())
+        || sn.lists_unknown
         || vn
             .nsgs
             .iter()

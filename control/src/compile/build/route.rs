@@ -61,11 +61,11 @@ impl RouteVnic {
 
 /// Whether a VNIC's route rules are not all known: its table is a stand-in
 /// (made up by `zprsim import` for one the export lacks), or it has none
-/// and its subnet is a stand-in (its table lost with it).
+/// and its subnet's table is unknown (lost with a made-up subnet).
 fn routes_unknown(s: &Scenario, rv: RouteVnic) -> bool {
     match rv.table {
         Some(t) => s.route_tables[t.index()].stand_in,
-        None => s.subnets[rv.subnet.index()].stand_in,
+        None => s.subnets[rv.subnet.index()].table_unknown,
     }
 }
 

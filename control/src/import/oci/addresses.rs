@@ -58,11 +58,15 @@ pub(super) fn prefix_addresses(address: &str, len: Option<u64>) -> Result<Vec<St
 /// `lacks`: the address families (IPv4, IPv6) whose every block the
 /// export gave the subnet malformed: an address of such a family is not
 /// checked against `nets` (the caller gives it a host block,
-/// `MissingSubnets::place_lacking`).
+/// `MissingSubnets::place_lacking`). `absent`: the families the export
+/// gave the subnet no block of at all (included in `lacks`): an address of
+/// such a family inside an exported VCN is kept for a host block, one
+/// outside every VCN left out as external (since the twentieth session).
 pub(super) fn usable_addresses(
     ips: Vec<String>,
     nets: Option<&[ipnet::IpNet]>,
     lacks: [bool; 2],
+    absent: [bool; 2],
     vcns: &[(String, Vec<ipnet::IpNet>)],
     what: &str,
     cx: &mut Cx<'_>,
@@ -79,11 +83,21 @@ pub(super) fn usable_addresses(
         if seen.contains(&ip) {
             continue;
         }
+        let family = usize::from(ip.is_ipv6());
         if let Some(nets) = nets
-            && !lacks[usize::from(ip.is_ipv6())]
+            && (!lacks[family] || absent[family])
             && !nets.iter().any(|n| n.contains(&ip))
         {
-            if let Some(vcn) = super::super::missing::vcn_holding(vcns, ip) {
+            let vcn = super::super::missing::vcn_holding(vcns, ip);
+            if absent[family] && vcn.is_some() {
+                // A family the subnet has no block of: the caller gives
+                // the address a host block (or refuses it, when another
+                // subnet or VCN holds it).
+                seen.push(ip);
+                out.push(ip.to_string());
+                continue;
+            }
+            if let Some(vcn) = vcn {
                 cx.refused.push(format!(
                     "{what}: private IP `{a}` is outside its subnet's CIDR blocks but inside VCN `{vcn}`; left out, it would be an address of no VNIC there, with no security layer or ZPR on its side"
                 ));

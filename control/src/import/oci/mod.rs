@@ -218,6 +218,9 @@ fn finish(
         this_nsg: None,
         this_vcn: None,
         pending: Vec::new(),
+        contested: BTreeSet::new(),
+        member_less: BTreeSet::new(),
+        nsg_vcn: HashMap::new(),
         refused: Vec::new(),
     };
     let mut out_tables =
@@ -239,6 +242,7 @@ fn finish(
         private: private_subnets,
         blockless,
         lacking,
+        absent,
         list_stand_ins,
     } = subnets::subnets(
         &inv,
@@ -262,7 +266,7 @@ fn finish(
         nets: vcn_nets,
         ..
     } = vcns_out;
-    let (out_vnics, stand_in_subnets) = vnics::vnics(
+    let (out_vnics, stand_in_subnets, hosts_added) = vnics::vnics(
         &inv,
         &mut cx,
         &vcn_nets,
@@ -273,6 +277,7 @@ fn finish(
             private: private_subnets,
             blockless,
             lacking,
+            absent,
             whole_export: vcns.is_empty(),
         },
         vnics::RouteStandIns {
@@ -281,7 +286,9 @@ fn finish(
             out: &mut out_tables,
         },
     );
+    subnets::add_hosts(&mut out_subnets, hosts_added, cx.warnings);
     out_subnets.extend(stand_in_subnets);
+    security::contested_nsgs(&mut cx);
     cx.stand_in_peers(&mut out_nsgs);
     security::stand_in_nsg_rules(&mut cx, &rules_of, &inv.nsg_rule_files);
     out_lists.extend(list_stand_ins.into_objects());
@@ -316,6 +323,7 @@ fn finish(
             doc.insert(k.into(), Value::Array(v));
         }
     }
+    subnets::say_what_is_unknown(&mut doc);
     super::unique_ids::unique_ids(&mut doc, &mut warnings);
     let toml = super::layout::write(doc).map_err(|e| ImportError {
         file: "scenario".into(),

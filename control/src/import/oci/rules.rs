@@ -79,16 +79,39 @@ pub(super) struct Cx<'a> {
     pub(super) this_nsg: Option<(String, String)>,
     /// The VCN (its name) of the NSG whose rules are being converted: a
     /// rule naming an NSG the export lacks names that NSG's stand-in in
-    /// this VCN, if a VNIC names it ([`Cx::stand_in_peers`]).
+    /// this VCN ([`Cx::stand_in_peers`]).
     pub(super) this_vcn: Option<String>,
     /// Rules of exported NSGs naming an NSG the export lacks, converted
-    /// before the VNICs make the stand-ins: (NSG OCID, VCN, stateful, the
-    /// warning if no stand-in is made), by the index in the placeholder
-    /// peer ([`PENDING`]).
-    pub(super) pending: Vec<(String, String, bool, String)>,
+    /// before the VNICs make the stand-ins, by the index in the
+    /// placeholder peer ([`PENDING`]).
+    pub(super) pending: Vec<Pending>,
+    /// NSGs the export lacks that VNICs of more than one VCN name, by
+    /// OCID (known once the VNICs are converted): an NSG belongs to one
+    /// VCN, and which is unknown ([`Cx::contested_peer`]).
+    pub(super) contested: BTreeSet<String>,
+    /// Stand-in NSGs made with no member ([`Cx::stand_in_peer`]), by
+    /// name: they keep no rule (an NSG's rules apply to its members).
+    pub(super) member_less: BTreeSet<String>,
+    /// Each exported NSG's VCN (its name), by OCID ([`Cx::nsg_names`]).
+    pub(super) nsg_vcn: std::collections::HashMap<String, String>,
     /// Why the import cannot go on: an object that can be neither held
     /// nor left out without allowing more than the network does.
     pub(super) refused: Vec<String>,
+}
+
+/// A rule of an exported NSG naming an NSG the export lacks, resolved
+/// once the VNICs have made the stand-ins ([`Cx::stand_in_peers`]).
+pub(super) struct Pending {
+    /// The NSG named.
+    peer: String,
+    /// The VCN of the rule's NSG.
+    vcn: String,
+    /// The rule's NSG, for warnings.
+    owner: String,
+    /// Whether the rule is stateful.
+    stateful: bool,
+    /// The warning when the rule is left out.
+    why: String,
 }
 
 /// The start of a placeholder peer: an NSG the export lacks, resolved to
@@ -108,6 +131,23 @@ impl Cx<'_> {
                 continue;
             }
             let name = match self.ix.nsg.get(&n) {
+                // An exported NSG of another VCN: the VNIC cannot be in it
+                // (an NSG's members are VNICs of its VCN), so the export
+                // contradicts itself. Not a member (its rules would allow
+                // what they may not, and the scenario refused it: the
+                // import refused its own output until the twentieth
+                // session), but its NSGs are not what the export says: a
+                // stand-in with no rule and no id in its own VCN, at whose
+                // VNICs nothing is tracked.
+                Some(x) if self.nsg_vcn.get(&n).is_some_and(|v| v != vcn) => {
+                    let elsewhere = self.nsg_vcn.get(&n).cloned().unwrap_or_default();
+                    let name = self.nsg_stand_ins.take(&n, vcn);
+                    self.nsg_stand_ins.drop_id(&name);
+                    self.warnings.push(format!(
+                        "{what}: its NSG `{x}` (`{n}`) is of VCN `{elsewhere}`, not of its VCN `{vcn}` (an NSG's members are VNICs of its VCN: the export contradicts itself); kept as `{name}`, a stand-in NSG of its VCN with no rule and no id (nothing is tracked at it): export the VNIC again (`oci network vnic get`)"
+                    ));
+                    name
+                }
                 Some(x) => x.clone(),
                 None => {
                     let name = self.nsg_stand_ins.take(&n, vcn);
@@ -223,8 +263,7 @@ impl Cx<'_> {
         match kind {
             "NETWORK_SECURITY_GROUP" => {
                 // A stand-in NSG's rule naming the NSG itself names the
-                // stand-in (its members are the VNICs that name it); any
-                // other NSG the export lacks is unknown, as before.
+                // stand-in (its members are the VNICs that name it).
                 let itself = self
                     .this_nsg
                     .as_ref()
@@ -235,34 +274,35 @@ impl Cx<'_> {
                 // naming it (an NSG's rules name NSGs of its VCN); exact
                 // for membership (since the nineteenth session: the rule
                 // was left out, or the import failed for a stateless one).
-                // Made by the VNICs, which come after the exported NSGs:
-                // a placeholder until then.
-                let stand_in = || {
-                    let vcn = self.this_vcn.as_ref()?;
-                    if self.this_nsg.is_some() {
-                        return Some(self.nsg_stand_ins.get(peer, vcn)?.to_owned());
-                    }
-                    None
-                };
-                let n = self.ix.nsg.get(peer).cloned().or(itself).or_else(stand_in);
-                let n = match (n, &self.this_vcn) {
+                // One no VNIC names is a stand-in with no member (since
+                // the twentieth session; [`Cx::stand_in_peer`]). Made by the
+                // VNICs, which come after the exported NSGs: a placeholder
+                // until then; a stand-in NSG's rules come after the VNICs.
+                let n = match (self.ix.nsg.get(peer).cloned().or(itself), &self.this_vcn) {
                     (Some(n), _) => n,
-                    (None, Some(vcn)) if self.this_nsg.is_none() => {
-                        self.pending.push((
-                            peer.to_owned(),
-                            vcn.clone(),
+                    (None, Some(vcn)) if self.this_nsg.is_some() => {
+                        if self.contested.contains(peer) && stateful {
+                            self.left_out(stateful, leave_out(&contested_why(peer)));
+                            return None;
+                        }
+                        let vcn = vcn.clone();
+                        self.stand_in_peer(peer, &vcn, owner)
+                    }
+                    (None, Some(vcn)) => {
+                        self.pending.push(Pending {
+                            peer: peer.to_owned(),
+                            vcn: vcn.clone(),
+                            owner: owner.to_owned(),
                             stateful,
-                            leave_out(&format!(
-                                "names NSG `{peer}`, which is not in the export, nor named by any VNIC of its VCN"
-                            )),
-                        ));
+                            why: leave_out(&contested_why(peer)),
+                        });
                         format!("{PENDING}{}", self.pending.len() - 1)
                     }
-                    (None, _) => {
+                    (None, None) => {
                         self.left_out(
                             stateful,
                             leave_out(&format!(
-                                "names NSG `{peer}`, which is not in the export, nor named by any VNIC of its VCN"
+                                "names NSG `{peer}`, which is not in the export, and no NSG of a VCN"
                             )),
                         );
                         return None;
@@ -334,9 +374,10 @@ impl Cx<'_> {
 
     /// The placeholder peers of `nsgs` (exported NSGs, as scenario
     /// objects) resolved once the VNICs have made the stand-in NSGs: each
-    /// names the stand-in of its NSG in its VCN; a rule whose NSG has none
-    /// (no VNIC of the VCN names it) is left out with a warning, or
-    /// refused when it may be stateless, as before.
+    /// names the stand-in of its NSG in its VCN, made with no member when
+    /// no VNIC of the VCN names the NSG ([`Cx::stand_in_peer`]). A
+    /// stateful rule naming an NSG VNICs of several VCNs name is left out
+    /// ([`Cx::contested`]).
     pub(super) fn stand_in_peers(&mut self, nsgs: &mut [Value]) {
         let pending = std::mem::take(&mut self.pending);
         for nsg in nsgs {
@@ -356,19 +397,55 @@ impl Cx<'_> {
                     else {
                         continue;
                     };
-                    let Some((peer, vcn, stateful, why)) = pending.get(at) else {
+                    let Some(p) = pending.get(at) else {
                         return false;
                     };
-                    if let Some(n) = self.nsg_stand_ins.get(peer, vcn) {
-                        r.insert(key.into(), json!(n));
-                    } else {
-                        self.left_out(*stateful, why.clone());
+                    if p.stateful && self.contested.contains(&p.peer) {
+                        self.left_out(true, p.why.clone());
                         return false;
                     }
+                    let n = self.stand_in_peer(&p.peer, &p.vcn, &p.owner);
+                    r.insert(key.into(), json!(n));
                 }
                 true
             });
         }
+    }
+
+    /// The stand-in of NSG `peer` (an OCID the export lacks) in VCN
+    /// `vcn`, named by a rule of `owner`; made, with a warning, when no
+    /// VNIC names it. Such a stand-in has no member: an NSG's members are
+    /// the VNICs that name it, and every exported VNIC's `nsg-ids` are
+    /// known (OCI: a rule naming an NSG matches its members; one naming a
+    /// deleted NSG turns invalid and matches nothing). So a rule naming it
+    /// matches no exported VNIC, stateful or stateless; a VNIC the export
+    /// lacks (a stand-in without NSGs) might be in it, and nothing is
+    /// tracked at the VNICs of a stateless rule naming an NSG of such a
+    /// stand-in's VCN (docs/semantics.md section 4), as for any NSG. Since
+    /// the twentieth session: the rule was left out, or, stateless, the
+    /// import failed.
+    pub(super) fn stand_in_peer(&mut self, peer: &str, vcn: &str, owner: &str) -> String {
+        if let Some(n) = self.nsg_stand_ins.get(peer, vcn) {
+            return n.to_owned();
+        }
+        // Another VCN's VNICs name it (the export contradicts itself, as
+        // for [`Cx::contested`]): the OCID stays on that copy, which has
+        // members.
+        let elsewhere = self.nsg_stand_ins.any(peer);
+        let name = self.nsg_stand_ins.take(peer, vcn);
+        if elsewhere {
+            self.nsg_stand_ins.drop_id(&name);
+        }
+        self.member_less.insert(name.clone());
+        let rules = if self.rules_without_nsg.contains(peer) {
+            " (its exported rules, which apply to its members only, are left out)"
+        } else {
+            ""
+        };
+        self.warnings.push(format!(
+            "{owner}: a rule names NSG `{peer}`, which is not in the export and which no VNIC of VCN `{vcn}` names; kept as `{name}`, a stand-in NSG with no member{rules} (an NSG's members are the VNICs that name it): rules naming it match no exported VNIC (export it with `oci network nsg get --nsg-id {peer}`)"
+        ));
+        name
     }
 
     /// A rule that cannot be held: left out with the warning `m` when it
@@ -380,6 +457,14 @@ impl Cx<'_> {
             self.refused.push(m);
         }
     }
+}
+
+/// Why a stateful rule naming the contested NSG `peer` ([`Cx::contested`])
+/// is left out.
+fn contested_why(peer: &str) -> String {
+    format!(
+        "names NSG `{peer}`, which is not in the export and which VNICs of more than one VCN name (an NSG belongs to one VCN, and which is unknown: the rule could match VNICs that are not in it)"
+    )
 }
 
 /// Whether the scenario can hold a converted security rule as the loader

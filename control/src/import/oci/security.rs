@@ -69,6 +69,7 @@ pub(super) fn nsgs(
             .filter_map(|(i, r)| cx.rule(r, i, None, &what))
             .collect();
         cx.this_vcn = None;
+        cx.nsg_vcn.insert(id.clone(), vcn.clone());
         let mut nsg = json!({ "name": name, "id": id, "vcn": vcn, "rules": rules });
         // No rules file for it (`network-nsg-rules-list.<OCID>.json`, one
         // per NSG, `{"data": []}` for one without rules): its rules are
@@ -87,13 +88,52 @@ pub(super) fn nsgs(
     out_nsgs
 }
 
+/// Finds the NSGs the export lacks that VNICs of more than one VCN name
+/// (one stand-in per VCN: an NSG belongs to one VCN, so the export
+/// contradicts itself, and which VCN is the NSG's is unknown) and sets
+/// [`Cx::contested`]. Least allowing, since the twentieth session (each
+/// copy had the NSG's exported rules and OCID: a VNIC of the wrong VCN got
+/// the NSG's allows, rules of a copy naming NSGs of another VCN made the
+/// import refuse its own output, and every copy but the first lost its id
+/// with a warning that one id was used for two objects): each copy keeps
+/// its members (the VNICs of its VCN naming the NSG: as a stand-in,
+/// nothing is tracked at them) and no rule; only the first (by name)
+/// keeps the OCID; a stateful rule naming the NSG is left out (it could
+/// match VNICs that are not in it), a stateless one names its VCN's copy
+/// (left out, it could not untrack where the network does). One warning
+/// per such NSG.
+pub(super) fn contested_nsgs(cx: &mut Cx<'_>) {
+    let mut vcns_of: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for (id, vcn, name) in cx.nsg_stand_ins.made() {
+        vcns_of.entry(id).or_default().push((vcn, name));
+    }
+    for (id, copies) in vcns_of {
+        if copies.len() < 2 {
+            continue;
+        }
+        for (_, name) in &copies[1..] {
+            cx.nsg_stand_ins.drop_id(name);
+        }
+        let each: Vec<String> = copies
+            .iter()
+            .map(|(vcn, name)| format!("`{name}` in `{vcn}`"))
+            .collect();
+        cx.warnings.push(format!(
+            "NSG `{id}` is not in the export, and VNICs of {} VCNs name it: an NSG belongs to one VCN, so the export contradicts itself, and which VCN is the NSG's is unknown; the VNICs of each are kept in a stand-in of their VCN ({}; the first keeps the OCID) with no rule (its exported rules, if any, are left out) and nothing tracked at them, and stateful rules naming it are left out: export it with `oci network nsg get --nsg-id {id}`",
+            copies.len(),
+            each.join(", ")
+        ));
+        cx.contested.insert(id);
+    }
+}
+
 /// The rules the export holds for NSGs `network-nsg-list.json` lacks
 /// (`network-nsg-rules-list.<OCID>.json`), by OCID in `rules_of`: kept on
 /// the stand-in a VNIC naming the NSG got (its name and VCN guessed, its
 /// rules exported facts; since the nineteenth session, when they were
 /// left out), with the rule peers of an exported NSG (a peer NSG the
-/// export lacks leaves the rule out, as for an exported NSG; the NSG
-/// itself is its stand-in). A stand-in whose stateless rules cannot all be
+/// export lacks is its stand-in, with no member when no VNIC names it, as
+/// for an exported NSG; the NSG itself is its stand-in). A stand-in whose stateless rules cannot all be
 /// held keeps no rule, as before. Rules of such an NSG that no VNIC names
 /// are left out, with a warning naming their files.
 pub(super) fn stand_in_nsg_rules(
@@ -106,6 +146,15 @@ pub(super) fn stand_in_nsg_rules(
         let Some(rules) = rules_of.get(id.as_str()) else {
             continue;
         };
+        // Named by VNICs of several VCNs: its VCN is unknown
+        // ([`contested_nsgs`]); named by rules only: no member for its
+        // rules to apply to (and they may name NSGs of another VCN).
+        // An exported NSG's copy in another VCN (its VNICs name it there,
+        // [`Cx::nsg_names`]): the rules are the exported NSG's.
+        if cx.contested.contains(id) || cx.member_less.contains(name) || cx.ix.nsg.contains_key(id)
+        {
+            continue;
+        }
         let what = format!("NSG `{name}` (`{id}`)");
         let refused = cx.refused.len();
         cx.this_nsg = Some((id.clone(), name.clone()));
@@ -120,7 +169,7 @@ pub(super) fn stand_in_nsg_rules(
         if cx.refused.len() > refused {
             let n = cx.refused.split_off(refused).len();
             cx.warnings.push(format!(
-                "{what}: a stand-in NSG whose exported rules cannot all be held ({n} stateless rule(s) name an NSG the export lacks or hold what the scenario cannot; left out, a flow they matched could be tracked and its replies let in): it keeps no rule, as if they were not exported"
+                "{what}: a stand-in NSG whose exported rules cannot all be held ({n} stateless rule(s) hold what the scenario cannot; left out, a flow they matched could be tracked and its replies let in): it keeps no rule, as if they were not exported"
             ));
             continue;
         }

@@ -33,6 +33,13 @@ pub(super) struct Subnets {
     pub(super) blockless: Vec<(String, Obj)>,
     /// Subnets lacking one address family, with their objects.
     pub(super) lacking: Vec<(String, Obj, [bool; 2])>,
+    /// Subnets written with blocks of one address family only, the export
+    /// giving none of the other (no malformed one either), by OCID, with
+    /// that family: a VNIC address of it in the subnet's VCN gets a host
+    /// block ([`MissingSubnets::adopt_absent`]).
+    ///
+    /// [`MissingSubnets::adopt_absent`]: super::super::missing::MissingSubnets::adopt_absent
+    pub(super) absent: HashMap<String, [bool; 2]>,
     /// Stand-in security lists made.
     pub(super) list_stand_ins: StandInRules,
 }
@@ -104,6 +111,7 @@ pub(super) fn subnets(
     let mut blockless: Vec<(String, Obj)> = Vec::new();
     // Subnets lacking one address family (its blocks all malformed).
     let mut lacking: Vec<(String, Obj, [bool; 2])> = Vec::new();
+    let mut absent: HashMap<String, [bool; 2]> = HashMap::new();
     let mut list_stand_ins = StandInRules::new(Container::SecurityList, list_names);
     for (o, name) in inv.subnets.iter().zip(names) {
         let what = format!("subnet `{name}` (`{}`)", id_of(o));
@@ -175,6 +183,18 @@ pub(super) fn subnets(
             malformed[0] && v4.is_empty() && !v6.is_empty(),
             malformed[1] && v6.is_empty() && !v4.is_empty(),
         ];
+        // A family the export gives no block of at all (an IPv4-only
+        // subnet, or one whose `ipv6-cidr-blocks` a `--query` or an older
+        // CLI dropped): a VNIC address of it inside the VCN gets a host
+        // block (since the twentieth session; it was refused as outside
+        // its subnet).
+        let none_of = [
+            !malformed[0] && v4.is_empty() && !v6.is_empty(),
+            !malformed[1] && v6.is_empty() && !v4.is_empty(),
+        ];
+        if none_of.contains(&true) {
+            absent.insert(id_of(o), none_of);
+        }
         let nets: Vec<ipnet::IpNet> = v4
             .iter()
             .chain(&v6)
@@ -304,6 +324,73 @@ pub(super) fn subnets(
         private: private_subnets,
         blockless,
         lacking,
+        absent,
         list_stand_ins,
+    }
+}
+
+/// Adds to the subnets `out` (scenario objects) the host blocks `added`
+/// (subnet name, blocks) that their VNICs' addresses of an address family
+/// the export gave the subnet no block of needed, marking each such
+/// subnet `stand_in` with a warning (since the twentieth session: the
+/// import failed, the addresses outside their subnet but inside its VCN).
+pub(super) fn add_hosts(
+    out: &mut [Value],
+    added: Vec<(String, Vec<ipnet::IpNet>)>,
+    warnings: &mut Vec<String>,
+) {
+    for (name, blocks) in added {
+        let Some(m) = out
+            .iter_mut()
+            .find(|m| m["name"] == name.as_str())
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        let mut family = "IPv4";
+        for b in &blocks {
+            let key = if b.addr().is_ipv6() {
+                family = "IPv6";
+                "ipv6_cidr_blocks"
+            } else {
+                "ipv4_cidr_blocks"
+            };
+            if let Some(list) = m.entry(key).or_insert_with(|| json!([])).as_array_mut() {
+                list.push(json!(b.to_string()));
+            }
+        }
+        m.insert("stand_in".into(), json!(true));
+        let id = m.get("id").and_then(Value::as_str).unwrap_or_default();
+        warnings.push(format!(
+            "subnet `{name}` (`{id}`): the export gives it no {family} block, but its VNICs have {n} {family} address(es) in its VCN; each is kept in it with a host block (`stand_in = true`; its other {family} addresses read as no subnet's): export the subnet again (`oci network subnet get --subnet-id {id}`)",
+            n = blocks.len()
+        ));
+    }
+}
+
+/// Writes, on every stand-in subnet of `doc`, which of its parts are
+/// unknown (since the twentieth session; `stand_in` alone said it by an
+/// empty list of security lists, no route table): `security_lists_unknown`
+/// (a subnet made up for one the export lacks has none: nothing is tracked
+/// at its VNICs) and `route_table_unknown` (likewise: only the VCN's local
+/// routes are known). A subnet exported whose blocks or VCN were guessed
+/// keeps its lists and table as exported, and says `false` for those it
+/// has; one that lists none is written as unknown, as it was judged
+/// before (whether its export said none, or nothing, is not told apart).
+pub(super) fn say_what_is_unknown(doc: &mut Obj) {
+    let Some(subnets) = doc.get_mut("subnet").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for m in subnets.iter_mut().filter_map(Value::as_object_mut) {
+        if m.get("stand_in") != Some(&json!(true)) {
+            continue;
+        }
+        let no_list = m
+            .get("security_lists")
+            .and_then(Value::as_array)
+            .is_none_or(Vec::is_empty);
+        let no_table = !m.contains_key("route_table");
+        m.insert("security_lists_unknown".into(), json!(no_list));
+        m.insert("route_table_unknown".into(), json!(no_table));
     }
 }

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use ipnet::IpNet;
 use serde_json::{Value, json};
 
-use super::super::missing::{MissingSubnets, Placed};
+use super::super::missing::{HostsAdded, MissingSubnets, Placed};
 use super::super::names::Names;
 use super::addresses::{prefix_addresses, usable_addresses};
 use super::inventory::{Index, Inventory};
@@ -33,6 +33,10 @@ pub(super) struct Subnets<'s> {
     /// gave, all of them, malformed, with their objects (by OCID) and
     /// that family: their VNICs' addresses of it get host blocks.
     pub(super) lacking: Vec<(String, Obj, [bool; 2])>,
+    /// Subnets written with blocks of one address family only, the export
+    /// giving no block of the other, by OCID, with that family: their
+    /// VNICs' addresses of it inside their VCN get host blocks.
+    pub(super) absent: HashMap<String, [bool; 2]>,
     /// No VCN was left out by `--vcn`: an address that one exported
     /// subnet holds is that subnet's (with VCNs left out, one of theirs,
     /// of overlapping blocks, may hold it too).
@@ -46,17 +50,30 @@ pub(super) struct RouteStandIns<'t> {
     pub(super) out: &'t mut Vec<Value>,
 }
 
-/// The VNICs of the export (`inv`), and the stand-in subnets they need,
-/// in VCNs `vcn_nets` (names and blocks).
+/// The VNICs of the export (`inv`), the stand-in subnets they need, in
+/// VCNs `vcn_nets` (names and blocks), and the host blocks to add to
+/// subnets written without blocks of an address family their VNICs have
+/// addresses of (name, blocks).
 pub(super) fn vnics(
     inv: &Inventory,
     cx: &mut Cx<'_>,
     vcn_nets: &[(String, Vec<IpNet>)],
     subnets: Subnets<'_>,
     tables: RouteStandIns<'_>,
-) -> (Vec<Value>, Vec<Value>) {
+) -> (Vec<Value>, Vec<Value>, Vec<HostsAdded>) {
     let ix = cx.ix;
     let zpr = uses_zpr(inv);
+    // No VNIC of the export carries `security-attributes` at all: the CLI
+    // that wrote them predates the field (a current one prints `{}` for a
+    // VNIC without attributes, docs/import.md), so every VNIC's attributes
+    // are unknown alike: said once, not once per VNIC (since the twentieth
+    // session).
+    let none_said = inv.vnics.len() > 1
+        && inv
+            .vnics
+            .iter()
+            .all(|o| g(o, "security-attributes").is_none());
+    let mut unsaid: Vec<String> = Vec::new();
     // VNICs. Each VNIC's private IPs, in file order, looked up once: a scan
     // of every private IP per VNIC took 29 s on 3,020 VNICs with 40,000
     // private IPs (OKE pods hold up to 31 each), minutes on a larger
@@ -111,6 +128,14 @@ pub(super) fn vnics(
         missing.adopt_lacking(&id, m);
         lacks_of.insert(id, lacks);
     }
+    for (id, none_of) in &subnets.absent {
+        if let Some(name) = ix.subnet.get(id)
+            && let Some(vcn) = subnets.vcn_of.get(name)
+        {
+            missing.adopt_absent(id, name, vcn);
+            lacks_of.insert(id.clone(), *none_of);
+        }
+    }
     let mut lone_balancer_vnics = Vec::new();
     let mut vnic_names = Names::default();
     let mut out_vnics = Vec::new();
@@ -137,6 +162,7 @@ pub(super) fn vnics(
             ips,
             subnets.nets.get(subnet_id).map(Vec::as_slice),
             lacks_of.get(subnet_id).copied().unwrap_or_default(),
+            subnets.absent.get(subnet_id).copied().unwrap_or_default(),
             vcn_nets,
             &what,
             cx,
@@ -274,10 +300,14 @@ pub(super) fn vnics(
         if let Some(a) = attributes(o).or_else(|| balancer.and_then(attributes)) {
             m.insert("security_attributes".into(), a);
         } else if zpr && !said(o) && !balancer.is_some_and(said) {
-            cx.warnings.push(format!(
+            if none_said {
+                unsaid.push(name.clone());
+            } else {
+                cx.warnings.push(format!(
                 "{what}: the export does not give its `security-attributes` (absent or null) and uses ZPR; imported with the attribute `{}.attributes:unknown` in enforce mode, which no statement names: ZPR allows it only what statements naming its address or `all-endpoints` allow (export it with `oci network vnic get --vnic-id {id}`)",
                 crate::shared::STAND_IN_NAMESPACE
             ));
+            }
             m.insert(
                 "security_attributes".into(),
                 json!({
@@ -350,6 +380,14 @@ pub(super) fn vnics(
         }
         out_vnics.push(Value::Object(m));
     }
+    if let Some(first) = unsaid.first() {
+        cx.warnings.push(format!(
+            "{} VNIC(s) (`{first}`{}), every VNIC of the export, without `security-attributes`, in an export that uses ZPR: the CLI that exported them predates the field (a current one prints `{{}}` for a VNIC without attributes); each is imported with the attribute `{}.attributes:unknown` in enforce mode, which no statement names, so ZPR allows them only what statements naming their addresses or `all-endpoints` allow: export them again with a current OCI CLI (`oci network vnic get`)",
+            unsaid.len(),
+            if unsaid.len() > 1 { ", ..." } else { "" },
+            crate::shared::STAND_IN_NAMESPACE
+        ));
+    }
     if let Some(first) = lone_balancer_vnics.first() {
         cx.warnings.push(format!(
             "{} load balancer VNIC(s) (`{first}`{}) without their load balancer in the export (`oci lb load-balancer list`, `oci nlb network-load-balancer list`): NSGs and security attributes set on a load balancer are missing from its VNIC",
@@ -407,6 +445,7 @@ pub(super) fn vnics(
             ips,
             subnets.nets.get(subnet_id).map(Vec::as_slice),
             lacks_of.get(subnet_id).copied().unwrap_or_default(),
+            subnets.absent.get(subnet_id).copied().unwrap_or_default(),
             vcn_nets,
             &what,
             cx,
@@ -565,7 +604,8 @@ pub(super) fn vnics(
         }
         out_vnics.push(vnic);
     }
-    (out_vnics, missing.into_subnets())
+    let added = missing.hosts_added();
+    (out_vnics, missing.into_subnets(), added)
 }
 
 /// Whether the export uses ZPR: a ZPR policy, or security attributes on

@@ -197,9 +197,27 @@ pub fn compare<'s>(
     // as `replay` does.
     let tail_stop = i.stop.filter(|_| !i.read.stopped);
     let signalled = || tail_stop.is_some_and(|t| t.load(Ordering::Relaxed));
-    let [ob, oa] = judge_spooled_pair([cb, ca], spool, &name, Some(&stop), |ev| {
+    // Drops owed to each scenario's stand-ins, per judged record (its
+    // packets; since the twentieth session).
+    let owed = [
+        crate::stand_in_owed::StandInOwed::new(sb),
+        crate::stand_in_owed::StandInOwed::new(sa),
+    ];
+    let mut owed_counts = [(0u64, 0u64); 2];
+    let [mut ob, mut oa] = judge_spooled_pair([cb, ca], spool, &name, Some(&stop), |ev| {
         if signalled() {
             stop.store(true, Ordering::Relaxed);
+        }
+        if let PairEvent::Judged(side, r, x) = &ev
+            && let (Some(Some(o)), Some(stage)) = (owed.get(*side), x.fast.judgement.stage)
+        {
+            let p = record_packet(r, x.reply);
+            if o.owes_drop(p.src, p.dst, stage)
+                && let Some(c) = owed_counts.get_mut(*side)
+            {
+                c.0 = c.0.saturating_add(r.packets);
+                c.1 += 1;
+            }
         }
         match ev {
             PairEvent::Judged(0, r, x) => {
@@ -228,6 +246,10 @@ pub fn compare<'s>(
         }
         Ok(())
     })?;
+    for (o, (packets, records)) in [&mut ob, &mut oa].into_iter().zip(owed_counts) {
+        o.judgement.counters.stand_in_dropped = packets;
+        o.judgement.counters.stand_in_dropped_flows = records;
+    }
     let read = &mut i.read;
     // The spool's duplicates, and the NODATA and SKIPDATA entries the
     // reading found read twice.

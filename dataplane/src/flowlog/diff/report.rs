@@ -22,6 +22,9 @@ pub struct SideOut {
     pub bytes: Totals,
     /// Drops by stage.
     pub dropped_by_stage: StageCounts,
+    /// The drops owed to what an imported export lacked (since the
+    /// twentieth session): `flows` counts the records.
+    pub stand_in_drops: crate::stand_in_owed::StandInDrops,
     /// Packets an audit attribute would have denied.
     pub zpr_audit_would_drop: u64,
     /// Records judged.
@@ -44,6 +47,7 @@ impl SideOut {
             packets: k.packets,
             bytes: k.bytes,
             dropped_by_stage: StageCounts::of(k),
+            stand_in_drops: crate::stand_in_owed::StandInDrops::of(k),
             zpr_audit_would_drop: k.zpr_audit_would_drop,
             judged,
             unplaced: j.unplaced.records,
