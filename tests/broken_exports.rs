@@ -1264,3 +1264,69 @@ fn random_cuts_and_contradictions_never_make_a_scenario_check_refuses() {
     });
     assert!(imported_n > 0 && stand_ins > 0, "{imported_n} {stand_ins}");
 }
+
+/// The twentieth session's late review, H1: VNICs that name no subnet (no
+/// `subnet-id`, on the VNIC nor on its private IPs) whose subnets the
+/// export lacks too were all kept in one stand-in subnet keyed by the
+/// empty id, so two of them, of different real subnets, were delivered to
+/// each other without a route lookup (DIRECT), where the whole export's
+/// route table sends the one's traffic through a next hop that drops it.
+/// Each now gets a stand-in subnet of its own, and the route layer judges
+/// them as the stand-ins they are.
+#[test]
+fn vnics_that_name_no_subnet_each_get_a_stand_in_subnet_of_their_own() {
+    use zprsim_control::packet::Packet;
+    use zprsim_control::verdict::{Context, Outcome, Stage};
+    let mut cut = crate::support::oke_export();
+    let edit = |files: &mut Files, f: &str, change: &dyn Fn(&mut Value)| {
+        let mut v: Value = serde_json::from_str(&files[f]).unwrap();
+        change(&mut v);
+        files.insert(f.into(), v.to_string());
+    };
+    // The subnets `pods` and `storage` cut, and every subnet-id of
+    // `orders-api-pod-1` (10.0.10.11) and `orders-fss-mt` (10.0.30.10).
+    edit(&mut cut, "network-subnet-list.json", &|v| {
+        v["data"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|s| s["display-name"] != "pods" && s["display-name"] != "storage");
+    });
+    for f in ["network-vnic-get-4.json", "network-vnic-get-8.json"] {
+        edit(&mut cut, f, &|v| {
+            v["data"].as_object_mut().unwrap().remove("subnet-id");
+        });
+    }
+    edit(&mut cut, "network-private-ip-list.json", &|v| {
+        for p in v["data"].as_array_mut().unwrap() {
+            if p["ip-address"] == "10.0.10.11" || p["ip-address"] == "10.0.30.10" {
+                p.as_object_mut().unwrap().remove("subnet-id");
+            }
+        }
+    });
+    let imported = import(&cut, None).unwrap();
+    let s = zprsim_control::load::from_toml_str(&imported.toml, "s.toml")
+        .unwrap()
+        .scenario;
+    let subnet_of = |name: &str| {
+        let v = s.vnics.iter().find(|v| v.name == name).unwrap();
+        s.subnets[v.subnet.index()].name.clone()
+    };
+    assert_ne!(
+        subnet_of("orders-api-pod-1"),
+        subnet_of("orders-fss-mt"),
+        "{}",
+        imported.toml
+    );
+    let ip = |a: &str| a.parse::<std::net::IpAddr>().unwrap();
+    let p = Packet::tcp(ip("10.0.10.11"), 800, ip("10.0.30.10"), 2049);
+    let d = zprsim_control::eval::evaluate(&s, &p, Context::First);
+    let route = d.layers.iter().find(|l| l.layer == Stage::Route).unwrap();
+    assert_ne!(route.outcome, Outcome::Direct, "{d:?}");
+    assert!(
+        imported.warnings.iter().any(|w| w.contains(
+            "it names no subnet (no `subnet-id`) and no exported subnet holds its addresses; kept in a stand-in subnet of its own"
+        )),
+        "{:?}",
+        imported.warnings
+    );
+}

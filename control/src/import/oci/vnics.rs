@@ -212,6 +212,7 @@ pub(super) fn vnics(
             &adopted,
             &mut missing,
             subnet_id,
+            id.as_str(),
             &ips,
         ) {
             // Its exported subnet (one without blocks said once, of the
@@ -230,8 +231,13 @@ pub(super) fn vnics(
                 continue;
             }
             Home::Placed(Placed::StandIn(s, vcn)) => {
+                let said = if subnet_id.is_empty() {
+                    "it names no subnet (no `subnet-id`) and no exported subnet holds its addresses; kept in a stand-in subnet of its own".to_owned()
+                } else {
+                    format!("its subnet `{subnet_id}` is not in the export; kept")
+                };
                 cx.warnings.push(format!(
-                    "{what}: its subnet `{subnet_id}` is not in the export; kept in `{s}`, a stand-in subnet with no security list and no route table, private unless one of its VNICs has a public IP (it denies at least what the network does: export the subnet for what its lists, routes and flags allow)"
+                    "{what}: {said} in `{s}`, a stand-in subnet with no security list and no route table, private unless one of its VNICs has a public IP (it denies at least what the network does: export the subnet for what its lists, routes and flags allow)"
                 ));
                 (s, vcn)
             }
@@ -469,6 +475,7 @@ pub(super) fn vnics(
             &adopted,
             &mut missing,
             subnet_id,
+            v,
             &ips,
         ) {
             Home::Exported(s, vcn)
@@ -647,6 +654,7 @@ fn home(
     adopted: &BTreeSet<String>,
     missing: &mut MissingSubnets<'_>,
     subnet_id: &str,
+    own: &str,
     ips: &[String],
 ) -> Home {
     match ix.subnet.get(subnet_id) {
@@ -656,6 +664,14 @@ fn home(
         Some(s) if !adopted.contains(subnet_id) => Home::LeftWithVcn(s.clone()),
         _ => {
             let parsed: Vec<std::net::IpAddr> = ips.iter().filter_map(|a| a.parse().ok()).collect();
+            // A VNIC that names no subnet gets a stand-in subnet of its
+            // own: in one shared by every such VNIC, two of them would be
+            // delivered to each other without a route lookup (DIRECT),
+            // where their real subnets may route them through a next hop
+            // that drops them (the twentieth session's late review, H1).
+            if subnet_id.is_empty() {
+                return Home::Placed(missing.place(&format!("no-subnet-id.{own}"), &parsed));
+            }
             Home::Placed(missing.place(subnet_id, &parsed))
         }
     }
