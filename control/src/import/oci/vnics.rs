@@ -647,6 +647,7 @@ enum Home {
 /// The [`Home`] of a VNIC of subnet `subnet_id` (`ix`'s names; `nets` and
 /// `vcn_of` of the exported subnets; `adopted`: those exported without
 /// blocks) with addresses `ips`.
+#[allow(clippy::too_many_arguments)]
 fn home(
     ix: &Index,
     nets: &HashMap<String, Vec<IpNet>>,
