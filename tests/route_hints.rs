@@ -1639,7 +1639,7 @@ fn a_stand_in_route_table_gets_no_hint_and_its_subnet_is_delivered_directly() {
         let j = explain(&s, src, dst);
         assert_eq!(j["stage"], "route", "{src} -> {dst}: {j}");
         assert!(
-            !j.to_string().contains("add to route table priv-rt"),
+            !j.to_string().contains("add to route table `priv-rt`"),
             "{src} -> {dst}: {j}"
         );
         assert!(j.get("to_open").is_none(), "{src} -> {dst}: {j}");
