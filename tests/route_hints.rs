@@ -1650,3 +1650,87 @@ fn a_stand_in_route_table_gets_no_hint_and_its_subnet_is_delivered_directly() {
         assert_eq!(j["layers"][0]["outcome"], "DIRECT", "{src} -> {dst}: {j}");
     }
 }
+
+/// The late review's L1 (twentieth session): the reply of a cross-VCN
+/// first packet whose route table is a stand-in gets no hint (none goes
+/// into a stand-in), and the hint says so rather than that no rule back
+/// opens it.
+#[test]
+fn a_cross_vcn_reply_through_a_stand_in_table_says_it_is_a_stand_in() {
+    let j = explain(REPLY_THROUGH_STAND_IN, "10.0.1.10", "10.1.1.10");
+    let hints = j["to_open"].to_string();
+    assert!(
+        hints.contains("would still drop at route: VNIC `y`'s route table `rt-b` is a stand-in")
+            && !hints.contains("add to route table `rt-b`"),
+        "{j}"
+    );
+}
+
+const REPLY_THROUGH_STAND_IN: &str = r#"
+name = "owed-repro"
+
+[[vcn]]
+name = "va"
+cidr_blocks = ["10.0.0.0/16"]
+
+[[vcn]]
+name = "vb"
+cidr_blocks = ["10.1.0.0/16"]
+
+[[gateway]]
+name = "drg-a"
+vcn = "va"
+kind = "drg"
+
+[[gateway]]
+name = "drg-b"
+vcn = "vb"
+kind = "drg"
+
+[[route_table]]
+name = "rt-a"
+vcn = "va"
+route_rules = []
+
+[[route_table]]
+name = "rt-b"
+vcn = "vb"
+route_rules = []
+stand_in = true
+
+[[security_list]]
+name = "all-a"
+vcn = "va"
+ingress_security_rules = [ { protocol = "all", source = "0.0.0.0/0" } ]
+egress_security_rules = [ { protocol = "all", destination = "0.0.0.0/0" } ]
+
+[[security_list]]
+name = "all-b"
+vcn = "vb"
+ingress_security_rules = [ { protocol = "all", source = "0.0.0.0/0" } ]
+egress_security_rules = [ { protocol = "all", destination = "0.0.0.0/0" } ]
+
+[[subnet]]
+name = "a1"
+vcn = "va"
+cidr_block = "10.0.1.0/24"
+route_table = "rt-a"
+security_lists = ["all-a"]
+
+[[subnet]]
+name = "b1"
+vcn = "vb"
+cidr_block = "10.1.1.0/24"
+route_table = "rt-b"
+security_lists = ["all-b"]
+
+[[vnic]]
+name = "x"
+subnet = "a1"
+private_ips = ["10.0.1.10"]
+
+[[vnic]]
+name = "y"
+subnet = "b1"
+private_ips = ["10.1.1.10"]
+"#;

@@ -679,6 +679,22 @@ fn reply_hint(
             back.dst,
             hint.strip_prefix("route: ").unwrap_or(&hint)
         ),
+        // A stand-in table gets no rule (`to_open_one`): say so, not that
+        // no rule opens it (the late review's L1, twentieth session).
+        None if let Some(t) = scratch
+            .of(s)
+            .effective_route_table(y)
+            .filter(|t| scratch.of(s).route_tables[t.index()].stand_in) =>
+        {
+            format!(
+                "; the reply from `{}` ({} -> {}) would still drop at route: VNIC `{}`'s route table `{}` is a stand-in `zprsim import` made up for one the export lacks, and no hint goes into one (export it and import again)",
+                vn.name,
+                back.src,
+                back.dst,
+                vn.name,
+                scratch.of(s).route_tables[t.index()].name
+            )
+        }
         None => {
             let back_to = s.vcns[vcn.index()]
                 .cidr_blocks

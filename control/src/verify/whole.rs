@@ -151,9 +151,9 @@ pub fn hints(
     out
 }
 
-/// The stage at which the reply of TCP first packet `p`, which passes on
-/// `scratch` as it is now, drops there: `verify` requires a TCP path's
-/// replies (run.rs `dropped_reply`, since the twentieth session).
+/// The stage at which the reply of TCP first packet `p` of `path`, which
+/// passes on `scratch` as it is now, drops there: `verify` requires a TCP
+/// path's replies (run.rs `dropped_reply`, since the twentieth session).
 fn reply_drops(
     scratch: &mut Scratch,
     s: &Scenario,
@@ -161,6 +161,9 @@ fn reply_drops(
     path: Option<&PathSpec>,
     p: &Packet,
 ) -> Option<Stage> {
+    // A path's replies only: `explain` judges the one packet it is given
+    // (and notes its reply's route).
+    let path = path?;
     if p.proto != crate::model::proto::TCP {
         return None;
     }
@@ -176,7 +179,7 @@ fn reply_drops(
         crate::verdict::Context::Reply(first.judgement.tracking),
     )
     .judgement;
-    let network = path.is_some_and(|path| path.scope == Scope::Network);
+    let network = path.scope == Scope::Network;
     match r.stage {
         Some(Stage::Zpr) if network => None,
         stage if r.verdict == crate::verdict::Verdict::Drop => stage,
