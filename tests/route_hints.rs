@@ -1734,3 +1734,71 @@ name = "y"
 subnet = "b1"
 private_ips = ["10.1.1.10"]
 "#;
+
+/// The late review's M2 (twentieth session): a path from `service:LABEL`
+/// whose other CIDR a rule for it cannot open (the table's longer rule for
+/// part of it, to a NAT gateway, stays first) says so in the hint instead
+/// of leaving that CIDR out in silence.
+#[test]
+fn a_label_cidr_the_hint_cannot_open_is_named() {
+    let (_, v) = verify(LABEL_NAT, LABEL_EXPECT);
+    let hints = v.to_string();
+    assert!(
+        hints.contains("the label's 134.70.0.0/17 is not opened by this hint (from 134.70.0.1"),
+        "{v}"
+    );
+}
+
+const LABEL_NAT: &str = r#"
+name = "label-probe"
+
+[services]
+"osn" = ["147.154.0.0/16", "134.70.0.0/17"]
+
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16"]
+
+[[gateway]]
+name = "igw"
+vcn = "v"
+kind = "internet"
+
+[[gateway]]
+name = "nat"
+vcn = "v"
+kind = "nat"
+
+[[route_table]]
+name = "pub-rt"
+vcn = "v"
+route_rules = [ { destination = "134.70.0.0/24", network_entity = "nat" } ]
+
+[[security_list]]
+name = "all"
+vcn = "v"
+ingress_security_rules = [ { protocol = "all", source = "0.0.0.0/0" } ]
+egress_security_rules = [ { protocol = "all", destination = "0.0.0.0/0" } ]
+
+[[subnet]]
+name = "pub"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+route_table = "pub-rt"
+security_lists = ["all"]
+
+[[vnic]]
+name = "web"
+subnet = "pub"
+private_ips = ["10.0.1.10"]
+"#;
+
+const LABEL_EXPECT: &str = r#"
+[[path]]
+name = "osn-to-web"
+from = "service:osn"
+to = "vnic:web"
+proto = "tcp"
+dport = 443
+expect = "allow"
+"#;

@@ -515,6 +515,15 @@ fn to_open_one(
                 toml_string(&copy.gateways[first.index()].name)
             ));
             proved.push(r);
+        } else {
+            // Not opened by such a rule (a longer rule of the table, to
+            // another target, wins for its first host): said, not left
+            // out in silence (the late review's M2, twentieth session).
+            extra_text.push_str(&format!(
+                "; the label's {c} is not opened by this hint (from {}: a rule of route table `{}` for it stays first; `zprsim explain` it)",
+                q.src,
+                scratch.of(s).route_tables[table.index()].name
+            ));
         }
     }
     let text = text + &extra_text + &closes;
