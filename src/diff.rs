@@ -276,8 +276,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         // Drops owed to each scenario's stand-ins, counted as each flow
         // record closes.
         stand_ins: vec![
-            zprsim_dataplane::stand_in_owed::StandInOwed::new(&lb.scenario).map(Arc::new),
-            zprsim_dataplane::stand_in_owed::StandInOwed::new(&la.scenario).map(Arc::new),
+            zprsim_dataplane::stand_in_owed::StandInOwed::new(&lb.scenario, &cb).map(Arc::new),
+            zprsim_dataplane::stand_in_owed::StandInOwed::new(&la.scenario, &ca).map(Arc::new),
         ],
         ..EngineConfig::default()
     };

@@ -255,7 +255,7 @@ fn report(
 ) -> Report {
     let s = &loaded.scenario;
     let k = &o.counters;
-    let owed = StandInOwed::new(s);
+    let owed = StandInOwed::new(s, c);
     let owed = owed.as_ref();
     let (hits, unused) = crate::report::rule_hits(s, c, k);
     let stats = o.rule_stats.clone().unwrap_or_default();
@@ -813,7 +813,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         decap_vxlan: a.decap == Some(Decap::Vxlan),
         node_local: a.node_local.clone(),
         // Drops owed to stand-ins, counted as each flow record closes.
-        stand_ins: StandInOwed::new(s).map(Arc::new),
+        stand_ins: StandInOwed::new(s, &compiled).map(Arc::new),
         ..ReplayConfig::default()
     };
     let show_progress = !a.quiet && std::io::stderr().is_terminal();

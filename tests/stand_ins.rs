@@ -1354,3 +1354,167 @@ fn a_stand_in_subnet_says_which_of_its_parts_are_unknown() {
         "a stand-in without lists said known: tracked"
     );
 }
+
+/// A TCP SYN: source, destination, destination port.
+type Syn<'a> = (&'a str, &'a str, u16);
+
+/// A pcap of TCP SYNs `(src, dst, dport)`, a second apart (checksums
+/// zero).
+fn syns_pcap(syns: &[Syn]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for v in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65535, 1] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    for (i, (src, dst, dport)) in syns.iter().enumerate() {
+        let ip = |a: &str| a.parse::<std::net::Ipv4Addr>().unwrap().octets();
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00, 0x45, 0, 0, 40, 0, 1, 0, 0, 64, 6, 0, 0]);
+        f.extend_from_slice(&ip(src));
+        f.extend_from_slice(&ip(dst));
+        f.extend_from_slice(&(40000 + i as u16).to_be_bytes());
+        f.extend_from_slice(&dport.to_be_bytes());
+        f.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0]);
+        let len = f.len() as u32;
+        for v in [1_700_000_000 + i as u32, 0, len, len] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&f);
+    }
+    out
+}
+
+/// A route drop is owed to a stand-in only where one decided it (the
+/// twentieth session's late review, M1): from a VNIC the sender's table
+/// decides, so a drop by an exported table is not owed because the
+/// receiver's table is a stand-in; a rule to a stand-in gateway owes only
+/// the drops it decides, not every route drop of its table. Before, either
+/// end's stand-in table, or a rule to a stand-in gateway anywhere in it,
+/// counted every route drop there (2 owed of 2 where the whole export
+/// dropped the same 2).
+#[test]
+fn a_route_drop_is_owed_only_where_a_stand_in_decided_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = |stand_in: bool| {
+        format!(
+            r#"name = "owed-route"
+[[vcn]]
+name = "va"
+cidr_blocks = ["10.0.0.0/16"]
+[[vcn]]
+name = "vb"
+cidr_blocks = ["10.1.0.0/16"]
+[[gateway]]
+name = "missing-gw"
+vcn = "va"
+kind = "internet"
+is_enabled = false
+stand_in = {stand_in}
+[[route_table]]
+name = "rt-a"
+vcn = "va"
+route_rules = [ {{ destination = "192.0.2.0/24", network_entity = "missing-gw" }} ]
+[[route_table]]
+name = "rt-b"
+vcn = "vb"
+route_rules = []
+stand_in = {stand_in}
+[[security_list]]
+name = "all-a"
+vcn = "va"
+ingress_security_rules = [ {{ protocol = "all", source = "0.0.0.0/0" }} ]
+egress_security_rules = [ {{ protocol = "all", destination = "0.0.0.0/0" }} ]
+[[security_list]]
+name = "all-b"
+vcn = "vb"
+ingress_security_rules = [ {{ protocol = "all", source = "0.0.0.0/0" }} ]
+egress_security_rules = [ {{ protocol = "all", destination = "0.0.0.0/0" }} ]
+[[subnet]]
+name = "a1"
+vcn = "va"
+cidr_block = "10.0.1.0/24"
+route_table = "rt-a"
+security_lists = ["all-a"]
+[[subnet]]
+name = "b1"
+vcn = "vb"
+cidr_block = "10.1.1.0/24"
+route_table = "rt-b"
+security_lists = ["all-b"]
+[[vnic]]
+name = "x"
+id = "ocid1.vnic.oc1..x"
+subnet = "a1"
+private_ips = ["10.0.1.10"]
+[[vnic]]
+name = "y"
+id = "ocid1.vnic.oc1..y"
+subnet = "b1"
+private_ips = ["10.1.1.10"]
+"#
+        )
+    };
+    std::fs::write(dir.path().join("whole.toml"), scenario(false)).unwrap();
+    std::fs::write(dir.path().join("cut.toml"), scenario(true)).unwrap();
+    let runs = std::cell::Cell::new(0);
+    let owed = |toml: &str, input: &str| -> (u64, u64) {
+        runs.set(runs.get() + 1);
+        let report = format!("r{}.json", runs.get());
+        let o = run_in(dir.path(), ["replay", toml, input, "--report", &report]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let r: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join(&report)).unwrap()).unwrap();
+        let n = |p: &str| r.pointer(p).and_then(serde_json::Value::as_u64).unwrap();
+        (n("/packets/dropped"), n("/stand_in_drops/packets"))
+    };
+    // x -> y: rt-a has no rule for 10.1.1.10 (exported either way); y's
+    // stand-in table decides nothing here.
+    let cases: [(&[Syn], u64); 3] = [
+        (
+            &[
+                ("10.0.1.10", "10.1.1.10", 80),
+                ("10.0.1.10", "10.1.1.10", 81),
+            ],
+            0,
+        ),
+        // y -> x: y's stand-in table decides.
+        (&[("10.1.1.10", "10.0.1.10", 80)], 1),
+        // x -> 192.0.2.7: the rule to the stand-in gateway decides.
+        (&[("10.0.1.10", "192.0.2.7", 80)], 1),
+    ];
+    for (i, (syns, want)) in cases.iter().enumerate() {
+        let pcap = format!("c{i}.pcap");
+        std::fs::write(dir.path().join(&pcap), syns_pcap(syns)).unwrap();
+        let (dropped, whole_owed) = owed("whole.toml", &pcap);
+        assert_eq!((dropped, whole_owed), (syns.len() as u64, 0), "case {i}");
+        assert_eq!(owed("cut.toml", &pcap), (dropped, *want), "case {i}");
+    }
+    // A stand-in gateway's table owes only its rule's drops: x -> y and
+    // x -> 192.0.2.7 together owe the one.
+    std::fs::write(
+        dir.path().join("both.pcap"),
+        syns_pcap(&[
+            ("10.0.1.10", "10.1.1.10", 80),
+            ("10.0.1.10", "192.0.2.7", 80),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(owed("cut.toml", "both.pcap"), (2, 1));
+
+    // Flow logs: the same, per record (egress records of x).
+    let record = |n: u8, src: &str, dst: &str| {
+        format!(
+            r#"{{"datetime":1709283600000,"logContent":{{"data":{{"action":"ACCEPT","bytesOut":60,"destinationAddress":"{dst}","destinationPort":80,"endTime":1709283600,"flowid":"1","packets":1,"protocol":6,"protocolName":"TCP","sourceAddress":"{src}","sourcePort":40000,"startTime":1709283600,"status":"OK","version":"2"}},"id":"00000000-0000-4000-8000-00000000000{n}","oracle":{{"vnicocid":"ocid1.vnic.oc1..x","vnicsubnetocid":""}},"source":"-","specversion":"1.0","time":"2024-03-01T09:00:00.000Z","type":"com.oraclecloud.vcn.flowlogs.DataEvent"}}}}"#
+        )
+    };
+    std::fs::write(
+        dir.path().join("log.jsonl"),
+        format!(
+            "{}\n{}\n",
+            record(1, "10.0.1.10", "10.1.1.10"),
+            record(2, "10.0.1.10", "192.0.2.7")
+        ),
+    )
+    .unwrap();
+    assert_eq!(owed("whole.toml", "log.jsonl"), (2, 0));
+    assert_eq!(owed("cut.toml", "log.jsonl"), (2, 1));
+}

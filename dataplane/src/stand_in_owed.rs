@@ -12,23 +12,26 @@
 //! ([`StandInOwed::new`] is `None`) and costs nothing.
 //!
 //! A drop is owed when the layer that dropped a packet of the flow (its
-//! first packet, or its first reply) runs at a VNIC whose part of that
-//! layer is not all known:
-//! - route: the sender's or the receiver's route table is a stand-in (or
-//!   its subnet is, without a table), or holds a rule to a stand-in
-//!   gateway;
+//! first packet, or its first reply) was decided where that layer's rules
+//! are not all known:
+//! - route: the table that decided is the sender's when the sender is a
+//!   VNIC (a reply: its own sender's), else the receiver's (the return
+//!   path, docs/semantics.md section 3); the drop is owed when that table
+//!   is a stand-in (or the VNIC has none and its subnet's is unknown), or
+//!   the deciding route rule sends to a stand-in gateway (since the
+//!   twentieth session: before, either end's table counted, and any route
+//!   drop at a VNIC whose table held a rule to a stand-in gateway);
 //! - egress (ingress) security: the sender's (receiver's) rules are not
-//!   all known: a stand-in NSG or security list, a stand-in VNIC without
-//!   NSGs or stand-in subnet without lists, or one of its NSGs has a
-//!   stateless rule naming an NSG of a VCN holding a stand-in VNIC without
-//!   NSGs (nothing is tracked there, docs/semantics.md section 4);
+//!   all known, as the compiler tells them
+//!   ([`zprsim_control::compile::security_rules_unknown`]);
 //! - ZPR: either end carries the stand-in attribute.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
-use zprsim_control::model::{Peer, RouteTarget, Scenario};
-use zprsim_control::verdict::Stage;
+use zprsim_control::compile::{Compiled, RuleId};
+use zprsim_control::model::{RouteTarget, Scenario};
+use zprsim_control::verdict::{RuleRef, Stage};
 
 use crate::engine::FlowRecord;
 
@@ -37,67 +40,53 @@ const SECURITY: u8 = 2;
 const ZPR: u8 = 4;
 
 /// The VNIC addresses at which some layer's rules are not all known, with
-/// which layers.
+/// which layers, and the route rules to stand-in gateways.
 #[derive(Debug, Clone, Default)]
 pub struct StandInOwed {
+    /// Every VNIC address (the sender of a packet is a VNIC or not), with
+    /// its flags (0: all known).
     flags: HashMap<IpAddr, u8>,
+    /// Global ids of the route rules sending to a stand-in gateway.
+    to_stand_in_gateway: HashSet<RuleId>,
 }
 
 impl StandInOwed {
-    /// The flags of `s`'s VNICs; `None` when no VNIC has any (no
-    /// stand-in touches a verdict).
+    /// The flags of `s`'s VNICs and its route rules to stand-in gateways
+    /// (their ids in `c`, compiled from `s`); `None` when there are none
+    /// (no stand-in touches a verdict).
     #[must_use]
-    pub fn new(s: &Scenario) -> Option<StandInOwed> {
-        // The first stand-in VNIC without NSGs of each VCN: a stateless
-        // rule naming an NSG of that VCN may match it.
-        let mut nsgless_in = vec![false; s.vcns.len()];
-        for y in s.vnics.iter().filter(|y| y.stand_in && y.nsgs.is_empty()) {
-            nsgless_in[s.subnets[y.subnet.index()].vcn.index()] = true;
+    pub fn new(s: &Scenario, c: &Compiled) -> Option<StandInOwed> {
+        let security = zprsim_control::compile::security_rules_unknown(s);
+        let mut to_stand_in_gateway = HashSet::new();
+        if s.gateways.iter().any(|g| g.stand_in) {
+            for id in (0..c.rule_count()).filter_map(|i| RuleId::new(i).ok()) {
+                if let Some(RuleRef::Route { table, index }) = c.rule_ref(id)
+                    && let Some(r) = s
+                        .route_tables
+                        .get(table.index())
+                        .and_then(|t| t.rules.get(index as usize))
+                    && matches!(r.target, RouteTarget::Gateway(g)
+                        if s.gateways.get(g.index()).is_some_and(|g| g.stand_in))
+                {
+                    to_stand_in_gateway.insert(id);
+                }
+            }
         }
-        let names_unknown: Vec<bool> = s
-            .nsgs
-            .iter()
-            .map(|n| {
-                n.rules.iter().any(|r| {
-                    r.stateless
-                        && matches!(r.peer, Peer::Nsg(p) if nsgless_in[s.nsgs[p.index()].vcn.index()])
-                })
-            })
-            .collect();
-        let table_unknown: Vec<bool> = s
-            .route_tables
-            .iter()
-            .map(|t| {
-                t.stand_in
-                    || t.rules.iter().any(|r| {
-                        matches!(r.target, RouteTarget::Gateway(g) if s.gateways[g.index()].stand_in)
-                    })
-            })
-            .collect();
         let mut flags = HashMap::new();
-        for v in &s.vnics {
+        let mut any = !to_stand_in_gateway.is_empty();
+        for (i, v) in s.vnics.iter().enumerate() {
             let sn = &s.subnets[v.subnet.index()];
             let mut f = 0;
             // The VNIC's own table, else its subnet's
             // (`Scenario::effective_route_table`).
             let route = match v.route_table.or(sn.route_table) {
-                Some(t) => table_unknown[t.index()],
+                Some(t) => s.route_tables[t.index()].stand_in,
                 None => sn.table_unknown,
             };
             if route {
                 f |= ROUTE;
             }
-            let security = v
-                .nsgs
-                .iter()
-                .any(|n| s.nsgs[n.index()].stand_in || names_unknown[n.index()])
-                || sn
-                    .security_lists
-                    .iter()
-                    .any(|l| s.security_lists[l.index()].stand_in)
-                || (v.stand_in && v.nsgs.is_empty())
-                || sn.lists_unknown;
-            if security {
+            if security.get(i).copied().unwrap_or(false) {
                 f |= SECURITY;
             }
             if v.attributes
@@ -106,13 +95,15 @@ impl StandInOwed {
             {
                 f |= ZPR;
             }
-            if f != 0 {
-                for ip in &v.private_ips {
-                    flags.insert(*ip, f);
-                }
+            any |= f != 0;
+            for ip in &v.private_ips {
+                flags.insert(*ip, f);
             }
         }
-        (!flags.is_empty()).then_some(StandInOwed { flags })
+        any.then_some(StandInOwed {
+            flags,
+            to_stand_in_gateway,
+        })
     }
 
     fn of(&self, ip: IpAddr) -> u8 {
@@ -120,11 +111,27 @@ impl StandInOwed {
     }
 
     /// Whether a packet from `from` to `to` dropped at `stage` was
-    /// decided where a stand-in is.
+    /// decided where a stand-in is; `route_rule` is the deciding route
+    /// rule ([`zprsim_control::compile::Fast::rules`]`[0]`).
     #[must_use]
-    pub fn owes_drop(&self, from: IpAddr, to: IpAddr, stage: Stage) -> bool {
+    pub fn owes_drop(
+        &self,
+        from: IpAddr,
+        to: IpAddr,
+        stage: Stage,
+        route_rule: Option<RuleId>,
+    ) -> bool {
         match stage {
-            Stage::Route => (self.of(from) | self.of(to)) & ROUTE != 0,
+            Stage::Route => {
+                // The sender's table when it is a VNIC, else the
+                // receiver's (the return path).
+                let table_at = match self.flags.get(&from) {
+                    Some(&f) => f,
+                    None => self.of(to),
+                };
+                table_at & ROUTE != 0
+                    || route_rule.is_some_and(|r| self.to_stand_in_gateway.contains(&r))
+            }
             Stage::EgressSecurity => self.of(from) & SECURITY != 0,
             Stage::IngressSecurity => self.of(to) & SECURITY != 0,
             Stage::Zpr => (self.of(from) | self.of(to)) & ZPR != 0,
@@ -137,10 +144,11 @@ impl StandInOwed {
     pub fn owes(&self, r: &FlowRecord) -> bool {
         r.first
             .stage
-            .is_some_and(|st| self.owes_drop(r.src, r.dst, st))
-            || r.reply
-                .and_then(|d| d.stage)
-                .is_some_and(|st| self.owes_drop(r.dst, r.src, st))
+            .is_some_and(|st| self.owes_drop(r.src, r.dst, st, r.first.rules[0]))
+            || r.reply.is_some_and(|d| {
+                d.stage
+                    .is_some_and(|st| self.owes_drop(r.dst, r.src, st, d.rules[0]))
+            })
     }
 }
 

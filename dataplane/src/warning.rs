@@ -67,6 +67,11 @@ pub enum RunWarningCode {
     MalformedEntry,
     /// Flow-log entries with the `id` of an earlier one: counted once.
     DuplicateEntry,
+    /// More NODATA and SKIPDATA entries than their ids are kept for
+    /// ([`crate::flowlog::read::MAX_QUALITY_IDS`]): later ones are counted
+    /// without looking for a copy read before (since the twentieth
+    /// session).
+    QualityEntriesUnchecked,
     /// No flow-log record was placed at a VNIC of the scenario.
     NothingPlaced,
     /// `diff`: flow-log records one scenario places and the other does
@@ -112,7 +117,7 @@ pub enum RunWarningCode {
 
 impl RunWarningCode {
     /// Every run code (scenario codes aside: scenario-format.md lists them).
-    pub const ALL: [RunWarningCode; 25] = [
+    pub const ALL: [RunWarningCode; 26] = [
         RunWarningCode::TruncatedRecord,
         RunWarningCode::CompressedEndsEarly,
         RunWarningCode::FileChanged,
@@ -128,6 +133,7 @@ impl RunWarningCode {
         RunWarningCode::SameFile,
         RunWarningCode::MalformedEntry,
         RunWarningCode::DuplicateEntry,
+        RunWarningCode::QualityEntriesUnchecked,
         RunWarningCode::NothingPlaced,
         RunWarningCode::PlacedByOneSide,
         RunWarningCode::FailOnEmpty,
@@ -159,6 +165,7 @@ impl RunWarningCode {
             RunWarningCode::SameFile => "same-file",
             RunWarningCode::MalformedEntry => "malformed-entry",
             RunWarningCode::DuplicateEntry => "duplicate-entry",
+            RunWarningCode::QualityEntriesUnchecked => "quality-entries-unchecked",
             RunWarningCode::NothingPlaced => "nothing-placed",
             RunWarningCode::PlacedByOneSide => "placed-by-one-side",
             RunWarningCode::FailOnEmpty => "fail-on-empty",

@@ -48,6 +48,22 @@ pub use table::{
     ClassInfo, Compiled, Entry, Fast, RouteEntry, SecurityLayer, SidedLayer, Stats, ZprProfileInfo,
 };
 
+/// Which VNICs' security rules are not all known, one flag per VNIC (in
+/// `s.vnics` order): the VNICs at which the compiler tracks nothing,
+/// because the rules the export lacks may hold a stateless one that
+/// matches (see `build::rules_unknown`). All false in a scenario without
+/// stand-ins. Shared with the dataplane's count of drops owed to
+/// stand-ins (since the twentieth session), so the two cannot disagree.
+#[must_use]
+pub fn security_rules_unknown(s: &crate::model::Scenario) -> Vec<bool> {
+    let naming_unknown = build::nsgs_naming_unknown_members(s);
+    (0..s.vnics.len())
+        .map(|i| {
+            crate::ids::VnicId::new(i).is_ok_and(|v| build::rules_unknown(s, v, &naming_unknown))
+        })
+        .collect()
+}
+
 /// Hash maps of the compiler: ahash with fixed keys (fast, and the same in
 /// every run; nothing here depends on iteration order).
 type HashMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<ahash::AHasher>>;

@@ -44,6 +44,9 @@ pub struct Limits {
     pub max_records: usize,
     /// Most problems kept as messages (the rest are counted).
     pub max_problems: usize,
+    /// Most NODATA and SKIPDATA entry ids kept to find one read twice
+    /// ([`MAX_QUALITY_IDS`]; smaller in tests).
+    pub max_quality_ids: usize,
 }
 
 impl Default for Limits {
@@ -53,6 +56,7 @@ impl Default for Limits {
             max_document: 256 << 20,
             max_records: 5_000_000,
             max_problems: 20,
+            max_quality_ids: MAX_QUALITY_IDS,
         }
     }
 }
@@ -106,6 +110,9 @@ pub struct ReadOutcome {
     pub quality_duplicates: u64,
     /// Where the first of them is: file index and line.
     pub first_quality_duplicate: Option<(u32, u64)>,
+    /// The `quality-entries-unchecked` warning was given: the ids of
+    /// NODATA and SKIPDATA entries reached [`Limits::max_quality_ids`].
+    quality_ids_full: bool,
 }
 
 /// Most NODATA and SKIPDATA entries whose ids are kept to find one read
@@ -436,10 +443,25 @@ impl Ctx<'_> {
                 }
             }
             Ok(e @ (Entry::NoData(key) | Entry::SkipData(key))) => {
-                if let Some(k) = key
-                    && out.quality_ids.len() < MAX_QUALITY_IDS
-                {
-                    out.quality_ids.insert(k);
+                if let Some(k) = key {
+                    if out.quality_ids.len() < self.limits.max_quality_ids {
+                        out.quality_ids.insert(k);
+                    } else if !out.quality_ids_full {
+                        // Once, where the first id is not kept (since the
+                        // twentieth session: before, nothing said so).
+                        out.quality_ids_full = true;
+                        out.problems.push(
+                            RunWarning::new(
+                                RunWarningCode::QualityEntriesUnchecked,
+                                format!(
+                                    "{}:{line}: more than {} NODATA and SKIPDATA entries: from here on they are counted unchecked, and one read twice (a file given twice, overlapping downloads) is counted twice in `nodata`/`skipdata`; data records are still checked",
+                                    self.name, self.limits.max_quality_ids
+                                ),
+                            )
+                            .file(self.name)
+                            .line(line),
+                        );
+                    }
                 }
                 if matches!(e, Entry::NoData(_)) {
                     out.nodata += 1;
@@ -973,6 +995,51 @@ pub(super) fn walk_value<'a>(v: &'a Value, depth: u32, out: &mut Vec<&'a Value>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Past [`Limits::max_quality_ids`] NODATA entries, one warning says
+    /// the later ones are unchecked, where the first is (before, nothing
+    /// said so); the kept ones are still found read twice.
+    #[test]
+    fn past_the_quality_id_bound_one_warning_says_they_are_unchecked() {
+        let entry = |n: u32| {
+            format!(
+                r#"{{"datetime":1709283480000,"logContent":{{"data":{{"action":null,"bytesOut":null,"destinationAddress":null,"destinationPort":null,"endTime":1709283539,"flowid":null,"packets":null,"protocol":null,"protocolName":null,"sourceAddress":null,"sourcePort":null,"startTime":1709283480,"status":"NODATA","version":"2"}},"id":"00000000-0000-4000-9000-00000000000{n}","oracle":{{"vnicocid":"ocid1.vnic.oc1..x","vnicsubnetocid":null}},"source":null,"specversion":"1.0","time":"2024-03-01T08:58:00.000Z","type":"com.oraclecloud.vcn.flowlogs.QualityEvent.NoData"}}}}"#
+            )
+        };
+        // Lines: 1, 2 kept; 3, 4 unchecked (4 read twice, counted twice);
+        // 1 again found.
+        let log: String = [1, 2, 3, 4, 4, 1]
+            .iter()
+            .map(|&n| entry(n) + "\n")
+            .collect();
+        let code = |out: &ReadOutcome| {
+            out.problems
+                .iter()
+                .filter(|w| w.code == RunWarningCode::QualityEntriesUnchecked)
+                .map(|w| w.message.clone())
+                .collect::<Vec<_>>()
+        };
+        let limits = Limits {
+            max_quality_ids: 2,
+            ..Limits::default()
+        };
+        let mut out = ReadOutcome::default();
+        read_from("q.jsonl", 0, log.as_bytes(), &limits, &mut out)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((out.nodata, out.quality_duplicates), (5, 1));
+        let said = code(&out);
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(
+            said[0].starts_with("q.jsonl:3: more than 2 NODATA and SKIPDATA entries: from here on they are counted unchecked"),
+            "{said:?}"
+        );
+        // Under the bound: no warning, every copy found.
+        let mut out = ReadOutcome::default();
+        read_from("q.jsonl", 0, log.as_bytes(), &Limits::default(), &mut out)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((out.nodata, out.quality_duplicates), (4, 2));
+        assert!(code(&out).is_empty());
+    }
 
     /// A document whose size is not known (a pipe, gzip), minified on one
     /// line or over many, is held once: one buffer of the document limit,

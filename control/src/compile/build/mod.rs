@@ -150,7 +150,7 @@ struct URule<'a> {
 /// member of the named NSG, and then the stateless rule matches it). One
 /// flag per NSG, all false (and nothing scanned past the VNICs) when the
 /// scenario has no such stand-in.
-fn nsgs_naming_unknown_members(s: &Scenario) -> Vec<bool> {
+pub(super) fn nsgs_naming_unknown_members(s: &Scenario) -> Vec<bool> {
     let mut open = vec![false; s.vcns.len()];
     for vn in s
         .vnics
@@ -179,7 +179,7 @@ fn nsgs_naming_unknown_members(s: &Scenario) -> Vec<bool> {
 /// ([`nsgs_naming_unknown_members`]). Nothing is tracked at such a VNIC:
 /// the rules it lacks may hold a stateless one that matches (or a stateless
 /// rule may match a peer it cannot see), and stateless wins.
-fn rules_unknown(s: &Scenario, v: VnicId, naming_unknown: &[bool]) -> bool {
+pub(super) fn rules_unknown(s: &Scenario, v: VnicId, naming_unknown: &[bool]) -> bool {
     let vn = &s.vnics[v.index()];
     let sn = &s.subnets[vn.subnet.index()];
     (vn.stand_in && vn.nsgs.is_empty())

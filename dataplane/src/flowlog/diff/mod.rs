@@ -200,8 +200,8 @@ pub fn compare<'s>(
     // Drops owed to each scenario's stand-ins, per judged record (its
     // packets; since the twentieth session).
     let owed = [
-        crate::stand_in_owed::StandInOwed::new(sb),
-        crate::stand_in_owed::StandInOwed::new(sa),
+        crate::stand_in_owed::StandInOwed::new(sb, cb),
+        crate::stand_in_owed::StandInOwed::new(sa, ca),
     ];
     let mut owed_counts = [(0u64, 0u64); 2];
     let [mut ob, mut oa] = judge_spooled_pair([cb, ca], spool, &name, Some(&stop), |ev| {
@@ -212,7 +212,7 @@ pub fn compare<'s>(
             && let (Some(Some(o)), Some(stage)) = (owed.get(*side), x.fast.judgement.stage)
         {
             let p = record_packet(r, x.reply);
-            if o.owes_drop(p.src, p.dst, stage)
+            if o.owes_drop(p.src, p.dst, stage, x.fast.rules[0])
                 && let Some(c) = owed_counts.get_mut(*side)
             {
                 c.0 = c.0.saturating_add(r.packets);
