@@ -14,7 +14,6 @@ use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::load::{Loaded, Warning};
 use zprsim_control::model::{Scenario, proto};
 use zprsim_control::stopped::StoppedBy;
-use zprsim_dataplane::engine::{READ_AHEAD_BYTES, ReadAhead};
 use zprsim_dataplane::input_dir;
 use zprsim_dataplane::output::{self, OutputFile, OutputState, Plan};
 use zprsim_dataplane::replay::{self, FlowRecord, ReplayConfig, ReplayOutput, Totals};
@@ -755,12 +754,6 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         return Ok(code);
     }
     refuse_flow_log_flags(&a.flow_log_flags)?;
-    // The captures are opened and their first blocks read on a thread of
-    // their own while the scenario loads and compiles (one core is idle
-    // then): nothing is judged or written before the tables are ready,
-    // and an input that cannot be opened is reported after the scenario,
-    // as before (docs/benchmarks.md, twentieth session).
-    let ahead = ReadAhead::start(a.pcaps.clone(), READ_AHEAD_BYTES);
     // Before anything slow: a Ctrl-C from here on ends the run cleanly.
     let interrupt = Interrupt::install()?;
     let report_out = open_output("--report", a.report.as_ref())?;
@@ -825,12 +818,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         c: &compiled,
         error: None,
     });
-    let mut source = ahead
-        .finish(&a.pcaps)
-        .map_err(|e| Failure::Input(format!("error: {e}")))?;
-    let replayed = replay::replay_source(
+    let replayed = replay::replay_with_flows(
         Arc::clone(&compiled),
-        &mut source,
+        &a.pcaps,
         &cfg,
         Some(&progress),
         lines

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use hdrhistogram::Histogram;
 use zprsim_control::compile::Compiled;
 
-use crate::engine::{self, CaptureFiles, EngineConfig, EngineError, PacketSource, PcapSink, Sinks};
+use crate::engine::{self, CaptureFiles, EngineConfig, EngineError, PcapSink, Sinks};
 
 pub use crate::engine::FlowSink;
 use crate::output::{OutputFile, OutputState};
@@ -287,21 +287,6 @@ pub fn replay_with_flows<'a>(
     flows: Option<&'a mut dyn FlowSink>,
 ) -> Result<ReplayOutput, ReplayError> {
     let mut source = CaptureFiles::open(inputs).map_err(ReplayError::Input)?;
-    replay_source(compiled, &mut source, cfg, progress, flows)
-}
-
-/// [`replay_with_flows`] from a source already opened: the capture files
-/// read ahead while the scenario was compiled ([`engine::ReadAhead`]).
-///
-/// # Errors
-/// As [`replay_with_flows`], but for opening the inputs.
-pub fn replay_source<'a>(
-    compiled: Arc<Compiled>,
-    source: &mut dyn PacketSource,
-    cfg: &ReplayConfig,
-    progress: Option<Progress<'a>>,
-    flows: Option<&'a mut dyn FlowSink>,
-) -> Result<ReplayOutput, ReplayError> {
     let gone_stop = cfg.stop.clone().filter(|_| cfg.stop_when_reader_gone);
     let allowed = cfg
         .allowed
@@ -348,7 +333,7 @@ pub fn replay_source<'a>(
         compare: false,
         stand_ins: vec![cfg.stand_ins.clone()],
     };
-    let o = engine::run(&[compiled], source, &ecfg, sinks)?;
+    let o = engine::run(&[compiled], &mut source, &ecfg, sinks)?;
     let mut outputs = Vec::with_capacity(shared.len());
     for s in shared {
         outputs.push(take_back(s)?);

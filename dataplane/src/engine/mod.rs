@@ -51,7 +51,6 @@
 //!   a live source; everything read is judged and written, so the outputs
 //!   end at a record boundary, and [`EngineOutput::interrupted`] says so.
 
-pub mod ahead;
 mod copies;
 pub mod decap;
 mod flows;
@@ -85,7 +84,6 @@ use crate::state_table::Keys;
 use crate::warning::{RunWarning, RunWarningCode};
 use flows::Extra;
 
-pub use ahead::{AheadSource, READ_AHEAD_BYTES, ReadAhead};
 pub use flows::compare::{FlowChange, PairSink};
 #[cfg(test)]
 pub(crate) use flows::{
