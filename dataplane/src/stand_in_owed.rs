@@ -57,6 +57,7 @@ impl StandInOwed {
     #[must_use]
     pub fn new(s: &Scenario, c: &Compiled) -> Option<StandInOwed> {
         let security = zprsim_control::compile::security_rules_unknown(s);
+        let routes = zprsim_control::compile::route_rules_unknown(s);
         let mut to_stand_in_gateway = HashSet::new();
         if s.gateways.iter().any(|g| g.stand_in) {
             for id in (0..c.rule_count()).filter_map(|i| RuleId::new(i).ok()) {
@@ -75,15 +76,8 @@ impl StandInOwed {
         let mut flags = HashMap::new();
         let mut any = !to_stand_in_gateway.is_empty();
         for (i, v) in s.vnics.iter().enumerate() {
-            let sn = &s.subnets[v.subnet.index()];
             let mut f = 0;
-            // The VNIC's own table, else its subnet's
-            // (`Scenario::effective_route_table`).
-            let route = match v.route_table.or(sn.route_table) {
-                Some(t) => s.route_tables[t.index()].stand_in,
-                None => sn.table_unknown,
-            };
-            if route {
+            if routes.get(i).copied().unwrap_or(false) {
                 f |= ROUTE;
             }
             if security.get(i).copied().unwrap_or(false) {

@@ -64,6 +64,28 @@ pub fn security_rules_unknown(s: &crate::model::Scenario) -> Vec<bool> {
         .collect()
 }
 
+/// Which VNICs' route rules are not all known, one flag per VNIC (in
+/// `s.vnics` order): its route table is a stand-in, or it has none and its
+/// subnet's is unknown (`route_table_unknown`), where the compiler gives
+/// no route past the VNIC's subnet and no return path through the local
+/// routes (see `build::route::routes_unknown`). Shared with the
+/// dataplane's count of drops owed to stand-ins, as
+/// [`security_rules_unknown`] is.
+#[must_use]
+pub fn route_rules_unknown(s: &crate::model::Scenario) -> Vec<bool> {
+    (0..s.vnics.len())
+        .map(|i| {
+            crate::ids::VnicId::new(i).is_ok_and(|v| {
+                build::route::table_unknown(
+                    s,
+                    s.effective_route_table(v),
+                    s.vnics[v.index()].subnet,
+                )
+            })
+        })
+        .collect()
+}
+
 /// Hash maps of the compiler: ahash with fixed keys (fast, and the same in
 /// every run; nothing here depends on iteration order).
 type HashMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<ahash::AHasher>>;

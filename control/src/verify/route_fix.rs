@@ -260,11 +260,10 @@ fn to_open_one(
     // to it would be lost when the real table is imported; the stand-in
     // note says what to export (the mid-session review's M1, twentieth
     // session: the reply's rule back and outward rules went into it).
-    if scratch
-        .of(s)
-        .effective_route_table(v)
-        .is_some_and(|t| scratch.of(s).route_tables[t.index()].stand_in)
-    {
+    // Read on the copy: a table or gateway an earlier pair's hint created
+    // is there while a path's hints are kept (`whole.rs`).
+    let today = scratch.of(s).effective_route_table(v);
+    if today.is_some_and(|t| scratch.of(s).route_tables[t.index()].stand_in) {
         return None;
     }
     // The VNIC `v`'s address in `p`, and the one at the other end.
@@ -273,9 +272,6 @@ fn to_open_one(
     } else {
         (p.dst, p.src)
     };
-    // Read on the copy: a table or gateway an earlier pair's hint created
-    // is there while a path's hints are kept (`whole.rs`).
-    let today = scratch.of(s).effective_route_table(v);
     // An IPv6 address no internet gateway carries (a private subnet's, a
     // ULA, a private prefix's: semantics §2), dropped by a rule to an
     // internet gateway: no rule opens the internet to it (OCI has no IPv6

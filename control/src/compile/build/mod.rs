@@ -34,7 +34,7 @@ impl Compiled {
 }
 
 mod local_svc;
-mod route;
+pub(super) mod route;
 mod security;
 mod sided;
 mod zpr;

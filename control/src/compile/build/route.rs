@@ -63,9 +63,19 @@ impl RouteVnic {
 /// (made up by `zprsim import` for one the export lacks), or it has none
 /// and its subnet's table is unknown (lost with a made-up subnet).
 fn routes_unknown(s: &Scenario, rv: RouteVnic) -> bool {
-    match rv.table {
+    table_unknown(s, rv.table, rv.subnet)
+}
+
+/// Whether the route rules of a VNIC routing by `table` (its own, else
+/// its subnet's), in `subnet`, are not all known ([`routes_unknown`]).
+pub(in crate::compile) fn table_unknown(
+    s: &Scenario,
+    table: Option<RouteTableId>,
+    subnet: SubnetId,
+) -> bool {
+    match table {
         Some(t) => s.route_tables[t.index()].stand_in,
-        None => s.subnets[rv.subnet.index()].table_unknown,
+        None => s.subnets[subnet.index()].table_unknown,
     }
 }
 
