@@ -33,7 +33,8 @@ pub enum ReaderShare {
 /// The reader's shards of 256 under [`ReaderShare::Auto`] (one worker
 /// thread beside it) when the pass cannot look at its first packets
 /// before judging them (a source whose records are copied one by one:
-/// standard input of a pipe, in-memory packets). The reader's thread does
+/// `zprsim bench`'s in-memory inputs, [`super::MemorySource`]; capture
+/// files and standard input are looked at). The reader's thread does
 /// R per packet plus W for its share f, the worker W for the rest:
 /// balanced at f = (W - R) / 2W, with R ~25 ns: 0.31 where W ~65 ns
 /// (known dropped flows), 0.36 at ~90 (mostly allowed), 0.45 at ~300
