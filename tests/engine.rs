@@ -352,6 +352,95 @@ fn a_reader_share_of_the_shards_gives_the_plain_split_outputs() {
     assert!(evicted > 0, "the small bounds evicted nothing");
 }
 
+/// Frames as a pcap file's bytes.
+fn pcap_of(fr: &[Frame]) -> Vec<u8> {
+    use zprsim_dataplane::pcap_out::{OutFormat, PcapOut};
+    let mut w = PcapOut::create(Vec::new(), OutFormat::Pcap { linktype: 1 }).unwrap();
+    for f in fr {
+        w.write(f.ts_ns, f.linktype, f.orig_len, &f.data).unwrap();
+    }
+    w.finish().unwrap()
+}
+
+/// Since the twenty-first session [`ReaderShare::Auto`] chooses the
+/// reader's share from the connections among the first packets of a
+/// capture file, once, before judging any: the distinct first packets get
+/// [`engine::AUTO_SHARDS_NEW`], traffic of repeated connections fewer
+/// shards, and either way every output equals the plain split's (no
+/// share, one worker, packets from memory). The workers are as many as
+/// the cores, so that `Auto` gives the reader a share on any machine.
+#[test]
+fn an_auto_share_chosen_from_the_first_packets_gives_the_plain_split_outputs() {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let workers = cores.clamp(2, 63);
+    let mut shares = Vec::new();
+    for seed in 0..3u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(7600 + seed);
+        let s = random_scenario(&mut rng);
+        let pool = address_pool(&s);
+        let repeated = traffic(&mut rng, &s, &pool, 1500);
+        let base = repeated.first().map_or(0, |k| k.ts);
+        let distinct: Vec<Pkt> = (0..1500u16)
+            .map(|i| {
+                let a = pool[usize::from(i) % pool.len()];
+                let b = pool[(usize::from(i) / pool.len() + 1) % pool.len()];
+                let b = if a.is_ipv4() == b.is_ipv4() { b } else { a };
+                Pkt {
+                    p: zprsim_control::packet::Packet::tcp(a, 1024 + i, b, 80),
+                    flags: 0x02,
+                    ts: base + u64::from(i) * 1000,
+                }
+            })
+            .collect();
+        let c = Arc::new(Compiled::new(&s, &Config::default()).unwrap());
+        let sc = [Arc::clone(&c)];
+        let mut got_shares = Vec::new();
+        for (what, pkts) in [("repeated", &repeated), ("distinct", &distinct)] {
+            let bytes = pcap_of(&frames(pkts));
+            let run_file = |workers, reader_share| {
+                let mut src = engine::CaptureFiles::from_bytes("capture", bytes.clone()).unwrap();
+                let mut sink = Collect::default();
+                let cfg = EngineConfig {
+                    workers,
+                    keep_flows: true,
+                    reader_share,
+                    ..EngineConfig::default()
+                };
+                let sinks = Sinks {
+                    verdicts: Some(&mut sink),
+                    ..Sinks::default()
+                };
+                let o = engine::run(&sc, &mut src, &cfg, sinks).unwrap();
+                assert!(o.error.is_none() && !o.interrupted);
+                (o, sink)
+            };
+            let (plain, pgot) = run_file(1, ReaderShare::Off);
+            let (o, got) = run_file(workers, ReaderShare::Auto);
+            let what = format!("seed {seed}, {what}");
+            assert_eq!(plain.plan.reader_shards, 0, "{what}");
+            assert_eq!(o.plan.threads, workers - 1, "{what}");
+            assert_eq!(got.verdicts.len(), pkts.len(), "{what}");
+            assert_eq!(got.verdicts, pgot.verdicts, "{what}");
+            for (x, y) in plain.scenarios.iter().zip(&o.scenarios) {
+                assert_eq!(x.counters, y.counters, "{what}");
+                assert_eq!(x.flows, y.flows, "{what}");
+                assert_eq!(x.top_dropped, y.top_dropped, "{what}");
+            }
+            got_shares.push(o.plan.reader_shards);
+        }
+        shares.push(got_shares);
+    }
+    let new = usize::from(engine::AUTO_SHARDS_NEW);
+    let known = usize::from(engine::AUTO_SHARDS_KNOWN);
+    for s in &shares {
+        assert_eq!(s[1], new, "{shares:?}: distinct first packets");
+        assert!(
+            known < s[0] && s[0] < new,
+            "{shares:?}: repeated connections"
+        );
+    }
+}
+
 #[test]
 fn flow_and_connection_tables_stay_bounded_under_a_flood() {
     // 200,000 distinct flows through tables bounded to 256 entries per

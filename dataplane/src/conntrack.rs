@@ -161,11 +161,21 @@ impl ConnKey {
 /// about 3x cheaper than feeding the key field by field to a `Hasher`.
 #[must_use]
 pub fn shard_of(p: &Packet) -> usize {
+    // The top byte of the mixed word, below SHARDS (256).
+    usize::from(shard_word(p).to_be_bytes()[0]) % SHARDS
+}
+
+/// The whole mixed word [`shard_of`] takes its top byte from: equal for
+/// both directions of a connection, and (but for collisions) different
+/// between connections, so a set of them counts the connections of a
+/// sample of packets (the reader's share under
+/// [`crate::engine::ReaderShare::Auto`]).
+#[must_use]
+pub(crate) fn shard_word(p: &Packet) -> u64 {
     let k = ConnKey::shard_key(p);
     let ports = (u64::from(k.lo_port) << 24) | (u64::from(k.hi_port) << 8) | u64::from(k.proto);
     let h = fold(k.lo) ^ fold(k.hi).rotate_left(29) ^ ports.rotate_left(47);
-    // The top byte of the mixed word, below SHARDS (256).
-    usize::from(mix64(h).to_be_bytes()[0]) % SHARDS
+    mix64(h)
 }
 
 /// An address as one word (IPv6: both halves folded).

@@ -91,7 +91,10 @@ pub(crate) use flows::{
 };
 pub use flows::{Decided, FlowRecord};
 pub use live::{Live, ScenarioSet, Snapshot};
-pub use plan::{AUTO_READER_SHARDS, Plan, ReaderShare};
+pub use plan::{
+    AUTO_READER_SHARDS, AUTO_SAMPLE, AUTO_SHARDS_KNOWN, AUTO_SHARDS_NEW, Plan, ReaderShare,
+    auto_reader_shards,
+};
 pub use rule_stats::{AuditFlow, MAX_AUDIT_FLOWS, RuleStat, RuleStats};
 pub use source::{CaptureFiles, Frame, MemorySource, PacketSource, RecordSpan, SharedBlock};
 pub use spool::SpoolStats;
@@ -548,6 +551,11 @@ struct Reader<'s, X: Extra> {
     txs: Vec<Sender<WorkBatch>>,
     /// The reader's own share of the shards, judged on its thread.
     own: Option<OnReader<X>>,
+    /// How the shards are split (the reader's share as chosen).
+    plan: Plan,
+    /// Whether the reader's share is still to be chosen from the first
+    /// block's packets ([`plan::auto_reader_shards`]).
+    adapt: bool,
     desc_tx: Option<Sender<ChunkDesc>>,
     rec_pool: Receiver<Vec<WorkRec>>,
     desc_pool: Receiver<ChunkDesc>,
@@ -891,6 +899,27 @@ impl<X: Extra> Reader<'_, X> {
         self.decap_vxlan || self.node_local.active() || self.copies.active()
     }
 
+    /// The reader's share under [`ReaderShare::Auto`], from the
+    /// connections among the first records (at most
+    /// [`plan::AUTO_SAMPLE`]), before any record is handed on: so every
+    /// shard has one owner for the whole pass, and the outputs are those
+    /// of any other share.
+    #[cold]
+    #[inline(never)]
+    fn choose_share(&mut self, block: &[u8], spans: &[Rec]) {
+        let words = spans
+            .iter()
+            .filter_map(|r| match parse_frame(r.linktype, r.data(block)) {
+                Parsed::Ip(meta) => Some(conntrack::shard_word(&meta.packet)),
+                _ => None,
+            });
+        let (seen, connections) = plan::distinct_words(words);
+        self.plan = self
+            .plan
+            .with_reader_shards(plan::auto_reader_shards(seen, connections));
+        self.worker_of = self.plan.owners();
+    }
+
     /// An IP record of `shard` to its worker's batch; returns the worker.
     #[inline]
     fn send_to_worker(&mut self, rec: Rec, shard: u16) -> u8 {
@@ -1003,6 +1032,9 @@ impl<X: Extra> Reader<'_, X> {
             // change) and back.
             let block = self.block.take();
             let bytes = block.as_deref().map_or(&[][..], Vec::as_slice);
+            if std::mem::take(&mut self.adapt) && self.chunk == 0 && self.desc.assign.is_empty() {
+                self.choose_share(bytes, &spans);
+            }
             let whole = if writing {
                 if self.watching() {
                     self.take_all::<true, true>(bytes, &spans, now, stop)
@@ -1174,6 +1206,10 @@ fn run_with<X: Extra>(
             worker_of: plan.owners(),
             txs,
             own,
+            plan,
+            adapt: cfg.reader_share == ReaderShare::Auto
+                && plan.reader_shards > 0
+                && source.shares_blocks(),
             desc_tx: writing.then_some(desc_tx),
             rec_pool: item_back_rx,
             desc_pool: desc_back_rx,
@@ -1210,6 +1246,7 @@ fn run_with<X: Extra>(
             own,
             counters,
             warnings,
+            plan,
             ..
         } = reader;
         drop(txs);
@@ -1252,9 +1289,10 @@ fn run_with<X: Extra>(
             error,
             interrupted,
             cpu,
+            plan,
         ))
     })?;
-    let (workers, written, reader_counters, warnings, error, interrupted, cpu) = outcome;
+    let (workers, written, reader_counters, warnings, error, interrupted, cpu, plan) = outcome;
     let duration_s = t0.elapsed().as_secs_f64();
 
     let mut outs: Vec<ScenarioOutput> = scenarios

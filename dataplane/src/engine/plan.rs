@@ -31,14 +31,80 @@ pub enum ReaderShare {
 }
 
 /// The reader's shards of 256 under [`ReaderShare::Auto`] (one worker
-/// thread beside it). The reader's thread does R per packet plus W for
-/// its share f, the worker W for the rest: balanced at f = (W - R) / 2W,
-/// with R ~25 ns: 0.31 where W ~65 ns (known dropped flows), 0.36 at ~90
-/// (mostly allowed), 0.45 at ~300 (distinct first packets). 112 / 256 =
-/// 0.44 keeps the costly case from regressing and still takes most of the
-/// gain in the cheap ones (measured among 96, 112 and 128:
-/// docs/benchmarks.md, thirteenth pass).
+/// thread beside it) when the pass cannot look at its first packets
+/// before judging them (a source whose records are copied one by one:
+/// `zprsim bench`'s in-memory inputs, [`super::MemorySource`]; capture
+/// files and standard input are looked at). The reader's thread does
+/// R per packet plus W for its share f, the worker W for the rest:
+/// balanced at f = (W - R) / 2W, with R ~25 ns: 0.31 where W ~65 ns
+/// (known dropped flows), 0.36 at ~90 (mostly allowed), 0.45 at ~300
+/// (distinct first packets). 112 / 256 = 0.44 keeps the costly case from
+/// regressing (measured among 96, 112 and 128: docs/benchmarks.md,
+/// thirteenth pass).
 pub const AUTO_READER_SHARDS: u16 = 112;
+
+/// Since the twenty-first session the share under [`ReaderShare::Auto`]
+/// is chosen from the pass's first packets, once, before any is judged
+/// ([`auto_reader_shards`]): what a packet costs the worker depends
+/// mostly on whether it opens a connection (a first packet is judged
+/// through every layer and opens state, ~200-300 ns; a packet of a known
+/// connection is served from its state, ~40-60 ns), and the share of
+/// connections among the first packets tells which kind of capture it
+/// is (realistic captures 0.03-0.06 of the first 1,024 packets, the
+/// distinct capture 1.0). These are the shares that balanced the
+/// reader's and the worker's CPU time (`zprsim-baseline --workers 1
+/// --reader-shards`, docs/benchmarks.md, the twenty-first session) at
+/// the two ends: every packet of a known connection ...
+pub const AUTO_SHARDS_KNOWN: u16 = 92;
+/// ... and every packet a new connection.
+pub const AUTO_SHARDS_NEW: u16 = 112;
+
+/// Packets of the first block [`auto_reader_shards`] looks at at most.
+pub const AUTO_SAMPLE: usize = 1024;
+
+/// The reader's shards under [`ReaderShare::Auto`] for a sample of
+/// `sampled` packets holding `connections` distinct connections:
+/// [`AUTO_SHARDS_KNOWN`] to [`AUTO_SHARDS_NEW`] in proportion to the
+/// connections' share (the worker's cost per packet grows linearly with
+/// it); [`AUTO_READER_SHARDS`] for an empty sample.
+#[must_use]
+pub fn auto_reader_shards(sampled: usize, connections: usize) -> u16 {
+    if sampled == 0 {
+        return AUTO_READER_SHARDS;
+    }
+    let (lo, hi) = (usize::from(AUTO_SHARDS_KNOWN), usize::from(AUTO_SHARDS_NEW));
+    let k = lo + ((hi - lo) * connections.min(sampled) + sampled / 2) / sampled;
+    u16::try_from(k).unwrap_or(AUTO_READER_SHARDS)
+}
+
+/// Distinct values among `words` (at most [`AUTO_SAMPLE`] of them; the
+/// rest are not looked at): an open-addressing set on the stack, nothing
+/// allocated.
+pub(crate) fn distinct_words(words: impl Iterator<Item = u64>) -> (usize, usize) {
+    const SLOTS: usize = 2 * AUTO_SAMPLE;
+    let mut set = [0u64; SLOTS];
+    let (mut seen, mut distinct) = (0usize, 0usize);
+    for w in words.take(AUTO_SAMPLE) {
+        seen += 1;
+        // 0 marks an empty slot: a word of 0 counts as 1 (a collision of
+        // two connections at most, in a cost estimate).
+        let w = w.max(1);
+        let mut i = usize::try_from(w % SLOTS as u64).unwrap_or(0);
+        loop {
+            match set.get_mut(i) {
+                Some(slot) if *slot == 0 => {
+                    *slot = w;
+                    distinct += 1;
+                    break;
+                }
+                Some(slot) if *slot == w => break,
+                Some(_) => i = (i + 1) % SLOTS,
+                None => break,
+            }
+        }
+    }
+    (seen, distinct)
+}
 
 /// How a pass splits its shards: worker threads, and shards the reader
 /// judges itself.
@@ -74,6 +140,19 @@ impl Plan {
                 threads: n.min(live::MAX_WORKERS - 1),
                 reader_shards: usize::from(k).min(conntrack::SHARDS - 1),
             },
+        }
+    }
+
+    /// This plan with the reader judging `k` shards instead (when it
+    /// judges some at all).
+    #[must_use]
+    pub(crate) fn with_reader_shards(self, k: u16) -> Plan {
+        if self.reader_shards == 0 {
+            return self;
+        }
+        Plan {
+            reader_shards: usize::from(k).clamp(1, conntrack::SHARDS - 1),
+            ..self
         }
     }
 
@@ -139,6 +218,43 @@ mod tests {
         assert_eq!(shards(1, 255), plan(1, 255));
         assert_eq!(shards(2, 1000), plan(2, 255), "a thread keeps a shard");
         assert_eq!(shards(64, 10), plan(63, 10), "ids stay below 64");
+    }
+
+    #[test]
+    fn the_auto_share_grows_with_the_connections_among_the_first_packets() {
+        let (known, new) = (AUTO_SHARDS_KNOWN, AUTO_SHARDS_NEW);
+        assert_eq!(auto_reader_shards(0, 0), AUTO_READER_SHARDS, "no sample");
+        assert_eq!(auto_reader_shards(1024, 0), known);
+        assert_eq!(auto_reader_shards(1024, 1024), new);
+        assert_eq!(auto_reader_shards(10, 99), new, "at most the sample");
+        let mut last = known;
+        for c in 0..=1024 {
+            let k = auto_reader_shards(1024, c);
+            assert!(k >= last && k <= new, "{c}: {k}");
+            last = k;
+        }
+        // A realistic capture's first packets (~5% connections).
+        assert_eq!(auto_reader_shards(1024, 51), known + 1);
+    }
+
+    #[test]
+    fn distinct_words_counts_each_word_once_within_the_sample() {
+        let words = [5u64, 7, 5, 0, 1, 7, 2048 + 5, 5];
+        // 0 and 1 count as one; 5 and 2048 + 5 share a slot, not a count.
+        assert_eq!(distinct_words(words.into_iter()), (8, 4));
+        let many = (0..5000u64).map(|i| i * 2048);
+        assert_eq!(distinct_words(many), (AUTO_SAMPLE, AUTO_SAMPLE));
+        let same = std::iter::repeat_n(42u64, 5000);
+        assert_eq!(distinct_words(same), (AUTO_SAMPLE, 1));
+        assert_eq!(distinct_words(std::iter::empty()), (0, 0));
+    }
+
+    #[test]
+    fn with_reader_shards_keeps_a_plan_without_a_share() {
+        assert_eq!(plan(2, 0).with_reader_shards(100), plan(2, 0));
+        assert_eq!(plan(1, 112).with_reader_shards(93), plan(1, 93));
+        assert_eq!(plan(1, 112).with_reader_shards(0), plan(1, 1));
+        assert_eq!(plan(1, 112).with_reader_shards(999), plan(1, 255));
     }
 
     #[test]
