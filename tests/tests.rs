@@ -69,3 +69,4 @@ mod streams;
 mod support;
 mod verify;
 mod verify_grouped;
+mod verify_replies;

@@ -146,8 +146,27 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
                     };
                     r.probes += 1;
                     let d = judge_both(s, c, &p, Context::First).unwrap();
-                    let j = d.judgement;
-                    if meets(path.expect, path.scope, j.verdict, j.stage) {
+                    let mut j = d.judgement;
+                    // A path that needs its replies (TCP, UDP, ICMP echo)
+                    // fails where its first packet passes and its reply
+                    // drops.
+                    let mut reply = None;
+                    if path.expect == verify::Expect::Allow
+                        && path.replies
+                        && j.verdict == Verdict::Allow
+                    {
+                        let r = judge_both(s, c, &p.reply(), Context::Reply(j.tracking)).unwrap();
+                        if !meets(
+                            verify::Expect::Allow,
+                            path.scope,
+                            r.judgement.verdict,
+                            r.judgement.stage,
+                        ) {
+                            j = r.judgement;
+                            reply = Some(r);
+                        }
+                    }
+                    if reply.is_none() && meets(path.expect, path.scope, j.verdict, j.stage) {
                         if j.verdict == Verdict::Allow && j.zpr_audit {
                             r.audit_would_deny += 1;
                             audited.push(p);
@@ -164,7 +183,10 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
                     }
                     probes.push(p);
                     if first.is_none() {
-                        first = Some(verify::pair_failure(s, path, &p, &d));
+                        first = Some(match &reply {
+                            Some(r) => verify::reply_failure(&p, &p.reply(), r),
+                            None => verify::pair_failure(s, path, &p, &d),
+                        });
                     }
                 }
                 if !audited.is_empty() {
@@ -375,6 +397,7 @@ pub(crate) fn random_path(
         },
         why: None,
         skipped: rng.random_bool(0.05),
+        replies: verify::replies_by_default(protocol, probe),
     }
 }
 

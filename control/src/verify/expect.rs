@@ -63,7 +63,17 @@ pub(super) struct RawPath {
     icmp_code: Option<Spanned<i64>>,
     expect: Spanned<String>,
     scope: Option<Spanned<String>>,
+    replies: Option<Spanned<BoolOrOther>>,
     why: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum BoolOrOther {
+    Bool(bool),
+    /// Anything else (`"no"`, a number): refused with the field's own
+    /// message rather than serde's "no variant matched".
+    Other(serde::de::IgnoredAny),
 }
 
 #[derive(Debug, Deserialize)]
@@ -556,6 +566,7 @@ fn resolve_path(
             ));
         }
     };
+    let replies = replies(src, r, protocol, probe, &name)?;
     Ok(PathSpec {
         name,
         location: src.at(rp.span()),
@@ -569,5 +580,47 @@ fn resolve_path(
         scope,
         why: r.why.clone(),
         skipped: false,
+        replies,
     })
+}
+
+/// Whether a path needs its replies (`replies`, since the twenty-first
+/// session): [`super::replies_by_default`] when left out; `false` only
+/// where replies are required by default and a path may be one-way (UDP:
+/// syslog, a NetFlow export), `true` only where one is required anyway.
+fn replies(
+    src: Src<'_>,
+    r: &RawPath,
+    protocol: u8,
+    probe: Probe,
+    name: &str,
+) -> Result<bool, VerifyError> {
+    let default = super::replies_by_default(protocol, probe);
+    let Some(v) = &r.replies else {
+        return Ok(default);
+    };
+    let BoolOrOther::Bool(want) = *v.get_ref() else {
+        return Err(src.err(
+            v.span(),
+            "`replies` must be `true` or `false` (whether the path's replies must pass too)",
+        ));
+    };
+    // A UDP path may be one-way; the others' replies are what they are.
+    if want == default || (protocol == proto::UDP && !want) {
+        return Ok(want);
+    }
+    let what = match probe {
+        Probe::Icmp { icmp_type, .. } if !want => {
+            format!("an ICMP echo request (type {icmp_type}) always needs its echo reply: a ping without it fails")
+        }
+        Probe::Icmp { icmp_type, .. } => format!(
+            "ICMP type {icmp_type} is not answered (only an echo request is: type 8, or 128 for icmpv6), so it has no reply to require"
+        ),
+        _ if !want => "a TCP path always needs its replies: the connection cannot complete without them".to_owned(),
+        _ => "a path of this protocol has no reply `verify` can judge (replies are judged for tcp, udp and icmp echo)".to_owned(),
+    };
+    Err(src.err(
+        v.span(),
+        format!("path `{name}`: `replies = {want}`: {what}"),
+    ))
 }

@@ -77,7 +77,7 @@ pub use fix::{Edit, Target, apply, apply_all};
 pub use run::{SAMPLED_PAIRS, port_runs, run, run_until};
 pub use selector::Selector;
 pub use stand_in::{Failing, closing as stand_in_closing, notes as stand_in_notes};
-pub use text::{audit_witness, layer_text, pair_failure, stay_closed};
+pub use text::{audit_witness, layer_text, pair_failure, reply_failure, stay_closed};
 pub use together::{Together, together};
 
 /// Limits, each checked before the work it bounds.
@@ -238,6 +238,36 @@ pub struct PathSpec {
     pub why: Option<String>,
     /// Skipped by the expectations file (`skip` of an include).
     pub skipped: bool,
+    /// Whether a pair of a path that should be open needs its reply too:
+    /// one whose first packet passes and whose reply drops fails (TCP since
+    /// the twentieth session; UDP, unless the path says `replies = false`,
+    /// and ICMP echo since the twenty-first). [`replies_by_default`].
+    pub replies: bool,
+}
+
+/// Whether a path of `protocol` sending `probe` needs its replies unless
+/// it says otherwise: TCP (a connection cannot complete without them), UDP
+/// (request and response, as DNS, NTP and the portmapper are; OCI tracks
+/// UDP as it tracks TCP, and a one-way path says `replies = false`) and
+/// an ICMP echo request (ping: its echo reply); not other ICMP types (an
+/// error such as type 3 code 4 is answered by nothing) nor other protocols.
+#[must_use]
+pub fn replies_by_default(protocol: u8, probe: Probe) -> bool {
+    match probe {
+        Probe::Ports { .. } => {
+            protocol == crate::model::proto::TCP || protocol == crate::model::proto::UDP
+        }
+        Probe::Icmp { icmp_type, .. } => is_echo(protocol, icmp_type),
+        Probe::Opaque => false,
+    }
+}
+
+/// Whether ICMP type `icmp_type` of `protocol` is an echo request (ICMP 8,
+/// ICMPv6 128), answered by an echo reply ([`crate::packet::Packet::reply`]).
+#[must_use]
+pub fn is_echo(protocol: u8, icmp_type: u8) -> bool {
+    (protocol == crate::model::proto::ICMP && icmp_type == 8)
+        || (protocol == crate::model::proto::ICMPV6 && icmp_type == 128)
 }
 
 /// What would let the first packet `p` through, as `verify` finds what

@@ -151,9 +151,10 @@ pub fn hints(
     out
 }
 
-/// The stage at which the reply of TCP first packet `p` of `path`, which
-/// passes on `scratch` as it is now, drops there: `verify` requires a TCP
-/// path's replies (run.rs `dropped_reply`, since the twentieth session).
+/// The stage at which the reply of first packet `p` of `path`, which
+/// passes on `scratch` as it is now, drops there: `verify` requires the
+/// replies of a path that needs them (run.rs `dropped_reply`: TCP since the
+/// twentieth session, UDP and ICMP echo since the twenty-first).
 fn reply_drops(
     scratch: &mut Scratch,
     s: &Scenario,
@@ -164,7 +165,7 @@ fn reply_drops(
     // A path's replies only: `explain` judges the one packet it is given
     // (and notes its reply's route).
     let path = path?;
-    if p.proto != crate::model::proto::TCP {
+    if !path.replies {
         return None;
     }
     let copy = scratch.of(s);
@@ -175,7 +176,7 @@ fn reply_drops(
     let r = crate::eval::evaluate_with(
         copy,
         ix,
-        &p.reversed(),
+        &p.reply(),
         crate::verdict::Context::Reply(first.judgement.tracking),
     )
     .judgement;
