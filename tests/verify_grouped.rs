@@ -218,7 +218,15 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
         }
         r.ok = r.failed_pairs == 0;
         if path.expect == verify::Expect::Allow && !r.ok {
-            r.set_whole(verify::path_hints(s, path, failing_probes));
+            let w = verify::path_hints(s, path, failing_probes);
+            // A reply's hint (the rule back of a stateless rule) is the
+            // whole path's first.
+            if let Some(f) = r.failed.first_mut()
+                && f.reply
+            {
+                f.to_open.clone_from(&w.first);
+            }
+            r.set_whole(w);
         }
         if path.scope == Scope::All && r.audit_would_deny > 0 {
             r.set_keep_open(verify::path_keep_open(s, path, audited_probes));

@@ -271,3 +271,134 @@ fn replies_is_checked_by_the_loader() {
         "expect.toml:7:11: error: path `p`: `replies = true`: a path of this protocol has no reply `verify` can judge (replies are judged for tcp, udp and icmp echo)"
     );
 }
+
+/// Adds `rule` to the array `key` of the object named `name` in scenario
+/// TOML, as docs/verify.md says to paste a security hint.
+fn paste(scenario: &str, hint: &str) -> String {
+    let (_, rest) = hint.split_once(": add to ").unwrap();
+    let (name, rest) = rest
+        .split_once('`')
+        .and_then(|(_, r)| r.split_once('`'))
+        .unwrap();
+    let (key, rule) = match rest.strip_prefix(": ") {
+        Some(rule) => ("rules".to_owned(), rule),
+        None => {
+            let (key, rule) = rest
+                .strip_prefix(" (")
+                .and_then(|r| r.split_once("): "))
+                .unwrap();
+            (key.to_owned(), rule)
+        }
+    };
+    let key = format!("{key} = [");
+    let mut out = scenario.to_owned();
+    let at = out.find(&format!("name = \"{name}\"")).unwrap();
+    let at = at + out[at..].find(&key).unwrap() + key.len();
+    out.insert_str(at, &format!("\n  {rule},"));
+    out
+}
+
+/// The reply of a first packet that passed a security layer by a
+/// stateless rule drops, with no rule back: `verify` wrote no hint for a
+/// reply failure (docs: "No hint is written for it"). Now it writes the
+/// stateless rule's reverse, in the same list, stateless, ports swapped
+/// (an echo request's rule answered by the echo reply's), proved on the
+/// copy; pasted as written, every path passes.
+#[test]
+fn a_reply_dropped_after_a_stateless_rule_gets_the_rule_back() {
+    let s = scenario("");
+    let r = run(&s, EXPECT);
+    let by = |n: &str| r.paths.iter().find(|p| p.name == n).unwrap().clone();
+    assert_eq!(
+        by("dns").failed[0].to_open,
+        [
+            "egress-security: add to security list `dns-sl` (egress_security_rules): { protocol = \"17\", destination = \"10.0.0.0/16\", is_stateless = true, udp_options = { source_port_range = { min = 53, max = 53 } } }"
+        ]
+    );
+    assert_eq!(
+        by("ping").failed[0].to_open,
+        [
+            "egress-security: add to security list `dns-sl` (egress_security_rules): { protocol = \"1\", destination = \"10.0.0.0/16\", is_stateless = true, icmp_options = { type = 0 } }"
+        ]
+    );
+    let mut fixed = s.clone();
+    for n in ["dns", "ping"] {
+        for h in &by(n).failed[0].to_open {
+            fixed = paste(&fixed, h);
+        }
+    }
+    let r = run(&fixed, EXPECT);
+    assert_eq!(r.failed, 0, "{fixed}\n{r:#?}");
+}
+
+/// The other side: the client's stateless egress rule for DNS (the one
+/// scenario-format.md shows) with no ingress rule for the answers; the
+/// reply drops at the client's ingress. The hint is the ingress rule back
+/// in the client's NSG, where the stateless rule is.
+#[test]
+fn a_reply_dropped_at_the_initiator_gets_the_rule_back_in_its_nsg() {
+    let s = scenario("{ destination = \"10.0.0.0/16\", protocol = \"all\" }")
+        .replace(
+            "is_stateless = true, udp_options = { destination_port_range = { min = 53,",
+            "udp_options = { destination_port_range = { min = 53,",
+        )
+        .replace(
+            "egress_security_rules = [{ destination = \"0.0.0.0/0\", protocol = \"all\" }]",
+            "egress_security_rules = []",
+        )
+        .replace(
+            "[[subnet]]\nname = \"app\"",
+            "[[nsg]]\nname = \"app-nsg\"\nvcn = \"v\"\nrules = [\n  { direction = \"EGRESS\", protocol = \"17\", destination = \"10.0.2.0/24\", is_stateless = true, udp_options = { destination_port_range = { min = 53, max = 53 } } },\n]\n\n[[subnet]]\nname = \"app\"",
+        )
+        .replace(
+            "private_ips = [\"10.0.1.10\"]",
+            "private_ips = [\"10.0.1.10\"]\nnsgs = [\"app-nsg\"]",
+        )
+        ;
+    let dns = EXPECT.split("\n[[path]]\nname = \"ping\"").next().unwrap();
+    let r = run(&s, dns);
+    let p = &r.paths[0];
+    assert!(!p.ok, "{s}\n{p:?}");
+    assert_eq!(
+        p.failed[0].stage,
+        Some(zprsim_control::verdict::Stage::IngressSecurity)
+    );
+    assert_eq!(
+        p.failed[0].to_open,
+        [
+            "ingress-security: add to NSG `app-nsg`: { direction = \"INGRESS\", protocol = \"17\", source = \"10.0.2.0/24\", is_stateless = true, udp_options = { source_port_range = { min = 53, max = 53 } } }"
+        ]
+    );
+    let fixed = paste(&s, &p.failed[0].to_open[0]);
+    assert_eq!(run(&fixed, dns).failed, 0, "{fixed}");
+}
+
+/// A reply untracked because the responder's rules are partly unknown (a
+/// stand-in NSG `zprsim import` made up): no stateless rule matched, so
+/// no rule back is hinted, and the stand-in note names the NSG, at the
+/// VNIC whose egress drops the reply (the pair's destination; it named
+/// the source's).
+#[test]
+fn a_reply_untracked_by_a_stand_in_gets_no_hint_and_names_it() {
+    let s = scenario("")
+        .replace("is_stateless = true, udp_options = { destination_port_range = { min = 53", "udp_options = { destination_port_range = { min = 53")
+        .replace(
+            "[[subnet]]\nname = \"app\"",
+            "[[nsg]]\nname = \"missing-nsg\"\nid = \"ocid1.networksecuritygroup.oc1..gone\"\nvcn = \"v\"\nstand_in = true\n\n[[subnet]]\nname = \"app\"",
+        )
+        .replace(
+            "private_ips = [\"10.0.2.53\"]",
+            "private_ips = [\"10.0.2.53\"]\nnsgs = [\"missing-nsg\"]",
+        );
+    let dns = EXPECT.split("\n[[path]]\nname = \"ping\"").next().unwrap();
+    let r = run(&s, dns);
+    let p = &r.paths[0];
+    assert!(!p.ok && p.failed[0].reply, "{s}\n{p:?}");
+    assert!(p.failed[0].to_open.is_empty(), "{p:?}");
+    assert!(p.to_open.is_empty(), "{p:?}");
+    assert_eq!(p.stand_ins.len(), 1, "{p:?}");
+    assert!(
+        p.stand_ins[0].starts_with("NSG `missing-nsg` (of VNIC `d`)"),
+        "{p:?}"
+    );
+}

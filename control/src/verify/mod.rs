@@ -53,6 +53,7 @@ mod expect;
 mod fix;
 mod group;
 pub mod packs;
+mod reply_fix;
 mod route_fix;
 mod run;
 pub mod selector;

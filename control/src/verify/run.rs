@@ -651,11 +651,22 @@ fn judge_path(
         r.stand_ins = super::stand_in::notes(
             s,
             Some(ix),
-            r.failed.iter().map(|f| super::stand_in::Failing {
-                src: f.src,
-                dst: f.dst,
-                egress_denied: denies(f, Stage::EgressSecurity),
-                ingress_denied: denies(f, Stage::IngressSecurity),
+            // A reply that drops goes from the pair's destination to its
+            // source: its egress is the destination's (since the
+            // twenty-first session, when its stand-in is why no rule back
+            // is hinted: the VNIC's unknown rules leave it untracked).
+            r.failed.iter().map(|f| {
+                let (src, dst) = if f.reply {
+                    (f.dst, f.src)
+                } else {
+                    (f.src, f.dst)
+                };
+                super::stand_in::Failing {
+                    src,
+                    dst,
+                    egress_denied: denies(f, Stage::EgressSecurity),
+                    ingress_denied: denies(f, Stage::IngressSecurity),
+                }
             }),
         );
     }

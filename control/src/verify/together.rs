@@ -12,10 +12,11 @@
 //! `verify` judges ([`run::run_with`], without hints): a path that should
 //! be closed, closed today and open with the hints is *opened*; a path
 //! that should be open, failing today and failing still is *still
-//! failing*. (Adding a security rule or statement never closes anything,
-//! so a path that should be open and passes today, or should be closed and
-//! fails today, stays as it is. A route rule can: with a route hint among
-//! them, a path that should be open, passes today and fails with the
+//! failing*. (Adding a stateful security rule or a statement never closes
+//! anything, so a path that should be open and passes today, or should be
+//! closed and fails today, stays as it is. A route rule can, and so can a
+//! stateless rule (it untracks what a stateful rule matched too): with one
+//! among them, a path that should be open, passes today and fails with the
 //! hints is *closed*.)
 
 use serde::Serialize;
@@ -109,7 +110,11 @@ pub fn together(
     // table a public subnet uses too, which took that subnet's return
     // path from the internet gateway (a NAT gateway admits replies only).
     // So with a route hint among them, the paths that should be open and
-    // pass today are judged again too.
+    // pass today are judged again too. So with a stateless rule (the rule
+    // back of a stateless rule's reply, `reply_fix.rs`, since the
+    // twenty-first session): where a stateful rule matched a first packet
+    // too, stateless wins and it is no longer tracked, so its reply needs
+    // a rule of its own.
     let routes = lists.iter().flat_map(|l| l.iter()).any(|e| {
         matches!(
             e,
@@ -119,7 +124,7 @@ pub fn together(
                 | fix::Edit::Enable { .. }
                 | fix::Edit::Table { .. }
                 | fix::Edit::SkipCheck { .. }
-        )
+        ) || matches!(e, fix::Edit::Rule { rule, .. } if rule.stateless)
     });
     let again: Vec<(PathSpec, bool)> = paths
         .iter()

@@ -17,7 +17,11 @@
 //! Adding a security rule or statement never closes anything (those layers
 //! are allow-only; the rules a hint writes are stateful, and a stateless
 //! rule that matches wins as before), so only the failing probes of each
-//! pair are judged again, and a pair opened stays open. A route rule can
+//! pair are judged again, and a pair opened stays open. The one stateless
+//! rule a hint writes, the rule back of a stateless rule's reply
+//! (`reply_fix.rs`, since the twenty-first session), matches replies of
+//! what the stateless rule matched; what else it untracks is judged when
+//! every path's hints are added together (`together.rs`). A route rule can
 //! take over, as the longest match, traffic of a pair opened before it
 //! (a table shared by a public and a private subnet); that is not judged
 //! again here, but every path's hints together are (`together.rs`), and a
@@ -97,11 +101,28 @@ pub fn hints(
         for p in &ps {
             let mut layers = blocked(scratch, s, ix, path, p);
             if layers.is_empty() {
-                // Its reply may drop (run.rs `dropped_reply`): no hint is
-                // written for it, and it is left.
+                // Its reply may drop (run.rs `dropped_reply`): since the
+                // twenty-first session, where the first packet passed a
+                // security layer by a stateless rule, the rule back
+                // (`reply_fix.rs`); else no hint, and it is left.
                 if reply_drops(scratch, s, ix, path, p).is_some() {
-                    open = false;
-                    break;
+                    let mut given = Vec::new();
+                    if out.to_open.len() < MAX_HINTS {
+                        given.extend(super::reply_fix::to_open(scratch, s, ix, p));
+                    }
+                    if first {
+                        out.first.clone_from(&given);
+                        first = false;
+                    }
+                    for h in given {
+                        if !out.to_open.contains(&h) {
+                            out.to_open.push(h);
+                        }
+                    }
+                    if reply_drops(scratch, s, ix, path, p).is_some() {
+                        open = false;
+                        break;
+                    }
                 }
                 continue;
             }
