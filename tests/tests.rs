@@ -32,6 +32,7 @@ mod import;
 mod input_dirs;
 mod internet;
 mod lab;
+mod paste;
 mod planning_s14;
 mod planning_s15;
 mod planning_s16;

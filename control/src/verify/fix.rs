@@ -607,9 +607,21 @@ fn security_fix(
     // What the path's remote side stands for, else (or when that cannot be
     // written there: a security list names no NSG) the address itself.
     let own = Peer::Cidr(IpNet::from(remote));
+    // An NSG peer only in an NSG of its own VCN: a security list names no
+    // NSG, and OCI (and the loader) refuse a rule naming an NSG of another
+    // VCN (since the twenty-first session; the hint pasted was refused by
+    // `check`, found pasting the hints' text in the property tests).
+    let target_vcn = match target {
+        Target::Nsg(i) => s.nsgs[i].vcn,
+        Target::List(i) => s.security_lists[i].vcn,
+    };
     let wide = remote_sel
         .and_then(|sel| stands_for(s, sel, remote))
-        .filter(|peer| !matches!((peer, target), (Peer::Nsg(_), Target::List(_))));
+        .filter(|peer| match (peer, target) {
+            (Peer::Nsg(_), Target::List(_)) => false,
+            (Peer::Nsg(n), Target::Nsg(_)) => s.nsgs[n.index()].vcn == target_vcn,
+            _ => true,
+        });
     let options = match (p.proto, p.l4, path.map(|x| x.probe)) {
         // Every port the path should reach, not the witness's alone.
         (proto::TCP | proto::UDP, L4::Ports { .. }, Some(Probe::Ports { dport, .. })) => {
