@@ -751,6 +751,9 @@ fn every_route_hint_applied_opens_the_route_layer_for_its_packet() {
         };
         let mut s = random_scenario_shaped(&mut rng, &shape);
         break_routes(&mut rng, &mut s);
+        // As the loader reads it (one value per attribute key of a VNIC),
+        // so that its hints can be pasted as text.
+        let s = crate::paste::loadable(&s);
         let pool = address_pool_shaped(&s, &shape);
         let vnics = vnic_addresses(&s);
         for _ in 0..40 {
@@ -846,6 +849,23 @@ fn every_route_hint_applied_opens_the_route_layer_for_its_packet() {
             let mut fixed = s.clone();
             verify::apply(&mut fixed, &w.edits);
             let after = eval::evaluate(&fixed, &p, Context::First).judgement;
+            // The hints' TEXT pasted into the scenario's TOML, loaded and
+            // compiled (`check`; since the twenty-first session), judges
+            // the packet as the edits do.
+            let text = crate::paste::pasted(&s, &w.to_open);
+            if route_hint {
+                assert!(
+                    !route_drops(&text, &p),
+                    "seed {seed} {p}: pasted, the route hint does not open the route layer: {:?}",
+                    w.to_open
+                );
+            }
+            assert_eq!(
+                eval::evaluate(&text, &p, Context::First).judgement.verdict,
+                after.verdict,
+                "seed {seed} {p}: pasted {:?}",
+                w.to_open
+            );
             if w.left == 0 {
                 assert_eq!(after.verdict, Verdict::Allow, "seed {seed} {p}: {w:?}");
                 assert!(w.closed_at.is_empty());
@@ -1070,6 +1090,7 @@ fn new_objects_leave_what_they_say(seeds: std::ops::Range<u64>) -> (usize, usize
         let mut s = random_scenario_shaped(&mut rng, &shape);
         crate::verify_grouped::clone_vnics(&mut rng, &mut s);
         break_routes(&mut rng, &mut s);
+        let s = crate::paste::loadable(&s);
         let c = Compiled::new(&s, &Config::default()).unwrap();
         let pool = address_pool_shaped(&s, &shape);
         let mut paths: Vec<PathSpec> = (0..8)
@@ -1101,6 +1122,15 @@ fn new_objects_leave_what_they_say(seeds: std::ops::Range<u64>) -> (usize, usize
                 after.paths[0].failed_pairs, got.to_open_left,
                 "seed {seed} {}: {:?} left {} of {} failing: {:?}",
                 path.name, got.to_open, got.to_open_left, got.failed_pairs, after.paths[0].failed
+            );
+            // Pasted as text, loaded and compiled: the same pairs left.
+            let text = crate::paste::pasted(&s, &got.to_open);
+            let tc = Compiled::new(&text, &Config::default()).unwrap();
+            let pasted = verify::run(&text, &tc, std::slice::from_ref(path), &limits).unwrap();
+            assert_eq!(
+                pasted.paths[0].failed_pairs, got.to_open_left,
+                "seed {seed} {}: pasted {:?} left {} of {} failing: {:?}",
+                path.name, got.to_open, got.to_open_left, got.failed_pairs, pasted.paths[0].failed
             );
             checked += 1;
             with_new += usize::from(

@@ -716,6 +716,8 @@ fn a_paths_hints_added_leave_exactly_the_pairs_they_say() {
         };
         let mut s = random_scenario_shaped(&mut rng, &shape);
         clone_vnics(&mut rng, &mut s);
+        // As the loader reads it, so that its hints can be pasted as text.
+        let s = crate::paste::loadable(&s);
         let c = Compiled::new(&s, &Config::default()).unwrap();
         let pool = address_pool_shaped(&s, &shape);
         let mut paths: Vec<PathSpec> = (0..8)
@@ -739,6 +741,18 @@ fn a_paths_hints_added_leave_exactly_the_pairs_they_say() {
                 after.paths[0].failed_pairs, got.to_open_left,
                 "seed {seed} {}: {:?} left {} of {} failing: {:?}",
                 path.name, got.to_open, got.to_open_left, got.failed_pairs, after.paths[0].failed
+            );
+            // The hints' TEXT pasted into the scenario's TOML, loaded and
+            // compiled (`check`), leaves the same pairs (since the
+            // twenty-first session: an edit on the model takes what the
+            // loader refuses).
+            let text = crate::paste::pasted(&s, &got.to_open);
+            let tc = Compiled::new(&text, &Config::default()).unwrap();
+            let pasted = verify::run(&text, &tc, std::slice::from_ref(path), &limits).unwrap();
+            assert_eq!(
+                pasted.paths[0].failed_pairs, got.to_open_left,
+                "seed {seed} {}: pasted {:?} left {} of {} failing: {:?}",
+                path.name, got.to_open, got.to_open_left, got.failed_pairs, pasted.paths[0].failed
             );
             checked += 1;
             opened_all += usize::from(got.to_open_left == 0);
