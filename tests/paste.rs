@@ -243,6 +243,29 @@ fn paste_route(text: &mut String, hint: &str) {
     }
     let mut rest = rest.as_str();
     while !rest.is_empty() {
+        // What a label's hint says it leaves closed (`the label's C is not
+        // opened ... (...)`, `but D of the label's C stays closed (...)`)
+        // is no step.
+        if rest.starts_with("the label's ") || rest.starts_with("but ") {
+            let open = rest.find('(').unwrap();
+            let (mut depth, mut end) = (0, open);
+            for (i, c) in rest[open..].char_indices() {
+                match c {
+                    '(' => depth += 1,
+                    ')' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = open + i;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            rest = rest[end + 1..].trim_start();
+            rest = rest.strip_prefix("; ").unwrap_or(rest);
+            continue;
+        }
         let step = rest.strip_prefix("then ").unwrap_or(rest);
         // Each step ends at `; ` outside an inline table.
         let (step, next) = if step.starts_with("add [[") || step.starts_with("add to route table") {

@@ -70,6 +70,7 @@ fn blank(path: &PathSpec) -> PathResult {
         stand_ins: Vec::new(),
         to_open_edits: Vec::new(),
         to_keep_open_edits: Vec::new(),
+        to_open_closed: Vec::new(),
         to_keep_open: Vec::new(),
         to_keep_open_checked: 0,
         to_keep_open_left: 0,

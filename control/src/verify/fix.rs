@@ -42,6 +42,10 @@ pub struct Scratch {
     /// While a path's hints are gathered ([`Scratch::keep`]): the rules and
     /// statements kept on the copy so far, in the order they were added.
     kept: Option<Vec<Kept>>,
+    /// What the hints given since the last [`Scratch::take_closed`] say
+    /// they leave closed of what a path stands for (a label's CIDR, or
+    /// the part of it a longer route rule holds: `route_fix.rs`).
+    closed: Vec<String>,
 }
 
 /// A rule or statements a hint added and left on the copy while a path's
@@ -103,6 +107,18 @@ impl Scratch {
     /// judged with every hint given so far.
     pub(super) fn keep(&mut self) {
         self.kept = Some(Vec::new());
+    }
+
+    /// Notes that a hint leaves `what` closed (see `closed`).
+    pub(super) fn note_closed(&mut self, what: String) {
+        if !self.closed.contains(&what) {
+            self.closed.push(what);
+        }
+    }
+
+    /// What the hints noted as left closed since the last call.
+    pub(super) fn take_closed(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.closed)
     }
 
     /// Whether hints stay on the copy ([`Scratch::keep`]).

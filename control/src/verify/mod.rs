@@ -495,6 +495,14 @@ pub struct PathResult {
     /// written for, or past [`whole::MAX_HINTS`]).
     #[serde(skip_serializing_if = "is_zero")]
     pub to_open_left: u64,
+    /// What `to_open` says it leaves closed of what the path stands for,
+    /// though the path's pairs pass with it (since the twenty-first
+    /// session): a CIDR of a `service:LABEL` side no rule of the hint
+    /// opens, or the part of one a longer route rule holds (`D of C`). The
+    /// pairs judge one address of the label, so `hints_together` names the
+    /// path in `partly_closed`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub to_open_closed: Vec<String>,
     /// For a failing path that should be open: the objects `zprsim
     /// import` made up (`stand_in = true`) at the ends of its listed
     /// failing pairs, each with what to export (`stand_in.rs`): the path
@@ -542,6 +550,7 @@ impl PathResult {
         self.to_open_checked = w.checked;
         self.to_open_left = w.left;
         self.to_open_edits = w.edits;
+        self.to_open_closed = w.closed_parts;
     }
 
     /// Records what [`whole::hints`] found on the enforced copy for this

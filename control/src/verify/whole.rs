@@ -69,6 +69,11 @@ pub struct WholePath {
     /// The layers that still block the first pair left closed, with every
     /// hint added (empty when none is left): those no hint opens.
     pub closed_at: Vec<Stage>,
+    /// What the hints say they leave closed of what the path stands for,
+    /// though its pairs pass with them (a `service:LABEL` side's CIDR, or
+    /// the part of one a longer route rule holds; since the twenty-first
+    /// session): the pairs judge one address of the label.
+    pub closed_parts: Vec<String>,
 }
 
 /// The hints that together open the failing pairs of `path`: `pairs`, in
@@ -90,6 +95,7 @@ pub fn hints(
     // The pairs left closed when judged, judged again after the loop.
     let mut left: Vec<Vec<Packet>> = Vec::new();
     scratch.keep();
+    scratch.take_closed();
     for ps in pairs.into_iter().take(MAX_PAIRS) {
         // The first pair always (its hints are the first failing pair's).
         if out.checked > 0 && judged.saturating_add(ps.len()) > MAX_JUDGEMENTS {
@@ -169,6 +175,7 @@ pub fn hints(
         }
     }
     out.edits = scratch.release();
+    out.closed_parts = scratch.take_closed();
     out
 }
 
