@@ -402,3 +402,79 @@ fn a_reply_untracked_by_a_stand_in_gets_no_hint_and_names_it() {
         "{p:?}"
     );
 }
+
+/// The OKE example's include of the `oke` pack, bound to its cluster,
+/// under `name` (none: the pack's own).
+fn oke_include(name: Option<&str>, workers: &str) -> String {
+    let name = name
+        .map(|n| format!("name = \"{n}\"\n"))
+        .unwrap_or_default();
+    format!(
+        "[[include]]\npack = \"oke\"\n{name}[include.roles]\napi = \"vnic:k8s-api-endpoint\"\nworkers = \"{workers}\"\npods = \"subnet:pods\"\nlb = \"vnic:orders-lb\"\nfss = \"vnic:orders-fss-mt\"\nfss-clients = [\"subnet:workers\", \"subnet:pods\"]\nosn = \"service:all-iad-services-in-oracle-services-network\"\n"
+    )
+}
+
+fn read_oke(expect: &str) -> Result<Vec<verify::PathSpec>, String> {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/oke-orders");
+    let files = FsFiles::new(&dir);
+    let text = std::fs::read_to_string(dir.join("scenario.toml")).unwrap();
+    let loaded = load::load_str(&text, "scenario.toml", Format::Toml, &files).unwrap();
+    verify::read(
+        &loaded.scenario,
+        expect,
+        "expect.toml",
+        &files,
+        &Limits::default(),
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// A pack included twice (two OKE clusters in one expectations file, each
+/// with its own role bindings) was refused: both includes named their
+/// paths `oke/...` ("a second path is named `oke/workers-to-api-6443`").
+/// An include now takes a `name` its paths go by (`NAME/PATH`); without
+/// one, as before, the pack's name, and the error says what to do.
+#[test]
+fn a_pack_included_twice_names_each_include() {
+    let two = format!(
+        "{}{}",
+        oke_include(Some("east"), "subnet:workers"),
+        oke_include(Some("west"), "vnic:worker-1")
+    );
+    let paths = read_oke(&two).unwrap();
+    let n = paths.len() / 2;
+    assert!(n >= 20, "{n}");
+    assert!(paths[..n].iter().all(|p| p.name.starts_with("east/")));
+    assert!(paths[n..].iter().all(|p| p.name.starts_with("west/")));
+    let w = |prefix: &str| {
+        paths
+            .iter()
+            .find(|p| p.name == format!("{prefix}/workers-to-api-6443"))
+            .unwrap()
+            .from_text
+            .clone()
+    };
+    assert_eq!(w("east"), "subnet:workers");
+    assert_eq!(w("west"), "vnic:worker-1");
+    // Today's form unchanged: the pack's name.
+    let one = read_oke(&oke_include(None, "subnet:workers")).unwrap();
+    assert!(one.iter().all(|p| p.name.starts_with("oke/")));
+    // Twice without names: refused, saying how.
+    let e = read_oke(&format!(
+        "{}{}",
+        oke_include(None, "subnet:workers"),
+        oke_include(None, "vnic:worker-1")
+    ))
+    .unwrap_err();
+    assert!(
+        e.ends_with("a second path is named `oke/workers-to-api-6443`: pack `oke` is included twice? give each include its own `name = \"...\"` (its paths are then named NAME/PATH)"),
+        "{e}"
+    );
+    for bad in ["", "a/b"] {
+        let e = read_oke(&oke_include(Some(bad), "subnet:workers")).unwrap_err();
+        assert!(
+            e.ends_with("an include's `name` is what its paths are named after (`NAME/PATH`): not empty, and without `/`"),
+            "{e}"
+        );
+    }
+}

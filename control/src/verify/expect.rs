@@ -27,6 +27,10 @@ struct RawExpect {
 #[serde(deny_unknown_fields)]
 struct RawInclude {
     pack: Spanned<String>,
+    /// What its paths are named after (`NAME/PATH`; the pack's own name
+    /// when left out): a pack included twice, once per cluster, names each
+    /// include (since the twenty-first session).
+    name: Option<Spanned<String>>,
     #[serde(default)]
     roles: BTreeMap<String, Spanned<RoleBinding>>,
     #[serde(default)]
@@ -325,6 +329,23 @@ pub(super) fn read(
             };
             bound.insert(role.as_str(), (sel, shown));
         }
+        // The name its paths go by: the include's own, else the pack's.
+        let prefix = match &inc.name {
+            Some(n) => {
+                let t = n.get_ref().trim();
+                if t.is_empty() || t.contains('/') {
+                    return Err(src.err(
+                        n.span(),
+                        "an include's `name` is what its paths are named after (`NAME/PATH`): not empty, and without `/`",
+                    ));
+                }
+                if let Some((_, m)) = names::problem("include name", t) {
+                    return Err(src.err(n.span(), m));
+                }
+                t.to_owned()
+            }
+            None => pack.pack.clone(),
+        };
         let pack_paths: HashSet<&str> = pack
             .path
             .iter()
@@ -343,13 +364,23 @@ pub(super) fn read(
         for rp in &pack.path {
             let r = rp.get_ref();
             let pname = r.name.get_ref();
-            let full = format!("{}/{pname}", pack.pack);
+            let full = format!("{prefix}/{pname}");
             let mut p = resolve_path(s, psrc, rp, Some((&bound, src, span.clone(), &pack.pack)))?;
             p.name = full;
             if skip.contains(pname.as_str()) {
                 p.skipped = true;
             }
-            push(p, src, span.clone())?;
+            push(p, src, span.clone()).map_err(|mut e| {
+                if inc.name.is_none() && e.message.starts_with("a second path is named") {
+                    // The usual cause: one pack included twice (two
+                    // clusters) without names of their own.
+                    e.message.push_str(&format!(
+                        ": pack `{}` is included twice? give each include its own `name = \"...\"` (its paths are then named NAME/PATH)",
+                        pack.pack
+                    ));
+                }
+                e
+            })?;
         }
     }
     for rp in &raw.path {
