@@ -260,16 +260,7 @@ fn packet(a: &Args, s: &Scenario) -> Result<Packet, Failure> {
 /// ICMP echo request answered by an echo reply (ICMP 8 -> 0, ICMPv6 128 ->
 /// 129); other ICMP types kept.
 fn reply_of(p: &Packet) -> Packet {
-    let mut r = p.reversed();
-    if let L4::Icmp { icmp_type, code } = r.l4 {
-        let t = match (p.proto, icmp_type) {
-            (proto::ICMP, 8) => 0,
-            (proto::ICMPV6, 128) => 129,
-            (_, t) => t,
-        };
-        r.l4 = L4::Icmp { icmp_type: t, code };
-    }
-    r
+    p.reply()
 }
 
 fn endpoint_text(s: &Scenario, ep: Endpoint) -> String {

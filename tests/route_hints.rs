@@ -751,6 +751,9 @@ fn every_route_hint_applied_opens_the_route_layer_for_its_packet() {
         };
         let mut s = random_scenario_shaped(&mut rng, &shape);
         break_routes(&mut rng, &mut s);
+        // As the loader reads it (one value per attribute key of a VNIC),
+        // so that its hints can be pasted as text.
+        let s = crate::paste::loadable(&s);
         let pool = address_pool_shaped(&s, &shape);
         let vnics = vnic_addresses(&s);
         for _ in 0..40 {
@@ -846,6 +849,23 @@ fn every_route_hint_applied_opens_the_route_layer_for_its_packet() {
             let mut fixed = s.clone();
             verify::apply(&mut fixed, &w.edits);
             let after = eval::evaluate(&fixed, &p, Context::First).judgement;
+            // The hints' TEXT pasted into the scenario's TOML, loaded and
+            // compiled (`check`; since the twenty-first session), judges
+            // the packet as the edits do.
+            let text = crate::paste::pasted(&s, &w.to_open);
+            if route_hint {
+                assert!(
+                    !route_drops(&text, &p),
+                    "seed {seed} {p}: pasted, the route hint does not open the route layer: {:?}",
+                    w.to_open
+                );
+            }
+            assert_eq!(
+                eval::evaluate(&text, &p, Context::First).judgement.verdict,
+                after.verdict,
+                "seed {seed} {p}: pasted {:?}",
+                w.to_open
+            );
             if w.left == 0 {
                 assert_eq!(after.verdict, Verdict::Allow, "seed {seed} {p}: {w:?}");
                 assert!(w.closed_at.is_empty());
@@ -1070,6 +1090,7 @@ fn new_objects_leave_what_they_say(seeds: std::ops::Range<u64>) -> (usize, usize
         let mut s = random_scenario_shaped(&mut rng, &shape);
         crate::verify_grouped::clone_vnics(&mut rng, &mut s);
         break_routes(&mut rng, &mut s);
+        let s = crate::paste::loadable(&s);
         let c = Compiled::new(&s, &Config::default()).unwrap();
         let pool = address_pool_shaped(&s, &shape);
         let mut paths: Vec<PathSpec> = (0..8)
@@ -1101,6 +1122,15 @@ fn new_objects_leave_what_they_say(seeds: std::ops::Range<u64>) -> (usize, usize
                 after.paths[0].failed_pairs, got.to_open_left,
                 "seed {seed} {}: {:?} left {} of {} failing: {:?}",
                 path.name, got.to_open, got.to_open_left, got.failed_pairs, after.paths[0].failed
+            );
+            // Pasted as text, loaded and compiled: the same pairs left.
+            let text = crate::paste::pasted(&s, &got.to_open);
+            let tc = Compiled::new(&text, &Config::default()).unwrap();
+            let pasted = verify::run(&text, &tc, std::slice::from_ref(path), &limits).unwrap();
+            assert_eq!(
+                pasted.paths[0].failed_pairs, got.to_open_left,
+                "seed {seed} {}: pasted {:?} left {} of {} failing: {:?}",
+                path.name, got.to_open, got.to_open_left, got.failed_pairs, pasted.paths[0].failed
             );
             checked += 1;
             with_new += usize::from(
@@ -1746,6 +1776,89 @@ fn a_label_cidr_the_hint_cannot_open_is_named() {
     assert!(
         hints.contains("the label's 134.70.0.0/17 is not opened by this hint (from 134.70.0.1"),
         "{v}"
+    );
+}
+
+/// The late review's M2 rest (twenty-first session): with the label path's
+/// hints pasted, `verify` passes (its pairs judge one address of the
+/// label, 147.154.0.1), and "with every path's hints added" said "every
+/// path that should be open passes", while the label's 134.70.0.0/17 (or
+/// the /24 of it a longer rule sends to the NAT gateway) stays closed.
+/// Now the hint notes what it leaves closed (`to_open_closed`), and the
+/// together line names the path in `partly_closed` instead of claiming it
+/// passes; a longer rule in the middle of a CIDR the hint opens (not at
+/// its first host) is found too, and named in the hint.
+#[test]
+fn together_does_not_claim_a_label_path_passes_where_part_of_it_stays_closed() {
+    use zprsim_control::eval;
+    use zprsim_control::packet::Packet;
+    use zprsim_control::verdict::{Context, Stage, Verdict};
+    for (scenario, part) in [
+        (LABEL_NAT.to_owned(), "134.70.0.0/17"),
+        (
+            LABEL_NAT.replace("134.70.0.0/24", "134.70.5.0/24"),
+            "134.70.5.0/24 of 134.70.0.0/17",
+        ),
+    ] {
+        let (code, v) = verify(&scenario, LABEL_EXPECT);
+        assert_eq!(code, 1, "{v}");
+        let p = path(&v, "osn-to-web");
+        assert_eq!(p["to_open_closed"], serde_json::json!([part]), "{v}");
+        let t = &v["hints_together"];
+        assert_eq!(t["still_failing"], serde_json::json!([]), "{v}");
+        assert_eq!(
+            t["partly_closed"],
+            serde_json::json!([format!("osn-to-web ({part})")]),
+            "{v}"
+        );
+        // What it says holds: pasted, the path passes where it is judged,
+        // and the part named still drops at route.
+        let s = zprsim_control::load::from_toml_str(&scenario, "s.toml")
+            .unwrap()
+            .scenario;
+        let hints: Vec<String> = p["to_open"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h.as_str().unwrap().to_owned())
+            .collect();
+        let fixed = crate::paste::pasted(&s, &hints);
+        let web = "10.0.1.10".parse().unwrap();
+        let judged = |src: &str| {
+            eval::evaluate(
+                &fixed,
+                &Packet::tcp(src.parse().unwrap(), 49152, web, 443),
+                Context::First,
+            )
+            .judgement
+        };
+        assert_eq!(judged("147.154.0.1").verdict, Verdict::Allow);
+        let first = part.split(' ').next().unwrap();
+        let host = first.replace(".0/24", ".1").replace(".0/17", ".1");
+        let closed = judged(&host);
+        assert_eq!(
+            (closed.verdict, closed.stage),
+            (Verdict::Drop, Some(Stage::Route)),
+            "{host}"
+        );
+    }
+    // The text line says so.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("s.toml"),
+        LABEL_NAT.replace("134.70.0.0/24", "134.70.5.0/24"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("e.toml"), LABEL_EXPECT).unwrap();
+    let o = run_in(dir.path(), ["verify", "s.toml", "e.toml"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("every path that should be open passes where it is judged, but part of what 1 of them stand(s) for stays closed: osn-to-web (134.70.5.0/24 of 134.70.0.0/17)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("; but 134.70.5.0/24 of the label's 134.70.0.0/17 stays closed (from 134.70.5.1: rule #0 of route table `pub-rt` for it, a longer match, sends it elsewhere"),
+        "{out}"
     );
 }
 

@@ -647,7 +647,7 @@ fn errors_name_file_line_and_column() {
     );
     assert_eq!(
         read_err(&path("proto = \"tcp\"\ndport = 1\nexpekt = 1\n")),
-        "expect.toml:8:1: error: unknown field `expekt`, expected one of `name`, `from`, `to`, `proto`, `dport`, `sport`, `icmp_type`, `icmp_code`, `expect`, `scope`, `why`"
+        "expect.toml:8:1: error: unknown field `expekt`, expected one of `name`, `from`, `to`, `proto`, `dport`, `sport`, `icmp_type`, `icmp_code`, `expect`, `scope`, `replies`, `why`"
     );
     assert_eq!(
         read_err(
@@ -813,6 +813,8 @@ fn port_ranges_are_exact_on_random_scenarios() {
             scope: Scope::All,
             why: None,
             skipped: false,
+            // TCP and UDP: both need their replies.
+            replies: true,
         };
         let r = verify::run(&s, &c, &[path], &Limits::default()).unwrap();
         let mut reported = BTreeSet::new();
@@ -834,10 +836,10 @@ fn port_ranges_are_exact_on_random_scenarios() {
                     l4: L4::Ports { sport, dport: port },
                 };
                 // A TCP path's reply must pass too (since the twentieth
-                // session).
+                // session), and a UDP path's (since the twenty-first).
                 let first = eval::evaluate(&s, &p, Context::First).judgement;
                 first.verdict != Verdict::Allow
-                    || (protocol == 6
+                    || ((protocol == 6 || protocol == 17)
                         && eval::evaluate(&s, &p.reversed(), Context::Reply(first.tracking))
                             .judgement
                             .verdict

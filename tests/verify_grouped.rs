@@ -70,6 +70,7 @@ fn blank(path: &PathSpec) -> PathResult {
         stand_ins: Vec::new(),
         to_open_edits: Vec::new(),
         to_keep_open_edits: Vec::new(),
+        to_open_closed: Vec::new(),
         to_keep_open: Vec::new(),
         to_keep_open_checked: 0,
         to_keep_open_left: 0,
@@ -146,8 +147,27 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
                     };
                     r.probes += 1;
                     let d = judge_both(s, c, &p, Context::First).unwrap();
-                    let j = d.judgement;
-                    if meets(path.expect, path.scope, j.verdict, j.stage) {
+                    let mut j = d.judgement;
+                    // A path that needs its replies (TCP, UDP, ICMP echo)
+                    // fails where its first packet passes and its reply
+                    // drops.
+                    let mut reply = None;
+                    if path.expect == verify::Expect::Allow
+                        && path.replies
+                        && j.verdict == Verdict::Allow
+                    {
+                        let r = judge_both(s, c, &p.reply(), Context::Reply(j.tracking)).unwrap();
+                        if !meets(
+                            verify::Expect::Allow,
+                            path.scope,
+                            r.judgement.verdict,
+                            r.judgement.stage,
+                        ) {
+                            j = r.judgement;
+                            reply = Some(r);
+                        }
+                    }
+                    if reply.is_none() && meets(path.expect, path.scope, j.verdict, j.stage) {
                         if j.verdict == Verdict::Allow && j.zpr_audit {
                             r.audit_would_deny += 1;
                             audited.push(p);
@@ -164,7 +184,10 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
                     }
                     probes.push(p);
                     if first.is_none() {
-                        first = Some(verify::pair_failure(s, path, &p, &d));
+                        first = Some(match &reply {
+                            Some(r) => verify::reply_failure(&p, &p.reply(), r),
+                            None => verify::pair_failure(s, path, &p, &d),
+                        });
                     }
                 }
                 if !audited.is_empty() {
@@ -196,7 +219,15 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
         }
         r.ok = r.failed_pairs == 0;
         if path.expect == verify::Expect::Allow && !r.ok {
-            r.set_whole(verify::path_hints(s, path, failing_probes));
+            let w = verify::path_hints(s, path, failing_probes);
+            // A reply's hint (the rule back of a stateless rule) is the
+            // whole path's first.
+            if let Some(f) = r.failed.first_mut()
+                && f.reply
+            {
+                f.to_open.clone_from(&w.first);
+            }
+            r.set_whole(w);
         }
         if path.scope == Scope::All && r.audit_would_deny > 0 {
             r.set_keep_open(verify::path_keep_open(s, path, audited_probes));
@@ -375,6 +406,7 @@ pub(crate) fn random_path(
         },
         why: None,
         skipped: rng.random_bool(0.05),
+        replies: verify::replies_by_default(protocol, probe),
     }
 }
 
@@ -685,6 +717,8 @@ fn a_paths_hints_added_leave_exactly_the_pairs_they_say() {
         };
         let mut s = random_scenario_shaped(&mut rng, &shape);
         clone_vnics(&mut rng, &mut s);
+        // As the loader reads it, so that its hints can be pasted as text.
+        let s = crate::paste::loadable(&s);
         let c = Compiled::new(&s, &Config::default()).unwrap();
         let pool = address_pool_shaped(&s, &shape);
         let mut paths: Vec<PathSpec> = (0..8)
@@ -708,6 +742,18 @@ fn a_paths_hints_added_leave_exactly_the_pairs_they_say() {
                 after.paths[0].failed_pairs, got.to_open_left,
                 "seed {seed} {}: {:?} left {} of {} failing: {:?}",
                 path.name, got.to_open, got.to_open_left, got.failed_pairs, after.paths[0].failed
+            );
+            // The hints' TEXT pasted into the scenario's TOML, loaded and
+            // compiled (`check`), leaves the same pairs (since the
+            // twenty-first session: an edit on the model takes what the
+            // loader refuses).
+            let text = crate::paste::pasted(&s, &got.to_open);
+            let tc = Compiled::new(&text, &Config::default()).unwrap();
+            let pasted = verify::run(&text, &tc, std::slice::from_ref(path), &limits).unwrap();
+            assert_eq!(
+                pasted.paths[0].failed_pairs, got.to_open_left,
+                "seed {seed} {}: pasted {:?} left {} of {} failing: {:?}",
+                path.name, got.to_open, got.to_open_left, got.failed_pairs, pasted.paths[0].failed
             );
             checked += 1;
             opened_all += usize::from(got.to_open_left == 0);

@@ -118,6 +118,23 @@ impl Packet {
         }
     }
 
+    /// The reply to this packet as the first of a flow: [`Packet::reversed`],
+    /// and an ICMP echo request answered by an echo reply (ICMP 8 -> 0,
+    /// ICMPv6 128 -> 129); other ICMP types kept.
+    #[must_use]
+    pub fn reply(self) -> Self {
+        let mut r = self.reversed();
+        if let L4::Icmp { icmp_type, code } = r.l4 {
+            let t = match (self.proto, icmp_type) {
+                (crate::model::proto::ICMP, 8) => 0,
+                (crate::model::proto::ICMPV6, 128) => 129,
+                (_, t) => t,
+            };
+            r.l4 = L4::Icmp { icmp_type: t, code };
+        }
+        r
+    }
+
     /// Destination port, when the packet has one.
     #[must_use]
     pub fn dport(&self) -> Option<u16> {

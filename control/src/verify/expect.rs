@@ -27,6 +27,10 @@ struct RawExpect {
 #[serde(deny_unknown_fields)]
 struct RawInclude {
     pack: Spanned<String>,
+    /// What its paths are named after (`NAME/PATH`; the pack's own name
+    /// when left out): a pack included twice, once per cluster, names each
+    /// include (since the twenty-first session).
+    name: Option<Spanned<String>>,
     #[serde(default)]
     roles: BTreeMap<String, Spanned<RoleBinding>>,
     #[serde(default)]
@@ -63,7 +67,17 @@ pub(super) struct RawPath {
     icmp_code: Option<Spanned<i64>>,
     expect: Spanned<String>,
     scope: Option<Spanned<String>>,
+    replies: Option<Spanned<BoolOrOther>>,
     why: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum BoolOrOther {
+    Bool(bool),
+    /// Anything else (`"no"`, a number): refused with the field's own
+    /// message rather than serde's "no variant matched".
+    Other(serde::de::IgnoredAny),
 }
 
 #[derive(Debug, Deserialize)]
@@ -315,6 +329,23 @@ pub(super) fn read(
             };
             bound.insert(role.as_str(), (sel, shown));
         }
+        // The name its paths go by: the include's own, else the pack's.
+        let prefix = match &inc.name {
+            Some(n) => {
+                let t = n.get_ref().trim();
+                if t.is_empty() || t.contains('/') {
+                    return Err(src.err(
+                        n.span(),
+                        "an include's `name` is what its paths are named after (`NAME/PATH`): not empty, and without `/`",
+                    ));
+                }
+                if let Some((_, m)) = names::problem("include name", t) {
+                    return Err(src.err(n.span(), m));
+                }
+                t.to_owned()
+            }
+            None => pack.pack.clone(),
+        };
         let pack_paths: HashSet<&str> = pack
             .path
             .iter()
@@ -333,13 +364,23 @@ pub(super) fn read(
         for rp in &pack.path {
             let r = rp.get_ref();
             let pname = r.name.get_ref();
-            let full = format!("{}/{pname}", pack.pack);
+            let full = format!("{prefix}/{pname}");
             let mut p = resolve_path(s, psrc, rp, Some((&bound, src, span.clone(), &pack.pack)))?;
             p.name = full;
             if skip.contains(pname.as_str()) {
                 p.skipped = true;
             }
-            push(p, src, span.clone())?;
+            push(p, src, span.clone()).map_err(|mut e| {
+                if inc.name.is_none() && e.message.starts_with("a second path is named") {
+                    // The usual cause: one pack included twice (two
+                    // clusters) without names of their own.
+                    e.message.push_str(&format!(
+                        ": pack `{}` is included twice? give each include its own `name = \"...\"` (its paths are then named NAME/PATH)",
+                        pack.pack
+                    ));
+                }
+                e
+            })?;
         }
     }
     for rp in &raw.path {
@@ -556,6 +597,7 @@ fn resolve_path(
             ));
         }
     };
+    let replies = replies(src, r, protocol, probe, &name)?;
     Ok(PathSpec {
         name,
         location: src.at(rp.span()),
@@ -569,5 +611,47 @@ fn resolve_path(
         scope,
         why: r.why.clone(),
         skipped: false,
+        replies,
     })
+}
+
+/// Whether a path needs its replies (`replies`, since the twenty-first
+/// session): [`super::replies_by_default`] when left out; `false` only
+/// where replies are required by default and a path may be one-way (UDP:
+/// syslog, a NetFlow export), `true` only where one is required anyway.
+fn replies(
+    src: Src<'_>,
+    r: &RawPath,
+    protocol: u8,
+    probe: Probe,
+    name: &str,
+) -> Result<bool, VerifyError> {
+    let default = super::replies_by_default(protocol, probe);
+    let Some(v) = &r.replies else {
+        return Ok(default);
+    };
+    let BoolOrOther::Bool(want) = *v.get_ref() else {
+        return Err(src.err(
+            v.span(),
+            "`replies` must be `true` or `false` (whether the path's replies must pass too)",
+        ));
+    };
+    // A UDP path may be one-way; the others' replies are what they are.
+    if want == default || (protocol == proto::UDP && !want) {
+        return Ok(want);
+    }
+    let what = match probe {
+        Probe::Icmp { icmp_type, .. } if !want => {
+            format!("an ICMP echo request (type {icmp_type}) always needs its echo reply: a ping without it fails")
+        }
+        Probe::Icmp { icmp_type, .. } => format!(
+            "ICMP type {icmp_type} is not answered (only an echo request is: type 8, or 128 for icmpv6), so it has no reply to require"
+        ),
+        _ if !want => "a TCP path always needs its replies: the connection cannot complete without them".to_owned(),
+        _ => "a path of this protocol has no reply `verify` can judge (replies are judged for tcp, udp and icmp echo)".to_owned(),
+    };
+    Err(src.err(
+        v.span(),
+        format!("path `{name}`: `replies = {want}`: {what}"),
+    ))
 }

@@ -42,6 +42,10 @@ pub struct Scratch {
     /// While a path's hints are gathered ([`Scratch::keep`]): the rules and
     /// statements kept on the copy so far, in the order they were added.
     kept: Option<Vec<Kept>>,
+    /// What the hints given since the last [`Scratch::take_closed`] say
+    /// they leave closed of what a path stands for (a label's CIDR, or
+    /// the part of it a longer route rule holds: `route_fix.rs`).
+    closed: Vec<String>,
 }
 
 /// A rule or statements a hint added and left on the copy while a path's
@@ -103,6 +107,18 @@ impl Scratch {
     /// judged with every hint given so far.
     pub(super) fn keep(&mut self) {
         self.kept = Some(Vec::new());
+    }
+
+    /// Notes that a hint leaves `what` closed (see `closed`).
+    pub(super) fn note_closed(&mut self, what: String) {
+        if !self.closed.contains(&what) {
+            self.closed.push(what);
+        }
+    }
+
+    /// What the hints noted as left closed since the last call.
+    pub(super) fn take_closed(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.closed)
     }
 
     /// Whether hints stay on the copy ([`Scratch::keep`]).
@@ -607,9 +623,21 @@ fn security_fix(
     // What the path's remote side stands for, else (or when that cannot be
     // written there: a security list names no NSG) the address itself.
     let own = Peer::Cidr(IpNet::from(remote));
+    // An NSG peer only in an NSG of its own VCN: a security list names no
+    // NSG, and OCI (and the loader) refuse a rule naming an NSG of another
+    // VCN (since the twenty-first session; the hint pasted was refused by
+    // `check`, found pasting the hints' text in the property tests).
+    let target_vcn = match target {
+        Target::Nsg(i) => s.nsgs[i].vcn,
+        Target::List(i) => s.security_lists[i].vcn,
+    };
     let wide = remote_sel
         .and_then(|sel| stands_for(s, sel, remote))
-        .filter(|peer| !matches!((peer, target), (Peer::Nsg(_), Target::List(_))));
+        .filter(|peer| match (peer, target) {
+            (Peer::Nsg(_), Target::List(_)) => false,
+            (Peer::Nsg(n), Target::Nsg(_)) => s.nsgs[n.index()].vcn == target_vcn,
+            _ => true,
+        });
     let options = match (p.proto, p.l4, path.map(|x| x.probe)) {
         // Every port the path should reach, not the witness's alone.
         (proto::TCP | proto::UDP, L4::Ports { .. }, Some(Probe::Ports { dport, .. })) => {

@@ -53,6 +53,7 @@ mod expect;
 mod fix;
 mod group;
 pub mod packs;
+mod reply_fix;
 mod route_fix;
 mod run;
 pub mod selector;
@@ -77,7 +78,7 @@ pub use fix::{Edit, Target, apply, apply_all};
 pub use run::{SAMPLED_PAIRS, port_runs, run, run_until};
 pub use selector::Selector;
 pub use stand_in::{Failing, closing as stand_in_closing, notes as stand_in_notes};
-pub use text::{audit_witness, layer_text, pair_failure, stay_closed};
+pub use text::{audit_witness, layer_text, pair_failure, reply_failure, stay_closed};
 pub use together::{Together, together};
 
 /// Limits, each checked before the work it bounds.
@@ -238,6 +239,36 @@ pub struct PathSpec {
     pub why: Option<String>,
     /// Skipped by the expectations file (`skip` of an include).
     pub skipped: bool,
+    /// Whether a pair of a path that should be open needs its reply too:
+    /// one whose first packet passes and whose reply drops fails (TCP since
+    /// the twentieth session; UDP, unless the path says `replies = false`,
+    /// and ICMP echo since the twenty-first). [`replies_by_default`].
+    pub replies: bool,
+}
+
+/// Whether a path of `protocol` sending `probe` needs its replies unless
+/// it says otherwise: TCP (a connection cannot complete without them), UDP
+/// (request and response, as DNS, NTP and the portmapper are; OCI tracks
+/// UDP as it tracks TCP, and a one-way path says `replies = false`) and
+/// an ICMP echo request (ping: its echo reply); not other ICMP types (an
+/// error such as type 3 code 4 is answered by nothing) nor other protocols.
+#[must_use]
+pub fn replies_by_default(protocol: u8, probe: Probe) -> bool {
+    match probe {
+        Probe::Ports { .. } => {
+            protocol == crate::model::proto::TCP || protocol == crate::model::proto::UDP
+        }
+        Probe::Icmp { icmp_type, .. } => is_echo(protocol, icmp_type),
+        Probe::Opaque => false,
+    }
+}
+
+/// Whether ICMP type `icmp_type` of `protocol` is an echo request (ICMP 8,
+/// ICMPv6 128), answered by an echo reply ([`crate::packet::Packet::reply`]).
+#[must_use]
+pub fn is_echo(protocol: u8, icmp_type: u8) -> bool {
+    (protocol == crate::model::proto::ICMP && icmp_type == 8)
+        || (protocol == crate::model::proto::ICMPV6 && icmp_type == 128)
 }
 
 /// What would let the first packet `p` through, as `verify` finds what
@@ -464,6 +495,14 @@ pub struct PathResult {
     /// written for, or past [`whole::MAX_HINTS`]).
     #[serde(skip_serializing_if = "is_zero")]
     pub to_open_left: u64,
+    /// What `to_open` says it leaves closed of what the path stands for,
+    /// though the path's pairs pass with it (since the twenty-first
+    /// session): a CIDR of a `service:LABEL` side no rule of the hint
+    /// opens, or the part of one a longer route rule holds (`D of C`). The
+    /// pairs judge one address of the label, so `hints_together` names the
+    /// path in `partly_closed`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub to_open_closed: Vec<String>,
     /// For a failing path that should be open: the objects `zprsim
     /// import` made up (`stand_in = true`) at the ends of its listed
     /// failing pairs, each with what to export (`stand_in.rs`): the path
@@ -511,6 +550,7 @@ impl PathResult {
         self.to_open_checked = w.checked;
         self.to_open_left = w.left;
         self.to_open_edits = w.edits;
+        self.to_open_closed = w.closed_parts;
     }
 
     /// Records what [`whole::hints`] found on the enforced copy for this

@@ -520,7 +520,63 @@ fn to_open_one(
                 q.src,
                 scratch.of(s).route_tables[table.index()].name
             ));
+            scratch.note_closed(c.to_string());
         }
+    }
+    // A part of a CIDR the hint opens that a longer rule of the table, to
+    // another target, holds stays closed too, wherever it lies in the
+    // CIDR (its first host judged with the hint's rules in place): said,
+    // and noted, so that every path's hints together do not claim the path
+    // passes (the late review's M2 rest, since the twenty-first session:
+    // the path's pairs judge one address of the label).
+    if let (How::Add, RouteDestination::Cidr(_), true) = (
+        &how,
+        &destination,
+        service_of(s, path, p.src).is_some() && label,
+    ) {
+        let mine: Vec<RouteRule> = std::iter::once(rule.clone())
+            .chain(proved.iter().cloned())
+            .collect();
+        let copy = scratch.of(s);
+        let before = copy.route_tables[table.index()].rules.len();
+        let theirs: Vec<(usize, IpNet)> = copy.route_tables[table.index()]
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.target != RouteTarget::Gateway(first))
+            .filter_map(|(i, r)| match r.destination {
+                RouteDestination::Cidr(d) => Some((i, d)),
+                RouteDestination::Service(_) => None,
+            })
+            .collect();
+        copy.route_tables[table.index()]
+            .rules
+            .extend(mine.iter().cloned());
+        for r in &mine {
+            let RouteDestination::Cidr(c) = r.destination else {
+                continue;
+            };
+            for &(i, d) in &theirs {
+                if d.prefix_len() <= c.prefix_len() || !c.contains(&d) {
+                    continue;
+                }
+                let q = Packet {
+                    src: super::selector::first_host(d),
+                    ..*p
+                };
+                if !route_passes(scratch.of(s), ix, &q) {
+                    extra_text.push_str(&format!(
+                        "; but {d} of the label's {c} stays closed (from {}: rule #{i} of route table `{}` for it, a longer match, sends it elsewhere; `zprsim explain` it)",
+                        q.src,
+                        scratch.of(s).route_tables[table.index()].name
+                    ));
+                    scratch.note_closed(format!("{d} of {c}"));
+                }
+            }
+        }
+        scratch.of(s).route_tables[table.index()]
+            .rules
+            .truncate(before);
     }
     let text = text + &extra_text + &closes;
     // Proved above; made again, to stay when hints stay on the copy (only

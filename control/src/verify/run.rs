@@ -98,6 +98,7 @@ fn no_pairs(path: &PathSpec, error: String) -> PathResult {
         stand_ins: Vec::new(),
         to_open_edits: Vec::new(),
         to_keep_open_edits: Vec::new(),
+        to_open_closed: Vec::new(),
         to_keep_open: Vec::new(),
         to_keep_open_checked: 0,
         to_keep_open_left: 0,
@@ -243,27 +244,29 @@ struct GroupFailure {
     reply: bool,
 }
 
-/// The reply of a TCP first packet `p` that passed with `first`'s
-/// tracking, judged by both engines, when it drops: a path that should be
-/// open needs its connections to complete (since the twentieth session;
-/// before, a required path whose replies had no route back said `ok`).
-/// Other protocols may be one-way (syslog, DNS to a sink), so their
-/// replies are not required.
+/// The reply of first packet `p` that passed with `first`'s tracking,
+/// judged by both engines, when it drops: a path that should be open needs
+/// its replies (`PathSpec::replies`): TCP since the twentieth session
+/// (before, a required path whose replies had no route back said `ok`),
+/// UDP and ICMP echo since the twenty-first (a DNS, NTP or portmapper
+/// request, or a ping, whose answer drops is as broken; a one-way UDP path
+/// says `replies = false`). The reply is [`Packet::reply`]: ports swapped,
+/// an echo request answered by an echo reply.
 fn dropped_reply(
     s: &Scenario,
     ix: &AddressIndex,
     c: &Compiled,
-    scope: Scope,
+    path: &PathSpec,
     p: &Packet,
     first: &crate::verdict::Judgement,
 ) -> Result<Option<Decision>, RunError> {
-    if p.proto != proto::TCP || first.verdict != Verdict::Allow {
+    if !path.replies || first.verdict != Verdict::Allow {
         return Ok(None);
     }
-    let d = crate::agree::judge_both_with(s, ix, c, &p.reversed(), Context::Reply(first.tracking))
+    let d = crate::agree::judge_both_with(s, ix, c, &p.reply(), Context::Reply(first.tracking))
         .map_err(RunError::Disagree)?;
     let j = d.judgement;
-    Ok((!meets(Expect::Allow, scope, j.verdict, j.stage)).then_some(d))
+    Ok((!meets(Expect::Allow, path.scope, j.verdict, j.stage)).then_some(d))
 }
 
 /// [`run`], looking at `stop` before each path and every
@@ -544,7 +547,7 @@ fn judge_path(
                 let mut reply = false;
                 if path.expect == Expect::Allow
                     && meets(path.expect, path.scope, j.verdict, j.stage)
-                    && let Some(r) = dropped_reply(s, ix, c, path.scope, &p, &j)?
+                    && let Some(r) = dropped_reply(s, ix, c, path, &p, &j)?
                 {
                     j = r.judgement;
                     reply = true;
@@ -614,9 +617,9 @@ fn judge_path(
         let mut p = first;
         let mut d = judge(s, ix, c, &p)?;
         if gf.reply
-            && let Some(r) = dropped_reply(s, ix, c, path.scope, &first, &d.judgement)?
+            && let Some(r) = dropped_reply(s, ix, c, path, &first, &d.judgement)?
         {
-            p = first.reversed();
+            p = first.reply();
             d = r;
         }
         if d.judgement != gf.judgement {
@@ -649,11 +652,22 @@ fn judge_path(
         r.stand_ins = super::stand_in::notes(
             s,
             Some(ix),
-            r.failed.iter().map(|f| super::stand_in::Failing {
-                src: f.src,
-                dst: f.dst,
-                egress_denied: denies(f, Stage::EgressSecurity),
-                ingress_denied: denies(f, Stage::IngressSecurity),
+            // A reply that drops goes from the pair's destination to its
+            // source: its egress is the destination's (since the
+            // twenty-first session, when its stand-in is why no rule back
+            // is hinted: the VNIC's unknown rules leave it untracked).
+            r.failed.iter().map(|f| {
+                let (src, dst) = if f.reply {
+                    (f.dst, f.src)
+                } else {
+                    (f.src, f.dst)
+                };
+                super::stand_in::Failing {
+                    src,
+                    dst,
+                    egress_denied: denies(f, Stage::EgressSecurity),
+                    ingress_denied: denies(f, Stage::IngressSecurity),
+                }
             }),
         );
     }

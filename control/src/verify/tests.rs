@@ -310,6 +310,7 @@ private_ips = ["10.0.1.11"]
             scope: super::Scope::All,
             why: None,
             skipped: false,
+            replies: super::replies_by_default(p.proto, probe),
         };
         let mut scratch = super::fix::Scratch::new();
         let hints = super::fix::to_open_on(&mut scratch, &s, None, Some(&path), &p, &blocking);

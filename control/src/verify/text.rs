@@ -217,7 +217,8 @@ fn failure(
 /// the connection cannot complete (since the twentieth session). The
 /// witness is the reply; no hint is written for it (`zprsim explain
 /// --reply` explains it; a cross-VCN route hint writes the rule back).
-pub(super) fn reply_failure(first: &Packet, reply: &Packet, d: &Decision) -> PairFailure {
+#[must_use]
+pub fn reply_failure(first: &Packet, reply: &Packet, d: &Decision) -> PairFailure {
     let j = d.judgement;
     let decided = d
         .layers

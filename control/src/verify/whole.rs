@@ -17,7 +17,11 @@
 //! Adding a security rule or statement never closes anything (those layers
 //! are allow-only; the rules a hint writes are stateful, and a stateless
 //! rule that matches wins as before), so only the failing probes of each
-//! pair are judged again, and a pair opened stays open. A route rule can
+//! pair are judged again, and a pair opened stays open. The one stateless
+//! rule a hint writes, the rule back of a stateless rule's reply
+//! (`reply_fix.rs`, since the twenty-first session), matches replies of
+//! what the stateless rule matched; what else it untracks is judged when
+//! every path's hints are added together (`together.rs`). A route rule can
 //! take over, as the longest match, traffic of a pair opened before it
 //! (a table shared by a public and a private subnet); that is not judged
 //! again here, but every path's hints together are (`together.rs`), and a
@@ -65,6 +69,11 @@ pub struct WholePath {
     /// The layers that still block the first pair left closed, with every
     /// hint added (empty when none is left): those no hint opens.
     pub closed_at: Vec<Stage>,
+    /// What the hints say they leave closed of what the path stands for,
+    /// though its pairs pass with them (a `service:LABEL` side's CIDR, or
+    /// the part of one a longer route rule holds; since the twenty-first
+    /// session): the pairs judge one address of the label.
+    pub closed_parts: Vec<String>,
 }
 
 /// The hints that together open the failing pairs of `path`: `pairs`, in
@@ -86,6 +95,7 @@ pub fn hints(
     // The pairs left closed when judged, judged again after the loop.
     let mut left: Vec<Vec<Packet>> = Vec::new();
     scratch.keep();
+    scratch.take_closed();
     for ps in pairs.into_iter().take(MAX_PAIRS) {
         // The first pair always (its hints are the first failing pair's).
         if out.checked > 0 && judged.saturating_add(ps.len()) > MAX_JUDGEMENTS {
@@ -97,11 +107,28 @@ pub fn hints(
         for p in &ps {
             let mut layers = blocked(scratch, s, ix, path, p);
             if layers.is_empty() {
-                // Its reply may drop (run.rs `dropped_reply`): no hint is
-                // written for it, and it is left.
+                // Its reply may drop (run.rs `dropped_reply`): since the
+                // twenty-first session, where the first packet passed a
+                // security layer by a stateless rule, the rule back
+                // (`reply_fix.rs`); else no hint, and it is left.
                 if reply_drops(scratch, s, ix, path, p).is_some() {
-                    open = false;
-                    break;
+                    let mut given = Vec::new();
+                    if out.to_open.len() < MAX_HINTS {
+                        given.extend(super::reply_fix::to_open(scratch, s, ix, p));
+                    }
+                    if first {
+                        out.first.clone_from(&given);
+                        first = false;
+                    }
+                    for h in given {
+                        if !out.to_open.contains(&h) {
+                            out.to_open.push(h);
+                        }
+                    }
+                    if reply_drops(scratch, s, ix, path, p).is_some() {
+                        open = false;
+                        break;
+                    }
                 }
                 continue;
             }
@@ -148,12 +175,14 @@ pub fn hints(
         }
     }
     out.edits = scratch.release();
+    out.closed_parts = scratch.take_closed();
     out
 }
 
-/// The stage at which the reply of TCP first packet `p` of `path`, which
-/// passes on `scratch` as it is now, drops there: `verify` requires a TCP
-/// path's replies (run.rs `dropped_reply`, since the twentieth session).
+/// The stage at which the reply of first packet `p` of `path`, which
+/// passes on `scratch` as it is now, drops there: `verify` requires the
+/// replies of a path that needs them (run.rs `dropped_reply`: TCP since the
+/// twentieth session, UDP and ICMP echo since the twenty-first).
 fn reply_drops(
     scratch: &mut Scratch,
     s: &Scenario,
@@ -164,7 +193,7 @@ fn reply_drops(
     // A path's replies only: `explain` judges the one packet it is given
     // (and notes its reply's route).
     let path = path?;
-    if p.proto != crate::model::proto::TCP {
+    if !path.replies {
         return None;
     }
     let copy = scratch.of(s);
@@ -175,7 +204,7 @@ fn reply_drops(
     let r = crate::eval::evaluate_with(
         copy,
         ix,
-        &p.reversed(),
+        &p.reply(),
         crate::verdict::Context::Reply(first.judgement.tracking),
     )
     .judgement;

@@ -1,0 +1,480 @@
+//! The replies `verify` requires of a path that should be open (since the
+//! twenty-first session): UDP (DNS, NTP, the portmapper) and ICMP echo
+//! (ping) are request and response, as TCP is; a pair whose first packet
+//! passes and whose reply drops fails. A one-way UDP path says `replies =
+//! false`. docs/verify.md, "A path's replies".
+
+use serde_json::Value;
+use zprsim_control::compile::{Compiled, Config};
+use zprsim_control::load::{self, Format};
+use zprsim_control::verify::{self, Limits};
+use zprsim_dataplane::scenario_file::FsFiles;
+
+/// One VCN: a client `c` whose list lets everything out (stateful) and
+/// nothing in, and a DNS server `d` whose list lets in, statelessly, DNS
+/// (udp/53), syslog (udp/514), ping (icmp 8) and path MTU (icmp 3/4) from
+/// the VCN, and TCP/853 statefully, with no egress rule: the stateless
+/// rules' replies have no rule back. `REPLY_RULES` are the rules back.
+pub(crate) const STATELESS_DNS: &str = r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16"]
+
+[[security_list]]
+name = "app-sl"
+vcn = "v"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
+
+[[security_list]]
+name = "dns-sl"
+vcn = "v"
+ingress_security_rules = [
+  { source = "10.0.0.0/16", protocol = "17", is_stateless = true, udp_options = { destination_port_range = { min = 53, max = 53 } } },
+  { source = "10.0.0.0/16", protocol = "17", is_stateless = true, udp_options = { destination_port_range = { min = 514, max = 514 } } },
+  { source = "10.0.0.0/16", protocol = "1", is_stateless = true, icmp_options = { type = 8 } },
+  { source = "10.0.0.0/16", protocol = "1", is_stateless = true, icmp_options = { type = 3, code = 4 } },
+  { source = "10.0.0.0/16", protocol = "6", tcp_options = { destination_port_range = { min = 853, max = 853 } } },
+]
+egress_security_rules = [#EGRESS#]
+
+[[subnet]]
+name = "app"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+security_lists = ["app-sl"]
+
+[[subnet]]
+name = "dns"
+vcn = "v"
+cidr_block = "10.0.2.0/24"
+security_lists = ["dns-sl"]
+
+[[vnic]]
+name = "c"
+subnet = "app"
+private_ips = ["10.0.1.10"]
+
+[[vnic]]
+name = "d"
+subnet = "dns"
+private_ips = ["10.0.2.53"]
+"#;
+
+/// The stateless rules back of `d`'s DNS answers and echo replies.
+pub(crate) const REPLY_RULES: &str = r#"
+  { destination = "10.0.0.0/16", protocol = "17", is_stateless = true, udp_options = { source_port_range = { min = 53, max = 53 } } },
+  { destination = "10.0.0.0/16", protocol = "1", is_stateless = true, icmp_options = { type = 0 } },
+"#;
+
+pub(crate) const EXPECT: &str = r#"
+[[path]]
+name = "dns"
+from = "vnic:c"
+to = "vnic:d"
+proto = "udp"
+dport = 53
+expect = "allow"
+
+[[path]]
+name = "ping"
+from = "vnic:c"
+to = "vnic:d"
+proto = "icmp"
+expect = "allow"
+
+[[path]]
+name = "syslog"
+from = "vnic:c"
+to = "vnic:d"
+proto = "udp"
+dport = 514
+expect = "allow"
+replies = false
+
+[[path]]
+name = "path-mtu"
+from = "vnic:c"
+to = "vnic:d"
+proto = "icmp"
+icmp_type = 3
+icmp_code = 4
+expect = "allow"
+
+[[path]]
+name = "dot"
+from = "vnic:c"
+to = "vnic:d"
+proto = "tcp"
+dport = 853
+expect = "allow"
+"#;
+
+pub(crate) fn scenario(egress: &str) -> String {
+    STATELESS_DNS.replace("#EGRESS#", egress)
+}
+
+fn run(scenario: &str, expect: &str) -> verify::Report {
+    let files = FsFiles::new(".");
+    let loaded = load::load_str(scenario, "scenario.toml", Format::Toml, &files).unwrap();
+    let s = &loaded.scenario;
+    let c = Compiled::new(s, &Config::default()).unwrap();
+    let limits = Limits::default();
+    let paths = verify::read(s, expect, "expect.toml", &files, &limits).unwrap();
+    verify::run(s, &c, &paths, &limits).unwrap()
+}
+
+fn read_err(expect: &str) -> String {
+    let files = FsFiles::new(".");
+    let loaded = load::load_str(&scenario(""), "scenario.toml", Format::Toml, &files).unwrap();
+    verify::read(
+        &loaded.scenario,
+        expect,
+        "expect.toml",
+        &files,
+        &Limits::default(),
+    )
+    .unwrap_err()
+    .to_string()
+}
+
+/// A DNS path and a ping path whose requests pass a stateless ingress rule
+/// with no stateless egress rule back: every answer drops at the server's
+/// egress, and `verify` said `ok` for both (only a TCP path's replies were
+/// judged). Now both fail on their reply, said as a TCP path's is; the
+/// one-way syslog path (`replies = false`) and the path-MTU error (ICMP
+/// type 3, which nothing answers) pass, as does the stateful TCP path.
+#[test]
+fn a_udp_or_ping_path_whose_replies_drop_fails() {
+    let r = run(&scenario(""), EXPECT);
+    let by = |n: &str| r.paths.iter().find(|p| p.name == n).unwrap();
+    for n in ["dns", "ping"] {
+        let p = by(n);
+        assert!(!p.ok, "{p:?}");
+        let f = &p.failed[0];
+        assert!(f.reply, "{f:?}");
+        assert_eq!(
+            f.stage,
+            Some(zprsim_control::verdict::Stage::EgressSecurity)
+        );
+        assert!(
+            f.rule
+                .starts_with("the reply drops: egress-security DENIED: at VNIC `d`"),
+            "{f:?}"
+        );
+        assert_eq!(f.blocked_by.len(), 1, "{f:?}");
+        assert!(f.blocked_by[0].starts_with("reply: "), "{f:?}");
+    }
+    assert_eq!(
+        by("dns").failed[0].packet,
+        "udp 10.0.2.53:53 -> 10.0.1.10:49152 (the reply of udp 10.0.1.10:49152 -> 10.0.2.53:53, which passes)"
+    );
+    // The echo reply is ICMP type 0, not the request turned round.
+    assert_eq!(
+        by("ping").failed[0].packet,
+        "icmp 10.0.2.53 -> 10.0.1.10 type 0 code 0 (the reply of icmp 10.0.1.10 -> 10.0.2.53 type 8 code 0, which passes)"
+    );
+    for n in ["syslog", "path-mtu", "dot"] {
+        assert!(by(n).ok, "{:?}", by(n));
+    }
+    assert_eq!(r.failed, 2);
+    // In JSON, as a TCP reply: `"reply": true`.
+    let j: Value = serde_json::to_value(&r).unwrap();
+    assert_eq!(
+        j["paths"][0]["failed"][0]["reply"],
+        Value::Bool(true),
+        "{j:#}"
+    );
+
+    // The rules back: every path passes.
+    let r = run(&scenario(REPLY_RULES), EXPECT);
+    assert_eq!(r.failed, 0, "{r:#?}");
+}
+
+/// The same for a path judged on the network layers (`scope =
+/// "network"`, as the OKE pack's UDP paths are), and for ICMPv6 echo
+/// (128, answered by 129).
+#[test]
+fn replies_are_judged_on_network_scope_and_for_icmpv6_echo() {
+    let r = run(
+        &scenario(""),
+        &EXPECT.replace(
+            "expect = \"allow\"\n\n[[path]]\nname = \"ping\"",
+            "expect = \"allow\"\nscope = \"network\"\n\n[[path]]\nname = \"ping\"",
+        ),
+    );
+    let dns = r.paths.iter().find(|p| p.name == "dns").unwrap();
+    assert_eq!(dns.scope, verify::Scope::Network);
+    assert!(!dns.ok && dns.failed[0].reply, "{dns:?}");
+
+    let v6 = STATELESS_DNS
+        .replace("cidr_blocks = [\"10.0.0.0/16\"]", "cidr_blocks = [\"10.0.0.0/16\", \"fd00::/48\"]")
+        .replace(
+            "egress_security_rules = [{ destination = \"0.0.0.0/0\", protocol = \"all\" }]",
+            "egress_security_rules = [{ destination = \"0.0.0.0/0\", protocol = \"all\" }, { destination = \"::/0\", protocol = \"all\" }]",
+        )
+        .replace("cidr_block = \"10.0.1.0/24\"", "cidr_block = \"10.0.1.0/24\"\nipv6_cidr_blocks = [\"fd00:0:0:1::/64\"]")
+        .replace("cidr_block = \"10.0.2.0/24\"", "cidr_block = \"10.0.2.0/24\"\nipv6_cidr_blocks = [\"fd00:0:0:2::/64\"]")
+        .replace("private_ips = [\"10.0.1.10\"]", "private_ips = [\"10.0.1.10\", \"fd00:0:0:1::10\"]")
+        .replace("private_ips = [\"10.0.2.53\"]", "private_ips = [\"10.0.2.53\", \"fd00:0:0:2::53\"]")
+        .replace(
+            "  { source = \"10.0.0.0/16\", protocol = \"6\"",
+            "  { source = \"fd00::/48\", protocol = \"58\", is_stateless = true, icmp_options = { type = 128 } },\n  { source = \"10.0.0.0/16\", protocol = \"6\"",
+        );
+    let ping6 = "[[path]]\nname = \"ping6\"\nfrom = \"vnic:c\"\nto = \"vnic:d\"\nproto = \"icmpv6\"\nexpect = \"allow\"\n";
+    let r = run(&v6.replace("#EGRESS#", ""), ping6);
+    let p = &r.paths[0];
+    assert!(!p.ok, "{p:?}");
+    assert_eq!(
+        p.failed[0].packet,
+        "icmpv6 fd00:0:0:2::53 -> fd00:0:0:1::10 type 129 code 0 (the reply of icmpv6 fd00:0:0:1::10 -> fd00:0:0:2::53 type 128 code 0, which passes)"
+    );
+    let back = "{ destination = \"fd00::/48\", protocol = \"58\", is_stateless = true, icmp_options = { type = 129 } }";
+    let r = run(&v6.replace("#EGRESS#", back), ping6);
+    assert!(r.paths[0].ok, "{:?}", r.paths[0]);
+}
+
+/// `replies`: a boolean; `false` for a UDP path only (TCP and ICMP echo
+/// always need theirs), `true` only where a reply exists to judge. Each
+/// error names the file, line and column of the value.
+#[test]
+fn replies_is_checked_by_the_loader() {
+    let path = |body: &str| {
+        format!(
+            "[[path]]\nname = \"p\"\nfrom = \"vnic:c\"\nto = \"vnic:d\"\nexpect = \"allow\"\n{body}"
+        )
+    };
+    for v in ["\"no\"", "0", "[]"] {
+        assert_eq!(
+            read_err(&path(&format!(
+                "proto = \"udp\"\ndport = 53\nreplies = {v}\n"
+            ))),
+            "expect.toml:8:11: error: `replies` must be `true` or `false` (whether the path's replies must pass too)",
+            "{v}"
+        );
+    }
+    assert_eq!(
+        read_err(&path("proto = \"tcp\"\ndport = 443\nreplies = false\n")),
+        "expect.toml:8:11: error: path `p`: `replies = false`: a TCP path always needs its replies: the connection cannot complete without them"
+    );
+    assert_eq!(
+        read_err(&path("proto = \"icmp\"\nreplies = false\n")),
+        "expect.toml:7:11: error: path `p`: `replies = false`: an ICMP echo request (type 8) always needs its echo reply: a ping without it fails"
+    );
+    assert_eq!(
+        read_err(&path(
+            "proto = \"icmp\"\nicmp_type = 3\nicmp_code = 4\nreplies = true\n"
+        )),
+        "expect.toml:9:11: error: path `p`: `replies = true`: ICMP type 3 is not answered (only an echo request is: type 8, or 128 for icmpv6), so it has no reply to require"
+    );
+    assert_eq!(
+        read_err(&path("proto = 50\nreplies = true\n")),
+        "expect.toml:7:11: error: path `p`: `replies = true`: a path of this protocol has no reply `verify` can judge (replies are judged for tcp, udp and icmp echo)"
+    );
+}
+
+/// Adds `rule` to the array `key` of the object named `name` in scenario
+/// TOML, as docs/verify.md says to paste a security hint.
+fn paste(scenario: &str, hint: &str) -> String {
+    let (_, rest) = hint.split_once(": add to ").unwrap();
+    let (name, rest) = rest
+        .split_once('`')
+        .and_then(|(_, r)| r.split_once('`'))
+        .unwrap();
+    let (key, rule) = match rest.strip_prefix(": ") {
+        Some(rule) => ("rules".to_owned(), rule),
+        None => {
+            let (key, rule) = rest
+                .strip_prefix(" (")
+                .and_then(|r| r.split_once("): "))
+                .unwrap();
+            (key.to_owned(), rule)
+        }
+    };
+    let key = format!("{key} = [");
+    let mut out = scenario.to_owned();
+    let at = out.find(&format!("name = \"{name}\"")).unwrap();
+    let at = at + out[at..].find(&key).unwrap() + key.len();
+    out.insert_str(at, &format!("\n  {rule},"));
+    out
+}
+
+/// The reply of a first packet that passed a security layer by a
+/// stateless rule drops, with no rule back: `verify` wrote no hint for a
+/// reply failure (docs: "No hint is written for it"). Now it writes the
+/// stateless rule's reverse, in the same list, stateless, ports swapped
+/// (an echo request's rule answered by the echo reply's), proved on the
+/// copy; pasted as written, every path passes.
+#[test]
+fn a_reply_dropped_after_a_stateless_rule_gets_the_rule_back() {
+    let s = scenario("");
+    let r = run(&s, EXPECT);
+    let by = |n: &str| r.paths.iter().find(|p| p.name == n).unwrap().clone();
+    assert_eq!(
+        by("dns").failed[0].to_open,
+        [
+            "egress-security: add to security list `dns-sl` (egress_security_rules): { protocol = \"17\", destination = \"10.0.0.0/16\", is_stateless = true, udp_options = { source_port_range = { min = 53, max = 53 } } }"
+        ]
+    );
+    assert_eq!(
+        by("ping").failed[0].to_open,
+        [
+            "egress-security: add to security list `dns-sl` (egress_security_rules): { protocol = \"1\", destination = \"10.0.0.0/16\", is_stateless = true, icmp_options = { type = 0 } }"
+        ]
+    );
+    let mut fixed = s.clone();
+    for n in ["dns", "ping"] {
+        for h in &by(n).failed[0].to_open {
+            fixed = paste(&fixed, h);
+        }
+    }
+    let r = run(&fixed, EXPECT);
+    assert_eq!(r.failed, 0, "{fixed}\n{r:#?}");
+}
+
+/// The other side: the client's stateless egress rule for DNS (the one
+/// scenario-format.md shows) with no ingress rule for the answers; the
+/// reply drops at the client's ingress. The hint is the ingress rule back
+/// in the client's NSG, where the stateless rule is.
+#[test]
+fn a_reply_dropped_at_the_initiator_gets_the_rule_back_in_its_nsg() {
+    let s = scenario("{ destination = \"10.0.0.0/16\", protocol = \"all\" }")
+        .replace(
+            "is_stateless = true, udp_options = { destination_port_range = { min = 53,",
+            "udp_options = { destination_port_range = { min = 53,",
+        )
+        .replace(
+            "egress_security_rules = [{ destination = \"0.0.0.0/0\", protocol = \"all\" }]",
+            "egress_security_rules = []",
+        )
+        .replace(
+            "[[subnet]]\nname = \"app\"",
+            "[[nsg]]\nname = \"app-nsg\"\nvcn = \"v\"\nrules = [\n  { direction = \"EGRESS\", protocol = \"17\", destination = \"10.0.2.0/24\", is_stateless = true, udp_options = { destination_port_range = { min = 53, max = 53 } } },\n]\n\n[[subnet]]\nname = \"app\"",
+        )
+        .replace(
+            "private_ips = [\"10.0.1.10\"]",
+            "private_ips = [\"10.0.1.10\"]\nnsgs = [\"app-nsg\"]",
+        )
+        ;
+    let dns = EXPECT.split("\n[[path]]\nname = \"ping\"").next().unwrap();
+    let r = run(&s, dns);
+    let p = &r.paths[0];
+    assert!(!p.ok, "{s}\n{p:?}");
+    assert_eq!(
+        p.failed[0].stage,
+        Some(zprsim_control::verdict::Stage::IngressSecurity)
+    );
+    assert_eq!(
+        p.failed[0].to_open,
+        [
+            "ingress-security: add to NSG `app-nsg`: { direction = \"INGRESS\", protocol = \"17\", source = \"10.0.2.0/24\", is_stateless = true, udp_options = { source_port_range = { min = 53, max = 53 } } }"
+        ]
+    );
+    let fixed = paste(&s, &p.failed[0].to_open[0]);
+    assert_eq!(run(&fixed, dns).failed, 0, "{fixed}");
+}
+
+/// A reply untracked because the responder's rules are partly unknown (a
+/// stand-in NSG `zprsim import` made up): no stateless rule matched, so
+/// no rule back is hinted, and the stand-in note names the NSG, at the
+/// VNIC whose egress drops the reply (the pair's destination; it named
+/// the source's).
+#[test]
+fn a_reply_untracked_by_a_stand_in_gets_no_hint_and_names_it() {
+    let s = scenario("")
+        .replace("is_stateless = true, udp_options = { destination_port_range = { min = 53", "udp_options = { destination_port_range = { min = 53")
+        .replace(
+            "[[subnet]]\nname = \"app\"",
+            "[[nsg]]\nname = \"missing-nsg\"\nid = \"ocid1.networksecuritygroup.oc1..gone\"\nvcn = \"v\"\nstand_in = true\n\n[[subnet]]\nname = \"app\"",
+        )
+        .replace(
+            "private_ips = [\"10.0.2.53\"]",
+            "private_ips = [\"10.0.2.53\"]\nnsgs = [\"missing-nsg\"]",
+        );
+    let dns = EXPECT.split("\n[[path]]\nname = \"ping\"").next().unwrap();
+    let r = run(&s, dns);
+    let p = &r.paths[0];
+    assert!(!p.ok && p.failed[0].reply, "{s}\n{p:?}");
+    assert!(p.failed[0].to_open.is_empty(), "{p:?}");
+    assert!(p.to_open.is_empty(), "{p:?}");
+    assert_eq!(p.stand_ins.len(), 1, "{p:?}");
+    assert!(
+        p.stand_ins[0].starts_with("NSG `missing-nsg` (of VNIC `d`)"),
+        "{p:?}"
+    );
+}
+
+/// The OKE example's include of the `oke` pack, bound to its cluster,
+/// under `name` (none: the pack's own).
+fn oke_include(name: Option<&str>, workers: &str) -> String {
+    let name = name
+        .map(|n| format!("name = \"{n}\"\n"))
+        .unwrap_or_default();
+    format!(
+        "[[include]]\npack = \"oke\"\n{name}[include.roles]\napi = \"vnic:k8s-api-endpoint\"\nworkers = \"{workers}\"\npods = \"subnet:pods\"\nlb = \"vnic:orders-lb\"\nfss = \"vnic:orders-fss-mt\"\nfss-clients = [\"subnet:workers\", \"subnet:pods\"]\nosn = \"service:all-iad-services-in-oracle-services-network\"\n"
+    )
+}
+
+fn read_oke(expect: &str) -> Result<Vec<verify::PathSpec>, String> {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/oke-orders");
+    let files = FsFiles::new(&dir);
+    let text = std::fs::read_to_string(dir.join("scenario.toml")).unwrap();
+    let loaded = load::load_str(&text, "scenario.toml", Format::Toml, &files).unwrap();
+    verify::read(
+        &loaded.scenario,
+        expect,
+        "expect.toml",
+        &files,
+        &Limits::default(),
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// A pack included twice (two OKE clusters in one expectations file, each
+/// with its own role bindings) was refused: both includes named their
+/// paths `oke/...` ("a second path is named `oke/workers-to-api-6443`").
+/// An include now takes a `name` its paths go by (`NAME/PATH`); without
+/// one, as before, the pack's name, and the error says what to do.
+#[test]
+fn a_pack_included_twice_names_each_include() {
+    let two = format!(
+        "{}{}",
+        oke_include(Some("east"), "subnet:workers"),
+        oke_include(Some("west"), "vnic:worker-1")
+    );
+    let paths = read_oke(&two).unwrap();
+    let n = paths.len() / 2;
+    assert!(n >= 20, "{n}");
+    assert!(paths[..n].iter().all(|p| p.name.starts_with("east/")));
+    assert!(paths[n..].iter().all(|p| p.name.starts_with("west/")));
+    let w = |prefix: &str| {
+        paths
+            .iter()
+            .find(|p| p.name == format!("{prefix}/workers-to-api-6443"))
+            .unwrap()
+            .from_text
+            .clone()
+    };
+    assert_eq!(w("east"), "subnet:workers");
+    assert_eq!(w("west"), "vnic:worker-1");
+    // Today's form unchanged: the pack's name.
+    let one = read_oke(&oke_include(None, "subnet:workers")).unwrap();
+    assert!(one.iter().all(|p| p.name.starts_with("oke/")));
+    // Twice without names: refused, saying how.
+    let e = read_oke(&format!(
+        "{}{}",
+        oke_include(None, "subnet:workers"),
+        oke_include(None, "vnic:worker-1")
+    ))
+    .unwrap_err();
+    assert!(
+        e.ends_with("a second path is named `oke/workers-to-api-6443`: pack `oke` is included twice? give each include its own `name = \"...\"` (its paths are then named NAME/PATH)"),
+        "{e}"
+    );
+    for bad in ["", "a/b"] {
+        let e = read_oke(&oke_include(Some(bad), "subnet:workers")).unwrap_err();
+        assert!(
+            e.ends_with("an include's `name` is what its paths are named after (`NAME/PATH`): not empty, and without `/`"),
+            "{e}"
+        );
+    }
+}
