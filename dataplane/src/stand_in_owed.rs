@@ -21,9 +21,16 @@
 //!   the deciding route rule sends to a stand-in gateway (since the
 //!   twentieth session: before, either end's table counted, and any route
 //!   drop at a VNIC whose table held a rule to a stand-in gateway);
-//! - egress (ingress) security: the sender's (receiver's) rules are not
-//!   all known, as the compiler tells them
-//!   ([`zprsim_control::compile::security_rules_unknown`]);
+//! - egress or ingress security: either end's rules are not all known,
+//!   as the compiler tells them
+//!   ([`zprsim_control::compile::security_rules_unknown`]). Since the
+//!   twenty-first session either end, not only the side whose layer
+//!   dropped: a known VNIC's rule naming an NSG matches members only, and
+//!   a stand-in VNIC whose NSGs are unknown may be one; and a reply (or a
+//!   flow log's record of one, judged on its own) dropped at the known
+//!   side for want of the connection the other side's unknown rules would
+//!   have let open (QA round sixteen: the balancer's egress to a stand-in
+//!   pod, and the replies of flows its rules dropped, were not owed);
 //! - ZPR: either end carries the stand-in attribute.
 
 use std::collections::{HashMap, HashSet};
@@ -126,8 +133,9 @@ impl StandInOwed {
                 table_at & ROUTE != 0
                     || route_rule.is_some_and(|r| self.to_stand_in_gateway.contains(&r))
             }
-            Stage::EgressSecurity => self.of(from) & SECURITY != 0,
-            Stage::IngressSecurity => self.of(to) & SECURITY != 0,
+            Stage::EgressSecurity | Stage::IngressSecurity => {
+                (self.of(from) | self.of(to)) & SECURITY != 0
+            }
             Stage::Zpr => (self.of(from) | self.of(to)) & ZPR != 0,
         }
     }
@@ -177,4 +185,80 @@ impl StandInDrops {
             )
         })
     }
+}
+
+/// Bits of [`RecordsOwed`]'s set (128 KiB).
+const RECORD_BITS: usize = 1 << 20;
+
+/// The drops owed to stand-ins among flow-log records, each judged on its
+/// own at the VNIC that logged it (since the twenty-first session).
+///
+/// A record's drop is owed when [`StandInOwed::owes_drop`] says so of its
+/// packet, or when an earlier record of the same flow (either direction)
+/// at the same VNIC had an owed drop: a reply is logged and judged apart
+/// from its opener, and when a stand-in dropped the opener nothing was
+/// tracked, so the reply drops at a layer whose rules are all known (the
+/// balancer's ingress of a pod's reply, when the stand-in route table
+/// dropped the balancer's request: QA round sixteen's random cuts).
+/// A capture's flow record holds both directions, so [`StandInOwed::owes`]
+/// needs no such memory.
+///
+/// The flows with an owed drop are remembered in a fixed set of hashed
+/// bits, not a map: memory is bounded whatever the log's size, and a
+/// collision only counts one more record as owed, which the count, an
+/// upper bound by design, allows.
+#[derive(Debug, Clone)]
+pub struct RecordsOwed<'a> {
+    owed: &'a StandInOwed,
+    bits: Vec<u64>,
+}
+
+impl<'a> RecordsOwed<'a> {
+    /// An empty memory over `owed`.
+    #[must_use]
+    pub fn new(owed: &'a StandInOwed) -> Self {
+        RecordsOwed {
+            owed,
+            bits: vec![0; RECORD_BITS / 64],
+        }
+    }
+
+    /// Whether the drop of `p` (a record's packet, judged at VNIC `vnic`,
+    /// dropped at `stage` with deciding route rule `route_rule`) is owed.
+    pub fn owes(
+        &mut self,
+        vnic: usize,
+        p: &zprsim_control::packet::Packet,
+        stage: Stage,
+        route_rule: Option<RuleId>,
+    ) -> bool {
+        let bit = flow_bit(vnic, p);
+        let (word, mask) = (bit / 64, 1u64 << (bit % 64));
+        let Some(w) = self.bits.get_mut(word) else {
+            return self.owed.owes_drop(p.src, p.dst, stage, route_rule);
+        };
+        if self.owed.owes_drop(p.src, p.dst, stage, route_rule) {
+            *w |= mask;
+            true
+        } else {
+            *w & mask != 0
+        }
+    }
+}
+
+/// The bit of a flow at a VNIC: both directions hash alike (ports with
+/// their addresses, the pair in order); an ICMP record's type and code
+/// are left out (a reply's differ from its request's).
+fn flow_bit(vnic: usize, p: &zprsim_control::packet::Packet) -> usize {
+    use std::hash::BuildHasher;
+    use zprsim_control::packet::L4;
+    let (sp, dp) = match p.l4 {
+        L4::Ports { sport, dport } => (sport, dport),
+        _ => (0, 0),
+    };
+    let (a, b) = ((p.src, sp), (p.dst, dp));
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    let h = std::hash::BuildHasherDefault::<ahash::AHasher>::default()
+        .hash_one((vnic, p.proto, lo, hi));
+    usize::try_from(h % RECORD_BITS as u64).unwrap_or(0)
 }
