@@ -31,7 +31,10 @@
 //!   side for want of the connection the other side's unknown rules would
 //!   have let open (QA round sixteen: the balancer's egress to a stand-in
 //!   pod, and the replies of flows its rules dropped, were not owed);
-//! - ZPR: either end carries the stand-in attribute.
+//! - ZPR: either end carries the stand-in attribute, or (since the
+//!   twenty-first session) a ZPR policy is a stand-in (the export held
+//!   none while its endpoints carry attributes): every ZPR drop is then
+//!   owed, as any statement the export lacked may have allowed it.
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -55,6 +58,8 @@ pub struct StandInOwed {
     flags: HashMap<IpAddr, u8>,
     /// Global ids of the route rules sending to a stand-in gateway.
     to_stand_in_gateway: HashSet<RuleId>,
+    /// A ZPR policy is a stand-in: the statements are unknown.
+    statements_unknown: bool,
 }
 
 impl StandInOwed {
@@ -81,7 +86,8 @@ impl StandInOwed {
             }
         }
         let mut flags = HashMap::new();
-        let mut any = !to_stand_in_gateway.is_empty();
+        let statements_unknown = s.zpr_policies.iter().any(|p| p.stand_in);
+        let mut any = !to_stand_in_gateway.is_empty() || statements_unknown;
         for (i, v) in s.vnics.iter().enumerate() {
             let mut f = 0;
             if routes.get(i).copied().unwrap_or(false) {
@@ -104,6 +110,7 @@ impl StandInOwed {
         any.then_some(StandInOwed {
             flags,
             to_stand_in_gateway,
+            statements_unknown,
         })
     }
 
@@ -136,7 +143,7 @@ impl StandInOwed {
             Stage::EgressSecurity | Stage::IngressSecurity => {
                 (self.of(from) | self.of(to)) & SECURITY != 0
             }
-            Stage::Zpr => (self.of(from) | self.of(to)) & ZPR != 0,
+            Stage::Zpr => self.statements_unknown || (self.of(from) | self.of(to)) & ZPR != 0,
         }
     }
 
