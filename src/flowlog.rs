@@ -536,10 +536,10 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     let mut st = judge_spooled(&compiled, spool, MAX_LISTED, &name, stop, |r, jr| {
         if let (Some(o), Some(stage)) = (&mut owed, jr.fast.judgement.stage) {
             let p = zprsim_dataplane::flowlog::judge::record_packet(r, jr.reply);
-            if o.owes(jr.vnic, &p, stage, jr.fast.rules[0]) {
-                owed_packets = owed_packets.saturating_add(r.packets);
-                owed_records += 1;
-            }
+            let (records, packets) =
+                o.dropped(r.start, r.packets, jr.vnic, &p, stage, jr.fast.rules[0]);
+            owed_packets = owed_packets.saturating_add(packets);
+            owed_records += records;
         }
         if let Some((p, f)) = flows_out
             .as_mut()

@@ -194,30 +194,39 @@ impl StandInDrops {
     }
 }
 
-/// Bits of [`RecordsOwed`]'s set (128 KiB).
-const RECORD_BITS: usize = 1 << 20;
+/// Flows [`RecordsOwed`] remembers (owed, and pending in the current
+/// second), each: 8 bytes and a hash set's overhead, about 32 MiB at
+/// most. Past it a later record is owed only where a stand-in decided
+/// it itself, so the count may fall short of the drops a cut adds.
+pub const MAX_OWED_FLOWS: usize = 1 << 20;
 
 /// The drops owed to stand-ins among flow-log records, each judged on its
 /// own at the VNIC that logged it (since the twenty-first session).
 ///
 /// A record's drop is owed when [`StandInOwed::owes_drop`] says so of its
-/// packet, or when an earlier record of the same flow (either direction)
-/// at the same VNIC had an owed drop: a reply is logged and judged apart
-/// from its opener, and when a stand-in dropped the opener nothing was
-/// tracked, so the reply drops at a layer whose rules are all known (the
-/// balancer's ingress of a pod's reply, when the stand-in route table
-/// dropped the balancer's request: QA round sixteen's random cuts).
-/// A capture's flow record holds both directions, so [`StandInOwed::owes`]
-/// needs no such memory.
+/// packet, or when another record of the same flow (either direction) at
+/// the same VNIC had an owed drop before it, or later in the same second
+/// (records of one second are judged in the tie order of
+/// docs/semantics.md 6.4, which may take the answer first). A reply is
+/// logged and judged apart from its opener: when a stand-in dropped the
+/// opener nothing was tracked, so the reply drops at a layer whose rules
+/// are all known (the balancer's ingress of a pod's reply, when the
+/// stand-in route table dropped the balancer's request: QA round
+/// sixteen's random cuts). A capture's flow record holds both directions,
+/// so [`StandInOwed::owes`] needs no such memory.
 ///
-/// The flows with an owed drop are remembered in a fixed set of hashed
-/// bits, not a map: memory is bounded whatever the log's size, and a
-/// collision only counts one more record as owed, which the count, an
-/// upper bound by design, allows.
+/// Flows are kept as exact 64-bit keys of a hasher with fixed keys, so the
+/// count is the same in every run (the mid-session review: a hash with
+/// per-process keys made it vary), at most [`MAX_OWED_FLOWS`].
 #[derive(Debug, Clone)]
 pub struct RecordsOwed<'a> {
     owed: &'a StandInOwed,
-    bits: Vec<u64>,
+    /// Flows with an owed drop.
+    flows: HashSet<u64>,
+    /// The second being judged, and its dropped records not owed (yet):
+    /// per flow, records and packets.
+    second: u64,
+    pending: HashMap<u64, (u64, u64)>,
 }
 
 impl<'a> RecordsOwed<'a> {
@@ -226,38 +235,53 @@ impl<'a> RecordsOwed<'a> {
     pub fn new(owed: &'a StandInOwed) -> Self {
         RecordsOwed {
             owed,
-            bits: vec![0; RECORD_BITS / 64],
+            flows: HashSet::new(),
+            second: 0,
+            pending: HashMap::new(),
         }
     }
 
-    /// Whether the drop of `p` (a record's packet, judged at VNIC `vnic`,
-    /// dropped at `stage` with deciding route rule `route_rule`) is owed.
-    pub fn owes(
+    /// A dropped record (window start `start`, `packets` packets, its
+    /// packet `p`, judged at VNIC `vnic`, dropped at `stage` with deciding
+    /// route rule `route_rule`): the records and packets now owed, its own
+    /// and those of the same second it makes owed.
+    pub fn dropped(
         &mut self,
+        start: u64,
+        packets: u64,
         vnic: usize,
         p: &zprsim_control::packet::Packet,
         stage: Stage,
         route_rule: Option<RuleId>,
-    ) -> bool {
-        let bit = flow_bit(vnic, p);
-        let (word, mask) = (bit / 64, 1u64 << (bit % 64));
-        let Some(w) = self.bits.get_mut(word) else {
-            return self.owed.owes_drop(p.src, p.dst, stage, route_rule);
-        };
-        if self.owed.owes_drop(p.src, p.dst, stage, route_rule) {
-            *w |= mask;
-            true
+    ) -> (u64, u64) {
+        if start != self.second {
+            self.second = start;
+            self.pending.clear();
+        }
+        let key = flow_key(vnic, p);
+        if self.flows.contains(&key) || self.owed.owes_drop(p.src, p.dst, stage, route_rule) {
+            let (records, earlier) = self.pending.remove(&key).unwrap_or((0, 0));
+            if self.flows.len() < MAX_OWED_FLOWS {
+                self.flows.insert(key);
+            }
+            (records + 1, earlier.saturating_add(packets))
         } else {
-            *w & mask != 0
+            if self.pending.len() < MAX_OWED_FLOWS || self.pending.contains_key(&key) {
+                let e = self.pending.entry(key).or_insert((0, 0));
+                e.0 += 1;
+                e.1 = e.1.saturating_add(packets);
+            }
+            (0, 0)
         }
     }
 }
 
-/// The bit of a flow at a VNIC: both directions hash alike (ports with
-/// their addresses, the pair in order); an ICMP record's type and code
-/// are left out (a reply's differ from its request's).
-fn flow_bit(vnic: usize, p: &zprsim_control::packet::Packet) -> usize {
-    use std::hash::BuildHasher;
+/// The key of a flow at a VNIC: both directions alike (ports with their
+/// addresses, the pair in order); an ICMP record's type and code left out
+/// (a reply's differ from its request's). `DefaultHasher::new` has fixed
+/// keys: the same in every run.
+fn flow_key(vnic: usize, p: &zprsim_control::packet::Packet) -> u64 {
+    use std::hash::{Hash, Hasher};
     use zprsim_control::packet::L4;
     let (sp, dp) = match p.l4 {
         L4::Ports { sport, dport } => (sport, dport),
@@ -265,7 +289,7 @@ fn flow_bit(vnic: usize, p: &zprsim_control::packet::Packet) -> usize {
     };
     let (a, b) = ((p.src, sp), (p.dst, dp));
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-    let h = std::hash::BuildHasherDefault::<ahash::AHasher>::default()
-        .hash_one((vnic, p.proto, lo, hi));
-    usize::try_from(h % RECORD_BITS as u64).unwrap_or(0)
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (vnic, p.proto, lo, hi).hash(&mut h);
+    h.finish()
 }

@@ -215,11 +215,11 @@ pub fn compare<'s>(
             && let (Some(Some(o)), Some(stage)) = (owed.get_mut(*side), x.fast.judgement.stage)
         {
             let p = record_packet(r, x.reply);
-            if o.owes(x.vnic, &p, stage, x.fast.rules[0])
-                && let Some(c) = owed_counts.get_mut(*side)
-            {
-                c.0 = c.0.saturating_add(r.packets);
-                c.1 += 1;
+            let (records, packets) =
+                o.dropped(r.start, r.packets, x.vnic, &p, stage, x.fast.rules[0]);
+            if let Some(c) = owed_counts.get_mut(*side) {
+                c.0 = c.0.saturating_add(packets);
+                c.1 += records;
             }
         }
         match ev {
