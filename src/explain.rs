@@ -1147,6 +1147,7 @@ fn stand_ins(s: &Scenario, p: &Packet, d: &zprsim_control::verdict::Decision) ->
                 dst: p.dst,
                 egress_denied: stage == Some(Stage::EgressSecurity),
                 ingress_denied: stage == Some(Stage::IngressSecurity),
+                zpr_denied: stage == Some(Stage::Zpr),
             }],
         )
     } else {

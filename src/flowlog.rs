@@ -529,14 +529,17 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     let stop = Some(&*interrupt.stop).filter(|_| !read.stopped && !read.temp_full);
     // Drops owed to stand-ins, counted per judged record (its packets).
     let owed = zprsim_dataplane::stand_in_owed::StandInOwed::new(s, &compiled);
+    let mut owed = owed
+        .as_ref()
+        .map(zprsim_dataplane::stand_in_owed::RecordsOwed::new);
     let (mut owed_packets, mut owed_records) = (0u64, 0u64);
     let mut st = judge_spooled(&compiled, spool, MAX_LISTED, &name, stop, |r, jr| {
-        if let (Some(o), Some(stage)) = (&owed, jr.fast.judgement.stage) {
+        if let (Some(o), Some(stage)) = (&mut owed, jr.fast.judgement.stage) {
             let p = zprsim_dataplane::flowlog::judge::record_packet(r, jr.reply);
-            if o.owes_drop(p.src, p.dst, stage, jr.fast.rules[0]) {
-                owed_packets = owed_packets.saturating_add(r.packets);
-                owed_records += 1;
-            }
+            let (records, packets) =
+                o.dropped(r.start, r.packets, jr.vnic, &p, stage, jr.fast.rules[0]);
+            owed_packets = owed_packets.saturating_add(packets);
+            owed_records += records;
         }
         if let Some((p, f)) = flows_out
             .as_mut()

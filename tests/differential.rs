@@ -314,6 +314,7 @@ fn compiled_equals_reference_with_more_than_64_statements_per_profile() {
         statements.truncate(n);
         s.zpr_policies = vec![ZprPolicy {
             file: None,
+            stand_in: false,
             name: "many".into(),
             id: None,
             statements,

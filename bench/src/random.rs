@@ -772,6 +772,7 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
             .collect();
         s.zpr_policies.push(ZprPolicy {
             file: None,
+            stand_in: false,
             name: format!("policy{p}"),
             id: None,
             statements,

@@ -1129,6 +1129,7 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
             }
             s.zpr_policies.push(ZprPolicy {
                 file: None,
+                stand_in: false,
                 name: format!("policy{pi}"),
                 id: None,
                 statements,
@@ -2062,6 +2063,9 @@ pub fn to_toml(s: &Scenario) -> String {
         let _ = writeln!(o, "name = {}", q(&p.name));
         if let Some(id) = &p.id {
             let _ = writeln!(o, "id = {}", q(id));
+        }
+        if p.stand_in {
+            o.push_str("stand_in = true\n");
         }
         o.push_str("statements = [\n");
         for st in &p.statements {

@@ -492,6 +492,12 @@ pub struct ZprPolicy {
     /// `None` when they are written in the scenario. (A hint names it
     /// even while the file holds no statement.)
     pub file: Option<String>,
+    /// Made up by `zprsim import` for the ZPR policies an export whose
+    /// endpoints carry security attributes does not hold (since the
+    /// twenty-first session): it has no statement, so ZPR's default deny
+    /// is judged as written, the least the real policies could allow; the
+    /// drops at ZPR are owed to it, and no hint adds a statement to it.
+    pub stand_in: bool,
 }
 
 /// A statement's address within the scenario: policy and index.

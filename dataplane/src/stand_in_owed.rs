@@ -21,10 +21,20 @@
 //!   the deciding route rule sends to a stand-in gateway (since the
 //!   twentieth session: before, either end's table counted, and any route
 //!   drop at a VNIC whose table held a rule to a stand-in gateway);
-//! - egress (ingress) security: the sender's (receiver's) rules are not
-//!   all known, as the compiler tells them
-//!   ([`zprsim_control::compile::security_rules_unknown`]);
-//! - ZPR: either end carries the stand-in attribute.
+//! - egress or ingress security: either end's rules are not all known,
+//!   as the compiler tells them
+//!   ([`zprsim_control::compile::security_rules_unknown`]). Since the
+//!   twenty-first session either end, not only the side whose layer
+//!   dropped: a known VNIC's rule naming an NSG matches members only, and
+//!   a stand-in VNIC whose NSGs are unknown may be one; and a reply (or a
+//!   flow log's record of one, judged on its own) dropped at the known
+//!   side for want of the connection the other side's unknown rules would
+//!   have let open (QA round sixteen: the balancer's egress to a stand-in
+//!   pod, and the replies of flows its rules dropped, were not owed);
+//! - ZPR: either end carries the stand-in attribute, or (since the
+//!   twenty-first session) a ZPR policy is a stand-in (the export held
+//!   none while its endpoints carry attributes): every ZPR drop is then
+//!   owed, as any statement the export lacked may have allowed it.
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -48,6 +58,8 @@ pub struct StandInOwed {
     flags: HashMap<IpAddr, u8>,
     /// Global ids of the route rules sending to a stand-in gateway.
     to_stand_in_gateway: HashSet<RuleId>,
+    /// A ZPR policy is a stand-in: the statements are unknown.
+    statements_unknown: bool,
 }
 
 impl StandInOwed {
@@ -74,7 +86,8 @@ impl StandInOwed {
             }
         }
         let mut flags = HashMap::new();
-        let mut any = !to_stand_in_gateway.is_empty();
+        let statements_unknown = s.zpr_policies.iter().any(|p| p.stand_in);
+        let mut any = !to_stand_in_gateway.is_empty() || statements_unknown;
         for (i, v) in s.vnics.iter().enumerate() {
             let mut f = 0;
             if routes.get(i).copied().unwrap_or(false) {
@@ -97,6 +110,7 @@ impl StandInOwed {
         any.then_some(StandInOwed {
             flags,
             to_stand_in_gateway,
+            statements_unknown,
         })
     }
 
@@ -126,9 +140,10 @@ impl StandInOwed {
                 table_at & ROUTE != 0
                     || route_rule.is_some_and(|r| self.to_stand_in_gateway.contains(&r))
             }
-            Stage::EgressSecurity => self.of(from) & SECURITY != 0,
-            Stage::IngressSecurity => self.of(to) & SECURITY != 0,
-            Stage::Zpr => (self.of(from) | self.of(to)) & ZPR != 0,
+            Stage::EgressSecurity | Stage::IngressSecurity => {
+                (self.of(from) | self.of(to)) & SECURITY != 0
+            }
+            Stage::Zpr => self.statements_unknown || (self.of(from) | self.of(to)) & ZPR != 0,
         }
     }
 
@@ -177,4 +192,104 @@ impl StandInDrops {
             )
         })
     }
+}
+
+/// Flows [`RecordsOwed`] remembers (owed, and pending in the current
+/// second), each: 8 bytes and a hash set's overhead, about 32 MiB at
+/// most. Past it a later record is owed only where a stand-in decided
+/// it itself, so the count may fall short of the drops a cut adds.
+pub const MAX_OWED_FLOWS: usize = 1 << 20;
+
+/// The drops owed to stand-ins among flow-log records, each judged on its
+/// own at the VNIC that logged it (since the twenty-first session).
+///
+/// A record's drop is owed when [`StandInOwed::owes_drop`] says so of its
+/// packet, or when another record of the same flow (either direction) at
+/// the same VNIC had an owed drop before it, or later in the same second
+/// (records of one second are judged in the tie order of
+/// docs/semantics.md 6.4, which may take the answer first). A reply is
+/// logged and judged apart from its opener: when a stand-in dropped the
+/// opener nothing was tracked, so the reply drops at a layer whose rules
+/// are all known (the balancer's ingress of a pod's reply, when the
+/// stand-in route table dropped the balancer's request: QA round
+/// sixteen's random cuts). A capture's flow record holds both directions,
+/// so [`StandInOwed::owes`] needs no such memory.
+///
+/// Flows are kept as exact 64-bit keys of a hasher with fixed keys, so the
+/// count is the same in every run (the mid-session review: a hash with
+/// per-process keys made it vary), at most [`MAX_OWED_FLOWS`].
+#[derive(Debug, Clone)]
+pub struct RecordsOwed<'a> {
+    owed: &'a StandInOwed,
+    /// Flows with an owed drop.
+    flows: HashSet<u64>,
+    /// The second being judged, and its dropped records not owed (yet):
+    /// per flow, records and packets.
+    second: u64,
+    pending: HashMap<u64, (u64, u64)>,
+}
+
+impl<'a> RecordsOwed<'a> {
+    /// An empty memory over `owed`.
+    #[must_use]
+    pub fn new(owed: &'a StandInOwed) -> Self {
+        RecordsOwed {
+            owed,
+            flows: HashSet::new(),
+            second: 0,
+            pending: HashMap::new(),
+        }
+    }
+
+    /// A dropped record (window start `start`, `packets` packets, its
+    /// packet `p`, judged at VNIC `vnic`, dropped at `stage` with deciding
+    /// route rule `route_rule`): the records and packets now owed, its own
+    /// and those of the same second it makes owed.
+    pub fn dropped(
+        &mut self,
+        start: u64,
+        packets: u64,
+        vnic: usize,
+        p: &zprsim_control::packet::Packet,
+        stage: Stage,
+        route_rule: Option<RuleId>,
+    ) -> (u64, u64) {
+        if start != self.second {
+            self.second = start;
+            self.pending.clear();
+        }
+        let key = flow_key(vnic, p);
+        if self.flows.contains(&key) || self.owed.owes_drop(p.src, p.dst, stage, route_rule) {
+            let (records, earlier) = self.pending.remove(&key).unwrap_or((0, 0));
+            if self.flows.len() < MAX_OWED_FLOWS {
+                self.flows.insert(key);
+            }
+            (records + 1, earlier.saturating_add(packets))
+        } else {
+            if self.pending.len() < MAX_OWED_FLOWS || self.pending.contains_key(&key) {
+                let e = self.pending.entry(key).or_insert((0, 0));
+                e.0 += 1;
+                e.1 = e.1.saturating_add(packets);
+            }
+            (0, 0)
+        }
+    }
+}
+
+/// The key of a flow at a VNIC: both directions alike (ports with their
+/// addresses, the pair in order); an ICMP record's type and code left out
+/// (a reply's differ from its request's). `DefaultHasher::new` has fixed
+/// keys: the same in every run.
+fn flow_key(vnic: usize, p: &zprsim_control::packet::Packet) -> u64 {
+    use std::hash::{Hash, Hasher};
+    use zprsim_control::packet::L4;
+    let (sp, dp) = match p.l4 {
+        L4::Ports { sport, dport } => (sport, dport),
+        _ => (0, 0),
+    };
+    let (a, b) = ((p.src, sp), (p.dst, dp));
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (vnic, p.proto, lo, hi).hash(&mut h);
+    h.finish()
 }

@@ -583,4 +583,6 @@ pub(crate) struct RawZprPolicy {
     pub id: Option<Sp<String>>,
     pub statements: Option<Sp<Vec<Sp<String>>>>,
     pub file: Option<Sp<String>>,
+    /// Made up by `zprsim import` (since the twenty-first session).
+    pub stand_in: Option<bool>,
 }

@@ -2195,6 +2195,7 @@ impl Resolver<'_> {
                 id: p.id.as_ref().map(|x| x.value.clone()),
                 statements,
                 file: p.file.as_ref().map(|f| display_path(file, &f.value)),
+                stand_in: p.stand_in.unwrap_or(false),
             });
         }
         self.s.zpr_policies = zpr_policies;

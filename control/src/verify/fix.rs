@@ -376,6 +376,7 @@ pub fn new_policy() -> crate::model::ZprPolicy {
         id: None,
         statements: Vec::new(),
         file: None,
+        stand_in: false,
     }
 }
 

@@ -667,6 +667,7 @@ fn judge_path(
                     dst,
                     egress_denied: denies(f, Stage::EgressSecurity),
                     ingress_denied: denies(f, Stage::IngressSecurity),
+                    zpr_denied: denies(f, Stage::Zpr),
                 }
             }),
         );

@@ -29,6 +29,9 @@ pub struct Failing {
     pub egress_denied: bool,
     /// The destination VNIC's ingress security denies it.
     pub ingress_denied: bool,
+    /// ZPR denies it (a stand-in ZPR policy is named only then; since the
+    /// twenty-first session).
+    pub zpr_denied: bool,
 }
 
 /// The stand-in gateway (made up by `zprsim import` for a route target the
@@ -97,16 +100,20 @@ pub fn closing(
         }),
         Stage::EgressSecurity => va.is_some_and(|v| crate::eval::unknown_rules(s, v).is_some()),
         Stage::IngressSecurity => vb.is_some_and(|v| crate::eval::unknown_rules(s, v).is_some()),
-        Stage::Zpr => [va, vb]
-            .into_iter()
-            .flatten()
-            .any(|v| s.vnics[v.index()].stand_in),
+        Stage::Zpr => {
+            s.zpr_policies.iter().any(|p| p.stand_in)
+                || [va, vb]
+                    .into_iter()
+                    .flatten()
+                    .any(|v| s.vnics[v.index()].stand_in)
+        }
     };
     unknown.then_some(Failing {
         src: a,
         dst: b,
         egress_denied: stage == Some(Stage::EgressSecurity),
         ingress_denied: stage == Some(Stage::IngressSecurity),
+        zpr_denied: stage == Some(Stage::Zpr),
     })
 }
 
@@ -126,6 +133,7 @@ pub fn notes(
         List(usize),
         Nsg(usize),
         Gateway(usize),
+        Policy(usize),
     }
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
@@ -157,6 +165,18 @@ pub fn notes(
         None => format!("a {kind}"),
     };
     for f in pairs {
+        // ZPR policies `zprsim import` made up for an export with
+        // attributes and no policy: its statements are unknown.
+        for (i, p) in s.zpr_policies.iter().enumerate() {
+            if f.zpr_denied && p.stand_in {
+                note(Object::Policy(i), &|| {
+                    format!(
+                        "ZPR policy `{}` is a stand-in `zprsim import` made: the export holds no ZPR policy while its endpoints carry security attributes, so every flow touching them is judged denied (ZPR's default deny). Export the policies (`oci zpr zpr-policy list --compartment-id TENANCY --all`) and import again before adding statements: the real ones may allow this path",
+                        p.name
+                    )
+                });
+            }
+        }
         let (a, b) = (f.src, f.dst);
         let (va, vb) = (vnic_of(a), vnic_of(b));
         // The route layer reads the source VNIC's table, or, for a packet

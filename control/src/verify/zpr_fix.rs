@@ -279,18 +279,21 @@ fn form_b(s: &Scenario, src: &Side, dst: &Side, cond: &str) -> Option<String> {
 
 /// The policy a hint goes into: the first whose statements name an
 /// attribute of either end, else the first; `None` when there is none.
+/// Never a stand-in (made up by `zprsim import` for policies the export
+/// lacked: its statements are unknown; since the twenty-first session).
 fn policy_for(s: &Scenario, src: &Side, dst: &Side) -> Option<usize> {
     let ours = [&src.attribute, &dst.attribute];
     s.zpr_policies
         .iter()
         .position(|pol| {
-            pol.statements.iter().any(|st| {
-                st.statement
-                    .endpoint_attributes()
-                    .any(|a| ours.iter().any(|o| o.as_ref() == Some(a)))
-            })
+            !pol.stand_in
+                && pol.statements.iter().any(|st| {
+                    st.statement
+                        .endpoint_attributes()
+                        .any(|a| ours.iter().any(|o| o.as_ref() == Some(a)))
+                })
         })
-        .or_else(|| (!s.zpr_policies.is_empty()).then_some(0))
+        .or_else(|| s.zpr_policies.iter().position(|pol| !pol.stand_in))
 }
 
 /// Whether the statements, parsed from their text and added to `policy`

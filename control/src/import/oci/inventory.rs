@@ -27,6 +27,9 @@ pub(super) struct Inventory {
     /// The NSGs (OCIDs) a rules file of the export names, empty or not:
     /// an exported NSG without one has unknown rules (a stand-in).
     pub(super) nsg_rules_exported: BTreeSet<String>,
+    /// A file named for `oci zpr zpr-policy list` said the list is empty
+    /// (since the twenty-first session): the tenancy has no ZPR policy.
+    pub(super) no_policy_said: bool,
     pub(super) lists: Vec<Obj>,
     pub(super) tables: Vec<Obj>,
     pub(super) gateways: Vec<(&'static str, Obj)>,

@@ -203,20 +203,23 @@ pub fn compare<'s>(
         crate::stand_in_owed::StandInOwed::new(sb, cb),
         crate::stand_in_owed::StandInOwed::new(sa, ca),
     ];
+    let mut owed = owed
+        .each_ref()
+        .map(|o| o.as_ref().map(crate::stand_in_owed::RecordsOwed::new));
     let mut owed_counts = [(0u64, 0u64); 2];
     let [mut ob, mut oa] = judge_spooled_pair([cb, ca], spool, &name, Some(&stop), |ev| {
         if signalled() {
             stop.store(true, Ordering::Relaxed);
         }
         if let PairEvent::Judged(side, r, x) = &ev
-            && let (Some(Some(o)), Some(stage)) = (owed.get(*side), x.fast.judgement.stage)
+            && let (Some(Some(o)), Some(stage)) = (owed.get_mut(*side), x.fast.judgement.stage)
         {
             let p = record_packet(r, x.reply);
-            if o.owes_drop(p.src, p.dst, stage, x.fast.rules[0])
-                && let Some(c) = owed_counts.get_mut(*side)
-            {
-                c.0 = c.0.saturating_add(r.packets);
-                c.1 += 1;
+            let (records, packets) =
+                o.dropped(r.start, r.packets, x.vnic, &p, stage, x.fast.rules[0]);
+            if let Some(c) = owed_counts.get_mut(*side) {
+                c.0 = c.0.saturating_add(packets);
+                c.1 += records;
             }
         }
         match ev {
