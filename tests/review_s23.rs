@@ -107,7 +107,7 @@ struct Replayed {
 
 fn replay(dir: &Path, scenario: &str, input: &Path, tag: &str) -> Result<Replayed, String> {
     let report = format!("{tag}.json");
-    let flows = format!("{tag}.jsonl");
+    let flows = format!("{tag}-flows.jsonl");
     let o = run_in(
         dir,
         [
@@ -482,4 +482,217 @@ fn an_export_with_attributes_and_no_zpr_policy_list_makes_stand_ins() {
     let whole = replay(d, "whole.toml", &pcap, "w").unwrap();
     let cut = replay(d, "cut.toml", &pcap, "c").unwrap();
     check_owed(&whole, &cut).unwrap();
+}
+
+/// One OCI flow-log data entry (JSON line) of a TCP record logged at
+/// `vnic`, its window the minute from `start`.
+fn log_entry(
+    n: u64,
+    start: u64,
+    (src, sport): (&str, u16),
+    (dst, dport): (&str, u16),
+    vnic: &str,
+) -> String {
+    serde_json::json!({
+        "datetime": start * 1000,
+        "logContent": {
+            "data": {
+                "action": "ACCEPT", "bytesOut": 100, "destinationAddress": dst,
+                "destinationPort": dport, "endTime": start + 59, "flowid": format!("{n:08x}"),
+                "packets": 1, "protocol": 6, "protocolName": "TCP", "sourceAddress": src,
+                "sourcePort": sport, "startTime": start, "status": "OK", "version": "2"
+            },
+            "id": format!("00000000-0000-4000-8000-{n:012}"),
+            "oracle": {"vnicocid": vnic, "vnicsubnetocid": ""},
+            "source": "-", "specversion": "1.0", "time": "2024-03-01T09:00:00.000Z",
+            "type": "com.oraclecloud.vcn.flowlogs.DataEvent"
+        }
+    })
+    .to_string()
+}
+
+/// Journey (b): a node's connection to the API endpoint logged for 30
+/// hours, a record an hour at both ends in both directions, the later
+/// half in a file given first (records out of order across files); and
+/// two connections whose API side answers once more after a silence: 21
+/// hours after its last record (within the day of TCP's established
+/// timeout, docs/flow-logs.md "Tracking across records": a reply,
+/// allowed) and 25 hours after (past it: judged as a first packet, which
+/// ZPR drops at the API's egress check, as `explain` says of it). Every
+/// record's judgement is the same as with all of them in one file in
+/// order. Held on main (this session's QA); kept as a regression test.
+#[test]
+fn long_lived_flows_across_out_of_order_files_keep_their_replies_for_a_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (node, api) = ("10.0.2.11", "10.0.0.5");
+    let (node_id, api_id) = (
+        "ocid1.vnic.oc1.iad.okeordersworker1",
+        "ocid1.vnic.oc1.iad.okeordersk8sapiendpoint",
+    );
+    let t0 = 1_709_283_600u64;
+    let mut n = 0;
+    let mut entries: Vec<(u64, String)> = Vec::new();
+    let mut conn =
+        |hours: &[u64], replies_only: &[u64], sport: u16, entries: &mut Vec<(u64, String)>| {
+            for &h in hours.iter().chain(replies_only) {
+                let t = t0 + h * 3600;
+                let fwd = !replies_only.contains(&h);
+                for (from, to, vnic, is_fwd) in [
+                    ((node, sport), (api, 6443), node_id, true),
+                    ((node, sport), (api, 6443), api_id, true),
+                    ((api, 6443), (node, sport), api_id, false),
+                    ((api, 6443), (node, sport), node_id, false),
+                ] {
+                    if is_fwd && !fwd {
+                        continue;
+                    }
+                    n += 1;
+                    entries.push((t, log_entry(n, t, from, to, vnic)));
+                }
+            }
+        };
+    conn(&(0..30).collect::<Vec<_>>(), &[], 45000, &mut entries);
+    conn(&[0, 1, 2], &[23], 46000, &mut entries);
+    conn(&[0, 1, 2], &[27], 46001, &mut entries);
+    let lines = |keep: &dyn Fn(u64) -> bool| -> String {
+        entries
+            .iter()
+            .filter(|(t, _)| keep(*t))
+            .map(|(_, e)| format!("{e}\n"))
+            .collect()
+    };
+    let half = t0 + 15 * 3600;
+    std::fs::write(d.join("late.jsonl"), lines(&|t| t >= half)).unwrap();
+    std::fs::write(d.join("early.jsonl"), lines(&|t| t < half)).unwrap();
+    let mut sorted = entries.clone();
+    sorted.sort_by_key(|(t, _)| *t);
+    std::fs::write(
+        d.join("inorder.jsonl"),
+        sorted
+            .iter()
+            .map(|(_, e)| format!("{e}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    let scenario = root().join("examples/oke-orders/scenario.toml");
+    let run = |inputs: &[&str], tag: &str| -> Vec<Value> {
+        let flows = format!("{tag}-flows.jsonl");
+        let mut args = vec!["replay".to_string(), scenario.to_str().unwrap().to_string()];
+        args.extend(inputs.iter().map(|s| s.to_string()));
+        args.extend(["--flows".into(), flows.clone(), "--quiet".into()]);
+        let o = run_in(d, &args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut v: Vec<Value> = std::fs::read_to_string(d.join(&flows))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        v.sort_by_key(|f| {
+            (
+                f["start_time"].as_u64(),
+                f["vnic"].to_string(),
+                f["src"].to_string(),
+                f["sport"].as_u64(),
+            )
+        });
+        v
+    };
+    let split = run(&["late.jsonl", "early.jsonl"], "split");
+    let inorder = run(&["inorder.jsonl"], "inorder");
+    let judged = |v: &[Value]| -> Vec<String> {
+        v.iter()
+            .map(|f| {
+                format!(
+                    "{} {} {}:{} -> {}:{} {} {} {}",
+                    f["start_time"],
+                    f["vnic"],
+                    f["src"],
+                    f["sport"],
+                    f["dst"],
+                    f["dport"],
+                    f["verdict"],
+                    f["stage"],
+                    f["reply"]
+                )
+            })
+            .collect()
+    };
+    assert_eq!(judged(&split), judged(&inorder));
+    assert_eq!(split.len(), 30 * 4 + 2 * (3 * 4 + 2));
+    for f in &split {
+        let late_reply = f["dport"] == 46001 && f["start_time"] == t0 + 27 * 3600;
+        let day_reply = f["dport"] == 46000 && f["start_time"] == t0 + 23 * 3600;
+        if late_reply {
+            assert_eq!(
+                (&f["verdict"], &f["stage"], &f["reply"]),
+                (
+                    &Value::from("drop"),
+                    &Value::from("zpr"),
+                    &Value::from(false)
+                ),
+                "{f}"
+            );
+        } else {
+            assert_eq!(f["verdict"], "allow", "{f}");
+        }
+        if day_reply {
+            assert_eq!(f["reply"], true, "{f}");
+        }
+    }
+}
+
+/// Planning item 5's other half: `quality-entries-unchecked` reached from
+/// the CLI. No small knob exists (`Limits::max_quality_ids` is set only
+/// by the library's callers; `replay` and `diff` use the default,
+/// 917,504), so this test pipes 917,505 NODATA entries (162 MB, written
+/// as they are read, never on disk) into `replay -`: the report's warning
+/// names line 917,505. 27-41 s in a debug build on a shared 2-core
+/// machine (14 s of CPU), hence ignored in CI; the unit test
+/// `flowlog::read::tests::past_the_quality_id_bound_one_warning_says_they_are_unchecked`
+/// holds the rule with a bound of 2.
+#[test]
+#[ignore = "slow: 917,505 entries through a pipe, 27-41 s in a debug build"]
+fn quality_entries_unchecked_from_the_cli_through_a_pipe() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("zprsim"))
+        .current_dir(dir.path())
+        .args([
+            "replay",
+            root()
+                .join("examples/oke-orders/scenario.toml")
+                .to_str()
+                .unwrap(),
+            "-",
+            "--report",
+            "r.json",
+            "--quiet",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = std::io::BufWriter::new(child.stdin.take().unwrap());
+    for i in 0..917_505u64 {
+        writeln!(
+            stdin,
+            r#"{{"logContent":{{"data":{{"status":"NODATA","startTime":1709283480,"endTime":1709283539,"version":"2"}},"id":"q{i}","oracle":{{"vnicocid":"ocid1.vnic.oc1.iad.okeordersworker2"}}}}}}"#
+        )
+        .unwrap();
+    }
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();
+    let w: Vec<&Value> = r["run_warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["code"] == "quality-entries-unchecked")
+        .collect();
+    assert_eq!(w.len(), 1, "{r}");
+    assert_eq!(w[0]["line"], 917_505);
 }
