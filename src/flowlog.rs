@@ -4,8 +4,11 @@
 //! the agreement matrix of OCI's recorded action against the simulated
 //! verdict, the disagreements and the unplaced records.
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
+use std::hash::{Hash, Hasher};
 use std::io::Write;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -35,6 +38,11 @@ use crate::report::{RuleHits, StageCounts};
 
 /// Disagreements and unplaced examples kept in the report.
 const MAX_LISTED: usize = 1000;
+
+/// Owed records remembered to owe their answers too (8 bytes a key and
+/// the table's overhead: about 32 MiB at most); past it, a later answer is
+/// owed only when a stand-in decided it itself.
+const MAX_OWED_KEYS: usize = 1 << 20;
 /// ... and printed in the summary.
 const MAX_PRINTED: usize = 10;
 
@@ -530,12 +538,31 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     // Drops owed to stand-ins, counted per judged record (its packets).
     let owed = zprsim_dataplane::stand_in_owed::StandInOwed::new(s, &compiled);
     let (mut owed_packets, mut owed_records) = (0u64, 0u64);
+    // A record is judged on its own, unlike a capture's flow record, which
+    // holds both directions: a VNIC whose record of a connection a
+    // stand-in dropped tracks nothing, and its record of the answer is
+    // then judged as a first packet, dropped where everything is known
+    // (since the twenty-first session, QA round sixteen). Such a record,
+    // dropped, whose reverse the same VNIC dropped before with the drop
+    // owed, is owed too: the owed records' keys (VNIC and tuple, hashed:
+    // a collision owes one record more, never fewer), at most
+    // `MAX_OWED_KEYS`.
+    let mut owed_keys: HashSet<u64> = HashSet::new();
+    let key = |vnic: usize, src: IpAddr, dst: IpAddr, proto: u8, sport: u16, dport: u16| {
+        let mut h = std::hash::DefaultHasher::new();
+        (vnic, src, dst, proto, sport, dport).hash(&mut h);
+        h.finish()
+    };
     let mut st = judge_spooled(&compiled, spool, MAX_LISTED, &name, stop, |r, jr| {
         if let (Some(o), Some(stage)) = (&owed, jr.fast.judgement.stage) {
             let p = zprsim_dataplane::flowlog::judge::record_packet(r, jr.reply);
-            if o.owes_drop(p.src, p.dst, stage, jr.fast.rules[0]) {
+            let answer = owed_keys.contains(&key(jr.vnic, r.dst, r.src, r.proto, r.dport, r.sport));
+            if answer || o.owes_drop(p.src, p.dst, stage, jr.fast.rules[0]) {
                 owed_packets = owed_packets.saturating_add(r.packets);
                 owed_records += 1;
+                if owed_keys.len() < MAX_OWED_KEYS {
+                    owed_keys.insert(key(jr.vnic, r.src, r.dst, r.proto, r.sport, r.dport));
+                }
             }
         }
         if let Some((p, f)) = flows_out

@@ -696,3 +696,62 @@ fn quality_entries_unchecked_from_the_cli_through_a_pipe() {
     assert_eq!(w.len(), 1, "{r}");
     assert_eq!(w[0]["line"], 917_505);
 }
+
+/// Found by [`stand_in_drops_bound_every_drop_a_cut_export_adds`] at 200
+/// seeds (seeds 54 and 96): the export without its route tables, replayed
+/// on the demo flow logs. A VNIC whose own record of a connection was
+/// dropped by its stand-in table tracks nothing, so its record of the
+/// answer is judged as a first packet and dropped at ingress security or
+/// ZPR (`worker-1`'s record of the API's answer, `orders-lb`'s of the
+/// pods'): a drop the whole export does not make (it allows the answer as
+/// a reply), but decided where everything is known, so it was not owed
+/// (165 owed where the cut adds 179, on 33 tuples). A capture's flow
+/// record holds both directions, so there the first packet's owed drop
+/// covers the answer's; a flow-log record is judged on its own. Since the
+/// twenty-first session `replay` on flow logs owes a dropped record whose
+/// reverse the same VNIC dropped before with the drop owed.
+#[test]
+fn an_answer_a_stand_in_left_untracked_is_owed_on_flow_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    whole_and_cut(d, |f| {
+        f.remove("network-route-table-list.json");
+    });
+    let log = root().join("examples/oke-orders/flowlogs/oke-demo.jsonl");
+    let whole = replay(d, "whole.toml", &log, "w").unwrap();
+    let cut = replay(d, "cut.toml", &log, "c").unwrap();
+    let o = check_owed(&whole, &cut).unwrap();
+    assert!(o.extra_tuples > 30, "{o:?}");
+}
+
+/// [`an_answer_a_stand_in_left_untracked_is_owed_on_flow_logs`] for
+/// `diff` on flow logs: each side's `stand_in_drops` should be `replay`'s
+/// of that scenario, but `diff` counts them in
+/// `dataplane/src/flowlog/diff/mod.rs` (the perf helper's area) with the
+/// rule before this session's (165 packets owed, 42 records, where
+/// `replay` now owes 203 of the 212 drops, 53 records; the cut adds 179).
+#[test]
+#[ignore = "dataplane/src/flowlog/diff/mod.rs (perf helper): diff on flow logs does not owe an answer a stand-in left untracked, as replay now does"]
+fn diff_on_flow_logs_owes_what_replay_owes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    whole_and_cut(d, |f| {
+        f.remove("network-route-table-list.json");
+    });
+    let log = root().join("examples/oke-orders/flowlogs/oke-demo.jsonl");
+    let cut = replay(d, "cut.toml", &log, "c").unwrap();
+    let o = run_in(
+        d,
+        [
+            "diff",
+            "whole.toml",
+            "cut.toml",
+            log.to_str().unwrap(),
+            "--report",
+            "d.json",
+        ],
+    );
+    let r: Value = serde_json::from_slice(&std::fs::read(d.join("d.json")).unwrap())
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    assert_eq!(r["after"]["stand_in_drops"], cut.report["stand_in_drops"]);
+}
