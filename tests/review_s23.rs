@@ -231,19 +231,43 @@ fn draw(pool: &[IpAddr]) -> impl FnMut(&mut ChaCha8Rng) -> Packet + '_ {
     }
 }
 
-/// What the two gaps found below leave out of the bound, so that the CI
-/// run checks every other cut: a stand-in VNIC (its NSGs are unknown, and
-/// a known VNIC's rule naming an NSG it may be in drops without owing,
-/// [`a_drop_by_a_rule_naming_an_nsg_a_stand_in_vnic_may_be_in_is_owed`]),
-/// or VNICs with attributes and no ZPR policy at all (the policy list cut:
-/// [`an_export_with_attributes_and_no_zpr_policy_list_makes_stand_ins`]).
-fn in_a_known_gap(toml: &str) -> bool {
+/// What the gaps found below leave out of the bound, so that the CI run
+/// checks every other cut (`cuts`: what [`cut_export`] did):
+/// - a stand-in VNIC (its NSGs are unknown, and a known VNIC's rule naming
+///   an NSG it may be in drops without owing,
+///   [`a_drop_by_a_rule_naming_an_nsg_a_stand_in_vnic_may_be_in_is_owed`]);
+/// - VNICs with attributes and no ZPR policy at all (the policy list cut:
+///   [`an_export_with_attributes_and_no_zpr_policy_list_makes_stand_ins`]);
+/// - a list field an object lacks read as an empty list, not an unknown
+///   one: a VNIC's `nsg-ids`, a subnet's `security-list-ids`, a security
+///   list's `ingress-security-rules` or `egress-security-rules`, a VCN's
+///   `security-attributes`
+///   ([`an_absent_list_field_is_unknown_not_empty`]);
+/// - a VCN the export lacks (its list or its object deleted): its subnets
+///   and VNICs are left out, as a VCN of another compartment's
+///   (docs/import.md), and their addresses are no VNIC's;
+/// - a VNIC nothing names (its `vnic get` and the private-IP list both
+///   deleted).
+fn in_a_known_gap(toml: &str, cuts: &[String]) -> bool {
     let Ok(l) = load::from_toml_str(toml, "cut.toml") else {
         return false;
     };
     let s = l.scenario;
+    let cut = |p: &str| cuts.iter().any(|c| c.contains(p));
     s.vnics.iter().any(|v| v.stand_in)
         || (s.zpr_policies.is_empty() && s.vnics.iter().any(|v| !v.attributes.is_empty()))
+        || [
+            "/nsg-ids deleted",
+            "/security-list-ids deleted",
+            "/ingress-security-rules deleted",
+            "/egress-security-rules deleted",
+            "network-vcn-list.json: field /data/0/security-attributes",
+            "file network-vcn-list.json deleted",
+            "network-vcn-list.json: object",
+        ]
+        .iter()
+        .any(|p| cut(p))
+        || (cut("file network-private-ip-list.json deleted") && cut("file network-vnic-get-"))
 }
 
 /// Planning item 5: random cuts of the OKE export (files, fields, array
@@ -258,9 +282,10 @@ fn stand_in_drops_bound_every_drop_a_cut_export_adds() {
 }
 
 /// [`stand_in_drops_bound_every_drop_a_cut_export_adds`] with the cuts in
-/// the two known gaps too (40 seeds: 13 fail on main).
+/// the known gaps too (40 seeds: 13 fail on main; 200 seeds: 51, every
+/// one in a gap of [`in_a_known_gap`]).
 #[test]
-#[ignore = "two gaps outside this helper's files: dataplane/src/stand_in_owed.rs (perf helper) does not owe a drop by a known VNIC's rule naming an NSG a stand-in VNIC may be in; control/src/import (import helper) makes no stand-in for a missing ZPR policy list"]
+#[ignore = "gaps outside this helper's files: dataplane/src/stand_in_owed.rs (perf helper) does not owe a drop by a known VNIC's rule naming an NSG a stand-in VNIC may be in; control/src/import (import helper) makes no stand-in for a missing ZPR policy list or an absent list field"]
 fn stand_in_drops_bound_every_drop_of_every_cut() {
     owed_on_random_cuts("ZPRSIM_STAND_IN_CUT_SEEDS", 40, true);
 }
@@ -302,7 +327,7 @@ fn owed_on_random_cuts(var: &str, default: u64, every_cut: bool) {
             continue;
         };
         imported += 1;
-        if !every_cut && in_a_known_gap(&cut.toml) {
+        if !every_cut && in_a_known_gap(&cut.toml, &cuts) {
             in_gap += 1;
             continue;
         }
@@ -779,5 +804,35 @@ fn an_answer_judged_first_in_its_second_is_owed_too() {
     let log = root().join("examples/oke-orders/flowlogs/oke-demo.jsonl");
     let whole = replay(d, "whole.toml", &log, "w").unwrap();
     let cut = replay(d, "cut.toml", &log, "c").unwrap();
+    check_owed(&whole, &cut).unwrap();
+}
+
+/// Found by the random cuts at 200 seeds (seeds 43, 80, 86, 100, 158,
+/// 197): a list field an exported object lacks (a `--query`, an older CLI,
+/// a hand-trimmed file) is imported as an empty list, with no warning and
+/// no stand-in: `worker-2` without `nsg-ids` is in no NSG, so the API's
+/// kubelet call to it (`10.0.0.5 -> 10.0.2.12:10250`) is dropped at its
+/// ingress, where the whole export allows it, and nothing is owed (demo
+/// capture: 43 drops against 33, 0 owed). The same for a subnet's
+/// `security-list-ids`, a list's `ingress-security-rules` or
+/// `egress-security-rules`, and a VCN's `security-attributes` (ZPR's
+/// `in network.vcn:backend VCN` statements then apply nowhere: 168 drops
+/// against 33). Absent should read as unknown, as an absent VNIC
+/// `security-attributes` already does (docs/import.md): a warning and a
+/// stand-in (`security_lists_unknown`, a VNIC whose NSGs are unknown).
+/// In `control/src/import/`, the import helper's area.
+#[test]
+#[ignore = "control/src/import (import helper): an absent nsg-ids, security-list-ids, *-security-rules or VCN security-attributes is read as empty, not unknown"]
+fn an_absent_list_field_is_unknown_not_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    whole_and_cut(d, |f| {
+        let mut v: Value = serde_json::from_str(&f["network-vnic-get-3.json"]).unwrap();
+        v["data"].as_object_mut().unwrap().remove("nsg-ids");
+        f.insert("network-vnic-get-3.json".into(), v.to_string());
+    });
+    let pcap = root().join("pcaps/oke-demo.pcap");
+    let whole = replay(d, "whole.toml", &pcap, "w").unwrap();
+    let cut = replay(d, "cut.toml", &pcap, "c").unwrap();
     check_owed(&whole, &cut).unwrap();
 }
