@@ -21,16 +21,19 @@
 //!   the deciding route rule sends to a stand-in gateway (since the
 //!   twentieth session: before, either end's table counted, and any route
 //!   drop at a VNIC whose table held a rule to a stand-in gateway);
-//! - egress or ingress security: either end's rules are not all known,
-//!   as the compiler tells them
-//!   ([`zprsim_control::compile::security_rules_unknown`]). Since the
-//!   twenty-first session either end, not only the side whose layer
-//!   dropped: a known VNIC's rule naming an NSG matches members only, and
-//!   a stand-in VNIC whose NSGs are unknown may be one; and a reply (or a
-//!   flow log's record of one, judged on its own) dropped at the known
-//!   side for want of the connection the other side's unknown rules would
-//!   have let open (QA round sixteen: the balancer's egress to a stand-in
-//!   pod, and the replies of flows its rules dropped, were not owed);
+//! - egress (ingress) security: the sender's (receiver's) rules are not
+//!   all known, as the compiler tells them
+//!   ([`zprsim_control::compile::security_rules_unknown`]), or (since the
+//!   twenty-first session) one of its NSGs has a rule of that direction
+//!   naming an NSG and the other end is a stand-in VNIC whose NSGs are
+//!   unknown: such a rule matches members only, and the stand-in may be
+//!   one (QA round sixteen: the balancer's egress to a stand-in pod was
+//!   not owed). A rule by address decides alike whatever the other end
+//!   lacks, so a drop there is not owed (the mid-session review's L2: an
+//!   owed drop excuses a drop as the import's, so counting more hides real
+//!   ones). The reply of a flow whose first packet a stand-in dropped is
+//!   owed through its flow record ([`StandInOwed::owes`]) or, on flow
+//!   logs, through [`RecordsOwed`];
 //! - ZPR: either end carries the stand-in attribute, or (since the
 //!   twenty-first session) a ZPR policy is a stand-in (the export held
 //!   none while its endpoints carry attributes): every ZPR drop is then
@@ -40,7 +43,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use zprsim_control::compile::{Compiled, RuleId};
-use zprsim_control::model::{RouteTarget, Scenario};
+use zprsim_control::model::{Direction, Peer, RouteTarget, Scenario};
 use zprsim_control::verdict::{RuleRef, Stage};
 
 use crate::engine::FlowRecord;
@@ -48,6 +51,12 @@ use crate::engine::FlowRecord;
 const ROUTE: u8 = 1;
 const SECURITY: u8 = 2;
 const ZPR: u8 = 4;
+/// A stand-in VNIC without NSGs: its memberships are unknown.
+const MEMBERS_UNKNOWN: u8 = 8;
+/// One of the VNIC's NSGs has an egress rule naming an NSG.
+const NAMES_NSG_EGRESS: u8 = 16;
+/// One of the VNIC's NSGs has an ingress rule naming an NSG.
+const NAMES_NSG_INGRESS: u8 = 32;
 
 /// The VNIC addresses at which some layer's rules are not all known, with
 /// which layers, and the route rules to stand-in gateways.
@@ -102,7 +111,22 @@ impl StandInOwed {
             {
                 f |= ZPR;
             }
+            // A stand-in without NSGs is flagged SECURITY above (its own
+            // rules are not all known), so `any` holds already.
             any |= f != 0;
+            if v.stand_in && v.nsgs.is_empty() {
+                f |= MEMBERS_UNKNOWN;
+            }
+            for n in &v.nsgs {
+                for r in s.nsgs.get(n.index()).map_or(&[][..], |n| &n.rules[..]) {
+                    if matches!(r.peer, Peer::Nsg(_)) {
+                        f |= match r.direction {
+                            Direction::Egress => NAMES_NSG_EGRESS,
+                            Direction::Ingress => NAMES_NSG_INGRESS,
+                        };
+                    }
+                }
+            }
             for ip in &v.private_ips {
                 flags.insert(*ip, f);
             }
@@ -140,8 +164,15 @@ impl StandInOwed {
                 table_at & ROUTE != 0
                     || route_rule.is_some_and(|r| self.to_stand_in_gateway.contains(&r))
             }
-            Stage::EgressSecurity | Stage::IngressSecurity => {
-                (self.of(from) | self.of(to)) & SECURITY != 0
+            Stage::EgressSecurity => {
+                let (at, other) = (self.of(from), self.of(to));
+                at & SECURITY != 0
+                    || (at & NAMES_NSG_EGRESS != 0 && other & MEMBERS_UNKNOWN != 0)
+            }
+            Stage::IngressSecurity => {
+                let (at, other) = (self.of(to), self.of(from));
+                at & SECURITY != 0
+                    || (at & NAMES_NSG_INGRESS != 0 && other & MEMBERS_UNKNOWN != 0)
             }
             Stage::Zpr => self.statements_unknown || (self.of(from) | self.of(to)) & ZPR != 0,
         }
