@@ -103,10 +103,18 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
             continue;
         }
         let runs: Vec<Option<(u16, u16)>> = match path.probe {
-            Probe::Ports { sport, dport } => verify::port_runs(c, path.proto, sport, dport)
-                .into_iter()
-                .map(Some)
-                .collect(),
+            // The runs of the reply's classes too, where replies are
+            // judged: `port_runs` alone cut by the first packet's.
+            Probe::Ports { sport, dport } => verify::path_port_runs(
+                c,
+                path.proto,
+                sport,
+                dport,
+                path.expect == verify::Expect::Allow && path.replies,
+            )
+            .into_iter()
+            .map(Some)
+            .collect(),
             _ => vec![None],
         };
         // Every failing pair's failing probes, in order: what the hints

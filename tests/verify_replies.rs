@@ -403,6 +403,95 @@ fn a_reply_untracked_by_a_stand_in_gets_no_hint_and_names_it() {
     );
 }
 
+/// A server whose ingress lets 50-60 in statelessly and whose egress lets
+/// out, statelessly, only what leaves from 50-54 (the mid-session review's
+/// repro, `PROTO` udp or tcp): the replies of 55-60 drop at its egress.
+const SOURCE_PORT_SPLIT: &str = r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16"]
+
+[[security_list]]
+name = "app-sl"
+vcn = "v"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
+ingress_security_rules = [{ source = "0.0.0.0/0", protocol = "all", is_stateless = true }]
+
+[[security_list]]
+name = "srv-sl"
+vcn = "v"
+ingress_security_rules = [
+  { source = "10.0.0.0/16", protocol = "@N@", is_stateless = true, @P@_options = { destination_port_range = { min = 50, max = 60 } } },
+]
+egress_security_rules = [
+  { destination = "10.0.0.0/16", protocol = "@N@", is_stateless = true, @P@_options = { source_port_range = { min = 50, max = 54 } } },
+]
+
+[[subnet]]
+name = "app"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+security_lists = ["app-sl"]
+
+[[subnet]]
+name = "srv"
+vcn = "v"
+cidr_block = "10.0.2.0/24"
+security_lists = ["srv-sl"]
+
+[[vnic]]
+name = "c"
+subnet = "app"
+private_ips = ["10.0.1.10"]
+
+[[vnic]]
+name = "d"
+subnet = "srv"
+private_ips = ["10.0.2.53"]
+"#;
+
+/// A port range whose replies drop on some of its ports only: the runs
+/// were cut by the first packet's service class alone, and a stateless
+/// rule's `source_port_range` cuts only the reply's, so 50-60 was one run,
+/// judged at 50, and the path said `ok` while dport 57 alone failed. Now
+/// the runs are cut where the reply's class changes too, and the failing
+/// ports are exact: 55-60. UDP and TCP.
+#[test]
+fn a_range_whose_replies_drop_on_some_ports_fails_on_exactly_those() {
+    for (n, p) in [("17", "udp"), ("6", "tcp")] {
+        let s = SOURCE_PORT_SPLIT.replace("@N@", n).replace("@P@", p);
+        let expect = format!(
+            "[[path]]\nname = \"range\"\nfrom = \"vnic:c\"\nto = \"vnic:d\"\nproto = \"{p}\"\ndport = \"48-62\"\nexpect = \"allow\"\n\n[[path]]\nname = \"one\"\nfrom = \"vnic:c\"\nto = \"vnic:d\"\nproto = \"{p}\"\ndport = 57\nexpect = \"allow\"\n"
+        );
+        let r = run(&s, &expect);
+        let range = &r.paths[0];
+        assert!(!range.ok, "{p}: {range:?}");
+        assert_eq!(
+            range.failed[0].failing_ports,
+            ["48-49", "55-62"],
+            "{p}: {range:?}"
+        );
+        assert!(!r.paths[1].ok, "{p}");
+        // The ports that fail on the first packet (48, 49, 61, 62) and
+        // those whose reply drops (55-60), each said as such.
+        let expect = expect.replace("\"48-62\"", "\"50-60\"");
+        let r = run(&s, &expect);
+        let range = &r.paths[0];
+        assert_eq!(range.failed[0].failing_ports, ["55-60"], "{p}: {range:?}");
+        assert!(range.failed[0].reply, "{p}: {range:?}");
+        assert_eq!(
+            range.failed[0].stage,
+            Some(zprsim_control::verdict::Stage::EgressSecurity)
+        );
+        // A path that should be closed judges no reply: its runs are the
+        // first packet's (one run 50-60, open).
+        let deny = expect.replace("expect = \"allow\"", "expect = \"deny\"");
+        let r = run(&s, &deny);
+        assert_eq!(r.paths[0].failed[0].failing_ports, ["50-60"], "{p}");
+        assert_eq!(r.paths[0].probes, 1, "{p}");
+    }
+}
+
 /// The OKE example's include of the `oke` pack, bound to its cluster,
 /// under `name` (none: the pack's own).
 fn oke_include(name: Option<&str>, workers: &str) -> String {

@@ -22,7 +22,9 @@
 //!    port: the compiler cuts ports into service classes at every boundary
 //!    any rule or statement mentions, and every port of one class is judged
 //!    alike; so one probe per run of equal classes inside the range
-//!    ([`port_runs`]) covers the whole range;
+//!    ([`port_runs`]) covers the whole range; where replies are judged,
+//!    runs are cut where the reply's class changes too
+//!    ([`path_port_runs`], since the twenty-first session);
 //! 3. each pair of groups is judged once per run, on a representative
 //!    pair, by the compiled table and by the reference evaluator; every
 //!    endpoint pair of the two groups gets that judgement (the compiled
@@ -75,7 +77,7 @@ use crate::model::{PortRange, Scenario};
 use crate::verdict::{Stage, Verdict};
 
 pub use fix::{Edit, Target, apply, apply_all};
-pub use run::{SAMPLED_PAIRS, port_runs, run, run_until};
+pub use run::{SAMPLED_PAIRS, path_port_runs, port_runs, run, run_until};
 pub use selector::Selector;
 pub use stand_in::{Failing, closing as stand_in_closing, notes as stand_in_notes};
 pub use text::{audit_witness, layer_text, pair_failure, reply_failure, stay_closed};
