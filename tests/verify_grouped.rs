@@ -67,6 +67,7 @@ fn blank(path: &PathSpec) -> PathResult {
         to_open: Vec::new(),
         to_open_checked: 0,
         to_open_left: 0,
+        to_open_left_replies: 0,
         stand_ins: Vec::new(),
         to_open_edits: Vec::new(),
         to_keep_open_edits: Vec::new(),

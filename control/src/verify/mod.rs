@@ -80,7 +80,9 @@ pub use fix::{Edit, Target, apply, apply_all};
 pub use run::{SAMPLED_PAIRS, path_port_runs, port_runs, run, run_until};
 pub use selector::Selector;
 pub use stand_in::{Failing, closing as stand_in_closing, notes as stand_in_notes};
-pub use text::{audit_witness, layer_text, pair_failure, reply_failure, stay_closed};
+pub use text::{
+    audit_witness, layer_text, pair_failure, reply_failure, stay_closed, stay_closed_of,
+};
 pub use together::{Together, together};
 
 /// Limits, each checked before the work it bounds.
@@ -497,6 +499,12 @@ pub struct PathResult {
     /// written for, or past [`whole::MAX_HINTS`]).
     #[serde(skip_serializing_if = "is_zero")]
     pub to_open_left: u64,
+    /// Of those, pairs whose first packet passes with `to_open` and whose
+    /// reply still drops (since the twenty-first session): a reply gets no
+    /// hint but a stateless rule's rule back, so these are not said to be
+    /// opened by nothing ([`stay_closed_of`]).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub to_open_left_replies: u64,
     /// What `to_open` says it leaves closed of what the path stands for,
     /// though the path's pairs pass with it (since the twenty-first
     /// session): a CIDR of a `service:LABEL` side no rule of the hint
@@ -551,6 +559,7 @@ impl PathResult {
         self.to_open = w.to_open;
         self.to_open_checked = w.checked;
         self.to_open_left = w.left;
+        self.to_open_left_replies = w.left_replies;
         self.to_open_edits = w.edits;
         self.to_open_closed = w.closed_parts;
     }

@@ -132,6 +132,7 @@ fn no_pairs(path: &PathSpec, error: String) -> PathResult {
         to_open: Vec::new(),
         to_open_checked: 0,
         to_open_left: 0,
+        to_open_left_replies: 0,
         stand_ins: Vec::new(),
         to_open_edits: Vec::new(),
         to_keep_open_edits: Vec::new(),
