@@ -561,7 +561,10 @@ fn whole_head(p: &PathResult) -> Option<String> {
     };
     let left = match p.to_open_left {
         0 => String::new(),
-        n => format!(" ({})", zprsim_control::verify::stay_closed(Some(n))),
+        n => format!(
+            " ({})",
+            zprsim_control::verify::stay_closed_of(n, p.to_open_left_replies)
+        ),
     };
     Some(format!("to open {checked}, together{left}:"))
 }

@@ -738,9 +738,66 @@ fn an_empty_selector_fails_its_path_and_limits_stop_before_judging() {
     }
 }
 
+/// Adds to every security list and NSG of `s` stateless rules of
+/// `protocol` for any address of the family of `v4`, each cut inside
+/// `lo..=hi`: in each direction one by source port and one by destination
+/// port. The source-port ones cut only the replies' service classes (a
+/// reply's source port is the first packet's destination port), the
+/// destination-port ones leave first packets untracked, so a range's
+/// replies drop on part of it.
+fn plant_stateless_port_rules(
+    s: &mut zprsim_control::model::Scenario,
+    rng: &mut impl rand::Rng,
+    protocol: u8,
+    v4: bool,
+    lo: u16,
+    hi: u16,
+) {
+    use zprsim_control::model::{Direction, Peer, PortRange, Protocol, RuleOptions, SecurityRule};
+    let any: ipnet::IpNet = if v4 { "0.0.0.0/0" } else { "::/0" }.parse().unwrap();
+    let rule = |rng: &mut dyn rand::RngCore, direction, by_source: bool| {
+        let min = rand::Rng::random_range(rng, lo..=hi);
+        let max = rand::Rng::random_range(rng, min..=hi);
+        let r = Some(PortRange { min, max });
+        SecurityRule {
+            direction,
+            protocol: Protocol::Number(protocol),
+            peer: Peer::Cidr(any),
+            stateless: true,
+            options: if by_source {
+                RuleOptions::Ports { src: r, dst: None }
+            } else {
+                RuleOptions::Ports { src: None, dst: r }
+            },
+            description: None,
+        }
+    };
+    for l in &mut s.security_lists {
+        l.ingress.push(rule(rng, Direction::Ingress, true));
+        l.ingress.push(rule(rng, Direction::Ingress, false));
+        l.egress.push(rule(rng, Direction::Egress, true));
+        l.egress.push(rule(rng, Direction::Egress, false));
+    }
+    for n in &mut s.nsgs {
+        for (d, by_source) in [
+            (Direction::Ingress, true),
+            (Direction::Ingress, false),
+            (Direction::Egress, true),
+            (Direction::Egress, false),
+        ] {
+            n.rules.push(rule(rng, d, by_source));
+        }
+    }
+}
+
 /// On random scenarios (the differential test's generator), the failing
 /// ports `verify` reports for a port range are exactly the ports the
-/// reference evaluator drops, judged one by one.
+/// reference evaluator drops, judged one by one (first packet and reply).
+/// Every other seed, stateless rules cut by source and destination ports
+/// inside the range are planted in every list and NSG (since the
+/// twenty-first session: a stateless `source_port_range` cuts only the
+/// replies' classes, and a range whose replies dropped on part of it said
+/// `ok`).
 #[test]
 fn port_ranges_are_exact_on_random_scenarios() {
     use rand::{Rng, SeedableRng};
@@ -749,11 +806,11 @@ fn port_ranges_are_exact_on_random_scenarios() {
     use zprsim_control::model::{PortRange, proto};
     use zprsim_control::verify::{Expect, Location, PathSpec, Probe, Scope, Selector};
 
-    let (mut checked, mut mixed) = (0, 0);
+    let (mut checked, mut mixed, mut planted_mixed) = (0, 0, 0);
     for seed in 0..60u64 {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let s = random_scenario(&mut rng);
-        let c = Compiled::new(&s, &Config::default()).unwrap();
+        let mut s = random_scenario(&mut rng);
+        let mut c = Compiled::new(&s, &Config::default()).unwrap();
         let pool = address_pool(&s);
         // A pair, protocol and source port with at least one open port
         // among the generator's, so that ranges around it are partly open;
@@ -793,6 +850,13 @@ fn port_ranges_are_exact_on_random_scenarios() {
         };
         let lo = around.saturating_sub(rng.random_range(0..3_000));
         let hi = around.saturating_add(rng.random_range(0..3_000));
+        let planted = seed % 2 == 0;
+        if planted {
+            // A stream of its own: the other seeds' picks stay as they were.
+            let mut plant = ChaCha8Rng::seed_from_u64(seed + 1_000);
+            plant_stateless_port_rules(&mut s, &mut plant, protocol, a.is_ipv4(), lo, hi);
+            c = Compiled::new(&s, &Config::default()).unwrap();
+        }
         let path = PathSpec {
             name: format!("seed-{seed}"),
             location: Location {
@@ -853,11 +917,16 @@ fn port_ranges_are_exact_on_random_scenarios() {
         checked += 1;
         if !brute.is_empty() && brute.len() <= usize::from(hi - lo) {
             mixed += 1;
+            planted_mixed += usize::from(planted);
         }
     }
     assert!(checked >= 45, "only {checked} seeds had a pair");
     // The test means something only if ranges that are partly open occur.
     assert!(mixed >= 10, "only {mixed} ranges were partly open");
+    assert!(
+        planted_mixed >= 3,
+        "only {planted_mixed} planted ranges were partly open"
+    );
 }
 
 /// SIGINT in the middle of a long `verify`: exit 130, and both outputs

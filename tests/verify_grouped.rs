@@ -67,6 +67,7 @@ fn blank(path: &PathSpec) -> PathResult {
         to_open: Vec::new(),
         to_open_checked: 0,
         to_open_left: 0,
+        to_open_left_replies: 0,
         stand_ins: Vec::new(),
         to_open_edits: Vec::new(),
         to_keep_open_edits: Vec::new(),
@@ -103,10 +104,18 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
             continue;
         }
         let runs: Vec<Option<(u16, u16)>> = match path.probe {
-            Probe::Ports { sport, dport } => verify::port_runs(c, path.proto, sport, dport)
-                .into_iter()
-                .map(Some)
-                .collect(),
+            // The runs of the reply's classes too, where replies are
+            // judged: `port_runs` alone cut by the first packet's.
+            Probe::Ports { sport, dport } => verify::path_port_runs(
+                c,
+                path.proto,
+                sport,
+                dport,
+                path.expect == verify::Expect::Allow && path.replies,
+            )
+            .into_iter()
+            .map(Some)
+            .collect(),
             _ => vec![None],
         };
         // Every failing pair's failing probes, in order: what the hints

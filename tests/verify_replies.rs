@@ -403,6 +403,267 @@ fn a_reply_untracked_by_a_stand_in_gets_no_hint_and_names_it() {
     );
 }
 
+/// A server whose ingress lets 50-60 in statelessly and whose egress lets
+/// out, statelessly, only what leaves from 50-54 (the mid-session review's
+/// repro, `PROTO` udp or tcp): the replies of 55-60 drop at its egress.
+const SOURCE_PORT_SPLIT: &str = r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16"]
+
+[[security_list]]
+name = "app-sl"
+vcn = "v"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
+ingress_security_rules = [{ source = "0.0.0.0/0", protocol = "all", is_stateless = true }]
+
+[[security_list]]
+name = "srv-sl"
+vcn = "v"
+ingress_security_rules = [
+  { source = "10.0.0.0/16", protocol = "@N@", is_stateless = true, @P@_options = { destination_port_range = { min = 50, max = 60 } } },
+]
+egress_security_rules = [
+  { destination = "10.0.0.0/16", protocol = "@N@", is_stateless = true, @P@_options = { source_port_range = { min = 50, max = 54 } } },
+]
+
+[[subnet]]
+name = "app"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+security_lists = ["app-sl"]
+
+[[subnet]]
+name = "srv"
+vcn = "v"
+cidr_block = "10.0.2.0/24"
+security_lists = ["srv-sl"]
+
+[[vnic]]
+name = "c"
+subnet = "app"
+private_ips = ["10.0.1.10"]
+
+[[vnic]]
+name = "d"
+subnet = "srv"
+private_ips = ["10.0.2.53"]
+"#;
+
+/// A port range whose replies drop on some of its ports only: the runs
+/// were cut by the first packet's service class alone, and a stateless
+/// rule's `source_port_range` cuts only the reply's, so 50-60 was one run,
+/// judged at 50, and the path said `ok` while dport 57 alone failed. Now
+/// the runs are cut where the reply's class changes too, and the failing
+/// ports are exact: 55-60. UDP and TCP.
+#[test]
+fn a_range_whose_replies_drop_on_some_ports_fails_on_exactly_those() {
+    for (n, p) in [("17", "udp"), ("6", "tcp")] {
+        let s = SOURCE_PORT_SPLIT.replace("@N@", n).replace("@P@", p);
+        let expect = format!(
+            "[[path]]\nname = \"range\"\nfrom = \"vnic:c\"\nto = \"vnic:d\"\nproto = \"{p}\"\ndport = \"48-62\"\nexpect = \"allow\"\n\n[[path]]\nname = \"one\"\nfrom = \"vnic:c\"\nto = \"vnic:d\"\nproto = \"{p}\"\ndport = 57\nexpect = \"allow\"\n"
+        );
+        let r = run(&s, &expect);
+        let range = &r.paths[0];
+        assert!(!range.ok, "{p}: {range:?}");
+        assert_eq!(
+            range.failed[0].failing_ports,
+            ["48-49", "55-62"],
+            "{p}: {range:?}"
+        );
+        assert!(!r.paths[1].ok, "{p}");
+        // The ports that fail on the first packet (48, 49, 61, 62) and
+        // those whose reply drops (55-60), each said as such.
+        let expect = expect.replace("\"48-62\"", "\"50-60\"");
+        let r = run(&s, &expect);
+        let range = &r.paths[0];
+        assert_eq!(range.failed[0].failing_ports, ["55-60"], "{p}: {range:?}");
+        assert!(range.failed[0].reply, "{p}: {range:?}");
+        assert_eq!(
+            range.failed[0].stage,
+            Some(zprsim_control::verdict::Stage::EgressSecurity)
+        );
+        // A path that should be closed judges no reply: its runs are the
+        // first packet's (one run 50-60, open).
+        let deny = expect.replace("expect = \"allow\"", "expect = \"deny\"");
+        let r = run(&s, &deny);
+        assert_eq!(r.paths[0].failed[0].failing_ports, ["50-60"], "{p}");
+        assert_eq!(r.paths[0].probes, 1, "{p}");
+    }
+}
+
+/// The review's second repro: the client's list lets DNS out statelessly
+/// and the server's lets it in statelessly, neither with a rule back: the
+/// reply drops at the server's egress, and with the rule back there, at
+/// the client's ingress. `verify` gave the first rule back alone and said
+/// "1 stays closed: no rule, statement, gateway or route table opens it",
+/// though the client's rule back opens it. Now the rule back is tried once
+/// per end, each proved on the copy: both are given, and pasted, the path
+/// passes.
+#[test]
+fn a_reply_dropped_at_both_ends_gets_both_rules_back() {
+    let s = r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16"]
+
+[[security_list]]
+name = "app-sl"
+vcn = "v"
+egress_security_rules = [{ destination = "10.0.0.0/16", protocol = "17", is_stateless = true, udp_options = { destination_port_range = { min = 53, max = 53 } } }]
+ingress_security_rules = []
+
+[[security_list]]
+name = "srv-sl"
+vcn = "v"
+ingress_security_rules = [
+  { source = "10.0.0.0/16", protocol = "17", is_stateless = true, udp_options = { destination_port_range = { min = 53, max = 53 } } },
+]
+egress_security_rules = []
+
+[[subnet]]
+name = "app"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+security_lists = ["app-sl"]
+
+[[subnet]]
+name = "srv"
+vcn = "v"
+cidr_block = "10.0.2.0/24"
+security_lists = ["srv-sl"]
+
+[[vnic]]
+name = "c"
+subnet = "app"
+private_ips = ["10.0.1.10"]
+
+[[vnic]]
+name = "d"
+subnet = "srv"
+private_ips = ["10.0.2.53"]
+"#;
+    let dns = EXPECT.split("\n[[path]]\nname = \"ping\"").next().unwrap();
+    let r = run(s, dns);
+    let p = &r.paths[0];
+    assert!(!p.ok && p.failed[0].reply, "{p:?}");
+    let both = [
+        "egress-security: add to security list `srv-sl` (egress_security_rules): { protocol = \"17\", destination = \"10.0.0.0/16\", is_stateless = true, udp_options = { source_port_range = { min = 53, max = 53 } } }",
+        "ingress-security: add to security list `app-sl` (ingress_security_rules): { protocol = \"17\", source = \"10.0.0.0/16\", is_stateless = true, udp_options = { source_port_range = { min = 53, max = 53 } } }",
+    ];
+    assert_eq!(p.failed[0].to_open, both, "{p:?}");
+    assert_eq!(p.to_open, both, "{p:?}");
+    assert_eq!((p.to_open_checked, p.to_open_left), (1, 0), "{p:?}");
+    let mut fixed = s.to_owned();
+    for h in &p.to_open {
+        fixed = paste(&fixed, h);
+    }
+    assert_eq!(run(&fixed, dns).failed, 0, "{fixed}");
+}
+
+/// A pair whose first packet a security hint opens and whose reply then
+/// drops at route (no route back across the DRG): no hint is written for
+/// a reply's route, and the text said "1 stays closed: no rule,
+/// statement, gateway or route table opens it", which a route rule back
+/// disproves. Now `to_open_left_replies` counts it and the text says the
+/// reply still drops and gets no hint.
+#[test]
+fn a_reply_left_without_a_hint_is_not_said_to_be_opened_by_nothing() {
+    use assert_cmd::cargo::CommandCargoExt;
+    let s = r#"
+[[vcn]]
+name = "a"
+cidr_blocks = ["10.0.0.0/16"]
+
+[[vcn]]
+name = "b"
+cidr_blocks = ["10.1.0.0/16"]
+
+[[gateway]]
+name = "ad"
+vcn = "a"
+kind = "drg"
+
+[[gateway]]
+name = "bd"
+vcn = "b"
+kind = "drg"
+
+[[security_list]]
+name = "oa"
+vcn = "a"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
+ingress_security_rules = [{ source = "0.0.0.0/0", protocol = "all" }]
+
+[[security_list]]
+name = "ob"
+vcn = "b"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
+
+[[route_table]]
+name = "art"
+vcn = "a"
+route_rules = [{ destination = "10.1.0.0/16", network_entity = "ad" }]
+
+[[subnet]]
+name = "sa"
+vcn = "a"
+cidr_block = "10.0.1.0/24"
+route_table = "art"
+security_lists = ["oa"]
+
+[[subnet]]
+name = "sb"
+vcn = "b"
+cidr_block = "10.1.1.0/24"
+security_lists = ["ob"]
+
+[[vnic]]
+name = "x"
+subnet = "sa"
+private_ips = ["10.0.1.10"]
+
+[[vnic]]
+name = "y"
+subnet = "sb"
+private_ips = ["10.1.1.10"]
+"#;
+    let e = "[[path]]\nname = \"x-to-y\"\nfrom = \"vnic:x\"\nto = \"vnic:y\"\nproto = \"tcp\"\ndport = 443\nexpect = \"allow\"\n";
+    let r = run(s, e);
+    let p = &r.paths[0];
+    assert_eq!(p.to_open.len(), 1, "{p:?}");
+    assert_eq!((p.to_open_left, p.to_open_left_replies), (1, 1), "{p:?}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), s).unwrap();
+    std::fs::write(dir.path().join("e.toml"), e).unwrap();
+    let o = std::process::Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["verify", "s.toml", "e.toml"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("to open all 1 failing pairs, together (1 stays closed: its reply still drops, and a reply gets no hint but a stateless rule's rule back (`zprsim explain --reply` it)):"),
+        "{out}"
+    );
+    assert!(!out.contains(&verify::stay_closed(Some(1))), "{out}");
+    let o = std::process::Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["verify", "s.toml", "e.toml", "--json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["paths"][0]["to_open_left_replies"], 1, "{v}");
+    assert_eq!(
+        verify::stay_closed_of(3, 1),
+        "3 stay closed: no rule, statement, gateway or route table opens 2 of them; the replies of 1 still drop, and a reply gets no hint but a stateless rule's rule back (`zprsim explain --reply` them)"
+    );
+    assert_eq!(verify::stay_closed_of(2, 0), verify::stay_closed(Some(2)));
+}
+
 /// The OKE example's include of the `oke` pack, bound to its cluster,
 /// under `name` (none: the pack's own).
 fn oke_include(name: Option<&str>, workers: &str) -> String {

@@ -660,41 +660,38 @@ fn security_fix(
         },
         _ => RuleOptions::None,
     };
-    let peer = wide.into_iter().chain(std::iter::once(own)).find(|peer| {
-        let rule = SecurityRule {
-            direction,
-            protocol: Protocol::Number(p.proto),
-            peer: peer.clone(),
-            stateless: false,
-            options,
-            description: None,
-        };
-        opens(scratch, s, ix, p, l, target, rule)
-    })?;
-    let (dir, side) = match direction {
-        Direction::Ingress => ("INGRESS", "source"),
-        Direction::Egress => ("EGRESS", "destination"),
-    };
-    let opts = match options {
-        RuleOptions::Ports { dst: Some(r), .. } => {
-            let key = if p.proto == proto::TCP {
-                "tcp_options"
-            } else {
-                "udp_options"
+    let rule = wide
+        .into_iter()
+        .chain(std::iter::once(own))
+        .find_map(|peer| {
+            let rule = SecurityRule {
+                direction,
+                protocol: Protocol::Number(p.proto),
+                peer,
+                stateless: false,
+                options,
+                description: None,
             };
-            format!(
-                ", {key} = {{ destination_port_range = {{ min = {}, max = {} }} }}",
-                r.min, r.max
-            )
-        }
-        RuleOptions::Icmp {
-            icmp_type,
-            code: Some(c),
-        } => format!(", icmp_options = {{ type = {icmp_type}, code = {c} }}"),
-        _ => String::new(),
+            opens(scratch, s, ix, p, l, target, rule.clone()).then_some(rule)
+        })?;
+    Some(rule_text(s, target, &rule))
+}
+
+/// A security rule hint: `rule` in the scenario's TOML, where it goes
+/// (`ingress-security: add to NSG ...` or `... add to security list ...
+/// (ingress_security_rules): ...`), for the stateful rules of
+/// `security_fix` and the stateless rules back of `reply_fix.rs`.
+pub(super) fn rule_text(s: &Scenario, target: Target, r: &SecurityRule) -> String {
+    let (d, side, stage) = match r.direction {
+        Direction::Ingress => ("INGRESS", "source", Stage::IngressSecurity),
+        Direction::Egress => ("EGRESS", "destination", Stage::EgressSecurity),
+    };
+    let protocol = match r.protocol {
+        Protocol::All => "all".to_owned(),
+        Protocol::Number(n) => n.to_string(),
     };
     // Names as TOML strings: one holding `"` or `\\` pastes as written.
-    let remote_text = match peer {
+    let remote = match &r.peer {
         Peer::Service(l) => format!(
             "{side} = {}, {side}_type = \"SERVICE_CIDR_BLOCK\"",
             toml_string(&s.services[l.index()].name)
@@ -705,18 +702,48 @@ fn security_fix(
             toml_string(&s.nsgs[n.index()].name)
         ),
     };
-    let body = format!("protocol = \"{}\", {remote_text}{opts}", p.proto);
-    Some(match target {
+    let range = |x: crate::model::PortRange| format!("{{ min = {}, max = {} }}", x.min, x.max);
+    let opts = match (r.protocol, r.options) {
+        (Protocol::Number(n), RuleOptions::Ports { src, dst })
+            if src.is_some() || dst.is_some() =>
+        {
+            let key = if n == proto::TCP {
+                "tcp_options"
+            } else {
+                "udp_options"
+            };
+            let mut parts = Vec::new();
+            if let Some(x) = dst {
+                parts.push(format!("destination_port_range = {}", range(x)));
+            }
+            if let Some(x) = src {
+                parts.push(format!("source_port_range = {}", range(x)));
+            }
+            format!(", {key} = {{ {} }}", parts.join(", "))
+        }
+        (Protocol::Number(_), RuleOptions::Icmp { icmp_type, code }) => match code {
+            Some(c) => format!(", icmp_options = {{ type = {icmp_type}, code = {c} }}"),
+            None => format!(", icmp_options = {{ type = {icmp_type} }}"),
+        },
+        _ => String::new(),
+    };
+    let stateless = if r.stateless {
+        ", is_stateless = true"
+    } else {
+        ""
+    };
+    let body = format!("protocol = \"{protocol}\", {remote}{stateless}{opts}");
+    match target {
         Target::Nsg(i) => format!(
-            "{}: add to NSG `{}`: {{ direction = \"{dir}\", {body} }}",
-            l.layer.as_str(),
+            "{}: add to NSG `{}`: {{ direction = \"{d}\", {body} }}",
+            stage.as_str(),
             s.nsgs[i].name
         ),
         Target::List(i) => format!(
             "{}: add to security list `{}` ({}_security_rules): {{ {body} }}",
-            l.layer.as_str(),
+            stage.as_str(),
             s.security_lists[i].name,
-            dir.to_ascii_lowercase()
+            d.to_ascii_lowercase()
         ),
-    })
+    }
 }

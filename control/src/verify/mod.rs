@@ -22,7 +22,9 @@
 //!    port: the compiler cuts ports into service classes at every boundary
 //!    any rule or statement mentions, and every port of one class is judged
 //!    alike; so one probe per run of equal classes inside the range
-//!    ([`port_runs`]) covers the whole range;
+//!    ([`port_runs`]) covers the whole range; where replies are judged,
+//!    runs are cut where the reply's class changes too
+//!    ([`path_port_runs`], since the twenty-first session);
 //! 3. each pair of groups is judged once per run, on a representative
 //!    pair, by the compiled table and by the reference evaluator; every
 //!    endpoint pair of the two groups gets that judgement (the compiled
@@ -75,10 +77,12 @@ use crate::model::{PortRange, Scenario};
 use crate::verdict::{Stage, Verdict};
 
 pub use fix::{Edit, Target, apply, apply_all};
-pub use run::{SAMPLED_PAIRS, port_runs, run, run_until};
+pub use run::{SAMPLED_PAIRS, path_port_runs, port_runs, run, run_until};
 pub use selector::Selector;
 pub use stand_in::{Failing, closing as stand_in_closing, notes as stand_in_notes};
-pub use text::{audit_witness, layer_text, pair_failure, reply_failure, stay_closed};
+pub use text::{
+    audit_witness, layer_text, pair_failure, reply_failure, stay_closed, stay_closed_of,
+};
 pub use together::{Together, together};
 
 /// Limits, each checked before the work it bounds.
@@ -495,6 +499,12 @@ pub struct PathResult {
     /// written for, or past [`whole::MAX_HINTS`]).
     #[serde(skip_serializing_if = "is_zero")]
     pub to_open_left: u64,
+    /// Of those, pairs whose first packet passes with `to_open` and whose
+    /// reply still drops (since the twenty-first session): a reply gets no
+    /// hint but a stateless rule's rule back, so these are not said to be
+    /// opened by nothing ([`stay_closed_of`]).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub to_open_left_replies: u64,
     /// What `to_open` says it leaves closed of what the path stands for,
     /// though the path's pairs pass with it (since the twenty-first
     /// session): a CIDR of a `service:LABEL` side no rule of the hint
@@ -549,6 +559,7 @@ impl PathResult {
         self.to_open = w.to_open;
         self.to_open_checked = w.checked;
         self.to_open_left = w.left;
+        self.to_open_left_replies = w.left_replies;
         self.to_open_edits = w.edits;
         self.to_open_closed = w.closed_parts;
     }

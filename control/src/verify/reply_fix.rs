@@ -18,10 +18,7 @@
 //! VNIC's rules are partly unknown gets no hint (the stand-in note says to
 //! export them).
 
-use crate::escape::toml_string;
-use crate::model::{
-    AddressIndex, Direction, Peer, PortRange, Protocol, RuleOptions, Scenario, SecurityRule, proto,
-};
+use crate::model::{AddressIndex, Direction, RuleOptions, Scenario, SecurityRule, proto};
 use crate::packet::Packet;
 use crate::verdict::{Context, Outcome, Stage, Verdict};
 
@@ -100,7 +97,7 @@ pub(super) fn to_open(
             continue;
         };
         if opens(scratch, s, ix, p, reply_dir, c.target, rule.clone()) {
-            return Some(text(s, reply_dir, c.target, &rule));
+            return Some(super::fix::rule_text(s, c.target, &rule));
         }
     }
     None
@@ -245,69 +242,4 @@ fn opens(
         rules_mut(scratch.of(s), target, dir).pop();
     }
     ok
-}
-
-fn range(r: PortRange) -> String {
-    format!("{{ min = {}, max = {} }}", r.min, r.max)
-}
-
-/// The hint: the rule in the scenario's TOML, where it goes.
-fn text(s: &Scenario, dir: Direction, target: Target, r: &SecurityRule) -> String {
-    let (d, side, stage) = match dir {
-        Direction::Ingress => ("INGRESS", "source", Stage::IngressSecurity),
-        Direction::Egress => ("EGRESS", "destination", Stage::EgressSecurity),
-    };
-    let protocol = match r.protocol {
-        Protocol::All => "all".to_owned(),
-        Protocol::Number(n) => n.to_string(),
-    };
-    let remote = match &r.peer {
-        Peer::Service(l) => format!(
-            "{side} = {}, {side}_type = \"SERVICE_CIDR_BLOCK\"",
-            toml_string(&s.services[l.index()].name)
-        ),
-        Peer::Cidr(net) => format!("{side} = \"{net}\""),
-        Peer::Nsg(n) => format!(
-            "{side} = {}, {side}_type = \"NETWORK_SECURITY_GROUP\"",
-            toml_string(&s.nsgs[n.index()].name)
-        ),
-    };
-    let opts = match (r.protocol, r.options) {
-        (Protocol::Number(n), RuleOptions::Ports { src, dst })
-            if src.is_some() || dst.is_some() =>
-        {
-            let key = if n == proto::TCP {
-                "tcp_options"
-            } else {
-                "udp_options"
-            };
-            let mut parts = Vec::new();
-            if let Some(x) = dst {
-                parts.push(format!("destination_port_range = {}", range(x)));
-            }
-            if let Some(x) = src {
-                parts.push(format!("source_port_range = {}", range(x)));
-            }
-            format!(", {key} = {{ {} }}", parts.join(", "))
-        }
-        (Protocol::Number(_), RuleOptions::Icmp { icmp_type, code }) => match code {
-            Some(c) => format!(", icmp_options = {{ type = {icmp_type}, code = {c} }}"),
-            None => format!(", icmp_options = {{ type = {icmp_type} }}"),
-        },
-        _ => String::new(),
-    };
-    let body = format!("protocol = \"{protocol}\", {remote}, is_stateless = true{opts}");
-    match target {
-        Target::Nsg(i) => format!(
-            "{}: add to NSG `{}`: {{ direction = \"{d}\", {body} }}",
-            stage.as_str(),
-            s.nsgs[i].name
-        ),
-        Target::List(i) => format!(
-            "{}: add to security list `{}` ({}_security_rules): {{ {body} }}",
-            stage.as_str(),
-            s.security_lists[i].name,
-            d.to_ascii_lowercase()
-        ),
-    }
 }

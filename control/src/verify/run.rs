@@ -21,13 +21,44 @@ use super::{
 
 /// The destination port runs of a range: each `(lo, hi)` is a maximal run
 /// of ports inside `range` that fall in one service class of the compiled
-/// table (for `sport`), so judging `lo` judges every port of the run.
+/// table (for `sport`), so judging `lo` judges every first packet of the
+/// run. A path whose replies are judged is cut by [`path_port_runs`].
 #[must_use]
 pub fn port_runs(c: &Compiled, protocol: u8, sport: u16, range: PortRange) -> Vec<(u16, u16)> {
+    path_port_runs(c, protocol, sport, range, false)
+}
+
+/// The destination port runs a path is judged at: [`port_runs`], and when
+/// `replies` (a path that should be open and needs its replies,
+/// `PathSpec::replies`) cut also where the class of the reply changes (its
+/// source port is the run's port, its destination port `sport`): a
+/// stateless rule's `source_port_range` cuts the reply's classes and never
+/// the first packet's. Since the twenty-first session: before, a range
+/// whose replies dropped on some of its ports only was judged at the first
+/// port of a run and could say `ok`.
+#[must_use]
+pub fn path_port_runs(
+    c: &Compiled,
+    protocol: u8,
+    sport: u16,
+    range: PortRange,
+    replies: bool,
+) -> Vec<(u16, u16)> {
     let mut runs: Vec<(u16, u16)> = Vec::new();
     let mut last = None;
     for port in range.min..=range.max {
-        let class = c.service_class(protocol, L4::Ports { sport, dport: port });
+        let class = (
+            c.service_class(protocol, L4::Ports { sport, dport: port }),
+            replies.then(|| {
+                c.service_class(
+                    protocol,
+                    L4::Ports {
+                        sport: port,
+                        dport: sport,
+                    },
+                )
+            }),
+        );
         match runs.last_mut() {
             Some(run) if last == Some(class) => run.1 = port,
             _ => runs.push((port, port)),
@@ -35,6 +66,12 @@ pub fn port_runs(c: &Compiled, protocol: u8, sport: u16, range: PortRange) -> Ve
         last = Some(class);
     }
     runs
+}
+
+/// Whether the replies of `path` are judged: a path that should be open
+/// and needs them ([`dropped_reply`]).
+fn replies_judged(path: &PathSpec) -> bool {
+    path.expect == Expect::Allow && path.replies
 }
 
 fn family_fits(protocol: u8, a: IpAddr, b: IpAddr) -> bool {
@@ -95,6 +132,7 @@ fn no_pairs(path: &PathSpec, error: String) -> PathResult {
         to_open: Vec::new(),
         to_open_checked: 0,
         to_open_left: 0,
+        to_open_left_replies: 0,
         stand_ins: Vec::new(),
         to_open_edits: Vec::new(),
         to_keep_open_edits: Vec::new(),
@@ -319,7 +357,7 @@ pub(super) fn run_with(
     // and grouped once.
     let mut planned = Vec::with_capacity(paths.len());
     let mut expanded: HashMap<&Selector, Rc<Endpoints>> = HashMap::new();
-    let mut walked: HashMap<(u8, u16, u16, u16), Runs> = HashMap::new();
+    let mut walked: HashMap<(u8, u16, u16, u16, bool), Runs> = HashMap::new();
     let mut endpoints: usize = 0;
     let mut judgements_total: u64 = 0;
     for path in paths {
@@ -363,14 +401,21 @@ pub(super) fn run_with(
             continue;
         }
         // A walk over the range's ports, once per distinct (protocol,
-        // source port, range): the OKE pack has a dozen paths on 1-65535.
+        // source port, range, replies judged): the OKE pack has a dozen
+        // paths on 1-65535.
         let runs: Runs = match path.probe {
             Probe::Ports { sport, dport } => Rc::clone(
                 walked
-                    .entry((path.proto, sport, dport.min, dport.max))
+                    .entry((
+                        path.proto,
+                        sport,
+                        dport.min,
+                        dport.max,
+                        replies_judged(path),
+                    ))
                     .or_insert_with(|| {
                         Rc::new(
-                            port_runs(c, path.proto, sport, dport)
+                            path_port_runs(c, path.proto, sport, dport, replies_judged(path))
                                 .into_iter()
                                 .map(Some)
                                 .collect(),

@@ -255,6 +255,28 @@ pub fn stay_closed(n: Option<u64>) -> String {
     }
 }
 
+/// What `verify` says of the `left` pairs of a path its hints leave
+/// closed, `replies` of them because their reply still drops
+/// ([`super::PathResult::to_open_left_replies`]): [`stay_closed`] for the
+/// others; a reply gets no hint but a stateless rule's rule back
+/// (`reply_fix.rs`), so a route rule back (say) may open it, and it is not
+/// said that nothing does (since the twenty-first session).
+#[must_use]
+pub fn stay_closed_of(left: u64, replies: u64) -> String {
+    const REPLY: &str =
+        "a reply gets no hint but a stateless rule's rule back (`zprsim explain --reply`";
+    let replies = replies.min(left);
+    let others = left - replies;
+    match (others, replies) {
+        (_, 0) => stay_closed(Some(left)),
+        (0, 1) => format!("1 stays closed: its reply still drops, and {REPLY} it)"),
+        (0, n) => format!("{n} stay closed: their replies still drop, and {REPLY} them)"),
+        (k, n) => format!(
+            "{left} stay closed: no rule, statement, gateway or route table opens {k} of them; the replies of {n} still drop, and {REPLY} them)"
+        ),
+    }
+}
+
 /// Adjacent runs joined, written `lo-hi` (or `p` for one port).
 pub(super) fn merged_runs(runs: &[(u16, u16)]) -> Vec<String> {
     let mut merged: Vec<(u16, u16)> = Vec::new();

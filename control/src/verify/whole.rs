@@ -60,6 +60,11 @@ pub struct WholePath {
     pub checked: u64,
     /// Of those, pairs still failing with every hint added.
     pub left: u64,
+    /// Of `left`, pairs whose first packets pass with every hint added
+    /// and whose reply drops (since the twenty-first session): a reply
+    /// gets no hint but a stateless rule's rule back (`reply_fix.rs`), so
+    /// a route or ZPR rule back may still open it.
+    pub left_replies: u64,
     /// What the hints add to the scenario, in their order.
     pub edits: Vec<Edit>,
     /// The hints of the first pair's first failing probe alone: what
@@ -111,10 +116,27 @@ pub fn hints(
                 // twenty-first session, where the first packet passed a
                 // security layer by a stateless rule, the rule back
                 // (`reply_fix.rs`); else no hint, and it is left.
-                if reply_drops(scratch, s, ix, path, p).is_some() {
+                if let Some(mut stage) = reply_drops(scratch, s, ix, path, p) {
+                    // Once per end at most: a reply untracked at both ends
+                    // (a stateless rule out at the initiator and one in at
+                    // the responder) drops at the responder's egress, and
+                    // with its rule back, at the initiator's ingress (since
+                    // the twenty-first session; it got the first alone).
                     let mut given = Vec::new();
-                    if out.to_open.len() < MAX_HINTS {
-                        given.extend(super::reply_fix::to_open(scratch, s, ix, p));
+                    let mut tried: Vec<Stage> = Vec::new();
+                    while out.to_open.len() + given.len() < MAX_HINTS
+                        && matches!(stage, Stage::EgressSecurity | Stage::IngressSecurity)
+                        && !tried.contains(&stage)
+                    {
+                        tried.push(stage);
+                        let Some(h) = super::reply_fix::to_open(scratch, s, ix, p) else {
+                            break;
+                        };
+                        given.push(h);
+                        match reply_drops(scratch, s, ix, path, p) {
+                            Some(next) => stage = next,
+                            None => break,
+                        }
                     }
                     if first {
                         out.first.clone_from(&given);
@@ -162,16 +184,17 @@ pub fn hints(
         let still = ps.iter().find_map(|p| {
             let layers = blocked(scratch, s, ix, path, p);
             if layers.is_empty() {
-                reply_drops(scratch, s, ix, path, p).map(|stage| vec![stage])
+                reply_drops(scratch, s, ix, path, p).map(|stage| (vec![stage], true))
             } else {
-                Some(layers.iter().map(|l| l.layer).collect())
+                Some((layers.iter().map(|l| l.layer).collect(), false))
             }
         });
-        if let Some(stages) = still {
+        if let Some((stages, reply)) = still {
             if out.left == 0 {
                 out.closed_at = stages;
             }
             out.left += 1;
+            out.left_replies += u64::from(reply);
         }
     }
     out.edits = scratch.release();
