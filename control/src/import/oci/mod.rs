@@ -25,6 +25,7 @@ mod addresses;
 mod gateways;
 mod inventory;
 mod json;
+mod left_out;
 mod rules;
 mod security;
 mod services;
@@ -38,6 +39,7 @@ use inventory::{
 };
 pub(in crate::import) use json::tail;
 use json::{Obj, gs, gstrs, id_of, without_bom};
+pub(in crate::import) use left_out::COMMENT;
 use rules::Cx;
 pub use services::REGIONS;
 use services::service_cidrs;
@@ -303,7 +305,16 @@ fn finish(
         });
     }
     out_nsgs.extend(nsg_stand_ins.into_objects());
-    let out_policies = policies(&inv, &mut warnings);
+    let mut out_policies = policies(&inv, &mut warnings);
+    if let Some(left) = &inv.vcn_left_out {
+        left_out::statements_of_left_out_vcns(
+            &mut out_policies,
+            &out_vcns,
+            &out_vnics,
+            left,
+            &mut warnings,
+        );
+    }
     let (services_map, w) = service_cidrs(services, &labels)?;
     warnings.extend(w);
     if !services_map.is_empty() {
