@@ -48,6 +48,18 @@ run network-service-list.json oci network service list --all
 run lb-load-balancer-list.json oci lb load-balancer list --compartment-id "$C" --all
 run nlb-network-load-balancer-list.json oci nlb network-load-balancer list --compartment-id "$C" --all
 
+# VNIC kinds (informative; docs/import.md, "VNIC kinds"): OKE clusters
+# (the API endpoint's address), node pools with their nodes (`get`: `list`
+# prints no nodes) and File Storage mount targets (one list per
+# availability domain).
+run ce-cluster-list.json oci ce cluster list --compartment-id "$C" --all
+for p in $(oci ce node-pool list --compartment-id "$C" --all | jq -r '.data[]?.id'); do
+    run "ce-node-pool-get-$p.json" oci ce node-pool get --node-pool-id "$p"
+done
+for ad in $(oci iam availability-domain list --compartment-id "$C" | jq -r '.data[].name'); do
+    run "fs-mount-target-list-$ad.json" oci fs mount-target list --compartment-id "$C" --availability-domain "$ad" --all
+done
+
 # Private IPs of every subnet (secondary IPs and service-managed VNICs such
 # as load balancers appear only here), merged into one list.
 # (A compartment without subnets of its own has no part: an empty list.)

@@ -25,6 +25,7 @@ mod addresses;
 mod gateways;
 mod inventory;
 mod json;
+mod kinds;
 mod left_out;
 mod rules;
 mod security;

@@ -136,6 +136,7 @@ pub(super) fn vnics(
             lacks_of.insert(id.clone(), *none_of);
         }
     }
+    let kinds = super::kinds::Kinds::of(inv);
     let mut lone_balancer_vnics = Vec::new();
     let mut vnic_names = Names::default();
     let mut out_vnics = Vec::new();
@@ -287,7 +288,7 @@ pub(super) fn vnics(
         let kind = if is_balancer {
             "load-balancer"
         } else {
-            "instance"
+            kinds.of_vnic(o).unwrap_or("instance")
         };
         let mut m = Obj::new();
         m.insert("name".into(), json!(name));
