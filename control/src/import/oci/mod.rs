@@ -224,6 +224,7 @@ fn finish(
         contested: BTreeSet::new(),
         member_less: BTreeSet::new(),
         nsg_vcn: HashMap::new(),
+        untracked: 0,
         refused: Vec::new(),
     };
     let mut out_tables =
@@ -291,7 +292,7 @@ fn finish(
     );
     subnets::add_hosts(&mut out_subnets, hosts_added, cx.warnings);
     out_subnets.extend(stand_in_subnets);
-    security::contested_nsgs(&mut cx);
+    security::contested_nsgs(&mut cx, &rules_of);
     cx.stand_in_peers(&mut out_nsgs);
     security::stand_in_nsg_rules(&mut cx, &rules_of, &inv.nsg_rule_files);
     out_lists.extend(list_stand_ins.into_objects());
