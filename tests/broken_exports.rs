@@ -1505,3 +1505,58 @@ fn with_vcn_statements_naming_only_left_out_vcns_are_said_once_not_suggested() {
         "{allowed} allowed, {zpr} dropped at ZPR"
     );
 }
+
+/// Planning item 4 of the twentieth session's note: a subnet kept as a
+/// stand-in (here: its CIDR block cut, so its blocks are guessed) that
+/// lists no security list was "lists unknown" whether the export said
+/// `"security-list-ids": []` or nothing. The CLI prints every field of
+/// the model, `null` when the service leaves it unset (reference
+/// `oci-inputs.md` section 2.1), so `[]` says the subnet has none (OCI
+/// applies no list rule: `security_lists_unknown = false`, its VNICs
+/// track connections as the network does), and the key absent or null
+/// says nothing (`true`, as before: nothing tracked at its VNICs).
+#[test]
+fn a_stand_in_subnet_saying_no_security_list_is_told_from_one_saying_nothing() {
+    use zprsim_control::packet::Packet;
+    use zprsim_control::verdict::Context;
+    let cut = |lists: Option<Value>| {
+        let files = edited("network-subnet-list.json", |v| {
+            let w = subnet(v, "workers");
+            w.remove("cidr-block");
+            w.remove("ipv4-cidr-blocks");
+            w.remove("ipv6-cidr-blocks");
+            match &lists {
+                Some(l) => {
+                    w.insert("security-list-ids".into(), l.clone());
+                }
+                None => {
+                    w.remove("security-list-ids");
+                }
+            }
+        });
+        let imported = import(&files, None).unwrap_or_else(|e| panic!("{e}"));
+        (load(&imported.toml), imported.toml)
+    };
+    let ip = |a: &str| a.parse::<std::net::IpAddr>().unwrap();
+    for (lists, unknown) in [
+        (Some(serde_json::json!([])), false),
+        (None, true),
+        (Some(Value::Null), true),
+    ] {
+        let (s, toml) = cut(lists.clone());
+        let w = s.subnets.iter().find(|n| n.name == "workers").unwrap();
+        assert!(w.stand_in && w.security_lists.is_empty(), "{toml}");
+        assert_eq!(w.lists_unknown, unknown, "{lists:?}\n{toml}");
+        assert!(!toml.contains("security-list-ids said"), "{toml}");
+        // worker-1 (10.0.2.11) to the API endpoint: tracked at the worker
+        // only where its lists are known.
+        let p = Packet::tcp(ip("10.0.2.11"), 40000, ip("10.0.0.5"), 6443);
+        let d = zprsim_control::eval::evaluate(&s, &p, Context::First);
+        assert_eq!(
+            d.judgement.verdict,
+            zprsim_control::verdict::Verdict::Allow,
+            "{d:?}"
+        );
+        assert_eq!(d.judgement.tracking.at_src, !unknown, "{lists:?}: {d:?}");
+    }
+}
