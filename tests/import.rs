@@ -1578,4 +1578,27 @@ fn oke_and_file_storage_objects_give_vnics_their_kinds() {
     assert_eq!(kind_of(&d, "worker-1"), "instance");
     assert_eq!(kind_of(&d, "k8s-api-endpoint"), "instance");
     assert_eq!(kind_of(&d, "worker-2"), "node");
+    // The mount target's and the API endpoint's VNICs not exported (OCI
+    // lists such VNICs in no compartment a user exports): their private
+    // IPs make stand-in VNICs, which get the kind too (else `unknown`).
+    let stand_in_kinds = |files: &zprsim_control::import::Files| -> Vec<String> {
+        let mut files = files.clone();
+        files.retain(|f, t| {
+            !(f.starts_with("network-vnic-get-")
+                && (t.contains("\"orders-fss-mt\"") || t.contains("\"k8s-api-endpoint\"")))
+        });
+        let s = load::from_toml_str(&oci::import(&files, None).unwrap().toml, "s.toml")
+            .unwrap()
+            .scenario;
+        let mut k: Vec<String> = s
+            .vnics
+            .iter()
+            .filter(|v| v.stand_in)
+            .map(|v| v.kind.clone())
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(stand_in_kinds(&files), ["api-endpoint", "mount-target"]);
+    assert_eq!(stand_in_kinds(&base), ["unknown", "unknown"]);
 }

@@ -20,7 +20,11 @@
 //!
 //! Only firm evidence counts: an object whose `lifecycle-state` says it is
 //! gone gives none, and a VNIC two pieces of evidence disagree on keeps
-//! `instance`. The kind is informative: no layer judges by it.
+//! `instance` (a stand-in VNIC, `unknown`). A stand-in VNIC (private IPs
+//! whose VNIC the export lacks: OCI lists the VNICs of a mount target or
+//! of a cluster's API endpoint in no compartment a user exports) gets its
+//! kind the same way, by its OCID or its first address. The kind is
+//! informative: no layer judges by it.
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -71,7 +75,7 @@ fn live(o: &Obj) -> bool {
 impl Kinds {
     /// The kinds said by the export's clusters, node pools, VNIC
     /// attachments and mount targets.
-    pub(super) fn of(inv: &Inventory) -> Kinds {
+    pub(super) fn said(inv: &Inventory) -> Kinds {
         let mut k = Kinds::default();
         let mut node_instances: HashSet<String> = HashSet::new();
         let mut node_ips: HashSet<IpAddr> = HashSet::new();
@@ -159,10 +163,38 @@ impl Kinds {
     /// The kind the export says of VNIC `o` (its OCID, else its primary
     /// address), if it says one and agrees with itself.
     pub(super) fn of_vnic(&self, o: &Obj) -> Option<&'static str> {
-        let by_vnic = gs(o, "id").and_then(|id| self.by_vnic.get(id));
-        let by_ip = gs(o, "private-ip")
-            .and_then(address)
-            .and_then(|a| self.by_ip.get(&a));
+        self.of(gs(o, "id"), gs(o, "private-ip"))
+    }
+
+    /// The kind the export says of a stand-in VNIC of OCID `id` holding
+    /// the addresses `ips`: by its OCID or any of its addresses, when
+    /// they agree.
+    pub(super) fn of_stand_in(&self, id: &str, ips: &[String]) -> Option<&'static str> {
+        // Each piece of evidence: `None` where it disagrees with itself.
+        let evidence: Vec<Option<&'static str>> = self
+            .by_vnic
+            .get(id)
+            .into_iter()
+            .chain(
+                ips.iter()
+                    .filter_map(|a| address(a))
+                    .filter_map(|a| self.by_ip.get(&a)),
+            )
+            .copied()
+            .collect();
+        let first = *evidence.first()?;
+        evidence
+            .iter()
+            .all(|k| *k == first)
+            .then_some(first)
+            .flatten()
+    }
+
+    /// The kind the export says of the VNIC of OCID `id` whose primary
+    /// (or, for a stand-in, first) address is `ip`.
+    pub(super) fn of(&self, id: Option<&str>, ip: Option<&str>) -> Option<&'static str> {
+        let by_vnic = id.and_then(|id| self.by_vnic.get(id));
+        let by_ip = ip.and_then(address).and_then(|a| self.by_ip.get(&a));
         match (by_vnic, by_ip) {
             (Some(a), Some(b)) if a != b => None,
             (Some(a), _) => *a,

@@ -136,7 +136,7 @@ pub(super) fn vnics(
             lacks_of.insert(id.clone(), *none_of);
         }
     }
-    let kinds = super::kinds::Kinds::of(inv);
+    let kinds = super::kinds::Kinds::said(inv);
     let mut lone_balancer_vnics = Vec::new();
     let mut vnic_names = Names::default();
     let mut out_vnics = Vec::new();
@@ -578,7 +578,7 @@ pub(super) fn vnics(
             "subnet": subnet,
             "private_ips": ips,
             "nsgs": [],
-            "kind": "unknown",
+            "kind": kinds.of_stand_in(v, &ips).unwrap_or("unknown"),
             "stand_in": true,
         });
         let (route_table, routes_said) = own.unwrap_or_else(|| {
