@@ -96,7 +96,7 @@ pub(super) struct Cx<'a> {
     /// all of them before any rule is converted).
     pub(super) nsg_vcn: std::collections::HashMap<String, String>,
     /// Stateless rules left out because the NSG they name cannot be
-    /// resolved safely ([`Cx::unresolved_stateless`]): the caller marks
+    /// resolved safely ([`Cx::unresolved`]): the caller marks
     /// the rule's NSG a stand-in (nothing tracked at its VNICs) when this
     /// count grows while its rules are converted.
     pub(super) untracked: usize,
@@ -118,6 +118,8 @@ pub(super) struct Pending {
     stateful: bool,
     /// The warning when the rule is left out.
     why: String,
+    /// Why it is left out (for the stateless rule's warning).
+    reason: String,
 }
 
 /// The start of a placeholder peer: an NSG the export lacks, resolved to
@@ -306,19 +308,21 @@ impl Cx<'_> {
                     (None, Some(vcn)) if self.this_nsg.is_some() => {
                         let vcn = vcn.clone();
                         if self.contested_here(peer, &vcn) {
-                            let why = contested_why(peer);
+                            let why = self.unresolved_why(peer, &vcn);
                             self.unresolved(stateful, &leave_out(&why), owner, &why);
                             return None;
                         }
                         self.stand_in_peer(peer, &vcn, owner)
                     }
                     (None, Some(vcn)) => {
+                        let reason = self.unresolved_why(peer, vcn);
                         self.pending.push(Pending {
                             peer: peer.to_owned(),
                             vcn: vcn.clone(),
                             owner: owner.to_owned(),
                             stateful,
-                            why: leave_out(&contested_why(peer)),
+                            why: leave_out(&reason),
+                            reason,
                         });
                         format!("{PENDING}{}", self.pending.len() - 1)
                     }
@@ -426,8 +430,7 @@ impl Cx<'_> {
                         return false;
                     };
                     if self.contested_here(&p.peer, &p.vcn) {
-                        let why = contested_why(&p.peer);
-                        self.unresolved(p.stateful, &p.why, &p.owner, &why);
+                        self.unresolved(p.stateful, &p.why, &p.owner, &p.reason);
                         return false;
                     }
                     let n = self.stand_in_peer(&p.peer, &p.vcn, &p.owner);
@@ -463,6 +466,18 @@ impl Cx<'_> {
                 .nsg_stand_ins
                 .get(peer, vcn)
                 .is_some_and(|n| !self.member_less.contains(n))
+    }
+
+    /// Why a rule of VCN `vcn` naming NSG `peer` is left out when
+    /// [`Cx::contested_here`]: an exported NSG of another VCN, or one the
+    /// export lacks that VNICs of more than one VCN claim.
+    fn unresolved_why(&self, peer: &str, vcn: &str) -> String {
+        match self.nsg_vcn.get(peer) {
+            Some(theirs) => format!(
+                "names NSG `{peer}`, which the export gives to VCN `{theirs}`, not to the rule's VCN `{vcn}`, whose VNICs name it too (an NSG's rules name NSGs of its VCN: the export contradicts itself, and the rule could match VNICs that are not in it)"
+            ),
+            None => contested_why(peer),
+        }
     }
 
     /// A rule naming an NSG it cannot be resolved to safely (`why`):
