@@ -26,7 +26,7 @@ run() {
     local out=$1
     shift
     local text
-    text=$("$@")
+    text=$("$@") || return
     if [ -z "$text" ]; then text='{"data": []}'; fi
     printf '%s\n' "$text" > "$D/$out"
 }
@@ -47,6 +47,22 @@ run network-service-list.json oci network service list --all
 # (an OKE service's annotations set them on the balancer).
 run lb-load-balancer-list.json oci lb load-balancer list --compartment-id "$C" --all
 run nlb-network-load-balancer-list.json oci nlb network-load-balancer list --compartment-id "$C" --all
+
+# VNIC kinds (informative; docs/import.md, "VNIC kinds"): OKE clusters
+# (the API endpoint's address), node pools with their nodes (`get`: `list`
+# prints no nodes) and File Storage mount targets (one list per
+# availability domain). Optional: without the permissions (or the
+# services), the network is exported all the same.
+optional() {
+    "$@" || echo "warning: \`${*:3}\` failed; VNIC kinds from it are left out" >&2
+}
+optional run ce-cluster-list.json oci ce cluster list --compartment-id "$C" --all
+for p in $( (oci ce node-pool list --compartment-id "$C" --all || true) | jq -r '.data[]?.id'); do
+    optional run "ce-node-pool-get-$p.json" oci ce node-pool get --node-pool-id "$p"
+done
+for ad in $( (oci iam availability-domain list --compartment-id "$C" || true) | jq -r '.data[]?.name'); do
+    optional run "fs-mount-target-list-$ad.json" oci fs mount-target list --compartment-id "$C" --availability-domain "$ad" --all
+done
 
 # Private IPs of every subnet (secondary IPs and service-managed VNICs such
 # as load balancers appear only here), merged into one list.

@@ -602,3 +602,221 @@ expect = "deny"
         "{t}"
     );
 }
+
+/// Planning item 4 of the twentieth session's note and the mid-session
+/// review's L6: an NSG the export lacks that one VCN's VNICs name and
+/// another VCN names too (its VNICs, or a rule of one of its NSGs: the
+/// export contradicts itself, an NSG belongs to one VCN) must not be
+/// judged more permissively than the whole export, whichever VCN the
+/// whole export says is the NSG's. Random scenarios (classic and wide
+/// shapes), a random NSG `x` of VCN `a`, and contradictions from another
+/// VCN `b`: VNICs of `b` naming `x`, a rule (stateful or stateless) of an
+/// NSG of `b` naming `x`, and (sometimes) the whole export saying `x` is
+/// `b`'s. The cut takes `x` out of `network-nsg-list.json` (sometimes its
+/// rules file too). Judged by the reference evaluator against the whole
+/// export imported, first packets and the replies of what they open
+/// (each scenario's own tracking); the compiled table agrees with the
+/// evaluator on the cut. Before the fix: `a`'s copy kept `x`'s exported
+/// rules when only a rule of `b` contradicted it, and a stateless rule
+/// naming `x` named one VCN's copy.
+#[test]
+fn an_nsg_claimed_from_two_vcns_never_allows_more_than_the_whole_export() {
+    use serde_json::{Value, json};
+    let seeds = crate::support::seeds("ZPRSIM_CONTESTED_SEEDS", 150);
+    let (mut compared, mut contested_stateless) = (0usize, 0usize);
+    crate::support::no_disagreement(seeds, |seed| {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let shape = Shape::wide();
+        let s = exportable_shaped(seed, &mut rng, (seed % 2 == 0).then_some(&shape));
+        let (mut whole, services) = oci_export::export(&s);
+        let read = |files: &BTreeMap<String, String>, f: &str| -> Value {
+            serde_json::from_str(&files[f]).unwrap()
+        };
+        let nsgs = read(&whole, "network-nsg-list.json")["data"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let subnets = read(&whole, "network-subnet-list.json")["data"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let vcn_of_subnet = |sid: &Value| {
+            subnets
+                .iter()
+                .find(|s| &s["id"] == sid)
+                .map(|s| s["vcn-id"].clone())
+        };
+        let vnic_files: Vec<(String, Value)> = whole
+            .iter()
+            .filter(|(f, _)| f.starts_with("network-vnic-get-"))
+            .map(|(f, t)| (f.clone(), serde_json::from_str::<Value>(t).unwrap()))
+            .collect();
+        // x: an NSG with members, in a VCN a; b: another VCN with VNICs.
+        let with_members: Vec<&Value> = nsgs
+            .iter()
+            .filter(|n| {
+                vnic_files.iter().any(|(_, v)| {
+                    v["data"]["nsg-ids"]
+                        .as_array()
+                        .is_some_and(|a| a.contains(&n["id"]))
+                })
+            })
+            .collect();
+        if with_members.is_empty() {
+            return Ok(());
+        }
+        let x = with_members[rng.random_range(0..with_members.len())].clone();
+        let (x_id, a) = (x["id"].clone(), x["vcn-id"].clone());
+        let in_b: Vec<&(String, Value)> = vnic_files
+            .iter()
+            .filter(|(_, v)| vcn_of_subnet(&v["data"]["subnet-id"]).is_some_and(|c| c != a))
+            .collect();
+        if in_b.is_empty() {
+            return Ok(());
+        }
+        let b =
+            vcn_of_subnet(&in_b[rng.random_range(0..in_b.len())].1["data"]["subnet-id"]).unwrap();
+        let nsgs_of_b: Vec<&Value> = nsgs.iter().filter(|n| n["vcn-id"] == b).collect();
+        // Contradictions from b: VNICs naming x, a rule naming x, or both.
+        let (by_vnics, by_rule) = match rng.random_range(0..3) {
+            0 => (true, false),
+            1 => (false, true),
+            _ => (true, true),
+        };
+        let by_rule = by_rule && !nsgs_of_b.is_empty();
+        if !by_vnics && !by_rule {
+            return Ok(());
+        }
+        if by_vnics {
+            // At least one VNIC of b names x (the first), some others too.
+            for (i, (f, v)) in in_b
+                .iter()
+                .filter(|(_, v)| vcn_of_subnet(&v["data"]["subnet-id"]) == Some(b.clone()))
+                .enumerate()
+            {
+                if i == 0 || rng.random_bool(0.5) {
+                    let mut v = v.clone();
+                    let ids = v["data"]["nsg-ids"].as_array_mut().unwrap();
+                    if !ids.contains(&x_id) {
+                        ids.push(x_id.clone());
+                    }
+                    whole.insert(f.clone(), v.to_string());
+                }
+            }
+        }
+        let stateless = rng.random_bool(0.6);
+        if by_rule {
+            let n = nsgs_of_b[rng.random_range(0..nsgs_of_b.len())];
+            let f = format!("network-nsg-rules-list.{}.json", n["id"].as_str().unwrap());
+            let mut v = read(&whole, &f);
+            let ingress = rng.random_bool(0.5);
+            let (peer, ty, dir) = if ingress {
+                ("source", "source-type", "INGRESS")
+            } else {
+                ("destination", "destination-type", "EGRESS")
+            };
+            let mut r = json!({"direction": dir, "id": "CONTRA", "is-stateless": stateless,
+                "protocol": if rng.random_bool(0.5) { "all" } else { "6" }});
+            r[peer] = x_id.clone();
+            r[ty] = "NETWORK_SECURITY_GROUP".into();
+            v["data"].as_array_mut().unwrap().push(r);
+            whole.insert(f, v.to_string());
+        }
+        // Sometimes the whole export says x is b's.
+        if rng.random_bool(0.3) {
+            let mut v = read(&whole, "network-nsg-list.json");
+            for n in v["data"].as_array_mut().unwrap() {
+                if n["id"] == x_id {
+                    n["vcn-id"] = b.clone();
+                }
+            }
+            whole.insert("network-nsg-list.json".into(), v.to_string());
+        }
+        let Ok(w) = oci::import(&whole, Some(&services)) else {
+            return Ok(());
+        };
+        let mut w = load::from_toml_str(&w.toml, "whole.toml")
+            .map_err(|e| format!("seed {seed}: the whole export's own output refused: {e}"))?
+            .scenario;
+        w.options.zpr_only = s.options.zpr_only;
+        let mut files = whole.clone();
+        let mut v = read(&files, "network-nsg-list.json");
+        v["data"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|n| n["id"] != x_id);
+        files.insert("network-nsg-list.json".into(), v.to_string());
+        if rng.random_bool(0.3) {
+            files.remove(&format!(
+                "network-nsg-rules-list.{}.json",
+                x_id.as_str().unwrap()
+            ));
+        }
+        let imported = oci::import(&files, Some(&services))
+            .map_err(|e| format!("seed {seed}: the cut refused: {e}"))?;
+        let mut t = load::from_toml_str(&imported.toml, "cut.toml")
+            .map_err(|e| format!("seed {seed}: the cut's own output refused: {e}"))?
+            .scenario;
+        t.options.zpr_only = s.options.zpr_only;
+        compared += 1;
+        if by_rule && stateless {
+            contested_stateless += 1;
+        }
+        let compiled =
+            Compiled::new(&t, &Config::default()).map_err(|e| format!("seed {seed}: {e}"))?;
+        let pool = address_pool(&s);
+        let mut found = Vec::new();
+        for _ in 0..400 {
+            let p = random_packet(&mut rng, &pool);
+            let ti = eval::evaluate(&t, &p, Context::First);
+            if compiled.judge(&p, Context::First).judgement != ti.judgement {
+                found.push(format!(
+                    "seed {seed}: {p}: the table and the evaluator differ"
+                ));
+            }
+            if ti.judgement.verdict != Verdict::Allow {
+                continue;
+            }
+            let wi = eval::evaluate(&w, &p, Context::First);
+            if wi.judgement.verdict != Verdict::Allow {
+                found.push(format!(
+                    "seed {seed} (vnics {by_vnics}, rule {by_rule}, stateless {stateless}): {p} allowed by the cut, dropped at {:?} by the whole export\n  warnings: {:?}",
+                    wi.judgement.stage, imported.warnings
+                ));
+                continue;
+            }
+            let r = p.reversed();
+            let tr = eval::evaluate(&t, &r, Context::Reply(ti.judgement.tracking));
+            if compiled
+                .judge(&r, Context::Reply(ti.judgement.tracking))
+                .judgement
+                != tr.judgement
+            {
+                found.push(format!(
+                    "seed {seed}: reply {r}: the table and the evaluator differ"
+                ));
+            }
+            let wr = eval::evaluate(&w, &r, Context::Reply(wi.judgement.tracking));
+            if tr.judgement.verdict == Verdict::Allow && wr.judgement.verdict != Verdict::Allow {
+                found.push(format!(
+                    "seed {seed} (vnics {by_vnics}, rule {by_rule}, stateless {stateless}): reply {r} allowed by the cut (tracking {:?}), dropped at {:?} by the whole export (tracking {:?})",
+                    ti.judgement.tracking, wr.judgement.stage, wi.judgement.tracking
+                ));
+            }
+        }
+        found.dedup();
+        if found.is_empty() {
+            Ok(())
+        } else {
+            found.truncate(3);
+            Err(found.join("\n"))
+        }
+    });
+    eprintln!(
+        "{seeds} seeds: {compared} compared, {contested_stateless} with a stateless rule naming x"
+    );
+    assert!(
+        compared > seeds as usize / 4 && contested_stateless > 0,
+        "{compared} compared, {contested_stateless} with a stateless rule naming x"
+    );
+}

@@ -75,11 +75,17 @@ pub(super) fn write(doc: Map<String, serde_json::Value>) -> Result<String, Write
     for (key, value) in tables {
         match value {
             J::Array(items) => {
-                for item in items {
-                    push(piece(Map::from_iter([(
-                        key.clone(),
-                        J::Array(vec![item]),
-                    )]))?);
+                for mut item in items {
+                    // Comment lines to write under the object (ZPR
+                    // statements `--vcn` left out: `oci/left_out.rs`).
+                    let comment = item
+                        .as_object_mut()
+                        .and_then(|o| o.remove(super::oci::COMMENT));
+                    let mut text = piece(Map::from_iter([(key.clone(), J::Array(vec![item]))]))?;
+                    if let Some(J::String(c)) = comment {
+                        text.push_str(&c);
+                    }
+                    push(text);
                 }
             }
             v => push(piece(Map::from_iter([(key, v)]))?),

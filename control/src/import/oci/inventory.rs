@@ -45,6 +45,10 @@ pub(super) struct Inventory {
     /// object itself. One copy of each object: a clone of every object
     /// here doubled the import's memory.
     pub(super) seen: BTreeMap<String, (String, Kept)>,
+    /// What `--vcn` left out that ZPR statements may name: the `--vcn`
+    /// words given, and the `security-attributes` of every VCN, VNIC and
+    /// load balancer it left out (`left_out.rs`).
+    pub(super) vcn_left_out: Option<(Vec<String>, Vec<Value>)>,
 }
 
 impl Inventory {
@@ -340,6 +344,7 @@ pub(super) fn keep_vcns(
         }
     }
     let before = inv.objects();
+    let mut attributes: Vec<Value> = Vec::new();
     // Subnets and VNICs of the whole export: a VNIC whose subnet is none
     // of them, and a private IP whose VNIC is none of them, are kept for
     // the import to place by their addresses (stand-ins, `missing.rs`),
@@ -348,9 +353,13 @@ pub(super) fn keep_vcns(
     let all_vnics: BTreeSet<String> = inv.vnics.iter().map(id_of).collect();
     let all_nsgs: BTreeSet<String> = inv.nsgs.iter().map(id_of).collect();
     inv.vcns.retain(|v| {
-        names
+        let kept = names
             .iter()
-            .any(|n| id_of(v) == *n || gs(v, "display-name") == Some(n.as_str()))
+            .any(|n| id_of(v) == *n || gs(v, "display-name") == Some(n.as_str()));
+        if !kept && let Some(a) = g(v, "security-attributes") {
+            attributes.push(a.clone());
+        }
+        kept
     });
     let vcn_ids: BTreeSet<String> = inv.vcns.iter().map(id_of).collect();
     let in_vcn = |o: &Obj| gs(o, "vcn-id").is_some_and(|v| vcn_ids.contains(v));
@@ -368,8 +377,13 @@ pub(super) fn keep_vcns(
     });
     let subnet_ids: BTreeSet<String> = inv.subnets.iter().map(id_of).collect();
     let in_subnet = |o: &Obj| gs(o, "subnet-id").is_some_and(|s| subnet_ids.contains(s));
-    inv.vnics
-        .retain(|o| in_subnet(o) || gs(o, "subnet-id").is_none_or(|s| !all_subnets.contains(s)));
+    inv.vnics.retain(|o| {
+        let kept = in_subnet(o) || gs(o, "subnet-id").is_none_or(|s| !all_subnets.contains(s));
+        if !kept && let Some(a) = g(o, "security-attributes") {
+            attributes.push(a.clone());
+        }
+        kept
+    });
     let vnic_ids: BTreeSet<String> = inv.vnics.iter().map(id_of).collect();
     inv.private_ips.retain(|p| match gs(p, "vnic-id") {
         // Of a VNIC the export lacks: kept in a kept subnet, and where its
@@ -388,12 +402,17 @@ pub(super) fn keep_vcns(
     inv.nsg_rules
         .retain(|(n, _)| nsg_ids.contains(n) || !all_nsgs.contains(n));
     inv.balancers.retain(|b| {
-        gstrs(b, "subnet-ids")
+        let kept = gstrs(b, "subnet-ids")
             .iter()
             .map(String::as_str)
             .chain(gs(b, "subnet-id"))
-            .any(|s| subnet_ids.contains(s))
+            .any(|s| subnet_ids.contains(s));
+        if !kept && let Some(a) = g(b, "security-attributes") {
+            attributes.push(a.clone());
+        }
+        kept
     });
+    inv.vcn_left_out = Some((names.to_vec(), attributes));
     let after = inv.objects();
     if before > after {
         warnings.push(format!(

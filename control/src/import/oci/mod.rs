@@ -25,6 +25,8 @@ mod addresses;
 mod gateways;
 mod inventory;
 mod json;
+mod kinds;
+mod left_out;
 mod rules;
 mod security;
 mod services;
@@ -38,6 +40,7 @@ use inventory::{
 };
 pub(in crate::import) use json::tail;
 use json::{Obj, gs, gstrs, id_of, without_bom};
+pub(in crate::import) use left_out::COMMENT;
 use rules::Cx;
 pub use services::REGIONS;
 use services::service_cidrs;
@@ -232,6 +235,7 @@ fn finish(
         contested: BTreeSet::new(),
         member_less: BTreeSet::new(),
         nsg_vcn: HashMap::new(),
+        untracked: 0,
         refused: Vec::new(),
     };
     let mut out_tables =
@@ -299,7 +303,7 @@ fn finish(
     );
     subnets::add_hosts(&mut out_subnets, hosts_added, cx.warnings);
     out_subnets.extend(stand_in_subnets);
-    security::contested_nsgs(&mut cx);
+    security::contested_nsgs(&mut cx, &rules_of);
     cx.stand_in_peers(&mut out_nsgs);
     security::stand_in_nsg_rules(&mut cx, &rules_of, &inv.nsg_rule_files);
     out_lists.extend(list_stand_ins.into_objects());
@@ -315,6 +319,15 @@ fn finish(
     }
     out_nsgs.extend(nsg_stand_ins.into_objects());
     let mut out_policies = policies(&inv, &mut warnings);
+    if let Some(left) = &inv.vcn_left_out {
+        left_out::statements_of_left_out_vcns(
+            &mut out_policies,
+            &out_vcns,
+            &out_vnics,
+            left,
+            &mut warnings,
+        );
+    }
     if out_policies.is_empty() && vnics::uses_zpr(&inv) && !inv.no_policy_said {
         // Attributes and not one policy is what an export looks like
         // when `oci zpr zpr-policy list` failed or was not run (a network

@@ -92,8 +92,14 @@ pub(super) struct Cx<'a> {
     /// Stand-in NSGs made with no member ([`Cx::stand_in_peer`]), by
     /// name: they keep no rule (an NSG's rules apply to its members).
     pub(super) member_less: BTreeSet<String>,
-    /// Each exported NSG's VCN (its name), by OCID ([`Cx::nsg_names`]).
+    /// Each exported NSG's VCN (its name), by OCID ([`Cx::nsg_names`];
+    /// all of them before any rule is converted).
     pub(super) nsg_vcn: std::collections::HashMap<String, String>,
+    /// Stateless rules left out because the NSG they name cannot be
+    /// resolved safely ([`Cx::unresolved`]): the caller marks
+    /// the rule's NSG a stand-in (nothing tracked at its VNICs) when this
+    /// count grows while its rules are converted.
+    pub(super) untracked: usize,
     /// Why the import cannot go on: an object that can be neither held
     /// nor left out without allowing more than the network does.
     pub(super) refused: Vec<String>,
@@ -112,6 +118,8 @@ pub(super) struct Pending {
     stateful: bool,
     /// The warning when the rule is left out.
     why: String,
+    /// Why it is left out (for the stateless rule's warning).
+    reason: String,
 }
 
 /// The start of a placeholder peer: an NSG the export lacks, resolved to
@@ -278,23 +286,43 @@ impl Cx<'_> {
                 // the twentieth session; [`Cx::stand_in_peer`]). Made by the
                 // VNICs, which come after the exported NSGs: a placeholder
                 // until then; a stand-in NSG's rules come after the VNICs.
-                let n = match (self.ix.nsg.get(peer).cloned().or(itself), &self.this_vcn) {
+                // An exported NSG of another VCN: an NSG's rules name
+                // NSGs of its VCN, so the export contradicts itself (the
+                // scenario refused it, and the import its own output,
+                // until the twenty-first session). Resolved as an NSG the
+                // export lacks, in the rule's VCN: a copy with no member
+                // (it matches nothing, whichever VCN is the NSG's), or,
+                // where VNICs of the rule's VCN name it, left out
+                // ([`Cx::contested_here`]).
+                let elsewhere = matches!(
+                    (self.nsg_vcn.get(peer), &self.this_vcn),
+                    (Some(theirs), Some(vcn)) if theirs != vcn
+                );
+                let exported = if elsewhere {
+                    None
+                } else {
+                    self.ix.nsg.get(peer).cloned()
+                };
+                let n = match (exported.or(itself), &self.this_vcn) {
                     (Some(n), _) => n,
                     (None, Some(vcn)) if self.this_nsg.is_some() => {
-                        if self.contested.contains(peer) && stateful {
-                            self.left_out(stateful, leave_out(&contested_why(peer)));
+                        let vcn = vcn.clone();
+                        if self.contested_here(peer, &vcn) {
+                            let why = self.unresolved_why(peer, &vcn);
+                            self.unresolved(stateful, &leave_out(&why), owner, &why);
                             return None;
                         }
-                        let vcn = vcn.clone();
                         self.stand_in_peer(peer, &vcn, owner)
                     }
                     (None, Some(vcn)) => {
+                        let reason = self.unresolved_why(peer, vcn);
                         self.pending.push(Pending {
                             peer: peer.to_owned(),
                             vcn: vcn.clone(),
                             owner: owner.to_owned(),
                             stateful,
-                            why: leave_out(&contested_why(peer)),
+                            why: leave_out(&reason),
+                            reason,
                         });
                         format!("{PENDING}{}", self.pending.len() - 1)
                     }
@@ -381,6 +409,7 @@ impl Cx<'_> {
     pub(super) fn stand_in_peers(&mut self, nsgs: &mut [Value]) {
         let pending = std::mem::take(&mut self.pending);
         for nsg in nsgs {
+            let before = self.untracked;
             let Some(rules) = nsg.get_mut("rules").and_then(Value::as_array_mut) else {
                 continue;
             };
@@ -400,8 +429,8 @@ impl Cx<'_> {
                     let Some(p) = pending.get(at) else {
                         return false;
                     };
-                    if p.stateful && self.contested.contains(&p.peer) {
-                        self.left_out(true, p.why.clone());
+                    if self.contested_here(&p.peer, &p.vcn) {
+                        self.unresolved(p.stateful, &p.why, &p.owner, &p.reason);
                         return false;
                     }
                     let n = self.stand_in_peer(&p.peer, &p.vcn, &p.owner);
@@ -409,6 +438,65 @@ impl Cx<'_> {
                 }
                 true
             });
+            if self.untracked > before {
+                nsg["stand_in"] = json!(true);
+            }
+        }
+    }
+
+    /// The NSGs the export lacks that rules of exported NSGs name, each
+    /// with the VCN of the rule's NSG (resolved later, [`Cx::stand_in_peers`]).
+    pub(super) fn pending_claims(&self) -> Vec<(String, String)> {
+        self.pending
+            .iter()
+            .map(|p| (p.peer.clone(), p.vcn.clone()))
+            .collect()
+    }
+
+    /// Whether a rule of VCN `vcn` naming NSG `peer` (one the export
+    /// lacks) cannot be resolved safely: the NSG is claimed from more than
+    /// one VCN ([`Cx::contested`]) and VNICs of `vcn` name it, so its copy
+    /// here has members whose claim may be false (the NSG may be another
+    /// VCN's, and a rule naming an NSG of another VCN matches nothing).
+    /// Where no VNIC of `vcn` names it, the rule names a copy with no
+    /// member, which matches nothing either way ([`Cx::stand_in_peer`]).
+    fn contested_here(&self, peer: &str, vcn: &str) -> bool {
+        (self.contested.contains(peer) || self.nsg_vcn.get(peer).is_some_and(|v| v != vcn))
+            && self
+                .nsg_stand_ins
+                .get(peer, vcn)
+                .is_some_and(|n| !self.member_less.contains(n))
+    }
+
+    /// Why a rule of VCN `vcn` naming NSG `peer` is left out when
+    /// [`Cx::contested_here`]: an exported NSG of another VCN, or one the
+    /// export lacks that VNICs of more than one VCN claim.
+    fn unresolved_why(&self, peer: &str, vcn: &str) -> String {
+        match self.nsg_vcn.get(peer) {
+            Some(theirs) => format!(
+                "names NSG `{peer}`, which the export gives to VCN `{theirs}`, not to the rule's VCN `{vcn}`, whose VNICs name it too (an NSG's rules name NSGs of its VCN: the export contradicts itself, and the rule could match VNICs that are not in it)"
+            ),
+            None => contested_why(peer),
+        }
+    }
+
+    /// A rule naming an NSG it cannot be resolved to safely (`why`):
+    /// left out (`m`, its warning when stateful), so it matches nothing,
+    /// the least any reading allows. Stateless, left out it could let a
+    /// flow it matched be tracked beside a stateful rule, and its replies
+    /// in ("stateless wins"): so nothing is tracked at the VNICs of its
+    /// NSG either ([`Cx::untracked`]: the caller marks the NSG a stand-in;
+    /// since the twenty-first session, the mid-session review's L6: it
+    /// named one VCN's copy of a contested NSG, whose members may not be
+    /// in it).
+    fn unresolved(&mut self, stateful: bool, m: &str, owner: &str, why: &str) {
+        if stateful {
+            self.warnings.push(m.to_owned());
+        } else {
+            self.untracked += 1;
+            self.warnings.push(format!(
+                "{owner}: a stateless rule {why}; it is left out (it matches nothing here, the least it could), and nothing is tracked at the NSG's VNICs (`stand_in = true`), so no flow it matched in the network is tracked here"
+            ));
         }
     }
 
@@ -432,11 +520,19 @@ impl Cx<'_> {
         // for [`Cx::contested`]): the OCID stays on that copy, which has
         // members.
         let elsewhere = self.nsg_stand_ins.any(peer);
+        let theirs = self.nsg_vcn.get(peer).cloned();
         let name = self.nsg_stand_ins.take(peer, vcn);
-        if elsewhere {
+        if elsewhere || theirs.is_some() {
             self.nsg_stand_ins.drop_id(&name);
         }
         self.member_less.insert(name.clone());
+        // An exported NSG of another VCN (the export contradicts itself).
+        if let Some(theirs) = theirs {
+            self.warnings.push(format!(
+                "{owner}: a rule names NSG `{peer}`, which the export gives to VCN `{theirs}`, not to the rule's VCN `{vcn}` (an NSG's rules name NSGs of its VCN: the export contradicts itself), and no VNIC of `{vcn}` names it; kept as `{name}`, a stand-in NSG with no member and no id in `{vcn}`: rules naming it match no exported VNIC, whichever VCN the NSG is of"
+            ));
+            return name;
+        }
         let rules = if self.rules_without_nsg.contains(peer) {
             " (its exported rules, which apply to its members only, are left out)"
         } else {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_json::{Value, json};
 
 use super::inventory::Inventory;
-use super::json::{Obj, garr, id_of};
+use super::json::{Obj, garr, gs, id_of};
 use super::rules::Cx;
 use super::vcn_ref;
 
@@ -53,6 +53,13 @@ pub(super) fn nsgs(
     cx: &mut Cx<'_>,
 ) -> Vec<Value> {
     let ix = cx.ix;
+    // Every exported NSG's VCN first: a rule naming an NSG of another VCN
+    // is told by it, whichever comes first.
+    for o in &inv.nsgs {
+        if let Some(vcn) = gs(o, "vcn-id").and_then(|v| ix.vcn.get(v)) {
+            cx.nsg_vcn.insert(id_of(o), vcn.clone());
+        }
+    }
     let mut out_nsgs = Vec::new();
     for (o, name) in inv.nsgs.iter().zip(names) {
         let id = id_of(o);
@@ -61,6 +68,7 @@ pub(super) fn nsgs(
             continue;
         };
         cx.this_vcn = Some(vcn.clone());
+        let untracked = cx.untracked;
         let rules: Vec<Value> = rules_of
             .get(id.as_str())
             .into_iter()
@@ -71,6 +79,11 @@ pub(super) fn nsgs(
         cx.this_vcn = None;
         cx.nsg_vcn.insert(id.clone(), vcn.clone());
         let mut nsg = json!({ "name": name, "id": id, "vcn": vcn, "rules": rules });
+        // A stateless rule of it left out, naming an NSG it cannot be
+        // resolved to safely ([`Cx::unresolved`]): nothing tracked here.
+        if cx.untracked > untracked {
+            nsg["stand_in"] = json!(true);
+        }
         // No rules file for it (`network-nsg-rules-list.<OCID>.json`, one
         // per NSG, `{"data": []}` for one without rules): its rules are
         // unknown, and a stateless one could match (stateless wins), so it
@@ -102,13 +115,72 @@ pub(super) fn nsgs(
 /// match VNICs that are not in it), a stateless one names its VCN's copy
 /// (left out, it could not untrack where the network does). One warning
 /// per such NSG.
-pub(super) fn contested_nsgs(cx: &mut Cx<'_>) {
+///
+/// Claimed by VNICs of one VCN and by a rule of an NSG of another (an
+/// exported NSG's, or the exported rules of another NSG the export lacks,
+/// in its copy's VCN) is as contested (since the twenty-first session:
+/// the copy with members kept the NSG's exported rules, and rules of its
+/// VCN naming it matched its members, though the NSG may be the other
+/// VCN's, planning item 4 of the twentieth session's note). Rules naming
+/// it from a VCN where no VNIC names it name a copy with no member, which
+/// matches nothing, whichever VCN is the NSG's. Rules naming it from a
+/// VCN whose VNICs name it are left out, stateful or stateless (a
+/// stateless one with nothing tracked at its NSG's VNICs:
+/// [`Cx::unresolved`]; the mid-session review's L6: it named that
+/// VCN's copy).
+pub(super) fn contested_nsgs(cx: &mut Cx<'_>, rules_of: &HashMap<&str, Vec<&Obj>>) {
     let mut vcns_of: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-    for (id, vcn, name) in cx.nsg_stand_ins.made() {
-        vcns_of.entry(id).or_default().push((vcn, name));
+    let made = cx.nsg_stand_ins.made();
+    for (id, vcn, name) in &made {
+        // Copies of exported NSGs (a VNIC of another VCN naming one) are
+        // no NSG the export lacks.
+        if !cx.ix.nsg.contains_key(id) {
+            vcns_of
+                .entry(id.clone())
+                .or_default()
+                .push((vcn.clone(), name.clone()));
+        }
+    }
+    // The VCNs whose rules name each NSG the export lacks.
+    let mut ruled: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (peer, vcn) in cx.pending_claims() {
+        ruled.entry(peer).or_default().insert(vcn);
+    }
+    for (id, vcn, _) in &made {
+        if cx.ix.nsg.contains_key(id) || vcns_of.get(id).is_some_and(|c| c.len() > 1) {
+            continue;
+        }
+        for r in rules_of.get(id.as_str()).into_iter().flatten() {
+            for (peer, ty) in [
+                ("source", "source-type"),
+                ("destination", "destination-type"),
+            ] {
+                if gs(r, ty).is_some_and(|t| t.eq_ignore_ascii_case("NETWORK_SECURITY_GROUP"))
+                    && let Some(p) = gs(r, peer)
+                    && p != id
+                {
+                    ruled.entry(p.to_owned()).or_default().insert(vcn.clone());
+                }
+            }
+        }
     }
     for (id, copies) in vcns_of {
+        let others: Vec<String> = ruled
+            .get(&id)
+            .into_iter()
+            .flatten()
+            .filter(|v| !copies.iter().any(|(c, _)| c == *v))
+            .cloned()
+            .collect();
         if copies.len() < 2 {
+            if !others.is_empty() {
+                let (vcn, name) = &copies[0];
+                cx.warnings.push(format!(
+                    "NSG `{id}` is not in the export; VNICs of VCN `{vcn}` name it, and rules of NSGs of VCN(s) {} name it too: an NSG's rules name NSGs of its VCN, so the export contradicts itself, and which VCN is the NSG's is unknown; the VNICs of `{vcn}` are kept in `{name}`, a stand-in with no rule (its exported rules, if any, are left out) and nothing tracked at them, rules of `{vcn}` naming it are left out, and rules of the other VCN(s) name a copy with no member: export it with `oci network nsg get --nsg-id {id}`",
+                    others.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
+                ));
+                cx.contested.insert(id);
+            }
             continue;
         }
         for (_, name) in &copies[1..] {
@@ -119,7 +191,7 @@ pub(super) fn contested_nsgs(cx: &mut Cx<'_>) {
             .map(|(vcn, name)| format!("`{name}` in `{vcn}`"))
             .collect();
         cx.warnings.push(format!(
-            "NSG `{id}` is not in the export, and VNICs of {} VCNs name it: an NSG belongs to one VCN, so the export contradicts itself, and which VCN is the NSG's is unknown; the VNICs of each are kept in a stand-in of their VCN ({}; the first keeps the OCID) with no rule (its exported rules, if any, are left out) and nothing tracked at them, and stateful rules naming it are left out: export it with `oci network nsg get --nsg-id {id}`",
+            "NSG `{id}` is not in the export, and VNICs of {} VCNs name it: an NSG belongs to one VCN, so the export contradicts itself, and which VCN is the NSG's is unknown; the VNICs of each are kept in a stand-in of their VCN ({}; the first keeps the OCID) with no rule (its exported rules, if any, are left out) and nothing tracked at them, and rules naming it are left out (a stateless one with nothing tracked at its NSG's VNICs): export it with `oci network nsg get --nsg-id {id}`",
             copies.len(),
             each.join(", ")
         ));

@@ -272,6 +272,12 @@ pub(super) fn subnets(
             }
         }
         m.insert("security_lists".into(), json!(lists));
+        // The export says its lists (a list, `[]` included: the CLI prints
+        // every field, `null` when unset), or says nothing (absent, null:
+        // an older CLI, a `--query`): read by [`say_what_is_unknown`].
+        if g(o, "security-list-ids").is_some_and(Value::is_array) {
+            m.insert(LISTS_SAID.into(), json!(true));
+        }
         // A private subnet: its VNICs have no public IP, so an internet
         // gateway does not carry their traffic.
         // OCI's IPv6 counterpart, `prohibit-internet-ingress` (and the
@@ -368,6 +374,11 @@ pub(super) fn add_hosts(
     }
 }
 
+/// The key a subnet object carries while the import runs when the
+/// export gave its `security-list-ids` as a list ([`say_what_is_unknown`]
+/// takes it out).
+const LISTS_SAID: &str = "\u{0}security-list-ids said";
+
 /// Writes, on every stand-in subnet of `doc`, which of its parts are
 /// unknown (since the twentieth session; `stand_in` alone said it by an
 /// empty list of security lists, no route table): `security_lists_unknown`
@@ -375,20 +386,23 @@ pub(super) fn add_hosts(
 /// at its VNICs) and `route_table_unknown` (likewise: only the VCN's local
 /// routes are known). A subnet exported whose blocks or VCN were guessed
 /// keeps its lists and table as exported, and says `false` for those it
-/// has; one that lists none is written as unknown, as it was judged
-/// before (whether its export said none, or nothing, is not told apart).
+/// has. One that lists none is told apart since the twenty-first session:
+/// `security-list-ids: []` says it has none (`false`: OCI applies no list
+/// rule, and what needs one drops), the key absent or null says nothing
+/// (`true`, as before: nothing is tracked at its VNICs).
 pub(super) fn say_what_is_unknown(doc: &mut Obj) {
     let Some(subnets) = doc.get_mut("subnet").and_then(Value::as_array_mut) else {
         return;
     };
     for m in subnets.iter_mut().filter_map(Value::as_object_mut) {
+        let said = m.remove(LISTS_SAID).is_some();
         if m.get("stand_in") != Some(&json!(true)) {
             continue;
         }
-        let no_list = m
-            .get("security_lists")
-            .and_then(Value::as_array)
-            .is_none_or(Vec::is_empty);
+        let no_list = !said
+            && m.get("security_lists")
+                .and_then(Value::as_array)
+                .is_none_or(Vec::is_empty);
         let no_table = !m.contains_key("route_table");
         m.insert("security_lists_unknown".into(), json!(no_list));
         m.insert("route_table_unknown".into(), json!(no_table));

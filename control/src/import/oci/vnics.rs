@@ -136,6 +136,7 @@ pub(super) fn vnics(
             lacks_of.insert(id.clone(), *none_of);
         }
     }
+    let kinds = super::kinds::Kinds::said(inv);
     let mut lone_balancer_vnics = Vec::new();
     let mut vnic_names = Names::default();
     let mut out_vnics = Vec::new();
@@ -287,7 +288,7 @@ pub(super) fn vnics(
         let kind = if is_balancer {
             "load-balancer"
         } else {
-            "instance"
+            kinds.of_vnic(o).unwrap_or("instance")
         };
         let mut m = Obj::new();
         m.insert("name".into(), json!(name));
@@ -577,7 +578,7 @@ pub(super) fn vnics(
             "subnet": subnet,
             "private_ips": ips,
             "nsgs": [],
-            "kind": "unknown",
+            "kind": kinds.of_stand_in(v, &ips).unwrap_or("unknown"),
             "stand_in": true,
         });
         let (route_table, routes_said) = own.unwrap_or_else(|| {
