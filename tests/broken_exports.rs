@@ -1542,6 +1542,11 @@ fn a_stand_in_subnet_saying_no_security_list_is_told_from_one_saying_nothing() {
         (Some(serde_json::json!([])), false),
         (None, true),
         (Some(Value::Null), true),
+        // Entries it cannot read (blank, not a string) are left out with a
+        // warning: what they named is unknown, so the list is not said
+        // (the mid-session review's L1 of the twenty-first session).
+        (Some(serde_json::json!(["", "  "])), true),
+        (Some(serde_json::json!([7])), true),
     ] {
         let (s, toml) = cut(lists.clone());
         let w = s.subnets.iter().find(|n| n.name == "workers").unwrap();

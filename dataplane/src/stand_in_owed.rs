@@ -166,13 +166,11 @@ impl StandInOwed {
             }
             Stage::EgressSecurity => {
                 let (at, other) = (self.of(from), self.of(to));
-                at & SECURITY != 0
-                    || (at & NAMES_NSG_EGRESS != 0 && other & MEMBERS_UNKNOWN != 0)
+                at & SECURITY != 0 || (at & NAMES_NSG_EGRESS != 0 && other & MEMBERS_UNKNOWN != 0)
             }
             Stage::IngressSecurity => {
                 let (at, other) = (self.of(to), self.of(from));
-                at & SECURITY != 0
-                    || (at & NAMES_NSG_INGRESS != 0 && other & MEMBERS_UNKNOWN != 0)
+                at & SECURITY != 0 || (at & NAMES_NSG_INGRESS != 0 && other & MEMBERS_UNKNOWN != 0)
             }
             Stage::Zpr => self.statements_unknown || (self.of(from) | self.of(to)) & ZPR != 0,
         }

@@ -274,8 +274,17 @@ pub(super) fn subnets(
         m.insert("security_lists".into(), json!(lists));
         // The export says its lists (a list, `[]` included: the CLI prints
         // every field, `null` when unset), or says nothing (absent, null:
-        // an older CLI, a `--query`): read by [`say_what_is_unknown`].
-        if g(o, "security-list-ids").is_some_and(Value::is_array) {
+        // an older CLI, a `--query`): read by [`say_what_is_unknown`]. A
+        // list with an entry left out (blank, or not a string) does not
+        // say them: what that entry named is unknown (the mid-session
+        // review's L1).
+        if g(o, "security-list-ids")
+            .and_then(Value::as_array)
+            .is_some_and(|a| {
+                a.iter()
+                    .all(|l| l.as_str().is_some_and(|l| !l.trim().is_empty()))
+            })
+        {
             m.insert(LISTS_SAID.into(), json!(true));
         }
         // A private subnet: its VNICs have no public IP, so an internet
