@@ -81,6 +81,23 @@ pub struct WholePath {
     pub closed_parts: Vec<String>,
 }
 
+impl WholePath {
+    /// Keeps a pair's hints `given`: the first failing pair's as
+    /// [`WholePath::first`] (`first` says whether this is it), each once in
+    /// [`WholePath::to_open`].
+    fn take(&mut self, given: Vec<String>, first: &mut bool) {
+        if *first {
+            self.first.clone_from(&given);
+            *first = false;
+        }
+        for h in given {
+            if !self.to_open.contains(&h) {
+                self.to_open.push(h);
+            }
+        }
+    }
+}
+
 /// The hints that together open the failing pairs of `path`: `pairs`, in
 /// the order `verify` lists them, each given as its failing probes,
 /// judged on `scratch`, a copy of `s` whose address index is `ix`.
@@ -138,15 +155,7 @@ pub fn hints(
                             None => break,
                         }
                     }
-                    if first {
-                        out.first.clone_from(&given);
-                        first = false;
-                    }
-                    for h in given {
-                        if !out.to_open.contains(&h) {
-                            out.to_open.push(h);
-                        }
-                    }
+                    out.take(given, &mut first);
                     if reply_drops(scratch, s, ix, path, p).is_some() {
                         open = false;
                         break;
@@ -156,15 +165,7 @@ pub fn hints(
             }
             if out.to_open.len() < MAX_HINTS {
                 let given = super::hints(scratch, s, Some(ix), path, p, &layers);
-                if first {
-                    out.first.clone_from(&given);
-                    first = false;
-                }
-                for h in given {
-                    if !out.to_open.contains(&h) {
-                        out.to_open.push(h);
-                    }
-                }
+                out.take(given, &mut first);
                 layers = blocked(scratch, s, ix, path, p);
             }
             if !layers.is_empty() || reply_drops(scratch, s, ix, path, p).is_some() {
