@@ -244,7 +244,8 @@ pub const MAX_OWED_FLOWS: usize = 1 << 20;
 /// sixteen's random cuts). A capture's flow record holds both directions,
 /// so [`StandInOwed::owes`] needs no such memory.
 ///
-/// Flows are kept as exact 64-bit keys of a hasher with fixed keys, so the
+/// Flows are kept as 64-bit keys of a hasher with fixed keys (a collision is
+/// negligible), so the
 /// count is the same in every run (the mid-session review: a hash with
 /// per-process keys made it vary), at most [`MAX_OWED_FLOWS`].
 #[derive(Debug, Clone)]

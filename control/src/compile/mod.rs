@@ -86,8 +86,10 @@ pub fn route_rules_unknown(s: &crate::model::Scenario) -> Vec<bool> {
         .collect()
 }
 
-/// Hash maps of the compiler: ahash with fixed keys (fast, and the same in
-/// every run; nothing here depends on iteration order).
+/// Hash maps of the compiler: ahash, whose keys `AHasher::default()` draws once per process (the
+/// `runtime-rng` feature; the twenty-first session's late review): nothing
+/// here depends on iteration order, and every output was checked
+/// byte-identical across processes.
 type HashMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<ahash::AHasher>>;
 
 /// Explicit limits. Exceeding one is an error, never a silent truncation.

@@ -11,8 +11,10 @@
 
 use std::net::IpAddr;
 
-/// Hash maps of the compiler: ahash with fixed keys (fast, and the same in
-/// every run; nothing here depends on iteration order).
+/// Hash maps of the compiler: ahash, whose keys `AHasher::default()` draws once per process (the
+/// `runtime-rng` feature; the twenty-first session's late review): nothing
+/// here depends on iteration order, and every output was checked
+/// byte-identical across processes.
 pub(crate) type HashMap<K, V> =
     std::collections::HashMap<K, V, std::hash::BuildHasherDefault<ahash::AHasher>>;
 

@@ -19,9 +19,9 @@ use std::net::IpAddr;
 
 use crate::compile::{ClassId, Compiled};
 
-/// Hash maps keyed by addresses and classes: ahash with fixed keys, as in
-/// the compiler (SipHash took a third of the grouping's time; nothing here
-/// depends on iteration order).
+/// Hash maps keyed by addresses and classes: ahash, as in the compiler
+/// (SipHash took a third of the grouping's time); its keys are drawn once
+/// per process, and nothing here depends on iteration order.
 type HashMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<ahash::AHasher>>;
 
 /// The addresses of one expansion, in expansion order, grouped.

@@ -215,8 +215,8 @@ pub fn internet_addresses(s: &Scenario) -> Vec<IpAddr> {
 pub fn expand(s: &Scenario, sel: &Selector) -> Vec<IpAddr> {
     let mut out: Vec<IpAddr> = Vec::new();
     expand_into(s, sel, &mut out);
-    // ahash with fixed keys, as in `group.rs` (SipHash was 5% of a
-    // 1,000-node verify); the order kept is the first appearance's.
+    // ahash, as in `group.rs` (SipHash was 5% of a 1,000-node verify);
+    // the order kept is the first appearance's, whatever its keys.
     let mut seen: std::collections::HashSet<IpAddr, std::hash::BuildHasherDefault<ahash::AHasher>> =
         std::collections::HashSet::with_capacity_and_hasher(out.len(), Default::default());
     out.retain(|ip| seen.insert(*ip));

@@ -39,8 +39,8 @@ use crate::server_port::server_port;
 
 pub(super) const NS: u64 = 1_000_000_000;
 
-/// Hash maps with ahash and fixed keys: fast, and nothing here depends on
-/// iteration order.
+/// Hash maps with ahash (keys drawn once per process): fast, and nothing
+/// here depends on iteration order.
 pub(super) type HashMap<K, V> =
     std::collections::HashMap<K, V, std::hash::BuildHasherDefault<ahash::AHasher>>;
 
