@@ -1565,3 +1565,140 @@ fn a_stand_in_subnet_saying_no_security_list_is_told_from_one_saying_nothing() {
         assert_eq!(d.judgement.tracking.at_src, !unknown, "{lists:?}: {d:?}");
     }
 }
+
+/// The late review's H2 of the twenty-first session: a list field an
+/// exported object lacks (a subnet's `security-list-ids`, a VNIC's
+/// `nsg-ids`, a list's `ingress-security-rules`) was read as empty, so the
+/// stateful rule left tracked the connection where the whole export's
+/// stateless rule (stateless wins) untracks it, and the reply of a DNS
+/// query passed where the whole export drops it. Absent is unknown now: a
+/// warning and a stand-in (lists unknown, a VNIC without NSGs, a list),
+/// nothing tracked. Each cut is judged with the reference evaluator, first
+/// packet and reply, against the whole export: never more allowed.
+#[test]
+fn an_absent_list_field_never_allows_a_reply_the_whole_export_drops() {
+    use zprsim_control::eval::evaluate;
+    use zprsim_control::packet::Packet;
+    use zprsim_control::verdict::{Context, Verdict};
+    let scenario = |stateless_in_list: bool| {
+        let (list, nsg) = if stateless_in_list {
+            ("is_stateless = true, ", "")
+        } else {
+            ("", "is_stateless = true, ")
+        };
+        format!(
+            r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16"]
+id = "ocid1.vcn.oc1.iad.v"
+[[security_list]]
+name = "app-sl"
+vcn = "v"
+egress_security_rules = [{{ destination = "0.0.0.0/0", protocol = "all" }}]
+ingress_security_rules = []
+[[security_list]]
+name = "srv-sl"
+vcn = "v"
+ingress_security_rules = [{{ source = "10.0.0.0/16", protocol = "17", {list}udp_options = {{ destination_port_range = {{ min = 53, max = 53 }} }} }}]
+egress_security_rules = []
+[[nsg]]
+name = "srv-nsg"
+vcn = "v"
+rules = [{{ direction = "INGRESS", protocol = "17", source = "10.0.0.0/16", {nsg}udp_options = {{ destination_port_range = {{ min = 53, max = 53 }} }} }}]
+[[subnet]]
+name = "app"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+security_lists = ["app-sl"]
+[[subnet]]
+name = "srv"
+vcn = "v"
+cidr_block = "10.0.2.0/24"
+security_lists = ["srv-sl"]
+[[vnic]]
+name = "c"
+subnet = "app"
+private_ips = ["10.0.1.10"]
+[[vnic]]
+name = "d"
+subnet = "srv"
+private_ips = ["10.0.2.53"]
+nsgs = ["srv-nsg"]
+"#
+        )
+    };
+    let ip = |a: &str| a.parse::<std::net::IpAddr>().unwrap();
+    let p = Packet::udp(ip("10.0.1.10"), 40000, ip("10.0.2.53"), 53);
+    let judge = |s: &zprsim_control::model::Scenario| {
+        let first = evaluate(s, &p, Context::First);
+        let reply = evaluate(s, &p.reply(), Context::Reply(first.judgement.tracking));
+        (first.judgement.verdict, reply.judgement.verdict)
+    };
+    // (the rule that is stateless is in the list, the cut)
+    type Cut = fn(&mut Value);
+    let cuts: [(bool, &str, &str, Cut); 3] = [
+        (true, "network-subnet-list.json", "security-list-ids", |v| {
+            for s in v["data"].as_array_mut().unwrap() {
+                if s["display-name"] == "srv" {
+                    s.as_object_mut().unwrap().remove("security-list-ids");
+                }
+            }
+        }),
+        (
+            true,
+            "network-security-list-list.json",
+            "ingress-security-rules",
+            |v| {
+                for l in v["data"].as_array_mut().unwrap() {
+                    if l["display-name"] == "srv-sl" {
+                        l.as_object_mut().unwrap().remove("ingress-security-rules");
+                    }
+                }
+            },
+        ),
+        (false, "network-vnic-get-", "nsg-ids", |v| {
+            if v["data"]["display-name"] == "d" {
+                v["data"].as_object_mut().unwrap().remove("nsg-ids");
+            }
+        }),
+    ];
+    for (stateless_in_list, file, field, cut) in cuts {
+        let s = zprsim_control::load::from_toml_str(&scenario(stateless_in_list), "s.toml")
+            .unwrap()
+            .scenario;
+        let (mut files, services) = zprsim_bench::oci_export::export(&s);
+        let whole = load(&import(&files, Some(&services)).unwrap().toml);
+        let (w_first, w_reply) = judge(&whole);
+        assert_eq!(
+            (w_first, w_reply),
+            (Verdict::Allow, Verdict::Drop),
+            "{field}"
+        );
+        let mut cut_any = false;
+        for (name, text) in files.iter_mut().filter(|(n, _)| n.starts_with(file)) {
+            let mut v: Value = serde_json::from_str(text).unwrap();
+            let before = v.clone();
+            cut(&mut v);
+            cut_any |= v != before;
+            *text = v.to_string();
+            let _ = name;
+        }
+        assert!(cut_any, "{field}");
+        let imported = import(&files, Some(&services)).unwrap();
+        assert!(
+            imported
+                .warnings
+                .iter()
+                .any(|w| w.contains(&format!("the export does not give its `{field}`"))),
+            "{field}: {:?}",
+            imported.warnings
+        );
+        let (c_first, c_reply) = judge(&load(&imported.toml));
+        assert!(
+            !(c_first == Verdict::Allow && c_reply == Verdict::Allow),
+            "{field}: the cut allows the reply the whole export drops\n{}",
+            imported.toml
+        );
+    }
+}

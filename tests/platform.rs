@@ -51,7 +51,7 @@ fn oke_export(nodes: usize, pods: usize) -> Files {
         let node_ip = format!("10.0.8.{}", n + 2);
         vnics.push(
             json!({ "id": node, "subnet-id": workers, "display-name": format!("node-{n}"),
-            "private-ip": node_ip, "is-primary": true }),
+            "private-ip": node_ip, "is-primary": true, "nsg-ids": [] }),
         );
         ips.push(
             json!({ "id": format!("ocid1.privateip.oc1.iad.n{n}"), "ip-address": node_ip,
@@ -60,7 +60,7 @@ fn oke_export(nodes: usize, pods: usize) -> Files {
         let pod_vnic = format!("ocid1.vnic.oc1.iad.pods{n}");
         vnics.push(
             json!({ "id": pod_vnic, "subnet-id": pod_subnet, "display-name": null,
-            "private-ip": pod_ip(n, 0, nodes), "is-primary": false }),
+            "private-ip": pod_ip(n, 0, nodes), "is-primary": false, "nsg-ids": [] }),
         );
     }
     // By address: pod p of every node, then pod p + 1 of every node.
@@ -582,8 +582,8 @@ fn overlapping_vcns_import_one_at_a_time() {
     data(
         "network-subnet-list.json",
         json!([
-            { "id": "ocid1.subnet.oc1.iad.dev", "vcn-id": "ocid1.vcn.oc1.iad.dev", "display-name": "app", "cidr-block": "10.0.1.0/24" },
-            { "id": "ocid1.subnet.oc1.iad.prod", "vcn-id": "ocid1.vcn.oc1.iad.prod", "display-name": "app", "cidr-block": "10.0.1.0/24" },
+            { "id": "ocid1.subnet.oc1.iad.dev", "vcn-id": "ocid1.vcn.oc1.iad.dev", "display-name": "app", "cidr-block": "10.0.1.0/24", "security-list-ids": [] },
+            { "id": "ocid1.subnet.oc1.iad.prod", "vcn-id": "ocid1.vcn.oc1.iad.prod", "display-name": "app", "cidr-block": "10.0.1.0/24", "security-list-ids": [] },
         ]),
     );
     data(
@@ -597,7 +597,7 @@ fn overlapping_vcns_import_one_at_a_time() {
         data(
             &format!("network-vnic-get-{env}.json"),
             json!({ "id": format!("ocid1.vnic.oc1.iad.{env}"), "display-name": format!("{env}-vm"),
-                "subnet-id": format!("ocid1.subnet.oc1.iad.{env}"), "private-ip": "10.0.1.5" }),
+                "subnet-id": format!("ocid1.subnet.oc1.iad.{env}"), "private-ip": "10.0.1.5", "nsg-ids": [] }),
         );
     }
     let run = |extra: &[&str]| {
@@ -718,11 +718,11 @@ fn an_export_in_one_folder_per_compartment_is_read_whole() {
     );
     put(
         "prod/network-subnet-list.json",
-        json!([{ "id": "ocid1.subnet.oc1.iad.p", "vcn-id": vcn, "display-name": "prod", "cidr-block": "10.0.1.0/24" }]),
+        json!([{ "id": "ocid1.subnet.oc1.iad.p", "vcn-id": vcn, "display-name": "prod", "cidr-block": "10.0.1.0/24", "security-list-ids": [] }]),
     );
     put(
         "dev/network-subnet-list.json",
-        json!([{ "id": "ocid1.subnet.oc1.iad.d", "vcn-id": vcn, "display-name": "dev", "cidr-block": "10.0.2.0/24" }]),
+        json!([{ "id": "ocid1.subnet.oc1.iad.d", "vcn-id": vcn, "display-name": "dev", "cidr-block": "10.0.2.0/24", "security-list-ids": [] }]),
     );
     put(
         "prod/nsgs/network-nsg-list.json",
@@ -735,7 +735,7 @@ fn an_export_in_one_folder_per_compartment_is_read_whole() {
     // Skipped: a hidden folder (an editor's, a sync tool's) and a loop.
     put(
         ".trash/network-subnet-list.json",
-        json!([{ "id": "ocid1.subnet.oc1.iad.x", "vcn-id": vcn, "display-name": "x", "cidr-block": "10.0.1.0/24" }]),
+        json!([{ "id": "ocid1.subnet.oc1.iad.x", "vcn-id": vcn, "display-name": "x", "cidr-block": "10.0.1.0/24", "security-list-ids": [] }]),
     );
     std::os::unix::fs::symlink(d, d.join("prod/loop")).unwrap();
     let out = crate::support::run_in(d, ["import", "oci", ".", "-o", "out.toml"]);

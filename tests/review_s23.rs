@@ -910,7 +910,6 @@ fn an_answer_judged_first_in_its_second_is_owed_too() {
 /// stand-in (`security_lists_unknown`, a VNIC whose NSGs are unknown).
 /// In `control/src/import/`, the import helper's area.
 #[test]
-#[ignore = "control/src/import (import helper): an absent nsg-ids, security-list-ids, *-security-rules or VCN security-attributes is read as empty, not unknown"]
 fn an_absent_list_field_is_unknown_not_empty() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_json::{Value, json};
 
 use super::inventory::Inventory;
-use super::json::{Obj, garr, gs, id_of};
+use super::json::{Obj, g, garr, gs, id_of};
 use super::rules::Cx;
 use super::vcn_ref;
 
@@ -38,6 +38,19 @@ pub(super) fn security_lists(inv: &Inventory, names: &[String], cx: &mut Cx<'_>)
                 .filter_map(|(i, r)| cx.rule(r, i, Some(dir), &what))
                 .collect();
             m.insert(native.into(), json!(rules));
+            // A direction the export does not give (absent, null, not a
+            // list: a `--query`, a hand-trimmed file) is unknown, not none
+            // (since the twenty-first session; it was read as none, so
+            // what a stateless rule of it would have untracked was
+            // tracked: the late review's H2): the list is a stand-in, its
+            // other direction's rules kept, nothing tracked at its VNICs.
+            if !g(o, kebab).is_some_and(Value::is_array) {
+                cx.warnings.push(format!(
+                    "{what}: the export does not give its `{kebab}` (absent, null, or not a list): its rules of that direction are unknown; kept as a stand-in (`stand_in = true`: nothing is tracked at its subnets' VNICs, since a stateless rule it lacks could win) (export it with `oci network security-list get --security-list-id {}`)",
+                    id_of(o)
+                ));
+                m.insert("stand_in".into(), json!(true));
+            }
         }
         out_lists.push(Value::Object(m));
     }

@@ -286,6 +286,15 @@ pub(super) fn subnets(
             })
         {
             m.insert(LISTS_SAID.into(), json!(true));
+        } else if guessed.is_none() {
+            // An exported subnet that does not say its lists (since the
+            // twenty-first session; they were read as none, so what its
+            // lists' stateless rules would have untracked was tracked:
+            // the late review's H2).
+            cx.warnings.push(format!(
+                "{what}: the export does not give its `security-list-ids` (absent, null, or with an entry that cannot be read): its security lists are unknown, so nothing is tracked at its VNICs (a stateless rule of a list it lacks could win) (export it with `oci network subnet get --subnet-id {}`)",
+                id_of(o)
+            ));
         }
         // A private subnet: its VNICs have no public IP, so an internet
         // gateway does not carry their traffic.
@@ -406,12 +415,14 @@ pub(super) fn say_what_is_unknown(doc: &mut Obj) {
     for m in subnets.iter_mut().filter_map(Value::as_object_mut) {
         let said = m.remove(LISTS_SAID).is_some();
         if m.get("stand_in") != Some(&json!(true)) {
+            // An exported subnet that does not say its lists: unknown
+            // (since the twenty-first session, the late review's H2).
+            if !said {
+                m.insert("security_lists_unknown".into(), json!(true));
+            }
             continue;
         }
-        let no_list = !said
-            && m.get("security_lists")
-                .and_then(Value::as_array)
-                .is_none_or(Vec::is_empty);
+        let no_list = !said;
         let no_table = !m.contains_key("route_table");
         m.insert("security_lists_unknown".into(), json!(no_list));
         m.insert("route_table_unknown".into(), json!(no_table));

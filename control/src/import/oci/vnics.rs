@@ -276,6 +276,15 @@ pub(super) fn vnics(
             lone_balancer_vnics.push(name.clone());
         }
         let mut nsg_ids = gstrs(o, "nsg-ids");
+        // Its NSGs said: a list on the VNIC or on its balancer. Not said
+        // (absent, null: a `--query`, an older CLI), they are unknown, not
+        // none (since the twenty-first session; it was in no NSG, so what
+        // an NSG's stateless rule would have untracked was tracked, and
+        // a rule naming its NSG did not match it: the late review's H2):
+        // a stand-in VNIC without NSGs, as one the export lacks.
+        let nsgs_said = g(o, "nsg-ids").is_some_and(Value::is_array)
+            || balancer
+                .is_some_and(|b| g(b, "network-security-group-ids").is_some_and(Value::is_array));
         for n in balancer
             .map(|b| gstrs(b, "network-security-group-ids"))
             .unwrap_or_default()
@@ -295,7 +304,15 @@ pub(super) fn vnics(
         m.insert("id".into(), json!(id));
         m.insert("subnet".into(), json!(subnet));
         m.insert("private_ips".into(), json!(ips));
-        m.insert("nsgs".into(), json!(nsgs));
+        if nsgs_said {
+            m.insert("nsgs".into(), json!(nsgs));
+        } else {
+            cx.warnings.push(format!(
+                "{what}: the export does not give its `nsg-ids` (absent or null): its NSGs are unknown; kept as a stand-in VNIC without NSGs (`stand_in = true`: nothing is tracked at it, and a rule naming an NSG may match it) (export it with `oci network vnic get --vnic-id {id}`)"
+            ));
+            m.insert("nsgs".into(), json!(Vec::<String>::new()));
+            m.insert("stand_in".into(), json!(true));
+        }
         m.insert("kind".into(), json!(kind));
         // `security-attributes` absent or null says nothing (an older CLI,
         // a `--query`): when the export uses ZPR, the stand-in attribute
