@@ -1702,3 +1702,152 @@ nsgs = ["srv-nsg"]
         );
     }
 }
+
+/// The twenty-first session's late review, H1: a subnet whose export has
+/// neither its `vcn-id` nor its blocks was left out as a subnet of a VCN
+/// not in the export, and its VNICs with it: their addresses became
+/// unassigned ones of the exported VCN, where no security layer runs, so
+/// `tcp 10.0.20.10 -> 10.0.30.10:2050` (the cut `storage`) and `icmp
+/// 10.0.1.10 -> 10.0.20.10 type 3 code 4` (the cut `lb-public`) were
+/// allowed where the whole export drops them. Its VNICs are now placed by
+/// their addresses in a stand-in subnet (no security list, no route table
+/// known), and the cut never allows, first packets or replies, what the
+/// whole export drops (the reference evaluator judges), with `--vcn` too.
+#[test]
+fn a_subnet_without_its_vcn_id_and_blocks_keeps_its_vnics_in_a_stand_in() {
+    use zprsim_control::eval::evaluate;
+    use zprsim_control::packet::Packet;
+    use zprsim_control::verdict::{Context, Verdict};
+    let ip = |a: &str| a.parse::<std::net::IpAddr>().unwrap();
+    // The whole export, and with `--vcn backend-vcn` (where the subnet
+    // without a `vcn-id` was left out with its VNICs before it was read).
+    for vcn in [None, Some("backend-vcn")] {
+        let imp = |files: &Files| match vcn {
+            None => import(files, None),
+            Some(v) => zprsim_control::import::oci::import_vcns(files, None, &[v.to_owned()]),
+        };
+        let whole = load(&imp(&crate::support::oke_export()).unwrap().toml);
+        let mut pool: Vec<std::net::IpAddr> = whole
+            .vnics
+            .iter()
+            .flat_map(|v| v.private_ips.iter().copied())
+            .collect();
+        for a in ["198.51.100.7", "10.0.20.200", "10.0.30.200", "10.0.1.200"] {
+            pool.push(ip(a));
+        }
+        for (name, repro) in [
+            (
+                "storage",
+                Packet::tcp(ip("10.0.20.10"), 40000, ip("10.0.30.10"), 2050),
+            ),
+            (
+                "lb-public",
+                Packet::icmp(ip("10.0.1.10"), ip("10.0.20.10"), 3, 4),
+            ),
+        ] {
+            let files = edited("network-subnet-list.json", |v| {
+                let s = subnet(v, name);
+                for k in [
+                    "vcn-id",
+                    "cidr-block",
+                    "cidr-blocks",
+                    "ipv4-cidr-blocks",
+                    "ipv6-cidr-block",
+                    "ipv6-cidr-blocks",
+                ] {
+                    s.remove(k);
+                }
+            });
+            let imported = imp(&files).unwrap_or_else(|e| panic!("{name} {vcn:?}: {e}"));
+            let cut = load(&imported.toml);
+            // The review's packet: dropped, as by the whole export.
+            assert_ne!(
+                evaluate(&whole, &repro, Context::First).judgement.verdict,
+                Verdict::Allow,
+                "{name}: {repro}"
+            );
+            let d = evaluate(&cut, &repro, Context::First);
+            assert_ne!(
+                d.judgement.verdict,
+                Verdict::Allow,
+                "{name} {vcn:?}: {repro}: {d:?}"
+            );
+            let id = whole
+                .subnets
+                .iter()
+                .find(|s| s.name == name)
+                .and_then(|s| s.id.clone())
+                .unwrap();
+            // Its VNICs are kept, in a stand-in subnet whose lists and table
+            // are unknown, with the warning saying where.
+            let stand_in = cut
+                .subnets
+                .iter()
+                .find(|s| s.id.as_deref() == Some(id.as_str()))
+                .unwrap_or_else(|| panic!("{name}: no stand-in\n{}", imported.toml));
+            assert!(
+                stand_in.stand_in && stand_in.lists_unknown && stand_in.table_unknown,
+                "{name}: {stand_in:?}"
+            );
+            let kept = |s: &zprsim_control::model::Scenario, subnet: &str| -> usize {
+                s.vnics
+                    .iter()
+                    .filter(|v| s.subnets[v.subnet.index()].name == subnet)
+                    .count()
+            };
+            assert!(kept(&whole, name) > 0, "{name}");
+            assert_eq!(kept(&cut, &stand_in.name), kept(&whole, name), "{name}");
+            assert!(
+                imported
+                    .warnings
+                    .iter()
+                    .any(|w| w.contains(&format!("its subnet `{name}`"))
+                        && w.contains("its VCN unknown")
+                        && w.contains(&stand_in.name)),
+                "{name}: {:#?}",
+                imported.warnings
+            );
+            assert!(
+                !imported
+                    .warnings
+                    .iter()
+                    .any(|w| w.contains("is not in the export); left out too")),
+                "{name}: {:#?}",
+                imported.warnings
+            );
+            // Never more permissive, on first packets and replies.
+            let mut judged = 0;
+            for &a in &pool {
+                for &b in pool.iter().filter(|b| b.is_ipv4() == a.is_ipv4()) {
+                    let mut packets = vec![Packet::icmp(a, b, 8, 0), Packet::icmp(a, b, 3, 4)];
+                    for port in [22, 53, 443, 2049, 2050, 6443, 8080, 10250, 12250, 30080] {
+                        packets.push(Packet::tcp(a, 40000, b, port));
+                        packets.push(Packet::udp(a, 40000, b, port));
+                    }
+                    for p in packets {
+                        judged += 1;
+                        let c = evaluate(&cut, &p, Context::First);
+                        if c.judgement.verdict != Verdict::Allow {
+                            continue;
+                        }
+                        let w = evaluate(&whole, &p, Context::First);
+                        assert_eq!(
+                            w.judgement.verdict,
+                            Verdict::Allow,
+                            "{name} {vcn:?}: {p} allowed by the cut, dropped by the whole export: {w:?}"
+                        );
+                        let r = p.reversed();
+                        let cr = evaluate(&cut, &r, Context::Reply(c.judgement.tracking));
+                        let wr = evaluate(&whole, &r, Context::Reply(w.judgement.tracking));
+                        assert!(
+                            cr.judgement.verdict != Verdict::Allow
+                                || wr.judgement.verdict == Verdict::Allow,
+                            "{name} {vcn:?}: reply {r} allowed by the cut, dropped by the whole export: {wr:?}"
+                        );
+                    }
+                }
+            }
+            assert!(judged > 1000, "{judged}");
+        }
+    }
+}

@@ -35,6 +35,9 @@ enum Cut {
     Gateways,
     PrivateIps,
     Everything,
+    /// About half of the subnets lose their `vcn-id` and every block: the
+    /// import cannot guess their VCN.
+    SubnetsVcnAndBlocks,
 }
 
 /// The cuts that lose security rules only (the route's are in
@@ -143,6 +146,32 @@ fn cut(files: &mut BTreeMap<String, String>, c: Cut, rng: &mut impl Rng) {
         }
         // The VNICs' own `vnic get` files stay: their addresses are known.
         Cut::PrivateIps => drop_entries(files, "network-private-ip-list.json", rng),
+        Cut::SubnetsVcnAndBlocks => {
+            let Some(text) = files.get("network-subnet-list.json") else {
+                return;
+            };
+            let mut v: serde_json::Value = serde_json::from_str(text).unwrap();
+            for o in v["data"]
+                .as_array_mut()
+                .into_iter()
+                .flatten()
+                .filter_map(serde_json::Value::as_object_mut)
+            {
+                if rng.random_bool(0.5) {
+                    for k in [
+                        "vcn-id",
+                        "cidr-block",
+                        "cidr-blocks",
+                        "ipv4-cidr-blocks",
+                        "ipv6-cidr-block",
+                        "ipv6-cidr-blocks",
+                    ] {
+                        o.remove(k);
+                    }
+                }
+            }
+            files.insert("network-subnet-list.json".into(), v.to_string());
+        }
         Cut::Everything => {
             for c in [
                 Cut::SomeNsgsAndLists,
@@ -207,6 +236,16 @@ fn stand_ins_never_allow_more_with_many_nsgs_a_vnic() {
 #[test]
 fn a_stand_in_route_table_never_admits_what_the_real_one_denies() {
     never_more_permissive(&ROUTE_CUTS, 100);
+}
+
+/// The twenty-first session's late review, H1: a subnet whose `vcn-id`
+/// and blocks are both cut was left out as one of a VCN not in the
+/// export, and its VNICs with it; their addresses were unassigned ones of
+/// the exported VCN, where no security layer runs. Its VNICs are placed
+/// by their addresses in stand-in subnets since.
+#[test]
+fn a_subnet_whose_vcn_cannot_be_guessed_never_allows_more() {
+    never_more_permissive(&[Cut::SubnetsVcnAndBlocks], 60);
 }
 
 fn never_more_permissive(cuts: &[Cut], default_seeds: u64) {

@@ -208,6 +208,55 @@ impl<'a> MissingSubnets<'a> {
         {
             return self.place_in_adopted(subnet_id, ips);
         }
+        let its = if subnet_id.is_empty() {
+            "it names no subnet (no `subnet-id`)".to_owned()
+        } else {
+            format!("its subnet `{subnet_id}` is not in the export")
+        };
+        self.place_as(subnet_id, ips, &its)
+    }
+
+    /// Places a VNIC of the exported subnet `name` (OCID `subnet_id`) that
+    /// was left out because its VCN cannot be guessed (no `vcn-id` naming
+    /// a VCN, and no block, or blocks no one exported VCN holds), with
+    /// addresses `ips`, as [`MissingSubnets::place`] does a VNIC of a
+    /// missing subnet: in a stand-in subnet of the exported VCN holding
+    /// them (no security list, no route table known), external when none
+    /// does. An address that several exported VCNs hold (their blocks
+    /// overlap) refuses the import: in one of them the VNIC's NSGs would
+    /// hold for an address that is not its own, and in the others its
+    /// addresses would be unassigned ones, on whose side no security layer
+    /// runs (since the twenty-first session; its VNICs were left out).
+    pub(super) fn place_unguessed(
+        &mut self,
+        subnet_id: &str,
+        name: &str,
+        ips: &[IpAddr],
+    ) -> Placed {
+        for ip in ips {
+            let holding: Vec<String> = self
+                .vcns
+                .iter()
+                .filter(|(_, nets)| nets.iter().any(|n| n.contains(ip)))
+                .map(|(v, _)| format!("`{v}`"))
+                .collect();
+            if holding.len() > 1 {
+                return Placed::Refused(format!(
+                    "its subnet `{name}` (`{subnet_id}`) was left out, its VCN unknown (no `vcn-id`, and no block that one exported VCN holds), and its address `{ip}` lies in {} VCNs ({}): in none of them can its VNIC be placed without allowing, in the others, what the network drops (export the subnet again with `oci network subnet get --subnet-id {subnet_id}`)",
+                    holding.len(),
+                    holding.join(", ")
+                ));
+            }
+        }
+        let its = format!(
+            "its subnet `{name}` (`{subnet_id}`) was left out, its VCN unknown (no `vcn-id`, and no block that one exported VCN holds)"
+        );
+        self.place_as(subnet_id, ips, &its)
+    }
+
+    /// [`MissingSubnets::place`], `its` saying why the VNIC's subnet is
+    /// made up.
+    fn place_as(&mut self, subnet_id: &str, ips: &[IpAddr], its: &str) -> Placed {
         let mut vcn: Option<&str> = None;
         let mut outside = false;
         for ip in ips {
@@ -229,11 +278,6 @@ impl<'a> MissingSubnets<'a> {
                 } else {
                     String::new()
                 };
-                let its = if subnet_id.is_empty() {
-                    "it names no subnet (no `subnet-id`)".to_owned()
-                } else {
-                    format!("its subnet `{subnet_id}` is not in the export")
-                };
                 return Placed::Refused(format!(
                     "{its}, and its address `{ip}` lies in subnet `{subnet}` of the export: a VNIC's addresses lie in its own subnet, so the export contradicts itself (export the VNIC's subnet with the others, or correct its `subnet-id`){way_out}"
                 ));
@@ -243,7 +287,7 @@ impl<'a> MissingSubnets<'a> {
                 (Some(v), None) => vcn = Some(v),
                 (Some(v), Some(w)) if v != w => {
                     return Placed::Refused(format!(
-                        "its subnet `{subnet_id}` is not in the export, and its addresses lie in two VCNs (`{w}` and `{v}`)"
+                        "{its}, and its addresses lie in two VCNs (`{w}` and `{v}`)"
                     ));
                 }
                 _ => {}
@@ -254,14 +298,14 @@ impl<'a> MissingSubnets<'a> {
         };
         if outside {
             return Placed::Refused(format!(
-                "its subnet `{subnet_id}` is not in the export, and its addresses lie both in VCN `{vcn}` and outside every exported VCN"
+                "{its}, and its addresses lie both in VCN `{vcn}` and outside every exported VCN"
             ));
         }
         if let Some(s) = self.made.get(subnet_id)
             && s.vcn != vcn
         {
             return Placed::Refused(format!(
-                "its subnet `{subnet_id}` is not in the export, and its addresses lie in VCN `{vcn}` while another VNIC of that subnet has them in `{}`: export the subnet, or import one of those VCNs alone (`--vcn {vcn}` or `--vcn {}`)",
+                "{its}, and its addresses lie in VCN `{vcn}` while another VNIC of that subnet has them in `{}`: export the subnet, or import one of those VCNs alone (`--vcn {vcn}` or `--vcn {}`)",
                 s.vcn, s.vcn
             ));
         }

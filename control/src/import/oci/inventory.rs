@@ -363,7 +363,22 @@ pub(super) fn keep_vcns(
     });
     let vcn_ids: BTreeSet<String> = inv.vcns.iter().map(id_of).collect();
     let in_vcn = |o: &Obj| gs(o, "vcn-id").is_some_and(|v| vcn_ids.contains(v));
-    inv.subnets.retain(in_vcn);
+    // A subnet whose `vcn-id` names no VCN and which has no block (a cut
+    // export) is kept too: its VCN cannot be guessed, and the import
+    // places its VNICs by their addresses (since the twenty-first
+    // session: it was left out with them, their addresses unassigned ones
+    // of the VCN imported, where no security layer runs; the late
+    // review's H1 with `--vcn`).
+    inv.subnets.retain(|o| {
+        in_vcn(o)
+            || (!gs(o, "vcn-id").is_some_and(|v| v.starts_with("ocid1.vcn."))
+                && ["cidr-block", "ipv6-cidr-block"]
+                    .iter()
+                    .filter_map(|k| gs(o, k).map(str::to_owned))
+                    .chain(gstrs(o, "ipv4-cidr-blocks"))
+                    .chain(gstrs(o, "ipv6-cidr-blocks"))
+                    .all(|c| c.parse::<ipnet::IpNet>().is_err()))
+    });
     inv.nsgs.retain(in_vcn);
     inv.lists.retain(in_vcn);
     inv.tables.retain(in_vcn);

@@ -259,6 +259,7 @@ fn finish(
         lacking,
         absent,
         list_stand_ins,
+        unguessed,
     } = subnets::subnets(
         &inv,
         &subnet_names,
@@ -293,6 +294,7 @@ fn finish(
             blockless,
             lacking,
             absent,
+            unguessed,
             whole_export: vcns.is_empty(),
         },
         vnics::RouteStandIns {

@@ -42,6 +42,14 @@ pub(super) struct Subnets {
     pub(super) absent: HashMap<String, [bool; 2]>,
     /// Stand-in security lists made.
     pub(super) list_stand_ins: StandInRules,
+    /// Subnets left out because their VCN cannot be guessed (no `vcn-id`
+    /// naming a VCN, and no block, or blocks no one exported VCN holds),
+    /// by OCID: their VNICs are placed by their addresses in stand-in
+    /// subnets ([`MissingSubnets::place_unguessed`]), never left out
+    /// (since the twenty-first session).
+    ///
+    /// [`MissingSubnets::place_unguessed`]: super::super::missing::MissingSubnets::place_unguessed
+    pub(super) unguessed: BTreeSet<String>,
 }
 
 /// The VCN of subnet `o` whose `vcn-id` is absent, blank or no VCN OCID
@@ -113,6 +121,7 @@ pub(super) fn subnets(
     let mut lacking: Vec<(String, Obj, [bool; 2])> = Vec::new();
     let mut absent: HashMap<String, [bool; 2]> = HashMap::new();
     let mut list_stand_ins = StandInRules::new(Container::SecurityList, list_names);
+    let mut unguessed: BTreeSet<String> = BTreeSet::new();
     for (o, name) in inv.subnets.iter().zip(names) {
         let what = format!("subnet `{name}` (`{}`)", id_of(o));
         // A `vcn-id` absent, blank or no VCN OCID (a cut or garbled
@@ -130,12 +139,19 @@ pub(super) fn subnets(
                 ));
                 Some(vcn.clone())
             }
+            // Left out, but not as a subnet of a VCN not in the export:
+            // its VNICs are placed by their addresses in stand-in subnets
+            // (no security list, no route table known). As one of a VCN
+            // not in the export, their addresses were unassigned ones of
+            // the exported VCN holding them, on whose side no security
+            // layer runs (the twenty-first session's late review, H1).
             Some(Err(why)) => {
                 cx.warnings.push(format!(
-                    "{what}: its `vcn-id` is {}, and {why}; left out (its VNICs are then placed by their addresses): export it again with `oci network subnet get --subnet-id {}`",
+                    "{what}: its `vcn-id` is {}, and {why}; left out (its VNICs are placed by their addresses, in stand-in subnets of the exported VCN holding them with no security list and no route table known): export it again with `oci network subnet get --subnet-id {}`",
                     gs(o, "vcn-id").map_or_else(|| "missing".to_owned(), |v| format!("`{v}`, no VCN OCID")),
                     id_of(o)
                 ));
+                unguessed.insert(id_of(o));
                 None
             }
             None => vcn_ref(ix, o, &what, cx.warnings),
@@ -350,6 +366,7 @@ pub(super) fn subnets(
         lacking,
         absent,
         list_stand_ins,
+        unguessed,
     }
 }
 

@@ -37,6 +37,9 @@ pub(super) struct Subnets<'s> {
     /// giving no block of the other, by OCID, with that family: their
     /// VNICs' addresses of it inside their VCN get host blocks.
     pub(super) absent: HashMap<String, [bool; 2]>,
+    /// Subnets left out because their VCN cannot be guessed, by OCID:
+    /// their VNICs are placed by their addresses ([`Home::Unguessed`]).
+    pub(super) unguessed: BTreeSet<String>,
     /// No VCN was left out by `--vcn`: an address that one exported
     /// subnet holds is that subnet's (with VCNs left out, one of theirs,
     /// of overlapping blocks, may hold it too).
@@ -211,6 +214,7 @@ pub(super) fn vnics(
             &subnets.nets,
             &subnets.vcn_of,
             &adopted,
+            &subnets.unguessed,
             &mut missing,
             subnet_id,
             id.as_str(),
@@ -231,6 +235,23 @@ pub(super) fn vnics(
                 ));
                 continue;
             }
+            Home::Unguessed(s, Placed::StandIn(stand_in, vcn)) => {
+                cx.warnings.push(format!(
+                    "{what}: its subnet `{s}` (`{subnet_id}`) was left out, its VCN unknown; kept by its addresses in `{stand_in}` of VCN `{vcn}`, a stand-in subnet with no security list and no route table known, private unless one of its VNICs has a public IP (it denies at least what the network does: export the subnet again for what its lists, routes and flags allow)"
+                ));
+                (stand_in, vcn)
+            }
+            Home::Unguessed(s, Placed::External) => {
+                cx.warnings.push(format!(
+                    "{what}: its subnet `{s}` (`{subnet_id}`) was left out, its VCN unknown, and no exported VCN holds its addresses; left out (its addresses are judged as external ones)"
+                ));
+                continue;
+            }
+            Home::Unguessed(_, Placed::Refused(why)) => {
+                cx.refused.push(format!("{what}: {why}"));
+                continue;
+            }
+            Home::Unguessed(_, Placed::Adopted(s, vcn)) => (s, vcn),
             Home::Placed(Placed::StandIn(s, vcn)) => {
                 let said = if subnet_id.is_empty() {
                     "it names no subnet (no `subnet-id`) and no exported subnet holds its addresses; kept in a stand-in subnet of its own".to_owned()
@@ -491,13 +512,25 @@ pub(super) fn vnics(
             &subnets.nets,
             &subnets.vcn_of,
             &adopted,
+            &subnets.unguessed,
             &mut missing,
             subnet_id,
             v,
             &ips,
         ) {
             Home::Exported(s, vcn)
-            | Home::Placed(Placed::StandIn(s, vcn) | Placed::Adopted(s, vcn)) => (s, vcn),
+            | Home::Placed(Placed::StandIn(s, vcn) | Placed::Adopted(s, vcn))
+            | Home::Unguessed(_, Placed::StandIn(s, vcn) | Placed::Adopted(s, vcn)) => (s, vcn),
+            Home::Unguessed(s, Placed::External) => {
+                cx.warnings.push(format!(
+                    "private IP `{first_ip}`: its VNIC `{v}` is not in the export, its subnet `{s}` (`{subnet_id}`) was left out, its VCN unknown, and no exported VCN holds its addresses; left out (its addresses are judged as external ones)"
+                ));
+                continue;
+            }
+            Home::Unguessed(_, Placed::Refused(why)) => {
+                cx.refused.push(format!("{what}: {why}"));
+                continue;
+            }
             Home::LeftWithVcn(s) => {
                 cx.warnings.push(format!(
                     "private IP `{first_ip}`: its VNIC `{v}` is not in the export, and its subnet `{s}` (`{subnet_id}`) was left out (its VCN is not in the export); left out (its addresses are that VCN's)"
@@ -657,6 +690,9 @@ enum Home {
     Exported(String, String),
     /// Nowhere: its subnet was left out with its VCN (named).
     LeftWithVcn(String),
+    /// Its subnet (named) was left out because its VCN cannot be guessed:
+    /// where [`MissingSubnets::place_unguessed`] puts it.
+    Unguessed(String, Placed),
     /// Where [`MissingSubnets::place`] puts it: its subnet is not in the
     /// export, or was exported without blocks.
     Placed(Placed),
@@ -664,13 +700,15 @@ enum Home {
 
 /// The [`Home`] of a VNIC of subnet `subnet_id` (`ix`'s names; `nets` and
 /// `vcn_of` of the exported subnets; `adopted`: those exported without
-/// blocks) with addresses `ips`.
+/// blocks; `unguessed`: those left out, their VCN unknown) with addresses
+/// `ips`.
 #[allow(clippy::too_many_arguments)]
 fn home(
     ix: &Index,
     nets: &HashMap<String, Vec<IpNet>>,
     vcn_of: &HashMap<String, String>,
     adopted: &BTreeSet<String>,
+    unguessed: &BTreeSet<String>,
     missing: &mut MissingSubnets<'_>,
     subnet_id: &str,
     own: &str,
@@ -679,6 +717,15 @@ fn home(
     match ix.subnet.get(subnet_id) {
         Some(s) if nets.contains_key(subnet_id) => {
             Home::Exported(s.clone(), vcn_of.get(s).cloned().unwrap_or_default())
+        }
+        // Left out because its VCN cannot be guessed: not as a subnet of
+        // a VCN not in the export (the twenty-first session's late
+        // review, H1: its VNICs' addresses were unassigned ones of the
+        // exported VCN, on whose side no security layer runs).
+        Some(s) if unguessed.contains(subnet_id) => {
+            let parsed: Vec<std::net::IpAddr> = ips.iter().filter_map(|a| a.parse().ok()).collect();
+            let placed = missing.place_unguessed(subnet_id, s, &parsed);
+            Home::Unguessed(s.clone(), placed)
         }
         Some(s) if !adopted.contains(subnet_id) => Home::LeftWithVcn(s.clone()),
         _ => {
