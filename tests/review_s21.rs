@@ -279,42 +279,16 @@ fn never_more_permissive_shaped(cuts: &[Cut], default_seeds: u64, shape: Option<
                 .map_err(|e| format!("seed {seed} {c:?}: {e}"))?;
             for _ in 0..300 {
                 let p = random_packet(&mut rng, &pool);
-                let ti = eval::evaluate(&t, &p, Context::First);
-                if compiled.judge(&p, Context::First).judgement != ti.judgement {
-                    found.push(format!(
-                        "seed {seed} {c:?}: {p}: the table and the evaluator differ"
-                    ));
-                }
-                if ti.judgement.verdict != Verdict::Allow {
-                    continue;
-                }
-                let si = eval::evaluate(&s, &p, Context::First);
-                if si.judgement.verdict != Verdict::Allow {
-                    found.push(format!(
-                        "seed {seed} {c:?}: {p} allowed by the import, dropped at {:?} by the whole export\n  warnings: {:?}",
-                        si.judgement.stage, imported.warnings
-                    ));
-                    continue;
-                }
-                let r = p.reversed();
-                let tr = eval::evaluate(&t, &r, Context::Reply(ti.judgement.tracking));
-                if compiled
-                    .judge(&r, Context::Reply(ti.judgement.tracking))
-                    .judgement
-                    != tr.judgement
-                {
-                    found.push(format!(
-                        "seed {seed} {c:?}: reply {r}: the table and the evaluator differ"
-                    ));
-                }
-                let sr = eval::evaluate(&s, &r, Context::Reply(si.judgement.tracking));
-                if tr.judgement.verdict == Verdict::Allow && sr.judgement.verdict != Verdict::Allow
-                {
-                    found.push(format!(
-                        "seed {seed} {c:?}: reply {r} allowed by the import (tracking {:?}), dropped at {:?} by the whole export (tracking {:?})",
-                        ti.judgement.tracking, sr.judgement.stage, si.judgement.tracking
-                    ));
-                }
+                let label = format!("seed {seed} {c:?}");
+                never_more(
+                    &t,
+                    &compiled,
+                    &s,
+                    &p,
+                    &label,
+                    &imported.warnings,
+                    &mut found,
+                );
             }
         }
         found.dedup();
@@ -807,41 +781,17 @@ fn an_nsg_claimed_from_two_vcns_never_allows_more_than_the_whole_export() {
         let mut found = Vec::new();
         for _ in 0..400 {
             let p = random_packet(&mut rng, &pool);
-            let ti = eval::evaluate(&t, &p, Context::First);
-            if compiled.judge(&p, Context::First).judgement != ti.judgement {
-                found.push(format!(
-                    "seed {seed}: {p}: the table and the evaluator differ"
-                ));
-            }
-            if ti.judgement.verdict != Verdict::Allow {
-                continue;
-            }
-            let wi = eval::evaluate(&w, &p, Context::First);
-            if wi.judgement.verdict != Verdict::Allow {
-                found.push(format!(
-                    "seed {seed} (vnics {by_vnics}, rule {by_rule}, stateless {stateless}): {p} allowed by the cut, dropped at {:?} by the whole export\n  warnings: {:?}",
-                    wi.judgement.stage, imported.warnings
-                ));
-                continue;
-            }
-            let r = p.reversed();
-            let tr = eval::evaluate(&t, &r, Context::Reply(ti.judgement.tracking));
-            if compiled
-                .judge(&r, Context::Reply(ti.judgement.tracking))
-                .judgement
-                != tr.judgement
-            {
-                found.push(format!(
-                    "seed {seed}: reply {r}: the table and the evaluator differ"
-                ));
-            }
-            let wr = eval::evaluate(&w, &r, Context::Reply(wi.judgement.tracking));
-            if tr.judgement.verdict == Verdict::Allow && wr.judgement.verdict != Verdict::Allow {
-                found.push(format!(
-                    "seed {seed} (vnics {by_vnics}, rule {by_rule}, stateless {stateless}): reply {r} allowed by the cut (tracking {:?}), dropped at {:?} by the whole export (tracking {:?})",
-                    ti.judgement.tracking, wr.judgement.stage, wi.judgement.tracking
-                ));
-            }
+            let label =
+                format!("seed {seed} (vnics {by_vnics}, rule {by_rule}, stateless {stateless})");
+            never_more(
+                &t,
+                &compiled,
+                &w,
+                &p,
+                &label,
+                &imported.warnings,
+                &mut found,
+            );
         }
         found.dedup();
         if found.is_empty() {
@@ -858,4 +808,53 @@ fn an_nsg_claimed_from_two_vcns_never_allows_more_than_the_whole_export() {
         compared > seeds as usize / 4 && contested_stateless > 0,
         "{compared} compared, {contested_stateless} with a stateless rule naming x"
     );
+}
+
+/// Judges `p` on `cut` (the reference evaluator, and its compiled table,
+/// which must agree) and, where the cut allows it, on `whole`: the cut
+/// never allows what the whole export drops, first packet or reply (in
+/// the context each first packet left). What it finds goes to `found`,
+/// each line starting with `label`.
+fn never_more(
+    cut: &Scenario,
+    compiled: &Compiled,
+    whole: &Scenario,
+    p: &zprsim_control::packet::Packet,
+    label: &str,
+    warnings: &[String],
+    found: &mut Vec<String>,
+) {
+    let ti = eval::evaluate(cut, p, Context::First);
+    if compiled.judge(p, Context::First).judgement != ti.judgement {
+        found.push(format!("{label}: {p}: the table and the evaluator differ"));
+    }
+    if ti.judgement.verdict != Verdict::Allow {
+        return;
+    }
+    let wi = eval::evaluate(whole, p, Context::First);
+    if wi.judgement.verdict != Verdict::Allow {
+        found.push(format!(
+            "{label}: {p} allowed by the cut, dropped at {:?} by the whole export\n  warnings: {warnings:?}",
+            wi.judgement.stage
+        ));
+        return;
+    }
+    let r = p.reversed();
+    let tr = eval::evaluate(cut, &r, Context::Reply(ti.judgement.tracking));
+    if compiled
+        .judge(&r, Context::Reply(ti.judgement.tracking))
+        .judgement
+        != tr.judgement
+    {
+        found.push(format!(
+            "{label}: reply {r}: the table and the evaluator differ"
+        ));
+    }
+    let wr = eval::evaluate(whole, &r, Context::Reply(wi.judgement.tracking));
+    if tr.judgement.verdict == Verdict::Allow && wr.judgement.verdict != Verdict::Allow {
+        found.push(format!(
+            "{label}: reply {r} allowed by the cut (tracking {:?}), dropped at {:?} by the whole export (tracking {:?})",
+            ti.judgement.tracking, wr.judgement.stage, wi.judgement.tracking
+        ));
+    }
 }
