@@ -187,10 +187,17 @@ pub struct CommunityId(pub [u8; 20]);
 
 impl std::fmt::Display for CommunityId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut out = String::with_capacity(30);
-        out.push_str("1:");
-        STANDARD.encode_string(self.0, &mut out);
-        f.write_str(&out)
+        // Encoded on the stack: the flow log writes one per flow record,
+        // and a `String` each was the writer's only allocation per record.
+        // 20 bytes of SHA-1 are 28 characters of padded base64.
+        let mut buf = [0u8; 28];
+        let n = STANDARD
+            .encode_slice(self.0, &mut buf)
+            .map_err(|_| std::fmt::Error)?;
+        let text = std::str::from_utf8(buf.get(..n).ok_or(std::fmt::Error)?)
+            .map_err(|_| std::fmt::Error)?;
+        f.write_str("1:")?;
+        f.write_str(text)
     }
 }
 
