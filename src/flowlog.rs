@@ -545,9 +545,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             .as_mut()
             .filter(|(_, f)| f.state() == OutputState::Open)
         {
-            serde_json::to_writer(&mut *f, &cx.record(r, jr))
-                .map_err(|e| format!("{}: {e}", zprsim_dataplane::output::shown(p)))?;
-            f.write_all(b"\n")
+            f.write_json_line(&cx.record(r, jr))
                 .map_err(|e| format!("{}: {e}", zprsim_dataplane::output::shown(p)))?;
         }
         let allowed = jr.fast.judgement.verdict == Verdict::Allow;

@@ -150,8 +150,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             .as_ref()
             .is_some_and(|f| f.state() == zprsim_dataplane::output::OutputState::Open);
         if let Some(f) = flows_out.as_mut().filter(|_| open) {
-            serde_json::to_writer(&mut *f, &c).map_err(|e| fail(&e))?;
-            f.write_all(b"\n").map_err(|e| fail(&e))?;
+            f.write_json_line(&c).map_err(|e| fail(&e))?;
             listed += 1;
         }
         if changed.len() < SUMMARY_FLOWS {

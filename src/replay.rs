@@ -489,10 +489,7 @@ impl zprsim_dataplane::replay::FlowSink for FlowLines<'_> {
             return Ok(());
         }
         let line = crate::report::flow_line(self.s, self.c, r);
-        if let Err(e) = serde_json::to_writer(&mut *self.out, &line)
-            .map_err(std::io::Error::from)
-            .and_then(|()| self.out.write_all(b"\n"))
-        {
+        if let Err(e) = self.out.write_json_line(&line) {
             self.error = Some(e);
         }
         Ok(())

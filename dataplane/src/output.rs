@@ -560,6 +560,9 @@ pub struct OutputFile {
     /// [`commit`](OutputFile::commit) removes the temporary file and
     /// returns this error, so one failing output never stops the others.
     failed: Option<io::Error>,
+    /// The line [`write_json_line`](OutputFile::write_json_line) is
+    /// serialized into, kept from one line to the next.
+    line: Vec<u8>,
 }
 
 /// What became of an output's writes so far ([`OutputFile::state`]).
@@ -633,7 +636,27 @@ impl OutputFile {
             sink,
             reader_gone: false,
             failed: None,
+            line: Vec::new(),
         })
+    }
+
+    /// Writes `v` as one line of JSON and a newline (JSON lines: the flow
+    /// logs of `--flows`), serialized into a buffer kept from one line to
+    /// the next and written with one call. Serialized straight into the
+    /// output, each key, value and comma was a `write_all` of its own,
+    /// about 100 a flow record: 16% of `replay --flows`' time on a million
+    /// distinct flows. A value that fails to serialize writes nothing.
+    ///
+    /// # Errors
+    /// As [`Write::write_all`]; a serialization error as an I/O error.
+    pub fn write_json_line<T: serde::Serialize + ?Sized>(&mut self, v: &T) -> io::Result<()> {
+        if self.discarding() {
+            return Ok(());
+        }
+        let mut line = std::mem::take(&mut self.line);
+        let r = write_json_line(self, &mut line, v);
+        self.line = line;
+        r
     }
 
     /// The flag that named this output.
@@ -809,6 +832,25 @@ impl OutputFile {
             }
         }
     }
+}
+
+/// Writes `v` as one line of JSON and a newline to `out`, serialized into
+/// `line` first (cleared; kept by the caller from one line to the next, so
+/// nothing is allocated once it is grown) and written with one call: see
+/// [`OutputFile::write_json_line`]. A value that fails to serialize writes
+/// nothing.
+///
+/// # Errors
+/// As [`Write::write_all`]; a serialization error as an I/O error.
+pub fn write_json_line<W: Write + ?Sized, T: serde::Serialize + ?Sized>(
+    out: &mut W,
+    line: &mut Vec<u8>,
+    v: &T,
+) -> io::Result<()> {
+    line.clear();
+    serde_json::to_writer(&mut *line, v).map_err(io::Error::from)?;
+    line.push(b'\n');
+    out.write_all(line)
 }
 
 impl Write for OutputFile {

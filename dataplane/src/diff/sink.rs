@@ -20,6 +20,8 @@ use crate::engine::{FlowChange, FlowRecord, PairSink};
 pub struct FlowsOut<'w> {
     out: BufWriter<&'w mut (dyn Write + Send)>,
     name: String,
+    /// Each line is serialized here first (`output::write_json_line`).
+    line: Vec<u8>,
 }
 
 impl<'w> FlowsOut<'w> {
@@ -28,6 +30,7 @@ impl<'w> FlowsOut<'w> {
         FlowsOut {
             out: BufWriter::new(out),
             name,
+            line: Vec::new(),
         }
     }
 }
@@ -199,8 +202,7 @@ impl PairSink for DiffSink<'_, '_> {
                 before: SideFlow::of(before),
                 after: SideFlow::of(after),
             };
-            serde_json::to_writer(&mut f.out, &line)?;
-            f.out.write_all(b"\n")?;
+            crate::output::write_json_line(&mut f.out, &mut f.line, &line)?;
         }
         Ok(())
     }
