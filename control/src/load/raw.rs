@@ -226,7 +226,13 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
                 f.write_str("a table")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut out: Vec<(Sp<String>, V)> = Vec::new();
+                // Sized from the entries' count where the reader knows it
+                // (the arena's tables: exact). Grown from empty, a VNIC's
+                // attribute maps took room for four entries at each level
+                // for one or two, ~6% of `check`'s page faults on 10k
+                // VNICs. Capped: a hint is not trusted with memory.
+                let hint = map.size_hint().unwrap_or(0).min(4096);
+                let mut out: Vec<(Sp<String>, V)> = Vec::with_capacity(hint);
                 // Duplicates: a scan while the map is small (attribute maps
                 // hold a few keys: no set and no key copies), a hash set
                 // (ahash: cheaper than std's SipHash) past that.
