@@ -320,9 +320,11 @@ fn parse_attributes(
     ctx: &Ctx<'_>,
     raw: &RawAttributes,
     object: &str,
-) -> Res<Vec<(SecurityAttribute, Option<usize>)>> {
-    let mut out = Vec::new();
+) -> Res<Vec<SecurityAttribute>> {
     let OrderedMap(namespaces) = &raw.value;
+    // Sized once (each VNIC has its own: a vector grown from empty was
+    // allocated, grown and copied into another per VNIC).
+    let mut out = Vec::with_capacity(namespaces.iter().map(|(_, OrderedMap(k))| k.len()).sum());
     for (ns, keys) in namespaces {
         if !valid_attr_word(&ns.value) {
             return Err(ctx.err(
@@ -363,17 +365,10 @@ fn parse_attributes(
                     }
                 },
             };
-            out.push((
-                SecurityAttribute {
-                    attribute: Attribute::new(
-                        ns.value.clone(),
-                        key.value.clone(),
-                        value.value.clone(),
-                    ),
-                    mode,
-                },
-                key.start().or(raw.start()),
-            ));
+            out.push(SecurityAttribute {
+                attribute: Attribute::new(ns.value.clone(), key.value.clone(), value.value.clone()),
+                mode,
+            });
         }
     }
     Ok(out)
@@ -1092,7 +1087,7 @@ impl Resolver<'_> {
                 if attrs.len() > limits::ATTRIBUTES_PER_VCN {
                     let first = attrs
                         .first()
-                        .map(|(a, _)| a.attribute.to_string())
+                        .map(|a| a.attribute.to_string())
                         .unwrap_or_default();
                     ctx.warn(
                         WarningCode::OciLimit,
@@ -1104,7 +1099,7 @@ impl Resolver<'_> {
                         ),
                     );
                 }
-                attribute = attrs.into_iter().next().map(|(a, _)| a.attribute);
+                attribute = attrs.into_iter().next().map(|a| a.attribute);
             }
             vcns.push(Vcn {
                 name: v.name.value.clone(),
@@ -1586,7 +1581,7 @@ impl Resolver<'_> {
                         ),
                     );
                 }
-                attributes = attrs.into_iter().map(|(a, _)| a).collect();
+                attributes = attrs;
             }
             let route_table = match &v.route_table {
                 Some(r) => {
