@@ -562,13 +562,15 @@ private_ips = ["10.0.2.53"]
 }
 
 /// A pair whose first packet a security hint opens and whose reply then
-/// drops at route (no route back across the DRG): no hint is written for
-/// a reply's route, and the text said "1 stays closed: no rule,
-/// statement, gateway or route table opens it", which a route rule back
-/// disproves. Now `to_open_left_replies` counts it and the text says the
-/// reply still drops and gets no hint.
+/// drops at route (asymmetric routing: `sb` has no route back across the
+/// DRG). Until the twenty-first session the text said "1 stays closed: no
+/// rule, statement, gateway or route table opens it"; in the twenty-first
+/// `to_open_left_replies` counted it and the text said a reply gets no
+/// hint. Since the twenty-second the reply's route back is the hint (a new
+/// table for `sb` with `10.0.0.0/16 -> bd`), proved on the copy with both
+/// packets judged, and pasted as text through the loader the path passes.
 #[test]
-fn a_reply_left_without_a_hint_is_not_said_to_be_opened_by_nothing() {
+fn a_reply_dropped_at_route_gets_the_route_back() {
     use assert_cmd::cargo::CommandCargoExt;
     let s = r#"
 [[vcn]]
@@ -631,8 +633,33 @@ private_ips = ["10.1.1.10"]
     let e = "[[path]]\nname = \"x-to-y\"\nfrom = \"vnic:x\"\nto = \"vnic:y\"\nproto = \"tcp\"\ndport = 443\nexpect = \"allow\"\n";
     let r = run(s, e);
     let p = &r.paths[0];
-    assert_eq!(p.to_open.len(), 1, "{p:?}");
-    assert_eq!((p.to_open_left, p.to_open_left_replies), (1, 1), "{p:?}");
+    assert_eq!(
+        p.to_open,
+        [
+            "ingress-security: add to security list `ob` (ingress_security_rules): { protocol = \"6\", source = \"10.0.1.10/32\", tcp_options = { destination_port_range = { min = 443, max = 443 } } }",
+            "route: for the reply from `y` (10.1.1.10 -> 10.0.1.10), needs a new route table for subnet `sb`: add [[route_table]]: { name = \"sb-rt\", vcn = \"b\", route_rules = [{ destination = \"10.0.0.0/16\", network_entity = \"bd\" }] }; then set route_table = \"sb-rt\" in subnet `sb`"
+        ],
+        "{p:?}"
+    );
+    assert_eq!((p.to_open_left, p.to_open_left_replies), (0, 0), "{p:?}");
+    assert_eq!(p.failed[0].to_open, p.to_open);
+    // Pasted as text, loaded and compiled: the path passes.
+    let loaded = load::from_toml_str(s, "s.toml").unwrap().scenario;
+    let fixed = crate::paste::pasted(&loaded, &p.to_open);
+    let c = Compiled::new(&fixed, &Config::default()).unwrap();
+    let files = FsFiles::new(".");
+    let limits = Limits::default();
+    let paths = verify::read(&fixed, e, "e.toml", &files, &limits).unwrap();
+    assert_eq!(verify::run(&fixed, &c, &paths, &limits).unwrap().failed, 0);
+    // Without the first hint the reply is not judged (its first packet
+    // drops); with the first alone, the reply drops at route: the route
+    // back is the second hint on its own.
+    let half = crate::paste::pasted(&loaded, &p.to_open[..1]);
+    let c = Compiled::new(&half, &Config::default()).unwrap();
+    let paths = verify::read(&half, e, "e.toml", &files, &limits).unwrap();
+    let r = verify::run(&half, &c, &paths, &limits).unwrap();
+    assert!(r.paths[0].failed[0].reply, "{:?}", r.paths[0]);
+    assert_eq!(r.paths[0].to_open, p.to_open[1..]);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("s.toml"), s).unwrap();
     std::fs::write(dir.path().join("e.toml"), e).unwrap();
@@ -645,23 +672,58 @@ private_ips = ["10.1.1.10"]
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(
-        out.contains("to open all 1 failing pairs, together (1 stays closed: its reply still drops, and a reply gets no hint but a stateless rule's rule back (`zprsim explain --reply` it)):"),
+        out.contains("to open: route: for the reply from `y` (10.1.1.10 -> 10.0.1.10), needs a new route table"),
         "{out}"
     );
-    assert!(!out.contains(&verify::stay_closed(Some(1))), "{out}");
-    let o = std::process::Command::cargo_bin("zprsim")
-        .unwrap()
-        .current_dir(dir.path())
-        .args(["verify", "s.toml", "e.toml", "--json"])
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["paths"][0]["to_open_left_replies"], 1, "{v}");
+    assert!(!out.contains("stays closed"), "{out}");
+    assert_eq!(
+        verify::stay_closed_of(1, 1),
+        "1 stays closed: its reply still drops, and no rule back, route back or stateful statement opens it (`zprsim explain --reply` it)"
+    );
     assert_eq!(
         verify::stay_closed_of(3, 1),
-        "3 stay closed: no rule, statement, gateway or route table opens 2 of them; the replies of 1 still drop, and a reply gets no hint but a stateless rule's rule back (`zprsim explain --reply` them)"
+        "3 stay closed: no rule, statement, gateway or route table opens 2 of them; the replies of 1 still drop, and no rule back, route back or stateful statement opens them (`zprsim explain --reply` them)"
     );
     assert_eq!(verify::stay_closed_of(2, 0), verify::stay_closed(Some(2)));
+}
+
+/// ZPR and a reply (tests/cases/scenarios/zpr.toml, semantics.md §2b): a
+/// connection allowed by stateful statements (the default) is tracked, so
+/// its reply passes ZPR with no statement of its own, and no hint is
+/// needed (`tcp/9300`: passes). One allowed by `connection-state=
+/// 'stateless'` statements only is not: its reply is judged as a first
+/// packet and drops at ZPR (`tcp/9200`). Until the twenty-second session
+/// that pair got no hint; now the hint is the stateful statement for the
+/// connection itself (it allows no first packet the stateless one did
+/// not, and tracks the connection), proved with both packets judged, and
+/// pasted through the loader the path passes.
+#[test]
+fn a_reply_dropped_at_zpr_gets_the_stateful_statement() {
+    let text = std::fs::read_to_string("tests/cases/scenarios/zpr.toml").unwrap();
+    let s = load::from_toml_str(&text, "zpr.toml").unwrap().scenario;
+    let e = "[[path]]\nname = \"stateless\"\nfrom = \"vnic:slc-1\"\nto = \"vnic:sls-1\"\nproto = \"tcp\"\ndport = 9200\nexpect = \"allow\"\n\n[[path]]\nname = \"stateful\"\nfrom = \"vnic:slc-1\"\nto = \"vnic:sls-1\"\nproto = \"tcp\"\ndport = 9300\nexpect = \"allow\"\n";
+    let files = FsFiles::new(".");
+    let limits = Limits::default();
+    let c = Compiled::new(&s, &Config::default()).unwrap();
+    let paths = verify::read(&s, e, "e.toml", &files, &limits).unwrap();
+    let r = verify::run(&s, &c, &paths, &limits).unwrap();
+    assert!(r.paths[1].ok, "{:?}", r.paths[1]);
+    let p = &r.paths[0];
+    assert!(!p.ok);
+    assert!(p.failed[0].reply, "{p:?}");
+    assert_eq!(p.failed[0].stage, Some(zprsim_control::verdict::Stage::Zpr));
+    assert_eq!(
+        p.to_open,
+        [
+            "zpr: add to ZPR policy `stateless` (in zpr.toml; stateful, for the replies; the connection is allowed by `connection-state='stateless'` statements only, so its replies need a statement of their own, and this one tracks it): \"in network.vcn:prod VCN allow oracle-zpr.app:sl-client endpoints to connect to oracle-zpr.app:sl-server endpoints with protocol='tcp/9200'\""
+        ],
+        "{p:?}"
+    );
+    assert_eq!((p.to_open_left, p.to_open_left_replies), (0, 0));
+    let fixed = crate::paste::pasted(&s, &p.to_open);
+    let c = Compiled::new(&fixed, &Config::default()).unwrap();
+    let paths = verify::read(&fixed, e, "e.toml", &files, &limits).unwrap();
+    assert_eq!(verify::run(&fixed, &c, &paths, &limits).unwrap().failed, 0);
 }
 
 /// The OKE example's include of the `oke` pack, bound to its cluster,

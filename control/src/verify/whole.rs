@@ -61,9 +61,9 @@ pub struct WholePath {
     /// Of those, pairs still failing with every hint added.
     pub left: u64,
     /// Of `left`, pairs whose first packets pass with every hint added
-    /// and whose reply drops (since the twenty-first session): a reply
-    /// gets no hint but a stateless rule's rule back (`reply_fix.rs`), so
-    /// a route or ZPR rule back may still open it.
+    /// and whose reply drops (since the twenty-first session): no rule
+    /// back (`reply_fix.rs`), route back (`route_fix.rs`) or stateful
+    /// statement (`zpr_fix.rs`, both since the twenty-second) opens it.
     pub left_replies: u64,
     /// What the hints add to the scenario, in their order.
     pub edits: Vec<Edit>,
@@ -127,50 +127,58 @@ pub fn hints(
         out.checked += 1;
         let mut open = true;
         for p in &ps {
-            let mut layers = blocked(scratch, s, ix, path, p);
-            if layers.is_empty() {
-                // Its reply may drop (run.rs `dropped_reply`): since the
-                // twenty-first session, where the first packet passed a
-                // security layer by a stateless rule, the rule back
-                // (`reply_fix.rs`); else no hint, and it is left.
-                if let Some(mut stage) = reply_drops(scratch, s, ix, path, p) {
-                    // Once per end at most: a reply untracked at both ends
-                    // (a stateless rule out at the initiator and one in at
-                    // the responder) drops at the responder's egress, and
-                    // with its rule back, at the initiator's ingress (since
-                    // the twenty-first session; it got the first alone).
-                    let mut given = Vec::new();
-                    let mut tried: Vec<Stage> = Vec::new();
-                    while out.to_open.len() + given.len() < MAX_HINTS
-                        && matches!(stage, Stage::EgressSecurity | Stage::IngressSecurity)
-                        && !tried.contains(&stage)
-                    {
-                        tried.push(stage);
-                        let Some(h) = super::reply_fix::to_open(scratch, s, ix, p) else {
-                            break;
-                        };
-                        given.push(h);
-                        match reply_drops(scratch, s, ix, path, p) {
-                            Some(next) => stage = next,
-                            None => break,
-                        }
-                    }
+            let mut given = Vec::new();
+            let layers = blocked(scratch, s, ix, path, p);
+            if !layers.is_empty() {
+                if out.to_open.len() < MAX_HINTS {
+                    given = super::hints(scratch, s, Some(ix), path, p, &layers);
+                }
+                if !blocked(scratch, s, ix, path, p).is_empty() {
                     out.take(given, &mut first);
-                    if reply_drops(scratch, s, ix, path, p).is_some() {
-                        open = false;
+                    open = false;
+                    break;
+                }
+            }
+            // Its reply may drop (run.rs `dropped_reply`), once its first
+            // packet passes (as it is, or with the hints just given: since
+            // the twenty-second session a reply is judged after a first
+            // packet's hints too; it was left). Where the first packet
+            // passed a security layer by a stateless rule, the rule back
+            // (`reply_fix.rs`, since the twenty-first session); since the
+            // twenty-second, at route the route back (`route_fix.rs`), at
+            // ZPR the stateful statement (`zpr_fix.rs`).
+            if let Some(mut stage) = reply_drops(scratch, s, ix, path, p) {
+                // Once per layer at most: a reply untracked at both ends
+                // (a stateless rule out at the initiator and one in at
+                // the responder) drops at the responder's egress, and
+                // with its rule back, at the initiator's ingress (since
+                // the twenty-first session; it got the first alone).
+                let mut tried: Vec<Stage> = Vec::new();
+                while out.to_open.len() + given.len() < MAX_HINTS && !tried.contains(&stage) {
+                    tried.push(stage);
+                    let h = match stage {
+                        Stage::EgressSecurity | Stage::IngressSecurity => {
+                            super::reply_fix::to_open(scratch, s, ix, p)
+                        }
+                        Stage::Route => super::route_fix::reply_to_open(scratch, s, ix, path, p),
+                        Stage::Zpr => super::zpr_fix::reply_to_open(scratch, s, ix, path, p),
+                    };
+                    let Some(h) = h else {
                         break;
+                    };
+                    given.push(h);
+                    match reply_drops(scratch, s, ix, path, p) {
+                        Some(next) => stage = next,
+                        None => break,
                     }
                 }
-                continue;
-            }
-            if out.to_open.len() < MAX_HINTS {
-                let given = super::hints(scratch, s, Some(ix), path, p, &layers);
                 out.take(given, &mut first);
-                layers = blocked(scratch, s, ix, path, p);
-            }
-            if !layers.is_empty() || reply_drops(scratch, s, ix, path, p).is_some() {
-                open = false;
-                break;
+                if reply_drops(scratch, s, ix, path, p).is_some() {
+                    open = false;
+                    break;
+                }
+            } else {
+                out.take(given, &mut first);
             }
         }
         if !open {
