@@ -801,3 +801,192 @@ fn a_pack_included_twice_names_each_include() {
         );
     }
 }
+
+/// `zprsim explain` on a first packet that passes and whose reply drops
+/// (item 2 of the twenty-second session): it said nothing of the reply
+/// but a cross-VCN route note, and gave no hint. Now it says the reply
+/// drops (`reply_drops` in `--json`) and gives the hint `verify` gives
+/// the same pair, by the same code (`verify::packet_hints_with_replies`,
+/// `whole.rs`): the route back (asymmetric routing) and the stateful
+/// statement (a connection allowed by stateless ZPR statements); with
+/// `--reply` the same hint.
+#[test]
+fn explain_gives_the_reply_hint_verify_gives() {
+    use assert_cmd::cargo::CommandCargoExt;
+    let dir = tempfile::tempdir().unwrap();
+    // `sb`'s table has no rule back to VCN `a`.
+    let routes = STATELESS_CROSS_VCN.replace("#BRT#", "");
+    std::fs::write(dir.path().join("x.toml"), &routes).unwrap();
+    let zpr = std::fs::read_to_string("tests/cases/scenarios/zpr.toml").unwrap();
+    std::fs::write(dir.path().join("zpr.toml"), &zpr).unwrap();
+    let cases = [
+        (
+            "x.toml",
+            routes.as_str(),
+            "10.0.1.10",
+            "10.1.1.10",
+            443,
+            "route",
+        ),
+        (
+            "zpr.toml",
+            zpr.as_str(),
+            "10.10.1.60",
+            "10.10.1.61",
+            9200,
+            "zpr",
+        ),
+    ];
+    for (file, text, src, dst, port, stage) in cases {
+        let s = load::from_toml_str(text, file).unwrap().scenario;
+        let e = format!(
+            "[[path]]\nname = \"p\"\nfrom = \"{src}\"\nto = \"{dst}\"\nproto = \"tcp\"\ndport = {port}\nexpect = \"allow\"\n"
+        );
+        let files = FsFiles::new(dir.path());
+        let limits = Limits::default();
+        let c = Compiled::new(&s, &Config::default()).unwrap();
+        let paths = verify::read(&s, &e, "e.toml", &files, &limits).unwrap();
+        let r = verify::run(&s, &c, &paths, &limits).unwrap();
+        let want = &r.paths[0].to_open;
+        assert_eq!(want.len(), 1, "{file}: {:?}", r.paths[0]);
+        assert!(want[0].starts_with(&format!("{stage}: ")), "{want:?}");
+        for reply in [false, true] {
+            let mut args = vec![
+                "explain".to_owned(),
+                file.to_owned(),
+                "--src".into(),
+                src.into(),
+                "--dst".into(),
+                dst.into(),
+                "--proto".into(),
+                "tcp".into(),
+                "--dport".into(),
+                port.to_string(),
+                "--json".into(),
+            ];
+            if reply {
+                args.push("--reply".into());
+            }
+            let o = std::process::Command::cargo_bin("zprsim")
+                .unwrap()
+                .current_dir(dir.path())
+                .args(&args)
+                .output()
+                .unwrap();
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+            let got: Vec<String> = v["to_open"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{file} reply {reply}: no to_open: {v}"))
+                .iter()
+                .map(|h| h.as_str().unwrap().to_owned())
+                .collect();
+            // The hint names the path's file where the policy's
+            // statements are: the same text but that.
+            let got: Vec<String> = got
+                .iter()
+                .map(|h| h.replace(&format!("(in {file}"), "(in e"))
+                .collect();
+            let want: Vec<String> = want
+                .iter()
+                .map(|h| h.replace(&format!("(in {file}"), "(in e"))
+                .collect();
+            assert_eq!(got, want, "{file} reply {reply}");
+            if !reply {
+                let note = v["reply_drops"]
+                    .as_str()
+                    .or_else(|| v["reply_route"].as_str())
+                    .unwrap_or_else(|| panic!("{file}: no note: {v}"));
+                assert!(note.contains(&format!("drops at {stage}")), "{note}");
+                // Text: the note, then the hint.
+                args.pop();
+                let o = std::process::Command::cargo_bin("zprsim")
+                    .unwrap()
+                    .current_dir(dir.path())
+                    .args(&args)
+                    .output()
+                    .unwrap();
+                let out = String::from_utf8_lossy(&o.stdout);
+                let n = out
+                    .find("  note: its reply")
+                    .unwrap_or_else(|| panic!("{out}"));
+                let h = out.find("  to open: ").unwrap_or_else(|| panic!("{out}"));
+                assert!(n < h, "{out}");
+                assert_eq!(out.matches("  to open: ").count(), 1, "{out}");
+            }
+        }
+    }
+}
+
+/// Two VCNs over DRGs, every security rule open and stateful; `x` in
+/// `a` routes to `b`, `#BRT#` is `b`'s table's rules.
+const STATELESS_CROSS_VCN: &str = r#"
+[[vcn]]
+name = "a"
+cidr_blocks = ["10.0.0.0/16"]
+
+[[vcn]]
+name = "b"
+cidr_blocks = ["10.1.0.0/16"]
+
+[[gateway]]
+name = "ad"
+vcn = "a"
+kind = "drg"
+
+[[gateway]]
+name = "bd"
+vcn = "b"
+kind = "drg"
+
+[[security_list]]
+name = "oa"
+vcn = "a"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
+ingress_security_rules = [{ source = "0.0.0.0/0", protocol = "all" }]
+
+[[security_list]]
+name = "ob"
+vcn = "b"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
+ingress_security_rules = [{ source = "0.0.0.0/0", protocol = "all" }]
+
+[[route_table]]
+name = "art"
+vcn = "a"
+route_rules = [{ destination = "10.1.0.0/16", network_entity = "ad" }]
+
+[[route_table]]
+name = "brt"
+vcn = "b"
+route_rules = [#BRT#]
+
+[[subnet]]
+name = "sa"
+vcn = "a"
+cidr_block = "10.0.1.0/24"
+route_table = "art"
+security_lists = ["oa"]
+
+[[subnet]]
+name = "sb"
+vcn = "b"
+cidr_block = "10.1.1.0/24"
+route_table = "brt"
+security_lists = ["ob"]
+
+[[vnic]]
+name = "x"
+subnet = "sa"
+private_ips = ["10.0.1.10"]
+
+[[vnic]]
+name = "y"
+subnet = "sb"
+private_ips = ["10.1.1.10"]
+"#;

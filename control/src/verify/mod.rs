@@ -289,6 +289,17 @@ pub fn packet_hints(s: &Scenario, p: &crate::packet::Packet) -> whole::WholePath
     whole::hints(&mut fix::Scratch::new(), s, &ix, None, [vec![*p]])
 }
 
+/// [`packet_hints`], and what opens the reply of `p` too when, with `p`
+/// passing (as it is or with those hints), its reply drops (TCP, UDP, an
+/// ICMP echo request: [`replies_by_default`]): the same hints `verify`
+/// gives a path's pair whose reply drops, by the same code (`whole.rs`;
+/// `explain`, since the twenty-second session).
+#[must_use]
+pub fn packet_hints_with_replies(s: &Scenario, p: &crate::packet::Packet) -> whole::WholePath {
+    let ix = crate::model::AddressIndex::new(s);
+    whole::hints_with(&mut fix::Scratch::new(), s, &ix, None, [vec![*p]], true)
+}
+
 /// The hints for `p` (a witness of `path`, or the packet alone) at each
 /// layer of `blocking`: the security rules (`fix.rs`), then the ZPL
 /// statement (`zpr_fix.rs`), all proven on `scratch`, a copy of `s`

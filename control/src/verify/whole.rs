@@ -110,6 +110,26 @@ pub fn hints(
     path: Option<&PathSpec>,
     pairs: impl IntoIterator<Item = Vec<Packet>>,
 ) -> WholePath {
+    hints_with(scratch, s, ix, path, pairs, false)
+}
+
+/// [`hints`]; with `packet_replies` and no `path` (`explain`,
+/// [`super::packet_hints_with_replies`]; since the twenty-second
+/// session), each packet's reply is judged too, where a path would judge
+/// it ([`super::replies_by_default`]), and opened by the same hints as a
+/// path's.
+pub fn hints_with(
+    scratch: &mut Scratch,
+    s: &Scenario,
+    ix: &AddressIndex,
+    path: Option<&PathSpec>,
+    pairs: impl IntoIterator<Item = Vec<Packet>>,
+    packet_replies: bool,
+) -> WholePath {
+    let replies = Replies {
+        path,
+        packet: packet_replies,
+    };
     let mut out = WholePath::default();
     let mut judged = 0usize;
     // The next probe is the first pair's witness.
@@ -147,7 +167,7 @@ pub fn hints(
             // (`reply_fix.rs`, since the twenty-first session); since the
             // twenty-second, at route the route back (`route_fix.rs`), at
             // ZPR the stateful statement (`zpr_fix.rs`).
-            if let Some(mut stage) = reply_drops(scratch, s, ix, path, p) {
+            if let Some(mut stage) = reply_drops(scratch, s, ix, replies, p) {
                 // Once per layer at most: a reply untracked at both ends
                 // (a stateless rule out at the initiator and one in at
                 // the responder) drops at the responder's egress, and
@@ -167,13 +187,13 @@ pub fn hints(
                         break;
                     };
                     given.push(h);
-                    match reply_drops(scratch, s, ix, path, p) {
+                    match reply_drops(scratch, s, ix, replies, p) {
                         Some(next) => stage = next,
                         None => break,
                     }
                 }
                 out.take(given, &mut first);
-                if reply_drops(scratch, s, ix, path, p).is_some() {
+                if reply_drops(scratch, s, ix, replies, p).is_some() {
                     open = false;
                     break;
                 }
@@ -193,7 +213,7 @@ pub fn hints(
         let still = ps.iter().find_map(|p| {
             let layers = blocked(scratch, s, ix, path, p);
             if layers.is_empty() {
-                reply_drops(scratch, s, ix, path, p).map(|stage| (vec![stage], true))
+                reply_drops(scratch, s, ix, replies, p).map(|stage| (vec![stage], true))
             } else {
                 Some((layers.iter().map(|l| l.layer).collect(), false))
             }
@@ -219,15 +239,17 @@ fn reply_drops(
     scratch: &mut Scratch,
     s: &Scenario,
     ix: &AddressIndex,
-    path: Option<&PathSpec>,
+    replies: Replies<'_>,
     p: &Packet,
 ) -> Option<Stage> {
-    // A path's replies only: `explain` judges the one packet it is given
-    // (and notes its reply's route).
-    let path = path?;
-    if !path.replies {
-        return None;
-    }
+    // A path's replies, where it needs them; a packet's alone where a
+    // path of it would (`explain`, since the twenty-second session).
+    let network = match replies.path {
+        Some(path) if !path.replies => return None,
+        Some(path) => path.scope == Scope::Network,
+        None if replies.packet && packet_has_reply(p) => false,
+        None => return None,
+    };
     let copy = scratch.of(s);
     let first = crate::eval::evaluate_with(copy, ix, p, crate::verdict::Context::First);
     if first.judgement.verdict != crate::verdict::Verdict::Allow {
@@ -240,12 +262,37 @@ fn reply_drops(
         crate::verdict::Context::Reply(first.judgement.tracking),
     )
     .judgement;
-    let network = path.scope == Scope::Network;
     match r.stage {
         Some(Stage::Zpr) if network => None,
         stage if r.verdict == crate::verdict::Verdict::Drop => stage,
         _ => None,
     }
+}
+
+/// Whose replies [`reply_drops`] judges: a path's, or with no path, the
+/// packet's own when `packet`.
+#[derive(Clone, Copy)]
+struct Replies<'a> {
+    path: Option<&'a PathSpec>,
+    packet: bool,
+}
+
+/// Whether a packet alone has a reply a path of it would need
+/// ([`super::replies_by_default`]): TCP, UDP, an ICMP echo request.
+fn packet_has_reply(p: &Packet) -> bool {
+    use crate::packet::L4;
+    let probe = match p.l4 {
+        L4::Ports { sport, dport } => super::Probe::Ports {
+            sport,
+            dport: crate::model::PortRange {
+                min: dport,
+                max: dport,
+            },
+        },
+        L4::Icmp { icmp_type, code } => super::Probe::Icmp { icmp_type, code },
+        L4::Opaque | L4::Fragment => super::Probe::Opaque,
+    };
+    super::replies_by_default(p.proto, probe)
 }
 
 /// The layers that block `p` on `scratch` as it is now (ZPR left out for a
