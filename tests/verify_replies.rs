@@ -990,3 +990,78 @@ name = "y"
 subnet = "sb"
 private_ips = ["10.1.1.10"]
 "#;
+
+/// The late review's L2 (item 3 of the twenty-second session): a pair
+/// failing on some ports at its first packet (48-49, 61-62: no ingress
+/// rule) and on others only at its reply (55-60: no stateless rule back)
+/// printed one stage for all of them, the witness's (`DROP at
+/// ingress-security (failing ports 48-49, 55-62)`), so 55-60 read as an
+/// ingress drop. Now each failing run has its own stage and reply flag:
+/// `failing_runs` in `--json` (beside `failing_ports`, unchanged), and
+/// in text and JUnit each run with its own verdict.
+#[test]
+fn each_failing_run_says_its_own_stage_and_reply() {
+    use assert_cmd::cargo::CommandCargoExt;
+    use zprsim_control::verdict::Stage;
+    let s = SOURCE_PORT_SPLIT.replace("@N@", "17").replace("@P@", "udp");
+    let e = "[[path]]\nname = \"range\"\nfrom = \"vnic:c\"\nto = \"vnic:d\"\nproto = \"udp\"\ndport = \"48-62\"\nexpect = \"allow\"\n";
+    let r = run(&s, e);
+    let f = &r.paths[0].failed[0];
+    assert_eq!(f.failing_ports, ["48-49", "55-62"]);
+    let runs: Vec<(&str, Option<Stage>, bool)> = f
+        .failing_runs
+        .iter()
+        .map(|x| (x.ports.as_str(), x.stage, x.reply))
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            ("48-49", Some(Stage::IngressSecurity), false),
+            ("55-60", Some(Stage::EgressSecurity), true),
+            ("61-62", Some(Stage::IngressSecurity), false),
+        ]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), &s).unwrap();
+    std::fs::write(dir.path().join("e.toml"), e).unwrap();
+    let cmd = |extra: &[&str]| {
+        std::process::Command::cargo_bin("zprsim")
+            .unwrap()
+            .current_dir(dir.path())
+            .args(["verify", "s.toml", "e.toml"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = String::from_utf8_lossy(&cmd(&[]).stdout).into_owned();
+    assert!(
+        out.contains("(failing ports 48-49: DROP at ingress-security; 55-60: reply DROP at egress-security; 61-62: DROP at ingress-security)"),
+        "{out}"
+    );
+    let v: Value = serde_json::from_slice(&cmd(&["--json"]).stdout).unwrap();
+    let f = &v["paths"][0]["failed"][0];
+    assert_eq!(
+        f["failing_ports"],
+        serde_json::json!(["48-49", "55-62"]),
+        "{f}"
+    );
+    assert_eq!(
+        f["failing_runs"],
+        serde_json::json!([
+            { "ports": "48-49", "stage": "ingress-security" },
+            { "ports": "55-60", "stage": "egress-security", "reply": true },
+            { "ports": "61-62", "stage": "ingress-security" },
+        ]),
+        "{f}"
+    );
+    let o = cmd(&["--junit", "-"]);
+    let xml = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        xml.contains("failing ports: 48-49: DROP at ingress-security; 55-60: reply DROP at egress-security; 61-62: DROP at ingress-security"),
+        "{xml}"
+    );
+    // One stage for every run: printed as before.
+    let e2 = e.replace("\"48-62\"", "\"50-60\"");
+    let r = run(&s, &e2);
+    assert_eq!(r.paths[0].failed[0].failing_runs.len(), 1);
+}

@@ -216,6 +216,7 @@ fn failure(
         dst: p.dst,
         packet: p.to_string(),
         failing_ports: Vec::new(),
+        failing_runs: Vec::new(),
         verdict: j.verdict,
         stage: j.stage,
         rule,
@@ -245,6 +246,7 @@ pub fn reply_failure(first: &Packet, reply: &Packet, d: &Decision) -> PairFailur
         dst: first.dst,
         packet: format!("{reply} (the reply of {first}, which passes)"),
         failing_ports: Vec::new(),
+        failing_runs: Vec::new(),
         verdict: j.verdict,
         stage: j.stage,
         rule: format!("the reply drops: {decided}: the connection cannot complete"),
@@ -313,6 +315,37 @@ pub(super) fn merged_runs(runs: &[(u16, u16)]) -> Vec<String> {
             } else {
                 format!("{lo}-{hi}")
             }
+        })
+        .collect()
+}
+
+/// The failing runs of a pair, each `((lo, hi), stage, reply)` (the
+/// layer its probe dropped at, and whether that was its reply), adjacent
+/// runs of one stage and reply flag joined (since the twenty-second
+/// session; the late review's L2: a pair failing on some ports at the
+/// first packet and on others only at the reply printed one stage for
+/// all of them).
+#[must_use]
+pub fn failing_runs(runs: &[((u16, u16), Option<Stage>, bool)]) -> Vec<super::FailingRun> {
+    let mut merged: Vec<((u16, u16), Option<Stage>, bool)> = Vec::new();
+    for &((lo, hi), stage, reply) in runs {
+        match merged.last_mut() {
+            Some(last)
+                if u32::from(last.0.1) + 1 == u32::from(lo)
+                    && last.1 == stage
+                    && last.2 == reply =>
+            {
+                last.0.1 = hi;
+            }
+            _ => merged.push(((lo, hi), stage, reply)),
+        }
+    }
+    merged
+        .into_iter()
+        .map(|((lo, hi), stage, reply)| super::FailingRun {
+            ports: merged_runs(&[(lo, hi)]).concat(),
+            stage,
+            reply,
         })
         .collect()
 }
