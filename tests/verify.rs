@@ -659,7 +659,7 @@ fn errors_name_file_line_and_column() {
         read_err(
             "[[path]]\nname = \"p\"\nfrom = \"attr:a:b:c\"\nto = \"bogus\"\nproto = \"tcp\"\ndport = 1\nexpect = \"deny\"\n"
         ),
-        "expect.toml:4:6: error: unknown selector `bogus`: expected an IP or CIDR, `vnic:NAME`, `subnet:NAME`, `nsg:NAME`, `attr:NS.KEY:VALUE`, `service:LABEL` or `internet`"
+        "expect.toml:4:6: error: unknown selector `bogus`: expected an IP or CIDR, `vnic:NAME`, `subnet:NAME`, `nsg:NAME`, `attr:NS.KEY:VALUE`, `kind:KIND`, `service:LABEL` or `internet`"
     );
     assert_eq!(
         read_err("[[include]]\npack = \"okay\"\n"),
@@ -2031,4 +2031,60 @@ expect = "allow"
         serde_json::json!(["partner-in"]),
         "{g}"
     );
+}
+
+/// A `kind:NAME` selector (item 4 of the twenty-second session): `import
+/// oci` sets each VNIC's kind from the export's evidence, so a cluster's
+/// roles bind by kind without listing subnets. The OKE example bound by
+/// kind (`examples/oke-orders/expect-by-kind.toml`) passes its 36 paths
+/// as `expect.toml` does, each with the same pairs; a kind no VNIC has
+/// that is not one zprsim knows is an error with its position and the
+/// near kind; a known kind no VNIC has matches nothing and fails its
+/// path, as an attribute renamed does.
+#[test]
+fn a_kind_selector_binds_the_oke_roles_by_vnic_kind() {
+    let by_kind =
+        std::fs::read_to_string(root().join(OKE_DIR).join("expect-by-kind.toml")).unwrap();
+    let k = run(&oke_text(), &by_kind);
+    let n = run(&oke_text(), &expect_text());
+    assert_eq!((k.paths.len(), k.failed, k.skipped), (36, 0, 0), "{k:#?}");
+    let pairs = |r: &verify::Report| -> Vec<(String, u64)> {
+        r.paths.iter().map(|p| (p.name.clone(), p.pairs)).collect()
+    };
+    assert_eq!(pairs(&k), pairs(&n));
+    let files = FsFiles::new(root().join(OKE_DIR));
+    let loaded = load::load_str(&oke_text(), "scenario.toml", Format::Toml, &files).unwrap();
+    let s = &loaded.scenario;
+    let limits = Limits::default();
+    let err = |e: &str| {
+        verify::read(s, e, "expect.toml", &files, &limits)
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        err("[[include]]\npack = \"oke\"\n[include.roles]\nworkers = \"kind:nodes\"\n"),
+        "expect.toml:4:11: error: role `workers`: `kind:nodes`: no VNIC is of kind `nodes`; did you mean `kind:node`? (kinds: `instance`, `node`, `pod`, `load-balancer`, `mount-target`, `api-endpoint`, `unknown`)"
+    );
+    let path = |sel: &str| {
+        format!(
+            "[[path]]\nname = \"p\"\nfrom = \"{sel}\"\nto = \"vnic:orders-lb\"\nproto = \"tcp\"\ndport = 443\nexpect = \"allow\"\n"
+        )
+    };
+    let e = err(&path("kind:gpu-box"));
+    assert!(
+        e.starts_with("expect.toml:3:8: error: ")
+            && e.contains("no VNIC is of kind `gpu-box` (kinds:"),
+        "{e}"
+    );
+    assert!(err(&path("kind:loadbalancer")).contains("did you mean `kind:load-balancer`?"));
+    // Known, but no VNIC of the example has it: the path fails.
+    let r = run(&oke_text(), &path("kind:unknown"));
+    assert_eq!(r.failed, 1);
+    assert_eq!(
+        r.paths[0].error.as_deref(),
+        Some("`kind:unknown` matches no endpoint")
+    );
+    // A pack's role bound by kind, in `from` of a path: the VNICs of it.
+    let r = run(&oke_text(), &path("kind:node"));
+    assert_eq!(r.paths[0].pairs, 2, "{:?}", r.paths[0]);
 }
