@@ -1170,7 +1170,10 @@ fn to_open(s: &Scenario, p: &Packet, d: &zprsim_control::verdict::Decision) -> H
         },
         Verdict::Drop => {
             let w = zprsim_control::verify::packet_hints_with_replies(s, p);
-            if w.left == 0 {
+            // Left closed by its reply alone: the first packet's hints
+            // open it, and say what stays closed of the reply (a
+            // stand-in's table: the route hint says so).
+            if w.left == 0 || w.left == w.left_replies {
                 Hints {
                     to_open: w.to_open,
                     ..Hints::default()
