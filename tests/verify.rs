@@ -2088,3 +2088,47 @@ fn a_kind_selector_binds_the_oke_roles_by_vnic_kind() {
     let r = run(&oke_text(), &path("kind:node"));
     assert_eq!(r.paths[0].pairs, 2, "{:?}", r.paths[0]);
 }
+
+/// Item 5 of the twenty-second session: each UDP path of the `oke` pack
+/// was checked against Oracle's documentation for whether it is request
+/// and response (replies required) or may be one-way (flannel's VXLAN,
+/// which a VCN-native cluster does not use). None is one-way: all four
+/// require their replies, and each says why, naming what answers it.
+#[test]
+fn the_oke_packs_udp_paths_require_their_replies_and_say_why() {
+    let files = FsFiles::new(root().join(OKE_DIR));
+    let loaded = load::load_str(&oke_text(), "scenario.toml", Format::Toml, &files).unwrap();
+    let paths = verify::read(
+        &loaded.scenario,
+        &expect_text(),
+        "expect.toml",
+        &files,
+        &Limits::default(),
+    )
+    .unwrap();
+    let udp: Vec<&verify::PathSpec> = paths.iter().filter(|p| p.proto == 17).collect();
+    let names: Vec<&str> = udp.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "oke/workers-to-workers-udp",
+            "oke/pods-to-pods-udp",
+            "oke/fss-udp-111",
+            "oke/fss-udp-2048"
+        ]
+    );
+    for p in udp {
+        assert!(p.replies, "{}", p.name);
+        let why = p.why.as_deref().unwrap_or_default();
+        assert!(
+            why.contains("request and response") && why.contains("replies required"),
+            "{}: {why}",
+            p.name
+        );
+    }
+    let pack = std::fs::read_to_string(root().join("packs/oke.toml")).unwrap();
+    assert!(
+        pack.contains("flannel's\n# VXLAN (udp/8472)"),
+        "the pack says why no path is one-way"
+    );
+}
