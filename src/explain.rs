@@ -327,6 +327,11 @@ struct JsonExplain<'a> {
     /// cannot complete, whatever opens the first packet).
     #[serde(skip_serializing_if = "Option::is_none")]
     reply_route: Option<String>,
+    /// A first packet that passes: why its reply (TCP, UDP, an ICMP echo)
+    /// drops, when it does and `reply_route` does not say it (since the
+    /// twenty-second session); `to_open` then holds what opens it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply_drops: Option<String>,
     /// A dropped packet: the objects `zprsim import` made up at its ends.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     stand_ins: Vec<String>,
@@ -530,7 +535,6 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         judged,
         d,
         note: ctx_note,
-        ctx: judged_ctx,
     } = judge_flow(s, &compiled, &p, a.reply)?;
     let others = other_addresses(a, s, &compiled, &p)?;
     let reply_route = if a.reply {
@@ -541,11 +545,16 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // A reply whose first packet is dropped is opened by opening that
     // first packet (its reply is then tracked): a hint for the reply on
     // its own would open the reverse path, to the client's port, and
-    // leave the flow closed.
-    let hints = if a.reply && first.judgement.verdict == Verdict::Drop {
-        to_open(s, &p, &first, Context::First)
+    // leave the flow closed. So the hints are always the first packet's,
+    // and since the twenty-second session its reply's too when that
+    // drops (what `verify` gives a pair whose reply drops, by the same
+    // code): with `--reply`, and for a first packet that passes and whose
+    // reply would drop.
+    let hints = to_open(s, &p, &first);
+    let reply_drop = if a.reply {
+        None
     } else {
-        to_open(s, &judged, &d, judged_ctx)
+        reply_drop_note(s, &compiled, &p, &first, reply_route.is_some())?
     };
     let mut warnings = String::new();
     for w in &loaded.warnings {
@@ -575,6 +584,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             closed_at: hints.closed_at,
             to_open: hints.to_open,
             reply_route: reply_route.clone(),
+            reply_drops: reply_drop.clone(),
             stand_ins: stand_ins(s, &judged, &d),
             other_addresses: others,
             warnings: &loaded.warnings,
@@ -611,11 +621,20 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         text.push_str(&render(s, &judged, &d));
         text.push_str(&others_text(&others));
         text.push_str(&stand_in_text(&stand_ins(s, &judged, &d)));
-        if ctx_note.is_none() {
+        // A first packet that passes has hints only for its reply: they
+        // follow the note that says it drops.
+        let after = !a.reply && first.judgement.verdict == Verdict::Allow;
+        if ctx_note.is_none() && !after {
             text.push_str(&to_open_text(&p, &hints));
         }
         if let Some(n) = &reply_route {
             let _ = writeln!(text, "  note: {n}");
+        }
+        if let Some(n) = &reply_drop {
+            let _ = writeln!(text, "  note: {n}");
+        }
+        if after {
+            text.push_str(&to_open_text(&p, &hints));
         }
         out(&text)?;
     }
@@ -673,6 +692,46 @@ fn reply_route_note(
     )))
 }
 
+/// For a first packet that passes (and whose reply `reply_route_note`
+/// has not named), why its reply drops, when it does: judged in the
+/// context the first packet leaves, as `verify` judges a path's replies
+/// (TCP, UDP, an ICMP echo request; since the twenty-second session).
+fn reply_drop_note(
+    s: &Scenario,
+    compiled: &Compiled,
+    p: &Packet,
+    first: &zprsim_control::verdict::Decision,
+    said: bool,
+) -> Result<Option<String>, Failure> {
+    let answered = match p.l4 {
+        L4::Ports { .. } => p.proto == 6 || p.proto == 17,
+        L4::Icmp { icmp_type, .. } => zprsim_control::verify::is_echo(p.proto, icmp_type),
+        _ => false,
+    };
+    if said || !answered || first.judgement.verdict != Verdict::Allow {
+        return Ok(None);
+    }
+    let r = reply_of(p);
+    let d = judge_both(s, compiled, &r, Context::Reply(first.judgement.tracking))?;
+    let Some(stage) = d
+        .judgement
+        .stage
+        .filter(|_| d.judgement.verdict == Verdict::Drop)
+    else {
+        return Ok(None);
+    };
+    let why = d
+        .layers
+        .iter()
+        .find(|l| l.layer == stage)
+        .map(zprsim_control::verify::layer_text)
+        .unwrap_or_default();
+    Ok(Some(format!(
+        "its reply {r} drops at {} ({why}): the connection cannot complete (`--reply` explains it)",
+        stage.as_str()
+    )))
+}
+
 /// A flow's first packet judged, and with `--reply` its reply.
 struct Flow {
     /// The first packet's decision.
@@ -683,8 +742,6 @@ struct Flow {
     d: zprsim_control::verdict::Decision,
     /// Why the reply is judged as a first packet, when it is.
     note: Option<&'static str>,
-    /// The context `judged` is judged in.
-    ctx: Context,
 }
 
 /// Judges `p` as a first packet and, with `reply`, its reply in the
@@ -698,7 +755,6 @@ fn judge_flow(s: &Scenario, compiled: &Compiled, p: &Packet, reply: bool) -> Res
             first,
             judged: *p,
             note: None,
-            ctx: Context::First,
         });
     }
     let r = reply_of(p);
@@ -717,7 +773,6 @@ fn judge_flow(s: &Scenario, compiled: &Compiled, p: &Packet, reply: bool) -> Res
         first,
         judged: r,
         note,
-        ctx,
     })
 }
 
@@ -964,10 +1019,15 @@ fn explain_capture(
     let d = judge_both(s, compiled, &found.packet, found.context)?;
     // A mid-flow packet's direction is not known to be the opener's: a
     // hint for it could open the server's answer to the client's port.
-    let hints = if found.mid_flow {
+    // A packet of a capture judged as a reply, or allowed, gets none (its
+    // reply, if any, is in the capture).
+    let hints = if found.mid_flow
+        || found.context != Context::First
+        || d.judgement.verdict != Verdict::Drop
+    {
         Hints::default()
     } else {
-        to_open(s, &found.packet, &d, found.context)
+        to_open(s, &found.packet, &d)
     };
     let mut warnings = String::new();
     for w in &loaded.warnings {
@@ -1094,18 +1154,26 @@ struct Hints {
     by_stand_in: Vec<Stage>,
 }
 
-/// A dropped packet judged as a first packet: the rules and statements
-/// that would let it through, each proven, judged again all added
-/// (`verify::packet_hints`, as `verify` does for a path's pairs); nothing
-/// for an allowed packet or a reply (a reply's drop is its connection's).
+/// A first packet (`d` its decision): the rules and statements that would
+/// let it through, each proven, judged again all added, and since the
+/// twenty-second session what opens its reply when that then drops
+/// (`verify::packet_hints_with_replies`, as `verify` does for a path's
+/// pairs); nothing for an allowed packet whose reply passes.
 /// A packet they leave dropped (a route no gateway carries: the internet
 /// to a unique local IPv6 address) gets no hint, but the layers that
 /// keep it closed: the other layers' hints would not open it.
-fn to_open(s: &Scenario, p: &Packet, d: &zprsim_control::verdict::Decision, ctx: Context) -> Hints {
-    match (ctx, d.judgement.verdict) {
-        (Context::First, Verdict::Drop) => {
-            let w = zprsim_control::verify::packet_hints(s, p);
-            if w.left == 0 {
+fn to_open(s: &Scenario, p: &Packet, d: &zprsim_control::verdict::Decision) -> Hints {
+    match d.judgement.verdict {
+        Verdict::Allow => Hints {
+            to_open: zprsim_control::verify::packet_hints_with_replies(s, p).to_open,
+            ..Hints::default()
+        },
+        Verdict::Drop => {
+            let w = zprsim_control::verify::packet_hints_with_replies(s, p);
+            // Left closed by its reply alone: the first packet's hints
+            // open it, and say what stays closed of the reply (a
+            // stand-in's table: the route hint says so).
+            if w.left == 0 || w.left == w.left_replies {
                 Hints {
                     to_open: w.to_open,
                     ..Hints::default()
@@ -1129,7 +1197,6 @@ fn to_open(s: &Scenario, p: &Packet, d: &zprsim_control::verdict::Decision, ctx:
                 }
             }
         }
-        _ => Hints::default(),
     }
 }
 

@@ -366,7 +366,10 @@ fn summary(r: &Report, scenario: &Path, file: &str) -> String {
                 None => "ALLOW".into(),
             };
             let _ = write!(t, "        {}: {verdict}", f.packet);
-            if f.failing_ports.len() > 1 || f.failing_ports.first().is_some_and(|x| x.contains('-'))
+            if let Some(runs) = staged_runs(f) {
+                let _ = write!(t, " (failing ports {runs})");
+            } else if f.failing_ports.len() > 1
+                || f.failing_ports.first().is_some_and(|x| x.contains('-'))
             {
                 let _ = write!(t, " (failing ports {})", f.failing_ports.join(", "));
             }
@@ -439,7 +442,9 @@ fn failure_text(p: &PathResult) -> (String, String) {
             None => "ALLOW".into(),
         };
         let _ = writeln!(body, "{}: {verdict}", f.packet);
-        if !f.failing_ports.is_empty() {
+        if let Some(runs) = staged_runs(f) {
+            let _ = writeln!(body, "  failing ports: {runs}");
+        } else if !f.failing_ports.is_empty() {
             let _ = writeln!(body, "  failing ports: {}", f.failing_ports.join(", "));
         }
         let _ = writeln!(body, "  {}", f.rule);
@@ -698,6 +703,38 @@ fn junit(r: &Report, file: &str, gate: Option<&HintsGate>) -> Result<String, Fai
         .map_err(|e| Failure::Internal(format!("the JUnit XML is not UTF-8: {e}")))?;
     text.push('\n');
     Ok(text)
+}
+
+/// A pair's failing runs, each with its own stage and reply flag, when
+/// they are not all alike (since the twenty-second session; the late
+/// review's L2: one stage was printed for every failing port):
+/// `1-99: DROP at ingress-security; 100-200: reply DROP at route`.
+/// `None` when every run drops alike (the ports are printed as before).
+fn staged_runs(f: &zprsim_control::verify::PairFailure) -> Option<String> {
+    let first = f.failing_runs.first()?;
+    if f.failing_runs
+        .iter()
+        .all(|r| r.stage == first.stage && r.reply == first.reply)
+    {
+        return None;
+    }
+    Some(
+        f.failing_runs
+            .iter()
+            .map(|r| {
+                let verdict = match r.stage {
+                    Some(st) => format!("DROP at {}", st.as_str()),
+                    None => "ALLOW".into(),
+                };
+                if r.reply {
+                    format!("{}: reply {verdict}", r.ports)
+                } else {
+                    format!("{}: {verdict}", r.ports)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+    )
 }
 
 #[cfg(test)]

@@ -202,7 +202,10 @@ pub(crate) fn paste(text: &mut String, hint: &str) {
                 (name.to_owned(), r)
             } else {
                 let r = rest.strip_prefix("add a ZPR policy (e.g. `").unwrap();
-                let (name, r) = r.split_once("`) with: ").unwrap();
+                // The name, then what the hint says of it (a reply's
+                // statement is stateful, since the twenty-second session).
+                let (name, r) = r.split_once('`').unwrap();
+                let (_, r) = r.split_once(") with: ").unwrap();
                 (name.to_owned(), r)
             };
             let head = format!("[[zpr_policy]]\nname = {}\n", toml_string(&policy));
@@ -224,6 +227,13 @@ fn paste_route(text: &mut String, hint: &str) {
     // first packet's: its steps pasted after.
     if let Some((first, reply)) = hint.split_once("; for the reply from `") {
         paste_route(text, first);
+        let (_, reply) = reply.split_once("), ").unwrap();
+        paste_route(text, reply);
+        return;
+    }
+    // A reply's own route hint (since the twenty-second session: its
+    // first packet passes, its reply has no route back): its steps.
+    if let Some(reply) = hint.strip_prefix("for the reply from `") {
         let (_, reply) = reply.split_once("), ").unwrap();
         paste_route(text, reply);
         return;

@@ -659,7 +659,7 @@ fn errors_name_file_line_and_column() {
         read_err(
             "[[path]]\nname = \"p\"\nfrom = \"attr:a:b:c\"\nto = \"bogus\"\nproto = \"tcp\"\ndport = 1\nexpect = \"deny\"\n"
         ),
-        "expect.toml:4:6: error: unknown selector `bogus`: expected an IP or CIDR, `vnic:NAME`, `subnet:NAME`, `nsg:NAME`, `attr:NS.KEY:VALUE`, `service:LABEL` or `internet`"
+        "expect.toml:4:6: error: unknown selector `bogus`: expected an IP or CIDR, `vnic:NAME`, `subnet:NAME`, `nsg:NAME`, `attr:NS.KEY:VALUE`, `kind:KIND`, `service:LABEL` or `internet`"
     );
     assert_eq!(
         read_err("[[include]]\npack = \"okay\"\n"),
@@ -2030,5 +2030,105 @@ expect = "allow"
         g["fail_on_hints_open"]["closed"],
         serde_json::json!(["partner-in"]),
         "{g}"
+    );
+}
+
+/// A `kind:NAME` selector (item 4 of the twenty-second session): `import
+/// oci` sets each VNIC's kind from the export's evidence, so a cluster's
+/// roles bind by kind without listing subnets. The OKE example bound by
+/// kind (`examples/oke-orders/expect-by-kind.toml`) passes its 36 paths
+/// as `expect.toml` does, each with the same pairs; a kind no VNIC has
+/// that is not one zprsim knows is an error with its position and the
+/// near kind; a known kind no VNIC has matches nothing and fails its
+/// path, as an attribute renamed does.
+#[test]
+fn a_kind_selector_binds_the_oke_roles_by_vnic_kind() {
+    let by_kind =
+        std::fs::read_to_string(root().join(OKE_DIR).join("expect-by-kind.toml")).unwrap();
+    let k = run(&oke_text(), &by_kind);
+    let n = run(&oke_text(), &expect_text());
+    assert_eq!((k.paths.len(), k.failed, k.skipped), (36, 0, 0), "{k:#?}");
+    let pairs = |r: &verify::Report| -> Vec<(String, u64)> {
+        r.paths.iter().map(|p| (p.name.clone(), p.pairs)).collect()
+    };
+    assert_eq!(pairs(&k), pairs(&n));
+    let files = FsFiles::new(root().join(OKE_DIR));
+    let loaded = load::load_str(&oke_text(), "scenario.toml", Format::Toml, &files).unwrap();
+    let s = &loaded.scenario;
+    let limits = Limits::default();
+    let err = |e: &str| {
+        verify::read(s, e, "expect.toml", &files, &limits)
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        err("[[include]]\npack = \"oke\"\n[include.roles]\nworkers = \"kind:nodes\"\n"),
+        "expect.toml:4:11: error: role `workers`: `kind:nodes`: no VNIC is of kind `nodes`; did you mean `kind:node`? (kinds: `instance`, `node`, `pod`, `load-balancer`, `mount-target`, `api-endpoint`, `unknown`)"
+    );
+    let path = |sel: &str| {
+        format!(
+            "[[path]]\nname = \"p\"\nfrom = \"{sel}\"\nto = \"vnic:orders-lb\"\nproto = \"tcp\"\ndport = 443\nexpect = \"allow\"\n"
+        )
+    };
+    let e = err(&path("kind:gpu-box"));
+    assert!(
+        e.starts_with("expect.toml:3:8: error: ")
+            && e.contains("no VNIC is of kind `gpu-box` (kinds:"),
+        "{e}"
+    );
+    assert!(err(&path("kind:loadbalancer")).contains("did you mean `kind:load-balancer`?"));
+    // Known, but no VNIC of the example has it: the path fails.
+    let r = run(&oke_text(), &path("kind:unknown"));
+    assert_eq!(r.failed, 1);
+    assert_eq!(
+        r.paths[0].error.as_deref(),
+        Some("`kind:unknown` matches no endpoint")
+    );
+    // A pack's role bound by kind, in `from` of a path: the VNICs of it.
+    let r = run(&oke_text(), &path("kind:node"));
+    assert_eq!(r.paths[0].pairs, 2, "{:?}", r.paths[0]);
+}
+
+/// Item 5 of the twenty-second session: each UDP path of the `oke` pack
+/// was checked against Oracle's documentation for whether it is request
+/// and response (replies required) or may be one-way (flannel's VXLAN,
+/// which a VCN-native cluster does not use). None is one-way: all four
+/// require their replies, and each says why, naming what answers it.
+#[test]
+fn the_oke_packs_udp_paths_require_their_replies_and_say_why() {
+    let files = FsFiles::new(root().join(OKE_DIR));
+    let loaded = load::load_str(&oke_text(), "scenario.toml", Format::Toml, &files).unwrap();
+    let paths = verify::read(
+        &loaded.scenario,
+        &expect_text(),
+        "expect.toml",
+        &files,
+        &Limits::default(),
+    )
+    .unwrap();
+    let udp: Vec<&verify::PathSpec> = paths.iter().filter(|p| p.proto == 17).collect();
+    let names: Vec<&str> = udp.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "oke/workers-to-workers-udp",
+            "oke/pods-to-pods-udp",
+            "oke/fss-udp-111",
+            "oke/fss-udp-2048"
+        ]
+    );
+    for p in udp {
+        assert!(p.replies, "{}", p.name);
+        let why = p.why.as_deref().unwrap_or_default();
+        assert!(
+            why.contains("request and response") && why.contains("replies required"),
+            "{}: {why}",
+            p.name
+        );
+    }
+    let pack = std::fs::read_to_string(root().join("packs/oke.toml")).unwrap();
+    assert!(
+        pack.contains("flannel's\n# VXLAN (udp/8472)"),
+        "the pack says why no path is one-way"
     );
 }

@@ -138,6 +138,7 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
                 r.pairs += 1;
                 let mut first = None;
                 let mut failing = Vec::new();
+                let mut marked = Vec::new();
                 let mut probes = Vec::new();
                 let mut audited = Vec::new();
                 for run in &runs {
@@ -190,6 +191,7 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
                     }
                     if let Some(run) = run {
                         failing.push(*run);
+                        marked.push((*run, j.stage, reply.is_some()));
                     }
                     probes.push(p);
                     if first.is_none() {
@@ -204,6 +206,7 @@ fn plain(s: &Scenario, c: &Compiled, paths: &[PathSpec], kept: usize) -> Report 
                 }
                 if let Some(mut f) = first {
                     f.failing_ports = joined(&failing);
+                    f.failing_runs = verify::failing_runs(&marked);
                     // The rules that would open it: for a path's first
                     // failing pair only, as `verify` gives them.
                     if !r.failed.is_empty() {

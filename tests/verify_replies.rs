@@ -562,13 +562,15 @@ private_ips = ["10.0.2.53"]
 }
 
 /// A pair whose first packet a security hint opens and whose reply then
-/// drops at route (no route back across the DRG): no hint is written for
-/// a reply's route, and the text said "1 stays closed: no rule,
-/// statement, gateway or route table opens it", which a route rule back
-/// disproves. Now `to_open_left_replies` counts it and the text says the
-/// reply still drops and gets no hint.
+/// drops at route (asymmetric routing: `sb` has no route back across the
+/// DRG). Until the twenty-first session the text said "1 stays closed: no
+/// rule, statement, gateway or route table opens it"; in the twenty-first
+/// `to_open_left_replies` counted it and the text said a reply gets no
+/// hint. Since the twenty-second the reply's route back is the hint (a new
+/// table for `sb` with `10.0.0.0/16 -> bd`), proved on the copy with both
+/// packets judged, and pasted as text through the loader the path passes.
 #[test]
-fn a_reply_left_without_a_hint_is_not_said_to_be_opened_by_nothing() {
+fn a_reply_dropped_at_route_gets_the_route_back() {
     use assert_cmd::cargo::CommandCargoExt;
     let s = r#"
 [[vcn]]
@@ -631,8 +633,33 @@ private_ips = ["10.1.1.10"]
     let e = "[[path]]\nname = \"x-to-y\"\nfrom = \"vnic:x\"\nto = \"vnic:y\"\nproto = \"tcp\"\ndport = 443\nexpect = \"allow\"\n";
     let r = run(s, e);
     let p = &r.paths[0];
-    assert_eq!(p.to_open.len(), 1, "{p:?}");
-    assert_eq!((p.to_open_left, p.to_open_left_replies), (1, 1), "{p:?}");
+    assert_eq!(
+        p.to_open,
+        [
+            "ingress-security: add to security list `ob` (ingress_security_rules): { protocol = \"6\", source = \"10.0.1.10/32\", tcp_options = { destination_port_range = { min = 443, max = 443 } } }",
+            "route: for the reply from `y` (10.1.1.10 -> 10.0.1.10), needs a new route table for subnet `sb`: add [[route_table]]: { name = \"sb-rt\", vcn = \"b\", route_rules = [{ destination = \"10.0.0.0/16\", network_entity = \"bd\" }] }; then set route_table = \"sb-rt\" in subnet `sb`"
+        ],
+        "{p:?}"
+    );
+    assert_eq!((p.to_open_left, p.to_open_left_replies), (0, 0), "{p:?}");
+    assert_eq!(p.failed[0].to_open, p.to_open);
+    // Pasted as text, loaded and compiled: the path passes.
+    let loaded = load::from_toml_str(s, "s.toml").unwrap().scenario;
+    let fixed = crate::paste::pasted(&loaded, &p.to_open);
+    let c = Compiled::new(&fixed, &Config::default()).unwrap();
+    let files = FsFiles::new(".");
+    let limits = Limits::default();
+    let paths = verify::read(&fixed, e, "e.toml", &files, &limits).unwrap();
+    assert_eq!(verify::run(&fixed, &c, &paths, &limits).unwrap().failed, 0);
+    // Without the first hint the reply is not judged (its first packet
+    // drops); with the first alone, the reply drops at route: the route
+    // back is the second hint on its own.
+    let half = crate::paste::pasted(&loaded, &p.to_open[..1]);
+    let c = Compiled::new(&half, &Config::default()).unwrap();
+    let paths = verify::read(&half, e, "e.toml", &files, &limits).unwrap();
+    let r = verify::run(&half, &c, &paths, &limits).unwrap();
+    assert!(r.paths[0].failed[0].reply, "{:?}", r.paths[0]);
+    assert_eq!(r.paths[0].to_open, p.to_open[1..]);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("s.toml"), s).unwrap();
     std::fs::write(dir.path().join("e.toml"), e).unwrap();
@@ -645,23 +672,58 @@ private_ips = ["10.1.1.10"]
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(
-        out.contains("to open all 1 failing pairs, together (1 stays closed: its reply still drops, and a reply gets no hint but a stateless rule's rule back (`zprsim explain --reply` it)):"),
+        out.contains("to open: route: for the reply from `y` (10.1.1.10 -> 10.0.1.10), needs a new route table"),
         "{out}"
     );
-    assert!(!out.contains(&verify::stay_closed(Some(1))), "{out}");
-    let o = std::process::Command::cargo_bin("zprsim")
-        .unwrap()
-        .current_dir(dir.path())
-        .args(["verify", "s.toml", "e.toml", "--json"])
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["paths"][0]["to_open_left_replies"], 1, "{v}");
+    assert!(!out.contains("stays closed"), "{out}");
+    assert_eq!(
+        verify::stay_closed_of(1, 1),
+        "1 stays closed: its reply still drops, and no rule back, route back or stateful statement opens it (`zprsim explain --reply` it)"
+    );
     assert_eq!(
         verify::stay_closed_of(3, 1),
-        "3 stay closed: no rule, statement, gateway or route table opens 2 of them; the replies of 1 still drop, and a reply gets no hint but a stateless rule's rule back (`zprsim explain --reply` them)"
+        "3 stay closed: no rule, statement, gateway or route table opens 2 of them; the replies of 1 still drop, and no rule back, route back or stateful statement opens them (`zprsim explain --reply` them)"
     );
     assert_eq!(verify::stay_closed_of(2, 0), verify::stay_closed(Some(2)));
+}
+
+/// ZPR and a reply (tests/cases/scenarios/zpr.toml, semantics.md §2b): a
+/// connection allowed by stateful statements (the default) is tracked, so
+/// its reply passes ZPR with no statement of its own, and no hint is
+/// needed (`tcp/9300`: passes). One allowed by `connection-state=
+/// 'stateless'` statements only is not: its reply is judged as a first
+/// packet and drops at ZPR (`tcp/9200`). Until the twenty-second session
+/// that pair got no hint; now the hint is the stateful statement for the
+/// connection itself (it allows no first packet the stateless one did
+/// not, and tracks the connection), proved with both packets judged, and
+/// pasted through the loader the path passes.
+#[test]
+fn a_reply_dropped_at_zpr_gets_the_stateful_statement() {
+    let text = std::fs::read_to_string("tests/cases/scenarios/zpr.toml").unwrap();
+    let s = load::from_toml_str(&text, "zpr.toml").unwrap().scenario;
+    let e = "[[path]]\nname = \"stateless\"\nfrom = \"vnic:slc-1\"\nto = \"vnic:sls-1\"\nproto = \"tcp\"\ndport = 9200\nexpect = \"allow\"\n\n[[path]]\nname = \"stateful\"\nfrom = \"vnic:slc-1\"\nto = \"vnic:sls-1\"\nproto = \"tcp\"\ndport = 9300\nexpect = \"allow\"\n";
+    let files = FsFiles::new(".");
+    let limits = Limits::default();
+    let c = Compiled::new(&s, &Config::default()).unwrap();
+    let paths = verify::read(&s, e, "e.toml", &files, &limits).unwrap();
+    let r = verify::run(&s, &c, &paths, &limits).unwrap();
+    assert!(r.paths[1].ok, "{:?}", r.paths[1]);
+    let p = &r.paths[0];
+    assert!(!p.ok);
+    assert!(p.failed[0].reply, "{p:?}");
+    assert_eq!(p.failed[0].stage, Some(zprsim_control::verdict::Stage::Zpr));
+    assert_eq!(
+        p.to_open,
+        [
+            "zpr: add to ZPR policy `stateless` (in zpr.toml; stateful, for the replies; the connection is allowed by `connection-state='stateless'` statements only, so its replies need a statement of their own, and this one tracks it): \"in network.vcn:prod VCN allow oracle-zpr.app:sl-client endpoints to connect to oracle-zpr.app:sl-server endpoints with protocol='tcp/9200'\""
+        ],
+        "{p:?}"
+    );
+    assert_eq!((p.to_open_left, p.to_open_left_replies), (0, 0));
+    let fixed = crate::paste::pasted(&s, &p.to_open);
+    let c = Compiled::new(&fixed, &Config::default()).unwrap();
+    let paths = verify::read(&fixed, e, "e.toml", &files, &limits).unwrap();
+    assert_eq!(verify::run(&fixed, &c, &paths, &limits).unwrap().failed, 0);
 }
 
 /// The OKE example's include of the `oke` pack, bound to its cluster,
@@ -738,4 +800,268 @@ fn a_pack_included_twice_names_each_include() {
             "{e}"
         );
     }
+}
+
+/// `zprsim explain` on a first packet that passes and whose reply drops
+/// (item 2 of the twenty-second session): it said nothing of the reply
+/// but a cross-VCN route note, and gave no hint. Now it says the reply
+/// drops (`reply_drops` in `--json`) and gives the hint `verify` gives
+/// the same pair, by the same code (`verify::packet_hints_with_replies`,
+/// `whole.rs`): the route back (asymmetric routing) and the stateful
+/// statement (a connection allowed by stateless ZPR statements); with
+/// `--reply` the same hint.
+#[test]
+fn explain_gives_the_reply_hint_verify_gives() {
+    use assert_cmd::cargo::CommandCargoExt;
+    let dir = tempfile::tempdir().unwrap();
+    // `sb`'s table has no rule back to VCN `a`.
+    let routes = STATELESS_CROSS_VCN.replace("#BRT#", "");
+    std::fs::write(dir.path().join("x.toml"), &routes).unwrap();
+    let zpr = std::fs::read_to_string("tests/cases/scenarios/zpr.toml").unwrap();
+    std::fs::write(dir.path().join("zpr.toml"), &zpr).unwrap();
+    let cases = [
+        (
+            "x.toml",
+            routes.as_str(),
+            "10.0.1.10",
+            "10.1.1.10",
+            443,
+            "route",
+        ),
+        (
+            "zpr.toml",
+            zpr.as_str(),
+            "10.10.1.60",
+            "10.10.1.61",
+            9200,
+            "zpr",
+        ),
+    ];
+    for (file, text, src, dst, port, stage) in cases {
+        let s = load::from_toml_str(text, file).unwrap().scenario;
+        let e = format!(
+            "[[path]]\nname = \"p\"\nfrom = \"{src}\"\nto = \"{dst}\"\nproto = \"tcp\"\ndport = {port}\nexpect = \"allow\"\n"
+        );
+        let files = FsFiles::new(dir.path());
+        let limits = Limits::default();
+        let c = Compiled::new(&s, &Config::default()).unwrap();
+        let paths = verify::read(&s, &e, "e.toml", &files, &limits).unwrap();
+        let r = verify::run(&s, &c, &paths, &limits).unwrap();
+        let want = &r.paths[0].to_open;
+        assert_eq!(want.len(), 1, "{file}: {:?}", r.paths[0]);
+        assert!(want[0].starts_with(&format!("{stage}: ")), "{want:?}");
+        for reply in [false, true] {
+            let mut args = vec![
+                "explain".to_owned(),
+                file.to_owned(),
+                "--src".into(),
+                src.into(),
+                "--dst".into(),
+                dst.into(),
+                "--proto".into(),
+                "tcp".into(),
+                "--dport".into(),
+                port.to_string(),
+                "--json".into(),
+            ];
+            if reply {
+                args.push("--reply".into());
+            }
+            let o = std::process::Command::cargo_bin("zprsim")
+                .unwrap()
+                .current_dir(dir.path())
+                .args(&args)
+                .output()
+                .unwrap();
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+            let got: Vec<String> = v["to_open"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{file} reply {reply}: no to_open: {v}"))
+                .iter()
+                .map(|h| h.as_str().unwrap().to_owned())
+                .collect();
+            // The hint names the path's file where the policy's
+            // statements are: the same text but that.
+            let got: Vec<String> = got
+                .iter()
+                .map(|h| h.replace(&format!("(in {file}"), "(in e"))
+                .collect();
+            let want: Vec<String> = want
+                .iter()
+                .map(|h| h.replace(&format!("(in {file}"), "(in e"))
+                .collect();
+            assert_eq!(got, want, "{file} reply {reply}");
+            if !reply {
+                let note = v["reply_drops"]
+                    .as_str()
+                    .or_else(|| v["reply_route"].as_str())
+                    .unwrap_or_else(|| panic!("{file}: no note: {v}"));
+                assert!(note.contains(&format!("drops at {stage}")), "{note}");
+                // Text: the note, then the hint.
+                args.pop();
+                let o = std::process::Command::cargo_bin("zprsim")
+                    .unwrap()
+                    .current_dir(dir.path())
+                    .args(&args)
+                    .output()
+                    .unwrap();
+                let out = String::from_utf8_lossy(&o.stdout);
+                let n = out
+                    .find("  note: its reply")
+                    .unwrap_or_else(|| panic!("{out}"));
+                let h = out.find("  to open: ").unwrap_or_else(|| panic!("{out}"));
+                assert!(n < h, "{out}");
+                assert_eq!(out.matches("  to open: ").count(), 1, "{out}");
+            }
+        }
+    }
+}
+
+/// Two VCNs over DRGs, every security rule open and stateful; `x` in
+/// `a` routes to `b`, `#BRT#` is `b`'s table's rules.
+const STATELESS_CROSS_VCN: &str = r#"
+[[vcn]]
+name = "a"
+cidr_blocks = ["10.0.0.0/16"]
+
+[[vcn]]
+name = "b"
+cidr_blocks = ["10.1.0.0/16"]
+
+[[gateway]]
+name = "ad"
+vcn = "a"
+kind = "drg"
+
+[[gateway]]
+name = "bd"
+vcn = "b"
+kind = "drg"
+
+[[security_list]]
+name = "oa"
+vcn = "a"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
+ingress_security_rules = [{ source = "0.0.0.0/0", protocol = "all" }]
+
+[[security_list]]
+name = "ob"
+vcn = "b"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
+ingress_security_rules = [{ source = "0.0.0.0/0", protocol = "all" }]
+
+[[route_table]]
+name = "art"
+vcn = "a"
+route_rules = [{ destination = "10.1.0.0/16", network_entity = "ad" }]
+
+[[route_table]]
+name = "brt"
+vcn = "b"
+route_rules = [#BRT#]
+
+[[subnet]]
+name = "sa"
+vcn = "a"
+cidr_block = "10.0.1.0/24"
+route_table = "art"
+security_lists = ["oa"]
+
+[[subnet]]
+name = "sb"
+vcn = "b"
+cidr_block = "10.1.1.0/24"
+route_table = "brt"
+security_lists = ["ob"]
+
+[[vnic]]
+name = "x"
+subnet = "sa"
+private_ips = ["10.0.1.10"]
+
+[[vnic]]
+name = "y"
+subnet = "sb"
+private_ips = ["10.1.1.10"]
+"#;
+
+/// The late review's L2 (item 3 of the twenty-second session): a pair
+/// failing on some ports at its first packet (48-49, 61-62: no ingress
+/// rule) and on others only at its reply (55-60: no stateless rule back)
+/// printed one stage for all of them, the witness's (`DROP at
+/// ingress-security (failing ports 48-49, 55-62)`), so 55-60 read as an
+/// ingress drop. Now each failing run has its own stage and reply flag:
+/// `failing_runs` in `--json` (beside `failing_ports`, unchanged), and
+/// in text and JUnit each run with its own verdict.
+#[test]
+fn each_failing_run_says_its_own_stage_and_reply() {
+    use assert_cmd::cargo::CommandCargoExt;
+    use zprsim_control::verdict::Stage;
+    let s = SOURCE_PORT_SPLIT.replace("@N@", "17").replace("@P@", "udp");
+    let e = "[[path]]\nname = \"range\"\nfrom = \"vnic:c\"\nto = \"vnic:d\"\nproto = \"udp\"\ndport = \"48-62\"\nexpect = \"allow\"\n";
+    let r = run(&s, e);
+    let f = &r.paths[0].failed[0];
+    assert_eq!(f.failing_ports, ["48-49", "55-62"]);
+    let runs: Vec<(&str, Option<Stage>, bool)> = f
+        .failing_runs
+        .iter()
+        .map(|x| (x.ports.as_str(), x.stage, x.reply))
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            ("48-49", Some(Stage::IngressSecurity), false),
+            ("55-60", Some(Stage::EgressSecurity), true),
+            ("61-62", Some(Stage::IngressSecurity), false),
+        ]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), &s).unwrap();
+    std::fs::write(dir.path().join("e.toml"), e).unwrap();
+    let cmd = |extra: &[&str]| {
+        std::process::Command::cargo_bin("zprsim")
+            .unwrap()
+            .current_dir(dir.path())
+            .args(["verify", "s.toml", "e.toml"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = String::from_utf8_lossy(&cmd(&[]).stdout).into_owned();
+    assert!(
+        out.contains("(failing ports 48-49: DROP at ingress-security; 55-60: reply DROP at egress-security; 61-62: DROP at ingress-security)"),
+        "{out}"
+    );
+    let v: Value = serde_json::from_slice(&cmd(&["--json"]).stdout).unwrap();
+    let f = &v["paths"][0]["failed"][0];
+    assert_eq!(
+        f["failing_ports"],
+        serde_json::json!(["48-49", "55-62"]),
+        "{f}"
+    );
+    assert_eq!(
+        f["failing_runs"],
+        serde_json::json!([
+            { "ports": "48-49", "stage": "ingress-security" },
+            { "ports": "55-60", "stage": "egress-security", "reply": true },
+            { "ports": "61-62", "stage": "ingress-security" },
+        ]),
+        "{f}"
+    );
+    let o = cmd(&["--junit", "-"]);
+    let xml = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        xml.contains("failing ports: 48-49: DROP at ingress-security; 55-60: reply DROP at egress-security; 61-62: DROP at ingress-security"),
+        "{xml}"
+    );
+    // One stage for every run: printed as before.
+    let e2 = e.replace("\"48-62\"", "\"50-60\"");
+    let r = run(&s, &e2);
+    assert_eq!(r.paths[0].failed[0].failing_runs.len(), 1);
 }

@@ -81,7 +81,8 @@ pub use run::{SAMPLED_PAIRS, path_port_runs, port_runs, run, run_until};
 pub use selector::Selector;
 pub use stand_in::{Failing, closing as stand_in_closing, notes as stand_in_notes};
 pub use text::{
-    audit_witness, layer_text, pair_failure, reply_failure, stay_closed, stay_closed_of,
+    audit_witness, failing_runs, layer_text, pair_failure, reply_failure, stay_closed,
+    stay_closed_of,
 };
 pub use together::{Together, together};
 
@@ -289,6 +290,17 @@ pub fn packet_hints(s: &Scenario, p: &crate::packet::Packet) -> whole::WholePath
     whole::hints(&mut fix::Scratch::new(), s, &ix, None, [vec![*p]])
 }
 
+/// [`packet_hints`], and what opens the reply of `p` too when, with `p`
+/// passing (as it is or with those hints), its reply drops (TCP, UDP, an
+/// ICMP echo request: [`replies_by_default`]): the same hints `verify`
+/// gives a path's pair whose reply drops, by the same code (`whole.rs`;
+/// `explain`, since the twenty-second session).
+#[must_use]
+pub fn packet_hints_with_replies(s: &Scenario, p: &crate::packet::Packet) -> whole::WholePath {
+    let ix = crate::model::AddressIndex::new(s);
+    whole::hints_with(&mut fix::Scratch::new(), s, &ix, None, [vec![*p]], true)
+}
+
 /// The hints for `p` (a witness of `path`, or the packet alone) at each
 /// layer of `blocking`: the security rules (`fix.rs`), then the ZPL
 /// statement (`zpr_fix.rs`), all proven on `scratch`, a copy of `s`
@@ -399,6 +411,12 @@ pub struct PairFailure {
     /// fails, adjacent runs joined, as `lo-hi` (the witness is the first).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failing_ports: Vec<String>,
+    /// For a port range: each failing run with the layer its probe dropped
+    /// at and whether that was its reply, adjacent runs of one stage and
+    /// flag joined (since the twenty-second session; `stage` and `reply`
+    /// below are the witness's, the first run's). Absent when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failing_runs: Vec<FailingRun>,
     /// The witness's verdict.
     pub verdict: Verdict,
     /// The layer that dropped it (null when allowed).
@@ -421,6 +439,19 @@ pub struct PairFailure {
     /// The first packet passes and its reply drops (a TCP path: the
     /// connection cannot complete); `packet`, `stage` and `rule` are the
     /// reply's. Absent when false (since the twentieth session).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub reply: bool,
+}
+
+/// One failing run of a pair's ports ([`PairFailure::failing_runs`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailingRun {
+    /// `lo-hi`, or `p` for one port.
+    pub ports: String,
+    /// The layer its probe dropped at.
+    pub stage: Option<Stage>,
+    /// Its first packet passes and its reply drops there. Absent when
+    /// false.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub reply: bool,
 }

@@ -112,6 +112,67 @@ pub(super) fn to_open(
     Some(text + &reply_hint(scratch, s, ix, p))
 }
 
+/// What opens the reply of `p`, a first packet of `path` (or the packet
+/// alone) that passes on `scratch` and whose reply drops at the route
+/// layer there (since the twenty-second session): the answer's VNIC has
+/// no route back to the initiator (asymmetric routing: a cross-VCN or
+/// on-premises initiator whose requests come in by a route the answer's
+/// table lacks). The hint is the route rule back in the reply's table,
+/// written as for a first packet (the reply from a VNIC is routed as a
+/// first packet is, semantics.md §2b): the initiator's VCN block through
+/// a DRG or LPG, a private range through a DRG, with the gateway or
+/// table it needs; the remote side is what the path's `from` stands for.
+/// Proved on `scratch`: the reply's route layer passes with it, and the
+/// caller judges both packets again. `None` when the reply does not drop
+/// at route, its source is not a VNIC, or nothing opens it.
+pub(super) fn reply_to_open(
+    scratch: &mut Scratch,
+    s: &Scenario,
+    ix: &AddressIndex,
+    path: Option<&PathSpec>,
+    p: &Packet,
+) -> Option<String> {
+    let back = p.reply();
+    let Endpoint::Vnic(y) = super::endpoint_at(s, Some(ix), back.src) else {
+        return None;
+    };
+    {
+        let copy = scratch.of(s);
+        let first = crate::eval::evaluate_with(copy, ix, p, crate::verdict::Context::First);
+        if first.judgement.verdict != crate::verdict::Verdict::Allow {
+            return None;
+        }
+        let r = crate::eval::evaluate_with(
+            copy,
+            ix,
+            &back,
+            crate::verdict::Context::Reply(first.judgement.tracking),
+        );
+        if r.judgement.stage != Some(Stage::Route) {
+            return None;
+        }
+    }
+    // The reply's route layer, judged as a first packet's (the same for a
+    // reply from a VNIC).
+    let layers = super::layers_of(scratch.of(s), Some(ix), &back);
+    // The path turned around: the reply goes to what `from` stands for.
+    let turned = path.map(|x| PathSpec {
+        from: x.to.clone(),
+        to: x.from.clone(),
+        from_text: x.to_text.clone(),
+        to_text: x.from_text.clone(),
+        ..x.clone()
+    });
+    let hint = to_open_one(scratch, s, Some(ix), turned.as_ref(), &back, &layers, false)?;
+    Some(format!(
+        "route: for the reply from `{}` ({} -> {}), {}",
+        s.vnics[y.index()].name,
+        back.src,
+        back.dst,
+        hint.strip_prefix("route: ").unwrap_or(&hint)
+    ))
+}
+
 /// The service label the source side of `path` stands for at `ip`, and
 /// its CIDR holding `ip`.
 fn service_of(s: &Scenario, path: Option<&PathSpec>, ip: IpAddr) -> Option<(usize, IpNet)> {

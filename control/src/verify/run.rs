@@ -273,6 +273,9 @@ struct GroupFailure {
     witness: usize,
     /// The failing runs, adjacent ones joined.
     failing_ports: Vec<String>,
+    /// The failing runs with their stage and reply flag, joined where
+    /// adjacent and alike ([`super::text::failing_runs`]).
+    failing_marked: Vec<super::FailingRun>,
     /// Indices in the path's runs of every failing probe.
     failing_runs: Vec<usize>,
     /// The witness's judgement (every pair of the groups gets it).
@@ -581,6 +584,7 @@ fn judge_path(
             r.probes = r.probes.saturating_add(n.saturating_mul(n_runs));
             let mut first: Option<GroupFailure> = None;
             let mut failing_runs: Vec<(u16, u16)> = Vec::new();
+            let mut marked: Vec<((u16, u16), Option<Stage>, bool)> = Vec::new();
             let mut failing_at: Vec<usize> = Vec::new();
             for (k, run) in runs.iter().enumerate() {
                 if pace.tick() {
@@ -616,11 +620,13 @@ fn judge_path(
                 }
                 if let Some(run) = run {
                     failing_runs.push(*run);
+                    marked.push((*run, j.stage, reply));
                 }
                 failing_at.push(k);
                 first.get_or_insert(GroupFailure {
                     witness: k,
                     failing_ports: Vec::new(),
+                    failing_marked: Vec::new(),
                     failing_runs: Vec::new(),
                     judgement: j,
                     reply,
@@ -628,6 +634,7 @@ fn judge_path(
             }
             if let Some(mut f) = first {
                 f.failing_ports = merged_runs(&failing_runs);
+                f.failing_marked = super::text::failing_runs(&marked);
                 f.failing_runs = failing_at;
                 r.failed_pairs += n;
                 failing[g as usize].push(h);
@@ -681,6 +688,7 @@ fn judge_path(
             pair_failure_with(s, ix, path, &p, &d, None)
         };
         f.failing_ports.clone_from(&gf.failing_ports);
+        f.failing_runs.clone_from(&gf.failing_marked);
         r.failed.push(f);
     }
     if path.expect == Expect::Deny && !closed_by_stand_ins.is_empty() {

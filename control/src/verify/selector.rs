@@ -3,7 +3,8 @@
 //!
 //! A selector is one of: an IP or CIDR, `vnic:NAME`, `subnet:NAME`,
 //! `nsg:NAME`, `attr:NS.KEY:VALUE` (or `attr:KEY:VALUE`, namespace
-//! `oracle-zpr`), `service:LABEL`, `internet`. Names are resolved against
+//! `oracle-zpr`), `kind:KIND` (since the twenty-second session),
+//! `service:LABEL`, `internet`. Names are resolved against
 //! the scenario when the file is read, so a typo is an error with a
 //! position, not a path that silently matches nothing.
 
@@ -30,6 +31,10 @@ pub enum Selector {
     Nsg(NsgId),
     /// Every private IP of every VNIC carrying the attribute (any mode).
     Attr(Attribute),
+    /// Every private IP of every VNIC of the kind (its `kind` field:
+    /// `node`, `pod`, `load-balancer`, ...; since the twenty-second
+    /// session).
+    Kind(String),
     /// The first host address of the label's first CIDR.
     Service(ServiceId),
     /// One public address outside every VCN and service CIDR (and one IPv6
@@ -110,6 +115,7 @@ fn resolve(s: &Scenario, text: &str) -> Result<Selector, SelectorError> {
                 };
             }
             "attr" => return parse_attr(name).map(Selector::Attr),
+            "kind" => return parse_kind(s, name).map(Selector::Kind),
             "role" => {
                 return err(format!(
                     "`{t}`: roles are only for the paths of a pack (bind them with `roles` in `[[include]]`)"
@@ -131,8 +137,56 @@ fn resolve(s: &Scenario, text: &str) -> Result<Selector, SelectorError> {
         return Ok(Selector::Cidr(net));
     }
     err(format!(
-        "unknown selector `{t}`: expected an IP or CIDR, `vnic:NAME`, `subnet:NAME`, `nsg:NAME`, `attr:NS.KEY:VALUE`, `service:LABEL` or `internet`"
+        "unknown selector `{t}`: expected an IP or CIDR, `vnic:NAME`, `subnet:NAME`, `nsg:NAME`, `attr:NS.KEY:VALUE`, `kind:KIND`, `service:LABEL` or `internet`"
     ))
+}
+
+/// The VNIC kinds scenario-format.md names and `zprsim import oci` sets
+/// (docs/import.md, "VNIC kinds"): a `kind:` selector naming one of them
+/// is accepted even where no VNIC of the scenario has it (the path then
+/// fails, matching no endpoint, as an attribute renamed does).
+pub const KINDS: [&str; 7] = [
+    "instance",
+    "node",
+    "pod",
+    "load-balancer",
+    "mount-target",
+    "api-endpoint",
+    "unknown",
+];
+
+/// A `kind:NAME` selector's kind: one of [`KINDS`] or one a VNIC of `s`
+/// has; else an error naming the near one (a typo: `nodes`, `loadbalancer`)
+/// and the kinds there are.
+fn parse_kind(s: &Scenario, name: &str) -> Result<String, SelectorError> {
+    let mut known: Vec<&str> = KINDS.to_vec();
+    for v in &s.vnics {
+        if !known.contains(&v.kind.as_str()) {
+            known.push(&v.kind);
+        }
+    }
+    if known.contains(&name) {
+        return Ok(name.to_owned());
+    }
+    // The nearest kind, as the loader's "did you mean" picks a field (a
+    // third of the word in edits, at most 3; `load::lint` is the loader's
+    // own): a kind is a word of a few letters.
+    let limit = (name.chars().count() / 3).clamp(1, 3);
+    let near = known
+        .iter()
+        .map(|k| (strsim::osa_distance(&name.to_lowercase(), k), *k))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, k)| format!("; did you mean `kind:{k}`?"))
+        .unwrap_or_default();
+    Err(SelectorError(format!(
+        "`kind:{name}`: no VNIC is of kind `{name}`{near} (kinds: {})",
+        known
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
 }
 
 fn parse_attr(text: &str) -> Result<Attribute, SelectorError> {
@@ -248,6 +302,7 @@ fn expand_into(s: &Scenario, sel: &Selector, out: &mut Vec<IpAddr>) {
         Selector::Attr(a) => vnics_where(out, &|i| {
             s.vnics[i].attributes.iter().any(|sa| sa.attribute == *a)
         }),
+        Selector::Kind(k) => vnics_where(out, &|i| s.vnics[i].kind == *k),
         Selector::Service(l) => {
             // The contract's address is the first host of the label's first
             // CIDR. A label that also has CIDRs of the other family adds the

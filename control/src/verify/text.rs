@@ -157,8 +157,21 @@ fn failure(
             let mut reports = blocking(every_layer());
             reports.retain(|l| !(path.scope == Scope::Network && l.layer == Stage::Zpr));
             let blocked = reports.iter().map(layer_text).collect();
+            // What opens it, its reply too when that then drops (since
+            // the twenty-second session): the whole path's hints of this
+            // one probe, as `verify` gives its first failing pair.
             let to_open = match hint {
-                Some((scratch, ix)) => super::hints(scratch, s, ix, Some(path), p, &reports),
+                Some((scratch, ix)) => {
+                    let built;
+                    let ix = match ix {
+                        Some(ix) => ix,
+                        None => {
+                            built = AddressIndex::new(s);
+                            &built
+                        }
+                    };
+                    super::whole::hints(scratch, s, ix, Some(path), [vec![*p]]).first
+                }
                 None => Vec::new(),
             };
             (decided, blocked, to_open)
@@ -203,6 +216,7 @@ fn failure(
         dst: p.dst,
         packet: p.to_string(),
         failing_ports: Vec::new(),
+        failing_runs: Vec::new(),
         verdict: j.verdict,
         stage: j.stage,
         rule,
@@ -215,8 +229,9 @@ fn failure(
 /// The failure of a pair whose TCP first packet `first` passes and whose
 /// reply `reply` (judged `d` in the context the first packet left) drops:
 /// the connection cannot complete (since the twentieth session). The
-/// witness is the reply; no hint is written for it (`zprsim explain
-/// --reply` explains it; a cross-VCN route hint writes the rule back).
+/// witness is the reply; its hints are the whole path's (`whole.rs`: the
+/// rule back, the route back, the stateful statement; `zprsim explain
+/// --reply` explains it).
 #[must_use]
 pub fn reply_failure(first: &Packet, reply: &Packet, d: &Decision) -> PairFailure {
     let j = d.judgement;
@@ -231,6 +246,7 @@ pub fn reply_failure(first: &Packet, reply: &Packet, d: &Decision) -> PairFailur
         dst: first.dst,
         packet: format!("{reply} (the reply of {first}, which passes)"),
         failing_ports: Vec::new(),
+        failing_runs: Vec::new(),
         verdict: j.verdict,
         stage: j.stage,
         rule: format!("the reply drops: {decided}: the connection cannot complete"),
@@ -258,21 +274,26 @@ pub fn stay_closed(n: Option<u64>) -> String {
 /// What `verify` says of the `left` pairs of a path its hints leave
 /// closed, `replies` of them because their reply still drops
 /// ([`super::PathResult::to_open_left_replies`]): [`stay_closed`] for the
-/// others; a reply gets no hint but a stateless rule's rule back
-/// (`reply_fix.rs`), so a route rule back (say) may open it, and it is not
-/// said that nothing does (since the twenty-first session).
+/// others; a reply's hints are the rule back of a stateless rule
+/// (`reply_fix.rs`, since the twenty-first session), the route back and
+/// the stateful ZPR statement (`route_fix.rs`, `zpr_fix.rs`, since the
+/// twenty-second), and it is said so (before the twenty-second session:
+/// "a reply gets no hint but a stateless rule's rule back").
 #[must_use]
 pub fn stay_closed_of(left: u64, replies: u64) -> String {
-    const REPLY: &str =
-        "a reply gets no hint but a stateless rule's rule back (`zprsim explain --reply`";
+    const REPLY: &str = "no rule back, route back or stateful statement opens";
     let replies = replies.min(left);
     let others = left - replies;
     match (others, replies) {
         (_, 0) => stay_closed(Some(left)),
-        (0, 1) => format!("1 stays closed: its reply still drops, and {REPLY} it)"),
-        (0, n) => format!("{n} stay closed: their replies still drop, and {REPLY} them)"),
+        (0, 1) => format!(
+            "1 stays closed: its reply still drops, and {REPLY} it (`zprsim explain --reply` it)"
+        ),
+        (0, n) => format!(
+            "{n} stay closed: their replies still drop, and {REPLY} them (`zprsim explain --reply` them)"
+        ),
         (k, n) => format!(
-            "{left} stay closed: no rule, statement, gateway or route table opens {k} of them; the replies of {n} still drop, and {REPLY} them)"
+            "{left} stay closed: no rule, statement, gateway or route table opens {k} of them; the replies of {n} still drop, and {REPLY} them (`zprsim explain --reply` them)"
         ),
     }
 }
@@ -294,6 +315,37 @@ pub(super) fn merged_runs(runs: &[(u16, u16)]) -> Vec<String> {
             } else {
                 format!("{lo}-{hi}")
             }
+        })
+        .collect()
+}
+
+/// The failing runs of a pair, each `((lo, hi), stage, reply)` (the
+/// layer its probe dropped at, and whether that was its reply), adjacent
+/// runs of one stage and reply flag joined (since the twenty-second
+/// session; the late review's L2: a pair failing on some ports at the
+/// first packet and on others only at the reply printed one stage for
+/// all of them).
+#[must_use]
+pub fn failing_runs(runs: &[((u16, u16), Option<Stage>, bool)]) -> Vec<super::FailingRun> {
+    let mut merged: Vec<((u16, u16), Option<Stage>, bool)> = Vec::new();
+    for &((lo, hi), stage, reply) in runs {
+        match merged.last_mut() {
+            Some(last)
+                if u32::from(last.0.1) + 1 == u32::from(lo)
+                    && last.1 == stage
+                    && last.2 == reply =>
+            {
+                last.0.1 = hi;
+            }
+            _ => merged.push(((lo, hi), stage, reply)),
+        }
+    }
+    merged
+        .into_iter()
+        .map(|((lo, hi), stage, reply)| super::FailingRun {
+            ports: merged_runs(&[(lo, hi)]).concat(),
+            stage,
+            reply,
         })
         .collect()
 }

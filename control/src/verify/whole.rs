@@ -61,9 +61,9 @@ pub struct WholePath {
     /// Of those, pairs still failing with every hint added.
     pub left: u64,
     /// Of `left`, pairs whose first packets pass with every hint added
-    /// and whose reply drops (since the twenty-first session): a reply
-    /// gets no hint but a stateless rule's rule back (`reply_fix.rs`), so
-    /// a route or ZPR rule back may still open it.
+    /// and whose reply drops (since the twenty-first session): no rule
+    /// back (`reply_fix.rs`), route back (`route_fix.rs`) or stateful
+    /// statement (`zpr_fix.rs`, both since the twenty-second) opens it.
     pub left_replies: u64,
     /// What the hints add to the scenario, in their order.
     pub edits: Vec<Edit>,
@@ -110,6 +110,26 @@ pub fn hints(
     path: Option<&PathSpec>,
     pairs: impl IntoIterator<Item = Vec<Packet>>,
 ) -> WholePath {
+    hints_with(scratch, s, ix, path, pairs, false)
+}
+
+/// [`hints`]; with `packet_replies` and no `path` (`explain`,
+/// [`super::packet_hints_with_replies`]; since the twenty-second
+/// session), each packet's reply is judged too, where a path would judge
+/// it ([`super::replies_by_default`]), and opened by the same hints as a
+/// path's.
+pub fn hints_with(
+    scratch: &mut Scratch,
+    s: &Scenario,
+    ix: &AddressIndex,
+    path: Option<&PathSpec>,
+    pairs: impl IntoIterator<Item = Vec<Packet>>,
+    packet_replies: bool,
+) -> WholePath {
+    let replies = Replies {
+        path,
+        packet: packet_replies,
+    };
     let mut out = WholePath::default();
     let mut judged = 0usize;
     // The next probe is the first pair's witness.
@@ -127,50 +147,58 @@ pub fn hints(
         out.checked += 1;
         let mut open = true;
         for p in &ps {
-            let mut layers = blocked(scratch, s, ix, path, p);
-            if layers.is_empty() {
-                // Its reply may drop (run.rs `dropped_reply`): since the
-                // twenty-first session, where the first packet passed a
-                // security layer by a stateless rule, the rule back
-                // (`reply_fix.rs`); else no hint, and it is left.
-                if let Some(mut stage) = reply_drops(scratch, s, ix, path, p) {
-                    // Once per end at most: a reply untracked at both ends
-                    // (a stateless rule out at the initiator and one in at
-                    // the responder) drops at the responder's egress, and
-                    // with its rule back, at the initiator's ingress (since
-                    // the twenty-first session; it got the first alone).
-                    let mut given = Vec::new();
-                    let mut tried: Vec<Stage> = Vec::new();
-                    while out.to_open.len() + given.len() < MAX_HINTS
-                        && matches!(stage, Stage::EgressSecurity | Stage::IngressSecurity)
-                        && !tried.contains(&stage)
-                    {
-                        tried.push(stage);
-                        let Some(h) = super::reply_fix::to_open(scratch, s, ix, p) else {
-                            break;
-                        };
-                        given.push(h);
-                        match reply_drops(scratch, s, ix, path, p) {
-                            Some(next) => stage = next,
-                            None => break,
-                        }
-                    }
+            let mut given = Vec::new();
+            let layers = blocked(scratch, s, ix, path, p);
+            if !layers.is_empty() {
+                if out.to_open.len() < MAX_HINTS {
+                    given = super::hints(scratch, s, Some(ix), path, p, &layers);
+                }
+                if !blocked(scratch, s, ix, path, p).is_empty() {
                     out.take(given, &mut first);
-                    if reply_drops(scratch, s, ix, path, p).is_some() {
-                        open = false;
+                    open = false;
+                    break;
+                }
+            }
+            // Its reply may drop (run.rs `dropped_reply`), once its first
+            // packet passes (as it is, or with the hints just given: since
+            // the twenty-second session a reply is judged after a first
+            // packet's hints too; it was left). Where the first packet
+            // passed a security layer by a stateless rule, the rule back
+            // (`reply_fix.rs`, since the twenty-first session); since the
+            // twenty-second, at route the route back (`route_fix.rs`), at
+            // ZPR the stateful statement (`zpr_fix.rs`).
+            if let Some(mut stage) = reply_drops(scratch, s, ix, replies, p) {
+                // Once per layer at most: a reply untracked at both ends
+                // (a stateless rule out at the initiator and one in at
+                // the responder) drops at the responder's egress, and
+                // with its rule back, at the initiator's ingress (since
+                // the twenty-first session; it got the first alone).
+                let mut tried: Vec<Stage> = Vec::new();
+                while out.to_open.len() + given.len() < MAX_HINTS && !tried.contains(&stage) {
+                    tried.push(stage);
+                    let h = match stage {
+                        Stage::EgressSecurity | Stage::IngressSecurity => {
+                            super::reply_fix::to_open(scratch, s, ix, p)
+                        }
+                        Stage::Route => super::route_fix::reply_to_open(scratch, s, ix, path, p),
+                        Stage::Zpr => super::zpr_fix::reply_to_open(scratch, s, ix, path, p),
+                    };
+                    let Some(h) = h else {
                         break;
+                    };
+                    given.push(h);
+                    match reply_drops(scratch, s, ix, replies, p) {
+                        Some(next) => stage = next,
+                        None => break,
                     }
                 }
-                continue;
-            }
-            if out.to_open.len() < MAX_HINTS {
-                let given = super::hints(scratch, s, Some(ix), path, p, &layers);
                 out.take(given, &mut first);
-                layers = blocked(scratch, s, ix, path, p);
-            }
-            if !layers.is_empty() || reply_drops(scratch, s, ix, path, p).is_some() {
-                open = false;
-                break;
+                if reply_drops(scratch, s, ix, replies, p).is_some() {
+                    open = false;
+                    break;
+                }
+            } else {
+                out.take(given, &mut first);
             }
         }
         if !open {
@@ -185,7 +213,7 @@ pub fn hints(
         let still = ps.iter().find_map(|p| {
             let layers = blocked(scratch, s, ix, path, p);
             if layers.is_empty() {
-                reply_drops(scratch, s, ix, path, p).map(|stage| (vec![stage], true))
+                reply_drops(scratch, s, ix, replies, p).map(|stage| (vec![stage], true))
             } else {
                 Some((layers.iter().map(|l| l.layer).collect(), false))
             }
@@ -211,15 +239,17 @@ fn reply_drops(
     scratch: &mut Scratch,
     s: &Scenario,
     ix: &AddressIndex,
-    path: Option<&PathSpec>,
+    replies: Replies<'_>,
     p: &Packet,
 ) -> Option<Stage> {
-    // A path's replies only: `explain` judges the one packet it is given
-    // (and notes its reply's route).
-    let path = path?;
-    if !path.replies {
-        return None;
-    }
+    // A path's replies, where it needs them; a packet's alone where a
+    // path of it would (`explain`, since the twenty-second session).
+    let network = match replies.path {
+        Some(path) if !path.replies => return None,
+        Some(path) => path.scope == Scope::Network,
+        None if replies.packet && packet_has_reply(p) => false,
+        None => return None,
+    };
     let copy = scratch.of(s);
     let first = crate::eval::evaluate_with(copy, ix, p, crate::verdict::Context::First);
     if first.judgement.verdict != crate::verdict::Verdict::Allow {
@@ -232,12 +262,37 @@ fn reply_drops(
         crate::verdict::Context::Reply(first.judgement.tracking),
     )
     .judgement;
-    let network = path.scope == Scope::Network;
     match r.stage {
         Some(Stage::Zpr) if network => None,
         stage if r.verdict == crate::verdict::Verdict::Drop => stage,
         _ => None,
     }
+}
+
+/// Whose replies [`reply_drops`] judges: a path's, or with no path, the
+/// packet's own when `packet`.
+#[derive(Clone, Copy)]
+struct Replies<'a> {
+    path: Option<&'a PathSpec>,
+    packet: bool,
+}
+
+/// Whether a packet alone has a reply a path of it would need
+/// ([`super::replies_by_default`]): TCP, UDP, an ICMP echo request.
+fn packet_has_reply(p: &Packet) -> bool {
+    use crate::packet::L4;
+    let probe = match p.l4 {
+        L4::Ports { sport, dport } => super::Probe::Ports {
+            sport,
+            dport: crate::model::PortRange {
+                min: dport,
+                max: dport,
+            },
+        },
+        L4::Icmp { icmp_type, code } => super::Probe::Icmp { icmp_type, code },
+        L4::Opaque | L4::Fragment => super::Probe::Opaque,
+    };
+    super::replies_by_default(p.proto, probe)
 }
 
 /// The layers that block `p` on `scratch` as it is now (ZPR left out for a

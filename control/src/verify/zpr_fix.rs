@@ -65,10 +65,68 @@ pub(super) fn to_open_at(
     blocking: &[LayerReport],
     keep: bool,
 ) -> Option<(String, Option<Kept>)> {
-    let s: &Scenario = scratch;
     blocking.iter().find(|l| {
         l.layer == Stage::Zpr && matches!(l.outcome, Outcome::Denied | Outcome::MissingPolicy)
     })?;
+    written(scratch, ix, path, p, keep, false)
+}
+
+/// The statement that lets the reply of `p` (a first packet of `path`,
+/// or the packet alone, that passes on `scratch`) through a ZPR layer
+/// that drops it (since the twenty-second session): `p` passed by
+/// `connection-state='stateless'` statements only, so ZPR tracks nothing
+/// and the reply needs a statement of its own (semantics.md §2b). The
+/// hint is the stateful statement for `p` itself, written and placed as
+/// for a first packet: it allows no first packet the stateless one did
+/// not, and it tracks the connection, so its replies pass. Proved on
+/// `scratch` with both packets judged by the reference evaluator (`p`
+/// first, then its reply in the context `p` leaves). `None` when the
+/// reply does not drop at ZPR, or no statement opens it.
+pub(super) fn reply_to_open(
+    scratch: &mut super::fix::Scratch,
+    s: &Scenario,
+    ix: &AddressIndex,
+    path: Option<&PathSpec>,
+    p: &Packet,
+) -> Option<String> {
+    if reply_zpr_drops(scratch.of(s), Some(ix), p) != Some(true) {
+        return None;
+    }
+    let keep = scratch.keeping();
+    let (text, kept) = written(scratch.of(s), Some(ix), path, p, keep, true)?;
+    if let Some(k) = kept {
+        scratch.kept(k);
+    }
+    Some(text)
+}
+
+/// Whether the reply of `p` drops at ZPR on `s` (judged in the context
+/// `p` leaves); `None` when `p` itself does not pass.
+fn reply_zpr_drops(s: &Scenario, ix: Option<&AddressIndex>, p: &Packet) -> Option<bool> {
+    let judge = |p: &Packet, ctx| match ix {
+        Some(ix) => crate::eval::evaluate_with(s, ix, p, ctx).judgement,
+        None => crate::eval::evaluate(s, p, ctx).judgement,
+    };
+    let first = judge(p, crate::verdict::Context::First);
+    if first.verdict != crate::verdict::Verdict::Allow {
+        return None;
+    }
+    let r = judge(&p.reply(), crate::verdict::Context::Reply(first.tracking));
+    Some(r.verdict == crate::verdict::Verdict::Drop && r.stage == Some(Stage::Zpr))
+}
+
+/// The statement(s) for `p` and the policy they go to, as hint text,
+/// proved on `scratch` ([`opens`]): `p` through ZPR, or with `reply`, `p`
+/// still through and its reply through ZPR too.
+fn written(
+    scratch: &mut Scenario,
+    ix: Option<&AddressIndex>,
+    path: Option<&PathSpec>,
+    p: &Packet,
+    keep: bool,
+    reply: bool,
+) -> Option<(String, Option<Kept>)> {
+    let s: &Scenario = scratch;
     let cond = condition(p, path.map(|x| x.probe));
     let src = Side::of(s, ix, p.src, path.map(|x| &x.from));
     let dst = Side::of(s, ix, p.dst, path.map(|x| &x.to));
@@ -94,7 +152,7 @@ pub(super) fn to_open_at(
     candidates.dedup();
     let mut kept = None;
     let texts = candidates.into_iter().find(|c| {
-        opens(scratch, ix, p, policy, c, keep).is_some_and(|k| {
+        opens(scratch, ix, p, policy, c, keep, reply).is_some_and(|k| {
             kept = k;
             true
         })
@@ -132,11 +190,14 @@ pub(super) fn to_open_at(
                     .map(|st| st.origin.file.as_str())
                     .filter(|f| !f.is_empty())
             });
-            match file {
-                Some(f) => format!("add to ZPR policy `{}` (in {f})", pol.name),
-                None => format!("add to ZPR policy `{}`", pol.name),
+            match (file, reply) {
+                (Some(f), false) => format!("add to ZPR policy `{}` (in {f})", pol.name),
+                (Some(f), true) => format!("add to ZPR policy `{}` (in {f}; {STATEFUL})", pol.name),
+                (None, false) => format!("add to ZPR policy `{}`", pol.name),
+                (None, true) => format!("add to ZPR policy `{}` ({STATEFUL})", pol.name),
             }
         }
+        None if reply => format!("add a ZPR policy (e.g. `{NEW_POLICY}`; {STATEFUL}) with"),
         None => format!("add a ZPR policy (e.g. `{NEW_POLICY}`) with"),
     };
     Some((
@@ -144,6 +205,10 @@ pub(super) fn to_open_at(
         kept,
     ))
 }
+
+/// What a reply's ZPR hint says of its statement (no `: ` in it: the
+/// statements follow the first).
+const STATEFUL: &str = "stateful, for the replies; the connection is allowed by `connection-state='stateless'` statements only, so its replies need a statement of their own, and this one tracks it";
 
 /// One end of the witness: its address, the VNIC holding it (if any) with
 /// the attribute to name it by, and its VCN.
@@ -307,6 +372,7 @@ fn opens(
     policy: Option<usize>,
     texts: &[String],
     keep: bool,
+    reply: bool,
 ) -> Option<Option<Kept>> {
     let mut added = Vec::with_capacity(texts.len());
     for t in texts {
@@ -333,10 +399,14 @@ fn opens(
     };
     let before = scratch.zpr_policies[at].statements.len();
     scratch.zpr_policies[at].statements.extend(added);
-    let reports = super::layers_of(scratch, ix, p);
-    let ok = reports.iter().all(|r| {
-        r.layer != Stage::Zpr || !matches!(r.outcome, Outcome::Denied | Outcome::MissingPolicy)
-    });
+    let ok = if reply {
+        reply_zpr_drops(scratch, ix, p) == Some(false)
+    } else {
+        let reports = super::layers_of(scratch, ix, p);
+        reports.iter().all(|r| {
+            r.layer != Stage::Zpr || !matches!(r.outcome, Outcome::Denied | Outcome::MissingPolicy)
+        })
+    };
     if ok && keep {
         return Some(Some(Kept::Statements {
             policy: at,
