@@ -855,12 +855,15 @@ fn allows_nothing_the_whole_denies(a: &Scenario, b: &Scenario, subnet: &str) {
 /// allowed). They are now kept on a stand-in VNIC in a stand-in subnet of
 /// the VCN holding them, `--vcn` too (the review: it still dropped them).
 ///
-/// A subnet left out because its VCN is not in the export is another
-/// case: the export says its VNICs are of that VCN, whose addresses may
-/// overlap an exported VCN's (every VCN on 10.0.0.0/16). They stay left
-/// out, with a warning; placing them in the exported VCN (as this session
-/// first did) refused such an export, or made them VNICs of a VCN they are
-/// not in (the review).
+/// A subnet whose VCN is not in the export is another case: the export
+/// says its VNICs are of that VCN, whose addresses may overlap an
+/// exported VCN's (every VCN on 10.0.0.0/16); placing them in the
+/// exported VCN (as this session first did) refused such an export, or
+/// made them VNICs of a VCN they are not in (the review). Since the
+/// twenty-second session the import is refused, naming the VCN and
+/// `--vcn`, which leaves them out knowingly (they were left out with a
+/// warning, their addresses external ones with no security layer on
+/// their side).
 #[test]
 fn private_ips_of_a_missing_vnic_and_subnet_are_kept_in_a_stand_in() {
     let files = crate::support::oke_export();
@@ -869,8 +872,8 @@ fn private_ips_of_a_missing_vnic_and_subnet_are_kept_in_a_stand_in() {
         .unwrap()
         .scenario;
     let pods = "ocid1.subnet.oc1.iad.gen000003";
-    // A subnet of a VCN not in the export, overlapping `pods`: imports,
-    // its VNICs left out.
+    // A subnet of a VCN not in the export, overlapping `pods`: refused,
+    // naming the VCN and `--vcn`; with `--vcn` its VNICs are left out.
     let mut partial = files.clone();
     let mut list: serde_json::Value =
         serde_json::from_str(&partial["network-subnet-list.json"]).unwrap();
@@ -882,17 +885,15 @@ fn private_ips_of_a_missing_vnic_and_subnet_are_kept_in_a_stand_in() {
         .unwrap();
     item["vcn-id"] = "ocid1.vcn.oc1.iad.notexported".into();
     partial.insert("network-subnet-list.json".into(), list.to_string());
-    let imported = oci::import(&partial, None).unwrap();
-    assert!(!imported.toml.contains("orders-api-pod-1"));
+    let e = oci::import(&partial, None).unwrap_err().to_string();
     assert!(
-        imported
-            .warnings
-            .iter()
-            .any(|w| w.contains("`orders-api-pod-1`")
-                && w.contains("was left out (its VCN is not in the export); left out too")),
-        "{:?}",
-        imported.warnings
+        e.contains("VCN `ocid1.vcn.oc1.iad.notexported` is not in the export")
+            && e.contains("oci network vcn get --vcn-id ocid1.vcn.oc1.iad.notexported")
+            && e.contains("`--vcn backend-vcn`"),
+        "{e}"
     );
+    let imported = oci::import_vcns(&partial, None, &["backend-vcn".into()]).unwrap();
+    assert!(!imported.toml.contains("orders-api-pod-1"));
 
     // Private IPs whose VNIC and subnet are both missing: the pod's VNIC
     // and the `pods` subnet removed.
