@@ -33,6 +33,7 @@ mod services;
 mod subnets;
 mod tables;
 mod vcn_blocks;
+mod vcn_guess;
 mod vnics;
 
 use inventory::{
@@ -267,7 +268,6 @@ fn finish(
         &subnet_names,
         &table_names,
         &list_names,
-        &vcns_out.nets,
         &mut cx,
         &mut out_tables,
     );
