@@ -1785,9 +1785,20 @@ fn a_subnet_without_its_vcn_id_and_blocks_keeps_its_vnics_in_a_stand_in() {
                 .iter()
                 .find(|s| s.id.as_deref() == Some(id.as_str()))
                 .unwrap_or_else(|| panic!("{name}: no stand-in\n{}", imported.toml));
+            // Since the twenty-second session its route table and lists
+            // (all of `backend-vcn`) say its VCN: it is kept there, as
+            // itself (its VCN guessed, its blocks its VNICs' hosts), with
+            // its real lists and table. (Until then: a stand-in subnet
+            // whose lists and table were unknown.)
             assert!(
-                stand_in.stand_in && stand_in.lists_unknown && stand_in.table_unknown,
+                stand_in.stand_in && !stand_in.lists_unknown && !stand_in.table_unknown,
                 "{name}: {stand_in:?}"
+            );
+            let was = whole.subnets.iter().find(|s| s.name == name).unwrap();
+            assert_eq!(
+                stand_in.security_lists.len(),
+                was.security_lists.len(),
+                "{name}"
             );
             let kept = |s: &zprsim_control::model::Scenario, subnet: &str| -> usize {
                 s.vnics
@@ -1801,9 +1812,8 @@ fn a_subnet_without_its_vcn_id_and_blocks_keeps_its_vnics_in_a_stand_in() {
                 imported
                     .warnings
                     .iter()
-                    .any(|w| w.contains(&format!("its subnet `{name}`"))
-                        && w.contains("its VCN unknown")
-                        && w.contains(&stand_in.name)),
+                    .any(|w| w.contains(&format!("subnet `{name}`"))
+                        && w.contains("its route table, security lists and VNICs' NSGs are all of VCN `backend-vcn`, kept there")),
                 "{name}: {:#?}",
                 imported.warnings
             );
@@ -1849,5 +1859,105 @@ fn a_subnet_without_its_vcn_id_and_blocks_keeps_its_vnics_in_a_stand_in() {
             }
             assert!(judged > 1000, "{judged}");
         }
+    }
+}
+
+/// The twenty-second session's item 3: with `--vcn`, a subnet whose
+/// `vcn-id` is cut but whose blocks lie in one VCN of the export was left
+/// out with its VNICs before the import read it (their addresses then
+/// unassigned ones of the VCN imported, with no security layer on their
+/// side). It is placed by its blocks now, among every VCN of the export:
+/// kept when that VCN is kept (as without `--vcn`), left out when it is
+/// one `--vcn` leaves out. When VCNs kept and left out both hold its
+/// blocks (they overlap) and nothing else says which is its own, the
+/// import is refused naming its VNICs and `oci network subnet get`.
+#[test]
+fn with_vcn_a_subnet_without_its_vcn_id_is_placed_by_its_blocks() {
+    let cut = |files: &mut Files, evidence: bool| {
+        let text = files.get_mut("network-subnet-list.json").unwrap();
+        let mut v: Value = serde_json::from_str(text).unwrap();
+        let s = subnet(&mut v, "workers");
+        s.remove("vcn-id");
+        if !evidence {
+            s.remove("route-table-id");
+            s.remove("security-list-ids");
+        }
+        *text = v.to_string();
+        if !evidence {
+            // Its VNICs' NSGs say nothing either.
+            for (_, t) in files
+                .iter_mut()
+                .filter(|(n, _)| n.starts_with("network-vnic-get-"))
+            {
+                let mut v: Value = serde_json::from_str(t).unwrap();
+                if v["data"]["subnet-id"] == "ocid1.subnet.oc1.iad.gen000002" {
+                    v["data"]["nsg-ids"] = serde_json::json!([]);
+                    *t = v.to_string();
+                }
+            }
+        }
+    };
+    let workers = |s: &zprsim_control::model::Scenario| -> usize {
+        s.vnics
+            .iter()
+            .filter(|v| {
+                s.subnets[v.subnet.index()].id.as_deref() == Some("ocid1.subnet.oc1.iad.gen000002")
+            })
+            .count()
+    };
+    let vcn = |files: &Files, v: &str| {
+        zprsim_control::import::oci::import_vcns(files, None, &[v.to_owned()])
+    };
+    let mut files = with_a_second_vcn();
+    let whole = load(&vcn(&files, "backend-vcn").unwrap().toml);
+    assert!(workers(&whole) > 0);
+    cut(&mut files, true);
+    let kept = vcn(&files, "backend-vcn").unwrap();
+    let s = load(&kept.toml);
+    assert_eq!(workers(&s), workers(&whole), "{:#?}", kept.warnings);
+    let w = s.subnets.iter().find(|s| s.name == "workers").unwrap();
+    assert!(w.stand_in && !w.lists_unknown, "{w:?}");
+    assert_eq!(
+        w.security_lists.len(),
+        whole
+            .subnets
+            .iter()
+            .find(|s| s.name == "workers")
+            .unwrap()
+            .security_lists
+            .len()
+    );
+    // Of a VCN left out: left out with it.
+    let other = load(&vcn(&files, "second-vcn").unwrap().toml);
+    assert!(other.subnets.iter().all(|s| s.name != "workers"));
+    assert_eq!(workers(&other), 0);
+
+    // The second VCN overlapping the first: its blocks do not decide.
+    let mut files = with_a_second_vcn();
+    {
+        let text = files.get_mut("network-vcn-list.json").unwrap();
+        let mut v: Value = serde_json::from_str(text).unwrap();
+        v["data"][1]["cidr-blocks"] = serde_json::json!(["10.0.0.0/16", "10.1.0.0/16"]);
+        *text = v.to_string();
+    }
+    // Its route table and lists do: kept in theirs.
+    let mut with_evidence = files.clone();
+    cut(&mut with_evidence, true);
+    let s = load(&vcn(&with_evidence, "backend-vcn").unwrap().toml);
+    assert_eq!(workers(&s), workers(&whole));
+    assert_eq!(
+        workers(&load(&vcn(&with_evidence, "second-vcn").unwrap().toml)),
+        0
+    );
+    // Nothing does: refused, with either VCN.
+    cut(&mut files, false);
+    for v in ["backend-vcn", "second-vcn"] {
+        let e = vcn(&files, v).unwrap_err().to_string();
+        assert!(
+            e.contains("subnet `workers`")
+                && e.contains("lie in 2 VCNs")
+                && e.contains("oci network subnet get --subnet-id ocid1.subnet.oc1.iad.gen000002"),
+            "{v}: {e}"
+        );
     }
 }

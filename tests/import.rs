@@ -855,12 +855,15 @@ fn allows_nothing_the_whole_denies(a: &Scenario, b: &Scenario, subnet: &str) {
 /// allowed). They are now kept on a stand-in VNIC in a stand-in subnet of
 /// the VCN holding them, `--vcn` too (the review: it still dropped them).
 ///
-/// A subnet left out because its VCN is not in the export is another
-/// case: the export says its VNICs are of that VCN, whose addresses may
-/// overlap an exported VCN's (every VCN on 10.0.0.0/16). They stay left
-/// out, with a warning; placing them in the exported VCN (as this session
-/// first did) refused such an export, or made them VNICs of a VCN they are
-/// not in (the review).
+/// A subnet whose VCN is not in the export is another case: the export
+/// says its VNICs are of that VCN, whose addresses may overlap an
+/// exported VCN's (every VCN on 10.0.0.0/16); placing them in the
+/// exported VCN (as this session first did) refused such an export, or
+/// made them VNICs of a VCN they are not in (the review). Since the
+/// twenty-second session the import is refused, naming the VCN and
+/// `--vcn`, which leaves them out knowingly (they were left out with a
+/// warning, their addresses external ones with no security layer on
+/// their side).
 #[test]
 fn private_ips_of_a_missing_vnic_and_subnet_are_kept_in_a_stand_in() {
     let files = crate::support::oke_export();
@@ -869,8 +872,8 @@ fn private_ips_of_a_missing_vnic_and_subnet_are_kept_in_a_stand_in() {
         .unwrap()
         .scenario;
     let pods = "ocid1.subnet.oc1.iad.gen000003";
-    // A subnet of a VCN not in the export, overlapping `pods`: imports,
-    // its VNICs left out.
+    // A subnet of a VCN not in the export, overlapping `pods`: refused,
+    // naming the VCN and `--vcn`; with `--vcn` its VNICs are left out.
     let mut partial = files.clone();
     let mut list: serde_json::Value =
         serde_json::from_str(&partial["network-subnet-list.json"]).unwrap();
@@ -882,17 +885,15 @@ fn private_ips_of_a_missing_vnic_and_subnet_are_kept_in_a_stand_in() {
         .unwrap();
     item["vcn-id"] = "ocid1.vcn.oc1.iad.notexported".into();
     partial.insert("network-subnet-list.json".into(), list.to_string());
-    let imported = oci::import(&partial, None).unwrap();
-    assert!(!imported.toml.contains("orders-api-pod-1"));
+    let e = oci::import(&partial, None).unwrap_err().to_string();
     assert!(
-        imported
-            .warnings
-            .iter()
-            .any(|w| w.contains("`orders-api-pod-1`")
-                && w.contains("was left out (its VCN is not in the export); left out too")),
-        "{:?}",
-        imported.warnings
+        e.contains("VCN `ocid1.vcn.oc1.iad.notexported` is not in the export")
+            && e.contains("oci network vcn get --vcn-id ocid1.vcn.oc1.iad.notexported")
+            && e.contains("`--vcn backend-vcn`"),
+        "{e}"
     );
+    let imported = oci::import_vcns(&partial, None, &["backend-vcn".into()]).unwrap();
+    assert!(!imported.toml.contains("orders-api-pod-1"));
 
     // Private IPs whose VNIC and subnet are both missing: the pod's VNIC
     // and the `pods` subnet removed.
@@ -1601,4 +1602,160 @@ fn oke_and_file_storage_objects_give_vnics_their_kinds() {
     };
     assert_eq!(stand_in_kinds(&files), ["api-endpoint", "mount-target"]);
     assert_eq!(stand_in_kinds(&base), ["unknown", "unknown"]);
+}
+
+/// The twenty-second session's item 4: a mount target's and a cluster
+/// API endpoint's stand-in VNICs (their `vnic get` not exported: OCI lists
+/// such VNICs in no compartment a user exports) were judged with no NSG
+/// and the stand-in attribute, though the mount target (`nsg-ids`,
+/// `security-attributes`) and the cluster (`endpoint-config`) say them.
+/// They get them now, as a balancer's VNIC gets its balancer's: with them
+/// the stand-ins judge every first packet as the whole export does, and
+/// never allow more (replies included); `nsg-ids` or
+/// `security-attributes` absent there is unknown, as on a VNIC.
+#[test]
+fn mount_target_and_api_endpoint_stand_ins_get_their_owners_nsgs_and_attributes() {
+    use serde_json::{Value, json};
+    use zprsim_control::eval::evaluate;
+    use zprsim_control::verdict::Verdict;
+    let base = crate::support::oke_export();
+    let vnic = |name: &str| -> Value {
+        base.iter()
+            .filter(|(f, _)| f.starts_with("network-vnic-get-"))
+            .map(|(_, t)| serde_json::from_str::<Value>(t).unwrap()["data"].clone())
+            .find(|v| v["display-name"] == name)
+            .unwrap()
+    };
+    let ips: Value = serde_json::from_str(&base["network-private-ip-list.json"]).unwrap();
+    let (mt, api) = (vnic("orders-fss-mt"), vnic("k8s-api-endpoint"));
+    let mt_ip = ips["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["vnic-id"] == mt["id"])
+        .unwrap()["id"]
+        .clone();
+    assert!(!mt["nsg-ids"].as_array().unwrap().is_empty());
+    assert!(
+        api["security-attributes"]
+            .as_object()
+            .is_some_and(|a| !a.is_empty())
+    );
+    let owners = |mt_extra: Value, api_config: Value| {
+        let mut files = base.clone();
+        files.retain(|f, t| {
+            !(f.starts_with("network-vnic-get-")
+                && (t.contains("\"orders-fss-mt\"") || t.contains("\"k8s-api-endpoint\"")))
+        });
+        let mut m = json!({"id": "ocid1.mounttarget.oc1.iad.mt1", "lifecycle-state": "ACTIVE",
+                           "private-ip-ids": [mt_ip]});
+        for (k, v) in mt_extra.as_object().unwrap() {
+            m[k] = v.clone();
+        }
+        files.insert(
+            "fs-mount-target-list-AD-1.json".into(),
+            json!({ "data": [m] }).to_string(),
+        );
+        let mut c = json!({"id": "ocid1.cluster.oc1.iad.c1", "lifecycle-state": "ACTIVE",
+            "endpoints": {"private-endpoint": format!("{}:6443", api["private-ip"].as_str().unwrap())}});
+        if !api_config.is_null() {
+            c["endpoint-config"] = api_config;
+        }
+        files.insert(
+            "ce-cluster-list.json".into(),
+            json!({ "data": [c] }).to_string(),
+        );
+        let out = oci::import(&files, None).unwrap();
+        let s = load::from_toml_str(&out.toml, "s.toml")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .scenario;
+        (s, out.warnings)
+    };
+    let whole = load::from_toml_str(&oci::import(&base, None).unwrap().toml, "w.toml")
+        .unwrap()
+        .scenario;
+    let by_kind = |s: &Scenario, kind: &str| -> (Vec<String>, Vec<String>) {
+        let v = s.vnics.iter().find(|v| v.kind == kind).unwrap();
+        let mut nsgs: Vec<String> = v
+            .nsgs
+            .iter()
+            .map(|n| s.nsgs[n.index()].name.clone())
+            .collect();
+        nsgs.sort();
+        let attrs = v
+            .attributes
+            .iter()
+            .map(|a| a.attribute.to_string())
+            .collect();
+        (nsgs, attrs)
+    };
+    let of = |s: &Scenario, name: &str| -> (Vec<String>, Vec<String>) {
+        let v = s.vnics.iter().find(|v| v.name == name).unwrap();
+        let mut nsgs: Vec<String> = v
+            .nsgs
+            .iter()
+            .map(|n| s.nsgs[n.index()].name.clone())
+            .collect();
+        nsgs.sort();
+        let attrs = v
+            .attributes
+            .iter()
+            .map(|a| a.attribute.to_string())
+            .collect();
+        (nsgs, attrs)
+    };
+    let (s, warnings) = owners(
+        json!({"nsg-ids": mt["nsg-ids"], "security-attributes": mt["security-attributes"]}),
+        json!({"subnet-id": api["subnet-id"], "nsg-ids": api["nsg-ids"],
+               "security-attributes": api["security-attributes"]}),
+    );
+    assert_eq!(by_kind(&s, "mount-target"), of(&whole, "orders-fss-mt"));
+    assert_eq!(by_kind(&s, "api-endpoint"), of(&whole, "k8s-api-endpoint"));
+    assert!(
+        warnings.iter().any(|w| w.contains(
+            "the NSGs and security attributes of mount target `ocid1.mounttarget.oc1.iad.mt1`"
+        )),
+        "{warnings:#?}"
+    );
+    // Judged as the whole export on first packets; never more on replies.
+    let mut rng = ChaCha8Rng::seed_from_u64(22);
+    let pool = address_pool(&whole);
+    let mut differ = 0;
+    for _ in 0..3000 {
+        let p = random_packet(&mut rng, &pool);
+        let w = evaluate(&whole, &p, Context::First);
+        let c = evaluate(&s, &p, Context::First);
+        if c.judgement.verdict != w.judgement.verdict {
+            differ += 1;
+            assert_ne!(c.judgement.verdict, Verdict::Allow, "{p:?}: {c:?} / {w:?}");
+        }
+        if c.judgement.verdict == Verdict::Allow {
+            let r = p.reversed();
+            let cr = evaluate(&s, &r, Context::Reply(c.judgement.tracking));
+            let wr = evaluate(&whole, &r, Context::Reply(w.judgement.tracking));
+            assert!(
+                cr.judgement.verdict != Verdict::Allow || wr.judgement.verdict == Verdict::Allow,
+                "reply {r:?}: {cr:?} / {wr:?}"
+            );
+        }
+    }
+    assert_eq!(
+        differ, 0,
+        "first packets judged otherwise than the whole export"
+    );
+    // Not said there (the keys absent): unknown, as before.
+    let (s, _) = owners(json!({}), json!({"subnet-id": api["subnet-id"]}));
+    for kind in ["mount-target", "api-endpoint"] {
+        let (nsgs, attrs) = by_kind(&s, kind);
+        assert!(nsgs.is_empty(), "{kind}");
+        assert_eq!(attrs, ["zprsim-stand-in.attributes:unknown"], "{kind}");
+    }
+    // `[]` and `{}` say none.
+    let (s, _) = owners(
+        json!({"nsg-ids": [], "security-attributes": {}}),
+        json!({"nsg-ids": [], "security-attributes": {}}),
+    );
+    for kind in ["mount-target", "api-endpoint"] {
+        assert_eq!(by_kind(&s, kind), (vec![], vec![]), "{kind}");
+    }
 }

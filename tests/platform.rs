@@ -29,7 +29,7 @@ fn oke_export(nodes: usize, pods: usize) -> Files {
     files.insert(
         "network-vcn-list.json".into(),
         file(
-            &json!([{ "id": vcn, "display-name": "oke-vcn", "cidr-blocks": ["10.0.0.0/16"],
+            &json!([{ "id": vcn, "display-name": "oke-vcn", "cidr-blocks": ["10.0.0.0/16"], "security-attributes": {},
             "default-route-table-id": rt, "lifecycle-state": "AVAILABLE" }]),
         ),
     );
@@ -714,7 +714,7 @@ fn an_export_in_one_folder_per_compartment_is_read_whole() {
     };
     put(
         "network/network-vcn-list.json",
-        json!([{ "id": vcn, "display-name": "v", "cidr-blocks": ["10.0.0.0/16"] }]),
+        json!([{ "id": vcn, "display-name": "v", "cidr-blocks": ["10.0.0.0/16"], "security-attributes": {} }]),
     );
     put(
         "prod/network-subnet-list.json",
@@ -976,7 +976,7 @@ fn a_vcn_on_byoipv6_imports_with_its_ipv6_subnets() {
     files.insert(
         "network-vcn-list.json".into(),
         file(&json!([{ "id": "ocid1.vcn.oc1.iad.v1", "display-name": "oke-vcn",
-            "cidr-blocks": ["10.0.0.0/16"], "byoipv6-cidr-blocks": ["2001:db8:100::/48"],
+            "cidr-blocks": ["10.0.0.0/16"], "security-attributes": {}, "byoipv6-cidr-blocks": ["2001:db8:100::/48"],
             "default-route-table-id": "ocid1.routetable.oc1.iad.rt1", "lifecycle-state": "AVAILABLE" }])),
     );
     files.insert(

@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::super::ImportError;
 use super::super::names::Names;
 use super::json::{Obj, g, gs, gstrs, id_of, ocid_type, tail};
+use super::vcn_guess;
 
 #[derive(Default)]
 pub(super) struct Inventory {
@@ -352,6 +353,14 @@ pub(super) fn keep_vcns(
     let all_subnets: BTreeSet<String> = inv.subnets.iter().map(id_of).collect();
     let all_vnics: BTreeSet<String> = inv.vnics.iter().map(id_of).collect();
     let all_nsgs: BTreeSet<String> = inv.nsgs.iter().map(id_of).collect();
+    // Each subnet whose `vcn-id` names no VCN: its VCN among all of the
+    // export's (below).
+    let mut guesses: HashMap<String, vcn_guess::Guess> = inv
+        .subnets
+        .iter()
+        .filter(|o| !gs(o, "vcn-id").is_some_and(|v| v.starts_with("ocid1.vcn.")))
+        .map(|o| (id_of(o), vcn_guess::guess(inv, o)))
+        .collect();
     inv.vcns.retain(|v| {
         let kept = names
             .iter()
@@ -363,22 +372,99 @@ pub(super) fn keep_vcns(
     });
     let vcn_ids: BTreeSet<String> = inv.vcns.iter().map(id_of).collect();
     let in_vcn = |o: &Obj| gs(o, "vcn-id").is_some_and(|v| vcn_ids.contains(v));
-    // A subnet whose `vcn-id` names no VCN and which has no block (a cut
-    // export) is kept too: its VCN cannot be guessed, and the import
-    // places its VNICs by their addresses (since the twenty-first
-    // session: it was left out with them, their addresses unassigned ones
-    // of the VCN imported, where no security layer runs; the late
-    // review's H1 with `--vcn`).
-    inv.subnets.retain(|o| {
-        in_vcn(o)
-            || (!gs(o, "vcn-id").is_some_and(|v| v.starts_with("ocid1.vcn."))
-                && ["cidr-block", "ipv6-cidr-block"]
+    // A subnet whose `vcn-id` names no VCN (a cut export) is placed by
+    // what the export says of its VCN ([`vcn_guess::guess`], among every
+    // VCN of the export, those left out included): kept when that is a
+    // VCN kept, left out when it is one left out, kept when nothing says
+    // (the import places its VNICs by their addresses, since the
+    // twenty-first session). When the blocks of VCNs kept and left out
+    // both hold it (they overlap) and nothing else tells them apart, the
+    // import is refused, naming it and its VNICs: kept in a kept VCN, its
+    // VNICs' NSGs would hold for addresses that may be no VNIC's there;
+    // left out, their addresses would be unassigned ones, on whose side
+    // no security layer runs (since the twenty-second session: such a
+    // subnet with blocks was left out with its VNICs).
+    let mut refused = Vec::new();
+    let mut keep_subnet: BTreeSet<String> = BTreeSet::new();
+    for o in &inv.subnets {
+        let id = id_of(o);
+        if in_vcn(o) {
+            keep_subnet.insert(id);
+            continue;
+        }
+        let Some(guess) = guesses.remove(&id) else {
+            continue;
+        };
+        match guess {
+            vcn_guess::Guess::One(v, _) => {
+                if vcn_ids.contains(&v) {
+                    keep_subnet.insert(id);
+                }
+            }
+            vcn_guess::Guess::Unknown(_) => {
+                keep_subnet.insert(id);
+            }
+            vcn_guess::Guess::Several(vs) => {
+                if !vs.iter().any(|v| vcn_ids.contains(v)) {
+                    continue;
+                }
+                let vnics: Vec<String> = inv
+                    .vnics
                     .iter()
-                    .filter_map(|k| gs(o, k).map(str::to_owned))
-                    .chain(gstrs(o, "ipv4-cidr-blocks"))
-                    .chain(gstrs(o, "ipv6-cidr-blocks"))
-                    .all(|c| c.parse::<ipnet::IpNet>().is_err()))
-    });
+                    .filter(|v| gs(v, "subnet-id") == Some(id.as_str()))
+                    .map(|v| {
+                        format!(
+                            "`{}`",
+                            gs(v, "display-name").map_or_else(|| id_of(v), str::to_owned)
+                        )
+                    })
+                    .chain(
+                        inv.private_ips
+                            .iter()
+                            .filter(|p| gs(p, "subnet-id") == Some(id.as_str()))
+                            .filter(|p| {
+                                !inv.vnics
+                                    .iter()
+                                    .any(|v| gs(p, "vnic-id") == Some(id_of(v).as_str()))
+                            })
+                            .filter_map(|p| gs(p, "vnic-id").map(|v| format!("`{v}`"))),
+                    )
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                if vnics.is_empty() {
+                    continue;
+                }
+                let names: Vec<String> = inv
+                    .vcns
+                    .iter()
+                    .filter(|v| vs.contains(&id_of(v)))
+                    .map(|v| {
+                        format!(
+                            "`{}`",
+                            gs(v, "display-name").map_or_else(|| id_of(v), str::to_owned)
+                        )
+                    })
+                    .collect();
+                refused.push(format!(
+                    "subnet `{}` (`{id}`): its `vcn-id` names no VCN, and its blocks lie in {} VCNs ({}), of which `--vcn` keeps some and leaves out others; nothing else the export holds tells which is its own, so its VNIC(s) {} can be neither kept (their NSGs would hold for addresses that may be no VNIC's there) nor left out (their addresses would be unassigned ones, on whose side no security layer runs): export the subnet again (`oci network subnet get --subnet-id {id}`)",
+                    gs(o, "display-name").unwrap_or_default(),
+                    vs.len(),
+                    names.join(", "),
+                    vnics.join(", ")
+                ));
+            }
+        }
+    }
+    if !refused.is_empty() {
+        return Err(ImportError {
+            file: "--vcn".into(),
+            line: None,
+            column: None,
+            message: refused.join("; "),
+        });
+    }
+    inv.subnets.retain(|o| keep_subnet.contains(&id_of(o)));
     inv.nsgs.retain(in_vcn);
     inv.lists.retain(in_vcn);
     inv.tables.retain(in_vcn);

@@ -39,6 +39,12 @@ use super::json::{Obj, g, garr, gs, gstrs, ocid_type};
 pub(super) struct Kinds {
     by_vnic: HashMap<String, Option<&'static str>>,
     by_ip: HashMap<IpAddr, Option<&'static str>>,
+    /// The objects carrying the `nsg-ids` and `security-attributes` of a
+    /// mount target's VNIC (the mount target), by the VNIC's OCID, and of
+    /// a cluster's API endpoint (its `endpoint-config`), by the
+    /// endpoint's address, with what each is (for warnings).
+    owner_by_vnic: HashMap<String, (String, Obj)>,
+    owner_by_ip: HashMap<IpAddr, (String, Obj)>,
 }
 
 /// `kind`, or `None` (disagreement) where one is already said otherwise.
@@ -82,6 +88,7 @@ impl Kinds {
         let mut pod_subnets: HashSet<String> = HashSet::new();
         let mut attachments: Vec<&Obj> = Vec::new();
         let mut mount_target_ips: Vec<String> = Vec::new();
+        let mut mount_targets: HashMap<String, (String, Obj)> = HashMap::new();
         for (id, (_, kept)) in &inv.seen {
             let Kept::Here(o) = kept else { continue };
             if !live(o) {
@@ -95,6 +102,15 @@ impl Kinds {
                         .and_then(address)
                     {
                         say(&mut k.by_ip, a, "api-endpoint");
+                        // Its endpoint's NSGs and attributes (`oci ce
+                        // cluster get`'s `endpoint-config`): none said when
+                        // the export lacks the object (`cluster list` may).
+                        let config = g(o, "endpoint-config")
+                            .and_then(Value::as_object)
+                            .cloned()
+                            .unwrap_or_default();
+                        k.owner_by_ip
+                            .insert(a, (format!("cluster `{id}`'s `endpoint-config`"), config));
                     }
                 }
                 Some("nodepool") => {
@@ -119,7 +135,12 @@ impl Kinds {
                     }
                 }
                 Some("vnicattachment") => attachments.push(o),
-                Some("mounttarget") => mount_target_ips.extend(gstrs(o, "private-ip-ids")),
+                Some("mounttarget") => {
+                    for p in gstrs(o, "private-ip-ids") {
+                        mount_targets.insert(p.clone(), (id.clone(), o.clone()));
+                        mount_target_ips.push(p);
+                    }
+                }
                 _ => {}
             }
         }
@@ -154,10 +175,26 @@ impl Kinds {
                     && let Some(v) = gs(p, "vnic-id")
                 {
                     say(&mut k.by_vnic, v.to_owned(), "mount-target");
+                    if let Some((mt, o)) = gs(p, "id").and_then(|id| mount_targets.get(id)) {
+                        k.owner_by_vnic
+                            .insert(v.to_owned(), (format!("mount target `{mt}`"), o.clone()));
+                    }
                 }
             }
         }
         k
+    }
+
+    /// The object carrying the NSGs and attributes of a stand-in VNIC of
+    /// OCID `id` holding `ips` (a mount target, a cluster's
+    /// `endpoint-config`), with what it is, when it is one of those, by
+    /// its OCID or one of its addresses.
+    pub(super) fn owner_of_stand_in(&self, id: &str, ips: &[String]) -> Option<&(String, Obj)> {
+        self.owner_by_vnic.get(id).or_else(|| {
+            ips.iter()
+                .filter_map(|a| address(a))
+                .find_map(|a| self.owner_by_ip.get(&a))
+        })
     }
 
     /// The kind the export says of VNIC `o` (its OCID, else its primary

@@ -33,6 +33,7 @@ mod services;
 mod subnets;
 mod tables;
 mod vcn_blocks;
+mod vcn_guess;
 mod vnics;
 
 use inventory::{
@@ -164,7 +165,9 @@ fn finish(
     vcns: &[String],
 ) -> Result<Imported, ImportError> {
     subnets_from_private_ips(&mut inv, &mut warnings);
-    if !vcns.is_empty() {
+    if vcns.is_empty() {
+        vcn_blocks::refuse_missing_vcns(&inv)?;
+    } else {
         keep_vcns(&mut inv, vcns, &mut warnings)?;
     }
     vcn_blocks::refuse_blockless_vcns(&inv)?;
@@ -265,7 +268,6 @@ fn finish(
         &subnet_names,
         &table_names,
         &list_names,
-        &vcns_out.nets,
         &mut cx,
         &mut out_tables,
     );
@@ -282,7 +284,7 @@ fn finish(
         nets: vcn_nets,
         ..
     } = vcns_out;
-    let (out_vnics, stand_in_subnets, hosts_added) = vnics::vnics(
+    let (mut out_vnics, stand_in_subnets, hosts_added) = vnics::vnics(
         &inv,
         &mut cx,
         &vcn_nets,
@@ -305,6 +307,14 @@ fn finish(
     );
     subnets::add_hosts(&mut out_subnets, hosts_added, cx.warnings);
     out_subnets.extend(stand_in_subnets);
+    vcn_blocks::unknown_attributes(
+        &inv,
+        &vcn_names,
+        vnics::uses_zpr(&inv),
+        &out_subnets,
+        &mut out_vnics,
+        cx.warnings,
+    );
     security::contested_nsgs(&mut cx, &rules_of);
     cx.stand_in_peers(&mut out_nsgs);
     security::stand_in_nsg_rules(&mut cx, &rules_of, &inv.nsg_rule_files);

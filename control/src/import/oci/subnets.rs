@@ -13,6 +13,7 @@ use super::inventory::{Index, Inventory};
 use super::json::{Obj, g, gs, gstrs, id_of};
 use super::rules::Cx;
 use super::tables::stand_in_table;
+use super::vcn_guess;
 use super::vcn_ref;
 
 /// What the subnets' stage leaves for the VCNs' blocks and the VNICs'.
@@ -53,41 +54,25 @@ pub(super) struct Subnets {
 }
 
 /// The VCN of subnet `o` whose `vcn-id` is absent, blank or no VCN OCID
-/// (`None` when it names a VCN, exported or not): `Ok((name, OCID))` of
-/// the one exported VCN (`vcn_nets`: names and blocks) holding every block
-/// of the subnet, else why none is.
+/// (`None` when it names a VCN, exported or not): `Ok((name, OCID, by
+/// what))`
+/// of the one exported VCN [`vcn_guess::guess`] finds, else why none is.
 fn guess_vcn(
+    inv: &Inventory,
     ix: &Index,
     o: &Obj,
-    vcn_nets: &[(String, Vec<ipnet::IpNet>)],
-) -> Option<Result<(String, String), String>> {
+) -> Option<Result<(String, String, &'static str), String>> {
     if gs(o, "vcn-id").is_some_and(|v| v.starts_with("ocid1.vcn.")) {
         return None;
     }
-    let blocks: Vec<ipnet::IpNet> = ["cidr-block", "ipv6-cidr-block"]
-        .iter()
-        .filter_map(|k| gs(o, k).map(str::to_owned))
-        .chain(gstrs(o, "ipv4-cidr-blocks"))
-        .chain(gstrs(o, "ipv6-cidr-blocks"))
-        .filter_map(|c| c.parse().ok())
-        .collect();
-    if blocks.is_empty() {
-        return Some(Err("it has no CIDR block to place it by".to_owned()));
-    }
-    let holding: Vec<&String> = vcn_nets
-        .iter()
-        .filter(|(_, nets)| blocks.iter().all(|b| nets.iter().any(|n| n.contains(b))))
-        .map(|(n, _)| n)
-        .collect();
-    match holding.as_slice() {
-        [one] => ix
-            .vcn
-            .iter()
-            .find(|(_, n)| n == one)
-            .map(|(id, n)| Ok((n.clone(), id.clone()))),
-        [] => Some(Err("no exported VCN holds its blocks".to_owned())),
-        _ => Some(Err("several exported VCNs hold its blocks".to_owned())),
-    }
+    Some(match vcn_guess::guess(inv, o) {
+        vcn_guess::Guess::One(id, by) => match ix.vcn.get(&id) {
+            Some(n) => Ok((n.clone(), id, by)),
+            None => Err("no exported VCN holds its blocks".to_owned()),
+        },
+        vcn_guess::Guess::Unknown(why) => Err(why.to_owned()),
+        vcn_guess::Guess::Several(_) => Err("several exported VCNs hold its blocks".to_owned()),
+    })
 }
 
 /// The subnets of `inv` (named `names`; `table_names` and `list_names`
@@ -98,7 +83,6 @@ pub(super) fn subnets(
     names: &[String],
     table_names: &[String],
     list_names: &[String],
-    vcn_nets: &[(String, Vec<ipnet::IpNet>)],
     cx: &mut Cx<'_>,
     out_tables: &mut Vec<Value>,
 ) -> Subnets {
@@ -129,11 +113,11 @@ pub(super) fn subnets(
         // subnet kept there, marked (since the nineteenth session: left
         // out, its VNICs' addresses were unassigned ones of that VCN, on
         // whose side no security layer runs).
-        let guessed = guess_vcn(ix, o, vcn_nets);
+        let guessed = guess_vcn(inv, ix, o);
         let Some(vcn) = (match &guessed {
-            Some(Ok((vcn, _))) => {
+            Some(Ok((vcn, _, by))) => {
                 cx.warnings.push(format!(
-                    "{what}: its `vcn-id` is {}; its blocks lie in VCN `{vcn}`, kept there (`stand_in = true`: its VCN is guessed; export it again with `oci network subnet get --subnet-id {}`)",
+                    "{what}: its `vcn-id` is {}; {by} VCN `{vcn}`, kept there (`stand_in = true`: its VCN is guessed; export it again with `oci network subnet get --subnet-id {}`)",
                     gs(o, "vcn-id").map_or_else(|| "missing".to_owned(), |v| format!("`{v}`, no VCN OCID")),
                     id_of(o)
                 ));
@@ -236,7 +220,7 @@ pub(super) fn subnets(
             m.insert("stand_in".into(), json!(true));
         }
         let vcn_id = match &guessed {
-            Some(Ok((_, id))) => id.as_str(),
+            Some(Ok((_, id, _))) => id.as_str(),
             _ => gs(o, "vcn-id").unwrap_or_default(),
         };
         let table = gs(o, "route-table-id")

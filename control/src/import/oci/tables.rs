@@ -80,11 +80,18 @@ pub(super) fn route_tables(
         // from outside the VCN, docs/semantics.md), so it stays fatal.
         // OCI always lists `route-rules` (empty for a table with none):
         // one absent, null or not a list is said, and the table imported
-        // with no rule, which keeps the VCN's local routes only (it can
-        // only deny more: no route out, no return path in).
-        if !g(o, "route-rules").is_some_and(Value::is_array) {
+        // with no rule, as a stand-in (since the twenty-second session:
+        // it was a table with no rule, which still routes within the VCN
+        // past the VNIC's subnet and admits return paths from addresses
+        // of no VNIC, where its rules may send them to a next hop that
+        // drops them; and its drops were owed to nothing, QA round
+        // sixteen's random cuts, seed 209 of 400): judged as a table the
+        // export lacks, only delivery in the VNIC's subnet assumed.
+        let rules_unknown = !g(o, "route-rules").is_some_and(Value::is_array);
+        if rules_unknown {
             cx.warnings.push(format!(
-                "{what}: `route-rules` is absent or not a list; imported with no rule (only the VCN's local routes)"
+                "{what}: `route-rules` is absent or not a list: its rules are unknown; kept as a stand-in with no rule (`stand_in = true`: only delivery in a VNIC's own subnet) (export it with `oci network route-table get --rt-id {}`)",
+                id_of(o)
             ));
         }
         for (i, r) in garr(o, "route-rules").into_iter().enumerate() {
@@ -157,7 +164,11 @@ pub(super) fn route_tables(
             m.insert("network_entity".into(), json!(entity));
             rules.push(Value::Object(m));
         }
-        out_tables.push(json!({ "name": name, "id": id_of(o), "vcn": vcn, "route_rules": rules }));
+        let mut table = json!({ "name": name, "id": id_of(o), "vcn": vcn, "route_rules": rules });
+        if rules_unknown {
+            table["stand_in"] = json!(true);
+        }
+        out_tables.push(table);
     }
     out_tables
 }

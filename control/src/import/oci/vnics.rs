@@ -645,6 +645,47 @@ pub(super) fn vnics(
         if !subnets.private.contains(&subnet) {
             vnic["public_ip"] = json!(false);
         }
+        // A mount target's VNIC, or a cluster's API endpoint (OCI lists
+        // neither VNIC in a compartment a user exports): the mount target
+        // (the cluster's `endpoint-config`) says its NSGs and attributes,
+        // as a balancer says its VNIC's (since the twenty-second session;
+        // it was judged with none). Each with the rules of a VNIC's own:
+        // a list (`[]`, `{}` included) says them; absent or null, unknown
+        // (no NSG, nothing tracked at it, and the stand-in attribute when
+        // the export uses ZPR).
+        if let Some((owner, o)) = kinds.owner_of_stand_in(v, &ips) {
+            let nsgs_said = g(o, "nsg-ids").is_some_and(Value::is_array);
+            if nsgs_said {
+                vnic["nsgs"] = json!(cx.nsg_names(gstrs(o, "nsg-ids"), &what, &vcn));
+            }
+            let attributes_said = g(o, "security-attributes").is_some();
+            let mut said_of = Vec::new();
+            if let Some(a) = attributes(o) {
+                vnic["security_attributes"] = a;
+            } else if !attributes_said && zpr_in_use {
+                vnic["security_attributes"] = json!({
+                    crate::shared::STAND_IN_NAMESPACE: {
+                        "attributes": { "value": "unknown", "mode": "enforce" }
+                    }
+                });
+                said_of.push(format!(
+                    "its attributes are not given there (the attribute `{}.attributes:unknown` in enforce mode)",
+                    crate::shared::STAND_IN_NAMESPACE
+                ));
+            }
+            if !nsgs_said {
+                said_of.push(
+                    "its `nsg-ids` are not given there (no NSG, nothing tracked at it)".to_owned(),
+                );
+            }
+            cx.warnings.push(format!(
+                "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, a stand-in VNIC in subnet `{subnet}` with its security lists, {routes_said}, no public IP, and the NSGs and security attributes of {owner}{}{} (export the VNIC for the rest)",
+                if said_of.is_empty() { "" } else { ", but " },
+                said_of.join(" and ")
+            ));
+            out_vnics.push(vnic);
+            continue;
+        }
         if zpr_in_use {
             cx.warnings.push(format!(
                 "private IP `{first_ip}`: its VNIC `{v}` is not in the export; kept as `{name}`, a stand-in VNIC in subnet `{subnet}` with its security lists, {routes_said}, no NSG, no public IP, and the attribute `{}.attributes:unknown` in enforce mode: the export uses ZPR and does not say this VNIC's attributes, so ZPR allows it only what statements naming its address or `all-endpoints` allow (export the VNIC for its NSGs and attributes)",
