@@ -14,7 +14,7 @@ use zprsim_control::model::Scenario;
 use zprsim_control::stopped::StoppedBy;
 use zprsim_dataplane::diff::Class;
 use zprsim_dataplane::flowlog::diff::{ChangedFlow, Report, Scenarios, compare};
-use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_paths_until};
+use zprsim_dataplane::flowlog::read::{ReadOutcome, read_paths_until};
 use zprsim_dataplane::flowlog::spill::{FlowLogSpool, SpillConfig};
 use zprsim_dataplane::output::OutputFile;
 
@@ -89,10 +89,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     let started = std::time::Instant::now();
     let (sb, cb, wb) = load(a.plan, "BEFORE", a.before)?;
     let (sa, ca, wa) = load(a.plan, "AFTER", a.after)?;
-    let limits = Limits {
-        max_records: a.max_records,
-        ..Limits::default()
-    };
+    let limits = crate::flowlog::read_limits(a.max_records);
     let mut read = ReadOutcome::spilling(FlowLogSpool::new_pair(&sb, &sa, a.spill.clone()));
     read_paths_until(a.inputs, &limits, Some(&interrupt.stop), &mut read).map_err(|e| fail(&e))?;
     let stopped = read.stopped;

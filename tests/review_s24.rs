@@ -371,3 +371,95 @@ fn every_output_is_identical_across_processes() {
         runs.len()
     );
 }
+
+// ---------------------------------------------------------------------
+// 2. Generators and tests that missed shapes
+// ---------------------------------------------------------------------
+
+/// Planning 5 (c): `quality-entries-unchecked` from the CLI in CI. The
+/// test-only `ZPRSIM_TEST_MAX_QUALITY_IDS` lowers the bound of NODATA
+/// and SKIPDATA keys (917,504) to 3: of 5 entries, the 4th is named, for
+/// `replay` and `diff`; a copy of the file given too counts its first 3
+/// entries once (found read twice) and the 2 past the bound twice
+/// (unchecked): 7 NODATA, as docs/flow-logs.md says. Without the knob nothing
+/// warns. (The full-size path stays in
+/// `review_s23::quality_entries_unchecked_from_the_cli_through_a_pipe`,
+/// ignored: 917,505 entries.)
+#[test]
+fn quality_entries_unchecked_from_the_cli_with_the_test_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut log = String::new();
+    for i in 0..5 {
+        log.push_str(&format!(
+            r#"{{"logContent":{{"data":{{"status":"NODATA","startTime":1709283480,"endTime":1709283539,"version":"2"}},"id":"q{i}","oracle":{{"vnicocid":"ocid1.vnic.oc1.iad.okeordersworker2"}}}}}}"#
+        ));
+        log.push('\n');
+    }
+    std::fs::write(d.join("q.jsonl"), log).unwrap();
+    let oke = root().join("examples/oke-orders/scenario.toml");
+    let proposed = root().join("examples/oke-orders/proposed.toml");
+    let run = |bound: Option<&str>, args: &[&str]| -> Value {
+        let mut c = zprsim();
+        c.current_dir(d).args(args);
+        if let Some(b) = bound {
+            c.env("ZPRSIM_TEST_MAX_QUALITY_IDS", b);
+        } else {
+            c.env_remove("ZPRSIM_TEST_MAX_QUALITY_IDS");
+        }
+        let o = c.output().unwrap();
+        assert!(
+            o.status.code().is_some_and(|c| c <= 1),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap()).unwrap()
+    };
+    let lines = |r: &Value| -> Vec<Value> {
+        r["run_warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["code"] == "quality-entries-unchecked")
+            .map(|w| w["line"].clone())
+            .collect()
+    };
+    let oke = oke.to_str().unwrap();
+    let proposed = proposed.to_str().unwrap();
+    let replay = ["replay", oke, "q.jsonl", "--report", "r.json", "--quiet"];
+    let diff = ["diff", oke, proposed, "q.jsonl", "--report", "r.json"];
+    for args in [&replay[..], &diff[..]] {
+        assert_eq!(lines(&run(None, args)), Vec::<Value>::new(), "{args:?}");
+        assert_eq!(
+            lines(&run(Some("3"), args)),
+            vec![Value::from(4)],
+            "{args:?}"
+        );
+        // A bound above the default, or not a number, changes nothing.
+        assert_eq!(
+            lines(&run(Some("x"), args)),
+            Vec::<Value>::new(),
+            "{args:?}"
+        );
+    }
+    std::fs::copy(d.join("q.jsonl"), d.join("copy.jsonl")).unwrap();
+    let twice = run(
+        Some("3"),
+        &[
+            "replay",
+            oke,
+            "q.jsonl",
+            "copy.jsonl",
+            "--report",
+            "r.json",
+            "--quiet",
+        ],
+    );
+    assert_eq!(lines(&twice), vec![Value::from(4)], "{twice}");
+    let f = &twice["flow_log"];
+    assert_eq!(
+        (&f["skipped_nodata"], &f["skipped_duplicate"]),
+        (&Value::from(7), &Value::from(3)),
+        "{twice}"
+    );
+}
