@@ -463,3 +463,66 @@ fn quality_entries_unchecked_from_the_cli_with_the_test_bound() {
         "{twice}"
     );
 }
+
+// ---------------------------------------------------------------------
+// 3. Journeys
+// ---------------------------------------------------------------------
+
+/// Journey (c): a flow-log file of another tenancy (the demo log with
+/// every VNIC OCID changed, so no record is at a VNIC of the scenario).
+/// `replay` warns `nothing-placed` ("nothing was judged"); `diff` said
+/// only "diffed 0 flow-log record(s)" and "(78 unplaced)" in its summary,
+/// with no run warning, and exited 0: its `--fail-on would-break` gate
+/// passed on nothing without a word. Since the twenty-second session it
+/// gives the same `nothing-placed` warning, on stderr and in the report.
+#[test]
+fn diff_on_a_flow_log_of_another_tenancy_says_nothing_was_judged() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let oke = root().join("examples/oke-orders");
+    let log = std::fs::read_to_string(oke.join("flowlogs/oke-demo.jsonl")).unwrap();
+    std::fs::write(
+        d.join("other.jsonl"),
+        log.replace("okeorders", "othertenancy"),
+    )
+    .unwrap();
+    let s = oke.join("scenario.toml");
+    let p = oke.join("proposed.toml");
+    let mut argss: Vec<Vec<&std::ffi::OsStr>> = vec![vec![
+        "replay".as_ref(),
+        s.as_os_str(),
+        "other.jsonl".as_ref(),
+        "--report".as_ref(),
+        "r.json".as_ref(),
+        "--quiet".as_ref(),
+    ]];
+    argss.push(vec![
+        "diff".as_ref(),
+        s.as_os_str(),
+        p.as_os_str(),
+        "other.jsonl".as_ref(),
+        "--report".as_ref(),
+        "r.json".as_ref(),
+    ]);
+    for args in argss {
+        let o = zprsim().current_dir(d).args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {stderr}");
+        let r: Value = serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap()).unwrap();
+        let codes: Vec<&Value> = r["run_warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| &w["code"])
+            .collect();
+        assert!(
+            codes.contains(&&Value::from("nothing-placed")),
+            "{args:?}: {codes:?}"
+        );
+        assert!(
+            stderr
+                .contains("none of the 78 flow-log record(s) was placed at a VNIC of the scenario"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
