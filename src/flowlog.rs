@@ -491,10 +491,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     })?;
     let compile_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    let limits = Limits {
-        max_records: a.max_records,
-        ..Limits::default()
-    };
+    let limits = read_limits(a.max_records);
     let mut read = ReadOutcome::spilling(FlowLogSpool::new(s, a.spill.clone()));
     read_paths_until(a.inputs, &limits, Some(&interrupt.stop), &mut read)
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
@@ -867,4 +864,29 @@ fn summary(r: &Report<'_>) -> String {
     }
     t.push_str(&crate::report::audit_section(&r.zpr_audit_flows, 10));
     t
+}
+
+/// The environment variable that lowers the bound of NODATA/SKIPDATA
+/// entries kept to find one read twice ([`Limits::max_quality_ids`],
+/// 917,504), for tests only: the `quality-entries-unchecked` warning is
+/// otherwise reached from the CLI only through 917,505 entries
+/// (docs/testing.md). A number below the default lowers it; anything else
+/// is ignored.
+pub const MAX_QUALITY_IDS_VAR: &str = "ZPRSIM_TEST_MAX_QUALITY_IDS";
+
+/// The flow-log reader's limits of `replay` and `diff`: `max_records`
+/// records, the other bounds their defaults (the quality-id bound lowered
+/// by [`MAX_QUALITY_IDS_VAR`] in tests).
+pub fn read_limits(max_records: usize) -> Limits {
+    let d = Limits::default();
+    let quality = std::env::var(MAX_QUALITY_IDS_VAR)
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| *n < d.max_quality_ids)
+        .unwrap_or(d.max_quality_ids);
+    Limits {
+        max_records,
+        max_quality_ids: quality,
+        ..d
+    }
 }

@@ -14,7 +14,7 @@ use zprsim_control::model::Scenario;
 use zprsim_control::stopped::StoppedBy;
 use zprsim_dataplane::diff::Class;
 use zprsim_dataplane::flowlog::diff::{ChangedFlow, Report, Scenarios, compare};
-use zprsim_dataplane::flowlog::read::{Limits, ReadOutcome, read_paths_until};
+use zprsim_dataplane::flowlog::read::{ReadOutcome, read_paths_until};
 use zprsim_dataplane::flowlog::spill::{FlowLogSpool, SpillConfig};
 use zprsim_dataplane::output::OutputFile;
 
@@ -89,10 +89,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     let started = std::time::Instant::now();
     let (sb, cb, wb) = load(a.plan, "BEFORE", a.before)?;
     let (sa, ca, wa) = load(a.plan, "AFTER", a.after)?;
-    let limits = Limits {
-        max_records: a.max_records,
-        ..Limits::default()
-    };
+    let limits = crate::flowlog::read_limits(a.max_records);
     let mut read = ReadOutcome::spilling(FlowLogSpool::new_pair(&sb, &sa, a.spill.clone()));
     read_paths_until(a.inputs, &limits, Some(&interrupt.stop), &mut read).map_err(|e| fail(&e))?;
     let stopped = read.stopped;
@@ -170,6 +167,18 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         report.stopped_by == Some(StoppedBy::TemporaryFilesFull),
     );
     let mut extra: Vec<_> = cut.into_iter().collect();
+    // As `replay` says it (since the twenty-second session): a flow log
+    // of another tenancy, or a scenario whose VNIC ids are not the
+    // tenancy's, judges nothing and a `--fail-on` gate passes on it.
+    if report.before.judged == 0 && report.before.unplaced > 0 {
+        extra.push(zprsim_dataplane::warning::RunWarning::new(
+            RunWarningCode::NothingPlaced,
+            format!(
+                "none of the {} flow-log record(s) was placed at a VNIC of the scenario: nothing was judged",
+                report.before.unplaced
+            ),
+        ));
+    }
     extra.extend(outputs::reader_gone(
         flows_out.iter().filter(|_| a.report.is_some()),
     ));

@@ -1846,7 +1846,7 @@ fn a_subnet_without_its_vcn_id_and_blocks_keeps_its_vnics_in_a_stand_in() {
                             Verdict::Allow,
                             "{name} {vcn:?}: {p} allowed by the cut, dropped by the whole export: {w:?}"
                         );
-                        let r = p.reversed();
+                        let r = p.reply();
                         let cr = evaluate(&cut, &r, Context::Reply(c.judgement.tracking));
                         let wr = evaluate(&whole, &r, Context::Reply(w.judgement.tracking));
                         assert!(

@@ -839,7 +839,7 @@ fn never_more(
         ));
         return;
     }
-    let r = p.reversed();
+    let r = p.reply();
     let tr = eval::evaluate(cut, &r, Context::Reply(ti.judgement.tracking));
     if compiled
         .judge(&r, Context::Reply(ti.judgement.tracking))

@@ -745,9 +745,9 @@ fn long_lived_flows_across_out_of_order_files_keep_their_replies_for_a_day() {
 }
 
 /// Planning item 5's other half: `quality-entries-unchecked` reached from
-/// the CLI. No small knob exists (`Limits::max_quality_ids` is set only
-/// by the library's callers; `replay` and `diff` use the default,
-/// 917,504), so this test pipes 917,505 NODATA entries (162 MB, written
+/// the CLI at the real bound (917,504; the CI test with the test-only
+/// `ZPRSIM_TEST_MAX_QUALITY_IDS` knob is
+/// `review_s24::quality_entries_unchecked_from_the_cli_with_the_test_bound`): this test pipes 917,505 NODATA entries (162 MB, written
 /// as they are read, never on disk) into `replay -`: the report's warning
 /// names line 917,505. 27-41 s in a debug build on a shared 2-core
 /// machine (14 s of CPU), hence ignored in CI; the unit test

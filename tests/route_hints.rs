@@ -823,7 +823,7 @@ fn every_route_hint_applied_opens_the_route_layer_for_its_packet() {
                 {
                     replies += 1;
                     assert!(
-                        !route_drops(&fixed, &p.reversed()),
+                        !route_drops(&fixed, &p.reply()),
                         "seed {seed} {p}: the reply still drops at route: {:?}",
                         w.to_open
                     );
@@ -874,7 +874,7 @@ fn every_route_hint_applied_opens_the_route_layer_for_its_packet() {
                 // The first packet, or (TCP, since the twentieth session)
                 // its reply, still drops at a stage it names.
                 let dropped = if after.verdict == Verdict::Allow && p.proto == 6 {
-                    eval::evaluate(&fixed, &p.reversed(), Context::Reply(after.tracking)).judgement
+                    eval::evaluate(&fixed, &p.reply(), Context::Reply(after.tracking)).judgement
                 } else {
                     after
                 };

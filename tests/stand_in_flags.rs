@@ -138,7 +138,7 @@ fn stand_in_flags_agree_in_both_engines_and_never_widen() {
                 return Err(format!("{p}: the flags added tracking {t:?} to {pt:?}"));
             }
             untracked += u64::from(t != pt);
-            let rev = p.reversed();
+            let rev = p.reply();
             let a = eval::evaluate(&s, &rev, Context::Reply(t));
             let fa = c.judge(&rev, Context::Reply(t));
             if a.judgement != fa.judgement {

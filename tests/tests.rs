@@ -58,6 +58,7 @@ mod review_s20;
 mod review_s21;
 mod review_s22;
 mod review_s23;
+mod review_s24;
 mod review_s8;
 mod review_s9;
 mod rollout;

@@ -904,7 +904,7 @@ fn port_ranges_are_exact_on_random_scenarios() {
                 let first = eval::evaluate(&s, &p, Context::First).judgement;
                 first.verdict != Verdict::Allow
                     || ((protocol == 6 || protocol == 17)
-                        && eval::evaluate(&s, &p.reversed(), Context::Reply(first.tracking))
+                        && eval::evaluate(&s, &p.reply(), Context::Reply(first.tracking))
                             .judgement
                             .verdict
                             != Verdict::Allow)

@@ -212,11 +212,43 @@ fn random_rule(
         }
         _ => RuleOptions::None,
     };
+    let mut stateless = rng.random_bool(0.25);
+    let mut options = options;
+    if shape.stateless_sport > 0.0
+        && matches!(protocol, Protocol::Number(p) if proto::has_ports(p))
+        && rng.random_bool(shape.stateless_sport)
+    {
+        stateless = true;
+        // A server's port, a span of them, or the ephemeral ports.
+        let src = match rng.random_range(0..3) {
+            0 => random_range(rng, shape),
+            1 => {
+                let a = *PORTS.choose(rng).unwrap_or(&80);
+                let b = *PORTS.choose(rng).unwrap_or(&80);
+                PortRange {
+                    min: a.min(b),
+                    max: a.max(b),
+                }
+            }
+            _ => PortRange {
+                min: 1024,
+                max: 65535,
+            },
+        };
+        options = RuleOptions::Ports {
+            src: Some(src),
+            dst: if rng.random_bool(0.5) {
+                Some(random_range(rng, shape))
+            } else {
+                None
+            },
+        };
+    }
     SecurityRule {
         direction: dir,
         protocol,
         peer,
-        stateless: rng.random_bool(0.25),
+        stateless,
         options,
         description: None,
     }
@@ -348,6 +380,13 @@ pub struct Shape {
     /// for the packets. Off in `classic` and `wide`, which keep drawing
     /// exactly what they drew before.
     pub edges: bool,
+    /// Share of TCP and UDP rules made stateless with a source-port range
+    /// (and a destination range half the time): the shape of the
+    /// twenty-first session's H1, where a stateless rule's source ports
+    /// decide a reply. 0 in `classic`, `wide` and `edges`, which then draw
+    /// exactly what they drew before (no extra draw); the differential
+    /// tests set it (since the twenty-second session).
+    pub stateless_sport: f64,
 }
 
 impl Shape {
@@ -360,6 +399,7 @@ impl Shape {
             nsg_peer: 0.2,
             many_nsgs: false,
             edges: false,
+            stateless_sport: 0.0,
         }
     }
 
@@ -374,6 +414,7 @@ impl Shape {
             nsg_peer: 0.35,
             many_nsgs: true,
             edges: false,
+            stateless_sport: 0.0,
         }
     }
 
