@@ -267,7 +267,8 @@ fn every_run_warning_code_comes_from_a_real_input() {
     ));
     saw(&one(&report(&["diff", OKE, OKE, DEMO]), "same-scenarios"));
     // A link beside the file (its policies read from the same directory;
-    // a link elsewhere reads others: review_s20).
+    // a link elsewhere reads others:
+    // scenario_loading::one_scenario_named_from_two_directories_*).
     let copy = tmp.join("copy.toml");
     std::fs::copy(root().join(OKE), &copy).unwrap();
     let link = tmp.join("link.toml");
@@ -323,9 +324,9 @@ fn every_run_warning_code_comes_from_a_real_input() {
     // `output-reader-gone` needs a reader that leaves a pipe:
     // streams::a_closed_output_pipe_beside_a_report_is_counted_honestly.
     // `temporary-files-full` a full tmpfs (mounted as root):
-    // planning_s17::a_full_disk_under_spilled_flow_log_records_*.
+    // full_disk::a_full_disk_under_spilled_flow_log_records_*.
     // `interrupted-after-reading` a signal in the run's tail:
-    // planning_s18::a_signal_after_the_reading_*.
+    // interrupted_runs::replay_and_bench::a_signal_after_the_reading_*.
     // `quality-entries-unchecked` 917,504 NODATA entries: a unit test with
     // a small bound (flowlog::read::tests::past_the_quality_id_bound_*).
     let all: BTreeSet<String> = RunWarningCode::ALL

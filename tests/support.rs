@@ -1,7 +1,13 @@
 //! Helpers shared by the test modules.
 
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
 use rand::Rng;
+use serde_json::Value;
 use zprsim_control::verdict::{Context, Tracking};
+use zprsim_dataplane::capture::Capture;
 
 /// A random judging context: [`Context::First`] with probability `first`,
 /// else a reply with random tracking state. Draws from `rng` in one fixed
@@ -81,4 +87,353 @@ where
         .args(args)
         .output()
         .unwrap()
+}
+
+// Helpers of the topic modules (moved with their tests in the
+// twenty-second session; used by more than one topic).
+
+/// The repository's root (where `cargo test` runs the binary).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `zprsim ARGS` in `dir`.
+pub fn cli(dir: &Path, args: &[&str]) -> std::process::Output {
+    crate::support::run_in(dir, args)
+}
+
+/// Copies the OKE example's OCI export into a temporary directory.
+pub fn export_copy() -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::create_dir(t.path().join("exp")).unwrap();
+    let from = root().join("examples/oke-orders/oci-export");
+    for e in std::fs::read_dir(&from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), t.path().join("exp").join(e.file_name())).unwrap();
+    }
+    t
+}
+
+/// An address the test spells out.
+pub fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// A copy of the OKE example (scenario, policy file, expectations, flow
+/// logs) and the demo capture in a fresh directory.
+pub fn oke_copy() -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let from = root.join("examples/oke-orders");
+    for dir in ["", "policies", "flowlogs"] {
+        std::fs::create_dir_all(t.path().join(dir)).unwrap();
+        for e in std::fs::read_dir(from.join(dir)).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_file() {
+                std::fs::copy(e.path(), t.path().join(dir).join(e.file_name())).unwrap();
+            }
+        }
+    }
+    std::fs::copy(root.join("pcaps/oke-demo.pcap"), t.path().join("in.pcap")).unwrap();
+    t
+}
+
+pub const OKE: &str = "examples/oke-orders/scenario.toml";
+
+pub const DEMO: &str = "pcaps/oke-demo.pcap";
+
+/// The load balancer opens a connection to a pod (allowed by the OKE
+/// example and its proposed change), 3,000 legacy connections the change
+/// drops follow (every shard of the tracker, so with `--max-connections
+/// 1` they evict it in BEFORE only), and the pod answers (packet 3,002), a
+/// reply only tracking admits.
+pub fn evicting_capture(path: &Path) {
+    use std::net::IpAddr;
+    use zprsim_control::packet::Packet;
+
+    use crate::diff::write_capture;
+    use crate::replay_oracle::Pkt;
+
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    let (lb, pod, legacy) = (ip("10.0.1.10"), ip("10.0.10.11"), ip("10.0.20.10"));
+    let t0 = 1_709_283_600_000_000_000u64;
+    let mut pkts = vec![Pkt {
+        p: Packet::tcp(lb, 50_000, pod, 8080),
+        flags: 0x02,
+        ts: t0,
+    }];
+    for i in 0..3000u16 {
+        pkts.push(Pkt {
+            p: Packet::tcp(legacy, 10_000 + i, pod, 8080),
+            flags: 0x02,
+            ts: t0 + 1_000_000 * (u64::from(i) + 1),
+        });
+    }
+    pkts.push(Pkt {
+        p: Packet::tcp(pod, 8080, lb, 50_000),
+        flags: 0x12,
+        ts: t0 + 5_000_000_000,
+    });
+    write_capture(path, &pkts);
+}
+
+/// A zstd skippable frame (RFC 8878 §3.1.2) of `len` bytes of `fill`.
+pub fn skippable(nibble: u8, len: u32, fill: u8) -> Vec<u8> {
+    let mut v = vec![0x50 | nibble, 0x2a, 0x4d, 0x18];
+    v.extend_from_slice(&len.to_le_bytes());
+    v.extend(std::iter::repeat_n(fill, len as usize));
+    v
+}
+
+/// Copies the OKE example's `policies/` into `d` (its scenario names
+/// them); the example's directory.
+pub fn oke_policies_in(d: &Path) -> std::path::PathBuf {
+    let oke = root().join("examples/oke-orders");
+    std::fs::create_dir(d.join("policies")).unwrap();
+    for f in std::fs::read_dir(oke.join("policies")).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, d.join("policies").join(f.file_name().unwrap())).unwrap();
+    }
+    oke
+}
+
+pub fn json_of(out: &std::process::Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+pub fn ex(p: &str) -> String {
+    root().join(p).to_string_lossy().into_owned()
+}
+
+/// A dual-stack tenancy of one's own: open security lists (ZPR does the
+/// work), a web server whose attribute is audited, a client without one.
+pub const AUDITED_WEB_DUAL: &str = r#"
+name = "mytenant"
+
+[[vcn]]
+name = "app-vcn"
+cidr_blocks = ["10.1.0.0/16", "fd00:1::/48"]
+security_attributes = { network = { vcn = { value = "app" } } }
+
+[[route_table]]
+name = "rt"
+vcn = "app-vcn"
+route_rules = []
+
+[[security_list]]
+name = "open-sl"
+vcn = "app-vcn"
+ingress_security_rules = [{ protocol = "all", source = "10.1.0.0/16" }, { protocol = "all", source = "fd00:1::/48" }]
+egress_security_rules = [{ protocol = "all", destination = "0.0.0.0/0" }, { protocol = "all", destination = "::/0" }]
+
+[[subnet]]
+name = "web"
+vcn = "app-vcn"
+cidr_block = "10.1.1.0/24"
+ipv6_cidr_blocks = ["fd00:1:0:1::/64"]
+route_table = "rt"
+security_lists = ["open-sl"]
+
+[[vnic]]
+name = "web-1"
+subnet = "web"
+private_ips = ["10.1.1.10", "fd00:1:0:1::10"]
+security_attributes = { app = { role = { value = "web", mode = "audit" } } }
+
+[[vnic]]
+name = "client-1"
+subnet = "web"
+private_ips = ["10.1.1.20", "fd00:1:0:1::20"]
+
+[[zpr_policy]]
+name = "app"
+statements = ["in network.vcn:app VCN allow app.role:web endpoints to connect to '10.1.1.30/32' with protocol='tcp/5432'"]
+"#;
+
+pub fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A small tenancy with VNIC OCIDs (flow logs place records by them): open
+/// security lists (ZPR does the work), a web server whose attribute is
+/// audited, a client without one.
+pub const AUDITED_WEB: &str = r#"
+name = "mytenant"
+
+[[vcn]]
+name = "app-vcn"
+cidr_blocks = ["10.1.0.0/16"]
+security_attributes = { network = { vcn = { value = "app" } } }
+
+[[route_table]]
+name = "rt"
+vcn = "app-vcn"
+route_rules = []
+
+[[security_list]]
+name = "open-sl"
+vcn = "app-vcn"
+ingress_security_rules = [{ protocol = "all", source = "10.1.0.0/16" }]
+egress_security_rules = [{ protocol = "all", destination = "0.0.0.0/0" }]
+
+[[subnet]]
+name = "web"
+vcn = "app-vcn"
+cidr_block = "10.1.1.0/24"
+route_table = "rt"
+security_lists = ["open-sl"]
+
+[[vnic]]
+name = "web-1"
+id = "ocid1.vnic.oc1..web1"
+subnet = "web"
+private_ips = ["10.1.1.10"]
+security_attributes = { app = { role = { value = "web", mode = "audit" } } }
+
+[[vnic]]
+name = "client-1"
+id = "ocid1.vnic.oc1..client1"
+subnet = "web"
+private_ips = ["10.1.1.20"]
+
+[[zpr_policy]]
+name = "app"
+statements = ["in network.vcn:app VCN allow app.role:web endpoints to connect to '10.1.1.30/32' with protocol='tcp/5432'"]
+"#;
+
+pub const WEB: &str = "10.1.1.10";
+
+pub const CLIENT: &str = "10.1.1.20";
+
+/// One flow-log record (accepted, 2 packets) logged at the VNIC `vnic`
+/// (its OCID), as a JSON line; `ports` `None` for ICMP.
+pub fn record(
+    vnic: &str,
+    (src, dst): (&str, &str),
+    proto: u8,
+    ports: Option<(u16, u16)>,
+    start: u64,
+) -> String {
+    let (sp, dp) = ports.map_or(("null".into(), "null".into()), |(s, d)| {
+        (s.to_string(), d.to_string())
+    });
+    format!(
+        r#"{{"datetime": 1, "logContent": {{"data": {{"action": "ACCEPT", "bytesOut": 120, "destinationAddress": "{dst}", "destinationPort": {dp}, "endTime": {end}, "packets": 2, "protocol": {proto}, "sourceAddress": "{src}", "sourcePort": {sp}, "startTime": {start}, "status": "OK", "version": "2"}}, "oracle": {{"vnicocid": "{vnic}"}}}}}}"#,
+        end = start + 59
+    ) + "\n"
+}
+
+pub fn report(d: &Path, name: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(d.join(name)).unwrap()).unwrap()
+}
+
+/// A copy of the OKE example's OCI export in `d`/`exp`.
+pub fn oke_export_in(d: &Path) {
+    let from =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/oke-orders/oci-export");
+    std::fs::create_dir(d.join("exp")).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), d.join("exp").join(e.file_name())).unwrap();
+    }
+}
+
+pub fn zstd(bytes: &[u8]) -> Vec<u8> {
+    zstd::stream::encode_all(bytes, 3).unwrap()
+}
+
+pub fn mkfifo(p: &Path) {
+    assert!(Command::new("mkfifo").arg(p).status().unwrap().success());
+}
+
+/// Lines of `text`, each a whole JSON object (panics on one that is not).
+pub fn json_lines(text: &str) -> u64 {
+    let mut n = 0;
+    for l in text.lines() {
+        let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        assert!(v.is_object(), "{l}");
+        n += 1;
+    }
+    n
+}
+
+/// Whole records in a capture file (none cut).
+pub fn records(path: &Path) -> u64 {
+    let c = Capture::from_bytes(std::fs::read(path).unwrap()).unwrap();
+    let mut recs = c.records();
+    let n = recs.by_ref().map(Result::unwrap).count() as u64;
+    assert!(recs.warnings().is_empty(), "{:?}", recs.warnings());
+    n
+}
+
+/// The OKE demo's flow log repeated `copies` times, each copy 100,000 s
+/// after the last (times and ids moved).
+pub fn demo_log_repeated(copies: u64) -> String {
+    let demo = std::fs::read_to_string(root().join("examples/oke-orders/flowlogs/oke-demo.jsonl"))
+        .unwrap();
+    let mut out = String::new();
+    for c in 0..copies {
+        let shift = c * 100_000;
+        for (i, line) in demo.lines().enumerate() {
+            let mut v: Value = serde_json::from_str(line).unwrap();
+            let d = &mut v["logContent"]["data"];
+            for k in ["startTime", "endTime"] {
+                if let Some(t) = d[k].as_u64() {
+                    d[k] = (t + shift).into();
+                }
+            }
+            if let Some(t) = v["datetime"].as_u64() {
+                v["datetime"] = (t + shift * 1000).into();
+            }
+            v["logContent"]["id"] = format!("00000000-0000-4000-8000-{c:06}{i:06}").into();
+            out.push_str(&v.to_string());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The report's warnings of `code`.
+pub fn warnings_of<'r>(r: &'r Value, code: &str) -> Vec<&'r Value> {
+    r["run_warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["code"] == code)
+        .collect()
+}
+
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+/// Bytes waiting in the pipe of `fd` (either end), `FIONREAD`.
+#[allow(unsafe_code)]
+pub fn unread(fd: &impl std::os::fd::AsRawFd) -> i32 {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int at the pointer, a local of ours;
+    // the descriptor is open (borrowed for the call).
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &raw mut n) };
+    assert_eq!(r, 0, "{}", std::io::Error::last_os_error());
+    n
+}
+
+/// A copy of the OKE example's export in `d/export`.
+pub fn oke_export_dir(d: &Path) -> PathBuf {
+    let e = d.join("export");
+    std::fs::create_dir(&e).unwrap();
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/oke-orders/oci-export");
+    for f in std::fs::read_dir(&from).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, e.join(f.file_name().unwrap())).unwrap();
+    }
+    e
 }

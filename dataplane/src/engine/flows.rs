@@ -840,8 +840,9 @@ pub(crate) struct SpoolCut {
 /// or at the end, drained by insertion ([`Flows::close_open`]); both
 /// spools have the same bound. Tested with every packet allowed on one
 /// side and dropped on the other, across timeouts, FIN and RST,
-/// evictions and spills (`planning_s20`), and checked per record where
-/// the pairs are merged (`merge_pairs`: an internal error otherwise).
+/// evictions and spills (`tests/engine_splits_and_orders.rs`), and
+/// checked per record where the pairs are merged (`merge_pairs`: an
+/// internal error otherwise).
 pub(crate) fn line_up<Y: Extra>(a: &mut Flows<()>, b: &mut Flows<Y>) -> Option<SpoolCut> {
     if !a.finished.failed() && !b.finished.failed() {
         return None;

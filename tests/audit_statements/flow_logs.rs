@@ -1,17 +1,16 @@
-//! The user-facing defects of the fifteenth session's planning list, as
-//! users met them: each test fails on the code before its fix.
+//! Audited flows of flow logs: no TCP flags, one-second ties, no ICMP type.
 
 use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::run_in;
+use crate::support::{AUDITED_WEB, CLIENT, WEB, record, report, run_in};
 
-/// A small tenancy with VNIC OCIDs (flow logs place records by them): open
-/// security lists (ZPR does the work), a web server whose attribute is
-/// audited, a client without one.
-pub(crate) const AUDITED_WEB: &str = r#"
-name = "mytenant"
+/// Two VNICs in one open subnet, both under ZPR `audit`, with a policy
+/// that names neither's traffic: every flow between them is one audit
+/// would deny.
+const TWO_AUDITED: &str = r#"
+name = "two-audited"
 
 [[vcn]]
 name = "app-vcn"
@@ -30,7 +29,7 @@ ingress_security_rules = [{ protocol = "all", source = "10.1.0.0/16" }]
 egress_security_rules = [{ protocol = "all", destination = "0.0.0.0/0" }]
 
 [[subnet]]
-name = "web"
+name = "app"
 vcn = "app-vcn"
 cidr_block = "10.1.1.0/24"
 route_table = "rt"
@@ -39,44 +38,98 @@ security_lists = ["open-sl"]
 [[vnic]]
 name = "web-1"
 id = "ocid1.vnic.oc1..web1"
-subnet = "web"
+subnet = "app"
 private_ips = ["10.1.1.10"]
 security_attributes = { app = { role = { value = "web", mode = "audit" } } }
 
 [[vnic]]
 name = "client-1"
 id = "ocid1.vnic.oc1..client1"
-subnet = "web"
+subnet = "app"
 private_ips = ["10.1.1.20"]
+security_attributes = { app = { role = { value = "client", mode = "audit" } } }
 
 [[zpr_policy]]
 name = "app"
 statements = ["in network.vcn:app VCN allow app.role:web endpoints to connect to '10.1.1.30/32' with protocol='tcp/5432'"]
 "#;
 
-pub(crate) const WEB: &str = "10.1.1.10";
-pub(crate) const CLIENT: &str = "10.1.1.20";
-
-/// One flow-log record (accepted, 2 packets) logged at the VNIC `vnic`
-/// (its OCID), as a JSON line; `ports` `None` for ICMP.
-pub(crate) fn record(
-    vnic: &str,
-    (src, dst): (&str, &str),
-    proto: u8,
-    ports: Option<(u16, u16)>,
-    start: u64,
-) -> String {
-    let (sp, dp) = ports.map_or(("null".into(), "null".into()), |(s, d)| {
-        (s.to_string(), d.to_string())
-    });
-    format!(
-        r#"{{"datetime": 1, "logContent": {{"data": {{"action": "ACCEPT", "bytesOut": 120, "destinationAddress": "{dst}", "destinationPort": {dp}, "endTime": {end}, "packets": 2, "protocol": {proto}, "sourceAddress": "{src}", "sourcePort": {sp}, "startTime": {start}, "status": "OK", "version": "2"}}, "oracle": {{"vnicocid": "{vnic}"}}}}}}"#,
-        end = start + 59
-    ) + "\n"
+/// `replay s.toml LOG --report`, with `log` as LOG, in `d`: the report.
+fn replay_report(d: &Path, log: &str) -> Value {
+    std::fs::write(d.join("log.jsonl"), log).unwrap();
+    let out = run_in(
+        d,
+        [
+            "replay",
+            "s.toml",
+            "log.jsonl",
+            "--report",
+            "r.json",
+            "--quiet",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap()).unwrap()
 }
 
-fn report(d: &Path, name: &str) -> Value {
-    serde_json::from_slice(&std::fs::read(d.join(name)).unwrap()).unwrap()
+/// A ping between two audited VNICs, logged at both ends with both
+/// directions in one window (OCI aggregates per window, so both start in
+/// the same second), the two ends' records in opposite orders: the tie
+/// rule at each VNIC took input order, so `client-1` judged the client's
+/// direction as the opening echo and `web-1` the server's. `flows` counts
+/// one flow, but the ZPR audit list had two, one per direction, each with
+/// half the packets: the echo each end was judged as keyed the flow
+/// (Community ID pairs an echo with its reply, not with an echo the
+/// other way). TCP of the same shape was listed once. An ICMP record
+/// carries no type, so both ends' records are one flow, listed once.
+///
+/// Found by the fifteenth session's review (branch s17-qa; QA round ten).
+#[test]
+fn an_icmp_flow_logged_at_both_ends_in_one_second_is_one_audit_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("s.toml"), TWO_AUDITED).unwrap();
+    let (web, client) = ("ocid1.vnic.oc1..web1", "ocid1.vnic.oc1..client1");
+    let (w, c) = ("10.1.1.10", "10.1.1.20");
+    for (proto, name) in [(1, "icmp"), (6, "tcp")] {
+        let ports = (proto == 6).then_some((50001, 50002));
+        let back = ports.map(|(a, b)| (b, a));
+        let log = [
+            record(client, (c, w), proto, ports, 0),
+            record(client, (w, c), proto, back, 0),
+            record(web, (w, c), proto, back, 0),
+            record(web, (c, w), proto, ports, 0),
+        ]
+        .concat();
+        let r = replay_report(d, &log);
+        assert_eq!(r["flow_log"]["flows"], 1, "{name}: {}", r["flow_log"]);
+        let audit = &r["zpr_audit_flows"];
+        assert_eq!(audit["total"], 1, "{name}: {audit:#}");
+        let listed = audit["listed"].as_array().unwrap();
+        assert_eq!(listed.len(), 1, "{name}: {audit:#}");
+        assert_eq!(listed[0]["packets"], 8, "{name}: {audit:#}");
+        assert_eq!(listed[0]["direction_guessed"], true, "{name}: {audit:#}");
+        assert!(listed[0].get("to_keep_open").is_none(), "{name}: {audit:#}");
+    }
+    // A ping each way in windows far apart, logged at both ends: two
+    // flows, each opened by its own end, each with its statement (the
+    // one above must not join them).
+    let log = [
+        record(client, (c, w), 1, None, 0),
+        record(web, (c, w), 1, None, 0),
+        record(client, (w, c), 1, None, 1000),
+        record(web, (w, c), 1, None, 1000),
+    ]
+    .concat();
+    let r = replay_report(d, &log);
+    let audit = &r["zpr_audit_flows"];
+    let listed = audit["listed"].as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{audit:#}");
+    for (f, src) in listed.iter().zip([c, w]) {
+        assert_eq!(f["src"], src, "{audit:#}");
+        assert_eq!(f["packets"], 4, "{audit:#}");
+        assert!(f["to_keep_open"].is_string(), "{audit:#}");
+    }
 }
 
 /// The statement of a hint `zpr: add to ZPR policy `app` (in s.toml): "…"`,
@@ -129,6 +182,8 @@ fn explain_icmp(d: &Path, file: &str, icmp_type: u8, code: u8) -> Value {
 /// Path MTU discovery needs, was dropped at ZPR. The statement now names
 /// the protocol only, and the listed flow has no ICMP type; a packet whose
 /// type is known (`explain`) keeps a statement for its type.
+///
+/// From the fifteenth session's planning list.
 #[test]
 fn a_flow_log_icmp_statement_names_no_type_and_keeps_fragmentation_needed_open() {
     let dir = tempfile::tempdir().unwrap();
@@ -258,6 +313,8 @@ fn audit_on_every_path(log: &str) -> (Vec<(String, bool)>, Value) {
 /// direction, which once enforced closes the client's connections. The
 /// port tie-break now takes the direction to port 443 (a Linux client's
 /// 40000 is the ephemeral one), on every flow-log path.
+///
+/// From the fifteenth session's planning list.
 #[test]
 fn a_tie_in_one_second_proposes_the_clients_direction_by_its_ports() {
     let web = "ocid1.vnic.oc1..web1";
@@ -290,6 +347,8 @@ fn a_tie_in_one_second_proposes_the_clients_direction_by_its_ports() {
 /// server's 2049, where the lower port is the client's): the direction is
 /// input order's guess, the flow is marked `direction_guessed`, gets no
 /// statement, and the report counts it as withheld; the summary says so.
+///
+/// From the fifteenth session's planning list.
 #[test]
 fn a_tie_the_ports_do_not_tell_is_marked_and_gets_no_statement() {
     let web = "ocid1.vnic.oc1..web1";
@@ -329,188 +388,4 @@ fn a_tie_the_ports_do_not_tell_is_marked_and_gets_no_statement() {
         text.contains("neither the rules nor the ports tell"),
         "{text}"
     );
-}
-
-/// A copy of the OKE example's OCI export in `d`/`exp`.
-pub(crate) fn oke_export_in(d: &Path) {
-    let from =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/oke-orders/oci-export");
-    std::fs::create_dir(d.join("exp")).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), d.join("exp").join(e.file_name())).unwrap();
-    }
-}
-
-fn stderr_of(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Planning item 10: `zprsim import oci FILE` (one OCI CLI output, as the
-/// OCI CLI's `oci network vcn list > vcns.json` wrote it) said only
-/// "Not a directory (os error 20)", and `zprsim import DIR` "unrecognized
-/// subcommand". Each now says what the file is and the command line that
-/// takes it (exit 2), and that line works.
-#[test]
-fn import_given_a_file_or_no_source_says_the_command_line_that_works() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    oke_export_in(d);
-    let one = "exp/network-vcn-list.json";
-    let out = run_in(d, ["import", "oci", one, "-o", "s.toml"]);
-    let err = stderr_of(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains(&format!(
-            "`{one}` is a file, not a directory, and is one OCI CLI output"
-        )),
-        "{err}"
-    );
-    assert!(err.ends_with("zprsim import oci exp -o s.toml\n"), "{err}");
-    // Without `-o`, the same message first (it used to be clap's "--output
-    // is required", then "Not a directory").
-    let out = run_in(d, ["import", "oci", one]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr_of(&out).ends_with("zprsim import oci exp -o SCENARIO.toml\n"),
-        "{out:?}"
-    );
-    // The source word left out.
-    let out = run_in(d, ["import", "exp", "-o", "s.toml"]);
-    let err = stderr_of(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains("`import` takes its source first, `oci`"),
-        "{err}"
-    );
-    assert!(err.ends_with("zprsim import oci exp -o s.toml\n"), "{err}");
-    // The line they give works.
-    let out = run_in(d, ["import", "oci", "exp", "-o", "s.toml"]);
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    assert!(!std::fs::read(d.join("s.toml")).unwrap().is_empty());
-}
-
-/// `import oci` given an empty file, a file of flow-log records, a TOML
-/// scenario: each is named for what it is, with what import wants (they
-/// all said "Not a directory (os error 20)"). A directory of flow logs
-/// imported with exit 0 into a scenario with nothing in it, one warning
-/// per record ("an object without an OCID `id` was left out"); it is now
-/// refused, and a flow log kept beside an export is left out with one
-/// warning, the scenario as without it.
-#[test]
-fn import_names_what_it_was_given_when_it_is_no_export() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    std::fs::write(d.join("empty.json"), "").unwrap();
-    std::fs::write(d.join("s.toml"), AUDITED_WEB).unwrap();
-    let log = record(
-        "ocid1.vnic.oc1..web1",
-        (CLIENT, WEB),
-        6,
-        Some((40000, 443)),
-        1_700_000_000,
-    );
-    std::fs::write(d.join("log.jsonl"), &log).unwrap();
-    for (file, says) in [
-        ("empty.json", "and is empty"),
-        ("log.jsonl", "and holds OCI VCN flow-log records"),
-        ("s.toml", "and is a zprsim scenario (TOML) already"),
-    ] {
-        let out = run_in(d, ["import", "oci", file, "-o", "out.toml"]);
-        let err = stderr_of(&out);
-        assert_eq!(out.status.code(), Some(2), "{err}");
-        assert!(
-            err.contains(&format!("`{file}` is a file, not a directory, {says}")),
-            "{err}"
-        );
-        assert!(
-            err.contains("`import oci` reads a directory of OCI CLI JSON outputs"),
-            "{err}"
-        );
-        assert!(!d.join("out.toml").exists());
-    }
-    let out = run_in(d, ["import", "oci", "log.jsonl", "-o", "out.toml"]);
-    assert!(
-        stderr_of(&out).ends_with("zprsim replay out.toml log.jsonl\n"),
-        "{out:?}"
-    );
-
-    // A directory of flow logs (a JSON array, as OCI's console exports).
-    std::fs::create_dir(d.join("logs")).unwrap();
-    std::fs::write(d.join("logs/flows.json"), format!("[{}]", log.trim_end())).unwrap();
-    let out = run_in(d, ["import", "oci", "logs", "-o", "out.toml"]);
-    let err = stderr_of(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.starts_with("error: `logs` holds no OCI CLI output: `logs/flows.json` holds OCI VCN flow-log records"), "{err}");
-    assert!(!d.join("out.toml").exists());
-
-    // Beside an export: left out, with one warning.
-    oke_export_in(d);
-    let out = run_in(d, ["import", "oci", "exp", "-o", "a.toml"]);
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    std::fs::copy(d.join("logs/flows.json"), d.join("exp/flows.json")).unwrap();
-    let out = run_in(d, ["import", "oci", "exp", "-o", "b.toml"]);
-    let err = stderr_of(&out);
-    assert_eq!(out.status.code(), Some(0), "{err}");
-    assert_eq!(err.matches("flows.json").count(), 1, "{err}");
-    assert!(
-        err.contains("warning: `exp/flows.json` holds OCI VCN flow-log records"),
-        "{err}"
-    );
-    assert_eq!(
-        std::fs::read_to_string(d.join("a.toml")).unwrap(),
-        std::fs::read_to_string(d.join("b.toml")).unwrap()
-    );
-}
-
-/// Planning item 8: the bounded spool of `replay --flows`'s records
-/// (65,536 per worker in memory, the rest in sorted runs in a temporary
-/// file) on a file system that refuses to grow its file (`ulimit -f`,
-/// SIGXFSZ ignored, as a full tmpfs refuses a write) ended the run with
-/// "error: flow records' temporary file in …: File too large" and no
-/// report. Now only `--flows` is abandoned: nothing of it is written, the
-/// report is, with an `output-failed` warning saying why, stderr says it
-/// once, and the run exits 2 (as when the output's own write fails).
-#[test]
-fn a_full_disk_under_the_flow_records_spool_abandons_only_the_flows_output() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    std::fs::write(d.join("s.toml"), AUDITED_WEB).unwrap();
-    // 70,000 distinct UDP flows: past one worker's 65,536 records in
-    // memory, a run of ~10 MB is written.
-    std::fs::write(d.join("many.pcap"), crate::planning_s19::udp_flows(70_000)).unwrap();
-    std::fs::create_dir(d.join("tmp")).unwrap();
-    let zprsim = assert_cmd::cargo::cargo_bin!("zprsim");
-    // `--flows -`: the spool is in `$TMPDIR`; 400 blocks (200 or 400 KB)
-    // hold the report, not the spool's run.
-    let script = format!(
-        "trap '' XFSZ; ulimit -f 400; TMPDIR=tmp exec '{}' replay s.toml many.pcap --flows - --report r.json --quiet",
-        zprsim.display()
-    );
-    let o = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(d)
-        .output()
-        .unwrap();
-    let err = stderr_of(&o);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(o.stdout.is_empty(), "a partial flow log was written");
-    let said = "error: --flows `-`: its flow records' temporary file in tmp: ";
-    assert!(err.starts_with(said), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
-    let r = report(d, "r.json");
-    assert_eq!(r["packets"]["total"], 70_000, "{r:#}");
-    let failed: Vec<&Value> = r["run_warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|w| w["code"] == "output-failed")
-        .collect();
-    assert_eq!(failed.len(), 1, "{r:#}");
-    assert_eq!(failed[0]["file"], "-");
-    let m = failed[0]["message"].as_str().unwrap();
-    assert!(m.contains("its flow records' temporary file in tmp"), "{m}");
-    // The temporary file is unnamed: nothing is left.
-    assert_eq!(std::fs::read_dir(d.join("tmp")).unwrap().count(), 0);
 }

@@ -1,95 +1,10 @@
-//! Defects found in the thirteenth session's review (branch s15-qa), as
-//! real users would meet them: each test fails on the code before its fix.
+//! Audited flows of captures, some starting inside a connection.
 
 use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::run_in;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The OKE example (billing enforced, no statement for the legacy VM)
-/// copied into `d` with its policy file, as a user's own copy.
-fn oke_copy(d: &Path) {
-    let oke = root().join("examples/oke-orders");
-    std::fs::copy(oke.join("scenario.toml"), d.join("scenario.toml")).unwrap();
-    std::fs::create_dir(d.join("policies")).unwrap();
-    std::fs::copy(
-        oke.join("policies/orders.zpl"),
-        d.join("policies/orders.zpl"),
-    )
-    .unwrap();
-}
-
-fn json_of(out: &std::process::Output) -> Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// `explain --reply` on a flow whose first packet the scenario drops (the
-/// legacy VM calling billing): the reply is judged as a first packet and
-/// its hints were the reply's own, a rule and a statement from billing to
-/// the legacy VM's port 49152 in every layer. Applied as written they
-/// open that reverse path and leave the flow closed. The hints are now
-/// the first packet's: applied, the flow opens and its reply is tracked.
-#[test]
-fn explain_reply_of_a_dropped_flow_hints_what_opens_the_flow() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    oke_copy(d);
-    let args = [
-        "explain",
-        "scenario.toml",
-        "--src",
-        "legacy-vm",
-        "--dst",
-        "billing-pod-1",
-        "--proto",
-        "tcp",
-        "--dport",
-        "8080",
-        "--reply",
-        "--json",
-    ];
-    let before = json_of(&run_in(d, args));
-    assert_eq!(before["first_packet"]["verdict"], "drop");
-    let hints: Vec<String> = before["to_open"]
-        .as_array()
-        .map(|a| a.iter().map(|h| h.as_str().unwrap().to_owned()).collect())
-        .unwrap_or_default();
-    assert!(!hints.is_empty(), "{before:#}");
-    // Apply every hint as written: each is a ZPL statement for the
-    // policy file it names (only ZPR blocks the first packet).
-    let mut zpl = std::fs::read_to_string(d.join("policies/orders.zpl")).unwrap();
-    for h in &hints {
-        assert!(h.contains("(in policies/orders.zpl)"), "{h}");
-        let statement = h.split('"').nth(1).unwrap();
-        zpl.push_str(statement);
-        zpl.push('\n');
-    }
-    std::fs::write(d.join("policies/orders.zpl"), zpl).unwrap();
-    let after = json_of(&run_in(d, args));
-    assert_eq!(after["first_packet"]["verdict"], "allow", "{hints:?}");
-    assert_eq!(after["verdict"], "allow", "{hints:?}");
-    // The text gives the hints under the first packet they open.
-    std::fs::copy(
-        root().join("examples/oke-orders/policies/orders.zpl"),
-        d.join("policies/orders.zpl"),
-    )
-    .unwrap();
-    let text = run_in(d, &args[..args.len() - 1]);
-    let text = String::from_utf8_lossy(&text.stdout);
-    let (first, reply) = text.split_once("\nreply ").unwrap();
-    assert!(first.contains("to open: zpr:"), "{text}");
-    assert!(!reply.contains("to open:"), "{text}");
-}
+use crate::support::{AUDITED_WEB_DUAL, json_of, root, run_in};
 
 /// A capture of `n` SYNs from the legacy VM to billing's port 8080 (each
 /// its own flow; billing is audited in the rollout example), one a ms.
@@ -123,6 +38,8 @@ fn legacy_to_billing_syns(n: u16) -> Vec<u8> {
 /// only the kept flows open, and the rest would break once enforced. The
 /// report now counts the left-out packets in `untracked_records` (as the
 /// flow-log report did) and the summary says the count is a lower bound.
+///
+/// Found by the thirteenth session's review (branch s15-qa).
 #[test]
 fn an_audit_flow_list_past_its_bound_says_it_is_incomplete() {
     let dir = tempfile::tempdir().unwrap();
@@ -157,76 +74,6 @@ fn an_audit_flow_list_past_its_bound_says_it_is_incomplete() {
         )),
         "{text}"
     );
-}
-
-/// `text` as UTF-16 without a byte order mark (`iconv -t UTF-16LE`, .NET's
-/// `UnicodeEncoding` without one), CRLF line ends.
-fn utf16_no_mark(text: &str, big_endian: bool) -> Vec<u8> {
-    text.replace('\n', "\r\n")
-        .encode_utf16()
-        .flat_map(|u| {
-            if big_endian {
-                u.to_be_bytes()
-            } else {
-                u.to_le_bytes()
-            }
-        })
-        .collect()
-}
-
-/// UTF-16 without a byte order mark was read as UTF-8, NUL bytes and
-/// all: a scenario failed with "scenario.toml:1:2: error: key with no
-/// value, expected `=`", a policy file with "expected `in` or `allow`,
-/// found `i\u{0}n\u{0}`", a flow log with "not JSON: key must be a
-/// string". Text whose first two characters are ASCII beside NUL bytes is
-/// now read as UTF-16 of that byte order, as with a mark: the same report
-/// as the UTF-8 copies.
-#[test]
-fn utf16_without_a_byte_order_mark_reads_as_its_utf8_copy() {
-    let dir = tempfile::tempdir().unwrap();
-    let plain = dir.path().join("utf8");
-    crate::planning_s14::oke_files(&plain, &|p, t| std::fs::write(p, t).unwrap());
-    let log = root().join("examples/oke-orders/flowlogs/oke-demo.jsonl");
-    let log_text = std::fs::read_to_string(&log).unwrap();
-    std::fs::write(plain.join("log.jsonl"), &log_text).unwrap();
-    let verify = ["verify", "scenario.toml", "expect.toml", "--json"];
-    let replay = [
-        "replay",
-        "scenario.toml",
-        "log.jsonl",
-        "--quiet",
-        "--report",
-        "-",
-    ];
-    let want = run_in(&plain, verify);
-    let want_replay = run_in(&plain, replay);
-    assert_eq!(want_replay.status.code(), Some(0));
-    let counts = |o: &std::process::Output| {
-        let r: Value = serde_json::from_slice(&o.stdout).unwrap();
-        (r["packets"].clone(), r["flow_log"]["agreement"].clone())
-    };
-    for be in [false, true] {
-        let d = dir.path().join(format!("utf16-{be}"));
-        crate::planning_s14::oke_files(&d, &|p, t| {
-            std::fs::write(p, utf16_no_mark(t, be)).unwrap();
-        });
-        std::fs::write(d.join("log.jsonl"), utf16_no_mark(&log_text, be)).unwrap();
-        let got = run_in(&d, verify);
-        assert_eq!(
-            String::from_utf8_lossy(&got.stderr),
-            String::from_utf8_lossy(&want.stderr),
-            "big-endian: {be}"
-        );
-        assert_eq!(got.stdout, want.stdout, "big-endian: {be}");
-        let got = run_in(&d, replay);
-        assert_eq!(
-            got.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&got.stderr)
-        );
-        assert_eq!(counts(&got), counts(&want_replay), "big-endian: {be}");
-    }
 }
 
 /// A small tenancy of one's own: open security lists (ZPR does the
@@ -320,6 +167,8 @@ fn mid_flow_capture(d: &Path) {
 /// connections to the server's port 443 close. Such a flow is now marked
 /// `mid_flow` and gets no statement; a flow whose SYN is in the capture
 /// still gets its own.
+///
+/// Found by the thirteenth session's review (branch s15-qa).
 #[test]
 fn a_capture_starting_inside_a_connection_proposes_no_reverse_statement() {
     let dir = tempfile::tempdir().unwrap();
@@ -352,6 +201,8 @@ fn a_capture_starting_inside_a_connection_proposes_no_reverse_statement() {
 /// billing enforced) proposed the same reverse statement as `replay`. It
 /// now says the capture starts inside the connection and proposes nothing;
 /// the SYN of a connection in the capture keeps its hint.
+///
+/// Found by the thirteenth session's review (branch s15-qa).
 #[test]
 fn explain_capture_of_a_mid_flow_packet_proposes_no_reverse_statement() {
     let dir = tempfile::tempdir().unwrap();
@@ -397,6 +248,8 @@ fn explain_capture_of_a_mid_flow_packet_proposes_no_reverse_statement() {
 /// node to billing on 9090 proposed the 8080 statement alone: applied and
 /// enforced, the worker's flows broke. The statements now cover every
 /// flow, listed or not (up to `MAX_STATEMENT_FLOWS`).
+///
+/// Found by the thirteenth session's review (branch s15-qa).
 #[test]
 fn the_audit_statements_cover_the_flows_past_the_listed_ones() {
     use crate::replay_oracle::{Pkt, frame};
@@ -479,4 +332,154 @@ fn the_audit_statements_cover_the_flows_past_the_listed_ones() {
         "{statements:?}"
     );
     assert!(a.get("statements_unchecked").is_none(), "{a:#}");
+}
+
+/// A capture of pings from the client to the web server that starts
+/// with the server's echo reply (the request before the capture), over
+/// IPv4 then IPv6, three exchanges each; written in `d` (`s.toml`,
+/// `c.pcap`).
+fn reply_first_pings(d: &Path) {
+    use crate::replay_oracle::{Pkt, frame};
+    use zprsim_control::packet::Packet;
+    use zprsim_dataplane::pcap_out::{OutFormat, PcapOut};
+    std::fs::write(d.join("s.toml"), AUDITED_WEB_DUAL).unwrap();
+    let mut w = PcapOut::create(Vec::new(), OutFormat::Pcap { linktype: 1 }).unwrap();
+    let mut ts = 1_709_283_600_000_000_000u64;
+    for (web, client, request, reply) in [
+        ("10.1.1.10", "10.1.1.20", 8, 0),
+        ("fd00:1:0:1::10", "fd00:1:0:1::20", 128, 129),
+    ] {
+        let (web, client) = (web.parse().unwrap(), client.parse().unwrap());
+        for _ in 0..3 {
+            for p in [
+                Packet::icmp(web, client, reply, 0),
+                Packet::icmp(client, web, request, 0),
+            ] {
+                ts += 1_000_000;
+                let f = frame(&Pkt { p, flags: 0, ts });
+                w.write(ts, 1, u32::try_from(f.len()).unwrap(), &f).unwrap();
+            }
+        }
+    }
+    std::fs::write(d.join("c.pcap"), w.finish().unwrap()).unwrap();
+}
+
+/// A capture that starts inside a ping (the server's echo reply first,
+/// its request before the capture) got, for the rollout, "allow
+/// app.role:web endpoints to connect to '10.1.1.20/32' with
+/// protocol='icmp', protocol.icmp.type='0'": the server's answer to the
+/// client. Applied and enforced, it opens that reverse path and the
+/// client's pings close. Last session marked only a TCP packet with ACK
+/// set `mid_flow`; an ICMP or ICMPv6 reply first is now marked too, gets
+/// no statement, and `explain --capture` proposes nothing for it.
+///
+/// Found by the fourteenth session's review (branch s16-qa).
+#[test]
+fn a_capture_starting_with_an_icmp_reply_proposes_no_reverse_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    reply_first_pings(d);
+    let out = run_in(d, ["replay", "s.toml", "c.pcap", "--report", "r.json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap()).unwrap();
+    let audit = &r["zpr_audit_flows"];
+    let listed = audit["listed"].as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{audit:#}");
+    for f in listed {
+        assert_eq!(f["mid_flow"], true, "{f:#}");
+        assert!(f["to_keep_open"].is_null(), "{f:#}");
+    }
+    assert!(
+        audit["statements"]
+            .as_array()
+            .is_none_or(|s| s.iter().all(|s| !s.to_string().contains("to connect to '"))),
+        "a reverse statement: {audit:#}"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("the capture starts inside it (a reply, no request)"),
+        "{text}"
+    );
+    // explain --capture, the web server enforced: packet 1 (IPv4) and 7
+    // (IPv6) are replies first, and nothing is proposed for them.
+    let enforced = AUDITED_WEB_DUAL.replace("mode = \"audit\"", "mode = \"enforce\"");
+    std::fs::write(d.join("s.toml"), enforced).unwrap();
+    for n in ["1", "7"] {
+        let out = run_in(
+            d,
+            [
+                "explain",
+                "s.toml",
+                "--capture",
+                "c.pcap",
+                "--packet",
+                n,
+                "--json",
+            ],
+        );
+        assert!(out.status.success(), "{out:?}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["verdict"], "drop", "{v:#}");
+        assert!(v["to_open"].is_null(), "{v:#}");
+        assert!(
+            v["context"]
+                .as_str()
+                .unwrap()
+                .contains("the capture starts inside its exchange"),
+            "{v:#}"
+        );
+    }
+}
+
+/// A capture that starts with a DNS server's answer (server:53 ->
+/// client:40000, the query before the capture) proposed the reverse
+/// statement, `udp/40000` to the client (QA round nine, for planning).
+/// A UDP datagram whose ports say it comes from the server's port
+/// (`server_port`, the flow logs' tie-break) is now `mid_flow` and gets
+/// no statement.
+///
+/// Found by the fourteenth session's review (branch s16-qa).
+#[test]
+fn a_capture_starting_with_a_udp_answer_proposes_no_reverse_statement() {
+    use crate::replay_oracle::{Pkt, frame};
+    use zprsim_control::packet::Packet;
+    use zprsim_dataplane::pcap_out::{OutFormat, PcapOut};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("s.toml"), AUDITED_WEB_DUAL).unwrap();
+    let mut w = PcapOut::create(Vec::new(), OutFormat::Pcap { linktype: 1 }).unwrap();
+    let mut ts = 1_709_283_600_000_000_000u64;
+    let (web, client) = ("10.1.1.10".parse().unwrap(), "10.1.1.20".parse().unwrap());
+    for _ in 0..3 {
+        for p in [
+            Packet::udp(web, 53, client, 40000),
+            Packet::udp(client, 40000, web, 53),
+        ] {
+            ts += 1_000_000;
+            let f = frame(&Pkt { p, flags: 0, ts });
+            w.write(ts, 1, u32::try_from(f.len()).unwrap(), &f).unwrap();
+        }
+    }
+    std::fs::write(d.join("c.pcap"), w.finish().unwrap()).unwrap();
+    let out = run_in(d, ["replay", "s.toml", "c.pcap", "--report", "r.json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap()).unwrap();
+    let audit = &r["zpr_audit_flows"];
+    let listed = audit["listed"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{audit:#}");
+    assert_eq!(listed[0]["mid_flow"], true, "{audit:#}");
+    assert!(listed[0]["to_keep_open"].is_null(), "{audit:#}");
+    assert!(
+        !audit.to_string().contains("udp/40000"),
+        "a reverse statement: {audit:#}"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "the capture starts inside it (a datagram from the server's port, no request)"
+        ),
+        "{text}"
+    );
 }

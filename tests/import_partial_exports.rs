@@ -1,6 +1,7 @@
-//! QA round twelve: what users bring, on the sixteenth session's paths
-//! (stand-ins, public IPs, private subnets, the retarget hint) and the
-//! careless command lines around them. Each test failed before its fix.
+//! Partial exports: what the export lacks becomes a named stand-in or a named refusal
+//! (missing route tables and subnets, empty references, objects left out with their VCN).
+
+use serde_json::Value;
 
 use crate::support::run_in;
 
@@ -10,6 +11,8 @@ use crate::support::run_in;
 /// and `verify` told the user to "give it one (`route_table = ...`)", as
 /// if their subnet lacked one, naming no stand-in; the table is now kept
 /// as a marked stand-in, as a VNIC's own missing table already was.
+///
+/// Found by QA round twelve, on the sixteenth session's paths.
 #[test]
 fn a_subnets_route_table_the_export_lacks_is_a_named_stand_in() {
     let mut files = crate::support::oke_export();
@@ -73,6 +76,8 @@ expect = "allow"
 /// prohibits them). The subnet is now public, as for an exported VNIC with
 /// a public IP (it still has no route table: the subnet's note says to
 /// export it).
+///
+/// Found by QA round twelve, on the sixteenth session's paths.
 #[test]
 fn a_public_balancer_in_a_missing_subnet_keeps_the_subnet_public() {
     let mut files = crate::support::oke_export();
@@ -134,6 +139,8 @@ fn a_public_balancer_in_a_missing_subnet_keeps_the_subnet_public() {
 /// were read as OCIDs: the stand-ins made for them had an empty id, which
 /// the scenario refuses, so `import` refused its own output ("the export
 /// does not make a valid scenario"). An empty string now reads as null.
+///
+/// Found by QA round twelve, on the sixteenth session's paths.
 #[test]
 fn empty_references_in_an_export_read_as_none() {
     let whole = zprsim_control::import::oci::import(&crate::support::oke_export(), None).unwrap();
@@ -211,6 +218,8 @@ fn empty_references_in_an_export_read_as_none() {
 /// so `import` refused its own output ("no nsg has the name or id
 /// `lb-nsg`"). They now read as references to objects the export lacks,
 /// each with its warning.
+///
+/// Found by QA round twelve, on the sixteenth session's paths.
 #[test]
 fn references_to_objects_left_out_with_their_vcn_read_as_missing() {
     let mut files = crate::support::oke_export();
@@ -254,6 +263,8 @@ fn references_to_objects_left_out_with_their_vcn_read_as_missing() {
 /// subnet ``. The reason now ends, and says what to do. (A VNIC without
 /// `subnet-id` is now placed in the one subnet holding its addresses:
 /// `broken_exports`.)
+///
+/// Found by QA round twelve, on the sixteenth session's paths.
 #[test]
 fn a_vnic_refused_for_an_address_of_another_subnet_says_why() {
     let files = crate::support::oke_export();
@@ -280,4 +291,56 @@ fn a_vnic_refused_for_an_address_of_another_subnet_says_why() {
         "{e}"
     );
     assert!(!e.contains("subnet ``"), "{e}");
+}
+
+/// Planning 8 (note-s17): an export whose VCNs reuse one CIDR (every
+/// console wizard offers `10.0.0.0/16`), with a VNIC whose subnet is of
+/// the VCN not exported in full, was refused ("its address lies in subnet
+/// S, which is") without naming the way out `import` has for overlapping
+/// VCNs: `--vcn NAME`. The refusal now names the other VCN holding the
+/// address, and that way out works.
+///
+/// From the sixteenth session's planning list (note-s17).
+#[test]
+fn a_contradicting_partial_export_names_vcn_as_a_way_out() {
+    use zprsim_control::import::oci;
+    let mut files = crate::support::oke_export();
+    // A second VCN on the same blocks, exported without its subnets.
+    let vcns = "network-vcn-list.json";
+    let mut list: Value = serde_json::from_str(&files[vcns]).unwrap();
+    let mut twin = list["data"][0].clone();
+    twin["id"] = "ocid1.vcn.oc1.iad.twin".into();
+    twin["display-name"] = "twin-vcn".into();
+    let first = list["data"][0]["display-name"].as_str().unwrap().to_owned();
+    list["data"].as_array_mut().unwrap().push(twin);
+    files.insert(vcns.into(), list.to_string());
+    // A VNIC of that VCN's subnet, which the export lacks, at an address
+    // the exported VCN's subnet holds too.
+    let file = "network-vnic-get-0.json";
+    let mut v: Value = serde_json::from_str(&files[file]).unwrap();
+    v["data"]["subnet-id"] = "ocid1.subnet.oc1.iad.oftwin".into();
+    let name = v["data"]["display-name"].as_str().unwrap().to_owned();
+    files.insert(file.into(), v.to_string());
+    let e = oci::import(&files, None).unwrap_err().to_string();
+    assert!(
+        e.contains(&format!("`{name}`")) && e.contains("lies in subnet"),
+        "{e}"
+    );
+    assert!(
+        e.contains(&format!(
+            "; 2 VCNs hold that address (their blocks overlap): if the VNIC is of one that subnet `api` is not in, import that VCN alone (`--vcn {first}` or `--vcn twin-vcn`)"
+        )),
+        "{e}"
+    );
+    // The way out named works: the VNIC is kept in a stand-in of the VCN.
+    let one = oci::import_vcns(&files, None, &["twin-vcn".into()]).unwrap();
+    assert!(one.toml.contains(&name), "{}", one.toml);
+    // Without a second VCN holding the address, no `--vcn` is offered:
+    // keeping one VCN would change nothing.
+    let mut files = crate::support::oke_export();
+    let mut v: Value = serde_json::from_str(&files[file]).unwrap();
+    v["data"]["subnet-id"] = "ocid1.subnet.oc1.iad.elsewhere".into();
+    files.insert(file.into(), v.to_string());
+    let e = oci::import(&files, None).unwrap_err().to_string();
+    assert!(e.contains("lies in subnet") && !e.contains("--vcn"), "{e}");
 }

@@ -1,6 +1,6 @@
-//! Review of session 9's changes: the rule statistics' per-shard bounds
-//! (`ShardRoom`), directory inputs (`input_dir`) and the flow-log judging
-//! order (`judge.rs`'s in-place sort).
+//! Results that must not depend on how the work is split or ordered: rule statistics for any
+//! split of the shards, the flow-log judging order, both scenarios' records closed alike in a
+//! compared pass.
 
 use std::sync::Arc;
 
@@ -76,6 +76,8 @@ fn bursty(rng: &mut ChaCha8Rng, pkts: Vec<Pkt>) -> Vec<Pkt> {
 /// under bounds from 1 (1 a shard) to 1024 (4 a shard) and unbounded.
 /// Past the bound the counts are lower bounds of the unbounded ones, and
 /// at most 256 x the per-shard room.
+///
+/// From the review of session 9's changes.
 #[test]
 fn rule_stats_are_the_same_for_any_split_past_their_per_shard_bound() {
     let (mut inexact, mut audited, mut exact_small) = (0, 0, 0);
@@ -167,6 +169,8 @@ fn rule_stats_are_the_same_for_any_split_past_their_per_shard_bound() {
 /// records with many ties in `start`, both directions of a tuple in one
 /// second at one VNIC (logged at the source, the destination, or both),
 /// several VNICs, unplaced records and protocols without ports.
+///
+/// From the review of session 9's changes.
 #[test]
 fn flow_log_judging_order_is_the_old_sort() {
     use std::collections::HashMap;
@@ -354,317 +358,200 @@ fn flow_log_judging_order_is_the_old_sort() {
     assert!(judged > 5000, "{judged} judged");
 }
 
-fn root() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `zprsim ARGS` from the project root, standard input an empty pipe, and
-/// killed after a minute (a hang fails the test instead of stalling it).
-fn zprsim(args: &[&std::ffi::OsStr]) -> std::process::Output {
-    assert_cmd::Command::cargo_bin("zprsim")
-        .unwrap()
-        .current_dir(root())
-        .args(args)
-        .write_stdin("")
-        .timeout(std::time::Duration::from_secs(60))
-        .output()
-        .unwrap()
-}
-
-/// `zprsim ARGS --report R --quiet`: the exit code and the report with
-/// its run times, input names and lines removed, and its warnings apart.
-fn report_of(args: &[&std::ffi::OsStr]) -> (Option<i32>, serde_json::Value, Vec<String>) {
-    let d = tempfile::tempdir().unwrap();
-    let r = d.path().join("r.json");
-    let mut all = args.to_vec();
-    all.extend([
-        std::ffi::OsStr::new("--report"),
-        r.as_os_str(),
-        std::ffi::OsStr::new("--quiet"),
-    ]);
-    let o = zprsim(&all);
-    let code = o.status.code();
+/// Asserts two lists of records equal, naming the first difference.
+fn same<T: PartialEq + std::fmt::Debug>(a: &[T], b: &[T], what: &str) {
+    let at = a.iter().zip(b).position(|(x, y)| x != y);
     assert!(
-        code.is_some_and(|c| c <= 1),
-        "{all:?}: {:?} {}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
+        at.is_none() && a.len() == b.len(),
+        "{what}: {} and {} records, first difference at {at:?}: {:?} and {:?}",
+        a.len(),
+        b.len(),
+        at.and_then(|i| a.get(i)),
+        at.and_then(|i| b.get(i))
     );
-    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&r).unwrap()).unwrap();
-    let w = v["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w.as_str().unwrap().to_string())
-        .collect();
-    scrub_names(&mut v);
-    let m = v.as_object_mut().unwrap();
-    for k in [
-        "warnings",
-        "run_warnings",
-        "pcaps",
-        "captures",
-        "duration_s",
-        "compile_s",
-        "packets_per_second",
-        "batch_latency_ns",
-        "cpu",
-    ] {
-        m.remove(k);
-    }
-    (code, v, w)
 }
 
-/// Drops what names an input file and a line in it, at any depth.
-fn scrub_names(v: &mut serde_json::Value) {
-    match v {
-        serde_json::Value::Object(m) => {
-            m.remove("file");
-            m.remove("line");
-            m.values_mut().for_each(scrub_names);
-        }
-        serde_json::Value::Array(a) => a.iter_mut().for_each(scrub_names),
-        _ => {}
+/// A pair sink that keeps the pairs' two records.
+#[derive(Default)]
+struct Pairs(
+    Vec<(
+        zprsim_dataplane::engine::FlowRecord,
+        zprsim_dataplane::engine::FlowRecord,
+    )>,
+);
+
+impl zprsim_dataplane::engine::PairSink for Pairs {
+    fn pair(
+        &mut self,
+        b: &zprsim_dataplane::engine::FlowRecord,
+        a: &zprsim_dataplane::engine::FlowRecord,
+        _: &zprsim_dataplane::engine::FlowChange,
+    ) -> std::io::Result<()> {
+        self.0.push((b.clone(), a.clone()));
+        Ok(())
+    }
+
+    fn name(&self) -> String {
+        "pairs".into()
     }
 }
 
-/// A directory of captures holding, beside the capture: a FIFO with no
-/// writer (reading it would block forever), a symlink to standard input,
-/// a symlink to the directory itself (a loop), a dangling symlink, and
-/// text files named with a newline and with bytes that are not UTF-8.
-/// The run does not hang, reads the capture once, and names the two text
-/// files; given twice, the directory is read once (one warning); the
-/// flow-log twin (a flow-log directory given twice) warns in `replay`'s
-/// flow-log report too.
-#[cfg(unix)]
+/// Planning 8, second half (note-s19): `diff` on captures pairs the two
+/// scenarios' flow records by the order each worker closed them
+/// (`engine::flows::line_up`, `merge_pairs`), assuming they close alike.
+/// They do: a flow record is opened, closed by an idle timeout, evicted
+/// or drained by the packets' keys, times and TCP flags only, never by a
+/// verdict. The cases that could break it, with every packet allowed by
+/// one scenario and dropped by the other (one side's records served by
+/// `known_drop`, the other's by the tracker): unanswered and answered TCP
+/// and UDP flows idle just past and just within their timeouts (an
+/// answer lengthens it), FIN and RST (a closing timeout) then the same
+/// tuple reopened, ICMP, one open record per shard (evictions), and a
+/// closed-record spool of 4 (runs spilled and merged), for 1 to 3
+/// workers. Every record pairs with its twin (a pair that did not line up
+/// is an internal error), and both sides count the same flows.
+///
+/// From the seventeenth session's planning list (note-s19).
 #[test]
-fn a_directory_with_fifos_loops_and_odd_names_is_read_once_without_hanging() {
-    use std::ffi::OsStr;
-    use std::os::unix::ffi::OsStrExt;
-    let d = tempfile::tempdir().unwrap();
-    let caps = capture_dir(d.path());
-    let fifo = caps.join("01.pcap");
-    let st = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
-    assert!(st.success());
-    std::os::unix::fs::symlink("/dev/stdin", caps.join("02.pcap")).unwrap();
-    std::os::unix::fs::symlink(&caps, caps.join("03-loop")).unwrap();
-    std::os::unix::fs::symlink(caps.join("nowhere"), caps.join("04-dangling")).unwrap();
-    std::fs::write(caps.join("notes\nline two.txt"), b"hello\n").unwrap();
-    std::fs::write(
-        caps.join(OsStr::from_bytes(b"bad-\xff\xfe.txt")),
-        b"hello\n",
-    )
-    .unwrap();
-    let oke = OsStr::new(zprsim_bench::fixtures::OKE);
-    let one = root().join("pcaps/oke-demo.pcap");
-    let (_, want, none) = report_of(&[OsStr::new("replay"), oke, one.as_os_str()]);
-    assert!(none.is_empty(), "{none:?}");
-    let (_, got, w) = report_of(&[OsStr::new("replay"), oke, caps.as_os_str()]);
-    assert_eq!(got, want);
-    assert_eq!(w.len(), 2, "{w:?}");
-    assert!(
-        w.iter()
-            .all(|w| w.contains("neither a capture nor flow logs")),
-        "{w:?}"
-    );
-    assert!(w.iter().any(|w| w.contains("notes\nline two.txt")), "{w:?}");
-    assert!(
-        w.iter().any(|w| w.contains("bad-\u{fffd}\u{fffd}.txt")),
-        "{w:?}"
-    );
-    // The directory twice, and once more as `caps/.`: read once.
-    let dot = caps.join(".");
-    let (_, twice, w) = report_of(&[
-        OsStr::new("replay"),
-        oke,
-        caps.as_os_str(),
-        caps.as_os_str(),
-        dot.as_os_str(),
-    ]);
-    assert_eq!(twice, want);
-    assert_eq!(
-        w.iter().filter(|w| w.contains("same file")).count(),
-        2,
-        "{w:?}"
-    );
-    // Flow logs: a directory given twice, in `replay`'s flow-log report.
-    let logs = flow_log_dir(d.path());
-    let (_, a, none) = report_of(&[OsStr::new("replay"), oke, logs.as_os_str()]);
-    let (_, b, w) = report_of(&[
-        OsStr::new("replay"),
-        oke,
-        logs.as_os_str(),
-        logs.as_os_str(),
-    ]);
-    assert!(none.is_empty(), "{none:?}");
-    assert!(a["flow_log"]["judged"].as_u64().unwrap() > 0);
-    assert_eq!(a, b);
-    assert_eq!(w.len(), 1, "{w:?}");
-    assert!(
-        w[0].contains("same file") && w[0].contains("read once"),
-        "{w:?}"
-    );
-}
-
-/// A flow-log file found in a directory whose first 4 KiB (the head looked
-/// at) are blank lines, plain or in gzip, still holds records after them:
-/// it is read, as it is when named on the command line beside another
-/// flow-log file, not skipped as "empty or blank (no records)". (Named
-/// alone, such a file is refused as "a flow-log file, not a pcap": the
-/// head decides, before this session; not changed here.)
-#[test]
-fn a_flow_log_starting_with_more_than_a_head_of_blank_lines_is_read() {
-    use std::ffi::OsStr;
-    use std::io::Write;
-    let text = std::fs::read_to_string(root().join("examples/oke-orders/flowlogs/oke-demo.jsonl"))
-        .unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    let half = lines.len() / 2;
-    let blank = "\n".repeat(zprsim_dataplane::sniff::HEAD + 100);
-    let d = tempfile::tempdir().unwrap();
-    let oke = OsStr::new(zprsim_bench::fixtures::OKE);
-    let whole = root().join("examples/oke-orders/flowlogs/oke-demo.jsonl");
-    let (_, want, _) = report_of(&[OsStr::new("replay"), oke, whole.as_os_str()]);
-    for gz in [false, true] {
-        let dir = d.path().join(if gz { "gz" } else { "plain" });
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("a.jsonl"), lines[..half].join("\n") + "\n").unwrap();
-        let b = blank.clone() + &lines[half..].join("\n") + "\n";
-        if gz {
-            let mut e = flate2::write::GzEncoder::new(
-                std::fs::File::create(dir.join("b.jsonl.gz")).unwrap(),
-                flate2::Compression::fast(),
-            );
-            e.write_all(b.as_bytes()).unwrap();
-            e.finish().unwrap();
-        } else {
-            std::fs::write(dir.join("b.jsonl"), b).unwrap();
-        }
-        // Named on the command line beside the other piece, it is read.
-        let named = dir.join(if gz { "b.jsonl.gz" } else { "b.jsonl" });
-        let first = dir.join("a.jsonl");
-        let (_, both, _) = report_of(&[
-            OsStr::new("replay"),
-            oke,
-            first.as_os_str(),
-            named.as_os_str(),
-        ]);
-        assert_eq!(both["flow_log"], want["flow_log"], "gzip {gz}: named");
-        let (_, got, w) = report_of(&[OsStr::new("replay"), oke, dir.as_os_str()]);
-        assert!(w.is_empty(), "gzip {gz}: {w:?}");
-        assert_eq!(
-            got["flow_log"], want["flow_log"],
-            "gzip {gz}: the directory's records are the whole log's"
-        );
-    }
-}
-
-/// `DIR/logs/a.jsonl`, the OKE demo flow log: a directory of flow logs.
-fn flow_log_dir(dir: &std::path::Path) -> std::path::PathBuf {
-    let logs = dir.join("logs");
-    std::fs::create_dir_all(&logs).unwrap();
-    std::fs::copy(
-        root().join("examples/oke-orders/flowlogs/oke-demo.jsonl"),
-        logs.join("a.jsonl"),
-    )
-    .unwrap();
-    logs
-}
-
-/// `DIR/caps/00.pcap`, the OKE demo capture: a directory of captures.
-fn capture_dir(dir: &std::path::Path) -> std::path::PathBuf {
-    let caps = dir.join("caps");
-    std::fs::create_dir_all(&caps).unwrap();
-    std::fs::copy(root().join("pcaps/oke-demo.pcap"), caps.join("00.pcap")).unwrap();
-    caps
-}
-
-/// A report (or `--flows` lines) written into an input directory is, on
-/// the next run over that directory, one of its files. JSON, it read as
-/// flow logs and failed every later run (one kind per run). It is now
-/// skipped as an earlier run's output, named in a warning, and the run
-/// reads what it read the first time.
-#[test]
-fn outputs_left_in_an_input_directory_are_skipped_on_the_next_run() {
-    use std::ffi::OsStr;
-    let d = tempfile::tempdir().unwrap();
-    let caps = capture_dir(d.path());
-    let report = caps.join("report.json");
-    let oke = OsStr::new(zprsim_bench::fixtures::OKE);
-    let args = [
-        OsStr::new("replay"),
-        oke,
-        caps.as_os_str(),
-        OsStr::new("--report"),
-        report.as_os_str(),
-        OsStr::new("--quiet"),
-    ];
-    let o = zprsim(&args);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    // Again, with the same report path, then another: the report left in
-    // the directory is skipped as an earlier run's output (named in a
-    // warning), not read as flow logs (which failed every later run).
-    let o = zprsim(&args);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let other = d.path().join("r2.json");
-    let mut args2 = args;
-    args2[4] = other.as_os_str();
-    let o = zprsim(&args2);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&other).unwrap()).unwrap();
-    assert_eq!(r["packets"]["total"].as_u64(), Some(188));
-    let w = r["warnings"].to_string();
-    assert!(w.contains("report.json`: a zprsim report"), "{w}");
-    // A flow log beside flow lines an earlier run wrote: the same.
-    let logs = flow_log_dir(d.path());
-    let flows = logs.join("flows.jsonl");
-    let run = |out: &std::path::Path| {
-        zprsim(&[
-            OsStr::new("replay"),
-            oke,
-            logs.as_os_str(),
-            OsStr::new("--flows"),
-            flows.as_os_str(),
-            OsStr::new("--report"),
-            out.as_os_str(),
-            OsStr::new("--quiet"),
-        ])
-    };
-    let r1 = d.path().join("f1.json");
-    let r2 = d.path().join("f2.json");
-    assert_eq!(run(&r1).status.code(), Some(0));
-    assert_eq!(run(&r2).status.code(), Some(0));
-    let judged = |p: &std::path::Path| {
-        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
-        (
-            v["flow_log"]["judged"].as_u64(),
-            v["flow_log"]["skipped_malformed"].as_u64(),
-            v["warnings"].to_string(),
+fn a_compared_pass_closes_both_scenarios_records_alike_whatever_the_verdicts() {
+    use crate::replay_oracle::Pkt;
+    use crate::support::{AUDITED_WEB, CLIENT, WEB};
+    use zprsim_control::packet::Packet;
+    const S: u64 = 1_000_000_000;
+    let open = zprsim_control::load::from_toml_str(AUDITED_WEB, "open.toml")
+        .unwrap()
+        .scenario;
+    let shut = AUDITED_WEB
+        .replace(
+            r#"ingress_security_rules = [{ protocol = "all", source = "10.1.0.0/16" }]"#,
+            "ingress_security_rules = []",
         )
+        .replace(
+            r#"egress_security_rules = [{ protocol = "all", destination = "0.0.0.0/0" }]"#,
+            "egress_security_rules = []",
+        );
+    assert_ne!(shut, AUDITED_WEB);
+    let shut = zprsim_control::load::from_toml_str(&shut, "shut.toml")
+        .unwrap()
+        .scenario;
+    let (c, w) = (CLIENT.parse().unwrap(), WEB.parse().unwrap());
+    let mut pkts: Vec<Pkt> = Vec::new();
+    let mut ts = 1_700_000_000 * S;
+    let mut at = |gap: u64, p: Packet, flags: u8, pkts: &mut Vec<Pkt>| {
+        ts += gap;
+        pkts.push(Pkt { p, flags, ts });
     };
-    let (a, b) = (judged(&r1), judged(&r2));
-    assert_eq!((a.0, a.1), (b.0, b.1), "{b:?}");
-    assert!(
-        b.2.contains("flows.jsonl`: a zprsim report or flow lines"),
-        "{}",
-        b.2
-    );
+    for i in 0..40u16 {
+        let sport = 20_000 + i;
+        let (tcp, back) = (Packet::tcp(c, sport, w, 443), Packet::tcp(w, 443, c, sport));
+        let (udp, uback) = (Packet::udp(c, sport, w, 53), Packet::udp(w, 53, c, sport));
+        // Unanswered TCP: idle 59 s (open), then 61 s (closed, reopened).
+        at(S / 10, tcp, 0x02, &mut pkts);
+        at(59 * S, tcp, 0x02, &mut pkts);
+        at(61 * S, tcp, 0x02, &mut pkts);
+        // Answered: 61 s idle stays open (a day's timeout); then FIN,
+        // 119 s (open while closing), 121 s (closed, reopened), RST.
+        at(S / 10, back, 0x12, &mut pkts);
+        at(61 * S, tcp, 0x10, &mut pkts);
+        at(S / 10, tcp, 0x11, &mut pkts);
+        at(119 * S, back, 0x10, &mut pkts);
+        at(121 * S, tcp, 0x02, &mut pkts);
+        at(S / 10, back, 0x14, &mut pkts);
+        at(S / 10, tcp, 0x02, &mut pkts);
+        // UDP: unanswered past 30 s, answered within 180 s.
+        at(S / 10, udp, 0, &mut pkts);
+        at(31 * S, udp, 0, &mut pkts);
+        at(S / 10, uback, 0, &mut pkts);
+        at(179 * S, udp, 0, &mut pkts);
+        at(181 * S, uback, 0, &mut pkts);
+        // ICMP echo: 14 s, then 16 s.
+        at(S / 10, Packet::icmp(c, w, 8, 0), 0, &mut pkts);
+        at(14 * S, Packet::icmp(c, w, 8, 0), 0, &mut pkts);
+        at(16 * S, Packet::icmp(c, w, 8, 0), 0, &mut pkts);
+        // Many flows at once, one open record per shard: evictions.
+        for k in 0..30u16 {
+            at(
+                S / 1000,
+                Packet::tcp(w, 30_000 + k, c, 8000 + i),
+                0x02,
+                &mut pkts,
+            );
+        }
+    }
+    let cs = [
+        Arc::new(Compiled::new(&open, &Config::default()).unwrap()),
+        Arc::new(Compiled::new(&shut, &Config::default()).unwrap()),
+    ];
+    // The records as each scenario alone closes them (a pass of one).
+    let tuples = |v: &[&zprsim_dataplane::engine::FlowRecord]| {
+        v.iter()
+            .map(|r| {
+                (
+                    r.first_ts.to_bits(),
+                    r.src,
+                    r.dst,
+                    r.proto,
+                    r.sport,
+                    r.dport,
+                    r.icmp_type,
+                    r.packets,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let alone: Vec<_> = cs
+        .iter()
+        .map(|c| {
+            let cfg = EngineConfig {
+                keep_flows: true,
+                ..EngineConfig::default()
+            };
+            let mut src = MemorySource::new(crate::engine::frames(&pkts));
+            let out = engine::run(&[Arc::clone(c)], &mut src, &cfg, Sinks::default()).unwrap();
+            tuples(&out.scenarios[0].flows.iter().collect::<Vec<_>>())
+        })
+        .collect();
+    same(&alone[0], &alone[1], "each scenario alone");
+    for (workers, open_records, spool) in
+        [(1, 1 << 20, usize::MAX), (1, 1, 4), (2, 1, 4), (3, 1, 4)]
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = EngineConfig {
+            workers,
+            keep_flows: true,
+            compare: true,
+            max_flow_records: open_records,
+            max_connections: open_records,
+            flow_spool: spool,
+            spool_dir: Some(dir.path().to_path_buf()),
+            ..EngineConfig::default()
+        };
+        let mut src = MemorySource::new(crate::engine::frames(&pkts));
+        let mut pairs = Pairs::default();
+        let sinks = Sinks {
+            pairs: Some(&mut pairs),
+            ..Sinks::default()
+        };
+        let out = engine::run(&cs, &mut src, &cfg, sinks)
+            .unwrap_or_else(|e| panic!("{workers} worker(s), {open_records} open: {e}"));
+        let [b, a] = out.scenarios.as_slice() else {
+            panic!("two scenarios");
+        };
+        assert_eq!(b.counters.flows, a.counters.flows);
+        assert_eq!(b.counters.flows_evicted, a.counters.flows_evicted);
+        assert_eq!(pairs.0.len() as u64, b.counters.flows);
+        // Every packet allowed on one side and dropped on the other.
+        for (rb, ra) in &pairs.0 {
+            assert_eq!(rb.dropped_packets, 0, "{rb:?}");
+            assert_eq!(ra.allowed_packets, 0, "{ra:?}");
+        }
+        let (pb, pa): (Vec<_>, Vec<_>) = pairs.0.iter().map(|(b, a)| (b, a)).unzip();
+        same(&tuples(&pb), &tuples(&pa), "the pairs");
+        if open_records == 1 {
+            assert!(b.counters.flows_evicted > 0);
+            assert!(b.spool.runs > 0, "{:?}", b.spool);
+        } else {
+            same(&tuples(&pb), &alone[0], "the pairs and a scenario alone");
+        }
+    }
 }

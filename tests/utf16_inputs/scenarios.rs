@@ -1,12 +1,81 @@
-//! The user-facing defects of the thirteenth session's planning list, as
-//! users met them: each test fails on the code before its fix.
+//! Scenarios, policies, expectations files and packs in UTF-16.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::support::run_in;
+use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+use crate::support::{root, run_in};
+
+/// `text` as UTF-16 without a byte order mark (`iconv -t UTF-16LE`, .NET's
+/// `UnicodeEncoding` without one), CRLF line ends.
+fn utf16_no_mark(text: &str, big_endian: bool) -> Vec<u8> {
+    text.replace('\n', "\r\n")
+        .encode_utf16()
+        .flat_map(|u| {
+            if big_endian {
+                u.to_be_bytes()
+            } else {
+                u.to_le_bytes()
+            }
+        })
+        .collect()
+}
+
+/// UTF-16 without a byte order mark was read as UTF-8, NUL bytes and
+/// all: a scenario failed with "scenario.toml:1:2: error: key with no
+/// value, expected `=`", a policy file with "expected `in` or `allow`,
+/// found `i\u{0}n\u{0}`", a flow log with "not JSON: key must be a
+/// string". Text whose first two characters are ASCII beside NUL bytes is
+/// now read as UTF-16 of that byte order, as with a mark: the same report
+/// as the UTF-8 copies.
+///
+/// Found by the thirteenth session's review (branch s15-qa).
+#[test]
+fn utf16_without_a_byte_order_mark_reads_as_its_utf8_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("utf8");
+    crate::utf16_inputs::scenarios::oke_files(&plain, &|p, t| std::fs::write(p, t).unwrap());
+    let log = root().join("examples/oke-orders/flowlogs/oke-demo.jsonl");
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    std::fs::write(plain.join("log.jsonl"), &log_text).unwrap();
+    let verify = ["verify", "scenario.toml", "expect.toml", "--json"];
+    let replay = [
+        "replay",
+        "scenario.toml",
+        "log.jsonl",
+        "--quiet",
+        "--report",
+        "-",
+    ];
+    let want = run_in(&plain, verify);
+    let want_replay = run_in(&plain, replay);
+    assert_eq!(want_replay.status.code(), Some(0));
+    let counts = |o: &std::process::Output| {
+        let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+        (r["packets"].clone(), r["flow_log"]["agreement"].clone())
+    };
+    for be in [false, true] {
+        let d = dir.path().join(format!("utf16-{be}"));
+        crate::utf16_inputs::scenarios::oke_files(&d, &|p, t| {
+            std::fs::write(p, utf16_no_mark(t, be)).unwrap();
+        });
+        std::fs::write(d.join("log.jsonl"), utf16_no_mark(&log_text, be)).unwrap();
+        let got = run_in(&d, verify);
+        assert_eq!(
+            String::from_utf8_lossy(&got.stderr),
+            String::from_utf8_lossy(&want.stderr),
+            "big-endian: {be}"
+        );
+        assert_eq!(got.stdout, want.stdout, "big-endian: {be}");
+        let got = run_in(&d, replay);
+        assert_eq!(
+            got.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&got.stderr)
+        );
+        assert_eq!(counts(&got), counts(&want_replay), "big-endian: {be}");
+    }
 }
 
 /// `text` as UTF-16 with its byte order mark, as Windows PowerShell 5's
@@ -51,6 +120,8 @@ pub(crate) fn oke_files(dir: &Path, write: &dyn Fn(&Path, &str)) {
 /// character outside the BMP before it: two code units, one column). They
 /// were refused as "byte 0: the scenario is not UTF-8 text"; only
 /// `import` read UTF-16.
+///
+/// From the thirteenth session's planning list.
 #[test]
 fn utf16_scenarios_expectations_packs_and_policies_read_as_utf8_ones() {
     let dir = tempfile::tempdir().unwrap();

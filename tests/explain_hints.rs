@@ -1,8 +1,136 @@
-//! QA round thirteen's planning items in `explain` (eighteenth session):
-//! a packet no hint opens, the other addresses of a VNIC named, the route
-//! reason of a VNIC with no route table.
+//! `explain`'s hints and reasons: a packet no route rule opens, the other addresses of a VNIC
+//! named, a VNIC without a route table, the reply of a dropped flow, a non-first fragment.
 
-use crate::support::run_in;
+use std::path::Path;
+
+use crate::support::{json_of, root, run_in};
+
+/// The OKE example (billing enforced, no statement for the legacy VM)
+/// copied into `d` with its policy file, as a user's own copy.
+fn oke_copy(d: &Path) {
+    let oke = root().join("examples/oke-orders");
+    std::fs::copy(oke.join("scenario.toml"), d.join("scenario.toml")).unwrap();
+    std::fs::create_dir(d.join("policies")).unwrap();
+    std::fs::copy(
+        oke.join("policies/orders.zpl"),
+        d.join("policies/orders.zpl"),
+    )
+    .unwrap();
+}
+
+/// `explain --reply` on a flow whose first packet the scenario drops (the
+/// legacy VM calling billing): the reply is judged as a first packet and
+/// its hints were the reply's own, a rule and a statement from billing to
+/// the legacy VM's port 49152 in every layer. Applied as written they
+/// open that reverse path and leave the flow closed. The hints are now
+/// the first packet's: applied, the flow opens and its reply is tracked.
+///
+/// Found by the thirteenth session's review (branch s15-qa).
+#[test]
+fn explain_reply_of_a_dropped_flow_hints_what_opens_the_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    oke_copy(d);
+    let args = [
+        "explain",
+        "scenario.toml",
+        "--src",
+        "legacy-vm",
+        "--dst",
+        "billing-pod-1",
+        "--proto",
+        "tcp",
+        "--dport",
+        "8080",
+        "--reply",
+        "--json",
+    ];
+    let before = json_of(&run_in(d, args));
+    assert_eq!(before["first_packet"]["verdict"], "drop");
+    let hints: Vec<String> = before["to_open"]
+        .as_array()
+        .map(|a| a.iter().map(|h| h.as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default();
+    assert!(!hints.is_empty(), "{before:#}");
+    // Apply every hint as written: each is a ZPL statement for the
+    // policy file it names (only ZPR blocks the first packet).
+    let mut zpl = std::fs::read_to_string(d.join("policies/orders.zpl")).unwrap();
+    for h in &hints {
+        assert!(h.contains("(in policies/orders.zpl)"), "{h}");
+        let statement = h.split('"').nth(1).unwrap();
+        zpl.push_str(statement);
+        zpl.push('\n');
+    }
+    std::fs::write(d.join("policies/orders.zpl"), zpl).unwrap();
+    let after = json_of(&run_in(d, args));
+    assert_eq!(after["first_packet"]["verdict"], "allow", "{hints:?}");
+    assert_eq!(after["verdict"], "allow", "{hints:?}");
+    // The text gives the hints under the first packet they open.
+    std::fs::copy(
+        root().join("examples/oke-orders/policies/orders.zpl"),
+        d.join("policies/orders.zpl"),
+    )
+    .unwrap();
+    let text = run_in(d, &args[..args.len() - 1]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    let (first, reply) = text.split_once("\nreply ").unwrap();
+    assert!(first.contains("to open: zpr:"), "{text}");
+    assert!(!reply.contains("to open:"), "{text}");
+}
+
+/// The hints for a non-first fragment open the whole protocol (it carries
+/// no ports: semantics §3), which is right but said nowhere: a user
+/// pasted `protocol = "6"` from any port where the real fix was the MTU.
+/// `explain --fragment` now says why under the hints, and mentions MTU
+/// and path MTU discovery (`to_open_why` in `--json`); a packet with
+/// ports gets no such line.
+///
+/// From the fourteenth session's planning list (note-s16).
+#[test]
+fn hints_for_a_non_first_fragment_say_why_and_name_the_mtu() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let base = [
+        "explain",
+        "examples/oke-orders/scenario.toml",
+        "--src",
+        "10.0.2.11",
+        "--dst",
+        "10.0.20.10",
+        "--proto",
+        "tcp",
+    ];
+    let o = run_in(&root, base.iter().copied().chain(["--fragment"]));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("  to open: "), "{text}");
+    let why = text
+        .lines()
+        .find(|l| l.starts_with("  why the whole protocol: "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        why.contains("non-first fragment carries no ports")
+            && why.contains("every tcp port")
+            && why.contains("MTU")
+            && why.contains("ICMP type 3 code 4"),
+        "{why}"
+    );
+    let o = run_in(&root, base.iter().copied().chain(["--fragment", "--json"]));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        v["to_open_why"].as_str().is_some_and(|w| w.contains("MTU")),
+        "{v}"
+    );
+    // With ports: the hints name the port, and no such line.
+    let o = run_in(&root, base.iter().copied().chain(["--dport", "22"]));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("  to open: "), "{text}");
+    assert!(!text.contains("why the whole protocol"), "{text}");
+    let o = run_in(
+        &root,
+        base.iter().copied().chain(["--dport", "22", "--json"]),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v.get("to_open_why").is_none(), "{v}");
+}
 
 /// A VCN with a global, a unique local (`fd00:9::/48`) and a private
 /// (`2001:db8:77::/48`) IPv6 prefix, an internet gateway for both
@@ -63,6 +191,7 @@ fn explain_json(text: &str, src: &str, dst: &str) -> serde_json::Value {
     serde_json::from_str(&explain(text, src, dst, true)).unwrap()
 }
 
+/// From QA round thirteen's planning items in `explain` (eighteenth session).
 #[test]
 fn a_packet_no_route_rule_opens_is_said_to_stay_closed_without_other_hints() {
     // The internet to a ULA or a private prefix's address: no internet
@@ -97,6 +226,7 @@ fn a_packet_no_route_rule_opens_is_said_to_stay_closed_without_other_hints() {
     assert!(j.get("closed_at").is_none(), "{j}");
 }
 
+/// From QA round thirteen's planning items in `explain` (eighteenth session).
 #[test]
 fn a_vnic_named_has_its_other_addresses_of_the_family_judged_too() {
     // `--dst vnic:a` stood for its first IPv6 address (global) alone:
@@ -154,6 +284,7 @@ fn a_vnic_named_has_its_other_addresses_of_the_family_judged_too() {
     assert!(j.get("other_addresses").is_none(), "{j}");
 }
 
+/// From QA round thirteen's planning items in `explain` (eighteenth session).
 #[test]
 fn a_vnic_with_many_addresses_has_a_bounded_few_judged_and_the_rest_counted() {
     let ips: Vec<String> = (10..50).map(|i| format!("\"10.0.1.{i}\"")).collect();
@@ -193,6 +324,7 @@ fn route_reason(text: &str, src: &str, dst: &str) -> (String, String) {
     )
 }
 
+/// From QA round thirteen's planning items in `explain` (eighteenth session).
 #[test]
 fn a_vnic_without_a_route_table_is_told_what_would_route_an_address_off_the_internet() {
     // "give it one with a rule for it" was wrong for a ULA or a private
@@ -236,6 +368,7 @@ fn a_vnic_without_a_route_table_is_told_what_would_route_an_address_off_the_inte
     }
 }
 
+/// From QA round thirteen's planning items in `explain` (eighteenth session).
 #[test]
 fn the_cheap_off_internet_predicate_agrees_with_the_reason() {
     use zprsim_control::eval::{OffInternet, ipv6_off_internet, ipv6_off_internet_cause};

@@ -1,9 +1,5 @@
-//! Review of session 8's engine change (the allowed-connection path:
-//! `Open::Live`, `Tracker::known_allowed`, `Flows::allowed_live`, the
-//! connection hint). A live pass never takes the record-served paths (no
-//! memo, no verdicts cached in connections, `exact` off), so it is the old
-//! path itself: on the same packets a replay pass must end with exactly its
-//! counters, flow records, top dropped flows, rule statistics and state.
+//! The engine's record-served paths (allowed connections, reopened records, FINs, connection
+//! hints) end every output exactly as the old path does.
 
 use std::sync::Arc;
 
@@ -113,6 +109,8 @@ fn same(what: &str, a: &EngineOutput, b: &EngineOutput) {
 /// K = 1 and 2 (two different scenarios), 1 and 3 workers, tables large,
 /// and connections bounded far below the flow records (connections evicted
 /// under live records: the hint then names another entry or none).
+///
+/// From the review of session 8's engine change.
 #[test]
 fn the_allowed_connection_path_ends_as_the_old_path() {
     let shape = Shape::edges();
@@ -158,6 +156,8 @@ fn the_allowed_connection_path_ends_as_the_old_path() {
 /// each flow's record reopens with a reply, and the initiator's next packet
 /// is then served from the record (`Flows::allowed_live`) as the record's
 /// first reverse packet, which sets its reply side and makes it both ways.
+///
+/// From the review of session 8's engine change.
 #[test]
 fn a_record_reopened_by_a_reply_gets_its_reply_side_on_the_served_path() {
     let shape = Shape::edges();
@@ -222,95 +222,14 @@ fn a_record_reopened_by_a_reply_gets_its_reply_side_on_the_served_path() {
     assert!(openers >= 1200, "{openers} flows");
 }
 
-/// A gzip flow log followed by bytes that are no gzip member (a download
-/// with trailing junk): the commit that made a cut gzip a warning names
-/// "trailing bytes" too. Every whole line before the junk counts, with a
-/// warning naming the file, whatever the junk's length.
-#[test]
-fn a_gzip_flow_log_with_trailing_junk_is_read_up_to_the_junk() {
-    use std::io::Write;
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let log = root.join("examples/oke-orders/flowlogs/oke-demo.jsonl");
-    let text = std::fs::read_to_string(&log).unwrap();
-    let lines = text.lines().filter(|l| !l.trim().is_empty()).count();
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(text.as_bytes()).unwrap();
-    let gz = e.finish().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    for junk in [
-        &b"\0\0\0"[..],
-        b"0123456789abcdef0123456789abcdef",
-        b"\x1f\x8b\x08junkjunkjunkjunk",
-        &[0u8; 512],
-    ] {
-        let f = dir.path().join("junk.log.gz");
-        let mut bytes = gz.clone();
-        bytes.extend_from_slice(junk);
-        std::fs::write(&f, &bytes).unwrap();
-        let o = std::process::Command::new(assert_cmd::cargo::cargo_bin!("zprsim"))
-            .current_dir(&root)
-            .args(["replay", "examples/oke-orders/scenario.toml"])
-            .arg(&f)
-            .args(["--quiet", "--report", "-"])
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(0), "{} junk bytes: {err}", junk.len());
-        let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        assert_eq!(
-            r["flow_log"]["records"].as_u64(),
-            Some(lines as u64),
-            "{} junk bytes",
-            junk.len()
-        );
-        assert!(
-            err.contains("junk.log.gz"),
-            "{} junk bytes: {err}",
-            junk.len()
-        );
-    }
-}
-
-/// A gzip flow log cut before the end of its first line (an object whose
-/// download stopped in its first few hundred bytes) beside a whole one:
-/// as for a cut later on, a warning naming the file, and the other file's
-/// records are judged; it failed the run (exit 2).
-#[test]
-fn a_gzip_flow_log_cut_inside_its_first_line_is_a_warning() {
-    use std::io::Write;
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let log = "examples/oke-orders/flowlogs/oke-demo.jsonl";
-    let text = std::fs::read_to_string(root.join(log)).unwrap();
-    let lines = text.lines().filter(|l| !l.trim().is_empty()).count();
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(text.as_bytes()).unwrap();
-    let gz = e.finish().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("early.log.gz");
-    std::fs::write(&f, &gz[..60]).unwrap();
-    let o = std::process::Command::new(assert_cmd::cargo::cargo_bin!("zprsim"))
-        .current_dir(&root)
-        .args(["replay", "examples/oke-orders/scenario.toml"])
-        .arg(&f)
-        .args([log, "--quiet", "--report", "-"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(0), "{err}");
-    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(r["flow_log"]["records"].as_u64(), Some(lines as u64));
-    assert!(
-        err.contains("early.log.gz") && err.contains("ends early"),
-        "{err}"
-    );
-}
-
 /// Allowed TCP connections closed by a FIN the record serves (the
 /// initiator's third packet), then a reply 121 s later: past the closing
 /// timeout (120 s), so the connection must have taken the FIN from the
 /// served path (`Tracker::known_allowed` touches it with the packet's
 /// flags) for the reply to meet an expired connection, as on the old path.
 /// And the same at exactly 120 s, where it is still live.
+///
+/// From the review of session 8's engine change.
 #[test]
 fn a_fin_on_the_served_path_closes_the_connection() {
     use zprsim_control::eval;
@@ -387,6 +306,8 @@ fn a_fin_on_the_served_path_closes_the_connection() {
 /// served packets left a hint: the hinted position then holds another
 /// connection, which must not be taken for the record's (its key differs);
 /// the record's next packets are judged as the old path judges them.
+///
+/// From the review of session 8's engine change.
 #[test]
 fn a_stale_hint_to_another_connection_is_not_followed() {
     let shape = Shape::edges();

@@ -1,0 +1,257 @@
+//! `replay` and `bench` interrupted.
+
+use std::io::Read as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+use zprsim_dataplane::capture::Capture;
+use zprsim_dataplane::pcap_out::{OutFormat, PcapOut};
+
+use crate::support::{demo_log_repeated, json_lines, mkfifo, records, root};
+
+fn zprsim() -> Command {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin!("zprsim"));
+    c.current_dir(root());
+    c
+}
+
+/// The OKE demo capture repeated `copies` times, each copy 100,000 s after
+/// the last, so every copy opens flows of its own.
+fn demo_repeated(path: &Path, copies: u64) {
+    let demo = Capture::from_bytes(zprsim_bench::fixtures::oke_demo().bytes).unwrap();
+    let f = std::fs::File::create(path).unwrap();
+    let mut out = PcapOut::create(f, OutFormat::Pcap { linktype: 1 }).unwrap();
+    for c in 0..copies {
+        for r in demo.records() {
+            let r = r.unwrap();
+            let ts = r.ts_ns + c * 100_000 * 1_000_000_000;
+            out.write(ts, r.linktype, r.orig_len, r.data).unwrap();
+        }
+    }
+    out.finish().unwrap();
+}
+
+fn kill(sig: &str, pid: u32) {
+    let s = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(s.success());
+}
+
+/// Runs `cmd` (its `--flows` the FIFO `fifo`, made here), sends it
+/// SIG`sig` once the first byte of its flow lines has come (the flow lines
+/// are written after the reading: the tail has begun, and the FIFO holds
+/// it until this test reads on), and reads the rest: the run's exit code,
+/// its standard error, and the flow lines, each a whole JSON object (their
+/// count).
+fn signal_once_the_flows_begin(
+    mut cmd: Command,
+    fifo: &Path,
+    sig: &str,
+) -> (Option<i32>, String, String, u64) {
+    mkfifo(fifo);
+    let child = cmd.stderr(Stdio::piped()).spawn().unwrap();
+    let mut lines = std::fs::File::open(fifo).unwrap();
+    let mut text = vec![0u8; 1];
+    lines.read_exact(&mut text).unwrap();
+    kill(sig, child.id());
+    lines.read_to_end(&mut text).unwrap();
+    let o = child.wait_with_output().unwrap();
+    let text = String::from_utf8(text).unwrap();
+    let n = json_lines(&text);
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+        text,
+        n,
+    )
+}
+
+/// Planning 4 (QA, note-s17): a first Ctrl-C after the last packet was read
+/// stopped nothing: the tail (merging the flow records and writing
+/// `--flows`, 13 s of a 20 s run on 3M packets) ran to its end, exit 0.
+/// `--flows` goes to a FIFO this test reads: its first bytes come only once
+/// the reading is done (the flow records are written after the pass), and
+/// the tail cannot end before the signal, being held by the FIFO. The
+/// signal cuts `--flows` at a line; the report says `interrupted` with an
+/// `interrupted-after-reading` warning naming what the flow log holds, the
+/// other outputs are whole, and the run exits 130 (143 for SIGTERM).
+///
+/// From the sixteenth session's planning list (note-s17).
+#[test]
+fn a_signal_after_the_reading_cuts_the_flow_log_at_a_line_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cap = d.join("big.pcap");
+    demo_repeated(&cap, 200);
+    let all = records(&cap);
+    for (sig, code) in [("INT", 130), ("TERM", 143)] {
+        let fifo = d.join(format!("flows-{sig}"));
+        let (report, allowed) = (
+            d.join(format!("r-{sig}.json")),
+            d.join(format!("a-{sig}.pcap")),
+        );
+        let mut cmd = zprsim();
+        cmd.args(["replay", zprsim_bench::fixtures::OKE])
+            .arg(&cap)
+            .args(["--quiet", "--workers", "2", "--flows"])
+            .arg(&fifo)
+            .arg("--report")
+            .arg(&report)
+            .arg("--allowed")
+            .arg(&allowed);
+        let (got, err, text, written) = signal_once_the_flows_begin(cmd, &fifo, sig);
+        assert_eq!(got, Some(code), "SIG{sig}: {err}");
+        assert!(text.ends_with('\n'), "SIG{sig}: cut inside a line");
+        let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        assert_eq!(r["interrupted"], true, "SIG{sig}");
+        assert_eq!(
+            r["stopped_by"],
+            format!("sig{}", sig.to_lowercase()),
+            "SIG{sig}"
+        );
+        assert!(r["error"].is_null(), "{}", r["error"]);
+        let flows = r["flows"].as_u64().unwrap();
+        assert!(written < flows, "SIG{sig}: {written} of {flows}");
+        // Every packet was read and counted; the allowed pcap holds them.
+        let n = |p: &str| r.pointer(p).and_then(Value::as_u64).unwrap();
+        assert_eq!(n("/packets/total") + n("/non_ip"), all, "SIG{sig}");
+        assert_eq!(records(&allowed), n("/packets/allowed"), "SIG{sig}");
+        let w: Vec<&Value> = r["run_warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["code"] == "interrupted-after-reading")
+            .collect();
+        assert_eq!(w.len(), 1, "SIG{sig}: {r:#}");
+        let m = w[0]["message"].as_str().unwrap();
+        assert!(
+            m.contains(&format!(
+                "the first {written} of the {flows} flow record(s)"
+            )),
+            "{m}"
+        );
+        assert_eq!(w[0]["file"], fifo.display().to_string());
+        assert!(
+            err.contains(&format!(
+                "interrupted after the reading: {all} record(s) judged; `--flows` holds the first {written} of {flows}"
+            )),
+            "{err}"
+        );
+    }
+}
+
+/// Planning 4, flow logs: a first signal while the records spilled past
+/// `--flow-log-buffer` were merged and judged (after the reading) stopped
+/// nothing. It now ends the judging between two seconds: the report and
+/// `--flows` hold exactly the records judged, and say so. `--flows` is a
+/// FIFO again: its first bytes come once the judging has begun, which is
+/// after the reading.
+///
+/// From the sixteenth session's planning list (note-s17).
+#[test]
+fn a_signal_while_spilled_flow_log_records_are_judged_ends_the_judging() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = d.join("log.jsonl");
+    std::fs::write(&log, demo_log_repeated(100)).unwrap();
+    for (sig, code) in [("INT", 130), ("TERM", 143)] {
+        let fifo = d.join(format!("flows-{sig}"));
+        let report = d.join(format!("r-{sig}.json"));
+        let mut cmd = zprsim();
+        cmd.args(["replay", zprsim_bench::fixtures::OKE])
+            .arg(&log)
+            .args(["--quiet", "--flow-log-buffer", "64", "--flows"])
+            .arg(&fifo)
+            .arg("--report")
+            .arg(&report)
+            .env("TMPDIR", d);
+        let (got, err, _, written) = signal_once_the_flows_begin(cmd, &fifo, sig);
+        assert_eq!(got, Some(code), "SIG{sig}: {err}");
+        let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        let n = |p: &str| r.pointer(p).and_then(Value::as_u64).unwrap();
+        assert_eq!(r["interrupted"], true, "SIG{sig}");
+        assert_eq!(
+            r["stopped_by"],
+            format!("sig{}", sig.to_lowercase()),
+            "SIG{sig}"
+        );
+        assert_eq!(n("/flow_log/judged"), written, "SIG{sig}");
+        assert!(written < n("/flow_log/records"), "SIG{sig}: {r:#}");
+        let w: Vec<&Value> = r["run_warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["code"] == "interrupted-after-reading")
+            .collect();
+        assert_eq!(w.len(), 1, "SIG{sig}: {r:#}");
+        assert!(
+            err.contains("interrupted after the reading:"),
+            "SIG{sig}: {err}"
+        );
+    }
+}
+
+/// Planning 8 (documented in `7df8950`): `bench` on SIGINT exited at once
+/// with nothing written, the runs already measured lost. A first signal
+/// now stops the measuring: the runs finished before it are printed (the
+/// JSON report and `--csv`), marked `"interrupted": true` with the runs
+/// asked, and the exit is 130 (143 for SIGTERM). The capture comes on
+/// standard input, more than a pipe's buffer of it: once the test's write
+/// returns, `bench` is reading it (its handler installed before), and the
+/// signal lands before any run is measured, so none is (a count that does
+/// not depend on the machine's speed).
+///
+/// From the sixteenth session's planning list (note-s17).
+#[test]
+fn bench_on_a_signal_prints_what_it_measured_marked_partial() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let cap = dir.path().join("cap.pcap");
+    demo_repeated(&cap, 100);
+    let bytes = std::fs::read(&cap).unwrap();
+    assert!(bytes.len() > 4 * 65536);
+    for (sig, code) in [("INT", 130), ("TERM", 143)] {
+        let csv = dir.path().join(format!("b-{sig}.csv"));
+        let mut child = zprsim()
+            .args(["bench", zprsim_bench::fixtures::OKE, "--capture", "-"])
+            .args(["--workers", "1,2,3", "--json", "--csv"])
+            .arg(&csv)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let half = bytes.len() / 2;
+        stdin.write_all(&bytes[..half]).unwrap();
+        kill(sig, child.id());
+        stdin.write_all(&bytes[half..]).unwrap();
+        drop(stdin);
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(code), "SIG{sig}: {err}");
+        let r: Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("SIG{sig}: {e}: {}", String::from_utf8_lossy(&o.stdout)));
+        assert_eq!(r["interrupted"], true, "SIG{sig}");
+        assert_eq!(
+            r["stopped_by"],
+            format!("sig{}", sig.to_lowercase()),
+            "SIG{sig}"
+        );
+        assert_eq!(r["runs_asked"], 3, "SIG{sig}");
+        let runs = r["runs"].as_array().unwrap().len();
+        assert!(runs < 3, "SIG{sig}: {runs}");
+        assert!(
+            err.contains(&format!("interrupted: {runs} of 3 run(s) measured")),
+            "SIG{sig}: {err}"
+        );
+        // The CSV is whole: its header and one row a run measured.
+        let text = std::fs::read_to_string(&csv).unwrap();
+        assert_eq!(text.lines().count(), 1 + runs, "SIG{sig}: {text}");
+        assert!(text.ends_with('\n'));
+    }
+}
