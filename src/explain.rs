@@ -703,12 +703,10 @@ fn reply_drop_note(
     first: &zprsim_control::verdict::Decision,
     said: bool,
 ) -> Result<Option<String>, Failure> {
-    let answered = match p.l4 {
-        L4::Ports { .. } => p.proto == 6 || p.proto == 17,
-        L4::Icmp { icmp_type, .. } => zprsim_control::verify::is_echo(p.proto, icmp_type),
-        _ => false,
-    };
-    if said || !answered || first.judgement.verdict != Verdict::Allow {
+    if said
+        || !zprsim_control::verify::packet_has_reply(p)
+        || first.judgement.verdict != Verdict::Allow
+    {
         return Ok(None);
     }
     let r = reply_of(p);

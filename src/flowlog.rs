@@ -652,15 +652,7 @@ fn report<'a>(
     let mut warnings = a.input_warnings.to_vec();
     warnings.extend(read.problems.iter().cloned());
     warnings.extend(read.duplicate_warning());
-    if st.judged == 0 && j.unplaced.records > 0 {
-        warnings.push(RunWarning::new(
-            RunWarningCode::NothingPlaced,
-            format!(
-                "none of the {} flow-log record(s) was placed at a VNIC of the scenario: nothing was judged",
-                j.unplaced.records
-            ),
-        ));
-    }
+    warnings.extend(nothing_placed(st.judged, j.unplaced.records));
     warnings.extend(read.unlisted_warning());
     warnings.extend(st.stopped_before.map(|second| {
         RunWarning::new(
@@ -864,6 +856,22 @@ fn summary(r: &Report<'_>) -> String {
     }
     t.push_str(&crate::report::audit_section(&r.zpr_audit_flows, 10));
     t
+}
+
+/// The `nothing-placed` warning of a flow-log pass that judged nothing
+/// because none of its `unplaced` records was logged at a VNIC of the
+/// scenario (a flow log of another tenancy, VNIC ids not the tenancy's):
+/// `replay` and, since the twenty-second session, `diff`, whose
+/// `--fail-on` gate would otherwise pass on nothing without a word.
+pub(crate) fn nothing_placed(judged: u64, unplaced: u64) -> Option<RunWarning> {
+    (judged == 0 && unplaced > 0).then(|| {
+        RunWarning::new(
+            RunWarningCode::NothingPlaced,
+            format!(
+                "none of the {unplaced} flow-log record(s) was placed at a VNIC of the scenario: nothing was judged"
+            ),
+        )
+    })
 }
 
 /// The environment variable that lowers the bound of NODATA/SKIPDATA

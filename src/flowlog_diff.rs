@@ -167,18 +167,10 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         report.stopped_by == Some(StoppedBy::TemporaryFilesFull),
     );
     let mut extra: Vec<_> = cut.into_iter().collect();
-    // As `replay` says it (since the twenty-second session): a flow log
-    // of another tenancy, or a scenario whose VNIC ids are not the
-    // tenancy's, judges nothing and a `--fail-on` gate passes on it.
-    if report.before.judged == 0 && report.before.unplaced > 0 {
-        extra.push(zprsim_dataplane::warning::RunWarning::new(
-            RunWarningCode::NothingPlaced,
-            format!(
-                "none of the {} flow-log record(s) was placed at a VNIC of the scenario: nothing was judged",
-                report.before.unplaced
-            ),
-        ));
-    }
+    extra.extend(crate::flowlog::nothing_placed(
+        report.before.judged,
+        report.before.unplaced,
+    ));
     extra.extend(outputs::reader_gone(
         flows_out.iter().filter(|_| a.report.is_some()),
     ));

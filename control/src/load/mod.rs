@@ -57,7 +57,7 @@ mod fast_json_tests;
 mod fast_toml;
 #[cfg(test)]
 mod fast_toml_tests;
-mod lint;
+pub(crate) mod lint;
 pub(crate) mod names;
 mod raw;
 mod resolve;

@@ -268,6 +268,25 @@ pub fn replies_by_default(protocol: u8, probe: Probe) -> bool {
     }
 }
 
+/// Whether a packet alone has a reply a path of it would need
+/// ([`replies_by_default`]): TCP, UDP, an ICMP echo request.
+#[must_use]
+pub fn packet_has_reply(p: &crate::packet::Packet) -> bool {
+    use crate::packet::L4;
+    let probe = match p.l4 {
+        L4::Ports { sport, dport } => Probe::Ports {
+            sport,
+            dport: PortRange {
+                min: dport,
+                max: dport,
+            },
+        },
+        L4::Icmp { icmp_type, code } => Probe::Icmp { icmp_type, code },
+        L4::Opaque | L4::Fragment => Probe::Opaque,
+    };
+    replies_by_default(p.proto, probe)
+}
+
 /// Whether ICMP type `icmp_type` of `protocol` is an echo request (ICMP 8,
 /// ICMPv6 128), answered by an echo reply ([`crate::packet::Packet::reply`]).
 #[must_use]
@@ -352,6 +371,30 @@ fn endpoint_at(
         Some(ix) => ix.endpoint_of(s, ip),
         None => crate::model::endpoint_of(s, ip),
     }
+}
+
+/// The reference evaluator's decision on `p` as a first packet, and on
+/// its reply in the context `p` leaves (through `ix` when given); `None`
+/// when `p` itself does not pass. What every reply hint judges
+/// (`whole.rs`, `reply_fix.rs`, `route_fix.rs`, `zpr_fix.rs`).
+fn first_and_reply(
+    s: &Scenario,
+    ix: Option<&crate::model::AddressIndex>,
+    p: &crate::packet::Packet,
+) -> Option<(crate::verdict::Decision, crate::verdict::Decision)> {
+    let judge = |p: &crate::packet::Packet, ctx| match ix {
+        Some(ix) => crate::eval::evaluate_with(s, ix, p, ctx),
+        None => crate::eval::evaluate(s, p, ctx),
+    };
+    let first = judge(p, crate::verdict::Context::First);
+    if first.judgement.verdict != Verdict::Allow {
+        return None;
+    }
+    let reply = judge(
+        &p.reply(),
+        crate::verdict::Context::Reply(first.judgement.tracking),
+    );
+    Some((first, reply))
 }
 
 /// A copy of `s` with every security attribute in `enforce` mode: the

@@ -20,7 +20,7 @@
 
 use crate::model::{AddressIndex, Direction, RuleOptions, Scenario, SecurityRule, proto};
 use crate::packet::Packet;
-use crate::verdict::{Context, Outcome, Stage, Verdict};
+use crate::verdict::{Outcome, Stage, Verdict};
 
 use super::fix::{Kept, Scratch, Target};
 
@@ -48,13 +48,7 @@ pub(super) fn to_open(
     p: &Packet,
 ) -> Option<String> {
     let copy = scratch.of(s);
-    let first = crate::eval::evaluate_with(copy, ix, p, Context::First);
-    if first.judgement.verdict != Verdict::Allow {
-        return None;
-    }
-    let reply = p.reply();
-    let back =
-        crate::eval::evaluate_with(copy, ix, &reply, Context::Reply(first.judgement.tracking));
+    let (first, back) = super::first_and_reply(copy, Some(ix), p)?;
     // The reply's layer that drops it, and the first packet's layer of the
     // same VNIC in the other direction.
     let (reply_dir, forward_stage) = match back.judgement.stage {
@@ -227,17 +221,13 @@ fn opens(
     rule: SecurityRule,
 ) -> bool {
     rules_mut(scratch.of(s), target, dir).push(rule);
-    let copy = scratch.of(s);
-    let first = crate::eval::evaluate_with(copy, ix, p, Context::First).judgement;
     let stage = match dir {
         Direction::Egress => Stage::EgressSecurity,
         Direction::Ingress => Stage::IngressSecurity,
     };
-    let ok = first.verdict == Verdict::Allow && {
-        let r = crate::eval::evaluate_with(copy, ix, &p.reply(), Context::Reply(first.tracking))
-            .judgement;
-        !(r.verdict == Verdict::Drop && r.stage == Some(stage))
-    };
+    let ok = super::first_and_reply(scratch.of(s), Some(ix), p).is_some_and(|(_, r)| {
+        !(r.judgement.verdict == Verdict::Drop && r.judgement.stage == Some(stage))
+    });
     if !ok || !scratch.kept(Kept::Rule(target, dir)) {
         rules_mut(scratch.of(s), target, dir).pop();
     }

@@ -136,21 +136,9 @@ pub(super) fn reply_to_open(
     let Endpoint::Vnic(y) = super::endpoint_at(s, Some(ix), back.src) else {
         return None;
     };
-    {
-        let copy = scratch.of(s);
-        let first = crate::eval::evaluate_with(copy, ix, p, crate::verdict::Context::First);
-        if first.judgement.verdict != crate::verdict::Verdict::Allow {
-            return None;
-        }
-        let r = crate::eval::evaluate_with(
-            copy,
-            ix,
-            &back,
-            crate::verdict::Context::Reply(first.judgement.tracking),
-        );
-        if r.judgement.stage != Some(Stage::Route) {
-            return None;
-        }
+    let (_, r) = super::first_and_reply(scratch.of(s), Some(ix), p)?;
+    if r.judgement.stage != Some(Stage::Route) {
+        return None;
     }
     // The reply's route layer, judged as a first packet's (the same for a
     // reply from a VNIC).

@@ -168,16 +168,9 @@ fn parse_kind(s: &Scenario, name: &str) -> Result<String, SelectorError> {
     if known.contains(&name) {
         return Ok(name.to_owned());
     }
-    // The nearest kind, as the loader's "did you mean" picks a field (a
-    // third of the word in edits, at most 3; `load::lint` is the loader's
-    // own): a kind is a word of a few letters.
-    let limit = (name.chars().count() / 3).clamp(1, 3);
-    let near = known
-        .iter()
-        .map(|k| (strsim::osa_distance(&name.to_lowercase(), k), *k))
-        .filter(|(d, _)| *d <= limit)
-        .min()
-        .map(|(_, k)| format!("; did you mean `kind:{k}`?"))
+    // The nearest kind, by the loader's own measure of a typo.
+    let near = crate::load::lint::closest(name, known.iter().copied())
+        .map(|k| format!("; did you mean `kind:{k}`?"))
         .unwrap_or_default();
     Err(SelectorError(format!(
         "`kind:{name}`: no VNIC is of kind `{name}`{near} (kinds: {})",

@@ -247,21 +247,12 @@ fn reply_drops(
     let network = match replies.path {
         Some(path) if !path.replies => return None,
         Some(path) => path.scope == Scope::Network,
-        None if replies.packet && packet_has_reply(p) => false,
+        None if replies.packet && super::packet_has_reply(p) => false,
         None => return None,
     };
-    let copy = scratch.of(s);
-    let first = crate::eval::evaluate_with(copy, ix, p, crate::verdict::Context::First);
-    if first.judgement.verdict != crate::verdict::Verdict::Allow {
-        return None;
-    }
-    let r = crate::eval::evaluate_with(
-        copy,
-        ix,
-        &p.reply(),
-        crate::verdict::Context::Reply(first.judgement.tracking),
-    )
-    .judgement;
+    let r = super::first_and_reply(scratch.of(s), Some(ix), p)?
+        .1
+        .judgement;
     match r.stage {
         Some(Stage::Zpr) if network => None,
         stage if r.verdict == crate::verdict::Verdict::Drop => stage,
@@ -275,24 +266,6 @@ fn reply_drops(
 struct Replies<'a> {
     path: Option<&'a PathSpec>,
     packet: bool,
-}
-
-/// Whether a packet alone has a reply a path of it would need
-/// ([`super::replies_by_default`]): TCP, UDP, an ICMP echo request.
-fn packet_has_reply(p: &Packet) -> bool {
-    use crate::packet::L4;
-    let probe = match p.l4 {
-        L4::Ports { sport, dport } => super::Probe::Ports {
-            sport,
-            dport: crate::model::PortRange {
-                min: dport,
-                max: dport,
-            },
-        },
-        L4::Icmp { icmp_type, code } => super::Probe::Icmp { icmp_type, code },
-        L4::Opaque | L4::Fragment => super::Probe::Opaque,
-    };
-    super::replies_by_default(p.proto, probe)
 }
 
 /// The layers that block `p` on `scratch` as it is now (ZPR left out for a

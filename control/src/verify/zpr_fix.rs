@@ -103,15 +103,7 @@ pub(super) fn reply_to_open(
 /// Whether the reply of `p` drops at ZPR on `s` (judged in the context
 /// `p` leaves); `None` when `p` itself does not pass.
 fn reply_zpr_drops(s: &Scenario, ix: Option<&AddressIndex>, p: &Packet) -> Option<bool> {
-    let judge = |p: &Packet, ctx| match ix {
-        Some(ix) => crate::eval::evaluate_with(s, ix, p, ctx).judgement,
-        None => crate::eval::evaluate(s, p, ctx).judgement,
-    };
-    let first = judge(p, crate::verdict::Context::First);
-    if first.verdict != crate::verdict::Verdict::Allow {
-        return None;
-    }
-    let r = judge(&p.reply(), crate::verdict::Context::Reply(first.tracking));
+    let r = super::first_and_reply(s, ix, p)?.1.judgement;
     Some(r.verdict == crate::verdict::Verdict::Drop && r.stage == Some(Stage::Zpr))
 }
 

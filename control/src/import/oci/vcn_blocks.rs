@@ -19,6 +19,16 @@ pub(super) struct Vcns {
     pub(super) nets: Vec<(String, Vec<ipnet::IpNet>)>,
 }
 
+/// The fields of a VCN (`oci network vcn get`) that give its blocks, each a
+/// string or a list of strings.
+pub(super) const VCN_BLOCK_KEYS: [&str; 5] = [
+    "cidr-blocks",
+    "cidr-block",
+    "ipv6-cidr-blocks",
+    "byoipv6-cidr-blocks",
+    "ipv6-private-cidr-blocks",
+];
+
 /// Whether any of `keys` of `o` (a string or a list of strings) holds a
 /// CIDR block.
 fn holds_block(o: &Obj, keys: &[&str]) -> bool {
@@ -50,16 +60,7 @@ fn holds_block(o: &Obj, keys: &[&str]) -> bool {
 pub(super) fn refuse_blockless_vcns(inv: &Inventory) -> Result<(), ImportError> {
     let mut refused = Vec::new();
     for o in &inv.vcns {
-        if holds_block(
-            o,
-            &[
-                "cidr-blocks",
-                "cidr-block",
-                "ipv6-cidr-blocks",
-                "byoipv6-cidr-blocks",
-                "ipv6-private-cidr-blocks",
-            ],
-        ) {
+        if holds_block(o, &VCN_BLOCK_KEYS) {
             continue;
         }
         let id = id_of(o);

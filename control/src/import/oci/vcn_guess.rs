@@ -33,17 +33,11 @@ pub(super) fn subnet_blocks(o: &Obj) -> Vec<ipnet::IpNet> {
 
 /// A VCN's blocks, each parsed.
 fn vcn_blocks(o: &Obj) -> Vec<ipnet::IpNet> {
-    [
-        "cidr-blocks",
-        "ipv6-cidr-blocks",
-        "byoipv6-cidr-blocks",
-        "ipv6-private-cidr-blocks",
-    ]
-    .iter()
-    .flat_map(|k| gstrs(o, k))
-    .chain(gs(o, "cidr-block").map(str::to_owned))
-    .filter_map(|c| c.parse().ok())
-    .collect()
+    super::vcn_blocks::VCN_BLOCK_KEYS
+        .iter()
+        .flat_map(|k| gs(o, k).map(str::to_owned).into_iter().chain(gstrs(o, k)))
+        .filter_map(|c| c.parse().ok())
+        .collect()
 }
 
 /// The VCNs (OCIDs, of `inv`'s) that the route table, security lists and
