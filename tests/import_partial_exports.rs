@@ -2,6 +2,7 @@
 //! (missing route tables and subnets, empty references, objects left out with their VCN).
 
 use serde_json::Value;
+use zprsim_control::import::oci;
 
 use crate::support::run_in;
 
@@ -343,4 +344,34 @@ fn a_contradicting_partial_export_names_vcn_as_a_way_out() {
     files.insert(file.into(), v.to_string());
     let e = oci::import(&files, None).unwrap_err().to_string();
     assert!(e.contains("lies in subnet") && !e.contains("--vcn"), "{e}");
+}
+
+/// An export whose `network-nsg-list.json` is empty (the CLI prints
+/// nothing for an empty list; a failed command leaves the same) warned
+/// "names NSG `...`, which is not in the export; the rule is left out"
+/// once per rule: 53 lines for the OKE example's 5 NSGs, burying the 8
+/// lines that say which VNICs lost which NSG. Since the nineteenth
+/// session (fix3) such a rule names the stand-in of that NSG, and no line
+/// is said per rule; what is said of rules files is one line per NSG.
+///
+/// Found by QA round fourteen (nineteenth session, branch s21-qa).
+#[test]
+fn rules_of_an_nsg_missing_from_the_list_are_one_warning_per_nsg() {
+    let mut files = crate::support::oke_export();
+    files.insert("network-nsg-list.json".into(), String::new());
+    let imported = oci::import(&files, None).unwrap();
+    let mut seen = std::collections::BTreeMap::<&str, usize>::new();
+    for w in &imported.warnings {
+        if w.starts_with("rules of NSG") {
+            *seen.entry(w.as_str()).or_default() += 1;
+        }
+    }
+    assert!(seen.values().all(|&n| n == 1), "{seen:#?}");
+    let per_rule = imported
+        .warnings
+        .iter()
+        .filter(|w| w.contains("names NSG"))
+        .count();
+    assert_eq!(per_rule, 0, "{:#?}", imported.warnings);
+    assert!(imported.warnings.len() <= 10, "{:#?}", imported.warnings);
 }

@@ -437,3 +437,93 @@ pub fn oke_export_dir(d: &Path) -> PathBuf {
     }
     e
 }
+
+// Helpers of QA rounds fourteen to seventeen (moved with their tests in
+// the twenty-sixth session; used by more than one topic).
+
+/// What a `diff` run said: its exit code, stderr, report and flow lines.
+pub struct Run {
+    pub code: i32,
+    pub stderr: String,
+    pub report: Value,
+    pub flows: Vec<Value>,
+}
+
+/// Runs `zprsim diff BEFORE AFTER INPUTS... --report --flows EXTRA...`
+/// from the repository's root, its outputs in `dir`.
+pub fn diff_run(dir: &Path, before: &Path, after: &Path, inputs: &[&Path], extra: &[&str]) -> Run {
+    let report = dir.join("r.json");
+    let flows = dir.join("f.jsonl");
+    let _ = std::fs::remove_file(&report);
+    let _ = std::fs::remove_file(&flows);
+    let o = assert_cmd::Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(root())
+        .arg("diff")
+        .arg(before)
+        .arg(after)
+        .args(inputs)
+        .arg("--report")
+        .arg(&report)
+        .arg("--flows")
+        .arg(&flows)
+        .args(extra)
+        .output()
+        .unwrap();
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        report: serde_json::from_str(&read(&report)).unwrap_or(Value::Null),
+        flows: read(&flows)
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect(),
+    }
+}
+
+/// What a replay said: the report and the flow records.
+pub struct Replayed {
+    pub report: Value,
+    pub flows: Vec<Value>,
+}
+
+/// Runs `zprsim replay SCENARIO INPUT --report TAG.json --flows
+/// TAG-flows.jsonl --quiet` in `dir`: what it said, or its stderr.
+pub fn replay(dir: &Path, scenario: &str, input: &Path, tag: &str) -> Result<Replayed, String> {
+    let report = format!("{tag}.json");
+    let flows = format!("{tag}-flows.jsonl");
+    let o = run_in(
+        dir,
+        [
+            "replay",
+            scenario,
+            input.to_str().unwrap(),
+            "--report",
+            &report,
+            "--flows",
+            &flows,
+            "--quiet",
+        ],
+    );
+    if !o.status.success() {
+        return Err(format!(
+            "replay {scenario} {}: {}",
+            input.display(),
+            String::from_utf8_lossy(&o.stderr)
+        ));
+    }
+    let report: Value = serde_json::from_slice(&std::fs::read(dir.join(&report)).unwrap())
+        .map_err(|e| e.to_string())?;
+    let flows = std::fs::read_to_string(dir.join(&flows))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    Ok(Replayed { report, flows })
+}
+
+/// The `zprsim` binary as a plain command.
+pub fn zprsim() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_zprsim"))
+}
