@@ -5,71 +5,7 @@
 use assert_cmd::Command;
 use serde_json::Value;
 
-/// Two VCNs over a DRG: `a` routes 10.1.0.0/16 to its DRG, `b`'s subnet has
-/// no route table (only local routes, no rule back to `a`), and `b`'s list
-/// lets in tcp/443 from x. The first packet x -> y passes every layer; its
-/// reply drops at route in `b` (`explain --reply`: "no rule matches
-/// 10.0.1.10: subnet `sb` has no route table"), so no connection can
-/// complete.
-const NO_RETURN_ROUTE: &str = r#"
-[[vcn]]
-name = "a"
-cidr_blocks = ["10.0.0.0/16"]
-
-[[vcn]]
-name = "b"
-cidr_blocks = ["10.1.0.0/16"]
-
-[[gateway]]
-name = "ad"
-vcn = "a"
-kind = "drg"
-
-[[gateway]]
-name = "bd"
-vcn = "b"
-kind = "drg"
-
-[[security_list]]
-name = "oa"
-vcn = "a"
-egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
-ingress_security_rules = [{ source = "0.0.0.0/0", protocol = "all" }]
-
-[[security_list]]
-name = "ob"
-vcn = "b"
-egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
-ingress_security_rules = [{ protocol = "6", source = "10.0.1.10/32", tcp_options = { destination_port_range = { min = 443, max = 443 } } }]
-
-[[route_table]]
-name = "art"
-vcn = "a"
-route_rules = [{ destination = "10.1.0.0/16", network_entity = "ad" }]
-
-[[subnet]]
-name = "sa"
-vcn = "a"
-cidr_block = "10.0.1.0/24"
-route_table = "art"
-security_lists = ["oa"]
-
-[[subnet]]
-name = "sb"
-vcn = "b"
-cidr_block = "10.1.1.0/24"
-security_lists = ["ob"]
-
-[[vnic]]
-name = "x"
-subnet = "sa"
-private_ips = ["10.0.1.10"]
-
-[[vnic]]
-name = "y"
-subnet = "sb"
-private_ips = ["10.1.1.10"]
-"#;
+use crate::support::NO_RETURN_ROUTE;
 
 /// A required path across a DRG whose replies have no route back: `verify`
 /// says `ok` (exit 0) though in OCI the reply of every connection drops at

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{AUDITED_WEB_DUAL, json_of, root, run_in};
+use crate::support::{AUDITED_WEB, AUDITED_WEB_DUAL, json_of, root, run_in};
 
 /// A capture of `n` SYNs from the legacy VM to billing's port 8080 (each
 /// its own flow; billing is audited in the rollout example), one a ms.
@@ -75,50 +75,6 @@ fn an_audit_flow_list_past_its_bound_says_it_is_incomplete() {
         "{text}"
     );
 }
-
-/// A small tenancy of one's own: open security lists (ZPR does the
-/// work), a web server whose attribute is audited, a client without one.
-const AUDITED_WEB: &str = r#"
-name = "mytenant"
-
-[[vcn]]
-name = "app-vcn"
-cidr_blocks = ["10.1.0.0/16"]
-security_attributes = { network = { vcn = { value = "app" } } }
-
-[[route_table]]
-name = "rt"
-vcn = "app-vcn"
-route_rules = []
-
-[[security_list]]
-name = "open-sl"
-vcn = "app-vcn"
-ingress_security_rules = [{ protocol = "all", source = "10.1.0.0/16" }]
-egress_security_rules = [{ protocol = "all", destination = "0.0.0.0/0" }]
-
-[[subnet]]
-name = "web"
-vcn = "app-vcn"
-cidr_block = "10.1.1.0/24"
-route_table = "rt"
-security_lists = ["open-sl"]
-
-[[vnic]]
-name = "web-1"
-subnet = "web"
-private_ips = ["10.1.1.10"]
-security_attributes = { app = { role = { value = "web", mode = "audit" } } }
-
-[[vnic]]
-name = "client-1"
-subnet = "web"
-private_ips = ["10.1.1.20"]
-
-[[zpr_policy]]
-name = "app"
-statements = ["in network.vcn:app VCN allow app.role:web endpoints to connect to '10.1.1.30/32' with protocol='tcp/5432'"]
-"#;
 
 /// `AUDITED_WEB` and a capture that starts inside a connection (the
 /// server's data, then the client's ACK, three times; no SYN), then a new
