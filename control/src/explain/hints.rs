@@ -130,7 +130,7 @@ pub(super) fn closed_text(hints: &Hints) -> Option<String> {
     let mut parts = Vec::new();
     if !stand_in.is_empty() {
         parts.push(format!(
-            "no hint at {}: a stand-in `zprsim import` made up decides it there (named below), and no hint goes into one: export what it stands for and import again",
+            "no hint at {}: a stand-in `zprsim import` made up decides it there (its stand-in note names it), and no hint goes into one: export what it stands for and import again",
             names(&stand_in)
         ));
     }

@@ -144,3 +144,39 @@ fn a_dropped_first_packet_leaves_its_reply_a_first_packet() {
     let json: serde_json::Value = serde_json::from_str(&e.json(&s, &[]).unwrap()).unwrap();
     assert_eq!(json["first_packet"]["verdict"], "drop");
 }
+
+/// A layer a stand-in decides gets no hint, said after the stand-in note
+/// (the text prints that note first: "named below" was wrong).
+#[test]
+fn the_no_hint_line_follows_the_stand_in_note_it_refers_to() {
+    let s = from_toml_str(
+        r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16"]
+[[subnet]]
+name = "bare"
+vcn = "v"
+cidr_block = "10.0.3.0/24"
+stand_in = true
+[[vnic]]
+name = "x"
+subnet = "bare"
+private_ips = ["10.0.3.10"]
+"#,
+        "s.toml",
+    )
+    .unwrap()
+    .scenario;
+    let c = Compiled::new(&s, &Config::default()).unwrap();
+    let text = explain_flow(&s, &c, &tcp("x", "8.8.8.8", 443))
+        .unwrap()
+        .text(&s);
+    let note = text.find("  stand-in: subnet `bare`");
+    let no_hint = text.find("  no hint at route, egress-security: a stand-in `zprsim import` made up decides it there (its stand-in note names it), and no hint goes into one");
+    assert!(
+        matches!((note, no_hint), (Some(n), Some(h)) if n < h),
+        "{text}"
+    );
+    assert!(!text.contains("named below"), "{text}");
+}
