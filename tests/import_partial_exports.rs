@@ -566,3 +566,41 @@ fn a_vnic_takes_a_balancers_settings_only_from_a_balancer_of_its_subnet() {
     assert_eq!(stand_in, vnic_at(&cut));
     assert_eq!(stand_in.0, "unknown");
 }
+
+/// The refusal of an export holding subnets of a VCN it lacks names each
+/// subnet whole: `name` (`ocid`), or `ocid` alone when the subnet has no
+/// display name (blank counts as none), never a quote left open. The
+/// message was built as ``format!("{n}` (`{}", ...)`` wrapped in quotes,
+/// right only by how the halves met (the late review of the twenty-fifth
+/// session).
+#[test]
+fn the_refusal_of_an_export_lacking_its_vcn_names_each_subnet_whole() {
+    use zprsim_control::import::oci;
+    let mut files = crate::support::oke_export();
+    let gone = "ocid1.vcn.oc1.iad.notexported";
+    let mut list: Value = serde_json::from_str(&files["network-subnet-list.json"]).unwrap();
+    for s in list["data"].as_array_mut().unwrap() {
+        match s["display-name"].as_str() {
+            Some("pods") => s["vcn-id"] = gone.into(),
+            Some("legacy") => {
+                s["vcn-id"] = gone.into();
+                s["display-name"] = Value::Null;
+            }
+            Some("storage") => {
+                s["vcn-id"] = gone.into();
+                s["display-name"] = " ".into();
+            }
+            _ => {}
+        }
+    }
+    files.insert("network-subnet-list.json".into(), list.to_string());
+    let e = oci::import(&files, None).unwrap_err().to_string();
+    assert!(
+        e.contains(&format!(
+            "VCN `{gone}` is not in the export, and its subnet(s) `pods` (`ocid1.subnet.oc1.iad.gen000003`), `ocid1.subnet.oc1.iad.gen000004`, `ocid1.subnet.oc1.iad.gen000005` are: "
+        )),
+        "{e}"
+    );
+    // Every quote closed.
+    assert_eq!(e.matches('`').count() % 2, 0, "{e}");
+}
