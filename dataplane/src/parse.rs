@@ -128,6 +128,15 @@ pub struct PacketMeta {
     pub tcp_header_cut: bool,
 }
 
+impl PacketMeta {
+    /// The TCP flags byte as captured: `None` when the capture cut it off
+    /// ([`PacketMeta::tcp_header_cut`]), so nothing is known of them.
+    #[must_use]
+    pub fn flags(&self) -> Option<u8> {
+        (!self.tcp_header_cut).then_some(self.tcp_flags)
+    }
+}
+
 /// TCP flag bits in [`PacketMeta::tcp_flags`].
 pub mod tcp_flags {
     /// FIN.

@@ -445,6 +445,14 @@ pub(crate) struct Item {
     pub(crate) keys: Keys,
 }
 
+impl Item {
+    /// [`crate::parse::PacketMeta::flags`].
+    #[inline(always)]
+    pub(crate) fn flags(&self) -> Option<u8> {
+        (!self.tcp_header_cut).then_some(self.tcp_flags)
+    }
+}
+
 /// A record's place in its block and its fields.
 pub(crate) use crate::capture::RecordSpan as Rec;
 

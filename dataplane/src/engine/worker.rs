@@ -49,7 +49,7 @@ impl<X: Extra> Judge<X> {
                     && let Some(fast) = side.dropped_fast()
                 {
                     t.packet(
-                        (&it.packet, it.tcp_flags),
+                        (&it.packet, it.flags()),
                         it.ts_ns,
                         &fast,
                         (fh, usize::from(it.shard)),
@@ -71,7 +71,7 @@ impl<X: Extra> Judge<X> {
                         self.counters.record(&fast, it.wire_len);
                         if let Some(t) = &mut self.rules {
                             t.packet(
-                                (p, it.tcp_flags),
+                                (p, it.flags()),
                                 it.ts_ns,
                                 &fast,
                                 (fh, usize::from(it.shard)),
@@ -141,7 +141,7 @@ impl<X: Extra> Judge<X> {
         self.counters.record(&fast, it.wire_len);
         if let Some(t) = &mut self.rules {
             t.packet(
-                (&it.packet, it.tcp_flags),
+                (&it.packet, it.flags()),
                 it.ts_ns,
                 &fast,
                 (fh, usize::from(it.shard)),
