@@ -109,6 +109,100 @@ fn records_cut_by_the_snapshot_length_are_named_in_a_warning() {
     assert!(!String::from_utf8_lossy(&o.stderr).contains("snapshot length"));
 }
 
+/// The demo capture as `tcpdump -s SNAPLEN` writes it: every record cut
+/// to `snaplen` bytes, its original length kept; and how many of its TCP
+/// records keep their ports but lose their flags byte (Ethernet, IPv4 or
+/// IPv6 without options or extension headers, as the demo's are).
+pub fn snapped(b: &[u8], snaplen: usize) -> (Vec<u8>, usize) {
+    let mut out = b[..24].to_vec();
+    out[16..20].copy_from_slice(&u32::try_from(snaplen).unwrap().to_le_bytes());
+    let (mut at, mut flagless) = (24, 0);
+    let word = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap());
+    while at + 16 <= b.len() {
+        let incl = word(at + 8) as usize;
+        let keep = incl.min(snaplen);
+        let f = &b[at + 16..at + 16 + incl];
+        let tcp_at = match (f[12], f[13]) {
+            (0x08, 0x00) if f[23] == 6 => Some(14 + usize::from(f[14] & 0x0f) * 4),
+            (0x86, 0xdd) if f[20] == 6 => Some(54),
+            _ => None,
+        };
+        if tcp_at.is_some_and(|t| (t + 4..=t + 13).contains(&keep)) {
+            flagless += 1;
+        }
+        out.extend_from_slice(&b[at..at + 8]);
+        out.extend_from_slice(&u32::try_from(keep).unwrap().to_le_bytes());
+        out.extend_from_slice(&b[at + 12..at + 16]);
+        out.extend_from_slice(&f[..keep]);
+        at += 16 + incl;
+    }
+    (out, flagless)
+}
+
+/// A capture whose snapshot length ends inside the TCP header, after the
+/// ports (`tcpdump -s 40`: 38-47 bytes of an Ethernet, IPv4 and TCP
+/// frame), was judged with flags 0 and no word: a FIN or RST cut off
+/// leaves its connection a day's timeout, an ACK cut off makes a packet
+/// from a connection's middle look like its opener (audit statements).
+/// One `tcp-header-cut` warning a run now counts them, in the text and the
+/// report, for `replay` (any number of workers) and `diff`; the verdicts
+/// are unchanged (semantics.md says nothing of missing flags), and a
+/// snapshot length that keeps the flags gives none.
+///
+/// Found by the twenty-sixth session's QA (branch s26-tests).
+#[test]
+fn a_capture_cut_inside_the_tcp_header_says_its_packets_lost_their_flags() {
+    let t = oke_copy();
+    let dir = t.path();
+    let b = std::fs::read(dir.join("in.pcap")).unwrap();
+    let warnings = |args: &[&str]| -> (Vec<Value>, String) {
+        let mut a = args.to_vec();
+        a.extend(["--report", "r.json"]);
+        let o = run_in(dir, &a);
+        assert!(o.status.code().is_some_and(|c| c <= 1), "{o:?}");
+        let r: Value = serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap();
+        let w = r["run_warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["code"] == "tcp-header-cut")
+            .cloned()
+            .collect();
+        (w, String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    for snaplen in [38, 40, 47] {
+        let (cut, flagless) = snapped(&b, snaplen);
+        assert!(flagless > 100, "{snaplen}: {flagless}");
+        std::fs::write(dir.join("cut.pcap"), cut).unwrap();
+        let text = format!(
+            "{flagless} TCP packet(s) were captured through their ports but not their TCP flags"
+        );
+        for args in [
+            &["replay", "scenario.toml", "cut.pcap", "--workers", "1"][..],
+            &["replay", "scenario.toml", "cut.pcap", "--workers", "3"],
+            &["diff", "scenario.toml", "proposed.toml", "cut.pcap"],
+        ] {
+            let (w, err) = warnings(args);
+            assert_eq!(w.len(), 1, "{args:?}: {w:?}");
+            let m = w[0]["message"].as_str().unwrap();
+            assert!(m.starts_with(&text) && m.contains("`tcpdump -s 0`"), "{m}");
+            assert!(err.contains(&format!("warning: {text}")), "{args:?}: {err}");
+        }
+    }
+    // The flags byte kept (48 bytes), or the whole capture: no warning.
+    let (cut, flagless) = snapped(&b, 48);
+    assert_eq!(flagless, 0);
+    std::fs::write(dir.join("cut.pcap"), cut).unwrap();
+    assert_eq!(
+        warnings(&["replay", "scenario.toml", "cut.pcap"]).0,
+        Vec::<Value>::new()
+    );
+    assert_eq!(
+        warnings(&["replay", "scenario.toml", "in.pcap"]).0,
+        Vec::<Value>::new()
+    );
+}
+
 /// Captures given out of time order (rotated files named so they sort
 /// wrong, or typed in the wrong order) are replayed in the order given,
 /// and connection tracking saw time go back with no word of it. A warning

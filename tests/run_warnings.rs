@@ -115,6 +115,12 @@ fn every_run_warning_code_comes_from_a_real_input() {
     );
     assert_eq!(w["file"], "pcaps/truncated_records.pcap");
     saw(&w);
+    // `tcpdump -s 40`: the TCP headers cut after the ports.
+    let cut40 = tmp.join("cut40.pcap");
+    let (bytes, _) =
+        crate::capture_formats::snapped(&std::fs::read(root().join(DEMO)).unwrap(), 40);
+    std::fs::write(&cut40, bytes).unwrap();
+    saw(&one(&report(&["replay", OKE, s(&cut40)]), "tcp-header-cut"));
     let demo = std::fs::read(root().join(DEMO)).unwrap();
     let gz = gzip(&demo);
     let cut = tmp.join("cut.pcap.gz");

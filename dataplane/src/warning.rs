@@ -114,6 +114,10 @@ pub enum RunWarningCode {
     /// flow logs no data record (a wrong or empty file): the summary's
     /// zeros judged nothing (since the twenty-sixth session).
     NothingJudged,
+    /// TCP packets captured through their ports but not their flags (the
+    /// snapshot length ends inside the TCP header): judged without flags
+    /// (since the twenty-sixth session).
+    TcpHeaderCut,
     /// A scenario's own warning, where a report's `warnings` holds it as
     /// text (`diff` on flow logs, `tap`): its code.
     Scenario(WarningCode),
@@ -121,7 +125,7 @@ pub enum RunWarningCode {
 
 impl RunWarningCode {
     /// Every run code (scenario codes aside: scenario-format.md lists them).
-    pub const ALL: [RunWarningCode; 27] = [
+    pub const ALL: [RunWarningCode; 28] = [
         RunWarningCode::TruncatedRecord,
         RunWarningCode::CompressedEndsEarly,
         RunWarningCode::FileChanged,
@@ -149,6 +153,7 @@ impl RunWarningCode {
         RunWarningCode::InterruptedAfterReading,
         RunWarningCode::SameScenarios,
         RunWarningCode::NothingJudged,
+        RunWarningCode::TcpHeaderCut,
     ];
 
     /// The code as written in JSON (`truncated-record`).
@@ -182,6 +187,7 @@ impl RunWarningCode {
             RunWarningCode::InterruptedAfterReading => "interrupted-after-reading",
             RunWarningCode::SameScenarios => "same-scenarios",
             RunWarningCode::NothingJudged => "nothing-judged",
+            RunWarningCode::TcpHeaderCut => "tcp-header-cut",
             RunWarningCode::Scenario(c) => c.as_str(),
         }
     }

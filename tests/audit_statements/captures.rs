@@ -152,6 +152,63 @@ fn a_capture_starting_inside_a_connection_proposes_no_reverse_statement() {
     );
 }
 
+/// [`a_capture_starting_inside_a_connection_proposes_no_reverse_statement`]
+/// with the capture cut by `tcpdump -s 40` (Ethernet, IPv4 and the ports:
+/// no TCP flags): the server's data, its ACK cut off, read as the opener
+/// of its connection, and `replay` proposed the reverse statement again
+/// ("allow app.role:web endpoints to connect to '10.1.1.20/32' with
+/// protocol='tcp/51000'"). A TCP packet whose flags were not captured
+/// tells nothing of which end opened its connection: no statement is
+/// proposed for its flow (`mid_flow`), and the run says the flags were
+/// cut (`tcp-header-cut`); `explain --capture` likewise.
+///
+/// Found by the twenty-sixth session's QA (branch s26-tests).
+#[test]
+fn a_capture_cut_before_the_tcp_flags_proposes_no_reverse_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    mid_flow_capture(d);
+    let (cut, flagless) =
+        crate::capture_formats::snapped(&std::fs::read(d.join("c.pcap")).unwrap(), 40);
+    assert_eq!(flagless, 9);
+    std::fs::write(d.join("c.pcap"), cut).unwrap();
+    let out = run_in(d, ["replay", "s.toml", "c.pcap", "--report", "r.json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let r: Value = serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap()).unwrap();
+    assert!(
+        r["run_warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["code"] == "tcp-header-cut"),
+        "{r:#}"
+    );
+    let listed = r["zpr_audit_flows"]["listed"].as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{listed:#?}");
+    for f in listed {
+        let hint = f["to_keep_open"].as_str().unwrap_or_default();
+        assert!(!hint.contains("tcp/5100"), "a reverse statement: {f:#}");
+        assert_eq!(f["mid_flow"], true, "{f:#}");
+    }
+    let enforced = AUDITED_WEB.replace("mode = \"audit\"", "mode = \"enforce\"");
+    std::fs::write(d.join("s.toml"), enforced).unwrap();
+    let out = run_in(
+        d,
+        [
+            "explain",
+            "s.toml",
+            "--capture",
+            "c.pcap",
+            "--packet",
+            "1",
+            "--json",
+        ],
+    );
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{out:?}"));
+    let hints = j["to_open"].to_string();
+    assert!(!hints.contains("tcp/5100"), "a reverse statement: {j:#}");
+}
+
 /// `explain --capture` on a packet of a connection the capture starts
 /// inside (its first packet: the server's data to the client's port, with
 /// billing enforced) proposed the same reverse statement as `replay`. It
