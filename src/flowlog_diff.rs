@@ -167,7 +167,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         report.stopped_by == Some(StoppedBy::TemporaryFilesFull),
     );
     let mut extra: Vec<_> = cut.into_iter().collect();
-    extra.extend(crate::flowlog::nothing_placed(
+    extra.extend(zprsim_dataplane::report::flow_log::nothing_placed(
         report.before.judged,
         report.before.unplaced,
     ));
@@ -261,7 +261,7 @@ fn summary(r: &Report, changed: &[ChangedFlow]) -> String {
             t,
             "  {}: {} {ports} ({} packets): before {}, after {}",
             c.class.words(),
-            crate::flowlog::proto_name(c.proto),
+            zprsim_dataplane::report::proto_name(c.proto),
             c.packets,
             c.before.outcome(),
             c.after.outcome()
