@@ -331,7 +331,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         .chain(evicted)
         .chain(gone)
         .chain(failed.iter().cloned())
-        .chain(crate::nothing_judged::capture(
+        .chain(zprsim_dataplane::report::nothing_judged::capture(
             &a.captures,
             &before.counters,
             o.interrupted || o.error.is_some(),

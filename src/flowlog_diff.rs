@@ -167,13 +167,13 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         report.stopped_by == Some(StoppedBy::TemporaryFilesFull),
     );
     let mut extra: Vec<_> = cut.into_iter().collect();
-    extra.extend(crate::flowlog::nothing_placed(
+    extra.extend(zprsim_dataplane::report::flow_log::nothing_placed(
         report.before.judged,
         report.before.unplaced,
     ));
-    extra.extend(crate::nothing_judged::flow_log(
+    extra.extend(zprsim_dataplane::report::nothing_judged::flow_log(
         a.inputs,
-        &crate::nothing_judged::FlowLogCounts {
+        &zprsim_dataplane::report::nothing_judged::FlowLogCounts {
             judged: report.before.judged,
             unplaced: report.before.unplaced,
             quality: report.flow_log.skipped_nodata + report.flow_log.skipped_skipdata,
@@ -271,7 +271,7 @@ fn summary(r: &Report, changed: &[ChangedFlow]) -> String {
             t,
             "  {}: {} {ports} ({} packets): before {}, after {}",
             c.class.words(),
-            crate::flowlog::proto_name(c.proto),
+            zprsim_dataplane::report::proto_name(c.proto),
             c.packets,
             c.before.outcome(),
             c.after.outcome()

@@ -15,7 +15,6 @@ mod import_looks;
 mod interrupt;
 mod lab;
 mod leave;
-mod nothing_judged;
 mod outputs;
 mod replay;
 mod report;

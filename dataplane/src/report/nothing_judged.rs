@@ -7,9 +7,9 @@
 
 use std::path::PathBuf;
 
-use zprsim_dataplane::judge::Counters;
-use zprsim_dataplane::output::shown;
-use zprsim_dataplane::warning::{RunWarning, RunWarningCode};
+use crate::judge::Counters;
+use crate::output::shown;
+use crate::warning::{RunWarning, RunWarningCode};
 
 /// "the capture `a`" / "the captures `a`, `b`", with the verb's ending.
 fn named(what: &str, files: &[PathBuf]) -> (String, &'static str) {
@@ -24,7 +24,7 @@ fn named(what: &str, files: &[PathBuf]) -> (String, &'static str) {
 /// The warning of a capture pass over `files` that judged no packet
 /// (`k`): none when it judged one, or when it was stopped (`stopped`: the
 /// report says so).
-pub(crate) fn capture(files: &[PathBuf], k: &Counters, stopped: bool) -> Option<RunWarning> {
+pub fn capture(files: &[PathBuf], k: &Counters, stopped: bool) -> Option<RunWarning> {
     if k.packets.total > 0 || stopped {
         return None;
     }
@@ -51,21 +51,21 @@ pub(crate) fn capture(files: &[PathBuf], k: &Counters, stopped: bool) -> Option<
 }
 
 /// What a flow-log pass over `files` read and judged.
-pub(crate) struct FlowLogCounts {
+pub struct FlowLogCounts {
     /// Records judged.
-    pub(crate) judged: u64,
+    pub judged: u64,
     /// Records at no VNIC of the scenario (`nothing-placed` says those).
-    pub(crate) unplaced: u64,
+    pub unplaced: u64,
     /// NODATA and SKIPDATA entries.
-    pub(crate) quality: u64,
+    pub quality: u64,
     /// Entries that could not be read.
-    pub(crate) malformed: u64,
+    pub malformed: u64,
 }
 
 /// The warning of a flow-log pass over `files` that judged no record and
 /// read none to place: none when it judged one, when `nothing-placed`
 /// says why (records at no VNIC of the scenario), or when it was stopped.
-pub(crate) fn flow_log(files: &[PathBuf], n: &FlowLogCounts, stopped: bool) -> Option<RunWarning> {
+pub fn flow_log(files: &[PathBuf], n: &FlowLogCounts, stopped: bool) -> Option<RunWarning> {
     if n.judged > 0 || n.unplaced > 0 || stopped {
         return None;
     }
