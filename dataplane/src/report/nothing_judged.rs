@@ -21,36 +21,53 @@ fn named(what: &str, files: &[PathBuf]) -> (String, &'static str) {
     }
 }
 
+/// The warning: `what` of `files` hold no `none` ("packet", "record");
+/// where `counts` (each a number and what it counts) say some entries
+/// were read, none of them a `judgeable` one, with those counted.
+fn warning(
+    what: &str,
+    files: &[PathBuf],
+    none: &str,
+    judgeable: &str,
+    counts: &[(u64, &str)],
+) -> RunWarning {
+    let (them, s) = named(what, files);
+    let read: Vec<String> = counts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, w)| format!("{n} {w}"))
+        .collect();
+    let message = if read.is_empty() {
+        format!("{them} hold{s} no {none}: nothing was judged")
+    } else {
+        format!(
+            "{them} hold{s} no {judgeable} to judge ({}): nothing was judged",
+            read.join(", ")
+        )
+    };
+    RunWarning::new(RunWarningCode::NothingJudged, message)
+}
+
 /// The warning of a capture pass over `files` that judged no packet
 /// (`k`): none when it judged one, or when it was stopped (`stopped`: the
 /// report says so).
 pub fn capture(files: &[PathBuf], k: &Counters, stopped: bool) -> Option<RunWarning> {
-    if k.packets.total > 0 || stopped {
-        return None;
-    }
-    let (them, s) = named("capture", files);
-    let mut read = Vec::new();
-    for (n, what) in [
-        (k.non_ip, "not IP"),
-        (k.copies, "copies left out by `--dedup`"),
-        (k.node_local, "node-local (`--node-local`)"),
-    ] {
-        if n > 0 {
-            read.push(format!("{n} {what}"));
-        }
-    }
-    let message = if read.is_empty() {
-        format!("{them} hold{s} no packet: nothing was judged")
-    } else {
-        format!(
-            "{them} hold{s} no packet to judge ({}): nothing was judged",
-            read.join(", ")
+    (k.packets.total == 0 && !stopped).then(|| {
+        warning(
+            "capture",
+            files,
+            "packet",
+            "packet",
+            &[
+                (k.non_ip, "not IP"),
+                (k.copies, "copies left out by `--dedup`"),
+                (k.node_local, "node-local (`--node-local`)"),
+            ],
         )
-    };
-    Some(RunWarning::new(RunWarningCode::NothingJudged, message))
+    })
 }
 
-/// What a flow-log pass over `files` read and judged.
+/// What a flow-log pass over `files` judged and skipped.
 pub struct FlowLogCounts {
     /// Records judged.
     pub judged: u64,
@@ -66,26 +83,16 @@ pub struct FlowLogCounts {
 /// read none to place: none when it judged one, when `nothing-placed`
 /// says why (records at no VNIC of the scenario), or when it was stopped.
 pub fn flow_log(files: &[PathBuf], n: &FlowLogCounts, stopped: bool) -> Option<RunWarning> {
-    if n.judged > 0 || n.unplaced > 0 || stopped {
-        return None;
-    }
-    let (them, s) = named("flow log", files);
-    let mut read = Vec::new();
-    for (k, what) in [
-        (n.quality, "NODATA or SKIPDATA"),
-        (n.malformed, "malformed"),
-    ] {
-        if k > 0 {
-            read.push(format!("{k} {what}"));
-        }
-    }
-    let message = if read.is_empty() {
-        format!("{them} hold{s} no record: nothing was judged")
-    } else {
-        format!(
-            "{them} hold{s} no data record to judge ({}): nothing was judged",
-            read.join(", ")
+    (n.judged == 0 && n.unplaced == 0 && !stopped).then(|| {
+        warning(
+            "flow log",
+            files,
+            "record",
+            "data record",
+            &[
+                (n.quality, "NODATA or SKIPDATA"),
+                (n.malformed, "malformed"),
+            ],
         )
-    };
-    Some(RunWarning::new(RunWarningCode::NothingJudged, message))
+    })
 }
