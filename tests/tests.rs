@@ -37,6 +37,7 @@ mod explain_shapes;
 mod explain_state;
 mod firstday;
 mod flowlog;
+mod flowlog_diff;
 mod flowlog_formats;
 mod full_disk;
 mod gzip_damage;
