@@ -249,6 +249,14 @@ fn summary(r: &Report, changed: &[ChangedFlow]) -> String {
         "  packets: {} would break, {} newly allowed",
         r.packets.would_break, r.packets.newly_allowed
     );
+    let x = &r.rejected_by_oci;
+    if x.flows > 0 {
+        let _ = writeln!(
+            t,
+            "  rejected by OCI: {} flow(s) ({} packets): dropped today, never counted as would break",
+            x.flows, x.packets
+        );
+    }
     for (name, side) in [("before", &r.before), ("after", &r.after)] {
         let a = &side.agreement;
         let _ = writeln!(

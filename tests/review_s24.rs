@@ -9,19 +9,15 @@ use crate::support::{oke_copy, root, zprsim};
 /// Journey (d), step 5 of docs/rollout.md on flow logs: the statement
 /// added and billing enforced, "`diff` from the rollout scenario to the
 /// new one must show nothing that would break". On the demo capture it
-/// shows nothing; on the demo flow logs it shows the billing pod's NFS
+/// shows nothing; on the demo flow logs it showed the billing pod's NFS
 /// flow as "would break ... before allow, after drop at zpr" (exit 1),
 /// the flow OCI logged REJECT and step 2's `replay` calls "dropped today
-/// by another check" (the mount target's). A flow-log record is one
-/// VNIC's side (docs/semantics.md §6.4): its only record is billing's
-/// egress, whose own check goes audit -> enforce, while the mount
-/// target's drop is on the other side, unlogged. So the gate of step 5
-/// never passes on flow logs. Whether `diff` on flow logs should judge
-/// the other side of a record whose VNIC's counterpart is in the
-/// scenario (as `replay`'s audit summary does), or the page should say
-/// so, is the lead's call (the comparison lives in `dataplane/`).
+/// by another check" (the mount target's): its only record is billing's
+/// egress, and a record was judged at its VNIC alone. Since the
+/// twenty-sixth session `diff` on flow logs judges each flow along its
+/// whole path (the mount target's drop included) and never counts a
+/// record OCI rejected as would break: the gate passes on both.
 #[test]
-#[ignore = "design: diff on flow logs judges one side; the rollout gate of docs/rollout.md step 5 fails on a flow dropped today (dataplane/ diff, lead's call)"]
 fn the_rollout_gate_on_flow_logs_passes_once_the_statements_are_added() {
     let dir = oke_copy();
     let d = dir.path();

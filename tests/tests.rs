@@ -40,6 +40,7 @@ mod explain_state;
 mod firstday;
 mod flowlog;
 mod flowlog_archives;
+mod flowlog_diff;
 mod flowlog_formats;
 mod full_disk;
 mod gzip_damage;

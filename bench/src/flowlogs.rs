@@ -137,11 +137,21 @@ pub fn records_from_capture(s: &Scenario, c: &Compiled, capture: &[u8]) -> Vec<G
             e.0.packets += 1;
             e.0.bytes += u64::from(r.orig_len);
         };
-        if let Some(v) = vnic_of(s, p.src) {
-            add(v, src_ok);
-        }
-        if reaches_dst && let Some(v) = vnic_of(s, p.dst) {
-            add(v, dst_ok);
+        let at_src = vnic_of(s, p.src);
+        let at_dst = vnic_of(s, p.dst).filter(|_| reaches_dst);
+        match (at_src, at_dst) {
+            // A packet a VNIC sends itself is one packet: logged once,
+            // with its outcome (it was logged at both ends, its packets
+            // counted twice in one record).
+            (Some(a), Some(b)) if a.0 == b.0 => add(a, dst_ok),
+            (a, b) => {
+                if let Some(v) = a {
+                    add(v, src_ok);
+                }
+                if let Some(v) = b {
+                    add(v, dst_ok);
+                }
+            }
         }
     }
     let mut out: Vec<(GenRecord, u64)> = agg.into_values().collect();

@@ -385,25 +385,31 @@ pub(super) fn expiry(c: &SideConn) -> u64 {
         .saturating_add(conntrack::timeout_ns(c.proto, c.both, false))
 }
 
-/// Judges `r`, the next placed record in judging order, at VNIC `v` in
-/// direction `dir`: as a reply when it reverses a live connection tracked
-/// at that VNIC, else as an opening packet; an allowed record opens or
-/// extends the connection. Counts it into `out`; `guessed` ([`rank`]):
-/// the tie rule placed it by input order. Its tuple, whether it was
-/// judged as a reply, and the judgement (`None` for no tuple, which a
-/// record never lacks).
-pub(super) fn judge_one(
-    compiled: &Compiled,
+/// What [`track`] gave of a record.
+pub(super) struct Tracked {
+    /// Its tuple.
+    pub(super) key: ConnKey,
+    /// Judged as a reply of a live connection.
+    pub(super) reply: bool,
+    /// The packet judged ([`record_packet`]).
+    pub(super) packet: Packet,
+    /// The judgement.
+    pub(super) fast: Fast,
+    /// It opened a connection (one more in `conns`).
+    pub(super) opened: bool,
+}
+
+/// Judges `r`, the next record in judging order, tracked as `v` (a VNIC,
+/// or one index for a whole path): as a reply when it reverses a live
+/// connection tracked there, else as an opening packet; an allowed record
+/// opens or extends the connection. `judge` judges the packet in its
+/// context. `None` for no tuple, which a record never lacks.
+pub(super) fn track(
     conns: &mut Conns,
-    out: &mut FlowLogJudgement,
     r: &LogRecord,
-    (v, dir): (usize, Direction),
-    guessed: bool,
-) -> Option<(ConnKey, bool, Fast)> {
-    let side = match dir {
-        Direction::Egress => Side::Source,
-        Direction::Ingress => Side::Destination,
-    };
+    v: usize,
+    judge: impl FnOnce(&Packet, Context) -> Fast,
+) -> Option<Tracked> {
     let start_ns = r.start.saturating_mul(NS);
     let end_ns = r.end.saturating_mul(NS);
     let opening = record_packet(r, false);
@@ -416,21 +422,21 @@ pub(super) fn judge_one(
         Some((initiator, t)) if forward != initiator => (Context::Reply(t), true),
         _ => (Context::First, false),
     };
-    let p = if reply {
+    let packet = if reply {
         record_packet(r, true)
     } else {
         opening
     };
-    let fast = compiled.judge_side(&p, ctx, side);
-    let allowed = fast.judgement.verdict == Verdict::Allow;
-    if allowed {
+    let fast = judge(&packet, ctx);
+    let mut opened = false;
+    if fast.judgement.verdict == Verdict::Allow {
         match conns.get_mut(&(v, key)).filter(|_| live.is_some()) {
             Some(c) => {
                 c.last_ns = c.last_ns.max(end_ns);
                 c.both |= reply;
             }
             None => {
-                out.counters.connections += 1;
+                opened = true;
                 conns.insert(
                     (v, key),
                     SideConn {
@@ -444,11 +450,42 @@ pub(super) fn judge_one(
             }
         }
     }
-    count(out, r, &fast, reply);
-    if fast.judgement.zpr_audit {
-        out.audit.add(&p, start_ns, r.packets, guessed);
+    Some(Tracked {
+        key,
+        reply,
+        packet,
+        fast,
+        opened,
+    })
+}
+
+/// Judges `r`, the next placed record in judging order, at VNIC `v` in
+/// direction `dir` ([`track`], on what that side enforces). Counts it
+/// into `out`; `guessed` ([`rank`]): the tie rule placed it by input
+/// order. Its tuple, whether it was judged as a reply, and the judgement
+/// (`None` for no tuple, which a record never lacks).
+pub(super) fn judge_one(
+    compiled: &Compiled,
+    conns: &mut Conns,
+    out: &mut FlowLogJudgement,
+    r: &LogRecord,
+    (v, dir): (usize, Direction),
+    guessed: bool,
+) -> Option<(ConnKey, bool, Fast)> {
+    let side = match dir {
+        Direction::Egress => Side::Source,
+        Direction::Ingress => Side::Destination,
+    };
+    let t = track(conns, r, v, |p, ctx| compiled.judge_side(p, ctx, side))?;
+    if t.opened {
+        out.counters.connections += 1;
     }
-    Some((key, reply, fast))
+    count(out, r, &t.fast, t.reply);
+    if t.fast.judgement.zpr_audit {
+        out.audit
+            .add(&t.packet, r.start.saturating_mul(NS), r.packets, guessed);
+    }
+    Some((t.key, t.reply, t.fast))
 }
 
 /// The tie rule's rank of `r` at VNIC `v`: 1 when the other direction of

@@ -13,6 +13,7 @@
 //! - [`spill`]: records placed as they are read and kept in fixed-size
 //!   form, in sorted runs outside memory past a bound.
 //! - [`stream`]: judging those in bounded memory, as [`judge`] does.
+//! - [`live`]: the connections tracked across records, held while live.
 //! - [`sort`]: an external sort of fixed-size records (`diff`'s flows).
 //! - [`diff`]: `diff` on flow logs: both scenarios' verdicts of each
 //!   record, grouped into flows and classed (its records sorted with
@@ -24,6 +25,7 @@ pub mod detect;
 pub mod diff;
 pub mod fast;
 pub mod judge;
+mod live;
 pub mod read;
 pub mod record;
 pub mod sort;

@@ -13,14 +13,12 @@
 //!
 //! What is held besides the group: the connections tracked at each VNIC,
 //! each dropped at the first second that starts after it went idle past
-//! its timeout (a heap of expiry times; exact: records come in start
-//! order, so a connection not live at one record's start is never live
-//! again), so the table holds the live ones, at most `max_connections`; the distinct (tuple, VNIC) pairs that count `flows` and
+//! its timeout ([`super::live`]), so the table holds the live ones, at
+//! most `max_connections`; the distinct (tuple, VNIC) pairs that count `flows` and
 //! `flows_at_two_vnics`, in a set of at most half the record buffer,
 //! spilled as sorted runs when full and counted by a merge at the end;
 //! the first unplaced records (a heap of the earliest in input order).
 
-use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -29,9 +27,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use zprsim_control::compile::Compiled;
 
 use super::judge::{
-    Conns, Direction, FlowLogJudgement, Judged, NS, Unplaced, Weight, expiry, judge_one, openers,
-    rank,
+    Direction, FlowLogJudgement, Judged, NS, Unplaced, Weight, judge_one, openers, rank,
 };
+use super::live::Live;
 use super::record::LogRecord;
 use super::spill::{FlowLogSpool, Placed, Spilled};
 use crate::conntrack::ConnKey;
@@ -215,29 +213,6 @@ fn spool_error(e: &SpoolError) -> String {
     )
 }
 
-/// When a tracked connection (VNIC, tuple) goes idle, in ns; ordered by
-/// the time alone (which of two equal ones goes first does not matter:
-/// both are handled before the next second).
-#[derive(Clone, Copy)]
-struct Expiry(u64, usize, ConnKey);
-
-impl PartialEq for Expiry {
-    fn eq(&self, o: &Self) -> bool {
-        self.0 == o.0
-    }
-}
-impl Eq for Expiry {}
-impl PartialOrd for Expiry {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Expiry {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        self.0.cmp(&o.0)
-    }
-}
-
 /// The state carried from one start second to the next.
 struct Judging<'a> {
     compiled: &'a Compiled,
@@ -245,18 +220,14 @@ struct Judging<'a> {
     side: usize,
     vnic_ids: &'a [Arc<str>],
     out: StreamOutcome,
-    conns: Conns,
-    /// When each tracked connection goes idle past its timeout, earliest
-    /// first: (time in ns, VNIC, tuple), one entry per connection, moved
-    /// later when it finds its connection extended.
-    expiries: BinaryHeap<Reverse<Expiry>>,
+    /// The connections tracked at each VNIC (at most `--max-connections`).
+    live: Live,
     flows: FlowSet,
     examples: BinaryHeap<Example>,
     max_examples: usize,
     ids: HashSet<[u8; 16], ahash::RandomState>,
     /// Input position of `out.first_duplicate`.
     first_dup_seq: Option<u64>,
-    max_connections: usize,
     file_name: &'a dyn Fn(u32) -> String,
 }
 
@@ -287,20 +258,7 @@ impl Judging<'_> {
         let start_ns = first.start.saturating_mul(NS);
         // Every connection idle past its timeout at this second's start
         // is dropped: the table then holds exactly the live ones.
-        while let Some(&Reverse(Expiry(at, v, key))) = self.expiries.peek() {
-            if at >= start_ns {
-                break;
-            }
-            self.expiries.pop();
-            match self.conns.get(&(v, key)).map(expiry) {
-                Some(now) if now >= start_ns => self.expiries.push(Reverse(Expiry(now, v, key))),
-                Some(_) => {
-                    self.conns.remove(&(v, key));
-                    self.out.stats.connections_dropped += 1;
-                }
-                None => {}
-            }
-        }
+        self.out.stats.connections_dropped += self.live.expire(start_ns);
         self.ids.clear();
         let mut keep: Vec<(LogRecord, usize, Direction, u64)> = Vec::with_capacity(g.len());
         for x in g {
@@ -347,10 +305,10 @@ impl Judging<'_> {
         order.sort_unstable();
         for (_, i, guessed) in order {
             let (r, v, dir, seq) = &keep[i];
-            let before = self.conns.len();
+            let before = self.live.conns.len();
             let Some((key, reply, fast)) = judge_one(
                 self.compiled,
-                &mut self.conns,
+                &mut self.live.conns,
                 &mut self.out.judgement,
                 r,
                 (*v, *dir),
@@ -358,20 +316,14 @@ impl Judging<'_> {
             ) else {
                 continue;
             };
-            if self.conns.len() > before {
-                if let Some(c) = self.conns.get(&(*v, key)) {
-                    self.expiries.push(Reverse(Expiry(expiry(c), *v, key)));
-                }
-                // The table holds live connections only: past the bound,
-                // an error, not memory without end.
-                if self.conns.len() > self.max_connections {
-                    return Err(format!(
-                        "{}:{}: more than {} connections live at once (the limit, `--max-connections`)",
-                        (self.file_name)(r.file),
-                        r.line,
-                        self.max_connections
-                    ));
-                }
+            // The table holds live connections only: past the bound, an
+            // error, not memory without end.
+            if self.live.conns.len() > before && !self.live.opened(*v, key) {
+                return Err(too_many_connections(
+                    &(self.file_name)(r.file),
+                    r,
+                    self.live.max(),
+                ));
             }
             self.flows.add(FlowPair::of(&key, *v));
             self.out.judged += 1;
@@ -386,7 +338,8 @@ impl Judging<'_> {
                 },
             )?;
         }
-        self.out.stats.peak_connections = self.out.stats.peak_connections.max(self.conns.len());
+        self.out.stats.peak_connections =
+            self.out.stats.peak_connections.max(self.live.conns.len());
         Ok(())
     }
 }
@@ -521,8 +474,7 @@ impl<'a> Judging<'a> {
                 },
                 ..StreamOutcome::default()
             },
-            conns: Conns::default(),
-            expiries: BinaryHeap::new(),
+            live: Live::new(cfg.max_connections),
             flows: FlowSet {
                 set: HashSet::default(),
                 cap,
@@ -532,7 +484,6 @@ impl<'a> Judging<'a> {
             max_examples,
             ids: HashSet::default(),
             first_dup_seq: None,
-            max_connections: cfg.max_connections.max(1),
             file_name,
         }
     }
@@ -567,6 +518,15 @@ impl<'a> Judging<'a> {
         out.stats.flow_runs = flow_runs;
         Ok(out)
     }
+}
+
+/// The error of a record that finds more than `max` connections live
+/// (`--max-connections`); `file` names its file.
+pub(super) fn too_many_connections(file: &str, r: &LogRecord, max: usize) -> String {
+    format!(
+        "{file}:{}: more than {max} connections live at once (the limit, `--max-connections`)",
+        r.line
+    )
 }
 
 /// What [`judge_spooled_pair`] hands over, in order: each start second's

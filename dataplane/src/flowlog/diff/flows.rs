@@ -10,12 +10,32 @@ use serde::Serialize;
 use zprsim_control::model::Scenario;
 use zprsim_control::verdict::{Stage, Verdict};
 
+use super::report::RejectedByOci;
 use super::sort::{Changed, INLINE_VNICS, Part, side_of};
 use crate::community_id::community_id;
-use crate::diff::{Class, FlowCounts, SideFlow};
+use crate::diff::{Class, FlowCounts, PacketCounts, SideFlow};
 use crate::flowlog::judge::record_packet;
 use crate::flowlog::record::{Action, LogRecord};
 use crate::flowlog::sort::Sorted;
+
+/// One VNIC's records of one direction of a flow: a flow logged at both
+/// ends has each direction's packets in two views, counted once.
+#[derive(Debug, Clone, Copy, Default)]
+struct View {
+    vnic: u32,
+    /// The direction of the flow's first record.
+    forward: bool,
+    packets: u64,
+    bytes: u64,
+    /// Packets of records OCI logged `REJECT`.
+    rejected: u64,
+    /// Packets allowed before and dropped after, of records OCI logged
+    /// `ACCEPT` (a rejected record's packets were dropped today).
+    would_break: u64,
+    newly_allowed: u64,
+    /// Per side: allowed and dropped packets.
+    sides: [(u64, u64); 2],
+}
 
 /// One flow being built from its parts ([`Part`], in tuple order).
 pub(super) struct Flow {
@@ -23,16 +43,24 @@ pub(super) struct Flow {
     /// judging order: the opener of a connection in one window).
     pub(super) first: Part,
     pub(super) records: u64,
-    packets: u64,
-    bytes: u64,
     /// The VNICs that logged it (BEFORE's indices).
     vnics: BTreeSet<u32>,
-    would_break: u64,
-    newly_allowed: u64,
+    /// Each VNIC's view of each direction (one or two VNICs, mostly).
+    views: Vec<View>,
     changed: bool,
-    /// Per side: verdict and stage of its first dropped record (allow when
-    /// none), allowed and dropped packets.
-    sides: [(u8, u64, u64); 2],
+    /// OCI logged a record of it `REJECT`.
+    rejected: bool,
+    /// Per side: verdict and stage of its first dropped record (allow
+    /// when none).
+    codes: [u8; 2],
+}
+
+/// What a flow adds to the report's counts: its class, its packets (each
+/// direction counted at one VNIC), and whether OCI rejected some of it.
+pub(super) struct Tally<'a> {
+    pub(super) flows: &'a mut FlowCounts,
+    pub(super) packets: &'a mut PacketCounts,
+    pub(super) rejected: &'a mut RejectedByOci,
 }
 
 impl Flow {
@@ -41,13 +69,11 @@ impl Flow {
         let mut f = Flow {
             first: *p,
             records: 0,
-            packets: 0,
-            bytes: 0,
             vnics: BTreeSet::new(),
-            would_break: 0,
-            newly_allowed: 0,
+            views: Vec::new(),
             changed: false,
-            sides: [(0, 0, 0); 2],
+            rejected: false,
+            codes: [0; 2],
         };
         f.add(p);
         f
@@ -56,43 +82,108 @@ impl Flow {
     /// Adds a part of the same tuple.
     pub(super) fn add(&mut self, p: &Part) {
         self.records += 1;
-        self.packets = self.packets.saturating_add(p.packets);
-        self.bytes = self.bytes.saturating_add(p.bytes);
         self.vnics.insert(p.vnic);
+        self.changed |= p.reason_changed;
+        self.rejected |= p.rejected;
+        let f = &self.first;
+        let forward = p.src == f.src && p.dst == f.dst && p.sport == f.sport;
+        let at = match self
+            .views
+            .iter()
+            .position(|v| v.vnic == p.vnic && v.forward == forward)
+        {
+            Some(i) => i,
+            None => {
+                self.views.push(View {
+                    vnic: p.vnic,
+                    forward,
+                    ..View::default()
+                });
+                self.views.len() - 1
+            }
+        };
+        let Some(v) = self.views.get_mut(at) else {
+            return;
+        };
+        v.packets = v.packets.saturating_add(p.packets);
+        v.bytes = v.bytes.saturating_add(p.bytes);
         let (bok, aok) = (p.sides[0] == 0, p.sides[1] == 0);
-        if bok && !aok {
-            self.would_break = self.would_break.saturating_add(p.packets);
+        if p.rejected {
+            v.rejected = v.rejected.saturating_add(p.packets);
+        } else if bok && !aok {
+            v.would_break = v.would_break.saturating_add(p.packets);
         }
         if !bok && aok {
-            self.newly_allowed = self.newly_allowed.saturating_add(p.packets);
+            v.newly_allowed = v.newly_allowed.saturating_add(p.packets);
         }
-        self.changed |= p.reason_changed;
-        for (s, &code) in self.sides.iter_mut().zip(&p.sides) {
+        for ((code, s), &c) in self.codes.iter_mut().zip(&mut v.sides).zip(&p.sides) {
             // A flow's verdict on a side: drop (at the stage of its first
             // dropped record, by window start, then judging order) when any
             // record is dropped.
-            if code != 0 && s.0 == 0 {
-                s.0 = code;
+            if c != 0 && *code == 0 {
+                *code = c;
             }
-            if code == 0 {
-                s.1 = s.1.saturating_add(p.packets);
+            if c == 0 {
+                s.0 = s.0.saturating_add(p.packets);
             } else {
-                s.2 = s.2.saturating_add(p.packets);
+                s.1 = s.1.saturating_add(p.packets);
             }
         }
     }
 
-    /// Counts the flow in its class; its record for `--flows` when it
-    /// changed (VNICs past [`INLINE_VNICS`] go to `overflow`).
+    /// Each direction's packets as one VNIC saw them: the view with the
+    /// most packets (of equal ones, the one with more packets OCI
+    /// rejected: a window logged `ACCEPT` at the source and `REJECT` at
+    /// the destination was dropped today; then the first), summed over
+    /// the directions.
+    fn counted(&self) -> View {
+        let mut sum = View::default();
+        for forward in [true, false] {
+            let mut best: Option<&View> = None;
+            for v in self.views.iter().filter(|v| v.forward == forward) {
+                if best.is_none_or(|b| (v.packets, v.rejected) > (b.packets, b.rejected)) {
+                    best = Some(v);
+                }
+            }
+            let Some(v) = best else { continue };
+            sum.packets = sum.packets.saturating_add(v.packets);
+            sum.bytes = sum.bytes.saturating_add(v.bytes);
+            sum.rejected = sum.rejected.saturating_add(v.rejected);
+            sum.would_break = sum.would_break.saturating_add(v.would_break);
+            sum.newly_allowed = sum.newly_allowed.saturating_add(v.newly_allowed);
+            for (s, x) in sum.sides.iter_mut().zip(v.sides) {
+                s.0 = s.0.saturating_add(x.0);
+                s.1 = s.1.saturating_add(x.1);
+            }
+        }
+        sum
+    }
+
+    /// Counts the flow in its class and its packets; its record for
+    /// `--flows` when it changed (VNICs past [`INLINE_VNICS`] go to
+    /// `overflow`). The packets of a record OCI rejected were dropped
+    /// today: never "would break" (the flow is counted in `rejected`). A
+    /// flow is its tuple over the whole log, connections hours apart among
+    /// it: one rejected does not make another's accepted packets dropped
+    /// today.
     pub(super) fn changed_record(
         self,
-        counts: &mut FlowCounts,
+        t: &mut Tally<'_>,
         overflow: &mut Vec<Vec<u32>>,
     ) -> Option<Changed> {
-        let class = if self.would_break > 0 {
+        let n = self.counted();
+        t.packets.total = t.packets.total.saturating_add(n.packets);
+        if self.rejected {
+            t.rejected.flows += 1;
+            t.rejected.packets = t.rejected.packets.saturating_add(n.rejected);
+        }
+        t.packets.would_break = t.packets.would_break.saturating_add(n.would_break);
+        t.packets.newly_allowed = t.packets.newly_allowed.saturating_add(n.newly_allowed);
+        let counts = &mut *t.flows;
+        let class = if n.would_break > 0 {
             counts.would_break += 1;
             0
-        } else if self.newly_allowed > 0 {
+        } else if n.newly_allowed > 0 {
             counts.newly_allowed += 1;
             1
         } else if self.changed {
@@ -114,6 +205,7 @@ impl Flow {
             u8::MAX
         };
         let p = &self.first;
+        let side = |i: usize| (self.codes[i], n.sides[i].0, n.sides[i].1);
         Some(Changed {
             start: p.start,
             src: p.src,
@@ -121,10 +213,10 @@ impl Flow {
             proto: p.proto,
             sport: p.sport,
             dport: p.dport,
-            packets: self.packets,
-            bytes: self.bytes,
+            packets: n.packets,
+            bytes: n.bytes,
             records: self.records,
-            sides: self.sides,
+            sides: [side(0), side(1)],
             class,
             nvnics,
             vnics,
@@ -154,7 +246,8 @@ pub struct ChangedFlow {
     /// Seconds since the epoch, as in every other flow line (the first
     /// record's window start).
     pub first_ts: f64,
-    /// Packets of the flow's records.
+    /// Packets of the flow's records, each direction counted at one VNIC
+    /// (a flow logged at both ends is not counted twice).
     pub packets: u64,
     /// Their bytes.
     pub bytes: u64,

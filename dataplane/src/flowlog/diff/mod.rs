@@ -2,18 +2,23 @@
 //!
 //! - Every record is judged at its VNIC by both scenarios
 //!   ([`crate::flowlog::stream::judge_spooled_pair`], each with its own
-//!   tracking across records), one start second at a time; its verdict,
-//!   stage and deciding rules on each side are compared ([`rules`]).
+//!   tracking across records), one start second at a time: the sides'
+//!   counts and agreement with OCI. Each is judged along its flow's whole
+//!   path too ([`path`], since the twenty-sixth session); those verdicts,
+//!   stages and deciding rules are compared ([`rules`]).
 //! - Each compared record's part of its flow ([`sort::Part`]) is sorted by
 //!   tuple outside memory past a bound; flows (both directions, every VNIC
 //!   that logged them) are then built one at a time and classed as `diff`
-//!   classes packet flows, weighted by the records' packets ([`flows`]).
+//!   classes packet flows, weighted by the records' packets, each
+//!   direction counted at one VNIC, a record OCI rejected never would
+//!   break ([`flows`]).
 //! - The changed flows are sorted as `--flows` lists them
 //!   ([`sort::Changed`]) and read back by [`ChangedFlows`]; the report is
 //!   [`Report`]. The CLI writes both, prints the summary and decides the
 //!   exit code.
 
 mod flows;
+mod path;
 mod report;
 mod rules;
 pub mod sort;
@@ -30,18 +35,19 @@ use zprsim_control::stopped::StoppedBy;
 use zprsim_control::verdict::Verdict;
 
 pub use flows::{ChangedFlow, ChangedFlows};
-pub use report::{FlowLogCounts, Report, SideOut};
+pub use report::{FlowLogCounts, RejectedByOci, Report, SideOut};
 
 use crate::conntrack::ConnKey;
 use crate::diff::{FlowCounts, PacketCounts};
-use crate::flowlog::judge::record_packet;
+use crate::flowlog::judge::{Judged, record_packet};
 use crate::flowlog::read::ReadOutcome;
-use crate::flowlog::record::LogRecord;
+use crate::flowlog::record::{Action, LogRecord};
 use crate::flowlog::sort::Sorter;
 use crate::flowlog::spill::{FlowLogSpool, SpillConfig};
 use crate::flowlog::stream::{PairEvent, judge_spooled_pair};
 use crate::warning::{RunWarning, RunWarningCode, messages};
-use flows::Flow;
+use flows::{Flow, Tally};
+use path::Paths;
 use rules::{RuleNumbers, Verdicts};
 use sort::{Changed, Part, key_bytes, side_code};
 
@@ -127,11 +133,6 @@ pub fn compare<'s>(
             max >> 20
         )
     };
-    let mut packets = PacketCounts {
-        total: 0,
-        would_break: 0,
-        newly_allowed: 0,
-    };
     // Records one scenario places and the other does not (a VNIC without
     // the record's `id` on one side): not compared, and said.
     let (mut compared, mut one_side) = (0u64, [(0u64, 0u64); 2]);
@@ -169,6 +170,7 @@ pub fn compare<'s>(
                 vnic,
                 sides: [side_code(b.0, b.1), side_code(af.0, af.1)],
                 reason_changed: !bok && !aok && (b.1 != af.1 || b.2 != af.2),
+                rejected: r.action == Action::Reject,
             })
             .map_err(|max| spill_limit(r, max))?;
         if parts.failed() {
@@ -183,13 +185,6 @@ pub fn compare<'s>(
             return Ok(());
         }
         compared += 1;
-        packets.total = packets.total.saturating_add(r.packets);
-        if bok && !aok {
-            packets.would_break = packets.would_break.saturating_add(r.packets);
-        }
-        if !bok && aok {
-            packets.newly_allowed = packets.newly_allowed.saturating_add(r.packets);
-        }
         Ok(())
     };
     // A signal after the reading (one during it stopped the reading, and
@@ -207,6 +202,29 @@ pub fn compare<'s>(
         .each_ref()
         .map(|o| o.as_ref().map(crate::stand_in_owed::RecordsOwed::new));
     let mut owed_counts = [(0u64, 0u64); 2];
+    // Each record judged along its flow's whole path too, by each
+    // scenario: the flows are classed by those verdicts, the sides'
+    // counts (agreement with OCI) by the VNIC's own.
+    let mut paths = [cb, ca].map(|c| Paths::new(c, i.spill.max_connections));
+    let mut path_verdicts = |side: usize,
+                             s: &Scenario,
+                             c: &Compiled,
+                             r: &LogRecord,
+                             x: &Judged|
+     -> Result<Verdicts, String> {
+        let fast = match paths.get_mut(side).map(|p| p.judge(r)) {
+            Some(Err(max)) => {
+                return Err(crate::flowlog::stream::too_many_connections(
+                    &name(r.file),
+                    r,
+                    max,
+                ));
+            }
+            Some(Ok(Some(f))) => f,
+            _ => x.fast,
+        };
+        Ok(numbers.verdicts(side, s, c, &fast))
+    };
     let [mut ob, mut oa] = judge_spooled_pair([cb, ca], spool, &name, Some(&stop), |ev| {
         if signalled() {
             stop.store(true, Ordering::Relaxed);
@@ -224,13 +242,13 @@ pub fn compare<'s>(
         }
         match ev {
             PairEvent::Judged(0, r, x) => {
-                let v = numbers.verdicts(0, sb, cb, x);
+                let v = path_verdicts(0, sb, cb, r, x)?;
                 let vnic = u32::try_from(x.vnic).unwrap_or(u32::MAX);
                 judged_before += 1;
                 waiting.insert(x.record, (v, vnic, r.packets, judged_before));
             }
             PairEvent::Judged(_, r, x) => {
-                let v = numbers.verdicts(1, sa, ca, x);
+                let v = path_verdicts(1, sa, ca, r, x)?;
                 match waiting.remove(&x.record) {
                     Some((b, vnic, _, at)) => pair(r, at, vnic, &b, &v)?,
                     None => {
@@ -268,7 +286,8 @@ pub fn compare<'s>(
     // judged is grouped whole) ends the grouping at a flow's end.
     let group_stop = || cut_before.is_none() && parts_full.is_none() && signalled();
     let grouped = group_flows(parts, part_buffer, i.spill, sb, &group_stop)?;
-    let (counts, changed, changed_full) = (grouped.counts, grouped.changed, grouped.full);
+    let (counts, packets, rejected_by_oci) = (grouped.counts, grouped.packets, grouped.rejected);
+    let (changed, changed_full) = (grouped.changed, grouped.full);
     let temp_full = read.temp_full || parts_full.is_some();
     let stopped = temp_full || read.stopped || cut_before.is_some() || grouped.stopped.is_some();
     if compared == 0 && one_side != [(0, 0); 2] && !stopped {
@@ -311,7 +330,7 @@ pub fn compare<'s>(
         RunWarning::new(
             RunWarningCode::InterruptedAfterReading,
             format!(
-                "a signal came after the judging, while the compared records were grouped into flows (in the order of their addresses and ports): the packets and the judging are of all {compared} flow-log record(s) compared, the flows of {parts} of them (each flow counted is whole, the rest are not counted); the report's flows and `--flows` hold exactly those"
+                "a signal came after the judging, while the compared records were grouped into flows (in the order of their addresses and ports): the judging is of all {compared} flow-log record(s) compared, the flows and their packets of {parts} of them (each flow counted is whole, the rest are not counted); the report's flows, packets and `--flows` hold exactly those"
             ),
         )
     }));
@@ -333,6 +352,7 @@ pub fn compare<'s>(
         input_kind: "flow-log",
         flows: counts,
         packets,
+        rejected_by_oci,
         before: SideOut::of(s.names[0].clone(), &ob.judgement, ob.judged),
         after: SideOut::of(s.names[1].clone(), &oa.judgement, oa.judged),
         flow_log: FlowLogCounts {
@@ -364,6 +384,8 @@ pub fn compare<'s>(
 /// The flows of [`group_flows`].
 struct Grouped<'s> {
     counts: FlowCounts,
+    packets: PacketCounts,
+    rejected: RejectedByOci,
     changed: ChangedFlows<'s>,
     /// Their temporary file full (a full disk): the message.
     full: Option<String>,
@@ -387,14 +409,25 @@ fn group_flows<'s>(
     stop: &dyn Fn() -> bool,
 ) -> Result<Grouped<'s>, String> {
     let mut counts = FlowCounts::default();
+    let mut packets = PacketCounts {
+        total: 0,
+        would_break: 0,
+        newly_allowed: 0,
+    };
+    let mut rejected = RejectedByOci::default();
     let mut changed: Sorter<Changed> = Sorter::new(buffer, spill.max_spill, spill.dir.as_deref());
     let mut overflow: Vec<Vec<u32>> = Vec::new();
     let mut sorted = parts.finish()?;
     let mut flow: Option<Flow> = None;
     let (mut kept, mut full) = (0u64, false);
     let (mut grouped, mut stopped) = (0u64, None);
-    let mut end = |f: Flow, counts: &mut FlowCounts| -> Result<(), String> {
-        let Some(c) = f.changed_record(counts, &mut overflow) else {
+    let mut tally = Tally {
+        flows: &mut counts,
+        packets: &mut packets,
+        rejected: &mut rejected,
+    };
+    let mut end = |f: Flow, t: &mut Tally<'_>| -> Result<(), String> {
+        let Some(c) = f.changed_record(t, &mut overflow) else {
             return Ok(());
         };
         if full {
@@ -416,7 +449,7 @@ fn group_flows<'s>(
             _ => {
                 if let Some(f) = flow.take() {
                     grouped += f.records;
-                    end(f, &mut counts)?;
+                    end(f, &mut tally)?;
                 }
                 if stop() {
                     stopped = Some(grouped);
@@ -427,7 +460,7 @@ fn group_flows<'s>(
         }
     }
     if let Some(f) = flow.take() {
-        end(f, &mut counts)?;
+        end(f, &mut tally)?;
     }
     let full = changed.recover("`diff`'s changed flows, sorted as `--flows` lists them").map(|m| {
         format!(
@@ -437,6 +470,8 @@ fn group_flows<'s>(
     });
     Ok(Grouped {
         counts,
+        packets,
+        rejected,
         changed: ChangedFlows {
             before,
             sorted: changed.finish()?,

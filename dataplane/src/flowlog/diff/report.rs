@@ -56,6 +56,17 @@ impl SideOut {
     }
 }
 
+/// Flows OCI logged `REJECT` (a record of them, at either end): the
+/// packets of those records were dropped today, so they never "would
+/// break" whatever the scenarios say (since the twenty-sixth session).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct RejectedByOci {
+    /// Flows.
+    pub flows: u64,
+    /// The packets OCI rejected (each direction counted at one VNIC).
+    pub packets: u64,
+}
+
 /// What was read of the flow logs.
 #[derive(Debug, Serialize)]
 pub struct FlowLogCounts {
@@ -80,8 +91,10 @@ pub struct Report {
     pub input_kind: &'static str,
     /// Flows by class.
     pub flows: FlowCounts,
-    /// Packets by class.
+    /// Packets by class (each direction of a flow counted at one VNIC).
     pub packets: PacketCounts,
+    /// Flows OCI rejected: their rejected records never "would break".
+    pub rejected_by_oci: RejectedByOci,
     /// BEFORE's side.
     pub before: SideOut,
     /// AFTER's side.

@@ -6,11 +6,9 @@
 
 use std::collections::HashMap;
 
-use zprsim_control::compile::Compiled;
+use zprsim_control::compile::{Compiled, Fast};
 use zprsim_control::model::Scenario;
 use zprsim_control::verdict::{Stage, Verdict};
-
-use crate::flowlog::judge::Judged;
 
 /// No rule in that slot of [`Rules`].
 const NO_RULE: u32 = u32::MAX;
@@ -46,13 +44,13 @@ impl RuleNumbers {
         }
     }
 
-    /// `x`'s verdict, stage and rules under scenario `side` (0 BEFORE, 1
-    /// AFTER) `s`, compiled as `c`.
-    pub fn verdicts(&mut self, side: usize, s: &Scenario, c: &Compiled, x: &Judged) -> Verdicts {
+    /// The verdict, stage and rules of judgement `x` under scenario `side`
+    /// (0 BEFORE, 1 AFTER) `s`, compiled as `c`.
+    pub fn verdicts(&mut self, side: usize, s: &Scenario, c: &Compiled, x: &Fast) -> Verdicts {
         let mut rules = [NO_RULE; 5];
         let (names, by_id) = (&mut self.names, self.by_id);
         if let Some(known) = self.known.get_mut(side) {
-            let texts = x.fast.rules.iter().flatten().filter_map(|id| {
+            let texts = x.rules.iter().flatten().filter_map(|id| {
                 let r = c.rule_ref(*id)?;
                 let next = u32::try_from(names.len()).unwrap_or(NO_RULE - 1);
                 Some(*known.entry(id.raw()).or_insert_with(|| {
@@ -65,6 +63,6 @@ impl RuleNumbers {
                 *slot = t;
             }
         }
-        (x.fast.judgement.verdict, x.fast.judgement.stage, rules)
+        (x.judgement.verdict, x.judgement.stage, rules)
     }
 }

@@ -82,10 +82,13 @@ pub struct Part {
     pub dport: u16,
     /// The VNIC that logged it (index into BEFORE's VNICs).
     pub vnic: u32,
-    /// BEFORE's and AFTER's verdict and stage ([`side_code`]).
+    /// BEFORE's and AFTER's verdict and stage ([`side_code`]) along the
+    /// flow's whole path ([`super::path`]).
     pub sides: [u8; 2],
     /// Dropped by both, at another stage or by other rules.
     pub reason_changed: bool,
+    /// OCI logged the record `REJECT`.
+    pub rejected: bool,
 }
 
 impl SortRecord for Part {
@@ -106,7 +109,11 @@ impl SortRecord for Part {
         put(
             out,
             &mut at,
-            &[self.sides[0], self.sides[1], u8::from(self.reason_changed)],
+            &[
+                self.sides[0],
+                self.sides[1],
+                u8::from(self.reason_changed) | u8::from(self.rejected) << 1,
+            ],
         );
     }
 
@@ -124,7 +131,10 @@ impl SortRecord for Part {
         let sport = u16::from_le_bytes(get::<2>(b, at)?);
         let dport = u16::from_le_bytes(get::<2>(b, at)?);
         let vnic = u32::from_le_bytes(get::<4>(b, at)?);
-        let [x, y, changed] = get::<3>(b, at)?;
+        let [x, y, flags] = get::<3>(b, at)?;
+        if flags > 3 {
+            return None;
+        }
         Some(Part {
             key,
             start,
@@ -138,11 +148,8 @@ impl SortRecord for Part {
             dport,
             vnic,
             sides: [x, y],
-            reason_changed: match changed {
-                0 => false,
-                1 => true,
-                _ => return None,
-            },
+            reason_changed: flags & 1 != 0,
+            rejected: flags & 2 != 0,
         })
     }
 
@@ -282,6 +289,7 @@ mod tests {
             vnic: 8,
             sides: [0, 3],
             reason_changed: true,
+            rejected: true,
         };
         let mut b = vec![0u8; Part::SIZE];
         p.encode(&mut b);
