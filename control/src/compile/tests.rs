@@ -642,11 +642,8 @@ proptest::proptest! {
         for collide in [false, true] {
             let (mut p2, mut s2) = (peers.clone(), svcs.clone());
             let mut out = before.clone();
-            let w = if collide {
-                build::squeeze_by(all_collide, &mut p2, &mut s2, n_svc, &table, &mut out)
-            } else {
-                build::squeeze(&mut p2, &mut s2, n_svc, &table, &mut out)
-            };
+            let mix = if collide { all_collide } else { build::seq_mix };
+            let w = build::squeeze(mix, &mut p2, &mut s2, n_svc, &table, &mut out);
             proptest::prop_assert_eq!(w, want_w);
             proptest::prop_assert_eq!(&out[..before.len()], &before[..]);
             proptest::prop_assert_eq!(&out[before.len()..], &want[..]);
@@ -666,7 +663,7 @@ proptest::proptest! {
         let mut store = vec![9u16];
         let mut first: std::collections::HashMap<&[u16], u32> = Default::default();
         for r in &rows {
-            let at = build::intern_by(all_collide, &mut index, &mut store, r).unwrap();
+            let at = build::intern(all_collide, &mut index, &mut store, r).unwrap();
             proptest::prop_assert_eq!(&store[at as usize..at as usize + 3], &r[..]);
             proptest::prop_assert_eq!(*first.entry(r).or_insert(at), at);
         }

@@ -43,7 +43,7 @@ use local_svc::LocalServices;
 pub(super) use sided::SidedBuilder;
 use sided::dense_ids;
 #[cfg(test)]
-pub(super) use sided::{SeqIndex, intern_by, squeeze, squeeze_by};
+pub(super) use sided::{SeqIndex, intern, seq_mix, squeeze};
 use zpr::{StmtIndex, statement_terms};
 
 // ----------------------------------------------------------------- builder --

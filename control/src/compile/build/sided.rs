@@ -116,6 +116,7 @@ impl SidedBuilder {
         };
         let offset = u32::try_from(self.layer.entries.len()).map_err(|_| too_large(usize::MAX))?;
         let n_svc = squeeze(
+            seq_mix,
             &mut peer_remap,
             &mut svc_remap,
             n_svc,
@@ -138,10 +139,20 @@ impl SidedBuilder {
                 "remap rows of one layer differ in length",
             ));
         }
-        let pr = intern(&mut self.peer_index, &mut self.layer.remaps, &peer_remap)
-            .map_err(|()| too_large(usize::MAX))?;
-        let sr = intern(&mut self.svc_index, &mut self.layer.remaps, &svc_remap)
-            .map_err(|()| too_large(usize::MAX))?;
+        let pr = intern(
+            seq_mix,
+            &mut self.peer_index,
+            &mut self.layer.remaps,
+            &peer_remap,
+        )
+        .map_err(|()| too_large(usize::MAX))?;
+        let sr = intern(
+            seq_mix,
+            &mut self.svc_index,
+            &mut self.layer.remaps,
+            &svc_remap,
+        )
+        .map_err(|()| too_large(usize::MAX))?;
         if self.layer.remaps.len() * 2 > cfg.max_table_bytes {
             return Err(too_large(self.layer.remaps.len() * 2));
         }
@@ -183,20 +194,9 @@ impl SidedBuilder {
 ///
 /// Rows and columns are compared where they lie (found by a hash, see
 /// [`SeqIndex`]): no copy of the table is made to key a map, and the rows
-/// go straight into the layer's cells.
+/// go straight into the layer's cells. `mix` is the hash's step
+/// ([`seq_mix`]; a test gives one under which every sequence collides).
 pub(in crate::compile) fn squeeze(
-    peer_remap: &mut [u16],
-    svc_remap: &mut [u16],
-    n_svc: usize,
-    table: &[u32],
-    out: &mut Vec<u32>,
-) -> usize {
-    squeeze_by(seq_mix, peer_remap, svc_remap, n_svc, table, out)
-}
-
-/// [`squeeze`] with the hash's mixing step given (a test gives one that
-/// makes every sequence collide).
-pub(in crate::compile) fn squeeze_by(
     mix: fn(u64, u32) -> u64,
     peer_remap: &mut [u16],
     svc_remap: &mut [u16],
@@ -268,7 +268,7 @@ const SEQ_SEED: u64 = 0x9e37_79b9_7f4a_7c15;
 /// Adds one value to a sequence's hash. Only used to find candidates:
 /// [`SeqIndex`] compares every candidate in full, so a collision costs a
 /// comparison, never a wrong id.
-fn seq_mix(h: u64, v: u32) -> u64 {
+pub(in crate::compile) fn seq_mix(h: u64, v: u32) -> u64 {
     (h.rotate_left(5) ^ u64::from(v)).wrapping_mul(0x517c_c1b7_2722_0a95)
 }
 
@@ -307,17 +307,9 @@ impl SeqIndex {
 
 /// Stores a remap row once in the flat `store`; returns its start. `index`
 /// holds the starts of the rows stored so far by this index (all of one
-/// length), compared in the store.
-pub(super) fn intern(
-    index: &mut (SeqIndex, Vec<u32>),
-    store: &mut Vec<u16>,
-    v: &[u16],
-) -> Result<u32, ()> {
-    intern_by(seq_mix, index, store, v)
-}
-
-/// [`intern`] with the hash's mixing step given (as [`squeeze_by`]).
-pub(in crate::compile) fn intern_by(
+/// length), compared in the store; `mix` is the hash's step (as
+/// [`squeeze`] takes it).
+pub(in crate::compile) fn intern(
     mix: fn(u64, u32) -> u64,
     index: &mut (SeqIndex, Vec<u32>),
     store: &mut Vec<u16>,
