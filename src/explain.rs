@@ -1051,6 +1051,7 @@ fn explain_capture(
     if found.mid_flow {
         use zprsim_control::model::proto;
         context.push_str(match found.packet.proto {
+            proto::TCP if found.tcp_flags_cut => "; a TCP packet whose flags the capture cut off (its snapshot length ends inside the TCP header): it may be from inside its connection, so which end opened it is not known and nothing is proposed to open it (explain the opening direction with --src, --dst and --dport)",
             proto::TCP => "; a TCP packet with ACK set: the capture starts inside its connection, so which end opened it is not known and nothing is proposed to open it (explain the opening direction with --src, --dst and --dport)",
             proto::UDP => "; a UDP datagram from the server's port: the capture starts inside its exchange (the request is not in it), so which end opened it is not known and nothing is proposed to open it (explain the request's direction with --src, --dst and --dport)",
             _ => "; an ICMP reply: the capture starts inside its exchange (the request is not in it), so which end opened it is not known and nothing is proposed to open it (explain the request's direction with --src, --dst and --icmp-type)",
