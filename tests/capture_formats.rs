@@ -208,12 +208,12 @@ fn a_capture_cut_inside_the_tcp_header_says_its_packets_lost_their_flags() {
 /// capture on a provider link holds it; PPPoE and the like are alike)
 /// replays "0 packet(s)" with "190 non-IP record(s)", exit 0 and no
 /// warning: `--fail-on-drop` passes on nothing, as `diff --fail-on` did
-/// on a flow log of another tenancy before `nothing-placed`. It should
-/// say that nothing was judged, and what the records were.
+/// on a flow log of another tenancy before `nothing-placed`. Since
+/// s26-fix's `nothing-judged` (whose test holds ARP frames) it says that
+/// nothing was judged, counting the records not IP.
 ///
 /// Found by the twenty-sixth session's QA (branch s26-tests).
 #[test]
-#[ignore = "no warning yet when every record is non-IP: the lead's call with s26-fix's warning for an empty capture (one code for both?)"]
 fn a_capture_of_no_ip_packet_says_nothing_was_judged() {
     let t = oke_copy();
     let dir = t.path();
@@ -656,5 +656,96 @@ fn a_zstd_frame_compressed_with_a_dictionary_says_what_to_do() {
             && got.3.contains("zstd -d -D DICT"),
         "{}",
         got.3
+    );
+}
+
+/// A pcap file: its header, then each frame as one Ethernet record.
+fn pcap_of(frames: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    for w in [0u32, 0, 65535, 1] {
+        out.extend_from_slice(&w.to_le_bytes());
+    }
+    for (i, f) in frames.iter().enumerate() {
+        let len = u32::try_from(f.len()).unwrap();
+        for w in [1_700_000_000 + u32::try_from(i).unwrap(), 0, len, len] {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        out.extend_from_slice(f);
+    }
+    out
+}
+
+/// `replay` and `diff` of a capture holding no packet (its header only, a
+/// `tcpdump` stopped at once, or the wrong file) printed a summary of
+/// zeros and exited 0 without a word; one of ARP frames only likewise.
+/// They now warn `nothing-judged`, on stderr and in the report, and still
+/// exit 0 (an empty capture is a valid one: docs/cli.md). A capture with
+/// packets gets no such warning.
+#[test]
+fn a_capture_of_no_packet_says_nothing_was_judged() {
+    let t = oke_copy();
+    let dir = t.path();
+    std::fs::write(dir.join("none.pcap"), pcap_of(&[])).unwrap();
+    // One ARP request: an Ethernet frame of type 0x0806.
+    let mut arp = vec![0xff; 6];
+    arp.extend_from_slice(&[2, 0, 0, 0, 0, 1, 0x08, 0x06]);
+    arp.extend_from_slice(&[0, 1, 8, 0, 6, 4, 0, 1]);
+    arp.extend_from_slice(&[0; 20]);
+    std::fs::write(dir.join("arp.pcap"), pcap_of(&[arp])).unwrap();
+    let cases = [
+        (
+            "none.pcap",
+            "the capture `none.pcap` holds no packet: nothing was judged",
+        ),
+        (
+            "arp.pcap",
+            "the capture `arp.pcap` holds no packet to judge (1 not IP): nothing was judged",
+        ),
+    ];
+    for (file, said) in cases {
+        for cmd in [
+            vec!["replay", "scenario.toml", file],
+            vec!["diff", "scenario.toml", "scenario.toml", file],
+        ] {
+            let mut args = cmd.clone();
+            args.extend(["--report", "r.json"]);
+            let o = run_in(dir, &args);
+            assert_eq!(o.status.code(), Some(0), "{cmd:?}");
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(
+                err.contains(&format!("warning: {said}\n")),
+                "{cmd:?}: {err}"
+            );
+            let r: Value =
+                serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap();
+            let w: Vec<&Value> = r["run_warnings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|w| w["code"] == "nothing-judged")
+                .collect();
+            assert_eq!(w.len(), 1, "{cmd:?}: {r}");
+            assert_eq!(w[0]["message"], said, "{cmd:?}");
+        }
+    }
+    // Two empty captures are named together.
+    let o = run_in(dir, ["replay", "scenario.toml", "none.pcap", "arp.pcap"]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains(
+            "the captures `none.pcap`, `arp.pcap` hold no packet to judge (1 not IP): nothing was judged"
+        ),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // Packets judged: no warning.
+    let o = run_in(dir, ["replay", "scenario.toml", "in.pcap"]);
+    assert!(o.status.success());
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("nothing was judged"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
     );
 }

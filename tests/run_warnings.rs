@@ -247,6 +247,21 @@ fn every_run_warning_code_comes_from_a_real_input() {
         &report(&["replay", OKE, s(&stranger)]),
         "nothing-placed",
     ));
+    // A capture of no packet (its header only).
+    let empty = tmp.join("empty.pcap");
+    let mut header = Vec::new();
+    for w in [
+        0xa1b2_c3d4u32.to_le_bytes().as_slice(),
+        &2u16.to_le_bytes(),
+        &4u16.to_le_bytes(),
+    ] {
+        header.extend_from_slice(w);
+    }
+    for w in [0u32, 0, 65535, 1] {
+        header.extend_from_slice(&w.to_le_bytes());
+    }
+    std::fs::write(&empty, header).unwrap();
+    saw(&one(&report(&["replay", OKE, s(&empty)]), "nothing-judged"));
     // AFTER without worker-1's id (its policy files beside it).
     std::fs::create_dir(tmp.join("policies")).unwrap();
     for e in std::fs::read_dir(root().join("examples/oke-orders/policies")).unwrap() {

@@ -110,6 +110,10 @@ pub enum RunWarningCode {
     /// CI job whose variable named the scenario twice would pass its gate
     /// whatever breaks).
     SameScenarios,
+    /// `replay` and `diff`: the captures hold no packet to judge, or the
+    /// flow logs no data record (a wrong or empty file): the summary's
+    /// zeros judged nothing (since the twenty-sixth session).
+    NothingJudged,
     /// TCP packets captured through their ports but not their flags (the
     /// snapshot length ends inside the TCP header): judged without flags
     /// (since the twenty-sixth session).
@@ -121,7 +125,7 @@ pub enum RunWarningCode {
 
 impl RunWarningCode {
     /// Every run code (scenario codes aside: scenario-format.md lists them).
-    pub const ALL: [RunWarningCode; 27] = [
+    pub const ALL: [RunWarningCode; 28] = [
         RunWarningCode::TruncatedRecord,
         RunWarningCode::CompressedEndsEarly,
         RunWarningCode::FileChanged,
@@ -148,6 +152,7 @@ impl RunWarningCode {
         RunWarningCode::TemporaryFilesFull,
         RunWarningCode::InterruptedAfterReading,
         RunWarningCode::SameScenarios,
+        RunWarningCode::NothingJudged,
         RunWarningCode::TcpHeaderCut,
     ];
 
@@ -181,6 +186,7 @@ impl RunWarningCode {
             RunWarningCode::TemporaryFilesFull => "temporary-files-full",
             RunWarningCode::InterruptedAfterReading => "interrupted-after-reading",
             RunWarningCode::SameScenarios => "same-scenarios",
+            RunWarningCode::NothingJudged => "nothing-judged",
             RunWarningCode::TcpHeaderCut => "tcp-header-cut",
             RunWarningCode::Scenario(c) => c.as_str(),
         }
