@@ -146,6 +146,7 @@ fn explain_capture(
         opened_by: found.opened_by,
         no_longer_tracked: found.no_longer_tracked,
         mid_flow: found.mid_flow,
+        tcp_flags_cut: found.tcp_flags_cut,
     };
     let e = explain::explain_captured(s, compiled, &file, n, found, max_connections(a))
         .map_err(from_explain)?;

@@ -203,6 +203,63 @@ fn a_capture_cut_inside_the_tcp_header_says_its_packets_lost_their_flags() {
     );
 }
 
+/// A capture in which no record is an IP packet zprsim decodes (here the
+/// demo with every IPv4 frame carried over MPLS, ethertype 0x8847, as a
+/// capture on a provider link holds it; PPPoE and the like are alike)
+/// replays "0 packet(s)" with "190 non-IP record(s)", exit 0 and no
+/// warning: `--fail-on-drop` passes on nothing, as `diff --fail-on` did
+/// on a flow log of another tenancy before `nothing-placed`. Since
+/// s26-fix's `nothing-judged` (whose test holds ARP frames) it says that
+/// nothing was judged, counting the records not IP.
+///
+/// Found by the twenty-sixth session's QA (branch s26-tests).
+#[test]
+fn a_capture_of_no_ip_packet_says_nothing_was_judged() {
+    let t = oke_copy();
+    let dir = t.path();
+    let b = std::fs::read(dir.join("in.pcap")).unwrap();
+    let mut out = b[..24].to_vec();
+    let (mut at, mut records) = (24, 0);
+    let word = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap());
+    while at + 16 <= b.len() {
+        let (incl, orig) = (word(at + 8) as usize, word(at + 12));
+        let mut f = b[at + 16..at + 16 + incl].to_vec();
+        if f[12..14] == [0x08, 0x00] {
+            f.splice(12..14, [0x88, 0x47, 0x00, 0x01, 0x01, 0x40]);
+        }
+        let grew = u32::try_from(f.len() - incl).unwrap();
+        out.extend_from_slice(&b[at..at + 8]);
+        out.extend_from_slice(&u32::try_from(f.len()).unwrap().to_le_bytes());
+        out.extend_from_slice(&(orig + grew).to_le_bytes());
+        out.extend_from_slice(&f);
+        at += 16 + incl;
+        records += 1;
+    }
+    std::fs::write(dir.join("mpls.pcap"), out).unwrap();
+    let o = run_in(
+        dir,
+        [
+            "replay",
+            "scenario.toml",
+            "mpls.pcap",
+            "--report",
+            "r.json",
+            "--fail-on-drop",
+        ],
+    );
+    let r: Value = serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap();
+    assert_eq!(r["packets"]["total"], 0, "{r:#}");
+    assert_eq!(r["non_ip"], records, "{r:#}");
+    let w = r["run_warnings"].as_array().unwrap();
+    assert!(
+        w.iter().any(|w| w["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(&records.to_string()))),
+        "no warning says none of the {records} records was judged: {w:?}; exit {:?}",
+        o.status.code()
+    );
+}
+
 /// Captures given out of time order (rotated files named so they sort
 /// wrong, or typed in the wrong order) are replayed in the order given,
 /// and connection tracking saw time go back with no word of it. A warning

@@ -60,6 +60,9 @@ pub struct Found {
     /// was such a packet. The replay takes it
     /// as an opener, but which end opened the connection is not known.
     pub mid_flow: bool,
+    /// A TCP packet whose flags the capture cut off
+    /// ([`crate::parse::PacketMeta::tcp_header_cut`]).
+    pub tcp_flags_cut: bool,
 }
 
 /// Replays `capture` through `compiled` up to record `n` (1-based, every
@@ -173,6 +176,7 @@ pub fn packet_n<R: std::io::Read>(
                 opened_by,
                 no_longer_tracked,
                 mid_flow,
+                tcp_flags_cut: meta.tcp_header_cut,
             });
         }
         let created = counters.connections;

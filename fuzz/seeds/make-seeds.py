@@ -80,6 +80,37 @@ for f in ["tests/cases/scenarios/zpr_only.toml", "tests/cases/scenarios/edges.to
 put("agree", "security.toml", open(src("tests/cases/scenarios/security.toml")).read())
 put("scenario", "zpr_only.json",
     json.dumps(tomllib.loads(open(src("tests/cases/scenarios/zpr_only.toml")).read()), indent=1))
+# Scenarios as users write them (since the twenty-sixth session): the OKE
+# example (NSGs, a load balancer, pods, ZPR) and the shop example (a
+# policy file of the user's own), their policy files' statements inline
+# (the target reads no file) and their comment lines left out; stateless
+# rules on both sides (the security case).
+def zpl_statements(path):
+    stmts = []
+    for line in open(src(path)).read().splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line[0].isspace() and stmts:
+            stmts[-1] += " " + line.strip()
+        else:
+            stmts.append(line)
+    return stmts
+
+
+def inlined(example, policy):
+    text = open(src(example)).read()
+    inline = "statements = [\n" + "".join(
+        "  " + json.dumps(st) + ",\n" for st in zpl_statements(os.path.join(os.path.dirname(example), policy))) + "]"
+    assert f'file = "{policy}"' in text
+    text = text.replace(f'file = "{policy}"', inline)
+    text = "\n".join(l for l in text.splitlines() if not l.lstrip().startswith("#")) + "\n"
+    tomllib.loads(text)
+    return text
+
+
+put("scenario", "oke-orders.toml", inlined("examples/oke-orders/scenario.toml", "policies/orders.zpl"))
+put("scenario", "shop.toml", inlined("examples/shop/shop.toml", "policies/shop.zpl"))
+put("scenario", "security.toml", open(src("tests/cases/scenarios/security.toml")).read())
 
 # Flow logs: JSON lines (a NODATA entry and data records), a JSON array, a
 # gzip member, the search-output shape.

@@ -207,6 +207,16 @@ fn a_capture_cut_before_the_tcp_flags_proposes_no_reverse_statement() {
     let j: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{out:?}"));
     let hints = j["to_open"].to_string();
     assert!(!hints.contains("tcp/5100"), "a reverse statement: {j:#}");
+    let out = run_in(
+        d,
+        ["explain", "s.toml", "--capture", "c.pcap", "--packet", "1"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("a TCP packet whose flags the capture cut off")
+            && !text.contains("with ACK set"),
+        "{text}"
+    );
 }
 
 /// `explain --capture` on a packet of a connection the capture starts

@@ -193,6 +193,9 @@ pub struct CapturedPacket {
     /// A first packet of a connection the capture starts inside: which
     /// end opened it is not known.
     pub mid_flow: bool,
+    /// A TCP packet whose flags the capture cut off (its snapshot length
+    /// ends inside the TCP header): `mid_flow` for want of them.
+    pub tcp_flags_cut: bool,
 }
 
 /// `explain --capture F --packet N`, judged: what the text and the JSON
@@ -255,6 +258,7 @@ pub fn explain_captured(
     };
     if found.mid_flow {
         context.push_str(match found.packet.proto {
+            proto::TCP if found.tcp_flags_cut => "; a TCP packet whose flags the capture cut off (its snapshot length ends inside the TCP header): it may be from inside its connection, so which end opened it is not known and nothing is proposed to open it (explain the opening direction with --src, --dst and --dport)",
             proto::TCP => "; a TCP packet with ACK set: the capture starts inside its connection, so which end opened it is not known and nothing is proposed to open it (explain the opening direction with --src, --dst and --dport)",
             proto::UDP => "; a UDP datagram from the server's port: the capture starts inside its exchange (the request is not in it), so which end opened it is not known and nothing is proposed to open it (explain the request's direction with --src, --dst and --dport)",
             _ => "; an ICMP reply: the capture starts inside its exchange (the request is not in it), so which end opened it is not known and nothing is proposed to open it (explain the request's direction with --src, --dst and --icmp-type)",
