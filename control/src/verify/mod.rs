@@ -66,6 +66,7 @@ mod text;
 mod together;
 pub mod whole;
 mod zpr_fix;
+mod zpr_reply_fix;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -77,7 +78,7 @@ use crate::model::{PortRange, Scenario};
 use crate::verdict::{Stage, Verdict};
 
 pub use fix::{Edit, Target, apply, apply_all};
-pub use run::{SAMPLED_PAIRS, path_port_runs, port_runs, run, run_until};
+pub use run::{SAMPLED_PAIRS, path_port_runs, port_runs, run, run_until, run_until_with};
 pub use selector::Selector;
 pub use stand_in::{Failing, closing as stand_in_closing, notes as stand_in_notes};
 pub use text::{
@@ -85,6 +86,7 @@ pub use text::{
     stay_closed_of,
 };
 pub use together::{Together, together};
+pub use zpr_reply_fix::ZprReplies;
 
 /// Limits, each checked before the work it bounds.
 #[derive(Debug, Clone)]
