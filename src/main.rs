@@ -15,6 +15,7 @@ mod import_looks;
 mod interrupt;
 mod lab;
 mod leave;
+mod nothing_judged;
 mod outputs;
 mod replay;
 mod report;
