@@ -390,6 +390,9 @@ fn summary(r: &Report, scenario: &Path, file: &str) -> String {
         }
         // Before the hints: they may add rules for an object the export
         // lacks.
+        for n in &p.notes {
+            let _ = writeln!(t, "        note: {n}");
+        }
         for n in &p.stand_ins {
             let _ = writeln!(t, "        stand-in: {n}");
         }

@@ -598,6 +598,11 @@ pub struct PathResult {
     /// export is partial.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stand_ins: Vec<String>,
+    /// What the path's selectors bind that the scenario does not say
+    /// (since the twenty-sixth session): a `kind:` selector matching VNICs
+    /// whose `kind` is absent (read as `instance`). Absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// What `to_open` adds to the scenario ([`together`] adds every
     /// path's at once).
     #[serde(skip)]

@@ -135,6 +135,7 @@ fn no_pairs(path: &PathSpec, error: String) -> PathResult {
         to_open_left: 0,
         to_open_left_replies: 0,
         stand_ins: Vec::new(),
+        notes: Vec::new(),
         to_open_edits: Vec::new(),
         to_keep_open_edits: Vec::new(),
         to_open_closed: Vec::new(),
@@ -522,6 +523,9 @@ pub(super) fn run_with(
                 break;
             }
         }
+    }
+    for (r, path) in out.iter_mut().zip(paths) {
+        r.notes = super::selector::kind_notes(s, [&path.from, &path.to]);
     }
     let failed = out.iter().filter(|p| !p.ok).count();
     let skipped = out.iter().filter(|p| p.skipped).count();
