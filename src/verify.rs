@@ -1,4 +1,4 @@
-//! `zprsim verify SCENARIO EXPECT.toml [--json] [--junit F.xml] [--fail-on-hints-open]`: are the
+//! `zprsim verify SCENARIO EXPECT.toml [--json] [--junit F.xml] [--fail-on-hints-open] [--zpr-replies HOW]`: are the
 //! required paths open and the forbidden ones closed? Reading and judging
 //! are in `zprsim_control::verify`; this file reads the files, prints, and
 //! writes the JUnit report.
@@ -35,6 +35,30 @@ pub struct Args {
     /// that should be closed (`hints_together`), for CI gates on rollouts.
     #[arg(long)]
     fail_on_hints_open: bool,
+    /// How the hint opens a reply that ZPR drops because the connection is
+    /// allowed by `connection-state='stateless'` statements: `stateful`
+    /// (remove that condition from the statement) or `stateless` (add a
+    /// stateless statement for the reply's direction).
+    #[arg(long, value_enum, value_name = "HOW", default_value = "stateful")]
+    zpr_replies: ZprRepliesArg,
+}
+
+/// `--zpr-replies`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ZprRepliesArg {
+    /// Make the stateless statement that allowed the connection stateful.
+    Stateful,
+    /// Add a stateless statement for the reply's direction.
+    Stateless,
+}
+
+impl From<ZprRepliesArg> for verify::ZprReplies {
+    fn from(a: ZprRepliesArg) -> Self {
+        match a {
+            ZprRepliesArg::Stateful => verify::ZprReplies::Stateful,
+            ZprRepliesArg::Stateless => verify::ZprReplies::Stateless,
+        }
+    }
 }
 
 /// `--fail-on-hints-open`'s verdict: why the run fails on the hints
@@ -70,8 +94,9 @@ fn judge(
     paths: &[verify::PathSpec],
     limits: &Limits,
     stop: &dyn Fn() -> bool,
+    zpr_replies: verify::ZprReplies,
 ) -> Result<(Report, bool), RunError> {
-    let mut report = verify::run_until(s, compiled, paths, limits, stop)?;
+    let mut report = verify::run_until_with(s, compiled, paths, limits, stop, zpr_replies)?;
     report.hints_together = verify::together(s, config, paths, &report, limits, stop)?;
     let after_paths = !report.interrupted && stop();
     report.interrupted |= after_paths;
@@ -215,8 +240,16 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         RunError::Limit(m) => Failure::Input(m),
         RunError::Disagree(m) => Failure::Internal(m),
     };
-    let (mut report, stopped_after_paths) =
-        judge(s, &compiled, &config, &paths, &limits, &stop).map_err(run_err)?;
+    let (mut report, stopped_after_paths) = judge(
+        s,
+        &compiled,
+        &config,
+        &paths,
+        &limits,
+        &stop,
+        a.zpr_replies.into(),
+    )
+    .map_err(run_err)?;
     report.stopped_by = interrupt.cause(report.interrupted, false);
     // `--junit` is written first; when it cannot be (a full disk) it is
     // abandoned, the result still goes to standard output, and the run
@@ -357,6 +390,9 @@ fn summary(r: &Report, scenario: &Path, file: &str) -> String {
         }
         // Before the hints: they may add rules for an object the export
         // lacks.
+        for n in &p.notes {
+            let _ = writeln!(t, "        note: {n}");
+        }
         for n in &p.stand_ins {
             let _ = writeln!(t, "        stand-in: {n}");
         }
@@ -783,8 +819,16 @@ expect = "allow"
         assert!(!whole.interrupted && whole.failed == 1);
         // Unstopped: the check runs (and calls `stop`).
         calls.set(0);
-        let (r, after) = judge(&s, &compiled, &config, &paths, &limits, &count)
-            .unwrap_or_else(|e| panic!("{e:?}"));
+        let (r, after) = judge(
+            &s,
+            &compiled,
+            &config,
+            &paths,
+            &limits,
+            &count,
+            verify::ZprReplies::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
         assert!(!r.interrupted && !after && r.hints_together.is_some());
         assert!(
             calls.get() > k + 1,
@@ -796,8 +840,16 @@ expect = "allow"
             calls.set(calls.get() + 1);
             calls.get() > k
         };
-        let (r, after) = judge(&s, &compiled, &config, &paths, &limits, &stop_in_check)
-            .unwrap_or_else(|e| panic!("{e:?}"));
+        let (r, after) = judge(
+            &s,
+            &compiled,
+            &config,
+            &paths,
+            &limits,
+            &stop_in_check,
+            verify::ZprReplies::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
         assert!(after && r.hints_together.is_none());
         assert_eq!(r.paths.len(), 1, "every path judged");
         assert!(

@@ -415,3 +415,101 @@ fn the_cheap_off_internet_predicate_agrees_with_the_reason() {
         }
     }
 }
+
+/// M3 of the twenty-fifth session's review: a first packet that passes
+/// and whose reply drops at a stand-in route table (`y`'s subnet's table
+/// is one `zprsim import` made up, with no rule): `verify` names the
+/// stand-in beside the failing pair, `explain` said nothing of it (its
+/// notes were a dropped first packet's only). Now it gives the note
+/// `verify` gives, word for word.
+#[test]
+fn explain_names_the_stand_in_a_reply_drops_at() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = crate::support::NO_RETURN_ROUTE.replace(
+        "name = \"sb\"\nvcn = \"b\"\ncidr_block = \"10.1.1.0/24\"\n",
+        "name = \"sb\"\nvcn = \"b\"\ncidr_block = \"10.1.1.0/24\"\nroute_table = \"lost\"\n",
+    ) + "\n[[route_table]]\nname = \"lost\"\nvcn = \"b\"\nid = \"ocid1.routetable.oc1..lost\"\nroute_rules = []\nstand_in = true\n";
+    std::fs::write(dir.path().join("s.toml"), &s).unwrap();
+    std::fs::write(
+        dir.path().join("e.toml"),
+        "[[path]]\nname = \"x-to-y\"\nfrom = \"vnic:x\"\nto = \"vnic:y\"\nproto = \"tcp\"\ndport = 443\nexpect = \"allow\"\n",
+    )
+    .unwrap();
+    let o = run_in(dir.path(), ["verify", "s.toml", "e.toml", "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let note = v["paths"][0]["stand_ins"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        note.starts_with(
+            "route table `lost` (of subnet `sb`) is a stand-in for `ocid1.routetable.oc1..lost`"
+        ),
+        "{v}"
+    );
+    let args = [
+        "explain", "s.toml", "--src", "x", "--dst", "y", "--proto", "tcp", "--dport", "443",
+    ];
+    let o = run_in(dir.path(), args);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("ALLOW"), "{text}");
+    assert!(
+        text.contains("its reply tcp 10.1.1.10:443 -> 10.0.1.10:"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("  stand-in: {note}\n")), "{text}");
+    let mut json = args.to_vec();
+    json.push("--json");
+    let j = json_of(&run_in(dir.path(), json));
+    assert_eq!(j["stand_ins"][0].as_str(), Some(note.as_str()), "{j}");
+}
+
+/// L3 of the twenty-fifth session's review: `explain` said "the
+/// connection cannot complete" of any reply that drops, a UDP flow's too,
+/// which may be one-way. A UDP (or ICMP) reply now "would drop"; a TCP
+/// reply still drops and the connection cannot complete.
+#[test]
+fn a_udp_reply_would_drop_and_a_tcp_connection_cannot_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = std::fs::read_to_string(root().join("tests/cases/scenarios/zpr.toml"))
+        .unwrap()
+        .replace(
+            "  \"in network.vcn:prod VCN allow app:sl-server endpoints to connect to app:sl-client endpoints with protocol='udp', connection-state='stateless'\",",
+            "",
+        );
+    std::fs::write(dir.path().join("zpr.toml"), &s).unwrap();
+    let explain = |proto: &str, dport: &str| {
+        let o = run_in(
+            dir.path(),
+            [
+                "explain",
+                "zpr.toml",
+                "--src",
+                "10.10.1.60",
+                "--dst",
+                "10.10.1.61",
+                "--proto",
+                proto,
+                "--dport",
+                dport,
+            ],
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let udp = explain("udp", "5000");
+    assert!(
+        udp.contains("note: its reply udp 10.10.1.61:5000 -> 10.10.1.60:")
+            && udp.contains("would drop at zpr (")
+            && udp.contains(") (`--reply` explains it)"),
+        "{udp}"
+    );
+    assert!(!udp.contains("cannot complete"), "{udp}");
+    let tcp = explain("tcp", "9200");
+    assert!(
+        tcp.contains("note: its reply tcp 10.10.1.61:9200 -> 10.10.1.60:")
+            && tcp.contains("drops at zpr (")
+            && tcp.contains("): the connection cannot complete (`--reply` explains it)"),
+        "{tcp}"
+    );
+}

@@ -195,6 +195,24 @@ pub(crate) fn paste(text: &mut String, hint: &str) {
             let at = block(text, kind, name);
             append(text, at, key, rule);
         }
+        // A stateless statement made stateful (since the twenty-sixth
+        // session): statement #N of the policy replaced by the one given.
+        "zpr" if rest.starts_with("remove `connection-state='stateless'` from statement #") => {
+            let r = &rest["remove `connection-state='stateless'` from statement #".len()..];
+            let (n, r) = r.split_once(" of ZPR policy `").unwrap();
+            let n: usize = n.parse().unwrap();
+            let (policy, r) = r.split_once('`').unwrap();
+            let st = strings(r.rsplit_once("): ").unwrap().1);
+            assert_eq!(st.len(), 1, "{hint}");
+            let at = block(text, "zpr_policy", policy);
+            let open = "\nstatements = [\n";
+            let mut i = at + text[at..].find(open).unwrap() + open.len();
+            for _ in 0..n {
+                i += text[i..].find('\n').unwrap() + 1;
+            }
+            let end = i + text[i..].find('\n').unwrap();
+            text.replace_range(i..end, &format!("  {},", st[0]));
+        }
         "zpr" => {
             let (policy, statements) = if let Some(r) = rest.strip_prefix("add to ZPR policy `") {
                 let (name, r) = r.split_once('`').unwrap();

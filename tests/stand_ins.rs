@@ -124,10 +124,16 @@ expect = "allow"
     let pod = path("pod-to-nfs");
     assert_eq!(pod["ok"], false, "{pod}");
     let n = notes("pod-to-nfs");
-    // The stand-in VNIC, and its own route table (unknown: a stand-in).
-    assert_eq!(n.len(), 2, "{n:?}");
+    // The stand-in VNIC, the ZPR drop owed to its unknown attributes
+    // (since the twenty-sixth session), and its own route table (unknown:
+    // a stand-in).
+    assert_eq!(n.len(), 3, "{n:?}");
     assert!(
-        n[1].contains(
+        n[1].starts_with("ZPR drops this path at VNIC `missing-pipod1` (10.0.10.11), and the export does not say its security attributes"),
+        "{n:?}"
+    );
+    assert!(
+        n[2].contains(
             "route table `missing-routes-backend-vcn` (of VNIC `missing-pipod1`) is a stand-in"
         ),
         "{n:?}"
@@ -154,7 +160,7 @@ expect = "allow"
     // The text report prints them.
     let o = run_in(dir.path(), ["verify", "s.toml", "e.toml"]);
     let text = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(text.matches("stand-in: ").count(), 3, "{text}");
+    assert_eq!(text.matches("stand-in: ").count(), 4, "{text}");
 
     // `explain` of the pod's dropped packet says it too; of a packet
     // between exported VNICs, nothing.
@@ -1524,6 +1530,120 @@ private_ips = ["10.1.1.10"]
     .unwrap();
     assert_eq!(owed("whole.toml", "log.jsonl"), (2, 0));
     assert_eq!(owed("cut.toml", "log.jsonl"), (2, 1));
+}
+
+/// Two VCNs as `zprsim import` writes them when the export does not say
+/// attributes: `b` (VCN `v`) a VNIC whose own are not said (it carries
+/// the stand-in attribute alone), `c` and `d` (VCN `w`, whose attribute is
+/// not said) VNICs with their own attributes and the stand-in one beside.
+const UNKNOWN_ATTRIBUTES: &str = r#"
+[[vcn]]
+name = "v"
+id = "ocid1.vcn.oc1..v"
+cidr_blocks = ["10.0.0.0/16"]
+security_attributes = { network = { vcn = { value = "v" } } }
+
+[[vcn]]
+name = "w"
+id = "ocid1.vcn.oc1..w"
+cidr_blocks = ["10.1.0.0/16"]
+
+[[security_list]]
+name = "open-v"
+vcn = "v"
+ingress_security_rules = [{ protocol = "all", source = "0.0.0.0/0" }]
+egress_security_rules = [{ protocol = "all", destination = "0.0.0.0/0" }]
+
+[[security_list]]
+name = "open-w"
+vcn = "w"
+ingress_security_rules = [{ protocol = "all", source = "0.0.0.0/0" }]
+egress_security_rules = [{ protocol = "all", destination = "0.0.0.0/0" }]
+
+[[subnet]]
+name = "sv"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+security_lists = ["open-v"]
+
+[[subnet]]
+name = "sw"
+vcn = "w"
+cidr_block = "10.1.1.0/24"
+security_lists = ["open-w"]
+
+[[vnic]]
+name = "a"
+subnet = "sv"
+private_ips = ["10.0.1.10"]
+security_attributes = { app = { role = { value = "web" } } }
+
+[[vnic]]
+name = "b"
+id = "ocid1.vnic.oc1..b"
+subnet = "sv"
+private_ips = ["10.0.1.20"]
+security_attributes = { zprsim-stand-in = { attributes = { value = "unknown" } } }
+
+[[vnic]]
+name = "c"
+subnet = "sw"
+private_ips = ["10.1.1.10"]
+security_attributes = { app = { role = { value = "web" } }, zprsim-stand-in = { attributes = { value = "unknown" } } }
+
+[[vnic]]
+name = "d"
+subnet = "sw"
+private_ips = ["10.1.1.20"]
+security_attributes = { app = { role = { value = "db" } }, zprsim-stand-in = { attributes = { value = "unknown" } } }
+
+[[zpr_policy]]
+name = "p"
+statements = [
+  "in network.vcn:v VCN allow app.role:web endpoints to connect to '10.0.1.30/32' with protocol='tcp/22'",
+]
+"#;
+
+/// A ZPR drop at a VNIC whose attributes the export does not say (its
+/// own, or its VCN's) is owed to them: `verify` and `explain` say so in
+/// the stand-in note, naming what to export (`oci network vnic get`, `oci
+/// network vcn get`), and give no ZPR hint (a statement written for
+/// attributes nobody knows is a guess; until the twenty-sixth session
+/// they wrote one naming the address, and in the VCN's case named `c`'s
+/// own attribute).
+#[test]
+fn a_zpr_drop_at_unknown_attributes_gets_a_note_and_no_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), UNKNOWN_ATTRIBUTES).unwrap();
+    std::fs::write(
+        dir.path().join("e.toml"),
+        "[[path]]\nname = \"own\"\nfrom = \"vnic:a\"\nto = \"vnic:b\"\nproto = \"tcp\"\ndport = 22\nexpect = \"allow\"\n\n[[path]]\nname = \"vcn\"\nfrom = \"vnic:c\"\nto = \"vnic:d\"\nproto = \"tcp\"\ndport = 22\nexpect = \"allow\"\n",
+    )
+    .unwrap();
+    let own = "stand-in: ZPR drops this path at VNIC `b` (10.0.1.20), and the export does not say its security attributes: it carries `zprsim-stand-in.attributes:unknown`, which no statement names, so ZPR judges it with the least its attributes could allow and the drop is owed to them. No ZPR statement is hinted for it (one written for attributes nobody knows is a guess). Export the VNIC (`oci network vnic get --vnic-id ocid1.vnic.oc1..b`) and import again: its real attributes may allow this path";
+    let vcn = "stand-in: ZPR drops this path at VNIC `c` (10.1.1.10), and the export does not say the security attribute of its VCN `w`: it carries `zprsim-stand-in.attributes:unknown`, which no statement names, so ZPR judges it with the least its attributes could allow and the drop is owed to them. No ZPR statement is hinted for it (one written for attributes nobody knows is a guess). Export the VCN (`oci network vcn get --vcn-id ocid1.vcn.oc1..w`) and import again: its real attributes may allow this path";
+    let o = run_in(dir.path(), ["verify", "s.toml", "e.toml"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.contains(own) && text.contains(vcn), "{text}");
+    // The VCN's note once, for both of its VNICs.
+    assert_eq!(text.matches("stand-in: ").count(), 2, "{text}");
+    assert!(!text.contains("to open: zpr"), "{text}");
+    for (src, dst, note) in [
+        ("10.0.1.10", "10.0.1.20", own),
+        ("10.1.1.10", "10.1.1.20", vcn),
+    ] {
+        let o = run_in(
+            dir.path(),
+            [
+                "explain", "s.toml", "--src", src, "--dst", dst, "--proto", "tcp", "--dport", "22",
+            ],
+        );
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(text.contains("DROP"), "{text}");
+        assert!(text.contains(note), "{text}");
+        assert!(!text.contains("to open: zpr"), "{text}");
+    }
 }
 
 /// Area 4: a path that should be closed, which a partial export's stand-in

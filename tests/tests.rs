@@ -79,3 +79,4 @@ mod verify;
 mod verify_grouped;
 mod verify_hints;
 mod verify_replies;
+mod zpr_reply_hints;

@@ -2132,3 +2132,50 @@ fn the_oke_packs_udp_paths_require_their_replies_and_say_why() {
         "the pack says why no path is one-way"
     );
 }
+
+/// `zprsim import` wrote `kind = "instance"` on every VNIC whose kind the
+/// export does not say, so a `kind:instance` selector bound nodes and
+/// pods of an export without its node pools (planning: "import loses the
+/// VNIC kind"). Now it writes `kind` only where the export says it; a VNIC
+/// without it is read as `instance` as before (`kind_said` false), and a
+/// `kind:` selector binding such VNICs gets a note in `verify`'s output
+/// (`notes` in `--json`, `note:` in the text). The example's own scenario
+/// says every kind: no note, and expect-by-kind.toml passes 36 of 36
+/// (a_kind_selector_binds_the_oke_roles_by_vnic_kind).
+#[test]
+fn import_writes_no_kind_without_evidence_and_a_kind_selector_says_so() {
+    // The example's export holds no node pool, cluster, mount target or
+    // balancer list: no VNIC's kind is said (`import::oke_and_file_storage_
+    // objects_give_vnics_their_kinds` adds them: then they are).
+    let without = zprsim_control::import::oci::import(&crate::support::oke_export(), None).unwrap();
+    let s = load::from_toml_str(&without.toml, "s.toml")
+        .unwrap()
+        .scenario;
+    assert!(!s.vnics.is_empty());
+    assert!(
+        s.vnics.iter().all(|v| !v.kind_said && v.kind == "instance"),
+        "{}",
+        without.toml
+    );
+    assert!(
+        !without.toml.contains("kind = \"instance\""),
+        "{}",
+        without.toml
+    );
+    let e = "[[path]]\nname = \"vms\"\nfrom = \"kind:instance\"\nto = \"internet\"\nproto = \"tcp\"\ndport = 443\nexpect = \"allow\"\n";
+    let r = run(&without.toml, e);
+    let n = &r.paths[0].notes;
+    assert_eq!(n.len(), 1, "{:?}", r.paths[0]);
+    assert!(
+        n[0].starts_with("`kind:instance` binds ")
+            && n[0].contains(
+                "VNIC(s) whose kind the scenario does not say (`kind` absent, read as `instance`)"
+            ),
+        "{n:?}"
+    );
+    // The example's scenario says every kind: no note.
+    let r = run(&oke_text(), e);
+    assert!(r.paths[0].notes.is_empty(), "{:?}", r.paths[0].notes);
+    let v = serde_json::to_value(&r).unwrap();
+    assert!(v["paths"][0].get("notes").is_none(), "{v}");
+}

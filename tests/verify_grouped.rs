@@ -69,6 +69,7 @@ fn blank(path: &PathSpec) -> PathResult {
         to_open_left: 0,
         to_open_left_replies: 0,
         stand_ins: Vec::new(),
+        notes: Vec::new(),
         to_open_edits: Vec::new(),
         to_keep_open_edits: Vec::new(),
         to_open_closed: Vec::new(),

@@ -645,10 +645,12 @@ fn a_reply_dropped_at_route_gets_the_route_back() {
 /// needed (`tcp/9300`: passes). One allowed by `connection-state=
 /// 'stateless'` statements only is not: its reply is judged as a first
 /// packet and drops at ZPR (`tcp/9200`). Until the twenty-second session
-/// that pair got no hint; now the hint is the stateful statement for the
-/// connection itself (it allows no first packet the stateless one did
-/// not, and tracks the connection), proved with both packets judged, and
-/// pasted through the loader the path passes.
+/// that pair got no hint; then a new stateful statement for the
+/// connection, which could allow more than the stateless one; since the
+/// twenty-sixth, the stateless statement made stateful (it allows the
+/// same first packets and tracks them; tests/zpr_reply_hints.rs), proved
+/// with both packets judged, and pasted through the loader the path
+/// passes.
 #[test]
 fn a_reply_dropped_at_zpr_gets_the_stateful_statement() {
     let text = std::fs::read_to_string("tests/cases/scenarios/zpr.toml").unwrap();
@@ -667,7 +669,7 @@ fn a_reply_dropped_at_zpr_gets_the_stateful_statement() {
     assert_eq!(
         p.to_open,
         [
-            "zpr: add to ZPR policy `stateless` (in zpr.toml; stateful, for the replies; the connection is allowed by `connection-state='stateless'` statements only, so its replies need a statement of their own, and this one tracks it): \"in network.vcn:prod VCN allow oracle-zpr.app:sl-client endpoints to connect to oracle-zpr.app:sl-server endpoints with protocol='tcp/9200'\""
+            "zpr: remove `connection-state='stateless'` from statement #0 of ZPR policy `stateless` (in zpr.toml, line 291; the egress check at `slc-1` and the ingress check at `sls-1` pass by `connection-state='stateless'` statements only, so ZPR tracks nothing of the connection and its reply drops; stateful, the statement allows the same first packets, no other, and tracks them, so their replies pass): \"in network.vcn:prod VCN allow app:sl-client endpoints to connect to app:sl-server endpoints with protocol='tcp/9200'\""
         ],
         "{p:?}"
     );

@@ -683,6 +683,7 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                     attributes,
                     route_table: None,
                     kind: "instance".into(),
+                    kind_said: true,
                     skip_source_dest_check: None,
                     // In the edge shape, VNICs of subnets that allow public
                     // IPs say whether they have one, by position (no draw:

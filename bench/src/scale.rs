@@ -1082,6 +1082,7 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
             attributes,
             route_table: None,
             kind: pool.kind.to_owned(),
+            kind_said: true,
             skip_source_dest_check: None,
             public_ip: zprsim_control::model::PublicIp::Unknown,
             stand_in: false,

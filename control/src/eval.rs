@@ -1124,6 +1124,47 @@ fn statement_allows(
     }
 }
 
+/// The statements that allow one check of the flow `src -> dst`, in
+/// policy order, each with whether it is stateful.
+fn allowing(
+    s: &Scenario,
+    check: Check,
+    src: Endpoint,
+    dst: Endpoint,
+    p: &Packet,
+) -> Vec<(StatementRef, bool)> {
+    s.statements()
+        .filter(|(_, st)| statement_allows(s, &st.statement, check, src, dst, p))
+        .map(|(r, st)| {
+            (
+                r,
+                st.statement.conditions().state == ConnectionState::Stateful,
+            )
+        })
+        .collect()
+}
+
+/// The statements that allow the egress check (`egress`) or the ingress
+/// check of packet `p` from `src` to `dst`, in policy order (the first is
+/// the one a report names), each with whether it is stateful: the check
+/// tracks the connection when one is (semantics.md section 6.1). Empty
+/// when none allows it.
+#[must_use]
+pub fn zpr_check_statements(
+    s: &Scenario,
+    egress: bool,
+    src: Endpoint,
+    dst: Endpoint,
+    p: &Packet,
+) -> Vec<(StatementRef, bool)> {
+    let check = if egress {
+        Check::Egress
+    } else {
+        Check::Ingress
+    };
+    allowing(s, check, src, dst, p)
+}
+
 struct CheckResult {
     ok: bool,
     stateful: bool,
@@ -1175,16 +1216,7 @@ fn run_check(
             detail,
         };
     }
-    let matching: Vec<(StatementRef, bool)> = s
-        .statements()
-        .filter(|(_, st)| statement_allows(s, &st.statement, check, src, dst, p))
-        .map(|(r, st)| {
-            (
-                r,
-                st.statement.conditions().state == ConnectionState::Stateful,
-            )
-        })
-        .collect();
+    let matching = allowing(s, check, src, dst, p);
     if let Some((first, _)) = matching.first() {
         let st = s.statement(*first);
         detail.outcome = Outcome::Allowed;

@@ -443,6 +443,11 @@ pub struct Vnic {
     pub route_table: Option<RouteTableId>,
     /// What it stands for (instance, node, pod, ...): informative only.
     pub kind: String,
+    /// Whether the scenario says `kind` (else it is read as `instance`):
+    /// `zprsim import` writes it only where the export says it (since the
+    /// twenty-sixth session), and `verify` notes a `kind:` selector that
+    /// binds a VNIC whose kind is not said.
+    pub kind_said: bool,
     /// OCI's `skipSourceDestCheck`, when given. `Some(false)`: the VNIC drops
     /// what is not addressed to it, so a route rule that targets one of its
     /// private IPs (a next-hop appliance) blackholes; `None` or `Some(true)`:

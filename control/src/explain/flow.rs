@@ -107,14 +107,58 @@ fn reply_route_note(
         .find(|l| l.layer == Stage::Route)
         .and_then(|l| l.reason.clone())
         .unwrap_or_default();
+    let even = if first.judgement.verdict == Verdict::Allow {
+        ""
+    } else {
+        ", even with the first packet opened"
+    };
     Ok(Some(format!(
-        "its reply {r} drops at route ({why}): the connection cannot complete{} (`--reply` explains it)",
-        if first.judgement.verdict == Verdict::Allow {
-            ""
-        } else {
-            ", even with the first packet opened"
-        }
+        "its reply {r} {} at route ({why}){} (`--reply` explains it)",
+        reply_drops_verb(p),
+        reply_drops_then(p, even)
     )))
+}
+
+/// How a note says a reply drops: a TCP reply "drops", and the connection
+/// cannot complete; another (UDP, an ICMP echo) "would drop", since the
+/// flow may be one-way (since the twenty-sixth session: a UDP flow's note
+/// said the connection cannot complete, the review's L3).
+fn reply_drops_verb(p: &Packet) -> &'static str {
+    if p.proto == crate::model::proto::TCP {
+        "drops"
+    } else {
+        "would drop"
+    }
+}
+
+/// What follows the reason of a reply's drop in its note: for TCP that
+/// the connection cannot complete (with `even`), else `even` alone.
+fn reply_drops_then(p: &Packet, even: &str) -> String {
+    if p.proto == crate::model::proto::TCP {
+        format!(": the connection cannot complete{even}")
+    } else {
+        even.to_owned()
+    }
+}
+
+/// The stand-in notes of the reply of first packet `p`, which passes and
+/// whose reply drops (judged in the context `p` leaves), when that reply
+/// drops where a stand-in is (a stand-in route table at the answer, say),
+/// as `verify` notes a pair whose reply drops (since the twenty-sixth
+/// session: `explain` named none, the review's M3). Empty otherwise.
+fn reply_stand_ins(
+    s: &Scenario,
+    compiled: &Compiled,
+    p: &Packet,
+    first: &Decision,
+    noted: bool,
+) -> Result<Vec<String>, ExplainError> {
+    if first.judgement.verdict != Verdict::Allow || !(noted || crate::verify::packet_has_reply(p)) {
+        return Ok(Vec::new());
+    }
+    let r = p.reply();
+    let d = judge_both(s, compiled, &r, Context::Reply(first.judgement.tracking))?;
+    Ok(hints::stand_ins(s, &r, &d))
 }
 
 /// For a first packet that passes (and whose reply `reply_route_note`
@@ -147,8 +191,10 @@ fn reply_drop_note(
         .map(crate::verify::layer_text)
         .unwrap_or_default();
     Ok(Some(format!(
-        "its reply {r} drops at {} ({why}): the connection cannot complete (`--reply` explains it)",
-        stage.as_str()
+        "its reply {r} {} at {} ({why}){} (`--reply` explains it)",
+        reply_drops_verb(p),
+        stage.as_str(),
+        reply_drops_then(p, "")
     )))
 }
 
@@ -199,7 +245,11 @@ pub fn explain_flow(
     } else {
         reply_drop_note(s, compiled, &p, &flow.first, reply_route.is_some())?
     };
-    let stand_ins = hints::stand_ins(s, &flow.judged, &flow.d);
+    let mut stand_ins = hints::stand_ins(s, &flow.judged, &flow.d);
+    if !a.reply {
+        let noted = reply_route.is_some() || reply_drop.is_some();
+        stand_ins.extend(reply_stand_ins(s, compiled, &p, &flow.first, noted)?);
+    }
     Ok(FlowExplained {
         p,
         reply: a.reply,

@@ -1663,6 +1663,7 @@ impl Resolver<'_> {
                 attributes,
                 route_table,
                 kind: v.kind.clone().unwrap_or_else(|| "instance".to_owned()),
+                kind_said: v.kind.is_some(),
                 skip_source_dest_check: v.skip_source_dest_check,
                 public_ip,
                 stand_in: v.stand_in.unwrap_or(false),

@@ -46,6 +46,8 @@ pub struct Scratch {
     /// they leave closed of what a path stands for (a label's CIDR, or
     /// the part of it a longer route rule holds: `route_fix.rs`).
     closed: Vec<String>,
+    /// How a reply ZPR drops is opened (`verify --zpr-replies`).
+    zpr_replies: super::ZprReplies,
 }
 
 /// A rule or statements a hint added and left on the copy while a path's
@@ -82,6 +84,13 @@ pub(super) enum Kept {
         added: usize,
         created: bool,
     },
+    /// A statement (statement `index` of policy `policy`) a reply's hint
+    /// made stateful, with the statement it was.
+    Stateful {
+        policy: usize,
+        index: usize,
+        old: Box<crate::model::PolicyStatement>,
+    },
 }
 
 impl Scratch {
@@ -89,6 +98,21 @@ impl Scratch {
     #[must_use]
     pub fn new() -> Scratch {
         Scratch::default()
+    }
+
+    /// No copy yet; a reply that drops at ZPR is opened as `zpr_replies`
+    /// says.
+    #[must_use]
+    pub fn with_zpr_replies(zpr_replies: super::ZprReplies) -> Scratch {
+        Scratch {
+            zpr_replies,
+            ..Scratch::default()
+        }
+    }
+
+    /// How a reply that drops at ZPR is opened.
+    pub(super) fn zpr_replies(&self) -> super::ZprReplies {
+        self.zpr_replies
     }
 
     /// The copy, once made.
@@ -224,6 +248,20 @@ impl Scratch {
                         policy: (!created).then_some(policy),
                         statements,
                     });
+                }
+                Kept::Stateful { policy, index, old } => {
+                    if let Some(st) = copy
+                        .zpr_policies
+                        .get_mut(policy)
+                        .and_then(|p| p.statements.get_mut(index))
+                    {
+                        let statement = Box::new(std::mem::replace(st, *old));
+                        out.push(Edit::Stateful {
+                            policy,
+                            index,
+                            statement,
+                        });
+                    }
                 }
             }
         }
@@ -361,6 +399,17 @@ pub enum Edit {
         policy: Option<usize>,
         /// The statements.
         statements: Vec<crate::model::PolicyStatement>,
+    },
+    /// A `connection-state='stateless'` statement to make stateful (since
+    /// the twenty-sixth session): its replacement, the same statement
+    /// without that condition (`zpr_reply_fix.rs`).
+    Stateful {
+        /// The policy.
+        policy: usize,
+        /// The statement's index in it.
+        index: usize,
+        /// The statement that replaces it.
+        statement: Box<crate::model::PolicyStatement>,
     },
 }
 
@@ -527,6 +576,19 @@ fn apply_one(s: &mut Scenario, e: &Edit) {
             s.zpr_policies[at]
                 .statements
                 .extend(statements.iter().cloned());
+        }
+        Edit::Stateful {
+            policy,
+            index,
+            statement,
+        } => {
+            if let Some(st) = s
+                .zpr_policies
+                .get_mut(*policy)
+                .and_then(|p| p.statements.get_mut(*index))
+            {
+                st.clone_from(&**statement);
+            }
         }
     }
 }

@@ -66,6 +66,7 @@ mod text;
 mod together;
 pub mod whole;
 mod zpr_fix;
+mod zpr_reply_fix;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -77,7 +78,7 @@ use crate::model::{PortRange, Scenario};
 use crate::verdict::{Stage, Verdict};
 
 pub use fix::{Edit, Target, apply, apply_all};
-pub use run::{SAMPLED_PAIRS, path_port_runs, port_runs, run, run_until};
+pub use run::{SAMPLED_PAIRS, path_port_runs, port_runs, run, run_until, run_until_with};
 pub use selector::Selector;
 pub use stand_in::{Failing, closing as stand_in_closing, notes as stand_in_notes};
 pub use text::{
@@ -85,6 +86,7 @@ pub use text::{
     stay_closed_of,
 };
 pub use together::{Together, together};
+pub use zpr_reply_fix::ZprReplies;
 
 /// Limits, each checked before the work it bounds.
 #[derive(Debug, Clone)]
@@ -596,6 +598,11 @@ pub struct PathResult {
     /// export is partial.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stand_ins: Vec<String>,
+    /// What the path's selectors bind that the scenario does not say
+    /// (since the twenty-sixth session): a `kind:` selector matching VNICs
+    /// whose `kind` is absent (read as `instance`). Absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// What `to_open` adds to the scenario ([`together`] adds every
     /// path's at once).
     #[serde(skip)]

@@ -11,6 +11,7 @@ use crate::model::{AddressIndex, PortRange, Scenario, proto};
 use crate::packet::{L4, Packet};
 use crate::verdict::{Context, Decision, Stage, Verdict};
 
+use super::ZprReplies;
 use super::fix::Scratch;
 use super::group::{self, Endpoints};
 use super::text::{audit_witness_bare, merged_runs, pair_failure_with, reply_failure};
@@ -134,6 +135,7 @@ fn no_pairs(path: &PathSpec, error: String) -> PathResult {
         to_open_left: 0,
         to_open_left_replies: 0,
         stand_ins: Vec::new(),
+        notes: Vec::new(),
         to_open_edits: Vec::new(),
         to_keep_open_edits: Vec::new(),
         to_open_closed: Vec::new(),
@@ -342,17 +344,34 @@ pub fn run_until(
     limits: &Limits,
     stop: &dyn Fn() -> bool,
 ) -> Result<Report, RunError> {
-    run_with(s, c, paths, limits, stop, true)
+    run_with(s, c, paths, limits, stop, Some(ZprReplies::default()))
 }
 
-/// [`run_until`], with the hints (`to_open`) given or not.
+/// [`run_until`], a reply that drops at ZPR opened as `zpr_replies` says
+/// (`verify --zpr-replies`; since the twenty-sixth session).
+///
+/// # Errors
+/// As [`run`].
+pub fn run_until_with(
+    s: &Scenario,
+    c: &Compiled,
+    paths: &[PathSpec],
+    limits: &Limits,
+    stop: &dyn Fn() -> bool,
+    zpr_replies: ZprReplies,
+) -> Result<Report, RunError> {
+    run_with(s, c, paths, limits, stop, Some(zpr_replies))
+}
+
+/// [`run_until`], with the hints (`to_open`) given (a reply that drops at
+/// ZPR opened as the `Some` says) or not.
 pub(super) fn run_with(
     s: &Scenario,
     c: &Compiled,
     paths: &[PathSpec],
     limits: &Limits,
     stop: &dyn Fn() -> bool,
-    hints: bool,
+    hints: Option<ZprReplies>,
 ) -> Result<Report, RunError> {
     // Every limit is checked for every path before any is judged: a file
     // whose tenth path is too wide is refused at once, not after the nine
@@ -450,9 +469,9 @@ pub(super) fn run_with(
     let mut pace = Pace { judged: 0, stop };
     // The copy of the scenario the hints of every path are proved on.
     let mut copies = Copies {
-        plain: Scratch::new(),
-        enforced: Scratch::new(),
-        hints,
+        plain: Scratch::with_zpr_replies(hints.unwrap_or_default()),
+        enforced: Scratch::with_zpr_replies(hints.unwrap_or_default()),
+        hints: hints.is_some(),
     };
     // Keyed by the two sides' addresses: `expanded` holds every side until
     // the end, so an address names one side only.
@@ -504,6 +523,9 @@ pub(super) fn run_with(
                 break;
             }
         }
+    }
+    for (r, path) in out.iter_mut().zip(paths) {
+        r.notes = super::selector::kind_notes(s, [&path.from, &path.to]);
     }
     let failed = out.iter().filter(|p| !p.ok).count();
     let skipped = out.iter().filter(|p| p.skipped).count();

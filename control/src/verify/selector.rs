@@ -155,6 +155,43 @@ pub const KINDS: [&str; 7] = [
     "unknown",
 ];
 
+/// The notes of a path whose selectors `sides` include `kind:NAME`
+/// matching VNICs whose `kind` the scenario does not say (read as
+/// `instance`; `zprsim import` writes it only where the export says it):
+/// the selector may bind a node or a pod (since the twenty-sixth session).
+pub(super) fn kind_notes<'a>(
+    s: &Scenario,
+    sides: impl IntoIterator<Item = &'a Selector>,
+) -> Vec<String> {
+    fn kinds<'b>(sel: &'b Selector, out: &mut Vec<&'b str>) {
+        match sel {
+            Selector::Kind(k) if !out.contains(&k.as_str()) => out.push(k),
+            Selector::Union(all) => all.iter().for_each(|one| kinds(one, out)),
+            _ => {}
+        }
+    }
+    let mut named = Vec::new();
+    for sel in sides {
+        kinds(sel, &mut named);
+    }
+    named
+        .into_iter()
+        .filter_map(|k| {
+            let unsaid: Vec<&str> = s
+                .vnics
+                .iter()
+                .filter(|v| v.kind == k && !v.kind_said)
+                .map(|v| v.name.as_str())
+                .collect();
+            let first = unsaid.first()?;
+            Some(format!(
+                "`kind:{k}` binds {} VNIC(s) whose kind the scenario does not say (`kind` absent, read as `{k}`), `{first}` the first: they may be nodes, pods or others; set `kind` where you know it (`zprsim import` writes it where the export says it: a node pool, a cluster, a mount target) or name them by subnet, NSG or attribute",
+                unsaid.len()
+            ))
+        })
+        .collect()
+}
+
 /// A `kind:NAME` selector's kind: one of [`KINDS`] or one a VNIC of `s`
 /// has; else an error naming the near one (a typo: `nodes`, `loadbalancer`)
 /// and the kinds there are.

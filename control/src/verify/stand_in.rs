@@ -34,6 +34,18 @@ pub struct Failing {
     pub zpr_denied: bool,
 }
 
+/// Whether VNIC `v` carries the stand-in attribute (`zprsim import`: the
+/// export does not say its security attributes, or its VCN's): what ZPR
+/// decides at it is owed to attributes nobody knows, and no statement is
+/// hinted for it (since the twenty-sixth session).
+pub(super) fn attributes_unknown(s: &Scenario, v: usize) -> bool {
+    s.vnics.get(v).is_some_and(|v| {
+        v.attributes
+            .iter()
+            .any(|a| a.attribute.namespace == crate::shared::STAND_IN_NAMESPACE)
+    })
+}
+
 /// The stand-in gateway (made up by `zprsim import` for a route target the
 /// export lacks) that route table `t`'s rule for `remote` (its longest
 /// match) sends to, if it does: it drops every packet, and no route hint
@@ -134,6 +146,8 @@ pub fn notes(
         Nsg(usize),
         Gateway(usize),
         Policy(usize),
+        Attributes(usize),
+        VcnAttribute(usize),
     }
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
@@ -197,6 +211,19 @@ pub fn notes(
                         export(&vn.id, "vnic get --vnic-id")
                     )
                 });
+            }
+            // ZPR, where it drops the pair, at a VNIC whose attributes
+            // (or its VCN's) the export does not say (since the
+            // twenty-sixth session): no statement is hinted for it.
+            if f.zpr_denied && attributes_unknown(s, v.index()) {
+                // Whose: its own when it has none besides, else its VCN's
+                // (`zprsim import` gives it beside its own), named once.
+                let object = if own_attributes_said(s, v.index()) {
+                    Object::VcnAttribute(s.subnets[vn.subnet.index()].vcn.index())
+                } else {
+                    Object::Attributes(v.index())
+                };
+                note(object, &|| unknown_attributes_note(s, v.index(), ip));
             }
             let sn = &s.subnets[vn.subnet.index()];
             // Its security, where it denies: the source's egress rules,
@@ -334,6 +361,49 @@ pub fn notes(
         out.push(format!("and {more} more stand-in object(s)"));
     }
     out
+}
+
+/// Whether VNIC `v` carries an attribute besides the stand-in's: then
+/// the export said its own, and the stand-in attribute is its VCN's.
+fn own_attributes_said(s: &Scenario, v: usize) -> bool {
+    s.vnics[v]
+        .attributes
+        .iter()
+        .any(|a| a.attribute.namespace != crate::shared::STAND_IN_NAMESPACE)
+}
+
+/// What the stand-in note says of VNIC `v` (at `ip`), which carries the
+/// stand-in attribute, where ZPR drops a pair: whose attributes are not
+/// said (its own when it has none besides, else its VCN's: `zprsim
+/// import` gives it beside its own), that the drop is owed to them and no
+/// statement is hinted, and what to export.
+fn unknown_attributes_note(s: &Scenario, v: usize, ip: IpAddr) -> String {
+    let vn = &s.vnics[v];
+    let vcn = &s.vcns[s.subnets[vn.subnet.index()].vcn.index()];
+    let own_said = own_attributes_said(s, v);
+    let id = |id: &Option<String>, flag: &str| {
+        id.as_ref()
+            .map_or_else(String::new, |id| format!(" {flag} {id}"))
+    };
+    let (whose, export) = if own_said {
+        (
+            format!("the security attribute of its VCN `{}`", vcn.name),
+            format!("the VCN (`oci network vcn get{}`)", id(&vcn.id, "--vcn-id")),
+        )
+    } else {
+        (
+            "its security attributes".to_owned(),
+            format!(
+                "the VNIC (`oci network vnic get{}`)",
+                id(&vn.id, "--vnic-id")
+            ),
+        )
+    };
+    format!(
+        "ZPR drops this path at VNIC `{}` ({ip}), and the export does not say {whose}: it carries `{}.attributes:unknown`, which no statement names, so ZPR judges it with the least its attributes could allow and the drop is owed to them. No ZPR statement is hinted for it (one written for attributes nobody knows is a guess). Export {export} and import again: its real attributes may allow this path",
+        vn.name,
+        crate::shared::STAND_IN_NAMESPACE
+    )
 }
 
 /// The `oci network ... list` command that lists the gateways of the kind

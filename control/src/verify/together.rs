@@ -143,7 +143,7 @@ pub fn together(
         .map(|(p, r)| (p.clone(), r.ok, &r.to_open_closed[..]))
         .collect();
     let specs: Vec<PathSpec> = again.iter().map(|(p, _, _)| p.clone()).collect();
-    let after = run::run_with(&fixed, &c, &specs, limits, stop, false)?;
+    let after = run::run_with(&fixed, &c, &specs, limits, stop, None)?;
     if after.interrupted {
         return Ok(None);
     }

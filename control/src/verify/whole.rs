@@ -176,17 +176,21 @@ pub fn hints_with(
                 let mut tried: Vec<Stage> = Vec::new();
                 while out.to_open.len() + given.len() < MAX_HINTS && !tried.contains(&stage) {
                     tried.push(stage);
-                    let h = match stage {
+                    let h: Vec<String> = match stage {
                         Stage::EgressSecurity | Stage::IngressSecurity => {
                             super::reply_fix::to_open(scratch, s, ix, p)
+                                .into_iter()
+                                .collect()
                         }
-                        Stage::Route => super::route_fix::reply_to_open(scratch, s, ix, path, p),
-                        Stage::Zpr => super::zpr_fix::reply_to_open(scratch, s, ix, path, p),
+                        Stage::Route => super::route_fix::reply_to_open(scratch, s, ix, path, p)
+                            .into_iter()
+                            .collect(),
+                        Stage::Zpr => super::zpr_reply_fix::reply_to_open(scratch, s, ix, path, p),
                     };
-                    let Some(h) = h else {
+                    if h.is_empty() {
                         break;
-                    };
-                    given.push(h);
+                    }
+                    given.extend(h);
                     match reply_drops(scratch, s, ix, replies, p) {
                         Some(next) => stage = next,
                         None => break,

@@ -23,7 +23,13 @@
 //!
 //! No hint when no statement can be written: an attributed VNIC in a VCN
 //! without a security attribute (the layer's reason says so already), or
-//! two endpoints only an address can name.
+//! two endpoints only an address can name; nor when an end carries the
+//! stand-in attribute (`zprsim import`: the export does not say its
+//! attributes, or its VCN's; since the twenty-sixth session, when the hint
+//! named its address): the drop is owed to attributes nobody knows, and the
+//! stand-in note says what to export.
+//!
+//! The statements that open a reply are in `zpr_reply_fix.rs`.
 
 use std::net::IpAddr;
 
@@ -68,74 +74,89 @@ pub(super) fn to_open_at(
     blocking.iter().find(|l| {
         l.layer == Stage::Zpr && matches!(l.outcome, Outcome::Denied | Outcome::MissingPolicy)
     })?;
-    written(scratch, ix, path, p, keep, false)
+    written(scratch, ix, path, p, keep)
 }
 
-/// The statement that lets the reply of `p` (a first packet of `path`,
-/// or the packet alone, that passes on `scratch`) through a ZPR layer
-/// that drops it (since the twenty-second session): `p` passed by
-/// `connection-state='stateless'` statements only, so ZPR tracks nothing
-/// and the reply needs a statement of its own (semantics.md §2b). The
-/// hint is the stateful statement for `p` itself, written and placed as
-/// for a first packet: it allows no first packet the stateless one did
-/// not, and it tracks the connection, so its replies pass. Proved on
-/// `scratch` with both packets judged by the reference evaluator (`p`
-/// first, then its reply in the context `p` leaves). `None` when the
-/// reply does not drop at ZPR, or no statement opens it.
-pub(super) fn reply_to_open(
-    scratch: &mut super::fix::Scratch,
-    s: &Scenario,
-    ix: &AddressIndex,
-    path: Option<&PathSpec>,
-    p: &Packet,
-) -> Option<String> {
-    if reply_zpr_drops(scratch.of(s), Some(ix), p) != Some(true) {
-        return None;
-    }
-    let keep = scratch.keeping();
-    let (text, kept) = written(scratch.of(s), Some(ix), path, p, keep, true)?;
-    if let Some(k) = kept {
-        scratch.kept(k);
-    }
-    Some(text)
+/// What a statement is written for: the packet whose ends it names (its
+/// source the statement's source), the selectors of a `verify` path those
+/// ends stand in for, its `with` conditions, what it must open on the
+/// copy, and what the hint says of it (in the parentheses after the
+/// policy).
+pub(super) struct Wanted<'a> {
+    pub packet: &'a Packet,
+    pub from: Option<&'a Selector>,
+    pub to: Option<&'a Selector>,
+    pub cond: String,
+    pub proof: Proof<'a>,
+    pub note: Option<&'a str>,
 }
 
-/// Whether the reply of `p` drops at ZPR on `s` (judged in the context
-/// `p` leaves); `None` when `p` itself does not pass.
-fn reply_zpr_drops(s: &Scenario, ix: Option<&AddressIndex>, p: &Packet) -> Option<bool> {
-    let r = super::first_and_reply(s, ix, p)?.1.judgement;
-    Some(r.verdict == crate::verdict::Verdict::Drop && r.stage == Some(Stage::Zpr))
+/// What a statement must open, judged by the reference evaluator.
+#[derive(Clone, Copy)]
+pub(super) enum Proof<'a> {
+    /// The packet passes the ZPR layer.
+    Passes,
+    /// This first packet still passes, and its reply no longer drops at
+    /// ZPR (both judged, the reply in the context the first leaves).
+    ReplyOf(&'a Packet),
 }
 
 /// The statement(s) for `p` and the policy they go to, as hint text,
-/// proved on `scratch` ([`opens`]): `p` through ZPR, or with `reply`, `p`
-/// still through and its reply through ZPR too.
+/// proved on `scratch` ([`opens`]): `p` through ZPR.
 fn written(
     scratch: &mut Scenario,
     ix: Option<&AddressIndex>,
     path: Option<&PathSpec>,
     p: &Packet,
     keep: bool,
-    reply: bool,
+) -> Option<(String, Option<Kept>)> {
+    let want = Wanted {
+        packet: p,
+        from: path.map(|x| &x.from),
+        to: path.map(|x| &x.to),
+        cond: condition(p, path.map(|x| x.probe)),
+        proof: Proof::Passes,
+        note: None,
+    };
+    written_for(scratch, ix, &want, keep)
+}
+
+/// The statement(s) `want` asks for and the policy they go to, as hint
+/// text, proved on `scratch` ([`opens`]). `None` when an end carries the
+/// stand-in attribute (`zprsim import`: its real attributes are unknown,
+/// and a statement written for them is a guess; the stand-in note says
+/// what to export), or when no statement opens what it must.
+pub(super) fn written_for(
+    scratch: &mut Scenario,
+    ix: Option<&AddressIndex>,
+    want: &Wanted<'_>,
+    keep: bool,
 ) -> Option<(String, Option<Kept>)> {
     let s: &Scenario = scratch;
-    let cond = condition(p, path.map(|x| x.probe));
-    let src = Side::of(s, ix, p.src, path.map(|x| &x.from));
-    let dst = Side::of(s, ix, p.dst, path.map(|x| &x.to));
+    let p = want.packet;
+    let cond = &want.cond;
+    let src = Side::of(s, ix, p.src, want.from);
+    let dst = Side::of(s, ix, p.dst, want.to);
+    if [&src, &dst].iter().any(|e| {
+        e.vnic
+            .is_some_and(|v| super::stand_in::attributes_unknown(s, v))
+    }) {
+        return None;
+    }
     let mut candidates: Vec<Vec<String>> = Vec::new();
     for scope in [src.vcn, dst.vcn].into_iter().flatten() {
-        if let Some(one) = form_a(s, scope, &src, &dst, &cond) {
+        if let Some(one) = form_a(s, scope, &src, &dst, cond) {
             candidates.push(vec![one]);
         }
     }
-    if let Some(b) = form_b(s, &src, &dst, &cond) {
+    if let Some(b) = form_b(s, &src, &dst, cond) {
         candidates.push(vec![b]);
     }
     if let (Some(a), Some(b)) = (src.vcn, dst.vcn)
         && a != b
         && let (Some(x), Some(y)) = (
-            form_a(s, a, &src, &dst, &cond),
-            form_a(s, b, &src, &dst, &cond),
+            form_a(s, a, &src, &dst, cond),
+            form_a(s, b, &src, &dst, cond),
         )
     {
         candidates.push(vec![x, y]);
@@ -144,53 +165,30 @@ fn written(
     candidates.dedup();
     let mut kept = None;
     let texts = candidates.into_iter().find(|c| {
-        opens(scratch, ix, p, policy, c, keep, reply).is_some_and(|k| {
+        opens(scratch, ix, p, policy, c, keep, want.proof).is_some_and(|k| {
             kept = k;
             true
         })
     })?;
     let s: &Scenario = scratch;
-    // A statement for a `.zpl` file is ZPL as it stands (ZPL quotes a
-    // value with `'`, doubled inside); one for the scenario's
-    // `statements` is a TOML (or JSON) string, `"` and `\\` escaped.
-    let in_zpl = policy.is_some_and(|i| {
-        let pol = &s.zpr_policies[i];
-        pol.file.is_some()
-            || pol
-                .statements
-                .first()
-                .is_some_and(|st| st.origin.file.ends_with(".zpl"))
-    });
-    let quoted: Vec<String> = texts
-        .iter()
-        .map(|t| {
-            if in_zpl {
-                format!("\"{t}\"")
-            } else {
-                crate::escape::toml_string(t)
-            }
-        })
-        .collect();
+    let in_zpl = policy.is_some_and(|i| in_zpl(&s.zpr_policies[i]));
+    let quoted: Vec<String> = texts.iter().map(|t| quoted(t, in_zpl)).collect();
     let into = match policy {
         Some(i) => {
             let pol = &s.zpr_policies[i];
-            // Where its statements are written: a `.zpl` file or the
-            // scenario itself.
-            let file = pol.file.as_deref().or_else(|| {
-                pol.statements
-                    .first()
-                    .map(|st| st.origin.file.as_str())
-                    .filter(|f| !f.is_empty())
-            });
-            match (file, reply) {
-                (Some(f), false) => format!("add to ZPR policy `{}` (in {f})", pol.name),
-                (Some(f), true) => format!("add to ZPR policy `{}` (in {f}; {STATEFUL})", pol.name),
-                (None, false) => format!("add to ZPR policy `{}`", pol.name),
-                (None, true) => format!("add to ZPR policy `{}` ({STATEFUL})", pol.name),
+            let note = want.note.map(|n| format!("; {n}")).unwrap_or_default();
+            match written_in(pol) {
+                Some(f) => format!("add to ZPR policy `{}` (in {f}{note})", pol.name),
+                None if want.note.is_some() => {
+                    format!("add to ZPR policy `{}` ({})", pol.name, &note[2..])
+                }
+                None => format!("add to ZPR policy `{}`", pol.name),
             }
         }
-        None if reply => format!("add a ZPR policy (e.g. `{NEW_POLICY}`; {STATEFUL}) with"),
-        None => format!("add a ZPR policy (e.g. `{NEW_POLICY}`) with"),
+        None => match want.note {
+            Some(n) => format!("add a ZPR policy (e.g. `{NEW_POLICY}`; {n}) with"),
+            None => format!("add a ZPR policy (e.g. `{NEW_POLICY}`) with"),
+        },
     };
     Some((
         format!("{}: {into}: {}", Stage::Zpr.as_str(), quoted.join(" and ")),
@@ -198,9 +196,37 @@ fn written(
     ))
 }
 
-/// What a reply's ZPR hint says of its statement (no `: ` in it: the
-/// statements follow the first).
-const STATEFUL: &str = "stateful, for the replies; the connection is allowed by `connection-state='stateless'` statements only, so its replies need a statement of their own, and this one tracks it";
+/// Whether a policy's statements are ZPL as it stands (a `.zpl` file),
+/// not strings of the scenario's `statements`.
+pub(super) fn in_zpl(pol: &crate::model::ZprPolicy) -> bool {
+    pol.file.is_some()
+        || pol
+            .statements
+            .first()
+            .is_some_and(|st| st.origin.file.ends_with(".zpl"))
+}
+
+/// A statement as a hint shows it: for a `.zpl` file ZPL as it stands
+/// (ZPL quotes a value with `'`, doubled inside), for the scenario's
+/// `statements` a TOML (or JSON) string, `"` and `\\` escaped.
+pub(super) fn quoted(text: &str, in_zpl: bool) -> String {
+    if in_zpl {
+        format!("\"{text}\"")
+    } else {
+        crate::escape::toml_string(text)
+    }
+}
+
+/// Where a policy's statements are written: its `.zpl` file, else the file
+/// of its statements (the scenario); `None` when not known.
+pub(super) fn written_in(pol: &crate::model::ZprPolicy) -> Option<&str> {
+    pol.file.as_deref().or_else(|| {
+        pol.statements
+            .first()
+            .map(|st| st.origin.file.as_str())
+            .filter(|f| !f.is_empty())
+    })
+}
 
 /// One end of the witness: its address, the VNIC holding it (if any) with
 /// the attribute to name it by, and its VCN.
@@ -284,7 +310,7 @@ fn name_by(s: &Scenario, attrs: &[crate::model::SecurityAttribute]) -> Option<At
 /// protocol and destination port (every port of a `verify` path's range:
 /// a statement for the witness's port alone would let `verify` pass while
 /// the rest of the range stays closed), or its ICMP type and code.
-fn condition(p: &Packet, probe: Option<Probe>) -> String {
+pub(super) fn condition(p: &Packet, probe: Option<Probe>) -> String {
     let name = match p.proto {
         proto::TCP => "tcp",
         proto::UDP => "udp",
@@ -354,9 +380,10 @@ fn policy_for(s: &Scenario, src: &Side, dst: &Side) -> Option<usize> {
 }
 
 /// Whether the statements, parsed from their text and added to `policy`
-/// (a new one when `None`) of `scratch`, let `p` through the ZPR layer:
-/// `None` when they do not. `scratch` is left as it was, unless `keep` and
-/// they do: then they stay, and the `Some` says where.
+/// (a new one when `None`) of `scratch`, open what `proof` says of `p`
+/// (`p` through the ZPR layer, or a first packet's reply): `None` when
+/// they do not. `scratch` is left as it was, unless `keep` and they do:
+/// then they stay, and the `Some` says where.
 fn opens(
     scratch: &mut Scenario,
     ix: Option<&AddressIndex>,
@@ -364,7 +391,7 @@ fn opens(
     policy: Option<usize>,
     texts: &[String],
     keep: bool,
-    reply: bool,
+    proof: Proof<'_>,
 ) -> Option<Option<Kept>> {
     let mut added = Vec::with_capacity(texts.len());
     for t in texts {
@@ -391,8 +418,8 @@ fn opens(
     };
     let before = scratch.zpr_policies[at].statements.len();
     scratch.zpr_policies[at].statements.extend(added);
-    let ok = if reply {
-        reply_zpr_drops(scratch, ix, p) == Some(false)
+    let ok = if let Proof::ReplyOf(first) = proof {
+        super::zpr_reply_fix::reply_zpr_drops(scratch, ix, first) == Some(false)
     } else {
         let reports = super::layers_of(scratch, ix, p);
         reports.iter().all(|r| {

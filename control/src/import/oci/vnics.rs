@@ -336,10 +336,14 @@ pub(super) fn vnics(
             }
         }
         let nsgs = cx.nsg_names(nsg_ids, &what, &vcn);
+        // Said where the export says it (a balancer, a cluster's or node
+        // pool's or mount target's evidence); else not written (since the
+        // twenty-sixth session: `instance` was written, so a `kind:instance`
+        // selector bound a node or a pod the export did not describe).
         let kind = if is_balancer {
-            "load-balancer"
+            Some("load-balancer")
         } else {
-            kinds.of_vnic(o, &vcn).unwrap_or("instance")
+            kinds.of_vnic(o, &vcn)
         };
         let mut m = Obj::new();
         m.insert("name".into(), json!(name));
@@ -355,7 +359,9 @@ pub(super) fn vnics(
             m.insert("nsgs".into(), json!(Vec::<String>::new()));
             m.insert("stand_in".into(), json!(true));
         }
-        m.insert("kind".into(), json!(kind));
+        if let Some(kind) = kind {
+            m.insert("kind".into(), json!(kind));
+        }
         // `security-attributes` absent or null says nothing (an older CLI,
         // a `--query`): when the export uses ZPR, the stand-in attribute
         // (ZPR's default deny holds for it, as for a stand-in VNIC); `{}`
