@@ -171,6 +171,16 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         report.before.judged,
         report.before.unplaced,
     ));
+    extra.extend(zprsim_dataplane::report::nothing_judged::flow_log(
+        a.inputs,
+        &zprsim_dataplane::report::nothing_judged::FlowLogCounts {
+            judged: report.before.judged,
+            unplaced: report.before.unplaced,
+            quality: report.flow_log.skipped_nodata + report.flow_log.skipped_skipdata,
+            malformed: report.flow_log.skipped_malformed,
+        },
+        report.interrupted,
+    ));
     extra.extend(outputs::reader_gone(
         flows_out.iter().filter(|_| a.report.is_some()),
     ));

@@ -541,6 +541,11 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     }
     let failed = outputs::commit_each(pcaps.into_iter().chain(flows_out));
     run_warnings.extend(failed.iter().cloned());
+    run_warnings.extend(zprsim_dataplane::report::nothing_judged::capture(
+        &a.pcaps,
+        &o.counters,
+        o.interrupted || o.error.is_some(),
+    ));
     o.warnings.extend(run_warnings);
     // The report feeds `--report` and the summary only: a `--quiet` run
     // without `--report` skips it (the top dropped flows' reasons are

@@ -340,6 +340,16 @@ pub fn report<'a>(
     warnings.extend(read.problems.iter().cloned());
     warnings.extend(read.duplicate_warning());
     warnings.extend(nothing_placed(st.judged, j.unplaced.records));
+    warnings.extend(super::nothing_judged::flow_log(
+        cx.files,
+        &super::nothing_judged::FlowLogCounts {
+            judged: st.judged,
+            unplaced: j.unplaced.records,
+            quality: read.nodata + read.skipdata,
+            malformed: read.malformed,
+        },
+        read.stopped || read.temp_full || st.stopped_before.is_some(),
+    ));
     warnings.extend(read.unlisted_warning());
     warnings.extend(st.stopped_before.map(|second| {
         RunWarning::new(

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod flow_line;
 pub mod flow_log;
+pub mod nothing_judged;
 pub mod replay;
 pub mod rules;
 
