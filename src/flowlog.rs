@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use zprsim_control::compile::{Compiled, Config};
+use zprsim_control::compile::{Compiled, Config, RuleText};
 use zprsim_control::verdict::Verdict;
 use zprsim_dataplane::flowlog::detect::{Kind, kind_of_path};
 use zprsim_dataplane::flowlog::judge::Judged;
@@ -230,11 +230,14 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     let mut read = ReadOutcome::spilling(FlowLogSpool::new(s, a.spill.clone()));
     read_paths_until(a.inputs, &limits, Some(&interrupt.stop), &mut read)
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    // Every rule's name, made once: a record's line borrows them.
+    let names = RuleText::new(s, &compiled);
     let cx = Ctx {
         s,
         scenario: a.scenario,
         warnings: &loaded.warnings,
         c: &compiled,
+        names: &names,
         files: a.inputs,
         input_warnings: a.input_warnings,
     };

@@ -18,8 +18,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use zprsim_control::compile::{Compiled, Config};
+use zprsim_control::model::Scenario;
 use zprsim_dataplane::capture::Records;
-use zprsim_dataplane::engine::{self, EngineConfig, Frame, MemorySource, Sinks};
+use zprsim_dataplane::engine::{self, EngineConfig, FlowSink, Frame, MemorySource, Sinks};
+use zprsim_dataplane::output::OutputFile;
+use zprsim_dataplane::report::flow_line::FlowLines;
 use zprsim_dataplane::synth::{SynthConfig, write_distinct_first_packets, write_realistic};
 
 struct Counting;
@@ -83,23 +86,35 @@ fn frames(pcap: &[u8]) -> Vec<Frame> {
         .collect()
 }
 
-/// Allocations made while the engine judges these frames.
-fn allocations(c: &Arc<Compiled>, frames: &[Frame], cfg: &EngineConfig) -> u64 {
+/// Allocations made while the engine judges these frames (and, with
+/// `flow_log`, while the flow log is written: `replay --flows`'s
+/// [`FlowLines`], into a file).
+fn allocations(
+    s: &Scenario,
+    c: &Arc<Compiled>,
+    frames: &[Frame],
+    cfg: &EngineConfig,
+    flow_log: bool,
+) -> u64 {
     let mut src = MemorySource::new(frames.to_vec());
+    let dir = tempfile::tempdir().unwrap();
+    let mut out = OutputFile::create("--flows", dir.path().join("flows.jsonl")).unwrap();
+    let mut lines = FlowLines::new(&mut out, s, c);
     let sinks = Sinks {
         allowed: None,
         dropped: None,
         verdicts: None,
-        flows: None,
+        flows: flow_log.then_some(&mut lines as &mut dyn FlowSink),
         pairs: None,
         progress: None,
     };
     ALLOCATIONS.store(0, Ordering::SeqCst);
     COUNTING.store(true, Ordering::SeqCst);
-    let out = engine::run(std::slice::from_ref(c), &mut src, cfg, sinks);
+    let run = engine::run(std::slice::from_ref(c), &mut src, cfg, sinks);
     COUNTING.store(false, Ordering::SeqCst);
     let n = ALLOCATIONS.load(Ordering::SeqCst);
-    let out = out.unwrap();
+    assert!(lines.into_error().is_none());
+    let out = run.unwrap();
     assert!(out.error.is_none() && !out.interrupted);
     assert!(
         out.scenarios[0].counters.packets.total > 0,
@@ -135,10 +150,14 @@ fn a_pass_ten_times_longer_allocates_no_more_per_packet() {
         ("distinct first packets", distinct(short), distinct(long)),
     ];
     for workers in [1, 2] {
-        for (what, keep_flows, rule_stats) in [
-            ("counters", false, false),
-            ("flow records kept", true, false),
-            ("rule statistics", false, true),
+        for (what, keep_flows, rule_stats, flow_log) in [
+            ("counters", false, false, false),
+            ("flow records kept", true, false, false),
+            ("rule statistics", false, true, false),
+            // `replay --flows`: each record's line names its rules,
+            // borrowed from one `RuleText` (a `String` per rule named
+            // per record before).
+            ("flow log written", true, false, true),
         ] {
             let cfg = EngineConfig {
                 workers,
@@ -147,8 +166,8 @@ fn a_pass_ten_times_longer_allocates_no_more_per_packet() {
                 ..EngineConfig::default()
             };
             for (capture, a, b) in &captures {
-                let few = allocations(&c, a, &cfg);
-                let many = allocations(&c, b, &cfg);
+                let few = allocations(s, &c, a, &cfg, flow_log);
+                let many = allocations(s, &c, b, &cfg, flow_log);
                 let more = (b.len() - a.len()) as u64;
                 eprintln!(
                     "{capture}, {what}, {workers} worker(s): {few} allocations for {} frames, {many} for {}",

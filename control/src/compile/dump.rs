@@ -1,10 +1,9 @@
-//! The readable dump of the compiled tables (`zprsim dump-table`) and rule
-//! names.
+//! The readable dump of the compiled tables (`zprsim dump-table`).
 
 use super::prefix::Pfx;
+use super::rule_text::rule_text;
 use crate::ids::{ProfileId, RuleId};
 use crate::model::Scenario;
-use crate::verdict::RuleRef;
 
 use super::table::*;
 
@@ -158,35 +157,5 @@ fn dump_sided(
                 .collect();
             let _ = writeln!(t, "  peer {lp}: {}", row.join(" | "));
         }
-    }
-}
-
-/// `route_table:NAME#i`, `nsg:NAME#i`, `security_list:NAME/ingress#i`, `zpr_policy:NAME#i`.
-#[must_use]
-pub fn rule_text(s: &Scenario, r: RuleRef) -> String {
-    match r {
-        RuleRef::Route { table, index } => {
-            format!("route_table:{}#{index}", s.route_tables[table.index()].name)
-        }
-        RuleRef::Nsg { nsg, index } => format!("nsg:{}#{index}", s.nsgs[nsg.index()].name),
-        RuleRef::SecurityList {
-            list,
-            direction,
-            index,
-        } => {
-            let d = match direction {
-                crate::verdict::DirectionKey::Ingress => "ingress",
-                crate::verdict::DirectionKey::Egress => "egress",
-            };
-            format!(
-                "security_list:{}/{d}#{index}",
-                s.security_lists[list.index()].name
-            )
-        }
-        RuleRef::Statement(st) => format!(
-            "zpr_policy:{}#{}",
-            s.zpr_policies[st.policy.index()].name,
-            st.index
-        ),
     }
 }

@@ -36,6 +36,7 @@ mod build;
 mod dump;
 pub mod lpm;
 pub mod prefix;
+mod rule_text;
 pub mod service;
 pub mod side;
 mod table;
@@ -43,7 +44,7 @@ mod table;
 mod tests;
 
 pub use crate::ids::{ClassId, ProfileId, RuleId};
-pub use dump::rule_text;
+pub use rule_text::{RuleText, rule_text};
 pub use table::{
     ClassInfo, Compiled, Entry, Fast, RouteEntry, SecurityLayer, SidedLayer, Stats, ZprProfileInfo,
 };

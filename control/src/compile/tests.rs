@@ -693,3 +693,26 @@ fn more_local_services_than_16_bit_ids_is_named_as_such() {
         other => panic!("{:?}", other.map(|c| c.stats().service_classes)),
     }
 }
+
+/// `RuleText` names every rule as `rule_text` does, and nothing past the
+/// table's rules.
+#[test]
+fn rule_text_names_every_rule_once_as_rule_text_does() {
+    let s = scenario();
+    let c = Compiled::new(&s, &Config::default()).unwrap();
+    let names = RuleText::new(&s, &c);
+    assert_eq!(names.len(), c.rule_count());
+    assert!(c.rule_count() >= 3, "{}", c.rule_count());
+    for i in 0..c.rule_count() {
+        let id = RuleId::new(i).unwrap();
+        let r = c.rule_ref(id).unwrap();
+        assert_eq!(names.get(id), Some(rule_text(&s, r).as_str()), "rule {i}");
+    }
+    assert_eq!(names.get(RuleId::new(c.rule_count()).unwrap()), None);
+    assert!(
+        (0..c.rule_count())
+            .filter_map(|i| names.get(RuleId::new(i).unwrap()))
+            .any(|n| n == "security_list:sl/egress#1"),
+        "{names:?}"
+    );
+}

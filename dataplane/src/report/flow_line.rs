@@ -1,8 +1,11 @@
 //! A line of `replay --flows`: the flow record's fields, then how its
-//! first packet and its first reply were decided, rule ids named.
+//! first packet and its first reply were decided, rule ids named. The
+//! names are borrowed from a [`RuleText`] made once per run: writing a
+//! line allocates nothing (`dataplane/tests/no_alloc.rs`, "flow log
+//! written").
 
 use serde::Serialize;
-use zprsim_control::compile::{Compiled, RuleId, rule_text};
+use zprsim_control::compile::{Compiled, RuleId, RuleText};
 use zprsim_control::model::Scenario;
 use zprsim_control::verdict::{Stage, Verdict};
 
@@ -13,24 +16,24 @@ use crate::replay::{FlowRecord, FlowSink};
 /// The deciding rule or statement of each layer (null where none decided:
 /// a layer not reached, a default deny, a missing policy).
 #[derive(Debug, Serialize)]
-pub struct DecidedBy {
+pub struct DecidedBy<'a> {
     /// The route rule.
-    pub route: Option<String>,
+    pub route: Option<&'a str>,
     /// The egress security rule.
     #[serde(rename = "egress-security")]
-    pub egress: Option<String>,
+    pub egress: Option<&'a str>,
     /// The ingress security rule.
     #[serde(rename = "ingress-security")]
-    pub ingress: Option<String>,
+    pub ingress: Option<&'a str>,
     /// The ZPR statement of the egress check.
-    pub zpr_egress: Option<String>,
+    pub zpr_egress: Option<&'a str>,
     /// The ZPR statement of the ingress check.
-    pub zpr_ingress: Option<String>,
+    pub zpr_ingress: Option<&'a str>,
 }
 
 /// One direction's decision as a flow-log line writes it.
 #[derive(Debug, Serialize)]
-pub struct DecisionLine {
+pub struct DecisionLine<'a> {
     /// `allow` or `drop`.
     pub verdict: Verdict,
     /// The deciding layer of a drop (null if allowed).
@@ -38,7 +41,7 @@ pub struct DecisionLine {
     /// An audit attribute would have denied it.
     pub zpr_audit: bool,
     /// The rule or statement of each layer.
-    pub decided_by: DecidedBy,
+    pub decided_by: DecidedBy<'a>,
 }
 
 /// A flow-log line: the flow record's fields, then how its first packet and
@@ -51,20 +54,13 @@ pub struct FlowLine<'a> {
     /// The first packet's audit flag.
     pub zpr_audit: bool,
     /// The first packet's deciding rule per layer.
-    pub decided_by: DecidedBy,
+    pub decided_by: DecidedBy<'a>,
     /// The first packet of the reply direction (null when none came).
-    pub reply: Option<DecisionLine>,
+    pub reply: Option<DecisionLine<'a>>,
 }
 
-fn decided_by(s: &Scenario, c: &Compiled, rules: &[Option<RuleId>; 5]) -> DecidedBy {
-    let t = |i: usize| {
-        rules
-            .get(i)
-            .copied()
-            .flatten()
-            .and_then(|id| c.rule_ref(id))
-            .map(|r| rule_text(s, r))
-    };
+fn decided_by<'a>(names: &'a RuleText, rules: &[Option<RuleId>; 5]) -> DecidedBy<'a> {
+    let t = |i: usize| rules.get(i).copied().flatten().and_then(|id| names.get(id));
     DecidedBy {
         route: t(0),
         egress: t(1),
@@ -74,18 +70,18 @@ fn decided_by(s: &Scenario, c: &Compiled, rules: &[Option<RuleId>; 5]) -> Decide
     }
 }
 
-/// The flow-log line of a record, rule ids named.
+/// The flow-log line of a record, rule ids named by `names`.
 #[must_use]
-pub fn flow_line<'a>(s: &Scenario, c: &Compiled, f: &'a FlowRecord) -> FlowLine<'a> {
+pub fn flow_line<'a>(names: &'a RuleText, f: &'a FlowRecord) -> FlowLine<'a> {
     FlowLine {
         flow: f,
         zpr_audit: f.first.zpr_audit,
-        decided_by: decided_by(s, c, &f.first.rules),
+        decided_by: decided_by(names, &f.first.rules),
         reply: f.reply.map(|d: Decided| DecisionLine {
             verdict: d.verdict,
             stage: d.stage,
             zpr_audit: d.zpr_audit,
-            decided_by: decided_by(s, c, &d.rules),
+            decided_by: decided_by(names, &d.rules),
         }),
     }
 }
@@ -96,18 +92,16 @@ pub fn flow_line<'a>(s: &Scenario, c: &Compiled, f: &'a FlowRecord) -> FlowLine<
 /// ([`FlowLines::into_error`]).
 pub struct FlowLines<'a> {
     out: &'a mut OutputFile,
-    s: &'a Scenario,
-    c: &'a Compiled,
+    names: RuleText,
     error: Option<std::io::Error>,
 }
 
 impl<'a> FlowLines<'a> {
     /// Lines of records judged by `c`, compiled from `s`, into `out`.
-    pub fn new(out: &'a mut OutputFile, s: &'a Scenario, c: &'a Compiled) -> Self {
+    pub fn new(out: &'a mut OutputFile, s: &Scenario, c: &Compiled) -> Self {
         FlowLines {
             out,
-            s,
-            c,
+            names: RuleText::new(s, c),
             error: None,
         }
     }
@@ -126,7 +120,7 @@ impl FlowSink for FlowLines<'_> {
         if self.error.is_some() || self.out.state() != OutputState::Open {
             return Ok(());
         }
-        let line = flow_line(self.s, self.c, r);
+        let line = flow_line(&self.names, r);
         if let Err(e) = self.out.write_json_line(&line) {
             self.error = Some(e);
         }

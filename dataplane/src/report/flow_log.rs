@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use zprsim_control::compile::{Compiled, rule_text};
+use zprsim_control::compile::{Compiled, RuleId, RuleText};
 use zprsim_control::escape::escape;
 use zprsim_control::load::Warning;
 use zprsim_control::model::Scenario;
@@ -34,12 +34,32 @@ struct Connections {
 }
 
 #[derive(Serialize)]
-struct Simulated {
+struct Simulated<'a> {
     verdict: Verdict,
     stage: Option<&'static str>,
     zpr_audit: bool,
-    rules: Vec<String>,
+    rules: RuleNames<'a>,
     reason: String,
+}
+
+/// The deciding rules of a record's judgement (route, egress, ingress, ZPR
+/// egress, ZPR ingress; those that decided), written as a list of their
+/// names borrowed from the run's [`RuleText`]: no `Vec<String>` per
+/// record.
+struct RuleNames<'a> {
+    names: &'a RuleText,
+    ids: [Option<RuleId>; 5],
+}
+
+impl Serialize for RuleNames<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            self.ids
+                .iter()
+                .flatten()
+                .filter_map(|id| self.names.get(*id)),
+        )
+    }
 }
 
 /// One judged record, as in `--flows` and the disagreements.
@@ -74,7 +94,7 @@ pub struct RecordOut<'a> {
     packets: u64,
     bytes: u64,
     recorded: Action,
-    simulated: Simulated,
+    simulated: Simulated<'a>,
     agree: bool,
 }
 
@@ -172,6 +192,8 @@ pub struct Ctx<'a> {
     pub warnings: &'a [Warning],
     /// Its compiled tables.
     pub c: &'a Compiled,
+    /// Their rules' names ([`RuleText::new`] of `s` and `c`).
+    pub names: &'a RuleText,
     /// The flow-log files, in the order given (a record's `file` indexes them).
     pub files: &'a [PathBuf],
     /// Warnings about the inputs (a file given twice, read once).
@@ -216,14 +238,10 @@ impl<'a> Ctx<'a> {
         let v = &self.s.vnics[j.vnic];
         let jd = j.fast.judgement;
         let allowed = jd.verdict == Verdict::Allow;
-        let rules: Vec<String> = j
-            .fast
-            .rules
-            .iter()
-            .flatten()
-            .filter_map(|id| self.c.rule_ref(*id))
-            .map(|rr| rule_text(self.s, rr))
-            .collect();
+        let rules = RuleNames {
+            names: self.names,
+            ids: j.fast.rules,
+        };
         let side = match j.direction {
             Direction::Egress => "egress",
             Direction::Ingress => "ingress",
