@@ -21,8 +21,8 @@ use zprsim_dataplane::output::{self, OutputFile, Plan};
 use zprsim_dataplane::replay::Totals;
 use zprsim_dataplane::synth::{Allowed, SynthStats};
 
-use crate::report::StageCounts;
 use crate::{Failure, out};
+use zprsim_dataplane::report::StageCounts;
 
 /// Arguments of `bench`.
 #[derive(Debug, clap::Args)]

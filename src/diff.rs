@@ -331,6 +331,11 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         .chain(evicted)
         .chain(gone)
         .chain(failed.iter().cloned())
+        .chain(zprsim_dataplane::report::nothing_judged::capture(
+            &a.captures,
+            &before.counters,
+            o.interrupted || o.error.is_some(),
+        ))
         .collect();
     // A full disk under the flow records cut the flows compared (a
     // `temporary-files-full` warning says which): partial, as a stop.

@@ -167,9 +167,19 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         report.stopped_by == Some(StoppedBy::TemporaryFilesFull),
     );
     let mut extra: Vec<_> = cut.into_iter().collect();
-    extra.extend(crate::flowlog::nothing_placed(
+    extra.extend(zprsim_dataplane::report::flow_log::nothing_placed(
         report.before.judged,
         report.before.unplaced,
+    ));
+    extra.extend(zprsim_dataplane::report::nothing_judged::flow_log(
+        a.inputs,
+        &zprsim_dataplane::report::nothing_judged::FlowLogCounts {
+            judged: report.before.judged,
+            unplaced: report.before.unplaced,
+            quality: report.flow_log.skipped_nodata + report.flow_log.skipped_skipdata,
+            malformed: report.flow_log.skipped_malformed,
+        },
+        report.interrupted,
     ));
     extra.extend(outputs::reader_gone(
         flows_out.iter().filter(|_| a.report.is_some()),
@@ -269,7 +279,7 @@ fn summary(r: &Report, changed: &[ChangedFlow]) -> String {
             t,
             "  {}: {} {ports} ({} packets): before {}, after {}",
             c.class.words(),
-            crate::flowlog::proto_name(c.proto),
+            zprsim_dataplane::report::proto_name(c.proto),
             c.packets,
             c.before.outcome(),
             c.after.outcome()

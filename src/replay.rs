@@ -1,29 +1,24 @@
 //! `zprsim replay SCENARIO PCAP... [--workers N] [--report FILE.json]
 //! [--flows FILE.jsonl] [--allowed OUT.pcap] [--dropped OUT.pcap] [--quiet]`.
 
-use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
-use zprsim_dataplane::warning::{RunWarning, RunWarningCode, messages};
+use zprsim_dataplane::warning::{RunWarning, RunWarningCode};
 
 use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config};
-use zprsim_control::load::{Loaded, Warning};
-use zprsim_control::model::{Scenario, proto};
-use zprsim_control::stopped::StoppedBy;
 use zprsim_dataplane::input_dir;
 use zprsim_dataplane::output::{self, OutputFile, OutputState, Plan};
-use zprsim_dataplane::replay::{self, FlowRecord, ReplayConfig, ReplayOutput, Totals};
-use zprsim_dataplane::stand_in_owed::{StandInDrops, StandInOwed};
-use zprsim_dataplane::why::why;
+use zprsim_dataplane::replay::{self, ReplayConfig};
+use zprsim_dataplane::report::flow_line::FlowLines;
+use zprsim_dataplane::stand_in_owed::StandInOwed;
 
 use crate::Failure;
 use crate::interrupt::Interrupt;
 use crate::outputs;
-use crate::report::{AuditFlows, RuleHits, RuleUse, StageCounts, Unused};
 
 /// Arguments of `replay`.
 #[derive(Debug, clap::Args)]
@@ -166,294 +161,6 @@ pub enum Decap {
     Vxlan,
 }
 
-#[derive(Serialize)]
-struct Latency {
-    count: u64,
-    min: u64,
-    p50: u64,
-    p90: u64,
-    p99: u64,
-    max: u64,
-    mean: f64,
-}
-
-#[derive(Serialize)]
-struct Connections {
-    created: u64,
-    evicted: u64,
-    replies_tracked: u64,
-}
-
-#[derive(Serialize)]
-struct Report {
-    scenario: String,
-    pcaps: Vec<String>,
-    packets: Totals,
-    bytes: Totals,
-    dropped_by_stage: StageCounts,
-    /// The drops owed to what an imported export lacked: packets and flows
-    /// whose drop a stand-in decided (since the twentieth session).
-    stand_in_drops: StandInDrops,
-    zpr_audit_would_drop: u64,
-    flows: u64,
-    flows_evicted: u64,
-    non_ip: u64,
-    /// Records left out as copies of a packet seen on another interface
-    /// (`--dedup`; 0 without it).
-    copies: u64,
-    /// Records judged by the frame inside their VXLAN header (`--decap
-    /// vxlan`; 0 without it).
-    decapsulated: u64,
-    /// Records left out as traffic that stays on the node
-    /// (`--node-local`; 0 without it).
-    node_local: u64,
-    warnings: Vec<String>,
-    /// `warnings` as objects (code, message, file, byte offset), in the
-    /// same order.
-    run_warnings: Vec<RunWarning>,
-    /// The scenario's own warnings (as `check --json` gives them), also
-    /// printed on standard error: a CI job keeping only the report sees them.
-    scenario_warnings: Vec<Warning>,
-    error: Option<String>,
-    /// A SIGINT or SIGTERM stopped the reading: the counts are of the
-    /// packets judged before it, and every output holds exactly those.
-    interrupted: bool,
-    /// Which signal (`"sigint"`, `"sigterm"`); `null` when not interrupted.
-    stopped_by: Option<StoppedBy>,
-    connections: Connections,
-    rules_hit: Vec<RuleHits>,
-    rules_unused: Vec<String>,
-    /// Every rule and statement with its packets, flows and times.
-    rules: Vec<RuleUse>,
-    /// The rules that decided no packet, grouped, with the window.
-    unused: Unused,
-    /// The flows an `audit` attribute would have denied.
-    zpr_audit_flows: AuditFlows,
-    top_dropped_flows: Vec<TopFlow>,
-    written: Written,
-    compile_s: f64,
-    duration_s: f64,
-    packets_per_second: f64,
-    batch_latency_ns: Latency,
-    workers: usize,
-}
-
-#[derive(Serialize)]
-struct Written {
-    allowed: u64,
-    dropped: u64,
-}
-
-fn report(
-    a: &Args,
-    loaded: &Loaded,
-    c: &Compiled,
-    o: &ReplayOutput,
-    compile_s: f64,
-    stopped_by: Option<StoppedBy>,
-) -> Report {
-    let s = &loaded.scenario;
-    let k = &o.counters;
-    let owed = StandInOwed::new(s, c);
-    let owed = owed.as_ref();
-    let (hits, unused) = crate::report::rule_hits(s, c, k);
-    let stats = o.rule_stats.clone().unwrap_or_default();
-    let (rules, unused_grouped) = crate::report::rule_use(s, c, &stats);
-    let h = &o.batch_ns;
-    let pps = crate::report::rate(k.packets.total, o.duration_s);
-    Report {
-        scenario: a.scenario.display().to_string(),
-        pcaps: a.pcaps.iter().map(|p| p.display().to_string()).collect(),
-        packets: k.packets,
-        bytes: k.bytes,
-        dropped_by_stage: StageCounts::of(k),
-        stand_in_drops: StandInDrops::of(k),
-        zpr_audit_would_drop: k.zpr_audit_would_drop,
-        flows: k.flows,
-        flows_evicted: k.flows_evicted,
-        non_ip: k.non_ip,
-        copies: k.copies,
-        decapsulated: k.decapsulated,
-        node_local: k.node_local,
-        warnings: messages(&o.warnings),
-        run_warnings: o.warnings.clone(),
-        scenario_warnings: loaded.warnings.clone(),
-        error: o.error.clone(),
-        interrupted: o.interrupted,
-        stopped_by,
-        connections: Connections {
-            created: k.connections,
-            evicted: k.connections_evicted,
-            replies_tracked: k.replies_tracked,
-        },
-        rules_hit: hits,
-        rules_unused: unused,
-        rules,
-        unused: unused_grouped,
-        zpr_audit_flows: crate::report::AuditFlows {
-            untracked_records: stats.audit_untracked,
-            ..crate::report::audit_flows(s, &stats.audit, AUDIT_LISTED)
-        },
-        top_dropped_flows: o
-            .top_dropped
-            .iter()
-            .map(|f| TopFlow {
-                reason: why(s, f),
-                stand_in: owed.is_some_and(|o| o.owes(f)),
-                flow: f.clone(),
-            })
-            .collect(),
-        written: Written {
-            allowed: o.written.0,
-            dropped: o.written.1,
-        },
-        compile_s,
-        duration_s: o.duration_s,
-        packets_per_second: pps,
-        batch_latency_ns: Latency {
-            count: h.len(),
-            min: if h.is_empty() { 0 } else { h.min() },
-            p50: h.value_at_quantile(0.5),
-            p90: h.value_at_quantile(0.9),
-            p99: h.value_at_quantile(0.99),
-            max: h.max(),
-            mean: h.mean(),
-        },
-        workers: o.workers,
-    }
-}
-
-/// Flows audit would have denied listed in the report (the rest counted).
-pub(crate) const AUDIT_LISTED: usize = 100;
-
-/// A top dropped flow with the reason its first packet was dropped.
-#[derive(Serialize)]
-struct TopFlow {
-    #[serde(flatten)]
-    flow: FlowRecord,
-    reason: String,
-    /// Its drop was decided where a stand-in is (since the twentieth
-    /// session; [`StandInDrops`]).
-    stand_in: bool,
-}
-
-pub(crate) fn proto_name(p: u8) -> String {
-    match p {
-        proto::TCP => "tcp".into(),
-        proto::UDP => "udp".into(),
-        proto::ICMP => "icmp".into(),
-        proto::ICMPV6 => "icmpv6".into(),
-        n => format!("proto {n}"),
-    }
-}
-
-fn describe_flow(t: &TopFlow) -> String {
-    let f = &t.flow;
-    let what = match (f.sport, f.dport, f.icmp_type) {
-        (Some(sp), Some(dp), _) => {
-            format!("{} {}:{sp} -> {}:{dp}", proto_name(f.proto), f.src, f.dst)
-        }
-        (_, _, Some(ty)) => format!("{} {} -> {} type {ty}", proto_name(f.proto), f.src, f.dst),
-        _ => format!("{} {} -> {}", proto_name(f.proto), f.src, f.dst),
-    };
-    format!(
-        "{what}: {} of {} dropped\n      {}",
-        f.dropped_packets, f.packets, t.reason
-    )
-}
-
-fn summary(r: &Report) -> String {
-    let mut t = String::new();
-    let pct = |x: u64, of: u64| {
-        if of == 0 {
-            0.0
-        } else {
-            100.0 * x as f64 / of as f64
-        }
-    };
-    let _ = writeln!(
-        t,
-        "replayed {} packet(s) ({} bytes) against {}",
-        r.packets.total, r.bytes.total, r.scenario
-    );
-    let _ = writeln!(
-        t,
-        "  allowed {:>10} packets {:>6.2}%  {:>12} bytes",
-        r.packets.allowed,
-        pct(r.packets.allowed, r.packets.total),
-        r.bytes.allowed
-    );
-    let _ = writeln!(
-        t,
-        "  dropped {:>10} packets {:>6.2}%  {:>12} bytes",
-        r.packets.dropped,
-        pct(r.packets.dropped, r.packets.total),
-        r.bytes.dropped
-    );
-    let _ = writeln!(t, "  drops by stage: {}", r.dropped_by_stage.line());
-    if let Some(line) = r.stand_in_drops.line(r.packets.dropped) {
-        let _ = writeln!(t, "  {line}");
-    }
-    if r.zpr_audit_would_drop > 0 {
-        let _ = writeln!(
-            t,
-            "  ZPR audit mode would drop {} more packet(s)",
-            r.zpr_audit_would_drop
-        );
-    }
-    let _ = writeln!(
-        t,
-        "  {} flow(s), {} connection(s) tracked, {} non-IP record(s)",
-        r.flows, r.connections.created, r.non_ip
-    );
-    if r.decapsulated > 0 {
-        let _ = writeln!(
-            t,
-            "  {} record(s) judged by the frame inside their VXLAN header (--decap vxlan)",
-            r.decapsulated
-        );
-    }
-    if r.node_local > 0 {
-        let _ = writeln!(
-            t,
-            "  {} record(s) to or from a --node-local prefix left out",
-            r.node_local
-        );
-    }
-    if r.copies > 0 {
-        let _ = writeln!(
-            t,
-            "  {} copy record(s) of packets seen on another interface left out (--dedup)",
-            r.copies
-        );
-    }
-    if !r.top_dropped_flows.is_empty() {
-        let _ = writeln!(t, "top dropped flows:");
-        for f in &r.top_dropped_flows {
-            let _ = writeln!(t, "  {}", describe_flow(f));
-        }
-    }
-    if !r.rules_hit.is_empty() {
-        let _ = writeln!(t, "top rules hit:");
-        for h in r.rules_hit.iter().take(10) {
-            let _ = writeln!(t, "  {:>10}  {}", h.hits, h.rule);
-        }
-    }
-    let _ = writeln!(
-        t,
-        "  {} rule(s) and statement(s) never decided a packet",
-        r.rules_unused.len()
-    );
-    t.push_str(&crate::report::unused_section(&r.unused));
-    t.push_str(&crate::report::audit_section(&r.zpr_audit_flows, 10));
-    let _ = writeln!(
-        t,
-        "compiled in {:.3} s; packet phase {:.3} s, {:.0} packets/s with {} worker(s)",
-        r.compile_s, r.duration_s, r.packets_per_second, r.workers
-    );
-    t
-}
-
 /// A failure to write `flag`'s output. (A closed pipe on standard output
 /// is none: [`OutputFile`] discards the rest of that output and the run
 /// goes on to its other outputs and its exit status.)
@@ -469,40 +176,6 @@ fn write_error(out: &OutputFile, e: &std::io::Error) -> Failure {
 fn write_json_file<T: Serialize>(out: &mut OutputFile, v: &T) -> std::io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, v)?;
     out.write_all(b"\n")
-}
-
-/// Writes the flow log as the engine hands the records over (in order,
-/// after the pass), one line each. The first write error is kept, and
-/// reported after the pass like any other output's.
-struct FlowLines<'a> {
-    out: &'a mut OutputFile,
-    s: &'a Scenario,
-    c: &'a Compiled,
-    error: Option<std::io::Error>,
-}
-
-impl zprsim_dataplane::replay::FlowSink for FlowLines<'_> {
-    fn flow(&mut self, _scenario: usize, r: &FlowRecord) -> std::io::Result<()> {
-        // Nothing to format for an output that takes no more (its reader
-        // left, or it failed and will be abandoned).
-        if self.error.is_some() || self.out.state() != OutputState::Open {
-            return Ok(());
-        }
-        let line = crate::report::flow_line(self.s, self.c, r);
-        if let Err(e) = self.out.write_json_line(&line) {
-            self.error = Some(e);
-        }
-        Ok(())
-    }
-
-    fn name(&self) -> String {
-        "--flows".into()
-    }
-
-    fn abandon(&mut self, why: std::io::Error) -> bool {
-        self.out.abandon(why);
-        true
-    }
 }
 
 /// The `interrupted-after-reading` warning of a flow log `f` that a signal
@@ -809,12 +482,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let show_progress = !a.quiet && std::io::stderr().is_terminal();
     let bar = crate::report::progress_bar(show_progress);
     let progress = |done: u64, total: u64| crate::report::progress_to(bar.as_ref(), done, total);
-    let mut lines = flows_out.as_mut().map(|out| FlowLines {
-        out,
-        s,
-        c: &compiled,
-        error: None,
-    });
+    let mut lines = flows_out
+        .as_mut()
+        .map(|out| FlowLines::new(out, s, &compiled));
     let replayed = replay::replay_with_flows(
         Arc::clone(&compiled),
         &a.pcaps,
@@ -824,7 +494,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             .as_mut()
             .map(|l| l as &mut dyn zprsim_dataplane::replay::FlowSink),
     );
-    let flows_error = lines.and_then(|l| l.error);
+    let flows_error = lines.and_then(FlowLines::into_error);
     let mut o = match replayed {
         Ok(o) => o,
         Err(e) => return Err(Failure::Input(format!("error: {e}"))),
@@ -871,13 +541,19 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     }
     let failed = outputs::commit_each(pcaps.into_iter().chain(flows_out));
     run_warnings.extend(failed.iter().cloned());
+    run_warnings.extend(zprsim_dataplane::report::nothing_judged::capture(
+        &a.pcaps,
+        &o.counters,
+        o.interrupted || o.error.is_some(),
+    ));
     o.warnings.extend(run_warnings);
     // The report feeds `--report` and the summary only: a `--quiet` run
     // without `--report` skips it (the top dropped flows' reasons are
     // re-judged by the reference evaluator, every rule's text is formatted).
     let r = (a.report.is_some() || !a.quiet).then(|| {
-        report(
-            a,
+        zprsim_dataplane::report::replay::report(
+            &a.scenario,
+            &a.pcaps,
             &loaded,
             &compiled,
             &o,
@@ -898,7 +574,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     crate::report::print_warnings(&loaded.warnings, &outputs::for_stderr(&o.warnings));
     if let Some(r) = r.as_ref().filter(|_| !a.quiet) {
         let outputs = [&a.report, &a.flows, &a.allowed, &a.dropped].map(|p| p.as_deref());
-        crate::summary_out(&summary(r), &outputs)?;
+        crate::summary_out(&zprsim_dataplane::report::replay::summary(r), &outputs)?;
     }
     outputs::failure(&[failed, report_failed].concat())?;
     let k = &o.counters;

@@ -25,8 +25,8 @@ use zprsim_dataplane::tap::sys::{self, TapDevice};
 use zprsim_dataplane::tap::{Engine, Host, Link, Plan, PortStats, TapConfig, TapStats};
 
 use crate::interrupt::Interrupt;
-use crate::report::{RuleHits, StageCounts};
 use crate::{Failure, out};
+use zprsim_dataplane::report::{RuleHits, StageCounts};
 
 /// Arguments of `tap`.
 #[derive(Debug, clap::Args)]
@@ -146,9 +146,9 @@ struct Ctx<'a> {
 
 fn report(c: &Ctx<'_>, plan: &Plan, s: &TapStats, running: bool) -> Report {
     let k = &s.counters;
-    let (hits, _) = crate::report::rule_hits(plan.scenario(), plan.compiled(), k);
+    let (hits, _) = zprsim_dataplane::report::rule_hits(plan.scenario(), plan.compiled(), k);
     let duration_s = c.t0.elapsed().as_secs_f64();
-    let pps = crate::report::rate(k.packets.total, duration_s);
+    let pps = zprsim_dataplane::report::rate(k.packets.total, duration_s);
     Report {
         scenario: c.a.scenario.display().to_string(),
         mode: if c.a.bridge.is_some() {

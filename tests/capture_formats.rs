@@ -109,6 +109,100 @@ fn records_cut_by_the_snapshot_length_are_named_in_a_warning() {
     assert!(!String::from_utf8_lossy(&o.stderr).contains("snapshot length"));
 }
 
+/// The demo capture as `tcpdump -s SNAPLEN` writes it: every record cut
+/// to `snaplen` bytes, its original length kept; and how many of its TCP
+/// records keep their ports but lose their flags byte (Ethernet, IPv4 or
+/// IPv6 without options or extension headers, as the demo's are).
+pub fn snapped(b: &[u8], snaplen: usize) -> (Vec<u8>, usize) {
+    let mut out = b[..24].to_vec();
+    out[16..20].copy_from_slice(&u32::try_from(snaplen).unwrap().to_le_bytes());
+    let (mut at, mut flagless) = (24, 0);
+    let word = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap());
+    while at + 16 <= b.len() {
+        let incl = word(at + 8) as usize;
+        let keep = incl.min(snaplen);
+        let f = &b[at + 16..at + 16 + incl];
+        let tcp_at = match (f[12], f[13]) {
+            (0x08, 0x00) if f[23] == 6 => Some(14 + usize::from(f[14] & 0x0f) * 4),
+            (0x86, 0xdd) if f[20] == 6 => Some(54),
+            _ => None,
+        };
+        if tcp_at.is_some_and(|t| (t + 4..=t + 13).contains(&keep)) {
+            flagless += 1;
+        }
+        out.extend_from_slice(&b[at..at + 8]);
+        out.extend_from_slice(&u32::try_from(keep).unwrap().to_le_bytes());
+        out.extend_from_slice(&b[at + 12..at + 16]);
+        out.extend_from_slice(&f[..keep]);
+        at += 16 + incl;
+    }
+    (out, flagless)
+}
+
+/// A capture whose snapshot length ends inside the TCP header, after the
+/// ports (`tcpdump -s 40`: 38-47 bytes of an Ethernet, IPv4 and TCP
+/// frame), was judged with flags 0 and no word: a FIN or RST cut off
+/// leaves its connection a day's timeout, an ACK cut off makes a packet
+/// from a connection's middle look like its opener (audit statements).
+/// One `tcp-header-cut` warning a run now counts them, in the text and the
+/// report, for `replay` (any number of workers) and `diff`; the verdicts
+/// are unchanged (semantics.md says nothing of missing flags), and a
+/// snapshot length that keeps the flags gives none.
+///
+/// Found by the twenty-sixth session's QA (branch s26-tests).
+#[test]
+fn a_capture_cut_inside_the_tcp_header_says_its_packets_lost_their_flags() {
+    let t = oke_copy();
+    let dir = t.path();
+    let b = std::fs::read(dir.join("in.pcap")).unwrap();
+    let warnings = |args: &[&str]| -> (Vec<Value>, String) {
+        let mut a = args.to_vec();
+        a.extend(["--report", "r.json"]);
+        let o = run_in(dir, &a);
+        assert!(o.status.code().is_some_and(|c| c <= 1), "{o:?}");
+        let r: Value = serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap();
+        let w = r["run_warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["code"] == "tcp-header-cut")
+            .cloned()
+            .collect();
+        (w, String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    for snaplen in [38, 40, 47] {
+        let (cut, flagless) = snapped(&b, snaplen);
+        assert!(flagless > 100, "{snaplen}: {flagless}");
+        std::fs::write(dir.join("cut.pcap"), cut).unwrap();
+        let text = format!(
+            "{flagless} TCP packet(s) were captured through their ports but not their TCP flags"
+        );
+        for args in [
+            &["replay", "scenario.toml", "cut.pcap", "--workers", "1"][..],
+            &["replay", "scenario.toml", "cut.pcap", "--workers", "3"],
+            &["diff", "scenario.toml", "proposed.toml", "cut.pcap"],
+        ] {
+            let (w, err) = warnings(args);
+            assert_eq!(w.len(), 1, "{args:?}: {w:?}");
+            let m = w[0]["message"].as_str().unwrap();
+            assert!(m.starts_with(&text) && m.contains("`tcpdump -s 0`"), "{m}");
+            assert!(err.contains(&format!("warning: {text}")), "{args:?}: {err}");
+        }
+    }
+    // The flags byte kept (48 bytes), or the whole capture: no warning.
+    let (cut, flagless) = snapped(&b, 48);
+    assert_eq!(flagless, 0);
+    std::fs::write(dir.join("cut.pcap"), cut).unwrap();
+    assert_eq!(
+        warnings(&["replay", "scenario.toml", "cut.pcap"]).0,
+        Vec::<Value>::new()
+    );
+    assert_eq!(
+        warnings(&["replay", "scenario.toml", "in.pcap"]).0,
+        Vec::<Value>::new()
+    );
+}
+
 /// Captures given out of time order (rotated files named so they sort
 /// wrong, or typed in the wrong order) are replayed in the order given,
 /// and connection tracking saw time go back with no word of it. A warning
@@ -505,5 +599,96 @@ fn a_zstd_frame_compressed_with_a_dictionary_says_what_to_do() {
             && got.3.contains("zstd -d -D DICT"),
         "{}",
         got.3
+    );
+}
+
+/// A pcap file: its header, then each frame as one Ethernet record.
+fn pcap_of(frames: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    for w in [0u32, 0, 65535, 1] {
+        out.extend_from_slice(&w.to_le_bytes());
+    }
+    for (i, f) in frames.iter().enumerate() {
+        let len = u32::try_from(f.len()).unwrap();
+        for w in [1_700_000_000 + u32::try_from(i).unwrap(), 0, len, len] {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        out.extend_from_slice(f);
+    }
+    out
+}
+
+/// `replay` and `diff` of a capture holding no packet (its header only, a
+/// `tcpdump` stopped at once, or the wrong file) printed a summary of
+/// zeros and exited 0 without a word; one of ARP frames only likewise.
+/// They now warn `nothing-judged`, on stderr and in the report, and still
+/// exit 0 (an empty capture is a valid one: docs/cli.md). A capture with
+/// packets gets no such warning.
+#[test]
+fn a_capture_of_no_packet_says_nothing_was_judged() {
+    let t = oke_copy();
+    let dir = t.path();
+    std::fs::write(dir.join("none.pcap"), pcap_of(&[])).unwrap();
+    // One ARP request: an Ethernet frame of type 0x0806.
+    let mut arp = vec![0xff; 6];
+    arp.extend_from_slice(&[2, 0, 0, 0, 0, 1, 0x08, 0x06]);
+    arp.extend_from_slice(&[0, 1, 8, 0, 6, 4, 0, 1]);
+    arp.extend_from_slice(&[0; 20]);
+    std::fs::write(dir.join("arp.pcap"), pcap_of(&[arp])).unwrap();
+    let cases = [
+        (
+            "none.pcap",
+            "the capture `none.pcap` holds no packet: nothing was judged",
+        ),
+        (
+            "arp.pcap",
+            "the capture `arp.pcap` holds no packet to judge (1 not IP): nothing was judged",
+        ),
+    ];
+    for (file, said) in cases {
+        for cmd in [
+            vec!["replay", "scenario.toml", file],
+            vec!["diff", "scenario.toml", "scenario.toml", file],
+        ] {
+            let mut args = cmd.clone();
+            args.extend(["--report", "r.json"]);
+            let o = run_in(dir, &args);
+            assert_eq!(o.status.code(), Some(0), "{cmd:?}");
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(
+                err.contains(&format!("warning: {said}\n")),
+                "{cmd:?}: {err}"
+            );
+            let r: Value =
+                serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap();
+            let w: Vec<&Value> = r["run_warnings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|w| w["code"] == "nothing-judged")
+                .collect();
+            assert_eq!(w.len(), 1, "{cmd:?}: {r}");
+            assert_eq!(w[0]["message"], said, "{cmd:?}");
+        }
+    }
+    // Two empty captures are named together.
+    let o = run_in(dir, ["replay", "scenario.toml", "none.pcap", "arp.pcap"]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains(
+            "the captures `none.pcap`, `arp.pcap` hold no packet to judge (1 not IP): nothing was judged"
+        ),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // Packets judged: no warning.
+    let o = run_in(dir, ["replay", "scenario.toml", "in.pcap"]);
+    assert!(o.status.success());
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("nothing was judged"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
     );
 }

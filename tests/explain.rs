@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use assert_cmd::Command;
 use serde_json::Value;
 
+use crate::support::root;
+
 const S: &str = "examples/oke-orders/scenario.toml";
 
 fn explain(args: &[&str]) -> (i32, String, String) {
@@ -418,4 +420,44 @@ fn a_dropped_first_packet_names_what_opens_it_and_that_opens_it() {
     assert!(v.get("to_open").is_none(), "{out}");
     let (_, text) = explain_in(dir.path(), &args[..8]);
     assert!(!text.contains("to open:"), "{text}");
+}
+
+/// What an engineer needs from `explain` when stateless wins: the line
+/// named the first matching rule (stateful here) and said "stateful and
+/// stateless rules match: stateless wins, not tracked", without naming the
+/// stateless rule that made the connection untracked (the one to change
+/// when the reply is dropped). It is now named, in the text and in
+/// `--json`'s layer `reason`.
+///
+/// Found by QA round fifteen (twentieth session, branch s22-qa).
+#[test]
+fn explain_names_the_stateless_rule_that_wins() {
+    let run = |json: bool| {
+        let mut c = Command::cargo_bin("zprsim").unwrap();
+        c.current_dir(root()).args([
+            "explain",
+            "tests/cases/scenarios/security.toml",
+            "--src",
+            "10.0.1.10",
+            "--dst",
+            "10.0.2.11",
+            "--proto",
+            "tcp",
+            "--sport",
+            "40000",
+            "--dport",
+            "8050",
+        ]);
+        if json {
+            c.arg("--json");
+        }
+        let o = c.output().unwrap();
+        assert_eq!(o.status.code(), Some(0));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let text = run(false);
+    let want = "stateless wins, not tracked (the stateless one: security list `front-sl` rule #9: egress tcp to 10.0.2.0/24 dport 8050-8059 (stateless))";
+    assert!(text.contains(want), "{text}");
+    let json = run(true);
+    assert!(json.contains(want), "{json}");
 }

@@ -305,7 +305,7 @@ fn a_vnic_with_many_addresses_has_a_bounded_few_judged_and_the_rest_counted() {
         .unwrap_or_else(|| panic!("{t}"));
     assert!(
         // Since the nineteenth session the rest are judged too, and
-        // counted per verdict (review_s21).
+        // counted per verdict (unique_local_addresses).
         line.ends_with("; the 23 others: 23 ALLOW (explain one with `--src ADDRESS`)"),
         "{line}"
     );

@@ -319,3 +319,84 @@ fn a_pzstd_flow_log_is_read_as_its_zstd_copy() {
     assert_eq!(want.0, "flow-log");
     assert_eq!(report(&pz), want);
 }
+
+/// `replay` and `diff` of a flow log holding no record (`[]`, an export of
+/// a quiet hour, or the wrong file) printed a summary of zeros and exited
+/// 0 without a word; one of NODATA entries only likewise. They now warn
+/// `nothing-judged`, on stderr and in the report, and still exit 0. A log
+/// whose records are at no VNIC of the scenario says `nothing-placed`
+/// instead (not both); one with records judged says neither.
+#[test]
+fn a_flow_log_of_no_record_says_nothing_was_judged() {
+    let t = crate::support::oke_copy();
+    let dir = t.path();
+    let log = std::fs::read_to_string(dir.join("flowlogs/oke-demo.jsonl")).unwrap();
+    let nodata: String = log
+        .lines()
+        .filter(|l| l.contains("\"NODATA\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let n = nodata.lines().count();
+    assert!(n > 0);
+    std::fs::write(dir.join("none.json"), "[]").unwrap();
+    std::fs::write(dir.join("nodata.jsonl"), &nodata).unwrap();
+    let cases = [
+        (
+            "none.json",
+            "the flow log `none.json` holds no record: nothing was judged".to_owned(),
+        ),
+        (
+            "nodata.jsonl",
+            format!(
+                "the flow log `nodata.jsonl` holds no data record to judge ({n} NODATA or SKIPDATA): nothing was judged"
+            ),
+        ),
+    ];
+    let codes = |cmd: &[&str]| -> (Vec<String>, String) {
+        let mut args = cmd.to_vec();
+        args.extend(["--report", "r.json"]);
+        let o = run_in(dir, &args);
+        assert_eq!(o.status.code(), Some(0), "{cmd:?}");
+        let r: Value = serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap();
+        let ws = r["run_warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["code"] != "same-scenarios")
+            .map(|w| {
+                format!(
+                    "{}: {}",
+                    w["code"].as_str().unwrap(),
+                    w["message"].as_str().unwrap()
+                )
+            })
+            .collect();
+        (ws, String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    for (file, said) in &cases {
+        for cmd in [
+            vec!["replay", "scenario.toml", file],
+            vec!["diff", "scenario.toml", "scenario.toml", file],
+        ] {
+            let (ws, err) = codes(&cmd);
+            assert_eq!(ws, [format!("nothing-judged: {said}")], "{cmd:?}");
+            assert!(
+                err.contains(&format!("warning: {said}\n")),
+                "{cmd:?}: {err}"
+            );
+        }
+    }
+    // Records of another tenancy: `nothing-placed` says it, alone.
+    let theirs: String = log
+        .lines()
+        .filter(|l| l.contains("notinthescenario"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(dir.join("theirs.jsonl"), theirs).unwrap();
+    let (ws, _) = codes(&["replay", "scenario.toml", "theirs.jsonl"]);
+    assert_eq!(ws.len(), 1, "{ws:?}");
+    assert!(ws[0].starts_with("nothing-placed: "), "{ws:?}");
+    // Records judged: neither.
+    let (ws, _) = codes(&["replay", "scenario.toml", "flowlogs/oke-demo.jsonl"]);
+    assert!(!ws.iter().any(|w| w.contains("nothing")), "{ws:?}");
+}

@@ -1490,7 +1490,7 @@ fn oke_and_file_storage_objects_give_vnics_their_kinds() {
     let mut files = base.clone();
     files.insert(
         "ce-cluster-list.json".into(),
-        json!({"data": [{"id": "ocid1.cluster.oc1.iad.c1", "lifecycle-state": "ACTIVE",
+        json!({"data": [{"id": "ocid1.cluster.oc1.iad.c1", "lifecycle-state": "ACTIVE", "vcn-id": "ocid1.vcn.oc1.iad.gen000000",
             "endpoints": {"kubernetes": null, "public-endpoint": null,
                           "private-endpoint": format!("{}:6443", api["private-ip"].as_str().unwrap())}}]})
         .to_string(),
@@ -1499,8 +1499,8 @@ fn oke_and_file_storage_objects_give_vnics_their_kinds() {
         "ce-node-pool-get-np1.json".into(),
         json!({"data": {"id": "ocid1.nodepool.oc1.iad.np1", "lifecycle-state": "ACTIVE",
             "nodes": [
-                {"id": "ocid1.instance.oc1.iad.n1", "private-ip": w1["private-ip"], "lifecycle-state": "ACTIVE"},
-                {"id": "ocid1.instance.oc1.iad.n2", "private-ip": w2["private-ip"], "lifecycle-state": "ACTIVE"},
+                {"id": "ocid1.instance.oc1.iad.n1", "private-ip": w1["private-ip"], "subnet-id": w1["subnet-id"], "lifecycle-state": "ACTIVE"},
+                {"id": "ocid1.instance.oc1.iad.n2", "private-ip": w2["private-ip"], "subnet-id": w2["subnet-id"], "lifecycle-state": "ACTIVE"},
             ],
             "node-config-details": {"node-pool-pod-network-option-details": {
                 "cni-type": "OCI_VCN_IP_NATIVE", "pod-subnet-ids": [pods[0]["subnet-id"]]}}}})
@@ -1567,7 +1567,7 @@ fn oke_and_file_storage_objects_give_vnics_their_kinds() {
     let mut disagree = files.clone();
     disagree.insert(
         "ce-cluster-list.json".into(),
-        json!({"data": [{"id": "ocid1.cluster.oc1.iad.c1", "lifecycle-state": "ACTIVE",
+        json!({"data": [{"id": "ocid1.cluster.oc1.iad.c1", "lifecycle-state": "ACTIVE", "vcn-id": "ocid1.vcn.oc1.iad.gen000000",
             "endpoints": {"private-endpoint": format!("{}:6443", w1["private-ip"].as_str().unwrap())}}]})
         .to_string(),
     );
@@ -1656,7 +1656,7 @@ fn mount_target_and_api_endpoint_stand_ins_get_their_owners_nsgs_and_attributes(
             "fs-mount-target-list-AD-1.json".into(),
             json!({ "data": [m] }).to_string(),
         );
-        let mut c = json!({"id": "ocid1.cluster.oc1.iad.c1", "lifecycle-state": "ACTIVE",
+        let mut c = json!({"id": "ocid1.cluster.oc1.iad.c1", "lifecycle-state": "ACTIVE", "vcn-id": "ocid1.vcn.oc1.iad.gen000000",
             "endpoints": {"private-endpoint": format!("{}:6443", api["private-ip"].as_str().unwrap())}});
         if !api_config.is_null() {
             c["endpoint-config"] = api_config;

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use assert_cmd::Command;
 use serde_json::{Value, json};
 use zprsim_control::import::{Files, oci};
 use zprsim_control::load;
@@ -997,4 +998,69 @@ fn a_vcn_on_byoipv6_imports_with_its_ipv6_subnets() {
             .cidr_blocks
             .contains(&"2001:db8:100::/48".parse().unwrap())
     );
+}
+
+/// The journey of docs/benchmarks.md on a small cluster: `zprsim-gen oke
+/// --nodes N --pods P -o DIR` (`zprsim_bench::oke`), then `zprsim verify
+/// DIR/scenario.toml DIR/expect.toml`, on the scenario and on its export
+/// (`zprsim-gen export`, `zprsim_bench::oci_export`) imported back with
+/// `zprsim import oci`. With fewer than ten pod VNICs (fewer than 280 pod
+/// IPs) no VNIC ran billing, so the generated expectations failed on their
+/// own scenario ("`attr:app.workload:billing` matches no endpoint", exit
+/// 1); with 31 pods or fewer only one workload can run, and with one node
+/// no node-to-node path has a pair: the generator now refuses both.
+///
+/// Found by QA round fifteen (twentieth session, branch s22-qa).
+#[test]
+fn a_small_generated_oke_cluster_passes_its_own_expectations() {
+    let dir = tempfile::tempdir().unwrap();
+    for (nodes, pods) in [(12, 120), (3, 40), (20, 279), (2, 32)] {
+        let out = dir.path().join(format!("oke-{nodes}-{pods}"));
+        std::fs::create_dir_all(out.join("policies")).unwrap();
+        let text = zprsim_bench::oke::scenario(nodes, pods).unwrap();
+        std::fs::write(out.join("scenario.toml"), &text).unwrap();
+        std::fs::write(out.join("policies/orders.zpl"), zprsim_bench::oke::POLICY).unwrap();
+        std::fs::write(out.join("expect.toml"), zprsim_bench::oke::EXPECT).unwrap();
+        let loaded = zprsim_dataplane::scenario_file::load_path(&out.join("scenario.toml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (files, services) = zprsim_bench::oci_export::export(&loaded.scenario);
+        let exp = dir.path().join(format!("exp-{nodes}-{pods}"));
+        std::fs::create_dir_all(&exp).unwrap();
+        for (name, body) in &files {
+            std::fs::write(exp.join(name), body).unwrap();
+        }
+        let ranges = dir.path().join(format!("exp-{nodes}-{pods}.services.json"));
+        std::fs::write(&ranges, services).unwrap();
+        let o = Command::cargo_bin("zprsim")
+            .unwrap()
+            .args(["import", "oci"])
+            .arg(&exp)
+            .arg("--services")
+            .arg(&ranges)
+            .arg("-o")
+            .arg(out.join("imported.toml"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        for s in ["scenario.toml", "imported.toml"] {
+            let o = Command::cargo_bin("zprsim")
+                .unwrap()
+                .current_dir(&out)
+                .args(["verify", s, "expect.toml"])
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&o.stdout);
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "{nodes} nodes, {pods} pods, {s}:\n{text}{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            assert!(text.contains("36 path(s): 36 ok, 0 failed"), "{text}");
+        }
+    }
+    for (nodes, pods) in [(1, 100), (3, 31)] {
+        let e = zprsim_bench::oke::scenario(nodes, pods).unwrap_err();
+        assert!(e.contains("at least 2 nodes and 32 pods"), "{e}");
+    }
 }

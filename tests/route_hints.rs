@@ -1017,7 +1017,7 @@ fn a_stand_in_subnet_gets_no_new_route_table() {
     );
     let why = j["stays_closed"].as_str().unwrap_or_default();
     assert!(
-        why.starts_with("no hint at route, egress-security: a stand-in `zprsim import` made up decides it there (named below), and no hint goes into one: export what it stands for and import again")
+        why.starts_with("no hint at route, egress-security: a stand-in `zprsim import` made up decides it there (its stand-in note names it), and no hint goes into one: export what it stands for and import again")
             && !why.contains("no rule, statement, gateway or route table opens it"),
         "{j}"
     );

@@ -115,6 +115,12 @@ fn every_run_warning_code_comes_from_a_real_input() {
     );
     assert_eq!(w["file"], "pcaps/truncated_records.pcap");
     saw(&w);
+    // `tcpdump -s 40`: the TCP headers cut after the ports.
+    let cut40 = tmp.join("cut40.pcap");
+    let (bytes, _) =
+        crate::capture_formats::snapped(&std::fs::read(root().join(DEMO)).unwrap(), 40);
+    std::fs::write(&cut40, bytes).unwrap();
+    saw(&one(&report(&["replay", OKE, s(&cut40)]), "tcp-header-cut"));
     let demo = std::fs::read(root().join(DEMO)).unwrap();
     let gz = gzip(&demo);
     let cut = tmp.join("cut.pcap.gz");
@@ -241,6 +247,21 @@ fn every_run_warning_code_comes_from_a_real_input() {
         &report(&["replay", OKE, s(&stranger)]),
         "nothing-placed",
     ));
+    // A capture of no packet (its header only).
+    let empty = tmp.join("empty.pcap");
+    let mut header = Vec::new();
+    for w in [
+        0xa1b2_c3d4u32.to_le_bytes().as_slice(),
+        &2u16.to_le_bytes(),
+        &4u16.to_le_bytes(),
+    ] {
+        header.extend_from_slice(w);
+    }
+    for w in [0u32, 0, 65535, 1] {
+        header.extend_from_slice(&w.to_le_bytes());
+    }
+    std::fs::write(&empty, header).unwrap();
+    saw(&one(&report(&["replay", OKE, s(&empty)]), "nothing-judged"));
     // AFTER without worker-1's id (its policy files beside it).
     std::fs::create_dir(tmp.join("policies")).unwrap();
     for e in std::fs::read_dir(root().join("examples/oke-orders/policies")).unwrap() {

@@ -3,6 +3,8 @@
 //! hints, saying what to export (a rule added for a stand-in may be
 //! needed by nobody).
 
+use zprsim_control::import::oci;
+
 use crate::support::run_in;
 
 /// The example's export without `orders-api-pod-1`'s VNIC (its private IP
@@ -1522,4 +1524,71 @@ private_ips = ["10.1.1.10"]
     .unwrap();
     assert_eq!(owed("whole.toml", "log.jsonl"), (2, 0));
     assert_eq!(owed("cut.toml", "log.jsonl"), (2, 1));
+}
+
+/// Area 4: a path that should be closed, which a partial export's stand-in
+/// closes (the load balancer's NSG missing from `network-nsg-list.json`:
+/// no rule), passed without a word, though the real NSG may open it: the
+/// false assurance a stand-in gives a `deny` expectation. It still passes,
+/// and names the stand-in that closes it and what to export; the whole
+/// export's run names none.
+///
+/// Found by QA round fourteen (nineteenth session, branch s21-qa).
+#[test]
+fn a_deny_path_closed_only_by_a_stand_in_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = crate::support::oke_export();
+    let mut nsgs: serde_json::Value =
+        serde_json::from_str(&files["network-nsg-list.json"]).unwrap();
+    nsgs["data"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["display-name"] != "lb-nsg");
+    files.insert("network-nsg-list.json".into(), nsgs.to_string());
+    let partial = oci::import(&files, None).unwrap();
+    let whole = oci::import(&crate::support::oke_export(), None).unwrap();
+    std::fs::write(dir.path().join("partial.toml"), &partial.toml).unwrap();
+    std::fs::write(dir.path().join("whole.toml"), &whole.toml).unwrap();
+    std::fs::write(
+        dir.path().join("e.toml"),
+        r#"
+[[path]]
+name = "no-ssh-to-lb"
+from = "internet"
+to = "vnic:orders-lb"
+proto = "tcp"
+dport = 22
+expect = "deny"
+"#,
+    )
+    .unwrap();
+    let run = |scenario: &str| {
+        let o = crate::support::run_in(dir.path(), ["verify", scenario, "e.toml", "--json"]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let j = run("partial.toml");
+    let notes = j["paths"][0]["stand_ins"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{j}"));
+    assert_eq!(notes.len(), 1, "{j}");
+    assert!(
+        notes[0].as_str().is_some_and(|n| n
+            .contains("ocid1.networksecuritygroup.oc1.iad.gen000000")
+            && n.contains("its rules may allow this path")),
+        "{j}"
+    );
+    let j = run("whole.toml");
+    assert!(j["paths"][0].get("stand_ins").is_none(), "{j}");
+    let o = crate::support::run_in(dir.path(), ["verify", "partial.toml", "e.toml"]);
+    let t = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        t.contains("  ok    no-ssh-to-lb") && t.contains("        stand-in: NSG `missing-"),
+        "{t}"
+    );
 }

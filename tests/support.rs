@@ -437,3 +437,159 @@ pub fn oke_export_dir(d: &Path) -> PathBuf {
     }
     e
 }
+
+// Helpers of QA rounds fourteen to seventeen (moved with their tests in
+// the twenty-sixth session; used by more than one topic).
+
+/// What a `diff` run said: its exit code, stderr, report and flow lines.
+pub struct Run {
+    pub code: i32,
+    pub stderr: String,
+    pub report: Value,
+    pub flows: Vec<Value>,
+}
+
+/// Runs `zprsim diff BEFORE AFTER INPUTS... --report --flows EXTRA...`
+/// from the repository's root, its outputs in `dir`.
+pub fn diff_run(dir: &Path, before: &Path, after: &Path, inputs: &[&Path], extra: &[&str]) -> Run {
+    let report = dir.join("r.json");
+    let flows = dir.join("f.jsonl");
+    let _ = std::fs::remove_file(&report);
+    let _ = std::fs::remove_file(&flows);
+    let o = assert_cmd::Command::cargo_bin("zprsim")
+        .unwrap()
+        .current_dir(root())
+        .arg("diff")
+        .arg(before)
+        .arg(after)
+        .args(inputs)
+        .arg("--report")
+        .arg(&report)
+        .arg("--flows")
+        .arg(&flows)
+        .args(extra)
+        .output()
+        .unwrap();
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        report: serde_json::from_str(&read(&report)).unwrap_or(Value::Null),
+        flows: read(&flows)
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect(),
+    }
+}
+
+/// What a replay said: the report and the flow records.
+pub struct Replayed {
+    pub report: Value,
+    pub flows: Vec<Value>,
+}
+
+/// Runs `zprsim replay SCENARIO INPUT --report TAG.json --flows
+/// TAG-flows.jsonl --quiet` in `dir`: what it said, or its stderr.
+pub fn replay(dir: &Path, scenario: &str, input: &Path, tag: &str) -> Result<Replayed, String> {
+    let report = format!("{tag}.json");
+    let flows = format!("{tag}-flows.jsonl");
+    let o = run_in(
+        dir,
+        [
+            "replay",
+            scenario,
+            input.to_str().unwrap(),
+            "--report",
+            &report,
+            "--flows",
+            &flows,
+            "--quiet",
+        ],
+    );
+    if !o.status.success() {
+        return Err(format!(
+            "replay {scenario} {}: {}",
+            input.display(),
+            String::from_utf8_lossy(&o.stderr)
+        ));
+    }
+    let report: Value = serde_json::from_slice(&std::fs::read(dir.join(&report)).unwrap())
+        .map_err(|e| e.to_string())?;
+    let flows = std::fs::read_to_string(dir.join(&flows))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    Ok(Replayed { report, flows })
+}
+
+/// The `zprsim` binary as a plain command.
+pub fn zprsim() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_zprsim"))
+}
+
+/// Two VCNs over a DRG: `a` routes 10.1.0.0/16 to its DRG, `b`'s subnet has
+/// no route table (only local routes, no rule back to `a`), and `b`'s list
+/// lets in tcp/443 from x. The first packet x -> y passes every layer; its
+/// reply drops at route in `b` (`explain --reply`: "no rule matches
+/// 10.0.1.10: subnet `sb` has no route table"), so no connection can
+/// complete.
+pub const NO_RETURN_ROUTE: &str = r#"
+[[vcn]]
+name = "a"
+cidr_blocks = ["10.0.0.0/16"]
+
+[[vcn]]
+name = "b"
+cidr_blocks = ["10.1.0.0/16"]
+
+[[gateway]]
+name = "ad"
+vcn = "a"
+kind = "drg"
+
+[[gateway]]
+name = "bd"
+vcn = "b"
+kind = "drg"
+
+[[security_list]]
+name = "oa"
+vcn = "a"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
+ingress_security_rules = [{ source = "0.0.0.0/0", protocol = "all" }]
+
+[[security_list]]
+name = "ob"
+vcn = "b"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
+ingress_security_rules = [{ protocol = "6", source = "10.0.1.10/32", tcp_options = { destination_port_range = { min = 443, max = 443 } } }]
+
+[[route_table]]
+name = "art"
+vcn = "a"
+route_rules = [{ destination = "10.1.0.0/16", network_entity = "ad" }]
+
+[[subnet]]
+name = "sa"
+vcn = "a"
+cidr_block = "10.0.1.0/24"
+route_table = "art"
+security_lists = ["oa"]
+
+[[subnet]]
+name = "sb"
+vcn = "b"
+cidr_block = "10.1.1.0/24"
+security_lists = ["ob"]
+
+[[vnic]]
+name = "x"
+subnet = "sa"
+private_ips = ["10.0.1.10"]
+
+[[vnic]]
+name = "y"
+subnet = "sb"
+private_ips = ["10.1.1.10"]
+"#;

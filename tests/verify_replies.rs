@@ -10,6 +10,8 @@ use zprsim_control::load::{self, Format};
 use zprsim_control::verify::{self, Limits};
 use zprsim_dataplane::scenario_file::FsFiles;
 
+use crate::support::NO_RETURN_ROUTE;
+
 /// One VCN: a client `c` whose list lets everything out (stateful) and
 /// nothing in, and a DNS server `d` whose list lets in, statelessly, DNS
 /// (udp/53), syslog (udp/514), ping (icmp 8) and path MTU (icmp 3/4) from
@@ -572,64 +574,14 @@ private_ips = ["10.0.2.53"]
 #[test]
 fn a_reply_dropped_at_route_gets_the_route_back() {
     use assert_cmd::cargo::CommandCargoExt;
-    let s = r#"
-[[vcn]]
-name = "a"
-cidr_blocks = ["10.0.0.0/16"]
-
-[[vcn]]
-name = "b"
-cidr_blocks = ["10.1.0.0/16"]
-
-[[gateway]]
-name = "ad"
-vcn = "a"
-kind = "drg"
-
-[[gateway]]
-name = "bd"
-vcn = "b"
-kind = "drg"
-
-[[security_list]]
-name = "oa"
-vcn = "a"
-egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
-ingress_security_rules = [{ source = "0.0.0.0/0", protocol = "all" }]
-
-[[security_list]]
-name = "ob"
-vcn = "b"
-egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
-
-[[route_table]]
-name = "art"
-vcn = "a"
-route_rules = [{ destination = "10.1.0.0/16", network_entity = "ad" }]
-
-[[subnet]]
-name = "sa"
-vcn = "a"
-cidr_block = "10.0.1.0/24"
-route_table = "art"
-security_lists = ["oa"]
-
-[[subnet]]
-name = "sb"
-vcn = "b"
-cidr_block = "10.1.1.0/24"
-security_lists = ["ob"]
-
-[[vnic]]
-name = "x"
-subnet = "sa"
-private_ips = ["10.0.1.10"]
-
-[[vnic]]
-name = "y"
-subnet = "sb"
-private_ips = ["10.1.1.10"]
-"#;
+    // NO_RETURN_ROUTE without `ob`'s ingress rule: the first packet is
+    // dropped at ingress security.
+    let s = &NO_RETURN_ROUTE.replace(
+        r#"ingress_security_rules = [{ protocol = "6", source = "10.0.1.10/32", tcp_options = { destination_port_range = { min = 443, max = 443 } } }]
+"#,
+        "",
+    );
+    assert_ne!(s, NO_RETURN_ROUTE);
     let e = "[[path]]\nname = \"x-to-y\"\nfrom = \"vnic:x\"\nto = \"vnic:y\"\nproto = \"tcp\"\ndport = 443\nexpect = \"allow\"\n";
     let r = run(s, e);
     let p = &r.paths[0];

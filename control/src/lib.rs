@@ -48,6 +48,7 @@ pub mod agree;
 pub mod compile;
 pub mod escape;
 pub mod eval;
+pub mod explain;
 pub mod ids;
 pub mod import;
 pub mod load;

@@ -164,7 +164,7 @@ pub fn packet_n<R: std::io::Read>(
             let mid_flow = ctx == Context::First
                 && match opener {
                     Some((_, true, mid)) => mid,
-                    _ => crate::engine::rule_stats::answers_first(&p, meta.tcp_flags),
+                    _ => crate::engine::rule_stats::answers_first(&p, meta.flags()),
                 };
             return Ok(Found {
                 packet: p,
@@ -187,7 +187,7 @@ pub fn packet_n<R: std::io::Read>(
         if counters.connections != created
             && let Some(k) = key
         {
-            let mid = crate::engine::rule_stats::answers_first(&p, meta.tcp_flags);
+            let mid = crate::engine::rule_stats::answers_first(&p, meta.flags());
             opened.insert(k, (index, shard, mid));
             // Forget the openers of connections the tracker no longer
             // holds (evicted or expired and removed), so this map stays

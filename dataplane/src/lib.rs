@@ -23,6 +23,7 @@ pub mod output;
 pub mod parse;
 pub mod pcap_out;
 pub mod replay;
+pub mod report;
 pub mod scenario_file;
 pub mod server_port;
 pub mod sniff;

@@ -55,7 +55,9 @@
 //! * Truncation: a frame cut short by the snapshot length is judged when the
 //!   headers the decision needs are present (through the ports, or the ICMP
 //!   type and code); when they are not, it is [`Parsed::Malformed`] with the
-//!   layer and the byte offset where that layer starts.
+//!   layer and the byte offset where that layer starts. A TCP header cut
+//!   after the ports and before the flags byte is judged with flags 0 and
+//!   [`PacketMeta::tcp_header_cut`] set, which the engine counts.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -119,6 +121,20 @@ pub struct PacketMeta {
     /// The TCP flags byte (FIN 0x01, SYN 0x02, RST 0x04, ...); 0 for other
     /// protocols and for TCP headers captured only through the ports.
     pub tcp_flags: u8,
+    /// A TCP header that ends, as captured, after the ports and before
+    /// the flags byte (a snapshot length of 38-47 bytes on Ethernet and
+    /// IPv4, or an IP length that short): judged with `tcp_flags` 0, which
+    /// the run says (`tcp-header-cut`, docs/cli.md).
+    pub tcp_header_cut: bool,
+}
+
+impl PacketMeta {
+    /// The TCP flags byte as captured: `None` when the capture cut it off
+    /// ([`PacketMeta::tcp_header_cut`]), so nothing is known of them.
+    #[must_use]
+    pub fn flags(&self) -> Option<u8> {
+        (!self.tcp_header_cut).then_some(self.tcp_flags)
+    }
 }
 
 /// TCP flag bits in [`PacketMeta::tcp_flags`].
@@ -326,22 +342,29 @@ fn plain_v6(d: &[u8], off: usize) -> Option<(PacketMeta, Plain)> {
 
 /// The TCP flags byte of a plain packet whose transport header starts at
 /// `pos` and whose IP payload ends at `end` (0 for UDP, or when the capture
-/// stops before it); `None` for a data offset under 5 words, which
-/// [`parse_frame`] calls malformed.
+/// stops before it), and whether the capture stops before it
+/// ([`PacketMeta::tcp_header_cut`]); `None` for a data offset under 5
+/// words, which [`parse_frame`] calls malformed.
 #[inline(always)]
-fn tcp_flags_at(d: &[u8], pos: usize, end: usize, proto: u8) -> Option<u8> {
+fn tcp_flags_at(d: &[u8], pos: usize, end: usize, proto: u8) -> Option<(u8, bool)> {
     if proto != PROTO_TCP {
-        return Some(0);
+        return Some((0, false));
     }
     let within = |i: usize| d.get(i).copied().filter(|_| i < end);
     if within(pos + 12).is_some_and(|b| b >> 4 < 5) {
         return None;
     }
-    Some(within(pos + 13).unwrap_or(0))
+    let flags = within(pos + 13);
+    Some((flags.unwrap_or(0), flags.is_none()))
 }
 
 #[inline(always)]
-fn plain_meta(src: IpAddr, dst: IpAddr, t: &Plain, tcp_flags: u8) -> PacketMeta {
+fn plain_meta(
+    src: IpAddr,
+    dst: IpAddr,
+    t: &Plain,
+    (tcp_flags, tcp_header_cut): (u8, bool),
+) -> PacketMeta {
     PacketMeta {
         packet: Packet {
             src,
@@ -353,6 +376,7 @@ fn plain_meta(src: IpAddr, dst: IpAddr, t: &Plain, tcp_flags: u8) -> PacketMeta 
             },
         },
         tcp_flags,
+        tcp_header_cut,
     }
 }
 
@@ -547,6 +571,7 @@ fn ipv6(data: &[u8], off: usize) -> Parsed {
                         l4: L4::Opaque,
                     },
                     tcp_flags: 0,
+                    tcp_header_cut: false,
                 });
             }
             _ => return transport(&data[..end], pos, nh, src, dst),
@@ -565,6 +590,7 @@ fn fragment(src: IpAddr, dst: IpAddr, proto: u8) -> Parsed {
             l4: L4::Fragment,
         },
         tcp_flags: 0,
+        tcp_header_cut: false,
     })
 }
 
@@ -572,21 +598,23 @@ fn fragment(src: IpAddr, dst: IpAddr, proto: u8) -> Parsed {
 /// ends.
 #[inline]
 fn transport(data: &[u8], pos: usize, proto: u8, src: IpAddr, dst: IpAddr) -> Parsed {
-    let (l4, tcp_flags) = match proto {
+    let (l4, tcp_flags, tcp_header_cut) = match proto {
         PROTO_TCP | PROTO_UDP => {
             let (Some(sport), Some(dport)) = (be16(data, pos), be16(data, pos + 2)) else {
                 return malformed(if proto == PROTO_TCP { "tcp" } else { "udp" }, pos);
             };
-            let mut flags = 0;
+            let (mut flags, mut cut) = (0, false);
             if proto == PROTO_TCP {
                 // A data offset under 5 words is no TCP header; when the
-                // capture stops before it, the ports are enough.
+                // capture stops before it, the ports are enough (the
+                // flags are said missing).
                 if data.get(pos + 12).is_some_and(|b| b >> 4 < 5) {
                     return malformed("tcp", pos);
                 }
-                flags = data.get(pos + 13).copied().unwrap_or(0);
+                let byte = data.get(pos + 13).copied();
+                (flags, cut) = (byte.unwrap_or(0), byte.is_none());
             }
-            (L4::Ports { sport, dport }, flags)
+            (L4::Ports { sport, dport }, flags, cut)
         }
         PROTO_ICMP | PROTO_ICMPV6 => {
             let (Some(&icmp_type), Some(&code)) = (data.get(pos), data.get(pos + 1)) else {
@@ -599,9 +627,9 @@ fn transport(data: &[u8], pos: usize, proto: u8, src: IpAddr, dst: IpAddr) -> Pa
                     pos,
                 );
             };
-            (L4::Icmp { icmp_type, code }, 0)
+            (L4::Icmp { icmp_type, code }, 0, false)
         }
-        _ => (L4::Opaque, 0),
+        _ => (L4::Opaque, 0, false),
     };
     Parsed::Ip(PacketMeta {
         packet: Packet {
@@ -611,6 +639,7 @@ fn transport(data: &[u8], pos: usize, proto: u8, src: IpAddr, dst: IpAddr) -> Pa
             l4,
         },
         tcp_flags,
+        tcp_header_cut,
     })
 }
 
@@ -870,5 +899,58 @@ mod plain_review_tests {
             read += usize::from(got);
         }
         assert!(read > 20, "{read}");
+    }
+
+    /// A frame cut by the snapshot length inside its TCP header, after the
+    /// ports (38-47 bytes of Ethernet, IPv4 and TCP; 58-67 with IPv6): the
+    /// packet with flags 0 and [`PacketMeta::tcp_header_cut`] set, on the
+    /// plain path and the full parse alike (and the tagged and raw ones);
+    /// cut before the ports, malformed; with the flags, or UDP, no cut.
+    #[test]
+    fn a_tcp_header_cut_before_its_flags_is_said() {
+        let tcp = l4(6, 40000, 443, 5);
+        let udp = l4(17, 40000, 53, 0);
+        let frames = [
+            (eth(&[], 0x0800), v4(5, None, 0, 6, &tcp), 34),
+            (eth(&[0x8100], 0x0800), v4(5, None, 0, 6, &tcp), 38),
+            (eth(&[], 0x0800), v4(6, None, 0, 6, &tcp), 38),
+            (eth(&[], 0x86dd), v6(None, 6, &tcp), 54),
+        ];
+        for (e, ip, at) in &frames {
+            let f = cat(e, ip);
+            for lt in [linktype::ETHERNET, linktype::RAW] {
+                let (f, at) = if lt == linktype::RAW {
+                    (&f[e.len()..], at - e.len())
+                } else {
+                    (&f[..], *at)
+                };
+                for cut in at..=f.len() {
+                    let got = parse_frame(lt, &f[..cut]);
+                    if cut < at + 4 {
+                        assert!(
+                            matches!(got, Parsed::Malformed { layer: "tcp", .. }),
+                            "{cut}: {got:?}"
+                        );
+                        continue;
+                    }
+                    let Parsed::Ip(m) = got else {
+                        panic!("{cut}: {got:?}")
+                    };
+                    let flags_cut = cut <= at + 13;
+                    assert_eq!(m.tcp_header_cut, flags_cut, "{cut} of {f:02x?}");
+                    assert_eq!(m.tcp_flags, if flags_cut { 0 } else { 0x12 }, "{cut}");
+                    if let Some((p, _)) = plain(lt, &f[..cut]) {
+                        assert_eq!(Parsed::Ip(p), got, "{cut}");
+                    }
+                }
+            }
+        }
+        for cut in 38..=42 {
+            let f = cat(&eth(&[], 0x0800), &v4(5, None, 0, 17, &udp));
+            let Parsed::Ip(m) = parse_frame(linktype::ETHERNET, &f[..cut]) else {
+                panic!("{cut}")
+            };
+            assert!(!m.tcp_header_cut);
+        }
     }
 }

@@ -110,6 +110,14 @@ pub enum RunWarningCode {
     /// CI job whose variable named the scenario twice would pass its gate
     /// whatever breaks).
     SameScenarios,
+    /// `replay` and `diff`: the captures hold no packet to judge, or the
+    /// flow logs no data record (a wrong or empty file): the summary's
+    /// zeros judged nothing (since the twenty-sixth session).
+    NothingJudged,
+    /// TCP packets captured through their ports but not their flags (the
+    /// snapshot length ends inside the TCP header): judged without flags
+    /// (since the twenty-sixth session).
+    TcpHeaderCut,
     /// A scenario's own warning, where a report's `warnings` holds it as
     /// text (`diff` on flow logs, `tap`): its code.
     Scenario(WarningCode),
@@ -117,7 +125,7 @@ pub enum RunWarningCode {
 
 impl RunWarningCode {
     /// Every run code (scenario codes aside: scenario-format.md lists them).
-    pub const ALL: [RunWarningCode; 26] = [
+    pub const ALL: [RunWarningCode; 28] = [
         RunWarningCode::TruncatedRecord,
         RunWarningCode::CompressedEndsEarly,
         RunWarningCode::FileChanged,
@@ -144,6 +152,8 @@ impl RunWarningCode {
         RunWarningCode::TemporaryFilesFull,
         RunWarningCode::InterruptedAfterReading,
         RunWarningCode::SameScenarios,
+        RunWarningCode::NothingJudged,
+        RunWarningCode::TcpHeaderCut,
     ];
 
     /// The code as written in JSON (`truncated-record`).
@@ -176,6 +186,8 @@ impl RunWarningCode {
             RunWarningCode::TemporaryFilesFull => "temporary-files-full",
             RunWarningCode::InterruptedAfterReading => "interrupted-after-reading",
             RunWarningCode::SameScenarios => "same-scenarios",
+            RunWarningCode::NothingJudged => "nothing-judged",
+            RunWarningCode::TcpHeaderCut => "tcp-header-cut",
             RunWarningCode::Scenario(c) => c.as_str(),
         }
     }

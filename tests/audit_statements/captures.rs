@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{AUDITED_WEB_DUAL, json_of, root, run_in};
+use crate::support::{AUDITED_WEB, AUDITED_WEB_DUAL, json_of, root, run_in};
 
 /// A capture of `n` SYNs from the legacy VM to billing's port 8080 (each
 /// its own flow; billing is audited in the rollout example), one a ms.
@@ -75,50 +75,6 @@ fn an_audit_flow_list_past_its_bound_says_it_is_incomplete() {
         "{text}"
     );
 }
-
-/// A small tenancy of one's own: open security lists (ZPR does the
-/// work), a web server whose attribute is audited, a client without one.
-const AUDITED_WEB: &str = r#"
-name = "mytenant"
-
-[[vcn]]
-name = "app-vcn"
-cidr_blocks = ["10.1.0.0/16"]
-security_attributes = { network = { vcn = { value = "app" } } }
-
-[[route_table]]
-name = "rt"
-vcn = "app-vcn"
-route_rules = []
-
-[[security_list]]
-name = "open-sl"
-vcn = "app-vcn"
-ingress_security_rules = [{ protocol = "all", source = "10.1.0.0/16" }]
-egress_security_rules = [{ protocol = "all", destination = "0.0.0.0/0" }]
-
-[[subnet]]
-name = "web"
-vcn = "app-vcn"
-cidr_block = "10.1.1.0/24"
-route_table = "rt"
-security_lists = ["open-sl"]
-
-[[vnic]]
-name = "web-1"
-subnet = "web"
-private_ips = ["10.1.1.10"]
-security_attributes = { app = { role = { value = "web", mode = "audit" } } }
-
-[[vnic]]
-name = "client-1"
-subnet = "web"
-private_ips = ["10.1.1.20"]
-
-[[zpr_policy]]
-name = "app"
-statements = ["in network.vcn:app VCN allow app.role:web endpoints to connect to '10.1.1.30/32' with protocol='tcp/5432'"]
-"#;
 
 /// `AUDITED_WEB` and a capture that starts inside a connection (the
 /// server's data, then the client's ACK, three times; no SYN), then a new
@@ -194,6 +150,63 @@ fn a_capture_starting_inside_a_connection_proposes_no_reverse_statement() {
         text.contains("the capture starts inside it (no SYN)"),
         "{text}"
     );
+}
+
+/// [`a_capture_starting_inside_a_connection_proposes_no_reverse_statement`]
+/// with the capture cut by `tcpdump -s 40` (Ethernet, IPv4 and the ports:
+/// no TCP flags): the server's data, its ACK cut off, read as the opener
+/// of its connection, and `replay` proposed the reverse statement again
+/// ("allow app.role:web endpoints to connect to '10.1.1.20/32' with
+/// protocol='tcp/51000'"). A TCP packet whose flags were not captured
+/// tells nothing of which end opened its connection: no statement is
+/// proposed for its flow (`mid_flow`), and the run says the flags were
+/// cut (`tcp-header-cut`); `explain --capture` likewise.
+///
+/// Found by the twenty-sixth session's QA (branch s26-tests).
+#[test]
+fn a_capture_cut_before_the_tcp_flags_proposes_no_reverse_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    mid_flow_capture(d);
+    let (cut, flagless) =
+        crate::capture_formats::snapped(&std::fs::read(d.join("c.pcap")).unwrap(), 40);
+    assert_eq!(flagless, 9);
+    std::fs::write(d.join("c.pcap"), cut).unwrap();
+    let out = run_in(d, ["replay", "s.toml", "c.pcap", "--report", "r.json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let r: Value = serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap()).unwrap();
+    assert!(
+        r["run_warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["code"] == "tcp-header-cut"),
+        "{r:#}"
+    );
+    let listed = r["zpr_audit_flows"]["listed"].as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{listed:#?}");
+    for f in listed {
+        let hint = f["to_keep_open"].as_str().unwrap_or_default();
+        assert!(!hint.contains("tcp/5100"), "a reverse statement: {f:#}");
+        assert_eq!(f["mid_flow"], true, "{f:#}");
+    }
+    let enforced = AUDITED_WEB.replace("mode = \"audit\"", "mode = \"enforce\"");
+    std::fs::write(d.join("s.toml"), enforced).unwrap();
+    let out = run_in(
+        d,
+        [
+            "explain",
+            "s.toml",
+            "--capture",
+            "c.pcap",
+            "--packet",
+            "1",
+            "--json",
+        ],
+    );
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{out:?}"));
+    let hints = j["to_open"].to_string();
+    assert!(!hints.contains("tcp/5100"), "a reverse statement: {j:#}");
 }
 
 /// `explain --capture` on a packet of a connection the capture starts

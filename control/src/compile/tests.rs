@@ -576,6 +576,104 @@ proptest::proptest! {
     }
 }
 
+/// The squeeze as first written: every column and row copied into a map
+/// key. The oracle of [`squeeze_matches_the_squeeze_by_copies`].
+fn squeeze_by_copies(
+    peer_remap: &mut [u16],
+    svc_remap: &mut [u16],
+    n_svc: usize,
+    table: &[u32],
+) -> (Vec<u32>, usize) {
+    let n_peer = table.len() / n_svc;
+    let mut col_index: std::collections::HashMap<Vec<u32>, u16> = Default::default();
+    let mut col_of = Vec::new();
+    let mut keep_cols = Vec::new();
+    for c in 0..n_svc {
+        let col: Vec<u32> = (0..n_peer).map(|p| table[p * n_svc + c]).collect();
+        let next = u16::try_from(keep_cols.len()).unwrap();
+        col_of.push(*col_index.entry(col).or_insert_with(|| {
+            keep_cols.push(c);
+            next
+        }));
+    }
+    let w = keep_cols.len();
+    let mut row_index: std::collections::HashMap<Vec<u32>, u16> = Default::default();
+    let mut row_of = Vec::new();
+    let mut out: Vec<u32> = Vec::new();
+    for p in 0..n_peer {
+        let row: Vec<u32> = keep_cols.iter().map(|&c| table[p * n_svc + c]).collect();
+        let next = u16::try_from(out.len() / w).unwrap();
+        row_of.push(*row_index.entry(row).or_insert_with_key(|r| {
+            out.extend_from_slice(r);
+            next
+        }));
+    }
+    for v in svc_remap.iter_mut() {
+        *v = col_of[usize::from(*v)];
+    }
+    for v in peer_remap.iter_mut() {
+        *v = row_of[usize::from(*v)];
+    }
+    (out, w)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+    /// The squeeze that compares rows and columns in place gives the
+    /// cells, row length and remaps of the one that copied them, after
+    /// cells already in the layer; tables drawn from three values, so
+    /// equal rows and columns are common.
+    #[test]
+    fn squeeze_matches_the_squeeze_by_copies(
+        n_peer in 1usize..9,
+        n_svc in 1usize..7,
+        cells in proptest::collection::vec(0u32..3, 64),
+        before in proptest::collection::vec(0u32..3, 0..5),
+        remap_picks in proptest::collection::vec(0usize..64, 1..12),
+    ) {
+        let table: Vec<u32> = cells[..n_peer * n_svc].to_vec();
+        let peers: Vec<u16> = remap_picks.iter().map(|&i| u16::try_from(i % n_peer).unwrap()).collect();
+        let svcs: Vec<u16> = remap_picks.iter().map(|&i| u16::try_from(i % n_svc).unwrap()).collect();
+        let (mut p1, mut s1) = (peers.clone(), svcs.clone());
+        let (want, want_w) = squeeze_by_copies(&mut p1, &mut s1, n_svc, &table);
+        // The real hash, and one under which every row and every column
+        // collides (so each candidate is told apart by its comparison).
+        let all_collide: fn(u64, u32) -> u64 = |_, _| 7;
+        for collide in [false, true] {
+            let (mut p2, mut s2) = (peers.clone(), svcs.clone());
+            let mut out = before.clone();
+            let w = if collide {
+                build::squeeze_by(all_collide, &mut p2, &mut s2, n_svc, &table, &mut out)
+            } else {
+                build::squeeze(&mut p2, &mut s2, n_svc, &table, &mut out)
+            };
+            proptest::prop_assert_eq!(w, want_w);
+            proptest::prop_assert_eq!(&out[..before.len()], &before[..]);
+            proptest::prop_assert_eq!(&out[before.len()..], &want[..]);
+            proptest::prop_assert_eq!(&p2, &p1);
+            proptest::prop_assert_eq!(&s2, &s1);
+        }
+    }
+
+    /// Remap rows are stored once each, equal rows found again, when every
+    /// row's hash collides too.
+    #[test]
+    fn interned_rows_are_stored_once(
+        rows in proptest::collection::vec(proptest::collection::vec(0u16..3, 3), 1..20),
+    ) {
+        let all_collide: fn(u64, u32) -> u64 = |_, _| 7;
+        let mut index = (build::SeqIndex::default(), Vec::new());
+        let mut store = vec![9u16];
+        let mut first: std::collections::HashMap<&[u16], u32> = Default::default();
+        for r in &rows {
+            let at = build::intern_by(all_collide, &mut index, &mut store, r).unwrap();
+            proptest::prop_assert_eq!(&store[at as usize..at as usize + 3], &r[..]);
+            proptest::prop_assert_eq!(*first.entry(r).or_insert(at), at);
+        }
+        proptest::prop_assert_eq!(store.len(), 1 + 3 * first.len());
+    }
+}
+
 #[test]
 fn more_local_services_than_16_bit_ids_is_named_as_such() {
     // TCP ports 1..=65535, each its own statement, and UDP port 53: 65,536

@@ -11,6 +11,7 @@
 use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
+use std::num::NonZeroU32;
 use std::ops::Range;
 
 use serde::Deserialize;
@@ -123,18 +124,60 @@ fn json_span(slice: &str, (base, len): (usize, usize)) -> Option<Range<usize>> {
 }
 
 /// A value with the byte range it was written at, when the format gives one.
+///
+/// The range is kept as two `u32` ([`Span`]): a scenario is at most
+/// [`MAX_SCENARIO_BYTES`](super::MAX_SCENARIO_BYTES) long, and every
+/// value of the raw document carries one, so `Sp<String>` is 32 bytes
+/// where an `Option<Range<usize>>` made it 48.
 #[derive(Debug, Clone)]
 pub(crate) struct Sp<T> {
     /// The value.
     pub value: T,
     /// Byte range in the source text (`None` when the reader gives none).
-    pub span: Option<Range<usize>>,
+    span: Option<Span>,
+}
+
+/// A byte range of the source text in 8 bytes: the start, and the
+/// (exclusive) end plus one, never zero, so `Option<Span>` is 8 bytes too.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: u32,
+    end_plus_one: NonZeroU32,
+}
+
+impl Span {
+    /// The range, or `None` when an end is past what a `u32` holds (no
+    /// scenario is that long: the range is then dropped, never wrapped).
+    fn new(r: Range<usize>) -> Option<Span> {
+        let end_plus_one = u32::try_from(r.end.checked_add(1)?).ok()?;
+        Some(Span {
+            start: u32::try_from(r.start).ok()?,
+            end_plus_one: NonZeroU32::new(end_plus_one)?,
+        })
+    }
+
+    fn range(self) -> Range<usize> {
+        self.start as usize..(self.end_plus_one.get() - 1) as usize
+    }
 }
 
 impl<T> Sp<T> {
+    /// A value with the byte range it was written at.
+    fn new(value: T, span: Option<Range<usize>>) -> Self {
+        Sp {
+            value,
+            span: span.and_then(Span::new),
+        }
+    }
+
+    /// The byte range in the source text (`None` when the reader gives none).
+    pub fn span(&self) -> Option<Range<usize>> {
+        self.span.map(Span::range)
+    }
+
     /// The first byte of the value, if known.
     pub fn start(&self) -> Option<usize> {
-        self.span.as_ref().map(|s| s.start)
+        self.span.map(|s| s.start as usize)
     }
 }
 
@@ -153,10 +196,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
                     d: D,
                 ) -> Result<Sp<T>, D::Error> {
                     let (start, end) = ARENA_SPAN.with(Cell::get);
-                    Ok(Sp {
-                        value: T::deserialize(d)?,
-                        span: Some(start..end),
-                    })
+                    Ok(Sp::new(T::deserialize(d)?, Some(start..end)))
                 }
             }
             d.deserialize_newtype_struct(super::arena::SPAN_TOKEN, Arena(PhantomData))
@@ -165,10 +205,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
             let off = SPAN_OFFSET.with(Cell::get);
             let span = s.span();
             let span = span.start.saturating_add(off)..span.end.saturating_add(off);
-            Ok(Sp {
-                value: s.into_inner(),
-                span: Some(span),
-            })
+            Ok(Sp::new(s.into_inner(), Some(span)))
         } else if let Some(doc) = JSON_TEXT.with(Cell::get) {
             // The value's own text, borrowed from the document; then the
             // value read from it (a second pass over a few bytes: the
@@ -193,12 +230,9 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
             // A failure an enclosing read recovered from says nothing of a
             // later one.
             JSON_ERROR_AT.with(|a| a.set(None));
-            Ok(Sp { value, span })
+            Ok(Sp::new(value, span))
         } else {
-            Ok(Sp {
-                value: T::deserialize(d)?,
-                span: None,
-            })
+            Ok(Sp::new(T::deserialize(d)?, None))
         }
     }
 }

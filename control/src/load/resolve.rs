@@ -783,7 +783,7 @@ fn resolve_rule(
 fn statement_start(ctx: &Ctx<'_>, s: &Sp<String>, cursor: &mut usize) -> Option<usize> {
     match ctx.format {
         Format::Toml => {
-            let span = s.span.as_ref()?;
+            let span = s.span()?;
             let raw = ctx.text.get(span.clone())?;
             let mut start = span.start;
             if raw.starts_with("\"\"\"") || raw.starts_with("'''") {

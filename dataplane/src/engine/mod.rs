@@ -435,12 +435,22 @@ impl From<spool::SpoolError> for EngineError {
 pub(crate) struct Item {
     pub(crate) packet: Packet,
     pub(crate) tcp_flags: u8,
+    /// [`crate::parse::PacketMeta::tcp_header_cut`].
+    pub(crate) tcp_header_cut: bool,
     pub(crate) ts_ns: u64,
     pub(crate) wire_len: u32,
     pub(crate) shard: u16,
     /// The packet's flow key and connection key with its direction,
     /// made with the parse.
     pub(crate) keys: Keys,
+}
+
+impl Item {
+    /// [`crate::parse::PacketMeta::flags`].
+    #[inline(always)]
+    pub(crate) fn flags(&self) -> Option<u8> {
+        (!self.tcp_header_cut).then_some(self.tcp_flags)
+    }
 }
 
 /// A record's place in its block and its fields.
@@ -474,6 +484,7 @@ impl WorkBatch {
                 f(Some(&Item {
                     packet: meta.packet,
                     tcp_flags: meta.tcp_flags,
+                    tcp_header_cut: meta.tcp_header_cut,
                     ts_ns: r.rec.ts_ns,
                     wire_len: r.rec.orig_len,
                     shard: r.shard,
@@ -487,6 +498,7 @@ impl WorkBatch {
                 Parsed::Ip(meta) => f(Some(&Item {
                     packet: meta.packet,
                     tcp_flags: meta.tcp_flags,
+                    tcp_header_cut: meta.tcp_header_cut,
                     ts_ns: r.rec.ts_ns,
                     wire_len: r.rec.orig_len,
                     shard: r.shard,
@@ -1313,6 +1325,9 @@ fn run_with<X: Extra>(
     let mut packet_hist = new_hist();
     let mut results: Vec<_> = workers.into_iter().map(Worker::finish).collect();
     let mut warnings = warnings;
+    warnings.extend(tcp_header_cut_warning(
+        results.iter().map(|r| r.tcp_header_cut).sum(),
+    ));
     let closed = results.iter().map(|r| r.first.0.flows).sum();
     warnings.extend(spool_cut_warning(
         results.iter_mut().filter_map(|r| r.cut.take()),
@@ -1379,6 +1394,20 @@ fn run_with<X: Extra>(
         plan,
         written,
         cpu,
+    })
+}
+
+/// The `tcp-header-cut` warning: `count` TCP packets captured through
+/// their ports but not their flags, judged with none (once a run: which
+/// inputs they were in, the snapshot length of each says).
+fn tcp_header_cut_warning(count: u64) -> Option<RunWarning> {
+    (count > 0).then(|| {
+        RunWarning::new(
+            RunWarningCode::TcpHeaderCut,
+            format!(
+                "{count} TCP packet(s) were captured through their ports but not their TCP flags (the capture's snapshot length, or their IP length, ends inside the TCP header) and were judged without flags: a FIN or RST among them did not shorten its connection's timeout, and an ACK did not mark a connection seen from its middle; capture with a larger snapshot length (`tcpdump -s 0`, or at least 54 bytes on Ethernet and IPv4) to read them"
+            ),
+        )
     })
 }
 

@@ -80,6 +80,8 @@ pub struct AuditFlow {
 /// Whether `p` (with its TCP flags), the first packet of its flow in a
 /// capture, is one only the answering end sends, so the capture started
 /// inside the flow: a TCP segment with ACK set (its SYN came before), or
+/// whose flags the capture cut off (`None`: it may be one; since the
+/// twenty-sixth session, when a statement for its reverse was proposed), or
 /// an ICMP or ICMPv6 reply (echo, timestamp, information, address mask;
 /// node information, home agent address discovery: its request came
 /// before), or a UDP datagram from the server's port to the client's, as
@@ -88,11 +90,11 @@ pub struct AuditFlow {
 /// Another protocol's packet, or UDP whose ports do not tell, says nothing
 /// of it.
 #[must_use]
-pub fn answers_first(p: &Packet, tcp_flags: u8) -> bool {
+pub fn answers_first(p: &Packet, tcp_flags: Option<u8>) -> bool {
     use zprsim_control::model::proto;
     use zprsim_control::packet::L4;
     match (p.proto, p.l4) {
-        (proto::TCP, _) => tcp_flags & crate::parse::tcp_flags::ACK != 0,
+        (proto::TCP, _) => tcp_flags.is_none_or(|f| f & crate::parse::tcp_flags::ACK != 0),
         (proto::UDP, L4::Ports { sport, dport }) => {
             crate::server_port::server_port(dport, sport) == Some(false)
         }
@@ -250,7 +252,7 @@ impl RuleTally {
     /// `shard` the flow's shard.
     pub(crate) fn packet(
         &mut self,
-        (p, tcp_flags): (&Packet, u8),
+        (p, tcp_flags): (&Packet, Option<u8>),
         ts_ns: u64,
         fast: &Fast,
         (flow_hash, shard): (u64, usize),
@@ -306,7 +308,7 @@ impl RuleTally {
     }
 
     /// A packet an audit attribute would have denied.
-    fn audit_packet(&mut self, (p, tcp_flags): (&Packet, u8), ts_ns: u64, shard: usize) {
+    fn audit_packet(&mut self, (p, tcp_flags): (&Packet, Option<u8>), ts_ns: u64, shard: usize) {
         let key = FlowKey::of(p);
         if let Some(a) = self.audit.get_mut(&key) {
             a.packets += 1;
@@ -419,7 +421,7 @@ mod tests {
                 443,
             );
             let shard = (i as usize) % SHARDS;
-            t.packet((&p, 0x02), u64::from(i), &fast, (u64::from(i), shard));
+            t.packet((&p, Some(0x02)), u64::from(i), &fast, (u64::from(i), shard));
         }
         let stats = merge(vec![t]);
         assert_eq!(stats.audit.len(), MAX_AUDIT_FLOWS);

@@ -49,7 +49,7 @@ impl<X: Extra> Judge<X> {
                     && let Some(fast) = side.dropped_fast()
                 {
                     t.packet(
-                        (&it.packet, it.tcp_flags),
+                        (&it.packet, it.flags()),
                         it.ts_ns,
                         &fast,
                         (fh, usize::from(it.shard)),
@@ -71,7 +71,7 @@ impl<X: Extra> Judge<X> {
                         self.counters.record(&fast, it.wire_len);
                         if let Some(t) = &mut self.rules {
                             t.packet(
-                                (p, it.tcp_flags),
+                                (p, it.flags()),
                                 it.ts_ns,
                                 &fast,
                                 (fh, usize::from(it.shard)),
@@ -141,7 +141,7 @@ impl<X: Extra> Judge<X> {
         self.counters.record(&fast, it.wire_len);
         if let Some(t) = &mut self.rules {
             t.packet(
-                (&it.packet, it.tcp_flags),
+                (&it.packet, it.flags()),
                 it.ts_ns,
                 &fast,
                 (fh, usize::from(it.shard)),
@@ -189,6 +189,9 @@ pub(crate) struct Worker<X: Extra = ()> {
     opened: usize,
     /// Wall time spent judging batches, nanoseconds.
     pub(crate) busy_ns: u64,
+    /// TCP packets judged without their flags, the capture cut inside
+    /// their TCP header ([`Item::tcp_header_cut`]).
+    tcp_header_cut: u64,
 }
 
 /// See [`Worker::prefetching`].
@@ -252,6 +255,8 @@ pub(crate) struct WorkerResult<X: Extra> {
     pub(crate) packet_hist: Histogram<u64>,
     /// A compared pass's records a full disk left out ([`flows::line_up`]).
     pub(crate) cut: Option<flows::SpoolCut>,
+    /// [`Worker::tcp_header_cut`].
+    pub(crate) tcp_header_cut: u64,
 }
 
 pub(crate) fn new_hist() -> Histogram<u64> {
@@ -362,6 +367,7 @@ impl<X: Extra> Worker<X> {
             prefetching: true,
             opened: 0,
             busy_ns: 0,
+            tcp_header_cut: 0,
         }
     }
 
@@ -499,6 +505,7 @@ impl<X: Extra> Worker<X> {
             hist: self.hist,
             packet_hist: self.packet_hist,
             cut,
+            tcp_header_cut: self.tcp_header_cut,
         }
     }
 }
@@ -581,7 +588,10 @@ impl<X: Extra> Worker<X> {
         let t0 = Instant::now();
         let k = 1 + self.others.len();
         let mut judge = |w: &mut Worker<X>, it: Option<&Item>, fh: u64| match it {
-            Some(it) => w.handle(it, fh, codes.as_deref_mut()),
+            Some(it) => {
+                w.tcp_header_cut += u64::from(it.tcp_header_cut);
+                w.handle(it, fh, codes.as_deref_mut());
+            }
             // Not an IP packet after all (the reader checked: cannot
             // happen): dropped, never allowed, so the codes stay aligned.
             None => {

@@ -42,6 +42,8 @@ mod zpr;
 use local_svc::LocalServices;
 pub(super) use sided::SidedBuilder;
 use sided::dense_ids;
+#[cfg(test)]
+pub(super) use sided::{SeqIndex, intern_by, squeeze, squeeze_by};
 use zpr::{StmtIndex, statement_terms};
 
 // ----------------------------------------------------------------- builder --

@@ -8,8 +8,9 @@ use super::*;
 /// [`SidedBuilder::finish`] when every slot's ids fit.
 pub(in crate::compile) struct SidedBuilder {
     pub(super) layer: SidedLayer,
-    peer_index: HashMap<Box<[u16]>, u32>,
-    svc_index: HashMap<Box<[u16]>, u32>,
+    /// The peer and the service remap rows stored so far ([`intern`]).
+    peer_index: (SeqIndex, Vec<u32>),
+    svc_index: (SeqIndex, Vec<u32>),
     /// Per slot: its table's length.
     lens: Vec<u32>,
     /// Per slot: the distinct stored ids its table names, ascending.
@@ -26,8 +27,8 @@ impl SidedBuilder {
     pub(in crate::compile) fn new(name: &'static str, cfg: &Config) -> Self {
         SidedBuilder {
             layer: SidedLayer::default(),
-            peer_index: HashMap::default(),
-            svc_index: HashMap::default(),
+            peer_index: Default::default(),
+            svc_index: Default::default(),
             lens: Vec::new(),
             distinct: Vec::new(),
             fits_narrow: true,
@@ -96,8 +97,8 @@ impl SidedBuilder {
 
     pub(in crate::compile) fn push(
         &mut self,
-        peer_remap: Vec<u16>,
-        svc_remap: Vec<u16>,
+        mut peer_remap: Vec<u16>,
+        mut svc_remap: Vec<u16>,
         n_svc: usize,
         table: &[u32],
         cfg: &Config,
@@ -113,9 +114,19 @@ impl SidedBuilder {
             given,
             limit: cfg.max_table_bytes,
         };
-        let (mut peer_remap, mut svc_remap) = (peer_remap, svc_remap);
-        let (table, n_svc) = squeeze(&mut peer_remap, &mut svc_remap, n_svc, table);
-        let table = table.as_slice();
+        let offset = u32::try_from(self.layer.entries.len()).map_err(|_| too_large(usize::MAX))?;
+        let n_svc = squeeze(
+            &mut peer_remap,
+            &mut svc_remap,
+            n_svc,
+            table,
+            &mut self.layer.entries,
+        );
+        let table = self
+            .layer
+            .entries
+            .get(offset as usize..)
+            .ok_or(CompileError::Internal("squeezed table outside the entries"))?;
         let lens = (self.layer.peer_len as usize, self.layer.svc_len as usize);
         if self.layer.slots.is_empty() {
             self.layer.peer_len =
@@ -127,14 +138,13 @@ impl SidedBuilder {
                 "remap rows of one layer differ in length",
             ));
         }
-        let pr = intern(&mut self.peer_index, &mut self.layer.remaps, peer_remap)
+        let pr = intern(&mut self.peer_index, &mut self.layer.remaps, &peer_remap)
             .map_err(|()| too_large(usize::MAX))?;
-        let sr = intern(&mut self.svc_index, &mut self.layer.remaps, svc_remap)
+        let sr = intern(&mut self.svc_index, &mut self.layer.remaps, &svc_remap)
             .map_err(|()| too_large(usize::MAX))?;
         if self.layer.remaps.len() * 2 > cfg.max_table_bytes {
             return Err(too_large(self.layer.remaps.len() * 2));
         }
-        let offset = u32::try_from(self.layer.entries.len()).map_err(|_| too_large(usize::MAX))?;
         // The distinct deciding ids (cells repeat in runs: skip repeats
         // before the sort).
         let mut prev = 0;
@@ -150,7 +160,6 @@ impl SidedBuilder {
         self.lens
             .push(u32::try_from(table.len()).map_err(|_| too_large(usize::MAX))?);
         self.distinct.push(distinct);
-        self.layer.entries.extend_from_slice(table);
         if self.layer.entries.len() * 4 > cfg.max_table_bytes {
             return Err(too_large(self.layer.entries.len() * 4));
         }
@@ -168,45 +177,81 @@ impl SidedBuilder {
 /// Merges the local services whose columns are equal and then the local
 /// peers whose rows are equal, renumbering the remap rows to match: the
 /// table a look-up reads is smaller and no look-up reads more (the remap
-/// cell names the shared row or column directly). Returns the table and
-/// its row length. Ids are given in first-occurrence order, so the result
-/// is the same in every run.
-pub(super) fn squeeze(
+/// cell names the shared row or column directly). Appends the distinct
+/// rows to `out` and returns the row length. Ids are given in
+/// first-occurrence order, so the result is the same in every run.
+///
+/// Rows and columns are compared where they lie (found by a hash, see
+/// [`SeqIndex`]): no copy of the table is made to key a map, and the rows
+/// go straight into the layer's cells.
+pub(in crate::compile) fn squeeze(
     peer_remap: &mut [u16],
     svc_remap: &mut [u16],
     n_svc: usize,
     table: &[u32],
-) -> (Vec<u32>, usize) {
+    out: &mut Vec<u32>,
+) -> usize {
+    squeeze_by(seq_mix, peer_remap, svc_remap, n_svc, table, out)
+}
+
+/// [`squeeze`] with the hash's mixing step given (a test gives one that
+/// makes every sequence collide).
+pub(in crate::compile) fn squeeze_by(
+    mix: fn(u64, u32) -> u64,
+    peer_remap: &mut [u16],
+    svc_remap: &mut [u16],
+    n_svc: usize,
+    table: &[u32],
+    out: &mut Vec<u32>,
+) -> usize {
     if n_svc == 0 || table.is_empty() {
-        return (table.to_vec(), n_svc);
+        out.extend_from_slice(table);
+        return n_svc;
     }
     let n_peer = table.len() / n_svc;
-    // Columns: local service -> distinct column.
-    let mut col_index: HashMap<Vec<u32>, u16> = HashMap::default();
+    let cell = |p: usize, c: usize| table.get(p * n_svc + c).copied().unwrap_or(0);
+    // Columns: local service -> distinct column; every column's hash in
+    // one pass over the rows.
+    let mut col_hash = vec![SEQ_SEED; n_svc];
+    for row in table.chunks_exact(n_svc) {
+        for (h, &e) in col_hash.iter_mut().zip(row) {
+            *h = mix(*h, e);
+        }
+    }
+    let mut cols = SeqIndex::default();
     let mut col_of = Vec::with_capacity(n_svc);
-    let mut keep_cols = Vec::new();
-    for c in 0..n_svc {
-        let col: Vec<u32> = (0..n_peer).map(|p| table[p * n_svc + c]).collect();
-        let next = u16::try_from(keep_cols.len()).unwrap_or(u16::MAX);
-        let id = *col_index.entry(col).or_insert_with(|| {
+    let mut keep_cols: Vec<usize> = Vec::new();
+    for (c, &h) in col_hash.iter().enumerate() {
+        let same = |k: usize| {
+            let kc = keep_cols.get(k).copied().unwrap_or(usize::MAX);
+            (0..n_peer).all(|p| cell(p, kc) == cell(p, c))
+        };
+        let id = cols.find(h, same).unwrap_or_else(|| {
             keep_cols.push(c);
-            next
+            cols.add(h)
         });
-        col_of.push(id);
+        col_of.push(u16::try_from(id).unwrap_or(u16::MAX));
     }
     let w = keep_cols.len();
     // Rows of the narrowed table: local peer -> distinct row.
-    let mut row_index: HashMap<Vec<u32>, u16> = HashMap::default();
+    let base = out.len();
+    let mut rows = SeqIndex::default();
     let mut row_of = Vec::with_capacity(n_peer);
-    let mut out: Vec<u32> = Vec::new();
     for p in 0..n_peer {
-        let row: Vec<u32> = keep_cols.iter().map(|&c| table[p * n_svc + c]).collect();
-        let next = u16::try_from(out.len() / w).unwrap_or(u16::MAX);
-        let id = *row_index.entry(row).or_insert_with_key(|r| {
-            out.extend_from_slice(r);
-            next
+        let h = keep_cols.iter().fold(SEQ_SEED, |h, &c| mix(h, cell(p, c)));
+        let same = |k: usize| {
+            let stored = out.get(base + k * w..base + (k + 1) * w).unwrap_or(&[]);
+            stored.len() == w
+                && stored
+                    .iter()
+                    .zip(&keep_cols)
+                    .all(|(&e, &c)| e == cell(p, c))
+        };
+        let id = rows.find(h, same).unwrap_or_else(|| {
+            out.extend(keep_cols.iter().map(|&c| cell(p, c)));
+            rows.add(h)
         });
-        row_of.push(id);
+        row_of.push(u16::try_from(id).unwrap_or(u16::MAX));
     }
     for v in svc_remap.iter_mut() {
         *v = col_of.get(usize::from(*v)).copied().unwrap_or(0);
@@ -214,25 +259,86 @@ pub(super) fn squeeze(
     for v in peer_remap.iter_mut() {
         *v = row_of.get(usize::from(*v)).copied().unwrap_or(0);
     }
-    (out, w)
+    w
 }
 
-/// Stores a remap row once in the flat `store`; returns its start.
+/// The start of a sequence's hash ([`seq_mix`]).
+const SEQ_SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// Adds one value to a sequence's hash. Only used to find candidates:
+/// [`SeqIndex`] compares every candidate in full, so a collision costs a
+/// comparison, never a wrong id.
+fn seq_mix(h: u64, v: u32) -> u64 {
+    (h.rotate_left(5) ^ u64::from(v)).wrapping_mul(0x517c_c1b7_2722_0a95)
+}
+
+/// Dense ids of distinct sequences in first-occurrence order, without
+/// holding the sequences: the caller keeps them (in the table, the
+/// layer's cells or its remap store) and compares a candidate in place.
+/// Ids with the same hash form a chain, newest first.
+#[derive(Default)]
+pub(in crate::compile) struct SeqIndex {
+    /// Hash -> the newest id with that hash.
+    newest: HashMap<u64, usize>,
+    /// Per id: the previous id with the same hash.
+    older: Vec<Option<usize>>,
+}
+
+impl SeqIndex {
+    /// The id of an earlier sequence with hash `h` for which `same` holds.
+    pub(super) fn find(&self, h: u64, mut same: impl FnMut(usize) -> bool) -> Option<usize> {
+        let mut at = self.newest.get(&h).copied();
+        while let Some(k) = at {
+            if same(k) {
+                return Some(k);
+            }
+            at = self.older.get(k).copied().flatten();
+        }
+        None
+    }
+
+    /// A new id for a sequence with hash `h` (not found by [`Self::find`]).
+    pub(super) fn add(&mut self, h: u64) -> usize {
+        let id = self.older.len();
+        self.older.push(self.newest.insert(h, id));
+        id
+    }
+}
+
+/// Stores a remap row once in the flat `store`; returns its start. `index`
+/// holds the starts of the rows stored so far by this index (all of one
+/// length), compared in the store.
 pub(super) fn intern(
-    index: &mut HashMap<Box<[u16]>, u32>,
+    index: &mut (SeqIndex, Vec<u32>),
     store: &mut Vec<u16>,
-    v: Vec<u16>,
+    v: &[u16],
 ) -> Result<u32, ()> {
-    let b = v.into_boxed_slice();
-    if let Some(&i) = index.get(&b) {
-        return Ok(i);
+    intern_by(seq_mix, index, store, v)
+}
+
+/// [`intern`] with the hash's mixing step given (as [`squeeze_by`]).
+pub(in crate::compile) fn intern_by(
+    mix: fn(u64, u32) -> u64,
+    index: &mut (SeqIndex, Vec<u32>),
+    store: &mut Vec<u16>,
+    v: &[u16],
+) -> Result<u32, ()> {
+    let (seqs, starts) = index;
+    let h = v.iter().fold(SEQ_SEED, |h, &x| mix(h, u32::from(x)));
+    let same = |k: usize| {
+        let at = starts.get(k).map_or(usize::MAX, |&a| a as usize);
+        store.get(at..at.saturating_add(v.len())) == Some(v)
+    };
+    if let Some(k) = seqs.find(h, same) {
+        return starts.get(k).copied().ok_or(());
     }
     let i = u32::try_from(store.len()).map_err(|_| ())?;
-    store.extend_from_slice(&b);
+    store.extend_from_slice(v);
     if u32::try_from(store.len()).is_err() {
         return Err(());
     }
-    index.insert(b, i);
+    seqs.add(h);
+    starts.push(i);
     Ok(i)
 }
 

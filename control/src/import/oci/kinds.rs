@@ -25,6 +25,14 @@
 //! of a cluster's API endpoint in no compartment a user exports) gets its
 //! kind the same way, by its OCID or its first address. The kind is
 //! informative: no layer judges by it.
+//!
+//! Evidence by address is keyed by VCN and address (since the
+//! twenty-sixth session): two VCNs may reuse an address (every VCN on
+//! 10.0.0.0/16), and a stand-in VNIC of one took the `endpoint-config`
+//! NSGs and attributes of a cluster's API endpoint in another, more than
+//! the whole export allows it. A cluster's VCN is its `vcn-id` (else its
+//! `endpoint-config`'s subnet's), a node's its `subnet-id`'s (else its
+//! pool's cluster's); one whose VCN the import does not hold says nothing.
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -34,17 +42,20 @@ use serde_json::Value;
 use super::inventory::{GONE, Inventory, Kept};
 use super::json::{Obj, g, garr, gs, gstrs, ocid_type};
 
-/// The kinds the export says, by VNIC OCID and by primary address.
+/// A VCN (its name in the import) and an address of it.
+type VcnIp = (String, IpAddr);
+
+/// The kinds the export says, by VNIC OCID and by VCN and primary address.
 #[derive(Default)]
 pub(super) struct Kinds {
     by_vnic: HashMap<String, Option<&'static str>>,
-    by_ip: HashMap<IpAddr, Option<&'static str>>,
+    by_ip: HashMap<VcnIp, Option<&'static str>>,
     /// The objects carrying the `nsg-ids` and `security-attributes` of a
     /// mount target's VNIC (the mount target), by the VNIC's OCID, and of
     /// a cluster's API endpoint (its `endpoint-config`), by the
-    /// endpoint's address, with what each is (for warnings).
+    /// endpoint's VCN and address, with what each is (for warnings).
     owner_by_vnic: HashMap<String, (String, Obj)>,
-    owner_by_ip: HashMap<IpAddr, (String, Obj)>,
+    owner_by_ip: HashMap<VcnIp, (String, Obj)>,
 }
 
 /// `kind`, or `None` (disagreement) where one is already said otherwise.
@@ -78,49 +89,108 @@ fn live(o: &Obj) -> bool {
     gs(o, "lifecycle-state").is_none_or(|s| !GONE.contains(&s))
 }
 
+/// Where the import holds the VCN of an object: the names of its VCNs
+/// and subnets by OCID, and each subnet's VCN by the subnet's name.
+pub(super) struct VcnOf<'a> {
+    pub(super) vcn: &'a HashMap<String, String>,
+    pub(super) subnet: &'a HashMap<String, String>,
+    pub(super) subnet_vcn: &'a HashMap<String, String>,
+}
+
+impl VcnOf<'_> {
+    /// The VCN (name) of the subnet of OCID `id`, if the import holds it.
+    fn of_subnet(&self, id: &str) -> Option<String> {
+        self.subnet
+            .get(id)
+            .and_then(|n| self.subnet_vcn.get(n))
+            .cloned()
+    }
+
+    /// The VCN (name) of a cluster: its `vcn-id`; not given, its
+    /// endpoint's subnet's (`endpoint-config.subnet-id`). A `vcn-id` the
+    /// import does not hold is another VCN's: none.
+    fn of_cluster(&self, o: &Obj) -> Option<String> {
+        match gs(o, "vcn-id").map(str::trim).filter(|v| !v.is_empty()) {
+            Some(v) => self.vcn.get(v).cloned(),
+            None => g(o, "endpoint-config")
+                .and_then(Value::as_object)
+                .and_then(|c| gs(c, "subnet-id"))
+                .and_then(|s| self.of_subnet(s)),
+        }
+    }
+}
+
 impl Kinds {
     /// The kinds said by the export's clusters, node pools, VNIC
-    /// attachments and mount targets.
-    pub(super) fn said(inv: &Inventory) -> Kinds {
+    /// attachments and mount targets; `vcns` places each in its VCN. A
+    /// cluster with a private endpoint whose VCN is not said is told in
+    /// `warnings`.
+    pub(super) fn said(inv: &Inventory, vcns: &VcnOf<'_>, warnings: &mut Vec<String>) -> Kinds {
         let mut k = Kinds::default();
         let mut node_instances: HashSet<String> = HashSet::new();
-        let mut node_ips: HashSet<IpAddr> = HashSet::new();
+        let mut node_ips: HashSet<VcnIp> = HashSet::new();
         let mut pod_subnets: HashSet<String> = HashSet::new();
         let mut attachments: Vec<&Obj> = Vec::new();
         let mut mount_target_ips: Vec<String> = Vec::new();
         let mut mount_targets: HashMap<String, (String, Obj)> = HashMap::new();
-        for (id, (_, kept)) in &inv.seen {
-            let Kept::Here(o) = kept else { continue };
-            if !live(o) {
+        let here = || {
+            inv.seen.iter().filter_map(|(id, (_, kept))| match kept {
+                Kept::Here(o) if live(o) => Some((id, o)),
+                _ => None,
+            })
+        };
+        // Each cluster's VCN, for its node pools' nodes.
+        let mut cluster_vcn: HashMap<&str, String> = HashMap::new();
+        for (id, o) in here() {
+            if ocid_type(id) != Some("cluster") {
                 continue;
             }
-            match ocid_type(id) {
-                Some("cluster") => {
-                    if let Some(a) = g(o, "endpoints")
-                        .and_then(Value::as_object)
-                        .and_then(|e| gs(e, "private-endpoint"))
-                        .and_then(address)
-                    {
-                        say(&mut k.by_ip, a, "api-endpoint");
-                        // Its endpoint's NSGs and attributes (`oci ce
-                        // cluster get`'s `endpoint-config`): none said when
-                        // the export lacks the object (`cluster list` may).
-                        let config = g(o, "endpoint-config")
-                            .and_then(Value::as_object)
-                            .cloned()
-                            .unwrap_or_default();
-                        k.owner_by_ip
-                            .insert(a, (format!("cluster `{id}`'s `endpoint-config`"), config));
-                    }
+            let vcn = vcns.of_cluster(o);
+            if let Some(v) = &vcn {
+                cluster_vcn.insert(id.as_str(), v.clone());
+            }
+            let Some(a) = g(o, "endpoints")
+                .and_then(Value::as_object)
+                .and_then(|e| gs(e, "private-endpoint"))
+                .and_then(address)
+            else {
+                continue;
+            };
+            let Some(vcn) = vcn else {
+                if gs(o, "vcn-id").is_none_or(|v| v.trim().is_empty()) {
+                    warnings.push(format!(
+                        "cluster `{id}`: its `vcn-id` is not given (nor an `endpoint-config` subnet of the export): its API endpoint `{a}` is given no kind, NSGs or attributes (an address may be another VCN's too)"
+                    ));
                 }
+                continue;
+            };
+            say(&mut k.by_ip, (vcn.clone(), a), "api-endpoint");
+            // Its endpoint's NSGs and attributes (`oci ce cluster get`'s
+            // `endpoint-config`): none said when the export lacks the
+            // object (`cluster list` may).
+            let config = g(o, "endpoint-config")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            k.owner_by_ip.insert(
+                (vcn, a),
+                (format!("cluster `{id}`'s `endpoint-config`"), config),
+            );
+        }
+        for (id, o) in here() {
+            match ocid_type(id) {
                 Some("nodepool") => {
+                    let pool_vcn = gs(o, "cluster-id").and_then(|c| cluster_vcn.get(c));
                     for n in garr(o, "nodes").into_iter().filter_map(Value::as_object) {
                         if !live(n) {
                             continue;
                         }
-                        if let Some(a) = gs(n, "private-ip").and_then(address) {
-                            say(&mut k.by_ip, a, "node");
-                            node_ips.insert(a);
+                        let vcn = gs(n, "subnet-id")
+                            .and_then(|s| vcns.of_subnet(s))
+                            .or_else(|| pool_vcn.cloned());
+                        if let (Some(a), Some(vcn)) = (gs(n, "private-ip").and_then(address), vcn) {
+                            say(&mut k.by_ip, (vcn.clone(), a), "node");
+                            node_ips.insert((vcn, a));
                         }
                         if let Some(i) = gs(n, "id") {
                             node_instances.insert(i.to_owned());
@@ -145,10 +215,15 @@ impl Kinds {
             }
         }
         // A node's secondary VNIC in a pod subnet: a pod's.
-        let primary: HashMap<&str, Option<IpAddr>> = inv
+        let primary: HashMap<&str, Option<VcnIp>> = inv
             .vnics
             .iter()
-            .filter_map(|v| gs(v, "id").map(|id| (id, gs(v, "private-ip").and_then(address))))
+            .filter_map(|v| {
+                let at = gs(v, "subnet-id")
+                    .and_then(|s| vcns.of_subnet(s))
+                    .zip(gs(v, "private-ip").and_then(address));
+                gs(v, "id").map(|id| (id, at))
+            })
             .collect();
         for a in attachments {
             let (Some(instance), Some(vnic), Some(subnet)) =
@@ -158,9 +233,8 @@ impl Kinds {
             };
             let is_nodes_primary = primary
                 .get(vnic)
-                .copied()
-                .flatten()
-                .is_some_and(|ip| node_ips.contains(&ip));
+                .and_then(Option::as_ref)
+                .is_some_and(|at| node_ips.contains(at));
             if node_instances.contains(instance)
                 && pod_subnets.contains(subnet)
                 && !is_nodes_primary
@@ -186,27 +260,41 @@ impl Kinds {
     }
 
     /// The object carrying the NSGs and attributes of a stand-in VNIC of
-    /// OCID `id` holding `ips` (a mount target, a cluster's
+    /// OCID `id` in VCN `vcn` holding `ips` (a mount target, a cluster's
     /// `endpoint-config`), with what it is, when it is one of those, by
-    /// its OCID or one of its addresses.
-    pub(super) fn owner_of_stand_in(&self, id: &str, ips: &[String]) -> Option<&(String, Obj)> {
+    /// its OCID or one of its addresses in its VCN.
+    pub(super) fn owner_of_stand_in(
+        &self,
+        id: &str,
+        vcn: &str,
+        ips: &[String],
+    ) -> Option<&(String, Obj)> {
         self.owner_by_vnic.get(id).or_else(|| {
             ips.iter()
                 .filter_map(|a| address(a))
-                .find_map(|a| self.owner_by_ip.get(&a))
+                .find_map(|a| self.owner_by_ip.get(&(vcn.to_owned(), a)))
         })
     }
 
-    /// The kind the export says of VNIC `o` (its OCID, else its primary
-    /// address), if it says one and agrees with itself.
-    pub(super) fn of_vnic(&self, o: &Obj) -> Option<&'static str> {
-        self.of(gs(o, "id"), gs(o, "private-ip"))
+    /// The kind the export says of VNIC `o` of VCN `vcn` (its OCID, else
+    /// its primary address there), if it says one and agrees with itself.
+    pub(super) fn of_vnic(&self, o: &Obj, vcn: &str) -> Option<&'static str> {
+        let by_vnic = gs(o, "id").and_then(|id| self.by_vnic.get(id));
+        let by_ip = gs(o, "private-ip")
+            .and_then(address)
+            .and_then(|a| self.by_ip.get(&(vcn.to_owned(), a)));
+        match (by_vnic, by_ip) {
+            (Some(a), Some(b)) if a != b => None,
+            (Some(a), _) => *a,
+            (None, Some(b)) => *b,
+            (None, None) => None,
+        }
     }
 
-    /// The kind the export says of a stand-in VNIC of OCID `id` holding
-    /// the addresses `ips`: by its OCID or any of its addresses, when
-    /// they agree.
-    pub(super) fn of_stand_in(&self, id: &str, ips: &[String]) -> Option<&'static str> {
+    /// The kind the export says of a stand-in VNIC of OCID `id` in VCN
+    /// `vcn` holding the addresses `ips`: by its OCID or any of its
+    /// addresses there, when they agree.
+    pub(super) fn of_stand_in(&self, id: &str, vcn: &str, ips: &[String]) -> Option<&'static str> {
         // Each piece of evidence: `None` where it disagrees with itself.
         let evidence: Vec<Option<&'static str>> = self
             .by_vnic
@@ -215,7 +303,7 @@ impl Kinds {
             .chain(
                 ips.iter()
                     .filter_map(|a| address(a))
-                    .filter_map(|a| self.by_ip.get(&a)),
+                    .filter_map(|a| self.by_ip.get(&(vcn.to_owned(), a))),
             )
             .copied()
             .collect();
@@ -225,18 +313,5 @@ impl Kinds {
             .all(|k| *k == first)
             .then_some(first)
             .flatten()
-    }
-
-    /// The kind the export says of the VNIC of OCID `id` whose primary
-    /// (or, for a stand-in, first) address is `ip`.
-    pub(super) fn of(&self, id: Option<&str>, ip: Option<&str>) -> Option<&'static str> {
-        let by_vnic = id.and_then(|id| self.by_vnic.get(id));
-        let by_ip = ip.and_then(address).and_then(|a| self.by_ip.get(&a));
-        match (by_vnic, by_ip) {
-            (Some(a), Some(b)) if a != b => None,
-            (Some(a), _) => *a,
-            (None, Some(b)) => *b,
-            (None, None) => None,
-        }
     }
 }

@@ -107,9 +107,12 @@ pub(super) fn refuse_missing_vcns(inv: &Inventory) -> Result<(), ImportError> {
         if let Some(v) =
             gs(o, "vcn-id").filter(|v| v.starts_with("ocid1.vcn.") && !held.contains(*v))
         {
-            let name =
-                gs(o, "display-name").map_or_else(|| id_of(o), |n| format!("{n}` (`{}", id_of(o)));
-            missing.entry(v).or_default().push(format!("`{name}`"));
+            // Each subnet whole: `name` (`ocid`), or `ocid` without a name.
+            let named = gs(o, "display-name").map_or_else(
+                || format!("`{}`", id_of(o)),
+                |n| format!("`{n}` (`{}`)", id_of(o)),
+            );
+            missing.entry(v).or_default().push(named);
         }
     }
     if missing.is_empty() {

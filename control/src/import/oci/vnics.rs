@@ -96,11 +96,13 @@ pub(super) fn vnics(
         }
     }
     // Load balancers by OCID (a balancer's VNIC is named `VNIC for LB
-    // <OCID>`) and by their private addresses.
+    // <OCID>`) and by their private addresses, with their subnets.
     let mut balancer_by_id: HashMap<String, &Obj> = HashMap::new();
-    let mut balancer_by_ip: HashMap<&str, &Obj> = HashMap::new();
+    let mut balancer_by_ip: HashMap<&str, Vec<(&Obj, Vec<String>)>> = HashMap::new();
     for b in &inv.balancers {
         balancer_by_id.insert(id_of(b), b);
+        let mut in_subnets = gstrs(b, "subnet-ids");
+        in_subnets.extend(gs(b, "subnet-id").map(str::to_owned));
         for a in garr(b, "ip-addresses")
             .into_iter()
             .filter_map(Value::as_object)
@@ -108,10 +110,24 @@ pub(super) fn vnics(
             if g(a, "is-public").and_then(Value::as_bool) != Some(true)
                 && let Some(ip) = gs(a, "ip-address")
             {
-                balancer_by_ip.insert(ip, b);
+                balancer_by_ip
+                    .entry(ip)
+                    .or_default()
+                    .push((b, in_subnets.clone()));
             }
         }
     }
+    // The balancer holding address `ip` of a VNIC of subnet `subnet`: one
+    // of that subnet (a balancer's VNIC is in one of its subnets; since
+    // the twenty-sixth session: two VCNs may reuse an address, and a VNIC
+    // took the NSGs and attributes of another VCN's balancer), or one
+    // whose subnets are not said, or any when the VNIC names no subnet.
+    let balancer_at = |subnet: &str, ip: &str| -> Option<&Obj> {
+        balancer_by_ip.get(ip)?.iter().find_map(|(b, in_subnets)| {
+            (subnet.is_empty() || in_subnets.is_empty() || in_subnets.iter().any(|s| s == subnet))
+                .then_some(*b)
+        })
+    };
     let mut missing = MissingSubnets::new(
         vcn_nets,
         inv.subnets.iter().zip(subnets.names).filter_map(|(o, n)| {
@@ -139,7 +155,12 @@ pub(super) fn vnics(
             lacks_of.insert(id.clone(), *none_of);
         }
     }
-    let kinds = super::kinds::Kinds::said(inv);
+    let vcns = super::kinds::VcnOf {
+        vcn: &ix.vcn,
+        subnet: &ix.subnet,
+        subnet_vcn: &subnets.vcn_of,
+    };
+    let kinds = super::kinds::Kinds::said(inv, &vcns, cx.warnings);
     let mut lone_balancer_vnics = Vec::new();
     let mut vnic_names = Names::default();
     let mut out_vnics = Vec::new();
@@ -290,8 +311,8 @@ pub(super) fn vnics(
                     .and_then(|b| balancer_by_id.get(b))
             })
             .flatten()
-            .or_else(|| ips.iter().find_map(|a| balancer_by_ip.get(a.as_str())))
-            .copied();
+            .copied()
+            .or_else(|| ips.iter().find_map(|a| balancer_at(subnet_id, a)));
         let is_balancer = named_balancer || balancer.is_some();
         if named_balancer && balancer.is_none() {
             lone_balancer_vnics.push(name.clone());
@@ -318,7 +339,7 @@ pub(super) fn vnics(
         let kind = if is_balancer {
             "load-balancer"
         } else {
-            kinds.of_vnic(o).unwrap_or("instance")
+            kinds.of_vnic(o, &vcn).unwrap_or("instance")
         };
         let mut m = Obj::new();
         m.insert("name".into(), json!(name));
@@ -578,7 +599,7 @@ pub(super) fn vnics(
         // exports): the balancer holding one of its addresses says its
         // NSGs and attributes, as for an exported balancer VNIC (QA round
         // ten: the stand-in had none, though the balancer was exported).
-        if let Some(b) = ips.iter().find_map(|a| balancer_by_ip.get(a.as_str())) {
+        if let Some(b) = ips.iter().find_map(|a| balancer_at(subnet_id, a)) {
             let nsgs = cx.nsg_names(gstrs(b, "network-security-group-ids"), &what, &vcn);
             let mut vnic = json!({
                 "name": name,
@@ -628,7 +649,7 @@ pub(super) fn vnics(
             "subnet": subnet,
             "private_ips": ips,
             "nsgs": [],
-            "kind": kinds.of_stand_in(v, &ips).unwrap_or("unknown"),
+            "kind": kinds.of_stand_in(v, &vcn, &ips).unwrap_or("unknown"),
             "stand_in": true,
         });
         let (route_table, routes_said) = own.unwrap_or_else(|| {
@@ -653,7 +674,7 @@ pub(super) fn vnics(
         // a list (`[]`, `{}` included) says them; absent or null, unknown
         // (no NSG, nothing tracked at it, and the stand-in attribute when
         // the export uses ZPR).
-        if let Some((owner, o)) = kinds.owner_of_stand_in(v, &ips) {
+        if let Some((owner, o)) = kinds.owner_of_stand_in(v, &vcn, &ips) {
             let nsgs_said = g(o, "nsg-ids").is_some_and(Value::is_array);
             if nsgs_said {
                 vnic["nsgs"] = json!(cx.nsg_names(gstrs(o, "nsg-ids"), &what, &vcn));

@@ -1,9 +1,9 @@
-//! QA round fourteen (nineteenth session): what users bring, on stand-ins
-//! for a partial export (many NSG combinations, NSG peers, the NSG list or
-//! the security-list file deleted, entries removed), `import -o` onto
-//! other file systems and links, flow logs through `replay` and `diff`,
-//! and `verify`/`explain` on many paths and addresses. Each test failed
-//! before its fix (or is ignored, saying whose area the fix is in).
+//! Stand-ins never judge more permissively than the network they stand
+//! for: random scenarios exported in OCI's shape, parts of the export cut
+//! (lists and files deleted, entries removed, route tables, gateways and
+//! private IPs lost, an NSG claimed from two VCNs), imported, and every
+//! packet the cut allows (first packet or reply) held to the whole
+//! export by the reference evaluator, the compiled table agreeing.
 
 use std::collections::BTreeMap;
 
@@ -209,6 +209,8 @@ fn exportable_shaped(seed: u64, rng: &mut ChaCha8Rng, shape: Option<&Shape>) -> 
 /// packets and on the replies of what they let open (each scenario's own
 /// tracking), by the reference evaluator. The worst bug a stand-in can
 /// have is allowing what the real network denies.
+///
+/// Found by QA round fourteen (nineteenth session, branch s21-qa).
 #[test]
 fn stand_ins_never_allow_what_the_whole_export_denies() {
     never_more_permissive(&SECURITY_CUTS, 40);
@@ -219,6 +221,8 @@ fn stand_ins_never_allow_what_the_whole_export_denies() {
 /// Not [`Cut::SomeVnics`]: with every attributed VNIC gone, the stand-ins
 /// escape ZPR (`a_vcn_with_security_attributes_gives_stand_in_vnics_the_unknown_attribute`,
 /// seed 55 here).
+///
+/// Found by QA round fourteen (nineteenth session, branch s21-qa).
 #[test]
 fn stand_ins_never_allow_more_with_many_nsgs_a_vnic() {
     let mut cuts: Vec<Cut> = SECURITY_CUTS
@@ -233,6 +237,8 @@ fn stand_ins_never_allow_more_with_many_nsgs_a_vnic() {
 /// local routes) admitted a first packet from an unassigned address of the
 /// VCN that the real table's more specific rule (to a private IP, which
 /// admits replies only) drops at route.
+///
+/// Found by QA round fourteen (nineteenth session, branch s21-qa).
 #[test]
 fn a_stand_in_route_table_never_admits_what_the_real_one_denies() {
     never_more_permissive(&ROUTE_CUTS, 100);
@@ -243,6 +249,8 @@ fn a_stand_in_route_table_never_admits_what_the_real_one_denies() {
 /// export, and its VNICs with it; their addresses were unassigned ones of
 /// the exported VCN, where no security layer runs. Its VNICs are placed
 /// by their addresses in stand-in subnets since.
+///
+/// Found by QA round fourteen (nineteenth session, branch s21-qa).
 #[test]
 fn a_subnet_whose_vcn_cannot_be_guessed_never_allows_more() {
     never_more_permissive(&[Cut::SubnetsVcnAndBlocks], 60);
@@ -312,6 +320,8 @@ fn never_more_permissive_shaped(cuts: &[Cut], default_seeds: u64, shape: Option<
 /// responder's egress). It should be a stand-in (`stand_in = true`, a
 /// warning naming the file to export), as an NSG missing from
 /// `network-nsg-list.json` is. Lives in control/src/import/oci/.
+///
+/// Found by QA round fourteen (nineteenth session, branch s21-qa).
 #[test]
 fn an_nsg_whose_rules_file_is_missing_is_a_stand_in() {
     let mut files = crate::support::oke_export();
@@ -347,6 +357,8 @@ fn an_nsg_whose_rules_file_is_missing_is_a_stand_in() {
 /// (MISSING_POLICY of an enforce-attributed VNIC) is allowed (found by the
 /// random round trip with every cut at once, seed 129: an IPv6 VNIC to an
 /// unassigned address). Lives in control/src/import/oci/.
+///
+/// Found by QA round fourteen (nineteenth session, branch s21-qa).
 #[test]
 fn a_vcn_with_security_attributes_gives_stand_in_vnics_the_unknown_attribute() {
     let mut files = crate::support::oke_export();
@@ -371,251 +383,6 @@ fn a_vcn_with_security_attributes_gives_stand_in_vnics_the_unknown_attribute() {
     never_more_permissive(&[Cut::Everything], 400);
 }
 
-/// A VCN with a global (`2603:c020:9::/56`) and a unique local
-/// (`fd00:9::/48`) IPv6 prefix and an internet gateway for both families:
-/// VNIC `web` has 20 global addresses, then 3 unique local ones, which
-/// the internet never reaches.
-fn many_addresses() -> String {
-    let mut ips: Vec<String> = (0x10..0x24)
-        .map(|i| format!("\"2603:c020:9:1::{i:x}\""))
-        .collect();
-    ips.extend((0x10..0x13).map(|i| format!("\"fd00:9:0:1::{i:x}\"")));
-    format!(
-        r#"
-[[vcn]]
-name = "v"
-cidr_blocks = ["10.9.0.0/16", "2603:c020:9::/56", "fd00:9::/48"]
-[[gateway]]
-name = "igw"
-vcn = "v"
-kind = "internet"
-[[route_table]]
-name = "rt"
-vcn = "v"
-route_rules = [{{ destination = "::/0", network_entity = "igw" }}]
-[[security_list]]
-name = "sl"
-vcn = "v"
-ingress_security_rules = [{{ protocol = "6", source = "::/0", tcp_options = {{ destination_port_range = {{ min = 443, max = 443 }} }} }}]
-egress_security_rules = [{{ protocol = "all", destination = "::/0" }}]
-[[subnet]]
-name = "web"
-vcn = "v"
-cidr_block = "10.9.1.0/24"
-ipv6_cidr_blocks = ["2603:c020:9:1::/64", "fd00:9:0:1::/64"]
-route_table = "rt"
-security_lists = ["sl"]
-[[vnic]]
-name = "web"
-subnet = "web"
-private_ips = [{}]
-"#,
-        ips.join(", ")
-    )
-}
-
-/// Area 4: `explain --dst vnic:web` from the internet judged its first 16
-/// other IPv6 addresses (all global: ALLOW) and said "6 more not judged",
-/// though three of those six are unique local addresses the internet never
-/// reaches: the line meant to keep a VNIC from being judged by its first
-/// address alone hid the very addresses it is for. Every other address is
-/// judged now; those past the first 16 are counted by verdict, the ones
-/// judged unlike the packet named.
-#[test]
-fn explain_judges_every_other_address_of_a_vnic_named_and_names_the_odd_ones() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("s.toml"), many_addresses()).unwrap();
-    let args = |json: bool| {
-        let mut a = vec![
-            "explain",
-            "s.toml",
-            "--src",
-            "2001:db8::1",
-            "--dst",
-            "vnic:web",
-            "--proto",
-            "tcp",
-            "--dport",
-            "443",
-        ];
-        if json {
-            a.push("--json");
-        }
-        a
-    };
-    let o = crate::support::run_in(dir.path(), args(false));
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let t = String::from_utf8(o.stdout).unwrap();
-    assert!(t.contains(": ALLOW\n"), "{t}");
-    let line = t
-        .lines()
-        .find(|l| l.starts_with("  VNIC `web` has 22 more IPv6 addresses"))
-        .unwrap_or_else(|| panic!("{t}"));
-    assert!(
-        line.ends_with("; the 6 others: 3 ALLOW, 3 DROP at route (fd00:9:0:1::10, fd00:9:0:1::11, fd00:9:0:1::12) (explain one with `--dst ADDRESS`)"),
-        "{line}"
-    );
-    let o = crate::support::run_in(dir.path(), args(true));
-    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let o = &j["other_addresses"][0];
-    assert_eq!(o["count"], 22, "{j}");
-    assert_eq!(o["judged"].as_array().map(Vec::len), Some(16), "{j}");
-    let rest = o["rest"].as_array().unwrap_or_else(|| panic!("{j}"));
-    assert_eq!(rest.len(), 2, "{j}");
-    assert_eq!(rest[0]["verdict"], "allow", "{j}");
-    assert_eq!(rest[0]["count"], 3, "{j}");
-    assert_eq!(rest[1]["verdict"], "drop", "{j}");
-    assert_eq!(rest[1]["stage"], "route", "{j}");
-    assert_eq!(rest[1]["count"], 3, "{j}");
-    assert_eq!(
-        rest[1]["addresses"],
-        serde_json::json!(["fd00:9:0:1::10", "fd00:9:0:1::11", "fd00:9:0:1::12"]),
-        "{j}"
-    );
-}
-
-/// Area 3: a flow-log record of a VNIC's unique local IPv6 address to the
-/// internet, which OCI logged ACCEPT, is a disagreement dropped at route;
-/// its reason said "no route from `web` for this packet", though the
-/// table sends `::/0` to the internet gateway: a user reading the table
-/// finds a route. The disagreements listed (a bounded few) now give the
-/// reference evaluator's route reason, as `explain` does: the internet
-/// does not route a unique local address. Likewise the internet to that
-/// address (the return path).
-#[test]
-fn a_flow_log_disagreement_dropped_at_route_says_why_as_explain_does() {
-    let dir = tempfile::tempdir().unwrap();
-    let text = many_addresses().replace(
-        "name = \"web\"\nsubnet = \"web\"",
-        "name = \"web\"\nid = \"ocid1.vnic.oc1.iad.web\"\nsubnet = \"web\"",
-    );
-    std::fs::write(dir.path().join("s.toml"), text).unwrap();
-    let record = |src: &str, sport: u16, dst: &str, dport: u16, id: &str| {
-        serde_json::json!({"logContent": {"data": {
-            "action": "ACCEPT", "bytesOut": 100, "destinationAddress": dst,
-            "destinationPort": dport, "endTime": 1_709_283_659, "packets": 2,
-            "protocol": 6, "sourceAddress": src, "sourcePort": sport,
-            "startTime": 1_709_283_600, "status": "OK", "version": "2"},
-            "id": id, "oracle": {"vnicocid": "ocid1.vnic.oc1.iad.web"}}})
-        .to_string()
-    };
-    std::fs::write(
-        dir.path().join("f.jsonl"),
-        format!(
-            "{}\n{}\n",
-            record("fd00:9:0:1::10", 443, "2001:db8::1", 50000, "a"),
-            record("2001:db8::2", 50001, "fd00:9:0:1::11", 443, "b"),
-        ),
-    )
-    .unwrap();
-    let o = crate::support::run_in(dir.path(), ["replay", "s.toml", "f.jsonl"]);
-    let t = String::from_utf8_lossy(&o.stdout).into_owned();
-    let lines: Vec<&str> = t
-        .lines()
-        .filter(|l| l.contains("OCI ACCEPT, zprsim drop at route"))
-        .collect();
-    assert_eq!(lines.len(), 2, "{t}");
-    for l in lines {
-        assert!(
-            l.contains("a unique local address (`fc00::/7`) is not routed on the internet"),
-            "{l}"
-        );
-    }
-}
-
-/// An export whose `network-nsg-list.json` is empty (the CLI prints
-/// nothing for an empty list; a failed command leaves the same) warned
-/// "names NSG `...`, which is not in the export; the rule is left out"
-/// once per rule: 53 lines for the OKE example's 5 NSGs, burying the 8
-/// lines that say which VNICs lost which NSG. Since the nineteenth
-/// session (fix3) such a rule names the stand-in of that NSG, and no line
-/// is said per rule; what is said of rules files is one line per NSG.
-#[test]
-fn rules_of_an_nsg_missing_from_the_list_are_one_warning_per_nsg() {
-    let mut files = crate::support::oke_export();
-    files.insert("network-nsg-list.json".into(), String::new());
-    let imported = oci::import(&files, None).unwrap();
-    let mut seen = std::collections::BTreeMap::<&str, usize>::new();
-    for w in &imported.warnings {
-        if w.starts_with("rules of NSG") {
-            *seen.entry(w.as_str()).or_default() += 1;
-        }
-    }
-    assert!(seen.values().all(|&n| n == 1), "{seen:#?}");
-    let per_rule = imported
-        .warnings
-        .iter()
-        .filter(|w| w.contains("names NSG"))
-        .count();
-    assert_eq!(per_rule, 0, "{:#?}", imported.warnings);
-    assert!(imported.warnings.len() <= 10, "{:#?}", imported.warnings);
-}
-
-/// Area 4: a path that should be closed, which a partial export's stand-in
-/// closes (the load balancer's NSG missing from `network-nsg-list.json`:
-/// no rule), passed without a word, though the real NSG may open it: the
-/// false assurance a stand-in gives a `deny` expectation. It still passes,
-/// and names the stand-in that closes it and what to export; the whole
-/// export's run names none.
-#[test]
-fn a_deny_path_closed_only_by_a_stand_in_names_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut files = crate::support::oke_export();
-    let mut nsgs: serde_json::Value =
-        serde_json::from_str(&files["network-nsg-list.json"]).unwrap();
-    nsgs["data"]
-        .as_array_mut()
-        .unwrap()
-        .retain(|n| n["display-name"] != "lb-nsg");
-    files.insert("network-nsg-list.json".into(), nsgs.to_string());
-    let partial = oci::import(&files, None).unwrap();
-    let whole = oci::import(&crate::support::oke_export(), None).unwrap();
-    std::fs::write(dir.path().join("partial.toml"), &partial.toml).unwrap();
-    std::fs::write(dir.path().join("whole.toml"), &whole.toml).unwrap();
-    std::fs::write(
-        dir.path().join("e.toml"),
-        r#"
-[[path]]
-name = "no-ssh-to-lb"
-from = "internet"
-to = "vnic:orders-lb"
-proto = "tcp"
-dport = 22
-expect = "deny"
-"#,
-    )
-    .unwrap();
-    let run = |scenario: &str| {
-        let o = crate::support::run_in(dir.path(), ["verify", scenario, "e.toml", "--json"]);
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
-    };
-    let j = run("partial.toml");
-    let notes = j["paths"][0]["stand_ins"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{j}"));
-    assert_eq!(notes.len(), 1, "{j}");
-    assert!(
-        notes[0].as_str().is_some_and(|n| n
-            .contains("ocid1.networksecuritygroup.oc1.iad.gen000000")
-            && n.contains("its rules may allow this path")),
-        "{j}"
-    );
-    let j = run("whole.toml");
-    assert!(j["paths"][0].get("stand_ins").is_none(), "{j}");
-    let o = crate::support::run_in(dir.path(), ["verify", "partial.toml", "e.toml"]);
-    let t = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        t.contains("  ok    no-ssh-to-lb") && t.contains("        stand-in: NSG `missing-"),
-        "{t}"
-    );
-}
-
 /// Planning item 4 of the twentieth session's note and the mid-session
 /// review's L6: an NSG the export lacks that one VCN's VNICs name and
 /// another VCN names too (its VNICs, or a rule of one of its NSGs: the
@@ -632,6 +399,8 @@ expect = "deny"
 /// evaluator on the cut. Before the fix: `a`'s copy kept `x`'s exported
 /// rules when only a rule of `b` contradicted it, and a stateless rule
 /// naming `x` named one VCN's copy.
+///
+/// Found by QA round fourteen (nineteenth session, branch s21-qa).
 #[test]
 fn an_nsg_claimed_from_two_vcns_never_allows_more_than_the_whole_export() {
     use serde_json::{Value, json};

@@ -1,0 +1,236 @@
+//! Random cuts of the OKE export (files, fields, objects of lists
+//! deleted; 1-3 stacked), replayed on a capture, a random capture and the
+//! demo flow logs: every drop the cut adds is owed.
+
+use std::net::IpAddr;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::Value;
+use zprsim_control::import::{Files, oci};
+use zprsim_control::load;
+
+use super::{Owed, check_owed, draw, num};
+use crate::diff::write_capture;
+use crate::replay_oracle::traffic_with;
+use crate::support::{Replayed, oke_export, replay, root, seeds};
+
+/// One random cut of an export, and what it was (for the failure message).
+/// Only what makes the export *lack* something (what a partial export
+/// looks like: a list the script did not write, an older CLI or a
+/// `--query` without a field, an object missing from a list), never an
+/// edit the import cannot tell from a real export (an NSG id taken from a
+/// VNIC's list, one attribute key, one rule of an NSG's rules file): a
+/// whole file deleted, one field of one exported object deleted (an
+/// element of `data`, or `data` itself for a `get`), one object deleted
+/// from a list file's `data` (not from an NSG's rules file, where that is
+/// a rule fewer). 1-3 cuts stacked.
+fn cut_export(rng: &mut ChaCha8Rng, files: &mut Files) -> Vec<String> {
+    let mut said = Vec::new();
+    for _ in 0..rng.random_range(1..=3) {
+        let mut names: Vec<String> = files.keys().cloned().collect();
+        names.sort();
+        if names.is_empty() {
+            break;
+        }
+        let name = names[rng.random_range(0..names.len())].clone();
+        let rules_file = name.starts_with("network-nsg-rules-list");
+        let Ok(mut v) = serde_json::from_str::<Value>(&files[&name]) else {
+            continue;
+        };
+        match rng.random_range(0..3) {
+            0 => {
+                files.remove(&name);
+                said.push(format!("file {name} deleted"));
+                continue;
+            }
+            1 => {
+                // A field of an exported object.
+                let object = match v.get_mut("data") {
+                    Some(Value::Array(a)) if !a.is_empty() && !rules_file => {
+                        let i = rng.random_range(0..a.len());
+                        a.get_mut(i).map(|o| (format!("/data/{i}"), o))
+                    }
+                    Some(o @ Value::Object(_)) => Some(("/data".to_string(), o)),
+                    _ => None,
+                };
+                let Some((at, Value::Object(m))) = object else {
+                    continue;
+                };
+                let keys: Vec<String> = m.keys().filter(|k| *k != "id").cloned().collect();
+                if keys.is_empty() {
+                    continue;
+                }
+                let k = keys[rng.random_range(0..keys.len())].clone();
+                m.remove(&k);
+                said.push(format!("{name}: field {at}/{k} deleted"));
+            }
+            _ => {
+                let Some(Value::Array(a)) = v.get_mut("data") else {
+                    continue;
+                };
+                if a.is_empty() || rules_file {
+                    continue;
+                }
+                let i = rng.random_range(0..a.len());
+                a.remove(i);
+                said.push(format!("{name}: object /data/{i} deleted"));
+            }
+        }
+        files.insert(name, serde_json::to_string_pretty(&v).unwrap());
+    }
+    said
+}
+
+/// What the gaps found below leave out of the bound, so that the CI run
+/// checks every other cut (`cuts`: what [`cut_export`] did; a VCN's
+/// `security-attributes` and a VCN the export lacks are checked since the
+/// twenty-second session:
+/// [`a_vcn_without_security_attributes_owes_its_zpr_drops`],
+/// [`an_export_lacking_the_vcn_of_its_subnets_is_refused`]):
+/// - (a list field an object lacks, read as an empty list: closed in the
+///   twenty-first session, [`an_absent_list_field_is_unknown_not_empty`],
+///   and checked since the twenty-second);
+/// - a VNIC nothing names (its `vnic get` and the private-IP list both
+///   deleted).
+fn in_a_known_gap(toml: &str, cuts: &[String]) -> bool {
+    // (Two gaps found first are closed since the lead's commits of the
+    // twenty-first session: a stand-in VNIC of unknown NSGs at the other
+    // end of a rule naming an NSG,
+    // [`a_drop_by_a_rule_naming_an_nsg_a_stand_in_vnic_may_be_in_is_owed`],
+    // and attributes with no ZPR policy,
+    // [`an_export_with_attributes_and_no_zpr_policy_list_makes_stand_ins`].)
+    if load::from_toml_str(toml, "cut.toml").is_err() {
+        return false;
+    }
+    let cut = |p: &str| cuts.iter().any(|c| c.contains(p));
+    cut("file network-private-ip-list.json deleted") && cut("file network-vnic-get-")
+}
+
+/// Planning item 5: random cuts of the OKE export (files, fields, array
+/// elements deleted), imported; the demo capture, a random capture of the
+/// example's addresses and ports, and the demo flow logs replayed on the
+/// cut import and on the whole export. Every drop the cut adds is owed
+/// (per tuple, see [`check_owed`]), and the owed are drops of the cut.
+/// `ZPRSIM_STAND_IN_CUT_SEEDS` seeds (12 by default; each is four replays).
+///
+/// Found by QA round sixteen (twenty-first session, branch s23-qa).
+#[test]
+fn stand_in_drops_bound_every_drop_a_cut_export_adds() {
+    owed_on_random_cuts("ZPRSIM_STAND_IN_CUT_SEEDS", 24, false);
+}
+
+/// [`stand_in_drops_bound_every_drop_a_cut_export_adds`] with the cuts in
+/// the known gaps too (40 seeds: 13 fail before the lead's fixes; 200
+/// seeds: 51, every one in a gap of [`in_a_known_gap`]).
+///
+/// Found by QA round sixteen (twenty-first session, branch s23-qa).
+#[test]
+#[ignore = "gaps in control/src/import: an absent list field read as empty, a VCN the export lacks"]
+fn stand_in_drops_bound_every_drop_of_every_cut() {
+    owed_on_random_cuts("ZPRSIM_STAND_IN_CUT_SEEDS", 40, true);
+}
+
+fn owed_on_random_cuts(var: &str, default: u64, every_cut: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let services =
+        std::fs::read_to_string(root().join("examples/oke-orders/oci-public-ip-ranges.json"))
+            .unwrap();
+    let whole = oci::import(&oke_export(), Some(&services)).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(d.join("whole.toml"), &whole.toml).unwrap();
+    let s = load::from_toml_str(&whole.toml, "whole.toml")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .scenario;
+    let mut pool: Vec<IpAddr> = s.vnics.iter().flat_map(|v| v.private_ips.clone()).collect();
+    pool.extend(
+        ["8.8.8.8", "134.70.24.1", "10.0.99.9", "192.168.7.7"]
+            .iter()
+            .map(|a| a.parse::<IpAddr>().unwrap()),
+    );
+    let demo = root().join("pcaps/oke-demo.pcap");
+    let log = root().join("examples/oke-orders/flowlogs/oke-demo.jsonl");
+    let whole_demo = replay(d, "whole.toml", &demo, "whole-demo").unwrap();
+    let whole_log = replay(d, "whole.toml", &log, "whole-log").unwrap();
+    assert_eq!(num(&whole_demo.report, "/stand_in_drops/packets"), 0);
+
+    let n = seeds(var, default);
+    let mut in_gap = 0;
+    let mut failures = Vec::new();
+    let mut totals = [Owed::default(); 3];
+    let (mut imported, mut refused, mut with_stand_ins) = (0, 0, 0);
+    for seed in 0..n {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut files = oke_export();
+        let cuts = cut_export(&mut rng, &mut files);
+        let Ok(cut) = oci::import(&files, Some(&services)) else {
+            refused += 1;
+            continue;
+        };
+        imported += 1;
+        if !every_cut && in_a_known_gap(&cut.toml, &cuts) {
+            in_gap += 1;
+            continue;
+        }
+        if cut.toml.contains("stand_in = true") {
+            with_stand_ins += 1;
+        }
+        std::fs::write(d.join("cut.toml"), &cut.toml).unwrap();
+        let pkts = traffic_with(&mut rng, &s, 300, draw(&pool));
+        let pcap = d.join("gen.pcap");
+        write_capture(&pcap, &pkts);
+        let runs = [
+            (
+                replay(d, "whole.toml", &pcap, "whole-gen"),
+                replay(d, "cut.toml", &pcap, "cut-gen"),
+            ),
+            (
+                Ok(Replayed {
+                    report: whole_demo.report.clone(),
+                    flows: whole_demo.flows.clone(),
+                }),
+                replay(d, "cut.toml", &demo, "cut-demo"),
+            ),
+            (
+                Ok(Replayed {
+                    report: whole_log.report.clone(),
+                    flows: whole_log.flows.clone(),
+                }),
+                replay(d, "cut.toml", &log, "cut-log"),
+            ),
+        ];
+        for (i, (w, c)) in runs.into_iter().enumerate() {
+            let what = ["random capture", "demo capture", "demo flow logs"][i];
+            match w.and_then(|w| c.and_then(|c| check_owed(&w, &c))) {
+                Ok(o) => {
+                    let t = &mut totals[i];
+                    t.dropped += o.dropped;
+                    t.whole_dropped += o.whole_dropped;
+                    t.extra_tuples += o.extra_tuples;
+                    t.extra_packets += o.extra_packets;
+                    t.owed_packets += o.owed_packets;
+                    t.owed_flows += o.owed_flows;
+                }
+                Err(e) => {
+                    if failures.len() < 3 {
+                        let _ = std::fs::copy(
+                            d.join("cut.toml"),
+                            std::env::temp_dir().join(format!("zprsim-cut-{seed}.toml")),
+                        );
+                    }
+                    failures.push(format!("seed {seed} ({}), {what}: {e}", cuts.join("; ")));
+                }
+            }
+        }
+    }
+    eprintln!(
+        "stand-in cuts: {n} seeds, {imported} imported ({in_gap} in a known gap, skipped; {with_stand_ins} checked with stand-ins), {refused} refused; [random capture, demo capture, demo flow logs]: {totals:?}"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failure(s):\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+    assert!(with_stand_ins > 0);
+}
