@@ -61,7 +61,6 @@ mod platform;
 mod replay;
 mod replay_oracle;
 mod reply_routes;
-mod review_s24;
 mod rollout;
 mod route_hints;
 mod run_warnings;
