@@ -391,12 +391,8 @@ fn rules_of_an_nsg_missing_from_the_list_are_one_warning_per_nsg() {
 #[test]
 fn a_stand_in_takes_an_api_endpoints_settings_only_from_a_cluster_of_its_vcn() {
     use serde_json::json;
-    use zprsim_bench::random::address_pool;
-    use zprsim_control::eval::evaluate;
     use zprsim_control::import::oci;
     use zprsim_control::load;
-    use zprsim_control::packet::Packet;
-    use zprsim_control::verdict::{Context, Verdict};
     let base = crate::support::oke_export();
     let billing = "network-vnic-get-6.json";
     let b: Value = serde_json::from_str(&base[billing]).unwrap();
@@ -409,21 +405,7 @@ fn a_stand_in_takes_an_api_endpoints_settings_only_from_a_cluster_of_its_vcn() {
     // The legacy subnet may reach TCP 8080 in the VCN by the security
     // lists too (not only by the pods' NSG): ZPR alone then tells the
     // `orders-api` pods (which `transition` opens to it) from billing.
-    let mut base = base;
-    let lists = "network-security-list-list.json";
-    let mut sl: Value = serde_json::from_str(&base[lists]).unwrap();
-    for l in sl["data"].as_array_mut().unwrap() {
-        if l["display-name"] == "common-sl" {
-            l["ingress-security-rules"]
-                .as_array_mut()
-                .unwrap()
-                .push(json!({
-                "is-stateless": false, "protocol": "6", "source": "10.0.20.0/24",
-                "source-type": "CIDR_BLOCK",
-                "tcp-options": {"destination-port-range": {"min": 8080, "max": 8080}}}));
-        }
-    }
-    base.insert(lists.into(), sl.to_string());
+    let base = legacy_reaches_8080(base);
     let cluster = |vcn: &str| {
         json!({"data": [{"id": "ocid1.cluster.oc1.iad.twin", "lifecycle-state": "ACTIVE",
             "vcn-id": vcn, "endpoints": {"private-endpoint": format!("{address}:6443")},
@@ -431,22 +413,9 @@ fn a_stand_in_takes_an_api_endpoints_settings_only_from_a_cluster_of_its_vcn() {
                 "security-attributes": {"app": {"workload": {"mode": "enforce", "value": "orders-api"}}}}}]})
         .to_string()
     };
-    let mut with_twin = base.clone();
-    let mut vcns: Value = serde_json::from_str(&base["network-vcn-list.json"]).unwrap();
-    let mut twin = vcns["data"][0].clone();
-    twin["id"] = "ocid1.vcn.oc1.iad.twin".into();
-    twin["display-name"] = "twin-vcn".into();
-    vcns["data"].as_array_mut().unwrap().push(twin);
-    with_twin.insert("network-vcn-list.json".into(), vcns.to_string());
-    let mut subnets: Value = serde_json::from_str(&base["network-subnet-list.json"]).unwrap();
-    subnets["data"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"id": twin_subnet,
-        "vcn-id": "ocid1.vcn.oc1.iad.twin", "display-name": "twin-pods",
-        "cidr-block": "10.0.10.0/24", "security-list-ids": [],
-        "prohibit-public-ip-on-vnic": true}));
-    with_twin.insert("network-subnet-list.json".into(), subnets.to_string());
+    // On the same blocks, with a subnet on the pods' block: the VCNs
+    // reuse addresses.
+    let mut with_twin = with_twin_vcn(&base, twin_subnet, None, "10.0.10.0/24");
     with_twin.insert(
         "ce-cluster-list.json".into(),
         cluster("ocid1.vcn.oc1.iad.twin"),
@@ -483,30 +452,100 @@ fn a_stand_in_takes_an_api_endpoints_settings_only_from_a_cluster_of_its_vcn() {
             .map(|a| a.attribute.to_string())
             .collect();
         assert_eq!(attrs, ["zprsim-stand-in.attributes:unknown"], "{case}");
-        // Every address pair, on the ports the policies and rules name.
-        let pool = address_pool(&whole);
-        let mut judged = 0;
-        for &src in &pool {
-            for &dst in pool.iter().filter(|d| d.is_ipv4() == src.is_ipv4()) {
-                for port in [22, 111, 443, 2049, 6443, 8080, 10250, 12250] {
-                    for p in [
-                        Packet::tcp(src, 40000, dst, port),
-                        Packet::udp(src, 40000, dst, port),
-                        Packet::icmp(src, dst, 3, 4),
-                    ] {
-                        judged += 1;
-                        let w = evaluate(&whole, &p, Context::First).judgement;
-                        let c = evaluate(&cut, &p, Context::First).judgement;
-                        assert!(
-                            c.verdict != Verdict::Allow || w.verdict == Verdict::Allow,
-                            "{case}: {p:?} allowed by the cut import, denied by the whole export: {c:?} / {w:?}"
-                        );
-                    }
+        never_allows_more(case, &whole, &cut);
+    }
+}
+
+/// `files` with the legacy subnet let reach TCP 8080 in the VCN by the
+/// security lists too (not only by the pods' NSG): ZPR alone then tells
+/// the `orders-api` pods (which `transition` opens to it) from billing.
+fn legacy_reaches_8080(mut files: zprsim_control::import::Files) -> zprsim_control::import::Files {
+    use serde_json::json;
+    let lists = "network-security-list-list.json";
+    let mut sl: Value = serde_json::from_str(&files[lists]).unwrap();
+    for l in sl["data"].as_array_mut().unwrap() {
+        if l["display-name"] == "common-sl" {
+            l["ingress-security-rules"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({
+                "is-stateless": false, "protocol": "6", "source": "10.0.20.0/24",
+                "source-type": "CIDR_BLOCK",
+                "tcp-options": {"destination-port-range": {"min": 8080, "max": 8080}}}));
+        }
+    }
+    files.insert(lists.into(), sl.to_string());
+    files
+}
+
+/// `base` with a second VCN, `twin-vcn`, on `blocks` (`None`: the same
+/// blocks), holding a subnet `twin_subnet` on `subnet_block`.
+fn with_twin_vcn(
+    base: &zprsim_control::import::Files,
+    twin_subnet: &str,
+    blocks: Option<&[&str]>,
+    subnet_block: &str,
+) -> zprsim_control::import::Files {
+    use serde_json::json;
+    let mut with_twin = base.clone();
+    let mut vcns: Value = serde_json::from_str(&base["network-vcn-list.json"]).unwrap();
+    let mut twin = vcns["data"][0].clone();
+    twin["id"] = "ocid1.vcn.oc1.iad.twin".into();
+    twin["display-name"] = "twin-vcn".into();
+    if let Some(blocks) = blocks {
+        twin["cidr-blocks"] = json!(blocks);
+    }
+    if let Some(blocks) = blocks {
+        twin["cidr-blocks"] = json!(blocks);
+    }
+    vcns["data"].as_array_mut().unwrap().push(twin);
+    with_twin.insert("network-vcn-list.json".into(), vcns.to_string());
+    let mut subnets: Value = serde_json::from_str(&base["network-subnet-list.json"]).unwrap();
+    subnets["data"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": twin_subnet,
+        "vcn-id": "ocid1.vcn.oc1.iad.twin", "display-name": "twin-pods",
+        "cidr-block": subnet_block, "security-list-ids": [],
+        "prohibit-public-ip-on-vnic": true}));
+    with_twin.insert("network-subnet-list.json".into(), subnets.to_string());
+    with_twin
+}
+
+/// The cut import (`cut`) never allows what the whole export (`whole`)
+/// denies: every address pair, on the ports the policies and rules name,
+/// judged by the reference evaluator.
+fn never_allows_more(
+    case: &str,
+    whole: &zprsim_control::model::Scenario,
+    cut: &zprsim_control::model::Scenario,
+) {
+    use zprsim_bench::random::address_pool;
+    use zprsim_control::eval::evaluate;
+    use zprsim_control::packet::Packet;
+    use zprsim_control::verdict::{Context, Verdict};
+    let pool = address_pool(whole);
+    let mut judged = 0;
+    for &src in &pool {
+        for &dst in pool.iter().filter(|d| d.is_ipv4() == src.is_ipv4()) {
+            for port in [22, 111, 443, 2049, 6443, 8080, 10250, 12250] {
+                for p in [
+                    Packet::tcp(src, 40000, dst, port),
+                    Packet::udp(src, 40000, dst, port),
+                    Packet::icmp(src, dst, 3, 4),
+                ] {
+                    judged += 1;
+                    let w = evaluate(whole, &p, Context::First).judgement;
+                    let c = evaluate(cut, &p, Context::First).judgement;
+                    assert!(
+                        c.verdict != Verdict::Allow || w.verdict == Verdict::Allow,
+                        "{case}: {p:?} allowed by the cut import, denied by the whole export: {c:?} / {w:?}"
+                    );
                 }
             }
         }
-        assert!(judged > 1000, "{judged}");
     }
+    assert!(judged > 1000, "{judged}");
 }
 
 /// H1's class, for load balancers: a VNIC at a private address of a load
@@ -565,6 +604,105 @@ fn a_vnic_takes_a_balancers_settings_only_from_a_balancer_of_its_subnet() {
     let stand_in = vnic_at(&cut_foreign);
     assert_eq!(stand_in, vnic_at(&cut));
     assert_eq!(stand_in.0, "unknown");
+}
+
+/// A load balancer whose export names no `subnet-ids` lent its kind,
+/// NSGs and attributes by address alone, across VCNs: at billing-pod-1's
+/// address, with `orders-api`'s attributes, it made billing-pod-1 a
+/// `load-balancer` and, its `vnic get` cut, gave the stand-in `orders-api`
+/// (which ZPR lets the legacy subnet reach) instead of the least-allowing
+/// stand-in attribute. With two VCNs in the export it is now no evidence
+/// by address (a warning names it and `oci lb load-balancer
+/// get`); with one VCN it still speaks for the VNIC at its address.
+///
+/// Found by the review of the twenty-sixth session (`p3`).
+#[test]
+fn a_balancer_without_subnets_lends_nothing_by_address_across_vcns() {
+    use serde_json::json;
+    use zprsim_control::load;
+    let base = legacy_reaches_8080(crate::support::oke_export());
+    let billing = "network-vnic-get-6.json";
+    let b: Value = serde_json::from_str(&base[billing]).unwrap();
+    assert_eq!(b["data"]["display-name"], "billing-pod-1");
+    let address = b["data"]["private-ip"].as_str().unwrap().to_owned();
+    let balancer = json!({"data": [{"id": "ocid1.loadbalancer.oc1.iad.nosubnets",
+        "lifecycle-state": "ACTIVE",
+        "ip-addresses": [{"ip-address": address, "is-public": false}],
+        "network-security-group-ids": [],
+        "security-attributes": {"app": {"workload": {"mode": "enforce", "value": "orders-api"}}}}]})
+    .to_string();
+    let with_balancer = |files: &zprsim_control::import::Files| {
+        let mut files = files.clone();
+        files.insert("lb-load-balancer-list.json".into(), balancer.clone());
+        files
+    };
+    let import = |files: &zprsim_control::import::Files| {
+        let out = oci::import(files, None).unwrap_or_else(|e| panic!("{e}"));
+        let s = load::from_toml_str(&out.toml, "s.toml")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .scenario;
+        (s, out.warnings)
+    };
+    let vnic_at = |s: &zprsim_control::model::Scenario| {
+        let v = s
+            .vnics
+            .iter()
+            .find(|v| v.private_ips.iter().any(|a| a.to_string() == address))
+            .unwrap();
+        let attrs: Vec<String> = v
+            .attributes
+            .iter()
+            .map(|a| a.attribute.to_string())
+            .collect();
+        (v.kind.clone(), attrs, v.stand_in)
+    };
+    // A second VCN in the export, on other blocks (two VCNs on the same
+    // blocks load only one at a time, and `--vcn` leaves out a balancer
+    // of no kept subnet): the balancer may be of a VCN the export lacks.
+    let twin = with_twin_vcn(
+        &base,
+        "ocid1.subnet.oc1.iad.twinpods",
+        Some(&["10.1.0.0/16"]),
+        "10.1.10.0/24",
+    );
+    let (whole, warnings) = import(&with_balancer(&twin));
+    let (without, _) = import(&twin);
+    assert_eq!(vnic_at(&whole), vnic_at(&without));
+    assert_eq!(
+        vnic_at(&whole),
+        (
+            "instance".to_owned(),
+            vec!["app.workload:billing".to_owned()],
+            false
+        )
+    );
+    let said: Vec<&String> = warnings
+        .iter()
+        .filter(|w| w.contains("ocid1.loadbalancer.oc1.iad.nosubnets"))
+        .collect();
+    assert_eq!(said.len(), 1, "{warnings:#?}");
+    assert!(said[0].contains("oci lb load-balancer get"), "{}", said[0]);
+    // Its `vnic get` cut: the least-allowing stand-in, not the balancer's.
+    let mut cut_files = with_balancer(&twin);
+    cut_files.remove(billing);
+    let (cut, _) = import(&cut_files);
+    assert_eq!(
+        vnic_at(&cut),
+        (
+            "unknown".to_owned(),
+            vec!["zprsim-stand-in.attributes:unknown".to_owned()],
+            true
+        )
+    );
+    never_allows_more("two VCNs", &whole, &cut);
+    never_allows_more("two VCNs, without the balancer", &without, &cut);
+    // One VCN: no other VCN to confuse, the balancer speaks for the VNIC.
+    let (one, warnings) = import(&with_balancer(&base));
+    assert_eq!(vnic_at(&one).0, "load-balancer");
+    assert!(
+        !warnings.iter().any(|w| w.contains("nosubnets")),
+        "{warnings:#?}"
+    );
 }
 
 /// The refusal of an export holding subnets of a VCN it lacks names each

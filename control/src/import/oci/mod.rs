@@ -165,6 +165,19 @@ fn finish(
     vcns: &[String],
 ) -> Result<Imported, ImportError> {
     subnets_from_private_ips(&mut inv, &mut warnings);
+    // The export's VCNs, exported or named by a subnet, before `--vcn`
+    // keeps some: theirs may reuse the kept ones' addresses.
+    let export_vcns = inv
+        .vcns
+        .iter()
+        .map(id_of)
+        .chain(
+            inv.subnets
+                .iter()
+                .filter_map(|o| gs(o, "vcn-id").map(str::to_owned)),
+        )
+        .collect::<BTreeSet<_>>()
+        .len();
     if vcns.is_empty() {
         vcn_blocks::refuse_missing_vcns(&inv)?;
     } else {
@@ -298,6 +311,7 @@ fn finish(
             absent,
             unguessed,
             whole_export: vcns.is_empty(),
+            export_vcns,
         },
         vnics::RouteStandIns {
             made: &mut empty_tables,

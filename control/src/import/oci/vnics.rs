@@ -44,6 +44,9 @@ pub(super) struct Subnets<'s> {
     /// subnet holds is that subnet's (with VCNs left out, one of theirs,
     /// of overlapping blocks, may hold it too).
     pub(super) whole_export: bool,
+    /// How many VCNs the export holds (exported or named by a subnet),
+    /// before `--vcn` keeps some.
+    pub(super) export_vcns: usize,
 }
 
 /// Where stand-in route tables go ([`stand_in_table`]).
@@ -99,10 +102,24 @@ pub(super) fn vnics(
     // <OCID>`) and by their private addresses, with their subnets.
     let mut balancer_by_id: HashMap<String, &Obj> = HashMap::new();
     let mut balancer_by_ip: HashMap<&str, Vec<(&Obj, Vec<String>)>> = HashMap::new();
+    // With more than one VCN in the export, an address may be any of
+    // theirs, and a balancer whose subnets are not said is no evidence by
+    // address (since the twenty-sixth session: it lent its kind, NSGs and
+    // attributes to another VCN's VNIC at the same address).
+    let vcn_count = subnets.export_vcns;
     for b in &inv.balancers {
         balancer_by_id.insert(id_of(b), b);
         let mut in_subnets = gstrs(b, "subnet-ids");
         in_subnets.extend(gs(b, "subnet-id").map(str::to_owned));
+        if in_subnets.is_empty() && vcn_count > 1 {
+            if garr(b, "ip-addresses").into_iter().any(Value::is_object) {
+                let id = id_of(b);
+                cx.warnings.push(format!(
+                    "load balancer `{id}`: its export names no `subnet-ids`, and the export holds {vcn_count} VCNs, which may reuse its addresses: no VNIC takes its kind, NSGs or security attributes by address alone (only its VNIC named `VNIC for LB {id}`); export it whole with `oci lb load-balancer get --load-balancer-id {id}`"
+                ));
+            }
+            continue;
+        }
         for a in garr(b, "ip-addresses")
             .into_iter()
             .filter_map(Value::as_object)
@@ -121,7 +138,8 @@ pub(super) fn vnics(
     // of that subnet (a balancer's VNIC is in one of its subnets; since
     // the twenty-sixth session: two VCNs may reuse an address, and a VNIC
     // took the NSGs and attributes of another VCN's balancer), or one
-    // whose subnets are not said, or any when the VNIC names no subnet.
+    // whose subnets are not said (only when the import holds one VCN,
+    // above), or any when the VNIC names no subnet.
     let balancer_at = |subnet: &str, ip: &str| -> Option<&Obj> {
         balancer_by_ip.get(ip)?.iter().find_map(|(b, in_subnets)| {
             (subnet.is_empty() || in_subnets.is_empty() || in_subnets.iter().any(|s| s == subnet))
