@@ -258,6 +258,18 @@ fn would_break_flows_agree_with_diff_on_the_capture() {
 const LOW_OUT: &str = r#"[{ protocol = "6", destination = "0.0.0.0/0", tcp_options = { destination_port_range = { min = 1, max = 100 } } }]"#;
 const LOW_IN: &str = r#"[{ protocol = "6", source = "10.0.0.0/16", tcp_options = { destination_port_range = { min = 1, max = 100 } } }]"#;
 
+/// Each of `logs`, diffed as AFTER closes `a`'s egress to 5432: the one
+/// flow would break, 2 packets.
+fn breaks_once<const N: usize>(logs: &[[String; N]]) {
+    let dir = tempfile::tempdir().unwrap();
+    for log in logs {
+        let (code, r, out) = diff(dir.path(), &two(OPEN_OUT, OPEN), &two(LOW_OUT, OPEN), log);
+        assert_eq!(code, Some(1), "{out}");
+        assert_eq!(r["flows"]["would_break"], 1, "{r}");
+        assert_eq!(r["packets"]["would_break"], 2, "{r}");
+    }
+}
+
 /// The request and its reply, both logged at `a` in one second; AFTER
 /// closes `a`'s egress to 5432. AFTER's rules alone let only the reply
 /// open (`a`'s ingress is open), which made the dropped request that
@@ -265,16 +277,10 @@ const LOW_IN: &str = r#"[{ protocol = "6", source = "10.0.0.0/16", tcp_options =
 /// session): the opener is chosen once, by BEFORE, in either input order.
 #[test]
 fn a_request_logged_with_its_reply_at_one_vnic_would_break() {
-    let dir = tempfile::tempdir().unwrap();
-    for log in [
+    breaks_once(&[
         [record("a", true, "ACCEPT"), record("a", false, "ACCEPT")],
         [record("a", false, "ACCEPT"), record("a", true, "ACCEPT")],
-    ] {
-        let (code, r, out) = diff(dir.path(), &two(OPEN_OUT, OPEN), &two(LOW_OUT, OPEN), &log);
-        assert_eq!(code, Some(1), "{out}");
-        assert_eq!(r["flows"]["would_break"], 1, "{r}");
-        assert_eq!(r["packets"]["would_break"], 2, "{r}");
-    }
+    ]);
 }
 
 /// Both directions logged at both ends in one second: every input order
@@ -282,7 +288,6 @@ fn a_request_logged_with_its_reply_at_one_vnic_would_break() {
 /// came first).
 #[test]
 fn a_flow_logged_at_both_ends_is_judged_alike_in_any_order() {
-    let dir = tempfile::tempdir().unwrap();
     let a_first = [
         record("a", true, "ACCEPT"),
         record("a", false, "ACCEPT"),
@@ -295,12 +300,7 @@ fn a_flow_logged_at_both_ends_is_judged_alike_in_any_order() {
         record("a", true, "ACCEPT"),
         record("a", false, "ACCEPT"),
     ];
-    for log in [a_first, b_first] {
-        let (code, r, out) = diff(dir.path(), &two(OPEN_OUT, OPEN), &two(LOW_OUT, OPEN), &log);
-        assert_eq!(code, Some(1), "{out}");
-        assert_eq!(r["flows"]["would_break"], 1, "{r}");
-        assert_eq!(r["packets"]["would_break"], 2, "{r}");
-    }
+    breaks_once(&[a_first, b_first]);
 }
 
 /// A connection at 08:00 OCI rejected at `a` (100 packets) and one at
