@@ -17,8 +17,9 @@
 //! the same second, the direction that VNIC's rules allow as a first packet
 //! goes first (it opened the connection); if both or neither are allowed,
 //! the one to the server's port ([`server_port`](crate::server_port::server_port)); if the ports do not
-//! tell, the one earlier in the input, and which end opened the flow is a
-//! guess ([`AuditFlow::direction_guessed`]: no statement is proposed for
+//! tell, the one to the lower port (of equal ports, the canonical forward
+//! one: never input order, so a permuted log is judged alike), and which
+//! end opened the flow is a guess ([`AuditFlow::direction_guessed`]: no statement is proposed for
 //! it). Every count is weighted by the record's packets and bytes.
 
 use std::net::IpAddr;
@@ -152,7 +153,7 @@ pub struct AuditTally {
 
 impl AuditTally {
     /// A record's `packets`, judged as `p` at `ns`, that audit would deny;
-    /// `guessed`: the tie rule took its direction by input order.
+    /// `guessed`: the tie rule guessed its direction (the lower port).
     fn add(&mut self, p: &Packet, ns: u64, packets: u64, guessed: bool) {
         let key = FlowKey::of(p);
         let key = self.icmp_aliases.get(&key).copied().unwrap_or(key);
@@ -461,8 +462,8 @@ pub(super) fn track(
 
 /// Judges `r`, the next placed record in judging order, at VNIC `v` in
 /// direction `dir` ([`track`], on what that side enforces). Counts it
-/// into `out`; `guessed` ([`rank`]): the tie rule placed it by input
-/// order. Its tuple, whether it was judged as a reply, and the judgement
+/// into `out`; `guessed` ([`rank`]): the tie rule placed it by a guess
+/// (the lower port). Its tuple, whether it was judged as a reply, and the judgement
 /// (`None` for no tuple, which a record never lacks).
 pub(super) fn judge_one(
     compiled: &Compiled,
@@ -567,8 +568,9 @@ pub(super) struct Opener {
 /// For each (window start, VNIC, tuple) logged in both directions: the
 /// direction (`forward` of [`ConnKey::of`]) that opens, by the tie rule:
 /// the one the VNIC's rules allow as a first packet, else the one to the
-/// server's port ([`server_port`]), else the one first in the input
-/// (`guessed`). `placed` gives each placed record's position in input
+/// server's port ([`server_port`]), else the one to the lower port, of
+/// equal ports `forward` (`guessed`: never the input order, so that a
+/// permuted log is judged alike). `placed` gives each placed record's position in input
 /// order (`rec` finds the record), VNIC and direction.
 pub(super) fn openers<'r>(
     compiled: &Compiled,
@@ -616,7 +618,11 @@ pub(super) fn openers<'r>(
         out.insert(
             k,
             Opener {
-                forward: told.unwrap_or(fwd.0 < back.0),
+                // Neither told: the direction to the lower port opens
+                // (of equal ports, `forward`), whatever the input order:
+                // an order-dependent guess gave a permuted log another
+                // report.
+                forward: told.unwrap_or(rec(fwd.0).dport <= rec(back.0).dport),
                 guessed: told.is_none(),
             },
         );

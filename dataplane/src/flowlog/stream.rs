@@ -216,6 +216,10 @@ fn spool_error(e: &SpoolError) -> String {
 /// The state carried from one start second to the next.
 struct Judging<'a> {
     compiled: &'a Compiled,
+    /// Whose rules the tie rule asks which direction opens
+    /// ([`openers`]): `compiled`, or of a pair the first scenario's (the
+    /// traffic accepted today), so that both judge one order.
+    tie: &'a Compiled,
     /// Which placement of the records this scenario's is (0, or 1 of a pair).
     side: usize,
     vnic_ids: &'a [Arc<str>],
@@ -287,7 +291,7 @@ impl Judging<'_> {
             }
         }
         let opener = openers(
-            self.compiled,
+            self.tie,
             keep.iter().enumerate().map(|(i, k)| (i, k.1, k.2)),
             |i| &keep[i].0,
         );
@@ -465,6 +469,7 @@ impl<'a> Judging<'a> {
         let cap = (cfg.buffer / 2).max(1);
         Judging {
             compiled,
+            tie: compiled,
             side,
             vnic_ids,
             out: StreamOutcome {
@@ -541,8 +546,8 @@ pub enum PairEvent<'r> {
 
 /// As [`judge_spooled`], for a spool of [`FlowLogSpool::new_pair`]: every
 /// record judged by both scenarios (`compiled[0]` placing by the first
-/// placement, `compiled[1]` by the second), each with its own tracking
-/// and tie order; no unplaced examples; `stop` as for [`judge_spooled`].
+/// placement, `compiled[1]` by the second), each with its own tracking,
+/// in the tie order `compiled[0]`'s rules give ([`openers`]); no unplaced examples; `stop` as for [`judge_spooled`].
 ///
 /// # Errors
 /// As [`judge_spooled`].
@@ -559,6 +564,10 @@ pub fn judge_spooled_pair(
     let first = ids.first().map_or(&[][..], Vec::as_slice);
     let mut a = Judging::new(compiled[0], 0, first, &cfg, 0, file_name);
     let mut b = Judging::new(compiled[1], 1, second, &cfg, 0, file_name);
+    // The second scenario never picks its own opener: the reply its rules
+    // alone let open would turn the dropped request into that reply's
+    // reply, and hide it.
+    b.tie = compiled[0];
     let stopped_before = merge_groups(records, &cfg, file_name, stop, |g| {
         a.group(g, &mut |r, j| each(PairEvent::Judged(0, r, j)))?;
         b.group(g, &mut |r, j| each(PairEvent::Judged(1, r, j)))?;

@@ -131,17 +131,21 @@ impl Flow {
         }
     }
 
-    /// Each direction's packets as one VNIC saw them: the view with the
-    /// most packets (of equal ones, the one with more packets OCI
-    /// rejected: a window logged `ACCEPT` at the source and `REJECT` at
-    /// the destination was dropped today; then the first), summed over
-    /// the directions.
+    /// Each direction's packets as one VNIC saw them, summed over the
+    /// directions: the view with the most packets that would break (views
+    /// that disagree never hide a break: a connection logged at one end
+    /// only, hours from another logged at the other end, is in one view
+    /// alone), then the most packets, then the most OCI rejected (a
+    /// window logged `ACCEPT` at the source and `REJECT` at the
+    /// destination was dropped today), then the first.
     fn counted(&self) -> View {
         let mut sum = View::default();
         for forward in [true, false] {
             let mut best: Option<&View> = None;
             for v in self.views.iter().filter(|v| v.forward == forward) {
-                if best.is_none_or(|b| (v.packets, v.rejected) > (b.packets, b.rejected)) {
+                if best.is_none_or(|b| {
+                    (v.would_break, v.packets, v.rejected) > (b.would_break, b.packets, b.rejected)
+                }) {
                     best = Some(v);
                 }
             }
