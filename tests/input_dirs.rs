@@ -585,3 +585,68 @@ fn outputs_left_in_an_input_directory_are_skipped_on_the_next_run() {
         b.2
     );
 }
+
+/// The same for outputs written compressed (`--report r.json.zst`,
+/// `--flows f.jsonl.gz`, since outputs are written as their names say):
+/// the kind of a file was told from its decompressed head, but whether it
+/// is an earlier run's output from its compressed bytes, so a compressed
+/// report or flow lines read as flow logs: the next run over the
+/// directory failed (a report is no flow-log entry) or counted the flow
+/// lines as malformed records.
+///
+/// Found by QA round twenty (the twenty-eighth session's compressed
+/// outputs).
+#[test]
+fn compressed_outputs_left_in_an_input_directory_are_skipped_too() {
+    use std::ffi::OsStr;
+    let d = tempfile::tempdir().unwrap();
+    let logs = flow_log_dir(d.path());
+    let oke = OsStr::new(zprsim_bench::fixtures::OKE);
+    for (flows, report) in [("f.jsonl.gz", "r.json.zst"), ("f.jsonl.zst", "r.json.gz")] {
+        let (flows, report) = (logs.join(flows), logs.join(report));
+        let out = d.path().join("out.json");
+        for args in [
+            [
+                OsStr::new("--flows"),
+                flows.as_os_str(),
+                OsStr::new("--report"),
+                report.as_os_str(),
+            ],
+            // Again, over the outputs of the first run.
+            [
+                OsStr::new("--flows"),
+                flows.as_os_str(),
+                OsStr::new("--report"),
+                out.as_os_str(),
+            ],
+        ] {
+            let mut all = vec![
+                OsStr::new("replay"),
+                oke,
+                logs.as_os_str(),
+                OsStr::new("--quiet"),
+            ];
+            all.extend(args);
+            let o = zprsim(&all);
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        let first: Value = serde_json::from_slice(&crate::support::read_back(&report)).unwrap();
+        let again: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        assert_eq!(first["flow_log"], again["flow_log"]);
+        let w = again["warnings"].to_string();
+        for f in [&flows, &report] {
+            let name = f.file_name().unwrap().to_string_lossy();
+            assert!(
+                w.contains(&format!("{name}`: a zprsim report or flow lines")),
+                "{name}: {w}"
+            );
+        }
+        std::fs::remove_file(&report).unwrap();
+        std::fs::remove_file(&flows).unwrap();
+    }
+}

@@ -593,3 +593,34 @@ name = "y"
 subnet = "sb"
 private_ips = ["10.1.1.10"]
 "#;
+
+/// Decompressed contents of an output by what its name says, checked with
+/// the tools users read it with (`gzip -dc`, `zstd -dc`): each reads the
+/// file whole, or fails on a stream that was not ended.
+pub fn read_back(path: &std::path::Path) -> Vec<u8> {
+    let name = path.to_string_lossy().to_ascii_lowercase();
+    let bytes = std::fs::read(path).unwrap();
+    let tool = if name.ends_with(".gz") {
+        assert!(bytes.starts_with(&[0x1f, 0x8b]), "{name}: not gzip");
+        "gzip"
+    } else if name.ends_with(".zst") {
+        assert!(
+            bytes.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]),
+            "{name}: not zstd"
+        );
+        "zstd"
+    } else {
+        return bytes;
+    };
+    let o = std::process::Command::new(tool)
+        .args(["-dc", "--"])
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool}: {e}"));
+    assert!(
+        o.status.success(),
+        "{tool} -dc {name}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o.stdout
+}

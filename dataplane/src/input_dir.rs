@@ -181,7 +181,13 @@ fn what_is(p: &Path) -> Found {
     match crate::flowlog::detect::kind(&head) {
         crate::flowlog::detect::Kind::Blank if all_blank(&head) => Found::Blank,
         crate::flowlog::detect::Kind::Blank => Found::Input,
-        crate::flowlog::detect::Kind::FlowLog if is_our_output(&head) => Found::Ours,
+        // Decompressed: an earlier run's `--report r.json.gz` or `--flows
+        // f.jsonl.zst` is written compressed.
+        crate::flowlog::detect::Kind::FlowLog
+            if is_our_output(&crate::flowlog::detect::decompressed(&head)) =>
+        {
+            Found::Ours
+        }
         crate::flowlog::detect::Kind::FlowLog => Found::Input,
         crate::flowlog::detect::Kind::Capture if crate::capture::is_input_like(&head) => {
             Found::Input

@@ -20,6 +20,8 @@
 //!   the reader of standard output or of a FIFO leaves (`| head -1`), the
 //!   rest of that output is discarded and the run goes on: its other
 //!   outputs and its exit status do not depend on how much a reader read.
+//!   An output named `.gz` or `.zst` is written gzip or zstd
+//!   ([`Compression`]), its stream ended on commit.
 //!   A write that fails otherwise (a full disk) does not fail the writer
 //!   either: the output is marked failed ([`OutputState::Failed`]), later
 //!   writes are discarded, and [`OutputFile::commit`] removes the
@@ -49,6 +51,10 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
+
+mod compress;
+
+pub use compress::{Compression, Encoder};
 
 /// An error of the plan check or of an output file. The message names the
 /// flag(s) and the path(s) involved; it carries no `error:` prefix (the
@@ -248,9 +254,13 @@ impl Plan {
     /// input that does not exist or is a directory; an
     /// output that is the same file as an input or another output; an
     /// output that is a directory, or whose directory is missing or not
-    /// writable.
+    /// writable; an output named for a compression that is not written
+    /// (`.xz`, `.bz2`: [`Compression::of`]).
     pub fn check(&self) -> Result<(), OutputError> {
         self.check_std()?;
+        for o in &self.outputs {
+            Compression::of(&o.flag, &o.path).map_err(OutputError::new)?;
+        }
         for i in self.inputs.iter().filter(|e| !is_std(&e.path)) {
             match fs::metadata(&i.path) {
                 Ok(m) if m.is_dir() => {
@@ -536,11 +546,23 @@ fn temp_stem(name: &str) -> &str {
     &name[..end]
 }
 
+/// `w` buffered, through the encoder `compression` asks for.
+fn encoded<W: Write>(w: W, compression: Compression) -> io::Result<BufWriter<Encoder<W>>> {
+    Encoder::new(w, compression).map(BufWriter::new)
+}
+
+/// The file under `w`, every byte written to it and its stream ended.
+fn finished<W: Write>(w: BufWriter<Encoder<W>>) -> io::Result<W> {
+    w.into_inner()
+        .map_err(io::IntoInnerError::into_error)?
+        .finish()
+}
+
 enum Sink {
-    Stdout(BufWriter<io::Stdout>),
+    Stdout(BufWriter<Encoder<io::Stdout>>),
     /// A device or FIFO, written in place.
-    Direct(BufWriter<File>),
-    Temp(BufWriter<tempfile::NamedTempFile>),
+    Direct(BufWriter<Encoder<File>>),
+    Temp(BufWriter<Encoder<tempfile::NamedTempFile>>),
 }
 
 /// An output written to a temporary file and renamed into place on
@@ -599,8 +621,9 @@ impl OutputFile {
             OutputError::new(format!("{flag} `{}`: {}", shown(path), io_message(e)))
         };
         let target = target_path(path);
+        let compression = Compression::of(flag, path).map_err(OutputError::new)?;
         let sink = if is_std(path) {
-            Sink::Stdout(BufWriter::new(io::stdout()))
+            Sink::Stdout(encoded(io::stdout(), compression).map_err(|e| err(&e))?)
         } else {
             match fs::metadata(&target) {
                 Ok(m) if !m.is_file() && !m.is_dir() => {
@@ -608,7 +631,7 @@ impl OutputFile {
                         .write(true)
                         .open(&target)
                         .map_err(|e| err(&e))?;
-                    Sink::Direct(BufWriter::new(f))
+                    Sink::Direct(encoded(f, compression).map_err(|e| err(&e))?)
                 }
                 existing => {
                     let dir = parent_dir(&target);
@@ -625,7 +648,7 @@ impl OutputFile {
                         .permissions(fs::Permissions::from_mode(mode))
                         .tempfile_in(&dir)
                         .map_err(|e| err(&e))?;
-                    Sink::Temp(BufWriter::new(tmp))
+                    Sink::Temp(encoded(tmp, compression).map_err(|e| err(&e))?)
                 }
             }
         };
@@ -804,16 +827,19 @@ impl OutputFile {
         };
         match self.sink {
             Sink::Stdout(_) | Sink::Direct(_) if self.reader_gone => Ok(()),
-            Sink::Stdout(mut w) => match w.flush() {
+            Sink::Stdout(w) => match finished(w).and_then(|mut w| w.flush()) {
                 Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(err(&e)),
                 _ => Ok(()),
             },
-            Sink::Direct(mut w) => match w.flush() {
+            Sink::Direct(w) => match finished(w).and_then(|mut w| w.flush()) {
                 Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(err(&e)),
                 _ => Ok(()),
             },
             Sink::Temp(w) => {
-                let tmp = w.into_inner().map_err(|e| err(e.error()))?;
+                // The end of a compressed stream (gzip's trailer, zstd's
+                // checksum) is written here, so an output finished after a
+                // signal is a whole stream too.
+                let tmp = finished(w).map_err(|e| err(&e))?;
                 tmp.as_file().sync_all().map_err(|e| err(&e))?;
                 if replace {
                     tmp.persist(&self.target).map_err(|e| err(&e.error))?;

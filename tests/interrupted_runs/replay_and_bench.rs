@@ -255,3 +255,120 @@ fn bench_on_a_signal_prints_what_it_measured_marked_partial() {
         assert!(text.ends_with('\n'));
     }
 }
+
+/// Whole records in the capture `bytes` (none cut).
+fn records_in(bytes: Vec<u8>) -> u64 {
+    let c = Capture::from_bytes(bytes).unwrap();
+    let mut recs = c.records();
+    let n = recs.by_ref().map(Result::unwrap).count() as u64;
+    assert!(recs.warnings().is_empty(), "{:?}", recs.warnings());
+    n
+}
+
+/// A first Ctrl-C leaves every output named `.gz` or `.zst` a whole
+/// stream (gzip's trailer, zstd's last block written): `gzip -dc` and
+/// `zstd -dc` read each to its end, and what they hold is the partial
+/// output the report says it is, whether the signal came while the
+/// capture was read (the pcaps and the report partial) or while the flow
+/// lines were written after it (`--flows` a FIFO named `.gz`, cut at a
+/// line).
+///
+/// Asked by the twenty-eighth session's brief (compressed outputs).
+#[test]
+fn a_signal_leaves_compressed_outputs_whole_streams() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cap = d.join("big.pcap");
+    demo_repeated(&cap, 200);
+    let bytes = std::fs::read(&cap).unwrap();
+    let all = records(&cap);
+    // While the capture is read, from a pipe, half of it written.
+    let outs = ["r.json.gz", "f.jsonl.zst", "a.pcap.gz", "d.pcap.zst"].map(|n| d.join(n));
+    let mut child = zprsim()
+        .args(["replay", zprsim_bench::fixtures::OKE, "-", "--quiet"])
+        .args(["--workers", "2", "--report"])
+        .arg(&outs[0])
+        .arg("--flows")
+        .arg(&outs[1])
+        .arg("--allowed")
+        .arg(&outs[2])
+        .arg("--dropped")
+        .arg(&outs[3])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let half = bytes.len() / 2 + 7;
+    stdin.write_all(&bytes[..half]).unwrap();
+    kill("INT", child.id());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // zprsim stops reading: this write may meet a closed pipe.
+    let _ = stdin.write_all(&bytes[half..]);
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let [report, flows, allowed, dropped] = outs.map(|p| crate::support::read_back(&p));
+    let r: Value = serde_json::from_slice(&report).unwrap();
+    assert_eq!(r["interrupted"], true);
+    assert_eq!(r["stopped_by"], "sigint");
+    let n = |p: &str| r.pointer(p).and_then(Value::as_u64).unwrap();
+    assert!(
+        n("/packets/total") > 0 && n("/packets/total") < all,
+        "{r:#}"
+    );
+    assert_eq!(json_lines(&String::from_utf8(flows).unwrap()), n("/flows"));
+    assert_eq!(records_in(allowed), n("/packets/allowed"));
+    assert_eq!(records_in(dropped), n("/packets/dropped"));
+
+    // After the reading, `--flows` a FIFO named `.gz`.
+    let fifo = d.join("flows.jsonl.gz");
+    mkfifo(&fifo);
+    let report = d.join("after.json.zst");
+    let child = zprsim()
+        .args(["replay", zprsim_bench::fixtures::OKE])
+        .arg(&cap)
+        .args(["--quiet", "--flows"])
+        .arg(&fifo)
+        .arg("--report")
+        .arg(&report)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::fs::File::open(&fifo).unwrap();
+    let mut gz = vec![0u8; 1];
+    lines.read_exact(&mut gz).unwrap();
+    kill("INT", child.id());
+    lines.read_to_end(&mut gz).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let copy = d.join("copy.jsonl.gz");
+    std::fs::write(&copy, &gz).unwrap();
+    let text = String::from_utf8(crate::support::read_back(&copy)).unwrap();
+    assert!(text.ends_with('\n'), "cut inside a line");
+    let r: Value = serde_json::from_slice(&crate::support::read_back(&report)).unwrap();
+    assert_eq!(r["interrupted"], true);
+    let written = json_lines(&text);
+    assert!(written < r["flows"].as_u64().unwrap(), "{written}");
+    let w = crate::support::warnings_of(&r, "interrupted-after-reading");
+    assert_eq!(w.len(), 1, "{r:#}");
+    assert!(
+        w[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("the first {written} of the")),
+        "{}",
+        w[0]["message"]
+    );
+}

@@ -375,3 +375,136 @@ fn commit_new_never_replaces_a_file_made_meanwhile() -> Result<(), Box<dyn std::
     assert_eq!(entries(dir.path()), ["made.toml", "s.toml"]);
     Ok(())
 }
+
+/// An output named `.gz` is written gzip and one named `.zst` zstd (in any
+/// case of the ending), each a whole stream once committed; any other
+/// name stays plain. Until the twenty-eighth session every output was
+/// written plain, whatever its name.
+#[test]
+fn an_output_named_gz_or_zst_is_written_so() -> Result<(), Box<dyn std::error::Error>> {
+    use std::io::Read;
+    let dir = tempfile::tempdir()?;
+    let text: Vec<u8> = (0..20_000)
+        .flat_map(|i| format!("{{\"line\":{i}}}\n").into_bytes())
+        .collect();
+    for name in [
+        "f.jsonl.gz",
+        "F.JSONL.GZ",
+        "f.jsonl.zst",
+        "f.jsonl",
+        "f.gz.json",
+    ] {
+        let target = dir.path().join(name);
+        let mut out = OutputFile::create("--flows", &target)?;
+        for line in text.split_inclusive(|&b| b == b'\n') {
+            out.write_all(line)?;
+            // The writers flush often: a flush must not cut the stream.
+            out.flush()?;
+        }
+        assert!(!target.exists());
+        out.commit()?;
+        let bytes = std::fs::read(&target)?;
+        let mut got = Vec::new();
+        if name.to_ascii_lowercase().ends_with(".gz") {
+            assert_eq!(bytes[..2], [0x1f, 0x8b], "{name}");
+            flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut got)?;
+        } else if name.ends_with(".zst") {
+            assert_eq!(bytes[..4], [0x28, 0xb5, 0x2f, 0xfd], "{name}");
+            got = zstd::stream::decode_all(&bytes[..])?;
+        } else {
+            got = bytes.clone();
+        }
+        assert_eq!(got, text, "{name}");
+        if got != bytes {
+            assert!(
+                bytes.len() < text.len() / 4,
+                "{name}: {} bytes",
+                bytes.len()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// An output named for a compression zprsim does not write is refused by
+/// the plan, before any work, naming the flag and the file and saying
+/// what is written; `-` is never compressed.
+#[test]
+fn an_output_named_xz_bz2_or_lz4_is_refused() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    for (name, what, tool) in [
+        ("r.json.xz", "xz", "xz"),
+        ("r.json.BZ2", "bzip2", "bzip2"),
+        ("r.json.lz4", "lz4", "lz4"),
+        ("r.json.lzma", "lzma", "xz --format=lzma"),
+    ] {
+        let target = dir.path().join(name);
+        let mut p = Plan::new();
+        p.input("SCENARIO", "Cargo.toml")
+            .output("--report", &target);
+        let shown = target.display().to_string();
+        let stem = &shown[..shown.rfind('.').unwrap_or(0)];
+        assert_eq!(
+            err_of(&p),
+            format!(
+                "--report `{shown}`: zprsim does not write {what}: an output named `.gz` is written gzip, `.zst` zstd, and any other name plain (`--report {stem}.gz`, or `--report - | {tool} > {shown}`)"
+            )
+        );
+        assert!(OutputFile::create("--report", &target).is_err(), "{name}");
+    }
+    assert!(entries(dir.path()).is_empty());
+    assert_eq!(
+        super::Compression::of("--report", std::path::Path::new("-")),
+        Ok(super::Compression::Plain)
+    );
+    Ok(())
+}
+
+/// A live encoder (the tap's `--dropped`) ends a block on each flush, so
+/// a reader has every byte written before it while the stream is still
+/// open; finished, the stream is whole.
+#[test]
+fn a_live_encoder_gives_what_was_written_before_each_flush()
+-> Result<(), Box<dyn std::error::Error>> {
+    use super::{Compression, Encoder};
+    use std::cell::RefCell;
+    use std::io::Read;
+    use std::rc::Rc;
+    /// A file a reader looks at while it is written.
+    #[derive(Clone, Default)]
+    struct File(Rc<RefCell<Vec<u8>>>);
+    impl Write for File {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    // What a reader decompresses of the bytes so far (a stream not ended
+    // is an error after the bytes it gives).
+    let read = |c: Compression, bytes: &[u8]| -> Vec<u8> {
+        let mut got = Vec::new();
+        let _ = match c {
+            Compression::Gzip => flate2::read::GzDecoder::new(bytes).read_to_end(&mut got),
+            _ => zstd::stream::read::Decoder::new(bytes).and_then(|mut d| d.read_to_end(&mut got)),
+        };
+        got
+    };
+    for c in [Compression::Gzip, Compression::Zstd] {
+        let file = File::default();
+        let mut e = Encoder::live(file.clone(), c)?;
+        e.write_all(b"first record\n")?;
+        e.flush()?;
+        assert_eq!(read(c, &file.0.borrow()), b"first record\n", "{c:?}");
+        e.write_all(b"second\n")?;
+        e.finish()?;
+        assert_eq!(
+            read(c, &file.0.borrow()),
+            b"first record\nsecond\n",
+            "{c:?}"
+        );
+    }
+    Ok(())
+}

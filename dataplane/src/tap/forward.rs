@@ -12,7 +12,7 @@
 //! tap runs.
 
 use std::fs::File;
-use std::io::{self, BufWriter};
+use std::io;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use crate::engine::{Judged, VerdictSink};
+use crate::output::{Compression, Encoder};
 use crate::parse::{Parsed, linktype, parse_frame};
 use crate::pcap_out::{OutFormat, PcapOut};
 
@@ -118,21 +119,24 @@ impl VerdictSink for Forward {
     }
 }
 
-/// Creates the dropped pcap (Ethernet).
-pub(super) fn create_pcap(path: &Path) -> Result<PcapOut<BufWriter<File>>, TapError> {
+/// Creates the dropped pcap (Ethernet), gzip or zstd when its name says
+/// so, flushed through as it is written ([`Encoder::live`]).
+pub(super) fn create_pcap(path: &Path) -> Result<PcapOut<Encoder<File>>, TapError> {
     let err = |source| TapError::Io {
         what: path.display().to_string(),
         source,
     };
+    let compression = Compression::of("--dropped", path).map_err(|m| err(io::Error::other(m)))?;
     let f = File::create(path).map_err(err)?;
-    PcapOut::create(BufWriter::new(f), OutFormat::Pcap { linktype: 1 }).map_err(err)
+    let f = Encoder::live(f, compression).map_err(err)?;
+    PcapOut::create(f, OutFormat::Pcap { linktype: 1 }).map_err(err)
 }
 
 /// Writes dropped frames until the sink is gone; what is written reaches
 /// the file at least once a second, so `tcpdump -r` reads it while the tap
 /// runs (and it survives the tap dying).
 pub(super) fn pcap_loop(
-    mut out: PcapOut<BufWriter<File>>,
+    mut out: PcapOut<Encoder<File>>,
     rx: &Receiver<PcapItem>,
 ) -> io::Result<u64> {
     const FLUSH_EVERY: Duration = Duration::from_millis(500);
@@ -157,6 +161,6 @@ pub(super) fn pcap_loop(
         }
     }
     let n = out.packets();
-    out.finish()?;
+    out.finish()?.finish()?;
     Ok(n)
 }
