@@ -16,12 +16,12 @@
 //! nobody knows: nothing is allowed to or from it (docs/semantics.md,
 //! decision 34), and the drops are owed to the export.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{Value, json};
 
 use super::inventory::Inventory;
-use super::json::{gs, id_of};
+use super::json::{Obj, gs, id_of};
 
 /// Subnets named in one warning at most; the rest are counted.
 const NAMED: usize = 5;
@@ -60,11 +60,15 @@ pub(super) fn flag(inv: &Inventory, out_subnets: &mut [Value], warnings: &mut Ve
             why.push((subnet.to_owned(), reason));
         }
     };
-    let listed_subnets: BTreeSet<&str> = inv
-        .private_ips
+    // A private IP's subnet: its `subnet-id`, else its VNIC's (an export
+    // trimmed by hand or by `--query` may leave `subnet-id` out).
+    let vnic_subnet: HashMap<String, &str> = inv
+        .vnics
         .iter()
-        .filter_map(|p| gs(p, "subnet-id"))
+        .filter_map(|v| Some((id_of(v), gs(v, "subnet-id")?)))
         .collect();
+    let subnet_of = |p| subnet_of(p, &vnic_subnet);
+    let listed_subnets: BTreeSet<&str> = inv.private_ips.iter().filter_map(subnet_of).collect();
     for v in &inv.vnics {
         if let (Some(subnet), Some(ip)) = (gs(v, "subnet-id"), gs(v, "private-ip"))
             && !listed_subnets.contains(subnet)
@@ -91,15 +95,7 @@ pub(super) fn flag(inv: &Inventory, out_subnets: &mut [Value], warnings: &mut Ve
             ),
             _ => continue,
         };
-        let subnet = gs(p, "subnet-id").or_else(|| {
-            gs(p, "vnic-id").and_then(|v| {
-                inv.vnics
-                    .iter()
-                    .find(|o| id_of(o) == v)
-                    .and_then(|o| gs(o, "subnet-id"))
-            })
-        });
-        match subnet {
+        match subnet_of(p) {
             Some(s) => say(s, reason),
             None => {
                 everywhere.get_or_insert(reason);
@@ -131,6 +127,12 @@ pub(super) fn flag(inv: &Inventory, out_subnets: &mut [Value], warnings: &mut Ve
         ));
         m.insert("vnics_unknown".into(), json!(true));
     }
+}
+
+/// A private IP's subnet: its `subnet-id`, else its VNIC's (`vnic_subnet`,
+/// by VNIC OCID).
+fn subnet_of<'a>(p: &'a Obj, vnic_subnet: &HashMap<String, &'a str>) -> Option<&'a str> {
+    gs(p, "subnet-id").or_else(|| gs(p, "vnic-id").and_then(|v| vnic_subnet.get(v).copied()))
 }
 
 /// The first [`NAMED`] names quoted, then how many more.
