@@ -128,16 +128,13 @@ fn evaluate_between(
                 return dropped(layers, deciders, Stage::EgressSecurity);
             }
         }
-        _ => match lost_vnic_layer(s, src, p.src, Stage::EgressSecurity) {
-            Some(denied) => {
-                layers.push(denied);
+        _ => {
+            let (report, denied) = no_vnic_layer(s, src, p.src, Stage::EgressSecurity);
+            layers.push(report);
+            if denied {
                 return dropped(layers, deciders, Stage::EgressSecurity);
             }
-            None => layers.push(
-                LayerReport::new(Stage::EgressSecurity, Outcome::Skipped)
-                    .with_reason("the source is not a VNIC"),
-            ),
-        },
+        }
     }
 
     // 3. ingress security at the destination VNIC
@@ -153,16 +150,13 @@ fn evaluate_between(
                 return dropped(layers, deciders, Stage::IngressSecurity);
             }
         }
-        _ => match lost_vnic_layer(s, dst, p.dst, Stage::IngressSecurity) {
-            Some(denied) => {
-                layers.push(denied);
+        _ => {
+            let (report, denied) = no_vnic_layer(s, dst, p.dst, Stage::IngressSecurity);
+            layers.push(report);
+            if denied {
                 return dropped(layers, deciders, Stage::IngressSecurity);
             }
-            None => layers.push(
-                LayerReport::new(Stage::IngressSecurity, Outcome::Skipped)
-                    .with_reason("the destination is not a VNIC"),
-            ),
-        },
+        }
     }
 
     // 4. zpr
@@ -1503,6 +1497,25 @@ pub fn vnics_unknown_at(s: &Scenario, ep: Endpoint, ip: IpAddr) -> Option<Subnet
         .iter()
         .position(|sn| sn.vnics_unknown && sn.cidrs.iter().any(|c| c.contains(&ip)))
         .and_then(|i| SubnetId::new(i).ok())
+}
+
+/// The security layer (`stage`) at endpoint `ep` (address `ip`) that is no
+/// VNIC, as [`evaluate`] reports it, and whether it denies: skipped, or
+/// [`lost_vnic_layer`].
+fn no_vnic_layer(s: &Scenario, ep: Endpoint, ip: IpAddr, stage: Stage) -> (LayerReport, bool) {
+    match lost_vnic_layer(s, ep, ip, stage) {
+        Some(denied) => (denied, true),
+        None => {
+            let side = if stage == Stage::EgressSecurity {
+                "source"
+            } else {
+                "destination"
+            };
+            let skipped = LayerReport::new(stage, Outcome::Skipped)
+                .with_reason(format!("the {side} is not a VNIC"));
+            (skipped, false)
+        }
+    }
 }
 
 /// The security layer (`stage`) at endpoint `ep` (address `ip`) that is no
