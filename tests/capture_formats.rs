@@ -185,8 +185,15 @@ fn a_capture_cut_inside_the_tcp_header_says_its_packets_lost_their_flags() {
             let (w, err) = warnings(args);
             assert_eq!(w.len(), 1, "{args:?}: {w:?}");
             let m = w[0]["message"].as_str().unwrap();
-            assert!(m.starts_with(&text) && m.contains("`tcpdump -s 0`"), "{m}");
-            assert!(err.contains(&format!("warning: {text}")), "{args:?}: {err}");
+            assert!(
+                m.starts_with(&format!("cut.pcap: {text}")) && m.contains("`tcpdump -s 0`"),
+                "{m}"
+            );
+            assert_eq!(w[0]["file"], "cut.pcap", "{w:?}");
+            assert!(
+                err.contains(&format!("warning: cut.pcap: {text}")),
+                "{args:?}: {err}"
+            );
         }
     }
     // The flags byte kept (48 bytes), or the whole capture: no warning.
@@ -201,6 +208,89 @@ fn a_capture_cut_inside_the_tcp_header_says_its_packets_lost_their_flags() {
         warnings(&["replay", "scenario.toml", "in.pcap"]).0,
         Vec::<Value>::new()
     );
+}
+
+/// The `tcp-header-cut` warning counted the packets of every input
+/// together and named none, where the other per-file warnings
+/// (`snapshot-length`, `truncated-record`) name theirs: with several
+/// captures, which to capture again was not said. It is now one warning
+/// per input that had such packets, naming it (`file` in the report) with
+/// its own count, in input order, whatever the workers and whether the
+/// inputs are plain or gzip; `diff` alike, and `bench --capture`, whose
+/// source copies records of several inputs into one batch (each record's
+/// input then splits the batch's count).
+///
+/// Planning item 5 of the twenty-eighth session (branch s28-polish).
+#[test]
+fn the_tcp_header_cut_warning_names_each_input_it_counted_in() {
+    let t = oke_copy();
+    let dir = t.path();
+    let b = std::fs::read(dir.join("in.pcap")).unwrap();
+    let (cut40, n40) = snapped(&b, 40);
+    let (cut38, n38) = snapped(&b, 38);
+    assert!(n40 > 100 && n38 > 100, "{n40} {n38}");
+    for (ext, pack) in [
+        ("pcap", (|x: &[u8]| x.to_vec()) as fn(&[u8]) -> Vec<u8>),
+        ("pcap.gz", gz),
+    ] {
+        let name = |n: &str| format!("{n}.{ext}");
+        std::fs::write(dir.join(name("a")), pack(&cut40)).unwrap();
+        std::fs::write(dir.join(name("whole")), pack(&b)).unwrap();
+        std::fs::write(dir.join(name("c")), pack(&cut38)).unwrap();
+        let (a, whole, c) = (name("a"), name("whole"), name("c"));
+        for args in [
+            &["replay", "scenario.toml", &a, &whole, &c, "--workers", "1"][..],
+            &["replay", "scenario.toml", &a, &whole, &c, "--workers", "3"],
+            &["diff", "scenario.toml", "proposed.toml", &a, &whole, &c],
+            &[
+                "bench",
+                "scenario.toml",
+                "--capture",
+                &a,
+                &whole,
+                &c,
+                "--workers",
+                "1,2",
+            ],
+        ] {
+            let bench = args[0] == "bench";
+            let mut all = args.to_vec();
+            if bench {
+                all.push("--json");
+            } else {
+                all.extend(["--report", "r.json"]);
+            }
+            let o = run_in(dir, &all);
+            assert!(o.status.code().is_some_and(|c| c <= 1), "{o:?}");
+            let r: Value = if bench {
+                serde_json::from_slice(&o.stdout).unwrap()
+            } else {
+                serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap()
+            };
+            let w: Vec<(String, String)> = r["run_warnings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|w| w["code"] == "tcp-header-cut")
+                .map(|w| {
+                    (
+                        w["file"].as_str().unwrap_or_default().to_owned(),
+                        w["message"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect();
+            assert_eq!(w.len(), 2, "{args:?}: {w:?}");
+            let err = String::from_utf8_lossy(&o.stderr);
+            for ((file, message), (want, n)) in w.iter().zip([(&a, n40), (&c, n38)]) {
+                assert_eq!(file, want, "{args:?}");
+                let text = format!(
+                    "{want}: {n} TCP packet(s) were captured through their ports but not their TCP flags"
+                );
+                assert!(message.starts_with(&text), "{args:?}: {message}");
+                assert!(err.contains(&format!("warning: {text}")), "{args:?}: {err}");
+            }
+        }
+    }
 }
 
 /// A capture in which no record is an IP packet zprsim decodes (here the

@@ -83,7 +83,8 @@ fn every_fail_on_value_the_docs_write_is_accepted() {
 /// with their output, and only flags and files of `sh` blocks: these
 /// outputs, the first numbers a user compares, were checked by nobody
 /// (they all matched at this commit). Every line of the `text` block but
-/// elided ones (`...`) must be a line of the output; the commands run in a
+/// elided ones (`...`) must be a line of the output, and a block with no
+/// elided line must show every line of the output; the commands run in a
 /// copy of `examples/` and `pcaps/` with the debug binary first on `PATH`.
 ///
 /// Found by QA round fifteen (twentieth session, branch s22-qa).
@@ -157,6 +158,21 @@ fn the_outputs_shown_after_sh_blocks_are_what_the_commands_print() {
                     ));
                     break;
                 }
+            }
+            // A block that elides nothing shows the whole output: a line
+            // the commands print that it lacks is drift too (README's
+            // explain example lacked its `to open:` line; since the
+            // twenty-eighth session).
+            let shown_lines: HashSet<&str> = shown.iter().map(|l| l.trim()).collect();
+            if !shown.iter().any(|l| l.contains("..."))
+                && let Some(l) = real
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty() && !shown_lines.contains(l))
+            {
+                problems.push(format!(
+                    "{name}:{start}: the commands print `{l}`, which the page, eliding nothing, does not show; they print:\n{real}"
+                ));
             }
         }
     }

@@ -120,7 +120,9 @@ fn every_run_warning_code_comes_from_a_real_input() {
     let (bytes, _) =
         crate::capture_formats::snapped(&std::fs::read(root().join(DEMO)).unwrap(), 40);
     std::fs::write(&cut40, bytes).unwrap();
-    saw(&one(&report(&["replay", OKE, s(&cut40)]), "tcp-header-cut"));
+    let w = one(&report(&["replay", OKE, s(&cut40)]), "tcp-header-cut");
+    assert_eq!(w["file"], s(&cut40));
+    saw(&w);
     let demo = std::fs::read(root().join(DEMO)).unwrap();
     let gz = gzip(&demo);
     let cut = tmp.join("cut.pcap.gz");

@@ -219,6 +219,50 @@ fn a_capture_cut_before_the_tcp_flags_proposes_no_reverse_statement() {
     );
 }
 
+/// The summary of the capture of
+/// [`a_capture_cut_before_the_tcp_flags_proposes_no_reverse_statement`]
+/// said "the capture starts inside it (no SYN)" of both flows, the one
+/// whose SYN the capture holds (its flags cut off) too. It now says the
+/// capture cut the first packet's TCP flags off, and the report marks such
+/// a flow `flags_cut` beside `mid_flow`; neither gets a statement. The
+/// uncut capture still says "no SYN" of the flow it starts inside, and
+/// `flags_cut` is absent.
+///
+/// Planning item 4 of the twenty-eighth session (branch s28-polish).
+#[test]
+fn an_audited_flow_whose_flags_were_cut_is_said_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    mid_flow_capture(d);
+    let whole = std::fs::read(d.join("c.pcap")).unwrap();
+    let (cut, _) = crate::capture_formats::snapped(&whole, 40);
+    let flags_cut = "open today; the capture cut its first packet's TCP flags off (its snapshot length ends inside the TCP header), so whether that packet opened it is not known and no statement is proposed";
+    let no_syn = "the capture starts inside it (no SYN)";
+    // (capture, flows marked flags_cut, flows said to have no SYN)
+    for (bytes, cut_flows, no_syn_flows) in [(cut, 2, 0), (whole, 0, 1)] {
+        std::fs::write(d.join("c.pcap"), bytes).unwrap();
+        let out = run_in(d, ["replay", "s.toml", "c.pcap", "--report", "r.json"]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(text.matches(flags_cut).count(), cut_flows, "{text}");
+        assert_eq!(text.matches(no_syn).count(), no_syn_flows, "{text}");
+        let r: Value = serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap()).unwrap();
+        let listed = r["zpr_audit_flows"]["listed"].as_array().unwrap();
+        let marked = listed.iter().filter(|f| f["flags_cut"] == true).count();
+        assert_eq!(marked, cut_flows, "{listed:#?}");
+        for f in listed.iter().filter(|f| f["flags_cut"] == true) {
+            assert_eq!(f["mid_flow"], true, "{f:#}");
+            assert!(f["to_keep_open"].is_null(), "{f:#}");
+        }
+        assert!(
+            listed
+                .iter()
+                .all(|f| f.get("flags_cut").is_none() || f["flags_cut"] == true),
+            "{listed:#?}"
+        );
+    }
+}
+
 /// `explain --capture` on a packet of a connection the capture starts
 /// inside (its first packet: the server's data to the client's port, with
 /// billing enforced) proposed the same reverse statement as `replay`. It

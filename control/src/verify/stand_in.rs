@@ -145,7 +145,7 @@ pub fn notes(
     ix: Option<&AddressIndex>,
     pairs: impl IntoIterator<Item = Failing>,
 ) -> Vec<String> {
-    #[derive(PartialEq, Eq, PartialOrd, Ord)]
+    #[derive(PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
     enum Object {
         LostIn(usize),
         Vnic(usize),
@@ -161,14 +161,19 @@ pub fn notes(
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     let mut more = 0usize;
-    let mut note = |object: Object, text: &dyn Fn() -> String| {
-        if seen.insert(object) {
-            if out.len() < MAX_NOTES {
-                out.push(text());
-            } else {
-                more += 1;
-            }
+    // One note for `objects`, when none of them was noted before; all of
+    // them noted then. Whether it was.
+    let mut note = |objects: &[Object], text: &dyn Fn() -> String| {
+        if objects.iter().any(|o| seen.contains(o)) {
+            return false;
         }
+        seen.extend(objects.iter().copied());
+        if out.len() < MAX_NOTES {
+            out.push(text());
+        } else {
+            more += 1;
+        }
+        true
     };
     let vnic_of = |ip: IpAddr| match ix {
         Some(ix) => ix.vnic_of(ip),
@@ -192,7 +197,7 @@ pub fn notes(
         // attributes and no policy: its statements are unknown.
         for (i, p) in s.zpr_policies.iter().enumerate() {
             if f.zpr_denied && p.stand_in {
-                note(Object::Policy(i), &|| {
+                note(&[Object::Policy(i)], &|| {
                     format!(
                         "ZPR policy `{}` is a stand-in `zprsim import` made: the export holds no ZPR policy while its endpoints carry security attributes, so every flow touching them is judged denied (ZPR's default deny). Export the policies (`oci zpr zpr-policy list --compartment-id TENANCY --all`) and import again before adding statements: the real ones may allow this path",
                         p.name
@@ -226,28 +231,52 @@ pub fn notes(
             // A balancer's VNIC (OCI lists it in no compartment a user
             // exports) carries the balancer's NSGs, attributes and public
             // address: nothing to export, nothing made up that matters.
-            if vn.stand_in && vn.kind != "load-balancer" {
-                note(Object::Vnic(v.index()), &|| {
-                    format!(
-                        "VNIC `{}` ({ip}) is a stand-in `zprsim import` made for {}, which the export lacks: its NSGs, security attributes and public IP are not known, so it is judged with the least they could allow. {} and import again before adding rules for it: they may be needed by nobody",
-                        vn.name,
-                        what(&vn.id, "VNIC"),
-                        export(&vn.id, "vnic get --vnic-id")
-                    )
-                });
-            }
+            let made_up = vn.stand_in && vn.kind != "load-balancer";
             // ZPR, where it drops the pair, at a VNIC whose attributes
             // (or its VCN's) the export does not say (since the
             // twenty-sixth session): no statement is hinted for it.
-            if f.zpr_denied && attributes_unknown(s, v.index()) {
-                // Whose: its own when it has none besides, else its VCN's
-                // (`zprsim import` gives it beside its own), named once.
-                let object = if own_attributes_said(s, v.index()) {
+            // Whose: its own when it has none besides, else its VCN's
+            // (`zprsim import` gives it beside its own), named once.
+            let unknown = (f.zpr_denied && attributes_unknown(s, v.index())).then(|| {
+                if own_attributes_said(s, v.index()) {
                     Object::VcnAttribute(s.subnets[vn.subnet.index()].vcn.index())
                 } else {
                     Object::Attributes(v.index())
-                };
-                note(object, &|| unknown_attributes_note(s, v.index(), ip));
+                }
+            });
+            let vnic_text = || {
+                format!(
+                    "VNIC `{}` ({ip}) is a stand-in `zprsim import` made for {}, which the export lacks: its NSGs, security attributes and public IP are not known, so it is judged with the least they could allow",
+                    vn.name,
+                    what(&vn.id, "VNIC"),
+                )
+            };
+            let export_vnic = export(&vn.id, "vnic get --vnic-id");
+            // A stand-in VNIC whose own attributes ZPR drops the pair at:
+            // one note says both (since the twenty-eighth session: two
+            // notes, the second repeating what to export).
+            let both = match unknown {
+                Some(o @ Object::Attributes(_)) if made_up => {
+                    note(&[Object::Vnic(v.index()), o], &|| {
+                        format!(
+                            "{}. ZPR drops this path at it: it carries `{}.attributes:unknown`, which no statement names, so the drop is owed to its unknown attributes, and no ZPR statement is hinted for it (one written for attributes nobody knows is a guess). {export_vnic} and import again before adding rules for it: they may be needed by nobody, and its real attributes may allow this path",
+                            vnic_text(),
+                            crate::shared::STAND_IN_NAMESPACE
+                        )
+                    })
+                }
+                _ => false,
+            };
+            if made_up && !both {
+                note(&[Object::Vnic(v.index())], &|| {
+                    format!(
+                        "{}. {export_vnic} and import again before adding rules for it: they may be needed by nobody",
+                        vnic_text()
+                    )
+                });
+            }
+            if let Some(object) = unknown.filter(|_| !both) {
+                note(&[object], &|| unknown_attributes_note(s, v.index(), ip));
             }
             let sn = &s.subnets[vn.subnet.index()];
             // Its security, where it denies: the source's egress rules,
@@ -283,7 +312,7 @@ pub fn notes(
                 if !(denied && stand_in) {
                     continue;
                 }
-                note(object, &|| {
+                note(&[object], &|| {
                     let command = match (kind, id) {
                         ("NSG", Some(id)) => format!(
                             "Export it (`oci network nsg get --nsg-id {id}`, and its rules: `oci network nsg rules list --all --nsg-id {id}`)"
@@ -322,7 +351,7 @@ pub fn notes(
                         .any(|n| n.contains(&other))
             };
             if blockless && other_unassigned() {
-                note(Object::Subnet(vn.subnet.index()), &|| {
+                note(&[Object::Subnet(vn.subnet.index())], &|| {
                     format!(
                         "subnet `{}` (of VNIC `{}`) was exported without its CIDR blocks, or those of one address family ({}): here it holds only its VNICs' {} addresses, so {other}, an address of its VCN that no VNIC holds, is judged as in no subnet. {} and import again",
                         sn.name,
@@ -333,7 +362,7 @@ pub fn notes(
                     )
                 });
             } else if sn.stand_in && !blockless {
-                note(Object::Subnet(vn.subnet.index()), &|| {
+                note(&[Object::Subnet(vn.subnet.index())], &|| {
                     format!(
                         "subnet `{}` (of VNIC `{}`) is a stand-in for {}, which the export lacks: it has no security list and no route table here. {} (with its security lists and route table) and import again before adding rules for it",
                         sn.name,
@@ -352,7 +381,7 @@ pub fn notes(
                 if let Some(g) = stand_in_gateway_taken(s, t, remote) {
                     let gw = &s.gateways[g.index()];
                     let vcn = &s.vcns[gw.vcn.index()];
-                    note(Object::Gateway(g.index()), &|| {
+                    note(&[Object::Gateway(g.index())], &|| {
                         let list = gateway_list(gw.id.as_deref(), vcn.id.as_deref());
                         format!(
                             "gateway `{}` (the target of route table `{}`) is a stand-in for {}, which the export lacks: it drops every packet here, and no route hint enables it or routes around it. Export it (`{list}`) and import again",
@@ -369,7 +398,7 @@ pub fn notes(
                     } else {
                         format!("subnet `{}`", sn.name)
                     };
-                    note(Object::Table(t.index()), &|| {
+                    note(&[Object::Table(t.index())], &|| {
                         format!(
                             "route table `{}` (of {of}) is a stand-in for {}, which the export lacks: it has no rule here, and the VCN's local routes are not assumed past its subnet (the real one may send an address of the VCN elsewhere). {} and import again before adding rules to it",
                             table.name,

@@ -456,12 +456,21 @@ impl Item {
 /// A record's place in its block and its fields.
 pub(crate) use crate::capture::RecordSpan as Rec;
 
-/// A record handed to a worker: where it is, and its shard.
+/// A record handed to a worker: where it is, its shard and its input.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct WorkRec {
     rec: Rec,
     shard: u16,
+    /// The input the reader read it from (in the padding after `shard`:
+    /// the struct stays 32 bytes), so the `tcp-header-cut` warning names
+    /// the inputs it counted in (since the twenty-eighth session; read
+    /// only for a batch that holds such packets, [`WorkBatch::one_input`]).
+    input: u32,
 }
+
+// INVARIANT: `input` fits in the padding after `shard`: the batches the
+// reader fills per record stay as large as they were.
+const _: () = assert!(std::mem::size_of::<WorkRec>() == 32);
 
 /// The records of one chunk a worker owns, as offsets into the chunk's
 /// block.
@@ -472,6 +481,33 @@ pub(crate) struct WorkBatch {
 }
 
 impl WorkBatch {
+    /// The input of every record, when they are all of one (a source's
+    /// inputs are read one after the other, so a batch's input only grows:
+    /// its first and last records tell); `None` for a batch across inputs.
+    pub(crate) fn one_input(&self) -> Option<u32> {
+        let (first, last) = (self.recs.first()?, self.recs.last()?);
+        (first.input == last.input).then_some(first.input)
+    }
+
+    /// Calls `f` with the input of each record whose TCP header the
+    /// capture cut before its flags ([`Item::tcp_header_cut`]), parsing
+    /// the records again: for a batch across inputs that holds such
+    /// packets only ([`WorkBatch::one_input`]).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn header_cut_inputs(&self, mut f: impl FnMut(u32)) {
+        for r in &self.recs {
+            let data = r.rec.data(&self.block);
+            let cut = parse::plain_then(r.rec.linktype, data, |meta, _| meta.tcp_header_cut)
+                .unwrap_or_else(|| {
+                    matches!(parse_frame(r.rec.linktype, data), Parsed::Ip(m) if m.tcp_header_cut)
+                });
+            if cut {
+                f(r.input);
+            }
+        }
+    }
+
     /// Parses each record and calls `f` with the packet, in order; `None`
     /// for a frame that is not an IP packet after all, which the reader
     /// never sends (it checked or parsed each one).
@@ -860,7 +896,7 @@ impl<X: Extra> Reader<'_, X> {
                 };
                 let data = rec.data(block);
                 let assign = match peek::shard(rec.linktype, data) {
-                    Some(shard) => self.send_to_worker(*rec, shard),
+                    Some(shard) => self.send_to_worker(*rec, shard, input32),
                     None => self.take_slow(*rec, data, input),
                 };
                 if WRITING && assign != NON_IP {
@@ -932,12 +968,13 @@ impl<X: Extra> Reader<'_, X> {
         self.worker_of = self.plan.owners();
     }
 
-    /// An IP record of `shard` to its worker's batch; returns the worker.
+    /// An IP record of `shard`, read from `input`, to its worker's batch;
+    /// returns the worker.
     #[inline]
-    fn send_to_worker(&mut self, rec: Rec, shard: u16) -> u8 {
+    fn send_to_worker(&mut self, rec: Rec, shard: u16, input: u32) -> u8 {
         let w = self.worker_of[usize::from(shard) % conntrack::SHARDS];
         if let Some(b) = self.batches.get_mut(usize::from(w)) {
-            b.push(WorkRec { rec, shard });
+            b.push(WorkRec { rec, shard, input });
         }
         w
     }
@@ -949,7 +986,7 @@ impl<X: Extra> Reader<'_, X> {
         match parse_frame(rec.linktype, data) {
             Parsed::Ip(meta) => {
                 let shard = u16::try_from(conntrack::shard_of(&meta.packet)).unwrap_or(0);
-                self.send_to_worker(rec, shard)
+                self.send_to_worker(rec, shard, u32::try_from(input).unwrap_or(u32::MAX))
             }
             Parsed::NonIp => {
                 self.counters.non_ip += 1;
@@ -1325,8 +1362,9 @@ fn run_with<X: Extra>(
     let mut packet_hist = new_hist();
     let mut results: Vec<_> = workers.into_iter().map(Worker::finish).collect();
     let mut warnings = warnings;
-    warnings.extend(tcp_header_cut_warning(
-        results.iter().map(|r| r.tcp_header_cut).sum(),
+    warnings.extend(tcp_header_cut_warnings(
+        results.iter().map(|r| r.tcp_header_cut.as_slice()),
+        |i| source.input_name(i),
     ));
     let closed = results.iter().map(|r| r.first.0.flows).sum();
     warnings.extend(spool_cut_warning(
@@ -1397,18 +1435,40 @@ fn run_with<X: Extra>(
     })
 }
 
-/// The `tcp-header-cut` warning: `count` TCP packets captured through
-/// their ports but not their flags, judged with none (once a run: which
-/// inputs they were in, the snapshot length of each says).
-fn tcp_header_cut_warning(count: u64) -> Option<RunWarning> {
-    (count > 0).then(|| {
-        RunWarning::new(
-            RunWarningCode::TcpHeaderCut,
-            format!(
-                "{count} TCP packet(s) were captured through their ports but not their TCP flags (the capture's snapshot length, or their IP length, ends inside the TCP header) and were judged without flags: a FIN or RST among them did not shorten its connection's timeout, and an ACK did not mark a connection seen from its middle; capture with a larger snapshot length (`tcpdump -s 0`, or at least 54 bytes on Ethernet and IPv4) to read them"
-            ),
-        )
-    })
+/// The `tcp-header-cut` warnings: per input (`name` names it), the TCP
+/// packets captured through their ports but not their flags, judged with
+/// none; `counts` are the judging units' counts per input index. One
+/// warning per input that had any, in input order, naming it as the other
+/// per-file warnings do (since the twenty-eighth session: one for the run,
+/// naming none).
+fn tcp_header_cut_warnings<'a>(
+    counts: impl Iterator<Item = &'a [u64]>,
+    name: impl Fn(usize) -> String,
+) -> Vec<RunWarning> {
+    let mut per_input: Vec<u64> = Vec::new();
+    for c in counts {
+        if per_input.len() < c.len() {
+            per_input.resize(c.len(), 0);
+        }
+        for (total, n) in per_input.iter_mut().zip(c) {
+            *total += n;
+        }
+    }
+    per_input
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .map(|(i, count)| {
+            let name = name(i);
+            RunWarning::new(
+                RunWarningCode::TcpHeaderCut,
+                format!(
+                    "{name}: {count} TCP packet(s) were captured through their ports but not their TCP flags (the capture's snapshot length, or their IP length, ends inside the TCP header) and were judged without flags: a FIN or RST among them did not shorten its connection's timeout, and an ACK did not mark a connection seen from its middle; capture with a larger snapshot length (`tcpdump -s 0`, or at least 54 bytes on Ethernet and IPv4) to read them"
+                ),
+            )
+            .file(name)
+        })
+        .collect()
 }
 
 /// The `temporary-files-full` warning of a compared pass whose spools a

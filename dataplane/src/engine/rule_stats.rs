@@ -61,6 +61,12 @@ pub struct AuditFlow {
     /// seen as the opener). Always false for flow logs, which carry no
     /// flags or types.
     pub mid_flow: bool,
+    /// `first` is TCP whose flags the capture cut off (its snapshot
+    /// length ends inside the TCP header): `mid_flow` because nothing
+    /// tells whether it opened its connection, said as such in the audit
+    /// text, not as "no SYN" (since the twenty-eighth session). Always
+    /// false for flow logs.
+    pub flags_cut: bool,
     /// `first` is ICMP (or ICMPv6) whose type and code are not known: a
     /// flow-log record's (records carry none; `first` holds the echo
     /// request or reply it was judged as, which is not what the flow
@@ -322,6 +328,7 @@ impl RuleTally {
                     first_ns: ts_ns,
                     packets: 1,
                     mid_flow: answers_first(p, tcp_flags),
+                    flags_cut: p.proto == zprsim_control::model::proto::TCP && tcp_flags.is_none(),
                     icmp_type_unknown: false,
                     direction_guessed: false,
                 },
@@ -372,6 +379,7 @@ pub(crate) fn merge(tallies: Vec<RuleTally>) -> RuleStats {
                         m.first = a.first;
                         m.first_ns = a.first_ns;
                         m.mid_flow = a.mid_flow;
+                        m.flags_cut = a.flags_cut;
                     }
                 })
                 .or_insert(a);

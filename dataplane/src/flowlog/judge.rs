@@ -178,6 +178,7 @@ impl AuditTally {
                     first_ns: ns,
                     packets,
                     mid_flow: false,
+                    flags_cut: false,
                     // A record carries no ICMP type: `p`'s is the echo
                     // it was judged as (`record_packet`).
                     icmp_type_unknown: matches!(p.l4, L4::Icmp { .. }),

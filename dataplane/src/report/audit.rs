@@ -60,6 +60,13 @@ pub struct AuditListed {
     /// it would open that reverse path and leave the connection closed).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub mid_flow: bool,
+    /// A `mid_flow` flow whose first such packet is TCP whose flags the
+    /// capture cut off (its snapshot length ends inside the TCP header):
+    /// whether it was the SYN is not known, so no statement is proposed,
+    /// and the summary says the flags were cut, not "no SYN" (since the
+    /// twenty-eighth session).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub flags_cut: bool,
     /// A flow log's flow logged in both directions in the same second at
     /// one VNIC, where neither the rules nor the ports told which end
     /// opened it (the tie rule took input order): no statement is
@@ -235,6 +242,7 @@ pub fn audit_flows(s: &Scenario, audit: &[AuditFlow], top: usize) -> AuditFlows 
             verdict: d.judgement.verdict,
             to_keep_open,
             mid_flow: a.mid_flow,
+            flags_cut: a.flags_cut,
             direction_guessed: a.direction_guessed,
         });
     }
@@ -279,6 +287,9 @@ pub fn audit_section(a: &AuditFlows, n: usize) -> String {
             }
             Verdict::Allow if f.mid_flow && f.proto == zprsim_control::model::proto::UDP => {
                 "open today; the capture starts inside it (a datagram from the server's port, no request), so which end opened it is not known and no statement is proposed"
+            }
+            Verdict::Allow if f.mid_flow && f.flags_cut => {
+                "open today; the capture cut its first packet's TCP flags off (its snapshot length ends inside the TCP header), so whether that packet opened it is not known and no statement is proposed"
             }
             Verdict::Allow if f.mid_flow => {
                 "open today; the capture starts inside it (no SYN), so which end opened it is not known and no statement is proposed"
