@@ -9,7 +9,7 @@ use zprsim_bench::random::{Shape, address_pool, random_packet, random_scenario_s
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::eval;
 use zprsim_control::model::{Peer, RuleOptions, Scenario};
-use zprsim_control::verdict::{Context, DirectionKey, RuleRef};
+use zprsim_control::verdict::{Context, DirectionKey, RuleRef, Stage};
 
 /// Counts, for the coverage assertion, what the deciding security rule
 /// of a packet says about the union of containers at the checked VNIC.
@@ -78,6 +78,10 @@ struct Coverage {
     stateless_sport: usize,
     /// ... of which in a reply's context.
     stateless_sport_reply: usize,
+    /// Packets to or from an address that may be a VNIC an export lacks
+    /// (`vnics_unknown`), and of those the ones the route layer passed.
+    lost_vnic: usize,
+    lost_vnic_past_route: usize,
 }
 
 /// Checks one seed; returns a description of the first disagreement.
@@ -88,8 +92,12 @@ fn check_seed(seed: u64, packets: usize, cov: &mut Coverage) -> Result<(), Strin
     // Every shape also makes a share of its TCP/UDP rules stateless
     // with a source-port range (since the twenty-second session: before,
     // 2 of 60,000 packets were decided by such a rule, none a reply).
+    // And a share of subnets do not know all their VNICs (since the
+    // twenty-eighth session: an address of them no VNIC holds may be a
+    // VNIC an export lacks, and its security layer denies).
     let shape = Shape {
         stateless_sport: 0.5,
+        vnics_unknown: 0.3,
         ..if seed % 2 == 1 {
             Shape::wide()
         } else {
@@ -125,6 +133,11 @@ fn check_seed(seed: u64, packets: usize, cov: &mut Coverage) -> Result<(), Strin
             Some(st) => cov.by_stage[st as usize] += 1,
         }
         cov.audit += usize::from(j.zpr_audit);
+        let lost = |ip| eval::vnics_unknown_at(&s, eval::endpoint_of(&s, ip), ip).is_some();
+        if lost(p.src) || lost(p.dst) {
+            cov.lost_vnic += 1;
+            cov.lost_vnic_past_route += usize::from(j.stage != Some(Stage::Route));
+        }
         let fast = c.judge(&p, ctx);
         let fast_rules: Vec<_> = fast
             .rules
@@ -179,6 +192,12 @@ fn compiled_equals_reference_on_random_scenarios() {
     assert!(
         cov.stateless_sport * 1000 > total && cov.stateless_sport_reply * 5000 > total,
         "stateless rules with source ports barely decide: {cov:?}"
+    );
+    // Addresses that may be VNICs an export lacks reach their security
+    // layer (`Shape::vnics_unknown`).
+    assert!(
+        cov.lost_vnic_past_route * 200 > total,
+        "addresses that may be lost VNICs barely reach their security layer: {cov:?}"
     );
 }
 

@@ -400,3 +400,86 @@ fn a_flow_log_of_no_record_says_nothing_was_judged() {
     let (ws, _) = codes(&["replay", "scenario.toml", "flowlogs/oke-demo.jsonl"]);
     assert!(!ws.iter().any(|w| w.contains("nothing")), "{ws:?}");
 }
+
+/// Every flow-log form whose first key is `data`, as docs/flow-logs.md
+/// lists them, is read as the flow log it is: `oci logging-search
+/// search-logs` output (keys sorted, as the CLI prints them, and not), the
+/// lines of `jq -c '.data.results[]'`, and bare `logContent` entries whose
+/// record's keys come in another order. Each was refused as "an OCI CLI
+/// output" (exit 2): the check that tells an export file from flow logs
+/// looked only at the record's first key.
+///
+/// Found by the twenty-seventh session's QA (a regression of `562c2be`).
+#[test]
+fn every_flow_log_form_starting_with_data_is_read_as_flow_logs() {
+    let lines = root().join("examples/oke-orders/flowlogs/oke-demo.jsonl");
+    let entries: Vec<serde_json::Value> = std::fs::read_to_string(&lines)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let wrapped: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|e| serde_json::json!({ "data": e }))
+        .collect();
+    // A bare `logContent` whose record's keys are written last to first
+    // (`version` .. `action`), by hand: serde_json sorts a map's keys.
+    let reordered: String = entries
+        .iter()
+        .map(|e| {
+            let content = e["logContent"].as_object().unwrap();
+            let record = content["data"].as_object().unwrap();
+            let data: Vec<String> = record
+                .iter()
+                .rev()
+                .map(|(k, v)| format!("{}:{v}", serde_json::Value::from(k.as_str())))
+                .collect();
+            let rest: Vec<String> = content
+                .iter()
+                .filter(|(k, _)| k.as_str() != "data")
+                .map(|(k, v)| format!("{}:{v}", serde_json::Value::from(k.as_str())))
+                .collect();
+            format!("{{\"data\":{{{}}},{}}}\n", data.join(","), rest.join(","))
+        })
+        .collect();
+    let forms: [(&str, String); 4] = [
+        (
+            "search-sorted.json",
+            serde_json::to_string_pretty(&serde_json::json!({ "data": {
+                "fields": null,
+                "results": wrapped,
+                "summary": { "field-count": null, "result-count": wrapped.len() },
+            }}))
+            .unwrap(),
+        ),
+        (
+            // The order the API gives: `results` first.
+            "search.json",
+            format!(
+                "{{\"data\": {{\"results\": {}}}}}",
+                serde_json::to_string(&wrapped).unwrap()
+            ),
+        ),
+        (
+            "jq-c.jsonl",
+            wrapped.iter().map(|w| format!("{w}\n")).collect(),
+        ),
+        ("bare-reordered.jsonl", reordered),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = "examples/oke-orders/scenario.toml";
+    let want = report_of(scenario, &lines);
+    assert!(want["flow_log"]["judged"].as_u64().unwrap() > 0);
+    for (name, text) in forms {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let got = report_of(scenario, &path);
+        for key in ["packets", "dropped_by_stage", "flows"] {
+            assert_eq!(got[key], want[key], "{name}: {key}");
+        }
+        for key in ["records", "judged", "skipped_nodata", "agreement"] {
+            assert_eq!(got["flow_log"][key], want["flow_log"][key], "{name}: {key}");
+        }
+    }
+}

@@ -823,3 +823,93 @@ fn a_missing_drgs_stand_in_is_a_drg_that_drops_every_packet() {
     );
     assert!(!text.contains("internet gateway"), "{j:#}");
 }
+
+/// The subnets whose VNICs the export cannot all name get `vnics_unknown
+/// = true` with a warning naming the subnet and the commands (since the
+/// twenty-eighth session): every subnet when the export lists no private
+/// IP, only `pods` when the list lacks that subnet's (its part of
+/// `private-ip list --subnet-id` lost) or holds one of it that names no
+/// VNIC; none in the whole export.
+#[test]
+fn subnets_whose_private_ips_the_export_lacks_say_their_vnics_are_unknown() {
+    const PODS: &str = "ocid1.subnet.oc1.iad.gen000003";
+    let flagged = |files: &zprsim_control::import::Files| {
+        let i = oci::import(files, None).unwrap_or_else(|e| panic!("{e}"));
+        let s = zprsim_control::load::from_toml_str(&i.toml, "s.toml")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .scenario;
+        let names: Vec<String> = s
+            .subnets
+            .iter()
+            .filter(|n| n.vnics_unknown)
+            .map(|n| n.name.clone())
+            .collect();
+        (names, i.warnings)
+    };
+    let (none, _) = flagged(&crate::support::oke_export());
+    assert!(none.is_empty(), "{none:?}");
+
+    let mut files = crate::support::oke_export();
+    files.remove("network-private-ip-list.json");
+    files.remove("network-vnic-get-4.json");
+    let (all, warnings) = flagged(&files);
+    assert_eq!(all.len(), 6, "{all:?}");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("the export lists no private IP")
+                && w.contains("`api`, `lb-public`, `workers`, `pods`, `legacy`, and 1 more")
+                && w.contains("oci network private-ip list --subnet-id SUBNET --all")),
+        "{warnings:#?}"
+    );
+
+    // The list without the pods subnet's private IPs.
+    let edit = |files: &mut zprsim_control::import::Files, f: &dyn Fn(&mut Vec<Value>)| {
+        let name = "network-private-ip-list.json";
+        let mut v: Value = serde_json::from_str(&files[name]).unwrap();
+        f(v["data"].as_array_mut().unwrap());
+        files.insert(name.into(), v.to_string());
+    };
+    let mut files = crate::support::oke_export();
+    edit(&mut files, &|d| d.retain(|p| p["subnet-id"] != PODS));
+    let (pods, warnings) = flagged(&files);
+    assert_eq!(pods, ["pods"]);
+    let w: Vec<&String> = warnings
+        .iter()
+        .filter(|w| w.contains("vnics_unknown"))
+        .collect();
+    assert_eq!(w.len(), 1, "{warnings:#?}");
+    assert!(
+        w[0].starts_with(&format!(
+            "subnet `pods` (`{PODS}`): the export lists none of its private IPs, while VNIC `"
+        )) && w[0].contains(&format!(
+            "`oci network private-ip list --subnet-id {PODS} --all`"
+        )),
+        "{}",
+        w[0]
+    );
+
+    // One private IP of pods without its `vnic-id` (null says reserved,
+    // assigned to no VNIC: nothing unknown).
+    let mut files = crate::support::oke_export();
+    edit(&mut files, &|d| {
+        if let Some(p) = d.iter_mut().find(|p| p["ip-address"] == "10.0.10.21") {
+            p.as_object_mut().unwrap().remove("vnic-id");
+        }
+    });
+    let (pods, warnings) = flagged(&files);
+    assert_eq!(pods, ["pods"]);
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("its private IP 10.0.10.21 (`") && w.contains("names no VNIC")),
+        "{warnings:#?}"
+    );
+    let mut files = crate::support::oke_export();
+    edit(&mut files, &|d| {
+        if let Some(p) = d.iter_mut().find(|p| p["ip-address"] == "10.0.10.21") {
+            p["vnic-id"] = Value::Null;
+        }
+    });
+    assert!(flagged(&files).0.is_empty());
+}

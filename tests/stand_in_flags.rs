@@ -50,6 +50,8 @@ fn flag(s: &mut Scenario, rng: &mut ChaCha8Rng) {
         } else {
             sn.stand_in && sn.route_table.is_none()
         };
+        // Its VNICs not all known (since the twenty-eighth session).
+        sn.vnics_unknown = rng.random_bool(0.25);
     }
     for v in &mut s.vnics {
         v.stand_in = rng.random_bool(0.3);
@@ -70,6 +72,7 @@ fn plain(s: &Scenario) -> Scenario {
         sn.stand_in = false;
         sn.lists_unknown = false;
         sn.table_unknown = false;
+        sn.vnics_unknown = false;
     });
     p.vnics.iter_mut().for_each(|v| v.stand_in = false);
     p

@@ -128,7 +128,19 @@ fn reply_failed(first: &Packet, d: &zprsim_control::verdict::Decision) -> verify
         failing_runs: Vec::new(),
         verdict: j.verdict,
         stage: j.stage,
-        rule: format!("the reply drops: {decided}: the connection cannot complete"),
+        // As docs/verify.md words each protocol's (since the
+        // twenty-eighth session: a UDP or echo reply "would drop").
+        rule: match first.proto {
+            proto::TCP => {
+                format!("the reply drops: {decided}: the connection cannot complete")
+            }
+            proto::UDP => {
+                format!("the reply would drop: {decided}: the request passes but gets no response")
+            }
+            _ => format!(
+                "the echo reply would drop: {decided}: the echo request passes but gets no echo reply"
+            ),
+        },
         blocked_by: vec![format!("reply: {decided}")],
         to_open: Vec::new(),
         reply: true,

@@ -158,9 +158,14 @@ fn a_udp_or_ping_path_whose_replies_drop_fails() {
             f.stage,
             Some(zprsim_control::verdict::Stage::EgressSecurity)
         );
+        let drops = if n == "dns" {
+            "the reply would drop"
+        } else {
+            "the echo reply would drop"
+        };
         assert!(
             f.rule
-                .starts_with("the reply drops: egress-security DENIED: at VNIC `d`"),
+                .starts_with(&format!("{drops}: egress-security DENIED: at VNIC `d`")),
             "{f:?}"
         );
         assert_eq!(f.blocked_by.len(), 1, "{f:?}");
@@ -1018,4 +1023,85 @@ fn each_failing_run_says_its_own_stage_and_reply() {
     let e2 = e.replace("\"48-62\"", "\"50-60\"");
     let r = run(&s, &e2);
     assert_eq!(r.paths[0].failed[0].failing_runs.len(), 1);
+}
+
+/// `verify` said of every reply that drops "the connection cannot
+/// complete", a DNS answer's and an echo reply's too, where `explain` says
+/// a UDP or ICMP reply "would drop" and only a TCP connection "cannot
+/// complete". Now a UDP path's failure says the request passes but gets
+/// no response, a ping path's that the echo request gets no echo reply,
+/// and a TCP path's still that the connection cannot complete: in text
+/// and JUnit alike, `--json`'s fields unchanged.
+///
+/// Planning item 1 of the twenty-eighth session (branch s28-polish).
+#[test]
+fn a_reply_that_drops_is_said_per_protocol_in_text_and_junit() {
+    use assert_cmd::cargo::CommandCargoExt;
+    // The DoT path (tcp/853) made stateless too: its reply drops as well.
+    let s = scenario("").replace(
+        "protocol = \"6\", tcp_options",
+        "protocol = \"6\", is_stateless = true, tcp_options",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), &s).unwrap();
+    std::fs::write(dir.path().join("e.toml"), EXPECT).unwrap();
+    let cmd = |extra: &[&str]| {
+        std::process::Command::cargo_bin("zprsim")
+            .unwrap()
+            .current_dir(dir.path())
+            .args(["verify", "s.toml", "e.toml"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let denied = "egress-security DENIED: at VNIC `d` (evaluated security list `dns-sl`); VNIC `d` has no egress rules: it allows nothing";
+    let dns = format!("the reply would drop: {denied}: the request passes but gets no response");
+    let ping = format!(
+        "the echo reply would drop: {denied}: the echo request passes but gets no echo reply"
+    );
+    let dot = format!("the reply drops: {denied}: the connection cannot complete");
+    let o = cmd(&[]);
+    assert_eq!(o.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&o.stdout);
+    for want in [&dns, &ping, &dot] {
+        assert!(
+            text.contains(&format!("\n          {want}\n")),
+            "{want}\n{text}"
+        );
+    }
+    assert_eq!(text.matches("cannot complete").count(), 1, "{text}");
+    let o = cmd(&["--junit", "-"]);
+    let xml = String::from_utf8_lossy(&o.stdout);
+    for want in [&dns, &ping, &dot] {
+        assert!(xml.contains(want.as_str()), "{want}\n{xml}");
+    }
+    assert_eq!(xml.matches("cannot complete").count(), 1, "{xml}");
+    // `--json`: the same fields, `rule` in these words.
+    let v: Value = serde_json::from_slice(&cmd(&["--json"]).stdout).unwrap();
+    let rules: Vec<&str> = v["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["failed"][0]["rule"].as_str())
+        .collect();
+    assert_eq!(rules, [dns.as_str(), ping.as_str(), dot.as_str()], "{v:#}");
+    // A UDP or echo reply's failure has the fields a TCP reply's has (a
+    // port path's `failing_ports` and `failing_runs` aside).
+    let keys = |f: &Value| {
+        let mut k: Vec<String> = f.as_object().unwrap().keys().cloned().collect();
+        k.retain(|k| !k.starts_with("failing_"));
+        k
+    };
+    let failed: Vec<&Value> = v["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["failed"][0])
+        .filter(|f| f.is_object())
+        .collect();
+    assert_eq!(failed.len(), 3, "{v:#}");
+    for f in &failed {
+        assert_eq!(keys(f), keys(failed[2]), "{f:#}");
+        assert_eq!(f["reply"], true, "{f:#}");
+    }
 }

@@ -387,6 +387,13 @@ pub struct Shape {
     /// exactly what they drew before (no extra draw); the differential
     /// tests set it (since the twenty-second session).
     pub stateless_sport: f64,
+    /// Share of subnets whose VNICs are not all known (`vnics_unknown`:
+    /// an address of them no VNIC holds may be a VNIC an export lacks).
+    /// 0 in `classic`, `wide` and `edges`, which then draw exactly what
+    /// they drew before (no extra draw); drawn after everything else, so
+    /// the scenario is the same but for the flags (since the
+    /// twenty-eighth session).
+    pub vnics_unknown: f64,
 }
 
 impl Shape {
@@ -400,6 +407,7 @@ impl Shape {
             many_nsgs: false,
             edges: false,
             stateless_sport: 0.0,
+            vnics_unknown: 0.0,
         }
     }
 
@@ -415,6 +423,7 @@ impl Shape {
             many_nsgs: true,
             edges: false,
             stateless_sport: 0.0,
+            vnics_unknown: 0.0,
         }
     }
 
@@ -618,6 +627,7 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                 stand_in: false,
                 lists_unknown: false,
                 table_unknown: false,
+                vnics_unknown: false,
             });
             for k in 0..rng.random_range(1..=shape.max_vnics_per_subnet.max(1)) {
                 // A subnet with a second IPv4 block (OCI's
@@ -839,6 +849,11 @@ pub fn random_scenario_shaped(rng: &mut impl Rng, shape: &Shape) -> Scenario {
                 1 => Some(true),
                 _ => None,
             };
+        }
+    }
+    if shape.vnics_unknown > 0.0 {
+        for sn in &mut s.subnets {
+            sn.vnics_unknown = rng.random_bool(shape.vnics_unknown);
         }
     }
     s

@@ -800,6 +800,7 @@ pub fn scenario(spec: &ScaleSpec) -> Scenario {
                 stand_in: false,
                 lists_unknown: false,
                 table_unknown: false,
+                vnics_unknown: false,
             });
         }
     }
@@ -1984,6 +1985,9 @@ pub fn to_toml(s: &Scenario) -> String {
         }
         if sn.prohibit_internet_ingress {
             o.push_str("prohibit_internet_ingress = true\n");
+        }
+        if sn.vnics_unknown {
+            o.push_str("vnics_unknown = true\n");
         }
         if let Some(rt) = sn.route_table {
             let _ = writeln!(

@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::IpNet;
 
-use crate::ids::{RouteTableId, SecurityListId, VcnId, VnicId};
+use crate::ids::{RouteTableId, SecurityListId, SubnetId, VcnId, VnicId};
 use crate::model::{
     AddressIndex, Attribute, Direction, Peer, Protocol, RouteDestination, RouteTarget, RuleOptions,
     Scenario, SecurityRule, StatementRef, proto,
@@ -128,10 +128,16 @@ fn evaluate_between(
                 return dropped(layers, deciders, Stage::EgressSecurity);
             }
         }
-        _ => layers.push(
-            LayerReport::new(Stage::EgressSecurity, Outcome::Skipped)
-                .with_reason("the source is not a VNIC"),
-        ),
+        _ => match lost_vnic_layer(s, src, p.src, Stage::EgressSecurity) {
+            Some(denied) => {
+                layers.push(denied);
+                return dropped(layers, deciders, Stage::EgressSecurity);
+            }
+            None => layers.push(
+                LayerReport::new(Stage::EgressSecurity, Outcome::Skipped)
+                    .with_reason("the source is not a VNIC"),
+            ),
+        },
     }
 
     // 3. ingress security at the destination VNIC
@@ -147,10 +153,16 @@ fn evaluate_between(
                 return dropped(layers, deciders, Stage::IngressSecurity);
             }
         }
-        _ => layers.push(
-            LayerReport::new(Stage::IngressSecurity, Outcome::Skipped)
-                .with_reason("the destination is not a VNIC"),
-        ),
+        _ => match lost_vnic_layer(s, dst, p.dst, Stage::IngressSecurity) {
+            Some(denied) => {
+                layers.push(denied);
+                return dropped(layers, deciders, Stage::IngressSecurity);
+            }
+            None => layers.push(
+                LayerReport::new(Stage::IngressSecurity, Outcome::Skipped)
+                    .with_reason("the destination is not a VNIC"),
+            ),
+        },
     }
 
     // 4. zpr
@@ -1477,6 +1489,39 @@ pub(crate) fn unknown_rules(s: &Scenario, v: VnicId) -> Option<String> {
     })
 }
 
+/// The subnet whose VNICs are not all known (`vnics_unknown`) that holds
+/// `ip`, when endpoint `ep` (`ip`'s) is no VNIC: the address may be a VNIC
+/// the export lacks (docs/semantics.md, decision 34). Read off the
+/// subnets' blocks on every call, nothing precomputed (the compiler has its
+/// own reading, `compile/build/vnics_unknown.rs`).
+#[must_use]
+pub fn vnics_unknown_at(s: &Scenario, ep: Endpoint, ip: IpAddr) -> Option<SubnetId> {
+    if !matches!(ep, Endpoint::Unassigned(_)) {
+        return None;
+    }
+    s.subnets
+        .iter()
+        .position(|sn| sn.vnics_unknown && sn.cidrs.iter().any(|c| c.contains(&ip)))
+        .and_then(|i| SubnetId::new(i).ok())
+}
+
+/// The security layer (`stage`) at endpoint `ep` (address `ip`) that is no
+/// VNIC but may be one the export lacks ([`vnics_unknown_at`]): it denies,
+/// first packets and replies alike (nothing is tracked at a VNIC nobody
+/// knows, and its NSGs and attributes are unknown: the least it could
+/// allow is nothing). `None` for any other endpoint.
+fn lost_vnic_layer(s: &Scenario, ep: Endpoint, ip: IpAddr, stage: Stage) -> Option<LayerReport> {
+    let sn = &s.subnets[vnics_unknown_at(s, ep, ip)?.index()];
+    let list = match &sn.id {
+        Some(id) => format!("`oci network private-ip list --subnet-id {id} --all`"),
+        None => "`oci network private-ip list --subnet-id SUBNET --all`".to_owned(),
+    };
+    Some(LayerReport::new(stage, Outcome::Denied).with_reason(format!(
+        "{ip} may be a VNIC the export lacks: no VNIC holds it, and subnet `{}` does not know all its VNICs (`vnics_unknown = true`), so its NSGs and security attributes are unknown and nothing is allowed to or from it; export the subnet's private IPs ({list}) and their VNICs (`oci network vnic get`)",
+        sn.name
+    )))
+}
+
 /// The security lists that apply to a VNIC.
 #[must_use]
 pub fn vnic_security_lists(s: &Scenario, v: VnicId) -> &[SecurityListId] {
@@ -1519,13 +1564,15 @@ fn every_layer_between(s: &Scenario, src: Endpoint, dst: Endpoint, p: &Packet) -
             Endpoint::Vnic(v) => {
                 security_layer(s, v, Direction::Egress, p, p.dst, dst, false).report
             }
-            _ => LayerReport::new(Stage::EgressSecurity, Outcome::Skipped),
+            _ => lost_vnic_layer(s, src, p.src, Stage::EgressSecurity)
+                .unwrap_or_else(|| LayerReport::new(Stage::EgressSecurity, Outcome::Skipped)),
         },
         match dst {
             Endpoint::Vnic(v) => {
                 security_layer(s, v, Direction::Ingress, p, p.src, src, false).report
             }
-            _ => LayerReport::new(Stage::IngressSecurity, Outcome::Skipped),
+            _ => lost_vnic_layer(s, dst, p.dst, Stage::IngressSecurity)
+                .unwrap_or_else(|| LayerReport::new(Stage::IngressSecurity, Outcome::Skipped)),
         },
         zpr_layer(s, src, dst, p, Context::First).report,
     ]

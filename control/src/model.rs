@@ -409,6 +409,14 @@ pub struct Subnet {
     /// a subnet made up as above): only the VCN's local routes are known.
     /// Told from `stand_in` by no route table before the twentieth session.
     pub table_unknown: bool,
+    /// Its VNICs are not all known (`vnics_unknown`; since the
+    /// twenty-eighth session): `zprsim import` sets it when the export
+    /// cannot say every VNIC of the subnet (its private IPs not listed).
+    /// An address of it that no VNIC holds may be a VNIC the export
+    /// lacks, whose NSGs and attributes are unknown: packets to and from
+    /// it drop at its security layer (docs/semantics.md, decision 34),
+    /// owed to the export.
+    pub vnics_unknown: bool,
 }
 
 /// Whether a VNIC has a public IPv4 address, as far as the scenario says.

@@ -37,7 +37,13 @@
 //! - ZPR: either end carries the stand-in attribute, or (since the
 //!   twenty-first session) a ZPR policy is a stand-in (the export held
 //!   none while its endpoints carry attributes): every ZPR drop is then
-//!   owed, as any statement the export lacked may have allowed it.
+//!   owed, as any statement the export lacked may have allowed it;
+//! - any layer, when either end may be a VNIC the export lacks (since the
+//!   twenty-eighth session, [`StandInOwed::may_be_a_lost_vnic`]): an
+//!   address no VNIC holds in a subnet whose VNICs are not all known
+//!   (`vnics_unknown`). Everything to and from it drops (at its security
+//!   layer, or earlier), while the whole export may hold a VNIC there whose
+//!   NSGs, attributes and route table allow it.
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -69,6 +75,8 @@ pub struct StandInOwed {
     to_stand_in_gateway: HashSet<RuleId>,
     /// A ZPR policy is a stand-in: the statements are unknown.
     statements_unknown: bool,
+    /// The blocks of the subnets whose VNICs are not all known.
+    vnics_unknown: Vec<ipnet::IpNet>,
 }
 
 impl StandInOwed {
@@ -96,7 +104,14 @@ impl StandInOwed {
         }
         let mut flags = HashMap::new();
         let statements_unknown = s.zpr_policies.iter().any(|p| p.stand_in);
-        let mut any = !to_stand_in_gateway.is_empty() || statements_unknown;
+        let vnics_unknown: Vec<ipnet::IpNet> = s
+            .subnets
+            .iter()
+            .filter(|sn| sn.vnics_unknown)
+            .flat_map(|sn| sn.cidrs.iter().copied())
+            .collect();
+        let mut any =
+            !to_stand_in_gateway.is_empty() || statements_unknown || !vnics_unknown.is_empty();
         for (i, v) in s.vnics.iter().enumerate() {
             let mut f = 0;
             if routes.get(i).copied().unwrap_or(false) {
@@ -135,11 +150,19 @@ impl StandInOwed {
             flags,
             to_stand_in_gateway,
             statements_unknown,
+            vnics_unknown,
         })
     }
 
     fn of(&self, ip: IpAddr) -> u8 {
         self.flags.get(&ip).copied().unwrap_or(0)
+    }
+
+    /// Whether `ip` may be a VNIC the export lacks: no VNIC holds it, and
+    /// it lies in a subnet whose VNICs are not all known (`vnics_unknown`).
+    #[must_use]
+    pub fn may_be_a_lost_vnic(&self, ip: IpAddr) -> bool {
+        !self.flags.contains_key(&ip) && self.vnics_unknown.iter().any(|n| n.contains(&ip))
     }
 
     /// Whether a packet from `from` to `to` dropped at `stage` was
@@ -153,6 +176,9 @@ impl StandInOwed {
         stage: Stage,
         route_rule: Option<RuleId>,
     ) -> bool {
+        if self.may_be_a_lost_vnic(from) || self.may_be_a_lost_vnic(to) {
+            return true;
+        }
         match stage {
             Stage::Route => {
                 // The sender's table when it is a VNIC, else the

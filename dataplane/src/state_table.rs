@@ -428,12 +428,22 @@ impl Keys {
     /// The connection key and direction of `p`, the packet these are the
     /// keys of ([`packet_keys`]`(p).1`), with the key `None` when it is
     /// [`Keys::flow`] (not copied).
-    #[inline]
+    ///
+    /// The common case (TCP, UDP: the flow key) inline, the others out of
+    /// line: called, the whole function was ~20 instructions a packet
+    /// for a flag and a copy (callgrind, twenty-eighth session).
+    #[inline(always)]
     #[must_use]
     pub(crate) fn conn(&self, p: &Packet) -> Option<(Option<StateKey>, bool)> {
         if self.same {
             return self.forward.map(|f| (None, f));
         }
+        Keys::other_conn(p)
+    }
+
+    /// [`Keys::conn`] of a packet whose connection key is not its flow key.
+    #[inline(never)]
+    fn other_conn(p: &Packet) -> Option<(Option<StateKey>, bool)> {
         match (&p.src, &p.dst, &p.l4) {
             (IpAddr::V4(a), IpAddr::V4(b), L4::Icmp { .. } | L4::Opaque) => {
                 let (k, f) = v4_portless_conn(u32::from(*a), u32::from(*b), p.proto);
@@ -942,7 +952,13 @@ impl<V> ShardTable<V> {
     }
 
     /// The entry of `key` (`h`: its [`KeyHasher::hash`]).
-    #[inline]
+    ///
+    /// Always inlined, as [`ShardTable::find_mut`]: called out of line,
+    /// the probe of an empty table (a tracker's on dropped first packets)
+    /// cost a call, six saved registers and a returned `Option<Slot>`,
+    /// ~20 instructions a packet for a length compared with 0
+    /// (callgrind, docs/benchmarks.md, twenty-eighth session).
+    #[inline(always)]
     #[must_use]
     pub(crate) fn find(&self, key: &StateKey, h: u64) -> Option<Slot> {
         match key {
@@ -951,8 +967,11 @@ impl<V> ShardTable<V> {
         }
     }
 
-    /// [`ShardTable::find`] and [`ShardTable::get_mut`] in one.
-    #[inline]
+    /// [`ShardTable::find`] and [`ShardTable::get_mut`] in one. Always
+    /// inlined: it is the flow record's probe on every packet
+    /// (`engine/flows.rs`, `Flows::known_drop`), where a call saved six
+    /// registers for a probe of one or two slots.
+    #[inline(always)]
     pub(crate) fn find_mut(&mut self, key: &StateKey, h: u64) -> Option<(Slot, &mut V)> {
         match key {
             StateKey::V4(k) => self.v4.find_mut(k, h).map(|(i, v)| (Slot::V4(i), v)),

@@ -470,8 +470,8 @@ pub struct ClassInfo {
     pub in_peer: u32,
     /// Peer class for ZPR checks.
     pub zpr_peer: u32,
-    /// [`ClassInfo::EXEMPT`], [`ClassInfo::VNIC`] and
-    /// [`ClassInfo::ZPR_AUDITED`].
+    /// [`ClassInfo::EXEMPT`], [`ClassInfo::VNIC`],
+    /// [`ClassInfo::ZPR_AUDITED`] and [`ClassInfo::MAY_BE_LOST_VNIC`].
     pub flags: u32,
 }
 
@@ -493,6 +493,11 @@ impl ClassInfo {
     /// The ZPR profile is audit-only (a copy of its
     /// [`ZprProfileInfo::audited`], so the judgement need not read it).
     pub const ZPR_AUDITED: u32 = 4;
+    /// No VNIC, in a subnet whose VNICs are not all known
+    /// (`vnics_unknown`): it may be a VNIC the export lacks, so its
+    /// security layer denies, first packets and replies alike
+    /// (`build/vnics_unknown.rs`; docs/semantics.md, decision 34).
+    pub const MAY_BE_LOST_VNIC: u32 = 8;
 }
 
 /// ZPR profile facts that do not depend on the peer.
@@ -747,6 +752,9 @@ pub(super) fn source_layers(
     if !r.passes(reply) {
         return Some(Stage::Route);
     }
+    if a.flags & ClassInfo::MAY_BE_LOST_VNIC != 0 {
+        return Some(Stage::EgressSecurity);
+    }
     if let Some(e) = security_step(rd.egress, a.sec_profile, reply && t.at_dst, &mut rules[1]) {
         if !e.allowed() {
             return Some(Stage::EgressSecurity);
@@ -767,6 +775,9 @@ pub(super) fn destination_layer(
     rules: &mut [Option<RuleId>; 5],
     tracking: &mut Tracking,
 ) -> Option<Stage> {
+    if b.flags & ClassInfo::MAY_BE_LOST_VNIC != 0 {
+        return Some(Stage::IngressSecurity);
+    }
     if let Some(e) = security_step(rd.ingress, b.sec_profile, reply && t.at_src, &mut rules[2]) {
         if !e.allowed() {
             return Some(Stage::IngressSecurity);

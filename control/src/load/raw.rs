@@ -568,6 +568,9 @@ pub(crate) struct RawSubnet {
     /// Its route table is unknown, when it names none (since the
     /// twentieth session); absent: `stand_in` with no route table.
     pub route_table_unknown: Option<bool>,
+    /// Its VNICs are not all known (since the twenty-eighth session):
+    /// an address of it no VNIC holds may be a VNIC the export lacks.
+    pub vnics_unknown: Option<bool>,
 }
 
 /// `[[vnic]]`.

@@ -1430,6 +1430,7 @@ impl Resolver<'_> {
                 stand_in,
                 lists_unknown,
                 table_unknown,
+                vnics_unknown: s.vnics_unknown.unwrap_or(false),
             });
         }
         // Overlapping subnets: group by VCN so neighbours are compared within one VCN.

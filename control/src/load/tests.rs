@@ -329,6 +329,28 @@ fn defaults_are_applied() {
     assert!(s.name.is_none());
 }
 
+/// `vnics_unknown` on a subnet (since the twenty-eighth session): false
+/// when not given, read from TOML and from JSON alike, and a value that is
+/// not a boolean is refused where it stands.
+#[test]
+fn a_subnet_says_its_vnics_are_unknown() {
+    let flagged = "[[vcn]]\nname = \"v\"\ncidr_blocks = [\"10.0.0.0/16\"]\n[[subnet]]\nname = \"s\"\nvcn = \"v\"\ncidr_block = \"10.0.1.0/24\"\nvnics_unknown = true\n[[subnet]]\nname = \"t\"\nvcn = \"v\"\ncidr_block = \"10.0.2.0/24\"\nvnics_unknown = false\n";
+    let plain = from_toml_str(BASE, "s.toml").unwrap().scenario;
+    assert!(!plain.subnets[0].vnics_unknown);
+    let t = from_toml_str(flagged, "s.toml").unwrap().scenario;
+    assert!(t.subnets[0].vnics_unknown && !t.subnets[1].vnics_unknown);
+    let j = from_json_str(&toml_to_json(flagged), "s.json")
+        .unwrap()
+        .scenario;
+    assert_same_model(&t, &j);
+    assert!(j.subnets[0].vnics_unknown);
+    let e = toml_err(&format!("{BASE}vnics_unknown = \"yes\"\n"));
+    assert!(
+        e.to_string().starts_with("s.toml:8:17:") && e.to_string().contains("bool"),
+        "{e}"
+    );
+}
+
 #[test]
 fn options_references_by_id_aliases_and_protocol_forms() {
     let text = r#"[options]

@@ -110,8 +110,16 @@ pub fn closing(
                     .and_then(|t| stand_in_gateway_taken(s, t, remote))
                     .is_some()
         }),
-        Stage::EgressSecurity => va.is_some_and(|v| crate::eval::unknown_rules(s, v).is_some()),
-        Stage::IngressSecurity => vb.is_some_and(|v| crate::eval::unknown_rules(s, v).is_some()),
+        // Or its end may be a VNIC the export lacks (since the
+        // twenty-eighth session), which denies there.
+        Stage::EgressSecurity => {
+            va.is_some_and(|v| crate::eval::unknown_rules(s, v).is_some())
+                || lost_subnet(s, Some(ix), a).is_some()
+        }
+        Stage::IngressSecurity => {
+            vb.is_some_and(|v| crate::eval::unknown_rules(s, v).is_some())
+                || lost_subnet(s, Some(ix), b).is_some()
+        }
         Stage::Zpr => {
             s.zpr_policies.iter().any(|p| p.stand_in)
                 || [va, vb]
@@ -139,6 +147,7 @@ pub fn notes(
 ) -> Vec<String> {
     #[derive(PartialEq, Eq, PartialOrd, Ord)]
     enum Object {
+        LostIn(usize),
         Vnic(usize),
         Subnet(usize),
         Table(usize),
@@ -197,6 +206,21 @@ pub fn notes(
         // from outside the VCNs, the destination's (the return path).
         let table_read = |end: usize| end == 0 || va.is_none();
         for (end, (ip, v)) in [(a, va), (b, vb)].into_iter().enumerate() {
+            // An address no VNIC holds in a subnet whose VNICs are not all
+            // known (since the twenty-eighth session): it may be a VNIC
+            // the export lacks, and its security layer denies.
+            if v.is_none()
+                && let Some(sn) = lost_subnet(s, ix, ip)
+            {
+                let subnet = &s.subnets[sn.index()];
+                note(Object::LostIn(sn.index()), &|| {
+                    format!(
+                        "{ip} may be a VNIC the export lacks: no VNIC holds it, and subnet `{}` does not know all its VNICs (`vnics_unknown = true`: the export does not list its private IPs), so nothing is allowed to or from it. Export them (`oci network private-ip list --subnet-id {} --all`, and their VNICs: `oci network vnic get`) and import again before adding rules for it",
+                        subnet.name,
+                        subnet.id.as_deref().unwrap_or("SUBNET")
+                    )
+                });
+            }
             let Some(v) = v else { continue };
             let vn = &s.vnics[v.index()];
             // A balancer's VNIC (OCI lists it in no compartment a user
@@ -361,6 +385,21 @@ pub fn notes(
         out.push(format!("and {more} more stand-in object(s)"));
     }
     out
+}
+
+/// The subnet whose VNICs are not all known that holds `ip`, when no VNIC
+/// does ([`crate::eval::vnics_unknown_at`]): `ip` may be a VNIC the export
+/// lacks.
+fn lost_subnet(
+    s: &Scenario,
+    ix: Option<&AddressIndex>,
+    ip: IpAddr,
+) -> Option<crate::ids::SubnetId> {
+    let ep = match ix {
+        Some(ix) => ix.endpoint_of(s, ip),
+        None => crate::model::endpoint_of(s, ip),
+    };
+    crate::eval::vnics_unknown_at(s, ep, ip)
 }
 
 /// Whether VNIC `v` carries an attribute besides the stand-in's: then

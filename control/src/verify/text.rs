@@ -226,12 +226,12 @@ fn failure(
     }
 }
 
-/// The failure of a pair whose TCP first packet `first` passes and whose
-/// reply `reply` (judged `d` in the context the first packet left) drops:
-/// the connection cannot complete (since the twentieth session). The
-/// witness is the reply; its hints are the whole path's (`whole.rs`: the
-/// rule back, the route back, the stateful statement; `zprsim explain
-/// --reply` explains it).
+/// The failure of a pair whose first packet `first` passes and whose
+/// reply `reply` (judged `d` in the context the first packet left) drops
+/// (since the twentieth session). The witness is the reply; its hints are
+/// the whole path's (`whole.rs`: the rule back, the route back, the
+/// stateful statement; `zprsim explain --reply` explains it). `rule` says
+/// it as `explain` does ([`reply_drop_rule`]).
 #[must_use]
 pub fn reply_failure(first: &Packet, reply: &Packet, d: &Decision) -> PairFailure {
     let j = d.judgement;
@@ -249,10 +249,31 @@ pub fn reply_failure(first: &Packet, reply: &Packet, d: &Decision) -> PairFailur
         failing_runs: Vec::new(),
         verdict: j.verdict,
         stage: j.stage,
-        rule: format!("the reply drops: {decided}: the connection cannot complete"),
+        rule: reply_drop_rule(first, &decided),
         blocked_by: vec![format!("reply: {decided}")],
         to_open: Vec::new(),
         reply: true,
+    }
+}
+
+/// The `rule` of a pair whose first packet `first` passes and whose reply
+/// drops, `decided` the reply's layer as [`layer_text`] writes it: a TCP
+/// reply drops and the connection cannot complete; a UDP reply or an echo
+/// reply "would drop", as `explain` says it (the flow is a request and
+/// its response, and the request itself passes). Before the twenty-eighth
+/// session every protocol's said the connection cannot complete.
+#[must_use]
+pub fn reply_drop_rule(first: &Packet, decided: &str) -> String {
+    match first.proto {
+        crate::model::proto::TCP => {
+            format!("the reply drops: {decided}: the connection cannot complete")
+        }
+        crate::model::proto::UDP => {
+            format!("the reply would drop: {decided}: the request passes but gets no response")
+        }
+        _ => format!(
+            "the echo reply would drop: {decided}: the echo request passes but gets no echo reply"
+        ),
     }
 }
 

@@ -133,12 +133,19 @@ pub fn cli_output(text: &[u8]) -> Option<String> {
     if !list && !rest.starts_with('{') {
         return None;
     }
+    // Flow logs whose first key is `data` too: a bare `logContent` (its
+    // record under `data`, in any key order), `oci logging-search
+    // search-logs` output (`{"data": {"results": [...]}}`, `fields` first
+    // when its keys are sorted) and the lines of `jq -c '.data.results[]'`
+    // (`{"data": ENTRY}`). OCI's flow-log keys are camelCase and the CLI's
+    // resource keys kebab-case, so a flow-log key anywhere in the head
+    // tells them apart.
     let inner = rest.get(1..)?.trim_start();
     let inner = inner.strip_prefix('{').unwrap_or(inner).trim_start();
-    // A flow-log record's `data` starts with its own keys.
-    if ["\"action\"", "\"bytesOut\"", "\"status\"", "\"version\""]
+    if ["\"action\"", "\"status\"", "\"version\""]
         .iter()
         .any(|k| inner.starts_with(k))
+        || FLOW_LOG_KEYS.iter().any(|k| has_key(rest, k))
     {
         return None;
     }
@@ -160,6 +167,40 @@ pub fn cli_output(text: &[u8]) -> Option<String> {
         (false, true) => format!("{what} list"),
         (false, false) => what,
     })
+}
+
+/// Keys of a flow-log entry, a search output or a flow-log record that no
+/// OCI CLI resource output has (its keys are kebab-case).
+/// (`action`, `status` and `version` are told only as the record's first
+/// key: other OCI resources may have such keys.)
+const FLOW_LOG_KEYS: [&str; 9] = [
+    "results",
+    "datetime",
+    "logContent",
+    "bytesOut",
+    "sourceAddress",
+    "destinationAddress",
+    "sourcePort",
+    "vnicocid",
+    "flowid",
+];
+
+/// Whether `text` holds `key` as a JSON object key: `"key"` then `:`
+/// (not a string value that happens to read `"key"`).
+fn has_key(text: &str, key: &str) -> bool {
+    let mut at = text;
+    while let Some(i) = at.find('"') {
+        let after = &at[i + 1..];
+        if after
+            .strip_prefix(key)
+            .and_then(|t| t.strip_prefix('"'))
+            .is_some_and(|tail| tail.trim_start().starts_with(':'))
+        {
+            return true;
+        }
+        at = after;
+    }
+    false
 }
 
 /// Whether `head` (the first bytes of a file, up to [`HEAD`]) starts a
@@ -227,6 +268,28 @@ mod tests {
         );
         assert_eq!(cli_output(b"{\"datetime\": 1, \"logContent\": {}}"), None);
         assert_eq!(cli_output(b"[{\"data\": []}]"), None);
+        // The forms whose first key is `data` too (docs/flow-logs.md).
+        for log in [
+            // search-logs output, as the CLI sorts its keys and not.
+            &b"{\"data\": {\"fields\": null, \"results\": [{\"data\": {\"datetime\": 1}}]}}"[..],
+            b"{\"data\": {\"results\": []}}",
+            // a line of `jq -c '.data.results[]'`, envelope and bare.
+            b"{\"data\":{\"datetime\":1,\"logContent\":{}}}",
+            b"{\"data\":{\"data\":{\"action\":\"ACCEPT\",\"sourceAddress\":\"10.0.0.1\"},\"oracle\":{}}}",
+            // a bare `logContent` whose record's keys come in another order.
+            b"{\"data\": {\"sourceAddress\": \"10.0.0.1\", \"action\": \"ACCEPT\"}}",
+            b"{\"data\": {\"endTime\": 1, \"flowid\": \"x\"}}",
+        ] {
+            assert_eq!(cli_output(log), None, "{}", String::from_utf8_lossy(log));
+        }
+        // A value that reads as a flow-log key is no key.
+        assert_eq!(
+            cli_output(
+                b"{\"data\": [{\"display-name\": \"results\", \"id\": \"ocid1.vnic.oc1..a\"}]}"
+            )
+            .as_deref(),
+            Some("VNIC list")
+        );
         // Compressed, looked at decompressed.
         let zst = zstd::stream::encode_all(&vnics[..], 3).unwrap_or_default();
         assert_eq!(

@@ -37,6 +37,7 @@ mod local_svc;
 pub(super) mod route;
 mod security;
 mod sided;
+mod vnics_unknown;
 mod zpr;
 
 use local_svc::LocalServices;
@@ -379,6 +380,7 @@ impl<'a> Builder<'a> {
             }
         }
         let exempt_node = node_of(tree, link_local());
+        let in_lost_subnet = vnics_unknown::covered(s, tree);
 
         // ---- layer marks
         let route_marks = self.marks(
@@ -581,6 +583,8 @@ impl<'a> Builder<'a> {
             }
             if matches!(ident, Ident::Vnic(_)) {
                 flags |= ClassInfo::VNIC;
+            } else if in_lost_subnet.get(n).copied().unwrap_or(false) {
+                flags |= ClassInfo::MAY_BE_LOST_VNIC;
             }
             if zpr_profile.is_some_and(|p| zselves.get(p.index()).is_some_and(|z| z.audited)) {
                 flags |= ClassInfo::ZPR_AUDITED;

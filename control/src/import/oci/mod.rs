@@ -35,6 +35,7 @@ mod tables;
 mod vcn_blocks;
 mod vcn_guess;
 mod vnics;
+mod vnics_unknown;
 
 use inventory::{
     Index, Inventory, items, keep_vcns, name_all, next_page, subnets_from_private_ips,
@@ -321,6 +322,7 @@ fn finish(
     );
     subnets::add_hosts(&mut out_subnets, hosts_added, cx.warnings);
     out_subnets.extend(stand_in_subnets);
+    vnics_unknown::flag(&inv, &mut out_subnets, cx.warnings);
     vcn_blocks::unknown_attributes(
         &inv,
         &vcn_names,
