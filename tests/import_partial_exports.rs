@@ -743,6 +743,87 @@ fn the_refusal_of_an_export_lacking_its_vcn_names_each_subnet_whole() {
     assert_eq!(e.matches('`').count() % 2, 0, "{e}");
 }
 
+/// A route rule to a DRG whose attachment to the table's VCN the export
+/// lacks (`oci network drg-attachment list` not run, or run in another
+/// compartment) got a stand-in internet gateway (`kind = "internet"`,
+/// `is_enabled = false`): the scenario said the VCN reaches on-premises
+/// through the internet, and `explain` named an internet gateway. The
+/// stand-in is a DRG now, and, having no switch, drops every packet as a
+/// stand-in (the loader blocks every `stand_in` gateway).
+///
+/// Known before the twenty-eighth session (planned); fixed by QA round
+/// twenty.
+#[test]
+fn a_missing_drgs_stand_in_is_a_drg_that_drops_every_packet() {
+    let mut files = crate::support::oke_export();
+    let tables = files.get_mut("network-route-table-list.json").unwrap();
+    let mut list: Value = serde_json::from_str(tables).unwrap();
+    let drg = "ocid1.drg.oc1.iad.onprem";
+    list["data"][1]["route-rules"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "destination": "192.168.0.0/16",
+            "destination-type": "CIDR_BLOCK",
+            "network-entity-id": drg,
+            "route-type": "STATIC",
+        }));
+    *tables = list.to_string();
+    let imported = oci::import(&files, None).unwrap_or_else(|e| panic!("{e}"));
+    let s = zprsim_control::load::from_toml_str(&imported.toml, "s.toml")
+        .unwrap_or_else(|e| panic!("{e}\n{}", imported.toml))
+        .scenario;
+    let g = s
+        .gateways
+        .iter()
+        .find(|g| g.id.as_deref() == Some(drg))
+        .unwrap_or_else(|| panic!("no stand-in for the DRG: {}", imported.toml));
+    assert_eq!(
+        g.kind,
+        zprsim_control::model::GatewayKind::Drg,
+        "{}",
+        imported.toml
+    );
+    assert!(g.stand_in && g.blocked, "{g:?}");
+    assert!(
+        imported
+            .warnings
+            .iter()
+            .any(|w| w.contains(drg) && w.contains("a stand-in gateway that drops every packet")),
+        "{:?}",
+        imported.warnings
+    );
+    // A pod's packet to on-premises drops at the stand-in.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), &imported.toml).unwrap();
+    let o = run_in(
+        dir.path(),
+        [
+            "explain",
+            "s.toml",
+            "--src",
+            "10.0.10.21",
+            "--dst",
+            "192.168.1.10",
+            "--proto",
+            "tcp",
+            "--dport",
+            "443",
+            "--json",
+        ],
+    );
+    let j: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    assert_eq!(j["verdict"], "drop", "{j:#}");
+    assert_eq!(j["stage"], "route", "{j:#}");
+    let text = j.to_string();
+    assert!(
+        text.contains("a stand-in for a gateway the export lacks"),
+        "{j:#}"
+    );
+    assert!(!text.contains("internet gateway"), "{j:#}");
+}
+
 /// The subnets whose VNICs the export cannot all name get `vnics_unknown
 /// = true` with a warning naming the subnet and the commands (since the
 /// twenty-eighth session): every subnet when the export lists no private

@@ -690,3 +690,52 @@ fn replay_given_a_compressed_cli_output_says_what_it_is() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The same through standard input or a pipe (`zprsim replay s.toml - <
+/// proposed.toml`, `cat proposed.toml | zprsim diff s.toml - ...`): only
+/// the first read's bytes (512) were looked at, and a scenario whose
+/// `[[vcn]]` comes after its comments and `[services]` (the OKE example's
+/// proposed change: byte 570) was "-: byte 0: not a pcap or pcapng file",
+/// while the same file given by name was named. The first 4 KiB are
+/// looked at, as for a file.
+///
+/// Found by QA round twenty.
+#[test]
+fn a_scenario_piped_where_a_capture_goes_is_named_too() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let proposed = std::fs::read(root().join("examples/oke-orders/proposed.toml")).unwrap();
+    let first = String::from_utf8_lossy(&proposed[..512]).into_owned();
+    assert!(
+        !first.contains("[[vcn]]"),
+        "the fixture no longer tests this"
+    );
+    for args in [
+        vec!["replay", OKE, "-"],
+        vec!["diff", OKE, OKE, "-", "--quiet"],
+    ] {
+        let mut child = crate::support::zprsim()
+            .current_dir(root())
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        // Written in small pieces, as a pipe gives them.
+        for piece in proposed.chunks(100) {
+            if stdin.write_all(piece).is_err() {
+                break;
+            }
+        }
+        drop(stdin);
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            e.contains("-: byte 0: a scenario (it has `[[vcn]]`, `[[subnet]]` or the like), not a pcap or pcapng file"),
+            "{args:?}: {e}"
+        );
+    }
+}

@@ -568,6 +568,9 @@ fn bridge_mode_passes_arp_and_judges_ip_between_two_taps() {
     }
     let status = dir.path().join("status.json");
     let report = dir.path().join("report.json");
+    // Named `.gz`: written gzip, the stream ended when the tap stops
+    // (docs/cli.md, "Compressed outputs").
+    let dropped = dir.path().join("dropped.pcap.gz");
     b.tap = Some(
         Command::new(env!("CARGO_BIN_EXE_zprsim"))
             .args(["tap", SCENARIO, "--bridge", "ztda", "ztdb", "--quiet"])
@@ -575,6 +578,8 @@ fn bridge_mode_passes_arp_and_judges_ip_between_two_taps() {
             .arg(&status)
             .arg("--report")
             .arg(&report)
+            .arg("--dropped")
+            .arg(&dropped)
             .stdin(Stdio::null())
             .spawn()
             .unwrap(),
@@ -628,6 +633,13 @@ fn bridge_mode_passes_arp_and_judges_ip_between_two_taps() {
     assert_eq!(n(&r, "/packets/allowed"), 4, "report: {r}");
     assert!(stage(&r, "egress-security") >= 1, "report: {r}");
     assert!(n(&r, "/link_local") >= 2, "ARP crossed: {r}");
+    // The dropped frames, a whole gzip stream (`gzip -dc` reads it to its
+    // end) of a pcap holding one record per packet dropped.
+    let pcap = crate::support::read_back(&dropped);
+    let c = zprsim_dataplane::capture::Capture::from_bytes(pcap).unwrap();
+    let frames = c.records().map(Result::unwrap).count() as u64;
+    assert_eq!(frames, n(&r, "/packets/dropped"), "report: {r}");
+    assert!(frames >= 1);
 }
 
 /// Issue 8, defect 6: `up` starts clean (no previous lab's report passes

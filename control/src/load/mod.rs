@@ -786,7 +786,28 @@ pub(crate) fn json_error_offset(text: &str, line: usize, column: usize) -> usize
 }
 
 /// serde messages end with a newline or a period now and then; ours don't.
-/// An unknown field gets a "did you mean" when a known one is close.
+/// An unknown field gets a "did you mean" when a known one is close. A
+/// number field says what it takes in words, not as the Rust type it is
+/// read into ("expected i64", "integer `N` as i128").
 fn clean_serde_message(m: &str) -> String {
-    lint::unknown_field_hint(m.trim().trim_end_matches('.'))
+    let m = lint::unknown_field_hint(m.trim().trim_end_matches('.'));
+    let Some(head) = m.strip_suffix(", expected i64") else {
+        return m;
+    };
+    // An integer past what any number field takes (they are checked
+    // against their own ranges once read).
+    let too_large = |n: &str| format!("integer `{n}` is too large for any number field here");
+    if let Some(n) = head
+        .strip_prefix("invalid type: integer `")
+        .and_then(|r| r.strip_suffix("` as i128"))
+    {
+        return too_large(n);
+    }
+    if let Some(n) = head
+        .strip_prefix("invalid value: integer `")
+        .and_then(|r| r.strip_suffix('`'))
+    {
+        return too_large(n);
+    }
+    format!("{head}, expected an integer")
 }

@@ -1215,13 +1215,17 @@ impl Resolver<'_> {
                 };
                 blocked |= *state != "PEERED";
             }
+            // A stand-in (`zprsim import` made it up for a route rule's
+            // target the export lacks) drops every packet whatever its
+            // kind: a DRG's has no switch to say so.
+            let stand_in = g.stand_in.unwrap_or(false);
             gateways.push(Gateway {
                 name: g.name.value.clone(),
                 id: g.id.as_ref().map(|s| s.value.clone()),
                 vcn,
                 kind,
-                blocked,
-                stand_in: g.stand_in.unwrap_or(false),
+                blocked: blocked || stand_in,
+                stand_in,
             });
         }
         self.s.gateways = gateways;

@@ -729,6 +729,23 @@ error_case!(
     "[[vnic]]\nname = \"a\"\nprivate_ips = [\"10.0.1.5\"]\n",
     "s.toml:8:1: error: missing field `subnet`"
 );
+// A number field's type error said "expected i64" (and "integer `N` as
+// i128"), the Rust type it is read into. Found by QA round twenty.
+error_case!(
+    a_port_with_a_fraction_says_an_integer_is_expected,
+    "[[security_list]]\nname = \"l\"\nvcn = \"v\"\ningress_security_rules = [{ protocol = \"6\", source = \"0.0.0.0/0\", tcp_options = { destination_port_range = { min = 22.5, max = 22 } } }]\n",
+    "s.toml:11:116: error: invalid type: floating point `22.5`, expected an integer"
+);
+error_case!(
+    a_port_past_any_integer_says_it_is_too_large,
+    "[[security_list]]\nname = \"l\"\nvcn = \"v\"\ningress_security_rules = [{ protocol = \"6\", source = \"0.0.0.0/0\", tcp_options = { destination_port_range = { min = 99999999999999999999, max = 22 } } }]\n",
+    "s.toml:11:116: error: integer `99999999999999999999` is too large for any number field here"
+);
+error_case!(
+    a_port_past_i64_says_it_is_too_large,
+    "[[security_list]]\nname = \"l\"\nvcn = \"v\"\ningress_security_rules = [{ protocol = \"6\", source = \"0.0.0.0/0\", tcp_options = { destination_port_range = { min = 9223372036854775808, max = 22 } } }]\n",
+    "s.toml:11:116: error: integer `9223372036854775808` is too large for any number field here"
+);
 error_case!(
     wrong_value_type,
     "[[vnic]]\nname = \"a\"\nsubnet = \"s\"\nprivate_ips = \"10.0.1.5\"\n",

@@ -166,7 +166,21 @@ impl<R: Read> RecordStream<R> {
             records: 0,
         };
         s.fill(24)?;
-        let kind = detect(&s.buf[..s.hi])?;
+        let kind = match detect(&s.buf[..s.hi]) {
+            // Text that is no capture: a scenario or an expectations file
+            // is named by a line that may come after a page of comments
+            // (`zprsim replay s.toml - < proposed.toml`), looked for in
+            // the first [`crate::sniff::HEAD`] bytes, as in a file's
+            // (standard input gave the first read's bytes only).
+            Err(CaptureError::Format {
+                kind: FormatError::NotCapture,
+                ..
+            }) if s.hi < crate::sniff::HEAD => {
+                s.fill(crate::sniff::HEAD)?;
+                detect(&s.buf[..s.hi.min(crate::sniff::HEAD)])?
+            }
+            r => r?,
+        };
         s.format = kind;
         s.state = match kind {
             Kind::Pcap(h) => {

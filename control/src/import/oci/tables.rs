@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::super::names::Names;
 use super::inventory::Inventory;
-use super::json::{Obj, g, garr, gs, id_of, tail};
+use super::json::{Obj, g, garr, gs, id_of, ocid_type, tail};
 use super::rules::Cx;
 use super::vcn_ref;
 
@@ -132,14 +132,23 @@ pub(super) fn route_tables(
                 let first = !target.is_empty() && !stand_ins.keys().any(|k| k.0 == target);
                 let name = stand_ins.entry(key).or_insert_with(|| {
                     let n = gw_names.take("", &format!("missing-{}", tail(target)));
-                    let (kind, field, value) = if service {
-                        ("service", "block_traffic", json!(true))
+                    // A DRG's stand-in is a DRG (its attachment to this
+                    // VCN is what the export lacks): it reaches another
+                    // VCN or on-premises, not the internet. A DRG has no
+                    // switch: `stand_in` alone blocks it (the loader).
+                    let drg = matches!(ocid_type(target), Some("drg" | "drgattachment"));
+                    let (kind, switch) = if service {
+                        ("service", Some(("block_traffic", json!(true))))
+                    } else if drg {
+                        ("drg", None)
                     } else {
-                        ("internet", "is_enabled", json!(false))
+                        ("internet", Some(("is_enabled", json!(false))))
                     };
                     let mut gw = json!({ "name": n, "vcn": vcn, "kind": kind });
                     if let Some(m) = gw.as_object_mut() {
-                        m.insert(field.into(), value);
+                        if let Some((field, value)) = switch {
+                            m.insert(field.into(), value);
+                        }
                         // Its OCID (what the rule names) and that it is
                         // made up: no route hint touches it.
                         if first {
