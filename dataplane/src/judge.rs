@@ -585,6 +585,84 @@ impl Tracker {
         }
         (fast, allowed)
     }
+
+    /// Whether shard `shard` holds no connection (none made yet, or every
+    /// one gone): a packet of it is judged as a first packet, without a
+    /// probe ([`Tracker::judge_fresh`]).
+    #[inline(always)]
+    #[must_use]
+    pub(crate) fn holds_none(&self, shard: usize) -> bool {
+        self.conns
+            .get(shard % SHARDS)
+            .is_none_or(|t| t.as_ref().is_none_or(|t| t.len() == 0))
+    }
+
+    /// [`Tracker::judge_keyed`] of a packet that opens a flow record
+    /// (`fresh`) in a shard that [`Tracker::holds_none`], with its
+    /// connection key `(key, forward, h)`: judged as a first packet
+    /// (no memo, as `judge_keyed` does for a fresh packet), and a
+    /// connection made when it is allowed. The engine's path for a new
+    /// flow while nothing is allowed (distinct dropped first packets):
+    /// `judge_keyed`, called, spent ~80 instructions a packet on its
+    /// frame, the probe set-up and the copy of its result
+    /// (callgrind, docs/benchmarks.md, twenty-eighth session).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub(crate) fn judge_fresh(
+        &mut self,
+        compiled: &Compiled,
+        p: &Packet,
+        shard: usize,
+        ts_ns: u64,
+        tcp_flags: u8,
+        counters: &mut Counters,
+        (key, forward, h): (&StateKey, bool, u64),
+    ) -> (Fast, bool) {
+        let fast = compiled.judge(p, Context::First);
+        let allowed = fast.judgement.verdict == Verdict::Allow;
+        if allowed {
+            self.open(
+                p,
+                shard,
+                ts_ns,
+                tcp_flags,
+                counters,
+                (key, forward, h),
+                &fast,
+            );
+        }
+        (fast, allowed)
+    }
+
+    /// The connection an allowed first packet makes ([`Tracker::judge_fresh`]),
+    /// cached as [`Tracker::judge_keyed`] caches it.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn open(
+        &mut self,
+        p: &Packet,
+        shard: usize,
+        ts_ns: u64,
+        tcp_flags: u8,
+        counters: &mut Counters,
+        (key, forward, h): (&StateKey, bool, u64),
+        fast: &Fast,
+    ) {
+        let cap = self.cap;
+        let Some(slot) = self.conns.get_mut(shard % SHARDS) else {
+            return;
+        };
+        let table = slot.get_or_insert_with(|| ShardTable::new(cap));
+        let ports = matches!(p.l4, L4::Ports { .. });
+        let cacheable = self.memo.is_some() && (ports || p.l4 == L4::Opaque);
+        counters.connections += 1;
+        let conn = conntrack::new_conn(fast.judgement.tracking, forward, ts_ns, tcp_flags);
+        let e = ConnEntry {
+            conn,
+            cache: [cacheable.then(|| CachedFast::of(fast, ports)), None],
+        };
+        table.insert_evicting(*key, h, e, |_, _| counters.connections_evicted += 1);
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! The unit tests' allocator: the system's, counting the bytes each thread
 //! holds and the most it held since [`reset`], so a test can bound what a
 //! reader holds at once (a buffer grown by doubling holds its old and new
-//! blocks while it moves: counted so, whatever `realloc` does in place).
+//! blocks while it moves: counted so, whatever `realloc` does in place),
+//! and the allocations each thread made ([`allocations`]), so a test can
+//! say that a path allocates nothing.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -11,6 +13,11 @@ struct Counting;
 thread_local! {
     static HELD: Cell<usize> = const { Cell::new(0) };
     static PEAK: Cell<usize> = const { Cell::new(0) };
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count() {
+    let _ = ALLOCATIONS.try_with(|a| a.set(a.get().saturating_add(1)));
 }
 
 fn grow(n: usize) {
@@ -31,6 +38,7 @@ fn shrink(n: usize) {
 #[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
         grow(layout.size());
         // SAFETY: the caller's contract for `alloc`, passed on.
         unsafe { System.alloc(layout) }
@@ -44,6 +52,7 @@ unsafe impl GlobalAlloc for Counting {
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // The new block counted before the old one is let go.
+        count();
         grow(new_size);
         shrink(layout.size());
         // SAFETY: the caller's contract for `realloc`, passed on.
@@ -70,4 +79,10 @@ pub fn peak_since(start: usize) -> usize {
 #[must_use]
 pub fn held() -> usize {
     HELD.with(Cell::get)
+}
+
+/// Allocations (and reallocations) this thread made so far.
+#[must_use]
+pub fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
 }

@@ -128,16 +128,32 @@ impl<X: Extra> Judge<X> {
             None => None,
         };
         let forward = conn.is_some_and(|c| c.1);
-        let (fast, held) = self.tracker.judge_keyed(
-            &self.compiled,
-            &it.packet,
-            usize::from(it.shard),
-            it.ts_ns,
-            it.tcp_flags,
-            &mut self.counters,
-            conn,
-            found.is_none(),
-        );
+        let shard = usize::from(it.shard);
+        // A new flow in a shard holding no connection (every packet while
+        // nothing is allowed): judged as a first packet, no probe.
+        let (fast, held) = match conn {
+            Some(c) if found.is_none() && self.tracker.holds_none(shard) => {
+                self.tracker.judge_fresh(
+                    &self.compiled,
+                    &it.packet,
+                    shard,
+                    it.ts_ns,
+                    it.tcp_flags,
+                    &mut self.counters,
+                    c,
+                )
+            }
+            _ => self.tracker.judge_keyed(
+                &self.compiled,
+                &it.packet,
+                shard,
+                it.ts_ns,
+                it.tcp_flags,
+                &mut self.counters,
+                conn,
+                found.is_none(),
+            ),
+        };
         self.counters.record(&fast, it.wire_len);
         if let Some(t) = &mut self.rules {
             t.packet(

@@ -14,7 +14,7 @@ use zprsim_control::stopped::StoppedBy;
 use zprsim_control::verdict::Verdict;
 
 use super::{RuleHits, StageCounts};
-use crate::community_id::community_id;
+use crate::community_id::{CommunityId, FlowKey};
 use crate::flowlog::judge::{Agreement, Direction, Judged, Unplaced, record_packet};
 use crate::flowlog::read::ReadOutcome;
 use crate::flowlog::record::{Action, LogRecord};
@@ -39,7 +39,85 @@ struct Simulated<'a> {
     stage: Option<&'static str>,
     zpr_audit: bool,
     rules: RuleNames<'a>,
-    reason: String,
+    reason: Reason<'a>,
+}
+
+/// A flow-log input file's name as a record names it (`file`): the path
+/// as given, written where it is needed (no `String` per record).
+#[derive(Clone, Copy)]
+struct FileName<'a>(Option<&'a Path>);
+
+impl std::fmt::Display for FileName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(p) => p.display().fmt(f),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Serialize for FileName<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Why a record was judged as it was (`simulated.reason`), written where
+/// it is needed (no `String` per record): the VNIC's name, and what
+/// decided.
+struct Reason<'a> {
+    vnic: &'a str,
+    why: Why,
+    /// A listed disagreement's route reason from the reference evaluator
+    /// ([`Ctx::disagreement`]); never for `--flows`.
+    more: Option<String>,
+}
+
+/// What decided a record ([`Reason`]).
+#[derive(Clone, Copy)]
+enum Why {
+    /// Allowed as a reply of a tracked connection.
+    Reply,
+    /// Allowed, at the VNIC's side.
+    Allowed(&'static str),
+    /// An ingress record dropped at route.
+    NoRouteBack,
+    /// Dropped at route.
+    NoRoute,
+    /// Dropped by ZPR, at the VNIC's side.
+    Zpr(&'static str),
+    /// Dropped by the security rules of that stage.
+    Security(&'static str),
+}
+
+impl std::fmt::Display for Reason<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = self.vnic;
+        match self.why {
+            Why::Reply => write!(f, "reply of a connection tracked at `{v}`")?,
+            Why::Allowed(side) => write!(f, "allowed at `{v}` ({side})")?,
+            Why::NoRouteBack => write!(
+                f,
+                "no route back from `{v}` to the source (the return path its route table must give)"
+            )?,
+            Why::NoRoute => write!(f, "no route from `{v}` for this packet")?,
+            Why::Zpr(side) => write!(f, "the ZPR {side} check at `{v}` fails")?,
+            Why::Security(stage) => write!(
+                f,
+                "no {stage} rule of `{v}` (its NSGs and security lists) allows it"
+            )?,
+        }
+        match &self.more {
+            Some(m) => write!(f, ": {m}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Serialize for Reason<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// The deciding rules of a record's judgement (route, egress, ingress, ZPR
@@ -62,10 +140,13 @@ impl Serialize for RuleNames<'_> {
     }
 }
 
-/// One judged record, as in `--flows` and the disagreements.
+/// One judged record, as in `--flows` and the disagreements. Writing it
+/// allocates nothing: the file name, the reason and the Community ID are
+/// formatted as they are written (`dataplane/tests/no_alloc.rs`, "a
+/// flow-log record's line").
 #[derive(Serialize)]
 pub struct RecordOut<'a> {
-    file: String,
+    file: FileName<'a>,
     line: u64,
     vnic: &'a str,
     vnic_id: &'a str,
@@ -88,7 +169,7 @@ pub struct RecordOut<'a> {
     dropped_packets: u64,
     verdict: Verdict,
     stage: Option<&'static str>,
-    community_id: String,
+    community_id: CommunityId,
     start_time: u64,
     end_time: u64,
     packets: u64,
@@ -100,7 +181,7 @@ pub struct RecordOut<'a> {
 
 #[derive(Serialize)]
 struct UnplacedOut<'a> {
-    file: String,
+    file: FileName<'a>,
     line: u64,
     vnic_id: &'a str,
     src: std::net::IpAddr,
@@ -201,11 +282,8 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    fn file(&self, r: &LogRecord) -> String {
-        self.files
-            .get(r.file as usize)
-            .map(|p| p.display().to_string())
-            .unwrap_or_default()
+    fn file(&self, r: &LogRecord) -> FileName<'a> {
+        FileName(self.files.get(r.file as usize).map(PathBuf::as_path))
     }
 
     /// A disagreement as listed: [`Ctx::record`], and for a record dropped
@@ -226,7 +304,7 @@ impl<'a> Ctx<'a> {
             if d.judgement.stage == Some(zprsim_control::verdict::Stage::Route)
                 && let Some(why) = d.layers.first().and_then(|l| l.reason.as_deref())
             {
-                let _ = write!(out.simulated.reason, ": {why}");
+                out.simulated.reason.more = Some(why.to_string());
             }
         }
         out
@@ -246,30 +324,24 @@ impl<'a> Ctx<'a> {
             Direction::Egress => "egress",
             Direction::Ingress => "ingress",
         };
-        let reason = match jd.stage {
-            None if j.reply => format!("reply of a connection tracked at `{}`", v.name),
-            None => format!("allowed at `{}` ({side})", v.name),
+        let why = match jd.stage {
+            None if j.reply => Why::Reply,
+            None => Why::Allowed(side),
             Some(st) => match st {
                 // An ingress record dropped at route: its source is no
                 // VNIC, and `a`'s table has no way back to it.
                 zprsim_control::verdict::Stage::Route if j.direction == Direction::Ingress => {
-                    format!(
-                        "no route back from `{}` to the source (the return path its route table must give)",
-                        v.name
-                    )
+                    Why::NoRouteBack
                 }
-                zprsim_control::verdict::Stage::Route => {
-                    format!("no route from `{}` for this packet", v.name)
-                }
-                zprsim_control::verdict::Stage::Zpr => {
-                    format!("the ZPR {side} check at `{}` fails", v.name)
-                }
-                other => format!(
-                    "no {} rule of `{}` (its NSGs and security lists) allows it",
-                    other.as_str(),
-                    v.name
-                ),
+                zprsim_control::verdict::Stage::Route => Why::NoRoute,
+                zprsim_control::verdict::Stage::Zpr => Why::Zpr(side),
+                other => Why::Security(other.as_str()),
             },
+        };
+        let reason = Reason {
+            vnic: &v.name,
+            why,
+            more: None,
         };
         // As judged: an ICMP reply record is an echo reply, whose Community
         // ID is its request's.
@@ -296,7 +368,7 @@ impl<'a> Ctx<'a> {
             dropped_packets: if allowed { 0 } else { r.packets },
             verdict: jd.verdict,
             stage,
-            community_id: community_id(&packet),
+            community_id: FlowKey::of(&packet).community_id_compact(0),
             start_time: r.start,
             end_time: r.end,
             packets: r.packets,
@@ -509,7 +581,7 @@ pub fn summary(r: &Report<'_>) -> String {
             let _ = writeln!(
                 t,
                 "  {}:{}: {} {ports} {} at `{}`: OCI {}, zprsim {verdict}: {}",
-                escape(&d.file),
+                escape(&d.file.to_string()),
                 d.line,
                 super::proto_name(d.proto),
                 if d.direction == Direction::Egress {
@@ -539,7 +611,7 @@ pub fn summary(r: &Report<'_>) -> String {
                     escape(u.vnic_id)
                 ),
             };
-            let _ = writeln!(t, "  {}:{}: {why}", escape(&u.file), u.line);
+            let _ = writeln!(t, "  {}:{}: {why}", escape(&u.file.to_string()), u.line);
         }
     }
     t.push_str(&super::audit_section(&r.zpr_audit_flows, 10));
