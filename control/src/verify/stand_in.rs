@@ -218,7 +218,7 @@ pub fn notes(
                 && let Some(sn) = lost_subnet(s, ix, ip)
             {
                 let subnet = &s.subnets[sn.index()];
-                note(Object::LostIn(sn.index()), &|| {
+                note(&[Object::LostIn(sn.index())], &|| {
                     format!(
                         "{ip} may be a VNIC the export lacks: no VNIC holds it, and subnet `{}` does not know all its VNICs (`vnics_unknown = true`: the export does not list its private IPs), so nothing is allowed to or from it. Export them (`oci network private-ip list --subnet-id {} --all`, and their VNICs: `oci network vnic get`) and import again before adding rules for it",
                         subnet.name,
