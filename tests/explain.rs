@@ -461,3 +461,77 @@ fn explain_names_the_stateless_rule_that_wins() {
     let json = run(true);
     assert!(json.contains(want), "{json}");
 }
+
+/// A VCN whose subnet `b` has no security list, and whose VNIC `y` in it
+/// no NSG: its ingress and egress allow nothing, by default.
+const NO_CONTAINER: &str = r#"
+[[vcn]]
+name = "v"
+cidr_blocks = ["10.0.0.0/16"]
+
+[[security_list]]
+name = "out"
+vcn = "v"
+egress_security_rules = [{ destination = "0.0.0.0/0", protocol = "all" }]
+
+[[subnet]]
+name = "a"
+vcn = "v"
+cidr_block = "10.0.1.0/24"
+security_lists = ["out"]
+
+[[subnet]]
+name = "b"
+vcn = "v"
+cidr_block = "10.0.2.0/24"
+
+[[vnic]]
+name = "x"
+subnet = "a"
+private_ips = ["10.0.1.10"]
+
+[[vnic]]
+name = "y"
+subnet = "b"
+private_ips = ["10.0.2.10"]
+"#;
+
+/// A packet to a VNIC with no NSG in a subnet with no security list
+/// (ingress closed by default) "stays closed: ... (at ingress-security:
+/// see its reason above)", where the reason above says only that the
+/// VNIC allows nothing, not why no hint opens it: there is no NSG or list
+/// to add a rule to. It now says so, in text and `--json`'s
+/// `stays_closed`, at egress too (the packet from `y`); a layer whose
+/// reason above says why keeps its words.
+///
+/// Planning item 7 of the twenty-eighth session (branch s28-polish).
+#[test]
+fn a_layer_with_no_nsg_and_no_security_list_says_why_it_stays_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("scenario.toml"), NO_CONTAINER).unwrap();
+    let why = "VNIC `y` has no NSG and its subnet `b` no security list, so no rule allows it and there is none to add one to: give the VNIC an NSG, or the subnet a security list, with a rule for it";
+    for (src, dst, stage) in [
+        ("x", "y", "ingress-security"),
+        ("y", "x", "egress-security"),
+    ] {
+        let args = [
+            "--src", src, "--dst", dst, "--proto", "tcp", "--dport", "80",
+        ];
+        let (code, text) = explain_in(dir.path(), &args);
+        assert_eq!(code, 0, "{text}");
+        assert!(text.contains(&format!("DROP at {stage}")), "{text}");
+        let said = format!(
+            "stays closed: no rule, statement, gateway or route table opens it (at {stage}: {why})"
+        );
+        assert!(text.contains(&said), "{text}");
+        assert!(!text.contains("see its reason above"), "{text}");
+        let mut json = args.to_vec();
+        json.push("--json");
+        let (_, out) = explain_in(dir.path(), &json);
+        let j: Value = serde_json::from_str(&out).unwrap();
+        assert!(
+            j["stays_closed"].as_str().unwrap().starts_with(&said),
+            "{j:#}"
+        );
+    }
+}

@@ -226,7 +226,7 @@ fn the_zpr_reply_hint_never_makes_a_first_packet_pass() {
         Shape, address_pool_shaped, random_packet_shaped, random_scenario_shaped, vnic_addresses,
     };
     use zprsim_control::zpl::ast::{Condition, ConnectionState, Span, Spanned};
-    let seeds = crate::support::seeds("ZPRSIM_ZPR_REPLY_SEEDS", 300);
+    let seeds = crate::support::seeds("ZPRSIM_ZPR_REPLY_SEEDS", 110);
     let (mut hinted, mut judged) = (0u64, 0u64);
     let (mut passed, mut zpr_drops) = (0u64, 0u64);
     for seed in 0..seeds {
@@ -237,14 +237,22 @@ fn the_zpr_reply_hint_never_makes_a_first_packet_pass() {
             Shape::edges()
         };
         let mut s = random_scenario_shaped(&mut rng, &shape);
-        // Half the statements without a `connection-state` made stateless
-        // (a quarter are): more connections tracked by nothing.
+        // The statements without a `connection-state` made stateless (a
+        // quarter are), all of them in three seeds of four: connections
+        // allowed by stateless statements only, which track nothing, so
+        // their replies drop at ZPR unless a statement allows them too;
+        // half of them in the fourth, so some connections are partly
+        // stateful. Half of them in every seed, and 300 packets a seed
+        // (until the twenty-eighth session), needed 300 seeds for 30
+        // hinted replies (19.7 s of the test's own time, debug build);
+        // now 110 seeds give 46 (10.1 s).
+        let stateless_share = if seed % 4 == 3 { 0.5 } else { 1.0 };
         for st in s.zpr_policies.iter_mut().flat_map(|p| &mut p.statements) {
             let c = &mut st.statement.conditions;
             if !c
                 .iter()
                 .any(|c| matches!(c.node, Condition::ConnectionState(_)))
-                && rng.random_bool(0.5)
+                && rng.random_bool(stateless_share)
             {
                 c.push(Spanned::new(
                     Condition::ConnectionState(ConnectionState::Stateless),
@@ -255,7 +263,9 @@ fn the_zpr_reply_hint_never_makes_a_first_packet_pass() {
         let s = crate::paste::loadable(&s);
         let pool = address_pool_shaped(&s, &shape);
         let vnics = vnic_addresses(&s);
-        let drawn: Vec<Packet> = (0..300)
+        // 1,000 packets a seed (300 until the twenty-eighth session): a
+        // scenario is the costly part of a seed, a packet judged is not.
+        let drawn: Vec<Packet> = (0..1000)
             .map(|_| random_packet_shaped(&mut rng, &pool, &vnics, &shape))
             .collect();
         for p in &drawn {
@@ -282,10 +292,10 @@ fn the_zpr_reply_hint_never_makes_a_first_packet_pass() {
             let mut fixed = s.clone();
             verify::apply(&mut fixed, &w.edits);
             let pasted = crate::paste::pasted(&s, &w.to_open);
-            // The packets drawn, and `p` from and to every VNIC address
+            // The first 300 packets drawn, and `p` from and to every VNIC address
             // of its family (where a statement naming an attribute, not
             // the address, would let more through).
-            let mut sample = drawn.clone();
+            let mut sample = drawn[..300].to_vec();
             for &a in vnics.iter().filter(|a| a.is_ipv4() == p.src.is_ipv4()) {
                 sample.push(Packet { src: a, ..*p });
                 sample.push(Packet { dst: a, ..*p });
@@ -316,7 +326,7 @@ fn the_zpr_reply_hint_never_makes_a_first_packet_pass() {
     eprintln!(
         "{passed} passed, {zpr_drops} replies dropped at ZPR, {hinted} reply hint(s), {judged} first packets judged before and after"
     );
-    assert!(hinted >= 20, "{hinted}");
+    assert!(hinted >= 30, "{hinted}");
     // Every reply dropped at ZPR is hinted (none is a stand-in's).
     assert_eq!(hinted, zpr_drops);
 }
