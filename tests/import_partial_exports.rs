@@ -796,24 +796,9 @@ fn a_missing_drgs_stand_in_is_a_drg_that_drops_every_packet() {
     // A pod's packet to on-premises drops at the stand-in.
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("s.toml"), &imported.toml).unwrap();
-    let o = run_in(
-        dir.path(),
-        [
-            "explain",
-            "s.toml",
-            "--src",
-            "10.0.10.21",
-            "--dst",
-            "192.168.1.10",
-            "--proto",
-            "tcp",
-            "--dport",
-            "443",
-            "--json",
-        ],
-    );
-    let j: Value = serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    let mut args = vec!["explain", "s.toml"];
+    args.extend("--src 10.0.10.21 --dst 192.168.1.10 --proto tcp --dport 443 --json".split(' '));
+    let j = crate::support::json_of(&run_in(dir.path(), &args));
     assert_eq!(j["verdict"], "drop", "{j:#}");
     assert_eq!(j["stage"], "route", "{j:#}");
     let text = j.to_string();
