@@ -333,7 +333,7 @@ impl Lpm {
     }
 
     /// Class of an IPv4 address.
-    #[inline]
+    #[inline(always)]
     #[must_use]
     pub fn lookup_v4(&self, a: u32) -> u32 {
         let mut e = self.root4[(a >> 16) as usize];
@@ -378,7 +378,7 @@ impl Lpm {
     }
 
     /// Class of an address.
-    #[inline]
+    #[inline(always)]
     #[must_use]
     pub fn lookup(&self, ip: std::net::IpAddr) -> u32 {
         match ip {

@@ -95,17 +95,21 @@ impl ServiceCond {
     }
 }
 
+/// The length of every port or ICMP map (one entry per 16-bit value).
+const MAP_LEN: usize = 1 << 16;
+
 #[derive(Debug, Clone)]
 enum GroupKind {
-    /// TCP/UDP: two 64 Ki maps.
+    /// TCP/UDP: two 64 Ki maps (their starts in [`ServiceClasses::maps`]).
     Ports {
-        smap: Box<[u16]>,
-        dmap: Box<[u16]>,
+        smap: u32,
+        dmap: u32,
         nd: u32,
         frag: u32,
     },
-    /// ICMP/ICMPv6: one 64 Ki map over `type << 8 | code`.
-    Icmp { map: Box<[u16]>, frag: u32 },
+    /// ICMP/ICMPv6: one 64 Ki map over `type << 8 | code` (its start in
+    /// [`ServiceClasses::maps`]).
+    Icmp { map: u32, frag: u32 },
     /// Any other protocol: one class.
     Plain,
 }
@@ -117,6 +121,50 @@ struct Group {
     /// The protocol of the group; `None` for group 0 (every protocol
     /// nobody names).
     proto: Option<u8>,
+}
+
+/// What [`ServiceClasses::classify`] reads of a group: one shape for the
+/// three kinds, so that classifying takes no branch on the group's kind
+/// or on the packet's L4 (a random mix of TCP, UDP and ICMP mispredicted
+/// the kind-and-L4 `match` about once in every packet under callgrind's
+/// branch simulation, docs/benchmarks.md).
+///
+/// The class is `base + maps[smap + a] × nd + maps[dmap + b]` when the
+/// packet's L4 is the one the group has maps for (`want`; `a`, `b` its
+/// two keys, see [`l4_keys`]), else `other`. An ICMP group has `nd = 0`
+/// (one row); a plain group wants no L4 (`want` is [`L4_NONE`]) and its
+/// `other` is its one class; a TCP/UDP or ICMP group's `other` is its
+/// fragment class. On a miss both keys are masked to 0, so every read
+/// stays inside `maps` (a map of length [`MAP_LEN`] or, for the offsets
+/// of the kinds without that map, entry 0, which always exists).
+#[derive(Debug, Clone, Copy)]
+struct Lane {
+    base: u32,
+    nd: u32,
+    smap: u32,
+    dmap: u32,
+    other: u32,
+    want: u32,
+}
+
+/// [`Lane::want`] of TCP/UDP maps.
+const L4_PORTS: u32 = 1;
+/// [`Lane::want`] of an ICMP map.
+const L4_ICMP: u32 = 2;
+/// [`Lane::want`] of a group without maps: no L4 has this tag.
+const L4_NONE: u32 = 3;
+
+/// The tag ([`L4_PORTS`], [`L4_ICMP`] or 0) and the two map keys of an
+/// L4: source and destination port, or 0 and `type << 8 | code`.
+#[inline(always)]
+fn l4_keys(l4: L4) -> (u32, u32, u32) {
+    match l4 {
+        L4::Ports { sport, dport } => (L4_PORTS, u32::from(sport), u32::from(dport)),
+        L4::Icmp { icmp_type, code } => {
+            (L4_ICMP, 0, u32::from(u16::from_be_bytes([icmp_type, code])))
+        }
+        L4::Opaque | L4::Fragment => (0, 0, 0),
+    }
 }
 
 /// The layout of one group's classes, for the builder's sweep
@@ -147,18 +195,26 @@ pub struct GroupLayout<'a> {
 pub struct ServiceClasses {
     proto_group: [u8; 256],
     groups: Vec<Group>,
+    /// Per group, what classifying reads ([`Lane`]).
+    lanes: Vec<Lane>,
+    /// Every group's maps end to end, [`MAP_LEN`] entries each (never
+    /// empty: TCP's and UDP's are always there).
+    maps: Vec<u16>,
     /// A representative (protocol, L4) of every class, by class id.
     reps: Vec<(u8, L4)>,
 }
 
-/// Cuts `[0, 65536)` at the given boundaries; returns the map and the first
-/// value of each interval.
-fn cut(mut bounds: Vec<u32>) -> (Box<[u16]>, Vec<u16>) {
+/// Cuts `[0, 65536)` at the given boundaries into a map appended to
+/// `maps`; returns the map's start and the first value of each interval.
+/// The map's entry 0 is 0 (an interval always starts at 0).
+fn cut(mut bounds: Vec<u32>, maps: &mut Vec<u16>) -> (u32, Vec<u16>) {
     bounds.push(0);
     bounds.retain(|b| *b < 65536);
     bounds.sort_unstable();
     bounds.dedup();
-    let mut map = vec![0u16; 65536];
+    let start = maps.len();
+    maps.resize(start + MAP_LEN, 0);
+    let map = &mut maps[start..];
     let mut firsts = Vec::with_capacity(bounds.len());
     for (i, w) in bounds.iter().enumerate() {
         let end = bounds.get(i + 1).copied().unwrap_or(65536);
@@ -166,7 +222,32 @@ fn cut(mut bounds: Vec<u32>) -> (Box<[u16]>, Vec<u16>) {
         map[*w as usize..end as usize].fill(class);
         firsts.push(u16::try_from(*w).unwrap_or(u16::MAX));
     }
-    (map.into_boxed_slice(), firsts)
+    // At most 256 groups of two maps: far below u32::MAX entries.
+    (u32::try_from(start).unwrap_or(u32::MAX), firsts)
+}
+
+impl Group {
+    /// The group's [`Lane`].
+    fn lane(&self) -> Lane {
+        let (nd, smap, dmap, other, want) = match self.kind {
+            GroupKind::Ports {
+                smap,
+                dmap,
+                nd,
+                frag,
+            } => (nd, smap, dmap, frag, L4_PORTS),
+            GroupKind::Icmp { map, frag } => (0, 0, map, frag, L4_ICMP),
+            GroupKind::Plain => (0, 0, 0, self.base, L4_NONE),
+        };
+        Lane {
+            base: self.base,
+            nd,
+            smap,
+            dmap,
+            other,
+            want,
+        }
+    }
 }
 
 fn range_bounds(r: PortRange, out: &mut Vec<u32>) {
@@ -339,6 +420,7 @@ impl ServiceClasses {
         }
         let mut proto_group = [0u8; 256];
         let mut groups: Vec<Group> = Vec::new();
+        let mut maps: Vec<u16> = Vec::new();
         let mut reps: Vec<(u8, L4)> = Vec::new();
         // Group 0: every protocol nobody names.
         let other = (0..=255u8).find(|p| !explicit[*p as usize]);
@@ -356,8 +438,8 @@ impl ServiceClasses {
             proto_group[p as usize] = gid;
             let base = u32::try_from(reps.len()).unwrap_or(u32::MAX);
             let kind = if proto::has_ports(p) {
-                let (smap, sfirst) = cut(std::mem::take(&mut sb[p as usize]));
-                let (dmap, dfirst) = cut(std::mem::take(&mut db[p as usize]));
+                let (smap, sfirst) = cut(std::mem::take(&mut sb[p as usize]), &mut maps);
+                let (dmap, dfirst) = cut(std::mem::take(&mut db[p as usize]), &mut maps);
                 for s in &sfirst {
                     for d in &dfirst {
                         reps.push((
@@ -379,7 +461,7 @@ impl ServiceClasses {
                     frag,
                 }
             } else if proto::is_icmp(p) {
-                let (map, firsts) = cut(std::mem::take(&mut ib[p as usize]));
+                let (map, firsts) = cut(std::mem::take(&mut ib[p as usize]), &mut maps);
                 for k in &firsts {
                     let [t, c] = k.to_be_bytes();
                     reps.push((
@@ -403,9 +485,16 @@ impl ServiceClasses {
                 proto: Some(p),
             });
         }
+        if maps.is_empty() {
+            // Entry 0 is what a lane without maps reads (see `Lane`).
+            maps.push(0);
+        }
+        let lanes = groups.iter().map(Group::lane).collect();
         Ok(ServiceClasses {
             proto_group,
             groups,
+            lanes,
+            maps,
             reps,
         })
     }
@@ -434,11 +523,15 @@ impl ServiceClasses {
         // all 65,536 values, the last interval included).
         let count = |m: &[u16]| m.last().map_or(0, |&x| u32::from(x) + 1);
         self.groups.iter().map(move |g| {
-            let (ns, nd, smap, dmap) = match &g.kind {
+            let (ns, nd, smap, dmap) = match g.kind {
                 GroupKind::Ports { smap, dmap, nd, .. } => {
-                    (count(smap), *nd, Some(&smap[..]), Some(&dmap[..]))
+                    let (smap, dmap) = (self.map(smap), self.map(dmap));
+                    (count(smap), nd, Some(smap), Some(dmap))
                 }
-                GroupKind::Icmp { map, .. } => (1, count(map), None, Some(&map[..])),
+                GroupKind::Icmp { map, .. } => {
+                    let map = self.map(map);
+                    (1, count(map), None, Some(map))
+                }
                 GroupKind::Plain => (0, 0, None, None),
             };
             GroupLayout {
@@ -466,21 +559,25 @@ impl ServiceClasses {
             + self.reps.len() * std::mem::size_of::<(u8, L4)>()
     }
 
-    /// The class of a packet's service. Constant time.
-    #[inline]
+    /// The class of a packet's service. Constant time, no branch.
+    #[inline(always)]
     #[must_use]
     pub fn classify(&self, protocol: u8, l4: L4) -> u32 {
-        let g = &self.groups[self.proto_group[protocol as usize] as usize];
-        match (&g.kind, l4) {
-            (GroupKind::Ports { smap, dmap, nd, .. }, L4::Ports { sport, dport }) => {
-                g.base + u32::from(smap[sport as usize]) * nd + u32::from(dmap[dport as usize])
-            }
-            (GroupKind::Ports { frag, .. }, _) => *frag,
-            (GroupKind::Icmp { map, .. }, L4::Icmp { icmp_type, code }) => {
-                g.base + u32::from(map[usize::from(u16::from_be_bytes([icmp_type, code]))])
-            }
-            (GroupKind::Icmp { frag, .. }, _) => *frag,
-            (GroupKind::Plain, _) => g.base,
-        }
+        let g = &self.lanes[usize::from(self.proto_group[usize::from(protocol)])];
+        let (tag, a, b) = l4_keys(l4);
+        let hit = tag == g.want;
+        // Both keys 0 on a miss: the reads stay in bounds (see `Lane`).
+        let m = u32::from(hit).wrapping_neg();
+        let s = u32::from(self.maps[(g.smap + (a & m)) as usize]);
+        let d = u32::from(self.maps[(g.dmap + (b & m)) as usize]);
+        let v = g.base + s * g.nd + d;
+        // A select, not a branch (the compiler made `if` a jump).
+        std::hint::select_unpredictable(hit, v, g.other)
+    }
+
+    /// The map starting at `at` in [`ServiceClasses::maps`].
+    fn map(&self, at: u32) -> &[u16] {
+        let a = at as usize;
+        self.maps.get(a..a + MAP_LEN).unwrap_or(&[])
     }
 }

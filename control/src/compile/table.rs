@@ -185,7 +185,10 @@ pub struct SidedLayer {
 impl SidedLayer {
     /// The entry for `profile` against a peer of global class `peer` and a
     /// service of class `svc`.
-    #[inline]
+    // Always inlined, as `lookup_slot`: called out of line from
+    // `Compiled::reads` it cost a call, a spill and its bounds checks
+    // again (callgrind, docs/benchmarks.md).
+    #[inline(always)]
     #[must_use]
     pub fn lookup(&self, profile: u32, peer: u32, svc: u32) -> Entry {
         self.lookup_slot(self.slots[profile as usize], peer, svc)
@@ -379,7 +382,9 @@ impl SecurityLayer {
     /// global class `peer` and a service of class `svc`. One read of the
     /// profile, then one table look-up per container (OCI: at most 5 NSGs
     /// and one list set); the containers' look-ups are independent.
-    #[inline]
+    // Always inlined: out of line (as the compiler chose) each call pushed
+    // and popped six registers.
+    #[inline(always)]
     #[must_use]
     pub fn lookup(&self, profile: ProfileId, peer: u32, svc: u32) -> Entry {
         let m = &self.profiles[profile.index()];
@@ -622,7 +627,7 @@ impl Compiled {
     }
 
     /// Address class of an address.
-    #[inline]
+    #[inline(always)]
     #[must_use]
     pub fn address_class(&self, ip: IpAddr) -> ClassId {
         // The trie holds class ids only (below 2^31), so `new` never fails.
@@ -636,7 +641,7 @@ impl Compiled {
     }
 
     /// Service class of a packet.
-    #[inline]
+    #[inline(always)]
     #[must_use]
     pub fn service_class(&self, protocol: u8, l4: L4) -> u32 {
         self.services.classify(protocol, l4)
@@ -649,7 +654,7 @@ impl Compiled {
         let cs = self.address_class(p.src);
         let cd = self.address_class(p.dst);
         let svc = self.service_class(p.proto, p.l4);
-        self.judge_classes(cs, cd, svc, ctx)
+        self.judge_infos(self.classes[cs.index()], self.classes[cd.index()], svc, ctx)
     }
 
     /// Judges a packet given its classes.
@@ -661,7 +666,7 @@ impl Compiled {
 
     /// Judges a packet given its classes' infos: every table read after
     /// the class infos.
-    #[inline]
+    #[inline(always)]
     pub(super) fn judge_infos(&self, a: ClassInfo, b: ClassInfo, svc: u32, ctx: Context) -> Fast {
         let mut rules = [None; 5];
         if (a.flags | b.flags) & ClassInfo::EXEMPT != 0 {
@@ -705,23 +710,35 @@ impl Compiled {
     /// branch on the previous layer's outcome (a mispredicted early exit
     /// would discard the later reads and start them again). A layer whose
     /// VNIC has no profile reads nothing (its entry stays 0).
-    #[inline]
+    #[inline(always)]
     pub(super) fn reads(&self, a: ClassInfo, b: ClassInfo, svc: u32) -> Reads {
-        let sec = |layer: &SecurityLayer, profile: Option<ProfileId>, peer: u32| match profile {
-            Some(p) => layer.lookup(p, peer, svc),
-            None => Entry(0),
-        };
-        let zpr = |layer: &SidedLayer, profile: Option<ProfileId>, peer: u32| match profile {
-            Some(p) => layer.lookup(p.raw(), peer, svc),
-            None => Entry(0),
-        };
         Reads {
             route: RouteEntry(self.route[(a.route * self.n_route + b.route) as usize]),
-            egress: sec(&self.egress, a.sec_profile, b.eg_peer),
-            ingress: sec(&self.ingress, b.sec_profile, a.in_peer),
-            zpr_egress: zpr(&self.zpr_egress, a.zpr_profile, b.zpr_peer),
-            zpr_ingress: zpr(&self.zpr_ingress, b.zpr_profile, a.zpr_peer),
+            egress: sec_read(&self.egress, a.sec_profile, b.eg_peer, svc),
+            ingress: sec_read(&self.ingress, b.sec_profile, a.in_peer, svc),
+            zpr_egress: zpr_read(&self.zpr_egress, a.zpr_profile, b.zpr_peer, svc),
+            zpr_ingress: zpr_read(&self.zpr_ingress, b.zpr_profile, a.zpr_peer, svc),
         }
+    }
+}
+
+/// A security layer's entry for a VNIC's profile (0 without one).
+// Functions, not closures, so they can be forced inline: as a closure the
+// ZPR read was compiled out of line.
+#[inline(always)]
+fn sec_read(layer: &SecurityLayer, profile: Option<ProfileId>, peer: u32, svc: u32) -> Entry {
+    match profile {
+        Some(p) => layer.lookup(p, peer, svc),
+        None => Entry(0),
+    }
+}
+
+/// A ZPR layer's entry for a VNIC's ZPR profile (0 without one).
+#[inline(always)]
+fn zpr_read(layer: &SidedLayer, profile: Option<ProfileId>, peer: u32, svc: u32) -> Entry {
+    match profile {
+        Some(p) => layer.lookup(p.raw(), peer, svc),
+        None => Entry(0),
     }
 }
 

@@ -716,3 +716,105 @@ fn rule_text_names_every_rule_once_as_rule_text_does() {
         "{names:?}"
     );
 }
+
+// ------------------------------------------------ branch-free judgement --
+
+/// The service class as the kind-and-L4 `match` gave it before
+/// `ServiceClasses::classify` lost its branches, read off the public
+/// layouts: a TCP/UDP group's grid on ports, an ICMP group's row on
+/// `type << 8 | code`, anything else the group's tail (fragment class, or
+/// a plain group's one class).
+fn classify_by_layout(c: &service::ServiceClasses, protocol: u8, l4: crate::packet::L4) -> u32 {
+    use crate::packet::L4;
+    let groups: Vec<_> = c.layouts().collect();
+    let g = groups
+        .iter()
+        .find(|g| g.proto == Some(protocol))
+        .or_else(|| groups.iter().find(|g| g.proto.is_none()))
+        .unwrap();
+    let tail = g.base + g.ns * g.nd;
+    match (g.smap, g.dmap, l4) {
+        (Some(s), Some(d), L4::Ports { sport, dport }) => {
+            g.base + u32::from(s[usize::from(sport)]) * g.nd + u32::from(d[usize::from(dport)])
+        }
+        (None, Some(d), L4::Icmp { icmp_type, code }) => {
+            g.base + u32::from(d[usize::from(u16::from_be_bytes([icmp_type, code]))])
+        }
+        _ => tail,
+    }
+}
+
+/// Every protocol against every kind of L4 (the kinds a group has no map
+/// for included: a TCP packet without ports, an ICMP protocol with ports,
+/// a plain protocol with either) classifies as the layouts say.
+#[test]
+fn branch_free_service_class_matches_the_layouts() {
+    use crate::model::{PortRange, Protocol, RuleOptions};
+    use crate::packet::L4;
+    use service::{ServiceClasses, ServiceCond};
+    let r = |min, max| Some(PortRange { min, max });
+    let conds = [
+        ServiceCond::Rule(
+            Protocol::Number(6),
+            RuleOptions::Ports {
+                src: None,
+                dst: r(443, 443),
+            },
+        ),
+        ServiceCond::Rule(
+            Protocol::Number(6),
+            RuleOptions::Ports {
+                src: r(1024, 65535),
+                dst: r(20, 30),
+            },
+        ),
+        ServiceCond::Rule(
+            Protocol::Number(17),
+            RuleOptions::Ports {
+                src: None,
+                dst: r(53, 53),
+            },
+        ),
+        ServiceCond::Rule(
+            Protocol::Number(1),
+            RuleOptions::Icmp {
+                icmp_type: 3,
+                code: Some(4),
+            },
+        ),
+        ServiceCond::Rule(
+            Protocol::Number(58),
+            RuleOptions::Icmp {
+                icmp_type: 128,
+                code: None,
+            },
+        ),
+        ServiceCond::Rule(Protocol::Number(47), RuleOptions::None),
+    ];
+    let c = ServiceClasses::build(conds.iter(), 1 << 20).unwrap();
+    let mut l4s = vec![L4::Opaque, L4::Fragment];
+    for (sport, dport) in [
+        (0, 0),
+        (1023, 443),
+        (1024, 25),
+        (65535, 65535),
+        (40000, 53),
+        (5, 31),
+    ] {
+        l4s.push(L4::Ports { sport, dport });
+    }
+    for (icmp_type, code) in [(0, 0), (3, 4), (3, 5), (128, 0), (255, 255)] {
+        l4s.push(L4::Icmp { icmp_type, code });
+    }
+    let mut seen = std::collections::HashSet::new();
+    for protocol in [0u8, 1, 6, 17, 47, 50, 58, 255] {
+        for &l4 in &l4s {
+            let want = classify_by_layout(&c, protocol, l4);
+            assert_eq!(c.classify(protocol, l4), want, "protocol {protocol} {l4:?}");
+            seen.insert(want);
+        }
+    }
+    // Every class the conditions make is reached by some probe above but
+    // a few grid cells; at least the tails and several grid cells are.
+    assert!(seen.len() >= 15, "{}", seen.len());
+}
