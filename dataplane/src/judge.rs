@@ -575,13 +575,15 @@ impl Tracker {
         };
         let allowed = fast.judgement.verdict == Verdict::Allow;
         if allowed {
-            counters.connections += 1;
-            let conn = conntrack::new_conn(fast.judgement.tracking, forward, ts_ns, tcp_flags);
-            let e = ConnEntry {
-                conn,
-                cache: [cacheable.then(|| CachedFast::of(&fast, ports)), None],
-            };
-            table.insert_evicting(*skey, h, e, |_, _| counters.connections_evicted += 1);
+            let cache = cacheable.then(|| CachedFast::of(&fast, ports));
+            add_conn(
+                table,
+                (skey, forward, h),
+                (ts_ns, tcp_flags),
+                &fast,
+                cache,
+                counters,
+            );
         }
         (fast, allowed)
     }
@@ -606,46 +608,31 @@ impl Tracker {
     /// `judge_keyed`, called, spent ~80 instructions a packet on its
     /// frame, the probe set-up and the copy of its result
     /// (callgrind, docs/benchmarks.md, twenty-eighth session).
-    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     pub(crate) fn judge_fresh(
         &mut self,
-        compiled: &Compiled,
-        p: &Packet,
-        shard: usize,
-        ts_ns: u64,
-        tcp_flags: u8,
+        (compiled, p): (&Compiled, &Packet),
+        (shard, at): (usize, (u64, u8)),
         counters: &mut Counters,
-        (key, forward, h): (&StateKey, bool, u64),
+        conn: (&StateKey, bool, u64),
     ) -> (Fast, bool) {
         let fast = compiled.judge(p, Context::First);
         let allowed = fast.judgement.verdict == Verdict::Allow;
         if allowed {
-            self.open(
-                p,
-                shard,
-                ts_ns,
-                tcp_flags,
-                counters,
-                (key, forward, h),
-                &fast,
-            );
+            self.open(p, (shard, at), counters, conn, &fast);
         }
         (fast, allowed)
     }
 
     /// The connection an allowed first packet makes ([`Tracker::judge_fresh`]),
     /// cached as [`Tracker::judge_keyed`] caches it.
-    #[allow(clippy::too_many_arguments)]
     #[inline(never)]
     fn open(
         &mut self,
         p: &Packet,
-        shard: usize,
-        ts_ns: u64,
-        tcp_flags: u8,
+        (shard, at): (usize, (u64, u8)),
         counters: &mut Counters,
-        (key, forward, h): (&StateKey, bool, u64),
+        conn: (&StateKey, bool, u64),
         fast: &Fast,
     ) {
         let cap = self.cap;
@@ -655,14 +642,30 @@ impl Tracker {
         let table = slot.get_or_insert_with(|| ShardTable::new(cap));
         let ports = matches!(p.l4, L4::Ports { .. });
         let cacheable = self.memo.is_some() && (ports || p.l4 == L4::Opaque);
-        counters.connections += 1;
-        let conn = conntrack::new_conn(fast.judgement.tracking, forward, ts_ns, tcp_flags);
-        let e = ConnEntry {
-            conn,
-            cache: [cacheable.then(|| CachedFast::of(fast, ports)), None],
-        };
-        table.insert_evicting(*key, h, e, |_, _| counters.connections_evicted += 1);
+        let cache = cacheable.then(|| CachedFast::of(fast, ports));
+        add_conn(table, conn, at, fast, cache, counters);
     }
+}
+
+/// The connection an allowed first packet (`fast`, at `(ts_ns,
+/// tcp_flags)`) makes under its key `(key, forward, h)`, its verdict
+/// cached when `cache`; counted in `counters` with the one a full table
+/// evicts for it.
+fn add_conn(
+    table: &mut ShardTable<ConnEntry>,
+    (key, forward, h): (&StateKey, bool, u64),
+    (ts_ns, tcp_flags): (u64, u8),
+    fast: &Fast,
+    cache: Option<CachedFast>,
+    counters: &mut Counters,
+) {
+    counters.connections += 1;
+    let conn = conntrack::new_conn(fast.judgement.tracking, forward, ts_ns, tcp_flags);
+    let e = ConnEntry {
+        conn,
+        cache: [cache, None],
+    };
+    table.insert_evicting(*key, h, e, |_, _| counters.connections_evicted += 1);
 }
 
 #[cfg(test)]

@@ -134,11 +134,8 @@ impl<X: Extra> Judge<X> {
         let (fast, held) = match conn {
             Some(c) if found.is_none() && self.tracker.holds_none(shard) => {
                 self.tracker.judge_fresh(
-                    &self.compiled,
-                    &it.packet,
-                    shard,
-                    it.ts_ns,
-                    it.tcp_flags,
+                    (&self.compiled, &it.packet),
+                    (shard, (it.ts_ns, it.tcp_flags)),
                     &mut self.counters,
                     c,
                 )

@@ -39,7 +39,14 @@ struct Simulated<'a> {
     stage: Option<&'static str>,
     zpr_audit: bool,
     rules: RuleNames<'a>,
+    #[serde(serialize_with = "shown")]
     reason: Reason<'a>,
+}
+
+/// Serializes `t` as the string it displays, written as it is formatted
+/// (no `String` made: serde_json's `collect_str`).
+fn shown<T: std::fmt::Display, S: serde::Serializer>(t: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(t)
 }
 
 /// A flow-log input file's name as a record names it (`file`): the path
@@ -53,12 +60,6 @@ impl std::fmt::Display for FileName<'_> {
             Some(p) => p.display().fmt(f),
             None => Ok(()),
         }
-    }
-}
-
-impl Serialize for FileName<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
     }
 }
 
@@ -114,12 +115,6 @@ impl std::fmt::Display for Reason<'_> {
     }
 }
 
-impl Serialize for Reason<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
 /// The deciding rules of a record's judgement (route, egress, ingress, ZPR
 /// egress, ZPR ingress; those that decided), written as a list of their
 /// names borrowed from the run's [`RuleText`]: no `Vec<String>` per
@@ -146,6 +141,7 @@ impl Serialize for RuleNames<'_> {
 /// flow-log record's line").
 #[derive(Serialize)]
 pub struct RecordOut<'a> {
+    #[serde(serialize_with = "shown")]
     file: FileName<'a>,
     line: u64,
     vnic: &'a str,
@@ -181,6 +177,7 @@ pub struct RecordOut<'a> {
 
 #[derive(Serialize)]
 struct UnplacedOut<'a> {
+    #[serde(serialize_with = "shown")]
     file: FileName<'a>,
     line: u64,
     vnic_id: &'a str,
