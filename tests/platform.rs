@@ -348,6 +348,14 @@ fn a_load_balancers_nsgs_and_attributes_reach_its_vnic() {
         .filter(|w| !w.contains("the export does not give its `security-attributes`"))
         // Nor any policy (a stand-in, since the twenty-first session).
         .filter(|w| !w.contains("the export holds no ZPR policy"))
+        // Nor the `lb` subnet's private IPs, which the fixture does not
+        // list: its VNICs are not all known (since the twenty-eighth
+        // session).
+        .filter(|w| {
+            !w.starts_with(
+                "subnet `lb` (`ocid1.subnet.oc1.iad.lb`): the export lists none of its private IPs",
+            )
+        })
         .collect();
     assert_eq!(warnings.len(), 1, "{:?}", imported.warnings);
     assert!(
