@@ -960,7 +960,6 @@ private_ips = ["10.1.1.10"]
 /// in text and JUnit each run with its own verdict.
 #[test]
 fn each_failing_run_says_its_own_stage_and_reply() {
-    use assert_cmd::cargo::CommandCargoExt;
     use zprsim_control::verdict::Stage;
     let s = SOURCE_PORT_SPLIT.replace("@N@", "17").replace("@P@", "udp");
     let e = "[[path]]\nname = \"range\"\nfrom = \"vnic:c\"\nto = \"vnic:d\"\nproto = \"udp\"\ndport = \"48-62\"\nexpect = \"allow\"\n";
@@ -984,13 +983,10 @@ fn each_failing_run_says_its_own_stage_and_reply() {
     std::fs::write(dir.path().join("s.toml"), &s).unwrap();
     std::fs::write(dir.path().join("e.toml"), e).unwrap();
     let cmd = |extra: &[&str]| {
-        std::process::Command::cargo_bin("zprsim")
-            .unwrap()
-            .current_dir(dir.path())
-            .args(["verify", "s.toml", "e.toml"])
-            .args(extra)
-            .output()
-            .unwrap()
+        crate::support::run_in(
+            dir.path(),
+            ["verify", "s.toml", "e.toml"].iter().chain(extra),
+        )
     };
     let out = String::from_utf8_lossy(&cmd(&[]).stdout).into_owned();
     assert!(
@@ -1036,7 +1032,6 @@ fn each_failing_run_says_its_own_stage_and_reply() {
 /// Planning item 1 of the twenty-eighth session (branch s28-polish).
 #[test]
 fn a_reply_that_drops_is_said_per_protocol_in_text_and_junit() {
-    use assert_cmd::cargo::CommandCargoExt;
     // The DoT path (tcp/853) made stateless too: its reply drops as well.
     let s = scenario("").replace(
         "protocol = \"6\", tcp_options",
@@ -1046,13 +1041,10 @@ fn a_reply_that_drops_is_said_per_protocol_in_text_and_junit() {
     std::fs::write(dir.path().join("s.toml"), &s).unwrap();
     std::fs::write(dir.path().join("e.toml"), EXPECT).unwrap();
     let cmd = |extra: &[&str]| {
-        std::process::Command::cargo_bin("zprsim")
-            .unwrap()
-            .current_dir(dir.path())
-            .args(["verify", "s.toml", "e.toml"])
-            .args(extra)
-            .output()
-            .unwrap()
+        crate::support::run_in(
+            dir.path(),
+            ["verify", "s.toml", "e.toml"].iter().chain(extra),
+        )
     };
     let denied = "egress-security DENIED: at VNIC `d` (evaluated security list `dns-sl`); VNIC `d` has no egress rules: it allows nothing";
     let dns = format!("the reply would drop: {denied}: the request passes but gets no response");

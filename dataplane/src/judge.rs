@@ -521,10 +521,7 @@ impl Tracker {
         };
         let table = slot.get_or_insert_with(|| ShardTable::new(cap));
         let memo = &mut self.memo;
-        // A verdict may be cached for a packet its key and direction fix
-        // whole, and only under a table that never changes (the memo's).
-        let ports = matches!(p.l4, L4::Ports { .. });
-        let cacheable = memo.is_some() && (ports || p.l4 == L4::Opaque);
+        let (ports, cacheable) = cache_kind(memo.is_some(), p);
         let mut judge = |ctx: Context| match memo {
             Some(m) => m.judge(compiled, p, ctx),
             None => compiled.judge(p, ctx),
@@ -640,11 +637,19 @@ impl Tracker {
             return;
         };
         let table = slot.get_or_insert_with(|| ShardTable::new(cap));
-        let ports = matches!(p.l4, L4::Ports { .. });
-        let cacheable = self.memo.is_some() && (ports || p.l4 == L4::Opaque);
+        let (ports, cacheable) = cache_kind(self.memo.is_some(), p);
         let cache = cacheable.then(|| CachedFast::of(fast, ports));
         add_conn(table, conn, at, fast, cache, counters);
     }
+}
+
+/// Whether `p` has ports, and whether its verdict may be cached in its
+/// connection: for a packet its key and direction fix whole, and only
+/// under a table that never changes (`has_memo`: the memo's).
+#[inline(always)]
+fn cache_kind(has_memo: bool, p: &Packet) -> (bool, bool) {
+    let ports = matches!(p.l4, L4::Ports { .. });
+    (ports, has_memo && (ports || p.l4 == L4::Opaque))
 }
 
 /// The connection an allowed first packet (`fast`, at `(ts_ns,

@@ -601,8 +601,10 @@ impl CodesOut {
 impl<X: Extra> Worker<X> {
     /// Counts `n` packets of input `input` judged without their TCP flags.
     fn header_cut(&mut self, input: u32, n: u64) {
-        let i = usize::try_from(input).unwrap_or(usize::MAX);
-        if i >= self.tcp_header_cut.len() && i < usize::MAX {
+        let Ok(i) = usize::try_from(input) else {
+            return;
+        };
+        if i >= self.tcp_header_cut.len() {
             self.tcp_header_cut.resize(i + 1, 0);
         }
         if let Some(c) = self.tcp_header_cut.get_mut(i) {
