@@ -469,7 +469,8 @@ fn import_failure(a: &OciArgs, e: zprsim_control::import::ImportError) -> Failur
 
 /// `-o`'s file when it holds what `import` did not write: a scenario
 /// written by hand, a policy (`-o policies/orders.zpl`), anything whose
-/// first line is not [`oci::HEADER`]. Refused, before the export is read,
+/// first line (decompressed, for a gzip or zstd file) is not
+/// [`oci::HEADER`]. Refused, before the export is read,
 /// naming it and `--force`. A file that is not there, empty, or not a
 /// regular one (standard output, a FIFO, a device: written in place, as
 /// a stream) is written; which of these it is, is returned.
@@ -486,10 +487,13 @@ fn refuse_a_file_not_imported(output: &Path) -> Result<Found, Failure> {
     }
     // The header's line and no more (a large file is not read): the
     // header and its line's end, not a line that starts with it.
+    // An output named `.gz` or `.zst` was written compressed: its header
+    // is in what it holds (by its first bytes, as every input is read).
     let line = format!("{}\n", oci::HEADER);
     let mut first = Vec::with_capacity(line.len());
-    let read =
-        std::fs::File::open(output).and_then(|f| f.take(line.len() as u64).read_to_end(&mut first));
+    let read = std::fs::File::open(output)
+        .and_then(|f| zprsim_dataplane::capture::decompress::decompressed(Box::new(f)))
+        .and_then(|(r, _)| r.take(line.len() as u64).read_to_end(&mut first));
     if read.is_ok() && first == line.as_bytes() {
         return Ok(Found::Replaceable);
     }

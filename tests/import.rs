@@ -1451,6 +1451,52 @@ fn import_replaces_only_a_file_it_wrote_unless_forced() {
     assert_eq!(std::fs::read_to_string(&policy).unwrap(), first);
 }
 
+/// QA round twenty-one: `-o` named `.gz` or `.zst` is written compressed
+/// (docs/cli.md, "Compressed outputs"), so its first bytes are the codec's,
+/// never the header: importing again to the same file was refused as a file
+/// `import` did not write. Its header is looked for in what it holds; a
+/// compressed file of anything else is still refused and kept.
+#[test]
+fn import_replaces_its_own_compressed_output() {
+    let dir = root().join("examples/oke-orders/oci-export");
+    let out = tempfile::tempdir().unwrap();
+    let import = |target: &std::path::Path| {
+        Command::cargo_bin("zprsim")
+            .unwrap()
+            .arg("import")
+            .arg("oci")
+            .arg(&dir)
+            .arg("-o")
+            .arg(target)
+            .output()
+            .unwrap()
+    };
+    for name in ["s.toml.gz", "s.toml.zst"] {
+        let target = out.path().join(name);
+        assert!(import(&target).status.success(), "{name}");
+        let first = std::fs::read(&target).unwrap();
+        let o = import(&target);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(std::fs::read(&target).unwrap(), first, "{name}");
+    }
+    // A compressed file import did not write is refused and kept.
+    let notes = out.path().join("notes.toml.gz");
+    let gz = crate::support::gzip(b"# my notes\n[[vcn]]\n");
+    std::fs::write(&notes, &gz).unwrap();
+    let o = import(&notes);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("did not write it"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(std::fs::read(&notes).unwrap(), gz);
+}
+
 /// Planning item 4 of the twentieth session's note: the VNIC kind was
 /// lost (every VNIC not a balancer's came back `instance`). OKE's and File
 /// Storage's own objects say it: a cluster's private endpoint address
