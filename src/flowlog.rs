@@ -150,7 +150,8 @@ pub fn are_flow_logs(inputs: &[PathBuf]) -> Result<bool, Failure> {
     Ok(true)
 }
 
-/// Refuses a JSON input that is a file of an OCI export, not flow logs:
+/// Refuses a JSON input that is a file of an OCI export, not flow logs
+/// (or a report or flow lines zprsim wrote, `--report`, `--flows`):
 /// an OCI CLI output (`vnics.json`, gzip or zstd too: any compressed JSON
 /// reads as flow logs by its kind) or OCI's public IP ranges file, named
 /// for what it is and the command that takes it, instead of a flow-log
@@ -165,6 +166,16 @@ fn not_an_export_file(p: &Path) -> Result<(), Failure> {
     };
     let codec = zprsim_dataplane::capture::decompress::Codec::of(&head);
     let text = decompressed(&head);
+    if zprsim_dataplane::input_dir::is_our_output(&text) {
+        // `--flows` is "the flow log" of docs/cli.md: given back as one, it
+        // read as flow logs whose every entry was malformed.
+        return Err(Failure::Input(format!(
+            "error: `{}` {}{}, not OCI flow-log records: give the captures or the OCI flow logs that run read (`jq` reads the report and the flow lines)",
+            zprsim_dataplane::output::shown(p),
+            compressed(codec),
+            zprsim_dataplane::input_dir::OUR_OUTPUT,
+        )));
+    }
     let what = match cli_output(&text) {
         Some(kind) if kind.is_empty() => "an OCI CLI output".to_owned(),
         Some(kind) => format!("an OCI CLI output ({kind})"),

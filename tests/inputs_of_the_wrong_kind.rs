@@ -739,3 +739,56 @@ fn a_scenario_piped_where_a_capture_goes_is_named_too() {
         );
     }
 }
+
+/// QA round twenty-one: an earlier run's `--report` or `--flows` (docs/cli.md
+/// calls `--flows` "the flow log") named where OCI flow logs, a scenario or
+/// an expectations file go was read as what goes there: "no flow-log entry
+/// could be read: 32 entries skipped as malformed ... no `logContent`",
+/// "invalid key-value pair", and compressed, "zstd-compressed JSON (OCI flow
+/// logs), not a scenario". Found in a directory it was named already
+/// (`earlier-output-skipped`); named on the command line it is now too.
+#[test]
+fn an_earlier_runs_report_or_flow_lines_named_as_an_input_is_named() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let o = crate::support::zprsim()
+        .current_dir(root())
+        .args(["replay", OKE, DEMO, "--quiet", "--report"])
+        .arg(dir.join("r.json"))
+        .arg("--flows")
+        .arg(dir.join("f.jsonl"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    std::fs::write(
+        dir.join("f.jsonl.gz"),
+        gzip(&std::fs::read(dir.join("f.jsonl")).unwrap()),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("r.json.zst"),
+        zstd(&std::fs::read(dir.join("r.json")).unwrap()),
+    )
+    .unwrap();
+    let said = "a zprsim report or flow lines (an earlier run's output)";
+    for f in ["r.json", "f.jsonl", "f.jsonl.gz", "r.json.zst"] {
+        let p = dir.join(f).display().to_string();
+        for args in [
+            vec!["replay", OKE, &p],
+            vec!["diff", OKE, OKE, &p, "--quiet"],
+            vec!["check", &p],
+            vec!["verify", OKE, &p],
+        ] {
+            let o = run_in(root(), &args);
+            let e = stderr_of(&o);
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {e}");
+            assert!(e.contains(said), "{args:?}: {e}");
+            assert!(
+                !e.contains("(OCI flow logs)")
+                    && !e.contains("OCI flow logs, not")
+                    && !e.contains("malformed"),
+                "{args:?}: {e}"
+            );
+        }
+    }
+}

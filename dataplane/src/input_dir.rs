@@ -92,7 +92,7 @@ pub fn expand(inputs: &[PathBuf], limits: Limits) -> Result<Expanded, String> {
                         RunWarning::new(
                             RunWarningCode::EarlierOutputSkipped,
                             format!(
-                                "`{}`: a zprsim report or flow lines (an earlier run's output), not flow logs: skipped (found in a directory given)",
+                                "`{}`: {OUR_OUTPUT}, not flow logs: skipped (found in a directory given)",
                                 p.display()
                             ),
                         )
@@ -196,14 +196,20 @@ fn what_is(p: &Path) -> Found {
     }
 }
 
+/// What a file [`is_our_output`] says zprsim wrote is, in messages.
+pub const OUR_OUTPUT: &str = "a zprsim report or flow lines (an earlier run's output)";
+
 /// Whether a JSON file is one zprsim writes (a `--report` left in the
 /// directory by an earlier run, or `--flows` lines), not flow logs: read
 /// as flow logs it would fail the run or add malformed records. A report
 /// of `replay` or `diff` is pretty JSON whose first key is `scenario` or
 /// `captures` (no OCI document starts so: theirs start with `data`,
 /// `datetime` or `logContent`); every flow line has `"community_id"`, a
-/// key no OCI flow-log entry has.
-fn is_our_output(head: &[u8]) -> bool {
+/// key no OCI flow-log entry has. `head` is decompressed already. Also
+/// used where such a file is named where flow logs, a capture, a scenario
+/// or an expectations file goes ([`OUR_OUTPUT`]).
+#[must_use]
+pub fn is_our_output(head: &[u8]) -> bool {
     let text = String::from_utf8_lossy(head);
     let mut lines = text.lines();
     let first = lines.next().unwrap_or_default();

@@ -361,6 +361,10 @@ pub fn head_of(path: &Path) -> Option<Vec<u8>> {
 /// A capture, flow logs or compressed data, by a file's first bytes
 /// (`text`: them, lossily decoded).
 fn traffic_kind(head: &[u8], text: &str) -> Option<&'static str> {
+    // A `--report` or `--flows` of an earlier run, plain or compressed.
+    if crate::input_dir::is_our_output(&crate::flowlog::detect::decompressed(head)) {
+        return Some(crate::input_dir::OUR_OUTPUT);
+    }
     match crate::capture::kind_name(head) {
         // Scenarios are never compressed.
         Some("JSON") => match crate::capture::decompress::Codec::of(head) {
