@@ -604,3 +604,77 @@ fn decap_on_standard_input_reads_as_the_file_does() {
         );
     }
 }
+
+/// An SLL2 frame of this IP packet, incoming, on interface `ifindex` of
+/// ARPHRD type `hatype` (1 Ethernet, 772 loopback).
+fn sll2_on(hatype: u16, ifindex: u8, ip: &[u8]) -> Vec<u8> {
+    let proto: [u8; 2] = if ip[0] >> 4 == 4 {
+        [8, 0]
+    } else {
+        [0x86, 0xdd]
+    };
+    let [h0, h1] = hatype.to_be_bytes();
+    let mut frame = vec![proto[0], proto[1], 0, 0, 0, 0, 0, ifindex, h0, h1, 0, 6];
+    frame.extend_from_slice(&[0; 8]);
+    frame.extend_from_slice(ip);
+    frame
+}
+
+/// QA round twenty-one: `tcpdump -i any` on a node (the usual habit,
+/// docs/cli.md `--dedup`) captures the loopback device too, whose frames
+/// never reach the VCN: a node's kubelet reached at its own address, a
+/// ping of 127.0.0.1 (the real-world `linux_dlt_sll2.pcap` holds 4 such
+/// frames). They were judged: the node's own 10250 dropped at ZPR (with a
+/// hint to open every node's 10250 to every node), 127.0.0.1 at route,
+/// and `--fail-on-drop` failed on traffic no VCN layer sees. A Linux
+/// cooked frame (SLL, SLL2) of ARPHRD_LOOPBACK is now counted with the
+/// frames that are not IP, as `non_ip`, and never judged.
+#[test]
+fn frames_of_the_loopback_device_in_an_any_capture_are_not_judged() {
+    use std::net::Ipv4Addr;
+    use zprsim_bench::fixtures::{l3, l4};
+    let t = TempDir::new().unwrap();
+    let node = Ipv4Addr::new(10, 0, 2, 11);
+    let api = Ipv4Addr::new(10, 0, 0, 5);
+    let lo = Ipv4Addr::LOCALHOST;
+    let syn =
+        |src, dst, sport, dport| l3::ipv4(src, dst, 6, &l4::tcp(sport, dport, 1, 0, 0x02, &[]));
+    let frames = [
+        sll2_on(772, 1, &syn(node, node, 40000, 10250)),
+        sll2_on(772, 1, &l3::ipv4(lo, lo, 1, &l4::icmp(8, 0, &[0, 1, 0, 1]))),
+        sll2_on(1, 2, &syn(node, api, 41000, 6443)),
+    ];
+    let path = t.path().join("any.pcap");
+    let f = std::fs::File::create(&path).unwrap();
+    let mut w = PcapOut::create(f, OutFormat::for_link_types(&[SLL2])).unwrap();
+    for (i, fr) in frames.iter().enumerate() {
+        let len = u32::try_from(fr.len()).unwrap();
+        w.write(
+            1_709_283_600_000_000_000 + i as u64 * 1_000_000,
+            SLL2,
+            len,
+            fr,
+        )
+        .unwrap();
+    }
+    w.finish().unwrap();
+    let r = replay(t.path(), "any.pcap", &["--fail-on-drop"]);
+    assert_eq!(r["packets"]["total"], 1, "{}", r["packets"]);
+    assert_eq!(r["packets"]["dropped"], 0, "{}", r["packets"]);
+    assert_eq!(r["non_ip"], 2);
+    // explain --capture refuses such a frame, saying why.
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/oke-orders/scenario.toml");
+    let o = crate::support::zprsim()
+        .current_dir(t.path())
+        .arg("explain")
+        .arg(&scenario)
+        .args(["--capture", "any.pcap", "--packet", "1"])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("packet 1 (byte offset 24) is captured on the loopback device"),
+        "{e}"
+    );
+}

@@ -132,6 +132,9 @@ pub fn packet_n<R: std::io::Read>(
             Parsed::Ip(m) => m,
             other if index == n => {
                 let what = match other {
+                    Parsed::NonIp if crate::parse::is_loopback_frame(linktype, data) => {
+                        "captured on the loopback device (`lo`): a packet of the host to itself, which never reaches the VCN, so it is not judged (counted in `non_ip`, as `replay` counts it)".to_owned()
+                    }
                     Parsed::NonIp => "not an IP packet (ARP, LLDP, ...)".to_owned(),
                     Parsed::UnsupportedLinkType(t) => {
                         format!("of link type {t}, which zprsim does not decode")

@@ -32,7 +32,8 @@
 //!   (228) and IPv6 (229), BSD null (0, host byte order) and loopback (108,
 //!   network byte order) with address families 2 (IPv4) and 24, 28, 30
 //!   (IPv6). Other link types give [`Parsed::UnsupportedLinkType`]; frames
-//!   that carry no IP (ARP, LLDP, 802.3/LLC, netlink, MACsec) give
+//!   that carry no IP (ARP, LLDP, 802.3/LLC, netlink, MACsec), and Linux
+//!   cooked frames of the loopback device ([`is_loopback_frame`]), give
 //!   [`Parsed::NonIp`].
 //! * IPv4: the header (with options) must be present, version 4, IHL at
 //!   least 5 and total length at least the header; the payload ends at the
@@ -152,6 +153,24 @@ pub mod tcp_flags {
 const ETHERTYPE_IPV4: u16 = 0x0800;
 const ETHERTYPE_IPV6: u16 = 0x86DD;
 const ARPHRD_NETLINK: u16 = 824;
+/// The loopback device's ARPHRD type (`lo`): a Linux cooked frame of it
+/// (`tcpdump -i any`) never left the host, so it never reaches the VCN.
+const ARPHRD_LOOPBACK: u16 = 772;
+
+/// Whether a frame of link type `lt` was captured on Linux's loopback
+/// device (`lo`), as a cooked capture (SLL, SLL2) of the `any` device
+/// says by its ARPHRD type: a packet of a host to itself (`127.0.0.1`, a
+/// node reaching its own address), which never reaches the VCN. Such a
+/// frame parses as [`Parsed::NonIp`]: counted with the frames that are not
+/// IP (`non_ip`), never judged (docs/cli.md, `--dedup`).
+#[must_use]
+pub fn is_loopback_frame(lt: u32, data: &[u8]) -> bool {
+    match lt {
+        linktype::LINUX_SLL => be16(data, 2) == Some(ARPHRD_LOOPBACK),
+        linktype::LINUX_SLL2 => be16(data, 8) == Some(ARPHRD_LOOPBACK),
+        _ => false,
+    }
+}
 
 const PROTO_ICMP: u8 = 1;
 const PROTO_TCP: u8 = 6;
@@ -393,7 +412,7 @@ fn link(lt: u32, data: &[u8]) -> Result<(Net, usize), Parsed> {
             if data.len() < 16 {
                 return Err(malformed("sll", 0));
             }
-            if be16(data, 2) == Some(ARPHRD_NETLINK) {
+            if be16(data, 2) == Some(ARPHRD_NETLINK) || is_loopback_frame(lt, data) {
                 return Err(Parsed::NonIp);
             }
             ethertype(data, 16, be16(data, 14).unwrap_or(0))
@@ -402,7 +421,7 @@ fn link(lt: u32, data: &[u8]) -> Result<(Net, usize), Parsed> {
             if data.len() < 20 {
                 return Err(malformed("sll2", 0));
             }
-            if be16(data, 8) == Some(ARPHRD_NETLINK) {
+            if be16(data, 8) == Some(ARPHRD_NETLINK) || is_loopback_frame(lt, data) {
                 return Err(Parsed::NonIp);
             }
             ethertype(data, 20, be16(data, 0).unwrap_or(0))

@@ -588,6 +588,21 @@ fn non_ip_and_unsupported_link_types() {
         parse_frame(linktype::LINUX_SLL2, &sll2(0x0800, 824, &[0; 20])),
         Parsed::NonIp
     );
+    // An IP packet on the loopback device (ARPHRD_LOOPBACK, 772) of an
+    // `any` capture: never reaches the VCN (QA round twenty-one).
+    let syn = ipv4(6, &[], 0, &tcp(1, 2, 0x02));
+    assert!(matches!(
+        parse_frame(linktype::LINUX_SLL, &sll(0x0800, 1, &syn)),
+        Parsed::Ip(_)
+    ));
+    assert_eq!(
+        parse_frame(linktype::LINUX_SLL, &sll(0x0800, 772, &syn)),
+        Parsed::NonIp
+    );
+    assert_eq!(
+        parse_frame(linktype::LINUX_SLL2, &sll2(0x0800, 772, &syn)),
+        Parsed::NonIp
+    );
     // BSD null with the OSI family.
     assert_eq!(
         parse_frame(linktype::NULL, &null([7, 0, 0, 0], &[0; 20])),
