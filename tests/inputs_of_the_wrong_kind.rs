@@ -792,3 +792,55 @@ fn an_earlier_runs_report_or_flow_lines_named_as_an_input_is_named() {
         }
     }
 }
+
+/// A directory given as the scenario: `check DIR` (through the loader)
+/// said "a directory, not a scenario file", or for one holding JSON files
+/// that an OCI export is imported first, while `replay DIR CAPTURE` (and
+/// `explain`, `verify`, `diff`, through the plan of inputs) said "SCENARIO
+/// `DIR` is a directory, not a file (an OCI export's directory is imported
+/// first: ...)" for any directory. Every command now says the same words
+/// for the same directory, naming it.
+///
+/// Item 4 of the twenty-ninth session's polish brief.
+#[test]
+fn a_directory_given_as_the_scenario_is_worded_alike_by_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("export")).unwrap();
+    std::fs::write(d.join("export/network-vcn-list.json"), "{}").unwrap();
+    std::fs::create_dir(d.join("empty")).unwrap();
+    std::fs::copy(root().join(DEMO), d.join("cap.pcap")).unwrap();
+    std::fs::write(d.join("expect.toml"), "").unwrap();
+    for (dir, words) in [
+        (
+            "export",
+            "a directory of JSON files, not a scenario: an OCI export is imported first (`zprsim import oci DIR -o scenario.toml`), then the scenario is given",
+        ),
+        ("empty", "a directory, not a scenario file"),
+    ] {
+        let o = run_in(d, ["check", dir]);
+        assert_eq!(o.status.code(), Some(2));
+        assert_eq!(stderr_of(&o), format!("{dir}: error: {words}\n"));
+        for args in [
+            vec!["replay", dir, "cap.pcap"],
+            vec![
+                "explain", dir, "--src", "10.0.0.1", "--dst", "10.0.0.2", "--proto", "tcp",
+            ],
+            vec!["verify", dir, "expect.toml"],
+            vec!["diff", dir, dir, "cap.pcap"],
+        ] {
+            let o = run_in(d, &args);
+            assert_eq!(o.status.code(), Some(2), "{args:?}");
+            let flag = if args[0] == "diff" {
+                "BEFORE"
+            } else {
+                "SCENARIO"
+            };
+            assert_eq!(
+                stderr_of(&o),
+                format!("error: {flag} `{dir}` is {words}\n"),
+                "{args:?}"
+            );
+        }
+    }
+}

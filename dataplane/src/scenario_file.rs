@@ -48,6 +48,11 @@ impl SourceFiles for FsFiles {
             Ok(mut read) => read.push(path.clone()),
             Err(poisoned) => poisoned.into_inner().push(path.clone()),
         }
+        // A directory (`file = "."`): said so, not as the system's "Is a
+        // directory (os error 21)" (since the twenty-ninth session).
+        if std::fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
+            return Err("it is a directory, not a `.zpl` file".to_owned());
+        }
         read_text(Some(&path), load::MAX_POLICY_FILE_BYTES, "the file", |e| {
             e.to_string()
         })
@@ -252,20 +257,7 @@ fn load_file(path: &Path, files: &FsFiles) -> Result<Loaded, LoadError> {
     // goes (QA round eleven: `zprsim check DIR` said only "Is a
     // directory").
     if path.is_dir() {
-        let export = std::fs::read_dir(path).is_ok_and(|mut d| {
-            d.any(|e| {
-                e.is_ok_and(|e| {
-                    let n = e.file_name();
-                    let n = n.to_string_lossy();
-                    n.ends_with(".json") || n.ends_with(".json.gz") || n.ends_with(".json.zst")
-                })
-            })
-        });
-        return Err(io_err(if export {
-            "a directory of JSON files, not a scenario: an OCI export is imported first (`zprsim import oci DIR -o scenario.toml`), then the scenario is given".to_owned()
-        } else {
-            "a directory, not a scenario file".to_owned()
-        }));
+        return Err(io_err(directory_as_scenario(path).to_owned()));
     }
     let text = read_text(Some(path), load::MAX_SCENARIO_BYTES, "the scenario", |e| {
         format!("cannot read the scenario: {e}")
@@ -273,6 +265,29 @@ fn load_file(path: &Path, files: &FsFiles) -> Result<Loaded, LoadError> {
     .map_err(|e| misplaced(io_err(e)))?;
     let format = Format::from_file_name(&file).unwrap_or(Format::Toml);
     load::load_str_with(&text, &file, format, files, &Threads::available()).map_err(misplaced)
+}
+
+/// What a directory given as a scenario is, and what to give instead:
+/// most likely an OCI export (JSON files in it), which is imported first.
+/// The same words from every command (`check DIR` through the loader,
+/// `replay DIR ...` and the others through [`crate::output::Plan::check`];
+/// they differed until the twenty-ninth session).
+#[must_use]
+pub fn directory_as_scenario(path: &Path) -> &'static str {
+    let export = std::fs::read_dir(path).is_ok_and(|mut d| {
+        d.any(|e| {
+            e.is_ok_and(|e| {
+                let n = e.file_name();
+                let n = n.to_string_lossy();
+                n.ends_with(".json") || n.ends_with(".json.gz") || n.ends_with(".json.zst")
+            })
+        })
+    });
+    if export {
+        "a directory of JSON files, not a scenario: an OCI export is imported first (`zprsim import oci DIR -o scenario.toml`), then the scenario is given"
+    } else {
+        "a directory, not a scenario file"
+    }
 }
 
 /// What a regular file that does not load as a scenario is instead, when

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::super::ImportError;
 use super::super::names::Names;
-use super::json::{Obj, g, gs, gstrs, id_of, ocid_type, tail};
+use super::json::{Obj, g, gs, gstrs, id_of, ocid_type};
 use super::vcn_guess;
 
 #[derive(Default)]
@@ -549,10 +549,7 @@ pub(super) fn name_all(
     objs.iter()
         .map(|o| {
             let id = id_of(o);
-            let n = names.take(
-                gs(o, key).unwrap_or_default(),
-                &format!("{kind}-{}", tail(&id)),
-            );
+            let n = names.take_for(gs(o, key).unwrap_or_default(), kind, &id);
             map.insert(id, n.clone());
             n
         })

@@ -40,7 +40,6 @@ mod vnics_unknown;
 use inventory::{
     Index, Inventory, items, keep_vcns, name_all, next_page, subnets_from_private_ips,
 };
-pub(in crate::import) use json::tail;
 use json::{Obj, gs, gstrs, id_of, without_bom};
 pub(in crate::import) use left_out::COMMENT;
 use rules::Cx;
@@ -426,11 +425,12 @@ fn policies(inv: &Inventory, warnings: &mut Vec<String>) -> Vec<Value> {
     let mut out_policies = Vec::new();
     for o in &inv.policies {
         let id = id_of(o);
-        let name = pol_names.take(
+        let name = pol_names.take_for(
             gs(o, "name")
                 .or_else(|| gs(o, "display-name"))
                 .unwrap_or_default(),
-            &format!("zpr-policy-{}", tail(&id)),
+            "zpr-policy",
+            &id,
         );
         // ZPL only allows (what no statement allows is denied): a
         // statement the scenario cannot parse is left out, which can

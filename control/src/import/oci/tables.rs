@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::super::names::Names;
 use super::inventory::Inventory;
-use super::json::{Obj, g, garr, gs, id_of, ocid_type, tail};
+use super::json::{Obj, g, garr, gs, id_of, ocid_type};
 use super::rules::Cx;
 use super::vcn_ref;
 
@@ -23,7 +23,7 @@ pub(super) fn stand_in_table(
 ) -> String {
     made.entry((t.to_owned(), vcn.to_owned()))
         .or_insert_with(|| {
-            let n = names.take("", &format!("missing-{}", tail(t)));
+            let n = names.take_for("", "missing", t);
             out_tables.push(
                 json!({ "name": n, "id": t, "vcn": vcn, "route_rules": [], "stand_in": true }),
             );
@@ -131,7 +131,7 @@ pub(super) fn route_tables(
                 // One id per scenario: the first stand-in for a target has it.
                 let first = !target.is_empty() && !stand_ins.keys().any(|k| k.0 == target);
                 let name = stand_ins.entry(key).or_insert_with(|| {
-                    let n = gw_names.take("", &format!("missing-{}", tail(target)));
+                    let n = gw_names.take_for("", "missing", target);
                     // A DRG's stand-in is a DRG (its attachment to this
                     // VCN is what the export lacks): it reaches another
                     // VCN or on-premises, not the internet. A DRG has no
