@@ -115,6 +115,16 @@ impl Importer {
         {
             inv.no_policy_said = true;
         }
+        // The IPv6 list (`network-ipv6-list.json`, merged per subnet by
+        // examples/export-oci.sh) says the subnets' IPv6 addresses even
+        // when it lists none (`vnics_unknown.rs`).
+        if name
+            .rsplit('/')
+            .next()
+            .is_some_and(|f| f.contains("ipv6-list"))
+        {
+            inv.ipv6_list_said = true;
+        }
         // The CLI prints nothing for an empty list.
         if text.trim().is_empty() {
             return Ok(());
