@@ -223,10 +223,14 @@ fn the_zpr_reply_hint_never_makes_a_first_packet_pass() {
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
     use zprsim_bench::random::{
-        Shape, address_pool_shaped, random_packet_shaped, random_scenario_shaped, vnic_addresses,
+        Shape, address_pool_shaped, random_packet_shaped, random_scenario_shaped, statement_packet,
+        vnic_addresses,
     };
     use zprsim_control::zpl::ast::{Condition, ConnectionState, Span, Spanned};
-    let seeds = crate::support::seeds("ZPRSIM_ZPR_REPLY_SEEDS", 110);
+    // 45 seeds (110 until the twenty-ninth session, when half the packets
+    // came to be drawn from the statements: 99 replies dropped at ZPR,
+    // where 110 seeds gave 46, in 1.9 s of CPU against 1.85, debug build).
+    let seeds = crate::support::seeds("ZPRSIM_ZPR_REPLY_SEEDS", 45);
     let (mut hinted, mut judged) = (0u64, 0u64);
     let (mut passed, mut zpr_drops) = (0u64, 0u64);
     for seed in 0..seeds {
@@ -265,8 +269,19 @@ fn the_zpr_reply_hint_never_makes_a_first_packet_pass() {
         let vnics = vnic_addresses(&s);
         // 1,000 packets a seed (300 until the twenty-eighth session): a
         // scenario is the costly part of a seed, a packet judged is not.
+        // Every other one drawn from what a statement allows (its ends
+        // carry its attributes, its protocol and ports; since the
+        // twenty-ninth session): random packets seldom met a policy, so
+        // few replies were judged by ZPR's reply handling (46 replies
+        // dropped at ZPR of 4,046 first packets passing, 1.1 %; now 99 of
+        // 1,861, 5.3 %).
         let drawn: Vec<Packet> = (0..1000)
-            .map(|_| random_packet_shaped(&mut rng, &pool, &vnics, &shape))
+            .map(|i| {
+                (i % 2 == 1)
+                    .then(|| statement_packet(&mut rng, &s))
+                    .flatten()
+                    .unwrap_or_else(|| random_packet_shaped(&mut rng, &pool, &vnics, &shape))
+            })
             .collect();
         for p in &drawn {
             let d = eval::evaluate(&s, p, Context::First);
@@ -326,7 +341,9 @@ fn the_zpr_reply_hint_never_makes_a_first_packet_pass() {
     eprintln!(
         "{passed} passed, {zpr_drops} replies dropped at ZPR, {hinted} reply hint(s), {judged} first packets judged before and after"
     );
-    assert!(hinted >= 30, "{hinted}");
+    assert!(hinted >= 90, "{hinted}");
+    // A meaningful share of the replies judged are ZPR's to handle.
+    assert!(zpr_drops * 25 >= passed, "{zpr_drops} of {passed}");
     // Every reply dropped at ZPR is hinted (none is a stand-in's).
     assert_eq!(hinted, zpr_drops);
 }

@@ -1151,6 +1151,120 @@ const EDGE_ADDRESSES: [&str; 27] = [
     "2001:db8:1::1",
 ];
 
+/// A packet that a ZPR statement of `s` allows on its face: a statement
+/// drawn, its source and destination drawn from the addresses its terms
+/// name (VNICs carrying its attribute, in a VCN of its scope where it
+/// names one; addresses of its CIDR or service labels; every VNIC for
+/// `all-endpoints`), of one family, its protocol, ports and ICMP type from
+/// its conditions (an echo request where it names none, ports drawn from
+/// its ranges, an ephemeral source port). `None` when `s` has no
+/// statement, or the one drawn names no address. Where random packets
+/// seldom meet what a policy allows, these do (its other layers, and the
+/// statements' VCN scopes, may still drop them); replies are what ZPR's
+/// reply handling judges (`tests/zpr_reply_hints.rs`, since the
+/// twenty-ninth session).
+pub fn statement_packet(rng: &mut impl Rng, s: &Scenario) -> Option<Packet> {
+    let statements: Vec<&Statement> = s
+        .zpr_policies
+        .iter()
+        .flat_map(|p| &p.statements)
+        .map(|ps| &ps.statement)
+        .collect();
+    let st = *statements.choose(rng)?;
+    let vcn_has = |v: &Vnic, scope: &Attribute| {
+        s.vcns[s.subnets[v.subnet.index()].vcn.index()]
+            .attribute
+            .as_ref()
+            == Some(scope)
+    };
+    let carries = |v: &Vnic, a: &Attribute| v.attributes.iter().any(|x| x.attribute == *a);
+    let vnics_where = |keep: &dyn Fn(&Vnic) -> bool| -> Vec<IpAddr> {
+        s.vnics
+            .iter()
+            .filter(|v| keep(v))
+            .flat_map(|v| v.private_ips.iter().copied())
+            .collect()
+    };
+    let term = |e: &Endpoint, scope: &Attribute| -> Vec<IpAddr> {
+        match e {
+            Endpoint::Attribute(a) => vnics_where(&|v| carries(v, a) && vcn_has(v, scope)),
+            Endpoint::AllEndpoints => vnics_where(&|v| vcn_has(v, scope)),
+            Endpoint::Cidr(n) => {
+                let mut inside = vnics_where(&|v| v.private_ips.iter().any(|a| n.contains(a)));
+                inside.retain(|a| n.contains(a));
+                if inside.is_empty() {
+                    inside.push(n.network());
+                }
+                inside
+            }
+            Endpoint::OsnServices => s
+                .services
+                .iter()
+                .flat_map(|l| &l.cidrs)
+                .map(IpNet::network)
+                .collect(),
+        }
+    };
+    let (srcs, dsts) = match &st.kind {
+        StatementKind::Scoped { vcn, src, dst } => {
+            (term(&src.node, &vcn.node), term(&dst.node, &vcn.node))
+        }
+        StatementKind::CrossVcn {
+            src,
+            src_vcn,
+            dst,
+            dst_vcn,
+        } => (
+            vnics_where(&|v| carries(v, &src.node) && vcn_has(v, &src_vcn.node)),
+            vnics_where(&|v| carries(v, &dst.node) && vcn_has(v, &dst_vcn.node)),
+        ),
+    };
+    let src = *srcs.choose(rng)?;
+    let dsts: Vec<IpAddr> = dsts
+        .into_iter()
+        .filter(|d| d.is_ipv4() == src.is_ipv4() && *d != src)
+        .collect();
+    let dst = *dsts.choose(rng)?;
+    let c = st.conditions();
+    let icmp = if src.is_ipv4() {
+        proto::ICMP
+    } else {
+        proto::ICMPV6
+    };
+    let protocol = match &c.protocol {
+        Some(p) => p.protocol,
+        None if c.icmp_type.is_some() || c.icmp_code.is_some() => icmp,
+        None => *[proto::TCP, proto::TCP, proto::UDP, icmp]
+            .choose(rng)
+            .unwrap_or(&proto::TCP),
+    };
+    let l4 = match protocol {
+        proto::TCP | proto::UDP => {
+            let dport = match c.protocol.as_ref().and_then(|p| p.ports.choose(rng)) {
+                Some(r) => rng.random_range(r.min.min(r.max)..=r.max),
+                None => *PORTS.choose(rng).unwrap_or(&80),
+            };
+            L4::Ports {
+                sport: rng.random_range(1024..=65535),
+                dport,
+            }
+        }
+        proto::ICMP | proto::ICMPV6 => L4::Icmp {
+            icmp_type: c
+                .icmp_type
+                .unwrap_or(if protocol == proto::ICMP { 8 } else { 128 }),
+            code: c.icmp_code.unwrap_or(0),
+        },
+        _ => L4::Opaque,
+    };
+    Some(Packet {
+        src,
+        dst,
+        proto: protocol,
+        l4,
+    })
+}
+
 /// Every VNIC address of a scenario.
 #[must_use]
 pub fn vnic_addresses(s: &Scenario) -> Vec<IpAddr> {
