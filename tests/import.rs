@@ -1435,6 +1435,25 @@ fn import_replaces_only_a_file_it_wrote_unless_forced() {
     let o = import(&target, false);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(std::fs::read_to_string(&target).unwrap(), first);
+    // Written compressed (`-o s.toml.gz`, `.zst`), it is read decompressed
+    // for its header: replaced without `--force` (since the twenty-ninth
+    // session: refused), and it loads.
+    for name in ["scenario.toml.gz", "scenario.toml.zst"] {
+        let target = out.path().join(name);
+        assert!(import(&target, false).status.success());
+        let o = import(&target, false);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let o = crate::support::run_in(out.path(), ["check", name]);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
     // A first line that only starts with the header is not it.
     let forged = out.path().join("forged.toml");
     let header = first.lines().next().unwrap();
