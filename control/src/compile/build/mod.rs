@@ -238,7 +238,22 @@ struct ZSelf<'s> {
 
 impl<'a> Builder<'a> {
     fn new(s: &'a Scenario, cfg: &'a Config) -> Result<Self, CompileError> {
-        let mut prefixes: Vec<Pfx> = vec![link_local()];
+        // Sized once from an upper bound (every route rule and security
+        // rule a CIDR), with room for the two roots `PrefixTree::build`
+        // adds: grown by doubling, the vector (10^4 VNIC addresses and
+        // more) was copied into fresh pages at each step, on the path to
+        // the first packet of a `replay` (docs/benchmarks.md, the
+        // twenty-ninth session).
+        let sec = sec_rules_of(s);
+        let bound = 3
+            + s.vcns.iter().map(|v| v.cidr_blocks.len()).sum::<usize>()
+            + s.subnets.iter().map(|sn| sn.cidrs.len()).sum::<usize>()
+            + s.services.iter().map(|l| l.cidrs.len()).sum::<usize>()
+            + s.vnics.iter().map(|v| v.private_ips.len()).sum::<usize>()
+            + s.route_tables.iter().map(|t| t.rules.len()).sum::<usize>()
+            + sec.len();
+        let mut prefixes: Vec<Pfx> = Vec::with_capacity(bound);
+        prefixes.push(link_local());
         for v in &s.vcns {
             prefixes.extend(v.cidr_blocks.iter().map(|c| Pfx::from(*c)));
         }
@@ -258,7 +273,6 @@ impl<'a> Builder<'a> {
                 }
             }
         }
-        let sec = sec_rules_of(s);
         for (_, r) in &sec {
             if let Peer::Cidr(c) = r.peer {
                 prefixes.push(Pfx::from(c));
@@ -795,6 +809,15 @@ impl<'a> Builder<'a> {
                 limit: cfg.max_table_bytes,
             });
         }
+        // Sized once (collected from a `filter`, it grew by doubling: ~1 MB
+        // copied into fresh pages on the 10k-VNIC scenario).
+        let mut prefix_classes =
+            Vec::with_capacity(tree.own_addr.iter().filter(|a| a.is_some()).count());
+        prefix_classes.extend(
+            (0..n_nodes)
+                .filter(|&i| tree.own_addr[i].is_some())
+                .map(|i| (tree.nodes[i], node_class[i])),
+        );
         let stats = Stats {
             prefixes: n_nodes,
             address_classes: classes.len(),
@@ -821,10 +844,7 @@ impl<'a> Builder<'a> {
             zpr_profiles,
             rules: self.rules,
             stats,
-            prefix_classes: (0..n_nodes)
-                .filter(|&i| tree.own_addr[i].is_some())
-                .map(|i| (tree.nodes[i], node_class[i]))
-                .collect(),
+            prefix_classes,
         })
     }
 }
