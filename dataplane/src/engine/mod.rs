@@ -584,7 +584,7 @@ fn open_out(sink: Option<PcapSink>, format: OutFormat) -> Result<Option<Out>, En
     let Some(s) = sink else { return Ok(None) };
     let name = s.name;
     match PcapOut::create(s.out, format) {
-        Ok(pcap) => Ok(Some(Out::new(name, pcap))),
+        Ok(pcap) => Ok(Some(Out::new(name, pcap, s.on_finish))),
         Err(source) => Err(EngineError::Output { path: name, source }),
     }
 }
