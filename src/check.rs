@@ -86,7 +86,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let plan = stdout_is_no_input(&a.scenario)?;
     let loaded = crate::load_scenario(&plan, "SCENARIO", &a.scenario)?;
     let s = &loaded.scenario;
-    let compiled = Compiled::new(s, &Config::default()).map_err(|e| {
+    // The compile's independent parts on both cores (`Compiled::new_with`).
+    let jobs = zprsim_dataplane::scenario_file::Threads::available();
+    let compiled = Compiled::new_with(s, &Config::default(), &jobs).map_err(|e| {
         Failure::Input(format!(
             "{}: error: {e}",
             zprsim_dataplane::output::shown(&a.scenario)

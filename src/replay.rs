@@ -443,12 +443,16 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let loaded = std::mem::ManuallyDrop::new(crate::load_scenario(&plan, "SCENARIO", &a.scenario)?);
     let s = &loaded.scenario;
     check_node_local(&a.node_local, s, &a.scenario)?;
-    let compiled = Arc::new(Compiled::new(s, &Config::default()).map_err(|e| {
-        Failure::Input(format!(
-            "{}: error: {e}",
-            zprsim_dataplane::output::shown(&a.scenario)
-        ))
-    })?);
+    // The compile's independent parts on both cores (`Compiled::new_with`).
+    let jobs = zprsim_dataplane::scenario_file::Threads::available();
+    let compiled = Arc::new(
+        Compiled::new_with(s, &Config::default(), &jobs).map_err(|e| {
+            Failure::Input(format!(
+                "{}: error: {e}",
+                zprsim_dataplane::output::shown(&a.scenario)
+            ))
+        })?,
+    );
     let compile_s = t0.elapsed().as_secs_f64();
     let cfg = ReplayConfig {
         workers: a.workers,

@@ -241,9 +241,18 @@ fn create_out(
         file: Arc::new(Mutex::new(f)),
         stop,
     };
+    let ahead = Arc::clone(&shared.file);
     let sink = PcapSink {
         name: format!("{flag} `{name}`"),
         out: Box::new(shared.clone()),
+        // The commit's `fsync` started on the writer's thread as soon as
+        // the last record is written, while the pass ends.
+        on_finish: Some(Box::new(move || {
+            ahead
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .sync_ahead();
+        })),
     };
     Ok((sink, shared))
 }

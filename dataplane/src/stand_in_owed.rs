@@ -102,7 +102,6 @@ impl StandInOwed {
                 }
             }
         }
-        let mut flags = HashMap::new();
         let statements_unknown = s.zpr_policies.iter().any(|p| p.stand_in);
         let vnics_unknown: Vec<ipnet::IpNet> = s
             .subnets
@@ -110,9 +109,7 @@ impl StandInOwed {
             .filter(|sn| sn.vnics_unknown)
             .flat_map(|sn| sn.cidrs.iter().copied())
             .collect();
-        let mut any =
-            !to_stand_in_gateway.is_empty() || statements_unknown || !vnics_unknown.is_empty();
-        for (i, v) in s.vnics.iter().enumerate() {
+        let known = |i: usize, v: &zprsim_control::model::Vnic| {
             let mut f = 0;
             if routes.get(i).copied().unwrap_or(false) {
                 f |= ROUTE;
@@ -126,9 +123,25 @@ impl StandInOwed {
             {
                 f |= ZPR;
             }
-            // A stand-in without NSGs is flagged SECURITY above (its own
-            // rules are not all known), so `any` holds already.
-            any |= f != 0;
+            f
+        };
+        // Most scenarios have no stand-in: say so before any VNIC's flags
+        // are kept. (Building the map of every VNIC address and walking each
+        // VNIC's NSG rules, then throwing it away, cost 8.2 M instructions
+        // of the 10k-VNIC scenario's `replay` between its compile and its
+        // first packet: docs/benchmarks.md, the twenty-ninth session.)
+        // A stand-in without NSGs is flagged SECURITY (its own rules are
+        // not all known), so it is seen here.
+        let any = !to_stand_in_gateway.is_empty()
+            || statements_unknown
+            || !vnics_unknown.is_empty()
+            || s.vnics.iter().enumerate().any(|(i, v)| known(i, v) != 0);
+        if !any {
+            return None;
+        }
+        let mut flags = HashMap::with_capacity(s.vnics.iter().map(|v| v.private_ips.len()).sum());
+        for (i, v) in s.vnics.iter().enumerate() {
+            let mut f = known(i, v);
             if v.stand_in && v.nsgs.is_empty() {
                 f |= MEMBERS_UNKNOWN;
             }
@@ -146,7 +159,7 @@ impl StandInOwed {
                 flags.insert(*ip, f);
             }
         }
-        any.then_some(StandInOwed {
+        Some(StandInOwed {
             flags,
             to_stand_in_gateway,
             statements_unknown,

@@ -93,14 +93,25 @@ fn pass_split(
         stop,
         ..EngineConfig::default()
     };
+    // Each output's length whenever its `on_finish` is called.
+    let finished: Arc<Mutex<Vec<(&str, usize)>>> = Arc::default();
+    let on_finish = |name: &'static str, out: &Shared| -> Option<Box<dyn FnOnce() + Send>> {
+        let (out, finished) = (out.clone(), Arc::clone(&finished));
+        Some(Box::new(move || {
+            let len = out.0.lock().unwrap().len();
+            finished.lock().unwrap().push((name, len));
+        }))
+    };
     let sinks = Sinks {
         allowed: Some(PcapSink {
             name: "a".into(),
             out: Box::new(a.clone()),
+            on_finish: on_finish("a", &a),
         }),
         dropped: Some(PcapSink {
             name: "d".into(),
             out: Box::new(d.clone()),
+            on_finish: on_finish("d", &d),
         }),
         verdicts: Some(&mut seen),
         flows: None,
@@ -110,6 +121,10 @@ fn pass_split(
     let o = engine::run(&[Arc::clone(c), Arc::clone(c)], src, &cfg, sinks).unwrap();
     let a = a.0.lock().unwrap().clone();
     let d = d.0.lock().unwrap().clone();
+    // Called once per output, stopped or not, after its last byte.
+    let mut finished = finished.lock().unwrap().clone();
+    finished.sort_unstable();
+    assert_eq!(finished, [("a", a.len()), ("d", d.len())]);
     (o, seen, a, d)
 }
 

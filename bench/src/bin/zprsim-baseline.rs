@@ -120,6 +120,7 @@ fn run(a: &Args) -> Result<(), String> {
                 let nowhere = |name: &str| PcapSink {
                     name: name.into(),
                     out: Box::new(std::io::sink()),
+                    on_finish: None,
                 };
                 let sinks = Sinks {
                     allowed: a.write.then(|| nowhere("allowed")),

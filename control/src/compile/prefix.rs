@@ -205,11 +205,15 @@ impl PrefixTree {
             }
             own_addr[i] = found;
         }
-        let index = nodes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| Some((*p, u32::try_from(i).ok()?)))
-            .collect();
+        // Sized once: collected from a `filter_map`, the map was grown and
+        // rehashed from empty, each time into fresh pages.
+        let mut index = HashMap::with_capacity_and_hasher(n, Default::default());
+        index.extend(
+            nodes
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| Some((*p, u32::try_from(i).ok()?))),
+        );
         PrefixTree {
             nodes,
             parent,

@@ -818,3 +818,65 @@ fn branch_free_service_class_matches_the_layouts() {
     // a few grid cells; at least the tails and several grid cells are.
     assert!(seen.len() >= 15, "{}", seen.len());
 }
+
+/// Runs a compile's jobs on the calling thread, the last one first.
+struct Backwards;
+
+impl crate::load::Jobs for Backwards {
+    fn run(&self, n: usize, job: &(dyn Fn(usize) + Sync)) {
+        for i in (0..n).rev() {
+            job(i);
+        }
+    }
+}
+
+/// Runs each job on a thread of its own.
+struct Spread;
+
+impl crate::load::Jobs for Spread {
+    fn run(&self, n: usize, job: &(dyn Fn(usize) + Sync)) {
+        std::thread::scope(|s| {
+            for i in 0..n {
+                s.spawn(move || job(i));
+            }
+        });
+    }
+}
+
+/// `Compiled::new_with` builds its two halves in any order, on any
+/// threads: the same tables, and the error the phases' order meets first
+/// (here the service classes' limit, although the route table, in the
+/// other half, is over its byte limit too and may fail first).
+#[test]
+fn the_compiles_halves_give_the_same_tables_and_first_error_on_any_runner() {
+    let s = scenario();
+    let cfg = Config::default();
+    let want = Compiled::new(&s, &cfg).unwrap().dump(&s);
+    for jobs in [&Backwards as &dyn crate::load::Jobs, &Spread] {
+        assert_eq!(Compiled::new_with(&s, &cfg, jobs).unwrap().dump(&s), want);
+    }
+    let both = Config {
+        max_service_classes: 3,
+        max_table_bytes: 1,
+        ..Config::default()
+    };
+    for jobs in [
+        &crate::load::InOrder as &dyn crate::load::Jobs,
+        &Backwards,
+        &Spread,
+    ] {
+        match Compiled::new_with(&s, &both, jobs) {
+            Err(CompileError::TooManyServiceClasses { limit: 3, .. }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    // The route table alone over its limit fails in its own phase.
+    let route = Config {
+        max_table_bytes: 1,
+        ..Config::default()
+    };
+    assert!(matches!(
+        Compiled::new_with(&s, &route, &Backwards),
+        Err(CompileError::TooLarge { limit: 1, .. })
+    ));
+}

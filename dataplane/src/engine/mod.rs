@@ -591,7 +591,7 @@ fn open_out(sink: Option<PcapSink>, format: OutFormat) -> Result<Option<Out>, En
     let Some(s) = sink else { return Ok(None) };
     let name = s.name;
     match PcapOut::create(s.out, format) {
-        Ok(pcap) => Ok(Some(Out::new(name, pcap))),
+        Ok(pcap) => Ok(Some(Out::new(name, pcap, s.on_finish))),
         Err(source) => Err(EngineError::Output { path: name, source }),
     }
 }
@@ -1228,12 +1228,17 @@ fn run_with<X: Extra>(
         for id in 0..n {
             let (tx, rx) = bounded::<WorkBatch>(q);
             txs.push(tx);
-            let w = Worker::<X>::new(first, others, cfg);
             let results = writing.then(|| res_tx.clone());
             let back = item_back_tx.clone();
             let codes_pool = codes_back_rx.clone();
             let id8 = u8::try_from(id).unwrap_or(u8::MAX);
             handles.push(scope.spawn(move || {
+                // Built on its own thread, beside the reader's first
+                // blocks: its tables, memo and histograms (~1 MB zeroed,
+                // ~250 page faults each) were set up one worker after the
+                // other on the main thread before the first record was
+                // read (docs/benchmarks.md, the twenty-ninth session).
+                let w = Worker::<X>::new(first, others, cfg);
                 let t = thread_cpu_ns();
                 let w = worker_loop(w, id8, rx, results, back, codes_pool);
                 (w, cpu_since(t))

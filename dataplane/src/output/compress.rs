@@ -119,6 +119,15 @@ impl<W: Write> Encoder<W> {
         })
     }
 
+    /// The stream written to.
+    pub fn get_ref(&self) -> &W {
+        match &self.codec {
+            Codec::Plain(w) => w,
+            Codec::Gzip(e) => e.get_ref(),
+            Codec::Zstd(e) => e.get_ref(),
+        }
+    }
+
     /// Ends the stream (gzip's trailer, zstd's last block and checksum)
     /// and gives back the file, every byte written to it.
     ///

@@ -508,3 +508,60 @@ fn a_live_encoder_gives_what_was_written_before_each_flush()
     }
     Ok(())
 }
+
+/// `sync_ahead` hands the buffered bytes to the temporary file (and syncs
+/// it) without touching the target; the commit then renames as before.
+#[test]
+fn sync_ahead_writes_the_temporary_file_not_the_target() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let target = dir.path().join("a.pcap");
+    std::fs::write(&target, b"old")?;
+    let mut out = OutputFile::create("--allowed", &target)?;
+    out.write_all(b"all of it")?;
+    let temp = || -> Result<Vec<u8>, std::io::Error> {
+        let name = entries(dir.path())
+            .into_iter()
+            .find(|n| n != "a.pcap")
+            .ok_or_else(|| std::io::Error::other("no temporary file"))?;
+        std::fs::read(dir.path().join(name))
+    };
+    // Buffered until now.
+    assert_eq!(temp()?, b"");
+    out.sync_ahead();
+    assert_eq!(temp()?, b"all of it");
+    assert_eq!(std::fs::read(&target)?, b"old");
+    out.commit()?;
+    assert_eq!(std::fs::read(&target)?, b"all of it");
+    assert_eq!(entries(dir.path()), vec!["a.pcap".to_owned()]);
+    Ok(())
+}
+
+/// A compressed output synced ahead (before its stream's end is written)
+/// and past the writeback's step still commits to the whole stream.
+#[test]
+fn a_compressed_output_synced_ahead_is_whole() -> Result<(), Box<dyn std::error::Error>> {
+    use std::io::Read;
+    let dir = tempfile::tempdir()?;
+    let target = dir.path().join("a.pcap.gz");
+    let mut out = OutputFile::create("--allowed", &target)?;
+    let mut want = Vec::new();
+    for i in 0..(super::WRITEBACK_EVERY / 4096 + 40) {
+        let block: Vec<u8> = (0..4096)
+            .map(|j| u8::try_from((i * 31 + j * 7) % 251).unwrap_or(0))
+            .collect();
+        out.write_all(&block)?;
+        out.flush()?;
+        want.extend_from_slice(&block);
+    }
+    out.sync_ahead();
+    out.commit()?;
+    let mut got = Vec::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(&target)?).read_to_end(&mut got)?;
+    assert!(
+        got == want,
+        "{} bytes read back, {} written",
+        got.len(),
+        want.len()
+    );
+    Ok(())
+}
