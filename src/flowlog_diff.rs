@@ -12,7 +12,7 @@ use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::load::Warning;
 use zprsim_control::model::Scenario;
 use zprsim_control::stopped::StoppedBy;
-use zprsim_dataplane::diff::Class;
+use zprsim_dataplane::diff::{Class, SideFlow};
 use zprsim_dataplane::flowlog::diff::{ChangedFlow, Report, Scenarios, compare};
 use zprsim_dataplane::flowlog::read::{ReadOutcome, read_paths_until};
 use zprsim_dataplane::flowlog::spill::{FlowLogSpool, SpillConfig};
@@ -121,7 +121,10 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         None => None,
     };
     let mut changed: Vec<ChangedFlow> = Vec::new();
-    let total = report.flows.would_break + report.flows.newly_allowed + report.flows.reason_changed;
+    let total = report.flows.would_break
+        + report.flows.newly_allowed
+        + report.flows.reason_changed
+        + report.new_path.flows;
     let mut listed = 0u64;
     let mut cut = None;
     while flows_out.is_some() || changed.len() < SUMMARY_FLOWS {
@@ -249,6 +252,14 @@ fn summary(r: &Report, changed: &[ChangedFlow]) -> String {
         "  packets: {} would break, {} newly allowed",
         r.packets.would_break, r.packets.newly_allowed
     );
+    let np = &r.new_path;
+    if np.flows > 0 {
+        let _ = writeln!(
+            t,
+            "  new paths: {} flow(s) ({} packets) only AFTER places (VNICs the change adds), judged by AFTER alone: {} dropped ({} packets)",
+            np.flows, np.packets, np.dropped_flows, np.dropped_packets
+        );
+    }
     let x = &r.rejected_by_oci;
     if x.flows > 0 {
         let _ = writeln!(
@@ -281,7 +292,9 @@ fn summary(r: &Report, changed: &[ChangedFlow]) -> String {
             c.class.words(),
             zprsim_dataplane::report::proto_name(c.proto),
             c.packets,
-            c.before.outcome(),
+            c.before
+                .as_ref()
+                .map_or_else(|| "no VNIC".to_owned(), SideFlow::outcome),
             c.after.outcome()
         );
     }

@@ -109,18 +109,6 @@ fn is_json_name(p: &Path) -> bool {
     })
 }
 
-/// `bytes` decompressed with `codec`, refused as soon as more than `cap`
-/// bytes come out (one byte past it is read to tell).
-fn decompressed(
-    codec: zprsim_dataplane::capture::decompress::Codec,
-    bytes: &[u8],
-    cap: u64,
-) -> Result<Vec<u8>, CappedError> {
-    let d = zprsim_dataplane::capture::decompress::Decoder::new(codec, bytes)
-        .map_err(CappedError::Io)?;
-    input::read_capped_from(d, cap, codec.size_hint(bytes))
-}
-
 /// Reads one input (`-`: standard input) of at most [`MAX_FILE`] bytes;
 /// a gzip or zstd one (`oci ... | gzip`, told by its magic) is read
 /// decompressed, at most [`MAX_FILE`] bytes out and at most `budget`
@@ -136,7 +124,7 @@ fn read_limited(p: &Path, budget: &mut u64) -> Result<String, Failure> {
     if let Some(codec) = Codec::of(&bytes) {
         use zprsim_dataplane::capture::decompress::{Damage, padding_text};
         let cap = MAX_FILE.min(*budget);
-        let mut out = decompressed(codec, &bytes, cap);
+        let mut out = input::decompressed_capped(codec, &bytes, cap);
         // Zeros after the last member: padding, read as gzip reads it
         // (and `replay`), with its warning.
         let damage = match &out {
@@ -150,7 +138,7 @@ fn read_limited(p: &Path, budget: &mut u64) -> Result<String, Failure> {
                 p.display(),
                 padding_text(at, len)
             );
-            out = decompressed(
+            out = input::decompressed_capped(
                 codec,
                 bytes
                     .get(..usize::try_from(at).unwrap_or(usize::MAX))
@@ -560,20 +548,20 @@ mod tests {
         gz.write_all(&data).unwrap_or_default();
         let gz = gz.finish().unwrap_or_default();
         assert!(matches!(
-            decompressed(Codec::Gzip, &gz, 9_999),
+            input::decompressed_capped(Codec::Gzip, &gz, 9_999),
             Err(CappedError::TooLong)
         ));
         assert_eq!(
-            decompressed(Codec::Gzip, &gz, 10_000).ok(),
+            input::decompressed_capped(Codec::Gzip, &gz, 10_000).ok(),
             Some(data.clone())
         );
         let zst = zstd::stream::encode_all(&data[..], 3).unwrap_or_default();
         assert!(matches!(
-            decompressed(Codec::Zstd, &zst, 100),
+            input::decompressed_capped(Codec::Zstd, &zst, 100),
             Err(CappedError::TooLong)
         ));
         assert!(matches!(
-            decompressed(Codec::Gzip, &gz[..gz.len() / 2], 1 << 20),
+            input::decompressed_capped(Codec::Gzip, &gz[..gz.len() / 2], 1 << 20),
             Err(CappedError::Io(_))
         ));
     }

@@ -497,41 +497,67 @@ private_ips = ["10.0.2.10"]
 "#;
 
 /// A packet to a VNIC with no NSG in a subnet with no security list
-/// (ingress closed by default) "stays closed: ... (at ingress-security:
-/// see its reason above)", where the reason above says only that the
-/// VNIC allows nothing, not why no hint opens it: there is no NSG or list
-/// to add a rule to. It now says so, in text and `--json`'s
-/// `stays_closed`, at egress too (the packet from `y`); a layer whose
-/// reason above says why keeps its words.
+/// (ingress closed by default; egress too, the packet from `y`): since the
+/// twenty-eighth session `explain` said why it stays closed ("... there
+/// is none to add one to: give the VNIC an NSG, or the subnet a security
+/// list, with a rule for it"), advice no hint proved. Now that advice is a
+/// `to_open` hint, proved as the others are (the packet judged again with
+/// it): a new NSG for the VNIC with the rule, and the VNIC's `nsgs` set,
+/// in text and `--json`. Pasted into the scenario as written, the packet
+/// and its reply pass.
 ///
-/// Planning item 7 of the twenty-eighth session (branch s28-polish).
+/// Item 1 of the twenty-ninth session's polish brief.
 #[test]
-fn a_layer_with_no_nsg_and_no_security_list_says_why_it_stays_closed() {
+fn a_vnic_with_no_nsg_and_no_security_list_gets_a_new_nsg_hint() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("scenario.toml"), NO_CONTAINER).unwrap();
-    let why = "VNIC `y` has no NSG and its subnet `b` no security list, so no rule allows it and there is none to add one to: give the VNIC an NSG, or the subnet a security list, with a rule for it";
-    for (src, dst, stage) in [
-        ("x", "y", "ingress-security"),
-        ("y", "x", "egress-security"),
+    for (src, dst, want) in [
+        (
+            "x",
+            "y",
+            r#"ingress-security: needs a new NSG for VNIC `y` (it has none, and its subnet `b` no security list): add [[nsg]]: { name = "y-nsg", vcn = "v", rules = [{ direction = "INGRESS", protocol = "6", source = "10.0.1.10/32", tcp_options = { destination_port_range = { min = 80, max = 80 } } }] }; then set nsgs = ["y-nsg"] in [[vnic]] `y`"#,
+        ),
+        (
+            "y",
+            "x",
+            r#"egress-security: needs a new NSG for VNIC `y` (it has none, and its subnet `b` no security list): add [[nsg]]: { name = "y-nsg", vcn = "v", rules = [{ direction = "EGRESS", protocol = "6", destination = "10.0.1.10/32", tcp_options = { destination_port_range = { min = 80, max = 80 } } }] }; then set nsgs = ["y-nsg"] in [[vnic]] `y`"#,
+        ),
     ] {
         let args = [
             "--src", src, "--dst", dst, "--proto", "tcp", "--dport", "80",
         ];
         let (code, text) = explain_in(dir.path(), &args);
         assert_eq!(code, 0, "{text}");
-        assert!(text.contains(&format!("DROP at {stage}")), "{text}");
-        let said = format!(
-            "stays closed: no rule, statement, gateway or route table opens it (at {stage}: {why})"
-        );
-        assert!(text.contains(&said), "{text}");
-        assert!(!text.contains("see its reason above"), "{text}");
+        assert!(text.contains(&format!("  to open: {want}\n")), "{text}");
+        assert!(!text.contains("stays closed"), "{text}");
         let mut json = args.to_vec();
         json.push("--json");
         let (_, out) = explain_in(dir.path(), &json);
         let j: Value = serde_json::from_str(&out).unwrap();
-        assert!(
-            j["stays_closed"].as_str().unwrap().starts_with(&said),
-            "{j:#}"
-        );
+        let hints: Vec<String> = j["to_open"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{j:#}"))
+            .iter()
+            .map(|h| h.as_str().unwrap().to_owned())
+            .collect();
+        assert!(hints.iter().any(|h| h == want), "{j:#}");
+        assert!(j.get("stays_closed").is_none(), "{j:#}");
+        // Every hint pasted as written: the packet passes, and so does
+        // its reply (the new NSG's rule is stateful).
+        let pasted = tempfile::tempdir().unwrap();
+        let s = zprsim_control::load::from_toml_str(NO_CONTAINER, "scenario.toml")
+            .unwrap()
+            .scenario;
+        let scenario = zprsim_bench::scale::to_toml(&crate::paste::pasted(&s, &hints));
+        std::fs::write(pasted.path().join("scenario.toml"), &scenario).unwrap();
+        let mut reply = json.clone();
+        reply.push("--reply");
+        for a in [&json, &reply] {
+            let (code, out) = explain_in(pasted.path(), a);
+            assert_eq!(code, 0, "{out}\n{scenario}");
+            let j: Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(j["verdict"], "allow", "{a:?}: {j:#}\n{scenario}");
+            assert!(j.get("to_open").is_none(), "{a:?}: {j:#}");
+        }
     }
 }

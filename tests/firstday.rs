@@ -707,11 +707,26 @@ fn a_policy_file_that_cannot_be_read_says_so_once() {
     .unwrap();
     let o = crate::support::run_in(t.path(), ["check", "s.toml"]);
     assert_eq!(o.status.code(), Some(2));
-    // As before the capped read came in (62cae2b said "cannot read `.`:
-    // cannot read the file: ...").
+    // The scenario, the key and the path, and what is wrong in words (62cae2b
+    // said "cannot read `.`: cannot read the file: ...", and until the
+    // twenty-ninth session "cannot read `.`: Is a directory (os error
+    // 21)"); in a directory below, the path as given from here.
     assert_eq!(
         stderr(&o),
-        "s.toml:3:8: error: in zpr policy `p`, field `file`: cannot read `.`: Is a directory (os error 21)\n"
+        "s.toml:3:8: error: in zpr policy `p`, field `file`: cannot read `.`: it is a directory, not a `.zpl` file\n"
+    );
+    std::fs::create_dir(t.path().join("sub")).unwrap();
+    std::fs::write(
+        t.path().join("sub/s.toml"),
+        "[[zpr_policy]]\nname = \"p\"\nfile = \"policies\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir(t.path().join("sub/policies")).unwrap();
+    let o = crate::support::run_in(t.path(), ["check", "sub/s.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "sub/s.toml:3:8: error: in zpr policy `p`, field `file`: cannot read `sub/policies`: it is a directory, not a `.zpl` file\n"
     );
 }
 

@@ -515,7 +515,7 @@ fn with_twin_vcn(
 /// The cut import (`cut`) never allows what the whole export (`whole`)
 /// denies: every address pair, on the ports the policies and rules name,
 /// judged by the reference evaluator.
-fn never_allows_more(
+pub(crate) fn never_allows_more(
     case: &str,
     whole: &zprsim_control::model::Scenario,
     cut: &zprsim_control::model::Scenario,
@@ -756,19 +756,8 @@ fn the_refusal_of_an_export_lacking_its_vcn_names_each_subnet_whole() {
 #[test]
 fn a_missing_drgs_stand_in_is_a_drg_that_drops_every_packet() {
     let mut files = crate::support::oke_export();
-    let tables = files.get_mut("network-route-table-list.json").unwrap();
-    let mut list: Value = serde_json::from_str(tables).unwrap();
     let drg = "ocid1.drg.oc1.iad.onprem";
-    list["data"][1]["route-rules"]
-        .as_array_mut()
-        .unwrap()
-        .push(serde_json::json!({
-            "destination": "192.168.0.0/16",
-            "destination-type": "CIDR_BLOCK",
-            "network-entity-id": drg,
-            "route-type": "STATIC",
-        }));
-    *tables = list.to_string();
+    add_route(&mut files, &[1], "192.168.0.0/16", drg);
     let imported = oci::import(&files, None).unwrap_or_else(|e| panic!("{e}"));
     let s = zprsim_control::load::from_toml_str(&imported.toml, "s.toml")
         .unwrap_or_else(|e| panic!("{e}\n{}", imported.toml))
@@ -818,19 +807,7 @@ fn a_missing_drgs_stand_in_is_a_drg_that_drops_every_packet() {
 #[test]
 fn subnets_whose_private_ips_the_export_lacks_say_their_vnics_are_unknown() {
     const PODS: &str = "ocid1.subnet.oc1.iad.gen000003";
-    let flagged = |files: &zprsim_control::import::Files| {
-        let i = oci::import(files, None).unwrap_or_else(|e| panic!("{e}"));
-        let s = zprsim_control::load::from_toml_str(&i.toml, "s.toml")
-            .unwrap_or_else(|e| panic!("{e}"))
-            .scenario;
-        let names: Vec<String> = s
-            .subnets
-            .iter()
-            .filter(|n| n.vnics_unknown)
-            .map(|n| n.name.clone())
-            .collect();
-        (names, i.warnings)
-    };
+    let flagged = vnics_unknown_of;
     let (none, _) = flagged(&crate::support::oke_export());
     assert!(none.is_empty(), "{none:?}");
 
@@ -850,10 +827,7 @@ fn subnets_whose_private_ips_the_export_lacks_say_their_vnics_are_unknown() {
 
     // The list without the pods subnet's private IPs.
     let edit = |files: &mut zprsim_control::import::Files, f: &dyn Fn(&mut Vec<Value>)| {
-        let name = "network-private-ip-list.json";
-        let mut v: Value = serde_json::from_str(&files[name]).unwrap();
-        f(v["data"].as_array_mut().unwrap());
-        files.insert(name.into(), v.to_string());
+        edit_list(files, "network-private-ip-list.json", f);
     };
     let mut files = crate::support::oke_export();
     edit(&mut files, &|d| d.retain(|p| p["subnet-id"] != PODS));
@@ -897,4 +871,282 @@ fn subnets_whose_private_ips_the_export_lacks_say_their_vnics_are_unknown() {
         }
     });
     assert!(flagged(&files).0.is_empty());
+}
+
+/// The subnets flagged `vnics_unknown` in the import of `files`, and its
+/// warnings.
+fn vnics_unknown_of(files: &zprsim_control::import::Files) -> (Vec<String>, Vec<String>) {
+    let i = oci::import(files, None).unwrap_or_else(|e| panic!("{e}"));
+    let s = zprsim_control::load::from_toml_str(&i.toml, "s.toml")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .scenario;
+    let names = s
+        .subnets
+        .iter()
+        .filter(|n| n.vnics_unknown)
+        .map(|n| n.name.clone())
+        .collect();
+    (names, i.warnings)
+}
+
+/// `files` with a static route rule to `destination` (a CIDR block) by
+/// `target` added to the route tables at `tables` of the route-table list.
+fn add_route(
+    files: &mut zprsim_control::import::Files,
+    tables: &[usize],
+    destination: &str,
+    target: &str,
+) {
+    edit_list(files, "network-route-table-list.json", |d| {
+        for &i in tables {
+            d[i]["route-rules"]
+                .as_array_mut()
+                .unwrap()
+                .push(serde_json::json!({
+                    "destination": destination,
+                    "destination-type": "CIDR_BLOCK",
+                    "network-entity-id": target,
+                    "route-type": "STATIC",
+                }));
+        }
+    });
+}
+
+/// `files` with `f` applied to the `data` of list file `name`.
+fn edit_list(
+    files: &mut zprsim_control::import::Files,
+    name: &str,
+    f: impl FnOnce(&mut Vec<Value>),
+) {
+    let mut v: Value = serde_json::from_str(&files[name]).unwrap();
+    f(v["data"].as_array_mut().unwrap());
+    files.insert(name.into(), v.to_string());
+}
+
+/// Task 1 of the twenty-ninth session: one entry lost from the private-IP
+/// list with its VNIC's `vnic get` (`orders-api-pod-2`), nothing else
+/// named the VNIC, and its address read as a free one of `pods`, on whose
+/// side no security layer runs: the cut import allowed the pod's SYN to
+/// the balancer's 443, which its NSG denies. Its attachment (`oci compute
+/// vnic-attachment list`, which the export has) says it existed: `pods`
+/// is `vnics_unknown`, with a warning naming the VNIC and its `vnic get`,
+/// and the cut allows nothing the whole export denies. An attachment
+/// `DETACHED` (left out as it is read) or in another state than
+/// `ATTACHED`/`ATTACHING` is no evidence.
+#[test]
+fn an_attached_vnic_named_by_nothing_else_flags_its_subnet() {
+    const POD2: &str = "ocid1.vnic.oc1.iad.okeordersordersapipod2";
+    const ATTACHMENTS: &str = "compute-vnic-attachment-list.json";
+    let whole_files = crate::support::oke_export();
+    assert!(whole_files.contains_key(ATTACHMENTS));
+    assert!(vnics_unknown_of(&whole_files).0.is_empty());
+    let mut cut = whole_files.clone();
+    let get = cut
+        .iter()
+        .find(|(n, t)| n.starts_with("network-vnic-get-") && t.contains(POD2))
+        .map(|(n, _)| n.clone())
+        .unwrap();
+    cut.remove(&get);
+    edit_list(&mut cut, "network-private-ip-list.json", |d| {
+        d.retain(|p| p["vnic-id"] != POD2);
+    });
+    let (pods, warnings) = vnics_unknown_of(&cut);
+    assert_eq!(pods, ["pods"], "{warnings:#?}");
+    let w: Vec<&String> = warnings
+        .iter()
+        .filter(|w| w.contains("vnics_unknown"))
+        .collect();
+    assert_eq!(w.len(), 1, "{warnings:#?}");
+    assert!(
+        w[0].contains(&format!("VNIC `{POD2}` is attached to an instance in it"))
+            && w[0].contains(&format!("`oci network vnic get --vnic-id {POD2}`")),
+        "{}",
+        w[0]
+    );
+    let load = |f: &zprsim_control::import::Files| {
+        let i = oci::import(f, None).unwrap_or_else(|e| panic!("{e}"));
+        zprsim_control::load::from_toml_str(&i.toml, "s.toml")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .scenario
+    };
+    let whole = load(&whole_files);
+    never_allows_more("pod-2 and its private IP cut", &whole, &load(&cut));
+    // The pod's SYN to the balancer's 443: dropped by the whole export
+    // (its NSG) and by the cut (a VNIC the export lacks).
+    let syn = zprsim_control::packet::Packet::tcp(
+        "10.0.10.12".parse().unwrap(),
+        40000,
+        "10.0.1.10".parse().unwrap(),
+        443,
+    );
+    for s in [&whole, &load(&cut)] {
+        let j = zprsim_control::eval::evaluate(s, &syn, zprsim_control::verdict::Context::First);
+        assert_ne!(
+            j.judgement.verdict,
+            zprsim_control::verdict::Verdict::Allow,
+            "{j:?}"
+        );
+    }
+    // Attached or being attached: evidence; in another state: none.
+    for (state, evidence) in [
+        ("ATTACHING", true),
+        ("attached", true),
+        ("DETACHED", false),
+        ("DETACHING", false),
+        ("UNKNOWN", false),
+    ] {
+        let mut f = cut.clone();
+        edit_list(&mut f, ATTACHMENTS, |d| {
+            for a in d.iter_mut().filter(|a| a["vnic-id"] == POD2) {
+                a["lifecycle-state"] = state.into();
+            }
+        });
+        let (flagged, warnings) = vnics_unknown_of(&f);
+        assert_eq!(!flagged.is_empty(), evidence, "{state}: {warnings:#?}");
+    }
+    // Without its `subnet-id`, every subnet (where the VNIC was is unknown).
+    let mut f = cut.clone();
+    edit_list(&mut f, ATTACHMENTS, |d| {
+        for a in d.iter_mut().filter(|a| a["vnic-id"] == POD2) {
+            a.as_object_mut().unwrap().remove("subnet-id");
+        }
+    });
+    assert_eq!(vnics_unknown_of(&f).0.len(), 6);
+    // Its private IP kept (a stand-in VNIC): not lost.
+    let mut f = cut.clone();
+    f.insert(
+        "network-private-ip-list.json".into(),
+        whole_files["network-private-ip-list.json"].clone(),
+    );
+    assert!(vnics_unknown_of(&f).0.is_empty());
+}
+
+/// Task 2 of the twenty-ninth session: a VNIC known by its private IPv4
+/// alone (its `vnic get` lost) in a subnet with IPv6 blocks, the export
+/// without the IPv6 list (`network-ipv6-list.json`): its IPv6 addresses
+/// read as free ones of the subnet. The subnet is `vnics_unknown`, the
+/// warning naming the VNIC, `oci network vnic get` and `oci network ipv6
+/// list`; with the IPv6 list (even one naming no address of the subnet,
+/// when no exported VNIC of it has one) it is not.
+#[test]
+fn a_vnic_whose_ipv6_addresses_nothing_lists_flags_its_subnet() {
+    use serde_json::json;
+    const PODS: &str = "ocid1.subnet.oc1.iad.gen000003";
+    const POD2: &str = "ocid1.vnic.oc1.iad.okeordersordersapipod2";
+    let mut files = crate::support::oke_export();
+    // Dual-stack: the VCN and `pods` get IPv6 blocks, pod-2 an address.
+    edit_list(&mut files, "network-vcn-list.json", |d| {
+        d[0]["ipv6-cidr-blocks"] = json!(["2603:c020:0:1000::/56"]);
+    });
+    edit_list(&mut files, "network-subnet-list.json", |d| {
+        for s in d.iter_mut().filter(|s| s["id"] == PODS) {
+            s["ipv6-cidr-blocks"] = json!(["2603:c020:0:1010::/64"]);
+        }
+    });
+    let get = files
+        .iter()
+        .find(|(n, t)| n.starts_with("network-vnic-get-") && t.contains(POD2))
+        .map(|(n, _)| n.clone())
+        .unwrap();
+    let mut v: Value = serde_json::from_str(&files[&get]).unwrap();
+    v["data"]["ipv6-addresses"] = json!(["2603:c020:0:1010::12"]);
+    files.insert(get.clone(), v.to_string());
+    assert!(vnics_unknown_of(&files).0.is_empty());
+    let mut cut = files.clone();
+    cut.remove(&get);
+    let (pods, warnings) = vnics_unknown_of(&cut);
+    assert_eq!(pods, ["pods"], "{warnings:#?}");
+    assert!(
+        warnings.iter().any(|w| w.contains("it has IPv6 blocks")
+            && w.contains(&format!("VNIC `{POD2}` is known by its private IPs alone"))
+            && w.contains(&format!("`oci network vnic get --vnic-id {POD2}`"))
+            && w.contains(&format!("`oci network ipv6 list --subnet-id {PODS} --all`"))),
+        "{warnings:#?}"
+    );
+    // The IPv6 list, naming pod-2's address: known.
+    let list = json!({"data": [{"id": "ocid1.ipv6.oc1.iad.p2", "ip-address": "2603:c020:0:1010::12",
+        "vnic-id": POD2, "subnet-id": PODS, "lifecycle-state": "AVAILABLE"}]});
+    let mut with_list = cut.clone();
+    with_list.insert("network-ipv6-list.json".into(), list.to_string());
+    assert!(vnics_unknown_of(&with_list).0.is_empty());
+    // An empty IPv6 list, no exported VNIC of `pods` with an IPv6 address:
+    // the list says `pods` has none.
+    let mut empty = cut.clone();
+    empty.insert("network-ipv6-list.json".into(), "{\"data\": []}".into());
+    assert!(vnics_unknown_of(&empty).0.is_empty());
+    // An empty IPv6 list while pod-1 (exported) has an IPv6 address: the
+    // list lacks the subnet's, and pod-2's are unknown.
+    let pod1 = empty
+        .iter()
+        .find(|(n, t)| n.starts_with("network-vnic-get-") && t.contains("okeordersordersapipod1"))
+        .map(|(n, _)| n.clone())
+        .unwrap();
+    let mut v: Value = serde_json::from_str(&empty[&pod1]).unwrap();
+    v["data"]["ipv6-addresses"] = json!(["2603:c020:0:1010::11"]);
+    empty.insert(pod1, v.to_string());
+    let (pods, warnings) = vnics_unknown_of(&empty);
+    assert_eq!(pods, ["pods"], "{warnings:#?}");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("the export's IPv6 list names none of its addresses")),
+        "{warnings:#?}"
+    );
+}
+
+/// Task 3 of the twenty-ninth session: a route rule's NAT gateway or
+/// local peering gateway that the export lacks was kept as a stand-in
+/// *internet* gateway (verdicts the same: a stand-in drops every packet).
+/// It has its own kind now: `nat` (with `block_traffic`), `lpg` (with no
+/// `peering_status`), still a blocked stand-in, and a packet to it drops at
+/// its route as a stand-in's.
+#[test]
+fn missing_nat_and_local_peering_gateways_keep_their_kinds() {
+    use zprsim_control::model::GatewayKind;
+    let mut files = crate::support::oke_export();
+    let nat: Value = serde_json::from_str(&files["network-nat-gateway-list.json"]).unwrap();
+    let nat = nat["data"][0]["id"].as_str().unwrap().to_owned();
+    files.remove("network-nat-gateway-list.json");
+    let lpg = "ocid1.localpeeringgateway.oc1.iad.peer";
+    add_route(&mut files, &[0, 1], "172.16.0.0/16", lpg);
+    let imported = oci::import(&files, None).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        imported.toml.contains("kind = \"nat\"") && imported.toml.contains("kind = \"lpg\""),
+        "{}",
+        imported.toml
+    );
+    let s = zprsim_control::load::from_toml_str(&imported.toml, "s.toml")
+        .unwrap_or_else(|e| panic!("{e}\n{}", imported.toml))
+        .scenario;
+    for (id, kind) in [(nat.as_str(), GatewayKind::Nat), (lpg, GatewayKind::Lpg)] {
+        let g = s
+            .gateways
+            .iter()
+            .find(|g| g.id.as_deref() == Some(id))
+            .unwrap_or_else(|| panic!("no stand-in for {id}: {}", imported.toml));
+        assert_eq!(g.kind, kind, "{}", imported.toml);
+        assert!(g.stand_in && g.blocked, "{g:?}");
+    }
+    assert!(
+        !s.gateways
+            .iter()
+            .any(|g| g.stand_in && g.kind == GatewayKind::Internet),
+        "{}",
+        imported.toml
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), &imported.toml).unwrap();
+    for dst in ["8.8.8.8", "172.16.1.10"] {
+        let mut args = vec!["explain", "s.toml"];
+        let rest = format!("--src 10.0.10.21 --dst {dst} --proto tcp --dport 443 --json");
+        args.extend(rest.split(' '));
+        let j = crate::support::json_of(&run_in(dir.path(), &args));
+        assert_eq!(j["verdict"], "drop", "{dst}: {j:#}");
+        assert_eq!(j["stage"], "route", "{dst}: {j:#}");
+        assert!(
+            j.to_string()
+                .contains("a stand-in for a gateway the export lacks"),
+            "{dst}: {j:#}"
+        );
+    }
 }

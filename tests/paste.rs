@@ -175,6 +175,12 @@ fn strings(t: &str) -> Vec<String> {
 pub(crate) fn paste(text: &mut String, hint: &str) {
     let (layer, rest) = hint.split_once(": ").unwrap();
     match layer {
+        // A new NSG for a VNIC with none, in a subnet with no security
+        // list (since the twenty-ninth session): its steps, as a route
+        // hint's new table.
+        "egress-security" | "ingress-security" if rest.starts_with("needs ") => {
+            paste_route(text, rest);
+        }
         "egress-security" | "ingress-security" => {
             let rest = rest.strip_prefix("add to ").unwrap();
             let (kind, rest) = rest.split_once(" `").unwrap();
@@ -313,7 +319,7 @@ fn paste_route(text: &mut String, hint: &str) {
             let body = table.unwrap();
             let mut lines = vec![format!("[[{kind}]]")];
             for (k, v) in parts(&body[1..body.len() - 1]) {
-                if k == "route_rules" {
+                if k == "route_rules" || k == "rules" {
                     let inner = v[1..v.len() - 1].trim();
                     let mut items = Vec::new();
                     let mut r = inner;
@@ -322,7 +328,7 @@ fn paste_route(text: &mut String, hint: &str) {
                         items.push(format!("  {t},"));
                         r = after.trim_start().strip_prefix(',').unwrap_or(after);
                     }
-                    lines.push(format!("route_rules = [\n{}\n]", items.join("\n")));
+                    lines.push(format!("{k} = [\n{}\n]", items.join("\n")));
                 } else {
                     lines.push(format!("{k} = {v}"));
                 }

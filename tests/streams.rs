@@ -20,6 +20,8 @@ use serde_json::Value;
 use zprsim_dataplane::capture::Capture;
 use zprsim_dataplane::pcap_out::{OutFormat, PcapOut};
 
+use crate::support::{interrupted_midway, kill};
+
 const SCENARIO: &str = zprsim_bench::fixtures::OKE;
 const COPIES: u64 = 1000;
 const DEMO_PACKETS: u64 = 188;
@@ -376,21 +378,10 @@ fn a_closed_output_pipe_ends_quietly_with_exit_0() {
     assert_eq!(head[..4], [0x4d, 0x3c, 0xb2, 0xa1]);
 }
 
-fn kill(sig: &str, pid: u32) {
-    let s = Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(pid.to_string())
-        .status()
-        .unwrap();
-    assert!(s.success());
-}
-
 /// `replay` of `bytes` through a pipe into `outs`, sent SIG`sig` once the
-/// first `cut` bytes are written (once that write returns, zprsim has read
-/// all but a pipe buffer of them, so its handlers are installed), then
-/// `pause`, then the rest (zprsim sees the stop flag at its next record
-/// and stops reading: this write may meet a closed pipe). Its exit code
-/// and standard error.
+/// first `cut` bytes are written, then `pause`, then the rest
+/// ([`interrupted_midway`]: zprsim sees the stop flag at its next record
+/// and stops reading). Its exit code and standard error.
 fn replay_piped_with_signal(
     outs: &Outs,
     bytes: &[u8],
@@ -398,20 +389,14 @@ fn replay_piped_with_signal(
     sig: &str,
     pause: Duration,
 ) -> (Option<i32>, String) {
-    let mut child = zprsim()
-        .args(["replay", SCENARIO, "-", "--quiet", "--workers", "2"])
-        .args(outs.args())
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(&bytes[..cut]).unwrap();
-    kill(sig, child.id());
-    std::thread::sleep(pause);
-    let _ = stdin.write_all(&bytes[cut..]);
-    drop(stdin);
-    wait(child)
+    let mut cmd = zprsim();
+    cmd.args(["replay", SCENARIO, "-", "--quiet", "--workers", "2"])
+        .args(outs.args());
+    let (o, _) = interrupted_midway(cmd, bytes, cut, sig, pause);
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -497,24 +482,18 @@ fn an_interrupted_diff_writes_whole_partial_outputs_and_says_so() {
         std::fs::write(p, b"an earlier run").unwrap();
     }
     let proposed = "examples/oke-orders/proposed.toml";
-    let mut child = zprsim()
-        .args(["diff", SCENARIO, proposed, "-", "--quiet", "--workers", "2"])
+    let mut cmd = zprsim();
+    cmd.args(["diff", SCENARIO, proposed, "-", "--quiet", "--workers", "2"])
         .arg("--report")
         .arg(&report)
         .arg("--flows")
-        .arg(&flows)
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+        .arg(&flows);
     let half = bytes.len() / 2 + 7;
-    stdin.write_all(&bytes[..half]).unwrap();
-    kill("INT", child.id());
-    std::thread::sleep(Duration::from_millis(300));
-    let _ = stdin.write_all(&bytes[half..]);
-    drop(stdin);
-    let (code, err) = wait(child);
+    let (o, _) = interrupted_midway(cmd, &bytes, half, "INT", Duration::from_millis(300));
+    let (code, err) = (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    );
     assert_eq!(code, Some(130), "{err}");
     assert!(err.contains("interrupted:"), "{err}");
     let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();

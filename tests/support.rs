@@ -351,6 +351,69 @@ pub fn mkfifo(p: &Path) {
     assert!(Command::new("mkfifo").arg(p).status().unwrap().success());
 }
 
+/// Sends SIG`sig` (`INT`, `TERM`, `STOP`, ...) to process `pid`, through
+/// `kill(1)`.
+pub fn kill(sig: &str, pid: u32) {
+    let s = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(s.success());
+}
+
+/// A run interrupted midway through its input: `cmd` spawned with
+/// `input` coming on a pipe (its standard output and error piped),
+/// SIG`sig` sent once the first `cut` bytes are written (once that write
+/// returns, the run has read all but a pipe buffer of them, so its
+/// handlers are installed), `pause` waited, then the rest written (the
+/// run may have stopped reading: that write may meet a closed pipe). What
+/// the run wrote, and whether the rest was written whole.
+pub fn interrupted_midway(
+    mut cmd: Command,
+    input: &[u8],
+    cut: usize,
+    sig: &str,
+    pause: std::time::Duration,
+) -> (std::process::Output, bool) {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&input[..cut]).unwrap();
+    kill(sig, child.id());
+    std::thread::sleep(pause);
+    let rest = stdin.write_all(&input[cut..]).is_ok();
+    drop(stdin);
+    (child.wait_with_output().unwrap(), rest)
+}
+
+/// A run interrupted once its output has begun: `cmd` spawned (its
+/// standard error piped) writing to the FIFO `fifo` (made here), SIG`sig`
+/// sent once the first byte has come from it (the FIFO holds the run
+/// there until read on), then the rest read. What the run wrote on its
+/// standard streams, and what came through the FIFO.
+pub fn interrupted_once_output_begins(
+    mut cmd: Command,
+    fifo: &Path,
+    sig: &str,
+) -> (std::process::Output, Vec<u8>) {
+    use std::io::Read as _;
+    mkfifo(fifo);
+    let child = cmd.stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let mut out = std::fs::File::open(fifo).unwrap();
+    let mut bytes = vec![0u8; 1];
+    out.read_exact(&mut bytes).unwrap();
+    kill(sig, child.id());
+    out.read_to_end(&mut bytes).unwrap();
+    (child.wait_with_output().unwrap(), bytes)
+}
+
 /// Lines of `text`, each a whole JSON object (panics on one that is not).
 pub fn json_lines(text: &str) -> u64 {
     let mut n = 0;

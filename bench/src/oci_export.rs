@@ -219,6 +219,48 @@ pub fn export(s: &Scenario) -> (BTreeMap<String, String>, String) {
         .collect();
     files.insert("network-subnet-list.json".into(), data(json!(subnets)));
     let mut private_ips = Vec::new();
+    // VNIC attachments (`oci compute vnic-attachment list`): an instance's
+    // VNICs, a node's and its pods' (VCN-native pod networking attaches a
+    // pod's VNIC to its node's instance: the VCN's first node here), not
+    // those of a load balancer, mount target or API endpoint, which OCI
+    // attaches to no instance of the compartment.
+    let instance = |i: usize| format!("ocid1.instance.oc1.iad.gen{i:06}");
+    let mut attachments = Vec::new();
+    for (i, v) in s.vnics.iter().enumerate() {
+        let vcn = s.subnets[v.subnet.index()].vcn;
+        let host = match v.kind.as_str() {
+            "instance" | "node" => Some(i),
+            "pod" => Some(
+                s.vnics
+                    .iter()
+                    .position(|n| n.kind == "node" && s.subnets[n.subnet.index()].vcn == vcn)
+                    .unwrap_or(i),
+            ),
+            _ => None,
+        };
+        if let Some(h) = host {
+            // The instance's VNICs are numbered in attachment order.
+            let nic_index = attachments
+                .iter()
+                .filter(|a: &&Value| a["instance-id"] == json!(instance(h)))
+                .count();
+            attachments.push(json!({
+                "compartment-id": "ocid1.compartment.oc1..gen",
+                "display-name": null,
+                "id": format!("ocid1.vnicattachment.oc1.iad.gen{i:06}"),
+                "instance-id": instance(h),
+                "lifecycle-state": "ATTACHED",
+                "nic-index": nic_index,
+                "subnet-id": ids.subnet[v.subnet.index()],
+                "vlan-id": null,
+                "vnic-id": ids.vnic[i],
+            }));
+        }
+    }
+    files.insert(
+        "compute-vnic-attachment-list.json".into(),
+        data(json!(attachments)),
+    );
     for (i, v) in s.vnics.iter().enumerate() {
         let is_v4 = |ip: &&std::net::IpAddr| ip.is_ipv4();
         let primary = v.private_ips.iter().find(is_v4);

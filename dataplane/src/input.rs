@@ -94,6 +94,25 @@ pub fn read_capped_from(mut r: impl Read, max: u64, hint: u64) -> Result<Vec<u8>
     Ok(bytes)
 }
 
+/// `bytes` (a whole file compressed with `codec`) decompressed, refused
+/// as soon as more than `cap` bytes come out (one byte past it is read to
+/// tell): a decompression bomb holds at most the cap (and a chunk), its
+/// buffer sized once from the size the file says of itself
+/// ([`Codec::size_hint`]). `import`'s CLI outputs and scenarios are read
+/// through it.
+///
+/// # Errors
+/// When it does not decompress ([`CappedError::Io`]: [`Codec::damage`]
+/// says where), or holds more than `cap` bytes.
+pub fn decompressed_capped(
+    codec: crate::capture::decompress::Codec,
+    bytes: &[u8],
+    cap: u64,
+) -> Result<Vec<u8>, CappedError> {
+    let d = crate::capture::decompress::Decoder::new(codec, bytes).map_err(CappedError::Io)?;
+    read_capped_from(d, cap, codec.size_hint(bytes))
+}
+
 /// Reads at most `room` bytes of `r` into `buf` (its capacity, reserved
 /// by the caller, so it does not grow): the bytes read, fewer at the end.
 fn read_into(r: &mut impl Read, buf: &mut Vec<u8>, room: usize) -> Result<usize, CappedError> {

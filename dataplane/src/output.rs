@@ -264,17 +264,14 @@ impl Plan {
         for i in self.inputs.iter().filter(|e| !is_std(&e.path)) {
             match fs::metadata(&i.path) {
                 Ok(m) if m.is_dir() => {
-                    // An OCI export's directory given as the scenario:
-                    // say what to do with it.
-                    let import = if i.flag == "SCENARIO" {
-                        " (an OCI export's directory is imported first: `zprsim import oci DIR -o scenario.toml`)"
+                    // A directory given as a scenario (an OCI export's,
+                    // most likely): in `check`'s words, what to do with it.
+                    let what = if matches!(i.flag.as_str(), "SCENARIO" | "BEFORE" | "AFTER") {
+                        crate::scenario_file::directory_as_scenario(&i.path)
                     } else {
-                        ""
+                        "a directory, not a file"
                     };
-                    return Err(OutputError::new(format!(
-                        "{} is a directory, not a file{import}",
-                        i.describe()
-                    )));
+                    return Err(OutputError::new(format!("{} is {what}", i.describe())));
                 }
                 Ok(_) => {}
                 Err(e) => {

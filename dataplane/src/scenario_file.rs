@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use zprsim_control::load::{self, Format, Jobs, LoadError, Loaded, SourceFiles};
 
+use crate::capture::decompress::Codec;
+
 /// Reads policy files relative to the scenario's directory, and remembers
 /// which (they are inputs too: no output may overwrite one, see
 /// [`crate::output::Plan::check_late_inputs`]).
@@ -48,6 +50,11 @@ impl SourceFiles for FsFiles {
             Ok(mut read) => read.push(path.clone()),
             Err(poisoned) => poisoned.into_inner().push(path.clone()),
         }
+        // A directory (`file = "."`): said so, not as the system's "Is a
+        // directory (os error 21)" (since the twenty-ninth session).
+        if std::fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
+            return Err("it is a directory, not a `.zpl` file".to_owned());
+        }
         read_text(Some(&path), load::MAX_POLICY_FILE_BYTES, "the file", |e| {
             e.to_string()
         })
@@ -59,7 +66,9 @@ impl SourceFiles for FsFiles {
 /// and the read itself is capped too (a FIFO, `/dev/zero` or an endless
 /// pipe says 0), so nothing is read until memory runs out. UTF-8, or
 /// UTF-16 with its byte order mark ([`crate::input::text_of`]; the limit
-/// is on the file's bytes). `what` names the file in messages (`the
+/// is on the file's bytes). Gzip or zstd (by its magic) is read
+/// decompressed, at most `max` bytes out
+/// ([`crate::input::decompressed_capped`]). `what` names the file in messages (`the
 /// scenario`); `io` words an I/O error.
 fn read_text(
     path: Option<&Path>,
@@ -76,16 +85,37 @@ fn read_text(
             ));
         }
     }
-    let bytes = crate::input::read_capped(
-        path.unwrap_or(Path::new("-")),
-        u64::try_from(max).unwrap_or(u64::MAX),
-    )
-    .map_err(|e| match e {
-        crate::input::CappedError::Io(e) => io(e),
-        crate::input::CappedError::TooLong => {
-            format!("{what} is longer than {max} bytes; at most {max} bytes are accepted")
+    let cap = u64::try_from(max).unwrap_or(u64::MAX);
+    let bytes =
+        crate::input::read_capped(path.unwrap_or(Path::new("-")), cap).map_err(|e| match e {
+            crate::input::CappedError::Io(e) => io(e),
+            crate::input::CappedError::TooLong => {
+                format!("{what} is longer than {max} bytes; at most {max} bytes are accepted")
+            }
+        })?;
+    // Compressed with gzip or zstd (`zprsim import oci DIR -o s.toml.gz`,
+    // `gzip s.toml`), told by its magic whatever its name: read
+    // decompressed, the limit on the decompressed bytes, counted as they
+    // come out (since the twenty-ninth session: a scenario was read
+    // uncompressed only).
+    let bytes = match Codec::of(&bytes) {
+        None => bytes,
+        Some(codec) => {
+            crate::input::decompressed_capped(codec, &bytes, cap).map_err(|e| match e {
+                crate::input::CappedError::TooLong => format!(
+                    "{what}, decompressed ({}), is longer than {max} bytes, the size limit: at most {max} bytes are accepted, decompressed bytes counted as they come out",
+                    codec.name()
+                ),
+                crate::input::CappedError::Io(e) => {
+                    let name = path.map_or_else(|| "FILE".to_owned(), |p| p.display().to_string());
+                    match codec.damage(&bytes) {
+                        Some(d) => format!("{what} ({}): {}", codec.name(), d.message(codec, &name)),
+                        None => format!("{what} cannot be decompressed ({}): {e}", codec.name()),
+                    }
+                }
+            })?
         }
-    })?;
+    };
     // UTF-16 too (Windows PowerShell 5's `>`): positions in the loader's
     // errors are the decoded text's.
     crate::input::text_of(bytes).map_err(|e| e.of(what))
@@ -183,16 +213,35 @@ fn load_stdin(files: &FsFiles) -> Result<Loaded, LoadError> {
         format!("cannot read the scenario from standard input: {e}")
     })
     .map_err(err)?;
-    // JSON when it looks like JSON (an object); TOML otherwise.
-    let format = if text
-        .trim_start_matches(|c: char| c == '\u{feff}' || c.is_whitespace())
-        .starts_with('{')
-    {
-        Format::Json
-    } else {
-        Format::Toml
-    };
-    load::load_str_with(&text, &file, format, files, &Threads::available())
+    load::load_str_with(
+        &text,
+        &file,
+        format_of("", &text),
+        files,
+        &Threads::available(),
+    )
+}
+
+/// The format of a scenario named `name` (`-`: none) holding `text`: by
+/// its name's ending (`.toml`, `.json`; `.gz` or `.zst` after it
+/// skipped), else JSON when it looks like JSON (an object: TOML never
+/// starts with `{`), else TOML.
+fn format_of(name: &str, text: &str) -> Format {
+    let lower = name.to_ascii_lowercase();
+    let plain = lower
+        .strip_suffix(".gz")
+        .or_else(|| lower.strip_suffix(".zst"))
+        .unwrap_or(&lower);
+    Format::from_file_name(plain).unwrap_or_else(|| {
+        if text
+            .trim_start_matches(|c: char| c == '\u{feff}' || c.is_whitespace())
+            .starts_with('{')
+        {
+            Format::Json
+        } else {
+            Format::Toml
+        }
+    })
 }
 
 /// Loads a scenario file (TOML, or JSON when the name ends in `.json`);
@@ -236,43 +285,61 @@ fn load_file(path: &Path, files: &FsFiles) -> Result<Loaded, LoadError> {
         message,
         rendered_zpl: None,
     };
-    let misplaced = |e: LoadError| match other_input(path) {
-        // A scenario compressed (`s.toml.gz`) is not read as one: say how
-        // to give it, as well as the order (QA round nine: "the scenario
-        // comes first" alone misled who gave it first).
-        Some(what @ "compressed data") => io_err(format!(
-            "{what}, not a scenario: a scenario is read uncompressed (`zcat FILE > scenario.toml`, `zstdcat` for zstd); a compressed capture or flow log goes after the scenario (`zprsim replay SCENARIO CAPTURE...`)"
+    let said = |what: &str| match what {
+        // Compressed with xz or bzip2 (gzip and zstd are read
+        // decompressed): say how to give it, as well as the order (QA
+        // round nine: "the scenario comes first" alone misled who gave it
+        // first).
+        "compressed data" => io_err(format!(
+            "{what}, not a scenario: a scenario is read plain, or compressed with gzip or zstd (`xzcat FILE > scenario.toml`, `bzcat` for bzip2); a compressed capture or flow log goes after the scenario (`zprsim replay SCENARIO CAPTURE...`)"
         )),
-        Some(what) => io_err(format!(
+        _ => io_err(format!(
             "{what}, not a scenario: the scenario comes first (`zprsim replay SCENARIO CAPTURE...`, `zprsim verify SCENARIO EXPECT.toml`)"
         )),
-        None => e,
     };
+    let misplaced = |e: LoadError| other_input(path).map_or(e, said);
     // A directory: most likely an OCI export given where its scenario
     // goes (QA round eleven: `zprsim check DIR` said only "Is a
     // directory").
     if path.is_dir() {
-        let export = std::fs::read_dir(path).is_ok_and(|mut d| {
-            d.any(|e| {
-                e.is_ok_and(|e| {
-                    let n = e.file_name();
-                    let n = n.to_string_lossy();
-                    n.ends_with(".json") || n.ends_with(".json.gz") || n.ends_with(".json.zst")
-                })
-            })
-        });
-        return Err(io_err(if export {
-            "a directory of JSON files, not a scenario: an OCI export is imported first (`zprsim import oci DIR -o scenario.toml`), then the scenario is given".to_owned()
-        } else {
-            "a directory, not a scenario file".to_owned()
-        }));
+        return Err(io_err(directory_as_scenario(path).to_owned()));
+    }
+    // A compressed capture or flow log given first is said before it is
+    // decompressed (up to the limit) only to fail as text.
+    if head_of(path).is_some_and(|h| Codec::of(&h).is_some())
+        && let Some(what) = other_input(path)
+    {
+        return Err(said(what));
     }
     let text = read_text(Some(path), load::MAX_SCENARIO_BYTES, "the scenario", |e| {
         format!("cannot read the scenario: {e}")
     })
     .map_err(|e| misplaced(io_err(e)))?;
-    let format = Format::from_file_name(&file).unwrap_or(Format::Toml);
+    let format = format_of(&file, &text);
     load::load_str_with(&text, &file, format, files, &Threads::available()).map_err(misplaced)
+}
+
+/// What a directory given as a scenario is, and what to give instead:
+/// most likely an OCI export (JSON files in it), which is imported first.
+/// The same words from every command (`check DIR` through the loader,
+/// `replay DIR ...` and the others through [`crate::output::Plan::check`];
+/// they differed until the twenty-ninth session).
+#[must_use]
+pub fn directory_as_scenario(path: &Path) -> &'static str {
+    let export = std::fs::read_dir(path).is_ok_and(|mut d| {
+        d.any(|e| {
+            e.is_ok_and(|e| {
+                let n = e.file_name();
+                let n = n.to_string_lossy();
+                n.ends_with(".json") || n.ends_with(".json.gz") || n.ends_with(".json.zst")
+            })
+        })
+    });
+    if export {
+        "a directory of JSON files, not a scenario: an OCI export is imported first (`zprsim import oci DIR -o scenario.toml`), then the scenario is given"
+    } else {
+        "a directory, not a scenario file"
+    }
 }
 
 /// What a regular file that does not load as a scenario is instead, when
@@ -282,7 +349,7 @@ fn load_file(path: &Path, files: &FsFiles) -> Result<Loaded, LoadError> {
 /// "not UTF-8 text" or a TOML error on the first line.
 fn other_input(path: &Path) -> Option<&'static str> {
     let head = head_of(path)?;
-    let text = String::from_utf8_lossy(&head);
+    let text = plain_head(&head);
     traffic_kind(&head, &text).or_else(|| {
         text.lines()
             .any(|l| own_text(l) == Some(OwnText::Expectations))
@@ -333,7 +400,7 @@ pub(crate) fn own_text(text: &str) -> Option<OwnText> {
 #[must_use]
 pub fn not_expectations(path: &Path) -> Option<&'static str> {
     let head = head_of(path)?;
-    let text = String::from_utf8_lossy(&head);
+    let text = plain_head(&head);
     traffic_kind(&head, &text).or_else(|| {
         text.lines()
             .any(|l| own_text(l) == Some(OwnText::Scenario))
@@ -358,26 +425,38 @@ pub fn head_of(path: &Path) -> Option<Vec<u8>> {
     Some(head)
 }
 
-/// A capture, flow logs or compressed data, by a file's first bytes
-/// (`text`: them, lossily decoded).
+/// The text a file's first bytes `head` start, decompressed when they
+/// are gzip or zstd, lossily decoded.
+fn plain_head(head: &[u8]) -> String {
+    String::from_utf8_lossy(&crate::flowlog::detect::decompressed_within(
+        head,
+        crate::sniff::HEAD,
+    ))
+    .into_owned()
+}
+
+/// A capture, flow logs or compressed data (xz, bzip2), by a file's
+/// first bytes (`text`: them decompressed, lossily decoded).
 fn traffic_kind(head: &[u8], text: &str) -> Option<&'static str> {
     // A `--report` or `--flows` of an earlier run, plain or compressed.
     if crate::input_dir::is_our_output(&crate::flowlog::detect::decompressed(head)) {
         return Some(crate::input_dir::OUR_OUTPUT);
     }
+    let codec = Codec::of(head);
     match crate::capture::kind_name(head) {
-        // Scenarios are never compressed.
-        Some("JSON") => match crate::capture::decompress::Codec::of(head) {
-            Some(c) => Some(match c {
-                crate::capture::decompress::Codec::Gzip => "gzip-compressed JSON (OCI flow logs)",
-                crate::capture::decompress::Codec::Zstd => "zstd-compressed JSON (OCI flow logs)",
+        // A JSON scenario starts with `{` too, and may be compressed
+        // (since the twenty-ninth session): only flow-log fields tell.
+        Some("JSON") => ["\"logContent\"", "\"vnicocid\"", "\"sourceAddress\""]
+            .iter()
+            .any(|k| text.contains(k))
+            .then_some(match codec {
+                Some(Codec::Gzip) => "gzip-compressed JSON (OCI flow logs)",
+                Some(Codec::Zstd) => "zstd-compressed JSON (OCI flow logs)",
+                None => "OCI flow logs",
             }),
-            // A JSON scenario starts with `{` too: only flow-log fields tell.
-            None => ["\"logContent\"", "\"vnicocid\"", "\"sourceAddress\""]
-                .iter()
-                .any(|k| text.contains(k))
-                .then_some("OCI flow logs"),
-        },
+        // Gzip or zstd of neither a capture nor JSON: a compressed
+        // scenario (or expectations file) is read decompressed.
+        Some("compressed data") if codec.is_some() => None,
         other => other,
     }
 }
@@ -405,6 +484,33 @@ mod tests {
     use zprsim_control::load::{self, Format, InOrder, Jobs, NoFiles};
 
     use super::Threads;
+
+    /// Gzip and zstd are read decompressed (by their magic, whatever the
+    /// name), the limit on the bytes that come out: one byte past it is
+    /// refused naming the limit, the limit itself is read.
+    #[test]
+    fn a_compressed_text_is_read_decompressed_within_the_limit() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let text = "x".repeat(1000);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(text.as_bytes()).unwrap();
+        let gz = gz.finish().unwrap();
+        let zst = zstd::stream::encode_all(text.as_bytes(), 3).unwrap();
+        for (name, bytes, codec) in [("s.toml", &gz, "gzip"), ("s.zst", &zst, "zstd")] {
+            let p = dir.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            let read = |max| super::read_text(Some(&p), max, "the scenario", |e| e.to_string());
+            assert_eq!(read(1000).unwrap(), text);
+            let e = read(999).unwrap_err();
+            assert_eq!(
+                e,
+                format!(
+                    "the scenario, decompressed ({codec}), is longer than 999 bytes, the size limit: at most 999 bytes are accepted, decompressed bytes counted as they come out"
+                )
+            );
+        }
+    }
 
     #[test]
     fn threads_call_every_job_exactly_once() {

@@ -5,7 +5,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::unread;
+use crate::support::{kill, unread};
 
 /// Bytes this process's child `pid` has read (`rchar` of
 /// `/proc/PID/io`: every `read` and `pread`, files and pipes).
@@ -75,12 +75,7 @@ fn a_signal_while_diff_judges_spilled_flow_log_records_ends_the_judging() {
         while rchar(child.id()) == read {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
-        let s = Command::new("kill")
-            .arg(format!("-{sig}"))
-            .arg(child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(s.success());
+        kill(sig, child.id());
         let o = child.wait_with_output().unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(code), "SIG{sig}: {err}");
@@ -111,16 +106,6 @@ fn a_signal_while_diff_judges_spilled_flow_log_records_ends_the_judging() {
             serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("{e}: {l}"));
         }
     }
-}
-
-/// Sends SIG`sig` to `child`.
-fn kill(sig: &str, child: &std::process::Child) {
-    let s = Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    assert!(s.success());
 }
 
 /// The temporary files `pid` holds open in `dir` (unnamed ones read
@@ -197,17 +182,17 @@ fn a_signal_while_diff_groups_flow_log_records_into_flows_ends_the_grouping() {
             // comes while the grouping still runs: between a look and a
             // signal, a loaded machine could let the grouping end (the
             // test failed once so under load, note-s21 item 8).
-            kill("STOP", &child);
+            kill("STOP", child.id());
             if temp_files_open(child.id(), &tmp) == 1 {
                 break;
             }
-            kill("CONT", &child);
+            kill("CONT", child.id());
         }
         assert!(child.try_wait().unwrap().is_none(), "ended before");
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    kill("INT", &child);
-    kill("CONT", &child);
+    kill("INT", child.id());
+    kill("CONT", child.id());
     let o = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(130), "{err}");
@@ -277,7 +262,7 @@ fn a_signal_while_diff_writes_the_changed_flows_of_flow_logs_ends_them() {
         assert!(child.try_wait().unwrap().is_none(), "ended before");
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    kill("TERM", &child);
+    kill("TERM", child.id());
     let text = std::fs::read_to_string(&flows).unwrap();
     let o = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
@@ -445,7 +430,7 @@ fn a_signal_while_flows_waits_on_a_reader_that_then_leaves_counts_the_lines_writ
         // What `diff` handed to the pipe: read, and waiting in it.
         let in_pipe = first + unread_bytes(&out);
         if signal_first {
-            kill("INT", &child);
+            kill("INT", child.id());
             drop(out);
         } else {
             drop(out);

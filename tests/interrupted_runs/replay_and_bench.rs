@@ -1,14 +1,17 @@
 //! `replay` and `bench` interrupted.
 
-use std::io::Read as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::Value;
 use zprsim_dataplane::capture::Capture;
 use zprsim_dataplane::pcap_out::{OutFormat, PcapOut};
 
-use crate::support::{demo_log_repeated, json_lines, mkfifo, records, root};
+use crate::support::{
+    demo_log_repeated, interrupted_midway, interrupted_once_output_begins, json_lines, records,
+    root,
+};
 
 fn zprsim() -> Command {
     let mut c = Command::new(assert_cmd::cargo::cargo_bin!("zprsim"));
@@ -32,34 +35,18 @@ fn demo_repeated(path: &Path, copies: u64) {
     out.finish().unwrap();
 }
 
-fn kill(sig: &str, pid: u32) {
-    let s = Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(pid.to_string())
-        .status()
-        .unwrap();
-    assert!(s.success());
-}
-
-/// Runs `cmd` (its `--flows` the FIFO `fifo`, made here), sends it
-/// SIG`sig` once the first byte of its flow lines has come (the flow lines
-/// are written after the reading: the tail has begun, and the FIFO holds
-/// it until this test reads on), and reads the rest: the run's exit code,
-/// its standard error, and the flow lines, each a whole JSON object (their
+/// Runs `cmd` (its `--flows` the FIFO `fifo`), sends it SIG`sig` once
+/// the first byte of its flow lines has come (the flow lines are written
+/// after the reading: the tail has begun, and the FIFO holds it until
+/// this test reads on), and reads the rest: the run's exit code, its
+/// standard error, and the flow lines, each a whole JSON object (their
 /// count).
 fn signal_once_the_flows_begin(
-    mut cmd: Command,
+    cmd: Command,
     fifo: &Path,
     sig: &str,
 ) -> (Option<i32>, String, String, u64) {
-    mkfifo(fifo);
-    let child = cmd.stderr(Stdio::piped()).spawn().unwrap();
-    let mut lines = std::fs::File::open(fifo).unwrap();
-    let mut text = vec![0u8; 1];
-    lines.read_exact(&mut text).unwrap();
-    kill(sig, child.id());
-    lines.read_to_end(&mut text).unwrap();
-    let o = child.wait_with_output().unwrap();
+    let (o, text) = interrupted_once_output_begins(cmd, fifo, sig);
     let text = String::from_utf8(text).unwrap();
     let n = json_lines(&text);
     (
@@ -208,7 +195,6 @@ fn a_signal_while_spilled_flow_log_records_are_judged_ends_the_judging() {
 /// From the sixteenth session's planning list (note-s17).
 #[test]
 fn bench_on_a_signal_prints_what_it_measured_marked_partial() {
-    use std::io::Write as _;
     let dir = tempfile::tempdir().unwrap();
     let cap = dir.path().join("cap.pcap");
     demo_repeated(&cap, 100);
@@ -216,22 +202,14 @@ fn bench_on_a_signal_prints_what_it_measured_marked_partial() {
     assert!(bytes.len() > 4 * 65536);
     for (sig, code) in [("INT", 130), ("TERM", 143)] {
         let csv = dir.path().join(format!("b-{sig}.csv"));
-        let mut child = zprsim()
-            .args(["bench", zprsim_bench::fixtures::OKE, "--capture", "-"])
+        let mut cmd = zprsim();
+        cmd.args(["bench", zprsim_bench::fixtures::OKE, "--capture", "-"])
             .args(["--workers", "1,2,3", "--json", "--csv"])
-            .arg(&csv)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
+            .arg(&csv);
         let half = bytes.len() / 2;
-        stdin.write_all(&bytes[..half]).unwrap();
-        kill(sig, child.id());
-        stdin.write_all(&bytes[half..]).unwrap();
-        drop(stdin);
-        let o = child.wait_with_output().unwrap();
+        let (o, rest) = interrupted_midway(cmd, &bytes, half, sig, Duration::ZERO);
+        // `bench` reads its capture whole before it measures.
+        assert!(rest, "SIG{sig}: the rest of the capture was not read");
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(code), "SIG{sig}: {err}");
         let r: Value = serde_json::from_slice(&o.stdout)
@@ -276,7 +254,6 @@ fn records_in(bytes: Vec<u8>) -> u64 {
 /// Asked by the twenty-eighth session's brief (compressed outputs).
 #[test]
 fn a_signal_leaves_compressed_outputs_whole_streams() {
-    use std::io::Write as _;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let cap = d.join("big.pcap");
@@ -285,8 +262,8 @@ fn a_signal_leaves_compressed_outputs_whole_streams() {
     let all = records(&cap);
     // While the capture is read, from a pipe, half of it written.
     let outs = ["r.json.gz", "f.jsonl.zst", "a.pcap.gz", "d.pcap.zst"].map(|n| d.join(n));
-    let mut child = zprsim()
-        .args(["replay", zprsim_bench::fixtures::OKE, "-", "--quiet"])
+    let mut cmd = zprsim();
+    cmd.args(["replay", zprsim_bench::fixtures::OKE, "-", "--quiet"])
         .args(["--workers", "2", "--report"])
         .arg(&outs[0])
         .arg("--flows")
@@ -294,20 +271,9 @@ fn a_signal_leaves_compressed_outputs_whole_streams() {
         .arg("--allowed")
         .arg(&outs[2])
         .arg("--dropped")
-        .arg(&outs[3])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+        .arg(&outs[3]);
     let half = bytes.len() / 2 + 7;
-    stdin.write_all(&bytes[..half]).unwrap();
-    kill("INT", child.id());
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    // zprsim stops reading: this write may meet a closed pipe.
-    let _ = stdin.write_all(&bytes[half..]);
-    drop(stdin);
-    let o = child.wait_with_output().unwrap();
+    let (o, _) = interrupted_midway(cmd, &bytes, half, "INT", Duration::from_millis(300));
     assert_eq!(
         o.status.code(),
         Some(130),
@@ -329,24 +295,15 @@ fn a_signal_leaves_compressed_outputs_whole_streams() {
 
     // After the reading, `--flows` a FIFO named `.gz`.
     let fifo = d.join("flows.jsonl.gz");
-    mkfifo(&fifo);
     let report = d.join("after.json.zst");
-    let child = zprsim()
-        .args(["replay", zprsim_bench::fixtures::OKE])
+    let mut cmd = zprsim();
+    cmd.args(["replay", zprsim_bench::fixtures::OKE])
         .arg(&cap)
         .args(["--quiet", "--flows"])
         .arg(&fifo)
         .arg("--report")
-        .arg(&report)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::fs::File::open(&fifo).unwrap();
-    let mut gz = vec![0u8; 1];
-    lines.read_exact(&mut gz).unwrap();
-    kill("INT", child.id());
-    lines.read_to_end(&mut gz).unwrap();
-    let o = child.wait_with_output().unwrap();
+        .arg(&report);
+    let (o, gz) = interrupted_once_output_begins(cmd, &fifo, "INT");
     assert_eq!(
         o.status.code(),
         Some(130),

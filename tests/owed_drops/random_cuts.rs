@@ -113,7 +113,98 @@ fn stand_in_drops_bound_every_drop_of_every_cut() {
     owed_on_random_cuts("ZPRSIM_STAND_IN_CUT_SEEDS", 400, &[]);
 }
 
+/// Task 1 of the twenty-ninth session: one entry deleted from the
+/// private-IP list alone, with its VNIC's `vnic get` (what a cut that
+/// loses one object of a list and one file leaves), the rest of the export
+/// whole: nothing but the VNIC's attachment (`oci compute vnic-attachment
+/// list`) names the VNIC. Its address read as a free one of its subnet,
+/// on whose side no security layer runs: the cut allowed what the whole
+/// export drops (`orders-api-pod-2`'s SYN to the balancer's 443, which its
+/// NSG denies) and dropped what it allows, owed to nothing. Each VNIC an
+/// attachment names (a worker's, a pod's, the legacy VM's: six of nine;
+/// a load balancer's, mount target's or API endpoint's VNIC is attached
+/// to no instance of the compartment, and nothing the export holds names
+/// it once both are lost), in turn: every drop the cut adds is owed, and
+/// no first packet between the example's addresses is allowed by the cut
+/// and denied by the whole export (the reference evaluator).
+#[test]
+fn a_vnic_lost_from_the_private_ip_list_is_owed_and_allows_nothing_more() {
+    let files = oke_export();
+    let attached: Vec<String> = list(&files, "compute-vnic-attachment-list.json")
+        .iter()
+        .filter(|a| a["lifecycle-state"] == "ATTACHED")
+        .filter_map(|a| a["vnic-id"].as_str().map(str::to_owned))
+        .collect();
+    let entries = list(&files, "network-private-ip-list.json");
+    let cases: Vec<usize> = (0..entries.len())
+        .filter(|&i| {
+            entries[i]["vnic-id"]
+                .as_str()
+                .is_some_and(|v| attached.iter().any(|a| a == v))
+        })
+        .collect();
+    assert_eq!(cases.len(), 6, "{attached:?}");
+    owed_on(
+        cases.into_iter().map(|i| {
+            let mut files = oke_export();
+            let said = lose_vnic(&mut files, i);
+            (i as u64, ChaCha8Rng::seed_from_u64(i as u64), files, said)
+        }),
+        true,
+    );
+}
+
+/// The `data` of list file `name` of `files`.
+fn list(files: &Files, name: &str) -> Vec<Value> {
+    serde_json::from_str::<Value>(&files[name]).unwrap()["data"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Deletes entry `i` of the private-IP list and the `vnic get` of its VNIC.
+fn lose_vnic(files: &mut Files, i: usize) -> Vec<String> {
+    let name = "network-private-ip-list.json";
+    let mut v: Value = serde_json::from_str(&files[name]).unwrap();
+    let entry = v["data"].as_array_mut().unwrap().remove(i);
+    files.insert(name.into(), v.to_string());
+    let vnic = entry["vnic-id"].as_str().unwrap();
+    let get = files
+        .iter()
+        .find(|(n, t)| n.starts_with("network-vnic-get-") && t.contains(vnic))
+        .map(|(n, _)| n.clone())
+        .unwrap();
+    files.remove(&get);
+    vec![format!(
+        "{name}: object /data/{i} ({}) deleted; file {get} deleted",
+        entry["ip-address"]
+    )]
+}
+
 fn owed_on_random_cuts(var: &str, default: u64, also: &[u64]) {
+    let n = seeds(var, default);
+    let extra = also.iter().copied().filter(|&x| x >= n);
+    eprintln!("stand-in cuts: {n} seeds and {also:?}");
+    owed_on(
+        (0..n).chain(extra).map(|seed| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let mut files = oke_export();
+            let cuts = cut_export(&mut rng, &mut files);
+            (seed, rng, files, cuts)
+        }),
+        false,
+    );
+}
+
+/// Each cut export of `cases` (its seed, the generator that drew it and
+/// draws its random capture, its files and what was cut) imported and
+/// replayed against the whole export: every drop it adds is owed; with
+/// `first_packets`, none of the example's pairs is allowed by the cut
+/// and denied by the whole export.
+fn owed_on(
+    cases: impl Iterator<Item = (u64, ChaCha8Rng, Files, Vec<String>)>,
+    first_packets: bool,
+) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let services =
@@ -136,20 +227,21 @@ fn owed_on_random_cuts(var: &str, default: u64, also: &[u64]) {
     let whole_log = replay(d, "whole.toml", &log, "whole-log").unwrap();
     assert_eq!(num(&whole_demo.report, "/stand_in_drops/packets"), 0);
 
-    let n = seeds(var, default);
     let mut failures = Vec::new();
     let mut totals = [Owed::default(); 3];
     let (mut imported, mut refused, mut with_stand_ins, mut lost) = (0, 0, 0, 0);
-    let extra = also.iter().copied().filter(|&x| x >= n);
-    for seed in (0..n).chain(extra) {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut files = oke_export();
-        let cuts = cut_export(&mut rng, &mut files);
+    for (seed, mut rng, files, cuts) in cases {
         let Ok(cut) = oci::import(&files, Some(&services)) else {
             refused += 1;
             continue;
         };
         imported += 1;
+        if first_packets {
+            let c = load::from_toml_str(&cut.toml, "cut.toml")
+                .unwrap_or_else(|e| panic!("{e}"))
+                .scenario;
+            crate::import_partial_exports::never_allows_more(&cuts.join("; "), &s, &c);
+        }
         if cut.toml.contains("stand_in = true") {
             with_stand_ins += 1;
         }
@@ -205,7 +297,7 @@ fn owed_on_random_cuts(var: &str, default: u64, also: &[u64]) {
         }
     }
     eprintln!(
-        "stand-in cuts: {n} seeds and {also:?}, {imported} imported ({with_stand_ins} with stand-ins, {lost} with a subnet whose VNICs are unknown), {refused} refused; [random capture, demo capture, demo flow logs]: {totals:?}"
+        "stand-in cuts: {imported} imported ({with_stand_ins} with stand-ins, {lost} with a subnet whose VNICs are unknown), {refused} refused; [random capture, demo capture, demo flow logs]: {totals:?}"
     );
     assert!(
         failures.is_empty(),
@@ -214,4 +306,6 @@ fn owed_on_random_cuts(var: &str, default: u64, also: &[u64]) {
         failures.join("\n\n")
     );
     assert!(with_stand_ins + lost > 0);
+    // Each lost VNIC's subnet is flagged.
+    assert!(!first_packets || lost == imported, "{lost} of {imported}");
 }

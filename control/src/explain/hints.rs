@@ -25,11 +25,6 @@ pub(super) struct Hints {
     /// made it up; no hint goes into one): said as such, not as "nothing
     /// opens it" (the late review's L2; since the twentieth session).
     by_stand_in: Vec<Stage>,
-    /// Why a security layer of `closed_at` stays closed where its VNIC
-    /// has no NSG and its subnet no security list: nothing there could
-    /// hold a rule for it (the layer's reason above says only that it
-    /// allows nothing; since the twenty-eighth session).
-    no_container: Vec<(Stage, String)>,
 }
 
 /// A first packet (`d` its decision): the rules and statements that would
@@ -64,45 +59,15 @@ pub(super) fn to_open(s: &Scenario, p: &Packet, d: &Decision) -> Hints {
                     .copied()
                     .filter(|&l| verify::stand_in_closing(s, &ix, p.src, p.dst, Some(l)).is_some())
                     .collect();
-                let no_container = w
-                    .closed_at
-                    .iter()
-                    .filter_map(|&l| Some((l, no_container(s, p, l)?)))
-                    .collect();
                 Hints {
                     to_open: Vec::new(),
                     closed_at: w.closed_at,
                     left_out: w.to_open.len(),
                     by_stand_in,
-                    no_container,
                 }
             }
         }
     }
-}
-
-/// For security layer `stage` of `p` (the source's egress, the
-/// destination's ingress): when that VNIC has no NSG and its subnet no
-/// security list, why the layer stays closed whatever is added: no NSG
-/// and no security list allows it, and a hint adds rules to one, never
-/// one to the VNIC or subnet. `None` otherwise.
-fn no_container(s: &Scenario, p: &Packet, stage: Stage) -> Option<String> {
-    let ip = match stage {
-        Stage::EgressSecurity => p.src,
-        Stage::IngressSecurity => p.dst,
-        Stage::Route | Stage::Zpr => return None,
-    };
-    let crate::model::Endpoint::Vnic(v) = crate::eval::endpoint_of(s, ip) else {
-        return None;
-    };
-    let vnic = &s.vnics[v.index()];
-    let subnet = &s.subnets[vnic.subnet.index()];
-    (vnic.nsgs.is_empty() && subnet.security_lists.is_empty()).then(|| {
-        format!(
-            "VNIC `{}` has no NSG and its subnet `{}` no security list, so no rule allows it and there is none to add one to: give the VNIC an NSG, or the subnet a security list, with a rule for it",
-            vnic.name, subnet.name
-        )
-    })
 }
 
 /// The objects `zprsim import` made up at the ends of a dropped packet
@@ -170,26 +135,10 @@ pub(super) fn closed_text(hints: &Hints) -> Option<String> {
         ));
     }
     if !others.is_empty() {
-        // Why: a layer with nothing to add a rule to says so; the
-        // others' reasons are above.
-        let (bare, above): (Vec<Stage>, Vec<Stage>) = others
-            .iter()
-            .partition(|l| hints.no_container.iter().any(|(at, _)| at == *l));
-        let mut why = Vec::new();
-        if !above.is_empty() {
-            why.push(format!("at {}: see its reason above", names(&above)));
-        }
-        for (at, w) in hints
-            .no_container
-            .iter()
-            .filter(|(at, _)| bare.contains(at))
-        {
-            why.push(format!("at {}: {w}", at.as_str()));
-        }
         parts.push(format!(
-            "{} ({})",
+            "{} (at {}: see its reason above)",
             verify::stay_closed(None),
-            why.join("; ")
+            names(&others)
         ));
     }
     let mut t = parts.join("; ");

@@ -314,7 +314,7 @@ impl<'a> MissingSubnets<'a> {
             .made
             .entry(subnet_id.to_owned())
             .or_insert_with(|| StandIn {
-                name: names.take("", &format!("missing-{}", super::oci::tail(subnet_id))),
+                name: names.take_for("", "missing", subnet_id),
                 vcn: vcn.to_owned(),
                 blocks: Vec::new(),
                 held: std::collections::HashSet::new(),

@@ -50,7 +50,7 @@ impl StandInRules {
         self.made
             .entry((id.to_owned(), vcn.to_owned()))
             .or_insert_with(|| {
-                let name = names.take("", &format!("missing-{}", super::oci::tail(id)));
+                let name = names.take_for("", "missing", id);
                 objects.push(match kind {
                     Container::SecurityList => json!({
                         "name": name, "id": id, "vcn": vcn,

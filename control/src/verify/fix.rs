@@ -77,6 +77,10 @@ pub(super) enum Kept {
     /// A VNIC (by index) a route hint set to skip the source and
     /// destination check, with the flag it had.
     SkipCheck { vnic: usize, old: Option<bool> },
+    /// The last NSG: one a security hint made for VNIC `vnic` (by index),
+    /// which had none, in a subnet with no security list; the VNIC's
+    /// last NSG.
+    Nsg { vnic: usize },
     /// The last `added` statements of a ZPR policy, which the hint created
     /// when `created` (then the last policy).
     Statements {
@@ -215,6 +219,15 @@ impl Scratch {
                     if let Some(v) = copy.vnics.get_mut(vnic) {
                         v.skip_source_dest_check = old;
                         out.push(Edit::SkipCheck { vnic });
+                    }
+                }
+                Kept::Nsg { vnic } => {
+                    if let Some(nsg) = unmake_nsg(copy, vnic) {
+                        out.push(Edit::Nsg {
+                            at: copy.nsgs.len(),
+                            nsg,
+                            vnic,
+                        });
                     }
                 }
                 Kept::Table { subnet } => {
@@ -385,6 +398,18 @@ pub enum Edit {
         /// The subnet whose table it becomes.
         subnet: usize,
     },
+    /// An NSG to create for a VNIC (by index) that has none, in a subnet
+    /// with no security list, and to give that VNIC (since the
+    /// twenty-ninth session). Its rules follow as [`Edit::Rule`]s naming it
+    /// by `at`, its index on the copy the hint was proved on.
+    Nsg {
+        /// Its index on the copy the hint was proved on.
+        at: usize,
+        /// The NSG, without rules.
+        nsg: crate::model::Nsg,
+        /// The VNIC whose NSG it becomes.
+        vnic: usize,
+    },
     /// A VNIC (by index) that a route rule sends to as its next hop (a
     /// private IP) and that checks source and destination, to stop
     /// checking: `skip_source_dest_check = true` (since the twentieth
@@ -453,6 +478,7 @@ pub fn apply_all<'a>(s: &mut Scenario, lists: impl IntoIterator<Item = &'a [Edit
         // Index on the list's copy -> index in `s`.
         let mut gateways: HashMap<usize, usize> = HashMap::new();
         let mut tables: HashMap<usize, usize> = HashMap::new();
+        let mut nsgs: HashMap<usize, usize> = HashMap::new();
         let gateway = |gateways: &HashMap<usize, usize>, t: &crate::model::RouteTarget| match t {
             crate::model::RouteTarget::Gateway(g) => gateways
                 .get(&g.index())
@@ -463,34 +489,16 @@ pub fn apply_all<'a>(s: &mut Scenario, lists: impl IntoIterator<Item = &'a [Edit
         for e in edits {
             let e = match e {
                 Edit::Gateway { at, gateway: g } => {
-                    let i = match s
-                        .gateways
-                        .iter()
-                        .position(|x| x.name == g.name && x.vcn == g.vcn && x.kind == g.kind)
-                    {
-                        Some(i) => i,
-                        None => {
-                            s.gateways.push(g.clone());
-                            count += 1;
-                            s.gateways.len() - 1
-                        }
-                    };
+                    let i = made_once(&mut s.gateways, g, &mut count, |x| {
+                        x.name == g.name && x.vcn == g.vcn && x.kind == g.kind
+                    });
                     gateways.insert(*at, i);
                     continue;
                 }
                 Edit::Table { at, table, subnet } => {
-                    let i = match s
-                        .route_tables
-                        .iter()
-                        .position(|x| x.name == table.name && x.vcn == table.vcn)
-                    {
-                        Some(i) => i,
-                        None => {
-                            s.route_tables.push(table.clone());
-                            count += 1;
-                            s.route_tables.len() - 1
-                        }
-                    };
+                    let i = made_once(&mut s.route_tables, table, &mut count, |x| {
+                        x.name == table.name && x.vcn == table.vcn
+                    });
                     if let (Some(sn), Ok(id)) =
                         (s.subnets.get_mut(*subnet), crate::ids::RouteTableId::new(i))
                     {
@@ -499,6 +507,25 @@ pub fn apply_all<'a>(s: &mut Scenario, lists: impl IntoIterator<Item = &'a [Edit
                     tables.insert(*at, i);
                     continue;
                 }
+                Edit::Nsg { at, nsg, vnic } => {
+                    let i = made_once(&mut s.nsgs, nsg, &mut count, |x| {
+                        x.name == nsg.name && x.vcn == nsg.vcn
+                    });
+                    if let (Some(v), Ok(id)) = (s.vnics.get_mut(*vnic), crate::ids::NsgId::new(i))
+                        && !v.nsgs.contains(&id)
+                    {
+                        v.nsgs.push(id);
+                    }
+                    nsgs.insert(*at, i);
+                    continue;
+                }
+                Edit::Rule {
+                    target: Target::Nsg(i),
+                    rule,
+                } => Edit::Rule {
+                    target: Target::Nsg(nsgs.get(i).copied().unwrap_or(*i)),
+                    rule: rule.clone(),
+                },
                 Edit::Route { table, rule } => Edit::Route {
                     table: tables.get(table).copied().unwrap_or(*table),
                     rule: crate::model::RouteRule {
@@ -526,6 +553,22 @@ pub fn apply_all<'a>(s: &mut Scenario, lists: impl IntoIterator<Item = &'a [Edit
         }
     }
     count
+}
+
+/// The index in `list` of the object `made` an edit creates: the one
+/// `same` finds there (another list created it already), else `made`,
+/// pushed and counted in `count`.
+fn made_once<T: Clone>(
+    list: &mut Vec<T>,
+    made: &T,
+    count: &mut usize,
+    same: impl Fn(&T) -> bool,
+) -> usize {
+    list.iter().position(same).unwrap_or_else(|| {
+        list.push(made.clone());
+        *count += 1;
+        list.len() - 1
+    })
 }
 
 /// Adds one rule, target or statements to `s`.
@@ -561,7 +604,7 @@ fn apply_one(s: &mut Scenario, e: &Edit) {
             }
         }
         // Made by `apply_all`, which maps the edits after them.
-        Edit::Gateway { .. } | Edit::Table { .. } => {}
+        Edit::Gateway { .. } | Edit::Table { .. } | Edit::Nsg { .. } => {}
         Edit::Statements { policy, statements } => {
             let at = match policy {
                 Some(i) if *i < s.zpr_policies.len() => *i,
@@ -616,7 +659,9 @@ fn rules_of(s: &mut Scenario, target: Target, direction: Direction) -> &mut Vec<
 /// Whether `rule`, added to `target` on `scratch`, lets `p` through layer
 /// `l`. The rule is taken out again (the copy is the scenario again),
 /// unless hints stay on the copy ([`Scratch::keep`]) and it opened the
-/// layer.
+/// layer; then `new_nsg`, the VNIC whose NSG [`make_nsg`] made `target`,
+/// notes that NSG as kept first (taken away after its rule).
+#[allow(clippy::too_many_arguments)]
 fn opens(
     scratch: &mut Scratch,
     s: &Scenario,
@@ -625,6 +670,7 @@ fn opens(
     l: &LayerReport,
     target: Target,
     rule: SecurityRule,
+    new_nsg: Option<usize>,
 ) -> bool {
     let direction = rule.direction;
     rules_of(scratch.of(s), target, direction).push(rule);
@@ -632,7 +678,11 @@ fn opens(
     let still = reports
         .iter()
         .any(|r| r.layer == l.layer && matches!(r.outcome, Outcome::Denied));
-    if still || !scratch.kept(Kept::Rule(target, direction)) {
+    let kept = !still
+        && scratch.keeping()
+        && new_nsg.is_none_or(|vnic| scratch.kept(Kept::Nsg { vnic }))
+        && scratch.kept(Kept::Rule(target, direction));
+    if !kept {
         rules_of(scratch.of(s), target, direction).pop();
     }
     !still
@@ -654,31 +704,7 @@ fn security_fix(
     if !matches!(l.outcome, Outcome::Denied) {
         return None;
     }
-    // The VNIC's first NSG. A stand-in (`zprsim import` made it for one the
-    // export lacks) takes no rule: its real rules are unknown, and the
-    // stand-in note says to export it.
-    let target = l
-        .nsgs_evaluated
-        .iter()
-        .filter_map(|n| s.nsgs.iter().position(|x| x.name == *n))
-        .find(|&i| !s.nsgs[i].stand_in)
-        .map(Target::Nsg)
-        .or_else(|| {
-            // Of the VNIC's subnet's lists, the one fewest subnets share
-            // (the first of those): a rule there opens what the path asks
-            // for every VNIC of the subnet, and for the fewest others.
-            l.security_lists_evaluated
-                .iter()
-                .filter_map(|n| s.security_lists.iter().position(|x| x.name == *n))
-                .filter(|&i| !s.security_lists[i].stand_in)
-                .min_by_key(|&i| {
-                    s.subnets
-                        .iter()
-                        .filter(|sn| sn.security_lists.iter().any(|id| id.index() == i))
-                        .count()
-                })
-                .map(Target::List)
-        })?;
+    let (target, new_nsg) = target_of(scratch, s, ix, p, l, direction)?;
     let (remote, remote_sel) = match direction {
         Direction::Ingress => (p.src, path.map(|x| &x.from)),
         Direction::Egress => (p.dst, path.map(|x| &x.to)),
@@ -690,9 +716,12 @@ fn security_fix(
     // NSG, and OCI (and the loader) refuse a rule naming an NSG of another
     // VCN (since the twenty-first session; the hint pasted was refused by
     // `check`, found pasting the hints' text in the property tests).
-    let target_vcn = match target {
-        Target::Nsg(i) => s.nsgs[i].vcn,
-        Target::List(i) => s.security_lists[i].vcn,
+    let target_vcn = {
+        let copy = scratch.of(s);
+        match target {
+            Target::Nsg(i) => copy.nsgs[i].vcn,
+            Target::List(i) => copy.security_lists[i].vcn,
+        }
     };
     let wide = remote_sel
         .and_then(|sel| stands_for(s, sel, remote))
@@ -734,9 +763,149 @@ fn security_fix(
                 options,
                 description: None,
             };
-            opens(scratch, s, ix, p, l, target, rule.clone()).then_some(rule)
-        })?;
-    Some(rule_text(s, target, &rule))
+            opens(scratch, s, ix, p, l, target, rule.clone(), new_nsg).then_some(rule)
+        });
+    let copy = scratch.of(s);
+    let text = rule.as_ref().map(|rule| match new_nsg {
+        Some(vnic) => new_nsg_text(copy, target, vnic, rule),
+        None => rule_text(copy, target, rule),
+    });
+    // The NSG made for it stays only with its rule, while hints stay.
+    if let Some(vnic) = new_nsg
+        && (text.is_none() || !scratch.keeping())
+    {
+        unmake_nsg(scratch.of(s), vnic);
+    }
+    text
+}
+
+/// Where the rule for layer `l` (of `direction`) of `p` goes, on the
+/// copy; with the VNIC (by index) whose NSG [`make_nsg`] made for it.
+fn target_of(
+    scratch: &mut Scratch,
+    s: &Scenario,
+    ix: Option<&AddressIndex>,
+    p: &Packet,
+    l: &LayerReport,
+    direction: Direction,
+) -> Option<(Target, Option<usize>)> {
+    // The VNIC's first NSG. A stand-in (`zprsim import` made it for one the
+    // export lacks) takes no rule: its real rules are unknown, and the
+    // stand-in note says to export it. Looked up on the copy: an NSG a
+    // kept hint made (below) is evaluated there too.
+    let copy = scratch.of(s);
+    let found = l
+        .nsgs_evaluated
+        .iter()
+        .filter_map(|n| copy.nsgs.iter().position(|x| x.name == *n))
+        .find(|&i| !copy.nsgs[i].stand_in)
+        .map(Target::Nsg)
+        .or_else(|| {
+            // Of the VNIC's subnet's lists, the one fewest subnets share
+            // (the first of those): a rule there opens what the path asks
+            // for every VNIC of the subnet, and for the fewest others.
+            l.security_lists_evaluated
+                .iter()
+                .filter_map(|n| copy.security_lists.iter().position(|x| x.name == *n))
+                .filter(|&i| !copy.security_lists[i].stand_in)
+                .min_by_key(|&i| {
+                    copy.subnets
+                        .iter()
+                        .filter(|sn| sn.security_lists.iter().any(|id| id.index() == i))
+                        .count()
+                })
+                .map(Target::List)
+        });
+    // None there: a VNIC with no NSG in a subnet with no security list
+    // allows nothing, and gets a new NSG of its own for the rule (since
+    // the twenty-ninth session; it got no hint), made on the copy now and
+    // taken away again unless the rule opens the layer.
+    match found {
+        Some(t) => Some((t, None)),
+        None => {
+            let ip = match direction {
+                Direction::Ingress => p.dst,
+                Direction::Egress => p.src,
+            };
+            let (i, vnic) = make_nsg(scratch.of(s), ix, ip, s.nsgs.len())?;
+            Some((Target::Nsg(i), vnic))
+        }
+    }
+}
+
+/// A new NSG, with no rule, for the VNIC of `ip` on `copy` when that VNIC
+/// has no NSG and its subnet no security list (and neither is a stand-in
+/// nor unknown: the stand-in note says to export them): its index and the
+/// VNIC's. Named `VNIC-nsg` (`-2`, ... when taken), in the VNIC's VCN,
+/// and the VNIC's one NSG. Where a hint kept on the copy made it one
+/// already (an NSG past the scenario's `nsgs`: its egress hint, then its
+/// ingress, for a packet to itself), that NSG, and no VNIC: the hint that
+/// made it says so.
+fn make_nsg(
+    copy: &mut Scenario,
+    ix: Option<&AddressIndex>,
+    ip: IpAddr,
+    nsgs: usize,
+) -> Option<(usize, Option<usize>)> {
+    let crate::model::Endpoint::Vnic(v) = super::endpoint_at(copy, ix, ip) else {
+        return None;
+    };
+    let vnic = &copy.vnics[v.index()];
+    let subnet = &copy.subnets[vnic.subnet.index()];
+    if let Some(made) = vnic.nsgs.iter().find(|n| n.index() >= nsgs) {
+        return Some((made.index(), None));
+    }
+    if !vnic.nsgs.is_empty()
+        || !subnet.security_lists.is_empty()
+        || vnic.stand_in
+        || subnet.stand_in
+        || crate::eval::unknown_rules(copy, v).is_some()
+    {
+        return None;
+    }
+    let vcn = subnet.vcn;
+    let name = super::route_fix::unique(&format!("{}-nsg", vnic.name), |n| {
+        copy.nsgs.iter().any(|x| x.name == n)
+    });
+    let id = crate::ids::NsgId::new(copy.nsgs.len()).ok()?;
+    copy.nsgs.push(crate::model::Nsg {
+        name,
+        id: None,
+        vcn,
+        rules: Vec::new(),
+        stand_in: false,
+    });
+    copy.vnics[v.index()].nsgs.push(id);
+    Some((id.index(), Some(v.index())))
+}
+
+/// Takes the NSG [`make_nsg`] made for VNIC `vnic` (the copy's last) off
+/// the copy again.
+fn unmake_nsg(copy: &mut Scenario, vnic: usize) -> Option<crate::model::Nsg> {
+    copy.vnics.get_mut(vnic)?.nsgs.pop();
+    copy.nsgs.pop()
+}
+
+/// The hint of `rule` in the NSG `target` that [`make_nsg`] made on
+/// `copy` for VNIC `vnic` (by index): the NSG to add, with the rule, and
+/// the VNIC's `nsgs` to set, as a route hint says a new route table
+/// (`route_fix.rs`).
+fn new_nsg_text(copy: &Scenario, target: Target, vnic: usize, rule: &SecurityRule) -> String {
+    let (Target::Nsg(i), Some(v)) = (target, copy.vnics.get(vnic)) else {
+        return rule_text(copy, target, rule);
+    };
+    let nsg = &copy.nsgs[i];
+    let (stage, d, body) = rule_parts(copy, rule);
+    format!(
+        "{}: needs a new NSG for VNIC `{}` (it has none, and its subnet `{}` no security list): add [[nsg]]: {{ name = {}, vcn = {}, rules = [{{ direction = \"{d}\", {body} }}] }}; then set nsgs = [{}] in [[vnic]] `{}`",
+        stage.as_str(),
+        v.name,
+        copy.subnets[v.subnet.index()].name,
+        toml_string(&nsg.name),
+        toml_string(&copy.vcns[nsg.vcn.index()].name),
+        toml_string(&nsg.name),
+        v.name
+    )
 }
 
 /// A security rule hint: `rule` in the scenario's TOML, where it goes
@@ -744,6 +913,26 @@ fn security_fix(
 /// (ingress_security_rules): ...`), for the stateful rules of
 /// `security_fix` and the stateless rules back of `reply_fix.rs`.
 pub(super) fn rule_text(s: &Scenario, target: Target, r: &SecurityRule) -> String {
+    let (stage, d, body) = rule_parts(s, r);
+    match target {
+        Target::Nsg(i) => format!(
+            "{}: add to NSG `{}`: {{ direction = \"{d}\", {body} }}",
+            stage.as_str(),
+            s.nsgs[i].name
+        ),
+        Target::List(i) => format!(
+            "{}: add to security list `{}` ({}_security_rules): {{ {body} }}",
+            stage.as_str(),
+            s.security_lists[i].name,
+            d.to_ascii_lowercase()
+        ),
+    }
+}
+
+/// The layer of security rule `r`, its direction as an NSG rule writes it
+/// (`INGRESS`, `EGRESS`), and its fields but the direction in the
+/// scenario's TOML (`protocol = ..., source = ..., ...`).
+fn rule_parts(s: &Scenario, r: &SecurityRule) -> (Stage, &'static str, String) {
     let (d, side, stage) = match r.direction {
         Direction::Ingress => ("INGRESS", "source", Stage::IngressSecurity),
         Direction::Egress => ("EGRESS", "destination", Stage::EgressSecurity),
@@ -795,17 +984,5 @@ pub(super) fn rule_text(s: &Scenario, target: Target, r: &SecurityRule) -> Strin
         ""
     };
     let body = format!("protocol = \"{protocol}\", {remote}{stateless}{opts}");
-    match target {
-        Target::Nsg(i) => format!(
-            "{}: add to NSG `{}`: {{ direction = \"{d}\", {body} }}",
-            stage.as_str(),
-            s.nsgs[i].name
-        ),
-        Target::List(i) => format!(
-            "{}: add to security list `{}` ({}_security_rules): {{ {body} }}",
-            stage.as_str(),
-            s.security_lists[i].name,
-            d.to_ascii_lowercase()
-        ),
-    }
+    (stage, d, body)
 }

@@ -1198,7 +1198,7 @@ fn short(k: GatewayKind) -> &'static str {
 
 /// `base`, else `base-2`, `base-3`, ...: the first name `taken` does not
 /// hold.
-fn unique(base: &str, taken: impl Fn(&str) -> bool) -> String {
+pub(super) fn unique(base: &str, taken: impl Fn(&str) -> bool) -> String {
     let mut name = base.to_owned();
     let mut i = 2u64;
     while taken(&name) {

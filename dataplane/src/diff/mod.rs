@@ -39,6 +39,10 @@ pub enum Class {
     ReasonChanged,
     /// Nothing changed.
     Unchanged,
+    /// Flow logs only: a flow whose records only AFTER places (VNICs the
+    /// change adds), judged by AFTER alone (since the twenty-ninth
+    /// session). Not a class of `--fail-on`.
+    NewPath,
 }
 
 impl Class {
@@ -62,6 +66,7 @@ impl Class {
             Class::NewlyAllowed => "newly allowed",
             Class::ReasonChanged => "reason changed",
             Class::Unchanged => "unchanged",
+            Class::NewPath => "new path",
         }
     }
 }

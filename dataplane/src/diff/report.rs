@@ -33,7 +33,7 @@ impl FlowCounts {
             Class::WouldBreak => self.would_break > 0,
             Class::NewlyAllowed => self.newly_allowed > 0,
             Class::ReasonChanged => self.reason_changed > 0,
-            Class::Unchanged => false,
+            Class::Unchanged | Class::NewPath => false,
         })
     }
 }

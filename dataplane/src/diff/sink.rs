@@ -170,7 +170,8 @@ impl<'s, 'w> DiffSink<'s, 'w> {
                 self.newly_allowed
                     .add(reason, c.newly_allowed, before, pair());
             }
-            Class::ReasonChanged | Class::Unchanged => {}
+            // A capture diff judges every packet by both: no new path.
+            Class::ReasonChanged | Class::Unchanged | Class::NewPath => {}
         }
     }
 }
@@ -189,7 +190,7 @@ impl PairSink for DiffSink<'_, '_> {
             Class::WouldBreak => self.counts.would_break += 1,
             Class::NewlyAllowed => self.counts.newly_allowed += 1,
             Class::ReasonChanged => self.counts.reason_changed += 1,
-            Class::Unchanged => {
+            Class::Unchanged | Class::NewPath => {
                 self.counts.unchanged += 1;
                 return Ok(());
             }

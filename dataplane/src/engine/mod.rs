@@ -468,6 +468,23 @@ pub(crate) struct WorkRec {
     input: u32,
 }
 
+impl WorkRec {
+    /// The worker's item of this record: its parsed packet `meta` and
+    /// `keys`.
+    #[inline(always)]
+    fn item(&self, meta: &parse::PacketMeta, keys: Keys) -> Item {
+        Item {
+            packet: meta.packet,
+            tcp_flags: meta.tcp_flags,
+            tcp_header_cut: meta.tcp_header_cut,
+            ts_ns: self.rec.ts_ns,
+            wire_len: self.rec.orig_len,
+            shard: self.shard,
+            keys,
+        }
+    }
+}
+
 // INVARIANT: `input` fits in the padding after `shard`: the batches the
 // reader fills per record stay as large as they were.
 const _: () = assert!(std::mem::size_of::<WorkRec>() == 32);
@@ -516,30 +533,20 @@ impl WorkBatch {
             let data = r.rec.data(&self.block);
             // The common shape at fixed offsets, its keys straight from
             // the numbers; anything else through the full parse.
-            let plain = parse::plain_then(r.rec.linktype, data, |meta, t| {
-                f(Some(&Item {
-                    packet: meta.packet,
-                    tcp_flags: meta.tcp_flags,
-                    tcp_header_cut: meta.tcp_header_cut,
-                    ts_ns: r.rec.ts_ns,
-                    wire_len: r.rec.orig_len,
-                    shard: r.shard,
-                    keys: Keys::plain(&t),
-                }));
-            });
+            // Inlined into each family's branch of `plain_then`, with
+            // `f` (the worker's, inlined in turn): left to the compiler,
+            // it was called out of line once `f` was inlined into it.
+            let plain = parse::plain_then(
+                r.rec.linktype,
+                data,
+                #[inline(always)]
+                |meta, t| f(Some(&r.item(&meta, Keys::plain(&t)))),
+            );
             if plain.is_some() {
                 continue;
             }
             match parse_frame(r.rec.linktype, data) {
-                Parsed::Ip(meta) => f(Some(&Item {
-                    packet: meta.packet,
-                    tcp_flags: meta.tcp_flags,
-                    tcp_header_cut: meta.tcp_header_cut,
-                    ts_ns: r.rec.ts_ns,
-                    wire_len: r.rec.orig_len,
-                    shard: r.shard,
-                    keys: Keys::of(&meta.packet),
-                })),
+                Parsed::Ip(meta) => f(Some(&r.item(&meta, Keys::of(&meta.packet)))),
                 _ => f(None),
             }
         }

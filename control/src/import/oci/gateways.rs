@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::super::names::Names;
 use super::inventory::{Index, Inventory};
-use super::json::{g, gs, id_of, tail};
+use super::json::{g, gs, id_of};
 
 /// A gateway: its name, kind, OCID, VCN OCID, and the field (with its
 /// value) that makes it drop every packet, when it does.
@@ -29,10 +29,7 @@ pub(super) fn name_gateways(
     let mut gateways = Vec::new();
     for (kind, o) in &inv.gateways {
         let id = id_of(o);
-        let n = gw_names.take(
-            gs(o, "display-name").unwrap_or_default(),
-            &format!("{kind}-{}", tail(&id)),
-        );
+        let n = gw_names.take_for(gs(o, "display-name").unwrap_or_default(), kind, &id);
         ix.gateway.insert(id.clone(), n.clone());
         // OCI's switch that makes a gateway drop everything: a disabled
         // internet gateway, a NAT or service gateway blocking traffic.
@@ -98,10 +95,7 @@ pub(super) fn name_gateways(
         if vcn.is_empty() {
             continue;
         }
-        let n = gw_names.take(
-            gs(o, "display-name").unwrap_or_default(),
-            &format!("drg-{}", tail(&id)),
-        );
+        let n = gw_names.take_for(gs(o, "display-name").unwrap_or_default(), "drg", &id);
         ix.gateway.insert(id.clone(), n.clone());
         if let Some(drg) = gs(o, "drg-id") {
             ix.drg.insert((drg.to_owned(), vcn.clone()), n.clone());

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::super::ImportError;
 use super::super::names::Names;
-use super::json::{Obj, g, gs, gstrs, id_of, ocid_type, tail};
+use super::json::{Obj, g, gs, gstrs, id_of, ocid_type};
 use super::vcn_guess;
 
 #[derive(Default)]
@@ -35,6 +35,15 @@ pub(super) struct Inventory {
     pub(super) tables: Vec<Obj>,
     pub(super) gateways: Vec<(&'static str, Obj)>,
     pub(super) drg_attachments: Vec<Obj>,
+    /// VNIC attachments (`oci compute vnic-attachment list`): a VNIC
+    /// attached to an instance, with its subnet (`vnic-id`, `subnet-id`),
+    /// evidence of a VNIC the export may otherwise lack
+    /// (`vnics_unknown.rs`), and of pods' VNICs (`kinds.rs`).
+    pub(super) vnic_attachments: Vec<Obj>,
+    /// A file named for `oci network ipv6 list` (`network-ipv6-list.json`,
+    /// as examples/export-oci.sh writes it) was read, empty or not: the
+    /// export lists its subnets' IPv6 addresses.
+    pub(super) ipv6_list_said: bool,
     /// Load balancers and network load balancers (`oci lb load-balancer
     /// list`, `oci nlb network-load-balancer list`): their NSGs and
     /// security attributes are set on them, not on their VNICs.
@@ -117,8 +126,8 @@ pub(super) fn first_difference<'a>(a: &'a Obj, b: &Obj) -> Option<&'a str> {
 }
 
 impl Inventory {
-    /// The list objects of OCID type `ty` are kept in (`None`: attachments,
-    /// DRGs, instances...: not needed).
+    /// The list objects of OCID type `ty` are kept in (`None`: DRGs,
+    /// instances, clusters...: kept in [`Inventory::seen`] alone).
     pub(super) fn list_mut(&mut self, ty: &str) -> Option<ListMut<'_>> {
         let objs = |v| Some(ListMut::Objs(v));
         let gateway = |kind, v| Some(ListMut::Gateways(kind, v));
@@ -138,6 +147,7 @@ impl Inventory {
             "servicegateway" => gateway("service", &mut self.gateways),
             "localpeeringgateway" => gateway("lpg", &mut self.gateways),
             "drgattachment" => objs(&mut self.drg_attachments),
+            "vnicattachment" => objs(&mut self.vnic_attachments),
             "loadbalancer" | "networkloadbalancer" => objs(&mut self.balancers),
             "service" => objs(&mut self.services),
             "zprpolicy" => objs(&mut self.policies),
@@ -549,10 +559,7 @@ pub(super) fn name_all(
     objs.iter()
         .map(|o| {
             let id = id_of(o);
-            let n = names.take(
-                gs(o, key).unwrap_or_default(),
-                &format!("{kind}-{}", tail(&id)),
-            );
+            let n = names.take_for(gs(o, key).unwrap_or_default(), kind, &id);
             map.insert(id, n.clone());
             n
         })

@@ -69,16 +69,3 @@ pub(super) fn ocid_type(id: &str) -> Option<&str> {
         .then(|| parts.next())
         .flatten()
 }
-
-/// The short tail of an OCID for fallback names.
-pub(in crate::import) fn tail(id: &str) -> String {
-    let t: String = id
-        .rsplit('.')
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .rev()
-        .take(6)
-        .collect();
-    t.chars().rev().collect()
-}

@@ -130,7 +130,7 @@ impl Kinds {
         let mut node_instances: HashSet<String> = HashSet::new();
         let mut node_ips: HashSet<VcnIp> = HashSet::new();
         let mut pod_subnets: HashSet<String> = HashSet::new();
-        let mut attachments: Vec<&Obj> = Vec::new();
+        let attachments = inv.vnic_attachments.iter().filter(|o| live(o));
         let mut mount_target_ips: Vec<String> = Vec::new();
         let mut mount_targets: HashMap<String, (String, Obj)> = HashMap::new();
         let here = || {
@@ -204,7 +204,6 @@ impl Kinds {
                         pod_subnets.extend(gstrs(d, "pod-subnet-ids"));
                     }
                 }
-                Some("vnicattachment") => attachments.push(o),
                 Some("mounttarget") => {
                     for p in gstrs(o, "private-ip-ids") {
                         mount_targets.insert(p.clone(), (id.clone(), o.clone()));

@@ -40,7 +40,6 @@ mod vnics_unknown;
 use inventory::{
     Index, Inventory, items, keep_vcns, name_all, next_page, subnets_from_private_ips,
 };
-pub(in crate::import) use json::tail;
 use json::{Obj, gs, gstrs, id_of, without_bom};
 pub(in crate::import) use left_out::COMMENT;
 use rules::Cx;
@@ -115,6 +114,16 @@ impl Importer {
             && says_empty(text)
         {
             inv.no_policy_said = true;
+        }
+        // The IPv6 list (`network-ipv6-list.json`, merged per subnet by
+        // examples/export-oci.sh) says the subnets' IPv6 addresses even
+        // when it lists none (`vnics_unknown.rs`).
+        if name
+            .rsplit('/')
+            .next()
+            .is_some_and(|f| f.contains("ipv6-list"))
+        {
+            inv.ipv6_list_said = true;
         }
         // The CLI prints nothing for an empty list.
         if text.trim().is_empty() {
@@ -426,11 +435,12 @@ fn policies(inv: &Inventory, warnings: &mut Vec<String>) -> Vec<Value> {
     let mut out_policies = Vec::new();
     for o in &inv.policies {
         let id = id_of(o);
-        let name = pol_names.take(
+        let name = pol_names.take_for(
             gs(o, "name")
                 .or_else(|| gs(o, "display-name"))
                 .unwrap_or_default(),
-            &format!("zpr-policy-{}", tail(&id)),
+            "zpr-policy",
+            &id,
         );
         // ZPL only allows (what no statement allows is denied): a
         // statement the scenario cannot parse is left out, which can

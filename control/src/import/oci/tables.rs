@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::super::names::Names;
 use super::inventory::Inventory;
-use super::json::{Obj, g, garr, gs, id_of, ocid_type, tail};
+use super::json::{Obj, g, garr, gs, id_of, ocid_type};
 use super::rules::Cx;
 use super::vcn_ref;
 
@@ -23,7 +23,7 @@ pub(super) fn stand_in_table(
 ) -> String {
     made.entry((t.to_owned(), vcn.to_owned()))
         .or_insert_with(|| {
-            let n = names.take("", &format!("missing-{}", tail(t)));
+            let n = names.take_for("", "missing", t);
             out_tables.push(
                 json!({ "name": n, "id": t, "vcn": vcn, "route_rules": [], "stand_in": true }),
             );
@@ -131,18 +131,25 @@ pub(super) fn route_tables(
                 // One id per scenario: the first stand-in for a target has it.
                 let first = !target.is_empty() && !stand_ins.keys().any(|k| k.0 == target);
                 let name = stand_ins.entry(key).or_insert_with(|| {
-                    let n = gw_names.take("", &format!("missing-{}", tail(target)));
-                    // A DRG's stand-in is a DRG (its attachment to this
-                    // VCN is what the export lacks): it reaches another
-                    // VCN or on-premises, not the internet. A DRG has no
-                    // switch: `stand_in` alone blocks it (the loader).
-                    let drg = matches!(ocid_type(target), Some("drg" | "drgattachment"));
-                    let (kind, switch) = if service {
-                        ("service", Some(("block_traffic", json!(true))))
-                    } else if drg {
-                        ("drg", None)
-                    } else {
-                        ("internet", Some(("is_enabled", json!(false))))
+                    let n = gw_names.take_for("", "missing", target);
+                    // A stand-in has the kind its OCID says: a DRG's is a
+                    // DRG (its attachment to this VCN is what the export
+                    // lacks), a NAT gateway's a NAT gateway, a local
+                    // peering gateway's an LPG (since the twenty-ninth
+                    // session; they were internet gateways, their
+                    // verdicts the same: a stand-in drops every packet).
+                    // Each is switched off where its kind has a switch; a
+                    // DRG has none, and an LPG's (`peering_status`) would
+                    // say a state the export does not: `stand_in` alone
+                    // blocks them (the loader). Anything else (a private
+                    // IP, an OCID of no gateway kind) stays an internet
+                    // gateway, disabled.
+                    let (kind, switch) = match (service, ocid_type(target)) {
+                        (true, _) => ("service", Some(("block_traffic", json!(true)))),
+                        (_, Some("drg" | "drgattachment")) => ("drg", None),
+                        (_, Some("natgateway")) => ("nat", Some(("block_traffic", json!(true)))),
+                        (_, Some("localpeeringgateway")) => ("lpg", None),
+                        _ => ("internet", Some(("is_enabled", json!(false)))),
                     };
                     let mut gw = json!({ "name": n, "vcn": vcn, "kind": kind });
                     if let Some(m) = gw.as_object_mut() {

@@ -12,7 +12,7 @@ use super::super::missing::{HostsAdded, MissingSubnets, Placed};
 use super::super::names::Names;
 use super::addresses::{prefix_addresses, usable_addresses};
 use super::inventory::{Index, Inventory};
-use super::json::{Obj, g, garr, gs, gstrs, id_of, tail};
+use super::json::{Obj, g, garr, gs, gstrs, id_of};
 use super::rules::{Cx, attributes};
 use super::tables::{local_routes_table, stand_in_table};
 
@@ -187,7 +187,7 @@ pub(super) fn vnics(
         let id = id_of(o);
         known_vnics.insert(id.clone());
         let display = gs(o, "display-name").unwrap_or_default();
-        let name = vnic_names.take(display, &format!("vnic-{}", tail(&id)));
+        let name = vnic_names.take_for(display, "vnic", &id);
         let what = format!("VNIC `{name}` (`{id}`)");
         let subnet_id = gs(o, "subnet-id").unwrap_or_default();
         let mut ips: Vec<String> = gs(o, "private-ip").map(str::to_owned).into_iter().collect();
@@ -522,7 +522,7 @@ pub(super) fn vnics(
         unknown.entry(v).or_insert((subnet_id, id_of(p)));
     }
     for (v, (subnet_id, first_ip)) in unknown {
-        let name = vnic_names.take("", &format!("missing-{}", tail(v)));
+        let name = vnic_names.take_for("", "missing", v);
         let what = format!("VNIC `{name}` (`{v}`, of private IP `{first_ip}`)");
         let ips: Vec<String> = ips_of
             .get(v)

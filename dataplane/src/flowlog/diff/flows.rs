@@ -11,7 +11,7 @@ use zprsim_control::model::Scenario;
 use zprsim_control::verdict::{Stage, Verdict};
 
 use super::report::RejectedByOci;
-use super::sort::{Changed, INLINE_VNICS, Part, side_of};
+use super::sort::{AFTER_VNIC, Changed, INLINE_VNICS, ONLY_AFTER, Part, side_of};
 use crate::community_id::community_id;
 use crate::diff::{Class, FlowCounts, PacketCounts, SideFlow};
 use crate::flowlog::judge::record_packet;
@@ -35,6 +35,8 @@ struct View {
     newly_allowed: u64,
     /// Per side: allowed and dropped packets.
     sides: [(u64, u64); 2],
+    /// Records only AFTER places (a VNIC the change adds).
+    only_after: bool,
 }
 
 /// One flow being built from its parts ([`Part`], in tuple order).
@@ -53,6 +55,13 @@ pub(super) struct Flow {
     /// Per side: verdict and stage of its first dropped record (allow
     /// when none).
     codes: [u8; 2],
+    /// Some record of it both scenarios place: its class is theirs, and
+    /// the records only AFTER places are left out of its counts. Else it
+    /// is a new path (since the twenty-ninth session): AFTER's alone.
+    compared: bool,
+    /// AFTER's verdict and stage of its first dropped record only AFTER
+    /// places: a new path's AFTER code.
+    only_after_code: u8,
 }
 
 /// What a flow adds to the report's counts: its class, its packets (each
@@ -61,6 +70,30 @@ pub(super) struct Tally<'a> {
     pub(super) flows: &'a mut FlowCounts,
     pub(super) packets: &'a mut PacketCounts,
     pub(super) rejected: &'a mut RejectedByOci,
+    pub(super) new_path: &'a mut NewPaths,
+}
+
+/// Flows whose records only AFTER places, at VNICs the change adds (the
+/// report's `new_path`; since the twenty-ninth session): judged by AFTER
+/// alone, each direction counted at one VNIC.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct NewPaths {
+    /// Flows.
+    pub flows: u64,
+    /// Of those, flows AFTER drops some packets of.
+    pub dropped_flows: u64,
+    /// Their packets.
+    pub packets: u64,
+    /// Of those, the packets AFTER drops.
+    pub dropped_packets: u64,
+}
+
+impl NewPaths {
+    /// No new path.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.flows == 0
+    }
 }
 
 impl Flow {
@@ -74,6 +107,8 @@ impl Flow {
             changed: false,
             rejected: false,
             codes: [0; 2],
+            compared: false,
+            only_after_code: 0,
         };
         f.add(p);
         f
@@ -84,7 +119,9 @@ impl Flow {
         self.records += 1;
         self.vnics.insert(p.vnic);
         self.changed |= p.reason_changed;
-        self.rejected |= p.rejected;
+        let only_after = p.sides[0] == ONLY_AFTER;
+        self.compared |= !only_after;
+        self.rejected |= p.rejected && !only_after;
         let f = &self.first;
         let forward = p.src == f.src && p.dst == f.dst && p.sport == f.sport;
         let at = match self
@@ -97,6 +134,7 @@ impl Flow {
                 self.views.push(View {
                     vnic: p.vnic,
                     forward,
+                    only_after,
                     ..View::default()
                 });
                 self.views.len() - 1
@@ -107,6 +145,19 @@ impl Flow {
         };
         v.packets = v.packets.saturating_add(p.packets);
         v.bytes = v.bytes.saturating_add(p.bytes);
+        if only_after {
+            // AFTER's verdict alone: no before to break or newly allow.
+            if p.sides[1] != 0 && self.only_after_code == 0 {
+                self.only_after_code = p.sides[1];
+            }
+            let s = &mut v.sides[1];
+            if p.sides[1] == 0 {
+                s.0 = s.0.saturating_add(p.packets);
+            } else {
+                s.1 = s.1.saturating_add(p.packets);
+            }
+            return;
+        }
         let (bok, aok) = (p.sides[0] == 0, p.sides[1] == 0);
         if p.rejected {
             v.rejected = v.rejected.saturating_add(p.packets);
@@ -142,7 +193,13 @@ impl Flow {
         let mut sum = View::default();
         for forward in [true, false] {
             let mut best: Option<&View> = None;
-            for v in self.views.iter().filter(|v| v.forward == forward) {
+            // A flow both scenarios place counts their views; a new path,
+            // AFTER's alone.
+            for v in self
+                .views
+                .iter()
+                .filter(|v| v.forward == forward && v.only_after != self.compared)
+            {
                 if best.is_none_or(|b| {
                     (v.would_break, v.packets, v.rejected) > (b.would_break, b.packets, b.rejected)
                 }) {
@@ -177,6 +234,13 @@ impl Flow {
     ) -> Option<Changed> {
         let n = self.counted();
         t.packets.total = t.packets.total.saturating_add(n.packets);
+        if !self.compared {
+            let np = &mut *t.new_path;
+            np.flows += 1;
+            np.packets = np.packets.saturating_add(n.packets);
+            np.dropped_packets = np.dropped_packets.saturating_add(n.sides[1].1);
+            np.dropped_flows += u64::from(self.only_after_code != 0);
+        }
         if self.rejected {
             t.rejected.flows += 1;
             t.rejected.packets = t.rejected.packets.saturating_add(n.rejected);
@@ -184,7 +248,9 @@ impl Flow {
         t.packets.would_break = t.packets.would_break.saturating_add(n.would_break);
         t.packets.newly_allowed = t.packets.newly_allowed.saturating_add(n.newly_allowed);
         let counts = &mut *t.flows;
-        let class = if n.would_break > 0 {
+        let class = if !self.compared {
+            3
+        } else if n.would_break > 0 {
             counts.would_break += 1;
             0
         } else if n.newly_allowed > 0 {
@@ -209,7 +275,12 @@ impl Flow {
             u8::MAX
         };
         let p = &self.first;
-        let side = |i: usize| (self.codes[i], n.sides[i].0, n.sides[i].1);
+        let codes = if self.compared {
+            self.codes
+        } else {
+            [ONLY_AFTER, self.only_after_code]
+        };
+        let side = |i: usize| (codes[i], n.sides[i].0, n.sides[i].1);
         Some(Changed {
             start: p.start,
             src: p.src,
@@ -255,13 +326,13 @@ pub struct ChangedFlow {
     pub packets: u64,
     /// Their bytes.
     pub bytes: u64,
-    /// BEFORE's allowed packets.
+    /// BEFORE's allowed packets (a new path's: AFTER's).
     pub allowed_packets: u64,
-    /// BEFORE's dropped packets.
+    /// BEFORE's dropped packets (a new path's: AFTER's).
     pub dropped_packets: u64,
-    /// BEFORE's verdict.
+    /// BEFORE's verdict (a new path's: AFTER's).
     pub verdict: Verdict,
-    /// BEFORE's stage.
+    /// BEFORE's stage (a new path's: AFTER's).
     pub stage: Option<Stage>,
     /// The Community ID of the first record's tuple.
     pub community_id: String,
@@ -271,8 +342,9 @@ pub struct ChangedFlow {
     pub vnics: Vec<String>,
     /// Its class.
     pub class: Class,
-    /// BEFORE's view.
-    pub before: SideFlow,
+    /// BEFORE's view; `null` for a new path (only AFTER places its
+    /// records).
+    pub before: Option<SideFlow>,
     /// AFTER's view.
     pub after: SideFlow,
 }
@@ -281,6 +353,8 @@ pub struct ChangedFlow {
 pub struct ChangedFlows<'s> {
     /// BEFORE: its VNICs name the flows' VNICs.
     pub(super) before: &'s Scenario,
+    /// AFTER: its VNICs name those only it has ([`AFTER_VNIC`]).
+    pub(super) after: &'s Scenario,
     pub(super) sorted: Sorted<Changed>,
     /// VNIC lists of flows logged at more than [`INLINE_VNICS`].
     pub(super) overflow: Vec<Vec<u32>>,
@@ -295,12 +369,12 @@ impl ChangedFlows<'_> {
         Ok(self
             .sorted
             .next_record()?
-            .map(|c| changed_flow(self.before, &c, &self.overflow)))
+            .map(|c| changed_flow([self.before, self.after], &c, &self.overflow)))
     }
 }
 
 /// A changed flow as `--flows` writes it, from its sorted record.
-fn changed_flow(s: &Scenario, c: &Changed, overflow: &[Vec<u32>]) -> ChangedFlow {
+fn changed_flow(s: [&Scenario; 2], c: &Changed, overflow: &[Vec<u32>]) -> ChangedFlow {
     let r = LogRecord {
         file: 0,
         line: 0,
@@ -337,9 +411,20 @@ fn changed_flow(s: &Scenario, c: &Changed, overflow: &[Vec<u32>]) -> ChangedFlow
     };
     let vnics: BTreeSet<String> = indices
         .iter()
-        .filter_map(|&i| s.vnics.get(i as usize)?.id.clone())
+        .filter_map(|&i| {
+            let (side, i) = if i & AFTER_VNIC == 0 {
+                (s[0], i)
+            } else {
+                (s[1], i & !AFTER_VNIC)
+            };
+            side.vnics.get(i as usize)?.id.clone()
+        })
         .collect();
+    // A new path has no before: its line's own verdict and packets are
+    // AFTER's.
+    let new_path = c.class == 3;
     let (before, after) = (side(0), side(1));
+    let own = if new_path { &after } else { &before };
     ChangedFlow {
         src: c.src,
         dst: c.dst,
@@ -352,19 +437,20 @@ fn changed_flow(s: &Scenario, c: &Changed, overflow: &[Vec<u32>]) -> ChangedFlow
         first_ts: c.start as f64,
         packets: c.packets,
         bytes: c.bytes,
-        allowed_packets: before.allowed_packets,
-        dropped_packets: before.dropped_packets,
-        verdict: before.verdict,
-        stage: before.stage,
+        allowed_packets: own.allowed_packets,
+        dropped_packets: own.dropped_packets,
+        verdict: own.verdict,
+        stage: own.stage,
         community_id: community_id(&p),
         records: c.records,
         vnics: vnics.into_iter().collect(),
         class: match c.class {
             0 => Class::WouldBreak,
             1 => Class::NewlyAllowed,
+            3 => Class::NewPath,
             _ => Class::ReasonChanged,
         },
-        before,
+        before: (!new_path).then_some(before),
         after,
     }
 }

@@ -34,7 +34,7 @@ use zprsim_control::model::Scenario;
 use zprsim_control::stopped::StoppedBy;
 use zprsim_control::verdict::Verdict;
 
-pub use flows::{ChangedFlow, ChangedFlows};
+pub use flows::{ChangedFlow, ChangedFlows, NewPaths};
 pub use report::{FlowLogCounts, RejectedByOci, Report, SideOut};
 
 use crate::conntrack::ConnKey;
@@ -49,7 +49,7 @@ use crate::warning::{RunWarning, RunWarningCode, messages};
 use flows::{Flow, Tally};
 use path::Paths;
 use rules::{RuleNumbers, Verdicts};
-use sort::{Changed, Part, key_bytes, side_code};
+use sort::{AFTER_VNIC, Changed, ONLY_AFTER, Part, key_bytes, side_code};
 
 /// The two scenarios of a flow-log `diff`.
 pub struct Scenarios<'s> {
@@ -134,27 +134,37 @@ pub fn compare<'s>(
         )
     };
     // Records one scenario places and the other does not (a VNIC without
-    // the record's `id` on one side): not compared, and said.
+    // the record's `id` on one side): said; those only AFTER places (a
+    // VNIC the change adds) are judged by AFTER alone, as new paths
+    // (since the twenty-ninth session), those only BEFORE places are not
+    // compared.
     let (mut compared, mut one_side) = (0u64, [(0u64, 0u64); 2]);
+    // Judging positions of the records only AFTER places: after BEFORE's
+    // of the same window start.
+    let mut after_seq = 1u64 << 62;
     // The parts' temporary file full (a full disk): the comparing stops
     // there, as a Ctrl-C stops the reading; the judging ends at the next
     // second (`stop`), and the flows are of the records compared before.
     let mut parts_full: Option<String> = None;
     let stop = AtomicBool::new(false);
+    // `b` `None`: a record only AFTER places.
     let mut pair = |r: &LogRecord,
                     seq: u64,
                     vnic: u32,
-                    b: &Verdicts,
+                    b: Option<&Verdicts>,
                     af: &Verdicts|
      -> Result<(), String> {
         if parts_full.is_some() {
             return Ok(());
         }
         let Some((key, _)) = ConnKey::of(&record_packet(r, false)) else {
-            compared += 1;
+            compared += u64::from(b.is_some());
             return Ok(());
         };
-        let (bok, aok) = (b.0 == Verdict::Allow, af.0 == Verdict::Allow);
+        let before = b.map_or(ONLY_AFTER, |b| side_code(b.0, b.1));
+        let reason_changed = b.is_some_and(|b| {
+            b.0 != Verdict::Allow && af.0 != Verdict::Allow && (b.1 != af.1 || b.2 != af.2)
+        });
         parts
             .push(Part {
                 key: key_bytes(&key),
@@ -168,8 +178,8 @@ pub fn compare<'s>(
                 sport: r.sport,
                 dport: r.dport,
                 vnic,
-                sides: [side_code(b.0, b.1), side_code(af.0, af.1)],
-                reason_changed: !bok && !aok && (b.1 != af.1 || b.2 != af.2),
+                sides: [before, side_code(af.0, af.1)],
+                reason_changed,
                 rejected: r.action == Action::Reject,
             })
             .map_err(|max| spill_limit(r, max))?;
@@ -184,7 +194,7 @@ pub fn compare<'s>(
             stop.store(true, Ordering::Relaxed);
             return Ok(());
         }
-        compared += 1;
+        compared += u64::from(b.is_some());
         Ok(())
     };
     // A signal after the reading (one during it stopped the reading, and
@@ -250,10 +260,13 @@ pub fn compare<'s>(
             PairEvent::Judged(_, r, x) => {
                 let v = path_verdicts(1, sa, ca, r, x)?;
                 match waiting.remove(&x.record) {
-                    Some((b, vnic, _, at)) => pair(r, at, vnic, &b, &v)?,
+                    Some((b, vnic, _, at)) => pair(r, at, vnic, Some(&b), &v)?,
                     None => {
                         one_side[1].0 += 1;
                         one_side[1].1 = one_side[1].1.saturating_add(r.packets);
+                        let vnic = u32::try_from(x.vnic).unwrap_or(u32::MAX >> 1) | AFTER_VNIC;
+                        after_seq += 1;
+                        pair(r, after_seq, vnic, None, &v)?;
                     }
                 }
             }
@@ -285,8 +298,9 @@ pub fn compare<'s>(
     // A signal after the judging (one in it cut the judging, and what was
     // judged is grouped whole) ends the grouping at a flow's end.
     let group_stop = || cut_before.is_none() && parts_full.is_none() && signalled();
-    let grouped = group_flows(parts, part_buffer, i.spill, sb, &group_stop)?;
+    let grouped = group_flows(parts, part_buffer, i.spill, [sb, sa], &group_stop)?;
     let (counts, packets, rejected_by_oci) = (grouped.counts, grouped.packets, grouped.rejected);
+    let new_path = grouped.new_path;
     let (changed, changed_full) = (grouped.changed, grouped.full);
     let temp_full = read.temp_full || parts_full.is_some();
     let stopped = temp_full || read.stopped || cut_before.is_some() || grouped.stopped.is_some();
@@ -305,10 +319,15 @@ pub fn compare<'s>(
     for (n, side) in ["BEFORE", "AFTER"].into_iter().enumerate() {
         let (records, packets) = one_side[n];
         if records > 0 {
+            let what = if n == 0 {
+                "they are not compared"
+            } else {
+                "judged by AFTER alone, as new paths (`new_path` in the report, class `new-path` in `--flows`)"
+            };
             warnings.push(RunWarning::new(
                 RunWarningCode::PlacedByOneSide,
                 format!(
-                    "{records} flow-log record(s) ({packets} packets) are placed by {side} only (the other scenario has no VNIC with their `id`): they are not compared"
+                    "{records} flow-log record(s) ({packets} packets) are placed by {side} only (the other scenario has no VNIC with their `id`): {what}"
                 ),
             ));
         }
@@ -353,6 +372,7 @@ pub fn compare<'s>(
         flows: counts,
         packets,
         rejected_by_oci,
+        new_path,
         before: SideOut::of(s.names[0].clone(), &ob.judgement, ob.judged),
         after: SideOut::of(s.names[1].clone(), &oa.judgement, oa.judged),
         flow_log: FlowLogCounts {
@@ -386,6 +406,7 @@ struct Grouped<'s> {
     counts: FlowCounts,
     packets: PacketCounts,
     rejected: RejectedByOci,
+    new_path: NewPaths,
     changed: ChangedFlows<'s>,
     /// Their temporary file full (a full disk): the message.
     full: Option<String>,
@@ -405,7 +426,7 @@ fn group_flows<'s>(
     parts: Sorter<Part>,
     buffer: usize,
     spill: &SpillConfig,
-    before: &'s Scenario,
+    [before, after]: [&'s Scenario; 2],
     stop: &dyn Fn() -> bool,
 ) -> Result<Grouped<'s>, String> {
     let mut counts = FlowCounts::default();
@@ -415,6 +436,7 @@ fn group_flows<'s>(
         newly_allowed: 0,
     };
     let mut rejected = RejectedByOci::default();
+    let mut new_path = NewPaths::default();
     let mut changed: Sorter<Changed> = Sorter::new(buffer, spill.max_spill, spill.dir.as_deref());
     let mut overflow: Vec<Vec<u32>> = Vec::new();
     let mut sorted = parts.finish()?;
@@ -425,6 +447,7 @@ fn group_flows<'s>(
         flows: &mut counts,
         packets: &mut packets,
         rejected: &mut rejected,
+        new_path: &mut new_path,
     };
     let mut end = |f: Flow, t: &mut Tally<'_>| -> Result<(), String> {
         let Some(c) = f.changed_record(t, &mut overflow) else {
@@ -465,15 +488,17 @@ fn group_flows<'s>(
     let full = changed.recover("`diff`'s changed flows, sorted as `--flows` lists them").map(|m| {
         format!(
             "{m}; the changed flows past it are counted but not listed: `--flows` lists {kept} of the {} changed flow(s)",
-            counts.would_break + counts.newly_allowed + counts.reason_changed
+            counts.would_break + counts.newly_allowed + counts.reason_changed + new_path.flows
         )
     });
     Ok(Grouped {
         counts,
         packets,
         rejected,
+        new_path,
         changed: ChangedFlows {
             before,
+            after,
             sorted: changed.finish()?,
             overflow,
         },

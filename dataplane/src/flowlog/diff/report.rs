@@ -10,6 +10,8 @@ use crate::flowlog::judge::{Agreement, FlowLogJudgement};
 use crate::judge::Totals;
 use crate::warning::RunWarning;
 
+use super::flows::NewPaths;
+
 /// One scenario's side: counts as in the capture diff's report (less its
 /// `connections_evicted`), then the flow log's own.
 #[derive(Debug, Serialize)]
@@ -95,6 +97,11 @@ pub struct Report {
     pub packets: PacketCounts,
     /// Flows OCI rejected: their rejected records never "would break".
     pub rejected_by_oci: RejectedByOci,
+    /// Flows whose records only AFTER places (VNICs the change adds),
+    /// judged by AFTER alone; absent when none (since the twenty-ninth
+    /// session: such records were not compared).
+    #[serde(skip_serializing_if = "NewPaths::is_empty")]
+    pub new_path: NewPaths,
     /// BEFORE's side.
     pub before: SideOut,
     /// AFTER's side.

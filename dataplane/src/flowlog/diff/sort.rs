@@ -43,6 +43,14 @@ pub fn side_code(v: Verdict, st: Option<Stage>) -> u8 {
     }
 }
 
+/// BEFORE's code ([`side_code`]) of a part whose record only AFTER
+/// places: a VNIC the change adds (since the twenty-ninth session).
+pub const ONLY_AFTER: u8 = 254;
+
+/// The bit of [`Part::vnic`] (and [`Changed::vnics`]) that says the rest
+/// is an index into AFTER's VNICs: a VNIC only AFTER has.
+pub const AFTER_VNIC: u32 = 1 << 31;
+
 /// The verdict and stage of [`side_code`].
 #[must_use]
 pub fn side_of(code: u8) -> (Verdict, Option<Stage>) {
@@ -80,10 +88,12 @@ pub struct Part {
     pub sport: u16,
     /// Destination port.
     pub dport: u16,
-    /// The VNIC that logged it (index into BEFORE's VNICs).
+    /// The VNIC that logged it (index into BEFORE's VNICs; into AFTER's,
+    /// with [`AFTER_VNIC`], for a VNIC only AFTER has).
     pub vnic: u32,
     /// BEFORE's and AFTER's verdict and stage ([`side_code`]) along the
-    /// flow's whole path ([`super::path`]).
+    /// flow's whole path ([`super::path`]); BEFORE's [`ONLY_AFTER`] when
+    /// it does not place the record.
     pub sides: [u8; 2],
     /// Dropped by both, at another stage or by other rules.
     pub reason_changed: bool,
@@ -187,12 +197,14 @@ pub struct Changed {
     /// Per side: verdict and stage ([`side_code`]), allowed and dropped
     /// packets.
     pub sides: [(u8, u64, u64); 2],
-    /// 0 would break, 1 newly allowed, 2 reason changed.
+    /// 0 would break, 1 newly allowed, 2 reason changed, 3 new path (its
+    /// records only AFTER places).
     pub class: u8,
     /// How many VNICs (`u8::MAX`: more than [`INLINE_VNICS`], and
     /// `vnics[0]` indexes the list kept beside).
     pub nvnics: u8,
-    /// The VNICs (indices into BEFORE's), the first `nvnics`.
+    /// The VNICs (indices into BEFORE's, or AFTER's with [`AFTER_VNIC`]),
+    /// the first `nvnics`.
     pub vnics: [u32; INLINE_VNICS],
 }
 
