@@ -910,6 +910,43 @@ fn an_earlier_runs_report_or_flow_lines_named_as_an_input_is_named() {
     }
 }
 
+/// The same report and flow lines given where a capture alone goes
+/// (`explain --capture`, `bench --capture`) were "an OCI flow-log file, not
+/// a pcap or pcapng file" (QA round twenty-one, after F2).
+#[test]
+fn an_earlier_runs_report_given_as_a_capture_is_named() {
+    let d = tempfile::tempdir().unwrap();
+    let r = d.path().join("r.json");
+    let o = crate::support::zprsim()
+        .current_dir(root())
+        .args(["replay", OKE, DEMO, "--quiet", "--report"])
+        .arg(&r)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    let gz = d.path().join("r.json.gz");
+    std::fs::write(&gz, gzip(&std::fs::read(&r).unwrap())).unwrap();
+    for p in [&r, &gz] {
+        for args in [
+            vec!["explain", OKE, "--packet", "1", "--capture"],
+            vec!["bench", OKE, "--capture"],
+        ] {
+            let o = crate::support::zprsim()
+                .current_dir(root())
+                .args(&args)
+                .arg(p)
+                .output()
+                .unwrap();
+            let e = stderr_of(&o);
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {e}");
+            assert!(
+                e.contains("a zprsim report or flow lines (an earlier run's output), not a pcap or pcapng file"),
+                "{args:?}: {e}"
+            );
+        }
+    }
+}
+
 /// A directory given as the scenario: `check DIR` (through the loader)
 /// said "a directory, not a scenario file", or for one holding JSON files
 /// that an OCI export is imported first, while `replay DIR CAPTURE` (and

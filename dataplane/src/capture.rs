@@ -216,8 +216,9 @@ pub enum FormatError {
         "an OCI flow-log file, not a pcap or pcapng file: here a capture is needed (`replay` and `diff` read flow logs; `explain` judges one record given by its addresses, protocol and ports: `--src`, `--dst`, `--proto`, `--dport`)"
     )]
     FlowLog,
-    /// One of zprsim's own text files (a scenario, an expectations file)
-    /// where a capture or flow log is needed: arguments in the wrong order,
+    /// One of zprsim's own files (a scenario, an expectations file, an
+    /// earlier run's report or flow lines) where a capture or flow log is
+    /// needed: arguments in the wrong order,
     /// or `replay` taken for `diff` (`zprsim replay s.toml proposed.toml`).
     #[error("{what}, not a pcap or pcapng file: a capture or flow log is needed here ({hint})")]
     OwnText {
@@ -718,7 +719,15 @@ fn detect(bytes: &[u8]) -> Result<Kind, CaptureError> {
         kind: if bytes.is_empty() {
             FormatError::Empty
         } else if crate::flowlog::detect::is_flow_log(bytes) {
-            FormatError::FlowLog
+            if crate::input_dir::is_our_output(&crate::flowlog::detect::decompressed(bytes)) {
+                // An earlier run's `--report` or `--flows` is no OCI flow log.
+                FormatError::OwnText {
+                    what: crate::input_dir::OUR_OUTPUT,
+                    hint: "give the captures that run read; `jq` reads the report and the flow lines",
+                }
+            } else {
+                FormatError::FlowLog
+            }
         } else {
             not_capture_kind(bytes)
         },

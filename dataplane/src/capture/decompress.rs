@@ -586,6 +586,16 @@ pub fn inside(codec: Codec, e: CaptureError) -> CaptureError {
                 cat,
             },
         },
+        // An earlier run's report or flow lines, written compressed: named
+        // as what it holds.
+        e @ CaptureError::Format {
+            kind:
+                FormatError::OwnText {
+                    what: crate::input_dir::OUR_OUTPUT,
+                    ..
+                },
+            ..
+        } => e,
         CaptureError::Format {
             offset,
             kind: FormatError::NotCapture | FormatError::Empty | FormatError::OwnText { .. },
