@@ -313,7 +313,9 @@ struct ConnEntry {
 /// compact [`ShardTable`] per shard.
 #[derive(Debug)]
 pub struct Tracker {
-    conns: Vec<Option<ShardTable<ConnEntry>>>,
+    /// One table per shard, made at its first connection: an array, so
+    /// that a shard's index (below [`SHARDS`]) needs no bounds check.
+    conns: Box<[Option<ShardTable<ConnEntry>>; SHARDS]>,
     cap: usize,
     hasher: KeyHasher,
     /// Only for a table that never changes under the tracker (replay);
@@ -328,7 +330,7 @@ impl Tracker {
     #[must_use]
     pub fn new(max_connections: usize) -> Self {
         Tracker {
-            conns: (0..SHARDS).map(|_| None).collect(),
+            conns: Box::new(std::array::from_fn(|_| None)),
             cap: (max_connections / SHARDS).max(1),
             hasher: KeyHasher::default(),
             memo: None,

@@ -743,10 +743,19 @@ impl<K: Copy + Eq, V> Table<K, V> {
     }
 
     /// Doubles the index when one more entry would load it past 1/2.
+    #[inline(always)]
     fn grow_for_one(&mut self) {
         if 2 * (self.entries.len() + 1) <= self.index.len() || self.index.len() >= self.max_index {
             return;
         }
+        self.double_index();
+    }
+
+    /// [`Table::grow_for_one`]'s doubling, out of line: a table doubles
+    /// a few times in its life, and is pushed to on every new flow.
+    #[cold]
+    #[inline(never)]
+    fn double_index(&mut self) {
         // Re-placed from the old slots, which hold each entry's tag and
         // position: a sequential read of 8 bytes per slot instead of a
         // read of every entry.
@@ -760,21 +769,17 @@ impl<K: Copy + Eq, V> Table<K, V> {
     }
 
     /// Appends a new entry (the key must be absent and `len < cap`).
+    ///
+    /// Always inlined, the index doubled and the room reserved out of
+    /// line: every new flow's record is pushed, and the compiler called
+    /// it or not depending on changes elsewhere (called: +24 to +34
+    /// instructions a distinct first packet, docs/benchmarks.md,
+    /// twenty-ninth session).
+    #[inline(always)]
     fn push(&mut self, key: K, h: u64, generation: u64, value: V) {
         self.grow_for_one();
         if self.entries.len() == self.entries.capacity() {
-            // The first room is for PRESIZED_ENTRIES (or the bound): address
-            // space only until entries are written, which they are densely,
-            // so the resident memory still follows the live entries while a
-            // shard of up to that many flows never copies its entries
-            // (growth by doubling copied every entry about once more: 17%
-            // of a worker's instructions on distinct first packets,
-            // docs/benchmarks.md). Past it, doubling, never past the bound.
-            let want = (self.entries.capacity() * 2)
-                .max(PRESIZED_ENTRIES)
-                .min(self.cap);
-            self.entries
-                .reserve_exact(want.saturating_sub(self.entries.len()));
+            self.reserve_room();
         }
         let i = self.entries.len();
         let hi = high(h);
@@ -793,6 +798,24 @@ impl<K: Copy + Eq, V> Table<K, V> {
         }
         self.tail = i32;
         self.place(hi, i);
+    }
+
+    /// Room for more entries ([`Table::push`] into a full vector).
+    #[cold]
+    #[inline(never)]
+    fn reserve_room(&mut self) {
+        // The first room is for PRESIZED_ENTRIES (or the bound): address
+        // space only until entries are written, which they are densely,
+        // so the resident memory still follows the live entries while a
+        // shard of up to that many flows never copies its entries
+        // (growth by doubling copied every entry about once more: 17%
+        // of a worker's instructions on distinct first packets,
+        // docs/benchmarks.md). Past it, doubling, never past the bound.
+        let want = (self.entries.capacity() * 2)
+            .max(PRESIZED_ENTRIES)
+            .min(self.cap);
+        self.entries
+            .reserve_exact(want.saturating_sub(self.entries.len()));
     }
 
     /// Removes entry `i`: its index slot (shifting the next slots back),

@@ -35,12 +35,27 @@ use super::prefix::Pfx;
 
 const PTR: u32 = 1 << 31;
 const CHUNK: usize = 256;
+/// Entries of a root: one per value of an address's top 16 bits.
+const ROOT: usize = 1 << 16;
+
+/// A root whose every entry is `fill`, made on the heap (an array of
+/// [`ROOT`] on the stack first would be 256 KiB).
+fn root(fill: u32) -> Box<[u32; ROOT]> {
+    match vec![fill; ROOT].into_boxed_slice().try_into() {
+        Ok(r) => r,
+        // The vector has ROOT entries: never taken.
+        Err(_) => Box::new([fill; ROOT]),
+    }
+}
 
 /// The frozen trie. `Send + Sync`, no interior mutability.
 #[derive(Debug, Clone)]
 pub struct Lpm {
-    root4: Box<[u32]>,
-    root6: Box<[u32]>,
+    /// Arrays of [`ROOT`] (not slices): a root index, the address's top 16
+    /// bits, is below their length by its type, so it is read without a
+    /// bounds check (two a judgement: its source and destination).
+    root4: Box<[u32; ROOT]>,
+    root6: Box<[u32; ROOT]>,
     nodes: Vec<u32>,
     /// IPv6 prefixes of length 64 or more, as inserted (for [`Lpm::finish`]).
     long6: Vec<Pfx>,
@@ -174,8 +189,8 @@ impl Lpm {
     #[must_use]
     pub fn new(default4: u32, default6: u32) -> Lpm {
         Lpm {
-            root4: vec![default4; 1 << 16].into_boxed_slice(),
-            root6: vec![default6; 1 << 16].into_boxed_slice(),
+            root4: root(default4),
+            root6: root(default6),
             nodes: Vec::new(),
             long6: Vec::new(),
             v6: V6Fast::default(),

@@ -346,7 +346,9 @@ fn ns_to_s(ns: u64) -> f64 {
 /// The open flow records of one scenario's shards (of one worker), in
 /// one compact [`ShardTable`] per shard, and the finished ones kept.
 pub(crate) struct Flows<X: Extra = ()> {
-    tables: Vec<Option<ShardTable<FlowState<X>>>>,
+    /// One table per shard, made at its first record: an array, so that
+    /// a shard's index (below [`SHARDS`]) needs no bounds check.
+    tables: Box<[Option<ShardTable<FlowState<X>>>; SHARDS]>,
     cap: usize,
     keep: bool,
     /// The closed records kept (with `keep`), bounded in memory.
@@ -384,7 +386,7 @@ impl<X: Extra> Flows<X> {
         owed: Option<Arc<StandInOwed>>,
     ) -> Flows<X> {
         Flows {
-            tables: (0..SHARDS).map(|_| None).collect(),
+            tables: Box::new(std::array::from_fn(|_| None)),
             cap: (max_records / SHARDS).max(1),
             keep,
             finished: Spool::new(spool, spool_dir),
@@ -417,7 +419,7 @@ impl<X: Extra> Flows<X> {
     /// ([`ShardTable::prefetch`]).
     #[inline(always)]
     pub(crate) fn prefetch(&self, shard: u16, key: &StateKey, h: u64) {
-        if let Some(Some(t)) = self.tables.get(usize::from(shard)) {
+        if let Some(Some(t)) = self.tables.get(usize::from(shard) % SHARDS) {
             t.prefetch(key, h);
         }
     }
@@ -460,7 +462,7 @@ impl<X: Extra> Flows<X> {
         (exact, forward): (bool, bool),
         counters: &mut Counters,
     ) -> Result<Side, Open> {
-        let Some(Some(t)) = self.tables.get_mut(usize::from(it.shard)) else {
+        let Some(Some(t)) = self.tables.get_mut(usize::from(it.shard) % SHARDS) else {
             return Err(Open::None);
         };
         let Some((slot, r)) = t.find_mut(key, h) else {
@@ -513,7 +515,7 @@ impl<X: Extra> Flows<X> {
         side: Side,
         conn_at: Hint,
     ) {
-        let Some(Some(t)) = self.tables.get_mut(usize::from(it.shard)) else {
+        let Some(Some(t)) = self.tables.get_mut(usize::from(it.shard) % SHARDS) else {
             return;
         };
         let Some(r) = t.get_mut(slot) else {
@@ -557,7 +559,7 @@ impl<X: Extra> Flows<X> {
         let allowed = code == 0;
         let p = &it.packet;
         let cap = self.cap;
-        let Some(slot) = self.tables.get_mut(usize::from(it.shard)) else {
+        let Some(slot) = self.tables.get_mut(usize::from(it.shard) % SHARDS) else {
             return;
         };
         let table = slot.get_or_insert_with(|| ShardTable::new(cap));
@@ -632,7 +634,7 @@ impl<X: Extra> Flows<X> {
     /// more probe of a slot just touched; nothing for `X = ()`.
     #[inline]
     pub(crate) fn note(&mut self, it: &Item, h: u64, codes: [u8; 2]) {
-        let Some(Some(t)) = self.tables.get_mut(usize::from(it.shard)) else {
+        let Some(Some(t)) = self.tables.get_mut(usize::from(it.shard) % SHARDS) else {
             return;
         };
         if let Some((_, r)) = t.find_mut(&it.keys.flow, h) {
