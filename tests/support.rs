@@ -425,6 +425,16 @@ pub fn json_lines(text: &str) -> u64 {
     n
 }
 
+/// The JSON lines file at `p`, each line parsed (`--flows` of `replay`
+/// and `diff`).
+pub fn json_lines_of(p: &Path) -> Vec<Value> {
+    std::fs::read_to_string(p)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
 /// Whole records in a capture file (none cut).
 pub fn records(path: &Path) -> u64 {
     let c = Capture::from_bytes(std::fs::read(path).unwrap()).unwrap();

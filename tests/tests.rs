@@ -41,6 +41,7 @@ mod firstday;
 mod flowlog;
 mod flowlog_archives;
 mod flowlog_diff;
+mod flowlog_diff_paths;
 mod flowlog_formats;
 mod full_disk;
 mod gzip_damage;
