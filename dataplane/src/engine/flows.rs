@@ -418,25 +418,25 @@ pub(crate) type HeldState = (u64, bool, bool);
 /// looked at, is the connection's. `None`, nothing changed, when the
 /// record does not hold that direction's verdict.
 #[inline(always)]
-fn held_allowed<X>(
-    r: &mut FlowState<X>,
+fn held_allowed<'a, X>(
+    r: &'a mut FlowState<X>,
     it: &Item,
     forward: bool,
     counters: &mut Counters,
-) -> Option<Side> {
+) -> Option<&'a Side> {
     // A packet to itself has one direction, never a reply.
     let reverse = forward != r.first_forward;
     let bit = if reverse { HOLDS_REPLY } else { HOLDS_FIRST };
-    if r.conn & bit == 0 {
+    // HOLDS_REPLY is set only with a reply side.
+    if r.conn & bit == 0 || (reverse && r.reply.is_none()) {
         return None;
     }
-    // HOLDS_REPLY is set only with a reply side.
-    let side = if reverse { r.reply? } else { r.first };
     r.bytes += u64::from(it.wire_len);
     r.allowed += 1;
     r.last_ns = r.last_ns.max(it.ts_ns);
     r.both |= reverse;
     r.closing |= it.tcp_flags & (conntrack::TCP_FIN | conntrack::TCP_RST) != 0;
+    let side = if reverse { r.reply.as_ref()? } else { &r.first };
     counters.record_held(side.audit, &side.rules, it.wire_len, reverse);
     Some(side)
 }
@@ -549,7 +549,7 @@ impl<X: Extra> Flows<X> {
         (key, h): (&StateKey, u64),
         (exact, forward): (bool, bool),
         counters: &mut Counters,
-    ) -> Result<Side, Open> {
+    ) -> Result<&Side, Open> {
         let Some(Some(t)) = self.tables.get_mut(usize::from(it.shard) % SHARDS) else {
             return Err(Open::None);
         };
@@ -569,13 +569,14 @@ impl<X: Extra> Flows<X> {
             if r.conn & HELD == 0 {
                 return Err(Open::Live(slot, r.conn_at));
             }
-            return held_allowed(r, it, forward, counters).ok_or(Open::Held(slot, r.conn_at));
+            let at = r.conn_at;
+            return held_allowed(r, it, forward, counters).ok_or(Open::Held(slot, at));
         }
         // Same key, other direction: the first packet's reverse (a packet
         // to itself has one direction, never a reply).
         let reverse = forward != r.first_forward;
-        let side = match (reverse, r.reply) {
-            (false, _) => r.first,
+        let side = match (reverse, &r.reply) {
+            (false, _) => &r.first,
             (true, Some(s)) => s,
             (true, None) => return Err(Open::Live(slot, r.conn_at)),
         };
@@ -702,8 +703,12 @@ impl<X: Extra> Flows<X> {
     /// The connection state of a record that held it and was evicted by
     /// [`Flows::packet`] (its key, where the tracker last held it, its
     /// state), for the tracker.
-    #[inline]
+    ///
+    /// Looked at before it is taken: `Option::take` writes the empty value
+    /// back every time, on the path of every new flow.
+    #[inline(always)]
     pub(crate) fn take_back(&mut self) -> Option<(StateKey, Hint, HeldState)> {
+        self.back.as_ref()?;
         self.back.take()
     }
 

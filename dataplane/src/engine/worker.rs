@@ -98,7 +98,7 @@ impl<X: Extra> Judge<X> {
     /// its record now one that does not hold it. Out of line, called
     /// from the match on the record's answer: handled before that match,
     /// the answer was kept in memory, and each dropped packet served from
-    /// its record paid ~16 instructions more (callgrind, thirtieth
+    /// its record paid ~8 instructions more (callgrind, thirtieth
     /// session).
     #[cold]
     #[inline(never)]
