@@ -577,6 +577,9 @@ pub(crate) struct ResultBatch {
 #[derive(Default)]
 pub(crate) struct ChunkDesc {
     chunk: u64,
+    /// A bit per worker that judged a record of the chunk (whose codes
+    /// the writer waits for).
+    workers: u64,
     assign: Vec<u8>,
     metas: Vec<Rec>,
     /// The input of each of `metas` ([`Judged::input`]).
@@ -672,6 +675,14 @@ impl<X: Extra> Reader<'_, X> {
             Some(b) => Arc::clone(b),
             None => Arc::new(Vec::new()),
         };
+        // The workers the writer waits for: those given records (the
+        // reader's share among them).
+        self.desc.workers = self
+            .batches
+            .iter()
+            .enumerate()
+            .filter(|(w, b)| *w < 64 && !b.is_empty())
+            .fold(0, |m, (w, _)| m | 1 << w);
         for w in 0..self.n {
             if self.batches[w].is_empty() {
                 continue;
