@@ -84,6 +84,31 @@ fn pcap_header(ts_ns: u64, caplen: u32, orig_len: u32) -> [u8; 16] {
     h
 }
 
+/// Whether `header` is the 16 bytes [`PcapOut::write`] puts before a frame
+/// of `caplen` bytes, `orig_len` on the wire, at `ts_ns`, in a classic
+/// pcap output ([`PcapOut::record_header`]'s, compared without its
+/// division of the timestamp: the engine's writer asks it of every
+/// allowed record of a nanosecond pcap input, whose header is then
+/// copied with the frame in one run). The header's seconds and
+/// nanoseconds must give `ts_ns` with the nanoseconds under a second, as
+/// the writer splits it: a header naming the same instant otherwise
+/// (nanoseconds of 10^9 or more) is not the one written. A timestamp past
+/// 2106 (whose seconds [`PcapOut::write`] saturates) is never said to be
+/// held as written: such a record is written by `write`, which gives the
+/// same bytes.
+#[must_use]
+#[inline]
+pub fn is_record_header(header: &[u8; 16], ts_ns: u64, orig_len: u32, caplen: u32) -> bool {
+    let w = |i: usize| u32::from_le_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]);
+    let (secs, nanos) = (w(0), w(4));
+    // Neither side of `==` overflows: seconds below 2^32, nanoseconds
+    // below 10^9.
+    u64::from(nanos) < NS_PER_S
+        && u64::from(secs) * NS_PER_S + u64::from(nanos) == ts_ns
+        && w(8) == caplen
+        && w(12) == orig_len
+}
+
 fn invalid(msg: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg)
 }
@@ -213,6 +238,17 @@ impl<W: Write> PcapOut<W> {
         }
     }
 
+    /// The link type of every record when this output is classic pcap
+    /// (`None`: pcapng): the records [`PcapOut::record_header`] and
+    /// [`is_record_header`] can say are written verbatim.
+    #[must_use]
+    pub fn pcap_linktype(&self) -> Option<u32> {
+        match self.format {
+            OutFormat::Pcap { linktype } => Some(linktype),
+            OutFormat::PcapNg => None,
+        }
+    }
+
     /// Writes `records` records that `bytes` holds exactly as
     /// [`PcapOut::write`] would write them, one after the other (each a
     /// [`PcapOut::record_header`] and its frame): a run of records that a
@@ -316,6 +352,47 @@ mod tests {
         assert_eq!(idbs, 1);
     }
 
+    proptest::proptest! {
+        /// `is_record_header` says exactly when a header is the one
+        /// `write` puts before the frame (`record_header`'s bytes), but
+        /// for timestamps whose seconds do not fit 32 bits (saturated by
+        /// `write`: never said to be held, so written by `write`): on
+        /// headers that are, on the same with one byte changed, and on
+        /// arbitrary ones (nanoseconds of 10^9 and more).
+        #[test]
+        fn record_header_check_agrees_with_the_header_written(
+            ts in proptest::prelude::any::<u64>(),
+            secs in proptest::prelude::any::<u32>(),
+            nanos in proptest::prelude::any::<u32>(),
+            caplen in 0u32..300_000,
+            orig in proptest::prelude::any::<u32>(),
+            nudge in 0usize..17,
+        ) {
+            let out = PcapOut::create(Vec::new(), OutFormat::Pcap { linktype: 1 }).unwrap();
+            let check = |h: &[u8; 16], ts: u64| {
+                super::is_record_header(h, ts, orig, caplen)
+                    == (out.record_header(ts, 1, orig, caplen).as_ref() == Some(h)
+                        && ts / 1_000_000_000 <= u64::from(u32::MAX))
+            };
+            // Written for `ts`, then one byte changed (16: none).
+            let mut h = out.record_header(ts, 1, orig, caplen).unwrap();
+            if let Some(b) = h.get_mut(nudge) {
+                *b ^= 1;
+            }
+            proptest::prop_assert!(check(&h, ts));
+            // Seconds and nanoseconds as an input may hold them.
+            let mut h = [0u8; 16];
+            h[0..4].copy_from_slice(&secs.to_le_bytes());
+            h[4..8].copy_from_slice(&nanos.to_le_bytes());
+            h[8..12].copy_from_slice(&caplen.to_le_bytes());
+            h[12..16].copy_from_slice(&orig.to_le_bytes());
+            let same = u64::from(secs) * 1_000_000_000 + u64::from(nanos);
+            proptest::prop_assert!(check(&h, same));
+            proptest::prop_assert!(check(&h, ts));
+            proptest::prop_assert!(check(&h, same.wrapping_add(1)));
+        }
+    }
+
     /// Records as `write` writes them, copied verbatim in runs, give the
     /// same file and count; a pcapng output or another link type has no
     /// verbatim header.
@@ -356,7 +433,9 @@ mod tests {
         assert_eq!(runs.finish().unwrap(), one);
         let other = PcapOut::create(Vec::new(), format).unwrap();
         assert!(other.record_header(0, 113, 60, 60).is_none());
+        assert_eq!(other.pcap_linktype(), Some(1));
         let ng = PcapOut::create(Vec::new(), OutFormat::PcapNg).unwrap();
         assert!(ng.record_header(0, 1, 60, 60).is_none());
+        assert_eq!(ng.pcap_linktype(), None);
     }
 }

@@ -577,6 +577,9 @@ pub(crate) struct ResultBatch {
 #[derive(Default)]
 pub(crate) struct ChunkDesc {
     chunk: u64,
+    /// A bit per worker that judged a record of the chunk (whose codes
+    /// the writer waits for).
+    workers: u64,
     assign: Vec<u8>,
     metas: Vec<Rec>,
     /// The input of each of `metas` ([`Judged::input`]).
@@ -672,6 +675,14 @@ impl<X: Extra> Reader<'_, X> {
             Some(b) => Arc::clone(b),
             None => Arc::new(Vec::new()),
         };
+        // The workers the writer waits for: those given records (the
+        // reader's share among them).
+        self.desc.workers = self
+            .batches
+            .iter()
+            .enumerate()
+            .filter(|(w, b)| *w < 64 && !b.is_empty())
+            .fold(0, |m, (w, _)| m | 1 << w);
         for w in 0..self.n {
             if self.batches[w].is_empty() {
                 continue;
@@ -1241,7 +1252,13 @@ fn run_with<X: Extra>(
                 let w = Worker::<X>::new(first, others, cfg);
                 let t = thread_cpu_ns();
                 let w = worker_loop(w, id8, rx, results, back, codes_pool);
-                (w, cpu_since(t))
+                let cpu = cpu_since(t);
+                // Its open flows finished here, beside the other units'
+                // (after the join, on the main thread, one unit after the
+                // other, they were ~11 M instructions at the pass's end
+                // on the 10k-VNIC capture: docs/benchmarks.md, the
+                // thirtieth session).
+                (w.finish(), cpu)
             }));
         }
         let own = (owned > 0).then(|| {
@@ -1312,6 +1329,7 @@ fn run_with<X: Extra>(
         } = reader;
         drop(txs);
         drop(desc_tx);
+        // Each unit's result ([`Worker::finish`]), the reader's share first.
         let mut workers = Vec::with_capacity(m);
         let mut cpu = ThreadCpu {
             reader_s: reader_cpu,
@@ -1323,7 +1341,8 @@ fn run_with<X: Extra>(
             #[allow(clippy::cast_precision_loss)]
             let s = o.worker.busy_ns as f64 / 1e9;
             cpu.reader_judging_s = Some(s);
-            workers.push(o.worker);
+            // Finished while the worker threads judge their last batches.
+            workers.push(o.worker.finish());
         }
         for h in handles {
             let (w, c) = h
@@ -1372,7 +1391,7 @@ fn run_with<X: Extra>(
     let mut tallies: Vec<Vec<rule_stats::RuleTally>> =
         scenarios.iter().map(|_| Vec::new()).collect();
     let mut packet_hist = new_hist();
-    let mut results: Vec<_> = workers.into_iter().map(Worker::finish).collect();
+    let mut results = workers;
     let mut warnings = warnings;
     warnings.extend(tcp_header_cut_warnings(
         results.iter().map(|r| r.tcp_header_cut.as_slice()),

@@ -12,7 +12,7 @@ use std::io::Write;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::pcap_out::PcapOut;
+use crate::pcap_out::{PcapOut, is_record_header};
 
 use crate::drop_reason::DropReason;
 
@@ -157,28 +157,38 @@ impl Run {
 /// Writes one record to `o`: added to `run` when the block holds it as
 /// the output would write it (its header right before the frame, and
 /// right after the run's end), else the run first, then the record.
+/// `pcap_lt` is the output's link type when it is classic pcap
+/// ([`PcapOut::pcap_linktype`](crate::pcap_out::PcapOut::pcap_linktype),
+/// looked up once per chunk).
+#[inline]
 fn put(
     o: &mut Out,
     run: &mut Run,
     block: &[u8],
     m: &super::Rec,
-    data: &[u8],
+    pcap_lt: Option<u32>,
 ) -> Result<(), EngineError> {
     let start = m.start as usize;
-    let verbatim = data.len() == m.len as usize
-        && start >= 16
-        && o.pcap
-            .record_header(m.ts_ns, m.linktype, m.orig_len, m.len)
-            .is_some_and(|h| block.get(start - 16..start) == Some(h.as_slice()));
+    let end = start + m.len as usize;
+    // What `PcapOut::record_header` would give, compared without its
+    // division (`is_record_header`): the record's link type the file's,
+    // and the 16 bytes before the frame its header, as written.
+    let verbatim = pcap_lt == Some(m.linktype)
+        && end <= block.len()
+        && start
+            .checked_sub(16)
+            .and_then(|from| block.get(from..start))
+            .and_then(|h| h.first_chunk::<16>())
+            .is_some_and(|h| is_record_header(h, m.ts_ns, m.orig_len, m.len));
     if verbatim {
         if run.records > 0 && run.to == start - 16 {
-            run.to = start + data.len();
+            run.to = end;
             run.records += 1;
         } else {
             run.flush(o, block)?;
             *run = Run {
                 from: start - 16,
-                to: start + data.len(),
+                to: end,
                 records: 1,
             };
         }
@@ -186,8 +196,107 @@ fn put(
     }
     run.flush(o, block)?;
     o.pcap
-        .write(m.ts_ns, m.linktype, m.orig_len, data)
+        .write(m.ts_ns, m.linktype, m.orig_len, m.data(block))
         .map_err(|e| failed(o, e))
+}
+
+/// [`first_verdicts`]' values: the record is allowed by the first
+/// scenario, dropped (or malformed, or its code missing: never allowed),
+/// or left out (its worker gave no codes for the chunk: cannot happen).
+const ALLOWED: u8 = 0;
+const DROPPED: u8 = 1;
+const LEFT: u8 = 2;
+
+/// One chunk's verdict codes: each judging worker's, read in the order
+/// of its records.
+#[derive(Clone)]
+struct ChunkCodes<'c> {
+    of: [&'c [u8]; 64],
+    read: [usize; 64],
+    /// [`ChunkDesc::workers`].
+    needed: u64,
+    /// Codes per record (the scenarios).
+    k: usize,
+}
+
+impl<'c> ChunkCodes<'c> {
+    fn new(cursors: &'c [Option<Vec<u8>>], needed: u64, k: usize) -> Self {
+        let mut of: [&[u8]; 64] = [&[]; 64];
+        for (w, c) in cursors.iter().enumerate().take(64) {
+            if let Some(v) = c {
+                of[w] = v;
+            }
+        }
+        ChunkCodes {
+            of,
+            read: [0; 64],
+            needed,
+            k,
+        }
+    }
+
+    /// The codes of the next record assigned `a` (a worker, or
+    /// [`MALFORMED`]: none); `None` for a worker the chunk does not wait
+    /// for (cannot happen). A worker that gave too few codes gives none.
+    #[inline(always)]
+    fn take(&mut self, a: u8) -> Option<&'c [u8]> {
+        if a == MALFORMED {
+            return Some(&[]);
+        }
+        if a >= 64 || self.needed & (1 << a) == 0 {
+            return None;
+        }
+        let w = usize::from(a & 63);
+        let i = self.read[w];
+        self.read[w] = i + self.k;
+        Some(self.of[w].get(i..i + self.k).unwrap_or_default())
+    }
+}
+
+/// Into `out`, for each IP or malformed record of the chunk (`assign`
+/// less [`NON_IP`]), whether the first scenario allowed it ([`ALLOWED`],
+/// [`DROPPED`], [`LEFT`]); returns how many are not left out.
+fn first_verdicts(assign: &[u8], mut codes: ChunkCodes<'_>, out: &mut Vec<u8>) -> u64 {
+    out.clear();
+    out.reserve(assign.len());
+    let mut left = 0u64;
+    for &a in assign {
+        if a == NON_IP {
+            continue;
+        }
+        let v = match codes.take(a) {
+            // Allowed by the first scenario; a code missing or a
+            // malformed record: dropped, never allowed.
+            Some(c) => match c.first() {
+                Some(c) if DropReason::of_code(*c).is_none() => ALLOWED,
+                _ => DROPPED,
+            },
+            None => {
+                left += 1;
+                LEFT
+            }
+        };
+        out.push(v);
+    }
+    out.len() as u64 - left
+}
+
+/// The records of `metas` whose verdict is `want`, in order, to `o`.
+fn write_records(
+    o: &mut Out,
+    run: &mut Run,
+    block: &[u8],
+    metas: &[super::Rec],
+    verdicts: &[u8],
+    want: u8,
+) -> Result<(), EngineError> {
+    let lt = o.pcap.pcap_linktype();
+    for (m, v) in metas.iter().zip(verdicts) {
+        if *v == want {
+            put(o, run, block, m, lt)?;
+        }
+    }
+    Ok(())
 }
 
 impl Writer<'_> {
@@ -200,21 +309,19 @@ impl Writer<'_> {
     ) -> Result<(u64, u64), EngineError> {
         let mut pending: HashMap<(u64, u8), Vec<u8>> = HashMap::new();
         let mut results_open = true;
-        // Each worker's codes of the current chunk and the read position
-        // in them, by worker id (the engine has at most 64 workers).
-        let mut cursors: Vec<Option<(Vec<u8>, usize)>> = Vec::new();
+        // Each worker's codes of the current chunk, by worker id (the
+        // engine has at most 64 workers).
+        let mut cursors: Vec<Option<Vec<u8>>> = Vec::new();
         let mut verdicts: Vec<Option<DropReason>> = Vec::new();
         let mut judged = 0u64;
         let mut runs = (Run::default(), Run::default());
+        // The chunk's verdicts, by record ([`first_verdicts`]).
+        let mut firsts: Vec<u8> = Vec::new();
         for d in descs {
             // Wait for every worker that judged a record of this chunk: a
-            // bit per worker, not a sorted list of the chunk's records.
-            let mut needed = 0u64;
-            for &a in &d.assign {
-                if a < 64 {
-                    needed |= 1 << a;
-                }
-            }
+            // bit per worker (the reader's, [`ChunkDesc::workers`]), not a
+            // sorted list of the chunk's records.
+            let needed = d.workers;
             let waits = |p: &HashMap<(u64, u8), Vec<u8>>| {
                 (0..64u8).any(|w| needed & (1 << w) != 0 && !p.contains_key(&(d.chunk, w)))
             };
@@ -228,58 +335,49 @@ impl Writer<'_> {
             }
             // Last chunk's codes go back to the workers for reuse.
             for c in &mut cursors {
-                if let Some((v, _)) = c.take() {
+                if let Some(v) = c.take() {
                     let _ = codes_back.try_send(v);
                 }
             }
             for w in 0..64u8 {
                 if needed & (1 << w) != 0 {
+                    // No codes (a worker that failed): its records have
+                    // none, and are dropped below.
                     let v = pending.remove(&(d.chunk, w)).unwrap_or_default();
                     let w = usize::from(w);
                     if cursors.len() <= w {
                         cursors.resize_with(w + 1, || None);
                     }
-                    cursors[w] = Some((v, 0));
+                    cursors[w] = Some(v);
                 }
             }
             let k = self.scenarios.max(1);
-            let mut frame = 0usize;
+            let codes = ChunkCodes::new(&cursors, needed, k);
             let block: &[u8] = d.block.as_deref().map_or(&[], Vec::as_slice);
-            for a in &d.assign {
-                if *a == NON_IP {
-                    continue;
-                }
-                let Some(m) = d.metas.get(frame) else { break };
-                let at = frame;
-                frame += 1;
-                let codes: &[u8] = match *a {
-                    MALFORMED => &[],
-                    w => {
-                        let Some(Some((v, i))) = cursors.get_mut(usize::from(w)) else {
-                            continue;
-                        };
-                        let c = v.get(*i..*i + k).unwrap_or_default();
-                        *i += k;
-                        c
-                    }
-                };
-                // Allowed by the first scenario; a code missing (cannot
-                // happen) or a malformed record: dropped, never allowed.
-                let allowed = codes
-                    .first()
-                    .is_some_and(|c| DropReason::of_code(*c).is_none());
-                let (out, run) = if allowed {
-                    (&mut self.allowed, &mut runs.0)
-                } else {
-                    (&mut self.dropped, &mut runs.1)
-                };
-                if let Some(o) = live(out) {
-                    let r = put(o, run, block, m, m.data(block));
+            // The first scenario's verdict of each record, then each
+            // output's records in one pass of its own.
+            let n = first_verdicts(&d.assign, codes.clone(), &mut firsts);
+            for (o, run, want) in [
+                (&mut self.allowed, &mut runs.0, ALLOWED),
+                (&mut self.dropped, &mut runs.1, DROPPED),
+            ] {
+                if let Some(o) = live(o) {
+                    let r = write_records(o, run, block, &d.metas, &firsts, want);
                     o.ends_on(r);
                 }
-                if let Some(sink) = self.verdicts.as_deref_mut() {
+            }
+            if let Some(sink) = self.verdicts.as_deref_mut() {
+                let mut codes = codes;
+                let mut frame = 0usize;
+                for &a in &d.assign {
+                    if a == NON_IP {
+                        continue;
+                    }
+                    let Some(m) = d.metas.get(frame) else { break };
+                    let at = frame;
+                    frame += 1;
+                    let Some(codes) = codes.take(a) else { continue };
                     let input = d.inputs.get(at).copied().unwrap_or(0);
-                    let data = m.data(block);
                     verdicts.clear();
                     verdicts.extend(codes.iter().map(|c| DropReason::of_code(*c)));
                     verdicts.resize(k, Some(DropReason::Malformed));
@@ -289,15 +387,17 @@ impl Writer<'_> {
                         input: usize::try_from(input).unwrap_or(usize::MAX),
                         linktype: m.linktype,
                         orig_len: m.orig_len,
-                        data,
+                        data: m.data(block),
                         verdicts: &verdicts,
                     };
                     sink.judged(&j).map_err(|source| EngineError::Output {
                         path: sink.name(),
                         source,
                     })?;
+                    judged += 1;
                 }
-                judged += 1;
+            } else {
+                judged += n;
             }
             // The runs lie in this chunk's block: out before it goes.
             for (o, run) in [
