@@ -48,6 +48,7 @@ mod gzip_damage;
 mod identical_outputs;
 mod import;
 mod import_files;
+mod import_lost_service_vnics;
 mod import_objects;
 mod import_partial_exports;
 mod input_dirs;
