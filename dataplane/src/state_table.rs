@@ -598,7 +598,14 @@ fn to_u32(i: usize) -> u32 {
 
 /// One entry: its key and value, and its place in the table and in the
 /// insertion order.
+///
+/// Key first, then the value (`repr(C)`): a probe compares the key and
+/// then reads the value's first fields, which a flow record keeps for its
+/// per-packet work (`engine/flows.rs`, `FlowState`), so both are in the
+/// entry's first cache lines; the order and links, read only when entries
+/// come and go, last.
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct Entry<K, V> {
     key: K,
     value: V,

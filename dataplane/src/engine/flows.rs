@@ -206,17 +206,21 @@ impl FlowRecord {
 }
 
 /// An open flow record, compact: the key holds the addresses and protocol.
+///
+/// In this order (`repr(C)`), after the key in its entry
+/// ([`crate::state_table`]'s `Entry` keeps the key first): what every
+/// packet served from the record reads and writes (the last time, the
+/// counts, the direction and connection flags, the two sides) within the
+/// entry's first 104 bytes (two cache lines for a packet in the first
+/// direction, wherever the 144-byte entry starts), the rest after (docs/benchmarks.md,
+/// thirtieth session).
 #[derive(Debug, Clone, Copy)]
+#[repr(C)]
 pub(crate) struct FlowState<X = ()> {
-    first_ns: u64,
     last_ns: u64,
     bytes: u64,
     allowed: u64,
     dropped: u64,
-    /// Transport fields of the first packet.
-    l4: L4,
-    /// The first packet went from the key's `a` to its `b`.
-    src_is_a: bool,
     /// The first packet's direction as its connection key orders it
     /// ([`crate::state_table::packet_keys`]): for an exact record, a packet
     /// with the same direction is the same packet.
@@ -243,17 +247,22 @@ pub(crate) struct FlowState<X = ()> {
     /// One byte for both (the record's state has no byte to spare: 104
     /// bytes, a 144-byte entry).
     conn: u8,
+    both: bool,
+    closing: bool,
     /// Where the scenario's tracker last held this record's connection
     /// ([`Flows::allowed_live`]; only a hint).
     conn_at: Hint,
-    /// Verdict code of the first packet (0 allowed, else its stage + 1).
-    code: u8,
     /// How the first packet was decided.
     first: Side,
     /// How the first reply was decided (none yet: `None`).
     reply: Option<Side>,
-    both: bool,
-    closing: bool,
+    first_ns: u64,
+    /// Transport fields of the first packet.
+    l4: L4,
+    /// The first packet went from the key's `a` to its `b`.
+    src_is_a: bool,
+    /// Verdict code of the first packet (0 allowed, else its stage + 1).
+    code: u8,
     /// What else the pass keeps per record ([`Extra`]: nothing, or what
     /// changed between two scenarios).
     x: X,
