@@ -54,8 +54,8 @@ pub struct Args {
     #[arg(long)]
     flows: Option<PathBuf>,
     /// Exit 1 when a flow of one of these classes exists (comma list of
-    /// would-break, newly-allowed, reason-changed; `none` for a run that
-    /// never exits 1).
+    /// would-break, newly-allowed, reason-changed, and for flow logs
+    /// new-path, gone-path; `none` for a run that never exits 1).
     #[arg(long, default_value = "would-break")]
     fail_on: String,
     /// No summary and no progress bar.
@@ -170,7 +170,7 @@ fn check_args(a: &Args) -> Result<(BTreeSet<Class>, Plan), Failure> {
     {
         fail_on.insert(Class::parse(t).ok_or_else(|| {
             Failure::Input(format!(
-                "error: `--fail-on {}`: `{}` is not a class; expected `would-break`, `newly-allowed` or `reason-changed` (or `none` alone)",
+                "error: `--fail-on {}`: `{}` is not a class; expected `would-break`, `newly-allowed`, `reason-changed`, `new-path` or `gone-path` (or `none` alone)",
                 a.fail_on,
                 t.trim()
             ))

@@ -124,7 +124,8 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     let total = report.flows.would_break
         + report.flows.newly_allowed
         + report.flows.reason_changed
-        + report.new_path.flows;
+        + report.new_path.flows
+        + report.gone_path.flows;
     let mut listed = 0u64;
     let mut cut = None;
     while flows_out.is_some() || changed.len() < SUMMARY_FLOWS {
@@ -227,7 +228,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         crate::err(&format!("interrupted after the reading: {}\n", w.message));
         return Ok(ExitCode::from(interrupt.exit_code()));
     }
-    Ok(if report.flows.any_of(a.fail_on) {
+    Ok(if report.fails_on(a.fail_on) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -258,6 +259,14 @@ fn summary(r: &Report, changed: &[ChangedFlow]) -> String {
             t,
             "  new paths: {} flow(s) ({} packets) only AFTER places (VNICs the change adds), judged by AFTER alone: {} dropped ({} packets)",
             np.flows, np.packets, np.dropped_flows, np.dropped_packets
+        );
+    }
+    let gp = &r.gone_path;
+    if gp.flows > 0 {
+        let _ = writeln!(
+            t,
+            "  gone paths: {} flow(s) ({} packets) only BEFORE places (VNICs the change removes), judged by BEFORE alone: {} allowed ({} packets) have no VNIC after",
+            gp.flows, gp.packets, gp.allowed_flows, gp.allowed_packets
         );
     }
     let x = &r.rejected_by_oci;
@@ -295,7 +304,9 @@ fn summary(r: &Report, changed: &[ChangedFlow]) -> String {
             c.before
                 .as_ref()
                 .map_or_else(|| "no VNIC".to_owned(), SideFlow::outcome),
-            c.after.outcome()
+            c.after
+                .as_ref()
+                .map_or_else(|| "no VNIC".to_owned(), SideFlow::outcome)
         );
     }
     t

@@ -213,7 +213,7 @@ fn the_proposed_oke_change_breaks_the_legacy_flow() {
     assert_eq!(bad.code, 2);
     assert_eq!(
         bad.stderr,
-        "error: `--fail-on would-brake`: `would-brake` is not a class; expected `would-break`, `newly-allowed` or `reason-changed` (or `none` alone)\n"
+        "error: `--fail-on would-brake`: `would-brake` is not a class; expected `would-break`, `newly-allowed`, `reason-changed`, `new-path` or `gone-path` (or `none` alone)\n"
     );
 }
 

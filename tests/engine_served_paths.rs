@@ -392,3 +392,132 @@ fn allowed_flows(
         .collect();
     Some((s, flows))
 }
+
+/// A record that holds its connection (the held path, `Flows::known_drop`
+/// serving an allowed packet from the record alone) never lets a cached
+/// allowed verdict outlive the connection: against the old path (a live
+/// pass: no cached verdicts), for 1 and 3 workers, pairs of flows of one
+/// shard (TCP and UDP, both ports set), each flow opened, replied to and
+/// served from its record in both directions, then:
+///
+/// - a packet exactly at and 1 ns past the connection's idle timeout
+///   (both ways: UDP 180 s, TCP 86,400 s), each way;
+/// - an RST served from the record, then a reply at and past the closing
+///   timeout (TCP 120 s);
+/// - the record evicted by its pair's (one record a shard) while it holds
+///   the connection, then a reply at and 1 ns past the timeout counted
+///   from the record's last packet (long past the one counted from the
+///   connection's last packet as the tracker saw it before the record held
+///   it): the connection must have got its state back;
+/// - the connection evicted by its pair's (one connection a shard) while
+///   the record holds it, then a packet each way: judged afresh.
+///
+/// Fails when the record keeps serving after the connection expired or
+/// was evicted, or when an evicted record does not hand its state back
+/// (checked by breaking each).
+#[test]
+fn a_held_verdict_does_not_outlive_its_connection() {
+    use zprsim_control::model::proto;
+    use zprsim_dataplane::conntrack::shard_of;
+    const NS: u64 = 1_000_000_000;
+    const MS: u64 = 1_000_000;
+    let shape = Shape::edges();
+    let mut pairs_total = 0;
+    for seed in 0..6u64 {
+        let Some((s, flows)) = allowed_flows(&shape, 9500 + seed) else {
+            continue;
+        };
+        // Pairs of flows in one shard.
+        let mut by_shard: std::collections::BTreeMap<usize, Vec<_>> = Default::default();
+        for p in &flows {
+            by_shard.entry(shard_of(p)).or_default().push(*p);
+        }
+        let pairs: Vec<_> = by_shard
+            .values()
+            .filter(|v| v.len() >= 2)
+            .map(|v| (v[0], v[1]))
+            .collect();
+        if pairs.is_empty() {
+            continue;
+        }
+        let c = Arc::new(Compiled::new(&s, &Config::default()).unwrap());
+        let sc = [c];
+        for case in 0..4 {
+            for past in [0u64, 1] {
+                let mut pkts = Vec::new();
+                let mut t = 1_700_000_000 * NS;
+                for (a, b) in &pairs {
+                    let tmo = if a.proto == proto::TCP {
+                        86_400 * NS
+                    } else {
+                        180 * NS
+                    };
+                    let mut push = |p, flags, ts| pkts.push(Pkt { p, flags, ts });
+                    // Opened, replied to, served (the record then holds
+                    // the connection), served each way from the record.
+                    push(*a, 0x02, t);
+                    push(a.reversed(), 0x12, t + MS);
+                    push(*a, 0x10, t + 2 * MS);
+                    push(*a, 0x10, t + 3 * MS);
+                    push(a.reversed(), 0x10, t + 4 * MS);
+                    let last = match case {
+                        // At / past the idle timeout, each way.
+                        0 => {
+                            let at = t + 4 * MS + tmo + past;
+                            push(*a, 0x10, at);
+                            push(a.reversed(), 0x10, at + 1);
+                            at + 1
+                        }
+                        // An RST from the record, then a reply at / past
+                        // the closing timeout.
+                        1 => {
+                            push(*a, 0x14, t + 5 * MS);
+                            let at = t + 5 * MS + 120 * NS + past;
+                            push(a.reversed(), 0x10, at);
+                            at
+                        }
+                        // Served from the record much later, evicted by
+                        // the pair's record, then a reply at / past the
+                        // timeout from the record's last packet.
+                        2 => {
+                            let late = t + tmo / 2;
+                            push(*a, 0x10, late);
+                            push(a.reversed(), 0x10, late + MS);
+                            push(*b, 0x02, late + 2 * MS);
+                            let at = late + MS + tmo + past;
+                            push(a.reversed(), 0x10, at);
+                            at
+                        }
+                        // The connection evicted by the pair's, then a
+                        // packet each way.
+                        _ => {
+                            push(*b, 0x02, t + 5 * MS);
+                            push(b.reversed(), 0x12, t + 6 * MS);
+                            push(*a, 0x10, t + 7 * MS + past);
+                            push(a.reversed(), 0x10, t + 8 * MS);
+                            t + 8 * MS
+                        }
+                    };
+                    t = last + 2 * tmo + NS;
+                }
+                pkts.sort_by_key(|k| k.ts);
+                let bounds = match case {
+                    2 => (4 << 20, 256),
+                    3 => (256, 4 << 20),
+                    _ => (4 << 20, 4 << 20),
+                };
+                let old = pass(&sc, &pkts, 2, bounds, true);
+                for workers in [1, 3] {
+                    let new = pass(&sc, &pkts, workers, bounds, false);
+                    same(
+                        &format!("seed {seed}, case {case}, past {past}, {workers} worker(s)"),
+                        &old,
+                        &new,
+                    );
+                }
+            }
+        }
+        pairs_total += pairs.len();
+    }
+    assert!(pairs_total > 40, "{pairs_total} pairs");
+}

@@ -875,7 +875,9 @@ fn subnets_whose_private_ips_the_export_lacks_say_their_vnics_are_unknown() {
 
 /// The subnets flagged `vnics_unknown` in the import of `files`, and its
 /// warnings.
-fn vnics_unknown_of(files: &zprsim_control::import::Files) -> (Vec<String>, Vec<String>) {
+pub(crate) fn vnics_unknown_of(
+    files: &zprsim_control::import::Files,
+) -> (Vec<String>, Vec<String>) {
     let i = oci::import(files, None).unwrap_or_else(|e| panic!("{e}"));
     let s = zprsim_control::load::from_toml_str(&i.toml, "s.toml")
         .unwrap_or_else(|e| panic!("{e}"))
@@ -913,7 +915,7 @@ fn add_route(
 }
 
 /// `files` with `f` applied to the `data` of list file `name`.
-fn edit_list(
+pub(crate) fn edit_list(
     files: &mut zprsim_control::import::Files,
     name: &str,
     f: impl FnOnce(&mut Vec<Value>),
@@ -941,12 +943,7 @@ fn an_attached_vnic_named_by_nothing_else_flags_its_subnet() {
     assert!(whole_files.contains_key(ATTACHMENTS));
     assert!(vnics_unknown_of(&whole_files).0.is_empty());
     let mut cut = whole_files.clone();
-    let get = cut
-        .iter()
-        .find(|(n, t)| n.starts_with("network-vnic-get-") && t.contains(POD2))
-        .map(|(n, _)| n.clone())
-        .unwrap();
-    cut.remove(&get);
+    cut.remove(&crate::support::vnic_get_file(&whole_files, POD2));
     edit_list(&mut cut, "network-private-ip-list.json", |d| {
         d.retain(|p| p["vnic-id"] != POD2);
     });

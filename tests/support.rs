@@ -425,6 +425,27 @@ pub fn json_lines(text: &str) -> u64 {
     n
 }
 
+/// The name of the `vnic get` file of export `files` (`oke_export`'s, or
+/// one like it) whose text holds `text`: a VNIC's OCID, or its display
+/// name in quotes (`"\"worker-1\""`).
+pub fn vnic_get_file(files: &zprsim_control::import::Files, text: &str) -> String {
+    files
+        .iter()
+        .find(|(n, t)| n.starts_with("network-vnic-get-") && t.contains(text))
+        .map(|(n, _)| n.clone())
+        .unwrap_or_else(|| panic!("no `vnic get` file holds {text}"))
+}
+
+/// The JSON lines file at `p`, each line parsed (`--flows` of `replay`
+/// and `diff`).
+pub fn json_lines_of(p: &Path) -> Vec<Value> {
+    std::fs::read_to_string(p)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
 /// Whole records in a capture file (none cut).
 pub fn records(path: &Path) -> u64 {
     let c = Capture::from_bytes(std::fs::read(path).unwrap()).unwrap();

@@ -181,6 +181,27 @@ impl Counters {
         self.hit_rules(rules);
     }
 
+    /// Counts one allowed packet of `wire_len` bytes served from a flow
+    /// record that holds its connection (the engine's held path): what
+    /// [`Counters::record`] counts for its cached allowed verdict (no
+    /// stage, `audit`, deciding `rules`), and a reply tracked when `reply`.
+    #[inline(always)]
+    pub(crate) fn record_held(
+        &mut self,
+        audit: bool,
+        rules: &[Option<RuleId>; 5],
+        wire_len: u32,
+        reply: bool,
+    ) {
+        self.packets.total += 1;
+        self.packets.allowed += 1;
+        self.bytes.total += u64::from(wire_len);
+        self.bytes.allowed += u64::from(wire_len);
+        self.zpr_audit_would_drop += u64::from(audit);
+        self.replies_tracked += u64::from(reply);
+        self.hit_rules(rules);
+    }
+
     /// Counts one malformed packet of `wire_len` bytes (dropped).
     pub fn record_malformed(&mut self, wire_len: u32) {
         self.packets.total += 1;
@@ -309,6 +330,21 @@ struct ConnEntry {
     cache: [Option<CachedFast>; 2],
 }
 
+/// A connection as a flow record may hold it (`engine::flows`,
+/// `Flows::hold`): its initiator's direction, its idle state, and for the
+/// initiator's direction (0) and replies (1) the verdict it caches when
+/// that is allowed, for a packet with ports, with no stage: its audit
+/// flag and deciding rules.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HeldConn {
+    /// [`Conn::initiator_forward`].
+    pub(crate) initiator_forward: bool,
+    /// [`Conn::last_ns`], [`Conn::both`], [`Conn::closing`].
+    pub(crate) state: (u64, bool, bool),
+    /// The cached allowed verdicts.
+    pub(crate) allowed: [Option<(bool, [Option<RuleId>; 5])>; 2],
+}
+
 /// The connection tables of the shards one worker serves, bounded: one
 /// compact [`ShardTable`] per shard.
 #[derive(Debug)]
@@ -322,6 +358,9 @@ pub struct Tracker {
     /// the live router swaps tables and judges without it (nor the
     /// verdicts cached in connection entries).
     memo: Option<Memo>,
+    /// The key of the last connection evicted to make room for a new one
+    /// ([`Tracker::take_evicted`]: a flow record may hold it).
+    evicted: Option<StateKey>,
 }
 
 impl Tracker {
@@ -334,6 +373,7 @@ impl Tracker {
             cap: (max_connections / SHARDS).max(1),
             hasher: KeyHasher::default(),
             memo: None,
+            evicted: None,
         }
     }
 
@@ -489,6 +529,58 @@ impl Tracker {
         Some((c.fast(), at))
     }
 
+    /// The connection under `key` (hash `h`, in `shard`; `hint` where it
+    /// is, from [`Tracker::known_allowed`]) as a flow record may hold it
+    /// ([`HeldConn`]), `None` when none is held. Only with a memo (the
+    /// verdicts are cached only then).
+    pub(crate) fn held_conn(
+        &mut self,
+        shard: usize,
+        (key, h, hint): (&StateKey, u64, Hint),
+    ) -> Option<HeldConn> {
+        self.memo.as_ref()?;
+        let table = self.conns.get_mut(shard % SHARDS)?.as_mut()?;
+        let (_, e) = table.find_hinted_mut(key, h, hint)?;
+        let allowed = e.cache.map(|c| {
+            c.filter(|c| {
+                c.ports && c.judgement.verdict == Verdict::Allow && c.judgement.stage.is_none()
+            })
+            .map(|c| (c.judgement.zpr_audit, c.rules))
+        });
+        Some(HeldConn {
+            initiator_forward: e.conn.initiator_forward,
+            state: (e.conn.last_ns, e.conn.both, e.conn.closing),
+            allowed,
+        })
+    }
+
+    /// Takes back the idle state `(last_ns, both, closing)` of the
+    /// connection under `key` (hash `h`, in `shard`; `hint` where it was
+    /// last) from the flow record that held it: its entry is current
+    /// again. The entry is there: a held connection leaves the table only
+    /// when evicted, and then its record is told first
+    /// ([`Tracker::take_evicted`]) and holds it no more.
+    pub(crate) fn put_back(
+        &mut self,
+        shard: usize,
+        (key, h, hint): (&StateKey, u64, Hint),
+        (last_ns, both, closing): (u64, bool, bool),
+    ) {
+        if let Some(Some(t)) = self.conns.get_mut(shard % SHARDS)
+            && let Some((_, e)) = t.find_hinted_mut(key, h, hint)
+        {
+            e.conn.last_ns = last_ns;
+            e.conn.both = both;
+            e.conn.closing = closing;
+        }
+    }
+
+    /// The key of the connection evicted by the last one made, once.
+    #[inline]
+    pub(crate) fn take_evicted(&mut self) -> Option<StateKey> {
+        self.evicted.take()
+    }
+
     /// [`Tracker::judge`] with the packet's connection key, direction and
     /// key hash already made ([`state_table::packet_keys`], `None` for a
     /// non-first fragment): the engine's worker makes them once for the
@@ -581,7 +673,7 @@ impl Tracker {
                 (ts_ns, tcp_flags),
                 &fast,
                 cache,
-                counters,
+                (counters, &mut self.evicted),
             );
         }
         (fast, allowed)
@@ -641,7 +733,7 @@ impl Tracker {
         let table = slot.get_or_insert_with(|| ShardTable::new(cap));
         let (ports, cacheable) = cache_kind(self.memo.is_some(), p);
         let cache = cacheable.then(|| CachedFast::of(fast, ports));
-        add_conn(table, conn, at, fast, cache, counters);
+        add_conn(table, conn, at, fast, cache, (counters, &mut self.evicted));
     }
 }
 
@@ -664,7 +756,7 @@ fn add_conn(
     (ts_ns, tcp_flags): (u64, u8),
     fast: &Fast,
     cache: Option<CachedFast>,
-    counters: &mut Counters,
+    (counters, evicted): (&mut Counters, &mut Option<StateKey>),
 ) {
     counters.connections += 1;
     let conn = conntrack::new_conn(fast.judgement.tracking, forward, ts_ns, tcp_flags);
@@ -672,7 +764,10 @@ fn add_conn(
         conn,
         cache: [cache, None],
     };
-    table.insert_evicting(*key, h, e, |_, _| counters.connections_evicted += 1);
+    table.insert_evicting(*key, h, e, |k, _| {
+        counters.connections_evicted += 1;
+        *evicted = Some(k);
+    });
 }
 
 #[cfg(test)]

@@ -41,19 +41,26 @@ pub enum Class {
     Unchanged,
     /// Flow logs only: a flow whose records only AFTER places (VNICs the
     /// change adds), judged by AFTER alone (since the twenty-ninth
-    /// session). Not a class of `--fail-on`.
+    /// session; a class of `--fail-on` since the thirtieth).
     NewPath,
+    /// Flow logs only: a flow whose records only BEFORE places (VNICs the
+    /// change removes), judged by BEFORE alone (since the thirtieth
+    /// session).
+    GonePath,
 }
 
 impl Class {
     /// A class of `--fail-on` (`would-break`, `newly-allowed`,
-    /// `reason-changed`).
+    /// `reason-changed`; `new-path` and `gone-path`, which only flow logs
+    /// have, since the thirtieth session).
     #[must_use]
     pub fn parse(t: &str) -> Option<Class> {
         match t.trim() {
             "would-break" => Some(Class::WouldBreak),
             "newly-allowed" => Some(Class::NewlyAllowed),
             "reason-changed" => Some(Class::ReasonChanged),
+            "new-path" => Some(Class::NewPath),
+            "gone-path" => Some(Class::GonePath),
             _ => None,
         }
     }
@@ -67,6 +74,7 @@ impl Class {
             Class::ReasonChanged => "reason changed",
             Class::Unchanged => "unchanged",
             Class::NewPath => "new path",
+            Class::GonePath => "gone path",
         }
     }
 }

@@ -27,13 +27,15 @@ pub struct FlowCounts {
 
 impl FlowCounts {
     /// Whether a flow of a class in `classes` was found: what `--fail-on`
-    /// fails on (unchanged flows never count).
+    /// fails on (unchanged flows never count; new and gone paths are not
+    /// in these counts: the flow-log report's
+    /// `zprsim_dataplane::flowlog::diff::Report::fails_on` counts them).
     pub fn any_of<'a>(&self, classes: impl IntoIterator<Item = &'a Class>) -> bool {
         classes.into_iter().any(|c| match c {
             Class::WouldBreak => self.would_break > 0,
             Class::NewlyAllowed => self.newly_allowed > 0,
             Class::ReasonChanged => self.reason_changed > 0,
-            Class::Unchanged | Class::NewPath => false,
+            Class::Unchanged | Class::NewPath | Class::GonePath => false,
         })
     }
 }

@@ -170,8 +170,9 @@ impl<'s, 'w> DiffSink<'s, 'w> {
                 self.newly_allowed
                     .add(reason, c.newly_allowed, before, pair());
             }
-            // A capture diff judges every packet by both: no new path.
-            Class::ReasonChanged | Class::Unchanged | Class::NewPath => {}
+            // A capture diff judges every packet by both: no new or gone
+            // path.
+            Class::ReasonChanged | Class::Unchanged | Class::NewPath | Class::GonePath => {}
         }
     }
 }
@@ -190,7 +191,7 @@ impl PairSink for DiffSink<'_, '_> {
             Class::WouldBreak => self.counts.would_break += 1,
             Class::NewlyAllowed => self.counts.newly_allowed += 1,
             Class::ReasonChanged => self.counts.reason_changed += 1,
-            Class::Unchanged | Class::NewPath => {
+            Class::Unchanged | Class::NewPath | Class::GonePath => {
                 self.counts.unchanged += 1;
                 return Ok(());
             }

@@ -98,6 +98,11 @@ pub(crate) enum Open {
     Live(Slot, Hint),
     /// A record timed out, or the packet is not exact: its slot.
     Other(Slot),
+    /// A record that holds its connection ([`FlowState::conn`]) could not
+    /// serve the packet: the connection's state must go back to the
+    /// tracker ([`Flows::take_held`]) before anything else reads it. Its
+    /// slot, and where the tracker last held the connection.
+    Held(Slot, Hint),
 }
 
 impl Open {
@@ -105,7 +110,7 @@ impl Open {
     pub(crate) fn slot(self) -> Option<Slot> {
         match self {
             Open::None => None,
-            Open::Live(s, _) | Open::Other(s) => Some(s),
+            Open::Live(s, _) | Open::Other(s) | Open::Held(s, _) => Some(s),
         }
     }
 }
@@ -134,19 +139,23 @@ impl Side {
         self.code
     }
 
-    /// The verdict this side records, as the worker counts it: only for a
-    /// drop, whose [`Judgement::tracking`] nothing reads (it is meaningful
-    /// only for an allowed first packet), so it is left at its default.
-    pub(crate) fn dropped_fast(self) -> Option<Fast> {
-        (self.code != 0).then(|| Fast {
+    /// The verdict this side records, as the rule statistics count it
+    /// (deciding rules and the audit flag; [`Judgement::tracking`], which
+    /// they do not read, left at its default).
+    pub(crate) fn as_fast(self) -> Fast {
+        Fast {
             judgement: Judgement {
-                verdict: Verdict::Drop,
+                verdict: if self.code == 0 {
+                    Verdict::Allow
+                } else {
+                    Verdict::Drop
+                },
                 stage: code_stage(self.code),
                 zpr_audit: self.audit,
                 tracking: Tracking::default(),
             },
             rules: self.rules,
-        })
+        }
     }
 
     fn decided(self) -> Decided {
@@ -212,13 +221,28 @@ pub(crate) struct FlowState<X = ()> {
     /// ([`crate::state_table::packet_keys`]): for an exact record, a packet
     /// with the same direction is the same packet.
     first_forward: bool,
-    /// Exact record (TCP or UDP with ports, its connection key equal to its
-    /// flow key) whose scenario's tracker has held no connection under
-    /// that key since the record opened: every packet of it so far was
-    /// judged as a first packet and dropped. Its first and reply sides are
-    /// then the verdicts of any later packet in their directions
-    /// ([`Flows::known_drop`]).
-    no_conn: bool,
+    /// What the record knows of its connection: [`NO_CONN`], or what it
+    /// holds of it ([`HOLDS_FIRST`], [`HOLDS_REPLY`]), or neither.
+    ///
+    /// [`NO_CONN`]: an exact record (TCP or UDP with ports, its connection
+    /// key equal to its flow key) whose scenario's tracker has held no
+    /// connection under that key since the record opened: every packet of
+    /// it so far was judged as a first packet and dropped. Its first and
+    /// reply sides are then the verdicts of any later packet in their
+    /// directions ([`Flows::known_drop`]).
+    ///
+    /// [`HOLDS_FIRST`], [`HOLDS_REPLY`]: the record holds its connection:
+    /// the connection's idle state is the record's own (`last_ns`, `both`,
+    /// `closing`, the same values, and its initiator is the first packet's
+    /// direction), and its entry in the tracker is stale until
+    /// [`Flows::take_held`] hands it back. A bit says the verdict the
+    /// connection caches for that direction is allowed and is the record's
+    /// side of it, so an allowed packet of a known connection is served
+    /// from this one entry ([`Flows::known_drop`]). Set by [`Flows::hold`].
+    ///
+    /// One byte for both (the record's state has no byte to spare: 104
+    /// bytes, a 144-byte entry).
+    conn: u8,
     /// Where the scenario's tracker last held this record's connection
     /// ([`Flows::allowed_live`]; only a hint).
     conn_at: Hint,
@@ -360,6 +384,61 @@ pub(crate) struct Flows<X: Extra = ()> {
     /// Where the scenario's stand-ins are: a closed record whose drops
     /// are owed to one is counted ([`Counters::stand_in_dropped`]).
     owed: Option<Arc<StandInOwed>>,
+    /// A record that held its connection ([`FlowState::conn`]), evicted
+    /// by a new one: its connection's state, for the tracker
+    /// ([`Flows::take_back`]).
+    back: Option<(StateKey, Hint, HeldState)>,
+}
+
+/// [`FlowState::conn`]: the record holds its connection, whose verdict
+/// for the first packet's direction is allowed and is the record's
+/// `first` side.
+const HOLDS_FIRST: u8 = 1;
+/// [`FlowState::conn`]: the record holds its connection, whose verdict
+/// for the reverse direction is allowed and is the record's `reply` side.
+const HOLDS_REPLY: u8 = 2;
+/// [`FlowState::conn`]: the record holds its connection.
+const HELD: u8 = HOLDS_FIRST | HOLDS_REPLY;
+/// [`FlowState::conn`]: no connection since the record opened.
+pub(crate) const NO_CONN: u8 = 4;
+
+/// A held connection's idle state as the tracker keeps it: the time of
+/// its last packet, both ways, closing ([`crate::conntrack::Conn`]).
+pub(crate) type HeldState = (u64, bool, bool);
+
+/// An allowed packet of a connection its record holds
+/// ([`FlowState::conn`]), served from the record alone when the record
+/// holds the verdict of the packet's direction (`forward` in the key's
+/// order): what [`crate::judge::Tracker::known_allowed`], the worker's
+/// count and [`Flows::allowed_live`] do for it, in one entry. The
+/// connection's touch is the record's own update: while held, the
+/// connection's `last_ns`, `both` and `closing` are the record's and
+/// change as the record's do (the same maximum of times, the same reverse
+/// direction, the same FIN or RST), and the record's timeout, already
+/// looked at, is the connection's. `None`, nothing changed, when the
+/// record does not hold that direction's verdict.
+#[inline(always)]
+fn held_allowed<'a, X>(
+    r: &'a mut FlowState<X>,
+    it: &Item,
+    forward: bool,
+    counters: &mut Counters,
+) -> Option<&'a Side> {
+    // A packet to itself has one direction, never a reply.
+    let reverse = forward != r.first_forward;
+    let bit = if reverse { HOLDS_REPLY } else { HOLDS_FIRST };
+    // HOLDS_REPLY is set only with a reply side.
+    if r.conn & bit == 0 || (reverse && r.reply.is_none()) {
+        return None;
+    }
+    r.bytes += u64::from(it.wire_len);
+    r.allowed += 1;
+    r.last_ns = r.last_ns.max(it.ts_ns);
+    r.both |= reverse;
+    r.closing |= it.tcp_flags & (conntrack::TCP_FIN | conntrack::TCP_RST) != 0;
+    let side = if reverse { r.reply.as_ref()? } else { &r.first };
+    counters.record_held(side.audit, &side.rules, it.wire_len, reverse);
+    Some(side)
 }
 
 fn flow_key(k: &StateKey) -> FlowKey {
@@ -394,6 +473,7 @@ impl<X: Extra> Flows<X> {
             top: Vec::new(),
             top_n,
             owed,
+            back: None,
         }
     }
 
@@ -426,7 +506,7 @@ impl<X: Extra> Flows<X> {
 
     /// Finds the packet's open record (`key`, `h` its hash) and, when it
     /// can, serves the packet from it: the verdict of a packet of an
-    /// exact record that holds no connection (see [`FlowState::no_conn`]),
+    /// exact record that holds no connection (see [`NO_CONN`]),
     /// when the record already has it, counted and added to the record:
     /// the first packet's verdict when `forward` is the first packet's
     /// direction, the first reply's otherwise (most packets of generated
@@ -442,6 +522,14 @@ impl<X: Extra> Flows<X> {
     /// the direction is the connection key's (`forward` against the first
     /// packet's), which for an exact record is [`conntrack::reverses`]
     /// without comparing addresses.
+    ///
+    /// And an allowed packet of a connection the record holds
+    /// ([`FlowState::conn`], [`held_allowed`]): counted and added to the
+    /// record, the connection's touch being the record's own update, with
+    /// no read of the connection's entry (the tracker's table is another
+    /// array: two entries, ~5 MB for 20,000 flows, more than a core's L2,
+    /// where a dropped packet read one; docs/benchmarks.md, thirtieth
+    /// session).
     ///
     /// `Ok` with how the packet was decided; else nothing changed and
     /// `Err` says what was found, for the slow path ([`Open`]: the slot is
@@ -461,7 +549,7 @@ impl<X: Extra> Flows<X> {
         (key, h): (&StateKey, u64),
         (exact, forward): (bool, bool),
         counters: &mut Counters,
-    ) -> Result<Side, Open> {
+    ) -> Result<&Side, Open> {
         let Some(Some(t)) = self.tables.get_mut(usize::from(it.shard) % SHARDS) else {
             return Err(Open::None);
         };
@@ -472,16 +560,23 @@ impl<X: Extra> Flows<X> {
             || it.ts_ns.saturating_sub(r.last_ns)
                 > conntrack::timeout_ns(it.packet.proto, r.both, r.closing)
         {
+            if r.conn & HELD != 0 {
+                return Err(Open::Held(slot, r.conn_at));
+            }
             return Err(Open::Other(slot));
         }
-        if !r.no_conn {
-            return Err(Open::Live(slot, r.conn_at));
+        if r.conn & NO_CONN == 0 {
+            if r.conn & HELD == 0 {
+                return Err(Open::Live(slot, r.conn_at));
+            }
+            let at = r.conn_at;
+            return held_allowed(r, it, forward, counters).ok_or(Open::Held(slot, at));
         }
         // Same key, other direction: the first packet's reverse (a packet
         // to itself has one direction, never a reply).
         let reverse = forward != r.first_forward;
-        let side = match (reverse, r.reply) {
-            (false, _) => r.first,
+        let side = match (reverse, &r.reply) {
+            (false, _) => &r.first,
             (true, Some(s)) => s,
             (true, None) => return Err(Open::Live(slot, r.conn_at)),
         };
@@ -524,7 +619,7 @@ impl<X: Extra> Flows<X> {
         r.bytes += u64::from(it.wire_len);
         r.allowed += 1;
         r.last_ns = r.last_ns.max(it.ts_ns);
-        r.no_conn = false;
+        r.conn &= !NO_CONN;
         r.conn_at = conn_at;
         if !r.both {
             // A packet to itself has one direction, never a reply.
@@ -535,6 +630,86 @@ impl<X: Extra> Flows<X> {
             r.both |= reverse;
         }
         r.closing |= it.tcp_flags & (conntrack::TCP_FIN | conntrack::TCP_RST) != 0;
+    }
+
+    /// Lets the live record at `slot` (in `shard`) hold its connection
+    /// ([`FlowState::conn`]) after a packet served through the tracker
+    /// ([`Flows::allowed_live`]), `conn` the connection as the tracker
+    /// holds it now: only when the connection's idle state is the
+    /// record's (the same last time, both ways and closing) and its
+    /// initiator the first packet's direction, so that both change alike
+    /// from here on; each direction's bit only when the connection caches
+    /// an allowed verdict for it that is the record's side of it (the same
+    /// audit flag and deciding rules). Otherwise nothing changes. Once a
+    /// flow, off the per-packet path.
+    #[inline(never)]
+    pub(crate) fn hold(&mut self, shard: u16, slot: Slot, conn: &crate::judge::HeldConn) {
+        let Some(Some(t)) = self.tables.get_mut(usize::from(shard) % SHARDS) else {
+            return;
+        };
+        let Some(r) = t.get_mut(slot) else {
+            return;
+        };
+        if r.conn != 0
+            || conn.initiator_forward != r.first_forward
+            || conn.state != (r.last_ns, r.both, r.closing)
+        {
+            return;
+        }
+        let same = |side: Option<Side>, v: Option<(bool, [Option<RuleId>; 5])>| {
+            matches!((side, v), (Some(s), Some((audit, rules)))
+                if s.code == 0 && s.audit == audit && s.rules == rules)
+        };
+        let [first, reply] = conn.allowed;
+        let mut held = 0;
+        if same(Some(r.first), first) {
+            held |= HOLDS_FIRST;
+        }
+        if same(r.reply, reply) {
+            held |= HOLDS_REPLY;
+        }
+        r.conn = held;
+    }
+
+    /// The connection state the record at `slot` (in `shard`) holds, if
+    /// it holds it ([`FlowState::conn`]), for the tracker: the record no
+    /// longer holds it. What every path but the held one does first.
+    #[inline(never)]
+    pub(crate) fn take_held(&mut self, shard: u16, slot: Slot) -> Option<HeldState> {
+        let Some(Some(t)) = self.tables.get_mut(usize::from(shard) % SHARDS) else {
+            return None;
+        };
+        let r = t.get_mut(slot)?;
+        if r.conn & HELD == 0 {
+            return None;
+        }
+        r.conn &= !HELD;
+        Some((r.last_ns, r.both, r.closing))
+    }
+
+    /// The tracker evicted the connection under `key` (hash `h`, in
+    /// `shard`): its record, if open, no longer holds it (there is nothing
+    /// to hand back).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn release(&mut self, shard: u16, key: &StateKey, h: u64) {
+        if let Some(Some(t)) = self.tables.get_mut(usize::from(shard) % SHARDS)
+            && let Some((_, r)) = t.find_mut(key, h)
+        {
+            r.conn &= !HELD;
+        }
+    }
+
+    /// The connection state of a record that held it and was evicted by
+    /// [`Flows::packet`] (its key, where the tracker last held it, its
+    /// state), for the tracker.
+    ///
+    /// Looked at before it is taken: `Option::take` writes the empty value
+    /// back every time, on the path of every new flow.
+    #[inline(always)]
+    pub(crate) fn take_back(&mut self) -> Option<(StateKey, Hint, HeldState)> {
+        self.back.as_ref()?;
+        self.back.take()
     }
 
     /// Adds a judged packet (its decision `side`) to its flow record, found
@@ -579,7 +754,9 @@ impl<X: Extra> Flows<X> {
                     r.dropped += 1;
                 }
                 r.last_ns = r.last_ns.max(it.ts_ns);
-                r.no_conn &= !conn;
+                if conn {
+                    r.conn &= !NO_CONN;
+                }
                 // The reverse direction of the first packet: addresses and
                 // ports swapped (a packet to itself is never a reply). Once
                 // one has come (`both`), it changes nothing more: not
@@ -607,7 +784,7 @@ impl<X: Extra> Flows<X> {
             l4: p.l4,
             src_is_a: key.first_is(&p.src),
             first_forward: forward,
-            no_conn: exact && !conn,
+            conn: if exact && !conn { NO_CONN } else { 0 },
             conn_at: Hint::NONE,
             code,
             first: side,
@@ -620,6 +797,9 @@ impl<X: Extra> Flows<X> {
         table.insert_evicting(*key, h, st, |k, old| evicted = Some((k, old)));
         if let Some((k, old)) = evicted {
             counters.flows_evicted += 1;
+            if old.conn & HELD != 0 {
+                self.back = Some((k, old.conn_at, (old.last_ns, old.both, old.closing)));
+            }
             self.finish_flow(k, &old, counters);
         }
         if let Some(r) = done {

@@ -74,7 +74,7 @@ fn say<K: std::hash::Hash + Eq>(
 }
 
 /// An address as written, or an endpoint `address:port` (`[v6]:port`).
-fn address(text: &str) -> Option<IpAddr> {
+pub(super) fn address(text: &str) -> Option<IpAddr> {
     let t = text.trim();
     if let Ok(a) = t.parse() {
         return Some(a);
@@ -85,7 +85,8 @@ fn address(text: &str) -> Option<IpAddr> {
     t.rsplit_once(':').and_then(|(a, _)| a.parse().ok())
 }
 
-fn live(o: &Obj) -> bool {
+/// Whether the export's object `o` is not gone (its `lifecycle-state`).
+pub(super) fn live(o: &Obj) -> bool {
     gs(o, "lifecycle-state").is_none_or(|s| !GONE.contains(&s))
 }
 

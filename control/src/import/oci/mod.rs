@@ -29,6 +29,7 @@ mod kinds;
 mod left_out;
 mod rules;
 mod security;
+mod service_vnics;
 mod services;
 mod subnets;
 mod tables;

@@ -15,7 +15,10 @@
 //! those a VNIC attachment (`oci compute vnic-attachment list`, `ATTACHED`
 //! or `ATTACHING`) says hold a VNIC that neither a `vnic get` nor a
 //! private IP names (one entry lost from the private-IP list with the
-//! VNIC's `vnic get`: since the twenty-ninth session); and, for IPv6,
+//! VNIC's `vnic get`: since the twenty-ninth session); those a service's
+//! object says hold a VNIC that nothing else names (a load balancer's
+//! private address, a mount target's private IP, a cluster's API
+//! endpoint, a node: `service_vnics.rs`, since the thirtieth); and, for IPv6,
 //! those with IPv6 blocks holding a VNIC known by its private IPv4 alone
 //! (no `vnic get`) whose IPv6 addresses the export does not list (no IPv6
 //! list, or one naming none of the subnet's while an exported VNIC of it
@@ -42,6 +45,8 @@ enum Fix {
     Vnic(String),
     /// This VNIC, or the subnet's IPv6 addresses.
     Ipv6(String),
+    /// This private IP (a service's VNIC's), and the subnet's private IPs.
+    PrivateIp(String),
 }
 
 impl Fix {
@@ -55,6 +60,9 @@ impl Fix {
             }
             Fix::Vnic(v) => format!(
                 "export the VNIC (`oci network vnic get --vnic-id {v}`) and the subnet's private IPs ({ips})"
+            ),
+            Fix::PrivateIp(p) => format!(
+                "export the private IP (`oci network private-ip get --private-ip-id {p}`) and the subnet's private IPs ({ips}) with their VNICs"
             ),
             Fix::Ipv6(v) => format!(
                 "export the VNIC (`oci network vnic get --vnic-id {v}`), or the subnet's IPv6 addresses (`oci network ipv6 list --subnet-id {subnet} --all`)"
@@ -185,6 +193,18 @@ pub(super) fn flag(inv: &Inventory, out_subnets: &mut [Value], warnings: &mut Ve
             Some(s) => say(s, reason, Fix::Vnic(v.to_owned())),
             None => {
                 everywhere.get_or_insert((reason, Fix::Vnic(v.to_owned())));
+            }
+        }
+    }
+    // A service's VNIC (a balancer's, a mount target's, an API
+    // endpoint's, a node's) that only the service's object names: its
+    // entry lost from the private-IP list (since the thirtieth session).
+    for l in super::service_vnics::lost(inv, out_subnets) {
+        let fix = l.private_ip.map_or(Fix::PrivateIps, Fix::PrivateIp);
+        match l.subnet {
+            Some(s) => say(&s, l.reason, fix),
+            None => {
+                everywhere.get_or_insert((l.reason, fix));
             }
         }
     }

@@ -17,7 +17,7 @@ use zprsim_control::compile::RuleId;
 use zprsim_control::packet::L4;
 
 use super::super::spool::Spooled;
-use super::{Extra, Finished, FlowState, Side, order};
+use super::{Extra, Finished, FlowState, NO_CONN, Side, order};
 use crate::state_table::{Hint, StateKey};
 
 /// Bytes of a record's spooled form before its [`Extra`].
@@ -49,7 +49,7 @@ impl<X: Extra> Spooled for Finished<X> {
             | u8::from(st.both) << 1
             | u8::from(st.closing) << 2
             | u8::from(st.first_forward) << 3
-            | u8::from(st.no_conn) << 4;
+            | u8::from(st.conn & NO_CONN != 0) << 4;
         w.bytes(&[flags, st.code, 0, 0]);
         w.side(Some(st.first));
         w.side(st.reply);
@@ -89,7 +89,8 @@ impl<X: Extra> Spooled for Finished<X> {
                 l4,
                 src_is_a,
                 first_forward,
-                no_conn,
+                // A closed record holds no connection.
+                conn: if no_conn { NO_CONN } else { 0 },
                 // Only a hint into a tracker's table, of no use once the
                 // record is closed.
                 conn_at: Hint::NONE,
@@ -336,7 +337,7 @@ mod tests {
                             l4,
                             src_is_a: n.is_multiple_of(2),
                             first_forward: n.is_multiple_of(5),
-                            no_conn: n.is_multiple_of(7),
+                            conn: if n.is_multiple_of(7) { NO_CONN } else { 0 },
                             conn_at: Hint::NONE,
                             code: u8::try_from(n % 6).unwrap(),
                             first: side(0, false, 2),
@@ -359,14 +360,14 @@ mod tests {
                             g.st.both,
                             g.st.closing,
                             g.st.first_forward,
-                            g.st.no_conn
+                            g.st.conn
                         ),
                         (
                             f.st.last_ns,
                             f.st.both,
                             f.st.closing,
                             f.st.first_forward,
-                            f.st.no_conn
+                            f.st.conn
                         )
                     );
                     let k = flow_key(&f.key);

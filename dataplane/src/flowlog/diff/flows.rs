@@ -11,7 +11,7 @@ use zprsim_control::model::Scenario;
 use zprsim_control::verdict::{Stage, Verdict};
 
 use super::report::RejectedByOci;
-use super::sort::{AFTER_VNIC, Changed, INLINE_VNICS, ONLY_AFTER, Part, side_of};
+use super::sort::{AFTER_VNIC, Changed, INLINE_VNICS, ONLY_AFTER, ONLY_BEFORE, Part, side_of};
 use crate::community_id::community_id;
 use crate::diff::{Class, FlowCounts, PacketCounts, SideFlow};
 use crate::flowlog::judge::record_packet;
@@ -35,8 +35,47 @@ struct View {
     newly_allowed: u64,
     /// Per side: allowed and dropped packets.
     sides: [(u64, u64); 2],
-    /// Records only AFTER places (a VNIC the change adds).
-    only_after: bool,
+    /// Which scenarios place its records.
+    placed: Placed,
+}
+
+/// Which scenarios place a record: both, or one alone (a VNIC the
+/// change removes, or adds).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Placed {
+    #[default]
+    Both,
+    /// BEFORE alone: a VNIC the change removes (since the thirtieth
+    /// session).
+    Before,
+    /// AFTER alone: a VNIC the change adds (since the twenty-ninth).
+    After,
+}
+
+impl Placed {
+    fn of(p: &Part) -> Placed {
+        if p.sides[0] == ONLY_AFTER {
+            Placed::After
+        } else if p.sides[1] == ONLY_BEFORE {
+            Placed::Before
+        } else {
+            Placed::Both
+        }
+    }
+}
+
+/// Adds `packets` to a side's allowed or dropped ones by its code
+/// ([`super::sort::side_code`]); `first` takes the code of the first
+/// dropped one.
+fn count_side(first: &mut u8, s: &mut (u64, u64), code: u8, packets: u64) {
+    if code != 0 && *first == 0 {
+        *first = code;
+    }
+    if code == 0 {
+        s.0 = s.0.saturating_add(packets);
+    } else {
+        s.1 = s.1.saturating_add(packets);
+    }
 }
 
 /// One flow being built from its parts ([`Part`], in tuple order).
@@ -55,13 +94,17 @@ pub(super) struct Flow {
     /// Per side: verdict and stage of its first dropped record (allow
     /// when none).
     codes: [u8; 2],
-    /// Some record of it both scenarios place: its class is theirs, and
-    /// the records only AFTER places are left out of its counts. Else it
-    /// is a new path (since the twenty-ninth session): AFTER's alone.
-    compared: bool,
-    /// AFTER's verdict and stage of its first dropped record only AFTER
-    /// places: a new path's AFTER code.
-    only_after_code: u8,
+    /// Whether some record of it is placed by both scenarios, by BEFORE
+    /// alone, by AFTER alone ([`Placed`] as an index). A record both
+    /// place makes its class theirs, the records one alone places left
+    /// out of its counts; else a record AFTER alone places makes it a new
+    /// path (since the twenty-ninth session): AFTER's alone; else it is a
+    /// gone path (since the thirtieth): BEFORE's alone.
+    placed: [bool; 3],
+    /// BEFORE's verdict and stage of its first dropped record BEFORE
+    /// alone places (a gone path's BEFORE code), and AFTER's of its first
+    /// AFTER alone places (a new path's AFTER code).
+    one_side_codes: [u8; 2],
 }
 
 /// What a flow adds to the report's counts: its class, its packets (each
@@ -71,11 +114,14 @@ pub(super) struct Tally<'a> {
     pub(super) packets: &'a mut PacketCounts,
     pub(super) rejected: &'a mut RejectedByOci,
     pub(super) new_path: &'a mut NewPaths,
+    pub(super) gone_path: &'a mut GonePaths,
 }
 
 /// Flows whose records only AFTER places, at VNICs the change adds (the
 /// report's `new_path`; since the twenty-ninth session): judged by AFTER
-/// alone, each direction counted at one VNIC.
+/// alone, each direction counted at one VNIC. A flow some record of which
+/// BEFORE alone places too (a VNIC replaced by another) is one of these:
+/// it still has a path after.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct NewPaths {
     /// Flows.
@@ -96,6 +142,30 @@ impl NewPaths {
     }
 }
 
+/// Flows whose records only BEFORE places, at VNICs the change removes
+/// (the report's `gone_path`; since the thirtieth session): judged by
+/// BEFORE alone, each direction counted at one VNIC. AFTER has no VNIC
+/// for them: what BEFORE allows of them is traffic the change ends.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct GonePaths {
+    /// Flows.
+    pub flows: u64,
+    /// Of those, flows BEFORE allows some packets of.
+    pub allowed_flows: u64,
+    /// Their packets.
+    pub packets: u64,
+    /// Of those, the packets BEFORE allows.
+    pub allowed_packets: u64,
+}
+
+impl GonePaths {
+    /// No gone path.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.flows == 0
+    }
+}
+
 impl Flow {
     /// A flow of its first part.
     pub(super) fn of(p: &Part) -> Flow {
@@ -107,8 +177,8 @@ impl Flow {
             changed: false,
             rejected: false,
             codes: [0; 2],
-            compared: false,
-            only_after_code: 0,
+            placed: [false; 3],
+            one_side_codes: [0; 2],
         };
         f.add(p);
         f
@@ -119,22 +189,24 @@ impl Flow {
         self.records += 1;
         self.vnics.insert(p.vnic);
         self.changed |= p.reason_changed;
-        let only_after = p.sides[0] == ONLY_AFTER;
-        self.compared |= !only_after;
-        self.rejected |= p.rejected && !only_after;
+        let placed = Placed::of(p);
+        if let Some(x) = self.placed.get_mut(placed as usize) {
+            *x = true;
+        }
+        self.rejected |= p.rejected && placed == Placed::Both;
         let f = &self.first;
         let forward = p.src == f.src && p.dst == f.dst && p.sport == f.sport;
         let at = match self
             .views
             .iter()
-            .position(|v| v.vnic == p.vnic && v.forward == forward)
+            .position(|v| v.vnic == p.vnic && v.forward == forward && v.placed == placed)
         {
             Some(i) => i,
             None => {
                 self.views.push(View {
                     vnic: p.vnic,
                     forward,
-                    only_after,
+                    placed,
                     ..View::default()
                 });
                 self.views.len() - 1
@@ -145,16 +217,15 @@ impl Flow {
         };
         v.packets = v.packets.saturating_add(p.packets);
         v.bytes = v.bytes.saturating_add(p.bytes);
-        if only_after {
-            // AFTER's verdict alone: no before to break or newly allow.
-            if p.sides[1] != 0 && self.only_after_code == 0 {
-                self.only_after_code = p.sides[1];
-            }
-            let s = &mut v.sides[1];
-            if p.sides[1] == 0 {
-                s.0 = s.0.saturating_add(p.packets);
-            } else {
-                s.1 = s.1.saturating_add(p.packets);
+        if placed != Placed::Both {
+            // One side's verdict alone: nothing to break or newly allow.
+            let side = usize::from(placed == Placed::After);
+            if let (Some(first), Some(s), Some(&c)) = (
+                self.one_side_codes.get_mut(side),
+                v.sides.get_mut(side),
+                p.sides.get(side),
+            ) {
+                count_side(first, s, c, p.packets);
             }
             return;
         }
@@ -171,14 +242,7 @@ impl Flow {
             // A flow's verdict on a side: drop (at the stage of its first
             // dropped record, by window start, then judging order) when any
             // record is dropped.
-            if c != 0 && *code == 0 {
-                *code = c;
-            }
-            if c == 0 {
-                s.0 = s.0.saturating_add(p.packets);
-            } else {
-                s.1 = s.1.saturating_add(p.packets);
-            }
+            count_side(code, s, c, p.packets);
         }
     }
 
@@ -191,14 +255,15 @@ impl Flow {
     /// destination was dropped today), then the first.
     fn counted(&self) -> View {
         let mut sum = View::default();
+        let kind = self.kind();
         for forward in [true, false] {
             let mut best: Option<&View> = None;
             // A flow both scenarios place counts their views; a new path,
-            // AFTER's alone.
+            // AFTER's alone; a gone path, BEFORE's alone.
             for v in self
                 .views
                 .iter()
-                .filter(|v| v.forward == forward && v.only_after != self.compared)
+                .filter(|v| v.forward == forward && v.placed == kind)
             {
                 if best.is_none_or(|b| {
                     (v.would_break, v.packets, v.rejected) > (b.would_break, b.packets, b.rejected)
@@ -220,6 +285,17 @@ impl Flow {
         sum
     }
 
+    /// Which of its records count ([`Flow::placed`]): those both
+    /// scenarios place when there are any, else those AFTER alone places
+    /// (a new path), else BEFORE's (a gone path).
+    fn kind(&self) -> Placed {
+        match self.placed {
+            [true, ..] => Placed::Both,
+            [_, _, true] => Placed::After,
+            _ => Placed::Before,
+        }
+    }
+
     /// Counts the flow in its class and its packets; its record for
     /// `--flows` when it changed (VNICs past [`INLINE_VNICS`] go to
     /// `overflow`). The packets of a record OCI rejected were dropped
@@ -233,13 +309,24 @@ impl Flow {
         overflow: &mut Vec<Vec<u32>>,
     ) -> Option<Changed> {
         let n = self.counted();
+        let kind = self.kind();
         t.packets.total = t.packets.total.saturating_add(n.packets);
-        if !self.compared {
-            let np = &mut *t.new_path;
-            np.flows += 1;
-            np.packets = np.packets.saturating_add(n.packets);
-            np.dropped_packets = np.dropped_packets.saturating_add(n.sides[1].1);
-            np.dropped_flows += u64::from(self.only_after_code != 0);
+        match kind {
+            Placed::Both => {}
+            Placed::After => {
+                let np = &mut *t.new_path;
+                np.flows += 1;
+                np.packets = np.packets.saturating_add(n.packets);
+                np.dropped_packets = np.dropped_packets.saturating_add(n.sides[1].1);
+                np.dropped_flows += u64::from(self.one_side_codes[1] != 0);
+            }
+            Placed::Before => {
+                let gp = &mut *t.gone_path;
+                gp.flows += 1;
+                gp.packets = gp.packets.saturating_add(n.packets);
+                gp.allowed_packets = gp.allowed_packets.saturating_add(n.sides[0].0);
+                gp.allowed_flows += u64::from(n.sides[0].0 > 0);
+            }
         }
         if self.rejected {
             t.rejected.flows += 1;
@@ -248,8 +335,10 @@ impl Flow {
         t.packets.would_break = t.packets.would_break.saturating_add(n.would_break);
         t.packets.newly_allowed = t.packets.newly_allowed.saturating_add(n.newly_allowed);
         let counts = &mut *t.flows;
-        let class = if !self.compared {
+        let class = if kind == Placed::After {
             3
+        } else if kind == Placed::Before {
+            4
         } else if n.would_break > 0 {
             counts.would_break += 1;
             0
@@ -275,10 +364,10 @@ impl Flow {
             u8::MAX
         };
         let p = &self.first;
-        let codes = if self.compared {
-            self.codes
-        } else {
-            [ONLY_AFTER, self.only_after_code]
+        let codes = match kind {
+            Placed::Both => self.codes,
+            Placed::After => [ONLY_AFTER, self.one_side_codes[1]],
+            Placed::Before => [self.one_side_codes[0], ONLY_BEFORE],
         };
         let side = |i: usize| (codes[i], n.sides[i].0, n.sides[i].1);
         Some(Changed {
@@ -345,8 +434,9 @@ pub struct ChangedFlow {
     /// BEFORE's view; `null` for a new path (only AFTER places its
     /// records).
     pub before: Option<SideFlow>,
-    /// AFTER's view.
-    pub after: SideFlow,
+    /// AFTER's view; `null` for a gone path (only BEFORE places its
+    /// records: a VNIC the change removes).
+    pub after: Option<SideFlow>,
 }
 
 /// The changed flows in `--flows` order, read back from their sort.
@@ -421,8 +511,8 @@ fn changed_flow(s: [&Scenario; 2], c: &Changed, overflow: &[Vec<u32>]) -> Change
         })
         .collect();
     // A new path has no before: its line's own verdict and packets are
-    // AFTER's.
-    let new_path = c.class == 3;
+    // AFTER's. A gone path has no after.
+    let (new_path, gone_path) = (c.class == 3, c.class == 4);
     let (before, after) = (side(0), side(1));
     let own = if new_path { &after } else { &before };
     ChangedFlow {
@@ -448,9 +538,10 @@ fn changed_flow(s: [&Scenario; 2], c: &Changed, overflow: &[Vec<u32>]) -> Change
             0 => Class::WouldBreak,
             1 => Class::NewlyAllowed,
             3 => Class::NewPath,
+            4 => Class::GonePath,
             _ => Class::ReasonChanged,
         },
         before: (!new_path).then_some(before),
-        after,
+        after: (!gone_path).then_some(after),
     }
 }

@@ -34,7 +34,7 @@ use zprsim_control::model::Scenario;
 use zprsim_control::stopped::StoppedBy;
 use zprsim_control::verdict::Verdict;
 
-pub use flows::{ChangedFlow, ChangedFlows, NewPaths};
+pub use flows::{ChangedFlow, ChangedFlows, GonePaths, NewPaths};
 pub use report::{FlowLogCounts, RejectedByOci, Report, SideOut};
 
 use crate::conntrack::ConnKey;
@@ -49,7 +49,7 @@ use crate::warning::{RunWarning, RunWarningCode, messages};
 use flows::{Flow, Tally};
 use path::Paths;
 use rules::{RuleNumbers, Verdicts};
-use sort::{AFTER_VNIC, Changed, ONLY_AFTER, Part, key_bytes, side_code};
+use sort::{AFTER_VNIC, Changed, ONLY_AFTER, ONLY_BEFORE, Part, key_bytes, side_code};
 
 /// The two scenarios of a flow-log `diff`.
 pub struct Scenarios<'s> {
@@ -110,13 +110,13 @@ pub fn compare<'s>(
     // second wait here for AFTER's, and a record only one of them placed
     // is counted at the second's end.
     let mut numbers = RuleNumbers::new(sb, sa);
-    // BEFORE's verdict, VNIC, packets and judging position of each record
-    // of the second. The position orders a flow's parts: BEFORE judges a
+    // BEFORE's verdict, VNIC, record and judging position of each record
+    // of the second (the record kept for one AFTER does not place). The position orders a flow's parts: BEFORE judges a
     // second's records by the tie rule (the opener of a connection whose
     // two directions one window holds first, docs/semantics.md §6.4),
     // then input order, so a flow is named by its opener as `replay`
     // takes it, not by whichever of its records OCI wrote first.
-    let mut waiting: HashMap<usize, (Verdicts, u32, u64, u64)> = HashMap::new();
+    let mut waiting: HashMap<usize, (Verdicts, u32, LogRecord, u64)> = HashMap::new();
     let mut judged_before = 0u64;
     // Each compared record's part of its flow, sorted by tuple outside
     // memory past the buffer: flows are then built one at a time.
@@ -136,8 +136,9 @@ pub fn compare<'s>(
     // Records one scenario places and the other does not (a VNIC without
     // the record's `id` on one side): said; those only AFTER places (a
     // VNIC the change adds) are judged by AFTER alone, as new paths
-    // (since the twenty-ninth session), those only BEFORE places are not
-    // compared.
+    // (since the twenty-ninth session), those only BEFORE places (a VNIC
+    // the change removes) by BEFORE alone, as gone paths (since the
+    // thirtieth).
     let (mut compared, mut one_side) = (0u64, [(0u64, 0u64); 2]);
     // Judging positions of the records only AFTER places: after BEFORE's
     // of the same window start.
@@ -147,22 +148,24 @@ pub fn compare<'s>(
     // second (`stop`), and the flows are of the records compared before.
     let mut parts_full: Option<String> = None;
     let stop = AtomicBool::new(false);
-    // `b` `None`: a record only AFTER places.
+    // `b` `None`: a record only AFTER places; `af` `None`: only BEFORE.
     let mut pair = |r: &LogRecord,
                     seq: u64,
                     vnic: u32,
                     b: Option<&Verdicts>,
-                    af: &Verdicts|
+                    af: Option<&Verdicts>|
      -> Result<(), String> {
         if parts_full.is_some() {
             return Ok(());
         }
+        let both = b.is_some() && af.is_some();
         let Some((key, _)) = ConnKey::of(&record_packet(r, false)) else {
-            compared += u64::from(b.is_some());
+            compared += u64::from(both);
             return Ok(());
         };
         let before = b.map_or(ONLY_AFTER, |b| side_code(b.0, b.1));
-        let reason_changed = b.is_some_and(|b| {
+        let after = af.map_or(ONLY_BEFORE, |a| side_code(a.0, a.1));
+        let reason_changed = b.zip(af).is_some_and(|(b, af)| {
             b.0 != Verdict::Allow && af.0 != Verdict::Allow && (b.1 != af.1 || b.2 != af.2)
         });
         parts
@@ -178,7 +181,7 @@ pub fn compare<'s>(
                 sport: r.sport,
                 dport: r.dport,
                 vnic,
-                sides: [before, side_code(af.0, af.1)],
+                sides: [before, after],
                 reason_changed,
                 rejected: r.action == Action::Reject,
             })
@@ -194,7 +197,7 @@ pub fn compare<'s>(
             stop.store(true, Ordering::Relaxed);
             return Ok(());
         }
-        compared += u64::from(b.is_some());
+        compared += u64::from(both);
         Ok(())
     };
     // A signal after the reading (one during it stopped the reading, and
@@ -255,26 +258,31 @@ pub fn compare<'s>(
                 let v = path_verdicts(0, sb, cb, r, x)?;
                 let vnic = u32::try_from(x.vnic).unwrap_or(u32::MAX);
                 judged_before += 1;
-                waiting.insert(x.record, (v, vnic, r.packets, judged_before));
+                waiting.insert(x.record, (v, vnic, r.clone(), judged_before));
             }
             PairEvent::Judged(_, r, x) => {
                 let v = path_verdicts(1, sa, ca, r, x)?;
                 match waiting.remove(&x.record) {
-                    Some((b, vnic, _, at)) => pair(r, at, vnic, Some(&b), &v)?,
+                    Some((b, vnic, _, at)) => pair(r, at, vnic, Some(&b), Some(&v))?,
                     None => {
                         one_side[1].0 += 1;
                         one_side[1].1 = one_side[1].1.saturating_add(r.packets);
                         let vnic = u32::try_from(x.vnic).unwrap_or(u32::MAX >> 1) | AFTER_VNIC;
                         after_seq += 1;
-                        pair(r, after_seq, vnic, None, &v)?;
+                        pair(r, after_seq, vnic, None, Some(&v))?;
                     }
                 }
             }
             PairEvent::SecondEnd => {
-                // The packets of BEFORE-only records: kept with them.
-                for (_, (_, _, packets, _)) in waiting.drain() {
+                // The records only BEFORE places: gone paths, in BEFORE's
+                // judging order (a full temporary file names the same one
+                // every run).
+                let mut gone: Vec<_> = waiting.drain().map(|(_, w)| w).collect();
+                gone.sort_unstable_by_key(|w| w.3);
+                for (b, vnic, r, at) in gone {
                     one_side[0].0 += 1;
-                    one_side[0].1 = one_side[0].1.saturating_add(packets);
+                    one_side[0].1 = one_side[0].1.saturating_add(r.packets);
+                    pair(&r, at, vnic, Some(&b), None)?;
                 }
             }
         }
@@ -300,7 +308,7 @@ pub fn compare<'s>(
     let group_stop = || cut_before.is_none() && parts_full.is_none() && signalled();
     let grouped = group_flows(parts, part_buffer, i.spill, [sb, sa], &group_stop)?;
     let (counts, packets, rejected_by_oci) = (grouped.counts, grouped.packets, grouped.rejected);
-    let new_path = grouped.new_path;
+    let (new_path, gone_path) = (grouped.new_path, grouped.gone_path);
     let (changed, changed_full) = (grouped.changed, grouped.full);
     let temp_full = read.temp_full || parts_full.is_some();
     let stopped = temp_full || read.stopped || cut_before.is_some() || grouped.stopped.is_some();
@@ -320,7 +328,7 @@ pub fn compare<'s>(
         let (records, packets) = one_side[n];
         if records > 0 {
             let what = if n == 0 {
-                "they are not compared"
+                "judged by BEFORE alone, as gone paths (`gone_path` in the report, class `gone-path` in `--flows`)"
             } else {
                 "judged by AFTER alone, as new paths (`new_path` in the report, class `new-path` in `--flows`)"
             };
@@ -373,6 +381,7 @@ pub fn compare<'s>(
         packets,
         rejected_by_oci,
         new_path,
+        gone_path,
         before: SideOut::of(s.names[0].clone(), &ob.judgement, ob.judged),
         after: SideOut::of(s.names[1].clone(), &oa.judgement, oa.judged),
         flow_log: FlowLogCounts {
@@ -407,6 +416,7 @@ struct Grouped<'s> {
     packets: PacketCounts,
     rejected: RejectedByOci,
     new_path: NewPaths,
+    gone_path: GonePaths,
     changed: ChangedFlows<'s>,
     /// Their temporary file full (a full disk): the message.
     full: Option<String>,
@@ -437,6 +447,7 @@ fn group_flows<'s>(
     };
     let mut rejected = RejectedByOci::default();
     let mut new_path = NewPaths::default();
+    let mut gone_path = GonePaths::default();
     let mut changed: Sorter<Changed> = Sorter::new(buffer, spill.max_spill, spill.dir.as_deref());
     let mut overflow: Vec<Vec<u32>> = Vec::new();
     let mut sorted = parts.finish()?;
@@ -448,6 +459,7 @@ fn group_flows<'s>(
         packets: &mut packets,
         rejected: &mut rejected,
         new_path: &mut new_path,
+        gone_path: &mut gone_path,
     };
     let mut end = |f: Flow, t: &mut Tally<'_>| -> Result<(), String> {
         let Some(c) = f.changed_record(t, &mut overflow) else {
@@ -488,7 +500,11 @@ fn group_flows<'s>(
     let full = changed.recover("`diff`'s changed flows, sorted as `--flows` lists them").map(|m| {
         format!(
             "{m}; the changed flows past it are counted but not listed: `--flows` lists {kept} of the {} changed flow(s)",
-            counts.would_break + counts.newly_allowed + counts.reason_changed + new_path.flows
+            counts.would_break
+                + counts.newly_allowed
+                + counts.reason_changed
+                + new_path.flows
+                + gone_path.flows
         )
     });
     Ok(Grouped {
@@ -496,6 +512,7 @@ fn group_flows<'s>(
         packets,
         rejected,
         new_path,
+        gone_path,
         changed: ChangedFlows {
             before,
             after,

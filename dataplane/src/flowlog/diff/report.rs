@@ -1,16 +1,18 @@
 //! The `--report` of `diff` on flow logs (CLI contract).
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 use zprsim_control::load::Warning;
 use zprsim_control::stopped::StoppedBy;
 
-use crate::diff::{FlowCounts, PacketCounts};
+use crate::diff::{Class, FlowCounts, PacketCounts};
 use crate::drop_reason::StageCounts;
 use crate::flowlog::judge::{Agreement, FlowLogJudgement};
 use crate::judge::Totals;
 use crate::warning::RunWarning;
 
-use super::flows::NewPaths;
+use super::flows::{GonePaths, NewPaths};
 
 /// One scenario's side: counts as in the capture diff's report (less its
 /// `connections_evicted`), then the flow log's own.
@@ -84,6 +86,18 @@ pub struct FlowLogCounts {
     pub skipped_duplicate: u64,
 }
 
+impl Report {
+    /// Whether a flow of a class in `classes` was found: what `--fail-on`
+    /// fails on, new and gone paths among them (since the thirtieth
+    /// session).
+    #[must_use]
+    pub fn fails_on(&self, classes: &BTreeSet<Class>) -> bool {
+        self.flows.any_of(classes)
+            || (classes.contains(&Class::NewPath) && self.new_path.flows > 0)
+            || (classes.contains(&Class::GonePath) && self.gone_path.flows > 0)
+    }
+}
+
 /// The `--report` of `diff` on flow logs.
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -102,6 +116,11 @@ pub struct Report {
     /// session: such records were not compared).
     #[serde(skip_serializing_if = "NewPaths::is_empty")]
     pub new_path: NewPaths,
+    /// Flows whose records only BEFORE places (VNICs the change
+    /// removes), judged by BEFORE alone; absent when none (since the
+    /// thirtieth session: such records were not compared).
+    #[serde(skip_serializing_if = "GonePaths::is_empty")]
+    pub gone_path: GonePaths,
     /// BEFORE's side.
     pub before: SideOut,
     /// AFTER's side.

@@ -47,6 +47,10 @@ pub fn side_code(v: Verdict, st: Option<Stage>) -> u8 {
 /// places: a VNIC the change adds (since the twenty-ninth session).
 pub const ONLY_AFTER: u8 = 254;
 
+/// AFTER's code ([`side_code`]) of a part whose record only BEFORE
+/// places: a VNIC the change removes (since the thirtieth session).
+pub const ONLY_BEFORE: u8 = 253;
+
 /// The bit of [`Part::vnic`] (and [`Changed::vnics`]) that says the rest
 /// is an index into AFTER's VNICs: a VNIC only AFTER has.
 pub const AFTER_VNIC: u32 = 1 << 31;
@@ -93,7 +97,8 @@ pub struct Part {
     pub vnic: u32,
     /// BEFORE's and AFTER's verdict and stage ([`side_code`]) along the
     /// flow's whole path ([`super::path`]); BEFORE's [`ONLY_AFTER`] when
-    /// it does not place the record.
+    /// it does not place the record, AFTER's [`ONLY_BEFORE`] when it
+    /// does not.
     pub sides: [u8; 2],
     /// Dropped by both, at another stage or by other rules.
     pub reason_changed: bool,
@@ -198,7 +203,7 @@ pub struct Changed {
     /// packets.
     pub sides: [(u8, u64, u64); 2],
     /// 0 would break, 1 newly allowed, 2 reason changed, 3 new path (its
-    /// records only AFTER places).
+    /// records only AFTER places), 4 gone path (only BEFORE places them).
     pub class: u8,
     /// How many VNICs (`u8::MAX`: more than [`INLINE_VNICS`], and
     /// `vnics[0]` indexes the list kept beside).
