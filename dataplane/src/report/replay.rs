@@ -3,6 +3,7 @@
 //! have denied, the top dropped flows with why; and its summary.
 
 use std::fmt::Write as _;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -206,10 +207,10 @@ fn describe_flow(t: &TopFlow) -> String {
     let what = match (f.sport, f.dport, f.icmp_type) {
         (Some(sp), Some(dp), _) => {
             format!(
-                "{} {}:{sp} -> {}:{dp}",
+                "{} {} -> {}",
                 super::proto_name(f.proto),
-                f.src,
-                f.dst
+                SocketAddr::new(f.src, sp),
+                SocketAddr::new(f.dst, dp)
             )
         }
         (_, _, Some(ty)) => format!(
