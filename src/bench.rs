@@ -253,6 +253,10 @@ struct Report {
     packets: Totals,
     dropped_by_stage: StageCounts,
     non_ip: u64,
+    /// Of `non_ip`: IPv6 neighbour discovery and MLD, not judged.
+    link_local: u64,
+    /// Of `non_ip`: a host's packets to itself, not judged.
+    loopback: u64,
     /// Copy records left out (`--dedup`; 0 without it).
     copies: u64,
     /// Records judged by the frame inside their VXLAN header (`--decap
@@ -317,6 +321,8 @@ fn report(
         packets: c.packets,
         dropped_by_stage: StageCounts::of(c),
         non_ip: c.non_ip,
+        link_local: c.link_local,
+        loopback: c.loopback,
         copies: c.copies,
         decapsulated: c.decapsulated,
         node_local: c.node_local,

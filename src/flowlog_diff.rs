@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -292,7 +293,11 @@ fn summary(r: &Report, changed: &[ChangedFlow]) -> String {
     }
     for c in changed.iter().take(SUMMARY_FLOWS) {
         let ports = match (c.sport, c.dport) {
-            (Some(s), Some(d)) => format!("{}:{s} -> {}:{d}", c.src, c.dst),
+            (Some(s), Some(d)) => format!(
+                "{} -> {}",
+                SocketAddr::new(c.src, s),
+                SocketAddr::new(c.dst, d)
+            ),
             _ => format!("{} -> {}", c.src, c.dst),
         };
         let _ = writeln!(

@@ -420,7 +420,21 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // said here rather than by the next command on a file the user did not
     // write. Nothing is written then.
     let shown = format!("{} (as it would be written)", output.display());
-    if let Err(e) = zprsim_control::load::from_toml_str(&imported.toml, &shown) {
+    let loaded = zprsim_control::load::from_toml_str(&imported.toml, &shown);
+    if let Ok(l) = &loaded
+        && l.scenario.vcns.is_empty()
+    {
+        // An export of a compartment with no VCN (a wrong
+        // `--compartment-id`: the CLI prints nothing for an empty list)
+        // imported silently into an empty scenario (QA round twenty-two).
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "warning: the export holds no VCN: no `oci network vcn list` output under `{}` lists one (the CLI prints nothing for a compartment without VCNs: a wrong `--compartment-id`?), so `{}` is an empty scenario, against which every packet drops at route; export the compartment that holds the VCNs (examples/export-oci.sh)",
+            escape(&a.dir.display().to_string()),
+            escape(&output.display().to_string())
+        );
+    }
+    if let Err(e) = loaded {
         // Compartments that reuse a VCN CIDR (every console wizard's
         // `10.0.0.0/16`): said with the way out.
         let e = e.to_string();

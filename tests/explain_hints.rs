@@ -234,7 +234,7 @@ fn a_vnic_named_has_its_other_addresses_of_the_family_judged_too() {
     // reaches, went unsaid.
     let t = explain(CLOSED, "2001:db8:1::1", "vnic:a", false);
     assert!(
-        t.contains("-> 2603:c020:0:1::10:443: DROP at ingress-security"),
+        t.contains("-> [2603:c020:0:1::10]:443: DROP at ingress-security"),
         "{t}"
     );
     assert!(

@@ -196,3 +196,34 @@ fn explain_names_the_opener_of_a_connection_tracking_let_go() {
     assert_eq!(unbounded["reply"], Value::Bool(true), "{unbounded}");
     assert_eq!(unbounded["opened_by"].as_u64(), Some(1), "{unbounded}");
 }
+
+/// An IPv6 packet was named `tcp 2603:c020:9:1::10:49152 ->
+/// 2603:c020:9:1::20:22`: `2603:c020:9:1::20:22` is itself an IPv6
+/// address, so the port could not be told from the address, and copied
+/// into `--dst` it named another one. Addresses with a port are written as
+/// `SocketAddr` writes them now: IPv6 in brackets, IPv4 unchanged.
+///
+/// Found by QA round twenty-two (thirtieth session, branch s30-qa).
+#[test]
+fn an_ipv6_address_with_a_port_is_written_in_brackets() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), crate::link_local::SCENARIO).unwrap();
+    let first_line = |src: &str, dst: &str| {
+        let o = run_in(
+            dir.path(),
+            [
+                "explain", "s.toml", "--src", src, "--dst", dst, "--proto", "tcp", "--dport", "22",
+            ],
+        );
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        out.lines().next().unwrap_or_default().to_owned()
+    };
+    assert_eq!(
+        first_line("2603:c020:9:1::10", "2603:c020:9:1::20"),
+        "tcp [2603:c020:9:1::10]:49152 -> [2603:c020:9:1::20]:22: DROP at ingress-security"
+    );
+    assert_eq!(
+        first_line("10.9.1.10", "10.9.1.20"),
+        "tcp 10.9.1.10:49152 -> 10.9.1.20:22: DROP at egress-security"
+    );
+}

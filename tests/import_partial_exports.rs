@@ -1147,3 +1147,35 @@ fn missing_nat_and_local_peering_gateways_keep_their_kinds() {
         );
     }
 }
+
+/// An export of a compartment with no VCN (a wrong `--compartment-id`:
+/// the OCI CLI prints nothing for an empty list, so every file of the
+/// export is empty) imported with exit 0 and no word into an empty
+/// scenario, against which every packet then drops at route. The import
+/// still writes it (an empty compartment is a valid one), with a warning
+/// saying what it lacks and the likely cause.
+///
+/// Found by QA round twenty-two (thirtieth session, branch s30-qa).
+#[test]
+fn an_export_without_a_vcn_is_said_to_be_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = dir.path().join("exp");
+    std::fs::create_dir(&exp).unwrap();
+    for name in crate::support::oke_export().keys() {
+        std::fs::write(exp.join(name), b"").unwrap();
+    }
+    let o = run_in(dir.path(), ["import", "oci", "exp", "-o", "s.toml"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{e}");
+    assert!(
+        e.contains("warning: the export holds no VCN: no `oci network vcn list` output under `exp` lists one"),
+        "{e}"
+    );
+    assert!(dir.path().join("s.toml").exists());
+    // The whole export: no such warning.
+    crate::support::oke_export_dir(dir.path());
+    let o = run_in(dir.path(), ["import", "oci", "export", "-o", "w.toml"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{e}");
+    assert!(!e.contains("holds no VCN"), "{e}");
+}

@@ -56,6 +56,7 @@ mod inputs_of_the_wrong_kind;
 mod internet;
 mod interrupted_runs;
 mod lab;
+mod link_local;
 mod output_and_name_safety;
 mod owed_drops;
 mod paste;

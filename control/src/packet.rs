@@ -165,7 +165,14 @@ impl fmt::Display for Packet {
         };
         match self.l4 {
             L4::Ports { sport, dport } => {
-                write!(f, "{name} {}:{sport} -> {}:{dport}", self.src, self.dst)
+                // `SocketAddr` writes an IPv6 address in brackets
+                // (`[2603:c020::20]:22`, RFC 5952 §6): bare, its port read
+                // as the address's last group.
+                let (s, d) = (
+                    std::net::SocketAddr::new(self.src, sport),
+                    std::net::SocketAddr::new(self.dst, dport),
+                );
+                write!(f, "{name} {s} -> {d}")
             }
             L4::Icmp { icmp_type, code } => {
                 write!(

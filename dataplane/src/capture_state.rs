@@ -23,6 +23,7 @@ use crate::engine::shape::{self, Look, Shape};
 use crate::judge::{Counters, Tracker};
 use crate::parse::{Parsed, parse_frame};
 use crate::state_table::StateKey;
+use crate::unjudged::Unjudged;
 
 /// Why packet N cannot be explained.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -153,6 +154,23 @@ pub fn packet_n<R: std::io::Read>(
             }
             _ => continue,
         };
+        if let Some(why) = crate::unjudged::classify(linktype, data, &meta.packet) {
+            if index == n {
+                let what = match why {
+                    Unjudged::LinkLocal => {
+                        "IPv6 neighbour discovery or MLD, which the VCN's virtual router handles as it handles ARP"
+                    }
+                    Unjudged::Loopback => {
+                        "a packet of a host to itself (127.0.0.0/8, ::1, or captured on a loopback device), which never reaches the VCN"
+                    }
+                };
+                return Err(Failure::Input(format!(
+                    "{file}: error: packet {n} ({} -> {}) is {what}: not judged (counted in `non_ip`, as `replay` counts it)",
+                    meta.packet.src, meta.packet.dst
+                )));
+            }
+            continue;
+        }
         let p = meta.packet;
         let shard = conntrack::shard_of(&p);
         let (ctx, key) = tracker.context_of(&p, shard, rec.ts_ns);

@@ -51,8 +51,16 @@ pub struct Counters {
     pub dropped_by_stage: [u64; DropReason::COUNT],
     /// Packets an audit-mode attribute would have dropped.
     pub zpr_audit_would_drop: u64,
-    /// Records that are not IP or of a link type not decoded.
+    /// Records that are not IP or of a link type not decoded, and IP
+    /// packets no VCN layer sees ([`crate::unjudged`]): every record read
+    /// is in `packets.total` or here (copies and node-local aside).
     pub non_ip: u64,
+    /// Of `non_ip`: IPv6 neighbour discovery and MLD
+    /// ([`crate::unjudged::Unjudged::LinkLocal`]).
+    pub link_local: u64,
+    /// Of `non_ip`: packets of a host to itself
+    /// ([`crate::unjudged::Unjudged::Loopback`]).
+    pub loopback: u64,
     /// Records left out as copies of a packet seen on another interface
     /// (`--dedup`): neither packets nor `non_ip`.
     pub copies: u64,
@@ -100,6 +108,8 @@ impl Counters {
         }
         self.zpr_audit_would_drop += o.zpr_audit_would_drop;
         self.non_ip += o.non_ip;
+        self.link_local += o.link_local;
+        self.loopback += o.loopback;
         self.copies += o.copies;
         self.decapsulated += o.decapsulated;
         self.node_local += o.node_local;
@@ -116,6 +126,17 @@ impl Counters {
         self.flows_evicted += o.flows_evicted;
         self.stand_in_dropped += o.stand_in_dropped;
         self.stand_in_dropped_flows += o.stand_in_dropped_flows;
+    }
+
+    /// Counts one packet not judged: in `non_ip` and in the counter of
+    /// why.
+    #[cold]
+    pub fn count_unjudged(&mut self, why: crate::unjudged::Unjudged) {
+        self.non_ip += 1;
+        match why {
+            crate::unjudged::Unjudged::LinkLocal => self.link_local += 1,
+            crate::unjudged::Unjudged::Loopback => self.loopback += 1,
+        }
     }
 
     /// Counts one judged packet of `wire_len` bytes: totals, the stage of a

@@ -33,5 +33,6 @@ pub mod synth;
 pub mod tap;
 #[cfg(test)]
 mod test_alloc;
+pub mod unjudged;
 pub mod warning;
 pub mod why;

@@ -174,6 +174,8 @@ fn copy_counters(dst: &mut Counters, src: &Counters) {
         dropped_by_stage: src.dropped_by_stage,
         zpr_audit_would_drop: src.zpr_audit_would_drop,
         non_ip: src.non_ip,
+        link_local: src.link_local,
+        loopback: src.loopback,
         copies: src.copies,
         decapsulated: src.decapsulated,
         node_local: src.node_local,

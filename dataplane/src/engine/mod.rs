@@ -81,6 +81,7 @@ use crate::judge::Counters;
 use crate::parse::{self, Parsed, parse_frame};
 use crate::pcap_out::{OutFormat, PcapOut};
 use crate::state_table::Keys;
+use crate::unjudged::{self, Unjudged};
 use crate::warning::{RunWarning, RunWarningCode};
 use flows::Extra;
 
@@ -1003,11 +1004,19 @@ impl<X: Extra> Reader<'_, X> {
     fn take_slow(&mut self, rec: Rec, data: &[u8], input: usize) -> u8 {
         match parse_frame(rec.linktype, data) {
             Parsed::Ip(meta) => {
+                if let Some(why) = unjudged::classify(rec.linktype, data, &meta.packet) {
+                    self.counters.count_unjudged(why);
+                    return NON_IP;
+                }
                 let shard = u16::try_from(conntrack::shard_of(&meta.packet)).unwrap_or(0);
                 self.send_to_worker(rec, shard, u32::try_from(input).unwrap_or(u32::MAX))
             }
             Parsed::NonIp => {
-                self.counters.non_ip += 1;
+                if parse::is_loopback_frame(rec.linktype, data) {
+                    self.counters.count_unjudged(Unjudged::Loopback);
+                } else {
+                    self.counters.non_ip += 1;
+                }
                 NON_IP
             }
             Parsed::UnsupportedLinkType(lt) => {

@@ -7,8 +7,9 @@
 //! and code's presence. For those it returns exactly the shard
 //! [`crate::conntrack::shard_of`] gives the packet `parse_frame` returns
 //! (and `parse_frame` is sure to return a packet, not a malformed or
-//! non-IP frame); anything else is `None`, and the reader parses the frame
-//! in full. The tests below hold the two equal on random frames.
+//! non-IP frame, nor one [`crate::unjudged::classify`] leaves unjudged);
+//! anything else is `None`, and the reader parses the frame in full. The
+//! tests below hold the two equal on random frames.
 //!
 //! Why by hand: it is the reader's whole per-packet work besides finding
 //! the record, and a general parser (or `parse_frame` plus `shard_of`,
@@ -18,6 +19,7 @@
 use crate::conntrack::fold;
 use crate::conntrack::{SHARDS, mix64};
 use crate::parse::linktype;
+use crate::unjudged;
 
 /// The shard of the frame's packet, or `None` when the frame is not one
 /// of the shapes read here (the caller then parses it in full).
@@ -64,14 +66,22 @@ fn plain_v4(d: &[u8]) -> Option<Option<u16>> {
     // The IP payload's end (the ports lie at 34..38, TCP's data offset
     // at 46).
     let end = (14 + total).min(d.len());
-    if !matches!(shape, 0x0800_4506 | 0x0800_4511) | (f[20] & 0x1f | f[21] != 0) | (end < 38) {
+    let src = u32::from_be_bytes([f[26], f[27], f[28], f[29]]);
+    let dst = u32::from_be_bytes([f[30], f[31], f[32], f[33]]);
+    if !matches!(shape, 0x0800_4506 | 0x0800_4511)
+        | (f[20] & 0x1f | f[21] != 0)
+        | (end < 38)
+        | unjudged::may_be_v4(src, dst)
+    {
+        return None;
+    }
+    // A host to itself on `lo` (checked only then: rare, so predicted).
+    if src == dst && unjudged::zero_macs(d) {
         return None;
     }
     if f[23] == 6 && end > 46 && f[46] >> 4 < 5 {
         return Some(None);
     }
-    let src = u32::from_be_bytes([f[26], f[27], f[28], f[29]]);
-    let dst = u32::from_be_bytes([f[30], f[31], f[32], f[33]]);
     let sp = u16::from_be_bytes([f[34], f[35]]);
     let dp = u16::from_be_bytes([f[36], f[37]]);
     let forward =
@@ -92,14 +102,22 @@ fn v4(d: &[u8], off: usize) -> Option<u16> {
     let ihl = usize::from(h[0] & 0x0f) * 4;
     let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
     let frag = u16::from_be_bytes([h[6], h[7]]) & 0x1fff;
-    // Not version 4, a bad header length, or a later fragment: the full
-    // parse decides (`|`, not `||`: one branch).
-    if (h[0] >> 4 != 4) | (ihl < 20) | (total < ihl) | (frag != 0) | (d.len() < off + ihl) {
+    let src = u32::from_be_bytes([h[12], h[13], h[14], h[15]]);
+    let dst = u32::from_be_bytes([h[16], h[17], h[18], h[19]]);
+    // Not version 4, a bad header length, a later fragment, or maybe a
+    // packet not to judge: the full parse decides (`|`, not `||`: one
+    // branch).
+    if (h[0] >> 4 != 4)
+        | (ihl < 20)
+        | (total < ihl)
+        | (frag != 0)
+        | (d.len() < off + ihl)
+        | unjudged::may_be_v4(src, dst)
+        | (src == dst && unjudged::zero_macs(d))
+    {
         return None;
     }
     let proto = h[9];
-    let src = u32::from_be_bytes([h[12], h[13], h[14], h[15]]);
-    let dst = u32::from_be_bytes([h[16], h[17], h[18], h[19]]);
     let end = (off + total).min(d.len());
     let (sp, dp) = ports(d, end, off + ihl, proto)?;
     // The key's order: Ipv4Addr orders as its big-endian value, then the
@@ -116,7 +134,7 @@ fn v4(d: &[u8], off: usize) -> Option<u16> {
     ))
 }
 
-#[inline]
+#[inline(always)]
 fn v6(d: &[u8], off: usize) -> Option<u16> {
     let h: &[u8; 40] = d.get(off..off + 40)?.try_into().ok()?;
     if h[0] >> 4 != 6 {
@@ -140,6 +158,11 @@ fn v6(d: &[u8], off: usize) -> Option<u16> {
         ])
     };
     let (s_hi, s_lo, d_hi, d_lo) = (word(8), word(16), word(24), word(32));
+    if unjudged::may_be_v6(nh, h[7], (s_hi, s_lo), (d_hi, d_lo))
+        || (s_hi == d_hi && s_lo == d_lo && unjudged::zero_macs(d))
+    {
+        return None;
+    }
     let end = if payload_len == 0 {
         d.len()
     } else {
@@ -237,6 +260,7 @@ mod tests {
                 panic!("fast shard {s} for a frame parse_frame calls {full:?}: {f:02x?}");
             };
             assert_eq!(usize::from(s), shard_of(&m.packet), "{f:02x?} {m:?}");
+            assert_eq!(unjudged::classify(lt, &f, &m.packet), None, "{f:02x?}");
         }
         // Most IP frames take the fast path, and the others occur.
         assert!(fast > ip / 2, "{fast} of {ip}");
@@ -286,6 +310,8 @@ mod tests {
                     panic!("fast shard {s} for a frame parse_frame calls {full:?}: {f:02x?}");
                 };
                 assert_eq!(usize::from(s), shard_of(&m.packet), "{f:02x?}");
+                let lt = linktype::ETHERNET;
+                assert_eq!(unjudged::classify(lt, &f, &m.packet), None, "{f:02x?}");
             }
         }
         assert!(plain > 30_000, "{plain}");

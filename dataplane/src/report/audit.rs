@@ -3,7 +3,7 @@
 //! and the summary's section on them.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use serde::Serialize;
 use zprsim_control::eval;
@@ -278,7 +278,11 @@ pub fn audit_section(a: &AuditFlows, n: usize) -> String {
     }
     for f in a.listed.iter().take(n) {
         let ends = match (f.sport, f.dport) {
-            (Some(sp), Some(dp)) => format!("{}:{sp} -> {}:{dp}", f.src, f.dst),
+            (Some(sp), Some(dp)) => format!(
+                "{} -> {}",
+                SocketAddr::new(f.src, sp),
+                SocketAddr::new(f.dst, dp)
+            ),
             _ => format!("{} -> {}", f.src, f.dst),
         };
         let today = match f.verdict {

@@ -3,6 +3,7 @@
 //! unplaced records; a judged record as `--flows` writes it; the summary.
 
 use std::fmt::Write as _;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -568,7 +569,11 @@ pub fn summary(r: &Report<'_>) -> String {
         let _ = writeln!(t, "disagreements ({}):", f.disagreements_total);
         for d in f.disagreements.iter().take(MAX_PRINTED) {
             let ports = match (d.sport, d.dport) {
-                (Some(s), Some(p)) => format!("{}:{} -> {}:{}", d.src, s, d.dst, p),
+                (Some(s), Some(p)) => format!(
+                    "{} -> {}",
+                    SocketAddr::new(d.src, s),
+                    SocketAddr::new(d.dst, p)
+                ),
                 _ => format!("{} -> {}", d.src, d.dst),
             };
             let verdict = match d.simulated.stage {

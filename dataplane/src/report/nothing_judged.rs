@@ -59,7 +59,9 @@ pub fn capture(files: &[PathBuf], k: &Counters, stopped: bool) -> Option<RunWarn
             "packet",
             "packet",
             &[
-                (k.non_ip, "not IP"),
+                (k.non_ip.saturating_sub(k.link_local + k.loopback), "not IP"),
+                (k.link_local, "IPv6 neighbour discovery or MLD"),
+                (k.loopback, "loopback"),
                 (k.copies, "copies left out by `--dedup`"),
                 (k.node_local, "node-local (`--node-local`)"),
             ],

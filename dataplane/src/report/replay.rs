@@ -3,6 +3,7 @@
 //! have denied, the top dropped flows with why; and its summary.
 
 use std::fmt::Write as _;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -49,6 +50,13 @@ pub struct Report {
     flows: u64,
     flows_evicted: u64,
     non_ip: u64,
+    /// Of `non_ip`: IPv6 neighbour discovery and MLD, which the VCN's
+    /// virtual router handles and no layer judges (since the thirtieth
+    /// session).
+    link_local: u64,
+    /// Of `non_ip`: packets of a host to itself (`127.0.0.0/8`, `::1`, a
+    /// loopback device's capture; since the thirtieth session).
+    loopback: u64,
     /// Records left out as copies of a packet seen on another interface
     /// (`--dedup`; 0 without it).
     copies: u64,
@@ -127,6 +135,8 @@ pub fn report(
         flows: k.flows,
         flows_evicted: k.flows_evicted,
         non_ip: k.non_ip,
+        link_local: k.link_local,
+        loopback: k.loopback,
         copies: k.copies,
         decapsulated: k.decapsulated,
         node_local: k.node_local,
@@ -197,10 +207,10 @@ fn describe_flow(t: &TopFlow) -> String {
     let what = match (f.sport, f.dport, f.icmp_type) {
         (Some(sp), Some(dp), _) => {
             format!(
-                "{} {}:{sp} -> {}:{dp}",
+                "{} {} -> {}",
                 super::proto_name(f.proto),
-                f.src,
-                f.dst
+                SocketAddr::new(f.src, sp),
+                SocketAddr::new(f.dst, dp)
             )
         }
         (_, _, Some(ty)) => format!(
@@ -263,6 +273,20 @@ pub fn summary(r: &Report) -> String {
         "  {} flow(s), {} connection(s) tracked, {} non-IP record(s)",
         r.flows, r.connections.created, r.non_ip
     );
+    for (n, what) in [
+        (
+            r.link_local,
+            "IPv6 neighbour discovery or MLD packet(s), which the VCN's virtual router handles",
+        ),
+        (
+            r.loopback,
+            "loopback packet(s) (a host to itself: 127.0.0.0/8, ::1, a loopback device), which never reach the VCN",
+        ),
+    ] {
+        if n > 0 {
+            let _ = writeln!(t, "  of them {n} {what}: not judged");
+        }
+    }
     if r.decapsulated > 0 {
         let _ = writeln!(
             t,

@@ -129,8 +129,13 @@ fn classify_v6(f: &[u8]) -> Option<Kind> {
     if nh == 58 {
         let icmp = f.get(ETH_LEN + 40..)?;
         let t = *icmp.first()?;
-        if (133..=137).contains(&t) {
-            if t == 135 && !src.is_unspecified() && ip[7] == 255 {
+        // Only what a node would accept as neighbour discovery (hop limit
+        // 255, code 0, on the link): a look-alike is judged (bridge) or
+        // dropped as link-scope (router), never let through unjudged.
+        let code = *icmp.get(1)?;
+        if (133..=137).contains(&t) && crate::unjudged::link_local_icmpv6(src, dst, ip[7], t, code)
+        {
+            if t == 135 && !src.is_unspecified() {
                 let target = v6_at(icmp, 8)?;
                 return Some(Kind::NeighborSolicitation {
                     src,
@@ -313,6 +318,37 @@ mod tests {
             panic!("not icmpv6")
         };
         assert_eq!(i.icmp_type().type_u8(), 136);
+    }
+
+    fn icmpv6(src: &str, dst: &str, hop: u8, t: u8) -> Vec<u8> {
+        let (src, dst): (Ipv6Addr, Ipv6Addr) = (src.parse().unwrap(), dst.parse().unwrap());
+        let mut f = vec![0x33, 0x33, 0, 0, 0, 1, 2, 0, 0, 0, 0, 9, 0x86, 0xdd];
+        f.extend_from_slice(&[0x60, 0, 0, 0, 0, 24, 58, hop]);
+        f.extend_from_slice(&src.octets());
+        f.extend_from_slice(&dst.octets());
+        f.extend_from_slice(&[t, 0, 0, 0, 0, 0, 0, 0]);
+        f.extend_from_slice(&dst.octets());
+        f
+    }
+
+    /// QA round twenty-two (thirtieth session): any ICMPv6 of types
+    /// 133-137 was neighbour discovery to the bridge, which lets it cross
+    /// unjudged: a type-135 packet with hop limit 64 to a global address
+    /// in another /64 crossed the bump without a verdict, carrying what it
+    /// liked. Only what a node would accept as neighbour discovery is so
+    /// now; the rest is judged, or dropped as link-scope.
+    #[test]
+    fn only_real_neighbour_discovery_crosses_unjudged() {
+        let ns = icmpv6("fd00:77:1::10", "ff02::1:ff00:1", 255, 135);
+        assert!(matches!(classify(&ns), Kind::NeighborSolicitation { .. }));
+        let ra = icmpv6("fe80::1", "ff02::1", 255, 134);
+        assert_eq!(classify(&ra), Kind::NeighborDiscovery);
+        let forged = icmpv6("fd00:77:1::10", "fd00:77:2::20", 64, 135);
+        assert_eq!(classify(&forged), Kind::Other);
+        let forged = icmpv6("fd00:77:1::10", "fd00:77:2::20", 255, 135);
+        assert_eq!(classify(&forged), Kind::Other);
+        let forged = icmpv6("fe80::1", "ff02::1", 64, 134);
+        assert_eq!(classify(&forged), Kind::LinkScope);
     }
 
     #[test]

@@ -346,6 +346,51 @@ fn the_dropped_pcap_holds_whole_records_while_the_tap_runs() {
     assert_eq!(records(&std::fs::read(&pcap).unwrap()), 2);
 }
 
+/// An ICMPv6 frame of type `t` (code 0, a 20-byte body) from `from`.
+fn icmpv6_frame(from: &HostEnd, src: &str, dst: &str, hop: u8, t: u8) -> Vec<u8> {
+    let (src, dst): (std::net::Ipv6Addr, std::net::Ipv6Addr) =
+        (src.parse().unwrap(), dst.parse().unwrap());
+    let mut f = vec![0x33, 0x33, 0xff, 0, 0, 0x20];
+    f.extend_from_slice(&from.mac);
+    f.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0, 0, 24, 58, hop]);
+    f.extend_from_slice(&src.octets());
+    f.extend_from_slice(&dst.octets());
+    f.extend_from_slice(&[t, 0, 0, 0, 0, 0, 0, 0]);
+    f.extend_from_slice(&dst.octets());
+    f
+}
+
+/// A bridge of the lab's scenario between two in-memory ports.
+fn bridge() -> (Engine, Vec<HostEnd>) {
+    let loaded = load_str(SCENARIO, "lab.toml", Format::Toml, &FsFiles::new(".")).unwrap();
+    let compiled = Compiled::new(&loaded.scenario, &Config::default()).unwrap();
+    let plan = Plan::bridge(loaded.scenario, compiled);
+    let (links, ends) = mem_links(2);
+    let e = Engine::start(plan, links, &TapConfig::default()).unwrap();
+    (e, ends)
+}
+
+/// QA round twenty-two (thirtieth session): the bridge let any ICMPv6 of
+/// types 133-137 cross unjudged; a solicitation still crosses, a
+/// look-alike (hop limit 64, web's /64 to db's) is judged (web's NSG lets
+/// out echo requests only: dropped).
+#[test]
+fn the_bridge_passes_neighbour_discovery_and_judges_a_look_alike() {
+    let (e, ends) = bridge();
+    let (a, b) = (&ends[0], &ends[1]);
+    let ns = icmpv6_frame(a, "fe80::10", "ff02::1:ff00:10", 255, 135);
+    a.to_router.send(ns.clone()).unwrap();
+    assert_eq!(b.next().expect("the solicitation at side b"), ns);
+    let forged = icmpv6_frame(a, "fd00:77:0:1::10", "fd00:77:0:2::10", 64, 135);
+    a.to_router.send(forged).unwrap();
+    let s = settle(&e, 2, 1);
+    assert_eq!(s.link_local, 1);
+    assert_eq!(s.counters.packets.total, 1);
+    assert_eq!(s.counters.packets.allowed, 0);
+    e.stop().unwrap();
+    assert!(b.from_router.try_recv().is_err());
+}
+
 /// Named links, as [`Engine::start`] takes them.
 type Links = Vec<(String, Arc<dyn Link>)>;
 
@@ -376,11 +421,7 @@ fn mem_links(n: u8) -> (Links, Vec<HostEnd>) {
 
 #[test]
 fn the_bridge_passes_arp_unjudged_and_allowed_ip_unchanged_to_the_other_side() {
-    let loaded = load_str(SCENARIO, "lab.toml", Format::Toml, &FsFiles::new(".")).unwrap();
-    let compiled = Compiled::new(&loaded.scenario, &Config::default()).unwrap();
-    let plan = Plan::bridge(loaded.scenario, compiled);
-    let (links, ends) = mem_links(2);
-    let e = Engine::start(plan, links, &TapConfig::default()).unwrap();
+    let (e, ends) = bridge();
     let (a, b) = (&ends[0], &ends[1]);
     let arp = arp_request(a, WEB, DB);
     a.to_router.send(arp.clone()).unwrap();

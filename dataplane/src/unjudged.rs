@@ -1,0 +1,293 @@
+//! IP packets no VCN layer ever sees, so they are counted, never judged:
+//! IPv6 neighbour discovery (the VCN's virtual router answers it, as it
+//! answers ARP) and a host's packets to itself (captured on a loopback
+//! device). docs/semantics.md §2.2 gives the decision and its sources.
+//!
+//! The reader asks [`classify`] of every packet it parses in full; its
+//! fixed-offset peek (`engine/peek.rs`) hands every frame that could be one
+//! of these to the full parse ([`may_be_v4`], [`may_be_v6`],
+//! [`zero_macs`]), so the common frames pay a few compares and no branch.
+
+use std::net::{IpAddr, Ipv6Addr};
+
+use zprsim_control::packet::{L4, Packet};
+
+use crate::parse::{ip_start, linktype};
+
+/// Why an IP packet is not judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unjudged {
+    /// IPv6 neighbour discovery and the other link-scope ICMPv6 messages
+    /// that must arrive with hop limit 255 (`link_local` in the report).
+    LinkLocal,
+    /// A packet of a host to itself (`loopback` in the report).
+    Loopback,
+}
+
+/// Multicast listener discovery (MLD, RFC 2710, RFC 3810: query,
+/// reports, done), sent from a link-local address with hop limit 1.
+#[must_use]
+pub fn is_mld_type(t: u8) -> bool {
+    matches!(t, 130..=132 | 143)
+}
+
+/// ICMPv6 types a node accepts only with hop limit 255, proof that no
+/// router forwarded them: router solicitation and advertisement,
+/// neighbour solicitation and advertisement, redirect (RFC 4861 §6.1.1,
+/// §6.1.2, §7.1.1, §7.1.2, §8.1), inverse neighbour discovery (RFC 3122,
+/// 141 and 142) and SEND's certification path messages (RFC 3971, 148 and
+/// 149).
+#[must_use]
+pub fn is_hop_limit_255_type(t: u8) -> bool {
+    matches!(t, 133..=137 | 141 | 142 | 148 | 149)
+}
+
+/// Whether an IPv6 address is link-scope for this purpose: link-local
+/// unicast (`fe80::/10`), link-local multicast (`ff02::/16`, the
+/// solicited-node and all-nodes groups), or unspecified (`::`, the source
+/// of duplicate address detection).
+fn link_scope(a: Ipv6Addr) -> bool {
+    let s = a.segments()[0];
+    (s & 0xffc0) == 0xfe80 || s == 0xff02 || a.is_unspecified()
+}
+
+/// Whether two IPv6 addresses share their /64, the prefix length of every
+/// OCI IPv6 subnet: on one link (neighbour unreachability detection
+/// between two global addresses of one subnet).
+fn same_64(a: Ipv6Addr, b: Ipv6Addr) -> bool {
+    a.segments()[..4] == b.segments()[..4]
+}
+
+fn loopback_addr(a: IpAddr) -> bool {
+    match a {
+        IpAddr::V4(v) => v.is_loopback(),
+        IpAddr::V6(v) => v.is_loopback(),
+    }
+}
+
+/// Whether the frame was captured on a loopback device by its link layer:
+/// Linux `lo` as Ethernet (`dumpcap -i lo`: both MAC addresses zero) or
+/// BSD `lo0` (DLT_NULL, DLT_LOOP). Linux cooked captures of `lo` parse as
+/// not IP already ([`crate::parse::is_loopback_frame`]).
+fn loopback_link(lt: u32, data: &[u8]) -> bool {
+    match lt {
+        linktype::ETHERNET => data.get(..12).is_some_and(|m| m.iter().all(|b| *b == 0)),
+        linktype::NULL | linktype::LOOP => true,
+        _ => false,
+    }
+}
+
+/// Why the packet `p`, parsed from `data` of link type `lt`, is not
+/// judged; `None` for a packet to judge.
+///
+/// * [`Unjudged::Loopback`]: an address in `127.0.0.0/8` or `::1` on
+///   either side, which no VCN carries; or
+///   source equal to destination in a frame of a loopback device (a host
+///   reaching its own VNIC address over `lo`).
+/// * [`Unjudged::LinkLocal`]: ICMPv6 of a [`is_hop_limit_255_type`] type,
+///   code 0, hop limit 255, from or to a link-scope address (`fe80::/10`,
+///   `ff02::/16`, `::`) or between two addresses of one /64. The same type
+///   with another hop limit, another code, or between global addresses of
+///   two /64s is judged: no node would accept it as neighbour discovery.
+///   Also MLD ([`is_mld_type`]) from a link-local address (or `::`) with
+///   hop limit 1, which no router forwards.
+#[must_use]
+pub fn classify(lt: u32, data: &[u8], p: &Packet) -> Option<Unjudged> {
+    if loopback_addr(p.src) || loopback_addr(p.dst) || (p.src == p.dst && loopback_link(lt, data)) {
+        return Some(Unjudged::Loopback);
+    }
+    let (IpAddr::V6(src), IpAddr::V6(dst)) = (p.src, p.dst) else {
+        return None;
+    };
+    let L4::Icmp { icmp_type, code } = p.l4 else {
+        return None;
+    };
+    if p.proto != 58 {
+        return None;
+    }
+    let hop_limit = *data.get(ip_start(lt, data)? + 7)?;
+    link_local_icmpv6(src, dst, hop_limit, icmp_type, code).then_some(Unjudged::LinkLocal)
+}
+
+/// Whether an ICMPv6 message of this type and code, from `src` to `dst`
+/// with this hop limit, is link-scope control traffic
+/// ([`Unjudged::LinkLocal`], as [`classify`] describes it). The TAP
+/// bridge asks the same before it lets a frame cross unjudged.
+#[must_use]
+pub fn link_local_icmpv6(
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    hop_limit: u8,
+    icmp_type: u8,
+    code: u8,
+) -> bool {
+    if code != 0 {
+        return false;
+    }
+    if is_hop_limit_255_type(icmp_type) {
+        hop_limit == 255 && (link_scope(src) || link_scope(dst) || same_64(src, dst))
+    } else {
+        is_mld_type(icmp_type) && hop_limit == 1 && link_scope(src) && src.segments()[0] != 0xff02
+    }
+}
+
+/// Whether an IPv4 packet from `src` to `dst` (big-endian values) may be
+/// [`Unjudged`]: for the reader's peek, which leaves such a frame to the
+/// full parse. With `src == dst` on [`zero_macs`], a superset of
+/// [`classify`]'s IPv4 cases on Ethernet; branch-free.
+#[inline(always)]
+#[must_use]
+pub(crate) fn may_be_v4(src: u32, dst: u32) -> bool {
+    (src >> 24 == 127) | (dst >> 24 == 127)
+}
+
+/// As [`may_be_v4`] for an IPv6 packet of next header `nh` and hop limit
+/// `hop` from `src` to `dst` (each address as its two big-endian
+/// halves): ICMPv6 with hop limit 255 or 1, or `::1` on either side.
+#[inline(always)]
+#[must_use]
+pub(crate) fn may_be_v6(nh: u8, hop: u8, src: (u64, u64), dst: (u64, u64)) -> bool {
+    (nh == 58 && (hop == 255 || hop == 1)) | (src == (0, 1)) | (dst == (0, 1))
+}
+
+/// Whether a frame's first 12 bytes (an Ethernet frame's MAC addresses)
+/// are all zero, as a capture of Linux's `lo` has them: for the reader's
+/// peek, asked only of a packet from an address to itself (zero MACs
+/// alone are common in synthetic captures, which keep the fast path).
+#[inline(always)]
+#[must_use]
+pub(crate) fn zero_macs(d: &[u8]) -> bool {
+    d.get(..12).is_some_and(|m| m.iter().all(|b| *b == 0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v6_frame(src: Ipv6Addr, dst: Ipv6Addr, hop: u8, icmp_type: u8, code: u8) -> Vec<u8> {
+        let mut f = vec![0x33, 0x33, 0, 0, 0, 1, 2, 0, 0, 0, 0, 9, 0x86, 0xdd];
+        f.extend_from_slice(&[0x60, 0, 0, 0, 0, 24, 58, hop]);
+        f.extend_from_slice(&src.octets());
+        f.extend_from_slice(&dst.octets());
+        f.extend_from_slice(&[icmp_type, code, 0, 0, 0, 0, 0, 0]);
+        f.extend_from_slice(&[0; 16]);
+        f
+    }
+
+    fn judged_as(f: &[u8]) -> Option<Unjudged> {
+        let crate::parse::Parsed::Ip(m) = crate::parse::parse_frame(linktype::ETHERNET, f) else {
+            panic!("not IP: {f:02x?}");
+        };
+        classify(linktype::ETHERNET, f, &m.packet)
+    }
+
+    fn a(s: &str) -> Ipv6Addr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn neighbour_discovery_is_link_local() {
+        let host = a("2603:c020:1:1::10");
+        let ll = a("fe80::200:ff:fe00:9");
+        for (src, dst, t) in [
+            (ll, a("ff02::1:ff00:20"), 135), // NS, address resolution
+            (Ipv6Addr::UNSPECIFIED, a("ff02::1:ff00:10"), 135), // DAD
+            (host, a("2603:c020:1:1::20"), 135), // NUD, one /64
+            (a("2603:c020:1:1::20"), host, 136), // NA to it
+            (ll, a("ff02::2"), 133),         // RS
+            (a("fe80::1"), a("ff02::1"), 134), // RA
+            (a("fe80::1"), host, 137),       // redirect
+            (ll, a("ff02::1"), 141),         // inverse ND
+        ] {
+            let f = v6_frame(src, dst, 255, t, 0);
+            assert_eq!(judged_as(&f), Some(Unjudged::LinkLocal), "{src} {dst} {t}");
+        }
+        for (src, t) in [(ll, 143), (Ipv6Addr::UNSPECIFIED, 143), (a("fe80::1"), 130)] {
+            let f = v6_frame(src, a("ff02::16"), 1, t, 0);
+            assert_eq!(judged_as(&f), Some(Unjudged::LinkLocal), "{src} {t}");
+        }
+    }
+
+    #[test]
+    fn what_only_looks_like_neighbour_discovery_is_judged() {
+        let host = a("2603:c020:1:1::10");
+        for f in [
+            // Hop limit 64: forwarded, or never accepted as ND.
+            v6_frame(a("fe80::1"), a("ff02::1:ff00:10"), 64, 135, 0),
+            // Between global addresses of two /64s (off-link).
+            v6_frame(host, a("2603:c020:1:2::10"), 255, 135, 0),
+            // Code 1.
+            v6_frame(a("fe80::1"), a("ff02::1"), 255, 134, 1),
+            // Echo request with hop limit 255 to a link-local address.
+            v6_frame(a("fe80::1"), a("fe80::2"), 255, 128, 0),
+            // MLD report with hop limit 255: never sent so.
+            v6_frame(a("fe80::1"), a("ff02::16"), 255, 143, 0),
+            // MLD report from a global address.
+            v6_frame(host, a("ff02::16"), 1, 143, 0),
+        ] {
+            assert_eq!(judged_as(&f), None, "{f:02x?}");
+        }
+    }
+
+    #[test]
+    fn loopback_addresses_and_a_host_to_itself_on_lo() {
+        let lo = v6_frame(Ipv6Addr::LOCALHOST, Ipv6Addr::LOCALHOST, 64, 128, 0);
+        assert_eq!(judged_as(&lo), Some(Unjudged::Loopback));
+        let own = a("2603:c020:1:1::10");
+        let mut to_self = v6_frame(own, own, 64, 128, 0);
+        // Not on a loopback device (real MACs): judged.
+        assert_eq!(judged_as(&to_self), None);
+        to_self[..12].fill(0);
+        assert_eq!(judged_as(&to_self), Some(Unjudged::Loopback));
+        // IPv4, raw and BSD null.
+        let mut v4 = vec![
+            0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 127, 0, 0, 1, 10, 0, 0, 2,
+        ];
+        v4.extend_from_slice(&[0x14, 0xe9, 0, 53, 0, 8, 0, 0]);
+        let crate::parse::Parsed::Ip(m) = crate::parse::parse_frame(linktype::RAW, &v4) else {
+            panic!()
+        };
+        assert_eq!(
+            classify(linktype::RAW, &v4, &m.packet),
+            Some(Unjudged::Loopback)
+        );
+        v4[12] = 10;
+        v4[15] = 2;
+        let crate::parse::Parsed::Ip(m) = crate::parse::parse_frame(linktype::RAW, &v4) else {
+            panic!()
+        };
+        assert_eq!(classify(linktype::RAW, &v4, &m.packet), None);
+        let mut null = vec![2, 0, 0, 0];
+        null.extend_from_slice(&v4);
+        assert_eq!(
+            classify(linktype::NULL, &null, &m.packet),
+            Some(Unjudged::Loopback)
+        );
+    }
+
+    #[test]
+    fn the_peek_tests_cover_every_unjudged_packet() {
+        let word = |a: Ipv6Addr| {
+            let o = a.octets();
+            (
+                u64::from_be_bytes(o[..8].try_into().unwrap()),
+                u64::from_be_bytes(o[8..].try_into().unwrap()),
+            )
+        };
+        let (own, one) = (word(a("2603:c020:1:1::10")), word(Ipv6Addr::LOCALHOST));
+        assert!(may_be_v6(58, 255, own, own));
+        assert!(may_be_v6(58, 1, own, own));
+        assert!(may_be_v6(6, 64, one, own));
+        assert!(may_be_v6(6, 64, own, one));
+        assert!(!may_be_v6(58, 64, own, own));
+        assert!(!may_be_v6(6, 255, own, own));
+        let mut f = v6_frame(a("::2"), a("::2"), 64, 128, 0);
+        assert!(!zero_macs(&f));
+        f[..12].fill(0);
+        assert!(zero_macs(&f));
+        assert!(!zero_macs(&f[..11]));
+        assert!(may_be_v4(0x7f00_0001, 0x0a00_0002));
+        assert!(may_be_v4(0x0a00_0002, 0x7f00_0001));
+        assert!(!may_be_v4(0x0a00_0001, 0x0a00_0002));
+    }
+}
