@@ -329,13 +329,8 @@ fn a_subnet_lacking_one_address_family_gains_host_blocks_of_it() {
     edit("network-vcn-list.json", &|v| {
         v["data"][0]["ipv6-cidr-blocks"] = serde_json::json!(["2603:c020:1:1200::/56"]);
     });
-    let vnic_file = |name: &str| {
-        crate::support::oke_export()
-            .into_iter()
-            .find(|(f, t)| f.starts_with("network-vnic-get-") && t.contains(&format!("\"{name}\"")))
-            .unwrap()
-            .0
-    };
+    let export = crate::support::oke_export();
+    let vnic_file = |name: &str| crate::support::vnic_get_file(&export, &format!("\"{name}\""));
     edit(&vnic_file("worker-1"), &|v| {
         v["data"]["ipv6-addresses"] = serde_json::json!(["2603:c020:1:1202::11"]);
     });
@@ -784,13 +779,8 @@ fn a_subnet_without_a_block_of_a_family_its_vnic_has_gains_host_blocks() {
     edit("network-vcn-list.json", &|v| {
         v["data"][0]["ipv6-cidr-blocks"] = serde_json::json!(["2603:c020:1:1200::/56"]);
     });
-    let vnic_file = |name: &str| {
-        crate::support::oke_export()
-            .into_iter()
-            .find(|(f, t)| f.starts_with("network-vnic-get-") && t.contains(&format!("\"{name}\"")))
-            .unwrap()
-            .0
-    };
+    let export = crate::support::oke_export();
+    let vnic_file = |name: &str| crate::support::vnic_get_file(&export, &format!("\"{name}\""));
     edit(&vnic_file("worker-1"), &|v| {
         v["data"]["ipv6-addresses"] =
             serde_json::json!(["2603:c020:1:1202::11", "2603:c020:1:1202::12"]);
@@ -935,12 +925,7 @@ fn an_nsg_named_from_two_vcns_is_a_stand_in_in_each_with_no_rule() {
         if !with_rules {
             files.remove(&format!("network-nsg-rules-list.{NODES}.json"));
         }
-        let worker = files
-            .iter()
-            .find(|(f, t)| f.starts_with("network-vnic-get-") && t.contains("\"worker-1\""))
-            .unwrap()
-            .1
-            .clone();
+        let worker = files[&crate::support::vnic_get_file(&files, "\"worker-1\"")].clone();
         let mut v: Value = serde_json::from_str(&worker).unwrap();
         v["data"]["id"] = "ocid1.vnic.oc1.iad.secondvnic".into();
         v["data"]["display-name"] = "second-worker".into();

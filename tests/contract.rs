@@ -49,11 +49,7 @@ fn with_flows(args: &[&str]) -> (i32, Value, Vec<Value>) {
         flows.to_str().unwrap(),
     ]);
     let (code, report) = json(&all);
-    let lines = std::fs::read_to_string(&flows)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = crate::support::json_lines_of(&flows);
     (code, report, lines)
 }
 

@@ -57,10 +57,7 @@ fn diff(dir: &Path, before: &str, after: &str, captures: &[&str], extra: &[&str]
         stdout: String::from_utf8(o.stdout).unwrap(),
         stderr: String::from_utf8(o.stderr).unwrap(),
         report: serde_json::from_str(&read(&report)).unwrap_or(Value::Null),
-        flows: read(&flows)
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect(),
+        flows: crate::support::json_values(&read(&flows)),
     }
 }
 

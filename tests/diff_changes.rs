@@ -68,6 +68,19 @@ fn random_rule(rng: &mut ChaCha8Rng, vnics: &[std::net::IpAddr]) -> SecurityRule
 
 /// Applies one change of kind `c`; what it changed, or None when the
 /// scenario has nothing to change that way.
+/// A random owner among those whose list is not empty (`lens`: each
+/// owner's list length) and a random index in its list; `None` when every
+/// list is empty.
+fn pick(rng: &mut ChaCha8Rng, lens: impl Iterator<Item = usize>) -> Option<(usize, usize)> {
+    let lens: Vec<usize> = lens.collect();
+    let with: Vec<usize> = (0..lens.len()).filter(|&i| lens[i] > 0).collect();
+    if with.is_empty() {
+        return None;
+    }
+    let owner = with[rng.random_range(0..with.len())];
+    Some((owner, rng.random_range(0..lens[owner])))
+}
+
 fn change(rng: &mut ChaCha8Rng, s: &mut Scenario, c: Change) -> Option<String> {
     match c {
         Change::Remove => remove_one(rng, s),
@@ -96,14 +109,7 @@ fn change(rng: &mut ChaCha8Rng, s: &mut Scenario, c: Change) -> Option<String> {
             }
         }
         Change::DetachNsg => {
-            let with: Vec<usize> = (0..s.vnics.len())
-                .filter(|&i| !s.vnics[i].nsgs.is_empty())
-                .collect();
-            if with.is_empty() {
-                return None;
-            }
-            let v = with[rng.random_range(0..with.len())];
-            let j = rng.random_range(0..s.vnics[v].nsgs.len());
+            let (v, j) = pick(rng, s.vnics.iter().map(|v| v.nsgs.len()))?;
             let n = s.vnics[v].nsgs.remove(j);
             Some(format!(
                 "nsg {} detached from {}",
@@ -112,14 +118,7 @@ fn change(rng: &mut ChaCha8Rng, s: &mut Scenario, c: Change) -> Option<String> {
             ))
         }
         Change::DetachList => {
-            let with: Vec<usize> = (0..s.subnets.len())
-                .filter(|&i| !s.subnets[i].security_lists.is_empty())
-                .collect();
-            if with.is_empty() {
-                return None;
-            }
-            let n = with[rng.random_range(0..with.len())];
-            let j = rng.random_range(0..s.subnets[n].security_lists.len());
+            let (n, j) = pick(rng, s.subnets.iter().map(|n| n.security_lists.len()))?;
             let l = s.subnets[n].security_lists.remove(j);
             Some(format!(
                 "list {} detached from subnet {}",
@@ -128,14 +127,7 @@ fn change(rng: &mut ChaCha8Rng, s: &mut Scenario, c: Change) -> Option<String> {
             ))
         }
         Change::DropAttribute => {
-            let with: Vec<usize> = (0..s.vnics.len())
-                .filter(|&i| !s.vnics[i].attributes.is_empty())
-                .collect();
-            if with.is_empty() {
-                return None;
-            }
-            let v = with[rng.random_range(0..with.len())];
-            let j = rng.random_range(0..s.vnics[v].attributes.len());
+            let (v, j) = pick(rng, s.vnics.iter().map(|v| v.attributes.len()))?;
             let a = s.vnics[v].attributes.remove(j);
             Some(format!("attribute {a:?} taken off {}", s.vnics[v].name))
         }

@@ -1,8 +1,6 @@
 //! `diff`'s reports: evicted tracking said, a connection named by its opener, a route drop
 //! grouped once.
 
-use std::path::Path;
-
 use serde_json::Value;
 
 use crate::support::{OKE, evicting_capture, root, run_in};
@@ -131,14 +129,6 @@ fn stdout_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn json_lines(p: &Path) -> Vec<Value> {
-    std::fs::read_to_string(p)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 /// OCI logs a connection's two directions at a VNIC as two records of
 /// one window (one start second), in no particular order. `diff` on flow
 /// logs named each flow by its first record in input order, so a
@@ -201,7 +191,7 @@ fn diff_on_flow_logs_names_a_connection_by_its_opener_not_by_input_order() {
                 text.contains("would break: tcp 10.1.1.10:50001 -> 203.0.113.7:443"),
                 "{name}, buffer {buffer}: {text}"
             );
-            let flows = json_lines(&d.join("f.jsonl"));
+            let flows = crate::support::json_lines_of(&d.join("f.jsonl"));
             assert_eq!(flows.len(), 1, "{name}: {flows:?}");
             let f = &flows[0];
             assert_eq!(f["class"], "would-break", "{name}: {f}");

@@ -277,11 +277,7 @@ fn long_lived_flows_across_out_of_order_files_keep_their_replies_for_a_day() {
         args.extend(["--flows".into(), flows.clone(), "--quiet".into()]);
         let o = run_in(d, &args);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let mut v: Vec<Value> = std::fs::read_to_string(d.join(&flows))
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let mut v = crate::support::json_lines_of(&d.join(&flows));
         v.sort_by_key(|f| {
             (
                 f["start_time"].as_u64(),

@@ -17,7 +17,7 @@ use zprsim_bench::{fixtures, oci_export};
 use zprsim_control::compile::{Compiled, Config};
 use zprsim_control::import::oci;
 use zprsim_control::load;
-use zprsim_control::model::{GatewayKind, Scenario};
+use zprsim_control::model::{GatewayKind, Scenario, Vnic};
 use zprsim_control::verdict::Context;
 
 fn root() -> PathBuf {
@@ -1048,11 +1048,7 @@ private_ips = ["10.1.2.10"]
     .unwrap()
     .scenario;
     let (mut files, services) = oci_export::export(&s);
-    let db_file = files
-        .iter()
-        .find(|(n, t)| n.starts_with("network-vnic-get-") && t.contains("\"db-1\""))
-        .map(|(n, _)| n.clone())
-        .unwrap();
+    let db_file = crate::support::vnic_get_file(&files, "\"db-1\"");
     files.remove(&db_file);
     let imported = oci::import(&files, Some(&services)).unwrap();
     // `--vcn` keeps them too (it dropped private IPs whose VNIC it did
@@ -1144,11 +1140,7 @@ statements = [
     .unwrap()
     .scenario;
     let (mut files, services) = oci_export::export(&s);
-    let db_file = files
-        .iter()
-        .find(|(n, t)| n.starts_with("network-vnic-get-") && t.contains("\"db-1\""))
-        .map(|(n, _)| n.clone())
-        .unwrap();
+    let db_file = crate::support::vnic_get_file(&files, "\"db-1\"");
     files.remove(&db_file);
     let imported = oci::import(&files, Some(&services)).unwrap();
     let b = load::from_toml_str(&imported.toml, "partial.toml")
@@ -1240,11 +1232,8 @@ fn a_vnic_whose_own_route_table_is_missing_routes_by_a_stand_in_with_no_rule() {
     use zprsim_control::verdict::{Stage, Verdict};
     let mut files = crate::support::oke_export();
     let clean = oci::import(&files, None).unwrap();
-    let (name, text) = files
-        .iter()
-        .find(|(n, t)| n.starts_with("network-vnic-get-") && t.contains("\"orders-lb\""))
-        .map(|(n, t)| (n.clone(), t.clone()))
-        .unwrap();
+    let name = crate::support::vnic_get_file(&files, "\"orders-lb\"");
+    let text = files[&name].clone();
     let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
     v["data"]["route-table-id"] = "ocid1.routetable.oc1.iad.gone".into();
     files.insert(name, v.to_string());
@@ -1353,7 +1342,7 @@ fn a_missing_vnic_holding_a_balancers_address_takes_the_balancers_nsgs_and_attri
     assert_eq!(lbb.kind, "load-balancer");
     assert_eq!(la.attributes, lbb.attributes);
     assert!(!la.attributes.is_empty());
-    let names = |s: &Scenario, v: &zprsim_control::model::Vnic| -> Vec<String> {
+    let names = |s: &Scenario, v: &Vnic| -> Vec<String> {
         v.nsgs
             .iter()
             .map(|n| s.nsgs[n.index()].name.clone())
@@ -1747,36 +1736,25 @@ fn mount_target_and_api_endpoint_stand_ins_get_their_owners_nsgs_and_attributes(
     let whole = load::from_toml_str(&oci::import(&base, None).unwrap().toml, "w.toml")
         .unwrap()
         .scenario;
-    let by_kind = |s: &Scenario, kind: &str| -> (Vec<String>, Vec<String>) {
-        let v = s.vnics.iter().find(|v| v.kind == kind).unwrap();
+    // The NSGs (sorted names) and attributes of the first VNIC of `s`
+    // that `pick` takes.
+    let nsgs_and_attributes = |s: &Scenario, pick: &dyn Fn(&Vnic) -> bool| {
+        let v = s.vnics.iter().find(|v| pick(v)).unwrap();
         let mut nsgs: Vec<String> = v
             .nsgs
             .iter()
             .map(|n| s.nsgs[n.index()].name.clone())
             .collect();
         nsgs.sort();
-        let attrs = v
+        let attrs: Vec<String> = v
             .attributes
             .iter()
             .map(|a| a.attribute.to_string())
             .collect();
         (nsgs, attrs)
     };
-    let of = |s: &Scenario, name: &str| -> (Vec<String>, Vec<String>) {
-        let v = s.vnics.iter().find(|v| v.name == name).unwrap();
-        let mut nsgs: Vec<String> = v
-            .nsgs
-            .iter()
-            .map(|n| s.nsgs[n.index()].name.clone())
-            .collect();
-        nsgs.sort();
-        let attrs = v
-            .attributes
-            .iter()
-            .map(|a| a.attribute.to_string())
-            .collect();
-        (nsgs, attrs)
-    };
+    let by_kind = |s: &Scenario, kind: &str| nsgs_and_attributes(s, &|v| v.kind == kind);
+    let of = |s: &Scenario, name: &str| nsgs_and_attributes(s, &|v| v.name == name);
     let (s, warnings) = owners(
         json!({"nsg-ids": mt["nsg-ids"], "security-attributes": mt["security-attributes"]}),
         json!({"subnet-id": api["subnet-id"], "nsg-ids": api["nsg-ids"],

@@ -1040,11 +1040,7 @@ fn a_vnic_whose_ipv6_addresses_nothing_lists_flags_its_subnet() {
             s["ipv6-cidr-blocks"] = json!(["2603:c020:0:1010::/64"]);
         }
     });
-    let get = files
-        .iter()
-        .find(|(n, t)| n.starts_with("network-vnic-get-") && t.contains(POD2))
-        .map(|(n, _)| n.clone())
-        .unwrap();
+    let get = crate::support::vnic_get_file(&files, POD2);
     let mut v: Value = serde_json::from_str(&files[&get]).unwrap();
     v["data"]["ipv6-addresses"] = json!(["2603:c020:0:1010::12"]);
     files.insert(get.clone(), v.to_string());
@@ -1073,11 +1069,7 @@ fn a_vnic_whose_ipv6_addresses_nothing_lists_flags_its_subnet() {
     assert!(vnics_unknown_of(&empty).0.is_empty());
     // An empty IPv6 list while pod-1 (exported) has an IPv6 address: the
     // list lacks the subnet's, and pod-2's are unknown.
-    let pod1 = empty
-        .iter()
-        .find(|(n, t)| n.starts_with("network-vnic-get-") && t.contains("okeordersordersapipod1"))
-        .map(|(n, _)| n.clone())
-        .unwrap();
+    let pod1 = crate::support::vnic_get_file(&empty, "okeordersordersapipod1");
     let mut v: Value = serde_json::from_str(&empty[&pod1]).unwrap();
     v["data"]["ipv6-addresses"] = json!(["2603:c020:0:1010::11"]);
     empty.insert(pod1, v.to_string());

@@ -483,11 +483,7 @@ fn oke_demo_flows_get_the_documented_verdicts() {
     let dir = tempfile::tempdir().unwrap();
     let f = fixtures::oke_demo();
     let r = run(&f, 2, dir.path());
-    let flows: Vec<Value> = r
-        .flows
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let flows = crate::support::json_values(&r.flows);
     // (sport, dport, first packet's stage or null, packets, dropped)
     let rows: &[(u64, u64, Option<&str>, u64, u64)] = &[
         (40100, 6443, None, 10, 0),
@@ -791,11 +787,7 @@ fn oke_demo_flow_lines_name_the_deciding_rules() {
     let dir = tempfile::tempdir().unwrap();
     let f = fixtures::oke_demo();
     let r = run(&f, 2, dir.path());
-    let flows: Vec<Value> = r
-        .flows
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let flows = crate::support::json_values(&r.flows);
     let loaded = zprsim_dataplane::scenario_file::load_path(&root().join(f.scenario)).unwrap();
     let s = &loaded.scenario;
     for v in &flows {

@@ -273,11 +273,7 @@ fn flow_log_replay_lines_carry_the_contracts_flow_fields() {
             .output()
             .unwrap();
         assert_eq!(o.status.code(), Some(0));
-        String::from_utf8(o.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        crate::support::json_values(&String::from_utf8(o.stdout).unwrap())
     };
     let pcap = lines("pcaps/oke-demo.pcap");
     let ids: std::collections::BTreeMap<String, Value> = pcap

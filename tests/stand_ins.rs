@@ -767,11 +767,7 @@ fn the_note_on_a_subnet_lacking_a_family_names_only_addresses_outside_its_blocks
     edit("network-vcn-list.json", &|v| {
         v["data"][0]["ipv6-cidr-blocks"] = serde_json::json!(["2603:c020:1:1200::/56"]);
     });
-    let worker = crate::support::oke_export()
-        .into_iter()
-        .find(|(f, t)| f.starts_with("network-vnic-get-") && t.contains("\"worker-1\""))
-        .unwrap()
-        .0;
+    let worker = crate::support::vnic_get_file(&crate::support::oke_export(), "\"worker-1\"");
     edit(&worker, &|v| {
         v["data"]["ipv6-addresses"] = serde_json::json!(["2603:c020:1:1202::11"]);
     });
@@ -1078,25 +1074,26 @@ fn replay_and_diff_count_the_drops_owed_to_stand_ins() {
             .unwrap_or_else(|e| panic!("{e}"));
         std::fs::write(dir.path().join(format!("{name}.toml")), &imported.toml).unwrap();
     }
-    let replay = |name: &str| -> (serde_json::Value, String) {
-        let report = format!("{name}.json");
+    // `replay NAME.toml INPUT --report NAME-TAG.json`: the report and
+    // the summary.
+    let replay = |name: &str, input: &std::path::Path, tag: &str| {
+        let report = format!("{name}-{tag}.json");
         let o = run_in(
             dir.path(),
             [
                 "replay",
                 &format!("{name}.toml"),
-                pcap.to_str().unwrap(),
+                input.to_str().unwrap(),
                 "--report",
                 &report,
             ],
         );
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let r: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(dir.path().join(&report)).unwrap()).unwrap();
+        let r = crate::support::report(dir.path(), &report);
         (r, String::from_utf8_lossy(&o.stdout).into_owned())
     };
-    let (whole, whole_said) = replay("whole");
-    let (cut, cut_said) = replay("cut");
+    let (whole, whole_said) = replay("whole", &pcap, "pcap");
+    let (cut, cut_said) = replay("cut", &pcap, "pcap");
     assert_eq!(
         whole["stand_in_drops"],
         serde_json::json!({"packets": 0, "flows": 0})
@@ -1182,20 +1179,7 @@ fn replay_and_diff_count_the_drops_owed_to_stand_ins() {
         .join("examples/oke-orders/flowlogs/oke-demo.jsonl");
     let mut got = Vec::new();
     for name in ["whole", "cut"] {
-        let report = format!("{name}-log.json");
-        let o = run_in(
-            dir.path(),
-            [
-                "replay",
-                &format!("{name}.toml"),
-                log.to_str().unwrap(),
-                "--report",
-                &report,
-            ],
-        );
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let r: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(dir.path().join(&report)).unwrap()).unwrap();
+        let (r, _) = replay(name, &log, "log");
         got.push((
             n(&r, "/packets/dropped"),
             n(&r, "/stand_in_drops/packets"),

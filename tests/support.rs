@@ -439,9 +439,12 @@ pub fn vnic_get_file(files: &zprsim_control::import::Files, text: &str) -> Strin
 /// The JSON lines file at `p`, each line parsed (`--flows` of `replay`
 /// and `diff`).
 pub fn json_lines_of(p: &Path) -> Vec<Value> {
-    std::fs::read_to_string(p)
-        .unwrap()
-        .lines()
+    json_values(&std::fs::read_to_string(p).unwrap())
+}
+
+/// Each line of `text` parsed as JSON (panics on one that is not).
+pub fn json_values(text: &str) -> Vec<Value> {
+    text.lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
 }
@@ -599,11 +602,7 @@ pub fn replay(dir: &Path, scenario: &str, input: &Path, tag: &str) -> Result<Rep
     }
     let report: Value = serde_json::from_slice(&std::fs::read(dir.join(&report)).unwrap())
         .map_err(|e| e.to_string())?;
-    let flows = std::fs::read_to_string(dir.join(&flows))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let flows = json_lines_of(&dir.join(&flows));
     Ok(Replayed { report, flows })
 }
 

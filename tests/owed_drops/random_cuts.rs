@@ -178,11 +178,7 @@ fn lose_vnic(files: &mut Files, i: usize) -> Vec<String> {
     let entry = v["data"].as_array_mut().unwrap().remove(i);
     files.insert(name.into(), v.to_string());
     let vnic = entry["vnic-id"].as_str().unwrap();
-    let get = files
-        .iter()
-        .find(|(n, t)| n.starts_with("network-vnic-get-") && t.contains(vnic))
-        .map(|(n, _)| n.clone())
-        .unwrap();
+    let get = crate::support::vnic_get_file(files, vnic);
     files.remove(&get);
     vec![format!(
         "{name}: object /data/{i} ({}) deleted; file {get} deleted",
