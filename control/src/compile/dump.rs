@@ -136,10 +136,9 @@ fn dump_sided(
     for (pi, slot) in layer.slots.iter().enumerate() {
         let n_peer = layer
             .peer_row(*slot)
-            .iter()
-            .copied()
+            .into_iter()
             .max()
-            .map_or(0, |m| usize::from(m) + 1);
+            .map_or(0, |m| m as usize + 1);
         let _ = writeln!(
             t,
             "{what} {pi}: {n_peer} local peer(s) x {} local service(s)",

@@ -115,7 +115,9 @@ impl RouteEntry {
 /// [`SidedLayer`]: 16 bytes, four to a cache line.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct ProfileSlot {
-    /// Start of the profile's peer remap row in [`SidedLayer::remaps`].
+    /// The profile's peer remap row in [`SidedLayer::peer_bits`]: its
+    /// first bit (a multiple of 16) plus, in bits 0-2, the base-2 log of
+    /// its width (0-4: 1, 2, 4, 8 or 16 bits a local peer id).
     pub(super) peer_remap: u32,
     /// Start of the profile's service remap row in [`SidedLayer::remaps`].
     pub(super) svc_remap: u32,
@@ -130,13 +132,23 @@ pub(super) struct ProfileSlot {
 /// The tables of one check that runs at one VNIC (egress or ingress
 /// security, ZPR egress or ingress check).
 ///
-/// Layout: `slots[profile]` names two rows of the one flat `remaps` array
-/// (a peer remap row of `peer_len` local peer ids, indexed by global peer
-/// class, and a service remap row of `svc_len` local service ids, indexed
-/// by service class; identical rows are stored once) and the profile's
-/// dense `local peer × local service` table. A look-up is three dependent
-/// reads: the slot, the two remap cells (independent of each other), the
-/// cell.
+/// Layout: `slots[profile]` names a peer remap row in `peer_bits`
+/// (`peer_len` local peer ids, indexed by global peer class, each as wide
+/// as the row's largest needs: 1, 2, 4, 8 or 16 bits, packed in `u16`
+/// words from a word boundary), a service remap
+/// row in `remaps` (`svc_len` `u16` local service ids, indexed by service
+/// class), identical rows stored once, and the profile's dense `local
+/// peer × local service` table. A look-up is three dependent reads: the
+/// slot, the two remap cells (independent of each other), the cell.
+///
+/// The peer rows are packed because they are what random traffic misses
+/// most: a row per container over every global peer class, read at a
+/// random class (the thirtieth session's cache simulation,
+/// docs/benchmarks.md: 1.87 of wide's 4.19 misses of a 2 MiB cache a
+/// judgement were peer remap cells). Most containers tell fewer than 16
+/// or 256 peers apart, so most rows take a quarter or half the `u16`
+/// bytes. A peer id is one `u16` word, shifted and masked: the widths
+/// divide 16, so a field never straddles two words.
 ///
 /// The tables are **narrow** (`u16` cells in `cells`, see
 /// [`Entry::narrow`]) when no slot's table names more than 16,383
@@ -152,22 +164,26 @@ pub(super) struct ProfileSlot {
 /// Otherwise the layer is **wide**: `u32` [`Entry`]s in `entries`, `cells`
 /// empty.
 ///
-/// INVARIANTS: every peer remap row starts at an offset `o` with
-/// `o + peer_len <= remaps.len()`, every service row likewise with
-/// `svc_len`; every value in a profile's rows is below its local peer /
-/// service count, so `offset + local_peer * n_svc + local_svc` is inside
+/// INVARIANTS: every peer remap row of width `w` bits starts at a word
+/// `o` with `o + ⌈peer_len × w / 16⌉ <= peer_bits.len()`, every service row at an offset `o`
+/// with `o + svc_len <= remaps.len()`; every value in a profile's rows is
+/// below its local peer / service count, so `offset + local_peer * n_svc + local_svc` is inside
 /// `cells` (narrow) or `entries` (wide). Narrow: `offset` is even (a
 /// pair never straddles a cache line), `cells[offset - 2 .. offset]` is
 /// `[0, 0]`, and every cell's local id `k` has `2k + 2 <= offset` with the
 /// pair at `offset - 2 - 2k` inside the slot's own list.
-/// Size: `2 × (distinct peer rows × peer_len + distinct service rows ×
-/// svc_len) + 16 × profiles` plus, narrow, `2 × Σ_profiles (local peers ×
+/// Size: `2 × Σ_distinct peer rows ⌈peer_len × width / 16⌉ + 2 × distinct
+/// service rows × svc_len + 16 × profiles` plus, narrow, `2 × Σ_profiles (local peers ×
 /// local services + 2 × (distinct deciding ids + 1) + (0 or 1 padding))`,
 /// or, wide, `4 × Σ_profiles local peers × local services` bytes.
 #[derive(Debug, Clone, Default)]
 pub struct SidedLayer {
     pub(super) slots: Vec<ProfileSlot>,
+    /// Service remap rows (and, while the layer is built, the peer rows
+    /// too, as `u16`: `SidedBuilder::finish` packs them into `peer_bits`).
     pub(super) remaps: Vec<u16>,
+    /// Peer remap rows, bit-packed in words.
+    pub(super) peer_bits: Vec<u16>,
     /// Global peer classes of the layer (the length of a peer remap row).
     pub(super) peer_len: u32,
     /// Service classes (the length of a service remap row).
@@ -199,9 +215,20 @@ impl SidedLayer {
     // security look-up's instructions under callgrind).
     #[inline(always)]
     pub(super) fn lookup_slot(&self, s: ProfileSlot, peer: u32, svc: u32) -> Entry {
-        let lp = u32::from(self.remaps[(s.peer_remap + peer) as usize]);
+        let lp = self.local_peer(s, peer);
         let ls = u32::from(self.remaps[(s.svc_remap + svc) as usize]);
         self.cell(s, (lp * s.n_svc + ls) as usize)
+    }
+
+    /// The local peer id of global peer class `peer` in a slot's packed
+    /// row: the word holding it, shifted and masked.
+    #[inline(always)]
+    pub(super) fn local_peer(&self, s: ProfileSlot, peer: u32) -> u32 {
+        /// The mask of a width's field, by its log (`& 7`: no bounds check).
+        const MASK: [u32; 8] = [1, 3, 0xf, 0xff, 0xffff, 0, 0, 0];
+        let log = s.peer_remap & 7;
+        let bit = (s.peer_remap & !7) as usize + ((peer as usize) << log);
+        (u32::from(self.peer_bits[bit >> 4]) >> (bit & 15)) & MASK[log as usize]
     }
 
     /// Cell `i` (local peer × `n_svc` + local service) of a slot's table.
@@ -220,12 +247,9 @@ impl SidedLayer {
         }
     }
 
-    /// The peer remap row of a slot.
-    pub(super) fn peer_row(&self, s: ProfileSlot) -> &[u16] {
-        let a = s.peer_remap as usize;
-        self.remaps
-            .get(a..a + self.peer_len as usize)
-            .unwrap_or(&[])
+    /// The peer remap row of a slot, unpacked (for the dump).
+    pub(super) fn peer_row(&self, s: ProfileSlot) -> Vec<u32> {
+        (0..self.peer_len).map(|p| self.local_peer(s, p)).collect()
     }
 
     /// Whether the tables are narrow (`u16` cells).
@@ -240,15 +264,17 @@ impl SidedLayer {
         self.byte_parts().iter().map(|p| p.1).sum()
     }
 
-    /// Bytes per part: slots, remap rows, cells (narrow or wide).
+    /// Bytes per part: slots, peer and service remap rows, cells
+    /// (narrow or wide), narrow cells' ids.
     #[must_use]
-    pub fn byte_parts(&self) -> [(&'static str, usize); 4] {
+    pub fn byte_parts(&self) -> [(&'static str, usize); 5] {
         [
             (
                 "slots",
                 self.slots.len() * std::mem::size_of::<ProfileSlot>(),
             ),
-            ("remaps", self.remaps.len() * 2),
+            ("peer-rows", self.peer_bits.len() * 2),
+            ("svc-rows", self.remaps.len() * 2),
             (
                 if self.narrow { "cells16" } else { "cells32" },
                 if self.narrow {
@@ -426,13 +452,14 @@ impl SecurityLayer {
     /// Bytes per part: the container tables' slots, remap rows and
     /// entries, then the profiles and their member lists.
     #[must_use]
-    pub fn byte_parts(&self) -> [(&'static str, usize); 6] {
-        let [a, b, c, d] = self.tables.byte_parts();
+    pub fn byte_parts(&self) -> [(&'static str, usize); 7] {
+        let [a, b, c, d, e] = self.tables.byte_parts();
         [
             a,
             b,
             c,
             d,
+            e,
             (
                 "profiles",
                 self.profiles.len() * std::mem::size_of::<Members>(),

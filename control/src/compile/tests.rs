@@ -576,6 +576,68 @@ proptest::proptest! {
     }
 }
 
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+    /// Peer remap rows of every width (1, 2, 4, 8, 16 bits), several in
+    /// one layer, shared or not, of a length that is no multiple of a
+    /// word, read back exactly from their packed words.
+    #[test]
+    fn packed_peer_rows_read_back(
+        rows in proptest::collection::vec(
+            (
+                proptest::sample::select(vec![1usize, 2, 3, 4, 5, 16, 17, 255, 256, 257, 40_000]),
+                proptest::collection::vec(proptest::num::u16::ANY, 37),
+            ),
+            1..6,
+        ),
+        repeat in proptest::bool::ANY,
+    ) {
+        let mut b = build::SidedBuilder::new("test", &Config::default());
+        let mut want = Vec::new();
+        let mut rows = rows;
+        if repeat {
+            rows.push(rows[0].clone());
+        }
+        for (n_peer, raw) in &rows {
+            let n = u16::try_from(n_peer - 1).unwrap();
+            let mut remap: Vec<u16> = raw.iter().map(|v| v % (n + 1)).collect();
+            // The largest id appears, so the row takes its full width.
+            remap[0] = n;
+            // One service; peer p's cell names rule p + 1, so no two rows
+            // are equal and the squeeze keeps every peer id.
+            let table: Vec<u32> = (1..=u32::try_from(*n_peer).unwrap())
+                .map(|id| id | Entry::STATEFUL)
+                .collect();
+            b.push(remap.clone(), vec![0], 1, &table, &Config::default()).unwrap();
+            want.push(remap);
+        }
+        let layer = b.finish().unwrap();
+        for (slot, remap) in want.iter().enumerate() {
+            for (peer, &lp) in remap.iter().enumerate() {
+                let got = layer.lookup(u32::try_from(slot).unwrap(), u32::try_from(peer).unwrap(), 0);
+                proptest::prop_assert_eq!(got, Entry((u32::from(lp) + 1) | Entry::STATEFUL));
+            }
+        }
+    }
+}
+
+#[test]
+fn peer_rows_take_the_width_their_ids_need() {
+    let mut b = build::SidedBuilder::new("test", &Config::default());
+    // 40 peers: ids below 2 (1 bit: three words), below 16 (4 bits: ten
+    // words), up to 273 (16 bits: 40 words).
+    for (n, step) in [(2u16, 1u16), (16, 1), (300, 7)] {
+        let remap: Vec<u16> = (0..40).map(|p| p * step % n).collect();
+        let table: Vec<u32> = (1..=u32::from(n)).collect();
+        b.push(remap, vec![0], 1, &table, &Config::default())
+            .unwrap();
+    }
+    let layer = b.finish().unwrap();
+    assert_eq!(layer.peer_bits.len(), 3 + 10 + 40);
+    assert_eq!(layer.remaps.len(), 1, "the one shared service row");
+    assert_eq!(layer.peer_row(layer.slots[1])[17], 1);
+}
+
 /// The squeeze as first written: every column and row copied into a map
 /// key. The oracle of [`squeeze_matches_the_squeeze_by_copies`].
 fn squeeze_by_copies(

@@ -45,6 +45,7 @@ impl SidedBuilder {
     /// built.
     pub(in crate::compile) fn finish(self) -> Result<SidedLayer, CompileError> {
         let mut layer = self.layer;
+        pack_peer_rows(&mut layer)?;
         layer.n_cells = layer.entries.len();
         if !self.fits_narrow
             || layer.entries.is_empty()
@@ -183,6 +184,73 @@ impl SidedBuilder {
         });
         Ok(slot)
     }
+}
+
+/// Moves every distinct peer remap row of `layer` from `remaps` (`u16`,
+/// as built) into `peer_bits`, each as wide as its largest id needs (1,
+/// 2, 4, 8 or 16 bits, packed in `u16` words), and compacts `remaps` to
+/// the service rows; the slots are renumbered to match (see
+/// [`SidedLayer`]). Rows shared by several slots stay shared.
+fn pack_peer_rows(layer: &mut SidedLayer) -> Result<(), CompileError> {
+    let internal = CompileError::Internal;
+    let peer_len = layer.peer_len as usize;
+    let svc_len = layer.svc_len as usize;
+    let mut peer_at: HashMap<u32, u32> = HashMap::default();
+    let mut svc_at: HashMap<u32, u32> = HashMap::default();
+    let mut words: Vec<u16> = Vec::new();
+    let mut svc: Vec<u16> = Vec::new();
+    for slot in &mut layer.slots {
+        let p = slot.peer_remap;
+        slot.peer_remap = if let Some(&v) = peer_at.get(&p) {
+            v
+        } else {
+            let row = layer
+                .remaps
+                .get(p as usize..p as usize + peer_len)
+                .ok_or(internal("peer row outside the remaps"))?;
+            let log: u32 = match row.iter().copied().max().unwrap_or(0) {
+                0..=1 => 0,
+                2..=3 => 1,
+                4..=15 => 2,
+                16..=255 => 3,
+                _ => 4,
+            };
+            let start = words.len();
+            // The row's first bit, with the width's log in bits 0-2.
+            let v = u32::try_from(start)
+                .ok()
+                .and_then(|w| w.checked_mul(16))
+                .ok_or(CompileError::TooLarge {
+                    given: 2 * start,
+                    limit: (u32::MAX / 8) as usize,
+                })?
+                | log;
+            words.resize(start + (peer_len << log).div_ceil(16), 0);
+            for (i, &id) in row.iter().enumerate() {
+                let bit = i << log;
+                words[start + (bit >> 4)] |= id << (bit & 15);
+            }
+            peer_at.insert(p, v);
+            v
+        };
+        let q = slot.svc_remap;
+        slot.svc_remap = if let Some(&v) = svc_at.get(&q) {
+            v
+        } else {
+            let v = u32::try_from(svc.len()).map_err(|_| internal("service rows past u32"))?;
+            svc.extend_from_slice(
+                layer
+                    .remaps
+                    .get(q as usize..q as usize + svc_len)
+                    .ok_or(internal("service row outside the remaps"))?,
+            );
+            svc_at.insert(q, v);
+            v
+        };
+    }
+    layer.peer_bits = words;
+    layer.remaps = svc;
+    Ok(())
 }
 
 /// Merges the local services whose columns are equal and then the local
