@@ -227,3 +227,39 @@ fn an_ipv6_address_with_a_port_is_written_in_brackets() {
         "tcp 10.9.1.10:49152 -> 10.9.1.20:22: DROP at egress-security"
     );
 }
+
+/// `explain` refuses a loopback end, as `replay` does not judge captured
+/// loopback packets (QA round 22, B4: `--src 127.0.0.1` was judged as an
+/// external address with a NAT return-path reason).
+#[test]
+fn explain_refuses_a_loopback_end() {
+    let explain = |src: &str, dst: &str| {
+        cli(
+            &root(),
+            &[
+                "explain", OKE, "--src", src, "--dst", dst, "--proto", "tcp", "--dport", "443",
+            ],
+        )
+    };
+    for (src, dst, flag) in [
+        ("127.0.0.1", "10.0.10.11", "--src 127.0.0.1"),
+        ("10.0.10.11", "127.3.2.1", "--dst 127.3.2.1"),
+        ("::1", "fd00::1", "--src ::1"),
+    ] {
+        let out = explain(src, dst);
+        assert_eq!(out.status.code(), Some(2), "{src} -> {dst}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("`{flag}` is a loopback address")),
+            "{src} -> {dst}: {err}"
+        );
+    }
+    // An ordinary external address is still judged.
+    let out = explain("203.0.113.7", "10.0.10.11");
+    assert_ne!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

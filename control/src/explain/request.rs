@@ -181,6 +181,16 @@ pub fn packet(a: &Request<'_>, s: &Scenario) -> Result<Packet, ExplainError> {
             "error: `{src}` and `{dst}` are not of the same address family{hint}"
         )));
     }
+    // A loopback address never leaves its host, so no VCN layer sees it;
+    // judged, it would read as an external address (with a NAT
+    // return-path reason), while `replay` counts such captured packets
+    // as `loopback`, not judged (docs/semantics.md, 2.2).
+    if let Some(ip) = [src, dst].into_iter().find(IpAddr::is_loopback) {
+        let flag = if ip == src { "--src" } else { "--dst" };
+        return Err(ExplainError::Input(format!(
+            "error: `{flag} {ip}` is a loopback address: such a packet never leaves its host, so no route table, security rule or ZPR policy judges it (replay counts captured ones as `loopback`, not judged)"
+        )));
+    }
     // The other pairing is no packet a VNIC sends (flow-log records and
     // `verify` refuse it too); judged, it would match the wrong rules.
     if let Some(v4) = icmp_v4
