@@ -43,6 +43,9 @@ fn an_empty_capture_or_empty_standard_input_is_named_empty() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains("empty (0 bytes)"), "{args:?}: {err}");
+        // `replay` and `diff` read flow logs too: the message names both
+        // (QA round 22, B6: an empty `.jsonl` was told of pcap headers only).
+        assert!(err.contains("a flow log"), "{args:?}: {err}");
         assert!(
             !err.contains("not a pcap or pcapng file"),
             "{args:?}: {err}"

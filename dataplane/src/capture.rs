@@ -206,7 +206,7 @@ pub enum FormatError {
     NotCapture,
     /// No bytes at all (an empty file, or nothing piped into `-`).
     #[error(
-        "empty (0 bytes): a capture starts with a pcap or pcapng file header; for `-`, nothing was written to standard input"
+        "empty (0 bytes): nothing to judge (a capture starts with a pcap or pcapng file header, a flow log with its first JSON record); for `-`, nothing was written to standard input"
     )]
     Empty,
     /// An OCI flow-log file (JSON, or gzip of JSON) where a capture is
