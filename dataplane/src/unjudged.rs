@@ -10,6 +10,7 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
+use zprsim_control::model::proto;
 use zprsim_control::packet::{L4, Packet};
 
 use crate::parse::{ip_start, linktype};
@@ -58,20 +59,13 @@ fn same_64(a: Ipv6Addr, b: Ipv6Addr) -> bool {
     a.segments()[..4] == b.segments()[..4]
 }
 
-fn loopback_addr(a: IpAddr) -> bool {
-    match a {
-        IpAddr::V4(v) => v.is_loopback(),
-        IpAddr::V6(v) => v.is_loopback(),
-    }
-}
-
 /// Whether the frame was captured on a loopback device by its link layer:
 /// Linux `lo` as Ethernet (`dumpcap -i lo`: both MAC addresses zero) or
 /// BSD `lo0` (DLT_NULL, DLT_LOOP). Linux cooked captures of `lo` parse as
 /// not IP already ([`crate::parse::is_loopback_frame`]).
 fn loopback_link(lt: u32, data: &[u8]) -> bool {
     match lt {
-        linktype::ETHERNET => data.get(..12).is_some_and(|m| m.iter().all(|b| *b == 0)),
+        linktype::ETHERNET => zero_macs(data),
         linktype::NULL | linktype::LOOP => true,
         _ => false,
     }
@@ -93,7 +87,7 @@ fn loopback_link(lt: u32, data: &[u8]) -> bool {
 ///   hop limit 1, which no router forwards.
 #[must_use]
 pub fn classify(lt: u32, data: &[u8], p: &Packet) -> Option<Unjudged> {
-    if loopback_addr(p.src) || loopback_addr(p.dst) || (p.src == p.dst && loopback_link(lt, data)) {
+    if p.src.is_loopback() || p.dst.is_loopback() || (p.src == p.dst && loopback_link(lt, data)) {
         return Some(Unjudged::Loopback);
     }
     let (IpAddr::V6(src), IpAddr::V6(dst)) = (p.src, p.dst) else {
@@ -102,7 +96,7 @@ pub fn classify(lt: u32, data: &[u8], p: &Packet) -> Option<Unjudged> {
     let L4::Icmp { icmp_type, code } = p.l4 else {
         return None;
     };
-    if p.proto != 58 {
+    if p.proto != proto::ICMPV6 {
         return None;
     }
     let hop_limit = *data.get(ip_start(lt, data)? + 7)?;
@@ -147,7 +141,7 @@ pub(crate) fn may_be_v4(src: u32, dst: u32) -> bool {
 #[inline(always)]
 #[must_use]
 pub(crate) fn may_be_v6(nh: u8, hop: u8, src: (u64, u64), dst: (u64, u64)) -> bool {
-    (nh == 58 && (hop == 255 || hop == 1)) | (src == (0, 1)) | (dst == (0, 1))
+    (nh == proto::ICMPV6 && (hop == 255 || hop == 1)) | (src == (0, 1)) | (dst == (0, 1))
 }
 
 /// Whether a frame's first 12 bytes (an Ethernet frame's MAC addresses)
