@@ -582,15 +582,19 @@ pub(crate) struct ResultBatch {
     codes: Vec<u8>,
 }
 
-/// Per chunk, for the writer: which worker judged each record, and the
-/// IP and malformed records' places in the chunk's block.
+/// Per chunk, for the writer: which worker judged each record, and each
+/// record's place in the chunk's block.
 #[derive(Default)]
 pub(crate) struct ChunkDesc {
     chunk: u64,
     /// A bit per worker that judged a record of the chunk (whose codes
     /// the writer waits for).
     workers: u64,
+    /// Per record of the chunk: its worker, [`NON_IP`] or [`MALFORMED`].
     assign: Vec<u8>,
+    /// Per record of the chunk, as `assign` (filled when writing): where
+    /// it lies, non-IP records too (never written), so the reader copies
+    /// its spans in bulk instead of one by one (session 31).
     metas: Vec<Rec>,
     /// The input of each of `metas` ([`Judged::input`]).
     inputs: Vec<u32>,
@@ -903,19 +907,31 @@ impl<X: Extra> Reader<'_, X> {
             if k > 0 && stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
                 return false;
             }
+            // The writer's places of the group's records, in bulk (each
+            // record's own when it may change below).
+            if WRITING && !WATCHING {
+                self.desc.metas.extend_from_slice(group);
+                let to = self.desc.inputs.len() + group.len();
+                self.desc.inputs.resize(to, input32);
+            }
             for rec in group {
                 let watched;
                 let rec = if WATCHING {
-                    match self.watch(*rec, block) {
+                    let as_read = *rec;
+                    match self.watch(as_read, block) {
                         Some(r) => {
                             watched = r;
                             &watched
                         }
                         None => {
                             // Left out (a copy, node-local): counted, and
-                            // nothing else: not in the chunk the writer
-                            // sees, as a record that is not IP.
+                            // nothing else: the writer sees it as a record
+                            // that is not IP.
                             self.desc.assign.push(NON_IP);
+                            if WRITING {
+                                self.desc.metas.push(as_read);
+                                self.desc.inputs.push(input32);
+                            }
                             continue;
                         }
                     }
@@ -927,7 +943,8 @@ impl<X: Extra> Reader<'_, X> {
                     Some(shard) => self.send_to_worker(*rec, shard, input32),
                     None => self.take_slow(*rec, data, input),
                 };
-                if WRITING && assign != NON_IP {
+                if WRITING && WATCHING {
+                    // The inner frame of a decapsulated record.
                     self.desc.metas.push(*rec);
                     self.desc.inputs.push(input32);
                 }

@@ -206,6 +206,8 @@ fn put(
 const ALLOWED: u8 = 0;
 const DROPPED: u8 = 1;
 const LEFT: u8 = 2;
+/// A record that is not IP (written by no output).
+const NOT_JUDGED: u8 = 3;
 
 /// One chunk's verdict codes: each judging worker's, read in the order
 /// of its records.
@@ -253,15 +255,18 @@ impl<'c> ChunkCodes<'c> {
     }
 }
 
-/// Into `out`, for each IP or malformed record of the chunk (`assign`
-/// less [`NON_IP`]), whether the first scenario allowed it ([`ALLOWED`],
-/// [`DROPPED`], [`LEFT`]); returns how many are not left out.
+/// Into `out`, for each record of the chunk (`assign`), whether the
+/// first scenario allowed it ([`ALLOWED`], [`DROPPED`], [`LEFT`], or
+/// [`NOT_JUDGED`] for a record that is not IP); returns how many were
+/// judged (IP or malformed, and not left out).
 fn first_verdicts(assign: &[u8], mut codes: ChunkCodes<'_>, out: &mut Vec<u8>) -> u64 {
     out.clear();
     out.reserve(assign.len());
     let mut left = 0u64;
     for &a in assign {
         if a == NON_IP {
+            left += 1;
+            out.push(NOT_JUDGED);
             continue;
         }
         let v = match codes.take(a) {
@@ -368,14 +373,11 @@ impl Writer<'_> {
             }
             if let Some(sink) = self.verdicts.as_deref_mut() {
                 let mut codes = codes;
-                let mut frame = 0usize;
-                for &a in &d.assign {
+                for (at, &a) in d.assign.iter().enumerate() {
                     if a == NON_IP {
                         continue;
                     }
-                    let Some(m) = d.metas.get(frame) else { break };
-                    let at = frame;
-                    frame += 1;
+                    let Some(m) = d.metas.get(at) else { break };
                     let Some(codes) = codes.take(a) else { continue };
                     let input = d.inputs.get(at).copied().unwrap_or(0);
                     verdicts.clear();
