@@ -902,18 +902,47 @@ impl<K: Copy + Eq, V> Table<K, V> {
         self.entries.get(i).map(|e| (i, e.generation))
     }
 
-    /// Every entry, oldest first; the table is left empty (and small).
-    fn drain_ordered(&mut self) -> Vec<(K, V, u64)> {
-        let mut all = std::mem::take(&mut self.entries);
+    /// Every entry, oldest first ([`Ordered`]); the table is left empty
+    /// (and small).
+    fn take_ordered(&mut self) -> Ordered<K, V> {
+        let all = std::mem::take(&mut self.entries);
+        let at = self.head;
         self.index = vec![0; self.max_index.min(INITIAL_INDEX)];
         self.head = NIL;
         self.tail = NIL;
-        // Generations increase along the list: sorting by them is the list
-        // order, without moving values out by position.
-        all.sort_unstable_by_key(|e| e.generation);
-        all.into_iter()
-            .map(|e| (e.key, e.value, e.generation))
-            .collect()
+        Ordered {
+            left: all.len(),
+            all,
+            at,
+        }
+    }
+}
+
+/// A sub-table's entries taken out, oldest first: along the insertion
+/// list, whose order is the generations' (an entry is linked at the tail
+/// with the next generation, and a removal unlinks it or moves the last
+/// entry into its place with its links). The entries were sorted by
+/// generation and copied into a vector before: ~60 instructions a record
+/// at the end of a pass, most of them moving 144-byte entries, where the
+/// list is read in place (in memory order while nothing was removed;
+/// docs/benchmarks.md, thirty-first session).
+struct Ordered<K, V> {
+    all: Vec<Entry<K, V>>,
+    /// The next entry's position (`NIL`: none).
+    at: u32,
+    /// Entries not yet yielded: the walk ends after as many steps as there
+    /// are entries, whatever the links say.
+    left: usize,
+}
+
+impl<K: Copy, V: Copy> Iterator for Ordered<K, V> {
+    type Item = (K, V, u64);
+
+    fn next(&mut self) -> Option<(K, V, u64)> {
+        self.left = self.left.checked_sub(1)?;
+        let e = self.all.get(self.at as usize)?;
+        self.at = e.next;
+        Some((e.key, e.value, e.generation))
     }
 }
 
@@ -1135,12 +1164,24 @@ impl<V> ShardTable<V> {
     }
 
     /// Takes every entry out, oldest first.
-    pub(crate) fn drain_ordered(&mut self) -> Vec<(StateKey, V)> {
-        let a = self.v4.drain_ordered();
-        let b = self.v6.drain_ordered();
-        let mut out = Vec::with_capacity(a.len() + b.len());
-        let mut a = a.into_iter().peekable();
-        let mut b = b.into_iter().peekable();
+    #[cfg(test)]
+    pub(crate) fn drain_ordered(&mut self) -> Vec<(StateKey, V)>
+    where
+        V: Copy,
+    {
+        let mut out = Vec::with_capacity(self.len());
+        self.drain_each(|k, v| out.push((k, v)));
+        out
+    }
+
+    /// Takes every entry out, oldest first, each to `f` (no vector of
+    /// them made).
+    pub(crate) fn drain_each(&mut self, mut f: impl FnMut(StateKey, V))
+    where
+        V: Copy,
+    {
+        let mut a = self.v4.take_ordered().peekable();
+        let mut b = self.v6.take_ordered().peekable();
         loop {
             let take_a = match (a.peek(), b.peek()) {
                 (Some(x), Some(y)) => x.2 < y.2,
@@ -1150,13 +1191,12 @@ impl<V> ShardTable<V> {
             };
             if take_a {
                 if let Some((k, v, _)) = a.next() {
-                    out.push((StateKey::V4(k), v));
+                    f(StateKey::V4(k), v);
                 }
             } else if let Some((k, v, _)) = b.next() {
-                out.push((StateKey::V6(k), v));
+                f(StateKey::V6(k), v);
             }
         }
-        out
     }
 }
 

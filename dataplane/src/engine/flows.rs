@@ -844,6 +844,21 @@ impl<X: Extra> Flows<X> {
         if st.dropped == 0 || (self.owed.is_none() && self.top_n == 0) {
             return;
         }
+        // Without stand-ins, the record is made only when it may enter the
+        // top: a full top's worst record ranks before it by its drops and
+        // first time alone (the top key's first fields) when it cannot.
+        // Made and compared whole, it was ~160 instructions a closed
+        // record with drops (every one of 1M distinct dropped flows at
+        // the end of a pass; docs/benchmarks.md, thirty-first session).
+        if self.owed.is_none()
+            && self.top.len() >= self.top_n
+            && self.top.last().is_some_and(|w| {
+                (std::cmp::Reverse(st.dropped), st.first_ns)
+                    > (std::cmp::Reverse(w.dropped_packets), w.first_ns)
+            })
+        {
+            return;
+        }
         let r = flow_record(&flow_key(&key), st);
         // Once per closed record with drops, never per packet.
         if self.owed.as_ref().is_some_and(|o| o.owes(&r)) {
@@ -891,9 +906,7 @@ impl<X: Extra> Flows<X> {
                 // first; each one's [`Finished::seq`] is past every record
                 // closed during the pass, so a record closed and reopened
                 // with an equal sort key keeps its place.
-                for (k, r) in t.drain_ordered() {
-                    self.finish_flow(k, &r, counters);
-                }
+                t.drain_each(|k, r| self.finish_flow(k, &r, counters));
             }
         }
     }
@@ -1053,4 +1066,74 @@ pub(crate) fn line_up<Y: Extra>(a: &mut Flows<()>, b: &mut Flows<Y>) -> Option<S
         kept,
         total: a.closed,
     })
+}
+
+#[cfg(test)]
+mod top_tests {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn state(dropped: u64, allowed: u64, first_ns: u64, port: u16) -> FlowState {
+        let side = Side {
+            code: 3,
+            audit: false,
+            rules: [None; 5],
+        };
+        FlowState {
+            last_ns: first_ns,
+            bytes: 64 * (dropped + allowed),
+            allowed,
+            dropped,
+            first_forward: true,
+            conn: NO_CONN,
+            both: false,
+            closing: false,
+            conn_at: Hint::NONE,
+            first: side,
+            reply: None,
+            first_ns,
+            l4: L4::Ports {
+                sport: port,
+                dport: 443,
+            },
+            src_is_a: true,
+            code: 3,
+            x: (),
+        }
+    }
+
+    /// The top dropped flows a worker keeps, with the records it skips
+    /// making (a full top's worst ranks before them by drops and first
+    /// time), are the first of every closed record with drops in the top
+    /// order: ties of drops and first time broken by the 5-tuple, records
+    /// closed in every order.
+    #[test]
+    fn the_top_dropped_flows_are_the_first_of_all_records_in_top_order() {
+        for top_n in [1, 3, 8] {
+            for order in 0..3u64 {
+                let mut f = Flows::<()>::new(1 << 12, false, 1 << 10, None, top_n, None);
+                let mut counters = Counters::default();
+                let mut all = Vec::new();
+                for i in 0..200u64 {
+                    let j = match order {
+                        0 => i,
+                        1 => 199 - i,
+                        _ => (i * 37) % 200,
+                    };
+                    // Few distinct drop counts and first times: many ties.
+                    let st = state(j % 4, j % 2, 1_000 * (j % 5), u16::try_from(j).unwrap_or(0));
+                    let a = IpAddr::V4(Ipv4Addr::new(10, 0, 0, u8::try_from(j % 7).unwrap_or(0)));
+                    let b = IpAddr::V4(Ipv4Addr::new(10, 1, 0, 1));
+                    let key = StateKey::new(a, b, 6, Some((st.l4.fields().0.unwrap_or(0), 443)));
+                    if st.dropped > 0 {
+                        all.push(flow_record(&flow_key(&key), &st));
+                    }
+                    f.finish_flow(key, &st, &mut counters);
+                }
+                all.sort_by_key(FlowRecord::top_key);
+                all.truncate(top_n);
+                assert_eq!(f.top, all, "top {top_n}, order {order}");
+            }
+        }
+    }
 }
