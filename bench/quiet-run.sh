@@ -118,6 +118,10 @@ echo "== first-packet judgement, thread CPU ns (issue 9: <= 40 small, <= 60 larg
 gate
 $R/zprsim-judge-probe small,large,wide --rounds 7
 
+# The rate on each "engine, N worker(s)" line is the packet phase (to the
+# last judging unit's loop end, as the bare loop is timed), the one the
+# targets read; the "finish of open flows" line under it is the units' end
+# of the flows left open (967k on distinct10k) and the rate with it.
 echo "== packet phase against the bare loop (issue 10: >= 0.5 per worker; 2 workers >= 1.8x; >= 5 Mpps on distinct)"
 for c in real10k realallow10k distinct10k; do
     for b in $(bins); do

@@ -3,26 +3,19 @@
 //! [--seed S] [--json] [--csv F]`: wiring only; the
 //! measurement is `zprsim_dataplane::bench`.
 
-use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
-use zprsim_dataplane::warning::{RunWarning, RunWarningCode, messages};
+use zprsim_dataplane::warning::{RunWarning, messages};
 
-use serde::Serialize;
 use zprsim_control::compile::{Compiled, Config};
-use zprsim_control::stopped::StoppedBy;
-use zprsim_dataplane::bench::{
-    self, BenchConfig, BenchError, BenchResult, Latency, LoadError, Traffic,
-};
+use zprsim_dataplane::bench::{self, BenchConfig, BenchError, LoadError};
 use zprsim_dataplane::output::{self, OutputFile, Plan};
-use zprsim_dataplane::replay::Totals;
-use zprsim_dataplane::synth::{Allowed, SynthStats};
+use zprsim_dataplane::synth::Allowed;
 
 use crate::{Failure, out};
-use zprsim_dataplane::report::StageCounts;
 
 /// Arguments of `bench`.
 #[derive(Debug, clap::Args)]
@@ -220,311 +213,6 @@ fn check_args(a: &Args) -> Result<Settings, Failure> {
     })
 }
 
-#[derive(Serialize)]
-struct JsonRun {
-    workers: usize,
-    packets_per_second: f64,
-    per_worker_pps: f64,
-    scaling: f64,
-    fraction_of_baseline: f64,
-    latency_ns: Latency,
-    duration_s: f64,
-    connections: u64,
-    flows: u64,
-}
-
-#[derive(Serialize)]
-struct Synthetic {
-    seed: u64,
-    allowed_share: f64,
-    flows: u64,
-    replies: u64,
-    ipv6: u64,
-    fragments: u64,
-    vlan: u64,
-}
-
-#[derive(Serialize)]
-struct Report {
-    scenario: String,
-    /// `synthetic`, or the captures.
-    traffic: Vec<String>,
-    synthetic: Option<Synthetic>,
-    packets: Totals,
-    dropped_by_stage: StageCounts,
-    non_ip: u64,
-    /// Of `non_ip`: IPv6 neighbour discovery and MLD, not judged.
-    link_local: u64,
-    /// Of `non_ip`: a host's packets to itself, not judged.
-    loopback: u64,
-    /// Copy records left out (`--dedup`; 0 without it).
-    copies: u64,
-    /// Records judged by the frame inside their VXLAN header (`--decap
-    /// vxlan`; 0 without it).
-    decapsulated: u64,
-    /// Records to or from a `--node-local` prefix left out (0 without it).
-    node_local: u64,
-    traffic_bytes: u64,
-    load_s: f64,
-    compile_s: f64,
-    table_bytes: usize,
-    baseline_pps: f64,
-    baseline_packets: u64,
-    runs: Vec<JsonRun>,
-    latency_note: &'static str,
-    peak_memory_bytes: Option<u64>,
-    warnings: Vec<String>,
-    /// `warnings` as objects (code, message, file, byte offset), in the
-    /// same order.
-    run_warnings: Vec<RunWarning>,
-    /// A SIGINT or SIGTERM stopped the measuring: `runs` holds the runs
-    /// finished before it (maybe none; with none, the packet counts and
-    /// the bare loop's are zeros too).
-    interrupted: bool,
-    /// Which signal (`"sigint"`, `"sigterm"`); `null` when not interrupted.
-    stopped_by: Option<StoppedBy>,
-    /// Runs asked (`--workers`): `runs` holds fewer when interrupted.
-    runs_asked: usize,
-}
-
-const LATENCY_NOTE: &str = "per-packet latency is each batch's processing time divided by its size (batches of up to 4096 packets), counted once per packet";
-
-#[allow(clippy::too_many_arguments)]
-fn report(
-    a: &Args,
-    traffic: &Traffic,
-    synth: Option<SynthStats>,
-    r: &BenchResult,
-    load_s: f64,
-    compile_s: f64,
-    table_bytes: usize,
-    warnings: Vec<RunWarning>,
-    runs_asked: usize,
-) -> Report {
-    let c = &r.counters;
-    Report {
-        scenario: a.scenario.display().to_string(),
-        traffic: if a.capture.is_empty() {
-            vec!["synthetic".into()]
-        } else {
-            a.capture.iter().map(|p| p.display().to_string()).collect()
-        },
-        synthetic: synth.map(|s| Synthetic {
-            seed: a.seed,
-            allowed_share: a.allowed_share,
-            flows: s.flows,
-            replies: s.replies,
-            ipv6: s.ipv6,
-            fragments: s.fragments,
-            vlan: s.vlan,
-        }),
-        packets: c.packets,
-        dropped_by_stage: StageCounts::of(c),
-        non_ip: c.non_ip,
-        link_local: c.link_local,
-        loopback: c.loopback,
-        copies: c.copies,
-        decapsulated: c.decapsulated,
-        node_local: c.node_local,
-        traffic_bytes: traffic.bytes(),
-        load_s,
-        compile_s,
-        table_bytes,
-        baseline_pps: r.baseline.packets_per_second,
-        baseline_packets: r.baseline.packets,
-        runs: r
-            .runs
-            .iter()
-            .map(|x| JsonRun {
-                workers: x.workers,
-                packets_per_second: x.packets_per_second,
-                per_worker_pps: x.per_worker_pps,
-                scaling: x.scaling,
-                fraction_of_baseline: x.fraction_of_baseline,
-                latency_ns: x.latency_ns,
-                duration_s: x.duration_s,
-                connections: x.connections,
-                flows: x.flows,
-            })
-            .collect(),
-        latency_note: LATENCY_NOTE,
-        peak_memory_bytes: r.peak_memory_bytes,
-        warnings: messages(&warnings),
-        run_warnings: warnings,
-        interrupted: r.interrupted,
-        // Set by the caller, which knows the signal.
-        stopped_by: None,
-        runs_asked,
-    }
-}
-
-#[allow(clippy::cast_precision_loss)]
-fn si(x: f64) -> String {
-    if x >= 1e9 {
-        format!("{:.2}G", x / 1e9)
-    } else if x >= 1e6 {
-        format!("{:.2}M", x / 1e6)
-    } else if x >= 1e3 {
-        format!("{:.1}k", x / 1e3)
-    } else {
-        format!("{x:.0}")
-    }
-}
-
-#[allow(clippy::cast_precision_loss)]
-fn mb(b: u64) -> String {
-    format!("{:.1} MB", b as f64 / 1e6)
-}
-
-#[allow(clippy::cast_precision_loss)]
-fn table(r: &Report) -> String {
-    let mut t = String::new();
-    let pct = |x: u64| {
-        if r.packets.total == 0 {
-            0.0
-        } else {
-            100.0 * x as f64 / r.packets.total as f64
-        }
-    };
-    let what = match &r.synthetic {
-        Some(s) => format!(
-            "{} synthetic packet(s) in {} flow(s), seed {}, {:.0}% of flows on allowed paths ({} IPv6, {} replies)",
-            r.packets.total + r.non_ip,
-            s.flows,
-            s.seed,
-            s.allowed_share * 100.0,
-            s.ipv6,
-            s.replies
-        ),
-        None => format!(
-            "{} packet(s) of {}",
-            r.packets.total + r.non_ip + r.copies + r.node_local,
-            r.traffic.join(", ")
-        ),
-    };
-    let mut shaped = Vec::new();
-    if r.decapsulated > 0 {
-        shaped.push(format!(
-            "{} record(s) judged by the frame inside their VXLAN header (--decap vxlan)",
-            r.decapsulated
-        ));
-    }
-    if r.node_local > 0 {
-        shaped.push(format!(
-            "{} record(s) to or from a --node-local prefix left out",
-            r.node_local
-        ));
-    }
-    if r.copies > 0 {
-        shaped.push(format!(
-            "{} copy record(s) of packets seen on another interface left out (--dedup)",
-            r.copies
-        ));
-    }
-    let _ = writeln!(t, "bench {}: {what}", r.scenario);
-    if r.interrupted {
-        let _ = writeln!(
-            t,
-            "  interrupted: {} of {} run(s) measured, shown below",
-            r.runs.len(),
-            r.runs_asked
-        );
-    }
-    let _ = writeln!(
-        t,
-        "  loaded in {:.3} s, compiled in {:.3} s, table {}, packets in memory {}",
-        r.load_s,
-        r.compile_s,
-        mb(r.table_bytes as u64),
-        mb(r.traffic_bytes)
-    );
-    let _ = writeln!(
-        t,
-        "  allowed {} ({:.2}%), dropped {} ({:.2}%), non-IP {}",
-        r.packets.allowed,
-        pct(r.packets.allowed),
-        r.packets.dropped,
-        pct(r.packets.dropped),
-        r.non_ip
-    );
-    let _ = writeln!(t, "  drops by stage: {}", r.dropped_by_stage.line());
-    for line in shaped {
-        let _ = writeln!(t, "  {line}");
-    }
-    let _ = writeln!(
-        t,
-        "  bare stateful loop on the same packets: {} packets/s",
-        si(r.baseline_pps)
-    );
-    let _ = writeln!(
-        t,
-        "{:>7} {:>10} {:>10} {:>7} {:>9} {:>7} {:>7} {:>7} {:>8} {:>11} {:>9}",
-        "workers",
-        "packets/s",
-        "per worker",
-        "scaling",
-        "/baseline",
-        "p50 ns",
-        "p90 ns",
-        "p99 ns",
-        "p99.9 ns",
-        "connections",
-        "flows"
-    );
-    for x in &r.runs {
-        let _ = writeln!(
-            t,
-            "{:>7} {:>10} {:>10} {:>6.2}x {:>9.3} {:>7} {:>7} {:>7} {:>8} {:>11} {:>9}",
-            x.workers,
-            si(x.packets_per_second),
-            si(x.per_worker_pps),
-            x.scaling,
-            x.fraction_of_baseline,
-            x.latency_ns.p50,
-            x.latency_ns.p90,
-            x.latency_ns.p99,
-            x.latency_ns.p999,
-            x.connections,
-            x.flows
-        );
-    }
-    let _ = writeln!(t, "  {LATENCY_NOTE}");
-    if let Some(p) = r.peak_memory_bytes {
-        let _ = writeln!(t, "  peak memory {}", mb(p));
-    }
-    t
-}
-
-fn csv(r: &Report) -> String {
-    let mut t = String::from(
-        "workers,packets_per_second,per_worker_pps,scaling,fraction_of_baseline,p50_ns,p90_ns,p99_ns,p999_ns,connections,flows,packets,allowed,dropped,baseline_pps,compile_s,table_bytes\n",
-    );
-    for x in &r.runs {
-        let _ = writeln!(
-            t,
-            "{},{:.1},{:.1},{:.4},{:.4},{},{},{},{},{},{},{},{},{},{:.1},{:.6},{}",
-            x.workers,
-            x.packets_per_second,
-            x.per_worker_pps,
-            x.scaling,
-            x.fraction_of_baseline,
-            x.latency_ns.p50,
-            x.latency_ns.p90,
-            x.latency_ns.p99,
-            x.latency_ns.p999,
-            x.connections,
-            x.flows,
-            r.packets.total,
-            r.packets.allowed,
-            r.packets.dropped,
-            r.baseline_pps,
-            r.compile_s,
-            r.table_bytes
-        );
-    }
-    t
-}
-
 fn load_error(e: LoadError) -> Failure {
     Failure::Input(format!("error: {e}"))
 }
@@ -618,33 +306,18 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
 
     let mut warnings: Vec<RunWarning> = traffic.warnings.clone();
     warnings.extend(r.warnings.iter().cloned());
-    if r.baseline.packets == 0 && r.interrupted {
-        // Stopped before the bare loop ran: `interrupted` says so.
-    } else if r.baseline.packets == 0 {
-        warnings.push(RunWarning::new(
-            RunWarningCode::BaselinePartial,
-            "the bare loop found no Ethernet IP packet to look up (it parses whole Ethernet frames only): `baseline_pps` and `fraction_of_baseline` are 0",
-        ));
-    } else if r.baseline.packets < r.counters.packets.total {
-        warnings.push(RunWarning::new(
-            RunWarningCode::BaselinePartial,
-            format!(
-                "the bare loop looked up {} of {} packet(s) (it parses whole Ethernet frames only): `baseline_pps` is its rate on those",
-                r.baseline.packets, r.counters.packets.total
-            ),
-        ));
-    }
-    let mut rep = report(
-        a,
-        &traffic,
-        synth,
-        &r,
+    warnings.extend(bench::report::baseline_warning(&r));
+    let setup = bench::report::Setup {
+        scenario: &a.scenario,
+        captures: &a.capture,
+        seed: a.seed,
+        allowed_share: a.allowed_share,
         load_s,
         compile_s,
         table_bytes,
-        warnings,
-        cfg.workers.len(),
-    );
+        runs_asked: cfg.workers.len(),
+    };
+    let mut rep = bench::report::report(&setup, &traffic, synth, &r, warnings);
     rep.stopped_by = interrupt.cause(rep.interrupted, false);
     // Opened only now (the plan checked it up front): a run stopped by
     // Ctrl-C leaves nothing beside the target.
@@ -655,7 +328,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         .transpose()
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
     if let Some(f) = csv_out.as_mut() {
-        let res = f.write_all(csv(&rep).as_bytes()).and_then(|()| f.flush());
+        let res = f
+            .write_all(bench::report::csv(&rep).as_bytes())
+            .and_then(|()| f.flush());
         if let Err(e) = res {
             return Err(Failure::Input(format!(
                 "error: --csv `{}`: {}",
@@ -677,9 +352,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             .map_err(|e| Failure::Internal(format!("cannot render the report: {e}")))?;
         out(&format!("{text}\n"))?;
     } else if a.csv.as_deref().is_some_and(output::is_std) {
-        crate::err(&table(&rep));
+        crate::err(&bench::report::table(&rep));
     } else {
-        out(&table(&rep))?;
+        out(&bench::report::table(&rep))?;
     }
     crate::outputs::failure(&failed)?;
     if rep.interrupted {

@@ -194,6 +194,33 @@ fn check_args(a: &Args) -> Result<(BTreeSet<Class>, Plan), Failure> {
     Ok((fail_on, plan))
 }
 
+/// The usage error of a flow-log-only class in `--fail-on` (`new-path`,
+/// `gone-path`) when the inputs are captures: such a gate can never fire,
+/// and a CI job written for flow logs would pass on captures without a
+/// word (as the flow-log-only flags are refused,
+/// [`crate::replay::refuse_flow_log_flags`]).
+///
+/// # Errors
+/// When `classes` holds a class only flow logs have.
+fn refuse_flow_log_classes(given: &str, classes: &BTreeSet<Class>) -> Result<(), Failure> {
+    let only: Vec<String> = classes
+        .iter()
+        .filter(|c| c.flow_logs_only())
+        .map(|c| format!("`{}`", c.name()))
+        .collect();
+    if only.is_empty() {
+        return Ok(());
+    }
+    let (named, verb) = if only.len() == 1 {
+        (only.join(""), "is a class")
+    } else {
+        (only.join(" and "), "are classes")
+    };
+    Err(Failure::Input(format!(
+        "error: `--fail-on {given}`: {named} {verb} of flow-log input only (a VNIC one scenario lacks), and the inputs are captures: the gate could never fire"
+    )))
+}
+
 fn load(
     plan: &Plan,
     flag: &str,
@@ -237,6 +264,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         return Ok(code);
     }
     crate::replay::refuse_flow_log_flags(&a.flow_log_flags)?;
+    refuse_flow_log_classes(&a.fail_on, &fail_on)?;
     let interrupt = Interrupt::install()?;
     let report_out = a
         .report

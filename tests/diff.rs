@@ -214,6 +214,33 @@ fn the_proposed_oke_change_breaks_the_legacy_flow() {
     );
 }
 
+/// `new-path` and `gone-path` are classes of flow-log diffs only (a record
+/// placed by a VNIC one scenario lacks): on captures such a gate could
+/// never fire, so it is a usage error (exit 2, nothing written), alone or
+/// in a list, as flow-log-only flags are; the same list passes on flow logs.
+#[test]
+fn fail_on_a_flow_log_only_class_is_refused_on_captures() {
+    let t = tempfile::tempdir().unwrap();
+    for (kinds, named) in [
+        ("new-path", "`new-path` is a class"),
+        ("would-break,gone-path", "`gone-path` is a class"),
+        (
+            "gone-path,new-path",
+            "`new-path` and `gone-path` are classes",
+        ),
+    ] {
+        let r = diff(t.path(), OKE, PROPOSED, &[DEMO], &["--fail-on", kinds]);
+        assert_eq!(r.code, 2, "{kinds}: {}", r.stderr);
+        assert_eq!(
+            r.stderr,
+            format!(
+                "error: `--fail-on {kinds}`: {named} of flow-log input only (a VNIC one scenario lacks), and the inputs are captures: the gate could never fire\n"
+            )
+        );
+        assert!(r.report.is_null() && r.flows.is_empty(), "{kinds}");
+    }
+}
+
 #[test]
 fn outputs_are_the_same_for_any_number_of_workers() {
     let t = tempfile::tempdir().unwrap();

@@ -4,6 +4,7 @@
 //! taken off), on captures and on flow logs.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -20,7 +21,7 @@ use zprsim_control::verdict::{Decision, DirectionKey, RuleRef, Verdict};
 use zprsim_dataplane::community_id::FlowKey;
 
 use crate::diff::{remove_one, write_capture};
-use crate::replay_oracle::{reference_decisions, traffic_with, v6_header_proto};
+use crate::replay_oracle::{Pkt, reference_decisions, traffic_with, v6_header_proto};
 use crate::support::diff_run;
 
 /// The kinds of change of the brief's check 1.
@@ -170,6 +171,63 @@ fn change(rng: &mut ChaCha8Rng, s: &mut Scenario, c: Change) -> Option<String> {
 /// What the reference says of a packet, for comparing two scenarios: the
 /// verdict and the stage (the deciding rules are compared by `diff` by
 /// content, which index-based deciders cannot do here).
+/// Every kind of change, in the order the checks draw them.
+const KINDS: [Change; 6] = [
+    Change::Remove,
+    Change::AddRule,
+    Change::DetachNsg,
+    Change::Retarget,
+    Change::DetachList,
+    Change::DropAttribute,
+];
+
+/// A changed scenario A, the change in words, the reference's decisions
+/// on A and A loaded: up to 8 changes of `kind` to `s` are drawn, and the
+/// first that changes a verdict or stage of `pkts` (whose decisions on `s`
+/// are `vb`) is kept, else the last that loads; `None` when none does.
+fn pick_change(
+    rng: &mut ChaCha8Rng,
+    s: &Scenario,
+    kind: Change,
+    pkts: &[Pkt],
+    vb: &[Decision],
+) -> Option<(Scenario, String, Vec<Decision>, Scenario)> {
+    let mut picked = None;
+    for _ in 0..8 {
+        let mut a = s.clone();
+        let Some(what) = change(rng, &mut a, kind) else {
+            break;
+        };
+        let Ok(la) = load::from_toml_str(&to_toml(&a), "a") else {
+            continue;
+        };
+        let va = reference_decisions(&la.scenario, pkts, &mut 0);
+        let changes = vb.iter().zip(&va).any(|(b, a)| core(b) != core(a));
+        picked = Some((a, what, va, la.scenario));
+        if changes {
+            break;
+        }
+    }
+    picked
+}
+
+/// BEFORE (`s`), AFTER (`a`) and the capture of `pkts` written in `dir`:
+/// their paths.
+fn write_inputs(
+    dir: &Path,
+    s: &Scenario,
+    a: &Scenario,
+    pkts: &[Pkt],
+) -> (PathBuf, PathBuf, PathBuf) {
+    let bp = dir.join("b.toml");
+    let ap = dir.join("a.toml");
+    let cap = dir.join("c.pcap");
+    std::fs::write(&bp, to_toml(s)).unwrap();
+    std::fs::write(&ap, to_toml(a)).unwrap();
+    write_capture(&cap, pkts);
+    (bp, ap, cap)
+}
+
 fn core(d: &Decision) -> (Verdict, Option<zprsim_control::verdict::Stage>) {
     (d.judgement.verdict, d.judgement.stage)
 }
@@ -234,17 +292,9 @@ fn deciders(s: &Scenario, d: &Decision) -> [String; 5] {
 fn diff_agrees_with_the_reference_for_every_kind_of_change() {
     let dir = tempfile::tempdir().unwrap();
     let seeds = crate::support::seeds("ZPRSIM_QA22_DIFF_SEEDS", 12).min(400);
-    let kinds = [
-        Change::Remove,
-        Change::AddRule,
-        Change::DetachNsg,
-        Change::Retarget,
-        Change::DetachList,
-        Change::DropAttribute,
-    ];
     let mut tally: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
     for seed in 0..seeds {
-        for (ki, &kind) in kinds.iter().enumerate() {
+        for (ki, &kind) in KINDS.iter().enumerate() {
             let mut rng = ChaCha8Rng::seed_from_u64(22_000 + seed * 7 + ki as u64);
             let shape = if seed % 2 == 0 {
                 Shape::edges()
@@ -263,35 +313,11 @@ fn diff_agrees_with_the_reference_for_every_kind_of_change() {
                     }
                 }
             });
-            let mut n = 0;
-            let vb = reference_decisions(&sb, &pkts, &mut n);
-            // Draw up to 8 changes and keep the first the reference says
-            // changes a packet (else the last).
-            let mut picked = None;
-            for _ in 0..8 {
-                let mut a = s.clone();
-                let Some(what) = change(&mut rng, &mut a, kind) else {
-                    break;
-                };
-                let Ok(la) = load::from_toml_str(&to_toml(&a), "a") else {
-                    continue;
-                };
-                let va = reference_decisions(&la.scenario, &pkts, &mut n);
-                let changes = vb.iter().zip(&va).any(|(b, a)| core(b) != core(a));
-                picked = Some((a, what, va, la.scenario));
-                if changes {
-                    break;
-                }
-            }
-            let Some((a, what, va, sa)) = picked else {
+            let vb = reference_decisions(&sb, &pkts, &mut 0);
+            let Some((a, what, va, sa)) = pick_change(&mut rng, &s, kind, &pkts, &vb) else {
                 continue;
             };
-            let bp = dir.path().join("b.toml");
-            let ap = dir.path().join("a.toml");
-            let cap = dir.path().join("c.pcap");
-            std::fs::write(&bp, to_toml(&s)).unwrap();
-            std::fs::write(&ap, to_toml(&a)).unwrap();
-            write_capture(&cap, &pkts);
+            let (bp, ap, cap) = write_inputs(dir.path(), &s, &a, &pkts);
             let (mut wb, mut na) = (0u64, 0u64);
             let mut verdict_changed: BTreeSet<String> = BTreeSet::new();
             let mut any_changed: BTreeSet<String> = BTreeSet::new();
@@ -384,18 +410,10 @@ fn flow_log_diff_agrees_with_replay_of_each_side_for_every_kind_of_change() {
     use zprsim_control::compile::{Compiled, Config};
     let dir = tempfile::tempdir().unwrap();
     let seeds = crate::support::seeds("ZPRSIM_QA22_DIFF_SEEDS", 6).min(200);
-    let kinds = [
-        Change::Remove,
-        Change::AddRule,
-        Change::DetachNsg,
-        Change::Retarget,
-        Change::DetachList,
-        Change::DropAttribute,
-    ];
     let mut tally: BTreeMap<String, (u64, usize)> = BTreeMap::new();
     let mut packets_compared = 0u32;
     for seed in 0..seeds {
-        for (ki, &kind) in kinds.iter().enumerate() {
+        for (ki, &kind) in KINDS.iter().enumerate() {
             let mut rng = ChaCha8Rng::seed_from_u64(23_000 + seed * 7 + ki as u64);
             let shape = Shape::classic();
             let mut s = random_scenario_shaped(&mut rng, &shape);
@@ -410,33 +428,11 @@ fn flow_log_diff_agrees_with_replay_of_each_side_for_every_kind_of_change() {
             });
             // As for captures: the first of up to 8 changes the reference
             // says changes a packet (else the last).
-            let mut n = 0;
-            let vr = reference_decisions(&sb, &pkts, &mut n);
-            let mut picked = None;
-            for _ in 0..8 {
-                let mut a = s.clone();
-                let Some(what) = change(&mut rng, &mut a, kind) else {
-                    break;
-                };
-                let Ok(la) = load::from_toml_str(&to_toml(&a), "a") else {
-                    continue;
-                };
-                let va = reference_decisions(&la.scenario, &pkts, &mut n);
-                let changes = vr.iter().zip(&va).any(|(b, a)| core(b) != core(a));
-                picked = Some((a, what));
-                if changes {
-                    break;
-                }
-            }
-            let Some((a, what)) = picked else {
+            let vr = reference_decisions(&sb, &pkts, &mut 0);
+            let Some((a, what, _, _)) = pick_change(&mut rng, &s, kind, &pkts, &vr) else {
                 continue;
             };
-            let bp = dir.path().join("b.toml");
-            let ap = dir.path().join("a.toml");
-            std::fs::write(&bp, to_toml(&s)).unwrap();
-            std::fs::write(&ap, to_toml(&a)).unwrap();
-            let cap = dir.path().join("c.pcap");
-            write_capture(&cap, &pkts);
+            let (bp, ap, cap) = write_inputs(dir.path(), &s, &a, &pkts);
             let cb = Compiled::new(&sb, &Config::default()).unwrap();
             let recs = flowlogs::records_from_capture(&sb, &cb, &std::fs::read(&cap).unwrap());
             let entries: Vec<_> = recs

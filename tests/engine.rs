@@ -313,6 +313,10 @@ fn a_reader_share_of_the_shards_gives_the_plain_split_outputs() {
                     // The reader judged packets of its own (the traffic has
                     // hundreds of flows over the 256 shards).
                     assert_eq!(o.cpu.reader_judging_s.is_some(), shards > 0, "{what}");
+                    // The packet phase ends before the pass (each worker
+                    // thread then finishes its open flows, timed apart).
+                    assert!(o.loops_s <= o.duration_s, "{what}");
+                    assert_eq!(o.cpu.workers_finish_s.len(), workers, "{what}");
                     assert_eq!(got.verdicts, pgot.verdicts, "{what}");
                     for (x, y) in plain.scenarios.iter().zip(&o.scenarios) {
                         assert_eq!(x.counters, y.counters, "{what}");

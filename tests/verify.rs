@@ -340,7 +340,6 @@ fn base_db_pack_passes_and_a_removed_listener_rule_fails_it() {
     );
 }
 
-/// Runs the CLI in `dir` with `args`.
 /// An expectations file that names no path (empty, comments only) is bad
 /// input: exit 2, not a pass that checked nothing.
 #[test]

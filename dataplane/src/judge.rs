@@ -382,6 +382,13 @@ pub struct Tracker {
     /// The key of the last connection evicted to make room for a new one
     /// ([`Tracker::take_evicted`]: a flow record may hold it).
     evicted: Option<StateKey>,
+    /// No connection was ever made: every shard's table is empty (or not
+    /// made), known without reading the shards' array (40 KB that the
+    /// flow records' writes push out of the L1 cache: a miss a packet on
+    /// dropped first packets, where the tracker's prefetch and
+    /// [`Tracker::holds_none`] read it; docs/benchmarks.md, thirty-first
+    /// session).
+    none_ever: bool,
 }
 
 impl Tracker {
@@ -395,6 +402,7 @@ impl Tracker {
             hasher: KeyHasher::default(),
             memo: None,
             evicted: None,
+            none_ever: true,
         }
     }
 
@@ -501,6 +509,9 @@ impl Tracker {
     /// (hash `h`) in `shard` ([`ShardTable::prefetch`]).
     #[inline(always)]
     pub(crate) fn prefetch(&self, shard: usize, key: &StateKey, h: u64) {
+        if self.none_ever {
+            return;
+        }
         if let Some(Some(t)) = self.conns.get(shard % SHARDS) {
             t.prefetch(key, h);
         }
@@ -688,6 +699,7 @@ impl Tracker {
         let allowed = fast.judgement.verdict == Verdict::Allow;
         if allowed {
             let cache = cacheable.then(|| CachedFast::of(&fast, ports));
+            self.none_ever = false;
             add_conn(
                 table,
                 (skey, forward, h),
@@ -706,9 +718,11 @@ impl Tracker {
     #[inline(always)]
     #[must_use]
     pub(crate) fn holds_none(&self, shard: usize) -> bool {
-        self.conns
-            .get(shard % SHARDS)
-            .is_none_or(|t| t.as_ref().is_none_or(|t| t.len() == 0))
+        self.none_ever
+            || self
+                .conns
+                .get(shard % SHARDS)
+                .is_none_or(|t| t.as_ref().is_none_or(|t| t.len() == 0))
     }
 
     /// [`Tracker::judge_keyed`] of a packet that opens a flow record
@@ -754,6 +768,7 @@ impl Tracker {
         let table = slot.get_or_insert_with(|| ShardTable::new(cap));
         let (ports, cacheable) = cache_kind(self.memo.is_some(), p);
         let cache = cacheable.then(|| CachedFast::of(fast, ports));
+        self.none_ever = false;
         add_conn(table, conn, at, fast, cache, (counters, &mut self.evicted));
     }
 }

@@ -10,7 +10,16 @@
 //! (a copy per record, as from a file) and judges every packet with
 //! connection tracking, counters, rule hits and flow records (no output
 //! files, or with `--write` allowed and dropped pcaps thrown away). Each
-//! figure is the median of the runs. Beside each rate: the CPU time per
+//! figure is the median of the runs.
+//!
+//! The engine's rate is its packet phase: from the pass's start to the end
+//! of the last judging unit's loop over its packets, the span the bare loop
+//! (which has no flows to end) is timed over, and every rate of
+//! docs/benchmarks.md before the thirty-first session. Each unit then ends
+//! its open flows (flow records finished and spooled) on its own thread:
+//! that finish is reported on its own line (its wall time to the join, the
+//! worker threads' CPU time for it, and the whole pass's rate with it).
+//! Beside each rate: the CPU time per
 //! packet of the reader, the workers (summed) and the writer, from the
 //! scheduler's own count, which says what limits the engine even on a
 //! shared machine. With `--reader-shards` the reader's thread judges that
@@ -105,7 +114,8 @@ fn run(a: &Args) -> Result<(), String> {
     let mut one = None;
     for &w in &a.workers {
         for &rs in &a.reader_shards {
-            let mut rates = Vec::new();
+            let (mut rates, mut whole, mut finish, mut finish_cpu) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             let (mut reader, mut judging, mut workers, mut busiest, mut writer) =
                 (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
             let mut plan = None;
@@ -131,8 +141,11 @@ fn run(a: &Args) -> Result<(), String> {
                     .map_err(|e| e.to_string())?;
                 let k = &o.scenarios[0].counters;
                 let records = (k.packets.total + k.non_ip) as f64;
-                rates.push(records / o.duration_s.max(1e-9));
+                rates.push(records / o.loops_s.max(1e-9));
+                whole.push(records / o.duration_s.max(1e-9));
+                finish.push((o.duration_s - o.loops_s).max(0.0) * 1e3);
                 let per = |s: f64| s * 1e9 / records.max(1.0);
+                finish_cpu.push(o.cpu.workers_finish_s.iter().flatten().sum::<f64>() * 1e3);
                 plan = Some(o.plan);
                 reader.push(o.cpu.reader_s.map_or(f64::NAN, per));
                 judging.push(o.cpu.reader_judging_s.map_or(0.0, per));
@@ -174,6 +187,12 @@ fn run(a: &Args) -> Result<(), String> {
                 median(workers),
                 median(busiest),
                 median(writer)
+            );
+            println!(
+                "  finish of open flows: {:.1} ms after the packet phase (worker threads' CPU {:.1} ms); with it {:.2} Mpps",
+                median(finish),
+                median(finish_cpu),
+                median(whole) / 1e6,
             );
         }
     }

@@ -53,13 +53,16 @@
 
 mod expect;
 mod fix;
+mod gate;
 mod group;
+mod junit;
 pub mod packs;
 mod reply_fix;
 mod route_fix;
 mod run;
 pub mod selector;
 mod stand_in;
+mod summary;
 #[cfg(test)]
 mod tests;
 mod text;
@@ -78,9 +81,12 @@ use crate::model::{PortRange, Scenario};
 use crate::verdict::{Stage, Verdict};
 
 pub use fix::{Edit, Target, apply, apply_all};
+pub use gate::{HintsGate, hints_gate, run_with_together};
+pub use junit::junit;
 pub use run::{SAMPLED_PAIRS, path_port_runs, port_runs, run, run_until, run_until_with};
 pub use selector::Selector;
 pub use stand_in::{Failing, closing as stand_in_closing, notes as stand_in_notes};
+pub use summary::{summary, together_text};
 pub use text::{
     audit_witness, failing_runs, layer_text, pair_failure, reply_failure, stay_closed,
     stay_closed_of,

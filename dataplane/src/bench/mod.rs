@@ -33,6 +33,7 @@
 
 mod load;
 mod memory;
+pub mod report;
 mod source;
 
 use std::sync::Arc;

@@ -65,6 +65,29 @@ impl Class {
         }
     }
 
+    /// Whether only a diff of flow logs can find a flow of this class
+    /// (`new-path`, `gone-path`: a flow-log record is placed by the VNIC
+    /// that logged it, which one scenario may lack; a captured packet is
+    /// judged by both scenarios).
+    #[must_use]
+    pub fn flow_logs_only(self) -> bool {
+        matches!(self, Class::NewPath | Class::GonePath)
+    }
+
+    /// The class's name, as `--fail-on` and `--flows` write it
+    /// (`would-break`).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::WouldBreak => "would-break",
+            Class::NewlyAllowed => "newly-allowed",
+            Class::ReasonChanged => "reason-changed",
+            Class::Unchanged => "unchanged",
+            Class::NewPath => "new-path",
+            Class::GonePath => "gone-path",
+        }
+    }
+
     /// The class in words, as summaries print it (`would break`).
     #[must_use]
     pub fn words(self) -> &'static str {
@@ -76,5 +99,32 @@ impl Class {
             Class::NewPath => "new path",
             Class::GonePath => "gone path",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Class;
+
+    #[test]
+    fn only_new_and_gone_paths_are_flow_log_only_classes() {
+        for (t, only) in [
+            ("would-break", false),
+            ("newly-allowed", false),
+            ("reason-changed", false),
+            ("new-path", true),
+            ("gone-path", true),
+        ] {
+            let c = Class::parse(t).unwrap();
+            assert_eq!(c.flow_logs_only(), only, "{t}");
+            assert_eq!(c.name(), t);
+            // As `--flows` writes the class.
+            assert_eq!(serde_json::to_value(c).unwrap(), t);
+        }
+        assert!(!Class::Unchanged.flow_logs_only());
+        assert_eq!(
+            serde_json::to_value(Class::Unchanged).unwrap(),
+            Class::Unchanged.name()
+        );
     }
 }

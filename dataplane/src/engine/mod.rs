@@ -346,8 +346,15 @@ pub struct EngineOutput {
     pub error: Option<String>,
     /// Reading stopped early on request ([`EngineConfig::stop`]).
     pub interrupted: bool,
-    /// Seconds of the packet phase.
+    /// Seconds of the pass: the packet phase, then each judging unit's
+    /// finish of its open flows (on its own thread), to the join.
     pub duration_s: f64,
+    /// Seconds from the pass's start to the end of the last judging unit's
+    /// loop over its packets (the reader's share: the end of the reading):
+    /// the packet phase proper, without the finish of the flows left open.
+    /// A unit's finish that runs while another unit still judges is inside
+    /// it.
+    pub loops_s: f64,
     /// Per-batch processing time, nanoseconds.
     pub batch_ns: Histogram<u64>,
     /// Per-packet time estimated as each batch's time divided by its size,
@@ -379,8 +386,10 @@ pub struct ThreadCpu {
     /// batches: the thread's CPU time while judging, short of any time it
     /// was not scheduled), when it had one.
     pub reader_judging_s: Option<f64>,
-    /// Each worker.
+    /// Each worker thread, its loop over its packets.
     pub workers_s: Vec<Option<f64>>,
+    /// Each worker thread's finish of its open flows after its loop.
+    pub workers_finish_s: Vec<Option<f64>>,
     /// The writer, when there was one.
     pub writer_s: Option<Option<f64>>,
 }
@@ -1278,13 +1287,16 @@ fn run_with<X: Extra>(
                 let w = Worker::<X>::new(first, others, cfg);
                 let t = thread_cpu_ns();
                 let w = worker_loop(w, id8, rx, results, back, codes_pool);
+                let looped = t0.elapsed();
                 let cpu = cpu_since(t);
+                let t = thread_cpu_ns();
                 // Its open flows finished here, beside the other units'
                 // (after the join, on the main thread, one unit after the
                 // other, they were ~11 M instructions at the pass's end
                 // on the 10k-VNIC capture: docs/benchmarks.md, the
                 // thirtieth session).
-                (w.finish(), cpu)
+                let f = w.finish();
+                (f, cpu, cpu_since(t), looped)
             }));
         }
         let own = (owned > 0).then(|| {
@@ -1344,6 +1356,7 @@ fn run_with<X: Extra>(
         let t = thread_cpu_ns();
         let (error, interrupted) = reader.run(stop.as_deref(), progress);
         let reader_cpu = cpu_since(t);
+        let mut looped = t0.elapsed();
         let Reader {
             txs,
             desc_tx,
@@ -1361,6 +1374,7 @@ fn run_with<X: Extra>(
             reader_s: reader_cpu,
             reader_judging_s: None,
             workers_s: Vec::with_capacity(n),
+            workers_finish_s: Vec::with_capacity(n),
             writer_s: None,
         };
         if let Some(o) = own {
@@ -1371,11 +1385,13 @@ fn run_with<X: Extra>(
             workers.push(o.worker.finish());
         }
         for h in handles {
-            let (w, c) = h
+            let (w, c, f, l) = h
                 .join()
                 .map_err(|_| EngineError::Internal("a worker thread panicked".into()))?;
             workers.push(w);
             cpu.workers_s.push(c);
+            cpu.workers_finish_s.push(f);
+            looped = looped.max(l);
         }
         let written = match writer_handle {
             Some(h) => {
@@ -1396,9 +1412,11 @@ fn run_with<X: Extra>(
             interrupted,
             cpu,
             plan,
+            looped,
         ))
     })?;
-    let (workers, written, reader_counters, warnings, error, interrupted, cpu, plan) = outcome;
+    let (workers, written, reader_counters, warnings, error, interrupted, cpu, plan, looped) =
+        outcome;
     let duration_s = t0.elapsed().as_secs_f64();
 
     let mut outs: Vec<ScenarioOutput> = scenarios
@@ -1483,6 +1501,7 @@ fn run_with<X: Extra>(
         error,
         interrupted,
         duration_s,
+        loops_s: looped.as_secs_f64(),
         batch_ns: hist,
         packet_ns: packet_hist,
         workers: m,
