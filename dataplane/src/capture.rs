@@ -453,16 +453,47 @@ impl PcapHeader {
 /// pcap magic in either byte order, or a pcapng section header's type.
 /// A cheap test for the record walkers' fast paths; [`file_header_at`]
 /// decides.
-#[inline]
+///
+/// The word's top byte first, from a table ([`HEADER_TOP_BYTES`]): one
+/// load and one branch for almost every record (a record's seconds share
+/// their top byte with a magic only in 1997, 2011 and after 2055, which
+/// then take the compares), where the seven compares cost ~11
+/// instructions a record in the walk (callgrind, session 31: the walk
+/// 54 -> 49 a record; a 64-bit mask of the top six bits instead of the
+/// table measured 51).
+#[inline(always)]
 fn may_be_file_header(word: u32) -> bool {
-    matches!(
-        word,
-        PCAP_MAGIC_US | PCAP_MAGIC_NS | PCAP_MAGIC_KUZNETZOV | BT_SHB
-    ) || matches!(
-        word.swap_bytes(),
-        PCAP_MAGIC_US | PCAP_MAGIC_NS | PCAP_MAGIC_KUZNETZOV
-    )
+    HEADER_TOP_BYTES[(word >> 24) as usize]
+        && (matches!(
+            word,
+            PCAP_MAGIC_US | PCAP_MAGIC_NS | PCAP_MAGIC_KUZNETZOV | BT_SHB
+        ) || matches!(
+            word.swap_bytes(),
+            PCAP_MAGIC_US | PCAP_MAGIC_NS | PCAP_MAGIC_KUZNETZOV
+        ))
 }
+
+/// The top bytes of the words [`may_be_file_header`] looks for: each pcap
+/// magic as written and byte-swapped, and the pcapng section header's
+/// type.
+static HEADER_TOP_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let words = [
+        PCAP_MAGIC_US,
+        PCAP_MAGIC_NS,
+        PCAP_MAGIC_KUZNETZOV,
+        PCAP_MAGIC_US.swap_bytes(),
+        PCAP_MAGIC_NS.swap_bytes(),
+        PCAP_MAGIC_KUZNETZOV.swap_bytes(),
+        BT_SHB,
+    ];
+    let mut i = 0;
+    while i < words.len() {
+        t[(words[i] >> 24) as usize] = true;
+        i += 1;
+    }
+    t
+};
 
 /// What to do at a pcap record position `offset` whose bytes `rest` start
 /// with another capture's file header (captures one after the other in
@@ -1327,3 +1358,45 @@ impl<'a> Iterator for Records<'a> {
 }
 
 impl std::iter::FusedIterator for Records<'_> {}
+
+#[cfg(test)]
+mod file_header_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The seven compares without the top bytes' table.
+    fn plain(word: u32) -> bool {
+        matches!(
+            word,
+            PCAP_MAGIC_US | PCAP_MAGIC_NS | PCAP_MAGIC_KUZNETZOV | BT_SHB
+        ) || matches!(
+            word.swap_bytes(),
+            PCAP_MAGIC_US | PCAP_MAGIC_NS | PCAP_MAGIC_KUZNETZOV
+        )
+    }
+
+    #[test]
+    fn every_file_header_word_is_seen() {
+        for w in [PCAP_MAGIC_US, PCAP_MAGIC_NS, PCAP_MAGIC_KUZNETZOV] {
+            assert!(may_be_file_header(w), "{w:#x}");
+            assert!(may_be_file_header(w.swap_bytes()), "{w:#x} swapped");
+        }
+        assert!(may_be_file_header(BT_SHB));
+        // A table that left one magic's top byte out would miss its words.
+        assert_eq!(HEADER_TOP_BYTES.iter().filter(|&&b| b).count(), 5);
+    }
+
+    proptest! {
+        /// Any word, and the words that share a magic's top byte or its top
+        /// six bits (another top byte), as the plain compares say.
+        #[test]
+        fn the_table_changes_no_answer(w: u32, top in prop::sample::select(vec![0xa1u32, 0xd4, 0x4d, 0x34, 0x0a])) {
+            prop_assert_eq!(may_be_file_header(w), plain(w));
+            let near = (top << 24) | (w & 0x00ff_ffff);
+            prop_assert_eq!(may_be_file_header(near), plain(near));
+            // The same top six bits, another top byte.
+            let beside = near ^ ((w & 3) << 24);
+            prop_assert_eq!(may_be_file_header(beside), plain(beside));
+        }
+    }
+}
