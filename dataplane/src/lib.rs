@@ -19,6 +19,7 @@ pub mod flowlog;
 pub mod input;
 pub mod input_dir;
 pub mod judge;
+pub mod lab;
 pub mod output;
 pub mod parse;
 pub mod pcap_out;
