@@ -16,6 +16,8 @@ pub mod drop_reason;
 mod edge_frames;
 pub mod engine;
 pub mod flowlog;
+pub mod import_files;
+pub mod import_looks;
 pub mod input;
 pub mod input_dir;
 pub mod judge;
