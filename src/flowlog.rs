@@ -179,8 +179,8 @@ fn not_an_export_file(p: &Path) -> Result<(), Failure> {
     let what = match cli_output(&text) {
         Some(kind) if kind.is_empty() => "an OCI CLI output".to_owned(),
         Some(kind) => format!("an OCI CLI output ({kind})"),
-        None if crate::import_looks::text(&String::from_utf8_lossy(&text), false)
-            == crate::import_looks::Looks::Ranges =>
+        None if zprsim_dataplane::import_looks::text(&String::from_utf8_lossy(&text), false)
+            == zprsim_dataplane::import_looks::Looks::Ranges =>
         {
             return Err(Failure::Input(format!(
                 "error: `{}` {}OCI's public IP ranges file, not flow-log records: it is for `zprsim import oci DIR --services {}`",

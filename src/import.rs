@@ -1,9 +1,10 @@
 //! `zprsim import oci DIR -o SCENARIO.toml [--services RANGES.json]`: a
 //! directory of OCI CLI JSON outputs to a native scenario. The conversion
-//! is `zprsim_control::import` (pure); this file reads the directory and
-//! writes the result beside its target, renamed into place.
+//! is `zprsim_control::import` (pure), reading DIR's files
+//! `zprsim_dataplane::import_files`; this file checks the arguments, feeds
+//! the importer and writes the result beside its target, renamed into
+//! place.
 
-use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -11,19 +12,10 @@ use std::process::ExitCode;
 
 use zprsim_control::escape::escape;
 use zprsim_control::import::oci;
-use zprsim_dataplane::input::{self, CappedError};
+use zprsim_dataplane::import_files::{self, ImportFilesError};
 use zprsim_dataplane::output::{OutputFile, Plan};
 
 use crate::Failure;
-
-/// Largest JSON file read (OCI CLI outputs of a compartment are far smaller).
-const MAX_FILE: u64 = 256 << 20;
-
-/// Most bytes of `*.json` read from DIR in all: every file is held until
-/// the scenario is written, and a scenario is at most 256 MiB
-/// (`load::MAX_SCENARIO_BYTES`), which the CLI's JSON takes at most a few
-/// times over. Checked from the files' sizes before any is read.
-const MAX_TOTAL: u64 = 1 << 30;
 
 /// Arguments of `import`.
 #[derive(Debug, clap::Args)]
@@ -64,119 +56,6 @@ struct OciArgs {
     force: bool,
 }
 
-/// Most directory levels below DIR searched for `*.json`.
-const MAX_DEPTH: usize = 8;
-
-/// The `*.json` files under `dir` (`depth` levels below DIR), in name
-/// order at each level, subdirectories included: an export made per
-/// compartment keeps each in a folder of its own, and its files were
-/// silently not read. Names starting with `.` are skipped; a symlink to a
-/// directory is not followed (no loops).
-fn json_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), Failure> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| Failure::Input(format!("error: {}: {e}", dir.display())))?;
-    let mut here: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-        .map(|e| e.path())
-        .collect();
-    here.sort();
-    for p in here {
-        let is_link = std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink());
-        if p.is_dir() && !is_link {
-            if depth >= MAX_DEPTH {
-                return Err(Failure::Input(format!(
-                    "error: `{}` is more than {MAX_DEPTH} levels below DIR (the limit)",
-                    p.display()
-                )));
-            }
-            json_files(&p, depth + 1, out)?;
-        } else if p.is_file() && is_json_name(&p) {
-            out.push(p);
-        }
-    }
-    Ok(())
-}
-
-/// Whether DIR's file `p` is read: `*.json`, or `*.json.gz` and
-/// `*.json.zst` (`oci ... | gzip > vcns.json.gz`).
-fn is_json_name(p: &Path) -> bool {
-    p.file_name().is_some_and(|n| {
-        let n = n.to_string_lossy();
-        crate::import_looks::strip_compressed(&n)
-            .unwrap_or(&n)
-            .ends_with(".json")
-    })
-}
-
-/// Reads one input (`-`: standard input) of at most [`MAX_FILE`] bytes;
-/// a gzip or zstd one (`oci ... | gzip`, told by its magic) is read
-/// decompressed, at most [`MAX_FILE`] bytes out and at most `budget`
-/// (what is left of [`MAX_TOTAL`] for DIR), both counted while it is
-/// decompressed. `budget` is lowered by what is read.
-fn read_limited(p: &Path, budget: &mut u64) -> Result<String, Failure> {
-    use zprsim_dataplane::capture::decompress::Codec;
-    let err = |e: &dyn std::fmt::Display| Failure::Input(format!("error: {}: {e}", p.display()));
-    let mut bytes = input::read_capped(p, MAX_FILE).map_err(|e| match e {
-        CappedError::Io(e) => err(&e),
-        CappedError::TooLong => err(&format!("longer than {MAX_FILE} bytes (the limit)")),
-    })?;
-    if let Some(codec) = Codec::of(&bytes) {
-        use zprsim_dataplane::capture::decompress::{Damage, padding_text};
-        let cap = MAX_FILE.min(*budget);
-        let mut out = input::decompressed_capped(codec, &bytes, cap);
-        // Zeros after the last member: padding, read as gzip reads it
-        // (and `replay`), with its warning.
-        let damage = match &out {
-            Err(CappedError::Io(_)) => codec.damage(&bytes),
-            _ => None,
-        };
-        if let Some(Damage::Padding { at, len }) = damage {
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "warning: {}: {}",
-                p.display(),
-                padding_text(at, len)
-            );
-            out = input::decompressed_capped(
-                codec,
-                bytes
-                    .get(..usize::try_from(at).unwrap_or(usize::MAX))
-                    .unwrap_or_default(),
-                cap,
-            );
-        }
-        bytes = out.map_err(|e| match e {
-            // Trailing bytes and a cut file said as such, where they are.
-            CappedError::Io(e) => match codec.damage(&bytes) {
-                Some(d) => err(&d.message(codec, &p.display().to_string())),
-                None => err(&format!("cannot decompress it ({}): {e}", codec.name())),
-            },
-            CappedError::TooLong if cap == MAX_FILE => err(&format!(
-                "decompressed ({}), longer than {MAX_FILE} bytes (the limit of one file)",
-                codec.name()
-            )),
-            CappedError::TooLong => err(&format!(
-                "decompressed ({}), it takes the files read past {MAX_TOTAL} bytes (the limit of DIR's `*.json` files in all)",
-                codec.name()
-            )),
-        })?;
-    }
-    *budget = budget.saturating_sub(u64::try_from(bytes.len()).unwrap_or(u64::MAX));
-    input::text_of(bytes).map_err(|e| err(&e))
-}
-
-/// The start of `text` that [`crate::import_looks::text`] looks at: at
-/// most [`crate::import_looks::HEAD`] bytes, cut at a character boundary
-/// (a cut inside one fell back to the whole file).
-fn head(text: &str) -> &str {
-    let cut = (0..=text.len().min(crate::import_looks::HEAD))
-        .rev()
-        .find(|&i| text.is_char_boundary(i))
-        .unwrap_or(0);
-    text.get(..cut).unwrap_or_default()
-}
-
 /// What `import oci` wants, and where it comes from.
 const WANTS: &str = "`import oci` reads a directory of OCI CLI JSON outputs, one file per `oci network ... list` command (examples/export-oci.sh writes one; docs/import.md)";
 
@@ -212,13 +91,13 @@ fn not_a_directory(path: &Path, oci_given: bool, output: Option<&Path>) -> Strin
             fix(&shown.to_string())
         );
     }
-    let looks = crate::import_looks::file(path);
+    let looks = zprsim_dataplane::import_looks::file(path);
     let what = match &looks {
         Err(e) => format!("cannot be read ({e})"),
         Ok((l, None)) => l.to_string(),
         Ok((l, Some(c))) => format!("is {} data; decompressed, it {l}", c.name()),
     };
-    use crate::import_looks::Looks;
+    use zprsim_dataplane::import_looks::Looks;
     let then = match looks.map(|(l, _)| l) {
         Ok(Looks::CliOutput) => format!(
             "give the directory that holds it with the export's other outputs: {}",
@@ -279,8 +158,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             a.dir.display()
         )));
     };
-    let mut paths = Vec::new();
-    json_files(&a.dir, 0, &mut paths)?;
+    let paths = import_files::json_files(&a.dir).map_err(failure)?;
     if paths.is_empty() {
         return Err(Failure::Input(format!(
             "error: `{}` holds no `*.json` file; {WANTS}",
@@ -314,55 +192,26 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     if !a.force {
         refuse_a_file_not_imported(output)?;
     }
-    // The sizes the file system gives (regular files only: `paths` holds
-    // no FIFO or device), before any is read; each read is capped too.
-    let total = paths
-        .iter()
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .fold(0u64, |t, m| t.saturating_add(m.len()));
-    if total > MAX_TOTAL {
-        return Err(Failure::Input(format!(
-            "error: `{}` holds {total} bytes of `*.json` files; at most {MAX_TOTAL} bytes are read (the limit)",
-            a.dir.display()
-        )));
-    }
-    // Each file by its path under DIR (`compartment-b/network-vcn-list.json`),
-    // so two subdirectories' files of one name are both read.
-    // A compressed file by its name without `.gz`/`.zst`: the importer
-    // reads an NSG's OCID from `network-nsg-rules-list.<OCID>.json`.
-    let mut from = BTreeMap::new();
-    for p in &paths {
-        let name = p
-            .strip_prefix(&a.dir)
-            .unwrap_or(p)
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join("/");
-        let name = crate::import_looks::strip_compressed(&name)
-            .map_or_else(|| name.clone(), str::to_owned);
-        if let Some(other) = from.insert(name.clone(), p.clone()) {
-            return Err(Failure::Input(format!(
-                "error: `{}` and `{}` are one output, in two forms (plain, gzip or zstd): keep one",
-                other.display(),
-                p.display()
-            )));
-        }
-    }
+    import_files::check_total(&a.dir, &paths).map_err(failure)?;
+    let from = import_files::by_name(&a.dir, &paths).map_err(failure)?;
     // Each file parsed as it is read, in name order (the importer's), and
     // let go: what is held is the objects taken and one file's text, not
     // every file's (a 10,000-VNIC export's texts were held whole).
     let mut importer = oci::Importer::default();
     let mut taken = 0usize;
     let mut skipped = Vec::new();
-    let mut budget = MAX_TOTAL;
+    let mut budget = import_files::MAX_TOTAL;
+    let mut warn = |w: String| {
+        let _ = writeln!(std::io::stderr().lock(), "warning: {w}");
+    };
     for (name, p) in &from {
-        let text = read_limited(p, &mut budget)?;
+        let text = import_files::read_limited(p, &mut budget, &mut warn).map_err(failure)?;
         // A flow log or the ranges file kept beside the export is no CLI
         // output: each of its objects would be left out with a warning
         // of its own, and a directory of flow logs made an empty scenario.
-        match crate::import_looks::text(head(&text), false) {
-            l @ (crate::import_looks::Looks::FlowLog | crate::import_looks::Looks::Ranges) => {
+        match zprsim_dataplane::import_looks::text(import_files::head(&text), false) {
+            l @ (zprsim_dataplane::import_looks::Looks::FlowLog
+            | zprsim_dataplane::import_looks::Looks::Ranges) => {
                 skipped.push(format!("`{}` {l}: not read", p.display()));
             }
             _ => {
@@ -386,14 +235,15 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let services = a
         .services
         .as_deref()
-        .map(|p| read_limited(p, &mut { MAX_FILE }))
-        .transpose()?;
+        .map(|p| import_files::read_limited(p, &mut { import_files::MAX_FILE }, &mut warn))
+        .transpose()
+        .map_err(failure)?;
     // OCI's ranges file or an object of label to CIDRs. A CLI output (the
     // export's own `network-service-list.json`, named for services) or
     // flow logs left every label empty, with a warning only.
     if let (Some(p), Some(text)) = (&a.services, &services) {
-        use crate::import_looks::Looks;
-        let what = match crate::import_looks::text(head(text), false) {
+        use zprsim_dataplane::import_looks::Looks;
+        let what = match zprsim_dataplane::import_looks::text(import_files::head(text), false) {
             Looks::CliOutput => Some("is an OCI CLI output (it belongs in DIR)"),
             Looks::FlowLog => Some("holds OCI VCN flow-log records"),
             _ => None,
@@ -450,6 +300,12 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     }
     write_beside(output, imported.toml.as_bytes(), a.force)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A failure to read DIR's files as the CLI says it (exit 2).
+#[allow(clippy::needless_pass_by_value)]
+fn failure(e: ImportFilesError) -> Failure {
+    Failure::Input(format!("error: {e}"))
 }
 
 /// The importer's refusal `e` as the CLI says it: the file it names (under
@@ -542,41 +398,5 @@ fn write_beside(path: &Path, bytes: &[u8], force: bool) -> Result<(), Failure> {
                 fail(&e)
             }
         }),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::io::Write as _;
-
-    use zprsim_dataplane::capture::decompress::Codec;
-
-    use super::*;
-
-    /// The decompressed size is bounded while decompressing: a file that
-    /// decompresses past the cap is refused, one at the cap is read.
-    #[test]
-    fn a_compressed_file_is_refused_past_the_cap_while_it_is_read() {
-        let data = vec![b' '; 10_000];
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(&data).unwrap_or_default();
-        let gz = gz.finish().unwrap_or_default();
-        assert!(matches!(
-            input::decompressed_capped(Codec::Gzip, &gz, 9_999),
-            Err(CappedError::TooLong)
-        ));
-        assert_eq!(
-            input::decompressed_capped(Codec::Gzip, &gz, 10_000).ok(),
-            Some(data.clone())
-        );
-        let zst = zstd::stream::encode_all(&data[..], 3).unwrap_or_default();
-        assert!(matches!(
-            input::decompressed_capped(Codec::Zstd, &zst, 100),
-            Err(CappedError::TooLong)
-        ));
-        assert!(matches!(
-            input::decompressed_capped(Codec::Gzip, &gz[..gz.len() / 2], 1 << 20),
-            Err(CappedError::Io(_))
-        ));
     }
 }

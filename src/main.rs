@@ -11,7 +11,6 @@ mod explain;
 mod flowlog;
 mod flowlog_diff;
 mod import;
-mod import_looks;
 mod interrupt;
 mod lab;
 mod leave;

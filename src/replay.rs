@@ -291,7 +291,7 @@ impl Args {
     /// # Errors
     /// A directory that cannot be read, holds no file or is past a limit.
     pub fn expand_inputs(&mut self) -> Result<(), Failure> {
-        let inside = outputs_in_input_dirs(
+        let inside = input_dir::outputs_inside(
             &self.pcaps,
             &[("--allowed", &self.allowed), ("--dropped", &self.dropped)],
         );
@@ -299,51 +299,6 @@ impl Args {
         self.input_warnings.extend(inside);
         Ok(())
     }
-}
-
-/// A warning for each packet output (`outputs`: flag and path) written
-/// inside a directory among `inputs`: our pcaps carry no mark of their
-/// own, so a later run over that directory would read it as a capture and
-/// count its packets twice (reports and flow lines are recognized and
-/// skipped: `earlier-output-skipped`).
-fn outputs_in_input_dirs(
-    inputs: &[PathBuf],
-    outputs: &[(&str, &Option<PathBuf>)],
-) -> Vec<RunWarning> {
-    let dirs: Vec<(&PathBuf, PathBuf)> = inputs
-        .iter()
-        .filter(|p| p.is_dir())
-        .filter_map(|p| p.canonicalize().ok().map(|c| (p, c)))
-        .collect();
-    let mut out = Vec::new();
-    for (flag, path) in outputs {
-        let Some(path) = path.as_ref().filter(|p| p.as_os_str() != "-") else {
-            continue;
-        };
-        // The file may not exist yet: its directory does (the plan checked).
-        let parent = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let Ok(parent) = parent.canonicalize() else {
-            continue;
-        };
-        if let Some((given, _)) = dirs.iter().find(|(_, d)| parent.starts_with(d)) {
-            out.push(
-                RunWarning::new(
-                    RunWarningCode::OutputInInputDirectory,
-                    format!(
-                        "{flag} `{}` is written inside `{}`, a directory given as input: a later run over `{}` would read it as a capture and count its packets twice; write it elsewhere",
-                        path.display(),
-                        given.display(),
-                        given.display()
-                    ),
-                )
-                .file(path.display().to_string()),
-            );
-        }
-    }
-    out
 }
 
 /// Each directory among `inputs` replaced by the files under it, and a

@@ -19,46 +19,11 @@ use zprsim_dataplane::community_id::FlowKey;
 use zprsim_dataplane::pcap_out::{OutFormat, PcapOut};
 
 use crate::replay_oracle::{Pkt, frame, reference, traffic};
+// `zprsim diff` from the repository's root, its report and flows in `dir`.
+use crate::support::diff_run as diff;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    report: Value,
-    flows: Vec<Value>,
-}
-
-fn diff(dir: &Path, before: &str, after: &str, captures: &[&str], extra: &[&str]) -> Run {
-    let report = dir.join("r.json");
-    let flows = dir.join("f.jsonl");
-    let _ = std::fs::remove_file(&report);
-    let _ = std::fs::remove_file(&flows);
-    let o = Command::cargo_bin("zprsim")
-        .unwrap()
-        .current_dir(root())
-        .arg("diff")
-        .arg(before)
-        .arg(after)
-        .args(captures)
-        .arg("--report")
-        .arg(&report)
-        .arg("--flows")
-        .arg(&flows)
-        .args(extra)
-        .output()
-        .unwrap();
-    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-    Run {
-        code: o.status.code().unwrap(),
-        stdout: String::from_utf8(o.stdout).unwrap(),
-        stderr: String::from_utf8(o.stderr).unwrap(),
-        report: serde_json::from_str(&read(&report)).unwrap_or(Value::Null),
-        flows: crate::support::json_values(&read(&flows)),
-    }
 }
 
 const OKE: &str = "examples/oke-orders/scenario.toml";

@@ -528,9 +528,11 @@ pub fn oke_export_dir(d: &Path) -> PathBuf {
 // Helpers of QA rounds fourteen to seventeen (moved with their tests in
 // the twenty-sixth session; used by more than one topic).
 
-/// What a `diff` run said: its exit code, stderr, report and flow lines.
+/// What a `diff` run said: its exit code, stdout, stderr, report and flow
+/// lines.
 pub struct Run {
     pub code: i32,
+    pub stdout: String,
     pub stderr: String,
     pub report: Value,
     pub flows: Vec<Value>,
@@ -538,7 +540,13 @@ pub struct Run {
 
 /// Runs `zprsim diff BEFORE AFTER INPUTS... --report --flows EXTRA...`
 /// from the repository's root, its outputs in `dir`.
-pub fn diff_run(dir: &Path, before: &Path, after: &Path, inputs: &[&Path], extra: &[&str]) -> Run {
+pub fn diff_run<S: AsRef<std::ffi::OsStr>>(
+    dir: &Path,
+    before: impl AsRef<std::ffi::OsStr>,
+    after: impl AsRef<std::ffi::OsStr>,
+    inputs: &[S],
+    extra: &[&str],
+) -> Run {
     let report = dir.join("r.json");
     let flows = dir.join("f.jsonl");
     let _ = std::fs::remove_file(&report);
@@ -560,6 +568,7 @@ pub fn diff_run(dir: &Path, before: &Path, after: &Path, inputs: &[&Path], extra
     let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
     Run {
         code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
         report: serde_json::from_str(&read(&report)).unwrap_or(Value::Null),
         flows: read(&flows)

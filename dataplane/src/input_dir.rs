@@ -366,6 +366,49 @@ fn too_many(dir: &Path, limits: Limits) -> String {
     )
 }
 
+/// A warning for each packet output (`outputs`: flag and path) written
+/// inside a directory among `inputs`: our pcaps carry no mark of their
+/// own, so a later run over that directory would read it as a capture and
+/// count its packets twice (reports and flow lines are recognized and
+/// skipped: `earlier-output-skipped`).
+#[must_use]
+pub fn outputs_inside(inputs: &[PathBuf], outputs: &[(&str, &Option<PathBuf>)]) -> Vec<RunWarning> {
+    let dirs: Vec<(&PathBuf, PathBuf)> = inputs
+        .iter()
+        .filter(|p| p.is_dir())
+        .filter_map(|p| p.canonicalize().ok().map(|c| (p, c)))
+        .collect();
+    let mut out = Vec::new();
+    for (flag, path) in outputs {
+        let Some(path) = path.as_ref().filter(|p| p.as_os_str() != "-") else {
+            continue;
+        };
+        // The file may not exist yet: its directory does (the plan checked).
+        let parent = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let Ok(parent) = parent.canonicalize() else {
+            continue;
+        };
+        if let Some((given, _)) = dirs.iter().find(|(_, d)| parent.starts_with(d)) {
+            out.push(
+                RunWarning::new(
+                    RunWarningCode::OutputInInputDirectory,
+                    format!(
+                        "{flag} `{}` is written inside `{}`, a directory given as input: a later run over `{}` would read it as a capture and count its packets twice; write it elsewhere",
+                        path.display(),
+                        given.display(),
+                        given.display()
+                    ),
+                )
+                .file(path.display().to_string()),
+            );
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,6 +421,38 @@ mod tests {
     fn write(p: &Path, bytes: &[u8]) {
         std::fs::create_dir_all(p.parent().unwrap_or(Path::new("."))).unwrap_or_default();
         std::fs::write(p, bytes).unwrap_or_default();
+    }
+
+    /// A packet output inside a directory given as input is said (once,
+    /// naming both); one beside it, or on standard output, is not.
+    #[test]
+    fn a_packet_output_inside_an_input_directory_is_warned_of() {
+        let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let caps = d.path().join("caps");
+        touch(&caps.join("a.pcap"));
+        let inside = Some(caps.join("dropped.pcap"));
+        let beside = Some(d.path().join("allowed.pcap"));
+        let stdout = Some(PathBuf::from("-"));
+        let w = outputs_inside(
+            std::slice::from_ref(&caps),
+            &[
+                ("--allowed", &beside),
+                ("--dropped", &inside),
+                ("--flows", &stdout),
+            ],
+        );
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(w[0].code, RunWarningCode::OutputInInputDirectory);
+        assert!(
+            w[0].message.starts_with(&format!(
+                "--dropped `{}` is written inside `{}`",
+                caps.join("dropped.pcap").display(),
+                caps.display()
+            )),
+            "{w:?}"
+        );
+        // A file given (not a directory) holds no output.
+        assert!(outputs_inside(&[caps.join("a.pcap")], &[("--dropped", &inside)]).is_empty());
     }
 
     #[test]

@@ -11,8 +11,8 @@ use std::fmt;
 use std::io::Read;
 use std::path::Path;
 
+use crate::capture::decompress::Codec;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use zprsim_dataplane::capture::decompress::Codec;
 
 /// Bytes looked at, at most: a flow-log entry's or a CLI output's first
 /// keys come in the first few hundred.
@@ -67,7 +67,7 @@ pub fn file(p: &Path) -> std::io::Result<(Looks, Option<Codec>)> {
         .take(HEAD as u64)
         .read_to_end(&mut head)?;
     let codec = Codec::of(&head);
-    let head = zprsim_dataplane::flowlog::detect::decompressed_within(&head, HEAD);
+    let head = crate::flowlog::detect::decompressed_within(&head, HEAD);
     // The name without the compression's suffix: `s.toml.gz` is TOML.
     let name = p.file_name().map(|n| n.to_string_lossy());
     let name = name.as_deref().map(|n| strip_compressed(n).unwrap_or(n));
