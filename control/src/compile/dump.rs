@@ -106,7 +106,7 @@ impl Compiled {
                 };
                 let _ = writeln!(t, "profile {p}: tables [{}]{untracked}", m.join(", "));
             }
-            dump_sided(&mut t, "table", &layer.tables, &name);
+            dump_sided(&mut t, "table", &layer.tables, &|i| layer.row_len(i), &name);
         }
         for (label, layer) in [
             ("zpr egress check", &self.zpr_egress),
@@ -119,23 +119,25 @@ impl Compiled {
                 layer.cells(),
                 layer.bytes()
             );
-            dump_sided(&mut t, "profile", layer, &name);
+            dump_sided(&mut t, "profile", layer, &|_| layer.peer_len, &name);
         }
         t
     }
 }
 
-/// Writes every table of a sided layer, one line per local peer.
+/// Writes every table of a sided layer, one line per local peer;
+/// `row_len`: the entries of a slot's peer row.
 fn dump_sided(
     t: &mut String,
     what: &str,
     layer: &SidedLayer,
+    row_len: &dyn Fn(usize) -> u32,
     name: &dyn Fn(Option<RuleId>) -> String,
 ) {
     use std::fmt::Write as _;
     for (pi, slot) in layer.slots.iter().enumerate() {
         let n_peer = layer
-            .peer_row(*slot)
+            .peer_row(*slot, row_len(pi))
             .into_iter()
             .max()
             .map_or(0, |m| m as usize + 1);

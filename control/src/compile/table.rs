@@ -247,9 +247,11 @@ impl SidedLayer {
         }
     }
 
-    /// The peer remap row of a slot, unpacked (for the dump).
-    pub(super) fn peer_row(&self, s: ProfileSlot) -> Vec<u32> {
-        (0..self.peer_len).map(|p| self.local_peer(s, p)).collect()
+    /// The first `len` entries of a slot's peer remap row, unpacked (for
+    /// the dump; a ZPR row is `peer_len` long, a security row
+    /// [`SecurityLayer::row_len`]).
+    pub(super) fn peer_row(&self, s: ProfileSlot, len: u32) -> Vec<u32> {
+        (0..len).map(|p| self.local_peer(s, p)).collect()
     }
 
     /// Whether the tables are narrow (`u16` cells).
@@ -314,6 +316,9 @@ pub(super) struct Members {
     pub(super) inline: [ProfileSlot; Members::INLINE],
     pub(super) n: u32,
     pub(super) start: u32,
+    /// The peer domain of each inline slot (copies of
+    /// [`SecurityLayer::slot_dom`]).
+    pub(super) dom: [u8; 4],
     /// [`Entry::STATELESS`] when the profile's rules are not all known (a
     /// stand-in NSG or security list, or a stand-in VNIC or subnet whose
     /// NSGs or lists were lost): what is missing may hold a stateless rule
@@ -345,26 +350,113 @@ impl Members {
 /// holds across containers exactly as within one.
 ///
 /// Layout: `profiles[p]` ([`Members`], 64 bytes) holds copies of the first
-/// three container slots of profile `p`, so a look-up is one read of the
-/// profile, then per container the two remap cells and the entry; `members`
-/// holds every profile's container slot ids in order (cold: the dump, and
-/// containers past the third).
+/// three container slots of profile `p` and their peer domains, so a
+/// look-up is one read of the profile and one of the peer's
+/// [`PeerFold`], then per container the two remap cells and the entry;
+/// `members` holds every profile's container slot ids in order (cold: the
+/// dump, and containers past the third).
+///
+/// **Folded peer rows.** A global peer class is a region (the nearest
+/// prefix any rule of the direction names) and the NSGs (named by some
+/// rule) its VNICs are in. An NSG rule names NSGs of its own VCN only, so
+/// a container tells apart the NSG memberships of one VCN at most, and
+/// sees a VNIC of another VCN by its region alone. The classes are
+/// numbered so that the `n_coarse` classes without NSG membership (one per
+/// region: the **coarse** classes) come first, then the classes of each
+/// peer **domain** (the VCN of their NSGs) together. A container whose
+/// rules name NSGs of domain `d` (`slot_dom`) stores its peer row over
+/// the coarse classes and domain `d`'s (`n_coarse + dom_len[d]` entries);
+/// a container naming no NSG (a list set) over the coarse classes only. A
+/// look-up reads the row at the peer's own index when the peer is in the
+/// container's domain, else at the peer's coarse class (its region
+/// without membership): [`PeerFold`]. On `wide` (2 VCNs) that keeps a
+/// list set's row to the regions (3,078 entries instead of 8,948) and an
+/// NSG's to the regions and its VCN's memberships. When some class's
+/// NSGs or some container's named NSGs span two VCNs (not OCI, but a
+/// scenario may say so), or a container's row would not read back exactly
+/// (checked when built), the layer is **flat**: every class is coarse
+/// (`n_coarse` = all classes), every row over all of them.
 ///
 /// INVARIANTS: `profiles[p].inline[i] == tables.slots[members[start + i]]`
+/// and `profiles[p].dom[i] == slot_dom[members[start + i]]`
 /// for `i < min(n, INLINE)`; `start + n <= members.len()`; every member is
 /// a slot of `tables`. Containers with no rule in this direction are left
-/// out (their entry would always be 0).
-/// Size: `tables.bytes() + 64 × profiles + 4 × Σ members`: the tables grow
-/// with the containers and their own rules, a profile adds 64 bytes plus 4
-/// per container.
+/// out (their entry would always be 0). `peers` has one fold per global
+/// peer class; every fold's coarse id is below `n_coarse`, and its fine
+/// index (when its domain is `d < dom_len.len()`) below `n_coarse +
+/// dom_len[d]`; a slot of domain `d` has a row of `n_coarse + dom_len[d]`
+/// entries, a slot of [`PeerFold::NO_DOMAIN`] one of `n_coarse`.
+/// Size: `tables.bytes() + 64 × profiles + 4 × Σ members + 8 × peer
+/// classes + slots` (one byte a slot's domain): the tables grow with the
+/// containers and their own rules, a profile adds 64 bytes plus 4 per
+/// container.
 #[derive(Debug, Clone, Default)]
 pub struct SecurityLayer {
     pub(super) tables: SidedLayer,
     pub(super) profiles: Vec<Members>,
     pub(super) members: Vec<u32>,
+    /// Per global peer class: where the rows hold it.
+    pub(super) peers: Vec<PeerFold>,
+    /// Per container slot: the peer domain its row covers besides the
+    /// coarse classes, or [`PeerFold::NO_DOMAIN`].
+    pub(super) slot_dom: Vec<u8>,
+    /// Coarse classes: the first entries of every row.
+    pub(super) n_coarse: u32,
+    /// Per peer domain: its classes (the rest of its containers' rows).
+    pub(super) dom_len: Vec<u32>,
+}
+
+/// Where a global peer class is read in a security layer's folded peer
+/// rows ([`SecurityLayer`]): at `fine` (bits 0-23) in a row of the class's
+/// domain (bits 24-31), else at `coarse` (the class of its region without
+/// NSG membership). 8 bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct PeerFold {
+    pub(super) coarse: u32,
+    pub(super) fine: u32,
+}
+
+impl PeerFold {
+    /// The domain of a coarse class (no container has it).
+    pub(super) const COARSE: u8 = 254;
+    /// The domain of a container that names no NSG (no class has it).
+    pub(super) const NO_DOMAIN: u8 = 255;
+    /// The bits of `fine` that hold the index.
+    pub(super) const FINE_MASK: u32 = (1 << 24) - 1;
+
+    /// A coarse class: read at `id` in every row.
+    pub(super) fn coarse(id: u32) -> PeerFold {
+        PeerFold {
+            coarse: id,
+            fine: u32::from(Self::COARSE) << 24,
+        }
+    }
+
+    /// The index a row of domain `dom` reads this class at.
+    #[inline(always)]
+    pub(super) fn index(self, dom: u8) -> u32 {
+        if self.fine >> 24 == u32::from(dom) {
+            self.fine & Self::FINE_MASK
+        } else {
+            self.coarse
+        }
+    }
 }
 
 impl SecurityLayer {
+    /// The layer of `tables`, with the peer folds and slot domains they
+    /// were folded with, and no profile yet.
+    pub(super) fn new(tables: SidedLayer, fold: PeerFolding) -> Self {
+        SecurityLayer {
+            tables,
+            peers: fold.peers,
+            slot_dom: fold.slot_dom,
+            n_coarse: fold.n_coarse,
+            dom_len: fold.dom_len,
+            ..SecurityLayer::default()
+        }
+    }
+
     /// Adds a profile with these container slots; `incomplete`: its
     /// rules are not all known (see [`Members::untracked`]).
     pub(super) fn push_profile(
@@ -376,14 +468,19 @@ impl SecurityLayer {
             n: u32::try_from(slots.len()).map_err(|_| "containers in a profile")?,
             start: u32::try_from(self.members.len()).map_err(|_| "profile members")?,
             untracked: if incomplete { Entry::STATELESS } else { 0 },
+            dom: [PeerFold::NO_DOMAIN; 4],
             ..Members::default()
         };
-        for (dst, &slot) in m.inline.iter_mut().zip(slots) {
+        for ((dst, dom), &slot) in m.inline.iter_mut().zip(&mut m.dom).zip(slots) {
             *dst = *self
                 .tables
                 .slots
                 .get(slot as usize)
                 .ok_or("member is not a container slot")?;
+            *dom = *self
+                .slot_dom
+                .get(slot as usize)
+                .ok_or("member has no peer domain")?;
         }
         self.members.extend_from_slice(slots);
         u32::try_from(self.members.len()).map_err(|_| "profile members")?;
@@ -404,16 +501,28 @@ impl SecurityLayer {
         self.members.get(a..a + n).unwrap_or(&[]).iter().copied()
     }
 
+    /// Entries of a container slot's peer row (see the folded rows above).
+    pub(super) fn row_len(&self, slot: usize) -> u32 {
+        let dom = self
+            .slot_dom
+            .get(slot)
+            .copied()
+            .unwrap_or(PeerFold::NO_DOMAIN);
+        self.n_coarse + self.dom_len.get(usize::from(dom)).copied().unwrap_or(0)
+    }
+
     /// The combined entry of `profile`'s containers against a peer of
     /// global class `peer` and a service of class `svc`. One read of the
-    /// profile, then one table look-up per container (OCI: at most 5 NSGs
-    /// and one list set); the containers' look-ups are independent.
+    /// profile and one of the peer's fold, then one table look-up per
+    /// container (OCI: at most 5 NSGs and one list set); the containers'
+    /// look-ups are independent.
     // Always inlined: out of line (as the compiler chose) each call pushed
     // and popped six registers.
     #[inline(always)]
     #[must_use]
     pub fn lookup(&self, profile: ProfileId, peer: u32, svc: u32) -> Entry {
         let m = &self.profiles[profile.index()];
+        let f = self.peers[peer as usize];
         let n = m.n as usize;
         let mut acc = 0u32;
         // Branch-free (a branch on the loaded entry would make the next
@@ -423,13 +532,14 @@ impl SecurityLayer {
             let empty = u32::from(acc & Entry::ID_MASK == 0).wrapping_neg();
             acc |= (e & Entry::ID_MASK & empty) | (e & (Entry::STATEFUL | Entry::STATELESS));
         };
-        for &s in &m.inline[..n.min(Members::INLINE)] {
-            fold(self.tables.lookup_slot(s, peer, svc).0);
+        for (&s, &dom) in m.inline[..n.min(Members::INLINE)].iter().zip(&m.dom) {
+            fold(self.tables.lookup_slot(s, f.index(dom), svc).0);
         }
         if n > Members::INLINE {
             let a = m.start as usize;
             for &slot in &self.members[a + Members::INLINE..a + n] {
-                fold(self.tables.lookup(slot, peer, svc).0);
+                let dom = self.slot_dom[slot as usize];
+                fold(self.tables.lookup(slot, f.index(dom), svc).0);
             }
         }
         Entry(acc | m.untracked)
@@ -438,9 +548,7 @@ impl SecurityLayer {
     /// Bytes used.
     #[must_use]
     pub fn bytes(&self) -> usize {
-        self.tables.bytes()
-            + self.profiles.len() * std::mem::size_of::<Members>()
-            + 4 * self.members.len()
+        self.byte_parts().iter().map(|p| p.1).sum()
     }
 
     /// Cells of all container tables.
@@ -450,9 +558,10 @@ impl SecurityLayer {
     }
 
     /// Bytes per part: the container tables' slots, remap rows and
-    /// entries, then the profiles and their member lists.
+    /// entries, then the profiles, their member lists, and the peer folds
+    /// with the slots' domains.
     #[must_use]
-    pub fn byte_parts(&self) -> [(&'static str, usize); 7] {
+    pub fn byte_parts(&self) -> [(&'static str, usize); 8] {
         let [a, b, c, d, e] = self.tables.byte_parts();
         [
             a,
@@ -465,6 +574,12 @@ impl SecurityLayer {
                 self.profiles.len() * std::mem::size_of::<Members>(),
             ),
             ("members", 4 * self.members.len()),
+            (
+                "peer-folds",
+                self.peers.len() * std::mem::size_of::<PeerFold>()
+                    + self.slot_dom.len()
+                    + 4 * self.dom_len.len(),
+            ),
         ]
     }
 
@@ -478,6 +593,32 @@ impl SecurityLayer {
     #[must_use]
     pub fn containers(&self) -> usize {
         self.tables.profiles()
+    }
+}
+
+/// How a security layer's rows were folded ([`SecurityLayer`]): made by
+/// the builder, moved into the layer.
+#[derive(Debug, Clone, Default)]
+pub(super) struct PeerFolding {
+    pub(super) peers: Vec<PeerFold>,
+    pub(super) slot_dom: Vec<u8>,
+    pub(super) n_coarse: u32,
+    pub(super) dom_len: Vec<u32>,
+    /// Per peer domain: its first class (its classes are consecutive).
+    pub(super) dom_start: Vec<u32>,
+}
+
+impl PeerFolding {
+    /// The flat folding of `n` peer classes: every class coarse, every
+    /// row over all of them, every slot of no domain.
+    pub(super) fn flat(n: u32, slots: usize) -> Self {
+        PeerFolding {
+            peers: (0..n).map(PeerFold::coarse).collect(),
+            slot_dom: vec![PeerFold::NO_DOMAIN; slots],
+            n_coarse: n,
+            dom_len: Vec::new(),
+            dom_start: Vec::new(),
+        }
     }
 }
 

@@ -49,8 +49,10 @@ impl Compiled {
 }
 
 mod local_svc;
+mod peer_order;
 pub(super) mod route;
 mod security;
+use security::named_nsgs;
 mod sided;
 mod vnics_unknown;
 mod zpr;
@@ -489,6 +491,9 @@ impl<'a> Builder<'a> {
         let mut classes: Vec<ClassInfo> = Vec::new();
         let mut class_index: HashMap<ClassInfo, u32> = HashMap::default();
         let mut node_class: Vec<u32> = vec![0; n_nodes];
+        // Per direction (egress, ingress, ZPR): the peer classes holding a
+        // VNIC address, numbered first below (`peer_order.rs`).
+        let mut vnic_peers: [Vec<bool>; 3] = Default::default();
 
         fn get<K: std::hash::Hash + Eq + Clone>(
             keys: &mut Vec<K>,
@@ -590,6 +595,11 @@ impl<'a> Builder<'a> {
                 None => get(&mut zpeers, &mut zpeer_index, zpeer.clone()),
             };
             let attrs = zpeer.attrs;
+            if matches!(ident, Ident::Vnic(_)) {
+                for (hot, id) in vnic_peers.iter_mut().zip([eg_peer, in_peer, zpr_peer]) {
+                    peer_order::mark(hot, id);
+                }
+            }
             let zpr_profile = match ident {
                 Ident::Vnic(v) => match zpr_role(s, Endpoint::Vnic(v)) {
                     ZprRole::None => None,
@@ -628,6 +638,16 @@ impl<'a> Builder<'a> {
                 flags,
             };
             node_class[n] = get(&mut classes, &mut class_index, info);
+        }
+        let [eg_hot, in_hot, zpr_hot] = &vnic_peers;
+        let eg_fold = peer_order::fold_peers(s, &mut eg_keys, eg_hot);
+        let in_fold = peer_order::fold_peers(s, &mut in_keys, in_hot);
+        let zpr_new = peer_order::hot_first(&mut zpeers, zpr_hot);
+        for c in &mut classes {
+            let renumber = |new: &[u32], id: u32| new.get(id as usize).copied().unwrap_or(id);
+            c.eg_peer = renumber(&eg_fold.new_id, c.eg_peer);
+            c.in_peer = renumber(&in_fold.new_id, c.in_peer);
+            c.zpr_peer = renumber(&zpr_new, c.zpr_peer);
         }
         if classes.len() > cfg.max_address_classes {
             return Err(CompileError::TooManyAddressClasses {
@@ -726,10 +746,12 @@ impl<'a> Builder<'a> {
                 let n_nsgs = s.nsgs.len();
                 // slot_of[direction][container]: the container's table, if it has rules.
                 let mut slot_of: [Vec<Option<u32>>; 2] = [Vec::new(), Vec::new()];
+                // Per direction, per slot: its peer domain (`peer_order.rs`).
+                let mut slot_dom: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
                 for c in 0..n_nsgs + list_sets.len() {
-                    for (k, dir, builder, peers) in [
-                        (0usize, Direction::Egress, &mut egress, &eg_keys),
-                        (1, Direction::Ingress, &mut ingress, &in_keys),
+                    for (k, dir, builder, peers, folded) in [
+                        (0usize, Direction::Egress, &mut egress, &eg_keys, &eg_fold),
+                        (1, Direction::Ingress, &mut ingress, &in_keys, &in_fold),
                     ] {
                         let urules = if c < n_nsgs {
                             self.nsg_rules(
@@ -748,13 +770,23 @@ impl<'a> Builder<'a> {
                         slot_of[k].push(Some(
                             builder.push(peer_remap, svc_remap, n_svc, &table, cfg)?,
                         ));
+                        slot_dom[k].push(folded.container_dom(s, &named_nsgs(&urules)));
                     }
                 }
-                let mut layers =
-                    [egress.finish()?, ingress.finish()?].map(|tables| SecurityLayer {
-                        tables,
-                        ..SecurityLayer::default()
-                    });
+                let [eg_dom, in_dom] = slot_dom;
+                let layers = [(egress, &eg_fold, eg_dom), (ingress, &in_fold, in_dom)].map(
+                    |(builder, folded, slot_dom)| {
+                        let fold = PeerFolding {
+                            slot_dom,
+                            ..folded.fold.clone()
+                        };
+                        builder
+                            .finish_folded(fold)
+                            .map(|(tables, fold)| SecurityLayer::new(tables, fold))
+                    },
+                );
+                let [eg_layer, in_layer] = layers;
+                let mut layers = [eg_layer?, in_layer?];
                 let mut members = Vec::new();
                 for (nsgs, subnet, incomplete) in &sec_profiles {
                     for (k, layer) in layers.iter_mut().enumerate() {

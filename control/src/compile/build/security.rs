@@ -99,13 +99,7 @@ impl<'a> Builder<'a> {
         // Local peers: nearest ancestor among this profile's prefixes, and the
         // membership restricted to the NSGs its rules name.
         let marks = self.marks(urules.iter().flat_map(|u| peer_prefixes(s, &u.rule.peer)));
-        let named: BTreeSet<NsgId> = urules
-            .iter()
-            .filter_map(|u| match u.rule.peer {
-                Peer::Nsg(n) => Some(n),
-                _ => None,
-            })
-            .collect();
+        let named = named_nsgs(urules);
         let local_keys: Vec<(Option<NodeId>, Vec<NsgId>)> = peers
             .iter()
             .map(|(region, m)| {
@@ -182,4 +176,15 @@ impl<'a> Builder<'a> {
         }
         Ok((peer_remap, svc_remap, n_svc, table))
     }
+}
+
+/// The NSGs some of these rules name as their peer.
+pub(super) fn named_nsgs(urules: &[URule<'_>]) -> BTreeSet<NsgId> {
+    urules
+        .iter()
+        .filter_map(|u| match u.rule.peer {
+            Peer::Nsg(n) => Some(n),
+            _ => None,
+        })
+        .collect()
 }

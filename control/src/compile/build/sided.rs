@@ -44,8 +44,36 @@ impl SidedBuilder {
     /// [`Entry::NARROW_MAX`] distinct ids ([`SidedLayer`]), else wide as
     /// built.
     pub(in crate::compile) fn finish(self) -> Result<SidedLayer, CompileError> {
+        self.finish_rows(None)
+    }
+
+    /// [`SidedBuilder::finish`] for a security layer: each slot's peer row
+    /// folded as `fold` says (the coarse classes, then the classes of the
+    /// slot's domain; see [`SecurityLayer`]) when every row reads back
+    /// exactly that way, else flat. Returns the folding used.
+    pub(in crate::compile) fn finish_folded(
+        self,
+        fold: PeerFolding,
+    ) -> Result<(SidedLayer, PeerFolding), CompileError> {
+        // A layer without a container has no row (and `peer_len` 0), but
+        // its profiles still read a fold per peer class.
+        let n = u32::try_from(fold.peers.len())
+            .map_err(|_| CompileError::Internal("peer classes past u32"))?;
+        if !self.layer.slots.is_empty() && self.layer.peer_len != n {
+            return Err(CompileError::Internal("peer rows and peer classes differ"));
+        }
+        let fold = if folds_exactly(&self.layer, &fold) {
+            fold
+        } else {
+            PeerFolding::flat(n, self.layer.slots.len())
+        };
+        let layer = self.finish_rows(Some(&fold))?;
+        Ok((layer, fold))
+    }
+
+    fn finish_rows(self, fold: Option<&PeerFolding>) -> Result<SidedLayer, CompileError> {
         let mut layer = self.layer;
-        pack_peer_rows(&mut layer)?;
+        pack_peer_rows(&mut layer, fold)?;
         layer.n_cells = layer.entries.len();
         if !self.fits_narrow
             || layer.entries.is_empty()
@@ -186,28 +214,85 @@ impl SidedBuilder {
     }
 }
 
+/// Whether every slot's full peer row (over all global classes, as
+/// built) reads back exactly through `fold`: every class outside the
+/// slot's domain has the entry of its coarse class.
+fn folds_exactly(layer: &SidedLayer, fold: &PeerFolding) -> bool {
+    let n = fold.peers.len();
+    let nc = fold.n_coarse as usize;
+    if fold.slot_dom.len() != layer.slots.len()
+        || fold.dom_len.len() != fold.dom_start.len()
+        || fold.peers.iter().any(|f| f.coarse >= fold.n_coarse)
+    {
+        return false;
+    }
+    let mut checked: HashMap<(u32, u8), ()> = HashMap::default();
+    layer.slots.iter().zip(&fold.slot_dom).all(|(slot, &dom)| {
+        let p = slot.peer_remap;
+        if checked.insert((p, dom), ()).is_some() {
+            return true;
+        }
+        let Some(row) = layer.remaps.get(p as usize..p as usize + n) else {
+            return false;
+        };
+        let own = match dom {
+            PeerFold::NO_DOMAIN => 0..0,
+            d => match (
+                fold.dom_start.get(usize::from(d)),
+                fold.dom_len.get(usize::from(d)),
+            ) {
+                (Some(&a), Some(&l)) => a as usize..a as usize + l as usize,
+                _ => return false,
+            },
+        };
+        (nc..n).all(|q| own.contains(&q) || row.get(fold.peers[q].coarse as usize) == row.get(q))
+    })
+}
+
 /// Moves every distinct peer remap row of `layer` from `remaps` (`u16`,
 /// as built) into `peer_bits`, each as wide as its largest id needs (1,
 /// 2, 4, 8 or 16 bits, packed in `u16` words), and compacts `remaps` to
 /// the service rows; the slots are renumbered to match (see
-/// [`SidedLayer`]). Rows shared by several slots stay shared.
-fn pack_peer_rows(layer: &mut SidedLayer) -> Result<(), CompileError> {
+/// [`SidedLayer`]). Rows shared by several slots (of one domain) stay
+/// shared. With `fold`, a slot's row keeps only the coarse classes and
+/// its domain's ([`SecurityLayer`]; [`folds_exactly`] has checked it).
+fn pack_peer_rows(layer: &mut SidedLayer, fold: Option<&PeerFolding>) -> Result<(), CompileError> {
     let internal = CompileError::Internal;
     let peer_len = layer.peer_len as usize;
     let svc_len = layer.svc_len as usize;
-    let mut peer_at: HashMap<u32, u32> = HashMap::default();
+    let mut peer_at: HashMap<(u32, u8), u32> = HashMap::default();
     let mut svc_at: HashMap<u32, u32> = HashMap::default();
     let mut words: Vec<u16> = Vec::new();
     let mut svc: Vec<u16> = Vec::new();
-    for slot in &mut layer.slots {
+    let mut kept: Vec<u16> = Vec::new();
+    for (i, slot) in layer.slots.iter_mut().enumerate() {
         let p = slot.peer_remap;
-        slot.peer_remap = if let Some(&v) = peer_at.get(&p) {
+        let dom = fold.map_or(PeerFold::NO_DOMAIN, |f| {
+            f.slot_dom.get(i).copied().unwrap_or(PeerFold::NO_DOMAIN)
+        });
+        slot.peer_remap = if let Some(&v) = peer_at.get(&(p, dom)) {
             v
         } else {
-            let row = layer
+            let full = layer
                 .remaps
                 .get(p as usize..p as usize + peer_len)
                 .ok_or(internal("peer row outside the remaps"))?;
+            let row = match fold {
+                None => full,
+                Some(f) => {
+                    let nc = f.n_coarse as usize;
+                    kept.clear();
+                    kept.extend_from_slice(full.get(..nc).ok_or(internal("coarse classes"))?);
+                    if dom != PeerFold::NO_DOMAIN {
+                        let d = usize::from(dom);
+                        let (a, l) = (f.dom_start[d] as usize, f.dom_len[d] as usize);
+                        kept.extend_from_slice(
+                            full.get(a..a + l).ok_or(internal("domain classes"))?,
+                        );
+                    }
+                    &kept[..]
+                }
+            };
             let log: u32 = match row.iter().copied().max().unwrap_or(0) {
                 0..=1 => 0,
                 2..=3 => 1,
@@ -225,12 +310,12 @@ fn pack_peer_rows(layer: &mut SidedLayer) -> Result<(), CompileError> {
                     limit: (u32::MAX / 8) as usize,
                 })?
                 | log;
-            words.resize(start + (peer_len << log).div_ceil(16), 0);
+            words.resize(start + (row.len() << log).div_ceil(16), 0);
             for (i, &id) in row.iter().enumerate() {
                 let bit = i << log;
                 words[start + (bit >> 4)] |= id << (bit & 15);
             }
-            peer_at.insert(p, v);
+            peer_at.insert((p, dom), v);
             v
         };
         let q = slot.svc_remap;
