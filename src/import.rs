@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use zprsim_control::escape::escape;
 use zprsim_control::import::oci;
 use zprsim_dataplane::input::{self, CappedError};
-use zprsim_dataplane::output::{OutputFile, Plan};
+use zprsim_dataplane::output::{OutputFile, Plan, io_message};
 
 use crate::Failure;
 
@@ -74,7 +74,7 @@ const MAX_DEPTH: usize = 8;
 /// directory is not followed (no loops).
 fn json_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), Failure> {
     let entries = std::fs::read_dir(dir)
-        .map_err(|e| Failure::Input(format!("error: {}: {e}", dir.display())))?;
+        .map_err(|e| Failure::Input(format!("error: {}: {}", dir.display(), io_message(&e))))?;
     let mut here: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
@@ -118,7 +118,7 @@ fn read_limited(p: &Path, budget: &mut u64) -> Result<String, Failure> {
     use zprsim_dataplane::capture::decompress::Codec;
     let err = |e: &dyn std::fmt::Display| Failure::Input(format!("error: {}: {e}", p.display()));
     let mut bytes = input::read_capped(p, MAX_FILE).map_err(|e| match e {
-        CappedError::Io(e) => err(&e),
+        CappedError::Io(e) => err(&io_message(&e)),
         CappedError::TooLong => err(&format!("longer than {MAX_FILE} bytes (the limit)")),
     })?;
     if let Some(codec) = Codec::of(&bytes) {
@@ -195,7 +195,8 @@ fn not_a_directory(path: &Path, oci_given: bool, output: Option<&Path>) -> Strin
         Ok(m) => m,
         Err(e) => {
             return format!(
-                "error: `{shown}`: {e}{}; {WANTS}: {}",
+                "error: `{shown}`: {}{}; {WANTS}: {}",
+                io_message(&e),
                 if oci_given {
                     ""
                 } else {
@@ -214,7 +215,7 @@ fn not_a_directory(path: &Path, oci_given: bool, output: Option<&Path>) -> Strin
     }
     let looks = crate::import_looks::file(path);
     let what = match &looks {
-        Err(e) => format!("cannot be read ({e})"),
+        Err(e) => format!("cannot be read ({})", io_message(e)),
         Ok((l, None)) => l.to_string(),
         Ok((l, Some(c))) => format!("is {} data; decompressed, it {l}", c.name()),
     };
