@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use zprsim_control::escape::escape;
 use zprsim_control::import::oci;
 use zprsim_dataplane::import_files::{self, ImportFilesError};
-use zprsim_dataplane::output::{OutputFile, Plan};
+use zprsim_dataplane::output::{OutputFile, Plan, io_message};
 
 use crate::Failure;
 
@@ -74,7 +74,8 @@ fn not_a_directory(path: &Path, oci_given: bool, output: Option<&Path>) -> Strin
         Ok(m) => m,
         Err(e) => {
             return format!(
-                "error: `{shown}`: {e}{}; {WANTS}: {}",
+                "error: `{shown}`: {}{}; {WANTS}: {}",
+                io_message(&e),
                 if oci_given {
                     ""
                 } else {
@@ -93,7 +94,7 @@ fn not_a_directory(path: &Path, oci_given: bool, output: Option<&Path>) -> Strin
     }
     let looks = zprsim_dataplane::import_looks::file(path);
     let what = match &looks {
-        Err(e) => format!("cannot be read ({e})"),
+        Err(e) => format!("cannot be read ({})", io_message(e)),
         Ok((l, None)) => l.to_string(),
         Ok((l, Some(c))) => format!("is {} data; decompressed, it {l}", c.name()),
     };

@@ -196,7 +196,8 @@ pub fn out(text: &str) -> Result<(), Failure> {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Failure::Input(format!(
-            "error: cannot write to standard output: {e}"
+            "error: cannot write to standard output: {}",
+            zprsim_dataplane::output::io_message(&e)
         ))),
     }
 }

@@ -64,9 +64,10 @@ impl From<ZprRepliesArg> for verify::ZprReplies {
 fn read_expect(path: &Path, file: &str, max: usize) -> Result<String, Failure> {
     let bytes =
         input::read_capped(path, u64::try_from(max).unwrap_or(u64::MAX)).map_err(|e| match e {
-            CappedError::Io(e) => {
-                Failure::Input(format!("{file}: error: cannot read the expectations: {e}"))
-            }
+            CappedError::Io(e) => Failure::Input(format!(
+                "{file}: error: cannot read the expectations: {}",
+                zprsim_dataplane::output::io_message(&e)
+            )),
             CappedError::TooLong => Failure::Input(format!(
                 "{file}: error: the expectations file is longer than {max} bytes (the limit)"
             )),

@@ -88,8 +88,10 @@ fn frames() -> Vec<(Vec<u8>, bool)> {
         // Ordinary IPv6: allowed (443) and denied (22).
         (eth6(a, b, 64, 6, &syn(443)), true),
         (eth6(a, b, 64, 6, &syn(22)), true),
-        // Look-alikes: an NS with hop limit 64, an NS to another /64.
-        (nd(lla, v6("ff02::1:ff00:20"), 64, 135), true),
+        // Look-alikes: an NS with hop limit 64 (to a unicast address: to
+        // `ff02::/16` it stays on its link whatever its hop limit), an NS
+        // to another /64.
+        (nd(lla, llb, 64, 135), true),
         (nd(a, v6("2603:c020:9:2::30"), 255, 135), true),
         // Loopback: 127.0.0.1, ::1, and `a` to itself on `lo`.
         (
@@ -110,9 +112,14 @@ fn frames() -> Vec<(Vec<u8>, bool)> {
 }
 
 fn write_capture(path: &Path) {
+    write_frames(path, &frames());
+}
+
+/// Writes `frames` (Ethernet, 1 ms apart) as a pcap at `path`.
+pub(crate) fn write_frames(path: &Path, frames: &[(Vec<u8>, bool)]) {
     let f = std::fs::File::create(path).unwrap();
     let mut w = PcapOut::create(f, OutFormat::for_link_types(&[1])).unwrap();
-    for (i, (fr, _)) in frames().iter().enumerate() {
+    for (i, (fr, _)) in frames.iter().enumerate() {
         let len = u32::try_from(fr.len()).unwrap();
         w.write(1_709_283_600_000_000_000 + i as u64 * 1_000_000, 1, len, fr)
             .unwrap();
@@ -184,7 +191,7 @@ fn explain_capture_refuses_neighbour_discovery_and_judges_a_look_alike() {
     let e = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{e}");
     assert!(
-        e.contains("packet 3 (fe80::10 -> ff02::1:ff00:20) is IPv6 neighbour discovery or MLD"),
+        e.contains("packet 3 (fe80::10 -> ff02::1:ff00:20) is a link-scope packet (IPv6 neighbour discovery or MLD"),
         "{e}"
     );
     let o = explain("13");

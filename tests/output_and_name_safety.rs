@@ -20,7 +20,7 @@ fn a_full_standard_output_is_an_error_with_the_prefix() {
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(
         String::from_utf8(o.stderr).unwrap(),
-        "error: cannot write to standard output: No space left on device (os error 28)\n"
+        "error: cannot write to standard output: No space left on device\n"
     );
 }
 

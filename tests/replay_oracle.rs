@@ -144,7 +144,13 @@ pub(crate) fn traffic_with(
                 prev
             }
         };
-        out.push(Pkt { p, flags, ts });
+        // A packet that stays on its link (IGMP to a group of the pool's
+        // edges, or a reply to one from a multicast source) is counted,
+        // never judged (docs/semantics.md §2.2): the reference would
+        // judge it, so it is left out.
+        if zprsim_control::link_scope::link_scope(p.dst, p.proto).is_none() {
+            out.push(Pkt { p, flags, ts });
+        }
     }
     out
 }
@@ -576,7 +582,9 @@ pub(crate) fn at_the_boundaries(
                 k.p
             };
             let flags = FLAGS[rng.random_range(0..FLAGS.len())];
-            out.push(Pkt { p, flags, ts });
+            if zprsim_control::link_scope::link_scope(p.dst, p.proto).is_none() {
+                out.push(Pkt { p, flags, ts });
+            }
             *followups += 1;
         }
     }

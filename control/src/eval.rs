@@ -46,6 +46,42 @@ fn is_link_local(ip: IpAddr) -> bool {
     }
 }
 
+/// Why OCI delivers a packet to or from `ip` to no one (semantics §2.1,
+/// decision 35): a multicast address (`224.0.0.0/4`, `ff00::/8`), the
+/// limited broadcast address, an address of `0.0.0.0/8` ("this network"),
+/// or the last address of an IPv4 subnet CIDR (its broadcast address,
+/// which OCI reserves). A VCN carries unicast only. `None` for any other
+/// address.
+#[must_use]
+pub fn undeliverable(s: &Scenario, ip: IpAddr) -> Option<String> {
+    match ip {
+        IpAddr::V4(v4) if v4.is_multicast() => Some(format!(
+            "{ip} is a multicast address, and a VCN carries no multicast"
+        )),
+        IpAddr::V6(v6) if v6.is_multicast() => Some(format!(
+            "{ip} is a multicast address, and a VCN carries no multicast"
+        )),
+        IpAddr::V4(v4) if v4.is_broadcast() => Some(format!(
+            "{ip} is the limited broadcast address, and a VCN carries no broadcast"
+        )),
+        IpAddr::V4(v4) if v4.octets()[0] == 0 => Some(format!(
+            "{ip} is in 0.0.0.0/8 (this network), never an address a VCN delivers to or from"
+        )),
+        IpAddr::V4(_) => s.subnets.iter().find_map(|sn| {
+            sn.cidrs.iter().find_map(|c| match c {
+                IpNet::V4(n) if n.prefix_len() < 32 && IpAddr::V4(n.broadcast()) == ip => {
+                    Some(format!(
+                        "{ip} is the broadcast address of subnet `{}` ({c}), which OCI reserves, and a VCN carries no broadcast",
+                        sn.name
+                    ))
+                }
+                _ => None,
+            })
+        }),
+        IpAddr::V6(_) => None,
+    }
+}
+
 /// Judges one packet, layer by layer (semantics §2, §2b).
 #[must_use]
 pub fn evaluate(s: &Scenario, p: &Packet, ctx: Context) -> Decision {
@@ -513,6 +549,11 @@ fn route_layer(
             report,
         }
     };
+
+    // Multicast and broadcast: delivered to no one, whatever the tables say.
+    if let Some(why) = undeliverable(s, p.dst).or_else(|| undeliverable(s, p.src)) {
+        return fail(report, why);
+    }
 
     // Neither side is a VNIC: the packet never crosses a modeled VNIC.
     if !matches!(src, Endpoint::Vnic(_)) && !matches!(dst, Endpoint::Vnic(_)) {

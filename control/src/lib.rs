@@ -51,6 +51,7 @@ pub mod eval;
 pub mod explain;
 pub mod ids;
 pub mod import;
+pub mod link_scope;
 pub mod load;
 pub mod model;
 pub mod packet;

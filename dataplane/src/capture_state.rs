@@ -158,7 +158,7 @@ pub fn packet_n<R: std::io::Read>(
             if index == n {
                 let what = match why {
                     Unjudged::LinkLocal => {
-                        "IPv6 neighbour discovery or MLD, which the VCN's virtual router handles as it handles ARP"
+                        "a link-scope packet (IPv6 neighbour discovery or MLD, IGMP, to a link-local multicast group or the broadcast address), which the VCN's virtual router handles or delivers to no one"
                     }
                     Unjudged::Loopback => {
                         "a packet of a host to itself (127.0.0.0/8, ::1, or captured on a loopback device), which never reaches the VCN"

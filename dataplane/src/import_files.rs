@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::capture::decompress::{Codec, Damage, padding_text};
 use crate::import_looks::strip_compressed;
 use crate::input::{self, CappedError};
+use crate::output::io_message;
 
 /// Largest JSON file read (OCI CLI outputs of a compartment are far smaller).
 pub const MAX_FILE: u64 = 256 << 20;
@@ -45,8 +46,8 @@ pub fn json_files(dir: &Path) -> Result<Vec<PathBuf>, ImportFilesError> {
 }
 
 fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), ImportFilesError> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| ImportFilesError(format!("{}: {e}", dir.display())))?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| ImportFilesError(format!("{}: {}", dir.display(), io_message(&e))))?;
     let mut here: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
@@ -149,7 +150,7 @@ pub fn read_limited(
 ) -> Result<String, ImportFilesError> {
     let err = |e: &dyn std::fmt::Display| ImportFilesError(format!("{}: {e}", p.display()));
     let mut bytes = input::read_capped(p, MAX_FILE).map_err(|e| match e {
-        CappedError::Io(e) => err(&e),
+        CappedError::Io(e) => err(&io_message(&e)),
         CappedError::TooLong => err(&format!("longer than {MAX_FILE} bytes (the limit)")),
     })?;
     if let Some(codec) = Codec::of(&bytes) {

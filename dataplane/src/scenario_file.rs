@@ -56,7 +56,7 @@ impl SourceFiles for FsFiles {
             return Err("it is a directory, not a `.zpl` file".to_owned());
         }
         read_text(Some(&path), load::MAX_POLICY_FILE_BYTES, "the file", |e| {
-            e.to_string()
+            crate::output::io_message(&e)
         })
     }
 }
@@ -210,7 +210,10 @@ fn load_stdin(files: &FsFiles) -> Result<Loaded, LoadError> {
         rendered_zpl: None,
     };
     let text = read_text(None, load::MAX_SCENARIO_BYTES, "the scenario", |e| {
-        format!("cannot read the scenario from standard input: {e}")
+        format!(
+            "cannot read the scenario from standard input: {}",
+            crate::output::io_message(&e)
+        )
     })
     .map_err(err)?;
     load::load_str_with(
@@ -312,7 +315,10 @@ fn load_file(path: &Path, files: &FsFiles) -> Result<Loaded, LoadError> {
         return Err(said(what));
     }
     let text = read_text(Some(path), load::MAX_SCENARIO_BYTES, "the scenario", |e| {
-        format!("cannot read the scenario: {e}")
+        format!(
+            "cannot read the scenario: {}",
+            crate::output::io_message(&e)
+        )
     })
     .map_err(|e| misplaced(io_err(e)))?;
     let format = format_of(&file, &text);

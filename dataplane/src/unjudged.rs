@@ -1,7 +1,9 @@
 //! IP packets no VCN layer ever sees, so they are counted, never judged:
 //! IPv6 neighbour discovery (the VCN's virtual router answers it, as it
-//! answers ARP) and a host's packets to itself (captured on a loopback
-//! device). docs/semantics.md §2.2 gives the decision and its sources.
+//! answers ARP), packets that stay on their link (link-local multicast,
+//! limited broadcast, IGMP: [`zprsim_control::link_scope`]) and a host's
+//! packets to itself (captured on a loopback device). docs/semantics.md
+//! §2.2 gives the decisions and their sources.
 //!
 //! The reader asks [`classify`] of every packet it parses in full; its
 //! fixed-offset peek (`engine/peek.rs`) hands every frame that could be one
@@ -10,6 +12,7 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
+use zprsim_control::link_scope;
 use zprsim_control::model::proto;
 use zprsim_control::packet::{L4, Packet};
 
@@ -78,7 +81,9 @@ fn loopback_link(lt: u32, data: &[u8]) -> bool {
 ///   either side, which no VCN carries; or
 ///   source equal to destination in a frame of a loopback device (a host
 ///   reaching its own VNIC address over `lo`).
-/// * [`Unjudged::LinkLocal`]: ICMPv6 of a [`is_hop_limit_255_type`] type,
+/// * [`Unjudged::LinkLocal`]: a packet to a link-scope destination
+///   ([`link_scope::link_scope`]: `224.0.0.0/24`, `255.255.255.255`, IGMP, `ff02::/16`);
+///   or ICMPv6 of a [`is_hop_limit_255_type`] type,
 ///   code 0, hop limit 255, from or to a link-scope address (`fe80::/10`,
 ///   `ff02::/16`, `::`) or between two addresses of one /64. The same type
 ///   with another hop limit, another code, or between global addresses of
@@ -89,6 +94,9 @@ fn loopback_link(lt: u32, data: &[u8]) -> bool {
 pub fn classify(lt: u32, data: &[u8], p: &Packet) -> Option<Unjudged> {
     if p.src.is_loopback() || p.dst.is_loopback() || (p.src == p.dst && loopback_link(lt, data)) {
         return Some(Unjudged::Loopback);
+    }
+    if link_scope::link_scope(p.dst, p.proto).is_some() {
+        return Some(Unjudged::LinkLocal);
     }
     let (IpAddr::V6(src), IpAddr::V6(dst)) = (p.src, p.dst) else {
         return None;
@@ -128,20 +136,25 @@ pub fn link_local_icmpv6(
 /// Whether an IPv4 packet from `src` to `dst` (big-endian values) may be
 /// [`Unjudged`]: for the reader's peek, which leaves such a frame to the
 /// full parse. With `src == dst` on [`zero_macs`], a superset of
-/// [`classify`]'s IPv4 cases on Ethernet; branch-free.
+/// [`classify`]'s IPv4 cases on Ethernet (every destination from
+/// `224.0.0.0` up: multicast, IGMP, broadcast); branch-free.
 #[inline(always)]
 #[must_use]
 pub(crate) fn may_be_v4(src: u32, dst: u32) -> bool {
-    (src >> 24 == 127) | (dst >> 24 == 127)
+    (src >> 24 == 127) | (dst >> 24 == 127) | (dst >= 0xe000_0000)
 }
 
 /// As [`may_be_v4`] for an IPv6 packet of next header `nh` and hop limit
 /// `hop` from `src` to `dst` (each address as its two big-endian
-/// halves): ICMPv6 with hop limit 255 or 1, or `::1` on either side.
+/// halves): ICMPv6 with hop limit 255 or 1, `::1` on either side, or a
+/// multicast destination.
 #[inline(always)]
 #[must_use]
 pub(crate) fn may_be_v6(nh: u8, hop: u8, src: (u64, u64), dst: (u64, u64)) -> bool {
-    (nh == proto::ICMPV6 && (hop == 255 || hop == 1)) | (src == (0, 1)) | (dst == (0, 1))
+    (nh == proto::ICMPV6 && (hop == 255 || hop == 1))
+        | (src == (0, 1))
+        | (dst == (0, 1))
+        | (dst.0 >> 56 == 0xff)
 }
 
 /// Whether a frame's first 12 bytes (an Ethernet frame's MAC addresses)
@@ -206,18 +219,20 @@ mod tests {
     fn what_only_looks_like_neighbour_discovery_is_judged() {
         let host = a("2603:c020:1:1::10");
         for f in [
-            // Hop limit 64: forwarded, or never accepted as ND.
-            v6_frame(a("fe80::1"), a("ff02::1:ff00:10"), 64, 135, 0),
+            // Hop limit 64: forwarded, or never accepted as ND (to a
+            // unicast address: to `ff02::/16` it stays on its link, and is
+            // link-local by its destination alone).
+            v6_frame(a("fe80::1"), a("fe80::2"), 64, 135, 0),
             // Between global addresses of two /64s (off-link).
             v6_frame(host, a("2603:c020:1:2::10"), 255, 135, 0),
             // Code 1.
-            v6_frame(a("fe80::1"), a("ff02::1"), 255, 134, 1),
+            v6_frame(a("fe80::1"), a("fe80::2"), 255, 134, 1),
             // Echo request with hop limit 255 to a link-local address.
             v6_frame(a("fe80::1"), a("fe80::2"), 255, 128, 0),
-            // MLD report with hop limit 255: never sent so.
-            v6_frame(a("fe80::1"), a("ff02::16"), 255, 143, 0),
-            // MLD report from a global address.
-            v6_frame(host, a("ff02::16"), 1, 143, 0),
+            // MLD report with hop limit 255 to a unicast address.
+            v6_frame(a("fe80::1"), host, 255, 143, 0),
+            // MLD report from a global address to a site-scope group.
+            v6_frame(host, a("ff05::16"), 1, 143, 0),
         ] {
             assert_eq!(judged_as(&f), None, "{f:02x?}");
         }
@@ -283,5 +298,46 @@ mod tests {
         assert!(may_be_v4(0x7f00_0001, 0x0a00_0002));
         assert!(may_be_v4(0x0a00_0002, 0x7f00_0001));
         assert!(!may_be_v4(0x0a00_0001, 0x0a00_0002));
+        assert!(may_be_v4(0x0a00_0001, 0xe000_00fb));
+        assert!(may_be_v4(0, u32::MAX));
+        assert!(may_be_v6(17, 255, own, word(a("ff02::fb"))));
+    }
+
+    fn v4_frame(src: [u8; 4], dst: [u8; 4], proto: u8) -> Vec<u8> {
+        let mut f = vec![1, 0, 0x5e, 0, 0, 0xfb, 2, 0, 0, 0, 0, 9, 0x08, 0];
+        f.extend_from_slice(&[0x45, 0, 0, 28, 0, 0, 0, 0, 1, proto, 0, 0]);
+        f.extend_from_slice(&src);
+        f.extend_from_slice(&dst);
+        f.extend_from_slice(&[0x14, 0xe9, 0x14, 0xe9, 0, 8, 0, 0]);
+        f
+    }
+
+    #[test]
+    fn link_scope_multicast_broadcast_and_igmp_are_link_local() {
+        let host = [10, 0, 2, 7];
+        for (src, dst, proto) in [
+            (host, [224, 0, 0, 251], 17), // mDNS
+            (host, [224, 0, 0, 252], 17), // LLMNR
+            (host, [224, 0, 0, 22], 2),   // IGMPv3 report
+            (host, [239, 1, 2, 3], 2),    // IGMPv2 report to its group
+            ([0, 0, 0, 0], [255; 4], 17), // DHCP discover
+            (host, [255; 4], 17),
+        ] {
+            let f = v4_frame(src, dst, proto);
+            assert_eq!(judged_as(&f), Some(Unjudged::LinkLocal), "{dst:?} {proto}");
+        }
+        for (dst, proto) in [
+            ([239, 255, 255, 250], 17), // SSDP: routable scope, judged
+            ([10, 0, 2, 255], 17),      // a subnet's broadcast: judged
+            ([10, 0, 2, 8], 2),         // IGMP to a unicast address
+        ] {
+            assert_eq!(judged_as(&v4_frame(host, dst, proto)), None, "{dst:?}");
+        }
+        let mut mdns6 = v6_frame(a("fd00::10"), a("ff02::fb"), 255, 0, 0);
+        mdns6[20] = 17;
+        assert_eq!(judged_as(&mdns6), Some(Unjudged::LinkLocal));
+        let mut site = v6_frame(a("fd00::10"), a("ff05::1:3"), 255, 0, 0);
+        site[20] = 17;
+        assert_eq!(judged_as(&site), None);
     }
 }

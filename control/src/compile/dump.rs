@@ -32,7 +32,7 @@ impl Compiled {
             let none = |v: Option<ProfileId>| v.map_or_else(|| "-".to_string(), |p| p.to_string());
             let _ = writeln!(
                 t,
-                "class {c}: route {} sec-profile {} zpr-profile {} eg-peer {} in-peer {} zpr-peer {}{}{}{} <- {}",
+                "class {c}: route {} sec-profile {} zpr-profile {} eg-peer {} in-peer {} zpr-peer {}{}{}{}{} <- {}",
                 info.route,
                 none(info.sec_profile),
                 none(info.zpr_profile),
@@ -51,6 +51,11 @@ impl Compiled {
                 },
                 if info.flags & ClassInfo::MAY_BE_LOST_VNIC != 0 {
                     " vnics-unknown"
+                } else {
+                    ""
+                },
+                if info.flags & ClassInfo::UNDELIVERABLE != 0 {
+                    " undeliverable"
                 } else {
                     ""
                 },

@@ -17,8 +17,8 @@ use crate::packet::Packet;
 use crate::verdict::{Context, Stage};
 
 use super::table::{
-    UNTRACKED, ZprCheck, allowed, destination_layer, dropped, exempt, source_layers, split_context,
-    zpr_step,
+    UNTRACKED, ZprCheck, allowed, before_layers, destination_layer, dropped, source_layers,
+    split_context, zpr_step,
 };
 use super::{ClassInfo, Compiled, Fast};
 
@@ -47,8 +47,8 @@ impl Compiled {
         let a = self.class_info(cs);
         let b = self.class_info(cd);
         let mut rules = [None; 5];
-        if (a.flags | b.flags) & ClassInfo::EXEMPT != 0 {
-            return exempt();
+        if (a.flags | b.flags) & (ClassInfo::EXEMPT | ClassInfo::UNDELIVERABLE) != 0 {
+            return before_layers(a, b);
         }
         let (reply, t) = split_context(ctx);
         let mut tracking = UNTRACKED;

@@ -671,6 +671,10 @@ impl ClassInfo {
     /// security layer denies, first packets and replies alike
     /// (`build/vnics_unknown.rs`; docs/semantics.md, decision 34).
     pub const MAY_BE_LOST_VNIC: u32 = 8;
+    /// Multicast, broadcast, `0.0.0.0/8` or a subnet's broadcast address:
+    /// a packet to or from it drops at route before any table is read
+    /// (docs/semantics.md §2.1, decision 35).
+    pub const UNDELIVERABLE: u32 = 16;
 }
 
 /// ZPR profile facts that do not depend on the peer.
@@ -837,8 +841,8 @@ impl Compiled {
     #[inline(always)]
     pub(super) fn judge_infos(&self, a: ClassInfo, b: ClassInfo, svc: u32, ctx: Context) -> Fast {
         let mut rules = [None; 5];
-        if (a.flags | b.flags) & ClassInfo::EXEMPT != 0 {
-            return exempt();
+        if (a.flags | b.flags) & (ClassInfo::EXEMPT | ClassInfo::UNDELIVERABLE) != 0 {
+            return before_layers(a, b);
         }
         let rd = self.reads(a, b, svc);
         let (reply, t) = split_context(ctx);
@@ -1032,6 +1036,19 @@ pub(super) fn split_context(ctx: Context) -> (bool, Tracking) {
     match ctx {
         Context::First => (false, Tracking::default()),
         Context::Reply(t) => (true, t),
+    }
+}
+
+/// The judgement of a packet decided before any layer: between exempt
+/// classes (169.254.0.0/16) allowed and untracked, else (one side
+/// [`ClassInfo::UNDELIVERABLE`]) dropped at route with no rule, as the
+/// reference evaluator's `route_layer` checks both before any table.
+#[cold]
+pub(super) fn before_layers(a: ClassInfo, b: ClassInfo) -> Fast {
+    if (a.flags | b.flags) & ClassInfo::EXEMPT != 0 {
+        exempt()
+    } else {
+        dropped(Stage::Route, [None; 5])
     }
 }
 

@@ -191,6 +191,15 @@ pub fn packet(a: &Request<'_>, s: &Scenario) -> Result<Packet, ExplainError> {
             "error: `{flag} {ip}` is a loopback address: such a packet never leaves its host, so no route table, security rule or ZPR policy judges it (replay counts captured ones as `loopback`, not judged)"
         )));
     }
+    // Link-local multicast, broadcast and IGMP stay on their link: replay
+    // counts captured ones as `link_local`, not judged (docs/semantics.md
+    // 2.2, decision 35). Routable multicast and a subnet's broadcast
+    // address are judged: they drop at route.
+    if let Some(what) = crate::link_scope::link_scope(dst, protocol) {
+        return Err(ExplainError::Input(format!(
+            "error: `--dst {dst}` is {what}: such a packet never leaves its link, so no route table, security rule or ZPR policy judges it (replay counts captured ones as `link_local`, not judged)"
+        )));
+    }
     // The other pairing is no packet a VNIC sends (flow-log records and
     // `verify` refuse it too); judged, it would match the wrong rules.
     if let Some(v4) = icmp_v4

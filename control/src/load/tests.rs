@@ -1273,7 +1273,7 @@ impl SourceFiles for MemFiles {
         self.0
             .get(relative_path)
             .map(|s| (*s).to_owned())
-            .ok_or_else(|| "No such file or directory (os error 2)".to_owned())
+            .ok_or_else(|| "No such file or directory".to_owned())
     }
 }
 
@@ -1312,7 +1312,7 @@ fn policy_file_that_cannot_be_read() {
     let e = load_str(&text, "scenarios/s.toml", Format::Toml, &files).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "scenarios/s.toml:10:8: error: in zpr policy `orders`, field `file`: cannot read `scenarios/policies/orders.zpl`: No such file or directory (os error 2)"
+        "scenarios/s.toml:10:8: error: in zpr policy `orders`, field `file`: cannot read `scenarios/policies/orders.zpl`: No such file or directory"
     );
 }
 

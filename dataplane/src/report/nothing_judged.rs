@@ -60,7 +60,10 @@ pub fn capture(files: &[PathBuf], k: &Counters, stopped: bool) -> Option<RunWarn
             "packet",
             &[
                 (k.non_ip.saturating_sub(k.link_local + k.loopback), "not IP"),
-                (k.link_local, "IPv6 neighbour discovery or MLD"),
+                (
+                    k.link_local,
+                    "link-scope (neighbour discovery, MLD, IGMP, link-local multicast, broadcast)",
+                ),
                 (k.loopback, "loopback"),
                 (k.copies, "copies left out by `--dedup`"),
                 (k.node_local, "node-local (`--node-local`)"),

@@ -276,7 +276,7 @@ pub fn summary(r: &Report) -> String {
     for (n, what) in [
         (
             r.link_local,
-            "IPv6 neighbour discovery or MLD packet(s), which the VCN's virtual router handles",
+            "link-scope packet(s) (IPv6 neighbour discovery, MLD, IGMP, link-local multicast, broadcast), which the VCN's virtual router handles or delivers to no one",
         ),
         (
             r.loopback,

@@ -54,6 +54,7 @@ pub(super) mod route;
 mod security;
 use security::named_nsgs;
 mod sided;
+mod undeliverable;
 mod vnics_unknown;
 mod zpr;
 
@@ -269,8 +270,10 @@ impl<'a> Builder<'a> {
             + s.vnics.iter().map(|v| v.private_ips.len()).sum::<usize>()
             + s.route_tables.iter().map(|t| t.rules.len()).sum::<usize>()
             + sec.len();
-        let mut prefixes: Vec<Pfx> = Vec::with_capacity(bound);
+        let undeliverable = undeliverable::prefixes(s);
+        let mut prefixes: Vec<Pfx> = Vec::with_capacity(bound + undeliverable.len());
         prefixes.push(link_local());
+        prefixes.extend(undeliverable);
         for v in &s.vcns {
             prefixes.extend(v.cidr_blocks.iter().map(|c| Pfx::from(*c)));
         }
@@ -412,6 +415,7 @@ impl<'a> Builder<'a> {
         }
         let exempt_node = node_of(tree, link_local());
         let in_lost_subnet = vnics_unknown::covered(s, tree);
+        let undelivered = undeliverable::covered(s, tree);
 
         // ---- layer marks
         let route_marks = self.marks(
@@ -619,6 +623,9 @@ impl<'a> Builder<'a> {
             let mut flags = 0;
             if exempt {
                 flags |= ClassInfo::EXEMPT;
+            }
+            if undelivered.get(n).copied().unwrap_or(false) {
+                flags |= ClassInfo::UNDELIVERABLE;
             }
             if matches!(ident, Ident::Vnic(_)) {
                 flags |= ClassInfo::VNIC;
