@@ -215,9 +215,24 @@ impl SidedLayer {
     // security look-up's instructions under callgrind).
     #[inline(always)]
     pub(super) fn lookup_slot(&self, s: ProfileSlot, peer: u32, svc: u32) -> Entry {
+        if self.narrow {
+            self.lookup_slot_as::<true>(s, peer, svc)
+        } else {
+            self.lookup_slot_as::<false>(s, peer, svc)
+        }
+    }
+
+    /// [`SidedLayer::lookup_slot`] for a known layout ([`SidedLayer::cell_as`]).
+    #[inline(always)]
+    pub(super) fn lookup_slot_as<const NARROW: bool>(
+        &self,
+        s: ProfileSlot,
+        peer: u32,
+        svc: u32,
+    ) -> Entry {
         let lp = self.local_peer(s, peer);
         let ls = u32::from(self.remaps[(s.svc_remap + svc) as usize]);
-        self.cell(s, (lp * s.n_svc + ls) as usize)
+        self.cell_as::<NARROW>(s, (lp * s.n_svc + ls) as usize)
     }
 
     /// The local peer id of global peer class `peer` in a slot's packed
@@ -234,8 +249,19 @@ impl SidedLayer {
     /// Cell `i` (local peer × `n_svc` + local service) of a slot's table.
     #[inline(always)]
     pub(super) fn cell(&self, s: ProfileSlot, i: usize) -> Entry {
-        let o = s.offset as usize;
         if self.narrow {
+            self.cell_as::<true>(s, i)
+        } else {
+            self.cell_as::<false>(s, i)
+        }
+    }
+
+    /// [`SidedLayer::cell`] for a layer known to be narrow (`NARROW`) or
+    /// wide: the caller tests the layout once for several look-ups.
+    #[inline(always)]
+    pub(super) fn cell_as<const NARROW: bool>(&self, s: ProfileSlot, i: usize) -> Entry {
+        let o = s.offset as usize;
+        if NARROW {
             let c = self.cells[o + i];
             // The pair of local id k (0: the pair of zeros right before
             // the table).
@@ -521,6 +547,17 @@ impl SecurityLayer {
     #[inline(always)]
     #[must_use]
     pub fn lookup(&self, profile: ProfileId, peer: u32, svc: u32) -> Entry {
+        // The layout tested once for all the profile's containers.
+        if self.tables.narrow {
+            self.lookup_as::<true>(profile, peer, svc)
+        } else {
+            self.lookup_as::<false>(profile, peer, svc)
+        }
+    }
+
+    /// [`SecurityLayer::lookup`] for a known layout of the tables.
+    #[inline(always)]
+    fn lookup_as<const NARROW: bool>(&self, profile: ProfileId, peer: u32, svc: u32) -> Entry {
         let m = &self.profiles[profile.index()];
         let f = self.peers[peer as usize];
         let n = m.n as usize;
@@ -533,13 +570,14 @@ impl SecurityLayer {
             acc |= (e & Entry::ID_MASK & empty) | (e & (Entry::STATEFUL | Entry::STATELESS));
         };
         for (&s, &dom) in m.inline[..n.min(Members::INLINE)].iter().zip(&m.dom) {
-            fold(self.tables.lookup_slot(s, f.index(dom), svc).0);
+            fold(self.tables.lookup_slot_as::<NARROW>(s, f.index(dom), svc).0);
         }
         if n > Members::INLINE {
             let a = m.start as usize;
             for &slot in &self.members[a + Members::INLINE..a + n] {
                 let dom = self.slot_dom[slot as usize];
-                fold(self.tables.lookup(slot, f.index(dom), svc).0);
+                let s = self.tables.slots[slot as usize];
+                fold(self.tables.lookup_slot_as::<NARROW>(s, f.index(dom), svc).0);
             }
         }
         Entry(acc | m.untracked)
