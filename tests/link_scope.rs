@@ -275,3 +275,46 @@ fn the_corpus_mdns_captures_judge_nothing() {
         assert!(r["link_local"].as_u64().unwrap_or(0) > 0, "{r:#}");
     }
 }
+
+/// A VNIC at an address OCI reserves (the first two and the last of an
+/// IPv4 block) loads with a `reserved-address` warning naming it; the last
+/// one also says its packets drop at route (QA round 23).
+#[test]
+fn a_vnic_at_a_reserved_address_is_a_warning() {
+    let t = TempDir::new().unwrap();
+    for (ip, what) in [
+        (
+            "10.1.1.255",
+            "the last address (its broadcast address) of block 10.1.1.0/24 of subnet `s`, which OCI reserves: no VNIC can hold it; every packet to or from it drops at route",
+        ),
+        (
+            "10.1.1.0",
+            "the first address (the network's) of block 10.1.1.0/24",
+        ),
+        (
+            "10.1.1.1",
+            "the second address (the virtual router's) of block 10.1.1.0/24",
+        ),
+    ] {
+        let s =
+            format!("{SCENARIO}[[vnic]]\nname = \"b\"\nsubnet = \"s\"\nprivate_ips = [\"{ip}\"]\n");
+        std::fs::write(t.path().join("s.toml"), s).unwrap();
+        let o = crate::support::run_in(t.path(), ["check", "s.toml"]);
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{e}");
+        assert!(
+            e.contains(&format!("warning: vnic `b`: address `{ip}` is {what}")),
+            "{e}"
+        );
+        let o = crate::support::run_in(t.path(), ["check", "s.toml", "--json"]);
+        let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert!(j.to_string().contains("\"reserved-address\""), "{j}");
+    }
+    // Another address of the block: no warning.
+    let s = format!(
+        "{SCENARIO}[[vnic]]\nname = \"b\"\nsubnet = \"s\"\nprivate_ips = [\"10.1.1.254\"]\n"
+    );
+    std::fs::write(t.path().join("s.toml"), s).unwrap();
+    let o = crate::support::run_in(t.path(), ["check", "s.toml"]);
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("reserved"));
+}

@@ -2178,3 +2178,24 @@ fn import_writes_no_kind_without_evidence_and_a_kind_selector_says_so() {
     let v = serde_json::to_value(&r).unwrap();
     assert!(v["paths"][0].get("notes").is_none(), "{v}");
 }
+
+/// QA round 23: `verify` of the example's expectations against its own
+/// OCI export imported without `--services` (the import warns) failed
+/// with "service label `...` has no CIDRs" and no way forward; the
+/// message now says why and what to run.
+#[test]
+fn a_service_role_of_an_import_without_services_says_how_to_give_them() {
+    let t = tempfile::tempdir().unwrap();
+    let export = crate::support::ex("examples/oke-orders/oci-export");
+    let o = crate::support::run_in(t.path(), ["import", "oci", &export, "-o", "s.toml"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let expect = crate::support::ex("examples/oke-orders/expect.toml");
+    let o = crate::support::run_in(t.path(), ["verify", "s.toml", &expect]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("role `osn`: service label `all-iad-services-in-oracle-services-network` has no CIDRs, so no packet can stand for it")
+            && e.contains("import again with `--services RANGES.json`"),
+        "{e}"
+    );
+}

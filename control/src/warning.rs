@@ -53,12 +53,16 @@ pub enum WarningCode {
     /// `public_ip` says a VNIC has a public IP, and it has no private IPv4
     /// address for one to belong to: the field changes nothing.
     PublicIpWithoutIpv4,
+    /// A VNIC holds an address OCI reserves in its subnet (the first two
+    /// and the last of an IPv4 block): no real VNIC can, and packets to or
+    /// from the last one, the block's broadcast address, drop at route.
+    ReservedAddress,
 }
 
 impl WarningCode {
     /// Every scenario warning code, in declaration order (its test's
     /// exhaustive `match` reminds of it when a code is added).
-    pub const ALL: [WarningCode; 9] = [
+    pub const ALL: [WarningCode; 10] = [
         WarningCode::OptionIgnored,
         WarningCode::OciLimit,
         WarningCode::UnknownAttribute,
@@ -68,6 +72,7 @@ impl WarningCode {
         WarningCode::AttributeOutsideScope,
         WarningCode::Ipv4OnlyGateway,
         WarningCode::PublicIpWithoutIpv4,
+        WarningCode::ReservedAddress,
     ];
 
     /// The code as written in JSON (`oci-limit`).
@@ -83,6 +88,7 @@ impl WarningCode {
             WarningCode::AttributeOutsideScope => "attribute-outside-scope",
             WarningCode::Ipv4OnlyGateway => "ipv4-only-gateway",
             WarningCode::PublicIpWithoutIpv4 => "public-ip-without-ipv4",
+            WarningCode::ReservedAddress => "reserved-address",
         }
     }
 }
@@ -139,6 +145,7 @@ mod tests {
             WarningCode::AttributeOutsideScope => 6,
             WarningCode::Ipv4OnlyGateway => 7,
             WarningCode::PublicIpWithoutIpv4 => 8,
+            WarningCode::ReservedAddress => 9,
         }
     }
 

@@ -107,9 +107,9 @@ fn resolve(s: &Scenario, text: &str) -> Result<Selector, SelectorError> {
             }
             "service" => {
                 return match find(&s.services, name, |v| &v.name) {
-                    Some(i) if s.services[i].cidrs.is_empty() => {
-                        err(format!("service label `{name}` has no CIDRs"))
-                    }
+                    Some(i) if s.services[i].cidrs.is_empty() => err(format!(
+                        "service label `{name}` has no CIDRs, so no packet can stand for it: a scenario imported without OCI's public IP ranges file has none; import again with `--services RANGES.json` (docs/import.md), or give the label its CIDRs in the scenario's `[services]`"
+                    )),
                     Some(i) => Ok(Selector::Service(ServiceId::new(i).map_err(id_err)?)),
                     None => err(format!("no service label is named `{name}`")),
                 };

@@ -281,6 +281,21 @@ impl Resolver<'_> {
                     return Err(ctx.err(p.start(), &object, "private_ips", msg));
                 }
                 ip_owner.insert(ip, ni);
+                if let Some((what, block)) = reserved(&subnet.cidrs, ip) {
+                    let drops = if what == LAST {
+                        "; every packet to or from it drops at route, as a broadcast address (docs/semantics.md §2.1)"
+                    } else {
+                        ""
+                    };
+                    ctx.warn(
+                        WarningCode::ReservedAddress,
+                        p.start(),
+                        format!(
+                            "{object}: address `{ip}` is {what} of block {block} of subnet `{}`, which OCI reserves: no VNIC can hold it{drops}",
+                            subnet.name
+                        ),
+                    );
+                }
                 ips.push(ip);
             }
             let mut nsgs = Vec::with_capacity(v.nsgs.len());
@@ -427,4 +442,30 @@ impl Resolver<'_> {
         self.ip_owner = ip_owner;
         Ok(())
     }
+}
+
+/// The last address of an IPv4 block, in [`reserved`]'s words.
+const LAST: &str = "the last address (its broadcast address)";
+
+/// Whether `ip` is an address OCI reserves in one of `cidrs` (its
+/// subnet's blocks): the first two of an IPv4 block (the network's and
+/// the virtual router's) and the last ([`LAST`]); which, and the block.
+fn reserved(cidrs: &[IpNet], ip: IpAddr) -> Option<(&'static str, IpNet)> {
+    let IpAddr::V4(v4) = ip else { return None };
+    cidrs.iter().find_map(|c| match c {
+        IpNet::V4(n) if n.prefix_len() <= 30 && n.contains(&v4) => {
+            let off = u32::from(v4) - u32::from(n.network());
+            let what = if off == 0 {
+                "the first address (the network's)"
+            } else if off == 1 {
+                "the second address (the virtual router's)"
+            } else if v4 == n.broadcast() {
+                LAST
+            } else {
+                return None;
+            };
+            Some((what, *c))
+        }
+        _ => None,
+    })
 }
