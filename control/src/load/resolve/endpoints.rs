@@ -144,20 +144,15 @@ impl Resolver<'_> {
                 }
                 security_lists.push(sid);
             }
-            if security_lists.len() > limits::SECURITY_LISTS_PER_SUBNET {
-                ctx.warn(
-                    WarningCode::OciLimit,
-                    s.security_lists
-                        .first()
-                        .and_then(Sp::start)
-                        .or(s.name.start()),
-                    format!(
-                        "{object} has {} security lists; OCI allows at most {}",
-                        security_lists.len(),
-                        limits::SECURITY_LISTS_PER_SUBNET
-                    ),
-                );
-            }
+            ctx.warn_past_oci_limit(
+                s.security_lists
+                    .first()
+                    .and_then(Sp::start)
+                    .or(s.name.start()),
+                security_lists.len(),
+                limits::SECURITY_LISTS_PER_SUBNET,
+                |n| format!("{object} has {n} security lists"),
+            );
             let stand_in = s.stand_in.unwrap_or(false);
             // Not given (a scenario written before the twentieth
             // session): what `stand_in` with no list (no table) meant then.
@@ -325,31 +320,18 @@ impl Resolver<'_> {
                 }
                 nsgs.push(nid);
             }
-            if nsgs.len() > limits::NSGS_PER_VNIC {
-                ctx.warn(
-                    WarningCode::OciLimit,
-                    v.nsgs.first().and_then(Sp::start).or(v.name.start()),
-                    format!(
-                        "{object} is in {} nsgs; OCI allows at most {}",
-                        nsgs.len(),
-                        limits::NSGS_PER_VNIC
-                    ),
-                );
-            }
+            ctx.warn_past_oci_limit(
+                v.nsgs.first().and_then(Sp::start).or(v.name.start()),
+                nsgs.len(),
+                limits::NSGS_PER_VNIC,
+                |n| format!("{object} is in {n} nsgs"),
+            );
             let mut attributes = Vec::new();
             if let Some(a) = &v.security_attributes {
                 let attrs = parse_attributes(ctx, a, &object)?;
-                if attrs.len() > limits::ATTRIBUTES_PER_VNIC {
-                    ctx.warn(
-                        WarningCode::OciLimit,
-                        a.start(),
-                        format!(
-                            "{object} has {} security attributes; OCI allows at most {}",
-                            attrs.len(),
-                            limits::ATTRIBUTES_PER_VNIC
-                        ),
-                    );
-                }
+                ctx.warn_past_oci_limit(a.start(), attrs.len(), limits::ATTRIBUTES_PER_VNIC, |n| {
+                    format!("{object} has {n} security attributes")
+                });
                 attributes = attrs;
             }
             let route_table = match &v.route_table {

@@ -157,6 +157,22 @@ impl Ctx<'_> {
         })
     }
 
+    /// The `oci-limit` warning when `n` is past OCI's `limit`:
+    /// `said(n)` (e.g. "nsg `n` has 121 rules"), then "; OCI allows at
+    /// most {limit}".
+    fn warn_past_oci_limit(
+        &mut self,
+        at: Option<usize>,
+        n: usize,
+        limit: usize,
+        said: impl FnOnce(usize) -> String,
+    ) {
+        if n > limit {
+            let message = format!("{}; OCI allows at most {limit}", said(n));
+            self.warn(WarningCode::OciLimit, at, message);
+        }
+    }
+
     fn warn(&mut self, code: WarningCode, at: Option<usize>, message: String) {
         if self.warnings.len() >= MAX_WARNINGS {
             self.dropped_warnings += 1;

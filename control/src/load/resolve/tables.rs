@@ -31,17 +31,12 @@ impl Resolver<'_> {
         for (ti, t) in raw.route_table.iter().enumerate() {
             let object = label(Kind::RouteTable, &t.name.value);
             let vcn = rt_vcns[ti];
-            if t.route_rules.len() > limits::RULES_PER_ROUTE_TABLE {
-                ctx.warn(
-                    WarningCode::OciLimit,
-                    t.name.start(),
-                    format!(
-                        "{object} has {} rules; OCI allows at most {}",
-                        t.route_rules.len(),
-                        limits::RULES_PER_ROUTE_TABLE
-                    ),
-                );
-            }
+            ctx.warn_past_oci_limit(
+                t.name.start(),
+                t.route_rules.len(),
+                limits::RULES_PER_ROUTE_TABLE,
+                |n| format!("{object} has {n} rules"),
+            );
             let mut rules = Vec::new();
             for (ri, rule) in t.route_rules.iter().enumerate() {
                 let r = &rule.value;
@@ -225,16 +220,9 @@ impl Resolver<'_> {
                 (l.ingress_security_rules.len(), "ingress"),
                 (l.egress_security_rules.len(), "egress"),
             ] {
-                if n > limits::RULES_PER_LIST_DIRECTION {
-                    ctx.warn(
-                        WarningCode::OciLimit,
-                        l.name.start(),
-                        format!(
-                            "{object} has {n} {dir} rules; OCI allows at most {}",
-                            limits::RULES_PER_LIST_DIRECTION
-                        ),
-                    );
-                }
+                ctx.warn_past_oci_limit(l.name.start(), n, limits::RULES_PER_LIST_DIRECTION, |n| {
+                    format!("{object} has {n} {dir} rules")
+                });
             }
             let mut ingress = Vec::new();
             for (i, r) in l.ingress_security_rules.iter().enumerate() {
@@ -302,17 +290,9 @@ impl Resolver<'_> {
         for (ni, n) in raw.nsg.iter().enumerate() {
             let object = label(Kind::Nsg, &n.name.value);
             let vcn = self.nsg_vcns[ni];
-            if n.rules.len() > limits::RULES_PER_NSG {
-                ctx.warn(
-                    WarningCode::OciLimit,
-                    n.name.start(),
-                    format!(
-                        "{object} has {} rules; OCI allows at most {}",
-                        n.rules.len(),
-                        limits::RULES_PER_NSG
-                    ),
-                );
-            }
+            ctx.warn_past_oci_limit(n.name.start(), n.rules.len(), limits::RULES_PER_NSG, |k| {
+                format!("{object} has {k} rules")
+            });
             let mut rules = Vec::new();
             for (i, rule) in n.rules.iter().enumerate() {
                 let r = &rule.value;
