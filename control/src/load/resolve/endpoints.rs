@@ -9,10 +9,10 @@ use super::addresses::{
     Overlap, Tagged, contained, find_overlap, list_cidrs, parse_cidr, parse_ip, sorted_cidrs,
 };
 use super::attributes::parse_attributes;
-use super::{HashMap, HashSet, Kind, Res, Resolver, id, label, label_into, limits, same_vcn};
+use super::{Ctx, HashMap, HashSet, Kind, Res, Resolver, id, label, label_into, limits, same_vcn};
 use crate::ids::{NsgId, RouteTableId, SecurityListId, SubnetId, VcnId};
 use crate::load::WarningCode;
-use crate::load::raw::{RawPublicIp, Sp};
+use crate::load::raw::{RawPublicIp, RawScenario, Sp};
 use crate::model::{PublicIp, Subnet, Vnic};
 
 impl Resolver<'_> {
@@ -96,22 +96,9 @@ impl Resolver<'_> {
                     .collect(),
             );
             let route_table = match &s.route_table {
-                Some(r) => {
-                    let i = ctx.lookup(Kind::RouteTable, r, &object, "route_table")?;
-                    same_vcn(
-                        ctx,
-                        rt_vcns[i],
-                        vcn,
-                        Kind::RouteTable,
-                        &raw.route_table[i].name.value,
-                        r,
-                        &object,
-                        "route_table",
-                        vcn_names,
-                        "subnet",
-                    )?;
-                    Some(id(RouteTableId::new(i), ctx)?)
-                }
+                Some(r) => Some(route_table_in(
+                    ctx, raw, rt_vcns, vcn_names, vcn, r, &object, "subnet",
+                )?),
                 None => None,
             };
             let mut security_lists = Vec::new();
@@ -335,22 +322,9 @@ impl Resolver<'_> {
                 attributes = attrs;
             }
             let route_table = match &v.route_table {
-                Some(r) => {
-                    let i = ctx.lookup(Kind::RouteTable, r, &object, "route_table")?;
-                    same_vcn(
-                        ctx,
-                        rt_vcns[i],
-                        vcn,
-                        Kind::RouteTable,
-                        &raw.route_table[i].name.value,
-                        r,
-                        &object,
-                        "route_table",
-                        vcn_names,
-                        "vnic",
-                    )?;
-                    Some(id(RouteTableId::new(i), ctx)?)
-                }
+                Some(r) => Some(route_table_in(
+                    ctx, raw, rt_vcns, vcn_names, vcn, r, &object, "vnic",
+                )?),
                 None => None,
             };
             let public_ip = match &v.public_ip {
@@ -450,4 +424,33 @@ fn reserved(cidrs: &[IpNet], ip: IpAddr) -> Option<(&'static str, IpNet)> {
         }
         _ => None,
     })
+}
+
+/// The route table `r` (the `route_table` field of `object`, a subnet or
+/// a VNIC: `own_word`) names, which must be in `vcn`, its owner's VCN.
+#[allow(clippy::too_many_arguments)]
+fn route_table_in(
+    ctx: &Ctx<'_>,
+    raw: &RawScenario,
+    rt_vcns: &[VcnId],
+    vcn_names: &[String],
+    vcn: VcnId,
+    r: &Sp<String>,
+    object: &str,
+    own_word: &str,
+) -> Res<RouteTableId> {
+    let i = ctx.lookup(Kind::RouteTable, r, object, "route_table")?;
+    same_vcn(
+        ctx,
+        rt_vcns[i],
+        vcn,
+        Kind::RouteTable,
+        &raw.route_table[i].name.value,
+        r,
+        object,
+        "route_table",
+        vcn_names,
+        own_word,
+    )?;
+    id(RouteTableId::new(i), ctx)
 }
