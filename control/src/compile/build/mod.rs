@@ -415,7 +415,7 @@ impl<'a> Builder<'a> {
         }
         let exempt_node = node_of(tree, link_local());
         let in_lost_subnet = vnics_unknown::covered(s, tree);
-        let undelivered = undeliverable::covered(s, tree);
+        let undelivered = tree.covered(&self.marks(undeliverable::prefixes(s)));
 
         // ---- layer marks
         let route_marks = self.marks(
@@ -651,10 +651,16 @@ impl<'a> Builder<'a> {
         let in_fold = peer_order::fold_peers(s, &mut in_keys, in_hot);
         let zpr_new = peer_order::hot_first(&mut zpeers, zpr_hot);
         for c in &mut classes {
-            let renumber = |new: &[u32], id: u32| new.get(id as usize).copied().unwrap_or(id);
-            c.eg_peer = renumber(&eg_fold.new_id, c.eg_peer);
-            c.in_peer = renumber(&in_fold.new_id, c.in_peer);
-            c.zpr_peer = renumber(&zpr_new, c.zpr_peer);
+            // Every old id has a new one (the orders are permutations of
+            // the keys); one without would read another class's row.
+            let renumber = |new: &[u32], id: u32| {
+                new.get(id as usize)
+                    .copied()
+                    .ok_or(CompileError::Internal("a peer class without a new id"))
+            };
+            c.eg_peer = renumber(&eg_fold.new_id, c.eg_peer)?;
+            c.in_peer = renumber(&in_fold.new_id, c.in_peer)?;
+            c.zpr_peer = renumber(&zpr_new, c.zpr_peer)?;
         }
         if classes.len() > cfg.max_address_classes {
             return Err(CompileError::TooManyAddressClasses {

@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
-use super::super::prefix::{Pfx, PrefixTree};
+use super::super::prefix::Pfx;
 use crate::model::Scenario;
 
 /// The prefixes: the fixed ranges, then each IPv4 subnet block's last
@@ -38,15 +38,4 @@ pub(super) fn prefixes(s: &Scenario) -> Vec<Pfx> {
         }
     }
     out
-}
-
-/// For every node of `tree`: whether one of [`prefixes`] covers it.
-pub(super) fn covered(s: &Scenario, tree: &PrefixTree) -> Vec<bool> {
-    let mut marks = vec![false; tree.len()];
-    for p in prefixes(s) {
-        if let Some(n) = tree.find(p) {
-            marks[n as usize] = true;
-        }
-    }
-    tree.covered(&marks)
 }
