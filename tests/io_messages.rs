@@ -6,11 +6,7 @@
 
 use std::process::Command;
 
-use crate::support::{ex, run_in};
-
-fn stderr(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use crate::support::{ex, run_in, stderr_of as stderr};
 
 #[test]
 fn input_errors_name_the_path_and_the_cause_without_os_error() {
@@ -33,7 +29,7 @@ fn input_errors_name_the_path_and_the_cause_without_os_error() {
         ),
         (
             vec!["verify", &scenario, "gone.toml"],
-            "No such file or directory\n",
+            "error: EXPECT `gone.toml`: No such file or directory\n",
         ),
         (
             vec!["import", "oci", "gone", "-o", "x.toml"],
