@@ -13,6 +13,7 @@ use zprsim_dataplane::lab::{
     self, LabError, LabHost, State, claim, ensure_lab_dir, find_host, lab_dir, prefix, read_json,
     read_state, sanitize, state_path, tap_alive, teardown, unrunnable, write_state, written_by,
 };
+use zprsim_dataplane::output::{io_message, shown};
 use zprsim_dataplane::scenario_file;
 use zprsim_dataplane::tap::sys;
 use zprsim_dataplane::tap::{Host, host_plan};
@@ -69,6 +70,11 @@ fn failure(e: LabError) -> Failure {
     Failure::Input(format!("error: {e}"))
 }
 
+/// An I/O error on `path`, worded as every other (without "(os error N)").
+fn io_error(path: &Path, e: &std::io::Error) -> String {
+    format!("error: `{}`: {}", shown(path), io_message(e))
+}
+
 /// Runs `lab`.
 pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     match &a.command {
@@ -120,8 +126,8 @@ fn up(
             gateways: hp.gateways.iter().map(ToString::to_string).collect(),
         });
     }
-    let scenario_abs = std::fs::canonicalize(scenario)
-        .map_err(|e| Failure::Input(format!("error: {}: {e}", scenario.display())))?;
+    let scenario_abs =
+        std::fs::canonicalize(scenario).map_err(|e| Failure::Input(io_error(scenario, &e)))?;
     let dir = lab_dir();
     ensure_lab_dir(&dir).map_err(failure)?;
     // The state file is the lock: created only if absent; a previous
@@ -184,13 +190,15 @@ fn up(
 fn bring_up(state: &mut State) -> Result<(), Failure> {
     lab::add_devices(state).map_err(failure)?;
     let _ = std::fs::remove_file(&state.status);
-    let exe = std::env::current_exe()
-        .map_err(|e| Failure::Input(format!("error: cannot find the zprsim binary: {e}")))?;
-    let log = std::fs::File::create(&state.log)
-        .map_err(|e| Failure::Input(format!("error: {}: {e}", state.log)))?;
-    let log2 = log
-        .try_clone()
-        .map_err(|e| Failure::Input(format!("error: {}: {e}", state.log)))?;
+    let exe = std::env::current_exe().map_err(|e| {
+        Failure::Input(format!(
+            "error: cannot find the zprsim binary: {}",
+            io_message(&e)
+        ))
+    })?;
+    let log_error = |e: std::io::Error| Failure::Input(io_error(Path::new(&state.log), &e));
+    let log = std::fs::File::create(&state.log).map_err(log_error)?;
+    let log2 = log.try_clone().map_err(log_error)?;
     let mut cmd = Command::new(exe);
     cmd.arg("tap").arg(&state.scenario);
     for h in &state.hosts {
@@ -207,9 +215,12 @@ fn bring_up(state: &mut State) -> Result<(), Failure> {
     // Its own process group: a Ctrl-C in the shell that ran `lab up` does
     // not reach it.
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| Failure::Input(format!("error: cannot start zprsim tap: {e}")))?;
+    let mut child = cmd.spawn().map_err(|e| {
+        Failure::Input(format!(
+            "error: cannot start zprsim tap: {}",
+            io_message(&e)
+        ))
+    })?;
     state.tap_pid = Some(child.id());
     write_state(state).map_err(failure)?;
     // Ready when it has written its first status.
@@ -249,7 +260,7 @@ fn down() -> Result<ExitCode, Failure> {
     let mut t = String::new();
     if left.is_empty() {
         std::fs::remove_file(state_path())
-            .map_err(|e| Failure::Input(format!("error: {}: {e}", state_path().display())))?;
+            .map_err(|e| Failure::Input(io_error(&state_path(), &e)))?;
         let _ = writeln!(
             t,
             "lab down: {} namespace(s) and device(s) removed",
@@ -303,7 +314,12 @@ fn exec(host: &str, command: &[String]) -> Result<ExitCode, Failure> {
         .args(["netns", "exec", &h.netns])
         .args(command)
         .status()
-        .map_err(|e| Failure::Input(format!("error: cannot run `ip netns exec`: {e}")))?;
+        .map_err(|e| {
+            Failure::Input(format!(
+                "error: cannot run `ip netns exec`: {}",
+                io_message(&e)
+            ))
+        })?;
     let code = match status.code() {
         Some(c) => c,
         None => {
@@ -341,8 +357,12 @@ fn reload() -> Result<ExitCode, Failure> {
             })
     };
     let (reloads, failures, _) = counts().unwrap_or((0, 0, serde_json::Value::Null));
-    sys::signal_process(pid, sys::SIGHUP)
-        .map_err(|e| Failure::Input(format!("error: cannot signal the tap (pid {pid}): {e}")))?;
+    sys::signal_process(pid, sys::SIGHUP).map_err(|e| {
+        Failure::Input(format!(
+            "error: cannot signal the tap (pid {pid}): {}",
+            io_message(&e)
+        ))
+    })?;
     let t0 = Instant::now();
     while t0.elapsed() < Duration::from_secs(30) {
         std::thread::sleep(Duration::from_millis(50));

@@ -117,3 +117,77 @@ fn outputs_on_a_read_only_file_system_name_the_directory_and_the_cause() {
         assert!(!e.contains("os error"), "{args:?}: {e}");
     }
 }
+
+/// `zprsim lab` in the state directory `dir` (`ZPRSIM_LAB_DIR`), with
+/// `path` as `PATH` when given; a name prefix no other test uses.
+fn lab(dir: &std::path::Path, args: &[&str], path: Option<&str>) -> std::process::Output {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin!("zprsim"));
+    c.arg("lab")
+        .args(args)
+        .env("ZPRSIM_LAB_DIR", dir)
+        .env("ZPRSIM_LAB_PREFIX", "zio")
+        .stdin(std::process::Stdio::null());
+    if let Some(p) = path {
+        c.env("PATH", p);
+    }
+    c.output().unwrap()
+}
+
+/// The lab's state directory and files (session 31's leftover): each
+/// failure provoked without a lab (no namespace is made, no root needed)
+/// names the path and the cause only.
+#[test]
+fn lab_state_errors_name_the_path_and_the_cause_without_os_error() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let up = ["up", "tests/lab/scenario.toml", "web"];
+    let check = |o: &std::process::Output, want: String| {
+        let e = stderr(o);
+        assert_eq!(o.status.code(), Some(2), "{e}");
+        assert_eq!(e, want);
+    };
+
+    // A state directory under a file.
+    std::fs::write(d.join("f"), "").unwrap();
+    let under = d.join("f/lab");
+    check(
+        &lab(&under, &up, None),
+        format!(
+            "error: state directory `{}`: Not a directory\n",
+            under.display()
+        ),
+    );
+
+    // A state file that is a directory: `down` cannot read it.
+    let odd = d.join("odd");
+    std::fs::create_dir_all(odd.join("state.json")).unwrap();
+    check(
+        &lab(&odd, &["down"], None),
+        format!(
+            "error: state `{}`: Is a directory\n",
+            odd.join("state.json").display()
+        ),
+    );
+
+    // A previous lab's log that is a directory with a file in it: `up`
+    // cannot remove it, and gives its lock (the state file) back.
+    let old = d.join("old");
+    std::fs::create_dir_all(old.join("tap.log")).unwrap();
+    std::fs::write(old.join("tap.log/x"), "").unwrap();
+    check(
+        &lab(&old, &up, None),
+        format!(
+            "error: cannot remove the previous lab's `{}`: Is a directory\n",
+            old.join("tap.log").display()
+        ),
+    );
+    assert!(!old.join("state.json").exists());
+
+    // No `ip` on the PATH: nothing is made, the lock is given back.
+    let fresh = d.join("fresh");
+    check(
+        &lab(&fresh, &up, Some("/nonexistent")),
+        "error: cannot run `ip`: No such file or directory\n".to_owned(),
+    );
+    assert!(!fresh.join("state.json").exists());
+}

@@ -174,6 +174,16 @@ fn neighbour_discovery_and_loopback_are_counted_not_judged() {
         assert_eq!(crate::support::records(&t.path().join("ok.pcap")), 2);
         assert_eq!(crate::support::records(&t.path().join("no.pcap")), 2);
     }
+    // The summary says each kind in the words `explain` uses for one.
+    let o = crate::support::run_in(t.path(), ["replay", "s.toml", "nd.pcap"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}");
+    for line in [
+        "  of them 8 link-scope packet(s) (IPv6 neighbour discovery, MLD, IGMP, link-local multicast, broadcast), which the VCN's virtual router handles or delivers to no one: not judged\n",
+        "  of them 3 loopback packet(s) (a host to itself: 127.0.0.0/8, ::1, a loopback device), which never reach the VCN: not judged\n",
+    ] {
+        assert!(out.contains(line), "{out}");
+    }
 }
 
 #[test]
@@ -190,14 +200,17 @@ fn explain_capture_refuses_neighbour_discovery_and_judges_a_look_alike() {
     let o = explain("3");
     let e = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{e}");
-    assert!(
-        e.contains("packet 3 (fe80::10 -> ff02::1:ff00:20) is a link-scope packet (IPv6 neighbour discovery or MLD"),
-        "{e}"
+    assert_eq!(
+        e,
+        "nd.pcap: error: packet 3 (fe80::10 -> ff02::1:ff00:20) is a link-scope packet (IPv6 neighbour discovery or MLD, IGMP, to a link-local multicast group or the broadcast address), which the VCN's virtual router handles or delivers to no one: not judged (counted in `non_ip`, as `replay` counts it)\n"
     );
     let o = explain("13");
     let e = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{e}");
-    assert!(e.contains("a packet of a host to itself"), "{e}");
+    assert_eq!(
+        e,
+        "nd.pcap: error: packet 13 (127.0.0.1 -> 127.0.0.1) is a packet of a host to itself (127.0.0.0/8, ::1, or captured on a loopback device), which never reaches the VCN: not judged (counted in `non_ip`, as `replay` counts it)\n"
+    );
     // Packet 11 (hop limit 64) only looks like neighbour discovery.
     let o = explain("11");
     assert!(

@@ -23,7 +23,7 @@ use crate::engine::shape::{self, Look, Shape};
 use crate::judge::{Counters, Tracker};
 use crate::parse::{Parsed, parse_frame};
 use crate::state_table::StateKey;
-use crate::unjudged::Unjudged;
+use crate::unjudged::{self, Unjudged};
 
 /// Why packet N cannot be explained.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -129,48 +129,18 @@ pub fn packet_n<R: std::io::Read>(
             Look::NodeLocal { .. } | Look::CopyOf { .. } => continue,
         };
         let (linktype, data) = shape::frame(inner, rec.linktype, rec.data);
-        let meta = match parse_frame(linktype, data) {
-            Parsed::Ip(m) => m,
+        let parsed = parse_frame(linktype, data);
+        let kind = unjudged::classify_frame(linktype, data, &parsed);
+        let meta = match parsed {
+            Parsed::Ip(m) if kind.is_none() => m,
             other if index == n => {
-                let what = match other {
-                    Parsed::NonIp if crate::parse::is_loopback_frame(linktype, data) => {
-                        "captured on the loopback device (`lo`): a packet of the host to itself, which never reaches the VCN, so it is not judged (counted in `non_ip`, as `replay` counts it)".to_owned()
-                    }
-                    Parsed::NonIp => "not an IP packet (ARP, LLDP, ...)".to_owned(),
-                    Parsed::UnsupportedLinkType(t) => {
-                        format!("of link type {t}, which zprsim does not decode")
-                    }
-                    Parsed::Malformed { layer, offset } => {
-                        format!(
-                            "malformed: its {layer} header at byte {offset} of the frame is cut short or inconsistent"
-                        )
-                    }
-                    Parsed::Ip(_) => String::new(),
-                };
                 return Err(Failure::Input(format!(
-                    "{file}: error: packet {n} (byte offset {}) is {what}",
-                    rec.offset
+                    "{file}: error: packet {n} {}",
+                    not_judged(&other, kind, rec.offset)
                 )));
             }
             _ => continue,
         };
-        if let Some(why) = crate::unjudged::classify(linktype, data, &meta.packet) {
-            if index == n {
-                let what = match why {
-                    Unjudged::LinkLocal => {
-                        "a link-scope packet (IPv6 neighbour discovery or MLD, IGMP, to a link-local multicast group or the broadcast address), which the VCN's virtual router handles or delivers to no one"
-                    }
-                    Unjudged::Loopback => {
-                        "a packet of a host to itself (127.0.0.0/8, ::1, or captured on a loopback device), which never reaches the VCN"
-                    }
-                };
-                return Err(Failure::Input(format!(
-                    "{file}: error: packet {n} ({} -> {}) is {what}: not judged (counted in `non_ip`, as `replay` counts it)",
-                    meta.packet.src, meta.packet.dst
-                )));
-            }
-            continue;
-        }
         let p = meta.packet;
         let shard = conntrack::shard_of(&p);
         let (ctx, key) = tracker.context_of(&p, shard, rec.ts_ns);
@@ -225,4 +195,33 @@ pub fn packet_n<R: std::io::Read>(
     Err(Failure::Input(format!(
         "error: `--packet {n}`: `{file}` has {index} record(s)"
     )))
+}
+
+/// Why a packet that is not judged (by `parsed`, of the unjudged `kind`
+/// if any, at byte offset `offset` of the capture) cannot be explained:
+/// the rest of "packet N ...". The words for each kind are
+/// [`crate::unjudged`]'s, as `replay`'s summary's.
+fn not_judged(parsed: &Parsed, kind: Option<Unjudged>, offset: u64) -> String {
+    const COUNTED: &str = "not judged (counted in `non_ip`, as `replay` counts it)";
+    match (parsed, kind) {
+        (Parsed::Ip(m), Some(why)) => format!(
+            "({} -> {}) is {}: {COUNTED}",
+            m.packet.src,
+            m.packet.dst,
+            why.one()
+        ),
+        (Parsed::NonIp, Some(_)) => format!(
+            "(byte offset {offset}) is {}, so it is {COUNTED}",
+            unjudged::LOOPBACK_DEVICE
+        ),
+        (Parsed::NonIp, None) => format!("(byte offset {offset}) is {}", unjudged::NOT_IP),
+        (Parsed::UnsupportedLinkType(t), _) => {
+            format!("(byte offset {offset}) is of link type {t}, which zprsim does not decode")
+        }
+        (Parsed::Malformed { layer, offset: at }, _) => format!(
+            "(byte offset {offset}) is malformed: its {layer} header at byte {at} of the frame is cut short or inconsistent"
+        ),
+        // Judged: not asked.
+        (Parsed::Ip(_), None) => String::new(),
+    }
 }

@@ -35,7 +35,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::output::is_std;
+use crate::output::{io_message, is_std, shown};
 use crate::warning::{RunWarning, RunWarningCode};
 
 /// Bounds of one expansion.
@@ -321,7 +321,7 @@ fn walk(
             limits.max_depth
         ));
     }
-    let err = |e: std::io::Error| format!("`{}`: {e}", dir.display());
+    let err = |e: std::io::Error| unreadable(dir, &e);
     let mut entries = Vec::new();
     for e in std::fs::read_dir(dir).map_err(err)? {
         let e = e.map_err(err)?;
@@ -356,6 +356,12 @@ fn walk(
         }
     }
     Ok(())
+}
+
+/// A directory that cannot be listed: its path and the system's cause
+/// (without "(os error N)", as every I/O message).
+fn unreadable(dir: &Path, e: &std::io::Error) -> String {
+    format!("`{}`: {}", shown(dir), io_message(e))
 }
 
 fn too_many(dir: &Path, limits: Limits) -> String {
@@ -630,6 +636,32 @@ mod tests {
             .err()
             .unwrap_or_default();
         assert!(e.contains("no capture or flow-log file"), "{e}");
+    }
+
+    /// A directory that cannot be listed is named with the system's
+    /// cause and no "(os error N)" (root lists any directory: the error
+    /// is made, not provoked).
+    #[test]
+    fn an_unreadable_directory_is_named_with_the_cause_only() {
+        let e = std::io::Error::from_raw_os_error(13);
+        assert!(e.to_string().ends_with("(os error 13)"), "{e}");
+        assert_eq!(
+            unreadable(Path::new("logs/2026"), &e),
+            "`logs/2026`: Permission denied"
+        );
+    }
+
+    /// A path under a file: `walk` fails listing it, through [`unreadable`].
+    #[test]
+    fn a_directory_that_is_a_file_fails_the_walk_with_the_cause_only() {
+        let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = d.path().join("f");
+        touch(&file);
+        let mut out = Vec::new();
+        let e = walk(&file, 0, Limits::default(), &mut 0, &mut out)
+            .err()
+            .unwrap_or_default();
+        assert_eq!(e, format!("`{}`: Not a directory", file.display()));
     }
 
     #[cfg(unix)]

@@ -16,7 +16,7 @@ use zprsim_control::link_scope;
 use zprsim_control::model::proto;
 use zprsim_control::packet::{L4, Packet};
 
-use crate::parse::{ip_start, linktype};
+use crate::parse::{Parsed, ip_start, linktype};
 
 /// Why an IP packet is not judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +26,61 @@ pub enum Unjudged {
     LinkLocal,
     /// A packet of a host to itself (`loopback` in the report).
     Loopback,
+}
+
+impl Unjudged {
+    /// Every kind, in the report's order.
+    pub const ALL: [Unjudged; 2] = [Unjudged::LinkLocal, Unjudged::Loopback];
+
+    /// One packet of this kind, in words (`explain --capture`: "packet N
+    /// is ...").
+    #[must_use]
+    pub const fn one(self) -> &'static str {
+        match self {
+            Unjudged::LinkLocal => {
+                "a link-scope packet (IPv6 neighbour discovery or MLD, IGMP, to a link-local multicast group or the broadcast address), which the VCN's virtual router handles or delivers to no one"
+            }
+            Unjudged::Loopback => {
+                "a packet of a host to itself (127.0.0.0/8, ::1, or captured on a loopback device), which never reaches the VCN"
+            }
+        }
+    }
+
+    /// Packets of this kind counted, in words (`replay`'s summary: "of
+    /// them N ...").
+    #[must_use]
+    pub const fn counted(self) -> &'static str {
+        match self {
+            Unjudged::LinkLocal => {
+                "link-scope packet(s) (IPv6 neighbour discovery, MLD, IGMP, link-local multicast, broadcast), which the VCN's virtual router handles or delivers to no one"
+            }
+            Unjudged::Loopback => {
+                "loopback packet(s) (a host to itself: 127.0.0.0/8, ::1, a loopback device), which never reach the VCN"
+            }
+        }
+    }
+}
+
+/// A frame that carries no IP packet, in words (counted in `non_ip`).
+pub const NOT_IP: &str = "not an IP packet (ARP, LLDP, ...)";
+
+/// A Linux cooked capture's frame of the loopback device, in words: it
+/// parses as not IP ([`crate::parse::is_loopback_frame`]), and
+/// [`classify_frame`] makes it [`Unjudged::Loopback`].
+pub const LOOPBACK_DEVICE: &str = "captured on the loopback device (`lo`): a packet of the host to itself, which never reaches the VCN";
+
+/// Why a frame of link type `lt`, parsed as `parsed`, is not judged:
+/// [`classify`] for an IP packet, and [`Unjudged::Loopback`] for a Linux
+/// cooked capture's frame of the loopback device (which the parser
+/// leaves not IP, by its ARPHRD type); `None` for a packet to judge and
+/// for the other frames that are not IP (counted in `non_ip` alone).
+#[must_use]
+pub fn classify_frame(lt: u32, data: &[u8], parsed: &Parsed) -> Option<Unjudged> {
+    match parsed {
+        Parsed::Ip(m) => classify(lt, data, &m.packet),
+        Parsed::NonIp if crate::parse::is_loopback_frame(lt, data) => Some(Unjudged::Loopback),
+        _ => None,
+    }
 }
 
 /// Multicast listener discovery (MLD, RFC 2710, RFC 3810: query,
@@ -190,6 +245,47 @@ mod tests {
 
     fn a(s: &str) -> Ipv6Addr {
         s.parse().unwrap()
+    }
+
+    /// A Linux cooked frame (SLL, SLL2) of UDP from 10.0.0.1 to 10.0.0.2
+    /// on a device of ARPHRD type `arphrd`.
+    fn cooked(lt: u32, arphrd: u16) -> Vec<u8> {
+        let (mut f, arphrd_at, proto_at) = if lt == linktype::LINUX_SLL {
+            (vec![0u8; 16], 2, 14)
+        } else {
+            (vec![0u8; 20], 8, 0)
+        };
+        f[arphrd_at..arphrd_at + 2].copy_from_slice(&arphrd.to_be_bytes());
+        f[proto_at..proto_at + 2].copy_from_slice(&[0x08, 0x00]);
+        f.extend_from_slice(&[0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0]);
+        f.extend_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
+        // UDP from port 1000 to 53, no payload.
+        f.extend_from_slice(&[0x03, 0xe8, 0, 53, 0, 8, 0, 0]);
+        f
+    }
+
+    /// A cooked frame of `lo` (ARPHRD 772) is not IP to the parser and
+    /// loopback here, whatever its addresses; the same packet from an
+    /// Ethernet device (ARPHRD 1) is judged; ARP is not IP and no
+    /// unjudged kind (counted in `non_ip` alone).
+    #[test]
+    fn cooked_loopback_frames_are_loopback_other_non_ip_frames_no_kind() {
+        for lt in [linktype::LINUX_SLL, linktype::LINUX_SLL2] {
+            let lo = cooked(lt, 772);
+            let parsed = crate::parse::parse_frame(lt, &lo);
+            assert!(matches!(parsed, Parsed::NonIp), "{lt}");
+            assert_eq!(classify_frame(lt, &lo, &parsed), Some(Unjudged::Loopback));
+            let eth = cooked(lt, 1);
+            let parsed = crate::parse::parse_frame(lt, &eth);
+            assert!(matches!(parsed, Parsed::Ip(_)), "{lt}");
+            assert_eq!(classify_frame(lt, &eth, &parsed), None);
+        }
+        let mut arp = vec![0xffu8; 12];
+        arp.extend_from_slice(&[0x08, 0x06]);
+        arp.extend_from_slice(&[0; 28]);
+        let parsed = crate::parse::parse_frame(linktype::ETHERNET, &arp);
+        assert!(matches!(parsed, Parsed::NonIp));
+        assert_eq!(classify_frame(linktype::ETHERNET, &arp, &parsed), None);
     }
 
     #[test]

@@ -14,7 +14,12 @@ fn ip_output(args: &[&str]) -> Result<std::process::Output, LabError> {
         .args(args)
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| LabError::new(format!("cannot run `ip`: {e}")))
+        .map_err(|e| {
+            LabError::new(format!(
+                "cannot run `ip`: {}",
+                crate::output::io_message(&e)
+            ))
+        })
 }
 
 /// Runs `ip ARGS...`; the error names the command and repeats its stderr.

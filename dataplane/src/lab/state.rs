@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::LabError;
-use crate::output::OutputFile;
+use crate::output::{OutputFile, io_message, shown};
 
 /// One host of the lab.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,18 +91,14 @@ pub fn lab_dir() -> PathBuf {
 /// may write in it.
 pub fn ensure_lab_dir(dir: &Path) -> Result<(), LabError> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt};
-    let fail = |e: &dyn std::fmt::Display| {
-        LabError::new(format!("state directory `{}`: {e}", dir.display()))
-    };
-    match std::fs::DirBuilder::new()
+    let fail =
+        |e: &dyn std::fmt::Display| LabError::new(format!("state directory `{}`: {e}", shown(dir)));
+    std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
-    {
-        Ok(()) => {}
-        Err(e) => return Err(fail(&e)),
-    }
-    let m = std::fs::symlink_metadata(dir).map_err(|e| fail(&e))?;
+        .map_err(|e| fail(&io_message(&e)))?;
+    let m = std::fs::symlink_metadata(dir).map_err(|e| fail(&io_message(&e)))?;
     if !m.is_dir() {
         return Err(fail(&"not a directory"));
     }
@@ -170,9 +166,13 @@ pub fn read_state() -> Result<Option<State>, LabError> {
     match std::fs::read_to_string(&p) {
         Ok(t) => serde_json::from_str(&t)
             .map(Some)
-            .map_err(|e| LabError::new(format!("{}: {e}", p.display()))),
+            .map_err(|e| LabError::new(format!("state `{}`: {e}", shown(&p)))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(LabError::new(format!("{}: {e}", p.display()))),
+        Err(e) => Err(LabError::new(format!(
+            "state `{}`: {}",
+            shown(&p),
+            io_message(&e)
+        ))),
     }
 }
 
@@ -189,7 +189,7 @@ pub fn write_state(s: &State) -> Result<(), LabError> {
     text.push('\n');
     let mut f = OutputFile::create("state", &path).map_err(|e| err(&e))?;
     f.write_all(text.as_bytes())
-        .map_err(|e| LabError::new(format!("state `{}`: {e}", path.display())))?;
+        .map_err(|e| LabError::new(format!("state `{}`: {}", shown(&path), io_message(&e))))?;
     f.commit().map_err(|e| err(&e))
 }
 
@@ -215,7 +215,13 @@ pub fn claim(dir: &Path) -> Result<PathBuf, LabError> {
                 sp.display()
             )));
         }
-        Err(e) => return Err(LabError::new(format!("{}: {e}", sp.display()))),
+        Err(e) => {
+            return Err(LabError::new(format!(
+                "state `{}`: {}",
+                shown(&sp),
+                io_message(&e)
+            )));
+        }
     }
     for f in LAB_FILES {
         match std::fs::remove_file(dir.join(f)) {
@@ -224,8 +230,9 @@ pub fn claim(dir: &Path) -> Result<PathBuf, LabError> {
             Err(e) => {
                 let _ = std::fs::remove_file(&sp);
                 return Err(LabError::new(format!(
-                    "cannot remove the previous lab's `{}`: {e}",
-                    dir.join(f).display()
+                    "cannot remove the previous lab's `{}`: {}",
+                    shown(&dir.join(f)),
+                    io_message(&e)
                 )));
             }
         }

@@ -14,6 +14,7 @@ use zprsim_control::stopped::StoppedBy;
 use super::{AuditFlows, RuleHits, RuleUse, StageCounts, Unused};
 use crate::replay::{FlowRecord, ReplayOutput, Totals};
 use crate::stand_in_owed::{StandInDrops, StandInOwed};
+use crate::unjudged::Unjudged;
 use crate::warning::{RunWarning, messages};
 use crate::why::why;
 
@@ -273,18 +274,13 @@ pub fn summary(r: &Report) -> String {
         "  {} flow(s), {} connection(s) tracked, {} non-IP record(s)",
         r.flows, r.connections.created, r.non_ip
     );
-    for (n, what) in [
-        (
-            r.link_local,
-            "link-scope packet(s) (IPv6 neighbour discovery, MLD, IGMP, link-local multicast, broadcast), which the VCN's virtual router handles or delivers to no one",
-        ),
-        (
-            r.loopback,
-            "loopback packet(s) (a host to itself: 127.0.0.0/8, ::1, a loopback device), which never reach the VCN",
-        ),
-    ] {
+    for why in Unjudged::ALL {
+        let n = match why {
+            Unjudged::LinkLocal => r.link_local,
+            Unjudged::Loopback => r.loopback,
+        };
         if n > 0 {
-            let _ = writeln!(t, "  of them {n} {what}: not judged");
+            let _ = writeln!(t, "  of them {n} {}: not judged", why.counted());
         }
     }
     if r.decapsulated > 0 {
