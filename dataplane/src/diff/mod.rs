@@ -27,9 +27,9 @@ pub use names::{ids_compared, rule_content};
 pub use report::{FlowCounts, PacketCounts, Report, Side, SideFlow, eviction_warning};
 pub use sink::{Classified, DiffSink, FlowsOut};
 
-/// The class of a flow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// The class of a flow. Its name ([`Class::name`]) is what `--fail-on`
+/// takes and what `--flows` and the reports write (serialized as it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Class {
     /// Some packets allowed before are dropped after.
     WouldBreak,
@@ -49,20 +49,33 @@ pub enum Class {
     GonePath,
 }
 
+impl Serialize for Class {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 impl Class {
-    /// A class of `--fail-on` (`would-break`, `newly-allowed`,
-    /// `reason-changed`; `new-path` and `gone-path`, which only flow logs
-    /// have, since the thirtieth session).
+    /// Every class, in the order above.
+    pub const ALL: [Class; 6] = [
+        Class::WouldBreak,
+        Class::NewlyAllowed,
+        Class::ReasonChanged,
+        Class::Unchanged,
+        Class::NewPath,
+        Class::GonePath,
+    ];
+
+    /// A class of `--fail-on` by its [`name`](Class::name)
+    /// (`would-break`, `newly-allowed`, `reason-changed`; `new-path` and
+    /// `gone-path`, which only flow logs have, since the thirtieth
+    /// session); `unchanged` is none.
     #[must_use]
     pub fn parse(t: &str) -> Option<Class> {
-        match t.trim() {
-            "would-break" => Some(Class::WouldBreak),
-            "newly-allowed" => Some(Class::NewlyAllowed),
-            "reason-changed" => Some(Class::ReasonChanged),
-            "new-path" => Some(Class::NewPath),
-            "gone-path" => Some(Class::GonePath),
-            _ => None,
-        }
+        let t = t.trim();
+        Class::ALL
+            .into_iter()
+            .find(|c| *c != Class::Unchanged && c.name() == t)
     }
 
     /// Whether only a diff of flow logs can find a flow of this class
@@ -122,9 +135,9 @@ mod tests {
             assert_eq!(serde_json::to_value(c).unwrap(), t);
         }
         assert!(!Class::Unchanged.flow_logs_only());
-        assert_eq!(
-            serde_json::to_value(Class::Unchanged).unwrap(),
-            Class::Unchanged.name()
-        );
+        assert_eq!(serde_json::to_value(Class::Unchanged).unwrap(), "unchanged");
+        assert_eq!(Class::parse("unchanged"), None);
+        assert_eq!(Class::parse(" new-path "), Some(Class::NewPath));
+        assert_eq!(Class::parse("new_path"), None);
     }
 }

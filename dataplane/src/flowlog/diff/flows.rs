@@ -336,18 +336,18 @@ impl Flow {
         t.packets.newly_allowed = t.packets.newly_allowed.saturating_add(n.newly_allowed);
         let counts = &mut *t.flows;
         let class = if kind == Placed::After {
-            3
+            Class::NewPath
         } else if kind == Placed::Before {
-            4
+            Class::GonePath
         } else if n.would_break > 0 {
             counts.would_break += 1;
-            0
+            Class::WouldBreak
         } else if n.newly_allowed > 0 {
             counts.newly_allowed += 1;
-            1
+            Class::NewlyAllowed
         } else if self.changed {
             counts.reason_changed += 1;
-            2
+            Class::ReasonChanged
         } else {
             counts.unchanged += 1;
             return None;
@@ -512,7 +512,7 @@ fn changed_flow(s: [&Scenario; 2], c: &Changed, overflow: &[Vec<u32>]) -> Change
         .collect();
     // A new path has no before: its line's own verdict and packets are
     // AFTER's. A gone path has no after.
-    let (new_path, gone_path) = (c.class == 3, c.class == 4);
+    let (new_path, gone_path) = (c.class == Class::NewPath, c.class == Class::GonePath);
     let (before, after) = (side(0), side(1));
     let own = if new_path { &after } else { &before };
     ChangedFlow {
@@ -534,13 +534,7 @@ fn changed_flow(s: [&Scenario; 2], c: &Changed, overflow: &[Vec<u32>]) -> Change
         community_id: community_id(&p),
         records: c.records,
         vnics: vnics.into_iter().collect(),
-        class: match c.class {
-            0 => Class::WouldBreak,
-            1 => Class::NewlyAllowed,
-            3 => Class::NewPath,
-            4 => Class::GonePath,
-            _ => Class::ReasonChanged,
-        },
+        class: c.class,
         before: (!new_path).then_some(before),
         after: (!gone_path).then_some(after),
     }

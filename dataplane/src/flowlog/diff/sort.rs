@@ -7,6 +7,7 @@
 use std::cmp::Ordering;
 use std::net::IpAddr;
 
+use crate::diff::Class;
 use crate::flowlog::codec::{get, get_ip, get_u64, put};
 use crate::flowlog::sort::{SortRecord, ip_bytes};
 use zprsim_control::verdict::{Stage, Verdict};
@@ -202,15 +203,30 @@ pub struct Changed {
     /// Per side: verdict and stage ([`side_code`]), allowed and dropped
     /// packets.
     pub sides: [(u8, u64, u64); 2],
-    /// 0 would break, 1 newly allowed, 2 reason changed, 3 new path (its
-    /// records only AFTER places), 4 gone path (only BEFORE places them).
-    pub class: u8,
+    /// Its class: would break, newly allowed, reason changed, new path
+    /// (its records only AFTER places) or gone path (only BEFORE places
+    /// them); one byte in the temporary file ([`class_code`]).
+    pub class: Class,
     /// How many VNICs (`u8::MAX`: more than [`INLINE_VNICS`], and
     /// `vnics[0]` indexes the list kept beside).
     pub nvnics: u8,
     /// The VNICs (indices into BEFORE's, or AFTER's with [`AFTER_VNIC`]),
     /// the first `nvnics`.
     pub vnics: [u32; INLINE_VNICS],
+}
+
+/// A class as one byte of a sorted record: its place in [`Class::ALL`].
+fn class_code(c: Class) -> u8 {
+    Class::ALL
+        .iter()
+        .position(|x| *x == c)
+        .and_then(|i| u8::try_from(i).ok())
+        .unwrap_or(u8::MAX)
+}
+
+/// The class of a byte [`class_code`] wrote (`None`: not one).
+fn class_of(b: u8) -> Option<Class> {
+    Class::ALL.get(usize::from(b)).copied()
 }
 
 impl SortRecord for Changed {
@@ -232,7 +248,7 @@ impl SortRecord for Changed {
             put(out, &mut at, &al.to_le_bytes());
             put(out, &mut at, &dr.to_le_bytes());
         }
-        put(out, &mut at, &[self.class, self.nvnics]);
+        put(out, &mut at, &[class_code(self.class), self.nvnics]);
         for v in self.vnics {
             put(out, &mut at, &v.to_le_bytes());
         }
@@ -255,6 +271,7 @@ impl SortRecord for Changed {
             *s = (get::<1>(b, at)?[0], get_u64(b, at)?, get_u64(b, at)?);
         }
         let [class, nvnics] = get::<2>(b, at)?;
+        let class = class_of(class)?;
         let mut vnics = [0u32; INLINE_VNICS];
         for v in &mut vnics {
             *v = u32::from_le_bytes(get::<4>(b, at)?);
@@ -322,13 +339,20 @@ mod tests {
             bytes: 12,
             records: 13,
             sides: [(1, 2, 3), (0, 4, 5)],
-            class: 2,
+            class: Class::ReasonChanged,
             nvnics: 3,
             vnics: [1, 2, 3, 0, 0, 0, 0, 9],
         };
         let mut b = vec![0u8; Changed::SIZE];
         c.encode(&mut b);
         assert_eq!(Changed::decode(&b), Some(c));
+        // Every class reads back; a byte that is none is a broken record.
+        for class in Class::ALL {
+            assert_eq!(class_of(class_code(class)), Some(class));
+        }
+        let class_at = Changed::SIZE - 4 * INLINE_VNICS - 2;
+        b[class_at] = 6;
+        assert_eq!(Changed::decode(&b), None);
         for st in [None, Some(Stage::Route), Some(Stage::Zpr)] {
             let v = if st.is_some() {
                 Verdict::Drop
