@@ -171,3 +171,35 @@ fn a_gone_service_or_a_public_address_flags_nothing() {
         );
     }
 }
+
+/// A balancer's address in a subnet's second IPv4 block (`ipv4-cidr-blocks`)
+/// is in that subnet as much as one in its `cidr-block`: the subnet's
+/// blocks are read as everywhere else in the import (`vcn_guess::
+/// subnet_blocks`). An address in neither block is no evidence.
+#[test]
+fn a_balancer_address_in_a_second_block_of_its_subnet_flags_it() {
+    let lb = "ocid1.vnic.oc1.iad.okeordersorderslb";
+    let mut base = without_vnic(&crate::support::oke_export(), lb);
+    edit_list(&mut base, "network-subnet-list.json", |d| {
+        for s in d.iter_mut() {
+            if s["id"] == "ocid1.subnet.oc1.iad.gen000001" {
+                s["ipv4-cidr-blocks"] = json!(["10.0.1.0/24", "10.0.9.0/24"]);
+            }
+        }
+    });
+    for (address, flagged) in [("10.0.9.7", true), ("10.0.8.7", false)] {
+        let mut f = base.clone();
+        f.insert(
+            "lb-load-balancer-list.json".into(),
+            json!({"data": [{
+                "id": "ocid1.loadbalancer.oc1.iad.lb1", "lifecycle-state": "ACTIVE",
+                "subnet-ids": ["ocid1.subnet.oc1.iad.gen000001"],
+                "ip-addresses": [{"ip-address": address, "is-public": false}],
+            }]})
+            .to_string(),
+        );
+        let (got, warnings) = vnics_unknown_of(&f);
+        let want: &[&str] = if flagged { &["lb-public"] } else { &[] };
+        assert_eq!(got, want, "{address}: {warnings:#?}");
+    }
+}

@@ -20,7 +20,7 @@
 //! evidence, since VCNs may reuse addresses), or one that a VNIC or
 //! private IP of the export holds.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use serde_json::Value;
@@ -28,6 +28,7 @@ use serde_json::Value;
 use super::inventory::{Inventory, Kept};
 use super::json::{g, garr, gs, gstrs, id_of, ocid_type};
 use super::kinds::{address, live};
+use super::vcn_guess::subnet_blocks;
 
 /// A service's VNIC that nothing of the export but the service names.
 pub(super) struct Lost {
@@ -57,24 +58,22 @@ impl Held {
     }
 }
 
-/// Whether scenario subnet `m` holds `ip` in one of its blocks.
-fn subnet_holds(m: &Value, ip: IpAddr) -> bool {
-    let one = m.get("cidr_block").and_then(Value::as_str);
-    let more = ["ipv4_cidr_blocks", "ipv6_cidr_blocks"]
-        .into_iter()
-        .filter_map(|k| m.get(k).and_then(Value::as_array))
-        .flatten()
-        .filter_map(Value::as_str);
-    one.into_iter()
-        .chain(more)
-        .filter_map(|c| c.trim().parse::<ipnet::IpNet>().ok())
-        .any(|n| n.contains(&ip))
-}
-
 /// The services' VNICs of `inv` that nothing else names, in the subnets
 /// of `out_subnets` (the scenario's, by `id`).
 pub(super) fn lost(inv: &Inventory, out_subnets: &[Value]) -> Vec<Lost> {
     let held = Held::of(inv);
+    // The exported subnets' blocks, by OCID (a stand-in's are host blocks
+    // of its VNICs' addresses, all held).
+    let blocks: HashMap<String, Vec<ipnet::IpNet>> = inv
+        .subnets
+        .iter()
+        .map(|o| (id_of(o), subnet_blocks(o)))
+        .collect();
+    let holds = |id: &str, ip: IpAddr| {
+        blocks
+            .get(id)
+            .is_some_and(|b| b.iter().any(|n| n.contains(&ip)))
+    };
     let mut lost = Vec::new();
     // An address `ip` of a service of subnets `subnets` (OCIDs): lost when
     // one of them holds it and no VNIC or private IP does.
@@ -84,7 +83,7 @@ pub(super) fn lost(inv: &Inventory, out_subnets: &[Value]) -> Vec<Lost> {
         }
         let s = out_subnets.iter().find_map(|m| {
             let id = m.get("id").and_then(Value::as_str)?;
-            (subnets.iter().any(|s| s == id) && subnet_holds(m, ip)).then_some(id)
+            (subnets.iter().any(|s| s == id) && holds(id, ip)).then_some(id)
         })?;
         Some(Lost {
             subnet: Some(s.to_owned()),
