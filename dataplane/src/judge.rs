@@ -564,7 +564,9 @@ impl Tracker {
     /// The connection under `key` (hash `h`, in `shard`; `hint` where it
     /// is, from [`Tracker::known_allowed`]) as a flow record may hold it
     /// ([`HeldConn`]), `None` when none is held. Only with a memo (the
-    /// verdicts are cached only then).
+    /// verdicts are cached only then). Inlined into its one caller (the
+    /// engine's `Judge::hold`, itself out of line).
+    #[inline(always)]
     pub(crate) fn held_conn(
         &mut self,
         shard: usize,
@@ -573,16 +575,19 @@ impl Tracker {
         self.memo.as_ref()?;
         let table = self.conns.get_mut(shard % SHARDS)?.as_mut()?;
         let (_, e) = table.find_hinted_mut(key, h, hint)?;
-        let allowed = e.cache.map(|c| {
+        // Each direction's by hand: `map` over the array was a loop
+        // (callgrind, thirty-second session).
+        let allowed = |c: Option<CachedFast>| {
             c.filter(|c| {
                 c.ports && c.judgement.verdict == Verdict::Allow && c.judgement.stage.is_none()
             })
             .map(|c| (c.judgement.zpr_audit, c.rules))
-        });
+        };
+        let [first, reply] = e.cache;
         Some(HeldConn {
             initiator_forward: e.conn.initiator_forward,
             state: (e.conn.last_ns, e.conn.both, e.conn.closing),
-            allowed,
+            allowed: [allowed(first), allowed(reply)],
         })
     }
 

@@ -22,6 +22,8 @@ use super::spool::{Cursor, Spool, SpoolError, SpoolStats};
 
 mod codec;
 pub(crate) mod compare;
+#[cfg(test)]
+mod hold_tests;
 
 pub(crate) use compare::{Change, Extra};
 
@@ -226,7 +228,8 @@ pub(crate) struct FlowState<X = ()> {
     /// with the same direction is the same packet.
     first_forward: bool,
     /// What the record knows of its connection: [`NO_CONN`], or what it
-    /// holds of it ([`HOLDS_FIRST`], [`HOLDS_REPLY`]), or neither.
+    /// holds of it ([`HOLDS_FIRST`], [`HOLDS_REPLY`]), or neither, and
+    /// then whether it tried to hold it ([`HOLD_TRIED`]).
     ///
     /// [`NO_CONN`]: an exact record (TCP or UDP with ports, its connection
     /// key equal to its flow key) whose scenario's tracker has held no
@@ -410,6 +413,21 @@ const HOLDS_REPLY: u8 = 2;
 const HELD: u8 = HOLDS_FIRST | HOLDS_REPLY;
 /// [`FlowState::conn`]: no connection since the record opened.
 pub(crate) const NO_CONN: u8 = 4;
+/// [`FlowState::conn`]: the record could not hold its connection
+/// ([`Flows::hold`] refused it, or [`Flows::take_held`] took it back) and
+/// has not been through the slow path ([`Flows::packet`]) since: a live
+/// packet served through the tracker ([`Flows::allowed_live`]) does not
+/// try again. Only a hint (holding or not, outputs are the same). The
+/// connection's initiator and cached verdicts and the record's sides
+/// change only on the slow path, and a dropped packet there (which the
+/// connection does not see) clears the bit, so the next allowed packet,
+/// whose time makes both last times equal, tries again; what else could
+/// end a difference of idle state (a FIN, a first reverse packet, both
+/// seen alike) is left to the next slow packet. Tried on every packet, a
+/// record that could not hold cost a second probe of the tracker's entry
+/// each time (the thirty-first session's review; docs/benchmarks.md,
+/// thirty-second session).
+const HOLD_TRIED: u8 = 8;
 
 /// A held connection's idle state as the tracker keeps it: the time of
 /// its last packet, both ways, closing ([`crate::conntrack::Conn`]).
@@ -609,7 +627,10 @@ impl<X: Extra> Flows<X> {
     /// steps (the record is known live and exact, so the timeout is not
     /// looked at again and the direction is `forward` against the first
     /// packet's, which for an exact record is [`conntrack::reverses`]).
-    /// `conn_at`: where the tracker holds the connection now.
+    /// `conn_at`: where the tracker holds the connection now. Returns
+    /// whether the record may try to hold its connection ([`Flows::hold`]):
+    /// not when it tried since its last packet of the slow path
+    /// ([`HOLD_TRIED`]).
     #[inline]
     pub(crate) fn allowed_live(
         &mut self,
@@ -618,12 +639,12 @@ impl<X: Extra> Flows<X> {
         forward: bool,
         side: Side,
         conn_at: Hint,
-    ) {
+    ) -> bool {
         let Some(Some(t)) = self.tables.get_mut(usize::from(it.shard) % SHARDS) else {
-            return;
+            return false;
         };
         let Some(r) = t.get_mut(slot) else {
-            return;
+            return false;
         };
         r.bytes += u64::from(it.wire_len);
         r.allowed += 1;
@@ -639,6 +660,9 @@ impl<X: Extra> Flows<X> {
             r.both |= reverse;
         }
         r.closing |= it.tcp_flags & (conntrack::TCP_FIN | conntrack::TCP_RST) != 0;
+        // Found live, the record holds nothing (`Open::Live`): `conn` is
+        // 0 or HOLD_TRIED.
+        r.conn == 0
     }
 
     /// Lets the live record at `slot` (in `shard`) hold its connection
@@ -649,8 +673,8 @@ impl<X: Extra> Flows<X> {
     /// initiator the first packet's direction, so that both change alike
     /// from here on; each direction's bit only when the connection caches
     /// an allowed verdict for it that is the record's side of it (the same
-    /// audit flag and deciding rules). Otherwise nothing changes. Once a
-    /// flow, off the per-packet path.
+    /// audit flag and deciding rules). Otherwise the record notes that it
+    /// tried ([`HOLD_TRIED`]). Once a flow, off the per-packet path.
     #[inline(never)]
     pub(crate) fn hold(&mut self, shard: u16, slot: Slot, conn: &crate::judge::HeldConn) {
         let Some(Some(t)) = self.tables.get_mut(usize::from(shard) % SHARDS) else {
@@ -659,30 +683,35 @@ impl<X: Extra> Flows<X> {
         let Some(r) = t.get_mut(slot) else {
             return;
         };
-        if r.conn != 0
-            || conn.initiator_forward != r.first_forward
-            || conn.state != (r.last_ns, r.both, r.closing)
-        {
+        if r.conn != 0 {
             return;
         }
-        let same = |side: Option<Side>, v: Option<(bool, [Option<RuleId>; 5])>| {
-            matches!((side, v), (Some(s), Some((audit, rules)))
-                if s.code == 0 && s.audit == audit && s.rules == rules)
-        };
+        /// `bit` when the connection's cached verdict `v` is the record's
+        /// `side`.
+        #[inline(always)]
+        fn same(side: Option<Side>, v: Option<(bool, [Option<RuleId>; 5])>, bit: u8) -> u8 {
+            let fits = matches!((side, v), (Some(s), Some((audit, rules)))
+                if s.code == 0 && s.audit == audit && s.rules == rules);
+            if fits { bit } else { 0 }
+        }
         let [first, reply] = conn.allowed;
-        let mut held = 0;
-        if same(Some(r.first), first) {
-            held |= HOLDS_FIRST;
-        }
-        if same(r.reply, reply) {
-            held |= HOLDS_REPLY;
-        }
-        r.conn = held;
+        let held = if conn.initiator_forward == r.first_forward
+            && conn.state == (r.last_ns, r.both, r.closing)
+        {
+            same(Some(r.first), first, HOLDS_FIRST) | same(r.reply, reply, HOLDS_REPLY)
+        } else {
+            0
+        };
+        r.conn = if held == 0 { HOLD_TRIED } else { held };
     }
 
     /// The connection state the record at `slot` (in `shard`) holds, if
     /// it holds it ([`FlowState::conn`]), for the tracker: the record no
-    /// longer holds it. What every path but the held one does first.
+    /// longer holds it, nor tries again before its next packet of the slow
+    /// path ([`HOLD_TRIED`]: a record that holds one direction only would
+    /// otherwise hold again after each packet of the other, handed back
+    /// and served through the tracker). What every path but the held one
+    /// does first.
     #[inline(never)]
     pub(crate) fn take_held(&mut self, shard: u16, slot: Slot) -> Option<HeldState> {
         let Some(Some(t)) = self.tables.get_mut(usize::from(shard) % SHARDS) else {
@@ -692,7 +721,7 @@ impl<X: Extra> Flows<X> {
         if r.conn & HELD == 0 {
             return None;
         }
-        r.conn &= !HELD;
+        r.conn = (r.conn & !HELD) | HOLD_TRIED;
         Some((r.last_ns, r.both, r.closing))
     }
 
@@ -763,9 +792,8 @@ impl<X: Extra> Flows<X> {
                     r.dropped += 1;
                 }
                 r.last_ns = r.last_ns.max(it.ts_ns);
-                if conn {
-                    r.conn &= !NO_CONN;
-                }
+                // The slow path: the record may try to hold again.
+                r.conn &= !(HOLD_TRIED | if conn { NO_CONN } else { 0 });
                 // The reverse direction of the first packet: addresses and
                 // ports swapped (a packet to itself is never a reply). Once
                 // one has come (`both`), it changes nothing more: not

@@ -75,9 +75,12 @@ impl<X: Extra> Judge<X> {
                                 (fh, usize::from(it.shard)),
                             );
                         }
-                        self.flows
-                            .allowed_live(it, slot, forward, Side::of(0, &fast), at);
-                        self.hold(it, fh, slot, at);
+                        if self
+                            .flows
+                            .allowed_live(it, slot, forward, Side::of(0, &fast), at)
+                        {
+                            self.hold(it, fh, slot, at);
+                        }
                         (0, false)
                     }
                     None => (self.judge(it, fh, Some(slot), exact, hasher), false),
@@ -118,7 +121,9 @@ impl<X: Extra> Judge<X> {
     /// After a packet served through the tracker from its live record at
     /// `slot` (the connection at `at`): the record holds the connection
     /// from now on when it can ([`Flows::hold`]), so that the next packets
-    /// read one entry. Out of line: once a flow.
+    /// read one entry. Out of line: once a flow (a record that cannot hold
+    /// tries again only after its next packet of the slow path,
+    /// [`Flows::allowed_live`]).
     #[inline(never)]
     fn hold(&mut self, it: &Item, fh: u64, slot: Slot, at: Hint) {
         if let Some(c) = self
