@@ -112,10 +112,14 @@ fn up(
     let loaded = scenario_file::load_path(scenario)?;
     let mut lab_hosts = Vec::new();
     for (i, h) in hosts.iter().enumerate() {
-        if hosts[..i].contains(h) {
-            return Err(Failure::Input(format!("error: host `{h}` is given twice")));
+        let host = Host::parse(h);
+        if hosts[..i].iter().any(|o| Host::parse(o) == host) {
+            return Err(Failure::Input(format!(
+                "error: {} is given twice",
+                host.described()
+            )));
         }
-        let hp = host_plan(&loaded.scenario, &Host::parse(h))
+        let hp = host_plan(&loaded.scenario, &host)
             .map_err(|e| Failure::Input(format!("error: {e}")))?;
         lab_hosts.push(LabHost {
             name: h.clone(),

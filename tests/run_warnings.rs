@@ -232,6 +232,45 @@ fn every_run_warning_code_comes_from_a_real_input() {
     assert_eq!(w["file"], "examples/oke-orders/flowlogs/oke-demo.jsonl.gz");
     assert!(w["line"].as_u64().unwrap() >= 1, "{w}");
     saw(&w);
+    // Entries of a schema version OCI does not document (QA round 24: read
+    // without a word): lines 2 and 3 of the demo log as version "3" and 3,
+    // counted in one warning at the first, by replay and by diff; "2" and
+    // 2 say nothing.
+    let mut versions = String::new();
+    for (i, l) in log.lines().enumerate() {
+        let l = match i {
+            1 => l.replacen(r#""version":"2""#, r#""version":"3""#, 1),
+            2 => l.replacen(r#""version":"2""#, r#""version":3"#, 1),
+            3 => l.replacen(r#""version":"2""#, r#""version":2"#, 1),
+            _ => l.to_owned(),
+        };
+        versions.push_str(&l);
+        versions.push('\n');
+    }
+    let v3 = tmp.join("v3.jsonl");
+    std::fs::write(&v3, &versions).unwrap();
+    for args in [
+        vec!["replay", OKE, s(&v3)],
+        vec!["diff", OKE, PROPOSED, s(&v3)],
+    ] {
+        let w = one(&report(&args), "other-schema-version");
+        assert_eq!(
+            (&w["file"], &w["line"]),
+            (&Value::from(s(&v3)), &Value::from(2))
+        );
+        assert_eq!(
+            w["message"],
+            format!(
+                "{}:2: 2 flow-log entries of `data.version` other than 2 (the first: `3`); zprsim knows OCI's version 2 only and read them with its fields: check that the fields still mean what they did",
+                s(&v3)
+            )
+        );
+        saw(&w);
+    }
+    assert!(
+        crate::support::warnings_of(&report(&["replay", OKE, LOG]), "other-schema-version")
+            .is_empty()
+    );
     let gz = gzip(log.as_bytes());
     let cut = tmp.join("cut.jsonl.gz");
     std::fs::write(&cut, &gz[..gz.len() - 100]).unwrap();

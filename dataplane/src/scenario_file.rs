@@ -154,6 +154,10 @@ impl Threads {
 }
 
 impl Jobs for Threads {
+    fn threads(&self) -> usize {
+        self.threads
+    }
+
     fn run(&self, n: usize, job: &(dyn Fn(usize) + Sync)) {
         let next = AtomicUsize::new(0);
         let work = || {

@@ -72,6 +72,10 @@ pub enum RunWarningCode {
     /// without looking for a copy read before (since the twentieth
     /// session).
     QualityEntriesUnchecked,
+    /// Flow-log entries whose `data.version` is not `2`, the one schema
+    /// version OCI documents: read with version 2's fields (since QA
+    /// round 24: before, without a word).
+    OtherSchemaVersion,
     /// No flow-log record was placed at a VNIC of the scenario.
     NothingPlaced,
     /// `diff`: flow-log records one scenario places and the other does
@@ -125,7 +129,7 @@ pub enum RunWarningCode {
 
 impl RunWarningCode {
     /// Every run code (scenario codes aside: scenario-format.md lists them).
-    pub const ALL: [RunWarningCode; 28] = [
+    pub const ALL: [RunWarningCode; 29] = [
         RunWarningCode::TruncatedRecord,
         RunWarningCode::CompressedEndsEarly,
         RunWarningCode::FileChanged,
@@ -142,6 +146,7 @@ impl RunWarningCode {
         RunWarningCode::MalformedEntry,
         RunWarningCode::DuplicateEntry,
         RunWarningCode::QualityEntriesUnchecked,
+        RunWarningCode::OtherSchemaVersion,
         RunWarningCode::NothingPlaced,
         RunWarningCode::PlacedByOneSide,
         RunWarningCode::FailOnEmpty,
@@ -176,6 +181,7 @@ impl RunWarningCode {
             RunWarningCode::MalformedEntry => "malformed-entry",
             RunWarningCode::DuplicateEntry => "duplicate-entry",
             RunWarningCode::QualityEntriesUnchecked => "quality-entries-unchecked",
+            RunWarningCode::OtherSchemaVersion => "other-schema-version",
             RunWarningCode::NothingPlaced => "nothing-placed",
             RunWarningCode::PlacedByOneSide => "placed-by-one-side",
             RunWarningCode::FailOnEmpty => "fail-on-empty",

@@ -144,6 +144,13 @@ pub trait Jobs: Sync {
     /// on any threads, and returns when every call has returned.
     fn run(&self, n: usize, job: &(dyn Fn(usize) + Sync));
 
+    /// How many threads [`Jobs::run`] may run jobs on at once: a hint for
+    /// how many parts to cut a step into (1 by default, and for
+    /// [`InOrder`]: one part, nothing to join). Results never depend on it.
+    fn threads(&self) -> usize {
+        1
+    }
+
     /// Frees what the loader no longer needs: the raw structs the text was
     /// read into, ~10^5 small allocations on a 10k-VNIC scenario (~14 M
     /// instructions). By default here and now; a runner with threads may
@@ -262,7 +269,9 @@ pub(crate) struct Positions<'a> {
     /// built on the first query (a scenario that loads without errors or
     /// positioned warnings never needs it, and the pass costs ~10
     /// instructions per byte).
-    checkpoints: std::cell::OnceCell<Vec<(usize, u32, u32)>>,
+    /// A `OnceLock`, not a `OnceCell`: the resolver's parts (on the
+    /// loader's threads) share the context that holds it.
+    checkpoints: OnceLock<Vec<(usize, u32, u32)>>,
 }
 
 impl<'a> Positions<'a> {
@@ -273,7 +282,7 @@ impl<'a> Positions<'a> {
     pub(crate) fn new(text: &'a str) -> Self {
         Positions {
             text,
-            checkpoints: std::cell::OnceCell::new(),
+            checkpoints: OnceLock::new(),
         }
     }
 
@@ -412,7 +421,7 @@ pub fn load_str_with(
         Format::Json => parse_json(text, file)?,
     };
     names::check_raw(&raw, text, file).map_err(|e| *e)?;
-    let mut loaded = resolve::resolve(&raw, text, file, format, files).map_err(|e| *e)?;
+    let mut loaded = resolve::resolve(&raw, text, file, format, files, jobs).map_err(|e| *e)?;
     jobs.discard(Box::new(raw));
     lint::lint(&mut loaded, file);
     Ok(loaded)

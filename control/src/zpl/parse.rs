@@ -110,7 +110,7 @@ pub fn parse_policy_text(text: &str) -> Result<Vec<ParsedStatement>, ZplError> {
         ));
     }
     let mut out = Vec::new();
-    for chunk in statement_chunks(text) {
+    for chunk in statement_chunks(text)? {
         let slice = &text[chunk.start..chunk.end];
         let statement = parse_statement(slice).map_err(|e| e.shifted(chunk.start))?;
         out.push(ParsedStatement {
@@ -122,6 +122,41 @@ pub fn parse_policy_text(text: &str) -> Result<Vec<ParsedStatement>, ZplError> {
         });
     }
     Ok(out)
+}
+
+/// The first `\r` of `text[start..end]` (one line) not followed by `\n`
+/// and outside a quote (`in_quote`: the line starts inside one; `quotes`:
+/// whether `'` opens and closes quotes on this line, not on a comment's).
+/// A file whose lines end with CR alone is one line to
+/// [`statement_chunks`] (one comment, when it starts with `#`: a policy of
+/// no statement, silently), so such a CR is an error where it stands.
+fn lone_carriage_return(
+    text: &str,
+    start: usize,
+    end: usize,
+    mut in_quote: bool,
+    quotes: bool,
+) -> Option<ZplError> {
+    let bytes = text.as_bytes();
+    let at = (start..end).find(|&i| match bytes[i] {
+        b'\'' if quotes => {
+            in_quote = !in_quote;
+            false
+        }
+        b'\r' => !in_quote && bytes.get(i + 1) != Some(&b'\n'),
+        _ => false,
+    })?;
+    Some(
+        ZplError::new(
+            at,
+            1,
+            "a line end of LF or CRLF",
+            "a carriage return (CR) alone",
+        )
+        .with_headline(
+            "a carriage return (CR) alone, the line end of classic Mac OS: ZPL lines end with LF or CRLF (convert the file, e.g. `tr '\\r' '\\n'`)",
+        ),
+    )
 }
 
 /// Where one statement of a file lies.
@@ -136,8 +171,9 @@ struct Chunk {
 /// line that starts inside a quote opened on an earlier line (an attribute
 /// value holding a newline) continues the statement whatever its first
 /// character; an unterminated quote runs to the end of the file and is
-/// reported by the parser.
-fn statement_chunks(text: &str) -> Vec<Chunk> {
+/// reported by the parser. A carriage return alone outside a quote is an
+/// error (see [`lone_carriage_return`]).
+fn statement_chunks(text: &str) -> Result<Vec<Chunk>, ZplError> {
     let mut chunks: Vec<Chunk> = Vec::new();
     let mut line_start = if text.starts_with('\u{feff}') {
         '\u{feff}'.len_utf8()
@@ -155,6 +191,9 @@ fn statement_chunks(text: &str) -> Vec<Chunk> {
         let indent = line.len() - content.len();
         let continues = in_quote || indent > 0;
         let skip = !in_quote && (content.is_empty() || content.starts_with('#'));
+        if let Some(e) = lone_carriage_return(text, line_start, line_end, in_quote, !skip) {
+            return Err(e);
+        }
         if !skip {
             // Each `'` opens or closes a quote; `''` inside a quote closes
             // and reopens it, so the parity is right for escapes too.
@@ -177,7 +216,7 @@ fn statement_chunks(text: &str) -> Vec<Chunk> {
         line_start = line_end + 1;
         line_no = line_no.saturating_add(1);
     }
-    chunks
+    Ok(chunks)
 }
 
 // ---------------------------------------------------------------------------

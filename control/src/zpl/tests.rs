@@ -1401,6 +1401,50 @@ fn render_multi_line_span_and_crlf() {
 }
 
 #[test]
+fn a_carriage_return_alone_is_named_where_it_stands() {
+    // QA round 24 (Q4): a file whose lines end with CR alone (classic Mac
+    // OS) was one line: starting with a comment, a policy of no statement
+    // without a word; otherwise "expected `,`, `and`, `with` or end of
+    // statement, found `in`" at the second statement. Now the first lone CR
+    // is the error, at its line and column (a CR is no line end here).
+    let headline = "a carriage return (CR) alone, the line end of classic Mac OS: ZPL lines end with LF or CRLF (convert the file, e.g. `tr '\\r' '\\n'`)";
+    let text = "# orders\rin n:v VCN allow a:b to connect to c:d\r";
+    let e = parse_policy_text(text).unwrap_err();
+    assert_eq!(e.message(), headline);
+    assert_eq!(e.line_col(text), (1, 9));
+    // A stray CR in a file of LF or CRLF lines: on its own line.
+    let text =
+        "in n:v VCN allow a:b\r\n  to connect to c:d\nin n:v VCN\rallow c:d to connect to a:b\n";
+    let e = parse_policy_text(text).unwrap_err();
+    assert_eq!(e.line_col(text), (3, 11));
+    assert_eq!(
+        e.render("t.zpl", text),
+        format!(
+            "error: {headline}\n  \
+             --> t.zpl:3:11\n   \
+             |\n \
+             3 | in n:v VCN\u{fffd}allow c:d to connect to a:b\n   \
+             |           ^"
+        )
+    );
+    // A CR inside a quote is the quoted text's, as before; apostrophes in
+    // a comment open no quote.
+    assert_eq!(
+        parse_policy_text("# it's\nin n:v VCN allow 'a:b\rc' to connect to c:d\n")
+            .unwrap()
+            .len(),
+        1
+    );
+    // CRLF alone is still a line end.
+    assert_eq!(
+        parse_policy_text("in n:v VCN allow a:b to connect to c:d\r\n")
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
 fn long_found_text_is_shortened() {
     let word = "x".repeat(100);
     let e = parse_statement(&word).unwrap_err();

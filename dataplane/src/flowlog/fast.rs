@@ -99,6 +99,9 @@ struct Data<'a> {
     bytes_out: Option<Whole>,
     start_time: Option<Whole>,
     end_time: Option<Whole>,
+    /// A version other than 2 sends the entry to the general path, which
+    /// counts it ([`record::other_version`]).
+    version: Option<Whole>,
 }
 
 /// A whole number as [`record`] accepts one: a JSON number that is a
@@ -140,7 +143,7 @@ pub fn data_record(text: &str, file: u32, line: u64) -> Option<Entry> {
         // there or `data` holds flow fields; a data record has both.
         None => (top.data?, top.oracle?, top.id),
     };
-    if d.status? != "OK" {
+    if d.status? != "OK" || d.version.is_some_and(|v| v.0 != 2) {
         return None;
     }
     let vnic = o.vnicocid?;

@@ -92,6 +92,11 @@ pub struct ReadOutcome {
     /// Where the first of them is: the file (as named in messages) and
     /// line.
     pub first_duplicate: Option<(String, u64)>,
+    /// Entries whose `data.version` is not 2 ([`record::other_version`]).
+    pub other_versions: u64,
+    /// Where the first of them is (file as named in messages, line) and
+    /// its version as messages quote it.
+    pub first_other_version: Option<(String, u64, String)>,
     /// Malformed entries listed in `problems` (which holds other warnings
     /// too: a gzip stream that ends early).
     malformed_listed: u64,
@@ -182,6 +187,25 @@ impl ReadOutcome {
             self.malformed,
             if self.malformed == 1 { "y" } else { "ies" }
         ))
+    }
+
+    /// The warning about entries of a schema version other than 2, if any.
+    #[must_use]
+    pub fn version_warning(&self) -> Option<RunWarning> {
+        let (file, line, version) = self.first_other_version.as_ref()?;
+        Some(
+            RunWarning::new(
+                RunWarningCode::OtherSchemaVersion,
+                format!(
+                    "{file}:{line}: {} flow-log entr{} of `data.version` other than 2 (the first: `{version}`); zprsim knows OCI's version 2 only and read {} with its fields: check that the fields still mean what they did",
+                    self.other_versions,
+                    if self.other_versions == 1 { "y" } else { "ies" },
+                    if self.other_versions == 1 { "it" } else { "them" }
+                ),
+            )
+            .file(file)
+            .line(*line),
+        )
     }
 
     /// The warning about the entries skipped as duplicates, if any.
@@ -354,12 +378,27 @@ impl Ctx<'_> {
                 let mut entries = Vec::new();
                 walk_value(&v, 0, &mut entries);
                 for e in entries {
+                    self.version(out, e, line);
                     self.take(out, parse_entry(e, self.file, line), line)?;
                 }
             }
-            Ok(v) => self.take(out, parse_entry(&v, self.file, line), line)?,
+            Ok(v) => {
+                self.version(out, &v, line);
+                self.take(out, parse_entry(&v, self.file, line), line)?;
+            }
         }
         Ok(())
+    }
+
+    /// Counts `entry` when its `data.version` is not 2 (the shortcut
+    /// leaves such entries to this path).
+    fn version(&self, out: &mut ReadOutcome, entry: &Value, line: u64) {
+        if let Some(v) = super::record::other_version(entry) {
+            out.other_versions += 1;
+            if out.first_other_version.is_none() {
+                out.first_other_version = Some((self.name.to_owned(), line, v));
+            }
+        }
     }
 
     fn take(

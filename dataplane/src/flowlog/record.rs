@@ -226,6 +226,27 @@ fn address(d: &Map<String, Value>, path: &str, key: &str) -> Result<IpAddr, Reco
     })
 }
 
+/// The `data.version` of an entry, as messages quote it, when it is there
+/// and is not `2` (a string, as OCI writes it, or a number): the one
+/// schema version OCI documents (oci-inputs.md §1.2). A missing or null
+/// version is not reported: OCI always writes one, and hand-made or
+/// trimmed records (`jq` with a field list) leave it out.
+#[must_use]
+pub fn other_version(entry: &Value) -> Option<String> {
+    let Value::Object(obj) = entry else {
+        return None;
+    };
+    let Some(Value::Object(d)) = log_content(obj)?.get("data") else {
+        return None;
+    };
+    match d.get("version")? {
+        Value::Null => None,
+        Value::String(s) if s == "2" => None,
+        Value::Number(n) if n.as_u64() == Some(2) => None,
+        v => Some(short(v)),
+    }
+}
+
 /// A quality entry's `id` and `startTime`, when it has both (an entry
 /// without them is never taken for a duplicate).
 fn quality_key(lc: &Map<String, Value>, d: &Map<String, Value>) -> Option<(EntryId, u64)> {

@@ -409,6 +409,7 @@ pub fn report<'a>(
     let mut warnings = cx.input_warnings.to_vec();
     warnings.extend(read.problems.iter().cloned());
     warnings.extend(read.duplicate_warning());
+    warnings.extend(read.version_warning());
     warnings.extend(nothing_placed(st.judged, j.unplaced.records));
     warnings.extend(super::nothing_judged::flow_log(
         cx.files,

@@ -99,6 +99,17 @@ impl Host {
     }
 }
 
+impl Host {
+    /// The host in a message: ``VNIC `worker-1` `` or `` `10.0.3.50` ``.
+    #[must_use]
+    pub fn described(&self) -> String {
+        match self {
+            Host::Vnic(n) => format!("VNIC `{n}`"),
+            Host::Address(a) => format!("`{a}`"),
+        }
+    }
+}
+
 impl std::fmt::Display for Host {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -140,9 +151,10 @@ pub enum TapError {
         /// The VNIC.
         vnic: String,
     },
-    /// Two hosts with one address.
-    #[error("`{0}` is attached twice")]
-    DuplicateAddress(IpAddr),
+    /// One host given twice (a VNIC by its name, an address however it
+    /// was written: `fd00::1` and `fd00:0::1` are one).
+    #[error("{} is attached twice", .0.described())]
+    AttachedTwice(Host),
     /// A host with no address.
     #[error("VNIC `{0}` has no private IP")]
     NoAddress(String),
@@ -292,7 +304,7 @@ impl Plan {
     /// A router plan: one port per host, in order.
     ///
     /// # Errors
-    /// See [`host_plan`]; an address attached twice.
+    /// See [`host_plan`]; a host attached twice.
     pub fn router(
         scenario: Scenario,
         compiled: Compiled,
@@ -304,7 +316,10 @@ impl Plan {
             let hp = host_plan(&scenario, h)?;
             for (a, _) in &hp.addrs {
                 if by_addr.insert(*a, i).is_some() {
-                    return Err(TapError::DuplicateAddress(*a));
+                    // Only the same host twice shares an address: a VNIC's
+                    // address given as one is refused by `host_plan`, and
+                    // the loader keeps two VNICs from one address.
+                    return Err(TapError::AttachedTwice(h.clone()));
                 }
             }
             ports.push(PortPlan {

@@ -527,3 +527,28 @@ fn every_frame_lands_in_one_bucket_and_every_drop_in_the_pcap() {
     assert_eq!(records + s.pcap_lost, c.packets.dropped + s.undeliverable);
     assert!(c.dropped_by_stage[crate::judge::STAGE_MALFORMED] > 0 || s.overload > 0);
 }
+
+#[test]
+fn a_host_attached_twice_is_named_as_it_was_given() {
+    // QA round 24 (Q5): `--attach web=tap0 --attach web=tap1` said "`10.77.1.10`
+    // is attached twice", the VNIC's address, not the VNIC the user typed.
+    let loaded = load_str(SCENARIO, "lab.toml", Format::Toml, &FsFiles::new(".")).unwrap();
+    let twice = |hosts: &[&str]| {
+        let hosts: Vec<Host> = hosts.iter().map(|h| Host::parse(h)).collect();
+        let compiled = Compiled::new(&loaded.scenario, &Config::default()).unwrap();
+        match Plan::router(loaded.scenario.clone(), compiled, &hosts) {
+            Ok(_) => panic!("{hosts:?} planned"),
+            Err(e) => e.to_string(),
+        }
+    };
+    assert_eq!(twice(&["web", "db", "web"]), "VNIC `web` is attached twice");
+    // One address written two ways is one host, named as it reads.
+    assert_eq!(
+        twice(&["fd00:77:0:2::99", "fd00:77:0:2:0::99"]),
+        "`fd00:77:0:2::99` is attached twice"
+    );
+    assert_eq!(
+        twice(&["10.77.3.99", "10.77.3.99"]),
+        "`10.77.3.99` is attached twice"
+    );
+}

@@ -1,19 +1,15 @@
-//! Subnets and VNICs: addresses inside their VCN or subnet and held once,
-//! and the objects they name in the same VCN.
-
-use std::net::IpAddr;
+//! Subnets: CIDRs inside their VCN and not overlapping, and the objects
+//! they name in the same VCN (and the route table check VNICs share).
 
 use ipnet::IpNet;
 
 use super::addresses::{
-    Overlap, Tagged, contained, find_overlap, list_cidrs, parse_cidr, parse_ip, sorted_cidrs,
+    Overlap, Tagged, contained, find_overlap, list_cidrs, parse_cidr, sorted_cidrs,
 };
-use super::attributes::parse_attributes;
-use super::{Ctx, HashMap, HashSet, Kind, Res, Resolver, id, label, label_into, limits, same_vcn};
-use crate::ids::{NsgId, RouteTableId, SecurityListId, SubnetId, VcnId};
-use crate::load::WarningCode;
-use crate::load::raw::{RawPublicIp, RawScenario, Sp};
-use crate::model::{PublicIp, Subnet, Vnic};
+use super::{Ctx, HashMap, HashSet, Kind, Res, Resolver, Warn, id, label, limits, same_vcn};
+use crate::ids::{RouteTableId, SecurityListId, VcnId};
+use crate::load::raw::{RawScenario, Sp};
+use crate::model::Subnet;
 
 impl Resolver<'_> {
     /// Reads the subnets: CIDRs inside their VCN and not overlapping, route
@@ -200,236 +196,12 @@ impl Resolver<'_> {
         self.s.subnets = subnets;
         Ok(())
     }
-
-    /// Reads the VNICs: addresses inside their subnet and held once, NSGs and
-    /// route table of the same VCN.
-    pub(super) fn vnics(&mut self) -> Res<()> {
-        let raw = self.raw;
-        let ctx = &mut self.ctx;
-        let subnets = &self.s.subnets;
-        // Subnet CIDRs were checked not to overlap: `contained` may search them.
-        let subnet_sorted: Vec<Vec<IpNet>> =
-            subnets.iter().map(|s| sorted_cidrs(&s.cidrs)).collect();
-        let (rt_vcns, nsg_vcns) = (&self.rt_vcns, &self.nsg_vcns);
-        let vcn_names = &self.vcn_names;
-        let mut vnics = Vec::with_capacity(raw.vnic.len());
-        // At least one address per vnic.
-        let mut ip_owner: HashMap<IpAddr, usize> =
-            HashMap::with_capacity_and_hasher(raw.vnic.len(), ahash::RandomState::default());
-        // One buffer for every vnic's label (10^4 and more of them): built
-        // by pushes, not `format!`, as `label` would.
-        let mut object = String::new();
-        // One set for every vnic's nsgs, emptied for each: not a new
-        // set (its seed and first allocation) per vnic.
-        let mut seen = HashSet::default();
-        for (ni, v) in raw.vnic.iter().enumerate() {
-            label_into(&mut object, Kind::Vnic, &v.name.value);
-            let si = ctx.lookup(Kind::Subnet, &v.subnet, &object, "subnet")?;
-            let subnet = &subnets[si];
-            let vcn = subnet.vcn;
-            if v.private_ips.is_empty() {
-                return Err(ctx.err(
-                    v.name.start(),
-                    &object,
-                    "private_ips",
-                    "a vnic needs at least one private ip".to_owned(),
-                ));
-            }
-            let mut ips = Vec::with_capacity(v.private_ips.len());
-            for p in &v.private_ips {
-                let ip = parse_ip(&p.value)
-                    .map_err(|m| ctx.err(p.start(), &object, "private_ips", m))?;
-                if !contained(&subnet_sorted[si], &IpNet::from(ip)) {
-                    return Err(ctx.err(
-                        p.start(),
-                        &object,
-                        "private_ips",
-                        format!(
-                            "address `{ip}` is outside subnet `{}` ({})",
-                            subnet.name,
-                            list_cidrs(&subnet.cidrs)
-                        ),
-                    ));
-                }
-                if let Some(&other) = ip_owner.get(&ip) {
-                    let msg = if other == ni {
-                        format!("address `{ip}` is listed twice")
-                    } else {
-                        format!(
-                            "address `{ip}` is already held by vnic `{}`",
-                            raw.vnic[other].name.value
-                        )
-                    };
-                    return Err(ctx.err(p.start(), &object, "private_ips", msg));
-                }
-                ip_owner.insert(ip, ni);
-                if let Some((what, block)) = reserved(&subnet.cidrs, ip) {
-                    let drops = if what == LAST {
-                        "; every packet to or from it drops at route, as a broadcast address (docs/semantics.md §2.1)"
-                    } else {
-                        ""
-                    };
-                    ctx.warn(
-                        WarningCode::ReservedAddress,
-                        p.start(),
-                        format!(
-                            "{object}: address `{ip}` is {what} of block {block} of subnet `{}`, which OCI reserves: no VNIC can hold it{drops}",
-                            subnet.name
-                        ),
-                    );
-                }
-                ips.push(ip);
-            }
-            let mut nsgs = Vec::with_capacity(v.nsgs.len());
-            seen.clear();
-            for r in &v.nsgs {
-                let i = ctx.lookup(Kind::Nsg, r, &object, "nsgs")?;
-                same_vcn(
-                    ctx,
-                    nsg_vcns[i],
-                    vcn,
-                    Kind::Nsg,
-                    &raw.nsg[i].name.value,
-                    r,
-                    &object,
-                    "nsgs",
-                    vcn_names,
-                    "vnic",
-                )?;
-                let nid = id(NsgId::new(i), ctx)?;
-                if !seen.insert(nid) {
-                    return Err(ctx.err(
-                        r.start(),
-                        &object,
-                        "nsgs",
-                        format!("nsg `{}` is listed twice", raw.nsg[i].name.value),
-                    ));
-                }
-                nsgs.push(nid);
-            }
-            ctx.warn_past_oci_limit(
-                v.nsgs.first().and_then(Sp::start).or(v.name.start()),
-                nsgs.len(),
-                limits::NSGS_PER_VNIC,
-                |n| format!("{object} is in {n} nsgs"),
-            );
-            let mut attributes = Vec::new();
-            if let Some(a) = &v.security_attributes {
-                let attrs = parse_attributes(ctx, a, &object)?;
-                ctx.warn_past_oci_limit(a.start(), attrs.len(), limits::ATTRIBUTES_PER_VNIC, |n| {
-                    format!("{object} has {n} security attributes")
-                });
-                attributes = attrs;
-            }
-            let route_table = match &v.route_table {
-                Some(r) => Some(route_table_in(
-                    ctx, raw, rt_vcns, vcn_names, vcn, r, &object, "vnic",
-                )?),
-                None => None,
-            };
-            let public_ip = match &v.public_ip {
-                None => PublicIp::Unknown,
-                Some(p) => {
-                    let given = match &p.value {
-                        RawPublicIp::Flag(false) => PublicIp::Absent,
-                        RawPublicIp::Flag(true) => PublicIp::Present(None),
-                        RawPublicIp::Address(a) => match a.parse::<std::net::Ipv4Addr>() {
-                            Ok(a) => PublicIp::Present(Some(a)),
-                            Err(_) => {
-                                return Err(ctx.err(
-                                    p.start(),
-                                    &object,
-                                    "public_ip",
-                                    format!(
-                                        "`{a}` is not an IPv4 address (give the VNIC's public IPv4 address, `true` or `false`)"
-                                    ),
-                                ));
-                            }
-                        },
-                    };
-                    // OCI refuses a public IP on a VNIC of a private subnet.
-                    if matches!(given, PublicIp::Present(_))
-                        && (subnet.prohibit_public_ip || subnet.prohibit_internet_ingress)
-                    {
-                        return Err(ctx.err(
-                            p.start(),
-                            &object,
-                            "public_ip",
-                            format!(
-                                "subnet `{}` prohibits public IPs on its VNICs (`{}`), so this VNIC cannot have one",
-                                subnet.name,
-                                if subnet.prohibit_public_ip {
-                                    "prohibit_public_ip = true"
-                                } else {
-                                    "prohibit_internet_ingress = true"
-                                }
-                            ),
-                        ));
-                    }
-                    // OCI gives public IPs to private IPv4 addresses.
-                    if matches!(given, PublicIp::Present(_)) && !ips.iter().any(IpAddr::is_ipv4) {
-                        ctx.warn(
-                            WarningCode::PublicIpWithoutIpv4,
-                            p.start(),
-                            format!(
-                                "{object}: `public_ip` gives it a public IP, but it has no private IPv4 address for one to belong to (OCI gives public IPs to private IPv4s): it changes nothing"
-                            ),
-                        );
-                    }
-                    given
-                }
-            };
-            vnics.push(Vnic {
-                name: v.name.value.clone(),
-                id: v.id.as_ref().map(|x| x.value.clone()),
-                subnet: id(SubnetId::new(si), ctx)?,
-                private_ips: ips,
-                nsgs,
-                attributes,
-                route_table,
-                kind: v.kind.clone().unwrap_or_else(|| "instance".to_owned()),
-                kind_said: v.kind.is_some(),
-                skip_source_dest_check: v.skip_source_dest_check,
-                public_ip,
-                stand_in: v.stand_in.unwrap_or(false),
-            });
-        }
-        self.s.vnics = vnics;
-        self.ip_owner = ip_owner;
-        Ok(())
-    }
-}
-
-/// The last address of an IPv4 block, in [`reserved`]'s words.
-const LAST: &str = "the last address (its broadcast address)";
-
-/// Whether `ip` is an address OCI reserves in one of `cidrs` (its
-/// subnet's blocks): the first two of an IPv4 block (the network's and
-/// the virtual router's) and the last ([`LAST`]); which, and the block.
-fn reserved(cidrs: &[IpNet], ip: IpAddr) -> Option<(&'static str, IpNet)> {
-    let IpAddr::V4(v4) = ip else { return None };
-    cidrs.iter().find_map(|c| match c {
-        IpNet::V4(n) if n.prefix_len() <= 30 && n.contains(&v4) => {
-            let off = u32::from(v4) - u32::from(n.network());
-            let what = if off == 0 {
-                "the first address (the network's)"
-            } else if off == 1 {
-                "the second address (the virtual router's)"
-            } else if v4 == n.broadcast() {
-                LAST
-            } else {
-                return None;
-            };
-            Some((what, *c))
-        }
-        _ => None,
-    })
 }
 
 /// The route table `r` (the `route_table` field of `object`, a subnet or
 /// a VNIC: `own_word`) names, which must be in `vcn`, its owner's VCN.
 #[allow(clippy::too_many_arguments)]
-fn route_table_in(
+pub(super) fn route_table_in(
     ctx: &Ctx<'_>,
     raw: &RawScenario,
     rt_vcns: &[VcnId],

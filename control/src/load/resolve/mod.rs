@@ -3,7 +3,8 @@
 //! [`resolve`] runs the steps in order, each reading what the steps before
 //! it built: the options and every name's index (here), then the service
 //! labels, VCNs, gateways and the VCN of each table, list and NSG
-//! (`network.rs`), subnets and VNICs (`endpoints.rs`), route tables,
+//! (`network.rs`), subnets (`endpoints.rs`), VNICs (`vnics.rs`, in parts
+//! on the loader's threads when there are many), route tables,
 //! security lists and NSGs (`tables.rs`, their rules through `rules.rs`),
 //! and the ZPR policies (`policies.rs`). Addresses and CIDRs are parsed and
 //! checked in `addresses.rs`, security attributes in `attributes.rs`.
@@ -13,10 +14,11 @@
 /// SipHash was about a tenth of the resolver's instructions).
 type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
 type HashSet<K> = std::collections::HashSet<K, ahash::RandomState>;
-use std::net::IpAddr;
 
 use super::raw::{RawScenario, Sp};
-use super::{Format, LoadError, Loaded, Positions, SourceFiles, Warning, WarningCode, lint, names};
+use super::{
+    Format, Jobs, LoadError, Loaded, Positions, SourceFiles, Warning, WarningCode, lint, names,
+};
 use crate::ids::{IdOverflow, ServiceId, VcnId};
 use crate::model::{Options, Scenario, ZprOnlyMode};
 
@@ -27,6 +29,9 @@ mod network;
 mod policies;
 mod rules;
 mod tables;
+mod vnics;
+#[cfg(test)]
+mod vnics_tests;
 
 pub(crate) use addresses::parse_cidr;
 pub(crate) use rules::protocol_named;
@@ -130,6 +135,84 @@ struct Ctx<'a> {
 /// Warnings kept; past this many, one more says how many were left out.
 const MAX_WARNINGS: usize = 1000;
 
+/// Where the resolver's steps say a warning: the context itself, or
+/// [`Pending`] for a part resolved on another thread.
+trait Warn {
+    fn warn(&mut self, code: WarningCode, at: Option<usize>, message: String);
+
+    /// The `oci-limit` warning when `n` is past OCI's `limit`:
+    /// `said(n)` (e.g. "nsg `n` has 121 rules"), then "; OCI allows at
+    /// most {limit}".
+    fn warn_past_oci_limit(
+        &mut self,
+        at: Option<usize>,
+        n: usize,
+        limit: usize,
+        said: impl FnOnce(usize) -> String,
+    ) {
+        if n > limit {
+            let message = format!("{}; OCI allows at most {limit}", said(n));
+            self.warn(WarningCode::OciLimit, at, message);
+        }
+    }
+}
+
+impl Warn for Ctx<'_> {
+    fn warn(&mut self, code: WarningCode, at: Option<usize>, message: String) {
+        if self.warnings.len() >= MAX_WARNINGS {
+            self.dropped_warnings += 1;
+            return;
+        }
+        let (line, column) = self.position(at);
+        self.warnings.push(Warning {
+            code,
+            file: self.file.to_owned(),
+            line,
+            column,
+            message,
+        });
+    }
+}
+
+/// Warnings said by a part of a step, given to the context later, in
+/// file order ([`Pending::give`]): what the context would have kept and
+/// counted had the step said them to it directly.
+#[derive(Default)]
+struct Pending {
+    said: Vec<(WarningCode, Option<usize>, String)>,
+    /// Said past [`MAX_WARNINGS`] of this part's own: left out whatever
+    /// came before, so counted only.
+    left_out: usize,
+}
+
+impl Warn for Pending {
+    fn warn(&mut self, code: WarningCode, at: Option<usize>, message: String) {
+        if self.said.len() >= MAX_WARNINGS {
+            self.left_out += 1;
+        } else {
+            self.said.push((code, at, message));
+        }
+    }
+}
+
+impl Pending {
+    /// `next`'s warnings after these, as if said here.
+    fn append(&mut self, next: Pending) {
+        for (code, at, message) in next.said {
+            self.warn(code, at, message);
+        }
+        self.left_out += next.left_out;
+    }
+
+    /// Says every warning to `ctx`, in order.
+    fn give(self, ctx: &mut Ctx<'_>) {
+        for (code, at, message) in self.said {
+            ctx.warn(code, at, message);
+        }
+        ctx.dropped_warnings += self.left_out;
+    }
+}
+
 /// Error location and context, built up as the resolver descends.
 type Res<T> = Result<T, Box<LoadError>>;
 
@@ -155,37 +238,6 @@ impl Ctx<'_> {
             message,
             rendered_zpl: None,
         })
-    }
-
-    /// The `oci-limit` warning when `n` is past OCI's `limit`:
-    /// `said(n)` (e.g. "nsg `n` has 121 rules"), then "; OCI allows at
-    /// most {limit}".
-    fn warn_past_oci_limit(
-        &mut self,
-        at: Option<usize>,
-        n: usize,
-        limit: usize,
-        said: impl FnOnce(usize) -> String,
-    ) {
-        if n > limit {
-            let message = format!("{}; OCI allows at most {limit}", said(n));
-            self.warn(WarningCode::OciLimit, at, message);
-        }
-    }
-
-    fn warn(&mut self, code: WarningCode, at: Option<usize>, message: String) {
-        if self.warnings.len() >= MAX_WARNINGS {
-            self.dropped_warnings += 1;
-            return;
-        }
-        let (line, column) = self.position(at);
-        self.warnings.push(Warning {
-            code,
-            file: self.file.to_owned(),
-            line,
-            column,
-            message,
-        });
     }
 
     #[inline]
@@ -318,13 +370,16 @@ fn build_index<'r>(
 }
 
 /// Resolves a raw scenario: `text` and `file` are its source and name (for
-/// positions), `files` reads the `.zpl` files its policies name.
+/// positions), `files` reads the `.zpl` files its policies name, `jobs`
+/// runs the parts of the VNICs' step (the result, warnings and errors are
+/// the same whatever it does).
 pub(crate) fn resolve(
     raw: &RawScenario,
     text: &str,
     file: &str,
     format: Format,
     files: &dyn SourceFiles,
+    jobs: &dyn Jobs,
 ) -> Res<Loaded> {
     let mut r = Resolver {
         ctx: Ctx {
@@ -338,6 +393,7 @@ pub(crate) fn resolve(
         },
         raw,
         files,
+        jobs,
         s: Scenario {
             name: raw.name.as_ref().map(|n| n.value.clone()),
             ..Scenario::default()
@@ -347,7 +403,7 @@ pub(crate) fn resolve(
         rt_vcns: Vec::new(),
         sl_vcns: Vec::new(),
         nsg_vcns: Vec::new(),
-        ip_owner: HashMap::default(),
+        ip_owner: vnics::IpOwners::default(),
     };
     // Order matters: each step reads what the steps before it built.
     r.options()?;
@@ -384,6 +440,9 @@ struct Resolver<'a> {
     ctx: Ctx<'a>,
     raw: &'a RawScenario,
     files: &'a dyn SourceFiles,
+    /// Runs a large step's parts (the VNICs'), on several threads when it
+    /// has them.
+    jobs: &'a dyn Jobs,
     /// The scenario, filled step by step.
     s: Scenario,
     service_ids: HashMap<String, ServiceId>,
@@ -393,7 +452,7 @@ struct Resolver<'a> {
     sl_vcns: Vec<VcnId>,
     nsg_vcns: Vec<VcnId>,
     /// Which VNIC (index) holds each private IP.
-    ip_owner: HashMap<IpAddr, usize>,
+    ip_owner: vnics::IpOwners,
 }
 
 impl Resolver<'_> {

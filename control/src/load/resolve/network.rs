@@ -5,7 +5,7 @@ use ipnet::IpNet;
 
 use super::addresses::{Tagged, find_overlap, parse_cidr};
 use super::attributes::parse_attributes;
-use super::{HashMap, Kind, Res, Resolver, id, label, limits};
+use super::{HashMap, Kind, Res, Resolver, Warn, id, label, limits};
 use crate::ids::{ServiceId, VcnId};
 use crate::load::WarningCode;
 use crate::load::raw::Sp;

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{Ctx, Kind, Res, Resolver, id, label};
+use super::{Ctx, Kind, Res, Resolver, Warn, id, label};
 use crate::ids::PolicyId;
 use crate::load::raw::Sp;
 use crate::load::{Format, LoadError, MAX_POLICY_FILE_BYTES, WarningCode};

@@ -2,7 +2,7 @@
 //! service label or an NSG), for security lists and NSGs alike.
 
 use super::addresses::parse_cidr;
-use super::{Ctx, HashMap, Kind, Res, id};
+use super::{Ctx, HashMap, Kind, Res, Warn, id};
 use crate::ids::{NsgId, ServiceId, VcnId};
 use crate::load::WarningCode;
 use crate::load::raw::{ProtoValue, RawIcmpOptions, RawPortOptions, RawPortRange, Sp};

@@ -6,7 +6,7 @@ use ipnet::IpNet;
 
 use super::addresses::parse_cidr;
 use super::rules::{RuleIn, World, resolve_rule};
-use super::{Kind, Res, Resolver, id, label, limits};
+use super::{Kind, Res, Resolver, Warn, id, label, limits};
 use crate::ids::{GatewayId, VcnId, VnicId};
 use crate::load::WarningCode;
 use crate::model::{

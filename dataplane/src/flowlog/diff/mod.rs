@@ -344,6 +344,7 @@ pub fn compare<'s>(
     warnings.extend(read.problems.iter().cloned());
     warnings.extend(read.unlisted_warning());
     warnings.extend(read.duplicate_warning());
+    warnings.extend(read.version_warning());
     warnings.extend(cut_before.map(|second| {
         RunWarning::new(
             RunWarningCode::InterruptedAfterReading,
