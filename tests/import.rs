@@ -264,8 +264,9 @@ fn rest_camel_case_bare_lists_and_extra_keys_import_alike() {
 /// OCID type `ipv6` with a private IP's `ip-address` and `vnic-id`) gives
 /// a VNIC its IPv6 addresses when its `vnic get` does not list them: it was
 /// read and ignored without a word.
-#[test]
-fn ipv6_address_objects_give_vnics_their_ipv6_addresses() {
+/// A random scenario (seed 11) with an IPv6 VNIC address, exported: its
+/// files and services, and the scenario they import as.
+fn ipv6_export() -> (zprsim_control::import::Files, String, Scenario) {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     let s = (0..50)
         .map(|_| random_scenario(&mut rng))
@@ -275,31 +276,56 @@ fn ipv6_address_objects_give_vnics_their_ipv6_addresses() {
                 .any(|v| v.private_ips.iter().any(std::net::IpAddr::is_ipv6))
         })
         .expect("a random scenario with an IPv6 VNIC address");
-    let (mut files, services) = oci_export::export(&s);
+    let (files, services) = oci_export::export(&s);
     let (want, _) = round_trip(&s);
-    // Move every VNIC's `ipv6-addresses` into IPv6 objects.
-    let mut objects = Vec::new();
+    (files, services, want)
+}
+
+/// Calls `f` on each `vnic get`'s VNIC (its `data`), writing back those it
+/// changed (`f` returns true); how many.
+fn edit_vnic_gets(
+    files: &mut zprsim_control::import::Files,
+    mut f: impl FnMut(&mut serde_json::Value) -> bool,
+) -> usize {
+    let mut changed = 0;
     for (name, text) in files.iter_mut() {
         if !name.starts_with("network-vnic-get-") {
             continue;
         }
         let mut v: serde_json::Value = serde_json::from_str(text).unwrap();
-        let vnic = v["data"].as_object_mut().unwrap();
+        if f(&mut v["data"]) {
+            *text = v.to_string();
+            changed += 1;
+        }
+    }
+    changed
+}
+
+#[test]
+fn ipv6_address_objects_give_vnics_their_ipv6_addresses() {
+    let (mut files, services, want) = ipv6_export();
+    // Move every VNIC's `ipv6-addresses` into IPv6 objects.
+    let mut objects = Vec::new();
+    edit_vnic_gets(&mut files, |vnic| {
         let id = vnic["id"].as_str().unwrap().to_owned();
         let subnet = vnic["subnet-id"].clone();
-        if let Some(serde_json::Value::Array(v6)) = vnic.remove("ipv6-addresses") {
-            for a in v6 {
-                objects.push(serde_json::json!({
-                    "id": format!("ocid1.ipv6.oc1.iad.{}", objects.len()),
-                    "ip-address": a,
-                    "vnic-id": id,
-                    "subnet-id": subnet,
-                    "lifecycle-state": "AVAILABLE",
-                }));
-            }
+        let Some(serde_json::Value::Array(v6)) = vnic
+            .as_object_mut()
+            .and_then(|o| o.remove("ipv6-addresses"))
+        else {
+            return false;
+        };
+        for a in v6 {
+            objects.push(serde_json::json!({
+                "id": format!("ocid1.ipv6.oc1.iad.{}", objects.len()),
+                "ip-address": a,
+                "vnic-id": id,
+                "subnet-id": subnet,
+                "lifecycle-state": "AVAILABLE",
+            }));
         }
-        *text = v.to_string();
-    }
+        true
+    });
     assert!(!objects.is_empty());
     let without = oci::import(&files, Some(&services)).unwrap();
     let without = load::from_toml_str(&without.toml, "w.toml")
@@ -321,28 +347,13 @@ fn ipv6_address_objects_give_vnics_their_ipv6_addresses() {
 /// session: the whole import failed at the scenario's load).
 #[test]
 fn a_bad_vnic_address_is_left_out_with_a_warning_not_the_whole_import() {
-    let mut rng = ChaCha8Rng::seed_from_u64(11);
-    let s = (0..50)
-        .map(|_| random_scenario(&mut rng))
-        .find(|s| {
-            s.vnics
-                .iter()
-                .any(|v| v.private_ips.iter().any(std::net::IpAddr::is_ipv6))
-        })
-        .expect("a random scenario with an IPv6 VNIC address");
-    let (mut files, services) = oci_export::export(&s);
-    let (want, _) = round_trip(&s);
-    let mut touched = 0;
-    for (name, text) in files.iter_mut() {
-        if !name.starts_with("network-vnic-get-") {
-            continue;
-        }
-        let mut v: serde_json::Value = serde_json::from_str(text).unwrap();
-        let Some(serde_json::Value::Array(v6)) = v["data"].get_mut("ipv6-addresses") else {
-            continue;
+    let (mut files, services, want) = ipv6_export();
+    let touched = edit_vnic_gets(&mut files, |vnic| {
+        let Some(serde_json::Value::Array(v6)) = vnic.get_mut("ipv6-addresses") else {
+            return false;
         };
         let Some(a) = v6.first().and_then(|a| a.as_str()) else {
-            continue;
+            return false;
         };
         // The same address written out in full, one outside every subnet
         // (documentation prefix), one that is not an address.
@@ -357,9 +368,8 @@ fn a_bad_vnic_address_is_left_out_with_a_warning_not_the_whole_import() {
         v6.push(serde_json::json!(full));
         v6.push(serde_json::json!("2001:db8:ffff::1"));
         v6.push(serde_json::json!("fd00::zz"));
-        *text = v.to_string();
-        touched += 1;
-    }
+        true
+    });
     assert!(touched > 0);
     let imported = oci::import(&files, Some(&services)).unwrap();
     let back = load::from_toml_str(&imported.toml, "i.toml")
