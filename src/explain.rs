@@ -150,15 +150,7 @@ fn explain_capture(
     };
     let e = explain::explain_captured(s, compiled, &file, n, found, max_connections(a))
         .map_err(from_explain)?;
-    print_warnings(loaded);
-    if a.json {
-        let mut text = e.json(s, &loaded.warnings)?;
-        text.push('\n');
-        out(&text)?;
-    } else {
-        out(&e.text(s))?;
-    }
-    Ok(ExitCode::SUCCESS)
+    show(a, loaded, || e.json(s, &loaded.warnings), || e.text(s))
 }
 
 /// [`capture_state::Failure`] as the command's.
@@ -169,13 +161,27 @@ fn from_state(e: capture_state::Failure) -> Failure {
     }
 }
 
-/// The scenario's warnings, on standard error.
-fn print_warnings(loaded: &zprsim_control::load::Loaded) {
+/// The scenario's warnings on standard error, then an explanation on
+/// standard output: `json` (a line) with `--json`, else `text`.
+fn show(
+    a: &Args,
+    loaded: &zprsim_control::load::Loaded,
+    json: impl FnOnce() -> serde_json::Result<String>,
+    text: impl FnOnce() -> String,
+) -> Result<ExitCode, Failure> {
     let mut warnings = String::new();
     for w in &loaded.warnings {
         let _ = writeln!(warnings, "{w}");
     }
     crate::err(&warnings);
+    if a.json {
+        let mut t = json()?;
+        t.push('\n');
+        out(&t)?;
+    } else {
+        out(&text())?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `--max-connections`, or `replay`'s default bound.
@@ -239,13 +245,5 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         return explain_capture(a, &loaded, &compiled, cap, n);
     }
     let e = explain::explain_flow(s, &compiled, &request(a)).map_err(from_explain)?;
-    print_warnings(&loaded);
-    if a.json {
-        let mut text = e.json(s, &loaded.warnings)?;
-        text.push('\n');
-        out(&text)?;
-    } else {
-        out(&e.text(s))?;
-    }
-    Ok(ExitCode::SUCCESS)
+    show(a, &loaded, || e.json(s, &loaded.warnings), || e.text(s))
 }

@@ -1148,27 +1148,17 @@ fn replay_and_diff_count_the_drops_owed_to_stand_ins() {
     assert!(new > 0, "{cut}");
 
     // diff: each side's own count.
-    let o = run_in(
-        dir.path(),
-        [
-            "diff",
-            "whole.toml",
-            "cut.toml",
-            pcap.to_str().unwrap(),
-            "--report",
-            "d.json",
-        ],
-    );
-    let d: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("d.json")).unwrap())
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    let diff = |input: &std::path::Path| {
+        let (whole, cut) = (dir.path().join("whole.toml"), dir.path().join("cut.toml"));
+        let run = crate::support::diff_run(dir.path(), whole, cut, &[input], &[]);
+        assert!(run.report.is_object(), "{}", run.stderr);
+        run
+    };
+    let run = diff(&pcap);
+    let d = &run.report;
     assert_eq!(d["before"]["stand_in_drops"], whole["stand_in_drops"]);
     assert_eq!(d["after"]["stand_in_drops"], cut["stand_in_drops"]);
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let said = format!("{}{}", run.stdout, run.stderr);
     assert!(
         said.contains(&format!("{owed} of {dropped} drop(s)")),
         "{said}"
@@ -1195,20 +1185,8 @@ fn replay_and_diff_count_the_drops_owed_to_stand_ins() {
         "flow logs: {owed} of {dropped} ({whole_dropped} in the whole export)"
     );
     // diff on flow logs: each side's own count, as replay's.
-    let o = run_in(
-        dir.path(),
-        [
-            "diff",
-            "whole.toml",
-            "cut.toml",
-            log.to_str().unwrap(),
-            "--report",
-            "fd.json",
-        ],
-    );
-    let d: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("fd.json")).unwrap())
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    let run = diff(&log);
+    let d = &run.report;
     assert_eq!(
         d["before"]["stand_in_drops"],
         serde_json::json!({"packets": 0, "flows": 0})
@@ -1217,17 +1195,17 @@ fn replay_and_diff_count_the_drops_owed_to_stand_ins() {
     // stand-in left untracked (judged first in its second here), and
     // `diff` counts through the same code (`RecordsOwed`): equal.
     let (diff_owed, diff_records) = (
-        n(&d, "/after/stand_in_drops/packets"),
-        n(&d, "/after/stand_in_drops/flows"),
+        n(d, "/after/stand_in_drops/packets"),
+        n(d, "/after/stand_in_drops/flows"),
     );
     assert_eq!((diff_owed, diff_records), (owed, records));
     assert!(diff_owed >= dropped - whole_dropped, "{diff_owed}");
     assert!(
-        String::from_utf8_lossy(&o.stdout).contains(&format!(
+        run.stdout.contains(&format!(
             "{diff_owed} of {dropped} drop(s) ({diff_records} record(s)) owed to stand-ins"
         )),
         "{}",
-        String::from_utf8_lossy(&o.stdout)
+        run.stdout
     );
 }
 
