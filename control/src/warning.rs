@@ -57,12 +57,16 @@ pub enum WarningCode {
     /// and the last of an IPv4 block): no real VNIC can, and packets to or
     /// from the last one, the block's broadcast address, drop at route.
     ReservedAddress,
+    /// Two objects of one kind are named by one text in two Unicode
+    /// normalizations (NFC and NFD): they print alike, and a reference
+    /// finds only the one written like it.
+    LookalikeNames,
 }
 
 impl WarningCode {
     /// Every scenario warning code, in declaration order (its test's
     /// exhaustive `match` reminds of it when a code is added).
-    pub const ALL: [WarningCode; 10] = [
+    pub const ALL: [WarningCode; 11] = [
         WarningCode::OptionIgnored,
         WarningCode::OciLimit,
         WarningCode::UnknownAttribute,
@@ -73,6 +77,7 @@ impl WarningCode {
         WarningCode::Ipv4OnlyGateway,
         WarningCode::PublicIpWithoutIpv4,
         WarningCode::ReservedAddress,
+        WarningCode::LookalikeNames,
     ];
 
     /// The code as written in JSON (`oci-limit`).
@@ -89,6 +94,7 @@ impl WarningCode {
             WarningCode::Ipv4OnlyGateway => "ipv4-only-gateway",
             WarningCode::PublicIpWithoutIpv4 => "public-ip-without-ipv4",
             WarningCode::ReservedAddress => "reserved-address",
+            WarningCode::LookalikeNames => "lookalike-names",
         }
     }
 }
@@ -146,6 +152,7 @@ mod tests {
             WarningCode::Ipv4OnlyGateway => 7,
             WarningCode::PublicIpWithoutIpv4 => 8,
             WarningCode::ReservedAddress => 9,
+            WarningCode::LookalikeNames => 10,
         }
     }
 

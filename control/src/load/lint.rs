@@ -68,6 +68,12 @@ pub(crate) fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> String {
+    let candidates: Vec<&str> = candidates.into_iter().collect();
+    // One text in another Unicode normalization prints alike: "did you
+    // mean `café`?" would name what the user typed.
+    if let Some(h) = super::lookalike::hint(word, candidates.iter().copied()) {
+        return h;
+    }
     closest(word, candidates)
         .map(|c| format!("; did you mean `{c}`?"))
         .unwrap_or_default()

@@ -58,6 +58,7 @@ mod fast_toml;
 #[cfg(test)]
 mod fast_toml_tests;
 pub(crate) mod lint;
+mod lookalike;
 pub(crate) mod names;
 mod raw;
 mod resolve;

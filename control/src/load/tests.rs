@@ -1721,3 +1721,63 @@ error_case!(
     "[[subnet]]\nname = \"m\"\nvcn = \"v\"\ncidr_block = \"10.0.2.0/24\"\nipv4_cidr_blocks = [\"10.0.3.0/24\", \"10.0.1.128/25\"]\n",
     "s.toml:12:36: error: in subnet `m`, field `ipv4_cidr_blocks`: cidr block `10.0.1.128/25` overlaps cidr block `10.0.1.0/24` of subnet `s`"
 );
+
+/// QA round 24 (Q3): `café` typed as `e` + U+0301 (NFD, as macOS writes
+/// names) and as U+00E9 (NFC) loaded as two NSGs that print alike, without
+/// a word; a reference written the other way failed with "did you mean
+/// `café`?", the text the user had typed. Two such names of one kind are
+/// a warning naming both; a reference's error says how the two differ;
+/// a ZPL attribute value so written is told apart from the one carried.
+#[test]
+fn names_equal_under_unicode_normalization_are_told_apart() {
+    let (nfc, nfd) = ("caf\u{e9}", "cafe\u{301}");
+    let nsg = |n: &str| format!("[[nsg]]\nname = \"{n}\"\nvcn = \"v\"\n");
+    let w = toml_warnings(&with_base(&format!("{}{}", nsg(nfc), nsg(nfd))));
+    assert_eq!(
+        w,
+        [format!(
+            "s.toml:12:8: warning: nsg `{nfd}` and nsg `{nfc}` (line 9) are one name in two Unicode normalizations (`cafe\\u{{301}}` and `caf\\u{{e9}}`): they print alike but are two objects, and a reference finds the one written like it, character for character"
+        )]
+    );
+    // Either order, and a name that normalizes to an ASCII one (U+212A
+    // KELVIN SIGN is `K`).
+    assert_eq!(
+        toml_warnings(&with_base(&format!("{}{}", nsg(nfd), nsg(nfc)))).len(),
+        1
+    );
+    assert_eq!(
+        toml_warnings(&with_base(&format!("{}{}", nsg("K"), nsg("\u{212a}")))).len(),
+        1
+    );
+    // Two objects of different kinds, or two distinct accented names: no warning.
+    assert!(toml_warnings(&with_base(&format!("{}{}", nsg(nfc), nsg("caf\u{e8}")))).is_empty());
+    // A reference written unlike the only name.
+    let vnic = format!(
+        "{}[[vnic]]\nname = \"a\"\nsubnet = \"s\"\nprivate_ips = [\"10.0.1.5\"]\nnsgs = [\"{nfc}\"]\n",
+        nsg(nfd)
+    );
+    assert_eq!(
+        toml_err(&with_base(&vnic)).to_string(),
+        format!(
+            "s.toml:15:9: error: in vnic `a`, field `nsgs`: no nsg has the name or id `{nfc}`; `{nfd}` (`cafe\\u{{301}}`) is the same text in another Unicode normalization (this is `caf\\u{{e9}}`): names, ids and attribute values match character for character, so write it as that one is written"
+        )
+    );
+    // A ZPL attribute value written unlike the one a VNIC carries.
+    let zpr = format!(
+        "[[vnic]]\nname = \"a\"\nsubnet = \"s\"\nprivate_ips = [\"10.0.1.5\"]\nsecurity_attributes = {{ app = {{ role = {{ value = \"{nfc}\" }} }} }}\n[[zpr_policy]]\nname = \"p\"\nstatements = [\"in n.vcn:v VCN allow 'app.role:{nfd}' endpoints to connect to '10.0.0.0/8'\"]\n"
+    );
+    let l = from_toml_str(&with_base(&zpr), "s.toml").unwrap();
+    let unknown: Vec<String> = l
+        .warnings
+        .iter()
+        .filter(|w| w.code == crate::warning::WarningCode::UnknownAttribute)
+        .map(|w| w.message.clone())
+        .filter(|m| m.contains("app.role"))
+        .collect();
+    assert_eq!(unknown.len(), 1, "{unknown:?}");
+    assert!(
+        unknown[0].ends_with("(`'app.role:caf\\u{e9}'`) is the same text in another Unicode normalization (this is `'app.role:cafe\\u{301}'`): names, ids and attribute values match character for character, so write it as that one is written"),
+        "{}",
+        unknown[0]
+    );
+}

@@ -17,7 +17,8 @@ type HashSet<K> = std::collections::HashSet<K, ahash::RandomState>;
 
 use super::raw::{RawScenario, Sp};
 use super::{
-    Format, Jobs, LoadError, Loaded, Positions, SourceFiles, Warning, WarningCode, lint, names,
+    Format, Jobs, LoadError, Loaded, Positions, SourceFiles, Warning, WarningCode, lint, lookalike,
+    names,
 };
 use crate::ids::{IdOverflow, ServiceId, VcnId};
 use crate::model::{Options, Scenario, ZprOnlyMode};
@@ -298,6 +299,45 @@ fn id<T>(r: Result<T, IdOverflow>, ctx: &Ctx<'_>) -> Res<T> {
     r.map_err(|e| ctx.err(None, "", "", e.to_string()))
 }
 
+/// Warns when `name` (not ASCII) is, in another Unicode normalization, the
+/// name of an object of `kind` registered before (`alike` holds the
+/// non-ASCII ones by their NFC form; an ASCII one is in `ix`).
+fn lookalike_name(
+    ctx: &mut Ctx<'_>,
+    kind: Kind,
+    name: &Sp<String>,
+    alike: &mut HashMap<String, (String, Option<usize>)>,
+    ix: &Index<'_>,
+    name_pos: &[Option<usize>],
+) {
+    let key = lookalike::key(&name.value);
+    let first = match alike.get(&key) {
+        Some((other, at)) => Some((other.clone(), *at)),
+        None => ix
+            .by_name
+            .get_key_value(key.as_str())
+            .map(|(other, &i)| (other.to_string(), name_pos.get(i).copied().flatten())),
+    };
+    let Some((other, at)) = first else {
+        alike.insert(key, (name.value.clone(), name.start()));
+        return;
+    };
+    let line = at.map_or_else(String::new, |p| {
+        format!(" (line {})", ctx.positions.line_col(p).0)
+    });
+    let word = kind.word();
+    ctx.warn(
+        WarningCode::LookalikeNames,
+        name.start(),
+        format!(
+            "{word} `{}` and {word} `{other}`{line} are one name in two Unicode normalizations (`{}` and `{}`): they print alike but are two objects, and a reference finds the one written like it, character for character",
+            name.value,
+            lookalike::spelled(&name.value),
+            lookalike::spelled(&other)
+        ),
+    );
+}
+
 /// Registers the names and ids of one kind, rejecting duplicates.
 fn build_index<'r>(
     ctx: &mut Ctx<'r>,
@@ -313,6 +353,8 @@ fn build_index<'r>(
         by_id: HashMap::default(),
     };
     let mut name_pos: Vec<Option<usize>> = Vec::with_capacity(n);
+    // The non-ASCII names by their NFC form ([`lookalike`]).
+    let mut alike: HashMap<String, (String, Option<usize>)> = HashMap::default();
     for (i, (name, oid)) in items.enumerate() {
         // Formatted only for a message: this runs for every object.
         let object = || label(kind, &name.value);
@@ -347,6 +389,9 @@ fn build_index<'r>(
                     name.value
                 ),
             ));
+        }
+        if !name.value.is_ascii() {
+            lookalike_name(ctx, kind, name, &mut alike, &ix, &name_pos);
         }
         ix.by_name.insert(&name.value, i);
         name_pos.push(name.start());
