@@ -317,6 +317,13 @@ fn a_reader_share_of_the_shards_gives_the_plain_split_outputs() {
                     // thread then finishes its open flows, timed apart).
                     assert!(o.loops_s <= o.duration_s, "{what}");
                     assert_eq!(o.cpu.workers_finish_s.len(), workers, "{what}");
+                    // The reader's share's finish is timed too (where the
+                    // system tells a thread's CPU time, as the reader's).
+                    assert_eq!(
+                        o.cpu.reader_finish_s.is_some(),
+                        shards > 0 && o.cpu.reader_s.is_some(),
+                        "{what}"
+                    );
                     assert_eq!(got.verdicts, pgot.verdicts, "{what}");
                     for (x, y) in plain.scenarios.iter().zip(&o.scenarios) {
                         assert_eq!(x.counters, y.counters, "{what}");

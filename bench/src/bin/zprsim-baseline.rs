@@ -17,8 +17,11 @@
 //! (which has no flows to end) is timed over, and every rate of
 //! docs/benchmarks.md before the thirty-first session. Each unit then ends
 //! its open flows (flow records finished and spooled) on its own thread:
-//! that finish is reported on its own line (its wall time to the join, the
-//! worker threads' CPU time for it, and the whole pass's rate with it).
+//! that finish is reported on its own line: the wall time from the packet
+//! phase's end to the join of every thread (the units' finish, and the
+//! writer's drain with `--write`), the judging units' CPU time for the
+//! finish (the worker threads' and the reader's share's, apart), and the
+//! whole pass's rate.
 //! Beside each rate: the CPU time per
 //! packet of the reader, the workers (summed) and the writer, from the
 //! scheduler's own count, which says what limits the engine even on a
@@ -114,8 +117,8 @@ fn run(a: &Args) -> Result<(), String> {
     let mut one = None;
     for &w in &a.workers {
         for &rs in &a.reader_shards {
-            let (mut rates, mut whole, mut finish, mut finish_cpu) =
-                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            let (mut rates, mut whole, mut finish, mut finish_cpu, mut reader_finish) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
             let (mut reader, mut judging, mut workers, mut busiest, mut writer) =
                 (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
             let mut plan = None;
@@ -146,6 +149,7 @@ fn run(a: &Args) -> Result<(), String> {
                 finish.push((o.duration_s - o.loops_s).max(0.0) * 1e3);
                 let per = |s: f64| s * 1e9 / records.max(1.0);
                 finish_cpu.push(o.cpu.workers_finish_s.iter().flatten().sum::<f64>() * 1e3);
+                reader_finish.push(o.cpu.reader_finish_s.unwrap_or(0.0) * 1e3);
                 plan = Some(o.plan);
                 reader.push(o.cpu.reader_s.map_or(f64::NAN, per));
                 judging.push(o.cpu.reader_judging_s.map_or(0.0, per));
@@ -189,9 +193,11 @@ fn run(a: &Args) -> Result<(), String> {
                 median(writer)
             );
             println!(
-                "  finish of open flows: {:.1} ms after the packet phase (worker threads' CPU {:.1} ms); with it {:.2} Mpps",
+                "  finish of open flows: {:.1} ms from the packet phase's end to the join (the units' finish{}); CPU for it: worker threads {:.1} ms, reader's share {:.1} ms; with it {:.2} Mpps",
                 median(finish),
+                if a.write { ", the writer's drain" } else { "" },
                 median(finish_cpu),
+                median(reader_finish),
                 median(whole) / 1e6,
             );
         }

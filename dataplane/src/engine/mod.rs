@@ -347,7 +347,8 @@ pub struct EngineOutput {
     /// Reading stopped early on request ([`EngineConfig::stop`]).
     pub interrupted: bool,
     /// Seconds of the pass: the packet phase, then each judging unit's
-    /// finish of its open flows (on its own thread), to the join.
+    /// finish of its open flows (on its own thread) and the writer's
+    /// drain, to the join of every thread.
     pub duration_s: f64,
     /// Seconds from the pass's start to the end of the last judging unit's
     /// loop over its packets (the reader's share: the end of the reading):
@@ -390,6 +391,9 @@ pub struct ThreadCpu {
     pub workers_s: Vec<Option<f64>>,
     /// Each worker thread's finish of its open flows after its loop.
     pub workers_finish_s: Vec<Option<f64>>,
+    /// The reader's share's finish of its open flows (on the reader's
+    /// thread, after the reading), when it had a share.
+    pub reader_finish_s: Option<f64>,
     /// The writer, when there was one.
     pub writer_s: Option<Option<f64>>,
 }
@@ -1375,6 +1379,7 @@ fn run_with<X: Extra>(
             reader_judging_s: None,
             workers_s: Vec::with_capacity(n),
             workers_finish_s: Vec::with_capacity(n),
+            reader_finish_s: None,
             writer_s: None,
         };
         if let Some(o) = own {
@@ -1382,7 +1387,9 @@ fn run_with<X: Extra>(
             let s = o.worker.busy_ns as f64 / 1e9;
             cpu.reader_judging_s = Some(s);
             // Finished while the worker threads judge their last batches.
+            let t = thread_cpu_ns();
             workers.push(o.worker.finish());
+            cpu.reader_finish_s = cpu_since(t);
         }
         for h in handles {
             let (w, c, f, l) = h
