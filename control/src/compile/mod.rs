@@ -34,6 +34,7 @@
 
 mod build;
 mod dump;
+mod hot;
 pub mod lpm;
 pub mod prefix;
 mod rule_text;

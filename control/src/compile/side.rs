@@ -44,8 +44,8 @@ impl Compiled {
         let cs = self.address_class(p.src);
         let cd = self.address_class(p.dst);
         let svc = self.service_class(p.proto, p.l4);
-        let a = self.class_info(cs);
-        let b = self.class_info(cd);
+        let a = &self.hot[cs.index()];
+        let b = &self.hot[cd.index()];
         let mut rules = [None; 5];
         if (a.flags | b.flags) & (ClassInfo::EXEMPT | ClassInfo::UNDELIVERABLE) != 0 {
             return before_layers(a, b);

@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use super::hot::HotClass;
 use super::lpm::Lpm;
 use super::prefix::Pfx;
 use super::service::ServiceClasses;
@@ -113,7 +114,7 @@ impl RouteEntry {
 
 /// Where one profile's (or one container's) table lives inside a
 /// [`SidedLayer`]: 16 bytes, four to a cache line.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct ProfileSlot {
     /// The profile's peer remap row in [`SidedLayer::peer_bits`]: its
     /// first bit (a multiple of 16) plus, in bits 0-2, the base-2 log of
@@ -547,19 +548,25 @@ impl SecurityLayer {
     #[inline(always)]
     #[must_use]
     pub fn lookup(&self, profile: ProfileId, peer: u32, svc: u32) -> Entry {
+        self.lookup_fold(profile, self.peers[peer as usize], svc)
+    }
+
+    /// [`SecurityLayer::lookup`] given the peer's fold (`peers[peer]`,
+    /// which the judgement finds in the peer's [`HotClass`]).
+    #[inline(always)]
+    pub(super) fn lookup_fold(&self, profile: ProfileId, f: PeerFold, svc: u32) -> Entry {
         // The layout tested once for all the profile's containers.
         if self.tables.narrow {
-            self.lookup_as::<true>(profile, peer, svc)
+            self.lookup_as::<true>(profile, f, svc)
         } else {
-            self.lookup_as::<false>(profile, peer, svc)
+            self.lookup_as::<false>(profile, f, svc)
         }
     }
 
-    /// [`SecurityLayer::lookup`] for a known layout of the tables.
+    /// [`SecurityLayer::lookup_fold`] for a known layout of the tables.
     #[inline(always)]
-    fn lookup_as<const NARROW: bool>(&self, profile: ProfileId, peer: u32, svc: u32) -> Entry {
+    fn lookup_as<const NARROW: bool>(&self, profile: ProfileId, f: PeerFold, svc: u32) -> Entry {
         let m = &self.profiles[profile.index()];
-        let f = self.peers[peer as usize];
         let n = m.n as usize;
         let mut acc = 0u32;
         // Branch-free (a branch on the loaded entry would make the next
@@ -759,6 +766,8 @@ pub struct Stats {
 pub struct Compiled {
     pub(super) lpm: Lpm,
     pub(super) classes: Vec<ClassInfo>,
+    /// What the judgement reads of each class, one line a class.
+    pub(super) hot: Vec<HotClass>,
     pub(super) services: ServiceClasses,
     pub(super) n_route: u32,
     pub(super) route: Vec<u32>,
@@ -803,6 +812,11 @@ impl Compiled {
                 "classes",
                 "info",
                 self.classes.len() * std::mem::size_of::<ClassInfo>(),
+            ),
+            (
+                "classes",
+                "hot",
+                self.hot.len() * std::mem::size_of::<HotClass>(),
             ),
             ("route", "entries", self.route.len() * 4),
         ];
@@ -864,20 +878,20 @@ impl Compiled {
         let cs = self.address_class(p.src);
         let cd = self.address_class(p.dst);
         let svc = self.service_class(p.proto, p.l4);
-        self.judge_infos(self.classes[cs.index()], self.classes[cd.index()], svc, ctx)
+        self.judge_infos(&self.hot[cs.index()], &self.hot[cd.index()], svc, ctx)
     }
 
     /// Judges a packet given its classes.
     #[inline]
     #[must_use]
     pub fn judge_classes(&self, cs: ClassId, cd: ClassId, svc: u32, ctx: Context) -> Fast {
-        self.judge_infos(self.classes[cs.index()], self.classes[cd.index()], svc, ctx)
+        self.judge_infos(&self.hot[cs.index()], &self.hot[cd.index()], svc, ctx)
     }
 
-    /// Judges a packet given its classes' infos: every table read after
-    /// the class infos.
+    /// Judges a packet given its classes' hot infos: every table read
+    /// after them.
     #[inline(always)]
-    pub(super) fn judge_infos(&self, a: ClassInfo, b: ClassInfo, svc: u32, ctx: Context) -> Fast {
+    pub(super) fn judge_infos(&self, a: &HotClass, b: &HotClass, svc: u32, ctx: Context) -> Fast {
         let mut rules = [None; 5];
         if (a.flags | b.flags) & (ClassInfo::EXEMPT | ClassInfo::UNDELIVERABLE) != 0 {
             return before_layers(a, b);
@@ -921,34 +935,38 @@ impl Compiled {
     /// would discard the later reads and start them again). A layer whose
     /// VNIC has no profile reads nothing (its entry stays 0).
     #[inline(always)]
-    pub(super) fn reads(&self, a: ClassInfo, b: ClassInfo, svc: u32) -> Reads {
+    pub(super) fn reads(&self, a: &HotClass, b: &HotClass, svc: u32) -> Reads {
         Reads {
             route: RouteEntry(self.route[(a.route * self.n_route + b.route) as usize]),
-            egress: sec_read(&self.egress, a.sec_profile, b.eg_peer, svc),
-            ingress: sec_read(&self.ingress, b.sec_profile, a.in_peer, svc),
-            zpr_egress: zpr_read(&self.zpr_egress, a.zpr_profile, b.zpr_peer, svc),
-            zpr_ingress: zpr_read(&self.zpr_ingress, b.zpr_profile, a.zpr_peer, svc),
+            egress: sec_read(&self.egress, a.sec_profile, b.eg_fold, svc),
+            ingress: sec_read(&self.ingress, b.sec_profile, a.in_fold, svc),
+            zpr_egress: zpr_read(&self.zpr_egress, a, a.zpr_egress, b.zpr_peer, svc),
+            zpr_ingress: zpr_read(&self.zpr_ingress, b, b.zpr_ingress, a.zpr_peer, svc),
         }
     }
 }
 
-/// A security layer's entry for a VNIC's profile (0 without one).
+/// A security layer's entry for a VNIC's profile (0 without one), the
+/// peer's fold given.
 // Functions, not closures, so they can be forced inline: as a closure the
 // ZPR read was compiled out of line.
 #[inline(always)]
-fn sec_read(layer: &SecurityLayer, profile: Option<ProfileId>, peer: u32, svc: u32) -> Entry {
+fn sec_read(layer: &SecurityLayer, profile: Option<ProfileId>, f: PeerFold, svc: u32) -> Entry {
     match profile {
-        Some(p) => layer.lookup(p, peer, svc),
+        Some(p) => layer.lookup_fold(p, f, svc),
         None => Entry(0),
     }
 }
 
-/// A ZPR layer's entry for a VNIC's ZPR profile (0 without one).
+/// A ZPR layer's entry for the checked VNIC's class `me`, through its
+/// ZPR profile's slot in that layer (copied in the class: no read of
+/// `slots`); 0 without a profile.
 #[inline(always)]
-fn zpr_read(layer: &SidedLayer, profile: Option<ProfileId>, peer: u32, svc: u32) -> Entry {
-    match profile {
-        Some(p) => layer.lookup(p.raw(), peer, svc),
-        None => Entry(0),
+fn zpr_read(layer: &SidedLayer, me: &HotClass, slot: ProfileSlot, peer: u32, svc: u32) -> Entry {
+    if me.has_zpr() {
+        layer.lookup_slot(slot, peer, svc)
+    } else {
+        Entry(0)
     }
 }
 
@@ -967,7 +985,7 @@ pub(super) struct Reads {
 /// stage that drops, if one does.
 #[inline]
 pub(super) fn source_layers(
-    a: ClassInfo,
+    a: &HotClass,
     rd: &Reads,
     reply: bool,
     t: Tracking,
@@ -995,7 +1013,7 @@ pub(super) fn source_layers(
 /// `rules` and its tracking in `tracking`: the stage that drops, if it does.
 #[inline]
 pub(super) fn destination_layer(
-    b: ClassInfo,
+    b: &HotClass,
     rd: &Reads,
     reply: bool,
     t: Tracking,
@@ -1023,14 +1041,16 @@ pub(super) fn destination_layer(
 #[inline]
 pub(super) fn zpr_step(
     check: ZprCheck,
-    me: ClassInfo,
+    me: &HotClass,
     e: Entry,
     reply: bool,
     t: Tracking,
     rules: &mut [Option<RuleId>; 5],
     tracking: &mut Tracking,
 ) -> Option<(bool, bool)> {
-    me.zpr_profile?;
+    if !me.has_zpr() {
+        return None;
+    }
     let audited = me.flags & ClassInfo::ZPR_AUDITED != 0;
     let tracked = reply && if audited { t.zpr_audit } else { t.zpr };
     let (ok, stateful) = if tracked {
@@ -1082,7 +1102,7 @@ pub(super) fn split_context(ctx: Context) -> (bool, Tracking) {
 /// [`ClassInfo::UNDELIVERABLE`]) dropped at route with no rule, as the
 /// reference evaluator's `route_layer` checks both before any table.
 #[cold]
-pub(super) fn before_layers(a: ClassInfo, b: ClassInfo) -> Fast {
+pub(super) fn before_layers(a: &HotClass, b: &HotClass) -> Fast {
     if (a.flags | b.flags) & ClassInfo::EXEMPT != 0 {
         exempt()
     } else {

@@ -60,6 +60,7 @@ fn default_config_compiles_and_counts() {
     let parts = c.lpm.bytes()
         + c.services.bytes()
         + c.classes.len() * std::mem::size_of::<ClassInfo>()
+        + c.hot.len() * 64
         + c.route.len() * 4
         + c.egress.bytes()
         + c.ingress.bytes()
@@ -359,6 +360,48 @@ fn fast_and_class_info_sizes() {
     );
     assert_eq!(std::mem::size_of::<ClassInfo>(), 32);
     assert_eq!(std::mem::align_of::<ClassInfo>(), 32);
+    assert_eq!(std::mem::size_of::<hot::HotClass>(), 64);
+    assert_eq!(std::mem::align_of::<hot::HotClass>(), 64);
+}
+
+/// The default config (wide cells on small layers) and one that makes
+/// every layer narrow (`u16` cells).
+fn both_cell_layouts() -> [Config; 2] {
+    [
+        Config::default(),
+        Config {
+            narrow_cells_from_bytes: 0,
+            ..Config::default()
+        },
+    ]
+}
+
+/// Every class's hot line holds its own ids and the peer folds and ZPR
+/// slots they name, read from the finished layers (a class with a ZPR
+/// profile and one without, in both cell layouts).
+#[test]
+fn hot_classes_hold_the_folds_and_slots_their_ids_name() {
+    let s = scenario();
+    for cfg in both_cell_layouts() {
+        let c = Compiled::new(&s, &cfg).unwrap();
+        assert_eq!(c.hot.len(), c.classes.len());
+        let mut with_zpr = 0;
+        for (info, h) in c.classes.iter().zip(&c.hot) {
+            assert_eq!(h.route, info.route);
+            assert_eq!(h.flags & !hot::HotClass::ZPR, info.flags);
+            assert_eq!(h.sec_profile, info.sec_profile);
+            assert_eq!(h.zpr_peer, info.zpr_peer);
+            assert_eq!(h.eg_fold, c.egress.peers[info.eg_peer as usize]);
+            assert_eq!(h.in_fold, c.ingress.peers[info.in_peer as usize]);
+            assert_eq!(h.has_zpr(), info.zpr_profile.is_some());
+            if let Some(p) = info.zpr_profile {
+                with_zpr += 1;
+                assert_eq!(h.zpr_egress, c.zpr_egress.slots[p.index()]);
+                assert_eq!(h.zpr_ingress, c.zpr_ingress.slots[p.index()]);
+            }
+        }
+        assert!(with_zpr > 0 && with_zpr < c.classes.len());
+    }
 }
 
 // -------------------------------------------- containers past the inline --
@@ -402,13 +445,7 @@ nsgs = ["n1", "n2", "n3"]
         ));
     }
     let s = from_toml_str(&t, "members.toml").unwrap().scenario;
-    for cfg in [
-        Config::default(),
-        Config {
-            narrow_cells_from_bytes: 0,
-            ..Config::default()
-        },
-    ] {
+    for cfg in both_cell_layouts() {
         let c = Compiled::new(&s, &cfg).unwrap();
         let y = c.class_info(c.address_class("10.0.1.20".parse().unwrap()));
         let p = y.sec_profile.unwrap();

@@ -5,6 +5,7 @@ use std::net::Ipv4Addr;
 use std::time::Instant;
 
 use super::HashMap;
+use super::hot::{HotClass, hot_classes};
 use super::lpm::Lpm;
 use super::prefix::{NodeId, Pfx, PrefixTree};
 use super::service::{ServiceClasses, ServiceCond};
@@ -942,9 +943,11 @@ impl<'a> Builder<'a> {
             + ingress.cells()
             + zpr_egress.cells()
             + zpr_ingress.cells();
+        let hot = hot_classes(&classes, &egress, &ingress, [&zpr_egress, &zpr_ingress])?;
         let table_bytes = lpm.bytes()
             + services.bytes()
             + classes.len() * std::mem::size_of::<ClassInfo>()
+            + hot.len() * std::mem::size_of::<HotClass>()
             + route.len() * 4
             + egress.bytes()
             + ingress.bytes()
@@ -981,6 +984,7 @@ impl<'a> Builder<'a> {
         Ok(Compiled {
             lpm,
             classes,
+            hot,
             services,
             n_route,
             route,
