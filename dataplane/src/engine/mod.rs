@@ -81,7 +81,7 @@ use crate::judge::Counters;
 use crate::parse::{self, Parsed, parse_frame};
 use crate::pcap_out::{OutFormat, PcapOut};
 use crate::state_table::Keys;
-use crate::unjudged::{self, Unjudged};
+use crate::unjudged;
 use crate::warning::{RunWarning, RunWarningCode};
 use flows::Extra;
 
@@ -1032,21 +1032,20 @@ impl<X: Extra> Reader<'_, X> {
     #[cold]
     #[inline(never)]
     fn take_slow(&mut self, rec: Rec, data: &[u8], input: usize) -> u8 {
-        match parse_frame(rec.linktype, data) {
+        let parsed = parse_frame(rec.linktype, data);
+        // The one classification explain and the summary use too (cooked
+        // `lo` frames included).
+        if let Some(why) = unjudged::classify_frame(rec.linktype, data, &parsed) {
+            self.counters.count_unjudged(why);
+            return NON_IP;
+        }
+        match parsed {
             Parsed::Ip(meta) => {
-                if let Some(why) = unjudged::classify(rec.linktype, data, &meta.packet) {
-                    self.counters.count_unjudged(why);
-                    return NON_IP;
-                }
                 let shard = u16::try_from(conntrack::shard_of(&meta.packet)).unwrap_or(0);
                 self.send_to_worker(rec, shard, u32::try_from(input).unwrap_or(u32::MAX))
             }
             Parsed::NonIp => {
-                if parse::is_loopback_frame(rec.linktype, data) {
-                    self.counters.count_unjudged(Unjudged::Loopback);
-                } else {
-                    self.counters.non_ip += 1;
-                }
+                self.counters.non_ip += 1;
                 NON_IP
             }
             Parsed::UnsupportedLinkType(lt) => {
