@@ -6,6 +6,8 @@
 
 mod bench;
 mod check;
+#[cfg(test)]
+mod cli_surface;
 mod diff;
 mod explain;
 mod flowlog;
