@@ -1104,8 +1104,18 @@ fn new_objects_leave_what_they_say(seeds: std::ops::Range<u64>) -> (usize, usize
         let r = verify::run(&s, &c, &paths, &limits).unwrap();
         // Every path's hints at once: the copy with every new object
         // compiles and is judged.
-        if let Some(t) =
-            verify::together(&s, &Config::default(), &paths, &r, &limits, &|| false).unwrap()
+        if let Some(t) = verify::together(
+            &verify::Job {
+                scenario: &s,
+                compiled: &c,
+                paths: &paths,
+                limits: &limits,
+                stop: &|| false,
+            },
+            &Config::default(),
+            &r,
+        )
+        .unwrap()
         {
             assert!(t.error.is_none(), "seed {seed}: {t:?}");
             together += 1;

@@ -833,7 +833,14 @@ fn a_hostile_expectations_file_is_refused_before_any_judgement() {
     };
     // 2,000 classes on each side: 4,000,000 class pairs (+ 16 sampled) at
     // every run of the first path already.
-    let err = verify::run_until(&s, &c, &paths, &limits, &stop).unwrap_err();
+    let job = |limits| verify::Job {
+        scenario: &s,
+        compiled: &c,
+        paths: &paths,
+        limits,
+        stop: &stop,
+    };
+    let err = verify::run_until(&job(&limits)).unwrap_err();
     assert_eq!(
         err,
         verify::RunError::Limit(format!(
@@ -846,7 +853,7 @@ fn a_hostile_expectations_file_is_refused_before_any_judgement() {
         max_endpoints: 3_000,
         ..Limits::default()
     };
-    let err = verify::run_until(&s, &c, &paths, &few, &stop).unwrap_err();
+    let err = verify::run_until(&job(&few)).unwrap_err();
     assert_eq!(
         err,
         verify::RunError::Limit(

@@ -83,7 +83,7 @@ use crate::verdict::{Stage, Verdict};
 pub use fix::{Edit, Target, apply, apply_all};
 pub use gate::{HintsGate, hints_gate, run_with_together};
 pub use junit::junit;
-pub use run::{SAMPLED_PAIRS, path_port_runs, port_runs, run, run_until, run_until_with};
+pub use run::{Job, SAMPLED_PAIRS, path_port_runs, port_runs, run, run_until, run_until_with};
 pub use selector::Selector;
 pub use stand_in::{Failing, closing as stand_in_closing, notes as stand_in_notes};
 pub use summary::{summary, together_text};

@@ -144,7 +144,14 @@ fn a_stopped_run_holds_the_paths_judged_whole_and_says_so() {
             looks.set(looks.get() + 1);
             looks.get() > k
         };
-        let r = super::run_until(&s, &c, &paths, &limits, &stop).unwrap();
+        let r = super::run_until(&super::Job {
+            scenario: &s,
+            compiled: &c,
+            paths: &paths,
+            limits: &limits,
+            stop: &stop,
+        })
+        .unwrap();
         assert!(r.interrupted);
         assert_eq!(r.paths.len(), k, "stopped at look {}", k + 1);
         for (x, y) in r.paths.iter().zip(&whole.paths) {
