@@ -21,7 +21,6 @@
 //! scenario; the keys the rest of the compile reads (with their lists)
 //! are made at the join, once per distinct key of a part.
 
-use std::collections::BTreeSet;
 use std::hash::Hash;
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -59,9 +58,9 @@ pub(super) struct Marks<'m> {
     pub(super) eg: &'m [bool],
     pub(super) ingress: &'m [bool],
     pub(super) zpr: &'m [bool],
-    /// NSGs named by a rule of each direction.
-    pub(super) eg_nsgs: &'m BTreeSet<NsgId>,
-    pub(super) in_nsgs: &'m BTreeSet<NsgId>,
+    /// Per NSG: whether a rule of each direction names it.
+    pub(super) eg_nsgs: &'m [bool],
+    pub(super) in_nsgs: &'m [bool],
     pub(super) exempt_node: NodeId,
     pub(super) in_lost_subnet: &'m [bool],
     pub(super) undelivered: &'m [bool],
@@ -218,7 +217,7 @@ impl<'s> Builder<'s> {
             .nodes
             .get(m.exempt_node as usize)
             .is_some_and(|p| p.len == 16);
-        let mut membership = |ident: Ident, set: &BTreeSet<NsgId>, sets: &mut Interner<_>| {
+        let mut membership = |ident: Ident, named: &[bool], sets: &mut Interner<_>| {
             members.clear();
             if let Ident::Vnic(v) = ident {
                 members.extend(
@@ -226,7 +225,7 @@ impl<'s> Builder<'s> {
                         .nsgs
                         .iter()
                         .copied()
-                        .filter(|x| set.contains(x)),
+                        .filter(|x| named.get(x.index()).copied().unwrap_or(false)),
                 );
                 members.sort_unstable();
                 members.dedup();

@@ -85,8 +85,8 @@ struct Builder<'a> {
     route_rule_gid: HashMap<(RouteTableId, u32), u32>,
     sec_rule_gid: HashMap<RuleRef, u32>,
     stmt_gid: Vec<u32>,
-    /// VNIC holding each host node.
-    vnic_at: HashMap<NodeId, VnicId>,
+    /// VNIC holding each node (a host node), by node.
+    vnic_at: Vec<Option<VnicId>>,
     /// Whether a service label's CIDR covers each node (the ZPR tables ask
     /// it of every peer of every profile).
     osn_cover: Vec<bool>,
@@ -329,12 +329,15 @@ impl<'a> Builder<'a> {
                 limit: Entry::MAX_ID,
             });
         }
-        let n_ips = s.vnics.iter().map(|v| v.private_ips.len()).sum();
-        let mut vnic_at = HashMap::with_capacity_and_hasher(n_ips, Default::default());
+        // By node, not a map: asked of every node with an address of its
+        // own by the classes' loop.
+        let mut vnic_at = vec![None; tree.len()];
         for (i, v) in s.vnics.iter().enumerate() {
             let Ok(id) = VnicId::new(i) else { continue };
             for ip in &v.private_ips {
-                vnic_at.insert(node_of(&tree, Pfx::host(*ip)), id);
+                if let Some(at) = vnic_at.get_mut(node_of(&tree, Pfx::host(*ip)) as usize) {
+                    *at = Some(id);
+                }
             }
         }
         let mut osn_marks = vec![false; tree.len()];
@@ -370,9 +373,9 @@ impl<'a> Builder<'a> {
     }
 
     fn ident(&self, n: NodeId) -> Ident {
-        match self.vnic_at.get(&n) {
-            Some(v) => Ident::Vnic(*v),
-            None => Ident::Other,
+        match self.vnic_at.get(n as usize) {
+            Some(Some(v)) => Ident::Vnic(*v),
+            _ => Ident::Other,
         }
     }
 
@@ -435,14 +438,18 @@ impl<'a> Builder<'a> {
         };
         let eg_marks = dir_marks(Direction::Egress);
         let in_marks = dir_marks(Direction::Ingress);
-        let referenced_nsgs = |dir: Direction| -> BTreeSet<NsgId> {
-            sec.iter()
-                .filter(|(_, r)| r.direction == dir)
-                .filter_map(|(_, r)| match r.peer {
-                    Peer::Nsg(n) => Some(n),
-                    _ => None,
-                })
-                .collect()
+        // Per NSG: whether a rule of the direction names it (one flag per
+        // NSG: asked for every NSG of every VNIC address).
+        let referenced_nsgs = |dir: Direction| -> Vec<bool> {
+            let mut named = vec![false; s.nsgs.len()];
+            for (_, r) in sec.iter().filter(|(_, r)| r.direction == dir) {
+                if let Peer::Nsg(n) = r.peer
+                    && let Some(flag) = named.get_mut(n.index())
+                {
+                    *flag = true;
+                }
+            }
+            named
         };
         let eg_nsgs = referenced_nsgs(Direction::Egress);
         let in_nsgs = referenced_nsgs(Direction::Ingress);
