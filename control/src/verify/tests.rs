@@ -320,7 +320,14 @@ private_ips = ["10.0.1.11"]
             replies: super::replies_by_default(p.proto, probe),
         };
         let mut scratch = super::fix::Scratch::new();
-        let hints = super::fix::to_open_on(&mut scratch, &s, None, Some(&path), &p, &blocking);
+        let b = super::Blocked {
+            s: &s,
+            ix: None,
+            path: Some(&path),
+            p: &p,
+            blocking: &blocking,
+        };
+        let hints = super::fix::to_open_on(&mut scratch, &b);
         // The copy hints are proved on is the scenario again.
         assert_eq!(
             scratch.copy().map(|c| format!("{c:?}")),
