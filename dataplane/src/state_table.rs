@@ -1163,6 +1163,13 @@ impl<V> ShardTable<V> {
         }
     }
 
+    /// Every entry's value, in no order (for tests).
+    #[cfg(test)]
+    pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
+        let v4 = self.v4.entries.iter().map(|e| &e.value);
+        v4.chain(self.v6.entries.iter().map(|e| &e.value))
+    }
+
     /// Takes every entry out, oldest first.
     #[cfg(test)]
     pub(crate) fn drain_ordered(&mut self) -> Vec<(StateKey, V)>

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use zprsim_control::compile::{Fast, RuleId};
+use zprsim_control::compile::{Compiled, Fast, RuleId};
 use zprsim_control::model::proto;
-use zprsim_control::packet::L4;
-use zprsim_control::verdict::{Judgement, Stage, Tracking, Verdict};
+use zprsim_control::packet::{L4, Packet};
+use zprsim_control::verdict::{Context, Judgement, Stage, Tracking, Verdict};
 
 use crate::community_id::{CommunityId, FlowKey};
 use crate::conntrack::{self, SHARDS};
@@ -225,11 +225,15 @@ pub(crate) struct FlowState<X = ()> {
     dropped: u64,
     /// The first packet's direction as its connection key orders it
     /// ([`crate::state_table::packet_keys`]): for an exact record, a packet
-    /// with the same direction is the same packet.
+    /// with the same direction is the same packet. (While the record holds
+    /// its connection in the connection's direction, [`FLIPPED`]: the
+    /// connection's initiator's, the reverse.)
     first_forward: bool,
     /// What the record knows of its connection: [`NO_CONN`], or what it
-    /// holds of it ([`HOLDS_FIRST`], [`HOLDS_REPLY`]), or neither, and
-    /// then whether it tried to hold it ([`HOLD_TRIED`]).
+    /// holds of it ([`HOLDS_FIRST`], [`HOLDS_REPLY`], and [`FLIPPED`]
+    /// when in the connection's direction), or neither, and then whether
+    /// it tried to hold it ([`HOLD_TRIED`]); and whether its first side
+    /// can be judged again ([`FIRST_PLAIN`]).
     ///
     /// [`NO_CONN`]: an exact record (TCP or UDP with ports, its connection
     /// key equal to its flow key) whose scenario's tracker has held no
@@ -241,7 +245,8 @@ pub(crate) struct FlowState<X = ()> {
     /// [`HOLDS_FIRST`], [`HOLDS_REPLY`]: the record holds its connection:
     /// the connection's idle state is the record's own (`last_ns`, `both`,
     /// `closing`, the same values, and its initiator is the first packet's
-    /// direction), and its entry in the tracker is stale until
+    /// direction, or the reverse with [`FLIPPED`]), and its entry in the
+    /// tracker is stale until
     /// [`Flows::take_held`] hands it back. A bit says the verdict the
     /// connection caches for that direction is allowed and is the record's
     /// side of it, so an allowed packet of a known connection is served
@@ -400,6 +405,11 @@ pub(crate) struct Flows<X: Extra = ()> {
     /// by a new one: its connection's state, for the tracker
     /// ([`Flows::take_back`]).
     back: Option<(StateKey, Hint, HeldState)>,
+    /// The scenario's table, under which a record's first side is judged
+    /// again ([`unflip`]); `None` (a live pass, whose tables change, or a
+    /// test): no record holds its connection in the connection's
+    /// direction ([`FLIPPED`]).
+    table: Option<Arc<Compiled>>,
 }
 
 /// [`FlowState::conn`]: the record holds its connection, whose verdict
@@ -428,6 +438,26 @@ pub(crate) const NO_CONN: u8 = 4;
 /// each time (the thirty-first session's review; docs/benchmarks.md,
 /// thirty-second session).
 const HOLD_TRIED: u8 = 8;
+/// [`FlowState::conn`]: the record's `first` side is what the table gives
+/// its first packet judged as a first packet ([`Context::First`]): the
+/// packet was exact (TCP or UDP with ports, under a table that never
+/// changes) and no connection was held after it (it was dropped, and was
+/// not the reply of a live connection). Set when the record opens, never
+/// cleared: the side can be judged again from the record's key and
+/// transport fields ([`unflip`]).
+const FIRST_PLAIN: u8 = 16;
+/// [`FlowState::conn`]: the record holds its connection ([`HELD`], both
+/// bits) in the connection's direction, not its own: the connection's
+/// initiator is the reverse of the record's first packet (a capture that
+/// starts mid-connection: the record opened on a reply, dropped as a
+/// first packet, and the connection was made by the next packet the other
+/// way). While it holds, `first_forward` is the connection's initiator,
+/// `first` the connection's verdict for it (the record's first reply
+/// side) and `reply` its verdict for replies, so [`held_allowed`] serves
+/// both directions as for any held record; [`unflip`] puts the record's
+/// own back (the first side judged again, [`FIRST_PLAIN`]) when it stops
+/// holding or closes. Set by [`Flows::hold`].
+const FLIPPED: u8 = 32;
 
 /// A held connection's idle state as the tracker keeps it: the time of
 /// its last packet, both ways, closing ([`crate::conntrack::Conn`]).
@@ -468,6 +498,38 @@ fn held_allowed<'a, X>(
     Some(side)
 }
 
+/// A record held in its connection's direction ([`FLIPPED`]) back in its
+/// own: its first packet's direction, its first reply side (the
+/// connection's initiator verdict, which `first` kept while held), and its
+/// first side judged again under `table` (the first packet rebuilt from
+/// the key and the transport fields: exact, [`FIRST_PLAIN`]). Nothing for
+/// any other record. Once when a flipped record stops holding, off the
+/// per-packet path.
+#[cold]
+#[inline(never)]
+fn unflip<X>(r: &mut FlowState<X>, key: &StateKey, table: Option<&Compiled>) {
+    if r.conn & FLIPPED == 0 {
+        return;
+    }
+    r.conn &= !FLIPPED;
+    r.first_forward = !r.first_forward;
+    r.reply = Some(r.first);
+    // Flipped only with a table (`Flows::hold`).
+    if let Some(table) = table {
+        let (a, b) = key.addrs();
+        let (src, dst) = if r.src_is_a { (a, b) } else { (b, a) };
+        let p = Packet {
+            src,
+            dst,
+            proto: key.proto(),
+            l4: r.l4,
+        };
+        let fast = table.judge(&p, Context::First);
+        let code = DropReason::code(fast.judgement.stage.map(DropReason::of_stage));
+        r.first = Side::of(code, &fast);
+    }
+}
+
 fn flow_key(k: &StateKey) -> FlowKey {
     let (a, b) = k.addrs();
     FlowKey {
@@ -501,7 +563,17 @@ impl<X: Extra> Flows<X> {
             top_n,
             owed,
             back: None,
+            table: None,
         }
+    }
+
+    /// Lets a record hold its connection in the connection's direction
+    /// ([`FLIPPED`]), its first side judged again under `table` when it
+    /// stops: only for a table that never changes during the pass (the
+    /// one every packet is judged with).
+    pub(crate) fn judged_under(mut self, table: &Arc<Compiled>) -> Flows<X> {
+        self.table = Some(Arc::clone(table));
+        self
     }
 
     /// Bytes of one open record's state (for tests: what a compared pass
@@ -509,6 +581,20 @@ impl<X: Extra> Flows<X> {
     #[cfg(test)]
     pub(crate) fn record_bytes(&self) -> usize {
         size_of::<FlowState<X>>()
+    }
+
+    /// Open records that hold their connection, and of those the ones
+    /// that hold it in the connection's direction ([`FLIPPED`]) (for
+    /// tests).
+    #[cfg(test)]
+    pub(crate) fn holding(&self) -> (usize, usize) {
+        let held = self.tables.iter().flatten().flat_map(ShardTable::values);
+        held.fold((0, 0), |(n, f), r| {
+            (
+                n + usize::from(r.conn & HELD != 0),
+                f + usize::from(r.conn & FLIPPED != 0),
+            )
+        })
     }
 
     /// Open records held now, and (index slots, entry room) allocated, over
@@ -661,8 +747,8 @@ impl<X: Extra> Flows<X> {
         }
         r.closing |= it.tcp_flags & (conntrack::TCP_FIN | conntrack::TCP_RST) != 0;
         // Found live, the record holds nothing (`Open::Live`): `conn` is
-        // 0 or HOLD_TRIED.
-        r.conn == 0
+        // at most HOLD_TRIED and FIRST_PLAIN.
+        r.conn & HOLD_TRIED == 0
     }
 
     /// Lets the live record at `slot` (in `shard`) hold its connection
@@ -673,7 +759,13 @@ impl<X: Extra> Flows<X> {
     /// initiator the first packet's direction, so that both change alike
     /// from here on; each direction's bit only when the connection caches
     /// an allowed verdict for it that is the record's side of it (the same
-    /// audit flag and deciding rules). Otherwise the record notes that it
+    /// audit flag and deciding rules). When the initiator is the first
+    /// packet's reverse (a record opened mid-connection): both ways or
+    /// not at all, in the connection's direction ([`FLIPPED`]), when the
+    /// record's first reply side is the initiator's cached verdict, the
+    /// connection caches an allowed verdict for replies, and the record's
+    /// first side can be judged again ([`FIRST_PLAIN`], under this
+    /// [`Flows::judged_under`] table). Otherwise the record notes that it
     /// tried ([`HOLD_TRIED`]). Once a flow, off the per-packet path.
     #[inline(never)]
     pub(crate) fn hold(&mut self, shard: u16, slot: Slot, conn: &crate::judge::HeldConn) {
@@ -683,7 +775,7 @@ impl<X: Extra> Flows<X> {
         let Some(r) = t.get_mut(slot) else {
             return;
         };
-        if r.conn != 0 {
+        if r.conn & !FIRST_PLAIN != 0 {
             return;
         }
         /// `bit` when the connection's cached verdict `v` is the record's
@@ -695,14 +787,35 @@ impl<X: Extra> Flows<X> {
             if fits { bit } else { 0 }
         }
         let [first, reply] = conn.allowed;
-        let held = if conn.initiator_forward == r.first_forward
-            && conn.state == (r.last_ns, r.both, r.closing)
-        {
+        let plain = r.conn & FIRST_PLAIN;
+        let held = if conn.state != (r.last_ns, r.both, r.closing) {
+            0
+        } else if conn.initiator_forward == r.first_forward {
             same(Some(r.first), first, HOLDS_FIRST) | same(r.reply, reply, HOLDS_REPLY)
         } else {
-            0
+            // The connection's initiator is the record's reverse: held in
+            // the connection's direction ([`FLIPPED`]), both ways, when the
+            // record's first side can be judged again, its first reply is
+            // the initiator's cached verdict, and replies have one.
+            match (reply, r.reply) {
+                (Some((audit, rules)), Some(back))
+                    if plain != 0
+                        && self.table.is_some()
+                        && same(Some(back), first, HOLDS_FIRST) != 0 =>
+                {
+                    r.first_forward = !r.first_forward;
+                    r.first = back;
+                    r.reply = Some(Side {
+                        code: 0,
+                        audit,
+                        rules,
+                    });
+                    HELD | FLIPPED
+                }
+                _ => 0,
+            }
         };
-        r.conn = if held == 0 { HOLD_TRIED } else { held };
+        r.conn = plain | if held == 0 { HOLD_TRIED } else { held };
     }
 
     /// The connection state the record at `slot` (in `shard`) holds, if
@@ -712,8 +825,15 @@ impl<X: Extra> Flows<X> {
     /// otherwise hold again after each packet of the other, handed back
     /// and served through the tracker). What every path but the held one
     /// does first.
+    /// `key`: the record's (its first side may be judged again,
+    /// [`unflip`]).
     #[inline(never)]
-    pub(crate) fn take_held(&mut self, shard: u16, slot: Slot) -> Option<HeldState> {
+    pub(crate) fn take_held(
+        &mut self,
+        shard: u16,
+        key: &StateKey,
+        slot: Slot,
+    ) -> Option<HeldState> {
         let Some(Some(t)) = self.tables.get_mut(usize::from(shard) % SHARDS) else {
             return None;
         };
@@ -721,6 +841,7 @@ impl<X: Extra> Flows<X> {
         if r.conn & HELD == 0 {
             return None;
         }
+        unflip(r, key, self.table.as_deref());
         r.conn = (r.conn & !HELD) | HOLD_TRIED;
         Some((r.last_ns, r.both, r.closing))
     }
@@ -734,6 +855,7 @@ impl<X: Extra> Flows<X> {
         if let Some(Some(t)) = self.tables.get_mut(usize::from(shard) % SHARDS)
             && let Some((_, r)) = t.find_mut(key, h)
         {
+            unflip(r, key, self.table.as_deref());
             r.conn &= !HELD;
         }
     }
@@ -821,7 +943,11 @@ impl<X: Extra> Flows<X> {
             l4: p.l4,
             src_is_a: key.first_is(&p.src),
             first_forward: forward,
-            conn: if exact && !conn { NO_CONN } else { 0 },
+            conn: if exact && !conn {
+                NO_CONN | FIRST_PLAIN
+            } else {
+                0
+            },
             conn_at: Hint::NONE,
             code,
             first: side,
@@ -863,6 +989,17 @@ impl<X: Extra> Flows<X> {
     /// Closes a flow record: counted, kept for `--flows`, and considered
     /// for the top dropped flows (Community ID computed only when kept).
     fn finish_flow(&mut self, key: StateKey, st: &FlowState<X>, counters: &mut Counters) {
+        let own;
+        let st = if st.conn & FLIPPED == 0 {
+            st
+        } else {
+            // Closed while it held its connection in the connection's
+            // direction (evicted, or open at the end): its own sides back.
+            let mut r = *st;
+            unflip(&mut r, &key, self.table.as_deref());
+            own = r;
+            &own
+        };
         counters.flows += 1;
         let seq = self.closed;
         self.closed += 1;

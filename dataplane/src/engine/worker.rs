@@ -111,7 +111,7 @@ impl<X: Extra> Judge<X> {
         (fh, exact, hasher): (u64, bool, &KeyHasher),
         (slot, hint): (Slot, Hint),
     ) -> (u8, bool) {
-        if let Some(st) = self.flows.take_held(it.shard, slot) {
+        if let Some(st) = self.flows.take_held(it.shard, &it.keys.flow, slot) {
             self.tracker
                 .put_back(usize::from(it.shard), (&it.keys.flow, fh, hint), st);
         }
@@ -345,22 +345,27 @@ impl<X: Extra> Judge<X> {
     /// Judges with `c`, the `nth` scenario of the pass (its stand-ins,
     /// [`EngineConfig::stand_ins`]).
     fn new(c: &Arc<Compiled>, cfg: &EngineConfig, nth: usize) -> Judge<X> {
+        let flows = Flows::new(
+            cfg.max_flow_records,
+            cfg.keep_flows,
+            cfg.flow_spool,
+            cfg.spool_dir.as_deref(),
+            cfg.top_flows,
+            cfg.stand_ins.get(nth).cloned().flatten(),
+        );
         Judge {
             compiled: Arc::clone(c),
-            // A live pass swaps tables: no verdict memo and no verdicts
-            // cached in connection entries (both exact only for one table).
+            // A live pass swaps tables: no verdict memo, no verdicts
+            // cached in connection entries, no first side judged again
+            // (each exact only for one table).
             tracker: match cfg.live {
                 Some(_) => Tracker::new(cfg.max_connections),
                 None => Tracker::with_memo(cfg.max_connections),
             },
-            flows: Flows::new(
-                cfg.max_flow_records,
-                cfg.keep_flows,
-                cfg.flow_spool,
-                cfg.spool_dir.as_deref(),
-                cfg.top_flows,
-                cfg.stand_ins.get(nth).cloned().flatten(),
-            ),
+            flows: match cfg.live {
+                Some(_) => flows,
+                None => flows.judged_under(c),
+            },
             counters: Counters::with_rules(c.rule_count()),
             rules: cfg
                 .rule_stats
@@ -837,6 +842,9 @@ pub(crate) fn worker_loop<X: Extra>(
 }
 
 #[cfg(test)]
+mod hold_tests;
+
+#[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
@@ -860,11 +868,16 @@ mod tests {
     /// scenario's flow records: the first scenario's are replay's, byte for
     /// byte (they carried an unused `Change`, 40 bytes per live flow,
     /// until the sixteenth session).
-    #[test]
-    fn only_the_second_scenario_of_a_compared_pass_keeps_what_changed() {
+    /// The lab scenario's table.
+    pub(super) fn lab() -> Arc<Compiled> {
         let text = include_str!("../../../tests/lab/scenario.toml");
         let loaded = load_str(text, "lab.toml", Format::Toml, &FsFiles::new(".")).unwrap();
-        let c = Arc::new(Compiled::new(&loaded.scenario, &Config::default()).unwrap());
+        Arc::new(Compiled::new(&loaded.scenario, &Config::default()).unwrap())
+    }
+
+    #[test]
+    fn only_the_second_scenario_of_a_compared_pass_keeps_what_changed() {
+        let c = lab();
         let cfg = EngineConfig::default();
         let replay = Worker::<()>::new(&c, &[], &cfg).record_bytes();
         let two = Worker::<()>::new(&c, &[Arc::clone(&c)], &cfg).record_bytes();

@@ -113,7 +113,10 @@ fn a_record_that_cannot_hold_tries_again_only_after_the_slow_path() {
     else {
         panic!("a reply of a connection held one way only is handed back");
     };
-    assert_eq!(f.take_held(it.shard, slot), Some((8, false, false)));
+    assert_eq!(
+        f.take_held(it.shard, &it.keys.flow, slot),
+        Some((8, false, false))
+    );
     let slot = live(&mut f, &it, h);
     assert!(!f.allowed_live(&it, slot, it.keys.forward(), ALLOWED, Hint::NONE));
 }
