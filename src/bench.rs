@@ -38,7 +38,7 @@ pub struct Args {
     #[arg(long, default_value_t = 1, conflicts_with = "capture")]
     seed: u64,
     /// Share of synthetic flows (0 to 1) drawn again until the scenario allows their first packet; the rest are random pairs of hosts.
-    #[arg(long, default_value_t = DEFAULT_ALLOWED_SHARE, value_name = "F", conflicts_with = "capture")]
+    #[arg(long, default_value_t = DEFAULT_ALLOWED_SHARE, value_name = "F", value_parser = parse_share, conflicts_with = "capture")]
     allowed_share: f64,
     /// Print one JSON object instead of the table.
     #[arg(long)]
@@ -155,12 +155,6 @@ fn check_args(a: &Args) -> Result<Settings, Failure> {
     if flows == 0 || flows > packets {
         return Err(Failure::Input(format!(
             "error: `--flows {flows}`: expected 1 to the number of packets ({packets})"
-        )));
-    }
-    if !(0.0..=1.0).contains(&a.allowed_share) {
-        return Err(Failure::Input(format!(
-            "error: `--allowed-share {}`: expected a share from 0 to 1",
-            a.allowed_share
         )));
     }
     if a.memory_limit == 0 {
@@ -348,6 +342,19 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         return Ok(ExitCode::from(interrupt.exit_code()));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--allowed-share`: a number from 0 to 1. Checked here, where clap
+/// still has the text given, so the error quotes it: read as a float
+/// first, `nan` was echoed as `NaN` and `infinity` as `inf` (QA round 24).
+fn parse_share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        _ => Err(
+            "expected a share from 0 to 1, a decimal number such as 0.8 (not NaN nor an infinity)"
+                .to_owned(),
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -284,6 +284,13 @@ fn arguments_and_limits_are_checked_before_any_work() {
     );
     usage_error(&["--csv", OKE], "error: ");
     usage_error(&["--allowed-share", "1.5"], "expected a share from 0 to 1");
+    // What was given, as given (QA round 24: `nan` was echoed `NaN`).
+    for given in ["nan", "NaN", "infinity", "-inf", "-0.5", "0x1", "1,5"] {
+        usage_error(
+            &[&format!("--allowed-share={given}")],
+            &format!("'{given}' for '--allowed-share <F>': expected a share from 0 to 1"),
+        );
+    }
     usage_error(&["--json", "--csv", "-"], "give `--csv` a file");
 
     let dir = tempfile::tempdir().unwrap();

@@ -83,4 +83,5 @@ mod verify;
 mod verify_grouped;
 mod verify_hints;
 mod verify_replies;
+mod virtual_router_dhcp;
 mod zpr_reply_hints;

@@ -82,6 +82,62 @@ pub fn undeliverable(s: &Scenario, ip: IpAddr) -> Option<String> {
     }
 }
 
+/// Why `p` is DHCP between a VNIC and its subnet's virtual router
+/// (semantics §2.1, decision 36), or `None`: UDP from port 68 of a VNIC's
+/// IPv4 address to port 67 of the first host of an IPv4 CIDR of the
+/// VNIC's subnet (4 addresses or more), or from that port 67 back to port
+/// 68, when no VNIC holds the router's address. The Networking service
+/// answers DHCP itself: no layer applies, as to 169.254.0.0/16. An address
+/// the VCN delivers to no one ([`undeliverable`]) is not: route drops it.
+#[must_use]
+pub fn virtual_router_dhcp(
+    s: &Scenario,
+    src: Endpoint,
+    dst: Endpoint,
+    p: &Packet,
+) -> Option<String> {
+    if p.proto != crate::model::proto::UDP {
+        return None;
+    }
+    let (vnic, router) = match p.l4 {
+        L4::Ports {
+            sport: 68,
+            dport: 67,
+        } => (src, p.dst),
+        L4::Ports {
+            sport: 67,
+            dport: 68,
+        } => (dst, p.src),
+        _ => return None,
+    };
+    let (Endpoint::Vnic(v), IpAddr::V4(router)) = (vnic, router) else {
+        return None;
+    };
+    if !p.src.is_ipv4()
+        || undeliverable(s, p.src).is_some()
+        || undeliverable(s, p.dst).is_some()
+        || s.vnics
+            .iter()
+            .any(|x| x.private_ips.contains(&IpAddr::V4(router)))
+    {
+        return None;
+    }
+    let sn = &s.subnets[s.vnics[v.index()].subnet.index()];
+    sn.cidrs.iter().find_map(|c| match c {
+        IpNet::V4(n)
+            if n.prefix_len() <= 30
+                && u32::from(n.network()).checked_add(1) == Some(u32::from(router)) =>
+        {
+            Some(format!(
+                "DHCP between VNIC `{}` and {router}, the virtual router of its subnet `{}` ({c}): the Networking service answers it, and no security rule, route or ZPR policy applies",
+                s.vnics[v.index()].name,
+                sn.name
+            ))
+        }
+        _ => None,
+    })
+}
+
 /// Judges one packet, layer by layer (semantics §2, §2b).
 #[must_use]
 pub fn evaluate(s: &Scenario, p: &Packet, ctx: Context) -> Decision {
@@ -102,6 +158,28 @@ pub fn evaluate_with(s: &Scenario, index: &AddressIndex, p: &Packet, ctx: Contex
     )
 }
 
+/// A packet allowed before any layer (semantics §2.1, items 1 and 2):
+/// every layer `NOT_APPLICABLE` for `why`, nothing tracked by security,
+/// ZPR left open.
+fn before_any_layer(why: &str) -> Decision {
+    Decision {
+        judgement: allowed(
+            Tracking {
+                at_src: false,
+                at_dst: false,
+                zpr: true,
+                zpr_audit: true,
+            },
+            false,
+        ),
+        deciders: Deciders::default(),
+        layers: Stage::ALL
+            .iter()
+            .map(|st| LayerReport::new(*st, Outcome::NotApplicable).with_reason(why))
+            .collect(),
+    }
+}
+
 /// [`evaluate`] between the packet's endpoints `src` and `dst`.
 fn evaluate_between(
     s: &Scenario,
@@ -113,27 +191,13 @@ fn evaluate_between(
     let mut layers: Vec<LayerReport> = Vec::with_capacity(4);
     let mut deciders = Deciders::default();
 
-    // Checked before any layer: 169.254.0.0/16 never leaves the host.
+    // Checked before any layer: 169.254.0.0/16 never leaves the host, and
+    // DHCP with the subnet's virtual router.
     if is_link_local(p.src) || is_link_local(p.dst) {
-        for stage in Stage::ALL {
-            layers.push(
-                LayerReport::new(stage, Outcome::NotApplicable)
-                    .with_reason("traffic to or from 169.254.0.0/16 never leaves the host"),
-            );
-        }
-        return Decision {
-            judgement: allowed(
-                Tracking {
-                    at_src: false,
-                    at_dst: false,
-                    zpr: true,
-                    zpr_audit: true,
-                },
-                false,
-            ),
-            deciders,
-            layers,
-        };
+        return before_any_layer("traffic to or from 169.254.0.0/16 never leaves the host");
+    }
+    if let Some(why) = virtual_router_dhcp(s, src, dst, p) {
+        return before_any_layer(&why);
     }
 
     // 1. route
@@ -1610,6 +1674,12 @@ fn every_layer_between(s: &Scenario, src: Endpoint, dst: Endpoint, p: &Packet) -
         return Stage::ALL
             .iter()
             .map(|st| LayerReport::new(*st, Outcome::NotApplicable))
+            .collect();
+    }
+    if let Some(why) = virtual_router_dhcp(s, src, dst, p) {
+        return Stage::ALL
+            .iter()
+            .map(|st| LayerReport::new(*st, Outcome::NotApplicable).with_reason(why.clone()))
             .collect();
     }
     vec![

@@ -545,7 +545,13 @@ fn ipv6(data: &[u8], off: usize) -> Parsed {
     };
     let mut pos = off + 40;
     let mut last_ext: Option<u8> = None;
-    for _ in 0..MAX_IPV6_EXT {
+    // One pass more than the headers walked: after the last of
+    // MAX_IPV6_EXT extension headers the transport is still read (QA
+    // round 25: a chain of exactly 16 was malformed, 15 was the limit).
+    for walked in 0..=MAX_IPV6_EXT {
+        if walked == MAX_IPV6_EXT && matches!(nh, 0 | 43 | 60 | 135 | 139 | 140 | 44 | PROTO_AH) {
+            return malformed("ipv6-ext", pos);
+        }
         match nh {
             0 | 43 | 60 | 135 | 139 | 140 => {
                 let Some(n) = data.get(pos + 1).filter(|_| pos + 2 <= end) else {

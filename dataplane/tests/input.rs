@@ -537,11 +537,22 @@ fn malformed_layers_and_offsets() {
     let mut long_ext = ipv6(60, &ext(6, 1, &tcp(1, 2, 0)));
     long_ext[4..6].copy_from_slice(&8u16.to_be_bytes());
     assert_eq!(parse_frame(linktype::RAW, &long_ext), m("ipv6-ext", 40));
-    // More extension headers than the walk allows.
+    // Exactly MAX_IPV6_EXT extension headers: walked, and the ports read
+    // (QA round 25: the walk stopped one short, and 16 was malformed).
     let mut chain = tcp(1, 2, 0);
-    for _ in 0..17 {
+    for _ in 0..16 {
         chain = ext(if chain.len() == 20 { 6 } else { 60 }, 0, &chain);
     }
+    assert!(
+        matches!(
+            parse_frame(linktype::RAW, &ipv6(60, &chain)),
+            Parsed::Ip(m) if m.packet.l4 == L4::Ports { sport: 1, dport: 2 }
+        ),
+        "{:?}",
+        parse_frame(linktype::RAW, &ipv6(60, &chain))
+    );
+    // More extension headers than the walk allows.
+    chain = ext(60, 0, &chain);
     assert!(matches!(
         parse_frame(linktype::RAW, &ipv6(60, &chain)),
         Parsed::Malformed {

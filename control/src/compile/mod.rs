@@ -43,6 +43,7 @@ pub mod side;
 mod table;
 #[cfg(test)]
 mod tests;
+mod virtual_router;
 
 pub use crate::ids::{ClassId, ProfileId, RuleId};
 pub use rule_text::{RuleText, rule_text};

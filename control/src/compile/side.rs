@@ -20,6 +20,7 @@ use super::table::{
     UNTRACKED, ZprCheck, allowed, before_layers, destination_layer, dropped, source_layers,
     split_context, zpr_step,
 };
+use super::virtual_router::may_be_dhcp;
 use super::{ClassInfo, Compiled, Fast};
 
 /// Which VNIC's enforcement to judge.
@@ -47,6 +48,11 @@ impl Compiled {
         let a = &self.hot[cs.index()];
         let b = &self.hot[cd.index()];
         let mut rules = [None; 5];
+        if may_be_dhcp(p)
+            && let Some(fast) = self.virtual_router_dhcp(p, a.flags, b.flags)
+        {
+            return fast;
+        }
         if (a.flags | b.flags) & (ClassInfo::EXEMPT | ClassInfo::UNDELIVERABLE) != 0 {
             return before_layers(a, b);
         }

@@ -7,6 +7,7 @@ use super::hot::HotClass;
 use super::lpm::Lpm;
 use super::prefix::Pfx;
 use super::service::ServiceClasses;
+use super::virtual_router::may_be_dhcp;
 use crate::ids::{ClassId, ProfileId, RuleId};
 use crate::packet::{L4, Packet};
 use crate::verdict::{Context, Judgement, RuleRef, Stage, Tracking, Verdict};
@@ -689,7 +690,8 @@ pub struct ClassInfo {
     /// Peer class for ZPR checks.
     pub zpr_peer: u32,
     /// [`ClassInfo::EXEMPT`], [`ClassInfo::VNIC`],
-    /// [`ClassInfo::ZPR_AUDITED`] and [`ClassInfo::MAY_BE_LOST_VNIC`].
+    /// [`ClassInfo::ZPR_AUDITED`], [`ClassInfo::MAY_BE_LOST_VNIC`],
+    /// [`ClassInfo::UNDELIVERABLE`] and [`ClassInfo::VIRTUAL_ROUTER`].
     pub flags: u32,
 }
 
@@ -720,6 +722,12 @@ impl ClassInfo {
     /// a packet to or from it drops at route before any table is read
     /// (docs/semantics.md §2.1, decision 35).
     pub const UNDELIVERABLE: u32 = 16;
+    /// The first host of an IPv4 subnet block, no VNIC's: the subnet's
+    /// virtual router, with which DHCP is allowed before any layer
+    /// (`virtual_router.rs`; docs/semantics.md §2.1, decision 36). A class
+    /// of its own, so `verify`'s groups never mix it with the subnet's
+    /// other addresses.
+    pub const VIRTUAL_ROUTER: u32 = 32;
 }
 
 /// ZPR profile facts that do not depend on the peer.
@@ -780,6 +788,8 @@ pub struct Compiled {
     pub(super) stats: Stats,
     /// Every prefix with addresses of its own, and its class (for `dump`).
     pub(super) prefix_classes: Vec<(Pfx, u32)>,
+    /// DHCP's VNIC and virtual-router pairs (`virtual_router.rs`).
+    pub(super) routers: super::virtual_router::VirtualRouters,
 }
 
 /// What [`Compiled::judge`] returns: the judgement and the deciding rules'
@@ -878,7 +888,13 @@ impl Compiled {
         let cs = self.address_class(p.src);
         let cd = self.address_class(p.dst);
         let svc = self.service_class(p.proto, p.l4);
-        self.judge_infos(&self.hot[cs.index()], &self.hot[cd.index()], svc, ctx)
+        let (a, b) = (&self.hot[cs.index()], &self.hot[cd.index()]);
+        if may_be_dhcp(p)
+            && let Some(fast) = self.virtual_router_dhcp(p, a.flags, b.flags)
+        {
+            return fast;
+        }
+        self.judge_infos(a, b, svc, ctx)
     }
 
     /// Judges a packet given its classes.

@@ -65,7 +65,8 @@ fn default_config_compiles_and_counts() {
         + c.egress.bytes()
         + c.ingress.bytes()
         + c.zpr_egress.bytes()
-        + c.zpr_ingress.bytes();
+        + c.zpr_ingress.bytes()
+        + c.routers.bytes();
     assert_eq!(st.table_bytes, parts);
 }
 

@@ -1781,3 +1781,37 @@ fn names_equal_under_unicode_normalization_are_told_apart() {
         unknown[0]
     );
 }
+
+/// A dotted key deeper than the TOML reader's 80 levels: its error came
+/// without a span (`s.toml: error: recursion limit`); it is placed at the
+/// key's line now, in scenarios and in `verify`'s files alike (QA round
+/// 25).
+#[test]
+fn a_dotted_key_past_the_readers_depth_is_placed() {
+    let text = format!(
+        "[[vcn]]\nname = \"v\"\ncidr_blocks = [\"10.0.0.0/16\"]\n{}b = 1\n",
+        "a.".repeat(100)
+    );
+    let e = from_toml_str(&text, "s.toml").unwrap_err();
+    assert_eq!((e.line, e.column), (Some(4), Some(1)), "{}", e.message);
+    assert!(
+        e.message
+            .contains("recursion limit: a dotted key of 80 parts or more"),
+        "{}",
+        e.message
+    );
+    let s = from_toml_str("", "s.toml").unwrap().scenario;
+    let err = crate::verify::read(
+        &s,
+        &format!("[[path]]\nname = \"x\"\n{}b = 1\n", "a.".repeat(100)),
+        "e.toml",
+        &NoFiles,
+        &crate::verify::Limits::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with("e.toml:3:1: error: recursion limit: a dotted key"),
+        "{err}"
+    );
+}

@@ -125,15 +125,21 @@ impl Src<'_> {
 }
 
 fn toml_error(src: Src<'_>, e: &toml::de::Error) -> VerifyError {
+    let mut message = e.message().trim().trim_end_matches('.').to_owned();
     let location = match e.span() {
         Some(span) => src.at(span),
-        None => Location {
-            file: src.file.to_owned(),
-            line: None,
-            column: None,
+        None => match crate::load::spanless_place(src.text, e.message()) {
+            Some((at, words)) => {
+                message.push_str(words);
+                src.at(at..at)
+            }
+            None => Location {
+                file: src.file.to_owned(),
+                line: None,
+                column: None,
+            },
         },
     };
-    let mut message = e.message().trim().trim_end_matches('.').to_owned();
     if let Some(hint) = e
         .span()
         .and_then(|s| crate::load::typographic_quote_hint(src.text, s.start))

@@ -60,8 +60,13 @@ pub fn path_port_runs(
                 )
             }),
         );
+        // DHCP's ports start runs of their own: between a VNIC and its
+        // subnet's virtual router, UDP 68 -> 67 and 67 -> 68 are allowed
+        // before any layer, which the service classes do not tell apart
+        // (docs/semantics.md §2.1, decision 36).
+        let dhcp = protocol == proto::UDP && matches!(port, 67..=69);
         match runs.last_mut() {
-            Some(run) if last == Some(class) => run.1 = port,
+            Some(run) if last == Some(class) && !dhcp => run.1 = port,
             _ => runs.push((port, port)),
         }
         last = Some(class);

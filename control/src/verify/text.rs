@@ -192,7 +192,20 @@ fn failure(
             .map(|r| rule_name(s, r))
             .collect();
             by.dedup();
-            let mut text = if by.is_empty() {
+            // Allowed before any layer (169.254.0.0/16, DHCP with the
+            // subnet's virtual router): every layer says why.
+            let before_layers = d
+                .layers
+                .iter()
+                .all(|l| l.outcome == crate::verdict::Outcome::NotApplicable);
+            let mut text = if let Some(why) = d
+                .layers
+                .first()
+                .and_then(|l| l.reason.as_deref())
+                .filter(|_| before_layers && by.is_empty())
+            {
+                format!("allowed before any layer: {why}")
+            } else if by.is_empty() {
                 "allowed by the implicit local route; no security rule or ZPR statement applies"
                     .to_owned()
             } else {

@@ -64,6 +64,8 @@ pub(super) struct Marks<'m> {
     pub(super) exempt_node: NodeId,
     pub(super) in_lost_subnet: &'m [bool],
     pub(super) undelivered: &'m [bool],
+    /// The subnets' virtual router hosts (`compile/virtual_router.rs`).
+    pub(super) at_router: &'m [bool],
     /// [`super::nsgs_naming_unknown_members`].
     pub(super) naming_unknown: &'m [bool],
 }
@@ -305,6 +307,9 @@ impl<'s> Builder<'s> {
                 flags |= ClassInfo::VNIC;
             } else if m.in_lost_subnet.get(n).copied().unwrap_or(false) {
                 flags |= ClassInfo::MAY_BE_LOST_VNIC;
+            }
+            if vnic.is_none() && m.at_router.get(n).copied().unwrap_or(false) {
+                flags |= ClassInfo::VIRTUAL_ROUTER;
             }
             if zpr_self.is_some_and(|(_, audited)| audited) {
                 flags |= ClassInfo::ZPR_AUDITED;

@@ -260,9 +260,12 @@ impl<'a> Builder<'a> {
             + s.route_tables.iter().map(|t| t.rules.len()).sum::<usize>()
             + sec.len();
         let undeliverable = undeliverable::prefixes(s);
-        let mut prefixes: Vec<Pfx> = Vec::with_capacity(bound + undeliverable.len());
+        let routers = super::virtual_router::hosts(s);
+        let mut prefixes: Vec<Pfx> =
+            Vec::with_capacity(bound + undeliverable.len() + routers.len());
         prefixes.push(link_local());
         prefixes.extend(undeliverable);
+        prefixes.extend(routers);
         for v in &s.vcns {
             prefixes.extend(v.cidr_blocks.iter().map(|c| Pfx::from(*c)));
         }
@@ -408,6 +411,7 @@ impl<'a> Builder<'a> {
         let exempt_node = node_of(tree, link_local());
         let in_lost_subnet = vnics_unknown::covered(s, tree);
         let undelivered = tree.covered(&self.marks(undeliverable::prefixes(s)));
+        let at_router = self.marks(super::virtual_router::hosts(s));
 
         // ---- layer marks
         let route_marks = self.marks(
@@ -493,6 +497,7 @@ impl<'a> Builder<'a> {
                 exempt_node,
                 in_lost_subnet: &in_lost_subnet,
                 undelivered: &undelivered,
+                at_router: &at_router,
                 naming_unknown: &naming_unknown,
             },
             jobs,
@@ -794,7 +799,9 @@ impl<'a> Builder<'a> {
             + zpr_egress.cells()
             + zpr_ingress.cells();
         let hot = hot_classes(&classes, &egress, &ingress, [&zpr_egress, &zpr_ingress])?;
+        let routers = super::virtual_router::VirtualRouters::new(s);
         let table_bytes = lpm.bytes()
+            + routers.bytes()
             + services.bytes()
             + classes.len() * std::mem::size_of::<ClassInfo>()
             + hot.len() * std::mem::size_of::<HotClass>()
@@ -846,6 +853,7 @@ impl<'a> Builder<'a> {
             rules: self.rules,
             stats,
             prefix_classes,
+            routers,
         })
     }
 }

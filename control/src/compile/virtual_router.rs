@@ -1,0 +1,153 @@
+//! DHCP between a VNIC and its subnet's virtual router (docs/semantics.md
+//! §2.1, decision 36): UDP from port 68 of a VNIC's IPv4 address to port
+//! 67 of the first host of one of its subnet's IPv4 CIDRs (the address
+//! OCI gives the subnet's virtual router), and from that port 67 back to
+//! port 68, is allowed before any layer and tracked by none, as traffic to
+//! or from 169.254.0.0/16 is: the Networking service answers DHCP itself,
+//! no security rule applies to it, and flow logs leave it out.
+//!
+//! Compiled as a class flag on every subnet's first host
+//! ([`ClassInfo::VIRTUAL_ROUTER`], which also keeps it out of the
+//! subnet's other addresses' class) and the sorted list of every (VNIC
+//! address, router address) pair, read by [`Compiled::judge`] only for a
+//! UDP packet between ports 67 and 68 with a flagged end (one compare on
+//! every other packet). The reference
+//! evaluator asks the scenario directly (`eval::virtual_router_dhcp`); the
+//! differential tests hold the two equal.
+
+use std::collections::HashSet;
+use std::net::{IpAddr, Ipv4Addr};
+
+use ipnet::IpNet;
+
+use super::prefix::Pfx;
+use super::table::{ClassInfo, Compiled, Fast, exempt};
+use crate::model::{Scenario, proto};
+use crate::packet::{L4, Packet};
+
+/// The DHCP server's port (RFC 2131 §4.1).
+const SERVER: u16 = 67;
+/// The DHCP client's port.
+const CLIENT: u16 = 68;
+
+/// The (VNIC address, router address) pairs of a scenario, each as one
+/// `u64` (`vnic << 32 | router`), sorted.
+#[derive(Debug, Clone, Default)]
+pub(super) struct VirtualRouters {
+    pairs: Vec<u64>,
+}
+
+impl VirtualRouters {
+    /// The pairs of `s`: every IPv4 address of a VNIC (the first VNIC that
+    /// holds it, as [`crate::model::endpoint_of`] picks) with the first
+    /// host of each IPv4 CIDR of its subnet of 4 addresses or more, unless
+    /// a VNIC holds that address (then it is the VNIC, not the router).
+    pub(super) fn new(s: &Scenario) -> VirtualRouters {
+        let held: HashSet<IpAddr> = s
+            .vnics
+            .iter()
+            .flat_map(|v| v.private_ips.iter().copied())
+            .collect();
+        let mut seen: HashSet<Ipv4Addr> = HashSet::new();
+        let mut pairs = Vec::new();
+        for v in &s.vnics {
+            let Some(sn) = s.subnets.get(v.subnet.index()) else {
+                continue;
+            };
+            let routers: Vec<u32> = sn
+                .cidrs
+                .iter()
+                .filter_map(|c| match c {
+                    IpNet::V4(n) if n.prefix_len() <= 30 => {
+                        let r = u32::from(n.network()).wrapping_add(1);
+                        (!held.contains(&IpAddr::V4(Ipv4Addr::from(r)))).then_some(r)
+                    }
+                    _ => None,
+                })
+                .collect();
+            for ip in &v.private_ips {
+                if let IpAddr::V4(a) = ip
+                    && seen.insert(*a)
+                {
+                    let a = u64::from(u32::from(*a)) << 32;
+                    pairs.extend(routers.iter().map(|r| a | u64::from(*r)));
+                }
+            }
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        VirtualRouters { pairs }
+    }
+
+    /// Whether `vnic` is a VNIC address and `router` its subnet's virtual
+    /// router.
+    fn holds(&self, vnic: Ipv4Addr, router: Ipv4Addr) -> bool {
+        let key = u64::from(u32::from(vnic)) << 32 | u64::from(u32::from(router));
+        self.pairs.binary_search(&key).is_ok()
+    }
+
+    /// Bytes of the list.
+    pub(super) fn bytes(&self) -> usize {
+        8 * self.pairs.len()
+    }
+}
+
+/// The host prefix of every IPv4 subnet block's first address (blocks of
+/// 4 addresses or more): the class of one that no VNIC holds gets
+/// [`ClassInfo::VIRTUAL_ROUTER`].
+pub(super) fn hosts(s: &Scenario) -> Vec<Pfx> {
+    s.subnets
+        .iter()
+        .flat_map(|sn| sn.cidrs.iter())
+        .filter_map(|c| match c {
+            IpNet::V4(n) if n.prefix_len() <= 30 => Some(Pfx::host(IpAddr::V4(Ipv4Addr::from(
+                u32::from(n.network()).wrapping_add(1),
+            )))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether `p` may be DHCP between a client and a server: UDP from port
+/// 68 to 67 or from 67 to 68. The one test every packet pays.
+#[inline(always)]
+pub(super) fn may_be_dhcp(p: &Packet) -> bool {
+    p.proto == proto::UDP
+        && matches!(
+            p.l4,
+            L4::Ports {
+                sport: CLIENT,
+                dport: SERVER
+            } | L4::Ports {
+                sport: SERVER,
+                dport: CLIENT
+            }
+        )
+}
+
+impl Compiled {
+    /// The judgement of `p` when it is DHCP between a VNIC and its
+    /// subnet's virtual router (allowed, no layer, untracked), else
+    /// `None`. An address in 169.254.0.0/16 or one the VCN delivers to no
+    /// one decides first, as in the reference evaluator; `a` and `b` are
+    /// the source's and destination's class flags.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn virtual_router_dhcp(&self, p: &Packet, a: u32, b: u32) -> Option<Fast> {
+        if (a | b) & ClassInfo::VIRTUAL_ROUTER == 0
+            || (a | b) & (ClassInfo::EXEMPT | ClassInfo::UNDELIVERABLE) != 0
+        {
+            return None;
+        }
+        let (IpAddr::V4(src), IpAddr::V4(dst), L4::Ports { sport, .. }) = (p.src, p.dst, p.l4)
+        else {
+            return None;
+        };
+        let (vnic, router) = if sport == CLIENT {
+            (src, dst)
+        } else {
+            (dst, src)
+        };
+        self.routers.holds(vnic, router).then(exempt)
+    }
+}
