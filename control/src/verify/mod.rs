@@ -347,6 +347,19 @@ struct Blocked<'a> {
     blocking: &'a [crate::verdict::LayerReport],
 }
 
+/// Where a path's hints are sought, packet by packet: the scenario as it
+/// is (the hints are proved on a copy of it, the caller's
+/// [`fix::Scratch`]), its address index, and the path the packets are
+/// witnesses of (`None`: packets alone, as `explain` judges them). The
+/// parameter list `whole.rs` and the reply hint finders
+/// (`route_fix::reply_to_open`, `zpr_reply_fix::reply_to_open`) share.
+#[derive(Clone, Copy)]
+struct Seek<'a> {
+    s: &'a Scenario,
+    ix: &'a crate::model::AddressIndex,
+    path: Option<&'a PathSpec>,
+}
+
 /// The hints for `b`'s packet at each layer that blocks it: the route
 /// rule (`route_fix.rs`), the security rules (`fix.rs`), then the ZPL
 /// statement (`zpr_fix.rs`), all proven on `scratch`, a copy of the

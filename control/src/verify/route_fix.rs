@@ -80,7 +80,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use super::fix::{Kept, Scratch, stands_for};
-use super::{Blocked, PathSpec};
+use super::{Blocked, PathSpec, Seek};
 use crate::escape::toml_string;
 use crate::ids::{GatewayId, RouteTableId};
 use crate::model::{
@@ -117,13 +117,8 @@ pub(super) fn to_open(scratch: &mut Scratch, b: &Blocked<'_>) -> Option<String> 
 /// Proved on `scratch`: the reply's route layer passes with it, and the
 /// caller judges both packets again. `None` when the reply does not drop
 /// at route, its source is not a VNIC, or nothing opens it.
-pub(super) fn reply_to_open(
-    scratch: &mut Scratch,
-    s: &Scenario,
-    ix: &AddressIndex,
-    path: Option<&PathSpec>,
-    p: &Packet,
-) -> Option<String> {
+pub(super) fn reply_to_open(scratch: &mut Scratch, at: Seek<'_>, p: &Packet) -> Option<String> {
+    let Seek { s, ix, path } = at;
     let back = p.reply();
     let Endpoint::Vnic(y) = super::endpoint_at(s, Some(ix), back.src) else {
         return None;

@@ -39,7 +39,7 @@
 
 use super::fix::{Edit, Scratch};
 use super::text::blocking;
-use super::{PathSpec, Scope};
+use super::{PathSpec, Scope, Seek};
 use crate::model::{AddressIndex, Scenario};
 use crate::packet::Packet;
 use crate::verdict::Stage;
@@ -130,6 +130,7 @@ pub fn hints_with(
         path,
         packet: packet_replies,
     };
+    let at = Seek { s, ix, path };
     let mut out = WholePath::default();
     let mut judged = 0usize;
     // The next probe is the first pair's witness.
@@ -148,7 +149,7 @@ pub fn hints_with(
         let mut open = true;
         for p in &ps {
             let mut given = Vec::new();
-            let layers = blocked(scratch, s, ix, path, p);
+            let layers = blocked(scratch, at, p);
             if !layers.is_empty() {
                 if out.to_open.len() < MAX_HINTS {
                     let b = super::Blocked {
@@ -160,7 +161,7 @@ pub fn hints_with(
                     };
                     given = super::hints(scratch, &b);
                 }
-                if !blocked(scratch, s, ix, path, p).is_empty() {
+                if !blocked(scratch, at, p).is_empty() {
                     out.take(given, &mut first);
                     open = false;
                     break;
@@ -189,10 +190,10 @@ pub fn hints_with(
                                 .into_iter()
                                 .collect()
                         }
-                        Stage::Route => super::route_fix::reply_to_open(scratch, s, ix, path, p)
+                        Stage::Route => super::route_fix::reply_to_open(scratch, at, p)
                             .into_iter()
                             .collect(),
-                        Stage::Zpr => super::zpr_reply_fix::reply_to_open(scratch, s, ix, path, p),
+                        Stage::Zpr => super::zpr_reply_fix::reply_to_open(scratch, at, p),
                     };
                     if h.is_empty() {
                         break;
@@ -222,7 +223,7 @@ pub fn hints_with(
     // still blocked are the ones left. At most as many as were left.
     for ps in &left {
         let still = ps.iter().find_map(|p| {
-            let layers = blocked(scratch, s, ix, path, p);
+            let layers = blocked(scratch, at, p);
             if layers.is_empty() {
                 reply_drops(scratch, s, ix, replies, p).map(|stage| (vec![stage], true))
             } else {
@@ -281,13 +282,8 @@ struct Replies<'a> {
 
 /// The layers that block `p` on `scratch` as it is now (ZPR left out for a
 /// path judged on the network layers).
-fn blocked(
-    scratch: &mut Scratch,
-    s: &Scenario,
-    ix: &AddressIndex,
-    path: Option<&PathSpec>,
-    p: &Packet,
-) -> Vec<crate::verdict::LayerReport> {
+fn blocked(scratch: &mut Scratch, at: Seek<'_>, p: &Packet) -> Vec<crate::verdict::LayerReport> {
+    let Seek { s, ix, path } = at;
     let mut layers = blocking(super::layers_of(scratch.of(s), Some(ix), p));
     if path.is_some_and(|path| path.scope == Scope::Network) {
         layers.retain(|l| l.layer != Stage::Zpr);

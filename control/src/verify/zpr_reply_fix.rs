@@ -30,7 +30,7 @@
 
 use super::fix::{Kept, Scratch};
 use super::zpr_fix::{self, Proof, Wanted};
-use super::{PathSpec, Probe};
+use super::{Probe, Seek};
 use crate::model::{AddressIndex, PolicyStatement, PortRange, Scenario, StatementRef};
 use crate::packet::{L4, Packet};
 use crate::verdict::{Outcome, Stage, Verdict, ZprCheck};
@@ -59,18 +59,13 @@ pub(super) fn reply_zpr_drops(s: &Scenario, ix: Option<&AddressIndex>, p: &Packe
     Some(r.verdict == Verdict::Drop && r.stage == Some(Stage::Zpr))
 }
 
-/// The hints that open the reply of `p` (a first packet of `path`, or the
+/// The hints that open the reply of `p` (a first packet of `at`'s path, or the
 /// packet alone, that passes on the copy) at ZPR, as `scratch` says
 /// ([`Scratch::zpr_replies`]); empty when the reply does not drop at ZPR,
 /// an end's attributes are unknown, or nothing opens it. Kept on the copy
 /// when hints are ([`Scratch::keep`]).
-pub(super) fn reply_to_open(
-    scratch: &mut Scratch,
-    s: &Scenario,
-    ix: &AddressIndex,
-    path: Option<&PathSpec>,
-    p: &Packet,
-) -> Vec<String> {
+pub(super) fn reply_to_open(scratch: &mut Scratch, at: Seek<'_>, p: &Packet) -> Vec<String> {
+    let Seek { s, ix, .. } = at;
     let copy = scratch.of(s);
     if reply_zpr_drops(copy, Some(ix), p) != Some(true) {
         return Vec::new();
@@ -84,7 +79,7 @@ pub(super) fn reply_to_open(
     }
     match scratch.zpr_replies() {
         ZprReplies::Stateful => made_stateful(scratch, s, ix, p),
-        ZprReplies::Stateless => stateless_back(scratch, s, ix, path, p),
+        ZprReplies::Stateless => stateless_back(scratch, at, p),
     }
 }
 
@@ -283,13 +278,8 @@ fn stateful_text(st: &PolicyStatement) -> Option<(String, Statement)> {
 /// `--zpr-replies stateless`: the stateless statement for the reply's
 /// direction (from the responder to the initiator), to the initiator's
 /// ephemeral ports.
-fn stateless_back(
-    scratch: &mut Scratch,
-    s: &Scenario,
-    ix: &AddressIndex,
-    path: Option<&PathSpec>,
-    p: &Packet,
-) -> Vec<String> {
+fn stateless_back(scratch: &mut Scratch, at: Seek<'_>, p: &Packet) -> Vec<String> {
+    let Seek { s, ix, path } = at;
     let r = p.reply();
     // The reply's destination port is the port the initiator sent from:
     // every ephemeral port, or the one it used when it is below them.
