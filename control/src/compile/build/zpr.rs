@@ -119,10 +119,13 @@ impl Builder<'_> {
         // them): every peer's candidates are empty, not looked up 10^2 times.
         let no_peer_side = local.side_is_empty(1 - own_side);
         for zp in zpeers {
-            // The memo of the empty set, once the first peer made it.
+            // The memo of the empty set, once the first peer made it, is
+            // every later peer's row too (nothing changes the memo for
+            // them): one look-up per profile, not one per peer (129,825
+            // on the 10k-VNIC scenario, 8.5 M instructions).
             if no_peer_side && let Some(id) = ok_rows.get(&[]) {
-                peer_remap.push(id);
-                continue;
+                peer_remap.resize(zpeers.len(), id);
+                break;
             }
             // The relevant statements whose peer side holds, in order.
             let at = Whereabouts {
