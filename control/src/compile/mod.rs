@@ -37,12 +37,14 @@ mod dump;
 mod hot;
 pub mod lpm;
 pub mod prefix;
+mod read;
 mod rule_text;
 pub mod service;
 pub mod side;
 mod table;
 #[cfg(test)]
 mod tests;
+mod valid;
 
 pub use crate::ids::{ClassId, ProfileId, RuleId};
 pub use rule_text::{RuleText, rule_text};

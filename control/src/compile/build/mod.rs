@@ -981,7 +981,9 @@ impl<'a> Builder<'a> {
             compile_s: 0.0,
             phases,
         };
-        Ok(Compiled {
+        // The judgement reads these tables without bounds checks: refused
+        // here if an index they hold would read out of them (`valid.rs`).
+        Compiled {
             lpm,
             classes,
             hot,
@@ -996,6 +998,7 @@ impl<'a> Builder<'a> {
             rules: self.rules,
             stats,
             prefix_classes,
-        })
+        }
+        .validated()
     }
 }
