@@ -152,12 +152,55 @@ fn fold(l: &SecurityLayer, f: PeerFold) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// The largest local peer id of a slot's packed row of `row_len` entries
+/// (width log at most 4), word by word: the full words' fields with a
+/// field count the compiler knows per width, then the last word's
+/// fields inside the row. `None` when the row's words are not all inside
+/// `peer_bits`.
+fn row_max(t: &SidedLayer, s: ProfileSlot, row_len: u32) -> Option<u32> {
+    /// The largest of the `16 >> LOG` fields of every word.
+    fn fields<const LOG: u32>(words: &[u16]) -> u32 {
+        let mask = (1u32 << (1 << LOG)) - 1;
+        words
+            .iter()
+            .map(|&w| {
+                (0..16 >> LOG)
+                    .map(|j| (u32::from(w) >> (j << LOG)) & mask)
+                    .max()
+                    .unwrap_or(0)
+            })
+            .max()
+            .unwrap_or(0)
+    }
+    let log = s.peer_remap & 7;
+    let bits = (row_len as usize) << log;
+    let first = (s.peer_remap >> 4) as usize;
+    let words = t.peer_bits.get(first..first + bits.div_ceil(16))?;
+    let (full, last) = words.split_at(bits / 16);
+    let m = match log {
+        0 => fields::<0>(full),
+        1 => fields::<1>(full),
+        2 => fields::<2>(full),
+        3 => fields::<3>(full),
+        _ => fields::<4>(full),
+    };
+    // The fields of the last, partial word that belong to the row.
+    let rest = (bits % 16) >> log;
+    let tail = last.first().map_or(0, |&w| {
+        (0..rest)
+            .map(|j| (u32::from(w) >> (j << log)) & ((1u32 << (1 << log)) - 1))
+            .max()
+            .unwrap_or(0)
+    });
+    Some(m.max(tail))
+}
+
 /// A slot of a sided layer, read at any peer below `row_len` and service
 /// below `n_svc`: its peer row's words inside `peer_bits` (width log at
-/// most 4), its service row inside `remaps`, its cell index (largest local
-/// peer × `n_svc` + largest local service) a `u32` inside its layer's
-/// cells, and, narrow, every cell of its table naming an id pair inside
-/// the list before it (`offset >= 2 + 2k`).
+/// most 4, first bit a multiple of 16), its service row inside `remaps`,
+/// its cell index (largest local peer × `n_svc` + largest local service)
+/// a `u32` inside its layer's cells, and, narrow, every cell of its table
+/// naming an id pair inside the list before it (`offset >= 2 + 2k`).
 fn sided_slot(
     t: &SidedLayer,
     s: ProfileSlot,
@@ -174,13 +217,18 @@ fn sided_slot(
     }
     let log = s.peer_remap & 7;
     let last_bit = u64::from(s.peer_remap & !7) + (u64::from(row_len - 1) << log);
-    if log > 4 || last_bit >> 4 >= t.peer_bits.len() as u64 {
+    if log > 4 || s.peer_remap & 8 != 0 || last_bit >> 4 >= t.peer_bits.len() as u64 {
+        // (Bit 3 set: a row not starting at a word, as `row_max` reads it.)
         return Err("a peer row reads past the peer words");
     }
-    let lp = *seen
-        .peer
-        .entry((s.peer_remap, row_len))
-        .or_insert_with(|| (0..row_len).map(|p| t.local_peer(s, p)).max().unwrap_or(0));
+    let lp = match seen.peer.get(&(s.peer_remap, row_len)) {
+        Some(&m) => m,
+        None => {
+            let m = row_max(t, s, row_len).ok_or("a peer row reads past the peer words")?;
+            seen.peer.insert((s.peer_remap, row_len), m);
+            m
+        }
+    };
     let start = u64::from(s.svc_remap);
     if start + u64::from(n_svc) > (t.remaps.len() as u64).min(1 << 32) {
         return Err("a service row reads past the service rows");
@@ -234,6 +282,29 @@ mod tests {
 
     fn len32(n: usize) -> u32 {
         u32::try_from(n).unwrap()
+    }
+
+    /// The row maxima read word by word are those read one local id at
+    /// a time, for every slot of every layer (both cell layouts).
+    #[test]
+    fn row_maxima_word_by_word_are_the_local_ids_maxima() {
+        for cfg in both_cell_layouts() {
+            let c = Compiled::new(&scenario(), &cfg).unwrap();
+            for l in [&c.egress, &c.ingress] {
+                for (i, &s) in l.tables.slots.iter().enumerate() {
+                    for len in [1, l.row_len(i)] {
+                        let one = (0..len).map(|p| l.tables.local_peer(s, p)).max();
+                        assert_eq!(super::row_max(&l.tables, s, len), one);
+                    }
+                }
+            }
+            for t in [&c.zpr_egress, &c.zpr_ingress] {
+                for &s in &t.slots {
+                    let one = (0..t.peer_len).map(|p| t.local_peer(s, p)).max();
+                    assert_eq!(super::row_max(t, s, t.peer_len), one);
+                }
+            }
+        }
     }
 
     /// The compiled tables pass; each index they hold, moved out of what
