@@ -170,6 +170,10 @@ fn hot_packets(ps: Vec<Packet>, hot: usize) -> Vec<Packet> {
 }
 
 /// Judges every packet as a first packet; counts those with a route rule.
+/// Out of line, so a cache simulation can name it
+/// (`--toggle-collect='*judge_all'`) whether `Compiled::judge` is inlined
+/// into it or not.
+#[inline(never)]
 fn judge_all(c: &Compiled, ps: &[Packet]) -> u64 {
     ps.iter().fold(0u64, |acc, p| {
         acc + u64::from(std::hint::black_box(c.judge(p, Context::First)).rules[0].is_some())

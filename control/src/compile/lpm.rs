@@ -32,6 +32,7 @@
 //! its subnet two.
 
 use super::prefix::Pfx;
+use super::read::{Checked, Read};
 
 const PTR: u32 = 1 << 31;
 const CHUNK: usize = 256;
@@ -350,16 +351,81 @@ impl Lpm {
     /// Class of an IPv4 address.
     #[inline(always)]
     #[must_use]
+    #[allow(unsafe_code)]
     pub fn lookup_v4(&self, a: u32) -> u32 {
+        // SAFETY: checked reads.
+        unsafe { self.lookup_v4_as::<Checked>(a) }
+    }
+
+    /// [`Lpm::lookup_v4`] with reader `R`.
+    ///
+    /// # Safety
+    /// With [`super::read::Trusted`]: the trie passed [`Lpm::check`].
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    pub(super) unsafe fn lookup_v4_as<R: Read>(&self, a: u32) -> u32 {
         let mut e = self.root4[(a >> 16) as usize];
         if e & PTR == 0 {
             return e;
         }
-        e = self.nodes[(e & !PTR) as usize * CHUNK + ((a >> 8) & 0xff) as usize];
+        // SAFETY: every pointer names a whole chunk of `nodes` (checked by
+        // `Lpm::check`), and the index inside the chunk is a byte.
+        e = unsafe {
+            *R::at(
+                &self.nodes,
+                (e & !PTR) as usize * CHUNK + ((a >> 8) & 0xff) as usize,
+            )
+        };
         if e & PTR == 0 {
             return e;
         }
-        self.nodes[(e & !PTR) as usize * CHUNK + (a & 0xff) as usize]
+        // SAFETY: as above.
+        unsafe {
+            *R::at(
+                &self.nodes,
+                (e & !PTR) as usize * CHUNK + (a & 0xff) as usize,
+            )
+        }
+    }
+
+    /// Checks what [`Lpm::lookup_v4_as`] with the trusted reader relies
+    /// on, and what the judgement reads with the classes it returns:
+    /// `nodes` holds whole chunks, every pointer (in the roots and the
+    /// chunks) names one of them, and every leaf (and every class of the
+    /// IPv6 hash tables) is below `n_classes`. Run once, when the
+    /// compiled tables are made (`Compiled::validated`).
+    ///
+    /// # Errors
+    /// The invariant that does not hold.
+    pub(super) fn check(&self, n_classes: usize) -> Result<(), &'static str> {
+        if !self.nodes.len().is_multiple_of(CHUNK) {
+            return Err("trie nodes are not whole chunks");
+        }
+        let chunks = self.nodes.len() / CHUNK;
+        let entry_ok = |e: &u32| {
+            if e & PTR != 0 {
+                ((e & !PTR) as usize) < chunks
+            } else {
+                (*e as usize) < n_classes
+            }
+        };
+        if !(self
+            .root4
+            .iter()
+            .chain(self.root6.iter())
+            .chain(&self.nodes))
+        .all(entry_ok)
+        {
+            return Err("a trie entry names no chunk or no class");
+        }
+        let v6 = self.v6.hosts.iter().map(|s| s.class);
+        if !v6
+            .chain(self.v6.nets.iter().map(|s| s.class))
+            .all(|c| c == V6Fast::EMPTY || (c as usize) < n_classes)
+        {
+            return Err("an IPv6 hash slot names no class");
+        }
+        Ok(())
     }
 
     /// Class of an IPv6 address: a VNIC's /128, then its /64, from the
@@ -549,6 +615,31 @@ mod tests {
             assert_eq!(lpm.lookup_v6(sub.addr | h), lpm.walk_v6(sub.addr | h));
         }
         assert_eq!(lpm.lookup_v6(sub.addr | 5), 105);
+    }
+
+    /// `check` (run before the judgement reads a trie without bounds
+    /// checks) accepts a trie as built and refuses a pointer past the
+    /// chunks, a class past the classes and a stray IPv6 hash class.
+    #[test]
+    fn check_refuses_entries_past_the_chunks_or_the_classes() {
+        let mut lpm = Lpm::new(0, 0);
+        lpm.insert(pfx4(0x0a00_0000, 8), 1).unwrap();
+        lpm.insert(pfx4(0x0a00_0100, 24), 2).unwrap();
+        lpm.insert(pfx4(0x0a00_0105, 32), 3).unwrap();
+        lpm.insert(pfx6(0xfd00 << 112 | 5, 128), 3).unwrap();
+        lpm.finish();
+        assert_eq!(lpm.check(4), Ok(()));
+        assert!(lpm.check(3).is_err(), "class 3 of 3");
+        let chunks = u32::try_from(lpm.nodes.len() / CHUNK).unwrap();
+        let mut bad = lpm.clone();
+        bad.root4[7] = PTR | chunks;
+        assert!(bad.check(4).is_err());
+        let mut bad = lpm.clone();
+        bad.nodes.pop();
+        assert!(bad.check(4).is_err());
+        let mut bad = lpm.clone();
+        bad.v6.hosts[0].class = 9;
+        assert!(bad.check(4).is_err());
     }
 
     #[test]

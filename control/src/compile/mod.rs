@@ -37,12 +37,14 @@ mod dump;
 mod hot;
 pub mod lpm;
 pub mod prefix;
+mod read;
 mod rule_text;
 pub mod service;
 pub mod side;
 mod table;
 #[cfg(test)]
 mod tests;
+mod valid;
 mod virtual_router;
 
 pub use crate::ids::{ClassId, ProfileId, RuleId};

@@ -10,6 +10,7 @@
 //! non-first fragment has a class of its own in each group: it matches no
 //! port or ICMP condition.
 
+use super::read::{Checked, Read};
 use crate::model::{PortRange, Protocol, RuleOptions, proto};
 use crate::packet::L4;
 use crate::zpl::ast::Conditions;
@@ -97,6 +98,8 @@ impl ServiceCond {
 
 /// The length of every port or ICMP map (one entry per 16-bit value).
 const MAP_LEN: usize = 1 << 16;
+/// The largest key of a map.
+const LAST_KEY: u32 = (1 << 16) - 1;
 
 #[derive(Debug, Clone)]
 enum GroupKind {
@@ -562,17 +565,84 @@ impl ServiceClasses {
     /// The class of a packet's service. Constant time, no branch.
     #[inline(always)]
     #[must_use]
+    #[allow(unsafe_code)]
     pub fn classify(&self, protocol: u8, l4: L4) -> u32 {
-        let g = &self.lanes[usize::from(self.proto_group[usize::from(protocol)])];
+        // SAFETY: checked reads.
+        unsafe { self.classify_as::<Checked>(protocol, l4) }
+    }
+
+    /// [`ServiceClasses::classify`] with reader `R`.
+    ///
+    /// # Safety
+    /// With [`super::read::Trusted`]: the classes passed
+    /// [`ServiceClasses::check`].
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    pub(super) unsafe fn classify_as<R: Read>(&self, protocol: u8, l4: L4) -> u32 {
+        // SAFETY: every group id of `proto_group` has a lane (`check`).
+        let g = unsafe {
+            R::at(
+                &self.lanes,
+                usize::from(self.proto_group[usize::from(protocol)]),
+            )
+        };
         let (tag, a, b) = l4_keys(l4);
         let hit = tag == g.want;
         // Both keys 0 on a miss: the reads stay in bounds (see `Lane`).
         let m = u32::from(hit).wrapping_neg();
-        let s = u32::from(self.maps[(g.smap + (a & m)) as usize]);
-        let d = u32::from(self.maps[(g.dmap + (b & m)) as usize]);
+        // SAFETY: a key is below `MAP_LEN` when the lane wants its L4 (0
+        // else), and `check` proved every key the lane can read in bounds.
+        let s = u32::from(unsafe { *R::at(&self.maps, (g.smap + (a & m)) as usize) });
+        // SAFETY: as above.
+        let d = u32::from(unsafe { *R::at(&self.maps, (g.dmap + (b & m)) as usize) });
         let v = g.base + s * g.nd + d;
         // A select, not a branch (the compiler made `if` a jump).
         std::hint::select_unpredictable(hit, v, g.other)
+    }
+
+    /// Checks what [`ServiceClasses::classify_as`] with the trusted
+    /// reader relies on, and that every class it returns is below
+    /// [`ServiceClasses::len`] (the judgement indexes the layers' service
+    /// rows with it): every group id has a lane; per lane, every map entry
+    /// it can read (`smap + a`, `dmap + b` for the keys its L4 has, entry
+    /// `smap` / `dmap` else) is inside `maps`, and `base + s × nd + d`
+    /// over the largest entries it can read, and `other`, are below the
+    /// class count, without overflowing a `u32`. Run once, when the
+    /// compiled tables are made (`Compiled::validated`).
+    ///
+    /// # Errors
+    /// The invariant that does not hold.
+    pub(super) fn check(&self) -> Result<(), &'static str> {
+        if self
+            .proto_group
+            .iter()
+            .any(|&g| usize::from(g) >= self.lanes.len())
+        {
+            return Err("a protocol's service group has no lane");
+        }
+        let n = self.len() as u64;
+        // The largest entry of the keys `0..=last` from `start`, if all are in `maps`.
+        let largest = |start: u32, last: u32| {
+            let a = start as usize;
+            self.maps
+                .get(a..=a + last as usize)
+                .map(|m| u64::from(m.iter().copied().max().unwrap_or(0)))
+        };
+        for l in &self.lanes {
+            let (ks, kd) = match l.want {
+                L4_PORTS => (LAST_KEY, LAST_KEY),
+                L4_ICMP => (0, LAST_KEY),
+                _ => (0, 0),
+            };
+            let (Some(s), Some(d)) = (largest(l.smap, ks), largest(l.dmap, kd)) else {
+                return Err("a service lane reads past its maps");
+            };
+            let top = u64::from(l.base) + s * u64::from(l.nd) + d;
+            if top >= n || u64::from(l.other) >= n {
+                return Err("a service lane gives a class past the classes");
+            }
+        }
+        Ok(())
     }
 
     /// The map starting at `at` in [`ServiceClasses::maps`].

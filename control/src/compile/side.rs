@@ -16,6 +16,7 @@
 use crate::packet::Packet;
 use crate::verdict::{Context, Stage};
 
+use super::read::Trusted;
 use super::table::{
     UNTRACKED, ZprCheck, allowed, before_layers, destination_layer, dropped, source_layers,
     split_context, zpr_step,
@@ -42,11 +43,7 @@ impl Compiled {
     /// destination side's when the source is no VNIC).
     #[must_use]
     pub fn judge_side(&self, p: &Packet, ctx: Context, side: Side) -> Fast {
-        let cs = self.address_class(p.src);
-        let cd = self.address_class(p.dst);
-        let svc = self.service_class(p.proto, p.l4);
-        let a = &self.hot[cs.index()];
-        let b = &self.hot[cd.index()];
+        let (a, b, svc) = self.classes_of(p);
         let mut rules = [None; 5];
         if may_be_dhcp(p)
             && let Some(fast) = self.virtual_router_dhcp(p, a.flags, b.flags)
@@ -58,7 +55,7 @@ impl Compiled {
         }
         let (reply, t) = split_context(ctx);
         let mut tracking = UNTRACKED;
-        let rd = self.reads(a, b, svc);
+        let rd = self.reads::<Trusted>(a, b, svc);
         let (check, me, e) = match side {
             Side::Source => {
                 if let Some(stage) = source_layers(a, &rd, reply, t, &mut rules, &mut tracking) {

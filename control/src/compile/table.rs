@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use super::hot::HotClass;
 use super::lpm::Lpm;
 use super::prefix::Pfx;
+use super::read::{Checked, Read, Trusted};
 use super::service::ServiceClasses;
 use super::virtual_router::may_be_dhcp;
 use crate::ids::{ClassId, ProfileId, RuleId};
@@ -216,62 +217,119 @@ impl SidedLayer {
     // call it costs more instructions than its body (measured: twice the
     // security look-up's instructions under callgrind).
     #[inline(always)]
+    #[allow(unsafe_code)]
     pub(super) fn lookup_slot(&self, s: ProfileSlot, peer: u32, svc: u32) -> Entry {
-        if self.narrow {
-            self.lookup_slot_as::<true>(s, peer, svc)
-        } else {
-            self.lookup_slot_as::<false>(s, peer, svc)
+        // SAFETY: checked reads.
+        unsafe { self.lookup_r::<Checked>(s, peer, svc) }
+    }
+
+    /// [`SidedLayer::lookup_slot`] with reader `R`.
+    ///
+    /// # Safety
+    /// With [`Trusted`]: as [`SidedLayer::lookup_slot_as`].
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    pub(super) unsafe fn lookup_r<R: Read>(&self, s: ProfileSlot, peer: u32, svc: u32) -> Entry {
+        // SAFETY: the caller's.
+        unsafe {
+            if self.narrow {
+                self.lookup_slot_as::<true, R>(s, peer, svc)
+            } else {
+                self.lookup_slot_as::<false, R>(s, peer, svc)
+            }
         }
     }
 
     /// [`SidedLayer::lookup_slot`] for a known layout ([`SidedLayer::cell_as`]).
+    ///
+    /// # Safety
+    /// With [`Trusted`]: the layer passed `valid::sided_slot` for `s`
+    /// with a row length above `peer` and a service count above `svc`.
     #[inline(always)]
-    pub(super) fn lookup_slot_as<const NARROW: bool>(
+    #[allow(unsafe_code)]
+    pub(super) unsafe fn lookup_slot_as<const NARROW: bool, R: Read>(
         &self,
         s: ProfileSlot,
         peer: u32,
         svc: u32,
     ) -> Entry {
-        let lp = self.local_peer(s, peer);
-        let ls = u32::from(self.remaps[(s.svc_remap + svc) as usize]);
-        self.cell_as::<NARROW>(s, (lp * s.n_svc + ls) as usize)
+        // SAFETY: `peer` is inside the slot's row, whose words are inside
+        // `peer_bits`; `svc` inside its service row, inside `remaps`; the
+        // largest values of both rows index inside the slot's table, and
+        // the table's cells name ids of its own list (`valid::sided_slot`).
+        unsafe {
+            let lp = self.local_peer_as::<R>(s, peer);
+            let ls = u32::from(*R::at(&self.remaps, (s.svc_remap + svc) as usize));
+            self.cell_as::<NARROW, R>(s, (lp * s.n_svc + ls) as usize)
+        }
     }
 
     /// The local peer id of global peer class `peer` in a slot's packed
     /// row: the word holding it, shifted and masked.
     #[inline(always)]
+    #[allow(unsafe_code)]
     pub(super) fn local_peer(&self, s: ProfileSlot, peer: u32) -> u32 {
+        // SAFETY: checked reads.
+        unsafe { self.local_peer_as::<Checked>(s, peer) }
+    }
+
+    /// [`SidedLayer::local_peer`] with reader `R`.
+    ///
+    /// # Safety
+    /// With [`Trusted`]: `peer`'s word is inside `peer_bits`
+    /// (`valid::sided_slot`).
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    pub(super) unsafe fn local_peer_as<R: Read>(&self, s: ProfileSlot, peer: u32) -> u32 {
         /// The mask of a width's field, by its log (`& 7`: no bounds check).
         const MASK: [u32; 8] = [1, 3, 0xf, 0xff, 0xffff, 0, 0, 0];
         let log = s.peer_remap & 7;
         let bit = (s.peer_remap & !7) as usize + ((peer as usize) << log);
-        (u32::from(self.peer_bits[bit >> 4]) >> (bit & 15)) & MASK[log as usize]
+        // SAFETY: the caller's.
+        let w = unsafe { *R::at(&self.peer_bits, bit >> 4) };
+        (u32::from(w) >> (bit & 15)) & MASK[log as usize]
     }
 
     /// Cell `i` (local peer × `n_svc` + local service) of a slot's table.
     #[inline(always)]
+    #[allow(unsafe_code)]
     pub(super) fn cell(&self, s: ProfileSlot, i: usize) -> Entry {
-        if self.narrow {
-            self.cell_as::<true>(s, i)
-        } else {
-            self.cell_as::<false>(s, i)
+        let (o, i) = (s.offset as usize, i);
+        if !self.narrow {
+            return Entry(self.entries[o + i]);
         }
+        // SAFETY: checked reads.
+        unsafe { self.cell_as::<true, Checked>(s, i) }
     }
 
     /// [`SidedLayer::cell`] for a layer known to be narrow (`NARROW`) or
     /// wide: the caller tests the layout once for several look-ups.
+    ///
+    /// # Safety
+    /// With [`Trusted`]: cell `i` is one of the slot's table, and a narrow
+    /// layer's cells name ids of the slot's own list (`valid::sided_slot`).
     #[inline(always)]
-    pub(super) fn cell_as<const NARROW: bool>(&self, s: ProfileSlot, i: usize) -> Entry {
+    #[allow(unsafe_code)]
+    pub(super) unsafe fn cell_as<const NARROW: bool, R: Read>(
+        &self,
+        s: ProfileSlot,
+        i: usize,
+    ) -> Entry {
         let o = s.offset as usize;
         if NARROW {
-            let c = self.cells[o + i];
+            // SAFETY: the caller's.
+            let c = unsafe { *R::at(&self.cells, o + i) };
             // The pair of local id k (0: the pair of zeros right before
             // the table).
             let p = o - 2 - 2 * (usize::from(c) & Entry::NARROW_MAX as usize);
-            let id = u32::from(self.cells[p]) | u32::from(self.cells[p + 1]) << 16;
+            // SAFETY: the caller's (`p + 1 < o`).
+            let id = unsafe {
+                u32::from(*R::at(&self.cells, p)) | u32::from(*R::at(&self.cells, p + 1)) << 16
+            };
             Entry::from_narrow(c, id)
         } else {
-            Entry(self.entries[o + i])
+            // SAFETY: the caller's.
+            Entry(unsafe { *R::at(&self.entries, o + i) })
         }
     }
 
@@ -548,26 +606,53 @@ impl SecurityLayer {
     // and popped six registers.
     #[inline(always)]
     #[must_use]
+    #[allow(unsafe_code)]
     pub fn lookup(&self, profile: ProfileId, peer: u32, svc: u32) -> Entry {
-        self.lookup_fold(profile, self.peers[peer as usize], svc)
+        // SAFETY: checked reads.
+        unsafe { self.lookup_fold::<Checked>(profile, self.peers[peer as usize], svc) }
     }
 
     /// [`SecurityLayer::lookup`] given the peer's fold (`peers[peer]`,
-    /// which the judgement finds in the peer's [`HotClass`]).
+    /// which the judgement finds in the peer's [`HotClass`]), with reader
+    /// `R`.
+    ///
+    /// # Safety
+    /// With [`Trusted`]: the layer passed `valid::security`, `f` passed
+    /// `valid::fold` against it, `profile` is one of its profiles, and
+    /// `svc` is below its service count.
     #[inline(always)]
-    pub(super) fn lookup_fold(&self, profile: ProfileId, f: PeerFold, svc: u32) -> Entry {
+    #[allow(unsafe_code)]
+    pub(super) unsafe fn lookup_fold<R: Read>(
+        &self,
+        profile: ProfileId,
+        f: PeerFold,
+        svc: u32,
+    ) -> Entry {
         // The layout tested once for all the profile's containers.
-        if self.tables.narrow {
-            self.lookup_as::<true>(profile, f, svc)
-        } else {
-            self.lookup_as::<false>(profile, f, svc)
+        // SAFETY: the caller's.
+        unsafe {
+            if self.tables.narrow {
+                self.lookup_as::<true, R>(profile, f, svc)
+            } else {
+                self.lookup_as::<false, R>(profile, f, svc)
+            }
         }
     }
 
     /// [`SecurityLayer::lookup_fold`] for a known layout of the tables.
+    ///
+    /// # Safety
+    /// As [`SecurityLayer::lookup_fold`].
     #[inline(always)]
-    fn lookup_as<const NARROW: bool>(&self, profile: ProfileId, f: PeerFold, svc: u32) -> Entry {
-        let m = &self.profiles[profile.index()];
+    #[allow(unsafe_code)]
+    unsafe fn lookup_as<const NARROW: bool, R: Read>(
+        &self,
+        profile: ProfileId,
+        f: PeerFold,
+        svc: u32,
+    ) -> Entry {
+        // SAFETY: `profile` is one of the layer's (the caller's).
+        let m = unsafe { R::at(&self.profiles, profile.index()) };
         let n = m.n as usize;
         let mut acc = 0u32;
         // Branch-free (a branch on the loaded entry would make the next
@@ -578,14 +663,28 @@ impl SecurityLayer {
             acc |= (e & Entry::ID_MASK & empty) | (e & (Entry::STATEFUL | Entry::STATELESS));
         };
         for (&s, &dom) in m.inline[..n.min(Members::INLINE)].iter().zip(&m.dom) {
-            fold(self.tables.lookup_slot_as::<NARROW>(s, f.index(dom), svc).0);
+            // SAFETY: every inline slot of a profile is a slot of the
+            // tables with the domain beside it, so the fold's index for
+            // that domain is inside its row (`valid::security`,
+            // `valid::fold`); `svc` is the caller's.
+            fold(unsafe {
+                self.tables
+                    .lookup_slot_as::<NARROW, R>(s, f.index(dom), svc)
+                    .0
+            });
         }
         if n > Members::INLINE {
             let a = m.start as usize;
+            // A checked slice: the profiles past the inline ones are rare.
             for &slot in &self.members[a + Members::INLINE..a + n] {
                 let dom = self.slot_dom[slot as usize];
                 let s = self.tables.slots[slot as usize];
-                fold(self.tables.lookup_slot_as::<NARROW>(s, f.index(dom), svc).0);
+                // SAFETY: as above, for a member slot.
+                fold(unsafe {
+                    self.tables
+                        .lookup_slot_as::<NARROW, R>(s, f.index(dom), svc)
+                        .0
+                });
             }
         }
         Entry(acc | m.untracked)
@@ -868,6 +967,30 @@ impl Compiled {
         ClassId::new(self.lpm.lookup(ip) as usize).unwrap_or_default()
     }
 
+    /// [`Compiled::address_class`] read without bounds checks: the trie
+    /// passed `Lpm::check` when the tables were made (`valid.rs`), so
+    /// every class it returns is below `hot.len()`.
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    fn address_class_trusted(&self, ip: IpAddr) -> ClassId {
+        let c = match ip {
+            // SAFETY: `Compiled::validated` ran `Lpm::check` on this trie.
+            IpAddr::V4(a) => unsafe { self.lpm.lookup_v4_as::<Trusted>(u32::from(a)) },
+            IpAddr::V6(a) => self.lpm.lookup_v6(u128::from(a)),
+        };
+        ClassId::new(c as usize).unwrap_or_default()
+    }
+
+    /// The hot line of a class the trusted trie returned.
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    fn hot_of(&self, c: ClassId) -> &HotClass {
+        // SAFETY: `c` comes from `address_class_trusted`: a leaf of the
+        // trie (below the classes, `Lpm::check`) or the default 0, and
+        // `validated` checked that there is a class.
+        unsafe { Trusted::at(&self.hot, c.index()) }
+    }
+
     /// The class info of an address class.
     #[must_use]
     pub fn class_info(&self, class: ClassId) -> ClassInfo {
@@ -885,10 +1008,7 @@ impl Compiled {
     #[inline]
     #[must_use]
     pub fn judge(&self, p: &Packet, ctx: Context) -> Fast {
-        let cs = self.address_class(p.src);
-        let cd = self.address_class(p.dst);
-        let svc = self.service_class(p.proto, p.l4);
-        let (a, b) = (&self.hot[cs.index()], &self.hot[cd.index()]);
+        let (a, b, svc) = self.classes_of(p);
         if may_be_dhcp(p)
             && let Some(fast) = self.virtual_router_dhcp(p, a.flags, b.flags)
         {
@@ -897,22 +1017,52 @@ impl Compiled {
         self.judge_infos(a, b, svc, ctx)
     }
 
+    /// The hot lines of a packet's two address classes and its service
+    /// class, read without bounds checks (see [`Compiled::hot_of`]).
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    pub(super) fn classes_of(&self, p: &Packet) -> (&HotClass, &HotClass, u32) {
+        let a = self.hot_of(self.address_class_trusted(p.src));
+        let b = self.hot_of(self.address_class_trusted(p.dst));
+        // SAFETY: `Compiled::validated` ran `ServiceClasses::check`.
+        let svc = unsafe { self.services.classify_as::<Trusted>(p.proto, p.l4) };
+        (a, b, svc)
+    }
+
     /// Judges a packet given its classes.
     #[inline]
     #[must_use]
     pub fn judge_classes(&self, cs: ClassId, cd: ClassId, svc: u32, ctx: Context) -> Fast {
-        self.judge_infos(&self.hot[cs.index()], &self.hot[cd.index()], svc, ctx)
+        // Any class and service ids may come here: they are checked
+        // before the trusted reads use them.
+        let a = &self.hot[cs.index()];
+        let b = &self.hot[cd.index()];
+        if (svc as usize) < self.services.len() {
+            self.judge_infos(a, b, svc, ctx)
+        } else {
+            // Past the service classes: as before the trusted reads, a
+            // read out of a row (a panic past the tables).
+            self.judge_infos_r::<Checked>(a, b, svc, ctx)
+        }
     }
 
-    /// Judges a packet given its classes' hot infos: every table read
+    /// Judges a packet given its classes' hot infos (lines of `hot`) and
+    /// a service class below [`ServiceClasses::len`]: every table read
     /// after them.
     #[inline(always)]
     pub(super) fn judge_infos(&self, a: &HotClass, b: &HotClass, svc: u32, ctx: Context) -> Fast {
+        self.judge_infos_r::<Trusted>(a, b, svc, ctx)
+    }
+
+    /// [`Compiled::judge_infos`] with reader `R` ([`Checked`] for a
+    /// service class that may be out of range).
+    #[inline(always)]
+    fn judge_infos_r<R: Read>(&self, a: &HotClass, b: &HotClass, svc: u32, ctx: Context) -> Fast {
         let mut rules = [None; 5];
         if (a.flags | b.flags) & (ClassInfo::EXEMPT | ClassInfo::UNDELIVERABLE) != 0 {
             return before_layers(a, b);
         }
-        let rd = self.reads(a, b, svc);
+        let rd = self.reads::<R>(a, b, svc);
         let (reply, t) = split_context(ctx);
         let mut tracking = UNTRACKED;
         if let Some(stage) = source_layers(a, &rd, reply, t, &mut rules, &mut tracking) {
@@ -950,14 +1100,28 @@ impl Compiled {
     /// branch on the previous layer's outcome (a mispredicted early exit
     /// would discard the later reads and start them again). A layer whose
     /// VNIC has no profile reads nothing (its entry stays 0).
+    ///
+    /// `a` and `b` are lines of `hot`; with [`Trusted`], `svc` is below
+    /// [`ServiceClasses::len`] (the tables passed `valid.rs` when made).
     #[inline(always)]
-    pub(super) fn reads(&self, a: &HotClass, b: &HotClass, svc: u32) -> Reads {
-        Reads {
-            route: RouteEntry(self.route[(a.route * self.n_route + b.route) as usize]),
-            egress: sec_read(&self.egress, a.sec_profile, b.eg_fold, svc),
-            ingress: sec_read(&self.ingress, b.sec_profile, a.in_fold, svc),
-            zpr_egress: zpr_read(&self.zpr_egress, a, a.zpr_egress, b.zpr_peer, svc),
-            zpr_ingress: zpr_read(&self.zpr_ingress, b, b.zpr_ingress, a.zpr_peer, svc),
+    #[allow(unsafe_code)]
+    pub(super) fn reads<R: Read>(&self, a: &HotClass, b: &HotClass, svc: u32) -> Reads {
+        // SAFETY (every read below, with `Trusted`): `a` and `b` are
+        // classes of this table, whose routes are below `n_route` and
+        // `route` is `n_route²` long, whose profiles, folds and ZPR slots
+        // `valid.rs` checked against each layer; `svc` is below the
+        // service count, which every layer's service rows cover.
+        unsafe {
+            Reads {
+                route: RouteEntry(*R::at(
+                    &self.route,
+                    (a.route * self.n_route + b.route) as usize,
+                )),
+                egress: sec_read::<R>(&self.egress, a.sec_profile, b.eg_fold, svc),
+                ingress: sec_read::<R>(&self.ingress, b.sec_profile, a.in_fold, svc),
+                zpr_egress: zpr_read::<R>(&self.zpr_egress, a, a.zpr_egress, b.zpr_peer, svc),
+                zpr_ingress: zpr_read::<R>(&self.zpr_ingress, b, b.zpr_ingress, a.zpr_peer, svc),
+            }
         }
     }
 }
@@ -966,10 +1130,20 @@ impl Compiled {
 /// peer's fold given.
 // Functions, not closures, so they can be forced inline: as a closure the
 // ZPR read was compiled out of line.
+///
+/// # Safety
+/// As [`SecurityLayer::lookup_fold`].
 #[inline(always)]
-fn sec_read(layer: &SecurityLayer, profile: Option<ProfileId>, f: PeerFold, svc: u32) -> Entry {
+#[allow(unsafe_code)]
+unsafe fn sec_read<R: Read>(
+    layer: &SecurityLayer,
+    profile: Option<ProfileId>,
+    f: PeerFold,
+    svc: u32,
+) -> Entry {
     match profile {
-        Some(p) => layer.lookup_fold(p, f, svc),
+        // SAFETY: the caller's.
+        Some(p) => unsafe { layer.lookup_fold::<R>(p, f, svc) },
         None => Entry(0),
     }
 }
@@ -977,10 +1151,22 @@ fn sec_read(layer: &SecurityLayer, profile: Option<ProfileId>, f: PeerFold, svc:
 /// A ZPR layer's entry for the checked VNIC's class `me`, through its
 /// ZPR profile's slot in that layer (copied in the class: no read of
 /// `slots`); 0 without a profile.
+///
+/// # Safety
+/// As [`SidedLayer::lookup_slot_as`] (`slot` is `me`'s, `peer` a class's
+/// ZPR peer).
 #[inline(always)]
-fn zpr_read(layer: &SidedLayer, me: &HotClass, slot: ProfileSlot, peer: u32, svc: u32) -> Entry {
+#[allow(unsafe_code)]
+unsafe fn zpr_read<R: Read>(
+    layer: &SidedLayer,
+    me: &HotClass,
+    slot: ProfileSlot,
+    peer: u32,
+    svc: u32,
+) -> Entry {
     if me.has_zpr() {
-        layer.lookup_slot(slot, peer, svc)
+        // SAFETY: the caller's.
+        unsafe { layer.lookup_r::<R>(slot, peer, svc) }
     } else {
         Entry(0)
     }

@@ -42,7 +42,7 @@ name = "p"
 statements = ["in network.vcn:v VCN allow app.role:x endpoints to connect to '10.0.2.0/24' with protocol='tcp/443'"]
 "#;
 
-fn scenario() -> Scenario {
+pub(super) fn scenario() -> Scenario {
     from_toml_str(SCENARIO, "limits.toml").unwrap().scenario
 }
 
@@ -367,7 +367,7 @@ fn fast_and_class_info_sizes() {
 
 /// The default config (wide cells on small layers) and one that makes
 /// every layer narrow (`u16` cells).
-fn both_cell_layouts() -> [Config; 2] {
+pub(super) fn both_cell_layouts() -> [Config; 2] {
     [
         Config::default(),
         Config {

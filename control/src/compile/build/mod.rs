@@ -838,7 +838,9 @@ impl<'a> Builder<'a> {
             compile_s: 0.0,
             phases,
         };
-        Ok(Compiled {
+        // The judgement reads these tables without bounds checks: refused
+        // here if an index they hold would read out of them (`valid.rs`).
+        Compiled {
             lpm,
             classes,
             hot,
@@ -854,6 +856,7 @@ impl<'a> Builder<'a> {
             stats,
             prefix_classes,
             routers,
-        })
+        }
+        .validated()
     }
 }
