@@ -49,20 +49,8 @@ pub struct Args {
     /// Memory the packets may take, MiB (captures: checked from the file sizes before reading; gzip and standard input are read up to it).
     #[arg(long, default_value_t = 4096, value_name = "MIB")]
     memory_limit: u64,
-    /// With `--capture`: count a packet captured on several interfaces
-    /// once, as `replay --dedup` does (copies are left out, counted in
-    /// `copies`).
-    #[arg(long)]
-    dedup: bool,
-    /// With `--capture`: judge the frame inside each VXLAN record, as
-    /// `replay --decap vxlan` does (an OCI VTAP's mirror).
-    #[arg(long, value_enum, ignore_case = true)]
-    decap: Option<crate::replay::Decap>,
-    /// With `--capture`: leave out packets to or from this prefix, as
-    /// `replay --node-local` does (repeatable or comma-separated; counted
-    /// in `node_local`).
-    #[arg(long, value_name = "CIDR", value_parser = crate::replay::parse_prefix, value_delimiter = ',')]
-    node_local: Vec<ipnet::IpNet>,
+    #[command(flatten)]
+    shaping: crate::flags::CaptureShaping,
     /// What expanding `--capture` left out (files found twice).
     #[arg(skip)]
     input_warnings: Vec<zprsim_dataplane::warning::RunWarning>,
@@ -147,13 +135,7 @@ fn check_args(a: &Args) -> Result<Settings, Failure> {
     // Checked here: clap's `requires = "capture"` let `bench --packets
     // 100 --dedup` through (tried, clap 4.6).
     if a.capture.is_empty()
-        && let Some(flag) = [
-            (a.dedup, "--dedup"),
-            (a.decap.is_some(), "--decap"),
-            (!a.node_local.is_empty(), "--node-local"),
-        ]
-        .iter()
-        .find_map(|&(given, flag)| given.then_some(flag))
+        && let Some(flag) = a.shaping.first_given()
     {
         return Err(Failure::Input(format!(
             "error: `{flag}` needs `--capture`: it looks at captured packets, and synthetic traffic holds none of the kind"
@@ -226,7 +208,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let loaded = crate::load_scenario(&p.plan, "SCENARIO", &a.scenario)?;
     let load_s = t0.elapsed().as_secs_f64();
     let s = &loaded.scenario;
-    crate::replay::check_node_local(&a.node_local, s, &a.scenario)?;
+    a.shaping.check_node_local(s, &a.scenario)?;
     let t1 = Instant::now();
     let compiled = Arc::new(Compiled::new(s, &Config::default()).map_err(|e| {
         Failure::Input(format!(
@@ -284,9 +266,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     };
     let cfg = BenchConfig {
         workers: p.workers,
-        dedup: a.dedup,
-        decap_vxlan: a.decap == Some(crate::replay::Decap::Vxlan),
-        node_local: a.node_local.clone(),
+        dedup: a.shaping.dedup,
+        decap_vxlan: a.shaping.vxlan(),
+        node_local: a.shaping.node_local.clone(),
         stop: Some(Arc::clone(&interrupt.stop)),
         ..BenchConfig::default()
     };

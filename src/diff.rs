@@ -40,10 +40,6 @@ pub struct Args {
     /// Warnings of [`Args::expand_inputs`] (inputs read once, `--fail-on` with no class).
     #[arg(skip)]
     input_warnings: Vec<RunWarning>,
-    /// The flow-log-only flags given on the command line
-    /// ([`crate::replay::flow_log_flags_given`]).
-    #[arg(skip)]
-    pub(crate) flow_log_flags: Vec<&'static str>,
     /// Worker threads.
     #[arg(long, default_value_t = 1)]
     workers: usize,
@@ -65,33 +61,10 @@ pub struct Args {
     /// shards of at least one entry each, so below 256 it acts as 256.
     #[arg(long, default_value_t = zprsim_dataplane::engine::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
-    /// Flow-log records read at most (flow-log input only), as for
-    /// `replay`: past `--flow-log-buffer` they are kept in temporary files.
-    #[arg(long, default_value_t = zprsim_dataplane::flowlog::read::MAX_RECORDS_SPILLED)]
-    max_flow_log_records: usize,
-    /// Flow-log records held in memory before a sorted run is written to a
-    /// temporary file, as for `replay`.
-    #[arg(long, default_value_t = zprsim_dataplane::flowlog::spill::DEFAULT_BUFFER)]
-    flow_log_buffer: usize,
-    /// MiB of temporary files the flow-log records may take, as for `replay`.
-    #[arg(long, default_value_t = zprsim_dataplane::flowlog::spill::DEFAULT_MAX_SPILL >> 20)]
-    max_flow_log_spill: u64,
-    /// Flow-log records whose window starts in one second, at most, as for
-    /// `replay`.
-    #[arg(long, default_value_t = zprsim_dataplane::flowlog::spill::DEFAULT_MAX_GROUP)]
-    max_flow_log_group: usize,
-    /// Count a packet captured on several interfaces once, as `replay
-    /// --dedup` does (captures only).
-    #[arg(long)]
-    dedup: bool,
-    /// Judge the frame inside each record's tunnel header, as `replay
-    /// --decap` does (captures only).
-    #[arg(long, value_enum, ignore_case = true)]
-    decap: Option<crate::replay::Decap>,
-    /// Leave out packets to or from this prefix, as `replay --node-local`
-    /// does (captures only; repeatable).
-    #[arg(long, value_name = "CIDR", value_parser = crate::replay::parse_prefix, value_delimiter = ',')]
-    node_local: Vec<ipnet::IpNet>,
+    #[command(flatten)]
+    pub(crate) flow_log: crate::flags::FlowLogLimits,
+    #[command(flatten)]
+    shaping: crate::flags::CaptureShaping,
 }
 
 impl Args {
@@ -156,11 +129,7 @@ fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
 
 fn check_args(a: &Args) -> Result<(BTreeSet<Class>, Plan), Failure> {
     crate::replay::check_engine_bounds(a.workers, a.max_connections)?;
-    crate::replay::check_flow_log_bounds(
-        a.flow_log_buffer,
-        a.max_flow_log_group,
-        a.max_flow_log_records,
-    )?;
+    a.flow_log.check()?;
     let mut fail_on = BTreeSet::new();
     let none = a.fail_on.trim() == "none";
     for t in a
@@ -247,23 +216,17 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         after: &a.after,
         inputs: &a.captures,
         input_warnings: &a.input_warnings,
-        max_records: a.max_flow_log_records,
-        spill: zprsim_dataplane::flowlog::spill::SpillConfig {
-            buffer: a.flow_log_buffer,
-            max_spill: a.max_flow_log_spill.saturating_mul(1 << 20),
-            max_group: a.max_flow_log_group,
-            max_connections: a.max_connections,
-            dir: None,
-        },
+        max_records: a.flow_log.max_flow_log_records,
+        spill: a.flow_log.spill(a.max_connections),
         report: a.report.as_deref(),
         flows: a.flows.as_deref(),
         fail_on: &fail_on,
-        capture_flags: a.dedup || a.decap.is_some() || !a.node_local.is_empty(),
+        capture_flags: a.shaping.any(),
         quiet: a.quiet,
     })? {
         return Ok(code);
     }
-    crate::replay::refuse_flow_log_flags(&a.flow_log_flags)?;
+    a.flow_log.refuse_given()?;
     refuse_flow_log_classes(&a.fail_on, &fail_on)?;
     let interrupt = Interrupt::install()?;
     let report_out = a
@@ -280,8 +243,8 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
     let (lb, cb) = load(&plan, "BEFORE", &a.before)?;
     let (la, ca) = load(&plan, "AFTER", &a.after)?;
-    crate::replay::check_node_local(&a.node_local, &lb.scenario, &a.before)?;
-    crate::replay::check_node_local(&a.node_local, &la.scenario, &a.after)?;
+    a.shaping.check_node_local(&lb.scenario, &a.before)?;
+    a.shaping.check_node_local(&la.scenario, &a.after)?;
     let mut source =
         CaptureFiles::open(&a.captures).map_err(|e| Failure::Input(format!("error: {e}")))?;
     let cfg = EngineConfig {
@@ -298,9 +261,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
             .and_then(OutputFile::scratch_dir)
             .or_else(|| report_out.as_ref().and_then(OutputFile::scratch_dir)),
         stop: Some(Arc::clone(&interrupt.stop)),
-        dedup: a.dedup,
-        decap_vxlan: a.decap == Some(crate::replay::Decap::Vxlan),
-        node_local: a.node_local.clone(),
+        dedup: a.shaping.dedup,
+        decap_vxlan: a.shaping.vxlan(),
+        node_local: a.shaping.node_local.clone(),
         // Drops owed to each scenario's stand-ins, counted as each flow
         // record closes.
         stand_ins: vec![

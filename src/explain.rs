@@ -59,24 +59,12 @@ pub struct Args {
     )]
     capture: Option<PathBuf>,
     /// With `--capture`: the packet's number (1-based, every record counted,
-    /// as Wireshark numbers frames).
+    /// as Wireshark numbers frames; `--dedup` and `--node-local` keep the
+    /// numbers, and refuse the number of a packet they leave out).
     #[arg(long)]
     packet: Option<u64>,
-    /// With `--capture`: judge a VXLAN record by its inner frame, as
-    /// `replay --decap vxlan` does (an OCI VTAP's mirror).
-    #[arg(long, value_enum, ignore_case = true)]
-    decap: Option<crate::replay::Decap>,
-    /// With `--capture`: leave out a copy of a packet read less than 1 ms
-    /// before (a capture on several interfaces), as `replay --dedup` does;
-    /// packets keep their numbers, and a copy's number is refused, naming
-    /// the packet it copies.
-    #[arg(long)]
-    dedup: bool,
-    /// With `--capture`: leave out packets to or from this prefix, as
-    /// `replay --node-local` does (repeatable or comma-separated); such a
-    /// packet's number is refused.
-    #[arg(long, value_name = "CIDR", value_parser = crate::replay::parse_prefix, value_delimiter = ',')]
-    node_local: Vec<ipnet::IpNet>,
+    #[command(flatten)]
+    shaping: crate::flags::CaptureShaping,
     /// With `--capture`: connections tracked at most, as `replay
     /// --max-connections` (1 to 2^30), so a replay run with a bound is
     /// explained in the state it gave each packet (default: `replay`'s
@@ -126,11 +114,7 @@ fn explain_capture(
     // The reader's steps of `replay` with the same flags: packet N is
     // judged with the state of the packets replay would have judged
     // before it.
-    let mut shape = Shape::new(
-        a.decap == Some(crate::replay::Decap::Vxlan),
-        &a.node_local,
-        a.dedup,
-    );
+    let mut shape = Shape::new(a.shaping.vxlan(), &a.shaping.node_local, a.shaping.dedup);
     let bad = |e: &dyn std::fmt::Display| Failure::Input(format!("{file}: error: {e}"));
     // Read as a stream (`-`: standard input; gzip: the capture it holds),
     // one record at a time.
@@ -200,14 +184,13 @@ fn capture_flags_alone(a: &Args) -> Result<(), Failure> {
     if a.capture.is_some() {
         return Ok(());
     }
-    let given = [
-        (a.packet.is_some(), "--packet"),
-        (a.decap.is_some(), "--decap"),
-        (a.dedup, "--dedup"),
-        (!a.node_local.is_empty(), "--node-local"),
-        (a.max_connections.is_some(), "--max-connections"),
-    ];
-    match given.iter().find_map(|&(g, flag)| g.then_some(flag)) {
+    let given = a
+        .packet
+        .is_some()
+        .then_some("--packet")
+        .or_else(|| a.shaping.first_given())
+        .or_else(|| a.max_connections.is_some().then_some("--max-connections"));
+    match given {
         Some(flag) => Err(Failure::Input(format!(
             "error: `{flag}` goes with `--capture`: without a capture, `--src`, `--dst` and `--proto` describe the one packet judged"
         ))),
@@ -234,7 +217,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
     let loaded = crate::load_scenario(&plan, "SCENARIO", &a.scenario)?;
     let s = &loaded.scenario;
-    crate::replay::check_node_local(&a.node_local, s, &a.scenario)?;
+    a.shaping.check_node_local(s, &a.scenario)?;
     let compiled = Compiled::new(s, &Config::default()).map_err(|e| {
         Failure::Input(format!(
             "{}: error: {e}",

@@ -6,8 +6,11 @@
 
 mod bench;
 mod check;
+#[cfg(test)]
+mod cli_surface;
 mod diff;
 mod explain;
+mod flags;
 mod flowlog;
 mod flowlog_diff;
 mod import;
@@ -121,7 +124,7 @@ fn run() -> Result<ExitCode, Failure> {
         Command::Check(a) => check::run(&a),
         Command::Explain(a) => explain::run(&a),
         Command::Replay(mut a) => {
-            a.flow_log_flags = sub.map(replay::flow_log_flags_given).unwrap_or_default();
+            a.flow_log.given = sub.map(flags::flow_log_flags_given).unwrap_or_default();
             a.expand_inputs()?;
             replay::run(&a)
         }
@@ -131,7 +134,7 @@ fn run() -> Result<ExitCode, Failure> {
         Command::DumpTable(a) => check::dump(&a),
         Command::Verify(a) => verify::run(&a),
         Command::Diff(mut a) => {
-            a.flow_log_flags = sub.map(replay::flow_log_flags_given).unwrap_or_default();
+            a.flow_log.given = sub.map(flags::flow_log_flags_given).unwrap_or_default();
             a.expand_inputs()?;
             diff::run(&a)
         }

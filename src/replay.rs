@@ -31,10 +31,6 @@ pub struct Args {
     /// Warnings of [`Args::expand_inputs`] (inputs read once).
     #[arg(skip)]
     input_warnings: Vec<RunWarning>,
-    /// The flow-log-only flags given on the command line
-    /// ([`flow_log_flags_given`]).
-    #[arg(skip)]
-    pub(crate) flow_log_flags: Vec<&'static str>,
     /// Worker threads.
     #[arg(long, default_value_t = 1)]
     workers: usize,
@@ -58,107 +54,13 @@ pub struct Args {
     /// 256 it acts as 256.
     #[arg(long, default_value_t = zprsim_dataplane::engine::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
-    /// Flow-log records read at most (flow-log input only). Past
-    /// `--flow-log-buffer` they are kept in temporary files, not in
-    /// memory, so this bounds the run's length and disk, not its memory.
-    #[arg(long, default_value_t = zprsim_dataplane::flowlog::read::MAX_RECORDS_SPILLED)]
-    max_flow_log_records: usize,
-    /// Flow-log records held in memory (128 bytes each) before a sorted run
-    /// of them is written to a temporary file in `$TMPDIR` (flow-log input
-    /// only; at least 1).
-    #[arg(long, default_value_t = zprsim_dataplane::flowlog::spill::DEFAULT_BUFFER)]
-    flow_log_buffer: usize,
-    /// MiB of temporary files the flow-log records may take at most
-    /// (checked before each run is written).
-    #[arg(long, default_value_t = zprsim_dataplane::flowlog::spill::DEFAULT_MAX_SPILL >> 20)]
-    max_flow_log_spill: u64,
-    /// Flow-log records whose window starts in one second, at most: one
-    /// second's records are held at once (about 300 bytes each).
-    #[arg(long, default_value_t = zprsim_dataplane::flowlog::spill::DEFAULT_MAX_GROUP)]
-    max_flow_log_group: usize,
+    #[command(flatten)]
+    pub(crate) flow_log: crate::flags::FlowLogLimits,
     /// Exit 1 when any packet was dropped (for CI jobs replaying a known-good capture).
     #[arg(long)]
     fail_on_drop: bool,
-    /// Count a packet captured on several interfaces once: a capture on
-    /// Linux's `any` device (`tcpdump -i any` on a node) sees a forwarded
-    /// packet on each interface it crosses. A record holding the same IP
-    /// packet as one read less than 1 ms before (TTL and IPv4 checksum
-    /// aside) is left out and counted in `copies` (captures only).
-    #[arg(long)]
-    dedup: bool,
-    /// Judge the frame inside each record's tunnel header: `vxlan` for the
-    /// capture of an OCI VTAP's target (mirrored frames in VXLAN on UDP
-    /// 4789). Other records are judged as captured, and counted.
-    #[arg(long, value_enum, ignore_case = true)]
-    decap: Option<Decap>,
-    /// Leave out packets to or from this prefix: traffic that never
-    /// reaches the VCN, as a Kubernetes service range (OKE's default
-    /// 10.96.0.0/16) in a capture on a node, where kube-proxy rewrites the
-    /// ClusterIP before the packet leaves. Repeatable; counted in
-    /// `node_local` (captures only).
-    #[arg(long, value_name = "CIDR", value_parser = parse_prefix, value_delimiter = ',')]
-    node_local: Vec<ipnet::IpNet>,
-}
-
-/// A `--node-local` prefix: a CIDR or one address. A CIDR with host bits
-/// set is refused, as everywhere else (docs/scenario-format.md): cleared,
-/// the typo `10.0.0.1/8` for `10.96.0.1/32` would leave out every packet of
-/// the VCN without a word.
-///
-/// # Errors
-/// Neither a CIDR nor an address, or a CIDR with host bits set.
-pub fn parse_prefix(s: &str) -> Result<ipnet::IpNet, String> {
-    if let Ok(n) = s.parse::<ipnet::IpNet>() {
-        if n.trunc() != n {
-            return Err(format!(
-                "`{s}` has host bits set (did you mean `{}`, or the address `{}`?)",
-                n.trunc(),
-                n.addr()
-            ));
-        }
-        return Ok(n);
-    }
-    s.parse::<std::net::IpAddr>()
-        .map(ipnet::IpNet::from)
-        .map_err(|_| format!("`{s}` is neither a CIDR (10.96.0.0/16) nor an address"))
-}
-
-/// A `--node-local` prefix that holds an address of a VNIC of `s` (read
-/// from `scenario`), refused: such an address's packets cross the VCN, and
-/// every one of them would be left out unjudged. `--node-local
-/// 10.0.0.0/8` (for OKE's service range 10.96.0.0/16) left out the whole
-/// VCN, and `replay --fail-on-drop` passed on a capture of which nothing
-/// was judged.
-///
-/// # Errors
-/// The first such prefix, with the VNIC and its address.
-pub(crate) fn check_node_local(
-    prefixes: &[ipnet::IpNet],
-    s: &zprsim_control::model::Scenario,
-    scenario: &std::path::Path,
-) -> Result<(), Failure> {
-    for net in prefixes {
-        if let Some((v, ip)) = s.vnics.iter().find_map(|v| {
-            v.private_ips
-                .iter()
-                .find(|ip| net.contains(*ip))
-                .map(|ip| (v, ip))
-        }) {
-            return Err(Failure::Input(format!(
-                "error: `--node-local {net}` holds {ip}, an address of VNIC `{}` in `{}`: packets to or from it cross the VCN, and would be left out unjudged (a node-local prefix is traffic that never leaves the node, such as a Kubernetes service range)",
-                zprsim_control::escape::escape(&v.name),
-                zprsim_dataplane::output::shown(scenario)
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// The tunnel `--decap` opens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Decap {
-    /// VXLAN on UDP 4789 (RFC 7348), as an OCI VTAP sends its mirror.
-    Vxlan,
+    #[command(flatten)]
+    shaping: crate::flags::CaptureShaping,
 }
 
 /// A failure to write `flag`'s output. (A closed pipe on standard output
@@ -212,79 +114,6 @@ pub(crate) fn check_engine_bounds(workers: usize, max_connections: usize) -> Res
     Ok(())
 }
 
-/// The flags that bound how flow-log records are read (`replay`, `diff`),
-/// by their argument ids.
-const FLOW_LOG_FLAGS: [(&str, &str); 4] = [
-    ("max_flow_log_records", "--max-flow-log-records"),
-    ("flow_log_buffer", "--flow-log-buffer"),
-    ("max_flow_log_spill", "--max-flow-log-spill"),
-    ("max_flow_log_group", "--max-flow-log-group"),
-];
-
-/// The flow-log-only flags given on the command line of `replay` or
-/// `diff` (`m`: the subcommand's matches), not taken by default: with
-/// captures they are a usage error ([`refuse_flow_log_flags`]).
-pub(crate) fn flow_log_flags_given(m: &clap::ArgMatches) -> Vec<&'static str> {
-    FLOW_LOG_FLAGS
-        .iter()
-        .filter(|(id, _)| {
-            m.try_get_raw(id).is_ok()
-                && m.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
-        })
-        .map(|&(_, flag)| flag)
-        .collect()
-}
-
-/// The usage error of flow-log-only flags given with captures (`replay`,
-/// `diff`), as the capture-only flags are with flow logs
-/// ([`crate::flowlog::refuse_capture_flags`]): a bound that does nothing
-/// was taken without a word.
-///
-/// # Errors
-/// When `given` is not empty.
-pub(crate) fn refuse_flow_log_flags(given: &[&str]) -> Result<(), Failure> {
-    let Some((last, rest)) = given.split_last() else {
-        return Ok(());
-    };
-    let named = if rest.is_empty() {
-        format!("`{last}` needs flow-log input: it bounds")
-    } else {
-        let rest: Vec<String> = rest.iter().map(|f| format!("`{f}`")).collect();
-        format!(
-            "{} and `{last}` need flow-log input: they bound",
-            rest.join(", ")
-        )
-    };
-    Err(Failure::Input(format!(
-        "error: {named} how flow-log records are read, and the inputs are captures"
-    )))
-}
-
-/// The flow-log reader's bounds as `replay` and `diff` take them:
-/// `--flow-log-buffer` and `--max-flow-log-group` at least 1 (checked, not
-/// raised to 1: a 0 given was taken for 1, and the group's error then
-/// named a limit of 1 the user never gave).
-pub(crate) fn check_flow_log_bounds(
-    buffer: usize,
-    max_group: usize,
-    max_records: usize,
-) -> Result<(), Failure> {
-    // `--max-flow-log-records 0` was taken, and the run failed at the
-    // first record read (QA round ten).
-    for (flag, n) in [
-        ("--flow-log-buffer", buffer),
-        ("--max-flow-log-group", max_group),
-        ("--max-flow-log-records", max_records),
-    ] {
-        if n == 0 {
-            return Err(Failure::Input(format!(
-                "error: `{flag} 0`: expected at least 1"
-            )));
-        }
-    }
-    Ok(())
-}
-
 impl Args {
     /// Puts the files under each directory among the inputs in its place.
     ///
@@ -316,11 +145,7 @@ pub(crate) fn expand_dirs(inputs: &mut Vec<PathBuf>) -> Result<Vec<RunWarning>, 
 /// directory is writable; `-` once per side).
 fn check_args(a: &Args) -> Result<Plan, Failure> {
     check_engine_bounds(a.workers, a.max_connections)?;
-    check_flow_log_bounds(
-        a.flow_log_buffer,
-        a.max_flow_log_group,
-        a.max_flow_log_records,
-    )?;
+    a.flow_log.check()?;
     let mut plan = Plan::new();
     plan.input("SCENARIO", &a.scenario);
     for p in &a.pcaps {
@@ -361,24 +186,18 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         scenario: &a.scenario,
         inputs: &a.pcaps,
         input_warnings: &a.input_warnings,
-        max_records: a.max_flow_log_records,
-        spill: zprsim_dataplane::flowlog::spill::SpillConfig {
-            buffer: a.flow_log_buffer,
-            max_spill: a.max_flow_log_spill.saturating_mul(1 << 20),
-            max_group: a.max_flow_log_group,
-            max_connections: a.max_connections,
-            dir: None,
-        },
+        max_records: a.flow_log.max_flow_log_records,
+        spill: a.flow_log.spill(a.max_connections),
         report: a.report.as_deref(),
         flows: a.flows.as_deref(),
         packet_outputs: a.allowed.is_some() || a.dropped.is_some(),
-        capture_flags: a.dedup || a.decap.is_some() || !a.node_local.is_empty(),
+        capture_flags: a.shaping.any(),
         quiet: a.quiet,
         fail_on_drop: a.fail_on_drop,
     })? {
         return Ok(code);
     }
-    refuse_flow_log_flags(&a.flow_log_flags)?;
+    a.flow_log.refuse_given()?;
     // Before anything slow: a Ctrl-C from here on ends the run cleanly.
     let interrupt = Interrupt::install()?;
     let report_out = open_output("--report", a.report.as_ref())?;
@@ -397,7 +216,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // instructions (~5 ms on the 10k-VNIC scenario) after the last packet.
     let loaded = std::mem::ManuallyDrop::new(crate::load_scenario(&plan, "SCENARIO", &a.scenario)?);
     let s = &loaded.scenario;
-    check_node_local(&a.node_local, s, &a.scenario)?;
+    a.shaping.check_node_local(s, &a.scenario)?;
     // The compile's independent parts on both cores (`Compiled::new_with`).
     let jobs = zprsim_dataplane::scenario_file::Threads::available();
     let compiled = Arc::new(
@@ -431,9 +250,9 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         // Flows per rule are in the report only, and cost a hash insert
         // per packet and rule: counted only when it is asked for.
         rule_flows: a.report.is_some(),
-        dedup: a.dedup,
-        decap_vxlan: a.decap == Some(Decap::Vxlan),
-        node_local: a.node_local.clone(),
+        dedup: a.shaping.dedup,
+        decap_vxlan: a.shaping.vxlan(),
+        node_local: a.shaping.node_local.clone(),
         // Drops owed to stand-ins, counted as each flow record closes.
         stand_ins: StandInOwed::new(s, &compiled).map(Arc::new),
         ..ReplayConfig::default()

@@ -129,16 +129,15 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         RunError::Limit(m) => Failure::Input(m),
         RunError::Disagree(m) => Failure::Internal(m),
     };
-    let (mut report, stopped_after_paths) = verify::run_with_together(
-        s,
-        &compiled,
-        &config,
-        &paths,
-        &limits,
-        &stop,
-        a.zpr_replies.into(),
-    )
-    .map_err(run_err)?;
+    let job = verify::Job {
+        scenario: s,
+        compiled: &compiled,
+        paths: &paths,
+        limits: &limits,
+        stop: &stop,
+    };
+    let (mut report, stopped_after_paths) =
+        verify::run_with_together(&job, &config, a.zpr_replies.into()).map_err(run_err)?;
     report.stopped_by = interrupt.cause(report.interrupted, false);
     // `--junit` is written first; when it cannot be (a full disk) it is
     // abandoned, the result still goes to standard output, and the run

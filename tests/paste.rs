@@ -38,6 +38,34 @@ pub(crate) fn pasted(s: &Scenario, hints: &[String]) -> Scenario {
     loaded.scenario
 }
 
+/// The hints of `got` (the result of `path` on `s`) leave the failing
+/// pairs they say (`to_open_left`), twice: applied as edits on the model
+/// (`verify::apply`), and their TEXT pasted into the scenario's TOML,
+/// loaded and compiled as `check` does (since the twenty-first session: an
+/// edit on the model takes what the loader refuses). `seed` names the
+/// random case in the messages.
+pub(crate) fn hints_leave_what_they_say(
+    s: &Scenario,
+    path: &zprsim_control::verify::PathSpec,
+    got: &zprsim_control::verify::PathResult,
+    limits: &zprsim_control::verify::Limits,
+    seed: u64,
+) {
+    use zprsim_control::verify;
+    let mut fixed = s.clone();
+    verify::apply(&mut fixed, &got.to_open_edits);
+    let text = pasted(s, &got.to_open);
+    for (how, fixed) in [("applied", fixed), ("pasted", text)] {
+        let fc = Compiled::new(&fixed, &Config::default()).unwrap();
+        let after = verify::run(&fixed, &fc, std::slice::from_ref(path), limits).unwrap();
+        assert_eq!(
+            after.paths[0].failed_pairs, got.to_open_left,
+            "seed {seed} {}: {how} {:?} left {} of {} failing: {:?}",
+            path.name, got.to_open, got.to_open_left, got.failed_pairs, after.paths[0].failed
+        );
+    }
+}
+
 /// Where the block `[[KIND]]` named `name` starts in `text`.
 fn block(text: &str, kind: &str, name: &str) -> usize {
     let head = format!("[[{kind}]]\nname = {}\n", toml_string(name));

@@ -250,6 +250,18 @@ pub(crate) fn reference_decisions(
     out
 }
 
+/// Writes `frames` (timestamp in ns, Ethernet frame) to a pcap at `path`.
+fn write_capture(path: &Path, frames: impl IntoIterator<Item = (u64, Vec<u8>)>) {
+    let f = std::fs::File::create(path).unwrap();
+    let mut w =
+        PcapOut::create(std::io::BufWriter::new(f), OutFormat::Pcap { linktype: 1 }).unwrap();
+    for (ts, fr) in frames {
+        w.write(ts, 1, u32::try_from(fr.len()).unwrap(), &fr)
+            .unwrap();
+    }
+    w.finish().unwrap();
+}
+
 fn timestamps(path: &Path) -> Vec<u64> {
     let cap = Capture::open(path).unwrap();
     cap.records().map(|r| r.unwrap().ts_ns).collect()
@@ -266,18 +278,7 @@ fn replay_equals_reference_with_connection_tracking() {
         let pool = address_pool(&s);
         let pkts = traffic(&mut rng, &s, &pool, 400);
         let input = dir.path().join(format!("in{seed}.pcap"));
-        {
-            let f = std::fs::File::create(&input).unwrap();
-            let mut w =
-                PcapOut::create(std::io::BufWriter::new(f), OutFormat::Pcap { linktype: 1 })
-                    .unwrap();
-            for k in &pkts {
-                let fr = frame(k);
-                w.write(k.ts, 1, u32::try_from(fr.len()).unwrap(), &fr)
-                    .unwrap();
-            }
-            w.finish().unwrap();
-        }
+        write_capture(&input, pkts.iter().map(|k| (k.ts, frame(k))));
         let expected = reference(&s, &pkts, &mut replies_allowed);
         let compiled = Arc::new(Compiled::new(&s, &Config::default()).unwrap());
         replay_agrees(dir.path(), "", seed, &compiled, &input, &pkts, &expected);
@@ -326,18 +327,7 @@ fn rule_stats_equal_a_count_over_the_reference() {
         let pool = address_pool(&s);
         let pkts = traffic(&mut rng, &s, &pool, 300);
         let input = dir.path().join(format!("rs{seed}.pcap"));
-        {
-            let f = std::fs::File::create(&input).unwrap();
-            let mut w =
-                PcapOut::create(std::io::BufWriter::new(f), OutFormat::Pcap { linktype: 1 })
-                    .unwrap();
-            for k in &pkts {
-                let fr = frame(k);
-                w.write(k.ts, 1, u32::try_from(fr.len()).unwrap(), &fr)
-                    .unwrap();
-            }
-            w.finish().unwrap();
-        }
+        write_capture(&input, pkts.iter().map(|k| (k.ts, frame(k))));
         let mut n = 0;
         let decisions = reference_decisions(&s, &pkts, &mut n);
         let mut want: BTreeMap<String, RefRule> = BTreeMap::new();
@@ -451,21 +441,17 @@ fn audit_flows_are_listed_with_their_reason() {
         (tcp("10.20.1.30", "10.10.1.20", 8080), 2),
     ];
     let input = dir.path().join("audit.pcap");
-    {
-        let f = std::fs::File::create(&input).unwrap();
-        let mut w =
-            PcapOut::create(std::io::BufWriter::new(f), OutFormat::Pcap { linktype: 1 }).unwrap();
-        let mut ts = 1_700_000_000 * NS;
-        for (p, n) in flows {
-            for _ in 0..n {
+    let mut ts = 1_700_000_000 * NS;
+    write_capture(
+        &input,
+        flows
+            .into_iter()
+            .flat_map(|(p, n)| std::iter::repeat_n(p, n))
+            .map(|p| {
                 ts += NS / 10;
-                let fr = frame(&Pkt { p, flags: 0x10, ts });
-                w.write(ts, 1, u32::try_from(fr.len()).unwrap(), &fr)
-                    .unwrap();
-            }
-        }
-        w.finish().unwrap();
-    }
+                (ts, frame(&Pkt { p, flags: 0x10, ts }))
+            }),
+    );
     let report = dir.path().join("r.json");
     let o = Command::cargo_bin("zprsim")
         .unwrap()
@@ -662,21 +648,16 @@ fn replay_equals_reference_on_edge_shapes() {
         );
         let vlan: Vec<bool> = pkts.iter().map(|_| rng.random_bool(0.33)).collect();
         let input = dir.path().join(format!("edge{seed}.pcap"));
-        {
-            let f = std::fs::File::create(&input).unwrap();
-            let mut w =
-                PcapOut::create(std::io::BufWriter::new(f), OutFormat::Pcap { linktype: 1 })
-                    .unwrap();
-            for (k, tagged) in pkts.iter().zip(&vlan) {
+        write_capture(
+            &input,
+            pkts.iter().zip(&vlan).map(|(k, tagged)| {
                 let mut fr = frame(k);
                 if *tagged {
                     fr.splice(12..12, [0x81, 0x00, 0x00, 0x2a]);
                 }
-                w.write(k.ts, 1, u32::try_from(fr.len()).unwrap(), &fr)
-                    .unwrap();
-            }
-            w.finish().unwrap();
-        }
+                (k.ts, fr)
+            }),
+        );
         let expected = reference(&s, &pkts, &mut replies_allowed);
         let compiled = Arc::new(Compiled::new(&s, &Config::default()).unwrap());
         replay_agrees(dir.path(), "e", seed, &compiled, &input, &pkts, &expected);

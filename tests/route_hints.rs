@@ -1104,8 +1104,18 @@ fn new_objects_leave_what_they_say(seeds: std::ops::Range<u64>) -> (usize, usize
         let r = verify::run(&s, &c, &paths, &limits).unwrap();
         // Every path's hints at once: the copy with every new object
         // compiles and is judged.
-        if let Some(t) =
-            verify::together(&s, &Config::default(), &paths, &r, &limits, &|| false).unwrap()
+        if let Some(t) = verify::together(
+            &verify::Job {
+                scenario: &s,
+                compiled: &c,
+                paths: &paths,
+                limits: &limits,
+                stop: &|| false,
+            },
+            &Config::default(),
+            &r,
+        )
+        .unwrap()
         {
             assert!(t.error.is_none(), "seed {seed}: {t:?}");
             together += 1;
@@ -1114,24 +1124,7 @@ fn new_objects_leave_what_they_say(seeds: std::ops::Range<u64>) -> (usize, usize
             if got.to_open_edits.is_empty() || got.to_open_checked < got.failed_pairs {
                 continue;
             }
-            let mut fixed = s.clone();
-            verify::apply(&mut fixed, &got.to_open_edits);
-            let fc = Compiled::new(&fixed, &Config::default()).unwrap();
-            let after = verify::run(&fixed, &fc, std::slice::from_ref(path), &limits).unwrap();
-            assert_eq!(
-                after.paths[0].failed_pairs, got.to_open_left,
-                "seed {seed} {}: {:?} left {} of {} failing: {:?}",
-                path.name, got.to_open, got.to_open_left, got.failed_pairs, after.paths[0].failed
-            );
-            // Pasted as text, loaded and compiled: the same pairs left.
-            let text = crate::paste::pasted(&s, &got.to_open);
-            let tc = Compiled::new(&text, &Config::default()).unwrap();
-            let pasted = verify::run(&text, &tc, std::slice::from_ref(path), &limits).unwrap();
-            assert_eq!(
-                pasted.paths[0].failed_pairs, got.to_open_left,
-                "seed {seed} {}: pasted {:?} left {} of {} failing: {:?}",
-                path.name, got.to_open, got.to_open_left, got.failed_pairs, pasted.paths[0].failed
-            );
+            crate::paste::hints_leave_what_they_say(&s, path, got, &limits, seed);
             checked += 1;
             with_new += usize::from(
                 got.to_open_edits

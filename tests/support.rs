@@ -716,3 +716,31 @@ pub fn read_back(path: &std::path::Path) -> Vec<u8> {
     );
     o.stdout
 }
+
+/// `scenario` (TOML) with a security hint pasted as docs/verify.md says:
+/// for "...: add to NSG `NAME`: RULE" or "...: add to security list
+/// `NAME` (KEY): RULE", RULE added first to the array `rules` (or KEY) of
+/// the object named NAME.
+pub fn paste_security_hint(scenario: &str, hint: &str) -> String {
+    let (_, rest) = hint.split_once(": add to ").unwrap();
+    let (name, rest) = rest
+        .split_once('`')
+        .and_then(|(_, r)| r.split_once('`'))
+        .unwrap();
+    let (key, rule) = match rest.strip_prefix(": ") {
+        Some(rule) => ("rules".to_owned(), rule),
+        None => {
+            let (key, rule) = rest
+                .strip_prefix(" (")
+                .and_then(|r| r.split_once("): "))
+                .unwrap();
+            (key.to_owned(), rule)
+        }
+    };
+    let key = format!("{key} = [");
+    let mut out = scenario.to_owned();
+    let at = out.find(&format!("name = \"{name}\"")).unwrap();
+    let at = at + out[at..].find(&key).unwrap() + key.len();
+    out.insert_str(at, &format!("\n  {rule},"));
+    out
+}

@@ -723,7 +723,14 @@ fn an_empty_selector_fails_its_path_and_limits_stop_before_judging() {
         false
     };
     assert_eq!(
-        verify::run_until(s, &c, &paths, &limits, &stop).unwrap_err(),
+        verify::run_until(&verify::Job {
+            scenario: s,
+            compiled: &c,
+            paths: &paths,
+            limits: &limits,
+            stop: &stop,
+        })
+        .unwrap_err(),
         RunError::Limit("e.toml:8:1: error: path `wide` brings the judgements to 105 (limit 100; one per pair of address classes, or sampled pair, and port run, over every path): narrow `from`, `to` or the ports".into())
     );
     assert_eq!(looks.get(), 0);

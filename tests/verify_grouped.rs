@@ -833,7 +833,14 @@ fn a_hostile_expectations_file_is_refused_before_any_judgement() {
     };
     // 2,000 classes on each side: 4,000,000 class pairs (+ 16 sampled) at
     // every run of the first path already.
-    let err = verify::run_until(&s, &c, &paths, &limits, &stop).unwrap_err();
+    let job = |limits| verify::Job {
+        scenario: &s,
+        compiled: &c,
+        paths: &paths,
+        limits,
+        stop: &stop,
+    };
+    let err = verify::run_until(&job(&limits)).unwrap_err();
     assert_eq!(
         err,
         verify::RunError::Limit(format!(
@@ -846,7 +853,7 @@ fn a_hostile_expectations_file_is_refused_before_any_judgement() {
         max_endpoints: 3_000,
         ..Limits::default()
     };
-    let err = verify::run_until(&s, &c, &paths, &few, &stop).unwrap_err();
+    let err = verify::run_until(&job(&few)).unwrap_err();
     assert_eq!(
         err,
         verify::RunError::Limit(
@@ -894,27 +901,7 @@ fn a_paths_hints_added_leave_exactly_the_pairs_they_say() {
             if got.to_open_edits.is_empty() || got.to_open_checked < got.failed_pairs {
                 continue;
             }
-            let mut fixed = s.clone();
-            verify::apply(&mut fixed, &got.to_open_edits);
-            let fc = Compiled::new(&fixed, &Config::default()).unwrap();
-            let after = verify::run(&fixed, &fc, std::slice::from_ref(path), &limits).unwrap();
-            assert_eq!(
-                after.paths[0].failed_pairs, got.to_open_left,
-                "seed {seed} {}: {:?} left {} of {} failing: {:?}",
-                path.name, got.to_open, got.to_open_left, got.failed_pairs, after.paths[0].failed
-            );
-            // The hints' TEXT pasted into the scenario's TOML, loaded and
-            // compiled (`check`), leaves the same pairs (since the
-            // twenty-first session: an edit on the model takes what the
-            // loader refuses).
-            let text = crate::paste::pasted(&s, &got.to_open);
-            let tc = Compiled::new(&text, &Config::default()).unwrap();
-            let pasted = verify::run(&text, &tc, std::slice::from_ref(path), &limits).unwrap();
-            assert_eq!(
-                pasted.paths[0].failed_pairs, got.to_open_left,
-                "seed {seed} {}: pasted {:?} left {} of {} failing: {:?}",
-                path.name, got.to_open, got.to_open_left, got.failed_pairs, pasted.paths[0].failed
-            );
+            crate::paste::hints_leave_what_they_say(&s, path, got, &limits, seed);
             checked += 1;
             opened_all += usize::from(got.to_open_left == 0);
             let first = got.failed.first().map_or(0, |f| f.to_open.len());

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{oke_policies_in, root, run_in};
+use crate::support::{oke_policies_in, paste_security_hint, root, run_in};
 
 /// Applies every `to_open` hint of a `verify --json` report to scenario
 /// TOML as docs/verify.md says to: the rule text added to the NSG's
@@ -20,26 +20,7 @@ fn apply_hints(scenario: &mut String, report: &Value) -> usize {
         .filter_map(|f| f["to_open"].as_array())
         .flatten()
     {
-        let hint = hint.as_str().unwrap();
-        let (_, rest) = hint.split_once(": add to ").unwrap();
-        let (name, rest) = rest
-            .split_once('`')
-            .and_then(|(_, r)| r.split_once('`'))
-            .unwrap();
-        let (key, rule) = match rest.strip_prefix(": ") {
-            Some(rule) => ("rules".to_owned(), rule),
-            None => {
-                let (key, rule) = rest
-                    .strip_prefix(" (")
-                    .and_then(|r| r.split_once("): "))
-                    .unwrap();
-                (key.to_owned(), rule)
-            }
-        };
-        let key = format!("{key} = [");
-        let at = scenario.find(&format!("name = \"{name}\"")).unwrap();
-        let at = at + scenario[at..].find(&key).unwrap() + key.len();
-        scenario.insert_str(at, &format!("\n  {rule},"));
+        *scenario = paste_security_hint(scenario, hint.as_str().unwrap());
         n += 1;
     }
     n

@@ -10,7 +10,7 @@ use zprsim_control::load::{self, Format};
 use zprsim_control::verify::{self, Limits};
 use zprsim_dataplane::scenario_file::FsFiles;
 
-use crate::support::NO_RETURN_ROUTE;
+use crate::support::{NO_RETURN_ROUTE, paste_security_hint};
 
 /// One VCN: a client `c` whose list lets everything out (stateful) and
 /// nothing in, and a DNS server `d` whose list lets in, statelessly, DNS
@@ -279,32 +279,6 @@ fn replies_is_checked_by_the_loader() {
     );
 }
 
-/// Adds `rule` to the array `key` of the object named `name` in scenario
-/// TOML, as docs/verify.md says to paste a security hint.
-fn paste(scenario: &str, hint: &str) -> String {
-    let (_, rest) = hint.split_once(": add to ").unwrap();
-    let (name, rest) = rest
-        .split_once('`')
-        .and_then(|(_, r)| r.split_once('`'))
-        .unwrap();
-    let (key, rule) = match rest.strip_prefix(": ") {
-        Some(rule) => ("rules".to_owned(), rule),
-        None => {
-            let (key, rule) = rest
-                .strip_prefix(" (")
-                .and_then(|r| r.split_once("): "))
-                .unwrap();
-            (key.to_owned(), rule)
-        }
-    };
-    let key = format!("{key} = [");
-    let mut out = scenario.to_owned();
-    let at = out.find(&format!("name = \"{name}\"")).unwrap();
-    let at = at + out[at..].find(&key).unwrap() + key.len();
-    out.insert_str(at, &format!("\n  {rule},"));
-    out
-}
-
 /// The reply of a first packet that passed a security layer by a
 /// stateless rule drops, with no rule back: `verify` wrote no hint for a
 /// reply failure (docs: "No hint is written for it"). Now it writes the
@@ -331,7 +305,7 @@ fn a_reply_dropped_after_a_stateless_rule_gets_the_rule_back() {
     let mut fixed = s.clone();
     for n in ["dns", "ping"] {
         for h in &by(n).failed[0].to_open {
-            fixed = paste(&fixed, h);
+            fixed = paste_security_hint(&fixed, h);
         }
     }
     let r = run(&fixed, EXPECT);
@@ -376,7 +350,7 @@ fn a_reply_dropped_at_the_initiator_gets_the_rule_back_in_its_nsg() {
             "ingress-security: add to NSG `app-nsg`: { direction = \"INGRESS\", protocol = \"17\", source = \"10.0.2.0/24\", is_stateless = true, udp_options = { source_port_range = { min = 53, max = 53 } } }"
         ]
     );
-    let fixed = paste(&s, &p.failed[0].to_open[0]);
+    let fixed = paste_security_hint(&s, &p.failed[0].to_open[0]);
     assert_eq!(run(&fixed, dns).failed, 0, "{fixed}");
 }
 
@@ -563,7 +537,7 @@ private_ips = ["10.0.2.53"]
     assert_eq!((p.to_open_checked, p.to_open_left), (1, 0), "{p:?}");
     let mut fixed = s.to_owned();
     for h in &p.to_open {
-        fixed = paste(&fixed, h);
+        fixed = paste_security_hint(&fixed, h);
     }
     assert_eq!(run(&fixed, dns).failed, 0, "{fixed}");
 }

@@ -39,7 +39,14 @@ fn verify_with(s: &Scenario, expect: &str, how: ZprReplies) -> verify::Report {
     let limits = Limits::default();
     let c = Compiled::new(s, &Config::default()).unwrap();
     let paths = verify::read(s, expect, "e.toml", &files, &limits).unwrap();
-    verify::run_until_with(s, &c, &paths, &limits, &|| false, how).unwrap()
+    let job = verify::Job {
+        scenario: s,
+        compiled: &c,
+        paths: &paths,
+        limits: &limits,
+        stop: &|| false,
+    };
+    verify::run_until_with(&job, how).unwrap()
 }
 
 /// The verdict on a TCP first packet from `src` (port 40000) to `dst`.

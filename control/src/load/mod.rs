@@ -65,6 +65,8 @@ mod resolve;
 
 pub(crate) use resolve::{parse_cidr, protocol_named};
 #[cfg(test)]
+pub(crate) mod test_jobs;
+#[cfg(test)]
 mod tests;
 
 use std::fmt;

@@ -25,7 +25,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use super::selector::{self, Selector};
-use super::{PathSpec, Probe};
+use super::{Blocked, Probe};
 use crate::escape::toml_string;
 use crate::model::{
     AddressIndex, Direction, Peer, Protocol, RuleOptions, Scenario, SecurityRule, proto,
@@ -289,24 +289,14 @@ impl Scratch {
     }
 }
 
-/// The rules that would open `p`, a witness of `path` (`None`: the packet
-/// alone, as `explain` judges it), at each blocking security layer of
-/// `blocking` (the reports of every layer that blocks it), as text,
-/// proved on `scratch`, a copy of `s` ([`Scratch`]); `ix`, when given,
-/// the address index of `s` (a rule added changes no address: it indexes
-/// the copy too).
+/// The rules that would open `b`'s packet at each blocking security layer
+/// (the path it stands for, or the packet alone, as `explain` judges it),
+/// as text, proved on `scratch`, a copy of the scenario ([`Scratch`]).
 #[must_use]
-pub fn to_open_on(
-    scratch: &mut Scratch,
-    s: &Scenario,
-    ix: Option<&AddressIndex>,
-    path: Option<&PathSpec>,
-    p: &Packet,
-    blocking: &[LayerReport],
-) -> Vec<String> {
-    blocking
+pub(super) fn to_open_on(scratch: &mut Scratch, b: &Blocked<'_>) -> Vec<String> {
+    b.blocking
         .iter()
-        .filter_map(|l| security_fix(scratch, s, ix, path, p, l))
+        .filter_map(|l| security_fix(scratch, b, l))
         .collect()
 }
 
@@ -688,14 +678,8 @@ fn opens(
     !still
 }
 
-fn security_fix(
-    scratch: &mut Scratch,
-    s: &Scenario,
-    ix: Option<&AddressIndex>,
-    path: Option<&PathSpec>,
-    p: &Packet,
-    l: &LayerReport,
-) -> Option<String> {
+fn security_fix(scratch: &mut Scratch, b: &Blocked<'_>, l: &LayerReport) -> Option<String> {
+    let Blocked { s, ix, path, p, .. } = *b;
     let direction = match l.layer {
         Stage::IngressSecurity => Direction::Ingress,
         Stage::EgressSecurity => Direction::Egress,

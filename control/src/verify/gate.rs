@@ -2,10 +2,9 @@
 //! hints added at once ([`run_with_together`]), and the gate on what those
 //! hints together would open or close ([`hints_gate`]).
 
-use crate::compile::{Compiled, Config};
-use crate::model::Scenario;
+use crate::compile::Config;
 
-use super::{Limits, PathSpec, Report, RunError, ZprReplies};
+use super::{Job, Report, RunError, ZprReplies};
 
 /// `--fail-on-hints-open`'s verdict: why the run fails on the hints
 /// together (`fail_on_hints_open` in `--json`, a test case in `--junit`).
@@ -23,8 +22,8 @@ pub struct HintsGate {
     pub why: String,
 }
 
-/// Every path of `paths` judged on `s`, then every path's hints together
-/// (do they open a path that must stay closed?), until `stop` says so:
+/// Every path of `job` judged, then every path's hints together
+/// (do they open a path that must stay closed?), until its `stop` says so:
 /// the report, and whether the stop came after the paths were judged
 /// (during the hints together, or after them: `hints_together` is then
 /// left out or whole). A stop anywhere makes the report `interrupted`:
@@ -34,17 +33,13 @@ pub struct HintsGate {
 /// # Errors
 /// As [`super::run_until_with`] and [`super::together`].
 pub fn run_with_together(
-    s: &Scenario,
-    compiled: &Compiled,
+    job: &Job<'_>,
     config: &Config,
-    paths: &[PathSpec],
-    limits: &Limits,
-    stop: &dyn Fn() -> bool,
     zpr_replies: ZprReplies,
 ) -> Result<(Report, bool), RunError> {
-    let mut report = super::run_until_with(s, compiled, paths, limits, stop, zpr_replies)?;
-    report.hints_together = super::together(s, config, paths, &report, limits, stop)?;
-    let after_paths = !report.interrupted && stop();
+    let mut report = super::run_until_with(job, zpr_replies)?;
+    report.hints_together = super::together(job, config, &report)?;
+    let after_paths = !report.interrupted && (job.stop)();
     report.interrupted |= after_paths;
     Ok((report, after_paths))
 }
@@ -121,7 +116,9 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
+    use crate::compile::Compiled;
     use crate::load::{Format, SourceFiles, load_str};
+    use crate::model::Scenario;
     use crate::verify::{self, Limits};
 
     /// The example's files (its ZPL policies), read from the repository.
@@ -171,18 +168,20 @@ expect = "allow"
             calls.set(calls.get() + 1);
             false
         };
-        let whole = verify::run_until(&s, &compiled, &paths, &limits, &count)
-            .unwrap_or_else(|e| panic!("{e:?}"));
+        let job = verify::Job {
+            scenario: &s,
+            compiled: &compiled,
+            paths: &paths,
+            limits: &limits,
+            stop: &count,
+        };
+        let whole = verify::run_until(&job).unwrap_or_else(|e| panic!("{e:?}"));
         let k = calls.get();
         assert!(!whole.interrupted && whole.failed == 1);
         let judged = |stop: &dyn Fn() -> bool| {
             run_with_together(
-                &s,
-                &compiled,
+                &verify::Job { stop, ..job },
                 &config,
-                &paths,
-                &limits,
-                stop,
                 verify::ZprReplies::default(),
             )
             .unwrap_or_else(|e| panic!("{e:?}"))

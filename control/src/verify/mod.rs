@@ -83,7 +83,7 @@ use crate::verdict::{Stage, Verdict};
 pub use fix::{Edit, Target, apply, apply_all};
 pub use gate::{HintsGate, hints_gate, run_with_together};
 pub use junit::junit;
-pub use run::{SAMPLED_PAIRS, path_port_runs, port_runs, run, run_until, run_until_with};
+pub use run::{Job, SAMPLED_PAIRS, path_port_runs, port_runs, run, run_until, run_until_with};
 pub use selector::Selector;
 pub use stand_in::{Failing, closing as stand_in_closing, notes as stand_in_notes};
 pub use summary::{summary, together_text};
@@ -328,23 +328,40 @@ pub fn packet_hints_with_replies(s: &Scenario, p: &crate::packet::Packet) -> who
     whole::hints_with(&mut fix::Scratch::new(), s, &ix, None, [vec![*p]], true)
 }
 
-/// The hints for `p` (a witness of `path`, or the packet alone) at each
-/// layer of `blocking`: the security rules (`fix.rs`), then the ZPL
-/// statement (`zpr_fix.rs`), all proven on `scratch`, a copy of `s`
-/// (`ix` its address index, when known).
-fn hints(
-    scratch: &mut fix::Scratch,
-    s: &Scenario,
-    ix: Option<&crate::model::AddressIndex>,
-    path: Option<&PathSpec>,
-    p: &crate::packet::Packet,
-    blocking: &[crate::verdict::LayerReport],
-) -> Vec<String> {
-    let mut out: Vec<String> = route_fix::to_open(scratch, s, ix, path, p, blocking)
-        .into_iter()
-        .collect();
-    out.extend(fix::to_open_on(scratch, s, ix, path, p, blocking));
+/// A first packet that drops, as the hint finders take it: the parameter
+/// list [`hints`], `fix::to_open_on` and `route_fix::to_open` share.
+#[derive(Clone, Copy)]
+struct Blocked<'a> {
+    /// The scenario as it is (the hints are proved on a copy of it, the
+    /// caller's [`fix::Scratch`]).
+    s: &'a Scenario,
+    /// Its address index, when one was built (a rule or statement added
+    /// changes no address: it indexes the copy too).
+    ix: Option<&'a crate::model::AddressIndex>,
+    /// The path `p` is a witness of; `None`: the packet alone, as
+    /// `explain` judges it.
+    path: Option<&'a PathSpec>,
+    /// The packet.
+    p: &'a crate::packet::Packet,
+    /// The reports of every layer that blocks it.
+    blocking: &'a [crate::verdict::LayerReport],
+}
+
+/// The hints for `b`'s packet at each layer that blocks it: the route
+/// rule (`route_fix.rs`), the security rules (`fix.rs`), then the ZPL
+/// statement (`zpr_fix.rs`), all proven on `scratch`, a copy of the
+/// scenario.
+fn hints(scratch: &mut fix::Scratch, b: &Blocked<'_>) -> Vec<String> {
+    let mut out: Vec<String> = route_fix::to_open(scratch, b).into_iter().collect();
+    out.extend(fix::to_open_on(scratch, b));
     let keep = scratch.keeping();
+    let Blocked {
+        s,
+        ix,
+        path,
+        p,
+        blocking,
+    } = *b;
     if let Some((text, kept)) = zpr_fix::to_open_at(scratch.of(s), ix, path, p, blocking, keep) {
         if let Some(k) = kept {
             scratch.kept(k);

@@ -79,8 +79,8 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use super::PathSpec;
 use super::fix::{Kept, Scratch, stands_for};
+use super::{Blocked, PathSpec};
 use crate::escape::toml_string;
 use crate::ids::{GatewayId, RouteTableId};
 use crate::model::{
@@ -90,25 +90,17 @@ use crate::model::{
 use crate::packet::Packet;
 use crate::verdict::{LayerReport, Outcome, Stage};
 
-/// The route rule that would let `p` (a witness of `path`, or the packet
-/// alone) through a route layer that drops it in `blocking`, as hint text;
-/// proved on `scratch`, a copy of `s` (the rule stays on it while hints
-/// are kept, [`Scratch::keep`]).
-pub(super) fn to_open(
-    scratch: &mut Scratch,
-    s: &Scenario,
-    ix: Option<&AddressIndex>,
-    path: Option<&PathSpec>,
-    p: &Packet,
-    blocking: &[LayerReport],
-) -> Option<String> {
+/// The route rule that would let `b`'s packet (a witness of its path, or
+/// the packet alone) through a route layer that drops it, as hint text;
+/// proved on `scratch`, a copy of the scenario (the rule stays on it while
+/// hints are kept, [`Scratch::keep`]).
+pub(super) fn to_open(scratch: &mut Scratch, b: &Blocked<'_>) -> Option<String> {
+    let Blocked { s, ix, path, p, .. } = *b;
     // A path from a service label (`service:LABEL`) to a VNIC: the
     // label's CIDRs first, else the witness's address (since the
     // twentieth session; the late review's L3).
-    let text = to_open_one(scratch, s, ix, path, p, blocking, true).or_else(|| {
-        service_of(s, path, p.src)
-            .and_then(|_| to_open_one(scratch, s, ix, path, p, blocking, false))
-    })?;
+    let text = to_open_one(scratch, b, true)
+        .or_else(|| service_of(s, path, p.src).and_then(|_| to_open_one(scratch, b, false)))?;
     Some(text + &reply_hint(scratch, s, ix, p))
 }
 
@@ -151,7 +143,14 @@ pub(super) fn reply_to_open(
         to_text: x.from_text.clone(),
         ..x.clone()
     });
-    let hint = to_open_one(scratch, s, Some(ix), turned.as_ref(), &back, &layers, false)?;
+    let turned = Blocked {
+        s,
+        ix: Some(ix),
+        path: turned.as_ref(),
+        p: &back,
+        blocking: &layers,
+    };
+    let hint = to_open_one(scratch, &turned, false)?;
     Some(format!(
         "route: for the reply from `{}` ({} -> {}), {}",
         s.vnics[y.index()].name,
@@ -182,16 +181,14 @@ fn service_of(s: &Scenario, path: Option<&PathSpec>, ip: IpAddr) -> Option<(usiz
 /// pass while the label's other addresses stayed closed). A label's own
 /// rule (`SERVICE_CIDR_BLOCK`) targets a service gateway only, which
 /// admits replies only, so the CIDRs are written as CIDR rules.
-#[allow(clippy::too_many_arguments)]
-fn to_open_one(
-    scratch: &mut Scratch,
-    s: &Scenario,
-    ix: Option<&AddressIndex>,
-    path: Option<&PathSpec>,
-    p: &Packet,
-    blocking: &[LayerReport],
-    label: bool,
-) -> Option<String> {
+fn to_open_one(scratch: &mut Scratch, b: &Blocked<'_>, label: bool) -> Option<String> {
+    let Blocked {
+        s,
+        ix,
+        path,
+        p,
+        blocking,
+    } = *b;
     let route = blocking
         .iter()
         .find(|l| l.layer == Stage::Route && l.outcome == Outcome::NoRoute)?;
@@ -781,7 +778,14 @@ fn reply_hint(
         return String::new();
     }
     let vn = &s.vnics[y.index()];
-    match to_open_one(scratch, s, ix, None, &back, &layers, false) {
+    let back_alone = Blocked {
+        s,
+        ix,
+        path: None,
+        p: &back,
+        blocking: &layers,
+    };
+    match to_open_one(scratch, &back_alone, false) {
         Some(hint) => format!(
             "; for the reply from `{}` ({} -> {}), {}",
             vn.name,

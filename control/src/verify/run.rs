@@ -180,7 +180,42 @@ pub fn run(
     paths: &[PathSpec],
     limits: &Limits,
 ) -> Result<Report, RunError> {
-    run_until(s, c, paths, limits, &|| false)
+    run_until(&Job {
+        scenario: s,
+        compiled: c,
+        paths,
+        limits,
+        stop: &|| false,
+    })
+}
+
+/// What one run of `verify` judges: the paths of an expectations file on
+/// a scenario and its compiled table, within the limits, until `stop`
+/// says so. The parameter list [`run_until`], [`run_until_with`],
+/// [`super::run_with_together`] and [`super::together`] share (the last
+/// judges again on a copy: `Job { scenario, compiled, ..*job }`).
+#[derive(Clone, Copy)]
+pub struct Job<'a> {
+    /// The scenario as it is.
+    pub scenario: &'a Scenario,
+    /// Its compiled table (the reference evaluator judges `scenario`).
+    pub compiled: &'a Compiled,
+    /// The paths read from the expectations ([`super::read`]).
+    pub paths: &'a [PathSpec],
+    /// The limits the paths are checked against before any is judged.
+    pub limits: &'a Limits,
+    /// Looked at before each path and every 256 judgements (a Ctrl-C in
+    /// the CLI).
+    pub stop: &'a dyn Fn() -> bool,
+}
+
+impl std::fmt::Debug for Job<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field("paths", &self.paths.len())
+            .field("limits", self.limits)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Judgements made between two looks at the stop request.
@@ -342,14 +377,8 @@ fn dropped_reply(
 ///
 /// # Errors
 /// As [`run`].
-pub fn run_until(
-    s: &Scenario,
-    c: &Compiled,
-    paths: &[PathSpec],
-    limits: &Limits,
-    stop: &dyn Fn() -> bool,
-) -> Result<Report, RunError> {
-    run_with(s, c, paths, limits, stop, Some(ZprReplies::default()))
+pub fn run_until(job: &Job<'_>) -> Result<Report, RunError> {
+    run_with(job, Some(ZprReplies::default()))
 }
 
 /// [`run_until`], a reply that drops at ZPR opened as `zpr_replies` says
@@ -357,27 +386,20 @@ pub fn run_until(
 ///
 /// # Errors
 /// As [`run`].
-pub fn run_until_with(
-    s: &Scenario,
-    c: &Compiled,
-    paths: &[PathSpec],
-    limits: &Limits,
-    stop: &dyn Fn() -> bool,
-    zpr_replies: ZprReplies,
-) -> Result<Report, RunError> {
-    run_with(s, c, paths, limits, stop, Some(zpr_replies))
+pub fn run_until_with(job: &Job<'_>, zpr_replies: ZprReplies) -> Result<Report, RunError> {
+    run_with(job, Some(zpr_replies))
 }
 
 /// [`run_until`], with the hints (`to_open`) given (a reply that drops at
 /// ZPR opened as the `Some` says) or not.
-pub(super) fn run_with(
-    s: &Scenario,
-    c: &Compiled,
-    paths: &[PathSpec],
-    limits: &Limits,
-    stop: &dyn Fn() -> bool,
-    hints: Option<ZprReplies>,
-) -> Result<Report, RunError> {
+pub(super) fn run_with(job: &Job<'_>, hints: Option<ZprReplies>) -> Result<Report, RunError> {
+    let Job {
+        scenario: s,
+        compiled: c,
+        paths,
+        limits,
+        stop,
+    } = *job;
     // Every limit is checked for every path before any is judged: a file
     // whose tenth path is too wide is refused at once, not after the nine
     // before it were judged. A selector used by several paths is expanded

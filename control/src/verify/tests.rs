@@ -144,7 +144,14 @@ fn a_stopped_run_holds_the_paths_judged_whole_and_says_so() {
             looks.set(looks.get() + 1);
             looks.get() > k
         };
-        let r = super::run_until(&s, &c, &paths, &limits, &stop).unwrap();
+        let r = super::run_until(&super::Job {
+            scenario: &s,
+            compiled: &c,
+            paths: &paths,
+            limits: &limits,
+            stop: &stop,
+        })
+        .unwrap();
         assert!(r.interrupted);
         assert_eq!(r.paths.len(), k, "stopped at look {}", k + 1);
         for (x, y) in r.paths.iter().zip(&whole.paths) {
@@ -313,7 +320,14 @@ private_ips = ["10.0.1.11"]
             replies: super::replies_by_default(p.proto, probe),
         };
         let mut scratch = super::fix::Scratch::new();
-        let hints = super::fix::to_open_on(&mut scratch, &s, None, Some(&path), &p, &blocking);
+        let b = super::Blocked {
+            s: &s,
+            ix: None,
+            path: Some(&path),
+            p: &p,
+            blocking: &blocking,
+        };
+        let hints = super::fix::to_open_on(&mut scratch, &b);
         // The copy hints are proved on is the scenario again.
         assert_eq!(
             scratch.copy().map(|c| format!("{c:?}")),

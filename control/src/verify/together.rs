@@ -23,9 +23,8 @@ use serde::Serialize;
 
 use super::fix;
 use super::run;
-use super::{Expect, Limits, PathSpec, Report};
+use super::{Expect, Job, PathSpec, Report};
 use crate::compile::{Compiled, Config};
-use crate::model::Scenario;
 
 /// What every path's hints, added at once, do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -58,21 +57,20 @@ pub struct Together {
     pub error: Option<String>,
 }
 
-/// [`Together`] for `report`, the result of `paths` on `s`; `None` when
-/// no path has hints, or when `stop` stopped the run of the copy. The
-/// copy is compiled with `config` (the one `s` was compiled with).
+/// [`Together`] for `report`, the result of `job`'s paths on its
+/// scenario; `None` when no path has hints, or when `job`'s `stop` stopped
+/// the run of the copy. The copy is compiled with `config` (the one the
+/// scenario was compiled with).
 ///
 /// # Errors
 /// As [`super::run`] (a [`super::RunError::Disagree`] between the
 /// engines on the copy).
 pub fn together(
-    s: &Scenario,
+    job: &Job<'_>,
     config: &Config,
-    paths: &[PathSpec],
     report: &Report,
-    limits: &Limits,
-    stop: &dyn Fn() -> bool,
 ) -> Result<Option<Together>, super::RunError> {
+    let (s, paths) = (job.scenario, job.paths);
     // Each path's edits were proved on a copy of their own: a gateway or
     // route table a hint creates is named by its index there, which
     // another path may give to another object, so each path's list is
@@ -143,7 +141,13 @@ pub fn together(
         .map(|(p, r)| (p.clone(), r.ok, &r.to_open_closed[..]))
         .collect();
     let specs: Vec<PathSpec> = again.iter().map(|(p, _, _)| p.clone()).collect();
-    let after = run::run_with(&fixed, &c, &specs, limits, stop, None)?;
+    let again_job = Job {
+        scenario: &fixed,
+        compiled: &c,
+        paths: &specs,
+        ..*job
+    };
+    let after = run::run_with(&again_job, None)?;
     if after.interrupted {
         return Ok(None);
     }

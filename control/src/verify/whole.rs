@@ -151,7 +151,14 @@ pub fn hints_with(
             let layers = blocked(scratch, s, ix, path, p);
             if !layers.is_empty() {
                 if out.to_open.len() < MAX_HINTS {
-                    given = super::hints(scratch, s, Some(ix), path, p, &layers);
+                    let b = super::Blocked {
+                        s,
+                        ix: Some(ix),
+                        path,
+                        p,
+                        blocking: &layers,
+                    };
+                    given = super::hints(scratch, &b);
                 }
                 if !blocked(scratch, s, ix, path, p).is_empty() {
                     out.take(given, &mut first);

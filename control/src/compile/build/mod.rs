@@ -12,14 +12,12 @@ use super::service::{ServiceClasses, ServiceCond};
 use super::{CompileError, Config};
 use crate::ids::{NsgId, RouteTableId, SecurityListId, SubnetId, VcnId, VnicId};
 use crate::model::{
-    Attribute, Direction, Endpoint, Peer, RouteDestination, RouteTarget, Scenario, SecurityRule,
-    ZprRole, zpr_role,
+    Attribute, Direction, Peer, RouteDestination, RouteTarget, Scenario, SecurityRule,
 };
 use crate::verdict::RuleRef;
 use crate::zpl::ast::{ConnectionState, Endpoint as Term, Statement, StatementKind};
 
 use super::table::*;
-use crate::ids::ProfileId;
 
 impl Compiled {
     /// Compiles a scenario.
@@ -49,6 +47,9 @@ impl Compiled {
     }
 }
 
+mod classes;
+#[cfg(test)]
+mod classes_tests;
 mod local_svc;
 mod peer_order;
 pub(super) mod route;
@@ -84,8 +85,8 @@ struct Builder<'a> {
     route_rule_gid: HashMap<(RouteTableId, u32), u32>,
     sec_rule_gid: HashMap<RuleRef, u32>,
     stmt_gid: Vec<u32>,
-    /// VNIC holding each host node.
-    vnic_at: HashMap<NodeId, VnicId>,
+    /// VNIC holding each node (a host node), by node.
+    vnic_at: Vec<Option<VnicId>>,
     /// Whether a service label's CIDR covers each node (the ZPR tables ask
     /// it of every peer of every profile).
     osn_cover: Vec<bool>,
@@ -216,19 +217,6 @@ pub(super) fn rules_unknown(s: &Scenario, v: VnicId, naming_unknown: &[bool]) ->
             .any(|l| s.security_lists[l.index()].stand_in)
 }
 
-/// Sorted attribute set of a VNIC (any mode), borrowed from the scenario:
-/// no copy of its strings per VNIC (the copies were ~3% of a `check`).
-fn attr_set(s: &Scenario, v: VnicId) -> Vec<&Attribute> {
-    let mut a: Vec<&Attribute> = s.vnics[v.index()]
-        .attributes
-        .iter()
-        .map(|x| &x.attribute)
-        .collect();
-    a.sort();
-    a.dedup();
-    a
-}
-
 /// A statement as the ZPR tables use it.
 struct ZStmt<'a> {
     gid: u32,
@@ -344,12 +332,15 @@ impl<'a> Builder<'a> {
                 limit: Entry::MAX_ID,
             });
         }
-        let n_ips = s.vnics.iter().map(|v| v.private_ips.len()).sum();
-        let mut vnic_at = HashMap::with_capacity_and_hasher(n_ips, Default::default());
+        // By node, not a map: asked of every node with an address of its
+        // own by the classes' loop.
+        let mut vnic_at = vec![None; tree.len()];
         for (i, v) in s.vnics.iter().enumerate() {
             let Ok(id) = VnicId::new(i) else { continue };
             for ip in &v.private_ips {
-                vnic_at.insert(node_of(&tree, Pfx::host(*ip)), id);
+                if let Some(at) = vnic_at.get_mut(node_of(&tree, Pfx::host(*ip)) as usize) {
+                    *at = Some(id);
+                }
             }
         }
         let mut osn_marks = vec![false; tree.len()];
@@ -385,9 +376,9 @@ impl<'a> Builder<'a> {
     }
 
     fn ident(&self, n: NodeId) -> Ident {
-        match self.vnic_at.get(&n) {
-            Some(v) => Ident::Vnic(*v),
-            None => Ident::Other,
+        match self.vnic_at.get(n as usize) {
+            Some(Some(v)) => Ident::Vnic(*v),
+            _ => Ident::Other,
         }
     }
 
@@ -451,14 +442,18 @@ impl<'a> Builder<'a> {
         };
         let eg_marks = dir_marks(Direction::Egress);
         let in_marks = dir_marks(Direction::Ingress);
-        let referenced_nsgs = |dir: Direction| -> BTreeSet<NsgId> {
-            sec.iter()
-                .filter(|(_, r)| r.direction == dir)
-                .filter_map(|(_, r)| match r.peer {
-                    Peer::Nsg(n) => Some(n),
-                    _ => None,
-                })
-                .collect()
+        // Per NSG: whether a rule of the direction names it (one flag per
+        // NSG: asked for every NSG of every VNIC address).
+        let referenced_nsgs = |dir: Direction| -> Vec<bool> {
+            let mut named = vec![false; s.nsgs.len()];
+            for (_, r) in sec.iter().filter(|(_, r)| r.direction == dir) {
+                if let Peer::Nsg(n) = r.peer
+                    && let Some(flag) = named.get_mut(n.index())
+                {
+                    *flag = true;
+                }
+            }
+            named
         };
         let eg_nsgs = referenced_nsgs(Direction::Egress);
         let in_nsgs = referenced_nsgs(Direction::Ingress);
@@ -479,181 +474,34 @@ impl<'a> Builder<'a> {
         );
 
         // ---- per node keys
-        type RouteKey = (Option<NodeId>, Option<route::RouteVnic>);
-        type SecPeerKey = (Option<NodeId>, Vec<NsgId>);
-        // The VNIC's NSGs, its subnet, and whether its rules are not all
-        // known ([`rules_unknown`]).
-        type SecProfileKey = (Vec<NsgId>, SubnetId, bool);
-        let mut route_keys: Vec<RouteKey> = Vec::new();
-        let mut route_index: HashMap<RouteKey, u32> = HashMap::default();
-        let mut eg_keys: Vec<SecPeerKey> = Vec::new();
-        let mut eg_index: HashMap<SecPeerKey, u32> = HashMap::default();
-        let mut in_keys: Vec<SecPeerKey> = Vec::new();
-        let mut in_index: HashMap<SecPeerKey, u32> = HashMap::default();
-        let mut sec_profiles: Vec<SecProfileKey> = Vec::new();
         let naming_unknown = nsgs_naming_unknown_members(s);
-        let mut sec_index: HashMap<SecProfileKey, u32> = HashMap::default();
-        let mut zpeers: Vec<ZPeer> = Vec::new();
-        let mut zpeer_index: HashMap<ZPeer, u32> = HashMap::default();
-        let mut zselves: Vec<ZSelf> = Vec::new();
-        let mut zself_index: HashMap<ZSelf, u32> = HashMap::default();
-        let mut classes: Vec<ClassInfo> = Vec::new();
-        let mut class_index: HashMap<ClassInfo, u32> = HashMap::default();
-        let mut node_class: Vec<u32> = vec![0; n_nodes];
-        // Per direction (egress, ingress, ZPR): the peer classes holding a
-        // VNIC address, numbered first below (`peer_order.rs`).
-        let mut vnic_peers: [Vec<bool>; 3] = Default::default();
-
-        fn get<K: std::hash::Hash + Eq + Clone>(
-            keys: &mut Vec<K>,
-            index: &mut HashMap<K, u32>,
-            k: K,
-        ) -> u32 {
-            if let Some(&i) = index.get(&k) {
-                return i;
-            }
-            let i = u32::try_from(keys.len()).unwrap_or(u32::MAX);
-            keys.push(k.clone());
-            index.insert(k, i);
-            i
-        }
-
-        for (n, own) in tree.own_addr.iter().enumerate() {
-            let nid = u32::try_from(n).unwrap_or(u32::MAX);
-            if own.is_none() {
-                continue;
-            }
-            let ident = self.ident(nid);
-            let exempt = tree.chain(nid).any(|a| a == exempt_node)
-                && tree.nodes[exempt_node as usize].len == 16;
-            let route_region = tree.nearest_marked(nid, &route_marks);
-            let route_vnic = match ident {
-                Ident::Vnic(v) => {
-                    let own = s.vnics[v.index()]
-                        .private_ips
-                        .iter()
-                        .copied()
-                        .find(|a| node_of(tree, Pfx::host(*a)) == nid);
-                    Some(route::RouteVnic::of(s, v, own))
-                }
-                Ident::Other => None,
-            };
-            let route = get(
-                &mut route_keys,
-                &mut route_index,
-                (route_region, route_vnic),
-            );
-            let membership = |set: &BTreeSet<NsgId>| match ident {
-                Ident::Vnic(v) => {
-                    let mut m: Vec<NsgId> = s.vnics[v.index()]
-                        .nsgs
-                        .iter()
-                        .copied()
-                        .filter(|x| set.contains(x))
-                        .collect();
-                    m.sort();
-                    m.dedup();
-                    m
-                }
-                Ident::Other => Vec::new(),
-            };
-            let eg_peer = get(
-                &mut eg_keys,
-                &mut eg_index,
-                (tree.nearest_marked(nid, &eg_marks), membership(&eg_nsgs)),
-            );
-            let in_peer = get(
-                &mut in_keys,
-                &mut in_index,
-                (tree.nearest_marked(nid, &in_marks), membership(&in_nsgs)),
-            );
-            let profile_id = |i: u32| {
-                ProfileId::new(i as usize).map_err(|_| CompileError::Internal("profile id"))
-            };
-            let sec_profile = match ident {
-                Ident::Vnic(v) => {
-                    let vn = &s.vnics[v.index()];
-                    Some(profile_id(get(
-                        &mut sec_profiles,
-                        &mut sec_index,
-                        (
-                            vn.nsgs.clone(),
-                            vn.subnet,
-                            rules_unknown(s, v, &naming_unknown),
-                        ),
-                    ))?)
-                }
-                Ident::Other => None,
-            };
-            let zregion = tree.nearest_marked(nid, &zpr_marks);
-            let vcn = self.vcn_of(&vcn_marks, nid);
-            let attrs = match ident {
-                Ident::Vnic(v) => attr_set(s, v),
-                Ident::Other => Vec::new(),
-            };
-            // Looked up by reference and cloned only when new (a few hundred
-            // distinct peers over 10^4 VNICs), then its attribute list moved
-            // on to the profile's key: one list per VNIC, not two.
-            let zpeer = ZPeer {
-                region: zregion,
-                vcn,
-                attrs,
-            };
-            let zpr_peer = match zpeer_index.get(&zpeer) {
-                Some(&i) => i,
-                None => get(&mut zpeers, &mut zpeer_index, zpeer.clone()),
-            };
-            let attrs = zpeer.attrs;
-            if matches!(ident, Ident::Vnic(_)) {
-                for (hot, id) in vnic_peers.iter_mut().zip([eg_peer, in_peer, zpr_peer]) {
-                    peer_order::mark(hot, id);
-                }
-            }
-            let zpr_profile = match ident {
-                Ident::Vnic(v) => match zpr_role(s, Endpoint::Vnic(v)) {
-                    ZprRole::None => None,
-                    role => Some(profile_id(get(
-                        &mut zselves,
-                        &mut zself_index,
-                        ZSelf {
-                            audited: role == ZprRole::Audited,
-                            attrs,
-                            vcn: s.vnic_vcn(v),
-                            region: zregion,
-                        },
-                    ))?),
-                },
-                Ident::Other => None,
-            };
-            let mut flags = 0;
-            if exempt {
-                flags |= ClassInfo::EXEMPT;
-            }
-            if undelivered.get(n).copied().unwrap_or(false) {
-                flags |= ClassInfo::UNDELIVERABLE;
-            }
-            if matches!(ident, Ident::Vnic(_)) {
-                flags |= ClassInfo::VNIC;
-            } else if in_lost_subnet.get(n).copied().unwrap_or(false) {
-                flags |= ClassInfo::MAY_BE_LOST_VNIC;
-            }
-            if !matches!(ident, Ident::Vnic(_)) && at_router.get(n).copied().unwrap_or(false) {
-                flags |= ClassInfo::VIRTUAL_ROUTER;
-            }
-            if zpr_profile.is_some_and(|p| zselves.get(p.index()).is_some_and(|z| z.audited)) {
-                flags |= ClassInfo::ZPR_AUDITED;
-            }
-            let info = ClassInfo {
-                route,
-                sec_profile,
-                zpr_profile,
-                eg_peer,
-                in_peer,
-                zpr_peer,
-                flags,
-            };
-            node_class[n] = get(&mut classes, &mut class_index, info);
-        }
+        let classes::Classes {
+            route_keys,
+            mut eg_keys,
+            mut in_keys,
+            sec_profiles,
+            mut zpeers,
+            zselves,
+            mut classes,
+            node_class,
+            vnic_peers,
+        } = self.classes(
+            &classes::Marks {
+                vcn: &vcn_marks,
+                route: &route_marks,
+                eg: &eg_marks,
+                ingress: &in_marks,
+                zpr: &zpr_marks,
+                eg_nsgs: &eg_nsgs,
+                in_nsgs: &in_nsgs,
+                exempt_node,
+                in_lost_subnet: &in_lost_subnet,
+                undelivered: &undelivered,
+                at_router: &at_router,
+                naming_unknown: &naming_unknown,
+            },
+            jobs,
+        )?;
         let [eg_hot, in_hot, zpr_hot] = &vnic_peers;
         let eg_fold = peer_order::fold_peers(s, &mut eg_keys, eg_hot);
         let in_fold = peer_order::fold_peers(s, &mut in_keys, in_hot);

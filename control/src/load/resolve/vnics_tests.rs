@@ -4,39 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::fmt::Write as _;
-use std::sync::Mutex;
-
+use crate::load::test_jobs::Parts;
 use crate::load::{Format, InOrder, Jobs, NoFiles, load_str_with};
-
-/// Says it has `threads` threads, runs the jobs last first, and notes how
-/// many jobs each run had.
-struct Parts {
-    threads: usize,
-    runs: Mutex<Vec<usize>>,
-}
-
-impl Parts {
-    fn new(threads: usize) -> Self {
-        Parts {
-            threads,
-            runs: Mutex::new(Vec::new()),
-        }
-    }
-}
-
-impl Jobs for Parts {
-    fn run(&self, n: usize, job: &(dyn Fn(usize) + Sync)) {
-        self.runs.lock().unwrap().push(n);
-        for i in (0..n).rev() {
-            job(i);
-        }
-    }
-
-    fn threads(&self) -> usize {
-        self.threads
-    }
-}
+use std::fmt::Write as _;
 
 /// `n` VNICs, 200 to a /24 subnet: the first of each subnet at its
 /// second address (a reserved-address warning in every part), every
