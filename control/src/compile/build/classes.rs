@@ -64,7 +64,8 @@ pub(super) struct Marks<'m> {
     pub(super) exempt_node: NodeId,
     pub(super) in_lost_subnet: &'m [bool],
     pub(super) undelivered: &'m [bool],
-    /// The subnets' virtual router hosts (`compile/virtual_router.rs`).
+    /// The first hosts of IPv4 subnet blocks
+    /// (`compile/virtual_router.rs`).
     pub(super) at_router: &'m [bool],
     /// [`super::nsgs_naming_unknown_members`].
     pub(super) naming_unknown: &'m [bool],
