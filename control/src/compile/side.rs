@@ -48,7 +48,8 @@ impl Compiled {
         let a = &self.hot[cs.index()];
         let b = &self.hot[cd.index()];
         let mut rules = [None; 5];
-        if may_be_dhcp(p)
+        if (a.flags | b.flags) & ClassInfo::VIRTUAL_ROUTER != 0
+            && may_be_dhcp(p)
             && let Some(fast) = self.virtual_router_dhcp(p, a.flags, b.flags)
         {
             return fast;

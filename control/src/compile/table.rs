@@ -889,7 +889,8 @@ impl Compiled {
         let cd = self.address_class(p.dst);
         let svc = self.service_class(p.proto, p.l4);
         let (a, b) = (&self.hot[cs.index()], &self.hot[cd.index()]);
-        if may_be_dhcp(p)
+        if (a.flags | b.flags) & ClassInfo::VIRTUAL_ROUTER != 0
+            && may_be_dhcp(p)
             && let Some(fast) = self.virtual_router_dhcp(p, a.flags, b.flags)
         {
             return fast;
