@@ -45,7 +45,8 @@ impl Compiled {
     pub fn judge_side(&self, p: &Packet, ctx: Context, side: Side) -> Fast {
         let (a, b, svc) = self.classes_of(p);
         let mut rules = [None; 5];
-        if may_be_dhcp(p)
+        if (a.flags | b.flags) & ClassInfo::VIRTUAL_ROUTER != 0
+            && may_be_dhcp(p)
             && let Some(fast) = self.virtual_router_dhcp(p, a.flags, b.flags)
         {
             return fast;

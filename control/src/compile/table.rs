@@ -1009,7 +1009,8 @@ impl Compiled {
     #[must_use]
     pub fn judge(&self, p: &Packet, ctx: Context) -> Fast {
         let (a, b, svc) = self.classes_of(p);
-        if may_be_dhcp(p)
+        if (a.flags | b.flags) & ClassInfo::VIRTUAL_ROUTER != 0
+            && may_be_dhcp(p)
             && let Some(fast) = self.virtual_router_dhcp(p, a.flags, b.flags)
         {
             return fast;
