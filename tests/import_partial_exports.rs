@@ -1171,3 +1171,48 @@ fn an_export_without_a_vcn_is_said_to_be_empty() {
     assert!(o.status.success(), "{e}");
     assert!(!e.contains("holds no VCN"), "{e}");
 }
+
+/// QA round 25: a `vnic get` output that holds no object (the command
+/// printed nothing, or `{"data": null}`: a deleted VNIC, a lost
+/// permission) was skipped without a word naming the file; only the
+/// VNIC's stand-in said something was missing. Each such file is now
+/// named once; a `get` with its object and an empty list are not.
+#[test]
+fn a_get_output_without_its_object_is_named() {
+    let mut files = crate::support::oke_export();
+    let gets: Vec<String> = files
+        .keys()
+        .filter(|k| k.starts_with("network-vnic-get-"))
+        .take(2)
+        .cloned()
+        .collect();
+    assert_eq!(gets.len(), 2, "the OKE export has vnic get files");
+    files.insert(gets[0].clone(), String::new());
+    files.insert(gets[1].clone(), "{\"data\": null}\n".into());
+    let imported = oci::import(&files, None).unwrap();
+    let named: Vec<&String> = imported
+        .warnings
+        .iter()
+        .filter(|w| w.contains("a `get` output with no object"))
+        .collect();
+    assert_eq!(named.len(), 2, "{:#?}", imported.warnings);
+    for g in &gets {
+        assert_eq!(
+            named
+                .iter()
+                .filter(|w| w.contains(&format!("`{g}`")))
+                .count(),
+            1,
+            "{g}: {named:#?}"
+        );
+    }
+    let whole = oci::import(&crate::support::oke_export(), None).unwrap();
+    assert!(
+        !whole
+            .warnings
+            .iter()
+            .any(|w| w.contains("a `get` output with no object")),
+        "{:#?}",
+        whole.warnings
+    );
+}

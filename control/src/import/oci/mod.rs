@@ -126,8 +126,18 @@ impl Importer {
         {
             inv.ipv6_list_said = true;
         }
+        // A `get` prints one object; nothing, or `{"data": null}`, means
+        // the command failed (a deleted object, a lost permission) and the
+        // object it names is missing: say which file (QA round 25).
+        let is_get = name
+            .rsplit('/')
+            .next()
+            .is_some_and(|f| f.contains("-get-") || f.contains("-get."));
         // The CLI prints nothing for an empty list.
         if text.trim().is_empty() {
+            if is_get {
+                warnings.push(no_object_in_get(name));
+            }
             return Ok(());
         }
         // One CLI output, or several one after the other: a script's
@@ -135,6 +145,7 @@ impl Importer {
         // token on the last of them means pages are missing; one followed
         // by the next page is not.
         let mut last_page = None;
+        let mut objects = 0usize;
         for v in serde_json::Deserializer::from_str(without_bom(text)).into_iter::<Value>() {
             let v = v.map_err(|e| ImportError {
                 file: name.to_owned(),
@@ -145,9 +156,13 @@ impl Importer {
             last_page = next_page(&v).map(str::to_owned);
             for item in items(v) {
                 if let Value::Object(o) = item {
+                    objects += 1;
                     inv.add(name, o, warnings);
                 }
             }
+        }
+        if is_get && objects == 0 {
+            warnings.push(no_object_in_get(name));
         }
         if let Some(page) = last_page {
             warnings.push(format!(
@@ -420,6 +435,13 @@ pub const MISSING_POLICIES: &str = "missing-zpr-policies";
 /// Whether a list command's output `text` is an empty list: nothing (the
 /// CLI prints nothing for one), `{"data": []}`, `{"data": {"items": []}}`,
 /// or either without the CLI's `data` envelope (the REST API's shape).
+/// The warning for a `get` output that holds no object.
+fn no_object_in_get(name: &str) -> String {
+    format!(
+        "`{name}`: a `get` output with no object in it (empty, or `data` is null): the object it was to describe is missing from the import; run its command again"
+    )
+}
+
 fn says_empty(text: &str) -> bool {
     text.trim().is_empty()
         || serde_json::from_str::<Value>(without_bom(text)).is_ok_and(|v| {
