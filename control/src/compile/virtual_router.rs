@@ -60,13 +60,9 @@ impl VirtualRouters {
             let routers: Vec<u32> = sn
                 .cidrs
                 .iter()
-                .filter_map(|c| match c {
-                    IpNet::V4(n) if n.prefix_len() <= 30 => {
-                        let r = u32::from(n.network()).wrapping_add(1);
-                        (!held.contains(&IpAddr::V4(Ipv4Addr::from(r)))).then_some(r)
-                    }
-                    _ => None,
-                })
+                .filter_map(router_of)
+                .filter(|r| !held.contains(&IpAddr::V4(*r)))
+                .map(u32::from)
                 .collect();
             for ip in &v.private_ips {
                 if let IpAddr::V4(a) = ip
@@ -102,13 +98,20 @@ pub(super) fn hosts(s: &Scenario) -> Vec<Pfx> {
     s.subnets
         .iter()
         .flat_map(|sn| sn.cidrs.iter())
-        .filter_map(|c| match c {
-            IpNet::V4(n) if n.prefix_len() <= 30 => Some(Pfx::host(IpAddr::V4(Ipv4Addr::from(
-                u32::from(n.network()).wrapping_add(1),
-            )))),
-            _ => None,
-        })
+        .filter_map(router_of)
+        .map(|r| Pfx::host(IpAddr::V4(r)))
         .collect()
+}
+
+/// The virtual router's address of subnet block `c`: its first host, for
+/// an IPv4 block of 4 addresses or more.
+fn router_of(c: &IpNet) -> Option<Ipv4Addr> {
+    match c {
+        IpNet::V4(n) if n.prefix_len() <= 30 => {
+            Some(Ipv4Addr::from(u32::from(n.network()).wrapping_add(1)))
+        }
+        _ => None,
+    }
 }
 
 /// Whether `p` may be DHCP between a client and a server: UDP from port

@@ -5,7 +5,12 @@
 //! [`Compiled::judge`] is `judge_classes(address_class(src),
 //! address_class(dst), service_class(..))`: two addresses of one address
 //! class get the same judgement and deciding rules against every peer and
-//! service. A group is one (address class, family) of the expansion: the
+//! service. One exception, DHCP with a subnet's virtual router (decision
+//! 36, `compile/virtual_router.rs`), is decided by addresses and ports
+//! beside the classes, and keeps the grouping exact: the router's class
+//! is flagged apart from every other address, a VNIC's class and a
+//! router's are each within one subnet (both keys name it), and
+//! `run::path_port_runs` gives DHCP's ports runs of their own. A group is one (address class, family) of the expansion: the
 //! family is part of the key because the pairs `verify` judges (and skips)
 //! depend on it, and one class may hold addresses of both families.
 //!

@@ -136,6 +136,16 @@ impl Side {
         }
     }
 
+    /// A packet's side from its judgement alone: its verdict code (0
+    /// allowed, else the drop stage's [`DropReason::code`]), audit flag and
+    /// deciding rules. How a record's side is made when a packet is
+    /// judged, and again when a flipped record's first side is
+    /// ([`unflip`]).
+    pub(crate) fn judged(fast: &zprsim_control::compile::Fast) -> Side {
+        let code = DropReason::code(fast.judgement.stage.map(DropReason::of_stage));
+        Side::of(code, fast)
+    }
+
     /// The verdict code (0 allowed, else [`DropReason::code`]).
     pub(crate) fn code(self) -> u8 {
         self.code
@@ -524,9 +534,7 @@ fn unflip<X>(r: &mut FlowState<X>, key: &StateKey, table: Option<&Compiled>) {
             proto: key.proto(),
             l4: r.l4,
         };
-        let fast = table.judge(&p, Context::First);
-        let code = DropReason::code(fast.judgement.stage.map(DropReason::of_stage));
-        r.first = Side::of(code, &fast);
+        r.first = Side::judged(&table.judge(&p, Context::First));
     }
 }
 

@@ -208,13 +208,13 @@ impl<X: Extra> Judge<X> {
                 (fh, usize::from(it.shard)),
             );
         }
-        let code = DropReason::code(fast.judgement.stage.map(DropReason::of_stage));
+        let side = Side::judged(&fast);
         self.flows.packet(
             it,
             fkey,
             fh,
             found,
-            Side::of(code, &fast),
+            side,
             (forward, exact, held),
             &mut self.counters,
         );
@@ -224,7 +224,7 @@ impl<X: Extra> Judge<X> {
             self.tracker
                 .put_back(shard, (&k, hasher.hash(&k), hint), st);
         }
-        code
+        side.code()
     }
 }
 
@@ -864,10 +864,6 @@ mod tests {
         }
     }
 
-    /// A compared pass (`diff`) keeps what changed only in the second
-    /// scenario's flow records: the first scenario's are replay's, byte for
-    /// byte (they carried an unused `Change`, 40 bytes per live flow,
-    /// until the sixteenth session).
     /// The lab scenario's table.
     pub(super) fn lab() -> Arc<Compiled> {
         let text = include_str!("../../../tests/lab/scenario.toml");
@@ -875,6 +871,10 @@ mod tests {
         Arc::new(Compiled::new(&loaded.scenario, &Config::default()).unwrap())
     }
 
+    /// A compared pass (`diff`) keeps what changed only in the second
+    /// scenario's flow records: the first scenario's are replay's, byte for
+    /// byte (they carried an unused `Change`, 40 bytes per live flow,
+    /// until the sixteenth session).
     #[test]
     fn only_the_second_scenario_of_a_compared_pass_keeps_what_changed() {
         let c = lab();
