@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use zprsim_dataplane::warning::{RunWarning, RunWarningCode, messages};
 
-use zprsim_control::compile::{Compiled, Config};
+use zprsim_control::compile::Compiled;
 use zprsim_dataplane::diff::{
     Class, DiffSink, FlowsOut, PacketCounts, Report, Side, eviction_warning,
 };
@@ -190,19 +190,22 @@ fn refuse_flow_log_classes(given: &str, classes: &BTreeSet<Class>) -> Result<(),
     )))
 }
 
+/// Loads and compiles one side, or an empty scenario when a first signal
+/// came first (`stopped`: [`crate::prepare`]).
 fn load(
+    interrupt: &Interrupt,
     plan: &Plan,
     flag: &str,
     path: &std::path::Path,
-) -> Result<(zprsim_control::load::Loaded, Arc<Compiled>), Failure> {
-    let loaded = crate::load_scenario(plan, flag, path)?;
-    let c = Compiled::new(&loaded.scenario, &Config::default()).map_err(|e| {
-        Failure::Input(format!(
-            "{}: error: {e}",
-            zprsim_dataplane::output::shown(path)
-        ))
-    })?;
-    Ok((loaded, Arc::new(c)))
+) -> Result<(zprsim_control::load::Loaded, Arc<Compiled>, bool), Failure> {
+    let p = crate::prepare::load_and_compile(
+        interrupt,
+        plan,
+        flag,
+        path,
+        crate::prepare::Compile::Serial,
+    )?;
+    Ok((p.loaded, Arc::new(p.compiled), p.stopped))
 }
 
 /// Runs `diff`.
@@ -241,8 +244,16 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         .map(|p| OutputFile::create("--flows", p))
         .transpose()
         .map_err(|e| Failure::Input(format!("error: {e}")))?;
-    let (lb, cb) = load(&plan, "BEFORE", &a.before)?;
-    let (la, ca) = load(&plan, "AFTER", &a.after)?;
+    let (lb, cb, stopped_b) = load(&interrupt, &plan, "BEFORE", &a.before)?;
+    let (la, ca, stopped_a) = load(&interrupt, &plan, "AFTER", &a.after)?;
+    // The first side a signal cut (the other one was then not loaded).
+    let stopped_loading = if stopped_b {
+        Some(("BEFORE", &a.before))
+    } else if stopped_a {
+        Some(("AFTER", &a.after))
+    } else {
+        None
+    };
     a.shaping.check_node_local(&lb.scenario, &a.before)?;
     a.shaping.check_node_local(&la.scenario, &a.after)?;
     let mut source =
@@ -322,6 +333,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         .chain(evicted)
         .chain(gone)
         .chain(failed.iter().cloned())
+        .chain(stopped_loading.map(|(flag, p)| crate::prepare::stopped_warning(flag, p)))
         .chain(zprsim_dataplane::report::nothing_judged::capture(
             &a.captures,
             &before.counters,
@@ -381,7 +393,11 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         return Err(Failure::Input(format!("error: {e}")));
     }
     if o.interrupted {
-        crate::err("interrupted: the outputs hold the packets judged before it\n");
+        crate::err(if stopped_loading.is_some() {
+            "interrupted while the scenarios were loaded or compiled: nothing was judged; every output is empty\n"
+        } else {
+            "interrupted: the outputs hold the packets judged before it\n"
+        });
         return Ok(ExitCode::from(interrupt.exit_code()));
     }
     Ok(if r.flows.any_of(&fail_on) {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use zprsim_control::compile::{Compiled, Config, RuleText};
+use zprsim_control::compile::RuleText;
 use zprsim_control::verdict::Verdict;
 use zprsim_dataplane::flowlog::detect::{Kind, kind_of_path};
 use zprsim_dataplane::flowlog::judge::Judged;
@@ -227,20 +227,29 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     // line, and what was read is judged and written (as `replay` does).
     let interrupt = crate::interrupt::Interrupt::install()?;
     let t0 = Instant::now();
-    let loaded = crate::load_scenario(a.plan, "SCENARIO", a.scenario)?;
+    // A first signal while the scenario loads or compiles ends the run at
+    // once, with an empty scenario's (`crate::prepare`): no record is read.
+    let prepared = crate::prepare::load_and_compile(
+        &interrupt,
+        a.plan,
+        "SCENARIO",
+        a.scenario,
+        crate::prepare::Compile::Serial,
+    )?;
+    let stopped_loading = prepared.stopped;
+    let (loaded, compiled) = (prepared.loaded, prepared.compiled);
     let s = &loaded.scenario;
-    let compiled = Compiled::new(s, &Config::default()).map_err(|e| {
-        Failure::Input(format!(
-            "{}: error: {e}",
-            zprsim_dataplane::output::shown(a.scenario)
-        ))
-    })?;
     let compile_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let limits = read_limits(a.max_records);
     let mut read = ReadOutcome::spilling(FlowLogSpool::new(s, a.spill.clone()));
-    read_paths_until(a.inputs, &limits, Some(&interrupt.stop), &mut read)
-        .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    // Stopped before the scenario was ready: nothing is read or judged.
+    if stopped_loading {
+        read.stopped = true;
+    } else {
+        read_paths_until(a.inputs, &limits, Some(&interrupt.stop), &mut read)
+            .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    }
     // Every rule's name, made once: a record's line borrows them.
     let names = RuleText::new(s, &compiled);
     let cx = Ctx {
@@ -348,6 +357,9 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     let mut extra = outputs::reader_gone(flows_file.iter().filter(|_| a.report.is_some()));
     let failed = outputs::commit_each(flows_file);
     extra.extend(failed.iter().cloned());
+    if stopped_loading {
+        extra.push(crate::prepare::stopped_warning("SCENARIO", a.scenario));
+    }
     r.warnings.extend(extra.iter().map(|w| w.message.clone()));
     r.run_warnings.extend(extra);
     let mut report_failed = Vec::new();
@@ -368,6 +380,12 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
             "interrupted after the reading: {} of {} flow-log record(s) judged (in time order); every output holds exactly those\n",
             st.judged, st.records
         ));
+        return Ok(ExitCode::from(interrupt.exit_code()));
+    }
+    if stopped_loading {
+        crate::err(
+            "interrupted while the scenario was loaded or compiled: nothing was judged; every output is empty\n",
+        );
         return Ok(ExitCode::from(interrupt.exit_code()));
     }
     if read.stopped {

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use zprsim_control::compile::{Compiled, Config};
+use zprsim_control::compile::Compiled;
 use zprsim_control::load::Warning;
 use zprsim_control::model::Scenario;
 use zprsim_control::stopped::StoppedBy;
@@ -71,15 +71,24 @@ pub fn diff_if_flow_logs(a: &Inputs<'_>) -> Result<Option<ExitCode>, Failure> {
     run(a).map(Some)
 }
 
+/// Loads and compiles one side, or an empty scenario when a first signal
+/// came first (`stopped`: [`crate::prepare`]).
 fn load(
+    interrupt: &crate::interrupt::Interrupt,
     plan: &zprsim_dataplane::output::Plan,
     flag: &str,
     p: &Path,
-) -> Result<(Scenario, Compiled, Vec<Warning>), Failure> {
-    let loaded = crate::load_scenario(plan, flag, p)?;
-    let c = Compiled::new(&loaded.scenario, &Config::default())
-        .map_err(|e| Failure::Input(format!("{}: error: {e}", p.display())))?;
-    Ok((loaded.scenario, c, loaded.warnings))
+) -> Result<(Scenario, Compiled, Vec<Warning>, bool), Failure> {
+    let prepared = crate::prepare::load_and_compile(
+        interrupt,
+        plan,
+        flag,
+        p,
+        crate::prepare::Compile::Serial,
+    )?;
+    let stopped = prepared.stopped;
+    let loaded = prepared.loaded;
+    Ok((loaded.scenario, prepared.compiled, loaded.warnings, stopped))
 }
 
 fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
@@ -88,11 +97,25 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     // line, and what was read is judged and written (as `diff` does).
     let interrupt = crate::interrupt::Interrupt::install()?;
     let started = std::time::Instant::now();
-    let (sb, cb, wb) = load(a.plan, "BEFORE", a.before)?;
-    let (sa, ca, wa) = load(a.plan, "AFTER", a.after)?;
+    let (sb, cb, wb, stopped_b) = load(&interrupt, a.plan, "BEFORE", a.before)?;
+    let (sa, ca, wa, stopped_a) = load(&interrupt, a.plan, "AFTER", a.after)?;
+    // The first side a signal cut (the other one was then not loaded).
+    let stopped_loading = if stopped_b {
+        Some(("BEFORE", a.before))
+    } else if stopped_a {
+        Some(("AFTER", a.after))
+    } else {
+        None
+    };
     let limits = crate::flowlog::read_limits(a.max_records);
     let mut read = ReadOutcome::spilling(FlowLogSpool::new_pair(&sb, &sa, a.spill.clone()));
-    read_paths_until(a.inputs, &limits, Some(&interrupt.stop), &mut read).map_err(|e| fail(&e))?;
+    // Stopped before the scenarios were ready: nothing is read or judged.
+    if stopped_loading.is_some() {
+        read.stopped = true;
+    } else {
+        read_paths_until(a.inputs, &limits, Some(&interrupt.stop), &mut read)
+            .map_err(|e| fail(&e))?;
+    }
     let stopped = read.stopped;
     let scenarios = Scenarios {
         models: [&sb, &sa],
@@ -172,6 +195,7 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
         report.stopped_by == Some(StoppedBy::TemporaryFilesFull),
     );
     let mut extra: Vec<_> = cut.into_iter().collect();
+    extra.extend(stopped_loading.map(|(flag, p)| crate::prepare::stopped_warning(flag, p)));
     extra.extend(zprsim_dataplane::report::flow_log::nothing_placed(
         report.before.judged,
         report.before.unplaced,
@@ -218,7 +242,11 @@ fn run(a: &Inputs<'_>) -> Result<ExitCode, Failure> {
     let full = outputs::temp_full(&report.run_warnings);
     outputs::failure(&[full, failed, report_failed].concat())?;
     if stopped {
-        crate::err("interrupted: the outputs hold the flow-log records read before it\n");
+        crate::err(if stopped_loading.is_some() {
+            "interrupted while the scenarios were loaded or compiled: nothing was judged; every output is empty\n"
+        } else {
+            "interrupted: the outputs hold the flow-log records read before it\n"
+        });
         return Ok(ExitCode::from(interrupt.exit_code()));
     }
     if let Some(w) = report

@@ -18,6 +18,7 @@ mod interrupt;
 mod lab;
 mod leave;
 mod outputs;
+mod prepare;
 mod replay;
 mod report;
 mod tap;

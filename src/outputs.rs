@@ -65,6 +65,7 @@ pub(crate) fn for_stderr(warnings: &[RunWarning]) -> Vec<&RunWarning> {
                     | RunWarningCode::OutputReaderGone
                     | RunWarningCode::TemporaryFilesFull
                     | RunWarningCode::InterruptedAfterReading
+                    | RunWarningCode::InterruptedWhileLoading
             )
         })
         .collect()

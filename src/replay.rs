@@ -9,7 +9,6 @@ use std::time::Instant;
 use zprsim_dataplane::warning::{RunWarning, RunWarningCode};
 
 use serde::Serialize;
-use zprsim_control::compile::{Compiled, Config};
 use zprsim_dataplane::input_dir;
 use zprsim_dataplane::output::{self, OutputFile, OutputState, Plan};
 use zprsim_dataplane::replay::{self, ReplayConfig};
@@ -214,19 +213,20 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     // Never dropped: the process ends with this run, and freeing the
     // scenario's ~10^5 small allocations one by one at the end cost ~18 M
     // instructions (~5 ms on the 10k-VNIC scenario) after the last packet.
-    let loaded = std::mem::ManuallyDrop::new(crate::load_scenario(&plan, "SCENARIO", &a.scenario)?);
+    // A first signal while it loads or compiles ends the run at once, with
+    // an empty scenario's (`crate::prepare`).
+    let prepared = crate::prepare::load_and_compile(
+        &interrupt,
+        &plan,
+        "SCENARIO",
+        &a.scenario,
+        crate::prepare::Compile::Parallel,
+    )?;
+    let stopped_loading = prepared.stopped;
+    let loaded = std::mem::ManuallyDrop::new(prepared.loaded);
     let s = &loaded.scenario;
     a.shaping.check_node_local(s, &a.scenario)?;
-    // The compile's independent parts on both cores (`Compiled::new_with`).
-    let jobs = zprsim_dataplane::scenario_file::Threads::available();
-    let compiled = Arc::new(
-        Compiled::new_with(s, &Config::default(), &jobs).map_err(|e| {
-            Failure::Input(format!(
-                "{}: error: {e}",
-                zprsim_dataplane::output::shown(&a.scenario)
-            ))
-        })?,
-    );
+    let compiled = Arc::new(prepared.compiled);
     let compile_s = t0.elapsed().as_secs_f64();
     let cfg = ReplayConfig {
         workers: a.workers,
@@ -278,6 +278,10 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
         Err(e) => return Err(Failure::Input(format!("error: {e}"))),
     };
     o.warnings.splice(0..0, a.input_warnings.iter().cloned());
+    if stopped_loading {
+        o.warnings
+            .push(crate::prepare::stopped_warning("SCENARIO", &a.scenario));
+    }
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
@@ -362,6 +366,7 @@ pub fn run(a: &Args) -> Result<ExitCode, Failure> {
     let code = if o.interrupted {
         let judged = k.packets.total + k.non_ip + k.copies + k.node_local;
         crate::err(&match o.flows_cut {
+            _ if stopped_loading => "interrupted while the scenario was loaded or compiled: nothing was judged; every output is empty\n".to_owned(),
             Some(cut) => format!(
                 "interrupted after the reading: {judged} record(s) judged; `--flows` holds the first {} of {} flow record(s), the other outputs all of them\n",
                 cut.written, cut.total

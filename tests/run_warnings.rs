@@ -389,6 +389,8 @@ fn every_run_warning_code_comes_from_a_real_input() {
     // full_disk::a_full_disk_under_spilled_flow_log_records_*.
     // `interrupted-after-reading` a signal in the run's tail:
     // interrupted_runs::replay_and_bench::a_signal_after_the_reading_*.
+    // `interrupted-while-loading` a signal while a scenario loads:
+    // interrupted_runs::loading::*.
     // `quality-entries-unchecked` 917,504 NODATA entries: a unit test with
     // a small bound (flowlog::read::tests::past_the_quality_id_bound_*).
     let all: BTreeSet<String> = RunWarningCode::ALL
@@ -400,6 +402,7 @@ fn every_run_warning_code_comes_from_a_real_input() {
                 "output-reader-gone",
                 "temporary-files-full",
                 "interrupted-after-reading",
+                "interrupted-while-loading",
                 "quality-entries-unchecked",
             ]
             .contains(&c.as_str())

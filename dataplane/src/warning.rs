@@ -110,6 +110,11 @@ pub enum RunWarningCode {
     /// the report says `interrupted`, and the run exits 130 or 143. The
     /// message says what the outputs hold.
     InterruptedAfterReading,
+    /// `replay` and `diff`: a SIGINT or SIGTERM came while a scenario was
+    /// loaded or compiled: nothing was judged, every output is empty, the
+    /// report names no rule; the run exits 130 or 143 (since the
+    /// thirty-fourth session; before, the signal waited for the compile).
+    InterruptedWhileLoading,
     /// `diff`: BEFORE and AFTER are the same file: nothing can change (a
     /// CI job whose variable named the scenario twice would pass its gate
     /// whatever breaks).
@@ -129,7 +134,7 @@ pub enum RunWarningCode {
 
 impl RunWarningCode {
     /// Every run code (scenario codes aside: scenario-format.md lists them).
-    pub const ALL: [RunWarningCode; 29] = [
+    pub const ALL: [RunWarningCode; 30] = [
         RunWarningCode::TruncatedRecord,
         RunWarningCode::CompressedEndsEarly,
         RunWarningCode::FileChanged,
@@ -156,6 +161,7 @@ impl RunWarningCode {
         RunWarningCode::OutputReaderGone,
         RunWarningCode::TemporaryFilesFull,
         RunWarningCode::InterruptedAfterReading,
+        RunWarningCode::InterruptedWhileLoading,
         RunWarningCode::SameScenarios,
         RunWarningCode::NothingJudged,
         RunWarningCode::TcpHeaderCut,
@@ -191,6 +197,7 @@ impl RunWarningCode {
             RunWarningCode::OutputReaderGone => "output-reader-gone",
             RunWarningCode::TemporaryFilesFull => "temporary-files-full",
             RunWarningCode::InterruptedAfterReading => "interrupted-after-reading",
+            RunWarningCode::InterruptedWhileLoading => "interrupted-while-loading",
             RunWarningCode::SameScenarios => "same-scenarios",
             RunWarningCode::NothingJudged => "nothing-judged",
             RunWarningCode::TcpHeaderCut => "tcp-header-cut",

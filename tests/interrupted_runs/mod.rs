@@ -2,4 +2,5 @@
 //! outputs, and the report says where it stopped.
 
 mod diff;
+mod loading;
 mod replay_and_bench;
