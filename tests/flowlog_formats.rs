@@ -141,9 +141,15 @@ fn a_flow_log_of_pretty_printed_entries_one_after_another_is_read() {
         })
         .collect();
     std::fs::write(&pretty, text).unwrap();
+    judged_alike(&lines, &pretty);
+}
+
+/// `replay` of the OKE example gives the same counts and agreement on the
+/// flow log `other` as on `log` (which judges something).
+fn judged_alike(log: &Path, other: &Path) {
     let scenario = "examples/oke-orders/scenario.toml";
-    let want = report_of(scenario, &lines);
-    let got = report_of(scenario, &pretty);
+    let want = report_of(scenario, log);
+    let got = report_of(scenario, other);
     assert!(want["flow_log"]["judged"].as_u64().unwrap() > 0);
     for key in ["packets", "bytes", "dropped_by_stage", "flows"] {
         assert_eq!(got[key], want[key], "{key}");
@@ -159,6 +165,71 @@ fn a_flow_log_of_pretty_printed_entries_one_after_another_is_read() {
     ] {
         assert_eq!(got["flow_log"][key], want["flow_log"][key], "{key}");
     }
+}
+
+/// A flow log written back by pandas (`read_json(lines=True)` then
+/// `to_json(orient="records", lines=True)`), or by any tool that holds a
+/// column with nulls as floats: the NODATA entries' null `packets` and
+/// `bytesOut` make those columns floats, so every data record says
+/// `"packets": 6.0`. zprsim skipped every record as malformed with the
+/// wrong claim ``field `data.packets`: `6.0` is not a whole number``
+/// and judged nothing. A number with a fraction of zero is now read as
+/// the whole number it is (every field, times too); `6.5` stays malformed.
+///
+/// Found by QA round 26 (thirty-fourth session).
+#[test]
+fn whole_numbers_written_as_floats_are_read_as_whole_numbers() {
+    let lines = root().join("examples/oke-orders/flowlogs/oke-demo.jsonl");
+    let dir = tempfile::tempdir().unwrap();
+    let as_floats = |fraction: f64| -> String {
+        std::fs::read_to_string(&lines)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                let data = v["logContent"]["data"].as_object_mut().unwrap();
+                for key in [
+                    "packets",
+                    "bytesOut",
+                    "startTime",
+                    "endTime",
+                    "destinationPort",
+                ] {
+                    if let Some(n) = data.get(key).and_then(Value::as_u64) {
+                        #[allow(clippy::cast_precision_loss)]
+                        let f = n as f64 + fraction;
+                        data.insert(key.to_owned(), serde_json::json!(f));
+                    }
+                }
+                v.to_string() + "\n"
+            })
+            .collect()
+    };
+    let floats = dir.path().join("pandas.jsonl");
+    std::fs::write(&floats, as_floats(0.0)).unwrap();
+    assert!(std::fs::read_to_string(&floats).unwrap().contains(".0,"));
+    judged_alike(&lines, &floats);
+    let scenario = "examples/oke-orders/scenario.toml";
+    // A fraction is still not a whole number.
+    let halves = dir.path().join("halves.jsonl");
+    std::fs::write(&halves, as_floats(0.5)).unwrap();
+    let out = run_in(
+        root(),
+        [
+            "replay".as_ref(),
+            scenario.as_ref(),
+            halves.as_os_str(),
+            "--quiet".as_ref(),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "halves.jsonl:2: skipped: field `data.destinationPort`: `6443.5` is not a whole number from 0 to 65535"
+        ),
+        "{err}"
+    );
 }
 
 /// A directory of downloaded flow logs with one compressed file that is

@@ -164,11 +164,14 @@ fn kind(v: &Value) -> &'static str {
 }
 
 /// A whole number in `0..=max`; a string of digits is accepted too (OCI
-/// writes `version` as a string; some exporters quote numbers).
+/// writes `version` as a string; some exporters quote numbers), and so is
+/// a JSON number with a fraction of zero (`6.0`, `1e3`: what pandas and
+/// other tools that hold a column with nulls as floats write; QA round 26).
+/// Every `max` is at most 2^53, so such a number is exact.
 fn number(m: &Map<String, Value>, path: &str, key: &str, max: u64) -> Result<u64, RecordError> {
     let v = field(m, path, key)?;
     let n = match v {
-        Value::Number(n) => n.as_u64(),
+        Value::Number(n) => n.as_u64().or_else(|| whole_float(n.as_f64()?, max)),
         Value::String(s)
             if s.len() <= 20 && !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) =>
         {
@@ -188,6 +191,18 @@ fn number(m: &Map<String, Value>, path: &str, key: &str, max: u64) -> Result<u64
             short(v)
         )),
     }
+}
+
+/// `f` as a whole number when it is one in `0..=max` (`max` at most
+/// 2^53, where every whole `f64` is exact).
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_precision_loss
+)]
+fn whole_float(f: f64, max: u64) -> Option<u64> {
+    // Checked before the cast: in range, so the cast is exact.
+    (f.fract() == 0.0 && (0.0..=max.min(1 << 53) as f64).contains(&f)).then_some(f as u64)
 }
 
 /// A value as text, cut to 40 characters for messages.
