@@ -100,19 +100,38 @@ impl ServiceCond {
 const MAP_LEN: usize = 1 << 16;
 /// The largest key of a map.
 const LAST_KEY: u32 = (1 << 16) - 1;
+/// Keys of one [`Block`] (a key's block is `key >> 5`, its entry `key & 31`).
+const BLOCK: usize = 32;
+/// Blocks of one map: the entries of its `top` row.
+const TOP_LEN: usize = MAP_LEN / BLOCK;
+
+/// 32 consecutive keys' values of a map: 64 bytes, aligned, one cache line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(C, align(64))]
+struct Block([u16; BLOCK]);
+
+const _: () = assert!(std::mem::size_of::<Block>() == 64);
+
+/// Where one map is: its row of [`TOP_LEN`] block numbers at `top` in
+/// [`ServiceClasses::top`], each a block counted from `blk` in
+/// [`ServiceClasses::blocks`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct MapRef {
+    top: u32,
+    blk: u32,
+}
 
 #[derive(Debug, Clone)]
 enum GroupKind {
-    /// TCP/UDP: two 64 Ki maps (their starts in [`ServiceClasses::maps`]).
+    /// TCP/UDP: two maps, source and destination ports.
     Ports {
-        smap: u32,
-        dmap: u32,
+        smap: MapRef,
+        dmap: MapRef,
         nd: u32,
         frag: u32,
     },
-    /// ICMP/ICMPv6: one 64 Ki map over `type << 8 | code` (its start in
-    /// [`ServiceClasses::maps`]).
-    Icmp { map: u32, frag: u32 },
+    /// ICMP/ICMPv6: one map over `type << 8 | code`.
+    Icmp { map: MapRef, frag: u32 },
     /// Any other protocol: one class.
     Plain,
 }
@@ -132,20 +151,21 @@ struct Group {
 /// the kind-and-L4 `match` about once in every packet under callgrind's
 /// branch simulation, docs/benchmarks.md).
 ///
-/// The class is `base + maps[smap + a] × nd + maps[dmap + b]` when the
-/// packet's L4 is the one the group has maps for (`want`; `a`, `b` its
-/// two keys, see [`l4_keys`]), else `other`. An ICMP group has `nd = 0`
+/// The class is `base + s × nd + d` when the packet's L4 is the one the
+/// group has maps for (`want`; `a`, `b` its two keys, see [`l4_keys`]),
+/// `s` and `d` the values of `a` in map `smap` and of `b` in map `dmap`
+/// ([`ServiceClasses::value`]), else `other`. An ICMP group has `nd = 0`
 /// (one row); a plain group wants no L4 (`want` is [`L4_NONE`]) and its
 /// `other` is its one class; a TCP/UDP or ICMP group's `other` is its
 /// fragment class. On a miss both keys are masked to 0, so every read
-/// stays inside `maps` (a map of length [`MAP_LEN`] or, for the offsets
-/// of the kinds without that map, entry 0, which always exists).
+/// stays inside the maps (a whole map or, for a kind without that map,
+/// key 0 of the first map, which always exists).
 #[derive(Debug, Clone, Copy)]
 struct Lane {
     base: u32,
     nd: u32,
-    smap: u32,
-    dmap: u32,
+    smap: MapRef,
+    dmap: MapRef,
     other: u32,
     want: u32,
 }
@@ -170,6 +190,31 @@ fn l4_keys(l4: L4) -> (u32, u32, u32) {
     }
 }
 
+/// One map of a group, as the builder's sweep reads it: value of a key
+/// (see [`PortMap::get`]).
+#[derive(Debug, Clone, Copy)]
+pub struct PortMap<'a> {
+    /// The map's [`TOP_LEN`] block numbers.
+    top: &'a [u16],
+    /// The blocks from the map's first.
+    blocks: &'a [Block],
+}
+
+impl<'a> PortMap<'a> {
+    /// The value (interval) of key `k`, `None` past the keys.
+    #[must_use]
+    pub fn get(&self, k: usize) -> Option<&'a u16> {
+        let b = *self.top.get(k / BLOCK)?;
+        self.blocks.get(usize::from(b))?.0.get(k % BLOCK)
+    }
+
+    /// The value of the last key (the map's interval count - 1).
+    #[must_use]
+    pub fn last(&self) -> Option<&'a u16> {
+        self.get(MAP_LEN - 1)
+    }
+}
+
 /// The layout of one group's classes, for the builder's sweep
 /// (`build/local_svc.rs`): a grid of `ns × nd` classes
 /// `base + s * nd + d` followed by one *tail* class at `base + ns * nd`.
@@ -188,9 +233,9 @@ pub struct GroupLayout<'a> {
     /// Columns of the grid (destination-port or ICMP key intervals).
     pub nd: u32,
     /// Value -> row (TCP/UDP source ports), when the grid has port rows.
-    pub smap: Option<&'a [u16]>,
+    pub smap: Option<PortMap<'a>>,
     /// Value -> column (destination port, or ICMP `type << 8 | code`).
-    pub dmap: Option<&'a [u16]>,
+    pub dmap: Option<PortMap<'a>>,
 }
 
 /// The service classifier. Immutable once built.
@@ -200,33 +245,62 @@ pub struct ServiceClasses {
     groups: Vec<Group>,
     /// Per group, what classifying reads ([`Lane`]).
     lanes: Vec<Lane>,
-    /// Every group's maps end to end, [`MAP_LEN`] entries each (never
-    /// empty: TCP's and UDP's are always there).
-    maps: Vec<u16>,
+    /// Every map's row of [`TOP_LEN`] block numbers, end to end (never
+    /// empty: TCP's and UDP's maps are always there).
+    top: Vec<u16>,
+    /// Every map's distinct blocks, a map's together from its
+    /// [`MapRef::blk`].
+    blocks: Vec<Block>,
     /// A representative (protocol, L4) of every class, by class id.
     reps: Vec<(u8, L4)>,
 }
 
-/// Cuts `[0, 65536)` at the given boundaries into a map appended to
-/// `maps`; returns the map's start and the first value of each interval.
-/// The map's entry 0 is 0 (an interval always starts at 0).
-fn cut(mut bounds: Vec<u32>, maps: &mut Vec<u16>) -> (u32, Vec<u16>) {
-    bounds.push(0);
-    bounds.retain(|b| *b < 65536);
-    bounds.sort_unstable();
-    bounds.dedup();
-    let start = maps.len();
-    maps.resize(start + MAP_LEN, 0);
-    let map = &mut maps[start..];
-    let mut firsts = Vec::with_capacity(bounds.len());
-    for (i, w) in bounds.iter().enumerate() {
-        let end = bounds.get(i + 1).copied().unwrap_or(65536);
-        let class = u16::try_from(i).unwrap_or(u16::MAX);
-        map[*w as usize..end as usize].fill(class);
-        firsts.push(u16::try_from(*w).unwrap_or(u16::MAX));
+/// The maps being built ([`ServiceClasses::top`] and
+/// [`ServiceClasses::blocks`]) and a scratch map.
+struct Maps {
+    top: Vec<u16>,
+    blocks: Vec<Block>,
+    flat: Vec<u16>,
+}
+
+impl Maps {
+    /// Cuts `[0, 65536)` at the given boundaries into a map, stored as
+    /// its distinct blocks; returns where it is and the first value of
+    /// each interval. The map's key 0 is 0 (an interval always starts at 0).
+    fn cut(&mut self, mut bounds: Vec<u32>) -> (MapRef, Vec<u16>) {
+        bounds.push(0);
+        bounds.retain(|b| *b < 65536);
+        bounds.sort_unstable();
+        bounds.dedup();
+        self.flat.clear();
+        self.flat.resize(MAP_LEN, 0);
+        let mut firsts = Vec::with_capacity(bounds.len());
+        for (i, w) in bounds.iter().enumerate() {
+            let end = bounds.get(i + 1).copied().unwrap_or(65536);
+            let class = u16::try_from(i).unwrap_or(u16::MAX);
+            self.flat[*w as usize..end as usize].fill(class);
+            firsts.push(u16::try_from(*w).unwrap_or(u16::MAX));
+        }
+        // At most 256 groups of two maps: far below u32::MAX entries.
+        let at = MapRef {
+            top: u32::try_from(self.top.len()).unwrap_or(u32::MAX),
+            blk: u32::try_from(self.blocks.len()).unwrap_or(u32::MAX),
+        };
+        // A map's blocks are numbered from its first: at most TOP_LEN of
+        // them, so a number fits a u16.
+        let mut seen: super::HashMap<Block, u16> = super::HashMap::default();
+        for chunk in self.flat.chunks_exact(BLOCK) {
+            let mut b = Block([0; BLOCK]);
+            b.0.copy_from_slice(chunk);
+            let next = u16::try_from(seen.len()).unwrap_or(u16::MAX);
+            let n = *seen.entry(b).or_insert_with(|| {
+                self.blocks.push(b);
+                next
+            });
+            self.top.push(n);
+        }
+        (at, firsts)
     }
-    // At most 256 groups of two maps: far below u32::MAX entries.
-    (u32::try_from(start).unwrap_or(u32::MAX), firsts)
 }
 
 impl Group {
@@ -239,8 +313,8 @@ impl Group {
                 nd,
                 frag,
             } => (nd, smap, dmap, frag, L4_PORTS),
-            GroupKind::Icmp { map, frag } => (0, 0, map, frag, L4_ICMP),
-            GroupKind::Plain => (0, 0, 0, self.base, L4_NONE),
+            GroupKind::Icmp { map, frag } => (0, MapRef::default(), map, frag, L4_ICMP),
+            GroupKind::Plain => (0, MapRef::default(), MapRef::default(), self.base, L4_NONE),
         };
         Lane {
             base: self.base,
@@ -423,7 +497,11 @@ impl ServiceClasses {
         }
         let mut proto_group = [0u8; 256];
         let mut groups: Vec<Group> = Vec::new();
-        let mut maps: Vec<u16> = Vec::new();
+        let mut maps = Maps {
+            top: Vec::new(),
+            blocks: Vec::new(),
+            flat: Vec::new(),
+        };
         let mut reps: Vec<(u8, L4)> = Vec::new();
         // Group 0: every protocol nobody names.
         let other = (0..=255u8).find(|p| !explicit[*p as usize]);
@@ -441,8 +519,8 @@ impl ServiceClasses {
             proto_group[p as usize] = gid;
             let base = u32::try_from(reps.len()).unwrap_or(u32::MAX);
             let kind = if proto::has_ports(p) {
-                let (smap, sfirst) = cut(std::mem::take(&mut sb[p as usize]), &mut maps);
-                let (dmap, dfirst) = cut(std::mem::take(&mut db[p as usize]), &mut maps);
+                let (smap, sfirst) = maps.cut(std::mem::take(&mut sb[p as usize]));
+                let (dmap, dfirst) = maps.cut(std::mem::take(&mut db[p as usize]));
                 for s in &sfirst {
                     for d in &dfirst {
                         reps.push((
@@ -464,7 +542,7 @@ impl ServiceClasses {
                     frag,
                 }
             } else if proto::is_icmp(p) {
-                let (map, firsts) = cut(std::mem::take(&mut ib[p as usize]), &mut maps);
+                let (map, firsts) = maps.cut(std::mem::take(&mut ib[p as usize]));
                 for k in &firsts {
                     let [t, c] = k.to_be_bytes();
                     reps.push((
@@ -488,16 +566,18 @@ impl ServiceClasses {
                 proto: Some(p),
             });
         }
-        if maps.is_empty() {
-            // Entry 0 is what a lane without maps reads (see `Lane`).
-            maps.push(0);
+        if maps.top.is_empty() {
+            // Key 0 of the first map is what a lane without maps reads
+            // (see `Lane`).
+            maps.cut(Vec::new());
         }
         let lanes = groups.iter().map(Group::lane).collect();
         Ok(ServiceClasses {
             proto_group,
             groups,
             lanes,
-            maps,
+            top: maps.top,
+            blocks: maps.blocks,
             reps,
         })
     }
@@ -524,7 +604,7 @@ impl ServiceClasses {
     pub fn layouts(&self) -> impl Iterator<Item = GroupLayout<'_>> {
         // An interval count is its map's last value + 1 (every map covers
         // all 65,536 values, the last interval included).
-        let count = |m: &[u16]| m.last().map_or(0, |&x| u32::from(x) + 1);
+        let count = |m: PortMap<'_>| m.last().map_or(0, |&x| u32::from(x) + 1);
         self.groups.iter().map(move |g| {
             let (ns, nd, smap, dmap) = match g.kind {
                 GroupKind::Ports { smap, dmap, nd, .. } => {
@@ -548,17 +628,12 @@ impl ServiceClasses {
         })
     }
 
-    /// Bytes used by the maps.
+    /// Bytes used by the maps (their block rows and blocks) and the
+    /// classes' representatives.
     #[must_use]
     pub fn bytes(&self) -> usize {
-        self.groups
-            .iter()
-            .map(|g| match &g.kind {
-                GroupKind::Ports { .. } => 2 * 65536 * 2,
-                GroupKind::Icmp { .. } => 65536 * 2,
-                GroupKind::Plain => 0,
-            })
-            .sum::<usize>()
+        self.top.len() * 2
+            + self.blocks.len() * std::mem::size_of::<Block>()
             + self.reps.len() * std::mem::size_of::<(u8, L4)>()
     }
 
@@ -592,12 +667,36 @@ impl ServiceClasses {
         let m = u32::from(hit).wrapping_neg();
         // SAFETY: a key is below `MAP_LEN` when the lane wants its L4 (0
         // else), and `check` proved every key the lane can read in bounds.
-        let s = u32::from(unsafe { *R::at(&self.maps, (g.smap + (a & m)) as usize) });
+        let s = u32::from(unsafe { self.value::<R>(g.smap, a & m) });
         // SAFETY: as above.
-        let d = u32::from(unsafe { *R::at(&self.maps, (g.dmap + (b & m)) as usize) });
+        let d = u32::from(unsafe { self.value::<R>(g.dmap, b & m) });
         let v = g.base + s * g.nd + d;
         // A select, not a branch (the compiler made `if` a jump).
         std::hint::select_unpredictable(hit, v, g.other)
+    }
+
+    /// The value of `key` in the map at `at`: the key's block number in
+    /// the map's row, then the key's entry in that block (two reads, the
+    /// first in a 4 KiB row, the second in one of the map's distinct
+    /// blocks).
+    ///
+    /// Why blocks (docs/benchmarks.md, the thirty-fourth session's
+    /// judgement work): a flat map is 128 KiB, and random source ports
+    /// (ephemeral, 28k of them) touched a new cache line in nearly every
+    /// packet; the blocks of a map are mostly the same few uniform ones,
+    /// so the maps take kilobytes and stay in the caches.
+    ///
+    /// # Safety
+    /// With [`super::read::Trusted`]: `key` is one `check` proved for the
+    /// map (any key of a whole map, key 0 of a lane's missing map).
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    unsafe fn value<R: Read>(&self, at: MapRef, key: u32) -> u16 {
+        // SAFETY: the caller's.
+        unsafe {
+            let b = *R::at(&self.top, (at.top + (key >> 5)) as usize);
+            R::at(&self.blocks, (at.blk + u32::from(b)) as usize).0[(key & 31) as usize]
+        }
     }
 
     /// Checks what [`ServiceClasses::classify_as`] with the trusted
@@ -605,7 +704,7 @@ impl ServiceClasses {
     /// [`ServiceClasses::len`] (the judgement indexes the layers' service
     /// rows with it): every group id has a lane; per lane, every map entry
     /// it can read (`smap + a`, `dmap + b` for the keys its L4 has, entry
-    /// `smap` / `dmap` else) is inside `maps`, and `base + s × nd + d`
+    /// `smap` / `dmap` else) is inside the maps' rows and blocks, and `base + s × nd + d`
     /// over the largest entries it can read, and `other`, are below the
     /// class count, without overflowing a `u32`. Run once, when the
     /// compiled tables are made (`Compiled::validated`).
@@ -621,12 +720,18 @@ impl ServiceClasses {
             return Err("a protocol's service group has no lane");
         }
         let n = self.len() as u64;
-        // The largest entry of the keys `0..=last` from `start`, if all are in `maps`.
-        let largest = |start: u32, last: u32| {
-            let a = start as usize;
-            self.maps
-                .get(a..=a + last as usize)
-                .map(|m| u64::from(m.iter().copied().max().unwrap_or(0)))
+        // The largest value of the keys `0..=last` of the map at `at`, if
+        // every row entry and block they read is there.
+        let largest = |at: MapRef, last: u32| {
+            let a = at.top as usize;
+            let row = self.top.get(a..=a + (last as usize >> 5))?;
+            let mut max = 0;
+            for (i, &b) in row.iter().enumerate() {
+                let block = self.blocks.get(at.blk as usize + usize::from(b))?;
+                let keys = (last as usize + 1 - i * BLOCK).min(BLOCK);
+                max = max.max(block.0[..keys].iter().copied().max().unwrap_or(0));
+            }
+            Some(u64::from(max))
         };
         for l in &self.lanes {
             let (ks, kd) = match l.want {
@@ -645,9 +750,80 @@ impl ServiceClasses {
         Ok(())
     }
 
-    /// The map starting at `at` in [`ServiceClasses::maps`].
-    fn map(&self, at: u32) -> &[u16] {
-        let a = at as usize;
-        self.maps.get(a..a + MAP_LEN).unwrap_or(&[])
+    /// The map at `at`.
+    fn map(&self, at: MapRef) -> PortMap<'_> {
+        let a = at.top as usize;
+        PortMap {
+            top: self.top.get(a..a + TOP_LEN).unwrap_or(&[]),
+            blocks: self.blocks.get(at.blk as usize..).unwrap_or(&[]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAP_LEN, ServiceClasses, ServiceCond};
+    use crate::model::{PortRange, Protocol, RuleOptions};
+
+    fn ports(p: u8, src: Option<(u16, u16)>, dst: Option<(u16, u16)>) -> ServiceCond {
+        let r = |(min, max)| PortRange { min, max };
+        ServiceCond::Rule(
+            Protocol::Number(p),
+            RuleOptions::Ports {
+                src: src.map(r),
+                dst: dst.map(r),
+            },
+        )
+    }
+
+    /// Every key of every TCP and UDP map reads back, through its block
+    /// row and block, as the interval its cut points put it in (counted
+    /// here from the ranges, not from a map); the maps take a few distinct
+    /// blocks each, not a 64 Ki map.
+    #[test]
+    fn maps_in_blocks_read_back_every_key() {
+        let conds = [
+            ports(6, None, Some((443, 443))),
+            ports(6, Some((1024, 65535)), Some((20, 30))),
+            ports(17, None, Some((53, 53))),
+            ports(17, Some((5000, 5099)), Some((100, 60000))),
+        ];
+        let c = ServiceClasses::build(conds.iter(), 1 << 20).unwrap();
+        let cuts: [(u8, &[u32], &[u32]); 2] = [
+            (6, &[1024], &[20, 31, 443, 444]),
+            (17, &[5000, 5100], &[53, 54, 100, 60001]),
+        ];
+        for (p, scuts, dcuts) in cuts {
+            let g = c.layouts().find(|g| g.proto == Some(p)).unwrap();
+            for (map, cuts) in [(g.smap.unwrap(), scuts), (g.dmap.unwrap(), dcuts)] {
+                for k in 0..MAP_LEN {
+                    let want = cuts.iter().filter(|&&b| b as usize <= k).count();
+                    assert_eq!(map.get(k).map(|&v| usize::from(v)), Some(want), "{p} {k}");
+                }
+                assert_eq!(map.get(MAP_LEN), None);
+            }
+        }
+        // Two cut points make at most three blocks that differ; TCP's,
+        // UDP's and ICMP's maps (5 in all) take a handful.
+        assert!(c.blocks.len() <= 20, "{} blocks", c.blocks.len());
+        assert!(c.check().is_ok());
+    }
+
+    /// A block number past the blocks, or a value past the classes, is
+    /// refused by `check` (the judgement reads the maps unchecked).
+    #[test]
+    fn check_refuses_a_block_or_a_value_out_of_range() {
+        let conds = [ports(6, None, Some((443, 443)))];
+        let c = ServiceClasses::build(conds.iter(), 1 << 20).unwrap();
+        assert!(c.check().is_ok());
+        let mut bad = c.clone();
+        let last = bad.top.len() - 1;
+        bad.top[last] = u16::try_from(bad.blocks.len()).unwrap();
+        assert!(bad.check().is_err());
+        let mut bad = c.clone();
+        for b in &mut bad.blocks {
+            b.0[31] = u16::MAX;
+        }
+        assert!(bad.check().is_err());
     }
 }

@@ -835,10 +835,15 @@ fn classify_by_layout(c: &service::ServiceClasses, protocol: u8, l4: crate::pack
     let tail = g.base + g.ns * g.nd;
     match (g.smap, g.dmap, l4) {
         (Some(s), Some(d), L4::Ports { sport, dport }) => {
-            g.base + u32::from(s[usize::from(sport)]) * g.nd + u32::from(d[usize::from(dport)])
+            let (s, d) = (s.get(usize::from(sport)), d.get(usize::from(dport)));
+            g.base + u32::from(*s.unwrap()) * g.nd + u32::from(*d.unwrap())
         }
         (None, Some(d), L4::Icmp { icmp_type, code }) => {
-            g.base + u32::from(d[usize::from(u16::from_be_bytes([icmp_type, code]))])
+            g.base
+                + u32::from(
+                    *d.get(usize::from(u16::from_be_bytes([icmp_type, code])))
+                        .unwrap(),
+                )
         }
         _ => tail,
     }
