@@ -373,6 +373,32 @@ fn pcap_of(fr: &[Frame]) -> Vec<u8> {
     w.finish().unwrap()
 }
 
+/// The capture `bytes` (a file's, from memory) judged against `sc` with
+/// `workers` and `reader_share`, flow records kept: its output and every
+/// verdict.
+fn run_capture(
+    sc: &[Arc<Compiled>],
+    bytes: &[u8],
+    workers: usize,
+    reader_share: ReaderShare,
+) -> (EngineOutput, Collect) {
+    let mut src = engine::CaptureFiles::from_bytes("capture", bytes.to_vec()).unwrap();
+    let mut sink = Collect::default();
+    let cfg = EngineConfig {
+        workers,
+        keep_flows: true,
+        reader_share,
+        ..EngineConfig::default()
+    };
+    let sinks = Sinks {
+        verdicts: Some(&mut sink),
+        ..Sinks::default()
+    };
+    let o = engine::run(sc, &mut src, &cfg, sinks).unwrap();
+    assert!(o.error.is_none() && !o.interrupted);
+    (o, sink)
+}
+
 /// Since the twenty-first session [`ReaderShare::Auto`] chooses the
 /// reader's share from the connections among the first packets of a
 /// capture file, once, before judging any: the distinct first packets get
@@ -408,23 +434,7 @@ fn an_auto_share_chosen_from_the_first_packets_gives_the_plain_split_outputs() {
         let mut got_shares = Vec::new();
         for (what, pkts) in [("repeated", &repeated), ("distinct", &distinct)] {
             let bytes = pcap_of(&frames(pkts));
-            let run_file = |workers, reader_share| {
-                let mut src = engine::CaptureFiles::from_bytes("capture", bytes.clone()).unwrap();
-                let mut sink = Collect::default();
-                let cfg = EngineConfig {
-                    workers,
-                    keep_flows: true,
-                    reader_share,
-                    ..EngineConfig::default()
-                };
-                let sinks = Sinks {
-                    verdicts: Some(&mut sink),
-                    ..Sinks::default()
-                };
-                let o = engine::run(&sc, &mut src, &cfg, sinks).unwrap();
-                assert!(o.error.is_none() && !o.interrupted);
-                (o, sink)
-            };
+            let run_file = |workers, share| run_capture(&sc, &bytes, workers, share);
             let (plain, pgot) = run_file(1, ReaderShare::Off);
             let (o, got) = run_file(workers, ReaderShare::Auto);
             let what = format!("seed {seed}, {what}");
@@ -450,6 +460,44 @@ fn an_auto_share_chosen_from_the_first_packets_gives_the_plain_split_outputs() {
             "{shares:?}: repeated connections"
         );
     }
+}
+
+/// Since the thirty-fourth session [`ReaderShare::Auto`] picks the
+/// reader's shards from packets sampled across the whole capture file
+/// (`PacketSource::spread_sample`) once it holds enough of them, so that
+/// the reader's share of the packets is its aim whatever the flows'
+/// sizes: any owners give the plain split's outputs, and each unit's
+/// packets are counted (`EngineOutput::unit_packets`).
+#[test]
+fn an_auto_share_weighted_by_a_spread_sample_gives_the_plain_split_outputs() {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let workers = cores.clamp(2, 63);
+    let mut rng = ChaCha8Rng::seed_from_u64(3400);
+    let s = random_scenario(&mut rng);
+    let pool = address_pool(&s);
+    // Enough packets that the sample holds more than `SPREAD_MIN`.
+    let pkts = traffic(&mut rng, &s, &pool, 12_000);
+    let bytes = pcap_of(&frames(&pkts));
+    let c = Arc::new(Compiled::new(&s, &Config::default()).unwrap());
+    let sc = [Arc::clone(&c)];
+    let run_file = |workers, share| run_capture(&sc, &bytes, workers, share);
+    let (plain, pgot) = run_file(1, ReaderShare::Off);
+    let (o, got) = run_file(workers, ReaderShare::Auto);
+    assert_eq!(o.plan.threads, workers - 1);
+    assert_eq!(got.verdicts, pgot.verdicts);
+    for (x, y) in plain.scenarios.iter().zip(&o.scenarios) {
+        assert_eq!(x.counters, y.counters);
+        assert_eq!(x.flows, y.flows);
+        assert_eq!(x.top_dropped, y.top_dropped);
+    }
+    // Every IP packet handed to one unit, the reader's share last.
+    let judged = plain.scenarios[0].counters.packets.total;
+    assert_eq!(plain.unit_packets, vec![judged]);
+    assert_eq!(o.unit_packets.len(), workers);
+    assert_eq!(o.unit_packets.iter().sum::<u64>(), judged);
+    let reader = *o.unit_packets.last().unwrap() as f64 / judged as f64;
+    let aim = o.plan.reader_shards as f64 / 256.0;
+    assert!((reader - aim).abs() < 0.05, "reader {reader} for {aim}");
 }
 
 #[test]

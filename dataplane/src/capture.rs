@@ -69,6 +69,8 @@ use std::path::Path;
 use memmap2::Mmap;
 
 pub mod decompress;
+mod sample;
+pub(crate) use sample::pcap_window_records;
 mod stream;
 pub use stream::{RecordRef, RecordSpan, RecordStream};
 

@@ -122,6 +122,7 @@ fn run(a: &Args) -> Result<(), String> {
             let (mut reader, mut judging, mut workers, mut busiest, mut writer) =
                 (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
             let mut plan = None;
+            let mut unit_packets = Vec::new();
             for _ in 0..runs {
                 let mut src = CaptureFiles::from_bytes("capture", bytes.clone())?;
                 let cfg = EngineConfig {
@@ -151,6 +152,7 @@ fn run(a: &Args) -> Result<(), String> {
                 finish_cpu.push(o.cpu.workers_finish_s.iter().flatten().sum::<f64>() * 1e3);
                 reader_finish.push(o.cpu.reader_finish_s.unwrap_or(0.0) * 1e3);
                 plan = Some(o.plan);
+                unit_packets = o.unit_packets;
                 reader.push(o.cpu.reader_s.map_or(f64::NAN, per));
                 judging.push(o.cpu.reader_judging_s.map_or(0.0, per));
                 let ws: Vec<f64> = o
@@ -173,8 +175,17 @@ fn run(a: &Args) -> Result<(), String> {
                 one = Some(r);
             }
             let split = plan.map_or(String::new(), |p| {
+                // The reader's share of the packets, which its share of
+                // the shards does not fix (flows differ in size).
+                let packets = match unit_packets.last() {
+                    Some(&own) if p.reader_shards > 0 => format!(
+                        " ({:.1}% of the packets)",
+                        100.0 * own as f64 / (unit_packets.iter().sum::<u64>().max(1)) as f64
+                    ),
+                    _ => String::new(),
+                };
                 format!(
-                    "{} thread(s), reader's shards {}/256",
+                    "{} thread(s), reader's shards {}/256{packets}",
                     p.threads, p.reader_shards
                 )
             });

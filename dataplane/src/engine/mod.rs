@@ -373,6 +373,14 @@ pub struct EngineOutput {
     pub written: (u64, u64),
     /// CPU time of each thread of the pass (where the system tells it).
     pub cpu: ThreadCpu,
+    /// Packets handed to each judging unit: the worker threads in order,
+    /// then the reader's share when it had one. A shard's packets all go
+    /// to one unit, and flows differ in size, so a unit's share of the
+    /// packets is not its share of the shards (on the realistic
+    /// captures, 0.33 or 0.41 of the packets for 93 of 256 shards:
+    /// docs/benchmarks.md, the thirty-fourth session's reader work): what
+    /// balances the units' time, or not.
+    pub unit_packets: Vec<u64>,
 }
 
 /// CPU seconds each thread of a pass ran (Linux: the scheduler's own
@@ -636,6 +644,9 @@ struct Reader<'s, X: Extra> {
     rec_pool: Receiver<Vec<WorkRec>>,
     desc_pool: Receiver<ChunkDesc>,
     batches: Vec<Vec<WorkRec>>,
+    /// Records handed to each unit so far ([`EngineOutput::unit_packets`]),
+    /// counted a batch at a time.
+    handed: Vec<u64>,
     desc: ChunkDesc,
     chunk: u64,
     /// The block the current chunk's records lie in: the source's (shared
@@ -701,6 +712,9 @@ impl<X: Extra> Reader<'_, X> {
             .enumerate()
             .filter(|(w, b)| *w < 64 && !b.is_empty())
             .fold(0, |m, (w, _)| m | 1 << w);
+        for (h, b) in self.handed.iter_mut().zip(&self.batches) {
+            *h += b.len() as u64;
+        }
         for w in 0..self.n {
             if self.batches[w].is_empty() {
                 continue;
@@ -1015,6 +1029,27 @@ impl<X: Extra> Reader<'_, X> {
             .plan
             .with_reader_shards(plan::auto_reader_shards(seen, connections));
         self.worker_of = self.plan.owners();
+        // Which shards: by their packets across the whole capture, where
+        // the source can tell ([`PacketSource::spread_sample`]), so that
+        // the reader's share of the packets is its share of the shards.
+        let mut counts = [0u64; conntrack::SHARDS];
+        let mut sampled = 0usize;
+        let spread = self.source.spread_sample(&mut |lt, d| {
+            let shard = peek::shard(lt, d)
+                .map(usize::from)
+                .or_else(|| match parse_frame(lt, d) {
+                    Parsed::Ip(meta) => Some(conntrack::shard_of(&meta.packet)),
+                    _ => None,
+                });
+            if let Some(c) = shard.and_then(|s| counts.get_mut(s)) {
+                *c += 1;
+                sampled += 1;
+            }
+        });
+        if spread && sampled >= plan::SPREAD_MIN {
+            self.worker_of = plan::weighted_owners(self.plan, &counts);
+            self.plan.reader_shards = plan::reader_count(self.plan, &self.worker_of);
+        }
     }
 
     /// An IP record of `shard`, read from `input`, to its worker's batch;
@@ -1333,6 +1368,7 @@ fn run_with<X: Extra>(
             rec_pool: item_back_rx,
             desc_pool: desc_back_rx,
             batches: (0..m).map(|_| Vec::with_capacity(CHUNK / m + 16)).collect(),
+            handed: vec![0; m],
             desc: ChunkDesc::default(),
             chunk: 0,
             block: None,
@@ -1367,6 +1403,7 @@ fn run_with<X: Extra>(
             counters,
             warnings,
             plan,
+            handed,
             ..
         } = reader;
         drop(txs);
@@ -1417,12 +1454,14 @@ fn run_with<X: Extra>(
             error,
             interrupted,
             cpu,
-            plan,
+            (plan, handed),
             looped,
         ))
     })?;
-    let (workers, written, reader_counters, warnings, error, interrupted, cpu, plan, looped) =
+    let (workers, written, reader_counters, warnings, error, interrupted, cpu, split, looped) =
         outcome;
+    // The split, and the packets each unit judged.
+    let (plan, unit_packets) = split;
     let duration_s = t0.elapsed().as_secs_f64();
 
     let mut outs: Vec<ScenarioOutput> = scenarios
@@ -1514,6 +1553,7 @@ fn run_with<X: Extra>(
         plan,
         written,
         cpu,
+        unit_packets,
     })
 }
 
