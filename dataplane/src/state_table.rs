@@ -35,7 +35,9 @@
 //! INVARIANT: `index.len()` is a power of two and at least `2 × len`;
 //! every entry has exactly one index slot, reachable from its home slot
 //! without crossing an empty one; the list from `head` through `next`
-//! visits every entry once, in increasing generation.
+//! visits every entry once, in increasing generation; every entry's key
+//! hashes to the `h` it was inserted with ([`KeyHasher`], one fixed-seed
+//! function: a removal finds the entry's slot by hashing its key again).
 
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -526,14 +528,37 @@ impl Hash for Key6 {
 #[derive(Debug, Clone)]
 pub(crate) struct KeyHasher(ahash::RandomState);
 
+/// The one [`KeyHasher`]: every table's keys are hashed with it, so a
+/// table can hash an entry's key again ([`TableKey::rehash`]) and find
+/// the index slot its caller placed it in.
+const KEY_HASHER: KeyHasher = KeyHasher(ahash::RandomState::with_seeds(
+    0x243f_6a88_85a3_08d3,
+    0x1319_8a2e_0370_7344,
+    0xa409_3822_299f_31d0,
+    0x082e_fa98_ec4e_6c89,
+));
+
 impl Default for KeyHasher {
     fn default() -> Self {
-        KeyHasher(ahash::RandomState::with_seeds(
-            0x243f_6a88_85a3_08d3,
-            0x1319_8a2e_0370_7344,
-            0xa409_3822_299f_31d0,
-            0x082e_fa98_ec4e_6c89,
-        ))
+        KEY_HASHER
+    }
+}
+
+/// A sub-table's key type: its hash again, [`KeyHasher::hash`] of the
+/// key as a [`StateKey`] (what every caller passes as `h`).
+trait TableKey: Copy + Eq {
+    fn rehash(&self) -> u64;
+}
+
+impl TableKey for Key4 {
+    fn rehash(&self) -> u64 {
+        KEY_HASHER.0.hash_one(self)
+    }
+}
+
+impl TableKey for Key6 {
+    fn rehash(&self) -> u64 {
+        KEY_HASHER.0.hash_one(self)
     }
 }
 
@@ -596,21 +621,24 @@ fn to_u32(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(NIL)
 }
 
-/// One entry: its key and value, and its place in the table and in the
-/// insertion order.
+/// One entry: its key and value, and its place in the insertion order.
 ///
 /// Key first, then the value (`repr(C)`): a probe compares the key and
 /// then reads the value's first fields, which a flow record keeps for its
 /// per-packet work (`engine/flows.rs`, `FlowState`), so both are in the
 /// entry's first cache lines; the order and links, read only when entries
 /// come and go, last.
+///
+/// No copy of the hash's tag (the index slot holds it): a removal hashes
+/// the key again to find the slot ([`TableKey::rehash`]), so that a flow
+/// record's entry is 128 bytes, two cache lines, where the tag made it
+/// 144 (docs/benchmarks.md, thirty-fourth session).
 #[derive(Debug)]
 #[repr(C)]
 pub(crate) struct Entry<K, V> {
     key: K,
     value: V,
     generation: u64,
-    hi: u32,
     prev: u32,
     next: u32,
 }
@@ -639,7 +667,7 @@ struct Table<K, V> {
     cap: usize,
 }
 
-impl<K: Copy + Eq, V> Table<K, V> {
+impl<K: TableKey, V> Table<K, V> {
     fn new(cap: usize) -> Self {
         let max_index = (2 * cap).next_power_of_two();
         Table {
@@ -704,10 +732,10 @@ impl<K: Copy + Eq, V> Table<K, V> {
         }
         let pos = high(h) as usize & self.mask();
         prefetch(self.index.as_ptr().wrapping_add(pos));
-        // An entry spans two or three lines (a flow record's: 144 bytes,
-        // three lines at every position a multiple of 144 takes), and a
-        // new flow writes all of them: one hint a line, not only the
-        // first (the others missed when the record was written).
+        // An entry spans two or three lines (a flow record's: 128 bytes,
+        // two lines when the entries start on a line, three otherwise),
+        // and a new flow writes all of them: one hint a line, not only
+        // the first (the others missed when the record was written).
         let next = self.entries.as_ptr().wrapping_add(self.entries.len());
         let bytes = next.cast::<u8>();
         let mut off = 0;
@@ -794,7 +822,6 @@ impl<K: Copy + Eq, V> Table<K, V> {
             key,
             value,
             generation,
-            hi,
             prev: self.tail,
             next: NIL,
         });
@@ -830,7 +857,7 @@ impl<K: Copy + Eq, V> Table<K, V> {
     fn remove(&mut self, i: usize) -> Option<(K, V, u64)> {
         let (hi, prev, next) = {
             let e = self.entries.get(i)?;
-            (e.hi, e.prev, e.next)
+            (high(e.key.rehash()), e.prev, e.next)
         };
         if let Some(pos) = self.slot_of(i, hi) {
             self.unplace(pos);
@@ -850,7 +877,7 @@ impl<K: Copy + Eq, V> Table<K, V> {
             // The former last entry now sits at `i`: repoint its slot and
             // its neighbours.
             let (mhi, mprev, mnext) = match self.entries.get(i) {
-                Some(m) => (m.hi, m.prev, m.next),
+                Some(m) => (high(m.key.rehash()), m.prev, m.next),
                 None => return Some((e.key, e.value, e.generation)),
             };
             if let Some(pos) = self.slot_of(last, mhi)
@@ -1048,7 +1075,7 @@ impl<V> ShardTable<V> {
         h: u64,
         hint: Hint,
     ) -> Option<(Hint, &mut V)> {
-        fn at<'a, K: Copy + Eq, V>(
+        fn at<'a, K: TableKey, V>(
             t: &'a mut Table<K, V>,
             k: &K,
             h: u64,

@@ -184,6 +184,36 @@ impl Side {
     }
 }
 
+/// A side as an open record keeps it ([`FlowState::first_how`] or
+/// [`FlowState::reply_how`], and the rules in place): what a packet served
+/// from its record returns, read without copying the rules
+/// ([`Flows::known_drop`]; a [`Side`] made there cost ~10 instructions a
+/// packet of a known flow, the rules copied, docs/benchmarks.md,
+/// thirty-fourth session).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SideRef<'a> {
+    how: u8,
+    rules: &'a [Option<RuleId>; 5],
+}
+
+impl SideRef<'_> {
+    /// The verdict code (0 allowed, else [`DropReason::code`]).
+    #[inline(always)]
+    pub(crate) fn code(self) -> u8 {
+        self.how & CODE
+    }
+
+    /// [`Side::as_fast`].
+    pub(crate) fn as_fast(self) -> Fast {
+        Side {
+            code: self.code(),
+            audit: self.how & AUDIT != 0,
+            rules: *self.rules,
+        }
+        .as_fast()
+    }
+}
+
 /// Sort key of a flow record: first timestamp, then the 5-tuple.
 pub(crate) type SortKey = (
     u64,
@@ -222,10 +252,15 @@ impl FlowRecord {
 /// In this order (`repr(C)`), after the key in its entry
 /// ([`crate::state_table`]'s `Entry` keeps the key first): what every
 /// packet served from the record reads and writes (the last time, the
-/// counts, the direction and connection flags, the two sides) within the
-/// entry's first 104 bytes (two cache lines for a packet in the first
-/// direction, wherever the 144-byte entry starts), the rest after (docs/benchmarks.md,
-/// thirtieth session).
+/// counts, the direction and connection flags, the two sides) first, the
+/// first time last.
+///
+/// 96 bytes, a 128-byte entry (two cache lines; 144 bytes and 2.25 lines
+/// before the thirty-fourth session, docs/benchmarks.md): the two sides
+/// are kept as their parts ([`FlowState::first`], [`FlowState::reply`]
+/// make the [`Side`]s), each side's code and audit flag in one byte
+/// ([`side_byte`]), the first's with [`SRC_IS_A`], so that no [`Side`]'s
+/// padding and no copy of the first side's code take room.
 #[derive(Debug, Clone, Copy)]
 #[repr(C)]
 pub(crate) struct FlowState<X = ()> {
@@ -262,32 +297,108 @@ pub(crate) struct FlowState<X = ()> {
     /// side of it, so an allowed packet of a known connection is served
     /// from this one entry ([`Flows::known_drop`]). Set by [`Flows::hold`].
     ///
-    /// One byte for both (the record's state has no byte to spare: 104
-    /// bytes, a 144-byte entry).
+    /// One byte for both (the record's state has no byte to spare: 96
+    /// bytes, a 128-byte entry).
     conn: u8,
     both: bool,
     closing: bool,
+    /// How the first packet was decided: its verdict code (0 allowed, else
+    /// its stage + 1) and audit flag ([`side_byte`]), and whether it went
+    /// from the key's `a` to its `b` ([`SRC_IS_A`]).
+    first_how: u8,
+    /// How the first reply was decided ([`side_byte`]; none yet:
+    /// [`NO_REPLY`]).
+    reply_how: u8,
+    /// Transport fields of the first packet.
+    l4: L4,
     /// Where the scenario's tracker last held this record's connection
     /// ([`Flows::allowed_live`]; only a hint).
     conn_at: Hint,
-    /// How the first packet was decided.
-    first: Side,
-    /// How the first reply was decided (none yet: `None`).
-    reply: Option<Side>,
+    /// The first packet's deciding rules ([`Side`]).
+    first_rules: [Option<RuleId>; 5],
+    /// The first reply's (meaningless while there is none).
+    reply_rules: [Option<RuleId>; 5],
     first_ns: u64,
-    /// Transport fields of the first packet.
-    l4: L4,
-    /// The first packet went from the key's `a` to its `b`.
-    src_is_a: bool,
-    /// Verdict code of the first packet (0 allowed, else its stage + 1).
-    code: u8,
     /// What else the pass keeps per record ([`Extra`]: nothing, or what
     /// changed between two scenarios).
     x: X,
 }
 
+/// [`FlowState::first_how`], [`FlowState::reply_how`]: the audit flag.
+const AUDIT: u8 = 0x80;
+/// [`FlowState::first_how`]: the first packet went from the key's `a` to
+/// its `b`.
+const SRC_IS_A: u8 = 0x40;
+/// [`FlowState::first_how`], [`FlowState::reply_how`]: the verdict code
+/// ([`DropReason::code`], at most 6).
+const CODE: u8 = 0x3f;
+/// [`FlowState::reply_how`]: no reply yet. Never a side's byte (a side's
+/// has no [`SRC_IS_A`]), and its code bits are an allowed side's, so
+/// that [`Flows::known_drop`] sends both to the tracker with one test.
+const NO_REPLY: u8 = SRC_IS_A;
+
+/// A side's code and audit flag in one byte.
+#[inline(always)]
+fn side_byte(s: &Side) -> u8 {
+    (s.code & CODE) | if s.audit { AUDIT } else { 0 }
+}
+
+impl<X> FlowState<X> {
+    /// How the first packet was decided.
+    #[inline(always)]
+    fn first(&self) -> Side {
+        Side {
+            code: self.first_how & CODE,
+            audit: self.first_how & AUDIT != 0,
+            rules: self.first_rules,
+        }
+    }
+
+    /// How the first reply was decided (none yet: `None`).
+    #[inline(always)]
+    fn reply(&self) -> Option<Side> {
+        self.has_reply().then_some(Side {
+            code: self.reply_how & CODE,
+            audit: self.reply_how & AUDIT != 0,
+            rules: self.reply_rules,
+        })
+    }
+
+    /// Whether a first reply came.
+    #[inline(always)]
+    fn has_reply(&self) -> bool {
+        self.reply_how != NO_REPLY
+    }
+
+    /// The first side becomes `s` (the first packet's direction kept).
+    #[inline]
+    fn set_first(&mut self, s: &Side) {
+        self.first_how = side_byte(s) | (self.first_how & SRC_IS_A);
+        self.first_rules = s.rules;
+    }
+
+    /// The reply side becomes `s`.
+    #[inline]
+    fn set_reply(&mut self, s: &Side) {
+        self.reply_how = side_byte(s);
+        self.reply_rules = s.rules;
+    }
+
+    /// The first packet went from the key's `a` to its `b`.
+    #[inline]
+    fn src_is_a(&self) -> bool {
+        self.first_how & SRC_IS_A != 0
+    }
+
+    /// The first packet's verdict code (0 allowed, else its stage + 1).
+    #[inline]
+    fn code(&self) -> u8 {
+        self.first_how & CODE
+    }
+}
+
 /// A closed flow record kept for the flow log, compact (the key and the
-/// open record's state, 160 bytes against 208 for a [`FlowRecord`]; 143
+/// open record's state, 152 bytes against 208 for a [`FlowRecord`]; 143
 /// in a spool's file, [`Spooled`]): it becomes a [`FlowRecord`] only when
 /// it is handed to the sink, one at a time, in order.
 #[derive(Debug, Clone, Copy)]
@@ -304,7 +415,7 @@ pub(crate) struct Finished<X = ()> {
 /// The flow log's sort key of a record: first timestamp, then the 5-tuple.
 fn tuple<X>(key: &StateKey, st: &FlowState<X>) -> SortKey {
     let (a, b) = key.addrs();
-    let (src, dst) = if st.src_is_a { (a, b) } else { (b, a) };
+    let (src, dst) = if st.src_is_a() { (a, b) } else { (b, a) };
     let (sport, dport, icmp_type, icmp_code) = st.l4.fields();
     (
         st.first_ns,
@@ -337,7 +448,7 @@ fn order<X>(
 }
 
 fn flow_record<X>(key: &FlowKey, st: &FlowState<X>) -> FlowRecord {
-    let (src, dst) = if st.src_is_a {
+    let (src, dst) = if st.src_is_a() {
         (key.a, key.b)
     } else {
         (key.b, key.a)
@@ -357,15 +468,15 @@ fn flow_record<X>(key: &FlowKey, st: &FlowState<X>) -> FlowRecord {
         bytes: st.bytes,
         allowed_packets: st.allowed,
         dropped_packets: st.dropped,
-        verdict: if st.code == 0 {
+        verdict: if st.code() == 0 {
             Verdict::Allow
         } else {
             Verdict::Drop
         },
-        stage: code_stage(st.code),
+        stage: code_stage(st.code()),
         community_id: CommunityId::default(),
-        first: st.first.decided(),
-        reply: st.reply.map(Side::decided),
+        first: st.first().decided(),
+        reply: st.reply().map(Side::decided),
         first_ns: st.first_ns,
     }
 }
@@ -490,12 +601,12 @@ fn held_allowed<'a, X>(
     it: &Item,
     forward: bool,
     counters: &mut Counters,
-) -> Option<&'a Side> {
+) -> Option<SideRef<'a>> {
     // A packet to itself has one direction, never a reply.
     let reverse = forward != r.first_forward;
     let bit = if reverse { HOLDS_REPLY } else { HOLDS_FIRST };
     // HOLDS_REPLY is set only with a reply side.
-    if r.conn & bit == 0 || (reverse && r.reply.is_none()) {
+    if r.conn & bit == 0 || (reverse && !r.has_reply()) {
         return None;
     }
     r.bytes += u64::from(it.wire_len);
@@ -503,9 +614,13 @@ fn held_allowed<'a, X>(
     r.last_ns = r.last_ns.max(it.ts_ns);
     r.both |= reverse;
     r.closing |= it.tcp_flags & (conntrack::TCP_FIN | conntrack::TCP_RST) != 0;
-    let side = if reverse { r.reply.as_ref()? } else { &r.first };
-    counters.record_held(side.audit, &side.rules, it.wire_len, reverse);
-    Some(side)
+    let (how, rules) = if reverse {
+        (r.reply_how, &r.reply_rules)
+    } else {
+        (r.first_how, &r.first_rules)
+    };
+    counters.record_held(how & AUDIT != 0, rules, it.wire_len, reverse);
+    Some(SideRef { how, rules })
 }
 
 /// A record held in its connection's direction ([`FLIPPED`]) back in its
@@ -523,18 +638,18 @@ fn unflip<X>(r: &mut FlowState<X>, key: &StateKey, table: Option<&Compiled>) {
     }
     r.conn &= !FLIPPED;
     r.first_forward = !r.first_forward;
-    r.reply = Some(r.first);
+    r.set_reply(&r.first());
     // Flipped only with a table (`Flows::hold`).
     if let Some(table) = table {
         let (a, b) = key.addrs();
-        let (src, dst) = if r.src_is_a { (a, b) } else { (b, a) };
+        let (src, dst) = if r.src_is_a() { (a, b) } else { (b, a) };
         let p = Packet {
             src,
             dst,
             proto: key.proto(),
             l4: r.l4,
         };
-        r.first = Side::judged(&table.judge(&p, Context::First));
+        r.set_first(&Side::judged(&table.judge(&p, Context::First)));
     }
 }
 
@@ -670,7 +785,7 @@ impl<X: Extra> Flows<X> {
         (key, h): (&StateKey, u64),
         (exact, forward): (bool, bool),
         counters: &mut Counters,
-    ) -> Result<&Side, Open> {
+    ) -> Result<SideRef<'_>, Open> {
         let Some(Some(t)) = self.tables.get_mut(usize::from(it.shard) % SHARDS) else {
             return Err(Open::None);
         };
@@ -696,12 +811,15 @@ impl<X: Extra> Flows<X> {
         // Same key, other direction: the first packet's reverse (a packet
         // to itself has one direction, never a reply).
         let reverse = forward != r.first_forward;
-        let side = match (reverse, &r.reply) {
-            (false, _) => &r.first,
-            (true, Some(s)) => s,
-            (true, None) => return Err(Open::Live(slot, r.conn_at)),
+        let (how, rules) = if reverse {
+            (r.reply_how, &r.reply_rules)
+        } else {
+            (r.first_how, &r.first_rules)
         };
-        if side.code == 0 {
+        // An allowed side, or no reply side yet (only the reverse's can
+        // be missing: [`NO_REPLY`]'s code bits are 0).
+        let code = how & CODE;
+        if code == 0 {
             return Err(Open::Live(slot, r.conn_at));
         }
         r.bytes += u64::from(it.wire_len);
@@ -710,8 +828,8 @@ impl<X: Extra> Flows<X> {
         // A reply side is set: `reply` stays as it is.
         r.both |= reverse;
         r.closing |= it.tcp_flags & (conntrack::TCP_FIN | conntrack::TCP_RST) != 0;
-        counters.record_drop(side.code, side.audit, &side.rules, it.wire_len);
-        Ok(side)
+        counters.record_drop(code, how & AUDIT != 0, rules, it.wire_len);
+        Ok(SideRef { how, rules })
     }
 
     /// Adds an allowed packet (its decision `side`, `forward` its
@@ -748,8 +866,8 @@ impl<X: Extra> Flows<X> {
         if !r.both {
             // A packet to itself has one direction, never a reply.
             let reverse = forward != r.first_forward;
-            if reverse && r.reply.is_none() {
-                r.reply = Some(side);
+            if reverse && !r.has_reply() {
+                r.set_reply(&side);
             }
             r.both |= reverse;
         }
@@ -799,21 +917,21 @@ impl<X: Extra> Flows<X> {
         let held = if conn.state != (r.last_ns, r.both, r.closing) {
             0
         } else if conn.initiator_forward == r.first_forward {
-            same(Some(r.first), first, HOLDS_FIRST) | same(r.reply, reply, HOLDS_REPLY)
+            same(Some(r.first()), first, HOLDS_FIRST) | same(r.reply(), reply, HOLDS_REPLY)
         } else {
             // The connection's initiator is the record's reverse: held in
             // the connection's direction ([`FLIPPED`]), both ways, when the
             // record's first side can be judged again, its first reply is
             // the initiator's cached verdict, and replies have one.
-            match (reply, r.reply) {
+            match (reply, r.reply()) {
                 (Some((audit, rules)), Some(back))
                     if plain != 0
                         && self.table.is_some()
                         && same(Some(back), first, HOLDS_FIRST) != 0 =>
                 {
                     r.first_forward = !r.first_forward;
-                    r.first = back;
-                    r.reply = Some(Side {
+                    r.set_first(&back);
+                    r.set_reply(&Side {
                         code: 0,
                         audit,
                         rules,
@@ -930,10 +1048,10 @@ impl<X: Extra> Flows<X> {
                 // looked at again.
                 if !r.both {
                     let (ka, kb) = key.addrs();
-                    let (first_src, first_dst) = if r.src_is_a { (ka, kb) } else { (kb, ka) };
+                    let (first_src, first_dst) = if r.src_is_a() { (ka, kb) } else { (kb, ka) };
                     let reverse = conntrack::reverses(p, first_src, first_dst, r.l4);
-                    if reverse && r.reply.is_none() {
-                        r.reply = Some(side);
+                    if reverse && !r.has_reply() {
+                        r.set_reply(&side);
                     }
                     r.both |= reverse;
                 }
@@ -949,7 +1067,7 @@ impl<X: Extra> Flows<X> {
             allowed: u64::from(allowed),
             dropped: u64::from(!allowed),
             l4: p.l4,
-            src_is_a: key.first_is(&p.src),
+            first_how: side_byte(&side) | if key.first_is(&p.src) { SRC_IS_A } else { 0 },
             first_forward: forward,
             conn: if exact && !conn {
                 NO_CONN | FIRST_PLAIN
@@ -957,9 +1075,9 @@ impl<X: Extra> Flows<X> {
                 0
             },
             conn_at: Hint::NONE,
-            code,
-            first: side,
-            reply: None,
+            first_rules: side.rules,
+            reply_how: NO_REPLY,
+            reply_rules: [None; 5],
             both: false,
             closing: p.proto == proto::TCP && fin,
             x: X::default(),
@@ -1262,15 +1380,15 @@ mod top_tests {
             both: false,
             closing: false,
             conn_at: Hint::NONE,
-            first: side,
-            reply: None,
+            first_how: side_byte(&side) | SRC_IS_A,
+            first_rules: side.rules,
+            reply_how: NO_REPLY,
+            reply_rules: [None; 5],
             first_ns,
             l4: L4::Ports {
                 sport: port,
                 dport: 443,
             },
-            src_is_a: true,
-            code: 3,
             x: (),
         }
     }

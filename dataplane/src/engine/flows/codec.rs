@@ -8,7 +8,7 @@
 //! | 34-39 | protocol, has-ports flag, the key's two ports |
 //! | 40-79 | first and last packet time, bytes, allowed and dropped packets |
 //! | 80-84 | transport fields of the first packet: a tag and 4 bytes |
-//! | 85-88 | flags (bit 0 `src_is_a`, 1 `both`, 2 `closing`, 3 `first_forward`, 4 `no_conn`), verdict code, two spare bytes |
+//! | 85-88 | flags (bit 0 `src_is_a`, 1 `both`, 2 `closing`, 3 `first_forward`, 4 `no_conn`), verdict code (the first side's, read from there), two spare bytes |
 //! | 89-134 | how the first packet and the first reply were decided: presence, code, audit, five rule ids (stored value, 0 for none) |
 //! | 135-142 | the close order ([`Finished::seq`]) |
 //! | 143- | the record's [`Extra`] (none for replay; [`super::Change`] for `diff`) |
@@ -17,7 +17,9 @@ use zprsim_control::compile::RuleId;
 use zprsim_control::packet::L4;
 
 use super::super::spool::Spooled;
-use super::{Extra, Finished, FlowState, NO_CONN, Side, order};
+use super::{
+    CODE, Extra, Finished, FlowState, NO_CONN, NO_REPLY, SRC_IS_A, Side, order, side_byte,
+};
 use crate::state_table::{Hint, StateKey};
 
 /// Bytes of a record's spooled form before its [`Extra`].
@@ -45,14 +47,14 @@ impl<X: Extra> Spooled for Finished<X> {
             w.bytes(&v.to_le_bytes());
         }
         w.l4(st.l4);
-        let flags = u8::from(st.src_is_a)
+        let flags = u8::from(st.src_is_a())
             | u8::from(st.both) << 1
             | u8::from(st.closing) << 2
             | u8::from(st.first_forward) << 3
             | u8::from(st.conn & NO_CONN != 0) << 4;
-        w.bytes(&[flags, st.code, 0, 0]);
-        w.side(Some(st.first));
-        w.side(st.reply);
+        w.bytes(&[flags, st.code(), 0, 0]);
+        w.side(Some(st.first()));
+        w.side(st.reply());
         w.bytes(&self.seq.to_le_bytes());
         debug_assert_eq!(w.at, BASE, "the spooled form fills BASE bytes");
         st.x.encode(&mut w);
@@ -70,12 +72,15 @@ impl<X: Extra> Spooled for Finished<X> {
         let [first_ns, last_ns, bytes, allowed, dropped] =
             [r.u64()?, r.u64()?, r.u64()?, r.u64()?, r.u64()?];
         let l4 = r.l4()?;
-        let (flags, code) = (r.u8()?, r.u8()?);
+        // The verdict code is the first side's, read there.
+        let flags = r.u8()?;
+        r.u8()?;
         r.u16()?;
         let (src_is_a, both, closing) = (flags & 1 != 0, flags & 2 != 0, flags & 4 != 0);
         let (first_forward, no_conn) = (flags & 8 != 0, flags & 16 != 0);
         let first = r.side()??;
         let reply = r.side()?;
+        let src_is_a = if src_is_a { SRC_IS_A } else { 0 };
         let seq = r.u64()?;
         let x = X::decode(&mut r)?;
         Some(Finished {
@@ -87,16 +92,16 @@ impl<X: Extra> Spooled for Finished<X> {
                 allowed,
                 dropped,
                 l4,
-                src_is_a,
+                first_how: side_byte(&first) | src_is_a,
+                first_rules: first.rules,
+                reply_how: reply.as_ref().map_or(NO_REPLY, side_byte),
+                reply_rules: reply.map_or([None; 5], |s| s.rules),
                 first_forward,
                 // A closed record holds no connection.
                 conn: if no_conn { NO_CONN } else { 0 },
                 // Only a hint into a tracker's table, of no use once the
                 // record is closed.
                 conn_at: Hint::NONE,
-                code,
-                first,
-                reply,
                 both,
                 closing,
                 x,
@@ -239,7 +244,8 @@ impl Get<'_> {
         }
         match present {
             0 => Some(None),
-            1 => Some(Some(Side {
+            // A code past what a side's byte holds is not one written.
+            1 if code <= CODE => Some(Some(Side {
                 code,
                 audit: audit == 1,
                 rules,
@@ -335,13 +341,17 @@ mod tests {
                             allowed: n,
                             dropped: 7,
                             l4,
-                            src_is_a: n.is_multiple_of(2),
+                            first_how: side_byte(&side(
+                                u8::try_from(n % 7).unwrap(),
+                                n.is_multiple_of(3),
+                                2,
+                            )) | if n.is_multiple_of(2) { SRC_IS_A } else { 0 },
+                            first_rules: side(0, false, 2).rules,
+                            reply_how: reply.as_ref().map_or(NO_REPLY, side_byte),
+                            reply_rules: reply.map_or([None; 5], |s| s.rules),
                             first_forward: n.is_multiple_of(5),
                             conn: if n.is_multiple_of(7) { NO_CONN } else { 0 },
                             conn_at: Hint::NONE,
-                            code: u8::try_from(n % 6).unwrap(),
-                            first: side(0, false, 2),
-                            reply,
                             both: n.is_multiple_of(3),
                             closing: n.is_multiple_of(4),
                             x: change(n, l4s[usize::try_from(n).unwrap() % 4]),

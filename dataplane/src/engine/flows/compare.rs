@@ -259,7 +259,7 @@ pub(crate) fn merge_pairs(
             addrs,
             proto,
             Seen {
-                src_is_a: fb.st.src_is_a,
+                src_is_a: fb.st.src_is_a(),
                 l4: fb.st.l4,
             },
         );
@@ -267,8 +267,8 @@ pub(crate) fn merge_pairs(
         let change = FlowChange {
             first,
             first_verdicts: [
-                DropReason::of_code(fb.st.code),
-                DropReason::of_code(fa.st.code),
+                DropReason::of_code(fb.st.code()),
+                DropReason::of_code(fa.st.code()),
             ],
             would_break: c.would_break,
             newly_allowed: c.newly_allowed,
