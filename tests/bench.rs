@@ -193,7 +193,9 @@ fn timing_fields_are_present_and_sane() {
     positive(f(&v, "/compile_s"), "compile_s");
     positive(f(&v, "/load_s"), "load_s");
     positive(f(&v, "/baseline_pps"), "baseline_pps");
-    assert!(n(&v, "/table_bytes") > 1 << 20);
+    // More than the trie's two 256 KiB roots (since the service maps
+    // went into blocks, 787 KB fewer, the fixture's tables are under 1 MiB).
+    assert!(n(&v, "/table_bytes") > 1 << 19);
     assert!(n(&v, "/peak_memory_bytes") > n(&v, "/traffic_bytes"));
     let runs = v["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 2);
