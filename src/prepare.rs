@@ -191,3 +191,27 @@ pub(crate) fn stopped_warning(flag: &str, path: &Path) -> RunWarning {
     )
     .file(shown)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::panic)]
+
+    use super::*;
+
+    /// The wait ends on the flag while the work still runs (here: until
+    /// the test lets it go), gives the work's result when it ends first,
+    /// and tells a work that panicked from one that was stopped (a bug,
+    /// exit 3, not an interrupted run).
+    #[test]
+    fn the_wait_ends_on_the_flag_on_the_result_or_on_a_panic() {
+        let set = AtomicBool::new(true);
+        let (go, held) = mpsc::channel::<()>();
+        let w = unless_stopped(&set, move || held.recv().is_ok());
+        assert!(matches!(w, Waited::Stopped));
+        drop(go);
+        let clear = AtomicBool::new(false);
+        assert!(matches!(unless_stopped(&clear, || 7), Waited::Done(7)));
+        let lost = unless_stopped(&clear, || -> u8 { panic!("planted") });
+        assert!(matches!(lost, Waited::Lost));
+    }
+}
