@@ -818,6 +818,9 @@ impl<K: TableKey, V> Table<K, V> {
         }
         let i = self.entries.len();
         let hi = high(h);
+        // The invariant a removal relies on (it hashes the key again):
+        // checked in every test build, free in the product.
+        debug_assert_eq!(hi, high(key.rehash()), "a key inserted with another hash");
         self.entries.push(Entry {
             key,
             value,

@@ -203,14 +203,25 @@ impl SideRef<'_> {
         self.how & CODE
     }
 
-    /// [`Side::as_fast`].
-    pub(crate) fn as_fast(self) -> Fast {
+    /// The audit flag.
+    #[inline(always)]
+    fn audit(self) -> bool {
+        self.how & AUDIT != 0
+    }
+
+    /// The side, its rules copied.
+    #[inline(always)]
+    fn side(self) -> Side {
         Side {
             code: self.code(),
-            audit: self.how & AUDIT != 0,
+            audit: self.audit(),
             rules: *self.rules,
         }
-        .as_fast()
+    }
+
+    /// [`Side::as_fast`].
+    pub(crate) fn as_fast(self) -> Fast {
+        self.side().as_fast()
     }
 }
 
@@ -344,24 +355,34 @@ fn side_byte(s: &Side) -> u8 {
 }
 
 impl<X> FlowState<X> {
+    /// The side of a packet in the first packet's direction, or in the
+    /// reverse one (`reverse`; before a first reply, [`NO_REPLY`]'s:
+    /// code 0, no rules), read in place.
+    #[inline(always)]
+    fn side_ref(&self, reverse: bool) -> SideRef<'_> {
+        if reverse {
+            SideRef {
+                how: self.reply_how,
+                rules: &self.reply_rules,
+            }
+        } else {
+            SideRef {
+                how: self.first_how,
+                rules: &self.first_rules,
+            }
+        }
+    }
+
     /// How the first packet was decided.
     #[inline(always)]
     fn first(&self) -> Side {
-        Side {
-            code: self.first_how & CODE,
-            audit: self.first_how & AUDIT != 0,
-            rules: self.first_rules,
-        }
+        self.side_ref(false).side()
     }
 
     /// How the first reply was decided (none yet: `None`).
     #[inline(always)]
     fn reply(&self) -> Option<Side> {
-        self.has_reply().then_some(Side {
-            code: self.reply_how & CODE,
-            audit: self.reply_how & AUDIT != 0,
-            rules: self.reply_rules,
-        })
+        self.has_reply().then(|| self.side_ref(true).side())
     }
 
     /// Whether a first reply came.
@@ -614,13 +635,9 @@ fn held_allowed<'a, X>(
     r.last_ns = r.last_ns.max(it.ts_ns);
     r.both |= reverse;
     r.closing |= it.tcp_flags & (conntrack::TCP_FIN | conntrack::TCP_RST) != 0;
-    let (how, rules) = if reverse {
-        (r.reply_how, &r.reply_rules)
-    } else {
-        (r.first_how, &r.first_rules)
-    };
-    counters.record_held(how & AUDIT != 0, rules, it.wire_len, reverse);
-    Some(SideRef { how, rules })
+    let side = r.side_ref(reverse);
+    counters.record_held(side.audit(), side.rules, it.wire_len, reverse);
+    Some(side)
 }
 
 /// A record held in its connection's direction ([`FLIPPED`]) back in its
@@ -811,15 +828,9 @@ impl<X: Extra> Flows<X> {
         // Same key, other direction: the first packet's reverse (a packet
         // to itself has one direction, never a reply).
         let reverse = forward != r.first_forward;
-        let (how, rules) = if reverse {
-            (r.reply_how, &r.reply_rules)
-        } else {
-            (r.first_how, &r.first_rules)
-        };
         // An allowed side, or no reply side yet (only the reverse's can
         // be missing: [`NO_REPLY`]'s code bits are 0).
-        let code = how & CODE;
-        if code == 0 {
+        if r.side_ref(reverse).code() == 0 {
             return Err(Open::Live(slot, r.conn_at));
         }
         r.bytes += u64::from(it.wire_len);
@@ -828,8 +839,9 @@ impl<X: Extra> Flows<X> {
         // A reply side is set: `reply` stays as it is.
         r.both |= reverse;
         r.closing |= it.tcp_flags & (conntrack::TCP_FIN | conntrack::TCP_RST) != 0;
-        counters.record_drop(code, how & AUDIT != 0, rules, it.wire_len);
-        Ok(SideRef { how, rules })
+        let side = r.side_ref(reverse);
+        counters.record_drop(side.code(), side.audit(), side.rules, it.wire_len);
+        Ok(side)
     }
 
     /// Adds an allowed packet (its decision `side`, `forward` its
