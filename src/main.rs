@@ -102,9 +102,21 @@ pub(crate) fn load_scenario(
     path: &std::path::Path,
 ) -> Result<zprsim_control::load::Loaded, Failure> {
     let (loaded, policies) = zprsim_dataplane::scenario_file::load_path_reading(path)?;
-    plan.check_late_inputs(&format!("policy file of {flag}"), &policies)
-        .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    check_policy_files(plan, flag, &policies)?;
     Ok(loaded)
+}
+
+/// The policy files a scenario named `flag` names, against `plan`'s
+/// outputs ([`load_scenario`]; `prepare::load_and_compile` once its load
+/// ends).
+#[allow(clippy::result_large_err)]
+pub(crate) fn check_policy_files(
+    plan: &zprsim_dataplane::output::Plan,
+    flag: &str,
+    policies: &[std::path::PathBuf],
+) -> Result<(), Failure> {
+    plan.check_late_inputs(&format!("policy file of {flag}"), policies)
+        .map_err(|e| Failure::Input(format!("error: {e}")))
 }
 
 fn run() -> Result<ExitCode, Failure> {

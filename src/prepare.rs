@@ -64,7 +64,7 @@ type Work = Result<
 /// Loads the scenario at `path` (named `flag` in messages) and compiles
 /// it, unless a first signal comes first (then `stopped`, at once: the
 /// loading is not waited for). The policy files it names are checked
-/// against `plan`'s outputs, as [`crate::load_scenario`] does.
+/// against `plan`'s outputs ([`crate::check_policy_files`]).
 ///
 /// # Errors
 /// The scenario does not load or compile, or a policy file is an output.
@@ -101,8 +101,7 @@ pub(crate) fn load_and_compile(
         }
     };
     let (loaded, policies, compiled) = done.map_err(|e| Failure::Input(e.to_string()))?;
-    plan.check_late_inputs(&format!("policy file of {flag}"), &policies)
-        .map_err(|e| Failure::Input(format!("error: {e}")))?;
+    crate::check_policy_files(plan, flag, &policies)?;
     let compiled = compiled.map_err(|e| {
         Failure::Input(format!(
             "{}: error: {e}",
